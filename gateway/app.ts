@@ -1,0 +1,38 @@
+/**
+ * The app factory: one function builds the Hono app for the server and for the tests.
+ * Capabilities register their routes here; each owns its routes and service functions.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { registerAuditRoutes } from './audit/routes.js';
+import { registerAuthRoutes } from './auth/routes.js';
+import type { AppEnv } from './platform/context.js';
+import { registerDocsRoutes } from './platform/docs-routes.js';
+import { ApiError, handleError, problemResponse } from './platform/errors.js';
+import { registerHealthRoutes } from './platform/health-routes.js';
+import { requestContext } from './platform/request-context.js';
+import type { GatewayServices } from './platform/services.js';
+
+export type GatewayApp = OpenAPIHono<AppEnv>;
+
+export function createApp(services: GatewayServices): GatewayApp {
+  const app = new OpenAPIHono<AppEnv>({
+    // Validation failures become one problem document listing every bad field.
+    defaultHook: (result) => {
+      if (result.success) return;
+      throw new ApiError('validation_failed', 'Some fields are missing or invalid; see `errors`.', {
+        errors: result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
+      });
+    },
+  });
+
+  app.use('*', requestContext(services));
+
+  registerHealthRoutes(app);
+  registerDocsRoutes(app);
+  registerAuthRoutes(app);
+  registerAuditRoutes(app);
+
+  app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
+  app.onError(handleError);
+  return app;
+}

@@ -1,0 +1,53 @@
+/**
+ * Writing audit entries. Every access to personal data calls `recordAudit` with the same
+ * transaction that performs the access: if the entry cannot be written the transaction fails and
+ * so does the access (fail closed). Entries are written unsealed; the sealer chains them later.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
+import type { Queryable } from '../db/client.js';
+import { auditEntries } from '../db/schema.js';
+
+export type AuditOutcome = 'allowed' | 'denied' | 'not_found' | 'failed';
+
+export interface AuditEntryInput {
+  actor: Pick<Principal, 'clientId' | 'kind'>;
+  /** The person at the window or desk, when the calling system says who it is. */
+  operatorId?: string | null;
+  /** What was done, as `capability.verb`, e.g. `subject.read`, `audit.verify`. */
+  action: string;
+  /** Whose data: a subject id, never the identifier itself. */
+  subjectRef?: string | null;
+  /** Which personal-data fields were disclosed. */
+  fields?: string[];
+  /** Which material types were disclosed. */
+  materialTypes?: string[];
+  purpose?: string | null;
+  caseRef?: string | null;
+  outcome: AuditOutcome;
+  requestId?: string | null;
+}
+
+export function newAuditEntryId(): string {
+  return `aud_${randomBytes(12).toString('base64url')}`;
+}
+
+export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promise<string> {
+  const entryId = newAuditEntryId();
+  await tx.insert(auditEntries).values({
+    entryId,
+    occurredAt: new Date(),
+    actorClientId: input.actor.clientId,
+    actorKind: input.actor.kind,
+    operatorId: input.operatorId ?? null,
+    action: input.action,
+    subjectRef: input.subjectRef ?? null,
+    fields: input.fields ?? [],
+    materialTypes: input.materialTypes ?? [],
+    purpose: input.purpose ?? null,
+    caseRef: input.caseRef ?? null,
+    outcome: input.outcome,
+    requestId: input.requestId ?? null,
+  });
+  return entryId;
+}

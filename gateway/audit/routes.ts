@@ -1,0 +1,148 @@
+/**
+ * Audit log API: verification of the hash chain, and reading entries (auditors).
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { auditEntries } from '../db/schema.js';
+import type { AppEnv } from '../platform/context.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { recordAudit } from './record.js';
+import { verifyAuditChain } from './verify.js';
+
+const VerificationSchema = z
+  .object({
+    ok: z.boolean(),
+    entriesChecked: z.number().int(),
+    headSeq: z.number().int(),
+    headHash: z.string(),
+    checkpointsChecked: z.number().int(),
+    latestCheckpoint: z
+      .object({ seq: z.number().int(), headHash: z.string(), kid: z.string(), createdAt: z.string() })
+      .nullable(),
+    pendingEntries: z.number().int(),
+    firstProblem: z
+      .object({
+        kind: z.enum(['modified', 'missing', 'broken_link', 'checkpoint_mismatch', 'truncated']),
+        seq: z.number().int(),
+        entryId: z.string().nullable(),
+        detail: z.string(),
+      })
+      .nullable(),
+  })
+  .openapi('AuditVerification');
+
+const AuditEntrySchema = z
+  .object({
+    entryId: z.string(),
+    occurredAt: z.string(),
+    actorClientId: z.string(),
+    actorKind: z.string(),
+    operatorId: z.string().nullable(),
+    action: z.string(),
+    subjectRef: z.string().nullable(),
+    fields: z.array(z.string()),
+    materialTypes: z.array(z.string()),
+    purpose: z.string().nullable(),
+    caseRef: z.string().nullable(),
+    outcome: z.string(),
+    requestId: z.string().nullable(),
+    chainSeq: z.number().int().nullable(),
+    entryHash: z.string().nullable(),
+  })
+  .openapi('AuditEntry');
+
+const verifyRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/audit/verify',
+  tags: ['audit'],
+  summary: 'Verify the audit hash chain and its signed checkpoints',
+  description:
+    'Walks the whole chain and reports the first problem: a modified, missing, moved or inserted entry, ' +
+    'a bad checkpoint, or a tail cut off before the last signed checkpoint (or before `expectSeq`).',
+  scopes: ['audit:verify'],
+  request: {
+    query: z.object({
+      expectSeq: z.coerce.number().int().min(1).optional().openapi({ description: 'A head position you saw earlier' }),
+      expectHash: z.string().regex(/^[0-9a-f]{64}$/).optional().openapi({ description: 'The head hash you saw at expectSeq' }),
+    }),
+  },
+  responses: {
+    200: { description: 'Verification result (ok or the first problem)', content: { 'application/json': { schema: VerificationSchema } } },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const listEntriesRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/audit/entries',
+  tags: ['audit'],
+  summary: 'Read audit entries in chain order',
+  scopes: ['audit:read'],
+  request: {
+    query: z.object({
+      afterSeq: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+      actorClientId: z.string().max(80).optional(),
+      subjectRef: z.string().max(80).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'Sealed entries after `afterSeq`',
+      content: { 'application/json': { schema: z.object({ items: z.array(AuditEntrySchema), nextAfterSeq: z.number().int().nullable() }) } },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(verifyRoute, async (c) => {
+    const { expectSeq, expectHash } = c.req.valid('query');
+    const { db, keys } = c.var.services;
+    const result = await verifyAuditChain(db, keys, expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined);
+    await recordAudit(db, {
+      actor: c.var.principal,
+      action: 'audit.verify',
+      outcome: 'allowed',
+      requestId: c.var.requestId,
+    });
+    return c.json(result, 200);
+  });
+
+  app.openapi(listEntriesRoute, async (c) => {
+    const query = c.req.valid('query');
+    const { db } = c.var.services;
+    const rows = await db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          gt(auditEntries.chainSeq, query.afterSeq),
+          query.actorClientId ? eq(auditEntries.actorClientId, query.actorClientId) : undefined,
+          query.subjectRef ? eq(auditEntries.subjectRef, query.subjectRef) : undefined,
+        ),
+      )
+      .orderBy(asc(auditEntries.chainSeq))
+      .limit(query.limit);
+    const items = rows.map((row) => ({
+      entryId: row.entryId,
+      occurredAt: row.occurredAt.toISOString(),
+      actorClientId: row.actorClientId,
+      actorKind: row.actorKind,
+      operatorId: row.operatorId,
+      action: row.action,
+      subjectRef: row.subjectRef,
+      fields: row.fields,
+      materialTypes: row.materialTypes,
+      purpose: row.purpose,
+      caseRef: row.caseRef,
+      outcome: row.outcome,
+      requestId: row.requestId,
+      chainSeq: row.chainSeq,
+      entryHash: row.entryHash,
+    }));
+    const last = items.at(-1);
+    return c.json({ items, nextAfterSeq: items.length === query.limit && last ? last.chainSeq : null }, 200);
+  });
+}
+

@@ -1,0 +1,152 @@
+/**
+ * Verifies the audit chain from the first entry to the head, page by page, and every signed
+ * checkpoint against it. Reports the first problem found with the sequence number it concerns.
+ */
+import { asc, count, gt, isNull } from 'drizzle-orm';
+import { compactVerify } from 'jose';
+import type { KeyStore } from '../auth/keys.js';
+import type { Queryable } from '../db/client.js';
+import { auditCheckpoints, auditEntries } from '../db/schema.js';
+import { CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
+
+const PAGE = 2000;
+
+export type ChainProblemKind =
+  /** An entry's content no longer matches its hash. */
+  | 'modified'
+  /** Sequence numbers jump: entries are missing (deleted, or unsealed after sealing). */
+  | 'missing'
+  /** An entry does not link to the one before it: moved, swapped or inserted. */
+  | 'broken_link'
+  /** A checkpoint's signature is invalid, or the chain disagrees with what it signed. */
+  | 'checkpoint_mismatch'
+  /** The chain ends before the last signed checkpoint (or an expected head): the tail was cut. */
+  | 'truncated';
+
+export interface ChainProblem {
+  kind: ChainProblemKind;
+  /** Chain position of the first bad entry (for `truncated`: the first missing position). */
+  seq: number;
+  entryId: string | null;
+  detail: string;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  entriesChecked: number;
+  headSeq: number;
+  headHash: string;
+  checkpointsChecked: number;
+  latestCheckpoint: { seq: number; headHash: string; kid: string; createdAt: string } | null;
+  /** Entries written but not yet sealed (normal for a second or so after they are written). */
+  pendingEntries: number;
+  firstProblem: ChainProblem | null;
+}
+
+export interface ExpectedHead {
+  seq: number;
+  hash?: string;
+}
+
+async function verifyCheckpointSignature(keys: KeyStore, signature: string): Promise<CheckpointPayload | null> {
+  try {
+    const [encodedHeader] = signature.split('.');
+    const header = JSON.parse(Buffer.from(encodedHeader ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
+    if (typeof header.kid !== 'string') return null;
+    const key = await keys.verificationKey(header.kid);
+    if (!key) return null;
+    const { payload, protectedHeader } = await compactVerify(signature, key.verifyKey, { algorithms: [key.alg] });
+    if (protectedHeader.typ !== CHECKPOINT_TYPE) return null;
+    return JSON.parse(new TextDecoder().decode(payload)) as CheckpointPayload;
+  } catch {
+    return null;
+  }
+}
+
+export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?: ExpectedHead): Promise<ChainVerification> {
+  const checkpoints = await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
+  const [pendingRow] = await db.select({ pending: count() }).from(auditEntries).where(isNull(auditEntries.chainSeq));
+  const checkpointAt = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
+
+  let firstProblem: ChainProblem | null = null;
+  const fail = (problem: ChainProblem) => {
+    firstProblem ??= problem;
+  };
+
+  // Checkpoints first: a forged or altered checkpoint is a problem even if the chain is intact.
+  for (const checkpoint of checkpoints) {
+    const payload = await verifyCheckpointSignature(keys, checkpoint.signature);
+    if (!payload || payload.seq !== checkpoint.seq || payload.headHash !== checkpoint.headHash) {
+      fail({ kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId: null, detail: 'checkpoint signature is invalid or does not match its row' });
+      break;
+    }
+  }
+
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let entriesChecked = 0;
+  let lastSeq = 0;
+  walk: for (;;) {
+    const page = await db
+      .select()
+      .from(auditEntries)
+      .where(gt(auditEntries.chainSeq, lastSeq))
+      .orderBy(asc(auditEntries.chainSeq))
+      .limit(PAGE);
+    for (const row of page) {
+      const seq = row.chainSeq ?? 0;
+      lastSeq = seq;
+      entriesChecked += 1;
+      if (seq !== expectedSeq) {
+        fail({ kind: 'missing', seq: expectedSeq, entryId: null, detail: `entries ${expectedSeq}..${seq - 1} are missing from the chain` });
+        break walk;
+      }
+      if (row.prevHash !== prevHash) {
+        fail({ kind: 'broken_link', seq, entryId: row.entryId, detail: 'entry does not link to the entry before it' });
+        break walk;
+      }
+      const recomputed = entryHash(row, seq, prevHash);
+      if (recomputed !== row.entryHash) {
+        fail({ kind: 'modified', seq, entryId: row.entryId, detail: 'entry content does not match its sealed hash' });
+        break walk;
+      }
+      const checkpoint = checkpointAt.get(seq);
+      if (checkpoint && checkpoint.headHash !== recomputed) {
+        fail({ kind: 'checkpoint_mismatch', seq, entryId: row.entryId, detail: 'chain was rewritten up to this signed checkpoint' });
+        break walk;
+      }
+      prevHash = recomputed;
+      expectedSeq = seq + 1;
+    }
+    if (page.length < PAGE) break;
+  }
+
+  const headSeq = expectedSeq - 1;
+  const latest = checkpoints.at(-1);
+  if (!firstProblem && latest && latest.seq > headSeq) {
+    fail({ kind: 'truncated', seq: headSeq + 1, entryId: null, detail: `chain ends at ${headSeq} but a checkpoint was signed at ${latest.seq}` });
+  }
+  if (!firstProblem && expected) {
+    if (expected.seq > headSeq) {
+      fail({ kind: 'truncated', seq: headSeq + 1, entryId: null, detail: `chain ends at ${headSeq} but ${expected.seq} was expected` });
+    } else if (expected.hash) {
+      const [row] = await db.select().from(auditEntries).where(gt(auditEntries.chainSeq, expected.seq - 1)).orderBy(asc(auditEntries.chainSeq)).limit(1);
+      if (!row || row.chainSeq !== expected.seq || row.entryHash !== expected.hash) {
+        fail({ kind: 'checkpoint_mismatch', seq: expected.seq, entryId: row?.entryId ?? null, detail: 'entry at the expected head does not have the expected hash' });
+      }
+    }
+  }
+
+  return {
+    ok: firstProblem === null,
+    entriesChecked,
+    headSeq,
+    headHash: prevHash,
+    checkpointsChecked: checkpoints.length,
+    latestCheckpoint: latest
+      ? { seq: latest.seq, headHash: latest.headHash, kid: latest.kid, createdAt: latest.createdAt.toISOString() }
+      : null,
+    pendingEntries: Number(pendingRow?.pending ?? 0),
+    firstProblem,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The registry of client systems: create, read, list, disable, and authenticate by secret.
+ * Transport-free service verbs; routes and the admin command both call these.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../db/client.js';
+import { clients } from '../db/schema.js';
+import { ApiError } from '../platform/errors.js';
+import { decoyHash, generateClientSecret, hashSecret, verifySecret } from './secrets.js';
+import { type ClientKind, type Scope, defaultScopesForKind, scopesAllowedForKind } from './scopes.js';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  kind: ClientKind;
+  scopes: Scope[];
+  departmentCode: string | null;
+  createdAt: Date;
+  disabledAt: Date | null;
+}
+
+export interface NewClient {
+  name: string;
+  kind: ClientKind;
+  /** Defaults to the kind's default scopes. Each must be allowed for the kind. */
+  scopes?: Scope[];
+  departmentCode?: string | null;
+  /** Fixed id and secret, for the demo clients only; normally both are generated. */
+  id?: string;
+  secret?: string;
+}
+
+const publicColumns = {
+  id: clients.id,
+  name: clients.name,
+  kind: clients.kind,
+  scopes: clients.scopes,
+  departmentCode: clients.departmentCode,
+  createdAt: clients.createdAt,
+  disabledAt: clients.disabledAt,
+};
+
+function toRecord(row: { scopes: string[] } & Omit<ClientRecord, 'scopes'>): ClientRecord {
+  return { ...row, scopes: row.scopes as Scope[] };
+}
+
+export function newClientId(): string {
+  return `cli_${randomBytes(10).toString('base64url').replace(/[-_]/g, 'x')}`;
+}
+
+/** Checks the kind/scope/department combination and returns the scopes to store. */
+export function scopesForNewClient(input: Pick<NewClient, 'kind' | 'scopes' | 'departmentCode'>): Scope[] {
+  const allowed = scopesAllowedForKind[input.kind];
+  const scopes = input.scopes ?? defaultScopesForKind(input.kind);
+  const refused = scopes.filter((scope) => !allowed.includes(scope));
+  if (refused.length > 0) {
+    throw new ApiError('validation_failed', `A ${input.kind} client may not hold: ${refused.join(', ')}.`, {
+      errors: [{ path: 'scopes', message: `not allowed for kind ${input.kind}: ${refused.join(', ')}` }],
+    });
+  }
+  if (input.kind === 'department' && !input.departmentCode) {
+    throw new ApiError('validation_failed', 'A department client needs a departmentCode.', {
+      errors: [{ path: 'departmentCode', message: 'required for kind department' }],
+    });
+  }
+  if (input.kind !== 'department' && input.departmentCode) {
+    throw new ApiError('validation_failed', 'Only department clients carry a departmentCode.', {
+      errors: [{ path: 'departmentCode', message: `not allowed for kind ${input.kind}` }],
+    });
+  }
+  return [...new Set(scopes)];
+}
+
+export async function createClient(db: Queryable, input: NewClient): Promise<{ client: ClientRecord; secret: string }> {
+  const scopes = scopesForNewClient(input);
+  const secret = input.secret ?? generateClientSecret();
+  const [row] = await db
+    .insert(clients)
+    .values({
+      id: input.id ?? newClientId(),
+      name: input.name,
+      kind: input.kind,
+      scopes,
+      departmentCode: input.departmentCode ?? null,
+      secretHash: await hashSecret(secret),
+    })
+    .returning(publicColumns);
+  if (!row) throw new Error('clients: insert returned no row');
+  return { client: toRecord(row), secret };
+}
+
+/** Prepared once per database: reading a client by id is on a hot path (admin UIs, benchmarks). */
+export function prepareClientQueries(db: Database) {
+  const byId = db.select(publicColumns).from(clients).where(eq(clients.id, sql.placeholder('id'))).prepare('client_by_id');
+  return {
+    async getClient(id: string): Promise<ClientRecord> {
+      const [row] = await byId.execute({ id });
+      if (!row) throw new ApiError('not_found', 'No client with this id.');
+      return toRecord(row);
+    },
+  };
+}
+export type ClientQueries = ReturnType<typeof prepareClientQueries>;
+
+export async function getClient(db: Queryable, id: string): Promise<ClientRecord> {
+  const [row] = await db.select(publicColumns).from(clients).where(eq(clients.id, id));
+  if (!row) throw new ApiError('not_found', 'No client with this id.');
+  return toRecord(row);
+}
+
+export async function listClients(
+  db: Queryable,
+  page: { after?: string; limit: number },
+): Promise<{ items: ClientRecord[]; nextCursor: string | null }> {
+  const rows = await db
+    .select(publicColumns)
+    .from(clients)
+    .where(page.after ? gt(clients.id, page.after) : undefined)
+    .orderBy(asc(clients.id))
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit).map(toRecord);
+  return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+export async function disableClient(db: Queryable, id: string): Promise<ClientRecord> {
+  const [row] = await db
+    .update(clients)
+    .set({ disabledAt: new Date() })
+    .where(and(eq(clients.id, id), isNull(clients.disabledAt)))
+    .returning(publicColumns);
+  if (row) return toRecord(row);
+  return getClient(db, id); // already disabled (idempotent) or 404
+}
+
+/**
+ * Authenticates a client by id and secret. Unknown ids, wrong secrets and disabled clients take
+ * the same time and give the same answer, so the endpoint reveals nothing about which ids exist.
+ */
+export async function authenticateClient(db: Queryable, id: string, secret: string): Promise<ClientRecord | null> {
+  const [row] = await db
+    .select({ ...publicColumns, secretHash: clients.secretHash })
+    .from(clients)
+    .where(eq(clients.id, id));
+  const matches = await verifySecret(secret, row?.secretHash ?? (await decoyHash));
+  if (!row || !matches || row.disabledAt) return null;
+  const { secretHash: _secretHash, ...rest } = row;
+  return toRecord(rest);
+}

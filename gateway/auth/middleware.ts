@@ -1,0 +1,67 @@
+/**
+ * Bearer-token authentication and scope checks for protected routes.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
+import type { Scope } from './scopes.js';
+import { TokenRejected } from './tokens.js';
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i;
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  return BEARER.exec(header)?.[1];
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface RequireScopesOptions {
+  /** A static bearer token also accepted (the metrics scrape token); checked in constant time. */
+  staticToken?: (services: AppEnv['Variables']['services']) => string | undefined;
+}
+
+/** Authenticates the caller and checks it holds every one of `scopes`. */
+export function requireScopes(scopes: readonly Scope[], options: RequireScopesOptions = {}): MiddlewareHandler<AppEnv> {
+  return async function requireScopesMiddleware(c, next) {
+    const header = c.req.header('authorization');
+    if (!header) {
+      throw new ApiError('unauthenticated', 'Send an access token: Authorization: Bearer <token>.', {}, {
+        headers: { 'WWW-Authenticate': 'Bearer realm="onewindow"' },
+      });
+    }
+    const token = bearerToken(header);
+    const services = c.var.services;
+    const staticToken = options.staticToken?.(services);
+    if (token && staticToken && sameSecret(token, staticToken)) return next();
+    if (!token) throw invalidToken();
+    try {
+      c.set('principal', await services.tokens.verify(token));
+    } catch (error) {
+      if (error instanceof TokenRejected) {
+        c.var.logger.info({ reason: error.reason }, 'token rejected');
+        throw invalidToken();
+      }
+      throw error;
+    }
+    const granted = c.var.principal.scopes;
+    const missing = scopes.filter((scope) => !granted.has(scope));
+    if (missing.length > 0) {
+      throw new ApiError('insufficient_scope', `This operation needs the scope ${missing.join(' ')}.`, { requiredScopes: scopes }, {
+        headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` },
+      });
+    }
+    return next();
+  };
+}
+
+function invalidToken(): ApiError {
+  return new ApiError('invalid_token', 'The access token is not valid.', {}, {
+    headers: { 'WWW-Authenticate': 'Bearer realm="onewindow", error="invalid_token"' },
+  });
+}

@@ -1,0 +1,12 @@
+import type { ClientKind, Scope } from './scopes.js';
+
+/** The authenticated caller of a request, taken from a verified access token. */
+export interface Principal {
+  clientId: string;
+  kind: ClientKind;
+  scopes: ReadonlySet<Scope>;
+  /** Department code of a department client, if it is one. */
+  departmentCode: string | null;
+  /** The token's `jti`, for audit correlation. */
+  tokenId: string;
+}

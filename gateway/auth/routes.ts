@@ -1,0 +1,299 @@
+/**
+ * OAuth 2.0 token endpoint (client credentials, RFC 6749 §4.4), the JWKS, and the admin API of
+ * the client registry and signing keys.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
+import { errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
+import { recordAudit } from '../audit/record.js';
+import { authenticateClient, createClient, disableClient, listClients, type ClientRecord } from './clients.js';
+import { type Scope, allScopes, clientKinds, isExplicitOnlyScope, isScope } from './scopes.js';
+
+const ClientSchema = z
+  .object({
+    id: z.string().openapi({ example: 'cli_Q2x5b3dpbmRvdzE' }),
+    name: z.string(),
+    kind: z.enum(clientKinds),
+    scopes: z.array(z.enum(allScopes as [Scope, ...Scope[]])),
+    departmentCode: z.string().nullable(),
+    createdAt: z.string().openapi({ format: 'date-time' }),
+    disabledAt: z.string().nullable().openapi({ format: 'date-time' }),
+  })
+  .openapi('Client');
+
+const clientJson = (client: ClientRecord): z.infer<typeof ClientSchema> => ({
+  ...client,
+  createdAt: client.createdAt.toISOString(),
+  disabledAt: client.disabledAt?.toISOString() ?? null,
+});
+
+const ClientIdParam = z.object({
+  clientId: z
+    .string()
+    .regex(/^cli_[A-Za-z0-9_]{3,64}$/)
+    .openapi({ param: { name: 'clientId', in: 'path' }, example: 'cli_demo_window' }),
+});
+
+const TokenRequestSchema = z
+  .object({
+    grant_type: z.string().openapi({ example: 'client_credentials' }),
+    scope: z.string().optional().openapi({ description: 'Space-separated subset of the client’s scopes' }),
+    client_id: z.string().optional().openapi({ description: 'For client_secret_post; prefer HTTP Basic' }),
+    client_secret: z.string().optional(),
+  })
+  .openapi('TokenRequest');
+
+const TokenResponseSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    scope: z.string(),
+  })
+  .openapi('TokenResponse');
+
+const tokenRoute = publicRoute({
+  method: 'post',
+  path: '/oauth/token',
+  tags: ['auth'],
+  summary: 'Issue an access token (OAuth 2.0 client credentials)',
+  description:
+    'Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the form (client_secret_post). ' +
+    'Returns an RFC 9068 JWT access token signed by the gateway.',
+  request: {
+    body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TokenRequestSchema } } },
+  },
+  responses: {
+    200: { description: 'Token issued', content: { 'application/json': { schema: TokenResponseSchema } } },
+    ...errorResponses(400, 401, 413, 415),
+  },
+});
+
+function basicCredentials(header: string | undefined): { id: string; secret: string } | null | undefined {
+  if (!header) return undefined;
+  const match = /^Basic[ ]+([A-Za-z0-9+/=]+)$/i.exec(header);
+  if (!match?.[1]) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  try {
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
+    const decode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+  } catch {
+    return null;
+  }
+}
+
+const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
+  // RFC 6749 §5.2 clients look for `error`; our problem document carries it beside `code`.
+  new ApiError(code, detail, { error: code, error_description: detail }, {
+    headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
+  });
+
+const jwksRoute = publicRoute({
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  tags: ['auth'],
+  summary: 'The gateway’s public signing keys (JWKS)',
+  responses: {
+    200: {
+      description: 'JSON Web Key Set',
+      content: { 'application/json': { schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } },
+    },
+  },
+});
+
+const createClientRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/clients',
+  tags: ['admin'],
+  summary: 'Register a client system',
+  description: 'The secret is returned once, in this response, and is stored only as a scrypt hash.',
+  scopes: ['clients:admin'],
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .strictObject({
+              name: z.string().trim().min(1).max(200),
+              kind: z.enum(clientKinds),
+              scopes: z.array(z.enum(allScopes as [Scope, ...Scope[]])).max(allScopes.length).optional(),
+              departmentCode: z.string().regex(/^[A-Z0-9_]{2,32}$/).optional(),
+            })
+            .openapi('NewClient'),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: 'Client registered',
+      content: { 'application/json': { schema: z.object({ client: ClientSchema, clientSecret: z.string() }) } },
+    },
+    ...errorResponses(400, 401, 403, 413, 415),
+  },
+});
+
+const listClientsRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/clients',
+  tags: ['admin'],
+  summary: 'List client systems',
+  scopes: ['clients:admin'],
+  request: {
+    query: z.object({
+      after: z.string().max(80).optional().openapi({ description: 'Cursor from the previous page' }),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'A page of clients',
+      content: { 'application/json': { schema: z.object({ items: z.array(ClientSchema), nextCursor: z.string().nullable() }) } },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const getClientRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/clients/{clientId}',
+  tags: ['admin'],
+  summary: 'Read one client system',
+  scopes: ['clients:admin'],
+  request: { params: ClientIdParam },
+  responses: {
+    200: { description: 'The client', content: { 'application/json': { schema: ClientSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const disableClientRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/clients/{clientId}/disable',
+  tags: ['admin'],
+  summary: 'Disable a client system (it can no longer obtain tokens)',
+  scopes: ['clients:admin'],
+  request: { params: ClientIdParam },
+  responses: {
+    200: { description: 'The disabled client', content: { 'application/json': { schema: ClientSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const rotateKeysRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/keys/rotate',
+  tags: ['admin'],
+  summary: 'Rotate the gateway signing key',
+  description: 'A new key signs from now on; retired keys stay in the JWKS until their publication window ends.',
+  scopes: ['keys:admin'],
+  responses: {
+    200: {
+      description: 'Rotated',
+      content: { 'application/json': { schema: z.object({ kid: z.string(), retired: z.array(z.string()) }) } },
+    },
+    ...errorResponses(401, 403, 409),
+  },
+});
+
+export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    tokenRoute,
+    async (c) => {
+      const form = c.req.valid('form');
+      const { db, tokens } = c.var.services;
+      const basic = basicCredentials(c.req.header('authorization'));
+      if (basic === null) throw oauthError('invalid_client', 'The Authorization header is not valid HTTP Basic.');
+      if (basic && (form.client_id !== undefined || form.client_secret !== undefined)) {
+        throw oauthError('invalid_request', 'Use either HTTP Basic or client_secret_post, not both.');
+      }
+      if (form.grant_type !== 'client_credentials') {
+        throw oauthError('unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
+      }
+      const credentials = basic ?? (form.client_id && form.client_secret ? { id: form.client_id, secret: form.client_secret } : undefined);
+      if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
+      const client = await authenticateClient(db, credentials.id, credentials.secret);
+      if (!client) throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
+
+      const requested = form.scope?.split(' ').filter((scope) => scope.length > 0);
+      // Without a `scope` parameter a token gets the client's scopes except the explicit-only ones.
+      let scopes: Scope[] = client.scopes.filter((scope) => !isExplicitOnlyScope(scope));
+      if (requested && requested.length > 0) {
+        const refused = requested.filter((scope) => !isScope(scope) || !client.scopes.includes(scope));
+        if (refused.length > 0) throw oauthError('invalid_scope', `Not granted to this client: ${refused.join(' ')}`);
+        scopes = [...new Set(requested as Scope[])];
+      }
+      const issued = await tokens.issue(client, scopes);
+      c.header('Cache-Control', 'no-store');
+      c.header('Pragma', 'no-cache');
+      return c.json(
+        { access_token: issued.accessToken, token_type: 'Bearer' as const, expires_in: issued.expiresIn, scope: scopes.join(' ') },
+        200,
+      );
+    },
+    (result) => {
+      if (!result.success) throw oauthError('invalid_request', 'Each token parameter must appear at most once, as text.');
+      return undefined;
+    },
+  );
+
+  app.openapi(jwksRoute, async (c) => {
+    c.header('Cache-Control', 'public, max-age=60');
+    return c.json(await c.var.services.keys.jwks(), 200);
+  });
+
+  app.openapi(createClientRoute, async (c) => {
+    const input = c.req.valid('json');
+    const principal = c.var.principal;
+    const created = await c.var.services.db.transaction(async (tx) => {
+      const result = await createClient(tx, input);
+      await recordAudit(tx, {
+        actor: principal,
+        action: 'client.create',
+        outcome: 'allowed',
+        requestId: c.var.requestId,
+        fields: [`client:${result.client.id}`],
+      });
+      return result;
+    });
+    c.header('Location', `/v1/clients/${created.client.id}`);
+    return c.json({ client: clientJson(created.client), clientSecret: created.secret }, 201);
+  });
+
+  app.openapi(listClientsRoute, async (c) => {
+    const query = c.req.valid('query');
+    const page = await listClients(c.var.services.db, { limit: query.limit, ...(query.after ? { after: query.after } : {}) });
+    return c.json({ items: page.items.map(clientJson), nextCursor: page.nextCursor }, 200);
+  });
+
+  app.openapi(getClientRoute, async (c) => {
+    const client = await c.var.services.clientQueries.getClient(c.req.valid('param').clientId);
+    return c.json(clientJson(client), 200);
+  });
+
+  app.openapi(disableClientRoute, async (c) => {
+    const { clientId } = c.req.valid('param');
+    const principal = c.var.principal;
+    const client = await c.var.services.db.transaction(async (tx) => {
+      const disabled = await disableClient(tx, clientId);
+      await recordAudit(tx, { actor: principal, action: 'client.disable', outcome: 'allowed', requestId: c.var.requestId, fields: [`client:${clientId}`] });
+      return disabled;
+    });
+    return c.json(clientJson(client), 200);
+  });
+
+  app.openapi(rotateKeysRoute, async (c) => {
+    const { keys, db } = c.var.services;
+    if (c.var.services.config.signing.keyFiles) {
+      throw new ApiError('conflict', 'Keys come from SIGNING_KEY_FILES; rotate by changing the files and restarting.');
+    }
+    const rotated = await keys.rotate();
+    await recordAudit(db, { actor: c.var.principal, action: 'keys.rotate', outcome: 'allowed', requestId: c.var.requestId, fields: [`kid:${rotated.kid}`] });
+    return c.json(rotated, 200);
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed by the gateway's active key.
+ * Verification pins algorithms, issuer, audience and type, checks exp/nbf with a small
+ * tolerance, and takes keys only from our own key store, never from the token's headers.
+ */
+import { randomBytes } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { Config } from '../config.js';
+import type { Principal } from './principal.js';
+import { type KeyStore, acceptedAlgorithms } from './keys.js';
+import { type ClientKind, type Scope, clientKinds, isScope } from './scopes.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+/** Why a token was refused; logged, never sent to the caller beyond "invalid_token". */
+export class TokenRejected extends Error {
+  constructor(readonly reason: string) {
+    super(`token rejected: ${reason}`);
+    this.name = 'TokenRejected';
+  }
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+  scopes: Scope[];
+}
+
+interface TokenClaims extends JWTPayload {
+  client_id?: unknown;
+  scope?: unknown;
+  kind?: unknown;
+  dept?: unknown;
+}
+
+/** Header members that point at keys elsewhere; we never follow them and refuse tokens carrying them. */
+const keyLocatingHeaders = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+
+export class TokenService {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly settings: { issuer: string; audience: string } & Config['tokens'],
+  ) {}
+
+  async issue(client: { id: string; kind: ClientKind; departmentCode: string | null }, scopes: Scope[]): Promise<IssuedToken> {
+    const key = await this.keys.activeKey();
+    const claims: TokenClaims = { client_id: client.id, scope: scopes.join(' '), kind: client.kind };
+    if (client.departmentCode) claims.dept = client.departmentCode;
+    const accessToken = await new SignJWT(claims)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setSubject(client.id)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime(`${this.settings.ttlSeconds}s`)
+      .setJti(`tok_${randomBytes(12).toString('base64url')}`)
+      .sign(key.signKey);
+    return { accessToken, expiresIn: this.settings.ttlSeconds, scopes };
+  }
+
+  /** Verifies a bearer token and returns the principal, or throws TokenRejected. */
+  async verify(token: string): Promise<Principal> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new TokenRejected('malformed');
+    }
+    if (keyLocatingHeaders.some((name) => name in header)) throw new TokenRejected('key-locating header');
+    if (typeof header.kid !== 'string') throw new TokenRejected('no kid');
+    const key = await this.keys.verificationKey(header.kid);
+    if (!key) throw new TokenRejected('unknown key');
+    if (header.alg !== key.alg) throw new TokenRejected('algorithm does not match key');
+
+    let payload: TokenClaims;
+    try {
+      ({ payload } = await jwtVerify<TokenClaims>(token, key.verifyKey, {
+        algorithms: acceptedAlgorithms,
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: this.settings.clockToleranceSeconds,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope'],
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) throw new TokenRejected(error.code);
+      throw error;
+    }
+    return principalFromClaims(payload);
+  }
+}
+
+function principalFromClaims(payload: TokenClaims): Principal {
+  const { sub, client_id: clientId, scope, kind, dept, jti } = payload;
+  if (typeof clientId !== 'string' || clientId !== sub) throw new TokenRejected('client_id does not match sub');
+  if (typeof scope !== 'string' || typeof jti !== 'string') throw new TokenRejected('bad claims');
+  if (typeof kind !== 'string' || !(clientKinds as readonly string[]).includes(kind)) throw new TokenRejected('bad kind');
+  return {
+    clientId,
+    kind: kind as ClientKind,
+    scopes: new Set(scope.split(' ').filter(isScope)),
+    departmentCode: typeof dept === 'string' ? dept : null,
+    tokenId: jti,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The gateway's configuration: one zod schema, parsed once at start from the environment.
+ * Nothing else in the code base reads `process.env`; everything receives a `Config`.
+ */
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const listFromEnv = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+export const configSchema = z
+  .object({
+    /** TCP port the HTTP server listens on. */
+    PORT: integer(0, 65535).default(8080),
+    /** Interface to bind; 127.0.0.1 by default so a demo is not exposed to the network. */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** Public base URL of this deployment; also the token issuer (`iss`). Same for every instance. */
+    PUBLIC_BASE_URL: z.url().optional(),
+    /** Audience (`aud`) of the access tokens this gateway issues and accepts. */
+    TOKEN_AUDIENCE: z.string().min(1).default('onewindow-api'),
+    /** PostgreSQL connection string; when absent the gateway runs on embedded PGlite. */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+    /** Maximum connections in the PostgreSQL pool (ignored on PGlite). */
+    DATABASE_POOL_SIZE: integer(1, 200).default(10),
+    /** Folder of the embedded PGlite database; `memory://` keeps it in memory only. */
+    PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+    /** pino log level. */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Largest request body accepted by JSON routes, in bytes. */
+    BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    /** Time allowed for a client to send all request headers. */
+    HEADERS_TIMEOUT_MS: integer(1000, 120_000).default(10_000),
+    /** Time allowed for a whole request (headers and body) to arrive. */
+    REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(60_000),
+    /** How long an idle keep-alive connection is kept open. */
+    KEEP_ALIVE_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+    /** On SIGTERM, how long in-flight requests may take before connections are closed. */
+    SHUTDOWN_GRACE_MS: integer(0, 120_000).default(10_000),
+    /** Lifetime of issued access tokens. */
+    ACCESS_TOKEN_TTL_SECONDS: integer(30, 3600).default(300),
+    /** Clock tolerance when checking `exp` and `nbf`. */
+    TOKEN_CLOCK_TOLERANCE_SECONDS: integer(0, 120).default(30),
+    /** Signature algorithm of keys the gateway generates. */
+    SIGNING_ALG: z.enum(['ES256', 'EdDSA']).default('ES256'),
+    /**
+     * Comma-separated PKCS#8 PEM files with the signing keys; the first is the active one.
+     * When absent, keys are generated at first start and kept in the database.
+     */
+    SIGNING_KEY_FILES: listFromEnv.optional(),
+    /** How long a rotated-out key stays in the JWKS, so its tokens and signatures still verify. */
+    RETIRED_KEY_PUBLISH_SECONDS: integer(60, 10 * 365 * 86400).default(365 * 86400),
+    /** How often pending audit entries are sealed into the hash chain. */
+    AUDIT_SEAL_INTERVAL_MS: integer(50, 600_000).default(1000),
+    /** Static bearer token a Prometheus scraper may use on /metrics (besides a `metrics:read` token). */
+    METRICS_SCRAPE_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
+    ONEWINDOW_DEMO: booleanFromEnv.default(true),
+  })
+  .check((ctx) => {
+    if (ctx.value.RETIRED_KEY_PUBLISH_SECONDS < ctx.value.ACCESS_TOKEN_TTL_SECONDS) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value.RETIRED_KEY_PUBLISH_SECONDS,
+        path: ['RETIRED_KEY_PUBLISH_SECONDS'],
+        message: 'must be at least ACCESS_TOKEN_TTL_SECONDS, or tokens signed by a rotated key stop verifying',
+      });
+    }
+  });
+
+type ParsedEnvironment = z.output<typeof configSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  issuer: string;
+  audience: string;
+  database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
+  logLevel: ParsedEnvironment['LOG_LEVEL'];
+  bodyLimitBytes: number;
+  server: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; shutdownGraceMs: number };
+  tokens: { ttlSeconds: number; clockToleranceSeconds: number };
+  signing: { alg: 'ES256' | 'EdDSA'; keyFiles: string[] | undefined; retiredKeyPublishSeconds: number };
+  audit: { sealIntervalMs: number };
+  metricsScrapeToken: string | undefined;
+  demo: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (a plain record) into a Config, or throws a ConfigError naming each bad variable. */
+export function parseConfig(environment: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, so `FOO= npm start` behaves like not setting FOO.
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const env = result.data;
+  const issuer = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    issuer,
+    audience: env.TOKEN_AUDIENCE,
+    database: env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      : { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR },
+    logLevel: env.LOG_LEVEL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    server: {
+      headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    },
+    tokens: { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS, clockToleranceSeconds: env.TOKEN_CLOCK_TOLERANCE_SECONDS },
+    signing: {
+      alg: env.SIGNING_ALG,
+      keyFiles: env.SIGNING_KEY_FILES,
+      retiredKeyPublishSeconds: env.RETIRED_KEY_PUBLISH_SECONDS,
+    },
+    audit: { sealIntervalMs: env.AUDIT_SEAL_INTERVAL_MS },
+    metricsScrapeToken: env.METRICS_SCRAPE_TOKEN,
+    demo: env.ONEWINDOW_DEMO,
+  };
+}
+
+/** The one place that reads the process environment. */
+export function loadConfigFromProcess(): Config {
+  return parseConfig(process.env);
+}

@@ -1,0 +1,115 @@
+/**
+ * Opens the gateway's database: embedded PGlite when no DATABASE_URL is configured, otherwise
+ * PostgreSQL through the `postgres` client. Both are exposed as one drizzle `Database` type so
+ * service functions never know which one they run on.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { Config } from '../config.js';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Anything a service function can run queries on: the database or an open transaction. */
+export type Queryable = Database | Transaction;
+
+/** `db.execute` answers an array on postgres-js and `{ rows }` on PGlite; this reads either. */
+export function rowsOf<Row>(result: unknown): Row[] {
+  if (Array.isArray(result)) return result as Row[];
+  if (result && typeof result === 'object' && 'rows' in result && Array.isArray(result.rows)) return result.rows as Row[];
+  return [];
+}
+
+export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+/** Serialises concurrent migrators of several instances starting together on one PostgreSQL. */
+const MIGRATION_LOCK_KEY = 7_461_230_001;
+
+interface MigrationJournal {
+  entries: { tag: string }[];
+}
+
+function expectedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as MigrationJournal;
+  return journal.entries.length;
+}
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Applies pending migrations (idempotent; safe with several instances starting at once). */
+  migrate(): Promise<void>;
+  /** True when the database answers and every committed migration is applied. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(database: Config['database']): Promise<DatabaseHandle> {
+  const expectedMigrations = expectedMigrationCount();
+  const isReady = async (db: Database): Promise<boolean> => {
+    try {
+      const result = await db.execute(sql`select count(*)::int as applied from drizzle.__drizzle_migrations`);
+      const applied = Number(rowsOf<{ applied: number }>(result)[0]?.applied ?? 0);
+      return applied >= expectedMigrations;
+    } catch {
+      return false;
+    }
+  };
+
+  if (database.kind === 'pglite') {
+    const inMemory = database.dataDir.startsWith('memory://');
+    if (!inMemory) mkdirSync(database.dataDir, { recursive: true });
+    const client = inMemory ? new PGlite() : new PGlite(database.dataDir);
+    await client.waitReady;
+    const db = drizzlePglite(client, { schema }) as unknown as Database;
+    return {
+      db,
+      kind: 'pglite',
+      migrate: async () => {
+        await migratePglite(drizzlePglite(client), { migrationsFolder });
+      },
+      isReady: () => isReady(db),
+      close: async () => {
+        await client.close();
+      },
+    };
+  }
+
+  const client = postgres(database.url, {
+    max: database.poolSize,
+    // Fail fast when the server is gone instead of queueing requests behind dead connections.
+    connect_timeout: 5,
+    idle_timeout: 60,
+    max_lifetime: 30 * 60,
+    onnotice: () => {},
+  });
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  return {
+    db,
+    kind: 'postgres',
+    migrate: async () => {
+      const migrator = postgres(database.url, { max: 1, onnotice: () => {} });
+      try {
+        await migrator`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+        await migratePostgres(drizzlePostgres(migrator), { migrationsFolder });
+        await migrator`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+      } finally {
+        await migrator.end({ timeout: 5 });
+      }
+    },
+    isReady: () => isReady(db),
+    close: async () => {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

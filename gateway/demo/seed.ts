@@ -1,0 +1,47 @@
+/**
+ * Demo data for `npm start`: one client of each kind with well-known secrets, so the README's
+ * walk-through can be pasted as it is. Idempotent: existing demo clients are left alone.
+ */
+import { inArray } from 'drizzle-orm';
+import { createClient } from '../auth/clients.js';
+import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
+import type { Database } from '../db/client.js';
+import { clients } from '../db/schema.js';
+
+export interface DemoClient {
+  id: string;
+  secret: string;
+  kind: ClientKind;
+  name: string;
+  departmentCode?: string;
+}
+
+export const demoClients: DemoClient[] = [
+  { id: 'cli_demo_window', secret: 'demo-window-secret', kind: 'window', name: 'Demo city service centre window' },
+  { id: 'cli_demo_department', secret: 'demo-department-secret', kind: 'department', name: 'Demo public security bureau', departmentCode: 'PSB' },
+  { id: 'cli_demo_integrator', secret: 'demo-integrator-secret', kind: 'integrator', name: 'Demo integrator' },
+  { id: 'cli_demo_auditor', secret: 'demo-auditor-secret', kind: 'auditor', name: 'Demo supervision office' },
+  { id: 'cli_demo_admin', secret: 'demo-admin-secret', kind: 'admin', name: 'Demo administrator' },
+];
+
+export async function seedDemoData(db: Database): Promise<DemoClient[]> {
+  const existing = await db
+    .select({ id: clients.id })
+    .from(clients)
+    .where(inArray(clients.id, demoClients.map((client) => client.id)));
+  const have = new Set(existing.map((row) => row.id));
+  for (const demo of demoClients) {
+    if (have.has(demo.id)) continue;
+    await createClient(db, {
+      id: demo.id,
+      secret: demo.secret,
+      name: demo.name,
+      kind: demo.kind,
+      departmentCode: demo.departmentCode ?? null,
+      // Demo clients hold every scope their kind allows (including subjects:unmask, which a
+      // token carries only when asked for), so the walk-through can show both views.
+      scopes: [...scopesAllowedForKind[demo.kind]],
+    });
+  }
+  return demoClients;
+}

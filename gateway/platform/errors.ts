@@ -1,0 +1,138 @@
+/**
+ * One error shape for every error a client sees: RFC 9457 problem details with a stable
+ * machine-readable `code` and the request id. Codes are listed here with their status and title;
+ * new capabilities add their codes to this table rather than inventing statuses inline.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from './context.js';
+
+export const errorCatalogue = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The request body is not well-formed JSON' },
+  bad_request: { status: 400, title: 'Bad request' },
+  invalid_request: { status: 400, title: 'The token request is missing or repeats a parameter' },
+  unsupported_grant_type: { status: 400, title: 'Only the client_credentials grant is supported' },
+  invalid_scope: { status: 400, title: 'A requested scope is unknown or not granted to this client' },
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  invalid_token: { status: 401, title: 'The access token is missing, malformed, expired or not ours' },
+  invalid_client: { status: 401, title: 'Client authentication failed' },
+  insufficient_scope: { status: 403, title: 'The access token lacks a scope this operation needs' },
+  forbidden: { status: 403, title: 'This client may not perform this operation' },
+  not_found: { status: 404, title: 'The resource does not exist or is not visible to this client' },
+  route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  payload_too_large: { status: 413, title: 'The request body is larger than allowed' },
+  unsupported_media_type: { status: 415, title: 'The request body has an unsupported media type' },
+  unprocessable: { status: 422, title: 'The request is well-formed but cannot be processed' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal error' },
+  department_error: { status: 502, title: 'A department system answered with an error' },
+  shutting_down: { status: 503, title: 'The gateway is shutting down' },
+  database_unavailable: { status: 503, title: 'The database is unavailable' },
+  service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
+  gateway_timeout: { status: 504, title: 'A department system did not answer in time' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** Extra members a problem document may carry, e.g. `errors` for validation failures. */
+export type ProblemExtras = Record<string, unknown>;
+
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extras: ProblemExtras = {},
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(detail ?? errorCatalogue[code].title, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApiError';
+    this.status = errorCatalogue[code].status;
+    this.headers = options?.headers ?? {};
+  }
+  readonly headers: Record<string, string>;
+}
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: ErrorCode;
+  requestId?: string;
+  [extra: string]: unknown;
+}
+
+export function problemDocument(error: ApiError, requestId: string | undefined, instance?: string): ProblemDocument {
+  return {
+    ...error.extras,
+    type: `urn:onewindow:problem:${error.code}`,
+    title: errorCatalogue[error.code].title,
+    status: error.status,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...(instance === undefined ? {} : { instance }),
+    code: error.code,
+    ...(requestId === undefined ? {} : { requestId }),
+  };
+}
+
+export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
+  const body = problemDocument(error, c.get('requestId'), c.req.path);
+  const response = c.body(JSON.stringify(body), error.status, {
+    'Content-Type': 'application/problem+json',
+    ...error.headers,
+  });
+  return response;
+}
+
+const statusToCode: Partial<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'rate_limited',
+  502: 'department_error',
+  503: 'service_unavailable',
+  504: 'gateway_timeout',
+};
+
+/** Maps a Hono HTTPException (thrown by validators and middleware) to our error shape. */
+function fromHttpException(exception: HTTPException): ApiError {
+  if (exception.status === 400 && /JSON/i.test(exception.message)) {
+    return new ApiError('malformed_json', 'The request body could not be parsed as JSON.');
+  }
+  const code = statusToCode[exception.status] ?? (exception.status >= 500 ? 'internal_error' : 'bad_request');
+  // Hono's messages are short and fixed (no user data, no internals), so they are safe to pass on.
+  return new ApiError(code, exception.message || undefined);
+}
+
+/**
+ * The app's error handler, in three tiers: our errors as they are; Hono's HTTPExceptions by
+ * status; anything else logged with its stack and answered with a bare 500.
+ */
+export function handleError(error: Error, c: Context<AppEnv>): Response {
+  if (error instanceof ApiError) {
+    if (error.status >= 500) c.get('logger')?.warn({ code: error.code, err: errorForLog(error) }, 'request failed');
+    return problemResponse(c, error);
+  }
+  if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
+  c.get('logger')?.error({ err: errorForLog(error) }, 'unhandled error');
+  return problemResponse(c, new ApiError('internal_error'));
+}
+
+/** What is safe to log about an error: type, message and stack, never the values it carried. */
+export function errorForLog(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const cause = error.cause instanceof Error ? { type: error.cause.name, message: error.cause.message } : undefined;
+  return { type: error.name, message: error.message, stack: error.stack, ...(cause ? { cause } : {}) };
+}

@@ -1,0 +1,36 @@
+/**
+ * Structured JSON logs. Request logs carry method, route, status, duration and the request id;
+ * they never carry bodies, query strings, headers with credentials or personal data. The redact
+ * list is a second line of defence should a credential end up in a log object anyway.
+ */
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config.js';
+
+export function createLogger(level: Config['logLevel'], destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'onewindow' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          'client_secret',
+          '*.client_secret',
+          'secret',
+          '*.secret',
+          'password',
+          '*.password',
+          'privateJwk',
+          '*.privateJwk',
+          'access_token',
+          '*.access_token',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

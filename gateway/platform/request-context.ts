@@ -1,0 +1,57 @@
+/**
+ * The first middleware of every request: request id, per-request logger, draining check,
+ * baseline security headers, the access log line and the request metrics.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { AppEnv } from './context.js';
+import { ApiError, problemResponse } from './errors.js';
+import type { GatewayServices } from './services.js';
+
+const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+function newRequestId(): string {
+  return `req_${randomBytes(12).toString('base64url')}`;
+}
+
+export function requestContext(services: GatewayServices): MiddlewareHandler<AppEnv> {
+  const { metrics, lifecycle } = services;
+  return async function requestContextMiddleware(c, next) {
+    const started = performance.now();
+    const offered = c.req.header('x-request-id');
+    const requestId = offered && WELL_FORMED_REQUEST_ID.test(offered) ? offered : newRequestId();
+    const logger = services.logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('logger', logger);
+    c.set('services', services);
+
+    if (lifecycle.draining) {
+      c.res = problemResponse(c, new ApiError('shutting_down', 'The gateway is shutting down; retry on another instance.'));
+      c.header('Connection', 'close');
+      c.header('Retry-After', '1');
+    } else {
+      await next();
+    }
+
+    c.header('X-Request-Id', requestId);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+
+    // The route template, not the path: ids must not reach logs or metric labels.
+    const route = routeOrUnmatched(c);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    logger.info(
+      { method: c.req.method, route, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10 },
+      'request',
+    );
+  };
+}
+
+function routeOrUnmatched(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+  const path = routePath(c, -1);
+  return path === '/*' || path === '*' ? 'unmatched' : path;
+}

@@ -1,0 +1,49 @@
+/**
+ * Everything a request handler may use, built once at start and shared by the server and the
+ * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
+ */
+import type { Logger } from 'pino';
+import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
+import { KeyStore } from '../auth/keys.js';
+import { TokenService } from '../auth/tokens.js';
+import type { Config } from '../config.js';
+import type { Database, DatabaseHandle } from '../db/client.js';
+import { type GatewayMetrics, createMetrics } from './metrics.js';
+
+export interface Lifecycle {
+  /** Set on SIGTERM: new requests get 503 while in-flight ones finish. */
+  draining: boolean;
+}
+
+export interface GatewayServices {
+  config: Config;
+  database: DatabaseHandle;
+  db: Database;
+  logger: Logger;
+  keys: KeyStore;
+  tokens: TokenService;
+  clientQueries: ClientQueries;
+  metrics: GatewayMetrics;
+  lifecycle: Lifecycle;
+}
+
+export async function createServices(
+  config: Config,
+  database: DatabaseHandle,
+  logger: Logger,
+  options: { processMetrics?: boolean } = {},
+): Promise<GatewayServices> {
+  const keys = new KeyStore(database.db, config.signing);
+  await keys.initialise();
+  return {
+    config,
+    database,
+    db: database.db,
+    logger,
+    keys,
+    tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens }),
+    clientQueries: prepareClientQueries(database.db),
+    metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+    lifecycle: { draining: false },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Starting and stopping the gateway as a process: open the database, migrate, build services and
+ * the app, listen with explicit timeouts, seal the audit log in the background, and shut down
+ * gracefully on SIGTERM/SIGINT (in-flight requests finish; new ones get 503).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { type GatewayApp, createApp } from './app.js';
+import { startSealer } from './audit/sealer.js';
+import type { Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { createLogger } from './platform/logger.js';
+import { type GatewayServices, createServices } from './platform/services.js';
+import { seedDemoData, type DemoClient } from './demo/seed.js';
+
+export interface RunningGateway {
+  url: string;
+  app: GatewayApp;
+  services: GatewayServices;
+  server: Server;
+  demoClients: DemoClient[];
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes everything. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningGateway> {
+  const database = await openDatabase(config.database);
+  await database.migrate();
+  const services = await createServices(config, database, logger, { processMetrics: true });
+  const demoClients = config.demo ? await seedDemoData(database.db) : [];
+  const app = createApp(services);
+  const stopSealer = startSealer(database.db, services.keys, config.audit.sealIntervalMs, logger);
+
+  const server = await new Promise<Server>((resolve) => {
+    const created = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(created as Server));
+  });
+  // Explicit limits: a slow client cannot hold a connection open forever.
+  server.headersTimeout = config.server.headersTimeoutMs;
+  server.requestTimeout = config.server.requestTimeoutMs;
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+  server.maxHeadersCount = 100;
+
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'shutting down: draining in-flight requests');
+      services.lifecycle.draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.server.shutdownGraceMs).unref());
+      if ((await Promise.race([closed, grace])) === 'timeout') {
+        logger.warn('grace period over: closing remaining connections');
+        server.closeAllConnections();
+        await closed;
+      }
+      await stopSealer();
+      await database.close();
+      logger.info('stopped');
+      logger.flush();
+    })();
+    return stopping;
+  };
+
+  return { url, app, services, server, demoClients, shutdown };
+}
