@@ -34,12 +34,24 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const stopSealer = startSealer(database.db, services.keys, config.audit.sealIntervalMs, logger);
 
   const server = await new Promise<Server>((resolve) => {
-    const created = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(created as Server));
+    const created = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        // Explicit limits: a slow client cannot hold a connection open forever. Node checks the
+        // header and request timeouts every `connectionsCheckingInterval` (30 s by default).
+        serverOptions: {
+          headersTimeout: config.server.headersTimeoutMs,
+          requestTimeout: config.server.requestTimeoutMs,
+          keepAliveTimeout: config.server.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, config.server.headersTimeoutMs),
+          maxHeaderSize: 16 * 1024,
+        },
+      },
+      () => resolve(created as Server),
+    );
   });
-  // Explicit limits: a slow client cannot hold a connection open forever.
-  server.headersTimeout = config.server.headersTimeoutMs;
-  server.requestTimeout = config.server.requestTimeoutMs;
-  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.maxHeadersCount = 100;
 
   const address = server.address() as AddressInfo;

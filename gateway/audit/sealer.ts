@@ -18,6 +18,12 @@ export interface SealResult {
   sealed: number;
   headSeq: number;
   headHash: string;
+  /**
+   * Set when the chain ended before its last signed checkpoint (entries were cut off or unsealed)
+   * and sealing continued after the checkpoint, leaving positions `from..to` empty. The gap stays
+   * visible to verification; it is never papered over by reusing positions a signature vouches for.
+   */
+  gap?: { from: number; to: number };
 }
 
 export async function signCheckpoint(keys: KeyStore, payload: CheckpointPayload): Promise<{ signature: string; kid: string }> {
@@ -40,13 +46,27 @@ export async function sealPendingEntries(db: Database, keys: KeyStore, batchSize
       .limit(1);
     let seq = head?.seq ?? 0;
     let prevHash = head?.hash ?? GENESIS_HASH;
+    let gap: SealResult['gap'];
+    const [checkpoint] = await tx
+      .select({ seq: auditCheckpoints.seq, headHash: auditCheckpoints.headHash })
+      .from(auditCheckpoints)
+      .orderBy(desc(auditCheckpoints.seq))
+      .limit(1);
+    if (checkpoint && checkpoint.seq > seq) {
+      // The chain ends before its last signed checkpoint: its tail was cut off or unsealed. Sealing
+      // new entries at positions the checkpoint already vouches for would collide with it (and
+      // overwrite the evidence); continue after it instead, so verification reports the gap.
+      gap = { from: seq + 1, to: checkpoint.seq };
+      seq = checkpoint.seq;
+      prevHash = checkpoint.headHash;
+    }
     const pending = await tx
       .select()
       .from(auditEntries)
       .where(isNull(auditEntries.chainSeq))
       .orderBy(asc(auditEntries.id))
       .limit(batchSize);
-    if (pending.length === 0) return { sealed: 0, headSeq: seq, headHash: prevHash };
+    if (pending.length === 0) return { sealed: 0, headSeq: head?.seq ?? 0, headHash: head?.hash ?? GENESIS_HASH };
 
     const sealedAt = new Date();
     const seals = pending.map((row) => {
@@ -66,7 +86,7 @@ export async function sealPendingEntries(db: Database, keys: KeyStore, batchSize
     const payload: CheckpointPayload = { seq, headHash: prevHash, createdAt: sealedAt.toISOString() };
     const { signature, kid } = await signCheckpoint(keys, payload);
     await tx.insert(auditCheckpoints).values({ seq, headHash: prevHash, signature, kid, createdAt: sealedAt });
-    return { sealed: pending.length, headSeq: seq, headHash: prevHash };
+    return { sealed: pending.length, headSeq: seq, headHash: prevHash, ...(gap ? { gap } : {}) };
   });
 }
 
@@ -74,12 +94,14 @@ export async function sealPendingEntries(db: Database, keys: KeyStore, batchSize
 export async function sealAll(db: Database, keys: KeyStore, maxBatches = 1000): Promise<SealResult> {
   let last: SealResult = { sealed: 0, headSeq: 0, headHash: GENESIS_HASH };
   let total = 0;
+  let gap: SealResult['gap'];
   for (let batch = 0; batch < maxBatches; batch += 1) {
     last = await sealPendingEntries(db, keys);
     total += last.sealed;
+    gap ??= last.gap;
     if (last.sealed < DEFAULT_BATCH) break;
   }
-  return { ...last, sealed: total };
+  return { ...last, sealed: total, ...(gap ? { gap } : {}) };
 }
 
 /** Starts the periodic sealer. Returns a function that stops it and waits for a running seal. */
@@ -91,6 +113,12 @@ export function startSealer(db: Database, keys: KeyStore, intervalMs: number, lo
       if (stopped) return;
       try {
         const result = await sealAll(db, keys, 10);
+        if (result.gap) {
+          logger.error(
+            { auditGapFrom: result.gap.from, auditGapTo: result.gap.to },
+            'audit chain ended before its last signed checkpoint (entries cut off or unsealed); sealing continued after the checkpoint; run npm run audit:verify',
+          );
+        }
         if (result.sealed > 0) {
           // The checkpoint in the log is a witness outside the database: a truncated table can be
           // checked against it with `npm run audit:verify -- --expect-seq N --expect-hash H`.

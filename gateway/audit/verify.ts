@@ -2,12 +2,12 @@
  * Verifies the audit chain from the first entry to the head, page by page, and every signed
  * checkpoint against it. Reports the first problem found with the sequence number it concerns.
  */
-import { asc, count, gt, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNull, lt } from 'drizzle-orm';
 import { compactVerify } from 'jose';
 import type { KeyStore } from '../auth/keys.js';
 import type { Queryable } from '../db/client.js';
 import { auditCheckpoints, auditEntries } from '../db/schema.js';
-import { CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
+import { type AuditRow, CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
 
 const PAGE = 2000;
 
@@ -18,7 +18,10 @@ export type ChainProblemKind =
   | 'missing'
   /** An entry does not link to the one before it: moved, swapped or inserted. */
   | 'broken_link'
-  /** A checkpoint's signature is invalid, or the chain disagrees with what it signed. */
+  /**
+   * A checkpoint's signature is invalid, the chain disagrees with what it signed, or sealed
+   * entries lie past the last checkpoint (which the sealer never leaves behind).
+   */
   | 'checkpoint_mismatch'
   /** The chain ends before the last signed checkpoint (or an expected head): the tail was cut. */
   | 'truncated';
@@ -63,6 +66,38 @@ async function verifyCheckpointSignature(keys: KeyStore, signature: string): Pro
   }
 }
 
+/**
+ * Explains a broken link at `seq` when it is an insertion: the entry links to an earlier verified
+ * entry and its hash shows it was sealed right after that one, so the entries in between were
+ * inserted. Returns the problem at the first inserted position, or null for any other break.
+ */
+async function insertionBefore(db: Queryable, row: AuditRow, seq: number): Promise<ChainProblem | null> {
+  if (!row.prevHash || !row.entryHash) return null;
+  let predecessor: number | null = null;
+  if (row.prevHash === GENESIS_HASH) {
+    predecessor = 0;
+  } else {
+    // Only on this failure path, so a scan without an index on entry_hash is acceptable. Entries
+    // before `seq` were all verified by the walk, so their stored hash is their real hash.
+    const [found] = await db
+      .select({ seq: auditEntries.chainSeq })
+      .from(auditEntries)
+      .where(and(eq(auditEntries.entryHash, row.prevHash), gt(auditEntries.chainSeq, 0), lt(auditEntries.chainSeq, seq - 1)))
+      .limit(1);
+    predecessor = found?.seq ?? null;
+  }
+  if (predecessor === null || predecessor >= seq - 1) return null;
+  const sealedAt = predecessor + 1;
+  if (entryHash(row, sealedAt, row.prevHash) !== row.entryHash) return null;
+  const [first] = await db.select({ entryId: auditEntries.entryId }).from(auditEntries).where(eq(auditEntries.chainSeq, sealedAt));
+  return {
+    kind: 'broken_link',
+    seq: sealedAt,
+    entryId: first?.entryId ?? null,
+    detail: `entries ${sealedAt}..${seq - 1} were inserted: entry ${row.entryId}, now at ${seq}, was sealed at ${sealedAt}`,
+  };
+}
+
 export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?: ExpectedHead): Promise<ChainVerification> {
   const checkpoints = await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
   const [pendingRow] = await db.select({ pending: count() }).from(auditEntries).where(isNull(auditEntries.chainSeq));
@@ -102,7 +137,14 @@ export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?:
         break walk;
       }
       if (row.prevHash !== prevHash) {
-        fail({ kind: 'broken_link', seq, entryId: row.entryId, detail: 'entry does not link to the entry before it' });
+        fail(
+          (await insertionBefore(db, row, seq)) ?? {
+            kind: 'broken_link',
+            seq,
+            entryId: row.entryId,
+            detail: 'entry does not link to the entry before it',
+          },
+        );
         break walk;
       }
       const recomputed = entryHash(row, seq, prevHash);
@@ -122,6 +164,39 @@ export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?:
   }
 
   const headSeq = expectedSeq - 1;
+  if (!firstProblem && (checkpoints.at(-1)?.seq ?? 0) < headSeq) {
+    // The sealer writes a checkpoint in the same transaction as the entries it seals, so every
+    // sealed entry is covered by one. Checkpoints read before the walk may miss a seal that
+    // committed during it: read those written since, and check them like the others.
+    const later = await db
+      .select()
+      .from(auditCheckpoints)
+      .where(gt(auditCheckpoints.seq, checkpoints.at(-1)?.seq ?? 0))
+      .orderBy(asc(auditCheckpoints.seq));
+    for (const checkpoint of later) {
+      if (checkpoint.seq > headSeq) break;
+      const payload = await verifyCheckpointSignature(keys, checkpoint.signature);
+      const [row] = await db
+        .select({ entryId: auditEntries.entryId, entryHash: auditEntries.entryHash })
+        .from(auditEntries)
+        .where(eq(auditEntries.chainSeq, checkpoint.seq));
+      if (!payload || payload.seq !== checkpoint.seq || payload.headHash !== checkpoint.headHash || row?.entryHash !== checkpoint.headHash) {
+        fail({ kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId: row?.entryId ?? null, detail: 'checkpoint signature is invalid or does not match the chain' });
+        break;
+      }
+      checkpoints.push(checkpoint);
+    }
+    const coveredTo = checkpoints.at(-1)?.seq ?? 0;
+    if (!firstProblem && coveredTo < headSeq) {
+      const [row] = await db.select({ entryId: auditEntries.entryId }).from(auditEntries).where(eq(auditEntries.chainSeq, coveredTo + 1));
+      fail({
+        kind: 'checkpoint_mismatch',
+        seq: coveredTo + 1,
+        entryId: row?.entryId ?? null,
+        detail: `entries ${coveredTo + 1}..${headSeq} are sealed but no signed checkpoint covers them: a checkpoint was deleted, or entries were sealed outside the sealer`,
+      });
+    }
+  }
   const latest = checkpoints.at(-1);
   if (!firstProblem && latest && latest.seq > headSeq) {
     fail({ kind: 'truncated', seq: headSeq + 1, entryId: null, detail: `chain ends at ${headSeq} but a checkpoint was signed at ${latest.seq}` });

@@ -32,6 +32,9 @@ export function requestContext(services: GatewayServices): MiddlewareHandler<App
       c.header('Retry-After', '1');
     } else {
       await next();
+      // A request that was in flight when draining began closes its connection when done, so
+      // keep-alive clients reconnect to another instance instead of holding this one open.
+      if (lifecycle.draining) c.header('Connection', 'close');
     }
 
     c.header('X-Request-Id', requestId);

@@ -1,0 +1,540 @@
+/**
+ * `npm run bench`: the foundation benchmark. Measures, in one run on one machine, the gateway's
+ * authenticated one-row read `GET /v1/clients/{clientId}` against a minimal hand-written server
+ * doing the same work (ES256 token verification + one primary-key select + the same JSON), on
+ * PostgreSQL and on embedded PGlite, and checks the ratios against the targets:
+ *
+ *   PostgreSQL  gateway/baseline throughput >= 0.80 and gateway/baseline p99 <= 1.5
+ *   PGlite      gateway/raw-PGlite throughput >= 0.60
+ *
+ * Every server is its own child process on a loopback port; autocannon runs in this process.
+ * See bench/README.md for what each figure means and the environment knobs.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import type { JWK } from 'jose';
+import postgres from 'postgres';
+import {
+  type ServerProcess,
+  freePort,
+  killAllNow,
+  postgresCpu,
+  spawnServer,
+  stopAll,
+  stopServer,
+  treeCpu,
+  waitForHttp,
+} from './lib/children.js';
+import { type LoadResult, runLoad } from './lib/load.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOST = '127.0.0.1';
+const ADMIN_CLIENT = { id: 'cli_demo_admin', secret: 'demo-admin-secret' };
+const AUDIENCE = 'onewindow-api';
+/** Same pool size for the gateway and the PostgreSQL baseline (the gateway's default). */
+const POOL_SIZE = 10;
+/** The concurrency at which the targets are judged. */
+const TARGET_CONCURRENCY = 50;
+const TARGETS = { postgresThroughput: 0.8, postgresP99: 1.5, pgliteThroughput: 0.6 } as const;
+
+type DatabaseKind = 'postgres' | 'pglite';
+type LogLevel = 'info' | 'warn';
+
+interface Settings {
+  durationSeconds: number;
+  warmupSeconds: number;
+  concurrencies: number[];
+  logLevels: LogLevel[];
+  databases: DatabaseKind[];
+  postgresAdminUrl: string;
+  /** Start the gateway with `node --cpu-prof` and keep the profiles (for finding hot spots). */
+  cpuProfile: boolean;
+}
+
+function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (bad.length > 0 || items.length === 0) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function settingsFromEnv(): Settings {
+  const concurrencies = (process.env.BENCH_CONCURRENCY ?? `${TARGET_CONCURRENCY},1`)
+    .split(',')
+    .map((item) => Number(item.trim()));
+  if (concurrencies.some((value) => !Number.isInteger(value) || value < 1 || value > 1000)) {
+    throw new Error('BENCH_CONCURRENCY must be a comma-separated list of integers from 1 to 1000');
+  }
+  const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
+  // The benchmark creates and drops a database there: only ever on this machine.
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) {
+    throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
+  }
+  return {
+    durationSeconds: integerFromEnv('BENCH_DURATION_SECONDS', 10, 1, 600),
+    warmupSeconds: integerFromEnv('BENCH_WARMUP_SECONDS', 3, 0, 60),
+    concurrencies,
+    logLevels: listFromEnv<LogLevel>('BENCH_GATEWAY_LOG_LEVELS', ['info', 'warn'], ['info', 'warn']),
+    databases: listFromEnv<DatabaseKind>('BENCH_DATABASES', ['postgres', 'pglite'], ['postgres', 'pglite']),
+    postgresAdminUrl,
+    cpuProfile: process.env.BENCH_CPU_PROFILE === '1',
+  };
+}
+
+interface Measurement extends LoadResult {
+  database: DatabaseKind;
+  target: 'gateway' | 'baseline';
+  /** The gateway's LOG_LEVEL; absent for baselines. */
+  logLevel?: LogLevel;
+  label: string;
+}
+
+interface Comparison {
+  database: DatabaseKind;
+  logLevel: LogLevel;
+  connections: number;
+  throughputRatio: number;
+  p99Ratio: number;
+  /** Only at TARGET_CONCURRENCY; the other concurrencies are for information. */
+  verdicts: { name: string; value: number; target: string; pass: boolean }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: whatever happens, children are killed, the database dropped, temp files removed.
+
+const cleanups: (() => Promise<void>)[] = [];
+let cleaningUp: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    await stopAll().catch(() => killAllNow());
+    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+  })();
+  return cleaningUp;
+}
+
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping servers and cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers (setup only; the load itself is autocannon's).
+
+async function fetchJson<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+async function issueToken(gatewayUrl: string): Promise<string> {
+  const basic = Buffer.from(`${ADMIN_CLIENT.id}:${ADMIN_CLIENT.secret}`).toString('base64');
+  const issued = await fetchJson<{ access_token: string; scope: string }>(`${gatewayUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  if (!issued.scope.split(' ').includes('clients:admin')) throw new Error(`token lacks clients:admin (scope: ${issued.scope})`);
+  return issued.access_token;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+interface GatewayHandle {
+  server: ServerProcess;
+  url: string;
+}
+
+async function startGateway(
+  settings: Settings,
+  workDir: string,
+  database: DatabaseKind,
+  logLevel: LogLevel,
+  issuer: string,
+  databaseEnv: Record<string, string>,
+): Promise<GatewayHandle> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const profileDir = join(workDir, `profile-gateway-${database}-${logLevel}`);
+  const server = spawnServer({
+    name: `gateway (${database}, LOG_LEVEL=${logLevel})`,
+    root: ROOT,
+    entry: 'gateway/main.ts',
+    logFile: join(workDir, `gateway-${database}-${logLevel}.log`),
+    ...(settings.cpuProfile ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+    env: {
+      PORT: String(port),
+      HOST,
+      // One issuer for every gateway instance of this database, so the baseline (which checks
+      // `iss`) keeps accepting tokens after the gateway is restarted with another log level.
+      PUBLIC_BASE_URL: issuer,
+      TOKEN_AUDIENCE: AUDIENCE,
+      LOG_LEVEL: logLevel,
+      ONEWINDOW_DEMO: 'true',
+      // Long enough to outlive any run; a fresh token is fetched before each run anyway.
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
+      SHUTDOWN_GRACE_MS: '2000',
+      ...databaseEnv,
+    },
+  });
+  await waitForHttp(server, `${url}/readyz`, 120_000);
+  return { server, url };
+}
+
+async function startBaseline(
+  workDir: string,
+  database: DatabaseKind,
+  env: Record<string, string>,
+): Promise<{ server: ServerProcess; url: string }> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const server = spawnServer({
+    name: `baseline (${database})`,
+    root: ROOT,
+    entry: database === 'postgres' ? 'bench/baseline/postgres-server.ts' : 'bench/baseline/pglite-server.ts',
+    logFile: join(workDir, `baseline-${database}.log`),
+    env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, ...env },
+  });
+  await waitForHttp(server, `${url}/healthz`, 120_000);
+  return { server, url };
+}
+
+async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
+  const name = `ow_bench_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  cleanups.push(async () => {
+    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    try {
+      // `with (force)` ends connections a killed child may have left behind.
+      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+    } finally {
+      await dropper.end({ timeout: 5 });
+    }
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+function assertClean(result: LoadResult): void {
+  if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0) return;
+  throw new Error(
+    `${result.title}: ${result.non2xx} non-2xx responses (status codes ${JSON.stringify(result.statusCodes)}), ` +
+      `${result.errors} errors, ${result.timeouts} timeouts. The endpoint must answer 200 for the figures to mean anything.`,
+  );
+}
+
+async function measure(
+  settings: Settings,
+  options: {
+    database: DatabaseKind;
+    target: 'gateway' | 'baseline';
+    logLevel?: LogLevel;
+    label: string;
+    server: ServerProcess;
+    url: string;
+    token: string;
+    connections: number;
+  },
+): Promise<Measurement> {
+  const headers = { authorization: `Bearer ${options.token}` };
+  const title = `${options.label} c=${options.connections}`;
+  if (settings.warmupSeconds > 0) {
+    // JIT, connection pools, prepared statements and PostgreSQL's caches warm up here.
+    assertClean(
+      await runLoad({ title: `${title} (warm-up)`, url: options.url, headers, connections: options.connections, durationSeconds: settings.warmupSeconds }),
+    );
+  }
+  const cpu: Record<string, () => Map<number, number>> = { server: () => treeCpu(options.server.pid) };
+  if (options.database === 'postgres') cpu.postgres = postgresCpu;
+  const result = await runLoad({ title, url: options.url, headers, connections: options.connections, durationSeconds: settings.durationSeconds, cpu });
+  assertClean(result);
+  console.log(
+    `  ${title.padEnd(44)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
+  );
+  return {
+    ...result,
+    database: options.database,
+    target: options.target,
+    label: options.label,
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+  };
+}
+
+async function benchDatabase(settings: Settings, workDir: string, database: DatabaseKind): Promise<Measurement[]> {
+  console.log(`\n${database === 'postgres' ? 'PostgreSQL' : 'PGlite'}:`);
+  let databaseEnv: Record<string, string>;
+  let baselineDatabaseEnv: Record<string, string>;
+  if (database === 'postgres') {
+    const created = await createPostgresDatabase(settings.postgresAdminUrl);
+    console.log(`  database ${created.name} created`);
+    databaseEnv = { DATABASE_URL: created.url, DATABASE_POOL_SIZE: String(POOL_SIZE) };
+    baselineDatabaseEnv = databaseEnv;
+  } else {
+    databaseEnv = { PGLITE_DATA_DIR: join(workDir, 'gateway-pglite') };
+    baselineDatabaseEnv = { PGLITE_DATA_DIR: join(workDir, 'baseline-pglite') };
+  }
+
+  const [firstLevel, ...otherLevels] = settings.logLevels;
+  if (!firstLevel) return [];
+  const issuer = `http://${HOST}:${await freePort()}`;
+  let gateway = await startGateway(settings, workDir, database, firstLevel, issuer, databaseEnv);
+
+  // The baseline verifies the very tokens the gateway issues, with the gateway's published key.
+  const jwks = await fetchJson<{ keys: JWK[] }>(`${gateway.url}/.well-known/jwks.json`);
+  const [publicJwk] = jwks.keys;
+  if (!publicJwk || jwks.keys.length !== 1 || publicJwk.alg !== 'ES256') {
+    throw new Error(`expected exactly one ES256 key in the gateway's JWKS, got ${JSON.stringify(jwks.keys)}`);
+  }
+  const path = `/v1/clients/${ADMIN_CLIENT.id}`;
+  const reference = await fetchJson<Record<string, unknown>>(`${gateway.url}${path}`, {
+    headers: { authorization: `Bearer ${await issueToken(gateway.url)}` },
+  });
+  const baseline = await startBaseline(workDir, database, {
+    TOKEN_ISSUER: issuer,
+    TOKEN_AUDIENCE: AUDIENCE,
+    PUBLIC_JWK: JSON.stringify(publicJwk),
+    ...baselineDatabaseEnv,
+    ...(database === 'postgres' ? { DATABASE_POOL_SIZE: String(POOL_SIZE) } : { CLIENT_JSON: JSON.stringify(reference) }),
+  });
+  const baselineAnswer = await fetchJson<Record<string, unknown>>(`${baseline.url}${path}`, {
+    headers: { authorization: `Bearer ${await issueToken(gateway.url)}` },
+  });
+  if (!isDeepStrictEqual(baselineAnswer, reference)) {
+    throw new Error(`baseline and gateway answer differently:\n gateway  ${JSON.stringify(reference)}\n baseline ${JSON.stringify(baselineAnswer)}`);
+  }
+
+  const results: Measurement[] = [];
+  const baselineLabel = database === 'postgres' ? 'postgres baseline (hono+jose+postgres)' : 'pglite baseline (hono+jose+PGlite)';
+  const gatewayLabel = (level: LogLevel) => `${database} gateway LOG_LEVEL=${level}`;
+  for (const connections of settings.concurrencies) {
+    // Fresh token per run: no run can outlive its token, whatever BENCH_DURATION_SECONDS says.
+    const common = { database, connections } as const;
+    results.push(
+      await measure(settings, { ...common, target: 'baseline', label: baselineLabel, server: baseline.server, url: `${baseline.url}${path}`, token: await issueToken(gateway.url) }),
+    );
+    results.push(
+      await measure(settings, {
+        ...common,
+        target: 'gateway',
+        logLevel: firstLevel,
+        label: gatewayLabel(firstLevel),
+        server: gateway.server,
+        url: `${gateway.url}${path}`,
+        token: await issueToken(gateway.url),
+      }),
+    );
+  }
+
+  for (const level of otherLevels) {
+    // Same database (PostgreSQL database or PGlite folder), so the same signing key and rows.
+    await stopServer(gateway.server);
+    gateway = await startGateway(settings, workDir, database, level, issuer, databaseEnv);
+    const again = await fetchJson<{ keys: JWK[] }>(`${gateway.url}/.well-known/jwks.json`);
+    if (again.keys[0]?.kid !== publicJwk.kid) throw new Error('the restarted gateway publishes another key');
+    for (const connections of settings.concurrencies) {
+      results.push(
+        await measure(settings, {
+          database,
+          connections,
+          target: 'gateway',
+          logLevel: level,
+          label: gatewayLabel(level),
+          server: gateway.server,
+          url: `${gateway.url}${path}`,
+          token: await issueToken(gateway.url),
+        }),
+      );
+    }
+  }
+  await stopServer(gateway.server);
+  await stopServer(baseline.server);
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+function compare(results: Measurement[]): Comparison[] {
+  const comparisons: Comparison[] = [];
+  for (const gateway of results.filter((result) => result.target === 'gateway')) {
+    const baseline = results.find(
+      (result) => result.target === 'baseline' && result.database === gateway.database && result.connections === gateway.connections,
+    );
+    if (!baseline || !gateway.logLevel) continue;
+    const throughputRatio = gateway.requestsPerSecond / baseline.requestsPerSecond;
+    const p99Ratio = gateway.latencyMs.p99 / baseline.latencyMs.p99;
+    const verdicts: Comparison['verdicts'] = [];
+    if (gateway.connections === TARGET_CONCURRENCY) {
+      if (gateway.database === 'postgres') {
+        verdicts.push({ name: 'throughput ratio', value: throughputRatio, target: `>= ${TARGETS.postgresThroughput}`, pass: throughputRatio >= TARGETS.postgresThroughput });
+        verdicts.push({ name: 'p99 ratio', value: p99Ratio, target: `<= ${TARGETS.postgresP99}`, pass: p99Ratio <= TARGETS.postgresP99 });
+      } else {
+        verdicts.push({ name: 'throughput ratio', value: throughputRatio, target: `>= ${TARGETS.pgliteThroughput}`, pass: throughputRatio >= TARGETS.pgliteThroughput });
+      }
+    }
+    comparisons.push({ database: gateway.database, logLevel: gateway.logLevel, connections: gateway.connections, throughputRatio, p99Ratio, verdicts });
+  }
+  return comparisons;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row, index) => {
+      const line = row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+      return index === 0 ? `${line}\n${widths.map((width) => '-'.repeat(width)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+const fixed = (value: number | undefined, digits: number): string => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+
+function printReport(results: Measurement[], comparisons: Comparison[], settings: Settings): void {
+  console.log(`\nResults (${settings.durationSeconds} s measured after ${settings.warmupSeconds} s warm-up per row; latency from each 2xx response's own timing):\n`);
+  console.log(
+    table([
+      ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'PG CPU ms/req', 'loadgen CPU s/s'],
+      ...results.map((result) => [
+        result.label,
+        String(result.connections),
+        fixed(result.requestsPerSecond, 0),
+        fixed(result.latencyMs.p50, 2),
+        fixed(result.latencyMs.p99, 2),
+        String(result.non2xx),
+        String(result.errors),
+        fixed(result.cpuMsPerRequest.server, 3),
+        fixed(result.cpuMsPerRequest.postgres, 3),
+        fixed(result.loadGeneratorCpuPerSecond, 2),
+      ]),
+    ]),
+  );
+  console.log(`\nRatios (gateway / baseline; targets judged at concurrency ${TARGET_CONCURRENCY}):\n`);
+  console.log(
+    table([
+      ['database', 'gateway LOG_LEVEL', 'conc', 'throughput ratio', 'p99 ratio', 'verdict'],
+      ...comparisons.map((comparison) => [
+        comparison.database,
+        comparison.logLevel,
+        String(comparison.connections),
+        comparison.throughputRatio.toFixed(3),
+        comparison.p99Ratio.toFixed(3),
+        comparison.verdicts.length === 0
+          ? '(no target)'
+          : comparison.verdicts.map((verdict) => `${verdict.name} ${verdict.value.toFixed(2)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`).join('; '),
+      ]),
+    ]),
+  );
+  console.log(
+    '\nLOG_LEVEL: info is the gateway default and what production runs, so it is the headline verdict: the' +
+      '\naccess-log line each request writes is part of the gateway\'s request path. LOG_LEVEL=warn is the same' +
+      '\ngateway without that line (the baselines log nothing), to show what the access log costs.' +
+      '\nThis machine has ' + `${cpus().length}` + ' cores shared by autocannon, the server and PostgreSQL; "loadgen CPU s/s" near 1' +
+      '\nmeans autocannon itself was saturated, which flatters the slower target\'s ratio.',
+  );
+}
+
+function versionOf(packageName: string): string {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+async function postgresVersion(adminUrl: string): Promise<string> {
+  const client = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    const [row] = await client<{ server_version: string }[]>`show server_version`;
+    return row?.server_version ?? 'unknown';
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const settings = settingsFromEnv();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-'));
+  let keepWorkDir = false;
+  cleanups.push(async () => {
+    if (keepWorkDir) console.error(`server logs kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  });
+
+  // Everything is bounded: runs, plus generous time for starting servers (PGlite init, tsx).
+  const perDatabaseRuns = settings.concurrencies.length * (1 + settings.logLevels.length);
+  const budgetSeconds =
+    settings.databases.length * (perDatabaseRuns * (settings.warmupSeconds + settings.durationSeconds + 10) + (1 + settings.logLevels.length) * 120) + 120;
+  const deadline = setTimeout(() => {
+    console.error(`\nbenchmark exceeded its ${budgetSeconds} s budget; stopping`);
+    keepWorkDir = true;
+    void cleanup().finally(() => process.exit(1));
+  }, budgetSeconds * 1000);
+  deadline.unref();
+
+  console.log(
+    `onewindow foundation benchmark: ${settings.databases.join(' + ')}, concurrency ${settings.concurrencies.join(', ')}, ` +
+      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per run, gateway LOG_LEVEL ${settings.logLevels.join(', ')}`,
+  );
+  try {
+    const environment = {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      loadAverageAtStart: loadavg(),
+      postgresServer: settings.databases.includes('postgres') ? await postgresVersion(settings.postgresAdminUrl) : undefined,
+      packages: Object.fromEntries(['hono', '@hono/node-server', 'jose', 'postgres', 'drizzle-orm', '@electric-sql/pglite', 'autocannon', 'pino'].map((name) => [name, versionOf(name)])),
+    };
+    const results: Measurement[] = [];
+    for (const database of settings.databases) results.push(...(await benchDatabase(settings, workDir, database)));
+    const comparisons = compare(results);
+    printReport(results, comparisons, settings);
+
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `foundation-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: { concurrency: TARGET_CONCURRENCY, ...TARGETS }, environment, results, comparisons }, null, 2)}\n`,
+    );
+    console.log(`\nWritten ${file}`);
+    if (settings.cpuProfile) keepWorkDir = true;
+    return 0;
+  } catch (error) {
+    keepWorkDir = true;
+    console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    clearTimeout(deadline);
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,233 @@
+/**
+ * Token endpoint, JWKS, key rotation and the client registry API.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clients, signingKeys } from '../db/schema.js';
+import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
+
+let gw: TestGateway;
+let window: { id: string; secret: string };
+let adminToken: string;
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function requestToken(body: string, headers: Record<string, string> = {}) {
+  return gw.request('/oauth/token', { method: 'POST', headers: { ...FORM, ...headers }, body });
+}
+
+beforeAll(async () => {
+  gw = await createTestGateway();
+  const created = await gw.createClient('window');
+  window = { id: created.client.id, secret: created.secret };
+  adminToken = await gw.tokenFor('admin');
+});
+afterAll(async () => gw?.close());
+
+describe('token endpoint — happy paths', () => {
+  it('issues an RFC 9068 access token for HTTP Basic client authentication', async () => {
+    const response = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(window.id, window.secret) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const body = (await response.json()) as { access_token: string; token_type: string; expires_in: number; scope: string };
+    expect(body.token_type).toBe('Bearer');
+    expect(body.expires_in).toBe(300);
+    expect(body.scope.split(' ')).not.toContain('subjects:unmask'); // explicit-only scope
+    const header = decodeProtectedHeader(body.access_token);
+    expect(header.typ).toBe('at+jwt');
+    expect(header.alg).toBe('ES256');
+    const principal = await gw.services.tokens.verify(body.access_token);
+    expect(principal.clientId).toBe(window.id);
+    expect(principal.kind).toBe('window');
+  });
+
+  it('verifies offline against the published JWKS with a standard JOSE library', async () => {
+    const response = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(window.id, window.secret) });
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: Record<string, unknown>[] };
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as { keys: never[] }), {
+      issuer: gw.config.issuer,
+      audience: gw.config.audience,
+      typ: 'at+jwt',
+    });
+    expect(payload.client_id).toBe(window.id);
+    expect(payload.sub).toBe(window.id);
+    expect(typeof payload.jti).toBe('string');
+  });
+
+  it('accepts client_secret_post and narrows to the requested scopes, including explicit-only ones', async () => {
+    const response = await requestToken(
+      form({ grant_type: 'client_credentials', client_id: window.id, client_secret: window.secret, scope: 'subjects:read subjects:unmask' }),
+    );
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { scope: string }).scope).toBe('subjects:read subjects:unmask');
+  });
+});
+
+describe('token endpoint — errors', () => {
+  it('answers invalid_client the same way for a wrong secret, an unknown client and a disabled client', async () => {
+    const disabled = await gw.createClient('auditor');
+    await gw.request(`/v1/clients/${disabled.client.id}/disable`, { method: 'POST', headers: bearer(adminToken) });
+    const attempts = [
+      basic(window.id, 'wrong-secret'),
+      basic('cli_doesnotexist', 'whatever'),
+      basic(disabled.client.id, disabled.secret),
+    ];
+    for (const authorization of attempts) {
+      const response = await requestToken(form({ grant_type: 'client_credentials' }), { authorization });
+      expect(response.status).toBe(401);
+      const problem = await problemOf(response);
+      expect(problem.code).toBe('invalid_client');
+      expect(problem.error).toBe('invalid_client');
+      expect(problem.detail).toBe('Unknown client, wrong secret, or disabled client.');
+      expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
+    }
+  });
+
+  it('refuses other grants, repeated parameters, ungranted scopes and mixed client authentication', async () => {
+    const auth = { authorization: basic(window.id, window.secret) };
+    const cases: [string, Record<string, string>, number, string][] = [
+      [form({ grant_type: 'password' }), auth, 400, 'unsupported_grant_type'],
+      ['grant_type=client_credentials&grant_type=client_credentials', auth, 400, 'invalid_request'],
+      [form({ grant_type: 'client_credentials', scope: 'clients:admin' }), auth, 400, 'invalid_scope'],
+      [form({ grant_type: 'client_credentials', scope: 'no:such' }), auth, 400, 'invalid_scope'],
+      [form({ grant_type: 'client_credentials', client_id: window.id }), auth, 400, 'invalid_request'],
+      [form({ grant_type: 'client_credentials' }), {}, 401, 'invalid_client'],
+      [form({ grant_type: 'client_credentials' }), { authorization: 'Basic !!!' }, 401, 'invalid_client'],
+    ];
+    for (const [body, headers, status, code] of cases) {
+      const response = await requestToken(body, headers);
+      expect(response.status, body).toBe(status);
+      expect((await problemOf(response)).code, body).toBe(code);
+    }
+  });
+
+  it('refuses a JSON token request with 415', async () => {
+    const response = await gw.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic(window.id, window.secret) },
+      body: JSON.stringify({ grant_type: 'client_credentials' }),
+    });
+    expect(response.status).toBe(415);
+    expect((await problemOf(response)).code).toBe('unsupported_media_type');
+  });
+});
+
+describe('client registry API', () => {
+  it('registers a client, returns its secret once and stores only a scrypt hash', async () => {
+    const response = await gw.request('/v1/clients', {
+      method: 'POST',
+      headers: bearer(adminToken, { 'content-type': 'application/json' }),
+      body: JSON.stringify({ name: 'Land registry', kind: 'department', departmentCode: 'NRB' }),
+    });
+    expect(response.status).toBe(201);
+    const { client, clientSecret } = (await response.json()) as { client: { id: string; scopes: string[] }; clientSecret: string };
+    expect(response.headers.get('location')).toBe(`/v1/clients/${client.id}`);
+    expect(client.scopes).toContain('cases:status');
+    expect(client.scopes).not.toContain('subjects:unmask');
+    const [row] = await gw.services.db.select().from(clients).where(eq(clients.id, client.id));
+    expect(row?.secretHash).toMatch(/^scrypt\$/);
+    expect(row?.secretHash).not.toContain(clientSecret);
+    const read = (await (await gw.request(`/v1/clients/${client.id}`, { headers: bearer(adminToken) })).json()) as Record<string, unknown>;
+    expect(read).not.toHaveProperty('secretHash');
+    expect(JSON.stringify(read)).not.toContain('scrypt');
+    const token = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, clientSecret) });
+    expect(token.status).toBe(200);
+    expect(gw.logs.text()).not.toContain(clientSecret);
+  });
+
+  it('refuses scopes a kind may not hold, departments without a code, and unknown fields, writing nothing', async () => {
+    const count = async () => (await gw.services.db.select({ id: clients.id }).from(clients)).length;
+    const before = await count();
+    const bodies = [
+      { name: 'Sneaky window', kind: 'window', scopes: ['audit:read'] },
+      { name: 'Dept', kind: 'department' },
+      { name: 'Window', kind: 'window', departmentCode: 'PSB' },
+      { name: 'Window', kind: 'window', id: 'cli_chosen' },
+      { name: 'Window', kind: 'window', secretHash: 'scrypt$1$1$1$a$b' },
+      { name: '', kind: 'window' },
+      { name: 'x', kind: 'superuser' },
+    ];
+    for (const body of bodies) {
+      const response = await gw.request('/v1/clients', {
+        method: 'POST',
+        headers: bearer(adminToken, { 'content-type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect((await problemOf(response)).code).toBe('validation_failed');
+    }
+    expect(await count()).toBe(before);
+  });
+
+  it('pages through clients with a cursor and answers 404 for an unknown id', async () => {
+    const first = (await (await gw.request('/v1/clients?limit=2', { headers: bearer(adminToken) })).json()) as {
+      items: { id: string }[];
+      nextCursor: string | null;
+    };
+    expect(first.items).toHaveLength(2);
+    expect(first.nextCursor).not.toBeNull();
+    const second = (await (await gw.request(`/v1/clients?limit=2&after=${first.nextCursor}`, { headers: bearer(adminToken) })).json()) as {
+      items: { id: string }[];
+    };
+    expect((second.items[0]?.id ?? '') > (first.items[1]?.id ?? '')).toBe(true);
+    const missing = await gw.request('/v1/clients/cli_nobody', { headers: bearer(adminToken) });
+    expect(missing.status).toBe(404);
+    expect((await problemOf(missing)).code).toBe('not_found');
+  });
+});
+
+describe('signing key rotation', () => {
+  it('keeps the old key published so its tokens still verify, and signs new tokens with the new key', async () => {
+    const before = await gw.tokenFor('window');
+    const oldKid = decodeProtectedHeader(before).kid;
+    const response = await gw.request('/v1/keys/rotate', { method: 'POST', headers: bearer(adminToken) });
+    expect(response.status).toBe(200);
+    const { kid, retired } = (await response.json()) as { kid: string; retired: string[] };
+    expect(kid).not.toBe(oldKid);
+    expect(retired).toContain(oldKid);
+
+    const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((key) => key.kid)).toEqual(expect.arrayContaining([kid, oldKid]));
+    const oldStillWorks = await gw.request('/v1/clients?limit=1', { headers: bearer(await gw.tokenFor('admin')) });
+    expect(oldStillWorks.status).toBe(200);
+    expect((await gw.services.tokens.verify(before)).kind).toBe('window');
+    const after = await gw.tokenFor('window');
+    expect(decodeProtectedHeader(after).kid).toBe(kid);
+
+    // Once the publication window of the old key is over, it leaves the JWKS and its tokens fail.
+    await gw.services.db.update(signingKeys).set({ publishUntil: new Date(Date.now() - 1000) }).where(eq(signingKeys.kid, oldKid ?? ''));
+    await gw.services.keys.initialise();
+    const jwksLater = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] };
+    expect(jwksLater.keys.map((key) => key.kid)).toEqual([kid]);
+    const refused = await gw.request('/v1/clients?limit=1', { headers: bearer(before) });
+    expect(refused.status).toBe(401);
+  });
+
+  it('loads keys from PKCS#8 files, publishes them by thumbprint, and refuses API rotation', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ow-keys-'));
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    writeFileSync(join(folder, 'active.pem'), pem);
+    const fileGateway = await createTestGateway({ SIGNING_KEY_FILES: join(folder, 'active.pem') });
+    try {
+      const jwks = (await (await fileGateway.request('/.well-known/jwks.json')).json()) as { keys: { alg: string; crv: string; d?: string }[] };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
+      expect(jwks.keys[0]?.d).toBeUndefined();
+      const token = await fileGateway.tokenFor('admin');
+      expect(decodeProtectedHeader(token).alg).toBe('EdDSA');
+      const rotate = await fileGateway.request('/v1/keys/rotate', { method: 'POST', headers: bearer(token) });
+      expect(rotate.status).toBe(409);
+    } finally {
+      await fileGateway.close();
+    }
+  });
+});

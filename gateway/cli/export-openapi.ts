@@ -1,0 +1,42 @@
+/**
+ * Writes the gateway's OpenAPI 3.1 document to contracts/onewindow.openapi.json (`npm run openapi`),
+ * or with `--check` fails when the committed copy differs from what the code produces (CI).
+ * The document depends only on the routes, so the app is built over an in-memory database.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { createApp } from '../app.js';
+import { parseConfig } from '../config.js';
+import { openDatabase } from '../db/client.js';
+import { buildOpenApiDocument } from '../platform/docs-routes.js';
+import { createLogger } from '../platform/logger.js';
+import { createServices } from '../platform/services.js';
+
+const target = fileURLToPath(new URL('../../contracts/onewindow.openapi.json', import.meta.url));
+
+async function main(): Promise<number> {
+  const check = process.argv.includes('--check');
+  const config = parseConfig({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ONEWINDOW_DEMO: 'false' });
+  const database = await openDatabase(config.database);
+  try {
+    await database.migrate();
+    const app = createApp(await createServices(config, database, createLogger('silent')));
+    const rendered = `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`;
+    if (!check) {
+      await writeFile(target, rendered);
+      process.stdout.write(`wrote ${target}\n`);
+      return 0;
+    }
+    const committed = await readFile(target, 'utf8').catch(() => '');
+    if (committed !== rendered) {
+      process.stderr.write('contracts/onewindow.openapi.json is stale: run `npm run openapi` and commit the result.\n');
+      return 1;
+    }
+    process.stdout.write('contracts/onewindow.openapi.json is up to date\n');
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,130 @@
+/**
+ * Test harness: an in-process gateway built by the same app factory as the server, on a fresh
+ * database per test file (in-memory PGlite by default; a new database on the PostgreSQL server
+ * named by DATABASE_URL when that is set), with helpers to create clients and mint tokens.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import postgres from 'postgres';
+import { type GatewayApp, createApp } from '../gateway/app.js';
+import { createClient, type ClientRecord } from '../gateway/auth/clients.js';
+import { type ClientKind, type Scope, scopesAllowedForKind } from '../gateway/auth/scopes.js';
+import { type Config, parseConfig } from '../gateway/config.js';
+import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
+import { createLogger } from '../gateway/platform/logger.js';
+import { type GatewayServices, createServices } from '../gateway/platform/services.js';
+
+/** The PostgreSQL server tests use when DATABASE_URL is set; undefined means PGlite. */
+export const testPostgresUrl = process.env.DATABASE_URL;
+
+export interface TestDatabase {
+  environment: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database: in-memory PGlite, or a newly created PostgreSQL database. */
+export async function freshDatabase(): Promise<TestDatabase> {
+  if (!testPostgresUrl) return { environment: { PGLITE_DATA_DIR: 'memory://' }, drop: async () => {} };
+  const name = `ow_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(testPostgresUrl);
+  url.pathname = `/${name}`;
+  return {
+    environment: { DATABASE_URL: url.toString() },
+    drop: async () => {
+      const dropper = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
+      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+      await dropper.end();
+    },
+  };
+}
+
+/** Captures log lines so tests can assert what was (and was not) logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+    callback();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestGateway {
+  app: GatewayApp;
+  services: GatewayServices;
+  config: Config;
+  database: DatabaseHandle;
+  logs: LogCapture;
+  /** Sends a request through the app in-process. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** Registers a client directly in the registry. */
+  createClient(kind: ClientKind, options?: { scopes?: Scope[]; departmentCode?: string }): Promise<{ client: ClientRecord; secret: string }>;
+  /** A client of `kind` and a token for it with `scopes` (default: all scopes the kind allows). */
+  tokenFor(kind: ClientKind, scopes?: Scope[], options?: { departmentCode?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createTestGateway(environment: Record<string, string> = {}): Promise<TestGateway> {
+  const fresh = await freshDatabase();
+  const config = parseConfig({
+    LOG_LEVEL: 'info',
+    ONEWINDOW_DEMO: 'false',
+    PUBLIC_BASE_URL: 'http://gateway.test',
+    ...fresh.environment,
+    ...environment,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const database = await openDatabase(config.database);
+  await database.migrate();
+  const services = await createServices(config, database, logger);
+  const app = createApp(services);
+  const clientCache = new Map<string, ClientRecord>();
+
+  const gateway: TestGateway = {
+    app,
+    services,
+    config,
+    database,
+    logs,
+    request: async (path, init) => app.request(path, init),
+    createClient: (kind, options = {}) =>
+      createClient(database.db, {
+        name: `test ${kind}`,
+        kind,
+        scopes: options.scopes ?? [...scopesAllowedForKind[kind]],
+        departmentCode: kind === 'department' ? (options.departmentCode ?? 'TESTDEPT') : null,
+      }),
+    tokenFor: async (kind, scopes, options = {}) => {
+      const key = `${kind}:${options.departmentCode ?? ''}`;
+      let client = clientCache.get(key);
+      if (!client) {
+        client = (await gateway.createClient(kind, options)).client;
+        clientCache.set(key, client);
+      }
+      const issued = await services.tokens.issue(client, scopes ?? [...scopesAllowedForKind[kind]]);
+      return issued.accessToken;
+    },
+    close: async () => {
+      await database.close();
+      await fresh.drop();
+    },
+  };
+  return gateway;
+}
+
+export function bearer(token: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${token}`, ...extra };
+}
+
+export async function problemOf(response: Response): Promise<{ code: string; status: number; requestId?: string; [key: string]: unknown }> {
+  const contentType = response.headers.get('content-type') ?? '';
+  if (!contentType.startsWith('application/problem+json')) {
+    throw new Error(`expected a problem document, got ${response.status} ${contentType}: ${await response.text()}`);
+  }
+  return (await response.json()) as { code: string; status: number };
+}

@@ -1,0 +1,204 @@
+/**
+ * The gateway as a real HTTP server: body limits for every framing on the wire, slow-header
+ * clients cut off, graceful shutdown with requests in flight, and the process on SIGTERM.
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../gateway/config.js';
+import { createLogger } from '../gateway/platform/logger.js';
+import { type RunningGateway, startGateway } from '../gateway/server.js';
+import { clients } from '../gateway/db/schema.js';
+import { freshDatabase, LogCapture, type TestDatabase } from './harness.js';
+
+let gateway: RunningGateway;
+let database: TestDatabase;
+let adminToken: string;
+let port: number;
+
+/** Sends raw bytes and returns the raw response (or what arrived before the server closed). */
+function rawExchange(payload: string | Buffer[], options: { delayMs?: number; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(received);
+    }, options.timeoutMs ?? 5000);
+    socket.on('data', (data) => {
+      received += data.toString('latin1');
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      if (received) resolve(received);
+      else reject(error);
+    });
+    socket.on('connect', async () => {
+      const parts = typeof payload === 'string' ? [Buffer.from(payload)] : payload;
+      for (const part of parts) {
+        if (socket.destroyed) break;
+        socket.write(part);
+        if (options.delayMs) await new Promise((resolveDelay) => setTimeout(resolveDelay, options.delayMs));
+      }
+    });
+  });
+}
+
+const clientCount = async () => (await gateway.services.db.select({ id: clients.id }).from(clients)).length;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  const config = parseConfig({
+    ...database.environment,
+    PORT: '0',
+    ONEWINDOW_DEMO: 'true',
+    BODY_LIMIT_BYTES: '4096',
+    HEADERS_TIMEOUT_MS: '1000',
+    REQUEST_TIMEOUT_MS: '3000',
+    SHUTDOWN_GRACE_MS: '5000',
+  });
+  gateway = await startGateway(config, createLogger('info', new LogCapture()));
+  port = Number(new URL(gateway.url).port);
+  const response = await fetch(`${gateway.url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('cli_demo_admin:demo-admin-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  adminToken = ((await response.json()) as { access_token: string }).access_token;
+});
+afterAll(async () => {
+  await gateway?.shutdown('test end');
+  await database?.drop();
+});
+
+const bigBody = JSON.stringify({ name: 'x'.repeat(10_000), kind: 'window' });
+const head = (extra: string) =>
+  `POST /v1/clients HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\n${extra}`;
+
+describe('body limits on the wire', () => {
+  it('refuses an oversize body announced by Content-Length', async () => {
+    const before = await clientCount();
+    const response = await rawExchange(`${head(`Content-Length: ${bigBody.length}\r\nConnection: close\r\n\r\n`)}${bigBody}`);
+    expect(response).toMatch(/^HTTP\/1\.1 413/);
+    expect(response).toContain('payload_too_large');
+    expect(await clientCount()).toBe(before);
+  });
+
+  it('refuses an oversize chunked body', async () => {
+    const before = await clientCount();
+    const chunks = bigBody.match(/.{1,1000}/g) ?? [];
+    const body = `${chunks.map((chunk) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('')}0\r\n\r\n`;
+    const response = await rawExchange(`${head('Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n')}${body}`);
+    expect(response).toMatch(/^HTTP\/1\.1 413/);
+    expect(await clientCount()).toBe(before);
+  });
+
+  it('refuses a request carrying both Content-Length and chunked framing', async () => {
+    const before = await clientCount();
+    const chunk = bigBody.slice(0, 5000);
+    const body = `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`;
+    const response = await rawExchange(`${head(`Content-Length: 10\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`)}${body}`);
+    // Node's parser refuses the ambiguous framing (request smuggling) before the app sees it.
+    expect(response).toMatch(/^HTTP\/1\.1 (400|413)/);
+    expect(await clientCount()).toBe(before);
+  });
+
+  it('accepts a small body sent in chunks', async () => {
+    const small = JSON.stringify({ name: 'Chunked window', kind: 'window' });
+    const body = `${small.length.toString(16)}\r\n${small}\r\n0\r\n\r\n`;
+    const response = await rawExchange(`${head('Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n')}${body}`);
+    expect(response).toMatch(/^HTTP\/1\.1 201/);
+  });
+});
+
+describe('slow clients', () => {
+  it('cuts off a client that sends headers too slowly', async () => {
+    const started = Date.now();
+    const parts = ['GET /healthz HTTP/1.1\r\n', 'Host: 127.0.0.1\r\n', ...Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: a\r\n`)].map((part) => Buffer.from(part));
+    const response = await rawExchange(parts, { delayMs: 300, timeoutMs: 8000 });
+    // The server answers 408 or closes the connection once HEADERS_TIMEOUT_MS has passed.
+    expect(response === '' || /^HTTP\/1\.1 408/.test(response)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(7000);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets in-flight requests finish and answers new ones on open connections with 503', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Second gateway so this test does not stop the one the other tests use.
+    const second = await freshDatabase();
+    const other = await startGateway(
+      parseConfig({ ...second.environment, PORT: '0', ONEWINDOW_DEMO: 'false', SHUTDOWN_GRACE_MS: '5000' }),
+      createLogger('silent'),
+    );
+    try {
+      other.app.get('/__test/slow', async (c) => {
+        await held;
+        return c.json({ finished: true });
+      });
+      const inFlight = fetch(`${other.url}/__test/slow`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const stopping = other.shutdown('test');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(other.services.lifecycle.draining).toBe(true);
+      const ready = await other.app.request('/readyz');
+      expect(ready.status).toBe(503);
+      const refused = await other.app.request('/healthz');
+      expect(refused.status).toBe(503);
+      release();
+      const finished = await inFlight;
+      expect(finished.status).toBe(200);
+      expect(await finished.json()).toEqual({ finished: true });
+      await stopping;
+      await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
+    } finally {
+      release();
+      await other.shutdown('cleanup');
+      await second.drop();
+    }
+  });
+});
+
+describe('the process', () => {
+  it('starts with `npm start`, serves, and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ow-proc-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+      env: { ...process.env, DATABASE_URL: '', PORT: '0', PGLITE_DATA_DIR: join(dataDir, 'db'), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (output += data.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 45_000);
+        const poll = setInterval(() => {
+          const match = /listening on (http:\/\/[^\s]+)/.exec(output);
+          if (match?.[1]) {
+            clearInterval(poll);
+            clearTimeout(deadline);
+            resolve(match[1]);
+          }
+        }, 100);
+      });
+      expect(output).toContain('client_secret=demo-window-secret');
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output).toContain('"msg":"stopped"');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
