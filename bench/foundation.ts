@@ -10,7 +10,7 @@
  * Every server is its own child process on a loopback port; autocannon runs in this process.
  * See bench/README.md for what each figure means and the environment knobs.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { JWK } from 'jose';
 import postgres from 'postgres';
 import {
+  type CpuSnapshot,
   type ServerProcess,
   freePort,
   killAllNow,
@@ -29,7 +30,7 @@ import {
   treeCpu,
   waitForHttp,
 } from './lib/children.js';
-import { type LoadResult, runLoad } from './lib/load.js';
+import { type LoadResult, type Slice, runSlice, summarise } from './lib/load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -47,6 +48,8 @@ type LogLevel = 'info' | 'warn';
 interface Settings {
   durationSeconds: number;
   warmupSeconds: number;
+  /** Each measured run is split into this many slices, interleaved with the other targets'. */
+  rounds: number;
   concurrencies: number[];
   logLevels: LogLevel[];
   databases: DatabaseKind[];
@@ -87,6 +90,7 @@ function settingsFromEnv(): Settings {
   return {
     durationSeconds: integerFromEnv('BENCH_DURATION_SECONDS', 10, 1, 600),
     warmupSeconds: integerFromEnv('BENCH_WARMUP_SECONDS', 3, 0, 60),
+    rounds: integerFromEnv('BENCH_ROUNDS', 2, 1, 20),
     concurrencies,
     logLevels: listFromEnv<LogLevel>('BENCH_GATEWAY_LOG_LEVELS', ['info', 'warn'], ['info', 'warn']),
     databases: listFromEnv<DatabaseKind>('BENCH_DATABASES', ['postgres', 'pglite'], ['postgres', 'pglite']),
@@ -159,8 +163,12 @@ async function issueToken(gatewayUrl: string): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
-interface GatewayHandle {
+interface Target {
+  target: 'gateway' | 'baseline';
+  logLevel?: LogLevel;
+  label: string;
   server: ServerProcess;
+  /** Base URL of the server. */
   url: string;
 }
 
@@ -169,9 +177,8 @@ async function startGateway(
   workDir: string,
   database: DatabaseKind,
   logLevel: LogLevel,
-  issuer: string,
-  databaseEnv: Record<string, string>,
-): Promise<GatewayHandle> {
+  shared: { issuer: string; keyFile: string; databaseEnv: Record<string, string> },
+): Promise<Target> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const profileDir = join(workDir, `profile-gateway-${database}-${logLevel}`);
@@ -184,27 +191,24 @@ async function startGateway(
     env: {
       PORT: String(port),
       HOST,
-      // One issuer for every gateway instance of this database, so the baseline (which checks
-      // `iss`) keeps accepting tokens after the gateway is restarted with another log level.
-      PUBLIC_BASE_URL: issuer,
+      // One issuer and one signing key for every gateway instance, so a token is valid at each of
+      // them and at the baseline, which is given that key's public JWK and checks `iss`.
+      PUBLIC_BASE_URL: shared.issuer,
+      SIGNING_KEY_FILES: shared.keyFile,
       TOKEN_AUDIENCE: AUDIENCE,
       LOG_LEVEL: logLevel,
       ONEWINDOW_DEMO: 'true',
-      // Long enough to outlive any run; a fresh token is fetched before each run anyway.
+      // Long enough to outlive any slice; a fresh token is fetched before each slice anyway.
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       SHUTDOWN_GRACE_MS: '2000',
-      ...databaseEnv,
+      ...shared.databaseEnv,
     },
   });
   await waitForHttp(server, `${url}/readyz`, 120_000);
-  return { server, url };
+  return { target: 'gateway', logLevel, label: `${database} gateway LOG_LEVEL=${logLevel}`, server, url };
 }
 
-async function startBaseline(
-  workDir: string,
-  database: DatabaseKind,
-  env: Record<string, string>,
-): Promise<{ server: ServerProcess; url: string }> {
+async function startBaseline(workDir: string, database: DatabaseKind, env: Record<string, string>): Promise<Target> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const server = spawnServer({
@@ -215,7 +219,8 @@ async function startBaseline(
     env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, ...env },
   });
   await waitForHttp(server, `${url}/healthz`, 120_000);
-  return { server, url };
+  const label = database === 'postgres' ? 'postgres baseline (hono+jose+postgres)' : 'pglite baseline (hono+jose+PGlite)';
+  return { target: 'baseline', label, server, url };
 }
 
 async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
@@ -240,142 +245,116 @@ async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; 
   return { url: url.toString(), name };
 }
 
+/** A P-256 PKCS#8 key file shared by the gateway instances of a run (see startGateway). */
+function writeSigningKey(workDir: string): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const file = join(workDir, 'signing-key.pem');
+  writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return file;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-function assertClean(result: LoadResult): void {
+function assertClean(title: string, result: Pick<LoadResult, 'non2xx' | 'errors' | 'timeouts' | 'statusCodes'>): void {
   if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0) return;
   throw new Error(
-    `${result.title}: ${result.non2xx} non-2xx responses (status codes ${JSON.stringify(result.statusCodes)}), ` +
+    `${title}: ${result.non2xx} non-2xx responses (status codes ${JSON.stringify(result.statusCodes)}), ` +
       `${result.errors} errors, ${result.timeouts} timeouts. The endpoint must answer 200 for the figures to mean anything.`,
   );
 }
 
-async function measure(
-  settings: Settings,
-  options: {
-    database: DatabaseKind;
-    target: 'gateway' | 'baseline';
-    logLevel?: LogLevel;
-    label: string;
-    server: ServerProcess;
-    url: string;
-    token: string;
-    connections: number;
-  },
-): Promise<Measurement> {
-  const headers = { authorization: `Bearer ${options.token}` };
-  const title = `${options.label} c=${options.connections}`;
-  if (settings.warmupSeconds > 0) {
-    // JIT, connection pools, prepared statements and PostgreSQL's caches warm up here.
-    assertClean(
-      await runLoad({ title: `${title} (warm-up)`, url: options.url, headers, connections: options.connections, durationSeconds: settings.warmupSeconds }),
-    );
-  }
-  const cpu: Record<string, () => Map<number, number>> = { server: () => treeCpu(options.server.pid) };
-  if (options.database === 'postgres') cpu.postgres = postgresCpu;
-  const result = await runLoad({ title, url: options.url, headers, connections: options.connections, durationSeconds: settings.durationSeconds, cpu });
-  assertClean(result);
-  console.log(
-    `  ${title.padEnd(44)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
-  );
-  return {
-    ...result,
-    database: options.database,
-    target: options.target,
-    label: options.label,
-    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
-  };
-}
+const CLIENT_PATH = `/v1/clients/${ADMIN_CLIENT.id}`;
 
-async function benchDatabase(settings: Settings, workDir: string, database: DatabaseKind): Promise<Measurement[]> {
+async function benchDatabase(settings: Settings, workDir: string, keyFile: string, database: DatabaseKind): Promise<Measurement[]> {
   console.log(`\n${database === 'postgres' ? 'PostgreSQL' : 'PGlite'}:`);
-  let databaseEnv: Record<string, string>;
-  let baselineDatabaseEnv: Record<string, string>;
+  const issuer = `http://${HOST}:${await freePort()}`;
+
+  // Every gateway instance of PostgreSQL shares one database; on PGlite each has its own folder
+  // (an embedded database belongs to one process), seeded with the same demo clients.
+  let postgresEnv: Record<string, string> | undefined;
   if (database === 'postgres') {
     const created = await createPostgresDatabase(settings.postgresAdminUrl);
     console.log(`  database ${created.name} created`);
-    databaseEnv = { DATABASE_URL: created.url, DATABASE_POOL_SIZE: String(POOL_SIZE) };
-    baselineDatabaseEnv = databaseEnv;
-  } else {
-    databaseEnv = { PGLITE_DATA_DIR: join(workDir, 'gateway-pglite') };
-    baselineDatabaseEnv = { PGLITE_DATA_DIR: join(workDir, 'baseline-pglite') };
+    postgresEnv = { DATABASE_URL: created.url, DATABASE_POOL_SIZE: String(POOL_SIZE) };
   }
-
-  const [firstLevel, ...otherLevels] = settings.logLevels;
-  if (!firstLevel) return [];
-  const issuer = `http://${HOST}:${await freePort()}`;
-  let gateway = await startGateway(settings, workDir, database, firstLevel, issuer, databaseEnv);
+  const gateways: Target[] = [];
+  for (const level of settings.logLevels) {
+    // One after the other: the first one migrates and seeds, the others find it done.
+    const databaseEnv = postgresEnv ?? { PGLITE_DATA_DIR: join(workDir, `gateway-pglite-${level}`) };
+    gateways.push(await startGateway(settings, workDir, database, level, { issuer, keyFile, databaseEnv }));
+  }
+  const [first] = gateways;
+  if (!first) return [];
 
   // The baseline verifies the very tokens the gateway issues, with the gateway's published key.
-  const jwks = await fetchJson<{ keys: JWK[] }>(`${gateway.url}/.well-known/jwks.json`);
+  const jwks = await fetchJson<{ keys: JWK[] }>(`${first.url}/.well-known/jwks.json`);
   const [publicJwk] = jwks.keys;
   if (!publicJwk || jwks.keys.length !== 1 || publicJwk.alg !== 'ES256') {
     throw new Error(`expected exactly one ES256 key in the gateway's JWKS, got ${JSON.stringify(jwks.keys)}`);
   }
-  const path = `/v1/clients/${ADMIN_CLIENT.id}`;
-  const reference = await fetchJson<Record<string, unknown>>(`${gateway.url}${path}`, {
-    headers: { authorization: `Bearer ${await issueToken(gateway.url)}` },
-  });
+  const read = async (target: Target) =>
+    fetchJson<Record<string, unknown>>(`${target.url}${CLIENT_PATH}`, {
+      headers: { authorization: `Bearer ${await issueToken(first.url)}` },
+    });
+  const reference = await read(first);
   const baseline = await startBaseline(workDir, database, {
     TOKEN_ISSUER: issuer,
     TOKEN_AUDIENCE: AUDIENCE,
     PUBLIC_JWK: JSON.stringify(publicJwk),
-    ...baselineDatabaseEnv,
-    ...(database === 'postgres' ? { DATABASE_POOL_SIZE: String(POOL_SIZE) } : { CLIENT_JSON: JSON.stringify(reference) }),
+    ...(postgresEnv ?? { PGLITE_DATA_DIR: join(workDir, 'baseline-pglite'), CLIENT_JSON: JSON.stringify(reference) }),
   });
-  const baselineAnswer = await fetchJson<Record<string, unknown>>(`${baseline.url}${path}`, {
-    headers: { authorization: `Bearer ${await issueToken(gateway.url)}` },
-  });
-  if (!isDeepStrictEqual(baselineAnswer, reference)) {
-    throw new Error(`baseline and gateway answer differently:\n gateway  ${JSON.stringify(reference)}\n baseline ${JSON.stringify(baselineAnswer)}`);
+  const targets = [baseline, ...gateways];
+
+  // Same document from every target (each PGlite gateway seeded its own row, so its createdAt differs).
+  for (const target of targets) {
+    const answer = await read(target);
+    const comparable = database === 'pglite' && target !== first && target !== baseline ? { ...answer, createdAt: reference.createdAt } : answer;
+    if (!isDeepStrictEqual(comparable, reference)) {
+      throw new Error(`${target.label} answers differently:\n  ${JSON.stringify(reference)}\n  ${JSON.stringify(answer)}`);
+    }
   }
 
   const results: Measurement[] = [];
-  const baselineLabel = database === 'postgres' ? 'postgres baseline (hono+jose+postgres)' : 'pglite baseline (hono+jose+PGlite)';
-  const gatewayLabel = (level: LogLevel) => `${database} gateway LOG_LEVEL=${level}`;
+  const sliceSeconds = settings.durationSeconds / settings.rounds;
   for (const connections of settings.concurrencies) {
-    // Fresh token per run: no run can outlive its token, whatever BENCH_DURATION_SECONDS says.
-    const common = { database, connections } as const;
-    results.push(
-      await measure(settings, { ...common, target: 'baseline', label: baselineLabel, server: baseline.server, url: `${baseline.url}${path}`, token: await issueToken(gateway.url) }),
-    );
-    results.push(
-      await measure(settings, {
-        ...common,
-        target: 'gateway',
-        logLevel: firstLevel,
-        label: gatewayLabel(firstLevel),
-        server: gateway.server,
-        url: `${gateway.url}${path}`,
-        token: await issueToken(gateway.url),
-      }),
-    );
-  }
-
-  for (const level of otherLevels) {
-    // Same database (PostgreSQL database or PGlite folder), so the same signing key and rows.
-    await stopServer(gateway.server);
-    gateway = await startGateway(settings, workDir, database, level, issuer, databaseEnv);
-    const again = await fetchJson<{ keys: JWK[] }>(`${gateway.url}/.well-known/jwks.json`);
-    if (again.keys[0]?.kid !== publicJwk.kid) throw new Error('the restarted gateway publishes another key');
-    for (const connections of settings.concurrencies) {
-      results.push(
-        await measure(settings, {
-          database,
-          connections,
-          target: 'gateway',
-          logLevel: level,
-          label: gatewayLabel(level),
-          server: gateway.server,
-          url: `${gateway.url}${path}`,
-          token: await issueToken(gateway.url),
-        }),
+    const load = async (target: Target, title: string, durationSeconds: number, withCpu: boolean) => {
+      // Fresh token per slice: no slice can outlive its token, whatever the durations.
+      const headers = { authorization: `Bearer ${await issueToken(first.url)}` };
+      const cpu: Record<string, () => CpuSnapshot> = { server: () => treeCpu(target.server.pid) };
+      if (database === 'postgres') cpu.postgres = postgresCpu;
+      const slice = await runSlice({ title, url: `${target.url}${CLIENT_PATH}`, headers, connections, durationSeconds, ...(withCpu ? { cpu } : {}) });
+      assertClean(title, slice);
+      return slice;
+    };
+    // JIT, connection pools, prepared statements and PostgreSQL's caches warm up here.
+    if (settings.warmupSeconds > 0) {
+      for (const target of targets) await load(target, `${target.label} c=${connections} warm-up`, settings.warmupSeconds, false);
+    }
+    // Interleaved rounds, in alternating order, so that drift and bursts of other work on the
+    // machine fall on every target alike rather than on whichever happened to run then.
+    const slices = new Map<Target, Slice[]>(targets.map((target) => [target, []]));
+    for (let round = 0; round < settings.rounds; round += 1) {
+      for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+        slices.get(target)?.push(await load(target, `${target.label} c=${connections} round ${round + 1}`, sliceSeconds, true));
+      }
+    }
+    for (const target of targets) {
+      const result = summarise(connections, slices.get(target) ?? []);
+      console.log(
+        `  ${`${target.label} c=${connections}`.padEnd(44)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
+          `p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
       );
+      results.push({
+        ...result,
+        database,
+        target: target.target,
+        label: target.label,
+        ...(target.logLevel ? { logLevel: target.logLevel } : {}),
+      });
     }
   }
-  await stopServer(gateway.server);
-  await stopServer(baseline.server);
+  for (const target of targets) await stopServer(target.server);
   return results;
 }
 
@@ -418,10 +397,13 @@ function table(rows: string[][]): string {
 const fixed = (value: number | undefined, digits: number): string => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
 
 function printReport(results: Measurement[], comparisons: Comparison[], settings: Settings): void {
-  console.log(`\nResults (${settings.durationSeconds} s measured after ${settings.warmupSeconds} s warm-up per row; latency from each 2xx response's own timing):\n`);
+  console.log(
+    `\nResults (per row: ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured in ${settings.rounds} slice(s) ` +
+      `interleaved with the other targets; latency from each 2xx response's own timing):\n`,
+  );
   console.log(
     table([
-      ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'PG CPU ms/req', 'loadgen CPU s/s'],
+      ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'PG CPU ms/req', 'loadgen CPU s/s', 'other CPU s/s'],
       ...results.map((result) => [
         result.label,
         String(result.connections),
@@ -433,6 +415,7 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
         fixed(result.cpuMsPerRequest.server, 3),
         fixed(result.cpuMsPerRequest.postgres, 3),
         fixed(result.loadGeneratorCpuPerSecond, 2),
+        fixed(result.otherCpuPerSecond, 2),
       ]),
     ]),
   );
@@ -452,13 +435,17 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
       ]),
     ]),
   );
-  console.log(
-    '\nLOG_LEVEL: info is the gateway default and what production runs, so it is the headline verdict: the' +
-      '\naccess-log line each request writes is part of the gateway\'s request path. LOG_LEVEL=warn is the same' +
-      '\ngateway without that line (the baselines log nothing), to show what the access log costs.' +
-      '\nThis machine has ' + `${cpus().length}` + ' cores shared by autocannon, the server and PostgreSQL; "loadgen CPU s/s" near 1' +
-      '\nmeans autocannon itself was saturated, which flatters the slower target\'s ratio.',
-  );
+  const notes = [
+    'LOG_LEVEL: info is the gateway default and what production runs, so its row carries the headline verdict:',
+    "the access-log line every request writes (to a file here) is part of the gateway's request path.",
+    'LOG_LEVEL=warn is the same gateway without that line (the baselines log nothing), to show its cost.',
+    `Gateways use SIGNING_KEY_FILES (one key for all instances); pool size ${POOL_SIZE} for gateway and baseline.`,
+    `CPU columns: this machine has ${cpus().length} cores shared by autocannon, the servers and PostgreSQL.`,
+    '"server CPU ms/req" is the cost per request independent of who saturates first; "loadgen CPU s/s"',
+    'near 1 means autocannon itself was the bottleneck (that flatters the slower target); "other CPU s/s"',
+    'well above 0.1 means other work ran on the machine meanwhile (the figures are then noisier).',
+  ];
+  console.log(`\n${notes.join('\n')}`);
 }
 
 function versionOf(packageName: string): string {
@@ -489,9 +476,9 @@ async function main(): Promise<number> {
   });
 
   // Everything is bounded: runs, plus generous time for starting servers (PGlite init, tsx).
-  const perDatabaseRuns = settings.concurrencies.length * (1 + settings.logLevels.length);
-  const budgetSeconds =
-    settings.databases.length * (perDatabaseRuns * (settings.warmupSeconds + settings.durationSeconds + 10) + (1 + settings.logLevels.length) * 120) + 120;
+  const targetsPerDatabase = 1 + settings.logLevels.length;
+  const secondsPerTarget = settings.concurrencies.length * (settings.warmupSeconds + settings.durationSeconds + 5 * (settings.rounds + 1));
+  const budgetSeconds = settings.databases.length * targetsPerDatabase * (secondsPerTarget + 120) + 120;
   const deadline = setTimeout(() => {
     console.error(`\nbenchmark exceeded its ${budgetSeconds} s budget; stopping`);
     keepWorkDir = true;
@@ -501,7 +488,8 @@ async function main(): Promise<number> {
 
   console.log(
     `onewindow foundation benchmark: ${settings.databases.join(' + ')}, concurrency ${settings.concurrencies.join(', ')}, ` +
-      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per run, gateway LOG_LEVEL ${settings.logLevels.join(', ')}`,
+      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ${settings.rounds} interleaved round(s), ` +
+      `gateway LOG_LEVEL ${settings.logLevels.join(', ')}`,
   );
   try {
     const environment = {
@@ -514,7 +502,8 @@ async function main(): Promise<number> {
       packages: Object.fromEntries(['hono', '@hono/node-server', 'jose', 'postgres', 'drizzle-orm', '@electric-sql/pglite', 'autocannon', 'pino'].map((name) => [name, versionOf(name)])),
     };
     const results: Measurement[] = [];
-    for (const database of settings.databases) results.push(...(await benchDatabase(settings, workDir, database)));
+    const keyFile = writeSigningKey(workDir);
+    for (const database of settings.databases) results.push(...(await benchDatabase(settings, workDir, keyFile, database)));
     const comparisons = compare(results);
     printReport(results, comparisons, settings);
 

@@ -1,11 +1,16 @@
 /**
- * One load run with autocannon from this process, plus what autocannon does not give directly:
- * sub-millisecond latency percentiles and the CPU the server (and PostgreSQL) spent.
+ * Load runs with autocannon from this process, plus what autocannon does not give directly:
+ * sub-millisecond latency percentiles, the CPU the server (and PostgreSQL) spent per request, and
+ * how much CPU other processes on the machine took meanwhile.
+ *
+ * A measurement may be made of several slices (rounds interleaved with the other targets'); the
+ * slices' raw figures are merged, so percentiles are over every response of every slice.
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { type CpuSnapshot, cpuSpent } from './children.js';
 
-export interface LoadOptions {
+export interface SliceOptions {
   title: string;
   url: string;
   headers: Record<string, string>;
@@ -15,45 +20,63 @@ export interface LoadOptions {
   cpu?: Record<string, () => CpuSnapshot>;
 }
 
-export interface LoadResult {
-  title: string;
-  connections: number;
+/** The raw figures of one slice. */
+export interface Slice {
   durationSeconds: number;
-  /** 2xx responses per second of the measured run. */
-  requestsPerSecond: number;
+  /** Each 2xx response's own timing in ms (autocannon's histogram keeps whole ms only). */
+  latencies: Float64Array;
   responses2xx: number;
   non2xx: number;
-  /** Connection errors and timeouts (autocannon counts timeouts among errors). */
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
-  /** From each 2xx response's own timing, in ms with sub-ms precision. */
+  /** CPU seconds per source named in `cpu`, this process's own, and the whole machine's. */
+  cpuSeconds: Record<string, number>;
+  ownCpuSeconds: number;
+  machineBusyCpuSeconds: number | undefined;
+}
+
+export interface LoadResult {
+  connections: number;
+  slices: number;
+  durationSeconds: number;
+  /** 2xx responses per second over the measured slices. */
+  requestsPerSecond: number;
+  responses2xx: number;
+  non2xx: number;
+  /** Connection errors (autocannon counts timeouts among them too). */
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
-  /** autocannon's own histogram, which records whole milliseconds; kept for reference. */
-  autocannonLatencyMs: { p50: number; p99: number };
-  /** CPU seconds spent during the run per source, and the same per 1000 requests (ms/request). */
+  /** CPU seconds spent per source during the measured slices, and per request in ms. */
   cpuSeconds: Record<string, number>;
   cpuMsPerRequest: Record<string, number>;
-  /** CPU of this process (the load generator): near 1.0 s/s means it may be the bottleneck. */
+  /** CPU seconds per second of this process (the load generator); near 1 means saturated. */
   loadGeneratorCpuPerSecond: number;
+  /**
+   * CPU seconds per second used by everything else on the machine (idle targets, other jobs).
+   * Well above ~0.1 means the machine was not quiet and the figures are noisier.
+   */
+  otherCpuPerSecond: number | undefined;
 }
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1] ?? Number.NaN;
+/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
+function machineBusySeconds(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }
 
-const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
-
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  // A growable buffer: at tens of thousands of responses a second a JS array of numbers would
+export async function runSlice(options: SliceOptions): Promise<Slice> {
+  // A growable typed buffer: at thousands of responses a second a JS array of numbers would
   // allocate more, in the very process that generates the load.
-  let latencies = new Float64Array(1 << 16);
+  let latencies = new Float64Array(1 << 15);
   let count = 0;
   const cpuBefore = Object.fromEntries(Object.entries(options.cpu ?? {}).map(([name, take]) => [name, take()]));
   const ownBefore = process.cpuUsage();
+  const machineBefore = machineBusySeconds();
 
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -90,43 +113,86 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
 
   const own = process.cpuUsage(ownBefore);
-  const sorted = latencies.subarray(0, count).sort();
-  let sum = 0;
-  for (const value of sorted) sum += value;
-  const responses2xx = result['2xx'];
+  const machineAfter = machineBusySeconds();
   const cpuSeconds: Record<string, number> = {};
-  const cpuMsPerRequest: Record<string, number> = {};
   for (const [name, take] of Object.entries(options.cpu ?? {})) {
     const before = cpuBefore[name];
     const spent = before ? cpuSpent(before, take()) : undefined;
-    if (spent === undefined) continue;
-    cpuSeconds[name] = round(spent, 2);
-    cpuMsPerRequest[name] = responses2xx > 0 ? round((spent * 1000) / responses2xx, 4) : Number.NaN;
+    if (spent !== undefined) cpuSeconds[name] = spent;
   }
-  const statusCodes = Object.fromEntries(
-    Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
-  );
-
   return {
-    title: options.title,
-    connections: options.connections,
     durationSeconds: result.duration,
-    requestsPerSecond: round(responses2xx / result.duration, 1),
-    responses2xx,
+    latencies: latencies.slice(0, count),
+    responses2xx: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
+    cpuSeconds,
+    ownCpuSeconds: (own.user + own.system) / 1e6,
+    machineBusyCpuSeconds: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
+  };
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? Number.NaN;
+}
+
+const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Merges the slices of one target into one result. */
+export function summarise(connections: number, slices: Slice[]): LoadResult {
+  const sum = (pick: (slice: Slice) => number): number => slices.reduce((total, slice) => total + pick(slice), 0);
+  const durationSeconds = sum((slice) => slice.durationSeconds);
+  const responses2xx = sum((slice) => slice.responses2xx);
+
+  const sorted = new Float64Array(sum((slice) => slice.latencies.length));
+  let offset = 0;
+  for (const slice of slices) {
+    sorted.set(slice.latencies, offset);
+    offset += slice.latencies.length;
+  }
+  sorted.sort();
+  let total = 0;
+  for (const value of sorted) total += value;
+
+  const statusCodes: Record<string, number> = {};
+  const cpuSeconds: Record<string, number> = {};
+  for (const slice of slices) {
+    for (const [code, count] of Object.entries(slice.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    for (const [name, seconds] of Object.entries(slice.cpuSeconds)) cpuSeconds[name] = (cpuSeconds[name] ?? 0) + seconds;
+  }
+  const cpuMsPerRequest = Object.fromEntries(
+    Object.entries(cpuSeconds).map(([name, seconds]) => [name, responses2xx > 0 ? round((seconds * 1000) / responses2xx, 4) : Number.NaN]),
+  );
+  const ownCpuSeconds = sum((slice) => slice.ownCpuSeconds);
+  const machineKnown = slices.every((slice) => slice.machineBusyCpuSeconds !== undefined);
+  const accounted = ownCpuSeconds + Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
+  const otherCpuSeconds = machineKnown ? Math.max(0, sum((slice) => slice.machineBusyCpuSeconds ?? 0) - accounted) : undefined;
+
+  return {
+    connections,
+    slices: slices.length,
+    durationSeconds: round(durationSeconds, 2),
+    requestsPerSecond: round(responses2xx / durationSeconds, 1),
+    responses2xx,
+    non2xx: sum((slice) => slice.non2xx),
+    errors: sum((slice) => slice.errors),
+    timeouts: sum((slice) => slice.timeouts),
     statusCodes,
     latencyMs: {
-      mean: round(count > 0 ? sum / count : Number.NaN),
+      mean: round(sorted.length > 0 ? total / sorted.length : Number.NaN),
       p50: round(percentile(sorted, 50)),
       p90: round(percentile(sorted, 90)),
       p99: round(percentile(sorted, 99)),
       max: round(percentile(sorted, 100)),
     },
-    autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
-    cpuSeconds,
+    cpuSeconds: Object.fromEntries(Object.entries(cpuSeconds).map(([name, seconds]) => [name, round(seconds, 2)])),
     cpuMsPerRequest,
-    loadGeneratorCpuPerSecond: round((own.user + own.system) / 1e6 / result.duration, 2),
+    loadGeneratorCpuPerSecond: round(ownCpuSeconds / durationSeconds, 2),
+    otherCpuPerSecond: otherCpuSeconds === undefined ? undefined : round(otherCpuSeconds / durationSeconds, 2),
   };
 }

@@ -76,10 +76,13 @@ export async function sealPendingEntries(db: Database, keys: KeyStore, batchSize
       prevHash = hash;
       return seal;
     });
-    // One statement for the whole batch instead of a round trip per entry.
+    // One statement for the whole batch instead of a round trip per entry. The timestamp goes in
+    // as ISO text: in a raw `sql` template postgres-js cannot bind a Date (drizzle replaces its
+    // timestamp serializer), and every seal on PostgreSQL would fail.
     await tx.execute(sql`
       update audit_entries as entry
-         set chain_seq = seal.seq, prev_hash = seal.prev_hash, entry_hash = seal.entry_hash, sealed_at = ${sealedAt}
+         set chain_seq = seal.seq, prev_hash = seal.prev_hash, entry_hash = seal.entry_hash,
+             sealed_at = ${sealedAt.toISOString()}::timestamptz
         from (values ${sql.join(seals, sql`, `)}) as seal(id, seq, prev_hash, entry_hash)
        where entry.id = seal.id`);
 
