@@ -75,7 +75,11 @@ describe('token endpoint — happy paths', () => {
 describe('token endpoint — errors', () => {
   it('answers invalid_client the same way for a wrong secret, an unknown client and a disabled client', async () => {
     const disabled = await gw.createClient('auditor');
+    const tokenBefore = (await gw.services.tokens.issue(disabled.client, ['audit:read'])).accessToken;
+    expect((await gw.request('/v1/audit/entries', { headers: bearer(tokenBefore) })).status).toBe(200);
     await gw.request(`/v1/clients/${disabled.client.id}/disable`, { method: 'POST', headers: bearer(adminToken) });
+    // Its unexpired token is refused at once.
+    expect((await gw.request('/v1/audit/entries', { headers: bearer(tokenBefore) })).status).toBe(401);
     const attempts = [
       basic(window.id, 'wrong-secret'),
       basic('cli_doesnotexist', 'whatever'),

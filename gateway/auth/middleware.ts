@@ -41,7 +41,9 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     if (token && staticToken && sameSecret(token, staticToken)) return next();
     if (!token) throw invalidToken();
     try {
-      c.set('principal', await services.tokens.verify(token));
+      const principal = await services.tokens.verify(token);
+      if (services.disabledClients.has(principal.clientId)) throw new TokenRejected('client disabled');
+      c.set('principal', principal);
     } catch (error) {
       if (error instanceof TokenRejected) {
         c.var.logger.info({ reason: error.reason }, 'token rejected');

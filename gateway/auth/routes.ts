@@ -176,7 +176,7 @@ const disableClientRoute = protectedRoute({
   method: 'post',
   path: '/v1/clients/{clientId}/disable',
   tags: ['admin'],
-  summary: 'Disable a client system (it can no longer obtain tokens)',
+  summary: 'Disable a client system: no new tokens, and its current tokens are refused',
   scopes: ['clients:admin'],
   request: { params: ClientIdParam },
   responses: {
@@ -284,6 +284,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       await recordAudit(tx, { actor: principal, action: 'client.disable', outcome: 'allowed', requestId: c.var.requestId, fields: [`client:${clientId}`] });
       return disabled;
     });
+    c.var.services.disabledClients.add(clientId);
     return c.json(clientJson(client), 200);
   });
 

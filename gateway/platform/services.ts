@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
+import { DisabledClients } from '../auth/disabled-clients.js';
 import { KeyStore } from '../auth/keys.js';
 import { TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
@@ -23,6 +24,8 @@ export interface GatewayServices {
   keys: KeyStore;
   tokens: TokenService;
   clientQueries: ClientQueries;
+  /** Clients whose tokens are refused before they expire. */
+  disabledClients: DisabledClients;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
 }
@@ -35,7 +38,10 @@ export async function createServices(
 ): Promise<GatewayServices> {
   const keys = new KeyStore(database.db, config.signing);
   await keys.initialise();
+  const disabledClients = new DisabledClients(database.db);
+  await disabledClients.initialise();
   return {
+    disabledClients,
     config,
     database,
     db: database.db,
