@@ -187,7 +187,7 @@ async function startGateway(
     root: ROOT,
     entry: 'gateway/main.ts',
     logFile: join(workDir, `gateway-${database}-${logLevel}.log`),
-    ...(settings.cpuProfile ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+    ...(settings.cpuProfile ? { cpuProfileDir: profileDir } : {}),
     env: {
       PORT: String(port),
       HOST,

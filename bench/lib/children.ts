@@ -28,7 +28,8 @@ export function spawnServer(options: {
   entry: string;
   env: Record<string, string>;
   logFile: string;
-  nodeOptions?: string;
+  /** Write a V8 CPU profile of the server into this folder when it exits. */
+  cpuProfileDir?: string;
 }): ServerProcess {
   // Not the bench's own environment: a DATABASE_URL exported in the shell must not leak into the
   // PGlite gateway, for instance.
@@ -37,13 +38,17 @@ export function spawnServer(options: {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  if (options.nodeOptions) env.NODE_OPTIONS = options.nodeOptions;
   Object.assign(env, options.env);
 
   // Output goes to a file, not a pipe to this process: reading a busy access log through a pipe
   // would cost the load generator CPU and skew the measurement.
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(join(options.root, 'node_modules/.bin/tsx'), [options.entry], {
+  // `--cpu-prof` is refused in NODE_OPTIONS, so a profiled server is started as `node --import tsx`
+  // (what tsx's wrapper does anyway) with the flag on the command line.
+  const [command, args] = options.cpuProfileDir
+    ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--import', 'tsx', options.entry]]
+    : [join(options.root, 'node_modules/.bin/tsx'), [options.entry]];
+  const child = spawn(command, args, {
     cwd: options.root,
     env,
     stdio: ['ignore', fd, fd],

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
 import type { KeyStore } from '../auth/keys.js';
 import { type Database, rowsOf } from '../db/client.js';
-import { auditCheckpoints, auditEntries } from '../db/schema.js';
+import { auditCheckpoints, auditEntries, signingKeys } from '../db/schema.js';
 import { type AuditRow, CHECKPOINT_TYPE, GENESIS_HASH, entryHash } from './chain.js';
 import { type AuditEntryInput, type AuditOutcome, recordAudit } from './record.js';
 import { type SealResult, sealAll, sealPendingEntries, signCheckpoint } from './sealer.js';
@@ -235,6 +235,23 @@ describe('an intact chain', () => {
 // ---------------------------------------------------------------------------------------------
 // Tampering by hand with SQL
 // ---------------------------------------------------------------------------------------------
+
+describe('checkpoints signed by rotated-out keys', () => {
+  beforeEach(freshChain);
+
+  it('still verify after the old key has left the JWKS', async () => {
+    const oldKid = (await keys.activeKey()).kid;
+    await keys.rotate();
+    await db.update(signingKeys).set({ publishUntil: new Date(Date.now() - 1000) }).where(eq(signingKeys.kid, oldKid));
+    await keys.initialise();
+    expect((await keys.jwks()).keys.map((key) => key.kid)).not.toContain(oldKid);
+    await writeEntries(3);
+    await sealAll(db, keys);
+    const result = await expectIntact();
+    expect(result.checkpointsChecked).toBe(4);
+    expect(result.latestCheckpoint?.kid).not.toBe(oldKid);
+  });
+});
 
 describe('tampering with entries', () => {
   beforeEach(freshChain);

@@ -56,7 +56,8 @@ async function verifyCheckpointSignature(keys: KeyStore, signature: string): Pro
     const [encodedHeader] = signature.split('.');
     const header = JSON.parse(Buffer.from(encodedHeader ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
     if (typeof header.kid !== 'string') return null;
-    const key = await keys.verificationKey(header.kid);
+    // Checkpoints outlive key publication: old ones still verify with the retired key's public half.
+    const key = await keys.historicalVerificationKey(header.kid);
     if (!key) return null;
     const { payload, protectedHeader } = await compactVerify(signature, key.verifyKey, { algorithms: [key.alg] });
     if (protectedHeader.typ !== CHECKPOINT_TYPE) return null;

@@ -9,7 +9,7 @@
  */
 import { createPublicKey, randomBytes, type webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { desc, gt, isNull, or, sql } from 'drizzle-orm';
+import { desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
@@ -83,6 +83,23 @@ export class KeyStore {
     if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) return undefined;
     this.lastUnknownKidReload = now;
     return (await this.reload()).published.get(kid);
+  }
+
+  /**
+   * A key that may verify an old signature kept in our own records (audit checkpoints), even
+   * after it has left the JWKS: public halves of generated keys are never deleted. With key
+   * files, only the configured files are known.
+   */
+  async historicalVerificationKey(kid: string): Promise<PublishedKey | undefined> {
+    const published = await this.verificationKey(kid);
+    if (published || this.signing.keyFiles) return published;
+    const [row] = await this.db
+      .select({ kid: signingKeys.kid, alg: signingKeys.alg, publicJwk: signingKeys.publicJwk })
+      .from(signingKeys)
+      .where(eq(signingKeys.kid, kid));
+    if (!row || !isSigningAlg(row.alg)) return undefined;
+    const publicJwk = publicJwkOnly(row.publicJwk as JWK);
+    return { kid: row.kid, alg: row.alg, publicJwk, verifyKey: (await importJWK(publicJwk, row.alg)) as CryptoKey };
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

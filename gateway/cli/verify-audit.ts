@@ -37,7 +37,15 @@ const EXIT_PROBLEM = 1;
 const EXIT_USAGE = 2;
 
 /** An error that ends the command with exit code 2 and a plain message, no stack trace. */
-class UsageError extends Error {}
+class UsageError extends Error {
+  constructor(
+    message: string,
+    /** True for a bad command line: point at --help. */
+    readonly badArguments = false,
+  ) {
+    super(message);
+  }
+}
 
 interface Options {
   seal: boolean;
@@ -61,7 +69,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       },
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(error instanceof Error ? error.message : String(error), true);
   }
   if (values.help) return 'help';
 
@@ -70,13 +78,13 @@ function parseOptions(argv: string[]): Options | 'help' {
   let expected: ExpectedHead | undefined;
   if (seqText !== undefined) {
     const seq = /^[0-9]+$/.test(seqText) ? Number(seqText) : Number.NaN;
-    if (!Number.isSafeInteger(seq) || seq < 1) throw new UsageError(`--expect-seq must be a positive integer, got "${seqText}"`);
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new UsageError(`--expect-seq must be a positive integer, got "${seqText}"`, true);
     expected = { seq };
   }
   if (hashText !== undefined) {
-    if (!expected) throw new UsageError('--expect-hash needs --expect-seq (the position the hash belongs to)');
+    if (!expected) throw new UsageError('--expect-hash needs --expect-seq (the position the hash belongs to)', true);
     const hash = hashText.toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('--expect-hash must be 64 hexadecimal digits (a SHA-256 hash)');
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('--expect-hash must be 64 hexadecimal digits (a SHA-256 hash)', true);
     expected = { ...expected, hash };
   }
   return { seal: values.seal, json: values.json, expected };
@@ -91,6 +99,17 @@ function describeDatabase(database: Config['database']): string {
   } catch {
     return 'PostgreSQL';
   }
+}
+
+/** The innermost cause's message: drizzle wraps driver errors as "Failed query: ...". */
+function rootMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  if (current instanceof Error) {
+    const code = (current as Error & { code?: unknown }).code;
+    return current.message || (typeof code === 'string' ? code : current.name);
+  }
+  return String(current);
 }
 
 async function openMigratedDatabase(config: Config): Promise<DatabaseHandle> {
@@ -109,7 +128,7 @@ async function openMigratedDatabase(config: Config): Promise<DatabaseHandle> {
     try {
       await handle.db.execute(sql`select 1`);
     } catch (error) {
-      throw new UsageError(`cannot reach the database (${describeDatabase(database)}): ${error instanceof Error ? error.message : String(error)}`);
+      throw new UsageError(`cannot reach the database (${describeDatabase(database)}): ${rootMessage(error)}`);
     }
     if (!(await handle.isReady())) {
       throw new UsageError(
@@ -209,9 +228,9 @@ run(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(`audit:verify: ${error.message}\n`);
-      if (!error.message.includes('\n')) process.stderr.write('Run with --help for usage.\n');
+      if (error.badArguments) process.stderr.write('Run with --help for usage.\n');
     } else {
-      process.stderr.write(`audit:verify: verification failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`audit:verify: verification failed: ${rootMessage(error)}\n`);
     }
     process.exitCode = EXIT_USAGE;
   },

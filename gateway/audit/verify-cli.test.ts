@@ -1,0 +1,214 @@
+/**
+ * `npm run audit:verify` (gateway/cli/verify-audit.ts) run as a separate process against a real
+ * database: a file-backed PGlite folder by default, a fresh PostgreSQL database when DATABASE_URL
+ * is set. Checks its exit codes (0 intact, 1 problem, 2 usage or database error) and its output.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestDatabase, createTestGateway, freshDatabase, testPostgresUrl, type TestGateway } from '../../test/harness.js';
+import { type Database, openDatabase, rowsOf } from '../db/client.js';
+import type { ChainVerification } from './verify.js';
+import { recordAudit } from './record.js';
+import { sealAll } from './sealer.js';
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface CliJson extends ChainVerification {
+  database: { kind: string; location: string };
+  seal?: { sealed: number; headSeq: number };
+}
+
+const ENTRIES = 12;
+const tempDirs: string[] = [];
+let gw: TestGateway;
+let databaseEnvironment: Record<string, string>;
+let pgliteDir: string | undefined;
+let head: { seq: number; hash: string };
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ow-audit-cli-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function runCli(args: string[], environment: Record<string, string> = databaseEnvironment): Promise<CliResult> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && key !== 'PGLITE_DATA_DIR'),
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'gateway/cli/verify-audit.ts', ...args],
+      { env: { ...inherited, ...environment }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs `work` on the test database: the gateway's own connection on PostgreSQL; on PGlite, which
+ * one process at a time may open, a connection opened only while the CLI is not running. */
+async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  if (!pgliteDir) return work(gw.services.db);
+  const handle = await openDatabase({ kind: 'pglite', dataDir: pgliteDir });
+  try {
+    return await work(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeEntries(db: Database, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) {
+    await db.transaction((tx) =>
+      recordAudit(tx, { actor: { clientId: 'cli_test', kind: 'window' }, action: 'subject.read', subjectRef: `sub_${i}`, purpose: 'cli test', outcome: 'allowed' }),
+    );
+  }
+}
+
+beforeAll(async () => {
+  if (testPostgresUrl) {
+    gw = await createTestGateway();
+    const database = gw.config.database;
+    if (database.kind !== 'postgres') throw new Error('expected a PostgreSQL test database');
+    databaseEnvironment = { DATABASE_URL: database.url };
+  } else {
+    pgliteDir = tempDir();
+    gw = await createTestGateway({ PGLITE_DATA_DIR: pgliteDir });
+    databaseEnvironment = { PGLITE_DATA_DIR: pgliteDir };
+  }
+  await writeEntries(gw.services.db, ENTRIES);
+  const sealed = await sealAll(gw.services.db, gw.services.keys);
+  head = { seq: sealed.headSeq, hash: sealed.headHash };
+  expect(head.seq).toBe(ENTRIES);
+  // PGlite: release the folder so the CLI can open it.
+  if (pgliteDir) await gw.close();
+});
+
+afterAll(async () => {
+  if (!pgliteDir) await gw?.close();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+// Each run starts tsx and opens the database: seconds per run, more on a busy machine.
+describe('npm run audit:verify', { timeout: 120_000 }, () => {
+  it('reports an intact chain with exit code 0', async () => {
+    const result = await runCli([]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Audit chain: OK');
+    expect(result.stdout).toContain(`head at seq ${ENTRIES}`);
+    expect(result.stdout).toContain(`--expect-seq ${head.seq} --expect-hash ${head.hash}`);
+  });
+
+  it('prints JSON with --json', async () => {
+    const result = await runCli(['--json']);
+    expect(result.code).toBe(0);
+    const body = JSON.parse(result.stdout) as CliJson;
+    expect(body).toMatchObject({ ok: true, headSeq: ENTRIES, headHash: head.hash, entriesChecked: ENTRIES, firstProblem: null });
+    expect(body.database.kind).toBe(pgliteDir ? 'pglite' : 'postgres');
+    expect(body.database.location).not.toContain('@'); // no credentials from the URL
+  });
+
+  it('checks an expected head', async () => {
+    expect((await runCli(['--expect-seq', String(head.seq), '--expect-hash', head.hash])).code).toBe(0);
+    const ahead = await runCli(['--expect-seq', String(head.seq + 5), '--json']);
+    expect(ahead.code).toBe(1);
+    expect((JSON.parse(ahead.stdout) as CliJson).firstProblem).toMatchObject({ kind: 'truncated', seq: head.seq + 1 });
+    const wrong = await runCli(['--expect-seq', '3', '--expect-hash', 'b'.repeat(64)]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain('checkpoint_mismatch at seq 3');
+  });
+
+  it('seals pending entries first with --seal', async () => {
+    await withDatabase((db) => writeEntries(db, 2));
+    const without = JSON.parse((await runCli(['--json'])).stdout) as CliJson;
+    expect(without).toMatchObject({ ok: true, headSeq: ENTRIES, pendingEntries: 2 });
+    const sealed = await runCli(['--seal', '--json']);
+    expect(sealed.code).toBe(0);
+    const body = JSON.parse(sealed.stdout) as CliJson;
+    expect(body).toMatchObject({ ok: true, headSeq: ENTRIES + 2, pendingEntries: 0 });
+    expect(body.seal?.sealed).toBe(2);
+  });
+
+  it('reports tampering with exit code 1', async () => {
+    const entryId = await withDatabase(async (db) => {
+      await db.execute(sql`update audit_entries set purpose = 'nothing to see' where chain_seq = 5`);
+      return rowsOf<{ entry_id: string }>(await db.execute(sql`select entry_id from audit_entries where chain_seq = 5`))[0]?.entry_id;
+    });
+    const human = await runCli([]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain('Audit chain: PROBLEM FOUND');
+    expect(human.stdout).toContain(`modified at seq 5 (entry ${entryId})`);
+    const json = await runCli(['--json']);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as CliJson).firstProblem).toMatchObject({ kind: 'modified', seq: 5, entryId });
+  });
+
+  it('exits 2 when the database is not migrated', async () => {
+    let empty: TestDatabase | undefined;
+    let environment: Record<string, string>;
+    if (testPostgresUrl) {
+      empty = await freshDatabase();
+      environment = empty.environment;
+    } else {
+      const dir = tempDir();
+      const handle = await openDatabase({ kind: 'pglite', dataDir: dir }); // an empty, unmigrated database
+      await handle.close();
+      environment = { PGLITE_DATA_DIR: dir };
+    }
+    try {
+      const result = await runCli([], environment);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('is not migrated');
+    } finally {
+      await empty?.drop();
+    }
+  });
+
+  // These never open the database, so they may run side by side.
+  describe('without a usable database or arguments', { concurrent: true }, () => {
+    it.for<[string[], string]>([
+      [['--expect-hash', 'a'.repeat(64)], '--expect-hash needs --expect-seq'],
+      [['--expect-seq', '0'], '--expect-seq must be a positive integer'],
+      [['--expect-seq', '4', '--expect-hash', 'nothex'], '64 hexadecimal digits'],
+      [['--verbose'], "Unknown option '--verbose'"],
+      [['extra'], 'Unexpected argument'],
+    ])('exits 2 on bad arguments %j', async ([args, message], { expect }) => {
+      const result = await runCli(args);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(message);
+    });
+
+    it('exits 2 on a configuration error', async ({ expect }) => {
+      const result = await runCli([], { DATABASE_URL: 'mysql://somewhere/db' });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('DATABASE_URL');
+    });
+
+    it('exits 2 without creating anything when the PGlite folder does not exist', async ({ expect }) => {
+      const missing = join(tempDir(), 'no-such-db');
+      const result = await runCli([], { PGLITE_DATA_DIR: missing });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`no PGlite database at ${missing}`);
+      expect(existsSync(missing)).toBe(false);
+    });
+
+    it('prints usage with --help', async ({ expect }) => {
+      const result = await runCli(['--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('--expect-seq');
+    });
+  });
+});
