@@ -36,6 +36,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
 const ADMIN_CLIENT = { id: 'cli_demo_admin', secret: 'demo-admin-secret' };
 const AUDIENCE = 'onewindow-api';
+/**
+ * The `iss` of every gateway instance (PUBLIC_BASE_URL). Not any instance's own address: several
+ * instances run at once, and a token must verify at each of them and at the baseline.
+ */
+const ISSUER = 'http://onewindow-bench.localhost';
 /** Same pool size for the gateway and the PostgreSQL baseline (the gateway's default). */
 const POOL_SIZE = 10;
 /** The concurrency at which the targets are judged. */
@@ -113,6 +118,8 @@ interface Comparison {
   connections: number;
   throughputRatio: number;
   p99Ratio: number;
+  /** Gateway CPU per request / baseline CPU per request: the figure least disturbed by other load. */
+  serverCpuRatio: number | undefined;
   /** Only at TARGET_CONCURRENCY; the other concurrencies are for information. */
   verdicts: { name: string; value: number; target: string; pass: boolean }[];
 }
@@ -177,7 +184,7 @@ async function startGateway(
   workDir: string,
   database: DatabaseKind,
   logLevel: LogLevel,
-  shared: { issuer: string; keyFile: string; databaseEnv: Record<string, string> },
+  shared: { keyFile: string; databaseEnv: Record<string, string> },
 ): Promise<Target> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
@@ -193,7 +200,7 @@ async function startGateway(
       HOST,
       // One issuer and one signing key for every gateway instance, so a token is valid at each of
       // them and at the baseline, which is given that key's public JWK and checks `iss`.
-      PUBLIC_BASE_URL: shared.issuer,
+      PUBLIC_BASE_URL: ISSUER,
       SIGNING_KEY_FILES: shared.keyFile,
       TOKEN_AUDIENCE: AUDIENCE,
       LOG_LEVEL: logLevel,
@@ -268,7 +275,6 @@ const CLIENT_PATH = `/v1/clients/${ADMIN_CLIENT.id}`;
 
 async function benchDatabase(settings: Settings, workDir: string, keyFile: string, database: DatabaseKind): Promise<Measurement[]> {
   console.log(`\n${database === 'postgres' ? 'PostgreSQL' : 'PGlite'}:`);
-  const issuer = `http://${HOST}:${await freePort()}`;
 
   // Every gateway instance of PostgreSQL shares one database; on PGlite each has its own folder
   // (an embedded database belongs to one process), seeded with the same demo clients.
@@ -282,7 +288,7 @@ async function benchDatabase(settings: Settings, workDir: string, keyFile: strin
   for (const level of settings.logLevels) {
     // One after the other: the first one migrates and seeds, the others find it done.
     const databaseEnv = postgresEnv ?? { PGLITE_DATA_DIR: join(workDir, `gateway-pglite-${level}`) };
-    gateways.push(await startGateway(settings, workDir, database, level, { issuer, keyFile, databaseEnv }));
+    gateways.push(await startGateway(settings, workDir, database, level, { keyFile, databaseEnv }));
   }
   const [first] = gateways;
   if (!first) return [];
@@ -299,7 +305,7 @@ async function benchDatabase(settings: Settings, workDir: string, keyFile: strin
     });
   const reference = await read(first);
   const baseline = await startBaseline(workDir, database, {
-    TOKEN_ISSUER: issuer,
+    TOKEN_ISSUER: ISSUER,
     TOKEN_AUDIENCE: AUDIENCE,
     PUBLIC_JWK: JSON.stringify(publicJwk),
     ...(postgresEnv ?? { PGLITE_DATA_DIR: join(workDir, 'baseline-pglite'), CLIENT_JSON: JSON.stringify(reference) }),
@@ -370,6 +376,9 @@ function compare(results: Measurement[]): Comparison[] {
     if (!baseline || !gateway.logLevel) continue;
     const throughputRatio = gateway.requestsPerSecond / baseline.requestsPerSecond;
     const p99Ratio = gateway.latencyMs.p99 / baseline.latencyMs.p99;
+    const gatewayCpu = gateway.cpuMsPerRequest.server;
+    const baselineCpu = baseline.cpuMsPerRequest.server;
+    const serverCpuRatio = gatewayCpu !== undefined && baselineCpu !== undefined ? gatewayCpu / baselineCpu : undefined;
     const verdicts: Comparison['verdicts'] = [];
     if (gateway.connections === TARGET_CONCURRENCY) {
       if (gateway.database === 'postgres') {
@@ -379,7 +388,7 @@ function compare(results: Measurement[]): Comparison[] {
         verdicts.push({ name: 'throughput ratio', value: throughputRatio, target: `>= ${TARGETS.pgliteThroughput}`, pass: throughputRatio >= TARGETS.pgliteThroughput });
       }
     }
-    comparisons.push({ database: gateway.database, logLevel: gateway.logLevel, connections: gateway.connections, throughputRatio, p99Ratio, verdicts });
+    comparisons.push({ database: gateway.database, logLevel: gateway.logLevel, connections: gateway.connections, throughputRatio, p99Ratio, serverCpuRatio, verdicts });
   }
   return comparisons;
 }
@@ -422,13 +431,14 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   console.log(`\nRatios (gateway / baseline; targets judged at concurrency ${TARGET_CONCURRENCY}):\n`);
   console.log(
     table([
-      ['database', 'gateway LOG_LEVEL', 'conc', 'throughput ratio', 'p99 ratio', 'verdict'],
+      ['database', 'gateway LOG_LEVEL', 'conc', 'throughput ratio', 'p99 ratio', 'CPU/req ratio', 'verdict'],
       ...comparisons.map((comparison) => [
         comparison.database,
         comparison.logLevel,
         String(comparison.connections),
         comparison.throughputRatio.toFixed(3),
         comparison.p99Ratio.toFixed(3),
+        fixed(comparison.serverCpuRatio, 3),
         comparison.verdicts.length === 0
           ? '(no target)'
           : comparison.verdicts.map((verdict) => `${verdict.name} ${verdict.value.toFixed(2)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`).join('; '),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clients, signingKeys } from '../db/schema.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
 
@@ -69,6 +69,21 @@ describe('token endpoint — happy paths', () => {
     );
     expect(response.status).toBe(200);
     expect(((await response.json()) as { scope: string }).scope).toBe('subjects:read subjects:unmask');
+  });
+});
+
+describe('verification cache', () => {
+  it('stops accepting a once-verified token when it expires', async () => {
+    const token = await gw.tokenFor('window');
+    await gw.services.tokens.verify(token); // now cached
+    expect((await gw.services.tokens.verify(token)).kind).toBe('window');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + (gw.config.tokens.ttlSeconds + gw.config.tokens.clockToleranceSeconds + 5) * 1000);
+      await expect(gw.services.tokens.verify(token)).rejects.toThrow(/token rejected/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

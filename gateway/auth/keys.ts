@@ -102,6 +102,15 @@ export class KeyStore {
     return { kid: row.kid, alg: row.alg, publicJwk, verifyKey: (await importJWK(publicJwk, row.alg)) as CryptoKey };
   }
 
+  /**
+   * Whether `kid` is still published, answered from memory (the key set is refreshed in the
+   * background). Used to drop cached token verifications once their key leaves the JWKS.
+   */
+  isPublished(kid: string): boolean {
+    if (this.keySet && Date.now() - this.keySet.loadedAt >= REFRESH_INTERVAL_MS) void this.reload().catch(() => undefined);
+    return this.keySet?.published.has(kid) ?? false;
+  }
+
   async jwks(): Promise<{ keys: JWK[] }> {
     const set = await this.current();
     return {

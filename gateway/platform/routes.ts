@@ -62,6 +62,11 @@ function payloadTooLarge(limit: number): MiddlewareHandler<AppEnv> {
 
 /** Enforces BODY_LIMIT_BYTES; read from config at request time because routes are module constants. */
 export const jsonBodyLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // An HTTP/1.1 request without Content-Length or Transfer-Encoding has no body. Checking the
+  // headers first matters: touching `c.req.raw.body` makes the Node adapter build a full web
+  // Request, which costs more than the rest of a small GET.
+  const contentLength = c.req.header('content-length');
+  if (!c.req.header('transfer-encoding') && (contentLength === undefined || contentLength === '0')) return next();
   const limit = c.var.services.config.bodyLimitBytes;
   return payloadTooLarge(limit)(c, next);
 };
