@@ -6,6 +6,10 @@
  * no request id, no access log, no metrics, no schema validation. That gap is what the benchmark
  * measures.
  *
+ * With BASELINE_TOKEN_CACHE=true the baseline also keeps verified tokens in memory until their
+ * `exp`, as the gateway's TokenService does (a client reuses its token for its whole lifetime),
+ * so that a gateway with that cache is compared with a baseline doing the same work.
+ *
  * Configured by the benchmark through the environment (these servers are not part of the product,
  * so they read `process.env` directly).
  */
@@ -31,6 +35,7 @@ export interface BaselineSettings {
   issuer: string;
   audience: string;
   publicJwk: JWK;
+  tokenCache: boolean;
 }
 
 export function requiredEnv(name: string): string {
@@ -46,8 +51,12 @@ export function settingsFromEnv(): BaselineSettings {
     issuer: requiredEnv('TOKEN_ISSUER'),
     audience: requiredEnv('TOKEN_AUDIENCE'),
     publicJwk: JSON.parse(requiredEnv('PUBLIC_JWK')) as JWK,
+    tokenCache: process.env.BASELINE_TOKEN_CACHE === 'true',
   };
 }
+
+/** Same bound as the gateway's cache of verified tokens. */
+const TOKEN_CACHE_ENTRIES = 10_000;
 
 // Same pattern as gateway/auth/middleware.ts, so both refuse the same malformed headers.
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i;
@@ -61,6 +70,25 @@ export async function serveBaseline(
   // Imported ONCE as a CryptoKey, like the gateway's KeyStore does; importing per request would
   // make the baseline slower than any real server.
   const key = await importJWK(settings.publicJwk, 'ES256');
+  const verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
+
+  async function verify(token: string): Promise<JWTPayload> {
+    const cached = settings.tokenCache ? verified.get(token) : undefined;
+    if (cached && cached.expiresAtMs > Date.now()) return cached.payload;
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ['ES256'],
+      issuer: settings.issuer,
+      audience: settings.audience,
+      typ: 'at+jwt',
+      clockTolerance: 30,
+      requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope'],
+    });
+    if (settings.tokenCache && typeof payload.exp === 'number') {
+      if (verified.size >= TOKEN_CACHE_ENTRIES) verified.clear();
+      verified.set(token, { payload, expiresAtMs: payload.exp * 1000 });
+    }
+    return payload;
+  }
 
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -69,14 +97,7 @@ export async function serveBaseline(
     if (!token) return c.json({ code: 'unauthenticated' }, 401);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms: ['ES256'],
-        issuer: settings.issuer,
-        audience: settings.audience,
-        typ: 'at+jwt',
-        clockTolerance: 30,
-        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope'],
-      }));
+      payload = await verify(token);
     } catch {
       return c.json({ code: 'invalid_token' }, 401);
     }
