@@ -205,3 +205,24 @@ describe('logs', () => {
     for (const line of gw.logs.lines) expect(() => JSON.parse(line)).not.toThrow();
   });
 });
+
+describe('database outages', () => {
+  it('answers 503 database_unavailable, not 500, when the database cannot be reached', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const wrapped = new Error('Failed query: select ...', { cause: refused });
+    const other = await createTestGateway();
+    try {
+      other.app.get('/__test/db-down', () => {
+        throw wrapped;
+      });
+      const response = await other.request('/__test/db-down');
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('2');
+      const problem = await problemOf(response);
+      expect(problem.code).toBe('database_unavailable');
+      expect(JSON.stringify(problem)).not.toContain('5432');
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
-import type { Database, Queryable } from '../db/client.js';
+import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { clients } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import { decoyHash, generateClientSecret, hashSecret, verifySecret } from './secrets.js';
@@ -90,14 +90,39 @@ export async function createClient(db: Queryable, input: NewClient): Promise<{ c
   return { client: toRecord(row), secret };
 }
 
+interface ClientRow {
+  id: string;
+  name: string;
+  kind: ClientKind;
+  scopes: string[];
+  department_code: string | null;
+  created_at: Date;
+  disabled_at: Date | null;
+}
+
 /** Prepared once per database: reading a client by id is on a hot path (admin UIs, benchmarks). */
-export function prepareClientQueries(db: Database) {
-  const byId = db.select(publicColumns).from(clients).where(eq(clients.id, sql.placeholder('id'))).prepare('client_by_id');
+export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'pglite'>) {
+  const { pglite } = database;
+  const byId = database.db
+    .select(publicColumns)
+    .from(clients)
+    .where(eq(clients.id, sql.placeholder('id')))
+    .prepare('client_by_id');
+  const read = pglite
+    ? async (id: string) => {
+        const { rows } = await pglite.query<ClientRow>(
+          'select id, name, kind, scopes, department_code, created_at, disabled_at from clients where id = $1',
+          [id],
+        );
+        const row = rows[0];
+        return row && { ...row, departmentCode: row.department_code, createdAt: row.created_at, disabledAt: row.disabled_at };
+      }
+    : async (id: string) => (await byId.execute({ id }))[0];
   return {
     async getClient(id: string): Promise<ClientRecord> {
-      const [row] = await byId.execute({ id });
+      const row = await read(id);
       if (!row) throw new ApiError('not_found', 'No client with this id.');
-      return toRecord(row);
+      return { id: row.id, name: row.name, kind: row.kind, scopes: row.scopes as Scope[], departmentCode: row.departmentCode, createdAt: row.createdAt, disabledAt: row.disabledAt };
     },
   };
 }

@@ -47,6 +47,12 @@ function expectedMigrationCount(): number {
 export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
+  /**
+   * The embedded client, for the few hot reads that bypass drizzle on PGlite: drizzle's PGlite
+   * driver passes per-query type parsers, which makes PGlite copy its parser table on every
+   * query (about 0.2 ms each).
+   */
+  pglite?: PGlite;
   /** Applies pending migrations (idempotent; safe with several instances starting at once). */
   migrate(): Promise<void>;
   /** True when the database answers and every committed migration is applied. */
@@ -75,6 +81,7 @@ export async function openDatabase(database: Config['database']): Promise<Databa
     return {
       db,
       kind: 'pglite',
+      pglite: client,
       migrate: async () => {
         await migratePglite(drizzlePglite(client), { migrationsFolder });
       },

@@ -126,8 +126,25 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     return problemResponse(c, error);
   }
   if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
+  if (isDatabaseUnavailable(error)) {
+    c.get('logger')?.error({ err: errorForLog(error) }, 'database unavailable');
+    return problemResponse(c, new ApiError('database_unavailable', 'The database cannot be reached; retry shortly.', {}, { headers: { 'Retry-After': '2' } }));
+  }
   c.get('logger')?.error({ err: errorForLog(error) }, 'unhandled error');
   return problemResponse(c, new ApiError('internal_error'));
+}
+
+/** Network-level and server-state errors from the database drivers, anywhere in the cause chain. */
+const unavailableNetworkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT']);
+/** PostgreSQL SQLSTATEs meaning "not now": connection exceptions, too many connections, shutting down. */
+const unavailableSqlStates = /^(08...|53300|57P01|57P02|57P03)$/;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (unavailableNetworkCodes.has(code) || unavailableSqlStates.test(code))) return true;
+  }
+  return false;
 }
 
 /** What is safe to log about an error: type, message and stack, never the values it carried. */

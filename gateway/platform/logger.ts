@@ -12,22 +12,10 @@ export function createLogger(level: Config['logLevel'], destination?: pino.Desti
       level,
       base: { service: 'onewindow' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Explicit paths only: wildcard paths made redaction the largest cost of an access-log line.
+      // Request logs never carry these objects; this is a second line of defence.
       redact: {
-        paths: [
-          'authorization',
-          '*.authorization',
-          'headers.authorization',
-          'client_secret',
-          '*.client_secret',
-          'secret',
-          '*.secret',
-          'password',
-          '*.password',
-          'privateJwk',
-          '*.privateJwk',
-          'access_token',
-          '*.access_token',
-        ],
+        paths: ['authorization', 'headers.authorization', 'client_secret', 'clientSecret', 'secret', 'password', 'privateJwk', 'access_token', 'accessToken'],
         censor: '[redacted]',
       },
     },

@@ -46,9 +46,14 @@ export function requestContext(services: GatewayServices): MiddlewareHandler<App
 
     // Responses built without the context (problem documents, errors) get the same headers.
     if (!c.res.headers.has('X-Request-Id')) {
-      c.res.headers.set('X-Request-Id', requestId);
-      c.res.headers.set('X-Content-Type-Options', 'nosniff');
-      c.res.headers.set('Cache-Control', c.res.headers.get('Cache-Control') ?? 'no-store');
+      try {
+        c.res.headers.set('X-Request-Id', requestId);
+        c.res.headers.set('X-Content-Type-Options', 'nosniff');
+        c.res.headers.set('Referrer-Policy', 'no-referrer');
+        if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+      } catch {
+        // Immutable headers (Response.redirect and friends): leave them as they are.
+      }
     }
 
     // The route template, not the path: ids must not reach logs or metric labels.

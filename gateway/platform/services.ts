@@ -48,7 +48,7 @@ export async function createServices(
     logger,
     keys,
     tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens }),
-    clientQueries: prepareClientQueries(database.db),
+    clientQueries: prepareClientQueries(database),
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     lifecycle: { draining: false },
   };
