@@ -91,3 +91,45 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
   kid: text('kid').notNull(),
   createdAt: createdAt(),
 });
+
+// --- Content store (gateway/materials/blob-store-postgres.ts) -----------------------------------
+// Imported here rather than in the list above so this section stays an append-only addition.
+import { customType, foreignKey, integer, primaryKey } from 'drizzle-orm/pg-core';
+
+/**
+ * `bytea`, which drizzle has no builder for. The blob store reads and writes it through
+ * `encode`/`decode(…, 'base64')` in SQL: PGlite's own bytea parameter and result conversion goes
+ * through per-byte strings and is several times slower.
+ */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});
+
+/**
+ * Content-addressed documents (the PostgreSQL blob store driver). A row exists only once all of
+ * its chunks are written: the row and its chunks are inserted in one transaction.
+ */
+export const blobs = pgTable('blobs', {
+  /** Lower-case hex SHA-256 of the content. */
+  sha256: text('sha256').primaryKey(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  /** Lower-case hex SM3 (GB/T 32905) of the content; null when the runtime had no SM3. */
+  sm3: text('sm3'),
+  /** Size of every chunk but the last, so a byte range maps to chunk numbers. */
+  chunkBytes: integer('chunk_bytes').notNull(),
+  createdAt: createdAt(),
+});
+
+/** The content of `blobs`, in chunks numbered from 0. Deleted with their blob. */
+export const blobChunks = pgTable(
+  'blob_chunks',
+  {
+    sha256: text('sha256').notNull(),
+    seq: integer('seq').notNull(),
+    data: bytea('data').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.sha256, table.seq] }),
+    foreignKey({ columns: [table.sha256], foreignColumns: [blobs.sha256], name: 'blob_chunks_sha256_fkey' }).onDelete('cascade'),
+  ],
+);

@@ -1,0 +1,191 @@
+/**
+ * Runs the blob store conformance suite against both drivers, plus driver-specific checks. The
+ * PostgreSQL driver runs on in-memory PGlite, or on a fresh PostgreSQL database when
+ * DATABASE_URL is set (as the rest of the tests do).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config.js';
+import { type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
+import { blobChunks, blobs } from '../db/schema.js';
+import { freshDatabase } from '../../test/harness.js';
+import { SM3_SUPPORTED } from './blob-store.js';
+import { collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
+import { countTemporaryFiles, createFilesystemBlobStore } from './blob-store-fs.js';
+import { createPostgresBlobStore } from './blob-store-postgres.js';
+
+const LIMIT = 20 * 1024 * 1024;
+
+async function temporaryDirectory(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'onewindow-blobs-'));
+}
+
+/** Sum of the sizes of all stored blob files (not temporary files). */
+async function storedFileBytes(directory: string): Promise<number> {
+  let total = 0;
+  for (const shard of await readdir(directory)) {
+    if (shard === 'tmp') continue;
+    for (const name of await readdir(join(directory, shard))) total += (await stat(join(directory, shard, name))).size;
+  }
+  return total;
+}
+
+async function openFreshDatabase(): Promise<{ handle: DatabaseHandle; close(): Promise<void> }> {
+  const fresh = await freshDatabase();
+  const config = parseConfig({ ONEWINDOW_DEMO: 'false', ...fresh.environment });
+  const handle = await openDatabase(config.database);
+  await handle.migrate();
+  return {
+    handle,
+    close: async () => {
+      await handle.close();
+      await fresh.drop();
+    },
+  };
+}
+
+async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
+  const result = await handle.db.execute(sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from blob_chunks`);
+  return Number(rowsOf<{ total: string | number }>(result)[0]?.total ?? 0);
+}
+
+describeBlobStoreConformance('filesystem', async () => {
+  const directory = await temporaryDirectory();
+  return {
+    store: createFilesystemBlobStore({ directory }),
+    storedBytes: () => storedFileBytes(directory),
+    temporaryItems: () => countTemporaryFiles(directory),
+    cleanup: () => rm(directory, { recursive: true, force: true }),
+  };
+});
+
+for (const chunkBytes of [undefined, 100_000]) {
+  describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async () => {
+    const database = await openFreshDatabase();
+    return {
+      store: createPostgresBlobStore(chunkBytes ? { db: database.handle.db, chunkBytes } : { db: database.handle.db }),
+      storedBytes: () => storedChunkBytes(database.handle),
+      temporaryItems: async () => 0,
+      cleanup: () => database.close(),
+    };
+  });
+}
+
+describe('filesystem blob store', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await temporaryDirectory();
+  });
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('keeps blobs at <dir>/<2 hex>/<sha256>, readable by the owner only', async () => {
+    const store = createFilesystemBlobStore({ directory });
+    const bytes = randomBytes(1000);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    const path = join(directory, sha256.slice(0, 2), sha256);
+    const info = await stat(path);
+    expect(info.size).toBe(1000);
+    expect(info.mode & 0o777).toBe(0o600);
+    expect(info.nlink).toBe(1); // the temporary name is gone
+    expect(await readdir(join(directory, 'tmp'))).toEqual([]);
+  });
+
+  it('sweeps stale temporary files at first use and keeps recent ones', async () => {
+    const own = await temporaryDirectory();
+    try {
+      await mkdir(join(own, 'tmp'));
+      const stale = join(own, 'tmp', 'stale');
+      const recent = join(own, 'tmp', 'recent');
+      await writeFile(stale, 'left by a crash');
+      await writeFile(recent, 'an upload of another instance');
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+      await utimes(stale, twoDaysAgo, twoDaysAgo);
+      await createFilesystemBlobStore({ directory: own }).put(piecesOf(randomBytes(10)), { maxBytes: LIMIT });
+      expect(await readdir(join(own, 'tmp'))).toEqual(['recent']);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('replaces a stored file that was damaged outside the store', async () => {
+    const store = createFilesystemBlobStore({ directory });
+    const bytes = randomBytes(50_000);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await truncate(join(directory, sha256.slice(0, 2), sha256), 100);
+    const again = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    expect(again.created).toBe(true);
+    expect(await store.stat(sha256)).toEqual({ size: 50_000 });
+  });
+
+  it('keeps serving a blob that is deleted after get', async () => {
+    const store = createFilesystemBlobStore({ directory });
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    const reading = await store.get(sha256);
+    expect(await store.delete(sha256)).toBe(true);
+    expect((await collect(reading!)).equals(bytes)).toBe(true);
+  });
+});
+
+describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postgres-js)' : 'PGlite'}`, () => {
+  let database: Awaited<ReturnType<typeof openFreshDatabase>>;
+  beforeAll(async () => {
+    database = await openFreshDatabase();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('writes a blobs row and its chunks, and bytea round-trips through the client', async () => {
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000 });
+    const bytes = randomBytes(2500);
+    const result = await store.put(piecesOf(bytes, 333), { maxBytes: LIMIT });
+    const [row] = await database.handle.db.select().from(blobs).where(eq(blobs.sha256, result.sha256));
+    expect(row).toMatchObject({ size: 2500, chunkBytes: 1000, sm3: SM3_SUPPORTED ? result.sm3 : null });
+    expect(row?.createdAt).toBeInstanceOf(Date);
+    // Read back through drizzle without the driver's base64 path: postgres-js answers a Buffer,
+    // PGlite a Uint8Array; both hold the same bytes.
+    const chunks = await database.handle.db
+      .select({ seq: blobChunks.seq, data: blobChunks.data })
+      .from(blobChunks)
+      .where(eq(blobChunks.sha256, result.sha256))
+      .orderBy(blobChunks.seq);
+    expect(chunks.map((chunk) => chunk.data.byteLength)).toEqual([1000, 1000, 500]);
+    for (const chunk of chunks) expect(chunk.data).toBeInstanceOf(Uint8Array);
+    expect(Buffer.concat(chunks.map((chunk) => chunk.data)).equals(bytes)).toBe(true);
+  });
+
+  it('reads blobs written with another chunk size', async () => {
+    const writer = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 4096 });
+    const reader = createPostgresBlobStore({ db: database.handle.db });
+    const bytes = randomBytes(50_000);
+    const { sha256 } = await writer.put(piecesOf(bytes), { maxBytes: LIMIT });
+    expect((await collect((await reader.get(sha256))!)).equals(bytes)).toBe(true);
+    expect((await collect((await reader.get(sha256, { start: 4095, end: 8192 }))!)).equals(bytes.subarray(4095, 8193))).toBe(true);
+  });
+
+  it('deletes the chunks with the blob', async () => {
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000 });
+    const { sha256 } = await store.put(piecesOf(randomBytes(3000)), { maxBytes: LIMIT });
+    expect(await store.delete(sha256)).toBe(true);
+    expect(await database.handle.db.select().from(blobChunks).where(eq(blobChunks.sha256, sha256))).toEqual([]);
+  });
+
+  it('reports a blob deleted while it is being read', async () => {
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000 });
+    const { sha256 } = await store.put(piecesOf(randomBytes(3000)), { maxBytes: LIMIT });
+    const reading = (await store.get(sha256))!;
+    await store.delete(sha256);
+    await expect(collect(reading)).rejects.toThrow(/postgres blob store: .* was deleted/);
+  });
+
+  it('refuses unusable chunk sizes', () => {
+    expect(() => createPostgresBlobStore({ db: database.handle.db, chunkBytes: 0 })).toThrow(TypeError);
+  });
+});

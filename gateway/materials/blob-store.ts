@@ -1,0 +1,242 @@
+/**
+ * The content store for documents applicants hand in at the window (PDF, OFD, JPEG, PNG): a
+ * content-addressed blob store. A blob is named by the lower-case hex SHA-256 of its bytes, so
+ * identical documents are stored once. Two drivers implement it: PostgreSQL/PGlite
+ * (blob-store-postgres.ts) and a directory tree (blob-store-fs.ts); both pass the suite in
+ * blob-store.conformance.ts.
+ *
+ * This module holds what the drivers share: the interface, the error classes, argument checks,
+ * and `BlobMeter`, the stream stage that hashes, counts and limits the bytes while they flow.
+ */
+import { createHash, getHashes, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+
+/** The default upload limit for one document (20 MiB); callers pass their own as `maxBytes`. */
+export const DEFAULT_MAX_BLOB_BYTES = 20 * 1024 * 1024;
+
+/** How many leading bytes `put` hands back for content-type sniffing. */
+export const BLOB_HEAD_BYTES = 4096;
+
+/** Whether this runtime's OpenSSL has SM3 (GB/T 32905), which `put` then computes as well. */
+export const SM3_SUPPORTED: boolean = getHashes().includes('sm3');
+
+/** Input of `put`: a Node readable stream (e.g. an incoming request) or any async iterable of bytes. */
+export type BlobSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+
+export interface PutOptions {
+  /** Reject the upload (with `BlobTooLargeError`) as soon as more than this many bytes arrive. */
+  maxBytes: number;
+  /**
+   * Hex SHA-256 the client announced (e.g. taken from an RFC 9530 `Content-Digest: sha-256=:…:`
+   * header and converted from base64); a different digest of the received bytes is rejected
+   * with `BlobDigestMismatchError` and nothing is stored. Case-insensitive.
+   */
+  expectedSha256?: string;
+  /** Aborts reading and storing; `put` then rejects with the signal's abort error, nothing stored. */
+  signal?: AbortSignal;
+}
+
+export interface PutResult {
+  /** Lower-case hex SHA-256 of the bytes: the blob's name. */
+  sha256: string;
+  /** Lower-case hex SM3 of the bytes, when the runtime supports SM3. */
+  sm3?: string;
+  size: number;
+  /** False when these bytes were already stored (nothing new was written). */
+  created: boolean;
+  /** The first `BLOB_HEAD_BYTES` bytes (fewer for a shorter blob), for type sniffing. */
+  head: Uint8Array;
+}
+
+/** A byte range of a blob; both ends inclusive, as in an HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobStore {
+  /** Names the driver; prefixes its error messages. */
+  readonly driver: string;
+  /**
+   * Streams `source` into the store, hashing while reading. Nothing is stored when the source
+   * fails, the signal aborts, the limit is exceeded or the digest does not match. Concurrent puts
+   * of the same bytes all succeed and leave one copy.
+   */
+  put(source: BlobSource, options: PutOptions): Promise<PutResult>;
+  /** The size of a stored blob, or null when it is not stored. */
+  stat(sha256: string): Promise<{ size: number } | null>;
+  /**
+   * The blob's bytes (or those of `range`), or null when it is not stored. `range.end` past the
+   * last byte is clamped to it; a range starting past the last byte (or with `start > end`)
+   * throws `BlobRangeError`. Consume the iterable to the end or stop it (`break` in for-await):
+   * the filesystem driver holds the file open until then.
+   */
+  get(sha256: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | null>;
+  /** Removes a blob; false when it was not stored. For garbage collection. */
+  delete(sha256: string): Promise<boolean>;
+}
+
+/** Any error of a blob store; the message starts with the driver's name. */
+export class BlobStoreError extends Error {
+  constructor(
+    readonly driver: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${driver}: ${message}`, options);
+    this.name = 'BlobStoreError';
+  }
+}
+
+/** The source had more than `maxBytes` bytes. Raised as soon as the limit is passed. */
+export class BlobTooLargeError extends BlobStoreError {
+  constructor(
+    driver: string,
+    readonly maxBytes: number,
+  ) {
+    super(driver, `the content exceeds the limit of ${maxBytes} bytes`);
+    this.name = 'BlobTooLargeError';
+  }
+}
+
+/** The received bytes do not have the SHA-256 the client announced. */
+export class BlobDigestMismatchError extends BlobStoreError {
+  constructor(
+    driver: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+  ) {
+    super(driver, `the content's SHA-256 is ${actualSha256}, not the expected ${expectedSha256}`);
+    this.name = 'BlobDigestMismatchError';
+  }
+}
+
+/** A requested range lies outside the blob (HTTP 416). */
+export class BlobRangeError extends BlobStoreError {
+  constructor(
+    driver: string,
+    readonly range: ByteRange,
+    readonly size: number,
+  ) {
+    super(driver, `the range ${range.start}-${range.end} is not satisfiable for a blob of ${size} bytes`);
+    this.name = 'BlobRangeError';
+  }
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
+/**
+ * Checks a blob name (it becomes part of file paths, so this also guards against path traversal)
+ * and lower-cases it. Throws `TypeError` for anything but 64 hex digits.
+ */
+export function normalizeSha256(driver: string, sha256: string, what = 'blob digest'): string {
+  if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) {
+    throw new TypeError(`${driver}: the ${what} must be 64 hexadecimal digits (a SHA-256)`);
+  }
+  return sha256.toLowerCase();
+}
+
+/** Checks `put` options; returns the normalised expected digest, if any. */
+export function checkPutOptions(driver: string, options: PutOptions): string | undefined {
+  if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) {
+    throw new TypeError(`${driver}: maxBytes must be a non-negative integer`);
+  }
+  return options.expectedSha256 === undefined
+    ? undefined
+    : normalizeSha256(driver, options.expectedSha256, 'expected SHA-256');
+}
+
+/**
+ * Resolves `range` against a blob of `size` bytes into inclusive offsets, or null when there is
+ * nothing to read (an empty blob read whole).
+ */
+export function resolveRange(driver: string, size: number, range: ByteRange | undefined): ByteRange | null {
+  if (range === undefined) return size === 0 ? null : { start: 0, end: size - 1 };
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+    throw new BlobRangeError(driver, range, size);
+  }
+  if (start >= size) throw new BlobRangeError(driver, range, size);
+  return { start, end: Math.min(end, size - 1) };
+}
+
+/** Wraps an unexpected failure into a `BlobStoreError`; store errors and aborts pass unchanged. */
+export function storeError(driver: string, action: string, error: unknown): Error {
+  if (error instanceof BlobStoreError) return error;
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BlobStoreError(driver, `${action}: ${reason}`, { cause: error });
+}
+
+/** What `BlobMeter` measured once the source has ended. */
+export interface BlobDigest {
+  sha256: string;
+  sm3?: string;
+  size: number;
+  head: Uint8Array;
+}
+
+/**
+ * A pass-through stream stage for `put` pipelines: hashes every chunk (SHA-256, and SM3 when
+ * available), counts the bytes and fails with `BlobTooLargeError` on the chunk that passes
+ * `maxBytes`, so an oversized upload is cut off without reading the rest. Keeps the first
+ * `BLOB_HEAD_BYTES` bytes. Strings are refused: they would mean a source decoded as text.
+ */
+export class BlobMeter extends Transform {
+  private readonly sha256: Hash = createHash('sha256');
+  private readonly sm3: Hash | undefined = SM3_SUPPORTED ? createHash('sm3') : undefined;
+  private readonly head = new Uint8Array(BLOB_HEAD_BYTES);
+  private headBytes = 0;
+  private size = 0;
+
+  constructor(
+    private readonly driver: string,
+    private readonly maxBytes: number,
+    highWaterMark: number,
+  ) {
+    super({ highWaterMark, decodeStrings: false });
+  }
+
+  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!(chunk instanceof Uint8Array)) {
+      callback(new BlobStoreError(this.driver, 'the source produced text, not bytes (is an encoding set on it?)'));
+      return;
+    }
+    this.size += chunk.byteLength;
+    if (this.size > this.maxBytes) {
+      callback(new BlobTooLargeError(this.driver, this.maxBytes));
+      return;
+    }
+    this.sha256.update(chunk);
+    this.sm3?.update(chunk);
+    if (this.headBytes < BLOB_HEAD_BYTES) {
+      // Copied: the chunk's memory may belong to a pool that the source reuses.
+      const part = chunk.subarray(0, BLOB_HEAD_BYTES - this.headBytes);
+      this.head.set(part, this.headBytes);
+      this.headBytes += part.byteLength;
+    }
+    callback(null, chunk);
+  }
+
+  /** The digests; call once, after the pipeline has finished. */
+  digest(): BlobDigest {
+    const head = this.head.slice(0, this.headBytes);
+    const result: BlobDigest = { sha256: this.sha256.digest('hex'), size: this.size, head };
+    if (this.sm3) result.sm3 = this.sm3.digest('hex');
+    return result;
+  }
+}
+
+/** Throws `BlobDigestMismatchError` when the client announced another SHA-256. */
+export function checkExpectedDigest(driver: string, expected: string | undefined, digest: BlobDigest): void {
+  if (expected !== undefined && expected !== digest.sha256) {
+    throw new BlobDigestMismatchError(driver, expected, digest.sha256);
+  }
+}
+
+/** Builds the result of `put` from what the meter measured. */
+export function putResult(digest: BlobDigest, created: boolean): PutResult {
+  const result: PutResult = { sha256: digest.sha256, size: digest.size, created, head: digest.head };
+  if (digest.sm3 !== undefined) result.sm3 = digest.sm3;
+  return result;
+}
