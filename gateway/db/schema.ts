@@ -5,6 +5,10 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  customType,
+  foreignKey,
+  integer,
+  primaryKey,
   bigserial,
   index,
   jsonb,
@@ -94,7 +98,6 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
 
 // --- Content store (gateway/materials/blob-store-postgres.ts) -----------------------------------
 // Imported here rather than in the list above so this section stays an append-only addition.
-import { customType, foreignKey, integer, primaryKey } from 'drizzle-orm/pg-core';
 
 /**
  * `bytea`, which drizzle has no builder for. The blob store reads and writes it through
