@@ -59,6 +59,23 @@ export const configSchema = z
     AUDIT_SEAL_INTERVAL_MS: integer(50, 600_000).default(1000),
     /** Static bearer token a Prometheus scraper may use on /metrics (besides a `metrics:read` token). */
     METRICS_SCRAPE_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** Largest document accepted by the upload routes, in bytes; enforced while reading (413). */
+    UPLOAD_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
+    /** Where document content is stored: in the database (`postgres`, also PGlite) or in a directory. */
+    BLOB_STORE: z.enum(['postgres', 'filesystem']).default('postgres'),
+    /** Directory of the filesystem blob store (BLOB_STORE=filesystem); shared by all instances. */
+    BLOB_STORE_DIR: z.string().min(1).default('.data/blobs'),
+    /** Also compute and keep the SM3 (GB/T 32905) digest of every document; costs upload speed. */
+    CONTENT_SM3: booleanFromEnv.default(false),
+    /**
+     * Purpose codes a caller may state (header `Onewindow-Purpose`) when it reads personal data
+     * without a case reference. Comma-separated.
+     */
+    PURPOSE_CODES: listFromEnv
+      .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'purpose codes are lower-case words (a-z, 0-9, _ and -)')).min(1))
+      .default(['case_acceptance', 'case_review', 'certificate_issuance', 'eligibility_check', 'supervision', 'subject_request']),
+    /** Lifetime of the subject-scoped tokens a portal obtains for a citizen's data tracker. */
+    SUBJECT_TOKEN_TTL_SECONDS: integer(60, 3600).default(900),
     /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
     ONEWINDOW_DEMO: booleanFromEnv.default(true),
   })
@@ -89,6 +106,13 @@ export interface Config {
   audit: { sealIntervalMs: number };
   metricsScrapeToken: string | undefined;
   demo: boolean;
+  materials: {
+    uploadMaxBytes: number;
+    blobStore: { kind: 'postgres' } | { kind: 'filesystem'; directory: string };
+    sm3: boolean;
+  };
+  purposeCodes: string[];
+  subjectTokenTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +161,13 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     audit: { sealIntervalMs: env.AUDIT_SEAL_INTERVAL_MS },
     metricsScrapeToken: env.METRICS_SCRAPE_TOKEN,
     demo: env.ONEWINDOW_DEMO,
+    materials: {
+      uploadMaxBytes: env.UPLOAD_MAX_BYTES,
+      blobStore: env.BLOB_STORE === 'filesystem' ? { kind: 'filesystem', directory: env.BLOB_STORE_DIR } : { kind: 'postgres' },
+      sm3: env.CONTENT_SM3,
+    },
+    purposeCodes: env.PURPOSE_CODES,
+    subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
   };
 }
 

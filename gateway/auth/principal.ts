@@ -7,6 +7,11 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** Department code of a department client, if it is one. */
   departmentCode: string | null;
+  /**
+   * Set only in a subject-scoped token: the subject (citizen or company) on whose behalf a portal
+   * calls, e.g. to read their own data tracker. Such a token carries `tracker:read` and nothing else.
+   */
+  subjectId: string | null;
   /** The token's `jti`, for audit correlation. */
   tokenId: string;
 }

@@ -31,7 +31,11 @@ interface TokenClaims extends JWTPayload {
   scope?: unknown;
   kind?: unknown;
   dept?: unknown;
+  subject_id?: unknown;
 }
+
+/** The only scope a subject-scoped token carries. */
+export const SUBJECT_TOKEN_SCOPE: Scope = 'tracker:read';
 
 /**
  * Verified tokens, by their exact text. A window system sends the same token with every request
@@ -75,20 +79,38 @@ export class TokenService {
   ) {}
 
   async issue(client: { id: string; kind: ClientKind; departmentCode: string | null }, scopes: Scope[]): Promise<IssuedToken> {
-    const key = await this.keys.activeKey();
     const claims: TokenClaims = { client_id: client.id, scope: scopes.join(' '), kind: client.kind };
     if (client.departmentCode) claims.dept = client.departmentCode;
-    const accessToken = await new SignJWT(claims)
+    const accessToken = await this.sign(client.id, claims, this.settings.ttlSeconds);
+    return { accessToken, expiresIn: this.settings.ttlSeconds, scopes };
+  }
+
+  private async sign(clientId: string, claims: TokenClaims, ttlSeconds: number): Promise<string> {
+    const key = await this.keys.activeKey();
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
-      .setSubject(client.id)
+      .setSubject(clientId)
       .setIssuedAt()
       .setNotBefore('0s')
-      .setExpirationTime(`${this.settings.ttlSeconds}s`)
+      .setExpirationTime(`${ttlSeconds}s`)
       .setJti(`tok_${randomBytes(12).toString('base64url')}`)
       .sign(key.signKey);
-    return { accessToken, expiresIn: this.settings.ttlSeconds, scopes };
+  }
+
+  /**
+   * A token that lets a portal act for one subject (a citizen who signed in to it) on the routes
+   * that accept `tracker:read`, and nowhere else. The portal stays the client of record.
+   */
+  async issueForSubject(
+    client: { id: string; kind: ClientKind; departmentCode: string | null },
+    subjectId: string,
+    ttlSeconds: number,
+  ): Promise<IssuedToken> {
+    const claims: TokenClaims = { client_id: client.id, scope: SUBJECT_TOKEN_SCOPE, kind: client.kind, subject_id: subjectId };
+    const accessToken = await this.sign(client.id, claims, ttlSeconds);
+    return { accessToken, expiresIn: ttlSeconds, scopes: [SUBJECT_TOKEN_SCOPE] };
   }
 
   /** Verifies a bearer token and returns the principal, or throws TokenRejected. */
@@ -128,15 +150,23 @@ export class TokenService {
 }
 
 function principalFromClaims(payload: TokenClaims): Principal {
-  const { sub, client_id: clientId, scope, kind, dept, jti } = payload;
+  const { sub, client_id: clientId, scope, kind, dept, jti, subject_id: subjectId } = payload;
   if (typeof clientId !== 'string' || clientId !== sub) throw new TokenRejected('client_id does not match sub');
   if (typeof scope !== 'string' || typeof jti !== 'string') throw new TokenRejected('bad claims');
   if (typeof kind !== 'string' || !(clientKinds as readonly string[]).includes(kind)) throw new TokenRejected('bad kind');
+  if (subjectId !== undefined && typeof subjectId !== 'string') throw new TokenRejected('bad subject_id');
+  const scopes = new Set(scope.split(' ').filter(isScope));
+  // `tracker:read` means "this subject's own data" and is only meaningful together with
+  // `subject_id`; a subject token, in turn, may carry nothing else.
+  if (subjectId === undefined ? scopes.has(SUBJECT_TOKEN_SCOPE) : scopes.size !== 1 || !scopes.has(SUBJECT_TOKEN_SCOPE)) {
+    throw new TokenRejected('subject scope mismatch');
+  }
   return {
     clientId,
     kind: kind as ClientKind,
-    scopes: new Set(scope.split(' ').filter(isScope)),
+    scopes,
     departmentCode: typeof dept === 'string' ? dept : null,
+    subjectId: subjectId ?? null,
     tokenId: jti,
   };
 }

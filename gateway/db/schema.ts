@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   customType,
+  date,
   foreignKey,
   integer,
   primaryKey,
@@ -134,5 +135,128 @@ export const blobChunks = pgTable(
   (table) => [
     primaryKey({ columns: [table.sha256, table.seq] }),
     foreignKey({ columns: [table.sha256], foreignColumns: [blobs.sha256], name: 'blob_chunks_sha256_fkey' }).onDelete('cascade'),
+  ],
+);
+
+// --- Identity and materials (gateway/identity, gateway/materials) -------------------------------
+
+export const subjectKind = pgEnum('subject_kind', ['person', 'organisation']);
+export const provenanceKind = pgEnum('provenance_kind', ['handed_in', 'fetched', 'issued']);
+/** `expired` is not stored: it follows from `valid_until` and the date asked about. */
+export const materialStatus = pgEnum('material_status', ['valid', 'revoked', 'superseded']);
+
+/**
+ * Applicants: natural persons (resident ID number) and legal persons (unified social credit
+ * code), each resolved once. The identifier is stored normalised (18 characters, upper case).
+ */
+export const subjects = pgTable(
+  'subjects',
+  {
+    id: text('id').primaryKey(),
+    kind: subjectKind('kind').notNull(),
+    identifierType: text('identifier_type').notNull(),
+    identifier: text('identifier').notNull(),
+    name: text('name').notNull(),
+    createdByClientId: text('created_by_client_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('subjects_identifier_key').on(table.identifierType, table.identifier)],
+);
+
+/** A department's own identifier for a subject (household number, taxpayer number, …). */
+export const subjectLinks = pgTable(
+  'subject_links',
+  {
+    id: text('id').primaryKey(),
+    subjectId: text('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    departmentCode: text('department_code').notNull(),
+    identifierType: text('identifier_type').notNull(),
+    value: text('value').notNull(),
+    /** Where the link came from, e.g. `window`, `department-system`, a case reference. */
+    source: text('source').notNull(),
+    linkedByClientId: text('linked_by_client_id').notNull(),
+    linkedAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('subject_links_department_value_key').on(table.departmentCode, table.identifierType, table.value),
+    index('subject_links_subject_idx').on(table.subjectId),
+  ],
+);
+
+/** The catalogue of material types: what a document is, which formats it may come in, how long it is valid. */
+export const materialTypes = pgTable('material_types', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  nameZh: text('name_zh').notNull(),
+  /** Whose document it is: a person's, an organisation's, or either (null). */
+  subjectKind: subjectKind('subject_kind'),
+  allowedMediaTypes: text('allowed_media_types').array().notNull(),
+  /** Validity from the date of issue when the uploader gives no end date; null = no expiry. */
+  defaultValidityDays: integer('default_validity_days'),
+  /** The department that issues this kind of document, when one does. */
+  issuingDepartment: text('issuing_department'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/** A department client allowed to read every subject's materials of one type (a sharing grant). */
+export const materialTypeGrants = pgTable(
+  'material_type_grants',
+  {
+    typeCode: text('type_code')
+      .notNull()
+      .references(() => materialTypes.code),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id),
+    grantedByClientId: text('granted_by_client_id').notNull(),
+    grantedAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.typeCode, table.clientId] })],
+);
+
+/**
+ * A document of a subject: its type, the content (by digest, stored once in the blob store), where
+ * it came from, and its validity. Cases reference materials; they never copy them.
+ */
+export const materials = pgTable(
+  'materials',
+  {
+    id: text('id').primaryKey(),
+    subjectId: text('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    typeCode: text('type_code')
+      .notNull()
+      .references(() => materialTypes.code),
+    contentSha256: text('content_sha256').notNull(),
+    contentSm3: text('content_sm3'),
+    contentSize: bigint('content_size', { mode: 'number' }).notNull(),
+    mediaType: text('media_type').notNull(),
+    fileName: text('file_name'),
+    provenance: provenanceKind('provenance').notNull(),
+    providedByClientId: text('provided_by_client_id').notNull(),
+    operatorId: text('operator_id'),
+    /** The department that issued the document or that it was fetched from. */
+    departmentCode: text('department_code'),
+    /** The issuer's own reference (certificate number, document number). */
+    sourceRef: text('source_ref'),
+    caseRef: text('case_ref'),
+    validFrom: date('valid_from', { mode: 'string' }).notNull(),
+    validUntil: date('valid_until', { mode: 'string' }),
+    status: materialStatus('status').notNull().default('valid'),
+    supersedesId: text('supersedes_id'),
+    supersededById: text('superseded_by_id'),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+    revokedReason: text('revoked_reason'),
+    revokedByClientId: text('revoked_by_client_id'),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index('materials_subject_type_idx').on(table.subjectId, table.typeCode, table.validFrom),
+    index('materials_content_idx').on(table.contentSha256),
+    uniqueIndex('materials_supersedes_key').on(table.supersedesId),
   ],
 );

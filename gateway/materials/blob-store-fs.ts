@@ -27,6 +27,7 @@ import {
   type PutResult,
   checkExpectedDigest,
   checkPutOptions,
+  checkSm3Option,
   normalizeSha256,
   putResult,
   resolveRange,
@@ -48,6 +49,8 @@ export interface FilesystemBlobStoreOptions {
    * well above the longest upload when instances share the directory.
    */
   staleTemporaryFileMs?: number;
+  /** Also compute the SM3 (GB/T 32905) digest of every upload. Default false (it costs a third of the upload speed). */
+  sm3?: boolean;
   /** Buffer size of the file streams (their highWaterMark) in bytes. Default 1 MiB. */
   streamBufferBytes?: number;
 }
@@ -73,6 +76,7 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
   const temporaryDirectory = join(root, 'tmp');
   const staleMs = options.staleTemporaryFileMs ?? 24 * 60 * 60 * 1000;
   const bufferBytes = options.streamBufferBytes ?? 1024 * 1024;
+  const withSm3 = checkSm3Option(DRIVER, options.sm3);
   /** Shard directories known to exist, to skip a mkdir per upload. */
   const knownShards = new Set<string>();
   let ready: Promise<void> | undefined;
@@ -147,7 +151,7 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
       await ensureReady();
       const temporaryPath = join(temporaryDirectory, randomUUID());
       try {
-        const meter = new BlobMeter(DRIVER, putOptions.maxBytes, bufferBytes);
+        const meter = new BlobMeter(DRIVER, putOptions.maxBytes, bufferBytes, withSm3);
         // `flush`: fsync before the stream closes its file, and pipeline waits for that close.
         const file = createWriteStream(temporaryPath, { flags: 'wx', mode: 0o600, highWaterMark: bufferBytes, flush: true });
         await pipeline(source, meter, file, putOptions.signal ? { signal: putOptions.signal } : {});

@@ -41,6 +41,7 @@ import {
   type PutResult,
   checkExpectedDigest,
   checkPutOptions,
+  checkSm3Option,
   normalizeSha256,
   putResult,
   resolveRange,
@@ -52,6 +53,8 @@ const DRIVER = 'postgres blob store';
 export interface PostgresBlobStoreOptions {
   /** The gateway's database (PostgreSQL or PGlite), migrated to include `blobs` and `blob_chunks`. */
   db: Database;
+  /** Also compute the SM3 (GB/T 32905) digest of every upload. Default false (it costs a third of the upload speed). */
+  sm3?: boolean;
   /**
    * Size of the `blob_chunks` rows new blobs are cut into, in bytes. Default 1 MiB: big enough
    * for few rows per document, small enough for modest statements and reads of ranges.
@@ -97,6 +100,7 @@ class ChunkCollector extends Writable {
 export function createPostgresBlobStore(options: PostgresBlobStoreOptions): BlobStore {
   const { db } = options;
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+  const withSm3 = checkSm3Option(DRIVER, options.sm3);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 256 * 1024 * 1024) {
     throw new TypeError(`${DRIVER}: chunkBytes must be an integer from 1 to 268435456`);
   }
@@ -126,7 +130,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       const expected = checkPutOptions(DRIVER, putOptions);
       putOptions.signal?.throwIfAborted();
       try {
-        const meter = new BlobMeter(DRIVER, putOptions.maxBytes, chunkBytes);
+        const meter = new BlobMeter(DRIVER, putOptions.maxBytes, chunkBytes, withSm3);
         const collector = new ChunkCollector(chunkBytes);
         await pipeline(source, meter, collector, putOptions.signal ? { signal: putOptions.signal } : {});
         const digest = meter.digest();

@@ -56,7 +56,7 @@ async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
 describeBlobStoreConformance('filesystem', async () => {
   const directory = await temporaryDirectory();
   return {
-    store: createFilesystemBlobStore({ directory }),
+    store: createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED }),
     storedBytes: () => storedFileBytes(directory),
     temporaryItems: () => countTemporaryFiles(directory),
     cleanup: () => rm(directory, { recursive: true, force: true }),
@@ -67,7 +67,7 @@ for (const chunkBytes of [undefined, 100_000]) {
   describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async () => {
     const database = await openFreshDatabase();
     return {
-      store: createPostgresBlobStore(chunkBytes ? { db: database.handle.db, chunkBytes } : { db: database.handle.db }),
+      store: createPostgresBlobStore({ db: database.handle.db, sm3: SM3_SUPPORTED, ...(chunkBytes ? { chunkBytes } : {}) }),
       storedBytes: () => storedChunkBytes(database.handle),
       temporaryItems: async () => 0,
       cleanup: () => database.close(),
@@ -85,7 +85,7 @@ describe('filesystem blob store', () => {
   });
 
   it('keeps blobs at <dir>/<2 hex>/<sha256>, readable by the owner only', async () => {
-    const store = createFilesystemBlobStore({ directory });
+    const store = createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED });
     const bytes = randomBytes(1000);
     const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     const path = join(directory, sha256.slice(0, 2), sha256);
@@ -114,7 +114,7 @@ describe('filesystem blob store', () => {
   });
 
   it('replaces a stored file that was damaged outside the store', async () => {
-    const store = createFilesystemBlobStore({ directory });
+    const store = createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED });
     const bytes = randomBytes(50_000);
     const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     await truncate(join(directory, sha256.slice(0, 2), sha256), 100);
@@ -124,7 +124,7 @@ describe('filesystem blob store', () => {
   });
 
   it('keeps serving a blob that is deleted after get', async () => {
-    const store = createFilesystemBlobStore({ directory });
+    const store = createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED });
     const bytes = randomBytes(3 * 1024 * 1024);
     const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     const reading = await store.get(sha256);
@@ -143,7 +143,7 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
   });
 
   it('writes a blobs row and its chunks, and bytea round-trips through the client', async () => {
-    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000 });
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, sm3: SM3_SUPPORTED });
     const bytes = randomBytes(2500);
     const result = await store.put(piecesOf(bytes, 333), { maxBytes: LIMIT });
     const [row] = await database.handle.db.select().from(blobs).where(eq(blobs.sha256, result.sha256));
@@ -171,14 +171,14 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
   });
 
   it('deletes the chunks with the blob', async () => {
-    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000 });
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, sm3: SM3_SUPPORTED });
     const { sha256 } = await store.put(piecesOf(randomBytes(3000)), { maxBytes: LIMIT });
     expect(await store.delete(sha256)).toBe(true);
     expect(await database.handle.db.select().from(blobChunks).where(eq(blobChunks.sha256, sha256))).toEqual([]);
   });
 
   it('reports a blob deleted while it is being read', async () => {
-    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000 });
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, sm3: SM3_SUPPORTED });
     const { sha256 } = await store.put(piecesOf(randomBytes(3000)), { maxBytes: LIMIT });
     const reading = (await store.get(sha256))!;
     await store.delete(sha256);

@@ -17,8 +17,17 @@ export const DEFAULT_MAX_BLOB_BYTES = 20 * 1024 * 1024;
 /** How many leading bytes `put` hands back for content-type sniffing. */
 export const BLOB_HEAD_BYTES = 4096;
 
-/** Whether this runtime's OpenSSL has SM3 (GB/T 32905), which `put` then computes as well. */
+/** Whether this runtime's OpenSSL has SM3 (GB/T 32905), which `put` can compute as a second digest. */
 export const SM3_SUPPORTED: boolean = getHashes().includes('sm3');
+
+/**
+ * Checks the `sm3` driver option. SM3 is opt-in: it runs at about a third of SHA-256's speed here,
+ * so computing it on every upload would cap uploads well below what the network delivers.
+ */
+export function checkSm3Option(driver: string, sm3: boolean | undefined): boolean {
+  if (sm3 && !SM3_SUPPORTED) throw new TypeError(`${driver}: sm3 was requested but this runtime's OpenSSL has no SM3`);
+  return sm3 ?? false;
+}
 
 /** Input of `put`: a Node readable stream (e.g. an incoming request) or any async iterable of bytes. */
 export type BlobSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
@@ -39,7 +48,7 @@ export interface PutOptions {
 export interface PutResult {
   /** Lower-case hex SHA-256 of the bytes: the blob's name. */
   sha256: string;
-  /** Lower-case hex SM3 of the bytes, when the runtime supports SM3. */
+  /** Lower-case hex SM3 of the bytes, when the store was created with `sm3: true`. */
   sm3?: string;
   size: number;
   /** False when these bytes were already stored (nothing new was written). */
@@ -178,13 +187,13 @@ export interface BlobDigest {
 
 /**
  * A pass-through stream stage for `put` pipelines: hashes every chunk (SHA-256, and SM3 when
- * available), counts the bytes and fails with `BlobTooLargeError` on the chunk that passes
+ * asked for), counts the bytes and fails with `BlobTooLargeError` on the chunk that passes
  * `maxBytes`, so an oversized upload is cut off without reading the rest. Keeps the first
  * `BLOB_HEAD_BYTES` bytes. Strings are refused: they would mean a source decoded as text.
  */
 export class BlobMeter extends Transform {
   private readonly sha256: Hash = createHash('sha256');
-  private readonly sm3: Hash | undefined = SM3_SUPPORTED ? createHash('sm3') : undefined;
+  private readonly sm3: Hash | undefined;
   private readonly head = new Uint8Array(BLOB_HEAD_BYTES);
   private headBytes = 0;
   private size = 0;
@@ -193,8 +202,10 @@ export class BlobMeter extends Transform {
     private readonly driver: string,
     private readonly maxBytes: number,
     highWaterMark: number,
+    withSm3: boolean,
   ) {
     super({ highWaterMark, decodeStrings: false });
+    this.sm3 = withSm3 ? createHash('sm3') : undefined;
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {

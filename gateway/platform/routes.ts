@@ -33,15 +33,17 @@ const problemResponse = (description: string) => ({
 });
 
 /** Standard error responses, so every operation documents the statuses it can answer with. */
-export function errorResponses(...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 502 | 503 | 504)[]) {
+export function errorResponses(...statuses: (400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 416 | 422 | 429 | 502 | 503 | 504)[]) {
   const descriptions: Record<number, string> = {
     400: 'Invalid request',
     401: 'Missing or invalid access token',
     403: 'Token lacks a required scope or the client may not do this',
     404: 'Not found',
     409: 'Conflict',
+    412: 'Precondition failed',
     413: 'Request body too large',
     415: 'Unsupported media type',
+    416: 'Range not satisfiable',
     422: 'Unprocessable request',
     429: 'Rate limited',
     502: 'Department error',
