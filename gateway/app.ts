@@ -4,7 +4,10 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { registerAuditRoutes } from './audit/routes.js';
+import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
+import { registerSubjectRoutes } from './identity/routes.js';
+import { registerMaterialRoutes } from './materials/routes.js';
 import type { AppEnv } from './platform/context.js';
 import { registerDocsRoutes } from './platform/docs-routes.js';
 import { ApiError, handleError, problemResponse } from './platform/errors.js';
@@ -31,6 +34,9 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerDocsRoutes(app);
   registerAuthRoutes(app);
   registerAuditRoutes(app);
+  registerSubjectRoutes(app);
+  registerMaterialRoutes(app);
+  registerTrackerRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError(handleError);

@@ -33,7 +33,9 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument 
   return app.getOpenAPI31Document({ openapi: '3.1.0', info: OPENAPI_INFO, tags: [
     { name: 'auth', description: 'Tokens and keys' },
     { name: 'admin', description: 'Client registry and key management' },
-    { name: 'audit', description: 'Audit log and its verification' },
+    { name: 'subjects', description: 'Applicants resolved once: identifiers, masking, department links' },
+    { name: 'materials', description: 'Documents stored once: catalogue, upload, download, reuse, revocation' },
+    { name: 'audit', description: 'Audit log, its verification, and data trackers' },
     { name: 'operations', description: 'Health, readiness, metrics and docs' },
   ] });
 }

@@ -9,6 +9,10 @@ import { KeyStore } from '../auth/keys.js';
 import { TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
+import type { BlobStore } from '../materials/blob-store.js';
+import { createFilesystemBlobStore } from '../materials/blob-store-fs.js';
+import { createPostgresBlobStore } from '../materials/blob-store-postgres.js';
+import { applySeedMaterialTypes } from '../materials/catalogue.js';
 import { type GatewayMetrics, createMetrics } from './metrics.js';
 
 export interface Lifecycle {
@@ -28,6 +32,15 @@ export interface GatewayServices {
   disabledClients: DisabledClients;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
+  /** Where document content lives (BLOB_STORE): the database or a directory. */
+  blobStore: BlobStore;
+}
+
+function createBlobStore(config: Config, db: Database): BlobStore {
+  const { blobStore, sm3 } = config.materials;
+  return blobStore.kind === 'filesystem'
+    ? createFilesystemBlobStore({ directory: blobStore.directory, sm3 })
+    : createPostgresBlobStore({ db, sm3 });
 }
 
 export async function createServices(
@@ -40,7 +53,9 @@ export async function createServices(
   await keys.initialise();
   const disabledClients = new DisabledClients(database.db);
   await disabledClients.initialise();
+  await applySeedMaterialTypes(database.db);
   return {
+    blobStore: createBlobStore(config, database.db),
     disabledClients,
     config,
     database,

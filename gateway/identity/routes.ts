@@ -1,0 +1,159 @@
+/**
+ * Subjects API: resolve-or-create, read, department identifier links and lookup by link.
+ * Every response carries personal data, so every route takes the purpose headers and audits.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppEnv } from '../platform/context.js';
+import { PurposeHeadersSchema, type PurposeHeaders, requirePurpose } from '../platform/purpose.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { type AccessContext, findSubjectByLink, linkSubject, readSubject, resolveSubject } from './subjects.js';
+
+export const SubjectIdSchema = z
+  .string()
+  .regex(/^sub_[A-Za-z0-9_-]{16}$/, 'a subject id looks like sub_ followed by 16 characters')
+  .openapi({ example: 'sub_Qk2c9X1v0aLm4TzR' });
+
+const SubjectSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['person', 'organisation']),
+    identifierType: z.enum(['resident_id', 'credit_code']),
+    identifier: z.string().openapi({ description: 'Masked (first 6 and last 4 kept for ID numbers) unless the token has subjects:unmask' }),
+    name: z.string().openapi({ description: 'Masked (first character kept) unless the token has subjects:unmask' }),
+    masked: z.boolean(),
+    createdAt: z.string(),
+    links: z.array(
+      z.object({
+        departmentCode: z.string(),
+        identifierType: z.string(),
+        value: z.string(),
+        source: z.string(),
+        linkedBy: z.string(),
+        linkedAt: z.string(),
+      }),
+    ),
+  })
+  .openapi('Subject');
+
+const subjectResponse = (description: string) => ({ description, content: { 'application/json': { schema: SubjectSchema } } });
+
+const code = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `${what}: 1-40 letters, digits, _ . -`);
+
+const resolveRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/subjects/resolve',
+  tags: ['subjects'],
+  summary: 'Resolve an applicant to a subject, creating it when new',
+  description:
+    'Validates the identifier (GB 11643 resident ID number, 15-digit form converted; GB 32100 unified social credit code), ' +
+    'then returns the one subject with it, creating it when the caller holds subjects:write. A name that differs ' +
+    'from the one on file is refused (subject_name_mismatch). Each identifier problem has its own error code.',
+  scopes: ['subjects:read'],
+  request: {
+    headers: PurposeHeadersSchema,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({
+            identifierType: z.enum(['resident_id', 'credit_code']),
+            identifier: z.string().min(1).max(40).openapi({ example: '11010519491231002X' }),
+            name: z.string().trim().min(1).max(100).openapi({ example: '张三' }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: subjectResponse('The subject already existed'),
+    201: subjectResponse('The subject was created'),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
+});
+
+const readRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/subjects/{subjectId}',
+  tags: ['subjects'],
+  summary: 'Read a subject and its department identifier links',
+  scopes: ['subjects:read'],
+  request: { params: z.object({ subjectId: SubjectIdSchema }), headers: PurposeHeadersSchema },
+  responses: { 200: subjectResponse('The subject'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const LinkBodySchema = z.object({
+  departmentCode: code('departmentCode').optional().openapi({ description: 'Required for window clients; a department client links its own department.' }),
+  identifierType: code('identifierType').openapi({ example: 'household_no' }),
+  value: z.string().trim().min(1).max(64),
+  source: z.string().trim().min(1).max(120).openapi({ description: 'Where the link comes from', example: 'department-system' }),
+});
+
+const linkRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/subjects/{subjectId}/links',
+  tags: ['subjects'],
+  summary: "Link a department's own identifier to a subject",
+  scopes: ['subjects:write'],
+  request: {
+    params: z.object({ subjectId: SubjectIdSchema }),
+    headers: PurposeHeadersSchema,
+    body: { required: true, content: { 'application/json': { schema: LinkBodySchema } } },
+  },
+  responses: {
+    200: subjectResponse('The link existed already'),
+    201: subjectResponse('The link was added'),
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const lookupRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/subjects/lookup',
+  tags: ['subjects'],
+  summary: "Find the subject a department's identifier is linked to (exact match only)",
+  scopes: ['subjects:read'],
+  request: {
+    headers: PurposeHeadersSchema,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({ departmentCode: code('departmentCode'), identifierType: code('identifierType'), value: z.string().trim().min(1).max(64) }),
+        },
+      },
+    },
+  },
+  responses: { 200: subjectResponse('The linked subject'), ...errorResponses(400, 401, 403, 404) },
+});
+
+/** The caller, its stated purpose and the request id, for the service functions. */
+export function accessContext(c: Context<AppEnv>, headers: PurposeHeaders): AccessContext {
+  const { services } = c.var;
+  return {
+    db: services.db,
+    principal: c.var.principal,
+    purpose: requirePurpose(headers, services.config.purposeCodes),
+    requestId: c.var.requestId,
+  };
+}
+
+export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(resolveRoute, async (c) => {
+    const { subject, created } = await resolveSubject(accessContext(c, c.req.valid('header')), c.req.valid('json'));
+    return created ? c.json(subject, 201) : c.json(subject, 200);
+  });
+
+  app.openapi(lookupRoute, async (c) => {
+    return c.json(await findSubjectByLink(accessContext(c, c.req.valid('header')), c.req.valid('json')), 200);
+  });
+
+  app.openapi(readRoute, async (c) => {
+    return c.json(await readSubject(accessContext(c, c.req.valid('header')), c.req.valid('param').subjectId), 200);
+  });
+
+  app.openapi(linkRoute, async (c) => {
+    const { subject, created } = await linkSubject(accessContext(c, c.req.valid('header')), c.req.valid('param').subjectId, c.req.valid('json'));
+    return created ? c.json(subject, 201) : c.json(subject, 200);
+  });
+}

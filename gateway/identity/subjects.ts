@@ -1,0 +1,325 @@
+/**
+ * Subjects: resolve-or-create from an identifier and a name, read, and department identifier
+ * links. Service functions are transport-free: they get the database, the caller and the stated
+ * purpose, run in one transaction, and write the audit entry of every personal-data disclosure in
+ * that same transaction. There is no listing or search: a subject is reached by its exact
+ * identifier, its exact department link, or its id.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
+import type { Database, Queryable } from '../db/client.js';
+import { subjectLinks, subjects } from '../db/schema.js';
+import { ApiError } from '../platform/errors.js';
+import type { AccessPurpose } from '../platform/purpose.js';
+import {
+  type SubjectIdentifierType,
+  maskCreditCode,
+  maskName,
+  maskResidentId,
+  parseSubjectIdentifier,
+} from './identifiers.js';
+
+export type SubjectKind = 'person' | 'organisation';
+
+export interface SubjectLinkView {
+  departmentCode: string;
+  identifierType: string;
+  value: string;
+  source: string;
+  linkedBy: string;
+  linkedAt: string;
+}
+
+export interface SubjectView {
+  id: string;
+  kind: SubjectKind;
+  identifierType: SubjectIdentifierType;
+  identifier: string;
+  name: string;
+  /** False only for callers holding `subjects:unmask`. */
+  masked: boolean;
+  createdAt: string;
+  links: SubjectLinkView[];
+}
+
+/** Who is asking, why, and under which request: what every service call here needs. */
+export interface AccessContext {
+  db: Database;
+  principal: Principal;
+  purpose: AccessPurpose;
+  requestId: string;
+}
+
+type SubjectRow = typeof subjects.$inferSelect;
+type LinkRow = typeof subjectLinks.$inferSelect;
+
+export function newSubjectId(): string {
+  return `sub_${randomBytes(12).toString('base64url')}`;
+}
+
+function kindOf(type: SubjectIdentifierType): SubjectKind {
+  return type === 'resident_id' ? 'person' : 'organisation';
+}
+
+/** Names compare after Unicode normalisation and with inner whitespace collapsed. */
+export function normaliseName(name: string): string {
+  return name.normalize('NFC').trim().replace(/\s+/gu, ' ');
+}
+
+/** Department-local identifiers keep two characters at each end when masked. */
+function maskLinkValue(value: string): string {
+  const chars = [...value];
+  if (chars.length <= 4) return '*'.repeat(chars.length);
+  return chars.slice(0, 2).join('') + '*'.repeat(chars.length - 4) + chars.slice(-2).join('');
+}
+
+export function canUnmask(principal: Principal): boolean {
+  return principal.scopes.has('subjects:unmask');
+}
+
+/** The fields an audit entry lists for a subject disclosure, marked when they were masked. */
+export function disclosedSubjectFields(masked: boolean, withLinks: boolean): string[] {
+  const fields = ['identifier', 'name', ...(withLinks ? ['links'] : [])];
+  return masked ? fields.map((field) => `${field}:masked`) : fields;
+}
+
+export function subjectView(row: SubjectRow, links: LinkRow[], unmask: boolean): SubjectView {
+  const type = row.identifierType as SubjectIdentifierType;
+  const identifier = unmask ? row.identifier : type === 'resident_id' ? maskResidentId(row.identifier) : maskCreditCode(row.identifier);
+  return {
+    id: row.id,
+    kind: row.kind,
+    identifierType: type,
+    identifier,
+    name: unmask ? row.name : maskName(row.name),
+    masked: !unmask,
+    createdAt: row.createdAt.toISOString(),
+    links: links.map((link) => ({
+      departmentCode: link.departmentCode,
+      identifierType: link.identifierType,
+      value: unmask ? link.value : maskLinkValue(link.value),
+      source: link.source,
+      linkedBy: link.linkedByClientId,
+      linkedAt: link.linkedAt.toISOString(),
+    })),
+  };
+}
+
+async function linksOf(tx: Queryable, subjectId: string): Promise<LinkRow[]> {
+  return tx.select().from(subjectLinks).where(eq(subjectLinks.subjectId, subjectId)).orderBy(subjectLinks.linkedAt);
+}
+
+async function auditDisclosure(tx: Queryable, context: AccessContext, action: string, subjectId: string, fields: string[]): Promise<void> {
+  await recordAudit(tx, {
+    actor: context.principal,
+    operatorId: context.purpose.operatorId,
+    action,
+    subjectRef: subjectId,
+    fields,
+    purpose: context.purpose.purpose,
+    caseRef: context.purpose.caseRef,
+    outcome: 'allowed',
+    requestId: context.requestId,
+  });
+}
+
+/** Records a refused or failed access in its own transaction (the refused one is rolled back). */
+export async function auditRefusal(
+  context: AccessContext,
+  action: string,
+  subjectId: string | null,
+  outcome: 'denied' | 'not_found',
+): Promise<void> {
+  await context.db.transaction(async (tx) => {
+    await recordAudit(tx, {
+      actor: context.principal,
+      operatorId: context.purpose.operatorId,
+      action,
+      subjectRef: subjectId,
+      purpose: context.purpose.purpose,
+      caseRef: context.purpose.caseRef,
+      outcome,
+      requestId: context.requestId,
+    });
+  });
+}
+
+export interface ResolveSubjectInput {
+  identifierType: SubjectIdentifierType;
+  identifier: string;
+  name: string;
+}
+
+/**
+ * Finds the subject with this identifier, or creates it when the caller may (`subjects:write`).
+ * A name that differs from the one on file is refused without revealing the name on file.
+ */
+export async function resolveSubject(
+  context: AccessContext,
+  input: ResolveSubjectInput,
+): Promise<{ subject: SubjectView; created: boolean }> {
+  const parsed = parseSubjectIdentifier(input.identifierType, input.identifier);
+  if (!parsed.ok) throw new ApiError(parsed.code, parsed.message);
+  const name = normaliseName(input.name);
+  const { principal } = context;
+  const mayCreate = principal.scopes.has('subjects:write');
+
+  const outcome = await context.db.transaction(async (tx) => {
+    let created = false;
+    if (mayCreate) {
+      const inserted = await tx
+        .insert(subjects)
+        .values({
+          id: newSubjectId(),
+          kind: kindOf(input.identifierType),
+          identifierType: input.identifierType,
+          identifier: parsed.value,
+          name,
+          createdByClientId: principal.clientId,
+        })
+        .onConflictDoNothing()
+        .returning({ id: subjects.id });
+      created = inserted.length > 0;
+    }
+    const [row] = await tx
+      .select()
+      .from(subjects)
+      .where(and(eq(subjects.identifierType, input.identifierType), eq(subjects.identifier, parsed.value)));
+    if (!row) return { kind: 'missing' as const };
+    if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
+    const links = await linksOf(tx, row.id);
+    const unmask = canUnmask(principal);
+    await auditDisclosure(tx, context, created ? 'subject.create' : 'subject.resolve', row.id, disclosedSubjectFields(!unmask, true));
+    return { kind: 'found' as const, created, subject: subjectView(row, links, unmask) };
+  });
+
+  if (outcome.kind === 'missing') {
+    await auditRefusal(context, 'subject.resolve', null, 'not_found');
+    throw new ApiError('not_found', 'No subject has this identifier, and this client may not create subjects (subjects:write).');
+  }
+  if (outcome.kind === 'name_mismatch') {
+    await auditRefusal(context, 'subject.resolve', outcome.subjectId, 'denied');
+    throw new ApiError('subject_name_mismatch', 'Check the spelling of the name against the identity document.');
+  }
+  return { subject: outcome.subject, created: outcome.created };
+}
+
+/** Loads a subject row inside a transaction, or throws the generic not-found. */
+export async function requireSubject(tx: Queryable, subjectId: string): Promise<SubjectRow> {
+  const [row] = await tx.select().from(subjects).where(eq(subjects.id, subjectId));
+  if (!row) throw new ApiError('not_found', 'No such subject.');
+  return row;
+}
+
+export async function readSubject(context: AccessContext, subjectId: string): Promise<SubjectView> {
+  const unmask = canUnmask(context.principal);
+  const view = await context.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(subjects).where(eq(subjects.id, subjectId));
+    if (!row) return null;
+    const links = await linksOf(tx, row.id);
+    await auditDisclosure(tx, context, 'subject.read', row.id, disclosedSubjectFields(!unmask, true));
+    return subjectView(row, links, unmask);
+  });
+  if (!view) {
+    await auditRefusal(context, 'subject.read', subjectId, 'not_found');
+    throw new ApiError('not_found', 'No such subject.');
+  }
+  return view;
+}
+
+export interface LinkInput {
+  /** Required from window clients; a department client links only its own department. */
+  departmentCode?: string | undefined;
+  identifierType: string;
+  value: string;
+  source: string;
+}
+
+function linkDepartment(principal: Principal, requested: string | undefined): string {
+  if (principal.kind === 'department') {
+    if (!principal.departmentCode) throw new ApiError('forbidden', 'This department client has no department code.');
+    if (requested !== undefined && requested !== principal.departmentCode) {
+      throw new ApiError('forbidden', 'A department links identifiers of its own department only.');
+    }
+    return principal.departmentCode;
+  }
+  if (requested === undefined) throw new ApiError('validation_failed', 'Name the department whose identifier this is.', {
+    errors: [{ path: 'departmentCode', message: 'required for non-department clients' }],
+  });
+  return requested;
+}
+
+/**
+ * Links a department's own identifier to a subject. Idempotent for the same subject; an
+ * identifier already linked to another subject is a conflict (without saying which subject).
+ */
+export async function linkSubject(context: AccessContext, subjectId: string, input: LinkInput): Promise<{ subject: SubjectView; created: boolean }> {
+  const departmentCode = linkDepartment(context.principal, input.departmentCode);
+  const unmask = canUnmask(context.principal);
+  return context.db.transaction(async (tx) => {
+    const row = await requireSubject(tx, subjectId);
+    const inserted = await tx
+      .insert(subjectLinks)
+      .values({
+        id: `lnk_${randomBytes(12).toString('base64url')}`,
+        subjectId,
+        departmentCode,
+        identifierType: input.identifierType,
+        value: input.value,
+        source: input.source,
+        linkedByClientId: context.principal.clientId,
+      })
+      .onConflictDoNothing()
+      .returning({ id: subjectLinks.id });
+    if (inserted.length === 0) {
+      const [existing] = await tx
+        .select({ subjectId: subjectLinks.subjectId })
+        .from(subjectLinks)
+        .where(
+          and(
+            eq(subjectLinks.departmentCode, departmentCode),
+            eq(subjectLinks.identifierType, input.identifierType),
+            eq(subjectLinks.value, input.value),
+          ),
+        );
+      if (existing?.subjectId !== subjectId) {
+        throw new ApiError('conflict', 'This department identifier is already linked to another subject.');
+      }
+    }
+    const links = await linksOf(tx, subjectId);
+    await auditDisclosure(tx, context, 'subject.link', subjectId, disclosedSubjectFields(!unmask, true));
+    return { subject: subjectView(row, links, unmask), created: inserted.length > 0 };
+  });
+}
+
+/** Finds the subject a department identifier is linked to (exact match only). */
+export async function findSubjectByLink(
+  context: AccessContext,
+  link: { departmentCode: string; identifierType: string; value: string },
+): Promise<SubjectView> {
+  const unmask = canUnmask(context.principal);
+  const view = await context.db.transaction(async (tx) => {
+    const [found] = await tx
+      .select({ subjectId: subjectLinks.subjectId })
+      .from(subjectLinks)
+      .where(
+        and(
+          eq(subjectLinks.departmentCode, link.departmentCode),
+          eq(subjectLinks.identifierType, link.identifierType),
+          eq(subjectLinks.value, link.value),
+        ),
+      );
+    if (!found) return null;
+    const row = await requireSubject(tx, found.subjectId);
+    const links = await linksOf(tx, row.id);
+    await auditDisclosure(tx, context, 'subject.lookup', row.id, disclosedSubjectFields(!unmask, true));
+    return subjectView(row, links, unmask);
+  });
+  if (!view) {
+    await auditRefusal(context, 'subject.lookup', null, 'not_found');
+    throw new ApiError('not_found', 'No subject is linked to this department identifier.');
+  }
+  return view;
+}
