@@ -193,7 +193,7 @@ export const materialTypes = pgTable('material_types', {
   /** Whose document it is: a person's, an organisation's, or either (null). */
   subjectKind: subjectKind('subject_kind'),
   allowedMediaTypes: text('allowed_media_types').array().notNull(),
-  /** Validity from the date of issue when the uploader gives no end date; null = no expiry. */
+  /** Days of validity, counting the day of issue, when the uploader gives no end date; null = no expiry. */
   defaultValidityDays: integer('default_validity_days'),
   /** The department that issues this kind of document, when one does. */
   issuingDepartment: text('issuing_department'),

@@ -277,7 +277,7 @@ export async function planMaterial(context: AccessContext, subjectId: string, in
     throw new ApiError('unprocessable', `A ${type.code} belongs to ${type.subjectKind === 'person' ? 'a person' : 'an organisation'}, and this subject is not one.`);
   }
   const validFrom = input.validFrom ?? chinaToday();
-  const validUntil = input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays));
+  const validUntil = input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays - 1));
   if (validUntil !== null && validUntil < validFrom) {
     throw new ApiError('validation_failed', 'validUntil is before validFrom.', { errors: [{ path: 'validUntil', message: 'before validFrom' }] });
   }
