@@ -63,7 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gateway?.shutdown();
+  await gateway?.shutdown('test finished');
   await database?.drop();
   await rm(blobDirectory, { recursive: true, force: true });
 });
@@ -102,12 +102,14 @@ describe('uploads on the wire (filesystem store)', () => {
 
     // Chunked: the limit can only be found while reading.
     const chunks = Array.from({ length: 40 }, (_, index) => (index === 0 ? pdfDocument('chunked') : Buffer.alloc(64 * 1024, index)));
+    // The server may close the connection before the client has sent everything; a client that
+    // sees the reset instead of the 413 is acceptable, a stored document is not.
     const chunked = await request(uploadUrl(), {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/pdf', ...purpose },
       body: Readable.from(chunks),
-    }).catch((error: unknown) => error);
-    if (!(chunked instanceof Error)) {
+    }).catch(() => undefined);
+    if (chunked) {
       expect(chunked.statusCode).toBe(413);
       await chunked.body.dump();
     }
