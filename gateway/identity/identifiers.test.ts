@@ -71,7 +71,7 @@ const PROVINCES = [
 ];
 const ID_PREFIXES = [...PROVINCES, '83', '91'];
 
-/** Real Gregorian date, 1900-01-01 ≤ date ≤ todayIso. */
+/** Real Gregorian date, 1800-01-01 ≤ date ≤ todayIso. */
 function refDateValid(yyyymmdd: string, todayIso: string): boolean {
   const y = Number(yyyymmdd.slice(0, 4));
   const m = Number(yyyymmdd.slice(4, 6));
@@ -79,7 +79,7 @@ function refDateValid(yyyymmdd: string, todayIso: string): boolean {
   const date = new Date(Date.UTC(y, m - 1, d));
   if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return false;
   const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`;
-  return iso >= '1900-01-01' && iso <= todayIso;
+  return iso >= '1800-01-01' && iso <= todayIso;
 }
 
 const AUTHORITY_CATEGORIES: Record<string, string> = {
@@ -323,10 +323,13 @@ describe('resident identity number', () => {
       expectFailure(parseResidentIdNumber('110105000229002', { today: TODAY }), 'id_number_birth_date');
     });
 
-    it('id_number_birth_date: before 1900 and in the future', () => {
+    it('id_number_birth_date: before 1800 and in the future', () => {
       expect(
-        expectFailure(parseResidentIdNumber(withCheck('11010518991231002'), { today: TODAY }), 'id_number_birth_date').message,
-      ).toMatch(/before 1900/);
+        expectFailure(parseResidentIdNumber(withCheck('11010517991231002'), { today: TODAY }), 'id_number_birth_date').message,
+      ).toMatch(/before 1800/);
+      // The example in GB 11643-1999 itself: born 1880-01-01.
+      expect(parseResidentIdNumber('440524188001010014', { today: TODAY }).ok).toBe(true);
+      expect(parseResidentIdNumber(withCheck('11010518991231002'), { today: TODAY }).ok).toBe(true);
       expect(parseResidentIdNumber(withCheck('11010519000101002'), { today: TODAY }).ok).toBe(true);
       expect(parseResidentIdNumber(withCheck('11010520250615002'), { today: TODAY }).ok).toBe(true);
       expect(

@@ -20,7 +20,8 @@
  *    are only required to be digits. The full six-digit code is NOT looked up in GB/T 2260: codes
  *    change every year and numbers issued under abolished codes stay valid for life, so a lookup
  *    table would wrongly reject real numbers. `110000`-style codes (zeros in 3-6) are accepted.
- *  - birth date (positions 7-14): a real Gregorian date, not before 1900-01-01 and not after
+ *  - birth date (positions 7-14): a real Gregorian date, not before 1800-01-01 (GB 11643's own
+ *    example, 440524188001010014, was born in 1880) and not after
  *    "today". Today is the calendar date in China Standard Time (UTC+8, no daylight saving) of the
  *    `today` option (default: now), so the result does not depend on the server's time zone.
  *  - sequence (positions 15-17): any three digits; odd = male, even = female. `000` is accepted.
@@ -186,7 +187,7 @@ function birthDateProblem(yyyymmdd: string, today: string, positions: string): s
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
     return `The birth date in the identity number (${positions}) is not a real calendar date.`;
   }
-  if (year < 1900) return `The birth date in the identity number (${positions}) is before 1900.`;
+  if (year < 1800) return `The birth date in the identity number (${positions}) is before 1800.`;
   const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`;
   if (iso > today) return `The birth date in the identity number (${positions}) is in the future.`;
   return undefined;
