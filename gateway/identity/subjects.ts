@@ -111,18 +111,31 @@ async function linksOf(tx: Queryable, subjectId: string): Promise<LinkRow[]> {
   return tx.select().from(subjectLinks).where(eq(subjectLinks.subjectId, subjectId)).orderBy(subjectLinks.linkedAt);
 }
 
-async function auditDisclosure(tx: Queryable, context: AccessContext, action: string, subjectId: string, fields: string[]): Promise<void> {
+/**
+ * Records an allowed disclosure of a subject's data in the transaction that performs it: the
+ * caller, its operator, purpose and case, and which fields and material types were disclosed.
+ */
+export async function auditAccess(
+  tx: Queryable,
+  context: AccessContext,
+  disclosure: { action: string; subjectId: string; fields: string[]; materialTypes?: string[] },
+): Promise<void> {
   await recordAudit(tx, {
     actor: context.principal,
     operatorId: context.purpose.operatorId,
-    action,
-    subjectRef: subjectId,
-    fields,
+    action: disclosure.action,
+    subjectRef: disclosure.subjectId,
+    fields: disclosure.fields,
+    materialTypes: [...new Set(disclosure.materialTypes ?? [])].sort(),
     purpose: context.purpose.purpose,
     caseRef: context.purpose.caseRef,
     outcome: 'allowed',
     requestId: context.requestId,
   });
+}
+
+async function auditDisclosure(tx: Queryable, context: AccessContext, action: string, subjectId: string, fields: string[]): Promise<void> {
+  await auditAccess(tx, context, { action, subjectId, fields });
 }
 
 /** Records a refused or failed access in its own transaction (the refused one is rolled back). */

@@ -10,11 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type SQL, and, asc, desc, eq, inArray, isNull, lte, or, gte, sql } from 'drizzle-orm';
-import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import { materialTypeGrants, materials, subjects } from '../db/schema.js';
-import { type AccessContext, auditRefusal } from '../identity/subjects.js';
+import { type AccessContext, auditAccess, auditRefusal } from '../identity/subjects.js';
 import { ApiError } from '../platform/errors.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
@@ -105,18 +104,7 @@ async function subjectExists(tx: Queryable, subjectId: string): Promise<{ kind: 
 }
 
 async function auditMaterialAccess(tx: Queryable, context: AccessContext, action: string, subjectId: string, types: string[], fields: string[]): Promise<void> {
-  await recordAudit(tx, {
-    actor: context.principal,
-    operatorId: context.purpose.operatorId,
-    action,
-    subjectRef: subjectId,
-    fields,
-    materialTypes: [...new Set(types)].sort(),
-    purpose: context.purpose.purpose,
-    caseRef: context.purpose.caseRef,
-    outcome: 'allowed',
-    requestId: context.requestId,
-  });
+  await auditAccess(tx, context, { action, subjectId, fields, materialTypes: types });
 }
 
 /** One visible material of the subject, or null. Locks the row when `forUpdate`. */
