@@ -3,7 +3,7 @@
  * PostgreSQL driver runs on in-memory PGlite, or on a fresh PostgreSQL database when
  * DATABASE_URL is set (as the rest of the tests do).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,18 @@ describe('filesystem blob store', () => {
     expect(info.mode & 0o777).toBe(0o600);
     expect(info.nlink).toBe(1); // the temporary name is gone
     expect(await readdir(join(directory, 'tmp'))).toEqual([]);
+  });
+
+  it('computes SM3 only when asked to', async () => {
+    const bytes = randomBytes(500);
+    const plain = await createFilesystemBlobStore({ directory }).put(piecesOf(bytes), { maxBytes: LIMIT });
+    expect(plain.sm3).toBeUndefined();
+    if (SM3_SUPPORTED) {
+      const withSm3 = await createFilesystemBlobStore({ directory, sm3: true }).put(piecesOf(bytes), { maxBytes: LIMIT });
+      expect(withSm3.sm3).toBe(createHash('sm3').update(bytes).digest('hex'));
+    } else {
+      expect(() => createFilesystemBlobStore({ directory, sm3: true })).toThrow(TypeError);
+    }
   });
 
   it('sweeps stale temporary files at first use and keeps recent ones', async () => {
