@@ -2,7 +2,9 @@
  * The gateway's configuration: one zod schema, parsed once at start from the environment.
  * Nothing else in the code base reads `process.env`; everything receives a `Config`.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type DepartmentConfig, parseDepartments } from './departments/config.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -78,6 +80,24 @@ export const configSchema = z
     SUBJECT_TOKEN_TTL_SECONDS: integer(60, 3600).default(900),
     /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
     ONEWINDOW_DEMO: booleanFromEnv.default(true),
+    /** JSON file listing the department systems and their adapters (see README, "Departments"). */
+    DEPARTMENTS_FILE: z.string().min(1).optional(),
+    /** The same list inline, as JSON text (instead of DEPARTMENTS_FILE). */
+    DEPARTMENTS_JSON: z.string().min(1).optional(),
+    /**
+     * Hosts (names, addresses or CIDR ranges) department base URLs may point at. Empty: any public
+     * address. Comma-separated.
+     */
+    DEPARTMENT_ALLOWED_HOSTS: listFromEnv.default([]),
+    /** Allow department base URLs on loopback and private networks (refused by default: SSRF). */
+    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: booleanFromEnv.default(false),
+    /**
+     * Demo only: run the three department simulators beside the gateway on loopback and connect
+     * them, when no departments are configured. Default: on when ONEWINDOW_DEMO is.
+     */
+    DEMO_SIMULATORS: booleanFromEnv.optional(),
+    /** First of the three consecutive loopback ports of the demo simulators; 0 picks free ports. */
+    DEMO_SIMULATOR_BASE_PORT: integer(0, 65533).default(7101),
   })
   .check((ctx) => {
     if (ctx.value.RETIRED_KEY_PUBLISH_SECONDS < ctx.value.ACCESS_TOKEN_TTL_SECONDS) {
@@ -87,6 +107,9 @@ export const configSchema = z
         path: ['RETIRED_KEY_PUBLISH_SECONDS'],
         message: 'must be at least ACCESS_TOKEN_TTL_SECONDS, or tokens signed by a rotated key stop verifying',
       });
+    }
+    if (ctx.value.DEPARTMENTS_FILE !== undefined && ctx.value.DEPARTMENTS_JSON !== undefined) {
+      ctx.issues.push({ code: 'custom', input: ctx.value.DEPARTMENTS_JSON, path: ['DEPARTMENTS_JSON'], message: 'set DEPARTMENTS_FILE or DEPARTMENTS_JSON, not both' });
     }
   });
 
@@ -113,6 +136,13 @@ export interface Config {
   };
   purposeCodes: string[];
   subjectTokenTtlSeconds: number;
+  departments: {
+    list: DepartmentConfig[];
+    /** Where department base URLs may point (SSRF guard). */
+    urlPolicy: { allowedHosts: string[]; allowPrivateNetworks: boolean };
+    /** Demo: simulators started beside the gateway when no department is configured. */
+    demoSimulators: { enabled: boolean; basePort: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -135,6 +165,8 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     );
   }
   const env = result.data;
+  const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
+  if (departments.problems.length > 0) throw new ConfigError(departments.problems);
   const issuer = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
     port: env.PORT,
@@ -168,7 +200,31 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     purposeCodes: env.PURPOSE_CODES,
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
+    departments: {
+      list: departments.departments,
+      urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },
+      demoSimulators: {
+        enabled: (env.DEMO_SIMULATORS ?? env.ONEWINDOW_DEMO) && departments.departments.length === 0,
+        basePort: env.DEMO_SIMULATOR_BASE_PORT,
+      },
+    },
   };
+}
+
+function readDepartments(
+  file: string | undefined,
+  inline: string | undefined,
+  lookup: (name: string) => string | undefined,
+): { departments: DepartmentConfig[]; problems: string[] } {
+  if (inline !== undefined) return parseDepartments(inline, 'DEPARTMENTS_JSON', lookup);
+  if (file === undefined) return { departments: [], problems: [] };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return { departments: [], problems: [`DEPARTMENTS_FILE: cannot read ${file} (${error instanceof Error ? error.message : String(error)})`] };
+  }
+  return parseDepartments(text, 'DEPARTMENTS_FILE', lookup);
 }
 
 /** The one place that reads the process environment. */

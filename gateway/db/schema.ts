@@ -260,3 +260,86 @@ export const materials = pgTable(
     uniqueIndex('materials_supersedes_key').on(table.supersedesId),
   ],
 );
+
+// --- Data contracts and catalogue (gateway/contracts) -------------------------------------------
+
+export const sharingType = pgEnum('sharing_type', ['unconditional', 'conditional', 'not_shared']);
+export const accessRequestStatus = pgEnum('access_request_status', ['pending', 'approved', 'denied']);
+
+/**
+ * A shared resource in the catalogue: one row per resource code, pointing at its latest version.
+ * The catalogue columns repeat the latest version's catalogue data so listing needs no join.
+ */
+export const contractResources = pgTable(
+  'contract_resources',
+  {
+    resourceCode: text('resource_code').primaryKey(),
+    /** Fixed at the first publication: another department cannot take a resource over. */
+    departmentCode: text('department_code').notNull(),
+    title: text('title').notNull(),
+    sharingType: sharingType('sharing_type').notNull(),
+    latestVersion: text('latest_version').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('contract_resources_department_idx').on(table.departmentCode)],
+);
+
+/**
+ * Every published version of a contract, never changed afterwards: the OpenAPI document (jsonb),
+ * the text as sent and its SHA-256, the catalogue data of that version, and the changes against
+ * the version before. `seq` orders versions (each new version is greater than the last by semver).
+ */
+export const contractVersions = pgTable(
+  'contract_versions',
+  {
+    id: text('id').primaryKey(),
+    resourceCode: text('resource_code')
+      .notNull()
+      .references(() => contractResources.resourceCode),
+    version: text('version').notNull(),
+    seq: integer('seq').notNull(),
+    openapiVersion: text('openapi_version').notNull(),
+    document: jsonb('document').$type<Record<string, unknown>>().notNull(),
+    sourceText: text('source_text').notNull(),
+    sourceFormat: text('source_format').notNull(),
+    sourceSha256: text('source_sha256').notNull(),
+    catalogue: jsonb('catalogue').$type<Record<string, unknown>>().notNull(),
+    changes: jsonb('changes').$type<Record<string, unknown>[]>().notNull(),
+    publishedByClientId: text('published_by_client_id').notNull(),
+    publishedAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('contract_versions_resource_version_key').on(table.resourceCode, table.version),
+    uniqueIndex('contract_versions_resource_seq_key').on(table.resourceCode, table.seq),
+  ],
+);
+
+/**
+ * A consumer's request for a conditional resource, and the owning department's decision. An
+ * approved request that has not expired is the consumer's access grant.
+ */
+export const accessRequests = pgTable(
+  'access_requests',
+  {
+    id: text('id').primaryKey(),
+    resourceCode: text('resource_code')
+      .notNull()
+      .references(() => contractResources.resourceCode),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id),
+    purpose: text('purpose').notNull(),
+    legalBasis: text('legal_basis').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+    status: accessRequestStatus('status').notNull().default('pending'),
+    requestedAt: createdAt(),
+    decidedAt: timestamp('decided_at', { withTimezone: true, mode: 'date' }),
+    decidedByClientId: text('decided_by_client_id'),
+    decisionReason: text('decision_reason'),
+  },
+  (table) => [
+    index('access_requests_client_resource_idx').on(table.clientId, table.resourceCode),
+    index('access_requests_resource_idx').on(table.resourceCode, table.requestedAt),
+  ],
+);

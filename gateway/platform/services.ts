@@ -8,6 +8,7 @@ import { DisabledClients } from '../auth/disabled-clients.js';
 import { KeyStore } from '../auth/keys.js';
 import { TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
+import { seedRepositoryContracts } from '../contracts/repository.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { createFilesystemBlobStore } from '../materials/blob-store-fs.js';
@@ -47,13 +48,18 @@ export async function createServices(
   config: Config,
   database: DatabaseHandle,
   logger: Logger,
-  options: { processMetrics?: boolean } = {},
+  options: {
+    processMetrics?: boolean;
+    /** Where the repository's contract files are published from at start (default `contracts/`); false: none. */
+    contractsDirectory?: string | false;
+  } = {},
 ): Promise<GatewayServices> {
   const keys = new KeyStore(database.db, config.signing);
   await keys.initialise();
   const disabledClients = new DisabledClients(database.db);
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
+  if (options.contractsDirectory !== false) await seedRepositoryContracts(database.db, { directory: options.contractsDirectory, logger });
   return {
     blobStore: createBlobStore(config, database.db),
     disabledClients,

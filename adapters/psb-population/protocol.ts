@@ -1,0 +1,151 @@
+/**
+ * The wire protocol of the Public Security population registry (公安人口信息共享接口), shared by the
+ * adapter and the simulator: paths, result codes, the record shapes with their pinyin-abbreviated
+ * field names, and the request signature.
+ *
+ * Signature: every request carries `x-app-key`, `x-timestamp` (ms since epoch), `x-nonce` (random,
+ * at least 16 characters) and `x-signature`, the lower-case hex HMAC-SHA256 with the app secret over
+ *
+ *     METHOD \n PATH?QUERY \n TIMESTAMP \n NONCE \n SHA256HEX(body)
+ *
+ * where PATH?QUERY is the request target exactly as sent (no `?` without a query) and the body hash
+ * is over the raw body bytes (the hash of the empty string for a GET).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { components, operations } from '../../contracts/psb/psb.population.types.js';
+
+export const PSB_PATHS = {
+  verifyIdentity: '/api/v1/rkxx/hc',
+  residentIdCard: '/api/v1/zzxx/jmsfz',
+  householdRegister: '/api/v1/zzxx/hjb',
+  health: '/api/v1/health',
+} as const;
+
+/** The contract's operationIds, also the simulator's operation names. */
+export type PsbOperation = 'verifyIdentity' | 'getResidentIdCertificate' | 'getHouseholdRegister' | 'health';
+
+/**
+ * Result codes (`code` in every answer; HTTP status is 200 whatever the outcome).
+ *  - 0000 success;
+ *  - 1xxx the request was not accepted: its signature, time stamp, nonce or app key;
+ *  - 2xxx no record: 2001 no such person, 2002 the person has no household-register record;
+ *  - 3001 request parameters invalid;
+ *  - 4xxx business refusals (4000 the request could not be processed, 4001 the record is
+ *    restricted and may not be shared);
+ *  - 9999 the registry is busy or failed.
+ */
+export const psbCodes = {
+  success: '0000',
+  signatureInvalid: '1001',
+  timestampStale: '1002',
+  nonceReplayed: '1003',
+  appKeyUnknown: '1004',
+  personNotFound: '2001',
+  householdNotFound: '2002',
+  parameterInvalid: '3001',
+  businessFailure: '4000',
+  recordRestricted: '4001',
+  systemBusy: '9999',
+} as const;
+
+export const psbMessages: Readonly<Record<string, string>> = {
+  '0000': '成功',
+  '1001': '签名无效',
+  '1002': '时间戳超出有效范围',
+  '1003': '请求重复（nonce 已使用）',
+  '1004': '应用标识无效',
+  '2001': '查无此人',
+  '2002': '无户籍登记信息',
+  '3001': '请求参数错误',
+  '4000': '业务处理失败',
+  '4001': '该人员信息受限，暂不提供共享',
+  '9999': '系统繁忙，请稍后再试',
+};
+
+export interface PsbEnvelope<Data> {
+  code: string;
+  msg: string;
+  data: Data | null;
+}
+
+// The record shapes come from the published contract (openapi-typescript output), so the adapter
+// and the simulator cannot drift from what the contract promises.
+type Schemas = components['schemas'];
+/** The `0000` answer of an operation (the 200 answer minus the failure envelope). */
+type SuccessAnswer<Operation extends keyof operations> = Exclude<
+  operations[Operation]['responses'][200]['content']['application/json'],
+  Schemas['Failure']
+>;
+
+/** `POST /api/v1/rkxx/hc` (人口信息核查) body. */
+export type VerifyIdentityWireRequest = operations['verifyIdentity']['requestBody']['content']['application/json'];
+
+/** `data` of a verification answer: `pp` (匹配) is `1` when the name matches the number, `0` when not. */
+export type VerifyIdentityWireResult = SuccessAnswer<'verifyIdentity'>['data'];
+
+/** The person fields both certificates carry (xm 姓名, sfzh, xb 1 男 2 女, mz GB/T 3304, csrq yyyyMMdd, zz 住址). */
+export type PersonWireFields = Schemas['Person'];
+
+/** Certificate fields common to both documents (zjhm, qfjg, yxqxq, yxqjzrq or 长期, zjzt 1 有效 2 作废, wjlx, wjnr base64). */
+export type CertificateWireFields = Schemas['CertificateFields'];
+
+/** `data` of `GET /api/v1/zzxx/jmsfz` (居民身份证电子证照). */
+export type ResidentIdCardWire = SuccessAnswer<'getResidentIdCertificate'>['data'];
+
+/** `data` of `GET /api/v1/zzxx/hjb` (常住人口登记表 / 户籍证明): also hh 户号, hzxm 户主姓名, yhzgx 与户主关系, hb 户别. */
+export type HouseholdRegisterWire = SuccessAnswer<'getHouseholdRegister'>['data'];
+
+/** `data` of `GET /api/v1/health`. */
+export type HealthWire = SuccessAnswer<'health'>['data'];
+
+/** Lower-case hex SHA-256 of the body bytes. */
+export function sha256Hex(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export interface SignatureInput {
+  method: string;
+  /** The request target: path and query exactly as sent. */
+  target: string;
+  timestamp: string;
+  nonce: string;
+  body: Uint8Array;
+}
+
+export function canonicalString(input: SignatureInput): string {
+  return [input.method.toUpperCase(), input.target, input.timestamp, input.nonce, sha256Hex(input.body)].join('\n');
+}
+
+/** Lower-case hex HMAC-SHA256 of the canonical string. */
+export function computeSignature(appSecret: string, input: SignatureInput): string {
+  return createHmac('sha256', appSecret).update(canonicalString(input), 'utf8').digest('hex');
+}
+
+/** Compares a presented hex signature with the expected one in constant time. */
+export function signatureMatches(expectedHex: string, presented: string): boolean {
+  if (!/^[0-9a-fA-F]{64}$/.test(presented)) return false;
+  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(presented, 'hex'));
+}
+
+export const NONCE_MIN_LENGTH = 16;
+
+/** A fresh nonce: 16 random bytes as 32 hex characters. */
+export function freshNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The four signature headers for one request (fresh time stamp and nonce each call). */
+export function signatureHeaders(
+  credentials: { appKey: string; appSecret: string },
+  request: { method: string; target: string; body: Uint8Array },
+  nowMs: number,
+): Record<string, string> {
+  const timestamp = String(nowMs);
+  const nonce = freshNonce();
+  return {
+    'x-app-key': credentials.appKey,
+    'x-timestamp': timestamp,
+    'x-nonce': nonce,
+    'x-signature': computeSignature(credentials.appSecret, { ...request, timestamp, nonce }),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The adapter interface: what the gateway asks of a department system, in the gateway's own
+ * (department-neutral) terms. An adapter implements the capabilities its department offers and
+ * leaves the others out; the gateway asks `capabilities` before calling.
+ *
+ * Adapters never touch the database and never call out except through the SDK's
+ * `DepartmentClient` (timeouts, retries for idempotent calls, breaker, concurrency cap).
+ */
+
+/** Whom a call is about. Identifiers are already validated and normalised by the gateway. */
+export type SubjectRef =
+  | { kind: 'person'; idNumber: string; name: string }
+  | { kind: 'organisation'; creditCode: string; name: string };
+
+/** Passed to every capability call. */
+export interface CallContext {
+  /** The gateway request id; sent to the department (header `x-request-id`) for tracing. */
+  requestId: string;
+  /** Aborts the call (the caller's deadline, or the client went away). */
+  signal?: AbortSignal;
+}
+
+export interface IdentityVerificationRequest {
+  idNumber: string;
+  name: string;
+}
+
+/** Whether the department's register holds this ID number, and whether the name matches it. */
+export type IdentityVerificationResult =
+  | { outcome: 'match' }
+  | { outcome: 'name_mismatch' }
+  | { outcome: 'not_found' };
+
+/**
+ * Certificate metadata, in the fields of the national e-certificate metadata standard
+ * (GB/T 36901-style: type, number, holder, issuing authority, dates).
+ */
+export interface CertificateMetadata {
+  /** Gateway material-type code, e.g. `resident_id_card`, `business_licence`. */
+  certificateType: string;
+  certificateNumber: string;
+  holderName: string;
+  /** Resident ID number or unified social credit code of the holder. */
+  holderIdentifier: string;
+  issuingAuthority: string;
+  /** `YYYY-MM-DD`. */
+  issueDate: string;
+  /** `YYYY-MM-DD`; the first day the certificate is valid. */
+  validFrom: string;
+  /** `YYYY-MM-DD`, inclusive; null when it does not expire. */
+  validUntil: string | null;
+  /** What the department says about it now. */
+  status: 'valid' | 'revoked';
+}
+
+export interface CertificateRequest {
+  /** Gateway material-type code. */
+  certificateType: string;
+  subject: SubjectRef;
+}
+
+export interface CertificateDocument {
+  mediaType: 'application/pdf' | 'application/ofd';
+  bytes: Uint8Array;
+}
+
+export type CertificateResult =
+  | { outcome: 'found'; metadata: CertificateMetadata; document: CertificateDocument }
+  | { outcome: 'not_found' };
+
+/** A material handed over with a case submission: the department fetches or receives it by digest. */
+export interface SubmittedMaterial {
+  typeCode: string;
+  sha256: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface CaseSubmissionRequest {
+  /**
+   * Unique per delivery and stable across retries: the department drops duplicates by it, so a
+   * submission retried after a lost answer has no double effect.
+   */
+  idempotencyKey: string;
+  caseNumber: string;
+  itemCode: string;
+  subject: SubjectRef;
+  materials: SubmittedMaterial[];
+  /** Item-specific form data, as the item's form defines it. */
+  form: Record<string, unknown>;
+}
+
+export interface CaseSubmissionReceipt {
+  /** The department's own reference for the case, used to query status. */
+  departmentReference: string;
+  /** True when the department had already received this idempotency key. */
+  duplicate: boolean;
+}
+
+export type DepartmentCaseStatus = 'received' | 'in_progress' | 'awaiting_applicant' | 'completed' | 'rejected';
+
+export interface CaseStatusResult {
+  departmentReference: string;
+  status: DepartmentCaseStatus;
+  /** ISO 8601 timestamp of the department's last change. */
+  updatedAt: string;
+  message?: string;
+}
+
+export interface HealthResult {
+  ok: boolean;
+  detail?: string;
+}
+
+/** The optional capabilities. Absent methods mean the department does not offer that service. */
+export interface AdapterCapabilities {
+  verifyIdentity?(request: IdentityVerificationRequest, context: CallContext): Promise<IdentityVerificationResult>;
+  /** Certificate types (gateway material-type codes) this department issues. */
+  certificateTypes?: readonly string[];
+  fetchCertificate?(request: CertificateRequest, context: CallContext): Promise<CertificateResult>;
+  submitCase?(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt>;
+  queryCaseStatus?(departmentReference: string, context: CallContext): Promise<CaseStatusResult>;
+  health?(context: CallContext): Promise<HealthResult>;
+}
+
+export type CapabilityName = 'verifyIdentity' | 'fetchCertificate' | 'submitCase' | 'queryCaseStatus' | 'health';
+
+export interface DepartmentAdapter extends AdapterCapabilities {
+  /** Department code, e.g. `PSB`. */
+  readonly department: string;
+  /** Adapter kind, e.g. `psb-population`. */
+  readonly kind: string;
+  /**
+   * Data-contract resource codes this adapter calls, per capability; the gateway enforces the
+   * resource's sharing type and grants before calling.
+   */
+  readonly resources: Partial<Record<CapabilityName, string>>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,242 @@
+/**
+ * Access to shared resources. An unconditional resource is open to every client; a conditional
+ * one needs an access grant: the consumer asks (purpose, legal basis, optional expiry), the owning
+ * department approves or denies, and an approved, unexpired request is the grant. A resource that
+ * is not shared is refused to everyone. Requests, decisions and enforcement are audited.
+ */
+import { randomBytes } from 'node:crypto';
+import { type SQL, and, desc, eq, gt, isNull, or } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
+import type { ClientKind } from '../auth/scopes.js';
+import type { Database, Queryable } from '../db/client.js';
+import { accessRequests, contractResources } from '../db/schema.js';
+import { ApiError } from '../platform/errors.js';
+import { requireContractResource } from './contracts.js';
+
+export type AccessRequestRow = typeof accessRequests.$inferSelect;
+export type AccessRequestStatus = 'pending' | 'approved' | 'denied';
+
+export interface AccessRequestView {
+  id: string;
+  resourceCode: string;
+  clientId: string;
+  purpose: string;
+  legalBasis: string;
+  expiresAt: string | null;
+  status: AccessRequestStatus;
+  requestedAt: string;
+  decision: { at: string; by: string; reason: string } | null;
+}
+
+export function newAccessRequestId(): string {
+  return `acr_${randomBytes(12).toString('base64url')}`;
+}
+
+export function accessRequestView(row: AccessRequestRow): AccessRequestView {
+  return {
+    id: row.id,
+    resourceCode: row.resourceCode,
+    clientId: row.clientId,
+    purpose: row.purpose,
+    legalBasis: row.legalBasis,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    status: row.status,
+    requestedAt: row.requestedAt.toISOString(),
+    decision:
+      row.decidedAt && row.decidedByClientId ? { at: row.decidedAt.toISOString(), by: row.decidedByClientId, reason: row.decisionReason ?? '' } : null,
+  };
+}
+
+export interface AccessRequestInput {
+  purpose: string;
+  legalBasis: string;
+  expiresAt?: Date;
+  requestId?: string | null;
+}
+
+/** A consumer asks for access to a conditional resource. */
+export async function requestResourceAccess(db: Database, principal: Principal, resourceCode: string, input: AccessRequestInput): Promise<AccessRequestView> {
+  return db.transaction(async (tx) => {
+    const resource = await requireContractResource(tx, resourceCode);
+    if (resource.sharingType === 'not_shared') {
+      throw new ApiError('resource_not_shared', `${resourceCode} is not shared; access cannot be requested.`, { resourceCode });
+    }
+    if (resource.sharingType === 'unconditional') {
+      throw new ApiError('unprocessable', `${resourceCode} is shared unconditionally; no grant is needed.`, { resourceCode });
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw new ApiError('validation_failed', 'The requested expiry lies in the past.', { errors: [{ path: 'expiresAt', message: 'must be in the future' }] });
+    }
+    const [row] = await tx
+      .insert(accessRequests)
+      .values({
+        id: newAccessRequestId(),
+        resourceCode,
+        clientId: principal.clientId,
+        purpose: input.purpose,
+        legalBasis: input.legalBasis,
+        expiresAt: input.expiresAt ?? null,
+      })
+      .returning();
+    if (!row) throw new Error('insert returned no row');
+    await recordAudit(tx, {
+      actor: principal,
+      action: 'contract.access_request',
+      fields: [`resource:${resourceCode}`, `access_request:${row.id}`],
+      purpose: input.purpose,
+      outcome: 'allowed',
+      requestId: input.requestId,
+    });
+    return accessRequestView(row);
+  });
+}
+
+export interface AccessRequestFilters {
+  status?: AccessRequestStatus;
+  resourceCode?: string;
+}
+
+/**
+ * The requests a client may see: a department deciding grants sees those for its department's
+ * resources; a consumer sees its own. Anyone else is refused.
+ */
+export async function listAccessRequests(db: Queryable, principal: Principal, filters: AccessRequestFilters = {}): Promise<AccessRequestView[]> {
+  const conditions: SQL[] = [];
+  if (principal.kind === 'department' && principal.scopes.has('grants:decide') && principal.departmentCode) {
+    conditions.push(eq(contractResources.departmentCode, principal.departmentCode));
+  } else if (principal.scopes.has('grants:request')) {
+    conditions.push(eq(accessRequests.clientId, principal.clientId));
+  } else {
+    throw new ApiError('forbidden', 'Access requests are visible to the requesting client (grants:request) and the owning department (grants:decide).');
+  }
+  if (filters.status) conditions.push(eq(accessRequests.status, filters.status));
+  if (filters.resourceCode) conditions.push(eq(accessRequests.resourceCode, filters.resourceCode));
+  const rows = await db
+    .select({ request: accessRequests })
+    .from(accessRequests)
+    .innerJoin(contractResources, eq(contractResources.resourceCode, accessRequests.resourceCode))
+    .where(and(...conditions))
+    .orderBy(desc(accessRequests.requestedAt), desc(accessRequests.id))
+    .limit(500);
+  return rows.map(({ request }) => accessRequestView(request));
+}
+
+export interface AccessDecisionInput {
+  decision: 'approve' | 'deny';
+  reason: string;
+  requestId?: string | null;
+}
+
+/** The owning department approves or denies a pending request; a decided request stays decided. */
+export async function decideAccessRequest(db: Database, principal: Principal, accessRequestId: string, input: AccessDecisionInput): Promise<AccessRequestView> {
+  return db.transaction(async (tx) => {
+    const [found] = await tx
+      .select({ request: accessRequests, departmentCode: contractResources.departmentCode })
+      .from(accessRequests)
+      .innerJoin(contractResources, eq(contractResources.resourceCode, accessRequests.resourceCode))
+      .where(eq(accessRequests.id, accessRequestId))
+      .for('update', { of: accessRequests });
+    if (!found) throw new ApiError('not_found', 'No such access request.');
+    if (principal.kind !== 'department' || principal.departmentCode !== found.departmentCode) {
+      throw new ApiError('forbidden', 'Only the department that owns the resource decides its access requests.');
+    }
+    if (found.request.status !== 'pending') {
+      throw new ApiError('access_request_decided', `The access request was already ${found.request.status}.`, { status: found.request.status });
+    }
+    const [row] = await tx
+      .update(accessRequests)
+      .set({
+        status: input.decision === 'approve' ? 'approved' : 'denied',
+        decidedAt: new Date(),
+        decidedByClientId: principal.clientId,
+        decisionReason: input.reason,
+      })
+      .where(eq(accessRequests.id, accessRequestId))
+      .returning();
+    if (!row) throw new Error('update returned no row');
+    await recordAudit(tx, {
+      actor: principal,
+      action: input.decision === 'approve' ? 'contract.access_approve' : 'contract.access_deny',
+      fields: [`resource:${row.resourceCode}`, `access_request:${row.id}`, `client:${row.clientId}`],
+      outcome: 'allowed',
+      requestId: input.requestId,
+    });
+    return accessRequestView(row);
+  });
+}
+
+export type ResourceAccess =
+  | { allowed: true; grantId: string | null }
+  | { allowed: false; reason: 'not_shared' | 'no_grant' | 'unknown_resource' };
+
+/** Whether `client` may use the resource now: unconditional → yes; conditional → with a live grant; not shared → no. */
+export async function checkResourceAccess(
+  tx: Queryable,
+  client: { clientId: string; kind: ClientKind },
+  resourceCode: string,
+  now: Date = new Date(),
+): Promise<ResourceAccess> {
+  const [resource] = await tx
+    .select({ sharingType: contractResources.sharingType })
+    .from(contractResources)
+    .where(eq(contractResources.resourceCode, resourceCode));
+  if (!resource) return { allowed: false, reason: 'unknown_resource' };
+  if (resource.sharingType === 'unconditional') return { allowed: true, grantId: null };
+  if (resource.sharingType === 'not_shared') return { allowed: false, reason: 'not_shared' };
+  const [grant] = await tx
+    .select({ id: accessRequests.id })
+    .from(accessRequests)
+    .where(
+      and(
+        eq(accessRequests.resourceCode, resourceCode),
+        eq(accessRequests.clientId, client.clientId),
+        eq(accessRequests.status, 'approved'),
+        or(isNull(accessRequests.expiresAt), gt(accessRequests.expiresAt, now)),
+      ),
+    )
+    .orderBy(desc(accessRequests.decidedAt))
+    .limit(1);
+  return grant ? { allowed: true, grantId: grant.id } : { allowed: false, reason: 'no_grant' };
+}
+
+export interface EnforcementContext {
+  /** The calling client. */
+  principal: { clientId: string; kind: ClientKind };
+  purpose?: string | null;
+  caseRef?: string | null;
+  subjectRef?: string | null;
+  requestId?: string | null;
+}
+
+/**
+ * Checks access and audits the decision, then throws `resource_not_shared` /
+ * `resource_grant_required` (403) or `unknown_contract` (404) when refused. It takes the database,
+ * not a transaction, and commits its own audit entry, so a refusal stays recorded even though the
+ * caller's work is abandoned. Returns the grant used (null for unconditional resources).
+ */
+export async function enforceResourceAccess(db: Database, context: EnforcementContext, resourceCode: string): Promise<{ grantId: string | null }> {
+  const access = await db.transaction(async (tx) => {
+    const result = await checkResourceAccess(tx, context.principal, resourceCode);
+    await recordAudit(tx, {
+      actor: context.principal,
+      action: 'contract.access_check',
+      subjectRef: context.subjectRef,
+      fields: [`resource:${resourceCode}`, result.allowed ? `grant:${result.grantId ?? 'unconditional'}` : `refused:${result.reason}`],
+      purpose: context.purpose,
+      caseRef: context.caseRef,
+      outcome: result.allowed ? 'allowed' : result.reason === 'unknown_resource' ? 'not_found' : 'denied',
+      requestId: context.requestId,
+    });
+    return result;
+  });
+  if (access.allowed) return { grantId: access.grantId };
+  switch (access.reason) {
+    case 'not_shared':
+      throw new ApiError('resource_not_shared', `${resourceCode} is not shared by its department.`, { resourceCode });
+    case 'no_grant':
+      throw new ApiError('resource_grant_required', `${resourceCode} is conditional; request access with POST /v1/contracts/${resourceCode}/access-requests.`, { resourceCode });
+    case 'unknown_resource':
+      throw new ApiError('unknown_contract', `No contract is published as ${resourceCode}.`, { resourceCode });
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * Publishing and reading data contracts. A publication parses and validates the document, checks
+ * the publisher may speak for the owning department, compares the new version with the latest,
+ * refuses breaking changes without a major-version bump, and stores the version with its audit
+ * entry in one transaction. Versions are never changed or deleted afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { type SQL, and, asc, desc, eq, ilike, or } from 'drizzle-orm';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
+import type { Database, Queryable } from '../db/client.js';
+import { contractResources, contractVersions } from '../db/schema.js';
+import { ApiError } from '../platform/errors.js';
+import { type CatalogueData, type PartialCatalogueData, type SharingType, resolveCatalogueData } from './catalogue-data.js';
+import { type ContractChange, breakingChanges, diffContracts } from './diff.js';
+import { type ParsedContractDocument, readContractDocument } from './document.js';
+import { compareSemver, parseSemver } from './semver.js';
+
+export type ContractVersionRow = typeof contractVersions.$inferSelect;
+export type ContractResourceRow = typeof contractResources.$inferSelect;
+
+/** Who publishes: a client, or the gateway itself seeding the repository's contract files. */
+export type Publisher = Pick<Principal, 'clientId' | 'kind' | 'departmentCode'>;
+
+export interface PublishInput {
+  /** The OpenAPI document: JSON or YAML text, or a parsed JSON object. */
+  document: string | Record<string, unknown>;
+  catalogue?: PartialCatalogueData;
+  requestId?: string | null;
+}
+
+export interface PublishResult {
+  resourceCode: string;
+  version: string;
+  previousVersion: string | null;
+  openapiVersion: string;
+  sha256: string;
+  publishedAt: string;
+  catalogue: CatalogueData;
+  changes: ContractChange[];
+  breakingChanges: number;
+}
+
+export function newContractVersionId(): string {
+  return `ctv_${randomBytes(12).toString('base64url')}`;
+}
+
+/** Department clients publish for their own department only; integrators for any. */
+function assertMayPublishFor(publisher: Publisher, departmentCode: string): void {
+  if (publisher.kind === 'integrator') return;
+  if (publisher.kind === 'department' && publisher.departmentCode === departmentCode) return;
+  throw new ApiError('forbidden', `This client may publish contracts only for its own department, not ${departmentCode}.`);
+}
+
+function semverOf(version: string) {
+  const parsed = parseSemver(version);
+  if (!parsed) throw new Error(`stored contract version ${version} is not semver`);
+  return parsed;
+}
+
+/** Publishes a contract version; see the module comment for the checks. */
+export async function publishContract(db: Database, publisher: Publisher, input: PublishInput): Promise<PublishResult> {
+  const parsed = await readContractDocument(input.document);
+  const catalogue = resolveCatalogueData(parsed.document, input.catalogue);
+  try {
+    assertMayPublishFor(publisher, catalogue.departmentCode);
+  } catch (error) {
+    await recordAudit(db, { actor: publisher, action: 'contract.publish', fields: [`contract:${catalogue.resourceCode}@${parsed.version}`], outcome: 'denied', requestId: input.requestId });
+    throw error;
+  }
+  return db.transaction((tx) => publishParsed(tx, publisher, parsed, catalogue, input.requestId ?? null));
+}
+
+async function publishParsed(
+  tx: Queryable,
+  publisher: Publisher,
+  parsed: ParsedContractDocument,
+  catalogue: CatalogueData,
+  requestId: string | null,
+): Promise<PublishResult> {
+  const { resourceCode } = catalogue;
+  // Publications of one resource are serialised on its catalogue row.
+  const [resource] = await tx.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode)).for('update');
+  let previous: ContractVersionRow | undefined;
+  if (resource) {
+    if (resource.departmentCode !== catalogue.departmentCode) {
+      throw new ApiError('forbidden', `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`);
+    }
+    [previous] = await tx.select().from(contractVersions).where(eq(contractVersions.resourceCode, resourceCode)).orderBy(desc(contractVersions.seq)).limit(1);
+  }
+
+  let changes: ContractChange[] = [];
+  if (previous) {
+    const order = compareSemver(semverOf(parsed.version), semverOf(previous.version));
+    if (order === 0 || (await versionExists(tx, resourceCode, parsed.version))) {
+      throw new ApiError('contract_version_exists', `Version ${parsed.version} of ${resourceCode} is already published; raise info.version.`, {
+        resourceCode,
+        version: parsed.version,
+      });
+    }
+    if (order < 0) {
+      throw new ApiError('contract_version_not_newer', `Version ${parsed.version} is not greater than the latest version ${previous.version}.`, {
+        resourceCode,
+        latestVersion: previous.version,
+      });
+    }
+    changes = diffContracts(previous.document, parsed.document);
+    const breaking = breakingChanges(changes);
+    if (breaking.length > 0 && semverOf(parsed.version).major === semverOf(previous.version).major) {
+      throw new ApiError(
+        'contract_breaking_change',
+        `Version ${parsed.version} makes ${breaking.length} breaking change(s) to ${previous.version} without raising the major version; publish ${semverOf(previous.version).major + 1}.0.0 or undo them.`,
+        { resourceCode, latestVersion: previous.version, breakingChanges: breaking },
+      );
+    }
+  }
+
+  const now = new Date();
+  if (resource) {
+    await tx
+      .update(contractResources)
+      .set({ title: catalogue.title, sharingType: catalogue.sharingType, latestVersion: parsed.version, updatedAt: now })
+      .where(eq(contractResources.resourceCode, resourceCode));
+  } else {
+    const inserted = await tx
+      .insert(contractResources)
+      .values({ resourceCode, departmentCode: catalogue.departmentCode, title: catalogue.title, sharingType: catalogue.sharingType, latestVersion: parsed.version, createdAt: now, updatedAt: now })
+      .onConflictDoNothing()
+      .returning({ resourceCode: contractResources.resourceCode });
+    if (inserted.length === 0) throw new ApiError('conflict', `Another publication of ${resourceCode} is in progress; retry.`);
+  }
+  await tx.insert(contractVersions).values({
+    id: newContractVersionId(),
+    resourceCode,
+    version: parsed.version,
+    seq: previous ? previous.seq + 1 : 1,
+    openapiVersion: parsed.openapiVersion,
+    document: parsed.document,
+    sourceText: parsed.sourceText,
+    sourceFormat: parsed.sourceFormat,
+    sourceSha256: parsed.sourceSha256,
+    catalogue: catalogue as unknown as Record<string, unknown>,
+    changes: changes as unknown as Record<string, unknown>[],
+    publishedByClientId: publisher.clientId,
+    publishedAt: now,
+  });
+  await recordAudit(tx, {
+    actor: publisher,
+    action: 'contract.publish',
+    fields: [`contract:${resourceCode}@${parsed.version}`],
+    outcome: 'allowed',
+    requestId,
+  });
+  return {
+    resourceCode,
+    version: parsed.version,
+    previousVersion: previous?.version ?? null,
+    openapiVersion: parsed.openapiVersion,
+    sha256: parsed.sourceSha256,
+    publishedAt: now.toISOString(),
+    catalogue,
+    changes,
+    breakingChanges: breakingChanges(changes).length,
+  };
+}
+
+async function versionExists(db: Queryable, resourceCode: string, version: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: contractVersions.id })
+    .from(contractVersions)
+    .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
+  return rows.length > 0;
+}
+
+// --- reading --------------------------------------------------------------------------------
+
+export interface ContractSummary {
+  resourceCode: string;
+  title: string;
+  departmentCode: string;
+  sharingType: SharingType;
+  latestVersion: string;
+  updatedAt: string;
+}
+
+export interface ContractFilters {
+  /** Words in the title or resource code. */
+  q?: string;
+  department?: string;
+  sharingType?: SharingType;
+}
+
+const MAX_LISTED = 500;
+
+function summaryOf(row: ContractResourceRow): ContractSummary {
+  return {
+    resourceCode: row.resourceCode,
+    title: row.title,
+    departmentCode: row.departmentCode,
+    sharingType: row.sharingType,
+    latestVersion: row.latestVersion,
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** The catalogue: every resource's latest version, filtered, by resource code. */
+export async function listContracts(db: Queryable, filters: ContractFilters = {}): Promise<ContractSummary[]> {
+  const conditions: SQL[] = [];
+  if (filters.department) conditions.push(eq(contractResources.departmentCode, filters.department));
+  if (filters.sharingType) conditions.push(eq(contractResources.sharingType, filters.sharingType));
+  if (filters.q) {
+    const pattern = `%${filters.q.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    const matches = or(ilike(contractResources.title, pattern), ilike(contractResources.resourceCode, pattern));
+    if (matches) conditions.push(matches);
+  }
+  const rows = await db
+    .select()
+    .from(contractResources)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(asc(contractResources.resourceCode))
+    .limit(MAX_LISTED);
+  return rows.map(summaryOf);
+}
+
+export async function requireContractResource(db: Queryable, resourceCode: string): Promise<ContractResourceRow> {
+  const [row] = await db.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode));
+  if (!row) throw new ApiError('unknown_contract', `No contract is published as ${resourceCode}; GET /v1/contracts lists them.`, { resourceCode });
+  return row;
+}
+
+export interface VersionSummary {
+  version: string;
+  openapiVersion: string;
+  sha256: string;
+  publishedAt: string;
+  publishedBy: string;
+  changes: number;
+  breakingChanges: number;
+}
+
+function versionSummaryOf(row: ContractVersionRow): VersionSummary {
+  const changes = row.changes as unknown as ContractChange[];
+  return {
+    version: row.version,
+    openapiVersion: row.openapiVersion,
+    sha256: row.sourceSha256,
+    publishedAt: row.publishedAt.toISOString(),
+    publishedBy: row.publishedByClientId,
+    changes: changes.length,
+    breakingChanges: breakingChanges(changes).length,
+  };
+}
+
+export interface ContractEntry extends ContractSummary {
+  createdAt: string;
+  catalogue: CatalogueData;
+  /** Newest first. */
+  versions: VersionSummary[];
+}
+
+export async function getContract(db: Queryable, resourceCode: string): Promise<ContractEntry> {
+  const resource = await requireContractResource(db, resourceCode);
+  const versions = await db.select().from(contractVersions).where(eq(contractVersions.resourceCode, resourceCode)).orderBy(desc(contractVersions.seq));
+  const latest = versions[0];
+  if (!latest) throw new Error(`contract ${resourceCode} has no versions`);
+  return {
+    ...summaryOf(resource),
+    createdAt: resource.createdAt.toISOString(),
+    catalogue: latest.catalogue as unknown as CatalogueData,
+    versions: versions.map(versionSummaryOf),
+  };
+}
+
+export async function requireContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionRow> {
+  await requireContractResource(db, resourceCode);
+  const [row] = await db
+    .select()
+    .from(contractVersions)
+    .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
+  if (!row) throw new ApiError('unknown_contract_version', `${resourceCode} has no version ${version}.`, { resourceCode, version });
+  return row;
+}
+
+export interface ContractVersionView extends VersionSummary {
+  resourceCode: string;
+  sourceFormat: string;
+  catalogue: CatalogueData;
+  /** The changes against the version published before this one. */
+  changeList: ContractChange[];
+  document: Record<string, unknown>;
+}
+
+/**
+ * The document as published. It is read back from the stored text rather than from the jsonb
+ * column, which reorders keys.
+ */
+function documentOf(row: ContractVersionRow): Record<string, unknown> {
+  if (row.sourceFormat === 'json') return JSON.parse(row.sourceText) as Record<string, unknown>;
+  // Published YAML was checked at publication (aliases capped), so reading it again is safe.
+  return parseYaml(row.sourceText, { schema: 'core', merge: false, maxAliasCount: 20 }) as Record<string, unknown>;
+}
+
+export async function getContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionView> {
+  const row = await requireContractVersion(db, resourceCode, version);
+  return {
+    resourceCode,
+    ...versionSummaryOf(row),
+    sourceFormat: row.sourceFormat,
+    catalogue: row.catalogue as unknown as CatalogueData,
+    changeList: row.changes as unknown as ContractChange[],
+    document: documentOf(row),
+  };
+}
+
+/** The version's document as YAML: the published text when it was YAML, else converted. */
+export async function getContractVersionYaml(db: Queryable, resourceCode: string, version: string): Promise<string> {
+  const row = await requireContractVersion(db, resourceCode, version);
+  return row.sourceFormat === 'yaml' ? row.sourceText : toYaml(documentOf(row), { aliasDuplicateObjects: false });
+}
+
+export interface VersionDiff {
+  resourceCode: string;
+  from: string;
+  to: string;
+  breaking: boolean;
+  changes: ContractChange[];
+}
+
+/** The classified changes from one version to another (any two, either order). */
+export async function diffContractVersions(db: Queryable, resourceCode: string, from: string, to: string): Promise<VersionDiff> {
+  const [previous, next] = await Promise.all([requireContractVersion(db, resourceCode, from), requireContractVersion(db, resourceCode, to)]);
+  const changes = diffContracts(previous.document, next.document);
+  return { resourceCode, from, to, breaking: breakingChanges(changes).length > 0, changes };
+}

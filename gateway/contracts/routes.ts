@@ -1,0 +1,320 @@
+/**
+ * Data contracts API: publish a contract version, the catalogue (list / search, entry, version,
+ * diff), and access requests for conditional resources with the owning department's decision.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { decideAccessRequest, listAccessRequests, requestResourceAccess } from './access.js';
+import { PartialCatalogueDataSchema, ResourceCodeSchema, SharingTypeSchema, CatalogueDataSchema, DepartmentCodeSchema } from './catalogue-data.js';
+import { diffContractVersions, getContract, getContractVersion, getContractVersionYaml, listContracts, publishContract } from './contracts.js';
+import { MAX_DOCUMENT_BYTES } from './document.js';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const ChangeSchema = z
+  .object({
+    code: z.string().openapi({ example: 'response_property_removed' }),
+    severity: z.enum(['breaking', 'compatible']),
+    location: z.object({
+      method: z.string().optional(),
+      path: z.string().optional(),
+      parameter: z.string().optional(),
+      pointer: z.string().optional(),
+      direction: z.enum(['request', 'response']).optional(),
+    }),
+    message: z.string(),
+  })
+  .openapi('ContractChange');
+
+const PublishResultSchema = z
+  .object({
+    resourceCode: z.string(),
+    version: z.string(),
+    previousVersion: z.string().nullable(),
+    openapiVersion: z.string(),
+    sha256: z.string(),
+    publishedAt: z.string(),
+    catalogue: CatalogueDataSchema,
+    changes: z.array(ChangeSchema),
+    breakingChanges: z.number().int(),
+  })
+  .openapi('ContractPublication');
+
+const SummarySchema = z
+  .object({
+    resourceCode: z.string(),
+    title: z.string(),
+    departmentCode: z.string(),
+    sharingType: SharingTypeSchema,
+    latestVersion: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('ContractSummary');
+
+const VersionSummarySchema = z
+  .object({
+    version: z.string(),
+    openapiVersion: z.string(),
+    sha256: z.string(),
+    publishedAt: z.string(),
+    publishedBy: z.string(),
+    changes: z.number().int(),
+    breakingChanges: z.number().int(),
+  })
+  .openapi('ContractVersionSummary');
+
+const EntrySchema = SummarySchema.extend({
+  createdAt: z.string(),
+  catalogue: CatalogueDataSchema,
+  versions: z.array(VersionSummarySchema),
+}).openapi('ContractEntry');
+
+const VersionSchema = VersionSummarySchema.extend({
+  resourceCode: z.string(),
+  sourceFormat: z.string(),
+  catalogue: CatalogueDataSchema,
+  changeList: z.array(ChangeSchema),
+  document: z.record(z.string(), z.unknown()),
+}).openapi('ContractVersion');
+
+const DiffSchema = z
+  .object({ resourceCode: z.string(), from: z.string(), to: z.string(), breaking: z.boolean(), changes: z.array(ChangeSchema) })
+  .openapi('ContractDiff');
+
+const AccessRequestSchema = z
+  .object({
+    id: z.string(),
+    resourceCode: z.string(),
+    clientId: z.string(),
+    purpose: z.string(),
+    legalBasis: z.string(),
+    expiresAt: z.string().nullable(),
+    status: z.enum(['pending', 'approved', 'denied']),
+    requestedAt: z.string(),
+    decision: z.object({ at: z.string(), by: z.string(), reason: z.string() }).nullable(),
+  })
+  .openapi('AccessRequest');
+
+const VersionParamSchema = z.string().min(1).max(100).openapi({ example: '1.2.0' });
+const resourceParams = z.object({ resourceCode: ResourceCodeSchema });
+const AccessRequestIdSchema = z.string().regex(/^acr_[A-Za-z0-9_-]{16}$/, 'an access request id looks like acr_ followed by 16 characters');
+
+/** The publish body may carry a 2 MiB document as an escaped JSON string, so its own, larger cap. */
+const PUBLISH_BODY_LIMIT = 2 * MAX_DOCUMENT_BYTES + 64 * 1024;
+const publishBodyLimit = bodyLimit({
+  maxSize: PUBLISH_BODY_LIMIT,
+  onError: () => {
+    throw new ApiError('contract_too_large', `The request body exceeds ${PUBLISH_BODY_LIMIT} bytes.`);
+  },
+});
+
+const rawDocument = { schema: { type: 'string' as const, description: 'The OpenAPI document as YAML or JSON text; catalogue data from info.x-onewindow-catalogue' } };
+const RAW_DOCUMENT_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] as const;
+
+const publishRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/contracts',
+  tags: ['contracts'],
+  summary: 'Publish a contract version (OpenAPI 3.0/3.1 document plus catalogue data)',
+  description:
+    'Send `{ "document": <YAML or JSON text, or the document as an object>, "catalogue": {…} }` as application/json, or ' +
+    'the document text alone as application/yaml (catalogue data then comes from `info.x-onewindow-catalogue`; ' +
+    'members in `catalogue` win over it). The version is `info.version` (semver) and must be greater than the ' +
+    'latest. The new version is compared with the latest: breaking changes need a major-version bump (409 ' +
+    '`contract_breaking_change` lists them). A malformed document is 422 `contract_invalid` with the validator\'s ' +
+    'messages. Department clients publish for their own department; integrators for any.',
+  scopes: ['contracts:write'],
+  streamingBody: true,
+  middleware: [publishBodyLimit] as const,
+  request: {
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              document: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+              catalogue: PartialCatalogueDataSchema.optional(),
+            })
+            .openapi('ContractPublicationRequest'),
+        },
+        ...Object.fromEntries(RAW_DOCUMENT_MEDIA_TYPES.map((mediaType) => [mediaType, rawDocument])),
+      },
+    },
+  },
+  responses: { 201: json(PublishResultSchema, 'Published, with the changes against the previous version'), ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
+});
+
+const listRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/contracts',
+  tags: ['contracts'],
+  summary: 'The catalogue: search published contracts (latest versions)',
+  scopes: ['contracts:read'],
+  request: {
+    query: z.object({
+      q: z.string().trim().min(1).max(100).optional().openapi({ description: 'Words in the title or resource code' }),
+      department: DepartmentCodeSchema.optional(),
+      sharingType: SharingTypeSchema.optional(),
+    }),
+  },
+  responses: { 200: json(z.object({ items: z.array(SummarySchema) }), 'Matching resources, by resource code'), ...errorResponses(400, 401, 403) },
+});
+
+const entryRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/contracts/{resourceCode}',
+  tags: ['contracts'],
+  summary: "A resource's catalogue entry and its versions",
+  scopes: ['contracts:read'],
+  request: { params: resourceParams },
+  responses: { 200: json(EntrySchema, 'The catalogue entry, versions newest first'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const versionRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/contracts/{resourceCode}/versions/{version}',
+  tags: ['contracts'],
+  summary: 'One contract version: its document and catalogue data (`?format=yaml` for the document alone as YAML)',
+  scopes: ['contracts:read'],
+  request: {
+    params: resourceParams.extend({ version: VersionParamSchema }),
+    query: z.object({ format: z.enum(['json', 'yaml']).optional() }),
+  },
+  responses: {
+    200: {
+      description: 'The version (JSON), or the document as YAML',
+      content: { 'application/json': { schema: VersionSchema }, 'application/yaml': { schema: { type: 'string' as const } } },
+    },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const diffRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/contracts/{resourceCode}/diff',
+  tags: ['contracts'],
+  summary: 'The classified changes between two versions',
+  scopes: ['contracts:read'],
+  request: { params: resourceParams, query: z.object({ from: VersionParamSchema, to: VersionParamSchema }) },
+  responses: { 200: json(DiffSchema, 'Changes from `from` to `to`, each breaking or compatible'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const requestAccessRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/contracts/{resourceCode}/access-requests',
+  tags: ['contracts'],
+  summary: 'Ask the owning department for access to a conditional resource',
+  scopes: ['grants:request'],
+  request: {
+    params: resourceParams,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({
+            purpose: z.string().trim().min(1).max(500),
+            legalBasis: z.string().trim().min(1).max(500).openapi({ example: 'State Council Decree No. 33, art. 12' }),
+            expiresAt: z.iso.datetime({ offset: true }).optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: { 201: json(AccessRequestSchema, 'Pending'), ...errorResponses(400, 401, 403, 404, 422) },
+});
+
+const listRequestsRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/access-requests',
+  tags: ['contracts'],
+  summary: "Access requests: a consumer's own, or those for a department's resources",
+  scopes: ['contracts:read'],
+  request: {
+    query: z.object({ status: z.enum(['pending', 'approved', 'denied']).optional(), resourceCode: ResourceCodeSchema.optional() }),
+  },
+  responses: { 200: json(z.object({ items: z.array(AccessRequestSchema) }), 'Newest first'), ...errorResponses(400, 401, 403) },
+});
+
+const decideRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/access-requests/{id}/decision',
+  tags: ['contracts'],
+  summary: 'Approve or deny an access request (the owning department)',
+  scopes: ['grants:decide'],
+  request: {
+    params: z.object({ id: AccessRequestIdSchema }),
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(1).max(1000) }) } },
+    },
+  },
+  responses: { 200: json(AccessRequestSchema, 'Decided'), ...errorResponses(400, 401, 403, 404, 409) },
+});
+
+export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(publishRoute, async (c) => {
+    const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    let input: Parameters<typeof publishContract>[2];
+    if (/^application\/([a-z.-]+\+)?json$/.test(contentType)) {
+      const body = c.req.valid('json') as { document?: string | Record<string, unknown>; catalogue?: Record<string, unknown> };
+      if (body.document === undefined) {
+        throw new ApiError('validation_failed', 'Send the document in `document`.', { errors: [{ path: 'document', message: 'required' }] });
+      }
+      input = { document: body.document, catalogue: body.catalogue, requestId: c.var.requestId };
+    } else if ((RAW_DOCUMENT_MEDIA_TYPES as readonly string[]).includes(contentType)) {
+      input = { document: await c.req.text(), requestId: c.var.requestId };
+    } else {
+      throw new ApiError('unsupported_media_type', `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`);
+    }
+    const result = await publishContract(c.var.services.db, c.var.principal, input);
+    c.header('Location', `/v1/contracts/${result.resourceCode}/versions/${result.version}`);
+    return c.json(result, 201);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    return c.json({ items: await listContracts(c.var.services.db, c.req.valid('query')) }, 200);
+  });
+
+  app.openapi(entryRoute, async (c) => {
+    return c.json(await getContract(c.var.services.db, c.req.valid('param').resourceCode), 200);
+  });
+
+  app.openapi(versionRoute, async (c) => {
+    const { resourceCode, version } = c.req.valid('param');
+    if (c.req.valid('query').format === 'yaml') {
+      const text = await getContractVersionYaml(c.var.services.db, resourceCode, version);
+      return c.body(text, 200, { 'Content-Type': 'application/yaml; charset=utf-8' }) as never;
+    }
+    return c.json(await getContractVersion(c.var.services.db, resourceCode, version), 200);
+  });
+
+  app.openapi(diffRoute, async (c) => {
+    const { from, to } = c.req.valid('query');
+    return c.json(await diffContractVersions(c.var.services.db, c.req.valid('param').resourceCode, from, to), 200);
+  });
+
+  app.openapi(requestAccessRoute, async (c) => {
+    const body = c.req.valid('json');
+    const view = await requestResourceAccess(c.var.services.db, c.var.principal, c.req.valid('param').resourceCode, {
+      purpose: body.purpose,
+      legalBasis: body.legalBasis,
+      expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
+      requestId: c.var.requestId,
+    });
+    return c.json(view, 201);
+  });
+
+  app.openapi(listRequestsRoute, async (c) => {
+    return c.json({ items: await listAccessRequests(c.var.services.db, c.var.principal, c.req.valid('query')) }, 200);
+  });
+
+  app.openapi(decideRoute, async (c) => {
+    const body = c.req.valid('json');
+    const view = await decideAccessRequest(c.var.services.db, c.var.principal, c.req.valid('param').id, { ...body, requestId: c.var.requestId });
+    return c.json(view, 200);
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * The one path from a gateway service function to a department: find the department, check that
+ * it offers the capability, enforce the sharing rules of the contract resource it uses (grants
+ * for conditional resources, audited), call the adapter without holding a database transaction,
+ * and turn department failures into the gateway's stable errors.
+ */
+import type { CapabilityName, CallContext, DepartmentAdapter } from '../../adapters/sdk/types.js';
+import type { Principal } from '../auth/principal.js';
+import type { Database } from '../db/client.js';
+import { ApiError } from '../platform/errors.js';
+import { mapDepartmentFailure } from './errors.js';
+import type { DepartmentRegistry, RegisteredDepartment } from './registry.js';
+import { enforceResourceAccess } from '../contracts/access.js';
+
+export interface DepartmentCallContext {
+  db: Database;
+  principal: Principal;
+  requestId: string;
+  signal?: AbortSignal;
+}
+
+export function requireDepartment(registry: DepartmentRegistry, code: string): RegisteredDepartment {
+  const department = registry.get(code);
+  if (!department) throw new ApiError('unknown_department', `No department system has the code ${code}.`, { department: code });
+  return department;
+}
+
+/**
+ * Runs `call` against the department's adapter for `capability`. The caller must hold a grant
+ * when the contract resource behind the capability is conditional.
+ */
+export async function callDepartment<Result>(
+  context: DepartmentCallContext,
+  department: RegisteredDepartment,
+  capability: CapabilityName,
+  call: (adapter: DepartmentAdapter, callContext: CallContext) => Promise<Result>,
+): Promise<Result> {
+  if (department.adapter[capability] === undefined) {
+    throw new ApiError('capability_not_offered', `${department.code} does not offer ${capability}.`, { department: department.code, capability });
+  }
+  const resourceCode = department.adapter.resources[capability];
+  if (resourceCode !== undefined) {
+    await enforceResourceAccess(context.db, { principal: context.principal, requestId: context.requestId }, resourceCode);
+  }
+  try {
+    return await call(department.adapter, { requestId: context.requestId, ...(context.signal ? { signal: context.signal } : {}) });
+  } catch (error) {
+    throw mapDepartmentFailure(error);
+  }
+}

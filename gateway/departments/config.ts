@@ -1,0 +1,102 @@
+/**
+ * The departments the gateway talks to: read from a JSON file (`DEPARTMENTS_FILE`) or inline
+ * (`DEPARTMENTS_JSON`) once at start, as part of the configuration. Secrets do not belong in the
+ * file: any string value may instead be `{ "$env": "NAME" }`, resolved from the environment here,
+ * so the file can be committed and the secrets come from the deployment's secret store.
+ *
+ * Adapter options are checked against the adapter's own schema when the registry is built
+ * (`registry.ts`), because only the adapter knows them.
+ */
+import { z } from 'zod';
+
+const departmentCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16), e.g. PSB');
+
+const tuningSchema = z
+  .object({
+    connections: z.number().int().min(1).max(256),
+    connectTimeoutMs: z.number().int().min(10).max(60_000),
+    headersTimeoutMs: z.number().int().min(10).max(120_000),
+    bodyTimeoutMs: z.number().int().min(10).max(300_000),
+    maxResponseBytes: z.number().int().min(1024).max(256 * 1024 * 1024),
+    retries: z.number().int().min(0).max(5),
+    retryMinDelayMs: z.number().int().min(0).max(10_000),
+    retryMaxDelayMs: z.number().int().min(0).max(60_000),
+    budgetMs: z.number().int().min(10).max(600_000),
+    breakerFailures: z.number().int().min(1).max(1000),
+    breakerHalfOpenAfterMs: z.number().int().min(10).max(3_600_000),
+    maxConcurrent: z.number().int().min(1).max(10_000),
+  })
+  .partial()
+  .strict();
+
+export const departmentConfigSchema = z
+  .object({
+    code: departmentCode,
+    name: z.string().min(1).max(200),
+    /** Adapter kind, e.g. `psb-population` (see adapters/index.ts). */
+    adapter: z.string().min(1),
+    baseUrl: z.string().min(1),
+    /** Adapter-specific options (credentials, paths), checked by the adapter's schema. */
+    options: z.record(z.string(), z.unknown()).default({}),
+    tuning: tuningSchema.default({}),
+  })
+  .strict();
+
+export type DepartmentConfig = z.output<typeof departmentConfigSchema>;
+
+export const departmentsFileSchema = z
+  .array(departmentConfigSchema)
+  .check((ctx) => {
+    const seen = new Set<string>();
+    ctx.value.forEach((department, index) => {
+      if (seen.has(department.code)) {
+        ctx.issues.push({ code: 'custom', input: department.code, path: [index, 'code'], message: `department ${department.code} is listed twice` });
+      }
+      seen.add(department.code);
+    });
+  });
+
+type EnvironmentLookup = (name: string) => string | undefined;
+
+/** Replaces every `{ "$env": "NAME" }` by the variable's value; names each missing variable. */
+export function resolveEnvReferences(value: unknown, lookup: EnvironmentLookup, path: string, missing: string[]): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => resolveEnvReferences(item, lookup, `${path}[${index}]`, missing));
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0]?.[0] === '$env' && typeof entries[0][1] === 'string') {
+    const name = entries[0][1];
+    const resolved = lookup(name);
+    if (resolved === undefined || resolved === '') missing.push(`${path}: environment variable ${name} is not set`);
+    return resolved ?? '';
+  }
+  return Object.fromEntries(entries.map(([key, item]) => [key, resolveEnvReferences(item, lookup, path ? `${path}.${key}` : key, missing)]));
+}
+
+/**
+ * Parses the departments document (JSON text). Returns the departments or the problems found,
+ * each naming where it is (`DEPARTMENTS_FILE[0].baseUrl: …`).
+ */
+export function parseDepartments(
+  text: string,
+  source: string,
+  lookup: EnvironmentLookup,
+): { departments: DepartmentConfig[]; problems: string[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { departments: [], problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`] };
+  }
+  const missing: string[] = [];
+  const resolved = resolveEnvReferences(raw, lookup, '', missing);
+  const result = departmentsFileSchema.safeParse(resolved);
+  const problems = missing.map((problem) => `${source}${problem.startsWith('[') ? '' : '.'}${problem}`);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const where = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+      problems.push(`${source}${where}: ${issue.message}`);
+    }
+    return { departments: [], problems };
+  }
+  return { departments: result.data, problems };
+}
