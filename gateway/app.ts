@@ -7,6 +7,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
+import { registerDepartmentRoutes } from './departments/routes.js';
 import { registerSubjectRoutes } from './identity/routes.js';
 import { registerMaterialRoutes } from './materials/routes.js';
 import type { AppEnv } from './platform/context.js';
@@ -39,6 +40,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerMaterialRoutes(app);
   registerTrackerRoutes(app);
   registerContractRoutes(app);
+  registerDepartmentRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError(handleError);

@@ -31,6 +31,10 @@ async function main(): Promise<void> {
     for (const client of gateway.demoClients) {
       lines.push(`    ${client.kind.padEnd(11)} client_id=${client.id}  client_secret=${client.secret}`);
     }
+    if (gateway.demoSimulators.length > 0) {
+      lines.push('  Department simulators (DEMO_SIMULATORS; loopback only):');
+      for (const simulator of gateway.demoSimulators) lines.push(`    ${simulator.code.padEnd(11)} ${simulator.url}`);
+    }
     lines.push(`  Try: curl -s -u cli_demo_admin:demo-admin-secret -d grant_type=client_credentials ${gateway.url}/oauth/token`);
   }
   process.stderr.write(`${lines.join('\n')}\n\n`);

@@ -12,8 +12,12 @@ import { startSealer } from './audit/sealer.js';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLogger } from './platform/logger.js';
-import { type GatewayServices, createServices } from './platform/services.js';
+import { type GatewayServices, closeServices, createServices } from './platform/services.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
+import { type DemoSimulators, startDemoSimulators } from './demo/simulators.js';
+
+/** How often each instance re-reads the catalogue for contract versions published elsewhere. */
+const CONTRACT_REFRESH_INTERVAL_MS = 30_000;
 
 export interface RunningGateway {
   url: string;
@@ -21,6 +25,8 @@ export interface RunningGateway {
   services: GatewayServices;
   server: Server;
   demoClients: DemoClient[];
+  /** The department simulators started beside the gateway (demo only; empty otherwise). */
+  demoSimulators: { code: string; url: string }[];
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes everything. */
   shutdown(reason: string): Promise<void>;
 }
@@ -28,7 +34,20 @@ export interface RunningGateway {
 export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningGateway> {
   const database = await openDatabase(config.database);
   await database.migrate();
-  const services = await createServices(config, database, logger, { processMetrics: true });
+  let simulators: DemoSimulators | undefined;
+  let services: GatewayServices;
+  try {
+    if (config.departments.demoSimulators.enabled) simulators = await startDemoSimulators(config.departments.demoSimulators.basePort, logger);
+    services = await createServices(config, database, logger, {
+      processMetrics: true,
+      ...(simulators ? { extraDepartments: { list: simulators.departments, urlPolicyOverrides: simulators.urlPolicyOverrides } } : {}),
+    });
+  } catch (error) {
+    await simulators?.close();
+    await database.close();
+    throw error;
+  }
+  services.publishedContracts.startPolling(CONTRACT_REFRESH_INTERVAL_MS);
   const demoClients = config.demo ? await seedDemoData(database.db) : [];
   const app = createApp(services);
   const stopSealer = startSealer(database.db, services.keys, config.audit.sealIntervalMs, logger);
@@ -71,6 +90,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         await closed;
       }
       await stopSealer();
+      await closeServices(services);
+      await simulators?.close();
       await database.close();
       logger.info('stopped');
       logger.flush();
@@ -78,5 +99,5 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     return stopping;
   };
 
-  return { url, app, services, server, demoClients, shutdown };
+  return { url, app, services, server, demoClients, demoSimulators: simulators?.simulators ?? [], shutdown };
 }

@@ -12,7 +12,7 @@ import { type ClientKind, type Scope, scopesAllowedForKind } from '../gateway/au
 import { type Config, parseConfig } from '../gateway/config.js';
 import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
 import { createLogger } from '../gateway/platform/logger.js';
-import { type GatewayServices, createServices } from '../gateway/platform/services.js';
+import { type GatewayServices, closeServices, createServices } from '../gateway/platform/services.js';
 
 /** The PostgreSQL server tests use when DATABASE_URL is set; undefined means PGlite. */
 export const testPostgresUrl = process.env.DATABASE_URL;
@@ -81,7 +81,14 @@ export async function createTestGateway(environment: Record<string, string> = {}
   const logger = createLogger(config.logLevel, logs);
   const database = await openDatabase(config.database);
   await database.migrate();
-  const services = await createServices(config, database, logger);
+  let services: GatewayServices;
+  try {
+    services = await createServices(config, database, logger);
+  } catch (error) {
+    await database.close();
+    await fresh.drop();
+    throw error;
+  }
   const app = createApp(services);
   const clientCache = new Map<string, ClientRecord>();
 
@@ -110,6 +117,7 @@ export async function createTestGateway(environment: Record<string, string> = {}
       return issued.accessToken;
     },
     close: async () => {
+      await closeServices(services);
       await database.close();
       await fresh.drop();
     },

@@ -271,6 +271,8 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
       throw new ApiError('unsupported_media_type', `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`);
     }
     const result = await publishContract(c.var.services.db, c.var.principal, input);
+    // Department answers are checked against the new version from now on.
+    await c.var.services.publishedContracts.refresh(result.resourceCode);
     c.header('Location', `/v1/contracts/${result.resourceCode}/versions/${result.version}`);
     return c.json(result, 201);
   });

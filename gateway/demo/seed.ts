@@ -2,11 +2,19 @@
  * Demo data for `npm start`: one client of each kind with well-known secrets, so the README's
  * walk-through can be pasted as it is. Idempotent: existing demo clients are left alone.
  */
-import { inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { createClient } from '../auth/clients.js';
 import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
 import type { Database } from '../db/client.js';
-import { clients } from '../db/schema.js';
+import { newAccessRequestId } from '../contracts/access.js';
+import { accessRequests, clients, contractResources } from '../db/schema.js';
+
+/**
+ * Conditional resources the demo window client holds a grant for from the start. The population
+ * registry (psb.population) is left out on purpose: the README walk-through shows the grant
+ * being requested and approved by the demo PSB client before the first identity verification.
+ */
+const demoGrantedResources = ['amr.enterprise', 'nrb.real-estate'];
 
 export interface DemoClient {
   id: string;
@@ -43,5 +51,33 @@ export async function seedDemoData(db: Database): Promise<DemoClient[]> {
       scopes: [...scopesAllowedForKind[demo.kind]],
     });
   }
+  await seedDemoGrants(db, 'cli_demo_window');
   return demoClients;
+}
+
+async function seedDemoGrants(db: Database, clientId: string): Promise<void> {
+  const published = await db
+    .select({ resourceCode: contractResources.resourceCode })
+    .from(contractResources)
+    .where(inArray(contractResources.resourceCode, demoGrantedResources));
+  for (const { resourceCode } of published) {
+    const existing = await db
+      .select({ id: accessRequests.id })
+      .from(accessRequests)
+      .where(and(eq(accessRequests.clientId, clientId), eq(accessRequests.resourceCode, resourceCode)));
+    if (existing.length > 0) continue;
+    const now = new Date();
+    await db.insert(accessRequests).values({
+      id: newAccessRequestId(),
+      resourceCode,
+      clientId,
+      purpose: 'Demo: fetching certificates at the service-centre window',
+      legalBasis: 'Demo data; no legal basis needed',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'system:demo',
+      decisionReason: 'Granted by the demo seed',
+    });
+  }
 }

@@ -4,18 +4,25 @@
  * for conditional resources, audited), call the adapter without holding a database transaction,
  * and turn department failures into the gateway's stable errors.
  */
+import type { Logger } from 'pino';
+import { DepartmentError } from '../../adapters/sdk/errors.js';
 import type { CapabilityName, CallContext, DepartmentAdapter } from '../../adapters/sdk/types.js';
 import type { Principal } from '../auth/principal.js';
+import { enforceResourceAccess } from '../contracts/access.js';
 import type { Database } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
-import { mapDepartmentFailure } from './errors.js';
+import { toApiError } from './errors.js';
 import type { DepartmentRegistry, RegisteredDepartment } from './registry.js';
-import { enforceResourceAccess } from '../contracts/access.js';
 
 export interface DepartmentCallContext {
   db: Database;
   principal: Principal;
   requestId: string;
+  logger: Logger;
+  /** Recorded with the access decision. */
+  purpose?: string | null;
+  caseRef?: string | null;
+  subjectRef?: string | null;
   signal?: AbortSignal;
 }
 
@@ -40,11 +47,25 @@ export async function callDepartment<Result>(
   }
   const resourceCode = department.adapter.resources[capability];
   if (resourceCode !== undefined) {
-    await enforceResourceAccess(context.db, { principal: context.principal, requestId: context.requestId }, resourceCode);
+    await enforceResourceAccess(context.db, { principal: context.principal, requestId: context.requestId, purpose: context.purpose ?? null, caseRef: context.caseRef ?? null, subjectRef: context.subjectRef ?? null }, resourceCode);
   }
   try {
     return await call(department.adapter, { requestId: context.requestId, ...(context.signal ? { signal: context.signal } : {}) });
   } catch (error) {
-    throw mapDepartmentFailure(error);
+    if (!(error instanceof DepartmentError)) throw error;
+    // Kind, operation and violation paths only: the department's answer may carry personal data.
+    context.logger.warn(
+      {
+        department: department.code,
+        capability,
+        kind: error.kind,
+        operation: error.details.operation,
+        status: error.details.status,
+        departmentCode: error.details.departmentCode,
+        violations: error.details.violations?.slice(0, 10),
+      },
+      'department call failed',
+    );
+    throw toApiError(error);
   }
 }

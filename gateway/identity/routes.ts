@@ -8,6 +8,7 @@ import type { AppEnv } from '../platform/context.js';
 import { PurposeHeadersSchema, type PurposeHeaders, requirePurpose } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { type AccessContext, findSubjectByLink, linkSubject, readSubject, resolveSubject } from './subjects.js';
+import { verifySubjectIdentity } from './verification.js';
 
 export const SubjectIdSchema = z
   .string()
@@ -127,6 +128,48 @@ const lookupRoute = protectedRoute({
   responses: { 200: subjectResponse('The linked subject'), ...errorResponses(400, 401, 403, 404) },
 });
 
+const verifyRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/subjects/{subjectId}/identity-verification',
+  tags: ['subjects'],
+  summary: "Verify a person's name against their ID number at the population register",
+  description:
+    'Sends the subject\'s ID number and name to a department that verifies identities (the first configured one, or `department`), ' +
+    'through its adapter. Needs a purpose and, for a conditional resource, an approved access grant; the disclosure is audited. ' +
+    'Outcomes: match, name_mismatch, not_found. Department failures answer with the department_* error codes.',
+  scopes: ['subjects:read'],
+  request: {
+    params: z.object({ subjectId: SubjectIdSchema }),
+    headers: PurposeHeadersSchema,
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z.object({ department: z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code, e.g. PSB').optional() }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'What the department answered',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              subjectId: z.string(),
+              department: z.string(),
+              outcome: z.enum(['match', 'name_mismatch', 'not_found']),
+              checkedAt: z.string(),
+            })
+            .openapi('IdentityVerification'),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 422, 502, 503, 504),
+  },
+});
+
 /** The caller, its stated purpose and the request id, for the service functions. */
 export function accessContext(c: Context<AppEnv>, headers: PurposeHeaders): AccessContext {
   const { services } = c.var;
@@ -150,6 +193,17 @@ export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(readRoute, async (c) => {
     return c.json(await readSubject(accessContext(c, c.req.valid('header')), c.req.valid('param').subjectId), 200);
+  });
+
+  app.openapi(verifyRoute, async (c) => {
+    const { services } = c.var;
+    const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : c.req.valid('json');
+    const view = await verifySubjectIdentity(
+      { ...accessContext(c, c.req.valid('header')), departments: services.departments, logger: services.logger, signal: c.req.raw.signal },
+      c.req.valid('param').subjectId,
+      { department: body.department },
+    );
+    return c.json(view, 200);
   });
 
   app.openapi(linkRoute, async (c) => {

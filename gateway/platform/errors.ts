@@ -66,6 +66,8 @@ export const errorCatalogue = {
   department_timeout: { status: 504, title: 'The department system did not answer in time' },
   unknown_department: { status: 404, title: 'No department system has this code' },
   capability_not_offered: { status: 422, title: 'The department system does not offer this service' },
+  no_identity_verifier: { status: 503, title: 'No configured department system verifies identities' },
+  identity_verification_not_applicable: { status: 422, title: 'Only persons can be verified against the population register' },
   contract_invalid: { status: 422, title: 'The contract is not a valid OpenAPI 3.0 or 3.1 document' },
   contract_catalogue_invalid: { status: 422, title: "The contract's catalogue data is missing or invalid" },
   contract_too_large: { status: 413, title: 'The contract document is larger than allowed' },

@@ -3,6 +3,10 @@
  * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
  */
 import type { Logger } from 'pino';
+import { adapterFactories } from '../../adapters/index.js';
+import { createContractSet } from '../../adapters/sdk/contract-validation.js';
+import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
+import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
 import { DisabledClients } from '../auth/disabled-clients.js';
 import { KeyStore } from '../auth/keys.js';
@@ -10,6 +14,9 @@ import { TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import { seedRepositoryContracts } from '../contracts/repository.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
+import type { DepartmentConfig } from '../departments/config.js';
+import { PublishedContracts } from '../departments/published-contracts.js';
+import { DepartmentRegistry } from '../departments/registry.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { createFilesystemBlobStore } from '../materials/blob-store-fs.js';
 import { createPostgresBlobStore } from '../materials/blob-store-postgres.js';
@@ -35,6 +42,18 @@ export interface GatewayServices {
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
   blobStore: BlobStore;
+  /** The department systems: adapters over their resilient clients. */
+  departments: DepartmentRegistry;
+  departmentMetrics: DepartmentMetricsRecorder;
+  /** The contracts department answers are checked against (latest published versions). */
+  publishedContracts: PublishedContracts;
+}
+
+/** Departments added at start besides the configured ones (the demo's simulators). */
+export interface ExtraDepartments {
+  list: DepartmentConfig[];
+  /** Per-department URL policies replacing DEPARTMENT_ALLOWED_HOSTS / _ALLOW_PRIVATE_NETWORKS. */
+  urlPolicyOverrides: Record<string, UrlPolicy>;
 }
 
 function createBlobStore(config: Config, db: Database): BlobStore {
@@ -52,6 +71,7 @@ export async function createServices(
     processMetrics?: boolean;
     /** Where the repository's contract files are published from at start (default `contracts/`); false: none. */
     contractsDirectory?: string | false;
+    extraDepartments?: ExtraDepartments;
   } = {},
 ): Promise<GatewayServices> {
   const keys = new KeyStore(database.db, config.signing);
@@ -60,6 +80,19 @@ export async function createServices(
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
   if (options.contractsDirectory !== false) await seedRepositoryContracts(database.db, { directory: options.contractsDirectory, logger });
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
+  const departmentMetrics = createDepartmentMetrics(metrics.registry);
+  const publishedContracts = new PublishedContracts(database.db, createContractSet([], { metrics: departmentMetrics }), logger);
+  await publishedContracts.sync();
+  const departments = DepartmentRegistry.create({
+    departments: [...config.departments.list, ...(options.extraDepartments?.list ?? [])],
+    urlPolicy: config.departments.urlPolicy,
+    urlPolicyOverrides: options.extraDepartments?.urlPolicyOverrides ?? {},
+    factories: adapterFactories,
+    contracts: publishedContracts.set,
+    metrics: departmentMetrics,
+    logger,
+  });
   return {
     blobStore: createBlobStore(config, database.db),
     disabledClients,
@@ -70,7 +103,16 @@ export async function createServices(
     keys,
     tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens }),
     clientQueries: prepareClientQueries(database),
-    metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+    metrics,
     lifecycle: { draining: false },
+    departments,
+    departmentMetrics,
+    publishedContracts,
   };
+}
+
+/** Releases what the services hold besides the database: department connections, timers. */
+export async function closeServices(services: GatewayServices): Promise<void> {
+  services.publishedContracts.stop();
+  await services.departments.close();
 }

@@ -1,0 +1,11 @@
+/**
+ * Every adapter kind this build of the gateway can run. A department entry in the configuration
+ * names one of these kinds (`"adapter": "psb-population"`); the gateway checks the entry's options
+ * against the factory's schema at start. To add a department system, write its adapter (see
+ * adapters/README.md) and add one line here.
+ */
+import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
+import { psbPopulationAdapter } from './psb-population/adapter.js';
+import { registerAdapter, type RegisteredAdapterFactory } from './sdk/adapter.js';
+
+export const adapterFactories: readonly RegisteredAdapterFactory[] = [registerAdapter(psbPopulationAdapter), registerAdapter(amrEnterpriseAdapter)];

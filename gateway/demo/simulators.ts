@@ -1,0 +1,94 @@
+/**
+ * Demo only: the department simulators `npm start` runs beside the gateway, so the walk-through
+ * works on a fresh machine with no department systems at hand. Each simulator is a real HTTP
+ * server on loopback speaking its department's own protocol; the gateway is connected to them
+ * exactly as it would be to the real systems (same adapters, same client, same contracts), with
+ * one difference: these departments' URL policy allows loopback and nothing else.
+ */
+import type { Logger } from 'pino';
+import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../../adapters/amr-enterprise/simulator.js';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
+import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
+import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
+import type { DepartmentConfig } from '../departments/config.js';
+
+interface DemoDepartment {
+  code: string;
+  name: string;
+  adapter: string;
+  /** Demo credentials: well known, like the demo clients' secrets. */
+  options: Record<string, unknown>;
+  start(options: StartSimulatorOptions): Promise<RunningSimulator>;
+}
+
+export const demoDepartments: readonly DemoDepartment[] = [
+  {
+    code: 'PSB',
+    name: 'Public Security population registry (simulator)',
+    adapter: 'psb-population',
+    options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    start: (options) => startPsbPopulationSimulator(options),
+  },
+  {
+    code: 'AMR',
+    name: 'Market Regulation enterprise registry (simulator)',
+    adapter: 'amr-enterprise',
+    options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+    start: (options) => startAmrEnterpriseSimulator(options),
+  },
+];
+
+/** Only the simulators' own loopback address, for the demo departments. */
+const loopbackOnly: UrlPolicy = { allowedHosts: ['127.0.0.1'], allowPrivateNetworks: true };
+
+export interface DemoSimulators {
+  departments: DepartmentConfig[];
+  urlPolicyOverrides: Record<string, UrlPolicy>;
+  simulators: { code: string; url: string }[];
+  close(): Promise<void>;
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE';
+}
+
+/**
+ * Starts every demo simulator on consecutive loopback ports from `basePort` (0: free ports). A
+ * port already taken (another demo running) falls back to a free port with a warning, so a second
+ * `npm start` still works.
+ */
+export async function startDemoSimulators(basePort: number, logger: Logger): Promise<DemoSimulators> {
+  const running: { department: DemoDepartment; simulator: RunningSimulator }[] = [];
+  try {
+    for (const [index, department] of demoDepartments.entries()) {
+      const port = basePort === 0 ? 0 : basePort + index;
+      let simulator: RunningSimulator;
+      try {
+        simulator = await department.start({ port, host: '127.0.0.1' });
+      } catch (error) {
+        if (!isAddressInUse(error)) throw error;
+        logger.warn({ department: department.code, port }, 'demo simulator port in use; using a free port instead');
+        simulator = await department.start({ port: 0, host: '127.0.0.1' });
+      }
+      running.push({ department, simulator });
+    }
+  } catch (error) {
+    await Promise.allSettled(running.map(({ simulator }) => simulator.close()));
+    throw error;
+  }
+  return {
+    departments: running.map(({ department, simulator }) => ({
+      code: department.code,
+      name: department.name,
+      adapter: department.adapter,
+      baseUrl: simulator.url,
+      options: department.options,
+      tuning: {},
+    })),
+    urlPolicyOverrides: Object.fromEntries(running.map(({ department }) => [department.code, loopbackOnly])),
+    simulators: running.map(({ department, simulator }) => ({ code: department.code, url: simulator.url })),
+    close: async () => {
+      await Promise.allSettled(running.map(({ simulator }) => simulator.close()));
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Departments API: the department systems this gateway talks to, what each offers, and how each is
+ * doing right now (breaker state, calls, errors by kind, latency) — for supervisors, operators and
+ * integrators (`departments:read`). Base URLs are shown as origins only; credentials never.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../platform/context.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { checkDepartmentHealth, departmentView } from './status.js';
+import { requireDepartment } from './calls.js';
+
+const DepartmentCodeParam = z.object({
+  code: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16)')
+    .openapi({ example: 'PSB' }),
+});
+
+const DepartmentSchema = z
+  .object({
+    code: z.string(),
+    name: z.string(),
+    adapterKind: z.string(),
+    origin: z.string().openapi({ description: 'Scheme, host and port of the base URL' }),
+    capabilities: z.array(z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'])),
+    certificateTypes: z.array(z.string()),
+    resources: z.record(z.string(), z.string()).openapi({ description: 'Contract resource code used per capability' }),
+    breakerState: z.enum(['closed', 'open', 'half_open']),
+    calls: z.number().int(),
+    errors: z.number().int(),
+    errorsByKind: z.record(z.string(), z.number().int()),
+    lastError: z.object({ kind: z.string(), at: z.string() }).nullable(),
+    latencyMs: z.object({ p50: z.number().nullable(), p99: z.number().nullable(), window: z.number().int() }),
+    contractViolations: z.number().int(),
+  })
+  .openapi('Department');
+
+const HealthCheckSchema = z
+  .object({
+    code: z.string(),
+    ok: z.boolean(),
+    detail: z.string().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    latencyMs: z.number(),
+    checkedAt: z.string(),
+    breakerState: z.enum(['closed', 'open', 'half_open']),
+  })
+  .openapi('DepartmentHealthCheck');
+
+const listRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/departments',
+  tags: ['departments'],
+  summary: 'List the department systems, with breaker state and call figures',
+  scopes: ['departments:read'],
+  responses: {
+    200: { description: 'The departments', content: { 'application/json': { schema: z.object({ items: z.array(DepartmentSchema) }) } } },
+    ...errorResponses(401, 403),
+  },
+});
+
+const readRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/departments/{code}',
+  tags: ['departments'],
+  summary: 'One department system, with breaker state and call figures',
+  scopes: ['departments:read'],
+  request: { params: DepartmentCodeParam },
+  responses: {
+    200: { description: 'The department', content: { 'application/json': { schema: DepartmentSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const healthRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/departments/{code}/health-check',
+  tags: ['departments'],
+  summary: "Ask the department system whether it is up (through its adapter's health call)",
+  description:
+    'Calls the adapter now, through the same resilient client as every other call (so an open breaker answers at once). ' +
+    'A failing department is a normal answer here: 200 with ok=false and the error the gateway would give.',
+  scopes: ['departments:read'],
+  request: { params: DepartmentCodeParam },
+  responses: {
+    200: { description: 'The outcome of the check', content: { 'application/json': { schema: HealthCheckSchema } } },
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
+});
+
+export function registerDepartmentRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listRoute, (c) => {
+    const { departments, departmentMetrics } = c.var.services;
+    return c.json({ items: departments.list().map((department) => departmentView(department, departmentMetrics)) }, 200);
+  });
+
+  app.openapi(readRoute, (c) => {
+    const { departments, departmentMetrics } = c.var.services;
+    return c.json(departmentView(requireDepartment(departments, c.req.valid('param').code), departmentMetrics), 200);
+  });
+
+  app.openapi(healthRoute, async (c) => {
+    const department = requireDepartment(c.var.services.departments, c.req.valid('param').code);
+    return c.json(await checkDepartmentHealth(department, c.var.requestId), 200);
+  });
+}

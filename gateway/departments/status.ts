@@ -1,0 +1,56 @@
+/** How a department system is doing: its public description, call figures, and a live health check. */
+import type { DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
+import type { CapabilityName } from '../../adapters/sdk/types.js';
+import { DepartmentError } from '../../adapters/sdk/errors.js';
+import { ApiError } from '../platform/errors.js';
+import { toApiError } from './errors.js';
+import type { RegisteredDepartment } from './registry.js';
+
+const capabilityNames: readonly CapabilityName[] = ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'];
+
+export function departmentView(department: RegisteredDepartment, metrics: DepartmentMetricsRecorder) {
+  const { adapter } = department;
+  const snapshot = metrics.snapshot(department.code);
+  return {
+    code: department.code,
+    name: department.name,
+    adapterKind: department.adapterKind,
+    // The origin only: a base URL's path or query may carry a tenant key.
+    origin: new URL(department.baseUrl).origin,
+    capabilities: capabilityNames.filter((capability) => adapter[capability] !== undefined),
+    certificateTypes: [...(adapter.certificateTypes ?? [])],
+    resources: Object.fromEntries(Object.entries(adapter.resources).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+    // The client knows the breaker's state even before the first call is recorded.
+    breakerState: department.client.breakerState(),
+    calls: snapshot.calls,
+    errors: snapshot.errors,
+    errorsByKind: snapshot.errorsByKind,
+    lastError: snapshot.lastError,
+    latencyMs: snapshot.latencyMs,
+    contractViolations: snapshot.contractViolations,
+  };
+}
+
+export async function checkDepartmentHealth(department: RegisteredDepartment, requestId: string) {
+  const { adapter } = department;
+  if (!adapter.health) {
+    throw new ApiError('capability_not_offered', `${department.code} does not offer a health check.`, { department: department.code, capability: 'health' });
+  }
+  const started = performance.now();
+  let outcome: { ok: boolean; detail: string | null; error: { code: string; message: string } | null };
+  try {
+    const result = await adapter.health({ requestId });
+    outcome = { ok: result.ok, detail: result.detail ?? null, error: null };
+  } catch (error) {
+    if (!(error instanceof DepartmentError)) throw error;
+    const mapped = toApiError(error);
+    outcome = { ok: false, detail: null, error: { code: mapped.code, message: mapped.message } };
+  }
+  return {
+    code: department.code,
+    ...outcome,
+    latencyMs: Math.round((performance.now() - started) * 100) / 100,
+    checkedAt: new Date().toISOString(),
+    breakerState: department.client.breakerState(),
+  };
+}
