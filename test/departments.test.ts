@@ -5,6 +5,7 @@
  * department failures as stable errors (contract violation, breaker), and configuration mistakes
  * refused at start.
  */
+import { readFileSync } from 'node:fs';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
@@ -220,6 +221,24 @@ describe('identity verification through the PSB adapter', () => {
       .from(auditEntries)
       .where(and(eq(auditEntries.action, 'subject.identity_verification'), eq(auditEntries.subjectRef, subjectId), eq(auditEntries.outcome, 'failed')));
     expect(failed.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('checks answers against a newly published contract version from the moment it is published', async () => {
+    const subjectId = await resolve('11010519491231002X', '张三');
+    const original = readFileSync(new URL('../contracts/psb/psb.population.openapi.yaml', import.meta.url), 'utf8');
+    expect(original).toContain("pp: { type: string, enum: ['1', '0'] }");
+    const psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
+    const publish = (text: string) =>
+      gw.request('/v1/contracts', { method: 'POST', headers: bearer(psbToken, { 'content-type': 'application/yaml' }), body: text });
+
+    // 2.0.0 says `pp` is an integer; the registry still answers "1": a violation of the new version.
+    const stricter = original.replace('  version: 1.0.0', '  version: 2.0.0').replace("pp: { type: string, enum: ['1', '0'] }", 'pp: { type: integer }');
+    expect((await publish(stricter)).status).toBe(201);
+    expect(await problemOf(await verify(subjectId))).toMatchObject({ status: 502, code: 'department_contract_violation' });
+
+    // 3.0.0 restores the registry's real shape: answers pass again.
+    expect((await publish(original.replace('  version: 1.0.0', '  version: 3.0.0'))).status).toBe(201);
+    expect(await (await verify(subjectId)).json()).toMatchObject({ outcome: 'match' });
   });
 
   it('opens the breaker after repeated failures: later calls fail fast with 503 and Retry-After, without reaching the department', async () => {
