@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeConformance } from '../sdk/conformance.js';
 import type { ConformanceHarness } from '../sdk/conformance-types.js';
 import { DepartmentError } from '../sdk/errors.js';
 import type { CaseSubmissionRequest, CertificateRequest, DepartmentAdapter } from '../sdk/types.js';
@@ -285,7 +286,7 @@ describe('AMR adapter against a hostile or broken registry', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The shared conformance suite (runs once adapters/sdk/conformance.ts exists).
+// The shared conformance suite.
 // ---------------------------------------------------------------------------------------------
 
 const amrConformanceHarness: ConformanceHarness = {
@@ -293,10 +294,12 @@ const amrConformanceHarness: ConformanceHarness = {
   async start(tuning) {
     const running = await startAmrEnterpriseSimulator();
     const options = amrEnterpriseOptionsSchema.parse({ wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password });
-    const conformanceAdapter = amrEnterpriseAdapter.create(options, await amrTestEnvironment(running.url, tuning));
+    const environment = await amrTestEnvironment(running.url, tuning);
+    const conformanceAdapter = amrEnterpriseAdapter.create(options, environment);
     return {
       simulator: running,
       adapter: conformanceAdapter,
+      client: environment.client,
       async close() {
         await conformanceAdapter.close();
         await running.close();
@@ -311,7 +314,4 @@ const amrConformanceHarness: ConformanceHarness = {
   operations: { fetchCertificate: 'QueryBusinessLicence', submitCase: 'SubmitRegistration', queryCaseStatus: 'QueryRegistrationStatus', health: 'Ping' },
 };
 
-type ConformanceModule = { describeConformance?: (harness: ConformanceHarness) => void };
-const conformanceModule = (await import(/* @vite-ignore */ '../sdk/conformance' + '.js').catch(() => null)) as ConformanceModule | null;
-if (typeof conformanceModule?.describeConformance === 'function') conformanceModule.describeConformance(amrConformanceHarness);
-else describe.skip('AMR enterprise registry: conformance suite (adapters/sdk/conformance.ts not there yet)', () => it('runs the shared suite', () => {}));
+describeConformance(amrConformanceHarness);
