@@ -78,6 +78,11 @@ export const configSchema = z
       .default(['case_acceptance', 'case_review', 'certificate_issuance', 'eligibility_check', 'supervision', 'subject_request']),
     /** Lifetime of the subject-scoped tokens a portal obtains for a citizen's data tracker. */
     SUBJECT_TOKEN_TTL_SECONDS: integer(60, 3600).default(900),
+    /**
+     * Overall deadline of one certificate fetch across all departments it asks; a caller may ask
+     * for less. A department that has not answered by then is reported unavailable.
+     */
+    CERTIFICATE_FETCH_DEADLINE_MS: integer(100, 60_000).default(8000),
     /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
     ONEWINDOW_DEMO: booleanFromEnv.default(true),
     /** JSON file listing the department systems and their adapters (see README, "Departments"). */
@@ -136,6 +141,7 @@ export interface Config {
   };
   purposeCodes: string[];
   subjectTokenTtlSeconds: number;
+  certificates: { fetchDeadlineMs: number };
   departments: {
     list: DepartmentConfig[];
     /** Where department base URLs may point (SSRF guard). */
@@ -200,6 +206,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     purposeCodes: env.PURPOSE_CODES,
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
+    certificates: { fetchDeadlineMs: env.CERTIFICATE_FETCH_DEADLINE_MS },
     departments: {
       list: departments.departments,
       urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },

@@ -20,6 +20,9 @@ const PUBLIC_BY_DESIGN = new Set([
   'GET /docs/assets/{file}',
   'GET /.well-known/jwks.json',
   'POST /oauth/token',
+  // Whoever was handed a certificate envelope may check it; it reveals only the envelope's own
+  // claims and whether that certificate still stands.
+  'POST /v1/certificates/verify',
 ]);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;

@@ -197,6 +197,13 @@ export const materialTypes = pgTable('material_types', {
   defaultValidityDays: integer('default_validity_days'),
   /** The department that issues this kind of document, when one does. */
   issuingDepartment: text('issuing_department'),
+  /** A fetched certificate of this type is reused without asking its department for this long; null: ask every time. */
+  freshForSeconds: integer('fresh_for_seconds'),
+  /**
+   * When the department cannot answer, a copy last confirmed at most this long ago may still be
+   * served, marked stale; null: never serve a stale copy.
+   */
+  staleGraceSeconds: integer('stale_grace_seconds'),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
@@ -341,5 +348,57 @@ export const accessRequests = pgTable(
   (table) => [
     index('access_requests_client_resource_idx').on(table.clientId, table.resourceCode),
     index('access_requests_resource_idx').on(table.resourceCode, table.requestedAt),
+  ],
+);
+
+// --- Certificates fetched from departments (gateway/certificates) -------------------------------
+
+/**
+ * A certificate fetched from its issuing department: the material holding its rendition, and the
+ * metadata in the fields of the national e-certificate standard, with where and when it came from
+ * and when the department last confirmed it (`checkedAt`, which freshness is measured from).
+ */
+export const certificates = pgTable(
+  'certificates',
+  {
+    materialId: text('material_id')
+      .primaryKey()
+      .references(() => materials.id),
+    subjectId: text('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    certificateType: text('certificate_type').notNull(),
+    certificateNumber: text('certificate_number').notNull(),
+    departmentCode: text('department_code').notNull(),
+    /** The contract resource and version the department's answer was checked against. */
+    contractResource: text('contract_resource'),
+    contractVersion: text('contract_version'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull(),
+    fetchedAt: timestamp('fetched_at', { withTimezone: true, mode: 'date' }).notNull(),
+    checkedAt: timestamp('checked_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [
+    index('certificates_subject_type_idx').on(table.subjectId, table.certificateType, table.checkedAt),
+    index('certificates_number_idx').on(table.departmentCode, table.certificateType, table.certificateNumber),
+  ],
+);
+
+/** A revocation a department pushed or its adapter reported; the materials it revoked are marked too. */
+export const certificateRevocations = pgTable(
+  'certificate_revocations',
+  {
+    id: text('id').primaryKey(),
+    departmentCode: text('department_code').notNull(),
+    certificateType: text('certificate_type').notNull(),
+    certificateNumber: text('certificate_number').notNull(),
+    reason: text('reason').notNull(),
+    /** `adapter` when a fetch reported it, otherwise the department client that pushed it. */
+    reportedBy: text('reported_by').notNull(),
+    materialsRevoked: integer('materials_revoked').notNull(),
+    revokedAt: createdAt(),
+  },
+  (table) => [
+    index('certificate_revocations_number_idx').on(table.departmentCode, table.certificateType, table.certificateNumber),
+    index('certificate_revocations_time_idx').on(table.revokedAt),
   ],
 );

@@ -42,13 +42,30 @@ export async function callDepartment<Result>(
   capability: CapabilityName,
   call: (adapter: DepartmentAdapter, callContext: CallContext) => Promise<Result>,
 ): Promise<Result> {
-  if (department.adapter[capability] === undefined) {
-    throw new ApiError('capability_not_offered', `${department.code} does not offer ${capability}.`, { department: department.code, capability });
-  }
+  requireCapability(department, capability);
   const resourceCode = department.adapter.resources[capability];
   if (resourceCode !== undefined) {
     await enforceResourceAccess(context.db, { principal: context.principal, requestId: context.requestId, purpose: context.purpose ?? null, caseRef: context.caseRef ?? null, subjectRef: context.subjectRef ?? null }, resourceCode);
   }
+  return invokeDepartment(context, department, capability, call);
+}
+
+export function requireCapability(department: RegisteredDepartment, capability: CapabilityName): void {
+  if (department.adapter[capability] === undefined) {
+    throw new ApiError('capability_not_offered', `${department.code} does not offer ${capability}.`, { department: department.code, capability });
+  }
+}
+
+/**
+ * Calls the adapter and maps its failures, for callers that have already checked access (the
+ * certificate flow checks every resource of a request in one transaction).
+ */
+export async function invokeDepartment<Result>(
+  context: Pick<DepartmentCallContext, 'requestId' | 'logger' | 'signal'>,
+  department: RegisteredDepartment,
+  capability: CapabilityName,
+  call: (adapter: DepartmentAdapter, callContext: CallContext) => Promise<Result>,
+): Promise<Result> {
   try {
     return await call(department.adapter, { requestId: context.requestId, ...(context.signal ? { signal: context.signal } : {}) });
   } catch (error) {

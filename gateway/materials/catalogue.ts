@@ -22,7 +22,13 @@ export interface MaterialTypeDefinition {
   allowedMediaTypes: DocumentMediaType[];
   defaultValidityDays: number | null;
   issuingDepartment: string | null;
+  /** Certificates fetched from the issuing department: reused without asking again for this long (null: ask every time). */
+  freshForSeconds?: number | null;
+  /** …and served, marked stale, up to this age when the department cannot answer (null: never). */
+  staleGraceSeconds?: number | null;
 }
+
+const DAY = 86_400;
 
 const scans: DocumentMediaType[] = ['application/pdf', 'application/ofd', 'image/jpeg', 'image/png'];
 const documents: DocumentMediaType[] = ['application/pdf', 'application/ofd'];
@@ -33,17 +39,17 @@ const documents: DocumentMediaType[] = ['application/pdf', 'application/ofd'];
  * estate), HRSS human resources and social security, TAX taxation, HEALTH health commission.
  */
 export const seedMaterialTypes: readonly MaterialTypeDefinition[] = [
-  { code: 'resident_id_card', name: 'Resident identity card', nameZh: '居民身份证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: 3650, issuingDepartment: 'PSB' },
-  { code: 'household_register', name: 'Household register (hukou booklet)', nameZh: '居民户口簿', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'PSB' },
+  { code: 'resident_id_card', name: 'Resident identity card', nameZh: '居民身份证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: 3650, issuingDepartment: 'PSB', freshForSeconds: 7 * DAY, staleGraceSeconds: 90 * DAY },
+  { code: 'household_register', name: 'Household register (hukou booklet)', nameZh: '居民户口簿', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'PSB', freshForSeconds: 30 * DAY, staleGraceSeconds: 90 * DAY },
   { code: 'marriage_certificate', name: 'Marriage certificate', nameZh: '结婚证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'CAB' },
   { code: 'divorce_certificate', name: 'Divorce certificate', nameZh: '离婚证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'CAB' },
   { code: 'birth_medical_certificate', name: 'Medical certificate of birth', nameZh: '出生医学证明', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'HEALTH' },
   { code: 'no_criminal_record', name: 'Certificate of no criminal record', nameZh: '无犯罪记录证明', subjectKind: 'person', allowedMediaTypes: documents, defaultValidityDays: 90, issuingDepartment: 'PSB' },
   { code: 'social_insurance_record', name: 'Social insurance contribution record', nameZh: '社会保险参保缴费记录', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: 30, issuingDepartment: 'HRSS' },
-  { code: 'business_licence', name: 'Business licence', nameZh: '营业执照', subjectKind: 'organisation', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'AMR' },
+  { code: 'business_licence', name: 'Business licence', nameZh: '营业执照', subjectKind: 'organisation', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'AMR', freshForSeconds: DAY, staleGraceSeconds: 30 * DAY },
   { code: 'articles_of_association', name: 'Articles of association', nameZh: '公司章程', subjectKind: 'organisation', allowedMediaTypes: documents, defaultValidityDays: null, issuingDepartment: null },
   { code: 'tax_clearance_certificate', name: 'Tax payment certificate', nameZh: '完税证明', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: 90, issuingDepartment: 'TAX' },
-  { code: 'real_estate_certificate', name: 'Real-estate title certificate', nameZh: '不动产权证书', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'NRB' },
+  { code: 'real_estate_certificate', name: 'Real-estate title certificate', nameZh: '不动产权证书', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'NRB', freshForSeconds: DAY, staleGraceSeconds: null },
   { code: 'lease_contract', name: 'Lease contract', nameZh: '房屋租赁合同', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: 365, issuingDepartment: null },
   { code: 'power_of_attorney', name: 'Power of attorney', nameZh: '授权委托书', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: 180, issuingDepartment: null },
   { code: 'id_photo', name: 'Identity photo', nameZh: '证件照片', subjectKind: 'person', allowedMediaTypes: ['image/jpeg', 'image/png'], defaultValidityDays: 180, issuingDepartment: null },

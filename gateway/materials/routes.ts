@@ -26,6 +26,22 @@ const MaterialTypeSchema = z
     allowedMediaTypes: z.array(DocumentMediaTypeSchema),
     defaultValidityDays: z.number().int().nullable(),
     issuingDepartment: z.string().nullable(),
+    freshForSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 365 * 86_400)
+      .nullable()
+      .default(null)
+      .openapi({ description: 'Certificates fetched from the issuing department are reused without asking it again for this long; null: ask every time' }),
+    staleGraceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 365 * 86_400)
+      .nullable()
+      .default(null)
+      .openapi({ description: 'When the department cannot answer, a copy last confirmed at most this long ago is served, marked stale; null: never' }),
   })
   .openapi('MaterialType');
 

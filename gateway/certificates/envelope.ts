@@ -1,0 +1,94 @@
+/**
+ * The gateway's signature on a certificate answer: a compact JWS (RFC 7515) over the certificate
+ * metadata, the digest of its rendition and where it came from, signed with the gateway's active
+ * key and carrying its `kid`, so anyone can verify it offline against `/.well-known/jwks.json`
+ * with any JOSE library. `typ` keeps it from being mistaken for an access token or an audit
+ * checkpoint signed by the same key.
+ */
+import { CompactSign, compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import type { KeyStore } from '../auth/keys.js';
+import { ApiError } from '../platform/errors.js';
+
+export const CERTIFICATE_ENVELOPE_TYPE = 'onewindow-certificate+jws';
+
+export interface CertificateClaims {
+  /** The gateway (its issuer URL). */
+  iss: string;
+  /** Seconds since the epoch, when the gateway signed. */
+  iat: number;
+  materialId: string;
+  subjectId: string;
+  certificate: {
+    certificateType: string;
+    certificateNumber: string;
+    /** Masked unless the caller could see unmasked personal data. */
+    holderName: string;
+    holderIdentifier: string;
+    issuingAuthority: string;
+    issueDate: string;
+    validFrom: string;
+    validUntil: string | null;
+    status: 'valid' | 'revoked';
+  };
+  content: { sha256: string; mediaType: string; size: number };
+  source: { department: string; contractResource: string | null; contractVersion: string | null; fetchedAt: string; checkedAt: string };
+  /** True when served from a copy past its freshness because the department could not answer. */
+  stale: boolean;
+}
+
+export async function signCertificate(keys: KeyStore, claims: CertificateClaims): Promise<string> {
+  const key = await keys.activeKey();
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CERTIFICATE_ENVELOPE_TYPE })
+    .sign(key.signKey);
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function isClaims(value: unknown): value is CertificateClaims {
+  if (typeof value !== 'object' || value === null) return false;
+  const claims = value as Record<string, unknown>;
+  return (
+    typeof claims['materialId'] === 'string' &&
+    typeof claims['subjectId'] === 'string' &&
+    typeof claims['certificate'] === 'object' &&
+    claims['certificate'] !== null &&
+    typeof claims['content'] === 'object' &&
+    claims['content'] !== null
+  );
+}
+
+/**
+ * Checks an envelope's form, key and signature; returns its claims. Each failure has its own code:
+ * `envelope_malformed` (not a compact JWS of ours), `envelope_unknown_key` (a `kid` we never
+ * published), `envelope_signature_invalid` (altered or forged).
+ */
+export async function verifyCertificateEnvelope(keys: KeyStore, envelope: string): Promise<{ claims: CertificateClaims; kid: string }> {
+  if (!COMPACT_JWS.test(envelope)) throw new ApiError('envelope_malformed', 'The envelope is not a compact JWS (three base64url parts).');
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(envelope);
+  } catch {
+    throw new ApiError('envelope_malformed', 'The envelope header cannot be decoded.');
+  }
+  if (header.typ !== CERTIFICATE_ENVELOPE_TYPE) throw new ApiError('envelope_malformed', `The envelope is not a certificate envelope (typ must be ${CERTIFICATE_ENVELOPE_TYPE}).`);
+  if (typeof header.kid !== 'string') throw new ApiError('envelope_malformed', 'The envelope header names no key (kid).');
+  const key = await keys.historicalVerificationKey(header.kid);
+  if (!key) throw new ApiError('envelope_unknown_key', `The gateway never signed with a key ${header.kid}.`, { kid: header.kid });
+  if (header.alg !== key.alg) throw new ApiError('envelope_signature_invalid', `Key ${key.kid} signs with ${key.alg}, not ${String(header.alg)}.`);
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(envelope, key.verifyKey, { algorithms: [key.alg] }));
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) throw new ApiError('envelope_signature_invalid', 'The signature does not match the envelope: it was altered or not signed by this gateway.');
+    throw error;
+  }
+  let claims: unknown;
+  try {
+    claims = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    throw new ApiError('envelope_malformed', 'The signed payload is not JSON.');
+  }
+  if (!isClaims(claims)) throw new ApiError('envelope_malformed', 'The signed payload is not a certificate.');
+  return { claims, kid: key.kid };
+}

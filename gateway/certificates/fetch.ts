@@ -1,0 +1,382 @@
+/**
+ * Certificates for window systems: for one subject and several certificate types, answer each
+ * type from a fresh stored copy or from its issuing department, all departments asked in
+ * parallel under one overall deadline, so one slow or failing department never holds the others.
+ *
+ * Per request: one transaction checks the subject, the caller's grants for every department
+ * resource involved, and serves the fresh copies (with their audit entries); then the departments
+ * are called with no transaction open; each certificate they return is checked (right subject,
+ * right type, real document type), stored once by content, and audited in its own transaction.
+ * A department that cannot answer is replaced by a stale copy only where the type's policy
+ * allows it, and that copy is marked stale.
+ */
+import type { Logger } from 'pino';
+import { eq } from 'drizzle-orm';
+import type { CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
+import { recordAudit } from '../audit/record.js';
+import type { KeyStore } from '../auth/keys.js';
+import { checkResourceAccess, type ResourceAccess } from '../contracts/access.js';
+import type { Queryable } from '../db/client.js';
+import { subjects } from '../db/schema.js';
+import { invokeDepartment } from '../departments/calls.js';
+import type { PublishedContracts } from '../departments/published-contracts.js';
+import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
+import { type AccessContext, auditAccess, auditRefusal, canUnmask } from '../identity/subjects.js';
+import { maskCreditCode, maskName, maskResidentId } from '../identity/identifiers.js';
+import type { BlobStore } from '../materials/blob-store.js';
+import { type MaterialTypeRow, findMaterialTypes } from '../materials/catalogue.js';
+import { detectMediaType } from '../materials/media-type.js';
+import { ApiError } from '../platform/errors.js';
+import { type CertificateClaims, signCertificate } from './envelope.js';
+import { type StoredCertificate, findStoredCertificates, recordFetchedCertificate } from './store.js';
+
+export interface CertificateServices {
+  departments: DepartmentRegistry;
+  blobStore: BlobStore;
+  keys: KeyStore;
+  logger: Logger;
+  publishedContracts: PublishedContracts;
+  issuer: string;
+  defaultDeadlineMs: number;
+}
+
+export interface CertificateFetchContext extends AccessContext {
+  services: CertificateServices;
+  /** The client went away: stop asking departments. */
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface CertificateFetchRequest {
+  types: string[];
+  /** Ask the departments even when a fresh copy is stored. */
+  refresh?: boolean;
+  /** At most the configured deadline. */
+  deadlineMs?: number;
+}
+
+export type CertificateStatus = 'ok' | 'not_found' | 'revoked' | 'department_unavailable' | 'denied' | 'department_error';
+
+export interface CertificateAnswer {
+  certificateType: string;
+  status: CertificateStatus;
+  department: string | null;
+  /** Where the certificate came from in this answer: a stored copy or the department just now. */
+  source: 'stored' | 'department' | null;
+  /** Served past its freshness because the department could not answer. */
+  stale: boolean;
+  certificate: CertificateClaims['certificate'] | null;
+  material: { id: string; status: string; content: CertificateClaims['content'] } | null;
+  fetchedAt: string | null;
+  checkedAt: string | null;
+  /** Compact JWS by the gateway over the certificate; verify at /v1/certificates/verify or offline. */
+  envelope: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface CertificateFetchAnswer {
+  subjectId: string;
+  deadlineMs: number;
+  results: CertificateAnswer[];
+}
+
+/** Department errors that mean "could not answer now" rather than "answered wrongly". */
+const UNAVAILABLE_CODES = new Set(['department_unavailable', 'department_circuit_open', 'department_overloaded', 'department_timeout', 'department_connection_failed']);
+
+interface SubjectRow {
+  id: string;
+  kind: 'person' | 'organisation';
+  identifier: string;
+  name: string;
+}
+
+interface TypePlan {
+  type: MaterialTypeRow;
+  provider: RegisteredDepartment;
+  resourceCode: string | null;
+  access: ResourceAccess;
+  stored: StoredCertificate | undefined;
+}
+
+function emptyAnswer(certificateType: string, status: CertificateStatus, department: string | null, error: ApiError | null = null): CertificateAnswer {
+  return {
+    certificateType,
+    status,
+    department,
+    source: null,
+    stale: false,
+    certificate: null,
+    material: null,
+    fetchedAt: null,
+    checkedAt: null,
+    envelope: null,
+    error: error ? { code: error.code, message: error.message } : null,
+  };
+}
+
+function isFresh(stored: StoredCertificate, type: MaterialTypeRow, now: Date): boolean {
+  return type.freshForSeconds !== null && now.getTime() - stored.certificate.checkedAt.getTime() < type.freshForSeconds * 1000;
+}
+
+function mayServeStale(stored: StoredCertificate | undefined, type: MaterialTypeRow, now: Date): stored is StoredCertificate {
+  return stored !== undefined && type.staleGraceSeconds !== null && now.getTime() - stored.certificate.checkedAt.getTime() <= type.staleGraceSeconds * 1000;
+}
+
+/** Validates the request against the catalogue and the departments; throws before anything is asked. */
+function planTypes(types: readonly string[], catalogue: Map<string, MaterialTypeRow>, departments: DepartmentRegistry, subject: SubjectRow) {
+  const unknown = types.filter((code) => !catalogue.has(code) || departments.providersOf(code).length === 0);
+  if (unknown.length > 0) {
+    const offered = [...new Set(departments.list().flatMap((department) => [...(department.adapter.certificateTypes ?? [])]))].sort();
+    throw new ApiError('unknown_certificate_type', `No department system issues ${unknown.join(', ')}. Certificate types on offer: ${offered.join(', ') || 'none'}.`, { unknown, offered });
+  }
+  const wrongKind = types.filter((code) => {
+    const kind = catalogue.get(code)?.subjectKind;
+    return kind !== null && kind !== undefined && kind !== subject.kind;
+  });
+  if (wrongKind.length > 0) {
+    throw new ApiError('certificate_type_not_for_subject', `${wrongKind.join(', ')} ${wrongKind.length === 1 ? 'belongs' : 'belong'} to ${subject.kind === 'person' ? 'organisations' : 'persons'}, and this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, { types: wrongKind });
+  }
+}
+
+function subjectRefOf(subject: SubjectRow): SubjectRef {
+  return subject.kind === 'person' ? { kind: 'person', idNumber: subject.identifier, name: subject.name } : { kind: 'organisation', creditCode: subject.identifier, name: subject.name };
+}
+
+export async function fetchCertificates(context: CertificateFetchContext, subjectId: string, request: CertificateFetchRequest): Promise<CertificateFetchAnswer> {
+  const { services } = context;
+  const now = context.now ?? (() => new Date());
+  const types = [...new Set(request.types)];
+  const deadlineMs = Math.min(request.deadlineMs ?? services.defaultDeadlineMs, services.defaultDeadlineMs);
+  const unmask = canUnmask(context.principal);
+
+  // 1. One transaction: subject, catalogue, grants, stored copies; serve the fresh ones.
+  const startedAt = now();
+  const phase = await context.db.transaction(async (tx) => {
+    const [subject] = await tx.select({ id: subjects.id, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name }).from(subjects).where(eq(subjects.id, subjectId));
+    if (!subject) return null;
+    const catalogue = await findMaterialTypes(tx, types);
+    planTypes(types, catalogue, services.departments, subject);
+    const stored = request.refresh ? new Map<string, StoredCertificate>() : await findStoredCertificates(tx, subjectId, types);
+    const accessByResource = new Map<string, ResourceAccess>();
+    const plans: TypePlan[] = [];
+    for (const code of types) {
+      const type = catalogue.get(code)!;
+      const provider = services.departments.providersOf(code)[0]!;
+      const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
+      let access: ResourceAccess = { allowed: true, grantId: null };
+      if (resourceCode !== null) {
+        access = accessByResource.get(resourceCode) ?? (await checkResourceAccess(tx, context.principal, resourceCode, startedAt));
+        accessByResource.set(resourceCode, access);
+      }
+      plans.push({ type, provider, resourceCode, access, stored: stored.get(code) });
+    }
+    const served = new Map<string, StoredCertificate>();
+    for (const plan of plans) {
+      if (!plan.access.allowed) {
+        await auditCertificate(tx, context, subjectId, plan, 'denied', [`resource:${plan.resourceCode}`, `refused:${plan.access.reason}`]);
+        continue;
+      }
+      if (plan.stored && isFresh(plan.stored, plan.type, startedAt)) {
+        served.set(plan.type.code, plan.stored);
+        await auditAccess(tx, context, { action: 'certificate.serve', subjectId, fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`], materialTypes: [plan.type.code] });
+      }
+    }
+    return { subject, plans, served };
+  });
+  if (!phase) {
+    await auditRefusal(context, 'certificate.fetch', subjectId, 'not_found');
+    throw new ApiError('not_found', 'No such subject.');
+  }
+  const { subject, plans, served } = phase;
+
+  // 2. Departments, in parallel, under one deadline; no transaction open.
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = context.signal ? AbortSignal.any([deadline, context.signal]) : deadline;
+  const answers = await Promise.all(
+    plans.map(async (plan): Promise<CertificateAnswer> => {
+      if (!plan.access.allowed) {
+        const code = plan.access.reason === 'not_shared' ? 'resource_not_shared' : 'resource_grant_required';
+        return emptyAnswer(plan.type.code, 'denied', plan.provider.code, new ApiError(code, `${plan.resourceCode} needs an approved access grant for this client (POST /v1/contracts/${plan.resourceCode}/access-requests).`));
+      }
+      const fresh = served.get(plan.type.code);
+      if (fresh) return answerFor(context, fresh, plan, { source: 'stored', stale: false, unmask });
+      return askDepartment(context, subject, plan, signal, deadlineMs, unmask, now);
+    }),
+  );
+  return { subjectId, deadlineMs, results: answers };
+}
+
+/** Resolves when the signal aborts, so a department that ignores it cannot hold the answer. */
+function whenAborted(signal: AbortSignal): Promise<'deadline'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve('deadline');
+    else signal.addEventListener('abort', () => resolve('deadline'), { once: true });
+  });
+}
+
+async function askDepartment(
+  context: CertificateFetchContext,
+  subject: SubjectRow,
+  plan: TypePlan,
+  signal: AbortSignal,
+  deadlineMs: number,
+  unmask: boolean,
+  now: () => Date,
+): Promise<CertificateAnswer> {
+  const { services } = context;
+  const department = plan.provider;
+  let result: CertificateResult | 'deadline';
+  try {
+    result = await Promise.race([
+      invokeDepartment({ requestId: context.requestId, logger: services.logger, signal }, department, 'fetchCertificate', (adapter, callContext) =>
+        adapter.fetchCertificate!({ certificateType: plan.type.code, subject: subjectRefOf(subject) }, callContext),
+      ),
+      whenAborted(signal),
+    ]);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return departmentFailed(context, subject.id, plan, error, unmask, now);
+  }
+  if (result === 'deadline') {
+    return departmentFailed(context, subject.id, plan, new ApiError('department_timeout', `${department.code} did not answer within the ${deadlineMs} ms deadline.`), unmask, now);
+  }
+  if (result.outcome === 'not_found') {
+    await auditCertificate(context.db, context, subject.id, plan, 'not_found', [`department:${department.code}`]);
+    return emptyAnswer(plan.type.code, 'not_found', department.code);
+  }
+
+  const { metadata, document } = result;
+  const problem = checkCertificate(subject, plan.type, metadata.certificateType, metadata.holderIdentifier, document.mediaType, document.bytes);
+  if (problem) return departmentFailed(context, subject.id, plan, problem, unmask, now);
+
+  const put = await services.blobStore.put(
+    (async function* () {
+      yield document.bytes;
+    })(),
+    { maxBytes: Math.max(document.bytes.byteLength, 1) },
+  );
+  const contract = plan.resourceCode ? services.publishedContracts.set.get(plan.resourceCode) : undefined;
+  const stored = await recordFetchedCertificate(
+    context,
+    subject.id,
+    {
+      type: plan.type,
+      department: department.code,
+      contractResource: plan.resourceCode,
+      contractVersion: contract?.version ?? null,
+      metadata,
+      content: { sha256: put.sha256, size: put.size, mediaType: document.mediaType },
+    },
+    now(),
+  );
+  return answerFor(context, stored, plan, { source: 'department', stale: false, unmask });
+}
+
+/**
+ * What must hold before a department's certificate is stored: about this subject, of the type
+ * asked for, and a real document of a type the catalogue allows (its first bytes say so).
+ */
+function checkCertificate(subject: SubjectRow, type: MaterialTypeRow, certificateType: string, holderIdentifier: string, mediaType: string, bytes: Uint8Array): ApiError | null {
+  if (holderIdentifier.toUpperCase() !== subject.identifier.toUpperCase()) {
+    return new ApiError('department_wrong_subject', 'The department answered with a certificate of a different holder; nothing was stored.');
+  }
+  if (certificateType !== type.code) {
+    return new ApiError('department_malformed_response', `The department answered with a ${certificateType} when a ${type.code} was asked for; nothing was stored.`);
+  }
+  const detected = detectMediaType(bytes.subarray(0, 4096));
+  if (!detected || detected.mediaType !== mediaType || !type.allowedMediaTypes.includes(mediaType)) {
+    return new ApiError('department_malformed_response', `The certificate document is not the ${mediaType} it claims to be, or not a type ${type.code} allows; nothing was stored.`);
+  }
+  return null;
+}
+
+async function departmentFailed(
+  context: CertificateFetchContext,
+  subjectId: string,
+  plan: TypePlan,
+  error: ApiError,
+  unmask: boolean,
+  now: () => Date,
+): Promise<CertificateAnswer> {
+  const unavailable = UNAVAILABLE_CODES.has(error.code);
+  if (unavailable && mayServeStale(plan.stored, plan.type, now())) {
+    await auditAccess(context.db, context, { action: 'certificate.serve_stale', subjectId, fields: ['certificate', 'content', `department_error:${error.code}`], materialTypes: [plan.type.code] });
+    const answer = await answerFor(context, plan.stored, plan, { source: 'stored', stale: true, unmask });
+    return { ...answer, error: { code: error.code, message: error.message } };
+  }
+  await auditCertificate(context.db, context, subjectId, plan, 'failed', [`department:${plan.provider.code}`, `department_error:${error.code}`]);
+  return emptyAnswer(plan.type.code, unavailable ? 'department_unavailable' : 'department_error', plan.provider.code, error);
+}
+
+/** A certificate fetch that disclosed nothing to the caller (refused, not found, failed): still on record. */
+async function auditCertificate(db: Queryable, context: AccessContext, subjectId: string, plan: TypePlan, outcome: 'denied' | 'not_found' | 'failed', fields: string[]): Promise<void> {
+  await recordAudit(db, {
+    actor: context.principal,
+    operatorId: context.purpose.operatorId,
+    action: 'certificate.fetch',
+    subjectRef: subjectId,
+    fields,
+    materialTypes: [plan.type.code],
+    purpose: context.purpose.purpose,
+    caseRef: context.purpose.caseRef,
+    outcome,
+    requestId: context.requestId,
+  });
+}
+
+function maskIdentifier(identifier: string): string {
+  return /^\d{17}[\dX]$/i.test(identifier) ? maskResidentId(identifier) : maskCreditCode(identifier);
+}
+
+async function answerFor(
+  context: CertificateFetchContext,
+  stored: StoredCertificate,
+  plan: TypePlan,
+  how: { source: 'stored' | 'department'; stale: boolean; unmask: boolean },
+): Promise<CertificateAnswer> {
+  const { certificate: record, material } = stored;
+  const metadata = record.metadata as unknown as CertificateClaims['certificate'];
+  const certificate: CertificateClaims['certificate'] = {
+    certificateType: record.certificateType,
+    certificateNumber: record.certificateNumber,
+    holderName: how.unmask ? metadata.holderName : maskName(metadata.holderName),
+    holderIdentifier: how.unmask ? metadata.holderIdentifier : maskIdentifier(metadata.holderIdentifier),
+    issuingAuthority: metadata.issuingAuthority,
+    issueDate: metadata.issueDate,
+    validFrom: metadata.validFrom,
+    validUntil: metadata.validUntil,
+    status: material.status === 'revoked' ? 'revoked' : metadata.status,
+  };
+  const content = { sha256: material.contentSha256, mediaType: material.mediaType, size: material.contentSize };
+  const revoked = material.status === 'revoked';
+  const claims: CertificateClaims = {
+    iss: context.services.issuer,
+    iat: Math.floor(Date.now() / 1000),
+    materialId: material.id,
+    subjectId: material.subjectId,
+    certificate,
+    content,
+    source: {
+      department: record.departmentCode,
+      contractResource: record.contractResource,
+      contractVersion: record.contractVersion,
+      fetchedAt: record.fetchedAt.toISOString(),
+      checkedAt: record.checkedAt.toISOString(),
+    },
+    stale: how.stale,
+  };
+  return {
+    certificateType: plan.type.code,
+    status: revoked ? 'revoked' : 'ok',
+    department: record.departmentCode,
+    source: how.source,
+    stale: how.stale,
+    certificate,
+    material: { id: material.id, status: material.status, content },
+    fetchedAt: claims.source.fetchedAt,
+    checkedAt: claims.source.checkedAt,
+    // A revoked certificate gets no signature: nothing should vouch for it.
+    envelope: revoked ? null : await signCertificate(context.services.keys, claims),
+    error: null,
+  };
+}

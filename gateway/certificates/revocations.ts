@@ -1,0 +1,86 @@
+/**
+ * Revocations: a department pushes one (its own certificates only), or a fetch finds the
+ * department reporting one (`store.ts`). The materials holding the certificate become revoked and
+ * are never served as valid again; window systems and anything else holding a reference can
+ * poll the revocation feed, and the verify endpoint answers `revoked` for its envelopes.
+ */
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
+import type { Database } from '../db/client.js';
+import { certificateRevocations } from '../db/schema.js';
+import type { DepartmentRegistry } from '../departments/registry.js';
+import { requireMaterialType } from '../materials/catalogue.js';
+import { ApiError } from '../platform/errors.js';
+import { type RevocationRow, revokeCertificate } from './store.js';
+
+export interface RevocationView {
+  id: string;
+  department: string;
+  certificateType: string;
+  certificateNumber: string;
+  reason: string;
+  reportedBy: string;
+  materialsRevoked: number;
+  revokedAt: string;
+}
+
+export function revocationView(row: RevocationRow): RevocationView {
+  return {
+    id: row.id,
+    department: row.departmentCode,
+    certificateType: row.certificateType,
+    certificateNumber: row.certificateNumber,
+    reason: row.reason,
+    reportedBy: row.reportedBy,
+    materialsRevoked: row.materialsRevoked,
+    revokedAt: row.revokedAt.toISOString(),
+  };
+}
+
+export interface PushedRevocation {
+  certificateType: string;
+  certificateNumber: string;
+  reason: string;
+}
+
+/** A department client revokes one of its own certificates. */
+export async function pushRevocation(
+  context: { db: Database; principal: Principal; requestId: string; departments: DepartmentRegistry },
+  input: PushedRevocation,
+): Promise<RevocationView> {
+  const { principal } = context;
+  const department = principal.departmentCode;
+  if (principal.kind !== 'department' || department === null) throw new ApiError('forbidden', 'Only a department client revokes certificates, its own ones.');
+  const type = await requireMaterialType(context.db, input.certificateType);
+  const issues = type.issuingDepartment === department || (context.departments.get(department)?.adapter.certificateTypes ?? []).includes(type.code);
+  if (!issues) throw new ApiError('forbidden', `Department ${department} does not issue ${type.code} certificates.`);
+  return context.db.transaction(async (tx) => {
+    const { revocation, materialIds } = await revokeCertificate(tx, { department, ...input, reportedBy: principal.clientId }, new Date());
+    await recordAudit(tx, {
+      actor: principal,
+      action: 'certificate.revoke',
+      fields: [`certificate:${type.code}:${input.certificateNumber}`, ...materialIds.map((id) => `material:${id}`)],
+      materialTypes: [type.code],
+      outcome: 'allowed',
+      requestId: context.requestId,
+    });
+    return revocationView(revocation);
+  });
+}
+
+/** Revocations after `since` (oldest first), for consumers that poll. */
+export async function listRevocations(db: Database, filters: { since?: Date; department?: string; limit: number }): Promise<RevocationView[]> {
+  const rows = await db
+    .select()
+    .from(certificateRevocations)
+    .where(
+      and(
+        filters.since ? gt(certificateRevocations.revokedAt, filters.since) : undefined,
+        filters.department ? eq(certificateRevocations.departmentCode, filters.department) : undefined,
+      ),
+    )
+    .orderBy(asc(certificateRevocations.revokedAt), asc(certificateRevocations.id))
+    .limit(filters.limit);
+  return rows.map(revocationView);
+}

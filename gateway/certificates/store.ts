@@ -1,0 +1,231 @@
+/**
+ * Fetched certificates in the database: each one is a material (its rendition in the content
+ * store, stored once whoever fetched it) plus a certificate record with the standard metadata,
+ * the department and contract version it came from, and when the department last confirmed it.
+ * Fetching the same certificate again only moves `checkedAt`; a new rendition or certificate
+ * number supersedes the previous material; a revoked one is never served as valid again.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, inArray, ne } from 'drizzle-orm';
+import type { CertificateMetadata } from '../../adapters/sdk/types.js';
+import type { Queryable } from '../db/client.js';
+import { certificateRevocations, certificates, materials } from '../db/schema.js';
+import { type AccessContext, auditAccess } from '../identity/subjects.js';
+import type { MaterialTypeRow } from '../materials/catalogue.js';
+import { type MaterialRow, lockContent, newMaterialId } from '../materials/materials.js';
+
+export type CertificateRow = typeof certificates.$inferSelect;
+
+export interface StoredCertificate {
+  certificate: CertificateRow;
+  material: MaterialRow;
+}
+
+/** The newest valid fetched certificate of each type the subject holds, by type. */
+export async function findStoredCertificates(tx: Queryable, subjectId: string, types: readonly string[]): Promise<Map<string, StoredCertificate>> {
+  const rows = await tx
+    .select({ certificate: certificates, material: materials })
+    .from(certificates)
+    .innerJoin(materials, eq(materials.id, certificates.materialId))
+    .where(and(eq(certificates.subjectId, subjectId), inArray(certificates.certificateType, [...types]), eq(materials.status, 'valid')))
+    .orderBy(desc(certificates.checkedAt));
+  const newest = new Map<string, StoredCertificate>();
+  for (const row of rows) if (!newest.has(row.certificate.certificateType)) newest.set(row.certificate.certificateType, row);
+  return newest;
+}
+
+export interface FetchedCertificate {
+  type: MaterialTypeRow;
+  department: string;
+  contractResource: string | null;
+  contractVersion: string | null;
+  metadata: CertificateMetadata;
+  content: { sha256: string; size: number; mediaType: string };
+}
+
+/** The client id recorded as a fetched material's provider: the department, never the caller. */
+export function departmentProvider(department: string): string {
+  return `department:${department}`;
+}
+
+function newRevocationId(): string {
+  return `rvk_${randomBytes(12).toString('base64url')}`;
+}
+
+/**
+ * Records a certificate the department just returned, in one transaction with its audit entry.
+ * The same certificate with the same rendition is confirmed (checkedAt moves); anything else
+ * becomes a new material superseding the subject's previous one of this type from this
+ * department. A certificate the department reports revoked is stored revoked.
+ */
+export async function recordFetchedCertificate(context: AccessContext, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
+  const { content } = fetched;
+  return context.db.transaction(async (tx) => {
+    await lockContent(tx, content.sha256);
+    // A certificate the department revoked stays revoked even if its system still answers
+    // "valid" (a pushed revocation can arrive before the registry itself is updated).
+    const [revoked] = await tx
+      .select({ id: certificateRevocations.id })
+      .from(certificateRevocations)
+      .where(
+        and(
+          eq(certificateRevocations.departmentCode, fetched.department),
+          eq(certificateRevocations.certificateType, fetched.metadata.certificateType),
+          eq(certificateRevocations.certificateNumber, fetched.metadata.certificateNumber),
+        ),
+      )
+      .limit(1);
+    const knownRevoked = revoked !== undefined;
+    const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
+    const [same] = await tx
+      .select({ certificate: certificates, material: materials })
+      .from(certificates)
+      .innerJoin(materials, eq(materials.id, certificates.materialId))
+      .where(
+        and(
+          eq(certificates.subjectId, subjectId),
+          eq(certificates.certificateType, metadata.certificateType),
+          eq(certificates.departmentCode, fetched.department),
+          eq(certificates.certificateNumber, metadata.certificateNumber),
+          eq(materials.contentSha256, content.sha256),
+          ne(materials.status, 'superseded'),
+        ),
+      )
+      .for('update');
+
+    let stored: StoredCertificate;
+    if (same && !(same.material.status === 'revoked' && metadata.status === 'valid')) {
+      const [certificate] = await tx
+        .update(certificates)
+        .set({ checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion })
+        .where(eq(certificates.materialId, same.material.id))
+        .returning();
+      stored = { certificate: certificate ?? same.certificate, material: same.material };
+    } else {
+      stored = await insertCertificateMaterial(tx, context, subjectId, { ...fetched, metadata }, now);
+    }
+    if (metadata.status === 'revoked' && stored.material.status !== 'revoked') {
+      stored = { ...stored, material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now) };
+    }
+    if (metadata.status === 'revoked' && !knownRevoked) {
+      await tx.insert(certificateRevocations).values({
+        id: newRevocationId(),
+        departmentCode: fetched.department,
+        certificateType: metadata.certificateType,
+        certificateNumber: metadata.certificateNumber,
+        reason: 'Reported revoked by the issuing department when fetched',
+        reportedBy: 'adapter',
+        materialsRevoked: 1,
+      });
+    }
+    await auditAccess(tx, context, { action: 'certificate.fetch', subjectId, fields: ['certificate', 'content'], materialTypes: [metadata.certificateType] });
+    return stored;
+  });
+}
+
+async function insertCertificateMaterial(tx: Queryable, context: AccessContext, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
+  const { metadata, content } = fetched;
+  const [previous] = await tx
+    .select({ id: materials.id })
+    .from(certificates)
+    .innerJoin(materials, eq(materials.id, certificates.materialId))
+    .where(
+      and(
+        eq(certificates.subjectId, subjectId),
+        eq(certificates.certificateType, metadata.certificateType),
+        eq(certificates.departmentCode, fetched.department),
+        eq(materials.status, 'valid'),
+      ),
+    )
+    .orderBy(desc(certificates.checkedAt))
+    .limit(1)
+    .for('update');
+  const id = newMaterialId();
+  const [material] = await tx
+    .insert(materials)
+    .values({
+      id,
+      subjectId,
+      typeCode: fetched.type.code,
+      contentSha256: content.sha256,
+      contentSize: content.size,
+      mediaType: content.mediaType,
+      fileName: `${metadata.certificateType}-${metadata.certificateNumber}.${content.mediaType === 'application/ofd' ? 'ofd' : 'pdf'}`,
+      provenance: 'fetched',
+      providedByClientId: departmentProvider(fetched.department),
+      operatorId: context.purpose.operatorId,
+      departmentCode: fetched.department,
+      sourceRef: metadata.certificateNumber,
+      caseRef: context.purpose.caseRef,
+      validFrom: metadata.validFrom,
+      validUntil: metadata.validUntil,
+      supersedesId: previous?.id ?? null,
+    })
+    .returning();
+  if (!material) throw new Error('insert returned no row');
+  if (previous) await tx.update(materials).set({ status: 'superseded', supersededById: id }).where(eq(materials.id, previous.id));
+  const [certificate] = await tx
+    .insert(certificates)
+    .values({
+      materialId: id,
+      subjectId,
+      certificateType: metadata.certificateType,
+      certificateNumber: metadata.certificateNumber,
+      departmentCode: fetched.department,
+      contractResource: fetched.contractResource,
+      contractVersion: fetched.contractVersion,
+      metadata: { ...metadata },
+      fetchedAt: now,
+      checkedAt: now,
+    })
+    .returning();
+  if (!certificate) throw new Error('insert returned no row');
+  return { certificate, material };
+}
+
+async function revokeStored(tx: Queryable, material: MaterialRow, reason: string, by: string, now: Date): Promise<MaterialRow> {
+  const [revoked] = await tx
+    .update(materials)
+    .set({ status: 'revoked', revokedAt: now, revokedReason: reason, revokedByClientId: by })
+    .where(eq(materials.id, material.id))
+    .returning();
+  return revoked ?? material;
+}
+
+export interface RevocationInput {
+  department: string;
+  certificateType: string;
+  certificateNumber: string;
+  reason: string;
+  reportedBy: string;
+}
+
+export type RevocationRow = typeof certificateRevocations.$inferSelect;
+
+/**
+ * A department's revocation: every material holding that certificate (whatever its subject)
+ * becomes revoked, in one transaction with the revocation record. A revocation of a certificate
+ * the gateway never fetched is recorded too, so a later fetch cannot be mistaken for news.
+ */
+export async function revokeCertificate(tx: Queryable, input: RevocationInput, now: Date): Promise<{ revocation: RevocationRow; materialIds: string[] }> {
+  const held = await tx
+    .select({ material: materials })
+    .from(certificates)
+    .innerJoin(materials, eq(materials.id, certificates.materialId))
+    .where(
+      and(
+        eq(certificates.departmentCode, input.department),
+        eq(certificates.certificateType, input.certificateType),
+        eq(certificates.certificateNumber, input.certificateNumber),
+        ne(materials.status, 'revoked'),
+      ),
+    )
+    .for('update');
+  for (const { material } of held) await revokeStored(tx, material, input.reason, input.reportedBy, now);
+  const [revocation] = await tx
+    .insert(certificateRevocations)
+    .values({ id: newRevocationId(), ...{ departmentCode: input.department, certificateType: input.certificateType, certificateNumber: input.certificateNumber }, reason: input.reason, reportedBy: input.reportedBy, materialsRevoked: held.length, revokedAt: now })
+    .returning();
+  if (!revocation) throw new Error('insert returned no row');
+  return { revocation, materialIds: held.map(({ material }) => material.id) };
+}

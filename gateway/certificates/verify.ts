@@ -1,0 +1,40 @@
+/**
+ * The verify endpoint: is this envelope one the gateway signed, unaltered, and is the certificate
+ * it vouches for still good? The signature check is what an offline verifier does with the JWKS;
+ * the status check is what only the gateway knows (revoked or superseded since it was signed).
+ */
+import { eq } from 'drizzle-orm';
+import type { KeyStore } from '../auth/keys.js';
+import type { Database } from '../db/client.js';
+import { materials } from '../db/schema.js';
+import { type CertificateClaims, verifyCertificateEnvelope } from './envelope.js';
+
+export interface EnvelopeVerification {
+  /** Signature good and the certificate neither revoked nor superseded. */
+  valid: boolean;
+  signature: 'valid';
+  kid: string;
+  /** What the gateway knows now about the material the envelope names. */
+  currentStatus: 'valid' | 'revoked' | 'superseded' | 'unknown';
+  revocation: { at: string; reason: string } | null;
+  claims: CertificateClaims;
+}
+
+export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: string): Promise<EnvelopeVerification> {
+  const { claims, kid } = await verifyCertificateEnvelope(keys, envelope);
+  const [material] = await db
+    .select({ status: materials.status, contentSha256: materials.contentSha256, revokedAt: materials.revokedAt, revokedReason: materials.revokedReason })
+    .from(materials)
+    .where(eq(materials.id, claims.materialId));
+  // A signed envelope whose content digest differs from the material's cannot happen unless the
+  // records were tampered with; treat it as unknown rather than vouch for either.
+  const currentStatus = !material || material.contentSha256 !== claims.content.sha256 ? 'unknown' : material.status;
+  return {
+    valid: currentStatus === 'valid',
+    signature: 'valid',
+    kid,
+    currentStatus,
+    revocation: material?.revokedAt && material.revokedReason ? { at: material.revokedAt.toISOString(), reason: material.revokedReason } : null,
+    claims,
+  };
+}
