@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   customType,
   date,
   foreignKey,
@@ -401,4 +402,221 @@ export const certificateRevocations = pgTable(
     index('certificate_revocations_number_idx').on(table.departmentCode, table.certificateType, table.certificateNumber),
     index('certificate_revocations_time_idx').on(table.revokedAt),
   ],
+);
+
+// --- Working-day calendar (gateway/calendar) -----------------------------------------------------
+
+/** A loaded calendar year: its days off beyond weekends and its weekend working days are listed. */
+export const calendarYears = pgTable('calendar_years', {
+  year: integer('year').primaryKey(),
+  source: text('source').notNull(),
+  loadedByClientId: text('loaded_by_client_id'),
+  loadedAt: timestamp('loaded_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+export const calendarDayKind = pgEnum('calendar_day_kind', ['holiday', 'workday']);
+
+/** Exceptions to "Mon–Fri work, Sat–Sun off": public holidays and adjusted (weekend) workdays. */
+export const calendarDays = pgTable(
+  'calendar_days',
+  {
+    day: date('day', { mode: 'string' }).primaryKey(),
+    year: integer('year')
+      .notNull()
+      .references(() => calendarYears.year, { onDelete: 'cascade' }),
+    kind: calendarDayKind('kind').notNull(),
+    name: text('name'),
+  },
+  (table) => [index('calendar_days_year_idx').on(table.year)],
+);
+
+// --- Items and cases (gateway/items, gateway/cases) -----------------------------------------------
+
+export const itemKind = pgEnum('item_kind', ['immediate', 'promised', 'joint', 'escalated']);
+
+/** A service item (政务服务事项): who handles it, in how many working days, and what it needs. */
+export const items = pgTable('items', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  nameZh: text('name_zh').notNull(),
+  kind: itemKind('kind').notNull(),
+  /** Null: persons and organisations alike. */
+  subjectKind: subjectKind('subject_kind'),
+  /** The departments a submitted case is delivered to (several for a joint item). */
+  departments: text('departments').array().notNull(),
+  statutoryDays: integer('statutory_days').notNull(),
+  promisedDays: integer('promised_days').notNull(),
+  active: boolean('active').notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/** One material an item requires, and what may satisfy it. */
+export const itemMaterials = pgTable(
+  'item_materials',
+  {
+    itemCode: text('item_code')
+      .notNull()
+      .references(() => items.code, { onDelete: 'cascade' }),
+    requirementCode: text('requirement_code').notNull(),
+    name: text('name').notNull(),
+    position: integer('position').notNull(),
+    /** Material types that satisfy the requirement; those a department issues can be fetched. */
+    acceptedTypes: text('accepted_types').array().notNull(),
+    optional: boolean('optional').notNull().default(false),
+    /** 容缺: may be accepted missing and supplied within this many working days; null: never. */
+    deferrableDays: integer('deferrable_days'),
+  },
+  (table) => [primaryKey({ columns: [table.itemCode, table.requirementCode] })],
+);
+
+export const caseStatus = pgEnum('case_status', ['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']);
+
+export const cases = pgTable(
+  'cases',
+  {
+    id: text('id').primaryKey(),
+    /** The number the applicant is given, e.g. `OW20261129000123`. */
+    caseNumber: text('case_number').notNull(),
+    itemCode: text('item_code')
+      .notNull()
+      .references(() => items.code),
+    subjectId: text('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    clientId: text('client_id').notNull(),
+    operatorId: text('operator_id'),
+    status: caseStatus('status').notNull().default('open'),
+    form: jsonb('form').$type<Record<string, unknown>>().notNull().default({}),
+    openedAt: timestamp('opened_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Accepted: the deadline runs from here. */
+    submittedAt: timestamp('submitted_at', { withTimezone: true, mode: 'date' }),
+    acceptedOn: date('accepted_on', { mode: 'string' }),
+    promisedDays: integer('promised_days').notNull(),
+    dueOn: date('due_on', { mode: 'string' }),
+    statutoryDueOn: date('statutory_due_on', { mode: 'string' }),
+    /** Set while the case awaits the applicant (补正): the clock is stopped. */
+    pausedOn: date('paused_on', { mode: 'string' }),
+    /** Working days the clock has been stopped in all, already added to `dueOn`. */
+    pausedWorkingDays: integer('paused_working_days').notNull().default(0),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+    completedOn: date('completed_on', { mode: 'string' }),
+    materialsRequired: integer('materials_required').notNull().default(0),
+    materialsHandedIn: integer('materials_handed_in').notNull().default(0),
+    materialsReused: integer('materials_reused').notNull().default(0),
+    materialsFetched: integer('materials_fetched').notNull().default(0),
+    materialsDeferred: integer('materials_deferred').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('cases_number_key').on(table.caseNumber),
+    index('cases_subject_idx').on(table.subjectId, table.openedAt),
+    index('cases_status_due_idx').on(table.status, table.dueOn),
+  ],
+);
+
+export const caseMaterialResolution = pgEnum('case_material_resolution', ['reused', 'fetched', 'handed_in', 'deferred', 'missing', 'waived']);
+
+/** How a case's requirement is met: a reference to a material, never a copy. */
+export const caseMaterials = pgTable(
+  'case_materials',
+  {
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id, { onDelete: 'cascade' }),
+    requirementCode: text('requirement_code').notNull(),
+    materialId: text('material_id').references(() => materials.id),
+    resolution: caseMaterialResolution('resolution').notNull(),
+    /** For a deferred (容缺) requirement: the last working day to supply it. */
+    dueOn: date('due_on', { mode: 'string' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.caseId, table.requirementCode] })],
+);
+
+/** Idempotency keys of state-changing requests: the first answer is kept and replayed. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    clientId: text('client_id').notNull(),
+    key: text('key').notNull(),
+    /** What the key was used for (method and route), so one key cannot serve two operations. */
+    scope: text('scope').notNull(),
+    requestHash: text('request_hash').notNull(),
+    /** Null while the first request is still being processed. */
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body').$type<unknown>(),
+    createdAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [primaryKey({ columns: [table.clientId, table.key] }), index('idempotency_keys_created_idx').on(table.createdAt)],
+);
+
+export const deliveryStatus = pgEnum('delivery_status', ['pending', 'delivered', 'dead']);
+
+/**
+ * The transactional outbox: one delivery per department of a submitted case, written in the
+ * submission's transaction and delivered by the workers of any instance under a lease.
+ */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    /** Also the idempotency key the department deduplicates by. */
+    id: text('id').primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    departmentCode: text('department_code').notNull(),
+    status: deliveryStatus('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    lastError: text('last_error'),
+    departmentReference: text('department_reference'),
+    /** The department's own status of its part of the case. */
+    departmentStatus: text('department_status'),
+    departmentUpdatedAt: timestamp('department_updated_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    deadAt: timestamp('dead_at', { withTimezone: true, mode: 'date' }),
+    lastPolledAt: timestamp('last_polled_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [
+    uniqueIndex('deliveries_case_department_key').on(table.caseId, table.departmentCode),
+    index('deliveries_due_idx').on(table.status, table.nextAttemptAt),
+    index('deliveries_reference_idx').on(table.departmentCode, table.departmentReference),
+  ],
+);
+
+/** A case's timeline; department status callbacks are deduplicated by their event id. */
+export const caseEvents = pgTable(
+  'case_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    departmentCode: text('department_code'),
+    /** The department's own id of a pushed status event (replays are refused). */
+    externalEventId: text('external_event_id'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('case_events_case_idx').on(table.caseId, table.id),
+    uniqueIndex('case_events_external_key').on(table.departmentCode, table.externalEventId),
+  ],
+);
+
+/** Failed applicant look-ups per case number, to stop guessing the second factor. */
+export const progressLookupFailures = pgTable(
+  'progress_lookup_failures',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    caseNumber: text('case_number').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('progress_lookup_failures_idx').on(table.caseNumber, table.occurredAt)],
 );
