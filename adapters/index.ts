@@ -5,7 +5,12 @@
  * adapters/README.md) and add one line here.
  */
 import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
+import { nrbRealEstateAdapter } from './nrb-realestate/adapter.js';
 import { psbPopulationAdapter } from './psb-population/adapter.js';
 import { registerAdapter, type RegisteredAdapterFactory } from './sdk/adapter.js';
 
-export const adapterFactories: readonly RegisteredAdapterFactory[] = [registerAdapter(psbPopulationAdapter), registerAdapter(amrEnterpriseAdapter)];
+export const adapterFactories: readonly RegisteredAdapterFactory[] = [
+  registerAdapter(psbPopulationAdapter),
+  registerAdapter(amrEnterpriseAdapter),
+  registerAdapter(nrbRealEstateAdapter),
+];

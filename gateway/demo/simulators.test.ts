@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { adapterFactories } from '../../adapters/index.js';
 import { departmentsFileSchema } from '../departments/config.js';
 import { type DemoSimulators, demoDepartments, startDemoSimulators } from './simulators.js';
 
@@ -35,6 +36,34 @@ describe('demo simulators', () => {
       const response = await fetch(department.baseUrl);
       expect(response.status).toBeGreaterThanOrEqual(200);
     }
+  });
+
+  it('runs the three department systems, each with options its adapter accepts', () => {
+    expect(demoDepartments.map((department) => [department.code, department.adapter])).toEqual([
+      ['PSB', 'psb-population'],
+      ['AMR', 'amr-enterprise'],
+      ['NRB', 'nrb-realestate'],
+    ]);
+    for (const department of demoDepartments) {
+      const factory = adapterFactories.find((candidate) => candidate.kind === department.adapter);
+      expect(factory, department.adapter).toBeDefined();
+      expect(factory?.optionsSchema.safeParse(department.options).success, `${department.code} options`).toBe(true);
+    }
+  });
+
+  it('puts the simulators on consecutive ports from the base port (the README: PSB 7101, AMR 7102, NRB 7103)', async () => {
+    const base = await occupyPort();
+    await new Promise<void>((resolve) => blockers.pop()!.close(() => resolve()));
+    // Another process may hold a neighbouring port; then, and only then, a fallback is logged.
+    const fellBack: string[] = [];
+    const recording = pino({ level: 'warn' }, { write: (line: string) => void fellBack.push(String((JSON.parse(line) as { department?: unknown }).department)) });
+    const simulators = await startDemoSimulators(base, recording);
+    started.push(simulators);
+    expect(simulators.simulators.map((simulator) => simulator.code)).toEqual(['PSB', 'AMR', 'NRB']);
+    for (const [index, simulator] of simulators.simulators.entries()) {
+      if (!fellBack.includes(simulator.code)) expect(Number(new URL(simulator.url).port), simulator.code).toBe(base + index);
+    }
+    expect(fellBack).not.toContain('PSB');
   });
 
   it('falls back to a free port when the configured one is taken', async () => {

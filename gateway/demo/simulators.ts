@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../../adapters/amr-enterprise/simulator.js';
+import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
@@ -35,6 +36,13 @@ export const demoDepartments: readonly DemoDepartment[] = [
     adapter: 'amr-enterprise',
     options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
     start: (options) => startAmrEnterpriseSimulator(options),
+  },
+  {
+    code: 'NRB',
+    name: 'Natural Resources real-estate registry (simulator)',
+    adapter: 'nrb-realestate',
+    options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+    start: (options) => startNrbRealEstateSimulator(options),
   },
 ];
 
