@@ -236,6 +236,16 @@ describe('departments that are slow, down or wrong', () => {
     expect(staleServed.length).toBeGreaterThan(0);
   });
 
+  it('on refresh, falls back to a copy that is still fresh when the department cannot answer (not marked stale)', async () => {
+    const fresh = byType(await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }), 'resident_id_card');
+    expect(fresh.source).toBe('department');
+    psb.setFault({ kind: 'http_5xx' });
+    const answer = byType(await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }), 'resident_id_card');
+    expect(answer).toMatchObject({ status: 'ok', source: 'stored', stale: false });
+    expect(answer.material?.id).toBe(fresh.material?.id);
+    expect(answer.error?.code).toMatch(/^department_/);
+  });
+
   it('serves nothing once a copy is past its grace period', async () => {
     await age(zhangSan, 'household_register', 120);
     psb.setFault({ kind: 'reset' });

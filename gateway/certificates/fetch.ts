@@ -156,7 +156,8 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
     if (!subject) return null;
     const catalogue = await findMaterialTypes(tx, types);
     planTypes(types, catalogue, services.departments, subject);
-    const stored = request.refresh ? new Map<string, StoredCertificate>() : await findStoredCertificates(tx, subjectId, types);
+    // Looked up even on refresh: the fallback when the department cannot answer.
+    const stored = await findStoredCertificates(tx, subjectId, types);
     const accessByResource = new Map<string, ResourceAccess>();
     const plans: TypePlan[] = [];
     for (const code of types) {
@@ -176,7 +177,7 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
         await auditCertificate(tx, context, subjectId, plan, 'denied', [`resource:${plan.resourceCode}`, `refused:${plan.access.reason}`]);
         continue;
       }
-      if (plan.stored && isFresh(plan.stored, plan.type, startedAt)) {
+      if (!request.refresh && plan.stored && isFresh(plan.stored, plan.type, startedAt)) {
         served.set(plan.type.code, plan.stored);
         await auditAccess(tx, context, { action: 'certificate.serve', subjectId, fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`], materialTypes: [plan.type.code] });
       }
@@ -299,9 +300,18 @@ async function departmentFailed(
   now: () => Date,
 ): Promise<CertificateAnswer> {
   const unavailable = UNAVAILABLE_CODES.has(error.code);
-  if (unavailable && mayServeStale(plan.stored, plan.type, now())) {
-    await auditAccess(context.db, context, { action: 'certificate.serve_stale', subjectId, fields: ['certificate', 'content', `department_error:${error.code}`], materialTypes: [plan.type.code] });
-    const answer = await answerFor(context, plan.stored, plan, { source: 'stored', stale: true, unmask });
+  // A refresh that the department could not answer falls back to a copy that is still fresh
+  // (not stale: the policy would have served it anyway), or to a stale one where the policy allows.
+  const fallback = unavailable && plan.stored && (isFresh(plan.stored, plan.type, now()) ? 'fresh' : mayServeStale(plan.stored, plan.type, now()) ? 'stale' : null);
+  if (fallback && plan.stored) {
+    const stale = fallback === 'stale';
+    await auditAccess(context.db, context, {
+      action: stale ? 'certificate.serve_stale' : 'certificate.serve',
+      subjectId,
+      fields: ['certificate', 'content', `department_error:${error.code}`],
+      materialTypes: [plan.type.code],
+    });
+    const answer = await answerFor(context, plan.stored, plan, { source: 'stored', stale, unmask });
     return { ...answer, error: { code: error.code, message: error.message } };
   }
   await auditCertificate(context.db, context, subjectId, plan, 'failed', [`department:${plan.provider.code}`, `department_error:${error.code}`]);
