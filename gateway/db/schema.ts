@@ -446,6 +446,8 @@ export const items = pgTable('items', {
   departments: text('departments').array().notNull(),
   statutoryDays: integer('statutory_days').notNull(),
   promisedDays: integer('promised_days').notNull(),
+  /** JSON Schema of the item's application form (what the departments need beyond materials). */
+  formSchema: jsonb('form_schema').$type<Record<string, unknown>>().notNull().default({}),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

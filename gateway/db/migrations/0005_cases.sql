@@ -115,6 +115,7 @@ CREATE TABLE "items" (
 	"departments" text[] NOT NULL,
 	"statutory_days" integer NOT NULL,
 	"promised_days" integer NOT NULL,
+	"form_schema" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"active" boolean DEFAULT true NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -147,4 +148,3 @@ CREATE INDEX "idempotency_keys_created_idx" ON "idempotency_keys" USING btree ("
 CREATE INDEX "progress_lookup_failures_idx" ON "progress_lookup_failures" USING btree ("case_number","occurred_at");--> statement-breakpoint
 -- Case numbers: one sequence shared by every instance.
 CREATE SEQUENCE IF NOT EXISTS "case_number_seq";
-
