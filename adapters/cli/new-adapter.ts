@@ -80,13 +80,14 @@ export const usage = `Usage: npm run new-adapter <name> -- --department <CODE> -
    or: node --import tsx adapters/cli/new-adapter.ts <name> --department <CODE> --resource <resource.code> [options]
 
 Scaffolds adapters/<name>/ (adapter, simulator, conformance test, README) and a starter contract
-contracts/<code>/<resource.code>.openapi.yaml with its generated types. Never overwrites.
+contracts/<department in lower case>/<resource.code>.openapi.yaml with its generated types. Never overwrites.
 
   <name>                      adapter kind and folder: lower-case words joined by hyphens, e.g. cab-marriage
   --department <CODE>         department code: upper-case letters, digits and _, e.g. CAB
   --resource <resource.code>  data-contract resource code: dotted lower-case words, e.g. cab.marriage
-  --certificate-type <code>   gateway material-type code of the certificate (default: the resource
-                              code with _ for . and -), e.g. marriage_certificate
+  --certificate-type <code>   the certificate, as a gateway material-type code (GET /v1/material-types),
+                              e.g. marriage_certificate; default: the resource code with _ for . and -,
+                              a placeholder the gateway's material catalogue does not know
   --holder person|organisation  whose certificates the department keeps (default person)
   --title <text>              the system's name, for the contract and the README
   -h, --help                  this text`;
