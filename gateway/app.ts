@@ -6,6 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
+import { registerCalendarRoutes } from './calendar/routes.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
 import { registerDepartmentRoutes } from './departments/routes.js';
@@ -43,6 +44,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerContractRoutes(app);
   registerDepartmentRoutes(app);
   registerCertificateRoutes(app);
+  registerCalendarRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError(handleError);

@@ -84,6 +84,8 @@ export const errorCatalogue = {
   resource_not_shared: { status: 403, title: 'The owning department does not share this resource' },
   resource_grant_required: { status: 403, title: 'This conditional resource needs an approved access grant for the calling client' },
   access_request_decided: { status: 409, title: 'The access request has already been decided' },
+  calendar_invalid: { status: 422, title: 'The calendar document is not valid; `errors` lists every problem' },
+  calendar_year_missing: { status: 503, title: 'The working-day calendar of a year needed for a deadline is not loaded' },
   shutting_down: { status: 503, title: 'The gateway is shutting down' },
   database_unavailable: { status: 503, title: 'The database is unavailable' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },

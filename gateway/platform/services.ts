@@ -11,6 +11,8 @@ import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
 import { DisabledClients } from '../auth/disabled-clients.js';
 import { KeyStore } from '../auth/keys.js';
 import { TokenService } from '../auth/tokens.js';
+import { CalendarService } from '../calendar/service.js';
+import { seedShippedCalendars } from '../calendar/store.js';
 import type { Config } from '../config.js';
 import { seedRepositoryContracts } from '../contracts/repository.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
@@ -47,6 +49,8 @@ export interface GatewayServices {
   departmentMetrics: DepartmentMetricsRecorder;
   /** The contracts department answers are checked against (latest published versions). */
   publishedContracts: PublishedContracts;
+  /** The working-day calendar deadlines are counted in, cached in memory. */
+  calendar: CalendarService;
 }
 
 /** Departments added at start besides the configured ones (the demo's simulators). */
@@ -80,6 +84,9 @@ export async function createServices(
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
   if (options.contractsDirectory !== false) await seedRepositoryContracts(database.db, { directory: options.contractsDirectory, logger });
+  await seedShippedCalendars(database.db, logger);
+  const calendar = new CalendarService(database.db, logger);
+  await calendar.reload();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const departmentMetrics = createDepartmentMetrics(metrics.registry);
   const publishedContracts = new PublishedContracts(database.db, createContractSet([], { metrics: departmentMetrics }), logger);
@@ -108,6 +115,7 @@ export async function createServices(
     departments,
     departmentMetrics,
     publishedContracts,
+    calendar,
   };
 }
 
