@@ -7,10 +7,12 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCalendarRoutes } from './calendar/routes.js';
+import { registerCaseRoutes } from './cases/routes.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
 import { registerDepartmentRoutes } from './departments/routes.js';
 import { registerSubjectRoutes } from './identity/routes.js';
+import { registerItemRoutes } from './items/routes.js';
 import { registerMaterialRoutes } from './materials/routes.js';
 import type { AppEnv } from './platform/context.js';
 import { registerDocsRoutes } from './platform/docs-routes.js';
@@ -45,6 +47,8 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerDepartmentRoutes(app);
   registerCertificateRoutes(app);
   registerCalendarRoutes(app);
+  registerItemRoutes(app);
+  registerCaseRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError(handleError);

@@ -47,7 +47,8 @@ export const seedMaterialTypes: readonly MaterialTypeDefinition[] = [
   { code: 'no_criminal_record', name: 'Certificate of no criminal record', nameZh: '无犯罪记录证明', subjectKind: 'person', allowedMediaTypes: documents, defaultValidityDays: 90, issuingDepartment: 'PSB' },
   { code: 'social_insurance_record', name: 'Social insurance contribution record', nameZh: '社会保险参保缴费记录', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: 30, issuingDepartment: 'HRSS' },
   { code: 'business_licence', name: 'Business licence', nameZh: '营业执照', subjectKind: 'organisation', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'AMR', freshForSeconds: DAY, staleGraceSeconds: 30 * DAY },
-  { code: 'articles_of_association', name: 'Articles of association', nameZh: '公司章程', subjectKind: 'organisation', allowedMediaTypes: documents, defaultValidityDays: null, issuingDepartment: null },
+  // Drafted and handed in by the founders before the company exists, so not tied to organisations.
+  { code: 'articles_of_association', name: 'Articles of association', nameZh: '公司章程', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: null, issuingDepartment: null },
   { code: 'tax_clearance_certificate', name: 'Tax payment certificate', nameZh: '完税证明', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: 90, issuingDepartment: 'TAX' },
   { code: 'real_estate_certificate', name: 'Real-estate title certificate', nameZh: '不动产权证书', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'NRB', freshForSeconds: DAY, staleGraceSeconds: null },
   { code: 'lease_contract', name: 'Lease contract', nameZh: '房屋租赁合同', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: 365, issuingDepartment: null },

@@ -22,6 +22,7 @@ import { DepartmentRegistry } from '../departments/registry.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { createFilesystemBlobStore } from '../materials/blob-store-fs.js';
 import { createPostgresBlobStore } from '../materials/blob-store-postgres.js';
+import { applySeedItems } from '../items/catalogue.js';
 import { applySeedMaterialTypes } from '../materials/catalogue.js';
 import { type GatewayMetrics, createMetrics } from './metrics.js';
 
@@ -83,6 +84,7 @@ export async function createServices(
   const disabledClients = new DisabledClients(database.db);
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
+  await applySeedItems(database.db);
   if (options.contractsDirectory !== false) await seedRepositoryContracts(database.db, { directory: options.contractsDirectory, logger });
   await seedShippedCalendars(database.db, logger);
   const calendar = new CalendarService(database.db, logger);

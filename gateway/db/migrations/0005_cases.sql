@@ -147,4 +147,6 @@ CREATE INDEX "deliveries_reference_idx" ON "deliveries" USING btree ("department
 CREATE INDEX "idempotency_keys_created_idx" ON "idempotency_keys" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "progress_lookup_failures_idx" ON "progress_lookup_failures" USING btree ("case_number","occurred_at");--> statement-breakpoint
 -- Case numbers: one sequence shared by every instance.
-CREATE SEQUENCE IF NOT EXISTS "case_number_seq";
+CREATE SEQUENCE IF NOT EXISTS "case_number_seq";--> statement-breakpoint
+-- Articles of association are handed in by the founders before the company exists (enterprise establishment).
+UPDATE "material_types" SET "subject_kind" = NULL WHERE "code" = 'articles_of_association' AND "subject_kind" = 'organisation';

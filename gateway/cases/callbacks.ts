@@ -1,0 +1,72 @@
+/**
+ * Status callbacks: a department client (authenticated by its token, so the department is known
+ * from the credentials, never from the body) reports the status of its part of a case. Refused
+ * with their own codes: an unknown case number, a case not delivered to this department, an event
+ * id already received (a replay), an event dated in the future or more than a week back, or older
+ * than the last one applied. Applied in one transaction with its timeline entry and audit entry.
+ */
+import { eq } from 'drizzle-orm';
+import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
+import type { WorkingCalendar } from '../calendar/calendar.js';
+import type { Database } from '../db/client.js';
+import { cases } from '../db/schema.js';
+import { requireItem } from '../items/catalogue.js';
+import { ApiError } from '../platform/errors.js';
+import { applyDepartmentStatus } from './status.js';
+
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+const MAX_AGE_MS = 7 * 24 * 3600_000;
+
+export interface StatusCallback {
+  caseNumber: string;
+  eventId: string;
+  status: DepartmentCaseStatus;
+  occurredAt: string;
+  message?: string;
+}
+
+export interface CallbackContext {
+  db: Database;
+  principal: Principal;
+  requestId: string;
+  calendar: () => Promise<WorkingCalendar>;
+  now?: () => Date;
+}
+
+export async function receiveStatusCallback(context: CallbackContext, callback: StatusCallback): Promise<{ caseNumber: string; caseStatus: string; dueOn: string | null }> {
+  const department = context.principal.departmentCode;
+  if (context.principal.kind !== 'department' || department === null) throw new ApiError('forbidden', 'Only a department client reports case status.');
+  const now = (context.now ?? (() => new Date()))();
+  const occurredAt = new Date(callback.occurredAt);
+  if (occurredAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) throw new ApiError('callback_stale', 'The event is dated in the future; check the sending clock.');
+  if (occurredAt.getTime() < now.getTime() - MAX_AGE_MS) throw new ApiError('callback_stale', 'The event is more than a week old; it is not applied.');
+  const calendar = await context.calendar();
+
+  return context.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));
+    if (!row) throw new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
+    const item = await requireItem(tx, row.itemCode);
+    const applied = await applyDepartmentStatus(tx, calendar, item.statutoryDays, {
+      caseId: row.id,
+      departmentCode: department,
+      status: callback.status,
+      occurredAt,
+      message: callback.message ?? null,
+      source: 'callback',
+      externalEventId: callback.eventId,
+    });
+    await recordAudit(tx, {
+      actor: context.principal,
+      action: 'case.status_callback',
+      subjectRef: row.subjectId,
+      fields: [`status:${callback.status}`, `event:${callback.eventId}`],
+      caseRef: row.caseNumber,
+      outcome: 'allowed',
+      requestId: context.requestId,
+    });
+    const [updated] = await tx.select({ dueOn: cases.dueOn }).from(cases).where(eq(cases.id, row.id));
+    return { caseNumber: row.caseNumber, caseStatus: applied.caseStatus, dueOn: updated?.dueOn ?? null };
+  });
+}

@@ -1,0 +1,295 @@
+/**
+ * Cases API for window systems (open, notice, attach, fetch certificates, submit, read, timeline)
+ * and the status callback departments push to. A case is its own purpose: every audit entry it
+ * writes carries its case number.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { fetchCertificates } from '../certificates/fetch.js';
+import type { AccessContext } from '../identity/subjects.js';
+import { SubjectIdSchema } from '../identity/routes.js';
+import type { AppEnv } from '../platform/context.js';
+import { OPERATOR_HEADER } from '../platform/purpose.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { attachFetched, attachMaterial, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase } from './cases.js';
+import { receiveStatusCallback } from './callbacks.js';
+import { withIdempotency } from './idempotency.js';
+
+const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
+const OperatorHeaders = z.object({ [OPERATOR_HEADER]: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/).optional() });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const FormSchema = z.record(z.string(), z.unknown()).openapi({ description: "The item's application form (see the item's formSchema)" });
+
+const NoticeEntrySchema = z
+  .object({
+    requirementCode: z.string(),
+    name: z.string(),
+    acceptedTypes: z.array(z.string()),
+    optional: z.boolean(),
+    deferrableDays: z.number().int().nullable(),
+    state: z.enum(['reused', 'fetched', 'handed_in', 'fetchable', 'missing', 'deferrable', 'deferred', 'optional']),
+    material: z.object({ id: z.string(), typeCode: z.string(), provenance: z.string(), validUntil: z.string().nullable() }).nullable(),
+    fetchableFrom: z.array(z.object({ department: z.string(), certificateType: z.string() })),
+    deferredUntil: z.string().nullable(),
+  })
+  .openapi('NoticeEntry');
+
+const CaseSchema = z
+  .object({
+    id: z.string(),
+    caseNumber: z.string(),
+    itemCode: z.string(),
+    itemName: z.string(),
+    itemKind: z.enum(['immediate', 'promised', 'joint', 'escalated']),
+    subjectId: z.string(),
+    status: z.enum(['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']),
+    openedAt: z.string(),
+    submittedAt: z.string().nullable(),
+    acceptedOn: z.string().nullable(),
+    promisedDays: z.number().int(),
+    dueOn: z.string().nullable(),
+    statutoryDueOn: z.string().nullable(),
+    clockStopped: z.boolean(),
+    pausedWorkingDays: z.number().int(),
+    completedOn: z.string().nullable(),
+    onTime: z.boolean().nullable(),
+    form: z.record(z.string(), z.unknown()),
+    notice: z
+      .object({
+        entries: z.array(NoticeEntrySchema),
+        toHandIn: z.array(z.string()),
+        counts: z.object({
+          required: z.number().int(),
+          reused: z.number().int(),
+          fetched: z.number().int(),
+          handedIn: z.number().int(),
+          fetchable: z.number().int(),
+          missing: z.number().int(),
+          deferrable: z.number().int(),
+          deferred: z.number().int(),
+        }),
+        readyToSubmit: z.boolean(),
+      })
+      .openapi('CaseNotice', { description: 'The one-time notice (一次性告知): what is on file, what departments supply, what the applicant must bring' }),
+    deliveries: z.array(
+      z.object({
+        department: z.string(),
+        status: z.enum(['pending', 'delivered', 'dead']),
+        attempts: z.number().int(),
+        departmentReference: z.string().nullable(),
+        departmentStatus: z.string().nullable(),
+        deliveredAt: z.string().nullable(),
+        lastError: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi('Case');
+
+const openRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/cases',
+  tags: ['cases'],
+  summary: 'Open a case and get the one-time notice of everything the item needs',
+  scopes: ['cases:write'],
+  request: {
+    headers: OperatorHeaders,
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.object({ itemCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/), subjectId: SubjectIdSchema, form: FormSchema.optional() }).strict() } },
+    },
+  },
+  responses: { 201: json(CaseSchema, 'Opened; `notice` says what is reused, fetchable, missing or deferrable'), ...errorResponses(400, 401, 403, 404, 422) },
+});
+
+const readRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/cases/{caseId}',
+  tags: ['cases'],
+  summary: 'A case, its current notice and its deliveries',
+  scopes: ['cases:read'],
+  request: { params: z.object({ caseId: CaseIdSchema }) },
+  responses: { 200: json(CaseSchema, 'The case'), ...errorResponses(401, 403, 404) },
+});
+
+const timelineRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/cases/{caseId}/timeline',
+  tags: ['cases'],
+  summary: "A case's timeline: opened, materials, submission, deliveries, department statuses, clock stops",
+  scopes: ['cases:read'],
+  request: { params: z.object({ caseId: CaseIdSchema }) },
+  responses: {
+    200: json(z.object({ items: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), detail: z.record(z.string(), z.unknown()) })) }), 'Oldest first'),
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const attachRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/cases/{caseId}/materials',
+  tags: ['cases'],
+  summary: "Attach one of the applicant's materials to a requirement (upload it first as a material)",
+  scopes: ['cases:write'],
+  request: {
+    params: z.object({ caseId: CaseIdSchema }),
+    headers: OperatorHeaders,
+    body: {
+      required: true,
+      content: {
+        'application/json': { schema: z.object({ requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/), materialId: z.string().regex(/^mat_[A-Za-z0-9_-]{1,64}$/) }).strict() },
+      },
+    },
+  },
+  responses: { 200: json(CaseSchema, 'Attached; the notice is updated'), ...errorResponses(400, 401, 403, 404, 409, 422) },
+});
+
+const fetchRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/cases/{caseId}/certificates',
+  tags: ['cases'],
+  summary: 'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results',
+  scopes: ['cases:write', 'certificates:read'],
+  request: {
+    params: z.object({ caseId: CaseIdSchema }),
+    headers: OperatorHeaders,
+    body: { required: false, content: { 'application/json': { schema: z.object({ deadlineMs: z.number().int().min(100).max(60_000).optional() }).strict() } } },
+  },
+  responses: {
+    200: json(
+      z.object({
+        case: CaseSchema,
+        results: z.array(z.object({ requirementCode: z.string(), certificateType: z.string(), status: z.string(), department: z.string().nullable(), error: z.object({ code: z.string(), message: z.string() }).nullable() })),
+      }),
+      'What each department answered, and the updated case',
+    ),
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const submitRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/cases/{caseId}/submit',
+  tags: ['cases'],
+  summary: 'Submit the case: accepted, due dates set, one delivery per department written with it (idempotent by Idempotency-Key)',
+  scopes: ['cases:write'],
+  request: {
+    params: z.object({ caseId: CaseIdSchema }),
+    headers: OperatorHeaders.extend({ 'idempotency-key': z.string().optional().openapi({ description: 'Required: a unique value per submission (e.g. a UUID); a repeat returns the first answer' }) }),
+    body: { required: false, content: { 'application/json': { schema: z.object({ form: FormSchema.optional() }).strict() } } },
+  },
+  responses: { 200: json(CaseSchema, 'Submitted (or the first answer to this key)'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+});
+
+const callbackRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/case-status-callbacks',
+  tags: ['cases'],
+  summary: "A department pushes the status of its part of a case delivered to it",
+  scopes: ['cases:status'],
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              caseNumber: z.string().regex(/^OW\d{14}$/),
+              eventId: z.string().min(1).max(100).openapi({ description: "The department's unique id of this event; a replay is refused" }),
+              status: z.enum(['received', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']),
+              occurredAt: z.iso.datetime({ offset: true }),
+              message: z.string().max(500).optional(),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: json(z.object({ caseNumber: z.string(), caseStatus: z.string(), dueOn: z.string().nullable() }), 'Applied'),
+    ...errorResponses(400, 401, 403, 404, 409, 422),
+  },
+});
+
+function caseContext(c: Context<AppEnv>, operatorId: string | undefined): AccessContext {
+  return { db: c.var.services.db, principal: c.var.principal, requestId: c.var.requestId, purpose: { purpose: null, caseRef: null, operatorId: operatorId ?? null } };
+}
+
+function caseServices(c: Context<AppEnv>): CaseServices {
+  const { services } = c.var;
+  return { departments: services.departments, calendar: () => services.calendar.current() };
+}
+
+export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(openRoute, async (c) => {
+    const view = await openCase(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('json'));
+    return c.json(view, 201);
+  });
+
+  app.openapi(readRoute, async (c) => c.json(await readCase(caseContext(c, undefined), caseServices(c), c.req.valid('param').caseId), 200));
+
+  app.openapi(timelineRoute, async (c) => c.json({ items: await caseTimeline(c.var.services.db, c.var.principal, c.req.valid('param').caseId) }, 200));
+
+  app.openapi(attachRoute, async (c) => {
+    const view = await attachMaterial(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('param').caseId, c.req.valid('json'));
+    return c.json(view, 200);
+  });
+
+  app.openapi(fetchRoute, async (c) => {
+    const { services } = c.var;
+    const caseId = c.req.valid('param').caseId;
+    const context = caseContext(c, c.req.valid('header')[OPERATOR_HEADER]);
+    const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
+    const { row, byRequirement } = await fetchPlan(context, caseServices(c), caseId);
+    const results: { requirementCode: string; certificateType: string; status: string; department: string | null; error: { code: string; message: string } | null }[] = [];
+    const attached: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[] = [];
+    if (byRequirement.size > 0) {
+      const answer = await fetchCertificates(
+        {
+          ...context,
+          purpose: { ...context.purpose, caseRef: row.caseNumber },
+          services: {
+            departments: services.departments,
+            blobStore: services.blobStore,
+            keys: services.keys,
+            logger: services.logger,
+            publishedContracts: services.publishedContracts,
+            issuer: services.config.issuer,
+            defaultDeadlineMs: services.config.certificates.fetchDeadlineMs,
+          },
+          signal: c.req.raw.signal,
+        },
+        row.subjectId,
+        { types: [...new Set(byRequirement.values())], ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}) },
+      );
+      for (const [requirementCode, certificateType] of byRequirement) {
+        const result = answer.results.find((entry) => entry.certificateType === certificateType);
+        if (!result) continue;
+        results.push({ requirementCode, certificateType, status: result.status, department: result.department, error: result.error });
+        if (result.status === 'ok' && result.material && result.source) attached.push({ requirementCode, materialId: result.material.id, source: result.stale ? 'stored' : result.source });
+      }
+    }
+    const view = attached.length > 0 ? await attachFetched(context, caseServices(c), caseId, attached) : await readCase(context, caseServices(c), caseId);
+    return c.json({ case: view, results }, 200);
+  });
+
+  app.openapi(submitRoute, async (c) => {
+    const { services } = c.var;
+    const caseId = c.req.valid('param').caseId;
+    const headers = c.req.valid('header');
+    const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
+    const context = caseContext(c, headers[OPERATOR_HEADER]);
+    const answer = await withIdempotency(
+      services.db,
+      { clientId: c.var.principal.clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
+      async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
+    );
+    if (answer.replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json(answer.body, 200);
+  });
+
+  app.openapi(callbackRoute, async (c) => {
+    const { services } = c.var;
+    const result = await receiveStatusCallback({ db: services.db, principal: c.var.principal, requestId: c.var.requestId, calendar: () => services.calendar.current() }, c.req.valid('json'));
+    return c.json(result, 200);
+  });
+}

@@ -1,0 +1,286 @@
+/**
+ * The item catalogue (政务服务事项): per item, the departments a case goes to, its kind, its
+ * statutory and promised time limits in working days, the JSON Schema of its application form, and
+ * the materials it requires — each with the material types that satisfy it, whether it is
+ * optional, and whether it may be accepted missing and supplied within N working days (容缺).
+ *
+ * A realistic set is seeded at start (missing items only: an administrator's changes stay); an
+ * administrator replaces an item with `PUT /v1/items/{code}`.
+ */
+import { asc, eq, inArray } from 'drizzle-orm';
+import type { Database, Queryable } from '../db/client.js';
+import { itemMaterials, items, materialTypes } from '../db/schema.js';
+import { ApiError } from '../platform/errors.js';
+import { compileFormSchema } from './form.js';
+
+export type ItemKind = 'immediate' | 'promised' | 'joint' | 'escalated';
+
+export interface ItemRequirement {
+  requirementCode: string;
+  name: string;
+  /** Material types that satisfy it, most usual first. */
+  acceptedTypes: string[];
+  optional: boolean;
+  /** 容缺: may be missing at submission and supplied within this many working days; null: never. */
+  deferrableDays: number | null;
+}
+
+export interface ItemDefinition {
+  code: string;
+  name: string;
+  nameZh: string;
+  kind: ItemKind;
+  subjectKind: 'person' | 'organisation' | null;
+  departments: string[];
+  statutoryDays: number;
+  promisedDays: number;
+  formSchema: Record<string, unknown>;
+  active: boolean;
+  materials: ItemRequirement[];
+}
+
+const requirement = (requirementCode: string, name: string, acceptedTypes: string[], options: { optional?: boolean; deferrableDays?: number } = {}): ItemRequirement => ({
+  requirementCode,
+  name,
+  acceptedTypes,
+  optional: options.optional ?? false,
+  deferrableDays: options.deferrableDays ?? null,
+});
+
+const partySchema = {
+  type: 'object',
+  required: ['name', 'idNumber'],
+  additionalProperties: false,
+  properties: { name: { type: 'string', minLength: 1, maxLength: 50 }, idNumber: { type: 'string', pattern: '^[0-9A-Za-z]{15,18}$' } },
+};
+
+/** Seed items: the three the reform's first "one thing" packages usually start with, and two more kinds. */
+export const seedItems: readonly ItemDefinition[] = [
+  {
+    code: 'enterprise_establishment',
+    name: 'Enterprise establishment registration',
+    nameZh: '企业设立登记',
+    kind: 'promised',
+    subjectKind: 'person',
+    departments: ['AMR'],
+    statutoryDays: 15,
+    promisedDays: 3,
+    formSchema: {
+      type: 'object',
+      required: ['companyName', 'registeredCapital', 'businessScope'],
+      additionalProperties: false,
+      properties: {
+        companyName: { type: 'string', minLength: 4, maxLength: 100 },
+        registeredCapital: { type: 'string', minLength: 1, maxLength: 40 },
+        businessScope: { type: 'string', minLength: 2, maxLength: 2000 },
+        address: { type: 'string', maxLength: 200 },
+      },
+    },
+    active: true,
+    materials: [
+      requirement('applicant_identity', 'Identity of the legal representative', ['resident_id_card']),
+      requirement('articles', 'Articles of association', ['articles_of_association']),
+      requirement('premises', 'Proof of the registered address', ['real_estate_certificate', 'lease_contract']),
+      requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], { optional: true }),
+    ],
+  },
+  {
+    code: 'real_estate_transfer',
+    name: 'Real-estate transfer registration with household move-in',
+    nameZh: '不动产转移登记（含户口迁入）',
+    kind: 'joint',
+    subjectKind: 'person',
+    departments: ['NRB', 'PSB'],
+    statutoryDays: 30,
+    promisedDays: 5,
+    formSchema: {
+      type: 'object',
+      required: ['certificateNo', 'transferee', 'transferReason'],
+      additionalProperties: false,
+      properties: {
+        certificateNo: { type: 'string', minLength: 4, maxLength: 64 },
+        transferee: partySchema,
+        transferReason: { type: 'string', enum: ['sale', 'gift', 'exchange'] },
+        price: { type: 'string', maxLength: 40 },
+      },
+    },
+    active: true,
+    materials: [
+      requirement('applicant_identity', 'Identity of the transferor', ['resident_id_card']),
+      requirement('title', 'Real-estate title certificate', ['real_estate_certificate']),
+      requirement('household', 'Household register', ['household_register']),
+      requirement('marital_status', 'Proof of marital status', ['marriage_certificate', 'divorce_certificate'], { deferrableDays: 5 }),
+      requirement('tax', 'Deed tax payment certificate', ['tax_clearance_certificate'], { deferrableDays: 10 }),
+    ],
+  },
+  {
+    code: 'household_move_in',
+    name: 'Household registration move-in',
+    nameZh: '户口迁入登记',
+    kind: 'promised',
+    subjectKind: 'person',
+    departments: ['PSB'],
+    statutoryDays: 20,
+    promisedDays: 5,
+    formSchema: {
+      type: 'object',
+      required: ['moveToAddress'],
+      additionalProperties: false,
+      properties: {
+        moveToAddress: { type: 'string', minLength: 4, maxLength: 200 },
+        reason: { type: 'string', enum: ['home_purchase', 'employment', 'family_reunion', 'education'] },
+      },
+    },
+    active: true,
+    materials: [
+      requirement('applicant_identity', 'Identity card', ['resident_id_card']),
+      requirement('household', 'Household register', ['household_register']),
+      requirement('residence', 'Proof of lawful residence', ['real_estate_certificate', 'lease_contract']),
+      requirement('photo', 'Identity photo', ['id_photo'], { optional: true, deferrableDays: 3 }),
+    ],
+  },
+  {
+    code: 'business_licence_reissue',
+    name: 'Business licence reissue (lost or damaged)',
+    nameZh: '营业执照遗失补领',
+    kind: 'immediate',
+    subjectKind: 'organisation',
+    departments: ['AMR'],
+    statutoryDays: 0,
+    promisedDays: 0,
+    formSchema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } } },
+    active: true,
+    materials: [
+      requirement('licence', 'Business licence on record', ['business_licence']),
+      requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], { optional: true }),
+    ],
+  },
+  {
+    code: 'real_estate_mortgage_cancellation',
+    name: 'Mortgage cancellation registration (escalated to the municipal registry)',
+    nameZh: '抵押权注销登记',
+    kind: 'escalated',
+    subjectKind: null,
+    departments: ['NRB'],
+    statutoryDays: 10,
+    promisedDays: 3,
+    formSchema: {
+      type: 'object',
+      required: ['certificateNo'],
+      additionalProperties: true,
+      properties: { certificateNo: { type: 'string', minLength: 4, maxLength: 64 }, transferReason: { type: 'string', maxLength: 40 } },
+    },
+    active: true,
+    materials: [requirement('title', 'Real-estate title certificate', ['real_estate_certificate'])],
+  },
+];
+
+export type ItemRow = typeof items.$inferSelect;
+
+function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSelect)[]): ItemDefinition {
+  return {
+    code: row.code,
+    name: row.name,
+    nameZh: row.nameZh,
+    kind: row.kind,
+    subjectKind: row.subjectKind,
+    departments: row.departments,
+    statutoryDays: row.statutoryDays,
+    promisedDays: row.promisedDays,
+    formSchema: row.formSchema,
+    active: row.active,
+    materials: requirements
+      .sort((a, b) => a.position - b.position)
+      .map((entry) => ({ requirementCode: entry.requirementCode, name: entry.name, acceptedTypes: entry.acceptedTypes, optional: entry.optional, deferrableDays: entry.deferrableDays })),
+  };
+}
+
+async function writeRequirements(tx: Queryable, code: string, requirements: readonly ItemRequirement[]): Promise<void> {
+  if (requirements.length === 0) return;
+  await tx.insert(itemMaterials).values(
+    requirements.map((entry, position) => ({
+      itemCode: code,
+      requirementCode: entry.requirementCode,
+      name: entry.name,
+      position,
+      acceptedTypes: [...entry.acceptedTypes],
+      optional: entry.optional,
+      deferrableDays: entry.deferrableDays,
+    })),
+  );
+}
+
+/** Adds the seed items that are missing; never touches one an administrator changed. */
+export async function applySeedItems(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    for (const item of seedItems) {
+      const { materials: requirements, ...row } = item;
+      const inserted = await tx
+        .insert(items)
+        .values({ ...row, departments: [...row.departments] })
+        .onConflictDoNothing()
+        .returning({ code: items.code });
+      if (inserted.length > 0) await writeRequirements(tx, item.code, requirements);
+    }
+  });
+}
+
+export async function listItems(db: Queryable): Promise<ItemDefinition[]> {
+  const rows = await db.select().from(items).orderBy(asc(items.code));
+  const requirements = await db.select().from(itemMaterials);
+  return rows.map((row) => toDefinition(row, requirements.filter((entry) => entry.itemCode === row.code)));
+}
+
+export async function findItem(db: Queryable, code: string): Promise<ItemDefinition | null> {
+  const [row] = await db.select().from(items).where(eq(items.code, code));
+  if (!row) return null;
+  return toDefinition(row, await db.select().from(itemMaterials).where(eq(itemMaterials.itemCode, code)));
+}
+
+/** The item, or `unknown_item` naming the code (an inactive item counts as unknown for new cases). */
+export async function requireItem(db: Queryable, code: string, options: { activeOnly?: boolean } = {}): Promise<ItemDefinition> {
+  const item = await findItem(db, code);
+  if (!item || (options.activeOnly && !item.active)) throw new ApiError('unknown_item', `No service item ${code}.`, { itemCode: code });
+  return item;
+}
+
+/**
+ * Creates or replaces an item and its requirements in one transaction, after checking that every
+ * accepted material type exists, requirement codes are unique, the form schema compiles, and the
+ * kind agrees with the departments (a joint item has several).
+ */
+export async function upsertItem(db: Database, definition: ItemDefinition, knownDepartments: ReadonlySet<string>): Promise<{ item: ItemDefinition; created: boolean }> {
+  const problems: string[] = [];
+  const codes = new Set<string>();
+  for (const entry of definition.materials) {
+    if (codes.has(entry.requirementCode)) problems.push(`requirement ${entry.requirementCode} is listed twice`);
+    codes.add(entry.requirementCode);
+  }
+  if (definition.kind === 'joint' && new Set(definition.departments).size < 2) problems.push('a joint item is handled by two or more departments');
+  if (definition.kind !== 'joint' && new Set(definition.departments).size > 1) problems.push(`a ${definition.kind} item is handled by one department; use kind "joint" for several`);
+  if (definition.promisedDays > definition.statutoryDays) problems.push('the promised time limit cannot exceed the statutory one');
+  const unknownDepartments = definition.departments.filter((code) => !knownDepartments.has(code));
+  if (unknownDepartments.length > 0) problems.push(`no configured department ${unknownDepartments.join(', ')}`);
+  try {
+    compileFormSchema(definition.formSchema);
+  } catch (error) {
+    problems.push(`formSchema: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const typeCodes = [...new Set(definition.materials.flatMap((entry) => entry.acceptedTypes))];
+  const known = typeCodes.length === 0 ? [] : await db.select({ code: materialTypes.code }).from(materialTypes).where(inArray(materialTypes.code, typeCodes));
+  const unknownTypes = typeCodes.filter((code) => !known.some((row) => row.code === code));
+  if (unknownTypes.length > 0) problems.push(`unknown material types ${unknownTypes.join(', ')}`);
+  if (problems.length > 0) throw new ApiError('item_invalid', `The item definition is not valid: ${problems.join('; ')}.`, { problems });
+
+  return db.transaction(async (tx) => {
+    const { materials: requirements, ...row } = definition;
+    const [existing] = await tx.select({ code: items.code }).from(items).where(eq(items.code, definition.code)).for('update');
+    await tx
+      .insert(items)
+      .values({ ...row, departments: [...row.departments] })
+      .onConflictDoUpdate({ target: items.code, set: { ...row, departments: [...row.departments], updatedAt: new Date() } });
+    await tx.delete(itemMaterials).where(eq(itemMaterials.itemCode, definition.code));
+    await writeRequirements(tx, definition.code, requirements);
+    return { item: definition, created: !existing };
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * An item's application form is described by a JSON Schema (draft 2020-12) in the catalogue;
+ * a case's form data is checked against it before anything is written, and each problem is
+ * reported with its JSON pointer so the window clerk knows which field to fix.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
+import { ApiError } from '../platform/errors.js';
+
+// ajv-formats is CommonJS: under ESM its plugin is the module's `default`.
+const addFormats = formatsModule.default;
+
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+addFormats(ajv);
+
+/** Compiled validators by schema text: items are few and their schemas rarely change. */
+const compiled = new Map<string, ValidateFunction>();
+
+/** Compiles a form schema, throwing the compiler's message when it is not a valid strict schema. */
+export function compileFormSchema(schema: Record<string, unknown>): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(key, validate);
+  }
+  return validate;
+}
+
+/** Checks a case's form data; `form_invalid` (422) lists every problem with its pointer. */
+export function checkForm(itemCode: string, schema: Record<string, unknown>, form: Record<string, unknown>): void {
+  const validate = compileFormSchema(schema);
+  if (validate(form)) return;
+  const errors = (validate.errors ?? []).map((error) => ({
+    path: error.instancePath || '/',
+    message: error.keyword === 'additionalProperties' ? `unknown field ${String((error.params as { additionalProperty?: unknown }).additionalProperty)}` : (error.message ?? error.keyword),
+  }));
+  throw new ApiError('form_invalid', `The application form for ${itemCode} is not complete or not valid: ${errors.map((error) => `${error.path} ${error.message}`).join('; ')}.`, { errors });
+}

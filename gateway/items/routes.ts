@@ -1,0 +1,91 @@
+/**
+ * Item catalogue API: read by every client that works with cases, replaced by administrators.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { listItems, requireItem, upsertItem } from './catalogue.js';
+
+const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
+const TypeCode = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
+const DepartmentCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/);
+
+const RequirementSchema = z
+  .object({
+    requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
+    name: z.string().trim().min(1).max(200),
+    acceptedTypes: z.array(TypeCode).min(1).max(10),
+    optional: z.boolean().default(false),
+    deferrableDays: z.number().int().min(1).max(60).nullable().default(null).openapi({ description: '容缺: may be supplied this many working days after acceptance; null: must be there at submission' }),
+  })
+  .strict()
+  .openapi('ItemRequirement');
+
+const ItemBodySchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    nameZh: z.string().trim().min(1).max(200),
+    kind: z.enum(['immediate', 'promised', 'joint', 'escalated']),
+    subjectKind: z.enum(['person', 'organisation']).nullable(),
+    departments: z.array(DepartmentCode).min(1).max(10),
+    statutoryDays: z.number().int().min(0).max(365),
+    promisedDays: z.number().int().min(0).max(365),
+    formSchema: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'JSON Schema (2020-12) of the application form' }),
+    active: z.boolean().default(true),
+    materials: z.array(RequirementSchema).max(50),
+  })
+  .strict();
+
+const ItemSchema = ItemBodySchema.extend({ code: z.string() }).openapi('Item');
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const listRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/items',
+  tags: ['items'],
+  summary: 'The service items, with their departments, time limits and required materials',
+  scopes: ['contracts:read'],
+  responses: { 200: json(z.object({ items: z.array(ItemSchema) }), 'Every item'), ...errorResponses(401) },
+});
+
+const getRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/items/{code}',
+  tags: ['items'],
+  summary: 'One service item',
+  scopes: ['contracts:read'],
+  request: { params: z.object({ code: ItemCodeSchema }) },
+  responses: { 200: json(ItemSchema, 'The item'), ...errorResponses(401, 404) },
+});
+
+const putRoute = protectedRoute({
+  method: 'put',
+  path: '/v1/items/{code}',
+  tags: ['items'],
+  summary: 'Create or replace a service item and its required materials',
+  scopes: ['catalogue:admin'],
+  request: { params: z.object({ code: ItemCodeSchema }), body: { required: true, content: { 'application/json': { schema: ItemBodySchema } } } },
+  responses: { 200: json(ItemSchema, 'Replaced'), 201: json(ItemSchema, 'Created'), ...errorResponses(400, 401, 403, 422) },
+});
+
+export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listRoute, async (c) => c.json({ items: await listItems(c.var.services.db) }, 200));
+
+  app.openapi(getRoute, async (c) => {
+    const { code } = c.req.valid('param');
+    try {
+      return c.json(await requireItem(c.var.services.db, code), 200);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'unknown_item') throw new ApiError('not_found', `No service item ${code}.`);
+      throw error;
+    }
+  });
+
+  app.openapi(putRoute, async (c) => {
+    const { services } = c.var;
+    const known = new Set(services.departments.list().map((department) => department.code));
+    const { item, created } = await upsertItem(services.db, { code: c.req.valid('param').code, ...c.req.valid('json') }, known);
+    return c.json(item, created ? 201 : 200);
+  });
+}

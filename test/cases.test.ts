@@ -1,0 +1,337 @@
+/**
+ * Cases end to end against real department simulators: the one-time notice, fetching what the
+ * departments supply, handing in the rest once, idempotent submission writing the case and its
+ * deliveries together, a second item reusing what the first collected, department status
+ * callbacks (and their refusals), clocks stopped while waiting for the applicant, and who may see
+ * a case.
+ */
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
+import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import type { RunningSimulator } from '../adapters/sdk/simulator.js';
+import { applyDepartmentStatus } from '../gateway/cases/status.js';
+import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
+import { pdfDocument } from './fixtures/documents.js';
+import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+
+const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
+
+let psb: RunningSimulator;
+let amr: RunningSimulator;
+let nrb: RunningSimulator;
+let gw: TestGateway;
+let windowToken: string;
+let amrToken: string;
+let nrbToken: string;
+let zhangSan: string;
+
+const json = { 'content-type': 'application/json' };
+const purpose = { 'onewindow-purpose': 'case_acceptance' };
+
+interface NoticeEntry {
+  requirementCode: string;
+  state: string;
+  material: { id: string; typeCode: string } | null;
+  fetchableFrom: { department: string; certificateType: string }[];
+  deferredUntil: string | null;
+}
+interface CaseBody {
+  id: string;
+  caseNumber: string;
+  status: string;
+  acceptedOn: string | null;
+  dueOn: string | null;
+  onTime: boolean | null;
+  clockStopped: boolean;
+  notice: { entries: NoticeEntry[]; counts: Record<string, number>; readyToSubmit: boolean; toHandIn: string[] };
+  deliveries: { department: string; status: string }[];
+}
+
+function entry(body: CaseBody, requirementCode: string): NoticeEntry {
+  const found = body.notice.entries.find((candidate) => candidate.requirementCode === requirementCode);
+  if (!found) throw new Error(`no requirement ${requirementCode}`);
+  return found;
+}
+
+const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
+
+async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+  return gw.request(path, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+}
+
+async function ok<T>(response: Response, status = 200): Promise<T> {
+  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+async function grant(resourceCode: string, clientId: string): Promise<void> {
+  const now = new Date();
+  await gw.services.db.insert(accessRequests).values({
+    id: `acr_cases_${resourceCode}`,
+    resourceCode,
+    clientId,
+    purpose: 'window cases',
+    legalBasis: 'test',
+    status: 'approved',
+    requestedAt: now,
+    decidedAt: now,
+    decidedByClientId: 'cli_test',
+  });
+}
+
+async function upload(subjectId: string, typeCode: string, label: string): Promise<string> {
+  const response = await gw.request(`/v1/subjects/${subjectId}/materials?typeCode=${typeCode}&fileName=${label}.pdf`, {
+    method: 'POST',
+    headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
+    body: Buffer.from(pdfDocument(label)),
+  });
+  return (await ok<{ id: string }>(response, 201)).id;
+}
+
+const establishmentForm = { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
+
+beforeAll(async () => {
+  psb = await startPsbPopulationSimulator();
+  amr = await startAmrEnterpriseSimulator();
+  nrb = await startNrbRealEstateSimulator();
+  gw = await createTestGateway({
+    DEPARTMENTS_JSON: JSON.stringify([
+      { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
+      { code: 'AMR', name: 'Enterprise registry', adapter: 'amr-enterprise', baseUrl: amr.url, options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }, tuning },
+      { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+    ]),
+    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    DELIVERY_WORKER: 'false',
+  });
+  const window = await gw.createClient('window');
+  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'contracts:read', 'cases:read', 'cases:write'])).accessToken;
+  for (const resource of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) await grant(resource, window.client.id);
+  amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
+  nrbToken = await gw.tokenFor('department', undefined, { departmentCode: 'NRB' });
+  const resolved = await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose });
+  zhangSan = (await ok<{ id: string }>(resolved, 201)).id;
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await Promise.all([psb?.close(), amr?.close(), nrb?.close()]);
+});
+
+describe('the item catalogue', () => {
+  it('is seeded with realistic items of every kind, readable by any client', async () => {
+    const { items } = await ok<{ items: { code: string; kind: string; departments: string[] }[] }>(await call('/v1/items'));
+    expect(items.map((item) => item.code)).toEqual(expect.arrayContaining(['enterprise_establishment', 'real_estate_transfer', 'household_move_in']));
+    expect(new Set(items.map((item) => item.kind))).toEqual(new Set(['immediate', 'promised', 'joint', 'escalated']));
+    expect(items.find((item) => item.code === 'real_estate_transfer')?.departments).toEqual(['NRB', 'PSB']);
+  });
+
+  it('lets an administrator replace an item, and refuses an inconsistent one with every problem', async () => {
+    const admin = await gw.tokenFor('admin');
+    const item = {
+      name: 'Test item',
+      nameZh: '测试事项',
+      kind: 'joint',
+      subjectKind: 'person',
+      departments: ['AMR'],
+      statutoryDays: 2,
+      promisedDays: 5,
+      formSchema: { type: 'object', properties: { x: { type: 'strnig' } } },
+      materials: [{ requirementCode: 'aa', name: 'A', acceptedTypes: ['no_such_type'] }],
+    };
+    const refused = await call('/v1/items/test_item', { method: 'PUT', body: item, token: admin });
+    expect(refused.status, await refused.clone().text()).toBe(422);
+    const problem = await problemOf(refused);
+    expect(problem.code).toBe('item_invalid');
+    expect((problem['problems'] as string[]).length).toBe(4);
+    const accepted = await call('/v1/items/test_item', {
+      method: 'PUT',
+      body: { ...item, kind: 'promised', promisedDays: 1, formSchema: { type: 'object' }, materials: [{ requirementCode: 'aa', name: 'A', acceptedTypes: ['lease_contract'] }] },
+      token: admin,
+    });
+    expect(accepted.status).toBe(201);
+    expect((await call('/v1/items/test_item', { method: 'PUT', body: item })).status).toBe(403);
+  });
+});
+
+describe('a case from opening to completion', () => {
+  let first: CaseBody;
+
+  it('opens with the one-time notice: fetchable, missing and optional, in one answer', async () => {
+    first = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    expect(first.caseNumber).toMatch(/^OW\d{14}$/);
+    expect(first.status).toBe('open');
+    expect(entry(first, 'applicant_identity')).toMatchObject({ state: 'fetchable', fetchableFrom: [{ department: 'PSB', certificateType: 'resident_id_card' }] });
+    expect(entry(first, 'premises')).toMatchObject({ state: 'fetchable', fetchableFrom: [{ department: 'NRB', certificateType: 'real_estate_certificate' }] });
+    expect(entry(first, 'articles').state).toBe('missing');
+    expect(entry(first, 'authorisation').state).toBe('optional');
+    expect(first.notice).toMatchObject({ readyToSubmit: false, toHandIn: ['articles'], counts: { required: 3, fetchable: 2, missing: 1 } });
+  });
+
+  it('fetches what the departments supply and attaches it', async () => {
+    const { case: body, results } = await ok<{ case: CaseBody; results: { requirementCode: string; status: string }[] }>(await call(`/v1/cases/${first.id}/certificates`, { body: {} }));
+    expect(results.map((result) => [result.requirementCode, result.status]).sort()).toEqual([
+      ['applicant_identity', 'ok'],
+      ['premises', 'ok'],
+    ]);
+    expect(entry(body, 'applicant_identity').state).toBe('fetched');
+    expect(entry(body, 'premises').state).toBe('fetched');
+    first = body;
+  });
+
+  it('refuses to submit while a required material is missing, writing nothing', async () => {
+    const response = await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': 'submit-missing-0001' } });
+    expect(response.status).toBe(422);
+    expect(await problemOf(response)).toMatchObject({ code: 'materials_missing', missing: [{ requirementCode: 'articles' }] });
+    const [row] = await gw.services.db.select().from(cases).where(eq(cases.id, first.id));
+    expect(row?.status).toBe('open');
+    expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, first.id))).toEqual([]);
+  });
+
+  it('attaches what the applicant hands in, and checks it satisfies the requirement', async () => {
+    const articles = await upload(zhangSan, 'articles_of_association', 'articles');
+    const wrong = await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'premises', materialId: articles } });
+    expect((await problemOf(wrong)).code).toBe('material_not_accepted');
+    const unknown = await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'nonsense', materialId: articles } });
+    expect((await problemOf(unknown)).code).toBe('requirement_unknown');
+    first = await ok<CaseBody>(await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'articles', materialId: articles } }));
+    expect(entry(first, 'articles').state).toBe('handed_in');
+    expect(first.notice).toMatchObject({ readyToSubmit: true, toHandIn: [], counts: { required: 3, handedIn: 1, fetched: 2 } });
+  });
+
+  it('needs an Idempotency-Key and a valid form to submit', async () => {
+    expect((await problemOf(await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm } }))).code).toBe('idempotency_key_required');
+    const invalid = await call(`/v1/cases/${first.id}/submit`, { body: { form: { companyName: 'x', extra: 1 } }, headers: { 'idempotency-key': 'submit-invalid-0001' } });
+    expect(invalid.status).toBe(422);
+    const problem = await problemOf(invalid);
+    expect(problem.code).toBe('form_invalid');
+    expect((problem['errors'] as unknown[]).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('submits once: the same key returns the first answer, another body under it is refused, a new key finds the case submitted', async () => {
+    const key = 'submit-0001-establishment';
+    const submitted = await ok<CaseBody>(await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': key } }));
+    expect(submitted.status).toBe('submitted');
+    expect(submitted.acceptedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(submitted.dueOn! > submitted.acceptedOn!).toBe(true);
+    expect(submitted.deliveries).toEqual([expect.objectContaining({ department: 'AMR', status: 'pending' })]);
+
+    const replay = await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': key } });
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.json()).toEqual(submitted);
+
+    const otherBody = await call(`/v1/cases/${first.id}/submit`, { body: { form: { ...establishmentForm, registeredCapital: '1元' } }, headers: { 'idempotency-key': key } });
+    expect((await problemOf(otherBody)).code).toBe('idempotency_key_reused');
+    const again = await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': 'submit-0002-establishment' } });
+    expect((await problemOf(again)).code).toBe('case_not_open');
+    expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, first.id))).toHaveLength(1);
+    first = submitted;
+  });
+
+  it('answers 409 to a duplicate while the first request is still in progress', async () => {
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    const [window] = await gw.services.db.select({ clientId: cases.clientId }).from(cases).where(eq(cases.id, opened.id));
+    await gw.services.db.insert(idempotencyKeys).values({ clientId: window!.clientId, key: 'in-flight-0001', scope: `POST /v1/cases/${opened.id}/submit`, requestHash: 'x' });
+    const duplicate = await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'in-flight-0001' } });
+    expect(duplicate.status).toBe(422); // different body hash from the reservation
+    await gw.services.db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, 'in-flight-0001'));
+    const { requestHash } = await import('../gateway/cases/idempotency.js');
+    await gw.services.db.insert(idempotencyKeys).values({ clientId: window!.clientId, key: 'in-flight-0002', scope: `POST /v1/cases/${opened.id}/submit`, requestHash: requestHash(`POST /v1/cases/${opened.id}/submit`, {}) });
+    const inProgress = await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'in-flight-0002' } });
+    expect(inProgress.status).toBe(409);
+    expect((await problemOf(inProgress)).code).toBe('idempotency_in_progress');
+  });
+
+  it('a second item for the same applicant reuses what the first collected', async () => {
+    const second = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan } }), 201);
+    expect(entry(second, 'applicant_identity')).toMatchObject({ state: 'reused', material: { typeCode: 'resident_id_card' } });
+    expect(entry(second, 'residence')).toMatchObject({ state: 'reused', material: { typeCode: 'real_estate_certificate' } });
+    expect(entry(second, 'household').state).toBe('fetchable');
+    expect(second.notice.counts).toMatchObject({ required: 3, reused: 2, handedIn: 0 });
+  });
+
+  it('takes status callbacks from the department the case went to, and completes on time', async () => {
+    const now = Date.now();
+    const push = (eventId: string, status: string, token = amrToken, at = new Date(now).toISOString(), caseNumber = first.caseNumber) =>
+      call('/v1/case-status-callbacks', { body: { caseNumber, eventId, status, occurredAt: at }, token });
+    expect((await ok<{ caseStatus: string }>(await push('amr-evt-1', 'received'))).caseStatus).toBe('in_progress');
+    expect((await problemOf(await push('amr-evt-1', 'in_progress'))).code).toBe('callback_replayed');
+    expect((await problemOf(await push('nrb-evt-1', 'completed', nrbToken))).code).toBe('callback_wrong_department');
+    expect((await problemOf(await push('amr-evt-2', 'completed', amrToken, new Date(now).toISOString(), 'OW20260101999999'))).code).toBe('callback_unknown_case');
+    expect((await problemOf(await push('amr-evt-3', 'completed', amrToken, new Date(now - 30 * 86_400_000).toISOString()))).code).toBe('callback_stale');
+    expect((await problemOf(await push('amr-evt-4', 'completed', amrToken, new Date(now - 60_000).toISOString()))).code).toBe('callback_stale'); // older than the last applied
+    expect((await call('/v1/case-status-callbacks', { body: { caseNumber: first.caseNumber, eventId: 'w', status: 'completed', occurredAt: new Date().toISOString() } })).status).toBe(403);
+
+    const done = await ok<{ caseStatus: string }>(await push('amr-evt-5', 'completed', amrToken, new Date(now + 1000).toISOString()));
+    expect(done.caseStatus).toBe('completed');
+    const body = await ok<CaseBody>(await call(`/v1/cases/${first.id}`));
+    expect(body).toMatchObject({ status: 'completed', onTime: true });
+    expect((await problemOf(await push('amr-evt-6', 'in_progress', amrToken, new Date(now + 2000).toISOString()))).code).toBe('case_already_final');
+
+    const { items } = await ok<{ items: { kind: string }[] }>(await call(`/v1/cases/${first.id}/timeline`));
+    expect(items.map((item) => item.kind)).toEqual(expect.arrayContaining(['opened', 'certificate_fetched', 'material_attached', 'submitted', 'department_status', 'completed']));
+  });
+
+  it('shows a case only to the window that opened it and the departments it went to', async () => {
+    const otherWindow = await gw.tokenFor('window');
+    expect((await call(`/v1/cases/${first.id}`, { token: otherWindow })).status).toBe(404);
+    expect((await call(`/v1/cases/${first.id}`, { token: amrToken })).status).toBe(200);
+    expect((await call(`/v1/cases/${first.id}`, { token: nrbToken })).status).toBe(404);
+    expect((await call('/v1/cases/case_AAAAAAAAAAAAAAAA')).status).toBe(404);
+  });
+});
+
+describe('bad requests', () => {
+  it('refuses unknown items and items for the other kind of subject', async () => {
+    expect((await problemOf(await call('/v1/cases', { body: { itemCode: 'no_such_item', subjectId: zhangSan } }))).code).toBe('unknown_item');
+    expect((await problemOf(await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }))).code).toBe('item_not_for_subject');
+    expect((await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan, extra: true } })).status).toBe(400);
+  });
+});
+
+describe('the clock', () => {
+  it('stops while a department waits for the applicant and moves the due date by the working days it stood still', async () => {
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }), 201).catch(() => null);
+    expect(opened).toBeNull(); // a person cannot; build the case directly for a controlled calendar
+    const { db } = gw.services;
+    const [template] = await db.select().from(cases).limit(1);
+    const caseId = 'case_clockTest000000001';
+    await db.insert(cases).values({
+      ...template!,
+      id: caseId,
+      caseNumber: 'OW20260928000001',
+      status: 'submitted',
+      acceptedOn: '2026-09-28',
+      promisedDays: 5,
+      dueOn: '2026-10-12',
+      statutoryDueOn: '2026-10-12',
+      pausedOn: null,
+      pausedWorkingDays: 0,
+      completedAt: null,
+      completedOn: null,
+    });
+    await db.insert(deliveries).values({ id: 'dlv_clockTest000000001', caseId, departmentCode: 'AMR', status: 'delivered' });
+    const calendar = await gw.services.calendar.current();
+    // 2026-09-28 + 5 working days: 09-29, 09-30, (National Day 10-01..07), 10-08, 10-09, 10-10 (adjusted Saturday).
+    expect(calendar.addWorkingDays('2026-09-28', 5)).toBe('2026-10-10');
+    await db.update(cases).set({ dueOn: '2026-10-10' }).where(eq(cases.id, caseId));
+    const apply = (status: 'awaiting_applicant' | 'in_progress' | 'completed', at: string) =>
+      db.transaction((tx) => applyDepartmentStatus(tx, calendar, 20, { caseId, departmentCode: 'AMR', status, occurredAt: new Date(at), source: 'poll' }));
+    expect((await apply('awaiting_applicant', '2026-09-29T10:00:00+08:00')).caseStatus).toBe('awaiting_applicant');
+    expect((await apply('in_progress', '2026-10-09T10:00:00+08:00')).caseStatus).toBe('in_progress');
+    const [resumed] = await db.select().from(cases).where(eq(cases.id, caseId));
+    // Stopped from 09-29 to 10-09: 09-30, 10-08, 10-09 are three working days.
+    expect(resumed).toMatchObject({ pausedOn: null, pausedWorkingDays: 3, dueOn: calendar.addWorkingDays('2026-09-28', 8) });
+    expect((await apply('completed', '2026-10-14T10:00:00+08:00')).caseStatus).toBe('completed');
+    const [completed] = await db.select().from(cases).where(eq(cases.id, caseId));
+    expect(completed?.completedOn).toBe('2026-10-14');
+    const events = await db.select().from(caseEvents).where(and(eq(caseEvents.caseId, caseId)));
+    expect(events.map((event) => event.kind)).toEqual(expect.arrayContaining(['clock_stopped', 'clock_restarted', 'completed']));
+  });
+});
