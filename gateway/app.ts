@@ -7,6 +7,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCalendarRoutes } from './calendar/routes.js';
+import { registerProgressRoutes } from './cases/progress-routes.js';
 import { registerCaseRoutes } from './cases/routes.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
@@ -49,6 +50,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerCalendarRoutes(app);
   registerItemRoutes(app);
   registerCaseRoutes(app);
+  registerProgressRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError(handleError);

@@ -83,6 +83,10 @@ export const configSchema = z
      * for less. A department that has not answered by then is reported unavailable.
      */
     CERTIFICATE_FETCH_DEADLINE_MS: integer(100, 60_000).default(8000),
+    /** Applicant progress look-ups allowed per client address per minute (per instance). */
+    PROGRESS_LOOKUPS_PER_MINUTE: integer(1, 10_000).default(20),
+    /** Failed look-ups of one case number (any address, all instances) before it is locked for 15 minutes. */
+    PROGRESS_MAX_FAILURES: integer(1, 1000).default(5),
     /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
     ONEWINDOW_DEMO: booleanFromEnv.default(true),
     /** JSON file listing the department systems and their adapters (see README, "Departments"). */
@@ -142,6 +146,7 @@ export interface Config {
   purposeCodes: string[];
   subjectTokenTtlSeconds: number;
   certificates: { fetchDeadlineMs: number };
+  progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
   departments: {
     list: DepartmentConfig[];
     /** Where department base URLs may point (SSRF guard). */
@@ -207,6 +212,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     purposeCodes: env.PURPOSE_CODES,
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
     certificates: { fetchDeadlineMs: env.CERTIFICATE_FETCH_DEADLINE_MS },
+    progress: { lookupsPerMinute: env.PROGRESS_LOOKUPS_PER_MINUTE, maxFailures: env.PROGRESS_MAX_FAILURES, lockMs: 15 * 60_000 },
     departments: {
       list: departments.departments,
       urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },

@@ -287,6 +287,36 @@ describe('a case from opening to completion', () => {
   });
 });
 
+describe('applicant progress', () => {
+  it('answers the case number and the last 4 characters of the identifier, without credentials or personal data', async () => {
+    const [row] = await gw.services.db.select().from(cases).where(and(eq(cases.itemCode, 'enterprise_establishment'), eq(cases.status, 'completed')));
+    const lookup = (check: string, caseNumber = row!.caseNumber) => gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber, check }) });
+    const response = await lookup('002x');
+    const text = await response.clone().text();
+    expect(response.status, text).toBe(200);
+    expect(await response.json()).toMatchObject({ caseNumber: row!.caseNumber, item: { code: 'enterprise_establishment' }, departments: [{ department: 'AMR' }] });
+    expect(text).not.toContain(ZHANG_SAN.identifier);
+    expect(text).not.toContain(ZHANG_SAN.name);
+    expect(text).not.toContain(zhangSan);
+
+    const wrongCheck = await lookup('1234');
+    const unknownCase = await lookup('002X', 'OW20260101000000');
+    expect(wrongCheck.status).toBe(404);
+    const [a, b] = [await problemOf(wrongCheck), await problemOf(unknownCase)];
+    expect({ ...a, requestId: undefined }).toEqual({ ...b, requestId: undefined, instance: a['instance'] });
+  });
+
+  it('locks a case number after repeated wrong checks, even for the right one', async () => {
+    const [row] = await gw.services.db.select().from(cases).where(eq(cases.itemCode, 'household_move_in')).limit(1);
+    const lookup = (check: string) => gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber: row!.caseNumber, check }) });
+    for (let attempt = 0; attempt < 5; attempt += 1) expect((await lookup(`000${attempt}`)).status).toBe(404);
+    const locked = await lookup('002X');
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await problemOf(locked)).code).toBe('rate_limited');
+  });
+});
+
 describe('bad requests', () => {
   it('refuses unknown items and items for the other kind of subject', async () => {
     expect((await problemOf(await call('/v1/cases', { body: { itemCode: 'no_such_item', subjectId: zhangSan } }))).code).toBe('unknown_item');

@@ -23,6 +23,9 @@ const PUBLIC_BY_DESIGN = new Set([
   // Whoever was handed a certificate envelope may check it; it reveals only the envelope's own
   // claims and whether that certificate still stands.
   'POST /v1/certificates/verify',
+  // Applicants have no client credentials; they prove the case is theirs with a second factor,
+  // under rate limits.
+  'POST /v1/progress',
 ]);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;

@@ -11,7 +11,8 @@ import { auditEntries } from '../db/schema.js';
 export type AuditOutcome = 'allowed' | 'denied' | 'not_found' | 'failed';
 
 export interface AuditEntryInput {
-  actor: Pick<Principal, 'clientId' | 'kind'>;
+  /** The calling client; `applicant` for a citizen looking up their own case without credentials. */
+  actor: Pick<Principal, 'clientId'> & { kind: Principal['kind'] | 'applicant' };
   /** The person at the window or desk, when the calling system says who it is. */
   operatorId?: string | null;
   /** What was done, as `capability.verb`, e.g. `subject.read`, `audit.verify`. */

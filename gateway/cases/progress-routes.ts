@@ -1,0 +1,65 @@
+/**
+ * The applicant's progress look-up: public by design (a citizen has no client credentials), so it
+ * is rate limited per address, and wrong guesses lock the case number (see progress.ts).
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppEnv } from '../platform/context.js';
+import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit } from '../platform/rate-limit.js';
+import { errorResponses, publicRoute } from '../platform/routes.js';
+import type { GatewayServices } from '../platform/services.js';
+import { lookUpProgress } from './progress.js';
+
+const limiters = new WeakMap<GatewayServices, FixedWindowLimiter>();
+
+function limiterOf(c: Context<AppEnv>): FixedWindowLimiter {
+  const { services } = c.var;
+  let limiter = limiters.get(services);
+  if (!limiter) {
+    limiter = fixedWindowLimiter(services.config.progress.lookupsPerMinute, 60_000);
+    limiters.set(services, limiter);
+  }
+  return limiter;
+}
+
+const ProgressSchema = z
+  .object({
+    caseNumber: z.string(),
+    item: z.object({ code: z.string(), name: z.string(), nameZh: z.string() }),
+    status: z.string(),
+    acceptedOn: z.string().nullable(),
+    dueOn: z.string().nullable(),
+    completedOn: z.string().nullable(),
+    clockStopped: z.boolean(),
+    departments: z.array(z.object({ department: z.string(), delivered: z.boolean(), status: z.string().nullable() })),
+    toSupply: z.array(z.object({ requirementCode: z.string(), name: z.string(), dueOn: z.string().nullable() })),
+    timeline: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() })),
+  })
+  .openapi('CaseProgress');
+
+const progressRoute = publicRoute({
+  method: 'post',
+  path: '/v1/progress',
+  tags: ['cases'],
+  summary: "An applicant looks up their case's progress with its number and the last 4 characters of their identifier",
+  description: 'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',
+  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({ caseNumber: z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123'), check: z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code') }).strict(),
+        },
+      },
+    },
+  },
+  responses: { 200: { description: 'Progress', content: { 'application/json': { schema: ProgressSchema } } }, ...errorResponses(400, 404, 429) },
+});
+
+export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(progressRoute, async (c) => {
+    const { services } = c.var;
+    return c.json(await lookUpProgress(services.db, services.config.progress, c.req.valid('json'), c.var.requestId), 200);
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * Applicant progress: a citizen looks up their case with the case number and a second factor —
+ * the last four characters of their identifier — without any client credentials. A wrong number
+ * and a wrong factor get the same 404; failures are counted per case number in the database, so a
+ * case number is locked for a while after a few wrong guesses however many addresses or instances
+ * the guesses come from. The answer carries no personal data: the item, the status, the dates, the
+ * departments' progress and the timeline's milestones.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { and, asc, count, eq, gte, min } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.js';
+import type { Database } from '../db/client.js';
+import { caseEvents, caseMaterials, cases, deliveries, progressLookupFailures, subjects } from '../db/schema.js';
+import { requireItem } from '../items/catalogue.js';
+import { ApiError } from '../platform/errors.js';
+
+export interface ProgressLookup {
+  caseNumber: string;
+  /** The last four characters of the applicant's ID number or credit code. */
+  check: string;
+}
+
+export interface CaseProgress {
+  caseNumber: string;
+  item: { code: string; name: string; nameZh: string };
+  status: string;
+  acceptedOn: string | null;
+  dueOn: string | null;
+  completedOn: string | null;
+  clockStopped: boolean;
+  departments: { department: string; delivered: boolean; status: string | null }[];
+  /** Materials accepted missing (容缺) that the applicant still has to bring, with their due dates. */
+  toSupply: { requirementCode: string; name: string; dueOn: string | null }[];
+  timeline: { at: string; kind: string; department: string | null; status: string | null }[];
+}
+
+/** Timeline kinds an applicant sees; internal ones (attempt failures and the like) stay internal. */
+const PUBLIC_EVENT_KINDS = new Set(['opened', 'submitted', 'delivered', 'department_status', 'clock_stopped', 'clock_restarted', 'completed', 'rejected', 'material_supplied']);
+
+function sameCheck(expected: string, given: string): boolean {
+  const a = Buffer.from(expected.toUpperCase());
+  const b = Buffer.from(given.toUpperCase());
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const notFound = () => new ApiError('not_found', 'No case matches this number and check.');
+
+export async function lookUpProgress(db: Database, limits: { maxFailures: number; lockMs: number }, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<CaseProgress> {
+  const since = new Date(now.getTime() - limits.lockMs);
+  const [failures] = await db
+    .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
+    .from(progressLookupFailures)
+    .where(and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)));
+  if (failures && failures.failures >= limits.maxFailures) {
+    const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
+    const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
+    throw new ApiError('rate_limited', `Too many wrong look-ups of this case number; try again in ${Math.ceil(retryAfter / 60)} min.`, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+  }
+
+  const [row] = await db
+    .select({ caseRow: cases, identifier: subjects.identifier })
+    .from(cases)
+    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+    .where(eq(cases.caseNumber, lookup.caseNumber));
+  if (!row || !sameCheck(row.identifier.slice(-4), lookup.check)) {
+    await db.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
+    throw notFound();
+  }
+  const { caseRow } = row;
+  return db.transaction(async (tx) => {
+    const item = await requireItem(tx, caseRow.itemCode);
+    const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.departmentCode));
+    const deferred = await tx.select().from(caseMaterials).where(and(eq(caseMaterials.caseId, caseRow.id), eq(caseMaterials.resolution, 'deferred')));
+    const events = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseRow.id)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
+    await recordAudit(tx, {
+      actor: { clientId: 'applicant', kind: 'applicant' },
+      action: 'case.progress_lookup',
+      subjectRef: caseRow.subjectId,
+      fields: ['case_status'],
+      caseRef: caseRow.caseNumber,
+      outcome: 'allowed',
+      requestId,
+    });
+    return {
+      caseNumber: caseRow.caseNumber,
+      item: { code: item.code, name: item.name, nameZh: item.nameZh },
+      status: caseRow.status,
+      acceptedOn: caseRow.acceptedOn,
+      dueOn: caseRow.dueOn,
+      completedOn: caseRow.completedOn,
+      clockStopped: caseRow.pausedOn !== null,
+      departments: deliveryRows.map((delivery) => ({ department: delivery.departmentCode, delivered: delivery.status === 'delivered', status: delivery.departmentStatus })),
+      toSupply: deferred.map((entry) => ({
+        requirementCode: entry.requirementCode,
+        name: item.materials.find((requirement) => requirement.requirementCode === entry.requirementCode)?.name ?? entry.requirementCode,
+        dueOn: entry.dueOn,
+      })),
+      timeline: events
+        .filter((event) => PUBLIC_EVENT_KINDS.has(event.kind))
+        .map((event) => ({
+          at: event.occurredAt.toISOString(),
+          kind: event.kind,
+          department: event.departmentCode,
+          status: typeof event.detail['status'] === 'string' ? event.detail['status'] : null,
+        })),
+    };
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * A fixed-window request limiter kept in memory, per instance: enough to slow a client down at
+ * the door (several instances multiply the allowance; limits that must hold across instances, like
+ * failed look-ups of one case number, are counted in the database). The number of keys is bounded
+ * so a flood of distinct addresses cannot exhaust memory.
+ */
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from './context.js';
+import { ApiError } from './errors.js';
+
+interface Window {
+  startedAt: number;
+  count: number;
+}
+
+export interface FixedWindowLimiter {
+  /** Counts one request for `key`; the seconds to wait when over the limit, else null. */
+  take(key: string, now?: number): number | null;
+}
+
+export function fixedWindowLimiter(limit: number, windowMs: number, maxKeys = 100_000): FixedWindowLimiter {
+  const windows = new Map<string, Window>();
+  return {
+    take(key, now = Date.now()) {
+      let window = windows.get(key);
+      if (!window || now - window.startedAt >= windowMs) {
+        if (!window && windows.size >= maxKeys) {
+          // Drop expired windows first; if none, the oldest entry (Map keeps insertion order).
+          for (const [candidate, entry] of windows) if (now - entry.startedAt >= windowMs) windows.delete(candidate);
+          if (windows.size >= maxKeys) windows.delete(windows.keys().next().value as string);
+        }
+        window = { startedAt: now, count: 0 };
+        windows.delete(key);
+        windows.set(key, window);
+      }
+      window.count += 1;
+      if (window.count <= limit) return null;
+      return Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
+    },
+  };
+}
+
+/** The peer address of the connection (no proxy headers are trusted); `unknown` in-process. */
+export function clientAddress(c: Context<AppEnv>): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Middleware answering `429 rate_limited` with `Retry-After` once `key` is over its limit. */
+export function rateLimit(limiter: (c: Context<AppEnv>) => FixedWindowLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
+  return async function rateLimitMiddleware(c, next) {
+    const retryAfter = limiter(c).take(key(c));
+    if (retryAfter !== null) {
+      throw new ApiError('rate_limited', `Too many requests; try again in ${retryAfter} s.`, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+    }
+    await next();
+  };
+}
