@@ -8,6 +8,7 @@ import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCalendarRoutes } from './calendar/routes.js';
 import { registerProgressRoutes } from './cases/progress-routes.js';
+import { registerDispatchRoutes } from './cases/dispatch-routes.js';
 import { registerCaseRoutes } from './cases/routes.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
@@ -50,6 +51,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerCalendarRoutes(app);
   registerItemRoutes(app);
   registerCaseRoutes(app);
+  registerDispatchRoutes(app);
   registerProgressRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));

@@ -107,6 +107,21 @@ export const configSchema = z
     DEMO_SIMULATORS: booleanFromEnv.optional(),
     /** First of the three consecutive loopback ports of the demo simulators; 0 picks free ports. */
     DEMO_SIMULATOR_BASE_PORT: integer(0, 65533).default(7101),
+    /** Run this instance's delivery worker (submitted cases → departments); several instances may. */
+    DELIVERY_WORKER: booleanFromEnv.default(true),
+    /** How often an idle delivery worker looks for due deliveries (a submission here wakes it at once). */
+    DELIVERY_POLL_INTERVAL_MS: integer(50, 600_000).default(1000),
+    /** How long a claimed delivery is reserved for its worker; a crashed worker's deliveries are retried after it. */
+    DELIVERY_LEASE_MS: integer(1000, 3_600_000).default(30_000),
+    /** Attempts before a delivery is dead-lettered (a department's definitive refusal is at once). */
+    DELIVERY_MAX_ATTEMPTS: integer(1, 100).default(8),
+    /** Backoff after a failed attempt: a random delay up to base·2^(attempt−1), at most the maximum. */
+    DELIVERY_BACKOFF_BASE_MS: integer(10, 3_600_000).default(1000),
+    DELIVERY_BACKOFF_MAX_MS: integer(10, 86_400_000).default(300_000),
+    /** Deliveries one worker claims at a time. */
+    DELIVERY_BATCH_SIZE: integer(1, 1000).default(10),
+    /** How often a delivered case's status is asked of a department that offers status queries, at most. */
+    STATUS_POLL_INTERVAL_MS: integer(1000, 86_400_000).default(60_000),
   })
   .check((ctx) => {
     if (ctx.value.RETIRED_KEY_PUBLISH_SECONDS < ctx.value.ACCESS_TOKEN_TTL_SECONDS) {
@@ -116,6 +131,9 @@ export const configSchema = z
         path: ['RETIRED_KEY_PUBLISH_SECONDS'],
         message: 'must be at least ACCESS_TOKEN_TTL_SECONDS, or tokens signed by a rotated key stop verifying',
       });
+    }
+    if (ctx.value.DELIVERY_BACKOFF_MAX_MS < ctx.value.DELIVERY_BACKOFF_BASE_MS) {
+      ctx.issues.push({ code: 'custom', input: ctx.value.DELIVERY_BACKOFF_MAX_MS, path: ['DELIVERY_BACKOFF_MAX_MS'], message: 'must be at least DELIVERY_BACKOFF_BASE_MS' });
     }
     if (ctx.value.DEPARTMENTS_FILE !== undefined && ctx.value.DEPARTMENTS_JSON !== undefined) {
       ctx.issues.push({ code: 'custom', input: ctx.value.DEPARTMENTS_JSON, path: ['DEPARTMENTS_JSON'], message: 'set DEPARTMENTS_FILE or DEPARTMENTS_JSON, not both' });
@@ -154,6 +172,23 @@ export interface Config {
     /** Demo: simulators started beside the gateway when no department is configured. */
     demoSimulators: { enabled: boolean; basePort: number };
   };
+  cases: {
+    dispatch: DispatchSettings;
+  };
+}
+
+/** How submitted cases reach the departments (gateway/cases/dispatch.ts). */
+export interface DispatchSettings {
+  /** Whether this instance runs a delivery worker. */
+  workerEnabled: boolean;
+  pollIntervalMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  batchSize: number;
+  /** Least time between two status queries about one delivered case. */
+  statusPollIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -219,6 +254,18 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       demoSimulators: {
         enabled: (env.DEMO_SIMULATORS ?? env.ONEWINDOW_DEMO) && departments.departments.length === 0,
         basePort: env.DEMO_SIMULATOR_BASE_PORT,
+      },
+    },
+    cases: {
+      dispatch: {
+        workerEnabled: env.DELIVERY_WORKER,
+        pollIntervalMs: env.DELIVERY_POLL_INTERVAL_MS,
+        leaseMs: env.DELIVERY_LEASE_MS,
+        maxAttempts: env.DELIVERY_MAX_ATTEMPTS,
+        backoffBaseMs: env.DELIVERY_BACKOFF_BASE_MS,
+        backoffMaxMs: env.DELIVERY_BACKOFF_MAX_MS,
+        batchSize: env.DELIVERY_BATCH_SIZE,
+        statusPollIntervalMs: env.STATUS_POLL_INTERVAL_MS,
       },
     },
   };

@@ -51,6 +51,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const demoClients = config.demo ? await seedDemoData(database.db) : [];
   const app = createApp(services);
   const stopSealer = startSealer(database.db, services.keys, config.audit.sealIntervalMs, logger);
+  if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
 
   const server = await new Promise<Server>((resolve) => {
     const created = serve(
@@ -81,6 +82,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     stopping ??= (async () => {
       logger.info({ reason }, 'shutting down: draining in-flight requests');
       services.lifecycle.draining = true;
+      // Deliveries in flight finish while requests drain; nothing new is claimed.
+      const workerStopped = services.deliveryWorker.stop(config.server.shutdownGraceMs);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.server.shutdownGraceMs).unref());
@@ -89,6 +92,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         server.closeAllConnections();
         await closed;
       }
+      await workerStopped;
       await stopSealer();
       await closeServices(services);
       await simulators?.close();

@@ -13,6 +13,7 @@ import { KeyStore } from '../auth/keys.js';
 import { TokenService } from '../auth/tokens.js';
 import { CalendarService } from '../calendar/service.js';
 import { seedShippedCalendars } from '../calendar/store.js';
+import { DeliveryWorker } from '../cases/dispatch.js';
 import type { Config } from '../config.js';
 import { seedRepositoryContracts } from '../contracts/repository.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
@@ -52,6 +53,11 @@ export interface GatewayServices {
   publishedContracts: PublishedContracts;
   /** The working-day calendar deadlines are counted in, cached in memory. */
   calendar: CalendarService;
+  /**
+   * Delivers submitted cases to their departments (the outbox worker). Built here, started by the
+   * server when DELIVERY_WORKER is on; call `wake()` after a submission commits.
+   */
+  deliveryWorker: DeliveryWorker;
 }
 
 /** Departments added at start besides the configured ones (the demo's simulators). */
@@ -118,11 +124,14 @@ export async function createServices(
     departmentMetrics,
     publishedContracts,
     calendar,
+    deliveryWorker: new DeliveryWorker({ db: database.db, departments, calendar, metrics: metrics.registry, logger, settings: config.cases.dispatch }),
   };
 }
 
 /** Releases what the services hold besides the database: department connections, timers. */
 export async function closeServices(services: GatewayServices): Promise<void> {
+  // Before the departments close: deliveries in flight finish and are recorded first.
+  await services.deliveryWorker.stop(services.config.server.shutdownGraceMs);
   services.publishedContracts.stop();
   await services.departments.close();
 }

@@ -1,0 +1,59 @@
+/**
+ * Dispatch administration: requeueing a dead-lettered delivery once whatever made the department
+ * refuse it has been fixed. Dead letters are found through supervision; this is the action.
+ */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../platform/context.js';
+import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { requeueDeadDelivery } from './dispatch.js';
+
+const DeliveryIdParam = z.object({
+  id: z
+    .string()
+    .regex(/^dlv_[A-Za-z0-9_-]{1,100}$/, 'delivery ids start with dlv_')
+    .openapi({ example: 'dlv_V1StGXR8Z5jdHi6BmyT2' }),
+});
+
+const DeliverySchema = z
+  .object({
+    id: z.string().openapi({ description: 'Also the idempotency key the department deduplicates by' }),
+    caseId: z.string(),
+    caseNumber: z.string(),
+    departmentCode: z.string(),
+    status: z.enum(['pending', 'delivered', 'dead']),
+    attempts: z.number().int().openapi({ description: 'Attempts since the delivery was written or last requeued' }),
+    nextAttemptAt: z.string().openapi({ format: 'date-time' }),
+    lastError: z.string().nullable().openapi({ description: 'Error code and department message of the last failed attempt' }),
+    departmentReference: z.string().nullable(),
+    departmentStatus: z.string().nullable(),
+    createdAt: z.string().openapi({ format: 'date-time' }),
+    deliveredAt: z.string().nullable().openapi({ format: 'date-time' }),
+    deadAt: z.string().nullable().openapi({ format: 'date-time' }),
+  })
+  .openapi('Delivery');
+
+const retryRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/deliveries/{id}/retry',
+  tags: ['cases'],
+  summary: 'Requeue a dead-lettered delivery of a case to its department',
+  description:
+    'Puts the delivery back in the queue with a fresh set of attempts; a delivery worker picks it up at once. ' +
+    'The delivery keeps its id, which is the idempotency key the department deduplicates by, so a department that ' +
+    'did receive an earlier attempt does not register the case twice. Only dead-lettered deliveries can be requeued (409 otherwise).',
+  scopes: ['catalogue:admin'],
+  request: { params: DeliveryIdParam },
+  responses: {
+    200: { description: 'The requeued delivery', content: { 'application/json': { schema: DeliverySchema } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+export function registerDispatchRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(retryRoute, async (c) => {
+    const { db, deliveryWorker } = c.var.services;
+    const view = await requeueDeadDelivery(db, { principal: c.var.principal, requestId: c.var.requestId, deliveryId: c.req.valid('param').id });
+    deliveryWorker.wake();
+    return c.json(view, 200);
+  });
+}

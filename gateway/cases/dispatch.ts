@@ -1,0 +1,703 @@
+/**
+ * Dispatch: how a submitted case reaches its departments, and how their status comes back when
+ * they do not push it.
+ *
+ * Submitting writes the case and one `deliveries` row per department in one transaction (the
+ * transactional outbox). Every gateway instance runs a `DeliveryWorker` over the same table:
+ *
+ * - It claims due rows with a lease in one statement (`FOR UPDATE SKIP LOCKED`), so two workers
+ *   never hold the same row, and a worker that dies (kill -9, lost host) leaves only a lease that
+ *   runs out, after which any worker takes the row again.
+ * - It delivers through the department's adapter with the delivery id as idempotency key. A
+ *   redelivery — after a crash, a lost answer or an expired lease — is recognised by the
+ *   department as the same application, so there is never a double effect.
+ * - It records the outcome in one transaction, and only while it still holds the claim (lease
+ *   owner and attempt number unchanged): a worker that lost its lease records nothing.
+ * - Failures back off with full jitter; a department's definitive refusal, or the last allowed
+ *   attempt, dead-letters the row (`dead`), which supervision shows and an administrator requeues
+ *   (`requeueDeadDelivery`).
+ *
+ * The same worker polls the status of delivered cases whose department offers `queryCaseStatus`,
+ * at most once per `statusPollIntervalMs` per delivery, and applies it like a pushed callback.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { CaseSubmissionReceipt, CaseSubmissionRequest, SubjectRef, SubmittedMaterial } from '../../adapters/sdk/types.js';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
+import type { ClientKind } from '../auth/scopes.js';
+import type { WorkingCalendar } from '../calendar/calendar.js';
+import type { DispatchSettings } from '../config.js';
+import { type Database, type Queryable, rowsOf } from '../db/client.js';
+import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials, subjects } from '../db/schema.js';
+import { invokeDepartment, requireCapability } from '../departments/calls.js';
+import type { DepartmentRegistry } from '../departments/registry.js';
+import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
+import { applyDepartmentStatus } from './status.js';
+
+// --- Metrics -------------------------------------------------------------------------------------
+
+export interface DispatchMetrics {
+  /** Attempts by outcome: delivered, failed (will be retried), dead, lease_lost. */
+  deliveries: Counter<'department' | 'outcome'>;
+  /** Submission (case submitted) → the department's acknowledgement. */
+  lag: Histogram<'department'>;
+  /** Status queries by outcome: changed, unchanged, failed. */
+  statusPolls: Counter<'department' | 'outcome'>;
+}
+
+/** One set per registry: several workers in one process (tests) share the registry's metrics. */
+const metricsByRegistry = new WeakMap<Registry, DispatchMetrics>();
+
+export function dispatchMetrics(registry: Registry): DispatchMetrics {
+  const known = metricsByRegistry.get(registry);
+  if (known) return known;
+  const created: DispatchMetrics = {
+    deliveries: new Counter({
+      name: 'onewindow_case_deliveries_total',
+      help: 'Case delivery attempts to departments by outcome (delivered, failed, dead, lease_lost)',
+      labelNames: ['department', 'outcome'],
+      registers: [registry],
+    }),
+    lag: new Histogram({
+      name: 'onewindow_case_delivery_lag_seconds',
+      help: "Time from a case's submission to the department's acknowledgement of its delivery",
+      labelNames: ['department'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    }),
+    statusPolls: new Counter({
+      name: 'onewindow_case_status_polls_total',
+      help: 'Case status queries to departments by outcome (changed, unchanged, failed)',
+      labelNames: ['department', 'outcome'],
+      registers: [registry],
+    }),
+  };
+  metricsByRegistry.set(registry, created);
+  return created;
+}
+
+// --- Backoff and failure classes -----------------------------------------------------------------
+
+/**
+ * Full jitter (a uniformly random delay up to the exponential bound): workers that failed
+ * together against one department do not come back together.
+ */
+export function backoffDelayMs(attempt: number, settings: Pick<DispatchSettings, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number = Math.random): number {
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  const bound = Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** exponent);
+  return Math.floor(random() * bound);
+}
+
+/**
+ * Answers that retrying cannot change: the department refused our request or the case (a
+ * business refusal), cannot receive cases at all, or may not be called. These dead-letter at
+ * once; the rest (down, slow, overloaded, a broken answer) are retried with backoff.
+ */
+const DEFINITIVE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['department_rejected', 'department_error', 'capability_not_offered', 'department_not_allowed']);
+
+interface AttemptFailure {
+  code: string;
+  /** For `last_error` and logs: codes and the adapter's message, which never carries personal data. */
+  summary: string;
+  definitive: boolean;
+}
+
+const LAST_ERROR_MAX_CHARS = 500;
+
+function describeFailure(error: unknown): AttemptFailure {
+  if (error instanceof ApiError) {
+    const where = [error.extras['department'], error.extras['operation'], error.extras['departmentCode']].filter((part) => typeof part === 'string' && part !== '');
+    const summary = `${error.code}${where.length > 0 ? ` (${where.join(' ')})` : ''}: ${error.detail ?? error.message}`;
+    return { code: error.code, summary: summary.slice(0, LAST_ERROR_MAX_CHARS), definitive: DEFINITIVE_FAILURES.has(error.code) };
+  }
+  // Anything else (a database error, a bug): its message may quote values, so only its class is kept.
+  const kind = error instanceof Error ? error.name : typeof error;
+  return { code: 'internal_error', summary: `internal_error: ${kind}`, definitive: false };
+}
+
+// --- The worker ----------------------------------------------------------------------------------
+
+/** What the worker reads the working-day calendar from (the gateway's CalendarService). */
+export interface CalendarSource {
+  current(): Promise<WorkingCalendar>;
+}
+
+/** The departments the worker delivers to (the gateway's DepartmentRegistry). */
+export type DepartmentLookup = Pick<DepartmentRegistry, 'get' | 'list'>;
+
+export interface DeliveryWorkerOptions {
+  db: Database;
+  departments: DepartmentLookup;
+  calendar: CalendarSource;
+  /** The registry the dispatch metrics are registered in (the gateway's metrics registry). */
+  metrics: Registry;
+  logger: Logger;
+  settings: DispatchSettings;
+  /** Lease owner name; unique per worker. Default: host, process id and a random suffix. */
+  owner?: string;
+  /** Jitter source, for tests. */
+  random?: () => number;
+}
+
+interface ClaimedDelivery {
+  id: string;
+  caseId: string;
+  departmentCode: string;
+  /** The attempt number this claim is; with the owner, it identifies the claim. */
+  attempts: number;
+}
+
+interface Submission {
+  request: CaseSubmissionRequest;
+  submittedAt: Date;
+  subjectId: string;
+  submitter: { clientId: string; kind: ClientKind; operatorId: string | null };
+}
+
+type AttemptOutcome = { kind: 'delivered'; receipt: CaseSubmissionReceipt; submission: Submission } | { kind: 'failed'; failure: AttemptFailure };
+
+/** Status passes ask about at most this many batches of deliveries. */
+const STATUS_PASS_MAX_BATCHES = 5;
+/** Writing an attempt's outcome is retried this often (database restarting) within the lease. */
+const OUTCOME_WRITE_ATTEMPTS = 8;
+const OUTCOME_WRITE_FIRST_WAIT_MS = 100;
+
+function newOwnerName(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class DeliveryWorker {
+  readonly owner: string;
+  private readonly db: Database;
+  private readonly departments: DepartmentLookup;
+  private readonly calendar: CalendarSource;
+  private readonly metrics: DispatchMetrics;
+  private readonly logger: Logger;
+  private readonly settings: DispatchSettings;
+  private readonly random: () => number;
+  /** Aborts department calls still running when a stop's grace period is over. */
+  private readonly shutdown = new AbortController();
+  private loopDone: Promise<void> | undefined;
+  private stopping = false;
+  private wakeRequested = false;
+  private interruptSleep: (() => void) | undefined;
+  /** Passes started outside the loop (tests, `runOnce`), so `stop()` waits for them too. */
+  private readonly passes = new Set<Promise<unknown>>();
+  private failingSince: number | undefined;
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.db = options.db;
+    this.departments = options.departments;
+    this.calendar = options.calendar;
+    this.metrics = dispatchMetrics(options.metrics);
+    this.logger = options.logger.child({ component: 'dispatch' });
+    this.settings = options.settings;
+    this.owner = options.owner ?? newOwnerName();
+    this.random = options.random ?? Math.random;
+  }
+
+  get running(): boolean {
+    return this.loopDone !== undefined && !this.stopping;
+  }
+
+  /** Starts the background loop (once). */
+  start(): void {
+    if (this.loopDone || this.stopping) return;
+    this.logger.info({ owner: this.owner }, 'delivery worker started');
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * Looks for due deliveries now instead of at the next interval. Called after a submission in
+   * this process commits; harmless when the worker is not running.
+   */
+  wake(): void {
+    this.wakeRequested = true;
+    this.interruptSleep?.();
+  }
+
+  /**
+   * Stops claiming and waits for the deliveries in flight to finish and be recorded. After
+   * `graceMs` their department calls are aborted; an attempt cut short is retried later (by any
+   * instance), and the department drops the duplicate if the first one did arrive.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    const timer = setTimeout(() => this.shutdown.abort(new Error('the delivery worker is stopping')), graceMs);
+    try {
+      await Promise.allSettled([this.loopDone, ...this.passes]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One delivery pass: claims up to a batch of due deliveries and delivers them. Returns how many it claimed. */
+  runOnce(): Promise<number> {
+    return this.track(this.deliverDue());
+  }
+
+  /** One status pass. Returns how many deliveries it asked about. */
+  pollStatusesOnce(): Promise<number> {
+    return this.track(this.pollStatuses());
+  }
+
+  private track<T>(pass: Promise<T>): Promise<T> {
+    this.passes.add(pass);
+    void pass.finally(() => this.passes.delete(pass)).catch(() => undefined);
+    return pass;
+  }
+
+  private async loop(): Promise<void> {
+    const statusPassEveryMs = Math.min(Math.max(Math.floor(this.settings.statusPollIntervalMs / 4), this.settings.pollIntervalMs), 15_000);
+    let nextStatusPassAt = 0;
+    while (!this.stopping) {
+      this.wakeRequested = false;
+      let claimed = 0;
+      try {
+        claimed = await this.deliverDue();
+        if (!this.stopping && Date.now() >= nextStatusPassAt) {
+          nextStatusPassAt = Date.now() + statusPassEveryMs;
+          await this.pollStatuses();
+        }
+        this.recovered();
+      } catch (error) {
+        this.failed(error);
+      }
+      if (this.stopping) break;
+      // A full batch means more may be due: go on at once. Otherwise wait for a wake or the interval.
+      if (claimed >= this.settings.batchSize || this.wakeRequested) continue;
+      await this.sleep(this.settings.pollIntervalMs);
+    }
+    this.logger.info({ owner: this.owner }, 'delivery worker stopped');
+  }
+
+  /** Logs the first failure of a streak (the database away) loudly, the rest quietly. */
+  private failed(error: unknown): void {
+    if (this.failingSince === undefined) {
+      this.failingSince = Date.now();
+      this.logger.warn({ err: errorForLog(error) }, 'delivery worker pass failed; retrying every poll interval');
+    } else {
+      this.logger.debug({ err: errorForLog(error) }, 'delivery worker pass failed again');
+    }
+  }
+
+  private recovered(): void {
+    if (this.failingSince === undefined) return;
+    this.logger.info({ failingForMs: Date.now() - this.failingSince }, 'delivery worker passes succeed again');
+    this.failingSince = undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.interruptSleep = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.interruptSleep = done;
+    });
+  }
+
+  // --- Delivering ---
+
+  private async deliverDue(): Promise<number> {
+    const claims = await this.claimDue(this.settings.batchSize);
+    await Promise.all(claims.map((claim) => this.deliver(claim)));
+    return claims.length;
+  }
+
+  /**
+   * Claims due deliveries in one statement: the inner SELECT skips rows another worker is
+   * claiming right now, the lease keeps them from being claimed again until it runs out, and
+   * the attempt counter goes up with the claim, so it counts attempts that died with their worker too.
+   */
+  private async claimDue(limit: number): Promise<ClaimedDelivery[]> {
+    const result = await this.db.execute(sql`
+      update deliveries
+         set lease_owner = ${this.owner},
+             lease_until = now() + ${this.settings.leaseMs}::double precision * interval '1 millisecond',
+             attempts = attempts + 1
+       where id in (
+             select id from deliveries
+              where status = 'pending'
+                and next_attempt_at <= now()
+                and (lease_until is null or lease_until < now())
+              order by next_attempt_at
+              limit ${limit}::integer
+              for update skip locked)
+      returning id, case_id as "caseId", department_code as "departmentCode", attempts`);
+    return rowsOf<ClaimedDelivery>(result).map((row) => ({ ...row, attempts: Number(row.attempts) }));
+  }
+
+  private async deliver(claim: ClaimedDelivery): Promise<void> {
+    const leaseEndsAt = Date.now() + this.settings.leaseMs;
+    // The call must be over before the lease is: after it, another worker may deliver the row.
+    const callBudgetMs = this.settings.leaseMs - Math.min(Math.floor(this.settings.leaseMs / 5), 5000);
+    let outcome: AttemptOutcome;
+    try {
+      const submission = await this.loadSubmission(claim);
+      const department = this.departments.get(claim.departmentCode);
+      if (!department) throw new ApiError('unknown_department', `No department system ${claim.departmentCode} is configured on this instance.`, { department: claim.departmentCode });
+      requireCapability(department, 'submitCase');
+      const receipt = await invokeDepartment(
+        { requestId: `${claim.id}.${claim.attempts}`, logger: this.logger, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]) },
+        department,
+        'submitCase',
+        (adapter, context) => {
+          if (!adapter.submitCase) throw new ApiError('capability_not_offered', `${department.code} does not offer submitCase.`);
+          return adapter.submitCase(submission.request, context);
+        },
+      );
+      outcome = { kind: 'delivered', receipt, submission };
+    } catch (error) {
+      outcome = { kind: 'failed', failure: describeFailure(error) };
+    }
+    await this.recordOutcome(claim, outcome, leaseEndsAt);
+  }
+
+  /** What the department receives: the case as submitted, its subject, and its materials by digest. */
+  private async loadSubmission(claim: ClaimedDelivery): Promise<Submission> {
+    const [row] = await this.db
+      .select({
+        caseNumber: cases.caseNumber,
+        itemCode: cases.itemCode,
+        form: cases.form,
+        submittedAt: cases.submittedAt,
+        openedAt: cases.openedAt,
+        clientId: cases.clientId,
+        clientKind: clients.kind,
+        operatorId: cases.operatorId,
+        subjectId: subjects.id,
+        subjectKind: subjects.kind,
+        identifier: subjects.identifier,
+        name: subjects.name,
+      })
+      .from(cases)
+      .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+      .leftJoin(clients, eq(clients.id, cases.clientId))
+      .where(eq(cases.id, claim.caseId));
+    if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
+    // Ordered, so that a redelivery carries exactly the same content: departments refuse a known
+    // idempotency key with different content.
+    const attached = await this.db
+      .select({ typeCode: materials.typeCode, sha256: materials.contentSha256, mediaType: materials.mediaType, size: materials.contentSize })
+      .from(caseMaterials)
+      .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
+      .where(eq(caseMaterials.caseId, claim.caseId))
+      .orderBy(asc(caseMaterials.requirementCode), asc(materials.id));
+    const subject: SubjectRef =
+      row.subjectKind === 'person' ? { kind: 'person', idNumber: row.identifier, name: row.name } : { kind: 'organisation', creditCode: row.identifier, name: row.name };
+    const submitted: SubmittedMaterial[] = attached.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256, mediaType: material.mediaType, size: material.size }));
+    return {
+      request: { idempotencyKey: claim.id, caseNumber: row.caseNumber, itemCode: row.itemCode, subject, materials: submitted, form: row.form },
+      submittedAt: row.submittedAt ?? row.openedAt,
+      subjectId: row.subjectId,
+      submitter: { clientId: row.clientId, kind: row.clientKind ?? 'window', operatorId: row.operatorId },
+    };
+  }
+
+  /**
+   * Records an attempt's outcome. The database may be restarting just now: the write is retried
+   * for a while, but not past the lease — after it the row is another worker's, and the
+   * department will drop that worker's redelivery as a duplicate.
+   */
+  private async recordOutcome(claim: ClaimedDelivery, outcome: AttemptOutcome, leaseEndsAt: number): Promise<void> {
+    let waitMs = OUTCOME_WRITE_FIRST_WAIT_MS;
+    for (let attempt = 1; attempt <= OUTCOME_WRITE_ATTEMPTS; attempt += 1) {
+      try {
+        await this.writeOutcome(claim, outcome);
+        return;
+      } catch (error) {
+        const last = attempt === OUTCOME_WRITE_ATTEMPTS || Date.now() + waitMs >= leaseEndsAt;
+        if (last) {
+          this.logger.warn({ delivery: claim.id, err: errorForLog(error) }, 'could not record the delivery outcome; it is retried when its lease runs out');
+          return;
+        }
+        await delay(waitMs);
+        waitMs *= 2;
+      }
+    }
+  }
+
+  private stillHeld(claim: ClaimedDelivery) {
+    return and(eq(deliveries.id, claim.id), eq(deliveries.status, 'pending'), eq(deliveries.leaseOwner, this.owner), eq(deliveries.attempts, claim.attempts));
+  }
+
+  private async writeOutcome(claim: ClaimedDelivery, outcome: AttemptOutcome): Promise<void> {
+    const department = claim.departmentCode;
+    if (outcome.kind === 'delivered') {
+      const { receipt, submission } = outcome;
+      const recorded = await this.db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(deliveries)
+          .set({
+            status: 'delivered',
+            departmentReference: receipt.departmentReference,
+            deliveredAt: sql`now()`,
+            // The first status query comes one poll interval after the acknowledgement.
+            lastPolledAt: sql`now()`,
+            leaseOwner: null,
+            leaseUntil: null,
+            lastError: null,
+          })
+          .where(this.stillHeld(claim))
+          .returning({ id: deliveries.id });
+        if (!updated) return false;
+        await tx.insert(caseEvents).values({
+          caseId: claim.caseId,
+          kind: 'delivered',
+          departmentCode: department,
+          detail: { deliveryId: claim.id, departmentReference: receipt.departmentReference, attempts: claim.attempts, duplicate: receipt.duplicate, worker: this.owner },
+        });
+        await recordDisclosure(tx, claim, submission);
+        return true;
+      });
+      if (!recorded) return this.leaseLost(claim);
+      this.metrics.deliveries.inc({ department, outcome: 'delivered' });
+      this.metrics.lag.observe({ department }, Math.max(0, Date.now() - submission.submittedAt.getTime()) / 1000);
+      this.logger.info({ delivery: claim.id, department, attempts: claim.attempts, duplicate: receipt.duplicate }, 'case delivered');
+      return;
+    }
+
+    const { failure } = outcome;
+    const dead = failure.definitive || claim.attempts >= this.settings.maxAttempts;
+    if (dead) {
+      const recorded = await this.db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(deliveries)
+          .set({ status: 'dead', deadAt: sql`now()`, leaseOwner: null, leaseUntil: null, lastError: failure.summary })
+          .where(this.stillHeld(claim))
+          .returning({ id: deliveries.id });
+        if (!updated) return false;
+        await tx.insert(caseEvents).values({
+          caseId: claim.caseId,
+          kind: 'dead_lettered',
+          departmentCode: department,
+          detail: { deliveryId: claim.id, attempts: claim.attempts, error: failure.code, definitive: failure.definitive },
+        });
+        return true;
+      });
+      if (!recorded) return this.leaseLost(claim);
+      this.metrics.deliveries.inc({ department, outcome: 'dead' });
+      this.logger.error({ delivery: claim.id, department, attempts: claim.attempts, error: failure.summary, definitive: failure.definitive }, 'case delivery dead-lettered');
+      return;
+    }
+
+    const waitMs = backoffDelayMs(claim.attempts, this.settings, this.random);
+    const [updated] = await this.db
+      .update(deliveries)
+      .set({
+        nextAttemptAt: sql`now() + ${waitMs}::double precision * interval '1 millisecond'`,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: failure.summary,
+      })
+      .where(this.stillHeld(claim))
+      .returning({ id: deliveries.id });
+    if (!updated) return this.leaseLost(claim);
+    this.metrics.deliveries.inc({ department, outcome: 'failed' });
+    this.logger.warn({ delivery: claim.id, department, attempts: claim.attempts, retryInMs: waitMs, error: failure.summary }, 'case delivery failed; retrying later');
+  }
+
+  private leaseLost(claim: ClaimedDelivery): void {
+    this.metrics.deliveries.inc({ department: claim.departmentCode, outcome: 'lease_lost' });
+    this.logger.warn({ delivery: claim.id, department: claim.departmentCode, attempts: claim.attempts }, 'delivery lease lost before the outcome was recorded; another worker owns it now');
+  }
+
+  // --- Status polling ---
+
+  private async pollStatuses(): Promise<number> {
+    const codes = this.departments
+      .list()
+      .filter((department) => department.adapter.queryCaseStatus !== undefined)
+      .map((department) => department.code);
+    if (codes.length === 0) return 0;
+    let asked = 0;
+    for (let batch = 0; batch < STATUS_PASS_MAX_BATCHES && !this.stopping; batch += 1) {
+      const claims = await this.claimStatusChecks(codes, this.settings.batchSize);
+      await Promise.all(claims.map((claim) => this.pollStatus(claim)));
+      asked += claims.length;
+      if (claims.length < this.settings.batchSize) break;
+    }
+    return asked;
+  }
+
+  /**
+   * Claims delivered deliveries due a status query by moving their `last_polled_at` to now in
+   * the claiming statement: another worker skips them for a whole interval, whether or not this
+   * one's query succeeds.
+   */
+  private async claimStatusChecks(departmentCodes: string[], limit: number): Promise<StatusCheck[]> {
+    const result = await this.db.execute(sql`
+      update deliveries
+         set last_polled_at = now()
+       where id in (
+             select id from deliveries
+              where status = 'delivered'
+                and department_reference is not null
+                and (department_status is null or department_status not in ('completed', 'rejected'))
+                and department_code in (${sql.join(
+                  departmentCodes.map((code) => sql`${code}`),
+                  sql`, `,
+                )})
+                and (last_polled_at is null or last_polled_at <= now() - ${this.settings.statusPollIntervalMs}::double precision * interval '1 millisecond')
+              order by last_polled_at nulls first
+              limit ${limit}::integer
+              for update skip locked)
+      returning id, case_id as "caseId", department_code as "departmentCode", department_reference as "departmentReference"`);
+    return rowsOf<StatusCheck>(result);
+  }
+
+  private async pollStatus(check: StatusCheck): Promise<void> {
+    const department = this.departments.get(check.departmentCode);
+    if (!department?.adapter.queryCaseStatus) return;
+    const callBudgetMs = Math.min(this.settings.leaseMs, 30_000);
+    try {
+      const result = await invokeDepartment(
+        { requestId: `${check.id}.status`, logger: this.logger, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]) },
+        department,
+        'queryCaseStatus',
+        (adapter, context) => {
+          if (!adapter.queryCaseStatus) throw new ApiError('capability_not_offered', `${department.code} does not offer queryCaseStatus.`);
+          return adapter.queryCaseStatus(check.departmentReference, context);
+        },
+      );
+      const occurredAt = new Date(result.updatedAt);
+      const calendar = await this.calendar.current();
+      const applied = await this.db.transaction(async (tx) => {
+        const [item] = await tx.select({ statutoryDays: items.statutoryDays }).from(cases).innerJoin(items, eq(items.code, cases.itemCode)).where(eq(cases.id, check.caseId));
+        if (!item) return null;
+        return applyDepartmentStatus(tx, calendar, item.statutoryDays, {
+          caseId: check.caseId,
+          departmentCode: check.departmentCode,
+          status: result.status,
+          occurredAt: Number.isNaN(occurredAt.getTime()) ? new Date() : occurredAt,
+          message: result.message ?? null,
+          source: 'poll',
+        });
+      });
+      this.metrics.statusPolls.inc({ department: check.departmentCode, outcome: applied?.changed ? 'changed' : 'unchanged' });
+      if (applied?.changed) this.logger.info({ delivery: check.id, department: check.departmentCode, status: result.status, caseStatus: applied.caseStatus }, 'department status polled');
+    } catch (error) {
+      // Asked again after another interval; the status is not lost, only late.
+      this.metrics.statusPolls.inc({ department: check.departmentCode, outcome: 'failed' });
+      this.logger.warn({ delivery: check.id, department: check.departmentCode, error: describeFailure(error).summary }, 'department status query failed');
+    }
+  }
+}
+
+interface StatusCheck {
+  id: string;
+  caseId: string;
+  departmentCode: string;
+  departmentReference: string;
+}
+
+/**
+ * The delivery hands the subject's identity, the form and the materials to the department: a
+ * disclosure on behalf of the client that submitted the case, recorded in the same transaction
+ * as the delivery so the subject's data tracker shows it.
+ */
+async function recordDisclosure(tx: Queryable, claim: ClaimedDelivery, submission: Submission): Promise<void> {
+  await recordAudit(tx, {
+    actor: { clientId: submission.submitter.clientId, kind: submission.submitter.kind },
+    operatorId: submission.submitter.operatorId,
+    action: 'case.deliver',
+    subjectRef: submission.subjectId,
+    fields: ['identifier', 'name', 'form', `department:${claim.departmentCode}`, `delivery:${claim.id}`],
+    materialTypes: [...new Set(submission.request.materials.map((material) => material.typeCode))],
+    purpose: 'case_acceptance',
+    caseRef: submission.request.caseNumber,
+    outcome: 'allowed',
+    requestId: `${claim.id}.${claim.attempts}`,
+  });
+}
+
+// --- Requeueing a dead letter --------------------------------------------------------------------
+
+export type DeliveryRow = typeof deliveries.$inferSelect;
+
+export interface DeliveryView {
+  id: string;
+  caseId: string;
+  caseNumber: string;
+  departmentCode: string;
+  status: DeliveryRow['status'];
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  departmentReference: string | null;
+  departmentStatus: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  deadAt: string | null;
+}
+
+export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView {
+  return {
+    id: row.id,
+    caseId: row.caseId,
+    caseNumber,
+    departmentCode: row.departmentCode,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.nextAttemptAt.toISOString(),
+    lastError: row.lastError,
+    departmentReference: row.departmentReference,
+    departmentStatus: row.departmentStatus,
+    createdAt: row.createdAt.toISOString(),
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    deadAt: row.deadAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Puts a dead-lettered delivery back in the queue with a fresh set of attempts (after whatever
+ * made the department refuse it was fixed). The same delivery id — and so the same idempotency
+ * key — is used again. Recorded on the case's timeline and in the audit log.
+ */
+export async function requeueDeadDelivery(db: Database, input: { principal: Principal; requestId: string; deliveryId: string }): Promise<DeliveryView> {
+  return db.transaction(async (tx) => {
+    const [found] = await tx
+      .select({ delivery: deliveries, caseNumber: cases.caseNumber })
+      .from(deliveries)
+      .innerJoin(cases, eq(cases.id, deliveries.caseId))
+      .where(eq(deliveries.id, input.deliveryId))
+      .for('update', { of: deliveries });
+    if (!found) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    if (found.delivery.status !== 'dead') {
+      throw new ApiError('conflict', `Delivery ${input.deliveryId} is ${found.delivery.status}; only a dead-lettered delivery can be requeued.`, { deliveryStatus: found.delivery.status });
+    }
+    const [requeued] = await tx
+      .update(deliveries)
+      .set({ status: 'pending', attempts: 0, nextAttemptAt: sql`now()`, deadAt: null, leaseOwner: null, leaseUntil: null })
+      .where(eq(deliveries.id, input.deliveryId))
+      .returning();
+    if (!requeued) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    await tx.insert(caseEvents).values({
+      caseId: requeued.caseId,
+      kind: 'delivery_requeued',
+      departmentCode: requeued.departmentCode,
+      detail: { deliveryId: requeued.id, previousAttempts: found.delivery.attempts, lastError: found.delivery.lastError, byClientId: input.principal.clientId },
+    });
+    await recordAudit(tx, {
+      actor: input.principal,
+      action: 'delivery.requeue',
+      fields: [`delivery:${requeued.id}`, `department:${requeued.departmentCode}`],
+      caseRef: found.caseNumber,
+      outcome: 'allowed',
+      requestId: input.requestId,
+    });
+    return deliveryView(requeued, found.caseNumber);
+  });
+}
