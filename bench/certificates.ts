@@ -1,0 +1,1038 @@
+/**
+ * `npm run bench:certificates`: the certificates benchmark. Measures, in one run on one machine,
+ * the gateway's `POST /v1/subjects/{subjectId}/certificates` two ways:
+ *
+ *   a. cached fetch — one certificate answered from a fresh stored copy (token check, purpose,
+ *      grant, the stored copy, an audit entry, the gateway's ES256 signature; no department
+ *      call), against a hand-written hono endpoint doing a jose ES256 token check and one
+ *      `postgres` select of the same stored row on the same database
+ *      (bench/baseline/certificates-store-server.ts). Targets at concurrency 50: throughput
+ *      >= 0.70 of the baseline's, p99 <= 1.5 x the baseline's;
+ *   b. cold fetch — `refresh: true`, so every request asks the departments: three certificates
+ *      from two department systems in parallel (PSB resident_id_card + household_register, NRB
+ *      real_estate_certificate), against a hand-written hono + undici fan-out making the same
+ *      protocol calls to the same simulators (bench/baseline/certificates-fanout-server.ts).
+ *      Targets: throughput >= 0.70 of the baseline's, less than 5 ms added at p50.
+ *
+ * Every server is a child process on a loopback port: the gateway (`gateway/main.ts`), the
+ * baselines, and the two department simulators (`adapters/<department>/run-simulator.ts`).
+ * autocannon runs in this process. See bench/README.md for the knobs and how to read the output.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { JWK } from 'jose';
+import postgres from 'postgres';
+import { request } from 'undici';
+import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } from '../adapters/nrb-realestate/simulator.js';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../adapters/psb-population/simulator.js';
+import type { CopiedCertificate } from './baseline/certificates-store-server.js';
+import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import { type LoadResult, type Slice, summarise } from './lib/load.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOST = '127.0.0.1';
+/** The `iss` of the gateway's tokens (PUBLIC_BASE_URL), checked by the baselines too. */
+const ISSUER = 'http://onewindow-bench.localhost';
+const AUDIENCE = 'onewindow-api';
+const WINDOW_CLIENT = { id: 'cli_demo_window', secret: 'demo-window-secret' };
+/** The demo PSB department client: it approves the window client's grant for psb.population. */
+const PSB_CLIENT = { id: 'cli_demo_department', secret: 'demo-department-secret' };
+/** The applicant: known to both simulators (PSB seed and NRB seed). */
+const PERSON = { idNumber: '11010519491231002X', name: '张三' };
+const COLD_TYPES = ['resident_id_card', 'household_register', 'real_estate_certificate'];
+/** Department calls one cold fetch makes (NRB's token is cached): PSB one per type; NRB query, 2 polls, 1 page, document. */
+const PSB_OPERATIONS = ['getResidentIdCertificate', 'getHouseholdRegister'];
+const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
+/** Same pool size for the gateway and the store baseline (the gateway's default). */
+const POOL_SIZE = 10;
+/** Same connections per department for the gateway's SDK client (its default) and the fan-out. */
+const DEPARTMENT_CONNECTIONS = 16;
+/** The gateway's default overall deadline of a certificate fetch; the fan-out uses the same. */
+const FETCH_DEADLINE_MS = 8000;
+const TARGETS = { cachedConcurrency: 50, cachedThroughput: 0.7, cachedP99: 1.5, coldThroughput: 0.7, coldAddedP50Ms: 5 } as const;
+
+type Part = 'cached' | 'cold';
+type DatabaseKind = 'postgres' | 'pglite';
+/** Part a's baselines: `cached` keeps verified tokens like the gateway's TokenService (headline); `verify` checks every signature. */
+type StoreBaseline = 'cached' | 'verify';
+
+interface Settings {
+  parts: Part[];
+  databases: DatabaseKind[];
+  cachedConcurrency: number[];
+  coldConcurrency: number[];
+  /** Measured seconds per target and concurrency, split into `rounds` interleaved slices. */
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  /** Most requests of one slice (the slice also ends at its time). */
+  maxRequestsPerSlice: number;
+  cachedTypes: string[];
+  storeBaselines: StoreBaseline[];
+  /** NRB adapter (and fan-out) polling: first wait, doubled up to twice this. */
+  nrbPollMs: number;
+  gatewayLogLevel: 'info' | 'warn';
+  postgresAdminUrl: string;
+  cpuProfile: boolean;
+  budgetSeconds: number;
+}
+
+function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (bad.length > 0 || items.length === 0) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  return [...new Set(items)] as T[];
+}
+
+function integersFromEnv(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const values = raw.split(',').map((item) => Number(item.trim()));
+  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1 || value > 1000)) throw new Error(`${name} must be integers from 1 to 1000`);
+  return values;
+}
+
+function settingsFromEnv(): Settings {
+  const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
+  // The benchmark creates and drops a database there: only ever on this machine.
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
+  const cachedTypes = (process.env.BENCH_CACHED_TYPES ?? 'household_register').split(',').map((type) => type.trim());
+  if (cachedTypes.some((type) => !COLD_TYPES.includes(type))) throw new Error(`BENCH_CACHED_TYPES must be some of ${COLD_TYPES.join(', ')}`);
+  return {
+    parts: listFromEnv<Part>('BENCH_PARTS', ['cached', 'cold'], ['cached', 'cold']),
+    databases: listFromEnv<DatabaseKind>('BENCH_DATABASES', ['postgres'], ['postgres', 'pglite']),
+    cachedConcurrency: integersFromEnv('BENCH_CACHED_CONCURRENCY', [TARGETS.cachedConcurrency]),
+    coldConcurrency: integersFromEnv('BENCH_COLD_CONCURRENCY', [1, 10]),
+    durationSeconds: integerFromEnv('BENCH_DURATION_SECONDS', 8, 1, 600),
+    warmupSeconds: integerFromEnv('BENCH_WARMUP_SECONDS', 2, 0, 60),
+    rounds: integerFromEnv('BENCH_ROUNDS', 2, 1, 20),
+    maxRequestsPerSlice: integerFromEnv('BENCH_MAX_REQUESTS', 200_000, 100, 10_000_000),
+    cachedTypes: [...new Set(cachedTypes)],
+    storeBaselines: listFromEnv<StoreBaseline>('BENCH_BASELINES', ['cached', 'verify'], ['cached', 'verify']),
+    nrbPollMs: integerFromEnv('BENCH_NRB_POLL_MS', 1, 1, 2000),
+    gatewayLogLevel: listFromEnv<'info' | 'warn'>('BENCH_GATEWAY_LOG_LEVEL', ['info'], ['info', 'warn'])[0] ?? 'info',
+    postgresAdminUrl,
+    cpuProfile: process.env.BENCH_CPU_PROFILE === '1',
+    budgetSeconds: integerFromEnv('BENCH_BUDGET_SECONDS', 300, 30, 7200),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: whatever happens, children are killed, the database dropped, temp files removed.
+
+const cleanups: (() => Promise<void>)[] = [];
+let cleaningUp: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    await stopAll().catch(() => killAllNow());
+    await Promise.all([...simulators].map((simulator) => stopSimulator(simulator)));
+    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+  })();
+  return cleaningUp;
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+// ---------------------------------------------------------------------------------------------
+// Department simulators: `adapters/<department>/run-simulator.ts <port>`, each its own process group.
+// (lib/children.ts's spawnServer passes no arguments, and the simulators take their port as one.)
+
+const simulators = new Set<ServerProcess>();
+
+function spawnSimulator(name: string, entry: string, port: number, logFile: string): ServerProcess {
+  const env: Record<string, string> = {};
+  for (const variable of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
+    const value = process.env[variable];
+    if (value !== undefined) env[variable] = value;
+  }
+  const fd = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), [entry, String(port)], { cwd: ROOT, env, stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`${name}: could not spawn ${entry}`);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const simulator: ServerProcess = { name, child, pid: child.pid, logFile, exited };
+  simulators.add(simulator);
+  return simulator;
+}
+
+function killSimulatorGroup(simulator: ServerProcess): void {
+  try {
+    process.kill(-simulator.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function stopSimulator(simulator: ServerProcess): Promise<void> {
+  if (!simulators.delete(simulator)) return;
+  try {
+    process.kill(simulator.pid, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
+  await Promise.race([simulator.exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  killSimulatorGroup(simulator);
+}
+
+interface RunningSimulator {
+  server: ServerProcess;
+  url: string;
+}
+
+async function startSimulators(workDir: string): Promise<{ psb: RunningSimulator; nrb: RunningSimulator }> {
+  const start = async (code: string, entry: string): Promise<RunningSimulator> => {
+    const port = await freePort();
+    const url = `http://${HOST}:${port}`;
+    const server = spawnSimulator(`${code} simulator`, entry, port, join(workDir, `simulator-${code.toLowerCase()}.log`));
+    return { server, url };
+  };
+  const psb = await start('PSB', 'adapters/psb-population/run-simulator.ts');
+  const nrb = await start('NRB', 'adapters/nrb-realestate/run-simulator.ts');
+  // The simulator kit's control path answers GET with the request counts: ready when it does.
+  await Promise.all([waitForHttp(psb.server, `${psb.url}/__simulator/faults`, 60_000), waitForHttp(nrb.server, `${nrb.url}/__simulator/faults`, 60_000)]);
+  return { psb, nrb };
+}
+
+/** Requests a simulator has received, per operation (the kit's counters). */
+async function simulatorCounts(simulator: RunningSimulator): Promise<Record<string, number>> {
+  return (await callJson<{ counts: Record<string, number> }>(`${simulator.url}/__simulator/faults`, [200])).counts;
+}
+
+interface DepartmentCalls {
+  psb: number;
+  nrbQueries: number;
+  total: number;
+}
+
+async function departmentCalls(psb: RunningSimulator, nrb: RunningSimulator): Promise<DepartmentCalls> {
+  const [psbCounts, nrbCounts] = await Promise.all([simulatorCounts(psb), simulatorCounts(nrb)]);
+  const sum = (counts: Record<string, number>) => Object.entries(counts).reduce((total, [operation, count]) => total + (operation === 'control' ? 0 : count), 0);
+  return {
+    psb: PSB_OPERATIONS.reduce((total, operation) => total + (psbCounts[operation] ?? 0), 0),
+    nrbQueries: nrbCounts.createCertificateQuery ?? 0,
+    total: sum(psbCounts) + sum(nrbCounts),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers for setup (the load itself is autocannon's).
+
+interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+async function call(url: string, options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
+async function callJson<T>(url: string, expected: number[], options: Parameters<typeof call>[1] = {}): Promise<T> {
+  const answer = await call(url, options);
+  if (!expected.includes(answer.status)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
+  return JSON.parse(answer.text) as T;
+}
+
+async function issueToken(gatewayUrl: string, client: { id: string; secret: string }): Promise<string> {
+  const basic = Buffer.from(`${client.id}:${client.secret}`).toString('base64');
+  const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return issued.access_token;
+}
+
+const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+/** The demo window client asks for psb.population (a conditional resource); the demo PSB client approves. */
+async function grantPopulationRegistry(gatewayUrl: string, windowToken: string): Promise<void> {
+  const asked = await callJson<{ id: string }>(`${gatewayUrl}/v1/contracts/psb.population/access-requests`, [201], {
+    method: 'POST',
+    headers: jsonHeaders(windowToken),
+    body: JSON.stringify({ purpose: 'Benchmark: fetching certificates at the window', legalBasis: 'Benchmark data' }),
+  });
+  const departmentToken = await issueToken(gatewayUrl, PSB_CLIENT);
+  await callJson(`${gatewayUrl}/v1/access-requests/${asked.id}/decision`, [200], {
+    method: 'POST',
+    headers: jsonHeaders(departmentToken),
+    body: JSON.stringify({ decision: 'approve', reason: 'Benchmark' }),
+  });
+}
+
+async function resolveSubject(gatewayUrl: string, windowToken: string): Promise<string> {
+  const subject = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/resolve`, [200, 201], {
+    method: 'POST',
+    headers: { ...jsonHeaders(windowToken), ...PURPOSE },
+    body: JSON.stringify({ identifierType: 'resident_id', identifier: PERSON.idNumber, name: PERSON.name }),
+  });
+  return subject.id;
+}
+
+interface CertificateAnswer {
+  certificateType: string;
+  status: string;
+  department: string | null;
+  source: string | null;
+  certificate: Record<string, string | null> | null;
+  material?: { id: string; status: string; content: { sha256: string; mediaType: string; size: number } } | null;
+  content?: { sha256: string; mediaType: string; size: number };
+  fetchedAt?: string | null;
+  checkedAt?: string | null;
+  envelope?: string | null;
+  error?: unknown;
+}
+
+async function fetchOnce(url: string, subjectId: string, token: string, body: object): Promise<CertificateAnswer[]> {
+  const answer = await callJson<{ results: CertificateAnswer[] }>(`${url}/v1/subjects/${subjectId}/certificates`, [200], {
+    method: 'POST',
+    headers: { ...jsonHeaders(token), ...PURPOSE },
+    body: JSON.stringify(body),
+  });
+  return answer.results;
+}
+
+function expectAnswers(label: string, answers: CertificateAnswer[], types: string[], source: 'stored' | 'department'): void {
+  for (const type of types) {
+    const answer = answers.find((candidate) => candidate.certificateType === type);
+    if (answer?.status !== 'ok' || answer.source !== source) {
+      throw new Error(`${label}: ${type} answered ${JSON.stringify(answer ?? null).slice(0, 400)} (expected status ok, source ${source})`);
+    }
+  }
+}
+
+const digestOf = (answer: CertificateAnswer | undefined): string | undefined => answer?.material?.content.sha256 ?? answer?.content?.sha256;
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+interface Target {
+  key: string;
+  label: string;
+  role: 'gateway' | 'baseline';
+  server: ServerProcess;
+  url: string;
+}
+
+function departmentsJson(psbUrl: string, nrbUrl: string, settings: Settings): string {
+  return JSON.stringify([
+    { code: 'PSB', name: 'Population registry (simulator)', adapter: 'psb-population', baseUrl: psbUrl, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET } },
+    {
+      code: 'NRB',
+      name: 'Real-estate registry (simulator)',
+      adapter: 'nrb-realestate',
+      baseUrl: nrbUrl,
+      options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET, pollInitialDelayMs: settings.nrbPollMs, pollMaxDelayMs: 2 * settings.nrbPollMs },
+    },
+  ]);
+}
+
+async function startGateway(settings: Settings, workDir: string, database: DatabaseKind, databaseEnv: Record<string, string>, departments: string): Promise<Target> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const server = spawnServer({
+    name: `gateway (${database})`,
+    root: ROOT,
+    entry: 'gateway/main.ts',
+    logFile: join(workDir, `gateway-${database}.log`),
+    ...(settings.cpuProfile ? { cpuProfileDir: join(workDir, `profile-gateway-${database}`) } : {}),
+    env: {
+      PORT: String(port),
+      HOST,
+      PUBLIC_BASE_URL: ISSUER,
+      TOKEN_AUDIENCE: AUDIENCE,
+      LOG_LEVEL: settings.gatewayLogLevel,
+      ONEWINDOW_DEMO: 'true',
+      DEMO_SIMULATORS: 'false',
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
+      SHUTDOWN_GRACE_MS: '2000',
+      CERTIFICATE_FETCH_DEADLINE_MS: String(FETCH_DEADLINE_MS),
+      DEPARTMENTS_JSON: departments,
+      // The simulators listen on loopback: allowed, and nothing else.
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+      DEPARTMENT_ALLOWED_HOSTS: HOST,
+      ...databaseEnv,
+    },
+  });
+  await waitForHttp(server, `${url}/readyz`, 120_000);
+  return { key: `gateway-${database}`, label: `gateway (${database === 'postgres' ? 'PostgreSQL' : 'PGlite'})`, role: 'gateway', server, url };
+}
+
+async function startBaseline(workDir: string, key: string, label: string, entry: string, env: Record<string, string>): Promise<Target> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const server = spawnServer({ name: label, root: ROOT, entry, logFile: join(workDir, `${key}.log`), env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, ...env } });
+  await waitForHttp(server, `${url}/healthz`, 120_000);
+  return { key, label, role: 'baseline', server, url };
+}
+
+async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
+  const name = `ow_bench_cert_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  cleanups.push(async () => {
+    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    try {
+      // `with (force)` ends connections a killed child may have left behind.
+      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+    } finally {
+      await dropper.end({ timeout: 5 });
+    }
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name };
+}
+
+async function postgresVersion(adminUrl: string): Promise<string> {
+  const client = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    const [row] = await client<{ server_version: string }[]>`show server_version`;
+    return row?.server_version ?? 'unknown';
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load: autocannon POSTs, each answer's body checked, bounded in requests and in time.
+
+/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
+function machineBusySeconds(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+}
+
+/** How often `needle` occurs in `text`. */
+function occurrences(text: string, needle: string): number {
+  let count = 0;
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) count += 1;
+  return count;
+}
+
+interface PostSliceOptions {
+  title: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  durationSeconds: number;
+  maxRequests: number;
+  /** Each 2xx answer must pass this, or it counts as a mismatch (and the run fails). */
+  verifyBody: (body: string) => boolean;
+  cpu: Record<string, () => CpuSnapshot>;
+}
+
+interface PostSlice extends Slice {
+  mismatches: number;
+  /** One answer that failed `verifyBody`, for the error message. */
+  mismatchSample: string | undefined;
+}
+
+async function runPostSlice(options: PostSliceOptions): Promise<PostSlice> {
+  let latencies = new Float64Array(1 << 14);
+  let count = 0;
+  let mismatchSample: string | undefined;
+  const cpuBefore = Object.fromEntries(Object.entries(options.cpu).map(([name, take]) => [name, take()]));
+  const ownBefore = process.cpuUsage();
+  const machineBefore = machineBusySeconds();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        title: options.title,
+        url: options.url,
+        method: 'POST',
+        headers: options.headers,
+        body: options.body,
+        connections: options.connections,
+        duration: options.durationSeconds,
+        maxOverallRequests: options.maxRequests,
+        // A request taking this long is counted as an error, not waited for.
+        timeout: 20,
+        verifyBody: (body) => {
+          const ok = options.verifyBody(String(body));
+          if (!ok) mismatchSample ??= String(body).slice(0, 600);
+          return ok;
+        },
+      },
+      (error: unknown, finished: autocannon.Result) => {
+        clearTimeout(watchdog);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve(finished);
+      },
+    );
+    // autocannon stops on its own after `duration`; this only guards against a hang.
+    const watchdog = setTimeout(() => {
+      instance.stop();
+      reject(new Error(`${options.title}: load run did not finish in time`));
+    }, (options.durationSeconds + 30) * 1000);
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode < 200 || statusCode > 299) return;
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[count] = responseTime;
+      count += 1;
+    });
+  });
+  const own = process.cpuUsage(ownBefore);
+  const machineAfter = machineBusySeconds();
+  const cpuSeconds: Record<string, number> = {};
+  for (const [name, take] of Object.entries(options.cpu)) {
+    const before = cpuBefore[name];
+    const spent = before ? cpuSpent(before, take()) : undefined;
+    if (spent !== undefined) cpuSeconds[name] = spent;
+  }
+  return {
+    durationSeconds: result.duration,
+    latencies: latencies.slice(0, count),
+    responses2xx: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
+    cpuSeconds,
+    ownCpuSeconds: (own.user + own.system) / 1e6,
+    machineBusyCpuSeconds: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
+    mismatches: result.mismatches,
+    mismatchSample,
+  };
+}
+
+function assertClean(title: string, slice: PostSlice): void {
+  if (slice.non2xx === 0 && slice.errors === 0 && slice.timeouts === 0 && slice.mismatches === 0) return;
+  throw new Error(
+    `${title}: ${slice.non2xx} non-2xx answers (status codes ${JSON.stringify(slice.statusCodes)}), ${slice.errors} errors, ${slice.timeouts} timeouts, ` +
+      `${slice.mismatches} answers that are not what was asked for${slice.mismatchSample ? ` (e.g. ${slice.mismatchSample})` : ''}. The figures would mean nothing.`,
+  );
+}
+
+/**
+ * Waits (at most `maxMs`) until the given processes are quiet: less than 0.05 CPU seconds per
+ * second over 250 ms. The gateway goes on working after its last answer (the audit sealer signs
+ * the slice's entries, PostgreSQL writes back); without this, that work lands on the next target.
+ * Only our own processes are watched: other work on a shared machine must not stall the run.
+ */
+async function settle(sources: (() => CpuSnapshot)[], maxMs = 3000): Promise<void> {
+  const begun = Date.now();
+  while (Date.now() - begun < maxMs) {
+    const before = sources.map((take) => take());
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const spent = sources.reduce((total, take, index) => total + (cpuSpent(before[index] ?? new Map(), take()) ?? 0), 0);
+    if (spent / 0.25 < 0.05) return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+interface Measurement extends LoadResult {
+  part: Part;
+  database: DatabaseKind;
+  target: string;
+  label: string;
+  role: 'gateway' | 'baseline';
+  /** Department calls received by the simulators during the measured slices. */
+  departmentCalls: number;
+}
+
+interface MeasureOptions {
+  part: Part;
+  database: DatabaseKind;
+  settings: Settings;
+  targets: Target[];
+  connections: number;
+  subjectId: string;
+  headers: Record<string, string>;
+  body: string;
+  verifyBody: (body: string) => boolean;
+  cpu: (target: Target) => Record<string, () => CpuSnapshot>;
+  quiet: (target: Target) => (() => CpuSnapshot)[];
+  /** Called with the department calls a slice caused and its 2xx count; throws when they do not fit. */
+  checkCalls: (title: string, calls: DepartmentCalls, responses2xx: number, connections: number) => void;
+  departments: () => Promise<DepartmentCalls>;
+}
+
+async function measure(options: MeasureOptions): Promise<Measurement[]> {
+  const { settings, targets, connections } = options;
+  const path = `/v1/subjects/${options.subjectId}/certificates`;
+  const load = async (target: Target, title: string, durationSeconds: number): Promise<{ slice: PostSlice; calls: number }> => {
+    const before = await options.departments();
+    const slice = await runPostSlice({
+      title,
+      url: `${target.url}${path}`,
+      headers: options.headers,
+      body: options.body,
+      connections,
+      durationSeconds,
+      maxRequests: settings.maxRequestsPerSlice,
+      verifyBody: options.verifyBody,
+      cpu: options.cpu(target),
+    });
+    assertClean(title, slice);
+    await settle(options.quiet(target));
+    const after = await options.departments();
+    const calls: DepartmentCalls = { psb: after.psb - before.psb, nrbQueries: after.nrbQueries - before.nrbQueries, total: after.total - before.total };
+    options.checkCalls(title, calls, slice.responses2xx, connections);
+    return { slice, calls: calls.total };
+  };
+  // JIT, pools, prepared statements and PostgreSQL's caches warm up here.
+  if (settings.warmupSeconds > 0) for (const target of targets) await load(target, `${target.label} c=${connections} warm-up`, settings.warmupSeconds);
+  // Interleaved rounds in alternating order: drift and bursts of other work fall on every target alike.
+  const slices = new Map<Target, { slices: PostSlice[]; calls: number }>(targets.map((target) => [target, { slices: [], calls: 0 }]));
+  const sliceSeconds = Math.max(1, settings.durationSeconds / settings.rounds);
+  for (let round = 0; round < settings.rounds; round += 1) {
+    for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+      const { slice, calls } = await load(target, `${target.label} c=${connections} round ${round + 1}`, sliceSeconds);
+      const entry = slices.get(target);
+      entry?.slices.push(slice);
+      if (entry) entry.calls += calls;
+    }
+  }
+  return targets.map((target) => {
+    const entry = slices.get(target);
+    const result = summarise(connections, entry?.slices ?? []);
+    console.log(
+      `  ${`${target.label} c=${connections}`.padEnd(52)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
+        `p50 ${result.latencyMs.p50.toFixed(2).padStart(6)} ms  p99 ${result.latencyMs.p99.toFixed(2).padStart(6)} ms`,
+    );
+    return { ...result, part: options.part, database: options.database, target: target.key, label: target.label, role: target.role, departmentCalls: entry?.calls ?? 0 };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One database: the gateway on it, its baselines, both parts.
+
+interface Verdict {
+  name: string;
+  value: number;
+  target: string;
+  pass: boolean;
+}
+
+interface Comparison {
+  part: Part;
+  database: DatabaseKind;
+  baseline: string;
+  connections: number;
+  throughputRatio: number;
+  p50AddedMs: number;
+  p99Ratio: number;
+  serverCpuRatio: number | undefined;
+  headline: boolean;
+  verdicts: Verdict[];
+}
+
+const databaseLabel = (database: DatabaseKind): string => (database === 'postgres' ? 'PostgreSQL' : 'PGlite');
+
+async function benchDatabase(
+  settings: Settings,
+  workDir: string,
+  database: DatabaseKind,
+  simulatorsUp: { psb: RunningSimulator; nrb: RunningSimulator },
+  postgresUrl: string | undefined,
+): Promise<Measurement[]> {
+  console.log(`\n${databaseLabel(database)}: starting the gateway …`);
+  const { psb, nrb } = simulatorsUp;
+  const databaseEnv: Record<string, string> =
+    database === 'postgres' ? { DATABASE_URL: postgresUrl ?? '', DATABASE_POOL_SIZE: String(POOL_SIZE) } : { PGLITE_DATA_DIR: 'memory://' };
+  const gateway = await startGateway(settings, workDir, database, databaseEnv, departmentsJson(psb.url, nrb.url, settings));
+  const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);
+  await grantPopulationRegistry(gateway.url, windowToken);
+  const subjectId = await resolveSubject(gateway.url, windowToken);
+
+  // One cold fetch of all three: stores them, and shows the departments answer.
+  const cold = await fetchOnce(gateway.url, subjectId, windowToken, { types: COLD_TYPES, refresh: true });
+  expectAnswers('gateway cold fetch', cold, COLD_TYPES, 'department');
+  // Part a's warm-up fetch: now from the stored copy, without asking any department.
+  const callsBefore = await departmentCalls(psb, nrb);
+  const cached = await fetchOnce(gateway.url, subjectId, windowToken, { types: settings.cachedTypes });
+  expectAnswers('gateway cached fetch', cached, settings.cachedTypes, 'stored');
+  if ((await departmentCalls(psb, nrb)).total !== callsBefore.total) throw new Error('the cached fetch asked a department');
+
+  // The baselines check the very tokens the gateway issues, against its published key.
+  const jwks = await callJson<{ keys: JWK[] }>(`${gateway.url}/.well-known/jwks.json`, [200]);
+  const [publicJwk] = jwks.keys;
+  if (!publicJwk || jwks.keys.length !== 1 || publicJwk.alg !== 'ES256') throw new Error(`expected exactly one ES256 key in the gateway's JWKS, got ${JSON.stringify(jwks.keys)}`);
+  const tokenEnv = { TOKEN_ISSUER: ISSUER, TOKEN_AUDIENCE: AUDIENCE, PUBLIC_JWK: JSON.stringify(publicJwk) };
+
+  const copiedRows: CopiedCertificate[] = cached.map((answer) => ({
+    subjectId,
+    materialId: answer.material?.id ?? '',
+    certificateType: answer.certificateType,
+    certificateNumber: answer.certificate?.certificateNumber ?? '',
+    departmentCode: answer.department ?? '',
+    metadata: { ...answer.certificate },
+    fetchedAt: answer.fetchedAt ?? '',
+    checkedAt: answer.checkedAt ?? '',
+    sha256: answer.material?.content.sha256 ?? '',
+    size: answer.material?.content.size ?? 0,
+    mediaType: answer.material?.content.mediaType ?? '',
+    validFrom: answer.certificate?.validFrom ?? '',
+    validUntil: answer.certificate?.validUntil ?? null,
+  }));
+  const storeBaselines: Target[] = [];
+  if (settings.parts.includes('cached')) {
+    for (const kind of settings.storeBaselines) {
+      storeBaselines.push(
+        await startBaseline(
+          workDir,
+          `baseline-store-${database}-${kind}`,
+          `baseline: hono + jose${kind === 'cached' ? ' + token cache' : ' (verify each)'} + 1 select`,
+          'bench/baseline/certificates-store-server.ts',
+          {
+            ...tokenEnv,
+            BASELINE_TOKEN_CACHE: String(kind === 'cached'),
+            ...(database === 'postgres' ? { DATABASE_URL: postgresUrl ?? '', DATABASE_POOL_SIZE: String(POOL_SIZE) } : { BASELINE_PGLITE_ROWS: JSON.stringify(copiedRows) }),
+          },
+        ),
+      );
+    }
+  }
+  const fanout = settings.parts.includes('cold')
+    ? await startBaseline(workDir, `baseline-fanout-${database}`, 'baseline: hono + undici fan-out', 'bench/baseline/certificates-fanout-server.ts', {
+        ...tokenEnv,
+        BASELINE_TOKEN_CACHE: 'true',
+        PSB_URL: psb.url,
+        PSB_APP_KEY: PSB_DEMO_APP_KEY,
+        PSB_APP_SECRET: PSB_DEMO_APP_SECRET,
+        NRB_URL: nrb.url,
+        NRB_CLIENT_ID: NRB_DEMO_CLIENT_ID,
+        NRB_CLIENT_SECRET: NRB_DEMO_CLIENT_SECRET,
+        NRB_POLL_INITIAL_MS: String(settings.nrbPollMs),
+        NRB_POLL_MAX_MS: String(2 * settings.nrbPollMs),
+        DEPARTMENT_CONNECTIONS: String(DEPARTMENT_CONNECTIONS),
+        FETCH_DEADLINE_MS: String(FETCH_DEADLINE_MS),
+        BASELINE_SUBJECTS: JSON.stringify({ [subjectId]: PERSON }),
+      })
+    : undefined;
+
+  // Every target must give the same certificates before any of them is timed.
+  for (const baseline of storeBaselines) {
+    const answers = await fetchOnce(baseline.url, subjectId, windowToken, { types: settings.cachedTypes });
+    expectAnswers(baseline.label, answers, settings.cachedTypes, 'stored');
+    for (const type of settings.cachedTypes) {
+      const mine = answers.find((answer) => answer.certificateType === type);
+      const theirs = cached.find((answer) => answer.certificateType === type);
+      if (mine?.material?.id !== theirs?.material?.id || digestOf(mine) !== digestOf(theirs)) throw new Error(`${baseline.label} answers ${type} with another material than the gateway`);
+    }
+  }
+  if (fanout) {
+    const answers = await fetchOnce(fanout.url, subjectId, windowToken, { types: COLD_TYPES, refresh: true });
+    expectAnswers(fanout.label, answers, COLD_TYPES, 'department');
+    for (const type of COLD_TYPES) {
+      const mine = answers.find((answer) => answer.certificateType === type);
+      const theirs = cold.find((answer) => answer.certificateType === type);
+      if (mine?.certificate?.certificateNumber !== theirs?.certificate?.certificateNumber || digestOf(mine) !== digestOf(theirs)) {
+        throw new Error(`${fanout.label} answers ${type} with another certificate or document than the gateway`);
+      }
+    }
+  }
+
+  const headers = { ...jsonHeaders(windowToken), ...PURPOSE };
+  const simulatorCpu = (): CpuSnapshot => new Map([...treeCpu(psb.server.pid), ...treeCpu(nrb.server.pid)]);
+  const cpu = (target: Target): Record<string, () => CpuSnapshot> => ({
+    server: () => treeCpu(target.server.pid),
+    simulators: simulatorCpu,
+    ...(database === 'postgres' ? { postgres: postgresCpu } : {}),
+  });
+  const quiet = (target: Target): (() => CpuSnapshot)[] => [() => treeCpu(target.server.pid), ...(database === 'postgres' ? [postgresCpu] : [])];
+  const departments = () => departmentCalls(psb, nrb);
+  const results: Measurement[] = [];
+
+  if (settings.parts.includes('cached')) {
+    console.log(`\n(a) cached fetch of ${settings.cachedTypes.join(', ')} from the stored copy (${databaseLabel(database)}):`);
+    const count = settings.cachedTypes.length;
+    for (const connections of settings.cachedConcurrency) {
+      results.push(
+        ...(await measure({
+          part: 'cached',
+          database,
+          settings,
+          targets: [...storeBaselines, gateway],
+          connections,
+          subjectId,
+          headers,
+          body: JSON.stringify({ types: settings.cachedTypes }),
+          // Every answer: each type ok, from the stored copy.
+          verifyBody: (body) => occurrences(body, '"status":"ok"') === count && occurrences(body, '"source":"stored"') === count,
+          cpu,
+          quiet,
+          checkCalls: (title, calls) => {
+            if (calls.total !== 0) throw new Error(`${title}: the departments received ${calls.total} calls during a cached fetch`);
+          },
+          departments,
+        })),
+      );
+    }
+  }
+
+  if (fanout && settings.parts.includes('cold')) {
+    console.log(
+      `\n(b) cold fetch (refresh: true) of ${COLD_TYPES.join(' + ')}: PSB (2 signed GETs) and NRB (query job, 2 polls, 1 result page, document) in parallel (${databaseLabel(database)}):`,
+    );
+    for (const connections of settings.coldConcurrency) {
+      results.push(
+        ...(await measure({
+          part: 'cold',
+          database,
+          settings,
+          targets: [fanout, gateway],
+          connections,
+          subjectId,
+          headers,
+          body: JSON.stringify({ types: COLD_TYPES, refresh: true }),
+          // Every answer: all three ok, each just now from its department.
+          verifyBody: (body) => occurrences(body, '"status":"ok"') === COLD_TYPES.length && occurrences(body, '"source":"department"') === COLD_TYPES.length,
+          cpu,
+          quiet,
+          // Every answered fetch asked both departments: 2 PSB calls and 1 NRB query each (plus
+          // those of requests cut off when the slice ended, at most one per connection).
+          checkCalls: (title, calls, answered, inFlight) => {
+            const fits = (count: number, per: number) => count >= per * answered && count <= per * (answered + inFlight);
+            if (!fits(calls.psb, 2) || !fits(calls.nrbQueries, 1)) {
+              throw new Error(`${title}: ${answered} fetches answered, but PSB received ${calls.psb} certificate calls and NRB ${calls.nrbQueries} queries`);
+            }
+          },
+          departments,
+        })),
+      );
+    }
+  }
+
+  for (const target of [gateway, ...storeBaselines, ...(fanout ? [fanout] : [])]) await stopServer(target.server);
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+function compare(results: Measurement[]): Comparison[] {
+  const comparisons: Comparison[] = [];
+  for (const gateway of results.filter((result) => result.role === 'gateway')) {
+    const baselines = results.filter(
+      (result) => result.role === 'baseline' && result.part === gateway.part && result.database === gateway.database && result.connections === gateway.connections,
+    );
+    for (const baseline of baselines) {
+      const throughputRatio = gateway.requestsPerSecond / baseline.requestsPerSecond;
+      const p99Ratio = gateway.latencyMs.p99 / baseline.latencyMs.p99;
+      const p50AddedMs = gateway.latencyMs.p50 - baseline.latencyMs.p50;
+      const gatewayCpu = gateway.cpuMsPerRequest.server;
+      const baselineCpu = baseline.cpuMsPerRequest.server;
+      const verdicts: Verdict[] = [];
+      // Part a is judged against the baseline with the token cache (like for like with the
+      // gateway's TokenService) at the target concurrency; part b at every concurrency.
+      const headline = gateway.part === 'cold' || (baseline.target.endsWith('-cached') && gateway.connections === TARGETS.cachedConcurrency);
+      if (gateway.part === 'cached') {
+        verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${TARGETS.cachedThroughput}`, pass: throughputRatio >= TARGETS.cachedThroughput });
+        verdicts.push({ name: 'p99', value: p99Ratio, target: `<= ${TARGETS.cachedP99}x`, pass: p99Ratio <= TARGETS.cachedP99 });
+      } else {
+        verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${TARGETS.coldThroughput}`, pass: throughputRatio >= TARGETS.coldThroughput });
+        verdicts.push({ name: 'added p50', value: p50AddedMs, target: `< ${TARGETS.coldAddedP50Ms} ms`, pass: p50AddedMs < TARGETS.coldAddedP50Ms });
+      }
+      comparisons.push({
+        part: gateway.part,
+        database: gateway.database,
+        baseline: baseline.label,
+        connections: gateway.connections,
+        throughputRatio,
+        p50AddedMs,
+        p99Ratio,
+        serverCpuRatio: gatewayCpu !== undefined && baselineCpu !== undefined ? gatewayCpu / baselineCpu : undefined,
+        headline,
+        verdicts,
+      });
+    }
+  }
+  return comparisons;
+}
+
+function table(rows: string[][], left = 1): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row, index) => {
+      const line = row.map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd();
+      return index === 0 ? `  ${line}\n  ${widths.map((width) => '-'.repeat(width)).join('  ')}` : `  ${line}`;
+    })
+    .join('\n');
+}
+
+const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+
+function printReport(results: Measurement[], comparisons: Comparison[], settings: Settings): void {
+  console.log(
+    `\nResults (per row: ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured in ${settings.rounds} slice(s) interleaved with the ` +
+      'other targets; latency from each 2xx answer\'s own timing; every answer checked):\n',
+  );
+  console.log(
+    table([
+      ['part', 'target', 'conc', 'answers', 'req/s', 'p50 ms', 'p99 ms', 'server CPU ms/req', 'sim CPU ms/req', 'PG CPU ms/req', 'dept calls/req', 'loadgen CPU s/s', 'other CPU s/s'],
+      ...results.map((result) => [
+        `${result.part === 'cached' ? '(a) cached' : '(b) cold'} ${databaseLabel(result.database)}`,
+        result.label,
+        String(result.connections),
+        String(result.responses2xx),
+        fixed(result.requestsPerSecond, 0),
+        fixed(result.latencyMs.p50, 2),
+        fixed(result.latencyMs.p99, 2),
+        fixed(result.cpuMsPerRequest.server, 3),
+        fixed(result.cpuMsPerRequest.simulators, 3),
+        fixed(result.cpuMsPerRequest.postgres, 3),
+        fixed(result.responses2xx > 0 ? result.departmentCalls / result.responses2xx : undefined, 2),
+        fixed(result.loadGeneratorCpuPerSecond, 2),
+        fixed(result.otherCpuPerSecond, 2),
+      ]),
+    ], 2),
+  );
+  console.log('\nRatios (gateway / baseline) and verdicts:\n');
+  console.log(
+    table([
+      ['part', 'baseline', 'conc', 'throughput ratio', 'p50 added ms', 'p99 ratio', 'CPU/req ratio', 'verdict'],
+      ...comparisons.map((comparison) => [
+        `${comparison.part === 'cached' ? '(a) cached' : '(b) cold'} ${databaseLabel(comparison.database)}`,
+        comparison.baseline,
+        String(comparison.connections),
+        comparison.throughputRatio.toFixed(3),
+        comparison.p50AddedMs.toFixed(2),
+        comparison.p99Ratio.toFixed(3),
+        fixed(comparison.serverCpuRatio, 2),
+        `${comparison.headline ? '' : '(info) '}${comparison.verdicts.map((verdict) => `${verdict.name} ${verdict.value.toFixed(2)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`).join('; ')}`,
+      ]),
+    ], 2),
+  );
+  const notes = [
+    '',
+    `(a) judged at concurrency ${TARGETS.cachedConcurrency} against "+ token cache": the gateway keeps verified tokens until they expire and every request`,
+    '    here carries the same token, so that baseline does the same; "(verify each)" checks the ES256 signature on every request (info).',
+    '(b) "three departments": AMR issues certificates of organisations only, so the honest cold fetch for one person is three',
+    '    certificates from TWO department systems: PSB (resident_id_card, household_register: 2 signed GETs) and NRB',
+    `    (real_estate_certificate: query job, 2 polls ${settings.nrbPollMs} ms then ${2 * settings.nrbPollMs} ms apart, 1 result page, the document; its OAuth token cached),`,
+    '    all asked in parallel. Both targets make exactly these calls (checked with the simulators\' counters: "dept calls/req").',
+    '    The gateway also checks every answer against the published contract, confirms the stored certificate (checkedAt,',
+    '    content put, one transaction per certificate), audits, and signs three envelopes; the fan-out stores nothing.',
+    `"sim CPU ms/req": the two simulators' CPU per answer (the same work for both targets in (b)); this machine has ${cpus().length} cores`,
+    'shared by autocannon, the servers, the simulators and PostgreSQL, so throughput ratios follow CPU per request.',
+  ];
+  console.log(notes.join('\n'));
+}
+
+function versionOf(packageName: string): string {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  let settings: Settings;
+  try {
+    settings = settingsFromEnv();
+  } catch (error) {
+    console.error(`bench:certificates: ${errorText(error)}`);
+    return 2;
+  }
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-certificates-'));
+  let keepWorkDir = false;
+  cleanups.push(async () => {
+    if (keepWorkDir) console.error(`server logs${settings.cpuProfile ? ' and CPU profiles' : ''} kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  });
+  process.on('exit', () => {
+    killAllNow();
+    for (const simulator of simulators) killSimulatorGroup(simulator);
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping servers and cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  const deadline = setTimeout(() => {
+    console.error(`\nbenchmark exceeded its ${settings.budgetSeconds} s budget (BENCH_BUDGET_SECONDS); stopping`);
+    keepWorkDir = true;
+    void cleanup().finally(() => process.exit(1));
+  }, settings.budgetSeconds * 1000);
+  deadline.unref();
+
+  console.log(
+    `onewindow certificates benchmark: parts ${settings.parts.join(', ')}; ${settings.databases.map(databaseLabel).join(' + ')}; ` +
+      `(a) concurrency ${settings.cachedConcurrency.join(', ')}, (b) concurrency ${settings.coldConcurrency.join(', ')}; ` +
+      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ${settings.rounds} round(s); gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
+  );
+  const started = performance.now();
+  try {
+    const environment = {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      loadAverageAtStart: loadavg(),
+      postgresServer: settings.databases.includes('postgres') ? await postgresVersion(settings.postgresAdminUrl) : undefined,
+      packages: Object.fromEntries(['hono', '@hono/node-server', 'jose', 'postgres', 'undici', 'drizzle-orm', '@electric-sql/pglite', 'autocannon'].map((name) => [name, versionOf(name)])),
+    };
+    console.log(
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
+        `${environment.postgresServer ? `, PostgreSQL ${environment.postgresServer}` : ''}`,
+    );
+    const simulatorsUp = await startSimulators(workDir);
+    console.log(`  simulators: PSB ${simulatorsUp.psb.url}, NRB ${simulatorsUp.nrb.url}`);
+    let postgresUrl: string | undefined;
+    if (settings.databases.includes('postgres')) {
+      const created = await createPostgresDatabase(settings.postgresAdminUrl);
+      postgresUrl = created.url;
+      console.log(`  PostgreSQL database ${created.name} created (dropped at the end)`);
+    }
+    const results: Measurement[] = [];
+    for (const database of settings.databases) results.push(...(await benchDatabase(settings, workDir, database, simulatorsUp, postgresUrl)));
+    const comparisons = compare(results);
+    printReport(results, comparisons, settings);
+    console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `certificates-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: TARGETS, environment, results, comparisons }, null, 2)}\n`);
+    console.log(`Written ${file}`);
+    if (settings.cpuProfile) {
+      keepWorkDir = true;
+      const profiles = readdirSync(workDir).filter((name) => name.startsWith('profile-'));
+      if (profiles.length > 0) console.log(`CPU profiles of the gateway in ${profiles.map((name) => join(workDir, name)).join(', ')}`);
+    }
+    return 0;
+  } catch (error) {
+    keepWorkDir = true;
+    console.error(`\nbenchmark failed: ${errorText(error)}`);
+    for (const simulator of simulators) console.error(`--- ${simulator.name} (last lines) ---\n${logTail(simulator, 10)}`);
+    return 1;
+  } finally {
+    clearTimeout(deadline);
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();
