@@ -13,7 +13,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import { type CatalogueData, type PartialCatalogueData, type SharingType, resolveCatalogueData } from './catalogue-data.js';
-import { type ContractChange, breakingChanges, diffContracts } from './diff.js';
+import { type ContractChange, ContractDiffError, breakingChanges, diffContracts } from './diff.js';
 import { type ParsedContractDocument, readContractDocument } from './document.js';
 import { compareSemver, parseSemver } from './semver.js';
 
@@ -105,7 +105,7 @@ async function publishParsed(
         latestVersion: previous.version,
       });
     }
-    changes = diffContracts(previous.document, parsed.document);
+    changes = diffOrRefuse(previous.document, parsed.document);
     const breaking = breakingChanges(changes);
     if (breaking.length > 0 && semverOf(parsed.version).major === semverOf(previous.version).major) {
       throw new ApiError(
@@ -327,9 +327,19 @@ export interface VersionDiff {
   changes: ContractChange[];
 }
 
+/** The diff, or `contract_invalid` with the differ's reason when a document cannot be compared. */
+function diffOrRefuse(previous: unknown, next: unknown): ReturnType<typeof diffContracts> {
+  try {
+    return diffContracts(previous, next);
+  } catch (error) {
+    if (error instanceof ContractDiffError) throw new ApiError('contract_invalid', error.message);
+    throw error;
+  }
+}
+
 /** The classified changes from one version to another (any two, either order). */
 export async function diffContractVersions(db: Queryable, resourceCode: string, from: string, to: string): Promise<VersionDiff> {
   const [previous, next] = await Promise.all([requireContractVersion(db, resourceCode, from), requireContractVersion(db, resourceCode, to)]);
-  const changes = diffContracts(previous.document, next.document);
+  const changes = diffOrRefuse(previous.document, next.document);
   return { resourceCode, from, to, breaking: breakingChanges(changes).length > 0, changes };
 }
