@@ -110,7 +110,7 @@ describe('departments API', () => {
     expect(items[0]).toMatchObject({
       adapterKind: 'psb-population',
       origin: new URL(psb.url).origin,
-      capabilities: ['verifyIdentity', 'fetchCertificate', 'health'],
+      capabilities: ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'],
       certificateTypes: ['resident_id_card', 'household_register'],
       resources: { verifyIdentity: 'psb.population' },
       breakerState: 'closed',
@@ -227,17 +227,20 @@ describe('identity verification through the PSB adapter', () => {
     const subjectId = await resolve('11010519491231002X', '张三');
     const original = readFileSync(new URL('../contracts/psb/psb.population.openapi.yaml', import.meta.url), 'utf8');
     expect(original).toContain("pp: { type: string, enum: ['1', '0'] }");
+    // Whatever version the repository's contract is at now (the seeding published it).
+    const CONTRACT_VERSION_LINE = /^  version: \d+\.\d+\.\d+$/m;
+    expect(original).toMatch(CONTRACT_VERSION_LINE);
     const psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
     const publish = (text: string) =>
       gw.request('/v1/contracts', { method: 'POST', headers: bearer(psbToken, { 'content-type': 'application/yaml' }), body: text });
 
     // 2.0.0 says `pp` is an integer; the registry still answers "1": a violation of the new version.
-    const stricter = original.replace('  version: 1.0.0', '  version: 2.0.0').replace("pp: { type: string, enum: ['1', '0'] }", 'pp: { type: integer }');
+    const stricter = original.replace(CONTRACT_VERSION_LINE, '  version: 2.0.0').replace("pp: { type: string, enum: ['1', '0'] }", 'pp: { type: integer }');
     expect((await publish(stricter)).status).toBe(201);
     expect(await problemOf(await verify(subjectId))).toMatchObject({ status: 502, code: 'department_contract_violation' });
 
     // 3.0.0 restores the registry's real shape: answers pass again.
-    expect((await publish(original.replace('  version: 1.0.0', '  version: 3.0.0'))).status).toBe(201);
+    expect((await publish(original.replace(CONTRACT_VERSION_LINE, '  version: 3.0.0'))).status).toBe(201);
     expect(await (await verify(subjectId)).json()).toMatchObject({ outcome: 'match' });
   });
 

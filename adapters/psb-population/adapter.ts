@@ -5,14 +5,18 @@
  * Every call goes the same way: sign in `prepare` (so each retry gets a fresh time stamp and nonce;
  * the registry refuses a reused nonce), decode the JSON answer, check it against the published
  * contract (`psb.population`), then read the envelope's `code` (see `meaningOfCode`) and only then
- * map the pinyin record to the gateway's types. All four operations are reads, so all are marked
- * idempotent and the SDK client may retry them.
+ * map the pinyin record to the gateway's types. Every operation is marked idempotent, so the SDK
+ * client may retry it: the reads trivially, and the move-in submission because the registry
+ * deduplicates it by its 业务流水号 (`ywlsh`, the delivery's idempotency key).
  */
 import { z } from 'zod';
 import { defineAdapter, type AdapterEnvironment, type DepartmentResponse, type HttpMethod } from '../sdk/adapter.js';
 import { DepartmentError, type DepartmentErrorKind } from '../sdk/errors.js';
 import type {
   CallContext,
+  CaseStatusResult,
+  CaseSubmissionReceipt,
+  CaseSubmissionRequest,
   CertificateRequest,
   CertificateResult,
   DepartmentAdapter,
@@ -21,9 +25,13 @@ import type {
   IdentityVerificationResult,
 } from '../sdk/types.js';
 import {
+  caseStatusOf,
+  FormValueError,
   householdRegisterMetadata,
   HOUSEHOLD_REGISTER,
+  isoInstantFromCompactBeijing,
   meaningOfCode,
+  moveInApplicationOf,
   RESIDENT_ID_CARD,
   residentIdCardMetadata,
   WireValueError,
@@ -32,8 +40,11 @@ import {
   PSB_PATHS,
   psbCodes,
   signatureHeaders,
+  type ApplicationReceiptWire,
+  type ApplicationStatusWire,
   type HealthWire,
   type HouseholdRegisterWire,
+  type MoveInApplicationWire,
   type PsbEnvelope,
   type PsbOperation,
   type ResidentIdCardWire,
@@ -60,6 +71,12 @@ export const psbPopulationOptionsSchema = z.object({
     ),
 });
 export type PsbPopulationOptions = z.infer<typeof psbPopulationOptionsSchema>;
+
+/**
+ * Operations whose answer has no "no record" outcome at the gateway: for them a 2xxx code (2003 no
+ * such application, or a 2001 about an applicant) is the registry refusing the request.
+ */
+const OPERATIONS_WITHOUT_NOT_FOUND: ReadonlySet<PsbOperation> = new Set(['submitHouseholdMoveIn', 'getApplicationStatus']);
 
 const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -108,6 +125,7 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
         ...(bytes === undefined ? {} : { 'content-type': 'application/json;charset=UTF-8' }),
       },
       ...(bytes === undefined ? {} : { body: bytes }),
+      // Reads, and submissions the registry deduplicates by ywlsh: a retry has no double effect.
       idempotent: true,
       context,
       // Signed per attempt: a retry with the first attempt's nonce would be refused as a replay.
@@ -132,6 +150,7 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
       case 'success':
         return envelope.data;
       case 'not_found':
+        if (OPERATIONS_WITHOUT_NOT_FOUND.has(operation)) fail('business_error', `the registry refused the request (code ${envelope.code})`, operation, details);
         return null;
       case 'rejected':
         if (envelope.code === psbCodes.timestampStale) {
@@ -199,6 +218,41 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     return { outcome: 'not_found' };
   }
 
+  /** The case as the registry's application; a case it cannot take is refused here, without a call. */
+  function moveInApplicationFor(request: CaseSubmissionRequest): MoveInApplicationWire {
+    try {
+      return moveInApplicationOf(request);
+    } catch (error) {
+      if (error instanceof FormValueError) fail('rejected', error.message, 'submitHouseholdMoveIn', { cause: error });
+      throw error;
+    }
+  }
+
+  async function submitCase(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+    const operation = 'submitHouseholdMoveIn';
+    const data = await call<ApplicationReceiptWire>(operation, 'POST', PSB_PATHS.householdMoveIn, moveInApplicationFor(request), context);
+    if (data === null) fail('malformed', 'the acceptance carries no data', operation, { status: 200 });
+    if (data.ywlsh !== request.idempotencyKey) fail('wrong_subject', 'the acceptance is for another submission', operation);
+    return { departmentReference: data.slbh, duplicate: data.cfbz === '1' };
+  }
+
+  async function queryCaseStatus(departmentReference: string, context: CallContext): Promise<CaseStatusResult> {
+    const operation = 'getApplicationStatus';
+    const query = `?${new URLSearchParams({ slbh: departmentReference }).toString()}`;
+    const data = await call<ApplicationStatusWire>(operation, 'GET', `${PSB_PATHS.applicationStatus}${query}`, undefined, context);
+    if (data === null) fail('malformed', 'the status answer carries no data', operation, { status: 200 });
+    if (data.slbh !== departmentReference) fail('wrong_subject', 'the status is about another application', operation);
+    let updatedAt: string;
+    try {
+      updatedAt = isoInstantFromCompactBeijing(data.gxsj);
+    } catch (error) {
+      if (error instanceof WireValueError) fail('malformed', error.message, operation, { status: 200, cause: error });
+      throw error;
+    }
+    const message = data.bz?.trim();
+    return { departmentReference, status: caseStatusOf[data.blzt], updatedAt, ...(message ? { message } : {}) };
+  }
+
   async function health(context: CallContext): Promise<HealthResult> {
     const data = await call<HealthWire>('health', 'GET', PSB_PATHS.health, undefined, context);
     return data?.zt === 'UP' ? { ok: true } : { ok: false, detail: `registry reports state ${data?.zt ?? 'unknown'}` };
@@ -207,10 +261,18 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
   return {
     department: environment.department,
     kind: PSB_ADAPTER_KIND,
-    resources: { verifyIdentity: PSB_RESOURCE, fetchCertificate: PSB_RESOURCE, health: PSB_RESOURCE },
+    resources: {
+      verifyIdentity: PSB_RESOURCE,
+      fetchCertificate: PSB_RESOURCE,
+      submitCase: PSB_RESOURCE,
+      queryCaseStatus: PSB_RESOURCE,
+      health: PSB_RESOURCE,
+    },
     certificateTypes: [RESIDENT_ID_CARD, HOUSEHOLD_REGISTER],
     verifyIdentity,
     fetchCertificate,
+    submitCase,
+    queryCaseStatus,
     health,
     close: () => client.close(),
   };
@@ -218,7 +280,8 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
 
 export const psbPopulationAdapter = defineAdapter<PsbPopulationOptions>({
   kind: PSB_ADAPTER_KIND,
-  description: 'Public Security population registry (REST/JSON, HMAC-signed requests): identity verification, resident ID card and household register.',
+  description:
+    'Public Security population registry (REST/JSON, HMAC-signed requests): identity verification, resident ID card and household register; receives household move-in applications and reports their status.',
   optionsSchema: psbPopulationOptionsSchema,
   create: createPsbPopulationAdapter,
 });

@@ -3,8 +3,17 @@
  * record already passed the contract check and refuse (as `malformed`) only what a schema cannot
  * say, such as 20230231 as a date.
  */
-import type { CertificateMetadata } from '../sdk/types.js';
-import { psbCodes, type HouseholdRegisterWire, type PersonWireFields, type ResidentIdCardWire } from './protocol.js';
+import type { CaseSubmissionRequest, CertificateMetadata, DepartmentCaseStatus } from '../sdk/types.js';
+import {
+  moveInTypeCodes,
+  psbCodes,
+  type ApplicationStatusCode,
+  type HouseholdRegisterWire,
+  type MoveInApplicationWire,
+  type MoveInTypeCode,
+  type PersonWireFields,
+  type ResidentIdCardWire,
+} from './protocol.js';
 
 export const RESIDENT_ID_CARD = 'resident_id_card';
 export const HOUSEHOLD_REGISTER = 'household_register';
@@ -23,6 +32,15 @@ export function isoDateFromCompact(compact: string): string {
   const parsed = new Date(`${iso}T00:00:00Z`);
   if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== iso) throw new WireValueError('a date does not exist');
   return iso;
+}
+
+/** `yyyyMMddHHmmss` in Beijing time (UTC+8) → an ISO 8601 instant in UTC, refusing times that do not exist. */
+export function isoInstantFromCompactBeijing(compact: string): string {
+  if (!/^\d{14}$/.test(compact)) throw new WireValueError('a time stamp is not yyyyMMddHHmmss');
+  const date = isoDateFromCompact(compact.slice(0, 8));
+  const [hour, minute, second] = [compact.slice(8, 10), compact.slice(10, 12), compact.slice(12, 14)].map(Number) as [number, number, number];
+  if (hour > 23 || minute > 59 || second > 59) throw new WireValueError('a time of day does not exist');
+  return new Date(`${date}T${compact.slice(8, 10)}:${compact.slice(10, 12)}:${compact.slice(12, 14)}+08:00`).toISOString();
 }
 
 /** `长期` → null (no expiry), otherwise the date. */
@@ -86,17 +104,137 @@ export function householdRegisterMetadata(wire: HouseholdRegisterWire): Certific
   };
 }
 
+/** 办理状态 → the gateway's case status. */
+export const caseStatusOf: Readonly<Record<ApplicationStatusCode, DepartmentCaseStatus>> = {
+  '01': 'received',
+  '02': 'in_progress',
+  '03': 'awaiting_applicant',
+  '04': 'completed',
+  '05': 'rejected',
+};
+
+/** A case's form lacks what the registry needs, or holds a value it cannot take: our request is wrong. */
+export class FormValueError extends Error {
+  override readonly name = 'FormValueError';
+}
+
+/** The first non-empty string among `keys` of a form, trimmed. */
+function formText(form: Record<string, unknown>, ...keys: string[]): string | undefined {
+  for (const key of keys) {
+    const value = form[key];
+    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+  }
+  return undefined;
+}
+
+/**
+ * The form's words for 迁入类型, besides the codes themselves: the adapter's own vocabulary and the
+ * seeded item catalogue's (`home_purchase`, `family_reunion`, `education`).
+ */
+const moveInTypeByWord: Readonly<Record<string, MoveInTypeCode>> = {
+  purchase: moveInTypeCodes.purchase,
+  home_purchase: moveInTypeCodes.purchase,
+  relatives: moveInTypeCodes.relatives,
+  family_reunion: moveInTypeCodes.relatives,
+  employment: moveInTypeCodes.employment,
+  education: moveInTypeCodes.education,
+  other: moveInTypeCodes.other,
+};
+
+function moveInTypeOf(form: Record<string, unknown>, propertyCertificate: string | undefined): MoveInTypeCode {
+  const given = formText(form, 'moveInReason', 'reason', 'qrlx');
+  // Moving into a property the form names is a purchase move-in: the joint item "real-estate
+  // transfer + household move-in" carries the property's certificate number and no reason.
+  if (given === undefined) return propertyCertificate === undefined ? moveInTypeCodes.other : moveInTypeCodes.purchase;
+  const codes: readonly MoveInTypeCode[] = Object.values(moveInTypeCodes);
+  const code = Object.hasOwn(moveInTypeByWord, given) ? moveInTypeByWord[given] : codes.find((known) => known === given);
+  if (code === undefined) throw new FormValueError(`the move-in reason must be one of ${Object.keys(moveInTypeByWord).join(', ')} (or ${codes.join(' ')})`);
+  return code;
+}
+
+const ID_NUMBER = /^\d{17}[\dX]$/;
+
+/**
+ * Who moves in. In a transfer with move-in the buyer (the form's `transferee`) moves in, not the
+ * case's subject (the seller); otherwise the subject, who must be a person.
+ */
+function movingPersonOf(request: CaseSubmissionRequest): MoveInApplicationWire['sqr'] {
+  const transferee = request.form['transferee'];
+  if (typeof transferee === 'object' && transferee !== null && !Array.isArray(transferee)) {
+    const party = transferee as Record<string, unknown>;
+    const name = formText(party, 'name');
+    const idNumber = formText(party, 'idNumber')?.toUpperCase();
+    if (name === undefined || idNumber === undefined || !ID_NUMBER.test(idNumber)) {
+      throw new FormValueError('the transferee who moves in needs a name and a resident ID number (an organisation has no household)');
+    }
+    return { xm: name, sfzh: idNumber };
+  }
+  const { subject } = request;
+  if (subject.kind !== 'person') throw new FormValueError('a household move-in is applied for by a person, not an organisation');
+  return { xm: subject.name.trim(), sfzh: subject.idNumber.trim().toUpperCase() };
+}
+
+/** 随迁人员 from the form's `accompanyingPersons: [{name, idNumber, relation}]`. */
+function accompanyingPersonsOf(form: Record<string, unknown>): MoveInApplicationWire['sqry'] {
+  const value = form['accompanyingPersons'];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new FormValueError('accompanyingPersons must be a list');
+  return value.map((entry: unknown, index) => {
+    const person = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
+    const name = formText(person, 'name');
+    const idNumber = formText(person, 'idNumber')?.toUpperCase();
+    const relation = formText(person, 'relation');
+    if (name === undefined || idNumber === undefined || !ID_NUMBER.test(idNumber) || relation === undefined) {
+      throw new FormValueError(`accompanyingPersons[${index}] needs a name, a resident ID number and a relation`);
+    }
+    return { xm: name, sfzh: idNumber, yhzgx: relation };
+  });
+}
+
+/**
+ * A case submission as the registry's move-in application. Form members read (English keys, the
+ * item catalogue's, or the registry's own): `moveInAddress` / `moveToAddress` / `qrdz`,
+ * `moveOutAddress` / `qcdz`, `certificateNo` / `bdcqzh` (the property's certificate number; without
+ * an address the registry takes the property's), `moveInReason` / `reason` / `qrlx`,
+ * `accompanyingPersons`, and `transferee` (who moves in after a transfer). The whole form also
+ * travels as `bdsj`.
+ */
+export function moveInApplicationOf(request: CaseSubmissionRequest): MoveInApplicationWire {
+  const { form } = request;
+  const sqr = movingPersonOf(request);
+  const qrdz = formText(form, 'moveInAddress', 'moveToAddress', 'qrdz');
+  const bdcqzh = formText(form, 'certificateNo', 'bdcqzh');
+  if (qrdz === undefined && bdcqzh === undefined) throw new FormValueError('the form names neither a moveInAddress (迁入地址) nor the certificateNo of the property moved into');
+  const qcdz = formText(form, 'moveOutAddress', 'qcdz');
+  const sqry = accompanyingPersonsOf(form);
+  return {
+    ywlsh: request.idempotencyKey,
+    ajbh: request.caseNumber,
+    sxbm: request.itemCode,
+    sqr,
+    qrlx: moveInTypeOf(form, bdcqzh),
+    ...(qrdz === undefined ? {} : { qrdz }),
+    ...(qcdz === undefined ? {} : { qcdz }),
+    ...(bdcqzh === undefined ? {} : { bdcqzh }),
+    ...(sqry === undefined ? {} : { sqry }),
+    clxx: request.materials.map((material) => ({ cllx: material.typeCode, sha256: material.sha256.toLowerCase(), mtlx: material.mediaType, dx: material.size })),
+    bdsj: form,
+  };
+}
+
 /** What a result code means for the gateway. */
 export type CodeMeaning = 'success' | 'not_found' | 'rejected' | 'unavailable' | 'business_error';
 
 /**
  * 1xxx: the registry did not accept our request (signature, clock, nonce, app key) → `rejected`;
  * 3001: it found our parameters invalid → `rejected` too (our bug, not a business answer);
- * 2001/2002: no record → not found; 9999: busy → `unavailable`; anything else → `business_error`.
+ * 2001/2002/2003: no record → not found (the adapter turns it into a business error where the
+ * capability has no "not found" answer); 9999: busy → `unavailable`; anything else →
+ * `business_error`.
  */
 export function meaningOfCode(code: string): CodeMeaning {
   if (code === psbCodes.success) return 'success';
-  if (code === psbCodes.personNotFound || code === psbCodes.householdNotFound) return 'not_found';
+  if (code === psbCodes.personNotFound || code === psbCodes.householdNotFound || code === psbCodes.applicationNotFound) return 'not_found';
   if (/^1\d{3}$/.test(code) || code === psbCodes.parameterInvalid) return 'rejected';
   if (code === psbCodes.systemBusy) return 'unavailable';
   return 'business_error';

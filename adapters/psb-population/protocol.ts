@@ -18,20 +18,33 @@ export const PSB_PATHS = {
   verifyIdentity: '/api/v1/rkxx/hc',
   residentIdCard: '/api/v1/zzxx/jmsfz',
   householdRegister: '/api/v1/zzxx/hjb',
+  /** 户籍业务 · 户口迁入: receives a household move-in application. */
+  householdMoveIn: '/api/v1/hjyw/hkqr',
+  /** 户籍业务 · 办理状态: the status of an application, `?slbh=`. */
+  applicationStatus: '/api/v1/hjyw/blzt',
   health: '/api/v1/health',
 } as const;
 
 /** The contract's operationIds, also the simulator's operation names. */
-export type PsbOperation = 'verifyIdentity' | 'getResidentIdCertificate' | 'getHouseholdRegister' | 'health';
+export type PsbOperation =
+  | 'verifyIdentity'
+  | 'getResidentIdCertificate'
+  | 'getHouseholdRegister'
+  | 'submitHouseholdMoveIn'
+  | 'getApplicationStatus'
+  | 'health';
 
 /**
  * Result codes (`code` in every answer; HTTP status is 200 whatever the outcome).
  *  - 0000 success;
  *  - 1xxx the request was not accepted: its signature, time stamp, nonce or app key;
- *  - 2xxx no record: 2001 no such person, 2002 the person has no household-register record;
+ *  - 2xxx no record: 2001 no such person, 2002 the person has no household-register record,
+ *    2003 no application with this 受理编号;
  *  - 3001 request parameters invalid;
  *  - 4xxx business refusals (4000 the request could not be processed, 4001 the record is
- *    restricted and may not be shared);
+ *    restricted and may not be shared, 4002 the applicant's name does not match the number,
+ *    4003 a household migration of the applicant is in progress, 4004 a purchase move-in without
+ *    a property certificate number, 4005 the 业务流水号 was used before for another application);
  *  - 9999 the registry is busy or failed.
  */
 export const psbCodes = {
@@ -42,9 +55,14 @@ export const psbCodes = {
   appKeyUnknown: '1004',
   personNotFound: '2001',
   householdNotFound: '2002',
+  applicationNotFound: '2003',
   parameterInvalid: '3001',
   businessFailure: '4000',
   recordRestricted: '4001',
+  applicantMismatch: '4002',
+  migrationInProgress: '4003',
+  propertyCertificateRequired: '4004',
+  serialNumberConflict: '4005',
   systemBusy: '9999',
 } as const;
 
@@ -56,9 +74,14 @@ export const psbMessages: Readonly<Record<string, string>> = {
   '1004': '应用标识无效',
   '2001': '查无此人',
   '2002': '无户籍登记信息',
+  '2003': '查无此受理编号',
   '3001': '请求参数错误',
   '4000': '业务处理失败',
   '4001': '该人员信息受限，暂不提供共享',
+  '4002': '申请人姓名与公民身份号码不符',
+  '4003': '申请人有在办的户籍迁移业务',
+  '4004': '购房迁入须提供不动产权证号',
+  '4005': '业务流水号已用于内容不同的申请',
   '9999': '系统繁忙，请稍后再试',
 };
 
@@ -97,6 +120,65 @@ export type HouseholdRegisterWire = SuccessAnswer<'getHouseholdRegister'>['data'
 
 /** `data` of `GET /api/v1/health`. */
 export type HealthWire = SuccessAnswer<'health'>['data'];
+
+/**
+ * `POST /api/v1/hjyw/hkqr` (户口迁入申请) body: ywlsh 业务流水号 (idempotency key), ajbh 案件编号,
+ * sxbm 事项编码, sqr 申请人 {xm, sfzh}, qrlx 迁入类型, qrdz 迁入地址, qcdz 迁出地址, bdcqzh 不动产权证号,
+ * sqry 随迁人员, clxx 材料信息 by digest, bdsj 表单数据.
+ */
+export type MoveInApplicationWire = Schemas['MoveInApplication'];
+
+/** One material of an application, referenced by digest: cllx 材料类型, sha256, mtlx 媒体类型, dx 字节数. */
+export type MaterialWire = MoveInApplicationWire['clxx'][number];
+
+/** `data` of an acceptance: slbh 受理编号, ywlsh echoed, cfbz 重复标志 1/0, blzt, slsj 受理时间. */
+export type ApplicationReceiptWire = SuccessAnswer<'submitHouseholdMoveIn'>['data'];
+
+/** `data` of `GET /api/v1/hjyw/blzt`: slbh, blzt, blztmc, gxsj 更新时间, bz 备注. */
+export type ApplicationStatusWire = SuccessAnswer<'getApplicationStatus'>['data'];
+
+/** 办理状态 codes. */
+export type ApplicationStatusCode = Schemas['ApplicationStatusCode'];
+
+export const applicationStatusCodes = {
+  received: '01',
+  inProgress: '02',
+  awaitingApplicant: '03',
+  completed: '04',
+  rejected: '05',
+} as const satisfies Record<string, ApplicationStatusCode>;
+
+/** 办理状态名称, as `blztmc` carries them. */
+export const applicationStatusNames: Readonly<Record<ApplicationStatusCode, string>> = {
+  '01': '受理',
+  '02': '办理中',
+  '03': '待补正',
+  '04': '办结',
+  '05': '不予受理',
+};
+
+/** 办结 and 不予受理 end an application; its status never changes after them. */
+export function isFinalApplicationStatus(code: ApplicationStatusCode): boolean {
+  return code === applicationStatusCodes.completed || code === applicationStatusCodes.rejected;
+}
+
+/** 迁入类型 codes. */
+export type MoveInTypeCode = MoveInApplicationWire['qrlx'];
+
+export const moveInTypeCodes = {
+  purchase: '01',
+  relatives: '02',
+  employment: '03',
+  education: '04',
+  other: '09',
+} as const satisfies Record<string, MoveInTypeCode>;
+
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+/** `yyyyMMddHHmmss` in Beijing time, the registry's time-stamp format in application records. */
+export function compactBeijingTimestamp(instantMs: number): string {
+  return new Date(instantMs + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace(/[-T:]/g, '');
+}
 
 /** Lower-case hex SHA-256 of the body bytes. */
 export function sha256Hex(body: Uint8Array): string {

@@ -1,17 +1,19 @@
 /**
  * The PSB adapter against its simulator: happy paths, the registry's result codes, protocol faults,
- * retries re-signed by `prepare`, contract violations, and the shared conformance suite.
+ * retries re-signed by `prepare`, contract violations, household move-in cases (deduplication,
+ * status, refusals), and the shared conformance suite.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeConformance } from '../sdk/conformance.js';
 import type { ConformanceHarness } from '../sdk/conformance-types.js';
 import { DepartmentError } from '../sdk/errors.js';
-import type { RunningSimulator } from '../sdk/simulator.js';
-import type { DepartmentAdapter } from '../sdk/types.js';
+import type { CaseSubmissionRequest, DepartmentAdapter } from '../sdk/types.js';
 import { psbPopulationAdapter, psbPopulationOptionsSchema } from './adapter.js';
 import { residentIdCardDocument } from './documents.js';
 import { PSB_NO_HOUSEHOLD_ID_NUMBER, PSB_UNKNOWN_ID_NUMBER, seededPeople } from './seed.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator, type PsbSimulatorOptions } from './simulator.js';
+import { applicationStatusCodes } from './protocol.js';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator, type PsbSimulatorOptions, type RunningPsbSimulator } from './simulator.js';
 import { psbTestEnvironment, type PsbTestEnvironmentOptions } from './test-environment.js';
 
 const ZHANG_SAN = { idNumber: '11010519491231002X', name: '张三' };
@@ -20,7 +22,7 @@ const context = { requestId: 'req_psb_test' };
 const fastTuning = { retries: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, headersTimeoutMs: 2000, budgetMs: 5000 };
 
 interface Fixture {
-  simulator: RunningSimulator;
+  simulator: RunningPsbSimulator;
   adapter: DepartmentAdapter;
 }
 
@@ -56,6 +58,21 @@ async function failureOf(promise: Promise<unknown>): Promise<DepartmentError> {
 
 const person = (who: { idNumber: string; name: string }) => ({ kind: 'person' as const, ...who });
 
+/** 张三 moves into the flat she bought: the PSB half of "real-estate transfer + household move-in". */
+const MOVE_IN: CaseSubmissionRequest = {
+  idempotencyKey: 'dlv_psb_move_in_0001',
+  caseNumber: 'OW-2026-000123',
+  itemCode: 'household_move_in',
+  subject: person(ZHANG_SAN),
+  materials: [
+    { typeCode: 'real_estate_certificate', sha256: 'A1'.repeat(32), mediaType: 'application/pdf', size: 48_213 },
+    { typeCode: 'household_register', sha256: '0f'.repeat(32), mediaType: 'application/pdf', size: 20_117 },
+  ],
+  form: { moveInAddress: '北京市海淀区中关村南大街5号院2号楼1单元101室', certificateNo: '京(2026)海淀区不动产权第0012345号' },
+};
+
+const moveIn = (changes: Partial<CaseSubmissionRequest>): CaseSubmissionRequest => ({ ...MOVE_IN, ...changes });
+
 describe('psb-population adapter: options', () => {
   it('documents every option and refuses a short secret', () => {
     for (const field of Object.values(psbPopulationOptionsSchema.shape)) expect(field.description).toBeTruthy();
@@ -68,8 +85,15 @@ describe('psb-population adapter: options', () => {
     expect(adapter.kind).toBe('psb-population');
     expect(adapter.department).toBe('PSB');
     expect(adapter.certificateTypes).toEqual(['resident_id_card', 'household_register']);
-    expect(adapter.resources).toEqual({ verifyIdentity: 'psb.population', fetchCertificate: 'psb.population', health: 'psb.population' });
-    expect(adapter.submitCase).toBeUndefined();
+    expect(adapter.resources).toEqual({
+      verifyIdentity: 'psb.population',
+      fetchCertificate: 'psb.population',
+      submitCase: 'psb.population',
+      queryCaseStatus: 'psb.population',
+      health: 'psb.population',
+    });
+    expect(adapter.submitCase).toBeTypeOf('function');
+    expect(adapter.queryCaseStatus).toBeTypeOf('function');
   });
 });
 
@@ -265,6 +289,191 @@ describe('psb-population adapter: contract', () => {
   });
 });
 
+describe('psb-population adapter: household move-in cases', () => {
+  it('submits a case and recognises a resubmission with the same key as a duplicate, creating one application', async () => {
+    const { adapter, simulator } = await start();
+    const first = await adapter.submitCase!(MOVE_IN, context);
+    expect(first).toEqual({ departmentReference: expect.stringMatching(/^HK\d{14}$/), duplicate: false });
+    const again = await adapter.submitCase!(MOVE_IN, context);
+    expect(again).toEqual({ departmentReference: first.departmentReference, duplicate: true });
+    expect(simulator.requestCount('submitHouseholdMoveIn')).toBe(2);
+    expect(simulator.applicationCount()).toBe(1);
+    const other = await adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_psb_move_in_0002' }), context);
+    expect(other.departmentReference).not.toBe(first.departmentReference);
+    expect(simulator.applicationCount()).toBe(2);
+  });
+
+  it('survives a lost answer: the registry kept the application, the retry with the same key finds it', async () => {
+    const { adapter, simulator } = await start();
+    simulator.setFault({ kind: 'malformed', operation: 'submitHouseholdMoveIn', times: 1 });
+    expect((await failureOf(adapter.submitCase!(MOVE_IN, context))).kind).toBe('malformed');
+    expect(simulator.applicationCount()).toBe(1);
+    const retried = await adapter.submitCase!(MOVE_IN, context);
+    expect(retried.duplicate).toBe(true);
+    expect(simulator.applicationCount()).toBe(1);
+  });
+
+  it('retries a submission that timed out while the registry was still working on it, without a second application', async () => {
+    const duplicateFlags: unknown[] = [];
+    const { adapter, simulator } = await start(
+      {
+        rewriteAnswer: (operation, envelope) => {
+          const data = envelope.data;
+          if (operation === 'submitHouseholdMoveIn' && typeof data === 'object' && data !== null && 'cfbz' in data) duplicateFlags.push(data.cfbz);
+          return envelope;
+        },
+      },
+      { ...fastTuning, headersTimeoutMs: 200, budgetMs: 10_000 },
+    );
+    // The first attempt reaches the registry's desk only after the client gave up (undici's
+    // timers are coarse, so the delay is generous); the retry is received first.
+    simulator.setFault({ kind: 'delay', delayMs: 3000, operation: 'submitHouseholdMoveIn', times: 1 });
+    const receipt = await adapter.submitCase!(MOVE_IN, context);
+    expect(receipt.duplicate).toBe(false);
+    for (let waited = 0; duplicateFlags.length < 2 && waited < 100; waited++) await sleep(50);
+    expect(duplicateFlags).toEqual(['0', '1']);
+    expect(simulator.requestCount('submitHouseholdMoveIn')).toBe(2);
+    expect(simulator.applicationCount()).toBe(1);
+  });
+
+  it('normalises the applicant as the registry keys people (upper-case X, trimmed name)', async () => {
+    const received: unknown[] = [];
+    const { adapter } = await start({
+      rewriteAnswer: (operation, envelope) => {
+        if (operation === 'submitHouseholdMoveIn') received.push(envelope.data);
+        return envelope;
+      },
+    });
+    const receipt = await adapter.submitCase!(moveIn({ subject: person({ idNumber: ZHANG_SAN.idNumber.toLowerCase(), name: ' 张三 ' }) }), context);
+    expect(receipt.duplicate).toBe(false);
+    expect(received).toEqual([{ slbh: receipt.departmentReference, ywlsh: MOVE_IN.idempotencyKey, cfbz: '0', blzt: '01', slsj: expect.stringMatching(/^\d{14}$/) }]);
+  });
+
+  it('follows the registry through 受理 → 办理中 → 办结 as its clock moves', async () => {
+    let clock = Date.UTC(2026, 2, 16, 1, 30, 0);
+    const { adapter } = await start({ now: () => clock, statusStepMs: 60_000 }, { ...fastTuning, now: () => clock });
+    const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
+    expect(departmentReference).toMatch(/^HK20260316\d{6}$/);
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'received', updatedAt: '2026-03-16T01:30:00.000Z' });
+    clock += 60_000;
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'in_progress', updatedAt: '2026-03-16T01:31:00.000Z' });
+    clock += 60_000;
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'completed', updatedAt: '2026-03-16T01:32:00.000Z', message: expect.stringMatching(/\S/) });
+  });
+
+  it('reports statuses set by hand: awaiting the applicant with what to supply, in progress again, rejected with the reason', async () => {
+    let clock = Date.UTC(2026, 9, 9, 2, 0, 0);
+    const { adapter, simulator } = await start({ now: () => clock, statusStepMs: false }, { ...fastTuning, now: () => clock });
+    const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
+    clock += 3_600_000;
+    expect((await adapter.queryCaseStatus!(departmentReference, context)).status).toBe('received');
+
+    expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.awaitingApplicant, '请补充提交购房合同原件')).toBe('advanced');
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
+      departmentReference,
+      status: 'awaiting_applicant',
+      updatedAt: '2026-10-09T03:00:00.000Z',
+      message: '请补充提交购房合同原件',
+    });
+    clock += 60_000;
+    expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.inProgress)).toBe('advanced');
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'in_progress', updatedAt: '2026-10-09T03:01:00.000Z' });
+    expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.rejected, '迁入地址与产权登记不一致')).toBe('advanced');
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'rejected', message: '迁入地址与产权登记不一致' });
+    // 不予受理 is final.
+    expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.completed)).toBe('final');
+    expect(simulator.advanceApplication('HK20261009999999', applicationStatusCodes.completed)).toBe('unknown');
+    expect(simulator.applications()).toEqual([{ slbh: departmentReference, ywlsh: MOVE_IN.idempotencyKey, blzt: '05', gxsj: '20261009110100' }]);
+  });
+
+  it('maps the registry\'s refusals to business_error with its code, creates nothing, and does not retry them', async () => {
+    const { adapter, simulator } = await start();
+    const refusals: [CaseSubmissionRequest, string][] = [
+      [moveIn({ idempotencyKey: 'dlv_mismatch', subject: person({ idNumber: LI_MEI.idNumber, name: '李美' }) }), '4002'],
+      // After a transfer the buyer moves in: the registry checks the transferee, not the seller.
+      [moveIn({ idempotencyKey: 'dlv_buyer_mismatch', form: { certificateNo: '京(2026)海淀区不动产权第0012345号', transferee: { name: '李美', idNumber: LI_MEI.idNumber }, transferReason: 'sale' } }), '4002'],
+      [moveIn({ idempotencyKey: 'dlv_moving', subject: person({ idNumber: PSB_NO_HOUSEHOLD_ID_NUMBER, name: '马晓燕' }) }), '4003'],
+      [moveIn({ idempotencyKey: 'dlv_no_property', form: { moveInAddress: '北京市海淀区学院路30号', moveInReason: 'purchase' } }), '4004'],
+    ];
+    for (const [request, code] of refusals) {
+      simulator.resetCounts();
+      const error = await failureOf(adapter.submitCase!(request, context));
+      expect(error.kind, code).toBe('business_error');
+      expect(error.details).toMatchObject({ department: 'PSB', operation: 'submitHouseholdMoveIn', departmentCode: code });
+      expect(error.message).not.toContain(request.subject.name);
+      expect(simulator.requestCount('submitHouseholdMoveIn')).toBe(1);
+    }
+    expect(simulator.applicationCount()).toBe(0);
+  });
+
+  it('accepts a move-in from another province (an applicant not on this register) and the joint transfer form without an address', async () => {
+    const { adapter, simulator } = await start();
+    await adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_from_elsewhere', subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }) }), context);
+    const joint = moveIn({
+      idempotencyKey: 'dlv_joint_transfer',
+      itemCode: 'real_estate_transfer',
+      form: { certificateNo: '京(2026)海淀区不动产权第0012345号', transferee: { name: '李梅', idNumber: LI_MEI.idNumber }, transferReason: 'sale', price: '3000000' },
+    });
+    expect((await adapter.submitCase!(joint, context)).duplicate).toBe(false);
+    expect(simulator.applicationCount()).toBe(2);
+  });
+
+  it('refuses a key reused for a different case (4005) and a status query for an unknown reference (2003)', async () => {
+    const { adapter, simulator } = await start();
+    await adapter.submitCase!(MOVE_IN, context);
+    const conflict = await failureOf(adapter.submitCase!(moveIn({ form: { ...MOVE_IN.form, moveInAddress: '上海市浦东新区世纪大道100号' } }), context));
+    expect(conflict).toMatchObject({ kind: 'business_error', details: { departmentCode: '4005' } });
+    expect(simulator.applicationCount()).toBe(1);
+    const unknown = await failureOf(adapter.queryCaseStatus!('HK20260316999999', context));
+    expect(unknown).toMatchObject({ kind: 'business_error', details: { operation: 'getApplicationStatus', departmentCode: '2003' } });
+  });
+
+  it('refuses, without calling, a case the registry could not take: an organisation, no address nor property, an unknown reason', async () => {
+    const { adapter, simulator } = await start();
+    const cases = [
+      moveIn({ subject: { kind: 'organisation', creditCode: '91110105MA01ABCD2X', name: '某公司' } }),
+      moveIn({ form: { moveOutAddress: '河北省保定市莲池区东风路1号' } }),
+      moveIn({ form: { ...MOVE_IN.form, transferee: { name: '某公司', idNumber: '91110105MA01ABCD2X' } } }),
+      moveIn({ form: { ...MOVE_IN.form, moveInReason: 'marriage' } }),
+      moveIn({ form: { ...MOVE_IN.form, accompanyingPersons: [{ name: '张小三' }] } }),
+    ];
+    for (const request of cases) expect((await failureOf(adapter.submitCase!(request, context))).kind).toBe('rejected');
+    expect(simulator.requestCount()).toBe(0);
+  });
+
+  it('maps an acceptance for another submission and a status of another application to wrong_subject', async () => {
+    const { adapter, simulator } = await start();
+    const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
+    simulator.setFault({ kind: 'wrong_subject' });
+    expect((await failureOf(adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_other' }), context))).kind).toBe('wrong_subject');
+    expect((await failureOf(adapter.queryCaseStatus!(departmentReference, context))).kind).toBe('wrong_subject');
+  });
+
+  it('checks application answers against the contract and refuses a time that does not exist', async () => {
+    const unknownStatus = await start({
+      rewriteAnswer: (operation, envelope) =>
+        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, blzt: '06' } } : envelope,
+    });
+    const first = await unknownStatus.adapter.submitCase!(MOVE_IN, context);
+    const violation = await failureOf(unknownStatus.adapter.queryCaseStatus!(first.departmentReference, context));
+    expect(violation.kind).toBe('contract_violation');
+    expect(JSON.stringify(violation.details.violations)).toContain('/data/blzt');
+
+    const impossibleTime = await start({
+      rewriteAnswer: (operation, envelope) =>
+        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, gxsj: '20260231120000' } } : envelope,
+    });
+    const second = await impossibleTime.adapter.submitCase!(MOVE_IN, context);
+    expect((await failureOf(impossibleTime.adapter.queryCaseStatus!(second.departmentReference, context))).kind).toBe('malformed');
+
+    const noFlag = await start({
+      rewriteAnswer: (operation, envelope) =>
+        operation === 'submitHouseholdMoveIn' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, cfbz: undefined } } : envelope,
+    });
+    expect((await failureOf(noFlag.adapter.submitCase!(MOVE_IN, context))).kind).toBe('contract_violation');
+  });
+});
+
 export const psbConformanceHarness: ConformanceHarness = {
   name: 'PSB population registry',
   async start(tuning) {
@@ -274,6 +483,7 @@ export const psbConformanceHarness: ConformanceHarness = {
     return {
       simulator,
       adapter,
+      client: environment.client,
       async close() {
         await adapter.close();
         await simulator.close();
@@ -293,8 +503,16 @@ export const psbConformanceHarness: ConformanceHarness = {
       ],
       notFound: { certificateType: 'resident_id_card', subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }) },
     },
+    submitCase: MOVE_IN,
+    queryCaseStatus: true,
   },
-  operations: { verifyIdentity: 'verifyIdentity', fetchCertificate: 'getResidentIdCertificate', health: 'health' },
+  operations: {
+    verifyIdentity: 'verifyIdentity',
+    fetchCertificate: 'getResidentIdCertificate',
+    submitCase: 'submitHouseholdMoveIn',
+    queryCaseStatus: 'getApplicationStatus',
+    health: 'health',
+  },
 };
 
 describeConformance(psbConformanceHarness);

@@ -9,9 +9,21 @@
  *  - 1002 time stamp not within ±window (default 300 s) of the simulator's clock;
  *  - 1003 nonce already used within the window (bounded cache; when full, 9999 busy).
  *
- * Protocol-shaped faults: `business_error` → 4001 (record restricted; 4000 for health);
- * `malformed` → a truncated JSON body; `oversized` → a valid answer of about 9 MiB;
- * `wrong_subject` → a well-formed answer about another seeded person.
+ * Household move-in applications (`POST /api/v1/hjyw/hkqr`) are received by the application desk
+ * (applications.ts): deduplicated by `ywlsh`, checked against the register, and moved through
+ * 受理 → 办理中 → 办结 by time (`statusStepMs`) or by hand: in-process `advanceApplication`, or
+ * over HTTP (unsigned, loopback, like the kit's fault switch):
+ *
+ *     POST /__psb/applications/{slbh}/status   {"blzt": "03", "bz": "请补充购房合同"}
+ *          → 200 {slbh, blzt} | 400 bad body | 404 unknown slbh | 409 already 办结 / 不予受理
+ *     GET  /__psb/applications                 → 200 {count, applications: [{slbh, ywlsh, blzt, gxsj}]}
+ *
+ * Protocol-shaped faults: `business_error` → 4001 (record restricted; 4000 for health and the
+ * application desk, which then creates nothing); `malformed` → a truncated JSON body;
+ * `oversized` → a valid answer of about 9 MiB; `wrong_subject` → a well-formed answer about
+ * another seeded person (another `ywlsh` or `slbh` for applications). A submission under
+ * `malformed` or `oversized` is still received: the answer, not the application, is lost on the
+ * way back, which is what a sender's retry with the same `ywlsh` must survive.
  */
 import type { ServerResponse } from 'node:http';
 import {
@@ -21,15 +33,18 @@ import {
   type SimulatorRequest,
   type StartSimulatorOptions,
 } from '../sdk/simulator.js';
+import { ApplicationDesk, isMoveInApplication, type AdvanceOutcome, type ApplicationSummary } from './applications.js';
 import { householdRegisterDocument, residentIdCardDocument } from './documents.js';
 import { NonceCache } from './nonce-cache.js';
 import {
+  applicationStatusNames,
   computeSignature,
   NONCE_MIN_LENGTH,
   PSB_PATHS,
   psbCodes,
   psbMessages,
   signatureMatches,
+  type ApplicationStatusCode,
   type HealthWire,
   type HouseholdRegisterWire,
   type PsbEnvelope,
@@ -59,24 +74,46 @@ export interface PsbSimulatorOptions {
    * field of the wrong type. Not used by the demo.
    */
   rewriteAnswer?: (operation: PsbOperation, envelope: PsbEnvelope<unknown>) => unknown;
+  /**
+   * A move-in application goes 受理 → 办理中 → 办结, one step per this many ms. `false`: it stays
+   * 受理 until `advanceApplication` moves it. Default 60 000.
+   */
+  statusStepMs?: number | false;
 }
+
+/** In-process controls of the application desk (also reachable over HTTP under `/__psb/`). */
+export interface PsbSimulatorControl {
+  /**
+   * Moves an application to a status (`blzt`, e.g. `applicationStatusCodes.awaitingApplicant`),
+   * with an optional remark (`bz`: what to supply, why not accepted). From then on the application
+   * stays where it was put (no automatic steps). `unknown`: no such 受理编号; `final`: it is
+   * already 办结 or 不予受理 and cannot move.
+   */
+  advanceApplication(slbh: string, blzt: ApplicationStatusCode, bz?: string): AdvanceOutcome;
+  /** Distinct applications received; resubmissions of a known `ywlsh` do not count. */
+  applicationCount(): number;
+  /** Every application with its current status. */
+  applications(): ApplicationSummary[];
+}
+
+export type RunningPsbSimulator = RunningSimulator & PsbSimulatorControl;
 
 const OVERSIZED_PADDING_BYTES = 9 * 1024 * 1024;
 const ID_NUMBER = /^\d{17}[\dX]$/;
+const CONTROL_PREFIX = '/__psb/';
+const APPLICATION_STATUS_CONTROL = /^\/__psb\/applications\/([^/]+)\/status$/;
+
+const operationsByPath: ReadonlyMap<string, { operation: PsbOperation; method: 'GET' | 'POST' }> = new Map([
+  [PSB_PATHS.verifyIdentity, { operation: 'verifyIdentity', method: 'POST' }],
+  [PSB_PATHS.residentIdCard, { operation: 'getResidentIdCertificate', method: 'GET' }],
+  [PSB_PATHS.householdRegister, { operation: 'getHouseholdRegister', method: 'GET' }],
+  [PSB_PATHS.householdMoveIn, { operation: 'submitHouseholdMoveIn', method: 'POST' }],
+  [PSB_PATHS.applicationStatus, { operation: 'getApplicationStatus', method: 'GET' }],
+  [PSB_PATHS.health, { operation: 'health', method: 'GET' }],
+]);
 
 function operationOf(pathname: string): PsbOperation | 'unknown' {
-  switch (pathname) {
-    case PSB_PATHS.verifyIdentity:
-      return 'verifyIdentity';
-    case PSB_PATHS.residentIdCard:
-      return 'getResidentIdCertificate';
-    case PSB_PATHS.householdRegister:
-      return 'getHouseholdRegister';
-    case PSB_PATHS.health:
-      return 'health';
-    default:
-      return 'unknown';
-  }
+  return operationsByPath.get(pathname)?.operation ?? 'unknown';
 }
 
 function headerOf(request: SimulatorRequest['request'], name: string): string | undefined {
@@ -88,9 +125,21 @@ function envelope<Data>(code: string, data: Data | null = null): PsbEnvelope<Dat
   return { code, msg: psbMessages[code] ?? '未知错误', data };
 }
 
-function writeJson(response: ServerResponse, text: string): void {
-  response.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+function writeJson(response: ServerResponse, text: string, status = 200): void {
+  response.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
   response.end(text);
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function isApplicationStatusCode(value: unknown): value is ApplicationStatusCode {
+  return typeof value === 'string' && Object.hasOwn(applicationStatusNames, value);
 }
 
 function personFields(person: SeededPerson): Pick<ResidentIdCardWire, 'xm' | 'sfzh' | 'xb' | 'mz' | 'csrq' | 'zz'> {
@@ -130,12 +179,13 @@ function householdRegisterOf(person: SeededPerson): HouseholdRegisterWire | null
   };
 }
 
-export function psbPopulationSimulator(options: PsbSimulatorOptions = {}): SimulatorDefinition {
+export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}): { definition: SimulatorDefinition; control: PsbSimulatorControl } {
   const secrets = new Map((options.credentials ?? [{ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }]).map((c) => [c.appKey, c.appSecret]));
   const windowMs = (options.signatureWindowSeconds ?? 300) * 1000;
   const now = options.now ?? Date.now;
   const nonces = new NonceCache(options.nonceCapacity ?? 100_000, windowMs);
   const people = new Map(seededPeople.map((person) => [person.sfzh, person]));
+  const desk = new ApplicationDesk({ people, now, statusStepMs: options.statusStepMs ?? 60_000 });
 
   /** Another seeded person than `sfzh` (for `wrong_subject`). */
   function someoneElse(sfzh: string): SeededPerson {
@@ -170,12 +220,7 @@ export function psbPopulationSimulator(options: PsbSimulatorOptions = {}): Simul
   /** The requested ID number: query `sfzh` for GETs, body `sfzh` (with `xm`) for the verification. */
   function requestedSubject(operation: PsbOperation, simulated: SimulatorRequest): { sfzh: string; xm?: string } | null {
     if (operation === 'verifyIdentity') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(simulated.body.toString('utf8'));
-      } catch {
-        return null;
-      }
+      const parsed = parseJson(simulated.body);
       if (typeof parsed !== 'object' || parsed === null) return null;
       const { xm, sfzh } = parsed as { xm?: unknown; sfzh?: unknown };
       if (typeof xm !== 'string' || xm.trim() === '' || typeof sfzh !== 'string') return null;
@@ -189,6 +234,21 @@ export function psbPopulationSimulator(options: PsbSimulatorOptions = {}): Simul
   function answerFor(operation: PsbOperation, simulated: SimulatorRequest): PsbEnvelope<unknown> {
     if (operation === 'health') {
       return simulated.fault === 'business_error' ? envelope(psbCodes.businessFailure) : envelope<HealthWire>(psbCodes.success, { zt: 'UP' });
+    }
+    if (operation === 'submitHouseholdMoveIn') {
+      const application = parseJson(simulated.body);
+      if (!isMoveInApplication(application)) return envelope(psbCodes.parameterInvalid);
+      // Refused before the desk sees it: nothing is created.
+      if (simulated.fault === 'business_error') return envelope(psbCodes.businessFailure);
+      const decision = desk.submit(application, simulated.fault === 'wrong_subject');
+      return 'data' in decision ? envelope(decision.code, decision.data) : envelope(decision.code);
+    }
+    if (operation === 'getApplicationStatus') {
+      const slbh = simulated.url.searchParams.get('slbh')?.trim() ?? '';
+      if (!/^[A-Z0-9]{1,32}$/.test(slbh)) return envelope(psbCodes.parameterInvalid);
+      if (simulated.fault === 'business_error') return envelope(psbCodes.businessFailure);
+      const decision = desk.status(slbh, simulated.fault === 'wrong_subject');
+      return 'data' in decision ? envelope(decision.code, decision.data) : envelope(decision.code);
     }
     const subject = requestedSubject(operation, simulated);
     if (!subject) return envelope(psbCodes.parameterInvalid);
@@ -210,13 +270,45 @@ export function psbPopulationSimulator(options: PsbSimulatorOptions = {}): Simul
     }
   }
 
-  return {
+  const control: PsbSimulatorControl = {
+    advanceApplication: (slbh, blzt, bz) => desk.advance(slbh, blzt, bz),
+    applicationCount: () => desk.count(),
+    applications: () => desk.list(),
+  };
+
+  function handleControl({ request, response, body, url }: SimulatorRequest): void {
+    const answer = (status: number, value: unknown) => writeJson(response, JSON.stringify(value), status);
+    if (url.pathname === `${CONTROL_PREFIX}applications` && request.method === 'GET') {
+      return answer(200, { count: desk.count(), applications: desk.list() });
+    }
+    const match = APPLICATION_STATUS_CONTROL.exec(url.pathname);
+    if (request.method !== 'POST' || !match?.[1]) return answer(404, { error: 'unknown control' });
+    const parsed = parseJson(body);
+    const blzt: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as { blzt?: unknown }).blzt : undefined;
+    const bz: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as { bz?: unknown }).bz : undefined;
+    if (!isApplicationStatusCode(blzt) || (bz !== undefined && typeof bz !== 'string')) {
+      return answer(400, { error: `body is {"blzt": ${Object.keys(applicationStatusNames).join('|')}, "bz"?: string}` });
+    }
+    let slbh: string;
+    try {
+      slbh = decodeURIComponent(match[1]);
+    } catch {
+      return answer(404, { error: 'unknown slbh' });
+    }
+    const outcome = control.advanceApplication(slbh, blzt, bz);
+    if (outcome === 'unknown') return answer(404, { error: 'unknown slbh' });
+    if (outcome === 'final') return answer(409, { error: 'the application is already 办结 or 不予受理' });
+    return answer(200, { slbh, blzt });
+  }
+
+  const definition: SimulatorDefinition = {
     name: 'psb-population',
-    operationOf: (_request, url) => operationOf(url.pathname),
+    operationOf: (_request, url) => (url.pathname.startsWith(CONTROL_PREFIX) ? 'control' : operationOf(url.pathname)),
     handle(simulated) {
+      if (simulated.url.pathname.startsWith(CONTROL_PREFIX)) return handleControl(simulated);
       const operation = operationOf(simulated.url.pathname);
       const method = simulated.request.method ?? 'GET';
-      if (operation === 'unknown' || method !== (operation === 'verifyIdentity' ? 'POST' : 'GET')) {
+      if (operation === 'unknown' || method !== operationsByPath.get(simulated.url.pathname)?.method) {
         simulated.response.writeHead(404, { 'content-type': 'application/json;charset=UTF-8' });
         simulated.response.end(JSON.stringify({ code: '404', msg: '接口不存在', data: null }));
         return;
@@ -225,6 +317,8 @@ export function psbPopulationSimulator(options: PsbSimulatorOptions = {}): Simul
       if (refusal !== null) return writeJson(simulated.response, JSON.stringify(envelope(refusal)));
 
       if (simulated.fault === 'malformed') {
+        // A submission is received before the answer is lost: a retry must find it by its ywlsh.
+        if (operation === 'submitHouseholdMoveIn') answerFor(operation, { ...simulated, fault: null });
         // A proxy cut the answer short: the start of a JSON envelope and nothing more.
         return writeJson(simulated.response, '{"code":"0000","msg":"成功","data":{"sfzh":"1101');
       }
@@ -237,10 +331,13 @@ export function psbPopulationSimulator(options: PsbSimulatorOptions = {}): Simul
       writeJson(simulated.response, JSON.stringify(sent));
     },
   };
+  return { definition, control };
 }
 
 /** Starts the simulator on loopback (port 0 = any free port; the demo uses 7101). */
-export function startPsbPopulationSimulator(options: PsbSimulatorOptions & StartSimulatorOptions = {}): Promise<RunningSimulator> {
+export async function startPsbPopulationSimulator(options: PsbSimulatorOptions & StartSimulatorOptions = {}): Promise<RunningPsbSimulator> {
   const { port, host, ...protocol } = options;
-  return startSimulator(psbPopulationSimulator(protocol), { ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
+  const { definition, control } = createPsbPopulationSimulator(protocol);
+  const running = await startSimulator(definition, { ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
+  return Object.assign(running, control);
 }

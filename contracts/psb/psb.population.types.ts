@@ -56,6 +56,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hjyw/hkqr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a household move-in application (户口迁入申请)
+         * @description Accepts an application into the registry's workflow (受理) and answers its 受理编号. Materials
+         *     are referenced by their SHA-256 digest; the registry fetches them from the sender by digest.
+         *
+         *     Deduplicated by `ywlsh`: the same `ywlsh` with the same content answers the original
+         *     acceptance with `cfbz` 1 and creates nothing; the same `ywlsh` with different content is
+         *     refused with 4005. Safe to retry with the same `ywlsh`.
+         *     The address moved into is `qrdz`, or, when only `bdcqzh` is given, the address of that
+         *     property as the real-estate registry records it; neither is 3001. An applicant not on this
+         *     registry may apply (a move-in from another province). Refusals: 4002 the applicant's name
+         *     does not match the ID number on the register, 4003 a household migration of the applicant
+         *     is in progress, 4004 a purchase move-in (`qrlx` 01) without `bdcqzh`, 4005 see above.
+         */
+        post: operations["submitHouseholdMoveIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hjyw/blzt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The processing status of an application (办理状态查询)
+         * @description 01 受理 → 02 办理中 → 04 办结, or 03 待补正 (waiting for the applicant) or 05 不予受理 (rejected); 2003 = no such application.
+         */
+        get: operations["getApplicationStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -114,6 +164,76 @@ export interface components {
             yhzgx: string;
             /** @enum {string} */
             hb: "家庭户" | "集体户";
+        };
+        /** @description yyyyMMddHHmmss, Beijing time (UTC+8) */
+        CompactTimestamp: string;
+        /** @description 受理编号, e.g. HK20260315000001 */
+        ApplicationNumber: string;
+        /**
+         * @description 办理状态 — 01 受理, 02 办理中, 03 待补正, 04 办结, 05 不予受理
+         * @enum {string}
+         */
+        ApplicationStatusCode: "01" | "02" | "03" | "04" | "05";
+        MoveInApplication: {
+            /** @description 业务流水号 — the sender's idempotency key, stable across retries of one delivery. */
+            ywlsh: string;
+            /** @description 案件编号 at the sender */
+            ajbh: string;
+            /** @description 事项编码 */
+            sxbm: string;
+            /** @description 申请人 (the person moving in) */
+            sqr: {
+                xm: string;
+                sfzh: components["schemas"]["IdNumber"];
+            };
+            /**
+             * @description 迁入类型 — 01 购房迁入, 02 投靠亲属, 03 工作调动, 04 升学, 09 其他
+             * @enum {string}
+             */
+            qrlx: "01" | "02" | "03" | "04" | "09";
+            /** @description 迁入地址 (or give bdcqzh) */
+            qrdz?: string;
+            /** @description 迁出地址 */
+            qcdz?: string;
+            /** @description 不动产权证号 (required for 01 购房迁入) */
+            bdcqzh?: string;
+            /** @description 随迁人员 */
+            sqry?: {
+                xm: string;
+                sfzh: components["schemas"]["IdNumber"];
+                /** @description 与申请人关系 */
+                yhzgx: string;
+            }[];
+            /** @description 材料信息, by digest */
+            clxx: {
+                cllx: string;
+                sha256: string;
+                mtlx: string;
+                dx: number;
+            }[];
+            /** @description 表单数据 — the item's form as the sender holds it. */
+            bdsj: {
+                [key: string]: unknown;
+            };
+        };
+        ApplicationReceipt: {
+            slbh: components["schemas"]["ApplicationNumber"];
+            ywlsh: string;
+            /**
+             * @description 重复标志 — 1 when this ywlsh was accepted before (nothing new was created)
+             * @enum {string}
+             */
+            cfbz: "0" | "1";
+            blzt: components["schemas"]["ApplicationStatusCode"];
+            slsj: components["schemas"]["CompactTimestamp"];
+        };
+        ApplicationStatus: {
+            slbh: components["schemas"]["ApplicationNumber"];
+            blzt: components["schemas"]["ApplicationStatusCode"];
+            blztmc: string;
+            gxsj: components["schemas"]["CompactTimestamp"];
+            /** @description 备注 — what to supply (03) */
+            bz?: string;
         };
     };
     responses: never;
@@ -249,6 +369,81 @@ export interface operations {
                         code: "0000";
                         msg: string;
                         data: components["schemas"]["HouseholdRegister"];
+                    } | components["schemas"]["Failure"];
+                };
+            };
+        };
+    };
+    submitHouseholdMoveIn: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The app key the registry issued to the caller. */
+                "x-app-key": components["parameters"]["AppKey"];
+                /** @description Milliseconds since the Unix epoch; within ±300 s of the registry's clock. */
+                "x-timestamp": components["parameters"]["Timestamp"];
+                /** @description Random, never reused within the time-stamp window. */
+                "x-nonce": components["parameters"]["Nonce"];
+                /** @description Lower-case hex HMAC-SHA256 of the canonical string (see the description above). */
+                "x-signature": components["parameters"]["Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveInApplication"];
+            };
+        };
+        responses: {
+            /** @description The acceptance (受理回执), first or repeated (`cfbz` 1). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        code: "0000";
+                        msg: string;
+                        data: components["schemas"]["ApplicationReceipt"];
+                    } | components["schemas"]["Failure"];
+                };
+            };
+        };
+    };
+    getApplicationStatus: {
+        parameters: {
+            query: {
+                /** @description 受理编号 from the acceptance. */
+                slbh: components["schemas"]["ApplicationNumber"];
+            };
+            header: {
+                /** @description The app key the registry issued to the caller. */
+                "x-app-key": components["parameters"]["AppKey"];
+                /** @description Milliseconds since the Unix epoch; within ±300 s of the registry's clock. */
+                "x-timestamp": components["parameters"]["Timestamp"];
+                /** @description Random, never reused within the time-stamp window. */
+                "x-nonce": components["parameters"]["Nonce"];
+                /** @description Lower-case hex HMAC-SHA256 of the canonical string (see the description above). */
+                "x-signature": components["parameters"]["Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The application's current status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        code: "0000";
+                        msg: string;
+                        data: components["schemas"]["ApplicationStatus"];
                     } | components["schemas"]["Failure"];
                 };
             };
