@@ -10,6 +10,7 @@
  * A department that cannot answer is replaced by a stale copy only where the type's policy
  * allows it, and that copy is marked stale.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { eq } from 'drizzle-orm';
 import type { CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
@@ -151,26 +152,33 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
 
   // 1. One transaction: subject, catalogue, grants, stored copies; serve the fresh ones.
   const startedAt = now();
+  const resourceCodes = [
+    ...new Set(
+      types.flatMap((code) => {
+        const resource = services.departments.providersOf(code)[0]?.adapter.resources.fetchCertificate;
+        return resource === undefined ? [] : [resource];
+      }),
+    ),
+  ];
   const phase = await context.db.transaction(async (tx) => {
-    const [subject] = await tx.select({ id: subjects.id, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name }).from(subjects).where(eq(subjects.id, subjectId));
+    // The reads do not depend on each other: sent together, they travel pipelined on the
+    // transaction's connection instead of one round trip after another.
+    const [[subject], catalogue, stored, accesses] = await Promise.all([
+      tx.select({ id: subjects.id, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name }).from(subjects).where(eq(subjects.id, subjectId)),
+      findMaterialTypes(tx, types),
+      // Looked up even on refresh: the fallback when the department cannot answer.
+      findStoredCertificates(tx, subjectId, types),
+      Promise.all(resourceCodes.map(async (code) => [code, await checkResourceAccess(tx, context.principal, code, startedAt)] as const)),
+    ]);
     if (!subject) return null;
-    const catalogue = await findMaterialTypes(tx, types);
     planTypes(types, catalogue, services.departments, subject);
-    // Looked up even on refresh: the fallback when the department cannot answer.
-    const stored = await findStoredCertificates(tx, subjectId, types);
-    const accessByResource = new Map<string, ResourceAccess>();
-    const plans: TypePlan[] = [];
-    for (const code of types) {
-      const type = catalogue.get(code)!;
+    const accessByResource = new Map<string, ResourceAccess>(accesses);
+    const plans: TypePlan[] = types.map((code) => {
       const provider = services.departments.providersOf(code)[0]!;
       const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
-      let access: ResourceAccess = { allowed: true, grantId: null };
-      if (resourceCode !== null) {
-        access = accessByResource.get(resourceCode) ?? (await checkResourceAccess(tx, context.principal, resourceCode, startedAt));
-        accessByResource.set(resourceCode, access);
-      }
-      plans.push({ type, provider, resourceCode, access, stored: stored.get(code) });
-    }
+      const access: ResourceAccess = resourceCode === null ? { allowed: true, grantId: null } : accessByResource.get(resourceCode)!;
+      return { type: catalogue.get(code)!, provider, resourceCode, access, stored: stored.get(code) };
+    });
     const served = new Map<string, StoredCertificate>();
     for (const plan of plans) {
       if (!plan.access.allowed) {
@@ -250,12 +258,18 @@ async function askDepartment(
   const problem = checkCertificate(subject, plan.type, metadata.certificateType, metadata.holderIdentifier, document.mediaType, document.bytes);
   if (problem) return departmentFailed(context, subject.id, plan, problem, unmask, now);
 
-  const put = await services.blobStore.put(
-    (async function* () {
-      yield document.bytes;
-    })(),
-    { maxBytes: Math.max(document.bytes.byteLength, 1) },
-  );
+  // The department sent the very rendition of the stored copy (the usual answer to a refresh):
+  // its content is in the store already, so the put (a transaction, and a chunk buffer) is skipped.
+  const sha256 = createHash('sha256').update(document.bytes).digest('hex');
+  const put =
+    plan.stored?.material.contentSha256 === sha256
+      ? { sha256, size: document.bytes.byteLength }
+      : await services.blobStore.put(
+          (async function* () {
+            yield document.bytes;
+          })(),
+          { maxBytes: Math.max(document.bytes.byteLength, 1) },
+        );
   const contract = plan.resourceCode ? services.publishedContracts.set.get(plan.resourceCode) : undefined;
   const stored = await recordFetchedCertificate(
     context,
