@@ -283,6 +283,8 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
       { clientId: c.var.principal.clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
       async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
     );
+    // The local worker delivers at once; other instances' workers find it on their next poll.
+    if (!answer.replayed) services.deliveryWorker.wake();
     if (answer.replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(answer.body, 200);
   });
