@@ -72,6 +72,9 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
     .where(and(eq(deliveries.caseId, update.caseId), eq(deliveries.departmentCode, update.departmentCode)))
     .for('update');
   if (!delivery) throw new ApiError('callback_wrong_department', `Case ${caseRow.caseNumber} was not delivered to ${update.departmentCode}.`);
+  if (delivery.status === 'dead') {
+    throw new ApiError('callback_wrong_department', `Case ${caseRow.caseNumber} never reached ${update.departmentCode}: its delivery failed (${delivery.lastError ?? 'dead-lettered'}).`);
+  }
 
   if (update.externalEventId) {
     const [seen] = await tx

@@ -129,7 +129,12 @@ export const seedItems: readonly ItemDefinition[] = [
       properties: {
         moveToAddress: { type: 'string', minLength: 4, maxLength: 200 },
         reason: { type: 'string', enum: ['home_purchase', 'employment', 'family_reunion', 'education'] },
+        certificateNo: { type: 'string', minLength: 4, maxLength: 64, description: 'Real-estate title number (needed when moving in after a home purchase)' },
+        moveOutAddress: { type: 'string', maxLength: 200 },
       },
+      // Moving in after a purchase: the registry checks the title.
+      if: { properties: { reason: { const: 'home_purchase' } }, required: ['reason'] },
+      then: { required: ['certificateNo'] },
     },
     active: true,
     materials: [

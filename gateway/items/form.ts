@@ -11,7 +11,9 @@ import { ApiError } from '../platform/errors.js';
 // ajv-formats is CommonJS: under ESM its plugin is the module's `default`.
 const addFormats = formatsModule.default;
 
-const ajv = new Ajv2020({ allErrors: true, strict: true });
+// Strict, so a misspelt keyword in an administrator's schema is refused rather than ignored; except
+// `required` naming a property defined elsewhere (in `if`/`then` branches), which is legitimate.
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
 addFormats(ajv);
 
 /** Compiled validators by schema text: items are few and their schemas rarely change. */

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { seedItems } from './catalogue.js';
+import { checkForm, compileFormSchema } from './form.js';
+
+describe('seed items', () => {
+  it('have form schemas that compile in strict mode', () => {
+    for (const item of seedItems) expect(() => compileFormSchema(item.formSchema), item.code).not.toThrow();
+  });
+
+  it('are consistent: a joint item has several departments, the others one; promised within statutory; unique requirement codes', () => {
+    for (const item of seedItems) {
+      expect(item.departments.length > 1, item.code).toBe(item.kind === 'joint');
+      expect(item.promisedDays).toBeLessThanOrEqual(item.statutoryDays);
+      expect(new Set(item.materials.map((entry) => entry.requirementCode)).size).toBe(item.materials.length);
+    }
+  });
+
+  it('checks forms with every problem listed, including conditional requirements', () => {
+    const moveIn = seedItems.find((item) => item.code === 'household_move_in')!;
+    expect(() => checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'employment' })).not.toThrow();
+    expect(() => checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'home_purchase' })).toThrow(/certificateNo/);
+    expect(() => checkForm(moveIn.code, moveIn.formSchema, { reason: 'lottery', extra: 1 })).toThrow(/moveToAddress.*|reason|extra/);
+  });
+});
