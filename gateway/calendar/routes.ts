@@ -4,6 +4,7 @@
  * to the applicant from it).
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { recomputeDueDates } from '../cases/deadlines.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
@@ -146,6 +147,8 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
         throw calendarInvalid([{ path: 'year', message: `The document is for ${document.year}, but the path names ${year}` }]);
       }
       const { replaced } = await c.var.services.calendar.load(document, c.var.principal, { requestId: c.var.requestId });
+      // Running cases whose deadlines were counted without this year (or with its old version).
+      await recomputeDueDates(c.var.services.db, await c.var.services.calendar.current());
       const view = await getCalendarYear(c.var.services.db, year);
       if (!view) throw new Error(`calendar year ${year} missing right after loading it`);
       return replaced ? c.json(view, 200) : c.json(view, 201);

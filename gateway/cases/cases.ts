@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
+import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { caseEvents, caseMaterials, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
@@ -87,6 +88,11 @@ export interface CaseView {
   promisedDays: number;
   dueOn: string | null;
   statutoryDueOn: string | null;
+  /**
+   * True while a due date reaches into a year whose holidays are not loaded yet: it was counted by
+   * the weekday rule and is recomputed when an administrator loads that year.
+   */
+  dueDatesProvisional: boolean;
   clockStopped: boolean;
   pausedWorkingDays: number;
   completedOn: string | null;
@@ -228,6 +234,9 @@ async function caseView(tx: Queryable, row: CaseRow, services: CaseServices, tod
   const ids = rows.flatMap((entry) => (entry.materialId ? [entry.materialId] : []));
   const attached = new Map((ids.length === 0 ? [] : await tx.select().from(materials).where(inArray(materials.id, ids))).map((material) => [material.id, material]));
   const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, row.id)).orderBy(asc(deliveries.departmentCode));
+  const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
+  const loadedYears = (await services.calendar()).years;
+  const provisional = row.acceptedOn !== null && lastDue !== undefined && yearsNotLoaded(loadedYears, row.acceptedOn, lastDue).length > 0;
   return {
     id: row.id,
     caseNumber: row.caseNumber,
@@ -242,6 +251,7 @@ async function caseView(tx: Queryable, row: CaseRow, services: CaseServices, tod
     promisedDays: row.promisedDays,
     dueOn: row.dueOn,
     statutoryDueOn: row.statutoryDueOn,
+    dueDatesProvisional: provisional,
     clockStopped: row.pausedOn !== null,
     pausedWorkingDays: row.pausedWorkingDays,
     completedOn: row.completedOn,
@@ -433,7 +443,8 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   }
 
   const today = chinaToday();
-  const calendar = await services.calendar();
+  // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
+  const calendar = withProvisionalYears(await services.calendar());
   const view = await caseView(tx, row, services, today);
   const missing = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
   if (missing.length > 0) {

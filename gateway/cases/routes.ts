@@ -49,6 +49,7 @@ const CaseSchema = z
     promisedDays: z.number().int(),
     dueOn: z.string().nullable(),
     statutoryDueOn: z.string().nullable(),
+    dueDatesProvisional: z.boolean().openapi({ description: "A due date reaches into a year whose holidays are not loaded yet: counted by weekdays, recomputed when the year is loaded" }),
     clockStopped: z.boolean(),
     pausedWorkingDays: z.number().int(),
     completedOn: z.string().nullable(),

@@ -9,6 +9,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
+import { withProvisionalYears } from '../calendar/provisional.js';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
@@ -109,7 +110,7 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
 
   const all = await tx.select({ departmentCode: deliveries.departmentCode, departmentStatus: deliveries.departmentStatus }).from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.departmentCode));
   const next = caseStatusFrom(all.map((entry) => entry.departmentStatus));
-  await moveCase(tx, calendar, statutoryDays, caseRow, next, update.occurredAt);
+  await moveCase(tx, withProvisionalYears(calendar), statutoryDays, caseRow, next, update.occurredAt);
   return { caseStatus: next, changed: true };
 }
 
