@@ -22,6 +22,7 @@ import { ApiError, handleError, problemResponse } from './platform/errors.js';
 import { registerHealthRoutes } from './platform/health-routes.js';
 import { requestContext } from './platform/request-context.js';
 import type { GatewayServices } from './platform/services.js';
+import { registerSupervisionRoutes } from './supervision/routes.js';
 
 export type GatewayApp = OpenAPIHono<AppEnv>;
 
@@ -51,6 +52,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerCalendarRoutes(app);
   registerItemRoutes(app);
   registerCaseRoutes(app);
+  registerSupervisionRoutes(app);
   registerDispatchRoutes(app);
   registerProgressRoutes(app);
 

@@ -87,6 +87,8 @@ export const configSchema = z
     PROGRESS_LOOKUPS_PER_MINUTE: integer(1, 10_000).default(20),
     /** Failed look-ups of one case number (any address, all instances) before it is locked for 15 minutes. */
     PROGRESS_MAX_FAILURES: integer(1, 1000).default(5),
+    /** Share of a case's promised working days used at which supervision warns that it is approaching its deadline. */
+    SUPERVISION_WARNING_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
     /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
     ONEWINDOW_DEMO: booleanFromEnv.default(true),
     /** JSON file listing the department systems and their adapters (see README, "Departments"). */
@@ -165,6 +167,8 @@ export interface Config {
   subjectTokenTtlSeconds: number;
   certificates: { fetchDeadlineMs: number };
   progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
+  /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
+  supervision: { warningShare: number };
   departments: {
     list: DepartmentConfig[];
     /** Where department base URLs may point (SSRF guard). */
@@ -248,6 +252,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
     certificates: { fetchDeadlineMs: env.CERTIFICATE_FETCH_DEADLINE_MS },
     progress: { lookupsPerMinute: env.PROGRESS_LOOKUPS_PER_MINUTE, maxFailures: env.PROGRESS_MAX_FAILURES, lockMs: 15 * 60_000 },
+    supervision: { warningShare: env.SUPERVISION_WARNING_SHARE },
     departments: {
       list: departments.departments,
       urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },

@@ -7,6 +7,7 @@ import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
 import { recordAudit } from '../audit/record.js';
+import { parseBasicCredentials } from './basic-credentials.js';
 import { authenticateClient, createClient, disableClient, listClients, type ClientRecord } from './clients.js';
 import { type Scope, allScopes, clientKinds, isExplicitOnlyScope, isScope } from './scopes.js';
 
@@ -69,22 +70,6 @@ const tokenRoute = publicRoute({
     ...errorResponses(400, 401, 413, 415),
   },
 });
-
-function basicCredentials(header: string | undefined): { id: string; secret: string } | null | undefined {
-  if (!header) return undefined;
-  const match = /^Basic[ ]+([A-Za-z0-9+/=]+)$/i.exec(header);
-  if (!match?.[1]) return null;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  try {
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
-    const decode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
-    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
-  } catch {
-    return null;
-  }
-}
 
 const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
   // RFC 6749 §5.2 clients look for `error`; our problem document carries it beside `code`.
@@ -207,7 +192,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const form = c.req.valid('form');
       const { db, tokens } = c.var.services;
-      const basic = basicCredentials(c.req.header('authorization'));
+      const basic = parseBasicCredentials(c.req.header('authorization'));
       if (basic === null) throw oauthError('invalid_client', 'The Authorization header is not valid HTTP Basic.');
       if (basic && (form.client_id !== undefined || form.client_secret !== undefined)) {
         throw oauthError('invalid_request', 'Use either HTTP Basic or client_secret_post, not both.');

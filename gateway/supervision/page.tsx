@@ -1,0 +1,390 @@
+/**
+ * The supervision page, rendered on the server with Hono JSX: the warnings, the on-time rate,
+ * materials handed in against those required (a bar chart in inline SVG), the departments'
+ * health and delivery latency, and the dead letters. No script and no external file: the one
+ * style sheet is inline and allowed by a per-response nonce in the Content-Security-Policy, and
+ * the charts are drawn with SVG attributes, which that policy does not restrict.
+ */
+import type { FC } from 'hono/jsx';
+import type { CaseDeadlineWarning, DeferredMaterialWarning, SupervisionWarnings, WarningDepartment } from './warnings.js';
+import type { CaseStatusName, MaterialFigures, SupervisionSummary } from './summary.js';
+
+export interface SupervisionPageData {
+  today: string;
+  viewer: string;
+  summary: SupervisionSummary;
+  /** The warnings, or why they cannot be computed (a calendar year that is not loaded). */
+  warnings: SupervisionWarnings | { unavailable: string };
+  /** Nonce of the inline style sheet. */
+  nonce: string;
+}
+
+/** The policy of every response of the page; `nonce` admits its one style element. */
+export function supervisionPagePolicy(nonce: string | null): string {
+  const styles = nonce === null ? "style-src 'none'" : `style-src 'nonce-${nonce}'`;
+  return `default-src 'none'; ${styles}; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+}
+
+const STYLE = `
+:root { color-scheme: light; font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: #1f2937; }
+body { margin: 0; background: #f3f4f6; }
+header { background: #1e3a5f; color: #fff; padding: 1rem 2rem; display: flex; flex-wrap: wrap; gap: 1rem; align-items: baseline; justify-content: space-between; }
+header h1 { margin: 0; font-size: 1.5rem; }
+header p { margin: 0; opacity: .85; }
+header form { display: flex; gap: .5rem; align-items: center; }
+header input, header button { font: inherit; padding: .2rem .4rem; }
+main { padding: 1rem 2rem 3rem; display: grid; gap: 1.25rem; }
+section { background: #fff; border-radius: 8px; padding: 1rem 1.25rem; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+h2 { margin: 0 0 .75rem; font-size: 1.15rem; }
+h3 { margin: 1rem 0 .5rem; font-size: 1rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: 1rem; background: none; box-shadow: none; padding: 0; }
+.card { background: #fff; border-radius: 8px; padding: .9rem 1.1rem; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+.card .label { font-size: .85rem; color: #4b5563; }
+.card .value { font-size: 1.8rem; font-weight: 600; margin: .2rem 0; }
+.card .note { font-size: .8rem; color: #6b7280; }
+.card.bad .value { color: #b91c1c; }
+.card.warn .value { color: #b45309; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
+th { background: #f9fafb; font-weight: 600; }
+td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.date { white-space: nowrap; }
+tr.level-overdue { background: #fee2e2; }
+tr.level-overdue .level { color: #b91c1c; font-weight: 700; }
+tr.level-approaching { background: #fef3c7; }
+tr.level-approaching .level { color: #92400e; font-weight: 700; }
+.empty { color: #6b7280; font-style: italic; }
+.notice { background: #fff7ed; border-left: 4px solid #f97316; padding: .5rem .75rem; }
+.breaker-closed { color: #15803d; font-weight: 600; }
+.breaker-half_open { color: #b45309; font-weight: 600; }
+.breaker-open { color: #b91c1c; font-weight: 700; }
+.legend { display: flex; gap: 1rem; font-size: .85rem; margin: .25rem 0 .5rem; }
+.swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
+.swatch.required { background: #9ca3af; } .swatch.handed_in { background: #dc2626; } .swatch.reused { background: #16a34a; } .swatch.fetched { background: #2563eb; }
+svg text { font-size: 12px; fill: #1f2937; }
+`;
+
+const STATUS_LABELS: Record<CaseStatusName, string> = {
+  open: 'Open',
+  submitted: 'Submitted',
+  in_progress: 'In progress',
+  awaiting_applicant: 'Awaiting applicant (clock stopped)',
+  completed: 'Completed',
+  rejected: 'Rejected',
+};
+
+const percent = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);
+const milliseconds = (value: number | null): string => (value === null ? '—' : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${value} ms`);
+
+function daysLeftText(workingDaysLeft: number): string {
+  if (workingDaysLeft > 0) return `${workingDaysLeft} left`;
+  if (workingDaysLeft === 0) return 'due today';
+  return `${-workingDaysLeft} over`;
+}
+
+const Departments: FC<{ departments: WarningDepartment[] }> = ({ departments }) => (
+  <>{departments.map((department, index) => <>{index > 0 ? ', ' : ''}{department.code} <span class="note">({department.departmentStatus ?? department.delivery})</span></>)}</>
+);
+
+const CaseWarningRow: FC<{ warning: CaseDeadlineWarning }> = ({ warning }) => (
+  <tr class={`level-${warning.level}`} data-level={warning.level} data-case={warning.caseNumber}>
+    <td class="level">{warning.level === 'overdue' ? 'Overdue' : 'Approaching'}</td>
+    <td>{warning.caseNumber}</td>
+    <td>{warning.itemName}</td>
+    <td>{STATUS_LABELS[warning.status]}</td>
+    <td class="date">{warning.acceptedOn}</td>
+    <td class="date">{warning.dueOn}</td>
+    <td class="number">{`${warning.workingDaysUsed} of ${warning.promisedDays} (${percent(warning.shareUsed)})`}</td>
+    <td class="number">{warning.level === 'overdue' && warning.workingDaysLeft === 0 ? 'past due' : daysLeftText(warning.workingDaysLeft)}</td>
+    <td><Departments departments={warning.departments} /></td>
+  </tr>
+);
+
+const DeferredWarningRow: FC<{ warning: DeferredMaterialWarning }> = ({ warning }) => (
+  <tr class="level-overdue" data-level="overdue" data-case={warning.caseNumber} data-requirement={warning.requirementCode}>
+    <td class="level">Overdue</td>
+    <td>{warning.caseNumber}</td>
+    <td>{warning.itemName}</td>
+    <td>{warning.requirementName}</td>
+    <td class="date">{warning.dueOn}</td>
+    <td class="number">{warning.workingDaysOver === 0 ? 'past due' : `${warning.workingDaysOver} over`}</td>
+  </tr>
+);
+
+const WarningsSection: FC<{ warnings: SupervisionPageData['warnings'] }> = ({ warnings }) => {
+  if ('unavailable' in warnings) {
+    return (
+      <section aria-labelledby="warnings-heading">
+        <h2 id="warnings-heading">Deadline warnings</h2>
+        <p class="notice">{warnings.unavailable}</p>
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="warnings-heading">
+      <h2 id="warnings-heading">Deadline warnings</h2>
+      <p>
+        A case warns when it has used {percent(warnings.warningShare)} of its promised working days, and is overdue after its due date.
+        The clock of a case awaiting the applicant is stopped.
+      </p>
+      {warnings.cases.length === 0 ? (
+        <p class="empty">No case is close to or past its deadline.</p>
+      ) : (
+        <table id="case-warnings">
+          <thead>
+            <tr>
+              <th>Level</th><th>Case</th><th>Item</th><th>Status</th><th>Accepted</th><th>Due</th>
+              <th class="number">Working days used</th><th class="number">Working days</th><th>Departments</th>
+            </tr>
+          </thead>
+          <tbody>{warnings.cases.map((warning) => <CaseWarningRow warning={warning} />)}</tbody>
+        </table>
+      )}
+      <h3>Materials accepted missing (容缺) and not supplied in time</h3>
+      {warnings.deferredMaterials.length === 0 ? (
+        <p class="empty">None.</p>
+      ) : (
+        <table id="deferred-warnings">
+          <thead>
+            <tr><th>Level</th><th>Case</th><th>Item</th><th>Material</th><th>Due</th><th class="number">Working days</th></tr>
+          </thead>
+          <tbody>{warnings.deferredMaterials.map((warning) => <DeferredWarningRow warning={warning} />)}</tbody>
+        </table>
+      )}
+    </section>
+  );
+};
+
+const BAR_KINDS = [
+  { key: 'required', label: 'Required', pick: (figures: MaterialFigures) => figures.required },
+  { key: 'handed_in', label: 'Handed in', pick: (figures: MaterialFigures) => figures.handedIn },
+  { key: 'reused', label: 'Reused', pick: (figures: MaterialFigures) => figures.reused },
+  { key: 'fetched', label: 'Fetched', pick: (figures: MaterialFigures) => figures.fetched },
+] as const;
+
+const CHART = { titleHeight: 20, kindWidth: 80, barArea: 420, barHeight: 14, gap: 3, groupGap: 12, valueWidth: 40 };
+
+/** One group per item (and one for all items): its name, then four bars scaled to the largest figure. */
+const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ materials }) => {
+  const groups = [{ key: 'total', name: 'All items', figures: materials as MaterialFigures }, ...materials.byItem.map((item) => ({ key: item.itemCode, name: item.itemName, figures: item as MaterialFigures }))];
+  const largest = Math.max(1, ...groups.flatMap((group) => BAR_KINDS.map((kind) => kind.pick(group.figures))));
+  const groupHeight = CHART.titleHeight + BAR_KINDS.length * (CHART.barHeight + CHART.gap) + CHART.groupGap;
+  const width = CHART.kindWidth + CHART.barArea + CHART.valueWidth;
+  const height = groups.length * groupHeight;
+  const fills: Record<(typeof BAR_KINDS)[number]['key'], string> = { required: '#9ca3af', handed_in: '#dc2626', reused: '#16a34a', fetched: '#2563eb' };
+  return (
+    <svg id="materials-chart" role="img" aria-labelledby="materials-chart-title" width={width} height={height} viewBox={`0 0 ${width} ${height}`}>
+      <title id="materials-chart-title">Materials required, handed in, reused and fetched, per item</title>
+      {groups.map((group, groupIndex) => {
+        const top = groupIndex * groupHeight;
+        return (
+          <g data-item={group.key}>
+            <text x="0" y={top + 14} font-weight="600">{group.name}</text>
+            {BAR_KINDS.map((kind, index) => {
+              const value = kind.pick(group.figures);
+              const y = top + CHART.titleHeight + index * (CHART.barHeight + CHART.gap);
+              const barWidth = Math.round((value / largest) * CHART.barArea);
+              return (
+                <>
+                  <text x="0" y={y + CHART.barHeight - 3}>{kind.label}</text>
+                  <rect data-bar={kind.key} data-value={String(value)} x={CHART.kindWidth} y={y} height={CHART.barHeight} width={barWidth} fill={fills[kind.key]}>
+                    <title>{`${group.name}: ${kind.label} ${value}`}</title>
+                  </rect>
+                  <text x={CHART.kindWidth + barWidth + 4} y={y + CHART.barHeight - 3}>{String(value)}</text>
+                </>
+              );
+            })}
+          </g>
+        );
+      })}
+    </svg>
+  );
+};
+
+const MaterialsSection: FC<{ materials: SupervisionSummary['materials'] }> = ({ materials }) => {
+  const notHandedIn = materials.required > 0 ? 1 - materials.handedIn / materials.required : null;
+  return (
+    <section aria-labelledby="materials-heading">
+      <h2 id="materials-heading">Materials: handed in versus required</h2>
+      <p id="materials-figures">
+        {`${materials.cases} cases accepted: ${materials.handedIn} materials handed in of ${materials.required} required; ${materials.reused} reused, ${materials.fetched} fetched from departments, ${materials.deferred} accepted missing. `}
+        {`Handed in per case: ${materials.averageHandedInPerCase ?? '—'}. Not asked of the applicant: ${percent(notHandedIn)}.`}
+      </p>
+      <div class="legend">
+        {BAR_KINDS.map((kind) => <span><span class={`swatch ${kind.key}`}></span>{kind.label}</span>)}
+      </div>
+      {materials.cases === 0 ? <p class="empty">No case was accepted in this period.</p> : <MaterialsChart materials={materials} />}
+    </section>
+  );
+};
+
+const DepartmentsSection: FC<{ summary: SupervisionSummary }> = ({ summary }) => {
+  const codes = [...new Set([...summary.departments.map((department) => department.code), ...summary.deliveries.byDepartment.map((entry) => entry.department)])].sort();
+  return (
+    <section aria-labelledby="departments-heading">
+      <h2 id="departments-heading">Departments</h2>
+      <table id="departments">
+        <thead>
+          <tr>
+            <th>Department</th><th>Breaker</th><th class="number">Calls</th><th class="number">Errors</th>
+            <th class="number">Delivered</th><th class="number">Pending</th><th class="number">Dead</th><th class="number">Retried</th>
+            <th class="number">Delivery p50</th><th class="number">Delivery p95</th>
+          </tr>
+        </thead>
+        <tbody>
+          {codes.map((code) => {
+            const health = summary.departments.find((department) => department.code === code);
+            const deliveries = summary.deliveries.byDepartment.find((entry) => entry.department === code);
+            return (
+              <tr data-department={code}>
+                <td>{health ? `${code} — ${health.name}` : `${code} (not configured)`}</td>
+                <td class={health ? `breaker-${health.breakerState}` : ''}>{health ? health.breakerState.replace('_', '-') : '—'}</td>
+                <td class="number">{health ? String(health.calls) : '—'}</td>
+                <td class="number">{health ? String(health.errors) : '—'}</td>
+                <td class="number">{String(deliveries?.delivered ?? 0)}</td>
+                <td class="number">{String(deliveries?.pending ?? 0)}</td>
+                <td class="number">{String(deliveries?.dead ?? 0)}</td>
+                <td class="number">{String(deliveries?.retried ?? 0)}</td>
+                <td class="number">{milliseconds(deliveries?.latencyMs.p50 ?? null)}</td>
+                <td class="number">{milliseconds(deliveries?.latencyMs.p95 ?? null)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {codes.length === 0 ? <p class="empty">No department system is configured.</p> : null}
+    </section>
+  );
+};
+
+const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters'] }> = ({ deadLetters }) => (
+  <section aria-labelledby="dead-letters-heading">
+    <h2 id="dead-letters-heading">Dead letters</h2>
+    {deadLetters.total === 0 ? (
+      <p class="empty">No delivery is dead-lettered.</p>
+    ) : (
+      <>
+        <p>
+          {`${deadLetters.total === 1 ? '1 delivery' : `${deadLetters.total} deliveries`} could not be delivered and ${deadLetters.total === 1 ? 'waits' : 'wait'} for an administrator (POST /v1/deliveries/{id}/retry once the cause is fixed).`}
+          {deadLetters.total > deadLetters.items.length ? ` The newest ${deadLetters.items.length} are listed.` : ''}
+        </p>
+        <table id="dead-letters">
+          <thead>
+            <tr><th>Delivery</th><th>Case</th><th>Department</th><th class="number">Attempts</th><th>Last error</th><th>Dead since</th></tr>
+          </thead>
+          <tbody>
+            {deadLetters.items.map((letter) => (
+              <tr data-delivery={letter.deliveryId}>
+                <td>{letter.deliveryId}</td>
+                <td>{letter.caseNumber}</td>
+                <td>{letter.department}</td>
+                <td class="number">{String(letter.attempts)}</td>
+                <td>{letter.lastErrorCode ?? '—'}</td>
+                <td>{letter.deadAt ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </>
+    )}
+  </section>
+);
+
+const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
+  const { summary, warnings } = data;
+  const { completion } = summary;
+  const counts = 'unavailable' in warnings ? null : warnings.counts;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>Supervision — onewindow</title>
+        {/* A constant, and text inside <style> is not unescaped: so it goes in raw. */}
+        <style nonce={data.nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
+      </head>
+      <body>
+        <header>
+          <div>
+            <h1>Supervision</h1>
+            <p>{`Today ${data.today} (China Standard Time) · signed in as ${data.viewer}`}</p>
+          </div>
+          <form method="get" action="/supervision">
+            <label>From <input type="date" name="from" value={summary.period.from} required /></label>
+            <label>to <input type="date" name="to" value={summary.period.to} required /></label>
+            <button type="submit">Show</button>
+          </form>
+        </header>
+        <main>
+          <section class="cards" aria-label="Figures at a glance">
+            <div class="card" id="on-time">
+              <div class="label">On-time completion</div>
+              <div class="value">{percent(completion.onTimeRate)}</div>
+              <div class="note">{`${completion.onTime} of ${completion.concluded} cases concluded ${summary.period.from} – ${summary.period.to} on time`}</div>
+            </div>
+            <div class={`card ${counts && counts.overdue > 0 ? 'bad' : ''}`} id="overdue-count">
+              <div class="label">Overdue cases</div>
+              <div class="value">{counts ? String(counts.overdue) : '—'}</div>
+              <div class="note">{counts ? `${counts.deferredMaterialsOverdue} deferred material${counts.deferredMaterialsOverdue === 1 ? '' : 's'} overdue` : 'calendar not loaded'}</div>
+            </div>
+            <div class={`card ${counts && counts.approaching > 0 ? 'warn' : ''}`} id="approaching-count">
+              <div class="label">Approaching their deadline</div>
+              <div class="value">{counts ? String(counts.approaching) : '—'}</div>
+            </div>
+            <div class="card" id="handed-in">
+              <div class="label">Handed in per case</div>
+              <div class="value">{summary.materials.averageHandedInPerCase === null ? '—' : String(summary.materials.averageHandedInPerCase)}</div>
+              <div class="note">{`${summary.materials.handedIn} of ${summary.materials.required} required materials`}</div>
+            </div>
+            <div class={`card ${summary.deadLetters.total > 0 ? 'bad' : ''}`} id="dead-letter-count">
+              <div class="label">Dead letters</div>
+              <div class="value">{String(summary.deadLetters.total)}</div>
+              <div class="note">{`${summary.deliveries.retried} ${summary.deliveries.retried === 1 ? 'delivery' : 'deliveries'} needed retries`}</div>
+            </div>
+          </section>
+          <WarningsSection warnings={warnings} />
+          <MaterialsSection materials={summary.materials} />
+          <DepartmentsSection summary={summary} />
+          <DeadLettersSection deadLetters={summary.deadLetters} />
+          <section aria-labelledby="status-heading">
+            <h2 id="status-heading">Cases opened in the period, by status</h2>
+            <table id="cases-by-status">
+              <tbody>
+                {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
+                  <tr data-status={status}><th>{STATUS_LABELS[status]}</th><td class="number">{String(summary.casesByStatus[status])}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        </main>
+      </body>
+    </html>
+  );
+};
+
+const RefusalPage: FC<{ title: string; detail: string }> = ({ title, detail }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <title>{`${title} — onewindow supervision`}</title>
+    </head>
+    <body>
+      <h1>{title}</h1>
+      <p>{detail}</p>
+    </body>
+  </html>
+);
+
+async function documentOf(node: ReturnType<FC>): Promise<string> {
+  const rendered = await node;
+  return `<!doctype html>${String(rendered ?? '')}`;
+}
+
+export function renderSupervisionPage(data: SupervisionPageData): Promise<string> {
+  return documentOf(<SupervisionPage data={data} />);
+}
+
+/** The page a browser shows when the viewer has not signed in (or the sign-in failed). */
+export function renderRefusalPage(title: string, detail: string): Promise<string> {
+  return documentOf(<RefusalPage title={title} detail={detail} />);
+}

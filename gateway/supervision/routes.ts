@@ -1,0 +1,305 @@
+/**
+ * Supervision: the API (`GET /v1/supervision/warnings`, `GET /v1/supervision/summary`) and the
+ * page supervisors open in a browser (`GET /supervision`), all for callers holding
+ * `supervision:read` (auditor and administrator clients). No personal data: cases are named by
+ * their numbers, never by their applicants. Every read is audited.
+ */
+import { randomBytes } from 'node:crypto';
+import { type OpenAPIHono, type RouteConfig, createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { recordAudit } from '../audit/record.js';
+import type { Scope } from '../auth/scopes.js';
+import { addDays, chinaToday, isCalendarDate } from '../materials/dates.js';
+import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
+import { BEARER_SCHEME, errorResponses, protectedRoute } from '../platform/routes.js';
+import { basicOrBearer } from './access.js';
+import { renderRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
+import { type SummaryPeriod, supervisionSummary } from './summary.js';
+import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
+
+const SUPERVISION_SCOPES: Scope[] = ['supervision:read'];
+/** The OpenAPI name of HTTP Basic with client credentials, which only the page accepts. */
+export const BASIC_SCHEME = 'clientBasicAuth';
+/** The default period of the summary: the 30 days up to today. */
+const DEFAULT_PERIOD_DAYS = 30;
+
+const DateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are written YYYY-MM-DD')
+  .refine(isCalendarDate, 'not a real calendar date');
+
+const PeriodQuery = z.object({
+  from: DateSchema.optional().openapi({ description: 'First day (China Standard Time); default: 29 days before `to`', example: '2026-10-01' }),
+  to: DateSchema.optional().openapi({ description: 'Last day, included; default: today', example: '2026-10-31' }),
+});
+
+const DepartmentOfCaseSchema = z.object({
+  code: z.string(),
+  delivery: z.enum(['pending', 'delivered', 'dead']),
+  departmentStatus: z.string().nullable(),
+});
+
+const WarningsSchema = z
+  .object({
+    today: z.string(),
+    warningShare: z.number().openapi({ description: 'SUPERVISION_WARNING_SHARE: share of the promised working days at which a case is approaching' }),
+    counts: z.object({ overdue: z.number().int(), approaching: z.number().int(), deferredMaterialsOverdue: z.number().int() }),
+    cases: z.array(
+      z.object({
+        kind: z.literal('case_deadline'),
+        level: z.enum(['approaching', 'overdue']),
+        caseNumber: z.string(),
+        itemCode: z.string(),
+        itemName: z.string(),
+        status: z.enum(['submitted', 'in_progress', 'awaiting_applicant']),
+        acceptedOn: z.string(),
+        promisedDays: z.number().int(),
+        dueOn: z.string(),
+        clockStopped: z.boolean().openapi({ description: 'Awaiting the applicant: the figures are those of the day the clock stopped' }),
+        workingDaysUsed: z.number().int(),
+        shareUsed: z.number(),
+        workingDaysLeft: z.number().int().openapi({ description: 'Working days up to the due date; negative: working days past it' }),
+        departments: z.array(DepartmentOfCaseSchema),
+      }),
+    ),
+    deferredMaterials: z.array(
+      z.object({
+        kind: z.literal('deferred_material'),
+        level: z.literal('overdue'),
+        caseNumber: z.string(),
+        itemCode: z.string(),
+        itemName: z.string(),
+        status: z.string(),
+        requirementCode: z.string(),
+        requirementName: z.string(),
+        dueOn: z.string().openapi({ description: 'The last day the applicant could supply the material (容缺)' }),
+        workingDaysOver: z.number().int(),
+        departments: z.array(DepartmentOfCaseSchema),
+      }),
+    ),
+  })
+  .openapi('SupervisionWarnings');
+
+const MaterialFiguresShape = {
+  cases: z.number().int(),
+  required: z.number().int(),
+  handedIn: z.number().int(),
+  reused: z.number().int(),
+  fetched: z.number().int(),
+  deferred: z.number().int(),
+  averageHandedInPerCase: z.number().nullable(),
+};
+
+const DeliveryFiguresShape = {
+  total: z.number().int(),
+  delivered: z.number().int(),
+  pending: z.number().int(),
+  dead: z.number().int(),
+  retried: z.number().int().openapi({ description: 'Deliveries that needed more than one attempt' }),
+};
+
+const SummarySchema = z
+  .object({
+    period: z.object({ from: z.string(), to: z.string() }),
+    completion: z
+      .object({
+        concluded: z.number().int(),
+        completed: z.number().int(),
+        rejected: z.number().int(),
+        onTime: z.number().int(),
+        late: z.number().int(),
+        onTimeRate: z.number().nullable(),
+      })
+      .openapi({ description: 'Cases concluded (completed or rejected) in the period, against their promised due dates' }),
+    casesByStatus: z
+      .object({
+        open: z.number().int(),
+        submitted: z.number().int(),
+        in_progress: z.number().int(),
+        awaiting_applicant: z.number().int(),
+        completed: z.number().int(),
+        rejected: z.number().int(),
+      })
+      .openapi({ description: 'Cases opened in the period, by their current status' }),
+    materials: z
+      .object({ ...MaterialFiguresShape, byItem: z.array(z.object({ itemCode: z.string(), itemName: z.string(), ...MaterialFiguresShape })) })
+      .openapi({ description: 'Cases accepted in the period: materials required, handed in, reused and fetched' }),
+    deliveries: z
+      .object({
+        ...DeliveryFiguresShape,
+        byDepartment: z.array(
+          z.object({
+            department: z.string(),
+            ...DeliveryFiguresShape,
+            latencyMs: z.object({ delivered: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable() }).openapi({
+              description: 'Submission → acknowledgement by the department, of deliveries delivered in the period',
+            }),
+          }),
+        ),
+      })
+      .openapi({ description: 'Deliveries written in the period' }),
+    deadLetters: z
+      .object({
+        total: z.number().int(),
+        items: z.array(
+          z.object({
+            deliveryId: z.string(),
+            caseNumber: z.string(),
+            department: z.string(),
+            attempts: z.number().int(),
+            lastErrorCode: z.string().nullable(),
+            createdAt: z.string(),
+            deadAt: z.string().nullable(),
+          }),
+        ),
+      })
+      .openapi({ description: 'Every delivery dead-lettered now (the newest 100 listed), whatever the period' }),
+    departments: z.array(
+      z.object({
+        code: z.string(),
+        name: z.string(),
+        breakerState: z.enum(['closed', 'open', 'half_open']),
+        calls: z.number().int(),
+        errors: z.number().int(),
+        errorsByKind: z.record(z.string(), z.number().int()),
+        lastError: z.object({ kind: z.string(), at: z.string() }).nullable(),
+        latencyMs: z.object({ p50: z.number().nullable(), p99: z.number().nullable(), window: z.number().int() }),
+      }),
+    ),
+  })
+  .openapi('SupervisionSummary');
+
+const warningsRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/supervision/warnings',
+  tags: ['supervision'],
+  summary: 'Cases approaching or past their promised due date, and deferred materials not supplied in time',
+  description:
+    'Accepted, unfinished cases that have used SUPERVISION_WARNING_SHARE of their promised working days (`approaching`) or whose due date has ' +
+    'passed (`overdue`); a case awaiting the applicant is read on the day its clock stopped. Case numbers only, no personal data.',
+  scopes: SUPERVISION_SCOPES,
+  responses: {
+    200: { description: 'The current warnings, overdue first', content: { 'application/json': { schema: WarningsSchema } } },
+    ...errorResponses(401, 403, 503),
+  },
+});
+
+const summaryRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/supervision/summary',
+  tags: ['supervision'],
+  summary: 'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
+  scopes: SUPERVISION_SCOPES,
+  request: { query: PeriodQuery },
+  responses: {
+    200: { description: 'The figures of the period', content: { 'application/json': { schema: SummarySchema } } },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+/** Like `protectedRoute`, with HTTP Basic client credentials accepted besides bearer tokens (see access.ts). */
+function basicOrBearerRoute<R extends RouteConfig>(config: R) {
+  // Either requirement suffices (OpenAPI: alternatives); bearerAuth first, as on every protected route.
+  const security: Record<string, string[]>[] = [{ [BEARER_SCHEME]: [...SUPERVISION_SCOPES] }, { [BASIC_SCHEME]: [...SUPERVISION_SCOPES] }];
+  return createRoute({
+    ...config,
+    security,
+    middleware: [
+      basicOrBearer({
+        scopes: SUPERVISION_SCOPES,
+        htmlRefusal: (error) => renderRefusalPage('Sign-in required', `${error.detail ?? error.message} (HTTP ${error.status})`),
+        htmlHeaders: { 'Content-Security-Policy': supervisionPagePolicy(null) },
+      }),
+    ],
+  });
+}
+
+/**
+ * The page is not an API operation, but it is in the OpenAPI document like every route, with its
+ * two ways in: a bearer token, or HTTP Basic with an auditor's or administrator's client id and
+ * secret (what a browser asks a person for). `protectedRoute` knows only bearer tokens, hence
+ * `basicOrBearerRoute`: the same policy plus Basic.
+ */
+const pageRoute = basicOrBearerRoute({
+  method: 'get',
+  path: '/supervision',
+  tags: ['supervision'],
+  summary: 'The supervision page (HTML) for supervisors in a browser',
+  description:
+    'The same figures as the supervision API, at a glance. A browser asks for the client id and secret of an auditor or administrator client ' +
+    '(HTTP Basic); scripts may send an access token instead. Every view is audited (`supervision.view`).',
+  request: { query: PeriodQuery },
+  responses: {
+    200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+/** The period asked for, with defaults; `from` after `to` is refused. */
+export function resolvePeriod(query: { from?: string | undefined; to?: string | undefined }, today: string): SummaryPeriod {
+  const to = query.to ?? today;
+  const from = query.from ?? addDays(to, -(DEFAULT_PERIOD_DAYS - 1));
+  if (from > to) {
+    throw new ApiError('validation_failed', 'The period starts after it ends.', { errors: [{ path: 'from', message: `${from} is after ${to}` }] });
+  }
+  return { from, to };
+}
+
+async function currentWarnings(c: Context<AppEnv>, today: string): Promise<SupervisionWarnings> {
+  const { services } = c.var;
+  return supervisionWarnings(services.db, await services.calendar.current(), { today, warningShare: services.config.supervision.warningShare });
+}
+
+async function auditRead(c: Context<AppEnv>, action: string, fields: string[]): Promise<void> {
+  await recordAudit(c.var.services.db, {
+    actor: c.var.principal,
+    action,
+    outcome: 'allowed',
+    requestId: c.var.requestId,
+    purpose: 'supervision',
+    fields,
+  });
+}
+
+export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', BASIC_SCHEME, {
+    type: 'http',
+    scheme: 'basic',
+    description: 'The client id and secret of a client holding the scopes (an auditor or administrator); only the supervision page accepts it.',
+  });
+
+  app.openapi(warningsRoute, async (c) => {
+    const warnings = await currentWarnings(c, chinaToday());
+    await auditRead(c, 'supervision.read', ['warnings']);
+    return c.json(warnings, 200);
+  });
+
+  app.openapi(summaryRoute, async (c) => {
+    const { services } = c.var;
+    const period = resolvePeriod(c.req.valid('query'), chinaToday());
+    const summary = await supervisionSummary(services.db, services, period);
+    await auditRead(c, 'supervision.read', ['summary']);
+    return c.json(summary, 200);
+  });
+
+  app.openapi(pageRoute, async (c) => {
+    const { services } = c.var;
+    const today = chinaToday();
+    const period = resolvePeriod(c.req.valid('query'), today);
+    const summary = await supervisionSummary(services.db, services, period);
+    let warnings: SupervisionWarnings | { unavailable: string };
+    try {
+      warnings = await currentWarnings(c, today);
+    } catch (error) {
+      // A year not loaded stops the warnings only; the other figures are still worth seeing.
+      if (!(error instanceof ApiError) || error.code !== 'calendar_year_missing') throw error;
+      warnings = { unavailable: error.message };
+    }
+    await auditRead(c, 'supervision.view', ['warnings', 'summary']);
+    const nonce = randomBytes(16).toString('base64');
+    const html = await renderSupervisionPage({ today, viewer: c.var.principal.clientId, summary, warnings, nonce });
+    c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
+    return c.html(html, 200);
+  });
+}

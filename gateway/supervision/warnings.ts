@@ -1,0 +1,248 @@
+/**
+ * Deadline warnings for supervisors: accepted cases that have used a configured share of their
+ * promised working days (`approaching`) or passed their due date (`overdue`), and materials
+ * accepted missing (容缺) that were not supplied by their own due date.
+ *
+ * Time is counted the way the case's deadline is: in working days after the acceptance day, with
+ * the working days the clock stood still (补正, awaiting the applicant) left out. While a case
+ * awaits the applicant its clock is stopped, so its position is read on the day it stopped: it
+ * neither uses time nor becomes overdue until it runs again (then its due date moves by the days
+ * it stood, see cases/status.ts).
+ *
+ * `today` is a parameter, not the wall clock, so the figures for any day can be computed and tested.
+ */
+import { sql } from 'drizzle-orm';
+import type { WorkingCalendar } from '../calendar/calendar.js';
+import { type Queryable, rowsOf } from '../db/client.js';
+
+export type WarningLevel = 'approaching' | 'overdue';
+
+/** Statuses of accepted cases whose clock runs or has stopped (not open, not finished). */
+export const UNFINISHED_STATUSES = ['submitted', 'in_progress', 'awaiting_applicant'] as const;
+export type UnfinishedStatus = (typeof UNFINISHED_STATUSES)[number];
+
+/** What the deadline of an accepted case depends on (the columns of `cases`). */
+export interface CaseClock {
+  acceptedOn: string;
+  promisedDays: number;
+  /** Already moved by `pausedWorkingDays`; a stop in progress is not in it yet. */
+  dueOn: string;
+  /** Set while the clock is stopped: the day it stopped. */
+  pausedOn: string | null;
+  /** Working days of earlier stops, all finished. */
+  pausedWorkingDays: number;
+}
+
+export interface DeadlinePosition {
+  /** The day the clock reads: today, or the day it stopped. */
+  clockDay: string;
+  /** Working days of the promised time used, stops left out. */
+  workingDaysUsed: number;
+  /** `workingDaysUsed / promisedDays` (1 for an item promised on the day). */
+  shareUsed: number;
+  /** Working days from the clock day up to the due date; negative: working days past it. */
+  workingDaysLeft: number;
+  /** The clock day is after the due date. */
+  overdue: boolean;
+}
+
+/** Where an accepted case stands against its promised due date on `today`. */
+export function deadlinePosition(calendar: WorkingCalendar, clock: CaseClock, today: string): DeadlinePosition {
+  const clockDay = clock.pausedOn !== null && clock.pausedOn < today ? clock.pausedOn : today;
+  const workingDaysUsed = Math.max(0, calendar.workingDaysBetween(clock.acceptedOn, clockDay) - clock.pausedWorkingDays);
+  const overdue = clockDay > clock.dueOn;
+  const workingDaysLeft = overdue ? 0 - calendar.workingDaysBetween(clock.dueOn, clockDay) : calendar.workingDaysBetween(clockDay, clock.dueOn);
+  const shareUsed = clock.promisedDays > 0 ? workingDaysUsed / clock.promisedDays : 1;
+  return { clockDay, workingDaysUsed, shareUsed, workingDaysLeft, overdue };
+}
+
+/** Shares are compared with this slack so that 4/5 counts as 0.8 whatever the float rounding. */
+const SHARE_EPSILON = 1e-9;
+
+export function warningLevelOf(position: DeadlinePosition, warningShare: number): WarningLevel | null {
+  if (position.overdue) return 'overdue';
+  return position.shareUsed >= warningShare - SHARE_EPSILON ? 'approaching' : null;
+}
+
+export interface WarningDepartment {
+  code: string;
+  /** The delivery to the department: pending, delivered or dead (dead-lettered). */
+  delivery: 'pending' | 'delivered' | 'dead';
+  /** The department's own status of its part, once it reported one. */
+  departmentStatus: string | null;
+}
+
+export interface CaseDeadlineWarning {
+  kind: 'case_deadline';
+  level: WarningLevel;
+  caseNumber: string;
+  itemCode: string;
+  itemName: string;
+  status: UnfinishedStatus;
+  acceptedOn: string;
+  promisedDays: number;
+  dueOn: string;
+  clockStopped: boolean;
+  workingDaysUsed: number;
+  shareUsed: number;
+  workingDaysLeft: number;
+  departments: WarningDepartment[];
+}
+
+export interface DeferredMaterialWarning {
+  kind: 'deferred_material';
+  level: 'overdue';
+  caseNumber: string;
+  itemCode: string;
+  itemName: string;
+  status: string;
+  requirementCode: string;
+  requirementName: string;
+  /** The last day the applicant could supply it. */
+  dueOn: string;
+  /** Working days past that day (0 when only non-working days have passed). */
+  workingDaysOver: number;
+  departments: WarningDepartment[];
+}
+
+export interface SupervisionWarnings {
+  today: string;
+  warningShare: number;
+  counts: { overdue: number; approaching: number; deferredMaterialsOverdue: number };
+  cases: CaseDeadlineWarning[];
+  deferredMaterials: DeferredMaterialWarning[];
+}
+
+export interface WarningOptions {
+  /** China Standard Time date the warnings are computed for. */
+  today: string;
+  /** Share of the promised days (0–1] at which a case is approaching its deadline. */
+  warningShare: number;
+}
+
+interface CandidateRow {
+  case_number: string;
+  item_code: string;
+  item_name: string;
+  status: UnfinishedStatus;
+  accepted_on: string;
+  promised_days: number;
+  due_on: string;
+  paused_on: string | null;
+  paused_working_days: number;
+  departments: WarningDepartment[] | string | null;
+}
+
+interface DeferredRow {
+  case_number: string;
+  item_code: string;
+  item_name: string;
+  status: string;
+  requirement_code: string;
+  requirement_name: string | null;
+  due_on: string;
+  departments: WarningDepartment[] | string | null;
+}
+
+/** `json_agg` arrives parsed from both drivers, but stay safe if a driver hands back text. */
+function departmentsOf(value: WarningDepartment[] | string | null): WarningDepartment[] {
+  if (value === null) return [];
+  return typeof value === 'string' ? (JSON.parse(value) as WarningDepartment[]) : value;
+}
+
+const departmentsOfCase = sql`coalesce((
+  select json_agg(json_build_object('code', d.department_code, 'delivery', d.status, 'departmentStatus', d.department_status) order by d.department_code)
+    from deliveries d where d.case_id = c.id), '[]'::json)`;
+
+/**
+ * The current warnings. The database returns only cases that can possibly warn — overdue by
+ * date, or accepted at least share × promised calendar days ago (a working day is a calendar
+ * day, so fewer calendar days cannot hold enough working days) — and the calendar decides the rest.
+ */
+export async function supervisionWarnings(db: Queryable, calendar: WorkingCalendar, options: WarningOptions): Promise<SupervisionWarnings> {
+  const { today, warningShare } = options;
+  const candidates = rowsOf<CandidateRow>(
+    await db.execute(sql`
+      select c.case_number, c.item_code, i.name as item_name, c.status::text as status,
+             c.accepted_on::text as accepted_on, c.promised_days, c.due_on::text as due_on,
+             c.paused_on::text as paused_on, c.paused_working_days, ${departmentsOfCase} as departments
+        from cases c
+        join items i on i.code = c.item_code
+       where c.status in ('submitted', 'in_progress', 'awaiting_applicant')
+         and c.accepted_on is not null and c.due_on is not null
+         and (c.due_on < ${today}::date
+              or c.accepted_on <= ${today}::date - floor(${warningShare}::float8 * c.promised_days)::int)`),
+  );
+
+  const cases: CaseDeadlineWarning[] = [];
+  for (const row of candidates) {
+    const clock: CaseClock = {
+      acceptedOn: row.accepted_on,
+      promisedDays: Number(row.promised_days),
+      dueOn: row.due_on,
+      pausedOn: row.paused_on,
+      pausedWorkingDays: Number(row.paused_working_days),
+    };
+    const position = deadlinePosition(calendar, clock, today);
+    const level = warningLevelOf(position, warningShare);
+    if (level === null) continue;
+    cases.push({
+      kind: 'case_deadline',
+      level,
+      caseNumber: row.case_number,
+      itemCode: row.item_code,
+      itemName: row.item_name,
+      status: row.status,
+      acceptedOn: clock.acceptedOn,
+      promisedDays: clock.promisedDays,
+      dueOn: clock.dueOn,
+      clockStopped: clock.pausedOn !== null,
+      workingDaysUsed: position.workingDaysUsed,
+      shareUsed: Math.round(position.shareUsed * 1000) / 1000,
+      workingDaysLeft: position.workingDaysLeft,
+      departments: departmentsOf(row.departments),
+    });
+  }
+  // Overdue first, the longest overdue on top; then the least time left.
+  cases.sort((a, b) => (a.level === b.level ? a.workingDaysLeft - b.workingDaysLeft || a.dueOn.localeCompare(b.dueOn) || a.caseNumber.localeCompare(b.caseNumber) : a.level === 'overdue' ? -1 : 1));
+
+  const deferredRows = rowsOf<DeferredRow>(
+    await db.execute(sql`
+      select c.case_number, c.item_code, i.name as item_name, c.status::text as status,
+             cm.requirement_code, im.name as requirement_name, cm.due_on::text as due_on,
+             ${departmentsOfCase} as departments
+        from case_materials cm
+        join cases c on c.id = cm.case_id
+        join items i on i.code = c.item_code
+        left join item_materials im on im.item_code = c.item_code and im.requirement_code = cm.requirement_code
+       where cm.resolution = 'deferred'
+         and cm.due_on < ${today}::date
+         and c.status <> 'rejected'
+       order by cm.due_on, c.case_number, cm.requirement_code`),
+  );
+  const deferredMaterials: DeferredMaterialWarning[] = deferredRows.map((row) => ({
+    kind: 'deferred_material',
+    level: 'overdue',
+    caseNumber: row.case_number,
+    itemCode: row.item_code,
+    itemName: row.item_name,
+    status: row.status,
+    requirementCode: row.requirement_code,
+    requirementName: row.requirement_name ?? row.requirement_code,
+    dueOn: row.due_on,
+    workingDaysOver: calendar.workingDaysBetween(row.due_on, today),
+    departments: departmentsOf(row.departments),
+  }));
+
+  return {
+    today,
+    warningShare,
+    counts: {
+      overdue: cases.filter((warning) => warning.level === 'overdue').length,
+      approaching: cases.filter((warning) => warning.level === 'approaching').length,
+      deferredMaterialsOverdue: deferredMaterials.length,
+    },
+    cases,
+    deferredMaterials,
+  };
+}
