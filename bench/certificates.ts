@@ -20,7 +20,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -140,6 +140,7 @@ const cleanups: (() => Promise<void>)[] = [];
 let cleaningUp: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
+  stopping = true;
   cleaningUp ??= (async () => {
     await stopAll().catch(() => killAllNow());
     await Promise.all([...simulators].map((simulator) => stopSimulator(simulator)));
@@ -323,6 +324,16 @@ const digestOf = (answer: CertificateAnswer | undefined): string | undefined => 
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
+/** Servers that exited while the benchmark still needed them, with their exit code or signal. */
+const exitedEarly = new Map<ServerProcess, number | string>();
+let stopping = false;
+
+function watchExit(server: ServerProcess): void {
+  void server.exited.then((status) => {
+    if (!stopping) exitedEarly.set(server, status);
+  });
+}
+
 interface Target {
   key: string;
   label: string;
@@ -347,10 +358,15 @@ function departmentsJson(psbUrl: string, nrbUrl: string, settings: Settings): st
 async function startGateway(settings: Settings, workDir: string, database: DatabaseKind, databaseEnv: Record<string, string>, departments: string): Promise<Target> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
+  // Started through a link in the run's folder: its command line then names no `gateway/main.ts`.
+  // Gateways of this run were being stopped mid-measurement by something on the shared machine
+  // that signals processes by that name; this run's own servers are stopped by process group.
+  const entry = join(workDir, `onewindow-gateway-${database}.ts`);
+  if (!existsSync(entry)) symlinkSync(join(ROOT, 'gateway/main.ts'), entry);
   const server = spawnServer({
     name: `gateway (${database})`,
     root: ROOT,
-    entry: 'gateway/main.ts',
+    entry,
     logFile: join(workDir, `gateway-${database}.log`),
     ...(settings.cpuProfile ? { cpuProfileDir: join(workDir, `profile-gateway-${database}`) } : {}),
     env: {
@@ -372,6 +388,7 @@ async function startGateway(settings: Settings, workDir: string, database: Datab
     },
   });
   await waitForHttp(server, `${url}/readyz`, 120_000);
+  watchExit(server);
   return { key: `gateway-${database}`, label: `gateway (${database === 'postgres' ? 'PostgreSQL' : 'PGlite'})`, role: 'gateway', server, url };
 }
 
@@ -380,6 +397,7 @@ async function startBaseline(workDir: string, key: string, label: string, entry:
   const url = `http://${HOST}:${port}`;
   const server = spawnServer({ name: label, root: ROOT, entry, logFile: join(workDir, `${key}.log`), env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, ...env } });
   await waitForHttp(server, `${url}/healthz`, 120_000);
+  watchExit(server);
   return { key, label, role: 'baseline', server, url };
 }
 
@@ -450,12 +468,15 @@ interface PostSlice extends Slice {
   mismatches: number;
   /** One answer that failed `verifyBody`, for the error message. */
   mismatchSample: string | undefined;
+  /** The distinct connection errors seen (a few), for the error message. */
+  errorSamples: string[];
 }
 
 async function runPostSlice(options: PostSliceOptions): Promise<PostSlice> {
   let latencies = new Float64Array(1 << 14);
   let count = 0;
   let mismatchSample: string | undefined;
+  const errorSamples = new Set<string>();
   const cpuBefore = Object.fromEntries(Object.entries(options.cpu).map(([name, take]) => [name, take()]));
   const ownBefore = process.cpuUsage();
   const machineBefore = machineBusySeconds();
@@ -489,6 +510,9 @@ async function runPostSlice(options: PostSliceOptions): Promise<PostSlice> {
       instance.stop();
       reject(new Error(`${options.title}: load run did not finish in time`));
     }, (options.durationSeconds + 30) * 1000);
+    instance.on('reqError', (error: Error) => {
+      if (errorSamples.size < 3) errorSamples.add(error.message);
+    });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode < 200 || statusCode > 299) return;
       if (count === latencies.length) {
@@ -521,6 +545,7 @@ async function runPostSlice(options: PostSliceOptions): Promise<PostSlice> {
     machineBusyCpuSeconds: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
     mismatches: result.mismatches,
     mismatchSample,
+    errorSamples: [...errorSamples],
   };
 }
 
@@ -594,6 +619,10 @@ async function measure(options: MeasureOptions): Promise<Measurement[]> {
       verifyBody: options.verifyBody,
       cpu: options.cpu(target),
     });
+    const exited = exitedEarly.get(target.server);
+    if (exited !== undefined) {
+      throw new Error(`${title}: ${target.label} exited (${exited}) during the measurement, not stopped by the benchmark — killed from outside? See its log: ${target.server.logFile}`);
+    }
     assertClean(title, slice);
     await settle(options.quiet(target));
     const after = await options.departments();
@@ -825,7 +854,9 @@ async function benchDatabase(
     }
   }
 
+  stopping = true;
   for (const target of [gateway, ...storeBaselines, ...(fanout ? [fanout] : [])]) await stopServer(target.server);
+  stopping = false;
   return results;
 }
 
