@@ -245,6 +245,19 @@ describe('retries', () => {
     expect(server.seen.every((request) => request.headers['x-request-id'] === 'req_test')).toBe(true);
     expect(bodies).toEqual(['payload', 'payload', 'payload']);
   });
+
+  it('ends the wait before a retry as soon as the caller cancels, and makes no further attempt', async () => {
+    server.on('/down', behaviours.json(503, {}));
+    const controller = new AbortController();
+    // A minute's backoff: only the cancellation can end this call within the test's time limit.
+    const tested = client({ retries: 3, retryMinDelayMs: 60_000, retryMaxDelayMs: 60_000, budgetMs: 120_000 });
+    const pending = tested.request(get('/down', { context: { requestId: 'req_cancel', signal: controller.signal } }));
+    while (server.count('/down') === 0) await sleep(10);
+    controller.abort();
+    const error = await failure(pending);
+    expect(error.kind).toBe('unavailable');
+    expect(server.count('/down')).toBe(1);
+  });
 });
 
 describe('jitter', () => {
