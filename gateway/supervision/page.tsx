@@ -13,8 +13,7 @@ export interface SupervisionPageData {
   today: string;
   viewer: string;
   summary: SupervisionSummary;
-  /** The warnings, or why they cannot be computed (a calendar year that is not loaded). */
-  warnings: SupervisionWarnings | { unavailable: string };
+  warnings: SupervisionWarnings;
   /** Nonce of the inline style sheet. */
   nonce: string;
 }
@@ -95,7 +94,7 @@ const CaseWarningRow: FC<{ warning: CaseDeadlineWarning }> = ({ warning }) => (
     <td class="date">{warning.acceptedOn}</td>
     <td class="date">{warning.dueOn}</td>
     <td class="number">{`${warning.workingDaysUsed} of ${warning.promisedDays} (${percent(warning.shareUsed)})`}</td>
-    <td class="number">{warning.level === 'overdue' && warning.workingDaysLeft === 0 ? 'past due' : daysLeftText(warning.workingDaysLeft)}</td>
+    <td class="number">{`${warning.level === 'overdue' && warning.workingDaysLeft === 0 ? 'past due' : daysLeftText(warning.workingDaysLeft)}${warning.provisional ? ' *' : ''}`}</td>
     <td><Departments departments={warning.departments} /></td>
   </tr>
 );
@@ -107,19 +106,12 @@ const DeferredWarningRow: FC<{ warning: DeferredMaterialWarning }> = ({ warning 
     <td>{warning.itemName}</td>
     <td>{warning.requirementName}</td>
     <td class="date">{warning.dueOn}</td>
-    <td class="number">{warning.workingDaysOver === 0 ? 'past due' : `${warning.workingDaysOver} over`}</td>
+    <td class="number">{`${warning.workingDaysOver === 0 ? 'past due' : `${warning.workingDaysOver} over`}${warning.provisional ? ' *' : ''}`}</td>
   </tr>
 );
 
-const WarningsSection: FC<{ warnings: SupervisionPageData['warnings'] }> = ({ warnings }) => {
-  if ('unavailable' in warnings) {
-    return (
-      <section aria-labelledby="warnings-heading">
-        <h2 id="warnings-heading">Deadline warnings</h2>
-        <p class="notice">{warnings.unavailable}</p>
-      </section>
-    );
-  }
+const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) => {
+  const years = warnings.provisionalYears.join(', ');
   return (
     <section aria-labelledby="warnings-heading">
       <h2 id="warnings-heading">Deadline warnings</h2>
@@ -127,6 +119,11 @@ const WarningsSection: FC<{ warnings: SupervisionPageData['warnings'] }> = ({ wa
         A case warns when it has used {percent(warnings.warningShare)} of its promised working days, and is overdue after its due date.
         The clock of a case awaiting the applicant is stopped.
       </p>
+      {warnings.provisionalYears.length > 0 ? (
+        <p class="notice" id="provisional-notice">
+          {`The holidays of ${years} are not loaded: its days count by weekday alone, so the figures marked * are provisional. An administrator loads them with PUT /v1/calendar/years/{year}.`}
+        </p>
+      ) : null}
       {warnings.cases.length === 0 ? (
         <p class="empty">No case is close to or past its deadline.</p>
       ) : (
@@ -293,7 +290,7 @@ const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters'] }>
 const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
   const { summary, warnings } = data;
   const { completion } = summary;
-  const counts = 'unavailable' in warnings ? null : warnings.counts;
+  const { counts } = warnings;
   return (
     <html lang="en">
       <head>
@@ -322,14 +319,14 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
               <div class="value">{percent(completion.onTimeRate)}</div>
               <div class="note">{`${completion.onTime} of ${completion.concluded} cases concluded ${summary.period.from} – ${summary.period.to} on time`}</div>
             </div>
-            <div class={`card ${counts && counts.overdue > 0 ? 'bad' : ''}`} id="overdue-count">
+            <div class={`card ${counts.overdue > 0 ? 'bad' : ''}`} id="overdue-count">
               <div class="label">Overdue cases</div>
-              <div class="value">{counts ? String(counts.overdue) : '—'}</div>
-              <div class="note">{counts ? `${counts.deferredMaterialsOverdue} deferred material${counts.deferredMaterialsOverdue === 1 ? '' : 's'} overdue` : 'calendar not loaded'}</div>
+              <div class="value">{String(counts.overdue)}</div>
+              <div class="note">{`${counts.deferredMaterialsOverdue} deferred material${counts.deferredMaterialsOverdue === 1 ? '' : 's'} overdue`}</div>
             </div>
-            <div class={`card ${counts && counts.approaching > 0 ? 'warn' : ''}`} id="approaching-count">
+            <div class={`card ${counts.approaching > 0 ? 'warn' : ''}`} id="approaching-count">
               <div class="label">Approaching their deadline</div>
-              <div class="value">{counts ? String(counts.approaching) : '—'}</div>
+              <div class="value">{String(counts.approaching)}</div>
             </div>
             <div class="card" id="handed-in">
               <div class="label">Handed in per case</div>

@@ -149,17 +149,20 @@ describe('GET /v1/supervision/warnings', () => {
 });
 
 describe('a calendar year that is not loaded', () => {
-  it('makes the warnings API 503 and the page say so, while the other figures still show', async () => {
-    await gw.services.db.delete(calendarYears).where(eq(calendarYears.year, Number(today.slice(0, 4))));
+  it('counts its days by weekday alone and marks the warnings provisional, on the API and the page', async () => {
+    const year = Number(today.slice(0, 4));
+    await gw.services.db.delete(calendarYears).where(eq(calendarYears.year, year));
     await gw.services.calendar.reload();
     const token = await gw.tokenFor('auditor', ['supervision:read']);
     const api = await gw.request('/v1/supervision/warnings', { headers: bearer(token) });
-    expect(api.status).toBe(503);
-    expect((await problemOf(api)).code).toBe('calendar_year_missing');
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as SupervisionWarnings;
+    expect(body.provisionalYears).toEqual([year]);
+    expect(body.cases[0]).toMatchObject({ caseNumber: overdueCase, level: 'overdue', provisional: true });
     const page = await gw.request('/supervision', { headers: basic(auditor.id, auditor.secret) });
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain(`The working-day calendar for ${today.slice(0, 4)} is not loaded`);
-    expect(html).toContain('On-time completion');
+    expect(html).toContain(`The holidays of ${year} are not loaded`);
+    expect(html).toMatch(/over \*<\/td>/);
   });
 });

@@ -44,6 +44,7 @@ const WarningsSchema = z
   .object({
     today: z.string(),
     warningShare: z.number().openapi({ description: 'SUPERVISION_WARNING_SHARE: share of the promised working days at which a case is approaching' }),
+    provisionalYears: z.array(z.number().int()).openapi({ description: 'Years the warnings touch whose holidays are not loaded: their days count by weekday alone' }),
     counts: z.object({ overdue: z.number().int(), approaching: z.number().int(), deferredMaterialsOverdue: z.number().int() }),
     cases: z.array(
       z.object({
@@ -57,6 +58,7 @@ const WarningsSchema = z
         promisedDays: z.number().int(),
         dueOn: z.string(),
         clockStopped: z.boolean().openapi({ description: 'Awaiting the applicant: the figures are those of the day the clock stopped' }),
+        provisional: z.boolean().openapi({ description: 'Counted partly by weekday alone: a year involved has no holidays loaded' }),
         workingDaysUsed: z.number().int(),
         shareUsed: z.number(),
         workingDaysLeft: z.number().int().openapi({ description: 'Working days up to the due date; negative: working days past it' }),
@@ -75,6 +77,7 @@ const WarningsSchema = z
         requirementName: z.string(),
         dueOn: z.string().openapi({ description: 'The last day the applicant could supply the material (容缺)' }),
         workingDaysOver: z.number().int(),
+        provisional: z.boolean(),
         departments: z.array(DepartmentOfCaseSchema),
       }),
     ),
@@ -177,7 +180,8 @@ const warningsRoute = protectedRoute({
   summary: 'Cases approaching or past their promised due date, and deferred materials not supplied in time',
   description:
     'Accepted, unfinished cases that have used SUPERVISION_WARNING_SHARE of their promised working days (`approaching`) or whose due date has ' +
-    'passed (`overdue`); a case awaiting the applicant is read on the day its clock stopped. Case numbers only, no personal data.',
+    'passed (`overdue`); a case awaiting the applicant is read on the day its clock stopped. Days of a year whose holidays are not loaded ' +
+    'count by weekday alone, and the warnings they affect are `provisional`. Case numbers only, no personal data.',
   scopes: SUPERVISION_SCOPES,
   responses: {
     200: { description: 'The current warnings, overdue first', content: { 'application/json': { schema: WarningsSchema } } },
@@ -288,14 +292,7 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const today = chinaToday();
     const period = resolvePeriod(c.req.valid('query'), today);
     const summary = await supervisionSummary(services.db, services, period);
-    let warnings: SupervisionWarnings | { unavailable: string };
-    try {
-      warnings = await currentWarnings(c, today);
-    } catch (error) {
-      // A year not loaded stops the warnings only; the other figures are still worth seeing.
-      if (!(error instanceof ApiError) || error.code !== 'calendar_year_missing') throw error;
-      warnings = { unavailable: error.message };
-    }
+    const warnings = await currentWarnings(c, today);
     await auditRead(c, 'supervision.view', ['warnings', 'summary']);
     const nonce = randomBytes(16).toString('base64');
     const html = await renderSupervisionPage({ today, viewer: c.var.principal.clientId, summary, warnings, nonce });

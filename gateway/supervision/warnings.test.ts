@@ -5,11 +5,13 @@
  * (only unfinished accepted cases, deferred materials past due, no personal data), checked day by
  * day against a count over every seeded case.
  */
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkingCalendar, dayNumberOf, dateOfDayNumber } from '../calendar/calendar.js';
 import { exceptionsOf, parseCalendarDocument } from '../calendar/document.js';
 import { shipped2026 } from '../calendar/test-fixtures.js';
 import { ConfigError, parseConfig } from '../config.js';
+import { cases } from '../db/schema.js';
 import { createTestGateway, type TestGateway } from '../../test/harness.js';
 import { SEEDED_APPLICANT, seedCase, seedDeferredMaterial, seedDelivery, seedSubject } from './test-fixtures.js';
 import { type CaseClock, deadlinePosition, supervisionWarnings, warningLevelOf } from './warnings.js';
@@ -135,6 +137,7 @@ describe('the warnings the database selects', () => {
       [numbers['restarted'], 'approaching', 1],
     ]);
     expect(warnings.counts).toEqual({ overdue: 2, approaching: 2, deferredMaterialsOverdue: 2 });
+    expect(warnings.provisionalYears).toEqual([]);
     const nationalDay = warnings.cases.find((warning) => warning.caseNumber === numbers['nationalDay']);
     expect(nationalDay).toMatchObject({
       kind: 'case_deadline',
@@ -145,6 +148,7 @@ describe('the warnings the database selects', () => {
       workingDaysUsed: 6,
       shareUsed: 1.2,
       clockStopped: false,
+      provisional: false,
       departments: [
         { code: 'NRB', delivery: 'delivered', departmentStatus: 'in_progress' },
         { code: 'PSB', delivery: 'pending', departmentStatus: null },
@@ -158,6 +162,24 @@ describe('the warnings the database selects', () => {
     const text = JSON.stringify(warnings);
     expect(text).not.toContain(subjectId);
     expect(text).not.toContain(SEEDED_APPLICANT.name);
+  });
+
+  it('counts days of a year whose holidays are not loaded by weekday alone, and says the warning is provisional', async () => {
+    // Accepted 2026-12-28 with 5 promised days: 29, 30, 31 December, Friday 1 January (a holiday
+    // once 2027 is loaded, a weekday until then) and Monday 4 January.
+    const acceptedOn = '2026-12-28';
+    const { caseNumber } = await seedCase(gw.services.db, { subjectId, status: 'submitted', acceptedOn, promisedDays: 5, dueOn: '2027-01-04' });
+    const onDueDate = await supervisionWarnings(gw.services.db, calendar, { today: '2027-01-04', warningShare: 0.8 });
+    expect(onDueDate.cases.find((warning) => warning.caseNumber === caseNumber)).toMatchObject({ level: 'approaching', workingDaysUsed: 5, workingDaysLeft: 0, provisional: true });
+    expect(onDueDate.provisionalYears).toEqual([2027]);
+    const after = await supervisionWarnings(gw.services.db, calendar, { today: '2027-01-06', warningShare: 0.8 });
+    expect(after.cases.find((warning) => warning.caseNumber === caseNumber)).toMatchObject({ level: 'overdue', workingDaysLeft: -2, provisional: true });
+    // A case due in 2026 is counted provisionally too once its days over run into 2027; in December it is not.
+    expect(after.cases.find((warning) => warning.caseNumber === numbers['lateSubmitted'])?.provisional).toBe(true);
+    const inDecember = await supervisionWarnings(gw.services.db, calendar, { today: '2026-12-31', warningShare: 0.5 });
+    expect(inDecember.cases.find((warning) => warning.caseNumber === caseNumber)).toMatchObject({ workingDaysUsed: 3, provisional: true });
+    expect(inDecember.cases.find((warning) => warning.caseNumber === numbers['lateSubmitted'])?.provisional).toBe(false);
+    await gw.services.db.delete(cases).where(eq(cases.caseNumber, caseNumber));
   });
 
   it('selects exactly the cases a count over every case warns about, on every day from September to November', async () => {

@@ -9,10 +9,15 @@
  * neither uses time nor becomes overdue until it runs again (then its due date moves by the days
  * it stood, see cases/status.ts).
  *
+ * Days of a year whose holidays are not loaded yet count by the weekday rule alone, as the cases'
+ * own provisional due dates do (calendar/provisional.ts); warnings that depend on such days say
+ * so (`provisional`), and the answer lists the years (`provisionalYears`).
+ *
  * `today` is a parameter, not the wall clock, so the figures for any day can be computed and tested.
  */
 import { sql } from 'drizzle-orm';
 import type { WorkingCalendar } from '../calendar/calendar.js';
+import { withProvisionalYears } from '../calendar/provisional.js';
 import { type Queryable, rowsOf } from '../db/client.js';
 
 export type WarningLevel = 'approaching' | 'overdue';
@@ -83,6 +88,8 @@ export interface CaseDeadlineWarning {
   promisedDays: number;
   dueOn: string;
   clockStopped: boolean;
+  /** Counted partly by the weekday rule: a year involved has no holidays loaded. */
+  provisional: boolean;
   workingDaysUsed: number;
   shareUsed: number;
   workingDaysLeft: number;
@@ -102,12 +109,15 @@ export interface DeferredMaterialWarning {
   dueOn: string;
   /** Working days past that day (0 when only non-working days have passed). */
   workingDaysOver: number;
+  provisional: boolean;
   departments: WarningDepartment[];
 }
 
 export interface SupervisionWarnings {
   today: string;
   warningShare: number;
+  /** Years the figures touch whose holidays are not loaded: their days count by weekday alone. */
+  provisionalYears: number[];
   counts: { overdue: number; approaching: number; deferredMaterialsOverdue: number };
   cases: CaseDeadlineWarning[];
   deferredMaterials: DeferredMaterialWarning[];
@@ -159,8 +169,16 @@ const departmentsOfCase = sql`coalesce((
  * date, or accepted at least share × promised calendar days ago (a working day is a calendar
  * day, so fewer calendar days cannot hold enough working days) — and the calendar decides the rest.
  */
-export async function supervisionWarnings(db: Queryable, calendar: WorkingCalendar, options: WarningOptions): Promise<SupervisionWarnings> {
+export async function supervisionWarnings(db: Queryable, loadedCalendar: WorkingCalendar, options: WarningOptions): Promise<SupervisionWarnings> {
   const { today, warningShare } = options;
+  const calendar = withProvisionalYears(loadedCalendar);
+  const provisionalYears = new Set<number>();
+  /** Whether counting between the two days needs a year that is not loaded (and notes the years). */
+  const provisionalBetween = (from: string, to: string): boolean => {
+    const years = from <= to ? calendar.provisionalYears(from, to) : calendar.provisionalYears(to, from);
+    for (const year of years) provisionalYears.add(year);
+    return years.length > 0;
+  };
   const candidates = rowsOf<CandidateRow>(
     await db.execute(sql`
       select c.case_number, c.item_code, i.name as item_name, c.status::text as status,
@@ -197,6 +215,7 @@ export async function supervisionWarnings(db: Queryable, calendar: WorkingCalend
       promisedDays: clock.promisedDays,
       dueOn: clock.dueOn,
       clockStopped: clock.pausedOn !== null,
+      provisional: provisionalBetween(clock.acceptedOn, position.clockDay > clock.dueOn ? position.clockDay : clock.dueOn),
       workingDaysUsed: position.workingDaysUsed,
       shareUsed: Math.round(position.shareUsed * 1000) / 1000,
       workingDaysLeft: position.workingDaysLeft,
@@ -231,12 +250,14 @@ export async function supervisionWarnings(db: Queryable, calendar: WorkingCalend
     requirementName: row.requirement_name ?? row.requirement_code,
     dueOn: row.due_on,
     workingDaysOver: calendar.workingDaysBetween(row.due_on, today),
+    provisional: provisionalBetween(row.due_on, today),
     departments: departmentsOf(row.departments),
   }));
 
   return {
     today,
     warningShare,
+    provisionalYears: [...provisionalYears].sort((a, b) => a - b),
     counts: {
       overdue: cases.filter((warning) => warning.level === 'overdue').length,
       approaching: cases.filter((warning) => warning.level === 'approaching').length,
