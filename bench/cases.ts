@@ -1,0 +1,1201 @@
+/**
+ * `npm run bench:cases`: the cases benchmark. In one run on one machine:
+ *
+ *   a. submission throughput with dispatch: the gateway (a child process on a fresh PostgreSQL
+ *      database) with its departments configured to the three department simulators (child
+ *      processes); the load opens and submits household move-in cases (`POST /v1/cases`, then
+ *      `POST /v1/cases/{id}/submit` with an Idempotency-Key of its own) at a few concurrencies,
+ *      bounded in count and time, while the gateway's delivery worker delivers each case to the
+ *      PSB population registry simulator. Reported: submissions/s, p50/p99 of the submit request,
+ *      and the delivery lag (the case's submittedAt → its delivery's deliveredAt, from the
+ *      database) at p50/p99 under that load; then every case is checked to have been delivered
+ *      exactly once (one delivered row per case, and as many distinct applications at the
+ *      registry, with the registry's numbers recorded on the rows). Baseline in the same run, in
+ *      interleaved slices: hono + `postgres` opening a case row and submitting it with its outbox
+ *      row and idempotency key in one transaction (bench/baseline/cases-outbox-server.ts); the
+ *      ratios are printed (the issue sets no target).
+ *   b. the seeded demo story: one applicant (张三) goes through a series of items one after
+ *      another — open, fetch certificates, hand in only what is still missing, submit, delivered —
+ *      and per case the materials required, handed in, reused and fetched are printed, with the
+ *      totals: later cases reuse what earlier ones collected.
+ *
+ * The simulators run as this file with BENCH_CASES_ROLE=simulator (each its own process, started
+ * as `run-simulator.ts` starts them, on a free loopback port). See bench/README.md for the knobs,
+ * and for why the figures there were taken with BENCH_GATEWAY_POOL_SIZE above the concurrency.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { Pool, request } from 'undici';
+import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
+import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import type { RunningSimulator } from '../adapters/sdk/simulator.js';
+import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOST = '127.0.0.1';
+/** The `iss` of the gateway's tokens (PUBLIC_BASE_URL); the baseline checks it too. */
+const ISSUER = 'http://onewindow-bench.localhost';
+const AUDIENCE = 'onewindow-api';
+const WINDOW_CLIENT = { id: 'cli_demo_window', secret: 'demo-window-secret' };
+/** The demo department client is the PSB: it approves the window's grant for psb.population. */
+const PSB_CLIENT = { id: 'cli_demo_department', secret: 'demo-department-secret' };
+const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
+/** The load's applicant: in the PSB register (its desk refuses applications for unknown people) and holding real estate at the NRB. */
+const LOAD_APPLICANT = { identifier: '330106198503150120', name: '李梅' };
+/** The story's applicant: in every simulator's seed. */
+const STORY_APPLICANT = { identifier: '11010519491231002X', name: '张三' };
+/** The load's item: seeded, one department (PSB), three required materials (all on file after the first case), one optional. */
+const LOAD_ITEM = 'household_move_in';
+const PSB_SUBMIT_OPERATION = 'submitHouseholdMoveIn';
+
+type SimulatorCode = 'PSB' | 'AMR' | 'NRB';
+type TargetKey = 'gateway' | 'baseline';
+type Part = 'throughput' | 'story';
+
+interface Settings {
+  parts: Part[];
+  concurrency: number[];
+  /** Measured seconds per target and concurrency, split into `rounds` interleaved slices. */
+  durationSeconds: number;
+  rounds: number;
+  /** Most submissions per target and concurrency (all its slices together). */
+  maxSubmissions: number;
+  /** Submissions per target before anything is measured (concurrency 10). */
+  warmupSubmissions: number;
+  /** How long the gateway may take to deliver what a slice submitted, after the slice. */
+  drainSeconds: number;
+  gatewayLogLevel: 'info' | 'warn';
+  deliveryBatchSize: number;
+  deliveryPollMs: number;
+  /** Database connections of the baseline, and of the gateway unless `gatewayPoolSize` differs. */
+  poolSize: number;
+  gatewayPoolSize: number;
+  postgresAdminUrl: string;
+  /** Start the gateway with `node --cpu-prof`; the profile is kept in the printed folder. */
+  cpuProfile: boolean;
+  budgetSeconds: number;
+}
+
+function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const known = (item: string): item is T => (allowed as readonly string[]).includes(item);
+  if (items.length === 0 || !items.every(known)) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  return [...new Set(items.filter(known))];
+}
+
+function settingsFromEnv(): Settings {
+  const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
+  // The benchmark creates and drops a database there: only ever on this machine.
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
+  const rawConcurrency = process.env.BENCH_CONCURRENCY ?? '1,10,50';
+  const concurrency = rawConcurrency.split(',').map((item) => Number(item.trim()));
+  if (concurrency.length === 0 || concurrency.some((value) => !Number.isInteger(value) || value < 1 || value > 500)) throw new Error('BENCH_CONCURRENCY must be integers from 1 to 500');
+  return {
+    parts: listFromEnv<Part>('BENCH_PARTS', ['throughput', 'story'], ['throughput', 'story']),
+    concurrency,
+    durationSeconds: integerFromEnv('BENCH_DURATION_SECONDS', 8, 1, 600),
+    rounds: integerFromEnv('BENCH_ROUNDS', 2, 1, 20),
+    maxSubmissions: integerFromEnv('BENCH_MAX_SUBMISSIONS', 5000, 10, 1_000_000),
+    warmupSubmissions: integerFromEnv('BENCH_WARMUP_SUBMISSIONS', 200, 0, 100_000),
+    drainSeconds: integerFromEnv('BENCH_DRAIN_SECONDS', 60, 5, 3600),
+    gatewayLogLevel: listFromEnv<'info' | 'warn'>('BENCH_GATEWAY_LOG_LEVEL', ['info'], ['info', 'warn'])[0] ?? 'info',
+    // The gateway's defaults (gateway/config.ts), so the figures are those of a default deployment.
+    deliveryBatchSize: integerFromEnv('BENCH_DELIVERY_BATCH_SIZE', 10, 1, 1000),
+    deliveryPollMs: integerFromEnv('BENCH_DELIVERY_POLL_MS', 1000, 50, 600_000),
+    // The gateway's default pool size for both unless set.
+    poolSize: integerFromEnv('BENCH_POOL_SIZE', 10, 1, 200),
+    gatewayPoolSize: integerFromEnv('BENCH_GATEWAY_POOL_SIZE', integerFromEnv('BENCH_POOL_SIZE', 10, 1, 200), 1, 200),
+    postgresAdminUrl,
+    cpuProfile: process.env.BENCH_CPU_PROFILE === '1',
+    budgetSeconds: integerFromEnv('BENCH_BUDGET_SECONDS', 230, 30, 7200),
+  };
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// The simulators (child role): started as each `adapters/<department>/run-simulator.ts` starts
+// its own (default options), on the port the benchmark picked. This file rather than
+// run-simulator.ts because lib/children.ts passes a child its settings through the environment.
+
+async function runSimulatorRole(): Promise<void> {
+  const port = Number(process.env.BENCH_SIMULATOR_PORT);
+  const code = process.env.BENCH_SIMULATOR;
+  let simulator: RunningSimulator;
+  if (code === 'PSB') simulator = await startPsbPopulationSimulator({ port, host: HOST });
+  else if (code === 'AMR') simulator = await startAmrEnterpriseSimulator({ port, host: HOST });
+  else if (code === 'NRB') simulator = await startNrbRealEstateSimulator({ port, host: HOST });
+  else throw new Error(`BENCH_SIMULATOR must be PSB, AMR or NRB, not ${String(code)}`);
+  process.stdout.write(`${code} simulator listening on ${simulator.url}\n`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      simulator.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: whatever happens, children are killed, the database dropped, temporary files removed.
+
+const cleanups: (() => Promise<void>)[] = [];
+let cleaningUp: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    await stopAll().catch(() => killAllNow());
+    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${errorText(error)}`));
+  })();
+  return cleaningUp;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP for setup and the story (the load has its own pools).
+
+interface CallOptions {
+  method?: 'GET' | 'POST' | 'PUT';
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+async function callJson<T>(url: string, expected: number[], options: CallOptions = {}): Promise<T> {
+  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
+  const text = await response.body.text();
+  if (!expected.includes(response.statusCode)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${response.statusCode}: ${text.slice(0, 600)}`);
+  return JSON.parse(text) as T;
+}
+
+async function issueToken(gatewayUrl: string, client: { id: string; secret: string }): Promise<string> {
+  const basic = Buffer.from(`${client.id}:${client.secret}`).toString('base64');
+  const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return issued.access_token;
+}
+
+const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+/** The public JWK the gateway signs `token` with, for the baseline's token check. */
+async function signingKeyOf(gatewayUrl: string, token: string): Promise<Record<string, unknown>> {
+  const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: string };
+  const { keys } = await callJson<{ keys: Record<string, unknown>[] }>(`${gatewayUrl}/.well-known/jwks.json`, [200]);
+  const key = keys.find((candidate) => candidate.kid === header.kid);
+  if (!key) throw new Error(`the gateway's JWKS has no key ${String(header.kid)}`);
+  return key;
+}
+
+/** As the README walk-through: the window asks for psb.population (a conditional resource), the PSB's client approves. */
+async function grantPopulationRegistry(gatewayUrl: string, windowToken: string): Promise<void> {
+  const asked = await callJson<{ id: string }>(`${gatewayUrl}/v1/contracts/psb.population/access-requests`, [201], {
+    method: 'POST',
+    headers: jsonHeaders(windowToken),
+    body: JSON.stringify({ purpose: 'Benchmark: cases at the window', legalBasis: 'Benchmark data' }),
+  });
+  const departmentToken = await issueToken(gatewayUrl, PSB_CLIENT);
+  await callJson(`${gatewayUrl}/v1/access-requests/${asked.id}/decision`, [200], {
+    method: 'POST',
+    headers: jsonHeaders(departmentToken),
+    body: JSON.stringify({ decision: 'approve', reason: 'Benchmark' }),
+  });
+}
+
+async function resolveSubject(gatewayUrl: string, windowToken: string, person: { identifier: string; name: string }): Promise<string> {
+  const subject = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/resolve`, [200, 201], {
+    method: 'POST',
+    headers: { ...jsonHeaders(windowToken), ...PURPOSE },
+    body: JSON.stringify({ identifierType: 'resident_id', ...person }),
+  });
+  return subject.id;
+}
+
+/** A small valid PDF, distinct per label (the stores keep identical content once). */
+function pdfBytes(label: string): Uint8Array {
+  const text = [
+    '%PDF-1.4',
+    '1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj',
+    '2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj',
+    `% ${label} ${randomBytes(6).toString('hex')}`,
+    'trailer <</Root 1 0 R>>',
+    '%%EOF',
+    '',
+  ].join('\n');
+  return Buffer.from(text, 'latin1');
+}
+
+async function uploadMaterial(gatewayUrl: string, windowToken: string, subjectId: string, typeCode: string): Promise<string> {
+  const query = new URLSearchParams({ typeCode, fileName: `${typeCode}.pdf` }).toString();
+  const stored = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/${subjectId}/materials?${query}`, [201], {
+    method: 'POST',
+    headers: { authorization: `Bearer ${windowToken}`, 'content-type': 'application/pdf', ...PURPOSE },
+    body: pdfBytes(typeCode),
+  });
+  return stored.id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway's case answers (the fields the benchmark reads).
+
+type RequirementState = 'reused' | 'fetched' | 'handed_in' | 'fetchable' | 'missing' | 'deferrable' | 'deferred' | 'optional';
+
+interface NoticeEntry {
+  requirementCode: string;
+  acceptedTypes: string[];
+  optional: boolean;
+  state: RequirementState;
+  material: { id: string; typeCode: string } | null;
+  fetchableFrom: { department: string; certificateType: string }[];
+}
+
+interface CaseCounts {
+  required: number;
+  reused: number;
+  fetched: number;
+  handedIn: number;
+  fetchable: number;
+  missing: number;
+  deferrable: number;
+  deferred: number;
+}
+
+interface CaseView {
+  id: string;
+  caseNumber: string;
+  itemCode: string;
+  status: string;
+  submittedAt: string | null;
+  notice: { entries: NoticeEntry[]; counts: CaseCounts; readyToSubmit: boolean; toHandIn: string[] };
+  deliveries: { department: string; status: string; departmentReference: string | null; deliveredAt: string | null; lastError: string | null }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+interface RunningServer {
+  server: ServerProcess;
+  url: string;
+}
+
+async function startSimulator(workDir: string, code: SimulatorCode): Promise<RunningServer> {
+  const port = await freePort();
+  const server = spawnServer({
+    name: `${code} simulator`,
+    root: ROOT,
+    entry: 'bench/cases.ts',
+    logFile: join(workDir, `simulator-${code.toLowerCase()}.log`),
+    env: { BENCH_CASES_ROLE: 'simulator', BENCH_SIMULATOR: code, BENCH_SIMULATOR_PORT: String(port) },
+  });
+  return { server, url: `http://${HOST}:${port}` };
+}
+
+function departmentsJson(simulators: Record<SimulatorCode, RunningServer>): string {
+  return JSON.stringify([
+    { code: 'PSB', name: 'Population registry (simulator)', adapter: 'psb-population', baseUrl: simulators.PSB.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET } },
+    {
+      code: 'AMR',
+      name: 'Enterprise registry (simulator)',
+      adapter: 'amr-enterprise',
+      baseUrl: simulators.AMR.url,
+      options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+    },
+    { code: 'NRB', name: 'Real-estate registry (simulator)', adapter: 'nrb-realestate', baseUrl: simulators.NRB.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET } },
+  ]);
+}
+
+async function startGateway(settings: Settings, workDir: string, databaseUrl: string, departments: string): Promise<RunningServer> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const server = spawnServer({
+    name: 'gateway',
+    root: ROOT,
+    entry: 'gateway/main.ts',
+    logFile: join(workDir, 'gateway.log'),
+    ...(settings.cpuProfile ? { cpuProfileDir: join(workDir, 'profile-gateway') } : {}),
+    env: {
+      PORT: String(port),
+      HOST,
+      PUBLIC_BASE_URL: ISSUER,
+      TOKEN_AUDIENCE: AUDIENCE,
+      LOG_LEVEL: settings.gatewayLogLevel,
+      ONEWINDOW_DEMO: 'true',
+      DEMO_SIMULATORS: 'false',
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
+      SHUTDOWN_GRACE_MS: '2000',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: String(settings.gatewayPoolSize),
+      DEPARTMENTS_JSON: departments,
+      // The simulators listen on loopback: allowed, and nothing else.
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+      DEPARTMENT_ALLOWED_HOSTS: HOST,
+      DELIVERY_BATCH_SIZE: String(settings.deliveryBatchSize),
+      DELIVERY_POLL_INTERVAL_MS: String(settings.deliveryPollMs),
+    },
+  });
+  await waitForHttp(server, `${url}/readyz`, 120_000);
+  return { server, url };
+}
+
+async function startBaseline(settings: Settings, workDir: string, databaseUrl: string, publicJwk: Record<string, unknown>): Promise<RunningServer> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const server = spawnServer({
+    name: 'baseline',
+    root: ROOT,
+    entry: 'bench/baseline/cases-outbox-server.ts',
+    logFile: join(workDir, 'baseline.log'),
+    env: {
+      BASELINE_PORT: String(port),
+      BASELINE_HOST: HOST,
+      TOKEN_ISSUER: ISSUER,
+      TOKEN_AUDIENCE: AUDIENCE,
+      PUBLIC_JWK: JSON.stringify(publicJwk),
+      // Like the gateway's TokenService: a verified token is kept until it expires.
+      BASELINE_TOKEN_CACHE: 'true',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: String(settings.poolSize),
+    },
+  });
+  await waitForHttp(server, `${url}/healthz`, 60_000);
+  return { server, url };
+}
+
+async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
+  const name = `ow_bench_cases_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  cleanups.push(async () => {
+    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    try {
+      // `with (force)` ends connections a killed child may have left behind.
+      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+    } finally {
+      await dropper.end({ timeout: 5 });
+    }
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures.
+
+interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of `values` (ms). */
+function percentiles(values: ArrayLike<number>): Percentiles {
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number): number => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN));
+  return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
+}
+
+/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
+function machineBusySeconds(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+}
+
+const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+
+function table(rows: string[][], left = 1): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row, index) => {
+      const line = row.map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd();
+      return index === 0 ? `  ${line}\n  ${widths.map((width) => '-'.repeat(width)).join('  ')}` : `  ${line}`;
+    })
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) Load: open + submit, N in flight, each step checked.
+
+interface LoadTarget {
+  key: TargetKey;
+  label: string;
+  server: ServerProcess;
+  pool: Pool;
+  /** Opens one case; returns its id. */
+  open: (sequence: number) => Promise<string>;
+  /** Submits it under its own Idempotency-Key. */
+  submit: (caseId: string, idempotencyKey: string) => Promise<void>;
+}
+
+async function post(pool: Pool, path: string, headers: Record<string, string>, body: string, expected: number): Promise<string> {
+  const response = await pool.request({ method: 'POST', path, headers, body, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const text = await response.body.text();
+  if (response.statusCode !== expected) throw new Error(`POST ${path.replace(/case_[A-Za-z0-9_-]+/, 'case_…')}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+function gatewayTarget(server: RunningServer, windowToken: string, subjectId: string, connections: number): LoadTarget {
+  const pool = new Pool(server.url, { connections, pipelining: 1 });
+  const headers = jsonHeaders(windowToken);
+  return {
+    key: 'gateway',
+    label: 'gateway (open + submit, delivered to PSB)',
+    server: server.server,
+    pool,
+    async open(sequence) {
+      const body = JSON.stringify({ itemCode: LOAD_ITEM, subjectId, form: { moveToAddress: `北京市海淀区中关村大街${sequence}号`, reason: 'employment' } });
+      const opened = JSON.parse(await post(pool, '/v1/cases', headers, body, 201)) as CaseView;
+      // Every case reuses the applicant's three materials on file: nothing to hand in.
+      if (!opened.notice.readyToSubmit || opened.notice.counts.reused !== 3) throw new Error(`opened case ${opened.caseNumber} is not ready to submit: ${JSON.stringify(opened.notice.counts)}`);
+      return opened.id;
+    },
+    async submit(caseId, idempotencyKey) {
+      const submitted = JSON.parse(await post(pool, `/v1/cases/${caseId}/submit`, { ...headers, 'idempotency-key': idempotencyKey }, '{}', 200)) as CaseView;
+      if (submitted.status !== 'submitted' || submitted.deliveries.length !== 1) throw new Error(`submit answered status ${submitted.status} with ${submitted.deliveries.length} deliveries`);
+    },
+  };
+}
+
+function baselineTarget(server: RunningServer, windowToken: string, subjectId: string, connections: number): LoadTarget {
+  const pool = new Pool(server.url, { connections, pipelining: 1 });
+  const headers = jsonHeaders(windowToken);
+  return {
+    key: 'baseline',
+    label: 'baseline: hono + postgres, case + outbox row in one transaction',
+    server: server.server,
+    pool,
+    async open(sequence) {
+      const body = JSON.stringify({ itemCode: LOAD_ITEM, subjectId, form: { moveToAddress: `北京市海淀区中关村大街${sequence}号`, reason: 'employment' } });
+      return (JSON.parse(await post(pool, '/cases', headers, body, 201)) as { id: string }).id;
+    },
+    async submit(caseId, idempotencyKey) {
+      const submitted = JSON.parse(await post(pool, `/cases/${caseId}/submit`, { ...headers, 'idempotency-key': idempotencyKey }, '{}', 200)) as { status: string };
+      if (submitted.status !== 'submitted') throw new Error(`baseline submit answered status ${submitted.status}`);
+    },
+  };
+}
+
+interface SliceRun {
+  submissions: number;
+  seconds: number;
+  submitMs: Float64Array;
+  openMs: Float64Array;
+  caseIds: string[];
+  failures: string[];
+  capped: boolean;
+  /** Set after a failed slice: what the database connections were doing. */
+  diagnosis?: string;
+}
+
+let submissionSequence = 0;
+const runId = randomBytes(4).toString('hex');
+
+/** `count` open + submit pairs with `connections` in flight, no new pair after `seconds`. */
+async function runSlice(target: LoadTarget, connections: number, count: number, seconds: number): Promise<SliceRun> {
+  const submitMs = new Float64Array(count);
+  const openMs = new Float64Array(count);
+  const caseIds: string[] = [];
+  const failures: string[] = [];
+  const deadline = Date.now() + seconds * 1000;
+  let issued = 0;
+  let done = 0;
+  let capped = false;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (issued < count && failures.length < 10) {
+      if (Date.now() >= deadline) {
+        capped = true;
+        return;
+      }
+      issued += 1;
+      submissionSequence += 1;
+      const sequence = submissionSequence;
+      try {
+        const openedAt = performance.now();
+        const caseId = await target.open(sequence);
+        const submittedAt = performance.now();
+        await target.submit(caseId, `bench-${runId}-${target.key}-${sequence}`);
+        const finishedAt = performance.now();
+        openMs[done] = submittedAt - openedAt;
+        submitMs[done] = finishedAt - submittedAt;
+        caseIds.push(caseId);
+        done += 1;
+      } catch (error) {
+        failures.push(errorText(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(connections, count)) }, worker));
+  return { submissions: done, seconds: (performance.now() - started) / 1000, submitMs: submitMs.subarray(0, done), openMs: openMs.subarray(0, done), caseIds, failures, capped };
+}
+
+function assertNoFailures(title: string, run: SliceRun): void {
+  if (run.failures.length === 0) return;
+  const first = [...new Set(run.failures)].slice(0, 4).join('\n    ');
+  throw new Error(`${title}: ${run.failures.length} failed submission(s), ${run.submissions} succeeded. First:\n    ${first}${run.diagnosis ? `\n  ${run.diagnosis}` : ''}`);
+}
+
+/**
+ * What the database connections of the run are doing, for a failed slice: a gateway whose pool is
+ * exhausted by transactions all waiting for one more connection shows every connection "idle in
+ * transaction", for as long as the stall lasts.
+ */
+async function connectionStates(sql: postgres.Sql, poolSize: number): Promise<string> {
+  const rows = await sql<{ state: string | null; count: number; longest: number | null }[]>`
+    select state, count(*)::int as count, extract(epoch from max(now() - xact_start))::float8 as longest
+      from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() group by state order by state`;
+  const states = rows.map((row) => `${row.count} ${row.state ?? 'unknown'}${row.longest === null ? '' : ` (longest transaction ${row.longest.toFixed(1)} s)`}`);
+  return `database connections of the run just now: ${states.join(', ')}; the gateway's pool holds ${poolSize} (BENCH_GATEWAY_POOL_SIZE)`;
+}
+
+/** Waits until the gateway has no pending delivery; fails on a dead letter or after `limitSeconds`. */
+async function drainDeliveries(sql: postgres.Sql, limitSeconds: number): Promise<number> {
+  const started = performance.now();
+  const deadline = Date.now() + limitSeconds * 1000;
+  for (;;) {
+    const [row] = await sql<{ pending: number; dead: number }[]>`
+      select count(*) filter (where status = 'pending')::int as pending, count(*) filter (where status = 'dead')::int as dead from deliveries`;
+    if ((row?.dead ?? 0) > 0) {
+      const [sample] = await sql<{ last_error: string | null }[]>`select last_error from deliveries where status = 'dead' limit 1`;
+      throw new Error(`${row?.dead} deliveries were dead-lettered (${sample?.last_error ?? 'no error recorded'})`);
+    }
+    if ((row?.pending ?? 0) === 0) return (performance.now() - started) / 1000;
+    if (Date.now() >= deadline) throw new Error(`${row?.pending} deliveries still pending ${limitSeconds} s after the load (BENCH_DRAIN_SECONDS)`);
+    await pause(50);
+  }
+}
+
+/** Submission → department acknowledgement of these cases' deliveries, in ms, from the database. */
+async function deliveryLagsMs(sql: postgres.Sql, caseIds: string[]): Promise<Float64Array> {
+  const rows = await sql<{ lag_ms: number; status: string }[]>`
+    select extract(epoch from (d.delivered_at - c.submitted_at)) * 1000 as lag_ms, d.status
+      from deliveries d join cases c on c.id = d.case_id
+     where d.case_id = any(${caseIds}::text[])`;
+  if (rows.length !== caseIds.length || rows.some((row) => row.status !== 'delivered')) {
+    throw new Error(`${caseIds.length} cases submitted, but ${rows.length} deliveries found, ${rows.filter((row) => row.status === 'delivered').length} delivered`);
+  }
+  return Float64Array.from(rows, (row) => Number(row.lag_ms));
+}
+
+interface CpuProbe {
+  name: string;
+  take: () => CpuSnapshot;
+}
+
+function cpuBefore(probes: CpuProbe[]): Map<string, CpuSnapshot> {
+  return new Map(probes.map((probe) => [probe.name, probe.take()]));
+}
+
+function cpuSince(probes: CpuProbe[], before: Map<string, CpuSnapshot>): Record<string, number> {
+  const spent: Record<string, number> = {};
+  for (const probe of probes) {
+    const start = before.get(probe.name);
+    const seconds = start ? cpuSpent(start, probe.take()) : undefined;
+    if (seconds !== undefined) spent[probe.name] = seconds;
+  }
+  return spent;
+}
+
+interface Measurement {
+  target: TargetKey;
+  label: string;
+  connections: number;
+  submissions: number;
+  seconds: number;
+  submissionsPerSecond: number;
+  submitMs: Percentiles;
+  openMs: Percentiles;
+  /** Gateway only: submission → delivered, per case. */
+  lagMs: Percentiles | undefined;
+  /** Gateway only: longest wait after a slice for its deliveries to be done. */
+  drainSecondsMax: number | undefined;
+  /** CPU ms per submission (the gateway's includes delivering it, up to the end of the drain). */
+  cpuMsPerSubmission: Record<string, number>;
+  loadGeneratorCpuPerSecond: number;
+  otherCpuPerSecond: number | undefined;
+  capped: boolean;
+}
+
+interface ThroughputContext {
+  settings: Settings;
+  sql: postgres.Sql;
+  gateway: RunningServer;
+  baseline: RunningServer;
+  psb: RunningServer;
+  windowToken: string;
+  subjectId: string;
+}
+
+async function measureConcurrency(context: ThroughputContext, connections: number): Promise<Measurement[]> {
+  const { settings, sql } = context;
+  const targets = [gatewayTarget(context.gateway, context.windowToken, context.subjectId, connections), baselineTarget(context.baseline, context.windowToken, context.subjectId, connections)];
+  const sliceSeconds = settings.durationSeconds / settings.rounds;
+  const sliceCount = Math.max(1, Math.floor(settings.maxSubmissions / settings.rounds));
+  const collected = new Map<TargetKey, { runs: SliceRun[]; cpu: Record<string, number>[]; drains: number[]; ownCpu: number; machine: number | undefined; wall: number }>();
+  for (const target of targets) collected.set(target.key, { runs: [], cpu: [], drains: [], ownCpu: 0, machine: 0, wall: 0 });
+  try {
+    for (let round = 0; round < settings.rounds; round += 1) {
+      // Order reversed every round: drift on the machine falls on both alike.
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const target of order) {
+        const probes: CpuProbe[] = [
+          { name: 'server', take: () => treeCpu(target.server.pid) },
+          { name: 'postgres', take: postgresCpu },
+          { name: 'simulator', take: () => treeCpu(context.psb.server.pid) },
+        ];
+        const before = cpuBefore(probes);
+        const ownBefore = process.cpuUsage();
+        const machineBefore = machineBusySeconds();
+        const wallStarted = performance.now();
+        const run = await runSlice(target, connections, sliceCount, sliceSeconds);
+        if (run.failures.length > 0 && target.key === 'gateway') run.diagnosis = await connectionStates(sql, settings.gatewayPoolSize);
+        assertNoFailures(`${target.label} at concurrency ${connections}`, run);
+        // The gateway's work for a submission ends when it is delivered: the next slice starts after that.
+        const drain = target.key === 'gateway' ? await drainDeliveries(sql, settings.drainSeconds) : undefined;
+        const own = process.cpuUsage(ownBefore);
+        const machineAfter = machineBusySeconds();
+        const entry = collected.get(target.key);
+        if (!entry) continue;
+        entry.runs.push(run);
+        entry.cpu.push(cpuSince(probes, before));
+        if (drain !== undefined) entry.drains.push(drain);
+        entry.ownCpu += (own.user + own.system) / 1e6;
+        entry.wall += (performance.now() - wallStarted) / 1000;
+        entry.machine = entry.machine === undefined || machineBefore === undefined || machineAfter === undefined ? undefined : entry.machine + (machineAfter - machineBefore);
+      }
+    }
+  } finally {
+    await Promise.all(targets.map((target) => target.pool.close()));
+  }
+
+  const measurements: Measurement[] = [];
+  for (const target of targets) {
+    const entry = collected.get(target.key);
+    if (!entry) continue;
+    const submissions = entry.runs.reduce((sum, run) => sum + run.submissions, 0);
+    const seconds = entry.runs.reduce((sum, run) => sum + run.seconds, 0);
+    const merge = (pick: (run: SliceRun) => Float64Array): Float64Array => {
+      const all = new Float64Array(submissions);
+      let offset = 0;
+      for (const run of entry.runs) {
+        all.set(pick(run), offset);
+        offset += pick(run).length;
+      }
+      return all;
+    };
+    const cpuTotals: Record<string, number> = {};
+    for (const part of entry.cpu) for (const [name, value] of Object.entries(part)) cpuTotals[name] = (cpuTotals[name] ?? 0) + value;
+    const known = Object.values(cpuTotals).reduce((sum, value) => sum + value, 0) + entry.ownCpu;
+    const lagMs = target.key === 'gateway' ? percentiles(await deliveryLagsMs(sql, entry.runs.flatMap((run) => run.caseIds))) : undefined;
+    measurements.push({
+      target: target.key,
+      label: target.label,
+      connections,
+      submissions,
+      seconds,
+      submissionsPerSecond: submissions / seconds,
+      submitMs: percentiles(merge((run) => run.submitMs)),
+      openMs: percentiles(merge((run) => run.openMs)),
+      lagMs,
+      drainSecondsMax: entry.drains.length > 0 ? Math.max(...entry.drains) : undefined,
+      cpuMsPerSubmission: Object.fromEntries(Object.entries(cpuTotals).map(([name, value]) => [name, (value * 1000) / Math.max(1, submissions)])),
+      loadGeneratorCpuPerSecond: entry.ownCpu / entry.wall,
+      otherCpuPerSecond: entry.machine === undefined ? undefined : Math.max(0, entry.machine - known) / entry.wall,
+      capped: entry.runs.some((run) => run.capped),
+    });
+  }
+  return measurements;
+}
+
+async function warmUp(context: ThroughputContext): Promise<void> {
+  if (context.settings.warmupSubmissions === 0) return;
+  const connections = 10;
+  const targets = [gatewayTarget(context.gateway, context.windowToken, context.subjectId, connections), baselineTarget(context.baseline, context.windowToken, context.subjectId, connections)];
+  try {
+    for (const target of targets) {
+      const run = await runSlice(target, connections, context.settings.warmupSubmissions, 30);
+      assertNoFailures(`warm-up of ${target.label}`, run);
+      if (target.key === 'gateway') await drainDeliveries(context.sql, context.settings.drainSeconds);
+    }
+  } finally {
+    await Promise.all(targets.map((target) => target.pool.close()));
+  }
+}
+
+interface ExactlyOnce {
+  casesSubmitted: number;
+  deliveriesDelivered: number;
+  psbDistinctApplications: number;
+  psbSubmitRequests: number;
+  deliveredEvents: number;
+}
+
+/**
+ * Every submitted case of the load has exactly one delivery, delivered; the registry holds exactly
+ * one application per delivery (its `ywlsh` is the delivery id) and the registry's number of it is
+ * the one recorded on the delivery.
+ */
+async function checkExactlyOnce(sql: postgres.Sql, psb: RunningServer): Promise<ExactlyOnce> {
+  const [submitted] = await sql<{ count: number }[]>`select count(*)::int as count from cases where status <> 'open'`;
+  const deliveries = await sql<{ id: string; status: string; department_reference: string | null }[]>`select id, status, department_reference from deliveries`;
+  const [events] = await sql<{ count: number }[]>`select count(*)::int as count from case_events where kind = 'delivered'`;
+  const desk = await callJson<{ count: number; applications: { ywlsh: string; slbh: string }[] }>(`${psb.url}/__psb/applications`, [200]);
+  const { counts } = await callJson<{ counts: Record<string, number> }>(`${psb.url}/__simulator/faults`, [200]);
+  const result: ExactlyOnce = {
+    casesSubmitted: submitted?.count ?? 0,
+    deliveriesDelivered: deliveries.filter((row) => row.status === 'delivered').length,
+    psbDistinctApplications: desk.count,
+    psbSubmitRequests: counts[PSB_SUBMIT_OPERATION] ?? 0,
+    deliveredEvents: events?.count ?? 0,
+  };
+  const byKey = new Map(desk.applications.map((application) => [application.ywlsh, application.slbh]));
+  const problems: string[] = [];
+  if (deliveries.length !== result.casesSubmitted) problems.push(`${result.casesSubmitted} cases submitted but ${deliveries.length} deliveries written`);
+  if (result.deliveriesDelivered !== deliveries.length) problems.push(`${deliveries.length - result.deliveriesDelivered} deliveries not delivered`);
+  if (desk.count !== deliveries.length || byKey.size !== desk.count) problems.push(`${deliveries.length} deliveries but the PSB holds ${desk.count} distinct applications`);
+  const mismatched = deliveries.filter((row) => byKey.get(row.id) !== row.department_reference).length;
+  if (mismatched > 0) problems.push(`${mismatched} deliveries whose application the PSB does not hold under that number`);
+  if (result.deliveredEvents !== deliveries.length) problems.push(`${result.deliveredEvents} 'delivered' timeline events for ${deliveries.length} deliveries`);
+  if (problems.length > 0) throw new Error(`exactly-once check failed: ${problems.join('; ')}`);
+  return result;
+}
+
+interface Comparison {
+  connections: number;
+  throughputRatio: number;
+  submitP50Ratio: number;
+  submitP99Ratio: number;
+  serverCpuRatio: number | undefined;
+}
+
+function compare(measurements: Measurement[]): Comparison[] {
+  const comparisons: Comparison[] = [];
+  for (const gateway of measurements.filter((entry) => entry.target === 'gateway')) {
+    const baseline = measurements.find((entry) => entry.target === 'baseline' && entry.connections === gateway.connections);
+    if (!baseline) continue;
+    const gatewayCpu = gateway.cpuMsPerSubmission.server;
+    const baselineCpu = baseline.cpuMsPerSubmission.server;
+    comparisons.push({
+      connections: gateway.connections,
+      throughputRatio: gateway.submissionsPerSecond / baseline.submissionsPerSecond,
+      submitP50Ratio: gateway.submitMs.p50 / baseline.submitMs.p50,
+      submitP99Ratio: gateway.submitMs.p99 / baseline.submitMs.p99,
+      serverCpuRatio: gatewayCpu !== undefined && baselineCpu !== undefined ? gatewayCpu / baselineCpu : undefined,
+    });
+  }
+  return comparisons;
+}
+
+async function runThroughput(context: ThroughputContext): Promise<{ measurements: Measurement[]; comparisons: Comparison[]; exactlyOnce: ExactlyOnce }> {
+  const { settings } = context;
+  console.log(
+    `\n(a) submission throughput with dispatch: ${LOAD_ITEM} for ${LOAD_APPLICANT.name} (3 materials reused, 1 optional), delivered to the PSB simulator;\n` +
+      `    concurrency ${settings.concurrency.join(', ')}; per target and concurrency at most ${settings.maxSubmissions} submissions or ${settings.durationSeconds} s, in ${settings.rounds} interleaved slice(s)`,
+  );
+  process.stdout.write(`  warm-up (${settings.warmupSubmissions} submissions per target) … `);
+  const warmStarted = performance.now();
+  await warmUp(context);
+  console.log(`${((performance.now() - warmStarted) / 1000).toFixed(1)} s`);
+  const measurements: Measurement[] = [];
+  for (const connections of settings.concurrency) {
+    process.stdout.write(`  concurrency ${connections} … `);
+    const started = performance.now();
+    const measured = await measureConcurrency(context, connections);
+    measurements.push(...measured);
+    const gateway = measured.find((entry) => entry.target === 'gateway');
+    console.log(`${((performance.now() - started) / 1000).toFixed(1)} s (gateway ${gateway?.submissions ?? 0} submissions, all delivered)`);
+  }
+  const exactlyOnce = await checkExactlyOnce(context.sql, context.psb);
+  return { measurements, comparisons: compare(measurements), exactlyOnce };
+}
+
+function printThroughput(result: { measurements: Measurement[]; comparisons: Comparison[]; exactlyOnce: ExactlyOnce }, settings: Settings): void {
+  console.log('\n(a) results (every answer checked; latencies per request as the load generator saw them):\n');
+  console.log(
+    table(
+      [
+        ['target', 'conc', 'subs', 'subs/s', 'submit p50', 'submit p99', 'open p50', 'open p99', 'lag p50', 'lag p99', 'lag max', 'drain s', 'server CPU', 'PG CPU', 'sim CPU', 'loadgen s/s', 'other s/s'],
+        ...result.measurements.map((entry) => [
+          entry.target,
+          String(entry.connections),
+          String(entry.submissions),
+          fixed(entry.submissionsPerSecond, 0),
+          fixed(entry.submitMs.p50, 2),
+          fixed(entry.submitMs.p99, 2),
+          fixed(entry.openMs.p50, 2),
+          fixed(entry.openMs.p99, 2),
+          fixed(entry.lagMs?.p50, 1),
+          fixed(entry.lagMs?.p99, 1),
+          fixed(entry.lagMs?.max, 1),
+          fixed(entry.drainSecondsMax, 2),
+          fixed(entry.cpuMsPerSubmission.server, 2),
+          fixed(entry.cpuMsPerSubmission.postgres, 2),
+          fixed(entry.target === 'gateway' ? entry.cpuMsPerSubmission.simulator : undefined, 2),
+          fixed(entry.loadGeneratorCpuPerSecond, 2),
+          fixed(entry.otherCpuPerSecond, 2),
+        ]),
+      ],
+      1,
+    ),
+  );
+  console.log('\n  Ratios gateway / baseline (no target is set in the issue):\n');
+  console.log(
+    table([
+      ['conc', 'throughput', 'submit p50', 'submit p99', 'server CPU/submission'],
+      ...result.comparisons.map((comparison) => [
+        String(comparison.connections),
+        comparison.throughputRatio.toFixed(3),
+        comparison.submitP50Ratio.toFixed(2),
+        comparison.submitP99Ratio.toFixed(2),
+        fixed(comparison.serverCpuRatio, 2),
+      ]),
+    ]),
+  );
+  const once = result.exactlyOnce;
+  console.log(
+    `\n  Exactly once: ${once.casesSubmitted} cases submitted (warm-up included) → ${once.deliveriesDelivered} deliveries delivered, ` +
+      `${once.deliveredEvents} 'delivered' timeline events; the PSB simulator holds ${once.psbDistinctApplications} distinct applications ` +
+      `(${once.psbSubmitRequests} submit requests received: ${once.psbSubmitRequests - once.psbDistinctApplications} redeliveries recognised), each under the number recorded on its delivery.`,
+  );
+  const notes = [
+    '',
+    '  subs/s: open + submit pairs completed per second of the slices. ms columns: submit and open requests, and the delivery lag',
+    '  (case submittedAt → delivery deliveredAt, the department\'s acknowledgement recorded; from the database) of every case of that row.',
+    `  drain s: longest wait after a gateway slice until nothing was pending. CPU columns: ms per submission — the gateway's from the`,
+    '  slice start to the end of its drain, so they include delivering; "sim" the PSB simulator receiving the deliveries (and status polls).',
+    `  Delivery worker: batch ${settings.deliveryBatchSize}, woken by each submission, poll every ${settings.deliveryPollMs} ms (the gateway's defaults unless set).`,
+    `  The baseline checks the token, inserts the case row (open), and in one transaction marks it submitted, writes one outbox row and the`,
+    '  key with its answer (submit); it delivers nothing. The gateway also checks the item and form, computes the one-time notice (material',
+    '  reuse), numbers the case, computes due dates on the working-day calendar, writes timeline events and audit entries, answers the full',
+    `  case, and its worker delivers every case to the PSB over signed HTTP. This machine has ${cpus().length} cores shared by the load generator, the servers,`,
+    '  the simulators and PostgreSQL, so throughput ratios follow CPU per submission.',
+  ];
+  console.log(notes.join('\n'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) The story: one applicant, several items one after another.
+
+interface StoryStep {
+  itemCode: string;
+  title: string;
+  form: Record<string, unknown>;
+}
+
+const STORY: readonly StoryStep[] = [
+  {
+    itemCode: 'enterprise_establishment',
+    title: 'sets up a consultancy',
+    form: { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询', address: '北京市朝阳区建国路88号院3号楼1单元502' },
+  },
+  {
+    itemCode: 'household_move_in',
+    title: 'moves the household into the Wangjing flat',
+    form: { moveToAddress: '北京市朝阳区望京西园四区412号楼8单元801', reason: 'home_purchase', certificateNo: '京(2019)朝阳区不动产权第0107652号' },
+  },
+  {
+    itemCode: 'real_estate_transfer',
+    title: 'sells the Jianguo Road flat to 李梅',
+    form: { certificateNo: '京(2015)朝阳区不动产权第0031287号', transferee: { name: '李梅', idNumber: '330106198503150120' }, transferReason: 'sale', price: '560万元' },
+  },
+  {
+    itemCode: 'real_estate_mortgage_cancellation',
+    title: 'has the Wangjing flat\'s mortgage cancelled',
+    form: { certificateNo: '京(2019)朝阳区不动产权第0107652号' },
+  },
+];
+
+interface StoryCase {
+  itemCode: string;
+  title: string;
+  caseNumber: string;
+  departments: string[];
+  counts: CaseCounts;
+  /** How each requirement was met: its state, the material's type, and for a reused one the case (1-based) that collected it. */
+  requirements: { requirementCode: string; state: RequirementState; typeCode: string | null; collectedInCase: number | null }[];
+  handedInTypes: string[];
+  fetchedTypes: string[];
+  deliveries: { department: string; reference: string | null }[];
+  seconds: number;
+}
+
+async function waitForDelivered(gatewayUrl: string, windowToken: string, caseId: string, limitMs: number): Promise<CaseView> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const view = await callJson<CaseView>(`${gatewayUrl}/v1/cases/${caseId}`, [200], { headers: jsonHeaders(windowToken) });
+    const dead = view.deliveries.find((delivery) => delivery.status === 'dead');
+    if (dead) throw new Error(`case ${view.caseNumber}: the delivery to ${dead.department} was dead-lettered: ${dead.lastError ?? ''}`);
+    if (view.deliveries.length > 0 && view.deliveries.every((delivery) => delivery.status === 'delivered')) return view;
+    if (Date.now() >= deadline) throw new Error(`case ${view.caseNumber}: not delivered after ${limitMs} ms: ${JSON.stringify(view.deliveries)}`);
+    await pause(100);
+  }
+}
+
+async function runStory(gatewayUrl: string, windowToken: string): Promise<StoryCase[]> {
+  const subjectId = await resolveSubject(gatewayUrl, windowToken, STORY_APPLICANT);
+  const cases: StoryCase[] = [];
+  /** Material id → the story case (1-based) that fetched it or had it handed in. */
+  const collectedIn = new Map<string, number>();
+  for (const step of STORY) {
+    const started = performance.now();
+    let view = await callJson<CaseView>(`${gatewayUrl}/v1/cases`, [201], {
+      method: 'POST',
+      headers: jsonHeaders(windowToken),
+      body: JSON.stringify({ itemCode: step.itemCode, subjectId, form: step.form }),
+    });
+    // What the departments supply is fetched, not asked of the applicant.
+    const fetchedTypes: string[] = [];
+    if (view.notice.entries.some((entry) => entry.state === 'fetchable')) {
+      const fetched = await callJson<{ case: CaseView; results: { requirementCode: string; certificateType: string; status: string; department: string | null }[] }>(
+        `${gatewayUrl}/v1/cases/${view.id}/certificates`,
+        [200],
+        { method: 'POST', headers: jsonHeaders(windowToken), body: '{}' },
+      );
+      const failed = fetched.results.filter((result) => result.status !== 'ok');
+      if (failed.length > 0) throw new Error(`case ${view.caseNumber}: fetching certificates failed: ${JSON.stringify(failed)}`);
+      fetchedTypes.push(...fetched.results.map((result) => `${result.certificateType} (${result.department ?? '?'})`));
+      view = fetched.case;
+    }
+    // Only what is still missing is handed in: uploaded as the applicant's material, then attached.
+    const handedInTypes: string[] = [];
+    for (const entry of view.notice.entries.filter((candidate) => !candidate.optional && (candidate.state === 'missing' || candidate.state === 'deferrable'))) {
+      const typeCode = entry.acceptedTypes[0];
+      if (typeCode === undefined) throw new Error(`requirement ${entry.requirementCode} accepts no material type`);
+      const materialId = await uploadMaterial(gatewayUrl, windowToken, subjectId, typeCode);
+      view = await callJson<CaseView>(`${gatewayUrl}/v1/cases/${view.id}/materials`, [200], {
+        method: 'POST',
+        headers: jsonHeaders(windowToken),
+        body: JSON.stringify({ requirementCode: entry.requirementCode, materialId }),
+      });
+      handedInTypes.push(typeCode);
+    }
+    if (!view.notice.readyToSubmit) throw new Error(`case ${view.caseNumber} is not ready to submit: ${JSON.stringify(view.notice.counts)}`);
+    const submitted = await callJson<CaseView>(`${gatewayUrl}/v1/cases/${view.id}/submit`, [200], {
+      method: 'POST',
+      headers: { ...jsonHeaders(windowToken), 'idempotency-key': `bench-story-${runId}-${view.id}` },
+      body: '{}',
+    });
+    const delivered = await waitForDelivered(gatewayUrl, windowToken, submitted.id, 30_000);
+    cases.push({
+      itemCode: step.itemCode,
+      title: step.title,
+      caseNumber: submitted.caseNumber,
+      departments: delivered.deliveries.map((delivery) => delivery.department),
+      counts: submitted.notice.counts,
+      requirements: submitted.notice.entries.map((entry) => ({
+        requirementCode: entry.requirementCode,
+        state: entry.state,
+        typeCode: entry.material?.typeCode ?? null,
+        collectedInCase: entry.state === 'reused' && entry.material ? (collectedIn.get(entry.material.id) ?? null) : null,
+      })),
+      handedInTypes,
+      fetchedTypes,
+      deliveries: delivered.deliveries.map((delivery) => ({ department: delivery.department, reference: delivery.departmentReference })),
+      seconds: (performance.now() - started) / 1000,
+    });
+    for (const entry of submitted.notice.entries) {
+      if ((entry.state === 'fetched' || entry.state === 'handed_in') && entry.material) collectedIn.set(entry.material.id, cases.length);
+    }
+  }
+  return cases;
+}
+
+function printStory(cases: StoryCase[]): void {
+  console.log(`\n(b) the demo story: ${STORY_APPLICANT.name} (${STORY_APPLICANT.identifier}), one item after another — open, fetch certificates, hand in what is still missing, submit:\n`);
+  console.log(
+    table([
+      ['#', 'item', 'departments', 'required', 'handed in', 'reused', 'fetched', 'deferred', 'open → delivered s'],
+      ...cases.map((entry, index) => [
+        String(index + 1),
+        entry.itemCode,
+        entry.departments.join('+'),
+        String(entry.counts.required),
+        String(entry.counts.handedIn),
+        String(entry.counts.reused),
+        String(entry.counts.fetched),
+        String(entry.counts.deferred),
+        entry.seconds.toFixed(2),
+      ]),
+    ], 3),
+  );
+  const total = (pick: (counts: CaseCounts) => number): number => cases.reduce((sum, entry) => sum + pick(entry.counts), 0);
+  const required = total((counts) => counts.required);
+  const handedIn = total((counts) => counts.handedIn);
+  console.log(
+    `  total: ${required} materials required; ${handedIn} handed in, ${total((counts) => counts.reused)} reused, ${total((counts) => counts.fetched)} fetched from departments, ` +
+      `${total((counts) => counts.deferred)} deferred — the applicant brought ${handedIn} of ${required} (${((100 * handedIn) / Math.max(1, required)).toFixed(0)} %).`,
+  );
+  console.log('');
+  for (const [index, entry] of cases.entries()) {
+    const met = entry.requirements
+      .filter((requirement) => requirement.state !== 'optional')
+      .map((requirement) => {
+        const origin = requirement.collectedInCase === null ? '' : `, from case ${requirement.collectedInCase}`;
+        return `${requirement.requirementCode} ${requirement.state.replace('_', ' ')}${requirement.typeCode ? ` (${requirement.typeCode}${origin})` : ''}`;
+      });
+    const delivered = entry.deliveries.map((delivery) => `${delivery.department} ${delivery.reference ?? '?'}`).join(', ');
+    console.log(`  ${index + 1}. ${STORY_APPLICANT.name} ${entry.title} (${entry.caseNumber}): ${met.join('; ')}; delivered to ${delivered}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function versionOf(packageName: string): string {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+async function postgresVersion(sql: postgres.Sql): Promise<string> {
+  const [row] = await sql<{ server_version: string }[]>`show server_version`;
+  return row?.server_version ?? 'unknown';
+}
+
+async function main(): Promise<number> {
+  let settings: Settings;
+  try {
+    settings = settingsFromEnv();
+  } catch (error) {
+    console.error(`bench:cases: ${errorText(error)}`);
+    return 2;
+  }
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-cases-'));
+  let keepWorkDir = false;
+  cleanups.push(async () => {
+    if (keepWorkDir) console.error(`server logs${settings.cpuProfile ? ' and the gateway\'s CPU profile (profile-gateway/, written when it stopped)' : ''} kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  });
+  process.on('exit', () => killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping servers and cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  const budget = setTimeout(() => {
+    console.error(`\nbenchmark exceeded its ${settings.budgetSeconds} s budget (BENCH_BUDGET_SECONDS); stopping`);
+    keepWorkDir = true;
+    void cleanup().finally(() => process.exit(1));
+  }, settings.budgetSeconds * 1000);
+  budget.unref();
+
+  console.log(
+    `onewindow cases benchmark: parts ${settings.parts.join(', ')}; gateway LOG_LEVEL=${settings.gatewayLogLevel}; database pool: gateway ${settings.gatewayPoolSize}, ` +
+      `baseline ${settings.poolSize}; budget ${settings.budgetSeconds} s`,
+  );
+  const started = performance.now();
+  const children: ServerProcess[] = [];
+  try {
+    const database = await createPostgresDatabase(settings.postgresAdminUrl);
+    const sql = postgres(database.url, { max: 2, connect_timeout: 5, onnotice: () => {} });
+    cleanups.push(() => sql.end({ timeout: 5 }));
+    const environment = {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      loadAverageAtStart: loadavg(),
+      postgresServer: await postgresVersion(sql),
+      packages: Object.fromEntries(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm'].map((name) => [name, versionOf(name)])),
+    };
+    console.log(
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}, ` +
+        `PostgreSQL ${environment.postgresServer}; database ${database.name} (dropped at the end)`,
+    );
+
+    const simulators: Record<SimulatorCode, RunningServer> = {
+      PSB: await startSimulator(workDir, 'PSB'),
+      AMR: await startSimulator(workDir, 'AMR'),
+      NRB: await startSimulator(workDir, 'NRB'),
+    };
+    children.push(...Object.values(simulators).map((simulator) => simulator.server));
+    // The simulator kit's control path answers GET with the request counts: ready when it does.
+    await Promise.all(Object.values(simulators).map((simulator) => waitForHttp(simulator.server, `${simulator.url}/__simulator/faults`, 60_000)));
+    const gateway = await startGateway(settings, workDir, database.url, departmentsJson(simulators));
+    children.push(gateway.server);
+    console.log(`  gateway ${gateway.url}; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+    const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);
+    await grantPopulationRegistry(gateway.url, windowToken);
+
+    let throughput: Awaited<ReturnType<typeof runThroughput>> | undefined;
+    if (settings.parts.includes('throughput')) {
+      const baseline = await startBaseline(settings, workDir, database.url, await signingKeyOf(gateway.url, windowToken));
+      children.push(baseline.server);
+      // The applicant's materials: one first case fetches them (PSB and NRB) and is submitted; every
+      // case after it reuses all three, so a case needs only open + submit.
+      const subjectId = await resolveSubject(gateway.url, windowToken, LOAD_APPLICANT);
+      const first = await callJson<CaseView>(`${gateway.url}/v1/cases`, [201], {
+        method: 'POST',
+        headers: jsonHeaders(windowToken),
+        body: JSON.stringify({ itemCode: LOAD_ITEM, subjectId, form: { moveToAddress: '北京市海淀区中关村大街0号', reason: 'employment' } }),
+      });
+      const fetched = await callJson<{ case: CaseView }>(`${gateway.url}/v1/cases/${first.id}/certificates`, [200], { method: 'POST', headers: jsonHeaders(windowToken), body: '{}' });
+      if (!fetched.case.notice.readyToSubmit) throw new Error(`the load applicant's first case is not ready to submit: ${JSON.stringify(fetched.case.notice.counts)}`);
+      const key = `bench-first-${runId}`;
+      await callJson(`${gateway.url}/v1/cases/${first.id}/submit`, [200], { method: 'POST', headers: { ...jsonHeaders(windowToken), 'idempotency-key': key }, body: '{}' });
+      // The same key again gets the first answer, and nothing is written twice.
+      const replay = await request(`${gateway.url}/v1/cases/${first.id}/submit`, { method: 'POST', headers: { ...jsonHeaders(windowToken), 'idempotency-key': key }, body: '{}' });
+      await replay.body.text();
+      if (replay.statusCode !== 200 || replay.headers['idempotent-replayed'] !== 'true') throw new Error(`a repeated submission was not answered as a replay (HTTP ${replay.statusCode})`);
+      const context: ThroughputContext = { settings, sql, gateway, baseline, psb: simulators.PSB, windowToken, subjectId };
+      throughput = await runThroughput(context);
+      printThroughput(throughput, settings);
+      await stopServer(baseline.server);
+    }
+
+    let story: StoryCase[] | undefined;
+    if (settings.parts.includes('story')) {
+      story = await runStory(gateway.url, windowToken);
+      printStory(story);
+    }
+
+    console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `cases-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, throughput, story }, null, 2)}\n`);
+    console.log(`Written ${file}`);
+    if (settings.cpuProfile) keepWorkDir = true;
+    return 0;
+  } catch (error) {
+    keepWorkDir = true;
+    console.error(`\nbenchmark failed: ${errorText(error)}`);
+    for (const child of children) console.error(`--- ${child.name} (last lines) ---\n${logTail(child, 10)}`);
+    return 1;
+  } finally {
+    clearTimeout(budget);
+    await cleanup();
+  }
+}
+
+if (process.env.BENCH_CASES_ROLE === 'simulator') {
+  await runSimulatorRole();
+} else {
+  process.exitCode = await main();
+}
