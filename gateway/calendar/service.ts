@@ -36,19 +36,23 @@ export class CalendarService {
     this.now = options.now ?? Date.now;
   }
 
-  /** The working calendar over every loaded year. */
+  /**
+   * The working calendar over every loaded year. Once read, it is answered from memory at once;
+   * a copy past the refresh interval is re-read in the background. Never waiting for that read
+   * matters: callers may hold a pooled connection in a transaction, and with every connection so
+   * held, a read waiting for a free one would never finish.
+   */
   async current(): Promise<DescribedWorkingCalendar> {
     const cached = this.cached;
     if (!cached) return this.reload();
-    if (this.now() - cached.readAt < this.refreshIntervalMs) return cached.calendar;
-    try {
-      return await this.reload();
-    } catch (error) {
-      this.logger.warn({ err: errorForLog(error) }, 'refreshing the working-day calendar failed; using the copy in memory');
-      // Try again after another interval rather than on every request while the database is away.
+    if (this.now() - cached.readAt >= this.refreshIntervalMs && !this.reading) {
+      // Try again only after another interval if this read fails (database briefly away).
       cached.readAt = this.now();
-      return cached.calendar;
+      this.reload().catch((error: unknown) => {
+        this.logger.warn({ err: errorForLog(error) }, 'refreshing the working-day calendar failed; using the copy in memory');
+      });
     }
+    return cached.calendar;
   }
 
   /** Re-reads the calendar now; concurrent callers share one read. */
