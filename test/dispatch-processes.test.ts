@@ -154,6 +154,11 @@ class GatewayProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Fails with how the process ended and the tail of its output when it is not running. */
+  expectAlive(): void {
+    if (!this.alive) throw new Error(`gateway ${this.pid} ended (exit code ${this.child.exitCode}, signal ${this.child.signalCode}):\n${this.output.slice(-4000)}`);
+  }
+
   get pid(): number {
     return this.child.pid ?? -1;
   }
@@ -403,7 +408,7 @@ describe.skipIf(pgBin === undefined)('dispatch with real processes (gateway proc
     psb.setFault(null);
     const restarted = await startGateway();
     await until(() => allDelivered(acknowledged), 'every acknowledged case delivered after the restart');
-    expect(restarted.alive).toBe(true);
+    restarted.expectAlive();
     await expectEachDeliveredOnce();
     // What the dead process had sent was sent again, with the same key, and recognised.
     const redelivered = await query<{ count: number }>("select count(*)::int as count from case_events where kind = 'delivered' and (detail->>'duplicate')::boolean");
@@ -425,7 +430,7 @@ describe.skipIf(pgBin === undefined)('dispatch with real processes (gateway proc
     await cluster.pgCtl('restart');
     await submitting;
 
-    expect(gateway.alive).toBe(true);
+    gateway.expectAlive();
     expect(acknowledged.length).toBeGreaterThan(2);
     await until(async () => {
       const ready = await fetch(`${gateway.url}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
@@ -433,7 +438,7 @@ describe.skipIf(pgBin === undefined)('dispatch with real processes (gateway proc
     }, 'the gateway ready again');
     await until(() => allDelivered(acknowledged), 'every case submitted around the restart delivered');
     await expectEachDeliveredOnce();
-    expect(gateway.alive).toBe(true);
+    gateway.expectAlive();
   }, 90_000);
 
   it('(c) two gateway processes on one database share the deliveries, each case sent once', async () => {
