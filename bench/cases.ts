@@ -36,6 +36,7 @@ import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -379,26 +380,8 @@ async function startBaseline(settings: Settings, workDir: string, databaseUrl: s
   return { server, url };
 }
 
-async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
-  const name = `ow_bench_cases_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  cleanups.push(async () => {
-    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-    try {
-      // `with (force)` ends connections a killed child may have left behind.
-      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await dropper.end({ timeout: 5 });
-    }
-  });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name };
+function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
+  return createBenchDatabase(adminUrl, 'ow_bench_cases', (drop) => cleanups.push(drop));
 }
 
 // ---------------------------------------------------------------------------------------------

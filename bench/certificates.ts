@@ -19,7 +19,6 @@
  * autocannon runs in this process. See bench/README.md for the knobs and how to read the output.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +33,7 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../adapters/psb-populatio
 import type { CopiedCertificate } from './baseline/certificates-store-server.js';
 import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type LoadResult, type Slice, summarise } from './lib/load.js';
+import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -401,26 +401,8 @@ async function startBaseline(workDir: string, key: string, label: string, entry:
   return { key, label, role: 'baseline', server, url };
 }
 
-async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
-  const name = `ow_bench_cert_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  cleanups.push(async () => {
-    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-    try {
-      // `with (force)` ends connections a killed child may have left behind.
-      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await dropper.end({ timeout: 5 });
-    }
-  });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name };
+function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
+  return createBenchDatabase(adminUrl, 'ow_bench_cert', (drop) => cleanups.push(drop));
 }
 
 async function postgresVersion(adminUrl: string): Promise<string> {

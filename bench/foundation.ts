@@ -10,7 +10,7 @@
  * Every server is its own child process on a loopback port; autocannon runs in this process.
  * See bench/README.md for what each figure means and the environment knobs.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import {
   waitForHttp,
 } from './lib/children.js';
 import { type LoadResult, type Slice, runSlice, summarise } from './lib/load.js';
+import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -242,26 +243,8 @@ async function startBaseline(workDir: string, database: DatabaseKind, kind: Base
   return { target: 'baseline', baseline: kind, label, server, url };
 }
 
-async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
-  const name = `ow_bench_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  cleanups.push(async () => {
-    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-    try {
-      // `with (force)` ends connections a killed child may have left behind.
-      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await dropper.end({ timeout: 5 });
-    }
-  });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name };
+function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
+  return createBenchDatabase(adminUrl, 'ow_bench', (drop) => cleanups.push(drop));
 }
 
 /** A P-256 PKCS#8 key file shared by the gateway instances of a run (see startGateway). */

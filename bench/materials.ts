@@ -41,6 +41,7 @@ import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { pngImage, residentId } from '../test/fixtures/documents.js';
 import { type ServerProcess, cpuSpent, freePort, killAllNow, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -488,25 +489,8 @@ async function startGatewayTarget(
   };
 }
 
-async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; name: string }> {
-  const name = `ow_bench_mat_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  cleanups.push(async () => {
-    const dropper = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-    try {
-      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await dropper.end({ timeout: 5 });
-    }
-  });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name };
+function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
+  return createBenchDatabase(adminUrl, 'ow_bench_mat', (drop) => cleanups.push(drop));
 }
 
 async function postgresVersion(adminUrl: string): Promise<string> {
