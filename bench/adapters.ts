@@ -46,6 +46,7 @@ import {
   textTable,
 } from './lib/calls.js';
 import { type ServerProcess, cpuSpent, freePort, killAllNow, spawnServer, stopAll, treeCpu, waitForHttp } from './lib/children.js';
+import { integerFromEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -106,14 +107,6 @@ interface Settings {
 
 /** Default measured calls: enough for a stable p99; 4 to 8 s per way on a quiet reference machine. */
 const defaultCalls = (concurrency: number): number => (concurrency <= 1 ? 6000 : 24_000);
-
-function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
 
 function integersFromEnv(name: string, fallback: number[], min: number, max: number): number[] {
   const raw = process.env[name];

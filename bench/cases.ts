@@ -37,6 +37,7 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } fr
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
+import { integerFromEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -81,14 +82,6 @@ interface Settings {
   /** Start the gateway with `node --cpu-prof`; the profile is kept in the printed folder. */
   cpuProfile: boolean;
   budgetSeconds: number;
-}
-
-function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
 }
 
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {

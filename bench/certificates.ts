@@ -34,6 +34,7 @@ import type { CopiedCertificate } from './baseline/certificates-store-server.js'
 import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type LoadResult, type Slice, summarise } from './lib/load.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
+import { integerFromEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -81,14 +82,6 @@ interface Settings {
   postgresAdminUrl: string;
   cpuProfile: boolean;
   budgetSeconds: number;
-}
-
-function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
 }
 
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {

@@ -32,6 +32,7 @@ import {
 } from './lib/children.js';
 import { type LoadResult, type Slice, runSlice, summarise } from './lib/load.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
+import { integerFromEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -69,14 +70,6 @@ interface Settings {
   postgresAdminUrl: string;
   /** Start the gateway with `node --cpu-prof` and keep the profiles (for finding hot spots). */
   cpuProfile: boolean;
-}
-
-function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
 }
 
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {

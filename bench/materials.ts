@@ -42,6 +42,7 @@ import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { pngImage, residentId } from '../test/fixtures/documents.js';
 import { type ServerProcess, cpuSpent, freePort, killAllNow, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
+import { integerFromEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -177,14 +178,6 @@ interface Settings {
   postgresAdminUrl: string | undefined;
   cpuProfile: boolean;
   budgetSeconds: number;
-}
-
-function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
 }
 
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
