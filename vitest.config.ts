@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['gateway/**/*.test.ts', 'adapters/**/*.test.ts', 'test/**/*.test.ts'],
+    // The fault suite (`npm run test:faults`, vitest.faults.config.ts) stops databases and drips
+    // bytes for minutes; it runs on its own, once, in CI.
+    exclude: ['**/node_modules/**', 'test/faults/**'],
     // Each file gets its own fresh database; files run in separate processes.
     pool: 'forks',
     testTimeout: 30_000,
