@@ -199,6 +199,12 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     return problemResponse(c, error);
   }
   if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
+  if (isUnstorableCharacter(error)) {
+    // Client data, not a fault of ours: PostgreSQL stores no NUL (U+0000) in text or jsonb.
+    return problemResponse(c, new ApiError('validation_failed', 'A text value contains a character that cannot be stored (U+0000, NUL).', {
+      errors: [{ path: '(body)', message: 'text values may not contain U+0000 (NUL)' }],
+    }));
+  }
   if (isDatabaseUnavailable(error)) {
     c.get('logger')?.error({ err: errorForLog(error) }, 'database unavailable');
     return problemResponse(c, new ApiError('database_unavailable', 'The database cannot be reached; retry shortly.', {}, { headers: { 'Retry-After': '2' } }));
@@ -220,9 +226,36 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** SQLSTATEs of text the database cannot store: 22021 (NUL in text), 22P05 (\u0000 in jsonb). */
+const unstorableCharacterSqlStates = new Set(['22021', '22P05']);
+
+function isUnstorableCharacter(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && unstorableCharacterSqlStates.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * drizzle's query errors append the bound values (`\nparams: …`, which may span lines) to their
+ * message and so to their stack: resident ID numbers and names. They are cut off before anything
+ * is logged; the stack keeps only its frames.
+ */
+function withoutQueryParameters(message: string): string {
+  return message.replace(/\nparams: [\s\S]*$/, '\nparams: [redacted]');
+}
+
+function stackFrames(error: Error, message: string): string | undefined {
+  if (error.stack === undefined) return undefined;
+  const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line));
+  return [`${error.name}: ${message}`, ...frames].join('\n');
+}
+
 /** What is safe to log about an error: type, message and stack, never the values it carried. */
 export function errorForLog(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
-  const cause = error.cause instanceof Error ? { type: error.cause.name, message: error.cause.message } : undefined;
-  return { type: error.name, message: error.message, stack: error.stack, ...(cause ? { cause } : {}) };
+  const cause = error.cause instanceof Error ? { type: error.cause.name, message: withoutQueryParameters(error.cause.message) } : undefined;
+  const message = withoutQueryParameters(error.message);
+  return { type: error.name, message, stack: stackFrames(error, message), ...(cause ? { cause } : {}) };
 }
