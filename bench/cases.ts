@@ -37,7 +37,7 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } fr
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
-import { integerFromEnv } from './lib/env.js';
+import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -335,6 +335,7 @@ async function startGateway(settings: Settings, workDir: string, databaseUrl: st
       DEMO_SIMULATORS: 'false',
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       SHUTDOWN_GRACE_MS: '2000',
+      ...unthrottledGatewayEnv,
       DATABASE_URL: databaseUrl,
       DATABASE_POOL_SIZE: String(settings.gatewayPoolSize),
       DEPARTMENTS_JSON: departments,

@@ -34,7 +34,7 @@ import type { CopiedCertificate } from './baseline/certificates-store-server.js'
 import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type LoadResult, type Slice, summarise } from './lib/load.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
-import { integerFromEnv } from './lib/env.js';
+import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -372,6 +372,7 @@ async function startGateway(settings: Settings, workDir: string, database: Datab
       DEMO_SIMULATORS: 'false',
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       SHUTDOWN_GRACE_MS: '2000',
+      ...unthrottledGatewayEnv,
       CERTIFICATE_FETCH_DEADLINE_MS: String(FETCH_DEADLINE_MS),
       DEPARTMENTS_JSON: departments,
       // The simulators listen on loopback: allowed, and nothing else.

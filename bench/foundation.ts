@@ -32,7 +32,7 @@ import {
 } from './lib/children.js';
 import { type LoadResult, type Slice, runSlice, summarise } from './lib/load.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
-import { integerFromEnv } from './lib/env.js';
+import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -214,6 +214,7 @@ async function startGateway(
       // Long enough to outlive any slice; a fresh token is fetched before each slice anyway.
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       SHUTDOWN_GRACE_MS: '2000',
+      ...unthrottledGatewayEnv,
       ...shared.databaseEnv,
     },
   });

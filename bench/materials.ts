@@ -42,7 +42,7 @@ import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { pngImage, residentId } from '../test/fixtures/documents.js';
 import { type ServerProcess, cpuSpent, freePort, killAllNow, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
-import { integerFromEnv } from './lib/env.js';
+import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -458,6 +458,7 @@ async function startGatewayTarget(
       ONEWINDOW_DEMO: 'true',
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       SHUTDOWN_GRACE_MS: '2000',
+      ...unthrottledGatewayEnv,
       UPLOAD_MAX_BYTES: String(Math.max(20 * MiB, maxSize + MiB)),
       BLOB_STORE: driver,
       ...(driver === 'filesystem' ? { BLOB_STORE_DIR: join(workDir, `blobs-${database}`) } : {}),

@@ -83,6 +83,19 @@ export const configSchema = z
      * for less. A department that has not answered by then is reported unavailable.
      */
     CERTIFICATE_FETCH_DEADLINE_MS: integer(100, 60_000).default(8000),
+    /**
+     * Sign-in attempts (token requests and the supervision page's HTTP Basic) allowed per client
+     * address per minute, per instance. Each attempt costs a scrypt check, so this also caps the
+     * CPU an anonymous caller can make the gateway spend.
+     */
+    SIGN_IN_ATTEMPTS_PER_MINUTE: integer(1, 100_000).default(60),
+    /**
+     * Failed secret checks of one client id (from any address) per 15 minutes, per instance, after
+     * which that id's sign-ins are refused with 429 until the window ends.
+     */
+    SIGN_IN_FAILURES_PER_CLIENT: integer(1, 100_000).default(20),
+    /** Requests one client may make to protected routes per minute, per instance (429 beyond, with Retry-After). */
+    CLIENT_REQUESTS_PER_MINUTE: integer(1, 10_000_000).default(6000),
     /** Applicant progress look-ups allowed per client address per minute (per instance). */
     PROGRESS_LOOKUPS_PER_MINUTE: integer(1, 10_000).default(20),
     /** Failed look-ups of one case number (any address, all instances) before it is locked for 15 minutes. */
@@ -167,6 +180,8 @@ export interface Config {
   subjectTokenTtlSeconds: number;
   certificates: { fetchDeadlineMs: number };
   progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
+  /** Per-instance rate limits (gateway/platform/rate-limit.ts, gateway/auth/sign-in-guard.ts). */
+  rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
   supervision: { warningShare: number };
   departments: {
@@ -252,6 +267,12 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
     certificates: { fetchDeadlineMs: env.CERTIFICATE_FETCH_DEADLINE_MS },
     progress: { lookupsPerMinute: env.PROGRESS_LOOKUPS_PER_MINUTE, maxFailures: env.PROGRESS_MAX_FAILURES, lockMs: 15 * 60_000 },
+    rateLimits: {
+      signInAttemptsPerMinute: env.SIGN_IN_ATTEMPTS_PER_MINUTE,
+      signInFailuresPerClient: env.SIGN_IN_FAILURES_PER_CLIENT,
+      signInFailureWindowMs: 15 * 60_000,
+      clientRequestsPerMinute: env.CLIENT_REQUESTS_PER_MINUTE,
+    },
     supervision: { warningShare: env.SUPERVISION_WARNING_SHARE },
     departments: {
       list: departments.departments,

@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
+import { rateLimited } from '../platform/rate-limit.js';
 import type { Scope } from './scopes.js';
 import { TokenRejected } from './tokens.js';
 
@@ -51,6 +52,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
       }
       throw error;
     }
+    limitClientRequests(services, c.var.principal.clientId);
     const granted = c.var.principal.scopes;
     const missing = scopes.filter((scope) => !granted.has(scope));
     if (missing.length > 0) {
@@ -60,6 +62,12 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     }
     return next();
   };
+}
+
+/** Counts one request of the client; 429 `rate_limited` with Retry-After once over CLIENT_REQUESTS_PER_MINUTE. */
+export function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): void {
+  const retryAfter = services.clientRequestLimiter.take(clientId);
+  if (retryAfter !== null) throw rateLimited(retryAfter, `This client made too many requests; try again in ${retryAfter} s.`);
 }
 
 function invalidToken(): ApiError {

@@ -5,6 +5,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
+import { clientAddress } from '../platform/rate-limit.js';
 import { errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
 import { recordAudit } from '../audit/record.js';
 import { parseBasicCredentials } from './basic-credentials.js';
@@ -67,7 +68,7 @@ const tokenRoute = publicRoute({
   },
   responses: {
     200: { description: 'Token issued', content: { 'application/json': { schema: TokenResponseSchema } } },
-    ...errorResponses(400, 401, 413, 415),
+    ...errorResponses(400, 401, 413, 415, 429),
   },
 });
 
@@ -191,7 +192,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     tokenRoute,
     async (c) => {
       const form = c.req.valid('form');
-      const { db, tokens } = c.var.services;
+      const { db, tokens, signInGuard } = c.var.services;
       const basic = parseBasicCredentials(c.req.header('authorization'));
       if (basic === null) throw oauthError('invalid_client', 'The Authorization header is not valid HTTP Basic.');
       if (basic && (form.client_id !== undefined || form.client_secret !== undefined)) {
@@ -202,8 +203,12 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       }
       const credentials = basic ?? (form.client_id && form.client_secret ? { id: form.client_id, secret: form.client_secret } : undefined);
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
+      signInGuard.admit(clientAddress(c), credentials.id);
       const client = await authenticateClient(db, credentials.id, credentials.secret);
-      if (!client) throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
+      if (!client) {
+        signInGuard.recordFailure(credentials.id);
+        throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
+      }
 
       const requested = form.scope?.split(' ').filter((scope) => scope.length > 0);
       // Without a `scope` parameter a token gets the client's scopes except the explicit-only ones.

@@ -19,4 +19,16 @@ describe('fixed-window limiter', () => {
     expect(limiter.take('a', 0)).toBeNull(); // a starts afresh
     expect(limiter.take('c', 0)).toBe(60);
   });
+
+  it('tells whether a key is over its limit without counting', () => {
+    const limiter = fixedWindowLimiter(2, 60_000);
+    expect(limiter.blocked('a', 0)).toBeNull();
+    limiter.take('a', 0);
+    expect(limiter.blocked('a', 0)).toBeNull();
+    limiter.take('a', 0);
+    // Two failures recorded, limit two: the next attempt must wait, and asking did not count one.
+    expect(limiter.blocked('a', 30_000)).toBe(30);
+    expect(limiter.blocked('a', 30_000)).toBe(30);
+    expect(limiter.blocked('a', 60_000)).toBeNull();
+  });
 });

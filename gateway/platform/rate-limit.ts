@@ -17,6 +17,8 @@ interface Window {
 export interface FixedWindowLimiter {
   /** Counts one request for `key`; the seconds to wait when over the limit, else null. */
   take(key: string, now?: number): number | null;
+  /** The seconds to wait when `key` is already over the limit, else null; counts nothing. */
+  blocked(key: string, now?: number): number | null;
 }
 
 export function fixedWindowLimiter(limit: number, windowMs: number, maxKeys = 100_000): FixedWindowLimiter {
@@ -36,9 +38,17 @@ export function fixedWindowLimiter(limit: number, windowMs: number, maxKeys = 10
       }
       window.count += 1;
       if (window.count <= limit) return null;
-      return Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
+      return secondsLeft(window, now);
+    },
+    blocked(key, now = Date.now()) {
+      const window = windows.get(key);
+      if (!window || now - window.startedAt >= windowMs || window.count < limit) return null;
+      return secondsLeft(window, now);
     },
   };
+  function secondsLeft(window: Window, now: number): number {
+    return Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
+  }
 }
 
 /** The peer address of the connection (no proxy headers are trusted); `unknown` in-process. */
@@ -50,13 +60,16 @@ export function clientAddress(c: Context<AppEnv>): string {
   }
 }
 
+/** The 429 answer: a problem document with `Retry-After` (RFC 9110 §10.2.3) in whole seconds. */
+export function rateLimited(retryAfterSeconds: number, detail = `Too many requests; try again in ${retryAfterSeconds} s.`): ApiError {
+  return new ApiError('rate_limited', detail, { retryAfterSeconds }, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+}
+
 /** Middleware answering `429 rate_limited` with `Retry-After` once `key` is over its limit. */
 export function rateLimit(limiter: (c: Context<AppEnv>) => FixedWindowLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
     const retryAfter = limiter(c).take(key(c));
-    if (retryAfter !== null) {
-      throw new ApiError('rate_limited', `Too many requests; try again in ${retryAfter} s.`, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
-    }
+    if (retryAfter !== null) throw rateLimited(retryAfter);
     await next();
   };
 }

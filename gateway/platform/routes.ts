@@ -98,6 +98,8 @@ export function protectedRoute<R extends RouteConfig>(
   return createRoute({
     ...base,
     security: [{ [BEARER_SCHEME]: [...scopes] }],
+    // Every protected operation may answer 429: requests per client are limited (CLIENT_REQUESTS_PER_MINUTE).
+    responses: { ...errorResponses(429), ...base.responses },
     middleware: [requireScopes(scopes, authOptions), ...(streamingBody ? [] : [jsonBodyLimit]), ...asArray(base.middleware)],
   });
 }

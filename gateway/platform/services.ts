@@ -2,6 +2,8 @@
  * Everything a request handler may use, built once at start and shared by the server and the
  * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
  */
+import { SignInGuard } from '../auth/sign-in-guard.js';
+import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
 import { adapterFactories } from '../../adapters/index.js';
 import { createContractSet } from '../../adapters/sdk/contract-validation.js';
@@ -42,6 +44,10 @@ export interface GatewayServices {
   clientQueries: ClientQueries;
   /** Clients whose tokens are refused before they expire. */
   disabledClients: DisabledClients;
+  /** Sign-in rate limits (token endpoint, supervision Basic). */
+  signInGuard: SignInGuard;
+  /** Requests per client on protected routes (per instance). */
+  clientRequestLimiter: FixedWindowLimiter;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
@@ -111,6 +117,8 @@ export async function createServices(
   return {
     blobStore: createBlobStore(config, database.db),
     disabledClients,
+    signInGuard: new SignInGuard(config.rateLimits),
+    clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
     config,
     database,
     db: database.db,

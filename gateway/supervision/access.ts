@@ -12,10 +12,11 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { parseBasicCredentials } from '../auth/basic-credentials.js';
 import { authenticateClient } from '../auth/clients.js';
-import { requireScopes } from '../auth/middleware.js';
+import { limitClientRequests, requireScopes } from '../auth/middleware.js';
 import type { Scope } from '../auth/scopes.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, problemResponse } from '../platform/errors.js';
+import { clientAddress } from '../platform/rate-limit.js';
 
 export const BEARER_CHALLENGE = 'Bearer realm="onewindow"';
 export const BASIC_CHALLENGE = 'Basic realm="onewindow supervision", charset="UTF-8"';
@@ -64,8 +65,10 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     const credentials = parseBasicCredentials(header);
     if (!credentials) return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
     const { services } = c.var;
+    services.signInGuard.admit(clientAddress(c), credentials.id);
     const client = await authenticateClient(services.db, credentials.id, credentials.secret);
     if (!client || services.disabledClients.has(client.id)) {
+      services.signInGuard.recordFailure(credentials.id);
       c.var.logger.info({ scheme: 'basic' }, 'client credentials rejected');
       return refuse(c, new ApiError('invalid_client', 'Unknown client, wrong secret, or disabled client.'));
     }
@@ -82,6 +85,7 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
       // No token: Basic credentials were checked for this one request.
       tokenId: `basic:${c.var.requestId}`,
     });
+    limitClientRequests(services, client.id);
     return next();
   };
 }
