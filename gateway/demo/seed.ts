@@ -2,10 +2,10 @@
  * Demo data for `npm start`: one client of each kind with well-known secrets, so the README's
  * walk-through can be pasted as it is. Idempotent: existing demo clients are left alone.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { createClient } from '../auth/clients.js';
 import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
-import type { Database } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { newAccessRequestId } from '../contracts/access.js';
 import { accessRequests, clients, contractResources } from '../db/schema.js';
 
@@ -32,7 +32,23 @@ export const demoClients: DemoClient[] = [
   { id: 'cli_demo_admin', secret: 'demo-admin-secret', kind: 'admin', name: 'Demo administrator' },
 ];
 
+/**
+ * Taken for the whole seed, so instances started together on an empty database (a scaled-out demo)
+ * seed one after the other: the second finds the clients and grants there instead of failing on a
+ * duplicate client id and stopping.
+ */
+const SEED_LOCK_KEY = 7_461_230_004;
+
 export async function seedDemoData(db: Database): Promise<DemoClient[]> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${SEED_LOCK_KEY})`);
+    await seedDemoClients(tx);
+    await seedDemoGrants(tx, 'cli_demo_window');
+  });
+  return demoClients;
+}
+
+async function seedDemoClients(db: Queryable): Promise<void> {
   const existing = await db
     .select({ id: clients.id })
     .from(clients)
@@ -51,11 +67,9 @@ export async function seedDemoData(db: Database): Promise<DemoClient[]> {
       scopes: [...scopesAllowedForKind[demo.kind]],
     });
   }
-  await seedDemoGrants(db, 'cli_demo_window');
-  return demoClients;
 }
 
-async function seedDemoGrants(db: Database, clientId: string): Promise<void> {
+async function seedDemoGrants(db: Queryable, clientId: string): Promise<void> {
   const published = await db
     .select({ resourceCode: contractResources.resourceCode })
     .from(contractResources)
