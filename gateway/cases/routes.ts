@@ -18,7 +18,24 @@ import { withIdempotency } from './idempotency.js';
 const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
 const OperatorHeaders = z.object({ [OPERATOR_HEADER]: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/).optional() });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const FormSchema = z.record(z.string(), z.unknown()).openapi({ description: "The item's application form (see the item's formSchema)" });
+/** Deeper form data cannot be stored (JSON.stringify recurses: 100 000 levels were a 500) and no item needs it. */
+const MAX_FORM_DEPTH = 32;
+
+/** Whether `value` nests at most `maxDepth` levels; iterative, so hostile depth cannot overflow the stack. */
+function nestsWithin(value: unknown, maxDepth: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth >= maxDepth) return false;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return true;
+}
+
+const FormSchema = z
+  .record(z.string(), z.unknown())
+  .refine((form) => nestsWithin(form, MAX_FORM_DEPTH), `form data may nest at most ${MAX_FORM_DEPTH} levels`)
+  .openapi({ description: "The item's application form (see the item's formSchema)" });
 
 const NoticeEntrySchema = z
   .object({
