@@ -1,0 +1,973 @@
+/**
+ * `npm run bench:load`: the mixed load benchmark. What a deployment of the gateway sustains when
+ * a realistic mix of work arrives at once, on this machine, and what that costs in memory and
+ * event-loop delay; with LOAD_INSTANCES > 1, what several instances on one database give.
+ *
+ * Every server is a child process on loopback: LOAD_INSTANCES gateway processes
+ * (`gateway/main.ts`) on one fresh PostgreSQL database, the three department simulators, and as
+ * many bare Hono processes (lib/bare-hono-server.ts) as the baseline. The load comes from this
+ * process (autocannon through lib/mixed-runner.ts): each operation of the mix on its own keep-alive
+ * connections, all at the same time, the connections dealt round-robin over the instances.
+ *
+ *   token      POST /oauth/token (client credentials: one scrypt check and one ES256 signature)
+ *   resolve    POST /v1/subjects/resolve, over 1,000 applicants (created on first sight, then found)
+ *   cached     POST /v1/subjects/{id}/certificates, household register from the fresh stored copy
+ *   cold       the same with refresh: true, three certificates from PSB (2 signed GETs) and NRB
+ *              (an asynchronous query job, polled) in parallel
+ *   licence    a cold fetch of an enterprise's business licence from AMR (SOAP)
+ *   upload     POST /v1/subjects/{id}/materials, a distinct PDF each time
+ *   case       POST /v1/cases (household move-in, every material reused), then
+ *              POST /v1/cases/{id}/submit with its own Idempotency-Key; delivered to the PSB simulator
+ *
+ * Reported: per operation (step) answers/s and p50/p99; the whole mix against the bare Hono
+ * baseline (same connections, same load generator, in interleaved slices of the same run); per
+ * gateway instance RSS, heap used and event-loop delay, scraped from its /metrics every second;
+ * where the CPU went (gateways, PostgreSQL, simulators, load generator, other processes).
+ * See bench/README.md, "Mixed load (bench:load)", for the knobs and how to read the output.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { request } from 'undici';
+import { configSchema } from '../gateway/config.js';
+import { residentIdCheckCharacter } from '../gateway/identity/identifiers.js';
+import { type LatencyStats, fixed, latencyStats, machineBusySeconds, ownCpuSeconds, textTable } from './lib/calls.js';
+import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, treeCpu, waitForHttp } from './lib/children.js';
+import { createBenchDatabase } from './lib/database.js';
+import { integerFromEnv } from './lib/env.js';
+import { type MixOperation, type MixSlice, type MixStep, type StepContext, dealConnections, runMix } from './lib/mixed-runner.js';
+import { type ProcessMetricsSummary, type ProcessSample, ProcessMetricsSampler, type SamplerTarget, scrapeProcessSample, summariseProcessSamples } from './lib/process-metrics.js';
+import { type SimulatorProcesses, departmentsJson, simulatorRequestCounts, startSimulatorProcesses } from './lib/simulators.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOST = '127.0.0.1';
+/** The `iss` of every instance's tokens (PUBLIC_BASE_URL): one deployment, so a token is valid on each. */
+const ISSUER = 'http://onewindow-load.localhost';
+const AUDIENCE = 'onewindow-api';
+const WINDOW_CLIENT = { id: 'cli_demo_window', secret: 'demo-window-secret' };
+/** The demo PSB department client: it approves the window client's grant for psb.population. */
+const PSB_CLIENT = { id: 'cli_demo_department', secret: 'demo-department-secret' };
+const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
+/**
+ * In the PSB register (ID card, household register) and holding real estate at the NRB: the cold
+ * fetch asks both. 王建国's title is revoked at the NRB: a department's answer like any other.
+ */
+const FETCH_PEOPLE = [
+  { identifier: '11010519491231002X', name: '张三' },
+  { identifier: '320102197807120033', name: '王建国' },
+];
+const PERSON_CERTIFICATES = ['resident_id_card', 'household_register', 'real_estate_certificate'];
+/** In the AMR simulator's seed: its business licence is the AMR cold fetch. */
+const ENTERPRISE = { identifier: '91110105MA01C8XN3W', name: '北京朝阳晨光餐饮管理有限公司' };
+/** The case applicant: in the PSB register (its desk refuses unknown people), real estate at the NRB. */
+const CASE_APPLICANT = { identifier: '330106198503150120', name: '李梅' };
+/** Seeded, one department (PSB), three required materials: all on file after the first case, so a case is open + submit. */
+const CASE_ITEM = 'household_move_in';
+/** Applicants the resolve operation goes round (generated, valid check characters). */
+const RESOLVE_PEOPLE = 1000;
+/** prom-client's default metrics prefix in gateway/platform/metrics.ts. */
+const METRICS_PREFIX = 'onewindow_';
+
+const OPERATION_KEYS = ['token', 'resolve', 'cached', 'cold', 'licence', 'upload', 'case'] as const;
+type OperationKey = (typeof OPERATION_KEYS)[number];
+/** Connections per operation: a window's day is mostly reads, a few cold fetches, uploads and cases. */
+const DEFAULT_MIX: Record<OperationKey, number> = { token: 2, resolve: 4, cached: 8, cold: 4, licence: 2, upload: 4, case: 8 };
+
+interface Settings {
+  instances: number;
+  mix: Record<OperationKey, number>;
+  /** Measured seconds of the mix, split into `rounds` slices interleaved with the baseline's. */
+  durationSeconds: number;
+  warmupSeconds: number;
+  /** Measured seconds of the bare Hono baseline, split likewise. */
+  baselineSeconds: number;
+  rounds: number;
+  uploadKiB: number;
+  scrapeMs: number;
+  /** NRB adapter polling of its query jobs: first wait (doubled, at most 10x). The adapter's default. */
+  nrbPollMs: number;
+  poolSize: number;
+  gatewayLogLevel: 'info' | 'warn';
+  drainSeconds: number;
+  timeoutSeconds: number;
+  postgresAdminUrl: string;
+  budgetSeconds: number;
+}
+
+function mixFromEnv(): Record<OperationKey, number> {
+  const mix = { ...DEFAULT_MIX };
+  const raw = process.env.LOAD_MIX;
+  if (raw === undefined || raw.trim() === '') return mix;
+  for (const part of raw.split(',')) {
+    const [key, value] = part.split('=').map((item) => item.trim());
+    const count = Number(value);
+    if (!OPERATION_KEYS.includes(key as OperationKey) || !Number.isInteger(count) || count < 0 || count > 200) {
+      throw new Error(`LOAD_MIX must be a comma-separated list of <operation>=<connections 0-200>, operations: ${OPERATION_KEYS.join(', ')}`);
+    }
+    mix[key as OperationKey] = count;
+  }
+  if (Object.values(mix).every((count) => count === 0)) throw new Error('LOAD_MIX leaves no operation');
+  return mix;
+}
+
+function settingsFromEnv(): Settings {
+  const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
+  // The benchmark creates and drops a database there: only ever on this machine.
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
+  const logLevel = process.env.LOAD_GATEWAY_LOG_LEVEL ?? 'info';
+  if (logLevel !== 'info' && logLevel !== 'warn') throw new Error('LOAD_GATEWAY_LOG_LEVEL must be info or warn');
+  return {
+    instances: integerFromEnv('LOAD_INSTANCES', 1, 1, 8),
+    mix: mixFromEnv(),
+    durationSeconds: integerFromEnv('LOAD_DURATION_SECONDS', 60, 2, 3600),
+    warmupSeconds: integerFromEnv('LOAD_WARMUP_SECONDS', 10, 0, 600),
+    baselineSeconds: integerFromEnv('LOAD_BASELINE_SECONDS', 10, 2, 600),
+    rounds: integerFromEnv('LOAD_ROUNDS', 2, 1, 20),
+    uploadKiB: integerFromEnv('LOAD_UPLOAD_KIB', 16, 1, 10 * 1024),
+    scrapeMs: integerFromEnv('LOAD_SCRAPE_MS', 1000, 200, 60_000),
+    nrbPollMs: integerFromEnv('LOAD_NRB_POLL_MS', 200, 1, 2000),
+    poolSize: integerFromEnv('LOAD_POOL_SIZE', 10, 1, 200),
+    gatewayLogLevel: logLevel,
+    drainSeconds: integerFromEnv('LOAD_DRAIN_SECONDS', 30, 1, 600),
+    timeoutSeconds: integerFromEnv('LOAD_TIMEOUT_SECONDS', 20, 1, 120),
+    postgresAdminUrl,
+    budgetSeconds: integerFromEnv('LOAD_BUDGET_SECONDS', 240, 30, 7200),
+  };
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: whatever happens, children are killed, the database dropped, temporary files removed.
+
+const cleanups: (() => Promise<void>)[] = [];
+let cleaningUp: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    await stopAll().catch(() => killAllNow());
+    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${errorText(error)}`));
+  })();
+  return cleaningUp;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits: none may throttle the benchmark.
+
+/**
+ * Every per-minute limit the gateway's configuration knows (names ending in `_PER_MINUTE` or
+ * containing `RATE_LIMIT`, read from its schema so limits added later are covered too), set to
+ * the largest round value it accepts. A 429 would make the figures those of the limiter.
+ */
+function unthrottledLimits(): Record<string, string> {
+  const limits: Record<string, string> = {};
+  for (const [name, field] of Object.entries(configSchema.shape)) {
+    if (!/_PER_MINUTE$|RATE_LIMIT/.test(name)) continue;
+    const value = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3].find((candidate) => field.safeParse(String(candidate)).success);
+    if (value !== undefined) limits[name] = String(value);
+  }
+  return limits;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+interface Instance {
+  index: number;
+  server: ServerProcess;
+  url: string;
+}
+
+interface Servers {
+  gateways: Instance[];
+  bare: Instance[];
+  simulators: SimulatorProcesses;
+}
+
+async function startGatewayInstance(settings: Settings, workDir: string, index: number, env: Record<string, string>): Promise<Instance> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  // Started through a link in the run's folder, so its command line names no `gateway/main.ts`:
+  // something on the shared machine signals processes by that name (see bench/certificates.ts).
+  const entry = join(workDir, 'onewindow-load-gateway.ts');
+  if (!existsSync(entry)) symlinkSync(join(ROOT, 'gateway/main.ts'), entry);
+  const server = spawnServer({
+    name: `gateway ${index + 1}`,
+    root: ROOT,
+    entry,
+    logFile: join(workDir, `gateway-${index + 1}.log`),
+    env: { ...env, PORT: String(port), DATABASE_POOL_SIZE: String(settings.poolSize), LOG_LEVEL: settings.gatewayLogLevel },
+  });
+  await waitForHttp(server, `${url}/readyz`, 120_000);
+  return { index, server, url };
+}
+
+async function startBare(workDir: string, index: number): Promise<Instance> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const server = spawnServer({
+    name: `bare hono ${index + 1}`,
+    root: ROOT,
+    entry: 'bench/lib/bare-hono-server.ts',
+    logFile: join(workDir, `bare-hono-${index + 1}.log`),
+    env: { BARE_PORT: String(port), BARE_HOST: HOST },
+  });
+  await waitForHttp(server, `${url}/healthz`, 60_000);
+  return { index, server, url };
+}
+
+async function startServers(settings: Settings, workDir: string, databaseUrl: string, metricsToken: string): Promise<Servers> {
+  const simulators = await startSimulatorProcesses(ROOT, workDir);
+  const env: Record<string, string> = {
+    HOST,
+    PUBLIC_BASE_URL: ISSUER,
+    TOKEN_AUDIENCE: AUDIENCE,
+    ONEWINDOW_DEMO: 'true',
+    DEMO_SIMULATORS: 'false',
+    ACCESS_TOKEN_TTL_SECONDS: '3600',
+    SHUTDOWN_GRACE_MS: '2000',
+    DATABASE_URL: databaseUrl,
+    METRICS_SCRAPE_TOKEN: metricsToken,
+    DEPARTMENTS_JSON: departmentsJson(simulators, { initialMs: settings.nrbPollMs, maxMs: Math.min(30_000, 10 * settings.nrbPollMs) }),
+    // The simulators listen on loopback: allowed, and nothing else.
+    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    DEPARTMENT_ALLOWED_HOSTS: HOST,
+    ...unthrottledLimits(),
+  };
+  // The first instance migrates the database, seeds the demo data and creates the signing key;
+  // the others start after it and find all three in place, as a rolling deployment would.
+  const gateways = [await startGatewayInstance(settings, workDir, 0, env)];
+  gateways.push(...(await Promise.all(Array.from({ length: settings.instances - 1 }, (_, index) => startGatewayInstance(settings, workDir, index + 1, env)))));
+  const bare = await Promise.all(Array.from({ length: settings.instances }, (_, index) => startBare(workDir, index)));
+  return { gateways, bare, simulators };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup through the API (on the first instance; every instance shares the database).
+
+interface HttpCall {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+async function callJson<T>(url: string, expected: number[], options: HttpCall = {}): Promise<T> {
+  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
+  const text = await response.body.text();
+  if (!expected.includes(response.statusCode)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${response.statusCode}: ${text.slice(0, 600)}`);
+  return JSON.parse(text) as T;
+}
+
+const basicAuth = (client: { id: string; secret: string }): string => `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
+const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+async function issueToken(gatewayUrl: string, client: { id: string; secret: string }): Promise<string> {
+  const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {
+    method: 'POST',
+    headers: { authorization: basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return issued.access_token;
+}
+
+async function resolveSubject(gatewayUrl: string, token: string, identifierType: 'resident_id' | 'credit_code', person: { identifier: string; name: string }): Promise<string> {
+  const subject = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/resolve`, [200, 201], {
+    method: 'POST',
+    headers: { ...jsonHeaders(token), ...PURPOSE },
+    body: JSON.stringify({ identifierType, ...person }),
+  });
+  return subject.id;
+}
+
+/** As the README walk-through: the window asks for psb.population (a conditional resource), the PSB's client approves. */
+async function grantPopulationRegistry(gatewayUrl: string, windowToken: string): Promise<void> {
+  const asked = await callJson<{ id: string }>(`${gatewayUrl}/v1/contracts/psb.population/access-requests`, [201], {
+    method: 'POST',
+    headers: jsonHeaders(windowToken),
+    body: JSON.stringify({ purpose: 'Benchmark: mixed load at the window', legalBasis: 'Benchmark data' }),
+  });
+  const departmentToken = await issueToken(gatewayUrl, PSB_CLIENT);
+  await callJson(`${gatewayUrl}/v1/access-requests/${asked.id}/decision`, [200], {
+    method: 'POST',
+    headers: jsonHeaders(departmentToken),
+    body: JSON.stringify({ decision: 'approve', reason: 'Benchmark' }),
+  });
+}
+
+interface CertificateAnswer {
+  certificateType: string;
+  status: string;
+  source: string | null;
+}
+
+/** A department's definitive answers: the certificate, or that it is revoked. Anything else (unavailable, error) is a failure. */
+const DEFINITIVE_STATUSES = ['ok', 'revoked'];
+
+/** undefined when every asked type was answered definitively from `source`, else what differed. */
+function certificateProblem(results: CertificateAnswer[], types: readonly string[], source: 'department' | 'stored'): string | undefined {
+  for (const type of types) {
+    const result = results.find((candidate) => candidate.certificateType === type);
+    if (!result || !DEFINITIVE_STATUSES.includes(result.status) || result.source !== source) return `${type}: ${JSON.stringify(result ?? null).slice(0, 300)} (expected ok or revoked, from ${source})`;
+  }
+  return undefined;
+}
+
+async function fetchCertificates(gatewayUrl: string, token: string, subjectId: string, types: string[], refresh: boolean): Promise<void> {
+  const answer = await callJson<{ results: CertificateAnswer[] }>(`${gatewayUrl}/v1/subjects/${subjectId}/certificates`, [200], {
+    method: 'POST',
+    headers: { ...jsonHeaders(token), ...PURPOSE },
+    body: JSON.stringify({ types, refresh }),
+  });
+  const problem = certificateProblem(answer.results, types, refresh ? 'department' : 'stored');
+  if (problem !== undefined) throw new Error(`fetching certificates: ${problem}`);
+}
+
+/** The check of a certificate answer under load. */
+function certificateCheck(types: readonly string[], source: 'department' | 'stored'): MixStep['check'] {
+  return (status, body) => {
+    if (status !== 200) return body.slice(0, 300);
+    return certificateProblem((JSON.parse(body) as { results: CertificateAnswer[] }).results, types, source);
+  };
+}
+
+interface CaseView {
+  id: string;
+  status: string;
+  notice: { readyToSubmit: boolean; counts: Record<string, number> };
+}
+
+/** Applicants for the resolve operation: valid GB 11643 numbers (Beijing Chaoyang, distinct birth dates). */
+function resolvePeople(count: number): { identifier: string; name: string }[] {
+  const first = Date.UTC(1950, 0, 1);
+  return Array.from({ length: count }, (_, index) => {
+    const birth = new Date(first + index * 86_400_000 * 7).toISOString().slice(0, 10).replaceAll('-', '');
+    const first17 = `110105${birth}${String(100 + (index % 900)).padStart(3, '0')}`;
+    return { identifier: first17 + residentIdCheckCharacter(first17), name: `负载申请人${index}` };
+  });
+}
+
+interface Fixture {
+  windowToken: string;
+  fetchSubjects: string[];
+  enterpriseId: string;
+  uploadSubject: string;
+  caseSubject: string;
+  people: { identifier: string; name: string }[];
+}
+
+async function prepare(gateways: Instance[]): Promise<Fixture> {
+  const [first] = gateways;
+  if (!first) throw new Error('no gateway');
+  const windowToken = await issueToken(first.url, WINDOW_CLIENT);
+  await grantPopulationRegistry(first.url, windowToken);
+  const fetchSubjects: string[] = [];
+  for (const person of FETCH_PEOPLE) {
+    const subjectId = await resolveSubject(first.url, windowToken, 'resident_id', person);
+    // Stores the three, so the cached operation has a fresh copy to answer from.
+    await fetchCertificates(first.url, windowToken, subjectId, PERSON_CERTIFICATES, true);
+    fetchSubjects.push(subjectId);
+  }
+  const enterpriseId = await resolveSubject(first.url, windowToken, 'credit_code', ENTERPRISE);
+  await fetchCertificates(first.url, windowToken, enterpriseId, ['business_licence'], true);
+  const people = resolvePeople(RESOLVE_PEOPLE);
+  const [uploader] = people;
+  if (!uploader) throw new Error('no applicants generated');
+  const uploadSubject = await resolveSubject(first.url, windowToken, 'resident_id', uploader);
+
+  // The case applicant's first case fetches her three materials (PSB and NRB); every later case reuses them.
+  const caseSubject = await resolveSubject(first.url, windowToken, 'resident_id', CASE_APPLICANT);
+  const opened = await callJson<CaseView>(`${first.url}/v1/cases`, [201], {
+    method: 'POST',
+    headers: jsonHeaders(windowToken),
+    body: JSON.stringify({ itemCode: CASE_ITEM, subjectId: caseSubject, form: { moveToAddress: '北京市海淀区中关村大街0号', reason: 'employment' } }),
+  });
+  const fetched = await callJson<{ case: CaseView }>(`${first.url}/v1/cases/${opened.id}/certificates`, [200], { method: 'POST', headers: jsonHeaders(windowToken), body: '{}' });
+  if (!fetched.case.notice.readyToSubmit) throw new Error(`the case applicant's first case is not ready to submit: ${JSON.stringify(fetched.case.notice.counts)}`);
+  await callJson(`${first.url}/v1/cases/${opened.id}/submit`, [200], { method: 'POST', headers: { ...jsonHeaders(windowToken), 'idempotency-key': `load-first-${randomBytes(6).toString('hex')}` }, body: '{}' });
+
+  // One token for the whole deployment: every instance accepts it and answers from the same data.
+  for (const gateway of gateways) {
+    const [subjectId] = fetchSubjects;
+    if (subjectId) await fetchCertificates(gateway.url, windowToken, subjectId, ['household_register'], false);
+  }
+  return { windowToken, fetchSubjects, enterpriseId, uploadSubject, caseSubject, people };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mix.
+
+function occurrences(text: string, needle: string): number {
+  let count = 0;
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) count += 1;
+  return count;
+}
+
+/** `ok` when the answer has the status and every needle as often as asked, else what differed. */
+function expectAnswer(status: number, body: string, expected: number[], needles: [string, number][] = []): string | undefined {
+  if (!expected.includes(status)) return body.slice(0, 300);
+  for (const [needle, count] of needles) if (occurrences(body, needle) !== count) return `expected ${count}× ${needle}: ${body.slice(0, 300)}`;
+  return undefined;
+}
+
+/** A valid small PDF of `bytes` bytes whose counter line is rewritten per request (the stores keep identical content once). */
+function pdfTemplate(bytes: number): { buffer: Buffer; stamp: (sequence: number) => Buffer } {
+  const head = Buffer.from('%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n% upload ', 'latin1');
+  const tail = Buffer.from('\ntrailer <</Root 1 0 R>>\n%%EOF\n', 'latin1');
+  const counterWidth = 16;
+  const fillerLength = Math.max(0, bytes - head.length - counterWidth - tail.length - 2);
+  // Printable filler in a comment line: random, so content does not compress to nothing.
+  const filler = Buffer.from(`\n%${randomBytes(Math.ceil(fillerLength / 2)).toString('hex').slice(0, fillerLength)}`, 'latin1');
+  const buffer = Buffer.concat([head, Buffer.alloc(counterWidth, 0x30), filler, tail]);
+  const run = randomBytes(4).toString('hex');
+  return {
+    buffer,
+    stamp(sequence) {
+      buffer.write(`${run}${String(sequence).padStart(counterWidth - run.length, '0')}`.slice(0, counterWidth), head.length, 'latin1');
+      return buffer;
+    },
+  };
+}
+
+const OPERATION_LABELS: Record<OperationKey, string> = {
+  token: 'token issue',
+  resolve: 'subject resolution',
+  cached: 'cached certificate',
+  cold: 'cold certificates (PSB+NRB)',
+  licence: 'cold licence (AMR)',
+  upload: 'material upload',
+  case: 'case',
+};
+
+function buildMix(settings: Settings, fixture: Fixture, runId: string): MixOperation[] {
+  const bearer = jsonHeaders(fixture.windowToken);
+  const withPurpose = { ...bearer, ...PURPOSE };
+  let resolveSequence = 0;
+  let cachedSequence = 0;
+  let coldSequence = 0;
+  let uploadSequence = 0;
+  let caseSequence = 0;
+  const pdf = pdfTemplate(settings.uploadKiB * 1024);
+  const steps: Record<OperationKey, MixStep[]> = {
+    token: [
+      {
+        name: 'POST /oauth/token',
+        method: 'POST',
+        headers: { authorization: basicAuth(WINDOW_CLIENT), 'content-type': 'application/x-www-form-urlencoded' },
+        path: () => '/oauth/token',
+        body: () => 'grant_type=client_credentials',
+        check: (status, body) => expectAnswer(status, body, [200], [['"access_token"', 1]]),
+      },
+    ],
+    resolve: [
+      {
+        name: 'POST /v1/subjects/resolve',
+        method: 'POST',
+        headers: withPurpose,
+        path: () => '/v1/subjects/resolve',
+        body: () => {
+          const person = fixture.people[resolveSequence++ % fixture.people.length];
+          return JSON.stringify({ identifierType: 'resident_id', identifier: person?.identifier, name: person?.name });
+        },
+        check: (status, body) => expectAnswer(status, body, [200, 201]),
+      },
+    ],
+    cached: [
+      {
+        name: 'POST …/certificates (stored)',
+        method: 'POST',
+        headers: withPurpose,
+        path: () => `/v1/subjects/${fixture.fetchSubjects[cachedSequence++ % fixture.fetchSubjects.length]}/certificates`,
+        body: () => JSON.stringify({ types: ['household_register'] }),
+        check: certificateCheck(['household_register'], 'stored'),
+      },
+    ],
+    cold: [
+      {
+        name: 'POST …/certificates refresh (PSB+NRB)',
+        method: 'POST',
+        headers: withPurpose,
+        path: () => `/v1/subjects/${fixture.fetchSubjects[coldSequence++ % fixture.fetchSubjects.length]}/certificates`,
+        body: () => JSON.stringify({ types: PERSON_CERTIFICATES, refresh: true }),
+        check: certificateCheck(PERSON_CERTIFICATES, 'department'),
+      },
+    ],
+    licence: [
+      {
+        name: 'POST …/certificates refresh (AMR)',
+        method: 'POST',
+        headers: withPurpose,
+        path: () => `/v1/subjects/${fixture.enterpriseId}/certificates`,
+        body: () => JSON.stringify({ types: ['business_licence'], refresh: true }),
+        check: certificateCheck(['business_licence'], 'department'),
+      },
+    ],
+    upload: [
+      {
+        name: 'POST …/materials (PDF)',
+        method: 'POST',
+        headers: { authorization: bearer.authorization ?? '', 'content-type': 'application/pdf', ...PURPOSE },
+        path: () => `/v1/subjects/${fixture.uploadSubject}/materials?typeCode=lease_contract&fileName=lease-${uploadSequence}.pdf`,
+        body: () => pdf.stamp(uploadSequence++),
+        check: (status, body) => expectAnswer(status, body, [201]),
+      },
+    ],
+    case: [
+      {
+        name: 'POST /v1/cases (open)',
+        method: 'POST',
+        headers: bearer,
+        path: () => '/v1/cases',
+        body: (context: StepContext) => {
+          caseSequence += 1;
+          // The connection's submit uses this number in its Idempotency-Key: one key per case.
+          (context.values ??= {}).caseSequence = String(caseSequence);
+          return JSON.stringify({ itemCode: CASE_ITEM, subjectId: fixture.caseSubject, form: { moveToAddress: `北京市海淀区中关村大街${caseSequence}号`, reason: 'employment' } });
+        },
+        check: (status, body, context) => {
+          const values = (context.values ??= {});
+          delete values.caseId;
+          const problem = expectAnswer(status, body, [201]);
+          if (problem !== undefined) return problem;
+          const opened = JSON.parse(body) as CaseView;
+          if (!opened.notice.readyToSubmit) return `not ready to submit: ${JSON.stringify(opened.notice.counts)}`;
+          values.caseId = opened.id;
+          return undefined;
+        },
+      },
+      {
+        name: 'POST /v1/cases/{id}/submit',
+        method: 'POST',
+        headers: bearer,
+        // After a failed open there is no case: the submit then fails too, and is counted.
+        path: (context: StepContext) => `/v1/cases/${context.values?.caseId ?? 'case_not_opened'}/submit`,
+        perRequestHeaders: (context: StepContext) => ({ 'idempotency-key': `load-${runId}-${context.values?.caseSequence ?? 'none'}` }),
+        body: () => '{}',
+        check: (status, body) => expectAnswer(status, body, [200], [['"status":"submitted"', 1]]),
+      },
+    ],
+  };
+  return OPERATION_KEYS.filter((key) => settings.mix[key] > 0).map((key) => ({ name: OPERATION_LABELS[key], connections: settings.mix[key], steps: steps[key] }));
+}
+
+function bareMix(connections: number): MixOperation[] {
+  return [
+    {
+      name: 'bare hono',
+      connections,
+      steps: [{ name: 'GET /json', method: 'GET', headers: {}, path: () => '/json', check: (status, body) => expectAnswer(status, body, [200], [['"ok":true', 1]]) }],
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+interface CpuSources {
+  gateways: () => CpuSnapshot;
+  postgres: () => CpuSnapshot;
+  simulators: () => CpuSnapshot;
+  bare: () => CpuSnapshot;
+}
+
+interface CpuFigures {
+  seconds: number;
+  /** CPU seconds per second of each source, this process (`loadgen`) and everything else (`other`). */
+  perSecond: Record<keyof CpuSources | 'loadgen' | 'other' | 'machine', number>;
+}
+
+async function withCpu<T>(sources: CpuSources, run: () => Promise<T>): Promise<{ result: T; cpu: CpuFigures }> {
+  const names = Object.keys(sources) as (keyof CpuSources)[];
+  const before = Object.fromEntries(names.map((name) => [name, sources[name]()])) as Record<keyof CpuSources, CpuSnapshot>;
+  const ownBefore = ownCpuSeconds();
+  const machineBefore = machineBusySeconds();
+  const started = performance.now();
+  const result = await run();
+  const seconds = (performance.now() - started) / 1000;
+  const spent = Object.fromEntries(names.map((name) => [name, cpuSpent(before[name], sources[name]()) ?? 0])) as Record<keyof CpuSources, number>;
+  const loadgen = ownCpuSeconds() - ownBefore;
+  const machineAfter = machineBusySeconds();
+  const machine = machineBefore === undefined || machineAfter === undefined ? Number.NaN : machineAfter - machineBefore;
+  const accounted = loadgen + Object.values(spent).reduce((total, value) => total + value, 0);
+  const perSecond = {
+    gateways: spent.gateways / seconds,
+    postgres: spent.postgres / seconds,
+    simulators: spent.simulators / seconds,
+    bare: spent.bare / seconds,
+    loadgen: loadgen / seconds,
+    other: Math.max(0, machine - accounted) / seconds,
+    machine: machine / seconds,
+  };
+  return { result, cpu: { seconds, perSecond } };
+}
+
+/** Sums CPU figures over slices, weighted by their length. */
+function mergeCpu(figures: CpuFigures[]): CpuFigures {
+  const seconds = figures.reduce((total, figure) => total + figure.seconds, 0);
+  const keys = Object.keys(figures[0]?.perSecond ?? {}) as (keyof CpuFigures['perSecond'])[];
+  const perSecond = Object.fromEntries(keys.map((key) => [key, figures.reduce((total, figure) => total + figure.perSecond[key] * figure.seconds, 0) / seconds])) as CpuFigures['perSecond'];
+  return { seconds, perSecond };
+}
+
+/** Fails on any answer that was not what was asked for, or any connection error: the figures would mean nothing. */
+function assertClean(title: string, slice: MixSlice): void {
+  const failed = slice.steps.filter((step) => step.failures > 0);
+  if (failed.length === 0 && slice.errors === 0) return;
+  const lines = failed.map((step) => `  ${step.operation} / ${step.step}: ${step.failures} failed (${step.failureSamples.join(' | ')})`);
+  if (slice.errors > 0) lines.push(`  ${slice.errors} connection errors (${slice.timeouts} timeouts): ${slice.errorSamples.join(' | ')}`);
+  throw new Error(`${title}: answers that were not what was asked for — the figures would mean nothing:\n${lines.join('\n')}`);
+}
+
+interface DeliveryCounts {
+  pending: number;
+  delivered: number;
+  dead: number;
+  submittedCases: number;
+}
+
+async function deliveryCounts(sql: postgres.Sql): Promise<DeliveryCounts> {
+  const rows = await sql<{ status: string; count: string }[]>`select status::text as status, count(*)::text as count from deliveries group by status`;
+  const [cases] = await sql<{ count: string }[]>`select count(*)::text as count from cases where submitted_at is not null`;
+  const of = (status: string): number => Number(rows.find((row) => row.status === status)?.count ?? 0);
+  return { pending: of('pending'), delivered: of('delivered'), dead: of('dead'), submittedCases: Number(cases?.count ?? 0) };
+}
+
+/** Waits until every submitted case is delivered (at most `seconds`); the seconds it took. */
+async function drainDeliveries(sql: postgres.Sql, seconds: number): Promise<number> {
+  const started = performance.now();
+  while ((performance.now() - started) / 1000 < seconds) {
+    const counts = await deliveryCounts(sql);
+    if (counts.dead > 0) throw new Error(`${counts.dead} deliveries dead-lettered under load`);
+    if (counts.pending === 0) break;
+    await pause(250);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+interface StepResult {
+  operation: string;
+  step: string;
+  connections: number;
+  answers: number;
+  perSecond: number;
+  latencyMs: LatencyStats;
+  statusCodes: Record<string, number>;
+}
+
+function stepResults(slices: MixSlice[], operations: MixOperation[]): StepResult[] {
+  const seconds = slices.reduce((total, slice) => total + slice.durationSeconds, 0);
+  const names = slices[0]?.steps.map((step) => [step.operation, step.step] as const) ?? [];
+  return names.map(([operation, step]) => {
+    const parts = slices.map((slice) => slice.steps.find((candidate) => candidate.operation === operation && candidate.step === step));
+    const answers = parts.reduce((total, part) => total + (part?.ok ?? 0), 0);
+    const statusCodes: Record<string, number> = {};
+    for (const part of parts) for (const [code, count] of Object.entries(part?.statusCodes ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    return {
+      operation,
+      step,
+      connections: operations.find((candidate) => candidate.name === operation)?.connections ?? 0,
+      answers,
+      perSecond: answers / seconds,
+      latencyMs: latencyStats(parts.map((part) => part?.latencies ?? new Float64Array(0))),
+      statusCodes,
+    };
+  });
+}
+
+function wholeResult(label: string, slices: MixSlice[], connections: number): StepResult {
+  const seconds = slices.reduce((total, slice) => total + slice.durationSeconds, 0);
+  const latencies = slices.flatMap((slice) => slice.steps.map((step) => step.latencies));
+  const answers = latencies.reduce((total, part) => total + part.length, 0);
+  return { operation: label, step: '', connections, answers, perSecond: answers / seconds, latencyMs: latencyStats(latencies), statusCodes: {} };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+const ms = (value: number): string => fixed(value, value < 10 ? 2 : value < 100 ? 1 : 0);
+
+function printResults(settings: Settings, steps: StepResult[], whole: StepResult, baseline: StepResult, perInstance: Map<number, ProcessMetricsSummary>, idle: Map<number, ProcessSample>, cpu: { mix: CpuFigures; baseline: CpuFigures }, deliveries: DeliveryCounts & { maxDrainSeconds: number }): void {
+  console.log(
+    `\nResults: ${settings.instances} gateway instance(s), ${whole.connections} connections dealt round-robin over them; ` +
+      `${settings.durationSeconds} s of the mix and ${settings.baselineSeconds} s of the baseline, in ${settings.rounds} interleaved round(s); every answer checked.\n`,
+  );
+  console.log(
+    textTable(
+      [
+        ['operation', 'step', 'conns', 'answers', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+        ...steps.map((step) => [step.operation, step.step, String(step.connections), String(step.answers), fixed(step.perSecond, 1), ms(step.latencyMs.p50), ms(step.latencyMs.p90), ms(step.latencyMs.p99), ms(step.latencyMs.max)]),
+        ...[whole, baseline].map((row) => [row.operation, row.step, String(row.connections), String(row.answers), fixed(row.perSecond, 1), ms(row.latencyMs.p50), ms(row.latencyMs.p90), ms(row.latencyMs.p99), ms(row.latencyMs.max)]),
+      ],
+      2,
+    ),
+  );
+  console.log(
+    `\n  whole / baseline: throughput ${fixed(whole.perSecond / baseline.perSecond, 3)}, p50 ${fixed(whole.latencyMs.p50 / baseline.latencyMs.p50, 1)}x, p99 ${fixed(whole.latencyMs.p99 / baseline.latencyMs.p99, 1)}x` +
+      `  (baseline: ${settings.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON, no auth, no database, same ${baseline.connections} connections and load generator)`,
+  );
+  console.log(
+    `  cases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ${deliveries.pending} pending, ${deliveries.dead} dead; ` +
+      `longest wait after a slice until none was pending ${fixed(deliveries.maxDrainSeconds, 2)} s`,
+  );
+
+  console.log('\nGateway processes during the mix (from /metrics every second; event-loop delay beyond the 10 ms sampling interval):\n');
+  console.log(
+    textTable(
+      [
+        ['instance', 'idle RSS MiB', 'RSS p50', 'RSS max', 'heap p50', 'heap max', 'loop p50 ms', 'loop p99 ms', 'worst 1-s p99', 'loop max ms', 'scrapes (failed)'],
+        ...[...perInstance.entries()].map(([index, summary]) => [
+          `gateway ${index + 1}`,
+          fixed((idle.get(index)?.rssBytes ?? Number.NaN) / 1024 / 1024, 0),
+          fixed(summary.rssMiB.p50, 0),
+          fixed(summary.rssMiB.max, 0),
+          fixed(summary.heapUsedMiB.p50, 0),
+          fixed(summary.heapUsedMiB.max, 0),
+          ms(summary.loopDelayMs.p50),
+          ms(summary.loopDelayMs.p99),
+          ms(summary.loopDelayMs.worstP99),
+          ms(summary.loopDelayMs.max),
+          `${summary.samples} (${summary.failedScrapes})`,
+        ]),
+      ],
+      1,
+    ),
+  );
+
+  console.log(`\nCPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this benchmark — other people's work):\n`);
+  const row = (label: string, figures: CpuFigures): string[] => [
+    label,
+    fixed(figures.perSecond.gateways, 2),
+    fixed(figures.perSecond.postgres, 2),
+    fixed(figures.perSecond.simulators, 2),
+    fixed(figures.perSecond.bare, 2),
+    fixed(figures.perSecond.loadgen, 2),
+    fixed(figures.perSecond.other, 2),
+    fixed(figures.perSecond.machine, 2),
+  ];
+  console.log(textTable([['during', 'gateways', 'PostgreSQL', 'simulators', 'bare hono', 'load generator', 'other', 'machine busy'], row('mix', cpu.mix), row('baseline', cpu.baseline)], 1));
+}
+
+function versionOf(packageName: string): string {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  let settings: Settings;
+  try {
+    settings = settingsFromEnv();
+  } catch (error) {
+    console.error(`bench:load: ${errorText(error)}`);
+    return 2;
+  }
+  const startedAt = new Date();
+  const runId = randomBytes(4).toString('hex');
+  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-load-'));
+  let keepWorkDir = false;
+  cleanups.push(async () => {
+    if (keepWorkDir) console.error(`server logs kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  });
+  process.on('exit', () => killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping servers and cleaning up`);
+      keepWorkDir = true;
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  const budget = setTimeout(() => {
+    console.error(`\nbenchmark exceeded its ${settings.budgetSeconds} s budget (LOAD_BUDGET_SECONDS); stopping`);
+    keepWorkDir = true;
+    void cleanup().finally(() => process.exit(1));
+  }, settings.budgetSeconds * 1000);
+  budget.unref();
+
+  const totalConnections = Object.values(settings.mix).reduce((total, count) => total + count, 0);
+  console.log(
+    `onewindow mixed load benchmark: ${settings.instances} gateway instance(s) on one PostgreSQL database, ${totalConnections} connections ` +
+      `(${OPERATION_KEYS.filter((key) => settings.mix[key] > 0).map((key) => `${key} ${settings.mix[key]}`).join(', ')}); ` +
+      `${settings.warmupSeconds} s warm-up, ${settings.durationSeconds} s mix + ${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
+  );
+  const started = performance.now();
+  let servers: Servers | undefined;
+  try {
+    const environment = {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+      loadAverageAtStart: loadavg(),
+      packages: Object.fromEntries(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm', 'prom-client', 'autocannon'].map((name) => [name, versionOf(name)])),
+      rateLimitsSet: unthrottledLimits(),
+    };
+    const database = await createBenchDatabase(settings.postgresAdminUrl, 'ow_bench_load', (drop) => cleanups.push(drop));
+    const sql = postgres(database.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    cleanups.push(() => sql.end({ timeout: 5 }));
+    console.log(
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load average ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}; ` +
+        `database ${database.name} (dropped at the end); limits set high: ${Object.entries(environment.rateLimitsSet).map(([name, value]) => `${name}=${value}`).join(', ')}`,
+    );
+
+    const metricsToken = randomBytes(24).toString('hex');
+    servers = await startServers(settings, workDir, database.url, metricsToken);
+    const { gateways, bare, simulators } = servers;
+    console.log(
+      `  ${gateways.length} gateway(s) ${gateways.map((gateway) => gateway.url).join(', ')}; ${bare.length} bare hono; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} ` +
+        `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+    const fixture = await prepare(gateways);
+    const operations = buildMix(settings, fixture, runId);
+    const baselineOperations = bareMix(totalConnections);
+    const gatewayUrls = gateways.map((gateway) => gateway.url);
+    const bareUrls = bare.map((server) => server.url);
+    const dealt = dealConnections(0, totalConnections, gateways.length);
+    console.log(`  connections per instance: ${dealt.join(', ')}; setup done (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+    const samplerTargets: SamplerTarget[] = gateways.map((gateway) => ({
+      name: String(gateway.index),
+      url: `${gateway.url}/metrics`,
+      headers: { authorization: `Bearer ${metricsToken}` },
+      prefix: METRICS_PREFIX,
+    }));
+    const idle = new Map<number, ProcessSample>();
+    for (const gateway of gateways) {
+      const target = samplerTargets[gateway.index];
+      if (target) idle.set(gateway.index, await scrapeProcessSample(target, 0));
+    }
+
+    const sources: CpuSources = {
+      gateways: () => new Map(gateways.flatMap((gateway) => [...treeCpu(gateway.server.pid)])),
+      postgres: postgresCpu,
+      simulators: () => new Map(Object.values(simulators).flatMap((simulator) => [...treeCpu(simulator.server.pid)])),
+      bare: () => new Map(bare.flatMap((server) => [...treeCpu(server.server.pid)])),
+    };
+    const departmentCallsBefore = await Promise.all(Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)));
+
+    if (settings.warmupSeconds > 0) {
+      console.log(`  warm-up: ${settings.warmupSeconds} s of the mix, ${Math.min(3, settings.warmupSeconds)} s of the baseline`);
+      assertClean('warm-up (mix)', await runMix({ title: 'warm-up', targets: gatewayUrls, operations, durationSeconds: settings.warmupSeconds, timeoutSeconds: settings.timeoutSeconds }));
+      assertClean('warm-up (baseline)', await runMix({ title: 'warm-up bare', targets: bareUrls, operations: baselineOperations, durationSeconds: Math.min(3, settings.warmupSeconds), timeoutSeconds: settings.timeoutSeconds }));
+      await drainDeliveries(sql, settings.drainSeconds);
+    }
+
+    const mixSlices: MixSlice[] = [];
+    const baselineSlices: MixSlice[] = [];
+    const mixCpu: CpuFigures[] = [];
+    const baselineCpu: CpuFigures[] = [];
+    const samples = new Map<number, ProcessSample[]>(gateways.map((gateway) => [gateway.index, []]));
+    const failedScrapes = new Map<number, number>(gateways.map((gateway) => [gateway.index, 0]));
+    let maxDrainSeconds = 0;
+    const mixSeconds = Math.max(1, Math.round(settings.durationSeconds / settings.rounds));
+    const baselineSeconds = Math.max(1, Math.round(settings.baselineSeconds / settings.rounds));
+
+    const runMixSlice = async (round: number): Promise<void> => {
+      const sampler = new ProcessMetricsSampler(samplerTargets, settings.scrapeMs);
+      sampler.start();
+      const { result, cpu } = await withCpu(sources, () => runMix({ title: `mix round ${round}`, targets: gatewayUrls, operations, durationSeconds: mixSeconds, timeoutSeconds: settings.timeoutSeconds }));
+      await sampler.stop();
+      for (const gateway of gateways) {
+        samples.get(gateway.index)?.push(...(sampler.samples.get(String(gateway.index)) ?? []));
+        failedScrapes.set(gateway.index, (failedScrapes.get(gateway.index) ?? 0) + (sampler.failures.get(String(gateway.index))?.length ?? 0));
+      }
+      assertClean(`mix round ${round}`, result);
+      mixSlices.push(result);
+      mixCpu.push(cpu);
+      // The cases submitted in the slice are delivered before anything else is measured.
+      const drained = await drainDeliveries(sql, settings.drainSeconds);
+      maxDrainSeconds = Math.max(maxDrainSeconds, drained);
+      const whole = wholeResult('mix', [result], totalConnections);
+      console.log(
+        `  round ${round} mix:      ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
+          `(gateways ${fixed(cpu.perSecond.gateways, 2)}, PostgreSQL ${fixed(cpu.perSecond.postgres, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s; drained in ${fixed(drained, 2)} s)`,
+      );
+    };
+    const runBaselineSlice = async (round: number): Promise<void> => {
+      const { result, cpu } = await withCpu(sources, () => runMix({ title: `baseline round ${round}`, targets: bareUrls, operations: baselineOperations, durationSeconds: baselineSeconds, timeoutSeconds: settings.timeoutSeconds }));
+      assertClean(`baseline round ${round}`, result);
+      baselineSlices.push(result);
+      baselineCpu.push(cpu);
+      const whole = wholeResult('baseline', [result], totalConnections);
+      console.log(
+        `  round ${round} baseline: ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
+          `(bare hono ${fixed(cpu.perSecond.bare, 2)}, load generator ${fixed(cpu.perSecond.loadgen, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s)`,
+      );
+    };
+    // Interleaved, order reversed every round: drift and other people's work fall on both alike.
+    for (let round = 1; round <= settings.rounds; round += 1) {
+      if (round % 2 === 1) {
+        await runBaselineSlice(round);
+        await runMixSlice(round);
+      } else {
+        await runMixSlice(round);
+        await runBaselineSlice(round);
+      }
+    }
+
+    const steps = stepResults(mixSlices, operations);
+    const whole = wholeResult('whole mix', mixSlices, totalConnections);
+    const baseline = { ...wholeResult('bare hono baseline', baselineSlices, totalConnections), step: 'GET /json' };
+    const perInstance = new Map<number, ProcessMetricsSummary>(gateways.map((gateway) => [gateway.index, summariseProcessSamples(samples.get(gateway.index) ?? [], failedScrapes.get(gateway.index) ?? 0)]));
+    const deliveries = { ...(await deliveryCounts(sql)), maxDrainSeconds };
+    const departmentCallsAfter = await Promise.all(Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)));
+    const departmentCalls = Object.fromEntries(
+      Object.keys(simulators).map((code, index) => {
+        const before = departmentCallsBefore[index] ?? {};
+        const after = departmentCallsAfter[index] ?? {};
+        return [code, Object.fromEntries(Object.entries(after).filter(([operation]) => operation !== 'control').map(([operation, count]) => [operation, count - (before[operation] ?? 0)]))];
+      }),
+    );
+    const cpu = { mix: mergeCpu(mixCpu), baseline: mergeCpu(baselineCpu) };
+    printResults(settings, steps, whole, baseline, perInstance, idle, cpu, deliveries);
+    if (deliveries.pending > 0) console.log(`\n  note: ${deliveries.pending} deliveries still pending ${settings.drainSeconds} s after the last slice (LOAD_DRAIN_SECONDS)`);
+    console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}.`);
+
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `mixed-load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          startedAt,
+          finishedAt: new Date(),
+          settings,
+          environment,
+          connectionsPerInstance: dealt,
+          steps,
+          whole,
+          baseline,
+          ratio: { throughput: whole.perSecond / baseline.perSecond, p50: whole.latencyMs.p50 / baseline.latencyMs.p50, p99: whole.latencyMs.p99 / baseline.latencyMs.p99 },
+          processes: Object.fromEntries([...perInstance.entries()].map(([index, summary]) => [`gateway ${index + 1}`, { idleRssMiB: (idle.get(index)?.rssBytes ?? 0) / 1024 / 1024, ...summary }])),
+          cpu,
+          deliveries,
+          departmentCalls,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`Written ${file}`);
+    return 0;
+  } catch (error) {
+    keepWorkDir = true;
+    console.error(`\nbenchmark failed: ${errorText(error)}`);
+    if (servers) {
+      for (const server of [...servers.gateways.map((gateway) => gateway.server), ...Object.values(servers.simulators).map((simulator) => simulator.server)]) {
+        console.error(`--- ${server.name} (last lines) ---\n${logTail(server, 8)}`);
+      }
+    }
+    return 1;
+  } finally {
+    clearTimeout(budget);
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();
