@@ -749,6 +749,19 @@ function printResults(settings: Settings, steps: StepResult[], whole: StepResult
     fixed(figures.perSecond.machine, 2),
   ];
   console.log(textTable([['during', 'gateways', 'PostgreSQL', 'simulators', 'bare hono', 'load generator', 'other', 'machine busy'], row('mix', cpu.mix), row('baseline', cpu.baseline)], 1));
+  const perAnswer = cpuPerAnswer(cpu.mix, whole.perSecond);
+  console.log(
+    `\n  CPU per answer of the mix: gateways ${fixed(perAnswer.gateways, 2)} ms, PostgreSQL ${fixed(perAnswer.postgres, 2)} ms, simulators ${fixed(perAnswer.simulators, 2)} ms, ` +
+      `load generator ${fixed(perAnswer.loadgen, 2)} ms. With all ${cpus().length} cores for this mix, the CPU would allow about ` +
+      `${fixed(perAnswer.ceiling, 0)} answers/s (an estimate: cores / CPU per answer; the run measured ${fixed(whole.perSecond, 0)} with "other" taking ${fixed(cpu.mix.perSecond.other, 2)} CPU s/s).`,
+  );
+}
+
+/** CPU ms per answer of each source, and the answers/s all cores would allow at that cost. */
+function cpuPerAnswer(figures: CpuFigures, answersPerSecond: number): { gateways: number; postgres: number; simulators: number; loadgen: number; ceiling: number } {
+  const per = (value: number): number => (value / answersPerSecond) * 1000;
+  const result = { gateways: per(figures.perSecond.gateways), postgres: per(figures.perSecond.postgres), simulators: per(figures.perSecond.simulators), loadgen: per(figures.perSecond.loadgen) };
+  return { ...result, ceiling: (cpus().length * 1000) / (result.gateways + result.postgres + result.simulators + result.loadgen) };
 }
 
 function versionOf(packageName: string): string {
@@ -946,6 +959,7 @@ async function main(): Promise<number> {
           ratio: { throughput: whole.perSecond / baseline.perSecond, p50: whole.latencyMs.p50 / baseline.latencyMs.p50, p99: whole.latencyMs.p99 / baseline.latencyMs.p99 },
           processes: Object.fromEntries([...perInstance.entries()].map(([index, summary]) => [`gateway ${index + 1}`, { idleRssMiB: (idle.get(index)?.rssBytes ?? 0) / 1024 / 1024, ...summary }])),
           cpu,
+          cpuMsPerAnswer: cpuPerAnswer(cpu.mix, whole.perSecond),
           deliveries,
           departmentCalls,
         },
