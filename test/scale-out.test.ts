@@ -136,18 +136,17 @@ async function query<Row extends Record<string, unknown>>(text: string, paramete
 }
 
 /** Client credentials at one instance's token endpoint; the raw response. */
-function requestToken(gateway: GatewayProcess, clientId: string, secret: string, scope?: string): Promise<Response> {
-  const form = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
+function requestToken(gateway: GatewayProcess, clientId: string, secret: string): Promise<Response> {
   return fetch(`${gateway.url}/oauth/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
+    body: 'grant_type=client_credentials',
     signal: AbortSignal.timeout(10_000),
   });
 }
 
-async function tokenFrom(gateway: GatewayProcess, clientId: string, secret: string, scope?: string): Promise<string> {
-  const response = await requestToken(gateway, clientId, secret, scope);
+async function tokenFrom(gateway: GatewayProcess, clientId: string, secret: string): Promise<string> {
+  const response = await requestToken(gateway, clientId, secret);
   if (response.status !== 200) throw new Error(`token from ${gateway.url}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;
 }
@@ -166,7 +165,7 @@ async function jwksKids(gateway: GatewayProcess): Promise<string[]> {
   return body.keys.map((key) => key.kid).sort();
 }
 
-/** The status of a cheap protected call (the client's own contract catalogue page) made with `token` at `gateway`. */
+/** The status of a cheap protected call (one page of the contract catalogue) made with `token` at `gateway`. */
 async function statusWith(gateway: GatewayProcess, token: string): Promise<number> {
   const response = await new Window(gateway, token).call('GET', '/v1/contracts?limit=1');
   await response.arrayBuffer();
@@ -180,17 +179,15 @@ function noteAudited(gateway: GatewayProcess, response: Response): void {
 }
 
 /** A window system's call at one instance that must answer `status`; notes the request as audited. */
-async function expectAudited<T>(gateway: GatewayProcess, call: Promise<Response>, status: number): Promise<{ body: T; response: Response }> {
+async function expectAudited<T>(gateway: GatewayProcess, call: Promise<Response>, status: number): Promise<{ body: T }> {
   const response = await call;
   if (response.status !== status) throw new Error(`${gateway.url}: expected ${status}, got ${response.status}: ${await response.text()}`);
   noteAudited(gateway, response);
-  return { body: (await response.json()) as T, response };
+  return { body: (await response.json()) as T };
 }
 
 interface CaseAnswer {
   id: string;
-  caseNumber: string;
-  status: string;
   notice: { readyToSubmit: boolean };
 }
 
