@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type DepartmentConfig, parseDepartments } from './departments/config.js';
+import { parseTrustedProxies } from './platform/client-address.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -94,6 +95,20 @@ export const configSchema = z
      * which that id's sign-ins are refused with 429 until the window ends.
      */
     SIGN_IN_FAILURES_PER_CLIENT: integer(1, 100_000).default(20),
+    /**
+     * Load balancers / reverse proxies (addresses or CIDR ranges, comma-separated) whose
+     * X-Forwarded-For is believed when the per-address rate limits find the client's address.
+     * Empty: the TCP peer is the client and the header is ignored.
+     */
+    TRUSTED_PROXIES: listFromEnv
+      .check((ctx) => {
+        try {
+          parseTrustedProxies(ctx.value);
+        } catch (error) {
+          ctx.issues.push({ code: 'custom', input: ctx.value, message: error instanceof Error ? error.message : String(error) });
+        }
+      })
+      .default([]),
     /** Requests one client may make to protected routes per minute, per instance (429 beyond, with Retry-After). */
     CLIENT_REQUESTS_PER_MINUTE: integer(1, 10_000_000).default(6000),
     /** Applicant progress look-ups allowed per client address per minute (per instance). */
@@ -181,7 +196,7 @@ export interface Config {
   certificates: { fetchDeadlineMs: number };
   progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
   /** Per-instance rate limits (gateway/platform/rate-limit.ts, gateway/auth/sign-in-guard.ts). */
-  rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number };
+  rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number; trustedProxies: string[] };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
   supervision: { warningShare: number };
   departments: {
@@ -272,6 +287,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       signInFailuresPerClient: env.SIGN_IN_FAILURES_PER_CLIENT,
       signInFailureWindowMs: 15 * 60_000,
       clientRequestsPerMinute: env.CLIENT_REQUESTS_PER_MINUTE,
+      trustedProxies: env.TRUSTED_PROXIES,
     },
     supervision: { warningShare: env.SUPERVISION_WARNING_SHARE },
     departments: {

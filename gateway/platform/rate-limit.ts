@@ -7,6 +7,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './context.js';
+import { originatingAddress } from './client-address.js';
 import { ApiError } from './errors.js';
 
 interface Window {
@@ -51,13 +52,20 @@ export function fixedWindowLimiter(limit: number, windowMs: number, maxKeys = 10
   }
 }
 
-/** The peer address of the connection (no proxy headers are trusted); `unknown` in-process. */
+/**
+ * The client's address for per-address limits: the connection's peer, or, when the peer is one of
+ * TRUSTED_PROXIES, the address it reported in X-Forwarded-For (see client-address.ts); `unknown`
+ * in-process, where there is no connection.
+ */
 export function clientAddress(c: Context<AppEnv>): string {
+  let peer: string | undefined;
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    peer = getConnInfo(c).remote.address;
   } catch {
-    return 'unknown';
+    peer = undefined;
   }
+  if (!peer) return 'unknown';
+  return originatingAddress(peer, c.req.header('x-forwarded-for'), c.var.services.trustedProxies);
 }
 
 /** The 429 answer: a problem document with `Retry-After` (RFC 9110 §10.2.3) in whole seconds. */

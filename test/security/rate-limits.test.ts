@@ -21,8 +21,8 @@ async function gatewayWith(environment: Record<string, string>): Promise<Securit
   return gateway;
 }
 
-function signIn(gateway: SecurityGateway, id: string, secret: string) {
-  return gateway.send('/oauth/token', { method: 'POST', headers: { authorization: basic(id, secret), ...FORM }, body: 'grant_type=client_credentials' });
+function signIn(gateway: SecurityGateway, id: string, secret: string, headers: Record<string, string> = {}) {
+  return gateway.send('/oauth/token', { method: 'POST', headers: { authorization: basic(id, secret), ...FORM, ...headers }, body: 'grant_type=client_credentials' });
 }
 
 function expectRateLimited(answer: { status: number; headers: Headers; json<T>(): T }, maxSeconds: number): void {
@@ -53,10 +53,33 @@ describe('sign-in attempts per address', () => {
     expectRateLimited(await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } }), 60);
   });
 
+  it('is not reset by a forged X-Forwarded-For when no proxy is trusted', async () => {
+    const { id, secret } = await gateway.client('window');
+    expectRateLimited(await signIn(gateway, id, secret, { 'x-forwarded-for': '198.51.100.23' }), 60);
+  });
+
   it('does not limit a caller that already holds a token', async () => {
     const token = await gateway.running.services.tokens.issue({ id: 'cli_ratelimit_reader', kind: 'admin', departmentCode: null }, ['clients:admin']);
     const answer = await gateway.send('/v1/clients', { headers: bearerHeaders(token.accessToken) });
     expect(answer.status).toBe(200);
+  });
+});
+
+describe('behind a trusted load balancer', () => {
+  let gateway: SecurityGateway;
+  beforeAll(async () => {
+    // The suite's requests come from 127.0.0.1, which plays the balancer here.
+    gateway = await gatewayWith({ SIGN_IN_ATTEMPTS_PER_MINUTE: '2', TRUSTED_PROXIES: '127.0.0.1/32,::1' });
+  });
+
+  it('counts per originating address from X-Forwarded-For, reading from the right', async () => {
+    const { id, secret } = await gateway.client('window');
+    const from = (chain: string) => signIn(gateway, id, secret, { 'x-forwarded-for': chain });
+    expect((await from('198.51.100.1')).status).toBe(200);
+    // What a client writes to the left of the balancer's own entry does not change its address.
+    expect((await from('203.0.113.50, 198.51.100.1')).status).toBe(200);
+    expectRateLimited(await from('203.0.113.51, 198.51.100.1'), 60);
+    expect((await from('198.51.100.2')).status).toBe(200);
   });
 });
 
