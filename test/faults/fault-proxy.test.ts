@@ -128,6 +128,17 @@ describe('fault proxy', () => {
     expect(result.elapsedMs).toBeGreaterThanOrEqual(190);
   });
 
+  it('drips only the body of an HTTP answer with afterHeaders', async () => {
+    httpProxy.setMode({ kind: 'drip', bytes: 500, everyMs: 100, afterHeaders: true });
+    const started = performance.now();
+    const response = await fetch(`${httpProxy.url}/`, { signal: AbortSignal.timeout(10_000) });
+    const headersAfterMs = performance.now() - started;
+    expect((await response.text()).length).toBe(2000);
+    const bodyAfterMs = performance.now() - started;
+    // Four slices of 500 bytes, three waits of 100 ms, all after the head.
+    expect(bodyAfterMs - headersAfterMs).toBeGreaterThanOrEqual(250);
+  });
+
   it('caps the bandwidth of the answer', async () => {
     httpProxy.setMode({ kind: 'bandwidth', bytesPerSecond: 5000 });
     const started = performance.now();

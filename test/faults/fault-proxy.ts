@@ -12,7 +12,10 @@
  * - `drop` (blackhole): accept, then neither read, forward nor answer; never close.
  * - `reset`: destroy the client's socket with a TCP RST (new connections and the next chunk on
  *   an open one).
- * - `drip`: forward the upstream's answer `bytes` bytes every `everyMs`.
+ * - `drip`: forward the upstream's answer `bytes` bytes every `everyMs`. With `afterHeaders`, the
+ *   bytes of a chunk up to its first blank line (an HTTP answer's head) go at once and only the
+ *   rest drips: the small answers of the simulators arrive as one chunk each, so this drips the
+ *   body of each answer.
  * - `bandwidth`: forward the upstream's answer at `bytesPerSecond` at most.
  * - `half_open`: keep reading (and discarding) what the client sends, answer nothing, never close,
  *   not even when the client ends its side.
@@ -24,7 +27,7 @@ export type FaultMode =
   | { kind: 'latency'; perChunkMs?: number; connectMs?: number }
   | { kind: 'drop' }
   | { kind: 'reset' }
-  | { kind: 'drip'; bytes: number; everyMs: number }
+  | { kind: 'drip'; bytes: number; everyMs: number; afterHeaders?: boolean }
   | { kind: 'bandwidth'; bytesPerSecond: number }
   | { kind: 'half_open' };
 
@@ -93,9 +96,12 @@ class ShapedPipe {
     if (mode.kind === 'drop' || mode.kind === 'half_open') return; // swallowed
     if (mode.kind === 'latency' && mode.perChunkMs) await sleep(mode.perChunkMs);
     if (this.shapeAnswers && mode.kind === 'drip') {
-      for (let offset = 0; offset < chunk.length && !this.finished; offset += mode.bytes) {
+      const headEnd = mode.afterHeaders ? chunk.indexOf('\r\n\r\n') : -1;
+      const start = headEnd === -1 ? 0 : headEnd + 4;
+      if (start > 0) this.write(chunk.subarray(0, start));
+      for (let offset = start; offset < chunk.length && !this.finished; offset += mode.bytes) {
+        if (offset > start) await sleep(mode.everyMs);
         this.write(chunk.subarray(offset, offset + mode.bytes));
-        if (offset + mode.bytes < chunk.length) await sleep(mode.everyMs);
       }
       return;
     }
