@@ -690,7 +690,17 @@ function wholeResult(label: string, slices: MixSlice[], connections: number): St
 
 const ms = (value: number): string => fixed(value, value < 10 ? 2 : value < 100 ? 1 : 0);
 
-function printResults(settings: Settings, steps: StepResult[], whole: StepResult, baseline: StepResult, perInstance: Map<number, ProcessMetricsSummary>, idle: Map<number, ProcessSample>, cpu: { mix: CpuFigures; baseline: CpuFigures }, deliveries: DeliveryCounts & { maxDrainSeconds: number }): void {
+function printResults(
+  settings: Settings,
+  steps: StepResult[],
+  whole: StepResult,
+  baseline: StepResult,
+  perInstance: Map<number, ProcessMetricsSummary>,
+  idle: Map<number, ProcessSample>,
+  instanceCpu: Map<number, number>,
+  cpu: { mix: CpuFigures; baseline: CpuFigures },
+  deliveries: DeliveryCounts & { maxDrainSeconds: number },
+): void {
   console.log(
     `\nResults: ${settings.instances} gateway instance(s), ${whole.connections} connections dealt round-robin over them; ` +
       `${settings.durationSeconds} s of the mix and ${settings.baselineSeconds} s of the baseline, in ${settings.rounds} interleaved round(s); every answer checked.\n`,
@@ -709,6 +719,12 @@ function printResults(settings: Settings, steps: StepResult[], whole: StepResult
     `\n  whole / baseline: throughput ${fixed(whole.perSecond / baseline.perSecond, 3)}, p50 ${fixed(whole.latencyMs.p50 / baseline.latencyMs.p50, 1)}x, p99 ${fixed(whole.latencyMs.p99 / baseline.latencyMs.p99, 1)}x` +
       `  (baseline: ${settings.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON, no auth, no database, same ${baseline.connections} connections and load generator)`,
   );
+  const mixCpuPerAnswer = ((cpu.mix.perSecond.gateways + cpu.mix.perSecond.postgres + cpu.mix.perSecond.simulators) / whole.perSecond) * 1000;
+  const bareCpuPerAnswer = (cpu.baseline.perSecond.bare / baseline.perSecond) * 1000;
+  console.log(
+    `  server CPU per answer: mix ${fixed(mixCpuPerAnswer, 2)} ms (gateways + PostgreSQL + simulators), baseline ${fixed(bareCpuPerAnswer, 3)} ms (bare hono): ` +
+      `${fixed(mixCpuPerAnswer / bareCpuPerAnswer, 0)}x — the steadier comparison on a shared machine`,
+  );
   console.log(
     `  cases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ${deliveries.pending} pending, ${deliveries.dead} dead; ` +
       `longest wait after a slice until none was pending ${fixed(deliveries.maxDrainSeconds, 2)} s`,
@@ -718,9 +734,10 @@ function printResults(settings: Settings, steps: StepResult[], whole: StepResult
   console.log(
     textTable(
       [
-        ['instance', 'idle RSS MiB', 'RSS p50', 'RSS max', 'heap p50', 'heap max', 'loop p50 ms', 'loop p99 ms', 'worst 1-s p99', 'loop max ms', 'scrapes (failed)'],
+        ['instance', 'CPU s/s', 'idle RSS MiB', 'RSS p50', 'RSS max', 'heap p50', 'heap max', 'loop p50 ms', 'loop p99 ms', 'worst 1-s p99', 'loop max ms', 'scrapes (failed)'],
         ...[...perInstance.entries()].map(([index, summary]) => [
           `gateway ${index + 1}`,
+          fixed(instanceCpu.get(index), 2),
           fixed((idle.get(index)?.rssBytes ?? Number.NaN) / 1024 / 1024, 0),
           fixed(summary.rssMiB.p50, 0),
           fixed(summary.rssMiB.max, 0),
@@ -877,15 +894,21 @@ async function main(): Promise<number> {
     const baselineCpu: CpuFigures[] = [];
     const samples = new Map<number, ProcessSample[]>(gateways.map((gateway) => [gateway.index, []]));
     const failedScrapes = new Map<number, number>(gateways.map((gateway) => [gateway.index, 0]));
+    const instanceCpuSeconds = new Map<number, number>();
     let maxDrainSeconds = 0;
     const mixSeconds = Math.max(1, Math.round(settings.durationSeconds / settings.rounds));
     const baselineSeconds = Math.max(1, Math.round(settings.baselineSeconds / settings.rounds));
 
     const runMixSlice = async (round: number): Promise<void> => {
       const sampler = new ProcessMetricsSampler(samplerTargets, settings.scrapeMs);
+      const instanceCpuBefore = gateways.map((gateway) => treeCpu(gateway.server.pid));
       sampler.start();
       const { result, cpu } = await withCpu(sources, () => runMix({ title: `mix round ${round}`, targets: gatewayUrls, operations, durationSeconds: mixSeconds, timeoutSeconds: settings.timeoutSeconds }));
       await sampler.stop();
+      gateways.forEach((gateway, index) => {
+        const spent = cpuSpent(instanceCpuBefore[index] ?? new Map(), treeCpu(gateway.server.pid)) ?? Number.NaN;
+        instanceCpuSeconds.set(gateway.index, (instanceCpuSeconds.get(gateway.index) ?? 0) + spent);
+      });
       for (const gateway of gateways) {
         samples.get(gateway.index)?.push(...(sampler.samples.get(String(gateway.index)) ?? []));
         failedScrapes.set(gateway.index, (failedScrapes.get(gateway.index) ?? 0) + (sampler.failures.get(String(gateway.index))?.length ?? 0));
@@ -938,7 +961,8 @@ async function main(): Promise<number> {
       }),
     );
     const cpu = { mix: mergeCpu(mixCpu), baseline: mergeCpu(baselineCpu) };
-    printResults(settings, steps, whole, baseline, perInstance, idle, cpu, deliveries);
+    const instanceCpu = new Map([...instanceCpuSeconds.entries()].map(([index, seconds]) => [index, seconds / cpu.mix.seconds]));
+    printResults(settings, steps, whole, baseline, perInstance, idle, instanceCpu, cpu, deliveries);
     if (deliveries.pending > 0) console.log(`\n  note: ${deliveries.pending} deliveries still pending ${settings.drainSeconds} s after the last slice (LOAD_DRAIN_SECONDS)`);
     console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}.`);
 
@@ -957,7 +981,9 @@ async function main(): Promise<number> {
           whole,
           baseline,
           ratio: { throughput: whole.perSecond / baseline.perSecond, p50: whole.latencyMs.p50 / baseline.latencyMs.p50, p99: whole.latencyMs.p99 / baseline.latencyMs.p99 },
-          processes: Object.fromEntries([...perInstance.entries()].map(([index, summary]) => [`gateway ${index + 1}`, { idleRssMiB: (idle.get(index)?.rssBytes ?? 0) / 1024 / 1024, ...summary }])),
+          processes: Object.fromEntries(
+            [...perInstance.entries()].map(([index, summary]) => [`gateway ${index + 1}`, { cpuPerSecond: instanceCpu.get(index), idleRssMiB: (idle.get(index)?.rssBytes ?? 0) / 1024 / 1024, ...summary }]),
+          ),
           cpu,
           cpuMsPerAnswer: cpuPerAnswer(cpu.mix, whole.perSecond),
           deliveries,
