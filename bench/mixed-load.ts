@@ -1,9 +1,10 @@
 /**
  * `npm run bench:load`: the mixed load benchmark. What a deployment of the gateway sustains when
  * a realistic mix of work arrives at once, on this machine, and what that costs in memory and
- * event-loop delay; with LOAD_INSTANCES > 1, what several instances on one database give.
+ * event-loop delay; with LOAD_INSTANCES > 1, what several instances on one database give
+ * (LOAD_INSTANCES=1,3 measures both counts in interleaved slices of one run, and compares them).
  *
- * Every server is a child process on loopback: LOAD_INSTANCES gateway processes
+ * Every server is a child process on loopback: LOAD_INSTANCES gateway processes (the largest count)
  * (`gateway/main.ts`) on one fresh PostgreSQL database, the three department simulators, and as
  * many bare Hono processes (lib/bare-hono-server.ts) as the baseline. The load comes from this
  * process (autocannon through lib/mixed-runner.ts): each operation of the mix on its own keep-alive
@@ -78,7 +79,8 @@ type OperationKey = (typeof OPERATION_KEYS)[number];
 const DEFAULT_MIX: Record<OperationKey, number> = { token: 2, resolve: 4, cached: 8, cold: 4, licence: 2, upload: 4, case: 8 };
 
 interface Settings {
-  instances: number;
+  /** Gateway instance counts to measure; several are measured in interleaved slices of one run. */
+  instanceCounts: number[];
   mix: Record<OperationKey, number>;
   /** Measured seconds of the mix, split into `rounds` slices interleaved with the baseline's. */
   durationSeconds: number;
@@ -114,14 +116,24 @@ function mixFromEnv(): Record<OperationKey, number> {
   return mix;
 }
 
+/** `LOAD_INSTANCES`: one count (default 1), or several comma-separated (e.g. `1,3`) compared in one run. */
+function instanceCountsFromEnv(): number[] {
+  const raw = process.env.LOAD_INSTANCES;
+  if (raw === undefined || raw.trim() === '') return [1];
+  const counts = raw.split(',').map((item) => Number(item.trim()));
+  if (counts.length === 0 || counts.some((count) => !Number.isInteger(count) || count < 1 || count > 8)) throw new Error('LOAD_INSTANCES must be an integer from 1 to 8, or several comma-separated');
+  return [...new Set(counts)];
+}
+
 function settingsFromEnv(): Settings {
   const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
   // The benchmark creates and drops a database there: only ever on this machine.
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
   const logLevel = process.env.LOAD_GATEWAY_LOG_LEVEL ?? 'info';
+  const instanceCounts = instanceCountsFromEnv();
   if (logLevel !== 'info' && logLevel !== 'warn') throw new Error('LOAD_GATEWAY_LOG_LEVEL must be info or warn');
   return {
-    instances: integerFromEnv('LOAD_INSTANCES', 1, 1, 8),
+    instanceCounts,
     mix: mixFromEnv(),
     durationSeconds: integerFromEnv('LOAD_DURATION_SECONDS', 60, 2, 3600),
     warmupSeconds: integerFromEnv('LOAD_WARMUP_SECONDS', 10, 0, 600),
@@ -135,7 +147,8 @@ function settingsFromEnv(): Settings {
     drainSeconds: integerFromEnv('LOAD_DRAIN_SECONDS', 30, 1, 600),
     timeoutSeconds: integerFromEnv('LOAD_TIMEOUT_SECONDS', 20, 1, 120),
     postgresAdminUrl,
-    budgetSeconds: integerFromEnv('LOAD_BUDGET_SECONDS', 240, 30, 7200),
+    // About 100-120 s per instance count with the defaults on the (busy) reference machine.
+    budgetSeconds: integerFromEnv('LOAD_BUDGET_SECONDS', 240 * instanceCounts.length, 30, 7200),
   };
 }
 
@@ -242,8 +255,9 @@ async function startServers(settings: Settings, workDir: string, databaseUrl: st
   // The first instance migrates the database, seeds the demo data and creates the signing key;
   // the others start after it and find all three in place, as a rolling deployment would.
   const gateways = [await startGatewayInstance(settings, workDir, 0, env)];
-  gateways.push(...(await Promise.all(Array.from({ length: settings.instances - 1 }, (_, index) => startGatewayInstance(settings, workDir, index + 1, env)))));
-  const bare = await Promise.all(Array.from({ length: settings.instances }, (_, index) => startBare(workDir, index)));
+  const count = Math.max(...settings.instanceCounts);
+  gateways.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, index) => startGatewayInstance(settings, workDir, index + 1, env)))));
+  const bare = await Promise.all(Array.from({ length: count }, (_, index) => startBare(workDir, index)));
   return { gateways, bare, simulators };
 }
 
@@ -686,76 +700,215 @@ function wholeResult(label: string, slices: MixSlice[], connections: number): St
 }
 
 // ---------------------------------------------------------------------------------------------
+// One instance count ("topology"): its gateways and bare processes, and what its slices measured.
+
+interface Topology {
+  instances: number;
+  gateways: Instance[];
+  bare: Instance[];
+  connectionsPerInstance: number[];
+  samplerTargets: SamplerTarget[];
+  mixSlices: MixSlice[];
+  baselineSlices: MixSlice[];
+  mixCpu: CpuFigures[];
+  baselineCpu: CpuFigures[];
+  samples: Map<number, ProcessSample[]>;
+  failedScrapes: Map<number, number>;
+  /** CPU seconds of each active instance's process tree over the mix slices. */
+  instanceCpuSeconds: Map<number, number>;
+  maxDrainSeconds: number;
+}
+
+interface MeasureContext {
+  settings: Settings;
+  sql: postgres.Sql;
+  operations: MixOperation[];
+  baselineOperations: MixOperation[];
+  totalConnections: number;
+  /** CPU of everything this benchmark started, whichever topology is measured. */
+  sources: CpuSources;
+  mixSeconds: number;
+  baselineSeconds: number;
+}
+
+function topologyOf(servers: Servers, instances: number, totalConnections: number, metricsToken: string): Topology {
+  const gateways = servers.gateways.slice(0, instances);
+  return {
+    instances,
+    gateways,
+    bare: servers.bare.slice(0, instances),
+    connectionsPerInstance: dealConnections(0, totalConnections, instances),
+    samplerTargets: gateways.map((gateway) => ({ name: String(gateway.index), url: `${gateway.url}/metrics`, headers: { authorization: `Bearer ${metricsToken}` }, prefix: METRICS_PREFIX })),
+    mixSlices: [],
+    baselineSlices: [],
+    mixCpu: [],
+    baselineCpu: [],
+    samples: new Map(gateways.map((gateway) => [gateway.index, []])),
+    failedScrapes: new Map(gateways.map((gateway) => [gateway.index, 0])),
+    instanceCpuSeconds: new Map(gateways.map((gateway) => [gateway.index, 0])),
+    maxDrainSeconds: 0,
+  };
+}
+
+async function measureMixSlice(context: MeasureContext, topology: Topology, round: number): Promise<void> {
+  const { settings } = context;
+  const sampler = new ProcessMetricsSampler(topology.samplerTargets, settings.scrapeMs);
+  const instanceCpuBefore = topology.gateways.map((gateway) => treeCpu(gateway.server.pid));
+  sampler.start();
+  const { result, cpu } = await withCpu(context.sources, () =>
+    runMix({ title: `mix round ${round}`, targets: topology.gateways.map((gateway) => gateway.url), operations: context.operations, durationSeconds: context.mixSeconds, timeoutSeconds: settings.timeoutSeconds }),
+  );
+  await sampler.stop();
+  topology.gateways.forEach((gateway, index) => {
+    const spent = cpuSpent(instanceCpuBefore[index] ?? new Map(), treeCpu(gateway.server.pid)) ?? Number.NaN;
+    topology.instanceCpuSeconds.set(gateway.index, (topology.instanceCpuSeconds.get(gateway.index) ?? 0) + spent);
+    topology.samples.get(gateway.index)?.push(...(sampler.samples.get(String(gateway.index)) ?? []));
+    topology.failedScrapes.set(gateway.index, (topology.failedScrapes.get(gateway.index) ?? 0) + (sampler.failures.get(String(gateway.index))?.length ?? 0));
+  });
+  assertClean(`${topology.instances} instance(s), mix round ${round}`, result);
+  topology.mixSlices.push(result);
+  topology.mixCpu.push(cpu);
+  // The cases submitted in the slice are delivered before anything else is measured.
+  const drained = await drainDeliveries(context.sql, settings.drainSeconds);
+  topology.maxDrainSeconds = Math.max(topology.maxDrainSeconds, drained);
+  const whole = wholeResult('mix', [result], context.totalConnections);
+  console.log(
+    `  round ${round}, ${topology.instances} instance(s), mix:      ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
+      `(gateways ${fixed(cpu.perSecond.gateways, 2)}, PostgreSQL ${fixed(cpu.perSecond.postgres, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s; drained in ${fixed(drained, 2)} s)`,
+  );
+}
+
+async function measureBaselineSlice(context: MeasureContext, topology: Topology, round: number): Promise<void> {
+  const { result, cpu } = await withCpu(context.sources, () =>
+    runMix({ title: `baseline round ${round}`, targets: topology.bare.map((server) => server.url), operations: context.baselineOperations, durationSeconds: context.baselineSeconds, timeoutSeconds: context.settings.timeoutSeconds }),
+  );
+  assertClean(`${topology.instances} instance(s), baseline round ${round}`, result);
+  topology.baselineSlices.push(result);
+  topology.baselineCpu.push(cpu);
+  const whole = wholeResult('baseline', [result], context.totalConnections);
+  console.log(
+    `  round ${round}, ${topology.instances} instance(s), baseline: ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
+      `(bare hono ${fixed(cpu.perSecond.bare, 2)}, load generator ${fixed(cpu.perSecond.loadgen, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s)`,
+  );
+}
+
+interface InstanceFigures extends ProcessMetricsSummary {
+  instance: string;
+  cpuPerSecond: number;
+  idleRssMiB: number;
+}
+
+interface TopologyResult {
+  instances: number;
+  connectionsPerInstance: number[];
+  steps: StepResult[];
+  whole: StepResult;
+  baseline: StepResult;
+  ratio: { throughput: number; p50: number; p99: number; serverCpuPerAnswer: number };
+  processes: InstanceFigures[];
+  cpu: { mix: CpuFigures; baseline: CpuFigures };
+  cpuMsPerAnswer: ReturnType<typeof cpuPerAnswer>;
+  bareCpuMsPerAnswer: number;
+  maxDrainSeconds: number;
+}
+
+function summariseTopology(context: MeasureContext, topology: Topology, idle: Map<number, ProcessSample>): TopologyResult {
+  const whole = wholeResult('whole mix', topology.mixSlices, context.totalConnections);
+  const baseline = { ...wholeResult('bare hono baseline', topology.baselineSlices, context.totalConnections), step: 'GET /json' };
+  const cpu = { mix: mergeCpu(topology.mixCpu), baseline: mergeCpu(topology.baselineCpu) };
+  const perAnswer = cpuPerAnswer(cpu.mix, whole.perSecond);
+  const bareCpuMsPerAnswer = (cpu.baseline.perSecond.bare / baseline.perSecond) * 1000;
+  return {
+    instances: topology.instances,
+    connectionsPerInstance: topology.connectionsPerInstance,
+    steps: stepResults(topology.mixSlices, context.operations),
+    whole,
+    baseline,
+    ratio: {
+      throughput: whole.perSecond / baseline.perSecond,
+      p50: whole.latencyMs.p50 / baseline.latencyMs.p50,
+      p99: whole.latencyMs.p99 / baseline.latencyMs.p99,
+      serverCpuPerAnswer: (perAnswer.gateways + perAnswer.postgres + perAnswer.simulators) / bareCpuMsPerAnswer,
+    },
+    processes: topology.gateways.map((gateway) => ({
+      instance: `gateway ${gateway.index + 1}`,
+      cpuPerSecond: (topology.instanceCpuSeconds.get(gateway.index) ?? Number.NaN) / cpu.mix.seconds,
+      idleRssMiB: (idle.get(gateway.index)?.rssBytes ?? Number.NaN) / 1024 / 1024,
+      ...summariseProcessSamples(topology.samples.get(gateway.index) ?? [], topology.failedScrapes.get(gateway.index) ?? 0),
+    })),
+    cpu,
+    cpuMsPerAnswer: perAnswer,
+    bareCpuMsPerAnswer,
+    maxDrainSeconds: topology.maxDrainSeconds,
+  };
+}
+
+/** CPU ms per answer of each source, and the answers/s all cores would allow at that cost. */
+function cpuPerAnswer(figures: CpuFigures, answersPerSecond: number): { gateways: number; postgres: number; simulators: number; loadgen: number; ceiling: number } {
+  const per = (value: number): number => (value / answersPerSecond) * 1000;
+  const result = { gateways: per(figures.perSecond.gateways), postgres: per(figures.perSecond.postgres), simulators: per(figures.perSecond.simulators), loadgen: per(figures.perSecond.loadgen) };
+  return { ...result, ceiling: (cpus().length * 1000) / (result.gateways + result.postgres + result.simulators + result.loadgen) };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report.
 
 const ms = (value: number): string => fixed(value, value < 10 ? 2 : value < 100 ? 1 : 0);
 
-function printResults(
-  settings: Settings,
-  steps: StepResult[],
-  whole: StepResult,
-  baseline: StepResult,
-  perInstance: Map<number, ProcessMetricsSummary>,
-  idle: Map<number, ProcessSample>,
-  instanceCpu: Map<number, number>,
-  cpu: { mix: CpuFigures; baseline: CpuFigures },
-  deliveries: DeliveryCounts & { maxDrainSeconds: number },
-): void {
+function printResults(settings: Settings, result: TopologyResult): void {
+  const { steps, whole, baseline, cpu } = result;
   console.log(
-    `\nResults: ${settings.instances} gateway instance(s), ${whole.connections} connections dealt round-robin over them; ` +
+    `\nResults with ${result.instances} gateway instance(s): ${whole.connections} connections dealt round-robin over them (${result.connectionsPerInstance.join(', ')}); ` +
       `${settings.durationSeconds} s of the mix and ${settings.baselineSeconds} s of the baseline, in ${settings.rounds} interleaved round(s); every answer checked.\n`,
   );
+  const row = (entry: StepResult): string[] => [
+    entry.operation,
+    entry.step,
+    String(entry.connections),
+    String(entry.answers),
+    fixed(entry.perSecond, 1),
+    ms(entry.latencyMs.p50),
+    ms(entry.latencyMs.p90),
+    ms(entry.latencyMs.p99),
+    ms(entry.latencyMs.max),
+  ];
+  console.log(textTable([['operation', 'step', 'conns', 'answers', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], ...steps.map(row), row(whole), row(baseline)], 2));
   console.log(
-    textTable(
-      [
-        ['operation', 'step', 'conns', 'answers', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
-        ...steps.map((step) => [step.operation, step.step, String(step.connections), String(step.answers), fixed(step.perSecond, 1), ms(step.latencyMs.p50), ms(step.latencyMs.p90), ms(step.latencyMs.p99), ms(step.latencyMs.max)]),
-        ...[whole, baseline].map((row) => [row.operation, row.step, String(row.connections), String(row.answers), fixed(row.perSecond, 1), ms(row.latencyMs.p50), ms(row.latencyMs.p90), ms(row.latencyMs.p99), ms(row.latencyMs.max)]),
-      ],
-      2,
-    ),
+    `\n  whole / baseline: throughput ${fixed(result.ratio.throughput, 4)}, p50 ${fixed(result.ratio.p50, 0)}x, p99 ${fixed(result.ratio.p99, 0)}x` +
+      `  (baseline: ${result.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON — no auth, no database — on the same ${baseline.connections} connections from the same load generator)`,
   );
+  const mixCpuPerAnswer = result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres + result.cpuMsPerAnswer.simulators;
   console.log(
-    `\n  whole / baseline: throughput ${fixed(whole.perSecond / baseline.perSecond, 3)}, p50 ${fixed(whole.latencyMs.p50 / baseline.latencyMs.p50, 1)}x, p99 ${fixed(whole.latencyMs.p99 / baseline.latencyMs.p99, 1)}x` +
-      `  (baseline: ${settings.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON, no auth, no database, same ${baseline.connections} connections and load generator)`,
-  );
-  const mixCpuPerAnswer = ((cpu.mix.perSecond.gateways + cpu.mix.perSecond.postgres + cpu.mix.perSecond.simulators) / whole.perSecond) * 1000;
-  const bareCpuPerAnswer = (cpu.baseline.perSecond.bare / baseline.perSecond) * 1000;
-  console.log(
-    `  server CPU per answer: mix ${fixed(mixCpuPerAnswer, 2)} ms (gateways + PostgreSQL + simulators), baseline ${fixed(bareCpuPerAnswer, 3)} ms (bare hono): ` +
-      `${fixed(mixCpuPerAnswer / bareCpuPerAnswer, 0)}x — the steadier comparison on a shared machine`,
-  );
-  console.log(
-    `  cases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ${deliveries.pending} pending, ${deliveries.dead} dead; ` +
-      `longest wait after a slice until none was pending ${fixed(deliveries.maxDrainSeconds, 2)} s`,
+    `  server CPU per answer: mix ${fixed(mixCpuPerAnswer, 2)} ms (gateways + PostgreSQL + simulators), baseline ${fixed(result.bareCpuMsPerAnswer, 3)} ms (bare hono): ` +
+      `${fixed(result.ratio.serverCpuPerAnswer, 0)}x — the steadier comparison on a shared machine`,
   );
 
-  console.log('\nGateway processes during the mix (from /metrics every second; event-loop delay beyond the 10 ms sampling interval):\n');
+  console.log('\n  Gateway processes during the mix (from /metrics every second; event-loop delay beyond the 10 ms sampling interval):\n');
   console.log(
     textTable(
       [
         ['instance', 'CPU s/s', 'idle RSS MiB', 'RSS p50', 'RSS max', 'heap p50', 'heap max', 'loop p50 ms', 'loop p99 ms', 'worst 1-s p99', 'loop max ms', 'scrapes (failed)'],
-        ...[...perInstance.entries()].map(([index, summary]) => [
-          `gateway ${index + 1}`,
-          fixed(instanceCpu.get(index), 2),
-          fixed((idle.get(index)?.rssBytes ?? Number.NaN) / 1024 / 1024, 0),
-          fixed(summary.rssMiB.p50, 0),
-          fixed(summary.rssMiB.max, 0),
-          fixed(summary.heapUsedMiB.p50, 0),
-          fixed(summary.heapUsedMiB.max, 0),
-          ms(summary.loopDelayMs.p50),
-          ms(summary.loopDelayMs.p99),
-          ms(summary.loopDelayMs.worstP99),
-          ms(summary.loopDelayMs.max),
-          `${summary.samples} (${summary.failedScrapes})`,
+        ...result.processes.map((entry) => [
+          entry.instance,
+          fixed(entry.cpuPerSecond, 2),
+          fixed(entry.idleRssMiB, 0),
+          fixed(entry.rssMiB.p50, 0),
+          fixed(entry.rssMiB.max, 0),
+          fixed(entry.heapUsedMiB.p50, 0),
+          fixed(entry.heapUsedMiB.max, 0),
+          ms(entry.loopDelayMs.p50),
+          ms(entry.loopDelayMs.p99),
+          ms(entry.loopDelayMs.worstP99),
+          ms(entry.loopDelayMs.max),
+          `${entry.samples} (${entry.failedScrapes})`,
         ]),
       ],
       1,
     ),
   );
 
-  console.log(`\nCPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this benchmark — other people's work):\n`);
-  const row = (label: string, figures: CpuFigures): string[] => [
+  console.log(`\n  CPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this benchmark — other people's work):\n`);
+  const cpuRow = (label: string, figures: CpuFigures): string[] => [
     label,
     fixed(figures.perSecond.gateways, 2),
     fixed(figures.perSecond.postgres, 2),
@@ -765,20 +918,39 @@ function printResults(
     fixed(figures.perSecond.other, 2),
     fixed(figures.perSecond.machine, 2),
   ];
-  console.log(textTable([['during', 'gateways', 'PostgreSQL', 'simulators', 'bare hono', 'load generator', 'other', 'machine busy'], row('mix', cpu.mix), row('baseline', cpu.baseline)], 1));
-  const perAnswer = cpuPerAnswer(cpu.mix, whole.perSecond);
+  console.log(textTable([['during', 'gateways', 'PostgreSQL', 'simulators', 'bare hono', 'load generator', 'other', 'machine busy'], cpuRow('mix', cpu.mix), cpuRow('baseline', cpu.baseline)], 1));
+  const perAnswer = result.cpuMsPerAnswer;
   console.log(
     `\n  CPU per answer of the mix: gateways ${fixed(perAnswer.gateways, 2)} ms, PostgreSQL ${fixed(perAnswer.postgres, 2)} ms, simulators ${fixed(perAnswer.simulators, 2)} ms, ` +
       `load generator ${fixed(perAnswer.loadgen, 2)} ms. With all ${cpus().length} cores for this mix, the CPU would allow about ` +
-      `${fixed(perAnswer.ceiling, 0)} answers/s (an estimate: cores / CPU per answer; the run measured ${fixed(whole.perSecond, 0)} with "other" taking ${fixed(cpu.mix.perSecond.other, 2)} CPU s/s).`,
+      `${fixed(perAnswer.ceiling, 0)} answers/s (an estimate: cores / CPU per answer; measured ${fixed(whole.perSecond, 0)} with "other" taking ${fixed(cpu.mix.perSecond.other, 2)} CPU s/s).`,
   );
 }
 
-/** CPU ms per answer of each source, and the answers/s all cores would allow at that cost. */
-function cpuPerAnswer(figures: CpuFigures, answersPerSecond: number): { gateways: number; postgres: number; simulators: number; loadgen: number; ceiling: number } {
-  const per = (value: number): number => (value / answersPerSecond) * 1000;
-  const result = { gateways: per(figures.perSecond.gateways), postgres: per(figures.perSecond.postgres), simulators: per(figures.perSecond.simulators), loadgen: per(figures.perSecond.loadgen) };
-  return { ...result, ceiling: (cpus().length * 1000) / (result.gateways + result.postgres + result.simulators + result.loadgen) };
+/** Several instance counts side by side: the scale-out figures. */
+function printComparison(results: TopologyResult[]): void {
+  const heads = results.map((result) => `${result.instances} inst.`);
+  const stepNames = results[0]?.steps.map((step) => [step.operation, step.step] as const) ?? [];
+  const perSecond = (result: TopologyResult, operation: string, step: string): number => result.steps.find((entry) => entry.operation === operation && entry.step === step)?.perSecond ?? Number.NaN;
+  const [first] = results;
+  const last = results[results.length - 1];
+  const ratio = (pick: (result: TopologyResult) => number): string => (first && last ? fixed(pick(last) / pick(first), 2) : '-');
+  const rows: string[][] = [
+    ['per second', '', ...heads, `${last?.instances ?? ''} / ${first?.instances ?? ''}`],
+    ...stepNames.map(([operation, step]) => [operation, step, ...results.map((result) => fixed(perSecond(result, operation, step), 1)), ratio((result) => perSecond(result, operation, step))]),
+    ['whole mix', 'answers/s', ...results.map((result) => fixed(result.whole.perSecond, 1)), ratio((result) => result.whole.perSecond)],
+    ['whole mix', 'p50 ms', ...results.map((result) => ms(result.whole.latencyMs.p50)), ratio((result) => result.whole.latencyMs.p50)],
+    ['whole mix', 'p99 ms', ...results.map((result) => ms(result.whole.latencyMs.p99)), ratio((result) => result.whole.latencyMs.p99)],
+    ['bare hono baseline', 'answers/s', ...results.map((result) => fixed(result.baseline.perSecond, 0)), ratio((result) => result.baseline.perSecond)],
+    ['whole / baseline', 'throughput', ...results.map((result) => fixed(result.ratio.throughput, 4)), ''],
+    ['CPU s/s', 'gateways', ...results.map((result) => fixed(result.cpu.mix.perSecond.gateways, 2)), ratio((result) => result.cpu.mix.perSecond.gateways)],
+    ['CPU s/s', 'PostgreSQL', ...results.map((result) => fixed(result.cpu.mix.perSecond.postgres, 2)), ''],
+    ['CPU s/s', 'other processes', ...results.map((result) => fixed(result.cpu.mix.perSecond.other, 2)), ''],
+    ['CPU ms per answer', 'gateways + PostgreSQL', ...results.map((result) => fixed(result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres, 2)), ''],
+    ['RSS MiB, max', 'all instances', ...results.map((result) => fixed(result.processes.reduce((total, entry) => total + entry.rssMiB.max, 0), 0)), ''],
+  ];
+  console.log('\nScale-out: the same mix and connections against each instance count, in interleaved slices of this run:\n');
+  console.log(textTable(rows, 2));
 }
 
 function versionOf(packageName: string): string {
@@ -821,9 +993,10 @@ async function main(): Promise<number> {
 
   const totalConnections = Object.values(settings.mix).reduce((total, count) => total + count, 0);
   console.log(
-    `onewindow mixed load benchmark: ${settings.instances} gateway instance(s) on one PostgreSQL database, ${totalConnections} connections ` +
+    `onewindow mixed load benchmark: ${settings.instanceCounts.join(' and ')} gateway instance(s) on one PostgreSQL database, ${totalConnections} connections ` +
       `(${OPERATION_KEYS.filter((key) => settings.mix[key] > 0).map((key) => `${key} ${settings.mix[key]}`).join(', ')}); ` +
-      `${settings.warmupSeconds} s warm-up, ${settings.durationSeconds} s mix + ${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
+      `${settings.warmupSeconds} s warm-up, then per instance count ${settings.durationSeconds} s mix + ${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); ` +
+      `gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
   );
   const started = performance.now();
   let servers: Servers | undefined;
@@ -854,104 +1027,59 @@ async function main(): Promise<number> {
         `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
     );
     const fixture = await prepare(gateways);
-    const operations = buildMix(settings, fixture, runId);
-    const baselineOperations = bareMix(totalConnections);
-    const gatewayUrls = gateways.map((gateway) => gateway.url);
-    const bareUrls = bare.map((server) => server.url);
-    const dealt = dealConnections(0, totalConnections, gateways.length);
-    console.log(`  connections per instance: ${dealt.join(', ')}; setup done (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    const topologies = settings.instanceCounts.map((instances) => topologyOf(servers as Servers, instances, totalConnections, metricsToken));
+    const context: MeasureContext = {
+      settings,
+      sql,
+      operations: buildMix(settings, fixture, runId),
+      baselineOperations: bareMix(totalConnections),
+      totalConnections,
+      sources: {
+        gateways: () => new Map(gateways.flatMap((gateway) => [...treeCpu(gateway.server.pid)])),
+        postgres: postgresCpu,
+        simulators: () => new Map(Object.values(simulators).flatMap((simulator) => [...treeCpu(simulator.server.pid)])),
+        bare: () => new Map(bare.flatMap((server) => [...treeCpu(server.server.pid)])),
+      },
+      mixSeconds: Math.max(1, Math.round(settings.durationSeconds / settings.rounds)),
+      baselineSeconds: Math.max(1, Math.round(settings.baselineSeconds / settings.rounds)),
+    };
+    console.log(`  setup done (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
-    const samplerTargets: SamplerTarget[] = gateways.map((gateway) => ({
-      name: String(gateway.index),
-      url: `${gateway.url}/metrics`,
-      headers: { authorization: `Bearer ${metricsToken}` },
-      prefix: METRICS_PREFIX,
-    }));
     const idle = new Map<number, ProcessSample>();
     for (const gateway of gateways) {
-      const target = samplerTargets[gateway.index];
-      if (target) idle.set(gateway.index, await scrapeProcessSample(target, 0));
+      idle.set(gateway.index, await scrapeProcessSample({ name: gateway.server.name, url: `${gateway.url}/metrics`, headers: { authorization: `Bearer ${metricsToken}` }, prefix: METRICS_PREFIX }, 0));
     }
-
-    const sources: CpuSources = {
-      gateways: () => new Map(gateways.flatMap((gateway) => [...treeCpu(gateway.server.pid)])),
-      postgres: postgresCpu,
-      simulators: () => new Map(Object.values(simulators).flatMap((simulator) => [...treeCpu(simulator.server.pid)])),
-      bare: () => new Map(bare.flatMap((server) => [...treeCpu(server.server.pid)])),
-    };
     const departmentCallsBefore = await Promise.all(Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)));
 
     if (settings.warmupSeconds > 0) {
+      // On every instance started (the largest count): JIT, pools, prepared statements, PostgreSQL's caches.
       console.log(`  warm-up: ${settings.warmupSeconds} s of the mix, ${Math.min(3, settings.warmupSeconds)} s of the baseline`);
-      assertClean('warm-up (mix)', await runMix({ title: 'warm-up', targets: gatewayUrls, operations, durationSeconds: settings.warmupSeconds, timeoutSeconds: settings.timeoutSeconds }));
-      assertClean('warm-up (baseline)', await runMix({ title: 'warm-up bare', targets: bareUrls, operations: baselineOperations, durationSeconds: Math.min(3, settings.warmupSeconds), timeoutSeconds: settings.timeoutSeconds }));
+      const warmTargets = gateways.map((gateway) => gateway.url);
+      assertClean('warm-up (mix)', await runMix({ title: 'warm-up', targets: warmTargets, operations: context.operations, durationSeconds: settings.warmupSeconds, timeoutSeconds: settings.timeoutSeconds }));
+      assertClean(
+        'warm-up (baseline)',
+        await runMix({ title: 'warm-up bare', targets: bare.map((server) => server.url), operations: context.baselineOperations, durationSeconds: Math.min(3, settings.warmupSeconds), timeoutSeconds: settings.timeoutSeconds }),
+      );
       await drainDeliveries(sql, settings.drainSeconds);
     }
 
-    const mixSlices: MixSlice[] = [];
-    const baselineSlices: MixSlice[] = [];
-    const mixCpu: CpuFigures[] = [];
-    const baselineCpu: CpuFigures[] = [];
-    const samples = new Map<number, ProcessSample[]>(gateways.map((gateway) => [gateway.index, []]));
-    const failedScrapes = new Map<number, number>(gateways.map((gateway) => [gateway.index, 0]));
-    const instanceCpuSeconds = new Map<number, number>();
-    let maxDrainSeconds = 0;
-    const mixSeconds = Math.max(1, Math.round(settings.durationSeconds / settings.rounds));
-    const baselineSeconds = Math.max(1, Math.round(settings.baselineSeconds / settings.rounds));
-
-    const runMixSlice = async (round: number): Promise<void> => {
-      const sampler = new ProcessMetricsSampler(samplerTargets, settings.scrapeMs);
-      const instanceCpuBefore = gateways.map((gateway) => treeCpu(gateway.server.pid));
-      sampler.start();
-      const { result, cpu } = await withCpu(sources, () => runMix({ title: `mix round ${round}`, targets: gatewayUrls, operations, durationSeconds: mixSeconds, timeoutSeconds: settings.timeoutSeconds }));
-      await sampler.stop();
-      gateways.forEach((gateway, index) => {
-        const spent = cpuSpent(instanceCpuBefore[index] ?? new Map(), treeCpu(gateway.server.pid)) ?? Number.NaN;
-        instanceCpuSeconds.set(gateway.index, (instanceCpuSeconds.get(gateway.index) ?? 0) + spent);
-      });
-      for (const gateway of gateways) {
-        samples.get(gateway.index)?.push(...(sampler.samples.get(String(gateway.index)) ?? []));
-        failedScrapes.set(gateway.index, (failedScrapes.get(gateway.index) ?? 0) + (sampler.failures.get(String(gateway.index))?.length ?? 0));
-      }
-      assertClean(`mix round ${round}`, result);
-      mixSlices.push(result);
-      mixCpu.push(cpu);
-      // The cases submitted in the slice are delivered before anything else is measured.
-      const drained = await drainDeliveries(sql, settings.drainSeconds);
-      maxDrainSeconds = Math.max(maxDrainSeconds, drained);
-      const whole = wholeResult('mix', [result], totalConnections);
-      console.log(
-        `  round ${round} mix:      ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
-          `(gateways ${fixed(cpu.perSecond.gateways, 2)}, PostgreSQL ${fixed(cpu.perSecond.postgres, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s; drained in ${fixed(drained, 2)} s)`,
-      );
-    };
-    const runBaselineSlice = async (round: number): Promise<void> => {
-      const { result, cpu } = await withCpu(sources, () => runMix({ title: `baseline round ${round}`, targets: bareUrls, operations: baselineOperations, durationSeconds: baselineSeconds, timeoutSeconds: settings.timeoutSeconds }));
-      assertClean(`baseline round ${round}`, result);
-      baselineSlices.push(result);
-      baselineCpu.push(cpu);
-      const whole = wholeResult('baseline', [result], totalConnections);
-      console.log(
-        `  round ${round} baseline: ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
-          `(bare hono ${fixed(cpu.perSecond.bare, 2)}, load generator ${fixed(cpu.perSecond.loadgen, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s)`,
-      );
-    };
-    // Interleaved, order reversed every round: drift and other people's work fall on both alike.
+    // Interleaved, order reversed every round: drift and other people's work fall on every
+    // instance count and on the baseline alike.
     for (let round = 1; round <= settings.rounds; round += 1) {
-      if (round % 2 === 1) {
-        await runBaselineSlice(round);
-        await runMixSlice(round);
-      } else {
-        await runMixSlice(round);
-        await runBaselineSlice(round);
+      const forward = round % 2 === 1;
+      for (const topology of forward ? topologies : [...topologies].reverse()) {
+        if (forward) {
+          await measureBaselineSlice(context, topology, round);
+          await measureMixSlice(context, topology, round);
+        } else {
+          await measureMixSlice(context, topology, round);
+          await measureBaselineSlice(context, topology, round);
+        }
       }
     }
 
-    const steps = stepResults(mixSlices, operations);
-    const whole = wholeResult('whole mix', mixSlices, totalConnections);
-    const baseline = { ...wholeResult('bare hono baseline', baselineSlices, totalConnections), step: 'GET /json' };
-    const perInstance = new Map<number, ProcessMetricsSummary>(gateways.map((gateway) => [gateway.index, summariseProcessSamples(samples.get(gateway.index) ?? [], failedScrapes.get(gateway.index) ?? 0)]));
-    const deliveries = { ...(await deliveryCounts(sql)), maxDrainSeconds };
+    const results = topologies.map((topology) => summariseTopology(context, topology, idle));
+    const deliveries = await deliveryCounts(sql);
     const departmentCallsAfter = await Promise.all(Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)));
     const departmentCalls = Object.fromEntries(
       Object.keys(simulators).map((code, index) => {
@@ -960,39 +1088,19 @@ async function main(): Promise<number> {
         return [code, Object.fromEntries(Object.entries(after).filter(([operation]) => operation !== 'control').map(([operation, count]) => [operation, count - (before[operation] ?? 0)]))];
       }),
     );
-    const cpu = { mix: mergeCpu(mixCpu), baseline: mergeCpu(baselineCpu) };
-    const instanceCpu = new Map([...instanceCpuSeconds.entries()].map(([index, seconds]) => [index, seconds / cpu.mix.seconds]));
-    printResults(settings, steps, whole, baseline, perInstance, idle, instanceCpu, cpu, deliveries);
-    if (deliveries.pending > 0) console.log(`\n  note: ${deliveries.pending} deliveries still pending ${settings.drainSeconds} s after the last slice (LOAD_DRAIN_SECONDS)`);
-    console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}.`);
+    for (const result of results) printResults(settings, result);
+    if (results.length > 1) printComparison(results);
+    const maxDrainSeconds = Math.max(...results.map((result) => result.maxDrainSeconds));
+    console.log(
+      `\nCases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ${deliveries.pending} pending, ${deliveries.dead} dead; ` +
+        `longest wait after a mix slice until none was pending ${fixed(maxDrainSeconds, 2)} s.`,
+    );
+    if (deliveries.pending > 0) console.log(`  note: ${deliveries.pending} deliveries still pending ${settings.drainSeconds} s after the last slice (LOAD_DRAIN_SECONDS)`);
+    console.log(`Total time ${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}.`);
 
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     const file = join(ROOT, 'bench/results', `mixed-load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(
-      file,
-      `${JSON.stringify(
-        {
-          startedAt,
-          finishedAt: new Date(),
-          settings,
-          environment,
-          connectionsPerInstance: dealt,
-          steps,
-          whole,
-          baseline,
-          ratio: { throughput: whole.perSecond / baseline.perSecond, p50: whole.latencyMs.p50 / baseline.latencyMs.p50, p99: whole.latencyMs.p99 / baseline.latencyMs.p99 },
-          processes: Object.fromEntries(
-            [...perInstance.entries()].map(([index, summary]) => [`gateway ${index + 1}`, { cpuPerSecond: instanceCpu.get(index), idleRssMiB: (idle.get(index)?.rssBytes ?? 0) / 1024 / 1024, ...summary }]),
-          ),
-          cpu,
-          cpuMsPerAnswer: cpuPerAnswer(cpu.mix, whole.perSecond),
-          deliveries,
-          departmentCalls,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, results, deliveries, departmentCalls }, null, 2)}\n`);
     console.log(`Written ${file}`);
     return 0;
   } catch (error) {
