@@ -60,7 +60,16 @@ const resolveRoute = protectedRoute({
           schema: z.object({
             identifierType: z.enum(['resident_id', 'credit_code']),
             identifier: z.string().min(1).max(40).openapi({ example: '11010519491231002X' }),
-            name: z.string().trim().min(1).max(100).openapi({ example: '张三' }),
+            name: z
+              .string()
+              .trim()
+              .min(1)
+              .max(100)
+              // A name travels to departments (in JSON, XML, signed requests): control and format
+              // characters, lone surrogates and line separators have no place in it, and XML
+              // cannot carry most of them at all.
+              .regex(/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u, 'a name may not contain control, format or line-separator characters')
+              .openapi({ example: '张三' }),
           }),
         },
       },
