@@ -362,7 +362,9 @@ async function answerFor(
   const metadata = record.metadata as unknown as CertificateClaims['certificate'];
   const certificate: CertificateClaims['certificate'] = {
     certificateType: record.certificateType,
-    certificateNumber: record.certificateNumber,
+    // A resident ID card's or household register's number IS the holder's ID number: masked like it.
+    certificateNumber:
+      how.unmask || record.certificateNumber.toUpperCase() !== metadata.holderIdentifier.toUpperCase() ? record.certificateNumber : maskIdentifier(record.certificateNumber),
     holderName: how.unmask ? metadata.holderName : maskName(metadata.holderName),
     holderIdentifier: how.unmask ? metadata.holderIdentifier : maskIdentifier(metadata.holderIdentifier),
     issuingAuthority: metadata.issuingAuthority,

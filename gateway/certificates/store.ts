@@ -10,9 +10,21 @@ import { and, desc, eq, inArray, ne } from 'drizzle-orm';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { Queryable } from '../db/client.js';
 import { certificateRevocations, certificates, materials } from '../db/schema.js';
+import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
 import { type AccessContext, auditAccess } from '../identity/subjects.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { type MaterialRow, lockContent, newMaterialId } from '../materials/materials.js';
+
+/**
+ * The certificate number as the material's file name and source reference, which every reader of
+ * the subject's materials sees, also without `subjects:unmask`: an ID card's or household
+ * register's number IS the holder's ID number, so it is masked there (the certificate row keeps it).
+ */
+function materialLabel(metadata: CertificateMetadata): string {
+  const number = metadata.certificateNumber;
+  if (number.toUpperCase() !== metadata.holderIdentifier.toUpperCase()) return number;
+  return /^\d{17}[\dX]$/i.test(number) ? maskResidentId(number) : maskCreditCode(number);
+}
 
 export type CertificateRow = typeof certificates.$inferSelect;
 
@@ -141,6 +153,7 @@ async function insertCertificateMaterial(tx: Queryable, context: AccessContext, 
     .limit(1)
     .for('update');
   const id = newMaterialId();
+  const label = materialLabel(metadata);
   const [material] = await tx
     .insert(materials)
     .values({
@@ -150,12 +163,12 @@ async function insertCertificateMaterial(tx: Queryable, context: AccessContext, 
       contentSha256: content.sha256,
       contentSize: content.size,
       mediaType: content.mediaType,
-      fileName: `${metadata.certificateType}-${metadata.certificateNumber}.${content.mediaType === 'application/ofd' ? 'ofd' : 'pdf'}`,
+      fileName: `${metadata.certificateType}-${label}.${content.mediaType === 'application/ofd' ? 'ofd' : 'pdf'}`,
       provenance: 'fetched',
       providedByClientId: departmentProvider(fetched.department),
       operatorId: context.purpose.operatorId,
       departmentCode: fetched.department,
-      sourceRef: metadata.certificateNumber,
+      sourceRef: label,
       caseRef: context.purpose.caseRef,
       validFrom: metadata.validFrom,
       validUntil: metadata.validUntil,
