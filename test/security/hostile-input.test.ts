@@ -480,7 +480,8 @@ describe('hostile JSON', () => {
   });
 });
 
-describe('slow clients', () => {
+// Concurrent: each waits out server timeouts; together they take as long as the longest.
+describe.concurrent('slow clients', () => {
   /** Header lines dribbled 300 ms apart: 40 lines would take 12 s to send. */
   const slowHeaderParts = (): Buffer[] =>
     ['GET /healthz HTTP/1.1\r\n', 'Host: 127.0.0.1\r\n', ...Array.from({ length: 40 }, (_, index) => `X-Slow-${index}: a\r\n`)].map((part) => Buffer.from(part));
