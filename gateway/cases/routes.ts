@@ -32,9 +32,29 @@ function nestsWithin(value: unknown, maxDepth: number): boolean {
   return true;
 }
 
+/** Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR; U+FFFE/F) and lone surrogates. */
+const UNTRANSFERABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether every key and text of the form can reach a department: forms travel in JSON and in
+ * XML (the AMR registry), and a character XML cannot carry failed every delivery attempt.
+ */
+function transferable(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next === 'string') {
+      if (UNTRANSFERABLE.test(next)) return false;
+    } else if (typeof next === 'object' && next !== null) {
+      for (const [key, child] of Object.entries(next)) pending.push(key, child);
+    }
+  }
+  return true;
+}
+
 const FormSchema = z
   .record(z.string(), z.unknown())
   .refine((form) => nestsWithin(form, MAX_FORM_DEPTH), `form data may nest at most ${MAX_FORM_DEPTH} levels`)
+  .refine(transferable, 'form text may not contain control characters other than tab and line breaks')
   .openapi({ description: "The item's application form (see the item's formSchema)" });
 
 const NoticeEntrySchema = z
