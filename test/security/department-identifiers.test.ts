@@ -409,6 +409,28 @@ describe('hostile identifiers in bodies and headers', () => {
     expect(failures).toEqual([]);
   });
 
+  it('case form text that XML cannot carry (the AMR registry receives the form in SOAP) is refused at opening and at submission; tab and line breaks are kept', async () => {
+    const headers = bearerHeaders(windowToken, { 'content-type': 'application/json' });
+    for (const hostile of ['\u0000', '\u0001', '\u001b[31m', '\ufffe', '\ud800']) {
+      const form = { companyName: `北京朝阳${hostile}晨星咨询有限公司`, registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
+      const opened = await gateway.send('/v1/cases', { method: 'POST', headers, body: JSON.stringify({ itemCode: 'enterprise_establishment', subjectId, form }) });
+      expect(opened.status, `${JSON.stringify(hostile)}: ${opened.text.slice(0, 200)}`).toBe(400);
+      expect(opened.json<{ code: string }>().code).toBe('validation_failed');
+      const submitted = await gateway.send(`/v1/cases/${caseId}/submit`, {
+        method: 'POST',
+        headers: { ...headers, 'idempotency-key': `sec-form-${hostile.codePointAt(0) ?? 0}` },
+        body: JSON.stringify({ form: { moveToAddress: `No. 1${hostile} Riverside Road` } }),
+      });
+      expect(submitted.status, submitted.text.slice(0, 200)).toBe(400);
+    }
+    const multiLine = await gateway.send('/v1/cases', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ itemCode: 'enterprise_establishment', subjectId, form: { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元', businessScope: '企业管理咨询\n\t技术服务' } }),
+    });
+    expect(multiLine.status, multiLine.text.slice(0, 200)).toBe(201);
+  });
+
   it('a hostile X-Request-Id is replaced by a well-formed one before it is forwarded to the department', async () => {
     const hostileIds = [`../../${MARKER}/../x`, `${MARKER}${'A'.repeat(300)}`, `${MARKER} with spaces`, `${MARKER}%0d%0aX-Injected:1`];
     for (const requestId of hostileIds) {
