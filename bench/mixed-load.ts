@@ -16,7 +16,7 @@
  *   cold       the same with refresh: true, three certificates from PSB (2 signed GETs) and NRB
  *              (an asynchronous query job, polled) in parallel
  *   licence    a cold fetch of an enterprise's business licence from AMR (SOAP)
- *   upload     POST /v1/subjects/{id}/materials, a distinct PDF each time
+ *   upload     POST /v1/subjects/{id}/materials, a distinct 16 KiB PDF each time, over 50 applicants
  *   case       POST /v1/cases (household move-in, every material reused), then
  *              POST /v1/cases/{id}/submit with its own Idempotency-Key; delivered to the PSB simulator
  *
@@ -70,6 +70,8 @@ const CASE_APPLICANT = { identifier: '330106198503150120', name: '李梅' };
 const CASE_ITEM = 'household_move_in';
 /** Applicants the resolve operation goes round (generated, valid check characters). */
 const RESOLVE_PEOPLE = 1000;
+/** Of those, the first this many get the uploads, in turn: many applicants, not one subject with thousands of documents. */
+const UPLOAD_SUBJECTS = 50;
 /** prom-client's default metrics prefix in gateway/platform/metrics.ts. */
 const METRICS_PREFIX = 'onewindow_';
 
@@ -369,7 +371,7 @@ interface Fixture {
   windowToken: string;
   fetchSubjects: string[];
   enterpriseId: string;
-  uploadSubject: string;
+  uploadSubjects: string[];
   caseSubject: string;
   people: { identifier: string; name: string }[];
 }
@@ -389,9 +391,8 @@ async function prepare(gateways: Instance[]): Promise<Fixture> {
   const enterpriseId = await resolveSubject(first.url, windowToken, 'credit_code', ENTERPRISE);
   await fetchCertificates(first.url, windowToken, enterpriseId, ['business_licence'], true);
   const people = resolvePeople(RESOLVE_PEOPLE);
-  const [uploader] = people;
-  if (!uploader) throw new Error('no applicants generated');
-  const uploadSubject = await resolveSubject(first.url, windowToken, 'resident_id', uploader);
+  const uploadSubjects: string[] = [];
+  for (const person of people.slice(0, UPLOAD_SUBJECTS)) uploadSubjects.push(await resolveSubject(first.url, windowToken, 'resident_id', person));
 
   // The case applicant's first case fetches her three materials (PSB and NRB); every later case reuses them.
   const caseSubject = await resolveSubject(first.url, windowToken, 'resident_id', CASE_APPLICANT);
@@ -409,7 +410,7 @@ async function prepare(gateways: Instance[]): Promise<Fixture> {
     const [subjectId] = fetchSubjects;
     if (subjectId) await fetchCertificates(gateway.url, windowToken, subjectId, ['household_register'], false);
   }
-  return { windowToken, fetchSubjects, enterpriseId, uploadSubject, caseSubject, people };
+  return { windowToken, fetchSubjects, enterpriseId, uploadSubjects, caseSubject, people };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,7 +526,7 @@ function buildMix(settings: Settings, fixture: Fixture, runId: string): MixOpera
         name: 'POST …/materials (PDF)',
         method: 'POST',
         headers: { authorization: bearer.authorization ?? '', 'content-type': 'application/pdf', ...PURPOSE },
-        path: () => `/v1/subjects/${fixture.uploadSubject}/materials?typeCode=lease_contract&fileName=lease-${uploadSequence}.pdf`,
+        path: () => `/v1/subjects/${fixture.uploadSubjects[uploadSequence % fixture.uploadSubjects.length]}/materials?typeCode=lease_contract&fileName=lease-${uploadSequence}.pdf`,
         body: () => pdf.stamp(uploadSequence++),
         check: (status, body) => expectAnswer(status, body, [201]),
       },
