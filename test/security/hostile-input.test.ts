@@ -14,10 +14,12 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { count } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobs, clients, contractVersions, materials, subjects } from '../../gateway/db/schema.js';
 import { MAX_DOCUMENT_BYTES } from '../../gateway/contracts/document.js';
-import { bearerHeaders, type SecurityGateway, startSecurityGateway, unmaskedIdNumberLeaks } from './support.js';
+import { errorForLog } from '../../gateway/platform/errors.js';
+import { bearerHeaders, findResidentIdNumbers, type SecurityGateway, startSecurityGateway, unmaskedIdNumberLeaks } from './support.js';
 
 /** JSON routes get 2.5 MiB here, so a million-element array (2 MB) is inside the limit. */
 const BODY_LIMIT_BYTES = 2.5 * 1024 * 1024;
@@ -424,7 +426,14 @@ describe('hostile JSON', () => {
     expect(lastWins.json<{ client: { kind: string } }>().client.kind).toBe('window');
   });
 
-  it('NUL (U+0000), which the database cannot store, is a 400 validation_failed, not a 500 (and the ID number is not logged)', async () => {
+  it('NUL (U+0000), which the database cannot store, is a 400 validation_failed, not a 500', async () => {
+    // Names and case forms refuse it in their schemas; free text elsewhere reaches the database,
+    // whose refusal (SQLSTATE 22021 / 22P05) is the client's fault, not an internal error.
+    for (const name of ['Window\u0000 3', '\u0000']) {
+      const answer = await hostile('/v1/clients', adminToken, JSON.stringify({ name, kind: 'window' }));
+      expect(answer.status).toBe(400);
+      expect(answer.code).toBe('validation_failed');
+    }
     for (const name of ['张\u0000三', '\u0000']) {
       const answer = await hostile('/v1/subjects/resolve', windowToken, JSON.stringify({ identifierType: 'resident_id', identifier: NEVER_CREATED_PERSON.identifier, name }));
       expect(answer.status).toBe(400);
@@ -437,6 +446,19 @@ describe('hostile JSON', () => {
     });
     expect(form.status, form.text.slice(0, 300)).toBe(400);
     expect(gateway.logs.text()).not.toContain(NEVER_CREATED_PERSON.identifier);
+  });
+
+  it('a logged database error carries no bound parameters (they put clear ID numbers and names in the log)', () => {
+    const failed = new DrizzleQueryError(
+      'insert into "subjects" ("id", "identifier", "name") values ($1, $2, $3)',
+      ['sub_x', NEVER_CREATED_PERSON.identifier, `李\n${NEVER_CREATED_PERSON.identifier}`],
+      new Error('invalid byte sequence for encoding "UTF8": 0x00'),
+    );
+    const logged = JSON.stringify(errorForLog(failed));
+    expect(findResidentIdNumbers(logged)).toEqual([]);
+    expect(logged).not.toContain('李');
+    expect(logged).toContain('params: [redacted]');
+    expect(logged).toContain('insert into');
   });
 
   it('invalid UTF-8 and malformed JSON get a stable answer; invalid bytes never reach storage raw', async () => {
