@@ -181,6 +181,12 @@ export class FaultProxy {
     return this.sockets.size;
   }
 
+  /** Closes every open connection (the listener stays): the next request needs a new connection. */
+  disconnectAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));

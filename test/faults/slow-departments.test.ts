@@ -14,7 +14,7 @@ import { startPsbPopulationSimulator } from '../../adapters/psb-population/simul
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from '../harness.js';
 import { type FaultMode, FaultProxy } from './fault-proxy.js';
-import { figure, identityVerifier, loopbackDepartments, ms, psbDepartment, timed } from './support.js';
+import { figure, identityVerifier, loopbackDepartments, ms, pause, psbDepartment, timed } from './support.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const HEADERS_TIMEOUT_MS = 1500;
@@ -128,15 +128,21 @@ describe('a department answering at one byte per second', () => {
 });
 
 describe('latency, blackhole, bandwidth cap and half-open connections end bounded, with a stable error', () => {
-  const cases: { name: string; mode: FaultMode; expected: string }[] = [
+  const cases: { name: string; mode: FaultMode; expected: string; freshConnection?: boolean }[] = [
     { name: 'latency of 3 s per chunk', mode: { kind: 'latency', perChunkMs: 3000 }, expected: 'headers' },
-    { name: 'latency of 3 s at connect', mode: { kind: 'latency', connectMs: 3000 }, expected: 'headers' },
+    // The kept-alive connection is closed first, or the call would not connect at all.
+    { name: 'latency of 3 s at connect', mode: { kind: 'latency', connectMs: 3000 }, expected: 'headers', freshConnection: true },
     { name: 'blackhole (accepted, never answered)', mode: { kind: 'drop' }, expected: 'headers' },
     { name: 'bandwidth capped at 20 bytes/s', mode: { kind: 'bandwidth', bytesPerSecond: 20 }, expected: 'headers' },
     { name: 'half-open (read, never answered, never closed)', mode: { kind: 'half_open' }, expected: 'headers' },
   ];
-  for (const { name, mode, expected } of cases) {
+  for (const { name, mode, expected, freshConnection } of cases) {
     it(`${name}: 504 department_timeout within the budget`, async () => {
+      if (freshConnection) {
+        proxy.disconnectAll();
+        // Let the client see the close before it picks a connection.
+        await pause(200);
+      }
       const outcome = await verifyUnder(mode);
       figure(name, `${outcome.code} after ${ms(outcome.elapsedMs)}`);
       expect(outcome).toMatchObject({ status: 504, code: 'department_timeout' });
