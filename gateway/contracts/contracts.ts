@@ -298,7 +298,7 @@ export interface ContractVersionView extends VersionSummary {
 function documentOf(row: ContractVersionRow): Record<string, unknown> {
   if (row.sourceFormat === 'json') return JSON.parse(row.sourceText) as Record<string, unknown>;
   // Published YAML was checked at publication (aliases capped), so reading it again is safe.
-  return parseYaml(row.sourceText, { schema: 'core', merge: false, maxAliasCount: 20 }) as Record<string, unknown>;
+  return parseYaml(row.sourceText, { schema: 'core', merge: false, maxAliasCount: 20, logLevel: 'error' }) as Record<string, unknown>;
 }
 
 export async function getContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionView> {

@@ -56,7 +56,7 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
       throw invalid('The document is not well-formed JSON.', [{ path: '(document)', message: (error as Error).message }]);
     }
   }
-  const parsed = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, merge: false, strict: true });
+  const parsed = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, merge: false, strict: true, logLevel: 'error' });
   if (parsed.errors.length > 0) {
     throw invalid(
       'The document is not well-formed YAML.',

@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import type { AccessContext } from '../identity/subjects.js';
 import type { AppEnv } from '../platform/context.js';
 import { ContentDigestSyntaxError, parseContentDigest } from '../platform/content-digest.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, errorForLog } from '../platform/errors.js';
 import { BLOB_HEAD_BYTES, BlobDigestMismatchError, type BlobStore, BlobTooLargeError, type PutResult } from './blob-store.js';
 import { detectMediaType, normaliseDeclaredMediaType } from './media-type.js';
 import { type MaterialView, insertMaterial, isContentReferenced, lockContent, planMaterial, type PlannedMaterial, provenanceOf } from './materials.js';
@@ -173,7 +173,7 @@ export async function uploadMaterial(
   } catch (error) {
     closeConnectionAfter(error);
     if (stored?.created) await removeIfUnreferenced(context, blobStore, stored.sha256).catch((cleanupError: unknown) => {
-      c.var.logger.error({ err: cleanupError, sha256: stored?.sha256 }, 'removing the content of a failed upload failed');
+      c.var.logger.error({ err: errorForLog(cleanupError), sha256: stored?.sha256 }, 'removing the content of a failed upload failed');
     });
     throw error;
   }

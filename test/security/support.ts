@@ -39,17 +39,24 @@ export interface SecurityGateway {
 
 export async function startSecurityGateway(environment: Record<string, string> = {}): Promise<SecurityGateway> {
   const database = await freshDatabase();
-  const config = parseConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ONEWINDOW_DEMO: 'false',
-    PUBLIC_BASE_URL: 'http://gateway.test',
-    ...database.environment,
-    ...environment,
-  });
   const logs = new LogCapture();
-  const running = await startGateway(config, createLogger(config.logLevel, logs));
+  let running: RunningGateway;
+  try {
+    const config = parseConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ONEWINDOW_DEMO: 'false',
+      PUBLIC_BASE_URL: 'http://gateway.test',
+      ...database.environment,
+      ...environment,
+    });
+    running = await startGateway(config, createLogger(config.logLevel, logs));
+  } catch (error) {
+    // A configuration the test expects to be refused must not leave its database behind.
+    await database.drop();
+    throw error;
+  }
   const exchanges: RecordedExchange[] = [];
 
   const gateway: SecurityGateway = {
