@@ -21,8 +21,14 @@ const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 /** PSB's answer-headers timeout here: a held request fails after this, so the tests stay short. */
 const PSB_HEADERS_TIMEOUT_MS = 1000;
 const PSB_HALF_OPEN_AFTER_MS = 3000;
-/** Generous: the healthy department may slow down somewhat on a shared 2-core machine, not collapse. */
+/**
+ * Generous: the healthy department may slow down somewhat on a shared 2-core machine, not
+ * collapse. Its median is a few milliseconds, which jitter by a few more, so a rise of up to
+ * HEALTHY_LATENCY_SLACK_MS is tolerated as well; an outage that reached it would show as the
+ * failing department's timeouts (a second each), far beyond either.
+ */
 const HEALTHY_LATENCY_RATIO_BOUND = 5;
+const HEALTHY_LATENCY_SLACK_MS = 50;
 const BURST_CALLS = 100;
 const RETRY_MULTIPLIER_BOUND = 1.1;
 
@@ -211,7 +217,7 @@ describe('one department failing completely', () => {
         `PSB down (${outage.name})`,
         `breaker open after ${ms(openedAfterMs)}; fail-fast median ${ms(median(failFast))}, max ${ms(Math.max(...failFast))}; AMR median ${ms(duringAmrMedianMs)} vs ${ms(healthyAmrMedianMs)} before (×${ratio.toFixed(2)}); PSB load outcomes ${JSON.stringify(Object.fromEntries(loadOutcomes))}`,
       );
-      expect(ratio).toBeLessThan(HEALTHY_LATENCY_RATIO_BOUND);
+      expect(duringAmrMedianMs).toBeLessThan(Math.max(HEALTHY_LATENCY_RATIO_BOUND * healthyAmrMedianMs, healthyAmrMedianMs + HEALTHY_LATENCY_SLACK_MS));
 
       // Back: the breaker lets a trial call through after its half-open delay and closes again.
       const restoredAt = performance.now();
