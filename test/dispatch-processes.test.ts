@@ -16,7 +16,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, pause, until } from './support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, pause, until, householdMoveInItem } from './support/processes.js';
 
 const SUBMIT = 'submitHouseholdMoveIn';
 const ITEM = 'dispatch_household_move_in';
@@ -166,17 +166,7 @@ describe.skipIf(pgBin === undefined)('dispatch with real processes (gateway proc
     const window = await Window.connect(first, 'cli_demo_window', 'demo-window-secret');
     // An item whose form is what the population registry needs, with one material the applicant hands in once.
     await admin.expect(
-      admin.call('PUT', `/v1/items/${ITEM}`, {
-        name: 'Household move-in (dispatch test)',
-        nameZh: '户口迁入（投递测试）',
-        kind: 'promised',
-        subjectKind: 'person',
-        departments: ['PSB'],
-        statutoryDays: 20,
-        promisedDays: 5,
-        formSchema: { type: 'object', required: ['moveInAddress'], properties: { moveInAddress: { type: 'string', minLength: 4 } } },
-        materials: [{ requirementCode: 'residence', name: 'Proof of lawful residence', acceptedTypes: ['lease_contract'] }],
-      }),
+      admin.call('PUT', `/v1/items/${ITEM}`, householdMoveInItem('dispatch test', '投递测试')),
       201,
     );
     subjectId = (await window.expect<{ id: string }>(window.call('POST', '/v1/subjects/resolve', APPLICANT, PURPOSE), 201)).id;

@@ -34,7 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, type RunningNrbSimulator, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, until } from './support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, until, householdMoveInItem } from './support/processes.js';
 
 const ITEM = 'scale_out_household_move_in';
 const APPLICANT = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
@@ -351,17 +351,7 @@ describe.skipIf(pgBin === undefined)('scale-out: three gateway processes on one 
     const admin = new Window(instance(2), await tokenFrom(instance(2), 'cli_demo_admin', 'demo-admin-secret'));
     // An item the population registry receives, needing the lease already on file (reused by every case).
     await admin.expect(
-      admin.call('PUT', `/v1/items/${ITEM}`, {
-        name: 'Household move-in (scale-out test)',
-        nameZh: '户口迁入（多实例测试）',
-        kind: 'promised',
-        subjectKind: 'person',
-        departments: ['PSB'],
-        statutoryDays: 20,
-        promisedDays: 5,
-        formSchema: { type: 'object', required: ['moveInAddress'], properties: { moveInAddress: { type: 'string', minLength: 4 } } },
-        materials: [{ requirementCode: 'residence', name: 'Proof of lawful residence', acceptedTypes: ['lease_contract'] }],
-      }),
+      admin.call('PUT', `/v1/items/${ITEM}`, householdMoveInItem('scale-out test', '多实例测试')),
       201,
     );
     const windows = windowsOf(firstWindowToken);

@@ -15,7 +15,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
 import { pdfDocument } from '../fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, until } from '../support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, until, householdMoveInItem } from '../support/processes.js';
 import { figure, ms } from './support.js';
 
 const pgBin = findPostgresBin();
@@ -93,17 +93,7 @@ describe.skipIf(pgBin === undefined)('SIGTERM under a burst of uploads and submi
     const admin = await Window.connect(gateway, 'cli_demo_admin', 'demo-admin-secret');
     const window = await Window.connect(gateway, 'cli_demo_window', 'demo-window-secret');
     await admin.expect(
-      admin.call('PUT', `/v1/items/${ITEM}`, {
-        name: 'Household move-in (fault suite)',
-        nameZh: '户口迁入（故障测试）',
-        kind: 'promised',
-        subjectKind: 'person',
-        departments: ['PSB'],
-        statutoryDays: 20,
-        promisedDays: 5,
-        formSchema: { type: 'object', required: ['moveInAddress'], properties: { moveInAddress: { type: 'string', minLength: 4 } } },
-        materials: [{ requirementCode: 'residence', name: 'Proof of lawful residence', acceptedTypes: ['lease_contract'] }],
-      }),
+      admin.call('PUT', `/v1/items/${ITEM}`, householdMoveInItem('fault suite', '故障测试')),
       201,
     );
     subjectId = (await window.expect<{ id: string }>(window.call('POST', '/v1/subjects/resolve', { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' }, PURPOSE), 201)).id;

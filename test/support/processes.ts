@@ -196,3 +196,21 @@ export class Window {
   }
 }
 
+
+/**
+ * A household move-in item delivered to the PSB population registry alone and needing one lease
+ * on file: what the cross-process tests submit (the lease is handed in once and reused).
+ */
+export function householdMoveInItem(label: string, labelZh: string): Record<string, unknown> {
+  return {
+    name: `Household move-in (${label})`,
+    nameZh: `户口迁入（${labelZh}）`,
+    kind: 'promised',
+    subjectKind: 'person',
+    departments: ['PSB'],
+    statutoryDays: 20,
+    promisedDays: 5,
+    formSchema: { type: 'object', required: ['moveInAddress'], properties: { moveInAddress: { type: 'string', minLength: 4 } } },
+    materials: [{ requirementCode: 'residence', name: 'Proof of lawful residence', acceptedTypes: ['lease_contract'] }],
+  };
+}
