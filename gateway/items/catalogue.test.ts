@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seedItems } from './catalogue.js';
-import { checkForm, compileFormSchema } from './form.js';
+import { catastrophicPatterns, checkForm, compileFormSchema } from './form.js';
 
 describe('seed items', () => {
   it('have form schemas that compile in strict mode', () => {
@@ -20,5 +20,24 @@ describe('seed items', () => {
     expect(() => checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'employment' })).not.toThrow();
     expect(() => checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'home_purchase' })).toThrow(/certificateNo/);
     expect(() => checkForm(moveIn.code, moveIn.formSchema, { reason: 'lottery', extra: 1 })).toThrow(/moveToAddress.*|reason|extra/);
+  });
+});
+
+describe('form schema patterns', () => {
+  it('finds patterns that can take exponential time, wherever they sit in the schema', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        postcode: { type: 'string', pattern: '^[0-9]{6}$' },
+        note: { type: 'string', pattern: '^(a+)+$' },
+        rooms: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9]{3}$' } },
+      },
+      patternProperties: { '^(ab*)*c$': { type: 'string' } },
+    };
+    expect(catastrophicPatterns(schema)).toEqual(['^(a+)+$', '^(ab*)*c$']);
+  });
+
+  it('finds none in the seed items', () => {
+    for (const item of seedItems) expect(catastrophicPatterns(item.formSchema), item.code).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { asc, eq, inArray } from 'drizzle-orm';
 import type { Database, Queryable } from '../db/client.js';
 import { itemMaterials, items, materialTypes } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
-import { compileFormSchema } from './form.js';
+import { catastrophicPatterns, compileFormSchema } from './form.js';
 
 export type ItemKind = 'immediate' | 'promised' | 'joint' | 'escalated';
 
@@ -270,6 +270,9 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
     compileFormSchema(definition.formSchema);
   } catch (error) {
     problems.push(`formSchema: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const pattern of catastrophicPatterns(definition.formSchema)) {
+    problems.push(`formSchema: the pattern ${pattern} can take exponential time on some inputs (nested or overlapping repetition); write it without repeating a repeated group`);
   }
   const typeCodes = [...new Set(definition.materials.flatMap((entry) => entry.acceptedTypes))];
   const known = typeCodes.length === 0 ? [] : await db.select({ code: materialTypes.code }).from(materialTypes).where(inArray(materialTypes.code, typeCodes));

@@ -6,6 +6,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
+import safeRegex from 'safe-regex2';
 import { ApiError } from '../platform/errors.js';
 
 // ajv-formats is CommonJS: under ESM its plugin is the module's `default`.
@@ -28,6 +29,41 @@ export function compileFormSchema(schema: Record<string, unknown>): ValidateFunc
     compiled.set(key, validate);
   }
   return validate;
+}
+
+/**
+ * The `pattern`s (and `patternProperties` keys) of a form schema that could take exponential time
+ * on a crafted input — nested or overlapping quantifiers such as `^(a+)+$`. Window systems send
+ * the text these run against, so an administrator's slip would let any of them stall the event
+ * loop; such schemas are refused when the item is saved.
+ */
+export function catastrophicPatterns(schema: unknown): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const entry of node) visit(entry);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'pattern' && typeof value === 'string' && !isSafePattern(value)) found.push(value);
+      if (key === 'patternProperties' && value !== null && typeof value === 'object') {
+        for (const property of Object.keys(value)) if (!isSafePattern(property)) found.push(property);
+      }
+      visit(value);
+    }
+  };
+  visit(schema);
+  return found;
+}
+
+function isSafePattern(pattern: string): boolean {
+  try {
+    return safeRegex(pattern);
+  } catch {
+    // Not a pattern the checker can read: ajv's strict compile reports invalid ones itself.
+    return true;
+  }
 }
 
 /** Checks a case's form data; `form_invalid` (422) lists every problem with its pointer. */
