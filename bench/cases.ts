@@ -19,35 +19,32 @@
  *      and per case the materials required, handed in, reused and fetched are printed, with the
  *      totals: later cases reuse what earlier ones collected.
  *
- * The simulators run as this file with BENCH_CASES_ROLE=simulator (each its own process, started
- * as `run-simulator.ts` starts them, on a free loopback port). See bench/README.md for the knobs,
+ * The simulators are child processes of lib/simulators.ts (each its own process, started as
+ * `run-simulator.ts` starts them, on a free loopback port). See bench/README.md for the knobs,
  * and for why the figures there were taken with BENCH_GATEWAY_POOL_SIZE above the concurrency.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { Pool, request } from 'undici';
-import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
-import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
-import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
-import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
+import { PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
+import { fixed, machineBusySeconds, textTable as table } from './lib/calls.js';
+import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, logTail, postgresCpu, spawnServer, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import { type BenchDatabase, createBenchDatabase, serverVersion } from './lib/database.js';
+import { integerFromEnv, listFromEnv, unthrottledGatewayEnv } from './lib/env.js';
+import { addCleanup, cleanup, errorText, settingsOrComplaint, startRun } from './lib/run.js';
+import { departmentsJson, startSimulatorProcesses } from './lib/simulators.js';
+import { machineFacts, packageVersions } from './lib/environment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
 /** The `iss` of the gateway's tokens (PUBLIC_BASE_URL); the baseline checks it too. */
 const ISSUER = 'http://onewindow-bench.localhost';
 const AUDIENCE = 'onewindow-api';
-const WINDOW_CLIENT = { id: 'cli_demo_window', secret: 'demo-window-secret' };
-/** The demo department client is the PSB: it approves the window's grant for psb.population. */
-const PSB_CLIENT = { id: 'cli_demo_department', secret: 'demo-department-secret' };
-const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
 /** The load's applicant: in the PSB register (its desk refuses applications for unknown people) and holding real estate at the NRB. */
 const LOAD_APPLICANT = { identifier: '330106198503150120', name: '李梅' };
 /** The story's applicant: in every simulator's seed. */
@@ -56,7 +53,6 @@ const STORY_APPLICANT = { identifier: '11010519491231002X', name: '张三' };
 const LOAD_ITEM = 'household_move_in';
 const PSB_SUBMIT_OPERATION = 'submitHouseholdMoveIn';
 
-type SimulatorCode = 'PSB' | 'AMR' | 'NRB';
 type TargetKey = 'gateway' | 'baseline';
 type Part = 'throughput' | 'story';
 
@@ -82,15 +78,6 @@ interface Settings {
   /** Start the gateway with `node --cpu-prof`; the profile is kept in the printed folder. */
   cpuProfile: boolean;
   budgetSeconds: number;
-}
-
-function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
-  const known = (item: string): item is T => (allowed as readonly string[]).includes(item);
-  if (items.length === 0 || !items.every(known)) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
-  return [...new Set(items.filter(known))];
 }
 
 function settingsFromEnv(): Settings {
@@ -121,74 +108,10 @@ function settingsFromEnv(): Settings {
   };
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
-// The simulators (child role): started as each `adapters/<department>/run-simulator.ts` starts
-// its own (default options), on the port the benchmark picked. This file rather than
-// run-simulator.ts because lib/children.ts passes a child its settings through the environment.
-
-async function runSimulatorRole(): Promise<void> {
-  const port = Number(process.env.BENCH_SIMULATOR_PORT);
-  const code = process.env.BENCH_SIMULATOR;
-  let simulator: RunningSimulator;
-  if (code === 'PSB') simulator = await startPsbPopulationSimulator({ port, host: HOST });
-  else if (code === 'AMR') simulator = await startAmrEnterpriseSimulator({ port, host: HOST });
-  else if (code === 'NRB') simulator = await startNrbRealEstateSimulator({ port, host: HOST });
-  else throw new Error(`BENCH_SIMULATOR must be PSB, AMR or NRB, not ${String(code)}`);
-  process.stdout.write(`${code} simulator listening on ${simulator.url}\n`);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      simulator.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: whatever happens, children are killed, the database dropped, temporary files removed.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaningUp: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaningUp ??= (async () => {
-    await stopAll().catch(() => killAllNow());
-    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${errorText(error)}`));
-  })();
-  return cleaningUp;
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP for setup and the story (the load has its own pools).
-
-interface CallOptions {
-  method?: 'GET' | 'POST' | 'PUT';
-  headers?: Record<string, string>;
-  body?: string | Uint8Array;
-}
-
-async function callJson<T>(url: string, expected: number[], options: CallOptions = {}): Promise<T> {
-  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
-  const text = await response.body.text();
-  if (!expected.includes(response.statusCode)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${response.statusCode}: ${text.slice(0, 600)}`);
-  return JSON.parse(text) as T;
-}
-
-async function issueToken(gatewayUrl: string, client: { id: string; secret: string }): Promise<string> {
-  const basic = Buffer.from(`${client.id}:${client.secret}`).toString('base64');
-  const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return issued.access_token;
-}
-
-const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+// HTTP for setup and the story (the load has its own pools; lib/api.ts has the shared calls).
 
 /** The public JWK the gateway signs `token` with, for the baseline's token check. */
 async function signingKeyOf(gatewayUrl: string, token: string): Promise<Record<string, unknown>> {
@@ -199,29 +122,8 @@ async function signingKeyOf(gatewayUrl: string, token: string): Promise<Record<s
   return key;
 }
 
-/** As the README walk-through: the window asks for psb.population (a conditional resource), the PSB's client approves. */
-async function grantPopulationRegistry(gatewayUrl: string, windowToken: string): Promise<void> {
-  const asked = await callJson<{ id: string }>(`${gatewayUrl}/v1/contracts/psb.population/access-requests`, [201], {
-    method: 'POST',
-    headers: jsonHeaders(windowToken),
-    body: JSON.stringify({ purpose: 'Benchmark: cases at the window', legalBasis: 'Benchmark data' }),
-  });
-  const departmentToken = await issueToken(gatewayUrl, PSB_CLIENT);
-  await callJson(`${gatewayUrl}/v1/access-requests/${asked.id}/decision`, [200], {
-    method: 'POST',
-    headers: jsonHeaders(departmentToken),
-    body: JSON.stringify({ decision: 'approve', reason: 'Benchmark' }),
-  });
-}
-
-async function resolveSubject(gatewayUrl: string, windowToken: string, person: { identifier: string; name: string }): Promise<string> {
-  const subject = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/resolve`, [200, 201], {
-    method: 'POST',
-    headers: { ...jsonHeaders(windowToken), ...PURPOSE },
-    body: JSON.stringify({ identifierType: 'resident_id', ...person }),
-  });
-  return subject.id;
-}
+const resolveSubject = (gatewayUrl: string, windowToken: string, person: { identifier: string; name: string }): Promise<string> =>
+  resolveSubjectOf(gatewayUrl, windowToken, 'resident_id', person);
 
 /** A small valid PDF, distinct per label (the stores keep identical content once). */
 function pdfBytes(label: string): Uint8Array {
@@ -290,32 +192,6 @@ interface RunningServer {
   url: string;
 }
 
-async function startSimulator(workDir: string, code: SimulatorCode): Promise<RunningServer> {
-  const port = await freePort();
-  const server = spawnServer({
-    name: `${code} simulator`,
-    root: ROOT,
-    entry: 'bench/cases.ts',
-    logFile: join(workDir, `simulator-${code.toLowerCase()}.log`),
-    env: { BENCH_CASES_ROLE: 'simulator', BENCH_SIMULATOR: code, BENCH_SIMULATOR_PORT: String(port) },
-  });
-  return { server, url: `http://${HOST}:${port}` };
-}
-
-function departmentsJson(simulators: Record<SimulatorCode, RunningServer>): string {
-  return JSON.stringify([
-    { code: 'PSB', name: 'Population registry (simulator)', adapter: 'psb-population', baseUrl: simulators.PSB.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET } },
-    {
-      code: 'AMR',
-      name: 'Enterprise registry (simulator)',
-      adapter: 'amr-enterprise',
-      baseUrl: simulators.AMR.url,
-      options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
-    },
-    { code: 'NRB', name: 'Real-estate registry (simulator)', adapter: 'nrb-realestate', baseUrl: simulators.NRB.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET } },
-  ]);
-}
-
 async function startGateway(settings: Settings, workDir: string, databaseUrl: string, departments: string): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
@@ -375,7 +251,7 @@ async function startBaseline(settings: Settings, workDir: string, databaseUrl: s
 }
 
 function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
-  return createBenchDatabase(adminUrl, 'ow_bench_cases', (drop) => cleanups.push(drop));
+  return createBenchDatabase(adminUrl, 'ow_bench_cases', addCleanup);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,26 +270,6 @@ function percentiles(values: ArrayLike<number>): Percentiles {
   const sorted = Float64Array.from(values).sort();
   const at = (p: number): number => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN));
   return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
-}
-
-/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
-function machineBusySeconds(): number | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
-}
-
-const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
-
-function table(rows: string[][], left = 1): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row, index) => {
-      const line = row.map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd();
-      return index === 0 ? `  ${line}\n  ${widths.map((width) => '-'.repeat(width)).join('  ')}` : `  ${line}`;
-    })
-    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1043,44 +899,17 @@ function printStory(cases: StoryCase[]): void {
 
 // ---------------------------------------------------------------------------------------------
 
-function versionOf(packageName: string): string {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
-async function postgresVersion(sql: postgres.Sql): Promise<string> {
-  const [row] = await sql<{ server_version: string }[]>`show server_version`;
-  return row?.server_version ?? 'unknown';
-}
-
 async function main(): Promise<number> {
-  let settings: Settings;
-  try {
-    settings = settingsFromEnv();
-  } catch (error) {
-    console.error(`bench:cases: ${errorText(error)}`);
-    return 2;
-  }
+  const settings = settingsOrComplaint('bench:cases', settingsFromEnv);
+  if (!settings) return 2;
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-cases-'));
-  let keepWorkDir = false;
-  cleanups.push(async () => {
-    if (keepWorkDir) console.error(`server logs${settings.cpuProfile ? ' and the gateway\'s CPU profile (profile-gateway/, written when it stopped)' : ''} kept in ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
+  const run = startRun({
+    workDirPrefix: 'ow-bench-cases-',
+    budgetSeconds: settings.budgetSeconds,
+    budgetVariable: 'BENCH_BUDGET_SECONDS',
+    keptWhat: `server logs${settings.cpuProfile ? ' and the gateway\'s CPU profile (profile-gateway/, written when it stopped)' : ''}`,
   });
-  process.on('exit', () => killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping servers and cleaning up`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  const budget = setTimeout(() => {
-    console.error(`\nbenchmark exceeded its ${settings.budgetSeconds} s budget (BENCH_BUDGET_SECONDS); stopping`);
-    keepWorkDir = true;
-    void cleanup().finally(() => process.exit(1));
-  }, settings.budgetSeconds * 1000);
-  budget.unref();
+  const { workDir } = run;
 
   console.log(
     `onewindow cases benchmark: parts ${settings.parts.join(', ')}; gateway LOG_LEVEL=${settings.gatewayLogLevel}; database pool: gateway ${settings.gatewayPoolSize}, ` +
@@ -1091,35 +920,26 @@ async function main(): Promise<number> {
   try {
     const database = await createPostgresDatabase(settings.postgresAdminUrl);
     const sql = postgres(database.url, { max: 2, connect_timeout: 5, onnotice: () => {} });
-    cleanups.push(() => sql.end({ timeout: 5 }));
+    addCleanup(() => sql.end({ timeout: 5 }));
     const environment = {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
+      ...machineFacts(),
       loadAverageAtStart: loadavg(),
-      postgresServer: await postgresVersion(sql),
-      packages: Object.fromEntries(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm'].map((name) => [name, versionOf(name)])),
+      postgresServer: await serverVersion(sql),
+      packages: packageVersions(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm']),
     };
     console.log(
       `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}, ` +
         `PostgreSQL ${environment.postgresServer}; database ${database.name} (dropped at the end)`,
     );
 
-    const simulators: Record<SimulatorCode, RunningServer> = {
-      PSB: await startSimulator(workDir, 'PSB'),
-      AMR: await startSimulator(workDir, 'AMR'),
-      NRB: await startSimulator(workDir, 'NRB'),
-    };
+    const simulators = await startSimulatorProcesses(ROOT, workDir);
     children.push(...Object.values(simulators).map((simulator) => simulator.server));
-    // The simulator kit's control path answers GET with the request counts: ready when it does.
-    await Promise.all(Object.values(simulators).map((simulator) => waitForHttp(simulator.server, `${simulator.url}/__simulator/faults`, 60_000)));
     const gateway = await startGateway(settings, workDir, database.url, departmentsJson(simulators));
     children.push(gateway.server);
     console.log(`  gateway ${gateway.url}; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
     const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);
-    await grantPopulationRegistry(gateway.url, windowToken);
+    await grantPopulationRegistry(gateway.url, windowToken, 'Benchmark: cases at the window');
 
     let throughput: Awaited<ReturnType<typeof runThroughput>> | undefined;
     if (settings.parts.includes('throughput')) {
@@ -1158,21 +978,17 @@ async function main(): Promise<number> {
     const file = join(ROOT, 'bench/results', `cases-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, throughput, story }, null, 2)}\n`);
     console.log(`Written ${file}`);
-    if (settings.cpuProfile) keepWorkDir = true;
+    if (settings.cpuProfile) run.keepWorkDir();
     return 0;
   } catch (error) {
-    keepWorkDir = true;
+    run.keepWorkDir();
     console.error(`\nbenchmark failed: ${errorText(error)}`);
     for (const child of children) console.error(`--- ${child.name} (last lines) ---\n${logTail(child, 10)}`);
     return 1;
   } finally {
-    clearTimeout(budget);
+    run.clearBudget();
     await cleanup();
   }
 }
 
-if (process.env.BENCH_CASES_ROLE === 'simulator') {
-  await runSimulatorRole();
-} else {
-  process.exitCode = await main();
-}
+process.exitCode = await main();

@@ -18,38 +18,35 @@
  * baselines, and the two department simulators (`adapters/<department>/run-simulator.ts`).
  * autocannon runs in this process. See bench/README.md for the knobs and how to read the output.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { JWK } from 'jose';
-import postgres from 'postgres';
-import { request } from 'undici';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../adapters/psb-population/simulator.js';
 import type { CopiedCertificate } from './baseline/certificates-store-server.js';
-import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import { PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
+import { fixed, machineBusySeconds, textTable as table } from './lib/calls.js';
+import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, logTail, postgresCpu, spawnServer, stopServer, treeCpu, waitForHttp } from './lib/children.js';
 import { type LoadResult, type Slice, summarise } from './lib/load.js';
-import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
-import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
+import { type BenchDatabase, createBenchDatabase, postgresVersion } from './lib/database.js';
+import { integerFromEnv, listFromEnv, unthrottledGatewayEnv } from './lib/env.js';
+import { addCleanup, cleanup, cleanupStarted, errorText, settingsOrComplaint, startRun } from './lib/run.js';
+import { machineFacts, packageVersions } from './lib/environment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
 /** The `iss` of the gateway's tokens (PUBLIC_BASE_URL), checked by the baselines too. */
 const ISSUER = 'http://onewindow-bench.localhost';
 const AUDIENCE = 'onewindow-api';
-const WINDOW_CLIENT = { id: 'cli_demo_window', secret: 'demo-window-secret' };
-/** The demo PSB department client: it approves the window client's grant for psb.population. */
-const PSB_CLIENT = { id: 'cli_demo_department', secret: 'demo-department-secret' };
 /** The applicant: known to both simulators (PSB seed and NRB seed). */
 const PERSON = { idNumber: '11010519491231002X', name: '张三' };
 const COLD_TYPES = ['resident_id_card', 'household_register', 'real_estate_certificate'];
 /** Department calls one cold fetch makes (NRB's token is cached): PSB one per type; NRB query, 2 polls, 1 page, document. */
 const PSB_OPERATIONS = ['getResidentIdCertificate', 'getHouseholdRegister'];
-const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
 /** Same pool size for the gateway and the store baseline (the gateway's default). */
 const POOL_SIZE = 10;
 /** Same connections per department for the gateway's SDK client (its default) and the fan-out. */
@@ -82,15 +79,6 @@ interface Settings {
   postgresAdminUrl: string;
   cpuProfile: boolean;
   budgetSeconds: number;
-}
-
-function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
-  const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
-  if (bad.length > 0 || items.length === 0) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
-  return [...new Set(items)] as T[];
 }
 
 function integersFromEnv(name: string, fallback: number[]): number[] {
@@ -127,63 +115,10 @@ function settingsFromEnv(): Settings {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup: whatever happens, children are killed, the database dropped, temp files removed.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaningUp: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  stopping = true;
-  cleaningUp ??= (async () => {
-    await stopAll().catch(() => killAllNow());
-    await Promise.all([...simulators].map((simulator) => stopSimulator(simulator)));
-    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
-  })();
-  return cleaningUp;
-}
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-// ---------------------------------------------------------------------------------------------
 // Department simulators: `adapters/<department>/run-simulator.ts <port>`, each its own process group.
-// (lib/children.ts's spawnServer passes no arguments, and the simulators take their port as one.)
 
-const simulators = new Set<ServerProcess>();
-
-function spawnSimulator(name: string, entry: string, port: number, logFile: string): ServerProcess {
-  const env: Record<string, string> = {};
-  for (const variable of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
-    const value = process.env[variable];
-    if (value !== undefined) env[variable] = value;
-  }
-  const fd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), [entry, String(port)], { cwd: ROOT, env, stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  if (child.pid === undefined) throw new Error(`${name}: could not spawn ${entry}`);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  const simulator: ServerProcess = { name, child, pid: child.pid, logFile, exited };
-  simulators.add(simulator);
-  return simulator;
-}
-
-function killSimulatorGroup(simulator: ServerProcess): void {
-  try {
-    process.kill(-simulator.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
-
-async function stopSimulator(simulator: ServerProcess): Promise<void> {
-  if (!simulators.delete(simulator)) return;
-  try {
-    process.kill(simulator.pid, 'SIGTERM');
-  } catch {
-    // Already gone.
-  }
-  await Promise.race([simulator.exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
-  killSimulatorGroup(simulator);
-}
+/** The simulators' processes, for their last log lines when the run fails. */
+const simulators: ServerProcess[] = [];
 
 interface RunningSimulator {
   server: ServerProcess;
@@ -194,7 +129,8 @@ async function startSimulators(workDir: string): Promise<{ psb: RunningSimulator
   const start = async (code: string, entry: string): Promise<RunningSimulator> => {
     const port = await freePort();
     const url = `http://${HOST}:${port}`;
-    const server = spawnSimulator(`${code} simulator`, entry, port, join(workDir, `simulator-${code.toLowerCase()}.log`));
+    const server = spawnServer({ name: `${code} simulator`, root: ROOT, entry, args: [String(port)], logFile: join(workDir, `simulator-${code.toLowerCase()}.log`), env: {} });
+    simulators.push(server);
     return { server, url };
   };
   const psb = await start('PSB', 'adapters/psb-population/run-simulator.ts');
@@ -226,59 +162,10 @@ async function departmentCalls(psb: RunningSimulator, nrb: RunningSimulator): Pr
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP helpers for setup (the load itself is autocannon's).
+// HTTP for setup (the load itself is autocannon's; lib/api.ts has the shared calls).
 
-interface HttpAnswer {
-  status: number;
-  text: string;
-}
-
-async function call(url: string, options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
-  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
-  return { status: response.statusCode, text: await response.body.text() };
-}
-
-async function callJson<T>(url: string, expected: number[], options: Parameters<typeof call>[1] = {}): Promise<T> {
-  const answer = await call(url, options);
-  if (!expected.includes(answer.status)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
-  return JSON.parse(answer.text) as T;
-}
-
-async function issueToken(gatewayUrl: string, client: { id: string; secret: string }): Promise<string> {
-  const basic = Buffer.from(`${client.id}:${client.secret}`).toString('base64');
-  const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return issued.access_token;
-}
-
-const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
-
-/** The demo window client asks for psb.population (a conditional resource); the demo PSB client approves. */
-async function grantPopulationRegistry(gatewayUrl: string, windowToken: string): Promise<void> {
-  const asked = await callJson<{ id: string }>(`${gatewayUrl}/v1/contracts/psb.population/access-requests`, [201], {
-    method: 'POST',
-    headers: jsonHeaders(windowToken),
-    body: JSON.stringify({ purpose: 'Benchmark: fetching certificates at the window', legalBasis: 'Benchmark data' }),
-  });
-  const departmentToken = await issueToken(gatewayUrl, PSB_CLIENT);
-  await callJson(`${gatewayUrl}/v1/access-requests/${asked.id}/decision`, [200], {
-    method: 'POST',
-    headers: jsonHeaders(departmentToken),
-    body: JSON.stringify({ decision: 'approve', reason: 'Benchmark' }),
-  });
-}
-
-async function resolveSubject(gatewayUrl: string, windowToken: string): Promise<string> {
-  const subject = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/resolve`, [200, 201], {
-    method: 'POST',
-    headers: { ...jsonHeaders(windowToken), ...PURPOSE },
-    body: JSON.stringify({ identifierType: 'resident_id', identifier: PERSON.idNumber, name: PERSON.name }),
-  });
-  return subject.id;
-}
+const resolveSubject = (gatewayUrl: string, windowToken: string): Promise<string> =>
+  resolveSubjectOf(gatewayUrl, windowToken, 'resident_id', { identifier: PERSON.idNumber, name: PERSON.name });
 
 interface CertificateAnswer {
   certificateType: string;
@@ -323,7 +210,7 @@ let stopping = false;
 
 function watchExit(server: ServerProcess): void {
   void server.exited.then((status) => {
-    if (!stopping) exitedEarly.set(server, status);
+    if (!stopping && !cleanupStarted()) exitedEarly.set(server, status);
   });
 }
 
@@ -396,29 +283,11 @@ async function startBaseline(workDir: string, key: string, label: string, entry:
 }
 
 function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
-  return createBenchDatabase(adminUrl, 'ow_bench_cert', (drop) => cleanups.push(drop));
-}
-
-async function postgresVersion(adminUrl: string): Promise<string> {
-  const client = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  try {
-    const [row] = await client<{ server_version: string }[]>`show server_version`;
-    return row?.server_version ?? 'unknown';
-  } finally {
-    await client.end({ timeout: 5 });
-  }
+  return createBenchDatabase(adminUrl, 'ow_bench_cert', addCleanup);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Load: autocannon POSTs, each answer's body checked, bounded in requests and in time.
-
-/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
-function machineBusySeconds(): number | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
-}
 
 /** How often `needle` occurs in `text`. */
 function occurrences(text: string, needle: string): number {
@@ -668,7 +537,7 @@ async function benchDatabase(
     database === 'postgres' ? { DATABASE_URL: postgresUrl ?? '', DATABASE_POOL_SIZE: String(POOL_SIZE) } : { PGLITE_DATA_DIR: 'memory://' };
   const gateway = await startGateway(settings, workDir, database, databaseEnv, departmentsJson(psb.url, nrb.url, settings));
   const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);
-  await grantPopulationRegistry(gateway.url, windowToken);
+  await grantPopulationRegistry(gateway.url, windowToken, 'Benchmark: fetching certificates at the window');
   const subjectId = await resolveSubject(gateway.url, windowToken);
 
   // One cold fetch of all three: stores them, and shows the departments answer.
@@ -879,18 +748,6 @@ function compare(results: Measurement[]): Comparison[] {
   return comparisons;
 }
 
-function table(rows: string[][], left = 1): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row, index) => {
-      const line = row.map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd();
-      return index === 0 ? `  ${line}\n  ${widths.map((width) => '-'.repeat(width)).join('  ')}` : `  ${line}`;
-    })
-    .join('\n');
-}
-
-const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
-
 function printReport(results: Measurement[], comparisons: Comparison[], settings: Settings): void {
   console.log(
     `\nResults (per row: ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured in ${settings.rounds} slice(s) interleaved with the ` +
@@ -948,44 +805,19 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   console.log(notes.join('\n'));
 }
 
-function versionOf(packageName: string): string {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  let settings: Settings;
-  try {
-    settings = settingsFromEnv();
-  } catch (error) {
-    console.error(`bench:certificates: ${errorText(error)}`);
-    return 2;
-  }
+  const settings = settingsOrComplaint('bench:certificates', settingsFromEnv);
+  if (!settings) return 2;
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-certificates-'));
-  let keepWorkDir = false;
-  cleanups.push(async () => {
-    if (keepWorkDir) console.error(`server logs${settings.cpuProfile ? ' and CPU profiles' : ''} kept in ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
+  const run = startRun({
+    workDirPrefix: 'ow-bench-certificates-',
+    budgetSeconds: settings.budgetSeconds,
+    budgetVariable: 'BENCH_BUDGET_SECONDS',
+    keptWhat: `server logs${settings.cpuProfile ? ' and CPU profiles' : ''}`,
   });
-  process.on('exit', () => {
-    killAllNow();
-    for (const simulator of simulators) killSimulatorGroup(simulator);
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping servers and cleaning up`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  const deadline = setTimeout(() => {
-    console.error(`\nbenchmark exceeded its ${settings.budgetSeconds} s budget (BENCH_BUDGET_SECONDS); stopping`);
-    keepWorkDir = true;
-    void cleanup().finally(() => process.exit(1));
-  }, settings.budgetSeconds * 1000);
-  deadline.unref();
+  const { workDir } = run;
 
   console.log(
     `onewindow certificates benchmark: parts ${settings.parts.join(', ')}; ${settings.databases.map(databaseLabel).join(' + ')}; ` +
@@ -995,13 +827,10 @@ async function main(): Promise<number> {
   const started = performance.now();
   try {
     const environment = {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
+      ...machineFacts(),
       loadAverageAtStart: loadavg(),
       postgresServer: settings.databases.includes('postgres') ? await postgresVersion(settings.postgresAdminUrl) : undefined,
-      packages: Object.fromEntries(['hono', '@hono/node-server', 'jose', 'postgres', 'undici', 'drizzle-orm', '@electric-sql/pglite', 'autocannon'].map((name) => [name, versionOf(name)])),
+      packages: packageVersions(['hono', '@hono/node-server', 'jose', 'postgres', 'undici', 'drizzle-orm', '@electric-sql/pglite', 'autocannon']),
     };
     console.log(
       `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
@@ -1026,18 +855,18 @@ async function main(): Promise<number> {
     writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: TARGETS, environment, results, comparisons }, null, 2)}\n`);
     console.log(`Written ${file}`);
     if (settings.cpuProfile) {
-      keepWorkDir = true;
+      run.keepWorkDir();
       const profiles = readdirSync(workDir).filter((name) => name.startsWith('profile-'));
       if (profiles.length > 0) console.log(`CPU profiles of the gateway in ${profiles.map((name) => join(workDir, name)).join(', ')}`);
     }
     return 0;
   } catch (error) {
-    keepWorkDir = true;
+    run.keepWorkDir();
     console.error(`\nbenchmark failed: ${errorText(error)}`);
     for (const simulator of simulators) console.error(`--- ${simulator.name} (last lines) ---\n${logTail(simulator, 10)}`);
     return 1;
   } finally {
-    clearTimeout(deadline);
+    run.clearBudget();
     await cleanup();
   }
 }

@@ -11,28 +11,27 @@
  * See bench/README.md for what each figure means and the environment knobs.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { JWK } from 'jose';
-import postgres from 'postgres';
 import {
   type CpuSnapshot,
   type ServerProcess,
   freePort,
-  killAllNow,
   postgresCpu,
   spawnServer,
-  stopAll,
   stopServer,
   treeCpu,
   waitForHttp,
 } from './lib/children.js';
 import { type LoadResult, type Slice, runSlice, summarise } from './lib/load.js';
-import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
+import { type BenchDatabase, createBenchDatabase, postgresVersion } from './lib/database.js';
 import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
+import { addCleanup, cleanup, errorText, startRun } from './lib/run.js';
+import { machineFacts, packageVersions } from './lib/environment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -130,28 +129,6 @@ interface Comparison {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup: whatever happens, children are killed, the database dropped, temp files removed.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaningUp: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaningUp ??= (async () => {
-    await stopAll().catch(() => killAllNow());
-    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
-  })();
-  return cleaningUp;
-}
-
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping servers and cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // HTTP helpers (setup only; the load itself is autocannon's).
 
 async function fetchJson<T>(url: string, init: RequestInit = {}): Promise<T> {
@@ -238,7 +215,7 @@ async function startBaseline(workDir: string, database: DatabaseKind, kind: Base
 }
 
 function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
-  return createBenchDatabase(adminUrl, 'ow_bench', (drop) => cleanups.push(drop));
+  return createBenchDatabase(adminUrl, 'ow_bench', addCleanup);
 }
 
 /** A P-256 PKCS#8 key file shared by the gateway instances of a run (see startGateway). */
@@ -469,43 +446,17 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   console.log(`\n${notes.join('\n')}`);
 }
 
-function versionOf(packageName: string): string {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
-async function postgresVersion(adminUrl: string): Promise<string> {
-  const client = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  try {
-    const [row] = await client<{ server_version: string }[]>`show server_version`;
-    return row?.server_version ?? 'unknown';
-  } finally {
-    await client.end({ timeout: 5 });
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const settings = settingsFromEnv();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-'));
-  let keepWorkDir = false;
-  cleanups.push(async () => {
-    if (keepWorkDir) console.error(`server logs kept in ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  });
-
   // Everything is bounded: runs, plus generous time for starting servers (PGlite init, tsx).
   const targetsPerDatabase = 1 + settings.logLevels.length;
   const secondsPerTarget = settings.concurrencies.length * (settings.warmupSeconds + settings.durationSeconds + 5 * (settings.rounds + 1));
   const budgetSeconds = settings.databases.length * targetsPerDatabase * (secondsPerTarget + 120) + 120;
-  const deadline = setTimeout(() => {
-    console.error(`\nbenchmark exceeded its ${budgetSeconds} s budget; stopping`);
-    keepWorkDir = true;
-    void cleanup().finally(() => process.exit(1));
-  }, budgetSeconds * 1000);
-  deadline.unref();
+  const run = startRun({ workDirPrefix: 'ow-bench-', budgetSeconds });
+  const { workDir } = run;
 
   console.log(
     `onewindow foundation benchmark: ${settings.databases.join(' + ')}, concurrency ${settings.concurrencies.join(', ')}, ` +
@@ -514,13 +465,10 @@ async function main(): Promise<number> {
   );
   try {
     const environment = {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
+      ...machineFacts(),
       loadAverageAtStart: loadavg(),
       postgresServer: settings.databases.includes('postgres') ? await postgresVersion(settings.postgresAdminUrl) : undefined,
-      packages: Object.fromEntries(['hono', '@hono/node-server', 'jose', 'postgres', 'drizzle-orm', '@electric-sql/pglite', 'autocannon', 'pino'].map((name) => [name, versionOf(name)])),
+      packages: packageVersions(['hono', '@hono/node-server', 'jose', 'postgres', 'drizzle-orm', '@electric-sql/pglite', 'autocannon', 'pino']),
     };
     const results: Measurement[] = [];
     const keyFile = writeSigningKey(workDir);
@@ -535,14 +483,14 @@ async function main(): Promise<number> {
       `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: { concurrency: TARGET_CONCURRENCY, ...TARGETS }, environment, results, comparisons }, null, 2)}\n`,
     );
     console.log(`\nWritten ${file}`);
-    if (settings.cpuProfile) keepWorkDir = true;
+    if (settings.cpuProfile) run.keepWorkDir();
     return 0;
   } catch (error) {
-    keepWorkDir = true;
-    console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+    run.keepWorkDir();
+    console.error(`\nbenchmark failed: ${errorText(error)}`);
     return 1;
   } finally {
-    clearTimeout(deadline);
+    run.clearBudget();
     await cleanup();
   }
 }

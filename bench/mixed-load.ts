@@ -27,32 +27,30 @@
  * See bench/README.md, "Mixed load (bench:load)", for the knobs and how to read the output.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { request } from 'undici';
 import { configSchema } from '../gateway/config.js';
 import { residentIdCheckCharacter } from '../gateway/identity/identifiers.js';
+import { PURPOSE, WINDOW_CLIENT, basicAuth, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject } from './lib/api.js';
 import { type LatencyStats, fixed, latencyStats, machineBusySeconds, ownCpuSeconds, textTable } from './lib/calls.js';
-import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, killAllNow, logTail, postgresCpu, spawnServer, stopAll, treeCpu, waitForHttp } from './lib/children.js';
+import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, logTail, postgresCpu, spawnServer, treeCpu, waitForHttp } from './lib/children.js';
 import { createBenchDatabase } from './lib/database.js';
 import { integerFromEnv } from './lib/env.js';
 import { type MixOperation, type MixSlice, type MixStep, type StepContext, dealConnections, runMix } from './lib/mixed-runner.js';
 import { type ProcessMetricsSummary, type ProcessSample, ProcessMetricsSampler, type SamplerTarget, scrapeProcessSample, summariseProcessSamples } from './lib/process-metrics.js';
+import { addCleanup, cleanup, errorText, settingsOrComplaint, startRun } from './lib/run.js';
 import { type SimulatorProcesses, departmentsJson, simulatorRequestCounts, startSimulatorProcesses } from './lib/simulators.js';
+import { machineFacts, packageVersions } from './lib/environment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
 /** The `iss` of every instance's tokens (PUBLIC_BASE_URL): one deployment, so a token is valid on each. */
 const ISSUER = 'http://onewindow-load.localhost';
 const AUDIENCE = 'onewindow-api';
-const WINDOW_CLIENT = { id: 'cli_demo_window', secret: 'demo-window-secret' };
-/** The demo PSB department client: it approves the window client's grant for psb.population. */
-const PSB_CLIENT = { id: 'cli_demo_department', secret: 'demo-department-secret' };
-const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
 /**
  * In the PSB register (ID card, household register) and holding real estate at the NRB: the cold
  * fetch asks both. 王建国's title is revoked at the NRB: a department's answer like any other.
@@ -154,22 +152,7 @@ function settingsFromEnv(): Settings {
   };
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: whatever happens, children are killed, the database dropped, temporary files removed.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaningUp: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaningUp ??= (async () => {
-    await stopAll().catch(() => killAllNow());
-    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${errorText(error)}`));
-  })();
-  return cleaningUp;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Rate limits: none may throttle the benchmark.
@@ -266,55 +249,6 @@ async function startServers(settings: Settings, workDir: string, databaseUrl: st
 // ---------------------------------------------------------------------------------------------
 // Setup through the API (on the first instance; every instance shares the database).
 
-interface HttpCall {
-  method?: 'GET' | 'POST';
-  headers?: Record<string, string>;
-  body?: string | Uint8Array;
-}
-
-async function callJson<T>(url: string, expected: number[], options: HttpCall = {}): Promise<T> {
-  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
-  const text = await response.body.text();
-  if (!expected.includes(response.statusCode)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${response.statusCode}: ${text.slice(0, 600)}`);
-  return JSON.parse(text) as T;
-}
-
-const basicAuth = (client: { id: string; secret: string }): string => `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
-const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
-
-async function issueToken(gatewayUrl: string, client: { id: string; secret: string }): Promise<string> {
-  const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {
-    method: 'POST',
-    headers: { authorization: basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return issued.access_token;
-}
-
-async function resolveSubject(gatewayUrl: string, token: string, identifierType: 'resident_id' | 'credit_code', person: { identifier: string; name: string }): Promise<string> {
-  const subject = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/resolve`, [200, 201], {
-    method: 'POST',
-    headers: { ...jsonHeaders(token), ...PURPOSE },
-    body: JSON.stringify({ identifierType, ...person }),
-  });
-  return subject.id;
-}
-
-/** As the README walk-through: the window asks for psb.population (a conditional resource), the PSB's client approves. */
-async function grantPopulationRegistry(gatewayUrl: string, windowToken: string): Promise<void> {
-  const asked = await callJson<{ id: string }>(`${gatewayUrl}/v1/contracts/psb.population/access-requests`, [201], {
-    method: 'POST',
-    headers: jsonHeaders(windowToken),
-    body: JSON.stringify({ purpose: 'Benchmark: mixed load at the window', legalBasis: 'Benchmark data' }),
-  });
-  const departmentToken = await issueToken(gatewayUrl, PSB_CLIENT);
-  await callJson(`${gatewayUrl}/v1/access-requests/${asked.id}/decision`, [200], {
-    method: 'POST',
-    headers: jsonHeaders(departmentToken),
-    body: JSON.stringify({ decision: 'approve', reason: 'Benchmark' }),
-  });
-}
-
 interface CertificateAnswer {
   certificateType: string;
   status: string;
@@ -380,7 +314,7 @@ async function prepare(gateways: Instance[]): Promise<Fixture> {
   const [first] = gateways;
   if (!first) throw new Error('no gateway');
   const windowToken = await issueToken(first.url, WINDOW_CLIENT);
-  await grantPopulationRegistry(first.url, windowToken);
+  await grantPopulationRegistry(first.url, windowToken, 'Benchmark: mixed load at the window');
   const fetchSubjects: string[] = [];
   for (const person of FETCH_PEOPLE) {
     const subjectId = await resolveSubject(first.url, windowToken, 'resident_id', person);
@@ -954,43 +888,15 @@ function printComparison(results: TopologyResult[]): void {
   console.log(textTable(rows, 2));
 }
 
-function versionOf(packageName: string): string {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  let settings: Settings;
-  try {
-    settings = settingsFromEnv();
-  } catch (error) {
-    console.error(`bench:load: ${errorText(error)}`);
-    return 2;
-  }
+  const settings = settingsOrComplaint('bench:load', settingsFromEnv);
+  if (!settings) return 2;
   const startedAt = new Date();
   const runId = randomBytes(4).toString('hex');
-  const workDir = mkdtempSync(join(tmpdir(), 'ow-bench-load-'));
-  let keepWorkDir = false;
-  cleanups.push(async () => {
-    if (keepWorkDir) console.error(`server logs kept in ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  });
-  process.on('exit', () => killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping servers and cleaning up`);
-      keepWorkDir = true;
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  const budget = setTimeout(() => {
-    console.error(`\nbenchmark exceeded its ${settings.budgetSeconds} s budget (LOAD_BUDGET_SECONDS); stopping`);
-    keepWorkDir = true;
-    void cleanup().finally(() => process.exit(1));
-  }, settings.budgetSeconds * 1000);
-  budget.unref();
+  const run = startRun({ workDirPrefix: 'ow-bench-load-', budgetSeconds: settings.budgetSeconds, budgetVariable: 'LOAD_BUDGET_SECONDS', keepOnSignal: true });
+  const { workDir } = run;
 
   const totalConnections = Object.values(settings.mix).reduce((total, count) => total + count, 0);
   console.log(
@@ -1003,18 +909,15 @@ async function main(): Promise<number> {
   let servers: Servers | undefined;
   try {
     const environment = {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
+      ...machineFacts(),
       memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
       loadAverageAtStart: loadavg(),
-      packages: Object.fromEntries(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm', 'prom-client', 'autocannon'].map((name) => [name, versionOf(name)])),
+      packages: packageVersions(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm', 'prom-client', 'autocannon']),
       rateLimitsSet: unthrottledLimits(),
     };
-    const database = await createBenchDatabase(settings.postgresAdminUrl, 'ow_bench_load', (drop) => cleanups.push(drop));
+    const database = await createBenchDatabase(settings.postgresAdminUrl, 'ow_bench_load', addCleanup);
     const sql = postgres(database.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
-    cleanups.push(() => sql.end({ timeout: 5 }));
+    addCleanup(() => sql.end({ timeout: 5 }));
     console.log(
       `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load average ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}; ` +
         `database ${database.name} (dropped at the end); limits set high: ${Object.entries(environment.rateLimitsSet).map(([name, value]) => `${name}=${value}`).join(', ')}`,
@@ -1105,7 +1008,7 @@ async function main(): Promise<number> {
     console.log(`Written ${file}`);
     return 0;
   } catch (error) {
-    keepWorkDir = true;
+    run.keepWorkDir();
     console.error(`\nbenchmark failed: ${errorText(error)}`);
     if (servers) {
       for (const server of [...servers.gateways.map((gateway) => gateway.server), ...Object.values(servers.simulators).map((simulator) => simulator.server)]) {
@@ -1114,7 +1017,7 @@ async function main(): Promise<number> {
     }
     return 1;
   } finally {
-    clearTimeout(budget);
+    run.clearBudget();
     await cleanup();
   }
 }

@@ -26,6 +26,8 @@ export function spawnServer(options: {
   name: string;
   root: string;
   entry: string;
+  /** Command-line arguments after the entry (a simulator's port, for one). */
+  args?: string[];
   env: Record<string, string>;
   logFile: string;
   /** Write a V8 CPU profile of the server into this folder when it exits. */
@@ -46,8 +48,8 @@ export function spawnServer(options: {
   // `--cpu-prof` is refused in NODE_OPTIONS, so a profiled server is started as `node --import tsx`
   // (what tsx's wrapper does anyway) with the flag on the command line.
   const [command, args] = options.cpuProfileDir
-    ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--import', 'tsx', options.entry]]
-    : [join(options.root, 'node_modules/.bin/tsx'), [options.entry]];
+    ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--import', 'tsx', options.entry, ...(options.args ?? [])]]
+    : [join(options.root, 'node_modules/.bin/tsx'), [options.entry, ...(options.args ?? [])]];
   const child = spawn(command, args, {
     cwd: options.root,
     env,

@@ -31,3 +31,19 @@ export async function createBenchDatabase(adminUrl: string, prefix: string, onCl
   url.pathname = `/${name}`;
   return { url: url.toString(), name };
 }
+
+/** The server's version as `show server_version` gives it, on an open client. */
+export async function serverVersion(sql: postgres.Sql): Promise<string> {
+  const [row] = await sql<{ server_version: string }[]>`show server_version`;
+  return row?.server_version ?? 'unknown';
+}
+
+/** The same through a short-lived connection of its own. */
+export async function postgresVersion(adminUrl: string): Promise<string> {
+  const client = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    return await serverVersion(client);
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}

@@ -7,6 +7,16 @@ export function integerFromEnv(name: string, fallback: number, min: number, max:
   return value;
 }
 
+/** A comma-separated list of some of `allowed` (each once, in the order given); `fallback` when unset. */
+export function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const known = (item: string): item is T => (allowed as readonly string[]).includes(item);
+  if (items.length === 0 || !items.every(known)) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  return [...new Set(items.filter(known))];
+}
+
 /**
  * Gateway settings every benchmark gives its gateway: one client sends thousands of requests a
  * second from one address here, which the per-client and sign-in rate limits (meant to stop a

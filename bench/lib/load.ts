@@ -6,8 +6,8 @@
  * A measurement may be made of several slices (rounds interleaved with the other targets'); the
  * slices' raw figures are merged, so percentiles are over every response of every slice.
  */
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { machineBusySeconds } from './calls.js';
 import { type CpuSnapshot, cpuSpent } from './children.js';
 
 export interface SliceOptions {
@@ -59,14 +59,6 @@ export interface LoadResult {
    * Well above ~0.1 means the machine was not quiet and the figures are noisier.
    */
   otherCpuPerSecond: number | undefined;
-}
-
-/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
-function machineBusySeconds(): number | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }
 
 export async function runSlice(options: SliceOptions): Promise<Slice> {
