@@ -27,6 +27,7 @@ import autocannon from 'autocannon';
 import type { JWK } from 'jose';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../adapters/psb-population/simulator.js';
+import { maskResidentId } from '../gateway/identity/identifiers.js';
 import type { CopiedCertificate } from './baseline/certificates-store-server.js';
 import { PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
 import { fixed, machineBusySeconds, textTable as table } from './lib/calls.js';
@@ -290,6 +291,15 @@ function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
 // Load: autocannon POSTs, each answer's body checked, bounded in requests and in time.
 
 /** How often `needle` occurs in `text`. */
+/**
+ * The fan-out baseline passes the department's number on as it is; the gateway masks a number
+ * that is the holder's ID number (an ID card's, a household register's) for a token without
+ * subjects:unmask, as it masks the ID number itself.
+ */
+function sameCertificateNumber(fanout: string | null | undefined, gateway: string | null | undefined): boolean {
+  return fanout === gateway || (typeof fanout === 'string' && /^\d{17}[\dX]$/i.test(fanout) && gateway === maskResidentId(fanout));
+}
+
 function occurrences(text: string, needle: string): number {
   let count = 0;
   for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) count += 1;
@@ -622,7 +632,7 @@ async function benchDatabase(
     for (const type of COLD_TYPES) {
       const mine = answers.find((answer) => answer.certificateType === type);
       const theirs = cold.find((answer) => answer.certificateType === type);
-      if (mine?.certificate?.certificateNumber !== theirs?.certificate?.certificateNumber || digestOf(mine) !== digestOf(theirs)) {
+      if (!sameCertificateNumber(mine?.certificate?.certificateNumber, theirs?.certificate?.certificateNumber) || digestOf(mine) !== digestOf(theirs)) {
         throw new Error(`${fanout.label} answers ${type} with another certificate or document than the gateway`);
       }
     }
