@@ -14,9 +14,9 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, pause, until, householdMoveInItem } from './support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, pause, until, householdMoveInItem, gatewayProcessEnvironment, psbSimulatorDepartment } from './support/processes.js';
 
 const SUBMIT = 'submitHouseholdMoveIn';
 const ITEM = 'dispatch_household_move_in';
@@ -41,33 +41,15 @@ let sequence = 0;
 
 function gatewayEnvironment(): Record<string, string> {
   if (!cluster) throw new Error('no cluster');
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: 'http://onewindow.test',
-    DATABASE_URL: cluster.url,
-    DATABASE_POOL_SIZE: '5',
-    ONEWINDOW_DEMO: 'true',
-    LOG_LEVEL: 'warn',
-    DEPARTMENTS_JSON: JSON.stringify([
-      {
-        code: 'PSB',
-        name: 'PSB population registry (simulator)',
-        adapter: 'psb-population',
-        baseUrl: psb.url,
-        options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
-        tuning: { retries: 0, breakerFailures: 1000 },
-      },
-    ]),
-    DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
-    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+  return gatewayProcessEnvironment(cluster.url, {
+    DEPARTMENTS_JSON: JSON.stringify([psbSimulatorDepartment(psb.url)]),
     DELIVERY_POLL_INTERVAL_MS: '200',
     DELIVERY_LEASE_MS: '3000',
     DELIVERY_BACKOFF_BASE_MS: '200',
     DELIVERY_BACKOFF_MAX_MS: '1000',
     DELIVERY_BATCH_SIZE: '2',
     SHUTDOWN_GRACE_MS: '2000',
-  };
+  });
 }
 
 async function startGateway(): Promise<GatewayProcess> {

@@ -32,9 +32,9 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, type RunningNrbSimulator, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, until, householdMoveInItem } from './support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, until, householdMoveInItem, gatewayProcessEnvironment, psbSimulatorDepartment } from './support/processes.js';
 
 const ITEM = 'scale_out_household_move_in';
 const APPLICANT = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
@@ -64,28 +64,14 @@ const auditedRequests = new Map<number, string[]>();
 
 function gatewayEnvironment(extra: Record<string, string> = {}): Record<string, string> {
   if (!cluster) throw new Error('no cluster');
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
+  return gatewayProcessEnvironment(cluster.url, {
     // The same issuer and audience on every instance: a token names them and each instance checks them.
-    PUBLIC_BASE_URL: 'http://onewindow.test',
     TOKEN_AUDIENCE: 'onewindow-api',
-    DATABASE_URL: cluster.url,
-    DATABASE_POOL_SIZE: '5',
-    ONEWINDOW_DEMO: 'true',
-    LOG_LEVEL: 'warn',
     // Every instance sees this test as one address; keep per-address sign-in limits out of the way.
     SIGN_IN_ATTEMPTS_PER_MINUTE: '10000',
     AUDIT_SEAL_INTERVAL_MS: '250',
     DEPARTMENTS_JSON: JSON.stringify([
-      {
-        code: 'PSB',
-        name: 'PSB population registry (simulator)',
-        adapter: 'psb-population',
-        baseUrl: psb.url,
-        options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
-        tuning: { retries: 0, breakerFailures: 1000 },
-      },
+      psbSimulatorDepartment(psb.url),
       {
         code: 'NRB',
         name: 'NRB real-estate registry (simulator)',
@@ -95,8 +81,6 @@ function gatewayEnvironment(extra: Record<string, string> = {}): Record<string, 
         tuning: { breakerFailures: 1000 },
       },
     ]),
-    DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
-    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
     // A submission wakes its own instance's worker at once; the others find work on their poll.
     // A poll interval well above a local delivery's time lets each instance deliver what it accepted
     // most of the time, so all three workers take part (they still may take each other's rows).
@@ -106,7 +90,7 @@ function gatewayEnvironment(extra: Record<string, string> = {}): Record<string, 
     DELIVERY_BACKOFF_MAX_MS: '1000',
     SHUTDOWN_GRACE_MS: '2000',
     ...extra,
-  };
+  });
 }
 
 /** Starts `count` gateway processes at the same moment, on the same configuration. */

@@ -10,7 +10,7 @@
  * Skipped when the PostgreSQL server binaries are not installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, GatewayProcess, Window, findPostgresBin, pause } from '../support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, pause, gatewayProcessEnvironment } from '../support/processes.js';
 import { figure, median, ms } from './support.js';
 
 const pgBin = findPostgresBin();
@@ -56,18 +56,9 @@ describe.skipIf(pgBin === undefined)('PostgreSQL stopped for 30 s under load (ga
     if (!pgBin) return;
     cluster = new Cluster(pgBin);
     await cluster.start();
-    gateway = await GatewayProcess.start({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: 'http://onewindow.test',
-      DATABASE_URL: cluster.url,
-      DATABASE_POOL_SIZE: '5',
-      ONEWINDOW_DEMO: 'true',
-      LOG_LEVEL: 'warn',
-      DEPARTMENTS_JSON: '[]',
-      CLIENT_REQUESTS_PER_MINUTE: '1000000',
-      SIGN_IN_ATTEMPTS_PER_MINUTE: '100000',
-    });
+    gateway = await GatewayProcess.start(
+      gatewayProcessEnvironment(cluster.url, { DEPARTMENTS_JSON: '[]', CLIENT_REQUESTS_PER_MINUTE: '1000000', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000' }),
+    );
   }, 120_000);
 
   afterAll(async () => {

@@ -13,9 +13,9 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
+import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
 import { pdfDocument } from '../fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, until, householdMoveInItem } from '../support/processes.js';
+import { Cluster, GatewayProcess, Window, findPostgresBin, until, householdMoveInItem, gatewayProcessEnvironment, psbSimulatorDepartment } from '../support/processes.js';
 import { figure, ms } from './support.js';
 
 const pgBin = findPostgresBin();
@@ -73,23 +73,15 @@ describe.skipIf(pgBin === undefined)('SIGTERM under a burst of uploads and submi
     psb = await startPsbPopulationSimulator({ port: 0, statusStepMs: false });
     cluster = new Cluster(pgBin);
     await cluster.start();
-    gateway = await GatewayProcess.start({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: 'http://onewindow.test',
-      DATABASE_URL: cluster.url,
-      DATABASE_POOL_SIZE: '8',
-      ONEWINDOW_DEMO: 'true',
-      LOG_LEVEL: 'warn',
-      CLIENT_REQUESTS_PER_MINUTE: '1000000',
-      SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
-      DEPARTMENTS_JSON: JSON.stringify([
-        { code: 'PSB', name: 'PSB population registry (simulator)', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning: { breakerFailures: 1000 } },
-      ]),
-      DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
-      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_POLL_INTERVAL_MS: '200',
-    });
+    gateway = await GatewayProcess.start(
+      gatewayProcessEnvironment(cluster.url, {
+        DATABASE_POOL_SIZE: '8',
+        CLIENT_REQUESTS_PER_MINUTE: '1000000',
+        SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
+        DEPARTMENTS_JSON: JSON.stringify([psbSimulatorDepartment(psb.url, { breakerFailures: 1000 })]),
+        DELIVERY_POLL_INTERVAL_MS: '200',
+      }),
+    );
     const admin = await Window.connect(gateway, 'cli_demo_admin', 'demo-admin-secret');
     const window = await Window.connect(gateway, 'cli_demo_window', 'demo-window-secret');
     await admin.expect(

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../../adapters/psb-population/simulator.js';
 
 const run = promisify(execFile);
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -212,5 +213,37 @@ export function householdMoveInItem(label: string, labelZh: string): Record<stri
     promisedDays: 5,
     formSchema: { type: 'object', required: ['moveInAddress'], properties: { moveInAddress: { type: 'string', minLength: 4 } } },
     materials: [{ requirementCode: 'residence', name: 'Proof of lawful residence', acceptedTypes: ['lease_contract'] }],
+  };
+}
+
+/**
+ * What every gateway process of these tests is started with: loopback on a free port, one issuer,
+ * the cluster's database, demo clients (the tests sign in as them), department simulators on
+ * loopback allowed; `extra` adds or overrides (departments, delivery timings, limits).
+ */
+export function gatewayProcessEnvironment(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: 'http://onewindow.test',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: '5',
+    ONEWINDOW_DEMO: 'true',
+    LOG_LEVEL: 'warn',
+    DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
+    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    ...extra,
+  };
+}
+
+/** The PSB population registry simulator at `url` as a configured department (DEPARTMENTS_JSON entry). */
+export function psbSimulatorDepartment(url: string, tuning: Record<string, number> = { retries: 0, breakerFailures: 1000 }): Record<string, unknown> {
+  return {
+    code: 'PSB',
+    name: 'PSB population registry (simulator)',
+    adapter: 'psb-population',
+    baseUrl: url,
+    options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    tuning,
   };
 }
