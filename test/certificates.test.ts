@@ -403,6 +403,24 @@ describe('revocation', () => {
     expect(items.map((item) => item.certificateNumber)).toContain(certificateNumber);
   });
 
+  it('masks a revoked ID card’s number (the holder’s ID number) in the feed unless the caller may unmask', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const pushed = await gw.request('/v1/certificates/revocations', {
+      method: 'POST',
+      headers: bearer(psbDepartmentToken, json),
+      body: JSON.stringify({ certificateType: 'resident_id_card', certificateNumber: '11010519491231002X', reason: 'Card reported lost' }),
+    });
+    expect(pushed.status).toBe(201);
+    const feedAs = async (token: string) => {
+      const feed = await gw.request(`/v1/certificates/revocations?since=${encodeURIComponent(since)}&department=PSB`, { headers: bearer(token) });
+      return ((await feed.json()) as { items: { certificateType: string; certificateNumber: string }[] }).items.filter((item) => item.certificateType === 'resident_id_card');
+    };
+    const masked = await gw.tokenFor('window', ['certificates:read']);
+    expect((await feedAs(masked)).map((item) => item.certificateNumber)).toEqual(['110105********002X']);
+    const unmasked = await gw.tokenFor('window', ['certificates:read', 'subjects:unmask']);
+    expect((await feedAs(unmasked)).map((item) => item.certificateNumber)).toEqual(['11010519491231002X']);
+  });
+
   it('only the issuing department may revoke', async () => {
     const body = JSON.stringify({ certificateType: 'household_register', certificateNumber: 'HJ0', reason: 'x' });
     const amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });

@@ -9,6 +9,7 @@ import { clientAddress } from '../platform/rate-limit.js';
 import { errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
 import { recordAudit } from '../audit/record.js';
 import { parseBasicCredentials } from './basic-credentials.js';
+import { CLIENT_ID_PATTERN } from './sign-in-guard.js';
 import { authenticateClient, createClient, disableClient, listClients, type ClientRecord } from './clients.js';
 import { type Scope, allScopes, clientKinds, isExplicitOnlyScope, isScope } from './scopes.js';
 
@@ -33,7 +34,7 @@ const clientJson = (client: ClientRecord): z.infer<typeof ClientSchema> => ({
 const ClientIdParam = z.object({
   clientId: z
     .string()
-    .regex(/^cli_[A-Za-z0-9_]{3,64}$/)
+    .regex(CLIENT_ID_PATTERN)
     .openapi({ param: { name: 'clientId', in: 'path' }, example: 'cli_demo_window' }),
 });
 
@@ -41,8 +42,8 @@ const TokenRequestSchema = z
   .object({
     grant_type: z.string().openapi({ example: 'client_credentials' }),
     scope: z.string().optional().openapi({ description: 'Space-separated subset of the client’s scopes' }),
-    client_id: z.string().optional().openapi({ description: 'For client_secret_post; prefer HTTP Basic' }),
-    client_secret: z.string().optional(),
+    client_id: z.string().max(100).optional().openapi({ description: 'For client_secret_post; prefer HTTP Basic' }),
+    client_secret: z.string().max(200).optional(),
   })
   .openapi('TokenRequest');
 
@@ -203,10 +204,11 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       }
       const credentials = basic ?? (form.client_id && form.client_secret ? { id: form.client_id, secret: form.client_secret } : undefined);
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
-      signInGuard.admit(clientAddress(c), credentials.id);
-      const client = await authenticateClient(db, credentials.id, credentials.secret);
+      const address = clientAddress(c);
+      const plausible = signInGuard.admit(address, credentials.id);
+      const client = plausible ? await authenticateClient(db, credentials.id, credentials.secret) : null;
       if (!client) {
-        signInGuard.recordFailure(credentials.id);
+        signInGuard.recordFailure(address, credentials.id);
         throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
       }
 

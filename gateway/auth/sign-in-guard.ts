@@ -3,33 +3,51 @@
  * HTTP Basic — in memory, per instance.
  *
  * Client secrets are 256-bit random, so guessing one is hopeless; what the limits protect is the
- * gateway itself and the clients' availability: every attempt costs one scrypt check (tens of ms
- * of CPU), so an anonymous caller is held to `signInAttemptsPerMinute` per address, and a client
- * id with repeated failed checks (from any address: a distributed guess) is refused until its
- * window ends. Both answer 429 with Retry-After before any secret is checked.
+ * gateway itself: every attempt costs one scrypt check (tens of ms of CPU), so an anonymous caller
+ * is held to `signInAttemptsPerMinute` per address, and repeated wrong secrets for one client id
+ * from one address are refused until their window ends. Failures are counted per client id AND
+ * address on purpose: client ids are not secret (a citizen's data tracker names the clients that
+ * read their data), and a count per id alone would let anyone lock a window system out by sending
+ * wrong secrets for its id. Both refusals are 429 with Retry-After, before any secret is checked.
+ *
+ * A client id that cannot exist (not the `cli_…` form) is refused without a secret check and
+ * without a key of its own, so made-up ids cannot fill the limiter's memory.
  */
 import type { Config } from '../config.js';
 import { type FixedWindowLimiter, fixedWindowLimiter, rateLimited } from '../platform/rate-limit.js';
 
+/** The form of every client id (gateway/auth/clients.ts issues `cli_` + base64url). */
+export const CLIENT_ID_PATTERN = /^cli_[A-Za-z0-9_]{3,64}$/;
+
 export class SignInGuard {
   private readonly attemptsPerAddress: FixedWindowLimiter;
-  private readonly failuresPerClient: FixedWindowLimiter;
+  private readonly failuresPerClientAndAddress: FixedWindowLimiter;
 
   constructor(limits: Config['rateLimits']) {
     this.attemptsPerAddress = fixedWindowLimiter(limits.signInAttemptsPerMinute, 60_000);
-    this.failuresPerClient = fixedWindowLimiter(limits.signInFailuresPerClient, limits.signInFailureWindowMs);
+    this.failuresPerClientAndAddress = fixedWindowLimiter(limits.signInFailuresPerClient, limits.signInFailureWindowMs);
   }
 
-  /** Counts one sign-in attempt; throws `rate_limited` (429) when the address or the client id is over its limit. */
-  admit(address: string, clientId: string): void {
-    const lockedFor = this.failuresPerClient.blocked(clientId);
-    if (lockedFor !== null) throw rateLimited(lockedFor, `Too many failed sign-ins for this client; try again in ${lockedFor} s.`);
+  /**
+   * Counts one sign-in attempt from `address`; throws `rate_limited` (429) when the address, or
+   * this client id from this address, is over its limit. Returns false for an id that cannot
+   * exist: the caller answers `invalid_client` without checking a secret.
+   */
+  admit(address: string, clientId: string): boolean {
     const retryAfter = this.attemptsPerAddress.take(address);
     if (retryAfter !== null) throw rateLimited(retryAfter, `Too many sign-in attempts from this address; try again in ${retryAfter} s.`);
+    if (!CLIENT_ID_PATTERN.test(clientId)) return false;
+    const lockedFor = this.failuresPerClientAndAddress.blocked(failureKey(clientId, address));
+    if (lockedFor !== null) throw rateLimited(lockedFor, `Too many failed sign-ins for this client from this address; try again in ${lockedFor} s.`);
+    return true;
   }
 
-  /** Counts a failed secret check against the client id. */
-  recordFailure(clientId: string): void {
-    this.failuresPerClient.take(clientId);
+  /** Counts a failed secret check of the client id from the address. */
+  recordFailure(address: string, clientId: string): void {
+    if (CLIENT_ID_PATTERN.test(clientId)) this.failuresPerClientAndAddress.take(failureKey(clientId, address));
   }
+}
+
+function failureKey(clientId: string, address: string): string {
+  return `${clientId} ${address}`;
 }

@@ -4,6 +4,7 @@
  * are never served as valid again; window systems and anything else holding a reference can
  * poll the revocation feed, and the verify endpoint answers `revoked` for its envelopes.
  */
+import { maskIfResidentIdNumber } from '../identity/identifiers.js';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
@@ -60,7 +61,8 @@ export async function pushRevocation(
     await recordAudit(tx, {
       actor: principal,
       action: 'certificate.revoke',
-      fields: [`certificate:${type.code}:${input.certificateNumber}`, ...materialIds.map((id) => `material:${id}`)],
+      // The audit log is read by auditors and citizens' trackers: an ID number appears in it masked.
+      fields: [`certificate:${type.code}:${maskIfResidentIdNumber(input.certificateNumber)}`, ...materialIds.map((id) => `material:${id}`)],
       materialTypes: [type.code],
       outcome: 'allowed',
       requestId: context.requestId,
@@ -69,8 +71,11 @@ export async function pushRevocation(
   });
 }
 
-/** Revocations after `since` (oldest first), for consumers that poll. */
-export async function listRevocations(db: Database, filters: { since?: Date; department?: string; limit: number }): Promise<RevocationView[]> {
+/**
+ * Revocations after `since` (oldest first), for consumers that poll. A number that is an ID number
+ * (revoked ID cards, household registers) is masked unless the caller may see unmasked data.
+ */
+export async function listRevocations(db: Database, filters: { since?: Date; department?: string; limit: number; unmask: boolean }): Promise<RevocationView[]> {
   const rows = await db
     .select()
     .from(certificateRevocations)
@@ -82,5 +87,8 @@ export async function listRevocations(db: Database, filters: { since?: Date; dep
     )
     .orderBy(asc(certificateRevocations.revokedAt), asc(certificateRevocations.id))
     .limit(filters.limit);
-  return rows.map(revocationView);
+  return rows.map((row) => {
+    const view = revocationView(row);
+    return filters.unmask ? view : { ...view, certificateNumber: maskIfResidentIdNumber(view.certificateNumber) };
+  });
 }

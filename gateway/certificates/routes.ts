@@ -192,6 +192,7 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listRevocationsRoute, async (c) => {
     const { since, department, limit } = c.req.valid('query');
-    return c.json({ items: await listRevocations(c.var.services.db, { ...(since ? { since: new Date(since) } : {}), ...(department ? { department } : {}), limit }) }, 200);
+    const unmask = c.var.principal.scopes.has('subjects:unmask');
+    return c.json({ items: await listRevocations(c.var.services.db, { ...(since ? { since: new Date(since) } : {}), ...(department ? { department } : {}), limit, unmask }) }, 200);
   });
 }

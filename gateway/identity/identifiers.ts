@@ -425,6 +425,15 @@ export function maskResidentId(value: string): string {
 }
 
 /**
+ * A certificate or document number masked like an ID number when it is one: a resident ID card's
+ * and a household register's number are the holder's ID number. Other numbers are returned as
+ * they are.
+ */
+export function maskIfResidentIdNumber(value: string): string {
+  return /^\d{17}[\dXx]$/.test(value) ? maskResidentId(value) : value;
+}
+
+/**
  * `91350100********43`: authority, category and division kept, the organisation-code body hidden;
  * like `maskResidentId`, 10 of 18 characters visible and 8 hidden.
  */

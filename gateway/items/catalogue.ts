@@ -272,7 +272,7 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
     problems.push(`formSchema: ${error instanceof Error ? error.message : String(error)}`);
   }
   for (const pattern of catastrophicPatterns(definition.formSchema)) {
-    problems.push(`formSchema: the pattern ${pattern} can take exponential time on some inputs (nested or overlapping repetition); write it without repeating a repeated group`);
+    problems.push(`formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated again); write it without repeating a repeated group`);
   }
   const typeCodes = [...new Set(definition.materials.flatMap((entry) => entry.acceptedTypes))];
   const known = typeCodes.length === 0 ? [] : await db.select({ code: materialTypes.code }).from(materialTypes).where(inArray(materialTypes.code, typeCodes));

@@ -33,9 +33,11 @@ export function compileFormSchema(schema: Record<string, unknown>): ValidateFunc
 
 /**
  * The `pattern`s (and `patternProperties` keys) of a form schema that could take exponential time
- * on a crafted input — nested or overlapping quantifiers such as `^(a+)+$`. Window systems send
- * the text these run against, so an administrator's slip would let any of them stall the event
- * loop; such schemas are refused when the item is saved.
+ * on a crafted input because a repeated group is repeated again (star height above one, such as
+ * `^(a+)+$`). Window systems send the text these run against, so an administrator's slip would let
+ * any of them stall the event loop; such schemas are refused when the item is saved. The check
+ * (safe-regex2) does not see overlapping alternatives under one repetition (`^(\d|\d\d)+$`);
+ * Node has no linear-time regex engine built in, so those remain the administrator's care.
  */
 export function catastrophicPatterns(schema: unknown): string[] {
   const found: string[] = [];

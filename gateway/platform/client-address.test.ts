@@ -30,4 +30,11 @@ describe('originating address', () => {
     expect(() => parseTrustedProxies(['balancer.local'])).toThrow(/balancer\.local/);
     expect(() => parseTrustedProxies(['10.0.0.0/99'])).toThrow(/10\.0\.0\.0\/99/);
   });
+
+  it('counts an IPv6 caller by its /64 and drops a port a proxy appended', () => {
+    expect(originatingAddress('2001:db8:1:2:aaaa::1', undefined, none)).toBe('2001:db8:1:2::/64');
+    expect(originatingAddress('2001:db8:1:2:bbbb::9', undefined, none)).toBe('2001:db8:1:2::/64');
+    expect(originatingAddress('10.0.0.2', '198.51.100.7:51234', balancer)).toBe('198.51.100.7');
+    expect(originatingAddress('10.0.0.2', '[2001:db8:5:6::7]:443', balancer)).toBe('2001:db8:5:6::/64');
+  });
 });

@@ -18,7 +18,7 @@ export interface TrustedProxies {
 
 /** IPv4-mapped IPv6 (::ffff:10.0.0.1, what a dual-stack socket reports) is compared as IPv4. */
 function parseAddress(text: string): Address | null {
-  const bare = text.trim().replace(/^\[(.*)\]$/, '$1');
+  const bare = withoutPort(text);
   if (!ipaddr.isValid(bare)) return null;
   return ipaddr.process(bare);
 }
@@ -61,6 +61,25 @@ export function originatingAddress(peer: string, forwardedFor: string | undefine
   return normalise(hops[0] ?? peer);
 }
 
+/**
+ * The key a limit counts under: an IPv4 address, or the /64 network of an IPv6 address (one
+ * subscriber usually holds a whole /64 and could otherwise rotate through it). A port some
+ * proxies append ("203.0.113.7:51234", "[2001:db8::1]:443") is dropped.
+ */
 function normalise(text: string): string {
-  return parseAddress(text)?.toString() ?? text;
+  const address = parseAddress(withoutPort(text));
+  if (!address) return text;
+  if (address.kind() === 'ipv6') {
+    const parts = (address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+    return `${parts.join(':')}::/64`;
+  }
+  return address.toString();
+}
+
+function withoutPort(text: string): string {
+  const trimmed = text.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(trimmed);
+  if (bracketed?.[1]) return bracketed[1];
+  const ipv4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(trimmed);
+  return ipv4WithPort?.[1] ?? trimmed;
 }

@@ -200,7 +200,9 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
   }
   if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
   if (isUnstorableCharacter(error)) {
-    // Client data, not a fault of ours: PostgreSQL stores no NUL (U+0000) in text or jsonb.
+    // Usually client data: PostgreSQL stores no NUL (U+0000) in text or jsonb. Logged (without the
+    // values) because the text may also have come from a department's answer.
+    c.get('logger')?.warn({ err: errorForLog(error) }, 'text with U+0000 refused by the database');
     return problemResponse(c, new ApiError('validation_failed', 'A text value contains a character that cannot be stored (U+0000, NUL).', {
       errors: [{ path: '(body)', message: 'text values may not contain U+0000 (NUL)' }],
     }));

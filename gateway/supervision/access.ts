@@ -65,10 +65,11 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     const credentials = parseBasicCredentials(header);
     if (!credentials) return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
     const { services } = c.var;
-    services.signInGuard.admit(clientAddress(c), credentials.id);
-    const client = await authenticateClient(services.db, credentials.id, credentials.secret);
+    const address = clientAddress(c);
+    const plausible = services.signInGuard.admit(address, credentials.id);
+    const client = plausible ? await authenticateClient(services.db, credentials.id, credentials.secret) : null;
     if (!client || services.disabledClients.has(client.id)) {
-      services.signInGuard.recordFailure(credentials.id);
+      services.signInGuard.recordFailure(address, credentials.id);
       c.var.logger.info({ scheme: 'basic' }, 'client credentials rejected');
       return refuse(c, new ApiError('invalid_client', 'Unknown client, wrong secret, or disabled client.'));
     }

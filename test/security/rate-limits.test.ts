@@ -3,8 +3,10 @@
  * answering 429 `rate_limited` with a Retry-After in whole seconds, against the real server.
  *
  * - sign-in attempts per address (token endpoint and the supervision page's HTTP Basic share it);
- * - failed secret checks per client id, from any address: the id is refused even with the right
- *   secret until the window ends, while other clients sign in as usual;
+ * - failed secret checks per client id and address: the id is refused from that address even with
+ *   the right secret until the window ends, while other clients — and the same id from another
+ *   address — sign in as usual (client ids are not secret, so a count per id alone would let anyone
+ *   lock a client out); ids that cannot exist are refused without a secret check or a key;
  * - requests per client on protected routes: one client over its allowance is refused, another
  *   is not, and refused requests never reach the handler;
  * - the applicant's public progress look-up, per address.
@@ -69,7 +71,16 @@ describe('behind a trusted load balancer', () => {
   let gateway: SecurityGateway;
   beforeAll(async () => {
     // The suite's requests come from 127.0.0.1, which plays the balancer here.
-    gateway = await gatewayWith({ SIGN_IN_ATTEMPTS_PER_MINUTE: '2', TRUSTED_PROXIES: '127.0.0.1/32,::1' });
+    gateway = await gatewayWith({ SIGN_IN_ATTEMPTS_PER_MINUTE: '2', SIGN_IN_FAILURES_PER_CLIENT: '1', TRUSTED_PROXIES: '127.0.0.1/32,::1' });
+  });
+
+  it('locks a client id only for the address that sent the wrong secrets', async () => {
+    const { id, secret } = await gateway.client('window');
+    const from = (address: string, secretGiven: string) => signIn(gateway, id, secretGiven, { 'x-forwarded-for': address });
+    // Three addresses, so the per-address allowance of 2 does not get in the way.
+    expect((await from('203.0.113.1', 'wrong-1')).status).toBe(401);
+    expect((await from('203.0.113.2', 'wrong-2')).status).toBe(401);
+    expect((await from('203.0.113.3', secret)).status).toBe(200);
   });
 
   it('counts per originating address from X-Forwarded-For, reading from the right', async () => {
@@ -83,13 +94,13 @@ describe('behind a trusted load balancer', () => {
   });
 });
 
-describe('failed sign-ins per client id', () => {
+describe('failed sign-ins per client id and address', () => {
   let gateway: SecurityGateway;
   beforeAll(async () => {
     gateway = await gatewayWith({ SIGN_IN_ATTEMPTS_PER_MINUTE: '1000', SIGN_IN_FAILURES_PER_CLIENT: '3' });
   });
 
-  it('refuses the id after repeated wrong secrets, even with the right one, and leaves other clients alone', async () => {
+  it('refuses the id from that address after repeated wrong secrets, even with the right one, and leaves other clients alone', async () => {
     const target = await gateway.client('window');
     const bystander = await gateway.client('window');
     for (let attempt = 0; attempt < 3; attempt += 1) expect((await signIn(gateway, target.id, `guess-${attempt}`)).status).toBe(401);
@@ -104,6 +115,15 @@ describe('failed sign-ins per client id', () => {
     }
     expectRateLimited(await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } }), 15 * 60);
     expectRateLimited(await signIn(gateway, auditor.id, auditor.secret), 15 * 60);
+  });
+
+  it('refuses an id that cannot exist at once, without counting it under that id', async () => {
+    const madeUp = `not-a-client-${'x'.repeat(2000)}`;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const answer = await signIn(gateway, madeUp, 'x');
+      expect(answer.status).toBe(401);
+      expect(answer.json<{ code: string }>().code).toBe('invalid_client');
+    }
   });
 
   it('counts an unknown client id like a known one (no hint which ids exist)', async () => {
