@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type DepartmentConfig, parseDepartments } from './departments/config.js';
-import { parseTrustedProxies } from './platform/client-address.js';
+import { type TrustedProxies, parseTrustedProxies } from './platform/client-address.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -100,15 +100,14 @@ export const configSchema = z
      * X-Forwarded-For is believed when the per-address rate limits find the client's address.
      * Empty: the TCP peer is the client and the header is ignored.
      */
-    TRUSTED_PROXIES: listFromEnv
-      .check((ctx) => {
-        try {
-          parseTrustedProxies(ctx.value);
-        } catch (error) {
-          ctx.issues.push({ code: 'custom', input: ctx.value, message: error instanceof Error ? error.message : String(error) });
-        }
-      })
-      .default([]),
+    TRUSTED_PROXIES: listFromEnv.default([]).transform((entries, ctx) => {
+      try {
+        return parseTrustedProxies(entries);
+      } catch (error) {
+        ctx.issues.push({ code: 'custom', input: entries, message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
     /** Requests one client may make to protected routes per minute, per instance (429 beyond, with Retry-After). */
     CLIENT_REQUESTS_PER_MINUTE: integer(1, 10_000_000).default(6000),
     /** Applicant progress look-ups allowed per client address per minute (per instance). */
@@ -196,7 +195,7 @@ export interface Config {
   certificates: { fetchDeadlineMs: number };
   progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
   /** Per-instance rate limits (gateway/platform/rate-limit.ts, gateway/auth/sign-in-guard.ts). */
-  rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number; trustedProxies: string[] };
+  rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number; trustedProxies: TrustedProxies };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
   supervision: { warningShare: number };
   departments: {

@@ -3,7 +3,6 @@
  * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
  */
 import { SignInGuard } from '../auth/sign-in-guard.js';
-import { type TrustedProxies, parseTrustedProxies } from './client-address.js';
 import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
 import { adapterFactories } from '../../adapters/index.js';
@@ -49,8 +48,6 @@ export interface GatewayServices {
   signInGuard: SignInGuard;
   /** Requests per client on protected routes (per instance). */
   clientRequestLimiter: FixedWindowLimiter;
-  /** Proxies whose X-Forwarded-For names the client's address (TRUSTED_PROXIES). */
-  trustedProxies: TrustedProxies;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
@@ -122,7 +119,6 @@ export async function createServices(
     disabledClients,
     signInGuard: new SignInGuard(config.rateLimits),
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
-    trustedProxies: parseTrustedProxies(config.rateLimits.trustedProxies),
     config,
     database,
     db: database.db,
