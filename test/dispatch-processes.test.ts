@@ -12,7 +12,6 @@
  *
  * Skipped when the PostgreSQL server binaries are not installed. Every wait is bounded.
  */
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import { pdfDocument } from './fixtures/documents.js';
@@ -61,12 +60,7 @@ async function startGateway(): Promise<GatewayProcess> {
 /** A direct connection to the cluster, to look at what the gateways wrote. */
 async function query<Row extends Record<string, unknown>>(text: string, parameters: (string | number | string[])[] = []): Promise<Row[]> {
   if (!cluster) throw new Error('no cluster');
-  const connection = postgres(cluster.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  try {
-    return await connection.unsafe<Row[]>(text, parameters);
-  } finally {
-    await connection.end({ timeout: 5 });
-  }
+  return cluster.query<Row>(text, parameters);
 }
 
 function isRetryable(error: unknown): boolean {

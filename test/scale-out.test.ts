@@ -29,7 +29,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, type RunningNrbSimulator, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
 import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
@@ -111,12 +110,7 @@ function instance(index: number): GatewayProcess {
 /** A direct connection to the cluster, to look at what the gateways wrote. */
 async function query<Row extends Record<string, unknown>>(text: string, parameters: (string | number | string[])[] = []): Promise<Row[]> {
   if (!cluster) throw new Error('no cluster');
-  const connection = postgres(cluster.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  try {
-    return await connection.unsafe<Row[]>(text, parameters);
-  } finally {
-    await connection.end({ timeout: 5 });
-  }
+  return cluster.query<Row>(text, parameters);
 }
 
 /** Client credentials at one instance's token endpoint; the raw response. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import postgres from 'postgres';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../../adapters/psb-population/simulator.js';
 
 const run = promisify(execFile);
@@ -91,6 +92,16 @@ export class Cluster {
     const args = ['-D', this.dataDirectory, '-l', join(this.directory, 'server.log'), '-w', '-t', '30'];
     if (action === 'stop') return this.command('pg_ctl', [...args, '-m', 'immediate', 'stop']);
     return this.command('pg_ctl', [...args, '-m', 'fast', '-o', options, action]);
+  }
+
+  /** Runs one statement on a connection of its own: how a test looks at what the gateways wrote. */
+  async query<Row extends Record<string, unknown>>(text: string, parameters: (string | number | string[])[] = []): Promise<Row[]> {
+    const connection = postgres(this.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+    try {
+      return await connection.unsafe<Row[]>(text, parameters);
+    } finally {
+      await connection.end({ timeout: 5 });
+    }
   }
 
   async remove(): Promise<void> {
