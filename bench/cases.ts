@@ -29,6 +29,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { CaseNotice } from '../gateway/cases/cases.js';
 import postgres from 'postgres';
 import { Pool, request } from 'undici';
 import { PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
@@ -163,16 +164,8 @@ interface NoticeEntry {
   fetchableFrom: { department: string; certificateType: string }[];
 }
 
-interface CaseCounts {
-  required: number;
-  reused: number;
-  fetched: number;
-  handedIn: number;
-  fetchable: number;
-  missing: number;
-  deferrable: number;
-  deferred: number;
-}
+/** The notice's counts, as the gateway answers them. */
+type CaseCounts = CaseNotice['counts'];
 
 interface CaseView {
   id: string;
