@@ -11,6 +11,7 @@ import { type GatewayApp, createApp } from './app.js';
 import { startSealer } from './audit/sealer.js';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
+import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './platform/services.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
@@ -31,7 +32,12 @@ export interface RunningGateway {
   shutdown(reason: string): Promise<void>;
 }
 
-export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningGateway> {
+export interface StartOptions {
+  /** Where "today" comes from (default: the system clock); tests of date-dependent pages fix it. */
+  clock?: Clock;
+}
+
+export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningGateway> {
   const database = await openDatabase(config.database);
   await database.migrate();
   let simulators: DemoSimulators | undefined;
@@ -40,6 +46,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     if (config.departments.demoSimulators.enabled) simulators = await startDemoSimulators(config.departments.demoSimulators.basePort, logger);
     services = await createServices(config, database, logger, {
       processMetrics: true,
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(simulators ? { extraDepartments: { list: simulators.departments, urlPolicyOverrides: simulators.urlPolicyOverrides } } : {}),
     });
   } catch (error) {

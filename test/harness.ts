@@ -11,6 +11,7 @@ import { createClient, type ClientRecord } from '../gateway/auth/clients.js';
 import { type ClientKind, type Scope, scopesAllowedForKind } from '../gateway/auth/scopes.js';
 import { type Config, parseConfig } from '../gateway/config.js';
 import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
+import type { Clock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from '../gateway/platform/services.js';
 
@@ -68,7 +69,12 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function createTestGateway(environment: Record<string, string> = {}): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  /** Where the gateway reads "today" from; date-dependent tests fix it so they never depend on the day they run. */
+  clock?: Clock;
+}
+
+export async function createTestGateway(environment: Record<string, string> = {}, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const fresh = await freshDatabase();
   const config = parseConfig({
     LOG_LEVEL: 'info',
@@ -83,7 +89,7 @@ export async function createTestGateway(environment: Record<string, string> = {}
   await database.migrate();
   let services: GatewayServices;
   try {
-    services = await createServices(config, database, logger);
+    services = await createServices(config, database, logger, options.clock ? { clock: options.clock } : {});
   } catch (error) {
     await database.close();
     await fresh.drop();

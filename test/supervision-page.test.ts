@@ -1,7 +1,7 @@
 /**
  * The supervision page as a person sees it: the gateway started as a process would start it
  * (startGateway, demo clients, the department simulators beside it) on a loopback port, seeded
- * with cases around today, and opened in headless Chromium (Debian's `chromium` driven by
+ * with cases around a fixed day (its clock is stopped, so the test never depends on the day it runs), and opened in headless Chromium (Debian's `chromium` driven by
  * playwright-core). Signed in with the demo auditor's client credentials over HTTP Basic, the
  * page shows its headings, the warnings in red and amber, the on-time rate, the reuse bar chart,
  * the departments and the dead letters, and the browser reports no Content-Security-Policy
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../gateway/config.js';
 import { auditEntries } from '../gateway/db/schema.js';
 import { addDays, chinaToday } from '../gateway/materials/dates.js';
+import { fixedClock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { ensureCalendarYears, seedCase, seedDelivery, seedSubject } from '../gateway/supervision/test-fixtures.js';
@@ -43,7 +44,9 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
   let database: TestDatabase;
   let gateway: RunningGateway;
   let browser: Browser;
-  const today = chinaToday();
+  // A Wednesday in June: the deadlines seeded below stay inside the shipped 2026 calendar.
+  const clock = fixedClock('2026-06-17T02:00:00Z');
+  const today = chinaToday(clock.now());
   const seeded = { overdue: '', approaching: '', deadLetterCase: '' };
 
   beforeAll(async () => {
@@ -58,6 +61,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
         DELIVERY_WORKER: 'false',
       }),
       createLogger('info', new LogCapture()),
+      { clock },
     );
     const db = gateway.services.db;
     await ensureCalendarYears(db, gateway.services.calendar, [Number(addDays(today, -60).slice(0, 4)), Number(today.slice(0, 4))]);
@@ -90,11 +94,11 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       { completedOn: addDays(today, -2), dueOn: addDays(today, -5) },
     ];
     for (const [index, dates] of concluded.entries()) {
-      const submittedAt = new Date(Date.now() - (index + 5) * 86_400_000);
+      const submittedAt = new Date(clock.now().getTime() - (index + 5) * 86_400_000);
       const row = await seedCase(db, { subjectId, status: 'completed', acceptedOn: addDays(today, -10), promisedDays: 5, submittedAt, materials, ...dates });
       await seedDelivery(db, row.id, { department: 'PSB', status: 'delivered', createdAt: submittedAt, deliveredAt: new Date(submittedAt.getTime() + 120) });
       if (index === 3) {
-        await seedDelivery(db, row.id, { department: 'NRB', status: 'dead', attempts: 8, createdAt: submittedAt, deadAt: new Date(), lastError: 'department_rejected (NRB 422): refused' });
+        await seedDelivery(db, row.id, { department: 'NRB', status: 'dead', attempts: 8, createdAt: submittedAt, deadAt: clock.now(), lastError: 'department_rejected (NRB 422): refused' });
         seeded.deadLetterCase = row.caseNumber;
       }
     }

@@ -109,12 +109,13 @@ describe('due dates', () => {
 });
 
 describe('loading a year', () => {
-  it('refuses a due date in 2027 before 2027 is loaded: 503 calendar_year_missing naming the year', async () => {
+  it('answers a due date in 2027 before 2027 is loaded provisionally: weekdays alone, the year named', async () => {
     const response = await get('/v1/calendar/due-date?from=2026-12-30&workingDays=5');
-    expect(response.status).toBe(503);
-    const problem = await problemOf(response);
-    expect(problem).toMatchObject({ code: 'calendar_year_missing', year: 2027 });
-    expect(problem.detail).toMatch(/2027 is not loaded.*cannot compute a legal deadline/);
+    expect(response.status).toBe(200);
+    // 12-31 (Thu), then 2027-01-01 (Fri: a holiday in reality, unknown here), 01-04, 01-05, 01-06.
+    expect(await response.json()).toMatchObject({ dueDate: '2027-01-06', provisional: true, provisionalYears: [2027] });
+    const within2026 = await (await get('/v1/calendar/due-date?from=2026-12-01&workingDays=5')).json();
+    expect(within2026).toMatchObject({ provisional: false, provisionalYears: [] });
   });
 
   it('refuses a client without catalogue:admin with 403', async () => {

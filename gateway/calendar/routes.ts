@@ -8,7 +8,8 @@ import { recomputeDueDates } from '../cases/deadlines.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { type CalendarDay, dateOfDayNumber, dayNumberOf } from './calendar.js';
+import { dateOfDayNumber, dayNumberOf } from './calendar.js';
+import type { ProvisionalCalendarDay } from './provisional.js';
 import { CalendarDateSchema, CalendarDocumentSchema, MAX_CALENDAR_YEAR, MIN_CALENDAR_YEAR, calendarInvalid, calendarProblems } from './document.js';
 import { getCalendarYear, listCalendarYears } from './store.js';
 
@@ -58,6 +59,12 @@ const DueDateSchema = z
     calendarDays: z.number().int().openapi({ description: 'Calendar days from `from` to `dueDate`' }),
     skipped: z.array(SkippedDaySchema).openapi({ description: 'The days between `from` and `dueDate` that did not count' }),
     adjustedWorkdays: z.array(z.string()).openapi({ description: 'Weekend days between `from` and `dueDate` that counted as working days' }),
+    provisional: z.boolean().openapi({
+      description:
+        'True when a day counted lies in a year whose holidays are not loaded: those days count by weekday alone, and the ' +
+        'due date may move once the year is loaded (running cases are recomputed then).',
+    }),
+    provisionalYears: z.array(z.number().int()).openapi({ description: 'The years counted by weekday alone', example: [] }),
   })
   .openapi('CalendarDueDate');
 
@@ -119,8 +126,8 @@ const dueDateRoute = protectedRoute({
   summary: 'The due date `workingDays` working days after `from`, and the days skipped',
   description:
     'Counts working days strictly after `from` (the acceptance day does not count); `workingDays=0` answers `from`. ' +
-    'A day in a year whose calendar is not loaded is 503 `calendar_year_missing` naming the year: the gateway never ' +
-    'guesses a legal deadline.',
+    'Days of a year whose holidays are not loaded yet (the State Council publishes them late in the year before) count ' +
+    'by weekday alone: the answer is then `provisional` and names the years, so a window can still quote a date in December.',
   scopes: [ANY_CLIENT_SCOPE],
   request: {
     query: z.object({
@@ -134,8 +141,12 @@ const dueDateRoute = protectedRoute({
         .openapi({ type: 'integer', minimum: 0, maximum: MAX_DUE_DATE_WORKING_DAYS, example: 3, param: { required: true }, description: 'Working days to add' }),
     }),
   },
-  responses: { 200: json(DueDateSchema, 'The due date'), ...errorResponses(400, 401, 403, 503) },
+  responses: { 200: json(DueDateSchema, 'The due date'), ...errorResponses(400, 401, 403) },
 });
+
+function provisionalPart(years: number[]): { provisional: boolean; provisionalYears: number[] } {
+  return { provisional: years.length > 0, provisionalYears: years };
+}
 
 export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(
@@ -176,7 +187,7 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
     const dueDate = calendar.addWorkingDays(from, workingDays);
     const first = dayNumberOf(from);
     const last = dayNumberOf(dueDate);
-    const between: CalendarDay[] = [];
+    const between: ProvisionalCalendarDay[] = [];
     for (let dayNumber = first + 1; dayNumber <= last; dayNumber += 1) between.push(calendar.describe(dateOfDayNumber(dayNumber)));
     return c.json(
       {
@@ -186,6 +197,7 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
         calendarDays: last - first,
         skipped: between.flatMap((day) => (day.kind === 'weekend' || day.kind === 'holiday' ? [{ day: day.day, kind: day.kind, name: day.name }] : [])),
         adjustedWorkdays: between.filter((day) => day.kind === 'adjusted_workday').map((day) => day.day),
+        ...provisionalPart(calendar.provisionalYears(from, dueDate)),
       },
       200,
     );

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { Database } from '../db/client.js';
 import { errorForLog } from '../platform/errors.js';
-import type { DescribedWorkingCalendar } from './calendar.js';
+import { type DescribedProvisionalCalendar, withProvisionalYears } from './provisional.js';
 import { type CalendarLoadResult, loadCalendarYear, readWorkingCalendar } from './store.js';
 
 export const CALENDAR_REFRESH_INTERVAL_MS = 60_000;
@@ -22,8 +22,8 @@ export interface CalendarServiceOptions {
 }
 
 export class CalendarService {
-  private cached: { calendar: DescribedWorkingCalendar; readAt: number } | undefined;
-  private reading: Promise<DescribedWorkingCalendar> | undefined;
+  private cached: { calendar: DescribedProvisionalCalendar; readAt: number } | undefined;
+  private reading: Promise<DescribedProvisionalCalendar> | undefined;
   private readonly refreshIntervalMs: number;
   private readonly now: () => number;
 
@@ -37,12 +37,13 @@ export class CalendarService {
   }
 
   /**
-   * The working calendar over every loaded year. Once read, it is answered from memory at once;
+   * The working calendar over every loaded year; days of a year not loaded count by the weekday
+   * rule and are reported provisional, never refused (see provisional.ts). Once read, it is answered from memory at once;
    * a copy past the refresh interval is re-read in the background. Never waiting for that read
    * matters: callers may hold a pooled connection in a transaction, and with every connection so
    * held, a read waiting for a free one would never finish.
    */
-  async current(): Promise<DescribedWorkingCalendar> {
+  async current(): Promise<DescribedProvisionalCalendar> {
     const cached = this.cached;
     if (!cached) return this.reload();
     if (this.now() - cached.readAt >= this.refreshIntervalMs && !this.reading) {
@@ -56,9 +57,10 @@ export class CalendarService {
   }
 
   /** Re-reads the calendar now; concurrent callers share one read. */
-  reload(): Promise<DescribedWorkingCalendar> {
+  reload(): Promise<DescribedProvisionalCalendar> {
     this.reading ??= readWorkingCalendar(this.db)
-      .then((calendar) => {
+      .then((loaded) => {
+        const calendar = withProvisionalYears(loaded);
         this.cached = { calendar, readAt: this.now() };
         return calendar;
       })

@@ -21,6 +21,7 @@ import { type ItemDefinition, type ItemRequirement, requireItem } from '../items
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
 import type { MaterialRow } from '../materials/materials.js';
+import type { Clock } from '../platform/clock.js';
 import { ApiError } from '../platform/errors.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
 
@@ -204,6 +205,8 @@ function buildNotice(item: ItemDefinition, rows: readonly CaseMaterialRow[], att
 export interface CaseServices {
   departments: DepartmentRegistry;
   calendar: () => Promise<WorkingCalendar>;
+  /** Where "today" comes from: acceptance days and due dates are counted from it. */
+  clock: Clock;
   /** Wakes the local delivery worker after a submission. */
   onSubmitted?: () => void;
 }
@@ -228,7 +231,7 @@ async function mayAccess(tx: Queryable, principal: Principal, row: CaseRow): Pro
   return false;
 }
 
-async function caseView(tx: Queryable, row: CaseRow, services: CaseServices, today = chinaToday()): Promise<CaseView> {
+async function caseView(tx: Queryable, row: CaseRow, services: CaseServices, today = chinaToday(services.clock.now())): Promise<CaseView> {
   const item = await requireItem(tx, row.itemCode);
   const rows = await tx.select().from(caseMaterials).where(eq(caseMaterials.caseId, row.id));
   const ids = rows.flatMap((entry) => (entry.materialId ? [entry.materialId] : []));
@@ -296,7 +299,7 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         subjectKind: subject.kind,
       });
     }
-    const today = chinaToday();
+    const today = chinaToday(services.clock.now());
     const id = newCaseId();
     const caseNumber = await nextCaseNumber(tx, today);
     const [row] = await tx
@@ -373,7 +376,7 @@ export async function attachMaterial(context: AccessContext, services: CaseServi
     if (row.status !== 'open' && !supplying) throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`);
 
     const [material] = await tx.select().from(materials).where(and(eq(materials.id, input.materialId), eq(materials.subjectId, row.subjectId)));
-    const today = chinaToday();
+    const today = chinaToday(services.clock.now());
     if (!material) throw new ApiError('material_not_accepted', 'No such material of this applicant.');
     if (!requirement.acceptedTypes.includes(material.typeCode)) {
       throw new ApiError('material_not_accepted', `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`);
@@ -442,7 +445,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
     throw new ApiError('department_not_receiving', `No configured department system receives cases for ${notReceiving.join(', ')}; the case was not submitted.`, { departments: notReceiving });
   }
 
-  const today = chinaToday();
+  const today = chinaToday(services.clock.now());
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
   const view = await caseView(tx, row, services, today);

@@ -27,6 +27,7 @@ import { createFilesystemBlobStore } from '../materials/blob-store-fs.js';
 import { createPostgresBlobStore } from '../materials/blob-store-postgres.js';
 import { applySeedItems } from '../items/catalogue.js';
 import { applySeedMaterialTypes } from '../materials/catalogue.js';
+import { type Clock, systemClock } from './clock.js';
 import { type GatewayMetrics, createMetrics } from './metrics.js';
 
 export interface Lifecycle {
@@ -36,6 +37,8 @@ export interface Lifecycle {
 
 export interface GatewayServices {
   config: Config;
+  /** The wall clock "today" is read from (a fixed one in date-dependent tests). */
+  clock: Clock;
   database: DatabaseHandle;
   db: Database;
   logger: Logger;
@@ -89,6 +92,8 @@ export async function createServices(
     /** Where the repository's contract files are published from at start (default `contracts/`); false: none. */
     contractsDirectory?: string | false;
     extraDepartments?: ExtraDepartments;
+    /** Where "today" comes from (default: the system clock). */
+    clock?: Clock;
   } = {},
 ): Promise<GatewayServices> {
   const keys = new KeyStore(database.db, config.signing);
@@ -120,6 +125,7 @@ export async function createServices(
     signInGuard: new SignInGuard(config.rateLimits),
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
     config,
+    clock: options.clock ?? systemClock,
     database,
     db: database.db,
     logger,

@@ -9,6 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disableClient } from '../auth/clients.js';
 import { addDays, chinaToday } from '../materials/dates.js';
+import { fixedClock } from '../platform/clock.js';
 import { auditEntries, calendarYears } from '../db/schema.js';
 import { buildOpenApiDocument } from '../platform/docs-routes.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
@@ -19,12 +20,14 @@ import type { SupervisionWarnings } from './warnings.js';
 let gw: TestGateway;
 let auditor: { id: string; secret: string };
 let overdueCase: string;
-const today = chinaToday();
+// A fixed day, so the test does not depend on the day it runs.
+const clock = fixedClock('2026-06-17T02:00:00Z');
+const today = chinaToday(clock.now());
 
 const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
 
 beforeAll(async () => {
-  gw = await createTestGateway({ DELIVERY_WORKER: 'false' });
+  gw = await createTestGateway({ DELIVERY_WORKER: 'false' }, { clock });
   const created = await gw.createClient('auditor');
   auditor = { id: created.client.id, secret: created.secret };
   const db = gw.services.db;

@@ -274,14 +274,14 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(warningsRoute, async (c) => {
-    const warnings = await currentWarnings(c, chinaToday());
+    const warnings = await currentWarnings(c, chinaToday(c.var.services.clock.now()));
     await auditRead(c, 'supervision.read', ['warnings']);
     return c.json(warnings, 200);
   });
 
   app.openapi(summaryRoute, async (c) => {
     const { services } = c.var;
-    const period = resolvePeriod(c.req.valid('query'), chinaToday());
+    const period = resolvePeriod(c.req.valid('query'), chinaToday(services.clock.now()));
     const summary = await supervisionSummary(services.db, services, period);
     await auditRead(c, 'supervision.read', ['summary']);
     return c.json(summary, 200);
@@ -289,7 +289,7 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(pageRoute, async (c) => {
     const { services } = c.var;
-    const today = chinaToday();
+    const today = chinaToday(services.clock.now());
     const period = resolvePeriod(c.req.valid('query'), today);
     const summary = await supervisionSummary(services.db, services, period);
     const warnings = await currentWarnings(c, today);
