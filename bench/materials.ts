@@ -34,9 +34,9 @@ import { Pool, request } from 'undici';
 import type { Scope } from '../gateway/auth/scopes.js';
 import { parseConfig } from '../gateway/config.js';
 import { materials } from '../gateway/db/schema.js';
-import type { AccessContext } from '../gateway/identity/subjects.js';
+import type { AccessContext } from '../gateway/access/context.js';
 import { addDays, chinaToday } from '../gateway/materials/dates.js';
-import { findReusableMaterials, newMaterialId } from '../gateway/materials/materials.js';
+import { findReusableMaterials, newMaterialId, reusePreference } from '../gateway/materials/materials.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { pngImage, residentId } from '../test/fixtures/documents.js';
@@ -1064,14 +1064,16 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
       if (response.statusCode !== 200) throw new Error(`reuse query answered HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
       return JSON.parse(text) as { found: { material: { id: string } }[]; missing: string[] };
     };
-    const context = (index: number): AccessContext => ({
-      db,
-      principal: { clientId: WINDOW_CLIENT.id, kind: 'window', scopes: new Set<Scope>(['materials:read']), departmentCode: null, subjectId: null, tokenId: 'bench-materials' },
-      purpose: { purpose: 'case_acceptance', caseRef: null, operatorId: null },
-      requestId: `bench-reuse-${index}`,
-    });
-    // The statement findReusableMaterials (gateway/materials/materials.ts) runs for a window
-    // client (no visibility condition), built by drizzle the same way, executed without drizzle.
+    const context = (index: number): AccessContext => {
+      const principal: AccessContext['principal'] = { clientId: WINDOW_CLIENT.id, kind: 'window', scopes: new Set<Scope>(['materials:read']), departmentCode: null, subjectId: null, tokenId: 'bench-materials' };
+      const purpose = { purpose: 'case_acceptance', caseRef: null, operatorId: null };
+      const requestId = `bench-reuse-${index}`;
+      return { db, principal, purpose, requestId, access: gateway.services.access.forRequest(principal, purpose, requestId, new Date()) };
+    };
+    // The one statement that answers the question for a client that may read every material
+    // (as the window does here: no seeded material is governed by a conditional resource), in
+    // the gateway's order of preference, built by drizzle, executed without drizzle. The gateway
+    // also asks the access policy about each candidate.
     const statement = db
       .selectDistinctOn([materials.typeCode])
       .from(materials)
@@ -1084,7 +1086,7 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
           or(isNull(materials.validUntil), gte(materials.validUntil, on)),
         ),
       )
-      .orderBy(asc(materials.typeCode), desc(materials.validFrom), desc(materials.createdAt))
+      .orderBy(asc(materials.typeCode), ...reusePreference)
       .toSQL();
     const params = statement.params.map((value) => String(value));
     let askSql: () => Promise<string[]>;

@@ -264,7 +264,8 @@ describe('a case from opening to completion', () => {
       call('/v1/case-status-callbacks', { body: { caseNumber, eventId, status, occurredAt: at }, token });
     expect((await ok<{ caseStatus: string }>(await push('amr-evt-1', 'received'))).caseStatus).toBe('in_progress');
     expect((await problemOf(await push('amr-evt-1', 'in_progress'))).code).toBe('callback_replayed');
-    expect((await problemOf(await push('nrb-evt-1', 'completed', nrbToken))).code).toBe('callback_wrong_department');
+    // Another department learns nothing of a case that was not delivered to it: it is unknown to it.
+    expect((await problemOf(await push('nrb-evt-1', 'completed', nrbToken))).code).toBe('callback_unknown_case');
     expect((await problemOf(await push('amr-evt-2', 'completed', amrToken, new Date(now).toISOString(), 'OW20260101999999'))).code).toBe('callback_unknown_case');
     expect((await problemOf(await push('amr-evt-3', 'completed', amrToken, new Date(now - 30 * 86_400_000).toISOString()))).code).toBe('callback_stale');
     expect((await problemOf(await push('amr-evt-4', 'completed', amrToken, new Date(now - 60_000).toISOString()))).code).toBe('callback_stale'); // older than the last applied

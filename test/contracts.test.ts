@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { checkResourceAccess, enforceResourceAccess } from '../gateway/contracts/access.js';
+import type { Principal } from '../gateway/auth/principal.js';
+import { requireResourceUse } from '../gateway/departments/calls.js';
 import { seedRepositoryContracts } from '../gateway/contracts/repository.js';
 import { auditEntries } from '../gateway/db/schema.js';
 import { ApiError } from '../gateway/platform/errors.js';
@@ -28,6 +29,27 @@ let integratorToken: string;
 let windowToken: string;
 let otherWindowToken: string;
 let windowClientId: string;
+
+/** A window client as the access policy sees it. */
+function windowPrincipal(clientId: string): Principal {
+  return { clientId, kind: 'window', scopes: new Set(['certificates:read']), departmentCode: null, subjectId: null, tokenId: 'test' };
+}
+
+const purpose = { purpose: 'case_acceptance', caseRef: null, operatorId: null };
+
+/** The policy's answer to the client using the resource now (or at `now`). */
+async function checkResourceAccess(db: TestGateway['services']['db'], client: { clientId: string; kind?: string }, code: string, now = new Date()) {
+  return gw.services.access.forRequest(windowPrincipal(client.clientId), purpose, 'req-check', now).decide(db, 'resource.use', { kind: 'department_resource', code });
+}
+
+/** What a department call does first: the decision, audited, or the refusal thrown. */
+async function enforceResourceAccess(db: TestGateway['services']['db'], context: { principal: { clientId: string; kind?: string }; requestId?: string }, code: string) {
+  const principal = windowPrincipal(context.principal.clientId);
+  const requestId = context.requestId ?? 'req-enforce';
+  const access = gw.services.access.forRequest(principal, purpose, requestId, new Date());
+  const decision = await requireResourceUse({ db, principal, purpose, requestId, access, logger: gw.services.logger, subjectRef: null }, code);
+  return { grantId: decision.grantId };
+}
 
 beforeAll(async () => {
   gw = await createTestGateway();
@@ -331,7 +353,7 @@ describe('access requests and grants', () => {
   });
 
   it('enforces: no grant before approval, and the refusal is audited', async () => {
-    expect(await checkResourceAccess(gw.services.db, { clientId: windowClientId, kind: 'window' }, 'tst.population')).toEqual({ allowed: false, reason: 'no_grant' });
+    expect(await checkResourceAccess(gw.services.db, { clientId: windowClientId, kind: 'window' }, 'tst.population')).toMatchObject({ allowed: false, reason: 'no_grant' });
     await expect(enforceResourceAccess(gw.services.db, { principal: { clientId: windowClientId, kind: 'window' }, requestId: 'req-enforce-1' }, 'tst.population')).rejects.toMatchObject({
       code: 'resource_grant_required',
       status: 403,
@@ -361,18 +383,18 @@ describe('access requests and grants', () => {
 
   it('grants access after approval, to that client only, and audits the allowed check', async () => {
     const access = await checkResourceAccess(gw.services.db, { clientId: windowClientId, kind: 'window' }, 'tst.population');
-    expect(access).toEqual({ allowed: true, grantId: requestId });
+    expect(access).toMatchObject({ allowed: true, grantId: requestId });
     expect(await enforceResourceAccess(gw.services.db, { principal: { clientId: windowClientId, kind: 'window' }, requestId: 'req-enforce-2' }, 'tst.population')).toEqual({ grantId: requestId });
     const [entry] = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.requestId, 'req-enforce-2'));
     expect(entry).toMatchObject({ outcome: 'allowed', fields: ['resource:tst.population', `grant:${requestId}`] });
-    expect(await checkResourceAccess(gw.services.db, { clientId: 'cli_someone_else', kind: 'window' }, 'tst.population')).toEqual({ allowed: false, reason: 'no_grant' });
+    expect(await checkResourceAccess(gw.services.db, { clientId: 'cli_someone_else', kind: 'window' }, 'tst.population')).toMatchObject({ allowed: false, reason: 'no_grant' });
   });
 
   it('treats unconditional, unshared, unknown and expired cases as they should', async () => {
     const client = { clientId: windowClientId, kind: 'window' as const };
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.open')).toEqual({ allowed: true, grantId: null });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.vehicles')).toEqual({ allowed: false, reason: 'not_shared' });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.nothing')).toEqual({ allowed: false, reason: 'unknown_resource' });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.open')).toMatchObject({ allowed: true, grantId: null });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.vehicles')).toMatchObject({ allowed: false, reason: 'not_shared' });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.nothing')).toMatchObject({ allowed: false, reason: 'unknown_resource' });
     await expect(enforceResourceAccess(gw.services.db, { principal: client }, 'tst.vehicles')).rejects.toBeInstanceOf(ApiError);
     await expect(enforceResourceAccess(gw.services.db, { principal: client }, 'tst.vehicles')).rejects.toMatchObject({ code: 'resource_not_shared' });
 
@@ -387,8 +409,8 @@ describe('access requests and grants', () => {
       headers: bearer(departmentToken, { 'content-type': 'application/json' }),
       body: JSON.stringify({ decision: 'approve', reason: 'ok' }),
     });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences')).toEqual({ allowed: true, grantId: id });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences', new Date(Date.now() + 120_000))).toEqual({ allowed: false, reason: 'no_grant' });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences')).toMatchObject({ allowed: true, grantId: id });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences', new Date(Date.now() + 120_000))).toMatchObject({ allowed: false, reason: 'no_grant' });
 
     const past = await gw.request('/v1/contracts/tst.licences/access-requests', {
       method: 'POST',

@@ -472,15 +472,18 @@ describe('data tracker', () => {
     expect(log.items.map((item) => item.action)).toEqual(['material.reuse_check', 'material.create', 'subject.read', 'subject.create']);
     expect(log.items[0]).toMatchObject({ caseRef: 'CASE-2026-000001', materialTypes: ['lease_contract'] });
 
-    const issued = await gw.request(`/v1/subjects/${subject.id}/tracker-token`, { method: 'POST', headers: bearer(windowToken, { 'onewindow-purpose': 'subject_request' }) });
-    expect(issued.status).toBe(201);
-    const { access_token: subjectToken, scope } = (await issued.json()) as { access_token: string; scope: string };
-    expect(scope).toBe('tracker:read');
+    // Minting needs the applicant present and verified (test/access-policy.test.ts); the token is made directly here.
+    const windowClient = await gw.createClient('window');
+    const { accessToken: subjectToken, scopes } = await gw.services.tokens.issueForSubject(windowClient.client, subject.id, 300);
+    expect(scopes).toEqual(['tracker:read']);
     const own = await gw.request('/v1/me/access-log', { headers: bearer(subjectToken) });
     expect(own.status).toBe(200);
-    const ownLog = (await own.json()) as { subjectId: string; items: { action: string }[] };
+    const ownLog = (await own.json()) as { subjectId: string; items: { action: string; operatorId: string | null; caseRef: string | null; client: { id: string | null; name: string | null } }[] };
     expect(ownLog.subjectId).toBe(subject.id);
-    expect(ownLog.items.map((item) => item.action).slice(0, 2)).toEqual(['subject.tracker_token.issue', 'subject.tracker.read']);
+    expect(ownLog.items.map((item) => item.action).slice(0, 2)).toEqual(['subject.tracker.read', 'material.reuse_check']);
+    // The citizen sees organisations and purposes, not other agencies' internal references.
+    for (const item of ownLog.items) expect(item).toMatchObject({ operatorId: null, client: { id: null } });
+    expect(ownLog.items.find((item) => item.action === 'material.reuse_check')?.caseRef).toBeNull();
 
     // The subject token opens nothing else.
     expect((await gw.request(`/v1/subjects/${subject.id}`, { headers: bearer(subjectToken, PURPOSE) })).status).toBe(403);

@@ -3,14 +3,15 @@
  * subject-scoped token for a signed-in citizen, with which the citizen reads their own log.
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
-import { subjects } from '../db/schema.js';
-import { accessContext, SubjectIdSchema } from '../identity/routes.js';
+import { auditRefusals } from '../access/audit.js';
+import type { AccessContext } from '../access/context.js';
+import { accessContext, contextWithPurpose } from '../access/request.js';
+import { SubjectIdSchema } from '../identity/routes.js';
+import { issueTrackerToken } from '../identity/tracker-token.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { recordAudit } from './record.js';
 import { readDataTracker } from './tracker.js';
 
 const TrackerPageSchema = z
@@ -20,13 +21,18 @@ const TrackerPageSchema = z
       z.object({
         entryId: z.string(),
         occurredAt: z.string(),
-        client: z.object({ id: z.string(), name: z.string().nullable(), kind: z.string() }),
-        operatorId: z.string().nullable(),
+        client: z.object({
+          id: z.string().nullable().openapi({ description: "The client's id; null in the citizen's own view" }),
+          name: z.string().nullable().openapi({ description: 'The organisation (client) name' }),
+          kind: z.string(),
+          department: z.string().nullable(),
+        }),
+        operatorId: z.string().nullable().openapi({ description: "The operator at the calling system; null in the citizen's own view" }),
         action: z.string(),
         fields: z.array(z.string()),
         materialTypes: z.array(z.string()),
         purpose: z.string().nullable(),
-        caseRef: z.string().nullable(),
+        caseRef: z.string().nullable().openapi({ description: "The case served; in the citizen's view only the gateway's own case numbers" }),
         outcome: z.string(),
       }),
     ),
@@ -42,6 +48,7 @@ const pageQuery = z.object({
 const subjectTrackerRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/access-log',
+  personalData: 'subject',
   tags: ['audit'],
   summary: "A subject's data tracker: who accessed their data, when, what and why (auditors)",
   scopes: ['audit:read'],
@@ -52,6 +59,7 @@ const subjectTrackerRoute = protectedRoute({
 const ownTrackerRoute = protectedRoute({
   method: 'get',
   path: '/v1/me/access-log',
+  personalData: 'request',
   tags: ['audit'],
   summary: 'The data tracker of the subject a subject-scoped token was issued for',
   scopes: ['tracker:read'],
@@ -59,16 +67,31 @@ const ownTrackerRoute = protectedRoute({
   responses: { 200: { description: 'Newest first', content: { 'application/json': { schema: TrackerPageSchema } } }, ...errorResponses(400, 401, 403, 404) },
 });
 
+const PresentedIdentitySchema = z
+  .object({
+    identifier: z.string().trim().min(1).max(40).openapi({ description: "The ID number on the document the applicant presents", example: '11010519491231002X' }),
+    name: z.string().trim().min(1).max(100).openapi({ description: 'The name on that document', example: '张三' }),
+  })
+  .strict()
+  .openapi('PresentedIdentity');
+
 const issueTokenRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/tracker-token',
+  personalData: 'subject',
   tags: ['audit'],
-  summary: "Issue a short-lived token with which a signed-in citizen reads their own data tracker (portals)",
+  summary: 'Issue a short-lived token with which the applicant reads their own data tracker',
   description:
-    'The portal vouches that the person signed in is this subject. The token carries only `tracker:read` and ' +
-    'the subject id; it works on GET /v1/me/access-log and nowhere else.',
+    "Only at the applicant's own request (`onewindow-purpose: subject_request`) and with the applicant present: the " +
+    'identity document they present must match the subject, and their identity must be verified against the ' +
+    'population register — earlier in the same case (`onewindow-case-ref`), or now, in this request. The token carries ' +
+    'only `tracker:read` and the subject id; it works on GET /v1/me/access-log and nowhere else. Persons only.',
   scopes: ['tracker:issue'],
-  request: { params: z.object({ subjectId: SubjectIdSchema }), headers: PurposeHeadersSchema },
+  request: {
+    params: z.object({ subjectId: SubjectIdSchema }),
+    headers: PurposeHeadersSchema,
+    body: { required: true, content: { 'application/json': { schema: PresentedIdentitySchema } } },
+  },
   responses: {
     201: {
       description: 'A subject-scoped access token',
@@ -78,49 +101,43 @@ const issueTokenRoute = protectedRoute({
         },
       },
     },
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 422, 502, 503, 504),
   },
 });
 
 export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(subjectTrackerRoute, async (c) => {
     const context = accessContext(c, c.req.valid('header'));
-    const query = c.req.valid('query');
-    const page = await readDataTracker(context.db, context, { subjectId: c.req.valid('param').subjectId, ...query });
+    const { subjectId } = c.req.valid('param');
+    await requireTrackerRead(context, subjectId);
+    const page = await readDataTracker(context.db, { ...context, citizenView: false }, { subjectId, ...c.req.valid('query') });
     return c.json(page, 200);
   });
 
   app.openapi(ownTrackerRoute, async (c) => {
-    const { principal, services, requestId } = c.var;
-    const subjectId = principal.subjectId;
+    const subjectId = c.var.principal.subjectId;
     if (!subjectId) throw new ApiError('forbidden', 'This route needs a subject-scoped token.');
-    const page = await readDataTracker(
-      services.db,
-      { principal, purpose: { purpose: 'subject_request', caseRef: null, operatorId: null }, requestId },
-      { subjectId, ...c.req.valid('query') },
-    );
+    const context = contextWithPurpose(c, { purpose: 'subject_request', caseRef: null, operatorId: null });
+    await requireTrackerRead(context, subjectId);
+    const page = await readDataTracker(context.db, { ...context, citizenView: true }, { subjectId, ...c.req.valid('query') });
     return c.json(page, 200);
   });
 
   app.openapi(issueTokenRoute, async (c) => {
+    const { services } = c.var;
     const context = accessContext(c, c.req.valid('header'));
     const { subjectId } = c.req.valid('param');
-    const { services, principal } = c.var;
-    const issued = await services.db.transaction(async (tx) => {
-      const [subject] = await tx.select({ id: subjects.id }).from(subjects).where(eq(subjects.id, subjectId));
-      if (!subject) throw new ApiError('not_found', 'No such subject.');
-      await recordAudit(tx, {
-        actor: principal,
-        operatorId: context.purpose.operatorId,
-        action: 'subject.tracker_token.issue',
-        subjectRef: subjectId,
-        purpose: context.purpose.purpose,
-        caseRef: context.purpose.caseRef,
-        outcome: 'allowed',
-        requestId: context.requestId,
-      });
-      return services.tokens.issueForSubject({ id: principal.clientId, kind: principal.kind, departmentCode: principal.departmentCode }, subjectId, services.config.subjectTokenTtlSeconds);
-    });
+    const issued = await issueTrackerToken(
+      { ...context, departments: services.departments, logger: services.logger, signal: c.req.raw.signal },
+      subjectId,
+      c.req.valid('json'),
+      (subject) => services.tokens.issueForSubject({ id: context.principal.clientId, kind: context.principal.kind, departmentCode: context.principal.departmentCode }, subject, services.config.subjectTokenTtlSeconds),
+    );
     return c.json({ access_token: issued.accessToken, token_type: 'Bearer' as const, expires_in: issued.expiresIn, scope: issued.scopes.join(' ') }, 201);
   });
+}
+
+/** The policy's yes to reading this subject's access log (an auditor's, or the citizen's own). */
+async function requireTrackerRead(context: AccessContext, subjectId: string): Promise<void> {
+  await auditRefusals(context, { action: 'subject.tracker.read', subjectId }, () => context.access.require(context.db, 'access_log.read', { kind: 'access_log', subjectId }, 'No such subject.'));
 }

@@ -1,7 +1,9 @@
 /**
  * The data tracker: every recorded access to one subject's data — who (client and operator),
- * when, what (fields, material types), why (purpose, case) and with what outcome. Auditors read
- * it for any subject; a citizen reads their own through a portal with a subject-scoped token.
+ * when, what (fields, material types), why (purpose, case) and with what outcome, refusals
+ * included. Auditors read it for any subject; a citizen reads their own through a portal with a
+ * subject-scoped token, and sees the organisation, department, purpose, time, outcome and data
+ * categories of each access, not other agencies' internal operator ids or case numbers.
  * Reading the tracker is itself an access and is recorded, so it shows up in the tracker too.
  */
 import { and, desc, eq, lt } from 'drizzle-orm';
@@ -15,12 +17,15 @@ import { recordAudit } from './record.js';
 export interface TrackerEntry {
   entryId: string;
   occurredAt: string;
-  client: { id: string; name: string | null; kind: string };
+  /** For the citizen, the organisation only: its internal client id is withheld (null). */
+  client: { id: string | null; name: string | null; kind: string; department: string | null };
+  /** Withheld (null) from the citizen: another agency's internal reference. */
   operatorId: string | null;
   action: string;
   fields: string[];
   materialTypes: string[];
   purpose: string | null;
+  /** Withheld (null) from the citizen unless it is a case the citizen can look up (`OW…`). */
   caseRef: string | null;
   outcome: string;
 }
@@ -39,11 +44,19 @@ export interface TrackerQuery {
   before?: string | undefined;
 }
 
-export async function readDataTracker(
-  db: Database,
-  reader: { principal: Principal; purpose: AccessPurpose; requestId: string },
-  query: TrackerQuery,
-): Promise<TrackerPage> {
+/** Who reads the tracker, and which view they get. */
+export interface TrackerReader {
+  principal: Principal;
+  purpose: AccessPurpose;
+  requestId: string;
+  /** The citizen's own view: organisations and data categories, no internal references. */
+  citizenView: boolean;
+}
+
+/** Case numbers the gateway gives out (the citizen can look those up), not other systems' references. */
+const GATEWAY_CASE_NUMBER = /^OW\d{14}$/;
+
+export async function readDataTracker(db: Database, reader: TrackerReader, query: TrackerQuery): Promise<TrackerPage> {
   const before = query.before === undefined ? undefined : Number(query.before);
   if (before !== undefined && !Number.isSafeInteger(before)) {
     throw new ApiError('validation_failed', 'before is a cursor from a previous page.', { errors: [{ path: 'before', message: 'not a cursor' }] });
@@ -52,7 +65,7 @@ export async function readDataTracker(
     const [subject] = await tx.select({ id: subjects.id }).from(subjects).where(eq(subjects.id, query.subjectId));
     if (!subject) return null;
     const rows = await tx
-      .select({ entry: auditEntries, clientName: clients.name })
+      .select({ entry: auditEntries, clientName: clients.name, clientDepartment: clients.departmentCode })
       .from(auditEntries)
       .leftJoin(clients, eq(clients.id, auditEntries.actorClientId))
       .where(and(eq(auditEntries.subjectRef, query.subjectId), before === undefined ? undefined : lt(auditEntries.id, before)))
@@ -75,18 +88,32 @@ export async function readDataTracker(
   const last = page.at(-1);
   return {
     subjectId: query.subjectId,
-    items: page.map(({ entry, clientName }) => ({
+    items: page.map(({ entry, clientName, clientDepartment }) => ({
       entryId: entry.entryId,
       occurredAt: entry.occurredAt.toISOString(),
-      client: { id: entry.actorClientId, name: clientName, kind: entry.actorKind },
-      operatorId: entry.operatorId,
+      client: { id: reader.citizenView ? null : entry.actorClientId, name: clientName, kind: entry.actorKind, department: clientDepartment ?? departmentOfActor(entry.actorClientId) },
+      operatorId: reader.citizenView ? null : entry.operatorId,
       action: entry.action,
-      fields: entry.fields,
+      fields: reader.citizenView ? dataCategories(entry.fields) : entry.fields,
       materialTypes: entry.materialTypes,
       purpose: entry.purpose,
-      caseRef: entry.caseRef,
+      caseRef: reader.citizenView && !(entry.caseRef && GATEWAY_CASE_NUMBER.test(entry.caseRef)) ? null : entry.caseRef,
       outcome: entry.outcome,
     })),
     nextBefore: page.length === query.limit && last ? String(last.entry.id) : null,
   };
+}
+
+/** A department that acted through the gateway itself (a fetched certificate's provider). */
+function departmentOfActor(actorClientId: string): string | null {
+  return actorClientId.startsWith('department:') ? actorClientId.slice('department:'.length) : null;
+}
+
+/**
+ * The kinds of data an entry lists, for the citizen: field names and categories, without the
+ * internal references some entries carry (material, grant and request ids, resources).
+ */
+function dataCategories(fields: readonly string[]): string[] {
+  const internal = /^(material|grant|access_request|client|contract|resource|supersedes|change|from|to|refused|withheld|result):/;
+  return [...new Set(fields.filter((field) => !internal.test(field)).map((field) => field.replace(/:masked$/, '')))];
 }

@@ -7,13 +7,13 @@
  */
 import { eq } from 'drizzle-orm';
 import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
-import { recordAudit } from '../audit/record.js';
-import type { Principal } from '../auth/principal.js';
+import { auditAccess, auditRefusals } from '../access/audit.js';
+import type { AccessContext } from '../access/context.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
-import type { Database } from '../db/client.js';
 import { cases } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError } from '../platform/errors.js';
+import { caseFacts } from './cases.js';
 import { applyDepartmentStatus } from './status.js';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -27,10 +27,7 @@ export interface StatusCallback {
   message?: string;
 }
 
-export interface CallbackContext {
-  db: Database;
-  principal: Principal;
-  requestId: string;
+export interface CallbackContext extends AccessContext {
   calendar: () => Promise<WorkingCalendar>;
   now?: () => Date;
 }
@@ -44,9 +41,13 @@ export async function receiveStatusCallback(context: CallbackContext, callback: 
   if (occurredAt.getTime() < now.getTime() - MAX_AGE_MS) throw new ApiError('callback_stale', 'The event is more than a week old; it is not applied.');
   const calendar = await context.calendar();
 
-  return context.db.transaction(async (tx) => {
+  return auditRefusals(context, { action: 'case.status_callback', subjectId: null, caseRef: callback.caseNumber }, () => context.db.transaction(async (tx) => {
     const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));
-    if (!row) throw new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
+    const unknown = () => new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
+    if (!row) throw unknown();
+    // A case not delivered to this department is answered like an unknown one.
+    const decision = await context.access.decide(tx, 'case.report_status', { kind: 'case', case: await caseFacts(tx, row) });
+    if (!decision.allowed) throw unknown();
     const item = await requireItem(tx, row.itemCode);
     const applied = await applyDepartmentStatus(tx, calendar, item.statutoryDays, {
       caseId: row.id,
@@ -57,16 +58,14 @@ export async function receiveStatusCallback(context: CallbackContext, callback: 
       source: 'callback',
       externalEventId: callback.eventId,
     });
-    await recordAudit(tx, {
-      actor: context.principal,
+    await auditAccess(tx, context, {
+      decision,
       action: 'case.status_callback',
-      subjectRef: row.subjectId,
+      subjectId: row.subjectId,
       fields: [`status:${callback.status}`, `event:${callback.eventId}`],
       caseRef: row.caseNumber,
-      outcome: 'allowed',
-      requestId: context.requestId,
     });
     const [updated] = await tx.select({ dueOn: cases.dueOn }).from(cases).where(eq(cases.id, row.id));
     return { caseNumber: row.caseNumber, caseStatus: applied.caseStatus, dueOn: updated?.dueOn ?? null };
-  });
+  }));
 }

@@ -4,23 +4,26 @@
  * supply through the certificate flow), and submit: the case and one delivery per department in
  * one transaction (the outbox the delivery workers drain).
  *
- * A case references materials; it never copies them. Who may see a case: the window client that
- * opened it, and the departments it was delivered to. Anyone else gets the same 404 as for a case
- * that does not exist.
+ * A case references materials; it never copies them. Who may see a case is the access policy's
+ * decision (access/policy.ts): the window client that opened it, and the departments it was
+ * delivered to; anyone else gets the same 404 as for a case that does not exist, and the refusal
+ * is on the record. Every answer that carries the case (its form, its materials) is audited.
  */
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { Principal } from '../auth/principal.js';
+import { auditAccess, auditRefusal } from '../access/audit.js';
+import { type AccessContext, type AllowedDecision, withPurpose } from '../access/context.js';
+import type { CaseFacts } from '../access/policy.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { caseEvents, caseMaterials, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
-import { type AccessContext, auditAccess } from '../identity/subjects.js';
+import { subjectDisclosure } from '../identity/subjects.js';
 import { type ItemDefinition, type ItemRequirement, requireItem } from '../items/catalogue.js';
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
-import type { MaterialRow } from '../materials/materials.js';
+import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
 import type { Clock } from '../platform/clock.js';
 import { ApiError } from '../platform/errors.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
@@ -124,24 +127,6 @@ function isUsableOn(material: Pick<MaterialRow, 'status' | 'validFrom' | 'validU
   return material.status === 'valid' && material.validFrom <= day && (material.validUntil === null || material.validUntil >= day);
 }
 
-/** Valid materials of the subject of any of these types, newest first. */
-async function usableMaterials(tx: Queryable, subjectId: string, typeCodes: readonly string[], day: string): Promise<MaterialRow[]> {
-  if (typeCodes.length === 0) return [];
-  return tx
-    .select()
-    .from(materials)
-    .where(
-      and(
-        eq(materials.subjectId, subjectId),
-        inArray(materials.typeCode, [...typeCodes]),
-        eq(materials.status, 'valid'),
-        sql`${materials.validFrom} <= ${day}`,
-        or(isNull(materials.validUntil), gte(materials.validUntil, day)),
-      ),
-    )
-    .orderBy(desc(materials.createdAt));
-}
-
 function fetchableFrom(requirement: ItemRequirement, departments: DepartmentRegistry): { department: string; certificateType: string }[] {
   return requirement.acceptedTypes.flatMap((type) =>
     departments
@@ -211,31 +196,80 @@ export interface CaseServices {
   onSubmitted?: () => void;
 }
 
-/** The case if the caller may see it; otherwise the same 404 as a missing one. */
-async function visibleCase(tx: Queryable, principal: Principal, caseId: string, options: { lock?: boolean } = {}): Promise<CaseRow> {
+/** What the policy knows of a case: who opened it, whose it is, whom it was delivered to. */
+export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts> {
+  const delivered = await tx.select({ departmentCode: deliveries.departmentCode }).from(deliveries).where(eq(deliveries.caseId, row.id));
+  return { id: row.id, subjectId: row.subjectId, clientId: row.clientId, deliveredTo: delivered.map((delivery) => delivery.departmentCode) };
+}
+
+interface VisibleCase {
+  row: CaseRow;
+  facts: CaseFacts;
+  decision: AllowedDecision;
+  /** The caller's context with the case as its purpose. */
+  context: AccessContext;
+}
+
+/**
+ * The case and the policy's yes to `action` on it; otherwise the same 404 as a missing case (or
+ * 403 for a party that may read but not change it). The refusal names the case's real subject, so
+ * the citizen's access log shows the attempt.
+ */
+async function visibleCase(tx: Queryable, context: AccessContext, caseId: string, action: 'case.read' | 'case.change', options: { lock?: boolean } = {}): Promise<VisibleCase> {
   const query = tx.select().from(cases).where(eq(cases.id, caseId));
   const [row] = options.lock ? await query.for('update') : await query;
-  if (row && (await mayAccess(tx, principal, row))) return row;
-  throw new ApiError('not_found', 'No such case.');
+  if (!row) throw new ApiError('not_found', 'No such case.');
+  const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
+  const facts = await caseFacts(tx, row);
+  const decision = await caseContext.access.decide(tx, action, { kind: 'case', case: facts });
+  if (!decision.allowed) throw new CaseRefusal(row, decision.reason === 'not_visible' ? new ApiError('not_found', 'No such case.') : new ApiError('forbidden', 'Only the window system that opened the case may change it.'));
+  return { row, facts, decision, context: caseContext };
 }
 
-async function mayAccess(tx: Queryable, principal: Principal, row: CaseRow): Promise<boolean> {
-  if (principal.kind === 'window') return row.clientId === principal.clientId;
-  if (principal.kind === 'department' && principal.departmentCode !== null) {
-    const [delivery] = await tx
-      .select({ id: deliveries.id })
-      .from(deliveries)
-      .where(and(eq(deliveries.caseId, row.id), eq(deliveries.departmentCode, principal.departmentCode)));
-    return delivery !== undefined;
+/** A refusal that knows the case it refused, so the audit entry can name its subject. */
+class CaseRefusal extends ApiError {
+  constructor(
+    readonly caseRow: CaseRow,
+    refused: ApiError,
+  ) {
+    super(refused.code, refused.detail, refused.extras);
   }
-  return false;
 }
 
-async function caseView(tx: Queryable, row: CaseRow, services: CaseServices, today = chinaToday(services.clock.now())): Promise<CaseView> {
+/**
+ * Runs a case service's work and records a refusal (403, or the 404 that hides a case): with the
+ * case's subject and number when the refusal came from the case's own check, so the citizen's
+ * access log shows who tried to read their case. The record is written on a connection of its
+ * own after `work` ends: never call it inside a transaction (PGlite has one connection).
+ */
+export async function auditCaseRefusals<T>(context: AccessContext, action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
+      const refused = error instanceof CaseRefusal ? error.caseRow : null;
+      await auditRefusal(context, {
+        action,
+        subjectId: refused?.subjectId ?? null,
+        caseRef: refused?.caseNumber ?? context.purpose.caseRef,
+        outcome: error.status === 404 ? 'not_found' : 'denied',
+        fields: [`refused:${error.code}`],
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The case as the caller may see it: a material attached to it appears only when the policy lets
+ * the caller read it through this case (a window whose grant has lapsed no longer sees a
+ * department's certificate it once attached).
+ */
+async function caseView(tx: Queryable, visible: Pick<VisibleCase, 'row' | 'facts' | 'context'>, services: CaseServices, today = chinaToday(services.clock.now())): Promise<CaseView> {
+  const { row } = visible;
   const item = await requireItem(tx, row.itemCode);
   const rows = await tx.select().from(caseMaterials).where(eq(caseMaterials.caseId, row.id));
-  const ids = rows.flatMap((entry) => (entry.materialId ? [entry.materialId] : []));
-  const attached = new Map((ids.length === 0 ? [] : await tx.select().from(materials).where(inArray(materials.id, ids))).map((material) => [material.id, material]));
+  const attached = await attachedMaterials(tx, visible, rows.flatMap((entry) => (entry.materialId ? [entry.materialId] : [])));
   const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, row.id)).orderBy(asc(deliveries.departmentCode));
   const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
   const loadedYears = (await services.calendar()).years;
@@ -273,6 +307,24 @@ async function caseView(tx: Queryable, row: CaseRow, services: CaseServices, tod
   };
 }
 
+/** The case's attached materials the caller may read through it, by id. */
+async function attachedMaterials(tx: Queryable, visible: Pick<VisibleCase, 'facts' | 'context'>, ids: readonly string[]): Promise<Map<string, MaterialRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx.select().from(materials).where(inArray(materials.id, [...new Set(ids)]));
+  return new Map((await visibleMaterials(tx, visible.context.access, rows, visible.facts)).map((material) => [material.id, material]));
+}
+
+/** Records that the caller was shown the case: its form, requirements and the material types in it. */
+async function auditCaseView(tx: Queryable, visible: VisibleCase, action: string, view: CaseView, fields: string[] = ['form', 'materials', 'deliveries']): Promise<void> {
+  await auditAccess(tx, visible.context, {
+    decision: visible.decision,
+    action,
+    subjectId: visible.row.subjectId,
+    fields,
+    materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
+  });
+}
+
 async function addEvent(tx: Queryable, caseId: string, kind: string, detail: Record<string, unknown> = {}): Promise<void> {
   await tx.insert(caseEvents).values({ caseId, kind, detail });
 }
@@ -285,59 +337,67 @@ export interface OpenCaseInput {
 
 /**
  * Opens a case and answers the one-time notice: for each requirement, a material the applicant
- * already has (reused), one a department can supply (fetchable), or what they must bring.
+ * already has and the window may reuse (reused), one a department can supply (fetchable), or
+ * what they must bring.
  */
 export async function openCase(context: AccessContext, services: CaseServices, input: OpenCaseInput): Promise<CaseView> {
-  if (context.principal.kind !== 'window') throw new ApiError('forbidden', 'Cases are opened by window systems.');
-  return context.db.transaction(async (tx) => {
-    const item = await requireItem(tx, input.itemCode, { activeOnly: true });
-    const [subject] = await tx.select({ id: subjects.id, kind: subjects.kind }).from(subjects).where(eq(subjects.id, input.subjectId));
-    if (!subject) throw new ApiError('not_found', 'No such subject.');
-    if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
-      throw new ApiError('item_not_for_subject', `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, {
-        itemCode: item.code,
-        subjectKind: subject.kind,
-      });
-    }
-    const today = chinaToday(services.clock.now());
-    const id = newCaseId();
-    const caseNumber = await nextCaseNumber(tx, today);
-    const [row] = await tx
-      .insert(cases)
-      .values({
-        id,
-        caseNumber,
-        itemCode: item.code,
-        subjectId: subject.id,
-        clientId: context.principal.clientId,
-        operatorId: context.purpose.operatorId,
-        form: input.form ?? {},
-        promisedDays: item.promisedDays,
-        materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
-      })
-      .returning();
-    if (!row) throw new Error('insert returned no row');
+  return auditCaseRefusals(context, 'case.open', () =>
+    context.db.transaction(async (tx) => {
+      const item = await requireItem(tx, input.itemCode, { activeOnly: true });
+      const [subject] = await tx.select({ id: subjects.id, kind: subjects.kind }).from(subjects).where(eq(subjects.id, input.subjectId));
+      if (!subject) throw new ApiError('not_found', 'No such subject.');
+      if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
+        throw new ApiError('item_not_for_subject', `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, {
+          itemCode: item.code,
+          subjectKind: subject.kind,
+        });
+      }
+      const today = chinaToday(services.clock.now());
+      const id = newCaseId();
+      const caseNumber = await nextCaseNumber(tx, today);
+      const caseContext = withPurpose(context, { ...context.purpose, caseRef: caseNumber });
+      const facts: CaseFacts = { id, subjectId: subject.id, clientId: context.principal.clientId, deliveredTo: [] };
+      const decision = await caseContext.access.require(tx, 'case.open', { kind: 'case', case: facts });
+      await subjectDisclosure(tx, caseContext, subject.id);
+      const [row] = await tx
+        .insert(cases)
+        .values({
+          id,
+          caseNumber,
+          itemCode: item.code,
+          subjectId: subject.id,
+          clientId: context.principal.clientId,
+          operatorId: context.purpose.operatorId,
+          form: input.form ?? {},
+          promisedDays: item.promisedDays,
+          materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
+        })
+        .returning();
+      if (!row) throw new Error('insert returned no row');
 
-    const available = await usableMaterials(tx, subject.id, [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))], today);
-    const values = item.materials.map((requirement) => {
-      // The accepted types are in order of preference; the newest material of the first type held wins.
-      const reused = requirement.acceptedTypes.map((type) => available.find((material) => material.typeCode === type)).find((material) => material !== undefined);
-      return { caseId: id, requirementCode: requirement.requirementCode, materialId: reused?.id ?? null, resolution: reused ? ('reused' as const) : ('missing' as const) };
-    });
-    if (values.length > 0) await tx.insert(caseMaterials).values(values);
-    await addEvent(tx, id, 'opened', { itemCode: item.code, reused: values.filter((value) => value.resolution === 'reused').length });
-    await auditAccess(tx, { ...context, purpose: { ...context.purpose, caseRef: caseNumber } }, {
-      action: 'case.open',
-      subjectId: subject.id,
-      fields: ['materials'],
-      materialTypes: available.map((material) => material.typeCode),
-    });
-    return caseView(tx, row, services, today);
-  });
+      const available = await preferredReadableMaterials(tx, caseContext.access, subject.id, [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))], today);
+      const values = item.materials.map((requirement) => {
+        // The accepted types are in order of preference; the preferred material of the first type held wins.
+        const reused = requirement.acceptedTypes.map((type) => available.get(type)).find((material) => material !== undefined);
+        return { caseId: id, requirementCode: requirement.requirementCode, materialId: reused?.id ?? null, resolution: reused ? ('reused' as const) : ('missing' as const) };
+      });
+      if (values.length > 0) await tx.insert(caseMaterials).values(values);
+      await addEvent(tx, id, 'opened', { itemCode: item.code, reused: values.filter((value) => value.resolution === 'reused').length });
+      await auditAccess(tx, caseContext, { decision, action: 'case.open', subjectId: subject.id, fields: ['materials'], materialTypes: [...available.keys()] });
+      return caseView(tx, { row, facts, context: caseContext }, services, today);
+    }),
+  );
 }
 
-export async function readCase(context: AccessContext, services: CaseServices, caseId: string): Promise<CaseView> {
-  return context.db.transaction(async (tx) => caseView(tx, await visibleCase(tx, context.principal, caseId), services));
+export async function readCase(context: AccessContext, services: CaseServices, caseId: string, action = 'case.read'): Promise<CaseView> {
+  return auditCaseRefusals(context, action, () =>
+    context.db.transaction(async (tx) => {
+      const visible = await visibleCase(tx, context, caseId, 'case.read');
+      const view = await caseView(tx, visible, services);
+      await auditCaseView(tx, visible, action, view);
+      return view;
+    }),
+  );
 }
 
 export interface CaseEventView {
@@ -347,79 +407,102 @@ export interface CaseEventView {
   detail: Record<string, unknown>;
 }
 
-export async function caseTimeline(db: Database, principal: Principal, caseId: string): Promise<CaseEventView[]> {
-  return db.transaction(async (tx) => {
-    await visibleCase(tx, principal, caseId);
-    const rows = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseId)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
-    return rows.map((row) => ({ at: row.occurredAt.toISOString(), kind: row.kind, department: row.departmentCode, detail: row.detail }));
-  });
+export async function caseTimeline(context: AccessContext, caseId: string): Promise<CaseEventView[]> {
+  return auditCaseRefusals(context, 'case.timeline', () =>
+    context.db.transaction(async (tx) => {
+      const visible = await visibleCase(tx, context, caseId, 'case.read');
+      const rows = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseId)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
+      const mentioned = rows.flatMap((row) => (typeof row.detail['materialId'] === 'string' ? [row.detail['materialId']] : []));
+      const readable = await attachedMaterials(tx, visible, mentioned);
+      const events = rows.map((row) => ({ at: row.occurredAt.toISOString(), kind: row.kind, department: row.departmentCode, detail: redactedDetail(row.detail, readable) }));
+      await auditAccess(tx, visible.context, {
+        decision: visible.decision,
+        action: 'case.timeline',
+        subjectId: visible.row.subjectId,
+        fields: ['timeline'],
+        materialTypes: [...readable.values()].map((material) => material.typeCode),
+      });
+      return events;
+    }),
+  );
+}
+
+/** An event's detail without the id of a material the caller may not read (the event stays). */
+function redactedDetail(detail: Record<string, unknown>, readable: ReadonlyMap<string, MaterialRow>): Record<string, unknown> {
+  const materialId = detail['materialId'];
+  if (typeof materialId !== 'string' || readable.has(materialId)) return detail;
+  return { ...detail, materialId: null, withheld: true };
 }
 
 /**
  * Attaches a material of the case's subject to a requirement: before submission, or afterwards for
- * a requirement accepted missing (容缺) or while the case awaits the applicant (补正).
+ * a requirement accepted missing (容缺) or while the case awaits the applicant (补正). The window
+ * must be allowed to read the material (a department's certificate only under its sharing terms).
  */
 export async function attachMaterial(context: AccessContext, services: CaseServices, caseId: string, input: { requirementCode: string; materialId: string }): Promise<CaseView> {
-  return context.db.transaction(async (tx) => {
-    const row = await visibleCase(tx, context.principal, caseId, { lock: true });
-    if (context.principal.kind !== 'window') throw new ApiError('forbidden', 'Materials are attached by the window system that opened the case.');
-    const item = await requireItem(tx, row.itemCode);
-    const requirement = item.materials.find((entry) => entry.requirementCode === input.requirementCode);
-    if (!requirement) {
-      throw new ApiError('requirement_unknown', `${item.name} has no requirement ${input.requirementCode}; it has ${item.materials.map((entry) => entry.requirementCode).join(', ')}.`);
-    }
-    const [current] = await tx
-      .select()
-      .from(caseMaterials)
-      .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, input.requirementCode)));
-    const supplying = current?.resolution === 'deferred' || row.status === 'awaiting_applicant';
-    if (row.status !== 'open' && !supplying) throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`);
+  return auditCaseRefusals(context, 'case.attach_material', () =>
+    context.db.transaction(async (tx) => {
+      const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
+      const { row } = visible;
+      const item = await requireItem(tx, row.itemCode);
+      const requirement = item.materials.find((entry) => entry.requirementCode === input.requirementCode);
+      if (!requirement) {
+        throw new ApiError('requirement_unknown', `${item.name} has no requirement ${input.requirementCode}; it has ${item.materials.map((entry) => entry.requirementCode).join(', ')}.`);
+      }
+      const [current] = await tx
+        .select()
+        .from(caseMaterials)
+        .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, input.requirementCode)));
+      const supplying = current?.resolution === 'deferred' || row.status === 'awaiting_applicant';
+      if (row.status !== 'open' && !supplying) throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`);
 
-    const [material] = await tx.select().from(materials).where(and(eq(materials.id, input.materialId), eq(materials.subjectId, row.subjectId)));
-    const today = chinaToday(services.clock.now());
-    if (!material) throw new ApiError('material_not_accepted', 'No such material of this applicant.');
-    if (!requirement.acceptedTypes.includes(material.typeCode)) {
-      throw new ApiError('material_not_accepted', `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`);
-    }
-    if (!isUsableOn(material, today)) throw new ApiError('material_not_accepted', `The material is not valid today (${material.status}${material.validUntil ? `, valid until ${material.validUntil}` : ''}).`);
+      const candidates = await tx.select().from(materials).where(and(eq(materials.id, input.materialId), eq(materials.subjectId, row.subjectId)));
+      // A material the window may not read is answered like one that does not exist.
+      const [material] = await visibleMaterials(tx, visible.context.access, candidates);
+      const today = chinaToday(services.clock.now());
+      if (!material) throw new ApiError('material_not_accepted', 'No such material of this applicant.');
+      if (!requirement.acceptedTypes.includes(material.typeCode)) {
+        throw new ApiError('material_not_accepted', `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`);
+      }
+      if (!isUsableOn(material, today)) throw new ApiError('material_not_accepted', `The material is not valid today (${material.status}${material.validUntil ? `, valid until ${material.validUntil}` : ''}).`);
 
-    const resolution = resolutionOf(material, row.openedAt);
-    await tx
-      .insert(caseMaterials)
-      .values({ caseId, requirementCode: input.requirementCode, materialId: material.id, resolution })
-      .onConflictDoUpdate({ target: [caseMaterials.caseId, caseMaterials.requirementCode], set: { materialId: material.id, resolution, dueOn: null, updatedAt: new Date() } });
-    if (row.status !== 'open') {
-      const counter = resolution === 'handed_in' ? { materialsHandedIn: sql`${cases.materialsHandedIn} + 1` } : resolution === 'fetched' ? { materialsFetched: sql`${cases.materialsFetched} + 1` } : { materialsReused: sql`${cases.materialsReused} + 1` };
+      const resolution = resolutionOf(material, row.openedAt);
       await tx
-        .update(cases)
-        .set({ ...counter, ...(current?.resolution === 'deferred' ? { materialsDeferred: sql`greatest(${cases.materialsDeferred} - 1, 0)` } : {}), updatedAt: new Date() })
-        .where(eq(cases.id, caseId));
-    }
-    await addEvent(tx, caseId, row.status === 'open' ? 'material_attached' : 'material_supplied', { requirementCode: input.requirementCode, materialId: material.id, resolution });
-    await auditAccess(tx, { ...context, purpose: { ...context.purpose, caseRef: row.caseNumber } }, {
-      action: 'case.attach_material',
-      subjectId: row.subjectId,
-      fields: [`material:${material.id}`],
-      materialTypes: [material.typeCode],
-    });
-    const [updated] = await tx.select().from(cases).where(eq(cases.id, caseId));
-    return caseView(tx, updated ?? row, services, today);
-  });
+        .insert(caseMaterials)
+        .values({ caseId, requirementCode: input.requirementCode, materialId: material.id, resolution })
+        .onConflictDoUpdate({ target: [caseMaterials.caseId, caseMaterials.requirementCode], set: { materialId: material.id, resolution, dueOn: null, updatedAt: new Date() } });
+      if (row.status !== 'open') {
+        const counter = resolution === 'handed_in' ? { materialsHandedIn: sql`${cases.materialsHandedIn} + 1` } : resolution === 'fetched' ? { materialsFetched: sql`${cases.materialsFetched} + 1` } : { materialsReused: sql`${cases.materialsReused} + 1` };
+        await tx
+          .update(cases)
+          .set({ ...counter, ...(current?.resolution === 'deferred' ? { materialsDeferred: sql`greatest(${cases.materialsDeferred} - 1, 0)` } : {}), updatedAt: new Date() })
+          .where(eq(cases.id, caseId));
+      }
+      await addEvent(tx, caseId, row.status === 'open' ? 'material_attached' : 'material_supplied', { requirementCode: input.requirementCode, materialId: material.id, resolution });
+      const [updated] = await tx.select().from(cases).where(eq(cases.id, caseId));
+      const view = await caseView(tx, { ...visible, row: updated ?? row }, services, today);
+      await auditCaseView(tx, visible, 'case.attach_material', view, [`material:${material.id}`, 'form', 'materials']);
+      return view;
+    }),
+  );
 }
 
 /** The certificate types to fetch for a case: per fetchable requirement, its first type a department issues. */
 export async function fetchPlan(context: AccessContext, services: CaseServices, caseId: string): Promise<{ row: CaseRow; byRequirement: Map<string, string> }> {
-  return context.db.transaction(async (tx) => {
-    const row = await visibleCase(tx, context.principal, caseId);
-    if (row.status !== 'open' && row.status !== 'awaiting_applicant') throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
-    const view = await caseView(tx, row, services);
-    const byRequirement = new Map<string, string>();
-    for (const entry of view.notice.entries) {
-      const first = entry.fetchableFrom[0];
-      if (entry.state === 'fetchable' && first) byRequirement.set(entry.requirementCode, first.certificateType);
-    }
-    return { row, byRequirement };
-  });
+  return auditCaseRefusals(context, 'case.fetch_certificates', () =>
+    context.db.transaction(async (tx) => {
+      const visible = await visibleCase(tx, context, caseId, 'case.change');
+      const { row } = visible;
+      if (row.status !== 'open' && row.status !== 'awaiting_applicant') throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
+      const view = await caseView(tx, visible, services);
+      const byRequirement = new Map<string, string>();
+      for (const entry of view.notice.entries) {
+        const first = entry.fetchableFrom[0];
+        if (entry.state === 'fetchable' && first) byRequirement.set(entry.requirementCode, first.certificateType);
+      }
+      return { row, byRequirement };
+    }),
+  );
 }
 
 export interface SubmitInput {
@@ -433,8 +516,8 @@ export interface SubmitInput {
  * delivery per department of the item — all or nothing.
  */
 export async function submitCase(tx: Queryable, context: AccessContext, services: CaseServices, caseId: string, input: SubmitInput): Promise<CaseView> {
-  const row = await visibleCase(tx, context.principal, caseId, { lock: true });
-  if (context.principal.kind !== 'window') throw new ApiError('forbidden', 'Cases are submitted by the window system that opened them.');
+  const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
+  const { row } = visible;
   if (row.status !== 'open') throw new ApiError('case_not_open', `Case ${row.caseNumber} was already submitted (${row.status}).`);
   const item = await requireItem(tx, row.itemCode);
   const form = input.form ?? row.form;
@@ -448,7 +531,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const today = chinaToday(services.clock.now());
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
-  const view = await caseView(tx, row, services, today);
+  const view = await caseView(tx, visible, services, today);
   const missing = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
   if (missing.length > 0) {
     throw new ApiError(
@@ -489,13 +572,14 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   if (!submitted) throw new Error('update returned no row');
   await tx.insert(deliveries).values(item.departments.map((department) => ({ id: newDeliveryId(), caseId: row.id, departmentCode: department })));
   await addEvent(tx, row.id, 'submitted', { acceptedOn: today, ...due, departments: item.departments, deferred: deferred.map((entry) => entry.requirementCode) });
-  await auditAccess(tx, { ...context, purpose: { ...context.purpose, caseRef: row.caseNumber } }, {
+  await auditAccess(tx, visible.context, {
+    decision: visible.decision,
     action: 'case.submit',
     subjectId: row.subjectId,
     fields: ['materials', `departments:${item.departments.join(',')}`],
     materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
   });
-  return caseView(tx, submitted, services, today);
+  return caseView(tx, { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } }, services, today);
 }
 
 /** Attaches fetched certificates to the requirements they were fetched for. */
@@ -505,17 +589,21 @@ export async function attachFetched(
   caseId: string,
   fetched: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[],
 ): Promise<CaseView> {
-  return context.db.transaction(async (tx) => {
-    const row = await visibleCase(tx, context.principal, caseId, { lock: true });
-    for (const entry of fetched) {
-      const resolution = entry.source === 'department' ? ('fetched' as const) : ('reused' as const);
-      await tx
-        .update(caseMaterials)
-        .set({ materialId: entry.materialId, resolution, dueOn: null, updatedAt: new Date() })
-        .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, entry.requirementCode)));
-      await addEvent(tx, caseId, 'certificate_fetched', { requirementCode: entry.requirementCode, materialId: entry.materialId, source: entry.source });
-    }
-    const [updated] = await tx.select().from(cases).where(eq(cases.id, caseId));
-    return caseView(tx, updated ?? row, services);
-  });
+  return auditCaseRefusals(context, 'case.fetch_certificates', () =>
+    context.db.transaction(async (tx) => {
+      const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
+      for (const entry of fetched) {
+        const resolution = entry.source === 'department' ? ('fetched' as const) : ('reused' as const);
+        await tx
+          .update(caseMaterials)
+          .set({ materialId: entry.materialId, resolution, dueOn: null, updatedAt: new Date() })
+          .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, entry.requirementCode)));
+        await addEvent(tx, caseId, 'certificate_fetched', { requirementCode: entry.requirementCode, materialId: entry.materialId, source: entry.source });
+      }
+      const [updated] = await tx.select().from(cases).where(eq(cases.id, caseId));
+      const view = await caseView(tx, { ...visible, row: updated ?? visible.row }, services);
+      await auditCaseView(tx, visible, 'case.fetch_certificates', view);
+      return view;
+    }),
+  );
 }

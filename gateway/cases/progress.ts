@@ -63,7 +63,21 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
     .innerJoin(subjects, eq(subjects.id, cases.subjectId))
     .where(eq(cases.caseNumber, lookup.caseNumber));
   if (!row || !sameCheck(row.identifier.slice(-4), lookup.check)) {
-    await db.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
+    await db.transaction(async (tx) => {
+      await tx.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
+      // A wrong check on a real case is someone trying the applicant's case: on their access log.
+      if (row) {
+        await recordAudit(tx, {
+          actor: { clientId: 'applicant', kind: 'applicant' },
+          action: 'case.progress_lookup',
+          subjectRef: row.caseRow.subjectId,
+          fields: ['case_status', 'refused:wrong_check'],
+          caseRef: row.caseRow.caseNumber,
+          outcome: 'denied',
+          requestId,
+        });
+      }
+    });
     throw notFound();
   }
   const { caseRow } = row;

@@ -6,12 +6,13 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { fetchCertificates } from '../certificates/fetch.js';
-import type { AccessContext } from '../identity/subjects.js';
+import { type AccessContext, withPurpose } from '../access/context.js';
+import { contextWithPurpose } from '../access/request.js';
 import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
 import { OPERATOR_HEADER } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { attachFetched, attachMaterial, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase } from './cases.js';
+import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase } from './cases.js';
 import { receiveStatusCallback } from './callbacks.js';
 import { withIdempotency } from './idempotency.js';
 
@@ -126,6 +127,7 @@ const CaseSchema = z
 const openRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases',
+  personalData: 'request',
   tags: ['cases'],
   summary: 'Open a case and get the one-time notice of everything the item needs',
   scopes: ['cases:write'],
@@ -142,6 +144,7 @@ const openRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/cases/{caseId}',
+  personalData: 'case',
   tags: ['cases'],
   summary: 'A case, its current notice and its deliveries',
   scopes: ['cases:read'],
@@ -152,6 +155,7 @@ const readRoute = protectedRoute({
 const timelineRoute = protectedRoute({
   method: 'get',
   path: '/v1/cases/{caseId}/timeline',
+  personalData: 'case',
   tags: ['cases'],
   summary: "A case's timeline: opened, materials, submission, deliveries, department statuses, clock stops",
   scopes: ['cases:read'],
@@ -165,6 +169,7 @@ const timelineRoute = protectedRoute({
 const attachRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/materials',
+  personalData: 'case',
   tags: ['cases'],
   summary: "Attach one of the applicant's materials to a requirement (upload it first as a material)",
   scopes: ['cases:write'],
@@ -184,6 +189,7 @@ const attachRoute = protectedRoute({
 const fetchRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/certificates',
+  personalData: 'case',
   tags: ['cases'],
   summary: 'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results',
   scopes: ['cases:write', 'certificates:read'],
@@ -207,6 +213,7 @@ const fetchRoute = protectedRoute({
 const submitRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/submit',
+  personalData: 'case',
   tags: ['cases'],
   summary: 'Submit the case: accepted, due dates set, one delivery per department written with it (idempotent by Idempotency-Key)',
   scopes: ['cases:write'],
@@ -221,6 +228,7 @@ const submitRoute = protectedRoute({
 const callbackRoute = protectedRoute({
   method: 'post',
   path: '/v1/case-status-callbacks',
+  personalData: 'request',
   tags: ['cases'],
   summary: "A department pushes the status of its part of a case delivered to it",
   scopes: ['cases:status'],
@@ -248,8 +256,9 @@ const callbackRoute = protectedRoute({
   },
 });
 
+/** A case route's context: its purpose is the case itself (the service sets the case reference). */
 function caseContext(c: Context<AppEnv>, operatorId: string | undefined): AccessContext {
-  return { db: c.var.services.db, principal: c.var.principal, requestId: c.var.requestId, purpose: { purpose: null, caseRef: null, operatorId: operatorId ?? null } };
+  return contextWithPurpose(c, { purpose: null, caseRef: null, operatorId: operatorId ?? null });
 }
 
 function caseServices(c: Context<AppEnv>): CaseServices {
@@ -265,7 +274,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(readRoute, async (c) => c.json(await readCase(caseContext(c, undefined), caseServices(c), c.req.valid('param').caseId), 200));
 
-  app.openapi(timelineRoute, async (c) => c.json({ items: await caseTimeline(c.var.services.db, c.var.principal, c.req.valid('param').caseId) }, 200));
+  app.openapi(timelineRoute, async (c) => c.json({ items: await caseTimeline(caseContext(c, undefined), c.req.valid('param').caseId) }, 200));
 
   app.openapi(attachRoute, async (c) => {
     const view = await attachMaterial(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('param').caseId, c.req.valid('json'));
@@ -283,8 +292,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     if (byRequirement.size > 0) {
       const answer = await fetchCertificates(
         {
-          ...context,
-          purpose: { ...context.purpose, caseRef: row.caseNumber },
+          ...withPurpose(context, { ...context.purpose, caseRef: row.caseNumber }),
           services: {
             departments: services.departments,
             blobStore: services.blobStore,
@@ -316,20 +324,28 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const headers = c.req.valid('header');
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
     const context = caseContext(c, headers[OPERATOR_HEADER]);
-    const answer = await withIdempotency(
-      services.db,
-      { clientId: c.var.principal.clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
-      async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
+    const answer = await auditCaseRefusals(context, 'case.submit', () =>
+      withIdempotency(
+        services.db,
+        { clientId: c.var.principal.clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
+        async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
+      ),
     );
     // The local worker delivers at once; other instances' workers find it on their next poll.
     if (!answer.replayed) services.deliveryWorker.wake();
-    if (answer.replayed) c.header('Idempotent-Replayed', 'true');
+    if (answer.replayed) {
+      // The stored answer carries the case again: that disclosure is recorded like a read.
+      await readCase(context, caseServices(c), caseId, 'case.submit_replay');
+      c.header('Idempotent-Replayed', 'true');
+    }
     return c.json(answer.body, 200);
   });
 
   app.openapi(callbackRoute, async (c) => {
     const { services } = c.var;
-    const result = await receiveStatusCallback({ db: services.db, principal: c.var.principal, requestId: c.var.requestId, calendar: () => services.calendar.current() }, c.req.valid('json'));
+    const callback = c.req.valid('json');
+    const context = contextWithPurpose(c, { purpose: null, caseRef: callback.caseNumber, operatorId: null });
+    const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current() }, callback);
     return c.json(result, 200);
   });
 }

@@ -16,13 +16,15 @@ import { eq } from 'drizzle-orm';
 import type { CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import type { KeyStore } from '../auth/keys.js';
-import { checkResourceAccess, type ResourceAccess } from '../contracts/access.js';
+import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
+import type { AccessContext, AllowedDecision } from '../access/context.js';
+import type { Decision } from '../access/policy.js';
 import type { Queryable } from '../db/client.js';
 import { subjects } from '../db/schema.js';
 import { invokeDepartment } from '../departments/calls.js';
 import type { PublishedContracts } from '../departments/published-contracts.js';
 import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
-import { type AccessContext, auditAccess, auditRefusal, canUnmask } from '../identity/subjects.js';
+import { subjectDisclosure } from '../identity/subjects.js';
 import { maskCreditCode, maskName, maskResidentId } from '../identity/identifiers.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { type MaterialTypeRow, findMaterialTypes } from '../materials/catalogue.js';
@@ -95,7 +97,8 @@ interface TypePlan {
   type: MaterialTypeRow;
   provider: RegisteredDepartment;
   resourceCode: string | null;
-  access: ResourceAccess;
+  /** The policy's answer to using the provider's resource: the certificate route's sharing rule. */
+  access: Decision;
   stored: StoredCertificate | undefined;
 }
 
@@ -148,7 +151,6 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   const now = context.now ?? (() => new Date());
   const types = [...new Set(request.types)];
   const deadlineMs = Math.min(request.deadlineMs ?? services.defaultDeadlineMs, services.defaultDeadlineMs);
-  const unmask = canUnmask(context.principal);
 
   // 1. One transaction: subject, catalogue, grants, stored copies; serve the fresh ones.
   const startedAt = now();
@@ -160,23 +162,26 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
       }),
     ),
   ];
-  const phase = await context.db.transaction(async (tx) => {
+  const phase = await auditRefusals(context, { action: 'certificate.fetch', subjectId, materialTypes: types }, () => context.db.transaction(async (tx) => {
     // The reads do not depend on each other: sent together, they travel pipelined on the
     // transaction's connection instead of one round trip after another.
-    const [[subject], catalogue, stored, accesses] = await Promise.all([
+    const [[subject], catalogue, stored, facts] = await Promise.all([
       tx.select({ id: subjects.id, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name }).from(subjects).where(eq(subjects.id, subjectId)),
       findMaterialTypes(tx, types),
       // Looked up even on refresh: the fallback when the department cannot answer.
       findStoredCertificates(tx, subjectId, types),
-      Promise.all(resourceCodes.map(async (code) => [code, await checkResourceAccess(tx, context.principal, code, startedAt)] as const)),
+      context.access.grantFacts(tx),
     ]);
     if (!subject) return null;
+    const { unmask } = await subjectDisclosure(tx, context, subject.id);
     planTypes(types, catalogue, services.departments, subject);
-    const accessByResource = new Map<string, ResourceAccess>(accesses);
+    const accessByResource = new Map<string, Decision>(
+      resourceCodes.map((code) => [code, context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code })]),
+    );
     const plans: TypePlan[] = types.map((code) => {
       const provider = services.departments.providersOf(code)[0]!;
       const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
-      const access: ResourceAccess = resourceCode === null ? { allowed: true, grantId: null } : accessByResource.get(resourceCode)!;
+      const access: Decision = resourceCode === null ? { allowed: true, rule: 'resource.none', grantId: null } : accessByResource.get(resourceCode)!;
       return { type: catalogue.get(code)!, provider, resourceCode, access, stored: stored.get(code) };
     });
     const served = new Map<string, StoredCertificate>();
@@ -187,16 +192,22 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
       }
       if (!request.refresh && plan.stored && isFresh(plan.stored, plan.type, startedAt)) {
         served.set(plan.type.code, plan.stored);
-        await auditAccess(tx, context, { action: 'certificate.serve', subjectId, fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`], materialTypes: [plan.type.code] });
+        await auditAccess(tx, context, {
+          decision: plan.access,
+          action: 'certificate.serve',
+          subjectId,
+          fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`],
+          materialTypes: [plan.type.code],
+        });
       }
     }
-    return { subject, plans, served };
-  });
+    return { subject, plans, served, unmask };
+  }));
   if (!phase) {
-    await auditRefusal(context, 'certificate.fetch', subjectId, 'not_found');
+    await auditRefusal(context, { action: 'certificate.fetch', subjectId, outcome: 'not_found', materialTypes: types });
     throw new ApiError('not_found', 'No such subject.');
   }
-  const { subject, plans, served } = phase;
+  const { subject, plans, served, unmask } = phase;
 
   // 2. Departments, in parallel, under one deadline; no transaction open.
   const deadline = AbortSignal.timeout(deadlineMs);
@@ -213,6 +224,12 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
     }),
   );
   return { subjectId, deadlineMs, results: answers };
+}
+
+/** The decision of a plan the departments are asked for: only allowed plans get that far. */
+function allowedAccess(plan: TypePlan): AllowedDecision {
+  if (!plan.access.allowed) throw new Error(`certificate plan for ${plan.type.code} was refused, yet used`);
+  return plan.access;
 }
 
 /** Resolves when the signal aborts, so a department that ignores it cannot hold the answer. */
@@ -273,6 +290,7 @@ async function askDepartment(
   const contract = plan.resourceCode ? services.publishedContracts.set.get(plan.resourceCode) : undefined;
   const stored = await recordFetchedCertificate(
     context,
+    allowedAccess(plan),
     subject.id,
     {
       type: plan.type,
@@ -320,6 +338,7 @@ async function departmentFailed(
   if (fallback && plan.stored) {
     const stale = fallback === 'stale';
     await auditAccess(context.db, context, {
+      decision: allowedAccess(plan),
       action: stale ? 'certificate.serve_stale' : 'certificate.serve',
       subjectId,
       fields: ['certificate', 'content', `department_error:${error.code}`],

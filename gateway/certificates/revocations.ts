@@ -7,7 +7,9 @@
 import { maskIfResidentIdNumber } from '../identity/identifiers.js';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
-import type { Principal } from '../auth/principal.js';
+import { auditAccess } from '../access/audit.js';
+import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
+import { materialFacts } from '../materials/materials.js';
 import type { Database } from '../db/client.js';
 import { certificateRevocations } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
@@ -45,11 +47,12 @@ export interface PushedRevocation {
   reason: string;
 }
 
-/** A department client revokes one of its own certificates. */
-export async function pushRevocation(
-  context: { db: Database; principal: Principal; requestId: string; departments: DepartmentRegistry },
-  input: PushedRevocation,
-): Promise<RevocationView> {
+/**
+ * A department client revokes one of its own certificates: every stored copy (the access policy
+ * checks the department may revoke each), audited once for the revocation and once for each
+ * subject whose copy it revoked, so the holder's access log shows it.
+ */
+export async function pushRevocation(context: AccessContext & { departments: DepartmentRegistry }, input: PushedRevocation): Promise<RevocationView> {
   const { principal } = context;
   const department = principal.departmentCode;
   if (principal.kind !== 'department' || department === null) throw new ApiError('forbidden', 'Only a department client revokes certificates, its own ones.');
@@ -57,16 +60,27 @@ export async function pushRevocation(
   const issues = type.issuingDepartment === department || (context.departments.get(department)?.adapter.certificateTypes ?? []).includes(type.code);
   if (!issues) throw new ApiError('forbidden', `Department ${department} does not issue ${type.code} certificates.`);
   return context.db.transaction(async (tx) => {
-    const { revocation, materialIds } = await revokeCertificate(tx, { department, ...input, reportedBy: principal.clientId }, new Date());
+    const facts = await context.access.grantFacts(tx);
+    const decisions = new Map<string, AllowedDecision>();
+    const { revocation, revoked } = await revokeCertificate(tx, { department, ...input, reportedBy: principal.clientId }, new Date(), (material) => {
+      const decision = context.access.decideWith(facts, 'material.revoke', { kind: 'material', material: materialFacts(material) });
+      if (!decision.allowed) throw refusal(decision, { kind: 'material', material: materialFacts(material) });
+      decisions.set(material.id, decision);
+    });
+    // The audit log is read by auditors and citizens' trackers: an ID number appears in it masked.
+    const certificateField = `certificate:${type.code}:${maskIfResidentIdNumber(input.certificateNumber)}`;
     await recordAudit(tx, {
       actor: principal,
       action: 'certificate.revoke',
-      // The audit log is read by auditors and citizens' trackers: an ID number appears in it masked.
-      fields: [`certificate:${type.code}:${maskIfResidentIdNumber(input.certificateNumber)}`, ...materialIds.map((id) => `material:${id}`)],
+      fields: [certificateField, ...revoked.map((material) => `material:${material.id}`)],
       materialTypes: [type.code],
       outcome: 'allowed',
       requestId: context.requestId,
     });
+    for (const material of revoked) {
+      const decision = decisions.get(material.id);
+      if (decision) await auditAccess(tx, context, { decision, action: 'material.revoke', subjectId: material.subjectId, fields: ['status', certificateField], materialTypes: [type.code] });
+    }
     return revocationView(revocation);
   });
 }

@@ -4,7 +4,8 @@
  * issuing department, polled by consumers).
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { accessContext, SubjectIdSchema } from '../identity/routes.js';
+import { accessContext, contextWithPurpose } from '../access/request.js';
+import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
@@ -50,6 +51,7 @@ const CertificateAnswerSchema = z
 const fetchRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/certificates',
+  personalData: 'subject',
   tags: ['certificates'],
   summary: "Fetch a subject's certificates from the issuing departments (or fresh stored copies)",
   description:
@@ -121,6 +123,7 @@ const RevocationSchema = z
 const pushRevocationRoute = protectedRoute({
   method: 'post',
   path: '/v1/certificates/revocations',
+  personalData: 'request',
   tags: ['certificates'],
   summary: 'Revoke a certificate the calling department issued',
   scopes: ['certificates:issue'],
@@ -186,7 +189,8 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(pushRevocationRoute, async (c) => {
     const { services } = c.var;
-    const view = await pushRevocation({ db: services.db, principal: c.var.principal, requestId: c.var.requestId, departments: services.departments }, c.req.valid('json'));
+    const context = contextWithPurpose(c, { purpose: 'certificate_issuance', caseRef: null, operatorId: null });
+    const view = await pushRevocation({ ...context, departments: services.departments }, c.req.valid('json'));
     return c.json(view, 201);
   });
 

@@ -11,7 +11,8 @@ import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { Queryable } from '../db/client.js';
 import { certificateRevocations, certificates, materials } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
-import { type AccessContext, auditAccess } from '../identity/subjects.js';
+import { auditAccess } from '../access/audit.js';
+import type { AccessContext, AllowedDecision } from '../access/context.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { type MaterialRow, lockContent, newMaterialId } from '../materials/materials.js';
 
@@ -70,7 +71,13 @@ function newRevocationId(): string {
  * becomes a new material superseding the subject's previous one of this type from this
  * department. A certificate the department reports revoked is stored revoked.
  */
-export async function recordFetchedCertificate(context: AccessContext, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
+export async function recordFetchedCertificate(
+  context: AccessContext,
+  decision: AllowedDecision,
+  subjectId: string,
+  fetched: FetchedCertificate,
+  now: Date,
+): Promise<StoredCertificate> {
   const { content } = fetched;
   return context.db.transaction(async (tx) => {
     await lockContent(tx, content.sha256);
@@ -130,7 +137,7 @@ export async function recordFetchedCertificate(context: AccessContext, subjectId
         materialsRevoked: 1,
       });
     }
-    await auditAccess(tx, context, { action: 'certificate.fetch', subjectId, fields: ['certificate', 'content'], materialTypes: [metadata.certificateType] });
+    await auditAccess(tx, context, { decision, action: 'certificate.fetch', subjectId, fields: ['certificate', 'content'], materialTypes: [metadata.certificateType] });
     return stored;
   });
 }
@@ -168,6 +175,8 @@ async function insertCertificateMaterial(tx: Queryable, context: AccessContext, 
       providedByClientId: departmentProvider(fetched.department),
       operatorId: context.purpose.operatorId,
       departmentCode: fetched.department,
+      // Who may read the copy later is decided by the terms it was fetched under.
+      sharingResource: fetched.contractResource,
       sourceRef: label,
       caseRef: context.purpose.caseRef,
       validFrom: metadata.validFrom,
@@ -220,7 +229,13 @@ export type RevocationRow = typeof certificateRevocations.$inferSelect;
  * becomes revoked, in one transaction with the revocation record. A revocation of a certificate
  * the gateway never fetched is recorded too, so a later fetch cannot be mistaken for news.
  */
-export async function revokeCertificate(tx: Queryable, input: RevocationInput, now: Date): Promise<{ revocation: RevocationRow; materialIds: string[] }> {
+export async function revokeCertificate(
+  tx: Queryable,
+  input: RevocationInput,
+  now: Date,
+  /** The access policy's check of each material to revoke; throws to refuse. */
+  mayRevoke: (material: MaterialRow) => void,
+): Promise<{ revocation: RevocationRow; revoked: MaterialRow[] }> {
   const held = await tx
     .select({ material: materials })
     .from(certificates)
@@ -234,11 +249,12 @@ export async function revokeCertificate(tx: Queryable, input: RevocationInput, n
       ),
     )
     .for('update');
+  for (const { material } of held) mayRevoke(material);
   for (const { material } of held) await revokeStored(tx, material, input.reason, input.reportedBy, now);
   const [revocation] = await tx
     .insert(certificateRevocations)
     .values({ id: newRevocationId(), ...{ departmentCode: input.department, certificateType: input.certificateType, certificateNumber: input.certificateNumber }, reason: input.reason, reportedBy: input.reportedBy, materialsRevoked: held.length, revokedAt: now })
     .returning();
   if (!revocation) throw new Error('insert returned no row');
-  return { revocation, materialIds: held.map(({ material }) => material.id) };
+  return { revocation, revoked: held.map(({ material }) => material) };
 }

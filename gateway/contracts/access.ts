@@ -1,14 +1,14 @@
 /**
- * Access to shared resources. An unconditional resource is open to every client; a conditional
- * one needs an access grant: the consumer asks (purpose, legal basis, optional expiry), the owning
- * department approves or denies, and an approved, unexpired request is the grant. A resource that
- * is not shared is refused to everyone. Requests, decisions and enforcement are audited.
+ * Access grants to shared resources. An unconditional resource is open to every client; a
+ * conditional one needs an access grant: the consumer asks (purpose, legal basis, optional
+ * expiry), the owning department approves or denies, and an approved, unexpired request is the
+ * grant. A resource that is not shared is refused to everyone. Requests and decisions are audited
+ * here; enforcing them is the access policy's (access/policy.ts `resourceRule`).
  */
 import { randomBytes } from 'node:crypto';
-import { type SQL, and, desc, eq, gt, isNull, or } from 'drizzle-orm';
+import { type SQL, and, desc, eq } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
-import type { ClientKind } from '../auth/scopes.js';
 import type { Database, Queryable } from '../db/client.js';
 import { accessRequests, contractResources } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
@@ -164,79 +164,4 @@ export async function decideAccessRequest(db: Database, principal: Principal, ac
     });
     return accessRequestView(row);
   });
-}
-
-export type ResourceAccess =
-  | { allowed: true; grantId: string | null }
-  | { allowed: false; reason: 'not_shared' | 'no_grant' | 'unknown_resource' };
-
-/** Whether `client` may use the resource now: unconditional → yes; conditional → with a live grant; not shared → no. */
-export async function checkResourceAccess(
-  tx: Queryable,
-  client: { clientId: string; kind: ClientKind },
-  resourceCode: string,
-  now: Date = new Date(),
-): Promise<ResourceAccess> {
-  const [resource] = await tx
-    .select({ sharingType: contractResources.sharingType })
-    .from(contractResources)
-    .where(eq(contractResources.resourceCode, resourceCode));
-  if (!resource) return { allowed: false, reason: 'unknown_resource' };
-  if (resource.sharingType === 'unconditional') return { allowed: true, grantId: null };
-  if (resource.sharingType === 'not_shared') return { allowed: false, reason: 'not_shared' };
-  const [grant] = await tx
-    .select({ id: accessRequests.id })
-    .from(accessRequests)
-    .where(
-      and(
-        eq(accessRequests.resourceCode, resourceCode),
-        eq(accessRequests.clientId, client.clientId),
-        eq(accessRequests.status, 'approved'),
-        or(isNull(accessRequests.expiresAt), gt(accessRequests.expiresAt, now)),
-      ),
-    )
-    .orderBy(desc(accessRequests.decidedAt))
-    .limit(1);
-  return grant ? { allowed: true, grantId: grant.id } : { allowed: false, reason: 'no_grant' };
-}
-
-export interface EnforcementContext {
-  /** The calling client. */
-  principal: { clientId: string; kind: ClientKind };
-  purpose?: string | null;
-  caseRef?: string | null;
-  subjectRef?: string | null;
-  requestId?: string | null;
-}
-
-/**
- * Checks access and audits the decision, then throws `resource_not_shared` /
- * `resource_grant_required` (403) or `unknown_contract` (404) when refused. It takes the database,
- * not a transaction, and commits its own audit entry, so a refusal stays recorded even though the
- * caller's work is abandoned. Returns the grant used (null for unconditional resources).
- */
-export async function enforceResourceAccess(db: Database, context: EnforcementContext, resourceCode: string): Promise<{ grantId: string | null }> {
-  const access = await db.transaction(async (tx) => {
-    const result = await checkResourceAccess(tx, context.principal, resourceCode);
-    await recordAudit(tx, {
-      actor: context.principal,
-      action: 'contract.access_check',
-      subjectRef: context.subjectRef,
-      fields: [`resource:${resourceCode}`, result.allowed ? `grant:${result.grantId ?? 'unconditional'}` : `refused:${result.reason}`],
-      purpose: context.purpose,
-      caseRef: context.caseRef,
-      outcome: result.allowed ? 'allowed' : result.reason === 'unknown_resource' ? 'not_found' : 'denied',
-      requestId: context.requestId,
-    });
-    return result;
-  });
-  if (access.allowed) return { grantId: access.grantId };
-  switch (access.reason) {
-    case 'not_shared':
-      throw new ApiError('resource_not_shared', `${resourceCode} is not shared by its department.`, { resourceCode });
-    case 'no_grant':
-      throw new ApiError('resource_grant_required', `${resourceCode} is conditional; request access with POST /v1/contracts/${resourceCode}/access-requests.`, { resourceCode });
-    case 'unknown_resource':
-      throw new ApiError('unknown_contract', `No contract is published as ${resourceCode}.`, { resourceCode });
-  }
 }

@@ -41,6 +41,8 @@ export const CatalogueDataSchema = z
     title: z.string().trim().min(1).max(200),
     description: z.string().trim().max(2000).optional(),
     sharingType: SharingTypeSchema,
+    /** The conditions on which a conditional resource is shared (共享条件), e.g. the purposes and legal bases accepted. */
+    sharingConditions: z.string().trim().min(1).max(2000).optional(),
     /** Field path (dotted, `[]` for array items) → sensitivity. */
     fieldSensitivity: z
       .record(z.string().min(1).max(200).regex(/^[A-Za-z0-9_$.\[\]-]+$/, 'a field path is dotted names, e.g. person.name'), SensitivitySchema)

@@ -1,12 +1,15 @@
 /**
- * Publishing and reading data contracts. A publication parses and validates the document, checks
- * the publisher may speak for the owning department, compares the new version with the latest,
+ * Publishing and reading data contracts. A publication parses and validates the document, asks
+ * the access policy whether the publisher may publish it (only the owning department changes the
+ * sharing terms; an integrator describes the service), compares the new version with the latest,
  * refuses breaking changes without a major-version bump, and stores the version with its audit
- * entry in one transaction. Versions are never changed or deleted afterwards.
+ * entries in one transaction. Versions are never changed or deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { type SQL, and, asc, desc, eq, ilike, or } from 'drizzle-orm';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import type { RequestAccess } from '../access/context.js';
+import { refusal } from '../access/context.js';
 import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
@@ -16,6 +19,7 @@ import { type CatalogueData, type PartialCatalogueData, type SharingType, resolv
 import { type ContractChange, ContractDiffError, breakingChanges, diffContracts } from './diff.js';
 import { type ParsedContractDocument, readContractDocument } from './document.js';
 import { compareSemver, parseSemver } from './semver.js';
+import { sharingTermChanges, termsFields } from './terms.js';
 
 export type ContractVersionRow = typeof contractVersions.$inferSelect;
 export type ContractResourceRow = typeof contractResources.$inferSelect;
@@ -46,12 +50,11 @@ export function newContractVersionId(): string {
   return `ctv_${randomBytes(12).toString('base64url')}`;
 }
 
-/** Department clients publish for their own department only; integrators for any. */
-function assertMayPublishFor(publisher: Publisher, departmentCode: string): void {
-  if (publisher.kind === 'integrator') return;
-  if (publisher.kind === 'department' && publisher.departmentCode === departmentCode) return;
-  throw new ApiError('forbidden', `This client may publish contracts only for its own department, not ${departmentCode}.`);
-}
+/**
+ * Who vouches for a publication: a client, whose rights the access policy decides, or the
+ * operator deploying the repository's contract files at start (trusted configuration).
+ */
+export type PublishAuthority = { access: RequestAccess } | 'operator';
 
 function semverOf(version: string) {
   const parsed = parseSemver(version);
@@ -60,21 +63,29 @@ function semverOf(version: string) {
 }
 
 /** Publishes a contract version; see the module comment for the checks. */
-export async function publishContract(db: Database, publisher: Publisher, input: PublishInput): Promise<PublishResult> {
+export async function publishContract(db: Database, publisher: Publisher, input: PublishInput, authority: PublishAuthority): Promise<PublishResult> {
   const parsed = await readContractDocument(input.document);
   const catalogue = resolveCatalogueData(parsed.document, input.catalogue);
   try {
-    assertMayPublishFor(publisher, catalogue.departmentCode);
+    return await db.transaction((tx) => publishParsed(tx, publisher, authority, parsed, catalogue, input.requestId ?? null));
   } catch (error) {
-    await recordAudit(db, { actor: publisher, action: 'contract.publish', fields: [`contract:${catalogue.resourceCode}@${parsed.version}`], outcome: 'denied', requestId: input.requestId });
+    if (error instanceof ApiError && error.status === 403) {
+      await recordAudit(db, {
+        actor: publisher,
+        action: 'contract.publish',
+        fields: [`contract:${catalogue.resourceCode}@${parsed.version}`, ...termsFields(catalogue), `refused:${error.code}`],
+        outcome: 'denied',
+        requestId: input.requestId,
+      });
+    }
     throw error;
   }
-  return db.transaction((tx) => publishParsed(tx, publisher, parsed, catalogue, input.requestId ?? null));
 }
 
 async function publishParsed(
   tx: Queryable,
   publisher: Publisher,
+  authority: PublishAuthority,
   parsed: ParsedContractDocument,
   catalogue: CatalogueData,
   requestId: string | null,
@@ -84,10 +95,27 @@ async function publishParsed(
   const [resource] = await tx.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode)).for('update');
   let previous: ContractVersionRow | undefined;
   if (resource) {
-    if (resource.departmentCode !== catalogue.departmentCode) {
-      throw new ApiError('forbidden', `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`);
-    }
     [previous] = await tx.select().from(contractVersions).where(eq(contractVersions.resourceCode, resourceCode)).orderBy(desc(contractVersions.seq)).limit(1);
+  }
+  const termChanges = previous ? sharingTermChanges(previous.catalogue as unknown as CatalogueData, catalogue) : [];
+  if (authority !== 'operator') {
+    const contract = {
+      resourceCode,
+      departmentCode: catalogue.departmentCode,
+      sharingType: catalogue.sharingType,
+      existing: resource ? { departmentCode: resource.departmentCode } : null,
+      changesTerms: termChanges.length > 0,
+    };
+    const decision = await authority.access.decide(tx, 'contract.publish', { kind: 'contract', contract });
+    if (!decision.allowed) {
+      if (decision.reason === 'not_owner' && resource && resource.departmentCode !== catalogue.departmentCode) {
+        throw new ApiError('forbidden', `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`);
+      }
+      if (decision.reason === 'not_owner') throw new ApiError('forbidden', `This client may publish contracts only for its own department, not ${catalogue.departmentCode}.`);
+      throw refusal(decision, { kind: 'contract', contract });
+    }
+  } else if (resource && resource.departmentCode !== catalogue.departmentCode) {
+    throw new ApiError('forbidden', `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`);
   }
 
   let changes: ContractChange[] = [];
@@ -105,7 +133,7 @@ async function publishParsed(
         latestVersion: previous.version,
       });
     }
-    changes = diffOrRefuse(previous.document, parsed.document);
+    changes = [...termChanges, ...diffOrRefuse(previous.document, parsed.document)];
     const breaking = breakingChanges(changes);
     if (breaking.length > 0 && semverOf(parsed.version).major === semverOf(previous.version).major) {
       throw new ApiError(
@@ -148,10 +176,25 @@ async function publishParsed(
   await recordAudit(tx, {
     actor: publisher,
     action: 'contract.publish',
-    fields: [`contract:${resourceCode}@${parsed.version}`],
+    fields: [`contract:${resourceCode}@${parsed.version}`, ...termsFields(catalogue)],
     outcome: 'allowed',
     requestId,
   });
+  if (previous && termChanges.length > 0) {
+    // Who may read the resource changed: on the record as its own entry, with the old terms.
+    await recordAudit(tx, {
+      actor: publisher,
+      action: 'contract.sharing_terms_change',
+      fields: [
+        `contract:${resourceCode}@${parsed.version}`,
+        ...termsFields(previous.catalogue as unknown as CatalogueData).map((field) => `from:${field}`),
+        ...termsFields(catalogue).map((field) => `to:${field}`),
+        ...termChanges.map((change) => `change:${change.code}`),
+      ],
+      outcome: 'allowed',
+      requestId,
+    });
+  }
   return {
     resourceCode,
     version: parsed.version,
@@ -340,6 +383,9 @@ function diffOrRefuse(previous: unknown, next: unknown): ReturnType<typeof diffC
 /** The classified changes from one version to another (any two, either order). */
 export async function diffContractVersions(db: Queryable, resourceCode: string, from: string, to: string): Promise<VersionDiff> {
   const [previous, next] = await Promise.all([requireContractVersion(db, resourceCode, from), requireContractVersion(db, resourceCode, to)]);
-  const changes = diffOrRefuse(previous.document, next.document);
+  const changes = [
+    ...sharingTermChanges(previous.catalogue as unknown as CatalogueData, next.catalogue as unknown as CatalogueData),
+    ...diffOrRefuse(previous.document, next.document),
+  ];
   return { resourceCode, from, to, breaking: breakingChanges(changes).length > 0, changes };
 }

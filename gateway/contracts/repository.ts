@@ -81,7 +81,7 @@ export async function seedRepositoryContracts(db: Database, options: { directory
       continue;
     }
     try {
-      await publishContract(db, repositoryPublisher, { document: candidate.text });
+      await publishContract(db, repositoryPublisher, { document: candidate.text }, 'operator');
       report.published.push(candidate.file);
     } catch (error) {
       // Another instance starting at the same moment may have published it first.

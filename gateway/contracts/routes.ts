@@ -270,7 +270,9 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
     } else {
       throw new ApiError('unsupported_media_type', `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`);
     }
-    const result = await publishContract(c.var.services.db, c.var.principal, input);
+    const { services, principal, requestId } = c.var;
+    const access = services.access.forRequest(principal, null, requestId, services.clock.now());
+    const result = await publishContract(services.db, principal, input, { access });
     // Department answers are checked against the new version from now on.
     await c.var.services.publishedContracts.refresh(result.resourceCode);
     c.header('Location', `/v1/contracts/${result.resourceCode}/versions/${result.version}`);

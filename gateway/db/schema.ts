@@ -249,6 +249,11 @@ export const materials = pgTable(
     operatorId: text('operator_id'),
     /** The department that issued the document or that it was fetched from. */
     departmentCode: text('department_code'),
+    /**
+     * The department resource (contract) whose sharing terms govern who may read a material the
+     * department supplied; null for handed-in documents and departments without published terms.
+     */
+    sharingResource: text('sharing_resource'),
     /** The issuer's own reference (certificate number, document number). */
     sourceRef: text('source_ref'),
     caseRef: text('case_ref'),

@@ -7,22 +7,16 @@
 import type { Logger } from 'pino';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import type { CapabilityName, CallContext, DepartmentAdapter } from '../../adapters/sdk/types.js';
-import type { Principal } from '../auth/principal.js';
-import { enforceResourceAccess } from '../contracts/access.js';
-import type { Database } from '../db/client.js';
+import { auditRefusal } from '../access/audit.js';
+import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import { ApiError } from '../platform/errors.js';
 import { toApiError } from './errors.js';
 import type { DepartmentRegistry, RegisteredDepartment } from './registry.js';
 
-export interface DepartmentCallContext {
-  db: Database;
-  principal: Principal;
-  requestId: string;
+export interface DepartmentCallContext extends AccessContext {
   logger: Logger;
-  /** Recorded with the access decision. */
-  purpose?: string | null;
-  caseRef?: string | null;
-  subjectRef?: string | null;
+  /** Whose data the call sends, recorded with the access decision. */
+  subjectRef: string | null;
   signal?: AbortSignal;
 }
 
@@ -33,21 +27,37 @@ export function requireDepartment(registry: DepartmentRegistry, code: string): R
 }
 
 /**
- * Runs `call` against the department's adapter for `capability`. The caller must hold a grant
- * when the contract resource behind the capability is conditional.
+ * Runs `call` against the department's adapter for `capability`, once the access policy allowed
+ * the caller to use the contract resource behind it (conditional ones need a grant). The decision
+ * is audited either way, a refusal in its own transaction. Returns the adapter's answer and the
+ * decision, for the caller's audit entry of what was disclosed.
  */
 export async function callDepartment<Result>(
   context: DepartmentCallContext,
   department: RegisteredDepartment,
   capability: CapabilityName,
   call: (adapter: DepartmentAdapter, callContext: CallContext) => Promise<Result>,
-): Promise<Result> {
+): Promise<{ result: Result; decision: AllowedDecision }> {
   requireCapability(department, capability);
-  const resourceCode = department.adapter.resources[capability];
-  if (resourceCode !== undefined) {
-    await enforceResourceAccess(context.db, { principal: context.principal, requestId: context.requestId, purpose: context.purpose ?? null, caseRef: context.caseRef ?? null, subjectRef: context.subjectRef ?? null }, resourceCode);
-  }
-  return invokeDepartment(context, department, capability, call);
+  const decision = await requireResourceUse(context, department.adapter.resources[capability] ?? null);
+  return { result: await invokeDepartment(context, department, capability, call), decision };
+}
+
+/** The policy's yes to using a department resource (none: the department publishes no terms), audited. */
+export async function requireResourceUse(context: DepartmentCallContext, resourceCode: string | null): Promise<AllowedDecision> {
+  const resource = { kind: 'department_resource' as const, code: resourceCode ?? '' };
+  if (resourceCode === null) return { allowed: true, rule: 'resource.none', grantId: null };
+  const decision = await context.access.decide(context.db, 'resource.use', resource);
+  const fields = [`resource:${resourceCode}`, decision.allowed ? `grant:${decision.grantId ?? 'unconditional'}` : `refused:${decision.reason}`];
+  // Allowed or refused, in a transaction of its own: the department call that follows holds none.
+  await auditRefusal(context, {
+    action: 'contract.access_check',
+    subjectId: context.subjectRef,
+    fields,
+    outcome: decision.allowed ? 'allowed' : decision.reason === 'unknown_resource' ? 'not_found' : 'denied',
+  });
+  if (!decision.allowed) throw refusal(decision, resource);
+  return decision;
 }
 
 export function requireCapability(department: RegisteredDepartment, capability: CapabilityName): void {

@@ -114,6 +114,15 @@ export class DepartmentRegistry {
     );
   }
 
+  /**
+   * The resource through which a department shares certificates of this type: the sharing terms
+   * of a document it issues of that type. Null when it publishes none for the type.
+   */
+  sharingResourceOf(departmentCode: string, certificateType: string): string | null {
+    const department = this.providersOf(certificateType).find((provider) => provider.code === departmentCode);
+    return department?.adapter.resources.fetchCertificate ?? null;
+  }
+
   /** Departments that can verify identities. */
   identityVerifiers(): RegisteredDepartment[] {
     return this.list().filter((department) => department.adapter.verifyIdentity !== undefined);

@@ -3,11 +3,11 @@
  * Every response carries personal data, so every route takes the purpose headers and audits.
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { PurposeHeadersSchema, type PurposeHeaders, requirePurpose } from '../platform/purpose.js';
+import { accessContext } from '../access/request.js';
+import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { type AccessContext, findSubjectByLink, linkSubject, readSubject, resolveSubject } from './subjects.js';
+import { findSubjectByLink, linkSubject, readSubject, resolveSubject } from './subjects.js';
 import { verifySubjectIdentity } from './verification.js';
 
 export const SubjectIdSchema = z
@@ -44,6 +44,7 @@ const code = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39
 const resolveRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/resolve',
+  personalData: 'request',
   tags: ['subjects'],
   summary: 'Resolve an applicant to a subject, creating it when new',
   description:
@@ -86,6 +87,7 @@ const resolveRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}',
+  personalData: 'subject',
   tags: ['subjects'],
   summary: 'Read a subject and its department identifier links',
   scopes: ['subjects:read'],
@@ -103,6 +105,7 @@ const LinkBodySchema = z.object({
 const linkRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/links',
+  personalData: 'subject',
   tags: ['subjects'],
   summary: "Link a department's own identifier to a subject",
   scopes: ['subjects:write'],
@@ -121,6 +124,7 @@ const linkRoute = protectedRoute({
 const lookupRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/lookup',
+  personalData: 'request',
   tags: ['subjects'],
   summary: "Find the subject a department's identifier is linked to (exact match only)",
   scopes: ['subjects:read'],
@@ -141,6 +145,7 @@ const lookupRoute = protectedRoute({
 const verifyRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/identity-verification',
+  personalData: 'subject',
   tags: ['subjects'],
   summary: "Verify a person's name against their ID number at the population register",
   description:
@@ -179,17 +184,6 @@ const verifyRoute = protectedRoute({
     ...errorResponses(400, 401, 403, 404, 422, 502, 503, 504),
   },
 });
-
-/** The caller, its stated purpose and the request id, for the service functions. */
-export function accessContext(c: Context<AppEnv>, headers: PurposeHeaders): AccessContext {
-  const { services } = c.var;
-  return {
-    db: services.db,
-    principal: c.var.principal,
-    purpose: requirePurpose(headers, services.config.purposeCodes),
-    requestId: c.var.requestId,
-  };
-}
 
 export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(resolveRoute, async (c) => {

@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { recordAudit } from '../audit/record.js';
+import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
+import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import type { Principal } from '../auth/principal.js';
-import type { Database, Queryable } from '../db/client.js';
+import type { Queryable } from '../db/client.js';
 import { subjectLinks, subjects } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
-import type { AccessPurpose } from '../platform/purpose.js';
 import {
   type SubjectIdentifierType,
   maskCreditCode,
@@ -44,14 +44,6 @@ export interface SubjectView {
   links: SubjectLinkView[];
 }
 
-/** Who is asking, why, and under which request: what every service call here needs. */
-export interface AccessContext {
-  db: Database;
-  principal: Principal;
-  purpose: AccessPurpose;
-  requestId: string;
-}
-
 type SubjectRow = typeof subjects.$inferSelect;
 type LinkRow = typeof subjectLinks.$inferSelect;
 
@@ -75,8 +67,20 @@ function maskLinkValue(value: string): string {
   return chars.slice(0, 2).join('') + '*'.repeat(chars.length - 4) + chars.slice(-2).join('');
 }
 
-export function canUnmask(principal: Principal): boolean {
-  return principal.scopes.has('subjects:unmask');
+/**
+ * The policy's yes to showing a subject (thrown as the refusal otherwise), and whether the caller
+ * sees it unmasked.
+ */
+export async function subjectDisclosure(
+  tx: Queryable,
+  context: AccessContext,
+  subjectId: string,
+  action: 'subject.read' | 'subject.link' = 'subject.read',
+): Promise<{ decision: AllowedDecision; unmask: boolean }> {
+  const decision = await context.access.decide(tx, action, { kind: 'subject', subjectId });
+  if (!decision.allowed) throw refusal(decision, { kind: 'subject', subjectId }, 'No such subject.');
+  const unmask = (await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId })).allowed;
+  return { decision, unmask };
 }
 
 /** The fields an audit entry lists for a subject disclosure, marked when they were masked. */
@@ -111,54 +115,6 @@ async function linksOf(tx: Queryable, subjectId: string): Promise<LinkRow[]> {
   return tx.select().from(subjectLinks).where(eq(subjectLinks.subjectId, subjectId)).orderBy(subjectLinks.linkedAt);
 }
 
-/**
- * Records an allowed disclosure of a subject's data in the transaction that performs it: the
- * caller, its operator, purpose and case, and which fields and material types were disclosed.
- */
-export async function auditAccess(
-  tx: Queryable,
-  context: AccessContext,
-  disclosure: { action: string; subjectId: string; fields: string[]; materialTypes?: string[] },
-): Promise<void> {
-  await recordAudit(tx, {
-    actor: context.principal,
-    operatorId: context.purpose.operatorId,
-    action: disclosure.action,
-    subjectRef: disclosure.subjectId,
-    fields: disclosure.fields,
-    materialTypes: [...new Set(disclosure.materialTypes ?? [])].sort(),
-    purpose: context.purpose.purpose,
-    caseRef: context.purpose.caseRef,
-    outcome: 'allowed',
-    requestId: context.requestId,
-  });
-}
-
-async function auditDisclosure(tx: Queryable, context: AccessContext, action: string, subjectId: string, fields: string[]): Promise<void> {
-  await auditAccess(tx, context, { action, subjectId, fields });
-}
-
-/** Records a refused or failed access in its own transaction (the refused one is rolled back). */
-export async function auditRefusal(
-  context: AccessContext,
-  action: string,
-  subjectId: string | null,
-  outcome: 'denied' | 'not_found',
-): Promise<void> {
-  await context.db.transaction(async (tx) => {
-    await recordAudit(tx, {
-      actor: context.principal,
-      operatorId: context.purpose.operatorId,
-      action,
-      subjectRef: subjectId,
-      purpose: context.purpose.purpose,
-      caseRef: context.purpose.caseRef,
-      outcome,
-      requestId: context.requestId,
-    });
-  });
-}
-
 export interface ResolveSubjectInput {
   identifierType: SubjectIdentifierType;
   identifier: string;
@@ -179,7 +135,7 @@ export async function resolveSubject(
   const { principal } = context;
   const mayCreate = principal.scopes.has('subjects:write');
 
-  const outcome = await context.db.transaction(async (tx) => {
+  const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () => context.db.transaction(async (tx) => {
     let created = false;
     if (mayCreate) {
       const inserted = await tx
@@ -202,18 +158,18 @@ export async function resolveSubject(
       .where(and(eq(subjects.identifierType, input.identifierType), eq(subjects.identifier, parsed.value)));
     if (!row) return { kind: 'missing' as const };
     if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
+    const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
     const links = await linksOf(tx, row.id);
-    const unmask = canUnmask(principal);
-    await auditDisclosure(tx, context, created ? 'subject.create' : 'subject.resolve', row.id, disclosedSubjectFields(!unmask, true));
+    await auditAccess(tx, context, { decision, action: created ? 'subject.create' : 'subject.resolve', subjectId: row.id, fields: disclosedSubjectFields(!unmask, true) });
     return { kind: 'found' as const, created, subject: subjectView(row, links, unmask) };
-  });
+  }));
 
   if (outcome.kind === 'missing') {
-    await auditRefusal(context, 'subject.resolve', null, 'not_found');
+    await auditRefusal(context, { action: 'subject.resolve', subjectId: null, outcome: 'not_found' });
     throw new ApiError('not_found', 'No subject has this identifier, and this client may not create subjects (subjects:write).');
   }
   if (outcome.kind === 'name_mismatch') {
-    await auditRefusal(context, 'subject.resolve', outcome.subjectId, 'denied');
+    await auditRefusal(context, { action: 'subject.resolve', subjectId: outcome.subjectId, outcome: 'denied', fields: ['name_mismatch'] });
     throw new ApiError('subject_name_mismatch', 'Check the spelling of the name against the identity document.');
   }
   return { subject: outcome.subject, created: outcome.created };
@@ -227,19 +183,15 @@ export async function requireSubject(tx: Queryable, subjectId: string): Promise<
 }
 
 export async function readSubject(context: AccessContext, subjectId: string): Promise<SubjectView> {
-  const unmask = canUnmask(context.principal);
-  const view = await context.db.transaction(async (tx) => {
-    const [row] = await tx.select().from(subjects).where(eq(subjects.id, subjectId));
-    if (!row) return null;
-    const links = await linksOf(tx, row.id);
-    await auditDisclosure(tx, context, 'subject.read', row.id, disclosedSubjectFields(!unmask, true));
-    return subjectView(row, links, unmask);
-  });
-  if (!view) {
-    await auditRefusal(context, 'subject.read', subjectId, 'not_found');
-    throw new ApiError('not_found', 'No such subject.');
-  }
-  return view;
+  return auditRefusals(context, { action: 'subject.read', subjectId }, () =>
+    context.db.transaction(async (tx) => {
+      const row = await requireSubject(tx, subjectId);
+      const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
+      const links = await linksOf(tx, row.id);
+      await auditAccess(tx, context, { decision, action: 'subject.read', subjectId: row.id, fields: disclosedSubjectFields(!unmask, true) });
+      return subjectView(row, links, unmask);
+    }),
+  );
 }
 
 export interface LinkInput {
@@ -270,9 +222,9 @@ function linkDepartment(principal: Principal, requested: string | undefined): st
  */
 export async function linkSubject(context: AccessContext, subjectId: string, input: LinkInput): Promise<{ subject: SubjectView; created: boolean }> {
   const departmentCode = linkDepartment(context.principal, input.departmentCode);
-  const unmask = canUnmask(context.principal);
-  return context.db.transaction(async (tx) => {
+  return auditRefusals(context, { action: 'subject.link', subjectId }, () => context.db.transaction(async (tx) => {
     const row = await requireSubject(tx, subjectId);
+    const { decision, unmask } = await subjectDisclosure(tx, context, row.id, 'subject.link');
     const inserted = await tx
       .insert(subjectLinks)
       .values({
@@ -302,9 +254,9 @@ export async function linkSubject(context: AccessContext, subjectId: string, inp
       }
     }
     const links = await linksOf(tx, subjectId);
-    await auditDisclosure(tx, context, 'subject.link', subjectId, disclosedSubjectFields(!unmask, true));
+    await auditAccess(tx, context, { decision, action: 'subject.link', subjectId, fields: disclosedSubjectFields(!unmask, true) });
     return { subject: subjectView(row, links, unmask), created: inserted.length > 0 };
-  });
+  }));
 }
 
 /** Finds the subject a department identifier is linked to (exact match only). */
@@ -312,8 +264,7 @@ export async function findSubjectByLink(
   context: AccessContext,
   link: { departmentCode: string; identifierType: string; value: string },
 ): Promise<SubjectView> {
-  const unmask = canUnmask(context.principal);
-  const view = await context.db.transaction(async (tx) => {
+  const view = await auditRefusals(context, { action: 'subject.lookup', subjectId: null }, () => context.db.transaction(async (tx) => {
     const [found] = await tx
       .select({ subjectId: subjectLinks.subjectId })
       .from(subjectLinks)
@@ -326,12 +277,13 @@ export async function findSubjectByLink(
       );
     if (!found) return null;
     const row = await requireSubject(tx, found.subjectId);
+    const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
     const links = await linksOf(tx, row.id);
-    await auditDisclosure(tx, context, 'subject.lookup', row.id, disclosedSubjectFields(!unmask, true));
+    await auditAccess(tx, context, { decision, action: 'subject.lookup', subjectId: row.id, fields: disclosedSubjectFields(!unmask, true) });
     return subjectView(row, links, unmask);
-  });
+  }));
   if (!view) {
-    await auditRefusal(context, 'subject.lookup', null, 'not_found');
+    await auditRefusal(context, { action: 'subject.lookup', subjectId: null, outcome: 'not_found' });
     throw new ApiError('not_found', 'No subject is linked to this department identifier.');
   }
   return view;

@@ -10,10 +10,10 @@ import type { IdentityVerificationResult } from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import { callDepartment, requireDepartment } from '../departments/calls.js';
 import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
-import { subjects } from '../db/schema.js';
-import { eq } from 'drizzle-orm';
+import { auditAccess, auditRefusals } from '../access/audit.js';
+import type { AccessContext, AllowedDecision } from '../access/context.js';
 import { ApiError } from '../platform/errors.js';
-import { type AccessContext, auditRefusal } from './subjects.js';
+import { requireSubject, subjectDisclosure } from './subjects.js';
 
 export interface VerificationContext extends AccessContext {
   departments: DepartmentRegistry;
@@ -42,41 +42,46 @@ export async function verifySubjectIdentity(
   subjectId: string,
   input: { department?: string | undefined },
 ): Promise<IdentityVerificationView> {
-  const [subject] = await context.db.select().from(subjects).where(eq(subjects.id, subjectId));
-  if (!subject) {
-    await auditRefusal(context, ACTION, subjectId, 'not_found');
-    throw new ApiError('not_found', 'No such subject.');
-  }
+  const subject = await auditRefusals(context, { action: ACTION, subjectId }, async () => {
+    const row = await requireSubject(context.db, subjectId);
+    // Sending the name and number to a department discloses them: the caller must be allowed to see them.
+    await subjectDisclosure(context.db, context, row.id);
+    return row;
+  });
   if (subject.kind !== 'person') {
     throw new ApiError('identity_verification_not_applicable', 'Only persons (resident ID numbers) can be verified against the population register.');
   }
   const department = chooseVerifier(context.departments, input.department);
-  const disclosure = { actor: context.principal, operatorId: context.purpose.operatorId, action: ACTION, subjectRef: subject.id, purpose: context.purpose.purpose, caseRef: context.purpose.caseRef, requestId: context.requestId };
-  let result: IdentityVerificationResult;
+  let answer: { result: IdentityVerificationResult; decision: AllowedDecision };
   try {
-    result = await callDepartment(
-      {
-        db: context.db,
-        principal: context.principal,
-        requestId: context.requestId,
-        logger: context.logger,
-        purpose: context.purpose.purpose,
-        caseRef: context.purpose.caseRef,
-        subjectRef: subject.id,
-        ...(context.signal ? { signal: context.signal } : {}),
-      },
-      department,
-      'verifyIdentity',
-      (adapter, callContext) => adapter.verifyIdentity!({ idNumber: subject.identifier, name: subject.name }, callContext),
+    answer = await callDepartment({ ...context, subjectRef: subject.id }, department, 'verifyIdentity', (adapter, callContext) =>
+      adapter.verifyIdentity!({ idNumber: subject.identifier, name: subject.name }, callContext),
     );
   } catch (error) {
     // The identifier and name may have reached the department even when its answer failed.
     if (error instanceof ApiError && error.code.startsWith('department_')) {
-      await recordAudit(context.db, { ...disclosure, fields: ['identifier', 'name', `department:${department.code}`], outcome: 'failed' });
+      await recordAudit(context.db, {
+        actor: context.principal,
+        operatorId: context.purpose.operatorId,
+        action: ACTION,
+        subjectRef: subject.id,
+        purpose: context.purpose.purpose,
+        caseRef: context.purpose.caseRef,
+        requestId: context.requestId,
+        fields: ['identifier', 'name', `department:${department.code}`],
+        outcome: 'failed',
+      });
     }
     throw error;
   }
   const checkedAt = new Date();
-  await recordAudit(context.db, { ...disclosure, fields: ['identifier', 'name', `department:${department.code}`, `result:${result.outcome}`], outcome: 'allowed' });
-  return { subjectId: subject.id, department: department.code, outcome: result.outcome, checkedAt: checkedAt.toISOString() };
+  await context.db.transaction((tx) =>
+    auditAccess(tx, context, {
+      decision: answer.decision,
+      action: ACTION,
+      subjectId: subject.id,
+      fields: ['identifier', 'name', `department:${department.code}`, `result:${answer.result.outcome}`],
+    }),
+  );
+  return { subjectId: subject.id, department: department.code, outcome: answer.result.outcome, checkedAt: checkedAt.toISOString() };
 }

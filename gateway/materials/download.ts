@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
-import type { AccessContext } from '../identity/subjects.js';
+import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { formatContentDigest } from '../platform/content-digest.js';
 import { ApiError } from '../platform/errors.js';

@@ -3,17 +3,20 @@
  * validity and status. Service functions take an `AccessContext` (caller, purpose, request id),
  * check what the caller may see, run in one transaction and audit every disclosure in it.
  *
- * Visibility: a window client sees every material of a subject for the purpose it states; a
- * department client sees what its department issued or provided, what it uploaded, and the types
- * it has been granted. Anything else — another subject's material, an id or digest guessed — is
+ * Who may see and change which material is the access policy's decision (access/policy.ts): a
+ * window sees handed-in documents, and department-supplied ones under that department's sharing
+ * terms; a department sees its own and the types granted to it; provenance decides who replaces
+ * or revokes. Anything not visible — another subject's material, an id or digest guessed — is
  * answered exactly like a material that does not exist.
  */
 import { randomBytes } from 'node:crypto';
-import { type SQL, and, asc, desc, eq, inArray, isNull, lte, or, gte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, or, gte, sql } from 'drizzle-orm';
+import { auditAccess, auditRefusals } from '../access/audit.js';
+import type { AccessContext, AllowedDecision, RequestAccess } from '../access/context.js';
+import type { CaseFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
-import { materialTypeGrants, materials, subjects } from '../db/schema.js';
-import { type AccessContext, auditAccess, auditRefusal } from '../identity/subjects.js';
+import { materials, subjects } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
@@ -87,15 +90,35 @@ export function materialNotFound(): ApiError {
 }
 
 /**
- * The SQL condition restricting materials to what `principal` may see, or undefined for callers
- * that see all of a subject's materials (window systems, with a stated purpose).
+ * The columns the access policy decides a material from (besides its id and subject, which it
+ * only carries). Queries that want "the preferred material per type that the caller may read"
+ * take one row per type and combination of these (DISTINCT ON), then let the policy choose: the
+ * same answer as deciding every row, at a fraction of the rows.
  */
-export function visibilityCondition(principal: Principal): SQL | undefined {
-  if (principal.kind === 'window') return undefined;
-  if (principal.kind !== 'department') return sql`false`;
-  const granted = sql`exists (select 1 from ${materialTypeGrants} where ${materialTypeGrants.typeCode} = ${materials.typeCode} and ${materialTypeGrants.clientId} = ${principal.clientId})`;
-  const own = eq(materials.providedByClientId, principal.clientId);
-  return principal.departmentCode ? or(own, eq(materials.departmentCode, principal.departmentCode), granted) : or(own, granted);
+export const policyColumns = [materials.provenance, materials.providedByClientId, materials.departmentCode, materials.sharingResource] as const;
+
+/** What the access policy knows of a material (see `policyColumns`). */
+export function materialFacts(row: MaterialRow): MaterialFacts {
+  return {
+    id: row.id,
+    subjectId: row.subjectId,
+    typeCode: row.typeCode,
+    provenance: row.provenance,
+    providedByClientId: row.providedByClientId,
+    departmentCode: row.departmentCode,
+    sharingResource: row.sharingResource,
+  };
+}
+
+/**
+ * The rows the caller may read, in their order: the policy decides each one (with the grant facts
+ * loaded once). Every door that shows a material — list, metadata, content, reuse answers, case
+ * notices, case attachments — goes through here or `findVisibleMaterial`.
+ */
+export async function visibleMaterials<Row extends MaterialRow>(tx: Queryable, access: RequestAccess, rows: readonly Row[], viaCase?: CaseFacts): Promise<Row[]> {
+  if (rows.length === 0) return [];
+  const facts = await access.grantFacts(tx);
+  return rows.filter((row) => access.decideWith(facts, 'material.read', { kind: 'material', material: materialFacts(row), ...(viaCase ? { viaCase } : {}) }).allowed);
 }
 
 async function subjectExists(tx: Queryable, subjectId: string): Promise<{ kind: 'person' | 'organisation' } | null> {
@@ -103,38 +126,38 @@ async function subjectExists(tx: Queryable, subjectId: string): Promise<{ kind: 
   return row ?? null;
 }
 
-async function auditMaterialAccess(tx: Queryable, context: AccessContext, action: string, subjectId: string, types: string[], fields: string[]): Promise<void> {
-  await auditAccess(tx, context, { action, subjectId, fields, materialTypes: types });
-}
-
-/** One visible material of the subject, or null. Locks the row when `forUpdate`. */
-async function findVisibleMaterial(
+/**
+ * One material of the subject and the policy's yes to `action` on it, or the refusal: `not_found`
+ * for a material the caller may not see (exactly like a missing one), the reason otherwise.
+ * Locks the row when `forUpdate`.
+ */
+async function requireMaterialAccess(
   tx: Queryable,
-  principal: Principal,
+  context: AccessContext,
   subjectId: string,
   materialId: string,
-  forUpdate = false,
-): Promise<MaterialRow | null> {
+  action: 'material.read' | 'material.supersede' | 'material.revoke',
+  options: { forUpdate?: boolean; notFoundDetail?: string } = {},
+): Promise<{ row: MaterialRow; decision: AllowedDecision }> {
   const query = tx
     .select()
     .from(materials)
-    .where(and(eq(materials.id, materialId), eq(materials.subjectId, subjectId), visibilityCondition(principal)));
-  const [row] = forUpdate ? await query.for('update') : await query;
-  return row ?? null;
+    .where(and(eq(materials.id, materialId), eq(materials.subjectId, subjectId)));
+  const [row] = options.forUpdate ? await query.for('update') : await query;
+  const notFoundDetail = options.notFoundDetail ?? 'No such material for this subject.';
+  if (!row) throw new ApiError('not_found', notFoundDetail);
+  const decision = await context.access.require(tx, action, { kind: 'material', material: materialFacts(row) }, notFoundDetail);
+  return { row, decision };
 }
 
 export async function readMaterial(context: AccessContext, subjectId: string, materialId: string, action = 'material.read'): Promise<MaterialRow> {
-  const row = await context.db.transaction(async (tx) => {
-    const found = await findVisibleMaterial(tx, context.principal, subjectId, materialId);
-    if (!found) return null;
-    await auditMaterialAccess(tx, context, action, subjectId, [found.typeCode], action === 'material.download' ? ['content'] : ['metadata']);
-    return found;
-  });
-  if (!row) {
-    await auditRefusal(context, action, subjectId, 'not_found');
-    throw materialNotFound();
-  }
-  return row;
+  return auditRefusals(context, { action, subjectId }, () =>
+    context.db.transaction(async (tx) => {
+      const { row, decision } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.read');
+      await auditAccess(tx, context, { decision, action, subjectId, fields: action === 'material.download' ? ['content'] : ['metadata'], materialTypes: [row.typeCode] });
+      return row;
+    }),
+  );
 }
 
 export interface ListOptions {
@@ -143,30 +166,45 @@ export interface ListOptions {
   currentOnly?: boolean | undefined;
 }
 
+/** A disclosure decision for a listing (which itself reveals only what the policy allowed). */
+async function listingDecision(tx: Queryable, context: AccessContext, subjectId: string): Promise<AllowedDecision> {
+  return context.access.require(tx, 'subject.read', { kind: 'subject', subjectId }, 'No such subject.');
+}
+
+/** What the audit entry of a listing says was left out, so the record shows the policy at work. */
+function withheldField(total: number, shown: number): string[] {
+  return total > shown ? [`withheld:${total - shown}`] : [];
+}
+
 export async function listMaterials(context: AccessContext, subjectId: string, options: ListOptions): Promise<MaterialView[]> {
-  const today = chinaToday();
-  const rows = await context.db.transaction(async (tx) => {
-    if (!(await subjectExists(tx, subjectId))) return null;
-    const found = await tx
-      .select()
-      .from(materials)
-      .where(
-        and(
-          eq(materials.subjectId, subjectId),
-          options.types?.length ? inArray(materials.typeCode, options.types) : undefined,
-          options.currentOnly ? and(eq(materials.status, 'valid'), or(isNull(materials.validUntil), gte(materials.validUntil, today))) : undefined,
-          visibilityCondition(context.principal),
-        ),
-      )
-      .orderBy(asc(materials.typeCode), desc(materials.validFrom), desc(materials.createdAt))
-      .limit(1000);
-    await auditMaterialAccess(tx, context, 'material.list', subjectId, found.map((row) => row.typeCode), ['metadata']);
-    return found;
-  });
-  if (!rows) {
-    await auditRefusal(context, 'material.list', subjectId, 'not_found');
-    throw new ApiError('not_found', 'No such subject.');
-  }
+  const today = chinaToday(context.access.now);
+  const rows = await auditRefusals(context, { action: 'material.list', subjectId }, () =>
+    context.db.transaction(async (tx) => {
+      if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', 'No such subject.');
+      const decision = await listingDecision(tx, context, subjectId);
+      const found = await tx
+        .select()
+        .from(materials)
+        .where(
+          and(
+            eq(materials.subjectId, subjectId),
+            options.types?.length ? inArray(materials.typeCode, options.types) : undefined,
+            options.currentOnly ? and(eq(materials.status, 'valid'), or(isNull(materials.validUntil), gte(materials.validUntil, today))) : undefined,
+          ),
+        )
+        .orderBy(asc(materials.typeCode), desc(materials.validFrom), desc(materials.createdAt))
+        .limit(1000);
+      const shown = await visibleMaterials(tx, context.access, found);
+      await auditAccess(tx, context, {
+        decision,
+        action: 'material.list',
+        subjectId,
+        fields: ['metadata', ...withheldField(found.length, shown.length)],
+        materialTypes: shown.map((row) => row.typeCode),
+      });
+      return shown;
+    }),
+  );
   return rows.map((row) => materialView(row, today));
 }
 
@@ -178,51 +216,79 @@ export interface ReuseAnswer {
 }
 
 /**
- * The reuse question in one query: for each requested type, the newest material of the subject
- * that is valid on `on` (not revoked or superseded, validFrom ≤ on ≤ validUntil), and the types
- * with none.
+ * Which material to reuse among several valid ones of a type: provenance is authority, so a
+ * department's own copy (issued or fetched) comes before a copy handed in at a window; then the
+ * newest.
+ */
+export const reusePreference = [asc(sql`case when ${materials.provenance} = 'handed_in' then 1 else 0 end`), desc(materials.validFrom), desc(materials.createdAt)];
+
+/** The order of `reusePreference`, for rows already read. */
+function preferred(a: MaterialRow, b: MaterialRow): number {
+  const rank = (row: MaterialRow) => (row.provenance === 'handed_in' ? 1 : 0);
+  return rank(a) - rank(b) || b.validFrom.localeCompare(a.validFrom) || b.createdAt.getTime() - a.createdAt.getTime();
+}
+
+/**
+ * For each type, the preferred material valid on `day` that the caller may read. The database
+ * returns the best row of each type and policy-relevant combination (see `policyColumns`); the
+ * policy decides which of those the caller may read, and the best readable one per type wins.
+ */
+export async function preferredReadableMaterials(
+  tx: Queryable,
+  access: RequestAccess,
+  subjectId: string,
+  typeCodes: readonly string[],
+  day: string,
+): Promise<Map<string, MaterialRow>> {
+  if (typeCodes.length === 0) return new Map();
+  const candidates = await tx
+    .selectDistinctOn([materials.typeCode, ...policyColumns])
+    .from(materials)
+    .where(
+      and(
+        eq(materials.subjectId, subjectId),
+        inArray(materials.typeCode, [...typeCodes]),
+        eq(materials.status, 'valid'),
+        lte(materials.validFrom, day),
+        or(isNull(materials.validUntil), gte(materials.validUntil, day)),
+      ),
+    )
+    .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference);
+  const chosen = new Map<string, MaterialRow>();
+  for (const row of (await visibleMaterials(tx, access, candidates)).sort(preferred)) if (!chosen.has(row.typeCode)) chosen.set(row.typeCode, row);
+  return chosen;
+}
+
+/**
+ * The reuse question: for each requested type, the preferred material of the subject that the
+ * caller may read and that is valid on `on` (not revoked or superseded, validFrom ≤ on ≤
+ * validUntil), and the types with none.
  */
 export async function findReusableMaterials(context: AccessContext, subjectId: string, typeCodes: string[], on: string): Promise<ReuseAnswer> {
   const wanted = [...new Set(typeCodes)];
-  const answer = await context.db.transaction(async (tx) => {
-    const known = await findMaterialTypes(tx, wanted);
-    const unknown = wanted.filter((code) => !known.has(code));
-    if (unknown.length > 0) {
-      throw new ApiError('unknown_material_type', `Unknown material types: ${unknown.join(', ')}.`, { typeCodes: unknown });
-    }
-    if (!(await subjectExists(tx, subjectId))) return null;
-    // DISTINCT ON picks one row per type: the first in the ORDER BY, i.e. the newest valid one.
-    const rows = await tx
-      .selectDistinctOn([materials.typeCode])
-      .from(materials)
-      .where(
-        and(
-          eq(materials.subjectId, subjectId),
-          inArray(materials.typeCode, wanted),
-          eq(materials.status, 'valid'),
-          lte(materials.validFrom, on),
-          or(isNull(materials.validUntil), gte(materials.validUntil, on)),
-          visibilityCondition(context.principal),
-        ),
-      )
-      .orderBy(asc(materials.typeCode), desc(materials.validFrom), desc(materials.createdAt));
-    await auditMaterialAccess(tx, context, 'material.reuse_check', subjectId, rows.map((row) => row.typeCode), ['metadata']);
-    return rows;
-  });
-  if (!answer) {
-    await auditRefusal(context, 'material.reuse_check', subjectId, 'not_found');
-    throw new ApiError('not_found', 'No such subject.');
-  }
-  const byType = new Map(answer.map((row) => [row.typeCode, row]));
-  const today = chinaToday();
+  const rows = await auditRefusals(context, { action: 'material.reuse_check', subjectId }, () =>
+    context.db.transaction(async (tx) => {
+      const known = await findMaterialTypes(tx, wanted);
+      const unknown = wanted.filter((code) => !known.has(code));
+      if (unknown.length > 0) {
+        throw new ApiError('unknown_material_type', `Unknown material types: ${unknown.join(', ')}.`, { typeCodes: unknown });
+      }
+      if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', 'No such subject.');
+      const decision = await listingDecision(tx, context, subjectId);
+      const chosen = await preferredReadableMaterials(tx, context.access, subjectId, wanted, on);
+      await auditAccess(tx, context, { decision, action: 'material.reuse_check', subjectId, fields: ['metadata'], materialTypes: [...chosen.keys()] });
+      return chosen;
+    }),
+  );
+  const today = chinaToday(context.access.now);
   return {
     subjectId,
     on,
     found: wanted.flatMap((code) => {
-      const row = byType.get(code);
+      const row = rows.get(code);
       return row ? [{ typeCode: code, material: materialView(row, today) }] : [];
     }),
-    missing: wanted.filter((code) => !byType.has(code)),
+    missing: wanted.filter((code) => !rows.has(code)),
   };
 }
 
@@ -245,11 +311,20 @@ export interface PlannedMaterial {
 export interface ProvenanceInput {
   kind: Provenance;
   departmentCode: string | null;
+  /** The department resource whose sharing terms govern it (see MaterialFacts). */
+  sharingResource: string | null;
 }
 
-export function provenanceOf(principal: Principal): ProvenanceInput {
-  if (principal.kind === 'department') return { kind: 'issued', departmentCode: principal.departmentCode };
-  return { kind: 'handed_in', departmentCode: null };
+/**
+ * A department's upload is issued by it, under the terms of the resource through which it shares
+ * certificates of that type (`sharingResourceOf`); anyone else's is handed in.
+ */
+export function provenanceOf(principal: Principal, typeCode: string, sharingResourceOf: (departmentCode: string, typeCode: string) => string | null): ProvenanceInput {
+  if (principal.kind === 'department') {
+    const departmentCode = principal.departmentCode;
+    return { kind: 'issued', departmentCode, sharingResource: departmentCode === null ? null : sharingResourceOf(departmentCode, typeCode) };
+  }
+  return { kind: 'handed_in', departmentCode: null, sharingResource: null };
 }
 
 /**
@@ -258,24 +333,36 @@ export function provenanceOf(principal: Principal): ProvenanceInput {
  */
 export async function planMaterial(context: AccessContext, subjectId: string, input: NewMaterialInput): Promise<PlannedMaterial> {
   const db = context.db;
-  const subject = await subjectExists(db, subjectId);
-  if (!subject) throw new ApiError('not_found', 'No such subject.');
+  return auditRefusals(context, { action: input.supersedes ? 'material.supersede' : 'material.create', subjectId, materialTypes: [input.typeCode] }, async () => {
+    const subject = await subjectExists(db, subjectId);
+    if (!subject) throw new ApiError('not_found', 'No such subject.');
+    await context.access.require(db, 'material.create', { kind: 'subject', subjectId }, 'No such subject.');
+    return planChecked(context, subjectId, subject.kind, input);
+  });
+}
+
+async function planChecked(context: AccessContext, subjectId: string, subjectKind: 'person' | 'organisation', input: NewMaterialInput): Promise<PlannedMaterial> {
+  const db = context.db;
+  const subject = { kind: subjectKind };
   const type = await requireMaterialType(db, input.typeCode);
   if (type.subjectKind && type.subjectKind !== subject.kind) {
     throw new ApiError('unprocessable', `A ${type.code} belongs to ${type.subjectKind === 'person' ? 'a person' : 'an organisation'}, and this subject is not one.`);
   }
-  const validFrom = input.validFrom ?? chinaToday();
+  const validFrom = input.validFrom ?? chinaToday(context.access.now);
   const validUntil = input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays - 1));
   if (validUntil !== null && validUntil < validFrom) {
     throw new ApiError('validation_failed', 'validUntil is before validFrom.', { errors: [{ path: 'validUntil', message: 'before validFrom' }] });
   }
-  if (input.supersedes) await requireSupersedable(db, context.principal, subjectId, input.supersedes, type.code);
+  if (input.supersedes) await requireSupersedable(db, context, subjectId, input.supersedes, type.code);
   return { type, validFrom, validUntil };
 }
 
-async function requireSupersedable(tx: Queryable, principal: Principal, subjectId: string, materialId: string, typeCode: string, forUpdate = false): Promise<MaterialRow> {
-  const old = await findVisibleMaterial(tx, principal, subjectId, materialId, forUpdate);
-  if (!old) throw new ApiError('not_found', 'The material to supersede does not exist for this subject.');
+/** The material a new version replaces: the caller must be its provider (provenance is authority). */
+async function requireSupersedable(tx: Queryable, context: AccessContext, subjectId: string, materialId: string, typeCode: string, forUpdate = false): Promise<MaterialRow> {
+  const { row: old } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.supersede', {
+    forUpdate,
+    notFoundDetail: 'The material to supersede does not exist for this subject.',
+  });
   if (old.typeCode !== typeCode) throw new ApiError('unprocessable', `A ${typeCode} cannot supersede a ${old.typeCode}.`);
   if (old.status !== 'valid') throw new ApiError('material_not_current', `The material to supersede is already ${old.status}.`);
   return old;
@@ -300,10 +387,12 @@ export async function insertMaterial(
   content: StoredContent,
   provenance: ProvenanceInput,
 ): Promise<MaterialView> {
-  const row = await context.db.transaction(async (tx) => {
+  const action = input.supersedes ? 'material.supersede' : 'material.create';
+  const row = await auditRefusals(context, { action, subjectId, materialTypes: [plan.type.code] }, () => context.db.transaction(async (tx) => {
     await lockContent(tx, content.sha256);
     const id = newMaterialId();
-    if (input.supersedes) await requireSupersedable(tx, context.principal, subjectId, input.supersedes, plan.type.code, true);
+    const decision = await context.access.require(tx, 'material.create', { kind: 'subject', subjectId }, 'No such subject.');
+    if (input.supersedes) await requireSupersedable(tx, context, subjectId, input.supersedes, plan.type.code, true);
     const [inserted] = await tx
       .insert(materials)
       .values({
@@ -319,6 +408,7 @@ export async function insertMaterial(
         providedByClientId: context.principal.clientId,
         operatorId: context.purpose.operatorId,
         departmentCode: provenance.departmentCode,
+        sharingResource: provenance.sharingResource,
         sourceRef: input.sourceRef ?? null,
         caseRef: context.purpose.caseRef,
         validFrom: plan.validFrom,
@@ -330,10 +420,16 @@ export async function insertMaterial(
     if (input.supersedes) {
       await tx.update(materials).set({ status: 'superseded', supersededById: id }).where(eq(materials.id, input.supersedes));
     }
-    await auditMaterialAccess(tx, context, input.supersedes ? 'material.supersede' : 'material.create', subjectId, [plan.type.code], ['content', 'metadata']);
+    await auditAccess(tx, context, {
+      decision,
+      action,
+      subjectId,
+      fields: ['content', 'metadata', ...(input.supersedes ? [`supersedes:${input.supersedes}`] : [])],
+      materialTypes: [plan.type.code],
+    });
     return inserted;
-  });
-  return materialView(row);
+  }));
+  return materialView(row, chinaToday(context.access.now));
 }
 
 /** Transaction-scoped lock on one digest: material inserts and content cleanup take turns. */
@@ -353,13 +449,8 @@ export async function isContentReferenced(tx: Queryable, sha256: string): Promis
  */
 export async function revokeMaterial(context: AccessContext, subjectId: string, materialId: string, reason: string): Promise<MaterialView> {
   const { principal } = context;
-  const row = await context.db.transaction(async (tx) => {
-    const found = await findVisibleMaterial(tx, principal, subjectId, materialId, true);
-    if (!found) return null;
-    const isProvider =
-      found.providedByClientId === principal.clientId ||
-      (principal.kind === 'department' && principal.departmentCode !== null && found.departmentCode === principal.departmentCode);
-    if (!isProvider) throw new ApiError('forbidden', 'Only the provider of a material (the uploading client or the issuing department) may revoke it.');
+  const row = await auditRefusals(context, { action: 'material.revoke', subjectId }, () => context.db.transaction(async (tx) => {
+    const { row: found, decision } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.revoke', { forUpdate: true });
     if (found.status !== 'valid') throw new ApiError('material_not_current', `The material is already ${found.status}.`);
     const [updated] = await tx
       .update(materials)
@@ -367,12 +458,8 @@ export async function revokeMaterial(context: AccessContext, subjectId: string, 
       .where(eq(materials.id, materialId))
       .returning();
     if (!updated) throw new Error('update returned no row');
-    await auditMaterialAccess(tx, context, 'material.revoke', subjectId, [found.typeCode], ['metadata']);
+    await auditAccess(tx, context, { decision, action: 'material.revoke', subjectId, fields: ['metadata'], materialTypes: [found.typeCode] });
     return updated;
-  });
-  if (!row) {
-    await auditRefusal(context, 'material.revoke', subjectId, 'not_found');
-    throw materialNotFound();
-  }
-  return materialView(row);
+  }));
+  return materialView(row, chinaToday(context.access.now));
 }

@@ -6,7 +6,8 @@
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { accessContext, SubjectIdSchema } from '../identity/routes.js';
+import { accessContext } from '../access/request.js';
+import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
@@ -123,6 +124,7 @@ const binary = { schema: { type: 'string' as const, format: 'binary' } };
 const uploadRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/materials',
+  personalData: 'subject',
   tags: ['materials'],
   summary: 'Upload a document as a material of the subject',
   description:
@@ -173,6 +175,7 @@ const uploadRoute = protectedRoute({
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/materials',
+  personalData: 'subject',
   tags: ['materials'],
   summary: "The subject's materials visible to the caller",
   scopes: ['materials:read'],
@@ -190,6 +193,7 @@ const listRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/materials/{materialId}',
+  personalData: 'subject',
   tags: ['materials'],
   summary: "A material's metadata: type, content digest, provenance, validity, status",
   scopes: ['materials:read'],
@@ -200,6 +204,7 @@ const readRoute = protectedRoute({
 const downloadRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/materials/{materialId}/content',
+  personalData: 'subject',
   tags: ['materials'],
   summary: "Download a material's document",
   description:
@@ -219,6 +224,7 @@ const downloadRoute = protectedRoute({
 const reuseRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/reusable-materials',
+  personalData: 'subject',
   tags: ['materials'],
   summary: 'Which materials of the given types are valid for the subject on a date, and which are missing',
   scopes: ['materials:read'],
@@ -255,6 +261,7 @@ const reuseRoute = protectedRoute({
 const revokeRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/materials/{materialId}/revoke',
+  personalData: 'subject',
   tags: ['materials'],
   summary: 'Revoke a material (its provider only)',
   scopes: ['materials:write'],

@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Context } from 'hono';
-import type { AccessContext } from '../identity/subjects.js';
+import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { ContentDigestSyntaxError, parseContentDigest } from '../platform/content-digest.js';
 import { ApiError, errorForLog } from '../platform/errors.js';
@@ -168,7 +168,7 @@ export async function uploadMaterial(
       { ...source.metadata, fileName: source.fileName },
       plan,
       { sha256: stored.sha256, sm3: stored.sm3, size: stored.size, mediaType },
-      provenanceOf(context.principal),
+      provenanceOf(context.principal, plan.type.code, (department, type) => c.var.services.departments.sharingResourceOf(department, type)),
     );
   } catch (error) {
     closeConnectionAfter(error);

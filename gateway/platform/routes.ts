@@ -7,6 +7,7 @@
 import { type RouteConfig, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { PERSONAL_DATA_EXTENSION, type PersonalDataKind, recordRouteRefusal } from '../access/refusals.js';
 import { type RequireScopesOptions, requireScopes } from '../auth/middleware.js';
 import type { Scope } from '../auth/scopes.js';
 import type { AppEnv } from './context.js';
@@ -89,17 +90,45 @@ export function publicRoute<R extends RouteConfig>(config: R) {
   });
 }
 
-/** An operation that needs a bearer token holding every scope in `scopes`. */
+/**
+ * Authentication and scopes, with a refusal of an authenticated caller at a personal-data route
+ * recorded before it is answered (the handler, and so the service's own audit, never runs).
+ */
+function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireScopesOptions | undefined, personalData: PersonalDataKind | undefined): Middleware {
+  const authenticate = requireScopes(scopes, authOptions);
+  if (personalData === undefined) return authenticate;
+  return async function scopesAuditingRefusalsMiddleware(c, next) {
+    let passed = false;
+    try {
+      await authenticate(c, async () => {
+        passed = true;
+        await next();
+      });
+    } catch (error) {
+      // Only refusals of this middleware: what the handler threw is the handler's to record.
+      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.var.principal) await recordRouteRefusal(c, personalData, error);
+      throw error;
+    }
+  };
+}
+
+/**
+ * An operation that needs a bearer token holding every scope in `scopes`. `personalData` marks an
+ * operation that returns or changes personal data (see access/refusals.ts): its service asks the
+ * access policy, and the OpenAPI document says so (`x-onewindow-personal-data`), which the
+ * route-coverage test checks against what each route does.
+ */
 export function protectedRoute<R extends RouteConfig>(
-  config: R & { scopes: readonly Scope[]; authOptions?: RequireScopesOptions; streamingBody?: boolean },
+  config: R & { scopes: readonly Scope[]; authOptions?: RequireScopesOptions; streamingBody?: boolean; personalData?: PersonalDataKind },
 ) {
-  const { scopes, authOptions, streamingBody, ...route } = config;
+  const { scopes, authOptions, streamingBody, personalData, ...route } = config;
   const base = route as unknown as R;
   return createRoute({
     ...base,
+    ...(personalData ? { [PERSONAL_DATA_EXTENSION]: personalData } : {}),
     security: [{ [BEARER_SCHEME]: [...scopes] }],
     // Every protected operation may answer 429: requests per client are limited (CLIENT_REQUESTS_PER_MINUTE).
     responses: { ...errorResponses(429), ...base.responses },
-    middleware: [requireScopes(scopes, authOptions), ...(streamingBody ? [] : [jsonBodyLimit]), ...asArray(base.middleware)],
+    middleware: [scopesAuditingRefusals(scopes, authOptions, personalData), ...(streamingBody ? [] : [jsonBodyLimit]), ...asArray(base.middleware)],
   });
 }

@@ -2,6 +2,7 @@
  * Everything a request handler may use, built once at start and shared by the server and the
  * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
  */
+import { AccessPolicy } from '../access/context.js';
 import { SignInGuard } from '../auth/sign-in-guard.js';
 import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
@@ -39,6 +40,8 @@ export interface GatewayServices {
   config: Config;
   /** The wall clock "today" is read from (a fixed one in date-dependent tests). */
   clock: Clock;
+  /** The one access policy every read and write of personal data asks (gateway/access). */
+  access: AccessPolicy;
   database: DatabaseHandle;
   db: Database;
   logger: Logger;
@@ -126,6 +129,7 @@ export async function createServices(
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
     config,
     clock: options.clock ?? systemClock,
+    access: new AccessPolicy(),
     database,
     db: database.db,
     logger,

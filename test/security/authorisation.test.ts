@@ -127,9 +127,9 @@ const objectLevel: Record<string, string> = {
   'GET /v1/subjects/{subjectId}/materials/{materialId}': 'as the listing (tested)',
   'GET /v1/subjects/{subjectId}/materials/{materialId}/content': 'as the listing (tested)',
   'GET /v1/subjects/{subjectId}/reusable-materials': 'as the listing (tested)',
-  'POST /v1/subjects/{subjectId}/materials/{materialId}/revoke': 'owned: only the provider or the issuing department revokes (tested)',
+  'POST /v1/subjects/{subjectId}/materials/{materialId}/revoke': 'owned: provenance decides — only the client that handed it in, or the department that supplied it (tested)',
   'GET /v1/subjects/{subjectId}/access-log': 'shared: auditors read any subject’s log',
-  'POST /v1/subjects/{subjectId}/tracker-token': 'shared by design: a portal issues the token for the citizen it identified, audited',
+  'POST /v1/subjects/{subjectId}/tracker-token': 'owned by the applicant: only at their own request, with their identity document and a verified identity (tested)',
   'GET /v1/contracts/{resourceCode}': 'shared: the catalogue is public to every client',
   'GET /v1/contracts/{resourceCode}/versions/{version}': 'shared: the catalogue is public to every client',
   'GET /v1/contracts/{resourceCode}/diff': 'shared: the catalogue is public to every client',
@@ -205,7 +205,7 @@ describe('object level', () => {
     // Another window system sees the document (reuse) but may not revoke what it did not hand in.
     const strangerRevoke = await call(stranger.token, 'POST', `/v1/subjects/${subjectId}/materials/${materialId}/revoke`, { reason: 'not mine' }, PURPOSE);
     expect(strangerRevoke.status).toBe(403);
-    expect(strangerRevoke.json<{ code: string }>().code).toBe('forbidden');
+    expect(strangerRevoke.json<{ code: string }>().code).toBe('provenance_authority');
     const listed = await call(amrDepartment.token, 'GET', `/v1/subjects/${subjectId}/materials`, undefined, PURPOSE);
     expect(listed.status).toBe(200);
     expect(listed.text).not.toContain(materialId);
@@ -266,9 +266,15 @@ describe('object level', () => {
   });
 
   it('keeps a citizen’s tracker token to that citizen’s own log', async () => {
-    const issued = await call(owner.token, 'POST', `/v1/subjects/${subjectId}/tracker-token`, undefined, { 'onewindow-purpose': 'subject_request' });
-    expect(issued.status, issued.text).toBe(201);
-    const subjectToken = issued.json<{ access_token: string }>().access_token;
+    // Minting needs the applicant's own request and presence (test/access-policy.test.ts mints one for real).
+    const unproven = await call(owner.token, 'POST', `/v1/subjects/${subjectId}/tracker-token`, { identifier: '110101199003074514', name: '李四' }, { 'onewindow-purpose': 'subject_request' });
+    expect(unproven.status, unproven.text).toBe(403);
+    expect(unproven.json<{ code: string }>().code).toBe('presence_unproven');
+    const notTheirRequest = await call(owner.token, 'POST', `/v1/subjects/${subjectId}/tracker-token`, { identifier: WANG_WU.identifier, name: WANG_WU.name }, PURPOSE);
+    expect(notTheirRequest.status, notTheirRequest.text).toBe(400);
+    expect(notTheirRequest.json<{ code: string }>().code).toBe('purpose_required');
+    const windowClient = await gateway.client('window');
+    const subjectToken = (await gateway.running.services.tokens.issueForSubject({ id: windowClient.id, kind: 'window', departmentCode: null }, subjectId, 300)).accessToken;
     const ownLog = await call(subjectToken, 'GET', '/v1/me/access-log');
     expect(ownLog.status).toBe(200);
     expect(ownLog.json<{ subjectId: string }>().subjectId).toBe(subjectId);

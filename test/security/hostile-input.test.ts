@@ -187,7 +187,7 @@ function contractYaml(version: string, paddingBytes = 0): Buffer {
     '  x-onewindow-catalogue:',
     '    resourceCode: tst.hostile',
     '    departmentCode: TESTDEPT',
-    '    sharingType: unconditional',
+    '    sharingType: conditional',
     '    updateFrequency: daily',
     '    sla: {availabilityPercent: 99, p95LatencyMs: 800, supportHours: "Mon-Fri 08:30-17:30 CST"}',
     'paths:',
@@ -347,7 +347,7 @@ describe('hostile JSON', () => {
       name: 'contract document (free-form object)',
       path: () => '/v1/contracts',
       token: () => integratorToken,
-      wrap: (value) => `{"document":{"openapi":"3.1.0","info":{"title":"t","version":"9.0.0","x-onewindow-catalogue":{"resourceCode":"tst.hostile","departmentCode":"TESTDEPT","sharingType":"unconditional"}},"paths":{},"x-deep":${value}}}`,
+      wrap: (value) => `{"document":{"openapi":"3.1.0","info":{"title":"t","version":"9.0.0","x-onewindow-catalogue":{"resourceCode":"tst.hostile","departmentCode":"TESTDEPT","sharingType":"conditional"}},"paths":{},"x-deep":${value}}}`,
       codes: ['contract_invalid', 'contract_too_large'],
     },
   ];

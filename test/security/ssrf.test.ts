@@ -289,7 +289,7 @@ describe('call time: redirects are never followed, network-path adapter paths st
         '  x-onewindow-catalogue:',
         '    resourceCode: tst.urls',
         '    departmentCode: TESTDEPT',
-        '    sharingType: unconditional',
+        '    sharingType: conditional',
         '    updateFrequency: daily',
         '    sla: {availabilityPercent: 99, p95LatencyMs: 800, supportHours: "Mon-Fri"}',
         'servers:',

@@ -209,7 +209,7 @@ describe('YAML in contract publishing', () => {
     '  x-onewindow-catalogue:',
     '    resourceCode: tst.yaml',
     '    departmentCode: TESTDEPT',
-    '    sharingType: unconditional',
+    '    sharingType: conditional',
     '    updateFrequency: daily',
     '    sla: {availabilityPercent: 99, p95LatencyMs: 800, supportHours: "Mon-Fri"}',
   ].join('\n');

@@ -1,0 +1,128 @@
+/**
+ * The access policy as service functions use it. Every request that touches personal data builds
+ * one `AccessContext` (caller, purpose, request id, clock, and its `RequestAccess`); the service
+ * asks `context.access.decide(...)` before it reads or changes anything, and audits what it did in
+ * the same transaction. Facts about the caller's grants are loaded once per request.
+ *
+ * `AccessPolicy` also reports every decision to an optional observer: the route-coverage test
+ * uses it to prove that every route which returns or changes personal data consults the policy.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { Database, Queryable } from '../db/client.js';
+import { ApiError } from '../platform/errors.js';
+import type { AccessPurpose } from '../platform/purpose.js';
+import { loadGrantFacts } from './facts.js';
+import { type Decision, type DenyReason, type GrantFacts, type PolicyAction, type PolicyResource, decide } from './policy.js';
+
+export interface DecisionEvent {
+  requestId: string;
+  clientId: string;
+  action: PolicyAction;
+  resourceKind: PolicyResource['kind'];
+  decision: Decision;
+}
+
+export type AllowedDecision = Extract<Decision, { allowed: true }>;
+
+export class AccessPolicy {
+  /** Told of every decision (tests; could feed metrics). Must not throw. */
+  observer: ((event: DecisionEvent) => void) | undefined;
+
+  forRequest(principal: Principal, purpose: AccessPurpose | null, requestId: string, now: Date): RequestAccess {
+    return new RequestAccess(this, principal, purpose, requestId, now);
+  }
+
+  report(event: DecisionEvent): void {
+    this.observer?.(event);
+  }
+}
+
+/** The policy bound to one request: its caller, purpose and clock, with the facts memoised. */
+export class RequestAccess {
+  private facts: Promise<GrantFacts> | undefined;
+
+  constructor(
+    private readonly policy: AccessPolicy,
+    readonly principal: Principal,
+    readonly purpose: AccessPurpose | null,
+    readonly requestId: string,
+    readonly now: Date,
+  ) {}
+
+  /** The same caller and facts under another purpose (a case route: the case is the purpose). */
+  withPurpose(purpose: AccessPurpose): RequestAccess {
+    const bound = new RequestAccess(this.policy, this.principal, purpose, this.requestId, this.now);
+    bound.facts = this.facts;
+    return bound;
+  }
+
+  /** The caller's grant facts, read once per request (on the connection given the first time). */
+  grantFacts(db: Queryable): Promise<GrantFacts> {
+    this.facts ??= loadGrantFacts(db, this.principal, this.now);
+    return this.facts;
+  }
+
+  /** The decision on facts already loaded (a loop over many materials). */
+  decideWith(facts: GrantFacts, action: PolicyAction, resource: PolicyResource): Decision {
+    const decision = decide({ principal: this.principal, action, resource, purpose: this.purpose, facts });
+    this.policy.report({ requestId: this.requestId, clientId: this.principal.clientId, action, resourceKind: resource.kind, decision });
+    return decision;
+  }
+
+  async decide(db: Queryable, action: PolicyAction, resource: PolicyResource): Promise<Decision> {
+    return this.decideWith(await this.grantFacts(db), action, resource);
+  }
+
+  /** The decision, or the refusal as the error a client sees (see `refusal`). */
+  async require(db: Queryable, action: PolicyAction, resource: PolicyResource, notFoundDetail = 'Not found.'): Promise<AllowedDecision> {
+    const decision = await this.decide(db, action, resource);
+    if (!decision.allowed) throw refusal(decision, resource, notFoundDetail);
+    return decision;
+  }
+}
+
+/** The error a refused decision answers with; `not_visible` looks exactly like a missing thing. */
+export function refusal(decision: Extract<Decision, { allowed: false }>, resource: PolicyResource, notFoundDetail = 'Not found.'): ApiError {
+  const resourceCode = resource.kind === 'department_resource' ? resource.code : resource.kind === 'contract' ? resource.contract.resourceCode : undefined;
+  const messages: Record<DenyReason, () => ApiError> = {
+    not_visible: () => new ApiError('not_found', notFoundDetail),
+    no_grant: () =>
+      new ApiError('resource_grant_required', `${resourceCode} is conditional; request access with POST /v1/contracts/${resourceCode}/access-requests.`, { resourceCode }),
+    not_shared: () => new ApiError('resource_not_shared', `${resourceCode} is not shared by its department.`, { resourceCode }),
+    unknown_resource: () => new ApiError('unknown_contract', `No contract is published as ${resourceCode}.`, { resourceCode }),
+    provenance_authority: () =>
+      new ApiError(
+        'provenance_authority',
+        'A material a department supplied is replaced or revoked only by that department; one handed in only by the client that handed it in.',
+      ),
+    not_owner: () => new ApiError('forbidden', 'Only the department that owns this resource may do this.'),
+    wrong_client_kind: () => new ApiError('forbidden', 'This kind of client may not do this.'),
+    purpose_required: () =>
+      resource.kind === 'access_log'
+        ? new ApiError('purpose_required', "A token for a citizen's own access log is issued only at their own request: send onewindow-purpose: subject_request.")
+        : new ApiError('purpose_required', 'State the purpose of this access: a case reference or a purpose code.'),
+    sharing_terms_owner_only: () =>
+      new ApiError(
+        'sharing_terms_owner_only',
+        `Only the department that owns ${resourceCode} decides who may read it (sharing type, conditions, field sensitivity); publish technical changes only.`,
+        { resourceCode },
+      ),
+    scope_missing: () => new ApiError('insufficient_scope', 'The access token lacks a scope this needs.'),
+  };
+  return messages[decision.reason]();
+}
+
+/** The context with another purpose, e.g. the case a case route works on. */
+export function withPurpose<Context extends AccessContext>(context: Context, purpose: AccessPurpose): Context {
+  return { ...context, purpose, access: context.access.withPurpose(purpose) };
+}
+
+/** Who is asking, why, and under which request: what every personal-data service function needs. */
+export interface AccessContext {
+  db: Database;
+  principal: Principal;
+  purpose: AccessPurpose;
+  requestId: string;
+  /** The access policy bound to this request. */
+  access: RequestAccess;
+}

@@ -1,0 +1,298 @@
+/**
+ * The access policy: the one place that decides whether a principal may, for a purpose, do
+ * something to a subject, a material, a case, a department resource or a contract. A pure function
+ * of principal, action, resource and the facts about the caller's grants, in the shape of Cedar
+ * or OPA policies: it returns allow or deny with the rule that decided, and never touches the
+ * database. Service functions load the facts (access/facts.ts), ask through `AccessPolicy`
+ * (access/context.ts), and audit what it decided.
+ *
+ * The rules, in words (the README's "Who may see what" table says the same for people):
+ * - A window system sees a subject's data for a stated purpose. It sees every material handed in
+ *   at a window; a material a department supplied (fetched or issued) only under that
+ *   department's sharing terms, exactly as the certificate route would let it fetch the same
+ *   certificate: unconditional, or conditional with a live grant; never when not shared.
+ * - A department system sees what its department supplied, what it uploaded, and the material
+ *   types an administrator granted it — the last under the supplying department's terms too.
+ * - Provenance is authority: a department-supplied material is replaced or revoked only by its
+ *   department; a handed-in one only by the client that handed it in (or an administrator).
+ * - A case is seen by the window system that opened it and by the departments it was delivered
+ *   to (with the materials the window attached to it); only the opening window changes it.
+ * - Only the owning department changes who may read its resource (sharing type, conditions,
+ *   field sensitivity, owner); any other publisher changes the technical description only.
+ * - A citizen's token reads that citizen's own access log and nothing else; a window mints one
+ *   only at the applicant's own request, with the applicant's identity verified.
+ * Auditors and administrators never see personal data through these actions.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { AccessPurpose } from '../platform/purpose.js';
+
+export type SharingType = 'unconditional' | 'conditional' | 'not_shared';
+export type Provenance = 'handed_in' | 'fetched' | 'issued';
+
+/** What the policy needs to know about a department resource (a published contract). */
+export interface ResourceFacts {
+  code: string;
+  departmentCode: string;
+  sharingType: SharingType;
+}
+
+/** What the caller holds, loaded once per request (access/facts.ts). */
+export interface GrantFacts {
+  /** Published resources by code. */
+  resources: ReadonlyMap<string, ResourceFacts>;
+  /** Live (approved, unexpired) access grants of the caller: resource code → grant id. */
+  liveGrants: ReadonlyMap<string, string>;
+  /** Material types an administrator granted the caller (department clients). */
+  materialTypeGrants: ReadonlySet<string>;
+}
+
+export interface MaterialFacts {
+  id: string;
+  subjectId: string;
+  typeCode: string;
+  provenance: Provenance;
+  providedByClientId: string;
+  /** The department that supplied it (fetched from or issued by); null when handed in. */
+  departmentCode: string | null;
+  /** The department resource whose sharing terms govern it; null when none does. */
+  sharingResource: string | null;
+}
+
+export interface CaseFacts {
+  id: string;
+  subjectId: string;
+  /** The window system that opened it. */
+  clientId: string;
+  /** Departments the case was (or is being) delivered to. */
+  deliveredTo: readonly string[];
+}
+
+export interface ContractTermsFacts {
+  resourceCode: string;
+  /** The owner the publication names. */
+  departmentCode: string;
+  sharingType: SharingType;
+  /** The resource as published before this version; null for a first publication. */
+  existing: { departmentCode: string } | null;
+  /** Whether this version changes the sharing terms of the existing one. */
+  changesTerms: boolean;
+}
+
+export type PolicyResource =
+  | { kind: 'subject'; subjectId: string }
+  /**
+   * `viaCase`: the material is read as an attachment of this case (a case view, its timeline);
+   * a department the case was delivered to sees what the window sent it.
+   */
+  | { kind: 'material'; material: MaterialFacts; viaCase?: CaseFacts }
+  | { kind: 'department_resource'; code: string }
+  | { kind: 'case'; case: CaseFacts }
+  | { kind: 'contract'; contract: ContractTermsFacts }
+  | { kind: 'access_log'; subjectId: string };
+
+export type PolicyAction =
+  /** Find or create a subject by identifier, read it, link department identifiers. */
+  | 'subject.read'
+  /** See a subject's personal data unmasked. */
+  | 'subject.unmask'
+  | 'subject.link'
+  /** Read a material: list, metadata, content, reuse answers, case notices. */
+  | 'material.read'
+  /** Hand in or issue a material for a subject. */
+  | 'material.create'
+  /** Replace a material by a newer version. */
+  | 'material.supersede'
+  | 'material.revoke'
+  /** Call a department's resource (fetch a certificate, verify an identity). */
+  | 'resource.use'
+  | 'case.open'
+  | 'case.read'
+  /** Attach materials, fetch certificates into it, submit it. */
+  | 'case.change'
+  /** Report the status of a department's part of a case. */
+  | 'case.report_status'
+  | 'contract.publish'
+  /** Read a subject's access log: an auditor, or the citizen with their own token. */
+  | 'access_log.read'
+  /** Issue a citizen a token for their own access log. */
+  | 'access_log.issue';
+
+/** Why a request was refused; each maps to one stable error code where a route reports it. */
+export type DenyReason =
+  /** Answered as if the thing did not exist (`not_found`): nothing confirms it is there. */
+  | 'not_visible'
+  | 'no_grant'
+  | 'not_shared'
+  | 'unknown_resource'
+  /** A department-supplied material is changed only by its department, a handed-in one by its provider. */
+  | 'provenance_authority'
+  | 'not_owner'
+  | 'wrong_client_kind'
+  | 'purpose_required'
+  | 'sharing_terms_owner_only'
+  | 'scope_missing';
+
+export type Decision =
+  | { allowed: true; rule: string; grantId: string | null }
+  | { allowed: false; rule: string; reason: DenyReason };
+
+export interface PolicyRequest {
+  principal: Principal;
+  action: PolicyAction;
+  resource: PolicyResource;
+  purpose: AccessPurpose | null;
+  facts: GrantFacts;
+}
+
+const allow = (rule: string, grantId: string | null = null): Decision => ({ allowed: true, rule, grantId });
+const deny = (rule: string, reason: DenyReason): Decision => ({ allowed: false, rule, reason });
+
+function hasPurpose(purpose: AccessPurpose | null): boolean {
+  return purpose !== null && (purpose.purpose !== null || purpose.caseRef !== null);
+}
+
+/** A citizen's subject-scoped token: it reads its own access log and nothing else. */
+function isSubjectToken(principal: Principal): boolean {
+  return principal.subjectId !== null;
+}
+
+/**
+ * The sharing rule of the certificate route, for any use of a department's data by a client that
+ * is not its owner: unconditional → yes; conditional → with a live grant; not shared → no.
+ */
+export function resourceRule(principal: Principal, resourceCode: string | null, facts: GrantFacts): Decision {
+  if (resourceCode === null) return allow('resource.none');
+  const resource = facts.resources.get(resourceCode);
+  if (!resource) return deny('resource.unknown', 'unknown_resource');
+  if (principal.kind === 'department' && principal.departmentCode === resource.departmentCode) return allow('resource.owner');
+  switch (resource.sharingType) {
+    case 'unconditional':
+      return allow('resource.unconditional');
+    case 'not_shared':
+      return deny('resource.not_shared', 'not_shared');
+    case 'conditional': {
+      const grantId = facts.liveGrants.get(resourceCode);
+      return grantId === undefined ? deny('resource.conditional_without_grant', 'no_grant') : allow('resource.conditional_with_grant', grantId);
+    }
+  }
+}
+
+function materialRead(principal: Principal, material: MaterialFacts, facts: GrantFacts): Decision {
+  if (principal.kind === 'window') {
+    if (material.provenance === 'handed_in') return allow('material.handed_in_shared_with_windows');
+    return asNotVisible(resourceRule(principal, material.sharingResource, facts));
+  }
+  if (principal.kind === 'department') {
+    if (material.providedByClientId === principal.clientId) return allow('material.own_upload');
+    if (principal.departmentCode !== null && material.departmentCode === principal.departmentCode) return allow('material.own_department');
+    if (!facts.materialTypeGrants.has(material.typeCode)) return deny('material.type_not_granted', 'not_visible');
+    if (material.provenance === 'handed_in') return allow('material.type_granted');
+    return asNotVisible(resourceRule(principal, material.sharingResource, facts));
+  }
+  return deny('material.client_kind', 'not_visible');
+}
+
+/** A material withheld by sharing terms is answered like one that does not exist. */
+function asNotVisible(decision: Decision): Decision {
+  return decision.allowed ? decision : { ...decision, reason: 'not_visible' };
+}
+
+/** Who may replace or revoke a material: its provenance decides. */
+function materialChange(principal: Principal, material: MaterialFacts): Decision {
+  if (material.provenance === 'handed_in') {
+    if (material.providedByClientId === principal.clientId) return allow('material.provider_changes_handed_in');
+    return deny('material.handed_in_changed_by_provider_only', 'provenance_authority');
+  }
+  if (principal.kind === 'department' && principal.departmentCode !== null && principal.departmentCode === material.departmentCode) {
+    return allow('material.department_changes_its_own');
+  }
+  return deny('material.department_supplied_changed_by_department_only', 'provenance_authority');
+}
+
+function caseRead(principal: Principal, facts: CaseFacts): Decision {
+  if (principal.kind === 'window' && facts.clientId === principal.clientId) return allow('case.opening_window');
+  if (principal.kind === 'department' && principal.departmentCode !== null && facts.deliveredTo.includes(principal.departmentCode)) {
+    return allow('case.delivered_to_department');
+  }
+  return deny('case.not_party', 'not_visible');
+}
+
+function contractPublish(principal: Principal, contract: ContractTermsFacts): Decision {
+  if (contract.existing && contract.existing.departmentCode !== contract.departmentCode) return deny('contract.owner_fixed', 'not_owner');
+  if (principal.kind === 'department') {
+    return principal.departmentCode === contract.departmentCode ? allow('contract.owner_publishes') : deny('contract.other_department', 'not_owner');
+  }
+  if (principal.kind === 'integrator') {
+    // An integrator describes the department's service; who may read it is the department's call.
+    if (contract.existing === null) {
+      return contract.sharingType === 'unconditional'
+        ? deny('contract.integrator_cannot_open_a_resource', 'sharing_terms_owner_only')
+        : allow('contract.integrator_first_version_restrictive');
+    }
+    return contract.changesTerms ? deny('contract.integrator_cannot_change_terms', 'sharing_terms_owner_only') : allow('contract.integrator_technical_change');
+  }
+  return deny('contract.client_kind', 'wrong_client_kind');
+}
+
+/** The decision. Every branch names its rule, so an audit entry or a test can say which one applied. */
+export function decide(request: PolicyRequest): Decision {
+  const { principal, action, resource, purpose, facts } = request;
+  if (isSubjectToken(principal)) {
+    if (action === 'access_log.read' && resource.kind === 'access_log' && resource.subjectId === principal.subjectId) return allow('access_log.own');
+    return deny('subject_token.own_access_log_only', 'not_visible');
+  }
+  switch (action) {
+    case 'subject.read':
+    case 'subject.link':
+      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('subject.client_kind', 'wrong_client_kind');
+      return hasPurpose(purpose) ? allow('subject.with_purpose') : deny('subject.purpose_required', 'purpose_required');
+    case 'subject.unmask':
+      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('subject.client_kind', 'wrong_client_kind');
+      return principal.scopes.has('subjects:unmask') ? allow('subject.unmask_scope') : deny('subject.masked_without_unmask_scope', 'scope_missing');
+    case 'material.read':
+      if (resource.kind !== 'material') break;
+      if (!hasPurpose(purpose)) return deny('material.purpose_required', 'purpose_required');
+      if (resource.viaCase && principal.kind === 'department' && caseRead(principal, resource.viaCase).allowed) return allow('material.sent_with_a_delivered_case');
+      return materialRead(principal, resource.material, facts);
+    case 'material.create':
+      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('material.client_kind', 'wrong_client_kind');
+      return hasPurpose(purpose) ? allow('material.create_with_purpose') : deny('material.purpose_required', 'purpose_required');
+    case 'material.supersede':
+    case 'material.revoke': {
+      if (resource.kind !== 'material') break;
+      const visible = materialRead(principal, resource.material, facts);
+      if (!visible.allowed && principal.kind !== 'admin') return visible;
+      if (principal.kind === 'admin' && resource.material.provenance === 'handed_in') return allow('material.administrator_changes_handed_in');
+      return materialChange(principal, resource.material);
+    }
+    case 'resource.use':
+      if (resource.kind !== 'department_resource') break;
+      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('resource.client_kind', 'wrong_client_kind');
+      if (!hasPurpose(purpose)) return deny('resource.purpose_required', 'purpose_required');
+      return resourceRule(principal, resource.code, facts);
+    case 'case.open':
+      return principal.kind === 'window' ? allow('case.window_opens') : deny('case.opened_by_windows', 'wrong_client_kind');
+    case 'case.read':
+      if (resource.kind !== 'case') break;
+      return caseRead(principal, resource.case);
+    case 'case.change':
+      if (resource.kind !== 'case') break;
+      if (principal.kind === 'window' && resource.case.clientId === principal.clientId) return allow('case.opening_window_changes');
+      return caseRead(principal, resource.case).allowed ? deny('case.changed_by_opening_window_only', 'wrong_client_kind') : deny('case.not_party', 'not_visible');
+    case 'case.report_status':
+      if (resource.kind !== 'case') break;
+      return principal.kind === 'department' && principal.departmentCode !== null && resource.case.deliveredTo.includes(principal.departmentCode)
+        ? allow('case.delivered_department_reports')
+        : deny('case.not_delivered_to_department', 'not_visible');
+    case 'contract.publish':
+      if (resource.kind !== 'contract') break;
+      return contractPublish(principal, resource.contract);
+    case 'access_log.read':
+      return principal.kind === 'auditor' && principal.scopes.has('audit:read') ? allow('access_log.auditor') : deny('access_log.auditors_only', 'wrong_client_kind');
+    case 'access_log.issue':
+      if (principal.kind !== 'window') return deny('access_log.issued_by_windows', 'wrong_client_kind');
+      return purpose?.purpose === 'subject_request' ? allow('access_log.at_subject_request') : deny('access_log.subject_request_only', 'purpose_required');
+  }
+  // An action asked about a resource it does not apply to is a programming error; refuse it.
+  return deny(`${action}.resource_mismatch`, 'not_visible');
+}
