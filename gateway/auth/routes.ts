@@ -67,6 +67,12 @@ const TokenErrorSchema = ProblemSchema.extend({
 const tokenErrorResponses = (statuses: Record<number, string>) =>
   Object.fromEntries(Object.entries(statuses).map(([status, description]) => [status, { description, content: { 'application/json': { schema: TokenErrorSchema } } }]));
 
+/** A token endpoint refusal; oauth-errors.ts adds `error` and `error_description` from its code and detail. */
+const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
+  new ApiError(code, detail, {}, {
+    headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
+  });
+
 /** Token request parameters, refused in the URL: credentials there end up in logs and histories (RFC 6749 §2.3.1, §3.2). */
 const tokenParameters = ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 
@@ -104,12 +110,6 @@ const tokenRoute = publicRoute({
     }),
   },
 });
-
-/** A token endpoint refusal; oauth-errors.ts adds `error` and `error_description` from its code and detail. */
-const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
-  new ApiError(code, detail, {}, {
-    headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
-  });
 
 const jwksRoute = publicRoute({
   method: 'get',
