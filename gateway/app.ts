@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerTrackerRoutes } from './audit/tracker-routes.js';
+import { TOKEN_ENDPOINT_PATH, oauthErrorResponses } from './auth/oauth-errors.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCalendarRoutes } from './calendar/routes.js';
 import { registerProgressRoutes } from './cases/progress-routes.js';
@@ -37,6 +38,8 @@ export function createApp(services: GatewayServices): GatewayApp {
     },
   });
 
+  // Outermost, so it also reshapes errors answered before routing (draining) as RFC 6749 §5.2 JSON.
+  app.use(TOKEN_ENDPOINT_PATH, oauthErrorResponses);
   app.use('*', requestContext(services));
 
   registerHealthRoutes(app);

@@ -9,6 +9,7 @@ import { eq } from 'drizzle-orm';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clients, signingKeys } from '../db/schema.js';
+import { oauthErrorFor } from './oauth-errors.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
 
 let gw: TestGateway;
@@ -19,8 +20,19 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIC
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-async function requestToken(body: string, headers: Record<string, string> = {}) {
-  return gw.request('/oauth/token', { method: 'POST', headers: { ...FORM, ...headers }, body });
+async function requestToken(body: string, headers: Record<string, string> = {}, query = '') {
+  return gw.request(`/oauth/token${query}`, { method: 'POST', headers: { ...FORM, ...headers }, body });
+}
+
+/** A token endpoint error: RFC 6749 §5.2 JSON (`error`, `error_description`) beside the problem-document members. */
+async function tokenErrorOf(response: Response): Promise<{ error: string; error_description: string; code: string; status: number; requestId?: string; detail?: string }> {
+  expect(response.headers.get('content-type')).toBe('application/json');
+  const body = (await response.json()) as { error: string; error_description: string; code: string; status: number; requestId?: string; detail?: string };
+  expect(typeof body.error).toBe('string');
+  expect(typeof body.error_description).toBe('string');
+  expect(body.status).toBe(response.status);
+  expect(body.requestId).toBe(response.headers.get('x-request-id'));
+  return body;
 }
 
 beforeAll(async () => {
@@ -103,10 +115,11 @@ describe('token endpoint — errors', () => {
     for (const authorization of attempts) {
       const response = await requestToken(form({ grant_type: 'client_credentials' }), { authorization });
       expect(response.status).toBe(401);
-      const problem = await problemOf(response);
+      const problem = await tokenErrorOf(response);
       expect(problem.code).toBe('invalid_client');
       expect(problem.error).toBe('invalid_client');
       expect(problem.detail).toBe('Unknown client, wrong secret, or disabled client.');
+      expect(problem.error_description).toBe(problem.detail);
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
     }
   });
@@ -119,24 +132,81 @@ describe('token endpoint — errors', () => {
       [form({ grant_type: 'client_credentials', scope: 'clients:admin' }), auth, 400, 'invalid_scope'],
       [form({ grant_type: 'client_credentials', scope: 'no:such' }), auth, 400, 'invalid_scope'],
       [form({ grant_type: 'client_credentials', client_id: window.id }), auth, 400, 'invalid_request'],
+      [form({ grant_type: 'client_credentials', client_secret: window.secret }), auth, 400, 'invalid_request'],
+      [form({ client_id: window.id, client_secret: window.secret }), {}, 400, 'invalid_request'],
       [form({ grant_type: 'client_credentials' }), {}, 401, 'invalid_client'],
       [form({ grant_type: 'client_credentials' }), { authorization: 'Basic !!!' }, 401, 'invalid_client'],
+      [form({ grant_type: 'client_credentials' }), { authorization: 'Bearer abc' }, 401, 'invalid_client'],
     ];
     for (const [body, headers, status, code] of cases) {
       const response = await requestToken(body, headers);
       expect(response.status, body).toBe(status);
-      expect((await problemOf(response)).code, body).toBe(code);
+      const answer = await tokenErrorOf(response);
+      expect(answer.code, body).toBe(code);
+      expect(answer.error, body).toBe(code);
+      if (status === 401) expect(response.headers.get('www-authenticate'), body).toMatch(/^Basic realm=/);
     }
   });
 
-  it('refuses a JSON token request with 415', async () => {
-    const response = await gw.request('/oauth/token', {
+  it('refuses token parameters in the URL, credentials above all, even beside valid HTTP Basic (RFC 6749 §2.3)', async () => {
+    const auth = { authorization: basic(window.id, window.secret) };
+    const grant = form({ grant_type: 'client_credentials' });
+    const attempts: [string, string, Record<string, string>][] = [
+      [grant, `?${form({ client_secret: window.secret })}`, auth],
+      [grant, `?${form({ client_id: window.id })}`, auth],
+      [grant, `?${form({ client_id: window.id, client_secret: window.secret })}`, {}],
+      [form({ client_id: window.id }), `?${form({ client_secret: window.secret, grant_type: 'client_credentials' })}`, {}],
+      [grant, '?client_secret', auth],
+      [grant, `?${form({ scope: 'subjects:read' })}`, auth],
+    ];
+    for (const [body, query, headers] of attempts) {
+      const response = await requestToken(body, headers, query);
+      expect(response.status, query).toBe(400);
+      const answer = await tokenErrorOf(response);
+      expect(answer).toMatchObject({ error: 'invalid_request', code: 'invalid_request' });
+      expect(answer.error_description).toMatch(/never in the URL/);
+      // No token, and the secret is not repeated back.
+      expect(JSON.stringify(answer)).not.toContain(window.secret);
+    }
+    // Other query parameters are not token parameters and change nothing (RFC 6749 §3.1 allows a query).
+    expect((await requestToken(grant, auth, '?tenant=demo')).status).toBe(200);
+    // A parameter without a value counts as omitted (RFC 6749 §3.2), so it is not a second method.
+    expect((await requestToken(`${grant}&client_secret=`, auth)).status).toBe(200);
+  });
+
+  it('answers every error as application/json with `error`, wherever it arose: media type, body size, draining', async () => {
+    const json = await gw.request('/oauth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: basic(window.id, window.secret) },
       body: JSON.stringify({ grant_type: 'client_credentials' }),
     });
-    expect(response.status).toBe(415);
-    expect((await problemOf(response)).code).toBe('unsupported_media_type');
+    expect(json.status).toBe(415);
+    expect(await tokenErrorOf(json)).toMatchObject({ error: 'invalid_request', code: 'unsupported_media_type' });
+
+    const hugeBody = form({ grant_type: 'client_credentials', scope: 'x'.repeat(gw.config.bodyLimitBytes + 1) });
+    const huge = await requestToken(hugeBody, { authorization: basic(window.id, window.secret), 'content-length': String(Buffer.byteLength(hugeBody)) });
+    expect(huge.status).toBe(413);
+    expect(await tokenErrorOf(huge)).toMatchObject({ error: 'invalid_request', code: 'payload_too_large' });
+
+    gw.services.lifecycle.draining = true;
+    try {
+      const draining = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(window.id, window.secret) });
+      expect(draining.status).toBe(503);
+      expect(draining.headers.get('retry-after')).toBe('1');
+      expect(await tokenErrorOf(draining)).toMatchObject({ error: 'temporarily_unavailable', code: 'shutting_down' });
+    } finally {
+      gw.services.lifecycle.draining = false;
+    }
+    // Other routes keep their problem documents.
+    expect((await problemOf(await gw.request('/v1/clients'))).code).toBe('unauthenticated');
+  });
+
+  it('maps the problem codes it has no RFC 6749 name for to the registered ones', () => {
+    expect(oauthErrorFor('invalid_scope', 400)).toBe('invalid_scope');
+    expect(oauthErrorFor('validation_failed', 400)).toBe('invalid_request');
+    expect(oauthErrorFor('rate_limited', 429)).toBe('temporarily_unavailable');
+    expect(oauthErrorFor('database_unavailable', 503)).toBe('temporarily_unavailable');
+    expect(oauthErrorFor('internal_error', 500)).toBe('server_error');
   });
 });
 

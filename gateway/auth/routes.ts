@@ -3,12 +3,14 @@
  * the client registry and signing keys.
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { clientAddress } from '../platform/rate-limit.js';
-import { errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
+import { ProblemSchema, errorResponses, protectedRoute, publicRoute } from '../platform/routes.js';
 import { recordAudit } from '../audit/record.js';
 import { parseBasicCredentials } from './basic-credentials.js';
+import { TOKEN_ENDPOINT_PATH, oauthErrorCodes, oauthUnavailableCodes } from './oauth-errors.js';
 import { CLIENT_ID_PATTERN } from './sign-in-guard.js';
 import { authenticateClient, createClient, disableClient, listClients, type ClientRecord } from './clients.js';
 import { type Scope, allScopes, clientKinds, isExplicitOnlyScope, isScope } from './scopes.js';
@@ -56,28 +58,58 @@ const TokenResponseSchema = z
   })
   .openapi('TokenResponse');
 
+/** RFC 6749 §5.2 error answers (gateway/auth/oauth-errors.ts): the problem document plus `error` and `error_description`. */
+const TokenErrorSchema = ProblemSchema.extend({
+  error: z.enum([...oauthErrorCodes, ...oauthUnavailableCodes]),
+  error_description: z.string(),
+}).openapi('TokenError');
+
+const tokenErrorResponses = (statuses: Record<number, string>) =>
+  Object.fromEntries(Object.entries(statuses).map(([status, description]) => [status, { description, content: { 'application/json': { schema: TokenErrorSchema } } }]));
+
+/** A token endpoint refusal; oauth-errors.ts adds `error` and `error_description` from its code and detail. */
+const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
+  new ApiError(code, detail, {}, {
+    headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
+  });
+
+/** Token request parameters, refused in the URL: credentials there end up in logs and histories (RFC 6749 §2.3.1, §3.2). */
+const tokenParameters = ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+
+/** Before the form is read or validated, so no other refusal hides this one. */
+const refuseParametersInUrl: MiddlewareHandler<AppEnv> = async function refuseParametersInUrl(c, next) {
+  const inUrl = tokenParameters.filter((name) => c.req.query(name) !== undefined);
+  if (inUrl.length > 0) {
+    throw oauthError('invalid_request', `Send ${inUrl.join(', ')} in the form body, never in the URL; a secret sent in a URL must be considered disclosed.`);
+  }
+  return next();
+};
+
 const tokenRoute = publicRoute({
   method: 'post',
-  path: '/oauth/token',
+  path: TOKEN_ENDPOINT_PATH,
   tags: ['auth'],
   summary: 'Issue an access token (OAuth 2.0 client credentials)',
   description:
-    'Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the form (client_secret_post). ' +
-    'Returns an RFC 9068 JWT access token signed by the gateway.',
+    'Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the form (client_secret_post), never both, ' +
+    'and never with parameters in the URL. Returns an RFC 9068 JWT access token signed by the gateway. Errors are ' +
+    '`application/json` with `error` and `error_description` (RFC 6749 §5.2) beside the problem-document members.',
+  middleware: [refuseParametersInUrl],
   request: {
     body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TokenRequestSchema } } },
   },
   responses: {
     200: { description: 'Token issued', content: { 'application/json': { schema: TokenResponseSchema } } },
-    ...errorResponses(400, 401, 413, 415, 429),
+    ...tokenErrorResponses({
+      400: 'invalid_request, unsupported_grant_type or invalid_scope',
+      401: 'invalid_client (with WWW-Authenticate)',
+      413: 'Request body too large (invalid_request)',
+      415: 'Not a form-encoded body (invalid_request)',
+      429: 'Too many sign-in attempts (temporarily_unavailable, with Retry-After)',
+      503: 'Database unavailable or shutting down (temporarily_unavailable, with Retry-After)',
+    }),
   },
 });
-
-const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
-  // RFC 6749 §5.2 clients look for `error`; our problem document carries it beside `code`.
-  new ApiError(code, detail, { error: code, error_description: detail }, {
-    headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
-  });
 
 const jwksRoute = publicRoute({
   method: 'get',
@@ -194,15 +226,19 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const form = c.req.valid('form');
       const { db, tokens, signInGuard } = c.var.services;
+      // RFC 6749 §3.2: a parameter sent without a value is treated as omitted.
+      const formId = form.client_id || undefined;
+      const formSecret = form.client_secret || undefined;
       const basic = parseBasicCredentials(c.req.header('authorization'));
       if (basic === null) throw oauthError('invalid_client', 'The Authorization header is not valid HTTP Basic.');
-      if (basic && (form.client_id !== undefined || form.client_secret !== undefined)) {
+      // RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request.
+      if (basic && (formId !== undefined || formSecret !== undefined)) {
         throw oauthError('invalid_request', 'Use either HTTP Basic or client_secret_post, not both.');
       }
       if (form.grant_type !== 'client_credentials') {
         throw oauthError('unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
       }
-      const credentials = basic ?? (form.client_id && form.client_secret ? { id: form.client_id, secret: form.client_secret } : undefined);
+      const credentials = basic ?? (formId && formSecret ? { id: formId, secret: formSecret } : undefined);
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
       const address = clientAddress(c);
       const plausible = signInGuard.admit(address, credentials.id);

@@ -1,13 +1,21 @@
 /**
  * Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed by the gateway's active key.
- * Verification pins algorithms, issuer, audience and type, checks exp/nbf with a small
- * tolerance, and takes keys only from our own key store, never from the token's headers.
+ *
+ * Verification follows RFC 8725: the token must be spelled exactly as this gateway writes it
+ * (canonical base64url, compact JSON without repeated names, a header of exactly `alg`, `kid` and
+ * `typ: at+jwt`), so no header can smuggle in a key (`jwk`, `jku`, `x5u`, `x5c`), a critical
+ * extension or an unencoded payload, and a certificate envelope or audit checkpoint signed by the
+ * same key is never taken for a token. The algorithm is the key's own, keys come only from our key
+ * store, and issuer, audience (a string), exp, nbf and iat are checked with a small clock
+ * tolerance: no `iat` in the future, and no lifetime longer than this gateway issues.
  */
 import { randomBytes } from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { parseCompactJsonObject, readCanonicalCompactJws } from './compact-jws.js';
 import type { Principal } from './principal.js';
-import { type KeyStore, acceptedAlgorithms } from './keys.js';
+import type { KeyStore } from './keys.js';
 import { type ClientKind, type Scope, clientKinds, isScope } from './scopes.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -47,10 +55,10 @@ class VerifiedTokenCache {
   private readonly entries = new Map<string, { principal: Principal; kid: string; expiresAtMs: number }>();
   constructor(private readonly maxEntries: number) {}
 
-  get(token: string, isPublished: (kid: string) => boolean): Principal | undefined {
+  get(token: string, nowMs: number, isPublished: (kid: string) => boolean): Principal | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
-    if (entry.expiresAtMs <= Date.now() || !isPublished(entry.kid)) {
+    if (entry.expiresAtMs <= nowMs || !isPublished(entry.kid)) {
       this.entries.delete(token);
       return undefined;
     }
@@ -69,13 +77,24 @@ class VerifiedTokenCache {
 
 /** Header members that point at keys elsewhere; we never follow them and refuse tokens carrying them. */
 const keyLocatingHeaders = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+/** The whole protected header of every token this gateway signs. */
+const tokenHeaderMembers = new Set(['alg', 'kid', 'typ']);
+
+export type TokenSettings = Config['tokens'] & {
+  issuer: string;
+  audience: string;
+  /** Lifetime of subject-scoped tokens (SUBJECT_TOKEN_TTL_SECONDS): the longest such a token may claim. */
+  subjectTokenTtlSeconds: number;
+};
 
 export class TokenService {
   private readonly verified = new VerifiedTokenCache(10_000);
 
   constructor(
     private readonly keys: KeyStore,
-    private readonly settings: { issuer: string; audience: string } & Config['tokens'],
+    private readonly settings: TokenSettings,
+    /** Issue and expiry times are read from it, so tests can stand on a claim's edge exactly. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async issue(client: { id: string; kind: ClientKind; departmentCode: string | null }, scopes: Scope[]): Promise<IssuedToken> {
@@ -87,14 +106,15 @@ export class TokenService {
 
   private async sign(clientId: string, claims: TokenClaims, ttlSeconds: number): Promise<string> {
     const key = await this.keys.activeKey();
+    const issuedAt = Math.floor(this.clock.now().getTime() / 1000);
     return new SignJWT(claims)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
       .setSubject(clientId)
-      .setIssuedAt()
-      .setNotBefore('0s')
-      .setExpirationTime(`${ttlSeconds}s`)
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt)
+      .setExpirationTime(issuedAt + ttlSeconds)
       .setJti(`tok_${randomBytes(12).toString('base64url')}`)
       .sign(key.signKey);
   }
@@ -115,47 +135,75 @@ export class TokenService {
 
   /** Verifies a bearer token and returns the principal, or throws TokenRejected. */
   async verify(token: string): Promise<Principal> {
-    const cached = this.verified.get(token, (kid) => this.keys.isPublished(kid));
+    const now = this.clock.now();
+    const cached = this.verified.get(token, now.getTime(), (kid) => this.keys.isPublished(kid));
     if (cached) return cached;
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    try {
-      header = decodeProtectedHeader(token);
-    } catch {
-      throw new TokenRejected('malformed');
-    }
-    if (keyLocatingHeaders.some((name) => name in header)) throw new TokenRejected('key-locating header');
-    if (typeof header.kid !== 'string') throw new TokenRejected('no kid');
-    const key = await this.keys.verificationKey(header.kid);
+    const parts = readCanonicalCompactJws(token);
+    if (!parts) throw new TokenRejected('not a compact JWS in canonical base64url');
+    const header = parseCompactJsonObject(parts.header);
+    if (!header) throw new TokenRejected('header is not compact JSON with unique names');
+    if (keyLocatingHeaders.some((name) => Object.hasOwn(header, name))) throw new TokenRejected('key-locating header');
+    if (Object.keys(header).some((name) => !tokenHeaderMembers.has(name))) throw new TokenRejected('unexpected header member');
+    // Exactly our type: jose would also take `application/at+jwt` or other letter cases.
+    if (header['typ'] !== ACCESS_TOKEN_TYPE) throw new TokenRejected('not an access token (typ)');
+    const kid = header['kid'];
+    if (typeof kid !== 'string') throw new TokenRejected('no kid');
+    if (!parseCompactJsonObject(parts.payload)) throw new TokenRejected('claims are not compact JSON with unique names');
+    const key = await this.keys.verificationKey(kid);
     if (!key) throw new TokenRejected('unknown key');
-    if (header.alg !== key.alg) throw new TokenRejected('algorithm does not match key');
+    if (header['alg'] !== key.alg) throw new TokenRejected('algorithm does not match key');
 
     let payload: TokenClaims;
     try {
       ({ payload } = await jwtVerify<TokenClaims>(token, key.verifyKey, {
-        algorithms: acceptedAlgorithms,
+        algorithms: [key.alg],
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance: this.settings.clockToleranceSeconds,
+        currentDate: now,
         requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope'],
       }));
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) throw new TokenRejected(error.code);
       throw error;
     }
+    const expiresAt = this.checkTimes(payload, now);
+    if (typeof payload.aud !== 'string') throw new TokenRejected('aud is not a single string');
     const principal = principalFromClaims(payload);
-    if (typeof payload.exp === 'number') this.verified.set(token, principal, header.kid, payload.exp * 1000);
+    this.verified.set(token, principal, kid, expiresAt * 1000);
     return principal;
+  }
+
+  /**
+   * What jose leaves open (RFC 8725 §3.10, RFC 9068 §4): `iat` in the future beyond the clock
+   * tolerance, and a lifetime longer than this gateway gives its tokens. Returns `exp`.
+   */
+  private checkTimes(payload: TokenClaims, now: Date): number {
+    const { iat, exp } = payload;
+    if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw new TokenRejected('iat and exp are not whole seconds');
+    const issuedAt = iat as number;
+    const expiresAt = exp as number;
+    const tolerance = this.settings.clockToleranceSeconds;
+    if (issuedAt > Math.floor(now.getTime() / 1000) + tolerance) throw new TokenRejected('issued in the future');
+    const longestLifetime = payload.subject_id === undefined ? this.settings.ttlSeconds : this.settings.subjectTokenTtlSeconds;
+    if (expiresAt - issuedAt > longestLifetime + tolerance) throw new TokenRejected('lifetime longer than issued');
+    return expiresAt;
   }
 }
 
 function principalFromClaims(payload: TokenClaims): Principal {
   const { sub, client_id: clientId, scope, kind, dept, jti, subject_id: subjectId } = payload;
   if (typeof clientId !== 'string' || clientId !== sub) throw new TokenRejected('client_id does not match sub');
-  if (typeof scope !== 'string' || typeof jti !== 'string') throw new TokenRejected('bad claims');
+  if (typeof jti !== 'string' || jti.length === 0) throw new TokenRejected('bad jti');
   if (typeof kind !== 'string' || !(clientKinds as readonly string[]).includes(kind)) throw new TokenRejected('bad kind');
+  if (dept !== undefined && typeof dept !== 'string') throw new TokenRejected('bad dept');
   if (subjectId !== undefined && typeof subjectId !== 'string') throw new TokenRejected('bad subject_id');
-  const scopes = new Set(scope.split(' ').filter(isScope));
+  // Space-separated scope names (RFC 9068 §2.2.3), each one we know: an unknown name is not ignored.
+  if (typeof scope !== 'string') throw new TokenRejected('scope is not a string');
+  const names = scope === '' ? [] : scope.split(' ');
+  if (!names.every(isScope)) throw new TokenRejected('unknown scope');
+  const scopes = new Set(names);
   // `tracker:read` means "this subject's own data" and is only meaningful together with
   // `subject_id`; a subject token, in turn, may carry nothing else.
   if (subjectId === undefined ? scopes.has(SUBJECT_TOKEN_SCOPE) : scopes.size !== 1 || !scopes.has(SUBJECT_TOKEN_SCOPE)) {

@@ -3,15 +3,18 @@
  * answer repeats its request with the same `Idempotency-Key` and gets the first answer, whatever
  * happened in between.
  *
- * The key is reserved in its own short transaction before the work starts, so a concurrent
- * duplicate sees it at once and gets `409 idempotency_in_progress` rather than waiting. The work
- * then runs in a transaction that also records the answer on the key; if the work fails with an
- * unexpected error, the reservation is released so the client can try again. A reservation left
- * by a process that died mid-request is taken over after `abandonAfterMs`.
+ * One transaction does everything: it takes a transaction-scoped advisory lock on (client, key)
+ * without waiting, looks for a stored answer, runs the work and records the answer on the key.
+ * The lock is the reservation, so it cannot outlive its holder: a commit, a rollback, a crashed
+ * gateway, a lost connection or a database restart all release it at once, and a client told
+ * `503, Retry-After: 2` during an outage can repeat its request as soon as the database is back.
+ * A duplicate while the first request holds the lock gets `409 idempotency_in_progress` at once
+ * rather than waiting. (On embedded PGlite, which runs one transaction at a time, a duplicate
+ * waits for the first to finish and then gets its stored answer.)
  */
 import { createHash } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
-import type { Database, Queryable } from '../db/client.js';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { ApiError, type ErrorCode, errorCatalogue } from '../platform/errors.js';
 
@@ -25,6 +28,10 @@ export interface IdempotentRequest {
   scope: string;
   /** The request content that must be identical on a repeat (canonical JSON). */
   body: unknown;
+  /**
+   * Age after which a reservation row written by the previous version of this module (no answer
+   * yet, no lock) counts as abandoned and is taken over. Default 60 s.
+   */
   abandonAfterMs?: number;
 }
 
@@ -60,75 +67,71 @@ export function requireIdempotencyKey(key: string | undefined): string {
 }
 
 /**
- * Runs `work` once per (client, key). `work` gets the transaction to write in; its answer is stored
- * in the same transaction. ApiErrors thrown by `work` (a refusal: 4xx) are stored too, so the same
- * request keeps getting the same refusal; anything else releases the key.
+ * Runs `work` once per (client, key). `work` gets the transaction to write in (a savepoint of the
+ * one holding the key's lock); its answer is stored in the same transaction. ApiErrors thrown by
+ * `work` (a refusal: 4xx) are stored too, so the same request keeps getting the same refusal;
+ * anything else rolls everything back, key included, so a repeat starts afresh.
  */
 export async function withIdempotency<T>(db: Database, request: IdempotentRequest, work: (tx: Queryable) => Promise<{ status: number; body: T }>): Promise<IdempotentAnswer<T>> {
   const key = requireIdempotencyKey(request.key);
   const hash = requestHash(request.scope, request.body);
   const abandonAfterMs = request.abandonAfterMs ?? 60_000;
+  const thisKey = and(eq(idempotencyKeys.clientId, request.clientId), eq(idempotencyKeys.key, key));
+  const startedAt = new Date();
 
-  const reserved = await db
-    .insert(idempotencyKeys)
-    .values({ clientId: request.clientId, key, scope: request.scope, requestHash: hash })
-    .onConflictDoNothing()
-    .returning({ key: idempotencyKeys.key });
-  if (reserved.length === 0) {
-    const [existing] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.clientId, request.clientId), eq(idempotencyKeys.key, key)));
-    if (!existing) throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key was just released; repeat it.');
-    if (existing.requestHash !== hash || existing.scope !== request.scope) {
-      throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+  const outcome = await db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
+    if (!(await tryLockKey(tx, request.clientId, key))) {
+      throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
     }
-    if (existing.responseStatus !== null) {
-      if (existing.responseStatus >= 400) throw refusalFromStored(existing.responseBody);
-      return { status: existing.responseStatus, body: existing.responseBody as T, replayed: true };
-    }
-    // Still in progress, unless its process died: take over a reservation older than the limit.
-    const takenOver = await db
-      .update(idempotencyKeys)
-      .set({ createdAt: new Date() })
-      .where(
-        and(
-          eq(idempotencyKeys.clientId, request.clientId),
-          eq(idempotencyKeys.key, key),
-          isNull(idempotencyKeys.responseStatus),
-          lt(idempotencyKeys.createdAt, new Date(Date.now() - abandonAfterMs)),
-        ),
-      )
-      .returning({ key: idempotencyKeys.key });
-    if (takenOver.length === 0) throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
-  }
-
-  try {
-    return await db.transaction(async (tx) => {
-      let answer: { status: number; body: T };
-      try {
-        answer = await work(tx);
-      } catch (error) {
-        if (error instanceof ApiError && error.status < 500) {
-          // A refusal is an answer too; it is recorded outside the failed transaction below.
-          throw new StoredRefusal(error);
-        }
-        throw error;
+    const [existing] = await tx.select().from(idempotencyKeys).where(thisKey);
+    if (existing) {
+      if (existing.requestHash !== hash || existing.scope !== request.scope) {
+        throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');
       }
-      await tx
-        .update(idempotencyKeys)
-        .set({ responseStatus: answer.status, responseBody: answer.body, completedAt: new Date() })
-        .where(and(eq(idempotencyKeys.clientId, request.clientId), eq(idempotencyKeys.key, key)));
-      return { ...answer, replayed: false };
-    });
-  } catch (error) {
-    if (error instanceof StoredRefusal) {
-      await db
-        .update(idempotencyKeys)
-        .set({ responseStatus: error.refusal.status, responseBody: storedRefusal(error.refusal), completedAt: new Date() })
-        .where(and(eq(idempotencyKeys.clientId, request.clientId), eq(idempotencyKeys.key, key)));
-      throw error.refusal;
+      if (existing.responseStatus !== null) {
+        if (existing.responseStatus >= 400) return new StoredRefusal(refusalFromStored(existing.responseBody));
+        return { status: existing.responseStatus, body: existing.responseBody as T, replayed: true };
+      }
+      // A row without an answer is a reservation written by the previous version of this module
+      // (reserve, then work in another transaction). Honoured while its request may still run.
+      if (existing.createdAt.getTime() > Date.now() - abandonAfterMs) {
+        throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
+      }
     }
-    await db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.clientId, request.clientId), eq(idempotencyKeys.key, key)));
-    throw error;
-  }
+
+    let answer: { status: number; body: unknown };
+    let refusal: ApiError | undefined;
+    try {
+      // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
+      answer = await tx.transaction((savepoint) => work(savepoint));
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      refusal = error;
+      answer = { status: error.status, body: storedRefusal(error) };
+    }
+    const completedAt = new Date();
+    const stored = { scope: request.scope, requestHash: hash, responseStatus: answer.status, responseBody: answer.body, createdAt: startedAt, completedAt };
+    await tx
+      .insert(idempotencyKeys)
+      .values({ clientId: request.clientId, key, ...stored })
+      // Only an abandoned reservation of the previous version can be there (checked above).
+      .onConflictDoUpdate({ target: [idempotencyKeys.clientId, idempotencyKeys.key], set: stored, where: isNull(idempotencyKeys.responseStatus) });
+    if (refusal) return new StoredRefusal(refusal);
+    return { status: answer.status, body: answer.body as T, replayed: false };
+  });
+  if (outcome instanceof StoredRefusal) throw outcome.refusal;
+  return outcome;
+}
+
+/**
+ * Takes the key's transaction-scoped advisory lock if it is free; false when another transaction
+ * holds it. The 64-bit lock id is a hash of client and key (the key is visible ASCII, so the
+ * newline cannot be forged into a collision).
+ */
+async function tryLockKey(tx: Queryable, clientId: string, key: string): Promise<boolean> {
+  const lockName = `onewindow:idempotency:${clientId}\n${key}`;
+  const result = await tx.execute(sql`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`);
+  return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
 }
 
 interface StoredRefusalBody {
@@ -147,9 +150,7 @@ function refusalFromStored(stored: unknown): ApiError {
   return new ApiError(body.code, body.detail, body.extras ?? {});
 }
 
-/** Carries a refusal out of the transaction (rolling it back) to be recorded on the key. */
-class StoredRefusal extends Error {
-  constructor(readonly refusal: ApiError) {
-    super(refusal.message);
-  }
+/** A refusal that is the key's answer: returned from the transaction (so it commits), then thrown. */
+class StoredRefusal {
+  constructor(readonly refusal: ApiError) {}
 }

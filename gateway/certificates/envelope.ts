@@ -6,6 +6,7 @@
  * checkpoint signed by the same key.
  */
 import { CompactSign, compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { isCanonicalBase64url } from '../auth/compact-jws.js';
 import type { KeyStore } from '../auth/keys.js';
 import { ApiError } from '../platform/errors.js';
 
@@ -64,7 +65,10 @@ function isClaims(value: unknown): value is CertificateClaims {
  * published), `envelope_signature_invalid` (altered or forged).
  */
 export async function verifyCertificateEnvelope(keys: KeyStore, envelope: string): Promise<{ claims: CertificateClaims; kid: string }> {
-  if (!COMPACT_JWS.test(envelope)) throw new ApiError('envelope_malformed', 'The envelope is not a compact JWS (three base64url parts).');
+  // Canonical base64url only: otherwise one signature has several spellings that all verify.
+  if (!COMPACT_JWS.test(envelope) || !envelope.split('.').every(isCanonicalBase64url)) {
+    throw new ApiError('envelope_malformed', 'The envelope is not a compact JWS (three canonical base64url parts).');
+  }
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(envelope);

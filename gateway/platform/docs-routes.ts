@@ -15,7 +15,8 @@ export const OPENAPI_INFO = {
   version: '0.1.0',
   description:
     'One identity and materials API over the departments’ vertical systems. Authenticate with OAuth 2.0 ' +
-    'client credentials at `/oauth/token`; every error is an RFC 9457 problem document with a stable `code`.',
+    'client credentials at `/oauth/token`; every error is an RFC 9457 problem document with a stable `code` ' +
+    '(the token endpoint sends it as `application/json` with the RFC 6749 `error` and `error_description` added).',
 };
 
 type OpenApiDocument = ReturnType<OpenAPIHono<AppEnv>['getOpenAPI31Document']>;

@@ -99,6 +99,7 @@ export async function createServices(
     clock?: Clock;
   } = {},
 ): Promise<GatewayServices> {
+  const clock = options.clock ?? systemClock;
   const keys = new KeyStore(database.db, config.signing);
   await keys.initialise();
   const disabledClients = new DisabledClients(database.db);
@@ -128,13 +129,13 @@ export async function createServices(
     signInGuard: new SignInGuard(config.rateLimits),
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
     config,
-    clock: options.clock ?? systemClock,
+    clock,
     access: new AccessPolicy(),
     database,
     db: database.db,
     logger,
     keys,
-    tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens }),
+    tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens, subjectTokenTtlSeconds: config.subjectTokenTtlSeconds }, clock),
     clientQueries: prepareClientQueries(database),
     metrics,
     lifecycle: { draining: false },

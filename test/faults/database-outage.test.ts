@@ -44,7 +44,8 @@ async function observe(path: string, init: RequestInit, phase: () => Phase, sinc
     const response = await fetch(`${gateway?.url}${path}`, { ...init, signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
     const text = await response.text();
     let code: string | undefined;
-    if (response.headers.get('content-type')?.startsWith('application/problem+json')) code = (JSON.parse(text) as { code?: string }).code;
+    // Problem documents, and the token endpoint's RFC 6749 JSON errors (which carry the same `code`).
+    if (/^application\/(problem\+)?json/.test(response.headers.get('content-type') ?? '') && response.status >= 400) code = (JSON.parse(text) as { code?: string }).code;
     return { ...observation, elapsedMs: performance.now() - started, status: response.status, code };
   } catch (error) {
     return { ...observation, elapsedMs: performance.now() - started, status: error instanceof Error ? error.name : 'error', code: undefined };

@@ -9,7 +9,7 @@ import { createClient } from '../../gateway/auth/clients.js';
 import { parseConfig } from '../../gateway/config.js';
 import { residentIdCheckCharacter } from '../../gateway/identity/identifiers.js';
 import { createLogger } from '../../gateway/platform/logger.js';
-import { type RunningGateway, startGateway } from '../../gateway/server.js';
+import { type RunningGateway, type StartOptions, startGateway } from '../../gateway/server.js';
 import { LogCapture, freshDatabase } from '../harness.js';
 
 /** One response as the suite received it: enough to say where a leak came from. */
@@ -37,7 +37,7 @@ export interface SecurityGateway {
   close(): Promise<void>;
 }
 
-export async function startSecurityGateway(environment: Record<string, string> = {}): Promise<SecurityGateway> {
+export async function startSecurityGateway(environment: Record<string, string> = {}, options: StartOptions = {}): Promise<SecurityGateway> {
   const database = await freshDatabase();
   const logs = new LogCapture();
   let running: RunningGateway;
@@ -51,7 +51,7 @@ export async function startSecurityGateway(environment: Record<string, string> =
       ...database.environment,
       ...environment,
     });
-    running = await startGateway(config, createLogger(config.logLevel, logs));
+    running = await startGateway(config, createLogger(config.logLevel, logs), options);
   } catch (error) {
     // A configuration the test expects to be refused must not leave its database behind.
     await database.drop();

@@ -1,0 +1,41 @@
+/**
+ * Error answers of the token endpoint in the shape OAuth 2.0 clients read (RFC 6749 §5.2):
+ * `application/json` with `error` and `error_description`. The body is still our problem
+ * document — `code`, `status`, `requestId` and the rest stay beside the two OAuth members — so
+ * the endpoint's errors look like every other error to an operator reading them.
+ *
+ * It reshapes whatever error the endpoint answers with, wherever it arose (validation, body size,
+ * rate limits, the database, draining), so it is installed before every other middleware.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../platform/context.js';
+import type { ErrorCode, ProblemDocument } from '../platform/errors.js';
+
+export const TOKEN_ENDPOINT_PATH = '/oauth/token';
+
+/** The error codes of RFC 6749 §5.2; the catalogue has a code of the same name for each one we answer. */
+export const oauthErrorCodes = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'] as const;
+/** For answers §5.2 has no code for: the registered codes for "try again later" and "our fault". */
+export const oauthUnavailableCodes = ['temporarily_unavailable', 'server_error'] as const;
+export type OAuthErrorCode = (typeof oauthErrorCodes)[number] | (typeof oauthUnavailableCodes)[number];
+
+/** The OAuth `error` for one of our problem codes and statuses. */
+export function oauthErrorFor(code: ErrorCode, status: number): OAuthErrorCode {
+  const asOAuth = (oauthErrorCodes as readonly string[]).includes(code) ? (code as OAuthErrorCode) : undefined;
+  if (asOAuth) return asOAuth;
+  if (status === 429 || status === 503) return 'temporarily_unavailable';
+  if (status >= 500) return 'server_error';
+  // Anything else refused about the request itself: wrong media type, too large, malformed form.
+  return 'invalid_request';
+}
+
+/** Middleware for the token endpoint: problem documents go out as RFC 6749 §5.2 JSON. */
+export const oauthErrorResponses: MiddlewareHandler<AppEnv> = async function oauthErrorResponses(c, next) {
+  await next();
+  if (c.res.status < 400 || !c.res.headers.get('content-type')?.startsWith('application/problem+json')) return;
+  const problem = (await c.res.json()) as ProblemDocument;
+  const body = { ...problem, error: oauthErrorFor(problem.code, c.res.status), error_description: problem.detail ?? problem.title };
+  // Hono carries the old answer's headers (WWW-Authenticate, Retry-After, X-Request-Id) over, except its type.
+  c.res = new Response(JSON.stringify(body), { status: c.res.status, headers: { 'Content-Type': 'application/json' } });
+  c.res.headers.delete('Content-Length');
+};
