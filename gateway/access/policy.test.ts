@@ -131,8 +131,7 @@ const table: Row[] = [
   ['window', 'material.revoke', asMaterial(handedInByWindow), withPurpose, true],
   ['window', 'material.revoke', asMaterial(fetchedFromPsb), withPurpose, 'provenance_authority'],
   ['psb', 'material.revoke', asMaterial(fetchedFromPsb), withPurpose, true],
-  ['admin', 'material.revoke', asMaterial(handedInByWindow), withPurpose, true],
-  ['admin', 'material.revoke', asMaterial(fetchedFromPsb), withPurpose, 'provenance_authority'],
+  ['admin', 'material.revoke', asMaterial(handedInByWindow), withPurpose, 'not_visible'],
 
   // Department resources: the certificate route's sharing rule.
   ['window', 'resource.use', departmentResource('psb.population'), withPurpose, true],

@@ -14,7 +14,7 @@
  * - A department system sees what its department supplied, what it uploaded, and the material
  *   types an administrator granted it — the last under the supplying department's terms too.
  * - Provenance is authority: a department-supplied material is replaced or revoked only by its
- *   department; a handed-in one only by the client that handed it in (or an administrator).
+ *   department; a handed-in one only by the client that handed it in.
  * - A case is seen by the window system that opened it and by the departments it was delivered
  *   to (with the materials the window attached to it); only the opening window changes it.
  * - Only the owning department changes who may read its resource (sharing type, conditions,
@@ -261,9 +261,7 @@ export function decide(request: PolicyRequest): Decision {
     case 'material.revoke': {
       if (resource.kind !== 'material') break;
       const visible = materialRead(principal, resource.material, facts);
-      if (!visible.allowed && principal.kind !== 'admin') return visible;
-      if (principal.kind === 'admin' && resource.material.provenance === 'handed_in') return allow('material.administrator_changes_handed_in');
-      return materialChange(principal, resource.material);
+      return visible.allowed ? materialChange(principal, resource.material) : visible;
     }
     case 'resource.use':
       if (resource.kind !== 'department_resource') break;
