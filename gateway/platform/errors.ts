@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './context.js';
+import { maskIdentifiersInText } from './identifier-masking.js';
 
 export const errorCatalogue = {
   validation_failed: { status: 400, title: 'The request is not valid' },
@@ -154,8 +155,18 @@ export function problemDocument(error: ApiError, requestId: string | undefined, 
   };
 }
 
+/**
+ * The problem's `instance`: this occurrence, named by the request id, never by the request path —
+ * a path can carry an ID number (`/v1/subjects/11010519491231002X`), and a problem document is
+ * logged and shown by whatever the caller is.
+ */
+export function problemInstance(requestId: string | undefined): string | undefined {
+  return requestId === undefined ? undefined : `urn:onewindow:request:${requestId}`;
+}
+
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
-  const body = problemDocument(error, c.get('requestId'), c.req.path);
+  const requestId = c.get('requestId');
+  const body = problemDocument(error, requestId, problemInstance(requestId));
   const response = c.body(JSON.stringify(body), error.status, {
     'Content-Type': 'application/problem+json',
     ...error.headers,
@@ -240,12 +251,23 @@ function isUnstorableCharacter(error: unknown): boolean {
 }
 
 /**
- * drizzle's query errors append the bound values (`\nparams: …`, which may span lines) to their
- * message and so to their stack: resident ID numbers and names. They are cut off before anything
- * is logged; the stack keeps only its frames.
+ * drizzle's query errors put the SQL text and the bound values (`Failed query: …\nparams: …`,
+ * spanning lines) in their message and so in their stack: the values are resident ID numbers and
+ * names, and the text is the schema. Neither is logged: the SQLSTATE and the database's own
+ * message say what went wrong, the stack frames say which query. Whatever else a message carries
+ * (a database message quoting a value, a URL) has identifier-shaped runs masked.
  */
-function withoutQueryParameters(message: string): string {
-  return message.replace(/\nparams: [\s\S]*$/, '\nparams: [redacted]');
+function logSafeMessage(message: string): string {
+  return maskIdentifiersInText(message.replace(/Failed query: [\s\S]*$/, 'Failed query (SQL text and parameters are not logged)'));
+}
+
+/** The SQLSTATE of a database error (postgres and PGlite both set `code`), anywhere in the cause chain. */
+function sqlStateOf(error: Error): string | undefined {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
 }
 
 function stackFrames(error: Error, message: string): string | undefined {
@@ -254,10 +276,11 @@ function stackFrames(error: Error, message: string): string | undefined {
   return [`${error.name}: ${message}`, ...frames].join('\n');
 }
 
-/** What is safe to log about an error: type, message and stack, never the values it carried. */
+/** What is safe to log about an error: type, message, SQLSTATE and stack frames, never the values it carried. */
 export function errorForLog(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
-  const cause = error.cause instanceof Error ? { type: error.cause.name, message: withoutQueryParameters(error.cause.message) } : undefined;
-  const message = withoutQueryParameters(error.message);
-  return { type: error.name, message, stack: stackFrames(error, message), ...(cause ? { cause } : {}) };
+  const message = logSafeMessage(error.message);
+  const cause = error.cause instanceof Error ? { type: error.cause.name, message: logSafeMessage(error.cause.message) } : undefined;
+  const sqlState = sqlStateOf(error);
+  return { type: error.name, message, ...(sqlState ? { sqlState } : {}), stack: stackFrames(error, message), ...(cause ? { cause } : {}) };
 }

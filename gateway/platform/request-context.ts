@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv } from './context.js';
 import { ApiError, problemResponse } from './errors.js';
+import { containsIdentifier } from './identifier-masking.js';
 import type { GatewayServices } from './services.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -21,7 +22,8 @@ export function requestContext(services: GatewayServices): MiddlewareHandler<App
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
     const offered = c.req.header('x-request-id');
-    const requestId = offered && WELL_FORMED_REQUEST_ID.test(offered) ? offered : newRequestId();
+    // An offered id is echoed and put on every log line: one shaped like an ID number is replaced.
+    const requestId = offered && WELL_FORMED_REQUEST_ID.test(offered) && !containsIdentifier(offered) ? offered : newRequestId();
     const logger = services.logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
