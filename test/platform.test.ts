@@ -34,6 +34,52 @@ describe('errors', () => {
     expect(problem.requestId).toBe(response.headers.get('x-request-id'));
   });
 
+  it('names the occurrence by its request id in `instance`, never by the path, which may carry an ID number', async () => {
+    for (const path of ['/v1/subjects/11010519491231002X', '/no/such/11010519491231002X?q=11010519491231002X', '/v1/subjects/%31%31010519491231002X']) {
+      const response = await gw.request(path, { headers: bearer(adminToken, { 'x-request-id': 'trace-0001-abcd' }) });
+      const text = await response.text();
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(JSON.parse(text)).toMatchObject({ instance: 'urn:onewindow:request:trace-0001-abcd', requestId: 'trace-0001-abcd' });
+      expect(text).not.toMatch(/11010519491231002X|\/v1\/subjects|no\/such/);
+    }
+    // A request id shaped like an ID number is not echoed (nor logged): a fresh one replaces it.
+    const shaped = await gw.request('/no/such/route', { headers: { 'x-request-id': '11010519491231002X' } });
+    expect(shaped.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(await shaped.text()).not.toContain('11010519491231002X');
+    expect(gw.logs.text()).not.toContain('11010519491231002X');
+  });
+
+  it('answers a known path asked with a method it does not serve with 405 and Allow (templates too); unknown paths stay 404', async () => {
+    const cases: [method: string, path: string, allow: string][] = [
+      ['DELETE', '/healthz', 'GET, HEAD, OPTIONS'],
+      ['PUT', '/v1/clients', 'GET, HEAD, POST, OPTIONS'],
+      ['DELETE', '/v1/subjects/sub_AAAAAAAAAAAAAAAA', 'GET, HEAD, OPTIONS'],
+      ['GET', '/v1/material-types/business_licence/grants/cli_x', 'PUT, DELETE, OPTIONS'],
+      ['HEAD', '/oauth/token', 'POST, OPTIONS'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const response = await gw.request(path, { method, headers: bearer(adminToken) });
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      if (method === 'HEAD') continue;
+      expect(await problemOf(response)).toMatchObject({ code: 'method_not_allowed', status: 405, detail: `This path is served with ${allow}, not ${method}.` });
+    }
+    for (const method of ['GET', 'DELETE', 'OPTIONS']) {
+      const response = await gw.request('/v1/no-such-thing', { method });
+      expect(response.status, method).toBe(404);
+      expect((await problemOf(response)).code).toBe('route_not_found');
+    }
+    // HEAD is still answered wherever GET is.
+    expect((await gw.request('/healthz', { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('answers OPTIONS on a known path with 204 and Allow, without authentication', async () => {
+    const response = await gw.request('/v1/subjects/sub_AAAAAAAAAAAAAAAA/materials', { method: 'OPTIONS' });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
+    expect(await response.text()).toBe('');
+  });
+
   it('answers an internal failure with a bare 500: no stack, SQL or path', async () => {
     const response = await gw.request('/__test/boom');
     expect(response.status).toBe(500);
