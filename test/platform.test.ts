@@ -193,6 +193,14 @@ describe('operations endpoints', () => {
     const page = await gw.request('/docs');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger-ui');
+    // The page may not be framed (clickjacking "try it out"), nor may any other answer.
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    for (const other of [await gw.request('/healthz'), await gw.request('/no/such/route'), await gw.request('/healthz', { method: 'POST' })]) {
+      expect(other.headers.get('content-security-policy'), String(other.status)).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(other.headers.get('x-frame-options'), String(other.status)).toBe('DENY');
+    }
     const script = await gw.request('/docs/assets/swagger-ui-bundle.js');
     expect(script.status).toBe(200);
     expect((await gw.request('/docs/assets/..%2F..%2Fpackage.json')).status).toBe(400);

@@ -91,7 +91,8 @@ const docsAssetRoute = publicRoute({
 });
 
 const DOCS_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:";
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export function registerDocsRoutes(app: OpenAPIHono<AppEnv>): void {
   let document: OpenApiDocument | undefined;
