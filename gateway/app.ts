@@ -41,7 +41,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   app.use('*', requestContext(services));
 
   registerHealthRoutes(app);
-  registerDocsRoutes(app);
+  registerDocsRoutes(app, services.config.docs);
   registerAuthRoutes(app);
   registerAuditRoutes(app);
   registerSubjectRoutes(app);
