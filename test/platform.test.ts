@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients } from '../gateway/db/schema.js';
+import { ApiError } from '../gateway/platform/errors.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from './harness.js';
 
 let gw: TestGateway;
@@ -16,6 +17,11 @@ beforeAll(async () => {
   // A route that fails the way a bug would, to check nothing internal leaks out.
   gw.app.get('/__test/boom', () => {
     throw new Error('relation "secret_table" does not exist at /work/main/gateway/secret.ts:12');
+  });
+  // A refusal that names what was asked for, as several routes' refusals do.
+  gw.app.get('/__test/named/:value', (c) => {
+    const value = c.req.param('value');
+    throw new ApiError('not_found', `No thing ${value}.`, { thing: value, tried: [{ value }] });
   });
 });
 afterAll(async () => gw?.close());
@@ -42,6 +48,9 @@ describe('errors', () => {
       expect(JSON.parse(text)).toMatchObject({ instance: 'urn:onewindow:request:trace-0001-abcd', requestId: 'trace-0001-abcd' });
       expect(text).not.toMatch(/11010519491231002X|\/v1\/subjects|no\/such/);
     }
+    // A refusal naming what was asked for names it masked.
+    const named = await problemOf(await gw.request('/__test/named/11010519491231002X'));
+    expect(named).toMatchObject({ detail: 'No thing 110105********002X.', thing: '110105********002X', tried: [{ value: '110105********002X' }] });
     // A request id shaped like an ID number is not echoed (nor logged): a fresh one replaces it.
     const shaped = await gw.request('/no/such/route', { headers: { 'x-request-id': '11010519491231002X' } });
     expect(shaped.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);

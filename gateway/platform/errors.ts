@@ -144,13 +144,28 @@ export interface ProblemDocument {
   [extra: string]: unknown;
 }
 
+/** `value` with identifier-shaped runs masked in every string it holds (arrays and plain objects walked). */
+function withIdentifiersMasked(value: unknown): unknown {
+  if (typeof value === 'string') return maskIdentifiersInText(value);
+  if (Array.isArray(value)) return value.map(withIdentifiersMasked);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withIdentifiersMasked(member)]));
+  }
+  return value;
+}
+
+/**
+ * The problem document of `error`. Details and extras often name what was asked for (`No client
+ * cli_…`, `There is no material type "…"`), which a caller may have filled with an ID number:
+ * identifier-shaped runs in them are masked, whatever the route.
+ */
 export function problemDocument(error: ApiError, requestId: string | undefined, instance?: string): ProblemDocument {
   return {
-    ...error.extras,
+    ...(withIdentifiersMasked(error.extras) as ProblemExtras),
     type: `urn:onewindow:problem:${error.code}`,
     title: errorCatalogue[error.code].title,
     status: error.status,
-    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(error.detail) }),
     ...(instance === undefined ? {} : { instance }),
     code: error.code,
     ...(requestId === undefined ? {} : { requestId }),

@@ -141,6 +141,13 @@ describe('identifiers in what was asked', () => {
         expect(answer.json<{ instance: string }>().instance).toMatch(/^urn:onewindow:request:req_[0-9a-f]{32}$/);
       }
     }
+    // Routes whose refusals name what was asked for (`No client cli_…`): the name comes back masked.
+    const adminToken = await gateway.token('admin');
+    for (const path of [`/v1/clients/cli_${ID_NUMBER}`, `/v1/items/${ID_NUMBER}`, `/v1/departments/${ID_NUMBER}`, `/v1/contracts/${ID_NUMBER}`]) {
+      const answer = await gateway.send(path, { headers: bearerHeaders(adminToken, PURPOSE) });
+      expect(answer.status, path).toBeGreaterThanOrEqual(400);
+      expect(answer.text, path).not.toContain(ID_NUMBER);
+    }
     const offered = await gateway.send('/healthz', { headers: { 'x-request-id': `trace-${ID_NUMBER}` } });
     expect(offered.headers.get('x-request-id')).toMatch(/^req_/);
     // The suite's own scan: every answer recorded so far and every log line.
