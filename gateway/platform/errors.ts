@@ -287,17 +287,23 @@ function sqlStateOf(error: Error): string | undefined {
   return undefined;
 }
 
-function stackFrames(error: Error, message: string): string | undefined {
+/** The error's class: its `name`, or its constructor's where `name` was left at "Error" (drizzle's errors). */
+function typeOf(error: Error): string {
+  return error.name === 'Error' && error.constructor.name !== '' ? error.constructor.name : error.name;
+}
+
+function stackFrames(error: Error, type: string, message: string): string | undefined {
   if (error.stack === undefined) return undefined;
   const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line));
-  return [`${error.name}: ${message}`, ...frames].join('\n');
+  return [`${type}: ${message}`, ...frames].join('\n');
 }
 
 /** What is safe to log about an error: type, message, SQLSTATE and stack frames, never the values it carried. */
 export function errorForLog(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
+  const type = typeOf(error);
   const message = logSafeMessage(error.message);
-  const cause = error.cause instanceof Error ? { type: error.cause.name, message: logSafeMessage(error.cause.message) } : undefined;
+  const cause = error.cause instanceof Error ? { type: typeOf(error.cause), message: logSafeMessage(error.cause.message) } : undefined;
   const sqlState = sqlStateOf(error);
-  return { type: error.name, message, ...(sqlState ? { sqlState } : {}), stack: stackFrames(error, message), ...(cause ? { cause } : {}) };
+  return { type, message, ...(sqlState ? { sqlState } : {}), stack: stackFrames(error, type, message), ...(cause ? { cause } : {}) };
 }
