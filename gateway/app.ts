@@ -17,9 +17,10 @@ import { registerDepartmentRoutes } from './departments/routes.js';
 import { registerSubjectRoutes } from './identity/routes.js';
 import { registerItemRoutes } from './items/routes.js';
 import { registerMaterialRoutes } from './materials/routes.js';
+import { allowedMethodsTable, answerUnrouted } from './platform/allowed-methods.js';
 import type { AppEnv } from './platform/context.js';
 import { registerDocsRoutes } from './platform/docs-routes.js';
-import { ApiError, handleError, problemResponse } from './platform/errors.js';
+import { ApiError, handleError } from './platform/errors.js';
 import { registerHealthRoutes } from './platform/health-routes.js';
 import { requestContext } from './platform/request-context.js';
 import type { GatewayServices } from './platform/services.js';
@@ -43,7 +44,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   app.use('*', requestContext(services));
 
   registerHealthRoutes(app);
-  registerDocsRoutes(app);
+  registerDocsRoutes(app, services.config.docs);
   registerAuthRoutes(app);
   registerAuditRoutes(app);
   registerSubjectRoutes(app);
@@ -59,7 +60,8 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerDispatchRoutes(app);
   registerProgressRoutes(app);
 
-  app.notFound((c) => problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${c.req.path}.`)));
+  // Built once from the routes registered above: a known path with another method is 405, not 404.
+  app.notFound(answerUnrouted(allowedMethodsTable(app.routes)));
   app.onError(handleError);
   return app;
 }

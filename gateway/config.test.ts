@@ -35,6 +35,12 @@ describe('configuration', () => {
     expect(() => parseConfig({ ACCESS_TOKEN_TTL_SECONDS: '600', RETIRED_KEY_PUBLISH_SECONDS: '120' })).toThrow(/RETIRED_KEY_PUBLISH_SECONDS/);
   });
 
+  it('bounds downloads of the public docs files (64 at once, 60 s to take one) unless told otherwise', () => {
+    expect(parseConfig({}).docs).toEqual({ maxConcurrent: 64, sendTimeoutMs: 60_000 });
+    expect(parseConfig({ DOCS_MAX_CONCURRENT_DELIVERIES: '8', DOCS_SEND_TIMEOUT_MS: '5000' }).docs).toEqual({ maxConcurrent: 8, sendTimeoutMs: 5000 });
+    expect(() => parseConfig({ DOCS_MAX_CONCURRENT_DELIVERIES: '0' })).toThrow(/DOCS_MAX_CONCURRENT_DELIVERIES/);
+  });
+
   it('parses the signing key file list', () => {
     expect(parseConfig({ SIGNING_KEY_FILES: 'a.pem, b.pem' }).signing.keyFiles).toEqual(['a.pem', 'b.pem']);
   });

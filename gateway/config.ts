@@ -43,6 +43,14 @@ export const configSchema = z
     REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(60_000),
     /** How long an idle keep-alive connection is kept open. */
     KEEP_ALIVE_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+    /**
+     * Downloads of the API reference's files and the OpenAPI document in progress at once (each
+     * counted until its connection closes); one more is answered 503. Bounds what slow readers
+     * of these public files can make the machine hold.
+     */
+    DOCS_MAX_CONCURRENT_DELIVERIES: integer(1, 100_000).default(64),
+    /** A download of those files the client has not taken within this time has its connection reset. */
+    DOCS_SEND_TIMEOUT_MS: integer(1000, 600_000).default(60_000),
     /** On SIGTERM, how long in-flight requests may take before connections are closed. */
     SHUTDOWN_GRACE_MS: integer(0, 120_000).default(10_000),
     /** Lifetime of issued access tokens. */
@@ -180,6 +188,8 @@ export interface Config {
   logLevel: ParsedEnvironment['LOG_LEVEL'];
   bodyLimitBytes: number;
   server: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; shutdownGraceMs: number };
+  /** Serving /docs and /openapi.json (gateway/platform/static-delivery.ts). */
+  docs: { maxConcurrent: number; sendTimeoutMs: number };
   tokens: { ttlSeconds: number; clockToleranceSeconds: number };
   signing: { alg: 'ES256' | 'EdDSA'; keyFiles: string[] | undefined; retiredKeyPublishSeconds: number };
   audit: { sealIntervalMs: number };
@@ -263,6 +273,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     },
+    docs: { maxConcurrent: env.DOCS_MAX_CONCURRENT_DELIVERIES, sendTimeoutMs: env.DOCS_SEND_TIMEOUT_MS },
     tokens: { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS, clockToleranceSeconds: env.TOKEN_CLOCK_TOLERANCE_SECONDS },
     signing: {
       alg: env.SIGNING_ALG,

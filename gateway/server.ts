@@ -11,6 +11,7 @@ import { type GatewayApp, createApp } from './app.js';
 import { startSealer } from './audit/sealer.js';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
+import { handleClientErrors } from './platform/client-errors.js';
 import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './platform/services.js';
@@ -80,6 +81,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     );
   });
   server.maxHeadersCount = 100;
+  // Bytes that are not HTTP after a request: that request's answer first, then a 400 and close.
+  handleClientErrors(server, { maxWaitMs: config.server.requestTimeoutMs });
 
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients } from '../gateway/db/schema.js';
+import { ApiError } from '../gateway/platform/errors.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from './harness.js';
 
 let gw: TestGateway;
@@ -16,6 +17,11 @@ beforeAll(async () => {
   // A route that fails the way a bug would, to check nothing internal leaks out.
   gw.app.get('/__test/boom', () => {
     throw new Error('relation "secret_table" does not exist at /work/main/gateway/secret.ts:12');
+  });
+  // A refusal that names what was asked for, as several routes' refusals do.
+  gw.app.get('/__test/named/:value', (c) => {
+    const value = c.req.param('value');
+    throw new ApiError('not_found', `No thing ${value}.`, { thing: value, tried: [{ value }] });
   });
 });
 afterAll(async () => gw?.close());
@@ -32,6 +38,55 @@ describe('errors', () => {
     const problem = await problemOf(response);
     expect(problem).toMatchObject({ status: 404, code: 'route_not_found', type: 'urn:onewindow:problem:route_not_found' });
     expect(problem.requestId).toBe(response.headers.get('x-request-id'));
+  });
+
+  it('names the occurrence by its request id in `instance`, never by the path, which may carry an ID number', async () => {
+    for (const path of ['/v1/subjects/11010519491231002X', '/no/such/11010519491231002X?q=11010519491231002X', '/v1/subjects/%31%31010519491231002X']) {
+      const response = await gw.request(path, { headers: bearer(adminToken, { 'x-request-id': 'trace-0001-abcd' }) });
+      const text = await response.text();
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(JSON.parse(text)).toMatchObject({ instance: 'urn:onewindow:request:trace-0001-abcd', requestId: 'trace-0001-abcd' });
+      expect(text).not.toMatch(/11010519491231002X|\/v1\/subjects|no\/such/);
+    }
+    // A refusal naming what was asked for names it masked.
+    const named = await problemOf(await gw.request('/__test/named/11010519491231002X'));
+    expect(named).toMatchObject({ detail: 'No thing 110105********002X.', thing: '110105********002X', tried: [{ value: '110105********002X' }] });
+    // A request id shaped like an ID number is not echoed (nor logged): a fresh one replaces it.
+    const shaped = await gw.request('/no/such/route', { headers: { 'x-request-id': '11010519491231002X' } });
+    expect(shaped.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(await shaped.text()).not.toContain('11010519491231002X');
+    expect(gw.logs.text()).not.toContain('11010519491231002X');
+  });
+
+  it('answers a known path asked with a method it does not serve with 405 and Allow (templates too); unknown paths stay 404', async () => {
+    const cases: [method: string, path: string, allow: string][] = [
+      ['DELETE', '/healthz', 'GET, HEAD, OPTIONS'],
+      ['PUT', '/v1/clients', 'GET, HEAD, POST, OPTIONS'],
+      ['DELETE', '/v1/subjects/sub_AAAAAAAAAAAAAAAA', 'GET, HEAD, OPTIONS'],
+      ['GET', '/v1/material-types/business_licence/grants/cli_x', 'PUT, DELETE, OPTIONS'],
+      ['HEAD', '/oauth/token', 'POST, OPTIONS'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const response = await gw.request(path, { method, headers: bearer(adminToken) });
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      if (method === 'HEAD') continue;
+      expect(await problemOf(response)).toMatchObject({ code: 'method_not_allowed', status: 405, detail: `This path is served with ${allow}, not ${method}.` });
+    }
+    for (const method of ['GET', 'DELETE', 'OPTIONS']) {
+      const response = await gw.request('/v1/no-such-thing', { method });
+      expect(response.status, method).toBe(404);
+      expect((await problemOf(response)).code).toBe('route_not_found');
+    }
+    // HEAD is still answered wherever GET is.
+    expect((await gw.request('/healthz', { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('answers OPTIONS on a known path with 204 and Allow, without authentication', async () => {
+    const response = await gw.request('/v1/subjects/sub_AAAAAAAAAAAAAAAA/materials', { method: 'OPTIONS' });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
+    expect(await response.text()).toBe('');
   });
 
   it('answers an internal failure with a bare 500: no stack, SQL or path', async () => {
@@ -147,6 +202,14 @@ describe('operations endpoints', () => {
     const page = await gw.request('/docs');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger-ui');
+    // The page may not be framed (clickjacking "try it out"), nor may any other answer.
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    for (const other of [await gw.request('/healthz'), await gw.request('/no/such/route'), await gw.request('/healthz', { method: 'POST' })]) {
+      expect(other.headers.get('content-security-policy'), String(other.status)).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(other.headers.get('x-frame-options'), String(other.status)).toBe('DENY');
+    }
     const script = await gw.request('/docs/assets/swagger-ui-bundle.js');
     expect(script.status).toBe(200);
     expect((await gw.request('/docs/assets/..%2F..%2Fpackage.json')).status).toBe(400);

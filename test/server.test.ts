@@ -1,6 +1,7 @@
 /**
  * The gateway as a real HTTP server: body limits for every framing on the wire, slow-header
- * clients cut off, graceful shutdown with requests in flight, and the process on SIGTERM.
+ * clients cut off, bytes that are not HTTP (after a request, on an idle connection, inside a
+ * body), graceful shutdown with requests in flight, and the process on SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
@@ -126,6 +127,90 @@ describe('slow clients', () => {
     // The server answers 408 or closes the connection once HEADERS_TIMEOUT_MS has passed.
     expect(response === '' || /^HTTP\/1\.1 408/.test(response)).toBe(true);
     expect(Date.now() - started).toBeLessThan(7000);
+  });
+});
+
+/** Sends `parts` (`pauseMs` apart) on one connection and collects everything until the server closes it. */
+function untilServerCloses(parts: string[], pauseMs = 0): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closedByServer: false });
+    }, 10_000);
+    socket.on('data', (data: Buffer) => {
+      text += data.toString('utf8');
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closedByServer: true });
+    });
+    socket.on('connect', async () => {
+      for (const part of parts) {
+        if (socket.destroyed) break;
+        socket.write(part);
+        if (pauseMs) await new Promise((wait) => setTimeout(wait, pauseMs));
+      }
+    });
+  });
+}
+
+/** Splits raw HTTP/1.1 answers framed by Content-Length (what the gateway sends) into status and body. */
+function answersIn(text: string): { status: number; body: string }[] {
+  const answers: { status: number; body: string }[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd < 0) throw new Error(`an incomplete answer: ${JSON.stringify(rest.slice(0, 200))}`);
+    const head = rest.slice(0, headEnd);
+    const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+    const body = Buffer.from(rest.slice(headEnd + 4)).subarray(0, length).toString('utf8');
+    answers.push({ status: Number(head.split(' ')[1]), body });
+    rest = Buffer.from(rest.slice(headEnd + 4)).subarray(length).toString('utf8');
+  }
+  return answers;
+}
+
+describe('bytes that are not HTTP on a connection', () => {
+  const creation = (name: string) => {
+    const body = JSON.stringify({ name, kind: 'window' });
+    return `${head(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`)}${body}`;
+  };
+
+  it('after a request whose answer is in progress: that answer arrives intact, then a 400, then the close', async () => {
+    const before = await clientCount();
+    // In one write: the request is taken, and the parser fails on what follows before its answer is ready.
+    const { text, closedByServer } = await untilServerCloses([`${creation('Window before garbage')}\u0000\u0001GARBAGE not http\r\n\r\n`]);
+    const answers = answersIn(text);
+    expect(answers.map((answer) => answer.status)).toEqual([201, 400]);
+    const created = JSON.parse(answers[0]?.body ?? '{}') as { client: { id: string; name: string }; clientSecret: string };
+    expect(created.client).toMatchObject({ name: 'Window before garbage' });
+    expect(JSON.parse(answers[1]?.body ?? '{}')).toMatchObject({ status: 400, code: 'bad_request' });
+    expect(closedByServer).toBe(true);
+    expect(await clientCount()).toBe(before + 1);
+  });
+
+  it('after pipelined requests: every answer in order, then the 400', async () => {
+    const before = await clientCount();
+    const { text } = await untilServerCloses([`${creation('Pipelined one')}${creation('Pipelined two')}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nnot http at all\r\n\r\n`]);
+    expect(answersIn(text).map((answer) => answer.status)).toEqual([201, 201, 200, 400]);
+    expect(await clientCount()).toBe(before + 2);
+  });
+
+  it('on an idle kept-alive connection: a 400 and the close', async () => {
+    const { text, closedByServer } = await untilServerCloses(['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', '\u0016\u0003\u0001 a TLS hello, say\r\n\r\n'], 300);
+    expect(answersIn(text).map((answer) => answer.status)).toEqual([200, 400]);
+    expect(closedByServer).toBe(true);
+  });
+
+  it("inside a request's own body: that request is refused with 400 and nothing is written", async () => {
+    const before = await clientCount();
+    const { text, closedByServer } = await untilServerCloses([`${head('Transfer-Encoding: chunked\r\n\r\n')}zz-not-a-chunk-size\r\n{}\r\n0\r\n\r\n`]);
+    expect(answersIn(text).map((answer) => answer.status)).toEqual([400]);
+    expect(closedByServer).toBe(true);
+    expect(await clientCount()).toBe(before);
   });
 });
 

@@ -55,6 +55,8 @@
  * 2, so both show 10 and hide 8 characters of an 18-character value; names keep the first code point.
  */
 
+import { maskCreditCode, maskResidentId } from '../platform/identifier-masking.js';
+
 // ---------------------------------------------------------------------------------------------
 // Shared types
 // ---------------------------------------------------------------------------------------------
@@ -405,24 +407,8 @@ export function parseSubjectIdentifier(
   }
 }
 
-/**
- * Keeps `keepStart` leading and `keepEnd` trailing code points and replaces each one between with
- * `*`. A value too short to hide anything that way is masked completely.
- */
-function maskMiddle(value: string, keepStart: number, keepEnd: number): string {
-  const chars = [...value];
-  if (chars.length <= keepStart + keepEnd) return '*'.repeat(chars.length);
-  return [
-    ...chars.slice(0, keepStart),
-    '*'.repeat(chars.length - keepStart - keepEnd),
-    ...chars.slice(chars.length - keepEnd),
-  ].join('');
-}
-
-/** `110105********1234`: division and last four kept, birth date and sequence hidden. */
-export function maskResidentId(value: string): string {
-  return maskMiddle(value, 6, 4);
-}
+// Masking lives in the platform, which masks identifiers in what it logs; re-exported for identity's callers.
+export { maskCreditCode, maskResidentId };
 
 /**
  * A certificate or document number masked like an ID number when it is one: a resident ID card's
@@ -431,14 +417,6 @@ export function maskResidentId(value: string): string {
  */
 export function maskIfResidentIdNumber(value: string): string {
   return /^\d{17}[\dXx]$/.test(value) ? maskResidentId(value) : value;
-}
-
-/**
- * `91350100********43`: authority, category and division kept, the organisation-code body hidden;
- * like `maskResidentId`, 10 of 18 characters visible and 8 hidden.
- */
-export function maskCreditCode(value: string): string {
-  return maskMiddle(value, 8, 2);
 }
 
 /** `张**`: the first code point kept, one `*` for every further code point (surrogate pairs count once). */

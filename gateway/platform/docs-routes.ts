@@ -5,10 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import swaggerUiDist from 'swagger-ui-dist';
 import { scopeDescriptions } from '../auth/scopes.js';
 import type { AppEnv } from './context.js';
+import { ApiError } from './errors.js';
+import { evaluatePreconditions } from './preconditions.js';
 import { errorResponses, publicRoute, BEARER_SCHEME } from './routes.js';
+import { type DeliveryLimits, DeliverySlots, type StaticFile, nodeExchangeOf, staticFile } from './static-delivery.js';
 
 export const OPENAPI_INFO = {
   title: 'onewindow gateway',
@@ -67,7 +71,11 @@ const openApiRoute = publicRoute({
   path: '/openapi.json',
   tags: ['operations'],
   summary: 'This OpenAPI 3.1 document',
-  responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+  responses: {
+    200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+    304: { description: 'Not modified: the If-None-Match entity tag is current' },
+    ...errorResponses(503),
+  },
 });
 
 const docsRoute = publicRoute({
@@ -88,27 +96,53 @@ const docsAssetRoute = publicRoute({
       file: z.enum([...(Object.keys(assetFiles) as (keyof typeof assetFiles)[]), 'init.js']).openapi({ param: { name: 'file', in: 'path' } }),
     }),
   },
-  responses: { 200: { description: 'The file' }, ...errorResponses(400) },
+  responses: {
+    200: { description: 'The file' },
+    304: { description: 'Not modified: the If-None-Match entity tag is current' },
+    ...errorResponses(400, 503),
+  },
 });
 
 const DOCS_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:";
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export function registerDocsRoutes(app: OpenAPIHono<AppEnv>): void {
-  let document: OpenApiDocument | undefined;
-  const assets = new Map<AssetName, Uint8Array>();
-  const assetBytes = (name: AssetName): Uint8Array => {
-    let bytes = assets.get(name);
-    if (!bytes) {
-      bytes = name === 'init.js' ? new TextEncoder().encode(initScript) : readFileSync(join(swaggerUiDist.getAbsoluteFSPath(), name));
-      assets.set(name, bytes);
+/** Assets change only with the installed swagger-ui-dist; the ETag catches that after an hour. */
+const ASSET_CACHE_CONTROL = 'public, max-age=3600';
+/** The document changes with a deployment: browsers revalidate it (a 304 when unchanged). */
+const DOCUMENT_CACHE_CONTROL = 'no-cache';
+
+/**
+ * `limits` bounds what slow readers of the assets and the document can hold (see
+ * static-delivery.ts): DOCS_MAX_CONCURRENT_DELIVERIES and DOCS_SEND_TIMEOUT_MS.
+ */
+export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, limits: DeliveryLimits): void {
+  // Read once, here: every response sends these same bytes.
+  const assets = new Map<AssetName, StaticFile>([
+    ['init.js', staticFile(initScript, 'text/javascript; charset=utf-8')],
+    ...Object.entries(assetFiles).map(([name, type]): [AssetName, StaticFile] => [
+      name as keyof typeof assetFiles,
+      staticFile(readFileSync(join(swaggerUiDist.getAbsoluteFSPath(), name)), type),
+    ]),
+  ]);
+  // Built at the first request, once every capability has registered its routes.
+  let document: StaticFile | undefined;
+  const slots = new DeliverySlots(limits);
+
+  const deliver = (c: Context<AppEnv>, file: StaticFile, cacheControl: string): Response => {
+    const validators = { ETag: file.etag, 'Cache-Control': cacheControl };
+    const outcome = evaluatePreconditions({ method: c.req.method, etag: file.etag, headers: { ifNoneMatch: c.req.header('if-none-match') } });
+    if (outcome === 'not_modified') return c.body(null, 304, validators);
+    // HEAD sends no bytes, so it holds nothing.
+    if (c.req.method !== 'HEAD' && !slots.claim(nodeExchangeOf(c.env))) {
+      throw new ApiError('service_unavailable', 'Too many downloads of the API reference are in progress; retry in a moment.', {}, { headers: { 'Retry-After': '1' } });
     }
-    return bytes;
+    return c.body(file.bytes, 200, { 'Content-Type': file.contentType, ...validators });
   };
 
   app.openapi(openApiRoute, (c) => {
-    document ??= buildOpenApiDocument(app);
-    return c.json(document as unknown as Record<string, unknown>, 200);
+    document ??= staticFile(JSON.stringify(buildOpenApiDocument(app)), 'application/json');
+    return deliver(c, document, DOCUMENT_CACHE_CONTROL);
   });
 
   app.openapi(docsRoute, (c) => {
@@ -117,8 +151,8 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(docsAssetRoute, (c) => {
-    const { file } = c.req.valid('param');
-    const type = file === 'init.js' ? 'text/javascript; charset=utf-8' : assetFiles[file];
-    return c.body(new Uint8Array(assetBytes(file)), 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=3600' });
+    const file = assets.get(c.req.valid('param').file);
+    if (file === undefined) throw new ApiError('route_not_found');
+    return deliver(c, file, ASSET_CACHE_CONTROL);
   });
 }

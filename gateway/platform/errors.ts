@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './context.js';
+import { maskIdentifiersInText } from './identifier-masking.js';
 
 export const errorCatalogue = {
   validation_failed: { status: 400, title: 'The request is not valid' },
@@ -29,7 +30,9 @@ export const errorCatalogue = {
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   payload_too_large: { status: 413, title: 'The request body is larger than allowed' },
+  request_header_too_large: { status: 431, title: 'The request header fields are larger than allowed' },
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported media type' },
   unprocessable: { status: 422, title: 'The request is well-formed but cannot be processed' },
   id_number_length: { status: 422, title: 'A resident ID number has 18 characters (or 15 in the old form)' },
@@ -144,21 +147,46 @@ export interface ProblemDocument {
   [extra: string]: unknown;
 }
 
+/** `value` with identifier-shaped runs masked in every string it holds (arrays and plain objects walked). */
+function withIdentifiersMasked(value: unknown): unknown {
+  if (typeof value === 'string') return maskIdentifiersInText(value);
+  if (Array.isArray(value)) return value.map(withIdentifiersMasked);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withIdentifiersMasked(member)]));
+  }
+  return value;
+}
+
+/**
+ * The problem document of `error`. Details and extras often name what was asked for (`No client
+ * cli_…`, `There is no material type "…"`), which a caller may have filled with an ID number:
+ * identifier-shaped runs in them are masked, whatever the route.
+ */
 export function problemDocument(error: ApiError, requestId: string | undefined, instance?: string): ProblemDocument {
   return {
-    ...error.extras,
+    ...(withIdentifiersMasked(error.extras) as ProblemExtras),
     type: `urn:onewindow:problem:${error.code}`,
     title: errorCatalogue[error.code].title,
     status: error.status,
-    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(error.detail) }),
     ...(instance === undefined ? {} : { instance }),
     code: error.code,
     ...(requestId === undefined ? {} : { requestId }),
   };
 }
 
+/**
+ * The problem's `instance`: this occurrence, named by the request id, never by the request path —
+ * a path can carry an ID number (`/v1/subjects/11010519491231002X`), and a problem document is
+ * logged and shown by whatever the caller is.
+ */
+export function problemInstance(requestId: string | undefined): string | undefined {
+  return requestId === undefined ? undefined : `urn:onewindow:request:${requestId}`;
+}
+
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
-  const body = problemDocument(error, c.get('requestId'), c.req.path);
+  const requestId = c.get('requestId');
+  const body = problemDocument(error, requestId, problemInstance(requestId));
   const response = c.body(JSON.stringify(body), error.status, {
     'Content-Type': 'application/problem+json',
     ...error.headers,
@@ -243,24 +271,42 @@ function isUnstorableCharacter(error: unknown): boolean {
 }
 
 /**
- * drizzle's query errors append the bound values (`\nparams: …`, which may span lines) to their
- * message and so to their stack: resident ID numbers and names. They are cut off before anything
- * is logged; the stack keeps only its frames.
+ * drizzle's query errors put the SQL text and the bound values (`Failed query: …\nparams: …`,
+ * spanning lines) in their message and so in their stack: the values are resident ID numbers and
+ * names, and the text is the schema. Neither is logged: the SQLSTATE and the database's own
+ * message say what went wrong, the stack frames say which query. Whatever else a message carries
+ * (a database message quoting a value, a URL) has identifier-shaped runs masked.
  */
-function withoutQueryParameters(message: string): string {
-  return message.replace(/\nparams: [\s\S]*$/, '\nparams: [redacted]');
+function logSafeMessage(message: string): string {
+  return maskIdentifiersInText(message.replace(/Failed query: [\s\S]*$/, 'Failed query (SQL text and parameters are not logged)'));
 }
 
-function stackFrames(error: Error, message: string): string | undefined {
+/** The SQLSTATE of a database error (postgres and PGlite both set `code`), anywhere in the cause chain. */
+function sqlStateOf(error: Error): string | undefined {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** The error's class: its `name`, or its constructor's where `name` was left at "Error" (drizzle's errors). */
+function typeOf(error: Error): string {
+  return error.name === 'Error' && error.constructor.name !== '' ? error.constructor.name : error.name;
+}
+
+function stackFrames(error: Error, type: string, message: string): string | undefined {
   if (error.stack === undefined) return undefined;
   const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line));
-  return [`${error.name}: ${message}`, ...frames].join('\n');
+  return [`${type}: ${message}`, ...frames].join('\n');
 }
 
-/** What is safe to log about an error: type, message and stack, never the values it carried. */
+/** What is safe to log about an error: type, message, SQLSTATE and stack frames, never the values it carried. */
 export function errorForLog(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
-  const cause = error.cause instanceof Error ? { type: error.cause.name, message: withoutQueryParameters(error.cause.message) } : undefined;
-  const message = withoutQueryParameters(error.message);
-  return { type: error.name, message, stack: stackFrames(error, message), ...(cause ? { cause } : {}) };
+  const type = typeOf(error);
+  const message = logSafeMessage(error.message);
+  const cause = error.cause instanceof Error ? { type: typeOf(error.cause), message: logSafeMessage(error.cause.message) } : undefined;
+  const sqlState = sqlStateOf(error);
+  return { type, message, ...(sqlState ? { sqlState } : {}), stack: stackFrames(error, type, message), ...(cause ? { cause } : {}) };
 }

@@ -12,6 +12,10 @@ export function createLogger(level: Config['logLevel'], destination?: pino.Desti
       level,
       base: { service: 'onewindow' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // `err` is always errorForLog's output (or a plain `{ message }`), already safe and shaped;
+      // pino's default serializer would rename its type to "Object" and glue the cause's message
+      // onto the message.
+      serializers: { err: (value: unknown) => value },
       // Explicit paths only: wildcard paths made redaction the largest cost of an access-log line.
       // Request logs never carry these objects; this is a second line of defence.
       redact: {

@@ -1,15 +1,20 @@
 /**
  * The first middleware of every request: request id, per-request logger, draining check,
- * baseline security headers, the access log line and the request metrics.
+ * baseline security headers (no sniffing, no referrer, no caching, no framing), the access log
+ * line and the request metrics.
  */
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv } from './context.js';
 import { ApiError, problemResponse } from './errors.js';
+import { containsIdentifier } from './identifier-masking.js';
 import type { GatewayServices } from './services.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Every answer's policy unless it sets its own: load nothing, be framed by nobody. */
+export const BASELINE_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
 function newRequestId(): string {
   // randomUUID draws from a cached entropy pool: far cheaper per request than randomBytes.
@@ -21,7 +26,8 @@ export function requestContext(services: GatewayServices): MiddlewareHandler<App
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
     const offered = c.req.header('x-request-id');
-    const requestId = offered && WELL_FORMED_REQUEST_ID.test(offered) ? offered : newRequestId();
+    // An offered id is echoed and put on every log line: one shaped like an ID number is replaced.
+    const requestId = offered && WELL_FORMED_REQUEST_ID.test(offered) && !containsIdentifier(offered) ? offered : newRequestId();
     const logger = services.logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
@@ -32,6 +38,10 @@ export function requestContext(services: GatewayServices): MiddlewareHandler<App
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Cache-Control', 'no-store');
+    // Nothing of ours may be framed (clickjacking): CSP for today's browsers, X-Frame-Options for
+    // old ones. The policy suits an API answer; an HTML page sets its own, also with frame-ancestors.
+    c.header('Content-Security-Policy', BASELINE_CONTENT_SECURITY_POLICY);
+    c.header('X-Frame-Options', 'DENY');
 
     if (lifecycle.draining) {
       c.res = problemResponse(c, new ApiError('shutting_down', 'The gateway is shutting down; retry on another instance.'));
@@ -51,6 +61,8 @@ export function requestContext(services: GatewayServices): MiddlewareHandler<App
         c.res.headers.set('X-Content-Type-Options', 'nosniff');
         c.res.headers.set('Referrer-Policy', 'no-referrer');
         if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+        if (!c.res.headers.has('Content-Security-Policy')) c.res.headers.set('Content-Security-Policy', BASELINE_CONTENT_SECURITY_POLICY);
+        c.res.headers.set('X-Frame-Options', 'DENY');
       } catch {
         // Immutable headers (Response.redirect and friends): leave them as they are.
       }

@@ -84,6 +84,18 @@ describe('GET /supervision', () => {
     expect(await auditedViews(auditor.id)).toMatchObject([{ outcome: 'allowed', actorKind: 'auditor', purpose: 'supervision', fields: ['warnings', 'summary'] }]);
   });
 
+  it('may not be framed, signed in or not (frame-ancestors, and X-Frame-Options for old browsers)', async () => {
+    const answers = [
+      await gw.request('/supervision', { headers: basic(auditor.id, auditor.secret) }),
+      await gw.request('/supervision', { headers: { accept: 'text/html' } }),
+      await gw.request('/supervision'),
+    ];
+    for (const response of answers) {
+      expect(response.headers.get('content-security-policy'), String(response.status)).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-frame-options'), String(response.status)).toBe('DENY');
+    }
+  });
+
   it('gives every request its own nonce', async () => {
     const nonces = new Set<string>();
     for (let index = 0; index < 3; index += 1) {

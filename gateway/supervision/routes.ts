@@ -11,11 +11,10 @@ import { recordAudit } from '../audit/record.js';
 import type { Scope } from '../auth/scopes.js';
 import { addDays, chinaToday, isCalendarDate } from '../materials/dates.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
 import { BEARER_SCHEME, errorResponses, protectedRoute } from '../platform/routes.js';
 import { basicOrBearer } from './access.js';
 import { renderRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
-import { type SummaryPeriod, supervisionSummary } from './summary.js';
+import { PERIOD_LIMITS, type SummaryPeriod, checkPeriod, supervisionSummary } from './summary.js';
 import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
 
 const SUPERVISION_SCOPES: Scope[] = ['supervision:read'];
@@ -29,9 +28,11 @@ const DateSchema = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are written YYYY-MM-DD')
   .refine(isCalendarDate, 'not a real calendar date');
 
+const PERIOD_RULE = `Dates from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}; a period spans at most ${PERIOD_LIMITS.maxDays} days.`;
+
 const PeriodQuery = z.object({
-  from: DateSchema.optional().openapi({ description: 'First day (China Standard Time); default: 29 days before `to`', example: '2026-10-01' }),
-  to: DateSchema.optional().openapi({ description: 'Last day, included; default: today', example: '2026-10-31' }),
+  from: DateSchema.optional().openapi({ description: `First day (China Standard Time); default: 29 days before \`to\`. ${PERIOD_RULE}`, example: '2026-10-01' }),
+  to: DateSchema.optional().openapi({ description: `Last day, included; default: today. ${PERIOD_RULE}`, example: '2026-10-31' }),
 });
 
 const DepartmentOfCaseSchema = z.object({
@@ -194,6 +195,7 @@ const summaryRoute = protectedRoute({
   path: '/v1/supervision/summary',
   tags: ['supervision'],
   summary: 'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
+  description: `The figures of a period of China Standard Time dates (default: the 30 days up to today). ${PERIOD_RULE} Anything else is a 400 \`validation_failed\` whose \`limits\` member names the limits.`,
   scopes: SUPERVISION_SCOPES,
   request: { query: PeriodQuery },
   responses: {
@@ -240,14 +242,18 @@ const pageRoute = basicOrBearerRoute({
   },
 });
 
-/** The period asked for, with defaults; `from` after `to` is refused. */
+/**
+ * The period asked for, with defaults; refused (400, naming the limits) when it starts after it
+ * ends, leaves PERIOD_LIMITS or is longer than they allow.
+ */
 export function resolvePeriod(query: { from?: string | undefined; to?: string | undefined }, today: string): SummaryPeriod {
   const to = query.to ?? today;
-  const from = query.from ?? addDays(to, -(DEFAULT_PERIOD_DAYS - 1));
-  if (from > to) {
-    throw new ApiError('validation_failed', 'The period starts after it ends.', { errors: [{ path: 'from', message: `${from} is after ${to}` }] });
-  }
-  return { from, to };
+  const defaultFrom = addDays(to, -(DEFAULT_PERIOD_DAYS - 1));
+  // A default never makes a valid `to` fail: it stops at the earliest date.
+  const from = query.from ?? (defaultFrom < PERIOD_LIMITS.earliest && to >= PERIOD_LIMITS.earliest ? PERIOD_LIMITS.earliest : defaultFrom);
+  const period = { from, to };
+  checkPeriod(period);
+  return period;
 }
 
 async function currentWarnings(c: Context<AppEnv>, today: string): Promise<SupervisionWarnings> {

@@ -190,4 +190,33 @@ describe('GET /v1/supervision/summary', () => {
       expect((await problemOf(refused)).code, query).toBe('validation_failed');
     }
   });
+
+  it('refuses dates outside 2000–2099 and periods over 366 days with 400 naming the limits, before the database sees them', async () => {
+    const token = await gw.tokenFor('admin', ['supervision:read']);
+    const logLinesBefore = gw.logs.lines.length;
+    // The attack suite's query: it was a 500 whose error log line carried the SQL and a stack.
+    for (const path of ['/v1/supervision/summary?from=0001-01-01&to=9999-12-31', '/supervision?from=0001-01-01&to=9999-12-31']) {
+      const refused = await gw.request(path, { headers: bearer(token) });
+      expect(refused.status, path).toBe(400);
+      const problem = await problemOf(refused);
+      expect(problem.code).toBe('validation_failed');
+      expect(problem['limits']).toEqual({ earliest: '2000-01-01', latest: '2099-12-31', maxDays: 366 });
+      expect(problem['errors']).toEqual([
+        { path: 'from', message: 'dates run from 2000-01-01 to 2099-12-31' },
+        { path: 'to', message: 'dates run from 2000-01-01 to 2099-12-31' },
+        { path: 'to', message: 'a period spans at most 366 days, both ends included' },
+      ]);
+    }
+    const tooLong = await gw.request('/v1/supervision/summary?from=2025-01-01&to=2026-01-02', { headers: bearer(token) });
+    expect(tooLong.status).toBe(400);
+    expect((await problemOf(tooLong))['errors']).toEqual([{ path: 'to', message: 'a period spans at most 366 days, both ends included' }]);
+    // A leap year, both ends included, is the longest period answered; a `to` near the earliest
+    // date gets a default `from` that stops there.
+    expect((await gw.request('/v1/supervision/summary?from=2024-01-01&to=2024-12-31', { headers: bearer(token) })).status).toBe(200);
+    const early = await gw.request('/v1/supervision/summary?to=2000-01-10', { headers: bearer(token) });
+    expect(((await early.json()) as SupervisionSummary).period).toEqual({ from: '2000-01-01', to: '2000-01-10' });
+    const logged = gw.logs.lines.slice(logLinesBefore).join('\n');
+    expect(logged).not.toMatch(/"level":50/);
+    expect(logged).not.toMatch(/select|Failed query|stack/i);
+  });
 });

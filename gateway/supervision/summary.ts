@@ -13,6 +13,7 @@ import { type Queryable, rowsOf } from '../db/client.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { departmentView } from '../departments/status.js';
 import { addDays } from '../materials/dates.js';
+import { ApiError } from '../platform/errors.js';
 
 export interface SummaryPeriod {
   /** First day, `YYYY-MM-DD` (China Standard Time). */
@@ -100,6 +101,33 @@ export interface SummaryServices {
   departmentMetrics: DepartmentMetricsRecorder;
 }
 
+/**
+ * The periods the summary answers for. Dates outside these years are typing mistakes or probes
+ * (`0001-01-01` has no instant PostgreSQL can store once shifted to UTC), and a year and a day
+ * covers any annual report, leap years included, while bounding what one request makes the
+ * database aggregate.
+ */
+export const PERIOD_LIMITS = { earliest: '2000-01-01', latest: '2099-12-31', maxDays: 366 } as const;
+
+const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+
+/** Refuses a period that is not one the summary answers for, naming the limits (400 validation_failed). */
+export function checkPeriod(period: SummaryPeriod): void {
+  const { earliest, latest, maxDays } = PERIOD_LIMITS;
+  const errors: { path: string; message: string }[] = [];
+  for (const end of ['from', 'to'] as const) {
+    if (period[end] < earliest || period[end] > latest) errors.push({ path: end, message: `dates run from ${earliest} to ${latest}` });
+  }
+  if (period.from > period.to) errors.push({ path: 'from', message: `${period.from} is after ${period.to}` });
+  else if (daysBetween(period.from, period.to) + 1 > maxDays) errors.push({ path: 'to', message: `a period spans at most ${maxDays} days, both ends included` });
+  if (errors.length > 0) {
+    throw new ApiError('validation_failed', `The period must lie between ${earliest} and ${latest}, start no later than it ends, and span at most ${maxDays} days.`, {
+      errors,
+      limits: { ...PERIOD_LIMITS },
+    });
+  }
+}
+
 /** Dead letters listed in full; the total counts them all. */
 export const DEAD_LETTER_LIST_LIMIT = 100;
 
@@ -136,6 +164,7 @@ function errorCodeOf(lastError: string | null): string | null {
 const isoOf = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 export async function supervisionSummary(db: Queryable, services: SummaryServices, period: SummaryPeriod): Promise<SupervisionSummary> {
+  checkPeriod(period);
   const { start, end } = periodInstants(period);
 
   const [completion] = rowsOf<{ completed: unknown; rejected: unknown; on_time: unknown }>(

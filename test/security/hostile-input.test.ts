@@ -448,17 +448,26 @@ describe('hostile JSON', () => {
     expect(gateway.logs.text()).not.toContain(NEVER_CREATED_PERSON.identifier);
   });
 
-  it('a logged database error carries no bound parameters (they put clear ID numbers and names in the log)', () => {
+  it('a logged database error carries neither bound parameters (clear ID numbers and names) nor the SQL text', () => {
+    const cause = Object.assign(new Error(`invalid input syntax for type date: "${NEVER_CREATED_PERSON.identifier}"`), { code: '22007' });
     const failed = new DrizzleQueryError(
       'insert into "subjects" ("id", "identifier", "name") values ($1, $2, $3)',
       ['sub_x', NEVER_CREATED_PERSON.identifier, `李\n${NEVER_CREATED_PERSON.identifier}`],
-      new Error('invalid byte sequence for encoding "UTF8": 0x00'),
+      cause,
     );
-    const logged = JSON.stringify(errorForLog(failed));
-    expect(findResidentIdNumbers(logged)).toEqual([]);
-    expect(logged).not.toContain('李');
-    expect(logged).toContain('params: [redacted]');
-    expect(logged).toContain('insert into');
+    const logged = errorForLog(failed);
+    const text = JSON.stringify(logged);
+    expect(findResidentIdNumbers(text)).toEqual([]);
+    expect(text).not.toContain('李');
+    expect(text).not.toMatch(/insert into|subjects|params/);
+    // What an operator needs instead: what failed, the SQLSTATE, the database's message (its value masked) and where.
+    expect(logged).toMatchObject({
+      type: 'DrizzleQueryError',
+      message: 'Failed query (SQL text and parameters are not logged)',
+      sqlState: '22007',
+      cause: { type: 'Error', message: 'invalid input syntax for type date: "330106********0120"' },
+    });
+    expect(logged['stack']).toMatch(/^DrizzleQueryError: Failed query \(SQL text and parameters are not logged\)\n\s+at /);
   });
 
   it('invalid UTF-8 and malformed JSON get a stable answer; invalid bytes never reach storage raw', async () => {
