@@ -9,6 +9,15 @@ import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { recordAudit } from './record.js';
 import { verifyAuditChain } from './verify.js';
 
+const ProblemSchema = z
+  .object({
+    kind: z.enum(['modified', 'missing', 'broken_link', 'checkpoint_mismatch', 'untrusted_key', 'truncated', 'witness_missing', 'witness_mismatch']),
+    seq: z.number().int(),
+    entryId: z.string().nullable(),
+    detail: z.string(),
+  })
+  .openapi('AuditChainProblem');
+
 const VerificationSchema = z
   .object({
     ok: z.boolean(),
@@ -20,14 +29,20 @@ const VerificationSchema = z
       .object({ seq: z.number().int(), headHash: z.string(), kid: z.string(), createdAt: z.string() })
       .nullable(),
     pendingEntries: z.number().int(),
-    firstProblem: z
+    firstProblem: ProblemSchema.nullable(),
+    trust: z
       .object({
-        kind: z.enum(['modified', 'missing', 'broken_link', 'checkpoint_mismatch', 'truncated']),
-        seq: z.number().int(),
-        entryId: z.string().nullable(),
-        detail: z.string(),
+        signaturesChecked: z.boolean().openapi({ description: 'Whether checkpoint signatures were checked against trusted keys' }),
+        trustedKeys: z.array(z.string()).openapi({ description: 'RFC 7638 thumbprints of the keys checkpoints may be signed with (from files, never the database)' }),
+        witness: z
+          .object({
+            recordsChecked: z.number().int(),
+            latestWitnessedSeq: z.number().int().nullable(),
+            problem: ProblemSchema.nullable().openapi({ description: 'The first disagreement with the witness, even when firstProblem is an earlier one' }),
+          })
+          .nullable(),
       })
-      .nullable(),
+      .openapi({ description: 'What the verification relied on outside the database' }),
   })
   .openapi('AuditVerification');
 
@@ -58,7 +73,9 @@ const verifyRoute = protectedRoute({
   summary: 'Verify the audit hash chain and its signed checkpoints',
   description:
     'Walks the whole chain and reports the first problem: a modified, missing, moved or inserted entry, ' +
-    'a bad checkpoint, or a tail cut off before the last signed checkpoint (or before `expectSeq`).',
+    'a bad checkpoint or one signed by a key the gateway does not trust (checkpoint keys come from files, never the database), ' +
+    'a tail cut off before the last signed checkpoint (or before `expectSeq`), or a head published to the witness ' +
+    'outside the database that the database lost or changed.',
   scopes: ['audit:verify'],
   request: {
     query: z.object({
@@ -98,8 +115,12 @@ const listEntriesRoute = protectedRoute({
 export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     const { expectSeq, expectHash } = c.req.valid('query');
-    const { db, keys } = c.var.services;
-    const result = await verifyAuditChain(db, keys, expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined);
+    const { db, audit } = c.var.services;
+    const result = await verifyAuditChain(
+      db,
+      { trustedKeys: audit.trustedKeys, witness: { files: [audit.witness.file], required: false } },
+      expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined,
+    );
     await recordAudit(db, {
       actor: c.var.principal,
       action: 'audit.verify',
