@@ -155,6 +155,15 @@ async function unsealPrivateKey(kek: KeyEncryptionKey, row: SigningKeyRow): Prom
   return { status: 'ok', alg: row.alg, privateJwk };
 }
 
+/** Whether a row's seal names `kek` (whether or not it opens): a key this deployment's file sealed. */
+function sealNamesKey(row: SigningKeyRow, kek: KeyEncryptionKey): boolean {
+  try {
+    return row.sealedPrivateKey !== null && decodeProtectedHeader(row.sealedPrivateKey).kid === kek.kid;
+  } catch {
+    return false;
+  }
+}
+
 async function generateSealedKey(alg: SigningAlg, kek: KeyEncryptionKey) {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const publicJwk = publicJwkOnly(await exportJWK(publicKey));
@@ -345,14 +354,16 @@ export class KeyStore {
     if (!found.active) {
       await this.db.transaction(async (tx) => {
         await tx.execute(sql`select pg_advisory_xact_lock(7461230002)`);
-        const unretired = await tx.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
-        const opened = await Promise.all(unretired.map(async (row) => ({ row, unsealed: await unsealPrivateKey(kek, row) })));
+        const rows = await tx.select().from(signingKeys);
+        const opened = await Promise.all(rows.map(async (row) => ({ row, unsealed: await unsealPrivateKey(kek, row) })));
         // Another instance generated one meanwhile.
-        if (opened.some(({ unsealed }) => unsealed.status === 'ok')) return;
-        const foreign = opened.find(({ unsealed }) => unsealed.status === 'foreign');
-        if (foreign) {
-          // Generating a key of our own would leave instances of one deployment signing with
-          // keys the others cannot open: refuse and say why.
+        if (opened.some(({ row, unsealed }) => unsealed.status === 'ok' && row.retiredAt === null)) return;
+        // Keys sealed with another key-encryption key, and none naming ours: this instance was
+        // given another file than the deployment it joins. Generating a key of its own would
+        // leave instances signing with keys the others cannot open: refuse and say why. (Once a
+        // seal names our key, foreign rows are forgeries to ignore.)
+        const foreign = opened.find(({ row, unsealed }) => unsealed.status === 'foreign' && row.retiredAt === null);
+        if (foreign && !rows.some((row) => sealNamesKey(row, kek))) {
           throw new KeyEncryptionKeyMismatchError(
             `keys: the active signing key ${foreign.row.kid} in the database is sealed with another key-encryption key than ${this.signing.keyEncryptionKeyFile}; ` +
               'every instance of a deployment needs the same SIGNING_KEY_ENCRYPTION_KEY_FILE (copy it from the instance that created the key)',
