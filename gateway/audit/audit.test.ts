@@ -675,6 +675,22 @@ describe('the witness file', () => {
       await rm(ownFile, { force: true });
     }
   });
+
+  it('makes GET /v1/audit/verify answer 503 audit_witness_unreadable when its witness file is corrupt', async () => {
+    const ownFile = gw.services.audit.witness.file;
+    await copyFile(witnessFile, ownFile);
+    await appendFile(ownFile, '{"type":"checkpoint","seq":"forty"}\n');
+    try {
+      const response = await gw.request('/v1/audit/verify', { headers: bearer(await gw.tokenFor('auditor')) });
+      expect(response.status).toBe(503);
+      const problem = await problemOf(response);
+      expect(problem.code).toBe('audit_witness_unreadable');
+      expect(JSON.stringify(problem)).not.toContain(ownFile);
+      expect(gw.logs.text()).toContain(`witness file ${ownFile}, line 4: not a witness record`);
+    } finally {
+      await rm(ownFile, { force: true });
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

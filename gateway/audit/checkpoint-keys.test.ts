@@ -62,13 +62,17 @@ describe('the checkpoint key file', () => {
     );
   });
 
-  it('is refused when it is a symbolic link, or holds no usable key', async () => {
+  it('follows a symbolic link (mounted secrets) and checks its target; refuses a folder or a file without a usable key', async () => {
     const folder = tempFolder();
     const real = join(folder, 'real.pem');
-    await loadCheckpointSigner({ keyFile: real, alg: 'ES256', create: true });
+    const signer = await loadCheckpointSigner({ keyFile: real, alg: 'ES256', create: true });
     const link = join(folder, 'link.pem');
     symlinkSync(real, link);
-    await expect(loadCheckpointSigner({ keyFile: link, alg: 'ES256', create: true })).rejects.toThrow('is not a regular file');
+    expect((await loadCheckpointSigner({ keyFile: link, alg: 'ES256', create: false })).kid).toBe(signer.kid);
+    chmodSync(real, 0o644);
+    await expect(loadCheckpointSigner({ keyFile: link, alg: 'ES256', create: false })).rejects.toThrow('can be accessed by other users');
+    mkdirSync(join(folder, 'folder.pem'), { mode: 0o700 });
+    await expect(loadCheckpointSigner({ keyFile: join(folder, 'folder.pem'), alg: 'ES256', create: true })).rejects.toThrow('is not a regular file');
 
     const rsa = join(folder, 'rsa.pem');
     writeFileSync(rsa, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });

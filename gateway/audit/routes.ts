@@ -5,9 +5,11 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { auditEntries } from '../db/schema.js';
 import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { recordAudit } from './record.js';
 import { verifyAuditChain } from './verify.js';
+import { WitnessFileError } from './witness.js';
 
 const ProblemSchema = z
   .object({
@@ -85,7 +87,7 @@ const verifyRoute = protectedRoute({
   },
   responses: {
     200: { description: 'Verification result (ok or the first problem)', content: { 'application/json': { schema: VerificationSchema } } },
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 503),
   },
 });
 
@@ -116,11 +118,19 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     const { expectSeq, expectHash } = c.req.valid('query');
     const { db, audit } = c.var.services;
-    const result = await verifyAuditChain(
-      db,
-      { trustedKeys: audit.trustedKeys, witness: { files: [audit.witness.file], required: false } },
-      expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined,
-    );
+    let result;
+    try {
+      result = await verifyAuditChain(
+        db,
+        { trustedKeys: audit.trustedKeys, witness: { files: [audit.witness.file], required: false } },
+        expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined,
+      );
+    } catch (error) {
+      if (!(error instanceof WitnessFileError)) throw error;
+      // The operator's problem, not the caller's: the file's path and contents stay in the log.
+      c.var.logger.error({ err: { message: error.message } }, 'audit verification: the witness file cannot be read');
+      throw new ApiError('audit_witness_unreadable', 'The audit witness file is unreadable or holds something other than witness records; see the gateway log.');
+    }
     await recordAudit(db, {
       actor: c.var.principal,
       action: 'audit.verify',

@@ -13,16 +13,14 @@
  *   GET  /v1/audit-witness/heads/latest  the newest head held (404 before the first)
  */
 import { timingSafeEqual } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorCode, problemDocument } from '../platform/errors.js';
 import { CHECKPOINT_TYPE, type CheckpointPayload } from './chain.js';
 import type { TrustedKeys } from './checkpoint-keys.js';
-import { type SignedCheckpoint, readWitnessHeads, witnessSubmissionSchema } from './witness.js';
+import { type SignedCheckpoint, appendWitnessRecords, readWitnessHeads, witnessSubmissionSchema } from './witness.js';
 
 export interface WitnessReceiverOptions {
   host: string;
@@ -113,8 +111,7 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
     }
     await checkSignature(options.trustedKeys, head);
     const receivedAt = new Date().toISOString();
-    await mkdir(dirname(options.file), { recursive: true });
-    await appendFile(options.file, `${JSON.stringify({ type: 'checkpoint', ...head })}\n`, { flag: 'a' });
+    await appendWitnessRecords(options.file, [{ type: 'checkpoint', ...head }]);
     heads.set(head.seq, head.headHash);
     return { status: 201, body: { accepted: true, seq: head.seq, headHash: head.headHash, receivedAt } };
   };

@@ -85,29 +85,40 @@ export async function readWitnessHeads(files: string[], required: boolean): Prom
       throw new WitnessFileError(`witness file ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
     }
     let lineNumber = 0;
-    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-      lineNumber += 1;
-      if (line.trim() === '') continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        parsed = undefined;
+    try {
+      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+        lineNumber += 1;
+        if (line.trim() !== '') heads.push(parseWitnessLine(line, file, lineNumber));
       }
-      const record = witnessRecordSchema.safeParse(parsed);
-      if (!record.success) throw new WitnessFileError(`witness file ${file}, line ${lineNumber}: not a witness record`);
-      heads.push({
-        seq: record.data.seq,
-        headHash: record.data.headHash,
-        signature: record.data.type === 'checkpoint' ? record.data.signature : null,
-        source: `${file}:${lineNumber}`,
-      });
+    } catch (error) {
+      if (error instanceof WitnessFileError) throw error;
+      throw new WitnessFileError(`witness file ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    } finally {
+      stream.destroy();
     }
   }
   return heads;
 }
 
-async function appendLines(file: string, records: WitnessRecord[]): Promise<void> {
+function parseWitnessLine(line: string, file: string, lineNumber: number): WitnessedHead {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    parsed = undefined;
+  }
+  const record = witnessRecordSchema.safeParse(parsed);
+  if (!record.success) throw new WitnessFileError(`witness file ${file}, line ${lineNumber}: not a witness record`);
+  return {
+    seq: record.data.seq,
+    headHash: record.data.headHash,
+    signature: record.data.type === 'checkpoint' ? record.data.signature : null,
+    source: `${file}:${lineNumber}`,
+  };
+}
+
+/** Appends records to a witness file (created if missing) and flushes them to disk. */
+export async function appendWitnessRecords(file: string, records: WitnessRecord[]): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   // O_APPEND: each write lands at the end, also with several instances sharing the file.
   const handle = await open(file, 'a', 0o644);
@@ -197,7 +208,7 @@ export class CheckpointWitness {
     const records = this.unwritten;
     this.unwritten = [];
     try {
-      await appendLines(this.options.file, records);
+      await appendWitnessRecords(this.options.file, records);
     } catch (error) {
       // Back in front of anything recorded meanwhile, in order; the oldest go first when too many.
       this.unwritten = [...records, ...this.unwritten].slice(-MAX_UNWRITTEN);

@@ -55,6 +55,7 @@ export const errorCatalogue = {
   envelope_signature_invalid: { status: 422, title: 'The envelope signature does not verify: it was altered or forged' },
   witness_untrusted_checkpoint: { status: 422, title: 'The audit checkpoint is not signed by a key this witness trusts, or its signature does not match it' },
   witness_conflict: { status: 409, title: 'This witness already holds a different audit head at that position' },
+  audit_witness_unreadable: { status: 503, title: "The gateway's audit witness file cannot be read, so the log cannot be compared with it" },
   unknown_item: { status: 422, title: 'There is no such service item' },
   item_invalid: { status: 422, title: 'The item definition is not valid; `problems` lists why' },
   form_invalid: { status: 422, title: "The application form does not satisfy the item's form schema; `errors` lists every problem" },

@@ -3,9 +3,10 @@
  * created atomically with mode 0600 in a 0700 folder (several instances starting at once on one
  * shared folder end up with the same file), and an existing one whose mode lets the group or
  * others in is refused rather than used: a key anyone on the host can read protects nothing.
+ * A symbolic link is followed (mounted secrets are links) and its target is what is checked.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** A private file that is missing, unsafe or unreadable; the message says what to do. */
@@ -30,12 +31,12 @@ const checksPermissions = process.platform !== 'win32';
 export async function readPrivateFile(path: string, what: string): Promise<string | undefined> {
   let stats;
   try {
-    stats = await lstat(path);
+    stats = await stat(path);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
     throw new PrivateFileError(`cannot read ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  if (!stats.isFile()) throw new PrivateFileError(`${what} ${path} is not a regular file (a link or folder is refused)`);
+  if (!stats.isFile()) throw new PrivateFileError(`${what} ${path} is not a regular file`);
   if (checksPermissions && (stats.mode & 0o077) !== 0) {
     const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
     throw new PrivateFileError(`${what} ${path} can be accessed by other users (mode ${mode}); allow its owner only: chmod 600 ${path}`);
