@@ -8,7 +8,7 @@ import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { recordAudit } from './record.js';
-import { verifyAuditChain } from './verify.js';
+import { type ChainVerification, verifyAuditChain } from './verify.js';
 import { WitnessFileError } from './witness.js';
 
 const ProblemSchema = z
@@ -118,7 +118,7 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     const { expectSeq, expectHash } = c.req.valid('query');
     const { db, audit } = c.var.services;
-    let result;
+    let result: ChainVerification;
     try {
       result = await verifyAuditChain(
         db,

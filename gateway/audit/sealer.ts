@@ -119,6 +119,7 @@ export async function sealAll(db: Database, signer: CheckpointSigner, options: {
     gap ??= last.gap;
     if (last.sealed < DEFAULT_BATCH) break;
   }
+  // The last batch's checkpoint is not the whole run's: each went to the witness already.
   const { checkpoint: _lastCheckpoint, ...head } = last;
   return { ...head, sealed: total, ...(gap ? { gap } : {}) };
 }
