@@ -206,6 +206,8 @@ async function startGateway(settings: Settings, workDir: string, databaseUrl: st
       SHUTDOWN_GRACE_MS: '2000',
       ...unthrottledGatewayEnv,
       DATABASE_URL: databaseUrl,
+      // Its own data folder (key files, audit witness): never the repository's `.data`.
+      DATA_DIR: join(workDir, 'data'),
       DATABASE_POOL_SIZE: String(settings.gatewayPoolSize),
       DEPARTMENTS_JSON: departments,
       // The simulators listen on loopback: allowed, and nothing else.

@@ -258,6 +258,8 @@ async function startGateway(settings: Settings, workDir: string, database: Datab
       LOG_LEVEL: settings.gatewayLogLevel,
       ONEWINDOW_DEMO: 'true',
       DEMO_SIMULATORS: 'false',
+      // Its own data folder (key files, audit witness): never the repository's `.data`.
+      DATA_DIR: join(workDir, `data-${database}`),
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       SHUTDOWN_GRACE_MS: '2000',
       ...unthrottledGatewayEnv,

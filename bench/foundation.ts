@@ -185,6 +185,8 @@ async function startGateway(
       // them and at the baseline, which is given that key's public JWK and checks `iss`.
       PUBLIC_BASE_URL: ISSUER,
       SIGNING_KEY_FILES: shared.keyFile,
+      // Its own data folder (checkpoint key, audit witness): never the repository's `.data`.
+      DATA_DIR: join(workDir, `data-${database}-${logLevel}`),
       TOKEN_AUDIENCE: AUDIENCE,
       LOG_LEVEL: logLevel,
       ONEWINDOW_DEMO: 'true',

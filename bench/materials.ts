@@ -462,6 +462,8 @@ async function startGatewayTarget(
       UPLOAD_MAX_BYTES: String(Math.max(20 * MiB, maxSize + MiB)),
       BLOB_STORE: driver,
       ...(driver === 'filesystem' ? { BLOB_STORE_DIR: join(workDir, `blobs-${database}`) } : {}),
+      // Its own data folder (key files, audit witness): never the repository's `.data`.
+      DATA_DIR: join(workDir, `data-${key}`),
       ...databaseEnv,
     },
   });
@@ -982,6 +984,7 @@ async function timeSequential(count: number, deadline: number, task: (index: num
 
 async function benchReuse(settings: Settings, database: DatabaseKind, databaseUrl: string | undefined): Promise<ReuseResult> {
   console.log(`\nReuse query on ${databaseLabel(database)} (gateway in this process, LOG_LEVEL=warn):`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ow-bench-reuse-'));
   const config = parseConfig({
     PORT: '0',
     HOST,
@@ -990,6 +993,8 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     SHUTDOWN_GRACE_MS: '2000',
     BLOB_STORE: 'postgres',
+    // Its own data folder (key files, audit witness): never the repository's `.data`.
+    DATA_DIR: dataDir,
     ...(database === 'pglite' ? { PGLITE_DATA_DIR: 'memory://' } : { DATABASE_URL: databaseUrl }),
   });
   const logger = createLogger('warn', pino.destination({ dest: 2, sync: false }));
@@ -999,6 +1004,7 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
     if (stopped) return;
     stopped = true;
     await gateway.shutdown('benchmark done');
+    rmSync(dataDir, { recursive: true, force: true });
   };
   cleanups.push(stop);
   const pool = newPool(gateway.url, 1);

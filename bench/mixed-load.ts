@@ -230,6 +230,8 @@ async function startServers(settings: Settings, workDir: string, databaseUrl: st
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     SHUTDOWN_GRACE_MS: '2000',
     DATABASE_URL: databaseUrl,
+    // One data folder for the instances (one deployment's key files and witness), never the repository's `.data`.
+    DATA_DIR: join(workDir, 'data'),
     METRICS_SCRAPE_TOKEN: metricsToken,
     DEPARTMENTS_JSON: departmentsJson(simulators, { initialMs: settings.nrbPollMs, maxMs: Math.min(30_000, 10 * settings.nrbPollMs) }),
     // The simulators listen on loopback: allowed, and nothing else.

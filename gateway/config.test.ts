@@ -55,4 +55,45 @@ describe('configuration', () => {
     expect(() => parseConfig({ PURPOSE_CODES: 'Bad Code' })).toThrow(/PURPOSE_CODES/);
     expect(() => parseConfig({ BLOB_STORE: 's3' })).toThrow(/BLOB_STORE/);
   });
+
+  it('keeps the database, blobs, key files and the audit witness under one data folder', () => {
+    const defaults = parseConfig({ BLOB_STORE: 'filesystem' });
+    expect(defaults.dataDir).toBe('.data');
+    expect(defaults.database).toEqual({ kind: 'pglite', dataDir: '.data/pglite' });
+    expect(defaults.materials.blobStore).toEqual({ kind: 'filesystem', directory: '.data/blobs' });
+    expect(defaults.signing.keyEncryptionKeyFile).toBe('.data/keys/signing-keys.kek.json');
+    expect(defaults.audit).toEqual({
+      sealIntervalMs: 1000,
+      checkpointKeyFile: '.data/keys/audit-checkpoint.pem',
+      trustedKeyFiles: [],
+      witness: { file: '.data/audit-witness.jsonl', url: undefined, bearerToken: undefined, timeoutMs: 5000 },
+    });
+
+    const moved = parseConfig({ DATA_DIR: '/srv/onewindow', BLOB_STORE: 'filesystem' });
+    expect(moved.database).toEqual({ kind: 'pglite', dataDir: '/srv/onewindow/pglite' });
+    expect(moved.materials.blobStore).toEqual({ kind: 'filesystem', directory: '/srv/onewindow/blobs' });
+    expect(moved.signing.keyEncryptionKeyFile).toBe('/srv/onewindow/keys/signing-keys.kek.json');
+    expect(moved.audit.checkpointKeyFile).toBe('/srv/onewindow/keys/audit-checkpoint.pem');
+    expect(moved.audit.witness.file).toBe('/srv/onewindow/audit-witness.jsonl');
+
+    const explicit = parseConfig({
+      DATA_DIR: '/srv/onewindow',
+      AUDIT_CHECKPOINT_KEY_FILE: '/etc/onewindow/checkpoint.pem',
+      AUDIT_CHECKPOINT_TRUSTED_KEYS: '/etc/onewindow/old.pub.pem, /etc/onewindow/b.jwks.json',
+      AUDIT_WITNESS_FILE: '/var/log/onewindow/witness.jsonl',
+      AUDIT_WITNESS_URL: 'https://witness.example.gov.cn/v1/audit-witness/checkpoints',
+      AUDIT_WITNESS_BEARER_TOKEN: 'a-token-of-some-length',
+      AUDIT_WITNESS_TIMEOUT_MS: '2000',
+      SIGNING_KEY_ENCRYPTION_KEY_FILE: '/etc/onewindow/signing.kek.json',
+    });
+    expect(explicit.signing.keyEncryptionKeyFile).toBe('/etc/onewindow/signing.kek.json');
+    expect(explicit.audit).toEqual({
+      sealIntervalMs: 1000,
+      checkpointKeyFile: '/etc/onewindow/checkpoint.pem',
+      trustedKeyFiles: ['/etc/onewindow/old.pub.pem', '/etc/onewindow/b.jwks.json'],
+      witness: { file: '/var/log/onewindow/witness.jsonl', url: 'https://witness.example.gov.cn/v1/audit-witness/checkpoints', bearerToken: 'a-token-of-some-length', timeoutMs: 2000 },
+    });
+    expect(() => parseConfig({ AUDIT_WITNESS_URL: 'ftp://witness.example.gov.cn/' })).toThrow(/AUDIT_WITNESS_URL: must be an http/);
+    expect(() => parseConfig({ AUDIT_WITNESS_BEARER_TOKEN: 'short' })).toThrow(/AUDIT_WITNESS_BEARER_TOKEN/);
+  });
 });

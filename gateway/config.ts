@@ -3,6 +3,7 @@
  * Nothing else in the code base reads `process.env`; everything receives a `Config`.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { type DepartmentConfig, parseDepartments } from './departments/config.js';
 import { type TrustedProxies, parseTrustedProxies } from './platform/client-address.js';
@@ -31,8 +32,13 @@ export const configSchema = z
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
     /** Maximum connections in the PostgreSQL pool (ignored on PGlite). */
     DATABASE_POOL_SIZE: integer(1, 200).default(10),
-    /** Folder of the embedded PGlite database; `memory://` keeps it in memory only. */
-    PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+    /**
+     * The gateway's data folder: the defaults of the PGlite database, the filesystem blob store,
+     * the private key files and the audit witness file all lie under it. One folder per deployment.
+     */
+    DATA_DIR: z.string().min(1).default('.data'),
+    /** Folder of the embedded PGlite database (default DATA_DIR/pglite); `memory://` keeps it in memory only. */
+    PGLITE_DATA_DIR: z.string().min(1).optional(),
     /** pino log level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Largest request body accepted by JSON routes, in bytes. */
@@ -61,21 +67,47 @@ export const configSchema = z
     SIGNING_ALG: z.enum(['ES256', 'EdDSA']).default('ES256'),
     /**
      * Comma-separated PKCS#8 PEM files with the signing keys; the first is the active one.
-     * When absent, keys are generated at first start and kept in the database.
+     * When absent, keys are generated at first start and kept in the database, their private
+     * halves sealed with the key-encryption key below.
      */
     SIGNING_KEY_FILES: listFromEnv.optional(),
+    /**
+     * The key that seals (AES-256-GCM) the private signing keys kept in the database, so that a
+     * database writer can neither read them nor add a key of their own. Created at first start
+     * (mode 0600); every instance of a deployment needs the same file. Default DATA_DIR/keys/signing-keys.kek.json.
+     */
+    SIGNING_KEY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
     /** How long a rotated-out key stays in the JWKS, so its tokens and signatures still verify. */
     RETIRED_KEY_PUBLISH_SECONDS: integer(60, 10 * 365 * 86400).default(365 * 86400),
     /** How often pending audit entries are sealed into the hash chain. */
     AUDIT_SEAL_INTERVAL_MS: integer(50, 600_000).default(1000),
+    /**
+     * PKCS#8 PEM private key that signs audit checkpoints; never kept in the database. Created at
+     * first start (mode 0600) with its public half beside it (`….pub.pem`). Default DATA_DIR/keys/audit-checkpoint.pem.
+     */
+    AUDIT_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * More public keys audit checkpoints may be signed with (comma-separated files: PEM public
+     * keys or JWKS): retired checkpoint keys, other instances' keys. The key file's own public
+     * half is always trusted; keys in the database never are.
+     */
+    AUDIT_CHECKPOINT_TRUSTED_KEYS: listFromEnv.default([]),
+    /** Append-only file (JSON lines) every signed checkpoint head is written to. Default DATA_DIR/audit-witness.jsonl. */
+    AUDIT_WITNESS_FILE: z.string().min(1).optional(),
+    /** An HTTP witness (e.g. another department's receiver) the latest signed head is POSTed to. */
+    AUDIT_WITNESS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    /** Bearer token sent to AUDIT_WITNESS_URL, when the witness asks for one. */
+    AUDIT_WITNESS_BEARER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Time allowed for one POST to the HTTP witness (connect, headers and body). */
+    AUDIT_WITNESS_TIMEOUT_MS: integer(100, 120_000).default(5000),
     /** Static bearer token a Prometheus scraper may use on /metrics (besides a `metrics:read` token). */
     METRICS_SCRAPE_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     /** Largest document accepted by the upload routes, in bytes; enforced while reading (413). */
     UPLOAD_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
     /** Where document content is stored: in the database (`postgres`, also PGlite) or in a directory. */
     BLOB_STORE: z.enum(['postgres', 'filesystem']).default('postgres'),
-    /** Directory of the filesystem blob store (BLOB_STORE=filesystem); shared by all instances. */
-    BLOB_STORE_DIR: z.string().min(1).default('.data/blobs'),
+    /** Directory of the filesystem blob store (BLOB_STORE=filesystem; default DATA_DIR/blobs); shared by all instances. */
+    BLOB_STORE_DIR: z.string().min(1).optional(),
     /** Also compute and keep the SM3 (GB/T 32905) digest of every document; costs upload speed. */
     CONTENT_SM3: booleanFromEnv.default(false),
     /**
@@ -191,8 +223,10 @@ export interface Config {
   /** Serving /docs and /openapi.json (gateway/platform/static-delivery.ts). */
   docs: { maxConcurrent: number; sendTimeoutMs: number };
   tokens: { ttlSeconds: number; clockToleranceSeconds: number };
-  signing: { alg: 'ES256' | 'EdDSA'; keyFiles: string[] | undefined; retiredKeyPublishSeconds: number };
-  audit: { sealIntervalMs: number };
+  /** The data folder (DATA_DIR); the defaults of the paths below lie under it. */
+  dataDir: string;
+  signing: SigningSettings;
+  audit: AuditSettings;
   metricsScrapeToken: string | undefined;
   demo: boolean;
   materials: {
@@ -217,6 +251,33 @@ export interface Config {
   };
   cases: {
     dispatch: DispatchSettings;
+  };
+}
+
+/** The keys that sign tokens and certificate envelopes (gateway/auth/keys.ts). */
+export interface SigningSettings {
+  alg: 'ES256' | 'EdDSA';
+  /** Key files (SIGNING_KEY_FILES); undefined: keys are kept in the database, sealed. */
+  keyFiles: string[] | undefined;
+  retiredKeyPublishSeconds: number;
+  /** Seals the private keys kept in the database (unused with key files). */
+  keyEncryptionKeyFile: string;
+}
+
+/** Sealing and verifying the audit log (gateway/audit). */
+export interface AuditSettings {
+  sealIntervalMs: number;
+  /** The private key that signs checkpoints; never in the database. */
+  checkpointKeyFile: string;
+  /** Further public keys (files) checkpoints may be signed with. */
+  trustedKeyFiles: string[];
+  witness: {
+    /** Append-only JSON-lines file of signed heads. */
+    file: string;
+    /** HTTP witness the latest head is POSTed to, if any. */
+    url: string | undefined;
+    bearerToken: string | undefined;
+    timeoutMs: number;
   };
 }
 
@@ -257,6 +318,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
   if (departments.problems.length > 0) throw new ConfigError(departments.problems);
   const issuer = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const underDataDir = (...parts: string[]) => join(env.DATA_DIR, ...parts);
   return {
     port: env.PORT,
     host: env.HOST,
@@ -264,7 +326,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     audience: env.TOKEN_AUDIENCE,
     database: env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
-      : { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR },
+      : { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR ?? underDataDir('pglite') },
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     server: {
@@ -275,17 +337,29 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     docs: { maxConcurrent: env.DOCS_MAX_CONCURRENT_DELIVERIES, sendTimeoutMs: env.DOCS_SEND_TIMEOUT_MS },
     tokens: { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS, clockToleranceSeconds: env.TOKEN_CLOCK_TOLERANCE_SECONDS },
+    dataDir: env.DATA_DIR,
     signing: {
       alg: env.SIGNING_ALG,
       keyFiles: env.SIGNING_KEY_FILES,
       retiredKeyPublishSeconds: env.RETIRED_KEY_PUBLISH_SECONDS,
+      keyEncryptionKeyFile: env.SIGNING_KEY_ENCRYPTION_KEY_FILE ?? underDataDir('keys', 'signing-keys.kek.json'),
     },
-    audit: { sealIntervalMs: env.AUDIT_SEAL_INTERVAL_MS },
+    audit: {
+      sealIntervalMs: env.AUDIT_SEAL_INTERVAL_MS,
+      checkpointKeyFile: env.AUDIT_CHECKPOINT_KEY_FILE ?? underDataDir('keys', 'audit-checkpoint.pem'),
+      trustedKeyFiles: env.AUDIT_CHECKPOINT_TRUSTED_KEYS,
+      witness: {
+        file: env.AUDIT_WITNESS_FILE ?? underDataDir('audit-witness.jsonl'),
+        url: env.AUDIT_WITNESS_URL,
+        bearerToken: env.AUDIT_WITNESS_BEARER_TOKEN,
+        timeoutMs: env.AUDIT_WITNESS_TIMEOUT_MS,
+      },
+    },
     metricsScrapeToken: env.METRICS_SCRAPE_TOKEN,
     demo: env.ONEWINDOW_DEMO,
     materials: {
       uploadMaxBytes: env.UPLOAD_MAX_BYTES,
-      blobStore: env.BLOB_STORE === 'filesystem' ? { kind: 'filesystem', directory: env.BLOB_STORE_DIR } : { kind: 'postgres' },
+      blobStore: env.BLOB_STORE === 'filesystem' ? { kind: 'filesystem', directory: env.BLOB_STORE_DIR ?? underDataDir('blobs') } : { kind: 'postgres' },
       sm3: env.CONTENT_SM3,
     },
     purposeCodes: env.PURPOSE_CODES,

@@ -58,7 +58,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   services.publishedContracts.startPolling(CONTRACT_REFRESH_INTERVAL_MS);
   const demoClients = config.demo ? await seedDemoData(database.db) : [];
   const app = createApp(services);
-  const stopSealer = startSealer(database.db, services.keys, config.audit.sealIntervalMs, logger);
+  const stopSealer = startSealer(database.db, services.audit.signer, services.audit.witness, config.audit.sealIntervalMs, logger);
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
 
   const server = await new Promise<Server>((resolve) => {

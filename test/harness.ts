@@ -4,6 +4,9 @@
  * named by DATABASE_URL when that is set), with helpers to create clients and mint tokens.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { type GatewayApp, createApp } from '../gateway/app.js';
@@ -23,9 +26,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database: in-memory PGlite, or a newly created PostgreSQL database. */
+/**
+ * A fresh, empty database (in-memory PGlite, or a newly created PostgreSQL database) and a fresh
+ * data folder (DATA_DIR) beside it: the key files and the audit witness belong to one database,
+ * as a deployment's do, and never land in the repository's `.data`.
+ */
 export async function freshDatabase(): Promise<TestDatabase> {
-  if (!testPostgresUrl) return { environment: { PGLITE_DATA_DIR: 'memory://' }, drop: async () => {} };
+  const dataDir = mkdtempSync(join(tmpdir(), 'ow-data-'));
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (!testPostgresUrl) return { environment: { PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir }, drop: async () => removeDataDir() };
   const name = `ow_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
@@ -33,11 +42,12 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const url = new URL(testPostgresUrl);
   url.pathname = `/${name}`;
   return {
-    environment: { DATABASE_URL: url.toString() },
+    environment: { DATABASE_URL: url.toString(), DATA_DIR: dataDir },
     drop: async () => {
       const dropper = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
       await dropper.unsafe(`drop database if exists "${name}" with (force)`);
       await dropper.end();
+      removeDataDir();
     },
   };
 }

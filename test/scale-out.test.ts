@@ -5,7 +5,7 @@
  * three instances, and the test shows that they behave as one gateway:
  *
  * - tokens: a token issued by one instance is accepted by the others (signing keys are in the
- *   database); a key rotation through one instance is picked up by the others; a client disabled
+ *   database, sealed with the key-encryption key file of the data folder the instances share); a key rotation through one instance is picked up by the others; a client disabled
  *   through one instance is refused by all (at once there, within the documented ≤ 10 s elsewhere);
  * - reads: a subject resolved through one instance reads the same, masked, through the others;
  * - uploads: a document uploaded through one instance downloads byte-identical through the others;

@@ -258,7 +258,7 @@ describe('the process', () => {
   it('starts with `npm start`, serves, and exits 0 on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ow-proc-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
-      env: { ...process.env, DATABASE_URL: '', PORT: '0', PGLITE_DATA_DIR: join(dataDir, 'db'), LOG_LEVEL: 'info' },
+      env: { ...process.env, DATABASE_URL: '', PORT: '0', DATA_DIR: dataDir, PGLITE_DATA_DIR: join(dataDir, 'db'), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

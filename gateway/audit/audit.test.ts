@@ -5,27 +5,33 @@
  *
  * Runs on in-memory PGlite by default and on a fresh PostgreSQL database when DATABASE_URL is set.
  */
+import { appendFile, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CompactSign, generateKeyPair } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { asc, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
-import type { KeyStore } from '../auth/keys.js';
 import { type Database, rowsOf } from '../db/client.js';
-import { auditCheckpoints, auditEntries, signingKeys } from '../db/schema.js';
+import { auditCheckpoints, auditEntries } from '../db/schema.js';
 import { type AuditRow, CHECKPOINT_TYPE, GENESIS_HASH, entryHash } from './chain.js';
+import { type CheckpointSigner, TrustedKeys, loadCheckpointSigner, trustedKeyOfSigner } from './checkpoint-keys.js';
 import { type AuditEntryInput, type AuditOutcome, recordAudit } from './record.js';
 import { type SealResult, sealAll, sealPendingEntries, signCheckpoint } from './sealer.js';
 import { type ChainProblemKind, type ChainVerification, type ExpectedHead, verifyAuditChain } from './verify.js';
+import { CheckpointWitness, WitnessFileError } from './witness.js';
 
 let gw: TestGateway;
 let db: Database;
-let keys: KeyStore;
+let signer: CheckpointSigner;
+let trustedKeys: TrustedKeys;
 
 beforeAll(async () => {
   gw = await createTestGateway();
   db = gw.services.db;
-  keys = gw.services.keys;
+  signer = gw.services.audit.signer;
+  trustedKeys = gw.services.audit.trustedKeys;
 });
 
 afterAll(async () => {
@@ -81,7 +87,7 @@ async function freshChain(): Promise<void> {
   written = 0; // the entry at seq n is entryInput(n)
   for (let sealed = 0; sealed < CHAIN_LENGTH; sealed += SEAL_EVERY) {
     await writeEntries(SEAL_EVERY);
-    const result = await sealAll(db, keys);
+    const result = await sealAll(db, signer);
     expect(result).toMatchObject({ sealed: SEAL_EVERY, headSeq: sealed + SEAL_EVERY });
   }
 }
@@ -99,7 +105,7 @@ async function sealedHashAt(seq: number): Promise<string> {
 }
 
 function verify(expected?: ExpectedHead): Promise<ChainVerification> {
-  return verifyAuditChain(db, keys, expected);
+  return verifyAuditChain(db, { trustedKeys }, expected);
 }
 
 async function expectProblem(kind: ChainProblemKind, seq: number, expected?: ExpectedHead): Promise<ChainVerification> {
@@ -195,7 +201,7 @@ describe('an intact chain', () => {
       pendingEntries: 0,
     });
     expect(result.latestCheckpoint).toMatchObject({ seq: CHAIN_LENGTH, headHash: head });
-    expect(result.latestCheckpoint?.kid).toBe((await keys.activeKey()).kid);
+    expect(result.latestCheckpoint?.kid).toBe(signer.kid);
 
     // Sealed rows form one chain from the genesis hash.
     const first = await rowAt(1);
@@ -215,7 +221,7 @@ describe('an intact chain', () => {
     await writeEntries(3);
     const before = await expectIntact();
     expect(before).toMatchObject({ headSeq: CHAIN_LENGTH, pendingEntries: 3 });
-    const sealed = await sealPendingEntries(db, keys);
+    const sealed = await sealPendingEntries(db, signer);
     expect(sealed).toMatchObject({ sealed: 3, headSeq: CHAIN_LENGTH + 3 });
     const after = await expectIntact();
     expect(after).toMatchObject({ headSeq: CHAIN_LENGTH + 3, pendingEntries: 0, checkpointsChecked: 4 });
@@ -224,10 +230,10 @@ describe('an intact chain', () => {
 
   it('seals in batches of the given size, each with its own checkpoint', async () => {
     await writeEntries(5);
-    expect(await sealPendingEntries(db, keys, 2)).toMatchObject({ sealed: 2, headSeq: 32 });
-    expect(await sealPendingEntries(db, keys, 2)).toMatchObject({ sealed: 2, headSeq: 34 });
-    expect(await sealPendingEntries(db, keys, 2)).toMatchObject({ sealed: 1, headSeq: 35 });
-    expect(await sealPendingEntries(db, keys, 2)).toMatchObject({ sealed: 0, headSeq: 35, headHash: await sealedHashAt(35) });
+    expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 2, headSeq: 32 });
+    expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 2, headSeq: 34 });
+    expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 1, headSeq: 35 });
+    expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 0, headSeq: 35, headHash: await sealedHashAt(35) });
     expect(await expectIntact()).toMatchObject({ headSeq: 35, checkpointsChecked: 6 });
   });
 });
@@ -236,20 +242,29 @@ describe('an intact chain', () => {
 // Tampering by hand with SQL
 // ---------------------------------------------------------------------------------------------
 
-describe('checkpoints signed by rotated-out keys', () => {
+describe('checkpoints signed by a rotated checkpoint key', () => {
   beforeEach(freshChain);
 
-  it('still verify after the old key has left the JWKS', async () => {
-    const oldKid = (await keys.activeKey()).kid;
-    await keys.rotate();
-    await db.update(signingKeys).set({ publishUntil: new Date(Date.now() - 1000) }).where(eq(signingKeys.kid, oldKid));
-    await keys.initialise();
-    expect((await keys.jwks()).keys.map((key) => key.kid)).not.toContain(oldKid);
+  it('verify when the old key is among the trusted keys, and are untrusted when it is not', async () => {
+    // The operator moves the old key file aside; the gateway creates a new one at the next start.
+    const rotated = await loadCheckpointSigner({ keyFile: join(gw.config.dataDir, 'keys', 'audit-checkpoint-2.pem'), alg: 'ES256', create: true });
+    expect(rotated.kid).not.toBe(signer.kid);
     await writeEntries(3);
-    await sealAll(db, keys);
-    const result = await expectIntact();
-    expect(result.checkpointsChecked).toBe(4);
-    expect(result.latestCheckpoint?.kid).not.toBe(oldKid);
+    await sealAll(db, rotated);
+    const both = new TrustedKeys([trustedKeyOfSigner(signer), trustedKeyOfSigner(rotated)]);
+    const result = await verifyAuditChain(db, { trustedKeys: both });
+    expect(result).toMatchObject({ ok: true, checkpointsChecked: 4, latestCheckpoint: { kid: rotated.kid } });
+    expect(result.trust).toMatchObject({ signaturesChecked: true, trustedKeys: [signer.kid, rotated.kid] });
+
+    const newOnly = await verifyAuditChain(db, { trustedKeys: new TrustedKeys([trustedKeyOfSigner(rotated)]) });
+    expect(newOnly.firstProblem).toMatchObject({ kind: 'untrusted_key', seq: SEAL_EVERY });
+  });
+
+  it('checks links and hashes but no signature without trusted keys, and says so', async () => {
+    const result = await verifyAuditChain(db, { trustedKeys: null });
+    expect(result).toMatchObject({ ok: true, trust: { signaturesChecked: false, trustedKeys: [], witness: null } });
+    await db.execute(sql`update audit_entries set purpose = 'edited' where chain_seq = 4`);
+    expect((await verifyAuditChain(db, { trustedKeys: null })).firstProblem).toMatchObject({ kind: 'modified', seq: 4 });
   });
 });
 
@@ -396,7 +411,7 @@ describe('tampering with entries', () => {
 
   it('still reports the gap after the unsealed entry is sealed again at the head', async () => {
     await db.execute(sql`update audit_entries set chain_seq = null where chain_seq = 14`);
-    const resealed = await sealAll(db, keys);
+    const resealed = await sealAll(db, signer);
     expect(resealed).toMatchObject({ sealed: 1, headSeq: CHAIN_LENGTH + 1 });
     await expectProblem('missing', 14);
   });
@@ -410,18 +425,18 @@ describe('tampering with entries', () => {
     // The sealer must not reuse positions a signed checkpoint already vouches for.
     await db.execute(sql`delete from audit_entries where chain_seq > 20`);
     await writeEntries(10);
-    const result = await sealAll(db, keys);
+    const result = await sealAll(db, signer);
     expect(result.sealed).toBe(10);
     const verification = await expectProblem('missing', 21);
     expect(verification.firstProblem?.detail).toContain('21..30');
     await writeEntries(2);
-    expect((await sealAll(db, keys)).sealed).toBe(2);
+    expect((await sealAll(db, signer)).sealed).toBe(2);
     await expectProblem('missing', 21);
   });
 
   it('keeps sealing after the last entry was unsealed', async () => {
     await db.execute(sql`update audit_entries set chain_seq = null where chain_seq = ${CHAIN_LENGTH}`);
-    const result = await sealAll(db, keys);
+    const result = await sealAll(db, signer);
     expect(result.sealed).toBe(1);
     await expectProblem('missing', CHAIN_LENGTH);
   });
@@ -441,11 +456,11 @@ describe('tampering with entries', () => {
     await expectProblem('checkpoint_mismatch', 30);
   });
 
-  it('detects a rewritten chain re-signed with a key the gateway never published', async () => {
+  it('detects a rewritten chain re-signed with another key under the real kid', async () => {
     await db.execute(sql`update audit_entries set purpose = 'rewritten' where chain_seq = 25`);
     const newHead = await rehashFrom(25);
     const { privateKey } = await generateKeyPair('ES256');
-    const kid = (await keys.activeKey()).kid; // the attacker even copies the real kid
+    const kid = signer.kid; // the attacker even copies the real kid
     const createdAt = new Date().toISOString();
     const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify({ seq: 30, headHash: newHead, createdAt })))
       .setProtectedHeader({ alg: 'ES256', kid, typ: CHECKPOINT_TYPE })
@@ -507,6 +522,178 @@ describe('tampering with checkpoints', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// A forger who can write the database and knows the hash scheme
+// ---------------------------------------------------------------------------------------------
+
+/** Re-signs every checkpoint row with `privateKey` under `kid`, over the heads the chain has now. */
+async function resignCheckpoints(privateKey: Parameters<CompactSign['sign']>[0], kid: string): Promise<void> {
+  for (const checkpoint of await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq))) {
+    const headHash = await sealedHashAt(checkpoint.seq);
+    const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify({ seq: checkpoint.seq, headHash, createdAt: checkpoint.createdAt.toISOString() })))
+      .setProtectedHeader({ alg: 'ES256', kid, typ: CHECKPOINT_TYPE })
+      .sign(privateKey);
+    await db.execute(sql`update audit_checkpoints set head_hash = ${headHash}, signature = ${signature}, kid = ${kid} where seq = ${checkpoint.seq}`);
+  }
+}
+
+describe('a forger with write access to the database', () => {
+  beforeEach(freshChain);
+
+  it('who rehashes the chain, adds a signing key row of their own and re-signs every checkpoint is caught: keys in the database are never trusted', async () => {
+    await db.execute(sql`update audit_entries set purpose = 'rewritten' where chain_seq = 5`);
+    await rehashFrom(5);
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = 'forged-key-1';
+    await db.execute(sql`insert into signing_keys (kid, alg, public_jwk) values (${kid}, 'ES256', ${JSON.stringify(await exportJWK(publicKey))}::jsonb)`);
+    await resignCheckpoints(privateKey, kid);
+    // Without trusted keys only links and hashes can be checked, and those the forger made consistent.
+    expect(await verifyAuditChain(db, { trustedKeys: null })).toMatchObject({ ok: true, trust: { signaturesChecked: false } });
+    const result = await expectProblem('untrusted_key', SEAL_EVERY);
+    expect(result.firstProblem?.detail).toContain(kid);
+    // Nor does the gateway publish the forger's key.
+    expect((await gw.services.keys.jwks()).keys.map((key) => key.kid)).not.toContain(kid);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The witness outside the database
+// ---------------------------------------------------------------------------------------------
+
+describe('the witness file', () => {
+  let folder: string;
+  let witnessFile: string;
+
+  beforeEach(async () => {
+    await resetAudit();
+    written = 0;
+    folder = await mkdtemp(join(tmpdir(), 'ow-witness-'));
+    witnessFile = join(folder, 'witness.jsonl');
+    const witness = new CheckpointWitness({ file: witnessFile, logger: gw.services.logger });
+    for (let sealed = 0; sealed < CHAIN_LENGTH; sealed += SEAL_EVERY) {
+      await writeEntries(SEAL_EVERY);
+      await sealAll(db, signer, { witness });
+    }
+  });
+
+  afterEach(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  const withWitness = (expected?: ExpectedHead) => verifyAuditChain(db, { trustedKeys, witness: { files: [witnessFile], required: true } }, expected);
+
+  async function witnessLines(): Promise<Record<string, unknown>[]> {
+    return (await readFile(witnessFile, 'utf8'))
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('holds every signed head, once, after its seal committed, and agrees with the intact chain', async () => {
+    const lines = await witnessLines();
+    expect(lines.map((line) => line['seq'])).toEqual([10, 20, 30]);
+    const checkpoints = await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
+    expect(lines).toEqual(
+      checkpoints.map((checkpoint) => ({ type: 'checkpoint', seq: checkpoint.seq, headHash: checkpoint.headHash, createdAt: checkpoint.createdAt.toISOString(), kid: checkpoint.kid, signature: checkpoint.signature })),
+    );
+    const result = await withWitness();
+    expect(result.ok).toBe(true);
+    expect(result.trust.witness).toEqual({ recordsChecked: 3, latestWitnessedSeq: 30, problem: null });
+  });
+
+  it('catches a tail cut off together with its checkpoints, which the database alone cannot show', async () => {
+    await db.execute(sql`delete from audit_entries where chain_seq > 20`);
+    await db.execute(sql`delete from audit_checkpoints where seq > 20`);
+    await expectIntact();
+    const result = await withWitness();
+    expect(result.firstProblem).toMatchObject({ kind: 'witness_missing', seq: 30 });
+  });
+
+  it('catches the whole log deleted', async () => {
+    await resetAudit();
+    await expectIntact();
+    expect((await withWitness()).firstProblem).toMatchObject({ kind: 'witness_missing', seq: 10 });
+  });
+
+  it('catches a rewrite re-signed with the real checkpoint key (a forger who also stole the key file)', async () => {
+    await db.execute(sql`update audit_entries set purpose = 'rewritten' where chain_seq = 15`);
+    await rehashFrom(15);
+    for (const seq of [20, 30]) {
+      const [checkpoint] = await db.select().from(auditCheckpoints).where(eq(auditCheckpoints.seq, seq));
+      const headHash = await sealedHashAt(seq);
+      const { signature } = await signCheckpoint(signer, { seq, headHash, createdAt: checkpoint?.createdAt.toISOString() ?? '' });
+      await db.execute(sql`update audit_checkpoints set head_hash = ${headHash}, signature = ${signature} where seq = ${seq}`);
+    }
+    // Signed with the real key: the database alone looks intact.
+    await expectIntact();
+    const result = await withWitness();
+    expect(result.firstProblem).toMatchObject({ kind: 'witness_mismatch', seq: 20 });
+  });
+
+  it('still reports the witness disagreeing when an earlier problem comes first', async () => {
+    await db.execute(sql`update audit_entries set purpose = 'rewritten' where chain_seq = 25`);
+    await rehashFrom(25);
+    const { privateKey } = await generateKeyPair('ES256');
+    await resignCheckpoints(privateKey, 'forged-key-2');
+    const result = await withWitness();
+    expect(result.firstProblem).toMatchObject({ kind: 'untrusted_key', seq: 10 });
+    expect(result.trust.witness?.problem).toMatchObject({ kind: 'witness_mismatch', seq: 30 });
+  });
+
+  it('reports a witness record whose signature does not verify', async () => {
+    const [last] = (await witnessLines()).slice(-1);
+    await appendFile(witnessFile, `${JSON.stringify({ ...last, signature: `${String(last?.['signature'])}x` })}\n`);
+    expect((await withWitness()).firstProblem).toMatchObject({ kind: 'witness_mismatch', seq: 30 });
+  });
+
+  it('accepts duplicate records and receipts of the same heads; refuses a malformed line or a missing file it was given', async () => {
+    const lines = await witnessLines();
+    const second = lines[1] ?? {};
+    await appendFile(witnessFile, `${JSON.stringify(second)}\n${JSON.stringify({ type: 'receipt', seq: second['seq'], headHash: second['headHash'], witness: 'http://witness.test', status: 201, answer: { accepted: true }, receivedAt: new Date(0).toISOString() })}\n`);
+    expect((await withWitness()).trust.witness).toEqual({ recordsChecked: 5, latestWitnessedSeq: 30, problem: null });
+
+    await appendFile(witnessFile, 'not json\n');
+    await expect(withWitness()).rejects.toThrow(/line 6: not a witness record/);
+    const missing = join(folder, 'nowhere.jsonl');
+    await expect(verifyAuditChain(db, { trustedKeys, witness: { files: [missing], required: true } })).rejects.toThrow(WitnessFileError);
+    // The gateway's own file before its first checkpoint: nothing witnessed yet.
+    expect((await verifyAuditChain(db, { trustedKeys, witness: { files: [missing], required: false } })).trust.witness).toEqual({ recordsChecked: 0, latestWitnessedSeq: null, problem: null });
+  });
+
+  it("is compared by GET /v1/audit/verify (the gateway's own witness file)", async () => {
+    const ownFile = gw.services.audit.witness.file;
+    await copyFile(witnessFile, ownFile);
+    try {
+      const token = await gw.tokenFor('auditor');
+      const intact = (await (await gw.request('/v1/audit/verify', { headers: bearer(token) })).json()) as VerificationBody;
+      expect(intact).toMatchObject({ ok: true, trust: { signaturesChecked: true, trustedKeys: [signer.kid], witness: { recordsChecked: 3, latestWitnessedSeq: 30, problem: null } } });
+      await db.execute(sql`delete from audit_entries where chain_seq > 20`);
+      await db.execute(sql`delete from audit_checkpoints where seq > 20`);
+      const cut = (await (await gw.request('/v1/audit/verify', { headers: bearer(token) })).json()) as VerificationBody;
+      expect(cut.ok).toBe(false);
+      expect(cut.firstProblem).toMatchObject({ kind: 'witness_missing', seq: 30 });
+    } finally {
+      await rm(ownFile, { force: true });
+    }
+  });
+
+  it('makes GET /v1/audit/verify answer 503 audit_witness_unreadable when its witness file is corrupt', async () => {
+    const ownFile = gw.services.audit.witness.file;
+    await copyFile(witnessFile, ownFile);
+    await appendFile(ownFile, '{"type":"checkpoint","seq":"forty"}\n');
+    try {
+      const response = await gw.request('/v1/audit/verify', { headers: bearer(await gw.tokenFor('auditor')) });
+      expect(response.status).toBe(503);
+      const problem = await problemOf(response);
+      expect(problem.code).toBe('audit_witness_unreadable');
+      expect(JSON.stringify(problem)).not.toContain(ownFile);
+      expect(gw.logs.text()).toContain(`witness file ${ownFile}, line 4: not a witness record`);
+    } finally {
+      await rm(ownFile, { force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // An expected head seen earlier (a witness outside the database)
 // ---------------------------------------------------------------------------------------------
 
@@ -544,7 +731,7 @@ describe('an expected head', () => {
     await db.execute(sql`update audit_entries set purpose = 'rewritten' where chain_seq = 25`);
     const newHead = await rehashFrom(25);
     const createdAt = new Date();
-    const { signature, kid } = await signCheckpoint(keys, { seq: 30, headHash: newHead, createdAt: createdAt.toISOString() });
+    const { signature, kid } = await signCheckpoint(signer, { seq: 30, headHash: newHead, createdAt: createdAt.toISOString() });
     await db.insert(auditCheckpoints).values({ seq: 30, headHash: newHead, signature, kid, createdAt });
     await expectIntact();
     await expectProblem('checkpoint_mismatch', CHAIN_LENGTH, seenHead);
@@ -564,7 +751,7 @@ describe('concurrent writers and sealers', () => {
 
     const sealerLoop = async (pauseMs: number) => {
       while (writing) {
-        sealResults.push(await sealAll(db, keys));
+        sealResults.push(await sealAll(db, signer));
         await delay(pauseMs);
       }
     };
@@ -582,7 +769,7 @@ describe('concurrent writers and sealers', () => {
     const ids = await Promise.all(Array.from({ length: writers }, (_, index) => writer(index)));
     writing = false;
     await Promise.all(sealers);
-    sealResults.push(await sealAll(db, keys));
+    sealResults.push(await sealAll(db, signer));
 
     expect(new Set(ids).size).toBe(writers);
     const totalSealed = sealResults.reduce((sum, result) => sum + result.sealed, 0);

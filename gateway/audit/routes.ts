@@ -5,9 +5,20 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { auditEntries } from '../db/schema.js';
 import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { recordAudit } from './record.js';
-import { verifyAuditChain } from './verify.js';
+import { type ChainVerification, verifyAuditChain } from './verify.js';
+import { WitnessFileError } from './witness.js';
+
+const ProblemSchema = z
+  .object({
+    kind: z.enum(['modified', 'missing', 'broken_link', 'checkpoint_mismatch', 'untrusted_key', 'truncated', 'witness_missing', 'witness_mismatch']),
+    seq: z.number().int(),
+    entryId: z.string().nullable(),
+    detail: z.string(),
+  })
+  .openapi('AuditChainProblem');
 
 const VerificationSchema = z
   .object({
@@ -20,14 +31,20 @@ const VerificationSchema = z
       .object({ seq: z.number().int(), headHash: z.string(), kid: z.string(), createdAt: z.string() })
       .nullable(),
     pendingEntries: z.number().int(),
-    firstProblem: z
+    firstProblem: ProblemSchema.nullable(),
+    trust: z
       .object({
-        kind: z.enum(['modified', 'missing', 'broken_link', 'checkpoint_mismatch', 'truncated']),
-        seq: z.number().int(),
-        entryId: z.string().nullable(),
-        detail: z.string(),
+        signaturesChecked: z.boolean().openapi({ description: 'Whether checkpoint signatures were checked against trusted keys' }),
+        trustedKeys: z.array(z.string()).openapi({ description: 'RFC 7638 thumbprints of the keys checkpoints may be signed with (from files, never the database)' }),
+        witness: z
+          .object({
+            recordsChecked: z.number().int(),
+            latestWitnessedSeq: z.number().int().nullable(),
+            problem: ProblemSchema.nullable().openapi({ description: 'The first disagreement with the witness, even when firstProblem is an earlier one' }),
+          })
+          .nullable(),
       })
-      .nullable(),
+      .openapi({ description: 'What the verification relied on outside the database' }),
   })
   .openapi('AuditVerification');
 
@@ -58,7 +75,9 @@ const verifyRoute = protectedRoute({
   summary: 'Verify the audit hash chain and its signed checkpoints',
   description:
     'Walks the whole chain and reports the first problem: a modified, missing, moved or inserted entry, ' +
-    'a bad checkpoint, or a tail cut off before the last signed checkpoint (or before `expectSeq`).',
+    'a bad checkpoint or one signed by a key the gateway does not trust (checkpoint keys come from files, never the database), ' +
+    'a tail cut off before the last signed checkpoint (or before `expectSeq`), or a head published to the witness ' +
+    'outside the database that the database lost or changed.',
   scopes: ['audit:verify'],
   request: {
     query: z.object({
@@ -68,7 +87,7 @@ const verifyRoute = protectedRoute({
   },
   responses: {
     200: { description: 'Verification result (ok or the first problem)', content: { 'application/json': { schema: VerificationSchema } } },
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 503),
   },
 });
 
@@ -98,8 +117,20 @@ const listEntriesRoute = protectedRoute({
 export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     const { expectSeq, expectHash } = c.req.valid('query');
-    const { db, keys } = c.var.services;
-    const result = await verifyAuditChain(db, keys, expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined);
+    const { db, audit } = c.var.services;
+    let result: ChainVerification;
+    try {
+      result = await verifyAuditChain(
+        db,
+        { trustedKeys: audit.trustedKeys, witness: { files: [audit.witness.file], required: false } },
+        expectSeq ? { seq: expectSeq, ...(expectHash ? { hash: expectHash } : {}) } : undefined,
+      );
+    } catch (error) {
+      if (!(error instanceof WitnessFileError)) throw error;
+      // The operator's problem, not the caller's: the file's path and contents stay in the log.
+      c.var.logger.error({ err: { message: error.message } }, 'audit verification: the witness file cannot be read');
+      throw new ApiError('audit_witness_unreadable', 'The audit witness file is unreadable or holds something other than witness records; see the gateway log.');
+    }
     await recordAudit(db, {
       actor: c.var.principal,
       action: 'audit.verify',

@@ -1,15 +1,18 @@
 /**
- * Seals pending audit entries into the hash chain and signs a checkpoint of the new head.
- * Runs in the background of every instance; an advisory lock lets one sealer work at a time,
- * while requests only ever insert unsealed rows and never wait for it.
+ * Seals pending audit entries into the hash chain and signs a checkpoint of the new head with
+ * the checkpoint key (a file, never the database). Once the seal has committed, the signed head
+ * goes to the witnesses outside the database. Runs in the background of every instance; an
+ * advisory lock lets one sealer work at a time, while requests only ever insert unsealed rows
+ * and never wait for it.
  */
 import { CompactSign } from 'jose';
 import { asc, desc, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { KeyStore } from '../auth/keys.js';
 import type { Database } from '../db/client.js';
 import { auditCheckpoints, auditEntries } from '../db/schema.js';
 import { CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
+import type { CheckpointSigner } from './checkpoint-keys.js';
+import type { CheckpointWitness, SignedCheckpoint } from './witness.js';
 
 const SEAL_LOCK_KEY = 7_461_230_003;
 const DEFAULT_BATCH = 1000;
@@ -24,18 +27,29 @@ export interface SealResult {
    * visible to verification; it is never papered over by reusing positions a signature vouches for.
    */
   gap?: { from: number; to: number };
+  /** The checkpoint this seal signed (none when nothing was pending). */
+  checkpoint?: SignedCheckpoint;
 }
 
-export async function signCheckpoint(keys: KeyStore, payload: CheckpointPayload): Promise<{ signature: string; kid: string }> {
-  const key = await keys.activeKey();
+export async function signCheckpoint(signer: CheckpointSigner, payload: CheckpointPayload): Promise<{ signature: string; kid: string }> {
   const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CHECKPOINT_TYPE })
-    .sign(key.signKey);
-  return { signature, kid: key.kid };
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: CHECKPOINT_TYPE })
+    .sign(signer.signKey);
+  return { signature, kid: signer.kid };
 }
 
-/** Seals up to `batchSize` pending entries; returns how many it sealed and the new head. */
-export async function sealPendingEntries(db: Database, keys: KeyStore, batchSize = DEFAULT_BATCH): Promise<SealResult> {
+/**
+ * Seals up to `batchSize` pending entries; returns how many it sealed and the new head. The
+ * checkpoint is handed to `witness` after the transaction committed, never before: a witness
+ * must not hold a head the database never had.
+ */
+export async function sealPendingEntries(db: Database, signer: CheckpointSigner, options: { batchSize?: number; witness?: CheckpointWitness | undefined } = {}): Promise<SealResult> {
+  const result = await sealBatch(db, signer, options.batchSize ?? DEFAULT_BATCH);
+  if (result.checkpoint) await options.witness?.record(result.checkpoint);
+  return result;
+}
+
+async function sealBatch(db: Database, signer: CheckpointSigner, batchSize: number): Promise<SealResult> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK_KEY})`);
     const [head] = await tx
@@ -87,35 +101,42 @@ export async function sealPendingEntries(db: Database, keys: KeyStore, batchSize
        where entry.id = seal.id`);
 
     const payload: CheckpointPayload = { seq, headHash: prevHash, createdAt: sealedAt.toISOString() };
-    const { signature, kid } = await signCheckpoint(keys, payload);
+    const { signature, kid } = await signCheckpoint(signer, payload);
     await tx.insert(auditCheckpoints).values({ seq, headHash: prevHash, signature, kid, createdAt: sealedAt });
-    return { sealed: pending.length, headSeq: seq, headHash: prevHash, ...(gap ? { gap } : {}) };
+    const signed: SignedCheckpoint = { ...payload, kid, signature };
+    return { sealed: pending.length, headSeq: seq, headHash: prevHash, checkpoint: signed, ...(gap ? { gap } : {}) };
   });
 }
 
-/** Seals until nothing is pending (bounded by `maxBatches`). */
-export async function sealAll(db: Database, keys: KeyStore, maxBatches = 1000): Promise<SealResult> {
+/** Seals until nothing is pending (bounded by `maxBatches`), handing each checkpoint to `witness`. */
+export async function sealAll(db: Database, signer: CheckpointSigner, options: { maxBatches?: number; witness?: CheckpointWitness | undefined } = {}): Promise<SealResult> {
   let last: SealResult = { sealed: 0, headSeq: 0, headHash: GENESIS_HASH };
   let total = 0;
   let gap: SealResult['gap'];
-  for (let batch = 0; batch < maxBatches; batch += 1) {
-    last = await sealPendingEntries(db, keys);
+  for (let batch = 0; batch < (options.maxBatches ?? 1000); batch += 1) {
+    last = await sealPendingEntries(db, signer, { witness: options.witness });
     total += last.sealed;
     gap ??= last.gap;
     if (last.sealed < DEFAULT_BATCH) break;
   }
-  return { ...last, sealed: total, ...(gap ? { gap } : {}) };
+  // The last batch's checkpoint is not the whole run's: each went to the witness already.
+  const { checkpoint: _lastCheckpoint, ...head } = last;
+  return { ...head, sealed: total, ...(gap ? { gap } : {}) };
 }
 
-/** Starts the periodic sealer. Returns a function that stops it and waits for a running seal. */
-export function startSealer(db: Database, keys: KeyStore, intervalMs: number, logger: Logger): () => Promise<void> {
+/**
+ * Starts the periodic sealer, which also publishes heads to the HTTP witness (in the background:
+ * a slow witness never delays a seal). Returns a function that stops it and waits for a running
+ * seal and witness call.
+ */
+export function startSealer(db: Database, signer: CheckpointSigner, witness: CheckpointWitness, intervalMs: number, logger: Logger): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const timer = setInterval(() => {
     running = running.then(async () => {
       if (stopped) return;
       try {
-        const result = await sealAll(db, keys, 10);
+        const result = await sealAll(db, signer, { maxBatches: 10, witness });
         if (result.gap) {
           logger.error(
             { auditGapFrom: result.gap.from, auditGapTo: result.gap.to },
@@ -123,13 +144,14 @@ export function startSealer(db: Database, keys: KeyStore, intervalMs: number, lo
           );
         }
         if (result.sealed > 0) {
-          // The checkpoint in the log is a witness outside the database: a truncated table can be
+          // The head in the log is one more witness outside the database: a truncated table can be
           // checked against it with `npm run audit:verify -- --expect-seq N --expect-hash H`.
           logger.info({ auditHeadSeq: result.headSeq, auditHeadHash: result.headHash, sealed: result.sealed }, 'audit sealed');
         }
       } catch (error) {
         logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'audit sealing failed; will retry');
       }
+      void witness.publishToHttpWitness();
     });
   }, intervalMs);
   timer.unref();
@@ -137,5 +159,6 @@ export function startSealer(db: Database, keys: KeyStore, intervalMs: number, lo
     stopped = true;
     clearInterval(timer);
     await running;
+    await witness.close();
   };
 }

@@ -1,13 +1,16 @@
 /**
- * Verifies the audit chain from the first entry to the head, page by page, and every signed
- * checkpoint against it. Reports the first problem found with the sequence number it concerns.
+ * Verifies the audit chain from the first entry to the head, page by page, every signed
+ * checkpoint against it with keys given out of band (never keys from the database), and the
+ * heads published to witnesses outside the database against the checkpoints. Reports the first
+ * problem found with the sequence number it concerns.
  */
 import { and, asc, count, eq, gt, isNull, lt } from 'drizzle-orm';
-import { compactVerify } from 'jose';
-import type { KeyStore } from '../auth/keys.js';
+import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { Queryable } from '../db/client.js';
 import { auditCheckpoints, auditEntries } from '../db/schema.js';
 import { type AuditRow, CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
+import type { TrustedKeys } from './checkpoint-keys.js';
+import { type WitnessedHead, readWitnessHeads } from './witness.js';
 
 const PAGE = 2000;
 
@@ -23,8 +26,14 @@ export type ChainProblemKind =
    * entries lie past the last checkpoint (which the sealer never leaves behind).
    */
   | 'checkpoint_mismatch'
+  /** A checkpoint is signed by a key the verifier was not given: re-signed by someone else. */
+  | 'untrusted_key'
   /** The chain ends before the last signed checkpoint (or an expected head): the tail was cut. */
-  | 'truncated';
+  | 'truncated'
+  /** A head the witness holds is gone from the database (its checkpoint, or the chain up to it). */
+  | 'witness_missing'
+  /** The database's checkpoint at a witnessed position differs from the witness's. */
+  | 'witness_mismatch';
 
 export interface ChainProblem {
   kind: ChainProblemKind;
@@ -44,6 +53,23 @@ export interface ChainVerification {
   /** Entries written but not yet sealed (normal for a second or so after they are written). */
   pendingEntries: number;
   firstProblem: ChainProblem | null;
+  /** What the verification relied on outside the database, and what it could not check. */
+  trust: {
+    /** False when no trusted key was given: links and hashes were checked, signatures were not. */
+    signaturesChecked: boolean;
+    /** Kids of the keys checkpoints were allowed to be signed with. */
+    trustedKeys: string[];
+    /** The comparison with the witness; null when no witness was consulted. */
+    witness: WitnessComparison | null;
+  };
+}
+
+export interface WitnessComparison {
+  /** Heads read from the witness (checkpoint records and HTTP witness receipts). */
+  recordsChecked: number;
+  latestWitnessedSeq: number | null;
+  /** The first disagreement between the witness and the database, also when an earlier problem is firstProblem. */
+  problem: ChainProblem | null;
 }
 
 export interface ExpectedHead {
@@ -51,20 +77,49 @@ export interface ExpectedHead {
   hash?: string;
 }
 
-async function verifyCheckpointSignature(keys: KeyStore, signature: string): Promise<CheckpointPayload | null> {
+export interface VerificationTrust {
+  /** Keys checkpoints must be signed with; null checks links and hashes only (and says so). */
+  trustedKeys: TrustedKeys | null;
+  /** Witness files to compare with; `required`: a missing file is an error, not an empty witness. */
+  witness?: { files: string[]; required: boolean } | undefined;
+}
+
+type SignatureCheck = { status: 'ok'; payload: CheckpointPayload } | { status: 'untrusted'; kid: string } | { status: 'invalid' };
+
+async function verifyCheckpointSignature(trustedKeys: TrustedKeys, signature: string): Promise<SignatureCheck> {
+  let kid: unknown;
   try {
-    const [encodedHeader] = signature.split('.');
-    const header = JSON.parse(Buffer.from(encodedHeader ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
-    if (typeof header.kid !== 'string') return null;
-    // Checkpoints outlive key publication: old ones still verify with the retired key's public half.
-    const key = await keys.historicalVerificationKey(header.kid);
-    if (!key) return null;
-    const { payload, protectedHeader } = await compactVerify(signature, key.verifyKey, { algorithms: [key.alg] });
-    if (protectedHeader.typ !== CHECKPOINT_TYPE) return null;
-    return JSON.parse(new TextDecoder().decode(payload)) as CheckpointPayload;
+    kid = decodeProtectedHeader(signature).kid;
   } catch {
-    return null;
+    return { status: 'invalid' };
   }
+  if (typeof kid !== 'string') return { status: 'invalid' };
+  const key = trustedKeys.get(kid);
+  if (!key) return { status: 'untrusted', kid };
+  try {
+    const { payload, protectedHeader } = await compactVerify(signature, key.verifyKey, { algorithms: [key.alg] });
+    if (protectedHeader.typ !== CHECKPOINT_TYPE) return { status: 'invalid' };
+    return { status: 'ok', payload: JSON.parse(new TextDecoder().decode(payload)) as CheckpointPayload };
+  } catch {
+    return { status: 'invalid' };
+  }
+}
+
+/** The problem with a checkpoint row, or null when its signature is trusted and matches it. */
+async function checkpointProblem(
+  trustedKeys: TrustedKeys | null,
+  checkpoint: { seq: number; headHash: string; signature: string },
+  entryId: string | null,
+): Promise<ChainProblem | null> {
+  if (!trustedKeys) return null;
+  const checked = await verifyCheckpointSignature(trustedKeys, checkpoint.signature);
+  if (checked.status === 'untrusted') {
+    return { kind: 'untrusted_key', seq: checkpoint.seq, entryId, detail: `checkpoint is signed by key ${checked.kid}, which is not among the trusted keys` };
+  }
+  if (checked.status === 'invalid' || checked.payload.seq !== checkpoint.seq || checked.payload.headHash !== checkpoint.headHash) {
+    return { kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId, detail: 'checkpoint signature is invalid or does not match its row' };
+  }
+  return null;
 }
 
 /**
@@ -99,7 +154,10 @@ async function insertionBefore(db: Queryable, row: AuditRow, seq: number): Promi
   };
 }
 
-export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?: ExpectedHead): Promise<ChainVerification> {
+export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, expected?: ExpectedHead): Promise<ChainVerification> {
+  // The witness first: every head in it was committed before it was written, so the database
+  // read after it must hold them all (a seal committing meanwhile cannot look like a loss).
+  const witnessed = trust.witness ? await readWitnessHeads(trust.witness.files, trust.witness.required) : null;
   const checkpoints = await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
   const [pendingRow] = await db.select({ pending: count() }).from(auditEntries).where(isNull(auditEntries.chainSeq));
   const checkpointAt = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
@@ -111,9 +169,9 @@ export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?:
 
   // Checkpoints first: a forged or altered checkpoint is a problem even if the chain is intact.
   for (const checkpoint of checkpoints) {
-    const payload = await verifyCheckpointSignature(keys, checkpoint.signature);
-    if (!payload || payload.seq !== checkpoint.seq || payload.headHash !== checkpoint.headHash) {
-      fail({ kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId: null, detail: 'checkpoint signature is invalid or does not match its row' });
+    const problem = await checkpointProblem(trust.trustedKeys, checkpoint, null);
+    if (problem) {
+      fail(problem);
       break;
     }
   }
@@ -176,16 +234,17 @@ export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?:
       .orderBy(asc(auditCheckpoints.seq));
     for (const checkpoint of later) {
       if (checkpoint.seq > headSeq) break;
-      const payload = await verifyCheckpointSignature(keys, checkpoint.signature);
       const [row] = await db
         .select({ entryId: auditEntries.entryId, entryHash: auditEntries.entryHash })
         .from(auditEntries)
         .where(eq(auditEntries.chainSeq, checkpoint.seq));
-      if (!payload || payload.seq !== checkpoint.seq || payload.headHash !== checkpoint.headHash || row?.entryHash !== checkpoint.headHash) {
-        fail({ kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId: row?.entryId ?? null, detail: 'checkpoint signature is invalid or does not match the chain' });
+      const problem = await checkpointProblem(trust.trustedKeys, checkpoint, row?.entryId ?? null);
+      if (problem || row?.entryHash !== checkpoint.headHash) {
+        fail(problem ?? { kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId: row?.entryId ?? null, detail: 'checkpoint does not match the chain' });
         break;
       }
       checkpoints.push(checkpoint);
+      checkpointAt.set(checkpoint.seq, checkpoint);
     }
     const coveredTo = checkpoints.at(-1)?.seq ?? 0;
     if (!firstProblem && coveredTo < headSeq) {
@@ -213,6 +272,17 @@ export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?:
     }
   }
 
+  let witness: WitnessComparison | null = null;
+  if (witnessed) {
+    const problem = await compareWithWitness(witnessed, checkpointAt, trust.trustedKeys, firstProblem === null ? headSeq : null);
+    if (problem) fail(problem);
+    witness = {
+      recordsChecked: witnessed.length,
+      latestWitnessedSeq: witnessed.reduce<number | null>((highest, head) => Math.max(highest ?? 0, head.seq), null),
+      problem,
+    };
+  }
+
   return {
     ok: firstProblem === null,
     entriesChecked,
@@ -224,5 +294,55 @@ export async function verifyAuditChain(db: Queryable, keys: KeyStore, expected?:
       : null,
     pendingEntries: Number(pendingRow?.pending ?? 0),
     firstProblem,
+    trust: { signaturesChecked: trust.trustedKeys !== null, trustedKeys: trust.trustedKeys?.kids ?? [], witness },
   };
+}
+
+/**
+ * The first disagreement between the witness and the database: a witnessed head whose checkpoint
+ * is gone or differs, a witness record not signed by a trusted key, or (when the walk reached a
+ * verified head) a chain that ends before the newest witnessed head.
+ */
+async function compareWithWitness(
+  witnessed: WitnessedHead[],
+  checkpointAt: Map<number, { seq: number; headHash: string }>,
+  trustedKeys: TrustedKeys | null,
+  verifiedHeadSeq: number | null,
+): Promise<ChainProblem | null> {
+  const bySeq = [...witnessed].sort((a, b) => a.seq - b.seq);
+  for (const head of bySeq) {
+    const checkpoint = checkpointAt.get(head.seq);
+    if (!checkpoint) {
+      return {
+        kind: 'witness_missing',
+        seq: head.seq,
+        entryId: null,
+        detail: `the witness (${head.source}) holds a signed head at ${head.seq} (hash ${head.headHash}) but the database has no checkpoint there`,
+      };
+    }
+    if (checkpoint.headHash !== head.headHash) {
+      return {
+        kind: 'witness_mismatch',
+        seq: head.seq,
+        entryId: null,
+        detail: `the witness (${head.source}) holds hash ${head.headHash} at ${head.seq}, the database's checkpoint says ${checkpoint.headHash}`,
+      };
+    }
+    if (trustedKeys && head.signature !== null) {
+      const checked = await verifyCheckpointSignature(trustedKeys, head.signature);
+      if (checked.status !== 'ok' || checked.payload.seq !== head.seq || checked.payload.headHash !== head.headHash) {
+        return { kind: 'witness_mismatch', seq: head.seq, entryId: null, detail: `the witness record ${head.source} is not signed by a trusted key, or its signature does not match it` };
+      }
+    }
+  }
+  const newest = bySeq.at(-1);
+  if (verifiedHeadSeq !== null && newest && newest.seq > verifiedHeadSeq) {
+    return {
+      kind: 'witness_missing',
+      seq: verifiedHeadSeq + 1,
+      entryId: null,
+      detail: `the chain ends at ${verifiedHeadSeq} but the witness (${newest.source}) holds a signed head at ${newest.seq}`,
+    };
+  }
+  return null;
 }

@@ -3,7 +3,9 @@
  * or with `--check` fails when the committed copy differs from what the code produces (CI).
  * The document depends only on the routes, so the app is built over an in-memory database.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../app.js';
 import { parseConfig } from '../config.js';
@@ -16,7 +18,9 @@ const target = fileURLToPath(new URL('../../contracts/onewindow.openapi.json', i
 
 async function main(): Promise<number> {
   const check = process.argv.includes('--check');
-  const config = parseConfig({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ONEWINDOW_DEMO: 'false' });
+  // A throw-away data folder: the services create key files at start, which have no place here.
+  const dataDir = await mkdtemp(join(tmpdir(), 'ow-openapi-'));
+  const config = parseConfig({ PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ONEWINDOW_DEMO: 'false' });
   const database = await openDatabase(config.database);
   try {
     await database.migrate();
@@ -36,6 +40,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await database.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -12,6 +12,7 @@ import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../a
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
 import { DisabledClients } from '../auth/disabled-clients.js';
+import { type AuditTrust, createAuditTrust } from '../audit/trust.js';
 import { KeyStore } from '../auth/keys.js';
 import { TokenService } from '../auth/tokens.js';
 import { CalendarService } from '../calendar/service.js';
@@ -45,7 +46,10 @@ export interface GatewayServices {
   database: DatabaseHandle;
   db: Database;
   logger: Logger;
+  /** Token and certificate envelope keys. */
   keys: KeyStore;
+  /** The audit checkpoint key, the keys checkpoints are verified with, and the witnesses (never the database). */
+  audit: AuditTrust;
   tokens: TokenService;
   clientQueries: ClientQueries;
   /** Clients whose tokens are refused before they expire. */
@@ -100,8 +104,9 @@ export async function createServices(
   } = {},
 ): Promise<GatewayServices> {
   const clock = options.clock ?? systemClock;
-  const keys = new KeyStore(database.db, config.signing);
+  const keys = new KeyStore(database.db, config.signing, { logger });
   await keys.initialise();
+  const audit = await createAuditTrust(config.audit, config.signing.alg, logger);
   const disabledClients = new DisabledClients(database.db);
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
@@ -135,6 +140,7 @@ export async function createServices(
     db: database.db,
     logger,
     keys,
+    audit,
     tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens, subjectTokenTtlSeconds: config.subjectTokenTtlSeconds }, clock),
     clientQueries: prepareClientQueries(database),
     metrics,
@@ -153,4 +159,5 @@ export async function closeServices(services: GatewayServices): Promise<void> {
   await services.deliveryWorker.stop(services.config.server.shutdownGraceMs);
   services.publishedContracts.stop();
   await services.departments.close();
+  await services.audit.witness.close();
 }

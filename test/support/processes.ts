@@ -228,12 +228,29 @@ export function householdMoveInItem(label: string, labelZh: string): Record<stri
 }
 
 /**
+ * The data folder (DATA_DIR) shared by the gateway processes of one test file, which form one
+ * deployment: the same key-encryption key, checkpoint key and witness file, as instances sharing
+ * a folder do. Removed when the test process exits.
+ */
+let sharedDataDir: string | undefined;
+function deploymentDataDir(): string {
+  if (!sharedDataDir) {
+    const directory = mkdtempSync(join(tmpdir(), 'ow-deployment-'));
+    process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+    sharedDataDir = directory;
+  }
+  return sharedDataDir;
+}
+
+/**
  * What every gateway process of these tests is started with: loopback on a free port, one issuer,
- * the cluster's database, demo clients (the tests sign in as them), department simulators on
- * loopback allowed; `extra` adds or overrides (departments, delivery timings, limits).
+ * the cluster's database, one data folder for the test file, demo clients (the tests sign in as
+ * them), department simulators on loopback allowed; `extra` adds or overrides (departments,
+ * delivery timings, limits).
  */
 export function gatewayProcessEnvironment(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
+    DATA_DIR: deploymentDataDir(),
     PORT: '0',
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: 'http://onewindow.test',
