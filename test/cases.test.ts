@@ -15,6 +15,7 @@ import { applyDepartmentStatus } from '../gateway/cases/status.js';
 import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
 import { invented2027 } from '../gateway/calendar/test-fixtures.js';
 import { pdfDocument } from './fixtures/documents.js';
+import { fixedClock } from '../gateway/platform/clock.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
@@ -98,6 +99,12 @@ async function upload(subjectId: string, typeCode: string, label: string): Promi
 
 const establishmentForm = { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
 
+/**
+ * The gateway's clock stands still on a Friday in December 2026, so acceptance days, due dates
+ * and the provisional 2027 deadlines below are the same whatever day the test runs.
+ */
+const clock = fixedClock('2026-12-18T02:00:00.000Z');
+
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
   amr = await startAmrEnterpriseSimulator();
@@ -110,7 +117,7 @@ beforeAll(async () => {
     ]),
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
     DELIVERY_WORKER: 'false',
-  });
+  }, { clock });
   const window = await gw.createClient('window');
   windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'contracts:read', 'cases:read', 'cases:write'])).accessToken;
   for (const resource of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) await grant(resource, window.client.id);
@@ -259,7 +266,7 @@ describe('a case from opening to completion', () => {
   });
 
   it('takes status callbacks from the department the case went to, and completes on time', async () => {
-    const now = Date.now();
+    const now = clock.now().getTime();
     const push = (eventId: string, status: string, token = amrToken, at = new Date(now).toISOString(), caseNumber = first.caseNumber) =>
       call('/v1/case-status-callbacks', { body: { caseNumber, eventId, status, occurredAt: at }, token });
     expect((await ok<{ caseStatus: string }>(await push('amr-evt-1', 'received'))).caseStatus).toBe('in_progress');
@@ -269,7 +276,7 @@ describe('a case from opening to completion', () => {
     expect((await problemOf(await push('amr-evt-2', 'completed', amrToken, new Date(now).toISOString(), 'OW20260101999999'))).code).toBe('callback_unknown_case');
     expect((await problemOf(await push('amr-evt-3', 'completed', amrToken, new Date(now - 30 * 86_400_000).toISOString()))).code).toBe('callback_stale');
     expect((await problemOf(await push('amr-evt-4', 'completed', amrToken, new Date(now - 60_000).toISOString()))).code).toBe('callback_stale'); // older than the last applied
-    expect((await call('/v1/case-status-callbacks', { body: { caseNumber: first.caseNumber, eventId: 'w', status: 'completed', occurredAt: new Date().toISOString() } })).status).toBe(403);
+    expect((await call('/v1/case-status-callbacks', { body: { caseNumber: first.caseNumber, eventId: 'w', status: 'completed', occurredAt: clock.now().toISOString() } })).status).toBe(403);
 
     const done = await ok<{ caseStatus: string }>(await push('amr-evt-5', 'completed', amrToken, new Date(now + 1000).toISOString()));
     expect(done.caseStatus).toBe('completed');
@@ -303,9 +310,10 @@ describe('a joint case', () => {
     expect(submitted.deliveries.map((delivery) => delivery.department)).toEqual(['NRB', 'PSB']);
     expect(entry(submitted, 'marital_status')).toMatchObject({ state: 'deferred', deferredUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     expect(submitted.notice.counts.deferred).toBe(2);
-    // Accepted in late 2026, its 30-working-day statutory deadline lies in 2027, whose holidays are
-    // not loaded: counted by weekdays, marked provisional, and recomputed once 2027 is loaded.
-    if (submitted.acceptedOn! >= '2026-11-01' && submitted.acceptedOn! < '2027-01-01') {
+    // Accepted in December 2026, its 30-working-day statutory deadline lies in 2027, whose holidays
+    // are not loaded: counted by weekdays, marked provisional, and recomputed once 2027 is loaded.
+    expect(submitted.acceptedOn).toBe('2026-12-18');
+    {
       expect(submitted.dueDatesProvisional).toBe(true);
       const admin = await gw.tokenFor('admin');
       expect((await call('/v1/calendar/years/2027', { method: 'PUT', body: invented2027(), token: admin })).status).toBe(201);
@@ -316,7 +324,7 @@ describe('a joint case', () => {
     }
 
     const push = async (token: string, eventId: string, status: string) =>
-      ok<{ caseStatus: string }>(await (call('/v1/case-status-callbacks', { body: { caseNumber: submitted.caseNumber, eventId, status, occurredAt: new Date().toISOString() }, token })));
+      ok<{ caseStatus: string }>(await (call('/v1/case-status-callbacks', { body: { caseNumber: submitted.caseNumber, eventId, status, occurredAt: clock.now().toISOString() }, token })));
     expect((await push(nrbToken, 'joint-nrb-1', 'completed')).caseStatus).toBe('in_progress');
     expect((await push(psbToken, 'joint-psb-1', 'completed')).caseStatus).toBe('completed');
   });

@@ -345,7 +345,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const { services } = c.var;
     const callback = c.req.valid('json');
     const context = contextWithPurpose(c, { purpose: null, caseRef: callback.caseNumber, operatorId: null });
-    const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current() }, callback);
+    const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current(), now: () => services.clock.now() }, callback);
     return c.json(result, 200);
   });
 }
