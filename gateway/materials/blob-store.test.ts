@@ -4,17 +4,17 @@
  * DATABASE_URL is set (as the rest of the tests do).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.js';
-import { type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
+import { type Database, type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
 import { freshDatabase } from '../../test/harness.js';
-import { SM3_SUPPORTED } from './blob-store.js';
-import { collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
+import { BlobCorruptError, SM3_SUPPORTED } from './blob-store.js';
+import { type BlobStoreUnderTest, collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
 import { countTemporaryFiles, createFilesystemBlobStore } from './blob-store-fs.js';
 import { createPostgresBlobStore } from './blob-store-postgres.js';
 
@@ -28,7 +28,7 @@ async function temporaryDirectory(): Promise<string> {
 async function storedFileBytes(directory: string): Promise<number> {
   let total = 0;
   for (const shard of await readdir(directory)) {
-    if (shard === 'tmp') continue;
+    if (shard === 'tmp' || shard === 'quarantine') continue;
     for (const name of await readdir(join(directory, shard))) total += (await stat(join(directory, shard, name))).size;
   }
   return total;
@@ -53,23 +53,94 @@ async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
   return Number(rowsOf<{ total: string | number }>(result)[0]?.total ?? 0);
 }
 
-describeBlobStoreConformance('filesystem', async () => {
+/** Damage done to a stored file as a failing disk or an intruder would do it. */
+function fileTampering(directory: string): Pick<BlobStoreUnderTest, 'flipByte' | 'dropLastByte' | 'restore' | 'storedIdentity'> {
+  const blobFile = (sha256: string): string => join(directory, sha256.slice(0, 2), sha256);
+  let tampered = 0;
+  // File times tick coarsely (a few ms); setting the mtime apart makes every change visible to the
+  // store's fingerprint even when it lands in the tick of the store's own last verification.
+  const markChanged = (path: string) => {
+    const at = new Date(Date.UTC(2001, 0, 1) + ++tampered * 1000);
+    return utimes(path, at, at);
+  };
+  return {
+    async flipByte(sha256, offset) {
+      const handle = await open(blobFile(sha256), 'r+');
+      try {
+        const byte = Buffer.alloc(1);
+        await handle.read(byte, 0, 1, offset);
+        byte[0] = (byte[0] ?? 0) ^ 0xff;
+        await handle.write(byte, 0, 1, offset);
+      } finally {
+        await handle.close();
+      }
+      await markChanged(blobFile(sha256));
+    },
+    async dropLastByte(sha256) {
+      await truncate(blobFile(sha256), (await stat(blobFile(sha256))).size - 1);
+      await markChanged(blobFile(sha256));
+    },
+    async restore(sha256, bytes) {
+      await writeFile(blobFile(sha256), bytes, { mode: 0o600 });
+    },
+    async storedIdentity(sha256) {
+      return String((await stat(blobFile(sha256), { bigint: true })).ino);
+    },
+  };
+}
+
+/** The same damage done to the rows, by SQL behind the store's back. */
+function rowTampering(db: Database): Pick<BlobStoreUnderTest, 'flipByte' | 'dropLastByte' | 'restore' | 'storedIdentity'> {
+  return {
+    async flipByte(sha256, offset) {
+      await db.execute(sql`
+        update blob_chunks c
+           set data = set_byte(c.data, ${offset}::int - c.seq * b.chunk_bytes, get_byte(c.data, ${offset}::int - c.seq * b.chunk_bytes) # 255)
+          from blobs b
+         where b.sha256 = c.sha256 and c.sha256 = ${sha256} and c.seq = ${offset}::int / b.chunk_bytes`);
+    },
+    async dropLastByte(sha256) {
+      await db.execute(sql`
+        update blob_chunks set data = substring(data from 1 for octet_length(data) - 1)
+         where sha256 = ${sha256} and seq = (select max(seq) from blob_chunks where sha256 = ${sha256})`);
+    },
+    async restore(sha256, bytes) {
+      const [blob] = await db.select({ chunkBytes: blobs.chunkBytes }).from(blobs).where(eq(blobs.sha256, sha256));
+      if (!blob) throw new Error(`no blobs row for ${sha256}`);
+      await db.delete(blobChunks).where(eq(blobChunks.sha256, sha256));
+      for (let seq = 0; seq * blob.chunkBytes < bytes.byteLength; seq++) {
+        const chunk = Buffer.from(bytes.subarray(seq * blob.chunkBytes, (seq + 1) * blob.chunkBytes));
+        await db.insert(blobChunks).values({ sha256, seq, data: sql`decode(${chunk.toString('base64')}, 'base64')` });
+      }
+    },
+    async storedIdentity(sha256) {
+      const result = await db.execute(sql`
+        select (select xmin::text from blobs where sha256 = ${sha256})
+               || ':' || (select string_agg(xmin::text, '.' order by seq) from blob_chunks where sha256 = ${sha256}) as identity`);
+      return String(rowsOf<{ identity: string }>(result)[0]?.identity);
+    },
+  };
+}
+
+describeBlobStoreConformance('filesystem', async (probe) => {
   const directory = await temporaryDirectory();
   return {
-    store: createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED }),
+    store: createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED, ...probe.options }),
     storedBytes: () => storedFileBytes(directory),
     temporaryItems: () => countTemporaryFiles(directory),
+    ...fileTampering(directory),
     cleanup: () => rm(directory, { recursive: true, force: true }),
   };
 });
 
 for (const chunkBytes of [undefined, 100_000]) {
-  describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async () => {
+  describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async (probe) => {
     const database = await openFreshDatabase();
     return {
-      store: createPostgresBlobStore({ db: database.handle.db, sm3: SM3_SUPPORTED, ...(chunkBytes ? { chunkBytes } : {}) }),
+      store: createPostgresBlobStore({ db: database.handle.db, sm3: SM3_SUPPORTED, ...(chunkBytes ? { chunkBytes } : {}), ...probe.options }),
       storedBytes: () => storedChunkBytes(database.handle),
       temporaryItems: async () => 0,
+      ...rowTampering(database.handle.db),
       cleanup: () => database.close(),
     };
   });
@@ -132,7 +203,7 @@ describe('filesystem blob store', () => {
     await truncate(join(directory, sha256.slice(0, 2), sha256), 100);
     const again = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     expect(again.created).toBe(true);
-    expect(await store.stat(sha256)).toEqual({ size: 50_000 });
+    expect(await store.stat(sha256)).toEqual({ size: 50_000, quarantined: false });
   });
 
   it('keeps serving a blob that is deleted after get', async () => {
@@ -142,6 +213,40 @@ describe('filesystem blob store', () => {
     const reading = await store.get(sha256);
     expect(await store.delete(sha256)).toBe(true);
     expect((await collect(reading!)).equals(bytes)).toBe(true);
+  });
+
+  it('moves a corrupt file to quarantine/, keeps it for inspection, and removes it on repair', async () => {
+    const own = await temporaryDirectory();
+    try {
+      const store = createFilesystemBlobStore({ directory: own });
+      const bytes = randomBytes(20_000);
+      const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+      await fileTampering(own).flipByte(sha256, 7);
+      await expect(collect((await store.get(sha256))!)).rejects.toBeInstanceOf(BlobCorruptError);
+      expect(await readdir(join(own, sha256.slice(0, 2)))).toEqual([]);
+      const kept = await stat(join(own, 'quarantine', sha256));
+      expect(kept.size).toBe(20_000);
+      expect(kept.mode & 0o777).toBe(0o600);
+      expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: true, repaired: true });
+      expect(await readdir(join(own, 'quarantine'))).toEqual([]);
+      expect(await readdir(join(own, sha256.slice(0, 2)))).toEqual([sha256]);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('does not quarantine the good file a put published while a read of the corrupt one was under way', async () => {
+    let now = 0;
+    const store = createFilesystemBlobStore({ directory, now: () => now, rangeVerificationMaxAgeMs: 1000 });
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await fileTampering(directory).flipByte(sha256, 10);
+    const reading = (await store.get(sha256))!; // holds the corrupt file open
+    now += 1000;
+    expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: true, repaired: true });
+    await expect(collect(reading)).rejects.toBeInstanceOf(BlobCorruptError);
+    expect(await store.stat(sha256)).toEqual({ size: bytes.byteLength, quarantined: false });
+    expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
   });
 });
 
@@ -195,6 +300,43 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
     const reading = (await store.get(sha256))!;
     await store.delete(sha256);
     await expect(collect(reading)).rejects.toThrow(/postgres blob store: .* was deleted/);
+  });
+
+  it('does not quarantine the good rows a put wrote while a read of the corrupt ones was under way', async () => {
+    let now = 0;
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, now: () => now, rangeVerificationMaxAgeMs: 1000 });
+    const bytes = randomBytes(3000);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await rowTampering(database.handle.db).flipByte(sha256, 10);
+    const reading = (await store.get(sha256))![Symbol.asyncIterator]();
+    // The corrupt first chunk is read (and passed on: the second is read and held back) …
+    const first = await reading.next();
+    expect(first.done).toBe(false);
+    // … then a put replaces the rows, and the read goes on over the new ones.
+    now += 1000;
+    expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: true, repaired: true });
+    await expect(
+      (async () => {
+        for (let step = await reading.next(); !step.done; step = await reading.next());
+      })(),
+    ).rejects.toBeInstanceOf(BlobCorruptError);
+    expect(await store.stat(sha256)).toEqual({ size: 3000, quarantined: false });
+    expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
+  });
+
+  it('finds a blob whose chunk was deleted behind its back corrupt, not deleted', async () => {
+    const corruptions: string[] = [];
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, onCorruption: (corruption) => corruptions.push(corruption.sha256) });
+    const bytes = randomBytes(3000);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await database.handle.db.delete(blobChunks).where(and(eq(blobChunks.sha256, sha256), eq(blobChunks.seq, 1)));
+    const error = await collect((await store.get(sha256))!).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(BlobCorruptError);
+    expect(error).toMatchObject({ actualSha256: null });
+    expect(corruptions).toEqual([sha256]);
+    expect(await store.verify(sha256)).toMatchObject({ status: 'corrupt', actualSha256: null, size: 1000, newlyQuarantined: false });
+    expect((await store.put(piecesOf(bytes), { maxBytes: LIMIT })).repaired).toBe(true);
+    expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
   });
 
   it('refuses unusable chunk sizes', () => {
