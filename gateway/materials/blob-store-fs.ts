@@ -406,15 +406,18 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
 
     async *list(): AsyncGenerator<string> {
       try {
+        // Quarantined blobs are listed as they were at the start, each once: a consumer that
+        // verifies what it is given moves files into quarantine while this runs.
+        const quarantined = new Set((await namesIn(quarantineDirectory)).filter((name) => BLOB_NAME.test(name)));
         for (const shard of await namesIn(root)) {
           if (!SHARD_NAME.test(shard)) continue;
           for (const name of await namesIn(join(root, shard))) {
-            if (BLOB_NAME.test(name) && name.startsWith(shard)) yield name;
+            if (!BLOB_NAME.test(name) || !name.startsWith(shard)) continue;
+            quarantined.delete(name);
+            yield name;
           }
         }
-        for (const name of await namesIn(quarantineDirectory)) {
-          if (BLOB_NAME.test(name) && !(await stat(blobPath(name)).then(() => true, () => false))) yield name;
-        }
+        yield* quarantined;
       } catch (error) {
         throw storeError(DRIVER, `listing ${root}`, error);
       }

@@ -4,17 +4,18 @@
  * DATABASE_URL is set (as the rest of the tests do).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.js';
-import { type Database, type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
+import { type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
 import { freshDatabase } from '../../test/harness.js';
+import { fileTampering, rowTampering } from '../../test/support/blob-tampering.js';
 import { BlobCorruptError, SM3_SUPPORTED } from './blob-store.js';
-import { type BlobStoreUnderTest, collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
+import { collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
 import { countTemporaryFiles, createFilesystemBlobStore } from './blob-store-fs.js';
 import { createPostgresBlobStore } from './blob-store-postgres.js';
 
@@ -51,75 +52,6 @@ async function openFreshDatabase(): Promise<{ handle: DatabaseHandle; close(): P
 async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
   const result = await handle.db.execute(sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from blob_chunks`);
   return Number(rowsOf<{ total: string | number }>(result)[0]?.total ?? 0);
-}
-
-/** Damage done to a stored file as a failing disk or an intruder would do it. */
-function fileTampering(directory: string): Pick<BlobStoreUnderTest, 'flipByte' | 'dropLastByte' | 'restore' | 'storedIdentity'> {
-  const blobFile = (sha256: string): string => join(directory, sha256.slice(0, 2), sha256);
-  let tampered = 0;
-  // File times tick coarsely (a few ms); setting the mtime apart makes every change visible to the
-  // store's fingerprint even when it lands in the tick of the store's own last verification.
-  const markChanged = (path: string) => {
-    const at = new Date(Date.UTC(2001, 0, 1) + ++tampered * 1000);
-    return utimes(path, at, at);
-  };
-  return {
-    async flipByte(sha256, offset) {
-      const handle = await open(blobFile(sha256), 'r+');
-      try {
-        const byte = Buffer.alloc(1);
-        await handle.read(byte, 0, 1, offset);
-        byte[0] = (byte[0] ?? 0) ^ 0xff;
-        await handle.write(byte, 0, 1, offset);
-      } finally {
-        await handle.close();
-      }
-      await markChanged(blobFile(sha256));
-    },
-    async dropLastByte(sha256) {
-      await truncate(blobFile(sha256), (await stat(blobFile(sha256))).size - 1);
-      await markChanged(blobFile(sha256));
-    },
-    async restore(sha256, bytes) {
-      await writeFile(blobFile(sha256), bytes, { mode: 0o600 });
-    },
-    async storedIdentity(sha256) {
-      return String((await stat(blobFile(sha256), { bigint: true })).ino);
-    },
-  };
-}
-
-/** The same damage done to the rows, by SQL behind the store's back. */
-function rowTampering(db: Database): Pick<BlobStoreUnderTest, 'flipByte' | 'dropLastByte' | 'restore' | 'storedIdentity'> {
-  return {
-    async flipByte(sha256, offset) {
-      await db.execute(sql`
-        update blob_chunks c
-           set data = set_byte(c.data, ${offset}::int - c.seq * b.chunk_bytes, get_byte(c.data, ${offset}::int - c.seq * b.chunk_bytes) # 255)
-          from blobs b
-         where b.sha256 = c.sha256 and c.sha256 = ${sha256} and c.seq = ${offset}::int / b.chunk_bytes`);
-    },
-    async dropLastByte(sha256) {
-      await db.execute(sql`
-        update blob_chunks set data = substring(data from 1 for octet_length(data) - 1)
-         where sha256 = ${sha256} and seq = (select max(seq) from blob_chunks where sha256 = ${sha256})`);
-    },
-    async restore(sha256, bytes) {
-      const [blob] = await db.select({ chunkBytes: blobs.chunkBytes }).from(blobs).where(eq(blobs.sha256, sha256));
-      if (!blob) throw new Error(`no blobs row for ${sha256}`);
-      await db.delete(blobChunks).where(eq(blobChunks.sha256, sha256));
-      for (let seq = 0; seq * blob.chunkBytes < bytes.byteLength; seq++) {
-        const chunk = Buffer.from(bytes.subarray(seq * blob.chunkBytes, (seq + 1) * blob.chunkBytes));
-        await db.insert(blobChunks).values({ sha256, seq, data: sql`decode(${chunk.toString('base64')}, 'base64')` });
-      }
-    },
-    async storedIdentity(sha256) {
-      const result = await db.execute(sql`
-        select (select xmin::text from blobs where sha256 = ${sha256})
-               || ':' || (select string_agg(xmin::text, '.' order by seq) from blob_chunks where sha256 = ${sha256}) as identity`);
-      return String(rowsOf<{ identity: string }>(result)[0]?.identity);
-    },
-  };
 }
 
 describeBlobStoreConformance('filesystem', async (probe) => {
