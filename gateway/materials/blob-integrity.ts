@@ -26,7 +26,7 @@ export interface BlobCorruption {
   sha256: string;
   /** SHA-256 of the bytes found; null when part of them was missing or not hashed. */
   actualSha256: string | null;
-  /** How many bytes were read before the mismatch showed. */
+  /** How many bytes were read before the mismatch showed; 0 when the database compared them (an upload's check on the postgres store). */
   bytesRead: number;
   detectedBy: CorruptionDetectedBy;
 }

@@ -358,8 +358,17 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         const info = await file.stat({ bigint: true });
         const fingerprint = fingerprintOf(info);
         if (range === undefined) {
-          // To the end of the file, whatever its size now: bytes appended behind our back count too.
-          return verifiedRead(file.createReadStream({ highWaterMark: bufferBytes }), name, {
+          // The size at open, exactly: a read past it would cost a buffer and a round trip per
+          // download; bytes appended before the open are in the size and fail the digest.
+          const size = Number(info.size);
+          let bytes: AsyncIterable<Uint8Array>;
+          if (size === 0) {
+            await file.close();
+            bytes = (async function* nothing(): AsyncGenerator<Uint8Array> {})();
+          } else {
+            bytes = file.createReadStream({ start: 0, end: size - 1, highWaterMark: bufferBytes });
+          }
+          return verifiedRead(bytes, name, {
             intact: () => verified.record(name, fingerprint),
             corrupt: (measured) => corruptFound(name, info, measured, 'read'),
           });
