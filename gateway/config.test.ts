@@ -47,10 +47,10 @@ describe('configuration', () => {
 
   it('configures documents: upload limit, blob store, SM3 and purpose codes', () => {
     const defaults = parseConfig({});
-    expect(defaults.materials).toEqual({ uploadMaxBytes: 20 * 1024 * 1024, blobStore: { kind: 'postgres' }, sm3: false });
+    expect(defaults.materials).toEqual({ uploadMaxBytes: 20 * 1024 * 1024, blobStore: { kind: 'postgres' }, sm3: false, rangeVerificationMaxAgeMs: 600_000 });
     expect(defaults.purposeCodes).toContain('case_acceptance');
-    const custom = parseConfig({ UPLOAD_MAX_BYTES: '1048576', BLOB_STORE: 'filesystem', BLOB_STORE_DIR: '/srv/blobs', CONTENT_SM3: 'true', PURPOSE_CODES: 'a_b, c-d' });
-    expect(custom.materials).toEqual({ uploadMaxBytes: 1048576, blobStore: { kind: 'filesystem', directory: '/srv/blobs' }, sm3: true });
+    const custom = parseConfig({ UPLOAD_MAX_BYTES: '1048576', BLOB_STORE: 'filesystem', BLOB_STORE_DIR: '/srv/blobs', CONTENT_SM3: 'true', BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS: '0', PURPOSE_CODES: 'a_b, c-d' });
+    expect(custom.materials).toEqual({ uploadMaxBytes: 1048576, blobStore: { kind: 'filesystem', directory: '/srv/blobs' }, sm3: true, rangeVerificationMaxAgeMs: 0 });
     expect(custom.purposeCodes).toEqual(['a_b', 'c-d']);
     expect(() => parseConfig({ PURPOSE_CODES: 'Bad Code' })).toThrow(/PURPOSE_CODES/);
     expect(() => parseConfig({ BLOB_STORE: 's3' })).toThrow(/BLOB_STORE/);

@@ -111,6 +111,11 @@ export const configSchema = z
     /** Also compute and keep the SM3 (GB/T 32905) digest of every document; costs upload speed. */
     CONTENT_SM3: booleanFromEnv.default(false),
     /**
+     * How long a document verified by a whole read may serve byte ranges (206) without being read
+     * whole again, unless it was rewritten since; 0: verify the whole document before every range.
+     */
+    BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS: integer(0, 7 * 86_400).default(600),
+    /**
      * Purpose codes a caller may state (header `Onewindow-Purpose`) when it reads personal data
      * without a case reference. Comma-separated.
      */
@@ -233,6 +238,8 @@ export interface Config {
     uploadMaxBytes: number;
     blobStore: { kind: 'postgres' } | { kind: 'filesystem'; directory: string };
     sm3: boolean;
+    /** See BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS. */
+    rangeVerificationMaxAgeMs: number;
   };
   purposeCodes: string[];
   subjectTokenTtlSeconds: number;
@@ -361,6 +368,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       uploadMaxBytes: env.UPLOAD_MAX_BYTES,
       blobStore: env.BLOB_STORE === 'filesystem' ? { kind: 'filesystem', directory: env.BLOB_STORE_DIR ?? underDataDir('blobs') } : { kind: 'postgres' },
       sm3: env.CONTENT_SM3,
+      rangeVerificationMaxAgeMs: env.BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS * 1000,
     },
     purposeCodes: env.PURPOSE_CODES,
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,

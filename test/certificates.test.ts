@@ -5,7 +5,7 @@
  * the gateway's signature (checked here with node:crypto alone, not jose, as an outside verifier
  * would), the verify endpoint, and revocations.
  */
-import { createPublicKey, verify as verifySignature, type JsonWebKey } from 'node:crypto';
+import { createHash, createPublicKey, verify as verifySignature, type JsonWebKey } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { CompactSign, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } fr
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { accessRequests, auditEntries, certificates, materials } from '../gateway/db/schema.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { rowTampering } from './support/blob-tampering.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const WANG_JIANGUO = { identifier: '320102197807120033', name: '王建国' };
@@ -193,6 +194,23 @@ describe('fetching certificates', () => {
     const refreshed = byType(await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }), 'resident_id_card');
     expect(refreshed).toMatchObject({ status: 'ok', source: 'department' });
     expect(await certificateMaterials(zhangSan, 'resident_id_card')).toHaveLength(1);
+  });
+
+  it('a refresh that brings the stored rendition again repairs a stored copy found corrupt', async () => {
+    const stored = byType(await fetchCertificates(zhangSan, { types: ['household_register'] }), 'household_register');
+    const material = stored.material!;
+    const contentUrl = `/v1/subjects/${zhangSan}/materials/${material.id}/content`;
+    const download = () => gw.request(contentUrl, { headers: bearer(windowToken, forCase('CASE-1')) });
+    await rowTampering(gw.services.db).flipByte(material.content.sha256, 100);
+    await expect((await download()).arrayBuffer()).rejects.toThrow();
+    expect((await problemOf(await download())).code).toBe('content_corrupted');
+
+    const refreshed = byType(await fetchCertificates(zhangSan, { types: ['household_register'], refresh: true }), 'household_register');
+    expect(refreshed).toMatchObject({ status: 'ok', source: 'department' });
+    expect(refreshed.material?.content.sha256).toBe(material.content.sha256);
+    const repaired = await download();
+    expect(repaired.status).toBe(200);
+    expect(createHash('sha256').update(Buffer.from(await repaired.arrayBuffer())).digest('hex')).toBe(material.content.sha256);
   });
 
   it('answers not_found per type without failing the others', async () => {

@@ -1,9 +1,11 @@
 /**
  * Uploads and downloads over real HTTP against the gateway server with the filesystem blob store:
  * the Node-stream read path, the size limit on the wire (Content-Length and chunked), multipart
- * from a real client, an upload cut off by its client, and a download.
+ * from a real client, an upload cut off by its client, a download, and a download of a document
+ * corrupted on disk behind the gateway's back.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readdir, rm } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,9 @@ import { jpegImage, pdfDocument, residentId } from './fixtures/documents.js';
 import { freshDatabase, LogCapture, type TestDatabase } from './harness.js';
 
 const LIMIT = 1024 * 1024;
+const SCRAPE_TOKEN = 'wire-test-scrape-token-0123456789';
 let gateway: RunningGateway;
+let logs: LogCapture;
 let database: TestDatabase;
 let blobDirectory: string;
 let token: string;
@@ -44,9 +48,18 @@ async function materialCount(): Promise<number> {
 beforeAll(async () => {
   database = await freshDatabase();
   blobDirectory = mkdtempSync(join(tmpdir(), 'ow-wire-blobs-'));
+  logs = new LogCapture();
   gateway = await startGateway(
-    parseConfig({ ...database.environment, PORT: '0', ONEWINDOW_DEMO: 'true', BLOB_STORE: 'filesystem', BLOB_STORE_DIR: blobDirectory, UPLOAD_MAX_BYTES: String(LIMIT) }),
-    createLogger('info', new LogCapture()),
+    parseConfig({
+      ...database.environment,
+      PORT: '0',
+      ONEWINDOW_DEMO: 'true',
+      BLOB_STORE: 'filesystem',
+      BLOB_STORE_DIR: blobDirectory,
+      UPLOAD_MAX_BYTES: String(LIMIT),
+      METRICS_SCRAPE_TOKEN: SCRAPE_TOKEN,
+    }),
+    createLogger('info', logs),
   );
   const tokenResponse = await fetch(`${gateway.url}/oauth/token`, {
     method: 'POST',
@@ -152,5 +165,79 @@ describe('uploads on the wire (filesystem store)', () => {
     expect(await storedBlobFiles()).toBe(files);
     const health = await fetch(`${gateway.url}/healthz`);
     expect(health.status).toBe(200);
+  });
+});
+
+describe('content corrupted on disk behind the gateway (filesystem store)', () => {
+  const contentUrl = (materialId: string) => `${gateway.url}/v1/subjects/${subjectId}/materials/${materialId}/content`;
+
+  async function upload(document: Uint8Array): Promise<{ id: string; content: { sha256: string } }> {
+    const response = await request(uploadUrl(), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/pdf', ...purpose },
+      body: document,
+    });
+    expect(response.statusCode).toBe(201);
+    return (await response.body.json()) as { id: string; content: { sha256: string } };
+  }
+
+  async function metric(name: string): Promise<string | undefined> {
+    const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${SCRAPE_TOKEN}` } });
+    const text = await response.text();
+    return text.split('\n').find((line) => line.startsWith(`${name}{store="filesystem"}`));
+  }
+
+  it('cuts the 200 off before its end and resets the connection, then answers 503 content_corrupted until the document is uploaded again', async () => {
+    const document = pdfDocument('corrupted on disk', 700 * 1024);
+    const material = await upload(document);
+    const sha256 = material.content.sha256;
+    // A disk error, or someone with access to the directory: one byte changes, the size does not.
+    const file = await open(join(blobDirectory, sha256.slice(0, 2), sha256), 'r+');
+    await file.write(Buffer.from('#'), 0, 1, 400 * 1024);
+    await file.close();
+    expect(await metric('onewindow_blob_corruption_total')).toBe('onewindow_blob_corruption_total{store="filesystem"} 0');
+
+    const downloaded = await request(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, ...purpose } });
+    // The status and the digest headers went out before the bytes were checked …
+    expect(downloaded.statusCode).toBe(200);
+    expect(downloaded.headers['content-length']).toBe(String(document.byteLength));
+    // … but the body never completes: the client sees a failed transfer, not a document.
+    let received = 0;
+    const failure = await (async () => {
+      for await (const chunk of downloaded.body) received += (chunk as Buffer).byteLength;
+    })().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(received).toBeLessThan(document.byteLength);
+
+    expect(await metric('onewindow_blob_corruption_total')).toBe('onewindow_blob_corruption_total{store="filesystem"} 1');
+    const logged = logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['blob'] === sha256);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 50, store: 'filesystem', expectedSha256: sha256, detectedBy: 'read', bytesRead: document.byteLength });
+    const damaged = Buffer.from(document);
+    damaged[400 * 1024] = '#'.charCodeAt(0);
+    expect(logged[0]?.['actualSha256']).toBe(createHash('sha256').update(damaged).digest('hex'));
+
+    // Quarantined: every later request gets a clear error instead of the bytes.
+    for (const headers of [{}, { range: 'bytes=0-99' }] as Record<string, string>[]) {
+      const again = await fetch(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, ...purpose, ...headers } });
+      expect(again.status).toBe(503);
+      expect(((await again.json()) as { code: string }).code).toBe('content_corrupted');
+    }
+    const head = await fetch(contentUrl(material.id), { method: 'HEAD', headers: { authorization: `Bearer ${token}`, ...purpose } });
+    expect(head.status).toBe(503);
+
+    // Uploading the original document again repairs it, for every material that refers to it.
+    const second = await upload(document);
+    expect(second.content.sha256).toBe(sha256);
+    expect(await metric('onewindow_blob_repairs_total')).toBe('onewindow_blob_repairs_total{store="filesystem"} 1');
+    const repaired = await request(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, ...purpose } });
+    expect(repaired.statusCode).toBe(200);
+    expect(Buffer.from(await repaired.body.arrayBuffer()).equals(Buffer.from(document))).toBe(true);
+    const range = await request(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, range: 'bytes=409590-409609', ...purpose } });
+    expect(range.statusCode).toBe(206);
+    expect(Buffer.from(await range.body.arrayBuffer()).equals(Buffer.from(document).subarray(409_590, 409_610))).toBe(true);
   });
 });

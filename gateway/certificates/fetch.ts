@@ -276,17 +276,18 @@ async function askDepartment(
   if (problem) return departmentFailed(context, subject.id, plan, problem, unmask, now);
 
   // The department sent the very rendition of the stored copy (the usual answer to a refresh):
-  // its content is in the store already, so the put (a transaction, and a chunk buffer) is skipped.
+  // its content is in the store already, so the put (a transaction, and a chunk buffer) is skipped
+  // — unless the stored copy was found corrupt (quarantined) or is gone: then this put repairs it.
   const sha256 = createHash('sha256').update(document.bytes).digest('hex');
-  const put =
-    plan.stored?.material.contentSha256 === sha256
-      ? { sha256, size: document.bytes.byteLength }
-      : await services.blobStore.put(
-          (async function* () {
-            yield document.bytes;
-          })(),
-          { maxBytes: Math.max(document.bytes.byteLength, 1) },
-        );
+  const storedCopyServable = plan.stored?.material.contentSha256 === sha256 && (await services.blobStore.stat(sha256))?.quarantined === false;
+  const put = storedCopyServable
+    ? { sha256, size: document.bytes.byteLength }
+    : await services.blobStore.put(
+        (async function* () {
+          yield document.bytes;
+        })(),
+        { maxBytes: Math.max(document.bytes.byteLength, 1) },
+      );
   const contract = plan.resourceCode ? services.publishedContracts.set.get(plan.resourceCode) : undefined;
   const stored = await recordFetchedCertificate(
     context,

@@ -14,15 +14,15 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { sql } from 'drizzle-orm';
 import { type TrustedKey, TrustedKeyFileError, TrustedKeys, loadCheckpointSigner, publicKeyFileOf, readTrustedKeyFile, trustedKeyOfSigner } from '../audit/checkpoint-keys.js';
 import { type SealResult, sealAll } from '../audit/sealer.js';
 import { type ChainProblemKind, type ChainVerification, type ExpectedHead, verifyAuditChain } from '../audit/verify.js';
 import { CheckpointWitness, WitnessFileError } from '../audit/witness.js';
 import { type Config, ConfigError, loadConfigFromProcess } from '../config.js';
-import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { createLogger } from '../platform/logger.js';
 import { PrivateFileError } from '../platform/private-files.js';
+import { UsageError, describeDatabase, openMigratedDatabase, rootMessage } from './database.js';
 
 const USAGE = `Usage: npm run audit:verify -- [options]
 
@@ -55,16 +55,6 @@ const EXIT_PROBLEM = 1;
 const EXIT_USAGE = 2;
 const EXIT_UNVERIFIED = 3;
 
-/** An error that ends the command with exit code 2 and a plain message, no stack trace. */
-class UsageError extends Error {
-  constructor(
-    message: string,
-    /** True for a bad command line: point at --help. */
-    readonly badArguments = false,
-  ) {
-    super(message);
-  }
-}
 
 interface Options {
   seal: boolean;
@@ -149,58 +139,6 @@ function resolveWitness(options: Options, config: Config): { files: string[]; re
   if (options.witnessFiles.length > 0) return { files: options.witnessFiles, required: true, description: options.witnessFiles.join(', ') };
   if (existsSync(config.audit.witness.file)) return { files: [config.audit.witness.file], required: true, description: config.audit.witness.file };
   return undefined;
-}
-
-/** Where the database is, without credentials. */
-function describeDatabase(database: Config['database']): string {
-  if (database.kind === 'pglite') return `PGlite at ${database.dataDir}`;
-  try {
-    const url = new URL(database.url);
-    return `PostgreSQL at ${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
-  } catch {
-    return 'PostgreSQL';
-  }
-}
-
-/** The innermost cause's message: drizzle wraps driver errors as "Failed query: ...". */
-function rootMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause !== undefined) current = current.cause;
-  if (current instanceof Error) {
-    const code = (current as Error & { code?: unknown }).code;
-    return current.message || (typeof code === 'string' ? code : current.name);
-  }
-  return String(current);
-}
-
-async function openMigratedDatabase(config: Config): Promise<DatabaseHandle> {
-  const database = config.database;
-  if (database.kind === 'pglite') {
-    if (database.dataDir.startsWith('memory://')) {
-      throw new UsageError('PGLITE_DATA_DIR is memory://: an in-memory database has no audit log to verify');
-    }
-    // openDatabase would create an empty database in a folder that does not exist yet.
-    if (!existsSync(database.dataDir)) {
-      throw new UsageError(`no PGlite database at ${database.dataDir} (set PGLITE_DATA_DIR, or DATABASE_URL for PostgreSQL)`);
-    }
-  }
-  const handle = await openDatabase(database);
-  try {
-    try {
-      await handle.db.execute(sql`select 1`);
-    } catch (error) {
-      throw new UsageError(`cannot reach the database (${describeDatabase(database)}): ${rootMessage(error)}`);
-    }
-    if (!(await handle.isReady())) {
-      throw new UsageError(
-        `the database (${describeDatabase(database)}) is not migrated to this version: start the gateway once to apply its migrations`,
-      );
-    }
-    return handle;
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    throw error;
-  }
 }
 
 const explanations: Record<ChainProblemKind, string> = {
@@ -314,7 +252,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const witness = resolveWitness(options, config);
   const location = describeDatabase(config.database);
-  const database = await openMigratedDatabase(config);
+  const database = await openMigratedDatabase(config, 'no audit log to verify');
   try {
     let seal: SealResult | undefined;
     if (options.seal) {

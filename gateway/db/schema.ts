@@ -129,6 +129,8 @@ export const blobs = pgTable('blobs', {
   /** Size of every chunk but the last, so a byte range maps to chunk numbers. */
   chunkBytes: integer('chunk_bytes').notNull(),
   createdAt: createdAt(),
+  /** When a read found the chunks not matching `sha256`: reads refuse the blob until the content is stored again. */
+  quarantinedAt: timestamp('quarantined_at', { withTimezone: true, mode: 'date' }),
 });
 
 /** The content of `blobs`, in chunks numbered from 0. Deleted with their blob. */

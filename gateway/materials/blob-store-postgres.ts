@@ -22,19 +22,32 @@
  * first transaction; if that commits, it inserts nothing and reports `created: false`, if it rolls
  * back, the second inserts. A `blobs` row therefore always has all its chunks.
  *
+ * Integrity (see blob-integrity.ts): reads are checked against the name; a corrupt blob is marked
+ * `quarantined_at` (its rows stay, for inspection) and refused until a put of the same bytes
+ * rewrites its chunks and clears the mark, in one transaction. A put that finds the blob stored
+ * compares the stored chunks with the uploaded ones by their SHA-256, computed by the database
+ * (so the bytes do not travel back), unless the blob was verified recently. The fingerprint that
+ * lets a verified blob serve ranges is the row versions (`xmin`) of its rows: an UPDATE, or a
+ * delete and re-insert, changes it.
+ *
  * bytea travels as base64 text (`decode`/`encode` in SQL). postgres-js would send a Buffer as
  * hex text anyway; PGlite converts bytea parameters and results byte by byte through strings,
  * which measured 5-15 times slower than base64 for 1 MiB chunks.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Database } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
+import { type BlobIntegrityOptions, type CorruptionDetectedBy, type MeasuredBytes, blobIntegrity, measure, verifiedRead } from './blob-integrity.js';
 import {
+  type BlobCheck,
+  BlobCorruptError,
   BlobMeter,
   BlobStoreError,
   type BlobSource,
+  type BlobStat,
   type BlobStore,
   type ByteRange,
   type PutOptions,
@@ -50,7 +63,10 @@ import {
 
 const DRIVER = 'postgres blob store';
 
-export interface PostgresBlobStoreOptions {
+/** Blob names listed per query by `list`. */
+const LIST_PAGE = 500;
+
+export interface PostgresBlobStoreOptions extends BlobIntegrityOptions {
   /** The gateway's database (PostgreSQL or PGlite), migrated to include `blobs` and `blob_chunks`. */
   db: Database;
   /** Also compute the SM3 (GB/T 32905) digest of every upload. Default false (it costs a third of the upload speed). */
@@ -97,6 +113,51 @@ class ChunkCollector extends Writable {
   }
 }
 
+/** Length and SHA-256 of each `chunkBytes` piece of the bytes in `buffers`: what the rows of a blob cut that way hold. */
+function chunkDigests(buffers: Buffer[], chunkBytes: number): { length: number; sha256: string }[] {
+  const digests: { length: number; sha256: string }[] = [];
+  let hash = createHash('sha256');
+  let filled = 0;
+  for (const buffer of buffers) {
+    let offset = 0;
+    while (offset < buffer.byteLength) {
+      const take = Math.min(chunkBytes - filled, buffer.byteLength - offset);
+      hash.update(buffer.subarray(offset, offset + take));
+      filled += take;
+      offset += take;
+      if (filled === chunkBytes) {
+        digests.push({ length: filled, sha256: hash.digest('hex') });
+        hash = createHash('sha256');
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) digests.push({ length: filled, sha256: hash.digest('hex') });
+  return digests;
+}
+
+interface StoredBlob {
+  size: number;
+  chunkBytes: number;
+  quarantined: boolean;
+  /** See `FINGERPRINT`. */
+  fingerprint: string;
+}
+
+/** The row versions of a blob's row and chunks: any UPDATE of them, or a delete and re-insert, changes it. */
+const FINGERPRINT = sql<string>`md5("blobs"."xmin"::text || ':' || coalesce((select string_agg(c.seq::text || '/' || c.xmin::text, '.' order by c.seq) from "blob_chunks" c where c.sha256 = "blobs"."sha256"), ''))`;
+
+/** A chunk of a blob that is not there, or shorter than the blob's size says. */
+class MissingChunk extends Error {
+  constructor(
+    readonly seq: number,
+    /** Bytes read before it. */
+    readonly bytesRead: number,
+  ) {
+    super(`chunk ${seq} is missing or short`);
+  }
+}
+
 export function createPostgresBlobStore(options: PostgresBlobStoreOptions): BlobStore {
   const { db } = options;
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
@@ -104,14 +165,16 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 256 * 1024 * 1024) {
     throw new TypeError(`${DRIVER}: chunkBytes must be an integer from 1 to 268435456`);
   }
+  const integrity = blobIntegrity(DRIVER, options);
+  const { verified } = integrity;
 
-  const readBlob = async (sha256: string): Promise<{ size: number; chunkBytes: number } | null> => {
-    const rows = await db
-      .select({ size: blobs.size, chunkBytes: blobs.chunkBytes })
+  const selectBlob = (executor: Queryable, sha256: string) =>
+    executor
+      .select({ size: blobs.size, chunkBytes: blobs.chunkBytes, quarantined: sql<boolean>`"blobs"."quarantined_at" is not null`, fingerprint: FINGERPRINT })
       .from(blobs)
       .where(eq(blobs.sha256, sha256));
-    return rows[0] ?? null;
-  };
+
+  const readBlob = async (sha256: string): Promise<StoredBlob | null> => (await selectBlob(db, sha256))[0] ?? null;
 
   /** Bytes `from`..`from + length - 1` (0-based) of chunk `seq`, or null when the chunk is gone. */
   const readChunk = async (sha256: string, seq: number, from: number, length: number): Promise<Buffer | null> => {
@@ -121,6 +184,97 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       .where(and(eq(blobChunks.sha256, sha256), eq(blobChunks.seq, seq)));
     const row = rows[0];
     return row ? Buffer.from(row.data, 'base64') : null;
+  };
+
+  /**
+   * The bytes of `range` of a stored blob, one query per chunk as the consumer reads: memory
+   * stays at one chunk and no connection is held while a slow client downloads. Throws
+   * `MissingChunk` when a chunk is not there in full.
+   */
+  async function* chunksOf(sha256: string, stored: StoredBlob, range: ByteRange | null): AsyncGenerator<Uint8Array> {
+    if (!range) return;
+    const first = Math.floor(range.start / stored.chunkBytes);
+    const last = Math.floor(range.end / stored.chunkBytes);
+    let bytesRead = 0;
+    for (let seq = first; seq <= last; seq++) {
+      const chunkStart = seq * stored.chunkBytes;
+      const from = Math.max(range.start, chunkStart) - chunkStart;
+      const to = Math.min(range.end, chunkStart + stored.chunkBytes - 1) - chunkStart;
+      let data: Buffer | null;
+      try {
+        data = await readChunk(sha256, seq, from, to - from + 1);
+      } catch (error) {
+        throw storeError(DRIVER, 'reading the blob failed', error);
+      }
+      if (!data || data.byteLength !== to - from + 1) throw new MissingChunk(seq, bytesRead + (data?.byteLength ?? 0));
+      bytesRead += data.byteLength;
+      yield data;
+    }
+  }
+
+  /**
+   * Marks a corrupt blob quarantined, unless its rows changed since they were read (a concurrent
+   * put repaired it, or it was deleted). True when this call marked it.
+   */
+  const quarantine = async (sha256: string, stored: StoredBlob): Promise<boolean> => {
+    verified.forget(sha256);
+    const marked = await db
+      .update(blobs)
+      .set({ quarantinedAt: sql`now()` })
+      .where(and(eq(blobs.sha256, sha256), sql`"blobs"."quarantined_at" is null`, sql`${FINGERPRINT} = ${stored.fingerprint}`))
+      .returning({ sha256: blobs.sha256 });
+    return marked.length > 0;
+  };
+
+  /** Quarantines and reports a corrupt blob; answers the error its reader gets. */
+  const corruptFound = async (
+    sha256: string,
+    stored: StoredBlob,
+    measured: { sha256: string | null; size: number },
+    detectedBy: CorruptionDetectedBy,
+  ): Promise<{ error: BlobCorruptError; marked: boolean }> => {
+    // The read is refused either way; a blob that could not be marked is found again by the next one.
+    const marked = await quarantine(sha256, stored).catch(() => false);
+    integrity.reportCorruption({ sha256, actualSha256: measured.sha256, bytesRead: measured.size, detectedBy });
+    return { error: new BlobCorruptError(DRIVER, sha256, measured.sha256), marked };
+  };
+
+  /**
+   * `chunksOf` for readers: a missing chunk of a blob whose row is still there is corruption;
+   * with the row gone, the blob was deleted while it was read.
+   */
+  async function* readableChunks(sha256: string, stored: StoredBlob, range: ByteRange | null, detectedBy: CorruptionDetectedBy): AsyncGenerator<Uint8Array> {
+    try {
+      yield* chunksOf(sha256, stored, range);
+    } catch (error) {
+      if (!(error instanceof MissingChunk)) throw error;
+      if (!(await readBlob(sha256))) throw new BlobStoreError(DRIVER, `blob ${sha256} was deleted while it was read`);
+      throw (await corruptFound(sha256, stored, { sha256: null, size: error.bytesRead }, detectedBy)).error;
+    }
+  }
+
+  /** Hashes the whole stored blob; null digest when a chunk is missing. */
+  const measureStored = async (sha256: string, stored: StoredBlob): Promise<{ sha256: string | null; size: number }> => {
+    try {
+      return await measure(chunksOf(sha256, stored, resolveRange(DRIVER, stored.size, undefined)));
+    } catch (error) {
+      if (error instanceof MissingChunk) return { sha256: null, size: error.bytesRead };
+      throw error;
+    }
+  };
+
+  /** Whether the stored chunks of `sha256` hold exactly the uploaded bytes, compared by digests the database computes. */
+  const storedChunksMatch = async (tx: Queryable, sha256: string, storedChunkBytes: number, uploaded: Buffer[]): Promise<boolean> => {
+    const rows = await tx
+      .select({ seq: blobChunks.seq, length: sql<number>`octet_length(${blobChunks.data})`, sha256: sql<string>`encode(sha256(${blobChunks.data}), 'hex')` })
+      .from(blobChunks)
+      .where(eq(blobChunks.sha256, sha256))
+      .orderBy(asc(blobChunks.seq));
+    const expected = chunkDigests(uploaded, storedChunkBytes);
+    return (
+      rows.length === expected.length &&
+      rows.every((row, seq) => row.seq === seq && Number(row.length) === expected[seq]?.length && row.sha256 === expected[seq]?.sha256)
+    );
   };
 
   return {
@@ -136,33 +290,60 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         const digest = meter.digest();
         checkExpectedDigest(DRIVER, expected, digest);
         putOptions.signal?.throwIfAborted();
-        const created = await db.transaction(async (tx) => {
+        const name = digest.sha256;
+        const row = { size: digest.size, sm3: digest.sm3 ?? null, chunkBytes };
+        const writeChunks = async (tx: Queryable): Promise<void> => {
+          for (const [seq, chunk] of collector.chunks.entries()) {
+            await tx.insert(blobChunks).values({ sha256: name, seq, data: sql`decode(${chunk.toString('base64')}, 'base64')` });
+          }
+        };
+        const outcome = await db.transaction(async (tx) => {
           const inserted = await tx
             .insert(blobs)
-            .values({ sha256: digest.sha256, size: digest.size, sm3: digest.sm3 ?? null, chunkBytes })
+            .values({ sha256: name, ...row })
             .onConflictDoNothing({ target: blobs.sha256 })
             .returning({ sha256: blobs.sha256 });
-          if (inserted.length === 0) return false;
-          for (const [seq, chunk] of collector.chunks.entries()) {
-            await tx.insert(blobChunks).values({
-              sha256: digest.sha256,
-              seq,
-              data: sql`decode(${chunk.toString('base64')}, 'base64')`,
-            });
+          if (inserted.length === 0) {
+            // Stored already (or being stored by a concurrent put, whose commit the insert waited for).
+            const [existing] = await selectBlob(tx, name).for('update');
+            if (!existing) {
+              // Deleted between the insert and the lock: store it afresh.
+              await tx.insert(blobs).values({ sha256: name, ...row });
+            } else {
+              const candidate = !existing.quarantined && existing.size === digest.size;
+              if (candidate && verified.recent(name, existing.fingerprint)) return { created: false, repaired: false, corruptionFound: false };
+              if (candidate && (await storedChunksMatch(tx, name, existing.chunkBytes, collector.chunks))) {
+                verified.record(name, existing.fingerprint);
+                return { created: false, repaired: false, corruptionFound: false };
+              }
+              // Corrupt or quarantined: rewrite the chunks, in this transaction.
+              await tx.delete(blobChunks).where(eq(blobChunks.sha256, name));
+              await tx.update(blobs).set({ ...row, quarantinedAt: null }).where(eq(blobs.sha256, name));
+              await writeChunks(tx);
+              return { created: true, repaired: true, corruptionFound: !existing.quarantined };
+            }
           }
-          return true;
+          await writeChunks(tx);
+          return { created: true, repaired: false, corruptionFound: false };
         });
-        return putResult(digest, created);
+        if (outcome.created) {
+          // Written from bytes hashed on their way in: as good as verified.
+          const written = await readBlob(name);
+          if (written) verified.record(name, written.fingerprint);
+        }
+        if (outcome.corruptionFound) integrity.reportCorruption({ sha256: name, actualSha256: null, bytesRead: 0, detectedBy: 'upload' });
+        if (outcome.repaired) integrity.reportRepair(name);
+        return putResult(digest, outcome);
       } catch (error) {
         throw storeError(DRIVER, 'storing the content failed', error);
       }
     },
 
-    async stat(sha256: string): Promise<{ size: number } | null> {
+    async stat(sha256: string): Promise<BlobStat | null> {
       const name = normalizeSha256(DRIVER, sha256);
       try {
         const blob = await readBlob(name);
-        return blob ? { size: blob.size } : null;
+        return blob ? { size: blob.size, quarantined: blob.quarantined } : null;
       } catch (error) {
         throw storeError(DRIVER, 'reading the blob failed', error);
       }
@@ -170,41 +351,77 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
 
     async get(sha256: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | null> {
       const name = normalizeSha256(DRIVER, sha256);
-      let blob: { size: number; chunkBytes: number } | null;
+      let stored: StoredBlob | null;
       try {
-        blob = await readBlob(name);
+        stored = await readBlob(name);
       } catch (error) {
         throw storeError(DRIVER, 'reading the blob failed', error);
       }
-      if (!blob) return null;
-      const resolved = resolveRange(DRIVER, blob.size, range);
-      const stored = blob;
-      // One query per chunk, run as the consumer reads: memory stays at one chunk and no
-      // connection is held while a slow client downloads.
-      return (async function* chunks(): AsyncGenerator<Uint8Array> {
-        if (!resolved) return;
-        const first = Math.floor(resolved.start / stored.chunkBytes);
-        const last = Math.floor(resolved.end / stored.chunkBytes);
-        for (let seq = first; seq <= last; seq++) {
-          const chunkStart = seq * stored.chunkBytes;
-          const from = Math.max(resolved.start, chunkStart) - chunkStart;
-          const to = Math.min(resolved.end, chunkStart + stored.chunkBytes - 1) - chunkStart;
-          let data: Buffer | null;
-          try {
-            data = await readChunk(name, seq, from, to - from + 1);
-          } catch (error) {
-            throw storeError(DRIVER, 'reading the blob failed', error);
-          }
-          if (!data || data.byteLength !== to - from + 1) {
-            throw new BlobStoreError(DRIVER, `blob ${name} was deleted or is damaged (chunk ${seq})`);
-          }
-          yield data;
+      if (!stored) return null;
+      if (stored.quarantined) throw new BlobCorruptError(DRIVER, name, null);
+      const blob = stored;
+      if (range === undefined) {
+        return verifiedRead(readableChunks(name, blob, resolveRange(DRIVER, blob.size, undefined), 'read'), name, {
+          intact: () => verified.record(name, blob.fingerprint),
+          corrupt: async (measured) => (await corruptFound(name, blob, measured, 'read')).error,
+        });
+      }
+      if (!verified.recent(name, blob.fingerprint)) {
+        let measured: MeasuredBytes | { sha256: null; size: number };
+        try {
+          measured = await measureStored(name, blob);
+        } catch (error) {
+          throw storeError(DRIVER, 'reading the blob failed', error);
         }
-      })();
+        if (measured.sha256 !== name) {
+          if (measured.sha256 === null && !(await readBlob(name))) return null; // deleted meanwhile
+          throw (await corruptFound(name, blob, measured, 'range_check')).error;
+        }
+        verified.record(name, blob.fingerprint);
+      }
+      return readableChunks(name, blob, resolveRange(DRIVER, blob.size, range), 'read');
+    },
+
+    async verify(sha256: string): Promise<BlobCheck> {
+      const name = normalizeSha256(DRIVER, sha256);
+      try {
+        const stored = await readBlob(name);
+        if (!stored) return { status: 'missing' };
+        const measured = await measureStored(name, stored);
+        if (measured.sha256 === name) {
+          verified.record(name, stored.fingerprint);
+          if (!stored.quarantined) return { status: 'intact', size: measured.size, released: false };
+          // Quarantined, and intact again (restored behind the store's back): lift the mark.
+          await db.update(blobs).set({ quarantinedAt: null }).where(eq(blobs.sha256, name));
+          return { status: 'intact', size: measured.size, released: true };
+        }
+        if (stored.quarantined) return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: false };
+        const { marked } = await corruptFound(name, stored, measured, 'scrub');
+        return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: marked };
+      } catch (error) {
+        throw storeError(DRIVER, 'verifying the blob failed', error);
+      }
+    },
+
+    async *list(): AsyncGenerator<string> {
+      let after = '';
+      for (;;) {
+        let page: { sha256: string }[];
+        try {
+          page = await db.select({ sha256: blobs.sha256 }).from(blobs).where(gt(blobs.sha256, after)).orderBy(asc(blobs.sha256)).limit(LIST_PAGE);
+        } catch (error) {
+          throw storeError(DRIVER, 'listing the blobs failed', error);
+        }
+        for (const row of page) yield row.sha256;
+        const last = page.at(-1);
+        if (!last || page.length < LIST_PAGE) return;
+        after = last.sha256;
+      }
     },
 
     async delete(sha256: string): Promise<boolean> {
       const name = normalizeSha256(DRIVER, sha256);
+      verified.forget(name);
       try {
         // The chunks go with the row (on delete cascade).
         const deleted = await db.delete(blobs).where(eq(blobs.sha256, name)).returning({ sha256: blobs.sha256 });

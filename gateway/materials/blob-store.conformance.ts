@@ -1,12 +1,16 @@
 /**
  * The behaviour every blob store driver must have, as a vitest suite each driver's test file runs
  * with its own setup. Contents are random per test, so tests do not see each other's blobs.
+ * The integrity part changes stored bytes behind the store's back, through the driver's own
+ * hooks (a byte flipped on disk, an UPDATE of a chunk), as a failing disk or an intruder would.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BlobCorruption, BlobIntegrityOptions } from './blob-integrity.js';
 import {
   BLOB_HEAD_BYTES,
+  BlobCorruptError,
   BlobDigestMismatchError,
   BlobRangeError,
   type BlobStore,
@@ -22,7 +26,23 @@ export interface BlobStoreUnderTest {
   storedBytes(): Promise<number>;
   /** Uploads in progress: temporary files for the filesystem driver. 0 when the driver has none. */
   temporaryItems(): Promise<number>;
+  /** Behind the store's back: inverts the stored byte at `offset` (same size, other content). */
+  flipByte(sha256: string, offset: number): Promise<void>;
+  /** Behind the store's back: removes the last stored byte. */
+  dropLastByte(sha256: string): Promise<void>;
+  /** Behind the store's back: writes `bytes` as the blob's stored content again, as an operator restoring a backup would. */
+  restore(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** Names the stored copy; changes when it is rewritten (inode, row versions). */
+  storedIdentity(sha256: string): Promise<string>;
 }
+
+/** What the suite passes to the driver it sets up: hooks that record, and a clock it moves. */
+export interface IntegrityProbe {
+  options: Required<Pick<BlobIntegrityOptions, 'onCorruption' | 'onRepair' | 'now' | 'rangeVerificationMaxAgeMs'>>;
+}
+
+/** The maximum age of a range verification in the suite's stores. */
+const RANGE_VERIFICATION_MAX_AGE_MS = 60_000;
 
 const MiB = 1024 * 1024;
 const LIMIT = 20 * MiB;
@@ -51,13 +71,24 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-export function describeBlobStoreConformance(name: string, setup: () => Promise<BlobStoreUnderTest>): void {
+export function describeBlobStoreConformance(name: string, setup: (probe: IntegrityProbe) => Promise<BlobStoreUnderTest>): void {
   describe(`blob store conformance: ${name}`, () => {
     let subject: BlobStoreUnderTest;
     let store: BlobStore;
+    let clockMs = Date.UTC(2026, 0, 5);
+    const corruptions: BlobCorruption[] = [];
+    const repairs: string[] = [];
+    const probe: IntegrityProbe = {
+      options: {
+        onCorruption: (corruption) => corruptions.push(corruption),
+        onRepair: (sha256) => repairs.push(sha256),
+        now: () => clockMs,
+        rangeVerificationMaxAgeMs: RANGE_VERIFICATION_MAX_AGE_MS,
+      },
+    };
 
     beforeAll(async () => {
-      subject = await setup();
+      subject = await setup(probe);
       store = subject.store;
     });
     afterAll(async () => {
@@ -86,7 +117,7 @@ export function describeBlobStoreConformance(name: string, setup: () => Promise<
       expect(Buffer.from(result.head).equals(bytes.subarray(0, BLOB_HEAD_BYTES))).toBe(true);
       if (SM3_SUPPORTED) expect(result.sm3).toBe(createHash('sm3').update(bytes).digest('hex'));
       else expect(result.sm3).toBeUndefined();
-      expect(await store.stat(result.sha256)).toEqual({ size });
+      expect(await store.stat(result.sha256)).toEqual({ size, quarantined: false });
       expect((await readAll(result.sha256)).equals(bytes)).toBe(true);
       expect(await subject.temporaryItems()).toBe(0);
     });
@@ -296,7 +327,7 @@ export function describeBlobStoreConformance(name: string, setup: () => Promise<
     it('looks digests up case-insensitively', async () => {
       const bytes = randomBytes(10);
       const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
-      expect(await store.stat(sha256.toUpperCase())).toEqual({ size: 10 });
+      expect(await store.stat(sha256.toUpperCase())).toEqual({ size: 10, quarantined: false });
       expect((await readAll(sha256.toUpperCase())).equals(bytes)).toBe(true);
     });
 
@@ -304,6 +335,198 @@ export function describeBlobStoreConformance(name: string, setup: () => Promise<
       const bytes = randomBytes(777_777);
       const { sha256 } = await store.put(piecesOf(bytes, 77_777), { maxBytes: LIMIT });
       expect(sha256Of(await readAll(sha256))).toBe(sha256);
+    });
+
+    describe('integrity', () => {
+      /** Blobs this suite corrupted and nothing repaired or deleted since: what a scrub must find. */
+      const corruptedNow = new Set<string>();
+
+      const storeCorrupted = async (bytes: Uint8Array, damage: (sha256: string) => Promise<void>): Promise<string> => {
+        const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+        await damage(sha256);
+        corruptedNow.add(sha256);
+        return sha256;
+      };
+
+      /** Reads the whole blob as an HTTP response would; what arrived before the read failed, and how it failed. */
+      const readUntilFailure = async (sha256: string): Promise<{ received: number; error: unknown }> => {
+        const iterable = await store.get(sha256);
+        if (!iterable) throw new Error(`blob ${sha256} not found`);
+        let received = 0;
+        try {
+          for await (const part of iterable) received += part.byteLength;
+        } catch (error) {
+          return { received, error };
+        }
+        return { received, error: undefined };
+      };
+
+      const expectCorruptError = (error: unknown, sha256: string, actualSha256: string | null): void => {
+        expect(error).toBeInstanceOf(BlobCorruptError);
+        expect(error).toBeInstanceOf(BlobStoreError);
+        expect(error).toMatchObject({ sha256, actualSha256 });
+        expect((error as Error).message.startsWith(`${store.driver}: `)).toBe(true);
+      };
+
+      it.each([
+        ['a one-chunk blob', 10 * 1024],
+        ['a blob of several chunks', 3 * MiB + 5],
+      ])('aborts a whole read of %s corrupted behind its back before its last bytes, reports and quarantines it', async (_label, size) => {
+        const bytes = randomBytes(size);
+        const offset = Math.floor(size / 2);
+        const sha256 = await storeCorrupted(bytes, (name) => subject.flipByte(name, offset));
+        const damaged = Buffer.from(bytes);
+        damaged[offset] = (damaged[offset] ?? 0) ^ 0xff;
+        const reported = corruptions.length;
+
+        const { received, error } = await readUntilFailure(sha256);
+        expectCorruptError(error, sha256, sha256Of(damaged));
+        expect(received).toBeLessThan(size);
+        expect(corruptions.slice(reported)).toEqual([{ sha256, actualSha256: sha256Of(damaged), bytesRead: size, detectedBy: 'read' }]);
+
+        // Quarantined: refused at once, whole or in part, without being read (and reported) again.
+        expect(await store.stat(sha256)).toEqual({ size, quarantined: true });
+        expectCorruptError(await rejectionOf(store.get(sha256)), sha256, null);
+        expectCorruptError(await rejectionOf(store.get(sha256, { start: 0, end: 0 })), sha256, null);
+        expect(corruptions).toHaveLength(reported + 1);
+      });
+
+      it('finds bytes missing at the end', async () => {
+        const bytes = randomBytes(MiB + 17);
+        const sha256 = await storeCorrupted(bytes, (name) => subject.dropLastByte(name));
+        const { received, error } = await readUntilFailure(sha256);
+        expect(error).toBeInstanceOf(BlobCorruptError);
+        expect(received).toBeLessThan(bytes.byteLength);
+        expect(corruptions.at(-1)).toMatchObject({ sha256, detectedBy: 'read' });
+        expect((await store.stat(sha256))?.quarantined).toBe(true);
+      });
+
+      it('checks the whole blob before serving a range of it when it was rewritten since it was verified', async () => {
+        const bytes = randomBytes(2 * MiB + 3);
+        const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+        // Verified (by the put and by a whole read), and so served in ranges as it is.
+        expect((await readAll(sha256)).equals(bytes)).toBe(true);
+        expect((await readAll(sha256, { start: 10, end: 19 })).equals(bytes.subarray(10, 20))).toBe(true);
+
+        await subject.flipByte(sha256, bytes.byteLength - 1);
+        corruptedNow.add(sha256);
+        const reported = corruptions.length;
+        // The range lies far from the damage, yet it is refused: nothing of a corrupt blob is served.
+        expectCorruptError(await rejectionOf(store.get(sha256, { start: 0, end: 99 })), sha256, expect.any(String) as unknown as string);
+        expect(corruptions.slice(reported)).toMatchObject([{ sha256, detectedBy: 'range_check', bytesRead: bytes.byteLength }]);
+        expect((await store.stat(sha256))?.quarantined).toBe(true);
+      });
+
+      it('checks the whole blob again before serving a range once the verification is older than the maximum age', async () => {
+        const bytes = randomBytes(300 * 1024);
+        const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+        expect((await readAll(sha256, { start: 5, end: 9 })).equals(bytes.subarray(5, 10))).toBe(true);
+        clockMs += RANGE_VERIFICATION_MAX_AGE_MS;
+        // Still intact: checked whole and served.
+        expect((await readAll(sha256, { start: 5, end: 9 })).equals(bytes.subarray(5, 10))).toBe(true);
+        await subject.flipByte(sha256, 200 * 1024);
+        corruptedNow.add(sha256);
+        clockMs += RANGE_VERIFICATION_MAX_AGE_MS;
+        expect(await rejectionOf(store.get(sha256, { start: 5, end: 9 }))).toBeInstanceOf(BlobCorruptError);
+        expect(corruptions.at(-1)).toMatchObject({ sha256, detectedBy: 'range_check' });
+      });
+
+      it('repairs a quarantined blob when the same bytes are put again, atomically and once', async () => {
+        const bytes = randomBytes(MiB + 999);
+        const storedBefore = await subject.storedBytes();
+        const sha256 = await storeCorrupted(bytes, (name) => subject.flipByte(name, 12_345));
+        expect((await readUntilFailure(sha256)).error).toBeInstanceOf(BlobCorruptError);
+
+        const repairsBefore = repairs.length;
+        const repaired = await store.put(piecesOf(bytes, 33_333), { maxBytes: LIMIT });
+        corruptedNow.delete(sha256);
+        expect(repaired).toMatchObject({ sha256, size: bytes.byteLength, created: true, repaired: true });
+        expect(repairs.slice(repairsBefore)).toEqual([sha256]);
+        expect(await store.stat(sha256)).toEqual({ size: bytes.byteLength, quarantined: false });
+        expect((await readAll(sha256)).equals(bytes)).toBe(true);
+        expect((await readAll(sha256, { start: 12_340, end: 12_350 })).equals(bytes.subarray(12_340, 12_351))).toBe(true);
+        expect(await store.verify(sha256)).toEqual({ status: 'intact', size: bytes.byteLength, released: false });
+        expect(await subject.temporaryItems()).toBe(0);
+        // One good copy in place of the corrupt one.
+        expect(await subject.storedBytes()).toBe(storedBefore + bytes.byteLength);
+        const identity = await subject.storedIdentity(sha256);
+        expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: false, repaired: false });
+        expect(await subject.storedIdentity(sha256)).toBe(identity);
+      });
+
+      it('repairs, on a put of the same bytes, a corruption no read has found yet, and reports it', async () => {
+        const bytes = randomBytes(700 * 1024);
+        const sha256 = await storeCorrupted(bytes, (name) => subject.dropLastByte(name));
+        clockMs += RANGE_VERIFICATION_MAX_AGE_MS; // the put's own verification has expired
+        const reported = corruptions.length;
+        const again = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+        corruptedNow.delete(sha256);
+        expect(again).toMatchObject({ created: true, repaired: true });
+        expect(corruptions.slice(reported)).toMatchObject([{ sha256, detectedBy: 'upload' }]);
+        expect((await readAll(sha256)).equals(bytes)).toBe(true);
+      });
+
+      it('leaves an intact blob as it is when the same bytes are put again, even once its verification expired', async () => {
+        const bytes = randomBytes(MiB + 1);
+        const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+        const identity = await subject.storedIdentity(sha256);
+        clockMs += RANGE_VERIFICATION_MAX_AGE_MS;
+        const reported = corruptions.length;
+        expect(await store.put(piecesOf(bytes, 4096), { maxBytes: LIMIT })).toMatchObject({ created: false, repaired: false });
+        expect(await subject.storedIdentity(sha256)).toBe(identity);
+        expect(corruptions).toHaveLength(reported);
+      });
+
+      it('deletes a quarantined blob', async () => {
+        const sha256 = await storeCorrupted(randomBytes(5000), (name) => subject.flipByte(name, 0));
+        expect(await store.verify(sha256)).toMatchObject({ status: 'corrupt', newlyQuarantined: true });
+        expect(await store.delete(sha256)).toBe(true);
+        corruptedNow.delete(sha256);
+        expect(await store.stat(sha256)).toBeNull();
+        expect(await store.get(sha256)).toBeNull();
+        expect(await store.verify(sha256)).toEqual({ status: 'missing' });
+      });
+
+      it('releases a quarantined blob whose bytes were restored behind its back', async () => {
+        const bytes = randomBytes(150_000);
+        const sha256 = await storeCorrupted(bytes, (name) => subject.flipByte(name, 149_999));
+        expect((await readUntilFailure(sha256)).error).toBeInstanceOf(BlobCorruptError);
+        await subject.restore(sha256, bytes);
+        corruptedNow.delete(sha256);
+        expect(await store.verify(sha256)).toEqual({ status: 'intact', size: bytes.byteLength, released: true });
+        expect(await store.stat(sha256)).toEqual({ size: bytes.byteLength, quarantined: false });
+        expect((await readAll(sha256)).equals(bytes)).toBe(true);
+      });
+
+      it('scrubs: lists every blob, and verify finds exactly the corrupted ones, quarantining each once', async () => {
+        const intact = await store.put(piecesOf(randomBytes(40_000)), { maxBytes: LIMIT });
+        const flipped = await storeCorrupted(randomBytes(2 * MiB), (name) => subject.flipByte(name, MiB));
+        const shortened = await storeCorrupted(randomBytes(1000), (name) => subject.dropLastByte(name));
+        const reported = corruptions.length;
+
+        // Verified while listing, as the scrub does: quarantining must not make a blob listed twice.
+        const listed: string[] = [];
+        const corrupt = new Set<string>();
+        for await (const sha256 of store.list()) {
+          listed.push(sha256);
+          const check = await store.verify(sha256);
+          expect(check.status, sha256).not.toBe('missing');
+          if (check.status === 'corrupt') corrupt.add(sha256);
+        }
+        expect(new Set(listed).size).toBe(listed.length);
+        for (const sha256 of [intact.sha256, flipped, shortened, ...corruptedNow]) expect(listed.includes(sha256), sha256).toBe(true);
+        expect(corrupt).toEqual(corruptedNow);
+        // The two new ones were found by the scrub (the others were quarantined before).
+        expect(corruptions.slice(reported).map((corruption) => [corruption.sha256, corruption.detectedBy]).sort()).toEqual(
+          [
+            [flipped, 'scrub'],
+            [shortened, 'scrub'],
+          ].sort(),
+        );
+        expect(await store.verify(flipped)).toMatchObject({ status: 'corrupt', newlyQuarantined: false });
+        expect(await store.verify(intact.sha256)).toEqual({ status: 'intact', size: 40_000, released: false });
+        expect(await store.verify(sha256Of(randomBytes(8)))).toEqual({ status: 'missing' });
+      });
     });
   });
 }

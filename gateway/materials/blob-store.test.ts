@@ -7,13 +7,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.js';
 import { type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
 import { freshDatabase } from '../../test/harness.js';
-import { SM3_SUPPORTED } from './blob-store.js';
+import { fileTampering, rowTampering } from '../../test/support/blob-tampering.js';
+import { BlobCorruptError, SM3_SUPPORTED } from './blob-store.js';
 import { collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
 import { countTemporaryFiles, createFilesystemBlobStore } from './blob-store-fs.js';
 import { createPostgresBlobStore } from './blob-store-postgres.js';
@@ -28,7 +29,7 @@ async function temporaryDirectory(): Promise<string> {
 async function storedFileBytes(directory: string): Promise<number> {
   let total = 0;
   for (const shard of await readdir(directory)) {
-    if (shard === 'tmp') continue;
+    if (shard === 'tmp' || shard === 'quarantine') continue;
     for (const name of await readdir(join(directory, shard))) total += (await stat(join(directory, shard, name))).size;
   }
   return total;
@@ -53,23 +54,25 @@ async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
   return Number(rowsOf<{ total: string | number }>(result)[0]?.total ?? 0);
 }
 
-describeBlobStoreConformance('filesystem', async () => {
+describeBlobStoreConformance('filesystem', async (probe) => {
   const directory = await temporaryDirectory();
   return {
-    store: createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED }),
+    store: createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED, ...probe.options }),
     storedBytes: () => storedFileBytes(directory),
     temporaryItems: () => countTemporaryFiles(directory),
+    ...fileTampering(directory),
     cleanup: () => rm(directory, { recursive: true, force: true }),
   };
 });
 
 for (const chunkBytes of [undefined, 100_000]) {
-  describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async () => {
+  describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async (probe) => {
     const database = await openFreshDatabase();
     return {
-      store: createPostgresBlobStore({ db: database.handle.db, sm3: SM3_SUPPORTED, ...(chunkBytes ? { chunkBytes } : {}) }),
+      store: createPostgresBlobStore({ db: database.handle.db, sm3: SM3_SUPPORTED, ...(chunkBytes ? { chunkBytes } : {}), ...probe.options }),
       storedBytes: () => storedChunkBytes(database.handle),
       temporaryItems: async () => 0,
+      ...rowTampering(database.handle.db),
       cleanup: () => database.close(),
     };
   });
@@ -132,7 +135,7 @@ describe('filesystem blob store', () => {
     await truncate(join(directory, sha256.slice(0, 2), sha256), 100);
     const again = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     expect(again.created).toBe(true);
-    expect(await store.stat(sha256)).toEqual({ size: 50_000 });
+    expect(await store.stat(sha256)).toEqual({ size: 50_000, quarantined: false });
   });
 
   it('keeps serving a blob that is deleted after get', async () => {
@@ -142,6 +145,40 @@ describe('filesystem blob store', () => {
     const reading = await store.get(sha256);
     expect(await store.delete(sha256)).toBe(true);
     expect((await collect(reading!)).equals(bytes)).toBe(true);
+  });
+
+  it('moves a corrupt file to quarantine/, keeps it for inspection, and removes it on repair', async () => {
+    const own = await temporaryDirectory();
+    try {
+      const store = createFilesystemBlobStore({ directory: own });
+      const bytes = randomBytes(20_000);
+      const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+      await fileTampering(own).flipByte(sha256, 7);
+      await expect(collect((await store.get(sha256))!)).rejects.toBeInstanceOf(BlobCorruptError);
+      expect(await readdir(join(own, sha256.slice(0, 2)))).toEqual([]);
+      const kept = await stat(join(own, 'quarantine', sha256));
+      expect(kept.size).toBe(20_000);
+      expect(kept.mode & 0o777).toBe(0o600);
+      expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: true, repaired: true });
+      expect(await readdir(join(own, 'quarantine'))).toEqual([]);
+      expect(await readdir(join(own, sha256.slice(0, 2)))).toEqual([sha256]);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('does not quarantine the good file a put published while a read of the corrupt one was under way', async () => {
+    let now = 0;
+    const store = createFilesystemBlobStore({ directory, now: () => now, rangeVerificationMaxAgeMs: 1000 });
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await fileTampering(directory).flipByte(sha256, 10);
+    const reading = (await store.get(sha256))!; // holds the corrupt file open
+    now += 1000;
+    expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: true, repaired: true });
+    await expect(collect(reading)).rejects.toBeInstanceOf(BlobCorruptError);
+    expect(await store.stat(sha256)).toEqual({ size: bytes.byteLength, quarantined: false });
+    expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
   });
 });
 
@@ -195,6 +232,43 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
     const reading = (await store.get(sha256))!;
     await store.delete(sha256);
     await expect(collect(reading)).rejects.toThrow(/postgres blob store: .* was deleted/);
+  });
+
+  it('does not quarantine the good rows a put wrote while a read of the corrupt ones was under way', async () => {
+    let now = 0;
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, now: () => now, rangeVerificationMaxAgeMs: 1000 });
+    const bytes = randomBytes(3000);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await rowTampering(database.handle.db).flipByte(sha256, 10);
+    const reading = (await store.get(sha256))![Symbol.asyncIterator]();
+    // The corrupt first chunk is read (and passed on: the second is read and held back) …
+    const first = await reading.next();
+    expect(first.done).toBe(false);
+    // … then a put replaces the rows, and the read goes on over the new ones.
+    now += 1000;
+    expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: true, repaired: true });
+    await expect(
+      (async () => {
+        for (let step = await reading.next(); !step.done; step = await reading.next());
+      })(),
+    ).rejects.toBeInstanceOf(BlobCorruptError);
+    expect(await store.stat(sha256)).toEqual({ size: 3000, quarantined: false });
+    expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
+  });
+
+  it('finds a blob whose chunk was deleted behind its back corrupt, not deleted', async () => {
+    const corruptions: string[] = [];
+    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, onCorruption: (corruption) => corruptions.push(corruption.sha256) });
+    const bytes = randomBytes(3000);
+    const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+    await database.handle.db.delete(blobChunks).where(and(eq(blobChunks.sha256, sha256), eq(blobChunks.seq, 1)));
+    const error = await collect((await store.get(sha256))!).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(BlobCorruptError);
+    expect(error).toMatchObject({ actualSha256: null });
+    expect(corruptions).toEqual([sha256]);
+    expect(await store.verify(sha256)).toMatchObject({ status: 'corrupt', actualSha256: null, size: 1000, newlyQuarantined: false });
+    expect((await store.put(piecesOf(bytes), { maxBytes: LIMIT })).repaired).toBe(true);
+    expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
   });
 
   it('refuses unusable chunk sizes', () => {

@@ -7,6 +7,7 @@
  *
  * This module holds what the drivers share: the interface, the error classes, argument checks,
  * and `BlobMeter`, the stream stage that hashes, counts and limits the bytes while they flow.
+ * What keeps stored bytes honest (verifying reads, quarantine, repair) is in blob-integrity.ts.
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -51,8 +52,13 @@ export interface PutResult {
   /** Lower-case hex SM3 of the bytes, when the store was created with `sm3: true`. */
   sm3?: string;
   size: number;
-  /** False when these bytes were already stored (nothing new was written). */
+  /** False when these bytes were already stored intact (nothing new was written). */
   created: boolean;
+  /**
+   * True when the bytes replaced a stored copy that was corrupt or quarantined (a repair);
+   * `created` is then true as well.
+   */
+  repaired: boolean;
   /** The first `BLOB_HEAD_BYTES` bytes (fewer for a shorter blob), for type sniffing. */
   head: Uint8Array;
 }
@@ -63,25 +69,67 @@ export interface ByteRange {
   end: number;
 }
 
+export interface BlobStat {
+  size: number;
+  /** The stored bytes were found corrupt: `get` refuses them until the same content is put again. */
+  quarantined: boolean;
+}
+
+/** What `verify` found. */
+export type BlobCheck =
+  | {
+      status: 'intact';
+      size: number;
+      /** It was quarantined and is intact again (its bytes were restored behind the store's back); the quarantine is lifted. */
+      released: boolean;
+    }
+  | {
+      status: 'corrupt';
+      /** Bytes found (for a blob with chunks missing, those that could be read). */
+      size: number;
+      /** SHA-256 of the bytes found; null when part of them is missing. */
+      actualSha256: string | null;
+      /** False when it was quarantined already, by an earlier read or check. */
+      newlyQuarantined: boolean;
+    }
+  | { status: 'missing' };
+
 export interface BlobStore {
   /** Names the driver; prefixes its error messages. */
   readonly driver: string;
   /**
    * Streams `source` into the store, hashing while reading. Nothing is stored when the source
    * fails, the signal aborts, the limit is exceeded or the digest does not match. Concurrent puts
-   * of the same bytes all succeed and leave one copy.
+   * of the same bytes all succeed and leave one copy. When the bytes are stored already, the
+   * stored copy is checked (unless it was verified recently): a corrupt or quarantined copy is
+   * replaced atomically (`repaired`), an intact one is left as it is.
    */
   put(source: BlobSource, options: PutOptions): Promise<PutResult>;
-  /** The size of a stored blob, or null when it is not stored. */
-  stat(sha256: string): Promise<{ size: number } | null>;
+  /** The size of a stored blob and whether it is quarantined, or null when it is not stored. */
+  stat(sha256: string): Promise<BlobStat | null>;
   /**
    * The blob's bytes (or those of `range`), or null when it is not stored. `range.end` past the
    * last byte is clamped to it; a range starting past the last byte (or with `start > end`)
    * throws `BlobRangeError`. Consume the iterable to the end or stop it (`break` in for-await):
    * the filesystem driver holds the file open until then.
+   *
+   * Every read is checked against the blob's SHA-256. A whole read is hashed while it streams and
+   * holds back its last chunk until the digest matched: on a mismatch the iterable throws
+   * `BlobCorruptError` instead of yielding it, so a consumer never receives all the bytes of a
+   * corrupt blob. A range is served only from a blob verified whole since it was last written
+   * (and not longer ago than the driver's `rangeVerificationMaxAgeMs`); otherwise the whole blob
+   * is read and checked first. A corrupt blob is quarantined and reported (`onCorruption`); later
+   * reads reject with `BlobCorruptError` at once, until the same content is put again.
    */
   get(sha256: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | null>;
-  /** Removes a blob; false when it was not stored. For garbage collection. */
+  /**
+   * Reads the whole blob and checks its SHA-256 (bounded memory): for the scrub. A corrupt blob is
+   * quarantined; a quarantined one whose bytes are intact again is released.
+   */
+  verify(sha256: string): Promise<BlobCheck>;
+  /** The names of all stored blobs, quarantined ones included, in no particular order. */
+  list(): AsyncIterable<string>;
+  /** Removes a blob (and a quarantined copy); false when it was not stored. For garbage collection. */
   delete(sha256: string): Promise<boolean>;
 }
 
@@ -129,6 +177,22 @@ export class BlobRangeError extends BlobStoreError {
   ) {
     super(driver, `the range ${range.start}-${range.end} is not satisfiable for a blob of ${size} bytes`);
     this.name = 'BlobRangeError';
+  }
+}
+
+/**
+ * The stored bytes of a blob do not have its SHA-256 (changed, truncated or partly missing behind
+ * the store's back). The blob is quarantined: reads refuse it until the same content is put again.
+ */
+export class BlobCorruptError extends BlobStoreError {
+  constructor(
+    driver: string,
+    readonly sha256: string,
+    /** SHA-256 of the bytes read; null when the blob was refused as quarantined, or bytes were missing. */
+    readonly actualSha256: string | null,
+  ) {
+    super(driver, `blob ${sha256} is corrupt and quarantined until the same content is stored again`);
+    this.name = 'BlobCorruptError';
   }
 }
 
@@ -246,8 +310,8 @@ export function checkExpectedDigest(driver: string, expected: string | undefined
 }
 
 /** Builds the result of `put` from what the meter measured. */
-export function putResult(digest: BlobDigest, created: boolean): PutResult {
-  const result: PutResult = { sha256: digest.sha256, size: digest.size, created, head: digest.head };
+export function putResult(digest: BlobDigest, outcome: { created: boolean; repaired: boolean }): PutResult {
+  const result: PutResult = { sha256: digest.sha256, size: digest.size, created: outcome.created, repaired: outcome.repaired, head: digest.head };
   if (digest.sm3 !== undefined) result.sm3 = digest.sm3;
   return result;
 }

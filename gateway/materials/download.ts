@@ -3,15 +3,23 @@
  * `nosniff` (a browser must never render an uploaded file inline as HTML), a strong ETag from the
  * SHA-256, conditional requests (RFC 9110 §13) and single byte ranges (§14). Every download,
  * including a 304, is an audited access.
+ *
+ * The blob store checks what it reads against the digest (blob-integrity.ts). A document known to
+ * be corrupt is answered `503 content_corrupted` (GET, HEAD and ranges alike); one found corrupt
+ * while its 200 streams is cut off before its last bytes and the connection reset, so the client
+ * sees a failed transfer, never a complete body. A 304 is still answered: it tells the client that
+ * the copy it holds, which matched the digest, is current.
  */
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
+import type { Logger } from 'pino';
 import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { formatContentDigest } from '../platform/content-digest.js';
 import { ApiError } from '../platform/errors.js';
 import { contentRangeHeader, decideRange, unsatisfiedRangeHeader } from '../platform/http-range.js';
 import { type ConditionalRequestHeaders, evaluatePreconditions, ifRangeAllowsPartial, strongEtagForDigest } from '../platform/preconditions.js';
+import { BlobCorruptError, type BlobStore, type ByteRange } from './blob-store.js';
 import { type MaterialRow, readMaterial } from './materials.js';
 
 const EXTENSIONS: Record<string, string> = {
@@ -40,6 +48,34 @@ function conditionalHeaders(c: Context<AppEnv>): ConditionalRequestHeaders {
   if (ifModifiedSince !== undefined) headers.ifModifiedSince = ifModifiedSince;
   if (ifUnmodifiedSince !== undefined) headers.ifUnmodifiedSince = ifUnmodifiedSince;
   return headers;
+}
+
+const corrupted = (): ApiError =>
+  new ApiError('content_corrupted', 'The stored document is damaged and is withheld; uploading the original document again repairs it.');
+
+const missing = (logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>): ApiError => {
+  logger.error({ materialId: row.id, sha256: row.contentSha256 }, 'the content of a material is missing from the blob store');
+  return new ApiError('internal_error', 'The document content is missing from the store.');
+};
+
+/** Whether the content can be served, for HEAD: the same status as a GET would have. */
+async function checkContentServable(blobStore: BlobStore, logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>): Promise<void> {
+  const stored = await blobStore.stat(row.contentSha256);
+  if (!stored) throw missing(logger, row);
+  if (stored.quarantined) throw corrupted();
+}
+
+/** The stored bytes (checked while they stream), or the error the client gets instead. */
+async function openContent(blobStore: BlobStore, logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>, range: ByteRange | undefined): Promise<AsyncIterable<Uint8Array>> {
+  let content: AsyncIterable<Uint8Array> | null;
+  try {
+    content = await blobStore.get(row.contentSha256, range);
+  } catch (error) {
+    if (error instanceof BlobCorruptError) throw corrupted();
+    throw error;
+  }
+  if (!content) throw missing(logger, row);
+  return content;
 }
 
 export async function downloadMaterial(c: Context<AppEnv>, context: AccessContext, subjectId: string, materialId: string): Promise<Response> {
@@ -73,13 +109,13 @@ export async function downloadMaterial(c: Context<AppEnv>, context: AccessContex
   else headers.set('Content-Digest', formatContentDigest(row.contentSha256));
   headers.set('Content-Length', String(partial ? range.end - range.start + 1 : size));
   const status = partial ? 206 : 200;
-  if (c.req.method === 'HEAD') return new Response(null, { status, headers });
-
-  const content = await blobStore.get(row.contentSha256, partial ? { start: range.start, end: range.end } : undefined);
-  if (!content) {
-    logger.error({ materialId: row.id, sha256: row.contentSha256 }, 'the content of a material is missing from the blob store');
-    throw new ApiError('internal_error', 'The document content is missing from the store.');
+  if (c.req.method === 'HEAD') {
+    await checkContentServable(blobStore, logger, row);
+    return new Response(null, { status, headers });
   }
+
+  const content = await openContent(blobStore, logger, row, partial ? { start: range.start, end: range.end } : undefined);
+  // A read that finds the bytes corrupt errors this stream; the server then resets the connection.
   const body = Readable.toWeb(Readable.from(content)) as ReadableStream<Uint8Array>;
   return new Response(body, { status, headers });
 }

@@ -210,14 +210,16 @@ const downloadRoute = protectedRoute({
   description:
     'Answers with the stored media type, `Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, a ' +
     'strong ETag from the SHA-256, and `Repr-Digest`. Supports If-None-Match / If-Match / If-Modified-Since / ' +
-    'If-Unmodified-Since, and single byte ranges with If-Range.',
+    'If-Unmodified-Since, and single byte ranges with If-Range. Stored bytes are checked against the SHA-256 while ' +
+    'they stream: a document found corrupt is withheld (`503 content_corrupted`) until the same document is uploaded ' +
+    'again, and a 200 that finds it corrupt on the way is cut off before its end (the connection is reset).',
   scopes: ['materials:read'],
   request: { params: materialParams, headers: PurposeHeadersSchema },
   responses: {
     200: { description: 'The document', content: { 'application/octet-stream': binary } },
     206: { description: 'The requested byte range', content: { 'application/octet-stream': binary } },
     304: { description: 'Not modified (If-None-Match / If-Modified-Since)' },
-    ...errorResponses(400, 401, 403, 404, 412, 416),
+    ...errorResponses(400, 401, 403, 404, 412, 416, 503),
   },
 });
 

@@ -80,6 +80,7 @@ export const errorCatalogue = {
   precondition_failed: { status: 412, title: 'A precondition (If-Match / If-Unmodified-Since) failed' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
+  content_corrupted: { status: 503, title: 'The stored document is damaged; it is withheld until the same document is uploaded again' },
   department_error: { status: 502, title: 'A department system answered with an error' },
   department_rejected: { status: 502, title: 'The department system refused the request the gateway sent' },
   department_unavailable: { status: 503, title: 'The department system is failing or unreachable; try again later' },

@@ -9,6 +9,10 @@ export interface GatewayMetrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  /** Stored documents found corrupt (and quarantined), by blob store driver. */
+  blobCorruption: Counter<'store'>;
+  /** Corrupt or quarantined documents repaired by storing the same content again. */
+  blobRepairs: Counter<'store'>;
 }
 
 export function createMetrics(options: { processMetrics: boolean }): GatewayMetrics {
@@ -27,6 +31,18 @@ export function createMetrics(options: { processMetrics: boolean }): GatewayMetr
       help: 'HTTP request latency by route template',
       labelNames: ['method', 'route'],
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    blobCorruption: new Counter({
+      name: 'onewindow_blob_corruption_total',
+      help: 'Stored documents whose bytes did not match their SHA-256 when read, checked or stored again (each is quarantined)',
+      labelNames: ['store'],
+      registers: [registry],
+    }),
+    blobRepairs: new Counter({
+      name: 'onewindow_blob_repairs_total',
+      help: 'Corrupt or quarantined documents repaired by storing the same content again',
+      labelNames: ['store'],
       registers: [registry],
     }),
   };

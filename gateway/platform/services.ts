@@ -24,9 +24,9 @@ import type { Database, DatabaseHandle } from '../db/client.js';
 import type { DepartmentConfig } from '../departments/config.js';
 import { PublishedContracts } from '../departments/published-contracts.js';
 import { DepartmentRegistry } from '../departments/registry.js';
+import type { BlobIntegrityOptions } from '../materials/blob-integrity.js';
 import type { BlobStore } from '../materials/blob-store.js';
-import { createFilesystemBlobStore } from '../materials/blob-store-fs.js';
-import { createPostgresBlobStore } from '../materials/blob-store-postgres.js';
+import { blobStoreKind, createConfiguredBlobStore } from '../materials/blob-stores.js';
 import { applySeedItems } from '../items/catalogue.js';
 import { applySeedMaterialTypes } from '../materials/catalogue.js';
 import { type Clock, systemClock } from './clock.js';
@@ -83,11 +83,36 @@ export interface ExtraDepartments {
   urlPolicyOverrides: Record<string, UrlPolicy>;
 }
 
-function createBlobStore(config: Config, db: Database): BlobStore {
-  const { blobStore, sm3 } = config.materials;
-  return blobStore.kind === 'filesystem'
-    ? createFilesystemBlobStore({ directory: blobStore.directory, sm3 })
-    : createPostgresBlobStore({ db, sm3 });
+/**
+ * Corrupt stored content is an incident: every detection is logged (digests only, never content
+ * or personal data) and counted, and so is every repair.
+ */
+function blobIntegrityReporting(config: Config, logger: Logger, metrics: GatewayMetrics, clock: Clock): BlobIntegrityOptions {
+  const store = blobStoreKind(config.materials);
+  // Zero series from the start, so that an alert on their increase sees the first one.
+  metrics.blobCorruption.inc({ store }, 0);
+  metrics.blobRepairs.inc({ store }, 0);
+  return {
+    now: () => clock.now().getTime(),
+    onCorruption: (corruption) => {
+      metrics.blobCorruption.inc({ store });
+      logger.error(
+        {
+          store,
+          blob: corruption.sha256,
+          expectedSha256: corruption.sha256,
+          actualSha256: corruption.actualSha256,
+          bytesRead: corruption.bytesRead,
+          detectedBy: corruption.detectedBy,
+        },
+        'stored content does not match its SHA-256: quarantined until the same document is stored again',
+      );
+    },
+    onRepair: (sha256) => {
+      metrics.blobRepairs.inc({ store });
+      logger.warn({ store, blob: sha256 }, 'corrupt stored content repaired: the same document was stored again');
+    },
+  };
 }
 
 export async function createServices(
@@ -129,7 +154,7 @@ export async function createServices(
     logger,
   });
   return {
-    blobStore: createBlobStore(config, database.db),
+    blobStore: createConfiguredBlobStore(config.materials, database.db, blobIntegrityReporting(config, logger, metrics, clock)),
     disabledClients,
     signInGuard: new SignInGuard(config.rateLimits),
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
