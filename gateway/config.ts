@@ -77,6 +77,11 @@ export const configSchema = z
      * (mode 0600); every instance of a deployment needs the same file. Default DATA_DIR/keys/signing-keys.kek.json.
      */
     SIGNING_KEY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * The pepper client secrets are hashed with (HMAC-SHA256), kept outside the database; created
+     * at first start (mode 0600). Every instance of a deployment needs the same file.
+     */
+    CLIENT_SECRET_PEPPER_FILE: z.string().min(1).optional(),
     /** How long a rotated-out key stays in the JWKS, so its tokens and signatures still verify. */
     RETIRED_KEY_PUBLISH_SECONDS: integer(60, 10 * 365 * 86400).default(365 * 86400),
     /** How often pending audit entries are sealed into the hash chain. */
@@ -131,7 +136,7 @@ export const configSchema = z
     CERTIFICATE_FETCH_DEADLINE_MS: integer(100, 60_000).default(8000),
     /**
      * Sign-in attempts (token requests and the supervision page's HTTP Basic) allowed per client
-     * address per minute, per instance. Each attempt costs a scrypt check, so this also caps the
+     * address per minute, per instance. Each attempt costs a database read and a keyed hash, so this also caps the
      * CPU an anonymous caller can make the gateway spend.
      */
     SIGN_IN_ATTEMPTS_PER_MINUTE: integer(1, 100_000).default(60),
@@ -228,6 +233,8 @@ export interface Config {
   /** Serving /docs and /openapi.json (gateway/platform/static-delivery.ts). */
   docs: { maxConcurrent: number; sendTimeoutMs: number };
   tokens: { ttlSeconds: number; clockToleranceSeconds: number };
+  /** The pepper file of client secrets' keyed hashes (gateway/auth/secrets.ts). */
+  clientSecretPepperFile: string;
   /** The data folder (DATA_DIR); the defaults of the paths below lie under it. */
   dataDir: string;
   signing: SigningSettings;
@@ -345,6 +352,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     docs: { maxConcurrent: env.DOCS_MAX_CONCURRENT_DELIVERIES, sendTimeoutMs: env.DOCS_SEND_TIMEOUT_MS },
     tokens: { ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS, clockToleranceSeconds: env.TOKEN_CLOCK_TOLERANCE_SECONDS },
     dataDir: env.DATA_DIR,
+    clientSecretPepperFile: env.CLIENT_SECRET_PEPPER_FILE ?? underDataDir('keys', 'client-secrets.pepper'),
     signing: {
       alg: env.SIGNING_ALG,
       keyFiles: env.SIGNING_KEY_FILES,

@@ -56,7 +56,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     throw error;
   }
   services.publishedContracts.startPolling(CONTRACT_REFRESH_INTERVAL_MS);
-  const demoClients = config.demo ? await seedDemoData(database.db) : [];
+  const demoClients = config.demo ? await seedDemoData(database.db, services.clientSecrets) : [];
+  services.access.reference.invalidate();
   const app = createApp(services);
   const stopSealer = startSealer(database.db, services.audit.signer, services.audit.witness, config.audit.sealIntervalMs, logger);
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();

@@ -38,8 +38,8 @@ function windowPrincipal(clientId: string): Principal {
 const purpose = { purpose: 'case_acceptance', caseRef: null, operatorId: null };
 
 /** The policy's answer to the client using the resource now (or at `now`). */
-async function checkResourceAccess(db: TestGateway['services']['db'], client: { clientId: string; kind?: string }, code: string, now = new Date()) {
-  return gw.services.access.forRequest(windowPrincipal(client.clientId), purpose, 'req-check', now).decide(db, 'resource.use', { kind: 'department_resource', code });
+async function checkResourceAccess(_db: TestGateway['services']['db'], client: { clientId: string; kind?: string }, code: string, now = new Date()) {
+  return gw.services.access.forRequest(windowPrincipal(client.clientId), purpose, 'req-check', now).decide(gw.services.db, 'resource.use', { kind: 'department_resource', code });
 }
 
 /** What a department call does first: the decision, audited, or the refusal thrown. */

@@ -116,7 +116,7 @@ export async function createTestGateway(environment: Record<string, string> = {}
     logs,
     request: async (path, init) => app.request(path, init),
     createClient: (kind, options = {}) =>
-      createClient(database.db, {
+      createClient(database.db, services.clientSecrets, {
         name: `test ${kind}`,
         kind,
         scopes: options.scopes ?? [...scopesAllowedForKind[kind]],

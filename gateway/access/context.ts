@@ -2,7 +2,8 @@
  * The access policy as service functions use it. Every request that touches personal data builds
  * one `AccessContext` (caller, purpose, request id, clock, and its `RequestAccess`); the service
  * asks `context.access.decide(...)` before it reads or changes anything, and audits what it did in
- * the same transaction. Facts about the caller's grants are loaded once per request.
+ * the same transaction. Facts about the caller's grants come from the reference data kept in
+ * memory (access/reference-data.ts), computed once per request.
  *
  * `AccessPolicy` also reports every decision to an optional observer: the route-coverage test
  * uses it to prove that every route which returns or changes personal data consults the policy.
@@ -11,7 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
-import { loadGrantFacts } from './facts.js';
+import type { ReferenceData } from './reference-data.js';
 import { type Decision, type DenyReason, type GrantFacts, type PolicyAction, type PolicyResource, decide } from './policy.js';
 
 export interface DecisionEvent {
@@ -27,6 +28,11 @@ export type AllowedDecision = Extract<Decision, { allowed: true }>;
 export class AccessPolicy {
   /** Told of every decision (tests; could feed metrics). Must not throw. */
   observer: ((event: DecisionEvent) => void) | undefined;
+
+  constructor(
+    /** Resources and grants, kept in memory and current (see reference-data.ts). */
+    readonly reference: ReferenceData,
+  ) {}
 
   forRequest(principal: Principal, purpose: AccessPurpose | null, requestId: string, now: Date): RequestAccess {
     return new RequestAccess(this, principal, purpose, requestId, now);
@@ -56,9 +62,13 @@ export class RequestAccess {
     return bound;
   }
 
-  /** The caller's grant facts, read once per request (on the connection given the first time). */
+  /**
+   * The caller's grant facts, computed once per request from the reference data in memory. `db`
+   * is where the caller is working (its transaction): a stale copy is read again there, never on
+   * another connection the caller's open transaction could be waiting for.
+   */
   grantFacts(db: Queryable): Promise<GrantFacts> {
-    this.facts ??= loadGrantFacts(db, this.principal, this.now);
+    this.facts ??= this.policy.reference.grantFacts(db, this.principal, this.now);
     return this.facts;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Token endpoint, JWKS, key rotation and the client registry API.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clients, signingKeys } from '../db/schema.js';
 import { oauthErrorFor } from './oauth-errors.js';
+import { ClientSecrets } from './secrets.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
 
 let gw: TestGateway;
@@ -211,7 +212,7 @@ describe('token endpoint — errors', () => {
 });
 
 describe('client registry API', () => {
-  it('registers a client, returns its secret once and stores only a scrypt hash', async () => {
+  it('registers a client, returns its secret once and stores only its keyed hash', async () => {
     const response = await gw.request('/v1/clients', {
       method: 'POST',
       headers: bearer(adminToken, { 'content-type': 'application/json' }),
@@ -223,14 +224,36 @@ describe('client registry API', () => {
     expect(client.scopes).toContain('cases:status');
     expect(client.scopes).not.toContain('subjects:unmask');
     const [row] = await gw.services.db.select().from(clients).where(eq(clients.id, client.id));
-    expect(row?.secretHash).toMatch(/^scrypt\$/);
+    expect(row?.secretHash).toBe(gw.services.clientSecrets.hash(clientSecret));
+    expect(row?.secretHash).toMatch(/^hmac-sha256\$[A-Za-z0-9_-]{8}\$[A-Za-z0-9_-]{43}$/);
     expect(row?.secretHash).not.toContain(clientSecret);
     const read = (await (await gw.request(`/v1/clients/${client.id}`, { headers: bearer(adminToken) })).json()) as Record<string, unknown>;
     expect(read).not.toHaveProperty('secretHash');
-    expect(JSON.stringify(read)).not.toContain('scrypt');
+    expect(JSON.stringify(read)).not.toContain('hmac-sha256');
     const token = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, clientSecret) });
     expect(token.status).toBe(200);
     expect(gw.logs.text()).not.toContain(clientSecret);
+  });
+
+  it('still takes a secret stored by the earlier scheme (scrypt), and stores its keyed hash in its place on sign-in', async () => {
+    const { client, secret } = await gw.createClient('window');
+    const salt = randomBytes(16);
+    const legacy = ['scrypt', 2 ** 10, 8, 1, salt.toString('base64url'), scryptSync(secret, salt, 32, { N: 2 ** 10, r: 8, p: 1 }).toString('base64url')].join('$');
+    await gw.services.db.update(clients).set({ secretHash: legacy }).where(eq(clients.id, client.id));
+    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, 'ows_not-the-secret') })).status).toBe(401);
+    const [unchanged] = await gw.services.db.select().from(clients).where(eq(clients.id, client.id));
+    expect(unchanged?.secretHash).toBe(legacy);
+    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) })).status).toBe(200);
+    const [upgraded] = await gw.services.db.select().from(clients).where(eq(clients.id, client.id));
+    expect(upgraded?.secretHash).toBe(gw.services.clientSecrets.hash(secret));
+    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) })).status).toBe(200);
+  });
+
+  it('refuses a keyed hash made under another pepper', async () => {
+    const { client, secret } = await gw.createClient('window');
+    const other = ClientSecrets.fromPepper(randomBytes(32));
+    await gw.services.db.update(clients).set({ secretHash: other.hash(secret) }).where(eq(clients.id, client.id));
+    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) })).status).toBe(401);
   });
 
   it('refuses scopes a kind may not hold, departments without a code, and unknown fields, writing nothing', async () => {

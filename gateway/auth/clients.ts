@@ -7,7 +7,7 @@ import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { clients } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
-import { decoyHash, generateClientSecret, hashSecret, verifySecret } from './secrets.js';
+import { type ClientSecrets, generateClientSecret } from './secrets.js';
 import { type ClientKind, type Scope, defaultScopesForKind, scopesAllowedForKind } from './scopes.js';
 
 export interface ClientRecord {
@@ -72,7 +72,7 @@ export function scopesForNewClient(input: Pick<NewClient, 'kind' | 'scopes' | 'd
   return [...new Set(scopes)];
 }
 
-export async function createClient(db: Queryable, input: NewClient): Promise<{ client: ClientRecord; secret: string }> {
+export async function createClient(db: Queryable, secrets: ClientSecrets, input: NewClient): Promise<{ client: ClientRecord; secret: string }> {
   const scopes = scopesForNewClient(input);
   const secret = input.secret ?? generateClientSecret();
   const [row] = await db
@@ -83,7 +83,7 @@ export async function createClient(db: Queryable, input: NewClient): Promise<{ c
       kind: input.kind,
       scopes,
       departmentCode: input.departmentCode ?? null,
-      secretHash: await hashSecret(secret),
+      secretHash: secrets.hash(secret),
     })
     .returning(publicColumns);
   if (!row) throw new Error('clients: insert returned no row');
@@ -162,13 +162,18 @@ export async function disableClient(db: Queryable, id: string): Promise<ClientRe
  * Authenticates a client by id and secret. Unknown ids, wrong secrets and disabled clients take
  * the same time and give the same answer, so the endpoint reveals nothing about which ids exist.
  */
-export async function authenticateClient(db: Queryable, id: string, secret: string): Promise<ClientRecord | null> {
+export async function authenticateClient(db: Queryable, secrets: ClientSecrets, id: string, secret: string): Promise<ClientRecord | null> {
   const [row] = await db
     .select({ ...publicColumns, secretHash: clients.secretHash })
     .from(clients)
     .where(eq(clients.id, id));
-  const matches = await verifySecret(secret, row?.secretHash ?? (await decoyHash));
-  if (!row || !matches || row.disabledAt) return null;
+  const check = await secrets.verify(secret, row?.secretHash);
+  if (!row || !check.matches || row.disabledAt) return null;
+  if (check.rehash) {
+    // An older (scrypt) hash: replaced by the keyed hash now that the secret is known to match,
+    // unless another sign-in got there first.
+    await db.update(clients).set({ secretHash: secrets.hash(secret) }).where(and(eq(clients.id, id), eq(clients.secretHash, row.secretHash)));
+  }
   const { secretHash: _secretHash, ...rest } = row;
   return toRecord(rest);
 }

@@ -129,7 +129,7 @@ const createClientRoute = protectedRoute({
   path: '/v1/clients',
   tags: ['admin'],
   summary: 'Register a client system',
-  description: 'The secret is returned once, in this response, and is stored only as a scrypt hash.',
+  description: 'The secret is returned once, in this response, and is stored only as a keyed hash (HMAC-SHA256 under a pepper kept outside the database).',
   scopes: ['clients:admin'],
   request: {
     body: {
@@ -242,7 +242,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
       const address = clientAddress(c);
       const plausible = signInGuard.admit(address, credentials.id);
-      const client = plausible ? await authenticateClient(db, credentials.id, credentials.secret) : null;
+      const client = plausible ? await authenticateClient(db, c.var.services.clientSecrets, credentials.id, credentials.secret) : null;
       if (!client) {
         signInGuard.recordFailure(address, credentials.id);
         throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
@@ -279,7 +279,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     const input = c.req.valid('json');
     const principal = c.var.principal;
     const created = await c.var.services.db.transaction(async (tx) => {
-      const result = await createClient(tx, input);
+      const result = await createClient(tx, c.var.services.clientSecrets, input);
       await recordAudit(tx, {
         actor: principal,
         action: 'client.create',

@@ -3,7 +3,7 @@
  * HTTP Basic — in memory, per instance.
  *
  * Client secrets are 256-bit random, so guessing one is hopeless; what the limits protect is the
- * gateway itself: every attempt costs one scrypt check (tens of ms of CPU), so an anonymous caller
+ * gateway itself: every attempt costs a database read and a keyed hash, so an anonymous caller
  * is held to `signInAttemptsPerMinute` per address, and repeated wrong secrets for one client id
  * from one address are refused until their window ends. Failures are counted per client id AND
  * address on purpose: client ids are not secret (a citizen's data tracker names the clients that

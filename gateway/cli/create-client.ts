@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createClient } from '../auth/clients.js';
+import { ClientSecrets } from '../auth/secrets.js';
 import { type ClientKind, type Scope, clientKinds, isScope } from '../auth/scopes.js';
 import { recordAudit } from '../audit/record.js';
 import { ConfigError, loadConfigFromProcess } from '../config.js';
@@ -44,8 +45,9 @@ async function main(): Promise<void> {
   const database = await openDatabase(config.database);
   try {
     await database.migrate();
+    const secrets = await ClientSecrets.open(config.clientSecretPepperFile);
     const created = await database.db.transaction(async (tx) => {
-      const result = await createClient(tx, {
+      const result = await createClient(tx, secrets, {
         name: values.name ?? '',
         kind: kind as ClientKind,
         ...(scopes ? { scopes: scopes as Scope[] } : {}),
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     } else {
       process.stdout.write(
         `client_id:     ${created.client.id}\nclient_secret: ${created.secret}\nkind:          ${created.client.kind}\nscopes:        ${created.client.scopes.join(' ')}\n` +
-          'The secret is shown only now; it is stored as a scrypt hash.\n',
+          'The secret is shown only now; it is stored only as a keyed hash.\n',
       );
     }
   } catch (error) {

@@ -273,6 +273,8 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
     const { services, principal, requestId } = c.var;
     const access = services.access.forRequest(principal, null, requestId, services.clock.now());
     const result = await publishContract(services.db, principal, input, { access });
+    // Its sharing terms decide from now on, on this instance at once (others on the notification).
+    services.access.reference.invalidate();
     // Department answers are checked against the new version from now on.
     await c.var.services.publishedContracts.refresh(result.resourceCode);
     c.header('Location', `/v1/contracts/${result.resourceCode}/versions/${result.version}`);
@@ -319,6 +321,7 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(decideRoute, async (c) => {
     const body = c.req.valid('json');
     const view = await decideAccessRequest(c.var.services.db, c.var.principal, c.req.valid('param').id, { ...body, requestId: c.var.requestId });
+    c.var.services.access.reference.invalidate();
     return c.json(view, 200);
   });
 }

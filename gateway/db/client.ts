@@ -57,6 +57,11 @@ export interface DatabaseHandle {
   migrate(): Promise<void>;
   /** True when the database answers and every committed migration is applied. */
   isReady(): Promise<boolean>;
+  /**
+   * Calls `onNotify` for every NOTIFY on `channel` (PostgreSQL: on a connection of its own that
+   * the driver re-establishes after a failure). Resolves once listening; returns the way to stop.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -86,6 +91,12 @@ export async function openDatabase(database: Config['database']): Promise<Databa
         await migratePglite(drizzlePglite(client), { migrationsFolder });
       },
       isReady: () => isReady(db),
+      listen: async (channel, onNotify) => {
+        const stop = await client.listen(channel, onNotify);
+        return async () => {
+          await stop();
+        };
+      },
       close: async () => {
         await client.close();
       },
@@ -121,6 +132,12 @@ export async function openDatabase(database: Config['database']): Promise<Databa
       }
     },
     isReady: () => isReady(db),
+    listen: async (channel, onNotify) => {
+      const listening = await client.listen(channel, onNotify);
+      return async () => {
+        await listening.unlisten();
+      };
+    },
     close: async () => {
       await client.end({ timeout: 5 });
     },

@@ -25,7 +25,7 @@ const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'dat
 
 export const clientKind = pgEnum('client_kind', ['window', 'department', 'integrator', 'auditor', 'admin']);
 
-/** Registered calling systems (OAuth 2.0 clients). Secrets are stored only as scrypt hashes. */
+/** Registered calling systems (OAuth 2.0 clients). Secrets are stored only as keyed hashes (gateway/auth/secrets.ts). */
 export const clients = pgTable('clients', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
@@ -624,6 +624,17 @@ export const caseEvents = pgTable(
     uniqueIndex('case_events_external_key').on(table.departmentCode, table.externalEventId),
   ],
 );
+
+/**
+ * One counter per kind of reference data the gateway keeps in memory (`reference`: contract
+ * resources, access grants, material-type grants). Triggers on those tables bump it and NOTIFY
+ * `onewindow_reference` in the writing transaction, so every instance reloads its copy at once —
+ * whoever wrote the rows, the API or an administrator with psql — and can check it is current.
+ */
+export const referenceGenerations = pgTable('reference_generations', {
+  name: text('name').primaryKey(),
+  generation: bigint('generation', { mode: 'number' }).notNull().default(0),
+});
 
 /** Failed applicant look-ups per case number, to stop guessing the second factor. */
 export const progressLookupFailures = pgTable(

@@ -4,6 +4,7 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { createClient } from '../auth/clients.js';
+import type { ClientSecrets } from '../auth/secrets.js';
 import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
 import type { Database, Queryable } from '../db/client.js';
 import { newAccessRequestId } from '../contracts/access.js';
@@ -39,16 +40,16 @@ export const demoClients: DemoClient[] = [
  */
 const SEED_LOCK_KEY = 7_461_230_004;
 
-export async function seedDemoData(db: Database): Promise<DemoClient[]> {
+export async function seedDemoData(db: Database, secrets: ClientSecrets): Promise<DemoClient[]> {
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SEED_LOCK_KEY})`);
-    await seedDemoClients(tx);
+    await seedDemoClients(tx, secrets);
     await seedDemoGrants(tx, 'cli_demo_window');
   });
   return demoClients;
 }
 
-async function seedDemoClients(db: Queryable): Promise<void> {
+async function seedDemoClients(db: Queryable, secrets: ClientSecrets): Promise<void> {
   const existing = await db
     .select({ id: clients.id })
     .from(clients)
@@ -56,7 +57,7 @@ async function seedDemoClients(db: Queryable): Promise<void> {
   const have = new Set(existing.map((row) => row.id));
   for (const demo of demoClients) {
     if (have.has(demo.id)) continue;
-    await createClient(db, {
+    await createClient(db, secrets, {
       id: demo.id,
       secret: demo.secret,
       name: demo.name,

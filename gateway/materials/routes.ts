@@ -290,12 +290,16 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(putGrantRoute, async (c) => {
     const { code, clientId } = c.req.valid('param');
-    return c.json(await applyGrant(c.var.services.db, c.var.principal, code, clientId, true), 200);
+    const grant = await applyGrant(c.var.services.db, c.var.principal, code, clientId, true);
+    c.var.services.access.reference.invalidate();
+    return c.json(grant, 200);
   });
 
   app.openapi(deleteGrantRoute, async (c) => {
     const { code, clientId } = c.req.valid('param');
-    return c.json(await applyGrant(c.var.services.db, c.var.principal, code, clientId, false), 200);
+    const grant = await applyGrant(c.var.services.db, c.var.principal, code, clientId, false);
+    c.var.services.access.reference.invalidate();
+    return c.json(grant, 200);
   });
 
   app.openapi(uploadRoute, async (c) => {

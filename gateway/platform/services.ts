@@ -3,6 +3,7 @@
  * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
  */
 import { AccessPolicy } from '../access/context.js';
+import { ReferenceData } from '../access/reference-data.js';
 import { SignInGuard } from '../auth/sign-in-guard.js';
 import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
@@ -11,6 +12,7 @@ import { createContractSet } from '../../adapters/sdk/contract-validation.js';
 import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
+import { ClientSecrets } from '../auth/secrets.js';
 import { DisabledClients } from '../auth/disabled-clients.js';
 import { type AuditTrust, createAuditTrust } from '../audit/trust.js';
 import { KeyStore } from '../auth/keys.js';
@@ -52,6 +54,8 @@ export interface GatewayServices {
   audit: AuditTrust;
   tokens: TokenService;
   clientQueries: ClientQueries;
+  /** Keyed hashes of client secrets (the pepper from its file). */
+  clientSecrets: ClientSecrets;
   /** Clients whose tokens are refused before they expire. */
   disabledClients: DisabledClients;
   /** Sign-in rate limits (token endpoint, supervision Basic). */
@@ -130,6 +134,10 @@ export async function createServices(
 ): Promise<GatewayServices> {
   const clock = options.clock ?? systemClock;
   const keys = new KeyStore(database.db, config.signing, { logger });
+  const clientSecrets = await ClientSecrets.open(config.clientSecretPepperFile);
+  const reference = new ReferenceData(database.db, logger);
+  await reference.start(database);
+  const access = new AccessPolicy(reference);
   await keys.initialise();
   const audit = await createAuditTrust(config.audit, config.signing.alg, logger);
   const disabledClients = new DisabledClients(database.db);
@@ -160,7 +168,7 @@ export async function createServices(
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
     config,
     clock,
-    access: new AccessPolicy(),
+    access,
     database,
     db: database.db,
     logger,
@@ -168,6 +176,7 @@ export async function createServices(
     audit,
     tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens, subjectTokenTtlSeconds: config.subjectTokenTtlSeconds }, clock),
     clientQueries: prepareClientQueries(database),
+    clientSecrets,
     metrics,
     lifecycle: { draining: false },
     departments,
@@ -183,6 +192,7 @@ export async function closeServices(services: GatewayServices): Promise<void> {
   // Before the departments close: deliveries in flight finish and are recorded first.
   await services.deliveryWorker.stop(services.config.server.shutdownGraceMs);
   services.publishedContracts.stop();
+  await services.access.reference.stop();
   await services.departments.close();
   await services.audit.witness.close();
 }

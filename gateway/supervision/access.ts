@@ -5,7 +5,7 @@
  * and sends them with every view, so no token has to be fetched by hand.
  *
  * Basic credentials are checked by the same function as at the token endpoint (`authenticateClient`:
- * one scrypt per check, the same answer and time for an unknown id, a wrong secret and a disabled
+ * one keyed hash per check, the same answer and time for an unknown id, a wrong secret and a disabled
  * client), so this adds no cheaper way of guessing secrets than `/oauth/token` already offers;
  * whatever rate limit guards the token endpoint must guard this route too.
  */
@@ -67,7 +67,7 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     const { services } = c.var;
     const address = clientAddress(c);
     const plausible = services.signInGuard.admit(address, credentials.id);
-    const client = plausible ? await authenticateClient(services.db, credentials.id, credentials.secret) : null;
+    const client = plausible ? await authenticateClient(services.db, services.clientSecrets, credentials.id, credentials.secret) : null;
     if (!client || services.disabledClients.has(client.id)) {
       services.signInGuard.recordFailure(address, credentials.id);
       c.var.logger.info({ scheme: 'basic' }, 'client credentials rejected');

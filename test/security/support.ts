@@ -81,7 +81,7 @@ export async function startSecurityGateway(environment: Record<string, string> =
       };
     },
     async client(kind, options = {}) {
-      const { client, secret } = await createClient(running.services.db, {
+      const { client, secret } = await createClient(running.services.db, running.services.clientSecrets, {
         name: `security ${kind}`,
         kind,
         scopes: options.scopes ?? [...scopesAllowedForKind[kind]],

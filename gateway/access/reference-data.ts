@@ -1,0 +1,157 @@
+/**
+ * The reference data the access policy decides from — published resources (owner, sharing type),
+ * approved access grants, material-type grants — kept in memory, so a request reads only what is
+ * its own. These change a few times a day; requests read them thousands of times a second.
+ *
+ * Kept current across instances: triggers on the three tables bump `reference_generations` and
+ * NOTIFY `onewindow_reference` in the writing transaction (migration 0009), whatever wrote the
+ * rows. A notification, a write through this instance (`invalidate()`) or a newer generation seen
+ * by the periodic check (a notification lost while the listening connection was down) marks the
+ * copy stale, and the next decision reloads it first. Grant expiry needs no reload: it is checked
+ * against the request's time at every decision.
+ */
+import { and, desc, eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
+import type { Database, DatabaseHandle, Queryable } from '../db/client.js';
+import { accessRequests, contractResources, materialTypeGrants, referenceGenerations } from '../db/schema.js';
+import { errorForLog } from '../platform/errors.js';
+import type { GrantFacts, ResourceFacts } from './policy.js';
+
+export const REFERENCE_CHANNEL = 'onewindow_reference';
+const GENERATION_NAME = 'reference';
+
+interface Grant {
+  resourceCode: string;
+  id: string;
+  expiresAt: number | null;
+}
+
+interface Snapshot {
+  generation: number;
+  resources: ReadonlyMap<string, ResourceFacts>;
+  /** Approved grants per client, newest decision first. */
+  grants: ReadonlyMap<string, readonly Grant[]>;
+  typeGrants: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+const NO_TYPES: ReadonlySet<string> = new Set();
+
+export interface ReferenceDataOptions {
+  /** How often the generation is checked, in case a notification was lost (default 1 s). */
+  checkIntervalMs?: number;
+}
+
+async function readGeneration(db: Queryable): Promise<number> {
+  const [row] = await db.select({ generation: referenceGenerations.generation }).from(referenceGenerations).where(eq(referenceGenerations.name, GENERATION_NAME));
+  return row?.generation ?? 0;
+}
+
+async function loadSnapshot(db: Queryable): Promise<Snapshot> {
+  // The generation first: the rows read after it are at least that new.
+  const generation = await readGeneration(db);
+  const [resourceRows, grantRows, typeRows] = await Promise.all([
+    db.select({ code: contractResources.resourceCode, departmentCode: contractResources.departmentCode, sharingType: contractResources.sharingType }).from(contractResources),
+    db
+      .select({ clientId: accessRequests.clientId, resourceCode: accessRequests.resourceCode, id: accessRequests.id, expiresAt: accessRequests.expiresAt })
+      .from(accessRequests)
+      .where(and(eq(accessRequests.status, 'approved')))
+      .orderBy(desc(accessRequests.decidedAt), desc(accessRequests.id)),
+    db.select({ clientId: materialTypeGrants.clientId, typeCode: materialTypeGrants.typeCode }).from(materialTypeGrants),
+  ]);
+  const grants = new Map<string, Grant[]>();
+  for (const row of grantRows) {
+    const list = grants.get(row.clientId) ?? [];
+    list.push({ resourceCode: row.resourceCode, id: row.id, expiresAt: row.expiresAt?.getTime() ?? null });
+    grants.set(row.clientId, list);
+  }
+  const typeGrants = new Map<string, Set<string>>();
+  for (const row of typeRows) {
+    const set = typeGrants.get(row.clientId) ?? new Set<string>();
+    set.add(row.typeCode);
+    typeGrants.set(row.clientId, set);
+  }
+  return { generation, resources: new Map(resourceRows.map((row) => [row.code, row])), grants, typeGrants };
+}
+
+export class ReferenceData {
+  private snapshot: Snapshot | undefined;
+  private stale = true;
+  private stopListening: (() => Promise<void>) | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private readonly checkIntervalMs: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+    options: ReferenceDataOptions = {},
+  ) {
+    this.checkIntervalMs = options.checkIntervalMs ?? 1000;
+  }
+
+  /** Loads the copy and starts following changes (notifications and the periodic check). */
+  async start(database: Pick<DatabaseHandle, 'listen'>): Promise<void> {
+    this.stopListening = await database.listen(REFERENCE_CHANNEL, (payload) => {
+      const generation = Number(payload);
+      if (!(this.snapshot && Number.isFinite(generation) && generation <= this.snapshot.generation)) this.stale = true;
+    });
+    await this.reload(this.db);
+    this.checkTimer = setInterval(() => void this.checkGeneration(), this.checkIntervalMs);
+    this.checkTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.checkTimer = undefined;
+    await this.stopListening?.().catch(() => undefined);
+    this.stopListening = undefined;
+  }
+
+  /** Marks the copy stale: the next decision reloads it (after a write through this instance). */
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  /**
+   * What the policy knows of `principal`'s grants at `now`, from a copy no older than the last
+   * change seen; a stale copy is read again on `db`, the caller's own connection or transaction.
+   */
+  async grantFacts(db: Queryable, principal: Principal, now: Date): Promise<GrantFacts> {
+    const snapshot = this.snapshot && !this.stale ? this.snapshot : await this.reload(db);
+    if (principal.subjectId !== null) return { resources: snapshot.resources, liveGrants: new Map(), materialTypeGrants: NO_TYPES };
+    const liveGrants = new Map<string, string>();
+    const at = now.getTime();
+    for (const grant of snapshot.grants.get(principal.clientId) ?? []) {
+      if ((grant.expiresAt === null || grant.expiresAt > at) && !liveGrants.has(grant.resourceCode)) liveGrants.set(grant.resourceCode, grant.id);
+    }
+    const materialTypeGrants = principal.kind === 'department' ? (snapshot.typeGrants.get(principal.clientId) ?? NO_TYPES) : NO_TYPES;
+    return { resources: snapshot.resources, liveGrants, materialTypeGrants };
+  }
+
+  /**
+   * Reads the data again on `db`. Callers do not share a read: one in a transaction must not wait
+   * for a read on another connection (on PGlite, the only connection, which its transaction holds).
+   * Changes are rare, so concurrent reads right after one cost little.
+   */
+  private async reload(db: Queryable): Promise<Snapshot> {
+    // A notification arriving during the read sets it again, so that read is not the last.
+    this.stale = false;
+    try {
+      const snapshot = await loadSnapshot(db);
+      if (!this.snapshot || snapshot.generation >= this.snapshot.generation) this.snapshot = snapshot;
+      return snapshot;
+    } catch (error) {
+      this.stale = true;
+      throw error;
+    }
+  }
+
+  private async checkGeneration(): Promise<void> {
+    try {
+      const generation = await readGeneration(this.db);
+      if (!this.snapshot || generation > this.snapshot.generation) this.stale = true;
+    } catch (error) {
+      this.logger.debug({ err: errorForLog(error) }, 'checking the reference data generation failed');
+    }
+  }
+}
