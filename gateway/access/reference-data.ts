@@ -1,7 +1,8 @@
 /**
- * The reference data the access policy decides from — published resources (owner, sharing type),
- * approved access grants, material-type grants — kept in memory, so a request reads only what is
- * its own. These change a few times a day; requests read them thousands of times a second.
+ * The reference data requests read over and over — published resources (owner, sharing type),
+ * approved access grants and material-type grants, which the access policy decides from, and the
+ * material-type catalogue — kept in memory, so a request reads only what is its own. These change
+ * a few times a day; requests read them thousands of times a second.
  *
  * Kept current across instances: triggers on the three tables bump `reference_generations` and
  * NOTIFY `onewindow_reference` in the writing transaction (migration 0009), whatever wrote the
@@ -14,7 +15,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { Database, DatabaseHandle, Queryable } from '../db/client.js';
-import { accessRequests, contractResources, materialTypeGrants, referenceGenerations } from '../db/schema.js';
+import { accessRequests, contractResources, materialTypeGrants, materialTypes, referenceGenerations } from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
 import type { GrantFacts, ResourceFacts } from './policy.js';
 
@@ -27,8 +28,11 @@ interface Grant {
   expiresAt: number | null;
 }
 
+export type MaterialTypeRow = typeof materialTypes.$inferSelect;
+
 interface Snapshot {
   generation: number;
+  materialTypes: ReadonlyMap<string, MaterialTypeRow>;
   resources: ReadonlyMap<string, ResourceFacts>;
   /** Approved grants per client, newest decision first. */
   grants: ReadonlyMap<string, readonly Grant[]>;
@@ -50,7 +54,7 @@ async function readGeneration(db: Queryable): Promise<number> {
 async function loadSnapshot(db: Queryable): Promise<Snapshot> {
   // The generation first: the rows read after it are at least that new.
   const generation = await readGeneration(db);
-  const [resourceRows, grantRows, typeRows] = await Promise.all([
+  const [resourceRows, grantRows, typeRows, typeDefinitions] = await Promise.all([
     db.select({ code: contractResources.resourceCode, departmentCode: contractResources.departmentCode, sharingType: contractResources.sharingType }).from(contractResources),
     db
       .select({ clientId: accessRequests.clientId, resourceCode: accessRequests.resourceCode, id: accessRequests.id, expiresAt: accessRequests.expiresAt })
@@ -58,6 +62,7 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
       .where(and(eq(accessRequests.status, 'approved')))
       .orderBy(desc(accessRequests.decidedAt), desc(accessRequests.id)),
     db.select({ clientId: materialTypeGrants.clientId, typeCode: materialTypeGrants.typeCode }).from(materialTypeGrants),
+    db.select().from(materialTypes),
   ]);
   const grants = new Map<string, Grant[]>();
   for (const row of grantRows) {
@@ -71,7 +76,13 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
     set.add(row.typeCode);
     typeGrants.set(row.clientId, set);
   }
-  return { generation, resources: new Map(resourceRows.map((row) => [row.code, row])), grants, typeGrants };
+  return {
+    generation,
+    materialTypes: new Map(typeDefinitions.map((row) => [row.code, row])),
+    resources: new Map(resourceRows.map((row) => [row.code, row])),
+    grants,
+    typeGrants,
+  };
 }
 
 export class ReferenceData {
@@ -112,12 +123,27 @@ export class ReferenceData {
     this.stale = true;
   }
 
+  /** The material types with these codes (unknown codes are absent), as currently defined. */
+  async materialTypes(db: Queryable, codes: readonly string[]): Promise<Map<string, MaterialTypeRow>> {
+    const snapshot = await this.current(db);
+    const found = new Map<string, MaterialTypeRow>();
+    for (const code of codes) {
+      const type = snapshot.materialTypes.get(code);
+      if (type) found.set(code, type);
+    }
+    return found;
+  }
+
+  private current(db: Queryable): Promise<Snapshot> {
+    return this.snapshot && !this.stale ? Promise.resolve(this.snapshot) : this.reload(db);
+  }
+
   /**
    * What the policy knows of `principal`'s grants at `now`, from a copy no older than the last
    * change seen; a stale copy is read again on `db`, the caller's own connection or transaction.
    */
   async grantFacts(db: Queryable, principal: Principal, now: Date): Promise<GrantFacts> {
-    const snapshot = this.snapshot && !this.stale ? this.snapshot : await this.reload(db);
+    const snapshot = await this.current(db);
     if (principal.subjectId !== null) return { resources: snapshot.resources, liveGrants: new Map(), materialTypeGrants: NO_TYPES };
     const liveGrants = new Map<string, string>();
     const at = now.getTime();

@@ -295,6 +295,9 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
           ...withPurpose(context, { ...context.purpose, caseRef: row.caseNumber }),
           services: {
             departments: services.departments,
+            reference: services.access.reference,
+            envelopes: services.envelopes,
+            database: services.database,
             blobStore: services.blobStore,
             keys: services.keys,
             logger: services.logger,

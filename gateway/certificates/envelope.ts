@@ -44,6 +44,33 @@ export async function signCertificate(keys: KeyStore, claims: CertificateClaims)
     .sign(key.signKey);
 }
 
+/**
+ * Envelopes already signed, so a certificate answered from storage again and again is signed once
+ * per version, status and view (masked or not) and signing key, not once per request: an ES256
+ * signature costs more CPU than the rest of a cached answer. The envelope then carries the `iat` of
+ * its first signing. Least recently used entries leave first.
+ */
+export class EnvelopeCache {
+  private readonly entries = new Map<string, string>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  async sign(keys: KeyStore, claims: Omit<CertificateClaims, 'iat'>, now: Date): Promise<string> {
+    const key = await keys.activeKey();
+    const cacheKey = `${key.kid}\n${JSON.stringify(claims)}`;
+    const cached = this.entries.get(cacheKey);
+    if (cached !== undefined) {
+      this.entries.delete(cacheKey);
+      this.entries.set(cacheKey, cached);
+      return cached;
+    }
+    const envelope = await signCertificate(keys, { ...claims, iat: Math.floor(now.getTime() / 1000) });
+    this.entries.set(cacheKey, envelope);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    return envelope;
+  }
+}
+
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 function isClaims(value: unknown): value is CertificateClaims {

@@ -12,29 +12,34 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { eq } from 'drizzle-orm';
 import type { CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import type { KeyStore } from '../auth/keys.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
-import type { AccessContext, AllowedDecision } from '../access/context.js';
+import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
+import type { ReferenceData } from '../access/reference-data.js';
 import type { Decision } from '../access/policy.js';
-import type { Queryable } from '../db/client.js';
-import { subjects } from '../db/schema.js';
+import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { invokeDepartment } from '../departments/calls.js';
 import type { PublishedContracts } from '../departments/published-contracts.js';
 import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
-import { subjectDisclosure } from '../identity/subjects.js';
 import { maskCreditCode, maskName, maskResidentId } from '../identity/identifiers.js';
 import type { BlobStore } from '../materials/blob-store.js';
-import { type MaterialTypeRow, findMaterialTypes } from '../materials/catalogue.js';
+import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError } from '../platform/errors.js';
-import { type CertificateClaims, signCertificate } from './envelope.js';
-import { type StoredCertificate, findStoredCertificates, recordFetchedCertificate } from './store.js';
+import type { CertificateClaims, EnvelopeCache } from './envelope.js';
+import { readAndAudit } from './read-stored.js';
+import { type CertificateRow, type StoredCertificate, recordFetchedCertificate } from './store.js';
 
 export interface CertificateServices {
   departments: DepartmentRegistry;
+  /** The material-type catalogue (and the policy's facts) in memory. */
+  reference: ReferenceData;
+  /** Envelopes signed once per certificate version and view. */
+  envelopes: EnvelopeCache;
+  /** For the one prepared statement of an answer from storage. */
+  database: Pick<DatabaseHandle, 'prepared'>;
   blobStore: BlobStore;
   keys: KeyStore;
   logger: Logger;
@@ -45,8 +50,8 @@ export interface CertificateServices {
 
 export interface CertificateFetchContext extends AccessContext {
   services: CertificateServices;
-  /** The client went away: stop asking departments. */
-  signal?: AbortSignal;
+  /** The client went away: stop asking departments. Read only when a department is asked (a getter may build it then). */
+  readonly signal?: AbortSignal;
   now?: () => Date;
 }
 
@@ -93,13 +98,19 @@ interface SubjectRow {
   name: string;
 }
 
+/** A stored certificate as this flow needs it: the certificate row and what it uses of its material. */
+interface ServedCertificate {
+  certificate: CertificateRow;
+  material: Pick<StoredCertificate['material'], 'id' | 'subjectId' | 'status' | 'contentSha256' | 'mediaType' | 'contentSize'>;
+}
+
 interface TypePlan {
   type: MaterialTypeRow;
   provider: RegisteredDepartment;
   resourceCode: string | null;
   /** The policy's answer to using the provider's resource: the certificate route's sharing rule. */
   access: Decision;
-  stored: StoredCertificate | undefined;
+  stored: ServedCertificate | undefined;
 }
 
 function emptyAnswer(certificateType: string, status: CertificateStatus, department: string | null, error: ApiError | null = null): CertificateAnswer {
@@ -118,21 +129,31 @@ function emptyAnswer(certificateType: string, status: CertificateStatus, departm
   };
 }
 
-function isFresh(stored: StoredCertificate, type: MaterialTypeRow, now: Date): boolean {
-  return type.freshForSeconds !== null && now.getTime() - stored.certificate.checkedAt.getTime() < type.freshForSeconds * 1000;
+/** The instant after which a copy last confirmed then is fresh at `now`; null when the type is never served from storage. */
+function freshAfterMs(type: MaterialTypeRow, now: Date): number | null {
+  return type.freshForSeconds === null ? null : now.getTime() - type.freshForSeconds * 1000;
 }
 
-function mayServeStale(stored: StoredCertificate | undefined, type: MaterialTypeRow, now: Date): stored is StoredCertificate {
+function isFresh(stored: ServedCertificate, type: MaterialTypeRow, now: Date): boolean {
+  const after = freshAfterMs(type, now);
+  return after !== null && stored.certificate.checkedAt.getTime() > after;
+}
+
+function mayServeStale(stored: ServedCertificate | undefined, type: MaterialTypeRow, now: Date): stored is ServedCertificate {
   return stored !== undefined && type.staleGraceSeconds !== null && now.getTime() - stored.certificate.checkedAt.getTime() <= type.staleGraceSeconds * 1000;
 }
 
-/** Validates the request against the catalogue and the departments; throws before anything is asked. */
-function planTypes(types: readonly string[], catalogue: Map<string, MaterialTypeRow>, departments: DepartmentRegistry, subject: SubjectRow) {
+/** Refuses types no department issues, before anything is read or asked. */
+function checkTypesOffered(types: readonly string[], catalogue: Map<string, MaterialTypeRow>, departments: DepartmentRegistry): void {
   const unknown = types.filter((code) => !catalogue.has(code) || departments.providersOf(code).length === 0);
   if (unknown.length > 0) {
     const offered = [...new Set(departments.list().flatMap((department) => [...(department.adapter.certificateTypes ?? [])]))].sort();
     throw new ApiError('unknown_certificate_type', `No department system issues ${unknown.join(', ')}. Certificate types on offer: ${offered.join(', ') || 'none'}.`, { unknown, offered });
   }
+}
+
+/** Refuses types of the other kind of subject (a person's card for a company). */
+function checkTypesFitSubject(types: readonly string[], catalogue: Map<string, MaterialTypeRow>, subject: SubjectRow): void {
   const wrongKind = types.filter((code) => {
     const kind = catalogue.get(code)?.subjectKind;
     return kind !== null && kind !== undefined && kind !== subject.kind;
@@ -152,66 +173,53 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   const types = [...new Set(request.types)];
   const deadlineMs = Math.min(request.deadlineMs ?? services.defaultDeadlineMs, services.defaultDeadlineMs);
 
-  // 1. One transaction: subject, catalogue, grants, stored copies; serve the fresh ones.
+  // 1. Decide from what is in memory — the catalogue, the resources' terms, the caller's grants —
+  // then one statement reads the subject and its stored copies and writes the audit entries of
+  // the copies it serves and of the refusals, atomically: nothing is shown that is not recorded.
   const startedAt = now();
-  const resourceCodes = [
-    ...new Set(
-      types.flatMap((code) => {
-        const resource = services.departments.providersOf(code)[0]?.adapter.resources.fetchCertificate;
-        return resource === undefined ? [] : [resource];
-      }),
-    ),
-  ];
-  const phase = await auditRefusals(context, { action: 'certificate.fetch', subjectId, materialTypes: types }, () => context.db.transaction(async (tx) => {
-    // The reads do not depend on each other: sent together, they travel pipelined on the
-    // transaction's connection instead of one round trip after another.
-    const [[subject], catalogue, stored, facts] = await Promise.all([
-      tx.select({ id: subjects.id, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name }).from(subjects).where(eq(subjects.id, subjectId)),
-      findMaterialTypes(tx, types),
-      // Looked up even on refresh: the fallback when the department cannot answer.
-      findStoredCertificates(tx, subjectId, types),
-      context.access.grantFacts(tx),
-    ]);
-    if (!subject) return null;
-    const { unmask } = await subjectDisclosure(tx, context, subject.id);
-    planTypes(types, catalogue, services.departments, subject);
-    const accessByResource = new Map<string, Decision>(
-      resourceCodes.map((code) => [code, context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code })]),
-    );
-    const plans: TypePlan[] = types.map((code) => {
+  const { plans, unmask } = await auditRefusals(context, { action: 'certificate.fetch', subjectId, materialTypes: types }, async () => {
+    const [catalogue, facts] = await Promise.all([services.reference.materialTypes(context.db, types), context.access.grantFacts(context.db)]);
+    checkTypesOffered(types, catalogue, services.departments);
+    const subjectResource = { kind: 'subject' as const, subjectId };
+    const read = context.access.decideWith(facts, 'subject.read', subjectResource);
+    if (!read.allowed) throw refusal(read, subjectResource, 'No such subject.');
+    const decided = new Map<string, Decision>();
+    const planned: TypePlan[] = types.map((code) => {
       const provider = services.departments.providersOf(code)[0]!;
       const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
-      const access: Decision = resourceCode === null ? { allowed: true, rule: 'resource.none', grantId: null } : accessByResource.get(resourceCode)!;
-      return { type: catalogue.get(code)!, provider, resourceCode, access, stored: stored.get(code) };
+      let access = resourceCode === null ? { allowed: true as const, rule: 'resource.none', grantId: null } : decided.get(resourceCode);
+      if (access === undefined && resourceCode !== null) {
+        access = context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code: resourceCode });
+        decided.set(resourceCode, access);
+      }
+      return { type: catalogue.get(code)!, provider, resourceCode, access: access!, stored: undefined };
     });
-    const served = new Map<string, StoredCertificate>();
-    for (const plan of plans) {
-      if (!plan.access.allowed) {
-        await auditCertificate(tx, context, subjectId, plan, 'denied', [`resource:${plan.resourceCode}`, `refused:${plan.access.reason}`]);
-        continue;
-      }
-      if (!request.refresh && plan.stored && isFresh(plan.stored, plan.type, startedAt)) {
-        served.set(plan.type.code, plan.stored);
-        await auditAccess(tx, context, {
-          decision: plan.access,
-          action: 'certificate.serve',
-          subjectId,
-          fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`],
-          materialTypes: [plan.type.code],
-        });
-      }
-    }
-    return { subject, plans, served, unmask };
-  }));
-  if (!phase) {
+    return { plans: planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
+  });
+  const read = await readAndAudit(context, services.database, subjectId, plans, { refresh: request.refresh === true, at: startedAt });
+  if (!read.subject) {
     await auditRefusal(context, { action: 'certificate.fetch', subjectId, outcome: 'not_found', materialTypes: types });
     throw new ApiError('not_found', 'No such subject.');
   }
-  const { subject, plans, served, unmask } = phase;
+  const subject = read.subject;
+  checkTypesFitSubject(types, new Map(plans.map((plan) => [plan.type.code, plan.type])), subject);
+  const served = new Map<string, ServedCertificate>();
+  for (const plan of plans) {
+    plan.stored = read.stored.get(plan.type.code);
+    // The same test the statement applied when it recorded what it would serve.
+    if (plan.access.allowed && !request.refresh && plan.stored && isFresh(plan.stored, plan.type, startedAt)) served.set(plan.type.code, plan.stored);
+  }
 
   // 2. Departments, in parallel, under one deadline; no transaction open.
-  const deadline = AbortSignal.timeout(deadlineMs);
-  const signal = context.signal ? AbortSignal.any([deadline, context.signal]) : deadline;
+  // The deadline starts only when a department is asked: an answer from storage needs no timer.
+  let signal: AbortSignal | undefined;
+  const departmentSignal = (): AbortSignal => {
+    if (!signal) {
+      const deadline = AbortSignal.timeout(deadlineMs);
+      signal = context.signal ? AbortSignal.any([deadline, context.signal]) : deadline;
+    }
+    return signal;
+  };
   const answers = await Promise.all(
     plans.map(async (plan): Promise<CertificateAnswer> => {
       if (!plan.access.allowed) {
@@ -220,7 +228,7 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
       }
       const fresh = served.get(plan.type.code);
       if (fresh) return answerFor(context, fresh, plan, { source: 'stored', stale: false, unmask });
-      return askDepartment(context, subject, plan, signal, deadlineMs, unmask, now);
+      return askDepartment(context, subject, plan, departmentSignal(), deadlineMs, unmask, now);
     }),
   );
   return { subjectId, deadlineMs, results: answers };
@@ -374,7 +382,7 @@ function maskIdentifier(identifier: string): string {
 
 async function answerFor(
   context: CertificateFetchContext,
-  stored: StoredCertificate,
+  stored: ServedCertificate,
   plan: TypePlan,
   how: { source: 'stored' | 'department'; stale: boolean; unmask: boolean },
 ): Promise<CertificateAnswer> {
@@ -395,9 +403,8 @@ async function answerFor(
   };
   const content = { sha256: material.contentSha256, mediaType: material.mediaType, size: material.contentSize };
   const revoked = material.status === 'revoked';
-  const claims: CertificateClaims = {
+  const claims: Omit<CertificateClaims, 'iat'> = {
     iss: context.services.issuer,
-    iat: Math.floor(Date.now() / 1000),
     materialId: material.id,
     subjectId: material.subjectId,
     certificate,
@@ -422,7 +429,7 @@ async function answerFor(
     fetchedAt: claims.source.fetchedAt,
     checkedAt: claims.source.checkedAt,
     // A revoked certificate gets no signature: nothing should vouch for it.
-    envelope: revoked ? null : await signCertificate(context.services.keys, claims),
+    envelope: revoked ? null : await context.services.envelopes.sign(context.services.keys, claims, new Date()),
     error: null,
   };
 }

@@ -166,6 +166,9 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
         ...accessContext(c, c.req.valid('header')),
         services: {
           departments: services.departments,
+          reference: services.access.reference,
+          envelopes: services.envelopes,
+          database: services.database,
           blobStore: services.blobStore,
           keys: services.keys,
           logger: services.logger,
@@ -173,7 +176,10 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
           issuer: services.config.issuer,
           defaultDeadlineMs: services.config.certificates.fetchDeadlineMs,
         },
-        signal: c.req.raw.signal,
+        // The Node adapter builds the web Request (and its AbortController) when this is first read.
+        get signal() {
+          return c.req.raw.signal;
+        },
       },
       c.req.valid('param').subjectId,
       c.req.valid('json'),

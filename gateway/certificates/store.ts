@@ -34,19 +34,6 @@ export interface StoredCertificate {
   material: MaterialRow;
 }
 
-/** The newest valid fetched certificate of each type the subject holds, by type. */
-export async function findStoredCertificates(tx: Queryable, subjectId: string, types: readonly string[]): Promise<Map<string, StoredCertificate>> {
-  const rows = await tx
-    .select({ certificate: certificates, material: materials })
-    .from(certificates)
-    .innerJoin(materials, eq(materials.id, certificates.materialId))
-    .where(and(eq(certificates.subjectId, subjectId), inArray(certificates.certificateType, [...types]), eq(materials.status, 'valid')))
-    .orderBy(desc(certificates.checkedAt));
-  const newest = new Map<string, StoredCertificate>();
-  for (const row of rows) if (!newest.has(row.certificate.certificateType)) newest.set(row.certificate.certificateType, row);
-  return newest;
-}
-
 export interface FetchedCertificate {
   type: MaterialTypeRow;
   department: string;

@@ -6,7 +6,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -24,6 +25,9 @@ export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesW
 export type Queryable = Database | Transaction;
 
 /** `db.execute` answers an array on postgres-js and `{ rows }` on PGlite; this reads either. */
+/** Turns drizzle SQL into text and parameters, for statements sent without drizzle. */
+const dialect = new PgDialect();
+
 export function rowsOf<Row>(result: unknown): Row[] {
   if (Array.isArray(result)) return result as Row[];
   if (result && typeof result === 'object' && 'rows' in result && Array.isArray(result.rows)) return result.rows as Row[];
@@ -58,6 +62,12 @@ export interface DatabaseHandle {
   /** True when the database answers and every committed migration is applied. */
   isReady(): Promise<boolean>;
   /**
+   * Runs one statement as a named prepared statement (PostgreSQL parses and plans it once per
+   * connection; drizzle sends its statements unnamed). For the hottest statements only: the rows
+   * come back as the driver gives them (column names as written, no drizzle mapping).
+   */
+  prepared<Row>(query: SQL): Promise<Row[]>;
+  /**
    * Calls `onNotify` for every NOTIFY on `channel` (PostgreSQL: on a connection of its own that
    * the driver re-establishes after a failure). Resolves once listening; returns the way to stop.
    */
@@ -91,6 +101,10 @@ export async function openDatabase(database: Config['database']): Promise<Databa
         await migratePglite(drizzlePglite(client), { migrationsFolder });
       },
       isReady: () => isReady(db),
+      prepared: async <Row>(query: SQL) => {
+        const { sql: text, params } = dialect.sqlToQuery(query);
+        return (await client.query<Row>(text, params)).rows;
+      },
       listen: async (channel, onNotify) => {
         const stop = await client.listen(channel, onNotify);
         return async () => {
@@ -132,6 +146,10 @@ export async function openDatabase(database: Config['database']): Promise<Databa
       }
     },
     isReady: () => isReady(db),
+    prepared: async <Row>(query: SQL) => {
+      const { sql: text, params } = dialect.sqlToQuery(query);
+      return (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[];
+    },
     listen: async (channel, onNotify) => {
       const listening = await client.listen(channel, onNotify);
       return async () => {

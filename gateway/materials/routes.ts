@@ -284,6 +284,7 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putTypeRoute, async (c) => {
     const { code } = c.req.valid('param');
     const { type, created } = await upsertMaterialType(c.var.services.db, { code, ...c.req.valid('json') });
+    c.var.services.access.reference.invalidate();
     const body = MaterialTypeSchema.parse(type);
     return created ? c.json(body, 201) : c.json(body, 200);
   });

@@ -13,6 +13,7 @@ import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../a
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
 import { ClientSecrets } from '../auth/secrets.js';
+import { EnvelopeCache } from '../certificates/envelope.js';
 import { DisabledClients } from '../auth/disabled-clients.js';
 import { type AuditTrust, createAuditTrust } from '../audit/trust.js';
 import { KeyStore } from '../auth/keys.js';
@@ -56,6 +57,8 @@ export interface GatewayServices {
   clientQueries: ClientQueries;
   /** Keyed hashes of client secrets (the pepper from its file). */
   clientSecrets: ClientSecrets;
+  /** Certificate envelopes, signed once per certificate version and view. */
+  envelopes: EnvelopeCache;
   /** Clients whose tokens are refused before they expire. */
   disabledClients: DisabledClients;
   /** Sign-in rate limits (token endpoint, supervision Basic). */
@@ -177,6 +180,7 @@ export async function createServices(
     tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens, subjectTokenTtlSeconds: config.subjectTokenTtlSeconds }, clock),
     clientQueries: prepareClientQueries(database),
     clientSecrets,
+    envelopes: new EnvelopeCache(),
     metrics,
     lifecycle: { draining: false },
     departments,

@@ -18,3 +18,5 @@ $$;--> statement-breakpoint
 CREATE TRIGGER "contract_resources_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "contract_resources" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();--> statement-breakpoint
 CREATE TRIGGER "access_requests_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "access_requests" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();--> statement-breakpoint
 CREATE TRIGGER "material_type_grants_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "material_type_grants" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();
+--> statement-breakpoint
+CREATE TRIGGER "material_types_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "material_types" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();
