@@ -101,8 +101,21 @@ interface ClientRow {
 }
 
 /** Prepared once per database: reading a client by id is on a hot path (admin UIs, benchmarks). */
+const signInColumns = { ...publicColumns, secretHash: clients.secretHash };
+interface SignInRow {
+  id: string;
+  name: string;
+  kind: ClientKind;
+  scopes: string[];
+  departmentCode: string | null;
+  createdAt: Date;
+  disabledAt: Date | null;
+  secretHash: string;
+}
+
 export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'pglite'>) {
   const { pglite } = database;
+  const signInById = database.db.select(signInColumns).from(clients).where(eq(clients.id, sql.placeholder('id'))).prepare('client_sign_in');
   const byId = database.db
     .select(publicColumns)
     .from(clients)
@@ -119,6 +132,10 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'pgli
       }
     : async (id: string) => (await byId.execute({ id }))[0];
   return {
+    /** `authenticateClient` with the client read by a prepared statement (the token endpoint's hot path). */
+    authenticate(secrets: ClientSecrets, id: string, secret: string): Promise<ClientRecord | null> {
+      return authenticateClient(database.db, secrets, id, secret, async (clientId) => (await signInById.execute({ id: clientId }))[0]);
+    },
     async getClient(id: string): Promise<ClientRecord> {
       const row = await read(id);
       if (!row) throw new ApiError('not_found', 'No client with this id.');
@@ -162,11 +179,15 @@ export async function disableClient(db: Queryable, id: string): Promise<ClientRe
  * Authenticates a client by id and secret. Unknown ids, wrong secrets and disabled clients take
  * the same time and give the same answer, so the endpoint reveals nothing about which ids exist.
  */
-export async function authenticateClient(db: Queryable, secrets: ClientSecrets, id: string, secret: string): Promise<ClientRecord | null> {
-  const [row] = await db
-    .select({ ...publicColumns, secretHash: clients.secretHash })
-    .from(clients)
-    .where(eq(clients.id, id));
+export async function authenticateClient(
+  db: Queryable,
+  secrets: ClientSecrets,
+  id: string,
+  secret: string,
+  /** The row with its secret hash (a prepared statement on the hot path); default: a plain select. */
+  signInRow: (id: string) => Promise<SignInRow | undefined> = async (clientId) => (await db.select(signInColumns).from(clients).where(eq(clients.id, clientId)))[0],
+): Promise<ClientRecord | null> {
+  const row = await signInRow(id);
   const check = await secrets.verify(secret, row?.secretHash);
   if (!row || !check.matches || row.disabledAt) return null;
   if (check.rehash) {

@@ -242,7 +242,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
       const address = clientAddress(c);
       const plausible = signInGuard.admit(address, credentials.id);
-      const client = plausible ? await authenticateClient(db, c.var.services.clientSecrets, credentials.id, credentials.secret) : null;
+      const client = plausible ? await c.var.services.clientQueries.authenticate(c.var.services.clientSecrets, credentials.id, credentials.secret) : null;
       if (!client) {
         signInGuard.recordFailure(address, credentials.id);
         throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');

@@ -74,11 +74,22 @@ export const jsonBodyLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.req.header('transfer-encoding') && (contentLength === undefined || contentLength === '0')) return next();
   const limit = c.var.services.config.bodyLimitBytes;
   const incoming = nodeRequestOf(c);
-  if (incoming && JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) {
-    // A JSON body read straight from Node's request: the web Request the adapter would build for
-    // `c.req.json()` (an AbortController, a web stream, a copy) costs more than the rest of a
-    // small POST. Hono answers `c.req.json()` from this cache.
-    c.req.bodyCache.json = Promise.resolve(parseJson(await readLimited(incoming, limit)));
+  const contentType = c.req.header('content-type') ?? '';
+  // JSON and form bodies are read straight from Node's request: the web Request the adapter
+  // would build for `c.req.json()` or a form (an AbortController, a web stream, a copy) costs
+  // more than the rest of a small POST. Hono answers from its body cache, which holds promises
+  // (its type says values: it chains `.then` on them).
+  const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+  if (incoming && JSON_MEDIA_TYPE.test(contentType)) {
+    // `c.req.json()` parses the cached text, and answers malformed JSON as it always did.
+    cache['text'] = Promise.resolve(utf8.decode(await readLimited(incoming, limit)));
+    return next();
+  }
+  if (incoming && FORM_MEDIA_TYPE.test(contentType)) {
+    const body = await readLimited(incoming, limit);
+    // The raw bytes first: a handler asking for the text converts from the first cached form.
+    cache['arrayBuffer'] = Promise.resolve(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+    cache['formData'] = Promise.resolve(formOf(body));
     return next();
   }
   return payloadTooLarge(limit)(c, next);
@@ -111,16 +122,17 @@ async function readLimited(incoming: IncomingMessage, limit: number): Promise<Bu
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-/** UTF-8 (a leading BOM dropped) and JSON.parse, as `Request.json()` does; `malformed_json` otherwise. */
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(utf8.decode(body)) as unknown;
-  } catch {
-    throw new ApiError('malformed_json', 'The request body could not be parsed as JSON.');
-  }
-}
-
+/** UTF-8 with a leading BOM dropped, as `Request.text()` decodes. */
 const utf8 = new TextDecoder();
+
+const FORM_MEDIA_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/** A URL-encoded form as `Request.formData()` parses it (the URL Standard's parser). */
+function formOf(body: Buffer): FormData {
+  const form = new FormData();
+  for (const [name, value] of new URLSearchParams(utf8.decode(body))) form.append(name, value);
+  return form;
+}
 
 type Middleware = MiddlewareHandler<AppEnv>;
 

@@ -67,7 +67,7 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     const { services } = c.var;
     const address = clientAddress(c);
     const plausible = services.signInGuard.admit(address, credentials.id);
-    const client = plausible ? await authenticateClient(services.db, services.clientSecrets, credentials.id, credentials.secret) : null;
+    const client = plausible ? await services.clientQueries.authenticate(services.clientSecrets, credentials.id, credentials.secret) : null;
     if (!client || services.disabledClients.has(client.id)) {
       services.signInGuard.recordFailure(address, credentials.id);
       c.var.logger.info({ scheme: 'basic' }, 'client credentials rejected');
