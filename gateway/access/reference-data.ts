@@ -1,7 +1,7 @@
 /**
  * The reference data requests read over and over — published resources (owner, sharing type),
  * approved access grants and material-type grants, which the access policy decides from, and the
- * material-type catalogue — kept in memory, so a request reads only what is its own. These change
+ * material-type and item catalogues — kept in memory, so a request reads only what is its own. These change
  * a few times a day; requests read them thousands of times a second.
  *
  * Kept current across instances: triggers on the three tables bump `reference_generations` and
@@ -15,7 +15,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { Database, DatabaseHandle, Queryable } from '../db/client.js';
-import { accessRequests, contractResources, materialTypeGrants, materialTypes, referenceGenerations } from '../db/schema.js';
+import { accessRequests, contractResources, itemMaterials, items, materialTypeGrants, materialTypes, referenceGenerations } from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
 import type { GrantFacts, ResourceFacts } from './policy.js';
 
@@ -29,10 +29,13 @@ interface Grant {
 }
 
 export type MaterialTypeRow = typeof materialTypes.$inferSelect;
+export type ItemRow = typeof items.$inferSelect;
+export type ItemMaterialRow = typeof itemMaterials.$inferSelect;
 
 interface Snapshot {
   generation: number;
   materialTypes: ReadonlyMap<string, MaterialTypeRow>;
+  items: ReadonlyMap<string, { row: ItemRow; requirements: readonly ItemMaterialRow[] }>;
   resources: ReadonlyMap<string, ResourceFacts>;
   /** Approved grants per client, newest decision first. */
   grants: ReadonlyMap<string, readonly Grant[]>;
@@ -54,7 +57,7 @@ async function readGeneration(db: Queryable): Promise<number> {
 async function loadSnapshot(db: Queryable): Promise<Snapshot> {
   // The generation first: the rows read after it are at least that new.
   const generation = await readGeneration(db);
-  const [resourceRows, grantRows, typeRows, typeDefinitions] = await Promise.all([
+  const [resourceRows, grantRows, typeRows, typeDefinitions, itemRows, requirementRows] = await Promise.all([
     db.select({ code: contractResources.resourceCode, departmentCode: contractResources.departmentCode, sharingType: contractResources.sharingType }).from(contractResources),
     db
       .select({ clientId: accessRequests.clientId, resourceCode: accessRequests.resourceCode, id: accessRequests.id, expiresAt: accessRequests.expiresAt })
@@ -63,6 +66,8 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
       .orderBy(desc(accessRequests.decidedAt), desc(accessRequests.id)),
     db.select({ clientId: materialTypeGrants.clientId, typeCode: materialTypeGrants.typeCode }).from(materialTypeGrants),
     db.select().from(materialTypes),
+    db.select().from(items),
+    db.select().from(itemMaterials),
   ]);
   const grants = new Map<string, Grant[]>();
   for (const row of grantRows) {
@@ -79,6 +84,7 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
   return {
     generation,
     materialTypes: new Map(typeDefinitions.map((row) => [row.code, row])),
+    items: new Map(itemRows.map((row) => [row.code, { row, requirements: requirementRows.filter((entry) => entry.itemCode === row.code) }])),
     resources: new Map(resourceRows.map((row) => [row.code, row])),
     grants,
     typeGrants,
@@ -132,6 +138,11 @@ export class ReferenceData {
       if (type) found.set(code, type);
     }
     return found;
+  }
+
+  /** An item with its requirement rows as currently defined, or undefined. */
+  async item(db: Queryable, code: string): Promise<{ row: ItemRow; requirements: readonly ItemMaterialRow[] } | undefined> {
+    return (await this.current(db)).items.get(code);
   }
 
   private current(db: Queryable): Promise<Snapshot> {

@@ -14,13 +14,14 @@ import { and, asc, desc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, withPurpose } from '../access/context.js';
 import type { CaseFacts } from '../access/policy.js';
+import type { ReferenceData } from '../access/reference-data.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
-import { type Database, type Queryable, rowsOf } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { caseEvents, caseMaterials, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { subjectDisclosure } from '../identity/subjects.js';
-import { type ItemDefinition, type ItemRequirement, requireItem } from '../items/catalogue.js';
+import { type ItemDefinition, type ItemRequirement, requireItemFrom } from '../items/catalogue.js';
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
 import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
@@ -116,13 +117,6 @@ export function newDeliveryId(): string {
   return `dlv_${randomBytes(12).toString('base64url')}`;
 }
 
-/** `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read out. */
-async function nextCaseNumber(tx: Queryable, today: string): Promise<string> {
-  const [row] = rowsOf<{ value: string | number }>(await tx.execute(sql`select nextval('case_number_seq') as value`));
-  const value = Number(row?.value);
-  return `OW${today.replaceAll('-', '')}${String(value).padStart(6, '0')}`;
-}
-
 function isUsableOn(material: Pick<MaterialRow, 'status' | 'validFrom' | 'validUntil'>, day: string): boolean {
   return material.status === 'valid' && material.validFrom <= day && (material.validUntil === null || material.validUntil >= day);
 }
@@ -189,6 +183,8 @@ function buildNotice(item: ItemDefinition, rows: readonly CaseMaterialRow[], att
 
 export interface CaseServices {
   departments: DepartmentRegistry;
+  /** The item catalogue (and the policy's facts) in memory. */
+  reference: ReferenceData;
   calendar: () => Promise<WorkingCalendar>;
   /** Where "today" comes from: acceptance days and due dates are counted from it. */
   clock: Clock;
@@ -205,6 +201,7 @@ export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts>
 interface VisibleCase {
   row: CaseRow;
   facts: CaseFacts;
+  deliveries: DeliveryRow[];
   decision: AllowedDecision;
   /** The caller's context with the case as its purpose. */
   context: AccessContext;
@@ -217,13 +214,14 @@ interface VisibleCase {
  */
 async function visibleCase(tx: Queryable, context: AccessContext, caseId: string, action: 'case.read' | 'case.change', options: { lock?: boolean } = {}): Promise<VisibleCase> {
   const query = tx.select().from(cases).where(eq(cases.id, caseId));
-  const [row] = options.lock ? await query.for('update') : await query;
+  // One round trip: the case (locked when asked) and its deliveries, which say whom it went to.
+  const [[row], deliveryRows] = await Promise.all([options.lock ? query.for('update') : query, tx.select().from(deliveries).where(eq(deliveries.caseId, caseId))]);
   if (!row) throw new ApiError('not_found', 'No such case.');
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
-  const facts = await caseFacts(tx, row);
+  const facts: CaseFacts = { id: row.id, subjectId: row.subjectId, clientId: row.clientId, deliveredTo: deliveryRows.map((delivery) => delivery.departmentCode) };
   const decision = await caseContext.access.decide(tx, action, { kind: 'case', case: facts });
   if (!decision.allowed) throw new CaseRefusal(row, decision.reason === 'not_visible' ? new ApiError('not_found', 'No such case.') : new ApiError('forbidden', 'Only the window system that opened the case may change it.'));
-  return { row, facts, decision, context: caseContext };
+  return { row, facts, decision, context: caseContext, deliveries: deliveryRows };
 }
 
 /** A refusal that knows the case it refused, so the audit entry can name its subject. */
@@ -265,12 +263,41 @@ export async function auditCaseRefusals<T>(context: AccessContext, action: strin
  * the caller read it through this case (a window whose grant has lapsed no longer sees a
  * department's certificate it once attached).
  */
-async function caseView(tx: Queryable, visible: Pick<VisibleCase, 'row' | 'facts' | 'context'>, services: CaseServices, today = chinaToday(services.clock.now())): Promise<CaseView> {
+/** What a case view is built from besides the case row; what a service already holds it passes in. */
+interface CaseParts {
+  entries: readonly CaseMaterialRow[];
+  /** The attached materials, by id (all of them: the caller's view is filtered here). */
+  materials: ReadonlyMap<string, MaterialRow>;
+  deliveries: readonly DeliveryRow[];
+}
+
+/** The case's requirement rows with their materials, and its deliveries: one round trip. */
+async function readCaseParts(tx: Queryable, caseId: string, known: { deliveries?: readonly DeliveryRow[] } = {}): Promise<CaseParts> {
+  const [joined, deliveryRows] = await Promise.all([
+    tx.select({ entry: caseMaterials, material: materials }).from(caseMaterials).leftJoin(materials, eq(materials.id, caseMaterials.materialId)).where(eq(caseMaterials.caseId, caseId)),
+    known.deliveries ? Promise.resolve(known.deliveries) : tx.select().from(deliveries).where(eq(deliveries.caseId, caseId)),
+  ]);
+  const attached = new Map<string, MaterialRow>();
+  for (const { material } of joined) if (material) attached.set(material.id, material);
+  return { entries: joined.map(({ entry }) => entry), materials: attached, deliveries: deliveryRows };
+}
+
+async function caseView(
+  tx: Queryable,
+  visible: Pick<VisibleCase, 'row' | 'facts' | 'context'> & { deliveries?: readonly DeliveryRow[] },
+  services: CaseServices,
+  today = chinaToday(services.clock.now()),
+  parts?: CaseParts,
+): Promise<CaseView> {
   const { row } = visible;
-  const item = await requireItem(tx, row.itemCode);
-  const rows = await tx.select().from(caseMaterials).where(eq(caseMaterials.caseId, row.id));
-  const attached = await attachedMaterials(tx, visible, rows.flatMap((entry) => (entry.materialId ? [entry.materialId] : [])));
-  const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, row.id)).orderBy(asc(deliveries.departmentCode));
+  const [item, known] = await Promise.all([
+    requireItemFrom(services.reference, tx, row.itemCode),
+    parts ?? readCaseParts(tx, row.id, visible.deliveries ? { deliveries: visible.deliveries } : {}),
+  ]);
+  const rows = known.entries;
+  const readable = await visibleMaterials(tx, visible.context.access, [...known.materials.values()], visible.facts);
+  const attached = new Map(readable.map((material) => [material.id, material]));
+  const deliveryRows = [...known.deliveries].sort((a, b) => a.departmentCode.localeCompare(b.departmentCode));
   const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
   const loadedYears = (await services.calendar()).years;
   const provisional = row.acceptedOn !== null && lastDue !== undefined && yearsNotLoaded(loadedYears, row.acceptedOn, lastDue).length > 0;
@@ -338,13 +365,25 @@ export interface OpenCaseInput {
 /**
  * Opens a case and answers the one-time notice: for each requirement, a material the applicant
  * already has and the window may reuse (reused), one a department can supply (fetchable), or
- * what they must bring.
+ * what they must bring. Three round trips: the subject and its reusable materials together, the
+ * case (numbered by the database), and its requirement rows, event and audit entry together.
  */
 export async function openCase(context: AccessContext, services: CaseServices, input: OpenCaseInput): Promise<CaseView> {
   return auditCaseRefusals(context, 'case.open', () =>
     context.db.transaction(async (tx) => {
-      const item = await requireItem(tx, input.itemCode, { activeOnly: true });
-      const [subject] = await tx.select({ id: subjects.id, kind: subjects.kind }).from(subjects).where(eq(subjects.id, input.subjectId));
+      const item = await requireItemFrom(services.reference, tx, input.itemCode, { activeOnly: true });
+      const today = chinaToday(services.clock.now());
+      const id = newCaseId();
+      const facts: CaseFacts = { id, subjectId: input.subjectId, clientId: context.principal.clientId, deliveredTo: [] };
+      // The number is known only from the database: until then the case's id stands for it as the purpose.
+      const opening = withPurpose(context, { ...context.purpose, caseRef: id });
+      const decision = await opening.access.require(tx, 'case.open', { kind: 'case', case: facts });
+      await subjectDisclosure(tx, opening, input.subjectId);
+      const acceptedTypes = [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))];
+      const [[subject], available] = await Promise.all([
+        tx.select({ id: subjects.id, kind: subjects.kind }).from(subjects).where(eq(subjects.id, input.subjectId)),
+        preferredReadableMaterials(tx, opening.access, input.subjectId, acceptedTypes, today),
+      ]);
       if (!subject) throw new ApiError('not_found', 'No such subject.');
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
         throw new ApiError('item_not_for_subject', `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, {
@@ -352,18 +391,12 @@ export async function openCase(context: AccessContext, services: CaseServices, i
           subjectKind: subject.kind,
         });
       }
-      const today = chinaToday(services.clock.now());
-      const id = newCaseId();
-      const caseNumber = await nextCaseNumber(tx, today);
-      const caseContext = withPurpose(context, { ...context.purpose, caseRef: caseNumber });
-      const facts: CaseFacts = { id, subjectId: subject.id, clientId: context.principal.clientId, deliveredTo: [] };
-      const decision = await caseContext.access.require(tx, 'case.open', { kind: 'case', case: facts });
-      await subjectDisclosure(tx, caseContext, subject.id);
       const [row] = await tx
         .insert(cases)
         .values({
           id,
-          caseNumber,
+          // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read out.
+          caseNumber: sql`${`OW${today.replaceAll('-', '')}`} || lpad(nextval('case_number_seq')::text, 6, '0')`,
           itemCode: item.code,
           subjectId: subject.id,
           clientId: context.principal.clientId,
@@ -374,17 +407,21 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         })
         .returning();
       if (!row) throw new Error('insert returned no row');
+      const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
-      const available = await preferredReadableMaterials(tx, caseContext.access, subject.id, [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))], today);
-      const values = item.materials.map((requirement) => {
+      const now = new Date();
+      const entries: CaseMaterialRow[] = item.materials.map((requirement) => {
         // The accepted types are in order of preference; the preferred material of the first type held wins.
         const reused = requirement.acceptedTypes.map((type) => available.get(type)).find((material) => material !== undefined);
-        return { caseId: id, requirementCode: requirement.requirementCode, materialId: reused?.id ?? null, resolution: reused ? ('reused' as const) : ('missing' as const) };
+        return { caseId: id, requirementCode: requirement.requirementCode, materialId: reused?.id ?? null, resolution: reused ? 'reused' : 'missing', dueOn: null, updatedAt: now };
       });
-      if (values.length > 0) await tx.insert(caseMaterials).values(values);
-      await addEvent(tx, id, 'opened', { itemCode: item.code, reused: values.filter((value) => value.resolution === 'reused').length });
-      await auditAccess(tx, caseContext, { decision, action: 'case.open', subjectId: subject.id, fields: ['materials'], materialTypes: [...available.keys()] });
-      return caseView(tx, { row, facts, context: caseContext }, services, today);
+      await Promise.all([
+        entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
+        addEvent(tx, id, 'opened', { itemCode: item.code, reused: entries.filter((entry) => entry.resolution === 'reused').length }),
+        auditAccess(tx, caseContext, { decision, action: 'case.open', subjectId: subject.id, fields: ['materials'], materialTypes: [...available.keys()] }),
+      ]);
+      const attached = new Map([...available.values()].map((material) => [material.id, material]));
+      return caseView(tx, { row, facts, context: caseContext }, services, today, { entries, materials: attached, deliveries: [] });
     }),
   );
 }
@@ -444,7 +481,7 @@ export async function attachMaterial(context: AccessContext, services: CaseServi
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
       const { row } = visible;
-      const item = await requireItem(tx, row.itemCode);
+      const item = await requireItemFrom(services.reference, tx, row.itemCode);
       const requirement = item.materials.find((entry) => entry.requirementCode === input.requirementCode);
       if (!requirement) {
         throw new ApiError('requirement_unknown', `${item.name} has no requirement ${input.requirementCode}; it has ${item.materials.map((entry) => entry.requirementCode).join(', ')}.`);
@@ -519,7 +556,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
   const { row } = visible;
   if (row.status !== 'open') throw new ApiError('case_not_open', `Case ${row.caseNumber} was already submitted (${row.status}).`);
-  const item = await requireItem(tx, row.itemCode);
+  const item = await requireItemFrom(services.reference, tx, row.itemCode);
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);
 
@@ -531,7 +568,8 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const today = chinaToday(services.clock.now());
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
-  const view = await caseView(tx, visible, services, today);
+  const parts = await readCaseParts(tx, row.id, { deliveries: visible.deliveries });
+  const view = await caseView(tx, visible, services, today, parts);
   const missing = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
   if (missing.length > 0) {
     throw new ApiError(
@@ -541,17 +579,14 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
     );
   }
   const deferred = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable' || entry.state === 'deferrable') && !entry.optional && entry.deferrableDays !== null);
-  for (const entry of deferred) {
-    await tx
-      .update(caseMaterials)
-      .set({ resolution: 'deferred', materialId: null, dueOn: calendar.addWorkingDays(today, entry.deferrableDays ?? 0), updatedAt: new Date() })
-      .where(and(eq(caseMaterials.caseId, row.id), eq(caseMaterials.requirementCode, entry.requirementCode)));
-  }
-
+  const now = new Date();
+  const deferredUntil = new Map(deferred.map((entry) => [entry.requirementCode, calendar.addWorkingDays(today, entry.deferrableDays ?? 0)]));
   const due = dueDates(calendar, today, item.promisedDays, item.statutoryDays, 0);
   const counts = view.notice.counts;
-  const now = new Date();
-  const [submitted] = await tx
+  const deliveryRows = item.departments.map((department) => ({ id: newDeliveryId(), caseId: row.id, departmentCode: department }));
+  // Every write in one round trip: they do not depend on each other.
+  const [[submitted], inserted] = await Promise.all([
+    tx
     .update(cases)
     .set({
       status: 'submitted',
@@ -568,18 +603,34 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
       updatedAt: now,
     })
     .where(eq(cases.id, row.id))
-    .returning();
+    .returning(),
+    tx.insert(deliveries).values(deliveryRows).returning(),
+    ...[...deferredUntil].map(([requirementCode, dueOn]) =>
+      tx
+        .update(caseMaterials)
+        .set({ resolution: 'deferred', materialId: null, dueOn, updatedAt: now })
+        .where(and(eq(caseMaterials.caseId, row.id), eq(caseMaterials.requirementCode, requirementCode))),
+    ),
+    addEvent(tx, row.id, 'submitted', { acceptedOn: today, ...due, departments: item.departments, deferred: deferred.map((entry) => entry.requirementCode) }),
+    auditAccess(tx, visible.context, {
+      decision: visible.decision,
+      action: 'case.submit',
+      subjectId: row.subjectId,
+      fields: ['materials', `departments:${item.departments.join(',')}`],
+      materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
+    }),
+  ]);
   if (!submitted) throw new Error('update returned no row');
-  await tx.insert(deliveries).values(item.departments.map((department) => ({ id: newDeliveryId(), caseId: row.id, departmentCode: department })));
-  await addEvent(tx, row.id, 'submitted', { acceptedOn: today, ...due, departments: item.departments, deferred: deferred.map((entry) => entry.requirementCode) });
-  await auditAccess(tx, visible.context, {
-    decision: visible.decision,
-    action: 'case.submit',
-    subjectId: row.subjectId,
-    fields: ['materials', `departments:${item.departments.join(',')}`],
-    materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
+  // The answer from what was just written, without reading it back.
+  const entries = parts.entries.map((entry) => {
+    const dueOn = deferredUntil.get(entry.requirementCode);
+    return dueOn === undefined ? entry : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
   });
-  return caseView(tx, { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } }, services, today);
+  return caseView(tx, { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } }, services, today, {
+    entries,
+    materials: parts.materials,
+    deliveries: inserted as DeliveryRow[],
+  });
 }
 
 /** Attaches fetched certificates to the requirements they were fetched for. */

@@ -80,10 +80,12 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
   const startedAt = new Date();
 
   const outcome = await db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
-    if (!(await tryLockKey(tx, request.clientId, key))) {
+    // Sent together (one round trip): the server runs the select after the lock statement, so
+    // what it reads is what the lock's holder may rely on.
+    const [locked, [existing]] = await Promise.all([tryLockKey(tx, request.clientId, key), tx.select().from(idempotencyKeys).where(thisKey)]);
+    if (!locked) {
       throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
     }
-    const [existing] = await tx.select().from(idempotencyKeys).where(thisKey);
     if (existing) {
       if (existing.requestHash !== hash || existing.scope !== request.scope) {
         throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');

@@ -263,7 +263,7 @@ function caseContext(c: Context<AppEnv>, operatorId: string | undefined): Access
 
 function caseServices(c: Context<AppEnv>): CaseServices {
   const { services } = c.var;
-  return { departments: services.departments, calendar: () => services.calendar.current(), clock: services.clock };
+  return { departments: services.departments, reference: services.access.reference, calendar: () => services.calendar.current(), clock: services.clock };
 }
 
 export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {

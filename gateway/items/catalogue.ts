@@ -8,6 +8,7 @@
  * administrator replaces an item with `PUT /v1/items/{code}`.
  */
 import { asc, eq, inArray } from 'drizzle-orm';
+import type { ReferenceData } from '../access/reference-data.js';
 import type { Database, Queryable } from '../db/client.js';
 import { itemMaterials, items, materialTypes } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
@@ -244,9 +245,26 @@ export async function findItem(db: Queryable, code: string): Promise<ItemDefinit
 
 /** The item, or `unknown_item` naming the code (an inactive item counts as unknown for new cases). */
 export async function requireItem(db: Queryable, code: string, options: { activeOnly?: boolean } = {}): Promise<ItemDefinition> {
-  const item = await findItem(db, code);
+  return checkedItem(await findItem(db, code), code, options);
+}
+
+function checkedItem(item: ItemDefinition | null, code: string, options: { activeOnly?: boolean }): ItemDefinition {
   if (!item || (options.activeOnly && !item.active)) throw new ApiError('unknown_item', `No service item ${code}.`, { itemCode: code });
   return item;
+}
+
+/** Definitions built from the in-memory rows, once per version of the rows (a new copy after a change). */
+const definitionsOfRows = new WeakMap<object, ItemDefinition>();
+
+/** `requireItem` from the reference data in memory: the hot paths (opening and submitting cases) read no catalogue rows. */
+export async function requireItemFrom(reference: ReferenceData, db: Queryable, code: string, options: { activeOnly?: boolean } = {}): Promise<ItemDefinition> {
+  const entry = await reference.item(db, code);
+  let definition = entry ? definitionsOfRows.get(entry) : undefined;
+  if (entry && !definition) {
+    definition = toDefinition(entry.row, [...entry.requirements]);
+    definitionsOfRows.set(entry, definition);
+  }
+  return checkedItem(definition ?? null, code, options);
 }
 
 /**

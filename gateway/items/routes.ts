@@ -86,6 +86,7 @@ export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
     const { services } = c.var;
     const known = new Set(services.departments.list().map((department) => department.code));
     const { item, created } = await upsertItem(services.db, { code: c.req.valid('param').code, ...c.req.valid('json') }, known);
+    services.access.reference.invalidate();
     return c.json(item, created ? 201 : 200);
   });
 }

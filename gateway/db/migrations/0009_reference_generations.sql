@@ -20,3 +20,6 @@ CREATE TRIGGER "access_requests_reference_changed" AFTER INSERT OR UPDATE OR DEL
 CREATE TRIGGER "material_type_grants_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "material_type_grants" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();
 --> statement-breakpoint
 CREATE TRIGGER "material_types_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "material_types" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();
+--> statement-breakpoint
+CREATE TRIGGER "items_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "items" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();--> statement-breakpoint
+CREATE TRIGGER "item_materials_reference_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "item_materials" FOR EACH STATEMENT EXECUTE FUNCTION "onewindow_reference_changed"();
