@@ -367,34 +367,37 @@ export class DeliveryWorker {
 
   /** What the department receives: the case as submitted, its subject, and its materials by digest. */
   private async loadSubmission(claim: ClaimedDelivery): Promise<Submission> {
-    const [row] = await this.db
-      .select({
-        caseNumber: cases.caseNumber,
-        itemCode: cases.itemCode,
-        form: cases.form,
-        submittedAt: cases.submittedAt,
-        openedAt: cases.openedAt,
-        clientId: cases.clientId,
-        clientKind: clients.kind,
-        operatorId: cases.operatorId,
-        subjectId: subjects.id,
-        subjectKind: subjects.kind,
-        identifier: subjects.identifier,
-        name: subjects.name,
-      })
-      .from(cases)
-      .innerJoin(subjects, eq(subjects.id, cases.subjectId))
-      .leftJoin(clients, eq(clients.id, cases.clientId))
-      .where(eq(cases.id, claim.caseId));
+    // The case and its materials in one round trip.
+    const [[row], attached] = await Promise.all([
+      this.db
+        .select({
+          caseNumber: cases.caseNumber,
+          itemCode: cases.itemCode,
+          form: cases.form,
+          submittedAt: cases.submittedAt,
+          openedAt: cases.openedAt,
+          clientId: cases.clientId,
+          clientKind: clients.kind,
+          operatorId: cases.operatorId,
+          subjectId: subjects.id,
+          subjectKind: subjects.kind,
+          identifier: subjects.identifier,
+          name: subjects.name,
+        })
+        .from(cases)
+        .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+        .leftJoin(clients, eq(clients.id, cases.clientId))
+        .where(eq(cases.id, claim.caseId)),
+      // Ordered, so that a redelivery carries exactly the same content: departments refuse a known
+      // idempotency key with different content.
+      this.db
+        .select({ typeCode: materials.typeCode, sha256: materials.contentSha256, mediaType: materials.mediaType, size: materials.contentSize })
+        .from(caseMaterials)
+        .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
+        .where(eq(caseMaterials.caseId, claim.caseId))
+        .orderBy(asc(caseMaterials.requirementCode), asc(materials.id)),
+    ]);
     if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
-    // Ordered, so that a redelivery carries exactly the same content: departments refuse a known
-    // idempotency key with different content.
-    const attached = await this.db
-      .select({ typeCode: materials.typeCode, sha256: materials.contentSha256, mediaType: materials.mediaType, size: materials.contentSize })
-      .from(caseMaterials)
-      .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
-      .where(eq(caseMaterials.caseId, claim.caseId))
-      .orderBy(asc(caseMaterials.requirementCode), asc(materials.id));
     const subject: SubjectRef =
       row.subjectKind === 'person' ? { kind: 'person', idNumber: row.identifier, name: row.name } : { kind: 'organisation', creditCode: row.identifier, name: row.name };
     const submitted: SubmittedMaterial[] = attached.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256, mediaType: material.mediaType, size: material.size }));
@@ -437,31 +440,40 @@ export class DeliveryWorker {
     const department = claim.departmentCode;
     if (outcome.kind === 'delivered') {
       const { receipt, submission } = outcome;
-      const recorded = await this.db.transaction(async (tx) => {
-        const [updated] = await tx
-          .update(deliveries)
-          .set({
-            status: 'delivered',
-            departmentReference: receipt.departmentReference,
-            deliveredAt: sql`now()`,
-            // The first status query comes one poll interval after the acknowledgement.
-            lastPolledAt: sql`now()`,
-            leaseOwner: null,
-            leaseUntil: null,
-            lastError: null,
-          })
-          .where(this.stillHeld(claim))
-          .returning({ id: deliveries.id });
-        if (!updated) return false;
-        await tx.insert(caseEvents).values({
-          caseId: claim.caseId,
-          kind: 'delivered',
-          departmentCode: department,
-          detail: { deliveryId: claim.id, departmentReference: receipt.departmentReference, attempts: claim.attempts, duplicate: receipt.duplicate, worker: this.owner },
+      const recorded = await this.db
+        .transaction(async (tx) => {
+          // The three writes in one round trip; the event and the disclosure are undone below
+          // when the row is no longer this worker's.
+          const [[updated]] = await Promise.all([
+            tx
+              .update(deliveries)
+              .set({
+                status: 'delivered',
+                departmentReference: receipt.departmentReference,
+                deliveredAt: sql`now()`,
+                // The first status query comes one poll interval after the acknowledgement.
+                lastPolledAt: sql`now()`,
+                leaseOwner: null,
+                leaseUntil: null,
+                lastError: null,
+              })
+              .where(this.stillHeld(claim))
+              .returning({ id: deliveries.id }),
+            tx.insert(caseEvents).values({
+              caseId: claim.caseId,
+              kind: 'delivered',
+              departmentCode: department,
+              detail: { deliveryId: claim.id, departmentReference: receipt.departmentReference, attempts: claim.attempts, duplicate: receipt.duplicate, worker: this.owner },
+            }),
+            recordDisclosure(tx, claim, submission),
+          ]);
+          if (!updated) throw new LeaseLost();
+          return true;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof LeaseLost) return false;
+          throw error;
         });
-        await recordDisclosure(tx, claim, submission);
-        return true;
-      });
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'delivered' });
       this.metrics.lag.observe({ department }, Math.max(0, Date.now() - submission.submittedAt.getTime()) / 1000);
@@ -608,6 +620,9 @@ interface StatusCheck {
  * disclosure on behalf of the client that submitted the case, recorded in the same transaction
  * as the delivery so the subject's data tracker shows it.
  */
+/** Rolls back an outcome written for a delivery another worker holds by now. */
+class LeaseLost extends Error {}
+
 async function recordDisclosure(tx: Queryable, claim: ClaimedDelivery, submission: Submission): Promise<void> {
   await recordAudit(tx, {
     actor: { clientId: submission.submitter.clientId, kind: submission.submitter.kind },
