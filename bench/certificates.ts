@@ -3,16 +3,19 @@
  * the gateway's `POST /v1/subjects/{subjectId}/certificates` two ways:
  *
  *   a. cached fetch — one certificate answered from a fresh stored copy (token check, purpose,
- *      grant, the stored copy, an audit entry, the gateway's ES256 signature; no department
- *      call), against a hand-written hono endpoint doing a jose ES256 token check and one
- *      `postgres` select of the same stored row on the same database
- *      (bench/baseline/certificates-store-server.ts). Targets at concurrency 50: throughput
- *      >= 0.70 of the baseline's, p99 <= 1.5 x the baseline's;
+ *      grant, the stored copy, an audit entry, the gateway's ES256 envelope; no department call),
+ *      against hand-written hono endpoints on the same database
+ *      (bench/baseline/certificates-store-server.ts): "1 select" (a jose ES256 token check and
+ *      one select of the same stored row) and "same work" (the same token check, then the select
+ *      and an insert of the gateway's kind of audit entry into its audit_entries table in one
+ *      transaction, and one ES256 signature over the answered certificate). Targets (issue 15)
+ *      at concurrency 50: throughput >= 0.45 of "1 select + token cache", >= 0.80 of "same
+ *      work", and >= 1,200 answers/s (on PostgreSQL);
  *   b. cold fetch — `refresh: true`, so every request asks the departments: three certificates
  *      from two department systems in parallel (PSB resident_id_card + household_register, NRB
  *      real_estate_certificate), against a hand-written hono + undici fan-out making the same
  *      protocol calls to the same simulators (bench/baseline/certificates-fanout-server.ts).
- *      Targets: throughput >= 0.70 of the baseline's, less than 5 ms added at p50.
+ *      Targets: throughput >= 0.70 of the baseline's, less than 10 ms added at p50.
  *
  * Every server is a child process on a loopback port: the gateway (`gateway/main.ts`), the
  * baselines, and the two department simulators (`adapters/<department>/run-simulator.ts`).
@@ -23,16 +26,16 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import type { JWK } from 'jose';
+import postgres from 'postgres';
+import { type JWK, compactVerify, createLocalJWKSet } from 'jose';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../adapters/psb-population/simulator.js';
 import { maskResidentId } from '../gateway/identity/identifiers.js';
 import type { CopiedCertificate } from './baseline/certificates-store-server.js';
-import { PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
-import { fixed, machineBusySeconds, textTable as table } from './lib/calls.js';
-import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, logTail, postgresCpu, spawnServer, stopServer, treeCpu, waitForHttp } from './lib/children.js';
-import { type LoadResult, type Slice, summarise } from './lib/load.js';
+import { AUDITOR_CLIENT, PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
+import { fixed, textTable as table } from './lib/calls.js';
+import { type CpuSnapshot, type ServerProcess, freePort, logTail, postgresCpu, spawnServer, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import { type LoadResult, type Slice, assertSliceClean, runSlice, settle, summarise } from './lib/load.js';
 import { type BenchDatabase, createBenchDatabase, postgresVersion } from './lib/database.js';
 import { integerFromEnv, listFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 import { addCleanup, cleanup, cleanupStarted, errorText, settingsOrComplaint, startRun } from './lib/run.js';
@@ -54,12 +57,25 @@ const POOL_SIZE = 10;
 const DEPARTMENT_CONNECTIONS = 16;
 /** The gateway's default overall deadline of a certificate fetch; the fan-out uses the same. */
 const FETCH_DEADLINE_MS = 8000;
-const TARGETS = { cachedConcurrency: 50, cachedThroughput: 0.7, cachedP99: 1.5, coldThroughput: 0.7, coldAddedP50Ms: 5 } as const;
+/** Issue 15's targets. (a) at concurrency 50: ratios to the two baselines with the token cache, and answers/s on PostgreSQL. */
+const TARGETS = {
+  cachedConcurrency: 50,
+  cachedThroughputVsSelect: 0.45,
+  cachedThroughputVsSameWork: 0.8,
+  cachedAnswersPerSecond: 1200,
+  coldThroughput: 0.7,
+  coldAddedP50Ms: 10,
+} as const;
 
 type Part = 'cached' | 'cold';
 type DatabaseKind = 'postgres' | 'pglite';
-/** Part a's baselines: `cached` keeps verified tokens like the gateway's TokenService (headline); `verify` checks every signature. */
-type StoreBaseline = 'cached' | 'verify';
+/**
+ * Part a's baselines. `cached`: one select, verified tokens kept like the gateway's TokenService;
+ * `verify`: one select, every signature checked (info); `same-work`: the token cache, the select
+ * and the gateway's audit entry in one transaction, and an ES256 envelope per answer.
+ */
+type StoreBaseline = 'same-work' | 'cached' | 'verify';
+const STORE_BASELINES: readonly StoreBaseline[] = ['same-work', 'cached', 'verify'];
 
 interface Settings {
   parts: Part[];
@@ -106,7 +122,7 @@ function settingsFromEnv(): Settings {
     rounds: integerFromEnv('BENCH_ROUNDS', 2, 1, 20),
     maxRequestsPerSlice: integerFromEnv('BENCH_MAX_REQUESTS', 200_000, 100, 10_000_000),
     cachedTypes: [...new Set(cachedTypes)],
-    storeBaselines: listFromEnv<StoreBaseline>('BENCH_BASELINES', ['cached', 'verify'], ['cached', 'verify']),
+    storeBaselines: listFromEnv<StoreBaseline>('BENCH_BASELINES', [...STORE_BASELINES], STORE_BASELINES),
     nrbPollMs: integerFromEnv('BENCH_NRB_POLL_MS', 1, 1, 2000),
     gatewayLogLevel: listFromEnv<'info' | 'warn'>('BENCH_GATEWAY_LOG_LEVEL', ['info'], ['info', 'warn'])[0] ?? 'info',
     postgresAdminUrl,
@@ -182,6 +198,20 @@ interface CertificateAnswer {
   error?: unknown;
 }
 
+/**
+ * Checks an envelope's ES256 signature against the signer's published keys, and that it vouches
+ * for this material: a baseline must not skip the signature it is meant to make.
+ */
+async function expectEnvelope(label: string, answer: CertificateAnswer | undefined, jwksUrl: string): Promise<void> {
+  if (!answer?.envelope) throw new Error(`${label}: ${answer?.certificateType ?? 'the certificate'} came without an envelope`);
+  const jwks = createLocalJWKSet(await callJson<{ keys: JWK[] }>(jwksUrl, [200]));
+  const { payload, protectedHeader } = await compactVerify(answer.envelope, jwks, { algorithms: ['ES256'] });
+  const claims = JSON.parse(new TextDecoder().decode(payload)) as { materialId?: string };
+  if (protectedHeader.typ !== 'onewindow-certificate+jws' || claims.materialId !== answer.material?.id) {
+    throw new Error(`${label}: the envelope (typ ${String(protectedHeader.typ)}) does not vouch for material ${answer.material?.id ?? '?'}`);
+  }
+}
+
 async function fetchOnce(url: string, subjectId: string, token: string, body: object): Promise<CertificateAnswer[]> {
   const answer = await callJson<{ results: CertificateAnswer[] }>(`${url}/v1/subjects/${subjectId}/certificates`, [200], {
     method: 'POST',
@@ -219,8 +249,12 @@ interface Target {
   key: string;
   label: string;
   role: 'gateway' | 'baseline';
+  /** Which store baseline (part a); absent for the gateway and the fan-out. */
+  storeBaseline?: StoreBaseline;
   server: ServerProcess;
   url: string;
+  /** Answers a cached fetch with a signed envelope and records an audit entry per served certificate. */
+  doesTheWork: boolean;
 }
 
 function departmentsJson(psbUrl: string, nrbUrl: string, settings: Settings): string {
@@ -249,7 +283,7 @@ async function startGateway(settings: Settings, workDir: string, database: Datab
     root: ROOT,
     entry,
     logFile: join(workDir, `gateway-${database}.log`),
-    ...(settings.cpuProfile ? { cpuProfileDir: join(workDir, `profile-gateway-${database}`) } : {}),
+    ...cpuProfileOption(settings, workDir, database),
     env: {
       PORT: String(port),
       HOST,
@@ -273,16 +307,21 @@ async function startGateway(settings: Settings, workDir: string, database: Datab
   });
   await waitForHttp(server, `${url}/readyz`, 120_000);
   watchExit(server);
-  return { key: `gateway-${database}`, label: `gateway (${database === 'postgres' ? 'PostgreSQL' : 'PGlite'})`, role: 'gateway', server, url };
+  return { key: `gateway-${database}`, label: `gateway (${database === 'postgres' ? 'PostgreSQL' : 'PGlite'})`, role: 'gateway', server, url, doesTheWork: true };
 }
 
-async function startBaseline(workDir: string, key: string, label: string, entry: string, env: Record<string, string>): Promise<Target> {
+/** With BENCH_CPU_PROFILE=1 the gateway writes a V8 CPU profile into the run's folder when it stops. */
+function cpuProfileOption(settings: Settings, workDir: string, database: DatabaseKind): { cpuProfileDir?: string } {
+  return settings.cpuProfile ? { cpuProfileDir: join(workDir, `profile-gateway-${database}`) } : {};
+}
+
+async function startBaseline(workDir: string, key: string, label: string, entry: string, env: Record<string, string>, extra: Pick<Target, 'doesTheWork' | 'storeBaseline'>): Promise<Target> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const server = spawnServer({ name: label, root: ROOT, entry, logFile: join(workDir, `${key}.log`), env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, ...env } });
   await waitForHttp(server, `${url}/healthz`, 120_000);
   watchExit(server);
-  return { key, label, role: 'baseline', server, url };
+  return { key, label, role: 'baseline', server, url, ...extra };
 }
 
 function createPostgresDatabase(adminUrl: string): Promise<BenchDatabase> {
@@ -302,132 +341,42 @@ function sameCertificateNumber(fanout: string | null | undefined, gateway: strin
   return fanout === gateway || (typeof fanout === 'string' && /^\d{17}[\dX]$/i.test(fanout) && gateway === maskResidentId(fanout));
 }
 
+interface AuditEntry {
+  action: string;
+  subjectRef: string | null;
+  fields: string[];
+  actorClientId: string;
+}
+
+/**
+ * The audit entry the gateway wrote for a served certificate, read back as the supervision office
+ * reads it (sealed entries, in chain order): the same-work baseline writes entries like it. The
+ * sealer chains entries within a second or so, hence the short wait.
+ */
+async function servedAuditEntry(gatewayUrl: string, subjectId: string): Promise<AuditEntry> {
+  const token = await issueToken(gatewayUrl, AUDITOR_CLIENT);
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    let afterSeq: number | null = 0;
+    while (afterSeq !== null) {
+      const page: { items: AuditEntry[]; nextAfterSeq: number | null } = await callJson(
+        `${gatewayUrl}/v1/audit/entries?afterSeq=${afterSeq}&limit=500&subjectRef=${encodeURIComponent(subjectId)}`,
+        [200],
+        { headers: { authorization: `Bearer ${token}` } },
+      );
+      const served = page.items.find((entry) => entry.action === 'certificate.serve' && entry.actorClientId === WINDOW_CLIENT.id);
+      if (served) return served;
+      afterSeq = page.nextAfterSeq;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no sealed certificate.serve audit entry for ${subjectId} within 15 s: the same-work baseline would not know what to write`);
+}
+
 function occurrences(text: string, needle: string): number {
   let count = 0;
   for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) count += 1;
   return count;
-}
-
-interface PostSliceOptions {
-  title: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  connections: number;
-  durationSeconds: number;
-  maxRequests: number;
-  /** Each 2xx answer must pass this, or it counts as a mismatch (and the run fails). */
-  verifyBody: (body: string) => boolean;
-  cpu: Record<string, () => CpuSnapshot>;
-}
-
-interface PostSlice extends Slice {
-  mismatches: number;
-  /** One answer that failed `verifyBody`, for the error message. */
-  mismatchSample: string | undefined;
-  /** The distinct connection errors seen (a few), for the error message. */
-  errorSamples: string[];
-}
-
-async function runPostSlice(options: PostSliceOptions): Promise<PostSlice> {
-  let latencies = new Float64Array(1 << 14);
-  let count = 0;
-  let mismatchSample: string | undefined;
-  const errorSamples = new Set<string>();
-  const cpuBefore = Object.fromEntries(Object.entries(options.cpu).map(([name, take]) => [name, take()]));
-  const ownBefore = process.cpuUsage();
-  const machineBefore = machineBusySeconds();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        title: options.title,
-        url: options.url,
-        method: 'POST',
-        headers: options.headers,
-        body: options.body,
-        connections: options.connections,
-        duration: options.durationSeconds,
-        maxOverallRequests: options.maxRequests,
-        // A request taking this long is counted as an error, not waited for.
-        timeout: 20,
-        verifyBody: (body) => {
-          const ok = options.verifyBody(String(body));
-          if (!ok) mismatchSample ??= String(body).slice(0, 600);
-          return ok;
-        },
-      },
-      (error: unknown, finished: autocannon.Result) => {
-        clearTimeout(watchdog);
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
-        else resolve(finished);
-      },
-    );
-    // autocannon stops on its own after `duration`; this only guards against a hang.
-    const watchdog = setTimeout(() => {
-      instance.stop();
-      reject(new Error(`${options.title}: load run did not finish in time`));
-    }, (options.durationSeconds + 30) * 1000);
-    instance.on('reqError', (error: Error) => {
-      if (errorSamples.size < 3) errorSamples.add(error.message);
-    });
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode < 200 || statusCode > 299) return;
-      if (count === latencies.length) {
-        const grown = new Float64Array(latencies.length * 2);
-        grown.set(latencies);
-        latencies = grown;
-      }
-      latencies[count] = responseTime;
-      count += 1;
-    });
-  });
-  const own = process.cpuUsage(ownBefore);
-  const machineAfter = machineBusySeconds();
-  const cpuSeconds: Record<string, number> = {};
-  for (const [name, take] of Object.entries(options.cpu)) {
-    const before = cpuBefore[name];
-    const spent = before ? cpuSpent(before, take()) : undefined;
-    if (spent !== undefined) cpuSeconds[name] = spent;
-  }
-  return {
-    durationSeconds: result.duration,
-    latencies: latencies.slice(0, count),
-    responses2xx: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
-    cpuSeconds,
-    ownCpuSeconds: (own.user + own.system) / 1e6,
-    machineBusyCpuSeconds: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
-    mismatches: result.mismatches,
-    mismatchSample,
-    errorSamples: [...errorSamples],
-  };
-}
-
-function assertClean(title: string, slice: PostSlice): void {
-  if (slice.non2xx === 0 && slice.errors === 0 && slice.timeouts === 0 && slice.mismatches === 0) return;
-  throw new Error(
-    `${title}: ${slice.non2xx} non-2xx answers (status codes ${JSON.stringify(slice.statusCodes)}), ${slice.errors} errors, ${slice.timeouts} timeouts, ` +
-      `${slice.mismatches} answers that are not what was asked for${slice.mismatchSample ? ` (e.g. ${slice.mismatchSample})` : ''}. The figures would mean nothing.`,
-  );
-}
-
-/**
- * Waits (at most `maxMs`) until the given processes are quiet: less than 0.05 CPU seconds per
- * second over 250 ms. The gateway goes on working after its last answer (the audit sealer signs
- * the slice's entries, PostgreSQL writes back); without this, that work lands on the next target.
- * Only our own processes are watched: other work on a shared machine must not stall the run.
- */
-async function settle(sources: (() => CpuSnapshot)[], maxMs = 3000): Promise<void> {
-  const begun = Date.now();
-  while (Date.now() - begun < maxMs) {
-    const before = sources.map((take) => take());
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const spent = sources.reduce((total, take, index) => total + (cpuSpent(before[index] ?? new Map(), take()) ?? 0), 0);
-    if (spent / 0.25 < 0.05) return;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,6 +388,7 @@ interface Measurement extends LoadResult {
   target: string;
   label: string;
   role: 'gateway' | 'baseline';
+  storeBaseline?: StoreBaseline;
   /** Department calls received by the simulators during the measured slices. */
   departmentCalls: number;
 }
@@ -463,9 +413,11 @@ interface MeasureOptions {
 async function measure(options: MeasureOptions): Promise<Measurement[]> {
   const { settings, targets, connections } = options;
   const path = `/v1/subjects/${options.subjectId}/certificates`;
-  const load = async (target: Target, title: string, durationSeconds: number): Promise<{ slice: PostSlice; calls: number }> => {
+  const load = async (target: Target, title: string, durationSeconds: number): Promise<{ slice: Slice; calls: number }> => {
     const before = await options.departments();
-    const slice = await runPostSlice({
+    const slice = await runSlice({
+      method: 'POST',
+      timeoutSeconds: 20,
       title,
       url: `${target.url}${path}`,
       headers: options.headers,
@@ -480,7 +432,7 @@ async function measure(options: MeasureOptions): Promise<Measurement[]> {
     if (exited !== undefined) {
       throw new Error(`${title}: ${target.label} exited (${exited}) during the measurement, not stopped by the benchmark — killed from outside? See its log: ${target.server.logFile}`);
     }
-    assertClean(title, slice);
+    assertSliceClean(title, slice);
     await settle(options.quiet(target));
     const after = await options.departments();
     const calls: DepartmentCalls = { psb: after.psb - before.psb, nrbQueries: after.nrbQueries - before.nrbQueries, total: after.total - before.total };
@@ -490,7 +442,7 @@ async function measure(options: MeasureOptions): Promise<Measurement[]> {
   // JIT, pools, prepared statements and PostgreSQL's caches warm up here.
   if (settings.warmupSeconds > 0) for (const target of targets) await load(target, `${target.label} c=${connections} warm-up`, settings.warmupSeconds);
   // Interleaved rounds in alternating order: drift and bursts of other work fall on every target alike.
-  const slices = new Map<Target, { slices: PostSlice[]; calls: number }>(targets.map((target) => [target, { slices: [], calls: 0 }]));
+  const slices = new Map<Target, { slices: Slice[]; calls: number }>(targets.map((target) => [target, { slices: [], calls: 0 }]));
   const sliceSeconds = Math.max(1, settings.durationSeconds / settings.rounds);
   for (let round = 0; round < settings.rounds; round += 1) {
     for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
@@ -507,7 +459,16 @@ async function measure(options: MeasureOptions): Promise<Measurement[]> {
       `  ${`${target.label} c=${connections}`.padEnd(52)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
         `p50 ${result.latencyMs.p50.toFixed(2).padStart(6)} ms  p99 ${result.latencyMs.p99.toFixed(2).padStart(6)} ms`,
     );
-    return { ...result, part: options.part, database: options.database, target: target.key, label: target.label, role: target.role, departmentCalls: entry?.calls ?? 0 };
+    return {
+      ...result,
+      part: options.part,
+      database: options.database,
+      target: target.key,
+      label: target.label,
+      role: target.role,
+      ...(target.storeBaseline ? { storeBaseline: target.storeBaseline } : {}),
+      departmentCalls: entry?.calls ?? 0,
+    };
   });
 }
 
@@ -584,24 +545,39 @@ async function benchDatabase(
   }));
   const storeBaselines: Target[] = [];
   if (settings.parts.includes('cached')) {
+    const served = settings.storeBaselines.includes('same-work') ? await servedAuditEntry(gateway.url, subjectId) : undefined;
+    const labels: Record<StoreBaseline, string> = {
+      'same-work': 'baseline: same work (select + audit insert in 1 tx + ES256)',
+      cached: 'baseline: hono + jose + token cache + 1 select',
+      verify: 'baseline: hono + jose (verify each) + 1 select',
+    };
     for (const kind of settings.storeBaselines) {
       storeBaselines.push(
         await startBaseline(
           workDir,
           `baseline-store-${database}-${kind}`,
-          `baseline: hono + jose${kind === 'cached' ? ' + token cache' : ' (verify each)'} + 1 select`,
+          labels[kind],
           'bench/baseline/certificates-store-server.ts',
           {
             ...tokenEnv,
-            BASELINE_TOKEN_CACHE: String(kind === 'cached'),
+            BASELINE_TOKEN_CACHE: String(kind !== 'verify'),
+            ...(kind === 'same-work' && served
+              ? { BASELINE_SAME_WORK: 'true', BASELINE_AUDIT_ACTION: served.action, BASELINE_AUDIT_FIELDS: JSON.stringify(served.fields) }
+              : {}),
             ...(database === 'postgres' ? { DATABASE_URL: postgresUrl ?? '', DATABASE_POOL_SIZE: String(POOL_SIZE) } : { BASELINE_PGLITE_ROWS: JSON.stringify(copiedRows) }),
           },
+          { doesTheWork: kind === 'same-work', storeBaseline: kind },
         ),
       );
     }
   }
   const fanout = settings.parts.includes('cold')
-    ? await startBaseline(workDir, `baseline-fanout-${database}`, 'baseline: hono + undici fan-out', 'bench/baseline/certificates-fanout-server.ts', {
+    ? await startBaseline(
+        workDir,
+        `baseline-fanout-${database}`,
+        'baseline: hono + undici fan-out',
+        'bench/baseline/certificates-fanout-server.ts',
+        {
         ...tokenEnv,
         BASELINE_TOKEN_CACHE: 'true',
         PSB_URL: psb.url,
@@ -615,7 +591,9 @@ async function benchDatabase(
         DEPARTMENT_CONNECTIONS: String(DEPARTMENT_CONNECTIONS),
         FETCH_DEADLINE_MS: String(FETCH_DEADLINE_MS),
         BASELINE_SUBJECTS: JSON.stringify({ [subjectId]: PERSON }),
-      })
+        },
+        { doesTheWork: true },
+      )
     : undefined;
 
   // Every target must give the same certificates before any of them is timed.
@@ -626,6 +604,7 @@ async function benchDatabase(
       const mine = answers.find((answer) => answer.certificateType === type);
       const theirs = cached.find((answer) => answer.certificateType === type);
       if (mine?.material?.id !== theirs?.material?.id || digestOf(mine) !== digestOf(theirs)) throw new Error(`${baseline.label} answers ${type} with another material than the gateway`);
+      if (baseline.doesTheWork) await expectEnvelope(baseline.label, mine, `${baseline.url}/.well-known/jwks.json`);
     }
   }
   if (fanout) {
@@ -733,12 +712,21 @@ function compare(results: Measurement[]): Comparison[] {
       const gatewayCpu = gateway.cpuMsPerRequest.server;
       const baselineCpu = baseline.cpuMsPerRequest.server;
       const verdicts: Verdict[] = [];
-      // Part a is judged against the baseline with the token cache (like for like with the
-      // gateway's TokenService) at the target concurrency; part b at every concurrency.
-      const headline = gateway.part === 'cold' || (baseline.target.endsWith('-cached') && gateway.connections === TARGETS.cachedConcurrency);
-      if (gateway.part === 'cached') {
-        verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${TARGETS.cachedThroughput}`, pass: throughputRatio >= TARGETS.cachedThroughput });
-        verdicts.push({ name: 'p99', value: p99Ratio, target: `<= ${TARGETS.cachedP99}x`, pass: p99Ratio <= TARGETS.cachedP99 });
+      // Part a is judged at the target concurrency against the two baselines with the token cache
+      // (like for like with the gateway's TokenService); part b at every concurrency.
+      const atTarget = gateway.connections === TARGETS.cachedConcurrency;
+      const headline = gateway.part === 'cold' || (atTarget && (baseline.storeBaseline === 'cached' || baseline.storeBaseline === 'same-work'));
+      if (gateway.part === 'cached' && baseline.storeBaseline === 'same-work') {
+        const target = TARGETS.cachedThroughputVsSameWork;
+        verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${target}`, pass: throughputRatio >= target });
+      } else if (gateway.part === 'cached') {
+        const target = TARGETS.cachedThroughputVsSelect;
+        verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${target}`, pass: throughputRatio >= target });
+        // The absolute figure is the issue's sense check, on PostgreSQL (PGlite is one embedded connection).
+        if (baseline.storeBaseline === 'cached' && gateway.database === 'postgres') {
+          const perSecond = TARGETS.cachedAnswersPerSecond;
+          verdicts.push({ name: 'answers/s', value: gateway.requestsPerSecond, target: `>= ${perSecond}`, pass: gateway.requestsPerSecond >= perSecond });
+        }
       } else {
         verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${TARGETS.coldThroughput}`, pass: throughputRatio >= TARGETS.coldThroughput });
         verdicts.push({ name: 'added p50', value: p50AddedMs, target: `< ${TARGETS.coldAddedP50Ms} ms`, pass: p50AddedMs < TARGETS.coldAddedP50Ms });
@@ -803,8 +791,10 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   );
   const notes = [
     '',
-    `(a) judged at concurrency ${TARGETS.cachedConcurrency} against "+ token cache": the gateway keeps verified tokens until they expire and every request`,
-    '    here carries the same token, so that baseline does the same; "(verify each)" checks the ES256 signature on every request (info).',
+    `(a) judged at concurrency ${TARGETS.cachedConcurrency} against the two baselines with the token cache: the gateway keeps verified tokens until they`,
+    '    expire and every request here carries the same token, so they do the same. "1 select" is the least code that answers;',
+    '    "same work" also writes the gateway\'s audit entry in the select\'s transaction and signs an ES256 envelope per answer',
+    '    (checked against its JWKS before timing). "(verify each)" checks the token\'s signature on every request (info).',
     '(b) "three departments": AMR issues certificates of organisations only, so the honest cold fetch for one person is three',
     '    certificates from TWO department systems: PSB (resident_id_card, household_register: 2 signed GETs) and NRB',
     `    (real_estate_certificate: query job, 2 polls ${settings.nrbPollMs} ms then ${2 * settings.nrbPollMs} ms apart, 1 result page, the document; its OAuth token cached),`,

@@ -21,13 +21,28 @@ const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i;
 
 export type TokenRefusal = { status: 401 | 403; code: 'unauthenticated' | 'invalid_token' | 'insufficient_scope' };
 
+/** Who a good token names: what an audit entry records as its actor. */
+export interface TokenHolder {
+  clientId: string;
+  kind: string;
+}
+
+/** Same as `createCallerCheck`, for a baseline that does not need to know the caller: null when the token is good. */
+export async function createTokenCheck(settings: BaselineSettings, scope: string): Promise<(authorization: string | undefined) => Promise<TokenRefusal | null>> {
+  const check = await createCallerCheck(settings, scope);
+  return async (authorization) => {
+    const checked = await check(authorization);
+    return 'code' in checked ? checked : null;
+  };
+}
+
 /**
  * Checks `Authorization: Bearer <jwt>` as the gateway does: ES256 signature with the gateway's
  * public key (imported once), issuer, audience, `typ: at+jwt`, clock tolerance, required claims,
  * and the scope. With `settings.tokenCache` a verified token is kept until its `exp`, as the
- * gateway's TokenService does. Returns null when the token is good.
+ * gateway's TokenService does. Returns the token's client and kind when the token is good.
  */
-export async function createTokenCheck(settings: BaselineSettings, scope: string): Promise<(authorization: string | undefined) => Promise<TokenRefusal | null>> {
+export async function createCallerCheck(settings: BaselineSettings, scope: string): Promise<(authorization: string | undefined) => Promise<TokenRefusal | TokenHolder>> {
   const key = await importJWK(settings.publicJwk, 'ES256');
   const verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
 
@@ -59,7 +74,8 @@ export async function createTokenCheck(settings: BaselineSettings, scope: string
       return { status: 401, code: 'invalid_token' };
     }
     if (typeof payload.scope !== 'string' || !payload.scope.split(' ').includes(scope)) return { status: 403, code: 'insufficient_scope' };
-    return null;
+    if (typeof payload.client_id !== 'string' || typeof payload.kind !== 'string') return { status: 401, code: 'invalid_token' };
+    return { clientId: payload.client_id, kind: payload.kind };
   };
 }
 

@@ -16,6 +16,8 @@ export interface ClientCredentials {
 export const WINDOW_CLIENT: ClientCredentials = { id: 'cli_demo_window', secret: 'demo-window-secret' };
 /** The demo department client is the PSB's: it approves the window's grant for psb.population. */
 export const PSB_CLIENT: ClientCredentials = { id: 'cli_demo_department', secret: 'demo-department-secret' };
+/** The demo supervision office: reads the audit log (a baseline copies the entries the gateway writes). */
+export const AUDITOR_CLIENT: ClientCredentials = { id: 'cli_demo_auditor', secret: 'demo-auditor-secret' };
 /** The purpose every personal-data read of the benchmarks declares. */
 export const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
 

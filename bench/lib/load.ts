@@ -18,6 +18,15 @@ export interface SliceOptions {
   durationSeconds: number;
   /** Snapshots of the CPU of processes whose cost per request is reported (server, database). */
   cpu?: Record<string, () => CpuSnapshot>;
+  /** Default GET, without a body. */
+  method?: 'GET' | 'POST';
+  body?: string;
+  /** Most requests of the slice (it also ends at its time). */
+  maxRequests?: number;
+  /** Each 2xx answer must pass this, or it counts as a mismatch (see `assertSliceClean`). */
+  verifyBody?: (body: string) => boolean;
+  /** A request unanswered this long counts as an error, not waited for. Default 10 s. */
+  timeoutSeconds?: number;
 }
 
 /** The raw figures of one slice. */
@@ -34,6 +43,11 @@ export interface Slice {
   cpuSeconds: Record<string, number>;
   ownCpuSeconds: number;
   machineBusyCpuSeconds: number | undefined;
+  /** 2xx answers that failed `verifyBody`, and one of them for the error message. */
+  mismatches: number;
+  mismatchSample: string | undefined;
+  /** The distinct connection errors seen (a few), for the error message. */
+  errorSamples: string[];
 }
 
 export interface LoadResult {
@@ -66,6 +80,9 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
   // allocate more, in the very process that generates the load.
   let latencies = new Float64Array(1 << 15);
   let count = 0;
+  let mismatchSample: string | undefined;
+  const errorSamples = new Set<string>();
+  const { verifyBody } = options;
   const cpuBefore = Object.fromEntries(Object.entries(options.cpu ?? {}).map(([name, take]) => [name, take()]));
   const ownBefore = process.cpuUsage();
   const machineBefore = machineBusySeconds();
@@ -75,11 +92,23 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
       {
         title: options.title,
         url: options.url,
+        method: options.method ?? 'GET',
         headers: options.headers,
+        ...(options.body === undefined ? {} : { body: options.body }),
         connections: options.connections,
         duration: options.durationSeconds,
+        ...(options.maxRequests === undefined ? {} : { maxOverallRequests: options.maxRequests }),
         // A request taking this long is counted as an error, not waited for.
-        timeout: 10,
+        timeout: options.timeoutSeconds ?? 10,
+        ...(verifyBody
+          ? {
+              verifyBody: (body: unknown) => {
+                const ok = verifyBody(String(body));
+                if (!ok) mismatchSample ??= String(body).slice(0, 600);
+                return ok;
+              },
+            }
+          : {}),
       },
       (error: unknown, finished: autocannon.Result) => {
         clearTimeout(watchdog);
@@ -92,6 +121,9 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
       instance.stop();
       reject(new Error(`${options.title}: load run did not finish in time`));
     }, (options.durationSeconds + 30) * 1000);
+    instance.on('reqError', (error: Error) => {
+      if (errorSamples.size < 3) errorSamples.add(error.message);
+    });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode < 200 || statusCode > 299) return;
       if (count === latencies.length) {
@@ -123,7 +155,35 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
     cpuSeconds,
     ownCpuSeconds: (own.user + own.system) / 1e6,
     machineBusyCpuSeconds: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
+    mismatches: result.mismatches,
+    mismatchSample,
+    errorSamples: [...errorSamples],
   };
+}
+
+/** Fails on any non-2xx answer, connection error, timeout or answer that failed its check: the figures would mean nothing. */
+export function assertSliceClean(title: string, slice: Slice, hint = ''): void {
+  if (slice.non2xx === 0 && slice.errors === 0 && slice.timeouts === 0 && slice.mismatches === 0) return;
+  throw new Error(
+    `${title}: ${slice.non2xx} non-2xx answers (status codes ${JSON.stringify(slice.statusCodes)}), ${slice.errors} errors${slice.errorSamples.length > 0 ? ` (${slice.errorSamples.join(' | ')})` : ''}, ` +
+      `${slice.timeouts} timeouts, ${slice.mismatches} answers that are not what was asked for${slice.mismatchSample ? ` (e.g. ${slice.mismatchSample})` : ''}. The figures would mean nothing.${hint}`,
+  );
+}
+
+/**
+ * Waits (at most `maxMs`) until the given processes are quiet: less than 0.05 CPU seconds per
+ * second over 250 ms. A gateway goes on working after its last answer (the audit sealer chains
+ * the slice's entries, PostgreSQL writes back); without this, that work lands on the next target.
+ * Only the benchmark's own processes are watched: other work on a shared machine must not stall the run.
+ */
+export async function settle(sources: (() => CpuSnapshot)[], maxMs = 3000): Promise<void> {
+  const begun = Date.now();
+  while (Date.now() - begun < maxMs) {
+    const before = sources.map((take) => take());
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const spent = sources.reduce((total, take, index) => total + (cpuSpent(before[index] ?? new Map(), take()) ?? 0), 0);
+    if (spent / 0.25 < 0.05) return;
+  }
 }
 
 /** Nearest-rank percentile of sorted values. */
