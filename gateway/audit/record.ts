@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
+import { sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client.js';
 import { auditEntries } from '../db/schema.js';
+import { reusableStatement } from '../db/statements.js';
 
 export type AuditOutcome = 'allowed' | 'denied' | 'not_found' | 'failed';
 
@@ -33,9 +35,34 @@ export function newAuditEntryId(): string {
   return `aud_${randomBytes(12).toString('base64url')}`;
 }
 
+const placeholder = sql.placeholder;
+
+// The one statement every audited access runs: built once (gateway/db/statements.ts).
+const insertAuditEntry = reusableStatement<Required<Omit<typeof auditEntries.$inferInsert, 'id' | 'chainSeq' | 'prevHash' | 'entryHash' | 'sealedAt'>>, unknown>(
+  (on) =>
+    on
+      .insert(auditEntries)
+      .values({
+        entryId: placeholder('entryId'),
+        occurredAt: placeholder('occurredAt'),
+        actorClientId: placeholder('actorClientId'),
+        actorKind: placeholder('actorKind'),
+        operatorId: placeholder('operatorId'),
+        action: placeholder('action'),
+        subjectRef: placeholder('subjectRef'),
+        fields: placeholder('fields'),
+        materialTypes: placeholder('materialTypes'),
+        purpose: placeholder('purpose'),
+        caseRef: placeholder('caseRef'),
+        outcome: placeholder('outcome'),
+        requestId: placeholder('requestId'),
+      })
+      .prepare('insert_audit_entry'),
+);
+
 export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promise<string> {
   const entryId = newAuditEntryId();
-  await tx.insert(auditEntries).values({
+  await insertAuditEntry(tx, {
     entryId,
     occurredAt: new Date(),
     actorClientId: input.actor.clientId,

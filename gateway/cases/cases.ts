@@ -27,6 +27,7 @@ import { chinaToday } from '../materials/dates.js';
 import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
 import type { Clock } from '../platform/clock.js';
 import { ApiError } from '../platform/errors.js';
+import { insertCase, insertCaseEvent, markCaseSubmitted, selectCase, selectCaseForUpdate, selectCaseMaterials, selectDeliveries, selectSubjectKind } from './statements.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
 
 export type RequirementState = 'reused' | 'fetched' | 'handed_in' | 'fetchable' | 'missing' | 'deferrable' | 'deferred' | 'optional';
@@ -213,9 +214,8 @@ interface VisibleCase {
  * the citizen's access log shows the attempt.
  */
 async function visibleCase(tx: Queryable, context: AccessContext, caseId: string, action: 'case.read' | 'case.change', options: { lock?: boolean } = {}): Promise<VisibleCase> {
-  const query = tx.select().from(cases).where(eq(cases.id, caseId));
   // One round trip: the case (locked when asked) and its deliveries, which say whom it went to.
-  const [[row], deliveryRows] = await Promise.all([options.lock ? query.for('update') : query, tx.select().from(deliveries).where(eq(deliveries.caseId, caseId))]);
+  const [[row], deliveryRows] = await Promise.all([(options.lock ? selectCaseForUpdate : selectCase)(tx, { caseId }), selectDeliveries(tx, { caseId })]);
   if (!row) throw new ApiError('not_found', 'No such case.');
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
   const facts: CaseFacts = { id: row.id, subjectId: row.subjectId, clientId: row.clientId, deliveredTo: deliveryRows.map((delivery) => delivery.departmentCode) };
@@ -274,8 +274,8 @@ interface CaseParts {
 /** The case's requirement rows with their materials, and its deliveries: one round trip. */
 async function readCaseParts(tx: Queryable, caseId: string, known: { deliveries?: readonly DeliveryRow[] } = {}): Promise<CaseParts> {
   const [joined, deliveryRows] = await Promise.all([
-    tx.select({ entry: caseMaterials, material: materials }).from(caseMaterials).leftJoin(materials, eq(materials.id, caseMaterials.materialId)).where(eq(caseMaterials.caseId, caseId)),
-    known.deliveries ? Promise.resolve(known.deliveries) : tx.select().from(deliveries).where(eq(deliveries.caseId, caseId)),
+    selectCaseMaterials(tx, { caseId }),
+    known.deliveries ? Promise.resolve(known.deliveries) : selectDeliveries(tx, { caseId }),
   ]);
   const attached = new Map<string, MaterialRow>();
   for (const { material } of joined) if (material) attached.set(material.id, material);
@@ -353,7 +353,7 @@ async function auditCaseView(tx: Queryable, visible: VisibleCase, action: string
 }
 
 async function addEvent(tx: Queryable, caseId: string, kind: string, detail: Record<string, unknown> = {}): Promise<void> {
-  await tx.insert(caseEvents).values({ caseId, kind, detail });
+  await insertCaseEvent(tx, { caseId, kind, detail });
 }
 
 export interface OpenCaseInput {
@@ -381,7 +381,7 @@ export async function openCase(context: AccessContext, services: CaseServices, i
       await subjectDisclosure(tx, opening, input.subjectId);
       const acceptedTypes = [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))];
       const [[subject], available] = await Promise.all([
-        tx.select({ id: subjects.id, kind: subjects.kind }).from(subjects).where(eq(subjects.id, input.subjectId)),
+        selectSubjectKind(tx, { subjectId: input.subjectId }),
         preferredReadableMaterials(tx, opening.access, input.subjectId, acceptedTypes, today),
       ]);
       if (!subject) throw new ApiError('not_found', 'No such subject.');
@@ -391,21 +391,18 @@ export async function openCase(context: AccessContext, services: CaseServices, i
           subjectKind: subject.kind,
         });
       }
-      const [row] = await tx
-        .insert(cases)
-        .values({
-          id,
-          // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read out.
-          caseNumber: sql`${`OW${today.replaceAll('-', '')}`} || lpad(nextval('case_number_seq')::text, 6, '0')`,
-          itemCode: item.code,
-          subjectId: subject.id,
-          clientId: context.principal.clientId,
-          operatorId: context.purpose.operatorId,
-          form: input.form ?? {},
-          promisedDays: item.promisedDays,
-          materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
-        })
-        .returning();
+      const [row] = await insertCase(tx, {
+        id,
+        // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read out.
+        numberPrefix: `OW${today.replaceAll('-', '')}`,
+        itemCode: item.code,
+        subjectId: subject.id,
+        clientId: context.principal.clientId,
+        operatorId: context.purpose.operatorId ?? null,
+        form: input.form ?? {},
+        promisedDays: item.promisedDays,
+        materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
+      });
       if (!row) throw new Error('insert returned no row');
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
@@ -586,10 +583,8 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const deliveryRows = item.departments.map((department) => ({ id: newDeliveryId(), caseId: row.id, departmentCode: department }));
   // Every write in one round trip: they do not depend on each other.
   const [[submitted], inserted] = await Promise.all([
-    tx
-    .update(cases)
-    .set({
-      status: 'submitted',
+    markCaseSubmitted(tx, {
+      caseId: row.id,
       form,
       submittedAt: now,
       acceptedOn: today,
@@ -600,10 +595,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
       materialsReused: counts.reused,
       materialsFetched: counts.fetched,
       materialsDeferred: deferred.length,
-      updatedAt: now,
-    })
-    .where(eq(cases.id, row.id))
-    .returning(),
+    }),
     tx.insert(deliveries).values(deliveryRows).returning(),
     ...[...deferredUntil].map(([requirementCode, dueOn]) =>
       tx

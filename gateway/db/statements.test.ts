@@ -1,0 +1,89 @@
+/**
+ * Reusable statements (statements.ts) rely on how drizzle binds a prepared query to its client,
+ * and the preparing client (preparing-client.ts) on how postgres.js names statements: these tests
+ * fail if a driver upgrade changes either, on PGlite and (with DATABASE_URL) on PostgreSQL.
+ */
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../../test/harness.js';
+import { recordAudit } from '../audit/record.js';
+import { type DatabaseHandle, openDatabase, rowsOf } from './client.js';
+import { auditEntries } from './schema.js';
+import { reusableStatement } from './statements.js';
+
+let database: TestDatabase;
+let handle: DatabaseHandle;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  const { DATABASE_URL: url } = database.environment;
+  handle = await openDatabase(url ? { kind: 'postgres', url, poolSize: 4 } : { kind: 'pglite', dataDir: 'memory://' });
+  await handle.migrate();
+});
+
+afterAll(async () => {
+  await handle.close();
+  await database.drop();
+});
+
+const actor = { clientId: 'cli_statements_test', kind: 'window' as const };
+const entriesOf = (entryId: string) => handle.db.select().from(auditEntries).where(eq(auditEntries.entryId, entryId));
+
+describe('reusable statements', () => {
+  it('write with the columns mapped as drizzle maps them (dates, arrays, nulls)', async () => {
+    const entryId = await recordAudit(handle.db, { actor, action: 'test.write', outcome: 'allowed', fields: ['a', 'b'], materialTypes: ['id_card'] });
+    const [row] = await entriesOf(entryId);
+    expect(row).toMatchObject({ actorClientId: actor.clientId, action: 'test.write', fields: ['a', 'b'], materialTypes: ['id_card'], operatorId: null, purpose: null });
+    expect(row?.occurredAt).toBeInstanceOf(Date);
+  });
+
+  it('run inside the transaction they are given: rolled back with it, committed with it', async () => {
+    let rolledBack = '';
+    await expect(
+      handle.db.transaction(async (tx) => {
+        rolledBack = await recordAudit(tx, { actor, action: 'test.rollback', outcome: 'allowed' });
+        // Visible inside the transaction …
+        expect(await tx.select().from(auditEntries).where(eq(auditEntries.entryId, rolledBack))).toHaveLength(1);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    // … and gone with it.
+    expect(await entriesOf(rolledBack)).toHaveLength(0);
+
+    const committed = await handle.db.transaction((tx) => recordAudit(tx, { actor, action: 'test.commit', outcome: 'allowed' }));
+    expect(await entriesOf(committed)).toHaveLength(1);
+  });
+
+  it('serve concurrent transactions, each on its own connection', async () => {
+    const countInside = reusableStatement<{ action: string }, { count: number }[]>((on) =>
+      on
+        .select({ count: sql<number>`count(*)::int` })
+        .from(auditEntries)
+        .where(eq(auditEntries.action, sql.placeholder('action')))
+        .prepare('count_audit_by_action'),
+    );
+    // PGlite has one connection: its transactions run one after the other, which this also covers.
+    const seen = await Promise.all(
+      ['test.one', 'test.two'].map((action) =>
+        handle.db.transaction(async (tx) => {
+          await recordAudit(tx, { actor, action, outcome: 'allowed' });
+          await recordAudit(tx, { actor, action, outcome: 'allowed' });
+          return (await countInside(tx, { action }))[0]?.count;
+        }),
+      ),
+    );
+    expect(seen).toEqual([2, 2]);
+    expect((await countInside(handle.db, { action: 'test.one' }))[0]?.count).toBe(2);
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('the preparing client (PostgreSQL)', () => {
+  it('keeps a named prepared statement per connection for a statement with parameters', async () => {
+    const named = await handle.db.transaction(async (tx) => {
+      // A plain query builder (not `.prepare`d), with a condition nothing else here uses.
+      await tx.select().from(auditEntries).where(eq(auditEntries.requestId, 'req_named_probe'));
+      return rowsOf<{ count: number }>(await tx.execute(sql`select count(*)::int as count from pg_prepared_statements where statement like '%"audit_entries"."request_id" = $1%'`));
+    });
+    expect(named[0]?.count).toBeGreaterThan(0);
+  });
+});

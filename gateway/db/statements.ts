@@ -1,0 +1,44 @@
+/**
+ * Statements of the hot paths, built by drizzle once instead of on every request.
+ *
+ * drizzle turns a query builder into SQL text on every execution; on the case submission path
+ * that was about a fifth of the gateway's CPU (bench:cases profile, bench/README.md). A reusable
+ * statement is built once with `sql.placeholder(...)` for its inputs and then only filled in.
+ * drizzle ties a prepared query to the session it was built on, so each run binds it to the
+ * client of the database or transaction it is given: inside a transaction it runs in that
+ * transaction (checked by statements.test.ts on both drivers).
+ */
+import type { Queryable } from './client.js';
+
+/** What drizzle's `.prepare(name)` returns, on either driver. */
+interface PreparedQuery<Result> {
+  execute(values?: Record<string, unknown>): Promise<Result>;
+}
+
+/** drizzle's database and transaction objects hold their driver's client on their session. */
+interface WithSession {
+  session: { client: unknown };
+}
+
+function clientOf(on: Queryable): unknown {
+  const { session } = on as unknown as Partial<WithSession>;
+  if (!session || session.client === undefined) throw new Error('reusable statement: this drizzle object has no session client (drizzle-orm changed?)');
+  return session.client;
+}
+
+/**
+ * A statement built on first use and run with `run(on, values)` on `on` (the database or an open
+ * transaction). `build` must use `sql.placeholder(name)` for every input and end with `.prepare(name)`.
+ */
+export function reusableStatement<Values extends Record<string, unknown>, Result>(
+  build: (on: Queryable) => PreparedQuery<Result>,
+): (on: Queryable, values: Values) => Promise<Result> {
+  let built: (PreparedQuery<Result> & { client: unknown }) | undefined;
+  return (on, values) => {
+    built ??= build(on) as PreparedQuery<Result> & { client: unknown };
+    // The built query's fields and text are shared; only the client is this run's.
+    const bound = Object.create(built) as PreparedQuery<Result> & { client: unknown };
+    bound.client = clientOf(on);
+    return bound.execute(values);
+  };
+}
