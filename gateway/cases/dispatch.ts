@@ -36,6 +36,7 @@ import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
+import { insertDepartmentCaseEvent, markDelivered, selectSubmittedCase, selectSubmittedMaterials } from './statements.js';
 import { applyDepartmentStatus } from './status.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
@@ -368,35 +369,7 @@ export class DeliveryWorker {
   /** What the department receives: the case as submitted, its subject, and its materials by digest. */
   private async loadSubmission(claim: ClaimedDelivery): Promise<Submission> {
     // The case and its materials in one round trip.
-    const [[row], attached] = await Promise.all([
-      this.db
-        .select({
-          caseNumber: cases.caseNumber,
-          itemCode: cases.itemCode,
-          form: cases.form,
-          submittedAt: cases.submittedAt,
-          openedAt: cases.openedAt,
-          clientId: cases.clientId,
-          clientKind: clients.kind,
-          operatorId: cases.operatorId,
-          subjectId: subjects.id,
-          subjectKind: subjects.kind,
-          identifier: subjects.identifier,
-          name: subjects.name,
-        })
-        .from(cases)
-        .innerJoin(subjects, eq(subjects.id, cases.subjectId))
-        .leftJoin(clients, eq(clients.id, cases.clientId))
-        .where(eq(cases.id, claim.caseId)),
-      // Ordered, so that a redelivery carries exactly the same content: departments refuse a known
-      // idempotency key with different content.
-      this.db
-        .select({ typeCode: materials.typeCode, sha256: materials.contentSha256, mediaType: materials.mediaType, size: materials.contentSize })
-        .from(caseMaterials)
-        .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
-        .where(eq(caseMaterials.caseId, claim.caseId))
-        .orderBy(asc(caseMaterials.requirementCode), asc(materials.id)),
-    ]);
+    const [[row], attached] = await Promise.all([selectSubmittedCase(this.db, { caseId: claim.caseId }), selectSubmittedMaterials(this.db, { caseId: claim.caseId })]);
     if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
     const subject: SubjectRef =
       row.subjectKind === 'person' ? { kind: 'person', idNumber: row.identifier, name: row.name } : { kind: 'organisation', creditCode: row.identifier, name: row.name };
@@ -445,21 +418,8 @@ export class DeliveryWorker {
           // The three writes in one round trip; the event and the disclosure are undone below
           // when the row is no longer this worker's.
           const [[updated]] = await Promise.all([
-            tx
-              .update(deliveries)
-              .set({
-                status: 'delivered',
-                departmentReference: receipt.departmentReference,
-                deliveredAt: sql`now()`,
-                // The first status query comes one poll interval after the acknowledgement.
-                lastPolledAt: sql`now()`,
-                leaseOwner: null,
-                leaseUntil: null,
-                lastError: null,
-              })
-              .where(this.stillHeld(claim))
-              .returning({ id: deliveries.id }),
-            tx.insert(caseEvents).values({
+            markDelivered(tx, { deliveryId: claim.id, owner: this.owner, attempts: claim.attempts, departmentReference: receipt.departmentReference }),
+            insertDepartmentCaseEvent(tx, {
               caseId: claim.caseId,
               kind: 'delivered',
               departmentCode: department,

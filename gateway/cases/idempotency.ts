@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
+import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { ApiError, type ErrorCode, errorCatalogue } from '../platform/errors.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{8,200}$/;
@@ -66,6 +67,35 @@ export function requireIdempotencyKey(key: string | undefined): string {
   return key;
 }
 
+type KeyRow = typeof idempotencyKeys.$inferSelect;
+
+const selectKey = reusableStatement<{ clientId: string; key: string }, KeyRow[]>((on) =>
+  on
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.clientId, sql.placeholder('clientId')), eq(idempotencyKeys.key, sql.placeholder('key'))))
+    .prepare('select_idempotency_key'),
+);
+
+const storeAnswer = reusableStatement<Required<KeyRow>, unknown>((on) => {
+  const stored = {
+    scope: valuePlaceholder<string>('scope'),
+    requestHash: valuePlaceholder<string>('requestHash'),
+    responseStatus: valuePlaceholder<number>('responseStatus'),
+    responseBody: valuePlaceholder<unknown>('responseBody'),
+    createdAt: valuePlaceholder<Date>('createdAt'),
+    completedAt: valuePlaceholder<Date>('completedAt'),
+  };
+  return (
+    on
+      .insert(idempotencyKeys)
+      .values({ clientId: valuePlaceholder<string>('clientId'), key: valuePlaceholder<string>('key'), ...stored })
+      // Only an abandoned reservation of the previous version can be there (checked before).
+      .onConflictDoUpdate({ target: [idempotencyKeys.clientId, idempotencyKeys.key], set: stored, where: isNull(idempotencyKeys.responseStatus) })
+      .prepare('store_idempotent_answer')
+  );
+});
+
 /**
  * Runs `work` once per (client, key). `work` gets the transaction to write in (a savepoint of the
  * one holding the key's lock); its answer is stored in the same transaction. ApiErrors thrown by
@@ -76,13 +106,12 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
   const key = requireIdempotencyKey(request.key);
   const hash = requestHash(request.scope, request.body);
   const abandonAfterMs = request.abandonAfterMs ?? 60_000;
-  const thisKey = and(eq(idempotencyKeys.clientId, request.clientId), eq(idempotencyKeys.key, key));
   const startedAt = new Date();
 
   const outcome = await db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
     // Sent together (one round trip): the server runs the select after the lock statement, so
     // what it reads is what the lock's holder may rely on.
-    const [locked, [existing]] = await Promise.all([tryLockKey(tx, request.clientId, key), tx.select().from(idempotencyKeys).where(thisKey)]);
+    const [locked, [existing]] = await Promise.all([tryLockKey(tx, request.clientId, key), selectKey(tx, { clientId: request.clientId, key })]);
     if (!locked) {
       throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
     }
@@ -112,12 +141,7 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
       answer = { status: error.status, body: storedRefusal(error) };
     }
     const completedAt = new Date();
-    const stored = { scope: request.scope, requestHash: hash, responseStatus: answer.status, responseBody: answer.body, createdAt: startedAt, completedAt };
-    await tx
-      .insert(idempotencyKeys)
-      .values({ clientId: request.clientId, key, ...stored })
-      // Only an abandoned reservation of the previous version can be there (checked above).
-      .onConflictDoUpdate({ target: [idempotencyKeys.clientId, idempotencyKeys.key], set: stored, where: isNull(idempotencyKeys.responseStatus) });
+    await storeAnswer(tx, { clientId: request.clientId, key, scope: request.scope, requestHash: hash, responseStatus: answer.status, responseBody: answer.body, createdAt: startedAt, completedAt });
     if (refusal) return new StoredRefusal(refusal);
     return { status: answer.status, body: answer.body as T, replayed: false };
   });

@@ -3,9 +3,9 @@
  * (gateway/db/statements.ts): on the submission path, building drizzle queries per request cost
  * about a fifth of the gateway's CPU.
  */
-import { eq, sql } from 'drizzle-orm';
-import { caseEvents, caseMaterials, cases, deliveries, materials, subjects } from '../db/schema.js';
-import { reusableStatement } from '../db/statements.js';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { caseEvents, caseMaterials, cases, clients, deliveries, materials, subjects } from '../db/schema.js';
+import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import type { CaseRow, DeliveryRow } from './status.js';
 
 const placeholder = sql.placeholder;
@@ -86,12 +86,6 @@ export type SubmittedCase = {
   materialsDeferred: number;
 };
 
-/**
- * A placeholder where drizzle's `update().set()` types want the column's value: at run time
- * drizzle wraps it with the column's encoder like any value (jsonb, timestamps), and fills it in.
- */
-const valuePlaceholder = <Value>(name: string): Value => placeholder(name) as unknown as Value;
-
 export const markCaseSubmitted = reusableStatement<SubmittedCase, CaseRow[]>((on) =>
   on
     .update(cases)
@@ -113,4 +107,93 @@ export const markCaseSubmitted = reusableStatement<SubmittedCase, CaseRow[]>((on
     .where(eq(cases.id, placeholder('caseId')))
     .returning()
     .prepare('mark_case_submitted'),
+);
+
+// --- The delivery worker ---------------------------------------------------------------------
+
+export const insertDepartmentCaseEvent = reusableStatement<{ caseId: string; kind: string; departmentCode: string; detail: Record<string, unknown> }, unknown>((on) =>
+  on
+    .insert(caseEvents)
+    .values({ caseId: placeholder('caseId'), kind: placeholder('kind'), departmentCode: placeholder('departmentCode'), detail: placeholder('detail') })
+    .prepare('insert_department_case_event'),
+);
+
+/** What a department receives of the case besides its materials: the case, its subject and who submitted it. */
+export const selectSubmittedCase = reusableStatement<
+  { caseId: string },
+  {
+    caseNumber: string;
+    itemCode: string;
+    form: Record<string, unknown>;
+    submittedAt: Date | null;
+    openedAt: Date;
+    clientId: string;
+    clientKind: (typeof clients.$inferSelect)['kind'] | null;
+    operatorId: string | null;
+    subjectId: string;
+    subjectKind: (typeof subjects.$inferSelect)['kind'];
+    identifier: string;
+    name: string;
+  }[]
+>((on) =>
+  on
+    .select({
+      caseNumber: cases.caseNumber,
+      itemCode: cases.itemCode,
+      form: cases.form,
+      submittedAt: cases.submittedAt,
+      openedAt: cases.openedAt,
+      clientId: cases.clientId,
+      clientKind: clients.kind,
+      operatorId: cases.operatorId,
+      subjectId: subjects.id,
+      subjectKind: subjects.kind,
+      identifier: subjects.identifier,
+      name: subjects.name,
+    })
+    .from(cases)
+    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+    .leftJoin(clients, eq(clients.id, cases.clientId))
+    .where(eq(cases.id, placeholder('caseId')))
+    .prepare('select_submitted_case'),
+);
+
+/**
+ * The case's materials by digest, ordered so that a redelivery carries exactly the same content:
+ * departments refuse a known idempotency key with different content.
+ */
+export const selectSubmittedMaterials = reusableStatement<{ caseId: string }, { typeCode: string; sha256: string; mediaType: string; size: number }[]>((on) =>
+  on
+    .select({ typeCode: materials.typeCode, sha256: materials.contentSha256, mediaType: materials.mediaType, size: materials.contentSize })
+    .from(caseMaterials)
+    .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
+    .where(eq(caseMaterials.caseId, placeholder('caseId')))
+    .orderBy(asc(caseMaterials.requirementCode), asc(materials.id))
+    .prepare('select_submitted_materials'),
+);
+
+/** Marks a delivery delivered, if it is still held by this worker under this attempt (else no row). */
+export const markDelivered = reusableStatement<{ deliveryId: string; owner: string; attempts: number; departmentReference: string | null }, { id: string }[]>((on) =>
+  on
+    .update(deliveries)
+    .set({
+      status: 'delivered',
+      departmentReference: valuePlaceholder<string | null>('departmentReference'),
+      deliveredAt: sql`now()`,
+      // The first status query comes one poll interval after the acknowledgement.
+      lastPolledAt: sql`now()`,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+    })
+    .where(
+      and(
+        eq(deliveries.id, placeholder('deliveryId')),
+        eq(deliveries.status, 'pending'),
+        eq(deliveries.leaseOwner, placeholder('owner')),
+        eq(deliveries.attempts, placeholder('attempts')),
+      ),
+    )
+    .returning({ id: deliveries.id })
+    .prepare('mark_delivered'),
 );

@@ -8,6 +8,7 @@
  * client of the database or transaction it is given: inside a transaction it runs in that
  * transaction (checked by statements.test.ts on both drivers).
  */
+import { sql } from 'drizzle-orm';
 import type { Queryable } from './client.js';
 
 /** What drizzle's `.prepare(name)` returns, on either driver. */
@@ -42,3 +43,9 @@ export function reusableStatement<Values extends Record<string, unknown>, Result
     return bound.execute(values);
   };
 }
+
+/**
+ * A placeholder where drizzle's types want the column's value (`update().set()`, `onConflictDoUpdate`):
+ * at run time drizzle wraps it with the column's encoder like any value (jsonb, timestamps).
+ */
+export const valuePlaceholder = <Value>(name: string): Value => sql.placeholder(name) as unknown as Value;
