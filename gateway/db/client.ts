@@ -5,13 +5,11 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -89,9 +87,16 @@ export async function openDatabase(database: Config['database']): Promise<Databa
   };
 
   if (database.kind === 'pglite') {
+    // Loaded only here: PGlite's WebAssembly build costs ~45 MiB of RSS in a gateway on PostgreSQL
+    // that never opens it (bench:load measures RSS).
+    const [{ PGlite: EmbeddedPostgres }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
     const inMemory = database.dataDir.startsWith('memory://');
     if (!inMemory) mkdirSync(database.dataDir, { recursive: true });
-    const client = inMemory ? new PGlite() : new PGlite(database.dataDir);
+    const client = inMemory ? new EmbeddedPostgres() : new EmbeddedPostgres(database.dataDir);
     await client.waitReady;
     const db = drizzlePglite(client, { schema }) as unknown as Database;
     return {

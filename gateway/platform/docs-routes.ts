@@ -3,16 +3,22 @@
  * from the installed package, so /docs works without internet access).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import swaggerUiDist from 'swagger-ui-dist';
 import { scopeDescriptions } from '../auth/scopes.js';
 import type { AppEnv } from './context.js';
 import { ApiError } from './errors.js';
 import { evaluatePreconditions } from './preconditions.js';
 import { errorResponses, publicRoute, BEARER_SCHEME } from './routes.js';
 import { type DeliveryLimits, DeliverySlots, type StaticFile, nodeExchangeOf, staticFile } from './static-delivery.js';
+
+/**
+ * The installed Swagger UI's folder, found without importing the package: its entry module
+ * evaluates the whole 1.5 MB browser bundle in the gateway's process (measured: ~15 MiB of RSS).
+ */
+const swaggerUiFolder = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 export const OPENAPI_INFO = {
   title: 'onewindow gateway',
@@ -122,7 +128,7 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, limits: DeliveryLim
     ['init.js', staticFile(initScript, 'text/javascript; charset=utf-8')],
     ...Object.entries(assetFiles).map(([name, type]): [AssetName, StaticFile] => [
       name as keyof typeof assetFiles,
-      staticFile(readFileSync(join(swaggerUiDist.getAbsoluteFSPath(), name)), type),
+      staticFile(readFileSync(join(swaggerUiFolder, name)), type),
     ]),
   ]);
   // Built at the first request, once every capability has registered its routes.
