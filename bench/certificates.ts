@@ -15,7 +15,8 @@
  *      from two department systems in parallel (PSB resident_id_card + household_register, NRB
  *      real_estate_certificate), against a hand-written hono + undici fan-out making the same
  *      protocol calls to the same simulators (bench/baseline/certificates-fanout-server.ts).
- *      Targets: throughput >= 0.70 of the baseline's, less than 10 ms added at p50.
+ *      Targets at concurrency 1 (issue 15): less than 10 ms added at p50; throughput >= 0.70 of the
+ *      baseline's (an earlier target). Higher concurrencies are shown for information.
  *
  * Every server is a child process on a loopback port: the gateway (`gateway/main.ts`), the
  * baselines, and the two department simulators (`adapters/<department>/run-simulator.ts`).
@@ -63,6 +64,7 @@ const TARGETS = {
   cachedThroughputVsSelect: 0.45,
   cachedThroughputVsSameWork: 0.8,
   cachedAnswersPerSecond: 1200,
+  coldConcurrency: 1,
   coldThroughput: 0.7,
   coldAddedP50Ms: 10,
 } as const;
@@ -713,9 +715,10 @@ function compare(results: Measurement[]): Comparison[] {
       const baselineCpu = baseline.cpuMsPerRequest.server;
       const verdicts: Verdict[] = [];
       // Part a is judged at the target concurrency against the two baselines with the token cache
-      // (like for like with the gateway's TokenService); part b at every concurrency.
-      const atTarget = gateway.connections === TARGETS.cachedConcurrency;
-      const headline = gateway.part === 'cold' || (atTarget && (baseline.storeBaseline === 'cached' || baseline.storeBaseline === 'same-work'));
+      // (like for like with the gateway's TokenService); part b at concurrency 1 (issue 15), the
+      // other concurrencies are shown for information.
+      const atTarget = gateway.connections === (gateway.part === 'cold' ? TARGETS.coldConcurrency : TARGETS.cachedConcurrency);
+      const headline = atTarget && (gateway.part === 'cold' || baseline.storeBaseline === 'cached' || baseline.storeBaseline === 'same-work');
       if (gateway.part === 'cached' && baseline.storeBaseline === 'same-work') {
         const target = TARGETS.cachedThroughputVsSameWork;
         verdicts.push({ name: 'throughput', value: throughputRatio, target: `>= ${target}`, pass: throughputRatio >= target });
