@@ -6,9 +6,10 @@
  * number supersedes the previous material; a revoked one is never served as valid again.
  */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { Queryable } from '../db/client.js';
+import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { certificateRevocations, certificates, materials } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
 import { auditAccess } from '../access/audit.js';
@@ -48,6 +49,65 @@ export function departmentProvider(department: string): string {
   return `department:${department}`;
 }
 
+const placeholder = sql.placeholder;
+
+// The statements every re-fetch runs, built once (gateway/db/statements.ts).
+const selectRevocation = reusableStatement<{ department: string; certificateType: string; certificateNumber: string }, { id: string }[]>((on) =>
+  on
+    .select({ id: certificateRevocations.id })
+    .from(certificateRevocations)
+    .where(
+      and(
+        eq(certificateRevocations.departmentCode, placeholder('department')),
+        eq(certificateRevocations.certificateType, placeholder('certificateType')),
+        eq(certificateRevocations.certificateNumber, placeholder('certificateNumber')),
+      ),
+    )
+    .limit(1)
+    .prepare('select_certificate_revocation'),
+);
+
+/** The subject's stored copy of this very certificate and rendition (locked), unless superseded. */
+const selectSameCertificate = reusableStatement<
+  { subjectId: string; department: string; certificateType: string; certificateNumber: string; sha256: string },
+  { certificate: CertificateRow; material: MaterialRow }[]
+>((on) =>
+  on
+    .select({ certificate: certificates, material: materials })
+    .from(certificates)
+    .innerJoin(materials, eq(materials.id, certificates.materialId))
+    .where(
+      and(
+        eq(certificates.subjectId, placeholder('subjectId')),
+        eq(certificates.certificateType, placeholder('certificateType')),
+        eq(certificates.departmentCode, placeholder('department')),
+        eq(certificates.certificateNumber, placeholder('certificateNumber')),
+        eq(materials.contentSha256, placeholder('sha256')),
+        ne(materials.status, 'superseded'),
+      ),
+    )
+    .for('update')
+    .prepare('select_same_certificate'),
+);
+
+/** The department confirmed the stored certificate: when, under which contract, with what it says now. */
+const confirmCertificate = reusableStatement<
+  { materialId: string; checkedAt: Date; metadata: Record<string, unknown>; contractResource: string | null; contractVersion: string | null },
+  CertificateRow[]
+>((on) =>
+  on
+    .update(certificates)
+    .set({
+      checkedAt: valuePlaceholder<Date>('checkedAt'),
+      metadata: valuePlaceholder<Record<string, unknown>>('metadata'),
+      contractResource: valuePlaceholder<string | null>('contractResource'),
+      contractVersion: valuePlaceholder<string | null>('contractVersion'),
+    })
+    .where(eq(certificates.materialId, placeholder('materialId')))
+    .returning()
+    .prepare('confirm_certificate'),
+);
+
 function newRevocationId(): string {
   return `rvk_${randomBytes(12).toString('base64url')}`;
 }
@@ -67,45 +127,31 @@ export async function recordFetchedCertificate(
 ): Promise<StoredCertificate> {
   const { content } = fetched;
   return context.db.transaction(async (tx) => {
-    await lockContent(tx, content.sha256);
-    // A certificate the department revoked stays revoked even if its system still answers
-    // "valid" (a pushed revocation can arrive before the registry itself is updated).
-    const [revoked] = await tx
-      .select({ id: certificateRevocations.id })
-      .from(certificateRevocations)
-      .where(
-        and(
-          eq(certificateRevocations.departmentCode, fetched.department),
-          eq(certificateRevocations.certificateType, fetched.metadata.certificateType),
-          eq(certificateRevocations.certificateNumber, fetched.metadata.certificateNumber),
-        ),
-      )
-      .limit(1);
+    // One round trip: the server runs the reads after the content lock, in this order. A
+    // certificate the department revoked stays revoked even if its system still answers "valid"
+    // (a pushed revocation can arrive before the registry itself is updated).
+    const identity = { department: fetched.department, certificateType: fetched.metadata.certificateType, certificateNumber: fetched.metadata.certificateNumber };
+    const [, [revoked], [same]] = await Promise.all([
+      lockContent(tx, content.sha256),
+      selectRevocation(tx, identity),
+      selectSameCertificate(tx, { ...identity, subjectId, sha256: content.sha256 }),
+    ]);
     const knownRevoked = revoked !== undefined;
     const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
-    const [same] = await tx
-      .select({ certificate: certificates, material: materials })
-      .from(certificates)
-      .innerJoin(materials, eq(materials.id, certificates.materialId))
-      .where(
-        and(
-          eq(certificates.subjectId, subjectId),
-          eq(certificates.certificateType, metadata.certificateType),
-          eq(certificates.departmentCode, fetched.department),
-          eq(certificates.certificateNumber, metadata.certificateNumber),
-          eq(materials.contentSha256, content.sha256),
-          ne(materials.status, 'superseded'),
-        ),
-      )
-      .for('update');
+    const audit = () => auditAccess(tx, context, { decision, action: 'certificate.fetch', subjectId, fields: ['certificate', 'content'], materialTypes: [metadata.certificateType] });
+
+    if (same && same.material.status === 'valid' && metadata.status === 'valid') {
+      // The usual re-fetch: the same valid certificate confirmed. The update and the audit entry together.
+      const [[certificate]] = await Promise.all([
+        confirmCertificate(tx, { materialId: same.material.id, checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion }),
+        audit(),
+      ]);
+      return { certificate: certificate ?? same.certificate, material: same.material };
+    }
 
     let stored: StoredCertificate;
     if (same && !(same.material.status === 'revoked' && metadata.status === 'valid')) {
-      const [certificate] = await tx
-        .update(certificates)
-        .set({ checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion })
-        .where(eq(certificates.materialId, same.material.id))
-        .returning();
+      const [certificate] = await confirmCertificate(tx, { materialId: same.material.id, checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion });
       stored = { certificate: certificate ?? same.certificate, material: same.material };
     } else {
       stored = await insertCertificateMaterial(tx, context, subjectId, { ...fetched, metadata }, now);
@@ -124,7 +170,7 @@ export async function recordFetchedCertificate(
         materialsRevoked: 1,
       });
     }
-    await auditAccess(tx, context, { decision, action: 'certificate.fetch', subjectId, fields: ['certificate', 'content'], materialTypes: [metadata.certificateType] });
+    await audit();
     return stored;
   });
 }
