@@ -12,8 +12,11 @@
  *      exactly once (one delivered row per case, and as many distinct applications at the
  *      registry, with the registry's numbers recorded on the rows). Baseline in the same run, in
  *      interleaved slices: hono + `postgres` opening a case row and submitting it with its outbox
- *      row and idempotency key in one transaction (bench/baseline/cases-outbox-server.ts); the
- *      ratios are printed (the issue sets no target).
+ *      row and idempotency key in one transaction (bench/baseline/cases-outbox-server.ts).
+ *      Targets (issue 15), judged at concurrency 10: gateway/baseline throughput >= 0.5, at least
+ *      150 submissions/s, and the delivery lag's p99 under 500 ms at that rate; a verdict table
+ *      prints PASS/MISS per target (a MISS is a finding, not a failed run: the exit code stays 0,
+ *      as in bench/certificates.ts and bench/foundation.ts).
  *   b. the seeded demo story: one applicant (张三) goes through a series of items one after
  *      another — open, fetch certificates, hand in only what is still missing, submit, delivered —
  *      and per case the materials required, handed in, reused and fetched are printed, with the
@@ -53,6 +56,12 @@ const STORY_APPLICANT = { identifier: '11010519491231002X', name: '张三' };
 /** The load's item: seeded, one department (PSB), three required materials (all on file after the first case), one optional. */
 const LOAD_ITEM = 'household_move_in';
 const PSB_SUBMIT_OPERATION = 'submitHouseholdMoveIn';
+/**
+ * Issue 15's targets for open + submit, judged at one concurrency: the gateway's throughput at
+ * least half the same-work baseline's in the same run, at least 150 submissions/s, and the
+ * delivery lag (submittedAt → deliveredAt) under 500 ms at p99 at the rate it reached there.
+ */
+const TARGETS = { concurrency: 10, throughputVsBaseline: 0.5, submissionsPerSecond: 150, deliveryLagP99Ms: 500 } as const;
 
 type TargetKey = 'gateway' | 'baseline';
 type Part = 'throughput' | 'story';
@@ -640,7 +649,55 @@ function compare(measurements: Measurement[]): Comparison[] {
   return comparisons;
 }
 
-async function runThroughput(context: ThroughputContext): Promise<{ measurements: Measurement[]; comparisons: Comparison[]; exactlyOnce: ExactlyOnce }> {
+interface Verdict {
+  name: string;
+  value: number;
+  /** Decimals the value is printed with. */
+  digits: number;
+  target: string;
+  pass: boolean;
+}
+
+/** Issue 15's targets, from the gateway's row at TARGETS.concurrency and its ratio to the baseline; none when that concurrency was not measured. */
+function verdictsOf(measurements: Measurement[], comparisons: Comparison[]): Verdict[] {
+  const gateway = measurements.find((entry) => entry.target === 'gateway' && entry.connections === TARGETS.concurrency);
+  const comparison = comparisons.find((entry) => entry.connections === TARGETS.concurrency);
+  if (!gateway || !comparison || !gateway.lagMs) return [];
+  const lagP99 = gateway.lagMs.p99;
+  return [
+    {
+      name: 'throughput / same-work baseline',
+      value: comparison.throughputRatio,
+      digits: 3,
+      target: `>= ${TARGETS.throughputVsBaseline}`,
+      pass: comparison.throughputRatio >= TARGETS.throughputVsBaseline,
+    },
+    {
+      name: 'submissions/s',
+      value: gateway.submissionsPerSecond,
+      digits: 0,
+      target: `>= ${TARGETS.submissionsPerSecond}`,
+      pass: gateway.submissionsPerSecond >= TARGETS.submissionsPerSecond,
+    },
+    {
+      name: `delivery lag p99 ms (at ${gateway.submissionsPerSecond.toFixed(0)} subs/s)`,
+      value: lagP99,
+      digits: 1,
+      target: `< ${TARGETS.deliveryLagP99Ms}`,
+      pass: lagP99 < TARGETS.deliveryLagP99Ms,
+    },
+  ];
+}
+
+interface ThroughputResult {
+  measurements: Measurement[];
+  comparisons: Comparison[];
+  exactlyOnce: ExactlyOnce;
+  /** Issue 15's targets at TARGETS.concurrency (empty when the run did not measure it). */
+  verdicts: Verdict[];
+}
+
+async function runThroughput(context: ThroughputContext): Promise<ThroughputResult> {
   const { settings } = context;
   console.log(
     `\n(a) submission throughput with dispatch: ${LOAD_ITEM} for ${LOAD_APPLICANT.name} (3 materials reused, 1 optional), delivered to the PSB simulator;\n` +
@@ -660,10 +717,11 @@ async function runThroughput(context: ThroughputContext): Promise<{ measurements
     console.log(`${((performance.now() - started) / 1000).toFixed(1)} s (gateway ${gateway?.submissions ?? 0} submissions, all delivered)`);
   }
   const exactlyOnce = await checkExactlyOnce(context.sql, context.psb);
-  return { measurements, comparisons: compare(measurements), exactlyOnce };
+  const comparisons = compare(measurements);
+  return { measurements, comparisons, exactlyOnce, verdicts: verdictsOf(measurements, comparisons) };
 }
 
-function printThroughput(result: { measurements: Measurement[]; comparisons: Comparison[]; exactlyOnce: ExactlyOnce }, settings: Settings): void {
+function printThroughput(result: ThroughputResult, settings: Settings): void {
   console.log('\n(a) results (every answer checked; latencies per request as the load generator saw them):\n');
   console.log(
     table(
@@ -692,7 +750,7 @@ function printThroughput(result: { measurements: Measurement[]; comparisons: Com
       1,
     ),
   );
-  console.log('\n  Ratios gateway / baseline (no target is set in the issue):\n');
+  console.log(`\n  Ratios gateway / baseline (the throughput target is judged at concurrency ${TARGETS.concurrency}, below):\n`);
   console.log(
     table([
       ['conc', 'throughput', 'submit p50', 'submit p99', 'server CPU/submission'],
@@ -705,6 +763,17 @@ function printThroughput(result: { measurements: Measurement[]; comparisons: Com
       ]),
     ]),
   );
+  if (result.verdicts.length > 0) {
+    console.log(`\n  Targets (issue 15), judged at concurrency ${TARGETS.concurrency}; every answer checked, every case delivered exactly once:\n`);
+    console.log(
+      table([
+        ['target', 'measured', 'needed', 'verdict'],
+        ...result.verdicts.map((verdict) => [verdict.name, fixed(verdict.value, verdict.digits), verdict.target, verdict.pass ? 'PASS' : 'MISS']),
+      ], 1),
+    );
+  } else {
+    console.log(`\n  Targets (issue 15) are judged at concurrency ${TARGETS.concurrency}, which this run did not measure (BENCH_CONCURRENCY): no verdict.`);
+  }
   const once = result.exactlyOnce;
   console.log(
     `\n  Exactly once: ${once.casesSubmitted} cases submitted (warm-up included) → ${once.deliveriesDelivered} deliveries delivered, ` +
@@ -936,7 +1005,7 @@ async function main(): Promise<number> {
     const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);
     await grantPopulationRegistry(gateway.url, windowToken, 'Benchmark: cases at the window');
 
-    let throughput: Awaited<ReturnType<typeof runThroughput>> | undefined;
+    let throughput: ThroughputResult | undefined;
     if (settings.parts.includes('throughput')) {
       const baseline = await startBaseline(settings, workDir, database.url, await signingKeyOf(gateway.url, windowToken));
       children.push(baseline.server);
@@ -971,9 +1040,10 @@ async function main(): Promise<number> {
     console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     const file = join(ROOT, 'bench/results', `cases-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, throughput, story }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: TARGETS, environment, throughput, story }, null, 2)}\n`);
     console.log(`Written ${file}`);
     if (settings.cpuProfile) run.keepWorkDir();
+    // A MISS is a finding printed above, not a failed run (as in bench/certificates.ts and bench/foundation.ts).
     return 0;
   } catch (error) {
     run.keepWorkDir();
