@@ -325,6 +325,28 @@ describe.skipIf(pgBin === undefined)('scale-out: three gateway processes on one 
     expect(rows[0]?.count).toBe(1);
   }, TEST_TIMEOUT_MS);
 
+  it('grants: an access grant approved through A is honoured by B and C at once, without waiting for the notification', async () => {
+    const windows = windowsOf(firstWindowToken);
+    const [windowA, windowB, windowC] = windows;
+    if (!windowA || !windowB || !windowC) throw new Error('three windows expected');
+    const purpose = { 'onewindow-purpose': 'case_acceptance', 'onewindow-case-ref': 'SCALE-OUT-GRANT' };
+    const fetchHousehold = (window: Window) => window.call('POST', `/v1/subjects/${subjectId}/certificates`, { types: ['household_register'] }, purpose);
+    // Before the grant: refused on every instance.
+    const before = (await (await fetchHousehold(windowB)).json()) as CertificateFetch;
+    expect(before.results[0]).toMatchObject({ status: 'denied', error: { code: 'resource_grant_required' } });
+
+    const asked = await windowA.call('POST', '/v1/contracts/psb.population/access-requests', { purpose: 'Scale-out: grants seen everywhere', legalBasis: 'Test' });
+    expect(asked.status).toBe(201);
+    const { id } = (await asked.json()) as { id: string };
+    const psbDepartment = new Window(instance(0), await tokenFrom(instance(0), 'cli_demo_department', 'demo-department-secret'));
+    expect((await psbDepartment.call('POST', `/v1/access-requests/${id}/decision`, { decision: 'approve', reason: 'Test' })).status).toBe(200);
+    // At once, through the other instances: their copies are confirmed before a refusal.
+    for (const window of [windowB, windowC, windowA]) {
+      const answer = (await (await fetchHousehold(window)).json()) as CertificateFetch;
+      expect(answer.results[0], JSON.stringify(answer.results[0])).toMatchObject({ status: 'ok', department: 'PSB' });
+    }
+  }, TEST_TIMEOUT_MS);
+
   it('deliveries: cases submitted round-robin, each submission repeated on another instance, reach the department exactly once', async () => {
     const admin = new Window(instance(2), await tokenFrom(instance(2), 'cli_demo_admin', 'demo-admin-secret'));
     // An item the population registry receives, needing the lease already on file (reused by every case).

@@ -13,7 +13,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import type { ReferenceData } from './reference-data.js';
-import { type Decision, type DenyReason, type GrantFacts, type PolicyAction, type PolicyResource, decide } from './policy.js';
+import { type Decision, type DenyReason, type GrantFacts, type PolicyAction, type PolicyResource, decide, refusedForWantOfGrant } from './policy.js';
 
 export interface DecisionEvent {
   requestId: string;
@@ -46,6 +46,8 @@ export class AccessPolicy {
 /** The policy bound to one request: its caller, purpose and clock, with the facts memoised. */
 export class RequestAccess {
   private facts: Promise<GrantFacts> | undefined;
+  /** Whether this request's facts were confirmed current against the database. */
+  private confirmed = false;
 
   constructor(
     private readonly policy: AccessPolicy,
@@ -59,6 +61,7 @@ export class RequestAccess {
   withPurpose(purpose: AccessPurpose): RequestAccess {
     const bound = new RequestAccess(this.policy, this.principal, purpose, this.requestId, this.now);
     bound.facts = this.facts;
+    bound.confirmed = this.confirmed;
     return bound;
   }
 
@@ -72,6 +75,21 @@ export class RequestAccess {
     return this.facts;
   }
 
+  /**
+   * The grant facts from reference data confirmed current against the database (once per
+   * request): for a refusal about to be answered, which a grant approved through another
+   * instance moments ago could turn.
+   */
+  async confirmedGrantFacts(db: Queryable): Promise<GrantFacts> {
+    if (!this.confirmed) {
+      this.confirmed = true;
+      await this.policy.reference.confirmCurrent(db);
+      // Computed again from the confirmed copy (in memory): the memoised facts may be older.
+      this.facts = undefined;
+    }
+    return this.grantFacts(db);
+  }
+
   /** The decision on facts already loaded (a loop over many materials). */
   decideWith(facts: GrantFacts, action: PolicyAction, resource: PolicyResource): Decision {
     const decision = decide({ principal: this.principal, action, resource, purpose: this.purpose, facts });
@@ -80,7 +98,9 @@ export class RequestAccess {
   }
 
   async decide(db: Queryable, action: PolicyAction, resource: PolicyResource): Promise<Decision> {
-    return this.decideWith(await this.grantFacts(db), action, resource);
+    const decision = this.decideWith(await this.grantFacts(db), action, resource);
+    if (!refusedForWantOfGrant(decision) || this.confirmed) return decision;
+    return this.decideWith(await this.confirmedGrantFacts(db), action, resource);
   }
 
   /** The decision, or the refusal as the error a client sees (see `refusal`). */

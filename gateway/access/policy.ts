@@ -193,6 +193,14 @@ function materialRead(principal: Principal, material: MaterialFacts, facts: Gran
 }
 
 /** A material withheld by sharing terms is answered like one that does not exist. */
+/**
+ * Whether a refusal is for want of a grant (whatever it is answered as): a grant approved
+ * moments ago, through another instance, could turn it.
+ */
+export function refusedForWantOfGrant(decision: Decision): boolean {
+  return !decision.allowed && decision.rule === 'resource.conditional_without_grant';
+}
+
 function asNotVisible(decision: Decision): Decision {
   return decision.allowed ? decision : { ...decision, reason: 'not_visible' };
 }

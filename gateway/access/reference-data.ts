@@ -93,7 +93,13 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
 
 export class ReferenceData {
   private snapshot: Snapshot | undefined;
-  private stale = true;
+  /**
+   * Bumped by every sign of a change (a write here, a notification, a newer generation). A copy is
+   * current only if no sign came since its read began: callers never get the old copy while
+   * another caller's reload is still on its way.
+   */
+  private changesSeen = 0;
+  private snapshotSeen = -1;
   private stopListening: (() => Promise<void>) | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private readonly checkIntervalMs: number;
@@ -110,7 +116,7 @@ export class ReferenceData {
   async start(database: Pick<DatabaseHandle, 'listen'>): Promise<void> {
     this.stopListening = await database.listen(REFERENCE_CHANNEL, (payload) => {
       const generation = Number(payload);
-      if (!(this.snapshot && Number.isFinite(generation) && generation <= this.snapshot.generation)) this.stale = true;
+      if (!(this.snapshot && Number.isFinite(generation) && generation <= this.snapshot.generation)) this.changesSeen += 1;
     });
     await this.reload(this.db);
     this.checkTimer = setInterval(() => void this.checkGeneration(), this.checkIntervalMs);
@@ -126,7 +132,7 @@ export class ReferenceData {
 
   /** Marks the copy stale: the next decision reloads it (after a write through this instance). */
   invalidate(): void {
-    this.stale = true;
+    this.changesSeen += 1;
   }
 
   /** The material types with these codes (unknown codes are absent), as currently defined. */
@@ -145,8 +151,25 @@ export class ReferenceData {
     return (await this.current(db)).items.get(code);
   }
 
+  /**
+   * Makes sure the copy is not older than the database's generation (one small read on `db`),
+   * reloading it when it is; true when it changed. Called before a refusal that a change made
+   * through another instance moments ago could turn (a grant approved there): its notification
+   * may still be on its way.
+   */
+  async confirmCurrent(db: Queryable): Promise<boolean> {
+    const generation = await readGeneration(db);
+    if (this.isCurrent() && this.snapshot && generation <= this.snapshot.generation) return false;
+    await this.reload(db);
+    return true;
+  }
+
   private current(db: Queryable): Promise<Snapshot> {
-    return this.snapshot && !this.stale ? Promise.resolve(this.snapshot) : this.reload(db);
+    return this.snapshot && this.isCurrent() ? Promise.resolve(this.snapshot) : this.reload(db);
+  }
+
+  private isCurrent(): boolean {
+    return this.snapshotSeen === this.changesSeen;
   }
 
   /**
@@ -171,22 +194,20 @@ export class ReferenceData {
    * Changes are rare, so concurrent reads right after one cost little.
    */
   private async reload(db: Queryable): Promise<Snapshot> {
-    // A notification arriving during the read sets it again, so that read is not the last.
-    this.stale = false;
-    try {
-      const snapshot = await loadSnapshot(db);
-      if (!this.snapshot || snapshot.generation >= this.snapshot.generation) this.snapshot = snapshot;
-      return snapshot;
-    } catch (error) {
-      this.stale = true;
-      throw error;
+    // A sign of a change arriving during the read makes this copy not current, so the next caller reads again.
+    const seen = this.changesSeen;
+    const snapshot = await loadSnapshot(db);
+    if (!this.snapshot || snapshot.generation > this.snapshot.generation || (snapshot.generation === this.snapshot.generation && seen >= this.snapshotSeen)) {
+      this.snapshot = snapshot;
+      this.snapshotSeen = seen;
     }
+    return snapshot;
   }
 
   private async checkGeneration(): Promise<void> {
     try {
       const generation = await readGeneration(this.db);
-      if (!this.snapshot || generation > this.snapshot.generation) this.stale = true;
+      if (!this.snapshot || generation > this.snapshot.generation) this.changesSeen += 1;
     } catch (error) {
       this.logger.debug({ err: errorForLog(error) }, 'checking the reference data generation failed');
     }

@@ -18,7 +18,7 @@ import type { KeyStore } from '../auth/keys.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import type { ReferenceData } from '../access/reference-data.js';
-import type { Decision } from '../access/policy.js';
+import { type Decision, type GrantFacts, refusedForWantOfGrant } from '../access/policy.js';
 import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { invokeDepartment } from '../departments/calls.js';
 import type { PublishedContracts } from '../departments/published-contracts.js';
@@ -178,23 +178,30 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   // the copies it serves and of the refusals, atomically: nothing is shown that is not recorded.
   const startedAt = now();
   const { plans, unmask } = await auditRefusals(context, { action: 'certificate.fetch', subjectId, materialTypes: types }, async () => {
-    const [catalogue, facts] = await Promise.all([services.reference.materialTypes(context.db, types), context.access.grantFacts(context.db)]);
+    const [catalogue, memoryFacts] = await Promise.all([services.reference.materialTypes(context.db, types), context.access.grantFacts(context.db)]);
     checkTypesOffered(types, catalogue, services.departments);
     const subjectResource = { kind: 'subject' as const, subjectId };
-    const read = context.access.decideWith(facts, 'subject.read', subjectResource);
-    if (!read.allowed) throw refusal(read, subjectResource, 'No such subject.');
-    const decided = new Map<string, Decision>();
-    const planned: TypePlan[] = types.map((code) => {
-      const provider = services.departments.providersOf(code)[0]!;
-      const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
-      let access = resourceCode === null ? { allowed: true as const, rule: 'resource.none', grantId: null } : decided.get(resourceCode);
-      if (access === undefined && resourceCode !== null) {
-        access = context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code: resourceCode });
-        decided.set(resourceCode, access);
-      }
-      return { type: catalogue.get(code)!, provider, resourceCode, access: access!, stored: undefined };
-    });
-    return { plans: planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
+    const planWith = (facts: GrantFacts) => {
+      const read = context.access.decideWith(facts, 'subject.read', subjectResource);
+      const decided = new Map<string, Decision>();
+      const planned: TypePlan[] = types.map((code) => {
+        const provider = services.departments.providersOf(code)[0]!;
+        const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
+        let access = resourceCode === null ? { allowed: true as const, rule: 'resource.none', grantId: null } : decided.get(resourceCode);
+        if (access === undefined && resourceCode !== null) {
+          access = context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code: resourceCode });
+          decided.set(resourceCode, access);
+        }
+        return { type: catalogue.get(code)!, provider, resourceCode, access: access!, stored: undefined };
+      });
+      return { read, planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
+    };
+    let plan = planWith(memoryFacts);
+    // A refusal is answered only from reference data confirmed current: a grant approved through
+    // another instance moments ago may not have reached this one's copy yet.
+    if (refusedForWantOfGrant(plan.read) || plan.planned.some((entry) => refusedForWantOfGrant(entry.access))) plan = planWith(await context.access.confirmedGrantFacts(context.db));
+    if (!plan.read.allowed) throw refusal(plan.read, subjectResource, 'No such subject.');
+    return { plans: plan.planned, unmask: plan.unmask };
   });
   const read = await readAndAudit(context, services.database, subjectId, plans, { refresh: request.refresh === true, at: startedAt });
   if (!read.subject) {
