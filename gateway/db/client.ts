@@ -15,9 +15,12 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config.js';
 import { preparingClient } from './preparing-client.js';
-import * as schema from './schema.js';
+import type * as schema from './schema.js';
 
 export type Schema = typeof schema;
+// drizzle is opened without the schema: the gateway does not use its relational queries
+// (`db.query.*`), and with a schema every transaction and savepoint built a query builder per
+// table (a tenth of the case path's CPU, bench/README.md "Hot paths"). The types keep the schema.
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
 /** Anything a service function can run queries on: the database or an open transaction. */
@@ -98,7 +101,7 @@ export async function openDatabase(database: Config['database']): Promise<Databa
     if (!inMemory) mkdirSync(database.dataDir, { recursive: true });
     const client = inMemory ? new EmbeddedPostgres() : new EmbeddedPostgres(database.dataDir);
     await client.waitReady;
-    const db = drizzlePglite(client, { schema }) as unknown as Database;
+    const db = drizzlePglite(client) as unknown as Database;
     return {
       db,
       kind: 'pglite',
@@ -137,7 +140,7 @@ export async function openDatabase(database: Config['database']): Promise<Databa
     max_lifetime: 30 * 60,
     onnotice: () => {},
   });
-  const db = drizzlePostgres(preparingClient(client), { schema }) as unknown as Database;
+  const db = drizzlePostgres(preparingClient(client)) as unknown as Database;
   return {
     db,
     kind: 'postgres',
