@@ -26,7 +26,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { CaseSubmissionReceipt, CaseSubmissionRequest, SubjectRef, SubmittedMaterial } from '../../adapters/sdk/types.js';
-import { recordAudit } from '../audit/record.js';
+import { newAuditEntryId, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { ClientKind } from '../auth/scopes.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
@@ -36,7 +36,7 @@ import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
-import { insertDepartmentCaseEvent, markDelivered, selectSubmittedCase, selectSubmittedMaterials } from './statements.js';
+import { selectSubmittedCase, selectSubmittedMaterials } from './statements.js';
 import { applyDepartmentStatus } from './status.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
@@ -413,27 +413,7 @@ export class DeliveryWorker {
     const department = claim.departmentCode;
     if (outcome.kind === 'delivered') {
       const { receipt, submission } = outcome;
-      const recorded = await this.db
-        .transaction(async (tx) => {
-          // The three writes in one round trip; the event and the disclosure are undone below
-          // when the row is no longer this worker's.
-          const [[updated]] = await Promise.all([
-            markDelivered(tx, { deliveryId: claim.id, owner: this.owner, attempts: claim.attempts, departmentReference: receipt.departmentReference }),
-            insertDepartmentCaseEvent(tx, {
-              caseId: claim.caseId,
-              kind: 'delivered',
-              departmentCode: department,
-              detail: { deliveryId: claim.id, departmentReference: receipt.departmentReference, attempts: claim.attempts, duplicate: receipt.duplicate, worker: this.owner },
-            }),
-            recordDisclosure(tx, claim, submission),
-          ]);
-          if (!updated) throw new LeaseLost();
-          return true;
-        })
-        .catch((error: unknown) => {
-          if (error instanceof LeaseLost) return false;
-          throw error;
-        });
+      const recorded = await recordDelivered(this.db, claim, this.owner, receipt, submission);
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'delivered' });
       this.metrics.lag.observe({ department }, Math.max(0, Date.now() - submission.submittedAt.getTime()) / 1000);
@@ -577,14 +557,11 @@ interface StatusCheck {
 
 /**
  * The delivery hands the subject's identity, the form and the materials to the department: a
- * disclosure on behalf of the client that submitted the case, recorded in the same transaction
- * as the delivery so the subject's data tracker shows it.
+ * disclosure on behalf of the client that submitted the case, recorded in the same statement as
+ * the delivery so the subject's data tracker shows it.
  */
-/** Rolls back an outcome written for a delivery another worker holds by now. */
-class LeaseLost extends Error {}
-
-async function recordDisclosure(tx: Queryable, claim: ClaimedDelivery, submission: Submission): Promise<void> {
-  await recordAudit(tx, {
+function disclosureOf(claim: ClaimedDelivery, submission: Submission) {
+  return {
     actor: { clientId: submission.submitter.clientId, kind: submission.submitter.kind },
     operatorId: submission.submitter.operatorId,
     action: 'case.deliver',
@@ -593,9 +570,41 @@ async function recordDisclosure(tx: Queryable, claim: ClaimedDelivery, submissio
     materialTypes: [...new Set(submission.request.materials.map((material) => material.typeCode))],
     purpose: 'case_acceptance',
     caseRef: submission.request.caseNumber,
-    outcome: 'allowed',
+    outcome: 'allowed' as const,
     requestId: `${claim.id}.${claim.attempts}`,
-  });
+  };
+}
+
+/**
+ * Records a delivery the department acknowledged, in ONE statement (one round trip, atomic): the
+ * delivery marked delivered if this worker still holds it under this attempt, and only then its
+ * `delivered` timeline event and the audit entry of what the department received. False when the
+ * lease was lost (another worker has the row now; nothing is written).
+ */
+async function recordDelivered(db: Database, claim: ClaimedDelivery, owner: string, receipt: CaseSubmissionReceipt, submission: Submission): Promise<boolean> {
+  const disclosure = disclosureOf(claim, submission);
+  const detail = { deliveryId: claim.id, departmentReference: receipt.departmentReference, attempts: claim.attempts, duplicate: receipt.duplicate, worker: owner };
+  const result = await db.execute(sql`
+    with updated as (
+      update deliveries
+         set status = 'delivered', department_reference = ${receipt.departmentReference}, delivered_at = now(),
+             -- The first status query comes one poll interval after the acknowledgement.
+             last_polled_at = now(), lease_owner = null, lease_until = null, last_error = null
+       where id = ${claim.id} and status = 'pending' and lease_owner = ${owner} and attempts = ${claim.attempts}
+      returning id
+    ), event as (
+      insert into case_events (case_id, kind, department_code, detail)
+      select ${claim.caseId}, 'delivered', ${claim.departmentCode}, ${JSON.stringify(detail)}::jsonb from updated
+    ), audit as (
+      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
+      select ${newAuditEntryId()}, ${new Date().toISOString()}::timestamptz, ${disclosure.actor.clientId}, ${disclosure.actor.kind}, ${disclosure.operatorId},
+             ${disclosure.action}, ${disclosure.subjectRef}, array(select jsonb_array_elements_text(${JSON.stringify(disclosure.fields)}::jsonb)),
+             array(select jsonb_array_elements_text(${JSON.stringify(disclosure.materialTypes)}::jsonb)),
+             ${disclosure.purpose}, ${disclosure.caseRef}, ${disclosure.outcome}, ${disclosure.requestId}
+        from updated
+    )
+    select count(*)::int as delivered from updated`);
+  return Number(rowsOf<{ delivered: number }>(result)[0]?.delivered ?? 0) > 0;
 }
 
 // --- Requeueing a dead letter --------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * (gateway/db/statements.ts): on the submission path, building drizzle queries per request cost
  * about a fifth of the gateway's CPU.
  */
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { caseEvents, caseMaterials, cases, clients, deliveries, materials, subjects } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import type { CaseRow, DeliveryRow } from './status.js';
@@ -111,13 +111,6 @@ export const markCaseSubmitted = reusableStatement<SubmittedCase, CaseRow[]>((on
 
 // --- The delivery worker ---------------------------------------------------------------------
 
-export const insertDepartmentCaseEvent = reusableStatement<{ caseId: string; kind: string; departmentCode: string; detail: Record<string, unknown> }, unknown>((on) =>
-  on
-    .insert(caseEvents)
-    .values({ caseId: placeholder('caseId'), kind: placeholder('kind'), departmentCode: placeholder('departmentCode'), detail: placeholder('detail') })
-    .prepare('insert_department_case_event'),
-);
-
 /** What a department receives of the case besides its materials: the case, its subject and who submitted it. */
 export const selectSubmittedCase = reusableStatement<
   { caseId: string },
@@ -170,30 +163,4 @@ export const selectSubmittedMaterials = reusableStatement<{ caseId: string }, { 
     .where(eq(caseMaterials.caseId, placeholder('caseId')))
     .orderBy(asc(caseMaterials.requirementCode), asc(materials.id))
     .prepare('select_submitted_materials'),
-);
-
-/** Marks a delivery delivered, if it is still held by this worker under this attempt (else no row). */
-export const markDelivered = reusableStatement<{ deliveryId: string; owner: string; attempts: number; departmentReference: string | null }, { id: string }[]>((on) =>
-  on
-    .update(deliveries)
-    .set({
-      status: 'delivered',
-      departmentReference: valuePlaceholder<string | null>('departmentReference'),
-      deliveredAt: sql`now()`,
-      // The first status query comes one poll interval after the acknowledgement.
-      lastPolledAt: sql`now()`,
-      leaseOwner: null,
-      leaseUntil: null,
-      lastError: null,
-    })
-    .where(
-      and(
-        eq(deliveries.id, placeholder('deliveryId')),
-        eq(deliveries.status, 'pending'),
-        eq(deliveries.leaseOwner, placeholder('owner')),
-        eq(deliveries.attempts, placeholder('attempts')),
-      ),
-    )
-    .returning({ id: deliveries.id })
-    .prepare('mark_delivered'),
 );
