@@ -277,6 +277,10 @@ async function readCaseParts(tx: Queryable, caseId: string, known: { deliveries?
     selectCaseMaterials(tx, { caseId }),
     known.deliveries ? Promise.resolve(known.deliveries) : selectDeliveries(tx, { caseId }),
   ]);
+  return casePartsFrom(joined, deliveryRows);
+}
+
+function casePartsFrom(joined: Awaited<ReturnType<typeof selectCaseMaterials>>, deliveryRows: readonly DeliveryRow[]): CaseParts {
   const attached = new Map<string, MaterialRow>();
   for (const { material } of joined) if (material) attached.set(material.id, material);
   return { entries: joined.map(({ entry }) => entry), materials: attached, deliveries: deliveryRows };
@@ -550,7 +554,9 @@ export interface SubmitInput {
  * delivery per department of the item — all or nothing.
  */
 export async function submitCase(tx: Queryable, context: AccessContext, services: CaseServices, caseId: string, input: SubmitInput): Promise<CaseView> {
-  const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
+  // One round trip: the case (locked first: the statements run in this order), its deliveries and
+  // its requirement rows. The rows are used only once the policy has said yes.
+  const [visible, joined] = await Promise.all([visibleCase(tx, context, caseId, 'case.change', { lock: true }), selectCaseMaterials(tx, { caseId })]);
   const { row } = visible;
   if (row.status !== 'open') throw new ApiError('case_not_open', `Case ${row.caseNumber} was already submitted (${row.status}).`);
   const item = await requireItemFrom(services.reference, tx, row.itemCode);
@@ -565,7 +571,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const today = chinaToday(services.clock.now());
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
-  const parts = await readCaseParts(tx, row.id, { deliveries: visible.deliveries });
+  const parts = casePartsFrom(joined, visible.deliveries);
   const view = await caseView(tx, visible, services, today, parts);
   const missing = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
   if (missing.length > 0) {

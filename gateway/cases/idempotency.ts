@@ -132,11 +132,17 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
 
     let answer: { status: number; body: unknown };
     let refusal: ApiError | undefined;
+    // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
+    // Sent ahead of the work's first statements, in the same round trip (`.then` sends it now);
+    // on success it is simply released by the commit.
+    const savepoint = tx.execute(sql`savepoint idempotent_work`).then(() => undefined);
     try {
-      // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
-      answer = await tx.transaction((savepoint) => work(savepoint));
+      const [, done] = await Promise.all([savepoint, work(tx)]);
+      answer = done;
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      await savepoint;
+      await tx.execute(sql`rollback to savepoint idempotent_work`);
       refusal = error;
       answer = { status: error.status, body: storedRefusal(error) };
     }
