@@ -74,3 +74,25 @@ export async function openMigratedDatabase(config: Config, nothingToRead: string
     throw error;
   }
 }
+
+/**
+ * Runs an offline command's `run` and sets the exit code: what it returns, or `usageExitCode` when
+ * it failed — a usage error as itself (with a pointer to --help for bad arguments), anything else
+ * as "<what> failed" with its root cause.
+ */
+export function runCommand(name: string, what: string, run: () => Promise<number>, usageExitCode: number): void {
+  run().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`${name}: ${error.message}\n`);
+        if (error.badArguments) process.stderr.write('Run with --help for usage.\n');
+      } else {
+        process.stderr.write(`${name}: ${what} failed: ${rootMessage(error)}\n`);
+      }
+      process.exitCode = usageExitCode;
+    },
+  );
+}

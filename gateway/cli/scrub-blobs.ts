@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfigFromProcess } from '../config.js';
 import { createConfiguredBlobStore } from '../materials/blob-stores.js';
 import { type ScrubReport, scrubBlobs, scrubFoundProblems } from '../materials/scrub.js';
-import { UsageError, describeDatabase, openMigratedDatabase, rootMessage } from './database.js';
+import { UsageError, describeDatabase, openMigratedDatabase, runCommand } from './database.js';
 
 const USAGE = `Usage: npm run blobs:scrub -- [options]
 
@@ -123,17 +123,4 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`blobs:scrub: ${error.message}\n`);
-      if (error.badArguments) process.stderr.write('Run with --help for usage.\n');
-    } else {
-      process.stderr.write(`blobs:scrub: the scrub failed: ${rootMessage(error)}\n`);
-    }
-    process.exitCode = EXIT_USAGE;
-  },
-);
+runCommand('blobs:scrub', 'the scrub', () => run(process.argv.slice(2)), EXIT_USAGE);

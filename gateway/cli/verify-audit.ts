@@ -22,7 +22,7 @@ import { type Config, ConfigError, loadConfigFromProcess } from '../config.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { createLogger } from '../platform/logger.js';
 import { PrivateFileError } from '../platform/private-files.js';
-import { UsageError, describeDatabase, openMigratedDatabase, rootMessage } from './database.js';
+import { UsageError, describeDatabase, openMigratedDatabase, rootMessage, runCommand } from './database.js';
 
 const USAGE = `Usage: npm run audit:verify -- [options]
 
@@ -291,17 +291,4 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`audit:verify: ${error.message}\n`);
-      if (error.badArguments) process.stderr.write('Run with --help for usage.\n');
-    } else {
-      process.stderr.write(`audit:verify: verification failed: ${rootMessage(error)}\n`);
-    }
-    process.exitCode = EXIT_USAGE;
-  },
-);
+runCommand('audit:verify', 'verification', () => run(process.argv.slice(2)), EXIT_USAGE);
