@@ -22,7 +22,7 @@ import { type Config, ConfigError, loadConfigFromProcess } from '../config.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { createLogger } from '../platform/logger.js';
 import { PrivateFileError } from '../platform/private-files.js';
-import { UsageError, describeDatabase, openMigratedDatabase, rootMessage, runCommand } from './database.js';
+import { UsageError, describeDatabase, openMigratedDatabase, runCommand } from './database.js';
 
 const USAGE = `Usage: npm run audit:verify -- [options]
 
