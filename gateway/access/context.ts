@@ -80,7 +80,7 @@ export class RequestAccess {
    * request): for a refusal about to be answered, which a grant approved through another
    * instance moments ago could turn.
    */
-  async confirmedGrantFacts(db: Queryable): Promise<GrantFacts> {
+  private async confirmedGrantFacts(db: Queryable): Promise<GrantFacts> {
     if (!this.confirmed) {
       this.confirmed = true;
       await this.policy.reference.confirmCurrent(db);
@@ -97,10 +97,19 @@ export class RequestAccess {
     return decision;
   }
 
+  /**
+   * Decisions made by `make` from the facts in memory; when one of them refuses for want of a
+   * grant, made again from facts confirmed current (a grant approved through another instance a
+   * moment ago must not be refused). Every door that decides goes through here.
+   */
+  async decideConfirmed<T>(db: Queryable, make: (facts: GrantFacts) => T, decisionsOf: (made: T) => readonly Decision[]): Promise<T> {
+    const made = make(await this.grantFacts(db));
+    if (this.confirmed || !decisionsOf(made).some(refusedForWantOfGrant)) return made;
+    return make(await this.confirmedGrantFacts(db));
+  }
+
   async decide(db: Queryable, action: PolicyAction, resource: PolicyResource): Promise<Decision> {
-    const decision = this.decideWith(await this.grantFacts(db), action, resource);
-    if (!refusedForWantOfGrant(decision) || this.confirmed) return decision;
-    return this.decideWith(await this.confirmedGrantFacts(db), action, resource);
+    return this.decideConfirmed(db, (facts) => this.decideWith(facts, action, resource), (decision) => [decision]);
   }
 
   /** The decision, or the refusal as the error a client sees (see `refusal`). */

@@ -18,7 +18,7 @@ import type { KeyStore } from '../auth/keys.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import type { ReferenceData } from '../access/reference-data.js';
-import { type Decision, type GrantFacts, refusedForWantOfGrant } from '../access/policy.js';
+import type { Decision, GrantFacts } from '../access/policy.js';
 import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { invokeDepartment } from '../departments/calls.js';
 import type { PublishedContracts } from '../departments/published-contracts.js';
@@ -178,7 +178,7 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   // the copies it serves and of the refusals, atomically: nothing is shown that is not recorded.
   const startedAt = now();
   const { plans, unmask } = await auditRefusals(context, { action: 'certificate.fetch', subjectId, materialTypes: types }, async () => {
-    const [catalogue, memoryFacts] = await Promise.all([services.reference.materialTypes(context.db, types), context.access.grantFacts(context.db)]);
+    const catalogue = await services.reference.materialTypes(context.db, types);
     checkTypesOffered(types, catalogue, services.departments);
     const subjectResource = { kind: 'subject' as const, subjectId };
     const planWith = (facts: GrantFacts) => {
@@ -196,10 +196,7 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
       });
       return { read, planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
     };
-    let plan = planWith(memoryFacts);
-    // A refusal is answered only from reference data confirmed current: a grant approved through
-    // another instance moments ago may not have reached this one's copy yet.
-    if (refusedForWantOfGrant(plan.read) || plan.planned.some((entry) => refusedForWantOfGrant(entry.access))) plan = planWith(await context.access.confirmedGrantFacts(context.db));
+    const plan = await context.access.decideConfirmed(context.db, planWith, (made) => [made.read, ...made.planned.map((entry) => entry.access)]);
     if (!plan.read.allowed) throw refusal(plan.read, subjectResource, 'No such subject.');
     return { plans: plan.planned, unmask: plan.unmask };
   });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, isNull, lte, or, gte, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision, RequestAccess } from '../access/context.js';
-import { type CaseFacts, type GrantFacts, type MaterialFacts, refusedForWantOfGrant } from '../access/policy.js';
+import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import { materials, subjects } from '../db/schema.js';
@@ -118,10 +118,7 @@ export function materialFacts(row: MaterialRow): MaterialFacts {
 export async function visibleMaterials<Row extends MaterialRow>(tx: Queryable, access: RequestAccess, rows: readonly Row[], viaCase?: CaseFacts): Promise<Row[]> {
   if (rows.length === 0) return [];
   const decideAll = (facts: GrantFacts) => rows.map((row) => access.decideWith(facts, 'material.read', { kind: 'material', material: materialFacts(row), ...(viaCase ? { viaCase } : {}) }));
-  let decisions = decideAll(await access.grantFacts(tx));
-  // A material withheld for want of a grant is withheld only on reference data confirmed current
-  // (a grant approved through another instance moments ago may not have reached this copy yet).
-  if (decisions.some(refusedForWantOfGrant)) decisions = decideAll(await access.confirmedGrantFacts(tx));
+  const decisions = await access.decideConfirmed(tx, decideAll, (made) => made);
   return rows.filter((_, index) => decisions[index]?.allowed === true);
 }
 
