@@ -9,16 +9,7 @@ import { recordAudit } from '../audit/record.js';
 import { cases } from '../db/schema.js';
 import type { AppEnv } from '../platform/context.js';
 import type { ApiError } from '../platform/errors.js';
-
-/**
- * What a route's personal data is about: `subject` — the `{subjectId}` in its path; `case` — the
- * subject of the `{caseId}` in its path; `request` — a subject named in the body or the token,
- * or none yet (resolving one).
- */
-export type PersonalDataKind = 'subject' | 'case' | 'request';
-
-/** The OpenAPI extension that marks an operation returning or changing personal data. */
-export const PERSONAL_DATA_EXTENSION = 'x-onewindow-personal-data';
+import type { PersonalDataKind } from '../platform/routes.js';
 
 const SUBJECT_ID = /^sub_[A-Za-z0-9_-]{16}$/;
 const CASE_ID = /^case_[A-Za-z0-9_-]{16}$/;

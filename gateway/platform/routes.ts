@@ -9,7 +9,6 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { PERSONAL_DATA_EXTENSION, type PersonalDataKind, recordRouteRefusal } from '../access/refusals.js';
 import { type RequireScopesOptions, requireScopes } from '../auth/middleware.js';
 import type { Scope } from '../auth/scopes.js';
 import type { AppEnv } from './context.js';
@@ -151,6 +150,16 @@ export function publicRoute<R extends RouteConfig>(config: R) {
 }
 
 /**
+ * What a route's personal data is about: `subject` — the `{subjectId}` in its path; `case` — the
+ * subject of the `{caseId}` in its path; `request` — a subject named in the body or the token,
+ * or none yet (resolving one).
+ */
+export type PersonalDataKind = 'subject' | 'case' | 'request';
+
+/** The OpenAPI extension that marks an operation returning or changing personal data. */
+export const PERSONAL_DATA_EXTENSION = 'x-onewindow-personal-data';
+
+/**
  * Authentication and scopes, with a refusal of an authenticated caller at a personal-data route
  * recorded before it is answered (the handler, and so the service's own audit, never runs).
  */
@@ -166,7 +175,7 @@ function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireSc
       });
     } catch (error) {
       // Only refusals of this middleware: what the handler threw is the handler's to record.
-      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.var.principal) await recordRouteRefusal(c, personalData, error);
+      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.var.principal) await c.var.services.recordRouteRefusal(c, personalData, error);
       throw error;
     }
   };

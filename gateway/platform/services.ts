@@ -4,6 +4,7 @@
  */
 import { AccessPolicy } from '../access/context.js';
 import { ReferenceData } from '../access/reference-data.js';
+import { recordRouteRefusal } from '../access/refusals.js';
 import { SignInGuard } from '../auth/sign-in-guard.js';
 import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
@@ -46,6 +47,8 @@ export interface GatewayServices {
   clock: Clock;
   /** The one access policy every read and write of personal data asks (gateway/access). */
   access: AccessPolicy;
+  /** Records a refusal at a personal-data route before its handler ran (gateway/access/refusals.ts). */
+  recordRouteRefusal: typeof recordRouteRefusal;
   database: DatabaseHandle;
   db: Database;
   logger: Logger;
@@ -172,6 +175,7 @@ export async function createServices(
     config,
     clock,
     access,
+    recordRouteRefusal,
     database,
     db: database.db,
     logger,
