@@ -253,6 +253,7 @@ async function startBaseline(workDir: string, database: DatabaseKind, kind: Base
     root: ROOT,
     entry: database === 'postgres' ? 'bench/baseline/postgres-server.ts' : 'bench/baseline/pglite-server.ts',
     logFile: join(workDir, `baseline-${database}-${kind}.log`),
+    ...(process.env.BENCH_CPU_PROFILE === '1' ? { cpuProfileDir: join(workDir, `profile-baseline-${database}-${kind}`) } : {}),
     env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, BASELINE_TOKEN_CACHE: String(kind === 'cached'), ...env },
   });
   await waitForHttp(server, `${url}/healthz`, 120_000);

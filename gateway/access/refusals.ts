@@ -22,7 +22,7 @@ async function subjectOfRoute(c: Context<AppEnv>, kind: PersonalDataKind): Promi
   if (kind === 'case') {
     const caseId = c.req.param('caseId');
     if (caseId === undefined || !CASE_ID.test(caseId)) return { subjectId: null, caseRef: null };
-    const [row] = await c.var.services.db.select({ subjectId: cases.subjectId, caseNumber: cases.caseNumber }).from(cases).where(eq(cases.id, caseId));
+    const [row] = await c.get('services').db.select({ subjectId: cases.subjectId, caseNumber: cases.caseNumber }).from(cases).where(eq(cases.id, caseId));
     return { subjectId: row?.subjectId ?? null, caseRef: row?.caseNumber ?? null };
   }
   return { subjectId: null, caseRef: null };
@@ -30,15 +30,15 @@ async function subjectOfRoute(c: Context<AppEnv>, kind: PersonalDataKind): Promi
 
 /** Records a refusal of an authenticated caller at a personal-data route, before its handler ran. */
 export async function recordRouteRefusal(c: Context<AppEnv>, kind: PersonalDataKind, error: ApiError): Promise<void> {
-  const principal = c.var.principal;
+  const principal = c.get('principal');
   const { subjectId, caseRef } = await subjectOfRoute(c, kind);
-  await recordAudit(c.var.services.db, {
+  await recordAudit(c.get('services').db, {
     actor: principal,
     action: `route.refused`,
     subjectRef: subjectId,
     fields: [`route:${c.req.method} ${c.req.routePath}`, `refused:${error.code}`],
     caseRef,
     outcome: 'denied',
-    requestId: c.var.requestId,
+    requestId: c.get('requestId'),
   });
 }

@@ -10,11 +10,13 @@ import type { AccessContext } from './context.js';
 
 /** The context of a route whose caller states a purpose (a purpose code or a case reference). */
 export function accessContext(c: Context<AppEnv>, headers: PurposeHeaders): AccessContext {
-  return contextWithPurpose(c, requirePurpose(headers, c.var.services.config.purposeCodes));
+  return contextWithPurpose(c, requirePurpose(headers, c.get('services').config.purposeCodes));
 }
 
 /** The context of a route whose purpose is given by what it works on (a case: its own reference). */
 export function contextWithPurpose(c: Context<AppEnv>, purpose: AccessPurpose): AccessContext {
-  const { services, principal, requestId } = c.var;
+  const services = c.get('services');
+  const principal = c.get('principal');
+  const requestId = c.get('requestId');
   return { db: services.db, principal, purpose, requestId, access: services.access.forRequest(principal, purpose, requestId, services.clock.now()) };
 }

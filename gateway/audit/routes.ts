@@ -10,6 +10,7 @@ import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { recordAudit } from './record.js';
 import { type ChainVerification, verifyAuditChain } from './verify.js';
 import { WitnessFileError } from './witness.js';
+import { requestLogger } from '../platform/request-logger.js';
 
 const ProblemSchema = z
   .object({
@@ -117,7 +118,7 @@ const listEntriesRoute = protectedRoute({
 export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     const { expectSeq, expectHash } = c.req.valid('query');
-    const { db, audit } = c.var.services;
+    const { db, audit } = c.get('services');
     let result: ChainVerification;
     try {
       result = await verifyAuditChain(
@@ -128,21 +129,21 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
     } catch (error) {
       if (!(error instanceof WitnessFileError)) throw error;
       // The operator's problem, not the caller's: the file's path and contents stay in the log.
-      c.var.logger.error({ err: { message: error.message } }, 'audit verification: the witness file cannot be read');
+      requestLogger(c).error({ err: { message: error.message } }, 'audit verification: the witness file cannot be read');
       throw new ApiError('audit_witness_unreadable', 'The audit witness file is unreadable or holds something other than witness records; see the gateway log.');
     }
     await recordAudit(db, {
-      actor: c.var.principal,
+      actor: c.get('principal'),
       action: 'audit.verify',
       outcome: 'allowed',
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
     });
     return c.json(result, 200);
   });
 
   app.openapi(listEntriesRoute, async (c) => {
     const query = c.req.valid('query');
-    const { db } = c.var.services;
+    const { db } = c.get('services');
     const rows = await db
       .select()
       .from(auditEntries)

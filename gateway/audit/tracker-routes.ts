@@ -115,7 +115,7 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(ownTrackerRoute, async (c) => {
-    const subjectId = c.var.principal.subjectId;
+    const subjectId = c.get('principal').subjectId;
     if (!subjectId) throw new ApiError('forbidden', 'This route needs a subject-scoped token.');
     const context = contextWithPurpose(c, { purpose: 'subject_request', caseRef: null, operatorId: null });
     await requireTrackerRead(context, subjectId);
@@ -124,7 +124,7 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(issueTokenRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const context = accessContext(c, c.req.valid('header'));
     const { subjectId } = c.req.valid('param');
     const issued = await issueTrackerToken(

@@ -8,6 +8,7 @@ import { ApiError } from '../platform/errors.js';
 import { rateLimited } from '../platform/rate-limit.js';
 import type { Scope } from './scopes.js';
 import { TokenRejected } from './tokens.js';
+import { requestLogger } from '../platform/request-logger.js';
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i;
 
@@ -37,7 +38,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
       });
     }
     const token = bearerToken(header);
-    const services = c.var.services;
+    const services = c.get('services');
     const staticToken = options.staticToken?.(services);
     if (token && staticToken && sameSecret(token, staticToken)) return next();
     if (!token) throw invalidToken();
@@ -47,13 +48,13 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
       c.set('principal', principal);
     } catch (error) {
       if (error instanceof TokenRejected) {
-        c.var.logger.info({ reason: error.reason }, 'token rejected');
+        requestLogger(c).info({ reason: error.reason }, 'token rejected');
         throw invalidToken();
       }
       throw error;
     }
-    limitClientRequests(services, c.var.principal.clientId);
-    const granted = c.var.principal.scopes;
+    limitClientRequests(services, c.get('principal').clientId);
+    const granted = c.get('principal').scopes;
     const missing = scopes.filter((scope) => !granted.has(scope));
     if (missing.length > 0) {
       throw new ApiError('insufficient_scope', `This operation needs the scope ${missing.join(' ')}.`, { requiredScopes: scopes }, {

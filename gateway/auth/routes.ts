@@ -225,7 +225,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     tokenRoute,
     async (c) => {
       const form = c.req.valid('form');
-      const { db, tokens, signInGuard } = c.var.services;
+      const { db, tokens, signInGuard } = c.get('services');
       // RFC 6749 §3.2: a parameter sent without a value is treated as omitted.
       const formId = form.client_id || undefined;
       const formSecret = form.client_secret || undefined;
@@ -242,7 +242,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
       const address = clientAddress(c);
       const plausible = signInGuard.admit(address, credentials.id);
-      const client = plausible ? await c.var.services.clientQueries.authenticate(c.var.services.clientSecrets, credentials.id, credentials.secret) : null;
+      const client = plausible ? await c.get('services').clientQueries.authenticate(c.get('services').clientSecrets, credentials.id, credentials.secret) : null;
       if (!client) {
         signInGuard.recordFailure(address, credentials.id);
         throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
@@ -272,19 +272,19 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(jwksRoute, async (c) => {
     c.header('Cache-Control', 'public, max-age=60');
-    return c.json(await c.var.services.keys.jwks(), 200);
+    return c.json(await c.get('services').keys.jwks(), 200);
   });
 
   app.openapi(createClientRoute, async (c) => {
     const input = c.req.valid('json');
-    const principal = c.var.principal;
-    const created = await c.var.services.db.transaction(async (tx) => {
-      const result = await createClient(tx, c.var.services.clientSecrets, input);
+    const principal = c.get('principal');
+    const created = await c.get('services').db.transaction(async (tx) => {
+      const result = await createClient(tx, c.get('services').clientSecrets, input);
       await recordAudit(tx, {
         actor: principal,
         action: 'client.create',
         outcome: 'allowed',
-        requestId: c.var.requestId,
+        requestId: c.get('requestId'),
         fields: [`client:${result.client.id}`],
       });
       return result;
@@ -295,34 +295,34 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listClientsRoute, async (c) => {
     const query = c.req.valid('query');
-    const page = await listClients(c.var.services.db, { limit: query.limit, ...(query.after ? { after: query.after } : {}) });
+    const page = await listClients(c.get('services').db, { limit: query.limit, ...(query.after ? { after: query.after } : {}) });
     return c.json({ items: page.items.map(clientJson), nextCursor: page.nextCursor }, 200);
   });
 
   app.openapi(getClientRoute, async (c) => {
-    const client = await c.var.services.clientQueries.getClient(c.req.valid('param').clientId);
+    const client = await c.get('services').clientQueries.getClient(c.req.valid('param').clientId);
     return c.json(clientJson(client), 200);
   });
 
   app.openapi(disableClientRoute, async (c) => {
     const { clientId } = c.req.valid('param');
-    const principal = c.var.principal;
-    const client = await c.var.services.db.transaction(async (tx) => {
+    const principal = c.get('principal');
+    const client = await c.get('services').db.transaction(async (tx) => {
       const disabled = await disableClient(tx, clientId);
-      await recordAudit(tx, { actor: principal, action: 'client.disable', outcome: 'allowed', requestId: c.var.requestId, fields: [`client:${clientId}`] });
+      await recordAudit(tx, { actor: principal, action: 'client.disable', outcome: 'allowed', requestId: c.get('requestId'), fields: [`client:${clientId}`] });
       return disabled;
     });
-    c.var.services.disabledClients.add(clientId);
+    c.get('services').disabledClients.add(clientId);
     return c.json(clientJson(client), 200);
   });
 
   app.openapi(rotateKeysRoute, async (c) => {
-    const { keys, db } = c.var.services;
-    if (c.var.services.config.signing.keyFiles) {
+    const { keys, db } = c.get('services');
+    if (c.get('services').config.signing.keyFiles) {
       throw new ApiError('conflict', 'Keys come from SIGNING_KEY_FILES; rotate by changing the files and restarting.');
     }
     const rotated = await keys.rotate();
-    await recordAudit(db, { actor: c.var.principal, action: 'keys.rotate', outcome: 'allowed', requestId: c.var.requestId, fields: [`kid:${rotated.kid}`] });
+    await recordAudit(db, { actor: c.get('principal'), action: 'keys.rotate', outcome: 'allowed', requestId: c.get('requestId'), fields: [`kid:${rotated.kid}`] });
     return c.json(rotated, 200);
   });
 }

@@ -157,10 +157,10 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
       if (document.year !== year) {
         throw calendarInvalid([{ path: 'year', message: `The document is for ${document.year}, but the path names ${year}` }]);
       }
-      const { replaced } = await c.var.services.calendar.load(document, c.var.principal, { requestId: c.var.requestId });
+      const { replaced } = await c.get('services').calendar.load(document, c.get('principal'), { requestId: c.get('requestId') });
       // Running cases whose deadlines were counted without this year (or with its old version).
-      await recomputeDueDates(c.var.services.db, await c.var.services.calendar.current());
-      const view = await getCalendarYear(c.var.services.db, year);
+      await recomputeDueDates(c.get('services').db, await c.get('services').calendar.current());
+      const view = await getCalendarYear(c.get('services').db, year);
       if (!view) throw new Error(`calendar year ${year} missing right after loading it`);
       return replaced ? c.json(view, 200) : c.json(view, 201);
     },
@@ -172,18 +172,18 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
     },
   );
 
-  app.openapi(listYearsRoute, async (c) => c.json({ items: await listCalendarYears(c.var.services.db) }, 200));
+  app.openapi(listYearsRoute, async (c) => c.json({ items: await listCalendarYears(c.get('services').db) }, 200));
 
   app.openapi(getYearRoute, async (c) => {
     const { year } = c.req.valid('param');
-    const view = await getCalendarYear(c.var.services.db, year);
+    const view = await getCalendarYear(c.get('services').db, year);
     if (!view) throw new ApiError('not_found', `No calendar is loaded for ${year}.`);
     return c.json(view, 200);
   });
 
   app.openapi(dueDateRoute, async (c) => {
     const { from, workingDays } = c.req.valid('query');
-    const calendar = await c.var.services.calendar.current();
+    const calendar = await c.get('services').calendar.current();
     const dueDate = calendar.addWorkingDays(from, workingDays);
     const first = dayNumberOf(from);
     const last = dayNumberOf(dueDate);

@@ -51,8 +51,8 @@ const retryRoute = protectedRoute({
 
 export function registerDispatchRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(retryRoute, async (c) => {
-    const { db, deliveryWorker } = c.var.services;
-    const view = await requeueDeadDelivery(db, { principal: c.var.principal, requestId: c.var.requestId, deliveryId: c.req.valid('param').id });
+    const { db, deliveryWorker } = c.get('services');
+    const view = await requeueDeadDelivery(db, { principal: c.get('principal'), requestId: c.get('requestId'), deliveryId: c.req.valid('param').id });
     deliveryWorker.wake();
     return c.json(view, 200);
   });

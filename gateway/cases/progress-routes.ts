@@ -13,7 +13,7 @@ import { lookUpProgress } from './progress.js';
 const limiters = new WeakMap<GatewayServices, FixedWindowLimiter>();
 
 function limiterOf(c: Context<AppEnv>): FixedWindowLimiter {
-  const { services } = c.var;
+  const services = c.get('services');
   let limiter = limiters.get(services);
   if (!limiter) {
     limiter = fixedWindowLimiter(services.config.progress.lookupsPerMinute, 60_000);
@@ -59,7 +59,7 @@ const progressRoute = publicRoute({
 
 export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(progressRoute, async (c) => {
-    const { services } = c.var;
-    return c.json(await lookUpProgress(services.db, services.config.progress, c.req.valid('json'), c.var.requestId), 200);
+    const services = c.get('services');
+    return c.json(await lookUpProgress(services.db, services.config.progress, c.req.valid('json'), c.get('requestId')), 200);
   });
 }

@@ -262,7 +262,7 @@ function caseContext(c: Context<AppEnv>, operatorId: string | undefined): Access
 }
 
 function caseServices(c: Context<AppEnv>): CaseServices {
-  const { services } = c.var;
+  const services = c.get('services');
   return { departments: services.departments, reference: services.access.reference, calendar: () => services.calendar.current(), clock: services.clock };
 }
 
@@ -282,7 +282,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(fetchRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const caseId = c.req.valid('param').caseId;
     const context = caseContext(c, c.req.valid('header')[OPERATOR_HEADER]);
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
@@ -322,7 +322,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(submitRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const caseId = c.req.valid('param').caseId;
     const headers = c.req.valid('header');
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
@@ -330,7 +330,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const answer = await auditCaseRefusals(context, 'case.submit', () =>
       withIdempotency(
         services.db,
-        { clientId: c.var.principal.clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
+        { clientId: c.get('principal').clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
         async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
       ),
     );
@@ -345,7 +345,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(callbackRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const callback = c.req.valid('json');
     const context = contextWithPurpose(c, { purpose: null, caseRef: callback.caseNumber, operatorId: null });
     const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current(), now: () => services.clock.now() }, callback);

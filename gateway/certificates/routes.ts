@@ -160,7 +160,7 @@ const listRevocationsRoute = protectedRoute({
 
 export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(fetchRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const answer = await fetchCertificates(
       {
         ...accessContext(c, c.req.valid('header')),
@@ -188,13 +188,13 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(verifyRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const result = await verifyEnvelope(services.db, services.keys, c.req.valid('json').envelope);
     return c.json({ ...result, claims: { ...result.claims } }, 200);
   });
 
   app.openapi(pushRevocationRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const context = contextWithPurpose(c, { purpose: 'certificate_issuance', caseRef: null, operatorId: null });
     const view = await pushRevocation({ ...context, departments: services.departments }, c.req.valid('json'));
     return c.json(view, 201);
@@ -202,7 +202,7 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listRevocationsRoute, async (c) => {
     const { since, department, limit } = c.req.valid('query');
-    const unmask = c.var.principal.scopes.has('subjects:unmask');
-    return c.json({ items: await listRevocations(c.var.services.db, { ...(since ? { since: new Date(since) } : {}), ...(department ? { department } : {}), limit, unmask }) }, 200);
+    const unmask = c.get('principal').scopes.has('subjects:unmask');
+    return c.json({ items: await listRevocations(c.get('services').db, { ...(since ? { since: new Date(since) } : {}), ...(department ? { department } : {}), limit, unmask }) }, 200);
   });
 }

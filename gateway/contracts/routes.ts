@@ -264,64 +264,66 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
       if (body.document === undefined) {
         throw new ApiError('validation_failed', 'Send the document in `document`.', { errors: [{ path: 'document', message: 'required' }] });
       }
-      input = { document: body.document, catalogue: body.catalogue, requestId: c.var.requestId };
+      input = { document: body.document, catalogue: body.catalogue, requestId: c.get('requestId') };
     } else if ((RAW_DOCUMENT_MEDIA_TYPES as readonly string[]).includes(contentType)) {
-      input = { document: await c.req.text(), requestId: c.var.requestId };
+      input = { document: await c.req.text(), requestId: c.get('requestId') };
     } else {
       throw new ApiError('unsupported_media_type', `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`);
     }
-    const { services, principal, requestId } = c.var;
+    const services = c.get('services');
+    const principal = c.get('principal');
+    const requestId = c.get('requestId');
     const access = services.access.forRequest(principal, null, requestId, services.clock.now());
     const result = await publishContract(services.db, principal, input, { access });
     // Its sharing terms decide from now on, on this instance at once (others on the notification).
     services.access.reference.invalidate();
     // Department answers are checked against the new version from now on.
-    await c.var.services.publishedContracts.refresh(result.resourceCode);
+    await c.get('services').publishedContracts.refresh(result.resourceCode);
     c.header('Location', `/v1/contracts/${result.resourceCode}/versions/${result.version}`);
     return c.json(result, 201);
   });
 
   app.openapi(listRoute, async (c) => {
-    return c.json({ items: await listContracts(c.var.services.db, c.req.valid('query')) }, 200);
+    return c.json({ items: await listContracts(c.get('services').db, c.req.valid('query')) }, 200);
   });
 
   app.openapi(entryRoute, async (c) => {
-    return c.json(await getContract(c.var.services.db, c.req.valid('param').resourceCode), 200);
+    return c.json(await getContract(c.get('services').db, c.req.valid('param').resourceCode), 200);
   });
 
   app.openapi(versionRoute, async (c) => {
     const { resourceCode, version } = c.req.valid('param');
     if (c.req.valid('query').format === 'yaml') {
-      const text = await getContractVersionYaml(c.var.services.db, resourceCode, version);
+      const text = await getContractVersionYaml(c.get('services').db, resourceCode, version);
       return c.body(text, 200, { 'Content-Type': 'application/yaml; charset=utf-8' }) as never;
     }
-    return c.json(await getContractVersion(c.var.services.db, resourceCode, version), 200);
+    return c.json(await getContractVersion(c.get('services').db, resourceCode, version), 200);
   });
 
   app.openapi(diffRoute, async (c) => {
     const { from, to } = c.req.valid('query');
-    return c.json(await diffContractVersions(c.var.services.db, c.req.valid('param').resourceCode, from, to), 200);
+    return c.json(await diffContractVersions(c.get('services').db, c.req.valid('param').resourceCode, from, to), 200);
   });
 
   app.openapi(requestAccessRoute, async (c) => {
     const body = c.req.valid('json');
-    const view = await requestResourceAccess(c.var.services.db, c.var.principal, c.req.valid('param').resourceCode, {
+    const view = await requestResourceAccess(c.get('services').db, c.get('principal'), c.req.valid('param').resourceCode, {
       purpose: body.purpose,
       legalBasis: body.legalBasis,
       expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
     });
     return c.json(view, 201);
   });
 
   app.openapi(listRequestsRoute, async (c) => {
-    return c.json({ items: await listAccessRequests(c.var.services.db, c.var.principal, c.req.valid('query')) }, 200);
+    return c.json({ items: await listAccessRequests(c.get('services').db, c.get('principal'), c.req.valid('query')) }, 200);
   });
 
   app.openapi(decideRoute, async (c) => {
     const body = c.req.valid('json');
-    const view = await decideAccessRequest(c.var.services.db, c.var.principal, c.req.valid('param').id, { ...body, requestId: c.var.requestId });
-    c.var.services.access.reference.invalidate();
+    const view = await decideAccessRequest(c.get('services').db, c.get('principal'), c.req.valid('param').id, { ...body, requestId: c.get('requestId') });
+    c.get('services').access.reference.invalidate();
     return c.json(view, 200);
   });
 }

@@ -69,6 +69,8 @@ export interface DatabaseHandle {
    * come back as the driver gives them (column names as written, no drizzle mapping).
    */
   prepared<Row>(query: SQL): Promise<Row[]>;
+  /** `prepared` for a statement written once as text with `$1`… placeholders (nothing built per call). */
+  preparedText<Row>(text: string, params: readonly unknown[]): Promise<Row[]>;
   /**
    * Calls `onNotify` for every NOTIFY on `channel` (PostgreSQL: on a connection of its own that
    * the driver re-establishes after a failure). Resolves once listening; returns the way to stop.
@@ -114,6 +116,7 @@ export async function openDatabase(database: Config['database']): Promise<Databa
         const { sql: text, params } = dialect.sqlToQuery(query);
         return (await client.query<Row>(text, params)).rows;
       },
+      preparedText: async <Row>(text: string, params: readonly unknown[]) => (await client.query<Row>(text, [...params])).rows,
       listen: async (channel, onNotify) => {
         const stop = await client.listen(channel, onNotify);
         return async () => {
@@ -159,6 +162,8 @@ export async function openDatabase(database: Config['database']): Promise<Databa
       const { sql: text, params } = dialect.sqlToQuery(query);
       return (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[];
     },
+    preparedText: async <Row>(text: string, params: readonly unknown[]) =>
+      (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[],
     listen: async (channel, onNotify) => {
       const listening = await client.listen(channel, onNotify);
       return async () => {

@@ -90,17 +90,17 @@ const healthRoute = protectedRoute({
 
 export function registerDepartmentRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, (c) => {
-    const { departments, departmentMetrics } = c.var.services;
+    const { departments, departmentMetrics } = c.get('services');
     return c.json({ items: departments.list().map((department) => departmentView(department, departmentMetrics)) }, 200);
   });
 
   app.openapi(readRoute, (c) => {
-    const { departments, departmentMetrics } = c.var.services;
+    const { departments, departmentMetrics } = c.get('services');
     return c.json(departmentView(requireDepartment(departments, c.req.valid('param').code), departmentMetrics), 200);
   });
 
   app.openapi(healthRoute, async (c) => {
-    const department = requireDepartment(c.var.services.departments, c.req.valid('param').code);
-    return c.json(await checkDepartmentHealth(department, c.var.requestId), 200);
+    const department = requireDepartment(c.get('services').departments, c.req.valid('param').code);
+    return c.json(await checkDepartmentHealth(department, c.get('requestId')), 200);
   });
 }

@@ -200,7 +200,7 @@ export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(verifyRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : c.req.valid('json');
     const view = await verifySubjectIdentity(
       { ...accessContext(c, c.req.valid('header')), departments: services.departments, logger: services.logger, signal: c.req.raw.signal },

@@ -70,12 +70,12 @@ const putRoute = protectedRoute({
 });
 
 export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(listRoute, async (c) => c.json({ items: await listItems(c.var.services.db) }, 200));
+  app.openapi(listRoute, async (c) => c.json({ items: await listItems(c.get('services').db) }, 200));
 
   app.openapi(getRoute, async (c) => {
     const { code } = c.req.valid('param');
     try {
-      return c.json(await requireItem(c.var.services.db, code), 200);
+      return c.json(await requireItem(c.get('services').db, code), 200);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'unknown_item') throw new ApiError('not_found', `No service item ${code}.`);
       throw error;
@@ -83,7 +83,7 @@ export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(putRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const known = new Set(services.departments.list().map((department) => department.code));
     const { item, created } = await upsertItem(services.db, { code: c.req.valid('param').code, ...c.req.valid('json') }, known);
     services.access.reference.invalidate();

@@ -80,7 +80,7 @@ async function openContent(blobStore: BlobStore, logger: Logger, row: Pick<Mater
 
 export async function downloadMaterial(c: Context<AppEnv>, context: AccessContext, subjectId: string, materialId: string): Promise<Response> {
   const row = await readMaterial(context, subjectId, materialId, 'material.download');
-  const { blobStore, logger } = c.var.services;
+  const { blobStore, logger } = c.get('services');
   const etag = strongEtagForDigest(row.contentSha256);
   const lastModified = row.createdAt;
   const size = row.contentSize;

@@ -277,29 +277,29 @@ const revokeRoute = protectedRoute({
 
 export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listTypesRoute, async (c) => {
-    const rows = await listMaterialTypes(c.var.services.db);
+    const rows = await listMaterialTypes(c.get('services').db);
     return c.json({ items: rows.map((row) => MaterialTypeSchema.parse(row)) }, 200);
   });
 
   app.openapi(putTypeRoute, async (c) => {
     const { code } = c.req.valid('param');
-    const { type, created } = await upsertMaterialType(c.var.services.db, { code, ...c.req.valid('json') });
-    c.var.services.access.reference.invalidate();
+    const { type, created } = await upsertMaterialType(c.get('services').db, { code, ...c.req.valid('json') });
+    c.get('services').access.reference.invalidate();
     const body = MaterialTypeSchema.parse(type);
     return created ? c.json(body, 201) : c.json(body, 200);
   });
 
   app.openapi(putGrantRoute, async (c) => {
     const { code, clientId } = c.req.valid('param');
-    const grant = await applyGrant(c.var.services.db, c.var.principal, code, clientId, true);
-    c.var.services.access.reference.invalidate();
+    const grant = await applyGrant(c.get('services').db, c.get('principal'), code, clientId, true);
+    c.get('services').access.reference.invalidate();
     return c.json(grant, 200);
   });
 
   app.openapi(deleteGrantRoute, async (c) => {
     const { code, clientId } = c.req.valid('param');
-    const grant = await applyGrant(c.var.services.db, c.var.principal, code, clientId, false);
-    c.var.services.access.reference.invalidate();
+    const grant = await applyGrant(c.get('services').db, c.get('principal'), code, clientId, false);
+    c.get('services').access.reference.invalidate();
     return c.json(grant, 200);
   });
 

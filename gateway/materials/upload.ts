@@ -16,6 +16,7 @@ import { detectMediaType, normaliseDeclaredMediaType } from './media-type.js';
 import { type MaterialView, insertMaterial, isContentReferenced, lockContent, planMaterial, type PlannedMaterial, provenanceOf } from './materials.js';
 import { type UploadMetadata, UploadMetadataSchema } from './schemas.js';
 import { peekHead, readMultipartFile, requestBodyStream } from './upload-body.js';
+import { requestLogger } from '../platform/request-logger.js';
 
 export type { UploadMetadata };
 
@@ -151,7 +152,7 @@ export async function uploadMaterial(
   subjectId: string,
   query: Record<string, string | undefined>,
 ): Promise<MaterialView> {
-  const { blobStore, config } = c.var.services;
+  const { blobStore, config } = c.get('services');
   const maxBytes = config.materials.uploadMaxBytes;
   let source: UploadSource | undefined;
   let stored: PutResult | undefined;
@@ -168,12 +169,12 @@ export async function uploadMaterial(
       { ...source.metadata, fileName: source.fileName },
       plan,
       { sha256: stored.sha256, sm3: stored.sm3, size: stored.size, mediaType },
-      provenanceOf(context.principal, plan.type.code, (department, type) => c.var.services.departments.sharingResourceOf(department, type)),
+      provenanceOf(context.principal, plan.type.code, (department, type) => c.get('services').departments.sharingResourceOf(department, type)),
     );
   } catch (error) {
     closeConnectionAfter(error);
     if (stored?.created) await removeIfUnreferenced(context, blobStore, stored.sha256).catch((cleanupError: unknown) => {
-      c.var.logger.error({ err: errorForLog(cleanupError), sha256: stored?.sha256 }, 'removing the content of a failed upload failed');
+      requestLogger(c).error({ err: errorForLog(cleanupError), sha256: stored?.sha256 }, 'removing the content of a failed upload failed');
     });
     throw error;
   }

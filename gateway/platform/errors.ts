@@ -6,8 +6,10 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
 import type { AppEnv } from './context.js';
 import { maskIdentifiersInText } from './identifier-masking.js';
+import { requestLogger } from './request-logger.js';
 
 export const errorCatalogue = {
   validation_failed: { status: 400, title: 'The request is not valid' },
@@ -228,25 +230,28 @@ function fromHttpException(exception: HTTPException): ApiError {
  * The app's error handler, in three tiers: our errors as they are; Hono's HTTPExceptions by
  * status; anything else logged with its stack and answered with a bare 500.
  */
+/** The request's logger; none when the error came before the request context ran. */
+const loggerIfAny = (c: Context<AppEnv>): Logger | undefined => (c.get('services') ? requestLogger(c) : undefined);
+
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) {
-    if (error.status >= 500) c.get('logger')?.warn({ code: error.code, err: errorForLog(error) }, 'request failed');
+    if (error.status >= 500) loggerIfAny(c)?.warn({ code: error.code, err: errorForLog(error) }, 'request failed');
     return problemResponse(c, error);
   }
   if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
   if (isUnstorableCharacter(error)) {
     // Usually client data: PostgreSQL stores no NUL (U+0000) in text or jsonb. Logged (without the
     // values) because the text may also have come from a department's answer.
-    c.get('logger')?.warn({ err: errorForLog(error) }, 'text with U+0000 refused by the database');
+    loggerIfAny(c)?.warn({ err: errorForLog(error) }, 'text with U+0000 refused by the database');
     return problemResponse(c, new ApiError('validation_failed', 'A text value contains a character that cannot be stored (U+0000, NUL).', {
       errors: [{ path: '(body)', message: 'text values may not contain U+0000 (NUL)' }],
     }));
   }
   if (isDatabaseUnavailable(error)) {
-    c.get('logger')?.error({ err: errorForLog(error) }, 'database unavailable');
+    loggerIfAny(c)?.error({ err: errorForLog(error) }, 'database unavailable');
     return problemResponse(c, new ApiError('database_unavailable', 'The database cannot be reached; retry shortly.', {}, { headers: { 'Retry-After': '2' } }));
   }
-  c.get('logger')?.error({ err: errorForLog(error) }, 'unhandled error');
+  loggerIfAny(c)?.error({ err: errorForLog(error) }, 'unhandled error');
   return problemResponse(c, new ApiError('internal_error'));
 }
 

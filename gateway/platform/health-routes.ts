@@ -49,7 +49,7 @@ export function registerHealthRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(healthzRoute, (c) => c.json({ status: 'ok' as const }, 200));
 
   app.openapi(readyzRoute, async (c) => {
-    const { database, lifecycle } = c.var.services;
+    const { database, lifecycle } = c.get('services');
     const now = Date.now();
     if (!cached || now - cached.at > READINESS_CACHE_MS) {
       cached = { at: now, ready: withTimeout(database.isReady(), 2000) };
@@ -61,7 +61,7 @@ export function registerHealthRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(metricsRoute, async (c) => {
-    const { registry } = c.var.services.metrics;
+    const { registry } = c.get('services').metrics;
     return c.text(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
   });
 }

@@ -65,7 +65,7 @@ export function clientAddress(c: Context<AppEnv>): string {
     peer = undefined;
   }
   if (!peer) return 'unknown';
-  return originatingAddress(peer, c.req.header('x-forwarded-for'), c.var.services.config.rateLimits.trustedProxies);
+  return originatingAddress(peer, c.req.header('x-forwarded-for'), c.get('services').config.rateLimits.trustedProxies);
 }
 
 /** The 429 answer: a problem document with `Retry-After` (RFC 9110 §10.2.3) in whole seconds. */

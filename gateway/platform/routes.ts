@@ -71,7 +71,7 @@ export const jsonBodyLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   // Request, which costs more than the rest of a small GET.
   const contentLength = c.req.header('content-length');
   if (!c.req.header('transfer-encoding') && (contentLength === undefined || contentLength === '0')) return next();
-  const limit = c.var.services.config.bodyLimitBytes;
+  const limit = c.get('services').config.bodyLimitBytes;
   const incoming = nodeRequestOf(c);
   const contentType = c.req.header('content-type') ?? '';
   // JSON and form bodies are read straight from Node's request: the web Request the adapter
@@ -175,7 +175,7 @@ function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireSc
       });
     } catch (error) {
       // Only refusals of this middleware: what the handler threw is the handler's to record.
-      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.var.principal) await c.var.services.recordRouteRefusal(c, personalData, error);
+      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.get('principal')) await c.get('services').recordRouteRefusal(c, personalData, error);
       throw error;
     }
   };

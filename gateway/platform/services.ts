@@ -1,6 +1,6 @@
 /**
  * Everything a request handler may use, built once at start and shared by the server and the
- * tests. Handlers reach it as `c.var.services`; service functions receive what they need.
+ * tests. Handlers reach it as `c.get('services')`; service functions receive what they need.
  */
 import { AccessPolicy } from '../access/context.js';
 import { ReferenceData } from '../access/reference-data.js';

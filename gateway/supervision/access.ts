@@ -17,6 +17,7 @@ import type { Scope } from '../auth/scopes.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, problemResponse } from '../platform/errors.js';
 import { clientAddress } from '../platform/rate-limit.js';
+import { requestLogger } from '../platform/request-logger.js';
 
 export const BEARER_CHALLENGE = 'Bearer realm="onewindow"';
 export const BASIC_CHALLENGE = 'Basic realm="onewindow supervision", charset="UTF-8"';
@@ -64,13 +65,13 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
 
     const credentials = parseBasicCredentials(header);
     if (!credentials) return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
-    const { services } = c.var;
+    const services = c.get('services');
     const address = clientAddress(c);
     const plausible = services.signInGuard.admit(address, credentials.id);
     const client = plausible ? await services.clientQueries.authenticate(services.clientSecrets, credentials.id, credentials.secret) : null;
     if (!client || services.disabledClients.has(client.id)) {
       services.signInGuard.recordFailure(address, credentials.id);
-      c.var.logger.info({ scheme: 'basic' }, 'client credentials rejected');
+      requestLogger(c).info({ scheme: 'basic' }, 'client credentials rejected');
       return refuse(c, new ApiError('invalid_client', 'Unknown client, wrong secret, or disabled client.'));
     }
     const missing = options.scopes.filter((scope) => !client.scopes.includes(scope));
@@ -84,7 +85,7 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
       departmentCode: client.departmentCode,
       subjectId: null,
       // No token: Basic credentials were checked for this one request.
-      tokenId: `basic:${c.var.requestId}`,
+      tokenId: `basic:${c.get('requestId')}`,
     });
     limitClientRequests(services, client.id);
     return next();

@@ -257,16 +257,16 @@ export function resolvePeriod(query: { from?: string | undefined; to?: string | 
 }
 
 async function currentWarnings(c: Context<AppEnv>, today: string): Promise<SupervisionWarnings> {
-  const { services } = c.var;
+  const services = c.get('services');
   return supervisionWarnings(services.db, await services.calendar.current(), { today, warningShare: services.config.supervision.warningShare });
 }
 
 async function auditRead(c: Context<AppEnv>, action: string, fields: string[]): Promise<void> {
-  await recordAudit(c.var.services.db, {
-    actor: c.var.principal,
+  await recordAudit(c.get('services').db, {
+    actor: c.get('principal'),
     action,
     outcome: 'allowed',
-    requestId: c.var.requestId,
+    requestId: c.get('requestId'),
     purpose: 'supervision',
     fields,
   });
@@ -280,13 +280,13 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(warningsRoute, async (c) => {
-    const warnings = await currentWarnings(c, chinaToday(c.var.services.clock.now()));
+    const warnings = await currentWarnings(c, chinaToday(c.get('services').clock.now()));
     await auditRead(c, 'supervision.read', ['warnings']);
     return c.json(warnings, 200);
   });
 
   app.openapi(summaryRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const period = resolvePeriod(c.req.valid('query'), chinaToday(services.clock.now()));
     const summary = await supervisionSummary(services.db, services, period);
     await auditRead(c, 'supervision.read', ['summary']);
@@ -294,14 +294,14 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(pageRoute, async (c) => {
-    const { services } = c.var;
+    const services = c.get('services');
     const today = chinaToday(services.clock.now());
     const period = resolvePeriod(c.req.valid('query'), today);
     const summary = await supervisionSummary(services.db, services, period);
     const warnings = await currentWarnings(c, today);
     await auditRead(c, 'supervision.view', ['warnings', 'summary']);
     const nonce = randomBytes(16).toString('base64');
-    const html = await renderSupervisionPage({ today, viewer: c.var.principal.clientId, summary, warnings, nonce });
+    const html = await renderSupervisionPage({ today, viewer: c.get('principal').clientId, summary, warnings, nonce });
     c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
     return c.html(html, 200);
   });

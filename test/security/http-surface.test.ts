@@ -174,7 +174,11 @@ describe('framing', () => {
     await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } });
     const html = gateway.exchanges.filter((exchange) => /content-type: text\/html/.test(exchange.headers));
     expect(html.map((exchange) => `${exchange.path} ${exchange.status}`)).toEqual(['/docs 200', '/supervision 401', '/supervision 200']);
+    // The baseline headers go on Node's response and an answer's own win: the docs page keeps its
+    // policy (scripts from itself), and no answer carries two policies.
+    expect(html[0]?.headers).toMatch(/content-security-policy: [^\n]*script-src 'self'/);
     for (const exchange of gateway.exchanges) {
+      expect(exchange.headers.match(/content-security-policy:/g), `${exchange.path} ${exchange.status}`).toHaveLength(1);
       expect(exchange.headers, `${exchange.path} ${exchange.status}`).toMatch(/content-security-policy: [^\n]*frame-ancestors 'none'/);
       expect(exchange.headers, `${exchange.path} ${exchange.status}`).toContain('x-frame-options: DENY');
     }
