@@ -11,6 +11,7 @@ import { registerCalendarRoutes } from './calendar/routes.js';
 import { registerProgressRoutes } from './cases/progress-routes.js';
 import { registerDispatchRoutes } from './cases/dispatch-routes.js';
 import { registerCaseRoutes } from './cases/routes.js';
+import { registerCentreRoutes } from './centres/routes.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
 import { registerDepartmentRoutes } from './departments/routes.js';
@@ -55,6 +56,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerCertificateRoutes(app);
   registerCalendarRoutes(app);
   registerItemRoutes(app);
+  registerCentreRoutes(app);
   registerCaseRoutes(app);
   registerSupervisionRoutes(app);
   registerDispatchRoutes(app);

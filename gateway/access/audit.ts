@@ -7,7 +7,10 @@
 import { recordAudit } from '../audit/record.js';
 import type { Queryable } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
-import type { AccessContext, AllowedDecision } from './context.js';
+import type { AccessContext, AllowedDecision, RequestAccess } from './context.js';
+
+/** Who acts, why and where: what an audit entry of an access records about the caller. */
+type Actor = Pick<AccessContext, 'principal' | 'purpose' | 'requestId'> & { access?: RequestAccess };
 
 export interface Disclosure {
   /** The policy's yes for this access. */
@@ -21,10 +24,11 @@ export interface Disclosure {
 }
 
 /** Records an allowed disclosure of a subject's data in the transaction that performs it. */
-export async function auditAccess(tx: Queryable, context: Pick<AccessContext, 'principal' | 'purpose' | 'requestId'>, disclosure: Disclosure): Promise<void> {
+export async function auditAccess(tx: Queryable, context: Actor, disclosure: Disclosure): Promise<void> {
   await recordAudit(tx, {
     actor: context.principal,
     operatorId: context.purpose.operatorId,
+    centreCode: context.access?.actingCentre() ?? null,
     action: disclosure.action,
     subjectRef: disclosure.subjectId,
     fields: disclosure.fields,
@@ -47,11 +51,12 @@ export interface Refusal {
 }
 
 /** Records a refused access (or a decision ahead of work outside a transaction) in its own transaction. */
-export async function auditRefusal(context: Pick<AccessContext, 'db' | 'principal' | 'purpose' | 'requestId'>, refusal: Refusal): Promise<void> {
+export async function auditRefusal(context: Actor & Pick<AccessContext, 'db'>, refusal: Refusal): Promise<void> {
   await context.db.transaction(async (tx) => {
     await recordAudit(tx, {
       actor: context.principal,
       operatorId: context.purpose.operatorId,
+      centreCode: context.access?.actingCentre() ?? null,
       action: refusal.action,
       subjectRef: refusal.subjectId,
       fields: refusal.fields ?? [],
@@ -70,7 +75,7 @@ export async function auditRefusal(context: Pick<AccessContext, 'db' | 'principa
  * the record, and on the subject's own access log when the subject is known.
  */
 export async function auditRefusals<T>(
-  context: Pick<AccessContext, 'db' | 'principal' | 'purpose' | 'requestId'>,
+  context: Actor & Pick<AccessContext, 'db'>,
   refusal: Omit<Refusal, 'outcome'>,
   work: () => Promise<T>,
 ): Promise<T> {

@@ -46,6 +46,8 @@ export class AccessPolicy {
 /** The policy bound to one request: its caller, purpose and clock, with the facts memoised. */
 export class RequestAccess {
   private facts: Promise<GrantFacts> | undefined;
+  /** The facts once loaded: the caller's centre for audit entries written after a decision. */
+  private loaded: GrantFacts | undefined;
   /** Whether this request's facts were confirmed current against the database. */
   private confirmed = false;
 
@@ -61,6 +63,7 @@ export class RequestAccess {
   withPurpose(purpose: AccessPurpose): RequestAccess {
     const bound = new RequestAccess(this.policy, this.principal, purpose, this.requestId, this.now);
     bound.facts = this.facts;
+    bound.loaded = this.loaded;
     bound.confirmed = this.confirmed;
     return bound;
   }
@@ -71,8 +74,17 @@ export class RequestAccess {
    * another connection the caller's open transaction could be waiting for.
    */
   grantFacts(db: Queryable): Promise<GrantFacts> {
-    this.facts ??= this.policy.reference.grantFacts(db, this.principal, this.now);
+    this.facts ??= this.policy.reference.grantFacts(db, this.principal, this.now).then((facts) => (this.loaded = facts));
     return this.facts;
+  }
+
+  /**
+   * The service centre the caller acts at, for its audit entries: its one centre (a window system,
+   * or a department system serving one); null before any decision or when it serves none or several.
+   */
+  actingCentre(): string | null {
+    const own = this.loaded?.centres.own ?? [];
+    return own.length === 1 ? (own[0] ?? null) : null;
   }
 
   /**
@@ -147,6 +159,12 @@ export function refusal(decision: Extract<Decision, { allowed: false }>, resourc
         { resourceCode },
       ),
     scope_missing: () => new ApiError('insufficient_scope', 'The access token lacks a scope this needs.'),
+    operator_required: () => new ApiError('operator_required', 'A window system of a service centre names the operator at the window: send onewindow-operator.'),
+    operator_unknown: () =>
+      new ApiError('operator_unknown', "The operator is not an active operator of this window's service centre, or may not do this in their role."),
+    supervision_only: () =>
+      new ApiError('supervision_only', 'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.'),
+    read_only_here: () => new ApiError('case_handled_elsewhere', 'This case is handled at another centre now: it can be read here but changed only there.'),
   };
   return messages[decision.reason]();
 }

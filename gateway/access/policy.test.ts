@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Principal } from '../auth/principal.js';
 import { type ClientKind, type Scope, scopesAllowedForKind } from '../auth/scopes.js';
 import type { AccessPurpose } from '../platform/purpose.js';
-import { type CaseFacts, type DenyReason, type GrantFacts, type MaterialFacts, type PolicyAction, type PolicyResource, decide } from './policy.js';
+import { type CaseFacts, type CentreFacts, type OperatorRole, type DenyReason, type GrantFacts, type MaterialFacts, type PolicyAction, type PolicyResource, decide } from './policy.js';
 
 function principal(kind: ClientKind, overrides: Partial<Principal> = {}): Principal {
   return {
@@ -46,8 +46,12 @@ function factsOf(actor: Actor): GrantFacts {
     resources,
     liveGrants: new Map(actor === 'window' || actor === 'windowMasked' ? [['psb.population', 'acr_window_psb']] : []),
     materialTypeGrants: new Set(actor === 'amr' ? ['household_register', 'lease_contract'] : []),
+    centres: NO_CENTRE,
   };
 }
+
+/** The windows of the table serve no centre: the centre rules have their own table below. */
+const NO_CENTRE: CentreFacts = { own: [], pathOf: () => undefined, operatorRole: () => undefined };
 
 const material = (overrides: Partial<MaterialFacts>): MaterialFacts => ({
   id: 'mat_x',
@@ -65,7 +69,7 @@ const handedInByWindow = material({ typeCode: 'lease_contract', provenance: 'han
 const issuedByAmrOpen = material({ typeCode: 'business_licence', provenance: 'issued', providedByClientId: 'cli_amr', departmentCode: 'AMR', sharingResource: 'amr.enterprise' });
 const notShared = material({ typeCode: 'real_estate_certificate', departmentCode: 'NRB', providedByClientId: 'department:NRB', sharingResource: 'nrb.secret' });
 
-const caseOfWindow: CaseFacts = { id: 'case_1', subjectId: 'sub_citizen', clientId: 'cli_window', deliveredTo: ['PSB'] };
+const caseOfWindow: CaseFacts = { id: 'case_1', subjectId: 'sub_citizen', clientId: 'cli_window', deliveredTo: ['PSB'], centreCode: null, acceptingCentreCode: null };
 
 const withPurpose: AccessPurpose = { purpose: 'case_acceptance', caseRef: null, operatorId: 'clerk-1' };
 const subjectRequest: AccessPurpose = { purpose: 'subject_request', caseRef: null, operatorId: null };
@@ -201,5 +205,54 @@ describe('the access policy, as a decision table', () => {
     const kinds = new Set(table.map(([actor]) => actors[actor].kind));
     expect([...kinds].sort()).toEqual(['admin', 'auditor', 'department', 'integrator', 'window']);
     expect(actions.size).toBe(15);
+  });
+});
+
+describe('cases by position in the centre tree', () => {
+  // 市 C above 县 A and 县 B; 镇 A1 and 镇 A2 below A. The case was accepted at A1 and escalated to A.
+  const paths = new Map([
+    ['C', '/C/'],
+    ['A', '/C/A/'],
+    ['B', '/C/B/'],
+    ['A1', '/C/A/A1/'],
+    ['A2', '/C/A/A2/'],
+  ]);
+  const operators: Record<string, OperatorRole> = { clerk: 'acceptance_clerk', director: 'centre_director', supervisor: 'supervisor' };
+  const windowAt = (centre: string): { principal: Principal; facts: GrantFacts } => ({
+    principal: { ...actors.window, clientId: `cli_window_${centre}` },
+    facts: { ...factsOf('window'), centres: { own: [centre], pathOf: (code) => paths.get(code), operatorRole: (id) => operators[id] } },
+  });
+  const escalated: CaseFacts = { id: 'case_2', subjectId: 'sub_citizen', clientId: 'cli_window_A1', deliveredTo: [], centreCode: 'A', acceptingCentreCode: 'A1' };
+  const asked = (operatorId: string | null, purpose = 'case_review'): AccessPurpose => ({ purpose, caseRef: null, operatorId });
+
+  const rows: [centre: string, action: 'case.read' | 'case.change', purpose: AccessPurpose, expected: true | DenyReason][] = [
+    ['A1', 'case.read', asked('clerk'), true], // the accepting town
+    ['A1', 'case.change', asked('clerk'), 'read_only_here'], // …which no longer handles it
+    ['A', 'case.read', asked('clerk'), true], // the deciding county
+    ['A', 'case.change', asked('clerk'), true],
+    ['A', 'case.change', asked(null), 'operator_required'],
+    ['A', 'case.change', asked('nobody-at-all'), 'operator_unknown'],
+    ['A', 'case.read', asked('nobody-at-all'), 'operator_unknown'],
+    ['A2', 'case.read', asked('clerk'), 'not_visible'], // a sibling town sees nothing
+    ['B', 'case.read', asked('director', 'supervision'), 'not_visible'], // nor a sibling county
+    ['C', 'case.read', asked('director', 'supervision'), true], // the city supervises
+    ['C', 'case.read', asked('supervisor', 'supervision'), true],
+    ['C', 'case.read', asked('clerk', 'supervision'), 'supervision_only'],
+    ['C', 'case.read', asked('director', 'case_review'), 'supervision_only'],
+    ['C', 'case.change', asked('director', 'supervision'), 'read_only_here'],
+  ];
+  it.each(rows)('a window at %s: %s as %o', (centre, action, purpose, expected) => {
+    const { principal, facts } = windowAt(centre);
+    const decision = decide({ principal, action, resource: { kind: 'case', case: escalated }, purpose, facts });
+    if (expected === true) expect(decision).toMatchObject({ allowed: true });
+    else expect(decision).toMatchObject({ allowed: false, reason: expected });
+  });
+
+  it('opens cases at a centre only by its handling operators', () => {
+    const { principal, facts } = windowAt('A1');
+    const open = (purpose: AccessPurpose) => decide({ principal, action: 'case.open', resource: { kind: 'case', case: escalated }, purpose, facts });
+    expect(open(asked('clerk'))).toMatchObject({ allowed: true });
+    expect(open(asked('supervisor'))).toMatchObject({ allowed: false, reason: 'operator_unknown' });
+    expect(open(asked(null))).toMatchObject({ allowed: false, reason: 'operator_required' });
   });
 });

@@ -15,8 +15,13 @@
  *   types an administrator granted it — the last under the supplying department's terms too.
  * - Provenance is authority: a department-supplied material is replaced or revoked only by its
  *   department; a handed-in one only by the client that handed it in.
- * - A case is seen by the window system that opened it and by the departments it was delivered
- *   to (with the materials the window attached to it); only the opening window changes it.
+ * - A case is seen by the window system that opened it, by the windows of the centres that
+ *   accepted and now handle it, and by the departments it was delivered to (with the materials the
+ *   window attached to it). Windows of an ancestor centre read it for supervision only (purpose
+ *   `supervision`, a director or supervisor); sibling centres see nothing of it. Only a window of
+ *   the centre handling it changes it (the opening window, for a case of no centre).
+ * - A window system of a centre names its operator on every request, one registered at its centre;
+ *   an unknown or disabled operator is refused, not just recorded.
  * - Only the owning department changes who may read its resource (sharing type, conditions,
  *   field sensitivity, owner); any other publisher changes the technical description only.
  * - A citizen's token reads that citizen's own access log and nothing else; a window mints one
@@ -36,6 +41,18 @@ export interface ResourceFacts {
   sharingType: SharingType;
 }
 
+export type OperatorRole = 'acceptance_clerk' | 'back_office_approver' | 'centre_director' | 'supervisor';
+
+/** The caller's place in the centre tree (reference data). */
+export interface CentreFacts {
+  /** The centres the caller serves (a window system: one); empty for a caller of no centre. */
+  own: readonly string[];
+  /** A centre's path from the root (`/610000000/610100000/`); undefined for an unknown centre. */
+  pathOf(code: string): string | undefined;
+  /** The role of an active operator registered at one of the caller's centres. */
+  operatorRole(operatorId: string): OperatorRole | undefined;
+}
+
 /** What the caller holds, loaded once per request (access/facts.ts). */
 export interface GrantFacts {
   /** Published resources by code. */
@@ -44,6 +61,7 @@ export interface GrantFacts {
   liveGrants: ReadonlyMap<string, string>;
   /** Material types an administrator granted the caller (department clients). */
   materialTypeGrants: ReadonlySet<string>;
+  centres: CentreFacts;
 }
 
 export interface MaterialFacts {
@@ -65,6 +83,9 @@ export interface CaseFacts {
   clientId: string;
   /** Departments the case was (or is being) delivered to. */
   deliveredTo: readonly string[];
+  /** The centre handling it now, and the one that accepted it; null for a case of no centre. */
+  centreCode: string | null;
+  acceptingCentreCode: string | null;
 }
 
 export interface ContractTermsFacts {
@@ -130,7 +151,15 @@ export type DenyReason =
   | 'wrong_client_kind'
   | 'purpose_required'
   | 'sharing_terms_owner_only'
-  | 'scope_missing';
+  | 'scope_missing'
+  /** A window system of a centre must name its operator for this. */
+  | 'operator_required'
+  /** The operator named is not an active operator of the caller's centre. */
+  | 'operator_unknown'
+  /** An ancestor centre reads a case for supervision only (purpose, role). */
+  | 'supervision_only'
+  /** The case can be read here but is changed only at the centre handling it. */
+  | 'read_only_here';
 
 export type Decision =
   | { allowed: true; rule: string; grantId: string | null }
@@ -217,12 +246,60 @@ function materialChange(principal: Principal, material: MaterialFacts): Decision
   return deny('material.department_supplied_changed_by_department_only', 'provenance_authority');
 }
 
-function caseRead(principal: Principal, facts: CaseFacts): Decision {
-  if (principal.kind === 'window' && facts.clientId === principal.clientId) return allow('case.opening_window');
+/** Where the caller's centres stand to a case's centres: at one of them, above one, or elsewhere. */
+function casePosition(centres: CentreFacts, facts: CaseFacts): 'at' | 'above' | 'elsewhere' {
+  const caseCentres = [facts.centreCode, facts.acceptingCentreCode].filter((code): code is string => code !== null);
+  if (caseCentres.some((code) => centres.own.includes(code))) return 'at';
+  for (const own of centres.own) {
+    const ownPath = centres.pathOf(own);
+    if (ownPath !== undefined && caseCentres.some((code) => centres.pathOf(code)?.startsWith(ownPath) === true)) return 'above';
+  }
+  return 'elsewhere';
+}
+
+const SUPERVISING_ROLES: ReadonlySet<OperatorRole> = new Set(['centre_director', 'supervisor']);
+const HANDLING_ROLES: ReadonlySet<OperatorRole> = new Set(['acceptance_clerk', 'back_office_approver', 'centre_director']);
+
+function caseRead(principal: Principal, facts: CaseFacts, grantFacts: GrantFacts, purpose: AccessPurpose | null): Decision {
+  if (principal.kind === 'window') {
+    if (facts.clientId === principal.clientId) return allow('case.opening_window');
+    const position = casePosition(grantFacts.centres, facts);
+    if (position === 'at') return allow('case.window_of_its_centre');
+    if (position === 'above') {
+      const role = purpose?.operatorId ? grantFacts.centres.operatorRole(purpose.operatorId) : undefined;
+      if (purpose?.purpose === 'supervision' && role !== undefined && SUPERVISING_ROLES.has(role)) return allow('case.ancestor_supervises');
+      return deny('case.ancestor_reads_for_supervision_only', 'supervision_only');
+    }
+  }
   if (principal.kind === 'department' && principal.departmentCode !== null && facts.deliveredTo.includes(principal.departmentCode)) {
     return allow('case.delivered_to_department');
   }
   return deny('case.not_party', 'not_visible');
+}
+
+function caseChange(principal: Principal, facts: CaseFacts, grantFacts: GrantFacts, purpose: AccessPurpose | null): Decision {
+  if (principal.kind === 'window') {
+    const handlesIt = facts.centreCode === null ? facts.clientId === principal.clientId : grantFacts.centres.own.includes(facts.centreCode);
+    if (handlesIt) {
+      if (grantFacts.centres.own.length === 0) return allow('case.opening_window_changes');
+      const role = purpose?.operatorId ? grantFacts.centres.operatorRole(purpose.operatorId) : undefined;
+      return role !== undefined && HANDLING_ROLES.has(role) ? allow('case.its_centre_changes') : deny('case.changed_by_handling_operators', 'operator_unknown');
+    }
+  }
+  const read = caseRead(principal, facts, grantFacts, purpose);
+  if (read.allowed || read.reason === 'supervision_only') return deny('case.changed_at_its_centre_only', principal.kind === 'window' ? 'read_only_here' : 'wrong_client_kind');
+  return read;
+}
+
+/**
+ * A window system of a centre says who is at the window: an operator registered there (none named
+ * is refused where a case is opened or changed). Windows of no centre are not checked.
+ */
+function operatorCheck(principal: Principal, action: PolicyAction, purpose: AccessPurpose | null, facts: GrantFacts): Decision | null {
+  if (principal.kind !== 'window' || facts.centres.own.length === 0) return null;
+  const operatorId = purpose?.operatorId ?? null;
+  if (operatorId === null) return action === 'case.open' || action === 'case.change' ? deny('operator.required', 'operator_required') : null;
+  return facts.centres.operatorRole(operatorId) === undefined ? deny('operator.not_registered_at_centre', 'operator_unknown') : null;
 }
 
 function contractPublish(principal: Principal, contract: ContractTermsFacts): Decision {
@@ -249,6 +326,8 @@ export function decide(request: PolicyRequest): Decision {
     if (action === 'access_log.read' && resource.kind === 'access_log' && resource.subjectId === principal.subjectId) return allow('access_log.own');
     return deny('subject_token.own_access_log_only', 'not_visible');
   }
+  const operatorRefusal = operatorCheck(principal, action, purpose, facts);
+  if (operatorRefusal) return operatorRefusal;
   switch (action) {
     case 'subject.read':
     case 'subject.link':
@@ -260,7 +339,7 @@ export function decide(request: PolicyRequest): Decision {
     case 'material.read':
       if (resource.kind !== 'material') break;
       if (!hasPurpose(purpose)) return deny('material.purpose_required', 'purpose_required');
-      if (resource.viaCase && principal.kind === 'department' && caseRead(principal, resource.viaCase).allowed) return allow('material.sent_with_a_delivered_case');
+      if (resource.viaCase && principal.kind === 'department' && caseRead(principal, resource.viaCase, facts, purpose).allowed) return allow('material.sent_with_a_delivered_case');
       return materialRead(principal, resource.material, facts);
     case 'material.create':
       if (principal.kind !== 'window' && principal.kind !== 'department') return deny('material.client_kind', 'wrong_client_kind');
@@ -276,15 +355,18 @@ export function decide(request: PolicyRequest): Decision {
       if (principal.kind !== 'window' && principal.kind !== 'department') return deny('resource.client_kind', 'wrong_client_kind');
       if (!hasPurpose(purpose)) return deny('resource.purpose_required', 'purpose_required');
       return resourceRule(principal, resource.code, facts);
-    case 'case.open':
-      return principal.kind === 'window' ? allow('case.window_opens') : deny('case.opened_by_windows', 'wrong_client_kind');
+    case 'case.open': {
+      if (principal.kind !== 'window') return deny('case.opened_by_windows', 'wrong_client_kind');
+      if (facts.centres.own.length === 0) return allow('case.window_opens');
+      const role = purpose?.operatorId ? facts.centres.operatorRole(purpose.operatorId) : undefined;
+      return role !== undefined && HANDLING_ROLES.has(role) ? allow('case.centre_operator_opens') : deny('case.opened_by_handling_operators', 'operator_unknown');
+    }
     case 'case.read':
       if (resource.kind !== 'case') break;
-      return caseRead(principal, resource.case);
+      return caseRead(principal, resource.case, facts, purpose);
     case 'case.change':
       if (resource.kind !== 'case') break;
-      if (principal.kind === 'window' && resource.case.clientId === principal.clientId) return allow('case.opening_window_changes');
-      return caseRead(principal, resource.case).allowed ? deny('case.changed_by_opening_window_only', 'wrong_client_kind') : deny('case.not_party', 'not_visible');
+      return caseChange(principal, resource.case, facts, purpose);
     case 'case.report_status':
       if (resource.kind !== 'case') break;
       return principal.kind === 'department' && principal.departmentCode !== null && resource.case.deliveredTo.includes(principal.departmentCode)

@@ -15,9 +15,21 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { Database, DatabaseHandle, Queryable } from '../db/client.js';
-import { accessRequests, contractResources, itemMaterials, items, materialTypeGrants, materialTypes, referenceGenerations } from '../db/schema.js';
+import {
+  accessRequests,
+  centreItems,
+  centres,
+  clientCentres,
+  contractResources,
+  itemMaterials,
+  items,
+  materialTypeGrants,
+  materialTypes,
+  operators,
+  referenceGenerations,
+} from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
-import type { GrantFacts, ResourceFacts } from './policy.js';
+import type { CentreFacts, GrantFacts, OperatorRole, ResourceFacts } from './policy.js';
 
 export const REFERENCE_CHANNEL = 'onewindow_reference';
 const GENERATION_NAME = 'reference';
@@ -31,6 +43,22 @@ interface Grant {
 export type MaterialTypeRow = typeof materialTypes.$inferSelect;
 export type ItemRow = typeof items.$inferSelect;
 export type ItemMaterialRow = typeof itemMaterials.$inferSelect;
+export type CentreRow = typeof centres.$inferSelect;
+export type CentreItemRow = typeof centreItems.$inferSelect;
+export type OperatorRow = typeof operators.$inferSelect;
+
+/** The centre tree and who works where, as the policy and the case services read it. */
+export interface CentreDirectory {
+  centres: ReadonlyMap<string, CentreRow>;
+  /** Client id → the centres it serves. */
+  clientCentres: ReadonlyMap<string, readonly string[]>;
+  /** `centre code␟operator id` → the operator (disabled ones included). */
+  operators: ReadonlyMap<string, OperatorRow>;
+  /** `centre code␟item code` → how the centre offers the item. */
+  centreItems: ReadonlyMap<string, CentreItemRow>;
+}
+
+export const pairKey = (first: string, second: string): string => `${first}\u001f${second}`;
 
 interface Snapshot {
   generation: number;
@@ -40,6 +68,7 @@ interface Snapshot {
   /** Approved grants per client, newest decision first. */
   grants: ReadonlyMap<string, readonly Grant[]>;
   typeGrants: ReadonlyMap<string, ReadonlySet<string>>;
+  directory: CentreDirectory;
 }
 
 const NO_TYPES: ReadonlySet<string> = new Set();
@@ -57,7 +86,7 @@ async function readGeneration(db: Queryable): Promise<number> {
 async function loadSnapshot(db: Queryable): Promise<Snapshot> {
   // The generation first: the rows read after it are at least that new.
   const generation = await readGeneration(db);
-  const [resourceRows, grantRows, typeRows, typeDefinitions, itemRows, requirementRows] = await Promise.all([
+  const [resourceRows, grantRows, typeRows, typeDefinitions, itemRows, requirementRows, centreRows, servingRows, operatorRows, centreItemRows] = await Promise.all([
     db.select({ code: contractResources.resourceCode, departmentCode: contractResources.departmentCode, sharingType: contractResources.sharingType }).from(contractResources),
     db
       .select({ clientId: accessRequests.clientId, resourceCode: accessRequests.resourceCode, id: accessRequests.id, expiresAt: accessRequests.expiresAt })
@@ -68,7 +97,13 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
     db.select().from(materialTypes),
     db.select().from(items),
     db.select().from(itemMaterials),
+    db.select().from(centres),
+    db.select().from(clientCentres),
+    db.select().from(operators),
+    db.select().from(centreItems),
   ]);
+  const serving = new Map<string, string[]>();
+  for (const row of servingRows) serving.set(row.clientId, [...(serving.get(row.clientId) ?? []), row.centreCode]);
   const grants = new Map<string, Grant[]>();
   for (const row of grantRows) {
     const list = grants.get(row.clientId) ?? [];
@@ -88,6 +123,30 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
     resources: new Map(resourceRows.map((row) => [row.code, row])),
     grants,
     typeGrants,
+    directory: {
+      centres: new Map(centreRows.map((row) => [row.code, row])),
+      clientCentres: serving,
+      operators: new Map(operatorRows.map((row) => [pairKey(row.centreCode, row.operatorId), row])),
+      centreItems: new Map(centreItemRows.map((row) => [pairKey(row.centreCode, row.itemCode), row])),
+    },
+  };
+}
+
+const NO_CENTRES: readonly string[] = [];
+
+/** What the policy knows of the caller's place in the centre tree. */
+function centreFactsOf(directory: CentreDirectory, principal: Principal): CentreFacts {
+  const own = principal.subjectId === null ? (directory.clientCentres.get(principal.clientId) ?? NO_CENTRES) : NO_CENTRES;
+  return {
+    own,
+    pathOf: (code) => directory.centres.get(code)?.path,
+    operatorRole: (operatorId) => {
+      for (const centre of own) {
+        const operator = directory.operators.get(pairKey(centre, operatorId));
+        if (operator && operator.disabledAt === null) return operator.role as OperatorRole;
+      }
+      return undefined;
+    },
   };
 }
 
@@ -151,6 +210,11 @@ export class ReferenceData {
     return (await this.current(db)).items.get(code);
   }
 
+  /** The centre tree, who serves where, operators and centre items, as currently defined. */
+  async centreDirectory(db: Queryable): Promise<CentreDirectory> {
+    return (await this.current(db)).directory;
+  }
+
   /**
    * Makes sure the copy is not older than the database's generation (one small read on `db`),
    * reloading it when it is; true when it changed. Called before a refusal that a change made
@@ -178,14 +242,15 @@ export class ReferenceData {
    */
   async grantFacts(db: Queryable, principal: Principal, now: Date): Promise<GrantFacts> {
     const snapshot = await this.current(db);
-    if (principal.subjectId !== null) return { resources: snapshot.resources, liveGrants: new Map(), materialTypeGrants: NO_TYPES };
+    const centreFacts = centreFactsOf(snapshot.directory, principal);
+    if (principal.subjectId !== null) return { resources: snapshot.resources, liveGrants: new Map(), materialTypeGrants: NO_TYPES, centres: centreFacts };
     const liveGrants = new Map<string, string>();
     const at = now.getTime();
     for (const grant of snapshot.grants.get(principal.clientId) ?? []) {
       if ((grant.expiresAt === null || grant.expiresAt > at) && !liveGrants.has(grant.resourceCode)) liveGrants.set(grant.resourceCode, grant.id);
     }
     const materialTypeGrants = principal.kind === 'department' ? (snapshot.typeGrants.get(principal.clientId) ?? NO_TYPES) : NO_TYPES;
-    return { resources: snapshot.resources, liveGrants, materialTypeGrants };
+    return { resources: snapshot.resources, liveGrants, materialTypeGrants, centres: centreFacts };
   }
 
   /**

@@ -148,6 +148,7 @@ function forgedRow(seq: number, prevHash: string, entryHashValue?: string): Audi
     occurredAt: new Date('2025-01-01T10:00:00.123Z'),
     actorClientId: 'cli_test_1',
     actorKind: 'window',
+    centreCode: null,
     operatorId: 'op-forged',
     action: 'subject.read',
     subjectRef: 'sub_9999',

@@ -13,8 +13,11 @@ export type AuditRow = typeof auditEntries.$inferSelect;
 
 /** The hash of an entry at `seq` following `prevHash`. Field order is fixed: changing it breaks every chain. */
 export function entryHash(row: AuditRow, seq: number, prevHash: string): string {
+  // Format 2 adds the actor's centre at the end; entries without one keep format 1, so every
+  // chain sealed before centres existed verifies as it did.
+  const centre = row.centreCode === null ? [] : [row.centreCode];
   const canonical = JSON.stringify([
-    1, // format version
+    centre.length === 0 ? 1 : 2, // format version
     seq,
     prevHash,
     row.entryId,
@@ -30,6 +33,7 @@ export function entryHash(row: AuditRow, seq: number, prevHash: string): string 
     row.caseRef,
     row.outcome,
     row.requestId,
+    ...centre,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -17,6 +17,8 @@ export interface AuditEntryInput {
   actor: Pick<Principal, 'clientId'> & { kind: Principal['kind'] | 'applicant' };
   /** The person at the window or desk, when the calling system says who it is. */
   operatorId?: string | null;
+  /** The service centre the actor acts at (a window's centre). */
+  centreCode?: string | null;
   /** What was done, as `capability.verb`, e.g. `subject.read`, `audit.verify`. */
   action: string;
   /** Whose data: a subject id, never the identifier itself. */
@@ -48,6 +50,7 @@ const insertAuditEntry = reusableStatement<Required<Omit<typeof auditEntries.$in
         actorClientId: placeholder('actorClientId'),
         actorKind: placeholder('actorKind'),
         operatorId: placeholder('operatorId'),
+        centreCode: placeholder('centreCode'),
         action: placeholder('action'),
         subjectRef: placeholder('subjectRef'),
         fields: placeholder('fields'),
@@ -68,6 +71,7 @@ export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promis
     actorClientId: input.actor.clientId,
     actorKind: input.actor.kind,
     operatorId: input.operatorId ?? null,
+    centreCode: input.centreCode ?? null,
     action: input.action,
     subjectRef: input.subjectRef ?? null,
     fields: input.fields ?? [],

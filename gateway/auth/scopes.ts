@@ -30,6 +30,8 @@ export const scopeDescriptions = {
   'clients:admin': 'Register and disable client systems',
   'keys:admin': 'Rotate the gateway signing keys',
   'catalogue:admin': 'Manage item and material catalogues',
+  'centres:read': 'Read the service centres, their items and operators',
+  'centres:admin': 'Manage service centres, their operators, items and client systems',
 } as const;
 
 export type Scope = keyof typeof scopeDescriptions;
@@ -53,6 +55,7 @@ export const scopesAllowedForKind: Record<ClientKind, readonly Scope[]> = {
     'tracker:issue',
     'cases:read',
     'cases:write',
+    'centres:read',
   ],
   department: [
     'subjects:read',
@@ -66,11 +69,14 @@ export const scopesAllowedForKind: Record<ClientKind, readonly Scope[]> = {
     'grants:decide',
     'cases:read',
     'cases:status',
+    'centres:read',
   ],
   integrator: ['contracts:read', 'contracts:write', 'departments:read'],
-  auditor: ['audit:read', 'audit:verify', 'supervision:read', 'departments:read', 'contracts:read', 'metrics:read'],
+  auditor: ['audit:read', 'audit:verify', 'supervision:read', 'departments:read', 'contracts:read', 'metrics:read', 'centres:read'],
   admin: [
     'clients:admin',
+    'centres:admin',
+    'centres:read',
     'keys:admin',
     'catalogue:admin',
     'audit:verify',

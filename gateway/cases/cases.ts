@@ -12,9 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal } from '../access/audit.js';
-import { type AccessContext, type AllowedDecision, withPurpose } from '../access/context.js';
+import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
 import type { CaseFacts } from '../access/policy.js';
-import type { ReferenceData } from '../access/reference-data.js';
+import { type CentreDirectory, type ReferenceData, pairKey } from '../access/reference-data.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import type { Database, Queryable } from '../db/client.js';
@@ -99,6 +99,10 @@ export interface CaseView {
    * the weekday rule and is recomputed when an administrator loads that year.
    */
   dueDatesProvisional: boolean;
+  /** The centre handling it now and the one that accepted it (null: a window of no centre). */
+  centreCode: string | null;
+  acceptingCentreCode: string | null;
+  transfers: number;
   clockStopped: boolean;
   pausedWorkingDays: number;
   completedOn: string | null;
@@ -196,7 +200,19 @@ export interface CaseServices {
 /** What the policy knows of a case: who opened it, whose it is, whom it was delivered to. */
 export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts> {
   const delivered = await tx.select({ departmentCode: deliveries.departmentCode }).from(deliveries).where(eq(deliveries.caseId, row.id));
-  return { id: row.id, subjectId: row.subjectId, clientId: row.clientId, deliveredTo: delivered.map((delivery) => delivery.departmentCode) };
+  return factsOfCase(row, delivered);
+}
+
+/** The policy's facts of a case row and its deliveries. */
+export function factsOfCase(row: CaseRow, deliveryRows: readonly { departmentCode: string }[]): CaseFacts {
+  return {
+    id: row.id,
+    subjectId: row.subjectId,
+    clientId: row.clientId,
+    deliveredTo: deliveryRows.map((delivery) => delivery.departmentCode),
+    centreCode: row.centreCode,
+    acceptingCentreCode: row.acceptingCentreCode,
+  };
 }
 
 interface VisibleCase {
@@ -218,9 +234,17 @@ async function visibleCase(tx: Queryable, context: AccessContext, caseId: string
   const [[row], deliveryRows] = await Promise.all([(options.lock ? selectCaseForUpdate : selectCase)(tx, { caseId }), selectDeliveries(tx, { caseId })]);
   if (!row) throw new ApiError('not_found', 'No such case.');
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
-  const facts: CaseFacts = { id: row.id, subjectId: row.subjectId, clientId: row.clientId, deliveredTo: deliveryRows.map((delivery) => delivery.departmentCode) };
+  const facts = factsOfCase(row, deliveryRows);
   const decision = await caseContext.access.decide(tx, action, { kind: 'case', case: facts });
-  if (!decision.allowed) throw new CaseRefusal(row, decision.reason === 'not_visible' ? new ApiError('not_found', 'No such case.') : new ApiError('forbidden', 'Only the window system that opened the case may change it.'));
+  if (!decision.allowed) {
+    const refused =
+      decision.reason === 'not_visible'
+        ? new ApiError('not_found', 'No such case.')
+        : decision.reason === 'wrong_client_kind'
+          ? new ApiError('forbidden', 'Only a window system of the centre handling the case may change it.')
+          : refusal(decision, { kind: 'case', case: facts });
+    throw new CaseRefusal(row, refused);
+  }
   return { row, facts, decision, context: caseContext, deliveries: deliveryRows };
 }
 
@@ -320,6 +344,9 @@ async function caseView(
     dueOn: row.dueOn,
     statutoryDueOn: row.statutoryDueOn,
     dueDatesProvisional: provisional,
+    centreCode: row.centreCode,
+    acceptingCentreCode: row.acceptingCentreCode,
+    transfers: row.transfers,
     clockStopped: row.pausedOn !== null,
     pausedWorkingDays: row.pausedWorkingDays,
     completedOn: row.completedOn,
@@ -378,7 +405,8 @@ export async function openCase(context: AccessContext, services: CaseServices, i
       const item = await requireItemFrom(services.reference, tx, input.itemCode, { activeOnly: true });
       const today = chinaToday(services.clock.now());
       const id = newCaseId();
-      const facts: CaseFacts = { id, subjectId: input.subjectId, clientId: context.principal.clientId, deliveredTo: [] };
+      const offer = offerAt(await services.reference.centreDirectory(tx), context.principal.clientId, item);
+      const facts: CaseFacts = { id, subjectId: input.subjectId, clientId: context.principal.clientId, deliveredTo: [], centreCode: offer.centreCode, acceptingCentreCode: offer.centreCode };
       // The number is known only from the database: until then the case's id stands for it as the purpose.
       const opening = withPurpose(context, { ...context.purpose, caseRef: id });
       const decision = await opening.access.require(tx, 'case.open', { kind: 'case', case: facts });
@@ -403,8 +431,10 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         subjectId: subject.id,
         clientId: context.principal.clientId,
         operatorId: context.purpose.operatorId ?? null,
+        acceptingCentreCode: offer.centreCode,
+        centreCode: offer.centreCode,
         form: input.form ?? {},
-        promisedDays: item.promisedDays,
+        promisedDays: offer.promisedDays,
         materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
       });
       if (!row) throw new Error('insert returned no row');
@@ -543,6 +573,82 @@ export async function fetchPlan(context: AccessContext, services: CaseServices, 
   );
 }
 
+/** Where a window system's new case is accepted, and the promised days it gets there. */
+function offerAt(directory: CentreDirectory, clientId: string, item: ItemDefinition): { centreCode: string | null; promisedDays: number } {
+  const [centreCode = null] = directory.clientCentres.get(clientId) ?? [];
+  if (centreCode === null) return { centreCode: null, promisedDays: item.promisedDays };
+  const offered = directory.centreItems.get(pairKey(centreCode, item.code));
+  if (!offered?.enabled) {
+    throw new ApiError('item_not_offered_here', `${item.name} is not offered at centre ${centreCode}; enable it there first (PUT /v1/centres/${centreCode}/items/${item.code}).`, {
+      centreCode,
+      itemCode: item.code,
+    });
+  }
+  return { centreCode, promisedDays: offered.promisedDays ?? item.promisedDays };
+}
+
+/**
+ * The centre that decides an escalated item for a case at `from`: the nearest centre at or above
+ * it of the item's deciding level that offers the item; `from` itself when the item names no level.
+ */
+function decidingCentreFor(directory: CentreDirectory, from: string, item: ItemDefinition): string {
+  if (item.decidingLevel === null) return from;
+  for (let code: string | null = from; code !== null; code = directory.centres.get(code)?.parentCode ?? null) {
+    const centre = directory.centres.get(code);
+    if (centre?.level === item.decidingLevel && directory.centreItems.get(pairKey(code, item.code))?.enabled) return code;
+  }
+  throw new ApiError('no_deciding_centre', `No centre of level ${item.decidingLevel} above ${from} offers ${item.name}: it cannot be reported up; the case was not submitted.`, {
+    centreCode: from,
+    itemCode: item.code,
+    decidingLevel: item.decidingLevel,
+  });
+}
+
+/** Moves a case to another centre (a transfer or an escalation): the deadline clock runs on, unchanged. */
+async function moveCase(tx: Queryable, visible: VisibleCase, move: { to: string; kind: 'transferred' | 'escalated'; reason: string | null }): Promise<void> {
+  const { row } = visible;
+  await Promise.all([
+    tx
+      .update(cases)
+      .set({ centreCode: move.to, transfers: sql`${cases.transfers} + 1`, updatedAt: new Date() })
+      .where(eq(cases.id, row.id)),
+    addEvent(tx, row.id, move.kind, { from: row.centreCode, to: move.to, ...(move.reason === null ? {} : { reason: move.reason }) }),
+    auditAccess(tx, visible.context, { decision: visible.decision, action: `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`, subjectId: row.subjectId, fields: [`centre:${row.centreCode}->${move.to}`] }),
+  ]);
+}
+
+export interface TransferInput {
+  toCentre: string;
+  reason: string;
+}
+
+/**
+ * Transfers a case to another centre (就近办、异地受理、跨域通办): by a window of the centre handling
+ * it, to a centre that offers the item. The deadline runs on; both centres see the case from then on.
+ */
+export async function transferCase(context: AccessContext, services: CaseServices, caseId: string, input: TransferInput): Promise<CaseView> {
+  return auditCaseRefusals(context, 'case.transfer', () =>
+    context.db.transaction(async (tx) => {
+      const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
+      const { row } = visible;
+      if (row.status === 'completed' || row.status === 'rejected') throw new ApiError('case_concluded', `Case ${row.caseNumber} is ${row.status}: it cannot be transferred.`);
+      if (row.centreCode === null) throw new ApiError('case_has_no_centre', 'This case was accepted by a window of no service centre: it cannot be transferred.');
+      const directory = await services.reference.centreDirectory(tx);
+      if (!directory.centres.has(input.toCentre)) throw new ApiError('centre_not_found', `No service centre ${input.toCentre}.`, { centreCode: input.toCentre });
+      if (input.toCentre === row.centreCode) throw new ApiError('transfer_to_same_centre', `The case is already at ${input.toCentre}.`);
+      if (!directory.centreItems.get(pairKey(input.toCentre, row.itemCode))?.enabled) {
+        throw new ApiError('centre_not_handling_item', `Centre ${input.toCentre} does not handle ${row.itemCode}; transfer it to a centre that offers the item.`, {
+          centreCode: input.toCentre,
+          itemCode: row.itemCode,
+        });
+      }
+      await moveCase(tx, visible, { to: input.toCentre, kind: 'transferred', reason: input.reason });
+      const moved = { ...row, centreCode: input.toCentre, transfers: row.transfers + 1 };
+      return caseView(tx, { ...visible, row: moved, facts: { ...visible.facts, centreCode: input.toCentre } }, services);
+    }),
+  );
+}
+
 export interface SubmitInput {
   form?: Record<string, unknown>;
 }
@@ -584,7 +690,9 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const deferred = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable' || entry.state === 'deferrable') && !entry.optional && entry.deferrableDays !== null);
   const now = new Date();
   const deferredUntil = new Map(deferred.map((entry) => [entry.requirementCode, calendar.addWorkingDays(today, entry.deferrableDays ?? 0)]));
-  const due = dueDates(calendar, today, item.promisedDays, item.statutoryDays, 0);
+  const due = dueDates(calendar, today, row.promisedDays, item.statutoryDays, 0);
+  // An escalated item (上报件) goes up the tree to the centre of the level that decides it.
+  const decidingCentre = item.kind === 'escalated' && row.centreCode !== null ? decidingCentreFor(await services.reference.centreDirectory(tx), row.centreCode, item) : null;
   const counts = view.notice.counts;
   const deliveryRows = item.departments.map((department) => ({ id: newDeliveryId(), caseId: row.id, departmentCode: department }));
   // Every write in one round trip: they do not depend on each other.
@@ -594,7 +702,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
       form,
       submittedAt: now,
       acceptedOn: today,
-      promisedDays: item.promisedDays,
+      promisedDays: row.promisedDays,
       ...due,
       materialsRequired: counts.required,
       materialsHandedIn: counts.handedIn,
@@ -610,6 +718,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
         .where(and(eq(caseMaterials.caseId, row.id), eq(caseMaterials.requirementCode, requirementCode))),
     ),
     addEvent(tx, row.id, 'submitted', { acceptedOn: today, ...due, departments: item.departments, deferred: deferred.map((entry) => entry.requirementCode) }),
+    ...(decidingCentre && decidingCentre !== row.centreCode ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })] : []),
     auditAccess(tx, visible.context, {
       decision: visible.decision,
       action: 'case.submit',
@@ -619,6 +728,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
     }),
   ]);
   if (!submitted) throw new Error('update returned no row');
+  if (decidingCentre && decidingCentre !== row.centreCode) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
   // The answer from what was just written, without reading it back.
   const entries = parts.entries.map((entry) => {
     const dueOn = deferredUntil.get(entry.requirementCode);

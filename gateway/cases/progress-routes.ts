@@ -31,6 +31,11 @@ const ProgressSchema = z
     dueOn: z.string().nullable(),
     completedOn: z.string().nullable(),
     clockStopped: z.boolean(),
+    centre: z
+      .object({ code: z.string(), name: z.string(), address: z.string(), openingHours: z.string() })
+      .nullable()
+      .openapi({ description: 'The service centre handling the case now: where to ask' }),
+    acceptedAt: z.object({ code: z.string(), name: z.string() }).nullable(),
     departments: z.array(z.object({ department: z.string(), delivered: z.boolean(), status: z.string().nullable() })),
     toSupply: z.array(z.object({ requirementCode: z.string(), name: z.string(), dueOn: z.string().nullable() })),
     timeline: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() })),

@@ -7,10 +7,10 @@
  * departments' progress and the timeline's milestones.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { and, asc, count, eq, gte, min } from 'drizzle-orm';
+import { and, asc, count, eq, gte, inArray, min } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
-import { caseEvents, caseMaterials, cases, deliveries, progressLookupFailures, subjects } from '../db/schema.js';
+import { caseEvents, caseMaterials, cases, centres, deliveries, progressLookupFailures, subjects } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError } from '../platform/errors.js';
 
@@ -28,6 +28,9 @@ export interface CaseProgress {
   dueOn: string | null;
   completedOn: string | null;
   clockStopped: boolean;
+  /** Where the case is handled now, and where it was accepted (null: a window of no centre). */
+  centre: { code: string; name: string; address: string; openingHours: string } | null;
+  acceptedAt: { code: string; name: string } | null;
   departments: { department: string; delivered: boolean; status: string | null }[];
   /** Materials accepted missing (容缺) that the applicant still has to bring, with their due dates. */
   toSupply: { requirementCode: string; name: string; dueOn: string | null }[];
@@ -35,7 +38,7 @@ export interface CaseProgress {
 }
 
 /** Timeline kinds an applicant sees; internal ones (attempt failures and the like) stay internal. */
-const PUBLIC_EVENT_KINDS = new Set(['opened', 'submitted', 'delivered', 'department_status', 'clock_stopped', 'clock_restarted', 'completed', 'rejected', 'material_supplied']);
+const PUBLIC_EVENT_KINDS = new Set(['opened', 'submitted', 'transferred', 'escalated', 'delivered', 'department_status', 'clock_stopped', 'clock_restarted', 'completed', 'rejected', 'material_supplied']);
 
 function sameCheck(expected: string, given: string): boolean {
   const a = Buffer.from(expected.toUpperCase());
@@ -86,6 +89,10 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
     const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.departmentCode));
     const deferred = await tx.select().from(caseMaterials).where(and(eq(caseMaterials.caseId, caseRow.id), eq(caseMaterials.resolution, 'deferred')));
     const events = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseRow.id)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
+    const centreCodes = [caseRow.centreCode, caseRow.acceptingCentreCode].filter((code): code is string => code !== null);
+    const centreRows = centreCodes.length === 0 ? [] : await tx.select().from(centres).where(inArray(centres.code, centreCodes));
+    const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
+    const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
     await recordAudit(tx, {
       actor: { clientId: 'applicant', kind: 'applicant' },
       action: 'case.progress_lookup',
@@ -103,6 +110,8 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
       dueOn: caseRow.dueOn,
       completedOn: caseRow.completedOn,
       clockStopped: caseRow.pausedOn !== null,
+      centre: current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null,
+      acceptedAt: accepting ? { code: accepting.code, name: accepting.name } : null,
       departments: deliveryRows.map((delivery) => ({ department: delivery.departmentCode, delivered: delivery.status === 'delivered', status: delivery.departmentStatus })),
       toSupply: deferred.map((entry) => ({
         requirementCode: entry.requirementCode,

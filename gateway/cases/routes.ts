@@ -10,14 +10,19 @@ import { type AccessContext, withPurpose } from '../access/context.js';
 import { contextWithPurpose } from '../access/request.js';
 import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
-import { OPERATOR_HEADER } from '../platform/purpose.js';
+import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase } from './cases.js';
+import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase, transferCase } from './cases.js';
+import { ApiError } from '../platform/errors.js';
 import { receiveStatusCallback } from './callbacks.js';
 import { withIdempotency } from './idempotency.js';
 
 const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
 const OperatorHeaders = z.object({ [OPERATOR_HEADER]: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/).optional() });
+/** A read may state a purpose besides the case itself: `supervision`, for a centre above the case's. */
+const ReadHeaders = OperatorHeaders.extend({
+  [PURPOSE_HEADER]: z.string().optional().openapi({ description: 'supervision: a centre above the one handling the case reads it for supervision (directors and supervisors)' }),
+});
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 /** Deeper form data cannot be stored (JSON.stringify recurses: 100 000 levels were a 500) and no item needs it. */
 const MAX_FORM_DEPTH = 32;
@@ -87,6 +92,9 @@ const CaseSchema = z
     promisedDays: z.number().int(),
     dueOn: z.string().nullable(),
     statutoryDueOn: z.string().nullable(),
+    centreCode: z.string().nullable().openapi({ description: 'The centre handling the case now (null: accepted by a window of no centre)' }),
+    acceptingCentreCode: z.string().nullable().openapi({ description: 'The centre that accepted it (受理)' }),
+    transfers: z.number().int().openapi({ description: 'Transfers and escalations so far' }),
     dueDatesProvisional: z.boolean().openapi({ description: "A due date reaches into a year whose holidays are not loaded yet: counted by weekdays, recomputed when the year is loaded" }),
     clockStopped: z.boolean(),
     pausedWorkingDays: z.number().int(),
@@ -148,7 +156,7 @@ const readRoute = protectedRoute({
   tags: ['cases'],
   summary: 'A case, its current notice and its deliveries',
   scopes: ['cases:read'],
-  request: { params: z.object({ caseId: CaseIdSchema }) },
+  request: { params: z.object({ caseId: CaseIdSchema }), headers: ReadHeaders },
   responses: { 200: json(CaseSchema, 'The case'), ...errorResponses(401, 403, 404) },
 });
 
@@ -157,9 +165,9 @@ const timelineRoute = protectedRoute({
   path: '/v1/cases/{caseId}/timeline',
   personalData: 'case',
   tags: ['cases'],
-  summary: "A case's timeline: opened, materials, submission, deliveries, department statuses, clock stops",
+  summary: "A case's timeline: opened, materials, submission, deliveries, department statuses, clock stops, transfers",
   scopes: ['cases:read'],
-  request: { params: z.object({ caseId: CaseIdSchema }) },
+  request: { params: z.object({ caseId: CaseIdSchema }), headers: ReadHeaders },
   responses: {
     200: json(z.object({ items: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), detail: z.record(z.string(), z.unknown()) })) }), 'Oldest first'),
     ...errorResponses(401, 403, 404),
@@ -225,6 +233,33 @@ const submitRoute = protectedRoute({
   responses: { 200: json(CaseSchema, 'Submitted (or the first answer to this key)'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
 });
 
+const transferRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/cases/{caseId}/transfer',
+  personalData: 'case',
+  tags: ['cases'],
+  summary: 'Transfer a case to another centre that handles its item (就近办、异地受理、跨域通办); the deadline runs on',
+  scopes: ['cases:write'],
+  request: {
+    params: z.object({ caseId: CaseIdSchema }),
+    headers: OperatorHeaders,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              toCentre: z.string().regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits').openapi({ example: '610113000' }),
+              reason: z.string().trim().min(1).max(500).openapi({ example: '由区县中心审批' }),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: { 200: json(CaseSchema, 'Transferred: the case is at the new centre; both see it'), ...errorResponses(400, 401, 403, 404, 409) },
+});
+
 const callbackRoute = protectedRoute({
   method: 'post',
   path: '/v1/case-status-callbacks',
@@ -256,9 +291,16 @@ const callbackRoute = protectedRoute({
   },
 });
 
-/** A case route's context: its purpose is the case itself (the service sets the case reference). */
-function caseContext(c: Context<AppEnv>, operatorId: string | undefined): AccessContext {
-  return contextWithPurpose(c, { purpose: null, caseRef: null, operatorId: operatorId ?? null });
+/**
+ * A case route's context: its purpose is the case itself (the service sets the case reference),
+ * and on reads a stated purpose besides (`supervision`), one of the configured codes.
+ */
+function caseContext(c: Context<AppEnv>, operatorId: string | undefined, statedPurpose?: string): AccessContext {
+  const purposeCodes = c.get('services').config.purposeCodes;
+  if (statedPurpose !== undefined && !purposeCodes.includes(statedPurpose)) {
+    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, { purposeCodes });
+  }
+  return contextWithPurpose(c, { purpose: statedPurpose ?? null, caseRef: null, operatorId: operatorId ?? null });
 }
 
 function caseServices(c: Context<AppEnv>): CaseServices {
@@ -272,9 +314,20 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(view, 201);
   });
 
-  app.openapi(readRoute, async (c) => c.json(await readCase(caseContext(c, undefined), caseServices(c), c.req.valid('param').caseId), 200));
+  app.openapi(readRoute, async (c) => {
+    const headers = c.req.valid('header');
+    return c.json(await readCase(caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]), caseServices(c), c.req.valid('param').caseId), 200);
+  });
 
-  app.openapi(timelineRoute, async (c) => c.json({ items: await caseTimeline(caseContext(c, undefined), c.req.valid('param').caseId) }, 200));
+  app.openapi(timelineRoute, async (c) => {
+    const headers = c.req.valid('header');
+    return c.json({ items: await caseTimeline(caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]), c.req.valid('param').caseId) }, 200);
+  });
+
+  app.openapi(transferRoute, async (c) => {
+    const view = await transferCase(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('param').caseId, c.req.valid('json'));
+    return c.json(view, 200);
+  });
 
   app.openapi(attachRoute, async (c) => {
     const view = await attachMaterial(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('param').caseId, c.req.valid('json'));

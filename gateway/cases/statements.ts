@@ -51,7 +51,10 @@ export type NewCase = Omit<typeof cases.$inferInsert, 'caseNumber' | 'status' | 
   numberPrefix: string;
 };
 
-export const insertCase = reusableStatement<Required<Pick<NewCase, 'id' | 'itemCode' | 'subjectId' | 'clientId' | 'operatorId' | 'form' | 'promisedDays' | 'materialsRequired' | 'numberPrefix'>>, CaseRow[]>(
+export const insertCase = reusableStatement<
+  Required<Pick<NewCase, 'id' | 'itemCode' | 'subjectId' | 'clientId' | 'operatorId' | 'acceptingCentreCode' | 'centreCode' | 'form' | 'promisedDays' | 'materialsRequired' | 'numberPrefix'>>,
+  CaseRow[]
+>(
   (on) =>
     on
       .insert(cases)
@@ -62,6 +65,8 @@ export const insertCase = reusableStatement<Required<Pick<NewCase, 'id' | 'itemC
         subjectId: placeholder('subjectId'),
         clientId: placeholder('clientId'),
         operatorId: placeholder('operatorId'),
+        acceptingCentreCode: placeholder('acceptingCentreCode'),
+        centreCode: placeholder('centreCode'),
         form: placeholder('form'),
         promisedDays: placeholder('promisedDays'),
         materialsRequired: placeholder('materialsRequired'),

@@ -95,8 +95,8 @@ export async function readAndAudit(context: AccessContext, database: Pick<Databa
       select * from jsonb_to_recordset(${JSON.stringify(audits)}::jsonb)
         as p(type_code text, fresh_after_ms float8, entry_id text, action text, fields text[], outcome text)
     ), audited as (
-      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
-      select p.entry_id, ${options.at.toISOString()}::timestamptz, ${principal.clientId}, ${principal.kind}, ${purpose.operatorId}, p.action, ${subjectId},
+      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, centre_code, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
+      select p.entry_id, ${options.at.toISOString()}::timestamptz, ${principal.clientId}, ${principal.kind}, ${purpose.operatorId}, ${context.access.actingCentre()}, p.action, ${subjectId},
              p.fields, array[p.type_code], ${purpose.purpose}, ${purpose.caseRef}, p.outcome, ${requestId}
         from planned p
        where exists (select 1 from subject where subject.kind = all(array(select jsonb_array_elements_text(${JSON.stringify(kinds)}::jsonb))))

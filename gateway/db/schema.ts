@@ -73,6 +73,8 @@ export const auditEntries = pgTable(
     actorClientId: text('actor_client_id').notNull(),
     actorKind: text('actor_kind').notNull(),
     operatorId: text('operator_id'),
+    /** The service centre the actor works at (a window's centre); null for actors without one. */
+    centreCode: text('centre_code'),
     action: text('action').notNull(),
     subjectRef: text('subject_ref'),
     fields: text('fields').array().notNull().default(sql`'{}'::text[]`),
@@ -459,6 +461,8 @@ export const items = pgTable('items', {
   departments: text('departments').array().notNull(),
   statutoryDays: integer('statutory_days').notNull(),
   promisedDays: integer('promised_days').notNull(),
+  /** For an escalated item (上报件): the level of centre that decides it; a case goes up the tree to it. */
+  decidingLevel: text('deciding_level'),
   /** JSON Schema of the item's application form (what the departments need beyond materials). */
   formSchema: jsonb('form_schema').$type<Record<string, unknown>>().notNull().default({}),
   active: boolean('active').notNull().default(true),
@@ -501,6 +505,11 @@ export const cases = pgTable(
       .references(() => subjects.id),
     clientId: text('client_id').notNull(),
     operatorId: text('operator_id'),
+    /** The centre that accepted it (受理); null when the window belongs to no centre. */
+    acceptingCentreCode: text('accepting_centre_code'),
+    /** The centre handling it now: the accepting one until it is transferred or escalated. */
+    centreCode: text('centre_code'),
+    transfers: integer('transfers').notNull().default(0),
     status: caseStatus('status').notNull().default('open'),
     form: jsonb('form').$type<Record<string, unknown>>().notNull().default({}),
     openedAt: timestamp('opened_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -527,6 +536,8 @@ export const cases = pgTable(
     uniqueIndex('cases_number_key').on(table.caseNumber),
     index('cases_subject_idx').on(table.subjectId, table.openedAt),
     index('cases_status_due_idx').on(table.status, table.dueOn),
+    index('cases_centre_accepted_idx').on(table.centreCode, table.acceptedOn),
+    index('cases_accepting_centre_idx').on(table.acceptingCentreCode, table.acceptedOn),
   ],
 );
 
@@ -645,4 +656,82 @@ export const progressLookupFailures = pgTable(
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (table) => [index('progress_lookup_failures_idx').on(table.caseNumber, table.occurredAt)],
+);
+
+// --- Service centres (gateway/centres) --------------------------------------------------------------
+
+export const centreLevel = pgEnum('centre_level', ['province', 'city', 'county', 'town', 'village']);
+
+/**
+ * The service centres of the province as a tree (省、市、区县、镇街、村社区). `path` lists the codes
+ * from the root down to this centre (`/610000000/610100000/`), so a subtree is one prefix match.
+ */
+export const centres = pgTable(
+  'centres',
+  {
+    /** GB/T 2260 division code (6 digits) and a 3-digit local suffix, e.g. `610113001`. */
+    code: text('code').primaryKey(),
+    name: text('name').notNull(),
+    level: centreLevel('level').notNull(),
+    parentCode: text('parent_code'),
+    path: text('path').notNull(),
+    address: text('address').notNull().default(''),
+    openingHours: text('opening_hours').notNull().default(''),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('centres_path_idx').on(sql`${table.path} text_pattern_ops`), index('centres_parent_idx').on(table.parentCode)],
+);
+
+/** Which centres a client system serves: one for a window system, one or several for a department's. */
+export const clientCentres = pgTable(
+  'client_centres',
+  {
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id, { onDelete: 'cascade' }),
+    centreCode: text('centre_code')
+      .notNull()
+      .references(() => centres.code),
+  },
+  (table) => [primaryKey({ columns: [table.clientId, table.centreCode] })],
+);
+
+export const operatorRole = pgEnum('operator_role', ['acceptance_clerk', 'back_office_approver', 'centre_director', 'supervisor']);
+
+/** The people behind window systems (the `onewindow-operator` header), registered per centre. */
+export const operators = pgTable(
+  'operators',
+  {
+    centreCode: text('centre_code')
+      .notNull()
+      .references(() => centres.code),
+    operatorId: text('operator_id').notNull(),
+    name: text('name').notNull(),
+    role: operatorRole('role').notNull(),
+    createdAt: createdAt(),
+    disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [primaryKey({ columns: [table.centreCode, table.operatorId] })],
+);
+
+/** An item as a centre offers it: enabled there, its promised days (≤ the statutory ones), notes, fees. */
+export const centreItems = pgTable(
+  'centre_items',
+  {
+    centreCode: text('centre_code')
+      .notNull()
+      .references(() => centres.code),
+    itemCode: text('item_code')
+      .notNull()
+      .references(() => items.code),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Null: the catalogue's promised days. */
+    promisedDays: integer('promised_days'),
+    notes: text('notes').notNull().default(''),
+    /** Local fees where law allows: `[{ name, amountFen }]`. */
+    fees: jsonb('fees').$type<{ name: string; amountFen: number }[]>().notNull().default([]),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.centreCode, table.itemCode] })],
 );

@@ -8,7 +8,9 @@ import type { ClientSecrets } from '../auth/secrets.js';
 import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
 import type { Database, Queryable } from '../db/client.js';
 import { newAccessRequestId } from '../contracts/access.js';
-import { accessRequests, clients, contractResources } from '../db/schema.js';
+import { accessRequests, centreItems, centres, clientCentres, clients, contractResources, operators } from '../db/schema.js';
+import type { OperatorRoleName } from '../centres/centres.js';
+import { type CentreLevel, seedItems } from '../items/catalogue.js';
 
 /**
  * Conditional resources the demo window client holds a grant for from the start. The population
@@ -23,6 +25,8 @@ export interface DemoClient {
   kind: ClientKind;
   name: string;
   departmentCode?: string;
+  /** The service centre it serves (demo centre tree). */
+  centreCode?: string;
 }
 
 export const demoClients: DemoClient[] = [
@@ -31,6 +35,31 @@ export const demoClients: DemoClient[] = [
   { id: 'cli_demo_integrator', secret: 'demo-integrator-secret', kind: 'integrator', name: 'Demo integrator' },
   { id: 'cli_demo_auditor', secret: 'demo-auditor-secret', kind: 'auditor', name: 'Demo supervision office' },
   { id: 'cli_demo_admin', secret: 'demo-admin-secret', kind: 'admin', name: 'Demo administrator' },
+  // The centre tree's windows and supervision (docs/centres.md): a town window accepts, the county
+  // decides, the city supervises, a sibling town sees nothing.
+  { id: 'cli_demo_town_window', secret: 'demo-town-window-secret', kind: 'window', name: '小寨路街道便民服务中心 window', centreCode: '610113001' },
+  { id: 'cli_demo_town2_window', secret: 'demo-town2-window-secret', kind: 'window', name: '电子城街道便民服务中心 window', centreCode: '610113002' },
+  { id: 'cli_demo_county_window', secret: 'demo-county-window-secret', kind: 'window', name: '雁塔区政务服务中心 window', centreCode: '610113000' },
+  { id: 'cli_demo_city_window', secret: 'demo-city-window-secret', kind: 'window', name: '西安市政务服务中心 window', centreCode: '610100000' },
+  { id: 'cli_demo_city_auditor', secret: 'demo-city-auditor-secret', kind: 'auditor', name: '西安市政务服务中心 supervision', centreCode: '610100000' },
+];
+
+/** One city, two counties, a few towns: 陕西省 → 西安市 → 雁塔区 / 长安区 → 街道. */
+const demoCentres: { code: string; name: string; level: CentreLevel; parentCode: string | null; address: string }[] = [
+  { code: '610000000', name: '陕西省政务服务中心', level: 'province', parentCode: null, address: '西安市未央区' },
+  { code: '610100000', name: '西安市政务服务中心', level: 'city', parentCode: '610000000', address: '西安市未央区凤城八路109号' },
+  { code: '610113000', name: '雁塔区政务服务中心', level: 'county', parentCode: '610100000', address: '西安市雁塔区' },
+  { code: '610116000', name: '长安区政务服务中心', level: 'county', parentCode: '610100000', address: '西安市长安区' },
+  { code: '610113001', name: '小寨路街道便民服务中心', level: 'town', parentCode: '610113000', address: '西安市雁塔区小寨路' },
+  { code: '610113002', name: '电子城街道便民服务中心', level: 'town', parentCode: '610113000', address: '西安市雁塔区电子城' },
+  { code: '610116001', name: '韦曲街道便民服务中心', level: 'town', parentCode: '610116000', address: '西安市长安区韦曲' },
+];
+
+const demoOperators: { centreCode: string; operatorId: string; name: string; role: OperatorRoleName }[] = [
+  { centreCode: '610113001', operatorId: 'clerk-0042', name: '王芳', role: 'acceptance_clerk' },
+  { centreCode: '610113002', operatorId: 'clerk-0077', name: '赵强', role: 'acceptance_clerk' },
+  { centreCode: '610113000', operatorId: 'approver-0100', name: '刘洋', role: 'back_office_approver' },
+  { centreCode: '610100000', operatorId: 'director-0001', name: '陈静', role: 'centre_director' },
 ];
 
 /**
@@ -43,8 +72,9 @@ const SEED_LOCK_KEY = 7_461_230_004;
 export async function seedDemoData(db: Database, secrets: ClientSecrets): Promise<DemoClient[]> {
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SEED_LOCK_KEY})`);
+    await seedDemoCentres(tx);
     await seedDemoClients(tx, secrets);
-    await seedDemoGrants(tx, 'cli_demo_window');
+    for (const client of demoClients.filter((demo) => demo.kind === 'window')) await seedDemoGrants(tx, client.id);
   });
   return demoClients;
 }
@@ -67,7 +97,26 @@ async function seedDemoClients(db: Queryable, secrets: ClientSecrets): Promise<v
       // token carries only when asked for), so the walk-through can show both views.
       scopes: [...scopesAllowedForKind[demo.kind]],
     });
+    if (demo.centreCode) await db.insert(clientCentres).values({ clientId: demo.id, centreCode: demo.centreCode });
   }
+}
+
+async function seedDemoCentres(db: Queryable): Promise<void> {
+  const byCode = new Map(demoCentres.map((centre) => [centre.code, centre]));
+  const pathOf = (code: string): string => {
+    const centre = byCode.get(code);
+    return `${centre?.parentCode ? pathOf(centre.parentCode) : '/'}${code}/`;
+  };
+  await db
+    .insert(centres)
+    .values(demoCentres.map((centre) => ({ ...centre, path: pathOf(centre.code), openingHours: '周一至周五 9:00-12:00, 13:30-17:00' })))
+    .onConflictDoNothing();
+  await db.insert(operators).values(demoOperators).onConflictDoNothing();
+  // Every seed item at every demo centre, at the catalogue's promised days.
+  await db
+    .insert(centreItems)
+    .values(demoCentres.flatMap((centre) => seedItems.map((item) => ({ centreCode: centre.code, itemCode: item.code, enabled: true }))))
+    .onConflictDoNothing();
 }
 
 async function seedDemoGrants(db: Queryable, clientId: string): Promise<void> {

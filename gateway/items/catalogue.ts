@@ -35,10 +35,14 @@ export interface ItemDefinition {
   departments: string[];
   statutoryDays: number;
   promisedDays: number;
+  /** An escalated item (上报件): the level of centre that decides it (null: the accepting centre). */
+  decidingLevel: CentreLevel | null;
   formSchema: Record<string, unknown>;
   active: boolean;
   materials: ItemRequirement[];
 }
+
+export type CentreLevel = 'province' | 'city' | 'county' | 'town' | 'village';
 
 const requirement = (requirementCode: string, name: string, acceptedTypes: string[], options: { optional?: boolean; deferrableDays?: number } = {}): ItemRequirement => ({
   requirementCode,
@@ -66,6 +70,7 @@ export const seedItems: readonly ItemDefinition[] = [
     departments: ['AMR'],
     statutoryDays: 15,
     promisedDays: 3,
+    decidingLevel: null,
     formSchema: {
       type: 'object',
       required: ['companyName', 'registeredCapital', 'businessScope'],
@@ -94,6 +99,7 @@ export const seedItems: readonly ItemDefinition[] = [
     departments: ['NRB', 'PSB'],
     statutoryDays: 30,
     promisedDays: 5,
+    decidingLevel: null,
     formSchema: {
       type: 'object',
       required: ['certificateNo', 'transferee', 'transferReason'],
@@ -123,6 +129,7 @@ export const seedItems: readonly ItemDefinition[] = [
     departments: ['PSB'],
     statutoryDays: 20,
     promisedDays: 5,
+    decidingLevel: null,
     formSchema: {
       type: 'object',
       required: ['moveToAddress'],
@@ -154,6 +161,7 @@ export const seedItems: readonly ItemDefinition[] = [
     departments: ['AMR'],
     statutoryDays: 0,
     promisedDays: 0,
+    decidingLevel: null,
     formSchema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } } },
     active: true,
     materials: [
@@ -170,6 +178,7 @@ export const seedItems: readonly ItemDefinition[] = [
     departments: ['NRB'],
     statutoryDays: 10,
     promisedDays: 3,
+    decidingLevel: 'county',
     formSchema: {
       type: 'object',
       required: ['certificateNo'],
@@ -193,6 +202,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     departments: row.departments,
     statutoryDays: row.statutoryDays,
     promisedDays: row.promisedDays,
+    decidingLevel: row.decidingLevel as CentreLevel | null,
     formSchema: row.formSchema,
     active: row.active,
     materials: requirements
@@ -282,6 +292,7 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
   if (definition.kind === 'joint' && new Set(definition.departments).size < 2) problems.push('a joint item is handled by two or more departments');
   if (definition.kind !== 'joint' && new Set(definition.departments).size > 1) problems.push(`a ${definition.kind} item is handled by one department; use kind "joint" for several`);
   if (definition.promisedDays > definition.statutoryDays) problems.push('the promised time limit cannot exceed the statutory one');
+  if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const unknownDepartments = definition.departments.filter((code) => !knownDepartments.has(code));
   if (unknownDepartments.length > 0) problems.push(`no configured department ${unknownDepartments.join(', ')}`);
   try {

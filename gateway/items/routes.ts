@@ -31,6 +31,11 @@ const ItemBodySchema = z
     departments: z.array(DepartmentCode).min(1).max(10),
     statutoryDays: z.number().int().min(0).max(365),
     promisedDays: z.number().int().min(0).max(365),
+    decidingLevel: z
+      .enum(['province', 'city', 'county', 'town', 'village'])
+      .nullable()
+      .default(null)
+      .openapi({ description: 'An escalated item (上报件): the level of centre that decides it; a submitted case goes up the tree to it' }),
     formSchema: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'JSON Schema (2020-12) of the application form' }),
     active: z.boolean().default(true),
     materials: z.array(RequirementSchema).max(50),

@@ -8,12 +8,15 @@
 import type { FC } from 'hono/jsx';
 import type { CaseDeadlineWarning, DeferredMaterialWarning, SupervisionWarnings, WarningDepartment } from './warnings.js';
 import type { CaseStatusName, MaterialFigures, SupervisionSummary } from './summary.js';
+import type { CentreStatistics } from './centre-statistics.js';
 
 export interface SupervisionPageData {
   today: string;
   viewer: string;
   summary: SupervisionSummary;
   warnings: SupervisionWarnings;
+  /** The figures per centre of the subtree shown; null for the whole province. */
+  centres: CentreStatistics | null;
   /** Nonce of the inline style sheet. */
   nonce: string;
 }
@@ -25,6 +28,8 @@ export function supervisionPagePolicy(nonce: string | null): string {
 }
 
 const STYLE = `
+.scroll { overflow-x: auto; }
+.depth-1 { padding-left: 1.2rem; } .depth-2 { padding-left: 2.4rem; } .depth-3 { padding-left: 3.6rem; } .depth-4 { padding-left: 4.8rem; }
 :root { color-scheme: light; font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: #1f2937; }
 body { margin: 0; background: #f3f4f6; }
 header { background: #1e3a5f; color: #fff; padding: 1rem 2rem; display: flex; flex-wrap: wrap; gap: 1rem; align-items: baseline; justify-content: space-between; }
@@ -309,6 +314,7 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
           <form method="get" action="/supervision">
             <label>From <input type="date" name="from" value={summary.period.from} required /></label>
             <label>to <input type="date" name="to" value={summary.period.to} required /></label>
+            <label>Centre <input type="text" name="centre" inputmode="numeric" pattern="[1-8][0-9]{8}" size={10} value={data.centres?.centre.code ?? ''} /></label>
             <button type="submit">Show</button>
           </form>
         </header>
@@ -339,6 +345,7 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
               <div class="note">{`${summary.deliveries.retried} ${summary.deliveries.retried === 1 ? 'delivery' : 'deliveries'} needed retries`}</div>
             </div>
           </section>
+          {data.centres ? <CentresSection statistics={data.centres} /> : null}
           <WarningsSection warnings={warnings} />
           <MaterialsSection materials={summary.materials} />
           <DepartmentsSection summary={summary} />
@@ -356,6 +363,41 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
         </main>
       </body>
     </html>
+  );
+};
+
+const LEVEL_INDENT: Record<string, number> = { province: 0, city: 1, county: 2, town: 3, village: 4 };
+
+/** The subtree's centres, each rolled up over the centres below it; a link narrows the page to one. */
+const CentresSection: FC<{ statistics: CentreStatistics }> = ({ statistics }) => {
+  const rootIndent = LEVEL_INDENT[statistics.centre.level] ?? 0;
+  return (
+    <section aria-labelledby="centres-heading">
+      <h2 id="centres-heading">{`Centres: ${statistics.centre.name} and below`}</h2>
+      <div class="scroll">
+        <table id="centres">
+          <thead>
+            <tr><th>Centre</th><th class="number">Accepted</th><th class="number">On time</th><th class="number">Overdue</th><th class="number">Avg. days</th><th class="number">Handed in</th><th class="number">Reused</th><th class="number">Transfers</th></tr>
+          </thead>
+          <tbody>
+            {statistics.centres.map((centre) => (
+              <tr data-centre={centre.code}>
+                <th class={`depth-${Math.max(0, (LEVEL_INDENT[centre.level] ?? 0) - rootIndent)}`}>
+                  <a href={`/supervision?from=${statistics.period.from}&to=${statistics.period.to}&centre=${centre.code}`}>{centre.name}</a> <span class="note">{centre.code}</span>
+                </th>
+                <td class="number">{String(centre.accepted)}</td>
+                <td class="number">{percent(centre.onTimeRate)}</td>
+                <td class="number">{String(centre.overdue)}</td>
+                <td class="number">{centre.averageHandlingDays === null ? '—' : String(centre.averageHandlingDays)}</td>
+                <td class="number">{String(centre.materialsHandedIn)}</td>
+                <td class="number">{String(centre.materialsReused)}</td>
+                <td class="number">{String(centre.transfers)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 };
 

@@ -16,6 +16,9 @@ import { basicOrBearer } from './access.js';
 import { renderRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
 import { PERIOD_LIMITS, type SummaryPeriod, checkPeriod, supervisionSummary } from './summary.js';
 import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
+import { centreStatistics } from './centre-statistics.js';
+import { type SupervisionScope, supervisionScope } from './scope.js';
+import { ApiError } from '../platform/errors.js';
 
 const SUPERVISION_SCOPES: Scope[] = ['supervision:read'];
 /** The OpenAPI name of HTTP Basic with client credentials, which only the page accepts. */
@@ -29,6 +32,14 @@ const DateSchema = z
   .refine(isCalendarDate, 'not a real calendar date');
 
 const PERIOD_RULE = `Dates from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}; a period spans at most ${PERIOD_LIMITS.maxDays} days.`;
+
+const CentreQuery = z.object({
+  centre: z
+    .string()
+    .regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits')
+    .optional()
+    .openapi({ description: 'Only the cases handled at this centre and below (default: your own centre, or the whole province for a supervisor of no centre)', example: '610100000' }),
+});
 
 const PeriodQuery = z.object({
   from: DateSchema.optional().openapi({ description: `First day (China Standard Time); default: 29 days before \`to\`. ${PERIOD_RULE}`, example: '2026-10-01' }),
@@ -184,9 +195,10 @@ const warningsRoute = protectedRoute({
     'passed (`overdue`); a case awaiting the applicant is read on the day its clock stopped. Days of a year whose holidays are not loaded ' +
     'count by weekday alone, and the warnings they affect are `provisional`. Case numbers only, no personal data.',
   scopes: SUPERVISION_SCOPES,
+  request: { query: CentreQuery },
   responses: {
     200: { description: 'The current warnings, overdue first', content: { 'application/json': { schema: WarningsSchema } } },
-    ...errorResponses(401, 403, 503),
+    ...errorResponses(400, 401, 403, 404, 503),
   },
 });
 
@@ -197,10 +209,48 @@ const summaryRoute = protectedRoute({
   summary: 'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
   description: `The figures of a period of China Standard Time dates (default: the 30 days up to today). ${PERIOD_RULE} Anything else is a 400 \`validation_failed\` whose \`limits\` member names the limits.`,
   scopes: SUPERVISION_SCOPES,
-  request: { query: PeriodQuery },
+  request: { query: PeriodQuery.extend(CentreQuery.shape) },
   responses: {
     200: { description: 'The figures of the period', content: { 'application/json': { schema: SummarySchema } } },
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const FiguresShape = {
+  accepted: z.number().int(),
+  concluded: z.number().int(),
+  onTime: z.number().int(),
+  onTimeRate: z.number().nullable(),
+  overdue: z.number().int().openapi({ description: 'Concluded after the due date, or still open past it today' }),
+  averageHandlingDays: z.number().nullable().openapi({ description: 'Calendar days from acceptance to conclusion' }),
+  materialsHandedIn: z.number().int(),
+  materialsReused: z.number().int(),
+  transfers: z.number().int(),
+};
+
+const CentreStatisticsSchema = z
+  .object({
+    centre: z.object({ code: z.string(), name: z.string(), level: z.string(), path: z.string() }),
+    period: z.object({ from: z.string(), to: z.string() }),
+    today: z.string(),
+    totals: z.object(FiguresShape),
+    centres: z.array(z.object({ code: z.string(), name: z.string(), level: z.string(), parentCode: z.string().nullable(), ...FiguresShape })),
+    windows: z.array(z.object({ clientId: z.string(), ...FiguresShape })),
+    operators: z.array(z.object({ centreCode: z.string().nullable(), operatorId: z.string(), ...FiguresShape })),
+  })
+  .openapi('CentreStatistics');
+
+const centreStatisticsRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/supervision/centres',
+  tags: ['supervision'],
+  summary: 'Figures per centre (rolled up the tree), window and operator for the cases accepted in a period',
+  description: `A centre's subtree (default: your own centre; a supervisor of no centre names one). ${PERIOD_RULE}`,
+  scopes: SUPERVISION_SCOPES,
+  request: { query: PeriodQuery.extend(CentreQuery.shape) },
+  responses: {
+    200: { description: 'The figures', content: { 'application/json': { schema: CentreStatisticsSchema } } },
+    ...errorResponses(400, 401, 403, 404),
   },
 });
 
@@ -235,7 +285,7 @@ const pageRoute = basicOrBearerRoute({
   description:
     'The same figures as the supervision API, at a glance. A browser asks for the client id and secret of an auditor or administrator client ' +
     '(HTTP Basic); scripts may send an access token instead. Every view is audited (`supervision.view`).',
-  request: { query: PeriodQuery },
+  request: { query: PeriodQuery.extend(CentreQuery.shape) },
   responses: {
     200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
     ...errorResponses(400, 401, 403),
@@ -256,19 +306,25 @@ export function resolvePeriod(query: { from?: string | undefined; to?: string | 
   return period;
 }
 
-async function currentWarnings(c: Context<AppEnv>, today: string): Promise<SupervisionWarnings> {
+async function currentWarnings(c: Context<AppEnv>, today: string, scope: SupervisionScope | null): Promise<SupervisionWarnings> {
   const services = c.get('services');
-  return supervisionWarnings(services.db, await services.calendar.current(), { today, warningShare: services.config.supervision.warningShare });
+  return supervisionWarnings(services.db, await services.calendar.current(), { today, warningShare: services.config.supervision.warningShare, scope });
 }
 
-async function auditRead(c: Context<AppEnv>, action: string, fields: string[]): Promise<void> {
+/** The part of the tree this read covers (see scope.ts). */
+async function scopeOf(c: Context<AppEnv>, requested: string | undefined): Promise<SupervisionScope | null> {
+  const services = c.get('services');
+  return supervisionScope(await services.access.reference.centreDirectory(services.db), c.get('principal'), requested);
+}
+
+async function auditRead(c: Context<AppEnv>, action: string, fields: string[], scope: SupervisionScope | null): Promise<void> {
   await recordAudit(c.get('services').db, {
     actor: c.get('principal'),
     action,
     outcome: 'allowed',
     requestId: c.get('requestId'),
     purpose: 'supervision',
-    fields,
+    fields: scope === null ? fields : [...fields, `centre:${scope.code}`],
   });
 }
 
@@ -280,28 +336,47 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(warningsRoute, async (c) => {
-    const warnings = await currentWarnings(c, chinaToday(c.get('services').clock.now()));
-    await auditRead(c, 'supervision.read', ['warnings']);
+    const scope = await scopeOf(c, c.req.valid('query').centre);
+    const warnings = await currentWarnings(c, chinaToday(c.get('services').clock.now()), scope);
+    await auditRead(c, 'supervision.read', ['warnings'], scope);
     return c.json(warnings, 200);
   });
 
   app.openapi(summaryRoute, async (c) => {
     const services = c.get('services');
-    const period = resolvePeriod(c.req.valid('query'), chinaToday(services.clock.now()));
-    const summary = await supervisionSummary(services.db, services, period);
-    await auditRead(c, 'supervision.read', ['summary']);
+    const query = c.req.valid('query');
+    const period = resolvePeriod(query, chinaToday(services.clock.now()));
+    const scope = await scopeOf(c, query.centre);
+    const summary = await supervisionSummary(services.db, services, period, scope);
+    await auditRead(c, 'supervision.read', ['summary'], scope);
     return c.json(summary, 200);
+  });
+
+  app.openapi(centreStatisticsRoute, async (c) => {
+    const services = c.get('services');
+    const query = c.req.valid('query');
+    const today = chinaToday(services.clock.now());
+    const period = resolvePeriod(query, today);
+    const scope = await scopeOf(c, query.centre);
+    if (scope === null) throw new ApiError('validation_failed', 'Name the centre whose figures you want: ?centre=<code>.', { errors: [{ path: 'centre', message: 'required for a supervisor of no centre' }] });
+    const directory = await services.access.reference.centreDirectory(services.db);
+    const statistics = await centreStatistics(services.db, directory, scope, period, today);
+    await auditRead(c, 'supervision.read', ['centres'], scope);
+    return c.json(statistics, 200);
   });
 
   app.openapi(pageRoute, async (c) => {
     const services = c.get('services');
+    const query = c.req.valid('query');
     const today = chinaToday(services.clock.now());
-    const period = resolvePeriod(c.req.valid('query'), today);
-    const summary = await supervisionSummary(services.db, services, period);
-    const warnings = await currentWarnings(c, today);
-    await auditRead(c, 'supervision.view', ['warnings', 'summary']);
+    const period = resolvePeriod(query, today);
+    const scope = await scopeOf(c, query.centre);
+    const summary = await supervisionSummary(services.db, services, period, scope);
+    const warnings = await currentWarnings(c, today, scope);
+    const centres = scope === null ? null : await centreStatistics(services.db, await services.access.reference.centreDirectory(services.db), scope, period, today);
+    await auditRead(c, 'supervision.view', ['warnings', 'summary'], scope);
     const nonce = randomBytes(16).toString('base64');
-    const html = await renderSupervisionPage({ today, viewer: c.get('principal').clientId, summary, warnings, nonce });
+    const html = await renderSupervisionPage({ today, viewer: c.get('principal').clientId, summary, warnings, centres, nonce });
     c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
     return c.html(html, 200);
   });

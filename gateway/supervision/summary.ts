@@ -14,6 +14,7 @@ import type { DepartmentRegistry } from '../departments/registry.js';
 import { departmentView } from '../departments/status.js';
 import { addDays } from '../materials/dates.js';
 import { ApiError } from '../platform/errors.js';
+import { type SupervisionScope, caseInScope } from './scope.js';
 
 export interface SummaryPeriod {
   /** First day, `YYYY-MM-DD` (China Standard Time). */
@@ -163,7 +164,7 @@ function errorCodeOf(lastError: string | null): string | null {
 
 const isoOf = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
-export async function supervisionSummary(db: Queryable, services: SummaryServices, period: SummaryPeriod): Promise<SupervisionSummary> {
+export async function supervisionSummary(db: Queryable, services: SummaryServices, period: SummaryPeriod, scope: SupervisionScope | null = null): Promise<SupervisionSummary> {
   checkPeriod(period);
   const { start, end } = periodInstants(period);
 
@@ -172,8 +173,8 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
       select count(*) filter (where status = 'completed')::int as completed,
              count(*) filter (where status = 'rejected')::int as rejected,
              count(*) filter (where due_on is not null and completed_on <= due_on)::int as on_time
-        from cases
-       where status in ('completed', 'rejected')
+        from cases c
+       where ${caseInScope(scope)} and status in ('completed', 'rejected')
          and completed_on between ${period.from}::date and ${period.to}::date`),
   );
   const completed = count(completion?.completed);
@@ -184,8 +185,8 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
   const statusRows = rowsOf<{ status: CaseStatusName; cases: unknown }>(
     await db.execute(sql`
       select status::text as status, count(*)::int as cases
-        from cases
-       where opened_at >= ${start.toISOString()}::timestamptz and opened_at < ${end.toISOString()}::timestamptz
+        from cases c
+       where ${caseInScope(scope)} and opened_at >= ${start.toISOString()}::timestamptz and opened_at < ${end.toISOString()}::timestamptz
        group by status`),
   );
   const casesByStatus: Record<CaseStatusName, number> = { open: 0, submitted: 0, in_progress: 0, awaiting_applicant: 0, completed: 0, rejected: 0 };
@@ -199,7 +200,7 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
              sum(c.materials_deferred)::int as deferred
         from cases c
         join items i on i.code = c.item_code
-       where c.accepted_on between ${period.from}::date and ${period.to}::date
+       where ${caseInScope(scope)} and c.accepted_on between ${period.from}::date and ${period.to}::date
        group by c.item_code, i.name
        order by c.item_code`),
   );
@@ -224,8 +225,9 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
              count(*) filter (where status = 'pending')::int as pending,
              count(*) filter (where status = 'dead')::int as dead,
              count(*) filter (where attempts > 1)::int as retried
-        from deliveries
-       where created_at >= ${start.toISOString()}::timestamptz and created_at < ${end.toISOString()}::timestamptz
+        from deliveries d
+       where d.created_at >= ${start.toISOString()}::timestamptz and d.created_at < ${end.toISOString()}::timestamptz
+         and ${scope === null ? sql`true` : sql`exists (select 1 from cases c where c.id = d.case_id and ${caseInScope(scope)})`}
        group by department_code`),
   );
   const latencyRows = rowsOf<{ department_code: string; delivered: unknown; p50: number | null; p95: number | null }>(
@@ -235,7 +237,7 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
              percentile_cont(0.95) within group (order by extract(epoch from (d.delivered_at - c.submitted_at)))::float8 * 1000 as p95
         from deliveries d
         join cases c on c.id = d.case_id
-       where d.status = 'delivered' and c.submitted_at is not null
+       where ${caseInScope(scope)} and d.status = 'delivered' and c.submitted_at is not null
          and d.delivered_at >= ${start.toISOString()}::timestamptz and d.delivered_at < ${end.toISOString()}::timestamptz
        group by d.department_code`),
   );
@@ -260,7 +262,7 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
       select d.id, c.case_number, d.department_code, d.attempts, d.last_error, d.created_at, d.dead_at, count(*) over ()::int as total
         from deliveries d
         join cases c on c.id = d.case_id
-       where d.status = 'dead'
+       where ${caseInScope(scope)} and d.status = 'dead'
        order by d.dead_at desc nulls last, d.id
        limit ${DEAD_LETTER_LIST_LIMIT}::integer`),
   );

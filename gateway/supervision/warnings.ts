@@ -16,6 +16,7 @@
  * `today` is a parameter, not the wall clock, so the figures for any day can be computed and tested.
  */
 import { sql } from 'drizzle-orm';
+import { type SupervisionScope, caseInScope } from './scope.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { type Queryable, rowsOf } from '../db/client.js';
@@ -128,6 +129,8 @@ export interface WarningOptions {
   today: string;
   /** Share of the promised days (0–1] at which a case is approaching its deadline. */
   warningShare: number;
+  /** Only the cases handled within this centre's subtree (null or absent: the whole province). */
+  scope?: SupervisionScope | null;
 }
 
 interface CandidateRow {
@@ -171,6 +174,7 @@ const departmentsOfCase = sql`coalesce((
  */
 export async function supervisionWarnings(db: Queryable, loadedCalendar: WorkingCalendar, options: WarningOptions): Promise<SupervisionWarnings> {
   const { today, warningShare } = options;
+  const scope = options.scope ?? null;
   const calendar = withProvisionalYears(loadedCalendar);
   const provisionalYears = new Set<number>();
   /** Whether counting between the two days needs a year that is not loaded (and notes the years). */
@@ -186,7 +190,7 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
              c.paused_on::text as paused_on, c.paused_working_days, ${departmentsOfCase} as departments
         from cases c
         join items i on i.code = c.item_code
-       where c.status in ('submitted', 'in_progress', 'awaiting_applicant')
+       where ${caseInScope(scope)} and c.status in ('submitted', 'in_progress', 'awaiting_applicant')
          and c.accepted_on is not null and c.due_on is not null
          and (c.due_on < ${today}::date
               or c.accepted_on <= ${today}::date - floor(${warningShare}::float8 * c.promised_days)::int)`),
@@ -234,7 +238,7 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
         join cases c on c.id = cm.case_id
         join items i on i.code = c.item_code
         left join item_materials im on im.item_code = c.item_code and im.requirement_code = cm.requirement_code
-       where cm.resolution = 'deferred'
+       where ${caseInScope(scope)} and cm.resolution = 'deferred'
          and cm.due_on < ${today}::date
          and c.status <> 'rejected'
        order by cm.due_on, c.case_number, cm.requirement_code`),

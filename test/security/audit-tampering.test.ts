@@ -238,6 +238,7 @@ async function sealedRows(deployment: Deployment, fromSeq: number): Promise<Audi
     actorClientId: String(row['actor_client_id']),
     actorKind: String(row['actor_kind']),
     operatorId: (row['operator_id'] as string | null) ?? null,
+    centreCode: (row['centre_code'] as string | null) ?? null,
     action: String(row['action']),
     subjectRef: (row['subject_ref'] as string | null) ?? null,
     fields: row['fields'] as string[],
