@@ -43,13 +43,21 @@ export class AccessPolicy {
   }
 }
 
+/**
+ * What one request knows of its caller, shared by the request's `RequestAccess` under every purpose
+ * (the facts do not depend on the purpose): computed once per request.
+ */
+interface RequestFacts {
+  facts: Promise<GrantFacts> | undefined;
+  /** The facts once loaded: the caller's centre for audit entries written after a decision. */
+  loaded: GrantFacts | undefined;
+  /** Whether this request's facts were confirmed current against the database. */
+  confirmed: boolean;
+}
+
 /** The policy bound to one request: its caller, purpose and clock, with the facts memoised. */
 export class RequestAccess {
-  private facts: Promise<GrantFacts> | undefined;
-  /** The facts once loaded: the caller's centre for audit entries written after a decision. */
-  private loaded: GrantFacts | undefined;
-  /** Whether this request's facts were confirmed current against the database. */
-  private confirmed = false;
+  private readonly known: RequestFacts;
 
   constructor(
     private readonly policy: AccessPolicy,
@@ -57,15 +65,14 @@ export class RequestAccess {
     readonly purpose: AccessPurpose | null,
     readonly requestId: string,
     readonly now: Date,
-  ) {}
+    known?: RequestFacts,
+  ) {
+    this.known = known ?? { facts: undefined, loaded: undefined, confirmed: false };
+  }
 
   /** The same caller and facts under another purpose (a case route: the case is the purpose). */
   withPurpose(purpose: AccessPurpose): RequestAccess {
-    const bound = new RequestAccess(this.policy, this.principal, purpose, this.requestId, this.now);
-    bound.facts = this.facts;
-    bound.loaded = this.loaded;
-    bound.confirmed = this.confirmed;
-    return bound;
+    return new RequestAccess(this.policy, this.principal, purpose, this.requestId, this.now, this.known);
   }
 
   /**
@@ -74,8 +81,9 @@ export class RequestAccess {
    * another connection the caller's open transaction could be waiting for.
    */
   grantFacts(db: Queryable): Promise<GrantFacts> {
-    this.facts ??= this.policy.reference.grantFacts(db, this.principal, this.now).then((facts) => (this.loaded = facts));
-    return this.facts;
+    const known = this.known;
+    known.facts ??= this.policy.reference.grantFacts(db, this.principal, this.now).then((facts) => (known.loaded = facts));
+    return known.facts;
   }
 
   /**
@@ -83,7 +91,7 @@ export class RequestAccess {
    * or a department system serving one); null before any decision or when it serves none or several.
    */
   actingCentre(): string | null {
-    const own = this.loaded?.centres.own ?? [];
+    const own = this.known.loaded?.centres.own ?? [];
     return own.length === 1 ? (own[0] ?? null) : null;
   }
 
@@ -93,11 +101,11 @@ export class RequestAccess {
    * instance moments ago could turn.
    */
   private async confirmedGrantFacts(db: Queryable): Promise<GrantFacts> {
-    if (!this.confirmed) {
-      this.confirmed = true;
+    if (!this.known.confirmed) {
+      this.known.confirmed = true;
       await this.policy.reference.confirmCurrent(db);
       // Computed again from the confirmed copy (in memory): the memoised facts may be older.
-      this.facts = undefined;
+      this.known.facts = undefined;
     }
     return this.grantFacts(db);
   }
@@ -116,7 +124,7 @@ export class RequestAccess {
    */
   async decideConfirmed<T>(db: Queryable, make: (facts: GrantFacts) => T, decisionsOf: (made: T) => readonly Decision[]): Promise<T> {
     const made = make(await this.grantFacts(db));
-    if (this.confirmed || !decisionsOf(made).some(refusedForWantOfGrant)) return made;
+    if (this.known.confirmed || !decisionsOf(made).some(refusedForWantOfGrant)) return made;
     return make(await this.confirmedGrantFacts(db));
   }
 

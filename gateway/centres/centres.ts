@@ -97,15 +97,16 @@ export async function upsertCentre(db: Database, reference: ReferenceData, actor
     const existing = (await tx.select().from(centres).where(eq(centres.code, code)))[0];
     const parent = input.parentCode === null ? undefined : (await tx.select().from(centres).where(eq(centres.code, input.parentCode)))[0];
     if (input.parentCode !== null && !parent) throw new ApiError('centre_not_found', `No service centre ${input.parentCode} to place ${code} under.`, { centreCode: input.parentCode });
+    // A cycle first: a centre placed under itself or below is refused as such, whatever the levels.
+    if (parent !== undefined && existing && parent.path.startsWith(existing.path)) {
+      throw new ApiError('centre_cycle', `Moving ${code} under ${parent.code} would put it below itself.`, { centreCode: code, parentCode: parent.code });
+    }
     if (parent === undefined && input.level !== 'province') throw invalid('only a province centre stands at the top; name the parent of a lower centre', { level: input.level });
     if (parent !== undefined) {
       if (levelRank(parent.level) >= levelRank(input.level)) throw invalid(`a ${input.level} centre cannot stand under a ${parent.level} centre`, { level: input.level, parentLevel: parent.level });
       const shared = SHARED_DIGITS[input.level];
       if (code.slice(0, shared) !== parent.code.slice(0, shared)) {
         throw invalid(`the code of a ${input.level} centre starts with the first ${shared} digits of its parent's division code (${parent.code.slice(0, shared)})`, { parentCode: parent.code });
-      }
-      if (existing && parent.path.startsWith(existing.path)) {
-        throw new ApiError('centre_cycle', `Moving ${code} under ${parent.code} would put it below itself.`, { centreCode: code, parentCode: parent.code });
       }
     }
     const path = `${parent?.path ?? '/'}${code}/`;
