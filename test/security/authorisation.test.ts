@@ -147,6 +147,14 @@ const objectLevel: Record<string, string> = {
   'POST /v1/cases/{caseId}/materials': 'owned (tested)',
   'POST /v1/cases/{caseId}/certificates': 'owned (tested)',
   'POST /v1/cases/{caseId}/submit': 'owned (tested)',
+  'POST /v1/cases/{caseId}/transfer': 'owned by the centre handling the case (test/centres.test.ts)',
+  'GET /v1/centres/{code}': 'shared: the centre tree',
+  'PUT /v1/centres/{code}': 'shared: centre administration',
+  'GET /v1/centres/{code}/operators': 'shared: the staff of a centre',
+  'PUT /v1/centres/{code}/operators/{operatorId}': 'shared: centre administration',
+  'GET /v1/centres/{code}/items': 'shared: how a centre offers the catalogue',
+  'PUT /v1/centres/{code}/items/{itemCode}': 'shared: centre administration',
+  'PUT /v1/clients/{clientId}/centres': 'shared: administrators manage every client',
   'POST /v1/deliveries/{id}/retry': 'shared: operations administration',
 };
 
