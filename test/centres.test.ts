@@ -167,6 +167,8 @@ describe('the centre tree', () => {
     await refused(await centre('330110004', '颠倒', 'county', TOWN1), 422, 'centre_invalid'); // a county under a town
     await refused(await centre('330120000', '无上级', 'city', null), 422, 'centre_invalid'); // only a province stands at the top
     await refused(await call(admin, '/v1/centres/33011000', { method: 'PUT', body: { name: 'x', level: 'town', parentCode: COUNTY } }), 400, 'validation_failed');
+    // A county the province administers directly (like 仙桃 429004) shares the province's two digits.
+    await ok(await centre('339004000', '省直辖县级行政服务中心', 'county', '330000000'), 201);
     const rows = await gw.services.db.select({ code: centres.code }).from(centres);
     expect(rows.map((row) => row.code)).not.toContain('330110003');
     expect(rows.map((row) => row.code)).not.toContain('330199001');
@@ -189,6 +191,7 @@ describe('the centre tree', () => {
 
   it('keeps promised time limits within the statutory ones, and clients at the right number of centres', async () => {
     await refused(await offer(TOWN1, MORTGAGE, 11), 422, 'promised_days_above_statutory'); // statutory: 10
+    await refused(await offer(CITY, MORTGAGE), 422, 'centre_above_deciding_level'); // decided by counties
     await refused(await put(`/v1/centres/${TOWN1}/items/no_such_item`, { enabled: true }), 422, 'unknown_item');
     await refused(await put(`/v1/clients/${windows.town1.id}/centres`, { centreCodes: [TOWN1, TOWN2] }), 422, 'client_centres_invalid');
     await refused(await put(`/v1/clients/${windows.town1.id}/centres`, { centreCodes: ['330110999'] }), 404, 'centre_not_found');
@@ -292,6 +295,11 @@ describe('a case accepted at a town, decided by its county', () => {
       .from(auditEntries)
       .where(and(eq(auditEntries.action, 'case.open'), eq(auditEntries.caseRef, opened.caseNumber)));
     expect(entry?.centreCode).toBe(TOWN2);
+    // The subject's access log names the centre of every use.
+    const log = await ok<{ items: { action: string; caseRef: string | null; centre: { code: string; name: string | null } | null }[] }>(
+      await call(auditors.province, `/v1/subjects/${subjectId}/access-log`, { headers: { 'onewindow-purpose': 'supervision' } }),
+    );
+    expect(log.items.find((item) => item.action === 'case.open' && item.caseRef === opened.caseNumber)?.centre).toEqual({ code: TOWN2, name: '五常街道便民服务中心' });
   });
 });
 

@@ -20,8 +20,8 @@
  *   window attached to it). Windows of an ancestor centre read it for supervision only (purpose
  *   `supervision`, a director or supervisor); sibling centres see nothing of it. Only a window of
  *   the centre handling it changes it (the opening window, for a case of no centre).
- * - A window system of a centre names its operator on every request, one registered at its centre;
- *   an unknown or disabled operator is refused, not just recorded.
+ * - A window system of a centre names its operator on every access to personal data, one
+ *   registered at its centre; none, or an unknown or disabled one, is refused, not just recorded.
  * - Only the owning department changes who may read its resource (sharing type, conditions,
  *   field sensitivity, owner); any other publisher changes the technical description only.
  * - A citizen's token reads that citizen's own access log and nothing else; a window mints one
@@ -292,13 +292,14 @@ function caseChange(principal: Principal, facts: CaseFacts, grantFacts: GrantFac
 }
 
 /**
- * A window system of a centre says who is at the window: an operator registered there (none named
- * is refused where a case is opened or changed). Windows of no centre are not checked.
+ * A window system of a centre says who is at the window for every access to personal data: an
+ * active operator registered there. Windows of no centre (before their centre is registered) are
+ * not checked: their operator header is recorded as sent.
  */
-function operatorCheck(principal: Principal, action: PolicyAction, purpose: AccessPurpose | null, facts: GrantFacts): Decision | null {
+function operatorCheck(principal: Principal, purpose: AccessPurpose | null, facts: GrantFacts): Decision | null {
   if (principal.kind !== 'window' || facts.centres.own.length === 0) return null;
   const operatorId = purpose?.operatorId ?? null;
-  if (operatorId === null) return action === 'case.open' || action === 'case.change' ? deny('operator.required', 'operator_required') : null;
+  if (operatorId === null) return deny('operator.required', 'operator_required');
   return facts.centres.operatorRole(operatorId) === undefined ? deny('operator.not_registered_at_centre', 'operator_unknown') : null;
 }
 
@@ -326,7 +327,7 @@ export function decide(request: PolicyRequest): Decision {
     if (action === 'access_log.read' && resource.kind === 'access_log' && resource.subjectId === principal.subjectId) return allow('access_log.own');
     return deny('subject_token.own_access_log_only', 'not_visible');
   }
-  const operatorRefusal = operatorCheck(principal, action, purpose, facts);
+  const operatorRefusal = operatorCheck(principal, purpose, facts);
   if (operatorRefusal) return operatorRefusal;
   switch (action) {
     case 'subject.read':

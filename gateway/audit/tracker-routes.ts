@@ -28,6 +28,7 @@ const TrackerPageSchema = z
           department: z.string().nullable(),
         }),
         operatorId: z.string().nullable().openapi({ description: "The operator at the calling system; null in the citizen's own view" }),
+        centre: z.object({ code: z.string(), name: z.string().nullable() }).nullable().openapi({ description: 'Where the data was used: the service centre of the actor' }),
         action: z.string(),
         fields: z.array(z.string()),
         materialTypes: z.array(z.string()),

@@ -9,7 +9,7 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.js';
 import type { Database } from '../db/client.js';
-import { auditEntries, clients, subjects } from '../db/schema.js';
+import { auditEntries, centres, clients, subjects } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import { recordAudit } from './record.js';
@@ -21,6 +21,8 @@ export interface TrackerEntry {
   client: { id: string | null; name: string | null; kind: string; department: string | null };
   /** Withheld (null) from the citizen: another agency's internal reference. */
   operatorId: string | null;
+  /** Where the data was used: the service centre the actor acted at (shown to the citizen too). */
+  centre: { code: string; name: string | null } | null;
   action: string;
   fields: string[];
   materialTypes: string[];
@@ -65,9 +67,10 @@ export async function readDataTracker(db: Database, reader: TrackerReader, query
     const [subject] = await tx.select({ id: subjects.id }).from(subjects).where(eq(subjects.id, query.subjectId));
     if (!subject) return null;
     const rows = await tx
-      .select({ entry: auditEntries, clientName: clients.name, clientDepartment: clients.departmentCode })
+      .select({ entry: auditEntries, clientName: clients.name, clientDepartment: clients.departmentCode, centreName: centres.name })
       .from(auditEntries)
       .leftJoin(clients, eq(clients.id, auditEntries.actorClientId))
+      .leftJoin(centres, eq(centres.code, auditEntries.centreCode))
       .where(and(eq(auditEntries.subjectRef, query.subjectId), before === undefined ? undefined : lt(auditEntries.id, before)))
       .orderBy(desc(auditEntries.id))
       .limit(query.limit);
@@ -88,11 +91,12 @@ export async function readDataTracker(db: Database, reader: TrackerReader, query
   const last = page.at(-1);
   return {
     subjectId: query.subjectId,
-    items: page.map(({ entry, clientName, clientDepartment }) => ({
+    items: page.map(({ entry, clientName, clientDepartment, centreName }) => ({
       entryId: entry.entryId,
       occurredAt: entry.occurredAt.toISOString(),
       client: { id: reader.citizenView ? null : entry.actorClientId, name: clientName, kind: entry.actorKind, department: clientDepartment ?? departmentOfActor(entry.actorClientId) },
       operatorId: reader.citizenView ? null : entry.operatorId,
+      centre: entry.centreCode === null ? null : { code: entry.centreCode, name: centreName },
       action: entry.action,
       fields: reader.citizenView ? dataCategories(entry.fields) : entry.fields,
       materialTypes: entry.materialTypes,

@@ -584,6 +584,8 @@ function offerAt(directory: CentreDirectory, clientId: string, item: ItemDefinit
       itemCode: item.code,
     });
   }
+  // An escalated item must have a centre to go up to, known before anyone hands anything in.
+  if (item.kind === 'escalated') decidingCentreFor(directory, centreCode, item);
   return { centreCode, promisedDays: offered.promisedDays ?? item.promisedDays };
 }
 

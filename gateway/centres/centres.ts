@@ -21,11 +21,11 @@ export const OPERATOR_ROLES = ['acceptance_clerk', 'back_office_approver', 'cent
 export type OperatorRoleName = (typeof OPERATOR_ROLES)[number];
 
 /**
- * How many leading digits of its code a centre of each level shares with its parent: a city's
- * division code starts with its province's two digits, a county's with its city's four, and town
- * and village centres carry their county's six (GB/T 2260 codes go no deeper).
+ * How many leading digits of its code a centre shares with its parent, by the parent's level: a
+ * province's two (a city, or a county the province administers directly, such as 仙桃 429004), a
+ * city's four, and a county's six for town and village centres (GB/T 2260 codes go no deeper).
  */
-const SHARED_DIGITS: Record<CentreLevel, number> = { province: 0, city: 2, county: 4, town: 6, village: 6 };
+const SHARED_WITH_PARENT: Record<CentreLevel, number> = { province: 2, city: 4, county: 6, town: 6, village: 6 };
 
 export interface CentreInput {
   name: string;
@@ -104,7 +104,7 @@ export async function upsertCentre(db: Database, reference: ReferenceData, actor
     if (parent === undefined && input.level !== 'province') throw invalid('only a province centre stands at the top; name the parent of a lower centre', { level: input.level });
     if (parent !== undefined) {
       if (levelRank(parent.level) >= levelRank(input.level)) throw invalid(`a ${input.level} centre cannot stand under a ${parent.level} centre`, { level: input.level, parentLevel: parent.level });
-      const shared = SHARED_DIGITS[input.level];
+      const shared = SHARED_WITH_PARENT[parent.level];
       if (code.slice(0, shared) !== parent.code.slice(0, shared)) {
         throw invalid(`the code of a ${input.level} centre starts with the first ${shared} digits of its parent's division code (${parent.code.slice(0, shared)})`, { parentCode: parent.code });
       }
@@ -206,8 +206,15 @@ export interface CentreItemView extends CentreItemInput {
 
 /** Enables (or disables) an item at a centre with its promised days (承诺时限 ≤ 法定时限), notes and fees. */
 export async function setCentreItem(db: Database, reference: ReferenceData, actor: Actor, centreCode: string, itemCode: string, input: CentreItemInput): Promise<CentreItemView> {
-  requireCentre(await reference.centreDirectory(db), centreCode);
   const item = await requireItemFrom(reference, db, itemCode);
+  const centre = requireCentre(await reference.centreDirectory(db), centreCode);
+  if (input.enabled && item.decidingLevel !== null && levelRank(centre.level) < levelRank(item.decidingLevel)) {
+    throw new ApiError('centre_above_deciding_level', `${item.name} is decided at ${item.decidingLevel} level: a ${centre.level} centre, above it, cannot report it up.`, {
+      itemCode,
+      decidingLevel: item.decidingLevel,
+      level: centre.level,
+    });
+  }
   if (input.promisedDays !== null && input.promisedDays > item.statutoryDays) {
     throw new ApiError('promised_days_above_statutory', `A centre may promise ${item.name} in at most its statutory ${item.statutoryDays} working days, not ${input.promisedDays}.`, {
       itemCode,

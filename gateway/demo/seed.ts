@@ -112,11 +112,15 @@ async function seedDemoCentres(db: Queryable): Promise<void> {
     .values(demoCentres.map((centre) => ({ ...centre, path: pathOf(centre.code), openingHours: '周一至周五 9:00-12:00, 13:30-17:00' })))
     .onConflictDoNothing();
   await db.insert(operators).values(demoOperators).onConflictDoNothing();
-  // Every seed item at every demo centre, at the catalogue's promised days.
-  await db
-    .insert(centreItems)
-    .values(demoCentres.flatMap((centre) => seedItems.map((item) => ({ centreCode: centre.code, itemCode: item.code, enabled: true }))))
-    .onConflictDoNothing();
+  // Every seed item at every demo centre, at the catalogue's promised days; an escalated item
+  // only at or below the level that decides it (a centre above could not report it up).
+  const levels: CentreLevel[] = ['province', 'city', 'county', 'town', 'village'];
+  const offers = demoCentres.flatMap((centre) =>
+    seedItems
+      .filter((item) => item.decidingLevel === null || levels.indexOf(centre.level) >= levels.indexOf(item.decidingLevel))
+      .map((item) => ({ centreCode: centre.code, itemCode: item.code, enabled: true })),
+  );
+  await db.insert(centreItems).values(offers).onConflictDoNothing();
 }
 
 async function seedDemoGrants(db: Queryable, clientId: string): Promise<void> {

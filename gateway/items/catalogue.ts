@@ -171,7 +171,7 @@ export const seedItems: readonly ItemDefinition[] = [
   },
   {
     code: 'real_estate_mortgage_cancellation',
-    name: 'Mortgage cancellation registration (escalated to the municipal registry)',
+    name: 'Mortgage cancellation registration (escalated to the county registry)',
     nameZh: '抵押权注销登记',
     kind: 'escalated',
     subjectKind: null,
