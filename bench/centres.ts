@@ -31,8 +31,6 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { Pool } from 'undici';
 import type { CentreDirectory } from '../gateway/access/reference-data.js';
@@ -625,18 +623,16 @@ interface CapturedStatement {
 }
 
 /**
- * A stand-in for the database that records each statement the gateway's function sends (as drizzle
- * turns it into text and parameters) and answers no rows. Only `execute` is used by the supervision
- * functions run against it.
+ * A stand-in for the database that records each statement the gateway's function sends (the text
+ * and parameters its driver client is given: the supervision functions run them unprepared through
+ * the drizzle object's client, see `reportRows` in gateway/db/client.ts) and answers no rows.
  */
 function recordingDatabase(captured: CapturedStatement[], labels: readonly string[]): Queryable {
-  const dialect = new PgDialect();
-  const execute = async (query: SQL): Promise<unknown[]> => {
-    const { sql: text, params } = dialect.sqlToQuery(query);
+  const unsafe = async (text: string, params: unknown[]): Promise<unknown[]> => {
     captured.push({ label: labels[captured.length] ?? `statement ${captured.length + 1}`, text, params });
     return [];
   };
-  return { execute } as unknown as Queryable;
+  return { session: { client: { unsafe } } } as unknown as Queryable;
 }
 
 const SUMMARY_STATEMENTS = ['summary: completion', 'summary: cases by status', 'summary: materials by item', 'summary: deliveries', 'summary: delivery latency', 'summary: dead letters'];

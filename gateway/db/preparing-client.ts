@@ -19,8 +19,9 @@ type UnsafeArguments = Parameters<postgres.Sql['unsafe']>;
 type TransactionCallback = (sql: postgres.TransactionSql) => unknown;
 
 function withPreparing<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
+  // An explicit `prepare: false` (reporting statements, see `reportRows`) is kept.
   const unsafe = (query: string, parameters?: UnsafeArguments[1], options?: UnsafeArguments[2]) =>
-    client.unsafe(query, parameters, { ...options, prepare: (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS });
+    client.unsafe(query, parameters, { ...options, prepare: options?.prepare !== false && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS });
   // The transaction's own client (given to the callback) gets the same treatment.
   const wrapCallback = (callback: TransactionCallback) => (sql: postgres.TransactionSql) => callback(withPreparing(sql));
   return new Proxy(client, {

@@ -10,7 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { CentreDirectory, CentreRow } from '../access/reference-data.js';
-import { type Queryable, rowsOf } from '../db/client.js';
+import { type Queryable, reportRows } from '../db/client.js';
 import { type SupervisionScope, caseInScope } from './scope.js';
 import { type SummaryPeriod, checkPeriod } from './summary.js';
 
@@ -113,8 +113,9 @@ const sumsOf = (row: GroupRow): Sums => ({
 /** The figures of `scope`'s subtree for the cases accepted in `period`; overdue is judged at `today`. */
 export async function centreStatistics(db: Queryable, directory: CentreDirectory, scope: SupervisionScope, period: SummaryPeriod, today: string): Promise<CentreStatistics> {
   checkPeriod(period);
-  const rows = rowsOf<GroupRow>(
-    await db.execute(sql`
+  const rows = await reportRows<GroupRow>(
+    db,
+    sql`
       select case when grouping(c.centre_code) = 0 then 'centre'
                   when grouping(c.client_id) = 0 then 'window'
                   when grouping(c.operator_id) = 0 then 'operator' else 'all' end as by,
@@ -131,7 +132,7 @@ export async function centreStatistics(db: Queryable, directory: CentreDirectory
         from cases c
        where ${caseInScope(scope)}
          and c.accepted_on between ${period.from}::date and ${period.to}::date
-       group by grouping sets ((c.centre_code), (c.client_id), (c.accepting_centre_code, c.operator_id), ())`),
+       group by grouping sets ((c.centre_code), (c.client_id), (c.accepting_centre_code, c.operator_id), ())`,
   );
 
   const own = new Map<string, Sums>();

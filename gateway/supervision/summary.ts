@@ -9,7 +9,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
-import { type Queryable, rowsOf } from '../db/client.js';
+import { type Queryable, reportRows } from '../db/client.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { departmentView } from '../departments/status.js';
 import { addDays } from '../materials/dates.js';
@@ -168,32 +168,35 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
   checkPeriod(period);
   const { start, end } = periodInstants(period);
 
-  const [completion] = rowsOf<{ completed: unknown; rejected: unknown; on_time: unknown }>(
-    await db.execute(sql`
+  const [completion] = await reportRows<{ completed: unknown; rejected: unknown; on_time: unknown }>(
+    db,
+    sql`
       select count(*) filter (where status = 'completed')::int as completed,
              count(*) filter (where status = 'rejected')::int as rejected,
              count(*) filter (where due_on is not null and completed_on <= due_on)::int as on_time
         from cases c
        where ${caseInScope(scope)} and status in ('completed', 'rejected')
-         and completed_on between ${period.from}::date and ${period.to}::date`),
+         and completed_on between ${period.from}::date and ${period.to}::date`,
   );
   const completed = count(completion?.completed);
   const rejected = count(completion?.rejected);
   const onTime = count(completion?.on_time);
   const concluded = completed + rejected;
 
-  const statusRows = rowsOf<{ status: CaseStatusName; cases: unknown }>(
-    await db.execute(sql`
+  const statusRows = await reportRows<{ status: CaseStatusName; cases: unknown }>(
+    db,
+    sql`
       select status::text as status, count(*)::int as cases
         from cases c
        where ${caseInScope(scope)} and opened_at >= ${start.toISOString()}::timestamptz and opened_at < ${end.toISOString()}::timestamptz
-       group by status`),
+       group by status`,
   );
   const casesByStatus: Record<CaseStatusName, number> = { open: 0, submitted: 0, in_progress: 0, awaiting_applicant: 0, completed: 0, rejected: 0 };
   for (const row of statusRows) casesByStatus[row.status] = count(row.cases);
 
-  const itemRows = rowsOf<{ item_code: string; item_name: string; cases: unknown; required: unknown; handed_in: unknown; reused: unknown; fetched: unknown; deferred: unknown }>(
-    await db.execute(sql`
+  const itemRows = await reportRows<{ item_code: string; item_name: string; cases: unknown; required: unknown; handed_in: unknown; reused: unknown; fetched: unknown; deferred: unknown }>(
+    db,
+    sql`
       select c.item_code, i.name as item_name, count(*)::int as cases,
              sum(c.materials_required)::int as required, sum(c.materials_handed_in)::int as handed_in,
              sum(c.materials_reused)::int as reused, sum(c.materials_fetched)::int as fetched,
@@ -202,7 +205,7 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
         join items i on i.code = c.item_code
        where ${caseInScope(scope)} and c.accepted_on between ${period.from}::date and ${period.to}::date
        group by c.item_code, i.name
-       order by c.item_code`),
+       order by c.item_code`,
   );
   const byItem = itemRows.map((row) => ({ itemCode: row.item_code, itemName: row.item_name, ...materialFigures(row) }));
   const sum = (pick: (figures: MaterialFigures) => number) => byItem.reduce((total, item) => total + pick(item), 0);
@@ -218,8 +221,9 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
     byItem,
   };
 
-  const deliveryRows = rowsOf<{ department_code: string; total: unknown; delivered: unknown; pending: unknown; dead: unknown; retried: unknown }>(
-    await db.execute(sql`
+  const deliveryRows = await reportRows<{ department_code: string; total: unknown; delivered: unknown; pending: unknown; dead: unknown; retried: unknown }>(
+    db,
+    sql`
       select department_code, count(*)::int as total,
              count(*) filter (where status = 'delivered')::int as delivered,
              count(*) filter (where status = 'pending')::int as pending,
@@ -228,10 +232,11 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
         from deliveries d
        where d.created_at >= ${start.toISOString()}::timestamptz and d.created_at < ${end.toISOString()}::timestamptz
          and ${scope === null ? sql`true` : sql`exists (select 1 from cases c where c.id = d.case_id and ${caseInScope(scope)})`}
-       group by department_code`),
+       group by department_code`,
   );
-  const latencyRows = rowsOf<{ department_code: string; delivered: unknown; p50: number | null; p95: number | null }>(
-    await db.execute(sql`
+  const latencyRows = await reportRows<{ department_code: string; delivered: unknown; p50: number | null; p95: number | null }>(
+    db,
+    sql`
       select d.department_code, count(*)::int as delivered,
              percentile_cont(0.5) within group (order by extract(epoch from (d.delivered_at - c.submitted_at)))::float8 * 1000 as p50,
              percentile_cont(0.95) within group (order by extract(epoch from (d.delivered_at - c.submitted_at)))::float8 * 1000 as p95
@@ -239,7 +244,7 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
         join cases c on c.id = d.case_id
        where ${caseInScope(scope)} and d.status = 'delivered' and c.submitted_at is not null
          and d.delivered_at >= ${start.toISOString()}::timestamptz and d.delivered_at < ${end.toISOString()}::timestamptz
-       group by d.department_code`),
+       group by d.department_code`,
   );
   const departmentCodes = [...new Set([...deliveryRows.map((row) => row.department_code), ...latencyRows.map((row) => row.department_code)])].sort();
   const byDepartment: DepartmentDeliveries[] = departmentCodes.map((department) => {
@@ -257,14 +262,15 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
   });
   const total = (pick: (entry: DepartmentDeliveries) => number) => byDepartment.reduce((sum, entry) => sum + pick(entry), 0);
 
-  const deadRows = rowsOf<{ id: string; case_number: string; department_code: string; attempts: unknown; last_error: string | null; created_at: Date | string; dead_at: Date | string | null; total: unknown }>(
-    await db.execute(sql`
+  const deadRows = await reportRows<{ id: string; case_number: string; department_code: string; attempts: unknown; last_error: string | null; created_at: Date | string; dead_at: Date | string | null; total: unknown }>(
+    db,
+    sql`
       select d.id, c.case_number, d.department_code, d.attempts, d.last_error, d.created_at, d.dead_at, count(*) over ()::int as total
         from deliveries d
         join cases c on c.id = d.case_id
        where ${caseInScope(scope)} and d.status = 'dead'
        order by d.dead_at desc nulls last, d.id
-       limit ${DEAD_LETTER_LIST_LIMIT}::integer`),
+       limit ${DEAD_LETTER_LIST_LIMIT}::integer`,
   );
 
   return {

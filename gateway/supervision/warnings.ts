@@ -19,7 +19,7 @@ import { sql } from 'drizzle-orm';
 import { type SupervisionScope, caseInScope } from './scope.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
-import { type Queryable, rowsOf } from '../db/client.js';
+import { type Queryable, reportRows } from '../db/client.js';
 
 export type WarningLevel = 'approaching' | 'overdue';
 
@@ -183,8 +183,9 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
     for (const year of years) provisionalYears.add(year);
     return years.length > 0;
   };
-  const candidates = rowsOf<CandidateRow>(
-    await db.execute(sql`
+  const candidates = await reportRows<CandidateRow>(
+    db,
+    sql`
       select c.case_number, c.item_code, i.name as item_name, c.status::text as status,
              c.accepted_on::text as accepted_on, c.promised_days, c.due_on::text as due_on,
              c.paused_on::text as paused_on, c.paused_working_days, ${departmentsOfCase} as departments
@@ -193,7 +194,7 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
        where ${caseInScope(scope)} and c.status in ('submitted', 'in_progress', 'awaiting_applicant')
          and c.accepted_on is not null and c.due_on is not null
          and (c.due_on < ${today}::date
-              or c.accepted_on <= ${today}::date - floor(${warningShare}::float8 * c.promised_days)::int)`),
+              or c.accepted_on <= ${today}::date - floor(${warningShare}::float8 * c.promised_days)::int)`,
   );
 
   const cases: CaseDeadlineWarning[] = [];
@@ -229,8 +230,9 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
   // Overdue first, the longest overdue on top; then the least time left.
   cases.sort((a, b) => (a.level === b.level ? a.workingDaysLeft - b.workingDaysLeft || a.dueOn.localeCompare(b.dueOn) || a.caseNumber.localeCompare(b.caseNumber) : a.level === 'overdue' ? -1 : 1));
 
-  const deferredRows = rowsOf<DeferredRow>(
-    await db.execute(sql`
+  const deferredRows = await reportRows<DeferredRow>(
+    db,
+    sql`
       select c.case_number, c.item_code, i.name as item_name, c.status::text as status,
              cm.requirement_code, im.name as requirement_name, cm.due_on::text as due_on,
              ${departmentsOfCase} as departments
@@ -241,7 +243,7 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
        where ${caseInScope(scope)} and cm.resolution = 'deferred'
          and cm.due_on < ${today}::date
          and c.status <> 'rejected'
-       order by cm.due_on, c.case_number, cm.requirement_code`),
+       order by cm.due_on, c.case_number, cm.requirement_code`,
   );
   const deferredMaterials: DeferredMaterialWarning[] = deferredRows.map((row) => ({
     kind: 'deferred_material',
