@@ -14,7 +14,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config.js';
-import { preparingClient } from './preparing-client.js';
+import { PLANNED_EACH_TIME, preparingClient } from './preparing-client.js';
 import type * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -37,7 +37,7 @@ export function rowsOf<Row>(result: unknown): Row[] {
 }
 
 interface DriverClient {
-  unsafe?: (text: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown>;
+  unsafe?: (text: string, params: unknown[], options: Readonly<{ prepare: boolean }>) => Promise<unknown>;
   query?: (text: string, params: unknown[]) => Promise<unknown>;
 }
 
@@ -52,7 +52,7 @@ export async function reportRows<Row>(on: Queryable, query: SQL): Promise<Row[]>
   const client = session?.client;
   if (!client) throw new Error('reportRows: this drizzle object has no session client (drizzle-orm changed?)');
   const { sql: text, params } = dialect.sqlToQuery(query);
-  if (client.unsafe) return rowsOf<Row>(await client.unsafe(text, params, { prepare: false }));
+  if (client.unsafe) return rowsOf<Row>(await client.unsafe(text, params, PLANNED_EACH_TIME));
   if (client.query) return rowsOf<Row>(await client.query(text, params));
   throw new Error('reportRows: unknown driver client');
 }

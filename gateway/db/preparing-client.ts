@@ -18,10 +18,16 @@ const MOST_PREPARED_PARAMETERS = 32;
 type UnsafeArguments = Parameters<postgres.Sql['unsafe']>;
 type TransactionCallback = (sql: postgres.TransactionSql) => unknown;
 
+/**
+ * The options object of a statement that must stay unnamed, planned for its values every time
+ * (reporting statements, see `reportRows` in client.ts). Recognised by identity: drizzle itself
+ * passes `prepare: false` on every statement, which is what this wrapper overrides.
+ */
+export const PLANNED_EACH_TIME: Readonly<{ prepare: false }> = Object.freeze({ prepare: false });
+
 function withPreparing<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
-  // An explicit `prepare: false` (reporting statements, see `reportRows`) is kept.
   const unsafe = (query: string, parameters?: UnsafeArguments[1], options?: UnsafeArguments[2]) =>
-    client.unsafe(query, parameters, { ...options, prepare: options?.prepare !== false && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS });
+    client.unsafe(query, parameters, { ...options, prepare: options !== PLANNED_EACH_TIME && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS });
   // The transaction's own client (given to the callback) gets the same treatment.
   const wrapCallback = (callback: TransactionCallback) => (sql: postgres.TransactionSql) => callback(withPreparing(sql));
   return new Proxy(client, {

@@ -7,7 +7,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../../test/harness.js';
 import { recordAudit } from '../audit/record.js';
-import { type DatabaseHandle, openDatabase, rowsOf } from './client.js';
+import { type DatabaseHandle, openDatabase, reportRows, rowsOf } from './client.js';
 import { auditEntries } from './schema.js';
 import { reusableStatement } from './statements.js';
 
@@ -85,5 +85,13 @@ describe.runIf(process.env.DATABASE_URL)('the preparing client (PostgreSQL)', ()
       return rowsOf<{ count: number }>(await tx.execute(sql`select count(*)::int as count from pg_prepared_statements where statement like '%"audit_entries"."request_id" = $1%'`));
     });
     expect(named[0]?.count).toBeGreaterThan(0);
+  });
+
+  it('leaves a reporting statement unnamed, so it is planned for its values every time', async () => {
+    const named = await handle.db.transaction(async (tx) => {
+      await reportRows(tx, sql`select count(*) from audit_entries where request_id = ${'req_report_probe'}`);
+      return rowsOf<{ count: number }>(await tx.execute(sql`select count(*)::int as count from pg_prepared_statements where statement like '%from audit_entries where request_id = $1%' and statement not like '%pg_prepared_statements%'`));
+    });
+    expect(named[0]?.count).toBe(0);
   });
 });
