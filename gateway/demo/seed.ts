@@ -9,7 +9,7 @@ import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
 import type { Database, Queryable } from '../db/client.js';
 import { newAccessRequestId } from '../contracts/access.js';
 import { accessRequests, centreItems, centres, clientCentres, clients, contractResources, operators } from '../db/schema.js';
-import type { OperatorRoleName } from '../centres/centres.js';
+import { CENTRE_LEVELS, type OperatorRoleName } from '../centres/centres.js';
 import { type CentreLevel, seedItems } from '../items/catalogue.js';
 
 /**
@@ -114,10 +114,9 @@ async function seedDemoCentres(db: Queryable): Promise<void> {
   await db.insert(operators).values(demoOperators).onConflictDoNothing();
   // Every seed item at every demo centre, at the catalogue's promised days; an escalated item
   // only at or below the level that decides it (a centre above could not report it up).
-  const levels: CentreLevel[] = ['province', 'city', 'county', 'town', 'village'];
   const offers = demoCentres.flatMap((centre) =>
     seedItems
-      .filter((item) => item.decidingLevel === null || levels.indexOf(centre.level) >= levels.indexOf(item.decidingLevel))
+      .filter((item) => item.decidingLevel === null || CENTRE_LEVELS.indexOf(centre.level) >= CENTRE_LEVELS.indexOf(item.decidingLevel))
       .map((item) => ({ centreCode: centre.code, itemCode: item.code, enabled: true })),
   );
   await db.insert(centreItems).values(offers).onConflictDoNothing();
