@@ -30,7 +30,7 @@ import type {
   DepartmentAdapter,
   HealthResult,
 } from '../sdk/types.js';
-import { caseStatusOf, certificateMetadata, chooseCertificate, formText, holderEntry, partyOf, REAL_ESTATE_CERTIFICATE, transfereeOf } from './mapping.js';
+import { caseStatusOf, certificateMetadata, certificateNumbered, chooseCertificate, formText, holderEntry, partyOf, REAL_ESTATE_CERTIFICATE, transfereeOf } from './mapping.js';
 import { pollUntilDone } from './polling.js';
 import {
   basicCredentials,
@@ -312,11 +312,13 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     if (job.status !== 'SUCCEEDED') fail('malformed', `the query job is in state ${job.status}`, 'getQueryJob');
     if (job.totalCount === 0) return { outcome: 'not_found' };
     const records = await readResults(job.jobId, job.totalCount, party, context);
-    const chosen = chooseCertificate(records);
+    const chosen = request.certificateNumber === undefined ? chooseCertificate(records) : certificateNumbered(records, request.certificateNumber);
     const holder = chosen === undefined ? undefined : holderEntry(chosen, party);
     if (chosen === undefined || holder === undefined) return { outcome: 'not_found' };
     const pdf = await certificatePdf(chosen, context);
-    return { outcome: 'found', metadata: certificateMetadata(chosen, holder), document: { mediaType: 'application/pdf', bytes: pdf } };
+    // Asked by type alone, the holder's other valid certificates are listed to choose from.
+    const others = request.certificateNumber === undefined ? records.filter((record) => record.certificateStatus === 'VALID' && holderEntry(record, party)) : [];
+    return { outcome: 'found', metadata: certificateMetadata(chosen, holder, others), document: { mediaType: 'application/pdf', bytes: pdf } };
   }
 
   // ---- transfer registrations ----

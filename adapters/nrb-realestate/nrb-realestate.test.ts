@@ -237,9 +237,38 @@ describe('nrb-realestate adapter: certificates', () => {
       validFrom: '2019-11-06',
       validUntil: null,
       status: 'valid',
+      location: '北京市朝阳区望京西园四区412号楼8单元801',
+      shareType: 'joint',
+      holders: [
+        { name: '张三', identifier: ZHANG_SAN.idNumber },
+        { name: '王秀英', identifier: WANG_XIUYING.idNumber },
+      ],
+      restrictions: [{ kind: 'mortgage', registeredOn: '2019-11-06', party: '中国工商银行股份有限公司北京望京支行' }],
+      // Asked by type alone: the other valid flat is listed to choose from (the cancelled one is not).
+      alternatives: [{ certificateNumber: '京(2015)朝阳区不动产权第0031287号', status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' }],
     });
     expect(result.document.mediaType).toBe('application/pdf');
     expect(Buffer.from(result.document.bytes).equals(Buffer.from(certificateDocument(joint)))).toBe(true);
+  });
+
+  it('fetches the certificate the caller names by number (full-width brackets and spaces as typed at a window), and no other', async () => {
+    const { adapter } = await start();
+    const named = await adapter.fetchCertificate!({ ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京（2015）朝阳区不动产权第 0031287号' }, context);
+    if (named.outcome !== 'found') throw new Error('expected found');
+    expect(named.metadata).toMatchObject({ certificateNumber: '京(2015)朝阳区不动产权第0031287号', shareType: 'sole', restrictions: [], status: 'valid' });
+    expect(named.metadata.alternatives).toBeUndefined();
+    expect(Buffer.from(named.document.bytes).equals(Buffer.from(certificateDocument(seeded('ZS11010520150031287'))))).toBe(true);
+    // A number the holder does not hold (李梅's flat) is not found for 张三: never another holder's certificate.
+    expect(await adapter.fetchCertificate!({ ...certificateOf(person(ZHANG_SAN)), certificateNumber: '浙(2020)杭州市不动产权第0234567号' }, context)).toEqual({ outcome: 'not_found' });
+    // A cancelled certificate named by number is reported as it is: revoked.
+    const cancelled = await adapter.fetchCertificate!({ ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京(2021)朝阳区不动产权第0045218号' }, context);
+    expect(cancelled.outcome === 'found' && cancelled.metadata.status).toBe('revoked');
+  });
+
+  it("reports a court's seizure as a restriction of kind seizure, with the day and the court", async () => {
+    const { adapter } = await start();
+    const sealed = await adapter.fetchCertificate!({ ...certificateOf(person(LI_MEI)), certificateNumber: '浙(2020)杭州市不动产权第0234567号' }, context);
+    expect(sealed.outcome === 'found' && sealed.metadata.restrictions).toEqual([{ kind: 'seizure', registeredOn: '2024-05-20', party: '杭州市西湖区人民法院' }]);
   });
 
   it('answers for each joint holder in their own name', async () => {

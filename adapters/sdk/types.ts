@@ -51,12 +51,55 @@ export interface CertificateMetadata {
   validUntil: string | null;
   /** What the department says about it now. */
   status: 'valid' | 'revoked';
+  /** Where the object of the certificate is (坐落), when the certificate is about a thing (a flat, land). */
+  location?: string;
+  /** How the right is held: by one holder (单独所有), jointly (共同共有) or in shares (按份共有). */
+  shareType?: 'sole' | 'joint' | 'shares';
+  /** Every holder of the right, the requested one included, with their share when held in shares. */
+  holders?: CertificateHolder[];
+  /** Restrictions registered on the right (权利限制): what may block a case about it. */
+  restrictions?: CertificateRestriction[];
+  /**
+   * The other certificates of this type the subject holds, when asked by type alone and the
+   * department holds several: the applicant chooses one by number.
+   */
+  alternatives?: CertificateChoice[];
+}
+
+export interface CertificateHolder {
+  name: string;
+  /** Resident ID number or credit code, as the department registered it. */
+  identifier: string;
+  /** The share of a holder in shares (按份共有), e.g. `50%`. */
+  share?: string;
+}
+
+/** 抵押 mortgage, 查封 seizure by a court or authority, 异议登记 objection, 预告登记 pre-notice registration. */
+export type RestrictionKind = 'mortgage' | 'seizure' | 'objection' | 'pre_notice';
+
+export interface CertificateRestriction {
+  kind: RestrictionKind;
+  /** `YYYY-MM-DD`: the day it was registered. */
+  registeredOn: string;
+  /** Who holds it: the court or authority (查封机关), the mortgagee (抵押权人), the objector. */
+  party: string;
+}
+
+export interface CertificateChoice {
+  certificateNumber: string;
+  status: 'valid' | 'revoked';
+  location?: string;
 }
 
 export interface CertificateRequest {
   /** Gateway material-type code. */
   certificateType: string;
   subject: SubjectRef;
+  /**
+   * The certificate number when the caller means one certificate (the flat named in the form);
+   * absent: the department's usual choice among the subject's certificates of the type.
+   */
+  certificateNumber?: string;
 }
 
 export interface CertificateDocument {

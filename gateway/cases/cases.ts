@@ -15,10 +15,12 @@ import { auditAccess, auditRefusal } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
 import type { CaseFacts } from '../access/policy.js';
 import { type CentreDirectory, type ReferenceData, pairKey } from '../access/reference-data.js';
+import type { CertificateRestriction } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import type { Database, Queryable } from '../db/client.js';
-import { caseEvents, caseMaterials, cases, deliveries, materials, subjects } from '../db/schema.js';
+import { normaliseCertificateNumber } from '../certificates/numbers.js';
+import { caseEvents, caseMaterials, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { subjectDisclosure } from '../identity/subjects.js';
 import { type ItemDefinition, type ItemRequirement, requireItemFrom } from '../items/catalogue.js';
@@ -49,6 +51,20 @@ export interface NoticeEntry {
   material: { id: string; typeCode: string; provenance: string; validUntil: string | null } | null;
   fetchableFrom: { department: string; certificateType: string }[];
   deferredUntil: string | null;
+  /** The certificate number the form names for this requirement (its `formReference`); null: any certificate. */
+  reference: string | null;
+  /** Why the case cannot be accepted because of this requirement's certificate (empty: nothing stands in the way). */
+  blocks: NoticeBlock[];
+  /** The applicant holds several certificates of the type: the others, to name one in the form. */
+  choices: { certificateNumber: string; status: 'valid' | 'revoked'; location?: string }[];
+}
+
+/** A reason, found on the attached certificate, why the case is not acceptable. */
+export interface NoticeBlock {
+  code: 'restriction_blocks_acceptance' | 'certificate_reference_mismatch';
+  restriction: CertificateRestriction | null;
+  /** What the window reads out to the applicant, in Chinese and English. */
+  message: { zh: string; en: string };
 }
 
 export interface CaseNotice {
@@ -66,7 +82,13 @@ export interface CaseNotice {
     deferrable: number;
     deferred: number;
   };
-  /** True when submitting now would be accepted (nothing missing that cannot be deferred). */
+  /**
+   * False when the case cannot be accepted whatever is handed in: a certificate's restriction
+   * blocks the item (a seized flat cannot be transferred) or the attached certificate is not the
+   * one the form names. The entries' `blocks` say why.
+   */
+  acceptable: boolean;
+  /** True when submitting now would be accepted (acceptable, and nothing missing that cannot be deferred). */
   readyToSubmit: boolean;
 }
 
@@ -142,7 +164,14 @@ function resolutionOf(material: MaterialRow, openedAt: Date): 'handed_in' | 'fet
 }
 
 /** The notice from the case's requirement rows and the materials they reference. */
-function buildNotice(item: ItemDefinition, rows: readonly CaseMaterialRow[], attached: ReadonlyMap<string, MaterialRow>, departments: DepartmentRegistry, today: string): CaseNotice {
+function buildNotice(
+  item: ItemDefinition,
+  rows: readonly CaseMaterialRow[],
+  attached: ReadonlyMap<string, MaterialRow>,
+  departments: DepartmentRegistry,
+  today: string,
+  bound: { form: Record<string, unknown>; certificates: ReadonlyMap<string, CertificateFacts> } = { form: {}, certificates: new Map() },
+): CaseNotice {
   const entries: NoticeEntry[] = item.materials.map((requirement) => {
     const row = rows.find((entry) => entry.requirementCode === requirement.requirementCode);
     const material = row?.materialId ? attached.get(row.materialId) : undefined;
@@ -155,6 +184,8 @@ function buildNotice(item: ItemDefinition, rows: readonly CaseMaterialRow[], att
     else if (sources.length > 0) state = 'fetchable';
     else if (requirement.deferrableDays !== null) state = 'deferrable';
     else state = 'missing';
+    const reference = referenceOf(requirement, bound.form);
+    const facts = usable && material ? bound.certificates.get(material.id) : undefined;
     return {
       requirementCode: requirement.requirementCode,
       name: requirement.name,
@@ -165,6 +196,9 @@ function buildNotice(item: ItemDefinition, rows: readonly CaseMaterialRow[], att
       material: usable && material ? { id: material.id, typeCode: material.typeCode, provenance: material.provenance, validUntil: material.validUntil } : null,
       fetchableFrom: state === 'fetchable' ? sources : [],
       deferredUntil: state === 'deferred' ? (row?.dueOn ?? null) : null,
+      reference: reference ?? null,
+      blocks: usable && material ? blocksOf(requirement, material, reference, facts) : [],
+      choices: reference === undefined ? (facts?.alternatives ?? []) : [],
     };
   });
   const count = (state: RequirementState) => entries.filter((entry) => entry.state === state).length;
@@ -182,8 +216,88 @@ function buildNotice(item: ItemDefinition, rows: readonly CaseMaterialRow[], att
       deferrable: count('deferrable'),
       deferred: count('deferred'),
     },
-    readyToSubmit: blocking.length === 0,
+    acceptable: entries.every((entry) => entry.blocks.length === 0),
+    readyToSubmit: blocking.length === 0 && entries.every((entry) => entry.blocks.length === 0),
   };
+}
+
+/** What a case needs to know of an attached certificate beyond its material row. */
+export interface CertificateFacts {
+  restrictions: CertificateRestriction[];
+  alternatives: { certificateNumber: string; status: 'valid' | 'revoked'; location?: string }[];
+}
+
+/** The certificate number the form names for a requirement bound to a form field, normalised. */
+function referenceOf(requirement: ItemRequirement, form: Record<string, unknown>): string | undefined {
+  if (requirement.formReference === null) return undefined;
+  const value = form[requirement.formReference];
+  return typeof value === 'string' && value.trim() !== '' ? normaliseCertificateNumber(value) : undefined;
+}
+
+/** Per accepted type of a bound requirement, the number the form names (the first requirement naming a type wins). */
+function boundReferences(item: ItemDefinition, form: Record<string, unknown>): Map<string, string> {
+  const references = new Map<string, string>();
+  for (const requirement of item.materials) {
+    const reference = referenceOf(requirement, form);
+    if (reference === undefined) continue;
+    for (const type of requirement.acceptedTypes) if (!references.has(type)) references.set(type, reference);
+  }
+  return references;
+}
+
+/** Whether a material is the certificate the form names: only certificates carry a number (`sourceRef`) to compare. */
+function matchesReference(material: Pick<MaterialRow, 'sourceRef'>, reference: string | undefined): boolean {
+  return reference === undefined || material.sourceRef === null || normaliseCertificateNumber(material.sourceRef) === reference;
+}
+
+const RESTRICTION_TEXT: Record<CertificateRestriction['kind'], (party: string, on: string, onZh: string) => { zh: string; en: string }> = {
+  seizure: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}被${party}查封。`, en: `Not acceptable: seized by ${party} on ${on}.` }),
+  mortgage: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}设定抵押（抵押权人：${party}）。`, en: `Not acceptable: mortgaged to ${party} since ${on}.` }),
+  objection: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}办理异议登记（申请人：${party}）。`, en: `Not acceptable: an objection by ${party} is registered since ${on}.` }),
+  pre_notice: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}办理预告登记（权利人：${party}）。`, en: `Not acceptable: a pre-notice registration for ${party} since ${on}.` }),
+};
+
+function chineseDate(day: string): string {
+  const [year, month, date] = day.split('-').map(Number);
+  return `${year}年${month}月${date}日`;
+}
+
+/** The reasons an attached certificate stops the case: another number than the form's, or a blocking restriction. */
+function blocksOf(requirement: ItemRequirement, material: MaterialRow, reference: string | undefined, facts: CertificateFacts | undefined): NoticeBlock[] {
+  const blocks: NoticeBlock[] = [];
+  if (!matchesReference(material, reference)) {
+    blocks.push({
+      code: 'certificate_reference_mismatch',
+      restriction: null,
+      message: {
+        zh: `所附证照（${material.sourceRef}）与申请表所填证号（${reference}）不一致，请取用申请表所填的证照。`,
+        en: `The attached certificate (${material.sourceRef}) is not the one the form names (${reference}); fetch or attach that one.`,
+      },
+    });
+  }
+  for (const restriction of facts?.restrictions ?? []) {
+    if (!requirement.blockingRestrictions.includes(restriction.kind)) continue;
+    blocks.push({ code: 'restriction_blocks_acceptance', restriction, message: RESTRICTION_TEXT[restriction.kind](restriction.party, restriction.registeredOn, chineseDate(restriction.registeredOn)) });
+  }
+  return blocks;
+}
+
+/** Whether the notice needs the attached certificates' restrictions and alternatives (one more read). */
+function needsCertificateFacts(item: ItemDefinition): boolean {
+  return item.materials.some((requirement) => requirement.blockingRestrictions.length > 0 || requirement.formReference !== null);
+}
+
+/** Restrictions and alternatives of the attached certificates, by material id; one statement. */
+async function certificateFactsOf(tx: Queryable, materialIds: readonly string[]): Promise<Map<string, CertificateFacts>> {
+  if (materialIds.length === 0) return new Map();
+  const rows = await tx.select({ materialId: certificates.materialId, metadata: certificates.metadata }).from(certificates).where(inArray(certificates.materialId, [...materialIds]));
+  return new Map(
+    rows.map((row) => {
+      const restrictions = Array.isArray(row.metadata['restrictions']) ? (row.metadata['restrictions'] as CertificateRestriction[]) : [];
+      const alternatives = Array.isArray(row.metadata['alternatives']) ? (row.metadata['alternatives'] as CertificateFacts['alternatives']) : [];
+      return [row.materialId, { restrictions, alternatives }];
+    }),
+  );
 }
 
 export interface CaseServices {
@@ -325,6 +439,9 @@ async function caseView(
   const rows = known.entries;
   const readable = await visibleMaterials(tx, visible.context.access, [...known.materials.values()], visible.facts);
   const attached = new Map(readable.map((material) => [material.id, material]));
+  // Restrictions and alternatives come from every attached certificate, also one the caller may
+  // not read: whether the case is acceptable does not depend on who asks.
+  const certificateFacts = needsCertificateFacts(item) ? await certificateFactsOf(tx, [...known.materials.keys()]) : new Map<string, CertificateFacts>();
   const deliveryRows = [...known.deliveries].sort((a, b) => a.departmentCode.localeCompare(b.departmentCode));
   const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
   const loadedYears = (await services.calendar()).years;
@@ -352,7 +469,7 @@ async function caseView(
     completedOn: row.completedOn,
     onTime: row.completedOn && row.dueOn ? row.completedOn <= row.dueOn : null,
     form: row.form,
-    notice: buildNotice(item, rows, attached, services.departments, today),
+    notice: buildNotice(item, rows, attached, services.departments, today, { form: row.form, certificates: certificateFacts }),
     deliveries: deliveryRows.map((delivery) => ({
       department: delivery.departmentCode,
       status: delivery.status,
@@ -414,7 +531,7 @@ export async function openCase(context: AccessContext, services: CaseServices, i
       const acceptedTypes = [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))];
       const [[subject], available] = await Promise.all([
         selectSubjectKind(tx, { subjectId: input.subjectId }),
-        preferredReadableMaterials(tx, opening.access, input.subjectId, acceptedTypes, today),
+        preferredReadableMaterials(tx, opening.access, input.subjectId, acceptedTypes, today, boundReferences(item, input.form ?? {})),
       ]);
       if (!subject) throw new ApiError('not_found', 'No such subject.');
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
@@ -533,6 +650,10 @@ export async function attachMaterial(context: AccessContext, services: CaseServi
         throw new ApiError('material_not_accepted', `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`);
       }
       if (!isUsableOn(material, today)) throw new ApiError('material_not_accepted', `The material is not valid today (${material.status}${material.validUntil ? `, valid until ${material.validUntil}` : ''}).`);
+      const reference = referenceOf(requirement, row.form);
+      if (!matchesReference(material, reference)) {
+        throw new ApiError('certificate_reference_mismatch', `The material is certificate ${material.sourceRef}; the form names ${reference}.`, { requirementCode: requirement.requirementCode, formReference: requirement.formReference });
+      }
 
       const resolution = resolutionOf(material, row.openedAt);
       await tx
@@ -556,7 +677,11 @@ export async function attachMaterial(context: AccessContext, services: CaseServi
 }
 
 /** The certificate types to fetch for a case: per fetchable requirement, its first type a department issues. */
-export async function fetchPlan(context: AccessContext, services: CaseServices, caseId: string): Promise<{ row: CaseRow; byRequirement: Map<string, string> }> {
+export async function fetchPlan(
+  context: AccessContext,
+  services: CaseServices,
+  caseId: string,
+): Promise<{ row: CaseRow; byRequirement: Map<string, string>; numbers: Record<string, string> }> {
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change');
@@ -564,11 +689,17 @@ export async function fetchPlan(context: AccessContext, services: CaseServices, 
       if (row.status !== 'open' && row.status !== 'awaiting_applicant') throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
       const view = await caseView(tx, visible, services);
       const byRequirement = new Map<string, string>();
+      // A requirement bound to the form's number fetches that certificate, not the department's usual choice.
+      const numbers: Record<string, string> = {};
       for (const entry of view.notice.entries) {
         const first = entry.fetchableFrom[0];
-        if (entry.state === 'fetchable' && first) byRequirement.set(entry.requirementCode, first.certificateType);
+        const mismatched = entry.blocks.some((block) => block.code === 'certificate_reference_mismatch');
+        if ((entry.state === 'fetchable' || mismatched) && first) {
+          byRequirement.set(entry.requirementCode, first.certificateType);
+          if (entry.reference !== null && numbers[first.certificateType] === undefined) numbers[first.certificateType] = entry.reference;
+        }
       }
-      return { row, byRequirement };
+      return { row, byRequirement, numbers };
     }),
   );
 }
@@ -680,7 +811,13 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
   const parts = casePartsFrom(joined, visible.deliveries);
-  const view = await caseView(tx, visible, services, today, parts);
+  const view = await caseView(tx, { ...visible, row: { ...row, form } }, services, today, parts);
+  // Not acceptable whatever is handed in: refused before anything is written or dispatched.
+  const blocks = view.notice.entries.flatMap((entry) => entry.blocks.map((block) => ({ requirementCode: entry.requirementCode, ...block })));
+  if (blocks.length > 0) {
+    const first = blocks[0]!;
+    throw new ApiError(first.code, blocks.map((block) => block.message.en).join(' '), { blocks, messageZh: blocks.map((block) => block.message.zh).join('') });
+  }
   const missing = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
   if (missing.length > 0) {
     throw new ApiError(

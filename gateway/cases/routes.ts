@@ -74,6 +74,19 @@ const NoticeEntrySchema = z
     material: z.object({ id: z.string(), typeCode: z.string(), provenance: z.string(), validUntil: z.string().nullable() }).nullable(),
     fetchableFrom: z.array(z.object({ department: z.string(), certificateType: z.string() })),
     deferredUntil: z.string().nullable(),
+    reference: z.string().nullable().openapi({ description: "The certificate number the form names for this requirement (the item's formReference); null: any" }),
+    blocks: z
+      .array(
+        z.object({
+          code: z.enum(['restriction_blocks_acceptance', 'certificate_reference_mismatch']),
+          restriction: z.object({ kind: z.enum(['mortgage', 'seizure', 'objection', 'pre_notice']), registeredOn: z.string(), party: z.string() }).nullable(),
+          message: z.object({ zh: z.string(), en: z.string() }),
+        }),
+      )
+      .openapi({ description: 'Why the attached certificate stops the case (a seized flat, another number than the form names); empty: nothing' }),
+    choices: z
+      .array(z.object({ certificateNumber: z.string(), status: z.enum(['valid', 'revoked']), location: z.string().optional() }))
+      .openapi({ description: "The applicant's other certificates of the type, when several are held and the form names none: name one in the form" }),
   })
   .openapi('NoticeEntry');
 
@@ -115,6 +128,7 @@ const CaseSchema = z
           deferrable: z.number().int(),
           deferred: z.number().int(),
         }),
+        acceptable: z.boolean().openapi({ description: 'False: the case cannot be accepted whatever is handed in (see the entries\' blocks)' }),
         readyToSubmit: z.boolean(),
       })
       .openapi('CaseNotice', { description: 'The one-time notice (一次性告知): what is on file, what departments supply, what the applicant must bring' }),
@@ -339,7 +353,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const caseId = c.req.valid('param').caseId;
     const context = caseContext(c, c.req.valid('header')[OPERATOR_HEADER]);
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
-    const { row, byRequirement } = await fetchPlan(context, caseServices(c), caseId);
+    const { row, byRequirement, numbers } = await fetchPlan(context, caseServices(c), caseId);
     const results: { requirementCode: string; certificateType: string; status: string; department: string | null; error: { code: string; message: string } | null }[] = [];
     const attached: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[] = [];
     if (byRequirement.size > 0) {
@@ -361,7 +375,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
           signal: c.req.raw.signal,
         },
         row.subjectId,
-        { types: [...new Set(byRequirement.values())], ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}) },
+        { types: [...new Set(byRequirement.values())], numbers, ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}) },
       );
       for (const [requirementCode, certificateType] of byRequirement) {
         const result = answer.results.find((entry) => entry.certificateType === certificateType);

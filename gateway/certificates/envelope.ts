@@ -30,6 +30,12 @@ export interface CertificateClaims {
     validFrom: string;
     validUntil: string | null;
     status: 'valid' | 'revoked';
+    /** What the department reported about the object and the right; absent when it reports none. */
+    location?: string;
+    shareType?: 'sole' | 'joint' | 'shares';
+    /** Every holder; names and identifiers masked like the holder's. */
+    holders?: { name: string; identifier: string; share?: string }[];
+    restrictions?: { kind: 'mortgage' | 'seizure' | 'objection' | 'pre_notice'; registeredOn: string; party: string }[];
   };
   content: { sha256: string; mediaType: string; size: number };
   source: { department: string; contractResource: string | null; contractVersion: string | null; fetchedAt: string; checkedAt: string };

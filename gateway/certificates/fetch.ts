@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
+import type { CertificateChoice, CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import type { KeyStore } from '../auth/keys.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
@@ -29,6 +29,7 @@ import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError } from '../platform/errors.js';
 import type { CertificateClaims, EnvelopeCache } from './envelope.js';
+import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
 import { type CertificateRow, type StoredCertificate, recordFetchedCertificate } from './store.js';
 
@@ -61,6 +62,8 @@ export interface CertificateFetchRequest {
   refresh?: boolean;
   /** At most the configured deadline. */
   deadlineMs?: number;
+  /** Per type, the number of the one certificate meant (the flat named in the form), normalised by `normaliseCertificateNumber`. */
+  numbers?: Readonly<Record<string, string>>;
 }
 
 export type CertificateStatus = 'ok' | 'not_found' | 'revoked' | 'department_unavailable' | 'denied' | 'department_error';
@@ -80,6 +83,11 @@ export interface CertificateAnswer {
   /** Compact JWS by the gateway over the certificate; verify at /v1/certificates/verify or offline. */
   envelope: string | null;
   error: { code: string; message: string } | null;
+  /**
+   * The subject's other certificates of the type, when it was asked for by type alone and the
+   * department reported several: choose one and ask again by number. Null otherwise.
+   */
+  choices: CertificateChoice[] | null;
 }
 
 export interface CertificateFetchAnswer {
@@ -111,6 +119,8 @@ interface TypePlan {
   /** The policy's answer to using the provider's resource: the certificate route's sharing rule. */
   access: Decision;
   stored: ServedCertificate | undefined;
+  /** The one certificate meant, by number; undefined: the department's usual choice. */
+  number: string | undefined;
 }
 
 function emptyAnswer(certificateType: string, status: CertificateStatus, department: string | null, error: ApiError | null = null): CertificateAnswer {
@@ -126,6 +136,7 @@ function emptyAnswer(certificateType: string, status: CertificateStatus, departm
     checkedAt: null,
     envelope: null,
     error: error ? { code: error.code, message: error.message } : null,
+    choices: null,
   };
 }
 
@@ -171,6 +182,13 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   const { services } = context;
   const now = context.now ?? (() => new Date());
   const types = [...new Set(request.types)];
+  const numbers = Object.fromEntries(Object.entries(request.numbers ?? {}).map(([type, number]) => [type, normaliseCertificateNumber(number)]));
+  const unasked = Object.keys(numbers).filter((type) => !types.includes(type));
+  if (unasked.length > 0) {
+    throw new ApiError('validation_failed', `A number is given for ${unasked.join(', ')}, which is not among the types asked for.`, {
+      errors: unasked.map((type) => ({ path: `numbers.${type}`, message: 'not among types' })),
+    });
+  }
   const deadlineMs = Math.min(request.deadlineMs ?? services.defaultDeadlineMs, services.defaultDeadlineMs);
 
   // 1. Decide from what is in memory — the catalogue, the resources' terms, the caller's grants —
@@ -192,7 +210,7 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
           access = context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code: resourceCode });
           decided.set(resourceCode, access);
         }
-        return { type: catalogue.get(code)!, provider, resourceCode, access: access!, stored: undefined };
+        return { type: catalogue.get(code)!, provider, resourceCode, access: access!, stored: undefined, number: numbers[code] };
       });
       return { read, planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
     };
@@ -200,7 +218,7 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
     if (!plan.read.allowed) throw refusal(plan.read, subjectResource, 'No such subject.');
     return { plans: plan.planned, unmask: plan.unmask };
   });
-  const read = await readAndAudit(context, services.database, subjectId, plans, { refresh: request.refresh === true, at: startedAt });
+  const read = await readAndAudit(context, services.database, subjectId, plans, { refresh: request.refresh === true, at: startedAt, numbers });
   if (!read.subject) {
     await auditRefusal(context, { action: 'certificate.fetch', subjectId, outcome: 'not_found', materialTypes: types });
     throw new ApiError('not_found', 'No such subject.');
@@ -267,7 +285,7 @@ async function askDepartment(
   try {
     result = await Promise.race([
       invokeDepartment({ requestId: context.requestId, logger: services.logger, signal }, department, 'fetchCertificate', (adapter, callContext) =>
-        adapter.fetchCertificate!({ certificateType: plan.type.code, subject: subjectRefOf(subject) }, callContext),
+        adapter.fetchCertificate!({ certificateType: plan.type.code, subject: subjectRefOf(subject), ...(plan.number === undefined ? {} : { certificateNumber: plan.number }) }, callContext),
       ),
       whenAborted(signal),
     ]);
@@ -284,7 +302,10 @@ async function askDepartment(
   }
 
   const { metadata, document } = result;
-  const problem = checkCertificate(subject, plan.type, metadata.certificateType, metadata.holderIdentifier, document.mediaType, document.bytes);
+  const problem =
+    plan.number !== undefined && normaliseCertificateNumber(metadata.certificateNumber) !== plan.number
+      ? new ApiError('department_malformed_response', `The department answered with another ${plan.type.code} than the one asked for by number; nothing was stored.`)
+      : checkCertificate(subject, plan.type, metadata.certificateType, metadata.holderIdentifier, document.mediaType, document.bytes);
   if (problem) return departmentFailed(context, subject.id, plan, problem, unmask, now);
 
   // The department sent the very rendition of the stored copy (the usual answer to a refresh):
@@ -380,6 +401,29 @@ async function auditCertificate(db: Queryable, context: AccessContext, subjectId
   });
 }
 
+function choicesIn(metadata: Record<string, unknown>): CertificateChoice[] | null {
+  const listed = metadata['alternatives'];
+  return Array.isArray(listed) && listed.length > 0 ? (listed as CertificateChoice[]) : null;
+}
+
+/** The object, shares, holders and restrictions a department reported; co-holders masked like the holder. */
+function objectFacts(metadata: CertificateClaims['certificate'], unmask: boolean): Partial<CertificateClaims['certificate']> {
+  return {
+    ...(metadata.location === undefined ? {} : { location: metadata.location }),
+    ...(metadata.shareType === undefined ? {} : { shareType: metadata.shareType }),
+    ...(metadata.holders === undefined
+      ? {}
+      : {
+          holders: metadata.holders.map((holder) => ({
+            name: unmask ? holder.name : maskName(holder.name),
+            identifier: unmask ? holder.identifier : maskIdentifier(holder.identifier),
+            ...(holder.share === undefined ? {} : { share: holder.share }),
+          })),
+        }),
+    ...(metadata.restrictions === undefined ? {} : { restrictions: metadata.restrictions }),
+  };
+}
+
 function maskIdentifier(identifier: string): string {
   return /^\d{17}[\dX]$/i.test(identifier) ? maskResidentId(identifier) : maskCreditCode(identifier);
 }
@@ -404,6 +448,7 @@ async function answerFor(
     validFrom: metadata.validFrom,
     validUntil: metadata.validUntil,
     status: material.status === 'revoked' ? 'revoked' : metadata.status,
+    ...objectFacts(metadata, how.unmask),
   };
   const content = { sha256: material.contentSha256, mediaType: material.mediaType, size: material.contentSize };
   const revoked = material.status === 'revoked';
@@ -435,5 +480,6 @@ async function answerFor(
     // A revoked certificate gets no signature: nothing should vouch for it.
     envelope: revoked ? null : await context.services.envelopes.sign(context.services.keys, claims, new Date()),
     error: null,
+    choices: plan.number === undefined ? choicesIn(record.metadata) : null,
   };
 }

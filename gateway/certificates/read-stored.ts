@@ -64,7 +64,17 @@ function auditEntryId(): string {
   return `aud_${Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url').slice(0, 16)}`;
 }
 
-export async function readAndAudit(context: AccessContext, database: Pick<DatabaseHandle, 'prepared'>, subjectId: string, plans: readonly PlannedType[], options: { refresh: boolean; at: Date }): Promise<StoredRead> {
+/**
+ * `numbers`: per type, the one certificate meant (by its number); a stored copy of another number
+ * of that type is neither served nor recorded.
+ */
+export async function readAndAudit(
+  context: AccessContext,
+  database: Pick<DatabaseHandle, 'prepared'>,
+  subjectId: string,
+  plans: readonly PlannedType[],
+  options: { refresh: boolean; at: Date; numbers?: Readonly<Record<string, string>> },
+): Promise<StoredRead> {
   const audits: AuditPlan[] = [];
   for (const plan of plans) {
     const code = plan.type.code;
@@ -90,6 +100,7 @@ export async function readAndAudit(context: AccessContext, database: Pick<Databa
              m.content_sha256, m.media_type, m.content_size::float8 as content_size
         from certificates c join materials m on m.id = c.material_id
        where c.subject_id = ${subjectId} and c.certificate_type = any(array(select jsonb_array_elements_text(${JSON.stringify(types)}::jsonb))) and m.status = 'valid'
+         and coalesce(c.certificate_number = ${JSON.stringify(options.numbers ?? {})}::jsonb ->> c.certificate_type, true)
        order by c.certificate_type, c.checked_at desc
     ), planned as (
       select * from jsonb_to_recordset(${JSON.stringify(audits)}::jsonb)

@@ -27,6 +27,16 @@ const CertificateMetadataSchema = z
     validFrom: z.string(),
     validUntil: z.string().nullable(),
     status: z.enum(['valid', 'revoked']),
+    location: z.string().optional().openapi({ description: '坐落: where the object of the certificate is (real estate)' }),
+    shareType: z.enum(['sole', 'joint', 'shares']).optional().openapi({ description: '单独所有 / 共同共有 / 按份共有' }),
+    holders: z
+      .array(z.object({ name: z.string(), identifier: z.string(), share: z.string().optional() }))
+      .optional()
+      .openapi({ description: 'Every holder of the right (co-owners), masked like the holder unless the token has subjects:unmask' }),
+    restrictions: z
+      .array(z.object({ kind: z.enum(['mortgage', 'seizure', 'objection', 'pre_notice']), registeredOn: z.string(), party: z.string() }))
+      .optional()
+      .openapi({ description: '权利限制: 抵押 mortgage, 查封 seizure, 异议登记 objection, 预告登记 pre-notice, with the day and who holds it' }),
   })
   .openapi('CertificateMetadata');
 
@@ -45,6 +55,10 @@ const CertificateAnswerSchema = z
     checkedAt: z.string().nullable(),
     envelope: z.string().nullable().openapi({ description: 'Compact JWS (typ onewindow-certificate+jws) signed by the gateway; verify against /.well-known/jwks.json' }),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    choices: z
+      .array(z.object({ certificateNumber: z.string(), status: z.enum(['valid', 'revoked']), location: z.string().optional() }))
+      .nullable()
+      .openapi({ description: 'The subject holds several certificates of this type: the others, to choose one and ask again with `numbers`' }),
   })
   .openapi('CertificateAnswer');
 
@@ -71,6 +85,10 @@ const fetchRoute = protectedRoute({
               types: z.array(TypeCode).min(1).max(10).openapi({ example: ['resident_id_card', 'household_register'] }),
               refresh: z.boolean().optional().openapi({ description: 'Ask the departments even when a fresh copy is stored' }),
               deadlineMs: z.number().int().min(100).max(60_000).optional().openapi({ description: 'Overall deadline (capped by CERTIFICATE_FETCH_DEADLINE_MS)' }),
+              numbers: z
+                .record(TypeCode, z.string().trim().min(1).max(100))
+                .optional()
+                .openapi({ description: 'Per type, the number of the one certificate meant (e.g. the flat named in the form)', example: { real_estate_certificate: '京(2015)朝阳区不动产权第0031287号' } }),
             })
             .strict(),
         },

@@ -2,8 +2,9 @@
  * Fetched certificates in the database: each one is a material (its rendition in the content
  * store, stored once whoever fetched it) plus a certificate record with the standard metadata,
  * the department and contract version it came from, and when the department last confirmed it.
- * Fetching the same certificate again only moves `checkedAt`; a new rendition or certificate
- * number supersedes the previous material; a revoked one is never served as valid again.
+ * Fetching the same certificate again only moves `checkedAt`; a new rendition supersedes the
+ * previous material, and so does a new number of a personal certificate (a renewed card) — not
+ * another flat of the same holder (`replacedBy`); a revoked one is never served as valid again.
  */
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
@@ -113,6 +114,19 @@ function newRevocationId(): string {
 }
 
 /**
+ * Which stored certificate a newly fetched one replaces: the same number (a new rendition); for a
+ * certificate about a thing (a flat: `location` set), another number only for the same object (a
+ * replacement certificate) — a holder's two flats stand side by side; for a personal certificate
+ * (no object: an ID card, a licence) the newest one, as a renewed card replaces the old.
+ */
+function replacedBy(current: readonly { id: string; certificateNumber: string; metadata: Record<string, unknown> }[], metadata: CertificateMetadata): { id: string } | undefined {
+  const sameNumber = current.find((row) => row.certificateNumber === metadata.certificateNumber);
+  if (sameNumber) return sameNumber;
+  if (metadata.location === undefined) return current[0];
+  return current.find((row) => row.metadata['location'] === metadata.location);
+}
+
+/**
  * Records a certificate the department just returned, in one transaction with its audit entry.
  * The same certificate with the same rendition is confirmed (checkedAt moves); anything else
  * becomes a new material superseding the subject's previous one of this type from this
@@ -177,8 +191,8 @@ export async function recordFetchedCertificate(
 
 async function insertCertificateMaterial(tx: Queryable, context: AccessContext, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
   const { metadata, content } = fetched;
-  const [previous] = await tx
-    .select({ id: materials.id })
+  const current = await tx
+    .select({ id: materials.id, certificateNumber: certificates.certificateNumber, metadata: certificates.metadata })
     .from(certificates)
     .innerJoin(materials, eq(materials.id, certificates.materialId))
     .where(
@@ -190,8 +204,8 @@ async function insertCertificateMaterial(tx: Queryable, context: AccessContext, 
       ),
     )
     .orderBy(desc(certificates.checkedAt))
-    .limit(1)
     .for('update');
+  const previous = replacedBy(current, metadata);
   const id = newMaterialId();
   const label = materialLabel(metadata);
   const [material] = await tx

@@ -485,6 +485,10 @@ export const itemMaterials = pgTable(
     optional: boolean('optional').notNull().default(false),
     /** 容缺: may be accepted missing and supplied within this many working days; null: never. */
     deferrableDays: integer('deferrable_days'),
+    /** The form field naming the one certificate meant (e.g. `certificateNo`): reuse, fetch and submission bind to it. */
+    formReference: text('form_reference'),
+    /** Restrictions on the certificate's right that make the case unacceptable (e.g. `seizure`). */
+    blockingRestrictions: text('blocking_restrictions').array().notNull().default(sql`'{}'::text[]`),
   },
   (table) => [primaryKey({ columns: [table.itemCode, table.requirementCode] })],
 );

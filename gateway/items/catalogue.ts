@@ -13,6 +13,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { itemMaterials, items, materialTypes } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import { catastrophicPatterns, compileFormSchema } from './form.js';
+import type { RestrictionKind } from '../../adapters/sdk/types.js';
 
 export type ItemKind = 'immediate' | 'promised' | 'joint' | 'escalated';
 
@@ -24,7 +25,16 @@ export interface ItemRequirement {
   optional: boolean;
   /** 容缺: may be missing at submission and supplied within this many working days; null: never. */
   deferrableDays: number | null;
+  /**
+   * The form field that names the one certificate meant (e.g. `certificateNo`): a certificate is
+   * reused, fetched and accepted for this requirement only with that number. Null: any.
+   */
+  formReference: string | null;
+  /** Restrictions on the certificate's right that make the case unacceptable (a seized flat cannot be transferred). */
+  blockingRestrictions: RestrictionKind[];
 }
+
+export const RESTRICTION_KINDS = ['mortgage', 'seizure', 'objection', 'pre_notice'] as const satisfies readonly RestrictionKind[];
 
 export interface ItemDefinition {
   code: string;
@@ -44,12 +54,19 @@ export interface ItemDefinition {
 
 export type CentreLevel = 'province' | 'city' | 'county' | 'town' | 'village';
 
-const requirement = (requirementCode: string, name: string, acceptedTypes: string[], options: { optional?: boolean; deferrableDays?: number } = {}): ItemRequirement => ({
+const requirement = (
+  requirementCode: string,
+  name: string,
+  acceptedTypes: string[],
+  options: { optional?: boolean; deferrableDays?: number; formReference?: string; blockingRestrictions?: RestrictionKind[] } = {},
+): ItemRequirement => ({
   requirementCode,
   name,
   acceptedTypes,
   optional: options.optional ?? false,
   deferrableDays: options.deferrableDays ?? null,
+  formReference: options.formReference ?? null,
+  blockingRestrictions: options.blockingRestrictions ?? [],
 });
 
 const partySchema = {
@@ -114,7 +131,8 @@ export const seedItems: readonly ItemDefinition[] = [
     active: true,
     materials: [
       requirement('applicant_identity', 'Identity of the transferor', ['resident_id_card']),
-      requirement('title', 'Real-estate title certificate', ['real_estate_certificate']),
+      // A mortgaged flat may be transferred (Civil Code art. 406); a seized one, one under objection or pre-noticed to another may not.
+      requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], { formReference: 'certificateNo', blockingRestrictions: ['seizure', 'objection', 'pre_notice'] }),
       requirement('household', 'Household register', ['household_register']),
       requirement('marital_status', 'Proof of marital status', ['marriage_certificate', 'divorce_certificate'], { deferrableDays: 5 }),
       requirement('tax', 'Deed tax payment certificate', ['tax_clearance_certificate'], { deferrableDays: 10 }),
@@ -148,7 +166,7 @@ export const seedItems: readonly ItemDefinition[] = [
     materials: [
       requirement('applicant_identity', 'Identity card', ['resident_id_card']),
       requirement('household', 'Household register', ['household_register']),
-      requirement('residence', 'Proof of lawful residence', ['real_estate_certificate', 'lease_contract']),
+      requirement('residence', 'Proof of lawful residence', ['real_estate_certificate', 'lease_contract'], { formReference: 'certificateNo' }),
       requirement('photo', 'Identity photo', ['id_photo'], { optional: true, deferrableDays: 3 }),
     ],
   },
@@ -186,7 +204,7 @@ export const seedItems: readonly ItemDefinition[] = [
       properties: { certificateNo: { type: 'string', minLength: 4, maxLength: 64 }, transferReason: { type: 'string', maxLength: 40 } },
     },
     active: true,
-    materials: [requirement('title', 'Real-estate title certificate', ['real_estate_certificate'])],
+    materials: [requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], { formReference: 'certificateNo' })],
   },
 ];
 
@@ -207,7 +225,15 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
-      .map((entry) => ({ requirementCode: entry.requirementCode, name: entry.name, acceptedTypes: entry.acceptedTypes, optional: entry.optional, deferrableDays: entry.deferrableDays })),
+      .map((entry) => ({
+        requirementCode: entry.requirementCode,
+        name: entry.name,
+        acceptedTypes: entry.acceptedTypes,
+        optional: entry.optional,
+        deferrableDays: entry.deferrableDays,
+        formReference: entry.formReference,
+        blockingRestrictions: entry.blockingRestrictions as RestrictionKind[],
+      })),
   };
 }
 
@@ -222,6 +248,8 @@ async function writeRequirements(tx: Queryable, code: string, requirements: read
       acceptedTypes: [...entry.acceptedTypes],
       optional: entry.optional,
       deferrableDays: entry.deferrableDays,
+      formReference: entry.formReference,
+      blockingRestrictions: [...entry.blockingRestrictions],
     })),
   );
 }
@@ -282,6 +310,12 @@ export async function requireItemFrom(reference: ReferenceData, db: Queryable, c
  * accepted material type exists, requirement codes are unique, the form schema compiles, and the
  * kind agrees with the departments (a joint item has several).
  */
+/** The top-level property names a form schema defines. */
+function formPropertyNames(schema: Record<string, unknown>): Set<string> {
+  const properties = schema['properties'];
+  return new Set(typeof properties === 'object' && properties !== null ? Object.keys(properties) : []);
+}
+
 export async function upsertItem(db: Database, definition: ItemDefinition, knownDepartments: ReadonlySet<string>): Promise<{ item: ItemDefinition; created: boolean }> {
   const problems: string[] = [];
   const codes = new Set<string>();
@@ -292,6 +326,12 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
   if (definition.kind === 'joint' && new Set(definition.departments).size < 2) problems.push('a joint item is handled by two or more departments');
   if (definition.kind !== 'joint' && new Set(definition.departments).size > 1) problems.push(`a ${definition.kind} item is handled by one department; use kind "joint" for several`);
   if (definition.promisedDays > definition.statutoryDays) problems.push('the promised time limit cannot exceed the statutory one');
+  const formFields = formPropertyNames(definition.formSchema);
+  for (const entry of definition.materials) {
+    if (entry.formReference !== null && !formFields.has(entry.formReference)) {
+      problems.push(`requirement ${entry.requirementCode} binds to the form field ${entry.formReference}, which the formSchema does not define`);
+    }
+  }
   if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const unknownDepartments = definition.departments.filter((code) => !knownDepartments.has(code));
   if (unknownDepartments.length > 0) problems.push(`no configured department ${unknownDepartments.join(', ')}`);

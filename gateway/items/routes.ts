@@ -5,7 +5,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { listItems, requireItem, upsertItem } from './catalogue.js';
+import { listItems, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';
 
 const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
 const TypeCode = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
@@ -18,6 +18,17 @@ const RequirementSchema = z
     acceptedTypes: z.array(TypeCode).min(1).max(10),
     optional: z.boolean().default(false),
     deferrableDays: z.number().int().min(1).max(60).nullable().default(null).openapi({ description: '容缺: may be supplied this many working days after acceptance; null: must be there at submission' }),
+    formReference: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
+      .nullable()
+      .default(null)
+      .openapi({ description: "The form field naming the one certificate meant (e.g. certificateNo): reuse, fetch and submission bind to that number" }),
+    blockingRestrictions: z
+      .array(z.enum(RESTRICTION_KINDS))
+      .max(RESTRICTION_KINDS.length)
+      .default([])
+      .openapi({ description: "Restrictions on the certificate's right (mortgage, seizure, objection, pre_notice) that make the case unacceptable: the notice says so at once" }),
   })
   .strict()
   .openapi('ItemRequirement');

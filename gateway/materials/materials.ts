@@ -10,7 +10,7 @@
  * answered exactly like a material that does not exist.
  */
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, inArray, isNull, lte, or, gte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision, RequestAccess } from '../access/context.js';
 import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
@@ -240,8 +240,14 @@ export async function preferredReadableMaterials(
   subjectId: string,
   typeCodes: readonly string[],
   day: string,
+  /** Per type, the one certificate meant (normalised number): materials of the type with another number are left out. */
+  references: ReadonlyMap<string, string> = new Map(),
 ): Promise<Map<string, MaterialRow>> {
   if (typeCodes.length === 0) return new Map();
+  // A handed-in document carries no number (source_ref null) and is not bound.
+  const bound = [...references].map(([type, reference]) =>
+    or(ne(materials.typeCode, type), isNull(materials.sourceRef), sql`regexp_replace(normalize(${materials.sourceRef}, NFKC), '[[:space:]]', '', 'g') = ${reference}`),
+  );
   const candidates = await tx
     .selectDistinctOn([materials.typeCode, ...policyColumns])
     .from(materials)
@@ -252,6 +258,7 @@ export async function preferredReadableMaterials(
         eq(materials.status, 'valid'),
         lte(materials.validFrom, day),
         or(isNull(materials.validUntil), gte(materials.validUntil, day)),
+        ...bound,
       ),
     )
     .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference);

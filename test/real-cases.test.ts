@@ -1,0 +1,234 @@
+/**
+ * Issue 17, the flat transfer as a window clerk does it: the right certificate (by the number the
+ * form names, not the registry's usual choice), co-owners and restrictions carried as data, and a
+ * seized flat refused at the one-time notice — before anything is dispatched — instead of a dead
+ * letter days later. Real NRB and PSB simulators; the gateway's clock stands still.
+ */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
+import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import type { RunningSimulator } from '../adapters/sdk/simulator.js';
+import { accessRequests, caseEvents, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
+import { fixedClock } from '../gateway/platform/clock.js';
+import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+
+const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
+const LI_MEI = { identifier: '330106198503150120', name: '李梅' };
+const SOLE_FLAT = '京(2015)朝阳区不动产权第0031287号';
+const JOINT_MORTGAGED_FLAT = '京(2019)朝阳区不动产权第0107652号';
+const SEIZED_FLAT = '浙(2020)杭州市不动产权第0234567号';
+
+interface Block {
+  code: string;
+  restriction: { kind: string; registeredOn: string; party: string } | null;
+  message: { zh: string; en: string };
+}
+interface NoticeEntry {
+  requirementCode: string;
+  state: string;
+  material: { id: string; typeCode: string } | null;
+  reference: string | null;
+  blocks: Block[];
+  choices: { certificateNumber: string }[];
+}
+interface CaseBody {
+  id: string;
+  status: string;
+  notice: { entries: NoticeEntry[]; acceptable: boolean; readyToSubmit: boolean };
+}
+interface CertificateAnswer {
+  status: string;
+  certificate: { certificateNumber: string; shareType?: string; holders?: { name: string; identifier: string }[]; restrictions?: { kind: string }[] } | null;
+  material: { id: string } | null;
+  choices: { certificateNumber: string; status: string }[] | null;
+}
+
+let psb: RunningSimulator;
+let nrb: RunningSimulator;
+let gw: TestGateway;
+let windowToken: string;
+let zhangSan: string;
+let liMei: string;
+
+const purpose = { 'onewindow-purpose': 'case_acceptance' };
+const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
+
+async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+  return gw.request(path, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.headers ?? {}) }),
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+}
+
+async function ok<T>(response: Response, status = 200): Promise<T> {
+  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+function entry(body: CaseBody, requirementCode: string): NoticeEntry {
+  const found = body.notice.entries.find((candidate) => candidate.requirementCode === requirementCode);
+  if (!found) throw new Error(`no requirement ${requirementCode}`);
+  return found;
+}
+
+const transferForm = (certificateNo: string) => ({ certificateNo, transferee: { name: '王小明', idNumber: '110101199003070035' }, transferReason: 'sale', price: '560万元' });
+
+async function openTransfer(subjectId: string, certificateNo: string): Promise<CaseBody> {
+  return ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId, form: transferForm(certificateNo) } }), 201);
+}
+
+async function fetchForCase(caseId: string): Promise<CaseBody> {
+  return (await ok<{ case: CaseBody }>(await call(`/v1/cases/${caseId}/certificates`, { body: {} }))).case;
+}
+
+beforeAll(async () => {
+  psb = await startPsbPopulationSimulator();
+  nrb = await startNrbRealEstateSimulator();
+  gw = await createTestGateway(
+    {
+      DEPARTMENTS_JSON: JSON.stringify([
+        { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
+        { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+      ]),
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+      DELIVERY_WORKER: 'false',
+    },
+    { clock: fixedClock('2026-12-18T02:00:00.000Z') },
+  );
+  const window = await gw.createClient('window');
+  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'contracts:read', 'cases:read', 'cases:write'])).accessToken;
+  const now = new Date();
+  for (const resource of ['psb.population', 'nrb.real-estate']) {
+    await gw.services.db.insert(accessRequests).values({ id: `acr_real_${resource}`, resourceCode: resource, clientId: window.client.id, purpose: 'window cases', legalBasis: 'test', status: 'approved', requestedAt: now, decidedAt: now, decidedByClientId: 'cli_test' });
+  }
+  zhangSan = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }), 201)).id;
+  liMei = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...LI_MEI }, headers: purpose }), 201)).id;
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await Promise.all([psb?.close(), nrb?.close()]);
+});
+
+describe('the right certificate', () => {
+  it('fetched by type, answers the usual choice with co-owners and restrictions as data, and lists the other flat to choose from', async () => {
+    const answer = await ok<{ results: CertificateAnswer[] }>(await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'] }, headers: purpose }));
+    const [result] = answer.results;
+    expect(result?.certificate).toMatchObject({
+      certificateNumber: JOINT_MORTGAGED_FLAT,
+      shareType: 'joint',
+      restrictions: [{ kind: 'mortgage', registeredOn: '2019-11-06', party: '中国工商银行股份有限公司北京望京支行' }],
+    });
+    // Co-owners are masked like the holder for a caller without subjects:unmask.
+    expect(result?.certificate?.holders?.map((holder) => holder.name)).toEqual(['张*', '王**']);
+    expect(result?.certificate?.holders?.every((holder) => holder.identifier.includes('*'))).toBe(true);
+    expect(result?.choices).toEqual([{ certificateNumber: SOLE_FLAT, status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' }]);
+  });
+
+  it('fetched by number, answers that flat (also as typed with full-width brackets), and a stored copy of the other flat is not served for it', async () => {
+    const answer = await ok<{ results: CertificateAnswer[] }>(
+      await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: '京（2015）朝阳区不动产权第0031287号' } }, headers: purpose }),
+    );
+    expect(answer.results[0]).toMatchObject({ status: 'ok', source: 'department', certificate: { certificateNumber: SOLE_FLAT, shareType: 'sole', restrictions: [] }, choices: null });
+    // Now both flats are stored: each number is served from its own stored copy.
+    const again = await ok<{ results: (CertificateAnswer & { source: string })[] }>(
+      await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: JOINT_MORTGAGED_FLAT } }, headers: purpose }),
+    );
+    expect(again.results[0]).toMatchObject({ source: 'stored', certificate: { certificateNumber: JOINT_MORTGAGED_FLAT } });
+  });
+
+  it('refuses a number for a type not asked for', async () => {
+    const refused = await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['resident_id_card'], numbers: { real_estate_certificate: SOLE_FLAT } }, headers: purpose });
+    expect(refused.status).toBe(400);
+    expect((await problemOf(refused)).code).toBe('validation_failed');
+  });
+
+  it('a transfer naming the sole flat reuses that flat, not the jointly owned one the registry would choose', async () => {
+    const opened = await openTransfer(zhangSan, SOLE_FLAT);
+    const title = entry(opened, 'title');
+    expect(title).toMatchObject({ state: 'reused', reference: SOLE_FLAT, blocks: [], choices: [] });
+    const [row] = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+    expect(row?.kind).toBe('opened');
+    expect(opened.notice.acceptable).toBe(true);
+  });
+
+  it('a transfer naming a flat not stored yet fetches exactly that flat from the registry', async () => {
+    // 王秀英 co-owns only the joint flat; 张三's second flat was fetched above. A fresh subject shows the fetch by number.
+    const wang = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', identifier: '110105195203150021', name: '王秀英' }, headers: purpose }), 201)).id;
+    const opened = await openTransfer(wang, JOINT_MORTGAGED_FLAT);
+    expect(entry(opened, 'title')).toMatchObject({ state: 'fetchable', reference: JOINT_MORTGAGED_FLAT });
+    const fetched = await fetchForCase(opened.id);
+    expect(entry(fetched, 'title')).toMatchObject({ state: 'fetched', blocks: [] });
+    // Mortgaged, but a mortgage does not stop a transfer (Civil Code art. 406): acceptable.
+    expect(fetched.notice.acceptable).toBe(true);
+  });
+
+  it('refuses attaching another flat than the form names, with nothing written', async () => {
+    const opened = await openTransfer(zhangSan, SOLE_FLAT);
+    const stored = await ok<{ results: CertificateAnswer[] }>(
+      await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: JOINT_MORTGAGED_FLAT } }, headers: purpose }),
+    );
+    const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+    const refused = await call(`/v1/cases/${opened.id}/materials`, { body: { requirementCode: 'title', materialId: stored.results[0]?.material?.id } });
+    expect(refused.status).toBe(409);
+    expect((await problemOf(refused)).code).toBe('certificate_reference_mismatch');
+    expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(events.length);
+  });
+});
+
+describe('a seized flat', () => {
+  let opened: CaseBody;
+
+  it('is refused at the one-time notice, in Chinese and English, as soon as its certificate is on the case', async () => {
+    opened = await openTransfer(liMei, SEIZED_FLAT);
+    const notice = await fetchForCase(opened.id);
+    const title = entry(notice, 'title');
+    expect(title.blocks).toEqual([
+      {
+        code: 'restriction_blocks_acceptance',
+        restriction: { kind: 'seizure', registeredOn: '2024-05-20', party: '杭州市西湖区人民法院' },
+        message: { zh: '不予受理：该不动产已于2024年5月20日被杭州市西湖区人民法院查封。', en: 'Not acceptable: seized by 杭州市西湖区人民法院 on 2024-05-20.' },
+      },
+    ]);
+    expect(notice.notice).toMatchObject({ acceptable: false, readyToSubmit: false });
+  });
+
+  it('cannot be submitted: 409 before anything is written or dispatched', async () => {
+    const refused = await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'seized-flat-0001' } });
+    expect(refused.status).toBe(409);
+    const problem = await problemOf(refused);
+    expect(problem.code).toBe('restriction_blocks_acceptance');
+    expect(problem['messageZh']).toContain('查封');
+    expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id))).toEqual([]);
+    const read = await ok<CaseBody>(await call(`/v1/cases/${opened.id}`));
+    expect(read.status).toBe('open');
+    // The refusal is the key's answer: repeating it gets the same refusal, not a second attempt.
+    const [key] = await gw.services.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'seized-flat-0001'));
+    expect(key?.responseStatus).toBe(409);
+  });
+});
+
+describe('the item catalogue binds requirements', () => {
+  it('refuses a requirement bound to a form field the form does not define', async () => {
+    const admin = await gw.tokenFor('admin');
+    const refused = await call('/v1/items/bound_item', {
+      method: 'PUT',
+      token: admin,
+      body: {
+        name: 'Bound item',
+        nameZh: '绑定事项',
+        kind: 'promised',
+        subjectKind: 'person',
+        departments: ['NRB'],
+        statutoryDays: 5,
+        promisedDays: 3,
+        formSchema: { type: 'object', properties: { titleNo: { type: 'string' } } },
+        materials: [{ requirementCode: 'title', name: 'Title', acceptedTypes: ['real_estate_certificate'], formReference: 'certificateNo', blockingRestrictions: ['seizure'] }],
+      },
+    });
+    expect(refused.status).toBe(422);
+    expect(((await problemOf(refused))['problems'] as string[]).join(' ')).toContain('certificateNo');
+  });
+});
