@@ -86,6 +86,8 @@ export const errorCatalogue = {
   material_not_accepted: { status: 422, title: 'The material does not satisfy this requirement (type, subject or validity)' },
   materials_missing: { status: 422, title: 'Required materials are missing and may not be supplied later; `missing` lists them' },
   case_not_open: { status: 409, title: 'The case is no longer open for changes' },
+  restriction_blocks_acceptance: { status: 409, title: "A restriction on the certificate's right (e.g. a seizure) makes the case unacceptable; `blocks` says which" },
+  certificate_reference_mismatch: { status: 409, title: 'The certificate is not the one the form names by number' },
   idempotency_key_required: { status: 400, title: 'This request needs an Idempotency-Key header' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was already used for a different request' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
