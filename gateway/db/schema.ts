@@ -465,6 +465,10 @@ export const items = pgTable('items', {
   decidingLevel: text('deciding_level'),
   /** JSON Schema of the item's application form (what the departments need beyond materials). */
   formSchema: jsonb('form_schema').$type<Record<string, unknown>>().notNull().default({}),
+  /** A joint item approved in stages: the departments of each stage, in order (null: all at once). */
+  stages: jsonb('stages').$type<string[][]>(),
+  /** A joint item whose departments' parts stand alone: one refusal leaves the others (partially_rejected). */
+  allowsPartial: boolean('allows_partial').notNull().default(false),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -493,7 +497,7 @@ export const itemMaterials = pgTable(
   (table) => [primaryKey({ columns: [table.itemCode, table.requirementCode] })],
 );
 
-export const caseStatus = pgEnum('case_status', ['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']);
+export const caseStatus = pgEnum('case_status', ['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected', 'partially_rejected']);
 
 export const cases = pgTable(
   'cases',
@@ -585,7 +589,12 @@ export const idempotencyKeys = pgTable(
   (table) => [primaryKey({ columns: [table.clientId, table.key] }), index('idempotency_keys_created_idx').on(table.createdAt)],
 );
 
-export const deliveryStatus = pgEnum('delivery_status', ['pending', 'delivered', 'dead']);
+/**
+ * `held`: waits for an earlier stage of a staged item; `refused`: the department refused the
+ * submission itself (a business refusal, final); `cancelled`: never sent, because the case was
+ * refused elsewhere first.
+ */
+export const deliveryStatus = pgEnum('delivery_status', ['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']);
 
 /**
  * The transactional outbox: one delivery per department of a submitted case, written in the
@@ -614,6 +623,17 @@ export const deliveries = pgTable(
     deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
     deadAt: timestamp('dead_at', { withTimezone: true, mode: 'date' }),
     lastPolledAt: timestamp('last_polled_at', { withTimezone: true, mode: 'date' }),
+    /** The stage of a staged item this delivery belongs to (1 = first); all 1 for a parallel item. */
+    stage: integer('stage').notNull().default(1),
+    /** The department's own words with its last status or refusal (Chinese, verbatim). */
+    departmentMessage: text('department_message'),
+    /**
+     * Telling the department its part is void because another department refused the case:
+     * `pending` (the worker calls its cancel), `cancelled`, `manual` (its system offers no cancel:
+     * a supervision warning until handled), `handled` (done by hand).
+     */
+    cancelStatus: text('cancel_status'),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true, mode: 'date' }),
   },
   (table) => [
     uniqueIndex('deliveries_case_department_key').on(table.caseId, table.departmentCode),
