@@ -110,7 +110,7 @@ describe('departments API', () => {
     expect(items[0]).toMatchObject({
       adapterKind: 'psb-population',
       origin: new URL(psb.url).origin,
-      capabilities: ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'],
+      capabilities: ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health'],
       certificateTypes: ['resident_id_card', 'household_register'],
       resources: { verifyIdentity: 'psb.population' },
       breakerState: 'closed',

@@ -231,8 +231,11 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     const body = decodeJson(response, call.operation);
     contracts.checkResponse(NRB_RESOURCE, call.operation, response.status, body);
     if (response.status >= 400) {
-      const { code } = body as NrbWireError;
-      fail(meaningOfCode(code), `the registry answered ${response.status} with code ${code}`, call.operation, { status: response.status, departmentCode: code });
+      const { code, message } = body as NrbWireError;
+      const meaning = meaningOfCode(code);
+      // A business refusal's message is the registry's fixed reason (e.g. 该不动产已被查封，不予办理转移登记): kept verbatim.
+      const words = meaning === 'business_error' && typeof message === 'string' && message !== '' ? { departmentMessage: message } : {};
+      fail(meaning, `the registry answered ${response.status} with code ${code}`, call.operation, { status: response.status, departmentCode: code, ...words });
     }
     return { status: response.status, body: body as Body };
   }

@@ -23,6 +23,8 @@ import type {
   HealthResult,
   IdentityVerificationRequest,
   IdentityVerificationResult,
+  CaseCancellationRequest,
+  CaseCancellationResult,
 } from '../sdk/types.js';
 import {
   caseStatusOf,
@@ -49,6 +51,8 @@ import {
   type PsbOperation,
   type ResidentIdCardWire,
   type VerifyIdentityWireResult,
+  type WithdrawalReceiptWire,
+  type WithdrawalWireRequest,
 } from './protocol.js';
 
 export const PSB_RESOURCE = 'psb.population';
@@ -76,7 +80,7 @@ export type PsbPopulationOptions = z.infer<typeof psbPopulationOptionsSchema>;
  * Operations whose answer has no "no record" outcome at the gateway: for them a 2xxx code (2003 no
  * such application, or a 2001 about an applicant) is the registry refusing the request.
  */
-const OPERATIONS_WITHOUT_NOT_FOUND: ReadonlySet<PsbOperation> = new Set(['submitHouseholdMoveIn', 'getApplicationStatus']);
+const OPERATIONS_WITHOUT_NOT_FOUND: ReadonlySet<PsbOperation> = new Set(['submitHouseholdMoveIn', 'getApplicationStatus', 'withdrawApplication']);
 
 const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -160,7 +164,8 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
       case 'unavailable':
         fail('unavailable', `the registry is busy (code ${envelope.code})`, operation, details);
       case 'business_error':
-        fail('business_error', `the registry answered with business error ${envelope.code}`, operation, details);
+        // The registry's own reason for saying no (e.g. 该申请人有正在办理的户籍迁移业务), verbatim.
+        fail('business_error', `the registry answered with business error ${envelope.code}`, operation, { ...details, ...(envelope.msg ? { departmentMessage: envelope.msg } : {}) });
     }
   }
 
@@ -253,6 +258,24 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     return { departmentReference, status: caseStatusOf[data.blzt], updatedAt, ...(message ? { message } : {}) };
   }
 
+  /**
+   * Withdraws an application (撤回申请, since contract 1.2.0). The registry answers a repeat with the
+   * same withdrawal; an application it already concluded (4006) cannot be withdrawn: `cancelled: false`.
+   */
+  async function cancelCase(request: CaseCancellationRequest, context: CallContext): Promise<CaseCancellationResult> {
+    const operation = 'withdrawApplication';
+    const body: WithdrawalWireRequest = { slbh: request.departmentReference, cxyy: request.reason.slice(0, 500) };
+    try {
+      const data = await call<WithdrawalReceiptWire>(operation, 'POST', PSB_PATHS.withdrawApplication, body, context);
+      if (data === null) fail('malformed', 'the withdrawal answer carries no data', operation, { status: 200 });
+      if (data.slbh !== request.departmentReference) fail('wrong_subject', 'the withdrawal is about another application', operation);
+      return { cancelled: true };
+    } catch (error) {
+      if (error instanceof DepartmentError && error.details.departmentCode === psbCodes.applicationConcluded) return { cancelled: false };
+      throw error;
+    }
+  }
+
   async function health(context: CallContext): Promise<HealthResult> {
     const data = await call<HealthWire>('health', 'GET', PSB_PATHS.health, undefined, context);
     return data?.zt === 'UP' ? { ok: true } : { ok: false, detail: `registry reports state ${data?.zt ?? 'unknown'}` };
@@ -266,6 +289,7 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
       fetchCertificate: PSB_RESOURCE,
       submitCase: PSB_RESOURCE,
       queryCaseStatus: PSB_RESOURCE,
+      cancelCase: PSB_RESOURCE,
       health: PSB_RESOURCE,
     },
     certificateTypes: [RESIDENT_ID_CARD, HOUSEHOLD_REGISTER],
@@ -273,6 +297,7 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     fetchCertificate,
     submitCase,
     queryCaseStatus,
+    cancelCase,
     health,
     close: () => client.close(),
   };

@@ -25,6 +25,7 @@ import {
   type ApplicationStatusCode,
   type ApplicationStatusWire,
   type MoveInApplicationWire,
+  type WithdrawalReceiptWire,
 } from './protocol.js';
 import type { SeededPerson } from './seed.js';
 
@@ -193,6 +194,21 @@ export class ApplicationDesk {
     if (isFinalApplicationStatus(this.statusOf(application).blzt)) return 'final';
     application.pinned = { blzt, atMs: this.options.now(), ...(bz === undefined ? {} : { bz }) };
     return 'advanced';
+  }
+
+  /**
+   * Withdraws an application not yet concluded (06 已撤回). Withdrawing a withdrawn one answers its
+   * withdrawal again; a concluded one (04, 05) is refused with 4006 and stays as it is.
+   */
+  withdraw(slbh: string, reason: string): DeskAnswer<WithdrawalReceiptWire> {
+    const application = this.byNumber.get(slbh);
+    if (application === undefined) return { code: psbCodes.applicationNotFound };
+    const current = this.statusOf(application);
+    if (current.blzt === applicationStatusCodes.withdrawn) return { code: psbCodes.success, data: { slbh, blzt: '06', cxsj: compactBeijingTimestamp(current.atMs) } };
+    if (isFinalApplicationStatus(current.blzt)) return { code: psbCodes.applicationConcluded };
+    const atMs = this.options.now();
+    application.pinned = { blzt: applicationStatusCodes.withdrawn, atMs, bz: reason };
+    return { code: psbCodes.success, data: { slbh, blzt: '06', cxsj: compactBeijingTimestamp(atMs) } };
   }
 
   /** Distinct applications received (resubmissions of a known `ywlsh` are not counted). */

@@ -206,7 +206,7 @@ describe('PSB mapping: household move-in applications', () => {
   });
 
   it('maps statuses and Beijing time stamps', () => {
-    expect(caseStatusOf).toEqual({ '01': 'received', '02': 'in_progress', '03': 'awaiting_applicant', '04': 'completed', '05': 'rejected' });
+    expect(caseStatusOf).toEqual({ '01': 'received', '02': 'in_progress', '03': 'awaiting_applicant', '04': 'completed', '05': 'rejected', '06': 'rejected' });
     expect(isoInstantFromCompactBeijing('20261001080000')).toBe('2026-10-01T00:00:00.000Z');
     expect(isoInstantFromCompactBeijing('20260101000000')).toBe('2025-12-31T16:00:00.000Z');
     for (const impossible of ['20260231120000', '20260101240000', '20260101126000', '2026010112000', 'abcdefghijklmn']) {

@@ -111,6 +111,8 @@ export const caseStatusOf: Readonly<Record<ApplicationStatusCode, DepartmentCase
   '03': 'awaiting_applicant',
   '04': 'completed',
   '05': 'rejected',
+  // Withdrawn at the gateway's request (another department refused the joint case): concluded, not done.
+  '06': 'rejected',
 };
 
 /** A case's form lacks what the registry needs, or holds a value it cannot take: our request is wrong. */

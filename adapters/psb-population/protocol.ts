@@ -22,6 +22,8 @@ export const PSB_PATHS = {
   householdMoveIn: '/api/v1/hjyw/hkqr',
   /** 户籍业务 · 办理状态: the status of an application, `?slbh=`. */
   applicationStatus: '/api/v1/hjyw/blzt',
+  /** 户籍业务 · 撤回申请 (since 1.2.0): withdraws an application not yet concluded. */
+  withdrawApplication: '/api/v1/hjyw/chsq',
   health: '/api/v1/health',
 } as const;
 
@@ -32,6 +34,7 @@ export type PsbOperation =
   | 'getHouseholdRegister'
   | 'submitHouseholdMoveIn'
   | 'getApplicationStatus'
+  | 'withdrawApplication'
   | 'health';
 
 /**
@@ -63,6 +66,7 @@ export const psbCodes = {
   migrationInProgress: '4003',
   propertyCertificateRequired: '4004',
   serialNumberConflict: '4005',
+  applicationConcluded: '4006',
   systemBusy: '9999',
 } as const;
 
@@ -82,6 +86,7 @@ export const psbMessages: Readonly<Record<string, string>> = {
   '4003': '申请人有在办的户籍迁移业务',
   '4004': '购房迁入须提供不动产权证号',
   '4005': '业务流水号已用于内容不同的申请',
+  '4006': '该申请已办结，不能撤回',
   '9999': '系统繁忙，请稍后再试',
 };
 
@@ -137,6 +142,12 @@ export type ApplicationReceiptWire = SuccessAnswer<'submitHouseholdMoveIn'>['dat
 /** `data` of `GET /api/v1/hjyw/blzt`: slbh, blzt, blztmc, gxsj 更新时间, bz 备注. */
 export type ApplicationStatusWire = SuccessAnswer<'getApplicationStatus'>['data'];
 
+/** `POST /api/v1/hjyw/chsq` (撤回申请) body: slbh, cxyy 撤回原因. */
+export type WithdrawalWireRequest = operations['withdrawApplication']['requestBody']['content']['application/json'];
+
+/** `data` of a withdrawal: slbh, blzt 06, cxsj 撤回时间. */
+export type WithdrawalReceiptWire = SuccessAnswer<'withdrawApplication'>['data'];
+
 /** 办理状态 codes. */
 export type ApplicationStatusCode = Schemas['ApplicationStatusCode'];
 
@@ -146,6 +157,7 @@ export const applicationStatusCodes = {
   awaitingApplicant: '03',
   completed: '04',
   rejected: '05',
+  withdrawn: '06',
 } as const satisfies Record<string, ApplicationStatusCode>;
 
 /** 办理状态名称, as `blztmc` carries them. */
@@ -155,11 +167,12 @@ export const applicationStatusNames: Readonly<Record<ApplicationStatusCode, stri
   '03': '待补正',
   '04': '办结',
   '05': '不予受理',
+  '06': '已撤回',
 };
 
-/** 办结 and 不予受理 end an application; its status never changes after them. */
+/** 办结, 不予受理 and 已撤回 end an application; its status never changes after them. */
 export function isFinalApplicationStatus(code: ApplicationStatusCode): boolean {
-  return code === applicationStatusCodes.completed || code === applicationStatusCodes.rejected;
+  return code === applicationStatusCodes.completed || code === applicationStatusCodes.rejected || code === applicationStatusCodes.withdrawn;
 }
 
 /** 迁入类型 codes. */

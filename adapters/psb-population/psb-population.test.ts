@@ -90,6 +90,7 @@ describe('psb-population adapter: options', () => {
       fetchCertificate: 'psb.population',
       submitCase: 'psb.population',
       queryCaseStatus: 'psb.population',
+      cancelCase: 'psb.population',
       health: 'psb.population',
     });
     expect(adapter.submitCase).toBeTypeOf('function');
@@ -449,10 +450,23 @@ describe('psb-population adapter: household move-in cases', () => {
     expect((await failureOf(adapter.queryCaseStatus!(departmentReference, context))).kind).toBe('wrong_subject');
   });
 
+  it('withdraws an application not yet concluded (06 已撤回), answers a repeat the same, and reports a concluded one as not cancelled', async () => {
+    const { adapter, simulator } = await start();
+    const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
+    const request = { departmentReference, idempotencyKey: 'dlv_1.cancel', caseNumber: 'OW20261218000001', reason: '联办件已被NRB退回，请撤销本部门办理。' };
+    expect(await adapter.cancelCase!(request, context)).toEqual({ cancelled: true });
+    expect(await adapter.cancelCase!(request, context)).toEqual({ cancelled: true });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'rejected', message: request.reason });
+    const concluded = await adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_concluded' }), context);
+    expect(simulator.advanceApplication(concluded.departmentReference, '04', '已办结')).toBe('advanced');
+    expect(await adapter.cancelCase!({ ...request, departmentReference: concluded.departmentReference }, context)).toEqual({ cancelled: false });
+    expect((await failureOf(adapter.cancelCase!({ ...request, departmentReference: 'HK20991231999999' }, context))).kind).toBe('business_error');
+  });
+
   it('checks application answers against the contract and refuses a time that does not exist', async () => {
     const unknownStatus = await start({
       rewriteAnswer: (operation, envelope) =>
-        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, blzt: '06' } } : envelope,
+        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, blzt: '07' } } : envelope,
     });
     const first = await unknownStatus.adapter.submitCase!(MOVE_IN, context);
     const violation = await failureOf(unknownStatus.adapter.queryCaseStatus!(first.departmentReference, context));

@@ -109,6 +109,7 @@ const operationsByPath: ReadonlyMap<string, { operation: PsbOperation; method: '
   [PSB_PATHS.householdRegister, { operation: 'getHouseholdRegister', method: 'GET' }],
   [PSB_PATHS.householdMoveIn, { operation: 'submitHouseholdMoveIn', method: 'POST' }],
   [PSB_PATHS.applicationStatus, { operation: 'getApplicationStatus', method: 'GET' }],
+  [PSB_PATHS.withdrawApplication, { operation: 'withdrawApplication', method: 'POST' }],
   [PSB_PATHS.health, { operation: 'health', method: 'GET' }],
 ]);
 
@@ -248,6 +249,15 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
       if (!/^[A-Z0-9]{1,32}$/.test(slbh)) return envelope(psbCodes.parameterInvalid);
       if (simulated.fault === 'business_error') return envelope(psbCodes.businessFailure);
       const decision = desk.status(slbh, simulated.fault === 'wrong_subject');
+      return 'data' in decision ? envelope(decision.code, decision.data) : envelope(decision.code);
+    }
+    if (operation === 'withdrawApplication') {
+      const request = parseJson(simulated.body) as { slbh?: unknown; cxyy?: unknown } | null;
+      const slbh = typeof request?.slbh === 'string' ? request.slbh.trim() : '';
+      const reason = typeof request?.cxyy === 'string' ? request.cxyy.trim() : '';
+      if (!/^[A-Z0-9]{1,32}$/.test(slbh) || reason === '' || reason.length > 500) return envelope(psbCodes.parameterInvalid);
+      if (simulated.fault === 'business_error') return envelope(psbCodes.businessFailure);
+      const decision = desk.withdraw(slbh, reason);
       return 'data' in decision ? envelope(decision.code, decision.data) : envelope(decision.code);
     }
     const subject = requestedSubject(operation, simulated);

@@ -43,6 +43,12 @@ export interface DepartmentErrorDetails {
   status?: number;
   /** The department's own error code (business errors, SOAP fault codes). */
   departmentCode?: string;
+  /**
+   * The department's own words with a business refusal of a case (e.g. 该不动产已被查封，不予办理转移登记),
+   * verbatim: kept with the case and shown to the window and the applicant. Only for refusals
+   * whose text is the department's fixed reason, never an echo of the request.
+   */
+  departmentMessage?: string;
   /** Contract violations: JSON pointers and keywords, never values. */
   violations?: { path: string; keyword: string }[];
   cause?: unknown;

@@ -150,6 +150,21 @@ export interface CaseStatusResult {
   message?: string;
 }
 
+/** Why the gateway withdraws a case from a department: another department refused it. */
+export interface CaseCancellationRequest {
+  departmentReference: string;
+  /** Unique per cancellation and stable across retries. */
+  idempotencyKey: string;
+  caseNumber: string;
+  /** For the department's officer, in Chinese: which department refused, and why. */
+  reason: string;
+}
+
+export interface CaseCancellationResult {
+  /** False when the department had already finished its part: it cannot be withdrawn any more. */
+  cancelled: boolean;
+}
+
 export interface HealthResult {
   ok: boolean;
   detail?: string;
@@ -161,12 +176,14 @@ export interface AdapterCapabilities {
   /** Certificate types (gateway material-type codes) this department issues. */
   certificateTypes?: readonly string[];
   fetchCertificate?(request: CertificateRequest, context: CallContext): Promise<CertificateResult>;
+  /** Withdraws a delivered case (撤回) because another department of a joint case refused it. */
+  cancelCase?(request: CaseCancellationRequest, context: CallContext): Promise<CaseCancellationResult>;
   submitCase?(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt>;
   queryCaseStatus?(departmentReference: string, context: CallContext): Promise<CaseStatusResult>;
   health?(context: CallContext): Promise<HealthResult>;
 }
 
-export type CapabilityName = 'verifyIdentity' | 'fetchCertificate' | 'submitCase' | 'queryCaseStatus' | 'health';
+export type CapabilityName = 'verifyIdentity' | 'fetchCertificate' | 'submitCase' | 'queryCaseStatus' | 'cancelCase' | 'health';
 
 export interface DepartmentAdapter extends AdapterCapabilities {
   /** Department code, e.g. `PSB`. */

@@ -106,6 +106,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hjyw/chsq": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw an application not yet concluded (撤回申请)
+         * @description The sender withdraws an application it sent (06 已撤回), e.g. because another department of
+         *     a joint case refused the case. Idempotent: withdrawing a withdrawn application answers its
+         *     withdrawal again. 2003 = no such application; 4006 = concluded (04 办结 or 05 不予受理), nothing
+         *     changed.
+         */
+        post: operations["withdrawApplication"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -170,10 +193,10 @@ export interface components {
         /** @description 受理编号, e.g. HK20260315000001 */
         ApplicationNumber: string;
         /**
-         * @description 办理状态 — 01 受理, 02 办理中, 03 待补正, 04 办结, 05 不予受理
+         * @description 办理状态 — 01 受理, 02 办理中, 03 待补正, 04 办结, 05 不予受理, 06 已撤回 (since 1.2.0)
          * @enum {string}
          */
-        ApplicationStatusCode: "01" | "02" | "03" | "04" | "05";
+        ApplicationStatusCode: "01" | "02" | "03" | "04" | "05" | "06";
         MoveInApplication: {
             /** @description 业务流水号 — the sender's idempotency key, stable across retries of one delivery. */
             ywlsh: string;
@@ -226,6 +249,17 @@ export interface components {
             cfbz: "0" | "1";
             blzt: components["schemas"]["ApplicationStatusCode"];
             slsj: components["schemas"]["CompactTimestamp"];
+        };
+        WithdrawalRequest: {
+            slbh: components["schemas"]["ApplicationNumber"];
+            /** @description 撤回原因 */
+            cxyy: string;
+        };
+        WithdrawalReceipt: {
+            slbh: components["schemas"]["ApplicationNumber"];
+            /** @constant */
+            blzt: "06";
+            cxsj: components["schemas"]["CompactTimestamp"];
         };
         ApplicationStatus: {
             slbh: components["schemas"]["ApplicationNumber"];
@@ -444,6 +478,44 @@ export interface operations {
                         code: "0000";
                         msg: string;
                         data: components["schemas"]["ApplicationStatus"];
+                    } | components["schemas"]["Failure"];
+                };
+            };
+        };
+    };
+    withdrawApplication: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The app key the registry issued to the caller. */
+                "x-app-key": components["parameters"]["AppKey"];
+                /** @description Milliseconds since the Unix epoch; within ±300 s of the registry's clock. */
+                "x-timestamp": components["parameters"]["Timestamp"];
+                /** @description Random, never reused within the time-stamp window. */
+                "x-nonce": components["parameters"]["Nonce"];
+                /** @description Lower-case hex HMAC-SHA256 of the canonical string (see the description above). */
+                "x-signature": components["parameters"]["Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WithdrawalRequest"];
+            };
+        };
+        responses: {
+            /** @description The withdrawal, first or repeated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        code: "0000";
+                        msg: string;
+                        data: components["schemas"]["WithdrawalReceipt"];
                     } | components["schemas"]["Failure"];
                 };
             };

@@ -23,7 +23,7 @@ import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { subjectDisclosure } from '../identity/subjects.js';
-import { type ItemDefinition, type ItemRequirement, requireItemFrom } from '../items/catalogue.js';
+import { type ItemDefinition, type ItemRequirement, requireItemFrom, stageOf } from '../items/catalogue.js';
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
 import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
@@ -100,6 +100,12 @@ export interface DeliveryView {
   departmentStatus: string | null;
   deliveredAt: string | null;
   lastError: string | null;
+  /** The stage of a staged item this part belongs to (1 = first). */
+  stage: number;
+  /** The department's own words with its last status or its refusal, verbatim (Chinese). */
+  departmentMessage: string | null;
+  /** Withdrawing this part after another department refused the case: pending, cancelled, manual (by hand) or handled. */
+  cancelStatus: string | null;
 }
 
 export interface CaseView {
@@ -442,7 +448,7 @@ async function caseView(
   // Restrictions and alternatives come from every attached certificate, also one the caller may
   // not read: whether the case is acceptable does not depend on who asks.
   const certificateFacts = needsCertificateFacts(item) ? await certificateFactsOf(tx, [...known.materials.keys()]) : new Map<string, CertificateFacts>();
-  const deliveryRows = [...known.deliveries].sort((a, b) => a.departmentCode.localeCompare(b.departmentCode));
+  const deliveryRows = [...known.deliveries].sort((a, b) => a.stage - b.stage || a.departmentCode.localeCompare(b.departmentCode));
   const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
   const loadedYears = (await services.calendar()).years;
   const provisional = row.acceptedOn !== null && lastDue !== undefined && yearsNotLoaded(loadedYears, row.acceptedOn, lastDue).length > 0;
@@ -478,6 +484,9 @@ async function caseView(
       departmentStatus: delivery.departmentStatus,
       deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
       lastError: delivery.lastError,
+      stage: delivery.stage,
+      departmentMessage: delivery.departmentMessage,
+      cancelStatus: delivery.cancelStatus,
     })),
   };
 }
@@ -833,7 +842,12 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   // An escalated item (上报件) goes up the tree to the centre of the level that decides it.
   const decidingCentre = item.kind === 'escalated' && row.centreCode !== null ? decidingCentreFor(await services.reference.centreDirectory(tx), row.centreCode, item) : null;
   const counts = view.notice.counts;
-  const deliveryRows = item.departments.map((department) => ({ id: newDeliveryId(), caseId: row.id, departmentCode: department }));
+  // A staged item's later stages wait (held) until the stage before has completed.
+  const firstStage = Math.min(...item.departments.map((department) => stageOf(item, department)));
+  const deliveryRows = item.departments.map((department) => {
+    const stage = stageOf(item, department);
+    return { id: newDeliveryId(), caseId: row.id, departmentCode: department, stage, status: stage === firstStage ? ('pending' as const) : ('held' as const) };
+  });
   // Every write in one round trip: they do not depend on each other.
   const [[submitted], inserted] = await Promise.all([
     markCaseSubmitted(tx, {

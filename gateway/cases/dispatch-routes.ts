@@ -20,7 +20,7 @@ const DeliverySchema = z
     caseId: z.string(),
     caseNumber: z.string(),
     departmentCode: z.string(),
-    status: z.enum(['pending', 'delivered', 'dead']),
+    status: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']),
     attempts: z.number().int().openapi({ description: 'Attempts since the delivery was written or last requeued' }),
     nextAttemptAt: z.string().openapi({ format: 'date-time' }),
     lastError: z.string().nullable().openapi({ description: 'Error code and department message of the last failed attempt' }),

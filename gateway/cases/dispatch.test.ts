@@ -280,12 +280,19 @@ describe('delivering submitted cases', () => {
     const [deadLettered] = await eventsOf(refused.caseId, 'dead_lettered');
     expect(deadLettered?.detail).toMatchObject({ definitive: true, error: 'department_rejected' });
 
-    // A business refusal by the registry itself.
+    expect(await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'dead' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it("records the registry's own refusal of the case as its decision: refused, its reason verbatim, the case rejected", async () => {
     const businessRefusal = await submittedCase();
     psb.setFault({ kind: 'business_error', operation: SUBMIT });
-    expect(await deliverer.runOnce()).toBe(1);
-    expect(await deliveryRow(businessRefusal.deliveryId)).toMatchObject({ status: 'dead', attempts: 1 });
-    expect(await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'dead' })).toBeGreaterThanOrEqual(2);
+    expect(await worker().runOnce()).toBe(1);
+    expect(await deliveryRow(businessRefusal.deliveryId)).toMatchObject({ status: 'refused', attempts: 1, departmentStatus: 'rejected', departmentMessage: '业务处理失败' });
+    const [refusal] = await eventsOf(businessRefusal.caseId, 'department_refused');
+    expect(refusal?.detail).toEqual({ code: '4000', message: '业务处理失败' });
+    const [caseRow] = await gw.services.db.select().from(cases).where(eq(cases.id, businessRefusal.caseId));
+    expect(caseRow?.status).toBe('rejected');
+    expect(await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'refused' })).toBe(1);
   });
 });
 

@@ -37,7 +37,7 @@ import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
 import { selectSubmittedCase, selectSubmittedMaterials } from './statements.js';
-import { applyDepartmentStatus } from './status.js';
+import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
 
@@ -102,6 +102,9 @@ const DEFINITIVE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['departm
 
 interface AttemptFailure {
   code: string;
+  /** The department's own words with a business refusal, verbatim (see DepartmentErrorDetails). */
+  departmentMessage?: string;
+  departmentCode?: string;
   /** For `last_error` and logs: codes and the adapter's message, which never carries personal data. */
   summary: string;
   definitive: boolean;
@@ -113,7 +116,14 @@ function describeFailure(error: unknown): AttemptFailure {
   if (error instanceof ApiError) {
     const where = [error.extras['department'], error.extras['operation'], error.extras['departmentCode']].filter((part) => typeof part === 'string' && part !== '');
     const summary = `${error.code}${where.length > 0 ? ` (${where.join(' ')})` : ''}: ${error.detail ?? error.message}`;
-    return { code: error.code, summary: summary.slice(0, LAST_ERROR_MAX_CHARS), definitive: DEFINITIVE_FAILURES.has(error.code) };
+    const { departmentMessage, departmentCode } = error.extras;
+    return {
+      code: error.code,
+      summary: summary.slice(0, LAST_ERROR_MAX_CHARS),
+      definitive: DEFINITIVE_FAILURES.has(error.code),
+      ...(typeof departmentMessage === 'string' ? { departmentMessage: departmentMessage.slice(0, LAST_ERROR_MAX_CHARS) } : {}),
+      ...(typeof departmentCode === 'string' ? { departmentCode } : {}),
+    };
   }
   // Anything else (a database error, a bug): its message may quote values, so only its class is kept.
   const kind = error instanceof Error ? error.name : typeof error;
@@ -246,6 +256,11 @@ export class DeliveryWorker {
     return this.track(this.deliverDue());
   }
 
+  /** One cancellation pass. Returns how many voided deliveries it handled. */
+  cancelVoidedOnce(): Promise<number> {
+    return this.track(this.cancelVoided());
+  }
+
   /** One status pass. Returns how many deliveries it asked about. */
   pollStatusesOnce(): Promise<number> {
     return this.track(this.pollStatuses());
@@ -269,6 +284,7 @@ export class DeliveryWorker {
           nextStatusPassAt = Date.now() + statusPassEveryMs;
           await this.pollStatuses();
         }
+        if (!this.stopping) await this.cancelVoided();
         this.recovered();
       } catch (error) {
         this.failed(error);
@@ -333,6 +349,7 @@ export class DeliveryWorker {
               where status = 'pending'
                 and next_attempt_at <= now()
                 and (lease_until is null or lease_until < now())
+                and cancel_status is null
               order by next_attempt_at
               limit ${limit}::integer
               for update skip locked)
@@ -422,6 +439,29 @@ export class DeliveryWorker {
     }
 
     const { failure } = outcome;
+    // The department said no to the case itself (a business refusal): not a failed delivery but
+    // the department's decision, which settles the case (a joint case voids the other parts).
+    if (failure.code === 'department_error') {
+      const calendar = await this.calendar.current();
+      const recorded = await this.db.transaction(async (tx) => {
+        const [held] = await tx.select({ id: deliveries.id }).from(deliveries).where(this.stillHeld(claim)).for('update');
+        if (!held) return false;
+        await recordDepartmentRefusal(tx, calendar, {
+          deliveryId: claim.id,
+          caseId: claim.caseId,
+          departmentCode: department,
+          code: failure.departmentCode ?? null,
+          message: failure.departmentMessage ?? null,
+          lastError: failure.summary,
+          at: new Date(),
+        });
+        return true;
+      });
+      if (!recorded) return this.leaseLost(claim);
+      this.metrics.deliveries.inc({ department, outcome: 'refused' });
+      this.logger.info({ delivery: claim.id, department, attempts: claim.attempts, departmentCode: failure.departmentCode }, 'the department refused the case');
+      return;
+    }
     const dead = failure.definitive || claim.attempts >= this.settings.maxAttempts;
     if (dead) {
       const recorded = await this.db.transaction(async (tx) => {
@@ -464,6 +504,79 @@ export class DeliveryWorker {
   private leaseLost(claim: ClaimedDelivery): void {
     this.metrics.deliveries.inc({ department: claim.departmentCode, outcome: 'lease_lost' });
     this.logger.warn({ delivery: claim.id, department: claim.departmentCode, attempts: claim.attempts }, 'delivery lease lost before the outcome was recorded; another worker owns it now');
+  }
+
+  // --- Withdrawing the parts another department's refusal voided ---
+
+  /**
+   * Tells each department whose part of a refused joint case is still running: through its
+   * `cancelCase` where its system offers one, otherwise by marking the delivery `manual`, which
+   * supervision lists as a warning until someone handles it. A failed cancel is tried again at
+   * the next pass (its claim moves `last_polled_at`, so instances do not collide); a definitive
+   * failure becomes `manual` too.
+   */
+  private async cancelVoided(): Promise<number> {
+    const result = await this.db.execute(sql`
+      update deliveries
+         set last_polled_at = now()
+       where id in (
+             select id from deliveries
+              where cancel_status = 'pending'
+                -- A delivery attempt still in flight is told once its outcome is recorded.
+                and (status <> 'pending' or lease_until is null or lease_until < now())
+                and (last_polled_at is null or last_polled_at <= now() - ${this.settings.pollIntervalMs}::double precision * interval '1 millisecond')
+              order by last_polled_at nulls first
+              limit ${this.settings.batchSize}::integer
+              for update skip locked)
+      returning id, case_id as "caseId", department_code as "departmentCode", department_reference as "departmentReference", status::text as status`);
+    const claims = rowsOf<{ id: string; caseId: string; departmentCode: string; departmentReference: string | null; status: string }>(result);
+    await Promise.all(claims.map((claim) => this.cancelOne(claim)));
+    return claims.length;
+  }
+
+  private async cancelOne(claim: { id: string; caseId: string; departmentCode: string; departmentReference: string | null; status: string }): Promise<void> {
+    if (claim.status === 'pending') {
+      // Its attempt ended without an acknowledgement: it is not sent again.
+      await this.db
+        .update(deliveries)
+        .set({ status: 'cancelled', cancelStatus: 'cancelled', cancelledAt: sql`now()` })
+        .where(and(eq(deliveries.id, claim.id), eq(deliveries.status, 'pending'), eq(deliveries.cancelStatus, 'pending')));
+      return;
+    }
+    const department = this.departments.get(claim.departmentCode);
+    const finish = async (cancelStatus: 'cancelled' | 'manual', detail: Record<string, unknown>): Promise<void> => {
+      await this.db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(deliveries)
+          .set({ cancelStatus, ...(cancelStatus === 'cancelled' ? { cancelledAt: sql`now()` } : {}) })
+          .where(and(eq(deliveries.id, claim.id), eq(deliveries.cancelStatus, 'pending')))
+          .returning({ id: deliveries.id });
+        if (updated) await tx.insert(caseEvents).values({ caseId: claim.caseId, kind: cancelStatus === 'cancelled' ? 'department_cancelled' : 'cancel_by_hand', departmentCode: claim.departmentCode, detail });
+      });
+      this.metrics.deliveries.inc({ department: claim.departmentCode, outcome: cancelStatus === 'cancelled' ? 'cancelled' : 'cancel_manual' });
+    };
+    if (!department?.adapter.cancelCase || claim.departmentReference === null) {
+      return finish('manual', { reason: 'the department system offers no cancellation: withdraw the case there by hand' });
+    }
+    const [row] = await this.db.select({ caseNumber: cases.caseNumber }).from(cases).where(eq(cases.id, claim.caseId));
+    const refusals = await this.db
+      .select({ departmentCode: deliveries.departmentCode, message: deliveries.departmentMessage })
+      .from(deliveries)
+      .where(and(eq(deliveries.caseId, claim.caseId), eq(deliveries.departmentStatus, 'rejected')));
+    const reason = `联办件已被${refusals.map((refusal) => `${refusal.departmentCode}${refusal.message ? `（${refusal.message}）` : ''}`).join('、')}退回，请撤销本部门办理。`;
+    const departmentReference = claim.departmentReference;
+    try {
+      const outcome = await invokeDepartment({ requestId: `${claim.id}.cancel`, logger: this.logger, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(Math.min(this.settings.leaseMs, 30_000))]) }, department, 'cancelCase', (adapter, context) =>
+        adapter.cancelCase!({ departmentReference, idempotencyKey: `${claim.id}.cancel`, caseNumber: row?.caseNumber ?? '', reason }, context),
+      );
+      if (outcome.cancelled) return finish('cancelled', {});
+      // Its part was already finished: nothing to withdraw automatically.
+      return finish('manual', { reason: 'the department had already finished its part: reverse it there by hand' });
+    } catch (error) {
+      const failure = describeFailure(error);
+      if (failure.definitive) return finish('manual', { reason: failure.code });
+      this.logger.warn({ delivery: claim.id, department: claim.departmentCode, error: failure.summary }, 'cancelling a voided delivery failed; trying again later');
+    }
   }
 
   // --- Status polling ---

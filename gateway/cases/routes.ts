@@ -98,7 +98,7 @@ const CaseSchema = z
     itemName: z.string(),
     itemKind: z.enum(['immediate', 'promised', 'joint', 'escalated']),
     subjectId: z.string(),
-    status: z.enum(['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']),
+    status: z.enum(['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected', 'partially_rejected']),
     openedAt: z.string(),
     submittedAt: z.string().nullable(),
     acceptedOn: z.string().nullable(),
@@ -135,12 +135,17 @@ const CaseSchema = z
     deliveries: z.array(
       z.object({
         department: z.string(),
-        status: z.enum(['pending', 'delivered', 'dead']),
+        status: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']).openapi({
+          description: 'held: waits for an earlier stage; refused: the department refused the submission; cancelled: never sent, the case was refused first',
+        }),
         attempts: z.number().int(),
         departmentReference: z.string().nullable(),
         departmentStatus: z.string().nullable(),
         deliveredAt: z.string().nullable(),
         lastError: z.string().nullable(),
+        stage: z.number().int(),
+        departmentMessage: z.string().nullable().openapi({ description: "The department's own words with its last status or refusal, verbatim" }),
+        cancelStatus: z.string().nullable().openapi({ description: 'After another department refused the case: pending, cancelled (withdrawn through its system) or manual (withdraw by hand)' }),
       }),
     ),
   })

@@ -2,16 +2,18 @@
  * Department status of a case, from a pushed callback or from polling the adapter, applied the
  * same way: the delivery's department status moves (never backwards in time, never out of a final
  * state), the event joins the case timeline, and the case status follows from all its deliveries —
- * a joint case completes when every department has completed; any department rejecting rejects
- * it; any department waiting for the applicant (补正) stops the clock until none is, and the
- * working days it stood still are added to the due dates.
+ * a joint case completes when every department has completed; any department refusing rejects
+ * it (or, where the item allows it, leaves it `partially_rejected`) and voids the others' parts;
+ * a staged item's next stage starts when the one before has completed; any department waiting
+ * for the applicant (补正) stops the clock until none is, and the working days it stood still are
+ * added to the due dates.
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import type { Queryable } from '../db/client.js';
-import { caseEvents, cases, deliveries } from '../db/schema.js';
+import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError } from '../platform/errors.js';
 
@@ -42,13 +44,36 @@ export interface AppliedStatus {
   changed: boolean;
 }
 
-/** The case status that follows from its deliveries' department statuses. */
-export function caseStatusFrom(departmentStatuses: readonly (string | null)[]): CaseStatus {
-  if (departmentStatuses.some((status) => status === 'rejected')) return 'rejected';
-  if (departmentStatuses.length > 0 && departmentStatuses.every((status) => status === 'completed')) return 'completed';
-  if (departmentStatuses.some((status) => status === 'awaiting_applicant')) return 'awaiting_applicant';
-  if (departmentStatuses.some((status) => status !== null)) return 'in_progress';
+/** What the case outcome is decided from, per delivery. */
+export interface DeliveryState {
+  status: DeliveryRow['status'];
+  departmentStatus: string | null;
+}
+
+/**
+ * The case status that follows from its deliveries. A refusal (a `rejected` status, or a
+ * submission the department refused outright) rejects the whole case, unless the item lets its
+ * departments' parts stand alone (`allowsPartial`): then the case runs on until the others are
+ * final and ends `partially_rejected` when one of them completed. A delivery held for a later
+ * stage counts as not done.
+ */
+export function caseStatusFrom(states: readonly DeliveryState[], allowsPartial = false): CaseStatus {
+  const statuses = states.filter((state) => state.status !== 'cancelled').map((state) => (state.status === 'refused' ? 'rejected' : state.departmentStatus));
+  if (statuses.some((status) => status === 'rejected')) {
+    if (!allowsPartial) return 'rejected';
+    const others = statuses.filter((status) => status !== 'rejected');
+    if (others.length === 0) return 'rejected';
+    if (others.every((status) => status === 'completed')) return 'partially_rejected';
+    return others.some((status) => status === 'awaiting_applicant') ? 'awaiting_applicant' : 'in_progress';
+  }
+  if (statuses.length > 0 && statuses.every((status) => status === 'completed')) return 'completed';
+  if (statuses.some((status) => status === 'awaiting_applicant')) return 'awaiting_applicant';
+  if (statuses.some((status) => status !== null)) return 'in_progress';
   return 'submitted';
+}
+
+export function isFinalCaseStatus(status: CaseStatus): boolean {
+  return status === 'completed' || status === 'rejected' || status === 'partially_rejected';
 }
 
 /** Due dates after the clock stood still for `pausedWorkingDays` in all. */
@@ -97,7 +122,15 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
 
   await tx
     .update(deliveries)
-    .set({ departmentStatus: update.status, departmentUpdatedAt: update.occurredAt, ...(update.source === 'poll' ? { lastPolledAt: new Date() } : {}) })
+    .set({
+      departmentStatus: update.status,
+      departmentUpdatedAt: update.occurredAt,
+      // The department's own words (a refusal's reason, a 补正 request), kept verbatim.
+      ...(update.message ? { departmentMessage: update.message } : {}),
+      // A part the department itself refused needs no withdrawing.
+      ...(update.status === 'rejected' && delivery.cancelStatus === 'pending' ? { cancelStatus: null } : {}),
+      ...(update.source === 'poll' ? { lastPolledAt: new Date() } : {}),
+    })
     .where(eq(deliveries.id, delivery.id));
   await tx.insert(caseEvents).values({
     caseId: caseRow.id,
@@ -108,10 +141,89 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
     occurredAt: update.occurredAt,
   });
 
-  const all = await tx.select({ departmentCode: deliveries.departmentCode, departmentStatus: deliveries.departmentStatus }).from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.departmentCode));
-  const next = caseStatusFrom(all.map((entry) => entry.departmentStatus));
-  await moveCase(tx, withProvisionalYears(calendar), statutoryDays, caseRow, next, update.occurredAt);
+  const next = await settleCase(tx, calendar, statutoryDays, caseRow, update.occurredAt);
   return { caseStatus: next, changed: true };
+}
+
+/**
+ * A department refused the submission itself (a business refusal at delivery, e.g. 该不动产已被查封):
+ * its delivery is final as `refused` with the department's reason verbatim, and the case settles
+ * as if the department had reported `rejected`. Inside the caller's transaction.
+ */
+export async function recordDepartmentRefusal(
+  tx: Queryable,
+  calendar: WorkingCalendar,
+  refusal: { deliveryId: string; caseId: string; departmentCode: string; code: string | null; message: string | null; lastError: string; at: Date },
+): Promise<CaseStatus> {
+  const [caseRow] = await tx.select().from(cases).where(eq(cases.id, refusal.caseId)).for('update');
+  if (!caseRow) throw new Error(`delivery ${refusal.deliveryId} has no case`);
+  const [item] = await tx.select({ statutoryDays: items.statutoryDays }).from(items).where(eq(items.code, caseRow.itemCode));
+  await tx
+    .update(deliveries)
+    .set({ status: 'refused', departmentStatus: 'rejected', departmentUpdatedAt: refusal.at, departmentMessage: refusal.message, lastError: refusal.lastError, leaseOwner: null, leaseUntil: null, cancelStatus: null })
+    .where(eq(deliveries.id, refusal.deliveryId));
+  await tx.insert(caseEvents).values({
+    caseId: caseRow.id,
+    kind: 'department_refused',
+    departmentCode: refusal.departmentCode,
+    detail: { ...(refusal.code ? { code: refusal.code } : {}), ...(refusal.message ? { message: refusal.message } : {}) },
+    occurredAt: refusal.at,
+  });
+  return settleCase(tx, calendar, item?.statutoryDays ?? 0, caseRow, refusal.at);
+}
+
+/**
+ * The case's status from all its deliveries, and what follows from it: a refused case voids the
+ * other departments' parts (not yet sent: cancelled; sent and still running: to be told, which
+ * the delivery worker does through the department's cancel or by a supervision warning); a
+ * completed stage of a staged item releases the next one.
+ */
+async function settleCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays: number, caseRow: CaseRow, at: Date): Promise<CaseStatus> {
+  const [rules] = await tx.select({ allowsPartial: items.allowsPartial, stages: items.stages }).from(items).where(eq(items.code, caseRow.itemCode));
+  const all = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
+  const next = caseStatusFrom(all, rules?.allowsPartial ?? false);
+  const events: { kind: string; detail: Record<string, unknown> }[] = [];
+  if (next === 'rejected') {
+    // An attempt in flight (leased) may still arrive: it is told afterwards, like a delivered part.
+    const inFlight = (delivery: DeliveryRow) => delivery.status === 'pending' && delivery.leaseUntil !== null && delivery.leaseUntil.getTime() > Date.now();
+    const unsent = all.filter((delivery) => delivery.status === 'held' || (delivery.status === 'pending' && !inFlight(delivery)));
+    const running = all.filter(
+      (delivery) => ((delivery.status === 'delivered' && !isFinalDepartmentStatus(delivery.departmentStatus)) || inFlight(delivery)) && delivery.cancelStatus === null,
+    );
+    if (unsent.length > 0) {
+      await tx
+        .update(deliveries)
+        .set({ status: 'cancelled', cancelledAt: at, leaseOwner: null, leaseUntil: null })
+        .where(inArray(deliveries.id, unsent.map((delivery) => delivery.id)));
+    }
+    if (running.length > 0) await tx.update(deliveries).set({ cancelStatus: 'pending' }).where(inArray(deliveries.id, running.map((delivery) => delivery.id)));
+    if (unsent.length > 0 || running.length > 0) {
+      const refusedBy = all.filter((delivery) => delivery.status === 'refused' || delivery.departmentStatus === 'rejected').map((delivery) => delivery.departmentCode);
+      events.push({ kind: 'joint_refusal', detail: { refusedBy, notSent: unsent.map((delivery) => delivery.departmentCode), toCancel: running.map((delivery) => delivery.departmentCode) } });
+    }
+  } else if (!isFinalCaseStatus(next)) {
+    const released = nextStage(all);
+    if (released.length > 0) {
+      await tx
+        .update(deliveries)
+        .set({ status: 'pending', nextAttemptAt: at })
+        .where(inArray(deliveries.id, released.map((delivery) => delivery.id)));
+      events.push({ kind: 'stage_started', detail: { stage: released[0]!.stage, departments: released.map((delivery) => delivery.departmentCode) } });
+    }
+  }
+  if (events.length > 0) await tx.insert(caseEvents).values(events.map((event) => ({ caseId: caseRow.id, kind: event.kind, detail: event.detail, occurredAt: at })));
+  await moveCase(tx, withProvisionalYears(calendar), statutoryDays, caseRow, next, at);
+  return next;
+}
+
+/** The held deliveries of the next stage, once every delivery of the stages before it has completed. */
+function nextStage(all: readonly DeliveryRow[]): DeliveryRow[] {
+  const held = all.filter((delivery) => delivery.status === 'held');
+  if (held.length === 0) return [];
+  const stage = Math.min(...held.map((delivery) => delivery.stage));
+  const before = all.filter((delivery) => delivery.stage < stage);
+  if (!before.every((delivery) => delivery.departmentStatus === 'completed')) return [];
+  return held.filter((delivery) => delivery.stage === stage);
 }
 
 /** Moves a case to `next`, stopping or restarting its clock and closing it when final. */
@@ -133,7 +245,7 @@ async function moveCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays:
     if (caseRow.acceptedOn) Object.assign(changes, dueDates(calendar, caseRow.acceptedOn, caseRow.promisedDays, statutoryDays, pausedWorkingDays));
     events.push({ kind: 'clock_restarted', detail: { on: today, workingDaysStopped: stood, dueOn: changes.dueOn ?? caseRow.dueOn } });
   }
-  if ((next === 'completed' || next === 'rejected') && caseRow.completedAt === null) {
+  if (isFinalCaseStatus(next) && caseRow.completedAt === null) {
     changes.completedAt = at;
     changes.completedOn = today;
     const dueOn = changes.dueOn ?? caseRow.dueOn;

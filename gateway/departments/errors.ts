@@ -25,7 +25,7 @@ export const departmentErrorCodes: Record<DepartmentErrorKind, ErrorCode> = {
 const RETRY_AFTER_SECONDS: Partial<Record<DepartmentErrorKind, number>> = { circuit_open: 10, overloaded: 1, unavailable: 5 };
 
 export function toApiError(error: DepartmentError): ApiError {
-  const { department, departmentCode, operation } = error.details;
+  const { department, departmentCode, departmentMessage, operation } = error.details;
   const retryAfter = RETRY_AFTER_SECONDS[error.kind];
   return new ApiError(
     departmentErrorCodes[error.kind],
@@ -34,6 +34,7 @@ export function toApiError(error: DepartmentError): ApiError {
       department,
       ...(operation === undefined ? {} : { operation }),
       ...(departmentCode === undefined ? {} : { departmentCode }),
+      ...(departmentMessage === undefined ? {} : { departmentMessage }),
     },
     retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } },
   );

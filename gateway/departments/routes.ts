@@ -22,7 +22,7 @@ const DepartmentSchema = z
     name: z.string(),
     adapterKind: z.string(),
     origin: z.string().openapi({ description: 'Scheme, host and port of the base URL' }),
-    capabilities: z.array(z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'])),
+    capabilities: z.array(z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health'])),
     certificateTypes: z.array(z.string()),
     resources: z.record(z.string(), z.string()).openapi({ description: 'Contract resource code used per capability' }),
     breakerState: z.enum(['closed', 'open', 'half_open']),

@@ -6,7 +6,7 @@ import { ApiError } from '../platform/errors.js';
 import { toApiError } from './errors.js';
 import type { RegisteredDepartment } from './registry.js';
 
-const capabilityNames: readonly CapabilityName[] = ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'];
+const capabilityNames: readonly CapabilityName[] = ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health'];
 
 export function departmentView(department: RegisteredDepartment, metrics: DepartmentMetricsRecorder) {
   const { adapter } = department;

@@ -48,6 +48,14 @@ export interface ItemDefinition {
   /** An escalated item (上报件): the level of centre that decides it (null: the accepting centre). */
   decidingLevel: CentreLevel | null;
   formSchema: Record<string, unknown>;
+  /**
+   * A joint item approved in stages (e.g. NRB registration first, then PSB and tax in parallel):
+   * the departments of each stage in order; a stage starts when the one before has completed.
+   * Null: every department at once.
+   */
+  stages: string[][] | null;
+  /** A joint item whose departments' parts stand alone: a refusal leaves the others (partially_rejected). */
+  allowsPartial: boolean;
   active: boolean;
   materials: ItemRequirement[];
 }
@@ -88,6 +96,8 @@ export const seedItems: readonly ItemDefinition[] = [
     statutoryDays: 15,
     promisedDays: 3,
     decidingLevel: null,
+    stages: null,
+    allowsPartial: false,
     formSchema: {
       type: 'object',
       required: ['companyName', 'registeredCapital', 'businessScope'],
@@ -117,6 +127,8 @@ export const seedItems: readonly ItemDefinition[] = [
     statutoryDays: 30,
     promisedDays: 5,
     decidingLevel: null,
+    stages: null,
+    allowsPartial: false,
     formSchema: {
       type: 'object',
       required: ['certificateNo', 'transferee', 'transferReason'],
@@ -148,6 +160,8 @@ export const seedItems: readonly ItemDefinition[] = [
     statutoryDays: 20,
     promisedDays: 5,
     decidingLevel: null,
+    stages: null,
+    allowsPartial: false,
     formSchema: {
       type: 'object',
       required: ['moveToAddress'],
@@ -180,6 +194,8 @@ export const seedItems: readonly ItemDefinition[] = [
     statutoryDays: 0,
     promisedDays: 0,
     decidingLevel: null,
+    stages: null,
+    allowsPartial: false,
     formSchema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } } },
     active: true,
     materials: [
@@ -197,6 +213,8 @@ export const seedItems: readonly ItemDefinition[] = [
     statutoryDays: 10,
     promisedDays: 3,
     decidingLevel: 'county',
+    stages: null,
+    allowsPartial: false,
     formSchema: {
       type: 'object',
       required: ['certificateNo'],
@@ -222,6 +240,8 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     promisedDays: row.promisedDays,
     decidingLevel: row.decidingLevel as CentreLevel | null,
     formSchema: row.formSchema,
+    stages: row.stages ?? null,
+    allowsPartial: row.allowsPartial,
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
@@ -310,6 +330,30 @@ export async function requireItemFrom(reference: ReferenceData, db: Queryable, c
  * accepted material type exists, requirement codes are unique, the form schema compiles, and the
  * kind agrees with the departments (a joint item has several).
  */
+/** What is wrong with an item's stages and partial rule: only joint items have them; stages name each department once. */
+function stageProblems(definition: ItemDefinition): string[] {
+  const problems: string[] = [];
+  if (definition.allowsPartial && definition.kind !== 'joint') problems.push('only a joint item can end partially rejected (allowsPartial)');
+  if (definition.stages === null) return problems;
+  if (definition.kind !== 'joint') problems.push('only a joint item is approved in stages');
+  const staged = definition.stages.flat();
+  const twice = staged.filter((code, index) => staged.indexOf(code) !== index);
+  if (twice.length > 0) problems.push(`stages name ${[...new Set(twice)].join(', ')} more than once`);
+  const missing = definition.departments.filter((code) => !staged.includes(code));
+  if (missing.length > 0) problems.push(`stages leave out ${missing.join(', ')}`);
+  const extra = staged.filter((code) => !definition.departments.includes(code));
+  if (extra.length > 0) problems.push(`stages name ${[...new Set(extra)].join(', ')}, not a department of the item`);
+  if (definition.stages.some((stage) => stage.length === 0)) problems.push('a stage names no department');
+  return problems;
+}
+
+/** The stage (1 = first) a department's part of a case belongs to. */
+export function stageOf(item: Pick<ItemDefinition, 'stages'>, departmentCode: string): number {
+  if (item.stages === null) return 1;
+  const index = item.stages.findIndex((stage) => stage.includes(departmentCode));
+  return index < 0 ? 1 : index + 1;
+}
+
 /** The top-level property names a form schema defines. */
 function formPropertyNames(schema: Record<string, unknown>): Set<string> {
   const properties = schema['properties'];
@@ -332,6 +376,7 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
       problems.push(`requirement ${entry.requirementCode} binds to the form field ${entry.formReference}, which the formSchema does not define`);
     }
   }
+  problems.push(...stageProblems(definition));
   if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const unknownDepartments = definition.departments.filter((code) => !knownDepartments.has(code));
   if (unknownDepartments.length > 0) problems.push(`no configured department ${unknownDepartments.join(', ')}`);

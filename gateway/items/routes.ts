@@ -48,6 +48,17 @@ const ItemBodySchema = z
       .default(null)
       .openapi({ description: 'An escalated item (上报件): the level of centre that decides it; a submitted case goes up the tree to it' }),
     formSchema: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'JSON Schema (2020-12) of the application form' }),
+    stages: z
+      .array(z.array(DepartmentCode).min(1).max(10))
+      .min(1)
+      .max(10)
+      .nullable()
+      .default(null)
+      .openapi({ description: 'A joint item approved in stages: the departments of each stage in order; a stage starts when the one before has completed (null: all at once)', example: [['NRB'], ['PSB']] }),
+    allowsPartial: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "A joint item whose departments' parts stand alone: one department's refusal leaves the others, and the case ends partially_rejected" }),
     active: z.boolean().default(true),
     materials: z.array(RequirementSchema).max(50),
   })

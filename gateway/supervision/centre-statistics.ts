@@ -121,11 +121,11 @@ export async function centreStatistics(db: Queryable, directory: CentreDirectory
                   when grouping(c.operator_id) = 0 then 'operator' else 'all' end as by,
              c.centre_code, c.client_id, c.accepting_centre_code, c.operator_id,
              count(*)::int as accepted,
-             count(*) filter (where c.status in ('completed', 'rejected'))::int as concluded,
-             count(*) filter (where c.status in ('completed', 'rejected') and c.completed_on <= c.due_on)::int as on_time,
-             count(*) filter (where (c.status in ('completed', 'rejected') and c.completed_on > c.due_on)
-                                 or (c.status not in ('completed', 'rejected') and c.due_on < ${today}::date))::int as overdue,
-             coalesce(sum(c.completed_on - c.accepted_on) filter (where c.status in ('completed', 'rejected')), 0)::int as handling_days,
+             count(*) filter (where c.status in ('completed', 'rejected', 'partially_rejected'))::int as concluded,
+             count(*) filter (where c.status in ('completed', 'rejected', 'partially_rejected') and c.completed_on <= c.due_on)::int as on_time,
+             count(*) filter (where (c.status in ('completed', 'rejected', 'partially_rejected') and c.completed_on > c.due_on)
+                                 or (c.status not in ('completed', 'rejected', 'partially_rejected') and c.due_on < ${today}::date))::int as overdue,
+             coalesce(sum(c.completed_on - c.accepted_on) filter (where c.status in ('completed', 'rejected', 'partially_rejected')), 0)::int as handling_days,
              coalesce(sum(c.materials_handed_in), 0)::int as handed_in,
              coalesce(sum(c.materials_reused), 0)::int as reused,
              coalesce(sum(c.transfers), 0)::int as transfers

@@ -75,6 +75,7 @@ const STATUS_LABELS: Record<CaseStatusName, string> = {
   awaiting_applicant: 'Awaiting applicant (clock stopped)',
   completed: 'Completed',
   rejected: 'Rejected',
+  partially_rejected: 'Partly rejected (a department refused its part)',
 };
 
 const percent = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);

@@ -48,7 +48,7 @@ const PeriodQuery = z.object({
 
 const DepartmentOfCaseSchema = z.object({
   code: z.string(),
-  delivery: z.enum(['pending', 'delivered', 'dead']),
+  delivery: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']),
   departmentStatus: z.string().nullable(),
 });
 
@@ -135,6 +135,7 @@ const SummarySchema = z
         awaiting_applicant: z.number().int(),
         completed: z.number().int(),
         rejected: z.number().int(),
+        partially_rejected: z.number().int(),
       })
       .openapi({ description: 'Cases opened in the period, by their current status' }),
     materials: z

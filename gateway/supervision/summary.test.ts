@@ -113,7 +113,7 @@ describe('the summary of October 2026', () => {
   });
 
   it('counts the cases opened in the period by their current status', () => {
-    expect(summary.casesByStatus).toEqual({ open: 0, submitted: 1, in_progress: 1, awaiting_applicant: 0, completed: 3, rejected: 1 });
+    expect(summary.casesByStatus).toEqual({ open: 0, submitted: 1, in_progress: 1, awaiting_applicant: 0, completed: 3, rejected: 1, partially_rejected: 0 });
   });
 
   it('adds up the materials of the cases accepted in the period, per item and in total', () => {

@@ -64,7 +64,7 @@ export interface DeadLetter {
   deadAt: string | null;
 }
 
-export type CaseStatusName = 'open' | 'submitted' | 'in_progress' | 'awaiting_applicant' | 'completed' | 'rejected';
+export type CaseStatusName = 'open' | 'submitted' | 'in_progress' | 'awaiting_applicant' | 'completed' | 'rejected' | 'partially_rejected';
 
 export interface SupervisionSummary {
   period: SummaryPeriod;
@@ -172,10 +172,11 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
     db,
     sql`
       select count(*) filter (where status = 'completed')::int as completed,
-             count(*) filter (where status = 'rejected')::int as rejected,
+             -- A joint case some department refused counts as refused, also when others completed their part.
+             count(*) filter (where status in ('rejected', 'partially_rejected'))::int as rejected,
              count(*) filter (where due_on is not null and completed_on <= due_on)::int as on_time
         from cases c
-       where ${caseInScope(scope)} and status in ('completed', 'rejected')
+       where ${caseInScope(scope)} and status in ('completed', 'rejected', 'partially_rejected')
          and completed_on between ${period.from}::date and ${period.to}::date`,
   );
   const completed = count(completion?.completed);
@@ -191,7 +192,7 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
        where ${caseInScope(scope)} and opened_at >= ${start.toISOString()}::timestamptz and opened_at < ${end.toISOString()}::timestamptz
        group by status`,
   );
-  const casesByStatus: Record<CaseStatusName, number> = { open: 0, submitted: 0, in_progress: 0, awaiting_applicant: 0, completed: 0, rejected: 0 };
+  const casesByStatus: Record<CaseStatusName, number> = { open: 0, submitted: 0, in_progress: 0, awaiting_applicant: 0, completed: 0, rejected: 0, partially_rejected: 0 };
   for (const row of statusRows) casesByStatus[row.status] = count(row.cases);
 
   const itemRows = await reportRows<{ item_code: string; item_name: string; cases: unknown; required: unknown; handed_in: unknown; reused: unknown; fetched: unknown; deferred: unknown }>(

@@ -73,7 +73,7 @@ export function warningLevelOf(position: DeadlinePosition, warningShare: number)
 export interface WarningDepartment {
   code: string;
   /** The delivery to the department: pending, delivered or dead (dead-lettered). */
-  delivery: 'pending' | 'delivered' | 'dead';
+  delivery: 'pending' | 'delivered' | 'dead' | 'held' | 'refused' | 'cancelled';
   /** The department's own status of its part, once it reported one. */
   departmentStatus: string | null;
 }
