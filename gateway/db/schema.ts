@@ -538,6 +538,8 @@ export const cases = pgTable(
     materialsReused: integer('materials_reused').notNull().default(0),
     materialsFetched: integer('materials_fetched').notNull().default(0),
     materialsDeferred: integer('materials_deferred').notNull().default(0),
+    /** The applicant's mainland mobile number for SMS notifications, given when the case is opened; masked in every answer. */
+    contactMobile: text('contact_mobile'),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (table) => [
@@ -762,3 +764,86 @@ export const centreItems = pgTable(
   },
   (table) => [primaryKey({ columns: [table.centreCode, table.itemCode] })],
 );
+
+// --- Applicant notifications (gateway/notifications) ----------------------------------------------
+
+/**
+ * `pending`: to be sent (or waiting for room in its phone number's rate limit); `sent`: the SMS
+ * platform accepted it (`biz_id`) and its receipt (回执) is awaited; `delivered` / `failed`: what the
+ * receipt said; `dead`: never accepted (a definitive refusal, or the last attempt failed);
+ * `superseded`: newer news of the same case was due, so this older message was not sent.
+ */
+export const notificationStatus = pgEnum('notification_status', ['pending', 'sent', 'delivered', 'failed', 'dead', 'superseded']);
+
+/**
+ * The notification outbox: one row per case event the applicant is told about by SMS, written when
+ * a notification worker reads the event from `case_events` (gateway/notifications/worker.ts) and
+ * sent by the workers of any instance under a lease, like `deliveries`.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    /** Also the `outId` by which the SMS platform recognises a resent message. */
+    id: text('id').primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    /** The case event told about: at most one notification per event. */
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    eventKind: text('event_kind').notNull(),
+    /** The applicant's mobile number as the case had it when the event happened (masked in every answer). */
+    mobile: text('mobile').notNull(),
+    /** Template id (gateway/notifications/templates.ts), the code the platform approved it under, and its language. */
+    template: text('template').notNull(),
+    templateCode: text('template_code').notNull(),
+    language: text('language').notNull(),
+    /** The template's parameters: case number, item name, dates, a department's reason; never an ID number or a name. */
+    params: jsonb('params').$type<Record<string, string>>().notNull(),
+    status: notificationStatus('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    lastError: text('last_error'),
+    /** When this message took its place in its phone number's rate-limit window. */
+    slotAt: timestamp('slot_at', { withTimezone: true, mode: 'date' }),
+    /** The platform's id of the accepted message; receipts are asked for by it. */
+    bizId: text('biz_id'),
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+    /** The receipt's status code (`DELIVRD`, `UNDELIV`, `MK:0001`, …) and when the handset's network reported it. */
+    receiptCode: text('receipt_code'),
+    receiptAt: timestamp('receipt_at', { withTimezone: true, mode: 'date' }),
+    /** When the receipt was last asked for. */
+    receiptCheckedAt: timestamp('receipt_checked_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    deadAt: timestamp('dead_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [
+    uniqueIndex('notifications_event_key').on(table.eventId),
+    index('notifications_due_idx').on(table.status, table.nextAttemptAt),
+    index('notifications_case_idx').on(table.caseId, table.eventId),
+    index('notifications_mobile_slot_idx').on(table.mobile, table.slotAt).where(sql`slot_at is not null`),
+  ],
+);
+
+/** A 64-bit transaction id (PostgreSQL 13+), read and written as text. */
+const xid8 = customType<{ data: string; driverData: string }>({
+  dataType: () => 'xid8',
+});
+
+/**
+ * How far the notification workers have read `case_events` (one row). Event ids come from a
+ * sequence, so a transaction still running can commit an event below ids already visible: the
+ * reader goes only as far as a horizon (the highest id at an earlier reading) once every
+ * transaction running at that reading has ended (`pg_snapshot_xmin` past `horizon_xmax`).
+ */
+export const notificationCursor = pgTable('notification_cursor', {
+  name: text('name').primaryKey(),
+  /** Every event up to this id has been considered. */
+  doneEventId: bigint('done_event_id', { mode: 'number' }).notNull(),
+  /** The highest event id at the last horizon reading. */
+  horizonEventId: bigint('horizon_event_id', { mode: 'number' }).notNull(),
+  /** `pg_snapshot_xmax` of that reading: no event up to the horizon can still appear once the oldest running transaction is past it. */
+  horizonXmax: xid8('horizon_xmax').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
