@@ -492,6 +492,7 @@ const withoutPersonalData: Record<string, string> = {
   'PUT /v1/clients/{clientId}/centres': 'client system administration',
   'GET /supervision': 'figures and case numbers',
   'POST /v1/deliveries/{id}/retry': 'outbox administration',
+  'POST /v1/deliveries/{id}/cancellation-handled': 'outbox administration',
   'POST /v1/progress': 'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
 };
 

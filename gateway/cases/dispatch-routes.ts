@@ -5,7 +5,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { requeueDeadDelivery } from './dispatch.js';
+import { markCancellationHandled, requeueDeadDelivery } from './dispatch.js';
 
 const DeliveryIdParam = z.object({
   id: z
@@ -29,6 +29,8 @@ const DeliverySchema = z
     createdAt: z.string().openapi({ format: 'date-time' }),
     deliveredAt: z.string().nullable().openapi({ format: 'date-time' }),
     deadAt: z.string().nullable().openapi({ format: 'date-time' }),
+    departmentMessage: z.string().nullable().openapi({ description: "The department's own words with its last status or refusal, verbatim" }),
+    cancelStatus: z.string().nullable().openapi({ description: 'After another department refused the case: pending, cancelled, manual (withdraw by hand) or handled' }),
   })
   .openapi('Delivery');
 
@@ -49,7 +51,30 @@ const retryRoute = protectedRoute({
   },
 });
 
+const cancellationHandledRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/deliveries/{id}/cancellation-handled',
+  tags: ['cases'],
+  summary: "Record that a refused joint case's part was withdrawn from the department's system by hand",
+  description:
+    'When another department refused a joint case, each other part is withdrawn through its department\'s cancel where the system offers one; ' +
+    'otherwise supervision warns (`cancel_by_hand`) until someone withdraws it there and records it here. Only a delivery waiting for that (409 otherwise).',
+  scopes: ['catalogue:admin'],
+  request: {
+    params: DeliveryIdParam,
+    body: { required: true, content: { 'application/json': { schema: z.object({ note: z.string().trim().min(1).max(500).openapi({ example: '已电话联系公安户籍科撤件' }) }).strict() } } },
+  },
+  responses: {
+    200: { description: 'The delivery, its withdrawal recorded', content: { 'application/json': { schema: DeliverySchema } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
 export function registerDispatchRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(cancellationHandledRoute, async (c) => {
+    const view = await markCancellationHandled(c.get('services').db, { principal: c.get('principal'), requestId: c.get('requestId'), deliveryId: c.req.valid('param').id, note: c.req.valid('json').note });
+    return c.json(view, 200);
+  });
   app.openapi(retryRoute, async (c) => {
     const { db, deliveryWorker } = c.get('services');
     const view = await requeueDeadDelivery(db, { principal: c.get('principal'), requestId: c.get('requestId'), deliveryId: c.req.valid('param').id });

@@ -512,20 +512,20 @@ export class DeliveryWorker {
    * Tells each department whose part of a refused joint case is still running: through its
    * `cancelCase` where its system offers one, otherwise by marking the delivery `manual`, which
    * supervision lists as a warning until someone handles it. A failed cancel is tried again at
-   * the next pass (its claim moves `last_polled_at`, so instances do not collide); a definitive
+   * the next pass (its claim moves `next_attempt_at`, so instances do not collide); a definitive
    * failure becomes `manual` too.
    */
   private async cancelVoided(): Promise<number> {
     const result = await this.db.execute(sql`
       update deliveries
-         set last_polled_at = now()
+         set next_attempt_at = now() + ${this.settings.pollIntervalMs}::double precision * interval '1 millisecond'
        where id in (
              select id from deliveries
               where cancel_status = 'pending'
                 -- A delivery attempt still in flight is told once its outcome is recorded.
                 and (status <> 'pending' or lease_until is null or lease_until < now())
-                and (last_polled_at is null or last_polled_at <= now() - ${this.settings.pollIntervalMs}::double precision * interval '1 millisecond')
-              order by last_polled_at nulls first
+                and next_attempt_at <= now()
+              order by next_attempt_at
               limit ${this.settings.batchSize}::integer
               for update skip locked)
       returning id, case_id as "caseId", department_code as "departmentCode", department_reference as "departmentReference", status::text as status`);
@@ -738,6 +738,10 @@ export interface DeliveryView {
   createdAt: string;
   deliveredAt: string | null;
   deadAt: string | null;
+  /** The department's own words with its last status or refusal, verbatim. */
+  departmentMessage: string | null;
+  /** After another department refused the case: pending, cancelled, manual (withdraw by hand) or handled. */
+  cancelStatus: string | null;
 }
 
 export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView {
@@ -755,6 +759,8 @@ export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView
     createdAt: row.createdAt.toISOString(),
     deliveredAt: row.deliveredAt?.toISOString() ?? null,
     deadAt: row.deadAt?.toISOString() ?? null,
+    departmentMessage: row.departmentMessage,
+    cancelStatus: row.cancelStatus,
   };
 }
 
@@ -796,5 +802,41 @@ export async function requeueDeadDelivery(db: Database, input: { principal: Prin
       requestId: input.requestId,
     });
     return deliveryView(requeued, found.caseNumber);
+  });
+}
+
+/**
+ * Records that someone withdrew a voided part of a refused joint case from the department's
+ * system by hand (the warning `cancel_by_hand` ends). Only a delivery waiting for that (`manual`).
+ */
+export async function markCancellationHandled(db: Database, input: { principal: Principal; requestId: string; deliveryId: string; note: string }): Promise<DeliveryView> {
+  return db.transaction(async (tx) => {
+    const [found] = await tx
+      .select({ delivery: deliveries, caseNumber: cases.caseNumber })
+      .from(deliveries)
+      .innerJoin(cases, eq(cases.id, deliveries.caseId))
+      .where(eq(deliveries.id, input.deliveryId))
+      .for('update', { of: deliveries });
+    if (!found) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    if (found.delivery.cancelStatus !== 'manual') {
+      throw new ApiError('conflict', `Delivery ${input.deliveryId} has no withdrawal waiting to be done by hand (${found.delivery.cancelStatus ?? 'none'}).`, { cancelStatus: found.delivery.cancelStatus });
+    }
+    const [handled] = await tx.update(deliveries).set({ cancelStatus: 'handled', cancelledAt: sql`now()` }).where(eq(deliveries.id, input.deliveryId)).returning();
+    if (!handled) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    await tx.insert(caseEvents).values({
+      caseId: handled.caseId,
+      kind: 'cancel_handled',
+      departmentCode: handled.departmentCode,
+      detail: { deliveryId: handled.id, note: input.note, byClientId: input.principal.clientId },
+    });
+    await recordAudit(tx, {
+      actor: input.principal,
+      action: 'delivery.cancel_handled',
+      fields: [`delivery:${handled.id}`, `department:${handled.departmentCode}`],
+      caseRef: found.caseNumber,
+      outcome: 'allowed',
+      requestId: input.requestId,
+    });
+    return deliveryView(handled, found.caseNumber);
   });
 }

@@ -36,7 +36,16 @@ const ProgressSchema = z
       .nullable()
       .openapi({ description: 'The service centre handling the case now: where to ask' }),
     acceptedAt: z.object({ code: z.string(), name: z.string() }).nullable(),
-    departments: z.array(z.object({ department: z.string(), delivered: z.boolean(), status: z.string().nullable() })),
+    departments: z.array(
+      z.object({
+        department: z.string(),
+        delivered: z.boolean(),
+        status: z.string().nullable(),
+        reason: z.string().nullable().openapi({ description: "The department's own words when it refused its part or waits for the applicant (补正)" }),
+        stage: z.number().int().openapi({ description: 'The stage of a staged item this part belongs to (1 = first)' }),
+        withdrawn: z.boolean().openapi({ description: 'Withdrawn because another department refused the case' }),
+      }),
+    ),
     toSupply: z.array(z.object({ requirementCode: z.string(), name: z.string(), dueOn: z.string().nullable() })),
     timeline: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() })),
   })

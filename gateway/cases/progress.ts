@@ -31,14 +31,33 @@ export interface CaseProgress {
   /** Where the case is handled now, and where it was accepted (null: a window of no centre). */
   centre: { code: string; name: string; address: string; openingHours: string } | null;
   acceptedAt: { code: string; name: string } | null;
-  departments: { department: string; delivered: boolean; status: string | null }[];
+  /**
+   * Each department's part: `reason` is the department's own words when it refused its part or
+   * waits for the applicant (补正) — what the applicant needs to know, verbatim.
+   */
+  departments: { department: string; delivered: boolean; status: string | null; reason: string | null; stage: number; withdrawn: boolean }[];
   /** Materials accepted missing (容缺) that the applicant still has to bring, with their due dates. */
   toSupply: { requirementCode: string; name: string; dueOn: string | null }[];
   timeline: { at: string; kind: string; department: string | null; status: string | null }[];
 }
 
 /** Timeline kinds an applicant sees; internal ones (attempt failures and the like) stay internal. */
-const PUBLIC_EVENT_KINDS = new Set(['opened', 'submitted', 'transferred', 'escalated', 'delivered', 'department_status', 'clock_stopped', 'clock_restarted', 'completed', 'rejected', 'material_supplied']);
+const PUBLIC_EVENT_KINDS = new Set([
+  'opened',
+  'submitted',
+  'transferred',
+  'escalated',
+  'delivered',
+  'department_status',
+  'department_refused',
+  'stage_started',
+  'clock_stopped',
+  'clock_restarted',
+  'completed',
+  'rejected',
+  'partially_rejected',
+  'material_supplied',
+]);
 
 function sameCheck(expected: string, given: string): boolean {
   const a = Buffer.from(expected.toUpperCase());
@@ -86,7 +105,7 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
   const { caseRow } = row;
   return db.transaction(async (tx) => {
     const item = await requireItem(tx, caseRow.itemCode);
-    const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.departmentCode));
+    const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
     const deferred = await tx.select().from(caseMaterials).where(and(eq(caseMaterials.caseId, caseRow.id), eq(caseMaterials.resolution, 'deferred')));
     const events = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseRow.id)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
     const centreCodes = [caseRow.centreCode, caseRow.acceptingCentreCode].filter((code): code is string => code !== null);
@@ -112,7 +131,14 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
       clockStopped: caseRow.pausedOn !== null,
       centre: current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null,
       acceptedAt: accepting ? { code: accepting.code, name: accepting.name } : null,
-      departments: deliveryRows.map((delivery) => ({ department: delivery.departmentCode, delivered: delivery.status === 'delivered', status: delivery.departmentStatus })),
+      departments: deliveryRows.map((delivery) => ({
+        department: delivery.departmentCode,
+        delivered: delivery.status === 'delivered' || delivery.status === 'refused',
+        status: delivery.departmentStatus,
+        reason: delivery.departmentStatus === 'rejected' || delivery.departmentStatus === 'awaiting_applicant' ? delivery.departmentMessage : null,
+        stage: delivery.stage,
+        withdrawn: delivery.status === 'cancelled' || delivery.cancelStatus === 'cancelled' || delivery.cancelStatus === 'handled',
+      })),
       toSupply: deferred.map((entry) => ({
         requirementCode: entry.requirementCode,
         name: item.materials.find((requirement) => requirement.requirementCode === entry.requirementCode)?.name ?? entry.requirementCode,

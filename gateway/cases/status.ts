@@ -8,7 +8,7 @@
  * for the applicant (补正) stops the clock until none is, and the working days it stood still are
  * added to the due dates.
  */
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
@@ -196,7 +196,13 @@ async function settleCase(tx: Queryable, calendar: WorkingCalendar, statutoryDay
         .set({ status: 'cancelled', cancelledAt: at, leaseOwner: null, leaseUntil: null })
         .where(inArray(deliveries.id, unsent.map((delivery) => delivery.id)));
     }
-    if (running.length > 0) await tx.update(deliveries).set({ cancelStatus: 'pending' }).where(inArray(deliveries.id, running.map((delivery) => delivery.id)));
+    if (running.length > 0) {
+      // next_attempt_at paces the withdrawal attempts of a delivered part (it is not delivered again).
+      await tx
+        .update(deliveries)
+        .set({ cancelStatus: 'pending', nextAttemptAt: sql`now()` })
+        .where(inArray(deliveries.id, running.map((delivery) => delivery.id)));
+    }
     if (unsent.length > 0 || running.length > 0) {
       const refusedBy = all.filter((delivery) => delivery.status === 'refused' || delivery.departmentStatus === 'rejected').map((delivery) => delivery.departmentCode);
       events.push({ kind: 'joint_refusal', detail: { refusedBy, notSent: unsent.map((delivery) => delivery.departmentCode), toCancel: running.map((delivery) => delivery.departmentCode) } });
@@ -206,7 +212,7 @@ async function settleCase(tx: Queryable, calendar: WorkingCalendar, statutoryDay
     if (released.length > 0) {
       await tx
         .update(deliveries)
-        .set({ status: 'pending', nextAttemptAt: at })
+        .set({ status: 'pending', nextAttemptAt: sql`now()` })
         .where(inArray(deliveries.id, released.map((delivery) => delivery.id)));
       events.push({ kind: 'stage_started', detail: { stage: released[0]!.stage, departments: released.map((delivery) => delivery.departmentCode) } });
     }

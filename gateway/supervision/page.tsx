@@ -154,6 +154,27 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) =>
           <tbody>{warnings.deferredMaterials.map((warning) => <DeferredWarningRow warning={warning} />)}</tbody>
         </table>
       )}
+      <h3>Refused joint cases to withdraw by hand (联办件退回，需人工撤件)</h3>
+      {warnings.cancellations.length === 0 ? (
+        <p class="empty">None.</p>
+      ) : (
+        <table id="cancellation-warnings">
+          <thead>
+            <tr><th>Case</th><th>Item</th><th>Withdraw from</th><th>Refused by</th><th>Since</th></tr>
+          </thead>
+          <tbody>
+            {warnings.cancellations.map((warning) => (
+              <tr>
+                <td>{warning.caseNumber}</td>
+                <td>{warning.itemName}</td>
+                <td>{`${warning.department}${warning.departmentReference ? ` (${warning.departmentReference})` : ''}`}</td>
+                <td>{warning.refusedBy.map((refusal) => `${refusal.department}${refusal.message ? `: ${refusal.message}` : ''}`).join('; ')}</td>
+                <td>{warning.since ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 };

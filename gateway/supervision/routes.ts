@@ -57,7 +57,7 @@ const WarningsSchema = z
     today: z.string(),
     warningShare: z.number().openapi({ description: 'SUPERVISION_WARNING_SHARE: share of the promised working days at which a case is approaching' }),
     provisionalYears: z.array(z.number().int()).openapi({ description: 'Years the warnings touch whose holidays are not loaded: their days count by weekday alone' }),
-    counts: z.object({ overdue: z.number().int(), approaching: z.number().int(), deferredMaterialsOverdue: z.number().int() }),
+    counts: z.object({ overdue: z.number().int(), approaching: z.number().int(), deferredMaterialsOverdue: z.number().int(), cancellationsByHand: z.number().int() }),
     cases: z.array(
       z.object({
         kind: z.literal('case_deadline'),
@@ -93,6 +93,22 @@ const WarningsSchema = z
         departments: z.array(DepartmentOfCaseSchema),
       }),
     ),
+    cancellations: z
+      .array(
+        z.object({
+          kind: z.literal('cancel_by_hand'),
+          level: z.literal('overdue'),
+          caseNumber: z.string(),
+          itemCode: z.string(),
+          itemName: z.string(),
+          deliveryId: z.string(),
+          department: z.string(),
+          departmentReference: z.string().nullable(),
+          refusedBy: z.array(z.object({ department: z.string(), message: z.string().nullable() })),
+          since: z.string().nullable(),
+        }),
+      )
+      .openapi({ description: "Parts of refused joint cases to withdraw from a department's system by hand (it offers no cancel, or had finished); POST /v1/deliveries/{id}/cancellation-handled when done" }),
   })
   .openapi('SupervisionWarnings');
 

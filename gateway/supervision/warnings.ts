@@ -114,14 +114,35 @@ export interface DeferredMaterialWarning {
   departments: WarningDepartment[];
 }
 
+/**
+ * A department's part of a refused joint case that could not be withdrawn through its system
+ * (it offers no cancel, or had already finished): someone must withdraw it there by hand.
+ */
+export interface CancellationWarning {
+  kind: 'cancel_by_hand';
+  level: 'overdue';
+  caseNumber: string;
+  itemCode: string;
+  itemName: string;
+  deliveryId: string;
+  /** The department to withdraw the case from. */
+  department: string;
+  departmentReference: string | null;
+  /** The departments that refused the case, with their reasons verbatim. */
+  refusedBy: { department: string; message: string | null }[];
+  /** When the case was refused (its conclusion). */
+  since: string | null;
+}
+
 export interface SupervisionWarnings {
   today: string;
   warningShare: number;
   /** Years the figures touch whose holidays are not loaded: their days count by weekday alone. */
   provisionalYears: number[];
-  counts: { overdue: number; approaching: number; deferredMaterialsOverdue: number };
+  counts: { overdue: number; approaching: number; deferredMaterialsOverdue: number; cancellationsByHand: number };
   cases: CaseDeadlineWarning[];
   deferredMaterials: DeferredMaterialWarning[];
+  cancellations: CancellationWarning[];
 }
 
 export interface WarningOptions {
@@ -260,6 +281,40 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
     departments: departmentsOf(row.departments),
   }));
 
+  const cancellationRows = await reportRows<{
+    case_number: string;
+    item_code: string;
+    item_name: string;
+    delivery_id: string;
+    department_code: string;
+    department_reference: string | null;
+    completed_at: Date | string | null;
+    refused_by: { department: string; message: string | null }[] | string | null;
+  }>(
+    db,
+    sql`
+      select c.case_number, c.item_code, i.name as item_name, d.id as delivery_id, d.department_code, d.department_reference, c.completed_at,
+             coalesce((select json_agg(json_build_object('department', r.department_code, 'message', r.department_message) order by r.department_code)
+                         from deliveries r where r.case_id = c.id and r.department_status = 'rejected'), '[]'::json) as refused_by
+        from deliveries d
+        join cases c on c.id = d.case_id
+        join items i on i.code = c.item_code
+       where ${caseInScope(scope)} and d.cancel_status = 'manual'
+       order by c.completed_at nulls last, c.case_number, d.department_code`,
+  );
+  const cancellations: CancellationWarning[] = cancellationRows.map((row) => ({
+    kind: 'cancel_by_hand',
+    level: 'overdue',
+    caseNumber: row.case_number,
+    itemCode: row.item_code,
+    itemName: row.item_name,
+    deliveryId: row.delivery_id,
+    department: row.department_code,
+    departmentReference: row.department_reference,
+    refusedBy: typeof row.refused_by === 'string' ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy']) : (row.refused_by ?? []),
+    since: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
+  }));
+
   return {
     today,
     warningShare,
@@ -268,8 +323,10 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
       overdue: cases.filter((warning) => warning.level === 'overdue').length,
       approaching: cases.filter((warning) => warning.level === 'approaching').length,
       deferredMaterialsOverdue: deferredMaterials.length,
+      cancellationsByHand: cancellations.length,
     },
     cases,
     deferredMaterials,
+    cancellations,
   };
 }

@@ -156,6 +156,7 @@ const objectLevel: Record<string, string> = {
   'PUT /v1/centres/{code}/items/{itemCode}': 'shared: centre administration',
   'PUT /v1/clients/{clientId}/centres': 'shared: administrators manage every client',
   'POST /v1/deliveries/{id}/retry': 'shared: operations administration',
+  'POST /v1/deliveries/{id}/cancellation-handled': 'shared: operations administration',
 };
 
 describe('object level', () => {
