@@ -250,3 +250,35 @@ describe('a staged item', () => {
     expect(problems).toContain('stages name AMR');
   });
 });
+
+describe('an immediate item (即办件)', () => {
+  it('is decided at the window in the same visit: concluded on the day of acceptance, the department getting the record', async () => {
+    const created = await call('/v1/items/household_proof_immediate', {
+      method: 'PUT',
+      token: adminToken,
+      body: {
+        name: 'Household proof issued at the window',
+        nameZh: '户籍证明即时开具',
+        kind: 'immediate',
+        subjectKind: 'person',
+        departments: ['PSB'],
+        statutoryDays: 0,
+        promisedDays: 0,
+        formSchema: { type: 'object', required: ['moveToAddress'], properties: { moveToAddress: { type: 'string' }, reason: { type: 'string' } } },
+        materials: [{ requirementCode: 'applicant_identity', name: 'Identity card', acceptedTypes: ['resident_id_card'] }],
+      },
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'household_proof_immediate', subjectId: zhangSan, form: { moveToAddress: '北京市朝阳区建国路88号院3号楼1单元502', reason: 'employment' } } }), 201);
+    await ok(await call(`/v1/cases/${opened.id}/certificates`, { body: {} }));
+    const decided = await ok<CaseBody & { acceptedOn: string; dueOn: string; completedOn: string; onTime: boolean }>(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'immediate-case-0001' } }),
+    );
+    expect(decided).toMatchObject({ status: 'completed', acceptedOn: '2026-12-18', dueOn: '2026-12-18', completedOn: '2026-12-18', onTime: true });
+    expect(await worker().runOnce()).toBe(1);
+    expect(part(await read(opened.id), 'PSB').status).toBe('delivered');
+    // The department's own progress on its record does not reopen the decided case.
+    expect(await push(decided.caseNumber, psbToken, 'in_progress')).toBe('completed');
+    expect((await read(opened.id)).status).toBe('completed');
+  });
+});

@@ -881,6 +881,16 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
     }),
   ]);
   if (!submitted) throw new Error('update returned no row');
+  // 即办件: decided at the window in the same visit — concluded today; the departments get the record.
+  if (item.kind === 'immediate') {
+    const [concluded] = await tx
+      .update(cases)
+      .set({ status: 'completed', completedAt: now, completedOn: today, updatedAt: now })
+      .where(eq(cases.id, row.id))
+      .returning();
+    if (concluded) Object.assign(submitted, concluded);
+    await addEvent(tx, row.id, 'completed', { on: today, dueOn: submitted.dueOn, onTime: true, decidedAt: 'window' });
+  }
   if (decidingCentre && decidingCentre !== row.centreCode) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
   // The answer from what was just written, without reading it back.
   const entries = parts.entries.map((entry) => {

@@ -179,8 +179,10 @@ export async function recordDepartmentRefusal(
  * completed stage of a staged item releases the next one.
  */
 async function settleCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays: number, caseRow: CaseRow, at: Date): Promise<CaseStatus> {
-  const [rules] = await tx.select({ allowsPartial: items.allowsPartial, stages: items.stages }).from(items).where(eq(items.code, caseRow.itemCode));
+  const [rules] = await tx.select({ allowsPartial: items.allowsPartial, kind: items.kind }).from(items).where(eq(items.code, caseRow.itemCode));
   const all = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
+  // An immediate case (即办件) was decided at the window: the departments' statuses are their record of it.
+  if (rules?.kind === 'immediate' && isFinalCaseStatus(caseRow.status)) return caseRow.status;
   const next = caseStatusFrom(all, rules?.allowsPartial ?? false);
   const events: { kind: string; detail: Record<string, unknown> }[] = [];
   if (next === 'rejected') {
