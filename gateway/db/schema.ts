@@ -469,6 +469,8 @@ export const items = pgTable('items', {
   stages: jsonb('stages').$type<string[][]>(),
   /** A joint item whose departments' parts stand alone: one refusal leaves the others (partially_rejected). */
   allowsPartial: boolean('allows_partial').notNull().default(false),
+  /** The parties a case of the item has besides its applicant: `[{role, name, nameZh, required}]`. */
+  parties: jsonb('parties').$type<{ role: string; name: string; nameZh: string; required: boolean }[]>().notNull().default([]),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -493,6 +495,8 @@ export const itemMaterials = pgTable(
     formReference: text('form_reference'),
     /** Restrictions on the certificate's right that make the case unacceptable (e.g. `seizure`). */
     blockingRestrictions: text('blocking_restrictions').array().notNull().default(sql`'{}'::text[]`),
+    /** Whose material it is: the applicant's, or that of the case's party in this role (the buyer's ID card). */
+    party: text('party').notNull().default('applicant'),
   },
   (table) => [primaryKey({ columns: [table.itemCode, table.requirementCode] })],
 );
@@ -555,6 +559,25 @@ export const cases = pgTable(
 );
 
 export const caseMaterialResolution = pgEnum('case_material_resolution', ['reused', 'fetched', 'handed_in', 'deferred', 'missing', 'waived']);
+
+/**
+ * The parties of a case besides its applicant (`cases.subject_id`): a co-applicant, the
+ * counterparty (the buyer of a flat), an agent (代办人) or an organisation's legal representative,
+ * each a resolved subject. One subject per role.
+ */
+export const caseParties = pgTable(
+  'case_parties',
+  {
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id, { onDelete: 'cascade' }),
+    role: text('role').notNull(),
+    subjectId: text('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+  },
+  (table) => [primaryKey({ columns: [table.caseId, table.role] }), index('case_parties_subject_idx').on(table.subjectId)],
+);
 
 /** How a case's requirement is met: a reference to a material, never a copy. */
 export const caseMaterials = pgTable(
