@@ -331,7 +331,9 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     const { form } = request;
     const certificateNo = formText(form, 'certificateNo', 'bdcqzh');
     if (certificateNo === undefined) fail('rejected', 'the form names no certificateNo (不动产权证号) of the property to transfer', operation);
-    const transferee = transfereeOf(form);
+    // The buyer named as a party of the case (resolved and validated by the gateway) before the form's transferee.
+    const buyer = request.parties?.find((party) => party.role === 'counterparty')?.subject;
+    const transferee = buyer === undefined ? transfereeOf(form) : partyOf(buyer);
     const transferReason = formText(form, 'transferReason');
     const body: TransferRegistrationWireRequest = {
       caseNumber: request.caseNumber,

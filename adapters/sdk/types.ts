@@ -127,10 +127,38 @@ export interface CaseSubmissionRequest {
   idempotencyKey: string;
   caseNumber: string;
   itemCode: string;
+  /**
+   * What the department is asked to register, one of the adapter's `submissionTypes` (the item
+   * names it per department). An adapter refuses a type it does not declare (`rejected`).
+   */
+  submissionType: string;
   subject: SubjectRef;
   materials: SubmittedMaterial[];
   /** Item-specific form data, as the item's form defines it. */
   form: Record<string, unknown>;
+  /**
+   * The case's parties besides the applicant, each a subject the gateway resolved and validated:
+   * `counterparty` (the buyer of a flat), `co_applicant`, `agent` (代办人), `legal_representative`.
+   */
+  parties?: { role: string; subject: SubjectRef }[];
+}
+
+/**
+ * A kind of case a department's system takes (转移登记, 户口迁入登记), with the form fields it reads.
+ * The gateway refuses to save an item that names a type its department does not declare, or whose
+ * form does not require what the type's `formSchema` requires.
+ */
+export interface SubmissionTypeDeclaration {
+  name: string;
+  nameZh: string;
+  /**
+   * JSON Schema (an object schema) of the item form fields this type reads. `required` lists the
+   * fields it cannot do without; a top-level `anyOf` of `{required: [...]}` branches says "one of
+   * these sets" (an address or the property's certificate number). A field the adapter can take
+   * from elsewhere (the subject, the case's parties) is described but not required. A property's
+   * `type` is compared with the item form's.
+   */
+  formSchema: Readonly<Record<string, unknown>>;
 }
 
 export interface CaseSubmissionReceipt {
@@ -178,6 +206,8 @@ export interface AdapterCapabilities {
   fetchCertificate?(request: CertificateRequest, context: CallContext): Promise<CertificateResult>;
   /** Withdraws a delivered case (撤回) because another department of a joint case refused it. */
   cancelCase?(request: CaseCancellationRequest, context: CallContext): Promise<CaseCancellationResult>;
+  /** The kinds of case `submitCase` takes, by code (`transfer_registration`); required with `submitCase`. */
+  submissionTypes?: Readonly<Record<string, SubmissionTypeDeclaration>>;
   submitCase?(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt>;
   queryCaseStatus?(departmentReference: string, context: CallContext): Promise<CaseStatusResult>;
   health?(context: CallContext): Promise<HealthResult>;

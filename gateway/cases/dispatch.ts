@@ -36,7 +36,7 @@ import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
-import { selectSubmittedCase, selectSubmittedMaterials } from './statements.js';
+import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
@@ -386,13 +386,19 @@ export class DeliveryWorker {
   /** What the department receives: the case as submitted, its subject, and its materials by digest. */
   private async loadSubmission(claim: ClaimedDelivery): Promise<Submission> {
     // The case and its materials in one round trip.
-    const [[row], attached] = await Promise.all([selectSubmittedCase(this.db, { caseId: claim.caseId }), selectSubmittedMaterials(this.db, { caseId: claim.caseId })]);
+    const [[row], attached, partyRows] = await Promise.all([
+      selectSubmittedCase(this.db, { caseId: claim.caseId }),
+      selectSubmittedMaterials(this.db, { caseId: claim.caseId }),
+      selectSubmittedParties(this.db, { caseId: claim.caseId }),
+    ]);
     if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
-    const subject: SubjectRef =
-      row.subjectKind === 'person' ? { kind: 'person', idNumber: row.identifier, name: row.name } : { kind: 'organisation', creditCode: row.identifier, name: row.name };
+    const refOf = (kind: string | null, identifier: string, name: string): SubjectRef =>
+      kind === 'person' ? { kind: 'person', idNumber: identifier, name } : { kind: 'organisation', creditCode: identifier, name };
+    const subject = refOf(row.subjectKind, row.identifier, row.name);
+    const parties = partyRows.map((party) => ({ role: party.role, subject: refOf(party.kind, party.identifier, party.name) }));
     const submitted: SubmittedMaterial[] = attached.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256, mediaType: material.mediaType, size: material.size }));
     return {
-      request: { idempotencyKey: claim.id, caseNumber: row.caseNumber, itemCode: row.itemCode, subject, materials: submitted, form: row.form },
+      request: { idempotencyKey: claim.id, caseNumber: row.caseNumber, itemCode: row.itemCode, subject, materials: submitted, form: row.form, ...(parties.length > 0 ? { parties } : {}) },
       submittedAt: row.submittedAt ?? row.openedAt,
       subjectId: row.subjectId,
       submitter: { clientId: row.clientId, kind: row.clientKind ?? 'window', operatorId: row.operatorId },

@@ -4,7 +4,7 @@
  * about a fifth of the gateway's CPU.
  */
 import { asc, eq, sql } from 'drizzle-orm';
-import { caseEvents, caseMaterials, cases, clients, deliveries, materials, subjects } from '../db/schema.js';
+import { caseEvents, caseMaterials, caseParties, cases, clients, deliveries, materials, subjects } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import type { CaseRow, DeliveryRow } from './status.js';
 
@@ -52,7 +52,7 @@ export type NewCase = Omit<typeof cases.$inferInsert, 'caseNumber' | 'status' | 
 };
 
 export const insertCase = reusableStatement<
-  Required<Pick<NewCase, 'id' | 'itemCode' | 'subjectId' | 'clientId' | 'operatorId' | 'acceptingCentreCode' | 'centreCode' | 'form' | 'promisedDays' | 'materialsRequired' | 'numberPrefix'>>,
+  Required<Pick<NewCase, 'id' | 'itemCode' | 'subjectId' | 'clientId' | 'operatorId' | 'acceptingCentreCode' | 'centreCode' | 'form' | 'promisedDays' | 'materialsRequired' | 'contactMobile' | 'numberPrefix'>>,
   CaseRow[]
 >(
   (on) =>
@@ -70,6 +70,7 @@ export const insertCase = reusableStatement<
         form: placeholder('form'),
         promisedDays: placeholder('promisedDays'),
         materialsRequired: placeholder('materialsRequired'),
+        contactMobile: placeholder('contactMobile'),
       })
       .returning()
       .prepare('insert_case'),
@@ -168,4 +169,15 @@ export const selectSubmittedMaterials = reusableStatement<{ caseId: string }, { 
     .where(eq(caseMaterials.caseId, placeholder('caseId')))
     .orderBy(asc(caseMaterials.requirementCode), asc(materials.id))
     .prepare('select_submitted_materials'),
+);
+
+/** The parties a department receives with the case (the buyer, an agent): role, kind, identifier and name. */
+export const selectSubmittedParties = reusableStatement<{ caseId: string }, { role: string; kind: 'person' | 'organisation'; identifier: string; name: string }[]>((on) =>
+  on
+    .select({ role: caseParties.role, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name })
+    .from(caseParties)
+    .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
+    .where(eq(caseParties.caseId, placeholder('caseId')))
+    .orderBy(asc(caseParties.role))
+    .prepare('select_submitted_parties'),
 );

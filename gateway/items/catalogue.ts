@@ -32,6 +32,26 @@ export interface ItemRequirement {
   formReference: string | null;
   /** Restrictions on the certificate's right that make the case unacceptable (a seized flat cannot be transferred). */
   blockingRestrictions: RestrictionKind[];
+  /** Whose material: the applicant's, or that of the case's party in this role (listed only when the case has that party). */
+  party: PartyRole;
+}
+
+/** 申请人, 共同申请人, 相对人 (the other side: buyer, seller), 代办人, 法定代表人. */
+export const PARTY_ROLES = ['applicant', 'co_applicant', 'counterparty', 'agent', 'legal_representative'] as const;
+export type PartyRole = (typeof PARTY_ROLES)[number];
+
+/** A party a case of the item has besides its applicant. */
+export interface ItemParty {
+  role: Exclude<PartyRole, 'applicant'>;
+  name: string;
+  nameZh: string;
+  /** A case cannot be opened without it. */
+  required: boolean;
+  /**
+   * The form field that also names this party (`{name, idNumber}`, e.g. the transfer's `transferee`):
+   * its ID number must be valid and, when the party is named, be the party's.
+   */
+  formField?: string;
 }
 
 export const RESTRICTION_KINDS = ['mortgage', 'seizure', 'objection', 'pre_notice'] as const satisfies readonly RestrictionKind[];
@@ -56,6 +76,8 @@ export interface ItemDefinition {
   stages: string[][] | null;
   /** A joint item whose departments' parts stand alone: a refusal leaves the others (partially_rejected). */
   allowsPartial: boolean;
+  /** The parties a case has besides its applicant (the buyer, an agent), each a resolved subject. */
+  parties: ItemParty[];
   active: boolean;
   materials: ItemRequirement[];
 }
@@ -66,7 +88,7 @@ const requirement = (
   requirementCode: string,
   name: string,
   acceptedTypes: string[],
-  options: { optional?: boolean; deferrableDays?: number; formReference?: string; blockingRestrictions?: RestrictionKind[] } = {},
+  options: { optional?: boolean; deferrableDays?: number; formReference?: string; blockingRestrictions?: RestrictionKind[]; party?: PartyRole } = {},
 ): ItemRequirement => ({
   requirementCode,
   name,
@@ -75,6 +97,7 @@ const requirement = (
   deferrableDays: options.deferrableDays ?? null,
   formReference: options.formReference ?? null,
   blockingRestrictions: options.blockingRestrictions ?? [],
+  party: options.party ?? 'applicant',
 });
 
 const partySchema = {
@@ -98,6 +121,7 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: null,
     stages: null,
     allowsPartial: false,
+    parties: [],
     formSchema: {
       type: 'object',
       required: ['companyName', 'registeredCapital', 'businessScope'],
@@ -129,6 +153,11 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: null,
     stages: null,
     allowsPartial: false,
+    // The buyer and an agent are parties with their own materials; the form's transferee must agree with the buyer.
+    parties: [
+      { role: 'counterparty', name: 'Buyer (transferee)', nameZh: '买受人（受让人）', required: false, formField: 'transferee' },
+      { role: 'agent', name: 'Agent acting for the seller', nameZh: '代办人', required: false },
+    ],
     formSchema: {
       type: 'object',
       required: ['certificateNo', 'transferee', 'transferReason'],
@@ -148,6 +177,9 @@ export const seedItems: readonly ItemDefinition[] = [
       requirement('household', 'Household register', ['household_register']),
       requirement('marital_status', 'Proof of marital status', ['marriage_certificate', 'divorce_certificate'], { deferrableDays: 5 }),
       requirement('tax', 'Deed tax payment certificate', ['tax_clearance_certificate'], { deferrableDays: 10 }),
+      requirement('buyer_identity', 'Identity of the buyer', ['resident_id_card'], { party: 'counterparty' }),
+      requirement('agent_identity', 'Identity of the agent', ['resident_id_card'], { party: 'agent' }),
+      requirement('power_of_attorney', 'Power of attorney for the agent', ['power_of_attorney'], { party: 'agent' }),
     ],
   },
   {
@@ -162,6 +194,7 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: null,
     stages: null,
     allowsPartial: false,
+    parties: [],
     formSchema: {
       type: 'object',
       required: ['moveToAddress'],
@@ -196,6 +229,7 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: null,
     stages: null,
     allowsPartial: false,
+    parties: [],
     formSchema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } } },
     active: true,
     materials: [
@@ -215,6 +249,7 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: 'county',
     stages: null,
     allowsPartial: false,
+    parties: [],
     formSchema: {
       type: 'object',
       required: ['certificateNo'],
@@ -242,6 +277,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     formSchema: row.formSchema,
     stages: row.stages ?? null,
     allowsPartial: row.allowsPartial,
+    parties: row.parties as ItemParty[],
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
@@ -253,6 +289,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
         deferrableDays: entry.deferrableDays,
         formReference: entry.formReference,
         blockingRestrictions: entry.blockingRestrictions as RestrictionKind[],
+        party: entry.party as PartyRole,
       })),
   };
 }
@@ -270,6 +307,7 @@ async function writeRequirements(tx: Queryable, code: string, requirements: read
       deferrableDays: entry.deferrableDays,
       formReference: entry.formReference,
       blockingRestrictions: [...entry.blockingRestrictions],
+      party: entry.party,
     })),
   );
 }
@@ -347,6 +385,19 @@ function stageProblems(definition: ItemDefinition): string[] {
   return problems;
 }
 
+/** What is wrong with an item's parties: each role once; a requirement's party must be one of them; a legal representative only for organisations. */
+function partyProblems(definition: ItemDefinition): string[] {
+  const problems: string[] = [];
+  const roles = definition.parties.map((party) => party.role);
+  const twice = roles.filter((role, index) => roles.indexOf(role) !== index);
+  if (twice.length > 0) problems.push(`parties name the role ${[...new Set(twice)].join(', ')} more than once`);
+  for (const entry of definition.materials) {
+    if (entry.party !== 'applicant' && !roles.includes(entry.party)) problems.push(`requirement ${entry.requirementCode} is the ${entry.party}'s, but the item names no ${entry.party}`);
+  }
+  if (roles.includes('legal_representative') && definition.subjectKind === 'person') problems.push('a legal representative acts for an organisation; this item is for persons');
+  return problems;
+}
+
 /** The stage (1 = first) a department's part of a case belongs to. */
 export function stageOf(item: Pick<ItemDefinition, 'stages'>, departmentCode: string): number {
   if (item.stages === null) return 1;
@@ -376,7 +427,7 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
       problems.push(`requirement ${entry.requirementCode} binds to the form field ${entry.formReference}, which the formSchema does not define`);
     }
   }
-  problems.push(...stageProblems(definition));
+  problems.push(...stageProblems(definition), ...partyProblems(definition));
   if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const unknownDepartments = definition.departments.filter((code) => !knownDepartments.has(code));
   if (unknownDepartments.length > 0) problems.push(`no configured department ${unknownDepartments.join(', ')}`);

@@ -5,7 +5,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
-import { listItems, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';
+import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';
 
 const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
 const TypeCode = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
@@ -29,6 +29,10 @@ const RequirementSchema = z
       .max(RESTRICTION_KINDS.length)
       .default([])
       .openapi({ description: "Restrictions on the certificate's right (mortgage, seizure, objection, pre_notice) that make the case unacceptable: the notice says so at once" }),
+    party: z
+      .enum(PARTY_ROLES)
+      .default('applicant')
+      .openapi({ description: "Whose material: the applicant's, or that of the case's party in this role (the buyer's ID card); listed only when the case has that party" }),
   })
   .strict()
   .openapi('ItemRequirement');
@@ -55,6 +59,25 @@ const ItemBodySchema = z
       .nullable()
       .default(null)
       .openapi({ description: 'A joint item approved in stages: the departments of each stage in order; a stage starts when the one before has completed (null: all at once)', example: [['NRB'], ['PSB']] }),
+    parties: z
+      .array(
+        z
+          .object({
+            role: z.enum(['co_applicant', 'counterparty', 'agent', 'legal_representative']),
+            name: z.string().trim().min(1).max(100),
+            nameZh: z.string().trim().min(1).max(100),
+            required: z.boolean().default(false),
+            formField: z
+              .string()
+              .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
+              .optional()
+              .openapi({ description: 'The form field that also names this party ({name, idNumber}): its ID number must be valid and be the party\'s' }),
+          })
+          .strict(),
+      )
+      .max(4)
+      .default([])
+      .openapi({ description: 'The parties a case has besides its applicant (co-applicant, counterparty such as the buyer, agent 代办人, legal representative), each a resolved subject named when the case is opened' }),
     allowsPartial: z
       .boolean()
       .default(false)

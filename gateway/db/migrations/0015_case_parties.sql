@@ -11,7 +11,7 @@ ALTER TABLE "case_parties" ADD CONSTRAINT "case_parties_case_id_cases_id_fk" FOR
 ALTER TABLE "case_parties" ADD CONSTRAINT "case_parties_subject_id_subjects_id_fk" FOREIGN KEY ("subject_id") REFERENCES "public"."subjects"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "case_parties_subject_idx" ON "case_parties" USING btree ("subject_id");--> statement-breakpoint
 -- The seeded transfer names its buyer and an agent as parties, with their own requirements (issue 17).
-UPDATE "items" SET "parties" = '[{"role":"counterparty","name":"Buyer (transferee)","nameZh":"买受人（受让人）","required":false},{"role":"agent","name":"Agent acting for the seller","nameZh":"代办人","required":false}]'::jsonb WHERE "code" = 'real_estate_transfer';--> statement-breakpoint
+UPDATE "items" SET "parties" = '[{"role":"counterparty","name":"Buyer (transferee)","nameZh":"买受人（受让人）","required":false,"formField":"transferee"},{"role":"agent","name":"Agent acting for the seller","nameZh":"代办人","required":false}]'::jsonb WHERE "code" = 'real_estate_transfer';--> statement-breakpoint
 INSERT INTO "item_materials" ("item_code", "requirement_code", "name", "position", "accepted_types", "optional", "party")
 SELECT 'real_estate_transfer', r.code, r.name, r.position, r.types, false, r.party
   FROM (VALUES ('buyer_identity', 'Identity of the buyer', 5, ARRAY['resident_id_card'], 'counterparty'),
