@@ -471,6 +471,8 @@ export const items = pgTable('items', {
   allowsPartial: boolean('allows_partial').notNull().default(false),
   /** The parties a case of the item has besides its applicant: `[{role, name, nameZh, required}]`. */
   parties: jsonb('parties').$type<{ role: string; name: string; nameZh: string; required: boolean }[]>().notNull().default([]),
+  /** Per department of the item, the submission type its cases are delivered as (`{"NRB": "transfer_registration"}`), one its adapter declares. */
+  submissions: jsonb('submissions').$type<Record<string, string>>().notNull().default({}),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
