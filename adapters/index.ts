@@ -8,9 +8,14 @@ import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
 import { nrbRealEstateAdapter } from './nrb-realestate/adapter.js';
 import { psbPopulationAdapter } from './psb-population/adapter.js';
 import { registerAdapter, type RegisteredAdapterFactory } from './sdk/adapter.js';
+import { registerNotificationAdapter, type RegisteredNotificationAdapterFactory } from './sdk/notification.js';
+import { smsGatewayAdapter } from './sms-gateway/adapter.js';
 
 export const adapterFactories: readonly RegisteredAdapterFactory[] = [
   registerAdapter(psbPopulationAdapter),
   registerAdapter(amrEnterpriseAdapter),
   registerAdapter(nrbRealEstateAdapter),
 ];
+
+/** Every notification adapter kind (NOTIFICATIONS_JSON names one in `adapter`; see docs/notifications.md). */
+export const notificationAdapterFactories: readonly RegisteredNotificationAdapterFactory[] = [registerNotificationAdapter(smsGatewayAdapter)];
