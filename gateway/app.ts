@@ -18,6 +18,7 @@ import { registerDepartmentRoutes } from './departments/routes.js';
 import { registerSubjectRoutes } from './identity/routes.js';
 import { registerItemRoutes } from './items/routes.js';
 import { registerMaterialRoutes } from './materials/routes.js';
+import { registerNotificationRoutes } from './notifications/routes.js';
 import { allowedMethodsTable, answerUnrouted } from './platform/allowed-methods.js';
 import type { AppEnv } from './platform/context.js';
 import { registerDocsRoutes } from './platform/docs-routes.js';
@@ -60,6 +61,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerCaseRoutes(app);
   registerSupervisionRoutes(app);
   registerDispatchRoutes(app);
+  registerNotificationRoutes(app);
   registerProgressRoutes(app);
 
   // Built once from the routes registered above: a known path with another method is 405, not 404.

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type DepartmentConfig, parseDepartments } from './departments/config.js';
+import { type NotificationSettings, parseNotifications } from './notifications/config.js';
 import { type TrustedProxies, parseTrustedProxies } from './platform/client-address.js';
 
 const booleanFromEnv = z
@@ -201,6 +202,10 @@ export const configSchema = z
     DELIVERY_BATCH_SIZE: integer(1, 1000).default(10),
     /** How often a delivered case's status is asked of a department that offers status queries, at most. */
     STATUS_POLL_INTERVAL_MS: integer(1000, 86_400_000).default(60_000),
+    /** The SMS platform applicants are told about their cases through, as JSON (docs/notifications.md); unset: notifications are off. */
+    NOTIFICATIONS_JSON: z.string().min(1).optional(),
+    /** Run this instance's notification worker (case events → SMS); several instances may. */
+    NOTIFICATION_WORKER: booleanFromEnv.default(true),
   })
   .check((ctx) => {
     if (ctx.value.RETIRED_KEY_PUBLISH_SECONDS < ctx.value.ACCESS_TOKEN_TTL_SECONDS) {
@@ -266,6 +271,8 @@ export interface Config {
   cases: {
     dispatch: DispatchSettings;
   };
+  /** Telling applicants about their cases (gateway/notifications); `channel` null: off. */
+  notifications: { channel: NotificationSettings | null; workerEnabled: boolean; demoSimulator: boolean };
 }
 
 /** The keys that sign tokens and certificate envelopes (gateway/auth/keys.ts). */
@@ -331,6 +338,9 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   const env = result.data;
   const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
   if (departments.problems.length > 0) throw new ConfigError(departments.problems);
+  const notifications = env.NOTIFICATIONS_JSON === undefined ? { settings: null, problems: [] } : parseNotifications(env.NOTIFICATIONS_JSON, 'NOTIFICATIONS_JSON', (name) => present[name]);
+  if (notifications.problems.length > 0) throw new ConfigError(notifications.problems);
+  const demoSimulators = (env.DEMO_SIMULATORS ?? env.ONEWINDOW_DEMO) && departments.departments.length === 0;
   const issuer = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const underDataDir = (...parts: string[]) => join(env.DATA_DIR, ...parts);
   return {
@@ -394,7 +404,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       list: departments.departments,
       urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },
       demoSimulators: {
-        enabled: (env.DEMO_SIMULATORS ?? env.ONEWINDOW_DEMO) && departments.departments.length === 0,
+        enabled: demoSimulators,
         basePort: env.DEMO_SIMULATOR_BASE_PORT,
       },
     },
@@ -410,6 +420,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         statusPollIntervalMs: env.STATUS_POLL_INTERVAL_MS,
       },
     },
+    notifications: { channel: notifications.settings, workerEnabled: env.NOTIFICATION_WORKER, demoSimulator: demoSimulators && notifications.settings === null },
   };
 }
 

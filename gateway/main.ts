@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       lines.push(`    ${client.kind.padEnd(11)} client_id=${client.id}  client_secret=${client.secret}`);
     }
     if (gateway.demoSimulators.length > 0) {
-      lines.push('  Department simulators (DEMO_SIMULATORS; loopback only):');
+      lines.push('  Department and SMS simulators (DEMO_SIMULATORS; loopback only):');
       for (const simulator of gateway.demoSimulators) lines.push(`    ${simulator.code.padEnd(11)} ${simulator.url}`);
     }
     lines.push(`  Try: curl -s -u cli_demo_admin:demo-admin-secret -d grant_type=client_credentials ${gateway.url}/oauth/token`);

@@ -16,7 +16,7 @@ import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './platform/services.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
-import { type DemoSimulators, startDemoSimulators } from './demo/simulators.js';
+import { type DemoSimulators, type DemoSmsGateway, startDemoSimulators, startDemoSmsGateway } from './demo/simulators.js';
 
 /** How often each instance re-reads the catalogue for contract versions published elsewhere. */
 const CONTRACT_REFRESH_INTERVAL_MS = 30_000;
@@ -42,16 +42,21 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const database = await openDatabase(config.database);
   await database.migrate();
   let simulators: DemoSimulators | undefined;
+  let sms: DemoSmsGateway | undefined;
   let services: GatewayServices;
   try {
     if (config.departments.demoSimulators.enabled) simulators = await startDemoSimulators(config.departments.demoSimulators.basePort, logger);
+    // The SMS platform's simulator comes after the three departments' ports.
+    if (config.notifications.demoSimulator) sms = await startDemoSmsGateway(config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 3, logger);
     services = await createServices(config, database, logger, {
       processMetrics: true,
+      ...(sms ? { notificationChannel: sms.channel } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(simulators ? { extraDepartments: { list: simulators.departments, urlPolicyOverrides: simulators.urlPolicyOverrides } } : {}),
     });
   } catch (error) {
     await simulators?.close();
+    await sms?.close();
     await database.close();
     throw error;
   }
@@ -61,6 +66,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const app = createApp(services);
   const stopSealer = startSealer(database.db, services.audit.signer, services.audit.witness, config.audit.sealIntervalMs, logger);
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
+  if (config.notifications.workerEnabled) services.notifications.start();
 
   const server = await new Promise<Server>((resolve) => {
     const created = serve(
@@ -107,6 +113,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await stopSealer();
       await closeServices(services);
       await simulators?.close();
+      await sms?.close();
       await database.close();
       logger.info('stopped');
       logger.flush();
@@ -114,5 +121,5 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     return stopping;
   };
 
-  return { url, app, services, server, demoClients, demoSimulators: simulators?.simulators ?? [], shutdown };
+  return { url, app, services, server, demoClients, demoSimulators: [...(simulators?.simulators ?? []), ...(sms ? [sms.simulator] : [])], shutdown };
 }

@@ -392,6 +392,7 @@ const personalOperations: Record<string, Exercise> = {
   'POST /v1/cases': { token: () => tokens.windowA, path: () => '/v1/cases', body: () => ({ itemCode: 'household_move_in', subjectId }) },
   'GET /v1/cases/{caseId}': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}` },
   'GET /v1/cases/{caseId}/timeline': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}/timeline` },
+  'GET /v1/cases/{caseId}/notifications': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}/notifications` },
   'POST /v1/cases/{caseId}/materials': {
     token: () => tokens.windowA,
     path: () => `/v1/cases/${state.caseId}/materials`,
@@ -492,6 +493,8 @@ const withoutPersonalData: Record<string, string> = {
   'PUT /v1/clients/{clientId}/centres': 'client system administration',
   'GET /supervision': 'figures and case numbers',
   'POST /v1/deliveries/{id}/retry': 'outbox administration',
+  'GET /v1/notifications': 'the notification outbox for operations: case numbers, templates and statuses, numbers masked',
+  'POST /v1/notifications/{id}/retry': 'outbox administration',
   'POST /v1/deliveries/{id}/cancellation-handled': 'outbox administration',
   'POST /v1/progress': 'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
 };

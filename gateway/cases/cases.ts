@@ -28,6 +28,7 @@ import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
 import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
 import type { Clock } from '../platform/clock.js';
+import { maskMobile } from '../notifications/mobile.js';
 import { ApiError } from '../platform/errors.js';
 import { insertCase, insertCaseEvent, markCaseSubmitted, selectCase, selectCaseForUpdate, selectCaseMaterials, selectDeliveries, selectSubjectKind } from './statements.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
@@ -138,6 +139,8 @@ export interface CaseView {
   form: Record<string, unknown>;
   notice: CaseNotice;
   deliveries: DeliveryView[];
+  /** How the applicant is told about the case (SMS), masked: `138****1234`; null: not told. */
+  contact: { mobile: string } | null;
 }
 
 type CaseMaterialRow = typeof caseMaterials.$inferSelect;
@@ -488,6 +491,7 @@ async function caseView(
       departmentMessage: delivery.departmentMessage,
       cancelStatus: delivery.cancelStatus,
     })),
+    contact: row.contactMobile ? { mobile: maskMobile(row.contactMobile) } : null,
   };
 }
 
@@ -517,6 +521,8 @@ export interface OpenCaseInput {
   itemCode: string;
   subjectId: string;
   form?: Record<string, unknown>;
+  /** The applicant's mainland mobile number for SMS about the case (validated by the route). */
+  contact?: { mobile: string };
 }
 
 /**
@@ -562,6 +568,7 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         form: input.form ?? {},
         promisedDays: offer.promisedDays,
         materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
+        contactMobile: input.contact?.mobile ?? null,
       });
       if (!row) throw new Error('insert returned no row');
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });

@@ -11,6 +11,7 @@ import { contextWithPurpose } from '../access/request.js';
 import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
 import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
+import { CaseContactSchema, MaskedContactSchema } from '../notifications/schemas.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase, transferCase } from './cases.js';
 import { ApiError } from '../platform/errors.js';
@@ -148,6 +149,7 @@ const CaseSchema = z
         cancelStatus: z.string().nullable().openapi({ description: 'After another department refused the case: pending, cancelled (withdrawn through its system) or manual (withdraw by hand)' }),
       }),
     ),
+    contact: MaskedContactSchema,
   })
   .openapi('Case');
 
@@ -162,7 +164,7 @@ const openRoute = protectedRoute({
     headers: OperatorHeaders,
     body: {
       required: true,
-      content: { 'application/json': { schema: z.object({ itemCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/), subjectId: SubjectIdSchema, form: FormSchema.optional() }).strict() } },
+      content: { 'application/json': { schema: z.object({ itemCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/), subjectId: SubjectIdSchema, form: FormSchema.optional(), contact: CaseContactSchema.optional() }).strict() } },
     },
   },
   responses: { 201: json(CaseSchema, 'Opened; `notice` says what is reused, fetchable, missing or deferrable'), ...errorResponses(400, 401, 403, 404, 422) },

@@ -11,7 +11,10 @@ import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
+import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, startSmsGatewaySimulator } from '../../adapters/sms-gateway/simulator.js';
 import type { DepartmentConfig } from '../departments/config.js';
+import { type NotificationSettings, notificationSettingsFrom, notificationsConfigSchema } from '../notifications/config.js';
+import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../notifications/templates.js';
 
 interface DemoDepartment {
   code: string;
@@ -99,4 +102,42 @@ export async function startDemoSimulators(basePort: number, logger: Logger): Pro
       await Promise.allSettled(running.map(({ simulator }) => simulator.close()));
     },
   };
+}
+
+/** The demo's SMS platform: the simulator and the notification channel connected to it. */
+export interface DemoSmsGateway {
+  channel: { settings: NotificationSettings; urlPolicy: UrlPolicy };
+  simulator: { code: string; url: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the SMS platform simulator beside the demo gateway (port 0: a free one; a taken port
+ * falls back to a free one), with the gateway's templates approved under their default codes, and
+ * describes the notification channel to it. Receipts are final two seconds after a message and
+ * asked for every two seconds, so the walk-through shows them quickly.
+ */
+export async function startDemoSmsGateway(port: number, logger: Logger): Promise<DemoSmsGateway> {
+  const templates = Object.fromEntries(
+    templateIds.flatMap((id) => notificationLanguages.map((language) => [defaultTemplateCode(id, language), notificationTemplates[id].text[language]])),
+  );
+  const options = { host: '127.0.0.1', templates, receiptDelayMs: 2000 };
+  let simulator: RunningSimulator;
+  try {
+    simulator = await startSmsGatewaySimulator({ ...options, port });
+  } catch (error) {
+    if (!isAddressInUse(error)) throw error;
+    logger.warn({ channel: 'SMS', port }, 'demo SMS simulator port in use; using a free port instead');
+    simulator = await startSmsGatewaySimulator({ ...options, port: 0 });
+  }
+  const settings = notificationSettingsFrom(
+    notificationsConfigSchema.parse({
+      adapter: 'sms-gateway',
+      code: 'SMS',
+      baseUrl: simulator.url,
+      options: { appKey: SMS_DEMO_APP_KEY, appSecret: SMS_DEMO_APP_SECRET, signName: SMS_DEMO_SIGN_NAME },
+      receipts: { pollIntervalMs: 2000 },
+    }),
+  );
+  return { channel: { settings, urlPolicy: loopbackOnly }, simulator: { code: 'SMS', url: simulator.url }, close: () => simulator.close() };
 }

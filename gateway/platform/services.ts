@@ -8,7 +8,7 @@ import { recordRouteRefusal } from '../access/refusals.js';
 import { SignInGuard } from '../auth/sign-in-guard.js';
 import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
-import { adapterFactories } from '../../adapters/index.js';
+import { adapterFactories, notificationAdapterFactories } from '../../adapters/index.js';
 import { createContractSet } from '../../adapters/sdk/contract-validation.js';
 import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
@@ -33,6 +33,8 @@ import type { BlobStore } from '../materials/blob-store.js';
 import { blobStoreKind, createConfiguredBlobStore } from '../materials/blob-stores.js';
 import { applySeedItems } from '../items/catalogue.js';
 import { applySeedMaterialTypes } from '../materials/catalogue.js';
+import type { NotificationSettings } from '../notifications/config.js';
+import { NotificationService } from '../notifications/service.js';
 import { type Clock, systemClock } from './clock.js';
 import { type GatewayMetrics, createMetrics } from './metrics.js';
 
@@ -84,6 +86,8 @@ export interface GatewayServices {
    * server when DELIVERY_WORKER is on; call `wake()` after a submission commits.
    */
   deliveryWorker: DeliveryWorker;
+  /** SMS to applicants about their cases (gateway/notifications); off without NOTIFICATIONS_JSON. */
+  notifications: NotificationService;
 }
 
 /** Departments added at start besides the configured ones (the demo's simulators). */
@@ -136,6 +140,8 @@ export async function createServices(
     extraDepartments?: ExtraDepartments;
     /** Where "today" comes from (default: the system clock). */
     clock?: Clock;
+    /** A notification channel replacing NOTIFICATIONS_JSON (the demo's SMS simulator), with its URL policy. */
+    notificationChannel?: { settings: NotificationSettings; urlPolicy: UrlPolicy };
   } = {},
 ): Promise<GatewayServices> {
   const clock = options.clock ?? systemClock;
@@ -192,6 +198,15 @@ export async function createServices(
     publishedContracts,
     calendar,
     deliveryWorker: new DeliveryWorker({ db: database.db, departments, calendar, metrics: metrics.registry, logger, settings: config.cases.dispatch }),
+    notifications: NotificationService.create({
+      settings: options.notificationChannel?.settings ?? config.notifications.channel,
+      urlPolicy: options.notificationChannel?.urlPolicy ?? config.departments.urlPolicy,
+      factories: notificationAdapterFactories,
+      db: database.db,
+      registry: metrics.registry,
+      departmentMetrics,
+      logger,
+    }),
   };
 }
 
@@ -199,6 +214,7 @@ export async function createServices(
 export async function closeServices(services: GatewayServices): Promise<void> {
   // Before the departments close: deliveries in flight finish and are recorded first.
   await services.deliveryWorker.stop(services.config.server.shutdownGraceMs);
+  await services.notifications.close(services.config.server.shutdownGraceMs);
   services.publishedContracts.stop();
   await services.access.reference.stop();
   await services.departments.close();

@@ -144,6 +144,7 @@ const objectLevel: Record<string, string> = {
   'PUT /v1/items/{code}': 'shared: catalogue administration',
   'GET /v1/cases/{caseId}': 'owned (tested)',
   'GET /v1/cases/{caseId}/timeline': 'owned (tested)',
+  'GET /v1/cases/{caseId}/notifications': 'owned, as the case (tested)',
   'POST /v1/cases/{caseId}/materials': 'owned (tested)',
   'POST /v1/cases/{caseId}/certificates': 'owned (tested)',
   'POST /v1/cases/{caseId}/submit': 'owned (tested)',
@@ -156,6 +157,7 @@ const objectLevel: Record<string, string> = {
   'PUT /v1/centres/{code}/items/{itemCode}': 'shared: centre administration',
   'PUT /v1/clients/{clientId}/centres': 'shared: administrators manage every client',
   'POST /v1/deliveries/{id}/retry': 'shared: operations administration',
+  'POST /v1/notifications/{id}/retry': 'shared: operations administration',
   'POST /v1/deliveries/{id}/cancellation-handled': 'shared: operations administration',
 };
 
@@ -253,6 +255,7 @@ describe('object level', () => {
     for (const intruder of [stranger, amrDepartment, psbDepartment]) {
       await expectSameAsMissing('GET', `/v1/cases/${caseId}`, `/v1/cases/${missing}`, intruder.token);
       await expectSameAsMissing('GET', `/v1/cases/${caseId}/timeline`, `/v1/cases/${missing}/timeline`, intruder.token);
+      await expectSameAsMissing('GET', `/v1/cases/${caseId}/notifications`, `/v1/cases/${missing}/notifications`, intruder.token);
     }
     await expectSameAsMissing('POST', `/v1/cases/${caseId}/materials`, `/v1/cases/${missing}/materials`, stranger.token, { requirementCode: 'household_register', materialId });
     await expectSameAsMissing('POST', `/v1/cases/${caseId}/certificates`, `/v1/cases/${missing}/certificates`, stranger.token, {});
