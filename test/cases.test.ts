@@ -160,11 +160,98 @@ describe('the item catalogue', () => {
     expect((problem['problems'] as string[]).length).toBe(4);
     const accepted = await call('/v1/items/test_item', {
       method: 'PUT',
-      body: { ...item, kind: 'promised', promisedDays: 1, formSchema: { type: 'object' }, materials: [{ requirementCode: 'aa', name: 'A', acceptedTypes: ['lease_contract'] }] },
+      body: {
+        ...item,
+        kind: 'promised',
+        promisedDays: 1,
+        formSchema: { type: 'object' },
+        submissions: { AMR: 'business_licence_reissue' },
+        materials: [{ requirementCode: 'aa', name: 'A', acceptedTypes: ['lease_contract'] }],
+      },
       token: admin,
     });
     expect(accepted.status).toBe(201);
     expect((await call('/v1/items/test_item', { method: 'PUT', body: item })).status).toBe(403);
+  });
+
+  it('names the submission type of each seeded department: the mortgage cancellation goes to NRB as one, not as a transfer', async () => {
+    const { items } = await ok<{ items: { code: string; submissions: Record<string, string> }[] }>(await call('/v1/items'));
+    const submissions = Object.fromEntries(items.map((item) => [item.code, item.submissions]));
+    expect(submissions['real_estate_transfer']).toEqual({ NRB: 'transfer_registration', PSB: 'household_move_in' });
+    expect(submissions['real_estate_mortgage_cancellation']).toEqual({ NRB: 'mortgage_cancellation' });
+    expect(submissions['business_licence_reissue']).toEqual({ AMR: 'business_licence_reissue' });
+  });
+
+  it('refuses an item its departments cannot take, listing every gap, and writes nothing', async () => {
+    const admin = await gw.tokenFor('admin');
+    const joint = {
+      name: 'Mortgage cancellation with household move-in',
+      nameZh: '抵押注销并迁户',
+      kind: 'joint',
+      subjectKind: 'person',
+      departments: ['NRB', 'PSB', 'AMR', 'CAB'],
+      submissions: { NRB: 'mortgage_cancellation', PSB: 'transfer_registration' },
+      statutoryDays: 20,
+      promisedDays: 5,
+      formSchema: { type: 'object', properties: { certificateNo: { type: 'integer' }, moveToAddress: { type: 'string' } } },
+      materials: [{ requirementCode: 'title', name: 'Title', acceptedTypes: ['real_estate_certificate'] }],
+    };
+    const refused = await call('/v1/items/mortgage_move_in', { method: 'PUT', body: joint, token: admin });
+    expect(refused.status).toBe(422);
+    const problem = await problemOf(refused);
+    expect(problem.code).toBe('item_not_deliverable');
+    expect(problem['gaps']).toEqual([
+      { department: 'NRB', submissionType: 'mortgage_cancellation', problem: 'form_field_not_required', fields: ['certificateNo'], message: expect.stringContaining('certificateNo') },
+      { department: 'NRB', submissionType: 'mortgage_cancellation', problem: 'form_field_type_mismatch', fields: ['certificateNo'], message: expect.any(String) },
+      { department: 'PSB', submissionType: 'transfer_registration', problem: 'submission_type_not_declared', message: 'PSB takes no submission type transfer_registration; it takes household_move_in.' },
+      { department: 'AMR', submissionType: null, problem: 'submission_type_missing', message: expect.stringContaining('enterprise_establishment, business_licence_reissue') },
+      { department: 'CAB', submissionType: null, problem: 'department_not_configured', message: 'No department system CAB is configured.' },
+    ]);
+    // Nothing was written.
+    expect((await call('/v1/items/mortgage_move_in')).status).toBe(404);
+
+    // Two departments, each with a type it declares and a form that requires what the types need.
+    const fixed = await call('/v1/items/mortgage_move_in', {
+      method: 'PUT',
+      body: {
+        ...joint,
+        departments: ['NRB', 'PSB'],
+        submissions: { NRB: 'mortgage_cancellation' },
+        formSchema: { type: 'object', required: ['certificateNo', 'moveToAddress'], properties: { certificateNo: { type: 'string' }, moveToAddress: { type: 'string' } } },
+      },
+      token: admin,
+    });
+    expect(fixed.status, await fixed.clone().text()).toBe(201);
+    // PSB takes one type only: it is named for it.
+    expect(((await fixed.json()) as { submissions: Record<string, string> }).submissions).toEqual({ NRB: 'mortgage_cancellation', PSB: 'household_move_in' });
+    const psbOnlyOneOf = await call('/v1/items/mortgage_move_in', {
+      method: 'PUT',
+      body: { ...joint, departments: ['NRB', 'PSB'], submissions: { NRB: 'mortgage_cancellation' }, formSchema: { type: 'object', required: ['moveOutAddress'], properties: { moveOutAddress: { type: 'string' } } } },
+      token: admin,
+    });
+    expect(((await problemOf(psbOnlyOneOf))['gaps'] as { department: string; problem: string; fields?: string[] }[]).map((gap) => [gap.department, gap.problem, gap.fields])).toEqual([
+      ['NRB', 'form_field_not_required', ['certificateNo']],
+      ['PSB', 'form_field_not_required', ['moveToAddress', 'moveInAddress', 'certificateNo']],
+    ]);
+    // The item as first saved stays.
+    expect(((await ok<{ formSchema: { required: string[] } }>(await call('/v1/items/mortgage_move_in'))).formSchema.required)).toEqual(['certificateNo', 'moveToAddress']);
+  });
+
+  it('refuses submissions for an item a department can no longer take (its adapter changed since the item was saved)', async () => {
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan } }), 201);
+    const psb = gw.services.departments.get('PSB')!;
+    const declared = psb.adapter.submissionTypes;
+    // The registry's new adapter no longer takes move-ins.
+    Object.assign(psb.adapter, { submissionTypes: { household_move_out: { name: 'Move-out', nameZh: '户口迁出', formSchema: { type: 'object' } } } });
+    try {
+      const refused = await call(`/v1/cases/${opened.id}/submit`, { body: { form: { moveToAddress: '北京市朝阳区建国路88号' } }, headers: { 'idempotency-key': 'submit-undeliverable-0001' } });
+      const problem = await problemOf(refused);
+      expect(problem).toMatchObject({ status: 503, code: 'department_not_receiving', departments: ['PSB'] });
+      expect(problem['gaps']).toEqual([expect.objectContaining({ department: 'PSB', submissionType: 'household_move_in', problem: 'submission_type_not_declared' })]);
+      expect((await ok<CaseBody>(await call(`/v1/cases/${opened.id}`))).status).toBe('open');
+    } finally {
+      Object.assign(psb.adapter, { submissionTypes: declared });
+    }
   });
 });
 
@@ -327,6 +414,27 @@ describe('a joint case', () => {
       ok<{ caseStatus: string }>(await (call('/v1/case-status-callbacks', { body: { caseNumber: submitted.caseNumber, eventId, status, occurredAt: clock.now().toISOString() }, token })));
     expect((await push(nrbToken, 'joint-nrb-1', 'completed')).caseStatus).toBe('in_progress');
     expect((await push(psbToken, 'joint-psb-1', 'completed')).caseStatus).toBe('completed');
+  });
+});
+
+describe('a mortgage cancellation', () => {
+  it('is delivered to the real-estate registry as a mortgage cancellation (抵押权注销登记), not as a transfer', async () => {
+    const certificateNo = '京(2019)朝阳区不动产权第0107652号';
+    const form = { certificateNo, mortgagee: '中国工商银行股份有限公司北京望京支行', cancellationReason: 'debt_repaid' };
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_mortgage_cancellation', subjectId: zhangSan, form } }), 201);
+    const fetched = await ok<{ case: CaseBody }>(await call(`/v1/cases/${opened.id}/certificates`, { body: {} }));
+    expect(['fetched', 'reused']).toContain(entry(fetched.case, 'title').state);
+    const submitted = await ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: { form }, headers: { 'idempotency-key': 'mortgage-cancellation-0001' } }));
+    expect(submitted.deliveries).toEqual([expect.objectContaining({ department: 'NRB', status: 'pending' })]);
+
+    const before = { cancellations: nrb.requestCount('submitMortgageCancellation'), transfers: nrb.requestCount('submitTransferRegistration') };
+    // DELIVERY_WORKER is off here: one pass of the worker delivers what is due.
+    while ((await gw.services.deliveryWorker.runOnce()) > 0);
+    const [delivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id));
+    expect(delivery).toMatchObject({ departmentCode: 'NRB', status: 'delivered', departmentReference: expect.stringMatching(/^ZX\d{14}$/) });
+    expect(nrb.requestCount('submitMortgageCancellation')).toBe(before.cancellations + 1);
+    // Deliveries of earlier tests' transfers may go out in the same pass; none is this case's.
+    expect(nrb.requestCount('submitTransferRegistration') - before.transfers).toBeLessThanOrEqual(1);
   });
 });
 

@@ -22,7 +22,9 @@ import type {
   DepartmentCaseStatus,
   HealthResult,
   SubjectRef,
+  SubmissionTypeDeclaration,
 } from '../sdk/types.js';
+import { unknownSubmissionType } from '../sdk/submissions.js';
 import { CharsetError, decodeMessage, encodeMessage, type WireCharset } from './charset.js';
 import {
   faultCodes,
@@ -38,6 +40,41 @@ import { element, parseSoapEnvelope, XmlRefusal, type XmlFragment, type XmlObjec
 
 export const AMR_RESOURCE = 'amr.enterprise';
 export const BUSINESS_LICENCE = 'business_licence';
+
+/**
+ * What the registry's registration desk takes. Both go in as one SOAP operation,
+ * `SubmitRegistration` (企业登记申请), told apart by the item code (`sxbm`) and the form (`bdsj`):
+ * an establishment names the enterprise to be set up (`qymc` from the form), a licence reissue is
+ * applied for by the enterprise itself (`qymc` and `tyshxydm` from the subject).
+ */
+export const amrSubmissionTypes = {
+  enterprise_establishment: {
+    name: 'Enterprise establishment registration',
+    nameZh: '企业设立登记',
+    formSchema: {
+      type: 'object',
+      required: ['companyName'],
+      properties: {
+        companyName: { type: 'string', description: '企业名称 (qymc) of the enterprise to be set up' },
+        registeredCapital: { type: 'string', description: '注册资本' },
+        businessScope: { type: 'string', description: '经营范围' },
+        address: { type: 'string', description: '住所' },
+      },
+    },
+  },
+  business_licence_reissue: {
+    name: 'Business licence reissue (lost or damaged)',
+    nameZh: '营业执照遗失补领',
+    formSchema: {
+      type: 'object',
+      properties: {
+        reason: { type: 'string', description: 'lost 遗失 or damaged 损毁' },
+        creditCode: { type: 'string', description: '统一社会信用代码, when an agent (a person) applies for the enterprise; otherwise the subject\'s' },
+        companyName: { type: 'string', description: '企业名称, when an agent applies; otherwise the subject\'s' },
+      },
+    },
+  },
+} as const satisfies Record<string, SubmissionTypeDeclaration>;
 
 export const amrEnterpriseOptionsSchema = z.object({
   wsUsername: z.string().min(1).describe('WS-Security UsernameToken user name the registry issued to the gateway.'),
@@ -224,15 +261,33 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
   async function submitCase(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
     const operation = 'SubmitRegistration';
     const { subject, form } = request;
-    const companyName = formText(form, 'companyName', 'qymc') ?? (subject.kind === 'organisation' ? subject.name : undefined);
-    const creditCode = subject.kind === 'organisation' ? subject.creditCode : formText(form, 'creditCode', 'tyshxydm');
+    let enterprise: { companyName: string; creditCode: string | undefined };
+    switch (request.submissionType) {
+      case 'enterprise_establishment': {
+        // The enterprise does not exist yet: its name comes from the form, never from the applicant.
+        const companyName = formText(form, 'companyName', 'qymc');
+        if (companyName === undefined) fail('rejected', 'an establishment names the enterprise to be set up (companyName, 企业名称)', operation);
+        enterprise = { companyName, creditCode: formText(form, 'creditCode', 'tyshxydm') };
+        break;
+      }
+      case 'business_licence_reissue': {
+        // The licence is the enterprise's own: it applies itself, or an agent names it in the form.
+        const companyName = subject.kind === 'organisation' ? subject.name : formText(form, 'companyName', 'qymc');
+        const creditCode = subject.kind === 'organisation' ? subject.creditCode : formText(form, 'creditCode', 'tyshxydm');
+        if (companyName === undefined || creditCode === undefined) fail('rejected', 'a licence reissue names the enterprise (an organisation applicant, or companyName and creditCode)', operation);
+        enterprise = { companyName, creditCode };
+        break;
+      }
+      default:
+        throw unknownSubmissionType('amr-enterprise', environment.department, request, amrSubmissionTypes);
+    }
     const body = element('amr:SubmitRegistration', [
       element('amr:ywlsh', request.idempotencyKey),
       element('amr:ajbh', request.caseNumber),
       element('amr:sxbm', request.itemCode),
       applicantOf(subject),
-      element('amr:qymc', companyName),
-      element('amr:tyshxydm', creditCode?.toUpperCase()),
+      element('amr:qymc', enterprise.companyName),
+      element('amr:tyshxydm', enterprise.creditCode?.toUpperCase()),
       element('amr:bdsj', JSON.stringify(form)),
       element(
         'amr:clxx',
@@ -279,6 +334,7 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
     kind: 'amr-enterprise',
     resources: { fetchCertificate: AMR_RESOURCE, submitCase: AMR_RESOURCE, queryCaseStatus: AMR_RESOURCE, health: AMR_RESOURCE },
     certificateTypes: [BUSINESS_LICENCE],
+    submissionTypes: amrSubmissionTypes,
     fetchCertificate,
     submitCase,
     queryCaseStatus,

@@ -31,9 +31,25 @@ function submission(idempotencyKey: string, companyName = '杭州西湖新设R&D
     idempotencyKey,
     caseNumber: 'CASE-2026-0001',
     itemCode: 'amr.enterprise.establish',
+    submissionType: 'enterprise_establishment',
     subject: { kind: 'person', idNumber: '330106198503150120', name: '李梅' },
     materials: [{ typeCode: 'articles_of_association', sha256: 'b'.repeat(64), mediaType: 'application/pdf', size: 2048 }],
     form: { companyName, registeredCapital: '100万元人民币' },
+  };
+}
+
+/** 杭州西湖云栖科技 lost its licence and applies for a new one itself. */
+function reissue(idempotencyKey: string): CaseSubmissionRequest {
+  const enterprise = seededEnterprises[0];
+  if (!enterprise) throw new Error('seed data changed');
+  return {
+    idempotencyKey,
+    caseNumber: 'CASE-2026-0002',
+    itemCode: 'business_licence_reissue',
+    submissionType: 'business_licence_reissue',
+    subject: { kind: 'organisation', creditCode: enterprise.tyshxydm, name: enterprise.qymc },
+    materials: [],
+    form: { reason: 'lost' },
   };
 }
 
@@ -71,6 +87,25 @@ describe('AMR adapter against the simulator', () => {
     expect(adapter.kind).toBe('amr-enterprise');
     expect(adapter.certificateTypes).toEqual(['business_licence']);
     expect(adapter.resources).toEqual({ fetchCertificate: 'amr.enterprise', submitCase: 'amr.enterprise', queryCaseStatus: 'amr.enterprise', health: 'amr.enterprise' });
+    expect(Object.keys(adapter.submissionTypes ?? {})).toEqual(['enterprise_establishment', 'business_licence_reissue']);
+    expect(adapter.submissionTypes?.['enterprise_establishment']?.formSchema).toMatchObject({ required: ['companyName'] });
+  });
+
+  it('sends each submission type with the enterprise it is about, and refuses what it cannot send without calling', async () => {
+    const establishment = await adapter.submitCase!(submission('YW-TYPE-1'), context);
+    expect(establishment.duplicate).toBe(false);
+    const reissued = await adapter.submitCase!(reissue('YW-TYPE-2'), context);
+    expect(reissued.departmentReference).not.toBe(establishment.departmentReference);
+    simulator.resetCounts();
+    // An establishment names the new enterprise; the applicant's own name is never taken for it.
+    const unnamed = await failure(adapter.submitCase!({ ...submission('YW-TYPE-3'), subject: reissue('x').subject, form: { registeredCapital: '10万元' } }, context));
+    expect(unnamed).toMatchObject({ kind: 'rejected' });
+    // A reissue by a person must name the enterprise.
+    expect((await failure(adapter.submitCase!({ ...reissue('YW-TYPE-4'), subject: submission('x').subject }, context))).kind).toBe('rejected');
+    const undeclared = await failure(adapter.submitCase!({ ...submission('YW-TYPE-5'), submissionType: 'enterprise_deregistration' }, context));
+    expect(undeclared.kind).toBe('rejected');
+    expect(undeclared.message).toContain('takes enterprise_establishment, business_licence_reissue');
+    expect(simulator.requestCount()).toBe(0);
   });
 
   it('fetches a business licence with Chinese fields and the PDF intact', async () => {
@@ -309,6 +344,7 @@ const amrConformanceHarness: ConformanceHarness = {
   samples: {
     fetchCertificate: { found: [licenceRequest(trading.tyshxydm, trading.qymc), licenceRequest(cancelled.tyshxydm, cancelled.qymc)], notFound: licenceRequest(unknownCreditCode) },
     submitCase: submission('YW-CONFORMANCE-1'),
+    otherSubmissionTypes: [reissue('YW-CONFORMANCE-REISSUE')],
     queryCaseStatus: true,
   },
   operations: { fetchCertificate: 'QueryBusinessLicence', submitCase: 'SubmitRegistration', queryCaseStatus: 'QueryRegistrationStatus', health: 'Ping' },

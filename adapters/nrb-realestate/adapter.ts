@@ -14,7 +14,10 @@
  * `maxPollAttempts`, `jobBudgetMs` and the caller's signal), read every result page (bounded by
  * `maxPages`), choose one certificate (`chooseCertificate`: the most recent valid one) and fetch its
  * PDF. Every step is a read and marked idempotent (a repeated query only creates another job).
- * `submitCase` is idempotent too: the registry deduplicates by the `Idempotency-Key` header.
+ * `submitCase` takes two submission types, a transfer registration (转移登记) and a mortgage
+ * cancellation (抵押权注销登记, contract 1.1.0), each on its own endpoint; both are idempotent, the
+ * registry deduplicates by the `Idempotency-Key` header. `queryCaseStatus` tells the two apart by
+ * the application number's prefix (`ZY…`, `ZX…`).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -29,11 +32,15 @@ import type {
   CertificateResult,
   DepartmentAdapter,
   HealthResult,
+  SubmissionTypeDeclaration,
 } from '../sdk/types.js';
+import { unknownSubmissionType } from '../sdk/submissions.js';
 import { caseStatusOf, certificateMetadata, certificateNumbered, chooseCertificate, formText, holderEntry, partyOf, REAL_ESTATE_CERTIFICATE, transfereeOf } from './mapping.js';
 import { pollUntilDone } from './polling.js';
 import {
+  APPLICATION_PREFIX,
   basicCredentials,
+  cancellationReasonNames,
   IDEMPOTENCY_HEADER,
   meaningOfCode,
   NRB_PATHS,
@@ -42,6 +49,9 @@ import {
   type CertificateQueryWireRequest,
   type CertificateRecordWire,
   type HealthWire,
+  type MortgageCancellationReceiptWire,
+  type MortgageCancellationStatusWire,
+  type MortgageCancellationWireRequest,
   type NrbOperation,
   type NrbWireError,
   type OAuthWireError,
@@ -57,6 +67,40 @@ import { AccessTokenCache, type IssuedAccessToken } from './token-cache.js';
 
 export const NRB_RESOURCE = 'nrb.real-estate';
 export const NRB_ADAPTER_KIND = 'nrb-realestate';
+
+/**
+ * What the registry takes: transfer registrations and mortgage cancellations. Both need the
+ * certificate number of the property; the applicant is the subject (a right holder). A transfer's
+ * buyer may come from the case's parties instead of the form's `transferee`.
+ */
+export const nrbSubmissionTypes = {
+  transfer_registration: {
+    name: 'Real-estate transfer registration',
+    nameZh: '不动产转移登记',
+    formSchema: {
+      type: 'object',
+      required: ['certificateNo'],
+      properties: {
+        certificateNo: { type: 'string', description: '不动产权证号 of the property transferred (also read as bdcqzh)' },
+        transferee: { type: 'object', description: '受让人 {name, idNumber}; the case\'s counterparty (the buyer) when it names one' },
+        transferReason: { type: 'string', description: '转移原因, e.g. sale, gift, exchange' },
+      },
+    },
+  },
+  mortgage_cancellation: {
+    name: 'Mortgage cancellation registration',
+    nameZh: '抵押权注销登记',
+    formSchema: {
+      type: 'object',
+      required: ['certificateNo'],
+      properties: {
+        certificateNo: { type: 'string', description: '不动产权证号 of the mortgaged property (also read as bdcqzh)' },
+        mortgagee: { type: 'string', description: '抵押权人 (the bank); when given the registry checks it against the mortgage' },
+        cancellationReason: { type: 'string', description: `注销原因: ${Object.keys(cancellationReasonNames).join(', ')} (or the registry's words)` },
+      },
+    },
+  },
+} as const satisfies Record<string, SubmissionTypeDeclaration>;
 
 export const nrbRealEstateOptionsSchema = z.object({
   clientId: z.string().min(1).describe('OAuth 2.0 client id the real-estate registry issued to the gateway.'),
@@ -324,9 +368,52 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     return { outcome: 'found', metadata: certificateMetadata(chosen, holder, others), document: { mediaType: 'application/pdf', bytes: pdf } };
   }
 
-  // ---- transfer registrations ----
+  // ---- registrations: transfers and mortgage cancellations ----
 
   async function submitCase(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+    switch (request.submissionType) {
+      case 'transfer_registration':
+        return submitTransferRegistration(request, context);
+      case 'mortgage_cancellation':
+        return submitMortgageCancellation(request, context);
+      default:
+        throw unknownSubmissionType(NRB_ADAPTER_KIND, environment.department, request, nrbSubmissionTypes);
+    }
+  }
+
+  /** The registry's receipt, checked to be this submission's (both kinds answer the same shape). */
+  function receiptOf(receipt: TransferReceiptWire | MortgageCancellationReceiptWire, request: CaseSubmissionRequest, operation: NrbOperation): CaseSubmissionReceipt {
+    if (receipt.idempotencyKey !== request.idempotencyKey) fail('wrong_subject', 'the receipt is for another submission', operation);
+    return { departmentReference: receipt.applicationNo, duplicate: receipt.duplicate };
+  }
+
+  async function submitMortgageCancellation(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+    const operation = 'submitMortgageCancellation';
+    const { form } = request;
+    const certificateNo = formText(form, 'certificateNo', 'bdcqzh');
+    if (certificateNo === undefined) fail('rejected', 'the form names no certificateNo (不动产权证号) of the mortgaged property', operation);
+    const mortgagee = formText(form, 'mortgagee');
+    const reason = formText(form, 'cancellationReason');
+    const cancellationReason = reason === undefined ? undefined : (cancellationReasonNames[reason] ?? reason.slice(0, 100));
+    const body: MortgageCancellationWireRequest = {
+      caseNumber: request.caseNumber,
+      itemCode: request.itemCode,
+      applicant: partyOf(request.subject),
+      certificateNo,
+      ...(mortgagee === undefined ? {} : { mortgagee: mortgagee.slice(0, 200) }),
+      ...(cancellationReason === undefined ? {} : { cancellationReason }),
+      materials: request.materials.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256.toLowerCase(), mediaType: material.mediaType, size: material.size })),
+      formData: form,
+    };
+    // Deduplicated by the key like a transfer: a retried submission has no double effect.
+    const { body: receipt } = await callApi<MortgageCancellationReceiptWire>(
+      { operation, method: 'POST', path: NRB_PATHS.mortgageCancellations, body, headers: { [IDEMPOTENCY_HEADER]: request.idempotencyKey } },
+      context,
+    );
+    return receiptOf(receipt, request, operation);
+  }
+
+  async function submitTransferRegistration(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
     const operation = 'submitTransferRegistration';
     const { form } = request;
     const certificateNo = formText(form, 'certificateNo', 'bdcqzh');
@@ -350,13 +437,15 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
       { operation, method: 'POST', path: NRB_PATHS.transferRegistrations, body, headers: { [IDEMPOTENCY_HEADER]: request.idempotencyKey } },
       context,
     );
-    if (receipt.idempotencyKey !== request.idempotencyKey) fail('wrong_subject', 'the receipt is for another submission', operation);
-    return { departmentReference: receipt.applicationNo, duplicate: receipt.duplicate };
+    return receiptOf(receipt, request, operation);
   }
 
   async function queryCaseStatus(departmentReference: string, context: CallContext): Promise<CaseStatusResult> {
-    const operation = 'getTransferRegistration';
-    const { body } = await callApi<TransferStatusWire>({ operation, method: 'GET', path: NRB_PATHS.transferRegistration(departmentReference) }, context);
+    // The application number says which kind of application it is.
+    const cancellation = departmentReference.startsWith(APPLICATION_PREFIX.mortgageCancellation);
+    const operation = cancellation ? 'getMortgageCancellation' : 'getTransferRegistration';
+    const path = cancellation ? NRB_PATHS.mortgageCancellation(departmentReference) : NRB_PATHS.transferRegistration(departmentReference);
+    const { body } = await callApi<TransferStatusWire | MortgageCancellationStatusWire>({ operation, method: 'GET', path }, context);
     if (body.applicationNo !== departmentReference) fail('wrong_subject', 'the status is about another application', operation);
     return {
       departmentReference,
@@ -376,6 +465,7 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     kind: NRB_ADAPTER_KIND,
     resources: { fetchCertificate: NRB_RESOURCE, submitCase: NRB_RESOURCE, queryCaseStatus: NRB_RESOURCE, health: NRB_RESOURCE },
     certificateTypes: [REAL_ESTATE_CERTIFICATE],
+    submissionTypes: nrbSubmissionTypes,
     fetchCertificate,
     submitCase,
     queryCaseStatus,
@@ -386,7 +476,7 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
 
 export const nrbRealEstateAdapter = defineAdapter<NrbRealEstateOptions>({
   kind: NRB_ADAPTER_KIND,
-  description: 'Natural Resources real-estate registry (REST/JSON, OAuth 2.0 client credentials, asynchronous paged queries): real-estate certificates, transfer registrations and their status.',
+  description: 'Natural Resources real-estate registry (REST/JSON, OAuth 2.0 client credentials, asynchronous paged queries): real-estate certificates, transfer registrations and mortgage cancellations, and their status.',
   optionsSchema: nrbRealEstateOptionsSchema,
   create: createNrbRealEstateAdapter,
 });

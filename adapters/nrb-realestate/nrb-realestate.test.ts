@@ -74,9 +74,25 @@ function transfer(idempotencyKey: string, form: Record<string, unknown> = {}): C
     idempotencyKey,
     caseNumber: 'CASE-2026-0107',
     itemCode: 'nrb.real-estate.transfer',
+    submissionType: 'transfer_registration',
     subject: person(ZHANG_SAN),
     materials: [{ typeCode: 'sale_contract', sha256: 'C'.repeat(64), mediaType: 'application/pdf', size: 4096 }],
     form: { certificateNo: TRANSFERABLE.certificateNo, transferee: { name: '李梅', idNumber: LI_MEI.idNumber }, transferReason: '买卖', price: '5200000', ...form },
+  };
+}
+
+/** 张三 and 王秀英's jointly owned flat, mortgaged to ICBC 望京支行: its mortgage may be cancelled. */
+const MORTGAGED = seeded('ZS11010520190107652');
+
+function mortgageCancellation(idempotencyKey: string, form: Record<string, unknown> = {}): CaseSubmissionRequest {
+  return {
+    idempotencyKey,
+    caseNumber: 'CASE-2026-0211',
+    itemCode: 'real_estate_mortgage_cancellation',
+    submissionType: 'mortgage_cancellation',
+    subject: person(ZHANG_SAN),
+    materials: [{ typeCode: 'real_estate_certificate', sha256: 'D'.repeat(64), mediaType: 'application/pdf', size: 8192 }],
+    form: { certificateNo: MORTGAGED.certificateNo, mortgagee: '中国工商银行股份有限公司北京望京支行', cancellationReason: 'debt_repaid', ...form },
   };
 }
 
@@ -108,6 +124,13 @@ describe('nrb-realestate adapter: options and declarations', () => {
     expect(adapter.certificateTypes).toEqual(['real_estate_certificate']);
     expect(adapter.resources).toEqual({ fetchCertificate: 'nrb.real-estate', submitCase: 'nrb.real-estate', queryCaseStatus: 'nrb.real-estate', health: 'nrb.real-estate' });
     expect(adapter.verifyIdentity).toBeUndefined();
+  });
+
+  it('declares the two submission types the registry takes, each needing the certificate number', async () => {
+    const { adapter } = await start();
+    expect(Object.keys(adapter.submissionTypes ?? {})).toEqual(['transfer_registration', 'mortgage_cancellation']);
+    expect(adapter.submissionTypes?.['mortgage_cancellation']).toMatchObject({ nameZh: '抵押权注销登记', formSchema: { type: 'object', required: ['certificateNo'] } });
+    expect(adapter.submissionTypes?.['transfer_registration']).toMatchObject({ nameZh: '不动产转移登记', formSchema: { required: ['certificateNo'] } });
   });
 });
 
@@ -506,6 +529,47 @@ describe('nrb-realestate adapter: transfer registrations', () => {
   });
 });
 
+describe('nrb-realestate adapter: submission types', () => {
+  it('sends a mortgage cancellation to its own endpoint, never as a transfer, and follows its status', async () => {
+    const { adapter, simulator } = await start();
+    const receipt = await adapter.submitCase!(mortgageCancellation('idem-mc-1'), context);
+    expect(receipt).toEqual({ departmentReference: expect.stringMatching(/^ZX\d{14}$/), duplicate: false });
+    expect(simulator.requestCount('submitMortgageCancellation')).toBe(1);
+    expect(simulator.requestCount('submitTransferRegistration')).toBe(0);
+    expect(await adapter.submitCase!(mortgageCancellation('idem-mc-1'), context)).toEqual({ ...receipt, duplicate: true });
+    expect(await adapter.queryCaseStatus!(receipt.departmentReference, context)).toMatchObject({ departmentReference: receipt.departmentReference, status: 'received' });
+    expect(simulator.requestCount('getMortgageCancellation')).toBe(1);
+    expect(simulator.requestCount('getTransferRegistration')).toBe(0);
+    // The same flat as a transfer goes to the transfer endpoint, with a ZY number.
+    const transferred = await adapter.submitCase!({ ...transfer('idem-mc-transfer'), form: { certificateNo: TRANSFERABLE.certificateNo } }, context);
+    expect(transferred.departmentReference).toMatch(/^ZY\d{14}$/);
+  });
+
+  it("maps the registry's refusals of a cancellation: no mortgage, another mortgagee, not a holder; a form without the number is refused before calling", async () => {
+    const { adapter, simulator } = await start();
+    const refusals: [CaseSubmissionRequest, string][] = [
+      [mortgageCancellation('idem-mc-none', { certificateNo: TRANSFERABLE.certificateNo, mortgagee: undefined }), 'BDC-4227'],
+      [mortgageCancellation('idem-mc-other-bank', { mortgagee: '某某银行' }), 'BDC-4220'],
+      [{ ...mortgageCancellation('idem-mc-stranger'), subject: person(LI_MEI) }, 'BDC-4224'],
+    ];
+    for (const [request, code] of refusals) {
+      expect(await failureOf(adapter.submitCase!(request, context)), code).toMatchObject({ kind: 'business_error', details: { status: 422, departmentCode: code } });
+    }
+    simulator.resetCounts();
+    const { certificateNo: _omitted, ...withoutNumber } = mortgageCancellation('idem-mc-no-number').form;
+    expect((await failureOf(adapter.submitCase!({ ...mortgageCancellation('idem-mc-no-number'), form: withoutNumber }, context))).kind).toBe('rejected');
+    expect(simulator.requestCount()).toBe(0);
+  });
+
+  it('refuses a submission type it does not declare, naming the ones it takes, without calling the registry', async () => {
+    const { adapter, simulator } = await start();
+    const error = await failureOf(adapter.submitCase!({ ...transfer('idem-unknown-type'), submissionType: 'household_move_in' }, context));
+    expect(error.kind).toBe('rejected');
+    expect(error.message).toBe('nrb-realestate: the department takes no submission type "household_move_in"; it takes transfer_registration, mortgage_cancellation');
+    expect(simulator.requestCount()).toBe(0);
+  });
+});
+
 describe('nrb-realestate adapter: status', () => {
   it('maps every registry status, with the time of the last change and the remark', async () => {
     let clock = Date.parse('2026-03-02T02:00:00Z');
@@ -576,6 +640,7 @@ export const nrbConformanceHarness: ConformanceHarness = {
       notFound: certificateOf(person({ idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' })),
     },
     submitCase: transfer('conformance'),
+    otherSubmissionTypes: [mortgageCancellation('conformance-mc')],
     queryCaseStatus: true,
   },
   // Faults hit the step that starts each capability: the query (then polls, pages and the PDF

@@ -19,6 +19,8 @@ export const NRB_PATHS = {
   certificateDocument: (certificateId: string) => `/api/v1/certificates/${encodeURIComponent(certificateId)}/document`,
   transferRegistrations: '/api/v1/transfer-registrations',
   transferRegistration: (applicationNo: string) => `/api/v1/transfer-registrations/${encodeURIComponent(applicationNo)}`,
+  mortgageCancellations: '/api/v1/mortgage-cancellations',
+  mortgageCancellation: (applicationNo: string) => `/api/v1/mortgage-cancellations/${encodeURIComponent(applicationNo)}`,
   health: '/api/v1/health',
 } as const;
 
@@ -31,6 +33,8 @@ export const nrbOperations = [
   'getCertificateDocument',
   'submitTransferRegistration',
   'getTransferRegistration',
+  'submitMortgageCancellation',
+  'getMortgageCancellation',
   'health',
 ] as const;
 export type NrbOperation = (typeof nrbOperations)[number];
@@ -44,6 +48,8 @@ export function operationOfRequest(method: string, pathname: string): NrbOperati
   if (method === 'GET' && /^\/api\/v1\/certificates\/[^/]+\/document$/.test(pathname)) return 'getCertificateDocument';
   if (method === 'POST' && pathname === NRB_PATHS.transferRegistrations) return 'submitTransferRegistration';
   if (method === 'GET' && /^\/api\/v1\/transfer-registrations\/[^/]+$/.test(pathname)) return 'getTransferRegistration';
+  if (method === 'POST' && pathname === NRB_PATHS.mortgageCancellations) return 'submitMortgageCancellation';
+  if (method === 'GET' && /^\/api\/v1\/mortgage-cancellations\/[^/]+$/.test(pathname)) return 'getMortgageCancellation';
   if (method === 'GET' && pathname === NRB_PATHS.health) return 'health';
   return null;
 }
@@ -68,6 +74,7 @@ export const nrbCodes = {
   applicantNotHolder: 'BDC-4224',
   documentUnavailable: 'BDC-4225',
   certificateCancelled: 'BDC-4226',
+  noMortgage: 'BDC-4227',
   internal: 'BDC-5000',
   queryFailed: 'BDC-5001',
   busy: 'BDC-5030',
@@ -90,6 +97,7 @@ export const nrbMessages: Readonly<Record<string, string>> = {
   'BDC-4224': '申请人不是该不动产的权利人',
   'BDC-4225': '电子证照暂不可提供',
   'BDC-4226': '该不动产权证书已注销',
+  'BDC-4227': '该不动产无抵押登记，不予办理抵押权注销登记',
   'BDC-5000': '系统内部错误',
   'BDC-5001': '查询执行失败',
   'BDC-5030': '系统繁忙，请稍后再试',
@@ -134,6 +142,9 @@ export type PartyWire = Schemas['Party'];
 export type TransferRegistrationWireRequest = operations['submitTransferRegistration']['requestBody']['content']['application/json'];
 export type TransferReceiptWire = Schemas['TransferReceipt'];
 export type TransferStatusWire = Schemas['TransferStatus'];
+export type MortgageCancellationWireRequest = operations['submitMortgageCancellation']['requestBody']['content']['application/json'];
+export type MortgageCancellationReceiptWire = Schemas['MortgageCancellationReceipt'];
+export type MortgageCancellationStatusWire = Schemas['MortgageCancellationStatus'];
 export type ApplicationStatus = Schemas['ApplicationStatus'];
 export type HealthWire = operations['health']['responses'][200]['content']['application/json'];
 
@@ -146,7 +157,18 @@ export const applicationStatusNames: Readonly<Record<ApplicationStatus, string>>
   REJECTED: '不予登记',
 };
 
-/** The idempotency header of a transfer-registration submission. */
+/** Application numbers: 转移登记 `ZY…`, 抵押权注销登记 `ZX…` (the kind of application is told by the prefix). */
+export const APPLICATION_PREFIX = { transfer: 'ZY', mortgageCancellation: 'ZX' } as const;
+
+/** 注销原因 in the registry's words, by the gateway form's code. */
+export const cancellationReasonNames: Readonly<Record<string, string>> = {
+  debt_repaid: '主债权消灭',
+  mortgagee_waiver: '抵押权人放弃抵押权',
+  realised: '抵押权已经实现',
+  other: '其他',
+};
+
+/** The idempotency header of a registration submission (transfer or mortgage cancellation). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 

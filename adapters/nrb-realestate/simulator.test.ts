@@ -270,6 +270,71 @@ describe('NRB simulator: transfer registrations', () => {
   });
 });
 
+const mortgaged = seededCertificates.find((record) => record.certificateId === 'ZS11010520190107652')!;
+
+function cancellationBody(certificateNo: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    caseNumber: 'CASE-2026-0211',
+    itemCode: 'real_estate_mortgage_cancellation',
+    applicant: ZHANG_SAN,
+    certificateNo,
+    mortgagee: '中国工商银行股份有限公司北京望京支行',
+    cancellationReason: '主债权消灭',
+    materials: [{ typeCode: 'real_estate_certificate', sha256: 'd'.repeat(64), mediaType: 'application/pdf', size: 8192 }],
+    formData: { certificateNo },
+    ...changes,
+  };
+}
+
+describe('NRB simulator: mortgage cancellations (contract 1.1.0)', () => {
+  const cancel = (accessToken: string, key: string | undefined, body: Record<string, unknown>) =>
+    call('POST', '/api/v1/mortgage-cancellations', { token: accessToken, json: body, headers: key === undefined ? {} : { 'idempotency-key': key } });
+
+  it('receives a cancellation of a mortgaged flat once per Idempotency-Key, with a ZX number', async () => {
+    const accessToken = await token();
+    const first = await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo));
+    expect(first).toMatchObject({ status: 201, body: { idempotencyKey: 'idem-mc-1', duplicate: false, status: 'RECEIVED', receivedAt: '2026-03-02T10:00:00+08:00' } });
+    expect(first.body['applicationNo']).toMatch(/^ZX20260302\d{6}$/);
+    expect(await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo))).toMatchObject({ status: 200, body: { applicationNo: first.body['applicationNo'], duplicate: true } });
+    expect(await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo, { cancellationReason: '抵押权人放弃抵押权' }))).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
+    expect(await cancel(accessToken, undefined, cancellationBody(mortgaged.certificateNo))).toMatchObject({ status: 400, body: { code: 'BDC-4000' } });
+    expect((await cancel(accessToken, 'idem-mc-2', cancellationBody(mortgaged.certificateNo, { applicant: { name: '张三' } }))).status).toBe(400);
+    // A key already used for a transfer is another application.
+    await call('POST', '/api/v1/transfer-registrations', { token: accessToken, json: transferBody(transferable.certificateNo), headers: { 'idempotency-key': 'idem-shared' } });
+    expect(await cancel(accessToken, 'idem-shared', cancellationBody(mortgaged.certificateNo))).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
+  });
+
+  it('refuses a flat without a mortgage, another mortgagee, an applicant who is no holder and an unknown or cancelled certificate', async () => {
+    const accessToken = await token();
+    const byId = (id: string) => seededCertificates.find((record) => record.certificateId === id)!.certificateNo;
+    const refusals: [Record<string, unknown>, string][] = [
+      [cancellationBody(transferable.certificateNo), 'BDC-4227'],
+      [cancellationBody(mortgaged.certificateNo, { mortgagee: '某某银行' }), 'BDC-4220'],
+      [cancellationBody(mortgaged.certificateNo, { applicant: LI_MEI }), 'BDC-4224'],
+      [cancellationBody('京(2015)朝阳区不动产权第9999999号'), 'BDC-4223'],
+      [cancellationBody(byId('ZS11010520210045218')), 'BDC-4226'],
+    ];
+    for (const [body, code] of refusals) expect(await cancel(accessToken, `idem-mc-${code}`, body), code).toMatchObject({ status: 422, body: { code } });
+    // Without a named mortgagee any mortgage of the flat is cancelled.
+    expect((await cancel(accessToken, 'idem-mc-any', cancellationBody(mortgaged.certificateNo, { mortgagee: undefined }))).status).toBe(201);
+  });
+
+  it('reports its status on its own path (not as a transfer), advancing with time and pinned by the control', async () => {
+    const accessToken = await token();
+    const receipt = await cancel(accessToken, 'idem-mc-s', cancellationBody(mortgaged.certificateNo));
+    const applicationNo = receipt.body['applicationNo'] as string;
+    const status = async () => (await call('GET', `/api/v1/mortgage-cancellations/${applicationNo}`, { token: accessToken })).body;
+    expect(await status()).toEqual({ applicationNo, status: 'RECEIVED', statusName: '已受理', updatedAt: '2026-03-02T10:00:00+08:00' });
+    clock += 121_000;
+    expect(await status()).toMatchObject({ status: 'REGISTERED', remark: '已登簿，抵押权已注销' });
+    expect(simulator.setApplicationStatus(applicationNo, 'REJECTED', '抵押权人未到场')).toBe(true);
+    expect(await status()).toMatchObject({ status: 'REJECTED', remark: '抵押权人未到场' });
+    expect(await call('GET', `/api/v1/transfer-registrations/${applicationNo}`, { token: accessToken })).toMatchObject({ status: 404, body: { code: 'BDC-4041' } });
+    expect(await call('GET', '/api/v1/mortgage-cancellations/ZX20260302999999', { token: accessToken })).toMatchObject({ status: 404, body: { code: 'BDC-4041' } });
+    expect((await call('GET', `/api/v1/mortgage-cancellations/${applicationNo}`)).status).toBe(401);
+  });
+});
+
 describe('NRB simulator: faults', () => {
   it('answers protocol-shaped business errors per operation', async () => {
     const accessToken = await token();

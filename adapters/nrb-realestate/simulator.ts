@@ -2,7 +2,8 @@
  * A simulator of the NRB real-estate registry: a real HTTP server on loopback (the SDK's simulator
  * kit) speaking the registry's protocol — OAuth 2.0 client credentials with expiring tokens, the
  * asynchronous certificate query (202, a job that takes a configurable number of polls, paged
- * results), certificate documents, idempotent transfer-registration submissions and their status.
+ * results), certificate documents, idempotent transfer-registration and mortgage-cancellation
+ * submissions (抵押权注销登记, contract 1.1.0) and their status.
  *
  * Protocol-shaped faults, per operation (the kit applies the generic ones):
  *
@@ -15,6 +16,8 @@
  * | getCertificateDocument | 422 `BDC-4225` | another certificate's document |
  * | submitTransferRegistration | 422 `BDC-4220` | the receipt names another idempotency key |
  * | getTransferRegistration | 422 `BDC-4220` | another application's status |
+ * | submitMortgageCancellation | 422 `BDC-4220` | the receipt names another idempotency key |
+ * | getMortgageCancellation | 422 `BDC-4220` | another application's status |
  * | health | 200 with `status: DOWN` (the contract has no refusal here) | (no subject: answered normally) |
  *
  * `malformed` cuts every answer short (its status kept), `oversized` pads a valid answer past 9 MiB.
@@ -34,7 +37,10 @@ import {
   type ApplicationStatus,
   type CertificateDocumentWire,
   type CertificateRecordWire,
+  APPLICATION_PREFIX,
   type IdType,
+  type MortgageCancellationReceiptWire,
+  type MortgageCancellationStatusWire,
   type NrbOperation,
   type NrbWireError,
   type QueryJobWire,
@@ -123,7 +129,11 @@ interface QueryJob {
   results: readonly CertificateRecordWire[];
 }
 
+/** 转移登记 or 抵押权注销登记: each has its own endpoints and application numbers (`ZY…`, `ZX…`). */
+type ApplicationKind = 'transfer' | 'mortgageCancellation';
+
 interface Application {
+  kind: ApplicationKind;
   applicationNo: string;
   idempotencyKey: string;
   fingerprint: string;
@@ -378,10 +388,11 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     const steps = Math.floor((now() - application.receivedAtMs) / stepMs);
     if (steps <= 0) return { status: 'RECEIVED', atMs: application.receivedAtMs };
     if (steps === 1) return { status: 'UNDER_REVIEW', atMs: application.receivedAtMs + stepMs };
-    return { status: 'REGISTERED', remark: '已登簿，新证书已缮证', atMs: application.receivedAtMs + 2 * stepMs };
+    const remark = application.kind === 'transfer' ? '已登簿，新证书已缮证' : '已登簿，抵押权已注销';
+    return { status: 'REGISTERED', remark, atMs: application.receivedAtMs + 2 * stepMs };
   }
 
-  function receiptOf(application: Application, duplicate: boolean, echoedKey: string): TransferReceiptWire {
+  function receiptOf(application: Application, duplicate: boolean, echoedKey: string): TransferReceiptWire & MortgageCancellationReceiptWire {
     return {
       applicationNo: application.applicationNo,
       idempotencyKey: echoedKey,
@@ -399,14 +410,33 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     return body['materials'].every((material) => isObject(material) && nonEmpty(material['typeCode']) && typeof material['sha256'] === 'string' && /^[0-9a-f]{64}$/.test(material['sha256']));
   }
 
-  function submitTransferRegistration(simulated: SimulatorRequest): Answer {
+  function isMortgageCancellationRequest(body: unknown): body is Record<string, unknown> & { applicant: { idNumber: string }; certificateNo: string; mortgagee?: string } {
+    if (!isObject(body)) return false;
+    if (!nonEmpty(body['caseNumber'], 64) || !nonEmpty(body['itemCode'], 64) || !nonEmpty(body['certificateNo'], 100) || !isParty(body['applicant'])) return false;
+    if (body['mortgagee'] !== undefined && !nonEmpty(body['mortgagee'])) return false;
+    if (body['cancellationReason'] !== undefined && (typeof body['cancellationReason'] !== 'string' || body['cancellationReason'].length > 100)) return false;
+    if (!isObject(body['formData']) || !Array.isArray(body['materials'])) return false;
+    return body['materials'].every((material) => isObject(material) && nonEmpty(material['typeCode']) && typeof material['sha256'] === 'string' && /^[0-9a-f]{64}$/.test(material['sha256']));
+  }
+
+  /**
+   * One registration submission, deduplicated by its Idempotency-Key across both kinds: a repeat
+   * with the same body answers the first receipt (200, duplicate), another body 409 BDC-4090.
+   * `refusal` is the kind's business check of a first delivery (null: accepted).
+   */
+  function submitApplication<Body extends { certificateNo: string }>(
+    simulated: SimulatorRequest,
+    kind: ApplicationKind,
+    valid: (body: unknown) => body is Body,
+    refusal: (body: Body, certificate: CertificateRecordWire) => Answer | null,
+  ): Answer {
     const key = headerOf(simulated.request, IDEMPOTENCY_HEADER);
     if (key === undefined || !IDEMPOTENCY_KEY.test(key)) return error(400, nrbCodes.invalidRequest, '缺少或无效的 Idempotency-Key');
     const body = parseJsonBody(simulated);
-    if (!isTransferRequest(body)) return error(400, nrbCodes.invalidRequest);
+    if (!valid(body)) return error(400, nrbCodes.invalidRequest);
     if (simulated.fault === 'business_error') return error(422, nrbCodes.businessRefused);
     const echoedKey = simulated.fault === 'wrong_subject' ? `${key}-other` : key;
-    const fingerprint = createHash('sha256').update(canonical(body)).digest('hex');
+    const fingerprint = createHash('sha256').update(`${kind}:${canonical(body)}`).digest('hex');
     const known = applicationsByKey.get(key);
     if (known) {
       if (known.fingerprint !== fingerprint) return error(409, nrbCodes.idempotencyConflict);
@@ -414,25 +444,49 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     }
     const certificate = certificates.find((record) => record.certificateNo === body.certificateNo.trim());
     if (!certificate) return error(422, nrbCodes.certificateNoUnknown);
-    if (certificate.certificateStatus === 'CANCELLED') return error(422, nrbCodes.certificateCancelled);
-    if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber)) return error(422, nrbCodes.applicantNotHolder);
-    if (certificate.restrictions.some((restriction) => restriction.type === 'SEAL')) return error(422, nrbCodes.propertySealed);
+    const refused = refusal(body, certificate);
+    if (refused) return refused;
     applicationSequence += 1;
     const receivedAtMs = now();
     const day = registryTimestamp(receivedAtMs).slice(0, 10).replace(/-/g, '');
-    const application: Application = { applicationNo: `ZY${day}${String(applicationSequence % 1_000_000).padStart(6, '0')}`, idempotencyKey: key, fingerprint, receivedAtMs };
+    const applicationNo = `${APPLICATION_PREFIX[kind]}${day}${String(applicationSequence % 1_000_000).padStart(6, '0')}`;
+    const application: Application = { kind, applicationNo, idempotencyKey: key, fingerprint, receivedAtMs };
     applicationsByKey.set(key, application);
     applicationsByNumber.set(application.applicationNo, application);
     return { status: 201, body: receiptOf(application, false, echoedKey) };
   }
 
-  function getTransferRegistration(simulated: SimulatorRequest): Answer {
+  function submitTransferRegistration(simulated: SimulatorRequest): Answer {
+    return submitApplication(simulated, 'transfer', isTransferRequest, (body, certificate) => {
+      if (certificate.certificateStatus === 'CANCELLED') return error(422, nrbCodes.certificateCancelled);
+      if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber)) return error(422, nrbCodes.applicantNotHolder);
+      if (certificate.restrictions.some((restriction) => restriction.type === 'SEAL')) return error(422, nrbCodes.propertySealed);
+      return null;
+    });
+  }
+
+  /** 抵押权注销登记: the mortgagor (a right holder) applies; the property must carry a mortgage, the mortgagee's when named. */
+  function submitMortgageCancellation(simulated: SimulatorRequest): Answer {
+    return submitApplication(simulated, 'mortgageCancellation', isMortgageCancellationRequest, (body, certificate) => {
+      if (certificate.certificateStatus === 'CANCELLED') return error(422, nrbCodes.certificateCancelled);
+      if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber)) return error(422, nrbCodes.applicantNotHolder);
+      const mortgages = certificate.restrictions.filter((restriction) => restriction.type === 'MORTGAGE');
+      if (mortgages.length === 0) return error(422, nrbCodes.noMortgage);
+      if (body.mortgagee !== undefined && !mortgages.some((mortgage) => mortgage.party === body.mortgagee?.trim())) {
+        return error(422, nrbCodes.businessRefused, '抵押权人与登记簿记载不一致，不予办理抵押权注销登记');
+      }
+      return null;
+    });
+  }
+
+  /** The status of an application of this kind; another kind's number is unknown here (404). */
+  function getApplication(simulated: SimulatorRequest, kind: ApplicationKind): Answer {
     const applicationNo = decodeURIComponent(simulated.url.pathname.split('/')[4] ?? '');
     const application = applicationsByNumber.get(applicationNo);
-    if (!application) return error(404, nrbCodes.applicationNotFound);
+    if (!application || application.kind !== kind) return error(404, nrbCodes.applicationNotFound);
     if (simulated.fault === 'business_error') return error(422, nrbCodes.businessRefused);
     const current = statusOf(application);
-    const body: TransferStatusWire = {
+    const body: TransferStatusWire & MortgageCancellationStatusWire = {
       // Another application's number: the last digit turned over.
       applicationNo: simulated.fault === 'wrong_subject' ? `${applicationNo.slice(0, -1)}${(Number(applicationNo.slice(-1)) + 1) % 10}` : applicationNo,
       status: current.status,
@@ -441,6 +495,14 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
       ...(current.remark === undefined ? {} : { remark: current.remark }),
     };
     return { status: 200, body };
+  }
+
+  function getTransferRegistration(simulated: SimulatorRequest): Answer {
+    return getApplication(simulated, 'transfer');
+  }
+
+  function getMortgageCancellation(simulated: SimulatorRequest): Answer {
+    return getApplication(simulated, 'mortgageCancellation');
   }
 
   // ---- controls ----
@@ -514,6 +576,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
         return submitTransferRegistration(simulated);
       case 'getTransferRegistration':
         return getTransferRegistration(simulated);
+      case 'submitMortgageCancellation':
+        return submitMortgageCancellation(simulated);
+      case 'getMortgageCancellation':
+        return getMortgageCancellation(simulated);
       case 'health':
         // The contract's health answer has no refusal: a registry that cannot serve says DOWN.
         return { status: 200, body: { status: simulated.fault === 'business_error' ? 'DOWN' : 'UP', time: registryTimestamp(now()) } };

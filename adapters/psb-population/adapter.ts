@@ -25,7 +25,9 @@ import type {
   IdentityVerificationResult,
   CaseCancellationRequest,
   CaseCancellationResult,
+  SubmissionTypeDeclaration,
 } from '../sdk/types.js';
+import { unknownSubmissionType } from '../sdk/submissions.js';
 import {
   caseStatusOf,
   FormValueError,
@@ -57,6 +59,31 @@ import {
 
 export const PSB_RESOURCE = 'psb.population';
 export const PSB_ADAPTER_KIND = 'psb-population';
+
+/**
+ * What the registry's application desk (户籍业务受理) takes: household move-ins only. The moving
+ * person is the subject, or the buyer (`transferee`) after a transfer; without an address the
+ * registry takes the address of the property `certificateNo` names.
+ */
+export const psbSubmissionTypes = {
+  household_move_in: {
+    name: 'Household registration move-in',
+    nameZh: '户口迁入登记',
+    formSchema: {
+      type: 'object',
+      properties: {
+        moveToAddress: { type: 'string', description: '迁入地址 (qrdz)' },
+        moveInAddress: { type: 'string', description: '迁入地址 (qrdz), another name the registry reads' },
+        certificateNo: { type: 'string', description: '不动产权证号 (bdcqzh) of the property moved into' },
+        moveOutAddress: { type: 'string', description: '迁出地址 (qcdz)' },
+        reason: { type: 'string', description: '迁入类型 (qrlx): home_purchase, employment, family_reunion, education; also read as moveInReason' },
+        accompanyingPersons: { type: 'array', description: '随迁人员 (sqry): [{name, idNumber, relation}]' },
+        transferee: { type: 'object', description: 'After a transfer: the buyer {name, idNumber}, who moves in instead of the subject' },
+      },
+      anyOf: [{ required: ['moveToAddress'] }, { required: ['moveInAddress'] }, { required: ['certificateNo'] }],
+    },
+  },
+} as const satisfies Record<string, SubmissionTypeDeclaration>;
 
 export const psbPopulationOptionsSchema = z.object({
   appKey: z.string().min(1).describe('App key (x-app-key) the population registry issued to the gateway.'),
@@ -234,6 +261,15 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
   }
 
   async function submitCase(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+    switch (request.submissionType) {
+      case 'household_move_in':
+        return submitHouseholdMoveIn(request, context);
+      default:
+        throw unknownSubmissionType(PSB_ADAPTER_KIND, environment.department, request, psbSubmissionTypes);
+    }
+  }
+
+  async function submitHouseholdMoveIn(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
     const operation = 'submitHouseholdMoveIn';
     const data = await call<ApplicationReceiptWire>(operation, 'POST', PSB_PATHS.householdMoveIn, moveInApplicationFor(request), context);
     if (data === null) fail('malformed', 'the acceptance carries no data', operation, { status: 200 });
@@ -293,6 +329,7 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
       health: PSB_RESOURCE,
     },
     certificateTypes: [RESIDENT_ID_CARD, HOUSEHOLD_REGISTER],
+    submissionTypes: psbSubmissionTypes,
     verifyIdentity,
     fetchCertificate,
     submitCase,

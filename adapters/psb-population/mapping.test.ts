@@ -134,6 +134,7 @@ describe('PSB mapping: household move-in applications', () => {
     idempotencyKey: 'dlv_01J9Z',
     caseNumber: 'OW-2026-000123',
     itemCode: 'household_move_in',
+    submissionType: 'household_move_in',
     subject: { kind: 'person', idNumber: '11010519491231002x', name: ' 张三 ' },
     materials: [{ typeCode: 'real_estate_certificate', sha256: 'AB'.repeat(32), mediaType: 'application/pdf', size: 48_213 }],
     form: { moveInAddress: ' 北京市海淀区中关村南大街5号 ', certificateNo: '京(2026)海淀区不动产权第0012345号', price: '3000000' },

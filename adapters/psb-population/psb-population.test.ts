@@ -63,6 +63,7 @@ const MOVE_IN: CaseSubmissionRequest = {
   idempotencyKey: 'dlv_psb_move_in_0001',
   caseNumber: 'OW-2026-000123',
   itemCode: 'household_move_in',
+  submissionType: 'household_move_in',
   subject: person(ZHANG_SAN),
   materials: [
     { typeCode: 'real_estate_certificate', sha256: 'A1'.repeat(32), mediaType: 'application/pdf', size: 48_213 },
@@ -95,6 +96,15 @@ describe('psb-population adapter: options', () => {
     });
     expect(adapter.submitCase).toBeTypeOf('function');
     expect(adapter.queryCaseStatus).toBeTypeOf('function');
+  });
+
+  it('declares the one submission type its application desk takes: a move-in needs an address or the property', async () => {
+    const { adapter } = await start();
+    expect(Object.keys(adapter.submissionTypes ?? {})).toEqual(['household_move_in']);
+    expect(adapter.submissionTypes?.['household_move_in']).toMatchObject({
+      nameZh: '户口迁入登记',
+      formSchema: { type: 'object', anyOf: [{ required: ['moveToAddress'] }, { required: ['moveInAddress'] }, { required: ['certificateNo'] }] },
+    });
   });
 });
 
@@ -291,6 +301,15 @@ describe('psb-population adapter: contract', () => {
 });
 
 describe('psb-population adapter: household move-in cases', () => {
+  it('refuses a submission type it does not declare without calling the registry', async () => {
+    const { adapter, simulator } = await start();
+    simulator.resetCounts();
+    const error = await failureOf(adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_wrong_type', submissionType: 'transfer_registration' }), context));
+    expect(error).toMatchObject({ kind: 'rejected', details: { department: 'PSB', operation: 'submitCase' } });
+    expect(error.message).toBe('psb-population: the department takes no submission type "transfer_registration"; it takes household_move_in');
+    expect(simulator.requestCount()).toBe(0);
+  });
+
   it('submits a case and recognises a resubmission with the same key as a duplicate, creating one application', async () => {
     const { adapter, simulator } = await start();
     const first = await adapter.submitCase!(MOVE_IN, context);

@@ -34,8 +34,13 @@ export interface ConformanceHarness {
   samples: {
     verifyIdentity?: { match: IdentityVerificationRequest; mismatch: IdentityVerificationRequest; unknown: IdentityVerificationRequest };
     fetchCertificate?: { found: CertificateRequest[]; notFound: CertificateRequest };
-    /** A submission; the suite also sends it twice with one idempotency key. */
+    /** A submission; the suite also sends it twice with one idempotency key. Faults are tried on it. */
     submitCase?: CaseSubmissionRequest;
+    /**
+     * A submission of each other declared submission type (`submitCase` covers one): every type the
+     * adapter declares needs a sample, and each is delivered twice with one key.
+     */
+    otherSubmissionTypes?: CaseSubmissionRequest[];
     /** Status queries need a reference: the suite submits `submitCase` first and queries its receipt. */
     queryCaseStatus?: true;
   };

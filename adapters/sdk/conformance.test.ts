@@ -68,6 +68,7 @@ const harness: ConformanceHarness = {
       idempotencyKey: 'idem-conformance',
       caseNumber: 'C-2025-0001',
       itemCode: 'hukou-transfer',
+      submissionType: 'test_application',
       subject: { kind: 'person', idNumber: first.idNumber, name: first.name },
       materials: [],
       form: { reason: 'move' },

@@ -3,7 +3,9 @@
  * `describeConformance(harness)`; the suite starts a fresh simulator and adapter per test (so a
  * breaker opened by one fault never leaks into the next) and checks, for every capability the
  * adapter declares: the happy paths, each department failure mapped to the right error kind,
- * retries only where safe, and the breaker opening under failure and closing after recovery.
+ * retries only where safe, and the breaker opening under failure and closing after recovery. An
+ * adapter that receives cases declares its submission types: each is checked, delivered from its
+ * sample, and a type it does not declare is refused (`rejected`) without a call.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import type { ClientTuning } from './client.js';
 import type { ConformanceFixture, ConformanceHarness } from './conformance-types.js';
 import { DepartmentError, type DepartmentErrorKind } from './errors.js';
 import type { FaultKind } from './simulator.js';
+import { submissionTypeProblems } from './submissions.js';
 import type { CallContext, CaseSubmissionRequest, CertificateRequest, DepartmentAdapter } from './types.js';
 
 /**
@@ -155,6 +158,19 @@ export function describeConformance(harness: ConformanceHarness): void {
           }
         }),
       );
+
+      it(
+        'declares the submission types it receives, each well-formed and each with a sample',
+        withFixture(async ({ adapter }) => {
+          expect(adapter.submissionTypes !== undefined, 'submissionTypes are declared exactly when submitCase is offered').toBe(adapter.submitCase !== undefined);
+          if (!adapter.submitCase || !adapter.submissionTypes) return;
+          expect(submissionTypeProblems(adapter.submissionTypes)).toEqual([]);
+          const samples = [harness.samples.submitCase, ...(harness.samples.otherSubmissionTypes ?? [])].filter((sample) => sample !== undefined);
+          const sampledTypes = samples.map((sample) => sample.submissionType);
+          for (const type of sampledTypes) expect(Object.keys(adapter.submissionTypes), `a sample of ${type}, which is not declared`).toContain(type);
+          for (const type of Object.keys(adapter.submissionTypes)) expect(sampledTypes, `no sample of the declared type ${type} (samples.otherSubmissionTypes)`).toContain(type);
+        }),
+      );
     });
 
     describe('happy paths', () => {
@@ -214,6 +230,33 @@ export function describeConformance(harness: ConformanceHarness): void {
             expect(first.duplicate).toBe(false);
             const second = await adapter.submitCase!(request, context());
             expect(second).toEqual({ departmentReference: first.departmentReference, duplicate: true });
+          }),
+        );
+      }
+
+      if (harness.samples.submitCase) {
+        const samples = [harness.samples.submitCase, ...(harness.samples.otherSubmissionTypes ?? [])];
+        it(
+          'submitCase: every declared submission type is received, once per idempotency key',
+          withFixture(async ({ adapter }) => {
+            for (const [index, sample] of samples.entries()) {
+              const request = { ...sample, idempotencyKey: `${sample.idempotencyKey}-type-${index}` };
+              const first = await adapter.submitCase!(request, context());
+              expect(first.duplicate, sample.submissionType).toBe(false);
+              expect(await adapter.submitCase!(request, context()), sample.submissionType).toEqual({ departmentReference: first.departmentReference, duplicate: true });
+              if (adapter.queryCaseStatus) expect((await adapter.queryCaseStatus(first.departmentReference, context())).departmentReference).toBe(first.departmentReference);
+            }
+          }),
+        );
+
+        it(
+          'submitCase: a submission type the adapter does not declare is refused (rejected) without calling the department',
+          withFixture(async ({ adapter, simulator }) => {
+            simulator.resetCounts();
+            const error = await failureOf(adapter.submitCase!({ ...submission('undeclared'), submissionType: 'no_such_submission_type' }, context()));
+            expect(error.kind).toBe('rejected');
+            expect(error.message).toContain('no_such_submission_type');
+            expect(simulator.requestCount(), 'nothing is sent for an undeclared type').toBe(0);
           }),
         );
       }

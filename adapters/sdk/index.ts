@@ -12,4 +12,5 @@ export * from './url-policy.js';
 export * from './metrics.js';
 export * from './contract-validation.js';
 export * from './simulator.js';
+export * from './submissions.js';
 export type * from './conformance-types.js';

@@ -127,6 +127,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mortgage-cancellations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submits a mortgage-cancellation application (抵押权注销登记申请); idempotent by Idempotency-Key */
+        post: operations["submitMortgageCancellation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mortgage-cancellations/{applicationNo}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The status of a mortgage-cancellation application */
+        get: operations["getMortgageCancellation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -174,6 +208,7 @@ export interface components {
         JobId: string;
         CertificateId: string;
         ApplicationNo: string;
+        CancellationApplicationNo: string;
         CertificateQueryRequest: {
             idType: components["schemas"]["IdType"];
             idNumber: components["schemas"]["IdNumber"];
@@ -297,6 +332,40 @@ export interface components {
         };
         TransferStatus: {
             applicationNo: components["schemas"]["ApplicationNo"];
+            status: components["schemas"]["ApplicationStatus"];
+            statusName: string;
+            /** Format: date-time */
+            updatedAt: string;
+            remark?: string;
+        };
+        MortgageCancellationRequest: {
+            /** @description The sending service centre's case number. */
+            caseNumber: string;
+            /** @description 事项编码 */
+            itemCode: string;
+            applicant: components["schemas"]["Party"];
+            /** @description 不动产权证号 of the mortgaged property. */
+            certificateNo: string;
+            /** @description 抵押权人, e.g. the bank; when given it must be the mortgage's. */
+            mortgagee?: string;
+            /** @description 注销原因, e.g. 主债权消灭, 抵押权人放弃抵押权 */
+            cancellationReason?: string;
+            materials: components["schemas"]["Material"][];
+            /** @description The application form as the service centre filled it in. */
+            formData: {
+                [key: string]: unknown;
+            };
+        };
+        MortgageCancellationReceipt: {
+            applicationNo: components["schemas"]["CancellationApplicationNo"];
+            idempotencyKey: string;
+            duplicate: boolean;
+            status: components["schemas"]["ApplicationStatus"];
+            /** Format: date-time */
+            receivedAt: string;
+        };
+        MortgageCancellationStatus: {
+            applicationNo: components["schemas"]["CancellationApplicationNo"];
             status: components["schemas"]["ApplicationStatus"];
             statusName: string;
             /** Format: date-time */
@@ -585,6 +654,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TransferStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorised"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Refused"];
+        };
+    };
+    submitMortgageCancellation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per application, stable across retries (1-128 printable ASCII characters). */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MortgageCancellationRequest"];
+            };
+        };
+        responses: {
+            /** @description A repeated delivery of an application already received (`duplicate` true). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MortgageCancellationReceipt"];
+                };
+            };
+            /** @description The application is received (受理). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MortgageCancellationReceipt"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorised"];
+            /** @description The idempotency key was used for another application (`BDC-4090`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["Refused"];
+        };
+    };
+    getMortgageCancellation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                applicationNo: components["schemas"]["CancellationApplicationNo"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MortgageCancellationStatus"];
                 };
             };
             401: components["responses"]["Unauthorised"];

@@ -24,6 +24,7 @@ import { caseEvents, caseMaterials, cases, certificates, deliveries, materials, 
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { subjectDisclosure } from '../identity/subjects.js';
 import { type ItemDefinition, type ItemRequirement, requireItemFrom, stageOf } from '../items/catalogue.js';
+import { deliverabilityGaps } from '../items/deliverability.js';
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
 import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
@@ -818,9 +819,11 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);
 
-  const notReceiving = item.departments.filter((code) => services.departments.get(code)?.adapter.submitCase === undefined);
-  if (notReceiving.length > 0) {
-    throw new ApiError('department_not_receiving', `No configured department system receives cases for ${notReceiving.join(', ')}; the case was not submitted.`, { departments: notReceiving });
+  // Deliverable as the departments stand now: an adapter may have changed since the item was saved.
+  const gaps = deliverabilityGaps(item, services.departments);
+  if (gaps.length > 0) {
+    const notReceiving = [...new Set(gaps.map((gap) => gap.department))];
+    throw new ApiError('department_not_receiving', `No configured department system receives these cases for ${notReceiving.join(', ')}: ${gaps.map((gap) => gap.message).join(' ')} The case was not submitted.`, { departments: notReceiving, gaps });
   }
 
   const today = chinaToday(services.clock.now());

@@ -35,6 +35,7 @@ import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials, subjects } from '../db/schema.js';
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
+import { submissionTypeFor } from '../items/deliverability.js';
 import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
 import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
@@ -398,7 +399,17 @@ export class DeliveryWorker {
     const parties = partyRows.map((party) => ({ role: party.role, subject: refOf(party.kind, party.identifier, party.name) }));
     const submitted: SubmittedMaterial[] = attached.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256, mediaType: material.mediaType, size: material.size }));
     return {
-      request: { idempotencyKey: claim.id, caseNumber: row.caseNumber, itemCode: row.itemCode, subject, materials: submitted, form: row.form, ...(parties.length > 0 ? { parties } : {}) },
+      request: {
+        idempotencyKey: claim.id,
+        caseNumber: row.caseNumber,
+        itemCode: row.itemCode,
+        // The kind of case this department receives it as (none: the adapter refuses it, definitively).
+        submissionType: submissionTypeFor(row.submissions, claim.departmentCode, this.departments.get(claim.departmentCode)?.adapter) ?? '',
+        subject,
+        materials: submitted,
+        form: row.form,
+        ...(parties.length > 0 ? { parties } : {}),
+      },
       submittedAt: row.submittedAt ?? row.openedAt,
       subjectId: row.subjectId,
       submitter: { clientId: row.clientId, kind: row.clientKind ?? 'window', operatorId: row.operatorId },

@@ -4,7 +4,7 @@
  * about a fifth of the gateway's CPU.
  */
 import { asc, eq, sql } from 'drizzle-orm';
-import { caseEvents, caseMaterials, caseParties, cases, clients, deliveries, materials, subjects } from '../db/schema.js';
+import { caseEvents, caseMaterials, caseParties, cases, certificates, clients, deliveries, items, materials, subjects } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import type { CaseRow, DeliveryRow } from './status.js';
 
@@ -25,12 +25,14 @@ export const selectDeliveries = reusableStatement<{ caseId: string }, DeliveryRo
 /** The case's requirement rows, each with its attached material (if any). */
 export const selectCaseMaterials = reusableStatement<
   { caseId: string },
-  { entry: typeof caseMaterials.$inferSelect; material: typeof materials.$inferSelect | null }[]
+  { entry: typeof caseMaterials.$inferSelect; material: typeof materials.$inferSelect | null; certificate: Record<string, unknown> | null }[]
 >((on) =>
   on
-    .select({ entry: caseMaterials, material: materials })
+    // A fetched certificate's metadata (its restrictions, the holder's other certificates) comes along: no second round trip.
+    .select({ entry: caseMaterials, material: materials, certificate: certificates.metadata })
     .from(caseMaterials)
     .leftJoin(materials, eq(materials.id, caseMaterials.materialId))
+    .leftJoin(certificates, eq(certificates.materialId, caseMaterials.materialId))
     .where(eq(caseMaterials.caseId, placeholder('caseId')))
     .prepare('select_case_materials'),
 );
@@ -133,6 +135,7 @@ export const selectSubmittedCase = reusableStatement<
     subjectKind: (typeof subjects.$inferSelect)['kind'];
     identifier: string;
     name: string;
+    submissions: Record<string, string>;
   }[]
 >((on) =>
   on
@@ -149,9 +152,11 @@ export const selectSubmittedCase = reusableStatement<
       subjectKind: subjects.kind,
       identifier: subjects.identifier,
       name: subjects.name,
+      submissions: items.submissions,
     })
     .from(cases)
     .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+    .innerJoin(items, eq(items.code, cases.itemCode))
     .leftJoin(clients, eq(clients.id, cases.clientId))
     .where(eq(cases.id, placeholder('caseId')))
     .prepare('select_submitted_case'),

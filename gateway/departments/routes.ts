@@ -24,6 +24,11 @@ const DepartmentSchema = z
     origin: z.string().openapi({ description: 'Scheme, host and port of the base URL' }),
     capabilities: z.array(z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health'])),
     certificateTypes: z.array(z.string()),
+    submissionTypes: z
+      .array(z.object({ code: z.string(), name: z.string(), nameZh: z.string(), formSchema: z.record(z.string(), z.unknown()) }))
+      .openapi({
+        description: "The kinds of case the department's system receives (an item names one per department in `submissions`), each with the JSON Schema of the form fields it reads: the item's formSchema must require what it requires",
+      }),
     resources: z.record(z.string(), z.string()).openapi({ description: 'Contract resource code used per capability' }),
     breakerState: z.enum(['closed', 'open', 'half_open']),
     calls: z.number().int(),

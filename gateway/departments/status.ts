@@ -19,6 +19,8 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
     origin: new URL(department.baseUrl).origin,
     capabilities: capabilityNames.filter((capability) => adapter[capability] !== undefined),
     certificateTypes: [...(adapter.certificateTypes ?? [])],
+    // What an item may name as this department's submission type, with the form fields each needs.
+    submissionTypes: Object.entries(adapter.submissionTypes ?? {}).map(([code, declared]) => ({ code, name: declared.name, nameZh: declared.nameZh, formSchema: declared.formSchema })),
     resources: Object.fromEntries(Object.entries(adapter.resources).filter((entry): entry is [string, string] => entry[1] !== undefined)),
     // The client knows the breaker's state even before the first call is recorded.
     breakerState: department.client.breakerState(),

@@ -4,6 +4,10 @@
  * the materials it requires — each with the material types that satisfy it, whether it is
  * optional, and whether it may be accepted missing and supplied within N working days (容缺).
  *
+ * Per department the item names the submission type its cases are delivered as (`submissions`),
+ * one the department's adapter declares; an item is saved only when every department can take its
+ * cases (`deliverability.ts`).
+ *
  * A realistic set is seeded at start (missing items only: an administrator's changes stay); an
  * administrator replaces an item with `PUT /v1/items/{code}`.
  */
@@ -12,6 +16,7 @@ import type { ReferenceData } from '../access/reference-data.js';
 import type { Database, Queryable } from '../db/client.js';
 import { itemMaterials, items, materialTypes } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
+import { completedSubmissions, deliverabilityGaps, type ReceivingDepartments } from './deliverability.js';
 import { catastrophicPatterns, compileFormSchema } from './form.js';
 import type { RestrictionKind } from '../../adapters/sdk/types.js';
 
@@ -78,6 +83,8 @@ export interface ItemDefinition {
   allowsPartial: boolean;
   /** The parties a case has besides its applicant (the buyer, an agent), each a resolved subject. */
   parties: ItemParty[];
+  /** Per department, the submission type its cases are delivered as (`{"NRB": "transfer_registration"}`). */
+  submissions: Record<string, string>;
   active: boolean;
   materials: ItemRequirement[];
 }
@@ -116,6 +123,7 @@ export const seedItems: readonly ItemDefinition[] = [
     kind: 'promised',
     subjectKind: 'person',
     departments: ['AMR'],
+    submissions: { AMR: 'enterprise_establishment' },
     statutoryDays: 15,
     promisedDays: 3,
     decidingLevel: null,
@@ -148,6 +156,7 @@ export const seedItems: readonly ItemDefinition[] = [
     kind: 'joint',
     subjectKind: 'person',
     departments: ['NRB', 'PSB'],
+    submissions: { NRB: 'transfer_registration', PSB: 'household_move_in' },
     statutoryDays: 30,
     promisedDays: 5,
     decidingLevel: null,
@@ -189,6 +198,7 @@ export const seedItems: readonly ItemDefinition[] = [
     kind: 'promised',
     subjectKind: 'person',
     departments: ['PSB'],
+    submissions: { PSB: 'household_move_in' },
     statutoryDays: 20,
     promisedDays: 5,
     decidingLevel: null,
@@ -224,6 +234,7 @@ export const seedItems: readonly ItemDefinition[] = [
     kind: 'immediate',
     subjectKind: 'organisation',
     departments: ['AMR'],
+    submissions: { AMR: 'business_licence_reissue' },
     statutoryDays: 0,
     promisedDays: 0,
     decidingLevel: null,
@@ -244,6 +255,8 @@ export const seedItems: readonly ItemDefinition[] = [
     kind: 'escalated',
     subjectKind: null,
     departments: ['NRB'],
+    // Delivered as a mortgage cancellation, not as a transfer.
+    submissions: { NRB: 'mortgage_cancellation' },
     statutoryDays: 10,
     promisedDays: 3,
     decidingLevel: 'county',
@@ -254,7 +267,11 @@ export const seedItems: readonly ItemDefinition[] = [
       type: 'object',
       required: ['certificateNo'],
       additionalProperties: true,
-      properties: { certificateNo: { type: 'string', minLength: 4, maxLength: 64 }, transferReason: { type: 'string', maxLength: 40 } },
+      properties: {
+        certificateNo: { type: 'string', minLength: 4, maxLength: 64 },
+        mortgagee: { type: 'string', minLength: 1, maxLength: 200 },
+        cancellationReason: { type: 'string', enum: ['debt_repaid', 'mortgagee_waiver', 'realised', 'other'] },
+      },
     },
     active: true,
     materials: [requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], { formReference: 'certificateNo' })],
@@ -278,6 +295,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     stages: row.stages ?? null,
     allowsPartial: row.allowsPartial,
     parties: row.parties as ItemParty[],
+    submissions: row.submissions,
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
@@ -363,11 +381,6 @@ export async function requireItemFrom(reference: ReferenceData, db: Queryable, c
   return checkedItem(definition ?? null, code, options);
 }
 
-/**
- * Creates or replaces an item and its requirements in one transaction, after checking that every
- * accepted material type exists, requirement codes are unique, the form schema compiles, and the
- * kind agrees with the departments (a joint item has several).
- */
 /** What is wrong with an item's stages and partial rule: only joint items have them; stages name each department once. */
 function stageProblems(definition: ItemDefinition): string[] {
   const problems: string[] = [];
@@ -411,7 +424,16 @@ function formPropertyNames(schema: Record<string, unknown>): Set<string> {
   return new Set(typeof properties === 'object' && properties !== null ? Object.keys(properties) : []);
 }
 
-export async function upsertItem(db: Database, definition: ItemDefinition, knownDepartments: ReadonlySet<string>): Promise<{ item: ItemDefinition; created: boolean }> {
+/**
+ * Creates or replaces an item and its requirements in one transaction, after two checks. It must
+ * make sense (`item_invalid` with every problem): every accepted material type exists, requirement
+ * codes are unique, the form schema compiles, the kind agrees with the departments (a joint item
+ * has several). And its cases must be deliverable to every department (`item_not_deliverable`
+ * with every gap, see `deliverability.ts`). Nothing is written otherwise. A department the item
+ * names no submission type for gets its adapter's only one, when it declares exactly one.
+ */
+export async function upsertItem(db: Database, given: ItemDefinition, departments: ReceivingDepartments): Promise<{ item: ItemDefinition; created: boolean }> {
+  const definition: ItemDefinition = { ...given, submissions: completedSubmissions(given, departments) };
   const problems: string[] = [];
   const codes = new Set<string>();
   for (const entry of definition.materials) {
@@ -429,8 +451,8 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
   }
   problems.push(...stageProblems(definition), ...partyProblems(definition));
   if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
-  const unknownDepartments = definition.departments.filter((code) => !knownDepartments.has(code));
-  if (unknownDepartments.length > 0) problems.push(`no configured department ${unknownDepartments.join(', ')}`);
+  const strangers = Object.keys(definition.submissions).filter((code) => !definition.departments.includes(code));
+  if (strangers.length > 0) problems.push(`submissions name ${strangers.join(', ')}, not a department of the item`);
   try {
     compileFormSchema(definition.formSchema);
   } catch (error) {
@@ -444,6 +466,10 @@ export async function upsertItem(db: Database, definition: ItemDefinition, known
   const unknownTypes = typeCodes.filter((code) => !known.some((row) => row.code === code));
   if (unknownTypes.length > 0) problems.push(`unknown material types ${unknownTypes.join(', ')}`);
   if (problems.length > 0) throw new ApiError('item_invalid', `The item definition is not valid: ${problems.join('; ')}.`, { problems });
+  const gaps = deliverabilityGaps(definition, departments);
+  if (gaps.length > 0) {
+    throw new ApiError('item_not_deliverable', `The item's cases could not be delivered: ${gaps.map((gap) => gap.message).join(' ')}`, { gaps });
+  }
 
   return db.transaction(async (tx) => {
     const { materials: requirements, ...row } = definition;

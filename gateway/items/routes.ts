@@ -5,6 +5,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { SUBMISSION_TYPE_CODE } from '../../adapters/sdk/submissions.js';
 import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';
 
 const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
@@ -78,6 +79,14 @@ const ItemBodySchema = z
       .max(4)
       .default([])
       .openapi({ description: 'The parties a case has besides its applicant (co-applicant, counterparty such as the buyer, agent 代办人, legal representative), each a resolved subject named when the case is opened' }),
+    submissions: z
+      .record(DepartmentCode, z.string().regex(SUBMISSION_TYPE_CODE))
+      .default({})
+      .openapi({
+        description:
+          "Per department, the submission type its cases are delivered as: one its adapter declares (GET /v1/departments lists them), and the item's formSchema must require the fields that type requires. A department left out gets its adapter's only type when it declares exactly one",
+        example: { NRB: 'transfer_registration', PSB: 'household_move_in' },
+      }),
     allowsPartial: z
       .boolean()
       .default(false)
@@ -116,6 +125,8 @@ const putRoute = protectedRoute({
   summary: 'Create or replace a service item and its required materials',
   scopes: ['catalogue:admin'],
   request: { params: z.object({ code: ItemCodeSchema }), body: { required: true, content: { 'application/json': { schema: ItemBodySchema } } } },
+  description:
+    "Refused with `422 item_invalid` (every problem listed) when the definition does not make sense, and with `422 item_not_deliverable` when its cases could not be delivered: `gaps` lists, per department, `{department, submissionType, problem, fields?, message}` with `problem` one of department_not_configured, not_receiving, submission_type_missing, submission_type_not_declared, form_field_not_required, form_field_type_mismatch. Nothing is written then.",
   responses: { 200: json(ItemSchema, 'Replaced'), 201: json(ItemSchema, 'Created'), ...errorResponses(400, 401, 403, 422) },
 });
 
@@ -134,8 +145,7 @@ export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(putRoute, async (c) => {
     const services = c.get('services');
-    const known = new Set(services.departments.list().map((department) => department.code));
-    const { item, created } = await upsertItem(services.db, { code: c.req.valid('param').code, ...c.req.valid('json') }, known);
+    const { item, created } = await upsertItem(services.db, { code: c.req.valid('param').code, ...c.req.valid('json') }, services.departments);
     services.access.reference.invalidate();
     return c.json(item, created ? 201 : 200);
   });

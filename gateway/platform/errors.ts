@@ -80,6 +80,7 @@ export const errorCatalogue = {
   audit_witness_unreadable: { status: 503, title: "The gateway's audit witness file cannot be read, so the log cannot be compared with it" },
   unknown_item: { status: 422, title: 'There is no such service item' },
   item_invalid: { status: 422, title: 'The item definition is not valid; `problems` lists why' },
+  item_not_deliverable: { status: 422, title: "The item's cases could not be delivered to its departments; `gaps` lists each department's problem" },
   form_invalid: { status: 422, title: "The application form does not satisfy the item's form schema; `errors` lists every problem" },
   item_not_for_subject: { status: 422, title: 'This item is for the other kind of subject (persons or organisations)' },
   requirement_unknown: { status: 422, title: 'The item has no such required material' },

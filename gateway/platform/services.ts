@@ -31,7 +31,8 @@ import { DepartmentRegistry } from '../departments/registry.js';
 import type { BlobIntegrityOptions } from '../materials/blob-integrity.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { blobStoreKind, createConfiguredBlobStore } from '../materials/blob-stores.js';
-import { applySeedItems } from '../items/catalogue.js';
+import { applySeedItems, listItems } from '../items/catalogue.js';
+import { warnUndeliverableItems } from '../items/deliverability.js';
 import { applySeedMaterialTypes } from '../materials/catalogue.js';
 import type { NotificationSettings } from '../notifications/config.js';
 import { NotificationService } from '../notifications/service.js';
@@ -173,6 +174,8 @@ export async function createServices(
     metrics: departmentMetrics,
     logger,
   });
+  // An item a changed department can no longer take is said at start; submitting its cases is refused.
+  warnUndeliverableItems((await listItems(database.db)).filter((item) => item.active), departments, logger);
   return {
     blobStore: createConfiguredBlobStore(config.materials, database.db, blobIntegrityReporting(config, logger, metrics, clock)),
     disabledClients,

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { defineAdapter, type AdapterEnvironment, type DepartmentResponse } from '../adapter.js';
 import { DepartmentError } from '../errors.js';
 import { startSimulator, type RunningSimulator, type SimulatorDefinition } from '../simulator.js';
-import type { CaseStatusResult, CertificateMetadata, DepartmentAdapter, SubjectRef } from '../types.js';
+import { unknownSubmissionType } from '../submissions.js';
+import type { CaseStatusResult, CertificateMetadata, DepartmentAdapter, SubjectRef, SubmissionTypeDeclaration } from '../types.js';
 
 export const TEST_RESOURCE = 'test.registry';
 export const TEST_DEPARTMENT = 'TEST';
@@ -18,6 +19,15 @@ interface Person {
   idNumber: string;
   name: string;
 }
+
+/** The one kind of case the test registry takes. */
+export const testSubmissionTypes = {
+  test_application: {
+    name: 'Test application',
+    nameZh: '测试申请',
+    formSchema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string' } } },
+  },
+} as const satisfies Record<string, SubmissionTypeDeclaration>;
 
 export const testPeople: Person[] = [
   { idNumber: '11010519491231002X', name: '王芳' },
@@ -190,6 +200,7 @@ export const testAdapterFactory = defineAdapter({
       kind: 'test-registry',
       resources: { verifyIdentity: TEST_RESOURCE, fetchCertificate: TEST_RESOURCE, submitCase: TEST_RESOURCE, queryCaseStatus: TEST_RESOURCE, health: TEST_RESOURCE },
       certificateTypes: ['resident_id_card'],
+      submissionTypes: testSubmissionTypes,
       async verifyIdentity(request, context) {
         const response = await client.request({
           operation: 'verify',
@@ -221,6 +232,7 @@ export const testAdapterFactory = defineAdapter({
         return { outcome: 'found', metadata, document: { mediaType: 'application/pdf', bytes: Buffer.from(String(data['document']), 'base64') } };
       },
       async submitCase(request, context) {
+        if (!Object.hasOwn(testSubmissionTypes, request.submissionType)) throw unknownSubmissionType('test-department', TEST_DEPARTMENT, request, testSubmissionTypes);
         const response = await client.request({
           operation: 'submit',
           method: 'POST',
