@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { accessRequests, caseEvents, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
+import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 
@@ -26,6 +26,8 @@ interface Block {
 }
 interface NoticeEntry {
   requirementCode: string;
+  party: string;
+  partySubjectId: string | null;
   state: string;
   material: { id: string; typeCode: string } | null;
   reference: string | null;
@@ -35,6 +37,7 @@ interface NoticeEntry {
 interface CaseBody {
   id: string;
   status: string;
+  parties: { role: string; subjectId: string }[];
   notice: { entries: NoticeEntry[]; acceptable: boolean; readyToSubmit: boolean };
 }
 interface CertificateAnswer {
@@ -73,7 +76,7 @@ function entry(body: CaseBody, requirementCode: string): NoticeEntry {
   return found;
 }
 
-const transferForm = (certificateNo: string) => ({ certificateNo, transferee: { name: '王小明', idNumber: '110101199003070035' }, transferReason: 'sale', price: '560万元' });
+const transferForm = (certificateNo: string) => ({ certificateNo, transferee: { name: '王小明', idNumber: '110101199003070038' }, transferReason: 'sale', price: '560万元' });
 
 async function openTransfer(subjectId: string, certificateNo: string): Promise<CaseBody> {
   return ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId, form: transferForm(certificateNo) } }), 201);
@@ -230,5 +233,55 @@ describe('the item catalogue binds requirements', () => {
     });
     expect(refused.status).toBe(422);
     expect(((await problemOf(refused))['problems'] as string[]).join(' ')).toContain('certificateNo');
+  });
+});
+
+describe('parties of a case', () => {
+  const buyerForm = (idNumber = LI_MEI.identifier) => ({ certificateNo: SOLE_FLAT, transferee: { name: '李梅', idNumber }, transferReason: 'sale' });
+  const open = (body: Record<string, unknown>) => call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, ...body } });
+  const caseCount = async () => (await gw.services.db.select({ id: cases.id }).from(cases)).length;
+
+  it("names the buyer as a party: the buyer's own requirements are listed and reused from the buyer's record, per party", async () => {
+    const opened = await ok<CaseBody>(await open({ form: buyerForm(), parties: [{ role: 'counterparty', subjectId: liMei }] }), 201);
+    expect(opened.parties).toEqual([{ role: 'counterparty', subjectId: liMei }]);
+    // 李梅's ID card was fetched for her own case above: reused for her as the buyer here.
+    expect(entry(opened, 'buyer_identity')).toMatchObject({ party: 'counterparty', partySubjectId: liMei, state: 'reused' });
+    expect(entry(opened, 'applicant_identity')).toMatchObject({ party: 'applicant', partySubjectId: null });
+    // No agent on this case: the agent's materials are not asked for.
+    expect(opened.notice.entries.some((candidate) => candidate.requirementCode === 'power_of_attorney')).toBe(false);
+    const buyer = entry(opened, 'buyer_identity');
+    const stored = await ok<{ subjectId: string }>(await call(`/v1/subjects/${liMei}/materials/${buyer.material?.id}`, { headers: purpose }));
+    expect(stored.subjectId).toBe(liMei);
+  });
+
+  it("refuses a form naming a buyer whose ID number has a wrong check digit, before anything is written", async () => {
+    const before = await caseCount();
+    const refused = await open({ form: buyerForm('330106198503150121') });
+    expect(refused.status).toBe(422);
+    expect((await problemOf(refused)).code).toBe('id_number_check');
+    expect(await caseCount()).toBe(before);
+  });
+
+  it('refuses a form whose buyer is not the party named as buyer', async () => {
+    const refused = await open({ form: { ...buyerForm(), transferee: { name: '王秀英', idNumber: '110105195203150021' } }, parties: [{ role: 'counterparty', subjectId: liMei }] });
+    expect(refused.status).toBe(422);
+    expect((await problemOf(refused)).code).toBe('party_form_mismatch');
+  });
+
+  it('refuses roles the item does not have, the applicant as a party, and an organisation as agent', async () => {
+    const notAllowed = await open({ form: buyerForm(), parties: [{ role: 'legal_representative', subjectId: liMei }] });
+    expect((await problemOf(notAllowed)).code).toBe('party_role_not_allowed');
+    const applicantAgain = await open({ form: buyerForm(), parties: [{ role: 'counterparty', subjectId: zhangSan }] });
+    expect((await problemOf(applicantAgain)).code).toBe('party_duplicate');
+    const company = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'credit_code', identifier: '91330106MA2B7K1Q20', name: '杭州西湖云栖科技有限公司' }, headers: purpose }), 201)).id;
+    const companyAgent = await open({ form: buyerForm(), parties: [{ role: 'agent', subjectId: company }] });
+    expect((await problemOf(companyAgent)).code).toBe('party_kind_mismatch');
+  });
+
+  it("an agent brings the agent's identity and a power of attorney, listed as the agent's", async () => {
+    const agent = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', identifier: '110101199003070038', name: '王小明' }, headers: purpose }), 201)).id;
+    const opened = await ok<CaseBody>(await open({ form: buyerForm(), parties: [{ role: 'agent', subjectId: agent }] }), 201);
+    expect(entry(opened, 'power_of_attorney')).toMatchObject({ party: 'agent', partySubjectId: agent, state: 'missing' });
+    expect(entry(opened, 'agent_identity')).toMatchObject({ party: 'agent', partySubjectId: agent });
   });
 });

@@ -20,8 +20,9 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import type { Database, Queryable } from '../db/client.js';
 import { normaliseCertificateNumber } from '../certificates/numbers.js';
-import { caseEvents, caseMaterials, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
+import { caseEvents, caseMaterials, caseParties, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
+import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { subjectDisclosure } from '../identity/subjects.js';
 import { type ItemDefinition, type ItemRequirement, requireItemFrom, stageOf } from '../items/catalogue.js';
 import { deliverabilityGaps } from '../items/deliverability.js';
@@ -53,6 +54,9 @@ export interface NoticeEntry {
   material: { id: string; typeCode: string; provenance: string; validUntil: string | null } | null;
   fetchableFrom: { department: string; certificateType: string }[];
   deferredUntil: string | null;
+  /** Whose material: the applicant's, or the party's in this role (`partySubjectId`). */
+  party: string;
+  partySubjectId: string | null;
   /** The certificate number the form names for this requirement (its `formReference`); null: any certificate. */
   reference: string | null;
   /** Why the case cannot be accepted because of this requirement's certificate (empty: nothing stands in the way). */
@@ -139,6 +143,8 @@ export interface CaseView {
   onTime: boolean | null;
   form: Record<string, unknown>;
   notice: CaseNotice;
+  /** The case's parties besides the applicant (the buyer, an agent), by role. */
+  parties: { role: string; subjectId: string }[];
   deliveries: DeliveryView[];
   /** How the applicant is told about the case (SMS), masked: `138****1234`; null: not told. */
   contact: { mobile: string } | null;
@@ -180,9 +186,12 @@ function buildNotice(
   attached: ReadonlyMap<string, MaterialRow>,
   departments: DepartmentRegistry,
   today: string,
-  bound: { form: Record<string, unknown>; certificates: ReadonlyMap<string, CertificateFacts> } = { form: {}, certificates: new Map() },
+  bound: { form: Record<string, unknown>; certificates: ReadonlyMap<string, CertificateFacts>; parties?: ReadonlyMap<string, string> } = { form: {}, certificates: new Map() },
 ): CaseNotice {
-  const entries: NoticeEntry[] = item.materials.map((requirement) => {
+  const parties = bound.parties ?? new Map<string, string>();
+  // A party's requirements are listed only when the case has that party (an agent's power of attorney).
+  const listed = item.materials.filter((requirement) => requirement.party === 'applicant' || parties.has(requirement.party));
+  const entries: NoticeEntry[] = listed.map((requirement) => {
     const row = rows.find((entry) => entry.requirementCode === requirement.requirementCode);
     const material = row?.materialId ? attached.get(row.materialId) : undefined;
     const usable = material !== undefined && isUsableOn(material, today);
@@ -206,6 +215,8 @@ function buildNotice(
       material: usable && material ? { id: material.id, typeCode: material.typeCode, provenance: material.provenance, validUntil: material.validUntil } : null,
       fetchableFrom: state === 'fetchable' ? sources : [],
       deferredUntil: state === 'deferred' ? (row?.dueOn ?? null) : null,
+      party: requirement.party,
+      partySubjectId: requirement.party === 'applicant' ? null : (parties.get(requirement.party) ?? null),
       reference: reference ?? null,
       blocks: usable && material ? blocksOf(requirement, material, reference, facts) : [],
       choices: reference === undefined ? (facts?.alternatives ?? []) : [],
@@ -217,7 +228,7 @@ function buildNotice(
     entries,
     toHandIn: entries.filter((entry) => entry.state === 'missing' || entry.state === 'deferrable' || entry.state === 'deferred').map((entry) => entry.requirementCode),
     counts: {
-      required: item.materials.filter((requirement) => !requirement.optional).length,
+      required: listed.filter((requirement) => !requirement.optional).length,
       reused: count('reused'),
       fetched: count('fetched'),
       handedIn: count('handed_in'),
@@ -292,22 +303,25 @@ function blocksOf(requirement: ItemRequirement, material: MaterialRow, reference
   return blocks;
 }
 
-/** Whether the notice needs the attached certificates' restrictions and alternatives (one more read). */
+/**
+ * Whether a view built from materials read without their certificates (the reused ones at opening)
+ * needs one more read for them: only when a restriction could block the case.
+ */
 function needsCertificateFacts(item: ItemDefinition): boolean {
-  return item.materials.some((requirement) => requirement.blockingRestrictions.length > 0 || requirement.formReference !== null);
+  return item.materials.some((requirement) => requirement.blockingRestrictions.length > 0);
+}
+
+function certificateFactsFrom(metadata: Record<string, unknown>): CertificateFacts {
+  const restrictions = Array.isArray(metadata['restrictions']) ? (metadata['restrictions'] as CertificateRestriction[]) : [];
+  const alternatives = Array.isArray(metadata['alternatives']) ? (metadata['alternatives'] as CertificateFacts['alternatives']) : [];
+  return { restrictions, alternatives };
 }
 
 /** Restrictions and alternatives of the attached certificates, by material id; one statement. */
 async function certificateFactsOf(tx: Queryable, materialIds: readonly string[]): Promise<Map<string, CertificateFacts>> {
   if (materialIds.length === 0) return new Map();
   const rows = await tx.select({ materialId: certificates.materialId, metadata: certificates.metadata }).from(certificates).where(inArray(certificates.materialId, [...materialIds]));
-  return new Map(
-    rows.map((row) => {
-      const restrictions = Array.isArray(row.metadata['restrictions']) ? (row.metadata['restrictions'] as CertificateRestriction[]) : [];
-      const alternatives = Array.isArray(row.metadata['alternatives']) ? (row.metadata['alternatives'] as CertificateFacts['alternatives']) : [];
-      return [row.materialId, { restrictions, alternatives }];
-    }),
-  );
+  return new Map(rows.map((row) => [row.materialId, certificateFactsFrom(row.metadata)]));
 }
 
 export interface CaseServices {
@@ -417,6 +431,10 @@ interface CaseParts {
   /** The attached materials, by id (all of them: the caller's view is filtered here). */
   materials: ReadonlyMap<string, MaterialRow>;
   deliveries: readonly DeliveryRow[];
+  /** The case's parties by role (subject ids); read by the view when the item has parties and they are not given. */
+  parties?: ReadonlyMap<string, string>;
+  /** Restrictions and alternatives of the attached certificates, when read with the requirement rows. */
+  certificates?: ReadonlyMap<string, CertificateFacts>;
 }
 
 /** The case's requirement rows with their materials, and its deliveries: one round trip. */
@@ -430,8 +448,13 @@ async function readCaseParts(tx: Queryable, caseId: string, known: { deliveries?
 
 function casePartsFrom(joined: Awaited<ReturnType<typeof selectCaseMaterials>>, deliveryRows: readonly DeliveryRow[]): CaseParts {
   const attached = new Map<string, MaterialRow>();
-  for (const { material } of joined) if (material) attached.set(material.id, material);
-  return { entries: joined.map(({ entry }) => entry), materials: attached, deliveries: deliveryRows };
+  const facts = new Map<string, CertificateFacts>();
+  for (const { material, certificate } of joined) {
+    if (!material) continue;
+    attached.set(material.id, material);
+    if (certificate) facts.set(material.id, certificateFactsFrom(certificate));
+  }
+  return { entries: joined.map(({ entry }) => entry), materials: attached, deliveries: deliveryRows, certificates: facts };
 }
 
 async function caseView(
@@ -447,11 +470,12 @@ async function caseView(
     parts ?? readCaseParts(tx, row.id, visible.deliveries ? { deliveries: visible.deliveries } : {}),
   ]);
   const rows = known.entries;
+  const parties = item.parties.length === 0 ? new Map<string, string>() : (known.parties ?? (await partiesOf(tx, row.id)));
   const readable = await visibleMaterials(tx, visible.context.access, [...known.materials.values()], visible.facts);
   const attached = new Map(readable.map((material) => [material.id, material]));
   // Restrictions and alternatives come from every attached certificate, also one the caller may
   // not read: whether the case is acceptable does not depend on who asks.
-  const certificateFacts = needsCertificateFacts(item) ? await certificateFactsOf(tx, [...known.materials.keys()]) : new Map<string, CertificateFacts>();
+  const certificateFacts = known.certificates ?? (needsCertificateFacts(item) ? await certificateFactsOf(tx, [...known.materials.keys()]) : new Map<string, CertificateFacts>());
   const deliveryRows = [...known.deliveries].sort((a, b) => a.stage - b.stage || a.departmentCode.localeCompare(b.departmentCode));
   const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
   const loadedYears = (await services.calendar()).years;
@@ -479,7 +503,8 @@ async function caseView(
     completedOn: row.completedOn,
     onTime: row.completedOn && row.dueOn ? row.completedOn <= row.dueOn : null,
     form: row.form,
-    notice: buildNotice(item, rows, attached, services.departments, today, { form: row.form, certificates: certificateFacts }),
+    notice: buildNotice(item, rows, attached, services.departments, today, { form: row.form, certificates: certificateFacts, parties }),
+    parties: [...parties].map(([role, subjectId]) => ({ role, subjectId })),
     deliveries: deliveryRows.map((delivery) => ({
       department: delivery.departmentCode,
       status: delivery.status,
@@ -518,12 +543,85 @@ async function addEvent(tx: Queryable, caseId: string, kind: string, detail: Rec
   await insertCaseEvent(tx, { caseId, kind, detail });
 }
 
+/** The case's parties besides its applicant, by role. */
+async function partiesOf(tx: Queryable, caseId: string): Promise<Map<string, string>> {
+  const rows = await tx.select({ role: caseParties.role, subjectId: caseParties.subjectId }).from(caseParties).where(eq(caseParties.caseId, caseId));
+  return new Map(rows.map((row) => [row.role, row.subjectId]));
+}
+
+const PERSON_ROLES: ReadonlySet<string> = new Set(['co_applicant', 'agent', 'legal_representative']);
+
+/**
+ * The parties named at opening, checked against the item: each role one the item names, once; the
+ * required ones present; none the applicant again; each an existing subject the caller may read
+ * (the policy's yes, as for the applicant); persons where the role is a person's.
+ */
+async function checkedParties(
+  tx: Queryable,
+  context: AccessContext,
+  item: ItemDefinition,
+  applicantId: string,
+  given: readonly { role: string; subjectId: string }[],
+): Promise<Map<string, { id: string; decision: AllowedDecision }>> {
+  const declared = new Map(item.parties.map((party) => [party.role as string, party]));
+  const unknown = given.filter((party) => !declared.has(party.role)).map((party) => party.role);
+  if (unknown.length > 0) {
+    throw new ApiError('party_role_not_allowed', `${item.name} has no party ${unknown.join(', ')}; its parties are ${item.parties.map((party) => party.role).join(', ') || 'none besides the applicant'}.`, { roles: unknown });
+  }
+  const roles = given.map((party) => party.role);
+  const subjects = given.map((party) => party.subjectId);
+  if (new Set(roles).size !== roles.length || new Set(subjects).size !== subjects.length || subjects.includes(applicantId)) {
+    throw new ApiError('party_duplicate', 'Each role names one party, each party one role, and the applicant is not a party besides.');
+  }
+  const missing = item.parties.filter((party) => party.required && !roles.includes(party.role));
+  if (missing.length > 0) {
+    throw new ApiError('party_missing', `${item.name} needs ${missing.map((party) => `${party.nameZh} (${party.name})`).join(', ')} as a party of the case.`, { roles: missing.map((party) => party.role) });
+  }
+  const checked = new Map<string, { id: string; decision: AllowedDecision }>();
+  for (const party of given) {
+    const { decision } = await subjectDisclosure(tx, context, party.subjectId);
+    const [found] = await selectSubjectKind(tx, { subjectId: party.subjectId });
+    if (!found) throw new ApiError('not_found', 'No such subject.');
+    if (PERSON_ROLES.has(party.role) && found.kind !== 'person') {
+      throw new ApiError('party_kind_mismatch', `The ${declared.get(party.role)?.name ?? party.role} is a person; the subject named is an organisation.`, { role: party.role });
+    }
+    checked.set(party.role, { id: found.id, decision });
+  }
+  return checked;
+}
+
+/**
+ * A party the form names too (the transfer's `transferee`): its ID number must be a valid one —
+ * an invalid check digit is refused here, not by a department days later — and, when the case
+ * names that party, the party's own.
+ */
+async function checkFormParties(tx: Queryable, item: ItemDefinition, form: Record<string, unknown>, parties: ReadonlyMap<string, string>): Promise<void> {
+  for (const party of item.parties) {
+    if (party.formField === undefined) continue;
+    const value = form[party.formField];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const idNumber = (value as Record<string, unknown>)['idNumber'];
+    if (typeof idNumber !== 'string') continue;
+    const type = /^\d{15}$|^\d{17}[\dXx]$/.test(idNumber.trim()) ? 'resident_id' : 'credit_code';
+    const parsed = parseSubjectIdentifier(type, idNumber);
+    if (!parsed.ok) throw new ApiError(parsed.code, `${party.nameZh} (${party.name}, form field ${party.formField}): ${parsed.message}`, { field: `${party.formField}.idNumber` });
+    const subjectId = parties.get(party.role);
+    if (subjectId === undefined) continue;
+    const [named] = await tx.select({ identifier: subjects.identifier }).from(subjects).where(eq(subjects.id, subjectId));
+    if (named && named.identifier.toUpperCase() !== parsed.value.toUpperCase()) {
+      throw new ApiError('party_form_mismatch', `The form's ${party.formField} is not the ${party.name} named as a party of the case.`, { role: party.role, field: party.formField });
+    }
+  }
+}
+
 export interface OpenCaseInput {
   itemCode: string;
   subjectId: string;
   form?: Record<string, unknown>;
   /** The applicant's mainland mobile number for SMS about the case (validated by the route). */
   contact?: { mobile: string };
+  /** The case's parties besides the applicant, each a resolved subject (the buyer, an agent). */
+  parties?: { role: string; subjectId: string }[];
 }
 
 /**
@@ -544,12 +642,20 @@ export async function openCase(context: AccessContext, services: CaseServices, i
       const opening = withPurpose(context, { ...context.purpose, caseRef: id });
       const decision = await opening.access.require(tx, 'case.open', { kind: 'case', case: facts });
       await subjectDisclosure(tx, opening, input.subjectId);
-      const acceptedTypes = [...new Set(item.materials.flatMap((requirement) => requirement.acceptedTypes))];
-      const [[subject], available] = await Promise.all([
+      const parties = await checkedParties(tx, opening, item, input.subjectId, input.parties ?? []);
+      await checkFormParties(tx, item, input.form ?? {}, new Map([...parties].map(([role, party]) => [role, party.id])));
+      const applies = (requirement: ItemRequirement) => requirement.party === 'applicant' || parties.has(requirement.party);
+      const acceptedTypes = [...new Set(item.materials.filter((requirement) => requirement.party === 'applicant').flatMap((requirement) => requirement.acceptedTypes))];
+      const [[subject], available, ...partyMaterials] = await Promise.all([
         selectSubjectKind(tx, { subjectId: input.subjectId }),
         preferredReadableMaterials(tx, opening.access, input.subjectId, acceptedTypes, today, boundReferences(item, input.form ?? {})),
+        // Reuse works per party: the buyer's ID card on file is the buyer's, not the seller's.
+        ...[...parties].map(([role, party]) =>
+          preferredReadableMaterials(tx, opening.access, party.id, [...new Set(item.materials.filter((requirement) => requirement.party === role).flatMap((requirement) => requirement.acceptedTypes))], today),
+        ),
       ]);
       if (!subject) throw new ApiError('not_found', 'No such subject.');
+      const reusableFor = new Map<string, Map<string, MaterialRow>>([['applicant', available], ...[...parties.keys()].map((role, index) => [role, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const)]);
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
         throw new ApiError('item_not_for_subject', `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, {
           itemCode: item.code,
@@ -568,25 +674,32 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         centreCode: offer.centreCode,
         form: input.form ?? {},
         promisedDays: offer.promisedDays,
-        materialsRequired: item.materials.filter((requirement) => !requirement.optional).length,
+        materialsRequired: item.materials.filter((requirement) => !requirement.optional && applies(requirement)).length,
         contactMobile: input.contact?.mobile ?? null,
       });
       if (!row) throw new Error('insert returned no row');
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();
-      const entries: CaseMaterialRow[] = item.materials.map((requirement) => {
+      const entries: CaseMaterialRow[] = item.materials.filter(applies).map((requirement) => {
         // The accepted types are in order of preference; the preferred material of the first type held wins.
-        const reused = requirement.acceptedTypes.map((type) => available.get(type)).find((material) => material !== undefined);
+        const held = reusableFor.get(requirement.party) ?? new Map<string, MaterialRow>();
+        const reused = requirement.acceptedTypes.map((type) => held.get(type)).find((material) => material !== undefined);
         return { caseId: id, requirementCode: requirement.requirementCode, materialId: reused?.id ?? null, resolution: reused ? 'reused' : 'missing', dueOn: null, updatedAt: now };
       });
       await Promise.all([
         entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
-        addEvent(tx, id, 'opened', { itemCode: item.code, reused: entries.filter((entry) => entry.resolution === 'reused').length }),
+        parties.size > 0 ? tx.insert(caseParties).values([...parties].map(([role, party]) => ({ caseId: id, role, subjectId: party.id }))) : Promise.resolve(),
+        addEvent(tx, id, 'opened', { itemCode: item.code, reused: entries.filter((entry) => entry.resolution === 'reused').length, ...(parties.size > 0 ? { parties: [...parties.keys()] } : {}) }),
         auditAccess(tx, caseContext, { decision, action: 'case.open', subjectId: subject.id, fields: ['materials'], materialTypes: [...available.keys()] }),
+        // Each party's access log shows the case that named them, and which of their materials it reused.
+        ...[...parties].map(([role, party]) =>
+          auditAccess(tx, caseContext, { decision: party.decision, action: 'case.open', subjectId: party.id, fields: [`party:${role}`, 'materials'], materialTypes: [...(reusableFor.get(role)?.keys() ?? [])] }),
+        ),
       ]);
-      const attached = new Map([...available.values()].map((material) => [material.id, material]));
-      return caseView(tx, { row, facts, context: caseContext }, services, today, { entries, materials: attached, deliveries: [] });
+      const attached = new Map([...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]));
+      const partyIds = new Map([...parties].map(([role, party]) => [role, party.id]));
+      return caseView(tx, { row, facts, context: caseContext }, services, today, { entries, materials: attached, deliveries: [], parties: partyIds });
     }),
   );
 }
@@ -658,7 +771,10 @@ export async function attachMaterial(context: AccessContext, services: CaseServi
       const supplying = current?.resolution === 'deferred' || row.status === 'awaiting_applicant';
       if (row.status !== 'open' && !supplying) throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`);
 
-      const candidates = await tx.select().from(materials).where(and(eq(materials.id, input.materialId), eq(materials.subjectId, row.subjectId)));
+      // A party's requirement takes that party's material (the buyer's ID card), not the applicant's.
+      const owner = requirement.party === 'applicant' ? row.subjectId : (await partiesOf(tx, row.id)).get(requirement.party);
+      if (owner === undefined) throw new ApiError('party_missing', `The case has no ${requirement.party}; "${requirement.name}" is theirs.`, { roles: [requirement.party] });
+      const candidates = await tx.select().from(materials).where(and(eq(materials.id, input.materialId), eq(materials.subjectId, owner)));
       // A material the window may not read is answered like one that does not exist.
       const [material] = await visibleMaterials(tx, visible.context.access, candidates);
       const today = chinaToday(services.clock.now());
@@ -698,21 +814,21 @@ export async function fetchPlan(
   context: AccessContext,
   services: CaseServices,
   caseId: string,
-): Promise<{ row: CaseRow; byRequirement: Map<string, string>; numbers: Record<string, string> }> {
+): Promise<{ row: CaseRow; byRequirement: Map<string, { certificateType: string; subjectId: string }>; numbers: Record<string, string> }> {
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change');
       const { row } = visible;
       if (row.status !== 'open' && row.status !== 'awaiting_applicant') throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
       const view = await caseView(tx, visible, services);
-      const byRequirement = new Map<string, string>();
+      const byRequirement = new Map<string, { certificateType: string; subjectId: string }>();
       // A requirement bound to the form's number fetches that certificate, not the department's usual choice.
       const numbers: Record<string, string> = {};
       for (const entry of view.notice.entries) {
         const first = entry.fetchableFrom[0];
         const mismatched = entry.blocks.some((block) => block.code === 'certificate_reference_mismatch');
         if ((entry.state === 'fetchable' || mismatched) && first) {
-          byRequirement.set(entry.requirementCode, first.certificateType);
+          byRequirement.set(entry.requirementCode, { certificateType: first.certificateType, subjectId: entry.partySubjectId ?? row.subjectId });
           if (entry.reference !== null && numbers[first.certificateType] === undefined) numbers[first.certificateType] = entry.reference;
         }
       }
@@ -818,6 +934,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const item = await requireItemFrom(services.reference, tx, row.itemCode);
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);
+  if (item.parties.some((party) => party.formField !== undefined)) await checkFormParties(tx, item, form, await partiesOf(tx, row.id));
 
   // Deliverable as the departments stand now: an adapter may have changed since the item was saved.
   const gaps = deliverabilityGaps(item, services.departments);

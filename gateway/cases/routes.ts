@@ -75,6 +75,8 @@ const NoticeEntrySchema = z
     material: z.object({ id: z.string(), typeCode: z.string(), provenance: z.string(), validUntil: z.string().nullable() }).nullable(),
     fetchableFrom: z.array(z.object({ department: z.string(), certificateType: z.string() })),
     deferredUntil: z.string().nullable(),
+    party: z.string().openapi({ description: "Whose material: applicant, or the party's role (counterparty, agent, …)" }),
+    partySubjectId: z.string().nullable(),
     reference: z.string().nullable().openapi({ description: "The certificate number the form names for this requirement (the item's formReference); null: any" }),
     blocks: z
       .array(
@@ -133,6 +135,7 @@ const CaseSchema = z
         readyToSubmit: z.boolean(),
       })
       .openapi('CaseNotice', { description: 'The one-time notice (一次性告知): what is on file, what departments supply, what the applicant must bring' }),
+    parties: z.array(z.object({ role: z.string(), subjectId: z.string() })).openapi({ description: "The case's parties besides the applicant, by role" }),
     deliveries: z.array(
       z.object({
         department: z.string(),
@@ -164,7 +167,23 @@ const openRoute = protectedRoute({
     headers: OperatorHeaders,
     body: {
       required: true,
-      content: { 'application/json': { schema: z.object({ itemCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/), subjectId: SubjectIdSchema, form: FormSchema.optional(), contact: CaseContactSchema.optional() }).strict() } },
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              itemCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
+              subjectId: SubjectIdSchema,
+              form: FormSchema.optional(),
+              contact: CaseContactSchema.optional(),
+              parties: z
+                .array(z.object({ role: z.enum(['co_applicant', 'counterparty', 'agent', 'legal_representative']), subjectId: SubjectIdSchema }).strict())
+                .max(4)
+                .optional()
+                .openapi({ description: "The case's parties besides the applicant, each a subject resolved first (POST /v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative" }),
+            })
+            .strict(),
+        },
+      },
     },
   },
   responses: { 201: json(CaseSchema, 'Opened; `notice` says what is reused, fetchable, missing or deferrable'), ...errorResponses(400, 401, 403, 404, 422) },
@@ -364,28 +383,35 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const results: { requirementCode: string; certificateType: string; status: string; department: string | null; error: { code: string; message: string } | null }[] = [];
     const attached: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[] = [];
     if (byRequirement.size > 0) {
-      const answer = await fetchCertificates(
-        {
-          ...withPurpose(context, { ...context.purpose, caseRef: row.caseNumber }),
-          services: {
-            departments: services.departments,
-            reference: services.access.reference,
-            envelopes: services.envelopes,
-            database: services.database,
-            blobStore: services.blobStore,
-            keys: services.keys,
-            logger: services.logger,
-            publishedContracts: services.publishedContracts,
-            issuer: services.config.issuer,
-            defaultDeadlineMs: services.config.certificates.fetchDeadlineMs,
-          },
-          signal: c.req.raw.signal,
+      const fetchContext = {
+        ...withPurpose(context, { ...context.purpose, caseRef: row.caseNumber }),
+        services: {
+          departments: services.departments,
+          reference: services.access.reference,
+          envelopes: services.envelopes,
+          database: services.database,
+          blobStore: services.blobStore,
+          keys: services.keys,
+          logger: services.logger,
+          publishedContracts: services.publishedContracts,
+          issuer: services.config.issuer,
+          defaultDeadlineMs: services.config.certificates.fetchDeadlineMs,
         },
-        row.subjectId,
-        { types: [...new Set(byRequirement.values())], numbers, ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}) },
+        signal: c.req.raw.signal,
+      };
+      // One fetch per subject of the case: the applicant's certificates, and each party's (the buyer's ID card).
+      const subjectIds = [...new Set([...byRequirement.values()].map((planned) => planned.subjectId))];
+      const answers = await Promise.all(
+        subjectIds.map(async (subjectId) => {
+          const types = [...new Set([...byRequirement.values()].filter((planned) => planned.subjectId === subjectId).map((planned) => planned.certificateType))];
+          const typeNumbers = Object.fromEntries(Object.entries(numbers).filter(([type]) => types.includes(type)));
+          const answer = await fetchCertificates(fetchContext, subjectId, { types, numbers: typeNumbers, ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}) });
+          return [subjectId, answer] as const;
+        }),
       );
-      for (const [requirementCode, certificateType] of byRequirement) {
-        const result = answer.results.find((entry) => entry.certificateType === certificateType);
+      const bySubject = new Map(answers);
+      for (const [requirementCode, { certificateType, subjectId }] of byRequirement) {
+        const result = bySubject.get(subjectId)?.results.find((entry) => entry.certificateType === certificateType);
         if (!result) continue;
         results.push({ requirementCode, certificateType, status: result.status, department: result.department, error: result.error });
         if (result.status === 'ok' && result.material && result.source) attached.push({ requirementCode, materialId: result.material.id, source: result.stale ? 'stored' : result.source });
