@@ -157,8 +157,11 @@ export const provenanceKind = pgEnum('provenance_kind', ['handed_in', 'fetched',
 export const materialStatus = pgEnum('material_status', ['valid', 'revoked', 'superseded']);
 
 /**
- * Applicants: natural persons (resident ID number) and legal persons (unified social credit
- * code), each resolved once. The identifier is stored normalised (18 characters, upper case).
+ * Applicants: natural persons (resident ID number; or passport, Mainland Travel Permit, foreign
+ * permanent resident ID card) and legal persons (unified social credit code), each resolved once.
+ * The identifier is stored normalised (upper case; see gateway/identity/identifiers.ts); a
+ * passport's as `NATIONALITY:NUMBER` (`USA:123456789`), so that the unique index on
+ * (identifier_type, identifier) means one subject per issuing state and number.
  */
 export const subjects = pgTable(
   'subjects',

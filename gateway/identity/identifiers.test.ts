@@ -1,24 +1,37 @@
 /**
- * Resident identity numbers and unified social credit codes. Check characters are computed here
- * by an independent reference (weights derived as powers, check found as "the value that makes the
- * weighted total vanish", table look-up for MOD 11-2), not by calling the functions under test;
- * public vectors were also verified by hand (see the comments on them).
+ * Resident identity numbers, unified social credit codes, passports, Mainland Travel Permits and
+ * foreign permanent resident ID cards. Check characters are computed here by an independent
+ * reference (weights derived as powers, check found as "the value that makes the weighted total
+ * vanish", table look-up for MOD 11-2), not by calling the functions under test; public vectors
+ * were also verified by hand (see the comments on them). The country table is data, shared.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { iso3166Alpha3ByNumeric, iso3166Alpha3Codes, iso3166NumericByAlpha3 } from './countries.js';
 import {
   type IdentifierFailure,
   type IdentifierFailureCode,
+  type SubjectIdentifierOptions,
+  type SubjectIdentifierType,
   creditCodeCheckCharacter,
   identifierFailureCodes,
   maskCreditCode,
   maskName,
+  maskPassport,
+  maskPermanentResidence,
   maskResidentId,
+  maskSubjectIdentifier,
+  maskTravelPermit,
   organisationCodeCheckCharacter,
   parseCreditCode,
+  parseForeignPermanentResidence,
+  parseMainlandTravelPermit,
+  parsePassport,
   parseResidentIdNumber,
   parseSubjectIdentifier,
+  personIdentifierTypes,
   residentIdCheckCharacter,
+  subjectIdentifierTypes,
 } from './identifiers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +83,17 @@ const PROVINCES = [
   '71', '81', '82',
 ];
 const ID_PREFIXES = [...PROVINCES, '83', '91'];
+/** Issuing places of permanent resident ID cards: the mainland provinces (no 71, 81, 82). */
+const MAINLAND_PROVINCES = PROVINCES.filter((code) => Number(code) < 70);
+const CHINESE = ['CHN', 'HKG', 'MAC', 'TWN'];
+/** Numeric codes of foreign nationalities, from the shared ISO 3166-1 table. */
+const FOREIGN_NUMERIC = [...iso3166Alpha3ByNumeric].filter(([, alpha3]) => !CHINESE.includes(alpha3)).map(([numeric]) => numeric);
+
+/** The 2023 permanent-residence shape (9, mainland province, foreign numeric nationality) or the 2017 one. */
+function refLooksLikePermanentResidence(value: string): boolean {
+  if (/^9\d{16}[\dX]$/.test(value)) return MAINLAND_PROVINCES.includes(value.slice(1, 3)) && FOREIGN_NUMERIC.includes(value.slice(3, 6));
+  return /^[A-Z]{3}\d{12}$/.test(value) && iso3166Alpha3Codes.has(value.slice(0, 3)) && !CHINESE.includes(value.slice(0, 3));
+}
 
 /** Real Gregorian date, 1800-01-01 ≤ date ≤ todayIso. */
 function refDateValid(yyyymmdd: string, todayIso: string): boolean {
@@ -122,6 +146,17 @@ const validIdArb = fc
   .map(([prefix, rest, birth, seq]) => {
     const first17 = prefix + rest + birth + seq;
     return first17 + refIdCheck(first17);
+  })
+  // A `91` number whose digits 2-6 read as a province and a foreign nationality is a permanent
+  // resident card number (`911840…`), refused as an identity number.
+  .filter((id) => !refLooksLikePermanentResidence(id));
+
+/** 2023 permanent resident ID card numbers: 9, issuing province, foreign nationality, birth, sequence, MOD 11-2. */
+const validPermanentResidence2023Arb = fc
+  .tuple(fc.constantFrom(...MAINLAND_PROVINCES), fc.constantFrom(...FOREIGN_NUMERIC), dateArb('1900-01-01', TODAY_ISO), digits(3))
+  .map(([province, nationality, birth, seq]) => {
+    const first17 = `9${province}${nationality}${birth}${seq}`;
+    return first17 + refIdCheck(first17);
   });
 
 const char31 = fc.constantFrom(...CHARSET31);
@@ -150,6 +185,7 @@ function replaceAt(value: string, position: number, character: string): string {
 
 /** The code the ID parser must report for an 18-character candidate, per the independent reference. */
 function expectedIdCode(candidate: string): IdentifierFailureCode | 'ok' {
+  if (refLooksLikePermanentResidence(candidate)) return 'id_number_permanent_residence';
   if (!/^\d{17}[\dX]$/.test(candidate)) return 'id_number_characters';
   if (!ID_PREFIXES.includes(candidate.slice(0, 2))) return 'id_number_division';
   if (!refDateValid(candidate.slice(6, 14), TODAY_ISO)) return 'id_number_birth_date';
@@ -224,8 +260,9 @@ describe('resident identity number', () => {
         const expected = expectedIdCode(mutated);
         expect(expected).not.toBe('ok'); // MOD 11-2 catches every single substitution
         expect(parseResidentIdNumber(mutated, { today: TODAY })).toMatchObject({ ok: false, code: expected });
-        // Outside the division prefix and the birth date only the check can catch it.
-        if (pos >= 2 && (pos < 6 || pos >= 14)) expect(expected).toBe('id_number_check');
+        // Outside the division prefix and the birth date only the check can catch it (unless the
+        // digits 2-6 of a `91` number now read as a permanent resident card's province and nationality).
+        if (pos >= 2 && (pos < 6 || pos >= 14) && expected !== 'id_number_permanent_residence') expect(expected).toBe('id_number_check');
       }),
       { numRuns: 2000 },
     );
@@ -249,7 +286,7 @@ describe('resident identity number', () => {
   it('converts 15-digit numbers to valid 18-digit numbers born in 19yy', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(...ID_PREFIXES),
+        fc.constantFrom(...PROVINCES),
         digits(4),
         dateArb('1900-01-01', '1999-12-31'),
         digits(3),
@@ -268,6 +305,9 @@ describe('resident identity number', () => {
       ),
       { numRuns: 300 },
     );
+    // 83 and 91 were never first-generation prefixes.
+    expectFailure(parseResidentIdNumber('830000491231002', { today: TODAY }), 'id_number_division');
+    expectFailure(parseResidentIdNumber('911840850315012', { today: TODAY }), 'id_number_division');
     // The published example's 15-digit form (1949 → 49, no check digit).
     expect(parseResidentIdNumber('110105491231002', { today: TODAY })).toMatchObject({
       ok: true,
@@ -352,6 +392,23 @@ describe('resident identity number', () => {
       for (const bad of ['110105194912310020', '110105194912310021', '11010519491231003X']) {
         expectFailure(parseResidentIdNumber(bad, { today: TODAY }), 'id_number_check');
       }
+    });
+
+    it('id_number_permanent_residence: a permanent resident card number sent as an identity number', () => {
+      // 911840198503150120: issued in Beijing (11) to a US citizen (840); hand-checked: sum 298, 298 mod 11 = 1 → 0.
+      expect(refIdCheck('91184019850315012')).toBe('0');
+      for (const bad of ['911840198503150120', '911840198503150121', '931276199001010015', 'USA118503150012', ' usa118503150012 ']) {
+        const failure = expectFailure(parseResidentIdNumber(bad, { today: TODAY }), 'id_number_permanent_residence');
+        expect(failure.message).toMatch(/foreign_permanent_residence/);
+      }
+      // `91` numbers that do not read as province + foreign nationality stay identity numbers (as agreed).
+      expect(parseResidentIdNumber(withCheck('91010519491231002'), { today: TODAY }).ok).toBe(true);
+      expect(parseResidentIdNumber(withCheck('91199919491231002'), { today: TODAY }).ok).toBe(true); // 999 is no country
+      expect(parseResidentIdNumber(withCheck('91115619491231002'), { today: TODAY }).ok).toBe(true); // 156 is China
+      // 9x prefixes that are neither stay division failures.
+      expectFailure(parseResidentIdNumber(withCheck('92999919491231002'), { today: TODAY }), 'id_number_division');
+      // Three letters that are no country: just a malformed identity number.
+      expectFailure(parseResidentIdNumber('ZZZ118503150012', { today: TODAY }), 'id_number_characters');
     });
   });
 
@@ -562,9 +619,275 @@ describe('parseSubjectIdentifier', () => {
     expectFailure(parseSubjectIdentifier('resident_id', '11010520250616002' + refIdCheck('11010520250616002'), { today: TODAY }), 'id_number_birth_date');
   });
 
-  it('lists every failure code once', () => {
+  it('dispatches the new types, and refuses a nationality for any type but passports', () => {
+    const passport = parseSubjectIdentifier('passport', 'e12345678', { nationality: 'chn' });
+    expect(passport).toMatchObject({ ok: true, kind: 'passport', value: 'CHN:E12345678' });
+    if (passport.ok) expect(passport.nationality).toBe('CHN'); // narrowed to ParsedPassport
+    const permit = parseSubjectIdentifier('mainland_travel_permit', 'H12345678');
+    if (permit.ok) expect(permit.region).toBe('hong_kong'); // narrowed
+    const card = parseSubjectIdentifier('foreign_permanent_residence', '911840198503150120', { today: TODAY });
+    if (card.ok) expect(card.form).toBe('2023'); // narrowed
+    expect(card.ok).toBe(true);
+    for (const type of subjectIdentifierTypes.filter((t) => t !== 'passport')) {
+      expectFailure(parseSubjectIdentifier(type, 'anything', { nationality: 'USA' }), 'nationality_not_applicable');
+    }
+    // The 2023 card number is one of its own type, not an identity number, whichever way it is sent.
+    expectFailure(parseSubjectIdentifier('resident_id', '911840198503150120', { today: TODAY }), 'id_number_permanent_residence');
+    expectFailure(parseSubjectIdentifier('foreign_permanent_residence', '11010519491231002X', { today: TODAY }), 'permanent_residence_prefix');
+  });
+
+  it('knows which types are persons', () => {
+    expect([...personIdentifierTypes].sort()).toEqual(['foreign_permanent_residence', 'mainland_travel_permit', 'passport', 'resident_id']);
+    expect(subjectIdentifierTypes.filter((type) => !personIdentifierTypes.has(type))).toEqual(['credit_code']);
+  });
+
+  it('lists every failure code once, and each is reached by some input', () => {
     expect(new Set(identifierFailureCodes).size).toBe(identifierFailureCodes.length);
-    expect(identifierFailureCodes).toHaveLength(11);
+    expect(identifierFailureCodes).toHaveLength(26);
+    const inputs: [SubjectIdentifierType, string, SubjectIdentifierOptions][] = [
+      ['resident_id', '1101051949', {}],
+      ['resident_id', '11010519491231002Y', {}],
+      ['resident_id', '00010519491231002X', {}],
+      ['resident_id', '110105202302300020', {}],
+      ['resident_id', '110105194912310020', {}],
+      ['resident_id', '911840198503150120', {}],
+      ['credit_code', '9135010', {}],
+      ['credit_code', '91350100M000100Y4I', {}],
+      ['credit_code', 'B1350100M000100Y43', {}],
+      ['credit_code', '91010100M000100Y43', {}],
+      ['credit_code', '91350100M000100Y53', {}],
+      ['credit_code', '91350100M000100Y44', {}],
+      ['credit_code', '91350100M000100Y43', { nationality: 'CHN' }],
+      ['passport', 'E123', { nationality: 'CHN' }],
+      ['passport', 'E1234 5678', { nationality: 'CHN' }],
+      ['passport', 'E12345678', {}],
+      ['passport', 'E12345678', { nationality: 'XXA' }],
+      ['mainland_travel_permit', 'H1234567800', {}],
+      ['mainland_travel_permit', 'A12345678', {}],
+      ['foreign_permanent_residence', '9118401985031501', {}],
+      ['foreign_permanent_residence', '91184019850315012A', {}],
+      ['foreign_permanent_residence', '11010519491231002X', {}],
+      ['foreign_permanent_residence', '971840198503150120', {}],
+      ['foreign_permanent_residence', '911999198503150120', {}],
+      ['foreign_permanent_residence', '911840202506160120', {}],
+      ['foreign_permanent_residence', '911840198503150121', {}],
+    ];
+    const reached = new Set<string>();
+    for (const [type, input, options] of inputs) {
+      const result = parseSubjectIdentifier(type, input, { today: TODAY, ...options });
+      if (result.ok) throw new Error(`${type} ${input} was accepted`);
+      reached.add(result.code);
+    }
+    expect([...reached].sort()).toEqual([...identifierFailureCodes].sort());
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Passport
+// ---------------------------------------------------------------------------------------------
+
+describe('passport', () => {
+  it('accepts ordinary passports of any country with an ISO 3166-1 alpha-3 nationality, stored as NATIONALITY:NUMBER', () => {
+    const good: [string, string, string][] = [
+      ['E12345678', 'CHN', 'CHN:E12345678'], // PRC ordinary passport, E + 8 digits
+      ['EA1234567', 'CHN', 'CHN:EA1234567'], // E + letter + 7 digits
+      ['G12345678', 'CHN', 'CHN:G12345678'], // older PRC form, G + 8 digits
+      ['123456789', 'USA', 'USA:123456789'],
+      ['C01X00T47', 'DEU', 'DEU:C01X00T47'], // German numbers mix letters and digits
+      ['AB12345', 'GBR', 'GBR:AB12345'],
+      ['X1234', 'JPN', 'JPN:X1234'], // the shortest accepted: 5
+      ['A1234567890123456789', 'CAN', 'CAN:A1234567890123456789'], // the longest accepted: 20
+    ];
+    for (const [number, nationality, value] of good) {
+      expect(parsePassport(number, { nationality })).toEqual({ ok: true, kind: 'passport', value, nationality, number });
+    }
+  });
+
+  it('trims and upper-cases number and nationality', () => {
+    expect(parsePassport(' \te12345678\u3000', { nationality: ' usa ' })).toMatchObject({ ok: true, value: 'USA:E12345678' });
+  });
+
+  it('passport_length: below 5 or above 20 characters', () => {
+    for (const bad of ['', '    ', 'E123', 'A12345678901234567890', 'E'.repeat(40)]) {
+      expectFailure(parsePassport(bad, { nationality: 'USA' }), 'passport_length');
+    }
+    expect(expectFailure(parsePassport('E123', { nationality: 'USA' }), 'passport_length').message).toMatch(/has 4\.$/);
+  });
+
+  it('passport_characters: spaces, hyphens, signs, accents and full-width characters', () => {
+    for (const bad of ['E1234 5678', 'E1234-5678', 'E1234/5678', 'USA:12345678', 'É12345678', 'Ｅ12345678', 'E1234\u00005678', 'Е12345678' /* Cyrillic Е */]) {
+      expectFailure(parsePassport(bad, { nationality: 'USA' }), 'passport_characters');
+    }
+  });
+
+  it('passport_nationality_missing', () => {
+    for (const nationality of [undefined, '', '   ']) {
+      expectFailure(parsePassport('E12345678', nationality === undefined ? {} : { nationality }), 'passport_nationality_missing');
+    }
+    expectFailure(parsePassport('E12345678'), 'passport_nationality_missing');
+  });
+
+  it('passport_nationality: not three letters, or not an ISO 3166-1 alpha-3 code (ICAO-only codes included)', () => {
+    for (const nationality of ['US', 'USAA', 'U5A', 'ZZZ', 'D', 'XXA', 'UNO', 'GBD', '840', 'ＵＳＡ']) {
+      expectFailure(parsePassport('E12345678', { nationality }), 'passport_nationality');
+    }
+  });
+
+  it('never echoes the number in a failure message', () => {
+    for (const bad of ['E1234 5678', 'A12345678901234567890']) {
+      const result = parsePassport(bad, { nationality: 'USA' });
+      if (result.ok) throw new Error('accepted');
+      expect(result.message).not.toContain('1234');
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Mainland Travel Permit for Hong Kong, Macao and Taiwan residents
+// ---------------------------------------------------------------------------------------------
+
+describe('Mainland Travel Permit', () => {
+  it('accepts H and M with 8 digits (Hong Kong, Macao) and 8 digits (Taiwan)', () => {
+    expect(parseMainlandTravelPermit('H12345678')).toEqual({ ok: true, kind: 'mainland_travel_permit', value: 'H12345678', region: 'hong_kong' });
+    expect(parseMainlandTravelPermit(' m87654321 ')).toEqual({ ok: true, kind: 'mainland_travel_permit', value: 'M87654321', region: 'macao' });
+    expect(parseMainlandTravelPermit('01234567')).toEqual({ ok: true, kind: 'mainland_travel_permit', value: '01234567', region: 'taiwan' });
+  });
+
+  it('travel_permit_renewal_count: the 2 digits after the lifelong number, with a message saying to leave them out', () => {
+    for (const bad of ['H1234567800', 'M1234567801', 'h1234567812']) {
+      expect(expectFailure(parseMainlandTravelPermit(bad), 'travel_permit_renewal_count').message).toMatch(/Leave out the last two digits/);
+    }
+  });
+
+  it('travel_permit_format: any other form', () => {
+    for (const bad of ['', 'H1234567', 'H123456789', 'A12345678', 'HK12345678', '1234567', '123456789', '1234567890', 'H 12345678', 'H1234567X', '１２３４５６７８']) {
+      expectFailure(parseMainlandTravelPermit(bad), 'travel_permit_format');
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Foreign permanent resident ID card
+// ---------------------------------------------------------------------------------------------
+
+describe('foreign permanent resident ID card', () => {
+  const withCheck = (first17: string) => first17 + refIdCheck(first17);
+
+  it('accepts constructed 2023 numbers (check computed by the reference, the first also by hand)', () => {
+    expect(parseForeignPermanentResidence('911840198503150120', { today: TODAY })).toEqual({
+      ok: true,
+      kind: 'foreign_permanent_residence',
+      value: '911840198503150120',
+      form: '2023',
+      nationality: 'USA',
+      issuingProvinceCode: '11',
+      birthDate: '1985-03-15',
+    });
+    expect(refIdCheck('93127619900101001')).toBe('5');
+    expect(parseForeignPermanentResidence('931276199001010015', { today: TODAY })).toMatchObject({ ok: true, nationality: 'DEU', issuingProvinceCode: '31', birthDate: '1990-01-01' });
+    // 29 February 2000, Guangdong, Japan.
+    expect(parseForeignPermanentResidence(withCheck('94439220000229003'), { today: TODAY })).toMatchObject({ ok: true, nationality: 'JPN', birthDate: '2000-02-29' });
+    // An X check character, given in lower case.
+    expect(refIdCheck('91184019850315018')).toBe('X');
+    expect(parseForeignPermanentResidence('91184019850315018x', { today: TODAY })).toMatchObject({ ok: true, value: '91184019850315018X' });
+  });
+
+  it('parses every generated 2023 number, and refuses every single-digit substitution', () => {
+    fc.assert(
+      fc.property(validPermanentResidence2023Arb, (value) => {
+        const parsed = parseForeignPermanentResidence(value, { today: TODAY });
+        if (!parsed.ok) throw new Error(`rejected ${value}: ${parsed.code}`);
+        expect(parsed.nationality).toBe(iso3166Alpha3ByNumeric.get(value.slice(3, 6)));
+        expect(parsed.birthDate?.replaceAll('-', '')).toBe(value.slice(6, 14));
+        // Never an identity number, whichever way it is sent.
+        expectFailure(parseResidentIdNumber(value, { today: TODAY }), 'id_number_permanent_residence');
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(validPermanentResidence2023Arb, fc.integer({ min: 0, max: 17 }), fc.constantFrom(...'0123456789X'), (value, pos, ch) => {
+        fc.pre(value[pos] !== ch && (ch !== 'X' || pos === 17));
+        expect(parseForeignPermanentResidence(replaceAt(value, pos, ch), { today: TODAY }).ok).toBe(false);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('accepts 2017 numbers: structure, nationality, province and a real date only (the check digit is not verified)', () => {
+    expect(parseForeignPermanentResidence('USA118503150012', { today: TODAY })).toEqual({
+      ok: true,
+      kind: 'foreign_permanent_residence',
+      value: 'USA118503150012',
+      form: '2017',
+      nationality: 'USA',
+      issuingProvinceCode: '11',
+      birthDate: null,
+    });
+    expect(parseForeignPermanentResidence(' deu310002290017 ', { today: TODAY })).toMatchObject({ ok: true, value: 'DEU310002290017' }); // 2000-02-29
+    // Any last digit passes: no published check algorithm.
+    for (const last of '0123456789') expect(parseForeignPermanentResidence(`USA11850315001${last}`, { today: TODAY }).ok).toBe(true);
+  });
+
+  it('permanent_residence_length', () => {
+    for (const bad of ['', '9118401985031501', '9118401985031501200', 'USA11850315001', 'USA1185031500123']) {
+      expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_length');
+    }
+  });
+
+  it('permanent_residence_characters', () => {
+    for (const bad of ['91184019850315012A', '9118401985031501X0', '91184019850315 120', 'US1118503150012', 'USA11850315001X', '123456789012345']) {
+      expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_characters');
+    }
+  });
+
+  it('permanent_residence_prefix: an 18-character number not starting with 9 is sent as resident_id', () => {
+    for (const bad of ['11010519491231002X', '810000199001010010', withCheck('83000019900101001')]) {
+      expect(expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_prefix').message).toMatch(/resident_id/);
+    }
+  });
+
+  it('permanent_residence_division: the issuing place is a mainland province', () => {
+    for (const province of ['00', '10', '16', '71', '81', '82', '83', '91', '99']) {
+      expectFailure(parseForeignPermanentResidence(withCheck(`9${province}84019850315012`), { today: TODAY }), 'permanent_residence_division');
+      expectFailure(parseForeignPermanentResidence(`USA${province}8503150012`, { today: TODAY }), 'permanent_residence_division');
+    }
+  });
+
+  it('permanent_residence_nationality: unknown codes, and Chinese ones (CHN, HKG, MAC, TWN)', () => {
+    for (const numeric of ['000', '999', '156', '344', '446', '158']) {
+      expectFailure(parseForeignPermanentResidence(withCheck(`911${numeric}19850315012`), { today: TODAY }), 'permanent_residence_nationality');
+    }
+    for (const alpha3 of ['ZZZ', 'XXA', 'CHN', 'HKG', 'MAC', 'TWN']) {
+      expectFailure(parseForeignPermanentResidence(`${alpha3}118503150012`, { today: TODAY }), 'permanent_residence_nationality');
+    }
+    expect(iso3166NumericByAlpha3.get('USA')).toBe('840');
+  });
+
+  it('permanent_residence_birth_date: impossible, before 1800 or after "today" (China time) in 2023 numbers; impossible in 2017 numbers', () => {
+    for (const date of ['20230230', '19000229', '19851301', '19850000', '17991231', '20250616']) {
+      expectFailure(parseForeignPermanentResidence(withCheck(`911840${date}012`), { today: TODAY }), 'permanent_residence_birth_date');
+    }
+    expect(parseForeignPermanentResidence(withCheck('91184020250615012'), { today: TODAY }).ok).toBe(true);
+    // 15 June 2025 is still in the future at 23:59 on the 14th in Beijing (15:59 UTC).
+    expectFailure(parseForeignPermanentResidence(withCheck('91184020250615012'), { today: new Date('2025-06-14T15:59:00Z') }), 'permanent_residence_birth_date');
+    // 2017: 010229 is no date in 1901 or 2001; 850230 never; 851301 never.
+    for (const yymmdd of ['010229', '850230', '851301', '850001', '850100']) {
+      expectFailure(parseForeignPermanentResidence(`USA11${yymmdd}0012`, { today: TODAY }), 'permanent_residence_birth_date');
+    }
+  });
+
+  it('permanent_residence_check', () => {
+    for (const bad of ['911840198503150121', '91184019850315012X', '931276199001010051' /* adjacent digits swapped */]) {
+      expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_check');
+    }
+  });
+
+  it('never echoes the number or its birth date in a failure message', () => {
+    for (const bad of ['911840198503150121', withCheck('91184020260101012'), 'USA118502300012']) {
+      const result = parseForeignPermanentResidence(bad, { today: TODAY });
+      if (result.ok) throw new Error('accepted');
+      expect(result.message).not.toMatch(/\d{4}/);
+    }
   });
 });
 
@@ -589,6 +912,41 @@ describe('masking', () => {
         expect(masked).toHaveLength(18);
         expect(masked.slice(6, 14)).toBe('********');
         expect(masked.slice(0, 6) + masked.slice(14)).toBe(id.slice(0, 6) + id.slice(14));
+      }),
+    );
+  });
+
+  it('masks passports keeping the nationality and, from 8 characters, the first and last 2', () => {
+    expect(maskPassport('USA:123456789')).toBe('USA:1******89');
+    expect(maskPassport('CHN:E12345678')).toBe('CHN:E******78');
+    expect(maskPassport('CHN:EA1234567')).toBe('CHN:E******67');
+    expect(maskPassport('GBR:AB123456')).toBe('GBR:A*****56');
+    expect(maskPassport('GBR:AB12345')).toBe('GBR:*******');
+    expect(maskPassport('JPN:X1234')).toBe('JPN:*****');
+    expect(maskPassport('E12345678')).toBe('E******78'); // no nationality: the number alone
+  });
+
+  it('masks travel permits keeping the H or M and the last 2 digits', () => {
+    expect(maskTravelPermit('H12345678')).toBe('H******78');
+    expect(maskTravelPermit('M87654321')).toBe('M******21');
+    expect(maskTravelPermit('01234567')).toBe('******67');
+  });
+
+  it('masks permanent resident card numbers: the 2023 form like an ID number, the 2017 form keeping 5 and 2', () => {
+    expect(maskPermanentResidence('911840198503150120')).toBe('911840********0120');
+    expect(maskPermanentResidence('USA118503150012')).toBe('USA11********12');
+  });
+
+  it('masks every type through maskSubjectIdentifier, hiding any birth date', () => {
+    expect(maskSubjectIdentifier('resident_id', '11010519491231002X')).toBe('110105********002X');
+    expect(maskSubjectIdentifier('credit_code', '91350100M000100Y43')).toBe('91350100********43');
+    expect(maskSubjectIdentifier('passport', 'USA:123456789')).toBe('USA:1******89');
+    expect(maskSubjectIdentifier('mainland_travel_permit', 'H12345678')).toBe('H******78');
+    expect(maskSubjectIdentifier('foreign_permanent_residence', '911840198503150120')).toBe('911840********0120');
+    expect(maskSubjectIdentifier('foreign_permanent_residence', 'USA118503150012')).not.toContain('850315');
+    fc.assert(
+      fc.property(validPermanentResidence2023Arb, (value) => {
+        expect(maskSubjectIdentifier('foreign_permanent_residence', value).slice(6, 14)).toBe('********');
       }),
     );
   });

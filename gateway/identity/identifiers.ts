@@ -1,6 +1,8 @@
 /**
  * Subject identifiers: the resident identity number (GB 11643-1999) of a natural person and the
- * unified social credit code (GB 32100-2015) of a legal person or other organisation. Pure
+ * unified social credit code (GB 32100-2015) of a legal person or other organisation, and for
+ * natural persons without a resident identity number: a passport (any country), a Mainland Travel
+ * Permit for Hong Kong, Macao or Taiwan residents, and a foreign permanent resident ID card. Pure
  * functions, no I/O.
  *
  * Parsing returns a discriminated union on `ok`: either the parsed, normalised identifier or an
@@ -13,6 +15,11 @@
  * Resident identity number
  *  - input trimmed; lowercase `x` upper-cased;
  *  - length 18, or 15 for the legacy first-generation form (converted to 18, see below);
+ *  - a foreign permanent resident ID card number (the 2023 form: `9`, a mainland province code, a
+ *    numeric nationality code; or the 2017 form: three letters of an alpha-3 nationality code and
+ *    12 digits) is refused with `id_number_permanent_residence`, which says to send it as
+ *    `foreign_permanent_residence`: the 2023 numbers are built like identity numbers, and one
+ *    issued in Beijing to a US citizen (`911840…`) would otherwise pass as a `91` identity number;
  *  - characters: digits only, except that the 18th character may be `X`;
  *  - division (positions 1-6): the first two digits must be a province-level code from
  *    `residentIdProvincePrefixes` (GB/T 2260 provinces, 71 Taiwan, 81 Hong Kong, 82 Macau, plus
@@ -20,6 +27,8 @@
  *    are only required to be digits. The full six-digit code is NOT looked up in GB/T 2260: codes
  *    change every year and numbers issued under abolished codes stay valid for life, so a lookup
  *    table would wrongly reject real numbers. `110000`-style codes (zeros in 3-6) are accepted.
+ *    Residence permits of Hong Kong, Macao and Taiwan residents (港澳台居民居住证, numbers starting
+ *    810000, 820000 and 830000) are resident identity numbers in this sense.
  *  - birth date (positions 7-14): a real Gregorian date, not before 1800-01-01 (GB 11643's own
  *    example, 440524188001010014, was born in 1880) and not after
  *    "today". Today is the calendar date in China Standard Time (UTC+8, no daylight saving) of the
@@ -30,7 +39,10 @@
  *    single-character error and every transposition of two adjacent characters.
  *  - the 15-digit form (division, yyMMdd, sequence; no check digit) is converted by inserting `19`
  *    before the year and appending the computed check character. Its birth year is always taken as
- *    19yy (first-generation numbers of people born in the 1800s are not supported).
+ *    19yy (first-generation numbers of people born in the 1800s are not supported). Its first two
+ *    digits must be a GB/T 2260 province (71, 81 and 82 included, 83 and 91 not: those were never
+ *    issued in the first generation, and a converted `91` number could read as a permanent
+ *    resident card number).
  *
  * Unified social credit code
  *  - input trimmed and upper-cased; length 18;
@@ -50,12 +62,72 @@
  *    10 30 28), check = 31 - sum mod 31, where 31 means check value 0 (character `0`). This
  *    detects every single substitution.
  *
+ * Passport (`passport`, an ordinary passport of any country)
+ *  - the number trimmed and upper-cased; 5 to 20 characters (`PASSPORT_NUMBER_MIN_LENGTH`,
+ *    `…_MAX_LENGTH`), each A-Z or 0-9, no spaces or hyphens inside. ICAO 9303 gives the document
+ *    number 9 characters in the machine-readable zone (longer ones continue in the optional data
+ *    field), and some states issue longer numbers: 20 leaves room for every one known, 5 is below
+ *    any real one. No check digit: the MRZ check digit is not part of the printed number. PRC
+ *    ordinary passports (E + 8 digits, E + letter + 7 digits, G + 8 digits) are accepted like any other.
+ *  - the nationality is required (`nationality` option): an ISO 3166-1 alpha-3 code (`CHN`, `USA`,
+ *    `DEU`; see `./countries.ts`), trimmed and upper-cased. ICAO-only codes (`D`, `GBD`, `UNO`,
+ *    `XXA` …) are not accepted.
+ *  - passport numbers are unique per issuing state only, so the subject's identifier is the
+ *    nationality and the number: `USA:123456789`. The unique index on (identifier_type,
+ *    identifier) then means "one subject per state and number" with no new column, and the type
+ *    never needs a second field anywhere an identifier travels (audit, links, masks).
+ *  - the `nationality` option is refused (`nationality_not_applicable`) for every other type: the
+ *    other numbers carry their nationality themselves or belong to Chinese citizens.
+ *
+ * Mainland Travel Permit (`mainland_travel_permit`; 港澳居民来往内地通行证 and 台湾居民来往大陆通行证)
+ *  - one type with three variants told apart by their form, which never overlap, so one unique
+ *    index serves all: Hong Kong residents `H` + 8 digits, Macao residents `M` + 8 digits (the
+ *    holder's lifelong number), Taiwan residents 8 digits (the card issued since 2015; older
+ *    booklet numbers are not accepted). Input trimmed and upper-cased.
+ *  - the HK/Macao card prints 2 more digits after the lifelong number, the renewal count (00 at first
+ *    issue, then 01, 02 …). They change with every new card and are not part of the number: `H` or
+ *    `M` + 10 digits is refused with `travel_permit_renewal_count`, whose message says to leave
+ *    them out, rather than stripped silently (the clerk should learn which part is the number).
+ *  - no check digit exists in either number.
+ *
+ * Foreign permanent resident ID card (`foreign_permanent_residence`; 外国人永久居留身份证)
+ *  - input trimmed and upper-cased; 18 characters (the card issued since 1 December 2023) or 15
+ *    (the 2017 card, and the 2004 card before it, still valid until they expire).
+ *  - 2023 form, per the National Immigration Administration's rules for the new card: `9` (marks a
+ *    foreigner; identity numbers start 1-8), positions 2-3 the province-level code of the issuing
+ *    place (a mainland GB/T 2260 code), positions 4-6 the nationality as an ISO 3166-1 numeric code
+ *    (GB/T 2659), positions 7-14 the birth date (real, not before 1800, not after "today" as for
+ *    identity numbers), 15-17 a sequence, 18 the ISO 7064 MOD 11-2 check character computed
+ *    exactly as for identity numbers. Sex is not extracted: the published rules do not say that
+ *    the sequence encodes it.
+ *  - 2017 form: three letters, the ISO 3166-1 alpha-3 nationality; then 12 digits, of which
+ *    positions 4-5 are the province-level code of the issuing place and 6-11 the birth date
+ *    yyMMdd. The remaining four digits are a sequence and a check digit, but we found no reliable
+ *    published source for that check algorithm, so it is NOT verified: the 2017 form is checked
+ *    for structure, nationality, province and a real calendar date only. The birth century is not
+ *    encoded, so no birth date is reported (`birthDate: null`); a date is accepted if it is real in
+ *    19yy or 20yy.
+ *  - the nationality must be a foreign one: CHN, HKG, MAC and TWN (156, 344, 446, 158) are refused,
+ *    since Chinese citizens, Hong Kong, Macao and Taiwan residents included, are not issued this card.
+ *  - an 18-character number not starting with 9 is refused with `permanent_residence_prefix`, which
+ *    says to send it as `resident_id`.
+ *  - the 2017 and 2023 numbers of one person are different identifiers (the new number cannot be
+ *    derived from the old): a holder who resolves with both gets two subjects.
+ *
  * Masking keeps a fixed, non-identifying part visible: identity numbers keep the first 6 (division)
  * and last 4 characters; credit codes keep the first 8 (authority, category, division) and the last
  * 2, so both show 10 and hide 8 characters of an 18-character value; names keep the first code point.
+ * The other types are described in `../platform/identifier-masking.ts` (`maskSubjectIdentifier`).
  */
 
-import { maskCreditCode, maskResidentId } from '../platform/identifier-masking.js';
+import {
+  maskCreditCode,
+  maskPassport,
+  maskPermanentResidence,
+  maskResidentId,
+  maskTravelPermit,
+} from '../platform/identifier-masking.js';
+import { iso3166Alpha3ByNumeric, iso3166Alpha3Codes } from './countries.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared types
@@ -73,6 +145,21 @@ export const identifierFailureCodes = [
   'credit_code_division',
   'credit_code_organisation_check',
   'credit_code_check',
+  'id_number_permanent_residence',
+  'nationality_not_applicable',
+  'passport_length',
+  'passport_characters',
+  'passport_nationality_missing',
+  'passport_nationality',
+  'travel_permit_renewal_count',
+  'travel_permit_format',
+  'permanent_residence_length',
+  'permanent_residence_characters',
+  'permanent_residence_prefix',
+  'permanent_residence_division',
+  'permanent_residence_nationality',
+  'permanent_residence_birth_date',
+  'permanent_residence_check',
 ] as const;
 
 export type IdentifierFailureCode = (typeof identifierFailureCodes)[number];
@@ -108,12 +195,79 @@ export interface ParsedCreditCode {
   organisationCode: string;
 }
 
-export type SubjectIdentifierType = 'resident_id' | 'credit_code';
+export interface ParsedPassport {
+  ok: true;
+  kind: 'passport';
+  /** The subject's identifier: nationality, a colon and the number, e.g. `USA:123456789`. */
+  value: string;
+  /** ISO 3166-1 alpha-3, upper case. */
+  nationality: string;
+  /** The passport number, upper case. */
+  number: string;
+}
+
+export interface ParsedMainlandTravelPermit {
+  ok: true;
+  kind: 'mainland_travel_permit';
+  /** `H12345678`, `M12345678` (lifelong number, renewal count left out) or `12345678` (Taiwan). */
+  value: string;
+  /** Whose permit: Hong Kong (`H`), Macao (`M`) or Taiwan (8 digits) residents. */
+  region: 'hong_kong' | 'macao' | 'taiwan';
+}
+
+export interface ParsedForeignPermanentResidence {
+  ok: true;
+  kind: 'foreign_permanent_residence';
+  /** The normalised number: 18 characters (2023 card, upper-case `X`) or 15 (2017 card, upper case). */
+  value: string;
+  /** Which card the number belongs to. */
+  form: '2023' | '2017';
+  /** ISO 3166-1 alpha-3 (the 2023 number's numeric code translated). */
+  nationality: string;
+  /** Province-level GB/T 2260 code of the issuing place, two digits. */
+  issuingProvinceCode: string;
+  /** YYYY-MM-DD for the 2023 form; null for the 2017 form, whose birth year has no century. */
+  birthDate: string | null;
+}
+
+/** The identifier types a subject is resolved by, in the order the API lists them. */
+export const subjectIdentifierTypes = [
+  'resident_id',
+  'credit_code',
+  'passport',
+  'mainland_travel_permit',
+  'foreign_permanent_residence',
+] as const;
+
+export type SubjectIdentifierType = (typeof subjectIdentifierTypes)[number];
+
+/** The types that identify natural persons; every other type (the credit code) an organisation. */
+export const personIdentifierTypes: ReadonlySet<SubjectIdentifierType> = new Set([
+  'resident_id',
+  'passport',
+  'mainland_travel_permit',
+  'foreign_permanent_residence',
+]);
+
+export type ParsedSubjectIdentifier =
+  | ParsedResidentId
+  | ParsedCreditCode
+  | ParsedPassport
+  | ParsedMainlandTravelPermit
+  | ParsedForeignPermanentResidence;
 
 export interface ResidentIdOptions {
   /** The reference date for "not in the future"; default: now. */
   today?: Date;
 }
+
+export interface PassportOptions {
+  /** The passport's nationality, ISO 3166-1 alpha-3; required. */
+  nationality?: string | undefined;
+}
+
+/** Options of `parseSubjectIdentifier`: `today` for birth dates, `nationality` for passports only. */
+export interface SubjectIdentifierOptions extends ResidentIdOptions, PassportOptions {}
 
 function failure(code: IdentifierFailureCode, message: string): IdentifierFailure {
   return { ok: false, code, message };
@@ -145,6 +299,39 @@ export const residentIdProvincePrefixes: ReadonlySet<string> = expand([
 
 /** First two digits accepted in a credit code's division; `100000` (national level) is also accepted. */
 export const creditCodeProvincePrefixes: ReadonlySet<string> = expand(GB2260_PROVINCE_RANGES);
+
+/**
+ * Issuing places of foreign permanent resident ID cards: the mainland's province-level GB/T 2260
+ * codes (the card is issued by the immigration authorities of a mainland province).
+ */
+export const permanentResidenceProvinceCodes: ReadonlySet<string> = expand(
+  GB2260_PROVINCE_RANGES.filter(([from]) => from < 70),
+);
+
+/** Nationalities a foreign permanent resident ID card never carries: Chinese citizens hold none. */
+const CHINESE_NATIONALITIES: ReadonlySet<string> = new Set(['CHN', 'HKG', 'MAC', 'TWN']);
+
+/** The alpha-3 code of a foreign (non-Chinese) nationality given as ISO 3166-1 numeric, or undefined. */
+function foreignNationalityOfNumeric(numeric: string): string | undefined {
+  const alpha3 = iso3166Alpha3ByNumeric.get(numeric);
+  return alpha3 === undefined || CHINESE_NATIONALITIES.has(alpha3) ? undefined : alpha3;
+}
+
+function isForeignNationality(alpha3: string): boolean {
+  return iso3166Alpha3Codes.has(alpha3) && !CHINESE_NATIONALITIES.has(alpha3);
+}
+
+/**
+ * True for an upper-cased value shaped like a foreign permanent resident ID card number: `9`,
+ * a mainland province code and a foreign numeric nationality (2023), or a foreign alpha-3
+ * nationality and 12 digits (2017). Neither form can be a resident identity number.
+ */
+function looksLikePermanentResidence(value: string): boolean {
+  if (/^9\d{16}[\dX]$/.test(value)) {
+    return permanentResidenceProvinceCodes.has(value.slice(1, 3)) && foreignNationalityOfNumeric(value.slice(3, 6)) !== undefined;
+  }
+  return /^[A-Z]{3}\d{12}$/.test(value) && isForeignNationality(value.slice(0, 3));
+}
 
 const NATIONAL_DIVISION = '100000';
 
@@ -181,17 +368,21 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
+function isRealDate(year: number, month: number, day: number): boolean {
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+}
+
 /** Checks an 8-digit yyyyMMdd date; returns a failure message or undefined when acceptable. */
-function birthDateProblem(yyyymmdd: string, today: string, positions: string): string | undefined {
+function birthDateProblem(yyyymmdd: string, today: string, positions: string, document = 'identity number'): string | undefined {
   const year = Number(yyyymmdd.slice(0, 4));
   const month = Number(yyyymmdd.slice(4, 6));
   const day = Number(yyyymmdd.slice(6, 8));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
-    return `The birth date in the identity number (${positions}) is not a real calendar date.`;
+  if (!isRealDate(year, month, day)) {
+    return `The birth date in the ${document} (${positions}) is not a real calendar date.`;
   }
-  if (year < 1800) return `The birth date in the identity number (${positions}) is before 1800.`;
+  if (year < 1800) return `The birth date in the ${document} (${positions}) is before 1800.`;
   const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`;
-  if (iso > today) return `The birth date in the identity number (${positions}) is in the future.`;
+  if (iso > today) return `The birth date in the ${document} (${positions}) is in the future.`;
   return undefined;
 }
 
@@ -204,6 +395,12 @@ export function parseResidentIdNumber(input: string, options?: ResidentIdOptions
       `An identity number has 18 characters (15 on first-generation cards); the one given has ${length}.`,
     );
   }
+  if (looksLikePermanentResidence(raw)) {
+    return failure(
+      'id_number_permanent_residence',
+      'This is the number of a foreign permanent resident ID card, not a resident identity number: resolve it with the identifier type foreign_permanent_residence.',
+    );
+  }
   const legacy = length === 15;
   if (legacy ? !/^\d{15}$/.test(raw) : !/^\d{17}[\dX]$/.test(raw)) {
     return failure(
@@ -213,7 +410,9 @@ export function parseResidentIdNumber(input: string, options?: ResidentIdOptions
         : 'An identity number may contain digits only; just the last of its 18 characters may be the letter X.',
     );
   }
-  if (!residentIdProvincePrefixes.has(raw.slice(0, 2))) {
+  // First-generation numbers (issued until 2004) carry GB/T 2260 provinces only: 83 (2018) and
+  // 91 are never 15-digit, and a `91` one would convert to a permanent resident card's shape.
+  if (!(legacy ? creditCodeProvincePrefixes : residentIdProvincePrefixes).has(raw.slice(0, 2))) {
     return failure('id_number_division', 'The first two digits of the identity number are not a valid province code.');
   }
   const birth = legacy ? `19${raw.slice(6, 12)}` : raw.slice(6, 14);
@@ -376,39 +575,243 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
 }
 
 // ---------------------------------------------------------------------------------------------
+// Passport (any country), with its nationality
+// ---------------------------------------------------------------------------------------------
+
+export const PASSPORT_NUMBER_MIN_LENGTH = 5;
+export const PASSPORT_NUMBER_MAX_LENGTH = 20;
+
+export function parsePassport(input: string, options?: PassportOptions): ParsedPassport | IdentifierFailure {
+  const number = input.trim().toUpperCase();
+  const length = [...number].length;
+  if (length < PASSPORT_NUMBER_MIN_LENGTH || length > PASSPORT_NUMBER_MAX_LENGTH) {
+    return failure(
+      'passport_length',
+      `A passport number has ${PASSPORT_NUMBER_MIN_LENGTH} to ${PASSPORT_NUMBER_MAX_LENGTH} characters; the one given has ${length}.`,
+    );
+  }
+  if (!/^[A-Z0-9]+$/.test(number)) {
+    return failure(
+      'passport_characters',
+      'A passport number is written with the letters A to Z and digits only, without spaces, hyphens or other signs.',
+    );
+  }
+  const nationality = options?.nationality?.trim().toUpperCase() ?? '';
+  if (nationality === '') {
+    return failure(
+      'passport_nationality_missing',
+      "A passport needs its nationality: the issuing country's three-letter code (ISO 3166-1 alpha-3, e.g. CHN, USA, DEU).",
+    );
+  }
+  if (!/^[A-Z]{3}$/.test(nationality) || !iso3166Alpha3Codes.has(nationality)) {
+    return failure(
+      'passport_nationality',
+      'The nationality of a passport must be a three-letter country code from ISO 3166-1 alpha-3 (e.g. CHN, USA, DEU).',
+    );
+  }
+  return { ok: true, kind: 'passport', value: `${nationality}:${number}`, nationality, number };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mainland Travel Permit for Hong Kong, Macao and Taiwan residents
+// ---------------------------------------------------------------------------------------------
+
+export function parseMainlandTravelPermit(input: string): ParsedMainlandTravelPermit | IdentifierFailure {
+  const value = input.trim().toUpperCase();
+  if (/^[HM]\d{8}$/.test(value)) {
+    return { ok: true, kind: 'mainland_travel_permit', value, region: value.startsWith('H') ? 'hong_kong' : 'macao' };
+  }
+  if (/^\d{8}$/.test(value)) return { ok: true, kind: 'mainland_travel_permit', value, region: 'taiwan' };
+  if (/^[HM]\d{10}$/.test(value)) {
+    return failure(
+      'travel_permit_renewal_count',
+      'Leave out the last two digits: they count how often the permit was renewed and are not part of the number, which is the letter and the 8 digits before them.',
+    );
+  }
+  return failure(
+    'travel_permit_format',
+    'A Mainland Travel Permit number is H (Hong Kong) or M (Macao) followed by 8 digits, or 8 digits for Taiwan residents (cards issued since 2015).',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Foreign permanent resident ID card (2023 and 2017 forms)
+// ---------------------------------------------------------------------------------------------
+
+export function parseForeignPermanentResidence(
+  input: string,
+  options?: ResidentIdOptions,
+): ParsedForeignPermanentResidence | IdentifierFailure {
+  const value = input.trim().toUpperCase();
+  const length = [...value].length;
+  if (length !== 18 && length !== 15) {
+    return failure(
+      'permanent_residence_length',
+      `A foreign permanent resident ID card number has 18 characters (15 on cards issued before December 2023); the one given has ${length}.`,
+    );
+  }
+  return length === 18 ? parsePermanentResidence2023(value, options) : parsePermanentResidence2017(value);
+}
+
+function parsePermanentResidence2023(value: string, options?: ResidentIdOptions): ParsedForeignPermanentResidence | IdentifierFailure {
+  if (!/^\d{17}[\dX]$/.test(value)) {
+    return failure(
+      'permanent_residence_characters',
+      'An 18-character permanent resident ID card number may contain digits only; just its last character may be the letter X.',
+    );
+  }
+  if (!value.startsWith('9')) {
+    return failure(
+      'permanent_residence_prefix',
+      'An 18-character permanent resident ID card number starts with 9; a number starting with another digit is a resident identity number: resolve it with the identifier type resident_id.',
+    );
+  }
+  const issuingProvinceCode = value.slice(1, 3);
+  if (!permanentResidenceProvinceCodes.has(issuingProvinceCode)) {
+    return failure(
+      'permanent_residence_division',
+      'Characters 2 and 3 of the permanent resident ID card number must be the province code of the issuing place.',
+    );
+  }
+  const nationality = foreignNationalityOfNumeric(value.slice(3, 6));
+  if (nationality === undefined) {
+    return failure(
+      'permanent_residence_nationality',
+      'Characters 4 to 6 of the permanent resident ID card number must be the numeric code of a foreign nationality (ISO 3166-1).',
+    );
+  }
+  const birth = value.slice(6, 14);
+  const today = chinaDate(options?.today ?? new Date());
+  const dateProblem = birthDateProblem(birth, today, 'characters 7 to 14', 'permanent resident ID card number');
+  if (dateProblem !== undefined) return failure('permanent_residence_birth_date', dateProblem);
+  if (residentIdCheckCharacter(value.slice(0, 17)) !== value.slice(17)) {
+    return failure(
+      'permanent_residence_check',
+      'The permanent resident ID card number is not valid: its last character does not match the others. A digit has probably been mistyped or two digits swapped.',
+    );
+  }
+  return {
+    ok: true,
+    kind: 'foreign_permanent_residence',
+    value,
+    form: '2023',
+    nationality,
+    issuingProvinceCode,
+    birthDate: `${birth.slice(0, 4)}-${birth.slice(4, 6)}-${birth.slice(6, 8)}`,
+  };
+}
+
+function parsePermanentResidence2017(value: string): ParsedForeignPermanentResidence | IdentifierFailure {
+  if (!/^[A-Z]{3}\d{12}$/.test(value)) {
+    return failure(
+      'permanent_residence_characters',
+      'A 15-character permanent resident ID card number is three letters (the nationality) followed by 12 digits.',
+    );
+  }
+  const nationality = value.slice(0, 3);
+  if (!isForeignNationality(nationality)) {
+    return failure(
+      'permanent_residence_nationality',
+      'The first three letters of the permanent resident ID card number must be the code of a foreign nationality (ISO 3166-1 alpha-3).',
+    );
+  }
+  const issuingProvinceCode = value.slice(3, 5);
+  if (!permanentResidenceProvinceCodes.has(issuingProvinceCode)) {
+    return failure(
+      'permanent_residence_division',
+      'Characters 4 and 5 of the permanent resident ID card number must be the province code of the issuing place.',
+    );
+  }
+  // yyMMdd without a century: accepted when it is a real date in 19yy or in 20yy (29 February).
+  const yy = Number(value.slice(5, 7));
+  const month = Number(value.slice(7, 9));
+  const day = Number(value.slice(9, 11));
+  if (!isRealDate(1900 + yy, month, day) && !isRealDate(2000 + yy, month, day)) {
+    return failure(
+      'permanent_residence_birth_date',
+      'The birth date in the permanent resident ID card number (characters 6 to 11) is not a real calendar date.',
+    );
+  }
+  return { ok: true, kind: 'foreign_permanent_residence', value, form: '2017', nationality, issuingProvinceCode, birthDate: null };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dispatch and masking
 // ---------------------------------------------------------------------------------------------
 
 export function parseSubjectIdentifier(
   type: 'resident_id',
   input: string,
-  options?: ResidentIdOptions,
+  options?: SubjectIdentifierOptions,
 ): ParsedResidentId | IdentifierFailure;
 export function parseSubjectIdentifier(
   type: 'credit_code',
   input: string,
-  options?: ResidentIdOptions,
+  options?: SubjectIdentifierOptions,
 ): ParsedCreditCode | IdentifierFailure;
 export function parseSubjectIdentifier(
-  type: SubjectIdentifierType,
+  type: 'passport',
   input: string,
-  options?: ResidentIdOptions,
-): ParsedResidentId | ParsedCreditCode | IdentifierFailure;
+  options?: SubjectIdentifierOptions,
+): ParsedPassport | IdentifierFailure;
+export function parseSubjectIdentifier(
+  type: 'mainland_travel_permit',
+  input: string,
+  options?: SubjectIdentifierOptions,
+): ParsedMainlandTravelPermit | IdentifierFailure;
+export function parseSubjectIdentifier(
+  type: 'foreign_permanent_residence',
+  input: string,
+  options?: SubjectIdentifierOptions,
+): ParsedForeignPermanentResidence | IdentifierFailure;
 export function parseSubjectIdentifier(
   type: SubjectIdentifierType,
   input: string,
-  options?: ResidentIdOptions,
-): ParsedResidentId | ParsedCreditCode | IdentifierFailure {
+  options?: SubjectIdentifierOptions,
+): ParsedSubjectIdentifier | IdentifierFailure;
+export function parseSubjectIdentifier(
+  type: SubjectIdentifierType,
+  input: string,
+  options?: SubjectIdentifierOptions,
+): ParsedSubjectIdentifier | IdentifierFailure {
+  if (type !== 'passport' && options?.nationality !== undefined) {
+    return failure(
+      'nationality_not_applicable',
+      'A nationality is given with passports only; the other identifier types carry it themselves or need none.',
+    );
+  }
   switch (type) {
     case 'resident_id':
       return parseResidentIdNumber(input, options);
     case 'credit_code':
       return parseCreditCode(input);
+    case 'passport':
+      return parsePassport(input, options);
+    case 'mainland_travel_permit':
+      return parseMainlandTravelPermit(input);
+    case 'foreign_permanent_residence':
+      return parseForeignPermanentResidence(input, options);
   }
 }
 
 // Masking lives in the platform, which masks identifiers in what it logs; re-exported for identity's callers.
-export { maskCreditCode, maskResidentId };
+export { maskCreditCode, maskPassport, maskPermanentResidence, maskResidentId, maskTravelPermit };
+
+/** A subject's stored identifier masked the way its type is masked (see the platform's masks). */
+export function maskSubjectIdentifier(type: SubjectIdentifierType, value: string): string {
+  switch (type) {
+    case 'resident_id':
+      return maskResidentId(value);
+    case 'credit_code':
+      return maskCreditCode(value);
+    case 'passport':
+      return maskPassport(value);
+    case 'mainland_travel_permit':
+      return maskTravelPermit(value);
+    case 'foreign_permanent_residence':
+      return maskPermanentResidence(value);
+  }
+}
 
 /**
  * A certificate or document number masked like an ID number when it is one: a resident ID card's

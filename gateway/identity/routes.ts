@@ -7,6 +7,7 @@ import type { AppEnv } from '../platform/context.js';
 import { accessContext } from '../access/request.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { subjectIdentifierTypes } from './identifiers.js';
 import { findSubjectByLink, linkSubject, readSubject, resolveSubject } from './subjects.js';
 import { verifySubjectIdentity } from './verification.js';
 
@@ -19,8 +20,13 @@ const SubjectSchema = z
   .object({
     id: z.string(),
     kind: z.enum(['person', 'organisation']),
-    identifierType: z.enum(['resident_id', 'credit_code']),
-    identifier: z.string().openapi({ description: 'Masked (first 6 and last 4 kept for ID numbers) unless the token has subjects:unmask' }),
+    identifierType: z.enum(subjectIdentifierTypes),
+    identifier: z.string().openapi({
+      description:
+        'Masked unless the token has subjects:unmask: ID numbers and 2023 permanent resident card numbers keep the first 6 and last 4 characters, ' +
+        'credit codes the first 8 and last 2, passports (stored as NATIONALITY:NUMBER, e.g. USA:123456789) the nationality and, ' +
+        'from 8 characters on, the first and last 2, travel permits the H or M and the last 2, 2017 permanent resident card numbers the first 5 and last 2',
+    }),
     name: z.string().openapi({ description: 'Masked (first character kept) unless the token has subjects:unmask' }),
     masked: z.boolean(),
     createdAt: z.string(),
@@ -48,8 +54,9 @@ const resolveRoute = protectedRoute({
   tags: ['subjects'],
   summary: 'Resolve an applicant to a subject, creating it when new',
   description:
-    'Validates the identifier (GB 11643 resident ID number, 15-digit form converted; GB 32100 unified social credit code), ' +
-    'then returns the one subject with it, creating it when the caller holds subjects:write. A name that differs ' +
+    'Validates the identifier (GB 11643 resident ID number, 15-digit form converted; GB 32100 unified social credit code; ' +
+    'passport with its nationality; Mainland Travel Permit of Hong Kong, Macao or Taiwan residents; foreign permanent resident ID card, ' +
+    '2023 or 2017 form), then returns the one subject with it, creating it when the caller holds subjects:write. A name that differs ' +
     'from the one on file is refused (subject_name_mismatch). Each identifier problem has its own error code.',
   scopes: ['subjects:read'],
   request: {
@@ -59,8 +66,18 @@ const resolveRoute = protectedRoute({
       content: {
         'application/json': {
           schema: z.object({
-            identifierType: z.enum(['resident_id', 'credit_code']),
+            identifierType: z.enum(subjectIdentifierTypes),
             identifier: z.string().min(1).max(40).openapi({ example: '11010519491231002X' }),
+            nationality: z
+              .string()
+              .max(8)
+              .optional()
+              .openapi({
+                description:
+                  'Passports only, and required for them: the ISO 3166-1 alpha-3 code of the issuing country (CHN, USA, DEU). ' +
+                  'Refused (nationality_not_applicable) with any other identifier type.',
+                example: 'USA',
+              }),
             name: z
               .string()
               .trim()
@@ -151,7 +168,9 @@ const verifyRoute = protectedRoute({
   description:
     'Sends the subject\'s ID number and name to a department that verifies identities (the first configured one, or `department`), ' +
     'through its adapter. Needs a purpose and, for a conditional resource, an approved access grant; the disclosure is audited. ' +
-    'Outcomes: match, name_mismatch, not_found. Department failures answer with the department_* error codes.',
+    'Outcomes: match, name_mismatch, not_found. Department failures answer with the department_* error codes. ' +
+    'A person known by a passport, Mainland Travel Permit or permanent resident ID card is refused ' +
+    '(422 identifier_type_not_supported_by_department) before any department is asked.',
   scopes: ['subjects:read'],
   request: {
     params: z.object({ subjectId: SubjectIdSchema }),

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import type { SubjectRef } from '../../adapters/sdk/types.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import type { Principal } from '../auth/principal.js';
@@ -15,10 +16,10 @@ import { subjectLinks, subjects } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import {
   type SubjectIdentifierType,
-  maskCreditCode,
   maskName,
-  maskResidentId,
+  maskSubjectIdentifier,
   parseSubjectIdentifier,
+  personIdentifierTypes,
 } from './identifiers.js';
 
 export type SubjectKind = 'person' | 'organisation';
@@ -52,7 +53,40 @@ export function newSubjectId(): string {
 }
 
 function kindOf(type: SubjectIdentifierType): SubjectKind {
-  return type === 'resident_id' ? 'person' : 'organisation';
+  return personIdentifierTypes.has(type) ? 'person' : 'organisation';
+}
+
+/**
+ * The subject as a department adapter names it. Adapters know persons by resident ID number and
+ * organisations by credit code only (`SubjectRef`): a person known by a passport, a travel permit
+ * or a permanent resident ID card cannot be asked about, and is refused here
+ * (`identifier_type_not_supported_by_department`) rather than sent with that number posing as an
+ * ID number.
+ */
+export function departmentSubjectRef(
+  subject: { identifierType: string; identifier: string; name: string },
+  departmentCode?: string,
+): SubjectRef {
+  if (subject.identifierType === 'resident_id') return { kind: 'person', idNumber: subject.identifier, name: subject.name };
+  if (subject.identifierType === 'credit_code') return { kind: 'organisation', creditCode: subject.identifier, name: subject.name };
+  throw new ApiError(
+    'identifier_type_not_supported_by_department',
+    `${departmentCode ?? 'The department system'} is asked about persons by resident ID number only, and this person is known by ${identifierTypeLabel(subject.identifierType)}.`,
+    { identifierType: subject.identifierType },
+  );
+}
+
+function identifierTypeLabel(type: string): string {
+  switch (type) {
+    case 'passport':
+      return 'a passport';
+    case 'mainland_travel_permit':
+      return 'a Mainland Travel Permit';
+    case 'foreign_permanent_residence':
+      return 'a foreign permanent resident ID card';
+    default:
+      return 'another identifier';
+  }
 }
 
 /** Names compare after Unicode normalisation and with inner whitespace collapsed. */
@@ -91,7 +125,7 @@ export function disclosedSubjectFields(masked: boolean, withLinks: boolean): str
 
 export function subjectView(row: SubjectRow, links: LinkRow[], unmask: boolean): SubjectView {
   const type = row.identifierType as SubjectIdentifierType;
-  const identifier = unmask ? row.identifier : type === 'resident_id' ? maskResidentId(row.identifier) : maskCreditCode(row.identifier);
+  const identifier = unmask ? row.identifier : maskSubjectIdentifier(type, row.identifier);
   return {
     id: row.id,
     kind: row.kind,
@@ -118,6 +152,8 @@ async function linksOf(tx: Queryable, subjectId: string): Promise<LinkRow[]> {
 export interface ResolveSubjectInput {
   identifierType: SubjectIdentifierType;
   identifier: string;
+  /** Passports only: ISO 3166-1 alpha-3; stored in the identifier (`USA:123456789`). */
+  nationality?: string | undefined;
   name: string;
 }
 
@@ -129,7 +165,7 @@ export async function resolveSubject(
   context: AccessContext,
   input: ResolveSubjectInput,
 ): Promise<{ subject: SubjectView; created: boolean }> {
-  const parsed = parseSubjectIdentifier(input.identifierType, input.identifier);
+  const parsed = parseSubjectIdentifier(input.identifierType, input.identifier, input.nationality === undefined ? {} : { nationality: input.nationality });
   if (!parsed.ok) throw new ApiError(parsed.code, parsed.message);
   const name = normaliseName(input.name);
   const { principal } = context;

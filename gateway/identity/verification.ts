@@ -13,7 +13,7 @@ import type { DepartmentRegistry, RegisteredDepartment } from '../departments/re
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
 import { ApiError } from '../platform/errors.js';
-import { requireSubject, subjectDisclosure } from './subjects.js';
+import { departmentSubjectRef, requireSubject, subjectDisclosure } from './subjects.js';
 
 export interface VerificationContext extends AccessContext {
   departments: DepartmentRegistry;
@@ -51,11 +51,17 @@ export async function verifySubjectIdentity(
   if (subject.kind !== 'person') {
     throw new ApiError('identity_verification_not_applicable', 'Only persons (resident ID numbers) can be verified against the population register.');
   }
+  // A person known by a passport, travel permit or permanent resident card is refused before any
+  // department is chosen or called: the register is asked by resident ID number only.
+  const ref = departmentSubjectRef(subject, input.department);
+  if (ref.kind !== 'person') {
+    throw new ApiError('identity_verification_not_applicable', 'Only persons (resident ID numbers) can be verified against the population register.');
+  }
   const department = chooseVerifier(context.departments, input.department);
   let answer: { result: IdentityVerificationResult; decision: AllowedDecision };
   try {
     answer = await callDepartment({ ...context, subjectRef: subject.id }, department, 'verifyIdentity', (adapter, callContext) =>
-      adapter.verifyIdentity!({ idNumber: subject.identifier, name: subject.name }, callContext),
+      adapter.verifyIdentity!({ idNumber: ref.idNumber, name: ref.name }, callContext),
     );
   } catch (error) {
     // The identifier and name may have reached the department even when its answer failed.

@@ -3,7 +3,15 @@
  * masked the way the API masks it, and ids of our own and longer runs are left alone.
  */
 import { describe, expect, it } from 'vitest';
-import { containsIdentifier, maskCreditCode, maskIdentifiersInText, maskResidentId } from './identifier-masking.js';
+import {
+  containsIdentifier,
+  maskCreditCode,
+  maskIdentifiersInText,
+  maskPassport,
+  maskPermanentResidence,
+  maskResidentId,
+  maskTravelPermit,
+} from './identifier-masking.js';
 
 describe('maskIdentifiersInText', () => {
   it('masks ID numbers (18 characters, either x, and the 15-digit form) and credit codes (either case) wherever they stand alone', () => {
@@ -24,9 +32,29 @@ describe('maskIdentifiersInText', () => {
     for (const text of untouched) expect(maskIdentifiersInText(text)).toBe(text);
   });
 
+  it('masks permanent resident card numbers (2023: shaped like ID numbers; 2017: three letters and 12 digits)', () => {
+    expect(maskIdentifiersInText('card 911840198503150120 refused')).toBe('card 911840********0120 refused');
+    expect(maskIdentifiersInText('card 91184019850315018x.')).toBe('card 911840********018x.');
+    expect(maskIdentifiersInText('old card USA118503150012, again usa118503150012')).toBe('old card USA11********12, again usa11********12');
+  });
+
+  it('masks Hong Kong and Macao travel permits (with or without the renewal count) and PRC passports', () => {
+    expect(maskIdentifiersInText('通行证H12345678与M8765432101')).toBe('通行证H******78与M********01');
+    expect(maskIdentifiersInText('passport E12345678 / EA1234567 / G12345678')).toBe('passport E******78 / E******67 / G******78');
+  });
+
+  it('leaves alone what cannot be told from ordinary text: foreign passports, Taiwan permits (8 digits), dates', () => {
+    const untouched = ['passport C01X00T47', 'permit 01234567', 'on 20250615', 'H1234567 has 7 digits', 'build E1234567 and E123456789', 'HK12345678', 'USA11850315001'];
+    for (const text of untouched) expect(maskIdentifiersInText(text)).toBe(text);
+  });
+
   it('agrees with the masks of single values', () => {
     expect(maskIdentifiersInText('11010519491231002X')).toBe(maskResidentId('11010519491231002X'));
     expect(maskIdentifiersInText('91350100M000100Y43')).toBe(maskCreditCode('91350100M000100Y43'));
+    expect(maskIdentifiersInText('911840198503150120')).toBe(maskPermanentResidence('911840198503150120'));
+    expect(maskIdentifiersInText('USA118503150012')).toBe(maskPermanentResidence('USA118503150012'));
+    expect(maskIdentifiersInText('H12345678')).toBe(maskTravelPermit('H12345678'));
+    expect(maskIdentifiersInText('E12345678')).toBe(maskPassport('E12345678'));
   });
 });
 
@@ -35,6 +63,11 @@ describe('containsIdentifier', () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       expect(containsIdentifier('trace-11010519491231002X')).toBe(true);
       expect(containsIdentifier('req_d45b3a5ffa6a4a7da67baef65e6ccd51')).toBe(false);
+      expect(containsIdentifier('trace-911840198503150120')).toBe(true);
+      expect(containsIdentifier('trace-USA118503150012')).toBe(true);
+      expect(containsIdentifier('trace-H12345678')).toBe(true);
+      expect(containsIdentifier('trace-E12345678')).toBe(true);
+      expect(containsIdentifier('trace-C01X00T47')).toBe(false);
     }
   });
 });

@@ -1,11 +1,18 @@
 /**
- * Masking of subject identifiers: resident ID numbers (GB 11643) and unified social credit codes
- * (GB 32100). Pure functions. They live in the platform because the platform itself masks
- * identifiers wherever client-supplied text could reach a log line or a response (error messages,
- * request ids) and may not import a capability; identity re-exports them for its own use.
+ * Masking of subject identifiers: resident ID numbers (GB 11643), unified social credit codes
+ * (GB 32100), passports, Mainland Travel Permits of Hong Kong, Macao and Taiwan residents and
+ * foreign permanent resident ID cards. Pure functions. They live in the platform because the
+ * platform itself masks identifiers wherever client-supplied text could reach a log line or a
+ * response (error messages, request ids) and may not import a capability; identity re-exports
+ * them for its own use.
  *
  * Masking keeps a fixed, non-identifying part visible: ID numbers keep the first 6 (division) and
- * last 4 characters; credit codes keep the first 8 (authority, category, division) and the last 2.
+ * last 4 characters; credit codes keep the first 8 (authority, category, division) and the last 2;
+ * passports their nationality and, from 8 characters on, the first character (a document series
+ * such as the E or G of PRC passports) and the last 2; travel permits the H or M (whose permit) and
+ * the last 2; permanent resident ID cards of 2023 like ID numbers (first 6: the 9, the issuing
+ * province, the nationality; last 4), those of 2017 the first 5 (nationality, issuing province)
+ * and the last 2. Every mask hides the birth date where the number has one.
  */
 
 /**
@@ -36,18 +43,61 @@ export function maskCreditCode(value: string): string {
 }
 
 /**
- * Anything shaped like an identifier, standing alone (not inside a longer run of letters and
- * digits): an 18-character ID number, a credit code (its 31-character alphabet, either case), or
- * the 15-digit first-generation ID number. Check characters are deliberately not verified: a
- * mistyped number is still someone's number, and masking a look-alike in a log line costs nothing.
+ * `USA:1******89`: the nationality kept; of the number, the first character and the last 2 when it
+ * has 8 characters or more (at least 5 hidden), nothing when it is shorter. A value without a
+ * nationality (a bare passport number in free text) is masked the same way.
  */
-const IDENTIFIER_SHAPES = /(?<![0-9A-Za-z])(?:(\d{17}[\dX])|([0-9A-HJ-NPQRTUWXY]{18})|(\d{15}))(?![0-9A-Za-z])/gi;
+export function maskPassport(value: string): string {
+  const colon = value.indexOf(':');
+  const nationality = colon < 0 ? '' : value.slice(0, colon + 1);
+  const number = value.slice(colon + 1);
+  return nationality + ([...number].length >= 8 ? maskMiddle(number, 1, 2) : '*'.repeat([...number].length));
+}
+
+/**
+ * `H******78` / `******78`: the H or M (Hong Kong or Macao) kept, and the last 2 digits; a number
+ * quoted with its renewal count (`H1234567801`) keeps the letter and the renewal count.
+ */
+export function maskTravelPermit(value: string): string {
+  return /^[HM]/i.test(value) ? maskMiddle(value, 1, 2) : maskMiddle(value, 0, 2);
+}
+
+/**
+ * The 2023 card's 18 characters like an ID number (`911840********123X`: the 9, the issuing
+ * province and the nationality, and the last 4), the 2017 card's 15 keeping nationality and
+ * issuing province and the last 2 (`USA11********01`); the birth date is hidden in both.
+ */
+export function maskPermanentResidence(value: string): string {
+  return [...value].length === 15 ? maskMiddle(value, 5, 2) : maskResidentId(value);
+}
+
+/**
+ * Anything shaped like an identifier, standing alone (not inside a longer run of letters and
+ * digits): an 18-character ID number (which is also the shape of a 2023 permanent resident ID card
+ * number), a credit code (its 31-character alphabet, either case), the 15-digit first-generation
+ * ID number, a 2017 permanent resident ID card number (three letters and 12 digits), a Hong Kong or
+ * Macao residents' travel permit (H or M and 8 digits, or 10 with the renewal count), and a PRC
+ * ordinary passport (E or G and 8 digits, or E, a letter and 7 digits). Check characters are
+ * deliberately not verified: a mistyped number is still someone's number, and masking a
+ * look-alike in a log line costs nothing. Passports of other countries (any 5 to 20 letters and
+ * digits) and Taiwan residents' permits (8 digits, like a date or an amount) have no shape that
+ * can be told apart from ordinary text, and are not looked for.
+ */
+const IDENTIFIER_SHAPES =
+  /(?<![0-9A-Za-z])(?:(?<residentId>\d{17}[\dX])|(?<creditCode>[0-9A-HJ-NPQRTUWXY]{18})|(?<residentId15>\d{15})|(?<permanentResidence2017>[A-Z]{3}\d{12})|(?<travelPermit>[HM]\d{8}(?:\d{2})?)|(?<prcPassport>[EG]\d{8}|E[A-Z]\d{7}))(?![0-9A-Za-z])/gi;
+
+type ShapeGroups = Partial<Record<'residentId' | 'creditCode' | 'residentId15' | 'permanentResidence2017' | 'travelPermit' | 'prcPassport', string>>;
 
 /** `text` with every identifier-shaped run masked (see IDENTIFIER_SHAPES). */
 export function maskIdentifiersInText(text: string): string {
-  return text.replace(IDENTIFIER_SHAPES, (whole, residentId: string | undefined, creditCode: string | undefined) =>
-    creditCode !== undefined && residentId === undefined ? maskCreditCode(whole) : maskResidentId(whole),
-  );
+  return text.replace(IDENTIFIER_SHAPES, (whole: string, ...rest: unknown[]) => {
+    const groups = rest.at(-1) as ShapeGroups;
+    if (groups.creditCode !== undefined) return maskCreditCode(whole);
+    if (groups.permanentResidence2017 !== undefined) return maskPermanentResidence(whole);
+    if (groups.travelPermit !== undefined) return maskTravelPermit(whole);
+    if (groups.prcPassport !== undefined) return maskPassport(whole);
+    return maskResidentId(whole);
+  });
 }
 
 /** The same shapes without the global flag, whose `lastIndex` would make `test` stateful. */
