@@ -23,6 +23,7 @@ let gw: TestGateway;
 let psb: RunningSimulator;
 let windowToken: string;
 let unmaskToken: string;
+let caseToken: string;
 
 interface SubjectBody {
   id: string;
@@ -45,6 +46,7 @@ beforeAll(async () => {
   const window = await gw.createClient('window');
   windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write'])).accessToken;
   unmaskToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:unmask'])).accessToken;
+  caseToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'certificates:read', 'cases:read', 'cases:write'])).accessToken;
   // The population register is a conditional resource: this window may use it.
   const now = new Date();
   await gw.services.db.insert(accessRequests).values({
@@ -181,6 +183,35 @@ describe('departments that know persons by resident ID number only', () => {
       expect(problem).toMatchObject({ status: 422, code: 'identifier_type_not_supported_by_department', identifierType: subject.identifierType });
     }
     expect(psb.requestCount()).toBe(0);
+  });
+
+  it('are not asked for a certificate of such a person: the answer says why, the department is not called, the refusal is on record', async () => {
+    const person = await resolved({ identifierType: 'passport', identifier: 'K7654321', nationality: 'DEU', name: 'Anna Weber' }, 201);
+    psb.resetCounts();
+    const response = await gw.request(`/v1/subjects/${person.id}/certificates`, {
+      method: 'POST',
+      headers: bearer(caseToken, { ...PURPOSE, ...JSON_BODY }),
+      body: JSON.stringify({ types: ['household_register'] }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { results: { status: string; error: { code: string } | null; certificate: unknown }[] };
+    expect(body.results[0]).toMatchObject({ status: 'denied', certificate: null, error: { code: 'identifier_type_not_supported_by_department' } });
+    expect(psb.requestCount()).toBe(0);
+    const audited = await gw.database.db.execute(sql`select count(*)::int as n from audit_entries where subject_ref = ${person.id} and 'refused:identifier_type_not_supported_by_department' = any(fields)`);
+    expect(Number(rowsOf<{ n: number }>(audited)[0]?.n)).toBe(1);
+  });
+
+  it('cannot open a case for such a person: the case would go to such a department; 422 and no case written', async () => {
+    const person = await resolved({ identifierType: 'mainland_travel_permit', identifier: 'H87654321', name: '陈志明' }, 201);
+    const before = await gw.database.db.execute(sql`select count(*)::int as n from cases`);
+    const response = await gw.request('/v1/cases', {
+      method: 'POST',
+      headers: bearer(caseToken, { ...PURPOSE, ...JSON_BODY }),
+      body: JSON.stringify({ itemCode: 'household_move_in', subjectId: person.id }),
+    });
+    expect(await problemOf(response)).toMatchObject({ status: 422, code: 'identifier_type_not_supported_by_department', identifierType: 'mainland_travel_permit' });
+    const after = await gw.database.db.execute(sql`select count(*)::int as n from cases`);
+    expect(rowsOf<{ n: number }>(after)[0]?.n).toBe(rowsOf<{ n: number }>(before)[0]?.n);
   });
 
   it('still verify a resident ID number (the refusal is about the type, not the route)', async () => {

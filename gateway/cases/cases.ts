@@ -23,7 +23,7 @@ import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, caseParties, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import { subjectDisclosure } from '../identity/subjects.js';
+import { requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
 import { type ItemDefinition, type ItemRequirement, requireItemFrom, stageOf } from '../items/catalogue.js';
 import { deliverabilityGaps } from '../items/deliverability.js';
 import { checkForm } from '../items/form.js';
@@ -585,6 +585,7 @@ async function checkedParties(
     if (PERSON_ROLES.has(party.role) && found.kind !== 'person') {
       throw new ApiError('party_kind_mismatch', `The ${declared.get(party.role)?.name ?? party.role} is a person; the subject named is an organisation.`, { role: party.role });
     }
+    requireDepartmentIdentifier(found.identifierType, item.departments.join(', '));
     checked.set(party.role, { id: found.id, decision });
   }
   return checked;
@@ -655,6 +656,8 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         ),
       ]);
       if (!subject) throw new ApiError('not_found', 'No such subject.');
+      // The case goes to department systems that know persons by resident ID number only.
+      requireDepartmentIdentifier(subject.identifierType, item.departments.join(', '));
       const reusableFor = new Map<string, Map<string, MaterialRow>>([['applicant', available], ...[...parties.keys()].map((role, index) => [role, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const)]);
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
         throw new ApiError('item_not_for_subject', `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, {

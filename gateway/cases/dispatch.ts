@@ -25,7 +25,8 @@ import { hostname } from 'node:os';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { CaseSubmissionReceipt, CaseSubmissionRequest, SubjectRef, SubmittedMaterial } from '../../adapters/sdk/types.js';
+import type { CaseSubmissionReceipt, CaseSubmissionRequest, SubmittedMaterial } from '../../adapters/sdk/types.js';
+import { departmentSubjectRef } from '../identity/subjects.js';
 import { newAuditEntryId, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { ClientKind } from '../auth/scopes.js';
@@ -99,7 +100,7 @@ export function backoffDelayMs(attempt: number, settings: Pick<DispatchSettings,
  * business refusal), cannot receive cases at all, or may not be called. These dead-letter at
  * once; the rest (down, slow, overloaded, a broken answer) are retried with backoff.
  */
-const DEFINITIVE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['department_rejected', 'department_error', 'capability_not_offered', 'department_not_allowed']);
+const DEFINITIVE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['department_rejected', 'department_error', 'capability_not_offered', 'department_not_allowed', 'identifier_type_not_supported_by_department']);
 
 interface AttemptFailure {
   code: string;
@@ -393,10 +394,9 @@ export class DeliveryWorker {
       selectSubmittedParties(this.db, { caseId: claim.caseId }),
     ]);
     if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
-    const refOf = (kind: string | null, identifier: string, name: string): SubjectRef =>
-      kind === 'person' ? { kind: 'person', idNumber: identifier, name } : { kind: 'organisation', creditCode: identifier, name };
-    const subject = refOf(row.subjectKind, row.identifier, row.name);
-    const parties = partyRows.map((party) => ({ role: party.role, subject: refOf(party.kind, party.identifier, party.name) }));
+    // Opening refused subjects departments cannot be asked about; a subject changed since is refused here, definitively.
+    const subject = departmentSubjectRef(row, claim.departmentCode);
+    const parties = partyRows.map((party) => ({ role: party.role, subject: departmentSubjectRef(party, claim.departmentCode) }));
     const submitted: SubmittedMaterial[] = attached.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256, mediaType: material.mediaType, size: material.size }));
     return {
       request: {

@@ -37,8 +37,8 @@ export const selectCaseMaterials = reusableStatement<
     .prepare('select_case_materials'),
 );
 
-export const selectSubjectKind = reusableStatement<{ subjectId: string }, { id: string; kind: string }[]>((on) =>
-  on.select({ id: subjects.id, kind: subjects.kind }).from(subjects).where(eq(subjects.id, placeholder('subjectId'))).prepare('select_subject_kind'),
+export const selectSubjectKind = reusableStatement<{ subjectId: string }, { id: string; kind: string; identifierType: string }[]>((on) =>
+  on.select({ id: subjects.id, kind: subjects.kind, identifierType: subjects.identifierType }).from(subjects).where(eq(subjects.id, placeholder('subjectId'))).prepare('select_subject_kind'),
 );
 
 export const insertCaseEvent = reusableStatement<{ caseId: string; kind: string; detail: Record<string, unknown> }, unknown>((on) =>
@@ -133,6 +133,7 @@ export const selectSubmittedCase = reusableStatement<
     operatorId: string | null;
     subjectId: string;
     subjectKind: (typeof subjects.$inferSelect)['kind'];
+    identifierType: string;
     identifier: string;
     name: string;
     submissions: Record<string, string>;
@@ -150,6 +151,7 @@ export const selectSubmittedCase = reusableStatement<
       operatorId: cases.operatorId,
       subjectId: subjects.id,
       subjectKind: subjects.kind,
+      identifierType: subjects.identifierType,
       identifier: subjects.identifier,
       name: subjects.name,
       submissions: items.submissions,
@@ -177,9 +179,9 @@ export const selectSubmittedMaterials = reusableStatement<{ caseId: string }, { 
 );
 
 /** The parties a department receives with the case (the buyer, an agent): role, kind, identifier and name. */
-export const selectSubmittedParties = reusableStatement<{ caseId: string }, { role: string; kind: 'person' | 'organisation'; identifier: string; name: string }[]>((on) =>
+export const selectSubmittedParties = reusableStatement<{ caseId: string }, { role: string; kind: 'person' | 'organisation'; identifierType: string; identifier: string; name: string }[]>((on) =>
   on
-    .select({ role: caseParties.role, kind: subjects.kind, identifier: subjects.identifier, name: subjects.name })
+    .select({ role: caseParties.role, kind: subjects.kind, identifierType: subjects.identifierType, identifier: subjects.identifier, name: subjects.name })
     .from(caseParties)
     .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
     .where(eq(caseParties.caseId, placeholder('caseId')))

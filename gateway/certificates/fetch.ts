@@ -24,6 +24,7 @@ import { invokeDepartment } from '../departments/calls.js';
 import type { PublishedContracts } from '../departments/published-contracts.js';
 import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
 import { maskCreditCode, maskName, maskResidentId } from '../identity/identifiers.js';
+import { departmentSubjectRef } from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
@@ -102,6 +103,7 @@ const UNAVAILABLE_CODES = new Set(['department_unavailable', 'department_circuit
 interface SubjectRow {
   id: string;
   kind: 'person' | 'organisation';
+  identifierType: string;
   identifier: string;
   name: string;
 }
@@ -172,10 +174,6 @@ function checkTypesFitSubject(types: readonly string[], catalogue: Map<string, M
   if (wrongKind.length > 0) {
     throw new ApiError('certificate_type_not_for_subject', `${wrongKind.join(', ')} ${wrongKind.length === 1 ? 'belongs' : 'belong'} to ${subject.kind === 'person' ? 'organisations' : 'persons'}, and this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, { types: wrongKind });
   }
-}
-
-function subjectRefOf(subject: SubjectRow): SubjectRef {
-  return subject.kind === 'person' ? { kind: 'person', idNumber: subject.identifier, name: subject.name } : { kind: 'organisation', creditCode: subject.identifier, name: subject.name };
 }
 
 export async function fetchCertificates(context: CertificateFetchContext, subjectId: string, request: CertificateFetchRequest): Promise<CertificateFetchAnswer> {
@@ -281,11 +279,20 @@ async function askDepartment(
 ): Promise<CertificateAnswer> {
   const { services } = context;
   const department = plan.provider;
+  let subjectRef: SubjectRef;
+  try {
+    subjectRef = departmentSubjectRef(subject, department.code);
+  } catch (error) {
+    // A person known by a passport or a permit: the department cannot be asked, so it is not called.
+    if (!(error instanceof ApiError)) throw error;
+    await auditCertificate(context.db, context, subject.id, plan, 'denied', [`department:${department.code}`, `refused:${error.code}`]);
+    return emptyAnswer(plan.type.code, 'denied', department.code, error);
+  }
   let result: CertificateResult | 'deadline';
   try {
     result = await Promise.race([
       invokeDepartment({ requestId: context.requestId, logger: services.logger, signal }, department, 'fetchCertificate', (adapter, callContext) =>
-        adapter.fetchCertificate!({ certificateType: plan.type.code, subject: subjectRefOf(subject), ...(plan.number === undefined ? {} : { certificateNumber: plan.number }) }, callContext),
+        adapter.fetchCertificate!({ certificateType: plan.type.code, subject: subjectRef, ...(plan.number === undefined ? {} : { certificateNumber: plan.number }) }, callContext),
       ),
       whenAborted(signal),
     ]);

@@ -18,7 +18,7 @@ export interface StoredCopy {
 }
 
 export interface StoredRead {
-  subject: { id: string; kind: 'person' | 'organisation'; identifier: string; name: string } | null;
+  subject: { id: string; kind: 'person' | 'organisation'; identifierType: string; identifier: string; name: string } | null;
   /** The newest valid stored copy per type. */
   stored: Map<string, StoredCopy>;
 }
@@ -43,6 +43,7 @@ interface AuditPlan {
 interface Row {
   subject_id: string | null;
   subject_kind: 'person' | 'organisation' | null;
+  identifier_type: string | null;
   identifier: string | null;
   name: string | null;
   material_id: string | null;
@@ -92,7 +93,7 @@ export async function readAndAudit(
   const { principal, purpose, requestId } = context;
   const rows = await database.prepared<Row>(sql`
     with subject as (
-      select id, kind::text as kind, identifier, name from subjects where id = ${subjectId}
+      select id, kind::text as kind, identifier_type, identifier, name from subjects where id = ${subjectId}
     ), stored as (
       select distinct on (c.certificate_type)
              c.material_id, c.certificate_type, c.certificate_number, c.department_code, c.contract_resource, c.contract_version,
@@ -115,10 +116,10 @@ export async function readAndAudit(
               or exists (select 1 from stored s where s.certificate_type = p.type_code and s.checked_ms > p.fresh_after_ms))
       returning 1
     )
-    select (select count(*) from audited) as audited, subject.id as subject_id, subject.kind as subject_kind, subject.identifier, subject.name, stored.*
+    select (select count(*) from audited) as audited, subject.id as subject_id, subject.kind as subject_kind, subject.identifier_type, subject.identifier, subject.name, stored.*
       from subject left join stored on true`);
   const first = rows[0];
-  if (!first?.subject_id || !first.subject_kind || first.identifier === null || first.name === null) return { subject: null, stored: new Map() };
+  if (!first?.subject_id || !first.subject_kind || first.identifier_type === null || first.identifier === null || first.name === null) return { subject: null, stored: new Map() };
   const stored = new Map<string, StoredCopy>();
   for (const row of rows) {
     if (row.material_id === null || row.certificate_type === null) continue;
@@ -138,5 +139,5 @@ export async function readAndAudit(
       material: { id: row.material_id, subjectId, status: 'valid', contentSha256: row.content_sha256 ?? '', mediaType: row.media_type ?? '', contentSize: Number(row.content_size) },
     });
   }
-  return { subject: { id: first.subject_id, kind: first.subject_kind, identifier: first.identifier, name: first.name }, stored };
+  return { subject: { id: first.subject_id, kind: first.subject_kind, identifierType: first.identifier_type, identifier: first.identifier, name: first.name }, stored };
 }

@@ -67,12 +67,19 @@ export function departmentSubjectRef(
   subject: { identifierType: string; identifier: string; name: string },
   departmentCode?: string,
 ): SubjectRef {
-  if (subject.identifierType === 'resident_id') return { kind: 'person', idNumber: subject.identifier, name: subject.name };
-  if (subject.identifierType === 'credit_code') return { kind: 'organisation', creditCode: subject.identifier, name: subject.name };
+  requireDepartmentIdentifier(subject.identifierType, departmentCode);
+  return subject.identifierType === 'resident_id'
+    ? { kind: 'person', idNumber: subject.identifier, name: subject.name }
+    : { kind: 'organisation', creditCode: subject.identifier, name: subject.name };
+}
+
+/** Refuses a subject that department systems cannot be asked about (see departmentSubjectRef). */
+export function requireDepartmentIdentifier(identifierType: string, departmentCode?: string): void {
+  if (identifierType === 'resident_id' || identifierType === 'credit_code') return;
   throw new ApiError(
     'identifier_type_not_supported_by_department',
-    `${departmentCode ?? 'The department system'} is asked about persons by resident ID number only, and this person is known by ${identifierTypeLabel(subject.identifierType)}.`,
-    { identifierType: subject.identifierType },
+    `${departmentCode ?? 'The department system'} is asked about persons by resident ID number only, and this person is known by ${identifierTypeLabel(identifierType)}.`,
+    { identifierType },
   );
 }
 
