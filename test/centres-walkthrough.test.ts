@@ -8,8 +8,7 @@
  *
  * Needs bash, curl and jq on the PATH, like the walk-through.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
@@ -20,59 +19,18 @@ import { fixedClock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { freshDatabase, LogCapture, type TestDatabase } from './harness.js';
+import { announcedScript, runBash, type ScriptRun, walkThroughBlocks } from './support/walk-through.js';
 
 /** A Wednesday, 10:00 in Beijing: the case's dates come from it, never from the day the test runs. */
 const clock = fixedClock('2026-12-16T02:00:00.000Z');
 const WALK_THROUGH_TIMEOUT_MS = 90_000;
-
-/** The ```sh blocks of the section whose heading starts with "## Walk-through", in order. */
-function walkThroughBlocks(markdown: string): string[] {
-  const start = markdown.search(/^## Walk-through/m);
-  if (start < 0) throw new Error('docs/centres.md has no "## Walk-through" section');
-  const rest = markdown.slice(start + 1);
-  const next = rest.search(/^## /m);
-  const section = next < 0 ? rest : rest.slice(0, next);
-  return [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
-}
-
-interface ScriptRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `script` with bash in its own process group; the whole group is killed after `timeoutMs`. */
-function runBash(script: string, env: Record<string, string>, cwd: string, timeoutMs: number): Promise<ScriptRun> {
-  const file = join(cwd, 'walk-through.sh');
-  writeFileSync(file, script);
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [file], { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      stderr += `\n[killed after ${timeoutMs} ms]`;
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 describe('docs/centres.md walk-through', () => {
   let database: TestDatabase;
   let gateway: RunningGateway;
   let workDir: string;
   let run: ScriptRun;
-  const blocks = walkThroughBlocks(readFileSync(new URL('../docs/centres.md', import.meta.url), 'utf8'));
+  const blocks = walkThroughBlocks('docs/centres.md');
 
   beforeAll(async () => {
     database = await freshDatabase();
@@ -107,9 +65,7 @@ describe('docs/centres.md walk-through', () => {
   it(
     'runs every block in order, in one shell, against the gateway',
     async () => {
-      // Each block announces itself, so a failure names the step that stopped the run.
-      const script = blocks.map((block, index) => `echo '--- block ${index}'\n${block}`).join('\n');
-      run = await runBash(script, { BASE: gateway.url }, workDir, WALK_THROUGH_TIMEOUT_MS);
+      run = await runBash(announcedScript(blocks), { BASE: gateway.url }, workDir, WALK_THROUGH_TIMEOUT_MS);
       const transcript = `exit ${run.code ?? run.signal}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
       expect(run.code, transcript).toBe(0);
       expect(run.stdout, transcript).toContain(`--- block ${blocks.length - 1}`);

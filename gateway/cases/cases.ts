@@ -966,7 +966,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
     );
   }
   const deferred = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable' || entry.state === 'deferrable') && !entry.optional && entry.deferrableDays !== null);
-  const now = new Date();
+  const now = services.clock.now();
   const deferredUntil = new Map(deferred.map((entry) => [entry.requirementCode, calendar.addWorkingDays(today, entry.deferrableDays ?? 0)]));
   const due = dueDates(calendar, today, row.promisedDays, item.statutoryDays, 0);
   // An escalated item (上报件) goes up the tree to the centre of the level that decides it.
