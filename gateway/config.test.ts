@@ -31,6 +31,16 @@ describe('configuration', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'ONEWINDOW_DEMO']) expect(message).toContain(name);
   });
 
+  it('keeps the demo (well-known secrets) on loopback unless forced', () => {
+    expect(parseConfig({ HOST: '127.0.0.1' }).demo).toBe(true);
+    expect(parseConfig({ HOST: '::1' }).demo).toBe(true);
+    expect(parseConfig({ HOST: 'localhost' }).demo).toBe(true);
+    expect(() => parseConfig({ HOST: '0.0.0.0' })).toThrow(/ONEWINDOW_DEMO: .*HOST=0\.0\.0\.0.*ONEWINDOW_DEMO=false.*ONEWINDOW_DEMO=force/s);
+    expect(() => parseConfig({ HOST: '10.20.0.5', ONEWINDOW_DEMO: 'true' })).toThrow(ConfigError);
+    expect(parseConfig({ HOST: '0.0.0.0', ONEWINDOW_DEMO: 'false' }).demo).toBe(false);
+    expect(parseConfig({ HOST: '0.0.0.0', ONEWINDOW_DEMO: 'force' }).demo).toBe(true);
+  });
+
   it('refuses a key publication window shorter than the token lifetime', () => {
     expect(() => parseConfig({ ACCESS_TOKEN_TTL_SECONDS: '600', RETIRED_KEY_PUBLISH_SECONDS: '120' })).toThrow(/RETIRED_KEY_PUBLISH_SECONDS/);
   });

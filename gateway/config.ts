@@ -167,8 +167,12 @@ export const configSchema = z
     PROGRESS_MAX_FAILURES: integer(1, 1000).default(5),
     /** Share of a case's promised working days used at which supervision warns that it is approaching its deadline. */
     SUPERVISION_WARNING_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
-    /** Seed the demo clients (with well-known secrets) at start. Turn off in production. */
-    ONEWINDOW_DEMO: booleanFromEnv.default(true),
+    /**
+     * Seed the demo clients (with well-known secrets) at start. Turn off in production. On a
+     * non-loopback HOST the demo is refused unless forced (`force`): anyone who can reach the
+     * gateway could sign in as its administrator with the published secret.
+     */
+    ONEWINDOW_DEMO: z.enum(['true', 'false', '1', '0', 'yes', 'no', 'force']).default('true'),
     /** JSON file listing the department systems and their adapters (see README, "Departments"). */
     DEPARTMENTS_FILE: z.string().min(1).optional(),
     /** The same list inline, as JSON text (instead of DEPARTMENTS_FILE). */
@@ -323,6 +327,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Whether a listening address is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
 /** Parses an environment (a plain record) into a Config, or throws a ConfigError naming each bad variable. */
 export function parseConfig(environment: Record<string, string | undefined>): Config {
   // Empty strings count as unset, so `FOO= npm start` behaves like not setting FOO.
@@ -335,7 +345,13 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
     );
   }
-  const env = result.data;
+  const env = { ...result.data, ONEWINDOW_DEMO: result.data.ONEWINDOW_DEMO === 'force' || booleanFromEnv.parse(result.data.ONEWINDOW_DEMO) };
+  if (env.ONEWINDOW_DEMO && result.data.ONEWINDOW_DEMO !== 'force' && !isLoopbackHost(env.HOST)) {
+    throw new ConfigError([
+      `ONEWINDOW_DEMO: the demo creates clients with well-known secrets (an administrator among them), and HOST=${env.HOST} makes the gateway reachable from other machines. ` +
+        'Set ONEWINDOW_DEMO=false for a real deployment (create clients with `npm run clients:create`), or ONEWINDOW_DEMO=force to expose the demo anyway.',
+    ]);
+  }
   const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
   if (departments.problems.length > 0) throw new ConfigError(departments.problems);
   const notifications = env.NOTIFICATIONS_JSON === undefined ? { settings: null, problems: [] } : parseNotifications(env.NOTIFICATIONS_JSON, 'NOTIFICATIONS_JSON', (name) => present[name]);
