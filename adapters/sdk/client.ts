@@ -20,14 +20,15 @@
  * - No AbortController per call: on Node 20 creating one costs about 10 µs of CPU, more than the
  *   rest of this layer, although almost no call is ever cancelled. undici takes an EventEmitter as
  *   a request's `signal` as well (`CallCancellation`).
- * - Retries are a plain loop: a retry library's per-call bookkeeping (an operation object, its
- *   timeout table, closures) cost about as much again, for the rare call that fails.
+ * - Retries: the first attempt runs without any retry bookkeeping; only a call whose first attempt
+ *   failed in a retryable way hands the rest to p-retry, so its cost falls on the rare failing call.
  * - The size cap is enforced by undici's parser (`maxResponseSize`), so reading a body is a single
  *   `arrayBuffer()` rather than a JS loop over chunks; a declared `content-length` over the cap is
  *   refused before the body is read.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import pRetry from 'p-retry';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -332,18 +333,37 @@ class ResilientDepartmentClient implements DepartmentClient {
     if (state.onCallerAbort) state.request.context.signal?.removeEventListener('abort', state.onCallerAbort);
   }
 
-  /** All attempts of one call: retries only for idempotent calls; the last failure is thrown. */
+  /**
+   * All attempts of one call: retries only for idempotent calls; the last failure is thrown. The
+   * first attempt runs inline (almost every call succeeds there, at no retry bookkeeping); after a
+   * failure worth retrying, p-retry runs the rest, with our own full-jitter wait as its `shouldRetry`
+   * (its own backoff is off) so that the budget, the caller's cancellation and the throttle decide.
+   */
   private async attempts(state: CallState): Promise<DepartmentResponse> {
-    for (let retriesLeft = state.request.idempotent ? this.tuning.retries : 0; ; retriesLeft -= 1) {
-      try {
-        const response = await this.attempt(state);
-        this.retryThrottle.succeeded();
-        return response;
-      } catch (error) {
-        if (error instanceof DepartmentError && isRetryable(error.kind) && !cancelledByCaller.has(error)) this.retryThrottle.failed();
-        if (retriesLeft <= 0 || !(await this.waitToRetry(error, state))) throw error;
-      }
+    const attemptOnce = async (): Promise<DepartmentResponse> => {
+      const response = await this.attempt(state);
+      this.retryThrottle.succeeded();
+      return response;
+    };
+    try {
+      return await attemptOnce();
+    } catch (error) {
+      this.noteFailedAttempt(error);
+      const retries = state.request.idempotent ? this.tuning.retries : 0;
+      if (retries <= 0 || !(await this.waitToRetry(error, state))) throw error;
     }
+    return pRetry(attemptOnce, {
+      retries: this.tuning.retries - 1,
+      minTimeout: 0,
+      factor: 1,
+      randomize: false,
+      onFailedAttempt: ({ error }) => this.noteFailedAttempt(error),
+      shouldRetry: ({ error }) => this.waitToRetry(error, state),
+    });
+  }
+
+  private noteFailedAttempt(error: unknown): void {
+    if (error instanceof DepartmentError && isRetryable(error.kind) && !cancelledByCaller.has(error)) this.retryThrottle.failed();
   }
 
   /**
