@@ -67,6 +67,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const stopSealer = startSealer(database.db, services.audit.signer, services.audit.witness, config.audit.sealIntervalMs, logger);
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
   if (config.notifications.workerEnabled) services.notifications.start();
+  if (config.courier.workerEnabled) services.courier.start();
 
   const server = await new Promise<Server>((resolve) => {
     const created = serve(

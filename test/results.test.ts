@@ -12,7 +12,9 @@ import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { accessRequests, auditEntries, caseResults, cases } from '../gateway/db/schema.js';
+import { EXPRESS_DEMO_CHECK_WORD, EXPRESS_DEMO_PARTNER_ID, type RunningExpressSimulator, startExpressSimulator } from '../adapters/courier-express/simulator.js';
+import { waybillOrderId } from '../gateway/results/courier.js';
+import { accessRequests, auditEntries, caseEvents, caseResults, cases } from '../gateway/db/schema.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
@@ -31,6 +33,7 @@ const clock: Clock = { now: () => new Date(instant) };
 let psb: RunningSimulator;
 let amr: RunningSimulator;
 let nrb: RunningSimulator;
+let express: RunningExpressSimulator;
 let gw: TestGateway;
 let windowToken: string;
 let windowClient: Awaited<ReturnType<TestGateway['createClient']>>['client'];
@@ -126,6 +129,7 @@ beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
   amr = await startAmrEnterpriseSimulator();
   nrb = await startNrbRealEstateSimulator();
+  express = await startExpressSimulator({ now: () => instant, unservedProvinces: ['西藏自治区'] });
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
@@ -135,6 +139,17 @@ beforeAll(async () => {
       ]),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
+      COURIER_WORKER: 'false',
+      COURIER_JSON: JSON.stringify({
+        baseUrl: express.url,
+        options: { partnerId: EXPRESS_DEMO_PARTNER_ID, checkWord: { $env: 'TEST_EXPRESS_CHECK_WORD' }, carrierName: '顺丰速运' },
+        tuning,
+        sender: { name: '未央区政务服务中心', mobile: '13800000000', province: '陕西省', city: '西安市', district: '未央区', detail: '凤城八路109号' },
+        contents: '营业执照',
+        delivery: { maxAttempts: 3, backoffBaseMs: 0, backoffMaxMs: 0 },
+        routes: { pollIntervalMs: 0 },
+      }),
+      TEST_EXPRESS_CHECK_WORD: EXPRESS_DEMO_CHECK_WORD,
     },
     { clock },
   );
@@ -161,7 +176,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([psb?.close(), amr?.close(), nrb?.close()]);
+  await Promise.all([psb?.close(), amr?.close(), nrb?.close(), express?.close()]);
 });
 
 describe('delivery methods per item', () => {
@@ -196,6 +211,11 @@ describe('delivery methods per item', () => {
       collectedAt: null,
       pickupFailures: 0,
       pickupLockedUntil: null,
+      carrier: null,
+      trackingNumber: null,
+      lastRoute: null,
+      deliveredAt: null,
+      courierError: null,
     });
     for (const secret of [address.detail, address.recipientName, address.recipientMobile]) expect(text).not.toContain(secret);
     const readText = await (await call(`/v1/cases/${opened.id}`)).text();
@@ -291,7 +311,7 @@ describe('a result collected at the window', () => {
     const answer = await ok<{ caseNumber: string; result: ResultBody }>(await collect(submitted.id, pickupCode));
     expect(answer).toEqual({
       caseNumber: submitted.caseNumber,
-      result: { method: 'window_pickup', status: 'collected', address: null, readyAt: expect.any(String), collectedAt: clock.now().toISOString(), pickupFailures: 0, pickupLockedUntil: null },
+      result: expect.objectContaining({ method: 'window_pickup', status: 'collected', address: null, readyAt: expect.any(String), collectedAt: clock.now().toISOString(), pickupFailures: 0, pickupLockedUntil: null, trackingNumber: null }),
     });
     const timeline = await ok<{ items: { kind: string; detail: Record<string, unknown> }[] }>(await call(`/v1/cases/${submitted.id}/timeline`));
     expect(timeline.items.find((item) => item.kind === 'result_collected')?.detail).toEqual({ method: 'window_pickup', by: 'op-window-7' });
@@ -339,5 +359,93 @@ describe('a result collected at the window', () => {
     expect([hidden.status, (await problemOf(hidden)).code]).toEqual([404, 'not_found']);
     const refusals = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.result_collect'), eq(auditEntries.outcome, 'not_found'), eq(auditEntries.subjectRef, zhangSan)));
     expect(refusals.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a result sent by courier', () => {
+  let posted: CaseBody;
+  const worker = () => gw.services.courier.worker!;
+  const resultOf = async (caseId: string) => (await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, caseId)))[0];
+  const eventsOf = async (caseId: string, kind: string) => gw.services.db.select().from(caseEvents).where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.kind, kind)));
+
+  /** An establishment case by courier to `to`, submitted and completed. */
+  async function completedByCourier(to: typeof address): Promise<CaseBody> {
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, resultDelivery: { method: 'express', address: to } } }), 201);
+    submissions += 1;
+    await ok(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `results-submit-${submissions}` } }));
+    expect(await complete(opened.caseNumber)).toBe('completed');
+    return opened;
+  }
+
+  beforeAll(async () => {
+    // The lock test moved the clock past the first tokens' lifetime.
+    adminToken = await gw.tokenFor('admin');
+    amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
+    // The item offers courier delivery from now on.
+    const current = await ok<Record<string, unknown>>(await call('/v1/items/enterprise_establishment', { token: adminToken }));
+    const { code: _code, ...body } = current;
+    await ok(await call('/v1/items/enterprise_establishment', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'express'] }, token: adminToken }));
+  });
+
+  it('is due for a waybill in the transaction that completes the case; a failing platform is retried, and a lost answer makes no second parcel', async () => {
+    posted = await completedByCourier(address);
+    expect(await resultOf(posted.id)).toMatchObject({ status: 'preparing', nextAttemptAt: expect.any(Date), attempts: 0 });
+    // The platform is down: the attempt fails, the result stays due, nothing was ordered.
+    express.setFault({ kind: 'http_5xx', times: 2 });
+    expect(await worker().makeWaybillsOnce()).toBe(0);
+    expect(await resultOf(posted.id)).toMatchObject({ status: 'preparing', attempts: 1, leaseOwner: null, trackingNumber: null });
+    expect((await resultOf(posted.id))?.lastError).toMatch(/^unavailable/);
+    expect((await ok<CaseBody>(await call(`/v1/cases/${posted.id}`))).result?.courierError).toMatch(/^unavailable/);
+    expect(express.orders()).toHaveLength(0);
+    // The order is taken but the answer lost (cut short): the next attempt asks again under the same order id.
+    express.setFault({ kind: 'malformed', times: 1 });
+    expect(await worker().makeWaybillsOnce()).toBe(0);
+    expect(express.orders()).toHaveLength(1);
+    expect(await worker().makeWaybillsOnce()).toBe(1);
+    const orders = express.orders().filter((order) => order.orderId === waybillOrderId(posted.id));
+    expect(orders).toHaveLength(1);
+    expect(express.orders()).toHaveLength(1);
+    expect(orders[0]).toMatchObject({ cargoDesc: '营业执照', recipient: { contact: '张三丰', mobile: '13912345678', province: '陕西省', county: '未央区' }, sender: { contact: '未央区政务服务中心' } });
+    const shipped = await resultOf(posted.id);
+    expect(shipped).toMatchObject({ status: 'shipped', carrier: '顺丰速运', trackingNumber: orders[0]!.trackingNumber, attempts: 3, nextAttemptAt: null, lastError: null });
+    expect((await eventsOf(posted.id, 'result_shipped')).map((event) => event.detail)).toEqual([{ method: 'express', carrier: '顺丰速运', trackingNumber: orders[0]!.trackingNumber }]);
+    // Nothing more is due: another pass orders nothing.
+    expect(await worker().makeWaybillsOnce()).toBe(0);
+    expect(express.requestCount('api')).toBeGreaterThan(0);
+  });
+
+  it('follows the route to 签收: the applicant sees carrier, tracking number and the newest route, then delivered', async () => {
+    const trackingNumber = (await resultOf(posted.id))!.trackingNumber!;
+    instant += 1000;
+    expect(await worker().trackOnce()).toBe(0);
+    let progress = await progressOf(posted.caseNumber);
+    expect(progress.result).toMatchObject({ method: 'express', status: 'shipped', carrier: '顺丰速运', trackingNumber, pickupCode: null, collectAt: null });
+    expect(progress.result?.lastRoute).toContain('顺丰速运 已收取快件');
+    expect(progress.result?.howToCollect.zh).toBe(`办理结果已交顺丰速运寄出，运单号${trackingNumber}，可在快递公司查询物流；签收时请核对本人身份。`);
+    express.advance(trackingNumber, 'out_for_delivery');
+    express.advance(trackingNumber, 'delivered');
+    instant += 1000;
+    expect(await worker().trackOnce()).toBe(1);
+    progress = await progressOf(posted.caseNumber);
+    expect(progress.result).toMatchObject({ status: 'delivered', trackingNumber });
+    expect(progress.result?.lastRoute).toContain('快件已签收');
+    expect(progress.timeline.map((event) => event.kind)).toEqual(expect.arrayContaining(['result_shipped', 'result_delivered']));
+    const view = await ok<CaseBody>(await call(`/v1/cases/${posted.id}`));
+    expect(view.result).toMatchObject({ status: 'delivered', trackingNumber, deliveredAt: expect.any(String), lastRoute: { state: 'delivered' } });
+    instant += 1000;
+    expect(await worker().trackOnce()).toBe(0);
+    expect(await eventsOf(posted.id, 'result_delivered')).toHaveLength(1);
+  });
+
+  it('leaves a refused waybill (an area the carrier does not serve) to a clerk at once: no retry, the reason on the case', async () => {
+    const before = express.orders().length;
+    const refused = await completedByCourier({ ...address, province: '西藏自治区', city: '拉萨市', district: '城关区' });
+    expect(await worker().makeWaybillsOnce()).toBe(0);
+    const row = await resultOf(refused.id);
+    expect(row).toMatchObject({ status: 'preparing', attempts: 1, nextAttemptAt: null });
+    expect(row?.lastError).toContain('business_error 8114');
+    expect(await eventsOf(refused.id, 'result_shipping_failed')).toHaveLength(1);
+    expect(await worker().makeWaybillsOnce()).toBe(0);
+    expect(express.orders()).toHaveLength(before);
   });
 });

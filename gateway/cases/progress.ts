@@ -62,6 +62,8 @@ const PUBLIC_EVENT_KINDS = new Set([
   'material_supplied',
   'result_ready',
   'result_collected',
+  'result_shipped',
+  'result_delivered',
 ]);
 
 function sameCheck(expected: string, given: string): boolean {

@@ -911,8 +911,21 @@ export const caseResults = pgTable(
     collectedAt: timestamp('collected_at', { withTimezone: true, mode: 'date' }),
     /** The operator who handed the result over. */
     collectedBy: text('collected_by'),
+    /** Express: the carrier as the applicant knows it, and its tracking number (运单号) once the waybill is made. */
+    carrier: text('carrier'),
+    trackingNumber: text('tracking_number'),
+    /** Express: the newest route node (`{at, place, remark, state}`) and when routes were last asked for. */
+    lastRoute: jsonb('last_route').$type<{ at: string; place: string; remark: string; state: string }>(),
+    routesCheckedAt: timestamp('routes_checked_at', { withTimezone: true, mode: 'date' }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    /** The courier outbox: waybill attempts, when the next is due (null: none), who holds it until when, the last failure. */
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    lastError: text('last_error'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (table) => [index('case_results_status_idx').on(table.status)],
+  (table) => [index('case_results_status_idx').on(table.status), index('case_results_due_idx').on(table.nextAttemptAt).where(sql`next_attempt_at is not null`)],
 );

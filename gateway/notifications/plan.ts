@@ -22,7 +22,7 @@ export interface EventFacts {
   /** The case's deliveries: their status, their department's status and words, oldest news first. */
   deliveries: readonly { status: string; departmentStatus: string | null; departmentMessage: string | null; departmentUpdatedAt: Date | null }[];
   /** How the case's result reaches the applicant (gateway/results); null: a case without one. */
-  result?: { method: string; pickupCode: string | null } | null;
+  result?: { method: string; pickupCode: string | null; carrier: string | null; trackingNumber: string | null } | null;
 }
 
 export interface PlannedMessage {
@@ -66,6 +66,8 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
     case 'completed':
       // A result collected at the window: its result_ready message says completed, with the code.
       if (facts.result?.method === 'window_pickup') return null;
+      // A result that comes by courier is not collected: no address to come to.
+      if (facts.result?.method === 'express') return { template: 'case_completed', params: base };
       return facts.centre !== null && facts.centre.address.trim() !== ''
         ? { template: 'case_completed_pickup', params: { ...base, centreName: facts.centre.name, address: facts.centre.address.trim() } }
         : { template: 'case_completed', params: base };
@@ -81,6 +83,11 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
       return facts.centre !== null && facts.centre.address.trim() !== ''
         ? { template: 'result_ready_pickup', params: { ...base, pickupCode, centreName: facts.centre.name, address: facts.centre.address.trim() } }
         : { template: 'result_ready_pickup_window', params: { ...base, pickupCode } };
+    }
+    case 'result_shipped': {
+      const carrier = text(facts.detail['carrier']) ?? facts.result?.carrier ?? null;
+      const trackingNumber = text(facts.detail['trackingNumber']) ?? facts.result?.trackingNumber ?? null;
+      return carrier === null || trackingNumber === null ? null : { template: 'result_shipped', params: { ...base, carrier, trackingNumber } };
     }
   }
 }

@@ -6,7 +6,7 @@
  * the applicant's in the progress look-up (the code, and how to collect in Chinese and English).
  */
 import { randomInt } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, caseResults } from '../db/schema.js';
 import { maskName } from '../identity/identifiers.js';
@@ -52,6 +52,11 @@ export function newPickupCode(): string {
 export async function prepareResult(tx: Queryable, caseId: string, at: Date): Promise<void> {
   const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
   if (!result || result.status !== 'preparing') return;
+  if (result.method === 'express') {
+    // The courier worker makes the waybill after this commits (results/courier.ts), due at once.
+    await tx.update(caseResults).set({ readyAt: at, nextAttemptAt: sql`now()`, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
+    return;
+  }
   if (result.method !== 'window_pickup') return;
   await tx.update(caseResults).set({ status: 'ready_for_pickup', pickupCode: newPickupCode(), readyAt: at, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
   // The code itself never goes on the timeline: windows read the timeline.
@@ -95,6 +100,13 @@ export interface WindowResultView {
   /** Wrong codes since the last right one, and until when collection is locked. */
   pickupFailures: number;
   pickupLockedUntil: string | null;
+  /** Express: the carrier and tracking number once the waybill is made, the newest route node, 签收. */
+  carrier: string | null;
+  trackingNumber: string | null;
+  lastRoute: { at: string; place: string; remark: string; state: string } | null;
+  deliveredAt: string | null;
+  /** Express: why the waybill could not be made yet (or for good, when no retry is due). */
+  courierError: string | null;
 }
 
 export function windowResultView(row: CaseResultRow): WindowResultView {
@@ -106,6 +118,11 @@ export function windowResultView(row: CaseResultRow): WindowResultView {
     collectedAt: row.collectedAt?.toISOString() ?? null,
     pickupFailures: row.pickupFailures,
     pickupLockedUntil: row.pickupLockedUntil?.toISOString() ?? null,
+    carrier: row.carrier,
+    trackingNumber: row.trackingNumber,
+    lastRoute: row.lastRoute ?? null,
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    courierError: row.lastError,
   };
 }
 
@@ -141,6 +158,13 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
       };
     case 'collected':
       return { zh: '办理结果已领取。', en: 'The result has been collected.' };
+    case 'shipped':
+      return {
+        zh: `办理结果已交${row.carrier ?? '快递公司'}寄出，运单号${row.trackingNumber ?? ''}，可在快递公司查询物流；签收时请核对本人身份。`,
+        en: `The result has been sent by ${row.carrier ?? 'courier'}, tracking number ${row.trackingNumber ?? ''}; track it with the carrier, and sign for it in person.`,
+      };
+    case 'delivered':
+      return { zh: `办理结果已签收（${row.carrier ?? ''}运单号${row.trackingNumber ?? ''}）。`, en: `The result has been delivered (${row.carrier ?? 'courier'} tracking number ${row.trackingNumber ?? ''}).` };
     default:
       if (row.method === 'express') return { zh: '办结后办理结果将邮寄到您登记的地址，届时短信告知快递公司和运单号。', en: 'Once completed, the result is sent by courier to the address you gave; an SMS will tell you the carrier and tracking number.' };
       if (row.method === 'electronic') return { zh: '办结后将向您签发电子证照，可在后续办事中直接调用。', en: 'Once completed, an electronic certificate is issued to you; later applications can reuse it.' };
@@ -153,9 +177,9 @@ export function applicantResultView(row: CaseResultRow, centre: CollectionCentre
     method: row.method as ResultDeliveryMethod,
     status: row.status as ResultStatus,
     pickupCode: row.status === 'ready_for_pickup' ? row.pickupCode : null,
-    carrier: null,
-    trackingNumber: null,
-    lastRoute: null,
+    carrier: row.carrier,
+    trackingNumber: row.trackingNumber,
+    lastRoute: row.lastRoute ? `${row.lastRoute.remark}（${row.lastRoute.place}，${row.lastRoute.at}）` : null,
     materialId: null,
     collectAt: row.method === 'window_pickup' ? centre : null,
     howToCollect: howToCollect(row, centre),

@@ -15,6 +15,14 @@ export const WindowResultSchema = z
     collectedAt: z.string().nullable(),
     pickupFailures: z.number().int().openapi({ description: 'Wrong pick-up codes since the last right one' }),
     pickupLockedUntil: z.string().nullable().openapi({ description: 'After 5 wrong codes: no code is tried until then' }),
+    carrier: z.string().nullable().openapi({ description: 'Express: the carrier' }),
+    trackingNumber: z.string().nullable().openapi({ description: 'Express: the tracking number (运单号) once the waybill is made' }),
+    lastRoute: z
+      .object({ at: z.string(), place: z.string(), remark: z.string(), state: z.string() })
+      .nullable()
+      .openapi({ description: "Express: the parcel's newest route node; state collected, in_transit, out_for_delivery, delivered or exception" }),
+    deliveredAt: z.string().nullable().openapi({ description: 'Express: signed for (签收)' }),
+    courierError: z.string().nullable().openapi({ description: 'Express: why the waybill could not be made (retried while an attempt is due; otherwise left to a clerk)' }),
   })
   .openapi('CaseResult');
 
@@ -25,7 +33,7 @@ export const ApplicantResultSchema = z
     pickupCode: z.string().nullable().openapi({ description: 'Only while the result waits at the window: say it there' }),
     carrier: z.string().nullable(),
     trackingNumber: z.string().nullable(),
-    lastRoute: z.string().nullable(),
+    lastRoute: z.string().nullable().openapi({ description: "Express: the parcel's newest route node, in the carrier's words" }),
     materialId: z.string().nullable(),
     collectAt: z.object({ code: z.string(), name: z.string(), address: z.string(), openingHours: z.string() }).nullable(),
     howToCollect: z.object({ zh: z.string(), en: z.string() }),
