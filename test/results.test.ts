@@ -50,6 +50,11 @@ interface ResultBody {
   collectedAt: string | null;
   pickupFailures: number;
   pickupLockedUntil: string | null;
+  carrier: string | null;
+  trackingNumber: string | null;
+  lastRoute: { at: string; place: string; remark: string; state: string } | null;
+  deliveredAt: string | null;
+  courierError: string | null;
 }
 interface CaseBody {
   id: string;
