@@ -278,7 +278,7 @@ export interface Config {
   /** Telling applicants about their cases (gateway/notifications); `channel` null: off. */
   notifications: { channel: NotificationSettings | null; workerEnabled: boolean; demoSimulator: boolean };
   /** Sending results by courier (gateway/results); `channel` null: off. */
-  courier: { channel: CourierSettings | null; workerEnabled: boolean };
+  courier: { channel: CourierSettings | null; workerEnabled: boolean; demoSimulator: boolean };
 }
 
 /** The keys that sign tokens and certificate envelopes (gateway/auth/keys.ts). */
@@ -429,7 +429,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       },
     },
     notifications: { channel: notifications.settings, workerEnabled: env.NOTIFICATION_WORKER, demoSimulator: demoSimulators && notifications.settings === null },
-    courier: { channel: courier.settings, workerEnabled: env.COURIER_WORKER },
+    courier: { channel: courier.settings, workerEnabled: env.COURIER_WORKER, demoSimulator: demoSimulators && courier.settings === null },
   };
 }
 

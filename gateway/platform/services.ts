@@ -10,6 +10,7 @@ import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
 import { adapterFactories, courierAdapterFactories, notificationAdapterFactories } from '../../adapters/index.js';
 import { CourierService } from '../results/courier.js';
+import type { CourierSettings } from '../results/courier-config.js';
 import { createContractSet } from '../../adapters/sdk/contract-validation.js';
 import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
@@ -146,6 +147,8 @@ export async function createServices(
     clock?: Clock;
     /** A notification channel replacing NOTIFICATIONS_JSON (the demo's SMS simulator), with its URL policy. */
     notificationChannel?: { settings: NotificationSettings; urlPolicy: UrlPolicy };
+    /** The demo's courier (its simulator on loopback) when COURIER_JSON is not set. */
+    courierChannel?: { settings: CourierSettings; urlPolicy: UrlPolicy };
   } = {},
 ): Promise<GatewayServices> {
   const clock = options.clock ?? systemClock;
@@ -214,8 +217,8 @@ export async function createServices(
       logger,
     }),
     courier: CourierService.create({
-      settings: config.courier.channel,
-      urlPolicy: config.departments.urlPolicy,
+      settings: options.courierChannel?.settings ?? config.courier.channel,
+      urlPolicy: options.courierChannel?.urlPolicy ?? config.departments.urlPolicy,
       factories: courierAdapterFactories,
       db: database.db,
       departmentMetrics,
