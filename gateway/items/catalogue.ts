@@ -161,8 +161,8 @@ export const seedItems: readonly ItemDefinition[] = [
     subjectKind: 'person',
     departments: ['NRB', 'PSB'],
     submissions: { NRB: 'transfer_registration', PSB: 'household_move_in' },
-    // The new title certificate is collected, posted, or issued as an electronic certificate (电子不动产权证书).
-    resultDeliveries: ['window_pickup', 'express', 'electronic'],
+    // The new title certificate is collected or posted; electronic issuing (电子不动产权证书) joins when it is built.
+    resultDeliveries: ['window_pickup', 'express'],
     statutoryDays: 30,
     promisedDays: 5,
     decidingLevel: null,
@@ -465,6 +465,8 @@ export async function upsertItem(db: Database, given: ItemDefinition, department
   if (strangers.length > 0) problems.push(`submissions name ${strangers.join(', ')}, not a department of the item`);
   if (definition.resultDeliveries.length === 0) problems.push('an item offers at least one result delivery method (resultDeliveries)');
   if (new Set(definition.resultDeliveries).size !== definition.resultDeliveries.length) problems.push('resultDeliveries names a method more than once');
+  // Offered only once the gateway can issue it: a window must not promise an applicant what never comes.
+  if (definition.resultDeliveries.includes('electronic')) problems.push('electronic result delivery (电子证照) is not available yet; offer window_pickup or express');
   try {
     compileFormSchema(definition.formSchema);
   } catch (error) {

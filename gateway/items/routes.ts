@@ -93,7 +93,7 @@ const ItemBodySchema = z
       .min(1)
       .max(RESULT_DELIVERY_METHODS.length)
       .default(['window_pickup'])
-      .openapi({ description: 'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照); the window picks one at opening' }),
+      .openapi({ description: 'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照, reserved: refused until built); the window picks one at opening' }),
     allowsPartial: z
       .boolean()
       .default(false)

@@ -167,7 +167,6 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
       return { zh: `办理结果已签收（${row.carrier ?? ''}运单号${row.trackingNumber ?? ''}）。`, en: `The result has been delivered (${row.carrier ?? 'courier'} tracking number ${row.trackingNumber ?? ''}).` };
     default:
       if (row.method === 'express') return { zh: '办结后办理结果将邮寄到您登记的地址，届时短信告知快递公司和运单号。', en: 'Once completed, the result is sent by courier to the address you gave; an SMS will tell you the carrier and tracking number.' };
-      if (row.method === 'electronic') return { zh: '办结后将向您签发电子证照，可在后续办事中直接调用。', en: 'Once completed, an electronic certificate is issued to you; later applications can reuse it.' };
       return { zh: `办结后凭短信中的取件码到${place.zh}领取办理结果。`, en: `Once completed, collect the result at ${place.en} with the pick-up code sent to you by SMS.` };
   }
 }
