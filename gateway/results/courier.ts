@@ -20,6 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import type { DepartmentClient } from '../../adapters/sdk/adapter.js';
 import { createDepartmentClient } from '../../adapters/sdk/client.js';
 import type { CourierAdapter, RegisteredCourierAdapterFactory } from '../../adapters/sdk/courier.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
@@ -70,7 +71,7 @@ function createCourierChannel(settings: CourierSettings, options: CourierService
   if (!factory) throw new ConfigError([`${where}.adapter: unknown courier adapter "${settings.adapter}" (known: ${options.factories.map((known) => known.kind).join(', ')})`]);
   const parsed = factory.optionsSchema.safeParse(settings.options);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `${where}.options.${issue.path.join('.')}: ${issue.message}`));
-  let client;
+  let client: DepartmentClient;
   try {
     client = createDepartmentClient({ ...settings.tuning, department: settings.code, baseUrl: settings.baseUrl, urlPolicy: options.urlPolicy, metrics: options.departmentMetrics, logger: options.logger });
   } catch (error) {
