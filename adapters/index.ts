@@ -5,6 +5,8 @@
  * adapters/README.md) and add one line here.
  */
 import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
+import { courierExpressAdapter } from './courier-express/adapter.js';
+import { registerCourierAdapter, type RegisteredCourierAdapterFactory } from './sdk/courier.js';
 import { nrbRealEstateAdapter } from './nrb-realestate/adapter.js';
 import { psbPopulationAdapter } from './psb-population/adapter.js';
 import { registerAdapter, type RegisteredAdapterFactory } from './sdk/adapter.js';
@@ -19,3 +21,6 @@ export const adapterFactories: readonly RegisteredAdapterFactory[] = [
 
 /** Every notification adapter kind (NOTIFICATIONS_JSON names one in `adapter`; see docs/notifications.md). */
 export const notificationAdapterFactories: readonly RegisteredNotificationAdapterFactory[] = [registerNotificationAdapter(smsGatewayAdapter)];
+
+/** Every courier adapter kind (COURIER_JSON names one in `adapter`; see docs/results.md). */
+export const courierAdapterFactories: readonly RegisteredCourierAdapterFactory[] = [registerCourierAdapter(courierExpressAdapter)];

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { type DepartmentConfig, parseDepartments } from './departments/config.js';
 import { type NotificationSettings, parseNotifications } from './notifications/config.js';
+import { type CourierSettings, parseCourier } from './results/courier-config.js';
 import { type TrustedProxies, parseTrustedProxies } from './platform/client-address.js';
 
 const booleanFromEnv = z
@@ -208,6 +209,9 @@ export const configSchema = z
     STATUS_POLL_INTERVAL_MS: integer(1000, 86_400_000).default(60_000),
     /** The SMS platform applicants are told about their cases through, as JSON (docs/notifications.md); unset: notifications are off. */
     NOTIFICATIONS_JSON: z.string().min(1).optional(),
+    /** The express company results are sent by (docs/results.md); unset: no courier, express results wait. */
+    COURIER_JSON: z.string().min(1).optional(),
+    COURIER_WORKER: booleanFromEnv.default(true),
     /** Run this instance's notification worker (case events → SMS); several instances may. */
     NOTIFICATION_WORKER: booleanFromEnv.default(true),
   })
@@ -277,6 +281,8 @@ export interface Config {
   };
   /** Telling applicants about their cases (gateway/notifications); `channel` null: off. */
   notifications: { channel: NotificationSettings | null; workerEnabled: boolean; demoSimulator: boolean };
+  /** Sending results by courier (gateway/results); `channel` null: off. */
+  courier: { channel: CourierSettings | null; workerEnabled: boolean; demoSimulator: boolean };
 }
 
 /** The keys that sign tokens and certificate envelopes (gateway/auth/keys.ts). */
@@ -356,6 +362,8 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   if (departments.problems.length > 0) throw new ConfigError(departments.problems);
   const notifications = env.NOTIFICATIONS_JSON === undefined ? { settings: null, problems: [] } : parseNotifications(env.NOTIFICATIONS_JSON, 'NOTIFICATIONS_JSON', (name) => present[name]);
   if (notifications.problems.length > 0) throw new ConfigError(notifications.problems);
+  const courier = env.COURIER_JSON === undefined ? { settings: null, problems: [] } : parseCourier(env.COURIER_JSON, 'COURIER_JSON', (name) => present[name]);
+  if (courier.problems.length > 0) throw new ConfigError(courier.problems);
   const demoSimulators = (env.DEMO_SIMULATORS ?? env.ONEWINDOW_DEMO) && departments.departments.length === 0;
   const issuer = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const underDataDir = (...parts: string[]) => join(env.DATA_DIR, ...parts);
@@ -437,6 +445,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       },
     },
     notifications: { channel: notifications.settings, workerEnabled: env.NOTIFICATION_WORKER, demoSimulator: demoSimulators && notifications.settings === null },
+    courier: { channel: courier.settings, workerEnabled: env.COURIER_WORKER, demoSimulator: demoSimulators && courier.settings === null },
   };
 }
 

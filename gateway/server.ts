@@ -16,7 +16,7 @@ import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './platform/services.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
-import { type DemoSimulators, type DemoSmsGateway, startDemoSimulators, startDemoSmsGateway } from './demo/simulators.js';
+import { type DemoCourier, type DemoSimulators, type DemoSmsGateway, startDemoCourier, startDemoSimulators, startDemoSmsGateway } from './demo/simulators.js';
 
 /** How often each instance re-reads the catalogue for contract versions published elsewhere. */
 const CONTRACT_REFRESH_INTERVAL_MS = 30_000;
@@ -43,20 +43,25 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   await database.migrate();
   let simulators: DemoSimulators | undefined;
   let sms: DemoSmsGateway | undefined;
+  let courier: DemoCourier | undefined;
   let services: GatewayServices;
   try {
     if (config.departments.demoSimulators.enabled) simulators = await startDemoSimulators(config.departments.demoSimulators.basePort, logger);
     // The SMS platform's simulator comes after the three departments' ports.
     if (config.notifications.demoSimulator) sms = await startDemoSmsGateway(config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 3, logger);
+    // The express platform's simulator comes after the SMS platform's.
+    if (config.courier.demoSimulator) courier = await startDemoCourier(config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 4, logger);
     services = await createServices(config, database, logger, {
       processMetrics: true,
       ...(sms ? { notificationChannel: sms.channel } : {}),
+      ...(courier ? { courierChannel: courier.channel } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(simulators ? { extraDepartments: { list: simulators.departments, urlPolicyOverrides: simulators.urlPolicyOverrides } } : {}),
     });
   } catch (error) {
     await simulators?.close();
     await sms?.close();
+    await courier?.close();
     await database.close();
     throw error;
   }
@@ -67,6 +72,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const stopSealer = startSealer(database.db, services.audit.signer, services.audit.witness, config.audit.sealIntervalMs, logger);
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
   if (config.notifications.workerEnabled) services.notifications.start();
+  if (config.courier.workerEnabled) services.courier.start();
 
   const server = await new Promise<Server>((resolve) => {
     const created = serve(
@@ -114,6 +120,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await closeServices(services);
       await simulators?.close();
       await sms?.close();
+      await courier?.close();
       await database.close();
       logger.info('stopped');
       logger.flush();
@@ -121,5 +128,5 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     return stopping;
   };
 
-  return { url, app, services, server, demoClients, demoSimulators: [...(simulators?.simulators ?? []), ...(sms ? [sms.simulator] : [])], shutdown };
+  return { url, app, services, server, demoClients, demoSimulators: [...(simulators?.simulators ?? []), ...(sms ? [sms.simulator] : []), ...(courier ? [courier.simulator] : [])], shutdown };
 }

@@ -412,6 +412,13 @@ const personalOperations: Record<string, Exercise> = {
     body: () => ({ toCentre: '610113000', reason: 'coverage' }),
     status: 404,
   },
+  // A window that is not a party cannot hand the result over: refused like a missing case, on the record.
+  'POST /v1/cases/{caseId}/result/collection': {
+    token: () => tokens.windowB,
+    path: () => `/v1/cases/${state.caseId}/result/collection`,
+    body: () => ({ pickupCode: '123456' }),
+    status: 404,
+  },
   'POST /v1/case-status-callbacks': {
     token: () => tokens.psb,
     path: () => '/v1/case-status-callbacks',

@@ -287,17 +287,23 @@ describe('an SMS on acceptance and on completion', () => {
     expect(entries[0]!.fields).toEqual(expect.arrayContaining(['contact.mobile', 'template:case_accepted', 'channel:SMS']));
   });
 
-  it('texts the applicant on completion', async () => {
+  it('texts the applicant on completion: a result collected at the window comes with its pick-up code (one message, not two)', async () => {
     expect(await push(accepted.caseNumber, 'completed')).toBe('completed');
     await deliverAll(1);
-    const completions = messagesTo(MOBILE).filter((message) => message.templateCode === 'OW_CASE_COMPLETED');
+    const completions = messagesTo(MOBILE).filter((message) => message.templateCode === 'OW_RESULT_READY_PICKUP_WINDOW');
     expect(completions).toHaveLength(1);
-    expect(completions[0]).toMatchObject({ templateParams: { itemName: '企业设立登记', caseNumber: accepted.caseNumber }, text: `【某某市政务服务中心】您的企业设立登记（受理编号${accepted.caseNumber}）已办结。` });
+    const pickupCode = completions[0]?.templateParams['pickupCode'];
+    expect(pickupCode).toMatch(/^\d{6}$/);
+    expect(completions[0]).toMatchObject({
+      templateParams: { itemName: '企业设立登记', caseNumber: accepted.caseNumber, pickupCode },
+      text: `【某某市政务服务中心】您的企业设立登记（受理编号${accepted.caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到受理窗口领取，取件码请勿告知他人。`,
+    });
+    expect(messagesTo(MOBILE).filter((message) => message.templateCode === 'OW_CASE_COMPLETED')).toHaveLength(0);
     expect((await notificationsOf(accepted.id)).map((notification) => [notification.about, notification.status])).toEqual([
       ['submitted', 'delivered'],
-      ['completed', 'delivered'],
+      ['result_ready', 'delivered'],
     ]);
-    expect((await timelineOf(accepted.id)).filter((item) => item.kind === 'notified').map((item) => item.detail['template'])).toEqual(['case_accepted', 'case_completed']);
+    expect((await timelineOf(accepted.id)).filter((item) => item.kind === 'notified').map((item) => item.detail['template'])).toEqual(['case_accepted', 'result_ready_pickup_window']);
   });
 
   it('shows the notifications only to whoever may read the case', async () => {

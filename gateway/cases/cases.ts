@@ -31,6 +31,8 @@ import { chinaToday } from '../materials/dates.js';
 import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
 import type { Clock } from '../platform/clock.js';
 import { maskMobile } from '../notifications/mobile.js';
+import type { ResultDeliveryChoice } from '../results/methods.js';
+import { findResult, prepareResult, recordResultChoice, type WindowResultView, windowResultView } from '../results/results.js';
 import { ApiError } from '../platform/errors.js';
 import { insertCase, insertCaseEvent, markCaseSubmitted, selectCase, selectCaseForUpdate, selectCaseMaterials, selectDeliveries, selectSubjectKind } from './statements.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
@@ -148,6 +150,8 @@ export interface CaseView {
   deliveries: DeliveryView[];
   /** How the applicant is told about the case (SMS), masked: `138****1234`; null: not told. */
   contact: { mobile: string } | null;
+  /** How the result reaches the applicant and where it stands; never the pick-up code. Null: a case opened before results. */
+  result: WindowResultView | null;
 }
 
 type CaseMaterialRow = typeof caseMaterials.$inferSelect;
@@ -353,7 +357,7 @@ export function factsOfCase(row: CaseRow, deliveryRows: readonly { departmentCod
   };
 }
 
-interface VisibleCase {
+export interface VisibleCase {
   row: CaseRow;
   facts: CaseFacts;
   deliveries: DeliveryRow[];
@@ -367,7 +371,7 @@ interface VisibleCase {
  * 403 for a party that may read but not change it). The refusal names the case's real subject, so
  * the citizen's access log shows the attempt.
  */
-async function visibleCase(tx: Queryable, context: AccessContext, caseId: string, action: 'case.read' | 'case.change', options: { lock?: boolean } = {}): Promise<VisibleCase> {
+export async function visibleCase(tx: Queryable, context: AccessContext, caseId: string, action: 'case.read' | 'case.change', options: { lock?: boolean } = {}): Promise<VisibleCase> {
   // One round trip: the case (locked when asked) and its deliveries, which say whom it went to.
   const [[row], deliveryRows] = await Promise.all([(options.lock ? selectCaseForUpdate : selectCase)(tx, { caseId }), selectDeliveries(tx, { caseId })]);
   if (!row) throw new ApiError('not_found', 'No such case.');
@@ -465,9 +469,10 @@ async function caseView(
   parts?: CaseParts,
 ): Promise<CaseView> {
   const { row } = visible;
-  const [item, known] = await Promise.all([
+  const [item, known, resultRow] = await Promise.all([
     requireItemFrom(services.reference, tx, row.itemCode),
     parts ?? readCaseParts(tx, row.id, visible.deliveries ? { deliveries: visible.deliveries } : {}),
+    findResult(tx, row.id),
   ]);
   const rows = known.entries;
   const parties = item.parties.length === 0 ? new Map<string, string>() : (known.parties ?? (await partiesOf(tx, row.id)));
@@ -518,6 +523,7 @@ async function caseView(
       cancelStatus: delivery.cancelStatus,
     })),
     contact: row.contactMobile ? { mobile: maskMobile(row.contactMobile) } : null,
+    result: resultRow ? windowResultView(resultRow) : null,
   };
 }
 
@@ -623,6 +629,8 @@ export interface OpenCaseInput {
   contact?: { mobile: string };
   /** The case's parties besides the applicant, each a resolved subject (the buyer, an agent). */
   parties?: { role: string; subjectId: string }[];
+  /** How the result reaches the applicant; absent: the item's first method. */
+  resultDelivery?: ResultDeliveryChoice;
 }
 
 /**
@@ -681,6 +689,7 @@ export async function openCase(context: AccessContext, services: CaseServices, i
         contactMobile: input.contact?.mobile ?? null,
       });
       if (!row) throw new Error('insert returned no row');
+      await recordResultChoice(tx, item, id, input.resultDelivery);
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();
@@ -1020,6 +1029,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
       .returning();
     if (concluded) Object.assign(submitted, concluded);
     await addEvent(tx, row.id, 'completed', { on: today, dueOn: submitted.dueOn, onTime: true, decidedAt: 'window' });
+    await prepareResult(tx, row.id, now);
   }
   if (decidingCentre && decidingCentre !== row.centreCode) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
   // The answer from what was just written, without reading it back.

@@ -8,6 +8,7 @@ import type { AppEnv } from '../platform/context.js';
 import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit } from '../platform/rate-limit.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
 import type { GatewayServices } from '../platform/services.js';
+import { ApplicantResultSchema } from '../results/schemas.js';
 import { lookUpProgress } from './progress.js';
 
 const limiters = new WeakMap<GatewayServices, FixedWindowLimiter>();
@@ -48,6 +49,7 @@ const ProgressSchema = z
     ),
     toSupply: z.array(z.object({ requirementCode: z.string(), name: z.string(), dueOn: z.string().nullable() })),
     timeline: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() })),
+    result: ApplicantResultSchema.nullable().openapi({ description: 'How the result reaches the applicant: the pick-up code (only here), where to collect, and how, in Chinese and English' }),
   })
   .openapi('CaseProgress');
 

@@ -13,6 +13,7 @@ import type { Database } from '../db/client.js';
 import { caseEvents, caseMaterials, cases, centres, deliveries, progressLookupFailures, subjects } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError } from '../platform/errors.js';
+import { type ApplicantResultView, applicantResultView, findResult } from '../results/results.js';
 
 export interface ProgressLookup {
   caseNumber: string;
@@ -39,6 +40,8 @@ export interface CaseProgress {
   /** Materials accepted missing (容缺) that the applicant still has to bring, with their due dates. */
   toSupply: { requirementCode: string; name: string; dueOn: string | null }[];
   timeline: { at: string; kind: string; department: string | null; status: string | null }[];
+  /** How the result reaches the applicant, with the pick-up code while it waits (only here); null: a case opened before results. */
+  result: ApplicantResultView | null;
 }
 
 /** Timeline kinds an applicant sees; internal ones (attempt failures and the like) stay internal. */
@@ -57,6 +60,10 @@ const PUBLIC_EVENT_KINDS = new Set([
   'rejected',
   'partially_rejected',
   'material_supplied',
+  'result_ready',
+  'result_collected',
+  'result_shipped',
+  'result_delivered',
 ]);
 
 function sameCheck(expected: string, given: string): boolean {
@@ -110,13 +117,14 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
     const events = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseRow.id)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
     const centreCodes = [caseRow.centreCode, caseRow.acceptingCentreCode].filter((code): code is string => code !== null);
     const centreRows = centreCodes.length === 0 ? [] : await tx.select().from(centres).where(inArray(centres.code, centreCodes));
+    const resultRow = await findResult(tx, caseRow.id);
     const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
     const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
     await recordAudit(tx, {
       actor: { clientId: 'applicant', kind: 'applicant' },
       action: 'case.progress_lookup',
       subjectRef: caseRow.subjectId,
-      fields: ['case_status'],
+      fields: resultRow ? ['case_status', 'result'] : ['case_status'],
       caseRef: caseRow.caseNumber,
       outcome: 'allowed',
       requestId,
@@ -152,6 +160,9 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
           department: event.departmentCode,
           status: typeof event.detail['status'] === 'string' ? event.detail['status'] : null,
         })),
+      result: resultRow
+        ? applicantResultView(resultRow, current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null)
+        : null,
     };
   });
 }

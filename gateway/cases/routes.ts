@@ -16,6 +16,9 @@ import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase, transferCase } from './cases.js';
 import { ApiError } from '../platform/errors.js';
 import { receiveStatusCallback } from './callbacks.js';
+import { collectResult } from '../results/collection.js';
+import { ResultDeliveryChoiceSchema } from '../results/methods.js';
+import { WindowResultSchema } from '../results/schemas.js';
 import { withIdempotency } from './idempotency.js';
 
 const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
@@ -153,6 +156,7 @@ const CaseSchema = z
       }),
     ),
     contact: MaskedContactSchema,
+    result: WindowResultSchema.nullable().openapi({ description: 'How the result reaches the applicant and where it stands (never the pick-up code); null: a case opened before result delivery existed' }),
   })
   .openapi('Case');
 
@@ -175,6 +179,7 @@ const openRoute = protectedRoute({
               subjectId: SubjectIdSchema,
               form: FormSchema.optional(),
               contact: CaseContactSchema.optional(),
+              resultDelivery: ResultDeliveryChoiceSchema.optional(),
               parties: z
                 .array(z.object({ role: z.enum(['co_applicant', 'counterparty', 'agent', 'legal_representative']), subjectId: SubjectIdSchema }).strict())
                 .max(4)
@@ -331,6 +336,26 @@ const callbackRoute = protectedRoute({
   },
 });
 
+const collectionRoute = protectedRoute({
+  method: 'post',
+  path: '/v1/cases/{caseId}/result/collection',
+  personalData: 'case',
+  tags: ['cases'],
+  summary: 'Hand over the result at the window: the applicant says their pick-up code (窗口领取)',
+  description:
+    'The window never sees the code: the applicant has it from the SMS or the progress look-up. A wrong code is `422 pickup_code_mismatch` (counted); the fifth wrong code locks collection for 30 minutes (`429 pickup_code_locked`); a collected result is `409 result_already_collected`.',
+  scopes: ['cases:write'],
+  request: {
+    params: z.object({ caseId: CaseIdSchema }),
+    headers: OperatorHeaders,
+    body: { required: true, content: { 'application/json': { schema: z.object({ pickupCode: z.string().regex(/^\d{6}$/, 'a pick-up code is 6 digits') }).strict() } } },
+  },
+  responses: {
+    200: json(z.object({ caseNumber: z.string(), result: WindowResultSchema }).openapi('ResultCollection'), 'Handed over: on the timeline (result_collected) and the access log'),
+    ...errorResponses(400, 401, 403, 404, 409, 422, 429),
+  },
+});
+
 /**
  * A case route's context: its purpose is the case itself (the service sets the case reference),
  * and on reads a stated purpose besides (`supervision`), one of the configured codes.
@@ -357,6 +382,11 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(readRoute, async (c) => {
     const headers = c.req.valid('header');
     return c.json(await readCase(caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]), caseServices(c), c.req.valid('param').caseId), 200);
+  });
+
+  app.openapi(collectionRoute, async (c) => {
+    const answer = await collectResult(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), c.req.valid('param').caseId, c.req.valid('json'), c.get('services').clock.now());
+    return c.json(answer, 200);
   });
 
   app.openapi(timelineRoute, async (c) => {

@@ -16,6 +16,7 @@ import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError } from '../platform/errors.js';
+import { prepareResult } from '../results/results.js';
 
 export type CaseRow = typeof cases.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
@@ -262,4 +263,6 @@ async function moveCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays:
   if (next === caseRow.status && events.length === 0) return;
   await tx.update(cases).set(changes).where(eq(cases.id, caseRow.id));
   if (events.length > 0) await tx.insert(caseEvents).values(events.map((event) => ({ caseId: caseRow.id, kind: event.kind, detail: event.detail, occurredAt: at })));
+  // A result exists to hand over: prepared in this transaction, so no completed case lacks one.
+  if ((next === 'completed' || next === 'partially_rejected') && caseRow.completedAt === null) await prepareResult(tx, caseRow.id, at);
 }

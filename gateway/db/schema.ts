@@ -476,6 +476,8 @@ export const items = pgTable('items', {
   parties: jsonb('parties').$type<{ role: string; name: string; nameZh: string; required: boolean }[]>().notNull().default([]),
   /** Per department of the item, the submission type its cases are delivered as (`{"NRB": "transfer_registration"}`), one its adapter declares. */
   submissions: jsonb('submissions').$type<Record<string, string>>().notNull().default({}),
+  /** How the result may reach the applicant (`window_pickup`, `express`, `electronic`); the window picks one at opening. */
+  resultDeliveries: text('result_deliveries').array().notNull().default(sql`'{window_pickup}'::text[]`),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -875,3 +877,55 @@ export const notificationCursor = pgTable('notification_cursor', {
   horizonXmax: xid8('horizon_xmax').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Results reach the applicant (issue 17 item 7): how a case's result is delivered, and its state.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A case's result delivery, chosen at opening and prepared when the case completes: a pick-up
+ * code for the window, a courier waybill, or a certificate material pushed to the applicant.
+ */
+export const caseResults = pgTable(
+  'case_results',
+  {
+    caseId: text('case_id')
+      .primaryKey()
+      .references(() => cases.id, { onDelete: 'cascade' }),
+    /** `window_pickup`, `express` or `electronic`. */
+    method: text('method').notNull(),
+    /** `preparing` until the case completes, then `ready_for_pickup` → `collected`, `shipped` → `delivered`, or `issued`. */
+    status: text('status').notNull().default('preparing'),
+    /** Express only: `{province, city, district, detail, recipientName, recipientMobile}` (personal data, masked in every answer). */
+    address: jsonb('address').$type<{ province: string; city: string; district: string; detail: string; recipientName: string; recipientMobile: string }>(),
+    /**
+     * The 6-digit pick-up code: the applicant reads it in the SMS and the progress look-up and says
+     * it at the window; no window answer ever carries it, so the window cannot hand over unasked.
+     */
+    pickupCode: text('pickup_code'),
+    /** Wrong codes said at the window since the last right one; locked at 5. */
+    pickupFailures: integer('pickup_failures').notNull().default(0),
+    /** Set at the 5th wrong code: no code is tried until then (someone guessing at the window). */
+    pickupLockedUntil: timestamp('pickup_locked_until', { withTimezone: true, mode: 'date' }),
+    readyAt: timestamp('ready_at', { withTimezone: true, mode: 'date' }),
+    collectedAt: timestamp('collected_at', { withTimezone: true, mode: 'date' }),
+    /** The operator who handed the result over. */
+    collectedBy: text('collected_by'),
+    /** Express: the carrier as the applicant knows it, and its tracking number (运单号) once the waybill is made. */
+    carrier: text('carrier'),
+    trackingNumber: text('tracking_number'),
+    /** Express: the newest route node (`{at, place, remark, state}`) and when routes were last asked for. */
+    lastRoute: jsonb('last_route').$type<{ at: string; place: string; remark: string; state: string }>(),
+    routesCheckedAt: timestamp('routes_checked_at', { withTimezone: true, mode: 'date' }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    /** The courier outbox: waybill attempts, when the next is due (null: none), who holds it until when, the last failure. */
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('case_results_status_idx').on(table.status), index('case_results_due_idx').on(table.nextAttemptAt).where(sql`next_attempt_at is not null`)],
+);

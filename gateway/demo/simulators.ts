@@ -12,6 +12,8 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } fr
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, startSmsGatewaySimulator } from '../../adapters/sms-gateway/simulator.js';
+import { EXPRESS_DEMO_CHECK_WORD, EXPRESS_DEMO_PARTNER_ID, type RunningExpressSimulator, startExpressSimulator } from '../../adapters/courier-express/simulator.js';
+import { type CourierSettings, courierConfigSchema } from '../results/courier-config.js';
 import type { DepartmentConfig } from '../departments/config.js';
 import { type NotificationSettings, notificationSettingsFrom, notificationsConfigSchema } from '../notifications/config.js';
 import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../notifications/templates.js';
@@ -140,4 +142,36 @@ export async function startDemoSmsGateway(port: number, logger: Logger): Promise
     }),
   );
   return { channel: { settings, urlPolicy: loopbackOnly }, simulator: { code: 'SMS', url: simulator.url }, close: () => simulator.close() };
+}
+
+/** The demo's courier: the express platform's simulator and the courier settings pointing at it. */
+export interface DemoCourier {
+  channel: { settings: CourierSettings; urlPolicy: UrlPolicy };
+  simulator: { code: string; url: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the express platform's simulator beside the demo gateway (after the SMS platform's port;
+ * a taken port falls back to a free one) and describes the courier to it. Routes are asked for
+ * every ten seconds, so a parcel moved on with `POST /__express/advance` shows up quickly.
+ */
+export async function startDemoCourier(port: number, logger: Logger): Promise<DemoCourier> {
+  let simulator: RunningExpressSimulator;
+  try {
+    simulator = await startExpressSimulator({ host: '127.0.0.1', port });
+  } catch (error) {
+    if (!isAddressInUse(error)) throw error;
+    logger.warn({ channel: 'EXPRESS', port }, 'demo express simulator port in use; using a free port instead');
+    simulator = await startExpressSimulator({ host: '127.0.0.1', port: 0 });
+  }
+  const settings = courierConfigSchema.parse({
+    adapter: 'courier-express',
+    baseUrl: simulator.url,
+    options: { partnerId: EXPRESS_DEMO_PARTNER_ID, checkWord: EXPRESS_DEMO_CHECK_WORD, carrierName: '顺丰速运' },
+    sender: { name: '某某市政务服务中心', mobile: '13800000000', province: '陕西省', city: '西安市', district: '未央区', detail: '凤城八路109号' },
+    delivery: { maxAttempts: 8, backoffBaseMs: 2000, backoffMaxMs: 60000, leaseMs: 60000 },
+    routes: { pollIntervalMs: 10_000 },
+  });
+  return { channel: { settings, urlPolicy: loopbackOnly }, simulator: { code: 'EXPRESS', url: simulator.url }, close: () => simulator.close() };
 }

@@ -19,6 +19,7 @@ import { ApiError } from '../platform/errors.js';
 import { completedSubmissions, deliverabilityGaps, type ReceivingDepartments } from './deliverability.js';
 import { catastrophicPatterns, compileFormSchema } from './form.js';
 import type { RestrictionKind } from '../../adapters/sdk/types.js';
+import { isResultDeliveryMethod, type ResultDeliveryMethod } from '../results/methods.js';
 
 export type ItemKind = 'immediate' | 'promised' | 'joint' | 'escalated';
 
@@ -85,6 +86,8 @@ export interface ItemDefinition {
   parties: ItemParty[];
   /** Per department, the submission type its cases are delivered as (`{"NRB": "transfer_registration"}`). */
   submissions: Record<string, string>;
+  /** How the result may reach the applicant, the usual first; the window picks one at opening (results/methods.ts). */
+  resultDeliveries: ResultDeliveryMethod[];
   active: boolean;
   materials: ItemRequirement[];
 }
@@ -130,6 +133,7 @@ export const seedItems: readonly ItemDefinition[] = [
     stages: null,
     allowsPartial: false,
     parties: [],
+    resultDeliveries: ['window_pickup'],
     formSchema: {
       type: 'object',
       required: ['companyName', 'registeredCapital', 'businessScope'],
@@ -157,6 +161,8 @@ export const seedItems: readonly ItemDefinition[] = [
     subjectKind: 'person',
     departments: ['NRB', 'PSB'],
     submissions: { NRB: 'transfer_registration', PSB: 'household_move_in' },
+    // The new title certificate is collected or posted; electronic issuing (电子不动产权证书) joins when it is built.
+    resultDeliveries: ['window_pickup', 'express'],
     statutoryDays: 30,
     promisedDays: 5,
     decidingLevel: null,
@@ -205,6 +211,7 @@ export const seedItems: readonly ItemDefinition[] = [
     stages: null,
     allowsPartial: false,
     parties: [],
+    resultDeliveries: ['window_pickup'],
     formSchema: {
       type: 'object',
       required: ['moveToAddress'],
@@ -241,6 +248,7 @@ export const seedItems: readonly ItemDefinition[] = [
     stages: null,
     allowsPartial: false,
     parties: [],
+    resultDeliveries: ['window_pickup'],
     formSchema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } } },
     active: true,
     materials: [
@@ -263,6 +271,7 @@ export const seedItems: readonly ItemDefinition[] = [
     stages: null,
     allowsPartial: false,
     parties: [],
+    resultDeliveries: ['window_pickup'],
     formSchema: {
       type: 'object',
       required: ['certificateNo'],
@@ -296,6 +305,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     allowsPartial: row.allowsPartial,
     parties: row.parties as ItemParty[],
     submissions: row.submissions,
+    resultDeliveries: row.resultDeliveries.filter(isResultDeliveryMethod),
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
@@ -453,6 +463,10 @@ export async function upsertItem(db: Database, given: ItemDefinition, department
   if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const strangers = Object.keys(definition.submissions).filter((code) => !definition.departments.includes(code));
   if (strangers.length > 0) problems.push(`submissions name ${strangers.join(', ')}, not a department of the item`);
+  if (definition.resultDeliveries.length === 0) problems.push('an item offers at least one result delivery method (resultDeliveries)');
+  if (new Set(definition.resultDeliveries).size !== definition.resultDeliveries.length) problems.push('resultDeliveries names a method more than once');
+  // Offered only once the gateway can issue it: a window must not promise an applicant what never comes.
+  if (definition.resultDeliveries.includes('electronic')) problems.push('electronic result delivery (电子证照) is not available yet; offer window_pickup or express');
   try {
     compileFormSchema(definition.formSchema);
   } catch (error) {

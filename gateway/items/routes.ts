@@ -6,6 +6,7 @@ import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { SUBMISSION_TYPE_CODE } from '../../adapters/sdk/submissions.js';
+import { RESULT_DELIVERY_METHODS } from '../results/methods.js';
 import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';
 
 const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
@@ -87,6 +88,12 @@ const ItemBodySchema = z
           "Per department, the submission type its cases are delivered as: one its adapter declares (GET /v1/departments lists them), and the item's formSchema must require the fields that type requires. A department left out gets its adapter's only type when it declares exactly one",
         example: { NRB: 'transfer_registration', PSB: 'household_move_in' },
       }),
+    resultDeliveries: z
+      .array(z.enum(RESULT_DELIVERY_METHODS))
+      .min(1)
+      .max(RESULT_DELIVERY_METHODS.length)
+      .default(['window_pickup'])
+      .openapi({ description: 'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照, reserved: refused until built); the window picks one at opening' }),
     allowsPartial: z
       .boolean()
       .default(false)

@@ -84,4 +84,22 @@ describe('planning a message from a case event', () => {
     });
     expect(planMessage({ ...partial, deliveries: [] }, 'zh-CN')?.template).toBe('case_partially_rejected');
   });
+
+  it('tells a result at the window with its pick-up code instead of the completion, and a posted one with carrier and tracking number', () => {
+    const centre = { name: '未央区政务服务中心', address: '西安市未央区凤城八路109号' };
+    const pickup = { method: 'window_pickup', pickupCode: '048213', carrier: null, trackingNumber: null };
+    expect(planMessage({ ...base, kind: 'completed', centre, result: pickup }, 'zh-CN')).toBeNull();
+    const ready = planMessage({ ...base, kind: 'result_ready', detail: { method: 'window_pickup' }, centre, result: pickup }, 'zh-CN');
+    expect(ready).toEqual({ template: 'result_ready_pickup', params: { itemName: '企业设立登记', caseNumber: 'OW20261218000007', pickupCode: '048213', centreName: centre.name, address: centre.address } });
+    expect(renderTemplate(ready!.template, 'zh-CN', ready!.params)).toBe(
+      '您的企业设立登记（受理编号OW20261218000007）办理结果已可领取，取件码048213，请携带本人有效身份证件到未央区政务服务中心（西安市未央区凤城八路109号）领取，取件码请勿告知他人。',
+    );
+    expect(planMessage({ ...base, kind: 'result_ready', detail: {}, result: { ...pickup, pickupCode: null } }, 'zh-CN')).toBeNull();
+    const posted = { method: 'express', pickupCode: null, carrier: '顺丰速运', trackingNumber: 'SF1400000000001' };
+    expect(planMessage({ ...base, kind: 'completed', centre, result: posted }, 'zh-CN')?.template).toBe('case_completed');
+    const shipped = planMessage({ ...base, kind: 'result_shipped', detail: { carrier: '顺丰速运', trackingNumber: 'SF1400000000001' }, result: posted }, 'en');
+    expect(renderTemplate(shipped!.template, 'en', shipped!.params)).toBe(
+      'The result of your application for Enterprise establishment registration (case OW20261218000007) has been sent by 顺丰速运, tracking number SF1400000000001.',
+    );
+  });
 });

@@ -21,6 +21,8 @@ export interface EventFacts {
   centre: { name: string; address: string } | null;
   /** The case's deliveries: their status, their department's status and words, oldest news first. */
   deliveries: readonly { status: string; departmentStatus: string | null; departmentMessage: string | null; departmentUpdatedAt: Date | null }[];
+  /** How the case's result reaches the applicant (gateway/results); null: a case without one. */
+  result?: { method: string; pickupCode: string | null; carrier: string | null; trackingNumber: string | null } | null;
 }
 
 export interface PlannedMessage {
@@ -62,6 +64,10 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
     case 'clock_stopped':
       return withReason('case_supplement', 'case_supplement_reason', supplementReason(facts));
     case 'completed':
+      // A result collected at the window: its result_ready message says completed, with the code.
+      if (facts.result?.method === 'window_pickup') return null;
+      // A result that comes by courier is not collected: no address to come to.
+      if (facts.result?.method === 'express') return { template: 'case_completed', params: base };
       return facts.centre !== null && facts.centre.address.trim() !== ''
         ? { template: 'case_completed_pickup', params: { ...base, centreName: facts.centre.name, address: facts.centre.address.trim() } }
         : { template: 'case_completed', params: base };
@@ -71,5 +77,17 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
     }
     case 'partially_rejected':
       return withReason('case_partially_rejected', 'case_partially_rejected_reason', refusalOf(facts).reason);
+    case 'result_ready': {
+      const pickupCode = facts.result?.pickupCode ?? null;
+      if (pickupCode === null) return null;
+      return facts.centre !== null && facts.centre.address.trim() !== ''
+        ? { template: 'result_ready_pickup', params: { ...base, pickupCode, centreName: facts.centre.name, address: facts.centre.address.trim() } }
+        : { template: 'result_ready_pickup_window', params: { ...base, pickupCode } };
+    }
+    case 'result_shipped': {
+      const carrier = text(facts.detail['carrier']) ?? facts.result?.carrier ?? null;
+      const trackingNumber = text(facts.detail['trackingNumber']) ?? facts.result?.trackingNumber ?? null;
+      return carrier === null || trackingNumber === null ? null : { template: 'result_shipped', params: { ...base, carrier, trackingNumber } };
+    }
   }
 }

@@ -25,11 +25,14 @@ const SAMPLE: Record<TemplateParam, string> = {
   reason: '该不动产已被查封',
   centreName: '西安市政务服务中心',
   address: '西安市未央区凤城八路109号',
+  pickupCode: '048213',
+  carrier: '顺丰速运',
+  trackingNumber: 'SF1400000000001',
 };
 
 describe('notification templates', () => {
   it('has every template in every language, with the variables it declares and no others', () => {
-    expect(templateIds.length).toBe(11);
+    expect(templateIds.length).toBe(14);
     for (const id of templateIds) {
       const template = notificationTemplates[id];
       for (const language of notificationLanguages) {
@@ -60,7 +63,8 @@ describe('notification templates', () => {
 
   it('covers every notified event kind, and asks for nothing about the applicant', () => {
     expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(new Set(notifiedEventKinds));
-    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address']);
+    // A pick-up code is a one-time secret of the case, not something about the applicant.
+    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address', 'pickupCode', 'carrier', 'trackingNumber']);
     for (const id of templateIds) for (const param of notificationTemplates[id].params) expect(allowed.has(param), `${id}: ${param}`).toBe(true);
   });
 

@@ -16,10 +16,10 @@ export const notificationLanguages = ['zh-CN', 'en'] as const;
 export type NotificationLanguage = (typeof notificationLanguages)[number];
 
 /** Every parameter any template takes. */
-export type TemplateParam = 'itemName' | 'caseNumber' | 'dueOn' | 'reason' | 'centreName' | 'address';
+export type TemplateParam = 'itemName' | 'caseNumber' | 'dueOn' | 'reason' | 'centreName' | 'address' | 'pickupCode' | 'carrier' | 'trackingNumber';
 
 /** The case events applicants are told about (`case_events.kind`). */
-export const notifiedEventKinds = ['submitted', 'clock_stopped', 'completed', 'rejected', 'partially_rejected'] as const;
+export const notifiedEventKinds = ['submitted', 'clock_stopped', 'completed', 'rejected', 'partially_rejected', 'result_ready', 'result_shipped'] as const;
 export type NotifiedEventKind = (typeof notifiedEventKinds)[number];
 
 export interface NotificationTemplate {
@@ -129,6 +129,35 @@ export const notificationTemplates = {
     text: {
       'zh-CN': '您的${itemName}（受理编号${caseNumber}）已办结，其中部分事项不予许可，原因：${reason}。',
       en: 'Your application for ${itemName} (case ${caseNumber}) has been decided; part of it was refused: ${reason}.',
+    },
+  },
+  // The result is ready at the window (gateway/results): the pick-up code is said there. It also
+  // says the case is completed, so a pick-up case gets this instead of case_completed*.
+  result_ready_pickup: {
+    event: 'result_ready',
+    when: 'the result waits at the centre handling the case: its pick-up code and address',
+    params: ['itemName', 'caseNumber', 'pickupCode', 'centreName', 'address'],
+    text: {
+      'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到${centreName}（${address}）领取，取件码请勿告知他人。',
+      en: 'The result of your application for ${itemName} (case ${caseNumber}) is ready. Collect it at ${centreName} (${address}) with your identity document and the pick-up code ${pickupCode}; do not share the code.',
+    },
+  },
+  result_ready_pickup_window: {
+    event: 'result_ready',
+    when: 'the result waits at the window and the centre has no address on file: its pick-up code',
+    params: ['itemName', 'caseNumber', 'pickupCode'],
+    text: {
+      'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到受理窗口领取，取件码请勿告知他人。',
+      en: 'The result of your application for ${itemName} (case ${caseNumber}) is ready. Collect it at the service window with your identity document and the pick-up code ${pickupCode}; do not share the code.',
+    },
+  },
+  result_shipped: {
+    event: 'result_shipped',
+    when: 'the result was handed to the courier: the carrier and the tracking number',
+    params: ['itemName', 'caseNumber', 'carrier', 'trackingNumber'],
+    text: {
+      'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已由${carrier}寄出，运单号${trackingNumber}，请注意查收。',
+      en: 'The result of your application for ${itemName} (case ${caseNumber}) has been sent by ${carrier}, tracking number ${trackingNumber}.',
     },
   },
 } as const satisfies Record<string, NotificationTemplate>;

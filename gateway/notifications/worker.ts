@@ -41,7 +41,7 @@ import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { recordAudit } from '../audit/record.js';
 import type { ClientKind } from '../auth/scopes.js';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
-import { caseEvents, cases, centres, clients, deliveries, items, notifications } from '../db/schema.js';
+import { caseEvents, caseResults, cases, centres, clients, deliveries, items, notifications } from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
 import type { NotificationChannel } from './channel.js';
 import { type EventFacts, planMessage } from './plan.js';
@@ -360,13 +360,14 @@ export class NotificationWorker {
     const caseIds = [...new Set(events.map((event) => event.caseId))];
     const itemCodes = [...new Set(events.map((event) => event.itemCode))];
     const centreCodes = [...new Set(events.flatMap((event) => (event.centreCode === null ? [] : [event.centreCode])))];
-    const [itemRows, centreRows, deliveryRows] = await Promise.all([
+    const [itemRows, centreRows, deliveryRows, resultRows] = await Promise.all([
       tx.select({ code: items.code, name: items.name, nameZh: items.nameZh }).from(items).where(inArray(items.code, itemCodes)),
       centreCodes.length === 0 ? Promise.resolve([]) : tx.select({ code: centres.code, name: centres.name, address: centres.address }).from(centres).where(inArray(centres.code, centreCodes)),
       tx
         .select({ caseId: deliveries.caseId, status: deliveries.status, departmentStatus: deliveries.departmentStatus, departmentMessage: deliveries.departmentMessage, departmentUpdatedAt: deliveries.departmentUpdatedAt })
         .from(deliveries)
         .where(inArray(deliveries.caseId, caseIds)),
+      tx.select({ caseId: caseResults.caseId, method: caseResults.method, pickupCode: caseResults.pickupCode, carrier: caseResults.carrier, trackingNumber: caseResults.trackingNumber }).from(caseResults).where(inArray(caseResults.caseId, caseIds)),
     ]);
     const itemByCode = new Map(itemRows.map((item) => [item.code, item]));
     const centreByCode = new Map(centreRows.map((centre) => [centre.code, centre]));
@@ -383,6 +384,7 @@ export class NotificationWorker {
         item,
         centre: event.centreCode === null ? null : (centreByCode.get(event.centreCode) ?? null),
         deliveries: deliveryRows.filter((delivery) => delivery.caseId === event.caseId),
+        result: resultRows.find((result) => result.caseId === event.caseId) ?? null,
       };
       const planned = planMessage(facts, language);
       if (!planned) continue;

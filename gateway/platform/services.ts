@@ -8,7 +8,9 @@ import { recordRouteRefusal } from '../access/refusals.js';
 import { SignInGuard } from '../auth/sign-in-guard.js';
 import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
 import type { Logger } from 'pino';
-import { adapterFactories, notificationAdapterFactories } from '../../adapters/index.js';
+import { adapterFactories, courierAdapterFactories, notificationAdapterFactories } from '../../adapters/index.js';
+import { CourierService } from '../results/courier.js';
+import type { CourierSettings } from '../results/courier-config.js';
 import { createContractSet } from '../../adapters/sdk/contract-validation.js';
 import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
@@ -89,6 +91,8 @@ export interface GatewayServices {
   deliveryWorker: DeliveryWorker;
   /** SMS to applicants about their cases (gateway/notifications); off without NOTIFICATIONS_JSON. */
   notifications: NotificationService;
+  /** Results sent by courier (gateway/results/courier.ts); off without COURIER_JSON. */
+  courier: CourierService;
 }
 
 /** Departments added at start besides the configured ones (the demo's simulators). */
@@ -143,6 +147,8 @@ export async function createServices(
     clock?: Clock;
     /** A notification channel replacing NOTIFICATIONS_JSON (the demo's SMS simulator), with its URL policy. */
     notificationChannel?: { settings: NotificationSettings; urlPolicy: UrlPolicy };
+    /** The demo's courier (its simulator on loopback) when COURIER_JSON is not set. */
+    courierChannel?: { settings: CourierSettings; urlPolicy: UrlPolicy };
   } = {},
 ): Promise<GatewayServices> {
   const clock = options.clock ?? systemClock;
@@ -210,6 +216,15 @@ export async function createServices(
       departmentMetrics,
       logger,
     }),
+    courier: CourierService.create({
+      settings: options.courierChannel?.settings ?? config.courier.channel,
+      urlPolicy: options.courierChannel?.urlPolicy ?? config.departments.urlPolicy,
+      factories: courierAdapterFactories,
+      db: database.db,
+      departmentMetrics,
+      logger,
+      now: () => clock.now(),
+    }),
   };
 }
 
@@ -218,6 +233,7 @@ export async function closeServices(services: GatewayServices): Promise<void> {
   // Before the departments close: deliveries in flight finish and are recorded first.
   await services.deliveryWorker.stop(services.config.server.shutdownGraceMs);
   await services.notifications.close(services.config.server.shutdownGraceMs);
+  await services.courier.close();
   services.publishedContracts.stop();
   await services.access.reference.stop();
   await services.departments.close();

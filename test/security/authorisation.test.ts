@@ -149,6 +149,7 @@ const objectLevel: Record<string, string> = {
   'POST /v1/cases/{caseId}/certificates': 'owned (tested)',
   'POST /v1/cases/{caseId}/submit': 'owned (tested)',
   'POST /v1/cases/{caseId}/transfer': 'owned by the centre handling the case (test/centres.test.ts)',
+  'POST /v1/cases/{caseId}/result/collection': 'owned, as a change of the case (test/results.test.ts)',
   'GET /v1/centres/{code}': 'shared: the centre tree',
   'PUT /v1/centres/{code}': 'shared: centre administration',
   'GET /v1/centres/{code}/operators': 'shared: the staff of a centre',

@@ -1,0 +1,186 @@
+/**
+ * A case's result on its way to the applicant. The window records the delivery method when it
+ * opens the case (`recordResultChoice`, in the opening's transaction); the transaction that
+ * settles the case as completed or partially rejected prepares the result (`prepareResult`): a
+ * pick-up code for the window. Two views: the window's (no pick-up code, the address masked) and
+ * the applicant's in the progress look-up (the code, and how to collect in Chinese and English).
+ */
+import { randomInt } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import type { Queryable } from '../db/client.js';
+import { caseEvents, caseResults } from '../db/schema.js';
+import { maskName } from '../identity/identifiers.js';
+import { maskMobile } from '../notifications/mobile.js';
+import { ApiError } from '../platform/errors.js';
+import type { ResultDeliveryChoice, ResultDeliveryMethod, ResultStatus } from './methods.js';
+
+export type CaseResultRow = typeof caseResults.$inferSelect;
+
+/** Wrong pick-up codes before collection is locked, and for how long. */
+export const PICKUP_MAX_FAILURES = 5;
+export const PICKUP_LOCK_MS = 30 * 60_000;
+
+/**
+ * Checks the window's choice against what the item offers and stores it with the new case. No
+ * choice: the item's first method (window pickup for every seed item). Throws before anything is
+ * written when the item does not offer the method or the address does not fit it.
+ */
+export async function recordResultChoice(tx: Queryable, item: { code: string; resultDeliveries: readonly ResultDeliveryMethod[] }, caseId: string, choice: ResultDeliveryChoice | undefined): Promise<void> {
+  const method = choice?.method ?? item.resultDeliveries[0] ?? 'window_pickup';
+  if (!item.resultDeliveries.includes(method)) {
+    throw new ApiError('result_delivery_not_offered', `Item ${item.code} delivers its result by ${item.resultDeliveries.join(', ')}; not by ${method}.`, {
+      method,
+      offered: [...item.resultDeliveries],
+    });
+  }
+  if (method === 'express' && choice?.address === undefined) throw new ApiError('result_delivery_address_required', 'Sending the result by courier needs resultDelivery.address.', { method });
+  if (method !== 'express' && choice?.address !== undefined) throw new ApiError('result_delivery_address_not_applicable', `A result delivered by ${method} takes no address.`, { method });
+  await tx.insert(caseResults).values({ caseId, method, address: choice?.address ?? null });
+}
+
+/** Six random digits, leading zeros kept: said at the window, typed on a keypad. */
+export function newPickupCode(): string {
+  return String(randomInt(0, 1_000_000)).padStart(6, '0');
+}
+
+/**
+ * Prepares the result of a case that has just completed (or partially completed), inside the
+ * transaction that settles it, so a completed case always has its result under way. A pick-up
+ * result gets its code and is ready at once; the timeline says so (`result_ready`, which also
+ * tells the applicant by SMS). A case opened before results existed has no row and is left alone.
+ */
+export async function prepareResult(tx: Queryable, caseId: string, at: Date): Promise<void> {
+  const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
+  if (!result || result.status !== 'preparing') return;
+  if (result.method === 'express') {
+    // The courier worker makes the waybill after this commits (results/courier.ts), due at once.
+    await tx.update(caseResults).set({ readyAt: at, nextAttemptAt: sql`now()`, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
+    return;
+  }
+  if (result.method !== 'window_pickup') return;
+  await tx.update(caseResults).set({ status: 'ready_for_pickup', pickupCode: newPickupCode(), readyAt: at, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
+  // The code itself never goes on the timeline: windows read the timeline.
+  await tx.insert(caseEvents).values({ caseId, kind: 'result_ready', detail: { method: result.method }, occurredAt: at });
+}
+
+export async function findResult(tx: Queryable, caseId: string): Promise<CaseResultRow | null> {
+  const [row] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId));
+  return row ?? null;
+}
+
+export interface MaskedAddress {
+  province: string;
+  city: string;
+  district: string;
+  detail: string;
+  recipientName: string;
+  recipientMobile: string;
+}
+
+/** The street address keeps its first two characters: enough to recognise, not to find. */
+function maskAddress(address: NonNullable<CaseResultRow['address']>): MaskedAddress {
+  const detail = [...address.detail];
+  return {
+    province: address.province,
+    city: address.city,
+    district: address.district,
+    detail: detail.slice(0, 2).join('') + '*'.repeat(Math.max(0, detail.length - 2)),
+    recipientName: maskName(address.recipientName),
+    recipientMobile: maskMobile(address.recipientMobile),
+  };
+}
+
+/** What the window sees of the result: never the pick-up code (the applicant says it). */
+export interface WindowResultView {
+  method: ResultDeliveryMethod;
+  status: ResultStatus;
+  address: MaskedAddress | null;
+  readyAt: string | null;
+  collectedAt: string | null;
+  /** Wrong codes since the last right one, and until when collection is locked. */
+  pickupFailures: number;
+  pickupLockedUntil: string | null;
+  /** Express: the carrier and tracking number once the waybill is made, the newest route node, 签收. */
+  carrier: string | null;
+  trackingNumber: string | null;
+  lastRoute: { at: string; place: string; remark: string; state: string } | null;
+  deliveredAt: string | null;
+  /** Express: why the waybill could not be made yet (or for good, when no retry is due). */
+  courierError: string | null;
+}
+
+export function windowResultView(row: CaseResultRow): WindowResultView {
+  return {
+    method: row.method as ResultDeliveryMethod,
+    status: row.status as ResultStatus,
+    address: row.address ? maskAddress(row.address) : null,
+    readyAt: row.readyAt?.toISOString() ?? null,
+    collectedAt: row.collectedAt?.toISOString() ?? null,
+    pickupFailures: row.pickupFailures,
+    pickupLockedUntil: row.pickupLockedUntil?.toISOString() ?? null,
+    carrier: row.carrier,
+    trackingNumber: row.trackingNumber,
+    lastRoute: row.lastRoute ?? null,
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    courierError: row.lastError,
+  };
+}
+
+export interface CollectionCentre {
+  code: string;
+  name: string;
+  address: string;
+  openingHours: string;
+}
+
+/** What the applicant sees of the result in the progress look-up. */
+export interface ApplicantResultView {
+  method: ResultDeliveryMethod;
+  status: ResultStatus;
+  /** Only while the result waits at the window: the applicant says it there. */
+  pickupCode: string | null;
+  carrier: string | null;
+  trackingNumber: string | null;
+  lastRoute: string | null;
+  materialId: string | null;
+  /** Where to collect a window pick-up (the centre handling the case). */
+  collectAt: CollectionCentre | null;
+  howToCollect: { zh: string; en: string };
+}
+
+function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh: string; en: string } {
+  const place = centre ? { zh: `${centre.name}（${centre.address}${centre.openingHours ? `，${centre.openingHours}` : ''}）`, en: `${centre.name} (${centre.address}${centre.openingHours ? `, ${centre.openingHours}` : ''})` } : { zh: '受理窗口', en: 'the service window' };
+  switch (row.status) {
+    case 'ready_for_pickup':
+      return {
+        zh: `请携带本人有效身份证件到${place.zh}，向窗口出示取件码${row.pickupCode ?? ''}领取办理结果。`,
+        en: `Collect the result at ${place.en}: bring your identity document and give the pick-up code ${row.pickupCode ?? ''} at the window.`,
+      };
+    case 'collected':
+      return { zh: '办理结果已领取。', en: 'The result has been collected.' };
+    case 'shipped':
+      return {
+        zh: `办理结果已交${row.carrier ?? '快递公司'}寄出，运单号${row.trackingNumber ?? ''}，可在快递公司查询物流；签收时请核对本人身份。`,
+        en: `The result has been sent by ${row.carrier ?? 'courier'}, tracking number ${row.trackingNumber ?? ''}; track it with the carrier, and sign for it in person.`,
+      };
+    case 'delivered':
+      return { zh: `办理结果已签收（${row.carrier ?? ''}运单号${row.trackingNumber ?? ''}）。`, en: `The result has been delivered (${row.carrier ?? 'courier'} tracking number ${row.trackingNumber ?? ''}).` };
+    default:
+      if (row.method === 'express') return { zh: '办结后办理结果将邮寄到您登记的地址，届时短信告知快递公司和运单号。', en: 'Once completed, the result is sent by courier to the address you gave; an SMS will tell you the carrier and tracking number.' };
+      return { zh: `办结后凭短信中的取件码到${place.zh}领取办理结果。`, en: `Once completed, collect the result at ${place.en} with the pick-up code sent to you by SMS.` };
+  }
+}
+
+export function applicantResultView(row: CaseResultRow, centre: CollectionCentre | null): ApplicantResultView {
+  return {
+    method: row.method as ResultDeliveryMethod,
+    status: row.status as ResultStatus,
+    pickupCode: row.status === 'ready_for_pickup' ? row.pickupCode : null,
+    carrier: row.carrier,
+    trackingNumber: row.trackingNumber,
+    lastRoute: row.lastRoute ? `${row.lastRoute.remark}（${row.lastRoute.place}，${row.lastRoute.at}）` : null,
+    materialId: null,
+    collectAt: row.method === 'window_pickup' ? centre : null,
+    howToCollect: howToCollect(row, centre),
+  };
+}
