@@ -91,6 +91,12 @@ describe("the README's flat-transfer walk-through", () => {
     expect(out).toContain('{"department":"PSB","status":"rejected","reason":"迁入地址与不动产坐落不一致，不符合落户条件"}');
     expect(out).toContain('审批结果为不予许可，原因：迁入地址与不动产坐落不一致，不符合落户条件。');
     expect(out).toContain('{"department":"NRB","departmentStatus":null,"cancelStatus":"manual"}');
+    // The household move-in: a pick-up code in the SMS and the look-up, never shown to the window.
+    expect(out).toContain('办理结果已可领取，取件码······，请携带本人有效身份证件到小寨路街道便民服务中心（西安市雁塔区小寨路）领取');
+    expect(out).toContain('{"method":"window_pickup","status":"ready_for_pickup","collectAt":"小寨路街道便民服务中心"}');
+    expect(out).toContain('{"status":"ready_for_pickup","pickupCode":null}');
+    expect(out).toContain('refused as expected: 422 pickup_code_mismatch');
+    expect(out).toContain('{"status":"collected"}');
   });
 
   it('left the case where the story says: refused on the fixed day with the PSB’s reason kept verbatim', async () => {
@@ -106,5 +112,9 @@ describe("the README's flat-transfer walk-through", () => {
     expect(parts.find((part) => part.departmentCode === 'NRB')?.cancelStatus).toBe('manual');
     const kinds = (await db.select({ kind: caseEvents.kind }).from(caseEvents).where(eq(caseEvents.caseId, refused?.id ?? ''))).map((event) => event.kind);
     expect(kinds).toEqual(expect.arrayContaining(['opened', 'certificate_fetched', 'submitted', 'delivered', 'notified', 'department_status', 'joint_refusal', 'rejected', 'cancel_by_hand']));
+    const [moved] = await db.select().from(cases).where(eq(cases.itemCode, 'household_move_in'));
+    expect(moved).toMatchObject({ status: 'completed', completedOn: '2026-12-16' });
+    const moveKinds = (await db.select({ kind: caseEvents.kind }).from(caseEvents).where(eq(caseEvents.caseId, moved?.id ?? ''))).map((event) => event.kind);
+    expect(moveKinds).toEqual(expect.arrayContaining(['completed', 'result_ready', 'result_collected']));
   });
 });
