@@ -22,7 +22,10 @@ if [ -e "$folder/node_modules/tsx" ] || [ -e "$folder/node_modules/typescript" ]
   exit 1
 fi
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-(cd "$folder" && exec env -u DATABASE_URL ONEWINDOW_DEMO=false PORT="$port" DATA_DIR="$folder/data" npm run --silent start:production) >"$log" 2>&1 &
+# The start:production script's command itself (not through npm, which does not pass SIGTERM on to
+# the gateway reliably), so the signal reaches the gateway as a process manager's would.
+start_command=$(node -p 'require("./package.json").scripts["start:production"]')
+(cd "$folder" && exec env -u DATABASE_URL ONEWINDOW_DEMO=false PORT="$port" DATA_DIR="$folder/data" $start_command) >"$log" 2>&1 &
 pid=$!
 ready=""
 for _ in $(seq 1 60); do
