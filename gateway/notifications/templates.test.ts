@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskMobile, isMobileNumber } from './mobile.js';
 import {
+  SUPERVISION_WARNING,
   REASON_MAX_CHARS,
   defaultTemplateCode,
   formatDate,
@@ -25,11 +26,12 @@ const SAMPLE: Record<TemplateParam, string> = {
   reason: '该不动产已被查封',
   centreName: '西安市政务服务中心',
   address: '西安市未央区凤城八路109号',
+  days: '3',
 };
 
 describe('notification templates', () => {
   it('has every template in every language, with the variables it declares and no others', () => {
-    expect(templateIds.length).toBe(11);
+    expect(templateIds.length).toBe(13);
     for (const id of templateIds) {
       const template = notificationTemplates[id];
       for (const language of notificationLanguages) {
@@ -59,8 +61,8 @@ describe('notification templates', () => {
   });
 
   it('covers every notified event kind, and asks for nothing about the applicant', () => {
-    expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(new Set(notifiedEventKinds));
-    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address']);
+    expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(new Set([...notifiedEventKinds, SUPERVISION_WARNING]));
+    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address', 'days']);
     for (const id of templateIds) for (const param of notificationTemplates[id].params) expect(allowed.has(param), `${id}: ${param}`).toBe(true);
   });
 
