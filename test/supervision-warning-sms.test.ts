@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials } from '../adapters/amr-enterprise/simulator.js';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } from '../adapters/nrb-realestate/simulator.js';
 import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, type RunningSmsSimulator, startSmsGatewaySimulator } from '../adapters/sms-gateway/simulator.js';
-import { auditEntries, caseEvents, cases, centreRepresentatives, notifications } from '../gateway/db/schema.js';
+import { auditEntries, caseEvents, cases, centreRepresentatives, notifications, subjects } from '../gateway/db/schema.js';
 import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../gateway/notifications/templates.js';
 import { NotificationWorker } from '../gateway/notifications/worker.js';
 import { fixedClock } from '../gateway/platform/clock.js';
@@ -225,6 +225,15 @@ describe('warnings by SMS', () => {
       { department: 'NRB', detail: expect.objectContaining({ recipient: 'representative', department: 'NRB', level: 'overdue', representative: { name: '王**', mobile: '139****5678' }, template: 'supervision_overdue' }) },
     ]);
     expect(JSON.stringify(events)).not.toContain(REPRESENTATIVE.mobile);
+
+    // The applicant's own progress look-up does not show them.
+    const [applicant] = await gw.services.db.select({ identifier: subjects.identifier }).from(subjects).innerJoin(cases, eq(cases.subjectId, subjects.id)).where(eq(cases.id, warned.id));
+    const progress = await ok<{ caseNumber: string; timeline: { kind: string }[] }>(
+      await gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber: warned.caseNumber, check: applicant!.identifier.slice(-4) }) }),
+    );
+    expect(progress.caseNumber).toBe(warned.caseNumber);
+    expect(progress.timeline.map((entry) => entry.kind)).not.toContain('supervision_warning_sent');
+    expect(JSON.stringify(progress)).not.toContain('139****5678');
     const audits = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.action, 'case.warn_representative'));
     expect(audits).toHaveLength(2);
     expect(audits.every((entry) => entry.caseRef === warned.caseNumber && entry.purpose === 'supervision_warning')).toBe(true);
