@@ -495,6 +495,8 @@ const withoutPersonalData: Record<string, string> = {
   'PUT /v1/centres/{code}': 'centre tree administration',
   'GET /v1/centres/{code}/operators': 'staff registered at a centre, not applicants',
   'PUT /v1/centres/{code}/operators/{operatorId}': 'centre staff administration',
+  'GET /v1/centres/{code}/representatives': "departments' chief representatives at a centre, name and number masked; not applicants",
+  'PUT /v1/centres/{code}/representatives/{department}': 'centre staff administration (answers masked, audited)',
   'GET /v1/centres/{code}/items': 'how a centre offers catalogue items',
   'PUT /v1/centres/{code}/items/{itemCode}': 'centre item administration',
   'PUT /v1/clients/{clientId}/centres': 'client system administration',

@@ -7,6 +7,7 @@ import type { AppEnv } from '../platform/context.js';
 import type { GatewayServices } from '../platform/services.js';
 import { errorResponses, protectedRoute } from '../platform/routes.js';
 import { CENTRE_LEVELS, OPERATOR_ROLES, centreView, listCentreItems, listOperators, requireCentre, setCentreItem, setClientCentres, subtree, upsertCentre, upsertOperator } from './centres.js';
+import { listRepresentatives, setRepresentative } from './representatives.js';
 
 export const CentreCodeSchema = z
   .string()
@@ -60,6 +61,23 @@ const CentreItemSchema = CentreItemBodySchema.extend({
   statutoryDays: z.number().int(),
   effectivePromisedDays: z.number().int(),
 }).openapi('CentreItem');
+
+const DepartmentCodeSchema = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code is upper-case letters, digits and _ (2–16), e.g. PSB').openapi({ example: 'AMR' });
+const RepresentativeBodySchema = z
+  .object({
+    name: z.string().trim().min(1).max(50).openapi({ example: '王建国' }),
+    mobile: z.string().trim().min(1).max(20).openapi({ example: '13912345678', description: 'A mainland mobile number; supervision warnings are sent to it by SMS' }),
+  })
+  .strict();
+const RepresentativeSchema = z
+  .object({
+    centreCode: z.string(),
+    department: z.string(),
+    name: z.string().openapi({ example: '王**', description: 'Masked' }),
+    mobile: z.string().openapi({ example: '139****5678', description: 'Masked' }),
+    updatedAt: z.string(),
+  })
+  .openapi('ChiefRepresentative');
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
@@ -147,6 +165,28 @@ const putClientCentresRoute = protectedRoute({
   responses: { 200: json(z.object({ clientId: z.string(), centreCodes: z.array(z.string()) }), 'Registered'), ...errorResponses(400, 401, 403, 404, 422) },
 });
 
+const listRepresentativesRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/centres/{code}/representatives',
+  tags: ['centres'],
+  summary: "The departments' chief representatives (首席代表) at a centre, names and numbers masked",
+  scopes: ['centres:read'],
+  request: { params: z.object({ code: CentreCodeSchema }) },
+  responses: { 200: json(z.object({ representatives: z.array(RepresentativeSchema) }), 'By department'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const putRepresentativeRoute = protectedRoute({
+  method: 'put',
+  path: '/v1/centres/{code}/representatives/{department}',
+  tags: ['centres'],
+  summary: "Name a department's chief representative (首席代表) at a centre: supervision warnings about the department's parts of the centre's cases go to them by SMS",
+  description:
+    'Refused with `404 centre_not_found`, `422 representative_department_unknown` (no department system with this code is configured) and `422 representative_mobile_invalid` (not a mainland mobile number). The answer masks the name and the number.',
+  scopes: ['centres:admin'],
+  request: { params: z.object({ code: CentreCodeSchema, department: DepartmentCodeSchema }), body: body(RepresentativeBodySchema) },
+  responses: { 200: json(RepresentativeSchema, 'Changed'), 201: json(RepresentativeSchema, 'Appointed'), ...errorResponses(400, 401, 403, 404, 422) },
+});
+
 const centreServices = (services: GatewayServices) => ({ db: services.db, reference: services.access.reference });
 
 export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -193,6 +233,20 @@ export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
     const { db, reference } = centreServices(c.get('services'));
     const { code, itemCode } = c.req.valid('param');
     return c.json(await setCentreItem(db, reference, actorOf(c), code, itemCode, c.req.valid('json')), 200);
+  });
+
+  app.openapi(listRepresentativesRoute, async (c) => {
+    const { db, reference } = centreServices(c.get('services'));
+    return c.json({ representatives: await listRepresentatives(db, reference, c.req.valid('param').code) }, 200);
+  });
+
+  app.openapi(putRepresentativeRoute, async (c) => {
+    const services = c.get('services');
+    const { db, reference } = centreServices(services);
+    const { code, department } = c.req.valid('param');
+    const isConfigured = (candidate: string) => services.departments.get(candidate) !== undefined;
+    const { representative, created } = await setRepresentative(db, reference, isConfigured, actorOf(c), code, department, c.req.valid('json'));
+    return created ? c.json(representative, 201) : c.json(representative, 200);
   });
 
   app.openapi(putClientCentresRoute, async (c) => {

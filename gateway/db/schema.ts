@@ -818,9 +818,15 @@ export const notifications = pgTable(
     caseId: text('case_id')
       .notNull()
       .references(() => cases.id),
-    /** The case event told about: at most one notification per event. */
-    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    /** The case event told about: at most one notification per event (null for a supervision warning, which no event causes). */
+    eventId: bigint('event_id', { mode: 'number' }),
     eventKind: text('event_kind').notNull(),
+    /** Who is told: the case's applicant, or a department's chief representative at the centre (a supervision warning). */
+    recipientKind: text('recipient_kind').$type<'applicant' | 'representative'>().notNull().default('applicant'),
+    /** Supervision warnings: `case id:department:level`, so that each is queued once whatever the number of passes and workers. */
+    warningKey: text('warning_key'),
+    /** Supervision warnings: the department, the level and the representative's name (for the timeline, masked there). */
+    warning: jsonb('warning').$type<{ department: string; level: 'approaching' | 'overdue'; name: string }>(),
     /** The applicant's mobile number as the case had it when the event happened (masked in every answer). */
     mobile: text('mobile').notNull(),
     /** Template id (gateway/notifications/templates.ts), the code the platform approved it under, and its language. */
@@ -850,6 +856,7 @@ export const notifications = pgTable(
   },
   (table) => [
     uniqueIndex('notifications_event_key').on(table.eventId),
+    uniqueIndex('notifications_warning_key').on(table.warningKey),
     index('notifications_due_idx').on(table.status, table.nextAttemptAt),
     index('notifications_case_idx').on(table.caseId, table.eventId),
     index('notifications_mobile_slot_idx').on(table.mobile, table.slotAt).where(sql`slot_at is not null`),
@@ -928,4 +935,27 @@ export const caseResults = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (table) => [index('case_results_status_idx').on(table.status), index('case_results_due_idx').on(table.nextAttemptAt).where(sql`next_attempt_at is not null`)],
+);
+
+// --- Chief representatives (首席代表) -------------------------------------------------------------
+
+/**
+ * Who represents a department at a service centre (首席代表): the person supervision warnings about
+ * the department's parts of the centre's cases go to by SMS. One per centre and department; the
+ * name and number are personal data, masked in every answer.
+ */
+export const centreRepresentatives = pgTable(
+  'centre_representatives',
+  {
+    centreCode: text('centre_code')
+      .notNull()
+      .references(() => centres.code),
+    departmentCode: text('department_code').notNull(),
+    name: text('name').notNull(),
+    /** A mainland mobile number (gateway/notifications/mobile.ts). */
+    mobile: text('mobile').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.centreCode, table.departmentCode] })],
 );

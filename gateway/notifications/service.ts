@@ -11,7 +11,7 @@ import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import type { Database } from '../db/client.js';
 import type { NotificationSettings } from './config.js';
 import { type NotificationChannel, createNotificationChannel } from './channel.js';
-import { NotificationWorker } from './worker.js';
+import { NotificationWorker, type SupervisionWarningSettings } from './worker.js';
 
 export interface NotificationServiceOptions {
   settings: NotificationSettings | null;
@@ -21,6 +21,8 @@ export interface NotificationServiceOptions {
   registry: Registry;
   departmentMetrics: DepartmentMetrics;
   logger: Logger;
+  /** Supervision warnings to the departments' chief representatives, sent by the same worker. */
+  supervision?: SupervisionWarningSettings;
 }
 
 export class NotificationService {
@@ -37,7 +39,7 @@ export class NotificationService {
       return new NotificationService(null, null);
     }
     const channel = createNotificationChannel(settings, { urlPolicy: options.urlPolicy, factories: options.factories, metrics: options.departmentMetrics, logger });
-    const worker = new NotificationWorker({ db: options.db, channel, metrics: options.registry, logger });
+    const worker = new NotificationWorker({ db: options.db, channel, metrics: options.registry, logger, ...(options.supervision ? { supervision: options.supervision } : {}) });
     logger.info(
       { channel: channel.code, adapter: settings.adapter, origin: new URL(channel.client.baseUrl).origin, language: settings.language, rateLimit: settings.rateLimit },
       'notifications are on: applicants with a mobile number get SMS about their cases',

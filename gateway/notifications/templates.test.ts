@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskMobile, isMobileNumber } from './mobile.js';
 import {
+  SUPERVISION_WARNING,
   REASON_MAX_CHARS,
   defaultTemplateCode,
   formatDate,
@@ -28,11 +29,12 @@ const SAMPLE: Record<TemplateParam, string> = {
   pickupCode: '048213',
   carrier: '顺丰速运',
   trackingNumber: 'SF1400000000001',
+  days: '3',
 };
 
 describe('notification templates', () => {
   it('has every template in every language, with the variables it declares and no others', () => {
-    expect(templateIds.length).toBe(14);
+    expect(templateIds.length).toBe(16);
     for (const id of templateIds) {
       const template = notificationTemplates[id];
       for (const language of notificationLanguages) {
@@ -62,9 +64,9 @@ describe('notification templates', () => {
   });
 
   it('covers every notified event kind, and asks for nothing about the applicant', () => {
-    expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(new Set(notifiedEventKinds));
+    expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(new Set([...notifiedEventKinds, SUPERVISION_WARNING]));
     // A pick-up code is a one-time secret of the case, not something about the applicant.
-    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address', 'pickupCode', 'carrier', 'trackingNumber']);
+    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address', 'pickupCode', 'carrier', 'trackingNumber', 'days']);
     for (const id of templateIds) for (const param of notificationTemplates[id].params) expect(allowed.has(param), `${id}: ${param}`).toBe(true);
   });
 

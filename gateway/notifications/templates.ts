@@ -16,15 +16,18 @@ export const notificationLanguages = ['zh-CN', 'en'] as const;
 export type NotificationLanguage = (typeof notificationLanguages)[number];
 
 /** Every parameter any template takes. */
-export type TemplateParam = 'itemName' | 'caseNumber' | 'dueOn' | 'reason' | 'centreName' | 'address' | 'pickupCode' | 'carrier' | 'trackingNumber';
+export type TemplateParam = 'itemName' | 'caseNumber' | 'dueOn' | 'reason' | 'centreName' | 'address' | 'pickupCode' | 'carrier' | 'trackingNumber' | 'days';
 
 /** The case events applicants are told about (`case_events.kind`). */
 export const notifiedEventKinds = ['submitted', 'clock_stopped', 'completed', 'rejected', 'partially_rejected', 'result_ready', 'result_shipped'] as const;
 export type NotifiedEventKind = (typeof notifiedEventKinds)[number];
 
+/** What a supervision warning to a department's chief representative tells about (no case event: a date reached). */
+export const SUPERVISION_WARNING = 'supervision_warning';
+
 export interface NotificationTemplate {
-  /** The event it tells about. */
-  event: NotifiedEventKind;
+  /** The event it tells about (a supervision warning is no case event: see supervision-warnings.ts). */
+  event: NotifiedEventKind | typeof SUPERVISION_WARNING;
   /** When it is chosen over the other templates of its event. */
   when: string;
   params: readonly TemplateParam[];
@@ -32,6 +35,27 @@ export interface NotificationTemplate {
 }
 
 export const notificationTemplates = {
+  // To a department's chief representative at the centre, not to the applicant: the department's
+  // part of a case nears or passes its due date. Nothing about the applicant, as for the others.
+  // 督办提醒 is written without 【】: platforms keep those brackets for the sign name.
+  supervision_approaching: {
+    event: SUPERVISION_WARNING,
+    when: "a department's part of a case has used the warning share of its promised days (to the department's chief representative)",
+    params: ['itemName', 'caseNumber', 'dueOn'],
+    text: {
+      'zh-CN': '督办提醒：您部门承办的${itemName}（受理编号${caseNumber}）将于${dueOn}到期，请抓紧办理。',
+      en: 'Supervision reminder: ${itemName} (case ${caseNumber}), handled by your department, is due on ${dueOn}. Please complete it in time.',
+    },
+  },
+  supervision_overdue: {
+    event: SUPERVISION_WARNING,
+    when: "a department's part of a case is past its due date (to the department's chief representative)",
+    params: ['itemName', 'caseNumber', 'dueOn', 'days'],
+    text: {
+      'zh-CN': '督办提醒：您部门承办的${itemName}（受理编号${caseNumber}）应于${dueOn}办结，已超期${days}个工作日，请立即办理。',
+      en: 'Supervision reminder: ${itemName} (case ${caseNumber}), handled by your department, was due on ${dueOn} and is ${days} working days overdue. Please complete it now.',
+    },
+  },
   case_accepted: {
     event: 'submitted',
     when: 'the case was submitted and accepted (受理)',

@@ -45,7 +45,10 @@ import { caseEvents, caseResults, cases, centres, clients, deliveries, items, no
 import { errorForLog } from '../platform/errors.js';
 import type { NotificationChannel } from './channel.js';
 import { type EventFacts, planMessage } from './plan.js';
+import { queueSupervisionWarnings } from './supervision-warnings.js';
 import { type NotifiedEventKind, notifiedEventKinds } from './templates.js';
+import type { WorkingCalendar } from '../calendar/calendar.js';
+import { maskRepresentative } from '../centres/representatives.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
 
@@ -129,6 +132,19 @@ export interface NotificationWorkerOptions {
   owner?: string;
   /** Jitter source, for tests. */
   random?: () => number;
+  /** Supervision warnings to the departments' chief representatives (supervision-warnings.ts); absent: none. */
+  supervision?: SupervisionWarningSettings;
+}
+
+export interface SupervisionWarningSettings {
+  /** The working-day calendar, as loaded now. */
+  calendar: () => Promise<WorkingCalendar>;
+  /** SUPERVISION_WARNING_SHARE. */
+  warningShare: number;
+  /** Today in China Standard Time (injected: tests fix the day). */
+  today: () => string;
+  /** How often the loop looks for new warnings (they change with the day, not by the second). Default 10 minutes. */
+  intervalMs?: number;
 }
 
 interface ClaimedNotification {
@@ -136,6 +152,8 @@ interface ClaimedNotification {
   caseId: string;
   eventId: number;
   eventKind: string;
+  recipientKind: 'applicant' | 'representative';
+  warning: { department: string; level: 'approaching' | 'overdue'; name: string } | null;
   mobile: string;
   template: string;
   templateCode: string;
@@ -150,6 +168,10 @@ const RATE_LIMIT_LOCK_CLASS = 74_612;
 /** Actions and purpose of the audit entries. */
 const NOTIFY_ACTION = 'case.notify';
 const NOTIFY_PURPOSE = 'applicant_notification';
+/** The gateway itself sends supervision warnings: no client asked for them. */
+const WARNING_ACTOR = 'gateway:supervision-warnings';
+const WARN_ACTION = 'case.warn_representative';
+const WARN_PURPOSE = 'supervision_warning';
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -173,6 +195,8 @@ export class NotificationWorker {
   private interruptSleep: (() => void) | undefined;
   private readonly passes = new Set<Promise<unknown>>();
   private failingSince: number | undefined;
+  private readonly supervision: SupervisionWarningSettings | undefined;
+  private warningsLookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: NotificationWorkerOptions) {
     this.db = options.db;
@@ -181,6 +205,7 @@ export class NotificationWorker {
     this.logger = options.logger.child({ component: 'notifications' });
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.random = options.random ?? Math.random;
+    this.supervision = options.supervision;
   }
 
   private get settings() {
@@ -216,11 +241,17 @@ export class NotificationWorker {
   }
 
   /** One whole pass: read new events, send what is due, ask for receipts. */
-  async runOnce(): Promise<{ queued: number; sent: number; receipts: number }> {
+  async runOnce(): Promise<{ queued: number; warnings: number; sent: number; receipts: number }> {
     const queued = await this.collectOnce();
+    const warnings = await this.queueWarningsOnce();
     const sent = await this.sendOnce();
     const receipts = await this.pollReceiptsOnce();
-    return { queued, sent, receipts };
+    return { queued, warnings, sent, receipts };
+  }
+
+  /** Queues the supervision warnings due today that were not queued before. Returns how many it queued. */
+  queueWarningsOnce(): Promise<number> {
+    return this.track(this.queueWarnings());
   }
 
   /** Reads new case events into messages. Returns how many messages it queued. */
@@ -250,6 +281,10 @@ export class NotificationWorker {
       let busy = false;
       try {
         const queued = await this.collect();
+        if (this.supervision && Date.now() - this.warningsLookedAt >= (this.supervision.intervalMs ?? 600_000)) {
+          this.warningsLookedAt = Date.now();
+          await this.queueWarnings();
+        }
         const claimed = this.stopping ? 0 : await this.sendDue();
         if (!this.stopping) await this.pollReceipts();
         busy = queued >= this.settings.delivery.batchSize || claimed >= this.settings.delivery.batchSize;
@@ -406,6 +441,23 @@ export class NotificationWorker {
     return inserted.length;
   }
 
+  // --- Supervision warnings ---
+
+  private async queueWarnings(): Promise<number> {
+    const supervision = this.supervision;
+    if (!supervision) return 0;
+    const { queued } = await queueSupervisionWarnings(this.db, await supervision.calendar(), {
+      today: supervision.today(),
+      warningShare: supervision.warningShare,
+      language: this.settings.language,
+      templateCodes: this.settings.templateCodes,
+      newId: newNotificationId,
+    });
+    for (const row of queued) this.metrics.messages.inc({ template: row.template, outcome: 'queued' });
+    if (queued.length > 0) this.logger.debug({ queued: queued.length }, 'supervision warnings queued');
+    return queued.length;
+  }
+
   // --- Sending ---
 
   private async sendDue(): Promise<number> {
@@ -420,9 +472,9 @@ export class NotificationWorker {
     const result = await this.db.execute(sql`
       update notifications n
          set status = 'superseded', lease_owner = null, lease_until = null, slot_at = null
-       where n.status = 'pending'
+       where n.status = 'pending' and n.recipient_kind = 'applicant'
          and (n.lease_until is null or n.lease_until < now())
-         and exists (select 1 from notifications m where m.case_id = n.case_id and m.event_id > n.event_id)
+         and exists (select 1 from notifications m where m.case_id = n.case_id and m.recipient_kind = 'applicant' and m.event_id > n.event_id)
       returning n.id, n.template`);
     for (const row of rowsOf<{ id: string; template: string }>(result)) {
       this.metrics.messages.inc({ template: row.template, outcome: 'superseded' });
@@ -444,7 +496,7 @@ export class NotificationWorker {
               order by next_attempt_at
               limit ${limit}::integer
               for update skip locked)
-      returning id, case_id as "caseId", event_id as "eventId", event_kind as "eventKind", mobile, template, template_code as "templateCode", params, attempts`);
+      returning id, case_id as "caseId", event_id as "eventId", event_kind as "eventKind", recipient_kind as "recipientKind", warning, mobile, template, template_code as "templateCode", params, attempts`);
     return rowsOf<ClaimedNotification>(result).map((claim) => ({ ...claim, eventId: Number(claim.eventId) }));
   }
 
@@ -549,6 +601,10 @@ export class NotificationWorker {
         .from(cases)
         .leftJoin(clients, eq(clients.id, cases.clientId))
         .where(eq(cases.id, claim.caseId));
+      if (claim.recipientKind === 'representative' && claim.warning) {
+        await this.recordWarningSent(tx, claim, claim.warning, owner?.caseNumber ?? null, messageId);
+        return true;
+      }
       await tx.insert(caseEvents).values({
         caseId: claim.caseId,
         kind: 'notified',
@@ -576,6 +632,39 @@ export class NotificationWorker {
     this.logger.info({ notification: claim.id, case: claim.caseId, template: claim.template, attempts: claim.attempts }, 'notification sent');
   }
 
+  /**
+   * A supervision warning sent: on the case's timeline (the window's case view and the supervision
+   * answer read it; the applicant's progress look-up does not) with the representative masked, and
+   * the audit entry of the representative's number handed to the platform, by the gateway itself.
+   */
+  private async recordWarningSent(tx: Queryable, claim: ClaimedNotification, warning: NonNullable<ClaimedNotification['warning']>, caseNumber: string | null, messageId: string): Promise<void> {
+    await tx.insert(caseEvents).values({
+      caseId: claim.caseId,
+      kind: 'supervision_warning_sent',
+      departmentCode: warning.department,
+      detail: {
+        recipient: 'representative',
+        channel: 'sms',
+        department: warning.department,
+        level: warning.level,
+        representative: maskRepresentative({ name: warning.name, mobile: claim.mobile }),
+        notificationId: claim.id,
+        template: claim.template,
+        templateCode: claim.templateCode,
+        messageId,
+      },
+    });
+    await recordAudit(tx, {
+      actor: { clientId: WARNING_ACTOR, kind: 'admin' },
+      action: WARN_ACTION,
+      fields: ['representative.mobile', `department:${warning.department}`, `template:${claim.template}`, `channel:${this.channel.code}`, `notification:${claim.id}`],
+      purpose: WARN_PURPOSE,
+      caseRef: caseNumber,
+      outcome: 'allowed',
+      requestId: `${claim.id}.${claim.attempts}`,
+    });
+  }
+
   private async recordFailure(claim: ClaimedNotification, failure: SendFailure): Promise<void> {
     const dead = failure.definitive || claim.attempts >= this.settings.delivery.maxAttempts;
     const { backoffBaseMs, backoffMaxMs } = this.settings.delivery;
@@ -597,7 +686,8 @@ export class NotificationWorker {
           await tx.insert(caseEvents).values({
             caseId: claim.caseId,
             kind: 'notification_failed',
-            detail: { recipient: 'applicant', channel: 'sms', notificationId: claim.id, template: claim.template, reason: failure.code, ...(failure.platformCode ? { platformCode: failure.platformCode } : {}), attempts: claim.attempts },
+            ...(claim.warning ? { departmentCode: claim.warning.department } : {}),
+            detail: { recipient: claim.recipientKind, channel: 'sms', notificationId: claim.id, template: claim.template, reason: failure.code, ...(failure.platformCode ? { platformCode: failure.platformCode } : {}), attempts: claim.attempts },
           });
         }
       }),
@@ -625,8 +715,8 @@ export class NotificationWorker {
               order by receipt_checked_at nulls first
               limit ${this.settings.delivery.batchSize}::integer
               for update skip locked)
-      returning id, case_id as "caseId", biz_id as "messageId", mobile, sent_at as "sentAt", template`);
-    const checks = rowsOf<{ id: string; caseId: string; messageId: string; mobile: string; sentAt: Date | string; template: string }>(result);
+      returning id, case_id as "caseId", biz_id as "messageId", mobile, sent_at as "sentAt", template, recipient_kind as "recipientKind"`);
+    const checks = rowsOf<{ id: string; caseId: string; messageId: string; mobile: string; sentAt: Date | string; template: string; recipientKind: string }>(result);
     if (checks.length === 0) return 0;
     let reports;
     try {
@@ -653,7 +743,7 @@ export class NotificationWorker {
           await tx.insert(caseEvents).values({
             caseId: check.caseId,
             kind: 'notification_failed',
-            detail: { recipient: 'applicant', channel: 'sms', notificationId: check.id, template: check.template, reason: 'undelivered', ...(report.code ? { receiptCode: report.code } : {}) },
+            detail: { recipient: check.recipientKind, channel: 'sms', notificationId: check.id, template: check.template, reason: 'undelivered', ...(report.code ? { receiptCode: report.code } : {}) },
           });
         }
       });

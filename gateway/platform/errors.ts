@@ -36,6 +36,8 @@ export const errorCatalogue = {
   centre_outside_your_tree: { status: 403, title: 'The centre is not at or below your own' },
   centre_invalid: { status: 422, title: 'The service centre is not valid' },
   centre_cycle: { status: 409, title: 'The move would put a centre below itself' },
+  representative_department_unknown: { status: 422, title: 'No department system with this code is configured to have a chief representative' },
+  representative_mobile_invalid: { status: 422, title: "The chief representative's mobile number is not a mainland mobile number" },
   item_not_offered_here: { status: 409, title: "The item is not offered at this window's service centre" },
   no_deciding_centre: { status: 409, title: 'No centre above decides this escalated item' },
   centre_above_deciding_level: { status: 422, title: 'The centre is above the level that decides this escalated item' },

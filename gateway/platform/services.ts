@@ -38,6 +38,7 @@ import { warnUndeliverableItems } from '../items/deliverability.js';
 import { applySeedMaterialTypes } from '../materials/catalogue.js';
 import type { NotificationSettings } from '../notifications/config.js';
 import { NotificationService } from '../notifications/service.js';
+import { chinaToday } from '../materials/dates.js';
 import { type Clock, systemClock } from './clock.js';
 import { type GatewayMetrics, createMetrics } from './metrics.js';
 
@@ -215,6 +216,7 @@ export async function createServices(
       registry: metrics.registry,
       departmentMetrics,
       logger,
+      supervision: { calendar: () => calendar.current(), warningShare: config.supervision.warningShare, today: () => chinaToday(clock.now()) },
     }),
     courier: CourierService.create({
       settings: options.courierChannel?.settings ?? config.courier.channel,

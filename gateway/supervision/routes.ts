@@ -50,6 +50,13 @@ const DepartmentOfCaseSchema = z.object({
   code: z.string(),
   delivery: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']),
   departmentStatus: z.string().nullable(),
+  representative: z
+    .object({ name: z.string().openapi({ example: '王**' }), mobile: z.string().openapi({ example: '139****5678' }) })
+    .nullable()
+    .openapi({ description: "The department's chief representative (首席代表) at the case's centre, masked; null: none named, so no SMS warning is sent" }),
+  warned: z
+    .array(z.object({ at: z.string(), level: z.enum(['approaching', 'overdue']), representative: z.object({ name: z.string(), mobile: z.string() }) }))
+    .openapi({ description: 'The SMS warnings sent to the representative about this part of the case, oldest first' }),
 });
 
 const WarningsSchema = z

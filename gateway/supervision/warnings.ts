@@ -20,6 +20,7 @@ import { type SupervisionScope, caseInScope } from './scope.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { type Queryable, reportRows } from '../db/client.js';
+import { type MaskedRepresentative, maskRepresentative } from '../centres/representatives.js';
 
 export type WarningLevel = 'approaching' | 'overdue';
 
@@ -76,6 +77,16 @@ export interface WarningDepartment {
   delivery: 'pending' | 'delivered' | 'dead' | 'held' | 'refused' | 'cancelled';
   /** The department's own status of its part, once it reported one. */
   departmentStatus: string | null;
+  /** The department's chief representative at the case's centre, masked; null: none, so no SMS warning. */
+  representative: MaskedRepresentative | null;
+  /** The SMS warnings sent to the representative about this part (notifications/supervision-warnings.ts). */
+  warned: { at: string; level: WarningLevel; representative: MaskedRepresentative }[];
+}
+
+/** As the database hands a department over: the representative unmasked, times as text. */
+interface StoredWarningDepartment extends Omit<WarningDepartment, 'representative' | 'warned'> {
+  representative: { name: string; mobile: string } | null;
+  warned: { at: string; level: WarningLevel; representative: MaskedRepresentative }[] | null;
 }
 
 export interface CaseDeadlineWarning {
@@ -164,7 +175,7 @@ interface CandidateRow {
   due_on: string;
   paused_on: string | null;
   paused_working_days: number;
-  departments: WarningDepartment[] | string | null;
+  departments: StoredWarningDepartment[] | string | null;
 }
 
 interface DeferredRow {
@@ -175,17 +186,27 @@ interface DeferredRow {
   requirement_code: string;
   requirement_name: string | null;
   due_on: string;
-  departments: WarningDepartment[] | string | null;
+  departments: StoredWarningDepartment[] | string | null;
 }
 
 /** `json_agg` arrives parsed from both drivers, but stay safe if a driver hands back text. */
-function departmentsOf(value: WarningDepartment[] | string | null): WarningDepartment[] {
+function departmentsOf(value: StoredWarningDepartment[] | string | null): WarningDepartment[] {
   if (value === null) return [];
-  return typeof value === 'string' ? (JSON.parse(value) as WarningDepartment[]) : value;
+  const stored = typeof value === 'string' ? (JSON.parse(value) as StoredWarningDepartment[]) : value;
+  return stored.map((department) => ({
+    ...department,
+    representative: department.representative === null ? null : maskRepresentative(department.representative),
+    warned: (department.warned ?? []).map((warning) => ({ ...warning, at: new Date(warning.at).toISOString() })),
+  }));
 }
 
 const departmentsOfCase = sql`coalesce((
-  select json_agg(json_build_object('code', d.department_code, 'delivery', d.status, 'departmentStatus', d.department_status) order by d.department_code)
+  select json_agg(json_build_object('code', d.department_code, 'delivery', d.status, 'departmentStatus', d.department_status,
+           'representative', (select json_build_object('name', r.name, 'mobile', r.mobile) from centre_representatives r
+                               where r.centre_code = c.centre_code and r.department_code = d.department_code),
+           'warned', (select json_agg(json_build_object('at', e.occurred_at, 'level', e.detail->>'level', 'representative', e.detail->'representative') order by e.id)
+                        from case_events e where e.case_id = c.id and e.kind = 'supervision_warning_sent' and e.department_code = d.department_code))
+           order by d.department_code)
     from deliveries d where d.case_id = c.id), '[]'::json)`;
 
 /**

@@ -154,6 +154,8 @@ const objectLevel: Record<string, string> = {
   'PUT /v1/centres/{code}': 'shared: centre administration',
   'GET /v1/centres/{code}/operators': 'shared: the staff of a centre',
   'PUT /v1/centres/{code}/operators/{operatorId}': 'shared: centre administration',
+  'GET /v1/centres/{code}/representatives': "shared: the departments' chief representatives of a centre, masked",
+  'PUT /v1/centres/{code}/representatives/{department}': 'shared: centre administration',
   'GET /v1/centres/{code}/items': 'shared: how a centre offers the catalogue',
   'PUT /v1/centres/{code}/items/{itemCode}': 'shared: centre administration',
   'PUT /v1/clients/{clientId}/centres': 'shared: administrators manage every client',
