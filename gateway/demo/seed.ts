@@ -8,7 +8,7 @@ import type { ClientSecrets } from '../auth/secrets.js';
 import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
 import type { Database, Queryable } from '../db/client.js';
 import { newAccessRequestId } from '../contracts/access.js';
-import { accessRequests, centreItems, centres, clientCentres, clients, contractResources, operators } from '../db/schema.js';
+import { accessRequests, centreItems, centreRepresentatives, centres, clientCentres, clients, contractResources, operators } from '../db/schema.js';
 import { CENTRE_LEVELS, type OperatorRoleName } from '../centres/centres.js';
 import { type CentreLevel, seedItems } from '../items/catalogue.js';
 
@@ -63,6 +63,16 @@ const demoOperators: { centreCode: string; operatorId: string; name: string; rol
 ];
 
 /**
+ * The departments' chief representatives (首席代表) at the town centre of the walk-throughs: the
+ * supervision warnings about its cases go to them by SMS (the demo's SMS simulator).
+ */
+const demoRepresentatives: { centreCode: string; departmentCode: string; name: string; mobile: string }[] = [
+  { centreCode: '610113001', departmentCode: 'PSB', name: '周敏', mobile: '13700137001' },
+  { centreCode: '610113001', departmentCode: 'NRB', name: '吴磊', mobile: '13700137002' },
+  { centreCode: '610113001', departmentCode: 'AMR', name: '郑洁', mobile: '13700137003' },
+];
+
+/**
  * Taken for the whole seed, so instances started together on an empty database (a scaled-out demo)
  * seed one after the other: the second finds the clients and grants there instead of failing on a
  * duplicate client id and stopping.
@@ -112,6 +122,7 @@ async function seedDemoCentres(db: Queryable): Promise<void> {
     .values(demoCentres.map((centre) => ({ ...centre, path: pathOf(centre.code), openingHours: '周一至周五 9:00-12:00, 13:30-17:00' })))
     .onConflictDoNothing();
   await db.insert(operators).values(demoOperators).onConflictDoNothing();
+  await db.insert(centreRepresentatives).values(demoRepresentatives).onConflictDoNothing();
   // Every seed item at every demo centre, at the catalogue's promised days; an escalated item
   // only at or below the level that decides it (a centre above could not report it up).
   const offers = demoCentres.flatMap((centre) =>
