@@ -189,7 +189,7 @@ function baselineCaller(baseUrl: string): { verify: VerifyCall; close: () => Pro
 
 /**
  * The PSB adapter built exactly as the gateway builds a configured department
- * (gateway/platform/services.ts → DepartmentRegistry.create): registered factories, department
+ * (gateway/services.ts → DepartmentRegistry.create): registered factories, department
  * metrics on a Prometheus registry, the contract set (with metrics) holding the published
  * contract, a logger at the gateway's default level, the demo's loopback URL policy and the
  * default tuning. Each call passes an abort signal of its own, as the gateway passes each HTTP

@@ -21,11 +21,11 @@ import { registerMaterialRoutes } from './materials/routes.js';
 import { registerNotificationRoutes } from './notifications/routes.js';
 import { allowedMethodsTable, answerUnrouted } from './platform/allowed-methods.js';
 import type { AppEnv } from './platform/context.js';
-import { registerDocsRoutes } from './platform/docs-routes.js';
+import { registerDocsRoutes } from './operations/docs-routes.js';
 import { ApiError, handleError } from './platform/errors.js';
-import { registerHealthRoutes } from './platform/health-routes.js';
+import { registerHealthRoutes } from './operations/health-routes.js';
 import { requestContext } from './platform/request-context.js';
-import type { GatewayServices } from './platform/services.js';
+import type { GatewayServices } from './services.js';
 import { registerSupervisionRoutes } from './supervision/routes.js';
 
 export type GatewayApp = OpenAPIHono<AppEnv>;

@@ -14,7 +14,7 @@ import { openDatabase } from './db/client.js';
 import { handleClientErrors } from './platform/client-errors.js';
 import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
-import { type GatewayServices, closeServices, createServices } from './platform/services.js';
+import { type GatewayServices, closeServices, createServices } from './services.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
 import { type DemoCourier, type DemoSimulators, type DemoSmsGateway, startDemoCourier, startDemoSimulators, startDemoSmsGateway } from './demo/simulators.js';
 

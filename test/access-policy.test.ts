@@ -20,9 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import type { DecisionEvent } from '../gateway/access/context.js';
-import { PERSONAL_DATA_EXTENSION } from '../gateway/platform/routes.js';
+import { PERSONAL_DATA_EXTENSION } from '../gateway/auth/protected-route.js';
 import { accessRequests, auditEntries, certificates, materialTypeGrants, materials } from '../gateway/db/schema.js';
-import { buildOpenApiDocument } from '../gateway/platform/docs-routes.js';
+import { buildOpenApiDocument } from '../gateway/operations/docs-routes.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 

@@ -16,7 +16,7 @@ import { type Config, parseConfig } from '../gateway/config.js';
 import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
-import { type GatewayServices, closeServices, createServices } from '../gateway/platform/services.js';
+import { type GatewayServices, closeServices, createServices } from '../gateway/services.js';
 
 /** The PostgreSQL server tests use when DATABASE_URL is set; undefined means PGlite. */
 export const testPostgresUrl = process.env.DATABASE_URL;

@@ -4,7 +4,7 @@
  * protected route passes the shared security suite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOpenApiDocument } from '../gateway/platform/docs-routes.js';
+import { buildOpenApiDocument } from '../gateway/operations/docs-routes.js';
 import { isScope, type Scope } from '../gateway/auth/scopes.js';
 import { createTestGateway, type TestGateway } from './harness.js';
 import { type ProtectedRoute, describeProtectedRoute } from './common/protected-route.js';

@@ -9,7 +9,7 @@ import { recordAudit } from '../audit/record.js';
 import { cases } from '../db/schema.js';
 import type { AppEnv } from '../platform/context.js';
 import type { ApiError } from '../platform/errors.js';
-import type { PersonalDataKind } from '../platform/routes.js';
+import type { PersonalDataKind } from '../auth/protected-route.js';
 
 const SUBJECT_ID = /^sub_[A-Za-z0-9_-]{16}$/;
 const CASE_ID = /^case_[A-Za-z0-9_-]{16}$/;

@@ -11,7 +11,8 @@ import { issueTrackerToken } from '../identity/tracker-token.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
-import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { errorResponses } from '../platform/routes.js';
+import { protectedRoute } from '../auth/protected-route.js';
 import { readDataTracker } from './tracker.js';
 
 const TrackerPageSchema = z

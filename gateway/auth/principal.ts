@@ -15,3 +15,10 @@ export interface Principal {
   /** The token's `jti`, for audit correlation. */
   tokenId: string;
 }
+
+// Protected routes carry the caller on the request context (set by auth/middleware.ts).
+declare module '../platform/context.js' {
+  interface AppVariables {
+    principal: Principal;
+  }
+}

@@ -4,7 +4,8 @@
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
-import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { errorResponses } from '../platform/routes.js';
+import { protectedRoute } from '../auth/protected-route.js';
 import { markCancellationHandled, requeueDeadDelivery } from './dispatch.js';
 
 const DeliveryIdParam = z.object({

@@ -7,11 +7,11 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../platform/context.js';
 import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit } from '../platform/rate-limit.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
-import type { GatewayServices } from '../platform/services.js';
+import type { AppServices } from '../platform/context.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { lookUpProgress } from './progress.js';
 
-const limiters = new WeakMap<GatewayServices, FixedWindowLimiter>();
+const limiters = new WeakMap<AppServices, FixedWindowLimiter>();
 
 function limiterOf(c: Context<AppEnv>): FixedWindowLimiter {
   const services = c.get('services');

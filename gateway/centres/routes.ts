@@ -4,8 +4,9 @@
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
-import type { GatewayServices } from '../platform/services.js';
-import { errorResponses, protectedRoute } from '../platform/routes.js';
+import type { AppServices } from '../platform/context.js';
+import { errorResponses } from '../platform/routes.js';
+import { protectedRoute } from '../auth/protected-route.js';
 import { CENTRE_LEVELS, OPERATOR_ROLES, centreView, listCentreItems, listOperators, requireCentre, setCentreItem, setClientCentres, subtree, upsertCentre, upsertOperator } from './centres.js';
 import { listRepresentatives, setRepresentative } from './representatives.js';
 
@@ -187,7 +188,7 @@ const putRepresentativeRoute = protectedRoute({
   responses: { 200: json(RepresentativeSchema, 'Changed'), 201: json(RepresentativeSchema, 'Appointed'), ...errorResponses(400, 401, 403, 404, 422) },
 });
 
-const centreServices = (services: GatewayServices) => ({ db: services.db, reference: services.access.reference });
+const centreServices = (services: AppServices) => ({ db: services.db, reference: services.access.reference });
 
 export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
   const actorOf = (c: { get(key: 'principal'): AppEnv['Variables']['principal']; get(key: 'requestId'): string }) => ({ principal: c.get('principal'), requestId: c.get('requestId') });

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { createApp } from '../app.js';
 import { parseConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
-import { buildOpenApiDocument } from '../platform/docs-routes.js';
+import { buildOpenApiDocument } from '../operations/docs-routes.js';
 import { createLogger } from '../platform/logger.js';
-import { createServices } from '../platform/services.js';
+import { createServices } from '../services.js';
 
 const target = fileURLToPath(new URL('../../contracts/onewindow.openapi.json', import.meta.url));
 

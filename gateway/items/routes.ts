@@ -4,7 +4,8 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
-import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { errorResponses } from '../platform/routes.js';
+import { protectedRoute } from '../auth/protected-route.js';
 import { SUBMISSION_TYPE_CODE } from '../../adapters/sdk/submissions.js';
 import { RESULT_DELIVERY_METHODS } from '../results/methods.js';
 import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';

@@ -7,7 +7,8 @@ import { contextWithPurpose } from '../access/request.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
-import { errorResponses, protectedRoute } from '../platform/routes.js';
+import { errorResponses } from '../platform/routes.js';
+import { protectedRoute } from '../auth/protected-route.js';
 import { caseNotifications, listNotifications, requeueDeadNotification } from './notifications.js';
 import { NotificationSchema } from './schemas.js';
 

@@ -8,10 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import type { AppEnv } from './context.js';
+import type { AppEnv, AppServices } from './context.js';
 import { ApiError, problemResponse } from './errors.js';
 import { containsIdentifier } from './identifier-masking.js';
-import type { GatewayServices } from './services.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -44,7 +43,7 @@ function nodeResponseOf(c: Context<AppEnv>): ServerResponse | undefined {
   return typeof (outgoing as Partial<ServerResponse> | undefined)?.setHeader === 'function' ? (outgoing as ServerResponse) : undefined;
 }
 
-export function requestContext(services: GatewayServices): MiddlewareHandler<AppEnv> {
+export function requestContext(services: AppServices): MiddlewareHandler<AppEnv> {
   const { metrics, lifecycle } = services;
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();

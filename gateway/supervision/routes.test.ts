@@ -11,7 +11,7 @@ import { disableClient } from '../auth/clients.js';
 import { addDays, chinaToday } from '../materials/dates.js';
 import { fixedClock } from '../platform/clock.js';
 import { auditEntries, calendarYears } from '../db/schema.js';
-import { buildOpenApiDocument } from '../platform/docs-routes.js';
+import { buildOpenApiDocument } from '../operations/docs-routes.js';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
 import { BASIC_CHALLENGE, BEARER_CHALLENGE } from './access.js';
 import { ensureCalendarYears, seedCase, seedDelivery, seedSubject } from './test-fixtures.js';

@@ -2,8 +2,9 @@
  * Liveness, readiness and Prometheus metrics.
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from './context.js';
-import { errorResponses, protectedRoute, publicRoute } from './routes.js';
+import type { AppEnv } from '../platform/context.js';
+import { errorResponses, publicRoute } from '../platform/routes.js';
+import { protectedRoute } from '../auth/protected-route.js';
 
 const HealthSchema = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.boolean()).optional() });
 

@@ -2,50 +2,48 @@
  * Everything a request handler may use, built once at start and shared by the server and the
  * tests. Handlers reach it as `c.get('services')`; service functions receive what they need.
  */
-import { AccessPolicy } from '../access/context.js';
-import { ReferenceData } from '../access/reference-data.js';
-import { recordRouteRefusal } from '../access/refusals.js';
-import { SignInGuard } from '../auth/sign-in-guard.js';
-import { type FixedWindowLimiter, fixedWindowLimiter } from './rate-limit.js';
+import { AccessPolicy } from './access/context.js';
+import { ReferenceData } from './access/reference-data.js';
+import { recordRouteRefusal } from './access/refusals.js';
+import { SignInGuard } from './auth/sign-in-guard.js';
+import { type FixedWindowLimiter, fixedWindowLimiter } from './platform/rate-limit.js';
 import type { Logger } from 'pino';
-import { adapterFactories, courierAdapterFactories, notificationAdapterFactories } from '../../adapters/index.js';
-import { CourierService } from '../results/courier.js';
-import type { CourierSettings } from '../results/courier-config.js';
-import { createContractSet } from '../../adapters/sdk/contract-validation.js';
-import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
-import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
-import { type ClientQueries, prepareClientQueries } from '../auth/clients.js';
-import { ClientSecrets } from '../auth/secrets.js';
-import { EnvelopeCache } from '../certificates/envelope.js';
-import { DisabledClients } from '../auth/disabled-clients.js';
-import { type AuditTrust, createAuditTrust } from '../audit/trust.js';
-import { KeyStore } from '../auth/keys.js';
-import { TokenService } from '../auth/tokens.js';
-import { CalendarService } from '../calendar/service.js';
-import { seedShippedCalendars } from '../calendar/store.js';
-import { DeliveryWorker } from '../cases/dispatch.js';
-import type { Config } from '../config.js';
-import { seedRepositoryContracts } from '../contracts/repository.js';
-import type { Database, DatabaseHandle } from '../db/client.js';
-import type { DepartmentConfig } from '../departments/config.js';
-import { PublishedContracts } from '../departments/published-contracts.js';
-import { DepartmentRegistry } from '../departments/registry.js';
-import type { BlobIntegrityOptions } from '../materials/blob-integrity.js';
-import type { BlobStore } from '../materials/blob-store.js';
-import { blobStoreKind, createConfiguredBlobStore } from '../materials/blob-stores.js';
-import { applySeedItems, listItems } from '../items/catalogue.js';
-import { warnUndeliverableItems } from '../items/deliverability.js';
-import { applySeedMaterialTypes } from '../materials/catalogue.js';
-import type { NotificationSettings } from '../notifications/config.js';
-import { NotificationService } from '../notifications/service.js';
-import { chinaToday } from '../materials/dates.js';
-import { type Clock, systemClock } from './clock.js';
-import { type GatewayMetrics, createMetrics } from './metrics.js';
+import { adapterFactories, courierAdapterFactories, notificationAdapterFactories } from '../adapters/index.js';
+import { CourierService } from './results/courier.js';
+import type { CourierSettings } from './results/courier-config.js';
+import { createContractSet } from '../adapters/sdk/contract-validation.js';
+import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../adapters/sdk/metrics.js';
+import type { UrlPolicy } from '../adapters/sdk/url-policy.js';
+import { type ClientQueries, prepareClientQueries } from './auth/clients.js';
+import { ClientSecrets } from './auth/secrets.js';
+import { EnvelopeCache } from './certificates/envelope.js';
+import { DisabledClients } from './auth/disabled-clients.js';
+import { type AuditTrust, createAuditTrust } from './audit/trust.js';
+import { KeyStore } from './auth/keys.js';
+import { TokenService } from './auth/tokens.js';
+import { CalendarService } from './calendar/service.js';
+import { seedShippedCalendars } from './calendar/store.js';
+import { DeliveryWorker } from './cases/dispatch.js';
+import type { Config } from './config.js';
+import { seedRepositoryContracts } from './contracts/repository.js';
+import type { Database, DatabaseHandle } from './db/client.js';
+import type { DepartmentConfig } from './departments/config.js';
+import { PublishedContracts } from './departments/published-contracts.js';
+import { DepartmentRegistry } from './departments/registry.js';
+import type { BlobIntegrityOptions } from './materials/blob-integrity.js';
+import type { BlobStore } from './materials/blob-store.js';
+import { blobStoreKind, createConfiguredBlobStore } from './materials/blob-stores.js';
+import { applySeedItems, listItems } from './items/catalogue.js';
+import { warnUndeliverableItems } from './items/deliverability.js';
+import { applySeedMaterialTypes } from './materials/catalogue.js';
+import type { NotificationSettings } from './notifications/config.js';
+import { NotificationService } from './notifications/service.js';
+import { chinaToday } from './materials/dates.js';
+import { type Clock, systemClock } from './platform/clock.js';
+import { type GatewayMetrics, createMetrics } from './platform/metrics.js';
+import type { Lifecycle } from './platform/context.js';
 
-export interface Lifecycle {
-  /** Set on SIGTERM: new requests get 503 while in-flight ones finish. */
-  draining: boolean;
-}
+export type { Lifecycle };
 
 export interface GatewayServices {
   config: Config;
@@ -94,6 +92,11 @@ export interface GatewayServices {
   notifications: NotificationService;
   /** Results sent by courier (gateway/results/courier.ts); off without COURIER_JSON. */
   courier: CourierService;
+}
+
+// The request context carries all of the above: the platform declares only what it uses itself.
+declare module './platform/context.js' {
+  interface AppServices extends GatewayServices {}
 }
 
 /** Departments added at start besides the configured ones (the demo's simulators). */

@@ -8,11 +8,11 @@ import { dirname, join } from 'node:path';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { scopeDescriptions } from '../auth/scopes.js';
-import type { AppEnv } from './context.js';
-import { ApiError } from './errors.js';
-import { evaluatePreconditions } from './preconditions.js';
-import { errorResponses, publicRoute, BEARER_SCHEME } from './routes.js';
-import { type DeliveryLimits, DeliverySlots, type StaticFile, nodeExchangeOf, staticFile } from './static-delivery.js';
+import type { AppEnv } from '../platform/context.js';
+import { ApiError } from '../platform/errors.js';
+import { evaluatePreconditions } from '../platform/preconditions.js';
+import { errorResponses, publicRoute, BEARER_SCHEME } from '../platform/routes.js';
+import { type DeliveryLimits, DeliverySlots, type StaticFile, nodeExchangeOf, staticFile } from '../platform/static-delivery.js';
 
 /**
  * The installed Swagger UI's folder, found without importing the package: its entry module
