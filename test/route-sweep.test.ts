@@ -97,6 +97,22 @@ describe('route sweep', () => {
     }
     expect(publicRoutes.sort()).toEqual([...PUBLIC_BY_DESIGN].sort());
   });
+
+  it('names every operation (a unique camelCase operationId) and says where the API is served', () => {
+    const document = buildOpenApiDocument(gateway.app);
+    const names: string[] = [];
+    for (const [path, item] of Object.entries(document.paths ?? {})) {
+      for (const method of HTTP_METHODS) {
+        const operation = (item as Record<string, (Operation & { operationId?: string }) | undefined>)[method];
+        if (!operation) continue;
+        expect(operation.operationId, `${method} ${path} has no operationId`).toMatch(/^[a-z][A-Za-z]+$/);
+        names.push(operation.operationId ?? '');
+      }
+    }
+    expect(names.length).toBeGreaterThan(80);
+    expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+    expect(document.servers?.map((server) => server.url)).toEqual(['/']);
+  });
 });
 
 for (const route of protectedOperationsOf(documentForCollection)) {

@@ -74,6 +74,7 @@ const AuditEntrySchema = z
 const verifyRoute = protectedRoute({
   method: 'get',
   path: '/v1/audit/verify',
+  operationId: 'verifyAuditChain',
   tags: ['audit'],
   summary: 'Verify the audit hash chain and its signed checkpoints',
   description:
@@ -97,6 +98,7 @@ const verifyRoute = protectedRoute({
 const listEntriesRoute = protectedRoute({
   method: 'get',
   path: '/v1/audit/entries',
+  operationId: 'listAuditEntries',
   tags: ['audit'],
   summary: 'Read audit entries in chain order',
   scopes: ['audit:read'],

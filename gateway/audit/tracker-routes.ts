@@ -50,6 +50,7 @@ const pageQuery = z.object({
 const subjectTrackerRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/access-log',
+  operationId: 'getSubjectAccessLog',
   personalData: 'subject',
   tags: ['audit'],
   summary: "A subject's data tracker: who accessed their data, when, what and why (auditors)",
@@ -61,6 +62,7 @@ const subjectTrackerRoute = protectedRoute({
 const ownTrackerRoute = protectedRoute({
   method: 'get',
   path: '/v1/me/access-log',
+  operationId: 'getOwnAccessLog',
   personalData: 'request',
   tags: ['audit'],
   summary: 'The data tracker of the subject a subject-scoped token was issued for',
@@ -80,6 +82,7 @@ const PresentedIdentitySchema = z
 const issueTokenRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/tracker-token',
+  operationId: 'issueTrackerToken',
   personalData: 'subject',
   tags: ['audit'],
   summary: 'Issue a short-lived token with which the applicant reads their own data tracker',

@@ -7,7 +7,7 @@ import { type RouteConfig, createRoute } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
-import { BEARER_SCHEME, asArray, errorResponses, jsonBodyLimit } from '../platform/routes.js';
+import { BEARER_SCHEME, type NamedRouteConfig, asArray, errorResponses, jsonBodyLimit } from '../platform/routes.js';
 import { type RequireScopesOptions, requireScopes } from './middleware.js';
 import type { Scope } from './scopes.js';
 
@@ -51,7 +51,7 @@ function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireSc
  * access policy, and the OpenAPI document says so (`x-onewindow-personal-data`), which the
  * route-coverage test checks against what each route does.
  */
-export function protectedRoute<R extends RouteConfig>(
+export function protectedRoute<R extends NamedRouteConfig>(
   config: R & { scopes: readonly Scope[]; authOptions?: RequireScopesOptions; streamingBody?: boolean; personalData?: PersonalDataKind },
 ) {
   const { scopes, authOptions, streamingBody, personalData, ...route } = config;

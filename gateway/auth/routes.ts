@@ -89,6 +89,7 @@ const refuseParametersInUrl: MiddlewareHandler<AppEnv> = async function refusePa
 const tokenRoute = publicRoute({
   method: 'post',
   path: TOKEN_ENDPOINT_PATH,
+  operationId: 'issueAccessToken',
   tags: ['auth'],
   summary: 'Issue an access token (OAuth 2.0 client credentials)',
   description:
@@ -115,6 +116,7 @@ const tokenRoute = publicRoute({
 const jwksRoute = publicRoute({
   method: 'get',
   path: '/.well-known/jwks.json',
+  operationId: 'getSigningKeys',
   tags: ['auth'],
   summary: 'The gateway’s public signing keys (JWKS)',
   responses: {
@@ -128,6 +130,7 @@ const jwksRoute = publicRoute({
 const createClientRoute = protectedRoute({
   method: 'post',
   path: '/v1/clients',
+  operationId: 'createClient',
   tags: ['admin'],
   summary: 'Register a client system',
   description: 'The secret is returned once, in this response, and is stored only as a keyed hash (HMAC-SHA256 under a pepper kept outside the database).',
@@ -161,6 +164,7 @@ const createClientRoute = protectedRoute({
 const listClientsRoute = protectedRoute({
   method: 'get',
   path: '/v1/clients',
+  operationId: 'listClients',
   tags: ['admin'],
   summary: 'List client systems',
   scopes: ['clients:admin'],
@@ -182,6 +186,7 @@ const listClientsRoute = protectedRoute({
 const getClientRoute = protectedRoute({
   method: 'get',
   path: '/v1/clients/{clientId}',
+  operationId: 'getClient',
   tags: ['admin'],
   summary: 'Read one client system',
   scopes: ['clients:admin'],
@@ -195,6 +200,7 @@ const getClientRoute = protectedRoute({
 const disableClientRoute = protectedRoute({
   method: 'post',
   path: '/v1/clients/{clientId}/disable',
+  operationId: 'disableClient',
   tags: ['admin'],
   summary: 'Disable a client system: no new tokens, and its current tokens are refused',
   scopes: ['clients:admin'],
@@ -208,6 +214,7 @@ const disableClientRoute = protectedRoute({
 const rotateKeysRoute = protectedRoute({
   method: 'post',
   path: '/v1/keys/rotate',
+  operationId: 'rotateSigningKey',
   tags: ['admin'],
   summary: 'Rotate the gateway signing key',
   description: 'A new key signs from now on; retired keys stay in the JWKS until their publication window ends.',

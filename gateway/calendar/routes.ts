@@ -79,6 +79,7 @@ const YearParamSchema = z.coerce
 const putYearRoute = protectedRoute({
   method: 'put',
   path: '/v1/calendar/years/{year}',
+  operationId: 'putCalendarYear',
   tags: ['calendar'],
   summary: "Load a year's public holidays and adjusted workdays (replaces the year)",
   description:
@@ -104,6 +105,7 @@ const putYearRoute = protectedRoute({
 const listYearsRoute = protectedRoute({
   method: 'get',
   path: '/v1/calendar/years',
+  operationId: 'listCalendarYears',
   tags: ['calendar'],
   summary: 'The loaded calendar years',
   scopes: [ANY_CLIENT_SCOPE],
@@ -113,6 +115,7 @@ const listYearsRoute = protectedRoute({
 const getYearRoute = protectedRoute({
   method: 'get',
   path: '/v1/calendar/years/{year}',
+  operationId: 'getCalendarYear',
   tags: ['calendar'],
   summary: "One loaded year's holidays and adjusted workdays",
   scopes: [ANY_CLIENT_SCOPE],
@@ -123,6 +126,7 @@ const getYearRoute = protectedRoute({
 const dueDateRoute = protectedRoute({
   method: 'get',
   path: '/v1/calendar/due-date',
+  operationId: 'computeDueDate',
   tags: ['calendar'],
   summary: 'The due date `workingDays` working days after `from`, and the days skipped',
   description:

@@ -38,6 +38,7 @@ const DeliverySchema = z
 const retryRoute = protectedRoute({
   method: 'post',
   path: '/v1/deliveries/{id}/retry',
+  operationId: 'retryDelivery',
   tags: ['cases'],
   summary: 'Requeue a dead-lettered delivery of a case to its department',
   description:
@@ -55,6 +56,7 @@ const retryRoute = protectedRoute({
 const cancellationHandledRoute = protectedRoute({
   method: 'post',
   path: '/v1/deliveries/{id}/cancellation-handled',
+  operationId: 'recordCancellationHandled',
   tags: ['cases'],
   summary: "Record that a refused joint case's part was withdrawn from the department's system by hand",
   description:

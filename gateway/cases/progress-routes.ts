@@ -56,6 +56,7 @@ const ProgressSchema = z
 const progressRoute = publicRoute({
   method: 'post',
   path: '/v1/progress',
+  operationId: 'lookUpProgress',
   tags: ['cases'],
   summary: "An applicant looks up their case's progress with its number and the last 4 characters of their identifier",
   description: 'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',

@@ -164,6 +164,7 @@ const CaseSchema = z
 const openRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases',
+  operationId: 'openCase',
   personalData: 'request',
   tags: ['cases'],
   summary: 'Open a case and get the one-time notice of everything the item needs',
@@ -198,6 +199,7 @@ const openRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/cases/{caseId}',
+  operationId: 'getCase',
   personalData: 'case',
   tags: ['cases'],
   summary: 'A case, its current notice and its deliveries',
@@ -209,6 +211,7 @@ const readRoute = protectedRoute({
 const timelineRoute = protectedRoute({
   method: 'get',
   path: '/v1/cases/{caseId}/timeline',
+  operationId: 'getCaseTimeline',
   personalData: 'case',
   tags: ['cases'],
   summary: "A case's timeline: opened, materials, submission, deliveries, department statuses, clock stops, transfers",
@@ -223,6 +226,7 @@ const timelineRoute = protectedRoute({
 const attachRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/materials',
+  operationId: 'attachCaseMaterial',
   personalData: 'case',
   tags: ['cases'],
   summary: "Attach one of the applicant's materials to a requirement (upload it first as a material)",
@@ -243,6 +247,7 @@ const attachRoute = protectedRoute({
 const fetchRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/certificates',
+  operationId: 'fetchCaseCertificates',
   personalData: 'case',
   tags: ['cases'],
   summary: 'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results',
@@ -267,6 +272,7 @@ const fetchRoute = protectedRoute({
 const submitRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/submit',
+  operationId: 'submitCase',
   personalData: 'case',
   tags: ['cases'],
   summary: 'Submit the case: accepted, due dates set, one delivery per department written with it (idempotent by Idempotency-Key)',
@@ -282,6 +288,7 @@ const submitRoute = protectedRoute({
 const transferRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/transfer',
+  operationId: 'transferCase',
   personalData: 'case',
   tags: ['cases'],
   summary: 'Transfer a case to another centre that handles its item (就近办、异地受理、跨域通办); the deadline runs on',
@@ -309,6 +316,7 @@ const transferRoute = protectedRoute({
 const callbackRoute = protectedRoute({
   method: 'post',
   path: '/v1/case-status-callbacks',
+  operationId: 'reportCaseStatus',
   personalData: 'request',
   tags: ['cases'],
   summary: "A department pushes the status of its part of a case delivered to it",
@@ -340,6 +348,7 @@ const callbackRoute = protectedRoute({
 const collectionRoute = protectedRoute({
   method: 'post',
   path: '/v1/cases/{caseId}/result/collection',
+  operationId: 'collectCaseResult',
   personalData: 'case',
   tags: ['cases'],
   summary: 'Hand over the result at the window: the applicant says their pick-up code (窗口领取)',

@@ -86,6 +86,7 @@ const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { '
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/centres',
+  operationId: 'listCentres',
   tags: ['centres'],
   summary: 'The service centres, or those at and below one (`under`)',
   scopes: ['centres:read'],
@@ -96,6 +97,7 @@ const listRoute = protectedRoute({
 const getRoute = protectedRoute({
   method: 'get',
   path: '/v1/centres/{code}',
+  operationId: 'getCentre',
   tags: ['centres'],
   summary: 'One service centre',
   scopes: ['centres:read'],
@@ -106,6 +108,7 @@ const getRoute = protectedRoute({
 const putRoute = protectedRoute({
   method: 'put',
   path: '/v1/centres/{code}',
+  operationId: 'putCentre',
   tags: ['centres'],
   summary: 'Create or change a service centre (a move carries its subtree along)',
   scopes: ['centres:admin'],
@@ -116,6 +119,7 @@ const putRoute = protectedRoute({
 const listOperatorsRoute = protectedRoute({
   method: 'get',
   path: '/v1/centres/{code}/operators',
+  operationId: 'listCentreOperators',
   tags: ['centres'],
   summary: "The operators registered at a centre, with their roles",
   scopes: ['centres:read'],
@@ -126,6 +130,7 @@ const listOperatorsRoute = protectedRoute({
 const putOperatorRoute = protectedRoute({
   method: 'put',
   path: '/v1/centres/{code}/operators/{operatorId}',
+  operationId: 'putCentreOperator',
   tags: ['centres'],
   summary: 'Register or change an operator of a centre (active: false disables them)',
   scopes: ['centres:admin'],
@@ -136,6 +141,7 @@ const putOperatorRoute = protectedRoute({
 const listItemsRoute = protectedRoute({
   method: 'get',
   path: '/v1/centres/{code}/items',
+  operationId: 'listCentreItems',
   tags: ['centres'],
   summary: 'The items a centre offers, with its promised time limits, notes and fees',
   scopes: ['centres:read'],
@@ -146,6 +152,7 @@ const listItemsRoute = protectedRoute({
 const putItemRoute = protectedRoute({
   method: 'put',
   path: '/v1/centres/{code}/items/{itemCode}',
+  operationId: 'putCentreItem',
   tags: ['centres'],
   summary: 'Offer an item at a centre: enabled, promised days (≤ statutory), local notes and fees',
   scopes: ['centres:admin'],
@@ -156,6 +163,7 @@ const putItemRoute = protectedRoute({
 const putClientCentresRoute = protectedRoute({
   method: 'put',
   path: '/v1/clients/{clientId}/centres',
+  operationId: 'setClientCentres',
   tags: ['centres'],
   summary: 'The centres a client system serves (window: one; department: one or more; auditor: at most one)',
   scopes: ['centres:admin'],
@@ -169,6 +177,7 @@ const putClientCentresRoute = protectedRoute({
 const listRepresentativesRoute = protectedRoute({
   method: 'get',
   path: '/v1/centres/{code}/representatives',
+  operationId: 'listCentreRepresentatives',
   tags: ['centres'],
   summary: "The departments' chief representatives (首席代表) at a centre, names and numbers masked",
   scopes: ['centres:read'],
@@ -179,6 +188,7 @@ const listRepresentativesRoute = protectedRoute({
 const putRepresentativeRoute = protectedRoute({
   method: 'put',
   path: '/v1/centres/{code}/representatives/{department}',
+  operationId: 'putCentreRepresentative',
   tags: ['centres'],
   summary: "Name a department's chief representative (首席代表) at a centre: supervision warnings about the department's parts of the centre's cases go to them by SMS",
   description:

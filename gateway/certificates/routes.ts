@@ -66,6 +66,7 @@ const CertificateAnswerSchema = z
 const fetchRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/certificates',
+  operationId: 'fetchCertificates',
   personalData: 'subject',
   tags: ['certificates'],
   summary: "Fetch a subject's certificates from the issuing departments (or fresh stored copies)",
@@ -105,6 +106,7 @@ const fetchRoute = protectedRoute({
 const verifyRoute = publicRoute({
   method: 'post',
   path: '/v1/certificates/verify',
+  operationId: 'verifyCertificate',
   tags: ['certificates'],
   summary: 'Verify a certificate envelope signed by this gateway, and whether the certificate still stands',
   request: { body: { required: true, content: { 'application/json': { schema: z.object({ envelope: z.string().min(1).max(64 * 1024) }).strict() } } } },
@@ -142,6 +144,7 @@ const RevocationSchema = z
 const pushRevocationRoute = protectedRoute({
   method: 'post',
   path: '/v1/certificates/revocations',
+  operationId: 'revokeCertificate',
   personalData: 'request',
   tags: ['certificates'],
   summary: 'Revoke a certificate the calling department issued',
@@ -164,6 +167,7 @@ const pushRevocationRoute = protectedRoute({
 const listRevocationsRoute = protectedRoute({
   method: 'get',
   path: '/v1/certificates/revocations',
+  operationId: 'listCertificateRevocations',
   tags: ['certificates'],
   summary: 'Revocations since a time, oldest first (poll with the last revokedAt)',
   scopes: ['certificates:read'],

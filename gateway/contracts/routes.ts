@@ -118,6 +118,7 @@ const RAW_DOCUMENT_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'tex
 const publishRoute = protectedRoute({
   method: 'post',
   path: '/v1/contracts',
+  operationId: 'publishContract',
   tags: ['contracts'],
   summary: 'Publish a contract version (OpenAPI 3.0/3.1 document plus catalogue data)',
   description:
@@ -152,6 +153,7 @@ const publishRoute = protectedRoute({
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/contracts',
+  operationId: 'searchContracts',
   tags: ['contracts'],
   summary: 'The catalogue: search published contracts (latest versions)',
   scopes: ['contracts:read'],
@@ -168,6 +170,7 @@ const listRoute = protectedRoute({
 const entryRoute = protectedRoute({
   method: 'get',
   path: '/v1/contracts/{resourceCode}',
+  operationId: 'getContractResource',
   tags: ['contracts'],
   summary: "A resource's catalogue entry and its versions",
   scopes: ['contracts:read'],
@@ -178,6 +181,7 @@ const entryRoute = protectedRoute({
 const versionRoute = protectedRoute({
   method: 'get',
   path: '/v1/contracts/{resourceCode}/versions/{version}',
+  operationId: 'getContractVersion',
   tags: ['contracts'],
   summary: 'One contract version: its document and catalogue data (`?format=yaml` for the document alone as YAML)',
   scopes: ['contracts:read'],
@@ -197,6 +201,7 @@ const versionRoute = protectedRoute({
 const diffRoute = protectedRoute({
   method: 'get',
   path: '/v1/contracts/{resourceCode}/diff',
+  operationId: 'diffContractVersions',
   tags: ['contracts'],
   summary: 'The classified changes between two versions',
   scopes: ['contracts:read'],
@@ -207,6 +212,7 @@ const diffRoute = protectedRoute({
 const requestAccessRoute = protectedRoute({
   method: 'post',
   path: '/v1/contracts/{resourceCode}/access-requests',
+  operationId: 'requestContractAccess',
   tags: ['contracts'],
   summary: 'Ask the owning department for access to a conditional resource',
   scopes: ['grants:request'],
@@ -231,6 +237,7 @@ const requestAccessRoute = protectedRoute({
 const listRequestsRoute = protectedRoute({
   method: 'get',
   path: '/v1/access-requests',
+  operationId: 'listAccessRequests',
   tags: ['contracts'],
   summary: "Access requests: a consumer's own, or those for a department's resources",
   scopes: ['contracts:read'],
@@ -243,6 +250,7 @@ const listRequestsRoute = protectedRoute({
 const decideRoute = protectedRoute({
   method: 'post',
   path: '/v1/access-requests/{id}/decision',
+  operationId: 'decideAccessRequest',
   tags: ['contracts'],
   summary: 'Approve or deny an access request (the owning department)',
   scopes: ['grants:decide'],

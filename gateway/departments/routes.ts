@@ -56,6 +56,7 @@ const HealthCheckSchema = z
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/departments',
+  operationId: 'listDepartments',
   tags: ['departments'],
   summary: 'List the department systems, with breaker state and call figures',
   scopes: ['departments:read'],
@@ -68,6 +69,7 @@ const listRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/departments/{code}',
+  operationId: 'getDepartment',
   tags: ['departments'],
   summary: 'One department system, with breaker state and call figures',
   scopes: ['departments:read'],
@@ -81,6 +83,7 @@ const readRoute = protectedRoute({
 const healthRoute = protectedRoute({
   method: 'post',
   path: '/v1/departments/{code}/health-check',
+  operationId: 'checkDepartmentHealth',
   tags: ['departments'],
   summary: "Ask the department system whether it is up (through its adapter's health call)",
   description:

@@ -51,6 +51,7 @@ const code = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39
 const resolveRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/resolve',
+  operationId: 'resolveSubject',
   personalData: 'request',
   tags: ['subjects'],
   summary: 'Resolve an applicant to a subject, creating it when new',
@@ -105,6 +106,7 @@ const resolveRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}',
+  operationId: 'getSubject',
   personalData: 'subject',
   tags: ['subjects'],
   summary: 'Read a subject and its department identifier links',
@@ -123,6 +125,7 @@ const LinkBodySchema = z.object({
 const linkRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/links',
+  operationId: 'linkSubjectIdentifier',
   personalData: 'subject',
   tags: ['subjects'],
   summary: "Link a department's own identifier to a subject",
@@ -142,6 +145,7 @@ const linkRoute = protectedRoute({
 const lookupRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/lookup',
+  operationId: 'lookUpSubject',
   personalData: 'request',
   tags: ['subjects'],
   summary: "Find the subject a department's identifier is linked to (exact match only)",
@@ -163,6 +167,7 @@ const lookupRoute = protectedRoute({
 const verifyRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/identity-verification',
+  operationId: 'verifySubjectIdentity',
   personalData: 'subject',
   tags: ['subjects'],
   summary: "Verify a person's name against their ID number at the population register",

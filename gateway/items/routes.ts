@@ -110,6 +110,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/items',
+  operationId: 'listItems',
   tags: ['items'],
   summary: 'The service items, with their departments, time limits and required materials',
   scopes: ['contracts:read'],
@@ -119,6 +120,7 @@ const listRoute = protectedRoute({
 const getRoute = protectedRoute({
   method: 'get',
   path: '/v1/items/{code}',
+  operationId: 'getItem',
   tags: ['items'],
   summary: 'One service item',
   scopes: ['contracts:read'],
@@ -129,6 +131,7 @@ const getRoute = protectedRoute({
 const putRoute = protectedRoute({
   method: 'put',
   path: '/v1/items/{code}',
+  operationId: 'putItem',
   tags: ['items'],
   summary: 'Create or replace a service item and its required materials',
   scopes: ['catalogue:admin'],

@@ -78,6 +78,7 @@ const materialParams = z.object({ subjectId: SubjectIdSchema, materialId: Materi
 const listTypesRoute = protectedRoute({
   method: 'get',
   path: '/v1/material-types',
+  operationId: 'listMaterialTypes',
   tags: ['materials'],
   summary: 'The catalogue of material types',
   scopes: ['materials:read'],
@@ -87,6 +88,7 @@ const listTypesRoute = protectedRoute({
 const putTypeRoute = protectedRoute({
   method: 'put',
   path: '/v1/material-types/{code}',
+  operationId: 'putMaterialType',
   tags: ['materials'],
   summary: 'Create or replace a material type',
   scopes: ['catalogue:admin'],
@@ -103,6 +105,7 @@ const GrantSchema = z.object({ typeCode: z.string(), clientId: z.string(), grant
 const putGrantRoute = protectedRoute({
   method: 'put',
   path: '/v1/material-types/{code}/grants/{clientId}',
+  operationId: 'grantMaterialType',
   tags: ['materials'],
   summary: "Let a department client read every subject's materials of this type",
   scopes: ['catalogue:admin'],
@@ -113,6 +116,7 @@ const putGrantRoute = protectedRoute({
 const deleteGrantRoute = protectedRoute({
   method: 'delete',
   path: '/v1/material-types/{code}/grants/{clientId}',
+  operationId: 'withdrawMaterialTypeGrant',
   tags: ['materials'],
   summary: 'Withdraw a material type grant',
   scopes: ['catalogue:admin'],
@@ -125,6 +129,7 @@ const binary = { schema: { type: 'string' as const, format: 'binary' } };
 const uploadRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/materials',
+  operationId: 'uploadMaterial',
   personalData: 'subject',
   tags: ['materials'],
   summary: 'Upload a document as a material of the subject',
@@ -176,6 +181,7 @@ const uploadRoute = protectedRoute({
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/materials',
+  operationId: 'listMaterials',
   personalData: 'subject',
   tags: ['materials'],
   summary: "The subject's materials visible to the caller",
@@ -194,6 +200,7 @@ const listRoute = protectedRoute({
 const readRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/materials/{materialId}',
+  operationId: 'getMaterial',
   personalData: 'subject',
   tags: ['materials'],
   summary: "A material's metadata: type, content digest, provenance, validity, status",
@@ -205,6 +212,7 @@ const readRoute = protectedRoute({
 const downloadRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/materials/{materialId}/content',
+  operationId: 'downloadMaterialContent',
   personalData: 'subject',
   tags: ['materials'],
   summary: "Download a material's document",
@@ -227,6 +235,7 @@ const downloadRoute = protectedRoute({
 const reuseRoute = protectedRoute({
   method: 'get',
   path: '/v1/subjects/{subjectId}/reusable-materials',
+  operationId: 'listReusableMaterials',
   personalData: 'subject',
   tags: ['materials'],
   summary: 'Which materials of the given types are valid for the subject on a date, and which are missing',
@@ -264,6 +273,7 @@ const reuseRoute = protectedRoute({
 const revokeRoute = protectedRoute({
   method: 'post',
   path: '/v1/subjects/{subjectId}/materials/{materialId}/revoke',
+  operationId: 'revokeMaterial',
   personalData: 'subject',
   tags: ['materials'],
   summary: 'Revoke a material (its provider only)',

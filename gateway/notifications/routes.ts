@@ -28,6 +28,7 @@ const ReadHeaders = z.object({
 const caseNotificationsRoute = protectedRoute({
   method: 'get',
   path: '/v1/cases/{caseId}/notifications',
+  operationId: 'listCaseNotifications',
   personalData: 'case',
   tags: ['cases'],
   summary: "The SMS the case's applicant was sent or is due: template, status, the platform's id and the receipt (回执), number masked",
@@ -39,6 +40,7 @@ const caseNotificationsRoute = protectedRoute({
 const listRoute = protectedRoute({
   method: 'get',
   path: '/v1/notifications',
+  operationId: 'listNotifications',
   tags: ['cases'],
   summary: 'Applicant notifications in one status across cases (dead letters by default), newest first; numbers masked',
   scopes: ['catalogue:admin'],
@@ -54,6 +56,7 @@ const listRoute = protectedRoute({
 const retryRoute = protectedRoute({
   method: 'post',
   path: '/v1/notifications/{id}/retry',
+  operationId: 'retryNotification',
   tags: ['cases'],
   summary: 'Requeue a dead-lettered applicant notification',
   description:

@@ -41,7 +41,10 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument 
       .map(([scope, text]) => `\`${scope}\` (${text})`)
       .join('; ')}.`,
   });
-  return app.getOpenAPI31Document({ openapi: '3.1.0', info: OPENAPI_INFO, tags: [
+  // One relative server: the document is served by the gateway it describes, at whatever address
+  // the province gives it (a client generated from it takes the base URL as a setting).
+  const servers = [{ url: '/', description: 'This gateway (the address this document was read from)' }];
+  return app.getOpenAPI31Document({ openapi: '3.1.0', info: OPENAPI_INFO, servers, tags: [
     { name: 'auth', description: 'Tokens and keys' },
     { name: 'admin', description: 'Client registry and key management' },
     { name: 'subjects', description: 'Applicants resolved once: identifiers, masking, department links' },
@@ -75,6 +78,7 @@ const docsPage = `<!doctype html>
 const openApiRoute = publicRoute({
   method: 'get',
   path: '/openapi.json',
+  operationId: 'getOpenApiDocument',
   tags: ['operations'],
   summary: 'This OpenAPI 3.1 document',
   responses: {
@@ -87,6 +91,7 @@ const openApiRoute = publicRoute({
 const docsRoute = publicRoute({
   method: 'get',
   path: '/docs',
+  operationId: 'getApiReference',
   tags: ['operations'],
   summary: 'Interactive API reference',
   responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
@@ -95,6 +100,7 @@ const docsRoute = publicRoute({
 const docsAssetRoute = publicRoute({
   method: 'get',
   path: '/docs/assets/{file}',
+  operationId: 'getApiReferenceAsset',
   tags: ['operations'],
   summary: 'Static files of the API reference page',
   request: {

@@ -11,6 +11,7 @@ const HealthSchema = z.object({ status: z.enum(['ok', 'unavailable']), checks: z
 const healthzRoute = publicRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
   tags: ['operations'],
   summary: 'Liveness: the process is running',
   responses: { 200: { description: 'Alive', content: { 'application/json': { schema: HealthSchema } } } },
@@ -19,6 +20,7 @@ const healthzRoute = publicRoute({
 const readyzRoute = publicRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
   tags: ['operations'],
   summary: 'Readiness: database reachable, migrations applied, not shutting down',
   responses: {
@@ -30,6 +32,7 @@ const readyzRoute = publicRoute({
 const metricsRoute = protectedRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
   tags: ['operations'],
   summary: 'Prometheus metrics',
   description: 'Needs a token with `metrics:read`, or the static METRICS_SCRAPE_TOKEN as a bearer token.',

@@ -139,7 +139,10 @@ export function asArray(middleware: RouteConfig['middleware']): Middleware[] {
 }
 
 /** An operation anyone may call: health, JWKS, OpenAPI, docs, token endpoint. */
-export function publicRoute<R extends RouteConfig>(config: R) {
+/** Every operation names itself (`operationId`): generated clients take their method names from it. */
+export type NamedRouteConfig = RouteConfig & { operationId: string };
+
+export function publicRoute<R extends NamedRouteConfig>(config: R) {
   return createRoute({
     ...config,
     security: [],

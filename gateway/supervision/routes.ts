@@ -5,13 +5,13 @@
  * their numbers, never by their applicants. Every read is audited.
  */
 import { randomBytes } from 'node:crypto';
-import { type OpenAPIHono, type RouteConfig, createRoute, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { recordAudit } from '../audit/record.js';
 import type { Scope } from '../auth/scopes.js';
 import { addDays, chinaToday, isCalendarDate } from '../materials/dates.js';
 import type { AppEnv } from '../platform/context.js';
-import { BEARER_SCHEME, errorResponses } from '../platform/routes.js';
+import { BEARER_SCHEME, type NamedRouteConfig, errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { basicOrBearer } from './access.js';
 import { renderRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
@@ -213,6 +213,7 @@ const SummarySchema = z
 const warningsRoute = protectedRoute({
   method: 'get',
   path: '/v1/supervision/warnings',
+  operationId: 'listSupervisionWarnings',
   tags: ['supervision'],
   summary: 'Cases approaching or past their promised due date, and deferred materials not supplied in time',
   description:
@@ -230,6 +231,7 @@ const warningsRoute = protectedRoute({
 const summaryRoute = protectedRoute({
   method: 'get',
   path: '/v1/supervision/summary',
+  operationId: 'getSupervisionSummary',
   tags: ['supervision'],
   summary: 'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
   description: `The figures of a period of China Standard Time dates (default: the 30 days up to today). ${PERIOD_RULE} Anything else is a 400 \`validation_failed\` whose \`limits\` member names the limits.`,
@@ -268,6 +270,7 @@ const CentreStatisticsSchema = z
 const centreStatisticsRoute = protectedRoute({
   method: 'get',
   path: '/v1/supervision/centres',
+  operationId: 'getSupervisionCentreFigures',
   tags: ['supervision'],
   summary: 'Figures per centre (rolled up the tree), window and operator for the cases accepted in a period',
   description: `A centre's subtree (default: your own centre; a supervisor of no centre names one). ${PERIOD_RULE}`,
@@ -280,7 +283,7 @@ const centreStatisticsRoute = protectedRoute({
 });
 
 /** Like `protectedRoute`, with HTTP Basic client credentials accepted besides bearer tokens (see access.ts). */
-function basicOrBearerRoute<R extends RouteConfig>(config: R) {
+function basicOrBearerRoute<R extends NamedRouteConfig>(config: R) {
   // Either requirement suffices (OpenAPI: alternatives); bearerAuth first, as on every protected route.
   const security: Record<string, string[]>[] = [{ [BEARER_SCHEME]: [...SUPERVISION_SCOPES] }, { [BASIC_SCHEME]: [...SUPERVISION_SCOPES] }];
   return createRoute({
@@ -305,6 +308,7 @@ function basicOrBearerRoute<R extends RouteConfig>(config: R) {
 const pageRoute = basicOrBearerRoute({
   method: 'get',
   path: '/supervision',
+  operationId: 'getSupervisionPage',
   tags: ['supervision'],
   summary: 'The supervision page (HTML) for supervisors in a browser',
   description:
