@@ -43,6 +43,8 @@ export const configSchema = z
     PGLITE_DATA_DIR: z.string().min(1).optional(),
     /** pino log level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The language of problem titles and details when a request's Accept-Language names none we have. */
+    DEFAULT_LANGUAGE: z.enum(['zh-CN', 'en']).default('zh-CN'),
     /** Largest request body accepted by JSON routes, in bytes. */
     BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
     /** Time allowed for a client to send all request headers. */
@@ -241,6 +243,8 @@ export interface Config {
   audience: string;
   database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
   logLevel: ParsedEnvironment['LOG_LEVEL'];
+  /** Problems are answered in the request's Accept-Language when it names zh or en, else in this. */
+  defaultLanguage: ParsedEnvironment['DEFAULT_LANGUAGE'];
   bodyLimitBytes: number;
   server: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; shutdownGraceMs: number };
   /** Serving /docs and /openapi.json (gateway/platform/static-delivery.ts). */
@@ -376,6 +380,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
       : { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR ?? underDataDir('pglite') },
     logLevel: env.LOG_LEVEL,
+    defaultLanguage: env.DEFAULT_LANGUAGE,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     server: {
       headersTimeoutMs: env.HEADERS_TIMEOUT_MS,

@@ -40,6 +40,22 @@ describe('errors', () => {
     expect(problem.requestId).toBe(response.headers.get('x-request-id'));
   });
 
+  it('answers in Simplified Chinese by default and in English when Accept-Language asks, saying which', async () => {
+    const chinese = await gw.request('/no/such/route');
+    expect(chinese.headers.get('content-language')).toBe('zh-CN');
+    expect(await problemOf(chinese)).toMatchObject({ code: 'route_not_found', title: '没有这个接口' });
+    const english = await gw.request('/no/such/route', { headers: { 'Accept-Language': 'en-US,en;q=0.9' } });
+    expect(english.headers.get('content-language')).toBe('en');
+    expect(await problemOf(english)).toMatchObject({ code: 'route_not_found', title: 'No such route' });
+    // OAuth's error_description is ASCII only (RFC 6749 §5.2): English whatever the language.
+    const token = await gw.request('/oauth/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('cli_nobody:wrong').toString('base64')}` }, body: 'grant_type=client_credentials' });
+    expect(token.status).toBe(401);
+    const oauth = (await token.json()) as { error: string; error_description: string; title: string };
+    expect(oauth.error).toBe('invalid_client');
+    expect(oauth.error_description).toMatch(/^[\x20-\x7e]+$/);
+    expect(oauth.title).toBe('客户端认证失败');
+  });
+
   it('names the occurrence by its request id in `instance`, never by the path, which may carry an ID number', async () => {
     for (const path of ['/v1/subjects/11010519491231002X', '/no/such/11010519491231002X?q=11010519491231002X', '/v1/subjects/%31%31010519491231002X']) {
       const response = await gw.request(path, { headers: bearer(adminToken, { 'x-request-id': 'trace-0001-abcd' }) });

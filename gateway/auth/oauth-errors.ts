@@ -9,7 +9,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import type { ErrorCode, ProblemDocument } from '../platform/errors.js';
+import { type ErrorCode, type ProblemDocument, problemTitle } from '../platform/errors.js';
 
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 
@@ -29,12 +29,19 @@ export function oauthErrorFor(code: ErrorCode, status: number): OAuthErrorCode {
   return 'invalid_request';
 }
 
+/** RFC 6749 §5.2 allows only printable ASCII in `error_description`: English when the detail is Chinese. */
+const OAUTH_DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+function oauthDescription(problem: ProblemDocument): string {
+  if (problem.detail !== undefined && OAUTH_DESCRIPTION.test(problem.detail)) return problem.detail;
+  return problemTitle(problem.code, 'en');
+}
+
 /** Middleware for the token endpoint: problem documents go out as RFC 6749 §5.2 JSON. */
 export const oauthErrorResponses: MiddlewareHandler<AppEnv> = async function oauthErrorResponses(c, next) {
   await next();
   if (c.res.status < 400 || !c.res.headers.get('content-type')?.startsWith('application/problem+json')) return;
   const problem = (await c.res.json()) as ProblemDocument;
-  const body = { ...problem, error: oauthErrorFor(problem.code, c.res.status), error_description: problem.detail ?? problem.title };
+  const body = { ...problem, error: oauthErrorFor(problem.code, c.res.status), error_description: oauthDescription(problem) };
   // Hono carries the old answer's headers (WWW-Authenticate, Retry-After, X-Request-Id) over, except its type.
   c.res = new Response(JSON.stringify(body), { status: c.res.status, headers: { 'Content-Type': 'application/json' } });
   c.res.headers.delete('Content-Length');

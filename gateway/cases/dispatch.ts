@@ -117,7 +117,7 @@ const LAST_ERROR_MAX_CHARS = 500;
 function describeFailure(error: unknown): AttemptFailure {
   if (error instanceof ApiError) {
     const where = [error.extras['department'], error.extras['operation'], error.extras['departmentCode']].filter((part) => typeof part === 'string' && part !== '');
-    const summary = `${error.code}${where.length > 0 ? ` (${where.join(' ')})` : ''}: ${error.detail ?? error.message}`;
+    const summary = `${error.code}${where.length > 0 ? ` (${where.join(' ')})` : ''}: ${error.message}`;
     const { departmentMessage, departmentCode } = error.extras;
     return {
       code: error.code,

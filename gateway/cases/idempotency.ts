@@ -18,6 +18,7 @@ import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { ApiError, type ErrorCode, errorCatalogue } from '../platform/errors.js';
+import type { Bilingual } from '../platform/language.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{8,200}$/;
 
@@ -168,12 +169,13 @@ async function tryLockKey(tx: Queryable, clientId: string, key: string): Promise
 
 interface StoredRefusalBody {
   code: ErrorCode;
-  detail: string;
+  /** Both languages where the refusal had them (a replay is answered in the repeat's language). */
+  detail: string | Bilingual;
   extras: Record<string, unknown>;
 }
 
 function storedRefusal(error: ApiError): StoredRefusalBody {
-  return { code: error.code, detail: error.message, extras: { ...error.extras } };
+  return { code: error.code, detail: error.detail ?? error.message, extras: { ...error.extras } };
 }
 
 function refusalFromStored(stored: unknown): ApiError {

@@ -72,7 +72,7 @@ function sameCheck(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const notFound = () => new ApiError('not_found', 'No case matches this number and check.');
+const notFound = () => new ApiError('not_found', { 'zh-CN': '没有与此办件编号和核对信息相符的办件。', en: 'No case matches this number and check.' });
 
 export async function lookUpProgress(db: Database, limits: { maxFailures: number; lockMs: number }, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<CaseProgress> {
   const since = new Date(now.getTime() - limits.lockMs);
@@ -83,7 +83,9 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
   if (failures && failures.failures >= limits.maxFailures) {
     const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
     const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
-    throw new ApiError('rate_limited', `Too many wrong look-ups of this case number; try again in ${Math.ceil(retryAfter / 60)} min.`, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+    const minutes = Math.ceil(retryAfter / 60);
+    const detail = { 'zh-CN': `此办件编号查询错误次数过多，请 ${minutes} 分钟后再试。`, en: `Too many wrong look-ups of this case number; try again in ${minutes} min.` };
+    throw new ApiError('rate_limited', detail, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
   }
 
   const [row] = await db

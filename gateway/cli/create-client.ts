@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       );
     }
   } catch (error) {
-    if (error instanceof ApiError) fail(error.detail ?? error.message);
+    if (error instanceof ApiError) fail(error.message);
     throw error;
   } finally {
     await database.close();

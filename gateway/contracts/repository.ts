@@ -55,7 +55,7 @@ export async function seedRepositoryContracts(db: Database, options: { directory
   const candidates: { file: string; text: string; resourceCode: string; version: string }[] = [];
   const fail = (file: string, error: unknown) => {
     const code = error instanceof ApiError ? error.code : 'internal_error';
-    const detail = error instanceof ApiError ? (error.detail ?? code) : 'unexpected error';
+    const detail = error instanceof ApiError ? error.message : 'unexpected error';
     report.failed.push({ file, code, detail });
     options.logger?.warn({ file, code, detail, errors: error instanceof ApiError ? error.extras.errors : undefined, err: error instanceof ApiError ? undefined : errorForLog(error) }, 'repository contract not published');
   };

@@ -8,7 +8,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { AppEnv } from './context.js';
+import { errorTitlesZh } from './error-titles-zh.js';
 import { maskIdentifiersInText } from './identifier-masking.js';
+import { type Bilingual, type Language, inLanguage, requestLanguage } from './language.js';
 import { requestLogger } from './request-logger.js';
 
 export const errorCatalogue = {
@@ -175,6 +177,14 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/** Every code's title in Chinese (error-titles-zh.ts): a code without one does not compile. */
+const titlesZh: Readonly<Record<ErrorCode, string>> = errorTitlesZh satisfies Record<ErrorCode, string>;
+
+/** A code's title in `language`. */
+export function problemTitle(code: ErrorCode, language: Language): string {
+  return language === 'zh-CN' ? titlesZh[code] : errorCatalogue[code].title;
+}
+
 /** Extra members a problem document may carry, e.g. `errors` for validation failures. */
 export type ProblemExtras = Record<string, unknown>;
 
@@ -182,11 +192,12 @@ export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
   constructor(
     readonly code: ErrorCode,
-    readonly detail?: string,
+    /** What went wrong in this case: both languages where a person reads it, or English alone. */
+    readonly detail?: string | Bilingual,
     readonly extras: ProblemExtras = {},
     options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
-    super(detail ?? errorCatalogue[code].title, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(detail === undefined ? errorCatalogue[code].title : inLanguage(detail, 'en'), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
     this.status = errorCatalogue[code].status;
     this.headers = options?.headers ?? {};
@@ -220,13 +231,13 @@ function withIdentifiersMasked(value: unknown): unknown {
  * cli_…`, `There is no material type "…"`), which a caller may have filled with an ID number:
  * identifier-shaped runs in them are masked, whatever the route.
  */
-export function problemDocument(error: ApiError, requestId: string | undefined, instance?: string): ProblemDocument {
+export function problemDocument(error: ApiError, requestId: string | undefined, instance?: string, language: Language = 'zh-CN'): ProblemDocument {
   return {
     ...(withIdentifiersMasked(error.extras) as ProblemExtras),
     type: `urn:onewindow:problem:${error.code}`,
-    title: errorCatalogue[error.code].title,
+    title: problemTitle(error.code, language),
     status: error.status,
-    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(error.detail) }),
+    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(inLanguage(error.detail, language)) }),
     ...(instance === undefined ? {} : { instance }),
     code: error.code,
     ...(requestId === undefined ? {} : { requestId }),
@@ -244,9 +255,12 @@ export function problemInstance(requestId: string | undefined): string | undefin
 
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
   const requestId = c.get('requestId');
-  const body = problemDocument(error, requestId, problemInstance(requestId));
+  // Before the request context ran there are no services: the shipped default then.
+  const language = requestLanguage(c, c.get('services')?.config.defaultLanguage ?? 'zh-CN');
+  const body = problemDocument(error, requestId, problemInstance(requestId), language);
   const response = c.body(JSON.stringify(body), error.status, {
     'Content-Type': 'application/problem+json',
+    'Content-Language': language,
     ...error.headers,
   });
   return response;

@@ -36,13 +36,25 @@ export async function collectResult(context: AccessContext, caseId: string, inpu
       const { row } = visible;
       const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
       if (!result || result.method !== 'window_pickup') {
-        throw new ApiError('result_not_for_pickup', `The result of case ${row.caseNumber} is ${result ? `delivered by ${result.method}` : 'not handed over by the gateway'}.`, { method: result?.method ?? null });
+        const detail = result
+          ? { 'zh-CN': `办件 ${row.caseNumber} 的结果以 ${result.method} 方式送达。`, en: `The result of case ${row.caseNumber} is delivered by ${result.method}.` }
+          : { 'zh-CN': `办件 ${row.caseNumber} 的结果不经网关交付。`, en: `The result of case ${row.caseNumber} is not handed over by the gateway.` };
+        throw new ApiError('result_not_for_pickup', detail, { method: result?.method ?? null });
       }
-      if (result.status === 'collected') throw new ApiError('result_already_collected', `The result of case ${row.caseNumber} was collected on ${result.collectedAt?.toISOString() ?? 'an earlier day'}.`, { collectedAt: result.collectedAt?.toISOString() ?? null });
-      if (result.status !== 'ready_for_pickup' || result.pickupCode === null) throw new ApiError('result_not_ready', `Case ${row.caseNumber} is ${row.status}: its result is not ready.`, { caseStatus: row.status });
+      if (result.status === 'collected') {
+        const when = result.collectedAt?.toISOString();
+        const detail = { 'zh-CN': `办件 ${row.caseNumber} 的结果已于 ${when ?? '此前'} 领取。`, en: `The result of case ${row.caseNumber} was collected on ${when ?? 'an earlier day'}.` };
+        throw new ApiError('result_already_collected', detail, { collectedAt: when ?? null });
+      }
+      if (result.status !== 'ready_for_pickup' || result.pickupCode === null) {
+        const detail = { 'zh-CN': `办件 ${row.caseNumber} 当前状态为 ${row.status}，结果尚未出来。`, en: `Case ${row.caseNumber} is ${row.status}: its result is not ready.` };
+        throw new ApiError('result_not_ready', detail, { caseStatus: row.status });
+      }
       if (result.pickupLockedUntil !== null && result.pickupLockedUntil.getTime() > now.getTime()) {
         const retryAfter = Math.max(1, Math.ceil((result.pickupLockedUntil.getTime() - now.getTime()) / 1000));
-        throw new ApiError('pickup_code_locked', `${PICKUP_MAX_FAILURES} wrong pick-up codes: try again after ${result.pickupLockedUntil.toISOString()}.`, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+        const until = result.pickupLockedUntil.toISOString();
+        const detail = { 'zh-CN': `取件码已输错 ${PICKUP_MAX_FAILURES} 次，请在 ${until} 之后再试。`, en: `${PICKUP_MAX_FAILURES} wrong pick-up codes: try again after ${until}.` };
+        throw new ApiError('pickup_code_locked', detail, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
       }
       // A lock that has run out starts the count afresh.
       const failuresSoFar = result.pickupLockedUntil === null ? result.pickupFailures : 0;
@@ -63,7 +75,10 @@ export async function collectResult(context: AccessContext, caseId: string, inpu
           requestId: visible.context.requestId,
         });
         return {
-          refused: new ApiError('pickup_code_mismatch', `That is not the pick-up code of case ${row.caseNumber} (${failures} of ${PICKUP_MAX_FAILURES} wrong tries).`, {
+          refused: new ApiError('pickup_code_mismatch', {
+            'zh-CN': `这不是办件 ${row.caseNumber} 的取件码（已错 ${failures} 次，最多 ${PICKUP_MAX_FAILURES} 次）。`,
+            en: `That is not the pick-up code of case ${row.caseNumber} (${failures} of ${PICKUP_MAX_FAILURES} wrong tries).`,
+          }, {
             failures,
             remainingTries: Math.max(0, PICKUP_MAX_FAILURES - failures),
           }),

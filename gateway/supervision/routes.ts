@@ -292,7 +292,7 @@ function basicOrBearerRoute<R extends NamedRouteConfig>(config: R) {
     middleware: [
       basicOrBearer({
         scopes: SUPERVISION_SCOPES,
-        htmlRefusal: (error) => renderRefusalPage('Sign-in required', `${error.detail ?? error.message} (HTTP ${error.status})`),
+        htmlRefusal: (error) => renderRefusalPage('Sign-in required', `${error.message} (HTTP ${error.status})`),
         htmlHeaders: { 'Content-Security-Policy': supervisionPagePolicy(null) },
       }),
     ],
