@@ -17,7 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../gateway/config.js';
-import { caseEvents, cases, certificateRevocations, contractVersions, deliveries, materialTypes } from '../gateway/db/schema.js';
+import {
+  caseEvents,
+  cases,
+  certificateRevocations,
+  contractVersions,
+  deliveries,
+  materialTypes,
+} from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
@@ -94,9 +101,9 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
 
   it('prints what the page says it prints', () => {
     const out = run?.stdout ?? '';
-    // Every `# {…}` sample answer under a command is a line the commands printed.
+    // Every `# {…}`, `# […]` and `# header: value` sample answer under a command is a line they printed.
     for (const block of blocks) {
-      for (const [, expected] of block.matchAll(/^# (\{.*\}|[a-z][a-z-]*: \S.*)$/gm)) {
+      for (const [, expected] of block.matchAll(/^# (\{.*\}|\[.*\]|[a-z][a-z-]*: \S.*)$/gm)) {
         expect(out, `the page shows: ${expected}`).toContain(expected);
       }
     }
@@ -108,7 +115,9 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
     expect(out).toContain(`API reference (interactive, works offline): ${gateway.url}/docs`);
     // Step 11: five failures open the PSB's breaker, the sixth call is refused without reaching it,
     // and the step waits until it is closed again; so do the later steps that switch the PSB off.
-    expect(out).toMatch(/(department_unavailable\n){5}department_circuit_open\n\{"breakerState":"open"\}\nPSB breaker: closed\n/);
+    expect(out).toMatch(
+      /(department_unavailable\n){5}department_circuit_open\n\{"breakerState":"open"\}\nPSB breaker: closed\n/,
+    );
     expect(out.match(/^PSB breaker: closed$/gm)).toHaveLength(3);
     // Step 12 asks for the version that ships, whatever it is, and refuses the breaking minor one.
     expect(out).toContain('refused as expected: 409 contract_breaking_change');
@@ -133,8 +142,13 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
     // Delivered once the PSB was back, after at least one failed attempt while it was down.
     expect(toPsb).toMatchObject({ departmentCode: 'PSB', status: 'delivered' });
     expect(toPsb?.attempts).toBeGreaterThanOrEqual(2);
-    const kinds = (await db.select({ kind: caseEvents.kind }).from(caseEvents).where(eq(caseEvents.caseId, moved?.id ?? ''))).map((event) => event.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['submitted', 'delivered', 'clock_stopped', 'clock_restarted', 'completed']));
+    const events = await db
+      .select({ kind: caseEvents.kind })
+      .from(caseEvents)
+      .where(eq(caseEvents.caseId, moved?.id ?? ''));
+    expect(events.map((event) => event.kind)).toEqual(
+      expect.arrayContaining(['submitted', 'delivered', 'clock_stopped', 'clock_restarted', 'completed']),
+    );
 
     // Only the third applicant's household register is revoked: 张三's and 李梅's stay usable.
     const revocations = await db.select().from(certificateRevocations);
@@ -144,7 +158,11 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
     // The step that made household registers "ask every time" put the policy back.
     const [householdType] = await db.select().from(materialTypes).where(eq(materialTypes.code, 'household_register'));
     expect(householdType?.freshForSeconds).toBe(30 * 24 * 3600);
-    const versions = (await db.select({ version: contractVersions.version }).from(contractVersions).where(eq(contractVersions.resourceCode, 'psb.population'))).map((row) => row.version);
+    const published = await db
+      .select({ version: contractVersions.version })
+      .from(contractVersions)
+      .where(eq(contractVersions.resourceCode, 'psb.population'));
+    const versions = published.map((row) => row.version);
     // Step 12 published the next major version beside the one that ships.
     expect(versions.filter((version) => version.endsWith('.0.0')).length).toBeGreaterThanOrEqual(1);
     expect(versions.length).toBeGreaterThanOrEqual(2);
