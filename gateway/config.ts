@@ -176,7 +176,7 @@ export const configSchema = z
      * gateway could sign in as its administrator with the published secret.
      */
     ONEWINDOW_DEMO: z.enum(['true', 'false', '1', '0', 'yes', 'no', 'force']).default('true'),
-    /** JSON file listing the department systems and their adapters (see README, "Departments"). */
+    /** JSON file listing the department systems and their adapters (see docs/departments.md). */
     DEPARTMENTS_FILE: z.string().min(1).optional(),
     /** The same list inline, as JSON text (instead of DEPARTMENTS_FILE). */
     DEPARTMENTS_JSON: z.string().min(1).optional(),

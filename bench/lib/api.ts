@@ -1,8 +1,8 @@
 /**
  * Setup calls to the gateway's HTTP API shared by the benchmarks that drive it as the demo window
  * (bench/cases.ts, bench/certificates.ts, bench/mixed-load.ts): a JSON call checked against the
- * expected statuses, a client-credentials token, the psb.population grant the walk-through in the
- * README makes, and resolving an applicant. Only for setup and checks: the load itself has its
+ * expected statuses, a client-credentials token, the psb.population grant the 5-minute walk-through
+ * (docs/walk-through.md) makes, and resolving an applicant. Only for setup and checks: the load itself has its
  * own clients (autocannon, undici pools), so none of this is in the measured path.
  */
 import { request } from 'undici';
@@ -48,7 +48,7 @@ export async function issueToken(gatewayUrl: string, client: ClientCredentials):
 }
 
 /**
- * As the README walk-through: the window asks for psb.population (a conditional resource), the
+ * As the 5-minute walk-through (docs/walk-through.md, step 11): the window asks for psb.population (a conditional resource), the
  * PSB's client approves. `purpose` is what the request says it is for (it names the benchmark).
  */
 export async function grantPopulationRegistry(gatewayUrl: string, windowToken: string, purpose: string): Promise<void> {

@@ -6,7 +6,7 @@
  * database. Service functions load the facts (access/facts.ts), ask through `AccessPolicy`
  * (access/context.ts), and audit what it decided.
  *
- * The rules, in words (the README's "Who may see what" table says the same for people):
+ * The rules, in words (docs/security.md's "Who may see and change what" table says the same for people):
  * - A window system sees a subject's data for a stated purpose. It sees every material handed in
  *   at a window; a material a department supplied (fetched or issued) only under that
  *   department's sharing terms, exactly as the certificate route would let it fetch the same

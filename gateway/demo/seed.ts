@@ -1,6 +1,7 @@
 /**
- * Demo data for `npm start`: one client of each kind with well-known secrets, so the README's
- * walk-through can be pasted as it is. Idempotent: existing demo clients are left alone.
+ * Demo data for `npm start`: one client of each kind with well-known secrets, so the walk-throughs
+ * (docs/walk-through.md, the README's flat-transfer story) can be pasted as they are.
+ * Idempotent: existing demo clients are left alone.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { createClient } from '../auth/clients.js';
@@ -14,7 +15,7 @@ import { type CentreLevel, seedItems } from '../items/catalogue.js';
 
 /**
  * Conditional resources the demo window client holds a grant for from the start. The population
- * registry (psb.population) is left out on purpose: the README walk-through shows the grant
+ * registry (psb.population) is left out on purpose: the 5-minute walk-through shows the grant
  * being requested and approved by the demo PSB client before the first identity verification.
  */
 const demoGrantedResources = ['amr.enterprise', 'nrb.real-estate'];

@@ -347,7 +347,9 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(reuseRoute, async (c) => {
     const { types, on } = c.req.valid('query');
-    const answer = await findReusableMaterials(accessContext(c, c.req.valid('header')), c.req.valid('param').subjectId, types, on ?? chinaToday());
+    const context = accessContext(c, c.req.valid('header'));
+    // "Today" is the gateway's clock's, like every other date it answers (a test may stop it on a day).
+    const answer = await findReusableMaterials(context, c.req.valid('param').subjectId, types, on ?? chinaToday(context.access.now));
     return c.json(answer, 200);
   });
 

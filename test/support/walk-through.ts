@@ -1,8 +1,9 @@
 /**
  * Documentation walk-throughs run as written: the ```sh blocks of one section of a page (its
  * "## Walk-through…" heading), in order, in one bash process (set -e in the first block), against
- * a gateway a test started. Used by test/centres-walkthrough.test.ts and
- * test/flat-transfer-walkthrough.test.ts (the README's flat-transfer story).
+ * a gateway a test started. Used by test/centres-walkthrough.test.ts,
+ * test/flat-transfer-walkthrough.test.ts (the README's flat-transfer story) and
+ * test/five-minute-walkthrough.test.ts (docs/walk-through.md).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,9 +27,19 @@ export interface ScriptRun {
   stderr: string;
 }
 
-/** Runs `script` with bash in its own process group; the whole group is killed after `timeoutMs`. */
-export function runBash(script: string, env: Record<string, string>, cwd: string, timeoutMs: number): Promise<ScriptRun> {
-  const file = join(cwd, 'walk-through.sh');
+/**
+ * Runs `script` with bash in its own process group; the whole group is killed after `timeoutMs`.
+ * The script file goes to `scriptDir` (default `cwd`), so a walk-through can run in the repository
+ * (its blocks read sample files by relative path) without leaving a file there.
+ */
+export function runBash(
+  script: string,
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs: number,
+  scriptDir: string = cwd,
+): Promise<ScriptRun> {
+  const file = join(scriptDir, 'walk-through.sh');
   writeFileSync(file, script);
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [file], { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
