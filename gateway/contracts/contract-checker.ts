@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ApiError, type ErrorCode, type ProblemExtras } from '../platform/errors.js';
 import { type ContractChange, ContractDiffError } from './diff.js';
-import type { ParsedContractDocument } from './document.js';
+import { type ParsedContractDocument, assertPlainDocument } from './document.js';
 
 export type CheckJob =
   | { kind: 'read'; input: string | Record<string, unknown> }
@@ -117,7 +117,13 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       current.on('message', onMessage);
       current.on('error', onError);
       current.on('exit', onExit);
-      current.postMessage({ id, job });
+      try {
+        current.postMessage({ id, job });
+      } catch (error) {
+        // Only data that is not plain JSON fails to clone; `assertPlainDocument` keeps that out.
+        cleanup();
+        reject(new ApiError('contract_invalid', 'The document is not plain JSON data.', { errors: [{ path: '(document)', message: (error as Error).message }] }));
+      }
     });
 
   const enqueue = (job: CheckJob): Promise<CheckReply> => {
@@ -136,6 +142,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
 
   return {
     async read(input) {
+      if (typeof input !== 'string') assertPlainDocument(input);
       const reply = unwrap(await enqueue({ kind: 'read', input }));
       if (reply.kind !== 'read') throw new Error('contract checker: a read answered as a diff');
       return { ...reply.parsed, document: JSON.parse(reply.documentJson) as Record<string, unknown>, documentJson: reply.documentJson };
