@@ -83,13 +83,13 @@ async function longestBlock<T>(work: () => Promise<T>): Promise<{ result: T; lon
 }
 
 /**
- * `longestBlock` over up to three attempts, keeping the best. A hold the code causes repeats on
+ * `longestBlock` over up to five attempts, keeping the best. A hold the code causes repeats on
  * every attempt; a gap from the scheduler or a collection on a shared, loaded machine does not, so
  * the best attempt measures the code and the test stays deterministic.
  */
 async function leastBlock<T>(work: (attempt: number) => Promise<T>): Promise<{ result: T; longestBlockMs: number; ticks: number }> {
   let best: { result: T; longestBlockMs: number; ticks: number } | undefined;
-  for (let attempt = 1; attempt <= 3; attempt += 1) {
+  for (let attempt = 1; attempt <= 5; attempt += 1) {
     const measured = await longestBlock(() => work(attempt));
     if (!best || measured.longestBlockMs < best.longestBlockMs) best = measured;
     if (best.longestBlockMs < EVENT_LOOP_BOUND_MS / 2) break;
@@ -130,6 +130,30 @@ describe('contract gate at bounded cost', () => {
     console.info(`contract gate (${testPostgresUrl ? 'PostgreSQL' : 'PGlite'}): longest event-loop block publishing 19,000 keys: ${longestBlockMs.toFixed(1)} ms`);
     expect(statuses).toBe(201);
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);
+  });
+
+  it('serves the published 19,000-key document as JSON and as YAML without holding the event loop', { timeout: 120_000 }, async () => {
+    const readToken = await gw.tokenFor('department', undefined, { departmentCode: 'TESTDEPT' });
+    // Published by the test above; its YAML source is parsed to answer JSON (in the worker).
+    const { result: asJson, longestBlockMs: jsonBlock } = await leastBlock(async () => {
+      const response = await gw.request('/v1/contracts/tst.manykeys1/versions/1.0.0', { headers: bearer(readToken) });
+      return { status: response.status, body: (await response.json()) as { document: { components: { schemas: { Wide: { properties: object } } } } } };
+    });
+    expect(asJson.status).toBe(200);
+    expect(Object.keys(asJson.body.document.components.schemas.Wide.properties)).toHaveLength(MAX_KEYS_PER_OBJECT - 1_000);
+    expect(jsonBlock).toBeLessThan(EVENT_LOOP_BOUND_MS);
+
+    // A large document published as JSON is rendered to YAML on request (in the worker).
+    const json = JSON.parse(JSON.stringify(manyOperationsDocument('tst.jsonbig', MAX_OPERATIONS))) as { components: { schemas: Record<string, unknown> } };
+    json.components.schemas.Bad = { type: 'object', properties: { a: { type: 'string' } } };
+    const published = await gw.request('/v1/contracts', { method: 'POST', headers: bearer(departmentToken, { 'content-type': 'application/json' }), body: JSON.stringify({ document: json }) });
+    expect(published.status).toBe(201);
+    const { result: yaml, longestBlockMs: yamlBlock } = await leastBlock(async () => {
+      const response = await gw.request('/v1/contracts/tst.jsonbig/versions/1.0.0?format=yaml', { headers: bearer(readToken) });
+      return response.text();
+    });
+    expect(yaml).toContain('/r999:');
+    expect(yamlBlock).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 
   it('refuses the 40,000-key YAML document (a mapping over the key limit) without holding the event loop', { timeout: 120_000 }, async () => {

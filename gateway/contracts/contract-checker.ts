@@ -17,11 +17,14 @@ import { type ParsedContractDocument, assertPlainDocument } from './document.js'
 
 export type CheckJob =
   | { kind: 'read'; input: string | Record<string, unknown> }
-  | { kind: 'diff'; previousJson: string; nextJson: string };
+  | { kind: 'diff'; previousJson: string; nextJson: string }
+  | { kind: 'yaml-to-json'; yaml: string }
+  | { kind: 'json-to-yaml'; json: string };
 
 export type CheckReply =
   | { ok: true; kind: 'read'; parsed: Omit<ParsedContractDocument, 'document'>; documentJson: string }
   | { ok: true; kind: 'diff'; changes: ContractChange[] }
+  | { ok: true; kind: 'text'; text: string }
   | { ok: false; apiError: { code: ErrorCode; detail?: string; extras: ProblemExtras } }
   | { ok: false; diffError: string }
   | { ok: false; failure: string };
@@ -38,6 +41,11 @@ export interface ContractChecker {
   read(input: string | Record<string, unknown>): Promise<ParsedContractDocument & { documentJson: string }>;
   /** `diffContracts`, in the worker; throws `ContractDiffError` as the diff does. */
   diff(previousJson: string, nextJson: string): Promise<ContractChange[]>;
+  /**
+   * A published YAML document as JSON text, or a published JSON document as YAML text. Converting a
+   * 2 MiB document takes the YAML library half a second; readers must not hold the event loop either.
+   */
+  convert(kind: 'yaml-to-json' | 'json-to-yaml', text: string): Promise<string>;
   /** Stops the worker (tests, shutdown); a later check starts a new one. */
   close(): Promise<void>;
 }
@@ -151,6 +159,11 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       const reply = unwrap(await enqueue({ kind: 'diff', previousJson, nextJson }));
       if (reply.kind !== 'diff') throw new Error('contract checker: a diff answered as a read');
       return reply.changes;
+    },
+    async convert(kind, text) {
+      const reply = unwrap(await enqueue(kind === 'yaml-to-json' ? { kind, yaml: text } : { kind, json: text }));
+      if (reply.kind !== 'text') throw new Error('contract checker: a conversion answered as something else');
+      return reply.text;
     },
     close: stop,
   };

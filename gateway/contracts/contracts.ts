@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type SQL, and, asc, desc, eq, ilike, or } from 'drizzle-orm';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { RequestAccess } from '../access/context.js';
 import { refusal } from '../access/context.js';
 import { recordAudit } from '../audit/record.js';
@@ -340,10 +339,10 @@ export interface ContractVersionView extends VersionSummary {
  * The document as published. It is read back from the stored text rather than from the jsonb
  * column, which reorders keys.
  */
-function documentOf(row: ContractVersionRow): Record<string, unknown> {
+async function documentOf(row: ContractVersionRow): Promise<Record<string, unknown>> {
   if (row.sourceFormat === 'json') return JSON.parse(row.sourceText) as Record<string, unknown>;
-  // Published YAML was checked at publication (aliases capped), so reading it again is safe.
-  return parseYaml(row.sourceText, { schema: 'core', merge: false, maxAliasCount: 20, logLevel: 'error' }) as Record<string, unknown>;
+  // YAML is parsed in the checker's worker: a large document would hold the event loop for seconds.
+  return JSON.parse(await sharedContractChecker.convert('yaml-to-json', row.sourceText)) as Record<string, unknown>;
 }
 
 export async function getContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionView> {
@@ -354,14 +353,14 @@ export async function getContractVersion(db: Queryable, resourceCode: string, ve
     sourceFormat: row.sourceFormat,
     catalogue: row.catalogue as unknown as CatalogueData,
     changeList: row.changes as unknown as ContractChange[],
-    document: documentOf(row),
+    document: await documentOf(row),
   };
 }
 
 /** The version's document as YAML: the published text when it was YAML, else converted. */
 export async function getContractVersionYaml(db: Queryable, resourceCode: string, version: string): Promise<string> {
   const row = await requireContractVersion(db, resourceCode, version);
-  return row.sourceFormat === 'yaml' ? row.sourceText : toYaml(documentOf(row), { aliasDuplicateObjects: false });
+  return row.sourceFormat === 'yaml' ? row.sourceText : sharedContractChecker.convert('json-to-yaml', row.sourceText);
 }
 
 export interface VersionDiff {
