@@ -12,7 +12,12 @@
  *   widening is not;
  * - in a **response** clients must still understand everything they get, so widening (a new enum
  *   value, a new type, a looser bound, a lost format) and losing something they relied on (a
- *   removed or now optional property) is breaking, and adding properties is not.
+ *   removed or now optional property) is breaking, and adding properties is not;
+ * - removing anything clients send or read (a parameter, a request or response property, a
+ *   response header, a webhook or callback), required or optional, is breaking: what they send is
+ *   silently ignored, what they read is gone. Deprecate first, remove in the next major version;
+ * - webhooks and callbacks are requests the provider sends, so their bodies follow response rules.
+ * The table of every change and its reason is docs/contract-gate.md.
  *
  * How schemas are compared, and why:
  * - `$ref`s are local (`#/...`, checked at publication) and followed lazily. A dangling or looping
