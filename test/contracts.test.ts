@@ -179,6 +179,29 @@ describe('publishing', () => {
     expect(future.code).toBe('contract_invalid');
   });
 
+  it('republishes a document whose paths differ only in template names (issue 18: it was path_removed)', async () => {
+    const twins = (version: string): Doc => {
+      const document = small('tst.twins', version);
+      const pathParameter = (name: string) => [{ name, in: 'path', required: true, schema: { type: 'string' } }];
+      document.paths['/projects/{key}'] = { get: { parameters: pathParameter('key'), responses: { '200': { description: 'by key' } } } };
+      document.paths['/projects/{id}'] = { delete: { parameters: pathParameter('id'), responses: { '204': { description: 'deleted' } } } };
+      return document;
+    };
+    expect((await publishJson({ document: twins('1.0.0') })).status).toBe(201);
+    const republished = await publishJson({ document: twins('1.0.1') });
+    expect(republished.status).toBe(201);
+    expect(await republished.json()).toMatchObject({ version: '1.0.1', previousVersion: '1.0.0', breakingChanges: 0 });
+  });
+
+  it('refuses a $ref loop at the first version, so the resource cannot get stuck (issue 18)', async () => {
+    const looping = small('tst.refloop', '1.0.0');
+    looping.paths['/loop'] = { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/A' } } } } } } };
+    looping.components = { schemas: { A: { $ref: '#/components/schemas/B' }, B: { $ref: '#/components/schemas/A' } } };
+    const response = await publishJson({ document: looping });
+    expect(response.status).toBe(422);
+    expect(await problemOf(response)).toMatchObject({ code: 'contract_invalid' });
+  });
+
   it('refuses external references without reading them', async () => {
     const document = small('tst.external', '1.0.0');
     document.paths['/items'].get.responses['200'].content['application/json'].schema = { $ref: 'http://127.0.0.1:9/schemas.json#/Thing' };

@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type SQL, and, asc, desc, eq, ilike, or } from 'drizzle-orm';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { RequestAccess } from '../access/context.js';
 import { refusal } from '../access/context.js';
 import { recordAudit } from '../audit/record.js';
@@ -16,8 +15,9 @@ import type { Database, Queryable } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import { type CatalogueData, type PartialCatalogueData, type SharingType, resolveCatalogueData } from './catalogue-data.js';
-import { type ContractChange, ContractDiffError, breakingChanges, diffContracts } from './diff.js';
-import { type ParsedContractDocument, readContractDocument } from './document.js';
+import { type ContractChange, ContractDiffError, breakingChanges } from './diff.js';
+import { sharedContractChecker } from './contract-checker.js';
+import type { ParsedContractDocument } from './document.js';
 import { compareSemver, parseSemver } from './semver.js';
 import { sharingTermChanges, termsFields } from './terms.js';
 
@@ -64,7 +64,8 @@ function semverOf(version: string) {
 
 /** Publishes a contract version; see the module comment for the checks. */
 export async function publishContract(db: Database, publisher: Publisher, input: PublishInput, authority: PublishAuthority): Promise<PublishResult> {
-  const parsed = await readContractDocument(input.document);
+  // Parsed, validated and (below) diffed in a worker: client text must not stall the event loop.
+  const parsed = await sharedContractChecker.read(input.document);
   const catalogue = resolveCatalogueData(parsed.document, input.catalogue);
   try {
     return await db.transaction((tx) => publishParsed(tx, publisher, authority, parsed, catalogue, input.requestId ?? null));
@@ -86,7 +87,7 @@ async function publishParsed(
   tx: Queryable,
   publisher: Publisher,
   authority: PublishAuthority,
-  parsed: ParsedContractDocument,
+  parsed: ParsedContractDocument & { documentJson: string },
   catalogue: CatalogueData,
   requestId: string | null,
 ): Promise<PublishResult> {
@@ -133,7 +134,7 @@ async function publishParsed(
         latestVersion: previous.version,
       });
     }
-    changes = [...termChanges, ...diffOrRefuse(previous.document, parsed.document)];
+    changes = [...termChanges, ...(await diffOrRefuse(JSON.stringify(previous.document), parsed.documentJson))];
     const breaking = breakingChanges(changes);
     if (breaking.length > 0 && semverOf(parsed.version).major === semverOf(previous.version).major) {
       throw new ApiError(
@@ -338,10 +339,10 @@ export interface ContractVersionView extends VersionSummary {
  * The document as published. It is read back from the stored text rather than from the jsonb
  * column, which reorders keys.
  */
-function documentOf(row: ContractVersionRow): Record<string, unknown> {
+async function documentOf(row: ContractVersionRow): Promise<Record<string, unknown>> {
   if (row.sourceFormat === 'json') return JSON.parse(row.sourceText) as Record<string, unknown>;
-  // Published YAML was checked at publication (aliases capped), so reading it again is safe.
-  return parseYaml(row.sourceText, { schema: 'core', merge: false, maxAliasCount: 20, logLevel: 'error' }) as Record<string, unknown>;
+  // YAML is parsed in the checker's worker: a large document would hold the event loop for seconds.
+  return JSON.parse(await sharedContractChecker.convert('yaml-to-json', row.sourceText)) as Record<string, unknown>;
 }
 
 export async function getContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionView> {
@@ -352,14 +353,14 @@ export async function getContractVersion(db: Queryable, resourceCode: string, ve
     sourceFormat: row.sourceFormat,
     catalogue: row.catalogue as unknown as CatalogueData,
     changeList: row.changes as unknown as ContractChange[],
-    document: documentOf(row),
+    document: await documentOf(row),
   };
 }
 
 /** The version's document as YAML: the published text when it was YAML, else converted. */
 export async function getContractVersionYaml(db: Queryable, resourceCode: string, version: string): Promise<string> {
   const row = await requireContractVersion(db, resourceCode, version);
-  return row.sourceFormat === 'yaml' ? row.sourceText : toYaml(documentOf(row), { aliasDuplicateObjects: false });
+  return row.sourceFormat === 'yaml' ? row.sourceText : sharedContractChecker.convert('json-to-yaml', row.sourceText);
 }
 
 export interface VersionDiff {
@@ -371,9 +372,9 @@ export interface VersionDiff {
 }
 
 /** The diff, or `contract_invalid` with the differ's reason when a document cannot be compared. */
-function diffOrRefuse(previous: unknown, next: unknown): ReturnType<typeof diffContracts> {
+async function diffOrRefuse(previousJson: string, nextJson: string): Promise<ContractChange[]> {
   try {
-    return diffContracts(previous, next);
+    return await sharedContractChecker.diff(previousJson, nextJson);
   } catch (error) {
     if (error instanceof ContractDiffError) throw new ApiError('contract_invalid', error.message);
     throw error;
@@ -385,7 +386,7 @@ export async function diffContractVersions(db: Queryable, resourceCode: string, 
   const [previous, next] = await Promise.all([requireContractVersion(db, resourceCode, from), requireContractVersion(db, resourceCode, to)]);
   const changes = [
     ...sharingTermChanges(previous.catalogue as unknown as CatalogueData, next.catalogue as unknown as CatalogueData),
-    ...diffOrRefuse(previous.document, next.document),
+    ...(await diffOrRefuse(JSON.stringify(previous.document), JSON.stringify(next.document))),
   ];
   return { resourceCode, from, to, breaking: breakingChanges(changes).length > 0, changes };
 }

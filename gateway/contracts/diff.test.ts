@@ -100,7 +100,7 @@ const pairs: LabelledPair[] = [
   { label: 'new optional query parameter', before: api(), after: api({ parameters: [query({ type: 'string' })] }), severity: 'compatible', code: 'request_parameter_added' },
   { label: 'parameter became required', before: api({ parameters: [query({ type: 'string' })] }), after: api({ parameters: [query({ type: 'string' }, true)] }), severity: 'breaking', code: 'request_parameter_became_required' },
   { label: 'parameter became optional', before: api({ parameters: [query({ type: 'string' }, true)] }), after: api({ parameters: [query({ type: 'string' })] }), severity: 'compatible', code: 'request_parameter_became_optional' },
-  { label: 'parameter removed', before: api({ parameters: [query({ type: 'string' })] }), after: api(), severity: 'compatible', code: 'request_parameter_removed' },
+  { label: 'parameter removed', before: api({ parameters: [query({ type: 'string' })] }), after: api(), severity: 'breaking', code: 'request_parameter_removed' },
   { label: 'parameter type changed', before: api({ parameters: [query({ type: 'string' })] }), after: api({ parameters: [query({ type: 'integer' })] }), severity: 'breaking', code: 'request_type_changed' },
   { label: 'parameter type widened (integer → number)', before: api({ parameters: [query({ type: 'integer' })] }), after: api({ parameters: [query({ type: 'number' })] }), severity: 'compatible', code: 'request_type_widened' },
   { label: 'header parameter required (case-insensitive name)', before: api({ parameters: [{ name: 'X-Trace', in: 'header', schema: { type: 'string' } }] }), after: api({ parameters: [{ name: 'x-trace', in: 'header', required: true, schema: { type: 'string' } }] }), severity: 'breaking', code: 'request_parameter_became_required' },

@@ -12,7 +12,12 @@
  *   widening is not;
  * - in a **response** clients must still understand everything they get, so widening (a new enum
  *   value, a new type, a looser bound, a lost format) and losing something they relied on (a
- *   removed or now optional property) is breaking, and adding properties is not.
+ *   removed or now optional property) is breaking, and adding properties is not;
+ * - removing anything clients send or read (a parameter, a request or response property, a
+ *   response header, a webhook or callback), required or optional, is breaking: what they send is
+ *   silently ignored, what they read is gone. Deprecate first, remove in the next major version;
+ * - webhooks and callbacks are requests the provider sends, so their bodies follow response rules.
+ * The table of every change and its reason is docs/contract-gate.md.
  *
  * How schemas are compared, and why:
  * - `$ref`s are local (`#/...`, checked at publication) and followed lazily. A dangling or looping
@@ -478,6 +483,8 @@ export class ContractDiff {
     if (this.ran) return this.changes;
     this.ran = true;
     this.comparePaths();
+    this.compareWebhooks();
+    this.compareSecuritySchemes();
     this.drainPending();
     this.markChanged();
     for (const entry of this.entries) {
@@ -501,19 +508,35 @@ export class ContractDiff {
   private comparePaths(): void {
     const previousPaths = isObject(this.previous.root.paths) ? this.previous.root.paths : {};
     const nextPaths = isObject(this.next.root.paths) ? this.next.root.paths : {};
-    // Paths are matched by their template shape, so renaming `{id}` to `{personId}` is not a removal.
+    // Paths are matched as written first, then by template shape, so renaming `{id}` to
+    // `{personId}` is not a removal, and `/projects/{key}` beside `/projects/{id}` (two paths of one
+    // shape) each keep their own counterpart.
     const shape = (path: string) => path.replace(/\{[^}]*\}/g, '{}');
-    const nextByShape = new Map<string, string>();
-    for (const path of Object.keys(nextPaths)) if (!nextByShape.has(shape(path))) nextByShape.set(shape(path), path);
+    const counterparts = new Map<string, string>();
     const matchedNext = new Set<string>();
     for (const previousPath of Object.keys(previousPaths)) {
-      const nextPath = nextByShape.get(shape(previousPath));
-      const pointer = pointerJoin('', 'paths', previousPath);
-      if (nextPath === undefined || matchedNext.has(nextPath)) {
-        this.add('breaking', 'path_removed', { path: previousPath, pointer }, `The path ${previousPath} was removed.`);
+      if (!hasOwn(nextPaths, previousPath)) continue;
+      counterparts.set(previousPath, previousPath);
+      matchedNext.add(previousPath);
+    }
+    const unmatchedNextByShape = new Map<string, string[]>();
+    for (const path of Object.keys(nextPaths)) {
+      if (matchedNext.has(path)) continue;
+      unmatchedNextByShape.set(shape(path), [...(unmatchedNextByShape.get(shape(path)) ?? []), path]);
+    }
+    for (const previousPath of Object.keys(previousPaths)) {
+      if (counterparts.has(previousPath)) continue;
+      const candidate = unmatchedNextByShape.get(shape(previousPath))?.shift();
+      if (candidate === undefined) continue;
+      counterparts.set(previousPath, candidate);
+      matchedNext.add(candidate);
+    }
+    for (const previousPath of Object.keys(previousPaths)) {
+      const nextPath = counterparts.get(previousPath);
+      if (nextPath === undefined) {
+        this.add('breaking', 'path_removed', { path: previousPath, pointer: pointerJoin('', 'paths', previousPath) }, `The path ${previousPath} was removed.`);
         continue;
       }
-      matchedNext.add(nextPath);
       this.comparePathItem(previousPath, nextPath, previousPaths[previousPath], nextPaths[nextPath]);
     }
     for (const nextPath of Object.keys(nextPaths)) {
@@ -563,6 +586,7 @@ export class ContractDiff {
     this.compareRequestBody(location, previous.operation.requestBody, next.operation.requestBody);
     this.compareResponses(location, previous.operation.responses, next.operation.responses);
     this.compareSecurity(location, previous.operation, next.operation);
+    this.compareCallbacks(location, previous.operation, next.operation);
   }
 
   /** Path-level and operation-level parameters, the operation's winning; path parameters keyed by position. */
@@ -639,6 +663,11 @@ export class ContractDiff {
       if (movedFrom === undefined && style(previousParameter) !== style(nextParameter)) {
         this.add('breaking', 'request_parameter_style_changed', parameterLocation, `The parameter ${label(nextParameter)} is serialised differently (${style(previousParameter)} → ${style(nextParameter)}).`);
       }
+      if (previousParameter.allowEmptyValue === true && nextParameter.allowEmptyValue !== true) {
+        this.add('breaking', 'request_parameter_empty_value_refused', parameterLocation, `The parameter ${label(nextParameter)} may no longer be sent empty.`);
+      } else if (previousParameter.allowEmptyValue !== true && nextParameter.allowEmptyValue === true) {
+        this.add('compatible', 'request_parameter_empty_value_allowed', parameterLocation, `The parameter ${label(nextParameter)} may now be sent empty.`);
+      }
       if (previousParameter.deprecated !== true && nextParameter.deprecated === true) {
         this.add('compatible', 'parameter_deprecated', parameterLocation, `The parameter ${label(nextParameter)} is now deprecated.`);
       }
@@ -650,11 +679,13 @@ export class ContractDiff {
     const movedAway = new Set(moved.values());
     for (const [key, previousParameter] of previous) {
       if (next.has(key) || movedAway.has(key)) continue;
+      // What clients send for an effect (a filter, a page size) is silently ignored now: breaking,
+      // like every removal; deprecate first, remove in the next major version.
       this.add(
-        'compatible',
+        'breaking',
         'request_parameter_removed',
         { ...location, parameter: label(previousParameter), direction: 'request', pointer: pointerJoin(location.pointer, 'parameters', String(previousParameter.name)) },
-        `The parameter ${label(previousParameter)} was removed; the server ignores it now.`,
+        `The parameter ${label(previousParameter)} was removed; what clients send in it is ignored now.`,
       );
     }
   }
@@ -775,11 +806,11 @@ export class ContractDiff {
     for (const [key, { name, header: previousHeader }] of previousHeaders) {
       const headerLocation = { ...location, pointer: pointerJoin(location.pointer, 'headers', name) };
       const counterpart = nextHeaders.get(key);
-      // Clients can only rely on a header that is always sent with a successful answer.
+      // A required header of a successful answer may be relied on always; an optional one whenever it
+      // comes, like an optional response property, so removing either is breaking.
       const reliedOn = success && previousHeader.required === true;
       if (!counterpart) {
-        if (reliedOn) this.add('breaking', 'response_header_removed', headerLocation, `The response header ${name} was removed.`);
-        else this.add('compatible', 'response_header_removed', headerLocation, `The optional response header ${name} was removed.`);
+        this.add('breaking', 'response_header_removed', headerLocation, `The response header ${name} was removed.`);
         continue;
       }
       const nextHeaderLocation = { ...location, pointer: pointerJoin(location.pointer, 'headers', counterpart.name) };
@@ -790,6 +821,161 @@ export class ContractDiff {
     }
     for (const [key, { name }] of nextHeaders) {
       if (!previousHeaders.has(key)) this.add('compatible', 'response_header_added', { ...location, pointer: pointerJoin(location.pointer, 'headers', name) }, `The response header ${name} was added.`);
+    }
+  }
+
+  /**
+   * Webhooks (3.1) and callbacks are requests the provider sends to its clients, which implement
+   * them: one that disappears is an event clients stop receiving, so removal is breaking. Their
+   * request bodies flow from the provider to the client, so they are compared as responses are.
+   */
+  private compareWebhooks(): void {
+    const previous = isObject(this.previous.root.webhooks) ? this.previous.root.webhooks : {};
+    const next = isObject(this.next.root.webhooks) ? this.next.root.webhooks : {};
+    for (const name of Object.keys(previous)) {
+      const pointer = pointerJoin('', 'webhooks', name);
+      if (!hasOwn(next, name)) {
+        this.add('breaking', 'webhook_removed', { path: name, pointer }, `The webhook ${name} was removed; clients no longer receive it.`);
+        continue;
+      }
+      this.compareOutgoingItem('webhook', { path: name, pointer }, previous[name], next[name]);
+    }
+    for (const name of Object.keys(next)) {
+      if (!hasOwn(previous, name)) this.add('compatible', 'webhook_added', { path: name, pointer: pointerJoin('', 'webhooks', name) }, `The webhook ${name} was added.`);
+    }
+  }
+
+  private compareCallbacks(location: OperationLocation, previousOperation: JsonObject, nextOperation: JsonObject): void {
+    const callbacksOf = (operation: JsonObject) => (isObject(operation.callbacks) ? operation.callbacks : {});
+    const previous = callbacksOf(previousOperation);
+    const next = callbacksOf(nextOperation);
+    for (const name of Object.keys(previous)) {
+      const previousCallback = this.previous.deref(previous[name]);
+      const nextCallback = hasOwn(next, name) ? this.next.deref(next[name]) : undefined;
+      const pointer = pointerJoin(location.pointer, 'callbacks', name);
+      if (!isObject(previousCallback)) continue;
+      for (const expression of Object.keys(previousCallback)) {
+        const at = { ...location, pointer: pointerJoin(pointer, expression) };
+        if (!isObject(nextCallback) || !hasOwn(nextCallback, expression)) {
+          this.add('breaking', 'callback_removed', at, `The callback ${name} (${expression}) was removed; clients no longer receive it.`);
+          continue;
+        }
+        this.compareOutgoingItem('callback', at, previousCallback[expression], nextCallback[expression]);
+      }
+    }
+    for (const name of Object.keys(next)) {
+      const nextCallback = this.next.deref(next[name]);
+      const previousCallback = hasOwn(previous, name) ? this.previous.deref(previous[name]) : undefined;
+      if (!isObject(nextCallback)) continue;
+      for (const expression of Object.keys(nextCallback)) {
+        if (isObject(previousCallback) && hasOwn(previousCallback, expression)) continue;
+        this.add('compatible', 'callback_added', { ...location, pointer: pointerJoin(location.pointer, 'callbacks', name, expression) }, `The callback ${name} (${expression}) was added.`);
+      }
+    }
+  }
+
+  /** A webhook's or callback's path item: its operations, and the bodies the provider sends in them. */
+  private compareOutgoingItem(kind: 'webhook' | 'callback', location: ChangeLocation & { pointer: string }, previousRaw: unknown, nextRaw: unknown): void {
+    const previousItem = this.previous.deref(previousRaw);
+    const nextItem = this.next.deref(nextRaw);
+    if (!isObject(previousItem)) return;
+    for (const method of HTTP_METHODS) {
+      const previousOperation = this.previous.deref(own(previousItem, method));
+      if (!isObject(previousOperation)) continue;
+      const nextOperation = isObject(nextItem) ? this.next.deref(own(nextItem, method)) : undefined;
+      const at = { ...location, method: method.toUpperCase(), pointer: pointerJoin(location.pointer, method) };
+      if (!isObject(nextOperation)) {
+        this.add('breaking', `${kind}_removed`, at, `The ${kind} ${location.path ?? ''} ${method.toUpperCase()} was removed; clients no longer receive it.`);
+        continue;
+      }
+      const previousBody = this.previous.deref(previousOperation.requestBody);
+      const nextBody = this.next.deref(nextOperation.requestBody);
+      if (!isObject(previousBody) || !isObject(nextBody)) continue;
+      const nextContent = this.contentOf(this.next, nextBody);
+      for (const [mediaType, previousMedia] of this.contentOf(this.previous, previousBody)) {
+        const nextMedia = nextContent.get(mediaType);
+        const bodyPointer = pointerJoin(at.pointer, 'requestBody', 'content', mediaType);
+        if (!nextMedia) {
+          this.add('breaking', `${kind}_media_type_changed`, { ...at, pointer: bodyPointer }, `The ${kind} no longer sends ${mediaType}.`);
+          continue;
+        }
+        // The provider sends this body and clients read it: the rules of a response apply.
+        this.useSchema(previousMedia.schema, nextMedia.schema, 'response', at, pointerJoin(bodyPointer, 'schema'));
+      }
+    }
+  }
+
+  /**
+   * The definitions of the security schemes the previous version's requirements name. A client is
+   * written against a scheme's kind and parameters (HTTP basic, an API key in a named header, an
+   * OAuth flow at a token URL); changing them locks it out even where requirements look the same.
+   */
+  private compareSecuritySchemes(): void {
+    const schemesOf = (view: DocumentView) => {
+      const components = isObject(view.root.components) ? view.root.components : {};
+      return isObject(components.securitySchemes) ? components.securitySchemes : {};
+    };
+    const used = new Set<string>();
+    const collect = (requirements: unknown) => {
+      if (!Array.isArray(requirements)) return;
+      for (const requirement of requirements) if (isObject(requirement)) for (const name of Object.keys(requirement)) used.add(name);
+    };
+    collect(this.previous.root.security);
+    const previousPaths = isObject(this.previous.root.paths) ? this.previous.root.paths : {};
+    for (const rawItem of Object.values(previousPaths)) {
+      const item = this.previous.deref(rawItem);
+      if (!isObject(item)) continue;
+      for (const method of HTTP_METHODS) {
+        const operation = this.previous.deref(own(item, method));
+        if (isObject(operation)) collect(operation.security);
+      }
+    }
+    const previousSchemes = schemesOf(this.previous);
+    const nextSchemes = schemesOf(this.next);
+    // What a client's credentials depend on; descriptions and key order do not matter.
+    const essentials = (scheme: JsonObject): string => {
+      const type = String(scheme.type ?? '');
+      const essential: JsonObject = { type };
+      if (type === 'http') {
+        // `bearerFormat` is a hint for documentation; the scheme name decides what clients send.
+        essential.scheme = String(scheme.scheme ?? '').toLowerCase();
+      } else if (type === 'apiKey') {
+        essential.in = scheme.in;
+        essential.name = scheme.in === 'header' ? String(scheme.name ?? '').toLowerCase() : scheme.name;
+      } else if (type === 'openIdConnect') {
+        essential.openIdConnectUrl = scheme.openIdConnectUrl;
+      } else if (type === 'oauth2' && isObject(scheme.flows)) {
+        essential.flows = Object.fromEntries(
+          Object.entries(scheme.flows).map(([flow, value]) => {
+            const { scopes: _scopes, refreshUrl: _refreshUrl, description: _description, ...urls } = isObject(value) ? value : {};
+            return [flow, urls];
+          }),
+        );
+      }
+      return canonical(essential);
+    };
+    for (const name of [...used].sort()) {
+      const previousScheme = this.previous.deref(own(previousSchemes, name));
+      if (!isObject(previousScheme)) continue;
+      const nextScheme = this.next.deref(own(nextSchemes, name));
+      const pointer = pointerJoin('', 'components', 'securitySchemes', name);
+      if (!isObject(nextScheme)) {
+        this.add('breaking', 'security_scheme_removed', { pointer }, `The security scheme ${name} that operations required was removed.`);
+        continue;
+      }
+      if (essentials(previousScheme) !== essentials(nextScheme)) {
+        this.add('breaking', 'security_scheme_changed', { pointer }, `The security scheme ${name} changed (${String(previousScheme.type)} → ${String(nextScheme.type)} or its parameters); clients' credentials no longer fit.`);
+        continue;
+      }
+      if (previousScheme.type === 'oauth2' && isObject(previousScheme.flows) && isObject(nextScheme.flows)) {
+        for (const [flow, previousFlow] of Object.entries(previousScheme.flows)) {
+          const nextFlow = own(nextScheme.flows, flow);
+          const previousScopes = isObject(previousFlow) && isObject(previousFlow.scopes) ? Object.keys(previousFlow.scopes) : [];
+          const nextScopes = new Set(isObject(nextFlow) && isObject(nextFlow.scopes) ? Object.keys(nextFlow.scopes) : []);
+          const removed = previousScopes.filter((scope) => !nextScopes.has(scope));
+          if (removed.length > 0) this.add('breaking', 'security_scope_removed', { pointer: pointerJoin(pointer, 'flows', flow, 'scopes') }, `The ${flow} flow no longer grants ${removed.join(', ')}.`);
+        }
+      }
     }
   }
 
@@ -1124,6 +1310,126 @@ export class ContractDiff {
     if (canonical(previous.not) !== canonical(next.not)) {
       node.add('breaking', `${node.direction}_not_changed`, 'The values excluded by `not` changed.');
     }
+    this.compareDiscriminator(node, previous, next, request);
+    this.compareApplicators(node, previous, next, request);
+    this.compareDependentRequired(node, previous, next, request);
+    this.compareConditional(node, previous, next, request);
+  }
+
+  /**
+   * The discriminator tells clients which alternative a value is: the property they read or send
+   * and the values naming each alternative. Renaming the property breaks both directions; a
+   * mapping value dropped from a request, or one added to a response, is one clients cannot use.
+   */
+  private compareDiscriminator(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
+    const before = isObject(previous.discriminator) ? previous.discriminator : undefined;
+    const after = isObject(next.discriminator) ? next.discriminator : undefined;
+    if (!before && !after) return;
+    const direction = node.direction;
+    if (!before || !after) {
+      node.add(after ? 'compatible' : 'breaking', `${direction}_discriminator_${after ? 'added' : 'removed'}`, after ? 'A discriminator now names the alternative.' : 'The discriminator that named the alternative was removed.', '/discriminator');
+      return;
+    }
+    if (before.propertyName !== after.propertyName) {
+      node.add('breaking', `${direction}_discriminator_property_changed`, `The discriminator property changed: ${String(before.propertyName)} → ${String(after.propertyName)}.`, '/discriminator/propertyName');
+    }
+    const mappingOf = (discriminator: JsonObject) => (isObject(discriminator.mapping) ? discriminator.mapping : {});
+    const previousMapping = mappingOf(before);
+    const nextMapping = mappingOf(after);
+    for (const value of Object.keys(previousMapping)) {
+      if (hasOwn(nextMapping, value)) continue;
+      node.add(request ? 'breaking' : 'compatible', `${direction}_discriminator_value_removed`, `The discriminator value ${value} is no longer ${request ? 'accepted' : 'returned'}.`, '/discriminator/mapping');
+    }
+    for (const value of Object.keys(nextMapping)) {
+      if (hasOwn(previousMapping, value)) continue;
+      node.add(request ? 'compatible' : 'breaking', `${direction}_discriminator_value_added`, `The discriminator value ${value} is now ${request ? 'accepted' : 'returned'}.`, '/discriminator/mapping');
+    }
+  }
+
+  /**
+   * JSON Schema 2020-12 applicators that constrain parts of a value: compared pairwise when both
+   * versions have them; one appearing narrows what is valid (breaking in a request), one
+   * disappearing widens it (breaking in a response).
+   */
+  private compareApplicators(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
+    const direction = node.direction;
+    const narrowing = (narrowed: boolean, code: string, message: string, pointer: string) => {
+      node.add(narrowed === request ? 'breaking' : 'compatible', `${direction}_${code}`, message, pointer);
+    };
+    for (const keyword of ['contains', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems'] as const) {
+      const before = previous[keyword];
+      const after = next[keyword];
+      const present = (value: unknown) => value !== undefined && value !== true;
+      if (!present(before) && !present(after)) continue;
+      if (!present(before)) narrowing(true, `${snake(keyword)}_added`, `\`${keyword}\` now constrains the value.`, `/${keyword}`);
+      else if (!present(after)) {
+        // Like `additionalProperties: false` dropped: extra properties in a response are additions clients ignore.
+        if (keyword === 'unevaluatedProperties') node.add('compatible', `${direction}_unevaluated_properties_removed`, 'Properties not evaluated by the schema are now allowed.', `/${keyword}`);
+        else narrowing(false, `${snake(keyword)}_removed`, `\`${keyword}\` no longer constrains the value.`, `/${keyword}`);
+      }
+      // `contains` asks for at least one matching item: a looser item schema is a looser requirement, as for a property.
+      else node.link(`/${keyword}`, this.pairOf(before, after, direction));
+    }
+    for (const keyword of ['patternProperties', 'dependentSchemas'] as const) {
+      const before = isObject(previous[keyword]) ? (previous[keyword] as JsonObject) : {};
+      const after = isObject(next[keyword]) ? (next[keyword] as JsonObject) : {};
+      for (const key of Object.keys(before)) {
+        const pointer = pointerJoin('', keyword, key);
+        if (hasOwn(after, key)) node.link(pointer, this.pairOf(before[key], after[key], direction));
+        else narrowing(false, `${snake(keyword)}_removed`, `\`${keyword}\` "${key}" no longer constrains the value.`, pointer);
+      }
+      for (const key of Object.keys(after)) {
+        if (!hasOwn(before, key)) narrowing(true, `${snake(keyword)}_added`, `\`${keyword}\` "${key}" now constrains the value.`, pointerJoin('', keyword, key));
+      }
+    }
+  }
+
+  /** `dependentRequired`: a property that now needs others sent with it narrows what is valid. */
+  private compareDependentRequired(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
+    const listOf = (schema: JsonObject, key: string) => {
+      const lists = isObject(schema.dependentRequired) ? schema.dependentRequired : {};
+      const list = own(lists, key);
+      return new Set(Array.isArray(list) ? list.map(String) : []);
+    };
+    const keys = new Set([
+      ...Object.keys(isObject(previous.dependentRequired) ? previous.dependentRequired : {}),
+      ...Object.keys(isObject(next.dependentRequired) ? next.dependentRequired : {}),
+    ]);
+    const direction = node.direction;
+    for (const key of keys) {
+      const before = listOf(previous, key);
+      const after = listOf(next, key);
+      const added = [...after].filter((name) => !before.has(name));
+      const removed = [...before].filter((name) => !after.has(name));
+      const pointer = pointerJoin('', 'dependentRequired', key);
+      if (added.length > 0) node.add(request ? 'breaking' : 'compatible', `${direction}_dependent_required_added`, `With "${key}", ${added.join(', ')} must now be present too.`, pointer);
+      if (removed.length > 0) node.add(request ? 'compatible' : 'breaking', `${direction}_dependent_required_removed`, `With "${key}", ${removed.join(', ')} need no longer be present.`, pointer);
+    }
+  }
+
+  /**
+   * `if`/`then`/`else`: with the same condition, each branch is compared like any schema (a new
+   * required property in \`then\` is breaking in a request); a changed condition cannot be judged.
+   */
+  private compareConditional(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
+    const direction = node.direction;
+    const hasCondition = (schema: JsonObject) => schema.if !== undefined && (schema.then !== undefined || schema.else !== undefined);
+    const before = hasCondition(previous);
+    const after = hasCondition(next);
+    if (!before && !after) return;
+    if (!before || !after) {
+      const narrowed = after;
+      node.add(narrowed === request ? 'breaking' : 'compatible', `${direction}_condition_${after ? 'added' : 'removed'}`, after ? 'A conditional (if/then/else) now constrains the value.' : 'The conditional (if/then/else) was removed.', '/if');
+      return;
+    }
+    if (canonical(this.previous.deref(previous.if)) !== canonical(this.next.deref(next.if))) {
+      node.add('breaking', `${direction}_condition_changed`, 'The condition (`if`) changed; which values its branches apply to cannot be compared.', '/if');
+      return;
+    }
+    for (const branch of ['then', 'else'] as const) {
+      if (previous[branch] === undefined && next[branch] === undefined) continue;
+      node.link(`/${branch}`, this.pairOf(previous[branch], next[branch], direction));
+    }
   }
 
   private compareTypes(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
@@ -1218,13 +1524,13 @@ export class ContractDiff {
       const breaking = request ? tightened : !tightened;
       node.add(breaking ? 'breaking' : 'compatible', `${direction}_${code}`, message);
     };
-    for (const keyword of ['maxLength', 'maxItems', 'maxProperties'] as const) {
+    for (const keyword of ['maxLength', 'maxItems', 'maxProperties', 'maxContains'] as const) {
       const before = typeof previous[keyword] === 'number' ? previous[keyword] : Infinity;
       const after = typeof next[keyword] === 'number' ? next[keyword] : Infinity;
       if (after < before) report(true, `${snake(keyword)}_decreased`, `${keyword} became stricter: ${String(previous[keyword] ?? 'none')} → ${String(next[keyword])}.`);
       else if (after > before) report(false, `${snake(keyword)}_increased`, `${keyword} was relaxed: ${String(previous[keyword])} → ${String(next[keyword] ?? 'none')}.`);
     }
-    for (const keyword of ['minLength', 'minItems', 'minProperties'] as const) {
+    for (const keyword of ['minLength', 'minItems', 'minProperties', 'minContains'] as const) {
       const before = typeof previous[keyword] === 'number' ? previous[keyword] : 0;
       const after = typeof next[keyword] === 'number' ? next[keyword] : 0;
       if (after > before) report(true, `${snake(keyword)}_increased`, `${keyword} became stricter: ${String(previous[keyword] ?? 'none')} → ${String(next[keyword])}.`);
@@ -1349,12 +1655,62 @@ export class ContractDiff {
         if (request) node.add('breaking', `request_${snake(previousKeyword)}_variant_removed`, `An alternative of ${previousKeyword} is no longer accepted.`, pointer);
         else node.add('compatible', `response_${snake(previousKeyword)}_variant_removed`, `An alternative of ${previousKeyword} is no longer returned.`, pointer);
       }
+      if (request && nextKeyword === 'oneOf' && !isObject(next.discriminator)) {
+        // `oneOf` refuses a value matching two alternatives: a new one that old requests can also
+        // match turns them from valid into refused, though it only seems to widen what is accepted.
+        for (const index of added) {
+          const addedSchema = this.normalise(this.next, nextVariants[index]);
+          const ambiguous = matched.some(([previousIndex]) =>
+            this.mayOverlap(this.normalise(this.previous, previousVariants[previousIndex]), this.previous, addedSchema, this.next),
+          );
+          if (ambiguous) node.add('breaking', 'request_one_of_ambiguous', 'A new alternative of oneOf also matches requests valid before, which now match two alternatives and are refused.', `/oneOf/${index}`);
+        }
+      }
       for (const index of added) {
         const pointer = `/${nextKeyword}/${index}`;
         if (request) node.add('compatible', `request_${snake(nextKeyword)}_variant_added`, `An alternative of ${nextKeyword} is now accepted.`, pointer);
         else node.add('breaking', `response_${snake(nextKeyword)}_variant_added`, `A new alternative of ${nextKeyword} may be returned that clients do not know.`, pointer);
       }
     }
+  }
+
+  /**
+   * Whether some value may be valid against both schemas. Conservative (true unless they are
+   * visibly disjoint): by type, by enum/const, by a property both require with disjoint values,
+   * or by a property one requires and the other refuses.
+   */
+  private mayOverlap(first: JsonObject | undefined, firstView: DocumentView, second: JsonObject | undefined, secondView: DocumentView): boolean {
+    if (!first || !second) return true;
+    const firstTypes = typesOf(first);
+    const secondTypes = typesOf(second);
+    if (firstTypes && secondTypes) {
+      // Integers are numbers, so `integer` and `number` overlap either way round.
+      const shared = [...firstTypes].some((type) => admits(secondTypes, type)) || [...secondTypes].some((type) => admits(firstTypes, type));
+      if (!shared) return false;
+    }
+    const disjointValues = (a: JsonObject, b: JsonObject) => {
+      const aValues = enumOf(a);
+      const bValues = enumOf(b);
+      if (!aValues || !bValues) return false;
+      const bSet = new Set(bValues.map(canonical));
+      return !aValues.some((value) => bSet.has(canonical(value)));
+    };
+    if (disjointValues(first, second)) return false;
+    const firstRequired = requiredOf(first);
+    const secondRequired = requiredOf(second);
+    const firstProperties = propertiesOf(first);
+    const secondProperties = propertiesOf(second);
+    for (const name of firstRequired) {
+      if (second.additionalProperties === false && !hasOwn(secondProperties, name)) return false;
+      if (!secondRequired.has(name)) continue;
+      const a = firstView.deref(own(firstProperties, name));
+      const b = secondView.deref(own(secondProperties, name));
+      if (isObject(a) && isObject(b) && disjointValues(a, b)) return false;
+    }
+    for (const name of secondRequired) {
+      if (first.additionalProperties === false && !hasOwn(firstProperties, name)) return false;
+    }
+    return true;
   }
 
   private compareObject(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
@@ -1411,7 +1767,8 @@ export class ContractDiff {
       } else if (next.additionalProperties === false) {
         node.add('breaking', 'request_property_removed', `The property "${name}" was removed and unknown properties are refused.`, at(name));
       } else {
-        node.add('compatible', 'request_property_removed', `The property "${name}" was removed; the server ignores it now.`, at(name));
+        // Like a removed parameter: what clients send in it no longer has its effect.
+        node.add('breaking', 'request_property_removed', `The property "${name}" was removed; what clients send in it is ignored now.`, at(name));
       }
     }
     // Names required without being described as properties.

@@ -5,9 +5,10 @@
  * or 3.1.x. Every refusal is a 422 `contract_invalid` listing what is wrong, with JSON pointers.
  */
 import { createHash } from 'node:crypto';
-import { validate } from '@readme/openapi-parser';
-import { parseDocument } from 'yaml';
+import { dereference, validate } from '@readme/openapi-parser';
+import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { ApiError } from '../platform/errors.js';
+import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
 
 /** The largest document accepted, in bytes of its text. */
@@ -18,6 +19,14 @@ const MAX_YAML_ALIASES = 20;
 const MAX_NESTING = 200;
 /** Validator messages reported at most. */
 const MAX_REPORTED_ERRORS = 50;
+/**
+ * Operations (path × method) in one document. Real department contracts have tens; the validator's
+ * work grows faster than linearly with operations sharing one invalid schema, so a cap keeps it short.
+ */
+export const MAX_OPERATIONS = 1_000;
+/** Keys in one mapping (object). A real schema has tens of properties; this is far above any. */
+export const MAX_KEYS_PER_OBJECT = 20_000;
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 export interface DocumentProblem {
   path: string;
@@ -36,7 +45,9 @@ export interface ParsedContractDocument {
 }
 
 function invalid(detail: string, errors: DocumentProblem[]): ApiError {
-  return new ApiError('contract_invalid', detail, { errors: errors.slice(0, MAX_REPORTED_ERRORS) });
+  // One mistake in a shared schema is found once per use; it is one problem.
+  const distinct = new Map(errors.map((problem) => [`${problem.path}\u0000${problem.message}`, problem]));
+  return new ApiError('contract_invalid', detail, { errors: [...distinct.values()].slice(0, MAX_REPORTED_ERRORS) });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -56,13 +67,40 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
       throw invalid('The document is not well-formed JSON.', [{ path: '(document)', message: (error as Error).message }]);
     }
   }
-  const parsed = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, merge: false, strict: true, logLevel: 'error' });
+  // Duplicate keys are found below with one set per mapping: the parser's own check compares each
+  // key with every earlier one, quadratic in the keys of a mapping (40,000 keys took over a minute).
+  const lineCounter = new LineCounter();
+  const parsed = parseDocument(text, { schema: 'core', uniqueKeys: false, prettyErrors: true, merge: false, strict: true, logLevel: 'error', lineCounter });
+  const at = (offset: number | undefined): string => {
+    if (offset === undefined) return '(document)';
+    const { line, col } = lineCounter.linePos(offset);
+    return `line ${line}, column ${col}`;
+  };
   if (parsed.errors.length > 0) {
     throw invalid(
       'The document is not well-formed YAML.',
-      parsed.errors.map((error) => ({ path: error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '(document)', message: error.message.split('\n')[0] ?? error.message })),
+      parsed.errors.map((error) => ({ path: at(error.pos[0]), message: error.message.split('\n')[0] ?? error.message })),
     );
   }
+  const duplicates: DocumentProblem[] = [];
+  visit(parsed, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      if (map.items.length > MAX_KEYS_PER_OBJECT) {
+        duplicates.push({ path: at(map.range?.[0]), message: `a mapping with more than ${MAX_KEYS_PER_OBJECT} keys` });
+        return visit.BREAK;
+      }
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (seen.has(key)) duplicates.push({ path: at(isScalar(pair.key) ? pair.key.range?.[0] : undefined), message: `Map keys must be unique: "${key.slice(0, 100)}"` });
+        seen.add(key);
+        if (duplicates.length >= MAX_REPORTED_ERRORS) return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (duplicates.length > 0) throw invalid('The document is not well-formed YAML.', duplicates);
   try {
     return { value: parsed.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown, format: 'yaml' };
   } catch (error) {
@@ -97,6 +135,11 @@ function checkStructure(root: unknown): DocumentProblem[] {
       return;
     }
     onPath.add(value);
+    if (!Array.isArray(value) && Object.keys(value).length > MAX_KEYS_PER_OBJECT) {
+      problems.push({ path: pointer || '/', message: `an object with more than ${MAX_KEYS_PER_OBJECT} keys` });
+      onPath.delete(value);
+      return;
+    }
     if (Array.isArray(value)) {
       value.forEach((item, index) => walk(item, `${pointer}/${index}`, depth + 1));
     } else {
@@ -113,41 +156,158 @@ function checkStructure(root: unknown): DocumentProblem[] {
   return problems;
 }
 
+function decodePointerToken(token: string): string {
+  let decoded = token;
+  try {
+    decoded = decodeURIComponent(token);
+  } catch {
+    // A `%` that is not an escape is a literal `%` in the name.
+  }
+  return decoded.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** The local `$ref`'s target pointer, normalised (tokens decoded and escaped again), or undefined. */
+function refTargetPointer(ref: string): string | undefined {
+  if (!ref.startsWith('#')) return undefined;
+  const fragment = ref.slice(1);
+  if (fragment === '') return '';
+  if (!fragment.startsWith('/')) return undefined;
+  return fragment.slice(1).split('/').map((token) => `/${escapePointerToken(decodePointerToken(token))}`).join('');
+}
+
+function resolvePointer(root: unknown, pointer: string): unknown {
+  let current: unknown = root;
+  for (const token of pointer === '' ? [] : pointer.slice(1).split('/')) {
+    const name = token.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(current) && /^\d+$/.test(name)) current = current[Number(name)];
+    else if (isObject(current) && Object.prototype.hasOwnProperty.call(current, name)) current = current[name];
+    else return undefined;
+  }
+  return current;
+}
+
 /**
- * The JSON pointer of each line of `JSON.stringify(value, null, 2)`. The validator points at its
- * findings with a code frame over exactly that text, so its line numbers map back to pointers.
+ * The JSON pointer of each line of `JSON.stringify(shown, null, 2)`, where `shown` is what the
+ * validator checked: `original` with its `$ref`s replaced by their targets. The validator points at
+ * its findings with a code frame over that text, so its line numbers map back to pointers. A line
+ * reached through a `$ref` is named where it is written in `original` (`/components/schemas/…`),
+ * not along the route the validator took, so one mistake in a shared schema has one pointer.
  */
-export function linePointers(value: unknown): string[] {
+export function linePointers(shown: unknown, original: unknown = shown): string[] {
   const lines: string[] = [];
-  const visit = (node: unknown, pointer: string): void => {
-    lines.push(pointer);
+  const visit = (node: unknown, pointer: string, source: unknown, hops: number): void => {
+    // Follow the original's reference to where the shown content is really written.
+    let writtenAt = pointer;
+    let written = source;
+    let siblings: Record<string, unknown> = {};
+    const siblingsPointer = pointer;
+    while (hops < 64 && isObject(written) && typeof written.$ref === 'string' && !(isObject(node) && typeof node.$ref === 'string')) {
+      const target = refTargetPointer(written.$ref);
+      if (target === undefined) break;
+      siblings = { ...written, ...siblings };
+      writtenAt = target;
+      written = resolvePointer(original, target);
+      hops += 1;
+    }
+    lines.push(writtenAt);
+    const childOf = (key: string | number): [string, unknown] => {
+      const token = escapePointerToken(String(key));
+      if (typeof key === 'string' && key !== '$ref' && Object.prototype.hasOwnProperty.call(siblings, key)) {
+        return [`${siblingsPointer}/${token}`, siblings[key]];
+      }
+      const from = Array.isArray(written) ? written[Number(key)] : isObject(written) ? written[String(key)] : undefined;
+      return [`${writtenAt}/${token}`, from];
+    };
     if (Array.isArray(node)) {
       if (node.length === 0) return;
-      node.forEach((item, index) => visit(item, `${pointer}/${index}`));
-      lines.push(pointer);
+      node.forEach((item, index) => {
+        const [childPointer, childSource] = childOf(index);
+        visit(item, childPointer, childSource, hops);
+      });
+      lines.push(writtenAt);
     } else if (isObject(node)) {
       const entries = Object.entries(node).filter(([, item]) => item !== undefined);
       if (entries.length === 0) return;
-      for (const [key, item] of entries) visit(item, `${pointer}/${escapePointerToken(key)}`);
-      lines.push(pointer);
+      for (const [key, item] of entries) {
+        const [childPointer, childSource] = childOf(key);
+        visit(item, childPointer, childSource, hops);
+      }
+      lines.push(writtenAt);
     }
   };
-  visit(value, '');
+  visit(shown, '', original, 0);
   return lines;
 }
 
-function validatorProblems(messages: { message: string }[], document: unknown): DocumentProblem[] {
+const CODE_FRAME_LINE = /^>\s*(\d+)\s*\|/m;
+
+/** The copy as the validator checked it: `$ref`s replaced by their targets, circular ones left. */
+async function dereferencedAsValidated(copy: Record<string, unknown>): Promise<unknown> {
+  return dereference(copy as unknown as Parameters<typeof dereference>[0], {
+    resolve: { external: false, file: false },
+    dereference: { circular: 'ignore' },
+  });
+}
+
+async function validatorProblems(messages: { message: string }[], shown: () => Promise<unknown>, original: unknown): Promise<DocumentProblem[]> {
   let pointers: string[] | undefined;
+  if (messages.some(({ message }) => CODE_FRAME_LINE.test(message))) pointers = linePointers(await shown(), original);
   return messages.map(({ message }) => {
     const [headline = message] = message.split('\n');
-    const line = /^>\s*(\d+)\s*\|/m.exec(message)?.[1];
+    const line = CODE_FRAME_LINE.exec(message)?.[1];
     let path = '(document)';
-    if (line !== undefined) {
-      pointers ??= linePointers(document);
-      path = pointers[Number(line) - 1] || '/';
-    }
+    if (line !== undefined && pointers) path = pointers[Number(line) - 1] || '/';
     return { path, message: headline.trim() };
   });
+}
+
+/** How many operations the document declares (path items' methods, `$ref`'d path items included). */
+function countOperations(document: Record<string, unknown>): number {
+  let operations = 0;
+  const containers = [document.paths, document.webhooks];
+  for (const container of containers) {
+    if (!isObject(container)) continue;
+    for (const raw of Object.values(container)) {
+      const item = isObject(raw) && typeof raw.$ref === 'string' ? resolvePointer(document, refTargetPointer(raw.$ref) ?? '#') : raw;
+      if (!isObject(item)) continue;
+      for (const method of HTTP_METHODS) if (isObject(item[method])) operations += 1;
+    }
+  }
+  return operations;
+}
+
+/**
+ * The copy the validator sees. OpenAPI 3.1 lets a Reference Object carry `summary` and
+ * `description` beside `$ref` (they override the target's); the validator's schema refuses them
+ * outside schemas, so they are dropped from its copy. They are documentation only.
+ */
+function forValidator(document: Record<string, unknown>, openapiVersion: string): Record<string, unknown> {
+  const copy = structuredClone(document);
+  if (!openapiVersion.startsWith('3.1')) return copy;
+  const stack: unknown[] = [copy];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (isObject(value)) {
+      if (typeof value.$ref === 'string') {
+        delete value.summary;
+        if (typeof value.description === 'string') delete value.description;
+      }
+      for (const item of Object.values(value)) stack.push(item);
+    }
+  }
+  return copy;
+}
+
+/**
+ * The checks an already parsed document must pass before it can be handed to a worker: plain JSON
+ * data, bounded nesting (cloning a 100,000-deep object for the worker would overflow the stack),
+ * no cycles, local references only. Linear and cheap; throws `contract_invalid`.
+ */
+export function assertPlainDocument(input: Record<string, unknown>): void {
+  const structureProblems = checkStructure(input);
+  if (structureProblems.length > 0) throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
 }
 
 /** Parses, bounds and validates a contract document. Throws `contract_invalid` with the reasons. */
@@ -185,14 +345,32 @@ export async function readContractDocument(input: string | Record<string, unknow
     ]);
   }
 
-  const result = await validate(structuredClone(value) as unknown as Parameters<typeof validate>[0], {
+  const operations = countOperations(value);
+  if (operations > MAX_OPERATIONS) {
+    throw new ApiError('contract_too_complex', `The document declares ${operations} operations; at most ${MAX_OPERATIONS} are accepted.`, {
+      errors: [{ path: '/paths', message: `${operations} operations, more than ${MAX_OPERATIONS}` }],
+    });
+  }
+
+  const validatorCopy = forValidator(value, openapiVersion);
+  const result = await validate(validatorCopy as unknown as Parameters<typeof validate>[0], {
     resolve: { external: false, file: false },
     validate: { errors: { colorize: false } },
   });
   if (!result.valid) {
-    const problems = validatorProblems(result.errors, value);
+    // The validator reports against its dereferenced copy; rebuild that only when a message needs it.
+    const shown = () => dereferencedAsValidated(forValidator(value, openapiVersion));
+    const problems = await validatorProblems(result.errors, shown, value);
     if (result.additionalErrors > 0) problems.push({ path: '(document)', message: `and ${result.additionalErrors} more errors` });
     throw invalid('The document is not valid OpenAPI; see `errors`.', problems);
+  }
+  try {
+    // The check every later version's publication makes: a document the diff cannot read (a `$ref`
+    // that loops without reaching a schema) would be accepted now and then block every successor.
+    new ContractDiff(value, value).run();
+  } catch (error) {
+    if (!(error instanceof ContractDiffError)) throw error;
+    throw invalid('The document cannot be compared with later versions.', [{ path: '(document)', message: error.message.replace(/^The previous document's/, "The document's") }]);
   }
 
   const info = value.info as Record<string, unknown>;

@@ -149,6 +149,7 @@ export const errorTitlesZh = {
   contract_breaking_change: '新版本契约有不兼容的变更，但主版本号没有升级',
   contract_version_exists: '该契约版本已经发布',
   contract_version_not_newer: '新契约版本必须高于已发布的最新版本',
+  contract_too_complex: '契约文档的接口或键过多，或检查超时',
   unknown_contract: '该资源代码下没有发布契约',
   unknown_contract_version: '该契约没有这个版本',
   resource_not_shared: '所属部门不共享此资源',

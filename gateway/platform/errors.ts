@@ -156,6 +156,7 @@ export const errorCatalogue = {
   contract_invalid: { status: 422, title: 'The contract is not a valid OpenAPI 3.0 or 3.1 document' },
   contract_catalogue_invalid: { status: 422, title: "The contract's catalogue data is missing or invalid" },
   contract_too_large: { status: 413, title: 'The contract document is larger than allowed' },
+  contract_too_complex: { status: 422, title: 'The contract document has more operations or keys than allowed, or took too long to check' },
   contract_breaking_change: { status: 409, title: 'The new contract version makes breaking changes without a major-version bump' },
   contract_version_exists: { status: 409, title: 'This contract version is already published' },
   contract_version_not_newer: { status: 409, title: 'A new contract version must be greater than the latest published version' },

@@ -1,0 +1,174 @@
+/**
+ * Reads and diffs contract documents off the event loop, within a time limit.
+ *
+ * A `contracts:write` client controls the text: YAML with huge mappings, thousands of operations
+ * sharing an invalid schema and similar shapes once made parsing and the validator's error
+ * reporting take seconds to minutes of blocked event loop. The size, key and operation limits in
+ * `document.ts` keep honest documents fast; this runs the work in a worker thread so that nothing
+ * a client sends can stall other requests, and stops the worker when a check exceeds its time.
+ * Checks run one at a time (publications are rare); a stopped worker is replaced on the next check.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ApiError, type ErrorCode, type ProblemExtras } from '../platform/errors.js';
+import type { Bilingual } from '../platform/language.js';
+import { type ContractChange, ContractDiffError } from './diff.js';
+import { type ParsedContractDocument, assertPlainDocument } from './document.js';
+
+export type CheckJob =
+  | { kind: 'read'; input: string | Record<string, unknown> }
+  | { kind: 'diff'; previousJson: string; nextJson: string }
+  | { kind: 'yaml-to-json'; yaml: string }
+  | { kind: 'json-to-yaml'; json: string };
+
+export type CheckReply =
+  | { ok: true; kind: 'read'; parsed: Omit<ParsedContractDocument, 'document'>; documentJson: string }
+  | { ok: true; kind: 'diff'; changes: ContractChange[] }
+  | { ok: true; kind: 'text'; text: string }
+  | { ok: false; apiError: { code: ErrorCode; detail?: string | Bilingual; extras: ProblemExtras } }
+  | { ok: false; diffError: string }
+  | { ok: false; failure: string };
+
+export interface ContractCheckerOptions {
+  /** Longest one check may run before its worker is stopped (ms). Honest 2 MiB documents take about a second. */
+  timeLimitMs?: number;
+  /** Heap the worker may use (MiB); a document that needs more is refused rather than starving the gateway. */
+  maxHeapMb?: number;
+}
+
+export interface ContractChecker {
+  /** `readContractDocument`, in the worker. Throws `contract_invalid`, `contract_too_large` or `contract_too_complex`. */
+  read(input: string | Record<string, unknown>): Promise<ParsedContractDocument & { documentJson: string }>;
+  /** `diffContracts`, in the worker; throws `ContractDiffError` as the diff does. */
+  diff(previousJson: string, nextJson: string): Promise<ContractChange[]>;
+  /**
+   * A published YAML document as JSON text, or a published JSON document as YAML text. Converting a
+   * 2 MiB document takes the YAML library half a second; readers must not hold the event loop either.
+   */
+  convert(kind: 'yaml-to-json' | 'json-to-yaml', text: string): Promise<string>;
+  /** Stops the worker (tests, shutdown); a later check starts a new one. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_TIME_LIMIT_MS = 15_000;
+const DEFAULT_MAX_HEAP_MB = 512;
+
+/**
+ * A worker running the compiled `document-worker.js` in production. From source (`npm start`, the
+ * tests) it first registers tsx's loader in the worker and then imports the `.ts` file: Node 20
+ * does not apply `--import` hooks to a worker's own entry file.
+ */
+function startWorker(maxHeapMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./document-worker.js', import.meta.url), { resourceLimits });
+  // The ESM build of tsx's API: its CommonJS build cannot register hooks from inside a worker.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./document-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, resourceLimits });
+}
+
+export function createContractChecker(options: ContractCheckerOptions = {}): ContractChecker {
+  const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  const maxHeapMb = options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
+  let worker: Worker | undefined;
+  let nextId = 1;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const stop = async (): Promise<void> => {
+    const current = worker;
+    worker = undefined;
+    if (current) await current.terminate();
+  };
+
+  const start = (): Worker => {
+    const started = startWorker(maxHeapMb);
+    // An idle checker must not keep the process alive.
+    started.unref();
+    return started;
+  };
+
+  const runOnce = (job: CheckJob): Promise<CheckReply> =>
+    new Promise<CheckReply>((resolve, reject) => {
+      worker ??= start();
+      const current = worker;
+      const id = nextId;
+      nextId += 1;
+      const cleanup = () => {
+        clearTimeout(timer);
+        current.off('message', onMessage);
+        current.off('error', onError);
+        current.off('exit', onExit);
+      };
+      const onMessage = (message: { id: number; reply: CheckReply }) => {
+        if (message.id !== id) return;
+        cleanup();
+        resolve(message.reply);
+      };
+      const onError = (error: Error) => {
+        cleanup();
+        if (worker === current) worker = undefined;
+        const outOfMemory = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+        if (outOfMemory) reject(new ApiError('contract_too_complex', `Checking the document needed more than ${maxHeapMb} MiB of memory.`));
+        else reject(new Error(`contract checker: the worker failed: ${error.message}`, { cause: error }));
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        if (worker === current) worker = undefined;
+        reject(new Error(`contract checker: the worker exited (code ${code}) during a check`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        void stop();
+        reject(new ApiError('contract_too_complex', `Checking the document took longer than ${timeLimitMs} ms; simplify it or split the contract.`));
+      }, timeLimitMs);
+      current.on('message', onMessage);
+      current.on('error', onError);
+      current.on('exit', onExit);
+      try {
+        current.postMessage({ id, job });
+      } catch (error) {
+        // Only data that is not plain JSON fails to clone; `assertPlainDocument` keeps that out.
+        cleanup();
+        reject(new ApiError('contract_invalid', 'The document is not plain JSON data.', { errors: [{ path: '(document)', message: (error as Error).message }] }));
+      }
+    });
+
+  const enqueue = (job: CheckJob): Promise<CheckReply> => {
+    const result = queue.then(() => runOnce(job));
+    // The next check waits for this one to settle, whatever its outcome.
+    queue = result.catch(() => undefined);
+    return result;
+  };
+
+  const unwrap = (reply: CheckReply): CheckReply & { ok: true } => {
+    if (reply.ok) return reply;
+    if ('apiError' in reply) throw new ApiError(reply.apiError.code, reply.apiError.detail, reply.apiError.extras);
+    if ('diffError' in reply) throw new ContractDiffError(reply.diffError);
+    throw new Error(`contract checker: ${reply.failure}`);
+  };
+
+  return {
+    async read(input) {
+      if (typeof input !== 'string') assertPlainDocument(input);
+      const reply = unwrap(await enqueue({ kind: 'read', input }));
+      if (reply.kind !== 'read') throw new Error('contract checker: a read answered as a diff');
+      return { ...reply.parsed, document: JSON.parse(reply.documentJson) as Record<string, unknown>, documentJson: reply.documentJson };
+    },
+    async diff(previousJson, nextJson) {
+      const reply = unwrap(await enqueue({ kind: 'diff', previousJson, nextJson }));
+      if (reply.kind !== 'diff') throw new Error('contract checker: a diff answered as a read');
+      return reply.changes;
+    },
+    async convert(kind, text) {
+      const reply = unwrap(await enqueue(kind === 'yaml-to-json' ? { kind, yaml: text } : { kind, json: text }));
+      if (reply.kind !== 'text') throw new Error('contract checker: a conversion answered as something else');
+      return reply.text;
+    },
+    close: stop,
+  };
+}
+
+/** The checker publications share. */
+export const sharedContractChecker: ContractChecker = createContractChecker();

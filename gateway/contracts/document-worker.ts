@@ -1,0 +1,39 @@
+/**
+ * The worker thread that reads, validates and diffs contract documents for `contract-checker.ts`.
+ * Parsing YAML, validating against the OpenAPI schema and diffing are CPU work on text a client
+ * sent; here they cannot hold up the gateway's event loop, and the checker can stop them.
+ */
+import { parentPort } from 'node:worker_threads';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { ApiError } from '../platform/errors.js';
+import { ContractDiffError, diffContracts } from './diff.js';
+import { readContractDocument } from './document.js';
+import type { CheckJob, CheckReply } from './contract-checker.js';
+
+async function run(job: CheckJob): Promise<CheckReply> {
+  try {
+    if (job.kind === 'read') {
+      const { document, ...parsed } = await readContractDocument(job.input);
+      // Text crosses the thread boundary far more cheaply than a cloned object graph.
+      return { ok: true, kind: 'read', parsed, documentJson: JSON.stringify(document) };
+    }
+    if (job.kind === 'yaml-to-json') {
+      // Published YAML was checked at publication (aliases capped), so reading it again is safe.
+      const value: unknown = parseYaml(job.yaml, { schema: 'core', merge: false, maxAliasCount: 20, logLevel: 'error' });
+      return { ok: true, kind: 'text', text: JSON.stringify(value) };
+    }
+    if (job.kind === 'json-to-yaml') {
+      return { ok: true, kind: 'text', text: toYaml(JSON.parse(job.json) as unknown, { aliasDuplicateObjects: false }) };
+    }
+    const changes = diffContracts(JSON.parse(job.previousJson) as unknown, JSON.parse(job.nextJson) as unknown);
+    return { ok: true, kind: 'diff', changes };
+  } catch (error) {
+    if (error instanceof ApiError) return { ok: false, apiError: { code: error.code, detail: error.detail, extras: error.extras } };
+    if (error instanceof ContractDiffError) return { ok: false, diffError: error.message };
+    return { ok: false, failure: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+parentPort?.on('message', (message: { id: number; job: CheckJob }) => {
+  void run(message.job).then((reply) => parentPort?.postMessage({ id: message.id, reply }));
+});
