@@ -114,6 +114,11 @@ export const errorCatalogue = {
   result_already_collected: { status: 409, title: 'The result was already collected' },
   pickup_code_mismatch: { status: 422, title: 'The pick-up code is not this case\'s' },
   pickup_code_locked: { status: 429, title: 'Too many wrong pick-up codes: collection is locked for a while' },
+  // Satisfaction ratings (gateway/ratings).
+  case_not_rateable: { status: 409, title: 'The case cannot be rated: only a completed case is rated' },
+  rating_exists: { status: 409, title: 'The case has been rated already: a case is rated once' },
+  rating_follow_up_not_open: { status: 409, title: 'The rating has no open follow-up: it was not a bad rating, or the follow-up is answered' },
+  rating_answered_at_its_centre: { status: 403, title: 'The follow-up of a bad rating is answered at the centre of the rated case' },
   restriction_blocks_acceptance: { status: 409, title: "A restriction on the certificate's right (e.g. a seizure) makes the case unacceptable; `blocks` says which" },
   certificate_reference_mismatch: { status: 409, title: 'The certificate is not the one the form names by number' },
   party_role_not_allowed: { status: 422, title: 'The item has no party in this role' },
@@ -192,6 +197,14 @@ export class ApiError extends Error {
     this.headers = options?.headers ?? {};
   }
   readonly headers: Record<string, string>;
+}
+
+/**
+ * An error whose message a clerk or an applicant reads: `detail` in Simplified Chinese (the
+ * default language), and both languages in `message` ({zh, en}, the shape case notices use).
+ */
+export function bilingualError(code: ErrorCode, message: { zh: string; en: string }, extras: ProblemExtras = {}, options?: { headers?: Record<string, string> }): ApiError {
+  return new ApiError(code, message.zh, { ...extras, message }, options);
 }
 
 export interface ProblemDocument {
