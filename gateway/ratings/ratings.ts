@@ -239,9 +239,10 @@ export async function listRatings(context: AccessContext, directory: CentreDirec
     if (centreCode === undefined) {
       throw new ApiError('validation_failed', 'Name the centre whose ratings you want: ?centre=<code>.', { errors: [{ path: 'centre', message: 'required for a window of no centre' }] });
     }
-    const centre = requireCentre(directory, centreCode);
+    // The policy first: a centre outside the caller's tree is answered alike whether it exists or not.
     const decision = await context.access.decide(context.db, 'rating.read', { kind: 'rating', centreCode });
     if (!decision.allowed) throw refusal(decision, { kind: 'rating', centreCode }, 'No such centre among yours.');
+    const centre = requireCentre(directory, centreCode);
     const stateCondition =
       query.status === 'answered'
         ? eq(caseRatings.followUpStatus, 'answered')
