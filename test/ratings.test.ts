@@ -166,7 +166,7 @@ describe('rating a case through the progress look-up', () => {
     const open = await seedCompleted(windows.yanta, YANTA, 'clerk-1', { onTime: true, status: 'in_progress' });
     const before = await rowsWritten(open.id);
     const problem = await refused(await rate({ caseNumber: open.caseNumber, check: open.check, score: 5 }), 409, 'case_not_rateable');
-    expect(problem).toMatchObject({ caseStatus: 'in_progress', message: { zh: expect.stringContaining('尚未办结'), en: expect.stringContaining('in_progress') } });
+    expect(problem).toMatchObject({ caseStatus: 'in_progress', message: { zh: expect.stringContaining('“办理中”，办结后才能评价'), en: expect.stringContaining('is in_progress') } });
     expect(await rowsWritten(open.id)).toEqual(before);
     const progress = await ok<{ canRate: boolean; rating: unknown }>(await lookUp(open.caseNumber, open.check));
     expect(progress).toMatchObject({ canRate: false, rating: null });

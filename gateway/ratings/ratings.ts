@@ -72,6 +72,17 @@ export interface RatingReceipt extends ApplicantRatingView {
   message: { zh: string; en: string };
 }
 
+/** How the applicant reads a case's status (the refusal of a rating names it). */
+const STATUS_ZH: Record<(typeof cases.$inferSelect)['status'], string> = {
+  open: '待提交',
+  submitted: '已受理',
+  in_progress: '办理中',
+  awaiting_applicant: '待补正',
+  completed: '已办结',
+  rejected: '不予许可',
+  partially_rejected: '部分不予许可',
+};
+
 export const newRatingId = (): string => `rat_${randomBytes(12).toString('base64url')}`;
 
 /** Open, overdue (open past its due date on `today`) or answered; null: no follow-up (a good rating). */
@@ -115,10 +126,11 @@ export async function rateCase(db: Database, calendar: WorkingCalendar, settings
     // The case row locked: two ratings sent at once are one rating and one `rating_exists`.
     const [locked] = await tx.select().from(cases).where(eq(cases.id, caseRow.id)).for('update');
     if (!locked || locked.status !== 'completed' || locked.completedOn === null) {
+      const status = locked?.status ?? caseRow.status;
       throw bilingualError(
         'case_not_rateable',
-        { zh: `办件${caseRow.caseNumber}尚未办结（${locked?.status ?? 'unknown'}），办结后才能评价。`, en: `Case ${caseRow.caseNumber} is ${locked?.status ?? 'unknown'}: a case is rated once it has completed.` },
-        { caseStatus: locked?.status ?? null },
+        { zh: `办件${caseRow.caseNumber}当前状态为“${STATUS_ZH[status]}”，办结后才能评价。`, en: `Case ${caseRow.caseNumber} is ${status}: only a completed case is rated.` },
+        { caseStatus: status },
       );
     }
     if (await findRating(tx, locked.id)) {
