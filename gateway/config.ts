@@ -430,7 +430,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       trustedProxies: env.TRUSTED_PROXIES,
     },
     supervision: { warningShare: env.SUPERVISION_WARNING_SHARE },
-    ratings: { followUpWorkingDays: env.RATING_FOLLOW_UP_WORKING_DAYS, rankingMinimumRatings: env.RANKING_MINIMUM_RATINGS },
+    ratings: {
+      followUpWorkingDays: env.RATING_FOLLOW_UP_WORKING_DAYS,
+      rankingMinimumRatings: env.RANKING_MINIMUM_RATINGS,
+    },
     departments: {
       list: departments.departments,
       urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },

@@ -258,7 +258,8 @@ function materialChange(principal: Principal, material: MaterialFacts): Decision
 
 /** Where the caller's centres stand to a case's centres: at one of them, above one, or elsewhere. */
 function casePosition(centres: CentreFacts, facts: CaseFacts): 'at' | 'above' | 'elsewhere' {
-  return centrePosition(centres, [facts.centreCode, facts.acceptingCentreCode].filter((code): code is string => code !== null));
+  const caseCentres = [facts.centreCode, facts.acceptingCentreCode].filter((code): code is string => code !== null);
+  return centrePosition(centres, caseCentres);
 }
 
 /** Where the caller's centres stand to the given ones: at one of them, above one, or elsewhere. */
@@ -337,14 +338,26 @@ function contractPublish(principal: Principal, contract: ContractTermsFacts): De
 /** Who answers for a centre's ratings: its director and its supervisors (督查), not the clerks. */
 const RATING_ROLES: ReadonlySet<OperatorRole> = new Set(['centre_director', 'supervisor']);
 
-function ratingDecision(action: 'rating.read' | 'rating.follow_up', principal: Principal, centreCode: string | null, facts: GrantFacts, purpose: AccessPurpose | null): Decision {
+function ratingDecision(
+  action: 'rating.read' | 'rating.follow_up',
+  principal: Principal,
+  centreCode: string | null,
+  facts: GrantFacts,
+  purpose: AccessPurpose | null,
+): Decision {
   if (principal.kind !== 'window' || centreCode === null) return deny('rating.not_a_centre_window', 'not_visible');
   const position = centrePosition(facts.centres, [centreCode]);
   if (position === 'elsewhere') return deny('rating.other_centre', 'not_visible');
   const role = purpose?.operatorId ? facts.centres.operatorRole(purpose.operatorId) : undefined;
-  if (role === undefined || !RATING_ROLES.has(role)) return deny('rating.directors_and_supervisors_only', 'operator_unknown');
-  if (action === 'rating.read') return allow(position === 'at' ? 'rating.its_centre_reads' : 'rating.centre_above_reads');
-  return position === 'at' ? allow('rating.its_centre_answers') : deny('rating.answered_at_its_centre', 'answered_at_its_centre');
+  if (role === undefined || !RATING_ROLES.has(role)) {
+    return deny('rating.directors_and_supervisors_only', 'operator_unknown');
+  }
+  if (action === 'rating.read') {
+    return allow(position === 'at' ? 'rating.its_centre_reads' : 'rating.centre_above_reads');
+  }
+  return position === 'at'
+    ? allow('rating.its_centre_answers')
+    : deny('rating.answered_at_its_centre', 'answered_at_its_centre');
 }
 
 /** The decision. Every branch names its rule, so an audit entry or a test can say which one applied. */

@@ -43,7 +43,9 @@ const ApplicantRatingSchema = z
     score: z.number().int().min(1).max(5),
     ratedAt: z.string(),
     hasComment: z.boolean().openapi({ description: 'The comment itself is not shown again to whoever has the proof' }),
-    followUp: FollowUpSchema.nullable().openapi({ description: 'The follow-up of a 差评 (score ≤ 2); null for a good rating' }),
+    followUp: FollowUpSchema.nullable().openapi({
+      description: 'The follow-up of a 差评 (score ≤ 2); null for a good rating',
+    }),
   })
   .openapi('ApplicantRating');
 
@@ -103,12 +105,13 @@ const ratingRoute = publicRoute({
   method: 'post',
   path: '/v1/progress/rating',
   tags: ['cases'],
-  summary: 'An applicant rates their completed case (好差评): 1–5 and a comment, with the same proof as the progress look-up',
+  summary: 'An applicant rates their completed case (好差评): 1–5 and a comment, proved as in the progress look-up',
   description:
-    'No credentials: the case number and the last 4 characters of the identifier, as for `POST /v1/progress`, with the same 404 for an unknown ' +
-    'number or a wrong check and the same count of wrong checks (a locked case number is a 429). Only a completed case (`409 case_not_rateable`), ' +
-    'once (`409 rating_exists`); refusals write nothing. A score of 2 or less (差评) opens a follow-up the centre answers within ' +
-    'RATING_FOLLOW_UP_WORKING_DAYS working days.',
+    'No credentials: the case number and the last 4 characters of the identifier, as for `POST /v1/progress`, ' +
+    'with the same 404 for an unknown number or a wrong check and the same count of wrong checks (a locked case ' +
+    'number is a 429). Only a completed case (`409 case_not_rateable`), once (`409 rating_exists`); refusals write ' +
+    'nothing. A score of 2 or less (差评) opens a follow-up the centre answers within RATING_FOLLOW_UP_WORKING_DAYS ' +
+    'working days.',
   middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
   request: {
     body: {
@@ -119,8 +122,17 @@ const ratingRoute = publicRoute({
             .object({
               caseNumber: CaseNumberSchema,
               check: CheckSchema,
-              score: z.number().int().min(1).max(5).openapi({ description: '5 very satisfied (非常满意) … 1 very dissatisfied (非常不满意)', example: 5 }),
-              comment: z.string().max(COMMENT_MAX_LENGTH).optional().openapi({ description: `At most ${COMMENT_MAX_LENGTH} characters`, example: '窗口人员服务热情，一次办好。' }),
+              score: z
+                .number()
+                .int()
+                .min(1)
+                .max(5)
+                .openapi({ description: '5 very satisfied (非常满意) … 1 very dissatisfied (非常不满意)', example: 5 }),
+              comment: z
+                .string()
+                .max(COMMENT_MAX_LENGTH)
+                .optional()
+                .openapi({ description: `At most ${COMMENT_MAX_LENGTH} characters`, example: '窗口人员服务热情，一次办好。' }),
             })
             .strict(),
         },
@@ -132,7 +144,10 @@ const ratingRoute = publicRoute({
       description: 'Rated',
       content: {
         'application/json': {
-          schema: ApplicantRatingSchema.extend({ caseNumber: z.string(), message: z.object({ zh: z.string(), en: z.string() }) }).openapi('RatingReceipt'),
+          schema: ApplicantRatingSchema.extend({
+            caseNumber: z.string(),
+            message: z.object({ zh: z.string(), en: z.string() }),
+          }).openapi('RatingReceipt'),
         },
       },
     },
@@ -143,13 +158,19 @@ const ratingRoute = publicRoute({
 export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(progressRoute, async (c) => {
     const services = c.get('services');
-    return c.json(await lookUpProgress(services.db, services.config.progress, c.req.valid('json'), c.get('requestId'), services.clock.now()), 200);
+    const lookup = c.req.valid('json');
+    const now = services.clock.now();
+    const progress = await lookUpProgress(services.db, services.config.progress, lookup, c.get('requestId'), now);
+    return c.json(progress, 200);
   });
 
   app.openapi(ratingRoute, async (c) => {
     const services = c.get('services');
-    const settings = { limits: services.config.progress, followUpWorkingDays: services.config.ratings.followUpWorkingDays };
-    const receipt = await rateCase(services.db, await services.calendar.current(), settings, c.req.valid('json'), c.get('requestId'), services.clock.now());
+    const { followUpWorkingDays } = services.config.ratings;
+    const settings = { limits: services.config.progress, followUpWorkingDays };
+    const calendar = await services.calendar.current();
+    const input = c.req.valid('json');
+    const receipt = await rateCase(services.db, calendar, settings, input, c.get('requestId'), services.clock.now());
     return c.json(receipt, 201);
   });
 }

@@ -1009,6 +1009,8 @@ export const caseRatings = pgTable(
   (table) => [
     uniqueIndex('case_ratings_case_key').on(table.caseId),
     index('case_ratings_centre_rated_idx').on(table.centreCode, table.ratedOn),
-    index('case_ratings_follow_up_idx').on(table.followUpStatus, table.followUpDueOn).where(sql`follow_up_status is not null`),
+    index('case_ratings_follow_up_idx')
+      .on(table.followUpStatus, table.followUpDueOn)
+      .where(sql`follow_up_status is not null`),
   ],
 );

@@ -117,8 +117,8 @@ export const errorCatalogue = {
   // Satisfaction ratings (gateway/ratings).
   case_not_rateable: { status: 409, title: 'The case cannot be rated: only a completed case is rated' },
   rating_exists: { status: 409, title: 'The case has been rated already: a case is rated once' },
-  rating_follow_up_not_open: { status: 409, title: 'The rating has no open follow-up: it was not a bad rating, or the follow-up is answered' },
-  rating_answered_at_its_centre: { status: 403, title: 'The follow-up of a bad rating is answered at the centre of the rated case' },
+  rating_follow_up_not_open: { status: 409, title: 'The rating has no open follow-up: not a bad rating, or answered already' },
+  rating_answered_at_its_centre: { status: 403, title: 'A bad rating is followed up at the centre of the rated case' },
   restriction_blocks_acceptance: { status: 409, title: "A restriction on the certificate's right (e.g. a seizure) makes the case unacceptable; `blocks` says which" },
   certificate_reference_mismatch: { status: 409, title: 'The certificate is not the one the form names by number' },
   party_role_not_allowed: { status: 422, title: 'The item has no party in this role' },
@@ -203,7 +203,12 @@ export class ApiError extends Error {
  * An error whose message a clerk or an applicant reads: `detail` in Simplified Chinese (the
  * default language), and both languages in `message` ({zh, en}, the shape case notices use).
  */
-export function bilingualError(code: ErrorCode, message: { zh: string; en: string }, extras: ProblemExtras = {}, options?: { headers?: Record<string, string> }): ApiError {
+export function bilingualError(
+  code: ErrorCode,
+  message: { zh: string; en: string },
+  extras: ProblemExtras = {},
+  options?: { headers?: Record<string, string> },
+): ApiError {
   return new ApiError(code, message.zh, { ...extras, message }, options);
 }
 

@@ -72,6 +72,20 @@ interface SumsRow {
   overdue: unknown;
 }
 
+const EMPTY_SUMS: SumsRow = {
+  key: null,
+  name: null,
+  centre_code: null,
+  ratings: 0,
+  score_sum: 0,
+  bad: 0,
+  follow_ups: 0,
+  answered_on_time: 0,
+  answered_late: 0,
+  open: 0,
+  overdue: 0,
+};
+
 function figuresOf(row: SumsRow): RatingFigures {
   const ratings = Number(row.ratings ?? 0);
   const bad = Number(row.bad ?? 0);
@@ -126,30 +140,50 @@ const GROUPING_SQL: Record<RatingGrouping, { select: SQL; from: SQL; groupBy: SQ
 
 function measures(today: string): SQL {
   return sql`count(*)::int as ratings, coalesce(sum(r.score), 0)::int as score_sum,
-             count(*) filter (where r.score <= ${BAD_RATING_MAX_SCORE})::int as bad,
-             count(*) filter (where r.follow_up_status is not null)::int as follow_ups,
-             count(*) filter (where r.follow_up_status = 'answered' and r.follow_up_answered_on <= r.follow_up_due_on)::int as answered_on_time,
-             count(*) filter (where r.follow_up_status = 'answered' and r.follow_up_answered_on > r.follow_up_due_on)::int as answered_late,
-             count(*) filter (where r.follow_up_status = 'open' and r.follow_up_due_on >= ${today}::date)::int as open,
-             count(*) filter (where r.follow_up_status = 'open' and r.follow_up_due_on < ${today}::date)::int as overdue`;
+    count(*) filter (where r.score <= ${BAD_RATING_MAX_SCORE})::int as bad,
+    count(*) filter (where r.follow_up_status is not null)::int as follow_ups,
+    count(*) filter (where r.follow_up_status = 'answered'
+                       and r.follow_up_answered_on <= r.follow_up_due_on)::int as answered_on_time,
+    count(*) filter (where r.follow_up_status = 'answered'
+                       and r.follow_up_answered_on > r.follow_up_due_on)::int as answered_late,
+    count(*) filter (where r.follow_up_status = 'open' and r.follow_up_due_on >= ${today}::date)::int as open,
+    count(*) filter (where r.follow_up_status = 'open' and r.follow_up_due_on < ${today}::date)::int as overdue`;
 }
 
 /** The figures of the ratings given in `period` within `scope` (null: the whole province), grouped `by`. */
-export async function ratingFigures(db: Queryable, scope: SupervisionScope | null, period: { from: string; to: string }, by: RatingGrouping, today: string): Promise<RatingFiguresAnswer> {
+export async function ratingFigures(
+  db: Queryable,
+  scope: SupervisionScope | null,
+  period: { from: string; to: string },
+  by: RatingGrouping,
+  today: string,
+): Promise<RatingFiguresAnswer> {
   const where = sql`${caseInScope(scope, 'r')} and r.rated_on between ${period.from}::date and ${period.to}::date`;
   const grouping = GROUPING_SQL[by];
-  const rows = await reportRows<SumsRow>(db, sql`select ${grouping.select}, ${measures(today)} from case_ratings r ${grouping.from} where ${where} group by ${grouping.groupBy}`);
-  const [totals] = await reportRows<SumsRow>(db, sql`select null::text as key, null::text as name, null::text as centre_code, ${measures(today)} from case_ratings r where ${where}`);
+  const rows = await reportRows<SumsRow>(
+    db,
+    sql`select ${grouping.select}, ${measures(today)}
+          from case_ratings r ${grouping.from}
+         where ${where}
+         group by ${grouping.groupBy}`,
+  );
+  const [totals] = await reportRows<SumsRow>(
+    db,
+    sql`select null::text as key, null::text as name, null::text as centre_code, ${measures(today)}
+          from case_ratings r
+         where ${where}`,
+  );
+  const sortKey = (row: RatingFiguresRow): string => `${row.centreCode ?? ''}/${row.key}`;
   return {
     by,
     period,
     today,
-    totals: figuresOf(totals ?? ({} as SumsRow)),
+    totals: figuresOf(totals ?? EMPTY_SUMS),
     rows: rows
       .filter((row) => row.key !== null)
       .map((row) => ({ key: row.key as string, name: row.name, centreCode: row.centre_code, ...figuresOf(row) }))
       // Most ratings first, then by key: the same order on every read.
-      .sort((a, b) => b.ratings - a.ratings || `${a.centreCode ?? ''}/${a.key}`.localeCompare(`${b.centreCode ?? ''}/${b.key}`)),
+      .sort((a, b) => b.ratings - a.ratings || sortKey(a).localeCompare(sortKey(b))),
   };
 }
 
@@ -224,8 +258,11 @@ export function rank(candidates: readonly CandidateRow[], minimumRatings: number
     const volume = Number(row.volume ?? 0);
     const onTime = Number(row.on_time ?? 0);
     const onTimeRate = volume > 0 ? onTime / volume : 0;
+    const volumeShare = highestVolume > 0 ? volume / highestVolume : 0;
     const points =
-      (RANKING_WEIGHTS.rating * (average - 1)) / 4 + RANKING_WEIGHTS.onTime * onTimeRate + (highestVolume > 0 ? (RANKING_WEIGHTS.volume * volume) / highestVolume : 0);
+      (RANKING_WEIGHTS.rating * (average - 1)) / 4 +
+      RANKING_WEIGHTS.onTime * onTimeRate +
+      RANKING_WEIGHTS.volume * volumeShare;
     return {
       rank: 0,
       id: row.id as string,
@@ -256,29 +293,46 @@ export function rank(candidates: readonly CandidateRow[], minimumRatings: number
 }
 
 /** The month's rankings within `scope` (null: the whole province). */
-export async function monthlyRankings(db: Queryable, scope: SupervisionScope | null, month: string, minimumRatings: number): Promise<Rankings> {
+export async function monthlyRankings(
+  db: Queryable,
+  scope: SupervisionScope | null,
+  month: string,
+  minimumRatings: number,
+): Promise<Rankings> {
   const period = monthPeriod(month);
   const ratingsIn = sql`${caseInScope(scope, 'r')} and r.rated_on between ${period.from}::date and ${period.to}::date`;
   const concludedIn = sql`${caseInScope(scope, 'c')} and c.status in ('completed', 'rejected', 'partially_rejected')
                           and c.completed_on between ${period.from}::date and ${period.to}::date`;
+  const onTime = sql`count(*) filter (where c.due_on is null or c.completed_on <= c.due_on)::int`;
   const windows = await reportRows<CandidateRow>(
     db,
-    sql`with rated as (select r.client_id, count(*)::int as ratings, sum(r.score)::int as score_sum from case_ratings r where ${ratingsIn} group by r.client_id),
-             concluded as (select c.client_id, count(*)::int as volume, count(*) filter (where c.due_on is null or c.completed_on <= c.due_on)::int as on_time
+    sql`with rated as (select r.client_id, count(*)::int as ratings, sum(r.score)::int as score_sum
+                         from case_ratings r where ${ratingsIn} group by r.client_id),
+             concluded as (select c.client_id, count(*)::int as volume, ${onTime} as on_time
                              from cases c where ${concludedIn} group by c.client_id)
-        select null::text as centre_code, rated.client_id as id, cl.name, rated.ratings, rated.score_sum, coalesce(concluded.volume, 0) as volume, coalesce(concluded.on_time, 0) as on_time
-          from rated left join concluded on concluded.client_id = rated.client_id left join clients cl on cl.id = rated.client_id`,
+        select null::text as centre_code, rated.client_id as id, cl.name, rated.ratings, rated.score_sum,
+               coalesce(concluded.volume, 0) as volume, coalesce(concluded.on_time, 0) as on_time
+          from rated
+          left join concluded on concluded.client_id = rated.client_id
+          left join clients cl on cl.id = rated.client_id`,
   );
   const operators = await reportRows<CandidateRow>(
     db,
-    sql`with rated as (select r.accepting_centre_code as centre_code, r.operator_id, count(*)::int as ratings, sum(r.score)::int as score_sum
-                         from case_ratings r where ${ratingsIn} and r.operator_id is not null group by r.accepting_centre_code, r.operator_id),
-             concluded as (select c.accepting_centre_code as centre_code, c.operator_id, count(*)::int as volume,
-                                  count(*) filter (where c.due_on is null or c.completed_on <= c.due_on)::int as on_time
-                             from cases c where ${concludedIn} and c.operator_id is not null group by c.accepting_centre_code, c.operator_id)
-        select rated.centre_code, rated.operator_id as id, op.name, rated.ratings, rated.score_sum, coalesce(concluded.volume, 0) as volume, coalesce(concluded.on_time, 0) as on_time
+    sql`with rated as (select r.accepting_centre_code as centre_code, r.operator_id,
+                              count(*)::int as ratings, sum(r.score)::int as score_sum
+                         from case_ratings r
+                        where ${ratingsIn} and r.operator_id is not null
+                        group by r.accepting_centre_code, r.operator_id),
+             concluded as (select c.accepting_centre_code as centre_code, c.operator_id,
+                                  count(*)::int as volume, ${onTime} as on_time
+                             from cases c
+                            where ${concludedIn} and c.operator_id is not null
+                            group by c.accepting_centre_code, c.operator_id)
+        select rated.centre_code, rated.operator_id as id, op.name, rated.ratings, rated.score_sum,
+               coalesce(concluded.volume, 0) as volume, coalesce(concluded.on_time, 0) as on_time
           from rated
-          left join concluded on concluded.centre_code is not distinct from rated.centre_code and concluded.operator_id = rated.operator_id
+          left join concluded on concluded.centre_code is not distinct from rated.centre_code
+                             and concluded.operator_id = rated.operator_id
           left join operators op on op.centre_code = rated.centre_code and op.operator_id = rated.operator_id`,
   );
   return {

@@ -86,7 +86,10 @@ const STATUS_ZH: Record<(typeof cases.$inferSelect)['status'], string> = {
 export const newRatingId = (): string => `rat_${randomBytes(12).toString('base64url')}`;
 
 /** Open, overdue (open past its due date on `today`) or answered; null: no follow-up (a good rating). */
-export function followUpState(row: Pick<RatingRow, 'followUpStatus' | 'followUpDueOn'>, today: string): FollowUpState | null {
+export function followUpState(
+  row: Pick<RatingRow, 'followUpStatus' | 'followUpDueOn'>,
+  today: string,
+): FollowUpState | null {
   if (row.followUpStatus === null || row.followUpDueOn === null) return null;
   if (row.followUpStatus === 'answered') return 'answered';
   return today > row.followUpDueOn ? 'overdue' : 'open';
@@ -105,7 +108,12 @@ function followUpView(row: RatingRow, today: string): FollowUpView | null {
 }
 
 export function applicantRatingView(row: RatingRow, today: string): ApplicantRatingView {
-  return { score: row.score, ratedAt: row.ratedAt.toISOString(), hasComment: row.comment !== null, followUp: followUpView(row, today) };
+  return {
+    score: row.score,
+    ratedAt: row.ratedAt.toISOString(),
+    hasComment: row.comment !== null,
+    followUp: followUpView(row, today),
+  };
 }
 
 export async function findRating(db: Queryable, caseId: string): Promise<RatingRow | undefined> {
@@ -120,8 +128,16 @@ export const isRateable = (status: string, rated: boolean): boolean => status ==
  * The applicant rates their completed case. Refusals write nothing but what the look-up writes
  * for a wrong proof (the count of wrong guesses and the entry on the applicant's access log).
  */
-export async function rateCase(db: Database, calendar: WorkingCalendar, settings: RatingSettings, input: RatingInput, requestId: string, now: Date): Promise<RatingReceipt> {
-  const { caseRow } = await proveCase(db, settings.limits, { caseNumber: input.caseNumber, check: input.check }, requestId, now, 'case.rating');
+export async function rateCase(
+  db: Database,
+  calendar: WorkingCalendar,
+  settings: RatingSettings,
+  input: RatingInput,
+  requestId: string,
+  now: Date,
+): Promise<RatingReceipt> {
+  const proof = { caseNumber: input.caseNumber, check: input.check };
+  const { caseRow } = await proveCase(db, settings.limits, proof, requestId, now, 'case.rating');
   return db.transaction(async (tx) => {
     // The case row locked: two ratings sent at once are one rating and one `rating_exists`.
     const [locked] = await tx.select().from(cases).where(eq(cases.id, caseRow.id)).for('update');
@@ -129,18 +145,30 @@ export async function rateCase(db: Database, calendar: WorkingCalendar, settings
       const status = locked?.status ?? caseRow.status;
       throw bilingualError(
         'case_not_rateable',
-        { zh: `办件${caseRow.caseNumber}当前状态为“${STATUS_ZH[status]}”，办结后才能评价。`, en: `Case ${caseRow.caseNumber} is ${status}: only a completed case is rated.` },
+        {
+          zh: `办件${caseRow.caseNumber}当前状态为“${STATUS_ZH[status]}”，办结后才能评价。`,
+          en: `Case ${caseRow.caseNumber} is ${status}: only a completed case is rated.`,
+        },
         { caseStatus: status },
       );
     }
     if (await findRating(tx, locked.id)) {
-      throw bilingualError('rating_exists', { zh: `办件${locked.caseNumber}已评价过，每件只能评价一次。`, en: `Case ${locked.caseNumber} has been rated already; a case is rated once.` });
+      throw bilingualError('rating_exists', {
+        zh: `办件${locked.caseNumber}已评价过，每件只能评价一次。`,
+        en: `Case ${locked.caseNumber} has been rated already; a case is rated once.`,
+      });
     }
-    const departmentRows = await tx.selectDistinct({ code: deliveries.departmentCode }).from(deliveries).where(eq(deliveries.caseId, locked.id)).orderBy(asc(deliveries.departmentCode));
+    const departmentRows = await tx
+      .selectDistinct({ code: deliveries.departmentCode })
+      .from(deliveries)
+      .where(eq(deliveries.caseId, locked.id))
+      .orderBy(asc(deliveries.departmentCode));
     const ratedOn = chinaToday(now);
     const bad = input.score <= BAD_RATING_MAX_SCORE;
-    // A calendar year not loaded yet counts by weekday, as provisional due dates do: a rating is never refused for it.
-    const followUpDueOn = bad ? withProvisionalYears(calendar).addWorkingDays(ratedOn, settings.followUpWorkingDays) : null;
+    // A calendar year not loaded yet counts by weekday, as provisional due dates do: never a refusal.
+    const followUpDueOn = bad
+      ? withProvisionalYears(calendar).addWorkingDays(ratedOn, settings.followUpWorkingDays)
+      : null;
     const comment = input.comment?.trim() ? input.comment.trim() : null;
     const [row] = await tx
       .insert(caseRatings)
@@ -165,7 +193,9 @@ export async function rateCase(db: Database, calendar: WorkingCalendar, settings
       })
       .returning();
     if (!row) throw new Error('insert returned no row');
-    await tx.insert(caseEvents).values({ caseId: locked.id, kind: 'rated', detail: { score: input.score, followUpDueOn }, occurredAt: now });
+    await tx
+      .insert(caseEvents)
+      .values({ caseId: locked.id, kind: 'rated', detail: { score: input.score, followUpDueOn }, occurredAt: now });
     await recordAudit(tx, {
       actor: { clientId: 'applicant', kind: 'applicant' },
       action: 'case.rating',
@@ -244,12 +274,19 @@ export interface RatingListQuery {
 export const RATING_LIST_LIMIT = 200;
 
 /** The ratings of a centre's subtree, newest first, each comment disclosed on its applicant's access log. */
-export async function listRatings(context: AccessContext, directory: CentreDirectory, query: RatingListQuery, today: string): Promise<{ centre: string; ratings: CentreRatingView[] }> {
+export async function listRatings(
+  context: AccessContext,
+  directory: CentreDirectory,
+  query: RatingListQuery,
+  today: string,
+): Promise<{ centre: string; ratings: CentreRatingView[] }> {
   return auditRefusals(context, { action: 'rating.read', subjectId: null }, async () => {
     const facts = await context.access.grantFacts(context.db);
     const centreCode = query.centre ?? facts.centres.own[0];
     if (centreCode === undefined) {
-      throw new ApiError('validation_failed', 'Name the centre whose ratings you want: ?centre=<code>.', { errors: [{ path: 'centre', message: 'required for a window of no centre' }] });
+      throw new ApiError('validation_failed', 'Name the centre whose ratings you want: ?centre=<code>.', {
+        errors: [{ path: 'centre', message: 'required for a window of no centre' }],
+      });
     }
     // The policy first: a centre outside the caller's tree is answered alike whether it exists or not.
     const decision = await context.access.decide(context.db, 'rating.read', { kind: 'rating', centreCode });
@@ -275,11 +312,26 @@ export async function listRatings(context: AccessContext, directory: CentreDirec
       // Every comment shown is on its applicant's access log, in the transaction that read it.
       for (const row of rows) {
         if (row.rating.comment === null) continue;
-        await auditAccess(tx, context, { decision, action: 'rating.read', subjectId: row.subjectId, fields: ['rating_comment'], caseRef: row.rating.caseNumber });
+        await auditAccess(tx, context, {
+          decision,
+          action: 'rating.read',
+          subjectId: row.subjectId,
+          fields: ['rating_comment'],
+          caseRef: row.rating.caseNumber,
+        });
       }
       if (rows.every((row) => row.rating.comment === null)) {
         // Nothing personal disclosed; the read itself is still on the record (who looked at which centre).
-        await recordAudit(tx, { actor: context.principal, operatorId: context.purpose.operatorId, centreCode: centreCode, action: 'rating.read', fields: ['ratings'], purpose: context.purpose.purpose, outcome: 'allowed', requestId: context.requestId });
+        await recordAudit(tx, {
+          actor: context.principal,
+          operatorId: context.purpose.operatorId,
+          centreCode,
+          action: 'rating.read',
+          fields: ['ratings'],
+          purpose: context.purpose.purpose,
+          outcome: 'allowed',
+          requestId: context.requestId,
+        });
       }
       return { centre: centreCode, ratings: rows.map((row) => centreRatingView(row.rating, row.centreName, today)) };
     });
@@ -294,8 +346,15 @@ export interface FollowUpInput {
 }
 
 /** The centre answers the follow-up of a 差评. A rating of another centre is answered like one that does not exist. */
-export async function answerFollowUp(context: AccessContext, ratingId: string, input: FollowUpInput, now: Date): Promise<CentreRatingView> {
-  return auditRefusals(context, { action: 'rating.follow_up', subjectId: null }, () =>
+export async function answerFollowUp(
+  context: AccessContext,
+  ratingId: string,
+  input: FollowUpInput,
+  now: Date,
+): Promise<CentreRatingView> {
+  // Filled in once the rating is read: a refused try at someone's rating is on their access log.
+  const refused: { action: string; subjectId: string | null } = { action: 'rating.follow_up', subjectId: null };
+  return auditRefusals(context, refused, () =>
     context.db.transaction(async (tx) => {
       const [found] = await tx
         .select({ rating: caseRatings, subjectId: cases.subjectId })
@@ -305,6 +364,7 @@ export async function answerFollowUp(context: AccessContext, ratingId: string, i
         .for('update', { of: caseRatings });
       const notFoundDetail = 'No rating has this id.';
       if (!found) throw new ApiError('not_found', notFoundDetail);
+      refused.subjectId = found.subjectId;
       const resource = { kind: 'rating', centreCode: found.rating.centreCode } as const;
       const decision = await context.access.decide(tx, 'rating.follow_up', resource);
       if (!decision.allowed) throw refusal(decision, resource, notFoundDetail);
@@ -331,9 +391,20 @@ export async function answerFollowUp(context: AccessContext, ratingId: string, i
         .where(eq(caseRatings.id, ratingId))
         .returning();
       if (!updated) throw new Error('update returned no row');
-      await tx.insert(caseEvents).values({ caseId: updated.caseId, kind: 'rating_answered', detail: { contacted: input.contacted, onTime: chinaToday(now) <= (updated.followUpDueOn ?? '') }, occurredAt: now });
-      await auditAccess(tx, context, { decision, action: 'rating.follow_up', subjectId: found.subjectId, fields: ['rating_comment', 'rating_follow_up'], caseRef: updated.caseNumber });
-      const [centre] = updated.centreCode === null ? [] : await tx.select({ name: centres.name }).from(centres).where(eq(centres.code, updated.centreCode));
+      const onTime = chinaToday(now) <= (updated.followUpDueOn ?? '');
+      const detail = { contacted: input.contacted, onTime };
+      await tx.insert(caseEvents).values({ caseId: updated.caseId, kind: 'rating_answered', detail, occurredAt: now });
+      await auditAccess(tx, context, {
+        decision,
+        action: 'rating.follow_up',
+        subjectId: found.subjectId,
+        fields: ['rating_comment', 'rating_follow_up'],
+        caseRef: updated.caseNumber,
+      });
+      const [centre] =
+        updated.centreCode === null
+          ? []
+          : await tx.select({ name: centres.name }).from(centres).where(eq(centres.code, updated.centreCode));
       return centreRatingView(updated, centre?.name ?? null, chinaToday(now));
     }),
   );

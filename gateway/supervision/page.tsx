@@ -431,19 +431,40 @@ const CentresSection: FC<{ statistics: CentreStatistics }> = ({ statistics }) =>
 const score = (value: number | null): string => (value === null ? '—' : value.toFixed(2));
 
 /** A month's ranking (群众满意窗口 or 为民服务标兵): the first ten. */
-const RankingTable: FC<{ id: string; list: RankingList; minimumRatings: number; operators: boolean }> = ({ id, list, minimumRatings, operators }) =>
+interface RankingTableProps {
+  id: string;
+  list: RankingList;
+  minimumRatings: number;
+  operators: boolean;
+}
+
+const RankingTable: FC<RankingTableProps> = ({ id, list, minimumRatings, operators }) =>
   list.ranked.length === 0 ? (
-    <p class="empty">{`暂无达到${minimumRatings}条评价的${operators ? '工作人员' : '窗口'}。 No ${operators ? 'operator' : 'window'} has ${minimumRatings} ratings this month.`}</p>
+    <p class="empty">
+      {`暂无达到${minimumRatings}条评价的${operators ? '工作人员' : '窗口'}。 `}
+      {`No ${operators ? 'operator' : 'window'} has ${minimumRatings} ratings this month.`}
+    </p>
   ) : (
     <table id={id}>
       <thead>
-        <tr><th class="number">名次 Rank</th><th>{operators ? '工作人员 Operator' : '窗口 Window'}</th><th class="number">评价 Ratings</th><th class="number">平均分 Average</th><th class="number">按时率 On time</th><th class="number">办结量 Volume</th><th class="number">得分 Points</th></tr>
+        <tr>
+          <th class="number">名次 Rank</th>
+          <th>{operators ? '工作人员 Operator' : '窗口 Window'}</th>
+          <th class="number">评价 Ratings</th>
+          <th class="number">平均分 Average</th>
+          <th class="number">按时率 On time</th>
+          <th class="number">办结量 Volume</th>
+          <th class="number">得分 Points</th>
+        </tr>
       </thead>
       <tbody>
         {list.ranked.slice(0, 10).map((entry) => (
           <tr data-rank={String(entry.rank)} data-id={entry.id}>
             <td class="number">{String(entry.rank)}</td>
-            <td>{entry.name ?? entry.id} <span class="note">{operators && entry.centreCode ? `${entry.centreCode}/${entry.id}` : entry.id}</span></td>
+            <td>
+              {entry.name ?? entry.id}{' '}
+              <span class="note">{operators && entry.centreCode ? `${entry.centreCode}/${entry.id}` : entry.id}</span>
+            </td>
             <td class="number">{String(entry.ratings)}</td>
             <td class="number">{score(entry.averageScore)}</td>
             <td class="number">{percent(entry.onTimeRate)}</td>
@@ -456,65 +477,110 @@ const RankingTable: FC<{ id: string; list: RankingList; minimumRatings: number; 
   );
 
 /** 好差评: the period's figures per centre, the 差评 follow-ups past due, and the month's rankings. */
-const RatingsSection: FC<{ ratings: RatingFiguresAnswer; rankings: Rankings; warnings: SupervisionWarnings }> = ({ ratings, rankings, warnings }) => (
-  <section aria-labelledby="ratings-heading">
-    <h2 id="ratings-heading">满意度评价（好差评） · Satisfaction ratings</h2>
-    <p id="ratings-totals">
-      {`${ratings.period.from} – ${ratings.period.to}：${ratings.totals.ratings} 条评价，平均 ${score(ratings.totals.averageScore)} 分，差评 ${ratings.totals.badRatings} 条（${percent(ratings.totals.badShare)}），回访按时率 ${percent(ratings.totals.followUps.onTimeRate)}。`}
-      <br />
-      <span class="note">{`${ratings.totals.ratings} ratings, average ${score(ratings.totals.averageScore)}, ${ratings.totals.badRatings} bad (${percent(ratings.totals.badShare)}), follow-ups answered on time ${percent(ratings.totals.followUps.onTimeRate)}.`}</span>
-    </p>
-    {ratings.rows.length === 0 ? null : (
-      <div class="scroll">
-        <table id="ratings-by-centre">
+interface RatingsSectionProps {
+  ratings: RatingFiguresAnswer;
+  rankings: Rankings;
+  warnings: SupervisionWarnings;
+}
+
+const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings }) => {
+  const { totals } = ratings;
+  const average = score(totals.averageScore);
+  const badShare = percent(totals.badShare);
+  const followUpsOnTime = percent(totals.followUps.onTimeRate);
+  const { rating: ratingWeight, onTime: onTimeWeight, volume: volumeWeight } = rankings.weights;
+  return (
+    <section aria-labelledby="ratings-heading">
+      <h2 id="ratings-heading">满意度评价（好差评） · Satisfaction ratings</h2>
+      <p id="ratings-totals">
+        {`${ratings.period.from} – ${ratings.period.to}：${totals.ratings} 条评价，平均 ${average} 分，`}
+        {`差评 ${totals.badRatings} 条（${badShare}），回访按时率 ${followUpsOnTime}。`}
+        <br />
+        <span class="note">
+          {`${totals.ratings} ratings, average ${average}, ${totals.badRatings} bad (${badShare}), `}
+          {`follow-ups answered on time ${followUpsOnTime}.`}
+        </span>
+      </p>
+      {ratings.rows.length === 0 ? null : (
+        <div class="scroll">
+          <table id="ratings-by-centre">
+            <thead>
+              <tr>
+                <th>中心 Centre</th>
+                <th class="number">评价 Ratings</th>
+                <th class="number">平均分 Average</th>
+                <th class="number">差评 Bad</th>
+                <th class="number">差评率 Bad share</th>
+                <th class="number">回访按时 Answered on time</th>
+                <th class="number">回访超期 Overdue</th>
+              </tr>
+            </thead>
+            <tbody>
+              {ratings.rows.map((row) => (
+                <tr data-centre={row.key}>
+                  <th>{row.name ?? row.key} <span class="note">{row.key}</span></th>
+                  <td class="number">{String(row.ratings)}</td>
+                  <td class="number">{score(row.averageScore)}</td>
+                  <td class="number">{String(row.badRatings)}</td>
+                  <td class="number">{percent(row.badShare)}</td>
+                  <td class="number">{String(row.followUps.answeredOnTime)}</td>
+                  <td class="number">{String(row.followUps.overdue)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h3>差评回访超期 · Follow-ups of bad ratings past due</h3>
+      {warnings.ratingFollowUps.length === 0 ? (
+        <p class="empty">无 · None</p>
+      ) : (
+        <table id="rating-follow-ups">
           <thead>
-            <tr><th>中心 Centre</th><th class="number">评价 Ratings</th><th class="number">平均分 Average</th><th class="number">差评 Bad</th><th class="number">差评率 Bad share</th><th class="number">回访按时 Answered on time</th><th class="number">回访超期 Overdue</th></tr>
+            <tr>
+              <th>办件 Case</th>
+              <th>事项 Item</th>
+              <th>中心 Centre</th>
+              <th class="number">评分 Score</th>
+              <th>应答复 Due</th>
+              <th class="number">超期 Over</th>
+            </tr>
           </thead>
           <tbody>
-            {ratings.rows.map((row) => (
-              <tr data-centre={row.key}>
-                <th>{row.name ?? row.key} <span class="note">{row.key}</span></th>
-                <td class="number">{String(row.ratings)}</td>
-                <td class="number">{score(row.averageScore)}</td>
-                <td class="number">{String(row.badRatings)}</td>
-                <td class="number">{percent(row.badShare)}</td>
-                <td class="number">{String(row.followUps.answeredOnTime)}</td>
-                <td class="number">{String(row.followUps.overdue)}</td>
+            {warnings.ratingFollowUps.map((warning) => (
+              <tr class="level-overdue" data-level="overdue" data-rating={warning.ratingId}>
+                <td>{warning.caseNumber}</td>
+                <td>{warning.itemName}</td>
+                <td>{warning.centreName ?? warning.centreCode ?? '—'}</td>
+                <td class="number">{String(warning.score)}</td>
+                <td class="date">{warning.dueOn}</td>
+                <td class="number">
+                  {`${warning.workingDaysOver} 个工作日 working days${warning.provisional ? ' *' : ''}`}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
-      </div>
-    )}
-    <h3>差评回访超期 · Follow-ups of bad ratings past due</h3>
-    {warnings.ratingFollowUps.length === 0 ? (
-      <p class="empty">无 · None</p>
-    ) : (
-      <table id="rating-follow-ups">
-        <thead>
-          <tr><th>办件 Case</th><th>事项 Item</th><th>中心 Centre</th><th class="number">评分 Score</th><th>应答复 Due</th><th class="number">超期 Over</th></tr>
-        </thead>
-        <tbody>
-          {warnings.ratingFollowUps.map((warning) => (
-            <tr class="level-overdue" data-level="overdue" data-rating={warning.ratingId}>
-              <td>{warning.caseNumber}</td>
-              <td>{warning.itemName}</td>
-              <td>{warning.centreName ?? warning.centreCode ?? '—'}</td>
-              <td class="number">{String(warning.score)}</td>
-              <td class="date">{warning.dueOn}</td>
-              <td class="number">{`${warning.workingDaysOver} 个工作日 working days${warning.provisional ? ' *' : ''}`}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    )}
-    <h3>{`${rankings.month} 群众满意窗口 · Most satisfying windows`}</h3>
-    <RankingTable id="satisfied-windows" list={rankings.satisfiedWindows} minimumRatings={rankings.minimumRatings} operators={false} />
-    <h3>{`${rankings.month} 为民服务标兵 · Service stars`}</h3>
-    <RankingTable id="service-stars" list={rankings.serviceStars} minimumRatings={rankings.minimumRatings} operators={true} />
-    <p class="note">{`得分 = ${rankings.weights.rating}×(平均分−1)/4 + ${rankings.weights.onTime}×按时率 + ${rankings.weights.volume}×办结量/最高办结量；每月至少 ${rankings.minimumRatings} 条评价方可参评。 Points = ${rankings.weights.rating}·(average − 1)/4 + ${rankings.weights.onTime}·on-time rate + ${rankings.weights.volume}·volume/highest volume; ranked with at least ${rankings.minimumRatings} ratings in the month.`}</p>
-  </section>
-);
+      )}
+      <h3>{`${rankings.month} 群众满意窗口 · Most satisfying windows`}</h3>
+      <RankingTable
+        id="satisfied-windows"
+        list={rankings.satisfiedWindows}
+        minimumRatings={rankings.minimumRatings}
+        operators={false}
+      />
+      <h3>{`${rankings.month} 为民服务标兵 · Service stars`}</h3>
+      <RankingTable id="service-stars" list={rankings.serviceStars} minimumRatings={rankings.minimumRatings} operators />
+      <p class="note">
+        {`得分 = ${ratingWeight}×(平均分−1)/4 + ${onTimeWeight}×按时率 + ${volumeWeight}×办结量/最高办结量；`}
+        {`每月至少 ${rankings.minimumRatings} 条评价方可参评。 `}
+        {`Points = ${ratingWeight}·(average − 1)/4 + ${onTimeWeight}·on-time rate + `}
+        {`${volumeWeight}·volume/highest volume; `}
+        {`ranked with at least ${rankings.minimumRatings} ratings in the month.`}
+      </p>
+    </section>
+  );
+};
 
 const RefusalPage: FC<{ title: string; detail: string }> = ({ title, detail }) => (
   <html lang="en">

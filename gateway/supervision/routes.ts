@@ -143,7 +143,9 @@ const WarningsSchema = z
           provisional: z.boolean(),
         }),
       )
-      .openapi({ description: 'Follow-ups of bad ratings (差评) not answered by their due date: POST /v1/ratings/{id}/follow-up' }),
+      .openapi({
+        description: 'Follow-ups of bad ratings (差评) not answered by their due date: POST /v1/ratings/{id}/follow-up',
+      }),
   })
   .openapi('SupervisionWarnings');
 
@@ -345,9 +347,15 @@ const ratingFiguresRoute = protectedRoute({
   path: '/v1/supervision/ratings',
   tags: ['supervision'],
   summary: 'Satisfaction ratings (好差评) of a period per centre, department, window, operator or item',
-  description: `Ratings given in the period within your centre's subtree: count, average score, share of 差评 and how their follow-ups went. No comments, no applicants. ${PERIOD_RULE}`,
+  description:
+    "Ratings given in the period within your centre's subtree: count, average score, share of 差评 and how their " +
+    `follow-ups went. No comments, no applicants. ${PERIOD_RULE}`,
   scopes: SUPERVISION_SCOPES,
-  request: { query: PeriodQuery.extend(CentreQuery.shape).extend({ by: z.enum(RATING_GROUPINGS).default('centre').openapi({ description: 'How to group the ratings' }) }) },
+  request: {
+    query: PeriodQuery.extend(CentreQuery.shape).extend({
+      by: z.enum(RATING_GROUPINGS).default('centre').openapi({ description: 'How to group the ratings' }),
+    }),
+  },
   responses: {
     200: { description: 'The figures', content: { 'application/json': { schema: RatingFiguresSchema } } },
     ...errorResponses(400, 401, 403, 404),
@@ -364,10 +372,15 @@ const RankedSchema = z.object({
   volume: z.number().int().openapi({ description: 'Cases concluded in the month' }),
   onTime: z.number().int(),
   onTimeRate: z.number(),
-  points: z.number().openapi({ description: '60·(average − 1)/4 + 30·onTimeRate + 10·volume/highest volume (docs/ratings.md)' }),
+  points: z
+    .number()
+    .openapi({ description: '60·(average − 1)/4 + 30·onTimeRate + 10·volume/highest volume (docs/ratings.md)' }),
 });
 
-const RankingListSchema = z.object({ ranked: z.array(RankedSchema), unranked: z.number().int().openapi({ description: 'Rated, but fewer times than the minimum' }) });
+const RankingListSchema = z.object({
+  ranked: z.array(RankedSchema),
+  unranked: z.number().int().openapi({ description: 'Rated, but fewer times than the minimum' }),
+});
 
 const RankingsSchema = z
   .object({
@@ -390,7 +403,9 @@ const rankingsRoute = protectedRoute({
   path: '/v1/supervision/rankings',
   tags: ['supervision'],
   summary: "A month's 群众满意窗口 (windows) and 为民服务标兵 (operators), from ratings, on-time rate and volume",
-  description: 'Within your centre\'s subtree. Ranked: at least RANKING_MINIMUM_RATINGS ratings in the month. The formula and its tie-break: docs/ratings.md.',
+  description:
+    "Within your centre's subtree. Ranked: at least RANKING_MINIMUM_RATINGS ratings in the month. " +
+    'The formula and its tie-break: docs/ratings.md.',
   scopes: SUPERVISION_SCOPES,
   request: { query: CentreQuery.extend({ month: MonthSchema.optional() }) },
   responses: {
@@ -525,7 +540,9 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const services = c.get('services');
     const query = c.req.valid('query');
     const scope = await scopeOf(c, query.centre);
-    const rankings: Rankings = await monthlyRankings(services.db, scope, query.month ?? chinaToday(services.clock.now()).slice(0, 7), services.config.ratings.rankingMinimumRatings);
+    const month = query.month ?? chinaToday(services.clock.now()).slice(0, 7);
+    const minimum = services.config.ratings.rankingMinimumRatings;
+    const rankings: Rankings = await monthlyRankings(services.db, scope, month, minimum);
     await auditRead(c, 'supervision.read', ['rankings'], scope);
     return c.json(rankings, 200);
   });
@@ -540,10 +557,12 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const warnings = await currentWarnings(c, today, scope);
     const centres = scope === null ? null : await centreStatistics(services.db, await services.access.reference.centreDirectory(services.db), scope, period, today);
     const ratings = await ratingFigures(services.db, scope, period, 'centre', today);
-    const rankings = await monthlyRankings(services.db, scope, period.to.slice(0, 7), services.config.ratings.rankingMinimumRatings);
+    const minimum = services.config.ratings.rankingMinimumRatings;
+    const rankings = await monthlyRankings(services.db, scope, period.to.slice(0, 7), minimum);
     await auditRead(c, 'supervision.view', ['warnings', 'summary', 'ratings', 'rankings'], scope);
     const nonce = randomBytes(16).toString('base64');
-    const html = await renderSupervisionPage({ today, viewer: c.get('principal').clientId, summary, warnings, centres, ratings, rankings, nonce });
+    const viewer = c.get('principal').clientId;
+    const html = await renderSupervisionPage({ today, viewer, summary, warnings, centres, ratings, rankings, nonce });
     c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
     return c.html(html, 200);
   });
