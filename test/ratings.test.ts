@@ -80,6 +80,12 @@ async function refused(response: Response, status: number, code: string): Promis
 
 const put = (path: string, body: unknown) => call(admin, path, { method: 'PUT', body });
 const supervising = (operatorId: string) => ({ 'onewindow-operator': operatorId, 'onewindow-purpose': 'supervision' });
+/** A centre's list of ratings, read by `operatorId` at `caller`'s desk. */
+const ratingsAt = (caller: Caller, operatorId: string, query = '') =>
+  call(caller, `/v1/ratings${query}`, { headers: supervising(operatorId) });
+/** A follow-up answered by `operatorId` at `caller`'s desk. */
+const answerAt = (caller: Caller, operatorId: string, ratingId: string, answer: string, contacted = true) =>
+  call(caller, `/v1/ratings/${ratingId}/follow-up`, { body: { answer, contacted }, headers: supervising(operatorId) });
 
 function rate(body: Record<string, unknown>): Promise<Response> {
   return gw.request('/v1/progress/rating', { method: 'POST', headers: json, body: JSON.stringify(body) });
@@ -275,21 +281,21 @@ describe('a 差评 and its follow-up', () => {
     expect(audits).toEqual([expect.objectContaining({ action: 'rating.read', subjectRef: y4!.subjectId, caseRef: seeded['Y4']!.caseNumber, operatorId: 'director-y', outcome: 'allowed' })]);
 
     // All ratings of the centre without a status; the city supervisor reads them too.
-    const all = await ok<{ ratings: unknown[] }>(await call(windows.yanta, '/v1/ratings', { headers: supervising('director-y') }));
+    const all = await ok<{ ratings: unknown[] }>(await ratingsAt(windows.yanta, 'director-y'));
     expect(all.ratings).toHaveLength(5);
-    const city = await ok<{ ratings: { id: string }[] }>(await call(windows.city, `/v1/ratings?centre=${YANTA}&status=open`, { headers: supervising('supervisor-c') }));
+    const city = await ok<{ ratings: { id: string }[] }>(await ratingsAt(windows.city, 'supervisor-c', `?centre=${YANTA}&status=open`));
     expect(city.ratings.map((rating) => rating.id)).toEqual([ratingId]);
   });
 
   it("refuses a clerk, and answers another centre's users as if the rating did not exist", async () => {
-    await refused(await call(windows.yanta, '/v1/ratings', { headers: supervising('clerk-1') }), 403, 'operator_unknown');
-    await refused(await call(windows.yanta, `/v1/ratings/${ratingId}/follow-up`, { body: { answer: '已处理', contacted: true }, headers: supervising('clerk-1') }), 403, 'operator_unknown');
-    await refused(await call(windows.weiyang, `/v1/ratings?centre=${YANTA}`, { headers: supervising('director-w') }), 404, 'not_found');
-    const other = await refused(await call(windows.weiyang, `/v1/ratings/${ratingId}/follow-up`, { body: { answer: '已处理', contacted: true }, headers: supervising('director-w') }), 404, 'not_found');
-    const missing = await refused(await call(windows.weiyang, '/v1/ratings/rat_AAAAAAAAAAAAAAAA/follow-up', { body: { answer: '已处理', contacted: true }, headers: supervising('director-w') }), 404, 'not_found');
+    await refused(await ratingsAt(windows.yanta, 'clerk-1'), 403, 'operator_unknown');
+    await refused(await answerAt(windows.yanta, 'clerk-1', ratingId, '已处理'), 403, 'operator_unknown');
+    await refused(await ratingsAt(windows.weiyang, 'director-w', `?centre=${YANTA}`), 404, 'not_found');
+    const other = await refused(await answerAt(windows.weiyang, 'director-w', ratingId, '已处理'), 404, 'not_found');
+    const missing = await refused(await answerAt(windows.weiyang, 'director-w', 'rat_AAAAAAAAAAAAAAAA', '已处理'), 404, 'not_found');
     expect(other.detail).toBe(missing.detail);
     // The centre above reads it but does not answer for the centre.
-    await refused(await call(windows.city, `/v1/ratings/${ratingId}/follow-up`, { body: { answer: '已处理', contacted: true }, headers: supervising('supervisor-c') }), 403, 'rating_answered_at_its_centre');
+    await refused(await answerAt(windows.city, 'supervisor-c', ratingId, '已处理'), 403, 'rating_answered_at_its_centre');
     const [row] = await gw.services.db.select().from(caseRatings).where(eq(caseRatings.id, ratingId));
     expect(row).toMatchObject({ followUpStatus: 'open', followUpAnswer: null });
     // Each refusal is on the record.
@@ -323,7 +329,7 @@ describe('a 差评 and its follow-up', () => {
     ]);
     // Not in another centre's warnings.
     expect((await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${WEIYANG}`))).ratingFollowUps).toEqual([]);
-    const listed = await ok<{ ratings: { id: string }[] }>(await call(windows.yanta, '/v1/ratings?status=overdue', { headers: supervising('director-y') }));
+    const listed = await ok<{ ratings: { id: string }[] }>(await ratingsAt(windows.yanta, 'director-y', '?status=overdue'));
     expect(listed.ratings.map((rating) => rating.id)).toEqual([ratingId]);
     const page = await (await call(auditor, `/supervision?from=2026-12-01&to=2026-12-24&centre=${CITY}`)).text();
     expect(page).toContain(`data-rating="${ratingId}"`);
@@ -331,12 +337,12 @@ describe('a 差评 and its follow-up', () => {
 
   it("is answered by the centre's director once; the applicant reads the answer in the look-up", async () => {
     const answered = await ok<{ followUp: Record<string, unknown> }>(
-      await call(windows.yanta, `/v1/ratings/${ratingId}/follow-up`, { body: { answer: '已电话联系申请人致歉，窗口已增设材料预审。', contacted: true }, headers: supervising('director-y') }),
+      await answerAt(windows.yanta, 'director-y', ratingId, '已电话联系申请人致歉，窗口已增设材料预审。'),
     );
     expect(answered.followUp).toEqual({ state: 'answered', dueOn: '2026-12-23', answer: '已电话联系申请人致歉，窗口已增设材料预审。', contacted: true, answeredAt: '2026-12-24T02:00:00.000Z', answeredBy: 'director-y' });
-    await refused(await call(windows.yanta, `/v1/ratings/${ratingId}/follow-up`, { body: { answer: '再次答复', contacted: true }, headers: supervising('director-y') }), 409, 'rating_follow_up_not_open');
+    await refused(await answerAt(windows.yanta, 'director-y', ratingId, '再次答复'), 409, 'rating_follow_up_not_open');
     const [good] = await gw.services.db.select({ id: caseRatings.id }).from(caseRatings).where(eq(caseRatings.caseId, seeded['Y1']!.id));
-    await refused(await call(windows.yanta, `/v1/ratings/${good!.id}/follow-up`, { body: { answer: '无需回访', contacted: false }, headers: supervising('director-y') }), 409, 'rating_follow_up_not_open');
+    await refused(await answerAt(windows.yanta, 'director-y', good!.id, '无需回访', false), 409, 'rating_follow_up_not_open');
     const progress = await ok<{ rating: { followUp: { state: string; answer: string } } }>(await lookUp(seeded['Y4']!.caseNumber, seeded['Y4']!.check));
     expect(progress.rating.followUp).toMatchObject({ state: 'answered', answer: '已电话联系申请人致歉，窗口已增设材料预审。' });
     expect((await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${CITY}`))).ratingFollowUps).toEqual([]);

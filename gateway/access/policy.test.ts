@@ -249,7 +249,8 @@ describe('cases by position in the centre tree', () => {
   });
 
   // A 差评 of a case handled at A: read by A's and C's directors and supervisors, answered at A only.
-  const ratingRows: [centre: string, action: 'rating.read' | 'rating.follow_up', operatorId: string | null, expected: true | DenyReason][] = [
+  type RatingRow = [centre: string, action: 'rating.read' | 'rating.follow_up', operatorId: string | null, expected: true | DenyReason];
+  const ratingRows: RatingRow[] = [
     ['A', 'rating.read', 'director', true],
     ['A', 'rating.follow_up', 'director', true],
     ['A', 'rating.follow_up', 'supervisor', true],
@@ -263,14 +264,21 @@ describe('cases by position in the centre tree', () => {
   ];
   it.each(ratingRows)('a window at %s: %s by %s', (centre, action, operatorId, expected) => {
     const { principal, facts } = windowAt(centre);
-    const decision = decide({ principal, action, resource: { kind: 'rating', centreCode: 'A' }, purpose: asked(operatorId, 'supervision'), facts });
+    const resource = { kind: 'rating', centreCode: 'A' } as const;
+    const decision = decide({ principal, action, resource, purpose: asked(operatorId, 'supervision'), facts });
     if (expected === true) expect(decision).toMatchObject({ allowed: true });
     else expect(decision).toMatchObject({ allowed: false, reason: expected });
   });
 
   it('shows ratings to no department, auditor or window of no centre', () => {
     for (const actor of ['psb', 'auditor', 'admin', 'window'] as const) {
-      const decision = decide({ principal: actors[actor], action: 'rating.read', resource: { kind: 'rating', centreCode: 'A' }, purpose: asked('director', 'supervision'), facts: factsOf(actor) });
+      const decision = decide({
+        principal: actors[actor],
+        action: 'rating.read',
+        resource: { kind: 'rating', centreCode: 'A' },
+        purpose: asked('director', 'supervision'),
+        facts: factsOf(actor),
+      });
       expect(decision).toMatchObject({ allowed: false, reason: 'not_visible' });
     }
   });

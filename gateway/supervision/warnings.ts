@@ -172,7 +172,13 @@ export interface SupervisionWarnings {
   warningShare: number;
   /** Years the figures touch whose holidays are not loaded: their days count by weekday alone. */
   provisionalYears: number[];
-  counts: { overdue: number; approaching: number; deferredMaterialsOverdue: number; cancellationsByHand: number; ratingFollowUpsOverdue: number };
+  counts: {
+    overdue: number;
+    approaching: number;
+    deferredMaterialsOverdue: number;
+    cancellationsByHand: number;
+    ratingFollowUpsOverdue: number;
+  };
   cases: CaseDeadlineWarning[];
   deferredMaterials: DeferredMaterialWarning[];
   cancellations: CancellationWarning[];
