@@ -13,7 +13,14 @@
  */
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEntries, caseEvents, caseRatings, cases, progressLookupFailures, subjects } from '../gateway/db/schema.js';
+import {
+  auditEntries,
+  caseEvents,
+  caseRatings,
+  cases,
+  progressLookupFailures,
+  subjects,
+} from '../gateway/db/schema.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { rank } from '../gateway/ratings/figures.js';
 import { ensureCalendarYears, seedCase, seedDelivery, seedSubject } from '../gateway/supervision/test-fixtures.js';
@@ -59,7 +66,13 @@ interface SeededCase {
 /** Rated in the figures: Yanta's window (clerk-1: Y1–Y3, clerk-2: Y4–Y5) and Weiyang's (clerk-w: W1–W3). */
 const seeded: Record<string, SeededCase> = {};
 
-async function call(caller: Caller, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+interface CallInit {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+async function call(caller: Caller, path: string, init: CallInit = {}): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: bearer(await caller.token(), { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
@@ -68,7 +81,9 @@ async function call(caller: Caller, path: string, init: { method?: string; body?
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status) {
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  }
   return (await response.json()) as T;
 }
 
@@ -102,7 +117,13 @@ async function windowAt(code: string): Promise<Caller> {
 }
 
 /** A case of `window` at `centre`, opened by `operatorId`; completed on 12-10 (on time: due 12-15; late: due 12-08). */
-async function seedCompleted(window: Caller, centre: string, operatorId: string, options: { onTime: boolean; status?: 'completed' | 'in_progress'; department?: string }): Promise<SeededCase> {
+interface SeedOptions {
+  onTime: boolean;
+  status?: 'completed' | 'in_progress';
+  department?: string;
+}
+
+async function seedCompleted(window: Caller, centre: string, operatorId: string, options: SeedOptions): Promise<SeededCase> {
   const db = gw.services.db;
   const subjectId = await seedSubject(db);
   const status = options.status ?? 'completed';
@@ -114,9 +135,19 @@ async function seedCompleted(window: Caller, centre: string, operatorId: string,
     dueOn: options.onTime ? '2026-12-15' : '2026-12-08',
     completedOn: status === 'completed' ? '2026-12-10' : null,
   });
-  await db.update(cases).set({ clientId: window.id, centreCode: centre, acceptingCentreCode: centre, operatorId }).where(eq(cases.id, created.id));
-  await seedDelivery(db, created.id, { department: options.department ?? 'NRB', status: 'delivered', departmentStatus: status === 'completed' ? 'completed' : 'in_progress' });
-  const [subject] = await db.select({ identifier: subjects.identifier }).from(subjects).where(eq(subjects.id, subjectId));
+  await db
+    .update(cases)
+    .set({ clientId: window.id, centreCode: centre, acceptingCentreCode: centre, operatorId })
+    .where(eq(cases.id, created.id));
+  await seedDelivery(db, created.id, {
+    department: options.department ?? 'NRB',
+    status: 'delivered',
+    departmentStatus: status === 'completed' ? 'completed' : 'in_progress',
+  });
+  const [subject] = await db
+    .select({ identifier: subjects.identifier })
+    .from(subjects)
+    .where(eq(subjects.id, subjectId));
   return { ...created, check: subject!.identifier.slice(-4) };
 }
 
@@ -129,7 +160,12 @@ async function rowsWritten(caseId: string) {
 }
 
 beforeAll(async () => {
-  const environment = { DELIVERY_WORKER: 'false', NOTIFICATION_WORKER: 'false', PROGRESS_MAX_FAILURES: '3', PROGRESS_LOOKUPS_PER_MINUTE: '1000' };
+  const environment = {
+    DELIVERY_WORKER: 'false',
+    NOTIFICATION_WORKER: 'false',
+    PROGRESS_MAX_FAILURES: '3',
+    PROGRESS_LOOKUPS_PER_MINUTE: '1000',
+  };
   gw = await createTestGateway(environment, { clock });
   await ensureCalendarYears(gw.services.db, gw.services.calendar, [2026]);
   admin = callerOf((await gw.createClient('admin')).client, ['centres:admin', 'clients:admin']);
@@ -172,7 +208,10 @@ describe('rating a case through the progress look-up', () => {
     const open = await seedCompleted(windows.yanta, YANTA, 'clerk-1', { onTime: true, status: 'in_progress' });
     const before = await rowsWritten(open.id);
     const problem = await refused(await rate({ caseNumber: open.caseNumber, check: open.check, score: 5 }), 409, 'case_not_rateable');
-    expect(problem).toMatchObject({ caseStatus: 'in_progress', message: { zh: expect.stringContaining('“办理中”，办结后才能评价'), en: expect.stringContaining('is in_progress') } });
+    expect(problem).toMatchObject({
+      caseStatus: 'in_progress',
+      message: { zh: expect.stringContaining('“办理中”，办结后才能评价'), en: expect.stringContaining('is in_progress') },
+    });
     expect(await rowsWritten(open.id)).toEqual(before);
     const progress = await ok<{ canRate: boolean; rating: unknown }>(await lookUp(open.caseNumber, open.check));
     expect(progress).toMatchObject({ canRate: false, rating: null });
@@ -225,12 +264,18 @@ describe('rating a case through the progress look-up', () => {
     expect(wrongCheck.detail).toBe(unknown.detail);
     expect((await rowsWritten(id)).ratings).toBe(0);
     // The wrong check is on the applicant's access log.
-    const [denied] = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.rating'), eq(auditEntries.outcome, 'denied'), eq(auditEntries.caseRef, caseNumber)));
+    const [denied] = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'case.rating'), eq(auditEntries.outcome, 'denied'), eq(auditEntries.caseRef, caseNumber)));
     expect(denied?.fields).toContain('refused:wrong_check');
     // PROGRESS_MAX_FAILURES is 3 here: one more wrong rating and one wrong look-up lock the number for both doors.
     await refused(await rate({ caseNumber, check: wrong, score: 5 }), 404, 'not_found');
     await refused(await lookUp(caseNumber, wrong), 404, 'not_found');
-    const [failures] = await gw.services.db.select({ n: count() }).from(progressLookupFailures).where(eq(progressLookupFailures.caseNumber, caseNumber));
+    const [failures] = await gw.services.db
+      .select({ n: count() })
+      .from(progressLookupFailures)
+      .where(eq(progressLookupFailures.caseNumber, caseNumber));
     expect(failures?.n).toBe(3);
     await refused(await lookUp(caseNumber, check), 429, 'rate_limited');
     await refused(await rate({ caseNumber, check, score: 5 }), 429, 'rate_limited');
@@ -299,7 +344,13 @@ describe('a 差评 and its follow-up', () => {
     const [row] = await gw.services.db.select().from(caseRatings).where(eq(caseRatings.id, ratingId));
     expect(row).toMatchObject({ followUpStatus: 'open', followUpAnswer: null });
     // Each refusal is on the record.
-    const refusals = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'rating.follow_up'), eq(auditEntries.outcome, 'not_found')));
+    const refusals = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'rating.follow_up'), eq(auditEntries.outcome, 'not_found')));
+    // The other centre's try at an existing rating is on the applicant's access log.
+    const [y4Subject] = await gw.services.db.select({ subjectId: cases.subjectId }).from(cases).where(eq(cases.id, seeded['Y4']!.id));
+    expect(refusals.filter((entry) => entry.subjectRef === y4Subject!.subjectId)).toHaveLength(1);
     expect(refusals.length).toBeGreaterThanOrEqual(2);
   });
 
