@@ -25,6 +25,7 @@ import { registerDocsRoutes } from './operations/docs-routes.js';
 import { ApiError, handleError } from './platform/errors.js';
 import { registerHealthRoutes } from './operations/health-routes.js';
 import { requestContext } from './platform/request-context.js';
+import { registerRatingRoutes } from './ratings/routes.js';
 import type { GatewayServices } from './services.js';
 import { registerSupervisionRoutes } from './supervision/routes.js';
 
@@ -63,6 +64,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerDispatchRoutes(app);
   registerNotificationRoutes(app);
   registerProgressRoutes(app);
+  registerRatingRoutes(app);
 
   // Built once from the routes registered above: a known path with another method is 405, not 404.
   app.notFound(answerUnrouted(allowedMethodsTable(app.routes)));

@@ -170,6 +170,10 @@ export const configSchema = z
     PROGRESS_MAX_FAILURES: integer(1, 1000).default(5),
     /** Share of a case's promised working days used at which supervision warns that it is approaching its deadline. */
     SUPERVISION_WARNING_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
+    /** Working days a centre has to answer the follow-up of a bad rating (差评) before supervision warns. */
+    RATING_FOLLOW_UP_WORKING_DAYS: integer(1, 30).default(3),
+    /** Ratings a window or operator needs in a month to be ranked (群众满意窗口, 为民服务标兵). */
+    RANKING_MINIMUM_RATINGS: integer(1, 10_000).default(3),
     /**
      * Seed the demo clients (with well-known secrets) at start. Turn off in production. On a
      * non-loopback HOST the demo is refused unless forced (`force`): anyone who can reach the
@@ -273,6 +277,8 @@ export interface Config {
   rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number; trustedProxies: TrustedProxies };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
   supervision: { warningShare: number };
+  /** Satisfaction ratings (gateway/ratings): the follow-up deadline of a 差评 and the rankings' minimum volume. */
+  ratings: { followUpWorkingDays: number; rankingMinimumRatings: number };
   departments: {
     list: DepartmentConfig[];
     /** Where department base URLs may point (SSRF guard). */
@@ -429,6 +435,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       trustedProxies: env.TRUSTED_PROXIES,
     },
     supervision: { warningShare: env.SUPERVISION_WARNING_SHARE },
+    ratings: {
+      followUpWorkingDays: env.RATING_FOLLOW_UP_WORKING_DAYS,
+      rankingMinimumRatings: env.RANKING_MINIMUM_RATINGS,
+    },
     departments: {
       list: departments.departments,
       urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },

@@ -21,7 +21,7 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } fr
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import type { DecisionEvent } from '../gateway/access/context.js';
 import { PERSONAL_DATA_EXTENSION } from '../gateway/auth/protected-route.js';
-import { accessRequests, auditEntries, certificates, materialTypeGrants, materials } from '../gateway/db/schema.js';
+import { accessRequests, auditEntries, caseRatings, certificates, materialTypeGrants, materials } from '../gateway/db/schema.js';
 import { buildOpenApiDocument } from '../gateway/operations/docs-routes.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
@@ -351,7 +351,7 @@ interface Exercise {
   status?: number;
 }
 
-const state = { caseId: '', caseNumber: '', coverageMaterial: '', citizenToken: '' };
+const state = { caseId: '', caseNumber: '', coverageMaterial: '', citizenToken: '', ratingId: '' };
 
 const personalOperations: Record<string, Exercise> = {
   'POST /v1/subjects/resolve': { token: () => tokens.windowA, path: () => '/v1/subjects/resolve', body: () => ZHANG_SAN, headers: PURPOSE },
@@ -417,6 +417,16 @@ const personalOperations: Record<string, Exercise> = {
     token: () => tokens.windowB,
     path: () => `/v1/cases/${state.caseId}/result/collection`,
     body: () => ({ pickupCode: '123456' }),
+    status: 404,
+  },
+  // A window of no centre: no centre's ratings are its to read; refused like a missing centre, on the record.
+  'GET /v1/ratings': { token: () => tokens.windowA, path: () => '/v1/ratings?centre=610113000', headers: { 'onewindow-purpose': 'supervision' }, status: 404 },
+  // Another window cannot answer the follow-up of the case's 差评 (seeded in the loop): refused like a missing rating.
+  'POST /v1/ratings/{ratingId}/follow-up': {
+    token: () => tokens.windowB,
+    path: () => `/v1/ratings/${state.ratingId}/follow-up`,
+    body: () => ({ answer: '已回访', contacted: true }),
+    headers: { 'onewindow-purpose': 'supervision' },
     status: 404,
   },
   'POST /v1/case-status-callbacks': {
@@ -505,6 +515,9 @@ const withoutPersonalData: Record<string, string> = {
   'GET /v1/notifications': 'the notification outbox for operations: case numbers, templates and statuses, numbers masked',
   'POST /v1/notifications/{id}/retry': 'outbox administration',
   'POST /v1/deliveries/{id}/cancellation-handled': 'outbox administration',
+  'POST /v1/progress/rating': 'public by design: the applicant rates their own case with the look-up’s second factor; the answer echoes only the score; refusals audited (test/ratings.test.ts)',
+  'GET /v1/supervision/ratings': 'rating figures per centre, department, window, operator or item; no comments, no applicants',
+  'GET /v1/supervision/rankings': 'monthly rankings of windows and operators (staff), no applicant data',
   'POST /v1/progress': 'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
 };
 
@@ -533,6 +546,14 @@ describe('route coverage: every personal-data route consults the access policy',
         if (key === 'GET /v1/me/access-log') {
           const minted = await gw.services.tokens.issueForSubject({ id: clientIds.windowA, kind: 'window', departmentCode: null }, subjectId, 300);
           state.citizenToken = minted.accessToken;
+        }
+        if (key === 'POST /v1/ratings/{ratingId}/follow-up') {
+          // A 差评 of the coverage case, written as the applicant's rating would be (the case is not completed here).
+          state.ratingId = 'rat_coverage00000000';
+          await gw.services.db.insert(caseRatings).values({
+            id: state.ratingId, caseId: state.caseId, caseNumber: state.caseNumber, score: 1, itemCode: 'household_move_in', clientId: clientIds.windowA,
+            completedOn: '2026-12-18', onTime: true, ratedAt: new Date(), ratedOn: '2026-12-18', followUpStatus: 'open', followUpDueOn: '2026-12-23',
+          });
         }
         const response = await send(exercise.token(), method, exercise.path(), { ...(exercise.body ? { body: exercise.body() } : {}), headers: exercise.headers ?? {}, requestId });
         const text = await response.text();

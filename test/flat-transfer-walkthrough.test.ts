@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../gateway/config.js';
-import { caseEvents, cases, deliveries } from '../gateway/db/schema.js';
+import { caseEvents, caseRatings, cases, deliveries } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
@@ -97,6 +97,12 @@ describe("the README's flat-transfer walk-through", () => {
     expect(out).toContain('{"status":"ready_for_pickup","pickupCode":null}');
     expect(out).toContain('refused as expected: 422 pickup_code_mismatch');
     expect(out).toContain('{"status":"collected"}');
+    // 李梅 rates the collected case: a 差评, answered by the town centre's director, read back in the look-up.
+    expect(out).toContain('{"score":2,"followUp":{"state":"open","dueOn":"2026-12-21"},"zh":"感谢您的评价。服务中心将在2026-12-21前回访并答复您反映的问题。"}');
+    expect(out).toContain('refused as expected: 409 rating_exists');
+    expect(out).toContain('refused as expected: 403 operator_unknown');
+    expect(out).toContain('{"state":"answered","dueOn":"2026-12-21","answeredBy":"director-0013"}');
+    expect(out).toContain('{"canRate":false,"rating":{"score":2,"answer":"已致电申请人致歉，取件叫号屏已修复。"}}');
   });
 
   it('left the case where the story says: refused on the fixed day with the PSB’s reason kept verbatim', async () => {
@@ -115,6 +121,19 @@ describe("the README's flat-transfer walk-through", () => {
     const [moved] = await db.select().from(cases).where(eq(cases.itemCode, 'household_move_in'));
     expect(moved).toMatchObject({ status: 'completed', completedOn: '2026-12-16' });
     const moveKinds = (await db.select({ kind: caseEvents.kind }).from(caseEvents).where(eq(caseEvents.caseId, moved?.id ?? ''))).map((event) => event.kind);
-    expect(moveKinds).toEqual(expect.arrayContaining(['completed', 'result_ready', 'result_collected']));
+    expect(moveKinds).toEqual(expect.arrayContaining(['completed', 'result_ready', 'result_collected', 'rated', 'rating_answered']));
+    const [rating] = await db.select().from(caseRatings).where(eq(caseRatings.caseId, moved?.id ?? ''));
+    expect(rating).toMatchObject({
+      score: 2,
+      centreCode: '610113001',
+      operatorId: 'clerk-0042',
+      departments: ['PSB'],
+      onTime: true,
+      ratedOn: '2026-12-16',
+      followUpStatus: 'answered',
+      followUpDueOn: '2026-12-21',
+      followUpContacted: true,
+      followUpOperatorId: 'director-0013',
+    });
   });
 });

@@ -26,6 +26,8 @@ const PUBLIC_BY_DESIGN = new Set([
   // Applicants have no client credentials; they prove the case is theirs with a second factor,
   // under rate limits.
   'POST /v1/progress',
+  // …and rate it once completed (好差评), with the same second factor and the same limits.
+  'POST /v1/progress/rating',
 ]);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;

@@ -10,7 +10,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, bilingualError } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import type { ReferenceData } from './reference-data.js';
 import { type Decision, type DenyReason, type GrantFacts, type PolicyAction, type PolicyResource, decide, refusedForWantOfGrant } from './policy.js';
@@ -173,6 +173,11 @@ export function refusal(decision: Extract<Decision, { allowed: false }>, resourc
     supervision_only: () =>
       new ApiError('supervision_only', 'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.'),
     read_only_here: () => new ApiError('case_handled_elsewhere', 'This case is handled at another centre now: it can be read here but changed only there.'),
+    answered_at_its_centre: () =>
+      bilingualError('rating_answered_at_its_centre', {
+        zh: '差评回访由被评价办件所在的中心答复，上级中心只能查看。',
+        en: 'The follow-up of a bad rating is answered by the centre of the rated case; a centre above reads it only.',
+      }),
   };
   return messages[decision.reason]();
 }

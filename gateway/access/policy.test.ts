@@ -248,6 +248,41 @@ describe('cases by position in the centre tree', () => {
     else expect(decision).toMatchObject({ allowed: false, reason: expected });
   });
 
+  // A 差评 of a case handled at A: read by A's and C's directors and supervisors, answered at A only.
+  type RatingRow = [centre: string, action: 'rating.read' | 'rating.follow_up', operatorId: string | null, expected: true | DenyReason];
+  const ratingRows: RatingRow[] = [
+    ['A', 'rating.read', 'director', true],
+    ['A', 'rating.follow_up', 'director', true],
+    ['A', 'rating.follow_up', 'supervisor', true],
+    ['A', 'rating.read', 'clerk', 'operator_unknown'], // clerks do not answer for the centre
+    ['A', 'rating.follow_up', null, 'operator_required'],
+    ['C', 'rating.read', 'supervisor', true], // the city reads…
+    ['C', 'rating.follow_up', 'supervisor', 'answered_at_its_centre'], // …but does not answer for A
+    ['A1', 'rating.read', 'director', 'not_visible'], // a centre below sees nothing of it
+    ['B', 'rating.read', 'director', 'not_visible'], // nor a sibling
+    ['B', 'rating.follow_up', 'director', 'not_visible'],
+  ];
+  it.each(ratingRows)('a window at %s: %s by %s', (centre, action, operatorId, expected) => {
+    const { principal, facts } = windowAt(centre);
+    const resource = { kind: 'rating', centreCode: 'A' } as const;
+    const decision = decide({ principal, action, resource, purpose: asked(operatorId, 'supervision'), facts });
+    if (expected === true) expect(decision).toMatchObject({ allowed: true });
+    else expect(decision).toMatchObject({ allowed: false, reason: expected });
+  });
+
+  it('shows ratings to no department, auditor or window of no centre', () => {
+    for (const actor of ['psb', 'auditor', 'admin', 'window'] as const) {
+      const decision = decide({
+        principal: actors[actor],
+        action: 'rating.read',
+        resource: { kind: 'rating', centreCode: 'A' },
+        purpose: asked('director', 'supervision'),
+        facts: factsOf(actor),
+      });
+      expect(decision).toMatchObject({ allowed: false, reason: 'not_visible' });
+    }
+  });
+
   it('opens cases at a centre only by its handling operators', () => {
     const { principal, facts } = windowAt('A1');
     const open = (purpose: AccessPurpose) => decide({ principal, action: 'case.open', resource: { kind: 'case', case: escalated }, purpose, facts });

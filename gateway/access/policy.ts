@@ -24,6 +24,8 @@
  *   registered at its centre; none, or an unknown or disabled one, is refused, not just recorded.
  * - Only the owning department changes who may read its resource (sharing type, conditions,
  *   field sensitivity, owner); any other publisher changes the technical description only.
+ * - A rating of a case (好差评) and its follow-up are read by a centre director or supervisor at the
+ *   rated case's centre or above, and answered only at that centre; other centres see nothing of it.
  * - A citizen's token reads that citizen's own access log and nothing else; a window mints one
  *   only at the applicant's own request, with the applicant's identity verified.
  * Auditors and administrators never see personal data through these actions.
@@ -109,7 +111,9 @@ export type PolicyResource =
   | { kind: 'department_resource'; code: string }
   | { kind: 'case'; case: CaseFacts }
   | { kind: 'contract'; contract: ContractTermsFacts }
-  | { kind: 'access_log'; subjectId: string };
+  | { kind: 'access_log'; subjectId: string }
+  /** A case's rating (好差评): where the rated case was handled (null: a window of no centre). */
+  | { kind: 'rating'; centreCode: string | null };
 
 export type PolicyAction =
   /** Find or create a subject by identifier, read it, link department identifiers. */
@@ -136,7 +140,11 @@ export type PolicyAction =
   /** Read a subject's access log: an auditor, or the citizen with their own token. */
   | 'access_log.read'
   /** Issue a citizen a token for their own access log. */
-  | 'access_log.issue';
+  | 'access_log.issue'
+  /** Read ratings with the applicants' comments and their follow-ups (a centre's subtree). */
+  | 'rating.read'
+  /** Answer the follow-up of a bad rating (差评). */
+  | 'rating.follow_up';
 
 /** Why a request was refused; each maps to one stable error code where a route reports it. */
 export type DenyReason =
@@ -159,7 +167,9 @@ export type DenyReason =
   /** An ancestor centre reads a case for supervision only (purpose, role). */
   | 'supervision_only'
   /** The case can be read here but is changed only at the centre handling it. */
-  | 'read_only_here';
+  | 'read_only_here'
+  /** A rating is read above its centre but answered only there. */
+  | 'answered_at_its_centre';
 
 export type Decision =
   | { allowed: true; rule: string; grantId: string | null }
@@ -249,6 +259,11 @@ function materialChange(principal: Principal, material: MaterialFacts): Decision
 /** Where the caller's centres stand to a case's centres: at one of them, above one, or elsewhere. */
 function casePosition(centres: CentreFacts, facts: CaseFacts): 'at' | 'above' | 'elsewhere' {
   const caseCentres = [facts.centreCode, facts.acceptingCentreCode].filter((code): code is string => code !== null);
+  return centrePosition(centres, caseCentres);
+}
+
+/** Where the caller's centres stand to the given ones: at one of them, above one, or elsewhere. */
+function centrePosition(centres: CentreFacts, caseCentres: readonly string[]): 'at' | 'above' | 'elsewhere' {
   if (caseCentres.some((code) => centres.own.includes(code))) return 'at';
   for (const own of centres.own) {
     const ownPath = centres.pathOf(own);
@@ -320,6 +335,31 @@ function contractPublish(principal: Principal, contract: ContractTermsFacts): De
   return deny('contract.client_kind', 'wrong_client_kind');
 }
 
+/** Who answers for a centre's ratings: its director and its supervisors (督查), not the clerks. */
+const RATING_ROLES: ReadonlySet<OperatorRole> = new Set(['centre_director', 'supervisor']);
+
+function ratingDecision(
+  action: 'rating.read' | 'rating.follow_up',
+  principal: Principal,
+  centreCode: string | null,
+  facts: GrantFacts,
+  purpose: AccessPurpose | null,
+): Decision {
+  if (principal.kind !== 'window' || centreCode === null) return deny('rating.not_a_centre_window', 'not_visible');
+  const position = centrePosition(facts.centres, [centreCode]);
+  if (position === 'elsewhere') return deny('rating.other_centre', 'not_visible');
+  const role = purpose?.operatorId ? facts.centres.operatorRole(purpose.operatorId) : undefined;
+  if (role === undefined || !RATING_ROLES.has(role)) {
+    return deny('rating.directors_and_supervisors_only', 'operator_unknown');
+  }
+  if (action === 'rating.read') {
+    return allow(position === 'at' ? 'rating.its_centre_reads' : 'rating.centre_above_reads');
+  }
+  return position === 'at'
+    ? allow('rating.its_centre_answers')
+    : deny('rating.answered_at_its_centre', 'answered_at_its_centre');
+}
+
 /** The decision. Every branch names its rule, so an audit entry or a test can say which one applied. */
 export function decide(request: PolicyRequest): Decision {
   const { principal, action, resource, purpose, facts } = request;
@@ -381,6 +421,10 @@ export function decide(request: PolicyRequest): Decision {
     case 'access_log.issue':
       if (principal.kind !== 'window') return deny('access_log.issued_by_windows', 'wrong_client_kind');
       return purpose?.purpose === 'subject_request' ? allow('access_log.at_subject_request') : deny('access_log.subject_request_only', 'purpose_required');
+    case 'rating.read':
+    case 'rating.follow_up':
+      if (resource.kind !== 'rating') break;
+      return ratingDecision(action, principal, resource.centreCode, facts, purpose);
   }
   // An action asked about a resource it does not apply to is a programming error; refuse it.
   return deny(`${action}.resource_mismatch`, 'not_visible');

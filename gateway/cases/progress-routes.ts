@@ -1,6 +1,7 @@
 /**
- * The applicant's progress look-up: public by design (a citizen has no client credentials), so it
- * is rate limited per address, and wrong guesses lock the case number (see progress.ts).
+ * The applicant's progress look-up and rating (好差评): public by design (a citizen has no client
+ * credentials), so both are rate limited per address together, and wrong guesses lock the case
+ * number whichever door they came through (see proof.ts).
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -9,6 +10,7 @@ import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit }
 import { errorResponses, publicRoute } from '../platform/routes.js';
 import type { AppServices } from '../platform/context.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
+import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
 import { lookUpProgress } from './progress.js';
 
 const limiters = new WeakMap<AppServices, FixedWindowLimiter>();
@@ -22,6 +24,30 @@ function limiterOf(c: Context<AppEnv>): FixedWindowLimiter {
   }
   return limiter;
 }
+
+const CaseNumberSchema = z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123');
+const CheckSchema = z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code');
+
+const FollowUpSchema = z
+  .object({
+    state: z.enum(['open', 'overdue', 'answered']),
+    dueOn: z.string().openapi({ description: 'The last working day for the centre to answer' }),
+    answer: z.string().nullable().openapi({ description: "The centre's answer, once given" }),
+    contacted: z.boolean().nullable().openapi({ description: 'Whether the centre reached the applicant' }),
+    answeredAt: z.string().nullable(),
+  })
+  .openapi('RatingFollowUp');
+
+const ApplicantRatingSchema = z
+  .object({
+    score: z.number().int().min(1).max(5),
+    ratedAt: z.string(),
+    hasComment: z.boolean().openapi({ description: 'The comment itself is not shown again to whoever has the proof' }),
+    followUp: FollowUpSchema.nullable().openapi({
+      description: 'The follow-up of a 差评 (score ≤ 2); null for a good rating',
+    }),
+  })
+  .openapi('ApplicantRating');
 
 const ProgressSchema = z
   .object({
@@ -50,6 +76,8 @@ const ProgressSchema = z
     toSupply: z.array(z.object({ requirementCode: z.string(), name: z.string(), dueOn: z.string().nullable() })),
     timeline: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() })),
     result: ApplicantResultSchema.nullable().openapi({ description: 'How the result reaches the applicant: the pick-up code (only here), where to collect, and how, in Chinese and English' }),
+    rating: ApplicantRatingSchema.nullable().openapi({ description: "The applicant's rating (好差评); null: not rated" }),
+    canRate: z.boolean().openapi({ description: 'Completed and not rated yet: POST /v1/progress/rating' }),
   })
   .openapi('CaseProgress');
 
@@ -66,7 +94,7 @@ const progressRoute = publicRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({ caseNumber: z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123'), check: z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code') }).strict(),
+          schema: z.object({ caseNumber: CaseNumberSchema, check: CheckSchema }).strict(),
         },
       },
     },
@@ -74,9 +102,77 @@ const progressRoute = publicRoute({
   responses: { 200: { description: 'Progress', content: { 'application/json': { schema: ProgressSchema } } }, ...errorResponses(400, 404, 429) },
 });
 
+const ratingRoute = publicRoute({
+  method: 'post',
+  path: '/v1/progress/rating',
+  operationId: 'rateCase',
+  tags: ['cases'],
+  summary: 'An applicant rates their completed case (好差评): 1–5 and a comment, proved as in the progress look-up',
+  description:
+    'No credentials: the case number and the last 4 characters of the identifier, as for `POST /v1/progress`, ' +
+    'with the same 404 for an unknown number or a wrong check and the same count of wrong checks (a locked case ' +
+    'number is a 429). Only a completed case (`409 case_not_rateable`), once (`409 rating_exists`); refusals write ' +
+    'nothing. A score of 2 or less (差评) opens a follow-up the centre answers within RATING_FOLLOW_UP_WORKING_DAYS ' +
+    'working days.',
+  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              caseNumber: CaseNumberSchema,
+              check: CheckSchema,
+              score: z
+                .number()
+                .int()
+                .min(1)
+                .max(5)
+                .openapi({ description: '5 very satisfied (非常满意) … 1 very dissatisfied (非常不满意)', example: 5 }),
+              comment: z
+                .string()
+                .max(COMMENT_MAX_LENGTH)
+                .optional()
+                .openapi({ description: `At most ${COMMENT_MAX_LENGTH} characters`, example: '窗口人员服务热情，一次办好。' }),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: 'Rated',
+      content: {
+        'application/json': {
+          schema: ApplicantRatingSchema.extend({
+            caseNumber: z.string(),
+            message: z.object({ zh: z.string(), en: z.string() }),
+          }).openapi('RatingReceipt'),
+        },
+      },
+    },
+    ...errorResponses(400, 404, 409, 429),
+  },
+});
+
 export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(progressRoute, async (c) => {
     const services = c.get('services');
-    return c.json(await lookUpProgress(services.db, services.config.progress, c.req.valid('json'), c.get('requestId')), 200);
+    const lookup = c.req.valid('json');
+    const now = services.clock.now();
+    const progress = await lookUpProgress(services.db, services.config.progress, lookup, c.get('requestId'), now);
+    return c.json(progress, 200);
+  });
+
+  app.openapi(ratingRoute, async (c) => {
+    const services = c.get('services');
+    const { followUpWorkingDays } = services.config.ratings;
+    const settings = { limits: services.config.progress, followUpWorkingDays };
+    const calendar = await services.calendar.current();
+    const input = c.req.valid('json');
+    const receipt = await rateCase(services.db, calendar, settings, input, c.get('requestId'), services.clock.now());
+    return c.json(receipt, 201);
   });
 }

@@ -6,20 +6,17 @@
  * the guesses come from. The answer carries no personal data: the item, the status, the dates, the
  * departments' progress and the timeline's milestones.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { and, asc, count, eq, gte, inArray, min } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
-import { caseEvents, caseMaterials, cases, centres, deliveries, progressLookupFailures, subjects } from '../db/schema.js';
+import { caseEvents, caseMaterials, centres, deliveries } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
-import { ApiError } from '../platform/errors.js';
+import { chinaToday } from '../materials/dates.js';
+import { type ApplicantRatingView, applicantRatingView, findRating, isRateable } from '../ratings/ratings.js';
 import { type ApplicantResultView, applicantResultView, findResult } from '../results/results.js';
+import { type ProgressLookup, proveCase } from './proof.js';
 
-export interface ProgressLookup {
-  caseNumber: string;
-  /** The last four characters of the applicant's ID number or credit code. */
-  check: string;
-}
+export type { ProgressLookup } from './proof.js';
 
 export interface CaseProgress {
   caseNumber: string;
@@ -42,6 +39,10 @@ export interface CaseProgress {
   timeline: { at: string; kind: string; department: string | null; status: string | null }[];
   /** How the result reaches the applicant, with the pick-up code while it waits (only here); null: a case opened before results. */
   result: ApplicantResultView | null;
+  /** The applicant's rating (好差评) and the centre's follow-up of a 差评; null: not rated. */
+  rating: ApplicantRatingView | null;
+  /** Whether the case can be rated now (completed, not rated yet): `POST /v1/progress/rating`. */
+  canRate: boolean;
 }
 
 /** Timeline kinds an applicant sees; internal ones (attempt failures and the like) stay internal. */
@@ -64,54 +65,12 @@ const PUBLIC_EVENT_KINDS = new Set([
   'result_collected',
   'result_shipped',
   'result_delivered',
+  'rated',
+  'rating_answered',
 ]);
 
-function sameCheck(expected: string, given: string): boolean {
-  const a = Buffer.from(expected.toUpperCase());
-  const b = Buffer.from(given.toUpperCase());
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-const notFound = () => new ApiError('not_found', { 'zh-CN': '没有与此办件编号和核对信息相符的办件。', en: 'No case matches this number and check.' });
-
 export async function lookUpProgress(db: Database, limits: { maxFailures: number; lockMs: number }, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<CaseProgress> {
-  const since = new Date(now.getTime() - limits.lockMs);
-  const [failures] = await db
-    .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
-    .from(progressLookupFailures)
-    .where(and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)));
-  if (failures && failures.failures >= limits.maxFailures) {
-    const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
-    const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
-    const minutes = Math.ceil(retryAfter / 60);
-    const detail = { 'zh-CN': `此办件编号查询错误次数过多，请 ${minutes} 分钟后再试。`, en: `Too many wrong look-ups of this case number; try again in ${minutes} min.` };
-    throw new ApiError('rate_limited', detail, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
-  }
-
-  const [row] = await db
-    .select({ caseRow: cases, identifier: subjects.identifier })
-    .from(cases)
-    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
-    .where(eq(cases.caseNumber, lookup.caseNumber));
-  if (!row || !sameCheck(row.identifier.slice(-4), lookup.check)) {
-    await db.transaction(async (tx) => {
-      await tx.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
-      // A wrong check on a real case is someone trying the applicant's case: on their access log.
-      if (row) {
-        await recordAudit(tx, {
-          actor: { clientId: 'applicant', kind: 'applicant' },
-          action: 'case.progress_lookup',
-          subjectRef: row.caseRow.subjectId,
-          fields: ['case_status', 'refused:wrong_check'],
-          caseRef: row.caseRow.caseNumber,
-          outcome: 'denied',
-          requestId,
-        });
-      }
-    });
-    throw notFound();
-  }
-  const { caseRow } = row;
+  const { caseRow } = await proveCase(db, limits, lookup, requestId, now, 'case.progress_lookup');
   return db.transaction(async (tx) => {
     const item = await requireItem(tx, caseRow.itemCode);
     const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
@@ -120,13 +79,14 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
     const centreCodes = [caseRow.centreCode, caseRow.acceptingCentreCode].filter((code): code is string => code !== null);
     const centreRows = centreCodes.length === 0 ? [] : await tx.select().from(centres).where(inArray(centres.code, centreCodes));
     const resultRow = await findResult(tx, caseRow.id);
+    const ratingRow = await findRating(tx, caseRow.id);
     const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
     const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
     await recordAudit(tx, {
       actor: { clientId: 'applicant', kind: 'applicant' },
       action: 'case.progress_lookup',
       subjectRef: caseRow.subjectId,
-      fields: resultRow ? ['case_status', 'result'] : ['case_status'],
+      fields: ['case_status', ...(resultRow ? ['result'] : []), ...(ratingRow ? ['rating'] : [])],
       caseRef: caseRow.caseNumber,
       outcome: 'allowed',
       requestId,
@@ -165,6 +125,8 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
       result: resultRow
         ? applicantResultView(resultRow, current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null)
         : null,
+      rating: ratingRow ? applicantRatingView(ratingRow, chinaToday(now)) : null,
+      canRate: isRateable(caseRow.status, ratingRow !== undefined),
     };
   });
 }

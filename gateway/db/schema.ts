@@ -959,3 +959,58 @@ export const centreRepresentatives = pgTable(
   },
   (table) => [primaryKey({ columns: [table.centreCode, table.departmentCode] })],
 );
+
+// --- Satisfaction ratings (好差评, gateway/ratings) ------------------------------------------------
+
+/**
+ * The applicant's rating of a completed case (1–5 and a comment), once per case. What the figures
+ * and rankings need is copied from the case when it is rated, so that a later transfer of the case
+ * or a change of the catalogue does not move a rating to another centre, window or operator.
+ * A 差评 (score ≤ 2) opens a follow-up the centre must answer by `follow_up_due_on`.
+ */
+export const caseRatings = pgTable(
+  'case_ratings',
+  {
+    /** `rat_…` */
+    id: text('id').primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    caseNumber: text('case_number').notNull(),
+    score: integer('score').notNull(),
+    /** The applicant's words; may hold personal data, so masked in every answer and read under audit. */
+    comment: text('comment'),
+    /** The centre handling the case when it was rated (null: a window of no centre), and the accepting one. */
+    centreCode: text('centre_code'),
+    acceptingCentreCode: text('accepting_centre_code'),
+    itemCode: text('item_code').notNull(),
+    /** The departments the case was delivered to. */
+    departments: jsonb('departments').$type<string[]>().notNull().default([]),
+    /** The window system and the operator that opened the case. */
+    clientId: text('client_id').notNull(),
+    operatorId: text('operator_id'),
+    completedOn: date('completed_on', { mode: 'string' }).notNull(),
+    /** Completed on or before its promised due date. */
+    onTime: boolean('on_time').notNull(),
+    ratedAt: timestamp('rated_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** China Standard Time date of the rating: the figures' periods and the rankings' months. */
+    ratedOn: date('rated_on', { mode: 'string' }).notNull(),
+    /** `open` or `answered` for a 差评; null for a rating that needs no follow-up. */
+    followUpStatus: text('follow_up_status').$type<'open' | 'answered'>(),
+    followUpDueOn: date('follow_up_due_on', { mode: 'string' }),
+    /** The centre's answer (Chinese text), whether it reached the applicant, who answered and when. */
+    followUpAnswer: text('follow_up_answer'),
+    followUpContacted: boolean('follow_up_contacted'),
+    followUpAnsweredBy: text('follow_up_answered_by'),
+    followUpOperatorId: text('follow_up_operator_id'),
+    followUpAnsweredAt: timestamp('follow_up_answered_at', { withTimezone: true, mode: 'date' }),
+    followUpAnsweredOn: date('follow_up_answered_on', { mode: 'string' }),
+  },
+  (table) => [
+    uniqueIndex('case_ratings_case_key').on(table.caseId),
+    index('case_ratings_centre_rated_idx').on(table.centreCode, table.ratedOn),
+    index('case_ratings_follow_up_idx')
+      .on(table.followUpStatus, table.followUpDueOn)
+      .where(sql`follow_up_status is not null`),
+  ],
+);

@@ -58,6 +58,8 @@ const demoCentres: { code: string; name: string; level: CentreLevel; parentCode:
 
 const demoOperators: { centreCode: string; operatorId: string; name: string; role: OperatorRoleName }[] = [
   { centreCode: '610113001', operatorId: 'clerk-0042', name: '王芳', role: 'acceptance_clerk' },
+  // Answers for the town centre: the follow-ups of its bad ratings (好差评) in the walk-through.
+  { centreCode: '610113001', operatorId: 'director-0013', name: '孙丽', role: 'centre_director' },
   { centreCode: '610113002', operatorId: 'clerk-0077', name: '赵强', role: 'acceptance_clerk' },
   { centreCode: '610113000', operatorId: 'approver-0100', name: '刘洋', role: 'back_office_approver' },
   { centreCode: '610100000', operatorId: 'director-0001', name: '陈静', role: 'centre_director' },

@@ -116,6 +116,11 @@ export const errorCatalogue = {
   result_already_collected: { status: 409, title: 'The result was already collected' },
   pickup_code_mismatch: { status: 422, title: 'The pick-up code is not this case\'s' },
   pickup_code_locked: { status: 429, title: 'Too many wrong pick-up codes: collection is locked for a while' },
+  // Satisfaction ratings (gateway/ratings).
+  case_not_rateable: { status: 409, title: 'The case cannot be rated: only a completed case is rated' },
+  rating_exists: { status: 409, title: 'The case has been rated already: a case is rated once' },
+  rating_follow_up_not_open: { status: 409, title: 'The rating has no open follow-up: not a bad rating, or answered already' },
+  rating_answered_at_its_centre: { status: 403, title: 'A bad rating is followed up at the centre of the rated case' },
   restriction_blocks_acceptance: { status: 409, title: "A restriction on the certificate's right (e.g. a seizure) makes the case unacceptable; `blocks` says which" },
   certificate_reference_mismatch: { status: 409, title: 'The certificate is not the one the form names by number' },
   party_role_not_allowed: { status: 422, title: 'The item has no party in this role' },
@@ -204,6 +209,19 @@ export class ApiError extends Error {
     this.headers = options?.headers ?? {};
   }
   readonly headers: Record<string, string>;
+}
+
+/**
+ * An error whose message a clerk or an applicant reads: `detail` in the request's language, and
+ * both languages in `message` too ({zh, en}, the shape case notices and rating receipts use).
+ */
+export function bilingualError(
+  code: ErrorCode,
+  message: { zh: string; en: string },
+  extras: ProblemExtras = {},
+  options?: { headers?: Record<string, string> },
+): ApiError {
+  return new ApiError(code, { 'zh-CN': message.zh, en: message.en }, { ...extras, message }, options);
 }
 
 export interface ProblemDocument {

@@ -9,6 +9,7 @@ import type { FC } from 'hono/jsx';
 import type { CaseDeadlineWarning, DeferredMaterialWarning, SupervisionWarnings, WarningDepartment } from './warnings.js';
 import type { CaseStatusName, MaterialFigures, SupervisionSummary } from './summary.js';
 import type { CentreStatistics } from './centre-statistics.js';
+import type { RankingList, Rankings, RatingFiguresAnswer } from '../ratings/figures.js';
 
 export interface SupervisionPageData {
   today: string;
@@ -17,6 +18,9 @@ export interface SupervisionPageData {
   warnings: SupervisionWarnings;
   /** The figures per centre of the subtree shown; null for the whole province. */
   centres: CentreStatistics | null;
+  /** Satisfaction ratings (好差评) of the period per centre, and the rankings of the month of the period's last day. */
+  ratings: RatingFiguresAnswer;
+  rankings: Rankings;
   /** Nonce of the inline style sheet. */
   nonce: string;
 }
@@ -369,6 +373,7 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
           </section>
           {data.centres ? <CentresSection statistics={data.centres} /> : null}
           <WarningsSection warnings={warnings} />
+          <RatingsSection ratings={data.ratings} rankings={data.rankings} warnings={warnings} />
           <MaterialsSection materials={summary.materials} />
           <DepartmentsSection summary={summary} />
           <DeadLettersSection deadLetters={summary.deadLetters} />
@@ -419,6 +424,160 @@ const CentresSection: FC<{ statistics: CentreStatistics }> = ({ statistics }) =>
           </tbody>
         </table>
       </div>
+    </section>
+  );
+};
+
+const score = (value: number | null): string => (value === null ? '—' : value.toFixed(2));
+
+/** A month's ranking (群众满意窗口 or 为民服务标兵): the first ten. */
+interface RankingTableProps {
+  id: string;
+  list: RankingList;
+  minimumRatings: number;
+  operators: boolean;
+}
+
+const RankingTable: FC<RankingTableProps> = ({ id, list, minimumRatings, operators }) =>
+  list.ranked.length === 0 ? (
+    <p class="empty">
+      {`暂无达到${minimumRatings}条评价的${operators ? '工作人员' : '窗口'}。 `}
+      {`No ${operators ? 'operator' : 'window'} has ${minimumRatings} ratings this month.`}
+    </p>
+  ) : (
+    <table id={id}>
+      <thead>
+        <tr>
+          <th class="number">名次 Rank</th>
+          <th>{operators ? '工作人员 Operator' : '窗口 Window'}</th>
+          <th class="number">评价 Ratings</th>
+          <th class="number">平均分 Average</th>
+          <th class="number">按时率 On time</th>
+          <th class="number">办结量 Volume</th>
+          <th class="number">得分 Points</th>
+        </tr>
+      </thead>
+      <tbody>
+        {list.ranked.slice(0, 10).map((entry) => (
+          <tr data-rank={String(entry.rank)} data-id={entry.id}>
+            <td class="number">{String(entry.rank)}</td>
+            <td>
+              {entry.name ?? entry.id}{' '}
+              <span class="note">{operators && entry.centreCode ? `${entry.centreCode}/${entry.id}` : entry.id}</span>
+            </td>
+            <td class="number">{String(entry.ratings)}</td>
+            <td class="number">{score(entry.averageScore)}</td>
+            <td class="number">{percent(entry.onTimeRate)}</td>
+            <td class="number">{String(entry.volume)}</td>
+            <td class="number">{entry.points.toFixed(2)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+
+/** 好差评: the period's figures per centre, the 差评 follow-ups past due, and the month's rankings. */
+interface RatingsSectionProps {
+  ratings: RatingFiguresAnswer;
+  rankings: Rankings;
+  warnings: SupervisionWarnings;
+}
+
+const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings }) => {
+  const { totals } = ratings;
+  const average = score(totals.averageScore);
+  const badShare = percent(totals.badShare);
+  const followUpsOnTime = percent(totals.followUps.onTimeRate);
+  const { rating: ratingWeight, onTime: onTimeWeight, volume: volumeWeight } = rankings.weights;
+  return (
+    <section aria-labelledby="ratings-heading">
+      <h2 id="ratings-heading">满意度评价（好差评） · Satisfaction ratings</h2>
+      <p id="ratings-totals">
+        {`${ratings.period.from} – ${ratings.period.to}：${totals.ratings} 条评价，平均 ${average} 分，`}
+        {`差评 ${totals.badRatings} 条（${badShare}），回访按时率 ${followUpsOnTime}。`}
+        <br />
+        <span class="note">
+          {`${totals.ratings} ratings, average ${average}, ${totals.badRatings} bad (${badShare}), `}
+          {`follow-ups answered on time ${followUpsOnTime}.`}
+        </span>
+      </p>
+      {ratings.rows.length === 0 ? null : (
+        <div class="scroll">
+          <table id="ratings-by-centre">
+            <thead>
+              <tr>
+                <th>中心 Centre</th>
+                <th class="number">评价 Ratings</th>
+                <th class="number">平均分 Average</th>
+                <th class="number">差评 Bad</th>
+                <th class="number">差评率 Bad share</th>
+                <th class="number">回访按时 Answered on time</th>
+                <th class="number">回访超期 Overdue</th>
+              </tr>
+            </thead>
+            <tbody>
+              {ratings.rows.map((row) => (
+                <tr data-centre={row.key}>
+                  <th>{row.name ?? row.key} <span class="note">{row.key}</span></th>
+                  <td class="number">{String(row.ratings)}</td>
+                  <td class="number">{score(row.averageScore)}</td>
+                  <td class="number">{String(row.badRatings)}</td>
+                  <td class="number">{percent(row.badShare)}</td>
+                  <td class="number">{String(row.followUps.answeredOnTime)}</td>
+                  <td class="number">{String(row.followUps.overdue)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h3>差评回访超期 · Follow-ups of bad ratings past due</h3>
+      {warnings.ratingFollowUps.length === 0 ? (
+        <p class="empty">无 · None</p>
+      ) : (
+        <table id="rating-follow-ups">
+          <thead>
+            <tr>
+              <th>办件 Case</th>
+              <th>事项 Item</th>
+              <th>中心 Centre</th>
+              <th class="number">评分 Score</th>
+              <th>应答复 Due</th>
+              <th class="number">超期 Over</th>
+            </tr>
+          </thead>
+          <tbody>
+            {warnings.ratingFollowUps.map((warning) => (
+              <tr class="level-overdue" data-level="overdue" data-rating={warning.ratingId}>
+                <td>{warning.caseNumber}</td>
+                <td>{warning.itemName}</td>
+                <td>{warning.centreName ?? warning.centreCode ?? '—'}</td>
+                <td class="number">{String(warning.score)}</td>
+                <td class="date">{warning.dueOn}</td>
+                <td class="number">
+                  {`${warning.workingDaysOver} 个工作日 working days${warning.provisional ? ' *' : ''}`}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>{`${rankings.month} 群众满意窗口 · Most satisfying windows`}</h3>
+      <RankingTable
+        id="satisfied-windows"
+        list={rankings.satisfiedWindows}
+        minimumRatings={rankings.minimumRatings}
+        operators={false}
+      />
+      <h3>{`${rankings.month} 为民服务标兵 · Service stars`}</h3>
+      <RankingTable id="service-stars" list={rankings.serviceStars} minimumRatings={rankings.minimumRatings} operators />
+      <p class="note">
+        {`得分 = ${ratingWeight}×(平均分−1)/4 + ${onTimeWeight}×按时率 + ${volumeWeight}×办结量/最高办结量；`}
+        {`每月至少 ${rankings.minimumRatings} 条评价方可参评。 `}
+        {`Points = ${ratingWeight}·(average − 1)/4 + ${onTimeWeight}·on-time rate + `}
+        {`${volumeWeight}·volume/highest volume; `}
+        {`ranked with at least ${rankings.minimumRatings} ratings in the month.`}
+      </p>
     </section>
   );
 };

@@ -81,7 +81,7 @@ describe('GET /supervision', () => {
     expect(html).toContain('<h1>Supervision</h1>');
     expect(html).toMatch(new RegExp(`<tr class="level-overdue" data-level="overdue" data-case="${overdueCase}">`));
     expect(html).toContain(`signed in as ${auditor.id}`);
-    expect(await auditedViews(auditor.id)).toMatchObject([{ outcome: 'allowed', actorKind: 'auditor', purpose: 'supervision', fields: ['warnings', 'summary'] }]);
+    expect(await auditedViews(auditor.id)).toMatchObject([{ outcome: 'allowed', actorKind: 'auditor', purpose: 'supervision', fields: ['warnings', 'summary', 'ratings', 'rankings'] }]);
   });
 
   it('may not be framed, signed in or not (frame-ancestors, and X-Frame-Options for old browsers)', async () => {

@@ -1,6 +1,7 @@
 /**
- * Supervision: the API (`GET /v1/supervision/warnings`, `GET /v1/supervision/summary`) and the
- * page supervisors open in a browser (`GET /supervision`), all for callers holding
+ * Supervision: the API (`GET /v1/supervision/warnings`, `GET /v1/supervision/summary`, the figures
+ * per centre, the ratings' figures and the monthly rankings) and the page supervisors open in a
+ * browser (`GET /supervision`), all for callers holding
  * `supervision:read` (auditor and administrator clients). No personal data: cases are named by
  * their numbers, never by their applicants. Every read is audited.
  */
@@ -20,6 +21,7 @@ import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
 import { centreStatistics } from './centre-statistics.js';
 import { type SupervisionScope, supervisionScope } from './scope.js';
 import { ApiError } from '../platform/errors.js';
+import { RATING_GROUPINGS, type Rankings, monthlyRankings, ratingFigures } from '../ratings/figures.js';
 
 const SUPERVISION_SCOPES: Scope[] = ['supervision:read'];
 /** The OpenAPI name of HTTP Basic with client credentials, which only the page accepts. */
@@ -65,7 +67,13 @@ const WarningsSchema = z
     today: z.string(),
     warningShare: z.number().openapi({ description: 'SUPERVISION_WARNING_SHARE: share of the promised working days at which a case is approaching' }),
     provisionalYears: z.array(z.number().int()).openapi({ description: 'Years the warnings touch whose holidays are not loaded: their days count by weekday alone' }),
-    counts: z.object({ overdue: z.number().int(), approaching: z.number().int(), deferredMaterialsOverdue: z.number().int(), cancellationsByHand: z.number().int() }),
+    counts: z.object({
+      overdue: z.number().int(),
+      approaching: z.number().int(),
+      deferredMaterialsOverdue: z.number().int(),
+      cancellationsByHand: z.number().int(),
+      ratingFollowUpsOverdue: z.number().int(),
+    }),
     cases: z.array(
       z.object({
         kind: z.literal('case_deadline'),
@@ -117,6 +125,27 @@ const WarningsSchema = z
         }),
       )
       .openapi({ description: "Parts of refused joint cases to withdraw from a department's system by hand (it offers no cancel, or had finished); POST /v1/deliveries/{id}/cancellation-handled when done" }),
+    ratingFollowUps: z
+      .array(
+        z.object({
+          kind: z.literal('rating_follow_up'),
+          level: z.literal('overdue'),
+          ratingId: z.string(),
+          caseNumber: z.string(),
+          itemCode: z.string(),
+          itemName: z.string(),
+          score: z.number().int(),
+          centreCode: z.string().nullable(),
+          centreName: z.string().nullable(),
+          ratedOn: z.string(),
+          dueOn: z.string().openapi({ description: 'The last working day the centre had to answer' }),
+          workingDaysOver: z.number().int(),
+          provisional: z.boolean(),
+        }),
+      )
+      .openapi({
+        description: 'Follow-ups of bad ratings (差评) not answered by their due date: POST /v1/ratings/{id}/follow-up',
+      }),
   })
   .openapi('SupervisionWarnings');
 
@@ -282,6 +311,114 @@ const centreStatisticsRoute = protectedRoute({
   },
 });
 
+const FollowUpFiguresSchema = z.object({
+  total: z.number().int(),
+  answeredOnTime: z.number().int(),
+  answeredLate: z.number().int(),
+  open: z.number().int(),
+  overdue: z.number().int(),
+  onTimeRate: z.number().nullable().openapi({ description: 'Answered on time / (answered + overdue)' }),
+});
+
+const RatingFiguresShape = {
+  ratings: z.number().int(),
+  averageScore: z.number().nullable(),
+  badRatings: z.number().int().openapi({ description: '差评: score 2 or less' }),
+  badShare: z.number().nullable(),
+  followUps: FollowUpFiguresSchema,
+};
+
+const RatingFiguresSchema = z
+  .object({
+    by: z.enum(RATING_GROUPINGS),
+    period: z.object({ from: z.string(), to: z.string() }),
+    today: z.string(),
+    totals: z.object(RatingFiguresShape),
+    rows: z.array(
+      z.object({
+        key: z.string().openapi({ description: 'The centre, department, window client, operator or item code' }),
+        name: z.string().nullable(),
+        centreCode: z.string().nullable().openapi({ description: "The operator's centre (by=operator)" }),
+        ...RatingFiguresShape,
+      }),
+    ),
+  })
+  .openapi('RatingFigures');
+
+const ratingFiguresRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/supervision/ratings',
+  operationId: 'getRatingFigures',
+  tags: ['supervision'],
+  summary: 'Satisfaction ratings (好差评) of a period per centre, department, window, operator or item',
+  description:
+    "Ratings given in the period within your centre's subtree: count, average score, share of 差评 and how their " +
+    `follow-ups went. No comments, no applicants. ${PERIOD_RULE}`,
+  scopes: SUPERVISION_SCOPES,
+  request: {
+    query: PeriodQuery.extend(CentreQuery.shape).extend({
+      by: z.enum(RATING_GROUPINGS).default('centre').openapi({ description: 'How to group the ratings' }),
+    }),
+  },
+  responses: {
+    200: { description: 'The figures', content: { 'application/json': { schema: RatingFiguresSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const RankedSchema = z.object({
+  rank: z.number().int(),
+  id: z.string().openapi({ description: 'The window client id, or the operator id' }),
+  name: z.string().nullable(),
+  centreCode: z.string().nullable().openapi({ description: "The operator's centre; null for a window" }),
+  ratings: z.number().int(),
+  averageScore: z.number(),
+  volume: z.number().int().openapi({ description: 'Cases concluded in the month' }),
+  onTime: z.number().int(),
+  onTimeRate: z.number(),
+  points: z
+    .number()
+    .openapi({ description: '60·(average − 1)/4 + 30·onTimeRate + 10·volume/highest volume (docs/ratings.md)' }),
+});
+
+const RankingListSchema = z.object({
+  ranked: z.array(RankedSchema),
+  unranked: z.number().int().openapi({ description: 'Rated, but fewer times than the minimum' }),
+});
+
+const RankingsSchema = z
+  .object({
+    month: z.string(),
+    period: z.object({ from: z.string(), to: z.string() }),
+    minimumRatings: z.number().int(),
+    weights: z.object({ rating: z.number(), onTime: z.number(), volume: z.number() }),
+    satisfiedWindows: RankingListSchema.openapi({ description: '群众满意窗口' }),
+    serviceStars: RankingListSchema.openapi({ description: '为民服务标兵' }),
+  })
+  .openapi('RatingRankings');
+
+const MonthSchema = z
+  .string()
+  .regex(/^20\d{2}-(0[1-9]|1[0-2])$/, 'a month is written YYYY-MM')
+  .openapi({ description: 'The month (China Standard Time); default: the current month', example: '2026-12' });
+
+const rankingsRoute = protectedRoute({
+  method: 'get',
+  path: '/v1/supervision/rankings',
+  operationId: 'getMonthlyRankings',
+  tags: ['supervision'],
+  summary: "A month's 群众满意窗口 (windows) and 为民服务标兵 (operators), from ratings, on-time rate and volume",
+  description:
+    "Within your centre's subtree. Ranked: at least RANKING_MINIMUM_RATINGS ratings in the month. " +
+    'The formula and its tie-break: docs/ratings.md.',
+  scopes: SUPERVISION_SCOPES,
+  request: { query: CentreQuery.extend({ month: MonthSchema.optional() }) },
+  responses: {
+    200: { description: 'The rankings', content: { 'application/json': { schema: RankingsSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
 /** Like `protectedRoute`, with HTTP Basic client credentials accepted besides bearer tokens (see access.ts). */
 function basicOrBearerRoute<R extends NamedRouteConfig>(config: R) {
   // Either requirement suffices (OpenAPI: alternatives); bearerAuth first, as on every protected route.
@@ -394,6 +531,28 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(statistics, 200);
   });
 
+  app.openapi(ratingFiguresRoute, async (c) => {
+    const services = c.get('services');
+    const query = c.req.valid('query');
+    const today = chinaToday(services.clock.now());
+    const period = resolvePeriod(query, today);
+    const scope = await scopeOf(c, query.centre);
+    const figures = await ratingFigures(services.db, scope, period, query.by, today);
+    await auditRead(c, 'supervision.read', ['ratings'], scope);
+    return c.json(figures, 200);
+  });
+
+  app.openapi(rankingsRoute, async (c) => {
+    const services = c.get('services');
+    const query = c.req.valid('query');
+    const scope = await scopeOf(c, query.centre);
+    const month = query.month ?? chinaToday(services.clock.now()).slice(0, 7);
+    const minimum = services.config.ratings.rankingMinimumRatings;
+    const rankings: Rankings = await monthlyRankings(services.db, scope, month, minimum);
+    await auditRead(c, 'supervision.read', ['rankings'], scope);
+    return c.json(rankings, 200);
+  });
+
   app.openapi(pageRoute, async (c) => {
     const services = c.get('services');
     const query = c.req.valid('query');
@@ -403,9 +562,13 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const summary = await supervisionSummary(services.db, services, period, scope);
     const warnings = await currentWarnings(c, today, scope);
     const centres = scope === null ? null : await centreStatistics(services.db, await services.access.reference.centreDirectory(services.db), scope, period, today);
-    await auditRead(c, 'supervision.view', ['warnings', 'summary'], scope);
+    const ratings = await ratingFigures(services.db, scope, period, 'centre', today);
+    const minimum = services.config.ratings.rankingMinimumRatings;
+    const rankings = await monthlyRankings(services.db, scope, period.to.slice(0, 7), minimum);
+    await auditRead(c, 'supervision.view', ['warnings', 'summary', 'ratings', 'rankings'], scope);
     const nonce = randomBytes(16).toString('base64');
-    const html = await renderSupervisionPage({ today, viewer: c.get('principal').clientId, summary, warnings, centres, nonce });
+    const viewer = c.get('principal').clientId;
+    const html = await renderSupervisionPage({ today, viewer, summary, warnings, centres, ratings, rankings, nonce });
     c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
     return c.html(html, 200);
   });

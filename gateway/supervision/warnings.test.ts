@@ -136,7 +136,7 @@ describe('the warnings the database selects', () => {
       [numbers['immediate'], 'approaching', 0],
       [numbers['restarted'], 'approaching', 1],
     ]);
-    expect(warnings.counts).toEqual({ overdue: 2, approaching: 2, deferredMaterialsOverdue: 2, cancellationsByHand: 0 });
+    expect(warnings.counts).toEqual({ overdue: 2, approaching: 2, deferredMaterialsOverdue: 2, cancellationsByHand: 0, ratingFollowUpsOverdue: 0 });
     expect(warnings.provisionalYears).toEqual([]);
     const nationalDay = warnings.cases.find((warning) => warning.caseNumber === numbers['nationalDay']);
     expect(nationalDay).toMatchObject({

@@ -1,7 +1,8 @@
 /**
  * Deadline warnings for supervisors: accepted cases that have used a configured share of their
  * promised working days (`approaching`) or passed their due date (`overdue`), and materials
- * accepted missing (容缺) that were not supplied by their own due date.
+ * accepted missing (容缺) that were not supplied by their own due date, and the follow-ups of bad
+ * ratings (差评) a centre has not answered by their due date (gateway/ratings).
  *
  * Time is counted the way the case's deadline is: in working days after the acceptance day, with
  * the working days the clock stood still (补正, awaiting the applicant) left out. While a case
@@ -145,15 +146,43 @@ export interface CancellationWarning {
   since: string | null;
 }
 
+/**
+ * The follow-up of a bad rating (差评) the centre has not answered by its due date (gateway/ratings):
+ * the centre must call the applicant back and answer.
+ */
+export interface RatingFollowUpWarning {
+  kind: 'rating_follow_up';
+  level: 'overdue';
+  ratingId: string;
+  caseNumber: string;
+  itemCode: string;
+  itemName: string;
+  score: number;
+  centreCode: string | null;
+  centreName: string | null;
+  ratedOn: string;
+  dueOn: string;
+  /** Working days past the due date (0 when only non-working days have passed). */
+  workingDaysOver: number;
+  provisional: boolean;
+}
+
 export interface SupervisionWarnings {
   today: string;
   warningShare: number;
   /** Years the figures touch whose holidays are not loaded: their days count by weekday alone. */
   provisionalYears: number[];
-  counts: { overdue: number; approaching: number; deferredMaterialsOverdue: number; cancellationsByHand: number };
+  counts: {
+    overdue: number;
+    approaching: number;
+    deferredMaterialsOverdue: number;
+    cancellationsByHand: number;
+    ratingFollowUpsOverdue: number;
+  };
   cases: CaseDeadlineWarning[];
   deferredMaterials: DeferredMaterialWarning[];
   cancellations: CancellationWarning[];
+  ratingFollowUps: RatingFollowUpWarning[];
 }
 
 export interface WarningOptions {
@@ -336,6 +365,43 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
     since: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
   }));
 
+  const followUpRows = await reportRows<{
+    id: string;
+    case_number: string;
+    item_code: string;
+    item_name: string;
+    score: number;
+    centre_code: string | null;
+    centre_name: string | null;
+    rated_on: string;
+    due_on: string;
+  }>(
+    db,
+    sql`
+      select r.id, r.case_number, r.item_code, i.name as item_name, r.score, r.centre_code, ce.name as centre_name,
+             r.rated_on::text as rated_on, r.follow_up_due_on::text as due_on
+        from case_ratings r
+        join items i on i.code = r.item_code
+        left join centres ce on ce.code = r.centre_code
+       where ${caseInScope(scope, 'r')} and r.follow_up_status = 'open' and r.follow_up_due_on < ${today}::date
+       order by r.follow_up_due_on, r.case_number`,
+  );
+  const ratingFollowUps: RatingFollowUpWarning[] = followUpRows.map((row) => ({
+    kind: 'rating_follow_up',
+    level: 'overdue',
+    ratingId: row.id,
+    caseNumber: row.case_number,
+    itemCode: row.item_code,
+    itemName: row.item_name,
+    score: Number(row.score),
+    centreCode: row.centre_code,
+    centreName: row.centre_name,
+    ratedOn: row.rated_on,
+    dueOn: row.due_on,
+    workingDaysOver: calendar.workingDaysBetween(row.due_on, today),
+    provisional: provisionalBetween(row.due_on, today),
+  }));
+
   return {
     today,
     warningShare,
@@ -345,9 +411,11 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
       approaching: cases.filter((warning) => warning.level === 'approaching').length,
       deferredMaterialsOverdue: deferredMaterials.length,
       cancellationsByHand: cancellations.length,
+      ratingFollowUpsOverdue: ratingFollowUps.length,
     },
     cases,
     deferredMaterials,
     cancellations,
+    ratingFollowUps,
   };
 }

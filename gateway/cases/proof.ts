@@ -1,0 +1,79 @@
+/**
+ * The applicant's proof of a case (the progress look-up's second factor): the case number and the
+ * last four characters of their identifier, with the count of wrong guesses that locks a case
+ * number. Shared by every door an applicant opens with it — the look-up and the rating — so they
+ * share one count.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { and, count, eq, gte, min } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.js';
+import type { Database } from '../db/client.js';
+import { cases, progressLookupFailures, subjects } from '../db/schema.js';
+import { ApiError } from '../platform/errors.js';
+
+export interface ProgressLookup {
+  caseNumber: string;
+  /** The last four characters of the applicant's ID number or credit code. */
+  check: string;
+}
+
+function sameCheck(expected: string, given: string): boolean {
+  const a = Buffer.from(expected.toUpperCase());
+  const b = Buffer.from(given.toUpperCase());
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const notFound = () => new ApiError('not_found', { 'zh-CN': '没有与此办件编号和核对信息相符的办件。', en: 'No case matches this number and check.' });
+
+/** A case proved by its number and check: the case row and its applicant's subject. */
+export interface ProvedCase {
+  caseRow: typeof cases.$inferSelect;
+}
+
+/**
+ * The applicant's proof of a case: the case number and the last four characters of their
+ * identifier. A case number locked by wrong checks is refused (429); an unknown number and a wrong
+ * check are the same 404, counted towards the lock, and a wrong check on a real case is on the
+ * applicant's access log under `action`. Every door that an applicant opens with the proof (the
+ * look-up, the rating) goes through here, so they share one count of wrong guesses.
+ */
+export async function proveCase(db: Database, limits: { maxFailures: number; lockMs: number }, lookup: ProgressLookup, requestId: string, now: Date, action: string): Promise<ProvedCase> {
+  const since = new Date(now.getTime() - limits.lockMs);
+  const [failures] = await db
+    .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
+    .from(progressLookupFailures)
+    .where(and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)));
+  if (failures && failures.failures >= limits.maxFailures) {
+    const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
+    const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
+    const minutes = Math.ceil(retryAfter / 60);
+    const detail = { 'zh-CN': `此办件编号查询错误次数过多，请 ${minutes} 分钟后再试。`, en: `Too many wrong look-ups of this case number; try again in ${minutes} min.` };
+    throw new ApiError('rate_limited', detail, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+  }
+
+  const [row] = await db
+    .select({ caseRow: cases, identifier: subjects.identifier })
+    .from(cases)
+    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+    .where(eq(cases.caseNumber, lookup.caseNumber));
+  if (!row || !sameCheck(row.identifier.slice(-4), lookup.check)) {
+    await db.transaction(async (tx) => {
+      await tx.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
+      // A wrong check on a real case is someone trying the applicant's case: on their access log.
+      if (row) {
+        await recordAudit(tx, {
+          actor: { clientId: 'applicant', kind: 'applicant' },
+          action,
+          subjectRef: row.caseRow.subjectId,
+          fields: ['case_status', 'refused:wrong_check'],
+          caseRef: row.caseRow.caseNumber,
+          outcome: 'denied',
+          requestId,
+        });
+      }
+    });
+    throw notFound();
+  }
+  return { caseRow: row.caseRow };
+}
+

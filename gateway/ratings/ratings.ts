@@ -1,0 +1,411 @@
+/**
+ * Satisfaction ratings (好差评): after a case completes, its applicant rates it — a score from 1 to
+ * 5 and a comment — through the progress look-up, with the same proof of the case (number and the
+ * last four characters of their identifier) and the same count of wrong guesses. Once per case.
+ *
+ * A 差评 (score ≤ 2) opens a follow-up (回访) that the centre of the case must answer within
+ * RATING_FOLLOW_UP_WORKING_DAYS working days; past that day it is overdue and shows among the
+ * supervision warnings. Directors and supervisors of the centre (and of the centres above, who
+ * only read) list the ratings with the comments masked, and every listed comment is on the
+ * applicant's access log.
+ *
+ * What the figures and rankings need (centre, item, departments, window, operator, on time) is
+ * copied from the case when it is rated: see figures.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, asc, desc, eq, gte, isNotNull, lt, sql } from 'drizzle-orm';
+import type { CentreDirectory } from '../access/reference-data.js';
+import type { AccessContext } from '../access/context.js';
+import { refusal } from '../access/context.js';
+import { auditAccess, auditRefusals } from '../access/audit.js';
+import { recordAudit } from '../audit/record.js';
+import type { WorkingCalendar } from '../calendar/calendar.js';
+import { withProvisionalYears } from '../calendar/provisional.js';
+import { requireCentre } from '../centres/centres.js';
+import { type ProgressLookup, proveCase } from '../cases/proof.js';
+import type { Database, Queryable } from '../db/client.js';
+import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
+import { chinaToday } from '../materials/dates.js';
+import { maskMobile } from '../notifications/mobile.js';
+import { ApiError, bilingualError } from '../platform/errors.js';
+import { maskIdentifiersInText } from '../platform/identifier-masking.js';
+
+/** Scores at or below this are a 差评 and open a follow-up. */
+export const BAD_RATING_MAX_SCORE = 2;
+export const COMMENT_MAX_LENGTH = 500;
+export const FOLLOW_UP_ANSWER_MAX_LENGTH = 1000;
+
+export type RatingRow = typeof caseRatings.$inferSelect;
+export type FollowUpState = 'open' | 'overdue' | 'answered';
+
+export interface RatingSettings {
+  /** PROGRESS_MAX_FAILURES and the lock: the look-up's own count of wrong guesses. */
+  limits: { maxFailures: number; lockMs: number };
+  /** RATING_FOLLOW_UP_WORKING_DAYS. */
+  followUpWorkingDays: number;
+}
+
+export interface RatingInput extends ProgressLookup {
+  score: number;
+  comment?: string | undefined;
+}
+
+export interface FollowUpView {
+  state: FollowUpState;
+  dueOn: string;
+  /** The centre's answer, once given. */
+  answer: string | null;
+  contacted: boolean | null;
+  answeredAt: string | null;
+}
+
+/** What the applicant sees of their rating in the look-up: no comment is echoed to whoever has the proof. */
+export interface ApplicantRatingView {
+  score: number;
+  ratedAt: string;
+  hasComment: boolean;
+  followUp: FollowUpView | null;
+}
+
+export interface RatingReceipt extends ApplicantRatingView {
+  caseNumber: string;
+  message: { zh: string; en: string };
+}
+
+/** How the applicant reads a case's status (the refusal of a rating names it). */
+const STATUS_ZH: Record<(typeof cases.$inferSelect)['status'], string> = {
+  open: '待提交',
+  submitted: '已受理',
+  in_progress: '办理中',
+  awaiting_applicant: '待补正',
+  completed: '已办结',
+  rejected: '不予许可',
+  partially_rejected: '部分不予许可',
+};
+
+export const newRatingId = (): string => `rat_${randomBytes(12).toString('base64url')}`;
+
+/** Open, overdue (open past its due date on `today`) or answered; null: no follow-up (a good rating). */
+export function followUpState(
+  row: Pick<RatingRow, 'followUpStatus' | 'followUpDueOn'>,
+  today: string,
+): FollowUpState | null {
+  if (row.followUpStatus === null || row.followUpDueOn === null) return null;
+  if (row.followUpStatus === 'answered') return 'answered';
+  return today > row.followUpDueOn ? 'overdue' : 'open';
+}
+
+function followUpView(row: RatingRow, today: string): FollowUpView | null {
+  const state = followUpState(row, today);
+  if (state === null || row.followUpDueOn === null) return null;
+  return {
+    state,
+    dueOn: row.followUpDueOn,
+    answer: row.followUpAnswer,
+    contacted: row.followUpContacted,
+    answeredAt: row.followUpAnsweredAt?.toISOString() ?? null,
+  };
+}
+
+export function applicantRatingView(row: RatingRow, today: string): ApplicantRatingView {
+  return {
+    score: row.score,
+    ratedAt: row.ratedAt.toISOString(),
+    hasComment: row.comment !== null,
+    followUp: followUpView(row, today),
+  };
+}
+
+export async function findRating(db: Queryable, caseId: string): Promise<RatingRow | undefined> {
+  const [row] = await db.select().from(caseRatings).where(eq(caseRatings.caseId, caseId));
+  return row;
+}
+
+/** A case can be rated once it completed, and only once. */
+export const isRateable = (status: string, rated: boolean): boolean => status === 'completed' && !rated;
+
+/**
+ * The applicant rates their completed case. Refusals write nothing but what the look-up writes
+ * for a wrong proof (the count of wrong guesses and the entry on the applicant's access log).
+ */
+export async function rateCase(
+  db: Database,
+  calendar: WorkingCalendar,
+  settings: RatingSettings,
+  input: RatingInput,
+  requestId: string,
+  now: Date,
+): Promise<RatingReceipt> {
+  const proof = { caseNumber: input.caseNumber, check: input.check };
+  const { caseRow } = await proveCase(db, settings.limits, proof, requestId, now, 'case.rating');
+  return db.transaction(async (tx) => {
+    // The case row locked: two ratings sent at once are one rating and one `rating_exists`.
+    const [locked] = await tx.select().from(cases).where(eq(cases.id, caseRow.id)).for('update');
+    if (!locked || locked.status !== 'completed' || locked.completedOn === null) {
+      const status = locked?.status ?? caseRow.status;
+      throw bilingualError(
+        'case_not_rateable',
+        {
+          zh: `办件${caseRow.caseNumber}当前状态为“${STATUS_ZH[status]}”，办结后才能评价。`,
+          en: `Case ${caseRow.caseNumber} is ${status}: only a completed case is rated.`,
+        },
+        { caseStatus: status },
+      );
+    }
+    if (await findRating(tx, locked.id)) {
+      throw bilingualError('rating_exists', {
+        zh: `办件${locked.caseNumber}已评价过，每件只能评价一次。`,
+        en: `Case ${locked.caseNumber} has been rated already; a case is rated once.`,
+      });
+    }
+    const departmentRows = await tx
+      .selectDistinct({ code: deliveries.departmentCode })
+      .from(deliveries)
+      .where(eq(deliveries.caseId, locked.id))
+      .orderBy(asc(deliveries.departmentCode));
+    const ratedOn = chinaToday(now);
+    const bad = input.score <= BAD_RATING_MAX_SCORE;
+    // A calendar year not loaded yet counts by weekday, as provisional due dates do: never a refusal.
+    const followUpDueOn = bad
+      ? withProvisionalYears(calendar).addWorkingDays(ratedOn, settings.followUpWorkingDays)
+      : null;
+    const comment = input.comment?.trim() ? input.comment.trim() : null;
+    const [row] = await tx
+      .insert(caseRatings)
+      .values({
+        id: newRatingId(),
+        caseId: locked.id,
+        caseNumber: locked.caseNumber,
+        score: input.score,
+        comment,
+        centreCode: locked.centreCode,
+        acceptingCentreCode: locked.acceptingCentreCode,
+        itemCode: locked.itemCode,
+        departments: departmentRows.map((department) => department.code),
+        clientId: locked.clientId,
+        operatorId: locked.operatorId,
+        completedOn: locked.completedOn,
+        onTime: locked.dueOn === null || locked.completedOn <= locked.dueOn,
+        ratedAt: now,
+        ratedOn,
+        followUpStatus: bad ? 'open' : null,
+        followUpDueOn,
+      })
+      .returning();
+    if (!row) throw new Error('insert returned no row');
+    await tx
+      .insert(caseEvents)
+      .values({ caseId: locked.id, kind: 'rated', detail: { score: input.score, followUpDueOn }, occurredAt: now });
+    await recordAudit(tx, {
+      actor: { clientId: 'applicant', kind: 'applicant' },
+      action: 'case.rating',
+      subjectRef: locked.subjectId,
+      fields: comment === null ? ['rating'] : ['rating', 'rating_comment'],
+      caseRef: locked.caseNumber,
+      outcome: 'allowed',
+      requestId,
+    });
+    const message = bad
+      ? {
+          zh: `感谢您的评价。服务中心将在${followUpDueOn}前回访并答复您反映的问题。`,
+          en: `Thank you for your rating. The service centre will follow it up and answer you by ${followUpDueOn}.`,
+        }
+      : { zh: '感谢您的评价。', en: 'Thank you for your rating.' };
+    return { caseNumber: locked.caseNumber, ...applicantRatingView(row, ratedOn), message };
+  });
+}
+
+// --- The centre's side: listing ratings and answering follow-ups --------------------------------
+
+/** Mainland mobile numbers inside free text (not part of a longer run of digits). */
+const MOBILE_IN_TEXT = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
+
+/** An applicant's free text as answers show it: identifier-shaped runs and mobile numbers masked. */
+export function maskPersonalText(text: string): string {
+  return maskIdentifiersInText(text).replace(MOBILE_IN_TEXT, (mobile) => maskMobile(mobile));
+}
+
+export interface CentreRatingView {
+  id: string;
+  caseNumber: string;
+  score: number;
+  /** Masked (identifiers, mobile numbers); null: none given. */
+  comment: string | null;
+  centreCode: string | null;
+  centreName: string | null;
+  itemCode: string;
+  departments: string[];
+  windowClientId: string;
+  operatorId: string | null;
+  completedOn: string;
+  onTime: boolean;
+  ratedAt: string;
+  followUp: (FollowUpView & { answeredBy: string | null }) | null;
+}
+
+function centreRatingView(row: RatingRow, centreName: string | null, today: string): CentreRatingView {
+  const followUp = followUpView(row, today);
+  return {
+    id: row.id,
+    caseNumber: row.caseNumber,
+    score: row.score,
+    comment: row.comment === null ? null : maskPersonalText(row.comment),
+    centreCode: row.centreCode,
+    centreName,
+    itemCode: row.itemCode,
+    departments: row.departments,
+    windowClientId: row.clientId,
+    operatorId: row.operatorId,
+    completedOn: row.completedOn,
+    onTime: row.onTime,
+    ratedAt: row.ratedAt.toISOString(),
+    followUp: followUp === null ? null : { ...followUp, answeredBy: row.followUpOperatorId ?? row.followUpAnsweredBy },
+  };
+}
+
+export interface RatingListQuery {
+  /** A centre at or below the caller's; default: the caller's own. */
+  centre?: string | undefined;
+  /** Only follow-ups in this state; default: every rating. */
+  status?: FollowUpState | undefined;
+}
+
+/** The most ratings one answer lists (newest first). */
+export const RATING_LIST_LIMIT = 200;
+
+/** The ratings of a centre's subtree, newest first, each comment disclosed on its applicant's access log. */
+export async function listRatings(
+  context: AccessContext,
+  directory: CentreDirectory,
+  query: RatingListQuery,
+  today: string,
+): Promise<{ centre: string; ratings: CentreRatingView[] }> {
+  return auditRefusals(context, { action: 'rating.read', subjectId: null }, async () => {
+    const facts = await context.access.grantFacts(context.db);
+    const centreCode = query.centre ?? facts.centres.own[0];
+    if (centreCode === undefined) {
+      throw new ApiError('validation_failed', 'Name the centre whose ratings you want: ?centre=<code>.', {
+        errors: [{ path: 'centre', message: 'required for a window of no centre' }],
+      });
+    }
+    // The policy first: a centre outside the caller's tree is answered alike whether it exists or not.
+    const decision = await context.access.decide(context.db, 'rating.read', { kind: 'rating', centreCode });
+    if (!decision.allowed) throw refusal(decision, { kind: 'rating', centreCode }, 'No such centre among yours.');
+    const centre = requireCentre(directory, centreCode);
+    const stateCondition =
+      query.status === 'answered'
+        ? eq(caseRatings.followUpStatus, 'answered')
+        : query.status === 'open'
+          ? and(eq(caseRatings.followUpStatus, 'open'), gte(caseRatings.followUpDueOn, today))
+          : query.status === 'overdue'
+            ? and(eq(caseRatings.followUpStatus, 'open'), lt(caseRatings.followUpDueOn, today))
+            : undefined;
+    return context.db.transaction(async (tx) => {
+      const rows = await tx
+        .select({ rating: caseRatings, centreName: centres.name, subjectId: cases.subjectId })
+        .from(caseRatings)
+        .innerJoin(cases, eq(cases.id, caseRatings.caseId))
+        .innerJoin(centres, eq(centres.code, caseRatings.centreCode))
+        .where(and(isNotNull(caseRatings.centreCode), sql`${centres.path} like ${`${centre.path}%`}`, stateCondition))
+        .orderBy(desc(caseRatings.ratedAt), asc(caseRatings.id))
+        .limit(RATING_LIST_LIMIT);
+      // Every comment shown is on its applicant's access log, in the transaction that read it.
+      for (const row of rows) {
+        if (row.rating.comment === null) continue;
+        await auditAccess(tx, context, {
+          decision,
+          action: 'rating.read',
+          subjectId: row.subjectId,
+          fields: ['rating_comment'],
+          caseRef: row.rating.caseNumber,
+        });
+      }
+      if (rows.every((row) => row.rating.comment === null)) {
+        // Nothing personal disclosed; the read itself is still on the record (who looked at which centre).
+        await recordAudit(tx, {
+          actor: context.principal,
+          operatorId: context.purpose.operatorId,
+          centreCode,
+          action: 'rating.read',
+          fields: ['ratings'],
+          purpose: context.purpose.purpose,
+          outcome: 'allowed',
+          requestId: context.requestId,
+        });
+      }
+      return { centre: centreCode, ratings: rows.map((row) => centreRatingView(row.rating, row.centreName, today)) };
+    });
+  });
+}
+
+export interface FollowUpInput {
+  /** The centre's answer to the applicant, in Chinese. */
+  answer: string;
+  /** Whether the centre reached the applicant (by telephone, in person). */
+  contacted: boolean;
+}
+
+/** The centre answers the follow-up of a 差评. A rating of another centre is answered like one that does not exist. */
+export async function answerFollowUp(
+  context: AccessContext,
+  ratingId: string,
+  input: FollowUpInput,
+  now: Date,
+): Promise<CentreRatingView> {
+  // Filled in once the rating is read: a refused try at someone's rating is on their access log.
+  const refused: { action: string; subjectId: string | null } = { action: 'rating.follow_up', subjectId: null };
+  return auditRefusals(context, refused, () =>
+    context.db.transaction(async (tx) => {
+      const [found] = await tx
+        .select({ rating: caseRatings, subjectId: cases.subjectId })
+        .from(caseRatings)
+        .innerJoin(cases, eq(cases.id, caseRatings.caseId))
+        .where(eq(caseRatings.id, ratingId))
+        .for('update', { of: caseRatings });
+      const notFoundDetail = 'No rating has this id.';
+      if (!found) throw new ApiError('not_found', notFoundDetail);
+      refused.subjectId = found.subjectId;
+      const resource = { kind: 'rating', centreCode: found.rating.centreCode } as const;
+      const decision = await context.access.decide(tx, 'rating.follow_up', resource);
+      if (!decision.allowed) throw refusal(decision, resource, notFoundDetail);
+      if (found.rating.followUpStatus !== 'open') {
+        throw bilingualError(
+          'rating_follow_up_not_open',
+          found.rating.followUpStatus === 'answered'
+            ? { zh: '该差评已回访答复。', en: 'This bad rating has been followed up and answered already.' }
+            : { zh: '该评价不是差评，无需回访。', en: 'This rating is not a bad rating: it has no follow-up.' },
+          { followUpStatus: found.rating.followUpStatus },
+        );
+      }
+      const [updated] = await tx
+        .update(caseRatings)
+        .set({
+          followUpStatus: 'answered',
+          followUpAnswer: input.answer.trim(),
+          followUpContacted: input.contacted,
+          followUpAnsweredBy: context.principal.clientId,
+          followUpOperatorId: context.purpose.operatorId,
+          followUpAnsweredAt: now,
+          followUpAnsweredOn: chinaToday(now),
+        })
+        .where(eq(caseRatings.id, ratingId))
+        .returning();
+      if (!updated) throw new Error('update returned no row');
+      const onTime = chinaToday(now) <= (updated.followUpDueOn ?? '');
+      const detail = { contacted: input.contacted, onTime };
+      await tx.insert(caseEvents).values({ caseId: updated.caseId, kind: 'rating_answered', detail, occurredAt: now });
+      await auditAccess(tx, context, {
+        decision,
+        action: 'rating.follow_up',
+        subjectId: found.subjectId,
+        fields: ['rating_comment', 'rating_follow_up'],
+        caseRef: updated.caseNumber,
+      });
+      const [centre] =
+        updated.centreCode === null
+          ? []
+          : await tx.select({ name: centres.name }).from(centres).where(eq(centres.code, updated.centreCode));
+      return centreRatingView(updated, centre?.name ?? null, chinaToday(now));
+    }),
+  );
+}
