@@ -9,7 +9,8 @@ import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit }
 import { errorResponses, publicRoute } from '../platform/routes.js';
 import type { GatewayServices } from '../platform/services.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
-import { lookUpProgress } from './progress.js';
+import { RESULT_DOCUMENT_PATH } from '../results/results.js';
+import { downloadResultDocument, lookUpProgress } from './progress.js';
 
 const limiters = new WeakMap<GatewayServices, FixedWindowLimiter>();
 
@@ -53,6 +54,13 @@ const ProgressSchema = z
   })
   .openapi('CaseProgress');
 
+const LookupBodySchema = z
+  .object({
+    caseNumber: z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123'),
+    check: z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code'),
+  })
+  .strict();
+
 const progressRoute = publicRoute({
   method: 'post',
   path: '/v1/progress',
@@ -65,7 +73,7 @@ const progressRoute = publicRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({ caseNumber: z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123'), check: z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code') }).strict(),
+          schema: LookupBodySchema,
         },
       },
     },
@@ -73,9 +81,42 @@ const progressRoute = publicRoute({
   responses: { 200: { description: 'Progress', content: { 'application/json': { schema: ProgressSchema } } }, ...errorResponses(400, 404, 429) },
 });
 
+const ResultDocumentSchema = z
+  .object({
+    caseNumber: z.string(),
+    fileName: z.string(),
+    mediaType: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    contentBase64: z.string().openapi({ description: 'The document the department issued (PDF or OFD), base64' }),
+    envelope: z.string().openapi({ description: "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify" }),
+    certificate: ApplicantResultSchema.shape.certificate.unwrap(),
+  })
+  .openapi('ResultDocument');
+
+const resultDocumentRoute = publicRoute({
+  method: 'post',
+  path: RESULT_DOCUMENT_PATH,
+  tags: ['cases'],
+  summary: 'An applicant downloads their electronic result (电子证照) with the same proof as the progress look-up',
+  description:
+    'No credentials: the case number and the last 4 characters of the applicant\'s identifier, rate limited and locked out together with the look-up. Answers the signed document once the result is `issued`; `409 result_document_not_available` otherwise. Audited as a read of the certificate.',
+  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: LookupBodySchema } } } },
+  responses: { 200: { description: 'The signed result document', content: { 'application/json': { schema: ResultDocumentSchema } } }, ...errorResponses(400, 404, 409, 429) },
+});
+
 export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(progressRoute, async (c) => {
     const services = c.get('services');
+    // The look-up's clock: failures and lock-out counted on one time base with the download's.
     return c.json(await lookUpProgress(services.db, services.config.progress, c.req.valid('json'), c.get('requestId')), 200);
+  });
+  app.openapi(resultDocumentRoute, async (c) => {
+    const services = c.get('services');
+    const documentServices = { db: services.db, blobStore: services.blobStore, keys: services.keys, envelopes: services.envelopes, issuer: services.config.issuer };
+    const answer = await downloadResultDocument(documentServices, services.config.progress, c.req.valid('json'), c.get('requestId'));
+    c.header('Cache-Control', 'no-store');
+    return c.json(answer, 200);
   });
 }
