@@ -506,6 +506,8 @@ const withoutPersonalData: Record<string, string> = {
   'POST /v1/notifications/{id}/retry': 'outbox administration',
   'POST /v1/deliveries/{id}/cancellation-handled': 'outbox administration',
   'POST /v1/progress': 'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
+  'POST /v1/progress/result/document':
+    'public by design: the applicant downloads their own electronic result with the look-up’s second factor and lock-out; every read and refusal audited (test/electronic-results.test.ts)',
 };
 
 describe('route coverage: every personal-data route consults the access policy', () => {

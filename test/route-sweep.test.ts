@@ -26,6 +26,8 @@ const PUBLIC_BY_DESIGN = new Set([
   // Applicants have no client credentials; they prove the case is theirs with a second factor,
   // under rate limits.
   'POST /v1/progress',
+  // The applicant's electronic result, with the same second factor and lock-out as the look-up.
+  'POST /v1/progress/result/document',
 ]);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
