@@ -21,6 +21,7 @@ import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, type Running
 import { accessRequests, auditEntries, caseEvents, caseResults, cases, certificates, deliveries, materials, subjects } from '../gateway/db/schema.js';
 import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../gateway/notifications/templates.js';
 import type { Clock } from '../gateway/platform/clock.js';
+import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 
@@ -373,6 +374,9 @@ describe('a result document pushed in a status callback', () => {
     expect(progress.result).toMatchObject({ status: 'awaiting_document', certificate: null });
     const early = await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber));
     expect([early.status, (await problemOf(early)).code]).toEqual([409, 'result_document_not_available']);
+    const december = { from: '2026-12-01', to: '2026-12-31' };
+    const supervised = await supervisionSummary(gw.services.db, gw.services, december);
+    expect(supervised.resultsAwaitingDocument.items).toContainEqual({ caseNumber: waiting.caseNumber, itemCode: 'enterprise_establishment', department: 'AMR', completedOn: '2026-12-18' });
 
     const creditCode = issuedCreditCode(42);
     expect((await ok<{ caseStatus: string }>(await push(waiting.caseNumber, 'completed', pushedLicence(creditCode)))).caseStatus).toBe('completed');
@@ -381,6 +385,8 @@ describe('a result document pushed in a status callback', () => {
     const kinds = (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, waiting.id))).map((event) => event.kind);
     expect(kinds.filter((kind) => kind === 'result_issued')).toHaveLength(1);
     expect(kinds).toContain('result_awaiting_document');
+    const after = await supervisionSummary(gw.services.db, gw.services, december);
+    expect(after.resultsAwaitingDocument.items.map((item) => item.caseNumber)).not.toContain(waiting.caseNumber);
     const document = await ok<DocumentBody>(await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber)));
     expect(document.certificate).toMatchObject({ certificateType: 'business_licence', issueDate: '2026-12-18' });
   });
