@@ -345,6 +345,7 @@ describe('a result document pushed in a status callback', () => {
     const refusals: [unknown, string, string][] = [
       [notPdf, 'completed', 'not the application/pdf it claims to be'],
       [pushedLicence(issuedCreditCode(7), { certificateType: 'real_estate_certificate' }), 'completed', 'results in a business_licence issued by AMR'],
+      [{ ...pushedLicence(issuedCreditCode(7)), validUntil: '2020-01-01' }, 'completed', 'validUntil'],
       [pushedLicence('91610112MA6U00000X'), 'completed', 'holder identifier'],
       [pushedLicence(issuedCreditCode(7)), 'in_progress', 'not with in_progress'],
       [pushedLicence(issuedCreditCode(7), { document: { mediaType: 'application/pdf', contentBase64: '%%%not-base64%%%' } }), 'completed', 'not base64'],
@@ -401,6 +402,23 @@ describe('a result document pushed in a status callback', () => {
     expect(progress.result).toMatchObject({ method: 'window_pickup', materialId: null, certificate: null });
     const refused = await publicPost('/v1/progress/result/document', proofOf(opened.caseNumber));
     expect([refused.status, (await problemOf(refused)).code]).toEqual([409, 'result_document_not_available']);
+  });
+});
+
+describe('an item that declares no result certificate', () => {
+  it('completes when its department sends a document anyway, keeping none (a note on the timeline)', async () => {
+    const { code: _code, ...body } = await ok<Record<string, unknown>>(await call('/v1/items/enterprise_establishment', { token: adminToken }));
+    await ok(await call('/v1/items/enterprise_establishment', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup'], resultCertificate: null }, token: adminToken }));
+    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    submissions += 1;
+    await ok(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `ecert-submit-${submissions}` } }));
+    const before = await rowCounts();
+    expect((await ok<{ caseStatus: string }>(await push(opened.caseNumber, 'completed', pushedLicence(issuedCreditCode(44))))).caseStatus).toBe('completed');
+    const after = await rowCounts();
+    expect([after.materials, after.certificates]).toEqual([before.materials, before.certificates]);
+    expect(await resultOf(opened.id)).toMatchObject({ method: 'window_pickup', status: 'ready_for_pickup', materialId: null });
+    const notes = await gw.services.db.select().from(caseEvents).where(and(eq(caseEvents.caseId, opened.id), eq(caseEvents.kind, 'result_document_not_declared')));
+    expect(notes.map((note) => note.detail)).toEqual([{ certificateType: 'business_licence' }]);
   });
 });
 

@@ -173,20 +173,32 @@ async function holderSubject(tx: Queryable, caseRow: typeof cases.$inferSelect, 
  * Records a received result document inside the transaction that applies the department's
  * completion: checks it is the item's declared result from this department, stores it as an issued
  * certificate material of its holder, links it to the case's result, and writes the holder's
- * access-log entry. Throws `result_certificate_invalid` (the transaction then writes nothing).
+ * access-log entry. Throws `result_certificate_invalid` (the transaction then writes nothing). An
+ * item that declares no result certificate keeps no document: null, and an internal timeline note.
  */
 export async function recordResultCertificate(
   tx: Queryable,
   input: { caseId: string; departmentCode: string; actor: { clientId: string; kind: 'department' }; requestId: string | null },
   received: ReceivedResultCertificate,
   at: Date,
-): Promise<{ materialId: string; subjectId: string }> {
+): Promise<{ materialId: string; subjectId: string } | null> {
   const [caseRow] = await tx.select().from(cases).where(eq(cases.id, input.caseId));
   if (!caseRow) throw new Error(`case ${input.caseId} is gone`);
   const [item] = await tx.select({ code: items.code, resultCertificate: items.resultCertificate }).from(items).where(eq(items.code, caseRow.itemCode));
   const declared = item?.resultCertificate ?? null;
   const { metadata, content } = received;
-  if (declared === null) throw invalid(`item ${caseRow.itemCode} declares no result certificate (resultCertificate)`);
+  if (declared === null) {
+    // Not refused: a registry that always sends its documents must not block completions of an item
+    // whose result nobody declared (a database from before electronic results). Noted, not kept.
+    await tx.insert(caseEvents).values({
+      caseId: caseRow.id,
+      kind: 'result_document_not_declared',
+      departmentCode: input.departmentCode,
+      detail: { certificateType: metadata.certificateType },
+      occurredAt: at,
+    });
+    return null;
+  }
   if (declared.certificateType !== metadata.certificateType || declared.department !== input.departmentCode) {
     throw invalid(`item ${caseRow.itemCode} results in a ${declared.certificateType} issued by ${declared.department}, not a ${metadata.certificateType} from ${input.departmentCode}`);
   }
