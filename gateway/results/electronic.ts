@@ -39,31 +39,48 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** The result document as a department sends it in a status callback (JSON, the bytes in base64). */
 export const ResultCertificateInputSchema = z
   .object({
-    certificateType: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/).openapi({ description: 'Gateway material-type code', example: 'business_licence' }),
+    certificateType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{1,63}$/)
+      .openapi({ description: 'Gateway material-type code', example: 'business_licence' }),
     certificateNumber: z.string().trim().min(1).max(64).openapi({ example: '91610113MA6U000015' }),
     issuingAuthority: z.string().trim().min(2).max(100).openapi({ example: '西安市未央区市场监督管理局' }),
     issueDate: z.string().regex(DAY, 'YYYY-MM-DD'),
     validFrom: z.string().regex(DAY, 'YYYY-MM-DD').optional().openapi({ description: 'Default: the issue date' }),
-    validUntil: z.string().regex(DAY, 'YYYY-MM-DD').nullable().optional().openapi({ description: 'Null or absent: does not expire' }),
+    validUntil: z.string().regex(DAY, 'YYYY-MM-DD').nullable().optional().openapi({ description: 'Null or absent: no end' }),
     location: z.string().trim().min(2).max(200).optional().openapi({ description: 'The object of a certificate about a thing (坐落)' }),
     holders: z
-      .array(z.object({ name: z.string().trim().min(1).max(100), identifier: z.string().trim().regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code') }).strict())
+      .array(
+        z
+          .object({
+            name: z.string().trim().min(1).max(100),
+            identifier: z.string().trim().regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code'),
+          })
+          .strict(),
+      )
       .min(1)
       .max(20)
       .openapi({ description: 'The holder first (whose file it joins), then any co-holders' }),
     document: z
       .object({
         mediaType: z.enum(['application/pdf', 'application/ofd']),
-        contentBase64: z.string().min(8).max(Math.ceil(RESULT_DOCUMENT_MAX_BYTES / 3) * 4).openapi({ description: 'The issued document, base64 (RFC 4648 §4)' }),
+        contentBase64: z
+          .string()
+          .min(8)
+          .max(Math.ceil(RESULT_DOCUMENT_MAX_BYTES / 3) * 4)
+          .openapi({ description: 'The issued document, base64 (RFC 4648 §4)' }),
       })
       .strict(),
   })
   .strict()
-  .openapi('ResultCertificateInput', { description: 'The result document a department issued at completion (电子证照); only with status completed' });
+  .openapi('ResultCertificateInput', {
+    description: 'The result document a department issued at completion (电子证照); only with status completed',
+  });
 export type ResultCertificateInput = z.infer<typeof ResultCertificateInputSchema>;
 
 function invalid(problem: string): ApiError {
-  return new ApiError('result_certificate_invalid', `The result document is not accepted: ${problem}; nothing was applied.`, { problem });
+  const message = `The result document is not accepted: ${problem}; nothing was applied.`;
+  return new ApiError('result_certificate_invalid', message, { problem });
 }
 
 /** The callback's JSON as the SDK's result certificate (the one shape the poll path has too). */
@@ -83,7 +100,9 @@ export function resultCertificateFromInput(input: ResultCertificateInput): Resul
       validFrom: input.validFrom ?? input.issueDate,
       validUntil: input.validUntil ?? null,
       ...(input.location === undefined ? {} : { location: input.location }),
-      ...(input.holders.length > 1 ? { holders: input.holders.map((entry) => ({ name: entry.name, identifier: entry.identifier })) } : {}),
+      ...(input.holders.length > 1
+        ? { holders: input.holders.map((entry) => ({ name: entry.name, identifier: entry.identifier })) }
+        : {}),
     },
     document: { mediaType: input.document.mediaType, bytes: new Uint8Array(Buffer.from(text, 'base64')) },
   };
@@ -113,20 +132,31 @@ export interface ReceivedResultCertificate {
  * Content without a material referencing it (a completion refused later) is left to the
  * blob store's clean-up, like an abandoned upload.
  */
-export async function receiveResultCertificate(blobStore: BlobStore, result: ResultCertificate): Promise<ReceivedResultCertificate> {
+export async function receiveResultCertificate(
+  blobStore: BlobStore,
+  result: ResultCertificate,
+): Promise<ReceivedResultCertificate> {
   const { metadata, document } = result;
   for (const [field, value] of [['issueDate', metadata.issueDate], ['validFrom', metadata.validFrom]] as const) {
     if (!isDay(value)) throw invalid(`${field} is not a calendar date`);
   }
-  if (metadata.validUntil !== null && (!isDay(metadata.validUntil) || metadata.validUntil < metadata.validFrom)) throw invalid('validUntil is not a date on or after validFrom');
+  if (metadata.validUntil !== null && (!isDay(metadata.validUntil) || metadata.validUntil < metadata.validFrom)) {
+    throw invalid('validUntil is not a date on or after validFrom');
+  }
   const holders = metadata.holders ?? [{ name: metadata.holderName, identifier: metadata.holderIdentifier }];
   for (const holder of holders) {
     if (normaliseName(holder.name) === '') throw invalid('a holder has no name');
-    if (identifierTypeOf(holder.identifier.toUpperCase()) === null) throw invalid('a holder identifier is neither a valid resident ID number nor a valid credit code');
+    if (identifierTypeOf(holder.identifier.toUpperCase()) === null) {
+      throw invalid('a holder identifier is neither a valid resident ID number nor a valid credit code');
+    }
   }
-  if (document.bytes.byteLength === 0 || document.bytes.byteLength > RESULT_DOCUMENT_MAX_BYTES) throw invalid(`the document is empty or larger than ${RESULT_DOCUMENT_MAX_BYTES} bytes`);
+  if (document.bytes.byteLength === 0 || document.bytes.byteLength > RESULT_DOCUMENT_MAX_BYTES) {
+    throw invalid(`the document is empty or larger than ${RESULT_DOCUMENT_MAX_BYTES} bytes`);
+  }
   const detected = detectMediaType(document.bytes.subarray(0, 4096));
-  if (!detected || detected.mediaType !== document.mediaType) throw invalid(`the document is not the ${document.mediaType} it claims to be`);
+  if (!detected || detected.mediaType !== document.mediaType) {
+    throw invalid(`the document is not the ${document.mediaType} it claims to be`);
+  }
   const sha256 = createHash('sha256').update(document.bytes).digest('hex');
   const put = await blobStore.put(
     (async function* () {
@@ -145,12 +175,21 @@ export async function receiveResultCertificate(blobStore: BlobStore, result: Res
  * or a subject already known by that identifier; otherwise a new subject, created from the
  * issuing department's own record (a newly established enterprise has no subject yet).
  */
-async function holderSubject(tx: Queryable, caseRow: typeof cases.$inferSelect, metadata: CertificateMetadata, department: string): Promise<typeof subjects.$inferSelect> {
+async function holderSubject(
+  tx: Queryable,
+  caseRow: typeof cases.$inferSelect,
+  metadata: CertificateMetadata,
+  department: string,
+): Promise<typeof subjects.$inferSelect> {
   const identifierType = identifierTypeOf(metadata.holderIdentifier);
   if (identifierType === null) throw invalid('the holder identifier is not valid');
   const [applicant] = await tx.select().from(subjects).where(eq(subjects.id, caseRow.subjectId));
   if (applicant && applicant.identifier.toUpperCase() === metadata.holderIdentifier) return applicant;
-  const parties = await tx.select({ subject: subjects }).from(caseParties).innerJoin(subjects, eq(subjects.id, caseParties.subjectId)).where(eq(caseParties.caseId, caseRow.id));
+  const parties = await tx
+    .select({ subject: subjects })
+    .from(caseParties)
+    .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
+    .where(eq(caseParties.caseId, caseRow.id));
   const party = parties.find((entry) => entry.subject.identifier.toUpperCase() === metadata.holderIdentifier);
   if (party) return party.subject;
   await tx
@@ -164,7 +203,10 @@ async function holderSubject(tx: Queryable, caseRow: typeof cases.$inferSelect, 
       createdByClientId: departmentProvider(department),
     })
     .onConflictDoNothing();
-  const [known] = await tx.select().from(subjects).where(and(eq(subjects.identifierType, identifierType), eq(subjects.identifier, metadata.holderIdentifier)));
+  const [known] = await tx
+    .select()
+    .from(subjects)
+    .where(and(eq(subjects.identifierType, identifierType), eq(subjects.identifier, metadata.holderIdentifier)));
   if (!known) throw new Error('subject insert returned no row');
   return known;
 }
@@ -178,13 +220,21 @@ async function holderSubject(tx: Queryable, caseRow: typeof cases.$inferSelect, 
  */
 export async function recordResultCertificate(
   tx: Queryable,
-  input: { caseId: string; departmentCode: string; actor: { clientId: string; kind: 'department' }; requestId: string | null },
+  input: {
+    caseId: string;
+    departmentCode: string;
+    actor: { clientId: string; kind: 'department' };
+    requestId: string | null;
+  },
   received: ReceivedResultCertificate,
   at: Date,
 ): Promise<{ materialId: string; subjectId: string } | null> {
   const [caseRow] = await tx.select().from(cases).where(eq(cases.id, input.caseId));
   if (!caseRow) throw new Error(`case ${input.caseId} is gone`);
-  const [item] = await tx.select({ code: items.code, resultCertificate: items.resultCertificate }).from(items).where(eq(items.code, caseRow.itemCode));
+  const [item] = await tx
+    .select({ code: items.code, resultCertificate: items.resultCertificate })
+    .from(items)
+    .where(eq(items.code, caseRow.itemCode));
   const declared = item?.resultCertificate ?? null;
   const { metadata, content } = received;
   if (declared === null) {
@@ -200,13 +250,19 @@ export async function recordResultCertificate(
     return null;
   }
   if (declared.certificateType !== metadata.certificateType || declared.department !== input.departmentCode) {
-    throw invalid(`item ${caseRow.itemCode} results in a ${declared.certificateType} issued by ${declared.department}, not a ${metadata.certificateType} from ${input.departmentCode}`);
+    const expected = `a ${declared.certificateType} issued by ${declared.department}`;
+    throw invalid(`item ${caseRow.itemCode} results in ${expected}, not a ${metadata.certificateType} from ${input.departmentCode}`);
   }
   const [type] = await tx.select().from(materialTypes).where(eq(materialTypes.code, metadata.certificateType));
   if (!type) throw invalid(`unknown certificate type ${metadata.certificateType}`);
-  if (!type.allowedMediaTypes.includes(content.mediaType)) throw invalid(`${type.code} is not kept as ${content.mediaType}`);
+  if (!type.allowedMediaTypes.includes(content.mediaType)) {
+    throw invalid(`${type.code} is not kept as ${content.mediaType}`);
+  }
   const holder = await holderSubject(tx, caseRow, metadata, input.departmentCode);
-  if (type.subjectKind !== null && type.subjectKind !== holder.kind) throw invalid(`a ${type.code} belongs to ${type.subjectKind === 'person' ? 'a person' : 'an organisation'}, and its holder is not one`);
+  if (type.subjectKind !== null && type.subjectKind !== holder.kind) {
+    const owner = type.subjectKind === 'person' ? 'a person' : 'an organisation';
+    throw invalid(`a ${type.code} belongs to ${owner}, and its holder is not one`);
+  }
 
   await lockContent(tx, content.sha256);
   const stored = await insertCertificateMaterial(
@@ -216,7 +272,10 @@ export async function recordResultCertificate(
     { type, department: input.departmentCode, contractResource: null, contractVersion: null, metadata, content },
     at,
   );
-  await tx.update(caseResults).set({ materialId: stored.material.id, updatedAt: new Date() }).where(eq(caseResults.caseId, caseRow.id));
+  await tx
+    .update(caseResults)
+    .set({ materialId: stored.material.id, updatedAt: new Date() })
+    .where(eq(caseResults.caseId, caseRow.id));
   await tx.insert(caseEvents).values({
     caseId: caseRow.id,
     kind: 'result_document_received',
