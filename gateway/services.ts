@@ -186,8 +186,9 @@ export async function createServices(
   });
   // An item a changed department can no longer take is said at start; submitting its cases is refused.
   warnUndeliverableItems((await listItems(database.db)).filter((item) => item.active), departments, logger);
+  const blobStore = createConfiguredBlobStore(config.materials, database.db, blobIntegrityReporting(config, logger, metrics, clock));
   return {
-    blobStore: createConfiguredBlobStore(config.materials, database.db, blobIntegrityReporting(config, logger, metrics, clock)),
+    blobStore,
     disabledClients,
     signInGuard: new SignInGuard(config.rateLimits),
     clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
@@ -210,7 +211,7 @@ export async function createServices(
     departmentMetrics,
     publishedContracts,
     calendar,
-    deliveryWorker: new DeliveryWorker({ db: database.db, departments, calendar, metrics: metrics.registry, logger, settings: config.cases.dispatch }),
+    deliveryWorker: new DeliveryWorker({ db: database.db, departments, calendar, metrics: metrics.registry, logger, settings: config.cases.dispatch, blobStore }),
     notifications: NotificationService.create({
       settings: options.notificationChannel?.settings ?? config.notifications.channel,
       urlPolicy: options.notificationChannel?.urlPolicy ?? config.departments.urlPolicy,

@@ -519,6 +519,8 @@ const withoutPersonalData: Record<string, string> = {
   'GET /v1/supervision/ratings': 'rating figures per centre, department, window, operator or item; no comments, no applicants',
   'GET /v1/supervision/rankings': 'monthly rankings of windows and operators (staff), no applicant data',
   'POST /v1/progress': 'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
+  'POST /v1/progress/result/document':
+    'public by design: the applicant downloads their own electronic result with the look-up’s second factor and lock-out; every read and refusal audited (test/electronic-results.test.ts)',
 };
 
 describe('route coverage: every personal-data route consults the access policy', () => {

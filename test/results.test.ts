@@ -189,10 +189,10 @@ describe('delivery methods per item', () => {
     const { items } = await ok<{ items: { code: string; resultDeliveries: string[] }[] }>(await call('/v1/items', { token: await gw.tokenFor('window', ['contracts:read']) }));
     const offered = Object.fromEntries(items.map((item) => [item.code, item.resultDeliveries]));
     expect(offered['real_estate_transfer']).toEqual(['window_pickup', 'express']);
-    expect(offered['enterprise_establishment']).toEqual(['window_pickup']);
+    expect(offered['enterprise_establishment']).toEqual(['window_pickup', 'electronic']);
   });
 
-  it('refuses an item naming a method twice, or offering electronic delivery (not built yet), with 422 item_invalid', async () => {
+  it('refuses an item naming a method twice, or offering electronic delivery without a declared result certificate, with 422 item_invalid', async () => {
     const current = await ok<Record<string, unknown>>(await call('/v1/items/household_move_in', { token: adminToken }));
     const { code: _code, ...body } = current;
     const refused = await call('/v1/items/household_move_in', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'window_pickup'] }, token: adminToken });
@@ -202,7 +202,7 @@ describe('delivery methods per item', () => {
     expect(problem['problems']).toContain('resultDeliveries names a method more than once');
     const electronic = await problemOf(await call('/v1/items/household_move_in', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'electronic'] }, token: adminToken }));
     expect(electronic.code).toBe('item_invalid');
-    expect(electronic['problems']).toContain('electronic result delivery (电子证照) is not available yet; offer window_pickup or express');
+    expect(electronic['problems']).toContain('electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it');
     const after = await ok<{ resultDeliveries: string[] }>(await call('/v1/items/household_move_in', { token: adminToken }));
     expect(after.resultDeliveries).toEqual(['window_pickup']);
   });
@@ -224,6 +224,7 @@ describe('delivery methods per item', () => {
       lastRoute: null,
       deliveredAt: null,
       courierError: null,
+      materialId: null,
     });
     for (const secret of [address.detail, address.recipientName, address.recipientMobile]) expect(text).not.toContain(secret);
     const readText = await (await call(`/v1/cases/${opened.id}`)).text();
@@ -240,7 +241,7 @@ describe('delivery methods per item', () => {
     const before = await countRows();
     const refusals: [unknown, number, string][] = [
       [{ method: 'express', address }, 422, 'result_delivery_not_offered'],
-      [{ method: 'electronic' }, 422, 'result_delivery_not_offered'],
+      [{ method: 'electronic', address }, 422, 'result_delivery_address_not_applicable'],
       [{ method: 'window_pickup', address }, 422, 'result_delivery_address_not_applicable'],
       [{ method: 'pigeon' }, 400, 'validation_failed'],
       [{ method: 'express', address: { ...address, recipientMobile: '12345678901' } }, 400, 'validation_failed'],
@@ -253,7 +254,7 @@ describe('delivery methods per item', () => {
       expect(JSON.stringify(problem)).not.toContain(address.recipientMobile);
     }
     const notOffered = await problemOf(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, resultDelivery: { method: 'express', address } } }));
-    expect(notOffered).toMatchObject({ method: 'express', offered: ['window_pickup'] });
+    expect(notOffered).toMatchObject({ method: 'express', offered: ['window_pickup', 'electronic'] });
     const noAddress = await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express' } } });
     expect([noAddress.status, (await problemOf(noAddress)).code]).toEqual([422, 'result_delivery_address_required']);
     expect(await countRows()).toEqual(before);
@@ -297,6 +298,7 @@ describe('a result collected at the window', () => {
       lastRoute: null,
       materialId: null,
       collectAt: null,
+      certificate: null,
       howToCollect: {
         zh: `请携带本人有效身份证件到受理窗口，向窗口出示取件码${pickupCode}领取办理结果。`,
         en: `Collect the result at the service window: bring your identity document and give the pick-up code ${pickupCode} at the window.`,
@@ -392,7 +394,7 @@ describe('a result sent by courier', () => {
     // The item offers courier delivery from now on.
     const current = await ok<Record<string, unknown>>(await call('/v1/items/enterprise_establishment', { token: adminToken }));
     const { code: _code, ...body } = current;
-    await ok(await call('/v1/items/enterprise_establishment', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'express'] }, token: adminToken }));
+    await ok(await call('/v1/items/enterprise_establishment', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'express', 'electronic'] }, token: adminToken }));
   });
 
   it('is due for a waybill in the transaction that completes the case; a failing platform is retried, and a lost answer makes no second parcel', async () => {

@@ -28,6 +28,8 @@ const PUBLIC_BY_DESIGN = new Set([
   'POST /v1/progress',
   // …and rate it once completed (好差评), with the same second factor and the same limits.
   'POST /v1/progress/rating',
+  // The applicant's electronic result, with the same second factor and lock-out as the look-up.
+  'POST /v1/progress/result/document',
 ]);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;

@@ -16,11 +16,14 @@ import type {
   CaseStatusResult,
   CaseSubmissionReceipt,
   CaseSubmissionRequest,
+  CertificateDocument,
+  CertificateMetadata,
   CertificateRequest,
   CertificateResult,
   DepartmentAdapter,
   DepartmentCaseStatus,
   HealthResult,
+  ResultCertificate,
   SubjectRef,
   SubmissionTypeDeclaration,
 } from '../sdk/types.js';
@@ -151,6 +154,12 @@ function formText(form: Record<string, unknown>, ...keys: string[]): string | un
   return undefined;
 }
 
+/** A licence just issued has no status to report: it is valid by being issued. */
+function withoutStatus(metadata: CertificateMetadata): ResultCertificate['metadata'] {
+  const { status: _status, ...rest } = metadata;
+  return rest;
+}
+
 export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, environment: AdapterEnvironment): DepartmentAdapter {
   const { client, contracts } = environment;
 
@@ -236,13 +245,18 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
     if (answer === null) return { outcome: 'not_found' };
     const licence = child(answer, 'yyzz');
     if (text(licence, 'tyshxydm').trim().toUpperCase() !== creditCode) fail('wrong_subject', 'the licence is about another enterprise', operation);
+    return { outcome: 'found', ...licenceOf(licence, operation) };
+  }
+
+  /** A licence element (营业执照) as certificate metadata and its PDF: a queried one, or one issued at approval. */
+  function licenceOf(licence: XmlValue | undefined, operation: string): { metadata: CertificateMetadata; document: CertificateDocument } {
+    const creditCode = text(licence, 'tyshxydm').trim().toUpperCase();
     const pdf = Buffer.from(text(licence, 'dzzzwj'), 'base64');
     if (pdf.subarray(0, 5).toString('latin1') !== '%PDF-') fail('malformed', 'the licence file is not a PDF', operation);
     const term = text(licence, 'yyqxz');
     const issueDate = isoDate(text(licence, 'fzrq'), operation);
     const state = text(licence, 'djzt');
     return {
-      outcome: 'found',
       metadata: {
         certificateType: BUSINESS_LICENCE,
         certificateNumber: creditCode,
@@ -315,11 +329,14 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
     if (text(answer, 'slbh') !== departmentReference) fail('wrong_subject', 'the status is about another registration', operation);
     const code = text(answer, 'blzt') as RegistrationStatusCode;
     const remark = text(answer, 'bz');
+    // An approved establishment comes with the licence the registry issued: the case's result (电子营业执照).
+    const issued = code === '04' && child(answer, 'yyzz') !== undefined ? licenceOf(child(answer, 'yyzz'), operation) : null;
     return {
       departmentReference,
       status: statusByCode[code],
       updatedAt: isoInstant(text(answer, 'gxsj'), operation),
       ...(remark === '' ? {} : { message: remark }),
+      ...(issued ? { resultCertificate: { metadata: withoutStatus(issued.metadata), document: issued.document } } : {}),
     };
   }
 

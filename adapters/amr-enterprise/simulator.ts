@@ -57,6 +57,24 @@ interface Registration {
   fingerprint: string;
   receivedAt: Date;
   pinned?: { blzt: RegistrationStatusCode; bz?: string; at: Date };
+  /** A new enterprise (no credit code yet): what its licence will say when approved. */
+  establishment?: { qymc: string; fddbr: string; form: Record<string, unknown> };
+  /** The licence issued at approval (once). */
+  licence?: LicenceRecord;
+}
+
+const CREDIT_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const ORGANISATION_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
+
+/** A new enterprise's unified social credit code (GB 32100, with the GB 11714 organisation code inside), from a sequence number. */
+export function issuedCreditCode(sequence: number): string {
+  const body = `MA6U${String(sequence % 10_000).padStart(4, '0')}`;
+  const organisationSum = [...body].reduce((sum, char, index) => sum + (char <= '9' ? Number(char) : char.charCodeAt(0) - 55) * (ORGANISATION_WEIGHTS[index] ?? 0), 0);
+  const organisationCheck = 11 - (organisationSum % 11);
+  const first17 = `91610112${body}${organisationCheck === 10 ? 'X' : organisationCheck === 11 ? '0' : String(organisationCheck)}`;
+  const creditSum = [...first17].reduce((sum, char, index) => sum + CREDIT_CHARSET.indexOf(char) * (CREDIT_WEIGHTS[index] ?? 0), 0);
+  return first17 + CREDIT_CHARSET.charAt((31 - (creditSum % 31)) % 31);
 }
 
 export interface AmrSimulatorControl {
@@ -124,6 +142,8 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
   const registrationsByKey = new Map<string, Registration>();
   const registrationsByNumber = new Map<string, Registration>();
   let sequence = 0;
+  /** Licences issued to new enterprises so far. */
+  let issued = 0;
 
   function send(response: ServerResponse, status: number, document: string, padding = 0): void {
     const bytes = encodeMessage(document, charset);
@@ -145,10 +165,14 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
     return { blzt: '04', bz: '准予设立登记', at: at(2) };
   }
 
-  function licenceResponse(record: LicenceRecord): XmlFragment {
+  function licenceElement(record: LicenceRecord): XmlFragment {
     const fields = licenceFieldOrder.map((field) => element(`amr:${field}`, record[field]));
     const pdf = Buffer.from(licenceDocument(record)).toString('base64');
-    return element('amr:QueryBusinessLicenceResponse', [element('amr:yyzz', [...fields, element('amr:dzzzwj', pdf)])]);
+    return element('amr:yyzz', [...fields, element('amr:dzzzwj', pdf)]);
+  }
+
+  function licenceResponse(record: LicenceRecord): XmlFragment {
+    return element('amr:QueryBusinessLicenceResponse', [licenceElement(record)]);
   }
 
   function queryBusinessLicence(request: XmlObject, fault: SimulatorRequest['fault']): XmlFragment {
@@ -184,6 +208,17 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
       const receivedAt = now();
       const day = registryTimestamp(receivedAt).slice(0, 10).replace(/-/g, '');
       registration = { slbh: `SL${day}${String(sequence).padStart(6, '0')}`, ywlsh, fingerprint, receivedAt };
+      // No credit code in the application: a new enterprise, licensed when approved.
+      if (!textOf(request, 'tyshxydm')) {
+        let form: Record<string, unknown> = {};
+        try {
+          const parsed: unknown = JSON.parse(textOf(request, 'bdsj') ?? '{}');
+          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) form = parsed as Record<string, unknown>;
+        } catch {
+          // A form that is not JSON: the licence shows the registry's defaults.
+        }
+        registration.establishment = { qymc: textOf(request, 'qymc') ?? '', fddbr: textOf(applicant, 'mc') ?? '', form };
+      }
       registrationsByKey.set(ywlsh, registration);
       registrationsByNumber.set(registration.slbh, registration);
     }
@@ -202,13 +237,41 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
     const registration = registrationsByNumber.get(slbh);
     if (registration === undefined) throw new ClientFault(faultCodes.registrationNotFound, '未查询到该受理编号对应的登记申请');
     const status = statusOf(registration);
+    const licence = status.blzt === '04' ? issuedLicence(registration, status.at) : undefined;
     return element('amr:QueryRegistrationStatusResponse', [
       element('amr:slbh', fault === 'wrong_subject' ? `${slbh}9` : slbh),
       element('amr:blzt', status.blzt),
       element('amr:blztmc', registrationStatuses[status.blzt]),
       element('amr:gxsj', registryTimestamp(status.at)),
       element('amr:bz', status.bz),
+      ...(licence ? [licenceElement(licence)] : []),
     ]);
+  }
+
+  /** The licence an approved establishment gets, issued once and kept in the register (QueryBusinessLicence finds it). */
+  function issuedLicence(registration: Registration, approvedAt: Date): LicenceRecord | undefined {
+    if (registration.establishment === undefined) return undefined;
+    if (registration.licence === undefined) {
+      issued += 1;
+      const { qymc, fddbr, form } = registration.establishment;
+      const day = registryTimestamp(approvedAt).slice(0, 10).replace(/-/g, '');
+      const formText = (name: string, fallback: string) => (typeof form[name] === 'string' && form[name] !== '' ? (form[name] as string) : fallback);
+      registration.licence = {
+        tyshxydm: issuedCreditCode(issued),
+        qymc,
+        qylx: '有限责任公司（自然人投资或控股）',
+        fddbr,
+        zczb: formText('registeredCapital', '未申报'),
+        clrq: day,
+        yyqxz: '长期',
+        zs: formText('address', '陕西省西安市未央区'),
+        djjg: '西安市未央区市场监督管理局',
+        fzrq: day,
+        djzt: '存续',
+      };
+      byCode.set(registration.licence.tyshxydm, registration.licence);
+    }
+    return registration.licence;
   }
 
   function ping(): XmlFragment {

@@ -170,12 +170,25 @@ export interface CaseSubmissionReceipt {
 
 export type DepartmentCaseStatus = 'received' | 'in_progress' | 'awaiting_applicant' | 'completed' | 'rejected';
 
+/**
+ * The document a department issues when it completes a case (its 办理结果: a new business licence,
+ * a new title certificate), handed over with the completion so the gateway can deliver it
+ * electronically (电子证照) and keep it as a certificate material of its holder. `holderName` and
+ * `holderIdentifier` name the first holder; `holders` lists every holder when there are several.
+ */
+export interface ResultCertificate {
+  metadata: Omit<CertificateMetadata, 'status' | 'alternatives' | 'restrictions'>;
+  document: CertificateDocument;
+}
+
 export interface CaseStatusResult {
   departmentReference: string;
   status: DepartmentCaseStatus;
   /** ISO 8601 timestamp of the department's last change. */
   updatedAt: string;
   message?: string;
+  /** Only with `completed`: the result document the department issued, when it issues one. */
+  resultCertificate?: ResultCertificate;
 }
 
 /** Why the gateway withdraws a case from a department: another department refused it. */

@@ -296,6 +296,8 @@ export interface operations {
                             gxsj: components["schemas"]["RegistryTimestamp"];
                             /** @description 备注 (remark */
                             bz?: string;
+                            /** @description At 04 已核准 of a new enterprise (an application without tyshxydm), the licence the registry issued, with its PDF (电子营业执照) */
+                            yyzz?: components["schemas"]["BusinessLicence"];
                         };
                     };
                 };

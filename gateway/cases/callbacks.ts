@@ -12,7 +12,9 @@ import type { AccessContext } from '../access/context.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { cases } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
+import type { BlobStore } from '../materials/blob-store.js';
 import { ApiError } from '../platform/errors.js';
+import { type ResultCertificateInput, receiveResultCertificate, resultCertificateFromInput } from '../results/electronic.js';
 import { caseFacts } from './cases.js';
 import { applyDepartmentStatus } from './status.js';
 
@@ -25,10 +27,14 @@ export interface StatusCallback {
   status: DepartmentCaseStatus;
   occurredAt: string;
   message?: string;
+  /** With `completed`: the result document the department issued (电子证照). */
+  resultCertificate?: ResultCertificateInput;
 }
 
 export interface CallbackContext extends AccessContext {
   calendar: () => Promise<WorkingCalendar>;
+  /** Where a result document's bytes go (content-addressed), before the completion's transaction. */
+  blobStore: BlobStore;
   now?: () => Date;
 }
 
@@ -41,7 +47,13 @@ export async function receiveStatusCallback(context: CallbackContext, callback: 
   if (occurredAt.getTime() < now.getTime() - MAX_AGE_MS) throw new ApiError('callback_stale', 'The event is more than a week old; it is not applied.');
   const calendar = await context.calendar();
 
-  return auditRefusals(context, { action: 'case.status_callback', subjectId: null, caseRef: callback.caseNumber }, () => context.db.transaction(async (tx) => {
+  return auditRefusals(context, { action: 'case.status_callback', subjectId: null, caseRef: callback.caseNumber }, async () => {
+    if (callback.resultCertificate && callback.status !== 'completed') {
+      throw new ApiError('result_certificate_invalid', `A result document comes with the completion, not with ${callback.status}; nothing was applied.`, { problem: 'not completed' });
+    }
+    // Checked, then its bytes stored, before the transaction: a refused document leaves the case as it was.
+    const received = callback.resultCertificate ? await receiveResultCertificate(context.blobStore, resultCertificateFromInput(callback.resultCertificate)) : null;
+    return context.db.transaction(async (tx) => {
     const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));
     const unknown = () => new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
     if (!row) throw unknown();
@@ -57,15 +69,18 @@ export async function receiveStatusCallback(context: CallbackContext, callback: 
       message: callback.message ?? null,
       source: 'callback',
       externalEventId: callback.eventId,
+      resultCertificate: received,
+      requestId: context.requestId,
     });
     await auditAccess(tx, context, {
       decision,
       action: 'case.status_callback',
       subjectId: row.subjectId,
-      fields: [`status:${callback.status}`, `event:${callback.eventId}`],
+      fields: [`status:${callback.status}`, `event:${callback.eventId}`, ...(received ? ['result_certificate'] : [])],
       caseRef: row.caseNumber,
     });
     const [updated] = await tx.select({ dueOn: cases.dueOn }).from(cases).where(eq(cases.id, row.id));
     return { caseNumber: row.caseNumber, caseStatus: applied.caseStatus, dueOn: updated?.dueOn ?? null };
-  }));
+    });
+  });
 }

@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { CaseSubmissionReceipt, CaseSubmissionRequest, SubmittedMaterial } from '../../adapters/sdk/types.js';
+import type { CaseSubmissionReceipt, CaseSubmissionRequest, ResultCertificate, SubmittedMaterial } from '../../adapters/sdk/types.js';
 import { departmentSubjectRef } from '../identity/subjects.js';
 import { newAuditEntryId, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
@@ -37,6 +37,8 @@ import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { submissionTypeFor } from '../items/deliverability.js';
+import type { BlobStore } from '../materials/blob-store.js';
+import { type ReceivedResultCertificate, receiveResultCertificate } from '../results/electronic.js';
 import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
 import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
@@ -150,6 +152,8 @@ export interface DeliveryWorkerOptions {
   metrics: Registry;
   logger: Logger;
   settings: DispatchSettings;
+  /** Where a result document a department answers a status poll with is stored (electronic results). */
+  blobStore?: BlobStore;
   /** Lease owner name; unique per worker. Default: host, process id and a random suffix. */
   owner?: string;
   /** Jitter source, for tests. */
@@ -205,8 +209,10 @@ export class DeliveryWorker {
   /** Passes started outside the loop (tests, `runOnce`), so `stop()` waits for them too. */
   private readonly passes = new Set<Promise<unknown>>();
   private failingSince: number | undefined;
+  private readonly blobStore: BlobStore | undefined;
 
   constructor(options: DeliveryWorkerOptions) {
+    this.blobStore = options.blobStore;
     this.db = options.db;
     this.departments = options.departments;
     this.calendar = options.calendar;
@@ -640,6 +646,11 @@ export class DeliveryWorker {
     return rowsOf<StatusCheck>(result);
   }
 
+  private async receiveDocument(document: ResultCertificate): Promise<ReceivedResultCertificate> {
+    if (!this.blobStore) throw new ApiError('result_certificate_invalid', 'This worker keeps no result documents (no blob store); nothing was applied.', { problem: 'no blob store' });
+    return receiveResultCertificate(this.blobStore, document);
+  }
+
   private async pollStatus(check: StatusCheck): Promise<void> {
     const department = this.departments.get(check.departmentCode);
     if (!department?.adapter.queryCaseStatus) return;
@@ -656,6 +667,8 @@ export class DeliveryWorker {
       );
       const occurredAt = new Date(result.updatedAt);
       const calendar = await this.calendar.current();
+      // Checked and its bytes stored before the transaction; a bad document leaves the status unapplied (asked again later).
+      const received = result.resultCertificate && result.status === 'completed' ? await this.receiveDocument(result.resultCertificate) : null;
       const applied = await this.db.transaction(async (tx) => {
         const [item] = await tx.select({ statutoryDays: items.statutoryDays }).from(cases).innerJoin(items, eq(items.code, cases.itemCode)).where(eq(cases.id, check.caseId));
         if (!item) return null;
@@ -666,6 +679,8 @@ export class DeliveryWorker {
           occurredAt: Number.isNaN(occurredAt.getTime()) ? new Date() : occurredAt,
           message: result.message ?? null,
           source: 'poll',
+          resultCertificate: received,
+          requestId: `${check.id}.status`,
         });
       });
       this.metrics.statusPolls.inc({ department: check.departmentCode, outcome: applied?.changed ? 'changed' : 'unchanged' });

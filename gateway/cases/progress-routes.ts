@@ -11,7 +11,8 @@ import { errorResponses, publicRoute } from '../platform/routes.js';
 import type { AppServices } from '../platform/context.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
-import { lookUpProgress } from './progress.js';
+import { RESULT_DOCUMENT_PATH } from '../results/results.js';
+import { downloadResultDocument, lookUpProgress } from './progress.js';
 
 const limiters = new WeakMap<AppServices, FixedWindowLimiter>();
 
@@ -81,6 +82,8 @@ const ProgressSchema = z
   })
   .openapi('CaseProgress');
 
+const LookupBodySchema = z.object({ caseNumber: CaseNumberSchema, check: CheckSchema }).strict();
+
 const progressRoute = publicRoute({
   method: 'post',
   path: '/v1/progress',
@@ -94,7 +97,7 @@ const progressRoute = publicRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({ caseNumber: CaseNumberSchema, check: CheckSchema }).strict(),
+          schema: LookupBodySchema,
         },
       },
     },
@@ -157,6 +160,32 @@ const ratingRoute = publicRoute({
   },
 });
 
+const ResultDocumentSchema = z
+  .object({
+    caseNumber: z.string(),
+    fileName: z.string(),
+    mediaType: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    contentBase64: z.string().openapi({ description: 'The document the department issued (PDF or OFD), base64' }),
+    envelope: z.string().openapi({ description: "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify" }),
+    certificate: ApplicantResultSchema.shape.certificate.unwrap(),
+  })
+  .openapi('ResultDocument');
+
+const resultDocumentRoute = publicRoute({
+  method: 'post',
+  path: RESULT_DOCUMENT_PATH,
+  operationId: 'downloadResultDocument',
+  tags: ['cases'],
+  summary: 'An applicant downloads their electronic result (电子证照) with the same proof as the progress look-up',
+  description:
+    'No credentials: the case number and the last 4 characters of the applicant\'s identifier, rate limited and locked out together with the look-up. Answers the signed document once the result is `issued`; `409 result_document_not_available` otherwise. Audited as a read of the certificate.',
+  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: LookupBodySchema } } } },
+  responses: { 200: { description: 'The signed result document', content: { 'application/json': { schema: ResultDocumentSchema } } }, ...errorResponses(400, 404, 409, 429) },
+});
+
 export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(progressRoute, async (c) => {
     const services = c.get('services');
@@ -174,5 +203,12 @@ export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
     const input = c.req.valid('json');
     const receipt = await rateCase(services.db, calendar, settings, input, c.get('requestId'), services.clock.now());
     return c.json(receipt, 201);
+  });
+  app.openapi(resultDocumentRoute, async (c) => {
+    const services = c.get('services');
+    const documentServices = { db: services.db, blobStore: services.blobStore, keys: services.keys, envelopes: services.envelopes, issuer: services.config.issuer };
+    const answer = await downloadResultDocument(documentServices, services.config.progress, c.req.valid('json'), c.get('requestId'), services.clock.now());
+    c.header('Cache-Control', 'no-store');
+    return c.json(answer, 200);
   });
 }

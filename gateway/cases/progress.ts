@@ -9,12 +9,20 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
-import { caseEvents, caseMaterials, centres, deliveries } from '../db/schema.js';
+import { caseEvents, caseMaterials, centres, certificates, deliveries, materialTypes, materials } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
+import { ApiError } from '../platform/errors.js';
 import { chinaToday } from '../materials/dates.js';
 import { type ApplicantRatingView, applicantRatingView, findRating, isRateable } from '../ratings/ratings.js';
-import { type ApplicantResultView, applicantResultView, findResult } from '../results/results.js';
 import { type ProgressLookup, proveCase } from './proof.js';
+import type { CertificateMetadata } from '../../adapters/sdk/types.js';
+import type { KeyStore } from '../auth/keys.js';
+import type { EnvelopeCache } from '../certificates/envelope.js';
+import { certificateClaimsOf } from '../certificates/fetch.js';
+import { materialLabel } from '../certificates/store.js';
+import type { Queryable } from '../db/client.js';
+import type { BlobStore } from '../materials/blob-store.js';
+import { type ApplicantCertificate, type ApplicantResultView, RESULT_DOCUMENT_PATH, applicantResultView, findResult } from '../results/results.js';
 
 export type { ProgressLookup } from './proof.js';
 
@@ -65,12 +73,24 @@ const PUBLIC_EVENT_KINDS = new Set([
   'result_collected',
   'result_shipped',
   'result_delivered',
+  'result_issued',
+  'result_awaiting_document',
   'rated',
   'rating_answered',
 ]);
 
-export async function lookUpProgress(db: Database, limits: { maxFailures: number; lockMs: number }, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<CaseProgress> {
-  const { caseRow } = await proveCase(db, limits, lookup, requestId, now, 'case.progress_lookup');
+export interface LookupLimits {
+  maxFailures: number;
+  lockMs: number;
+}
+
+/** The look-up's proof (proof.ts), shared by the look-up, the rating and the result download. */
+async function provenCase(db: Database, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now: Date, action: string) {
+  return (await proveCase(db, limits, lookup, requestId, now, action)).caseRow;
+}
+
+export async function lookUpProgress(db: Database, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<CaseProgress> {
+  const caseRow = await provenCase(db, limits, lookup, requestId, now, 'case.progress_lookup');
   return db.transaction(async (tx) => {
     const item = await requireItem(tx, caseRow.itemCode);
     const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
@@ -80,6 +100,7 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
     const centreRows = centreCodes.length === 0 ? [] : await tx.select().from(centres).where(inArray(centres.code, centreCodes));
     const resultRow = await findResult(tx, caseRow.id);
     const ratingRow = await findRating(tx, caseRow.id);
+    const issued = resultRow?.method === 'electronic' && resultRow.status === 'issued' && resultRow.materialId !== null ? await issuedCertificate(tx, resultRow.materialId) : null;
     const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
     const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
     await recordAudit(tx, {
@@ -123,10 +144,95 @@ export async function lookUpProgress(db: Database, limits: { maxFailures: number
           status: typeof event.detail['status'] === 'string' ? event.detail['status'] : null,
         })),
       result: resultRow
-        ? applicantResultView(resultRow, current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null)
+        ? applicantResultView(resultRow, current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null, issued && applicantCertificate(issued, resultRow.readyAt))
         : null,
       rating: ratingRow ? applicantRatingView(ratingRow, chinaToday(now)) : null,
       canRate: isRateable(caseRow.status, ratingRow !== undefined),
     };
   });
+}
+
+/** The issued certificate behind an electronic result, with its material and type. */
+async function issuedCertificate(tx: Queryable, materialId: string) {
+  const [row] = await tx
+    .select({ certificate: certificates, material: materials, typeName: materialTypes.nameZh })
+    .from(certificates)
+    .innerJoin(materials, eq(materials.id, certificates.materialId))
+    .innerJoin(materialTypes, eq(materialTypes.code, materials.typeCode))
+    .where(eq(certificates.materialId, materialId));
+  return row ?? null;
+}
+
+function applicantCertificate(issued: NonNullable<Awaited<ReturnType<typeof issuedCertificate>>>, readyAt: Date | null): ApplicantCertificate {
+  const metadata = issued.certificate.metadata as unknown as CertificateMetadata;
+  return {
+    certificateType: issued.certificate.certificateType,
+    typeName: issued.typeName,
+    // The look-up carries no personal data: a number that is an identifier is masked.
+    certificateNumber: materialLabel({ certificateNumber: issued.certificate.certificateNumber, holderIdentifier: metadata.holderIdentifier }),
+    issuingAuthority: metadata.issuingAuthority,
+    issueDate: metadata.issueDate,
+    issuedAt: readyAt?.toISOString() ?? null,
+    download: { method: 'POST', path: RESULT_DOCUMENT_PATH },
+  };
+}
+
+export interface ResultDocumentServices {
+  db: Database;
+  blobStore: BlobStore;
+  keys: KeyStore;
+  envelopes: EnvelopeCache;
+  issuer: string;
+}
+
+export interface ResultDocument {
+  caseNumber: string;
+  fileName: string;
+  mediaType: string;
+  size: number;
+  sha256: string;
+  contentBase64: string;
+  /** The gateway's compact JWS over the certificate and the document's digest (verify against the JWKS). */
+  envelope: string;
+  certificate: ApplicantCertificate;
+}
+
+/**
+ * The applicant downloads their electronic result with the look-up's proof (no credentials): the
+ * document and the gateway's signed envelope, its holder's details masked in the envelope. Audited
+ * on the holder's and the applicant's access logs as a read of the certificate.
+ */
+export async function downloadResultDocument(services: ResultDocumentServices, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<ResultDocument> {
+  const caseRow = await provenCase(services.db, limits, lookup, requestId, now, 'case.result_download');
+  const resultRow = await findResult(services.db, caseRow.id);
+  if (!resultRow || resultRow.method !== 'electronic' || resultRow.status !== 'issued' || resultRow.materialId === null) {
+    throw new ApiError('result_document_not_available', `Case ${caseRow.caseNumber} has no electronic result to download${resultRow?.method === 'electronic' ? ' yet' : ''}.`, {
+      method: resultRow?.method ?? null,
+      status: resultRow?.status ?? null,
+    });
+  }
+  const issued = await issuedCertificate(services.db, resultRow.materialId);
+  if (!issued) throw new Error(`result material ${resultRow.materialId} has no certificate`);
+  const chunks: Uint8Array[] = [];
+  const stream = await services.blobStore.get(issued.material.contentSha256);
+  if (!stream) throw new Error(`content of result material ${issued.material.id} is missing`);
+  for await (const chunk of stream) chunks.push(chunk);
+  const claims = certificateClaimsOf({ certificate: issued.certificate, material: issued.material }, services.issuer, { stale: false, unmask: false });
+  const envelope = await services.envelopes.sign(services.keys, claims, now);
+  const fields = ['result', 'certificate', 'content'];
+  await services.db.transaction(async (tx) => {
+    const entry = { actor: { clientId: 'applicant', kind: 'applicant' as const }, action: 'case.result_download', fields, materialTypes: [issued.certificate.certificateType], caseRef: caseRow.caseNumber, outcome: 'allowed' as const, requestId };
+    await recordAudit(tx, { ...entry, subjectRef: caseRow.subjectId });
+    if (issued.material.subjectId !== caseRow.subjectId) await recordAudit(tx, { ...entry, subjectRef: issued.material.subjectId });
+  });
+  return {
+    caseNumber: caseRow.caseNumber,
+    fileName: issued.material.fileName ?? `${issued.certificate.certificateType}.pdf`,
+    mediaType: issued.material.mediaType,
+    size: issued.material.contentSize,
+    sha256: issued.material.contentSha256,
+    contentBase64: Buffer.concat(chunks).toString('base64'),
+    envelope,
+    certificate: applicantCertificate(issued, resultRow.readyAt),
+  };
 }

@@ -16,6 +16,7 @@ import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase, transferCase } from './cases.js';
 import { ApiError } from '../platform/errors.js';
+import { ResultCertificateInputSchema } from '../results/electronic.js';
 import { receiveStatusCallback } from './callbacks.js';
 import { collectResult } from '../results/collection.js';
 import { ResultDeliveryChoiceSchema } from '../results/methods.js';
@@ -320,6 +321,8 @@ const callbackRoute = protectedRoute({
   personalData: 'request',
   tags: ['cases'],
   summary: "A department pushes the status of its part of a case delivered to it",
+  description:
+    'With `completed`, a department that issues the result as a certificate sends it in `resultCertificate` (电子证照: the item must declare it as its `resultCertificate`). A malformed or undeclared document is `422 result_certificate_invalid` and nothing is applied: the case stays as it was.',
   scopes: ['cases:status'],
   request: {
     body: {
@@ -333,6 +336,7 @@ const callbackRoute = protectedRoute({
               status: z.enum(['received', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']),
               occurredAt: z.iso.datetime({ offset: true }),
               message: z.string().max(500).optional(),
+              resultCertificate: ResultCertificateInputSchema.optional(),
             })
             .strict(),
         },
@@ -488,7 +492,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const services = c.get('services');
     const callback = c.req.valid('json');
     const context = contextWithPurpose(c, { purpose: null, caseRef: callback.caseNumber, operatorId: null });
-    const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current(), now: () => services.clock.now() }, callback);
+    const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current(), blobStore: services.blobStore, now: () => services.clock.now() }, callback);
     return c.json(result, 200);
   });
 }

@@ -12,10 +12,12 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
+import { departmentProvider } from '../certificates/store.js';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError } from '../platform/errors.js';
+import { type ReceivedResultCertificate, recordResultCertificate } from '../results/electronic.js';
 import { prepareResult } from '../results/results.js';
 
 export type CaseRow = typeof cases.$inferSelect;
@@ -37,6 +39,10 @@ export interface DepartmentStatusUpdate {
   source: 'callback' | 'poll';
   /** The department's id of a pushed event; a second use is a replay. */
   externalEventId?: string | null;
+  /** With `completed`: the result document the department issued, its bytes already stored (results/electronic.ts). */
+  resultCertificate?: ReceivedResultCertificate | null;
+  /** For the holder's access log when a result document is recorded. */
+  requestId?: string | null;
 }
 
 export interface AppliedStatus {
@@ -120,6 +126,10 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
     if (update.source === 'poll') return { caseStatus: caseRow.status, changed: false };
     throw new ApiError('callback_stale', `The event is older than the last status applied (${delivery.departmentUpdatedAt.toISOString()}).`);
   }
+  const resultCertificate = update.resultCertificate ?? null;
+  if (resultCertificate && update.status !== 'completed') {
+    throw new ApiError('result_certificate_invalid', `A result document comes with the completion, not with ${update.status}; nothing was applied.`, { problem: 'not completed' });
+  }
 
   await tx
     .update(deliveries)
@@ -142,7 +152,13 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
     occurredAt: update.occurredAt,
   });
 
+  if (resultCertificate) {
+    const actor = { clientId: departmentProvider(update.departmentCode), kind: 'department' as const };
+    await recordResultCertificate(tx, { caseId: caseRow.id, departmentCode: update.departmentCode, actor, requestId: update.requestId ?? null }, resultCertificate, update.occurredAt);
+  }
   const next = await settleCase(tx, calendar, statutoryDays, caseRow, update.occurredAt);
+  // A document sent after the case completed (a repeated completion) issues a result waiting for it.
+  if (resultCertificate && (next === 'completed' || next === 'partially_rejected')) await prepareResult(tx, caseRow.id, update.occurredAt);
   return { caseStatus: next, changed: true };
 }
 

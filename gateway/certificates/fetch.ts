@@ -109,7 +109,7 @@ interface SubjectRow {
 }
 
 /** A stored certificate as this flow needs it: the certificate row and what it uses of its material. */
-interface ServedCertificate {
+export interface ServedCertificate {
   certificate: CertificateRow;
   material: Pick<StoredCertificate['material'], 'id' | 'subjectId' | 'status' | 'contentSha256' | 'mediaType' | 'contentSize'>;
 }
@@ -435,12 +435,11 @@ function maskIdentifier(identifier: string): string {
   return /^\d{17}[\dX]$/i.test(identifier) ? maskResidentId(identifier) : maskCreditCode(identifier);
 }
 
-async function answerFor(
-  context: CertificateFetchContext,
-  stored: ServedCertificate,
-  plan: TypePlan,
-  how: { source: 'stored' | 'department'; stale: boolean; unmask: boolean },
-): Promise<CertificateAnswer> {
+/**
+ * What the gateway signs about a stored certificate (everything but `iat`): masked unless the
+ * reader may see unmasked personal data. Shared by certificate answers and electronic results.
+ */
+export function certificateClaimsOf(stored: ServedCertificate, issuer: string, how: { stale: boolean; unmask: boolean }): Omit<CertificateClaims, 'iat'> {
   const { certificate: record, material } = stored;
   const metadata = record.metadata as unknown as CertificateClaims['certificate'];
   const certificate: CertificateClaims['certificate'] = {
@@ -457,14 +456,12 @@ async function answerFor(
     status: material.status === 'revoked' ? 'revoked' : metadata.status,
     ...objectFacts(metadata, how.unmask),
   };
-  const content = { sha256: material.contentSha256, mediaType: material.mediaType, size: material.contentSize };
-  const revoked = material.status === 'revoked';
-  const claims: Omit<CertificateClaims, 'iat'> = {
-    iss: context.services.issuer,
+  return {
+    iss: issuer,
     materialId: material.id,
     subjectId: material.subjectId,
     certificate,
-    content,
+    content: { sha256: material.contentSha256, mediaType: material.mediaType, size: material.contentSize },
     source: {
       department: record.departmentCode,
       contractResource: record.contractResource,
@@ -474,6 +471,18 @@ async function answerFor(
     },
     stale: how.stale,
   };
+}
+
+async function answerFor(
+  context: CertificateFetchContext,
+  stored: ServedCertificate,
+  plan: TypePlan,
+  how: { source: 'stored' | 'department'; stale: boolean; unmask: boolean },
+): Promise<CertificateAnswer> {
+  const { certificate: record, material } = stored;
+  const claims = certificateClaimsOf(stored, context.services.issuer, how);
+  const { certificate, content } = claims;
+  const revoked = material.status === 'revoked';
   return {
     certificateType: plan.type.code,
     status: revoked ? 'revoked' : 'ok',

@@ -23,7 +23,7 @@ import { type MaterialRow, lockContent, newMaterialId } from '../materials/mater
  * the subject's materials sees, also without `subjects:unmask`: an ID card's or household
  * register's number IS the holder's ID number, so it is masked there (the certificate row keeps it).
  */
-function materialLabel(metadata: CertificateMetadata): string {
+export function materialLabel(metadata: Pick<CertificateMetadata, 'certificateNumber' | 'holderIdentifier'>): string {
   const number = metadata.certificateNumber;
   if (number.toUpperCase() !== metadata.holderIdentifier.toUpperCase()) return number;
   return /^\d{17}[\dX]$/i.test(number) ? maskResidentId(number) : maskCreditCode(number);
@@ -168,7 +168,8 @@ export async function recordFetchedCertificate(
       const [certificate] = await confirmCertificate(tx, { materialId: same.material.id, checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion });
       stored = { certificate: certificate ?? same.certificate, material: same.material };
     } else {
-      stored = await insertCertificateMaterial(tx, context, subjectId, { ...fetched, metadata }, now);
+      const origin = { provenance: 'fetched' as const, operatorId: context.purpose.operatorId, caseRef: context.purpose.caseRef };
+      stored = await insertCertificateMaterial(tx, origin, subjectId, { ...fetched, metadata }, now);
     }
     if (metadata.status === 'revoked' && stored.material.status !== 'revoked') {
       stored = { ...stored, material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now) };
@@ -189,7 +190,18 @@ export async function recordFetchedCertificate(
   });
 }
 
-async function insertCertificateMaterial(tx: Queryable, context: AccessContext, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
+/** How a certificate material came to be: fetched for a caller, or issued to its holder at a case's completion. */
+export interface CertificateOrigin {
+  provenance: 'fetched' | 'issued';
+  operatorId: string | null;
+  caseRef: string | null;
+}
+
+/**
+ * Stores a certificate as a new material of `subjectId`, superseding the one it replaces (see
+ * `replacedBy`), with its certificate record. Inside the caller's transaction, after `lockContent`.
+ */
+export async function insertCertificateMaterial(tx: Queryable, origin: CertificateOrigin, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
   const { metadata, content } = fetched;
   const current = await tx
     .select({ id: materials.id, certificateNumber: certificates.certificateNumber, metadata: certificates.metadata })
@@ -218,14 +230,14 @@ async function insertCertificateMaterial(tx: Queryable, context: AccessContext, 
       contentSize: content.size,
       mediaType: content.mediaType,
       fileName: `${metadata.certificateType}-${label}.${content.mediaType === 'application/ofd' ? 'ofd' : 'pdf'}`,
-      provenance: 'fetched',
+      provenance: origin.provenance,
       providedByClientId: departmentProvider(fetched.department),
-      operatorId: context.purpose.operatorId,
+      operatorId: origin.operatorId,
       departmentCode: fetched.department,
       // Who may read the copy later is decided by the terms it was fetched under.
       sharingResource: fetched.contractResource,
       sourceRef: label,
-      caseRef: context.purpose.caseRef,
+      caseRef: origin.caseRef,
       validFrom: metadata.validFrom,
       validUntil: metadata.validUntil,
       supersedesId: previous?.id ?? null,

@@ -478,6 +478,11 @@ export const items = pgTable('items', {
   submissions: jsonb('submissions').$type<Record<string, string>>().notNull().default({}),
   /** How the result may reach the applicant (`window_pickup`, `express`, `electronic`); the window picks one at opening. */
   resultDeliveries: text('result_deliveries').array().notNull().default(sql`'{window_pickup}'::text[]`),
+  /**
+   * What the item's result is, when a department issues it as a certificate (`{certificateType,
+   * department}`): electronic delivery (电子证照) is offered only for items that declare it.
+   */
+  resultCertificate: jsonb('result_certificate').$type<{ certificateType: string; department: string }>(),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -901,7 +906,10 @@ export const caseResults = pgTable(
       .references(() => cases.id, { onDelete: 'cascade' }),
     /** `window_pickup`, `express` or `electronic`. */
     method: text('method').notNull(),
-    /** `preparing` until the case completes, then `ready_for_pickup` → `collected`, `shipped` → `delivered`, or `issued`. */
+    /**
+     * `preparing` until the case completes, then `ready_for_pickup` → `collected`, `shipped` →
+     * `delivered`, or `issued` (electronic; `awaiting_document` while the department has sent none).
+     */
     status: text('status').notNull().default('preparing'),
     /** Express only: `{province, city, district, detail, recipientName, recipientMobile}` (personal data, masked in every answer). */
     address: jsonb('address').$type<{ province: string; city: string; district: string; detail: string; recipientName: string; recipientMobile: string }>(),
@@ -925,6 +933,8 @@ export const caseResults = pgTable(
     lastRoute: jsonb('last_route').$type<{ at: string; place: string; remark: string; state: string }>(),
     routesCheckedAt: timestamp('routes_checked_at', { withTimezone: true, mode: 'date' }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    /** The certificate material the issuing department handed over with its completion (electronic delivery). */
+    materialId: text('material_id').references(() => materials.id),
     /** The courier outbox: waybill attempts, when the next is due (null: none), who holds it until when, the last failure. */
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),

@@ -88,8 +88,19 @@ export interface ItemDefinition {
   submissions: Record<string, string>;
   /** How the result may reach the applicant, the usual first; the window picks one at opening (results/methods.ts). */
   resultDeliveries: ResultDeliveryMethod[];
+  /**
+   * What the result is when a department issues it as a certificate: its material type and the
+   * issuing department. Needed to offer `electronic` (电子证照): the gateway then expects that
+   * department to hand the document over at completion. Absent or null: no declared result.
+   */
+  resultCertificate?: ItemResultCertificate | null;
   active: boolean;
   materials: ItemRequirement[];
+}
+
+export interface ItemResultCertificate {
+  certificateType: string;
+  department: string;
 }
 
 export type CentreLevel = 'province' | 'city' | 'county' | 'town' | 'village';
@@ -133,7 +144,9 @@ export const seedItems: readonly ItemDefinition[] = [
     stages: null,
     allowsPartial: false,
     parties: [],
-    resultDeliveries: ['window_pickup'],
+    // The registry issues the new enterprise's 营业执照 at approval; electronically it is the 电子营业执照.
+    resultDeliveries: ['window_pickup', 'electronic'],
+    resultCertificate: { certificateType: 'business_licence', department: 'AMR' },
     formSchema: {
       type: 'object',
       required: ['companyName', 'registeredCapital', 'businessScope'],
@@ -306,6 +319,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     parties: row.parties as ItemParty[],
     submissions: row.submissions,
     resultDeliveries: row.resultDeliveries.filter(isResultDeliveryMethod),
+    resultCertificate: row.resultCertificate ?? null,
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
@@ -443,7 +457,7 @@ function formPropertyNames(schema: Record<string, unknown>): Set<string> {
  * names no submission type for gets its adapter's only one, when it declares exactly one.
  */
 export async function upsertItem(db: Database, given: ItemDefinition, departments: ReceivingDepartments): Promise<{ item: ItemDefinition; created: boolean }> {
-  const definition: ItemDefinition = { ...given, submissions: completedSubmissions(given, departments) };
+  const definition: ItemDefinition = { ...given, resultCertificate: given.resultCertificate ?? null, submissions: completedSubmissions(given, departments) };
   const problems: string[] = [];
   const codes = new Set<string>();
   for (const entry of definition.materials) {
@@ -465,8 +479,14 @@ export async function upsertItem(db: Database, given: ItemDefinition, department
   if (strangers.length > 0) problems.push(`submissions name ${strangers.join(', ')}, not a department of the item`);
   if (definition.resultDeliveries.length === 0) problems.push('an item offers at least one result delivery method (resultDeliveries)');
   if (new Set(definition.resultDeliveries).size !== definition.resultDeliveries.length) problems.push('resultDeliveries names a method more than once');
-  // Offered only once the gateway can issue it: a window must not promise an applicant what never comes.
-  if (definition.resultDeliveries.includes('electronic')) problems.push('electronic result delivery (电子证照) is not available yet; offer window_pickup or express');
+  // Offered only when a department issues the result: a window must not promise an applicant what never comes.
+  const declared = definition.resultCertificate ?? null;
+  if (definition.resultDeliveries.includes('electronic') && declared === null) {
+    problems.push('electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it');
+  }
+  if (declared !== null && !definition.departments.includes(declared.department)) {
+    problems.push(`resultCertificate names ${declared.department}, not a department of the item`);
+  }
   try {
     compileFormSchema(definition.formSchema);
   } catch (error) {
@@ -475,7 +495,7 @@ export async function upsertItem(db: Database, given: ItemDefinition, department
   for (const pattern of catastrophicPatterns(definition.formSchema)) {
     problems.push(`formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated again); write it without repeating a repeated group`);
   }
-  const typeCodes = [...new Set(definition.materials.flatMap((entry) => entry.acceptedTypes))];
+  const typeCodes = [...new Set([...definition.materials.flatMap((entry) => entry.acceptedTypes), ...(declared === null ? [] : [declared.certificateType])])];
   const known = typeCodes.length === 0 ? [] : await db.select({ code: materialTypes.code }).from(materialTypes).where(inArray(materialTypes.code, typeCodes));
   const unknownTypes = typeCodes.filter((code) => !known.some((row) => row.code === code));
   if (unknownTypes.length > 0) problems.push(`unknown material types ${unknownTypes.join(', ')}`);

@@ -94,7 +94,16 @@ const ItemBodySchema = z
       .min(1)
       .max(RESULT_DELIVERY_METHODS.length)
       .default(['window_pickup'])
-      .openapi({ description: 'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照, reserved: refused until built); the window picks one at opening' }),
+      .openapi({ description: 'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照: needs resultCertificate); the window picks one at opening' }),
+    resultCertificate: z
+      .object({
+        certificateType: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/).openapi({ example: 'business_licence' }),
+        department: DepartmentCode,
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .openapi({ description: 'What the result is when a department issues it as a certificate (a material type and the issuing department, one of the item\'s): required to offer electronic' }),
     allowsPartial: z
       .boolean()
       .default(false)

@@ -102,4 +102,17 @@ describe('planning a message from a case event', () => {
       'The result of your application for Enterprise establishment registration (case OW20261218000007) has been sent by 顺丰速运, tracking number SF1400000000001.',
     );
   });
+
+  it('tells an electronic result once it is issued instead of the completion; one still awaiting its document gets the plain completion', () => {
+    const centre = { name: '未央区政务服务中心', address: '西安市未央区凤城八路109号' };
+    const issued = { method: 'electronic', status: 'issued', pickupCode: null, carrier: null, trackingNumber: null };
+    expect(planMessage({ ...base, kind: 'completed', centre, result: issued }, 'zh-CN')).toBeNull();
+    const told = planMessage({ ...base, kind: 'result_issued', detail: { method: 'electronic' }, centre, result: issued }, 'zh-CN');
+    expect(told).toEqual({ template: 'result_issued_electronic', params: { itemName: '企业设立登记', caseNumber: 'OW20261218000007' } });
+    expect(renderTemplate(told!.template, 'zh-CN', told!.params)).toBe(
+      '您的企业设立登记（受理编号OW20261218000007）已办结，电子证照已签发，请凭受理编号和证件号码后四位在办件进度查询中下载。',
+    );
+    const waiting = { ...issued, status: 'awaiting_document' };
+    expect(planMessage({ ...base, kind: 'completed', centre, result: waiting }, 'zh-CN')?.template).toBe('case_completed');
+  });
 });

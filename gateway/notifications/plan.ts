@@ -22,7 +22,7 @@ export interface EventFacts {
   /** The case's deliveries: their status, their department's status and words, oldest news first. */
   deliveries: readonly { status: string; departmentStatus: string | null; departmentMessage: string | null; departmentUpdatedAt: Date | null }[];
   /** How the case's result reaches the applicant (gateway/results); null: a case without one. */
-  result?: { method: string; pickupCode: string | null; carrier: string | null; trackingNumber: string | null } | null;
+  result?: { method: string; status?: string; pickupCode: string | null; carrier: string | null; trackingNumber: string | null } | null;
 }
 
 export interface PlannedMessage {
@@ -68,6 +68,9 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
       if (facts.result?.method === 'window_pickup') return null;
       // A result that comes by courier is not collected: no address to come to.
       if (facts.result?.method === 'express') return { template: 'case_completed', params: base };
+      // An electronic result issued at completion: its result_issued message says completed. One
+      // still waiting for its document gets the plain completion now and result_issued later.
+      if (facts.result?.method === 'electronic') return facts.result.status === 'issued' ? null : { template: 'case_completed', params: base };
       return facts.centre !== null && facts.centre.address.trim() !== ''
         ? { template: 'case_completed_pickup', params: { ...base, centreName: facts.centre.name, address: facts.centre.address.trim() } }
         : { template: 'case_completed', params: base };
@@ -89,5 +92,7 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
       const trackingNumber = text(facts.detail['trackingNumber']) ?? facts.result?.trackingNumber ?? null;
       return carrier === null || trackingNumber === null ? null : { template: 'result_shipped', params: { ...base, carrier, trackingNumber } };
     }
+    case 'result_issued':
+      return { template: 'result_issued_electronic', params: base };
   }
 }

@@ -19,7 +19,7 @@ export type NotificationLanguage = (typeof notificationLanguages)[number];
 export type TemplateParam = 'itemName' | 'caseNumber' | 'dueOn' | 'reason' | 'centreName' | 'address' | 'pickupCode' | 'carrier' | 'trackingNumber' | 'days';
 
 /** The case events applicants are told about (`case_events.kind`). */
-export const notifiedEventKinds = ['submitted', 'clock_stopped', 'completed', 'rejected', 'partially_rejected', 'result_ready', 'result_shipped'] as const;
+export const notifiedEventKinds = ['submitted', 'clock_stopped', 'completed', 'rejected', 'partially_rejected', 'result_ready', 'result_shipped', 'result_issued'] as const;
 export type NotifiedEventKind = (typeof notifiedEventKinds)[number];
 
 /** What a supervision warning to a department's chief representative tells about (no case event: a date reached). */
@@ -182,6 +182,17 @@ export const notificationTemplates = {
     text: {
       'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已由${carrier}寄出，运单号${trackingNumber}，请注意查收。',
       en: 'The result of your application for ${itemName} (case ${caseNumber}) has been sent by ${carrier}, tracking number ${trackingNumber}.',
+    },
+  },
+  // Electronic (电子证照): says the case is completed too, so an issued case gets this instead of
+  // case_completed*. How to download, never the certificate's number or holder.
+  result_issued_electronic: {
+    event: 'result_issued',
+    when: 'the result was issued as an electronic certificate: download it from the progress look-up',
+    params: ['itemName', 'caseNumber'],
+    text: {
+      'zh-CN': '您的${itemName}（受理编号${caseNumber}）已办结，电子证照已签发，请凭受理编号和证件号码后四位在办件进度查询中下载。',
+      en: 'Your application for ${itemName} (case ${caseNumber}) has been completed and the electronic certificate issued. Download it from the progress look-up with the case number and the last 4 characters of your identifier.',
     },
   },
 } as const satisfies Record<string, NotificationTemplate>;

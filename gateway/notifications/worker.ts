@@ -402,7 +402,7 @@ export class NotificationWorker {
         .select({ caseId: deliveries.caseId, status: deliveries.status, departmentStatus: deliveries.departmentStatus, departmentMessage: deliveries.departmentMessage, departmentUpdatedAt: deliveries.departmentUpdatedAt })
         .from(deliveries)
         .where(inArray(deliveries.caseId, caseIds)),
-      tx.select({ caseId: caseResults.caseId, method: caseResults.method, pickupCode: caseResults.pickupCode, carrier: caseResults.carrier, trackingNumber: caseResults.trackingNumber }).from(caseResults).where(inArray(caseResults.caseId, caseIds)),
+      tx.select({ caseId: caseResults.caseId, method: caseResults.method, status: caseResults.status, pickupCode: caseResults.pickupCode, carrier: caseResults.carrier, trackingNumber: caseResults.trackingNumber }).from(caseResults).where(inArray(caseResults.caseId, caseIds)),
     ]);
     const itemByCode = new Map(itemRows.map((item) => [item.code, item]));
     const centreByCode = new Map(centreRows.map((centre) => [centre.code, centre]));

@@ -106,6 +106,8 @@ export const errorTitlesZh = {
   result_already_collected: '结果已经领取',
   pickup_code_mismatch: '取件码不是该办件的',
   pickup_code_locked: '取件码输错次数过多：暂时不能领取',
+  result_certificate_invalid: '部门发送的结果文件无效或不是该事项的结果；未作任何处理',
+  result_document_not_available: '该办件没有可下载的电子结果文件（不是电子证照方式，或尚未签发）',
   case_not_rateable: '该办件不能评价：只有已办结的办件才能评价',
   rating_exists: '该办件已经评价过：每个办件只能评价一次',
   rating_follow_up_not_open: '该评价没有待处理的回访：不是差评，或已经答复',

@@ -115,6 +115,8 @@ export const errorCatalogue = {
   result_not_ready: { status: 409, title: 'The result is not ready yet: the case has not completed' },
   result_already_collected: { status: 409, title: 'The result was already collected' },
   pickup_code_mismatch: { status: 422, title: 'The pick-up code is not this case\'s' },
+  result_certificate_invalid: { status: 422, title: "The result document a department sent is not valid or not this item's result; nothing was applied" },
+  result_document_not_available: { status: 409, title: 'The case has no electronic result document to download (not electronic, or not issued yet)' },
   pickup_code_locked: { status: 429, title: 'Too many wrong pick-up codes: collection is locked for a while' },
   // Satisfaction ratings (gateway/ratings).
   case_not_rateable: { status: 409, title: 'The case cannot be rated: only a completed case is rated' },

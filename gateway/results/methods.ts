@@ -9,7 +9,7 @@ import { isMobileNumber } from '../notifications/mobile.js';
 export const RESULT_DELIVERY_METHODS = ['window_pickup', 'express', 'electronic'] as const;
 export type ResultDeliveryMethod = (typeof RESULT_DELIVERY_METHODS)[number];
 
-export const RESULT_STATUSES = ['preparing', 'ready_for_pickup', 'collected', 'shipped', 'delivered', 'issued'] as const;
+export const RESULT_STATUSES = ['preparing', 'ready_for_pickup', 'collected', 'shipped', 'delivered', 'issued', 'awaiting_document'] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
 
 export function isResultDeliveryMethod(value: string): value is ResultDeliveryMethod {

@@ -51,7 +51,12 @@ export function newPickupCode(): string {
  */
 export async function prepareResult(tx: Queryable, caseId: string, at: Date): Promise<void> {
   const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
-  if (!result || result.status !== 'preparing') return;
+  if (!result) return;
+  if (result.method === 'electronic') {
+    await issueElectronicResult(tx, result, at);
+    return;
+  }
+  if (result.status !== 'preparing') return;
   if (result.method === 'express') {
     // The courier worker makes the waybill after this commits (results/courier.ts), due at once.
     await tx.update(caseResults).set({ readyAt: at, nextAttemptAt: sql`now()`, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
@@ -61,6 +66,23 @@ export async function prepareResult(tx: Queryable, caseId: string, at: Date): Pr
   await tx.update(caseResults).set({ status: 'ready_for_pickup', pickupCode: newPickupCode(), readyAt: at, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
   // The code itself never goes on the timeline: windows read the timeline.
   await tx.insert(caseEvents).values({ caseId, kind: 'result_ready', detail: { method: result.method }, occurredAt: at });
+}
+
+/**
+ * An electronic result at completion (or when its document arrives after completion): issued when
+ * the department handed over its document, otherwise waiting for it, visible to the window and
+ * supervision. Settles once: an issued result stays issued.
+ */
+async function issueElectronicResult(tx: Queryable, result: CaseResultRow, at: Date): Promise<void> {
+  if (result.status !== 'preparing' && result.status !== 'awaiting_document') return;
+  if (result.materialId === null) {
+    if (result.status === 'awaiting_document') return;
+    await tx.update(caseResults).set({ status: 'awaiting_document', updatedAt: new Date() }).where(eq(caseResults.caseId, result.caseId));
+    await tx.insert(caseEvents).values({ caseId: result.caseId, kind: 'result_awaiting_document', detail: { method: 'electronic' }, occurredAt: at });
+    return;
+  }
+  await tx.update(caseResults).set({ status: 'issued', readyAt: at, updatedAt: new Date() }).where(eq(caseResults.caseId, result.caseId));
+  await tx.insert(caseEvents).values({ caseId: result.caseId, kind: 'result_issued', detail: { method: 'electronic', materialId: result.materialId }, occurredAt: at });
 }
 
 export async function findResult(tx: Queryable, caseId: string): Promise<CaseResultRow | null> {
@@ -107,6 +129,8 @@ export interface WindowResultView {
   deliveredAt: string | null;
   /** Express: why the waybill could not be made yet (or for good, when no retry is due). */
   courierError: string | null;
+  /** The certificate material the department issued as the result (electronic), once received. */
+  materialId: string | null;
 }
 
 export function windowResultView(row: CaseResultRow): WindowResultView {
@@ -123,6 +147,7 @@ export function windowResultView(row: CaseResultRow): WindowResultView {
     lastRoute: row.lastRoute ?? null,
     deliveredAt: row.deliveredAt?.toISOString() ?? null,
     courierError: row.lastError,
+    materialId: row.materialId,
   };
 }
 
@@ -145,8 +170,24 @@ export interface ApplicantResultView {
   materialId: string | null;
   /** Where to collect a window pick-up (the centre handling the case). */
   collectAt: CollectionCentre | null;
+  /** Electronic, once issued: what the certificate is (its number masked) and where to download it. */
+  certificate: ApplicantCertificate | null;
   howToCollect: { zh: string; en: string };
 }
+
+/** The electronic result as the applicant sees it: enough to recognise it; the rest is in the document. */
+export interface ApplicantCertificate {
+  certificateType: string;
+  typeName: string;
+  certificateNumber: string;
+  issuingAuthority: string;
+  issueDate: string;
+  issuedAt: string | null;
+  /** POST it with the look-up's case number and check. */
+  download: { method: 'POST'; path: string };
+}
+
+export const RESULT_DOCUMENT_PATH = '/v1/progress/result/document';
 
 function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh: string; en: string } {
   const place = centre ? { zh: `${centre.name}（${centre.address}${centre.openingHours ? `，${centre.openingHours}` : ''}）`, en: `${centre.name} (${centre.address}${centre.openingHours ? `, ${centre.openingHours}` : ''})` } : { zh: '受理窗口', en: 'the service window' };
@@ -165,13 +206,24 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
       };
     case 'delivered':
       return { zh: `办理结果已签收（${row.carrier ?? ''}运单号${row.trackingNumber ?? ''}）。`, en: `The result has been delivered (${row.carrier ?? 'courier'} tracking number ${row.trackingNumber ?? ''}).` };
+    case 'issued':
+      return {
+        zh: '办理结果已签发为电子证照，可凭受理编号和证件号码后四位在办件进度查询中下载（附政务服务平台签名，可验真）。',
+        en: 'The result has been issued as an electronic certificate: download it from the progress look-up with the case number and the last 4 characters of your identifier (signed by the gateway, verifiable).',
+      };
+    case 'awaiting_document':
+      return {
+        zh: '已办结，电子证照正在制作中，签发后短信告知；如有疑问请咨询受理窗口。',
+        en: 'The case is completed; the electronic certificate is being prepared and an SMS will tell you when it is issued. Ask the service window if in doubt.',
+      };
     default:
+      if (row.method === 'electronic') return { zh: '办结后办理结果将签发为电子证照，届时短信告知，可在办件进度查询中下载。', en: 'Once completed, the result is issued as an electronic certificate; an SMS will tell you, and you can download it from the progress look-up.' };
       if (row.method === 'express') return { zh: '办结后办理结果将邮寄到您登记的地址，届时短信告知快递公司和运单号。', en: 'Once completed, the result is sent by courier to the address you gave; an SMS will tell you the carrier and tracking number.' };
       return { zh: `办结后凭短信中的取件码到${place.zh}领取办理结果。`, en: `Once completed, collect the result at ${place.en} with the pick-up code sent to you by SMS.` };
   }
 }
 
-export function applicantResultView(row: CaseResultRow, centre: CollectionCentre | null): ApplicantResultView {
+export function applicantResultView(row: CaseResultRow, centre: CollectionCentre | null, certificate: ApplicantCertificate | null = null): ApplicantResultView {
   return {
     method: row.method as ResultDeliveryMethod,
     status: row.status as ResultStatus,
@@ -179,8 +231,9 @@ export function applicantResultView(row: CaseResultRow, centre: CollectionCentre
     carrier: row.carrier,
     trackingNumber: row.trackingNumber,
     lastRoute: row.lastRoute ? `${row.lastRoute.remark}（${row.lastRoute.place}，${row.lastRoute.at}）` : null,
-    materialId: null,
+    materialId: row.method === 'electronic' && row.status === 'issued' ? row.materialId : null,
     collectAt: row.method === 'window_pickup' ? centre : null,
+    certificate: row.method === 'electronic' && row.status === 'issued' ? certificate : null,
     howToCollect: howToCollect(row, centre),
   };
 }

@@ -23,6 +23,7 @@ export const WindowResultSchema = z
       .openapi({ description: "Express: the parcel's newest route node; state collected, in_transit, out_for_delivery, delivered or exception" }),
     deliveredAt: z.string().nullable().openapi({ description: 'Express: signed for (签收)' }),
     courierError: z.string().nullable().openapi({ description: 'Express: why the waybill could not be made (retried while an attempt is due; otherwise left to a clerk)' }),
+    materialId: z.string().nullable().openapi({ description: 'Electronic: the certificate material the issuing department handed over, once received' }),
   })
   .openapi('CaseResult');
 
@@ -36,6 +37,18 @@ export const ApplicantResultSchema = z
     lastRoute: z.string().nullable().openapi({ description: "Express: the parcel's newest route node, in the carrier's words" }),
     materialId: z.string().nullable(),
     collectAt: z.object({ code: z.string(), name: z.string(), address: z.string(), openingHours: z.string() }).nullable(),
+    certificate: z
+      .object({
+        certificateType: z.string(),
+        typeName: z.string().openapi({ example: '营业执照' }),
+        certificateNumber: z.string().openapi({ description: 'Masked when it is an identifier (a credit code, an ID number)' }),
+        issuingAuthority: z.string(),
+        issueDate: z.string(),
+        issuedAt: z.string().nullable(),
+        download: z.object({ method: z.literal('POST'), path: z.string() }),
+      })
+      .nullable()
+      .openapi({ description: 'Electronic, once issued: the certificate and where to download the signed document' }),
     howToCollect: z.object({ zh: z.string(), en: z.string() }),
   })
   .openapi('ApplicantResult');

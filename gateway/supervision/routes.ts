@@ -224,6 +224,12 @@ const SummarySchema = z
         ),
       })
       .openapi({ description: 'Every delivery dead-lettered now (the newest 100 listed), whatever the period' }),
+    resultsAwaitingDocument: z
+      .object({
+        total: z.number().int(),
+        items: z.array(z.object({ caseNumber: z.string(), itemCode: z.string(), department: z.string().nullable(), completedOn: z.string().nullable() })),
+      })
+      .openapi({ description: 'Completed cases whose electronic result (电子证照) still waits for the issuing department\'s document (the oldest 100 listed), whatever the period' }),
     departments: z.array(
       z.object({
         code: z.string(),

@@ -66,6 +66,14 @@ export interface DeadLetter {
 
 export type CaseStatusName = 'open' | 'submitted' | 'in_progress' | 'awaiting_applicant' | 'completed' | 'rejected' | 'partially_rejected';
 
+export interface AwaitingDocument {
+  caseNumber: string;
+  itemCode: string;
+  /** The department the item's result certificate comes from: who to chase. */
+  department: string | null;
+  completedOn: string | null;
+}
+
 export interface SupervisionSummary {
   period: SummaryPeriod;
   completion: {
@@ -84,6 +92,8 @@ export interface SupervisionSummary {
   deliveries: Omit<DepartmentDeliveries, 'department' | 'latencyMs'> & { byDepartment: DepartmentDeliveries[] };
   /** Every delivery dead-lettered now, whatever the period: each needs someone to act. */
   deadLetters: { total: number; items: DeadLetter[] };
+  /** Electronic results of completed cases still waiting for the issuing department's document, whatever the period. */
+  resultsAwaitingDocument: { total: number; items: AwaitingDocument[] };
   /** The department systems as the registry sees them now. */
   departments: {
     code: string;
@@ -274,6 +284,19 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
        limit ${DEAD_LETTER_LIST_LIMIT}::integer`,
   );
 
+  const awaitingRows = await reportRows<{ case_number: string; item_code: string; department: string | null; completed_on: string | null; total: unknown }>(
+    db,
+    sql`
+      select c.case_number, c.item_code, i.result_certificate->>'department' as department,
+             c.completed_on::text as completed_on, count(*) over ()::int as total
+        from case_results r
+        join cases c on c.id = r.case_id
+        join items i on i.code = c.item_code
+       where ${caseInScope(scope)} and r.status = 'awaiting_document'
+       order by c.completed_at nulls last, c.case_number
+       limit ${DEAD_LETTER_LIST_LIMIT}::integer`,
+  );
+
   return {
     period,
     completion: { concluded, completed, rejected, onTime, late: concluded - onTime, onTimeRate: concluded > 0 ? rounded(onTime / concluded, 4) : null },
@@ -298,6 +321,10 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
         createdAt: isoOf(row.created_at) ?? '',
         deadAt: isoOf(row.dead_at),
       })),
+    },
+    resultsAwaitingDocument: {
+      total: count(awaitingRows[0]?.total),
+      items: awaitingRows.map((row) => ({ caseNumber: row.case_number, itemCode: row.item_code, department: row.department, completedOn: row.completed_on })),
     },
     departments: services.departments.list().map((department) => {
       const view = departmentView(department, services.departmentMetrics);

@@ -1,0 +1,298 @@
+/**
+ * Electronic results (电子证照). A department that completes a case may hand over the document it
+ * issued (a new 营业执照, a new 不动产权证书) with its completion, in a status callback or in the
+ * answer to a status poll. The gateway then
+ *
+ * 1. checks it before anything is written (the item declares this certificate type from this
+ *    department as its result; a real PDF or OFD; dates and holders well-formed) — a bad document
+ *    refuses the whole completion, so a case is never half-completed;
+ * 2. stores its bytes once (content-addressed) and records it as an `issued` certificate material
+ *    of its holder, in the same tables as fetched certificates, so a later case of the holder
+ *    reuses it and no department is asked again;
+ * 3. links it to the case's result: when the case completes with method `electronic`, the result
+ *    becomes `issued` (timeline `result_issued`, which texts the applicant). A case that completes
+ *    electronic without a document waits as `awaiting_document` (timeline
+ *    `result_awaiting_document`, on the window's and supervision's view) until the department sends
+ *    it with a repeated completion.
+ */
+import { createHash } from 'node:crypto';
+import { z } from '@hono/zod-openapi';
+import { and, eq } from 'drizzle-orm';
+import type { CertificateMetadata, ResultCertificate } from '../../adapters/sdk/types.js';
+import { recordAudit } from '../audit/record.js';
+import { insertCertificateMaterial, departmentProvider } from '../certificates/store.js';
+import type { Queryable } from '../db/client.js';
+import { caseEvents, caseParties, caseResults, cases, items, materialTypes, subjects } from '../db/schema.js';
+import { parseSubjectIdentifier } from '../identity/identifiers.js';
+import { newSubjectId, normaliseName } from '../identity/subjects.js';
+import type { BlobStore } from '../materials/blob-store.js';
+import { lockContent } from '../materials/materials.js';
+import { detectMediaType } from '../materials/media-type.js';
+import { ApiError } from '../platform/errors.js';
+
+/** Largest result document taken (a licence or title certificate is a few hundred KB). */
+export const RESULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The result document as a department sends it in a status callback (JSON, the bytes in base64). */
+export const ResultCertificateInputSchema = z
+  .object({
+    certificateType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{1,63}$/)
+      .openapi({ description: 'Gateway material-type code', example: 'business_licence' }),
+    certificateNumber: z.string().trim().min(1).max(64).openapi({ example: '91610113MA6U000015' }),
+    issuingAuthority: z.string().trim().min(2).max(100).openapi({ example: '西安市未央区市场监督管理局' }),
+    issueDate: z.string().regex(DAY, 'YYYY-MM-DD'),
+    validFrom: z.string().regex(DAY, 'YYYY-MM-DD').optional().openapi({ description: 'Default: the issue date' }),
+    validUntil: z.string().regex(DAY, 'YYYY-MM-DD').nullable().optional().openapi({ description: 'Null or absent: no end' }),
+    location: z.string().trim().min(2).max(200).optional().openapi({ description: 'The object of a certificate about a thing (坐落)' }),
+    holders: z
+      .array(
+        z
+          .object({
+            name: z.string().trim().min(1).max(100),
+            identifier: z.string().trim().regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(20)
+      .openapi({ description: 'The holder first (whose file it joins), then any co-holders' }),
+    document: z
+      .object({
+        mediaType: z.enum(['application/pdf', 'application/ofd']),
+        contentBase64: z
+          .string()
+          .min(8)
+          .max(Math.ceil(RESULT_DOCUMENT_MAX_BYTES / 3) * 4)
+          .openapi({ description: 'The issued document, base64 (RFC 4648 §4)' }),
+      })
+      .strict(),
+  })
+  .strict()
+  .openapi('ResultCertificateInput', {
+    description: 'The result document a department issued at completion (电子证照); only with status completed',
+  });
+export type ResultCertificateInput = z.infer<typeof ResultCertificateInputSchema>;
+
+function invalid(problem: string): ApiError {
+  const message = `The result document is not accepted: ${problem}; nothing was applied.`;
+  return new ApiError('result_certificate_invalid', message, { problem });
+}
+
+/** The callback's JSON as the SDK's result certificate (the one shape the poll path has too). */
+export function resultCertificateFromInput(input: ResultCertificateInput): ResultCertificate {
+  const text = input.document.contentBase64;
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw invalid('document.contentBase64 is not base64');
+  const [holder] = input.holders;
+  if (!holder) throw invalid('no holder');
+  return {
+    metadata: {
+      certificateType: input.certificateType,
+      certificateNumber: input.certificateNumber,
+      holderName: holder.name,
+      holderIdentifier: holder.identifier,
+      issuingAuthority: input.issuingAuthority,
+      issueDate: input.issueDate,
+      validFrom: input.validFrom ?? input.issueDate,
+      validUntil: input.validUntil ?? null,
+      ...(input.location === undefined ? {} : { location: input.location }),
+      ...(input.holders.length > 1
+        ? { holders: input.holders.map((entry) => ({ name: entry.name, identifier: entry.identifier })) }
+        : {}),
+    },
+    document: { mediaType: input.document.mediaType, bytes: new Uint8Array(Buffer.from(text, 'base64')) },
+  };
+}
+
+function isDay(value: string): boolean {
+  if (!DAY.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+function identifierTypeOf(identifier: string): 'resident_id' | 'credit_code' | null {
+  if (parseSubjectIdentifier('resident_id', identifier).ok) return 'resident_id';
+  if (parseSubjectIdentifier('credit_code', identifier).ok) return 'credit_code';
+  return null;
+}
+
+/** A result document received and its bytes stored (content-addressed), not yet recorded. */
+export interface ReceivedResultCertificate {
+  metadata: CertificateMetadata;
+  content: { sha256: string; size: number; mediaType: string };
+}
+
+/**
+ * Checks what can be checked without the database (form, dates, holders, the document's own
+ * bytes), then stores the bytes. Throws `result_certificate_invalid` before storing anything.
+ * Content without a material referencing it (a completion refused later) is left to the
+ * blob store's clean-up, like an abandoned upload.
+ */
+export async function receiveResultCertificate(
+  blobStore: BlobStore,
+  result: ResultCertificate,
+): Promise<ReceivedResultCertificate> {
+  const { metadata, document } = result;
+  for (const [field, value] of [['issueDate', metadata.issueDate], ['validFrom', metadata.validFrom]] as const) {
+    if (!isDay(value)) throw invalid(`${field} is not a calendar date`);
+  }
+  if (metadata.validUntil !== null && (!isDay(metadata.validUntil) || metadata.validUntil < metadata.validFrom)) {
+    throw invalid('validUntil is not a date on or after validFrom');
+  }
+  const holders = metadata.holders ?? [{ name: metadata.holderName, identifier: metadata.holderIdentifier }];
+  for (const holder of holders) {
+    if (normaliseName(holder.name) === '') throw invalid('a holder has no name');
+    if (identifierTypeOf(holder.identifier.toUpperCase()) === null) {
+      throw invalid('a holder identifier is neither a valid resident ID number nor a valid credit code');
+    }
+  }
+  if (document.bytes.byteLength === 0 || document.bytes.byteLength > RESULT_DOCUMENT_MAX_BYTES) {
+    throw invalid(`the document is empty or larger than ${RESULT_DOCUMENT_MAX_BYTES} bytes`);
+  }
+  const detected = detectMediaType(document.bytes.subarray(0, 4096));
+  if (!detected || detected.mediaType !== document.mediaType) {
+    throw invalid(`the document is not the ${document.mediaType} it claims to be`);
+  }
+  const sha256 = createHash('sha256').update(document.bytes).digest('hex');
+  const put = await blobStore.put(
+    (async function* () {
+      yield document.bytes;
+    })(),
+    { maxBytes: document.bytes.byteLength, expectedSha256: sha256 },
+  );
+  return {
+    metadata: { ...metadata, holderIdentifier: metadata.holderIdentifier.toUpperCase(), status: 'valid' },
+    content: { sha256: put.sha256, size: put.size, mediaType: document.mediaType },
+  };
+}
+
+/**
+ * The subject whose file the certificate joins: its holder — the applicant, a party of the case,
+ * or a subject already known by that identifier; otherwise a new subject, created from the
+ * issuing department's own record (a newly established enterprise has no subject yet).
+ */
+async function holderSubject(
+  tx: Queryable,
+  caseRow: typeof cases.$inferSelect,
+  metadata: CertificateMetadata,
+  department: string,
+): Promise<typeof subjects.$inferSelect> {
+  const identifierType = identifierTypeOf(metadata.holderIdentifier);
+  if (identifierType === null) throw invalid('the holder identifier is not valid');
+  const [applicant] = await tx.select().from(subjects).where(eq(subjects.id, caseRow.subjectId));
+  if (applicant && applicant.identifier.toUpperCase() === metadata.holderIdentifier) return applicant;
+  const parties = await tx
+    .select({ subject: subjects })
+    .from(caseParties)
+    .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
+    .where(eq(caseParties.caseId, caseRow.id));
+  const party = parties.find((entry) => entry.subject.identifier.toUpperCase() === metadata.holderIdentifier);
+  if (party) return party.subject;
+  await tx
+    .insert(subjects)
+    .values({
+      id: newSubjectId(),
+      kind: identifierType === 'resident_id' ? 'person' : 'organisation',
+      identifierType,
+      identifier: metadata.holderIdentifier,
+      name: normaliseName(metadata.holderName),
+      createdByClientId: departmentProvider(department),
+    })
+    .onConflictDoNothing();
+  const [known] = await tx
+    .select()
+    .from(subjects)
+    .where(and(eq(subjects.identifierType, identifierType), eq(subjects.identifier, metadata.holderIdentifier)));
+  if (!known) throw new Error('subject insert returned no row');
+  return known;
+}
+
+/**
+ * Records a received result document inside the transaction that applies the department's
+ * completion: checks it is the item's declared result from this department, stores it as an issued
+ * certificate material of its holder, links it to the case's result, and writes the holder's
+ * access-log entry. Throws `result_certificate_invalid` (the transaction then writes nothing). An
+ * item that declares no result certificate keeps no document: null, and an internal timeline note.
+ */
+export async function recordResultCertificate(
+  tx: Queryable,
+  input: {
+    caseId: string;
+    departmentCode: string;
+    actor: { clientId: string; kind: 'department' };
+    requestId: string | null;
+  },
+  received: ReceivedResultCertificate,
+  at: Date,
+): Promise<{ materialId: string; subjectId: string } | null> {
+  const [caseRow] = await tx.select().from(cases).where(eq(cases.id, input.caseId));
+  if (!caseRow) throw new Error(`case ${input.caseId} is gone`);
+  const [item] = await tx
+    .select({ code: items.code, resultCertificate: items.resultCertificate })
+    .from(items)
+    .where(eq(items.code, caseRow.itemCode));
+  const declared = item?.resultCertificate ?? null;
+  const { metadata, content } = received;
+  if (declared === null) {
+    // Not refused: a registry that always sends its documents must not block completions of an item
+    // whose result nobody declared (a database from before electronic results). Noted, not kept.
+    await tx.insert(caseEvents).values({
+      caseId: caseRow.id,
+      kind: 'result_document_not_declared',
+      departmentCode: input.departmentCode,
+      detail: { certificateType: metadata.certificateType },
+      occurredAt: at,
+    });
+    return null;
+  }
+  if (declared.certificateType !== metadata.certificateType || declared.department !== input.departmentCode) {
+    const expected = `a ${declared.certificateType} issued by ${declared.department}`;
+    throw invalid(`item ${caseRow.itemCode} results in ${expected}, not a ${metadata.certificateType} from ${input.departmentCode}`);
+  }
+  const [type] = await tx.select().from(materialTypes).where(eq(materialTypes.code, metadata.certificateType));
+  if (!type) throw invalid(`unknown certificate type ${metadata.certificateType}`);
+  if (!type.allowedMediaTypes.includes(content.mediaType)) {
+    throw invalid(`${type.code} is not kept as ${content.mediaType}`);
+  }
+  const holder = await holderSubject(tx, caseRow, metadata, input.departmentCode);
+  if (type.subjectKind !== null && type.subjectKind !== holder.kind) {
+    const owner = type.subjectKind === 'person' ? 'a person' : 'an organisation';
+    throw invalid(`a ${type.code} belongs to ${owner}, and its holder is not one`);
+  }
+
+  await lockContent(tx, content.sha256);
+  const stored = await insertCertificateMaterial(
+    tx,
+    { provenance: 'issued', operatorId: null, caseRef: caseRow.caseNumber },
+    holder.id,
+    { type, department: input.departmentCode, contractResource: null, contractVersion: null, metadata, content },
+    at,
+  );
+  await tx
+    .update(caseResults)
+    .set({ materialId: stored.material.id, updatedAt: new Date() })
+    .where(eq(caseResults.caseId, caseRow.id));
+  await tx.insert(caseEvents).values({
+    caseId: caseRow.id,
+    kind: 'result_document_received',
+    departmentCode: input.departmentCode,
+    detail: { certificateType: metadata.certificateType, materialId: stored.material.id },
+    occurredAt: at,
+  });
+  // The holder's access log shows who put a certificate into their file, for which case.
+  await recordAudit(tx, {
+    actor: input.actor,
+    action: 'certificate.issue',
+    subjectRef: holder.id,
+    fields: ['certificate', 'content'],
+    materialTypes: [metadata.certificateType],
+    caseRef: caseRow.caseNumber,
+    outcome: 'allowed',
+    requestId: input.requestId,
+  });
+  return { materialId: stored.material.id, subjectId: holder.id };
+}
