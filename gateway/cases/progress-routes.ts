@@ -3,25 +3,11 @@
  * is rate limited per address, and wrong guesses lock the case number (see progress.ts).
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit } from '../platform/rate-limit.js';
+import { clientAddress, rateLimit } from '../platform/rate-limit.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
-import type { GatewayServices } from '../platform/services.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { lookUpProgress } from './progress.js';
-
-const limiters = new WeakMap<GatewayServices, FixedWindowLimiter>();
-
-function limiterOf(c: Context<AppEnv>): FixedWindowLimiter {
-  const services = c.get('services');
-  let limiter = limiters.get(services);
-  if (!limiter) {
-    limiter = fixedWindowLimiter(services.config.progress.lookupsPerMinute, 60_000);
-    limiters.set(services, limiter);
-  }
-  return limiter;
-}
 
 const ProgressSchema = z
   .object({
@@ -59,7 +45,7 @@ const progressRoute = publicRoute({
   tags: ['cases'],
   summary: "An applicant looks up their case's progress with its number and the last 4 characters of their identifier",
   description: 'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',
-  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
   request: {
     body: {
       required: true,

@@ -1,14 +1,15 @@
 /**
- * A fixed-window request limiter kept in memory, per instance: enough to slow a client down at
- * the door (several instances multiply the allowance; limits that must hold across instances, like
- * failed look-ups of one case number, are counted in the database). The number of keys is bounded
- * so a flood of distinct addresses cannot exhaust memory.
+ * A fixed-window request limiter kept in memory, per instance. The gateway's limits are shared
+ * across instances through the database (shared-limits.ts); this one is their fallback while the
+ * database does not answer. The number of keys is bounded so a flood of distinct addresses cannot
+ * exhaust memory.
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './context.js';
 import { originatingAddress } from './client-address.js';
 import { ApiError } from './errors.js';
+import type { SharedLimiter } from './shared-limits.js';
 
 interface Window {
   startedAt: number;
@@ -74,9 +75,9 @@ export function rateLimited(retryAfterSeconds: number, detail = `Too many reques
 }
 
 /** Middleware answering `429 rate_limited` with `Retry-After` once `key` is over its limit. */
-export function rateLimit(limiter: (c: Context<AppEnv>) => FixedWindowLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
+export function rateLimit(limiter: (c: Context<AppEnv>) => SharedLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
-    const retryAfter = limiter(c).take(key(c));
+    const retryAfter = await limiter(c).take(key(c));
     if (retryAfter !== null) throw rateLimited(retryAfter);
     await next();
   };
