@@ -26,7 +26,11 @@ export class SignInGuard {
   private readonly failuresPerClientAndAddress: SharedLimiter;
 
   constructor(limits: Config['rateLimits'], shared: SharedLimits) {
-    this.attemptsPerAddress = shared.limiter({ name: 'sign-in-attempts', limit: limits.signInAttemptsPerMinute, windowMs: 60_000 });
+    this.attemptsPerAddress = shared.limiter({
+      name: 'sign-in-attempts',
+      limit: limits.signInAttemptsPerMinute,
+      windowMs: 60_000,
+    });
     this.failuresPerClientAndAddress = shared.limiter({
       name: 'sign-in-failures',
       limit: limits.signInFailuresPerClient,

@@ -18,7 +18,7 @@
  * before the store is tried again; the first failure of an outage is logged (and its recovery),
  * every counting step that fell back is counted in `onewindow_shared_limits_fallback_total`.
  */
-import { lte, sql } from 'drizzle-orm';
+import { eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Database } from '../db/client.js';
@@ -42,19 +42,32 @@ export function postgresLimitStore(db: Database): LimitStore {
       const [row] = await db
         .insert(rateLimitBuckets)
         .values({ key, count: amount, expiresAt })
-        .onConflictDoUpdate({ target: rateLimitBuckets.key, set: { count: sql`${rateLimitBuckets.count} + ${amount}` } })
+        .onConflictDoUpdate({
+          target: rateLimitBuckets.key,
+          set: { count: sql`${rateLimitBuckets.count} + ${amount}` },
+        })
         .returning({ count: rateLimitBuckets.count });
       if (!row) throw new Error('shared limits: the counter statement returned no row');
       return Number(row.count);
     },
     async read(key) {
-      const [row] = await db.select({ count: rateLimitBuckets.count }).from(rateLimitBuckets).where(sql`${rateLimitBuckets.key} = ${key}`);
+      const [row] = await db
+        .select({ count: rateLimitBuckets.count })
+        .from(rateLimitBuckets)
+        .where(eq(rateLimitBuckets.key, key));
       return row ? Number(row.count) : 0;
     },
     async purgeExpired(now, batchSize) {
       // Bounded: one purge never holds many row locks nor runs long, however many rows expired.
-      const expired = db.select({ key: rateLimitBuckets.key }).from(rateLimitBuckets).where(lte(rateLimitBuckets.expiresAt, now)).limit(batchSize);
-      const deleted = await db.delete(rateLimitBuckets).where(sql`${rateLimitBuckets.key} in ${expired}`).returning({ key: rateLimitBuckets.key });
+      const expired = db
+        .select({ key: rateLimitBuckets.key })
+        .from(rateLimitBuckets)
+        .where(lte(rateLimitBuckets.expiresAt, now))
+        .limit(batchSize);
+      const deleted = await db
+        .delete(rateLimitBuckets)
+        .where(inArray(rateLimitBuckets.key, expired))
+        .returning({ key: rateLimitBuckets.key });
       return deleted.length;
     },
   };
@@ -159,7 +172,8 @@ export class SharedLimits {
         if (!this.storeAvailable(now)) return this.fellBack(name, () => fallback.take(subject, now));
         let count: number;
         try {
-          count = await this.options.store.increment(keyOf(subject, window), leaseSize, new Date((window + 1) * windowMs));
+          const windowEnd = new Date((window + 1) * windowMs);
+          count = await this.options.store.increment(keyOf(subject, window), leaseSize, windowEnd);
         } catch (error) {
           this.storeFailed(now, error);
           return this.fellBack(name, () => fallback.take(subject, now));
@@ -219,7 +233,7 @@ export class SharedLimits {
     if (this.outageLogged) return;
     this.outageLogged = true;
     this.options.logger.warn(
-      { err: { message: error instanceof Error ? error.message : String(error) }, retryStoreAfterMs: this.retryStoreAfterMs },
+      { err: { message: messageOf(error) }, retryStoreAfterMs: this.retryStoreAfterMs },
       'shared rate limits unavailable: counting in this instance only until the database answers',
     );
   }
@@ -234,11 +248,16 @@ export class SharedLimits {
       // Off the request's path: its answer does not wait for the purge, and a failed purge waits for the next one.
       this.purging = this.purgeExpired()
         .then(() => undefined, (error: unknown) => {
-          this.options.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'purging expired rate-limit counters failed');
+          const message = messageOf(error);
+          this.options.logger.warn({ err: { message } }, 'purging expired rate-limit counters failed');
         })
         .finally(() => {
           this.purging = undefined;
         });
     }
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
