@@ -47,7 +47,9 @@ function parseDockerfile(text: string): Instruction[][] {
 /** An exec-form argument (`["a", "b"]`) as its words; shell form is refused, as it would wrap node in sh. */
 function execForm(argument: string): string[] {
   const words: unknown = JSON.parse(argument);
-  if (!Array.isArray(words) || !words.every((word) => typeof word === 'string')) throw new Error(`not exec form: ${argument}`);
+  if (!Array.isArray(words) || !words.every((word) => typeof word === 'string')) {
+    throw new Error(`not exec form: ${argument}`);
+  }
   return words;
 }
 
@@ -59,6 +61,10 @@ function environmentOf(argument: string): Record<string, string> {
   }));
 }
 
+function startProductionCommand(): string | undefined {
+  return (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start:production'];
+}
+
 const settingNames = new Set(Object.keys(configSchema.shape));
 /** Environment the gateway's runtime reads besides its own settings. */
 const runtimeNames = new Set(['NODE_ENV']);
@@ -66,24 +72,29 @@ const runtimeNames = new Set(['NODE_ENV']);
 const stages = parseDockerfile(read('Dockerfile'));
 const runtime = stages.at(-1) ?? [];
 const ofRuntime = (keyword: string) => runtime.filter((instruction) => instruction.keyword === keyword);
-const dockerEnvironment = Object.assign({}, ...ofRuntime('ENV').map((env) => environmentOf(env.argument))) as Record<string, string>;
+const dockerEnvironment: Record<string, string> = Object.assign(
+  {},
+  ...ofRuntime('ENV').map((env) => environmentOf(env.argument)),
+);
 
 describe('Dockerfile', () => {
   it('builds in one stage and runs in another with production dependencies only', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     const build = stages[0] ?? [];
-    const runs = (stage: Instruction[]) => stage.filter((instruction) => instruction.keyword === 'RUN').map((run) => run.argument);
+    const runs = (stage: Instruction[]) =>
+      stage.filter((instruction) => instruction.keyword === 'RUN').map((run) => run.argument);
     expect(runs(build).some((run) => /\bnpm ci\b(?!.*--omit=dev)/.test(run))).toBe(true);
     expect(runs(build)).toContain('npm run build');
     expect(runs(runtime).some((run) => run.includes('npm ci --omit=dev'))).toBe(true);
     expect(runs(runtime).some((run) => run.includes('npm run build'))).toBe(false);
-    expect(ofRuntime('COPY').some((copy) => copy.argument.startsWith('--from=') && copy.argument.includes('/app/dist'))).toBe(true);
+    const copiesBuild = (copy: Instruction) => copy.argument.startsWith('--from=') && copy.argument.includes('/app/dist');
+    expect(ofRuntime('COPY').some(copiesBuild)).toBe(true);
   });
 
   it('runs the start command of .ci/production-start.sh, node directly', () => {
     // The CI script starts package.json's start:production command itself; the image must too.
     expect(read('.ci/production-start.sh')).toContain(`require("./package.json").scripts["start:production"]`);
-    const startProduction = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start:production'];
+    const startProduction = startProductionCommand();
     const commands = ofRuntime('CMD');
     expect(commands).toHaveLength(1);
     expect(execForm(commands[0]?.argument ?? '')).toEqual(startProduction?.split(' '));
@@ -110,7 +121,9 @@ describe('Dockerfile', () => {
   });
 
   it('sets only settings the gateway reads, keeps the demo off and writes only under DATA_DIR', () => {
-    for (const name of Object.keys(dockerEnvironment)) expect(settingNames.has(name) || runtimeNames.has(name), name).toBe(true);
+    for (const name of Object.keys(dockerEnvironment)) {
+      expect(settingNames.has(name) || runtimeNames.has(name), name).toBe(true);
+    }
     expect(dockerEnvironment['ONEWINDOW_DEMO']).toBe('false');
     const volumes = ofRuntime('VOLUME').flatMap((volume) => execForm(volume.argument));
     expect(volumes).toEqual([dockerEnvironment['DATA_DIR']]);
@@ -157,15 +170,19 @@ describe('compose.yaml', () => {
   it('gives the gateways settings that exist and parse, with every department at a simulator service', () => {
     for (const [name, gateway] of gateways) {
       const environment = gateway.environment ?? {};
-      for (const setting of Object.keys(environment)) expect(settingNames.has(setting), `${name}: ${setting}`).toBe(true);
+      for (const setting of Object.keys(environment)) {
+        expect(settingNames.has(setting), `${name}: ${setting}`).toBe(true);
+      }
       const config = parseConfig({ ...dockerEnvironment, ...environment });
       expect(config.departments.list.map((department) => department.code).sort()).toEqual(['AMR', 'NRB', 'PSB']);
       for (const department of config.departments.list) {
         const simulator = compose.services[new URL(department.baseUrl).hostname];
-        expect(simulator?.command?.join(' '), department.code).toMatch(/^node dist\/adapters\/[a-z-]+\/run-simulator\.js \d+ 0\.0\.0\.0$/);
+        const simulatorCommand = /^node dist\/adapters\/[a-z-]+\/run-simulator\.js \d+ 0\.0\.0\.0$/;
+        expect(simulator?.command?.join(' '), department.code).toMatch(simulatorCommand);
       }
       // The gateways share the key files (pepper, key-encryption key, checkpoint key), not their data folders.
-      expect(gateway.volumes?.some((volume) => volume.startsWith('gateway-keys:') && volume.endsWith(`${environment['DATA_DIR']}/keys`))).toBe(true);
+      const keysFolder = `gateway-keys:${environment['DATA_DIR']}/keys`;
+      expect(gateway.volumes).toContain(keysFolder);
     }
   });
 
@@ -181,7 +198,8 @@ describe('deploy/', () => {
   it('nginx sends to both instances, appends the peer to X-Forwarded-For and passes /readyz', () => {
     const nginx = read('deploy/nginx.conf');
     const upstream = /upstream onewindow \{([^}]*)\}/.exec(nginx)?.[1] ?? '';
-    expect(upstream.match(/^\s*server\s+\S+/gm)?.map((line) => line.trim().split(/\s+/)[1])).toEqual(['gateway-1:8080', 'gateway-2:8080']);
+    const servers = upstream.match(/^\s*server\s+\S+/gm)?.map((line) => line.trim().split(/\s+/)[1]);
+    expect(servers).toEqual(['gateway-1:8080', 'gateway-2:8080']);
     expect(nginx).toContain('proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;');
     expect(nginx).toMatch(/listen 443 ssl;/);
     expect(nginx).toMatch(/location = \/readyz \{[^}]*proxy_pass http:\/\/onewindow;/);
@@ -189,7 +207,7 @@ describe('deploy/', () => {
 
   it('the systemd unit starts node directly as its own user, hardened, with an environment file', () => {
     const unit = read('deploy/onewindow.service');
-    const startProduction = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start:production'] ?? '';
+    const startProduction = startProductionCommand() ?? '';
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/${startProduction.replace(/\./g, '\\.')}$`, 'm'));
     expect(unit).toMatch(/^User=onewindow$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/onewindow\/onewindow\.env$/m);

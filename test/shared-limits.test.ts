@@ -79,6 +79,10 @@ async function auditorToken(): Promise<string> {
   return (await instance(0).services.tokens.issue(client, ['metrics:read'])).accessToken;
 }
 
+function testCounter(name: string): Counter<'limit'> {
+  return new Counter({ name, help: 'test', labelNames: ['limit'], registers: [new Registry()] });
+}
+
 function tokenRequest(clientId: string, secret: string): RequestInit {
   return {
     method: 'POST',
@@ -115,7 +119,8 @@ describe('three instances over one database', () => {
   });
 
   it('hold the lockout after failed secrets across instances', async () => {
-    const { client, secret } = await createClient(database.db, instance(0).services.clientSecrets, { name: 'lockout window', kind: 'window' });
+    const secrets = instance(0).services.clientSecrets;
+    const { client, secret } = await createClient(database.db, secrets, { name: 'lockout window', kind: 'window' });
     for (let attempt = 0; attempt < FAILURES_BEFORE_LOCKOUT; attempt += 1) {
       const response = await instance(attempt).app.request('/oauth/token', tokenRequest(client.id, `wrong-${attempt}`));
       expect(response.status).toBe(401);
@@ -139,7 +144,7 @@ describe('three instances over one database', () => {
       store: postgresLimitStore(database.db),
       now: () => instant,
       logger: pino({ level: 'silent' }),
-      fallbackCounter: new Counter({ name: 'lease_fallback_total', help: 'test', labelNames: ['limit'], registers: [new Registry()] }),
+      fallbackCounter: testCounter('lease_fallback_total'),
     });
     const limit = 1000; // leases of 10
     const limiters = [0, 1, 2].map(() => limits.limiter({ name: 'lease-test', limit, windowMs: 60_000 }));
@@ -175,8 +180,9 @@ describe('when the shared counters fail', () => {
     } finally {
       await database.db.execute(sql`alter table rate_limit_buckets_away rename to rate_limit_buckets`);
     }
-    const metrics = await failing.services.metrics.registry.getSingleMetricAsString('onewindow_shared_limits_fallback_total');
-    expect(metrics).toMatch(new RegExp(`onewindow_shared_limits_fallback_total\\{limit="client-requests"\\} ${REQUESTS_PER_MINUTE + 2}`));
+    const metric = 'onewindow_shared_limits_fallback_total';
+    const metrics = await failing.services.metrics.registry.getSingleMetricAsString(metric);
+    expect(metrics).toContain(`${metric}{limit="client-requests"} ${REQUESTS_PER_MINUTE + 2}`);
   });
 
   it('goes back to the store after the retry period and says so', async () => {
@@ -202,7 +208,7 @@ describe('when the shared counters fail', () => {
       store,
       now: () => now,
       logger: createLogger('info', logs),
-      fallbackCounter: new Counter({ name: 'retry_fallback_total', help: 'test', labelNames: ['limit'], registers: [new Registry()] }),
+      fallbackCounter: testCounter('retry_fallback_total'),
       retryStoreAfterMs: 5000,
     });
     const limiter = limits.limiter({ name: 'retry-test', limit: 2, windowMs: 60_000 });
@@ -224,7 +230,8 @@ describe('expired counters', () => {
   it('are purged in bounded batches, live ones kept', async () => {
     const store = postgresLimitStore(database.db);
     const now = new Date(instant);
-    for (let index = 0; index < 5; index += 1) await store.increment(`purge-test|old-${index}|1`, 1, new Date(now.getTime() - 1000));
+    const ended = new Date(now.getTime() - 1000);
+    for (let index = 0; index < 5; index += 1) await store.increment(`purge-test|old-${index}|1`, 1, ended);
     await store.increment('purge-test|live|2', 1, new Date(now.getTime() + 60_000));
     // Other tests' counters of past windows are purged too; every round takes at most its batch.
     const purged: number[] = [];
