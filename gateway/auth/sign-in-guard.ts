@@ -44,10 +44,14 @@ export class SignInGuard {
    * exist: the caller answers `invalid_client` without checking a secret.
    */
   async admit(address: string, clientId: string): Promise<boolean> {
-    const retryAfter = await this.attemptsPerAddress.take(address);
+    const plausible = CLIENT_ID_PATTERN.test(clientId);
+    // Both counters at once: on PostgreSQL the two round trips overlap instead of adding up.
+    const [retryAfter, lockedFor] = await Promise.all([
+      this.attemptsPerAddress.take(address),
+      plausible ? this.failuresPerClientAndAddress.blocked(failureKey(clientId, address)) : null,
+    ]);
     if (retryAfter !== null) throw rateLimited(retryAfter, `Too many sign-in attempts from this address; try again in ${retryAfter} s.`);
-    if (!CLIENT_ID_PATTERN.test(clientId)) return false;
-    const lockedFor = await this.failuresPerClientAndAddress.blocked(failureKey(clientId, address));
+    if (!plausible) return false;
     if (lockedFor !== null) throw rateLimited(lockedFor, `Too many failed sign-ins for this client from this address; try again in ${lockedFor} s.`);
     return true;
   }
