@@ -140,13 +140,13 @@ export const configSchema = z
     CERTIFICATE_FETCH_DEADLINE_MS: integer(100, 60_000).default(8000),
     /**
      * Sign-in attempts (token requests and the supervision page's HTTP Basic) allowed per client
-     * address per minute, per instance. Each attempt costs a database read and a keyed hash, so this also caps the
+     * address per minute, across all instances. Each attempt costs a database read and a keyed hash, so this also caps the
      * CPU an anonymous caller can make the gateway spend.
      */
     SIGN_IN_ATTEMPTS_PER_MINUTE: integer(1, 100_000).default(60),
     /**
-     * Failed secret checks of one client id (from any address) per 15 minutes, per instance, after
-     * which that id's sign-ins are refused with 429 until the window ends.
+     * Failed secret checks of one client id from one address per 15 minutes, across all instances,
+     * after which that id's sign-ins from that address are refused with 429 until the window ends.
      */
     SIGN_IN_FAILURES_PER_CLIENT: integer(1, 100_000).default(20),
     /**
@@ -162,9 +162,9 @@ export const configSchema = z
         return z.NEVER;
       }
     }),
-    /** Requests one client may make to protected routes per minute, per instance (429 beyond, with Retry-After). */
+    /** Requests one client may make to protected routes per minute, across all instances (429 beyond, with Retry-After). */
     CLIENT_REQUESTS_PER_MINUTE: integer(1, 10_000_000).default(6000),
-    /** Applicant progress look-ups allowed per client address per minute (per instance). */
+    /** Applicant progress look-ups allowed per client address per minute (across all instances). */
     PROGRESS_LOOKUPS_PER_MINUTE: integer(1, 10_000).default(20),
     /** Failed look-ups of one case number (any address, all instances) before it is locked for 15 minutes. */
     PROGRESS_MAX_FAILURES: integer(1, 1000).default(5),
@@ -273,7 +273,7 @@ export interface Config {
   subjectTokenTtlSeconds: number;
   certificates: { fetchDeadlineMs: number };
   progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
-  /** Per-instance rate limits (gateway/platform/rate-limit.ts, gateway/auth/sign-in-guard.ts). */
+  /** Rate limits shared by all instances (gateway/platform/shared-limits.ts, gateway/auth/sign-in-guard.ts). */
   rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number; trustedProxies: TrustedProxies };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
   supervision: { warningShare: number };

@@ -6,7 +6,7 @@ import { AccessPolicy } from './access/context.js';
 import { ReferenceData } from './access/reference-data.js';
 import { recordRouteRefusal } from './access/refusals.js';
 import { SignInGuard } from './auth/sign-in-guard.js';
-import { type FixedWindowLimiter, fixedWindowLimiter } from './platform/rate-limit.js';
+import { type SharedLimiter, SharedLimits, postgresLimitStore } from './platform/shared-limits.js';
 import type { Logger } from 'pino';
 import { adapterFactories, courierAdapterFactories, notificationAdapterFactories } from '../adapters/index.js';
 import { CourierService } from './results/courier.js';
@@ -70,8 +70,12 @@ export interface GatewayServices {
   disabledClients: DisabledClients;
   /** Sign-in rate limits (token endpoint, supervision Basic). */
   signInGuard: SignInGuard;
-  /** Requests per client on protected routes (per instance). */
-  clientRequestLimiter: FixedWindowLimiter;
+  /** The rate limits' counters, shared by every instance through the database. */
+  sharedLimits: SharedLimits;
+  /** Requests per client on protected routes (across instances). */
+  clientRequestLimiter: SharedLimiter;
+  /** Applicant progress look-ups per client address (across instances). */
+  progressLookupLimiter: SharedLimiter;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
@@ -187,11 +191,19 @@ export async function createServices(
   // An item a changed department can no longer take is said at start; submitting its cases is refused.
   warnUndeliverableItems((await listItems(database.db)).filter((item) => item.active), departments, logger);
   const blobStore = createConfiguredBlobStore(config.materials, database.db, blobIntegrityReporting(config, logger, metrics, clock));
+  const sharedLimits = new SharedLimits({
+    store: postgresLimitStore(database.db),
+    now: () => clock.now().getTime(),
+    logger,
+    fallbackCounter: metrics.sharedLimitsFallback,
+  });
   return {
     blobStore,
     disabledClients,
-    signInGuard: new SignInGuard(config.rateLimits),
-    clientRequestLimiter: fixedWindowLimiter(config.rateLimits.clientRequestsPerMinute, 60_000),
+    sharedLimits,
+    signInGuard: new SignInGuard(config.rateLimits, sharedLimits),
+    clientRequestLimiter: sharedLimits.limiter({ name: 'client-requests', limit: config.rateLimits.clientRequestsPerMinute, windowMs: 60_000 }),
+    progressLookupLimiter: sharedLimits.limiter({ name: 'progress-lookups', limit: config.progress.lookupsPerMinute, windowMs: 60_000 }),
     config,
     clock,
     access,
@@ -244,4 +256,5 @@ export async function closeServices(services: GatewayServices): Promise<void> {
   await services.access.reference.stop();
   await services.departments.close();
   await services.audit.witness.close();
+  await services.sharedLimits.settled();
 }

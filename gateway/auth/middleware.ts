@@ -53,7 +53,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
       }
       throw error;
     }
-    limitClientRequests(services, c.get('principal').clientId);
+    await limitClientRequests(services, c.get('principal').clientId);
     const granted = c.get('principal').scopes;
     const missing = scopes.filter((scope) => !granted.has(scope));
     if (missing.length > 0) {
@@ -66,8 +66,8 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
 }
 
 /** Counts one request of the client; 429 `rate_limited` with Retry-After once over CLIENT_REQUESTS_PER_MINUTE. */
-export function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): void {
-  const retryAfter = services.clientRequestLimiter.take(clientId);
+export async function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): Promise<void> {
+  const retryAfter = await services.clientRequestLimiter.take(clientId);
   if (retryAfter !== null) throw rateLimited(retryAfter, `This client made too many requests; try again in ${retryAfter} s.`);
 }
 

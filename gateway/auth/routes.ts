@@ -249,10 +249,10 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       const credentials = basic ?? (formId && formSecret ? { id: formId, secret: formSecret } : undefined);
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
       const address = clientAddress(c);
-      const plausible = signInGuard.admit(address, credentials.id);
+      const plausible = await signInGuard.admit(address, credentials.id);
       const client = plausible ? await c.get('services').clientQueries.authenticate(c.get('services').clientSecrets, credentials.id, credentials.secret) : null;
       if (!client) {
-        signInGuard.recordFailure(address, credentials.id);
+        await signInGuard.recordFailure(address, credentials.id);
         throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
       }
 

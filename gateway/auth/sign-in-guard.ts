@@ -1,6 +1,7 @@
 /**
  * Rate limits on signing in with a client secret — the token endpoint and the supervision page's
- * HTTP Basic — in memory, per instance.
+ * HTTP Basic — counted in the database, so they hold across all instances of a deployment
+ * (gateway/platform/shared-limits.ts; per instance only while the database does not answer).
  *
  * Client secrets are 256-bit random, so guessing one is hopeless; what the limits protect is the
  * gateway itself: every attempt costs a database read and a keyed hash, so an anonymous caller
@@ -14,18 +15,27 @@
  * without a key of its own, so made-up ids cannot fill the limiter's memory.
  */
 import type { Config } from '../config.js';
-import { type FixedWindowLimiter, fixedWindowLimiter, rateLimited } from '../platform/rate-limit.js';
+import { rateLimited } from '../platform/rate-limit.js';
+import type { SharedLimiter, SharedLimits } from '../platform/shared-limits.js';
 
 /** The form of every client id (gateway/auth/clients.ts issues `cli_` + base64url). */
 export const CLIENT_ID_PATTERN = /^cli_[A-Za-z0-9_]{3,64}$/;
 
 export class SignInGuard {
-  private readonly attemptsPerAddress: FixedWindowLimiter;
-  private readonly failuresPerClientAndAddress: FixedWindowLimiter;
+  private readonly attemptsPerAddress: SharedLimiter;
+  private readonly failuresPerClientAndAddress: SharedLimiter;
 
-  constructor(limits: Config['rateLimits']) {
-    this.attemptsPerAddress = fixedWindowLimiter(limits.signInAttemptsPerMinute, 60_000);
-    this.failuresPerClientAndAddress = fixedWindowLimiter(limits.signInFailuresPerClient, limits.signInFailureWindowMs);
+  constructor(limits: Config['rateLimits'], shared: SharedLimits) {
+    this.attemptsPerAddress = shared.limiter({
+      name: 'sign-in-attempts',
+      limit: limits.signInAttemptsPerMinute,
+      windowMs: 60_000,
+    });
+    this.failuresPerClientAndAddress = shared.limiter({
+      name: 'sign-in-failures',
+      limit: limits.signInFailuresPerClient,
+      windowMs: limits.signInFailureWindowMs,
+    });
   }
 
   /**
@@ -33,18 +43,22 @@ export class SignInGuard {
    * this client id from this address, is over its limit. Returns false for an id that cannot
    * exist: the caller answers `invalid_client` without checking a secret.
    */
-  admit(address: string, clientId: string): boolean {
-    const retryAfter = this.attemptsPerAddress.take(address);
+  async admit(address: string, clientId: string): Promise<boolean> {
+    const plausible = CLIENT_ID_PATTERN.test(clientId);
+    // Both counters at once: on PostgreSQL the two round trips overlap instead of adding up.
+    const [retryAfter, lockedFor] = await Promise.all([
+      this.attemptsPerAddress.take(address),
+      plausible ? this.failuresPerClientAndAddress.blocked(failureKey(clientId, address)) : null,
+    ]);
     if (retryAfter !== null) throw rateLimited(retryAfter, `Too many sign-in attempts from this address; try again in ${retryAfter} s.`);
-    if (!CLIENT_ID_PATTERN.test(clientId)) return false;
-    const lockedFor = this.failuresPerClientAndAddress.blocked(failureKey(clientId, address));
+    if (!plausible) return false;
     if (lockedFor !== null) throw rateLimited(lockedFor, `Too many failed sign-ins for this client from this address; try again in ${lockedFor} s.`);
     return true;
   }
 
   /** Counts a failed secret check of the client id from the address. */
-  recordFailure(address: string, clientId: string): void {
-    if (CLIENT_ID_PATTERN.test(clientId)) this.failuresPerClientAndAddress.take(failureKey(clientId, address));
+  async recordFailure(address: string, clientId: string): Promise<void> {
+    if (CLIENT_ID_PATTERN.test(clientId)) await this.failuresPerClientAndAddress.take(failureKey(clientId, address));
   }
 }
 

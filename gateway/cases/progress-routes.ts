@@ -4,27 +4,13 @@
  * number whichever door they came through (see proof.ts).
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { clientAddress, type FixedWindowLimiter, fixedWindowLimiter, rateLimit } from '../platform/rate-limit.js';
+import { clientAddress, rateLimit } from '../platform/rate-limit.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
-import type { AppServices } from '../platform/context.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
 import { RESULT_DOCUMENT_PATH } from '../results/results.js';
 import { downloadResultDocument, lookUpProgress } from './progress.js';
-
-const limiters = new WeakMap<AppServices, FixedWindowLimiter>();
-
-function limiterOf(c: Context<AppEnv>): FixedWindowLimiter {
-  const services = c.get('services');
-  let limiter = limiters.get(services);
-  if (!limiter) {
-    limiter = fixedWindowLimiter(services.config.progress.lookupsPerMinute, 60_000);
-    limiters.set(services, limiter);
-  }
-  return limiter;
-}
 
 const CaseNumberSchema = z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123');
 const CheckSchema = z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code');
@@ -91,7 +77,7 @@ const progressRoute = publicRoute({
   tags: ['cases'],
   summary: "An applicant looks up their case's progress with its number and the last 4 characters of their identifier",
   description: 'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',
-  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
   request: {
     body: {
       required: true,
@@ -117,7 +103,7 @@ const ratingRoute = publicRoute({
     'number is a 429). Only a completed case (`409 case_not_rateable`), once (`409 rating_exists`); refusals write ' +
     'nothing. A score of 2 or less (差评) opens a follow-up the centre answers within RATING_FOLLOW_UP_WORKING_DAYS ' +
     'working days.',
-  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
   request: {
     body: {
       required: true,
@@ -181,7 +167,7 @@ const resultDocumentRoute = publicRoute({
   summary: 'An applicant downloads their electronic result (电子证照) with the same proof as the progress look-up',
   description:
     'No credentials: the case number and the last 4 characters of the applicant\'s identifier, rate limited and locked out together with the look-up. Answers the signed document once the result is `issued`; `409 result_document_not_available` otherwise. Audited as a read of the certificate.',
-  middleware: [rateLimit(limiterOf, (c) => `progress:${clientAddress(c)}`)] as const,
+  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
   request: { body: { required: true, content: { 'application/json': { schema: LookupBodySchema } } } },
   responses: { 200: { description: 'The signed result document', content: { 'application/json': { schema: ResultDocumentSchema } } }, ...errorResponses(400, 404, 409, 429) },
 });

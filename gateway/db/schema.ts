@@ -1024,3 +1024,19 @@ export const caseRatings = pgTable(
       .where(sql`follow_up_status is not null`),
   ],
 );
+
+/**
+ * Shared rate-limit counters (gateway/platform/shared-limits.ts): one row per limit, subject and
+ * fixed window, so every instance of a deployment counts against one allowance. A row is useless
+ * once its window ended (`expires_at`); expired rows are purged in bounded batches.
+ */
+export const rateLimitBuckets = pgTable(
+  'rate_limit_buckets',
+  {
+    /** `<limit>|<subject>|<window number>`, e.g. `client-requests|cli_…|29548800`. */
+    key: text('key').primaryKey(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('rate_limit_buckets_expires_at_idx').on(table.expiresAt)],
+);

@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   blobCorruption: Counter<'store'>;
   /** Corrupt or quarantined documents repaired by storing the same content again. */
   blobRepairs: Counter<'store'>;
+  /** Rate-limit counting steps done in this instance's memory because the shared store failed. */
+  sharedLimitsFallback: Counter<'limit'>;
 }
 
 export function createMetrics(options: { processMetrics: boolean }): GatewayMetrics {
@@ -43,6 +45,12 @@ export function createMetrics(options: { processMetrics: boolean }): GatewayMetr
       name: 'onewindow_blob_repairs_total',
       help: 'Corrupt or quarantined documents repaired by storing the same content again',
       labelNames: ['store'],
+      registers: [registry],
+    }),
+    sharedLimitsFallback: new Counter({
+      name: 'onewindow_shared_limits_fallback_total',
+      help: 'Rate-limit decisions made per instance because the shared counters in the database failed',
+      labelNames: ['limit'],
       registers: [registry],
     }),
   };

@@ -1,56 +1,17 @@
 /**
- * A fixed-window request limiter kept in memory, per instance: enough to slow a client down at
- * the door (several instances multiply the allowance; limits that must hold across instances, like
- * failed look-ups of one case number, are counted in the database). The number of keys is bounded
- * so a flood of distinct addresses cannot exhaust memory.
+ * A fixed-window request limiter kept in memory, per instance. The gateway's limits are shared
+ * across instances through the database (shared-limits.ts); this one is their fallback while the
+ * database does not answer. The number of keys is bounded so a flood of distinct addresses cannot
+ * exhaust memory.
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './context.js';
 import { originatingAddress } from './client-address.js';
 import { ApiError } from './errors.js';
+import type { SharedLimiter } from './shared-limits.js';
 
-interface Window {
-  startedAt: number;
-  count: number;
-}
-
-export interface FixedWindowLimiter {
-  /** Counts one request for `key`; the seconds to wait when over the limit, else null. */
-  take(key: string, now?: number): number | null;
-  /** The seconds to wait when `key` is already over the limit, else null; counts nothing. */
-  blocked(key: string, now?: number): number | null;
-}
-
-export function fixedWindowLimiter(limit: number, windowMs: number, maxKeys = 100_000): FixedWindowLimiter {
-  const windows = new Map<string, Window>();
-  return {
-    take(key, now = Date.now()) {
-      let window = windows.get(key);
-      if (!window || now - window.startedAt >= windowMs) {
-        if (!window && windows.size >= maxKeys) {
-          // Drop expired windows first; if none, the oldest entry (Map keeps insertion order).
-          for (const [candidate, entry] of windows) if (now - entry.startedAt >= windowMs) windows.delete(candidate);
-          if (windows.size >= maxKeys) windows.delete(windows.keys().next().value as string);
-        }
-        window = { startedAt: now, count: 0 };
-        windows.delete(key);
-        windows.set(key, window);
-      }
-      window.count += 1;
-      if (window.count <= limit) return null;
-      return secondsLeft(window, now);
-    },
-    blocked(key, now = Date.now()) {
-      const window = windows.get(key);
-      if (!window || now - window.startedAt >= windowMs || window.count < limit) return null;
-      return secondsLeft(window, now);
-    },
-  };
-  function secondsLeft(window: Window, now: number): number {
-    return Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
-  }
-}
+export { type FixedWindowLimiter, fixedWindowLimiter } from './fixed-window.js';
 
 /**
  * The client's address for per-address limits: the connection's peer, or, when the peer is one of
@@ -74,9 +35,9 @@ export function rateLimited(retryAfterSeconds: number, detail = `Too many reques
 }
 
 /** Middleware answering `429 rate_limited` with `Retry-After` once `key` is over its limit. */
-export function rateLimit(limiter: (c: Context<AppEnv>) => FixedWindowLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
+export function rateLimit(limiter: (c: Context<AppEnv>) => SharedLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
-    const retryAfter = limiter(c).take(key(c));
+    const retryAfter = await limiter(c).take(key(c));
     if (retryAfter !== null) throw rateLimited(retryAfter);
     await next();
   };

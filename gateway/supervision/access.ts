@@ -67,10 +67,10 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     if (!credentials) return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
     const services = c.get('services');
     const address = clientAddress(c);
-    const plausible = services.signInGuard.admit(address, credentials.id);
+    const plausible = await services.signInGuard.admit(address, credentials.id);
     const client = plausible ? await services.clientQueries.authenticate(services.clientSecrets, credentials.id, credentials.secret) : null;
     if (!client || services.disabledClients.has(client.id)) {
-      services.signInGuard.recordFailure(address, credentials.id);
+      await services.signInGuard.recordFailure(address, credentials.id);
       requestLogger(c).info({ scheme: 'basic' }, 'client credentials rejected');
       return refuse(c, new ApiError('invalid_client', 'Unknown client, wrong secret, or disabled client.'));
     }
@@ -87,7 +87,7 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
       // No token: Basic credentials were checked for this one request.
       tokenId: `basic:${c.get('requestId')}`,
     });
-    limitClientRequests(services, client.id);
+    await limitClientRequests(services, client.id);
     return next();
   };
 }
