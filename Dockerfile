@@ -6,11 +6,11 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# Package files first, so source edits do not re-run the install. scripts/ holds the postinstall.
+# Package files first, so source edits do not re-run the install (no install scripts of our own).
 COPY package.json package-lock.json ./
-COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY gateway ./gateway
 COPY adapters ./adapters
 COPY contracts ./contracts
@@ -20,7 +20,6 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts ./scripts
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The only folder the gateway writes to (PGlite when no DATABASE_URL, key files, the audit witness

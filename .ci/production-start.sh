@@ -15,7 +15,7 @@ cleanup() {
   rm -rf "$folder"
 }
 trap cleanup EXIT
-cp -r package.json package-lock.json dist scripts "$folder/"
+cp -r package.json package-lock.json dist "$folder/"
 (cd "$folder" && npm ci --omit=dev --no-audit --no-fund)
 if [ -e "$folder/node_modules/tsx" ] || [ -e "$folder/node_modules/typescript" ]; then
   echo "dev dependencies were installed by npm ci --omit=dev" >&2

@@ -15,7 +15,8 @@ import type postgres from 'postgres';
 /** Statements with more parameters than this are sent unnamed (see above). */
 const MOST_PREPARED_PARAMETERS = 32;
 
-type UnsafeArguments = Parameters<postgres.Sql['unsafe']>;
+type UnsafeParameters = postgres.ParameterOrJSON<never>[];
+type UnsafeOptions = postgres.UnsafeQueryOptions;
 type TransactionCallback = (sql: postgres.TransactionSql) => unknown;
 
 /**
@@ -26,7 +27,7 @@ type TransactionCallback = (sql: postgres.TransactionSql) => unknown;
 export const PLANNED_EACH_TIME: Readonly<{ prepare: false }> = Object.freeze({ prepare: false });
 
 function withPreparing<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
-  const unsafe = (query: string, parameters?: UnsafeArguments[1], options?: UnsafeArguments[2]) =>
+  const unsafe = (query: string, parameters?: UnsafeParameters, options?: UnsafeOptions) =>
     client.unsafe(query, parameters, { ...options, prepare: options !== PLANNED_EACH_TIME && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS });
   // The transaction's own client (given to the callback) gets the same treatment.
   const wrapCallback = (callback: TransactionCallback) => (sql: postgres.TransactionSql) => callback(withPreparing(sql));
