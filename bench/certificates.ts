@@ -27,7 +27,6 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { type JWK, compactVerify, createLocalJWKSet } from 'jose';
 import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } from '../adapters/nrb-realestate/simulator.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../adapters/psb-population/simulator.js';

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { and, asc, count as sqlCount, desc, eq, gte, inArray, isNull, lte, or } from 'drizzle-orm';
+import { and, asc, count as sqlCount, eq, gte, inArray, isNull, lte, or } from 'drizzle-orm';
 import pino from 'pino';
 import postgres from 'postgres';
 import { Pool, request } from 'undici';

@@ -228,7 +228,7 @@ describe('identity verification through the PSB adapter', () => {
     const original = readFileSync(new URL('../contracts/psb/psb.population.openapi.yaml', import.meta.url), 'utf8');
     expect(original).toContain("pp: { type: string, enum: ['1', '0'] }");
     // Whatever version the repository's contract is at now (the seeding published it).
-    const CONTRACT_VERSION_LINE = /^  version: \d+\.\d+\.\d+$/m;
+    const CONTRACT_VERSION_LINE = /^ {2}version: \d+\.\d+\.\d+$/m;
     expect(original).toMatch(CONTRACT_VERSION_LINE);
     const psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
     const publish = (text: string) =>

@@ -187,9 +187,9 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
         if (envelope.code === psbCodes.timestampStale) {
           fail('rejected', `the registry refused the time stamp (outside its ±${options.signatureWindowSeconds} s window; check the clock)`, operation, details);
         }
-        fail('rejected', `the registry refused the request (code ${envelope.code})`, operation, details);
+        return fail('rejected', `the registry refused the request (code ${envelope.code})`, operation, details);
       case 'unavailable':
-        fail('unavailable', `the registry is busy (code ${envelope.code})`, operation, details);
+        return fail('unavailable', `the registry is busy (code ${envelope.code})`, operation, details);
       case 'business_error':
         // The registry's own reason for saying no (e.g. 该申请人有正在办理的户籍迁移业务), verbatim.
         fail('business_error', `the registry answered with business error ${envelope.code}`, operation, { ...details, ...(envelope.msg ? { departmentMessage: envelope.msg } : {}) });

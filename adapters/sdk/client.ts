@@ -446,7 +446,7 @@ class ResilientDepartmentClient implements DepartmentClient {
       default:
         break;
     }
-    if (code !== undefined && code.startsWith('HPE_')) return details('malformed', `the answer is not valid HTTP (${code})`);
+    if (code?.startsWith('HPE_')) return details('malformed', `the answer is not valid HTTP (${code})`);
     if (error instanceof DepartmentError) return error;
     if (code !== undefined && connectionErrorCodes.has(code)) return details('connection', `the connection failed (${code})`);
     // A refusal from the guarded lookup arrives as the DepartmentError itself, or wrapped.

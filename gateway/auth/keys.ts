@@ -106,7 +106,7 @@ async function loadKeyEncryptionKey(file: string, create: boolean): Promise<KeyE
     jwk = {};
   }
   const secret = jwk.kty === 'oct' && typeof jwk.k === 'string' ? base64url.decode(jwk.k) : undefined;
-  if (!secret || secret.length !== 32 || typeof jwk.k !== 'string') {
+  if (secret?.length !== 32 || typeof jwk.k !== 'string') {
     throw new PrivateFileError(`${KEY_ENCRYPTION_KEY_FILE} ${file} does not hold a 256-bit key (a JSON JWK {"kty":"oct","k":…})`);
   }
   return { kid: (await calculateJwkThumbprint({ kty: 'oct', k: jwk.k })).slice(0, 16), secret };

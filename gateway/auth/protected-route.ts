@@ -3,7 +3,7 @@
  * the platform, because it builds auth's middleware; the platform's route helpers (publicRoute,
  * errorResponses, the body limits) stay below in platform/routes.ts.
  */
-import { type RouteConfig, createRoute } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';

@@ -13,7 +13,7 @@ import { recordAudit } from '../audit/record.js';
 import { parseBasicCredentials } from './basic-credentials.js';
 import { TOKEN_ENDPOINT_PATH, oauthErrorCodes, oauthUnavailableCodes } from './oauth-errors.js';
 import { CLIENT_ID_PATTERN } from './sign-in-guard.js';
-import { authenticateClient, createClient, disableClient, listClients, type ClientRecord } from './clients.js';
+import { createClient, disableClient, listClients, type ClientRecord } from './clients.js';
 import { type Scope, allScopes, clientKinds, isExplicitOnlyScope, isScope } from './scopes.js';
 
 const ClientSchema = z
@@ -233,7 +233,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     tokenRoute,
     async (c) => {
       const form = c.req.valid('form');
-      const { db, tokens, signInGuard } = c.get('services');
+      const { tokens, signInGuard } = c.get('services');
       // RFC 6749 §3.2: a parameter sent without a value is treated as omitted.
       const formId = form.client_id || undefined;
       const formSecret = form.client_secret || undefined;

@@ -10,7 +10,7 @@
  * is on the record. Every answer that carries the case (its form, its materials) is audited.
  */
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
 import type { CaseFacts } from '../access/policy.js';
@@ -18,7 +18,7 @@ import { type CentreDirectory, type ReferenceData, pairKey } from '../access/ref
 import type { CertificateRestriction } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
-import type { Database, Queryable } from '../db/client.js';
+import type { Queryable } from '../db/client.js';
 import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, caseParties, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
@@ -970,7 +970,7 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   if (missing.length > 0) {
     throw new ApiError(
       'materials_missing',
-      `The case cannot be accepted without: ${missing.map((entry) => `${entry.name} (${entry.state === 'fetchable' ? 'fetch it from ' + entry.fetchableFrom.map((source) => source.department).join('/') : 'hand it in'})`).join('; ')}.`,
+      `The case cannot be accepted without: ${missing.map((entry) => `${entry.name} (${entry.state === 'fetchable' ? `fetch it from ${entry.fetchableFrom.map((source) => source.department).join('/')}` : 'hand it in'})`).join('; ')}.`,
       { missing: missing.map((entry) => ({ requirementCode: entry.requirementCode, name: entry.name, state: entry.state })) },
     );
   }

@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { CaseSubmissionReceipt, CaseSubmissionRequest, ResultCertificate, SubmittedMaterial } from '../../adapters/sdk/types.js';
@@ -32,8 +32,8 @@ import type { Principal } from '../auth/principal.js';
 import type { ClientKind } from '../auth/scopes.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import type { DispatchSettings } from '../config.js';
-import { type Database, type Queryable, rowsOf } from '../db/client.js';
-import { caseEvents, caseMaterials, cases, clients, deliveries, items, materials, subjects } from '../db/schema.js';
+import { type Database, rowsOf } from '../db/client.js';
+import { caseEvents, cases, deliveries, items, } from '../db/schema.js';
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { submissionTypeFor } from '../items/deliverability.js';

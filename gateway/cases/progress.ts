@@ -205,7 +205,7 @@ export interface ResultDocument {
 export async function downloadResultDocument(services: ResultDocumentServices, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<ResultDocument> {
   const caseRow = await provenCase(services.db, limits, lookup, requestId, now, 'case.result_download');
   const resultRow = await findResult(services.db, caseRow.id);
-  if (!resultRow || resultRow.method !== 'electronic' || resultRow.status !== 'issued' || resultRow.materialId === null) {
+  if (resultRow?.method !== 'electronic' || resultRow.status !== 'issued' || resultRow.materialId === null) {
     throw new ApiError('result_document_not_available', `Case ${caseRow.caseNumber} has no electronic result to download${resultRow?.method === 'electronic' ? ' yet' : ''}.`, {
       method: resultRow?.method ?? null,
       status: resultRow?.status ?? null,

@@ -7,7 +7,7 @@
  * another flat of the same holder (`replacedBy`); a revoked one is never served as valid again.
  */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, ne, sql } from 'drizzle-orm';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { Queryable } from '../db/client.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   });
   if (!values.name) fail('--name is required');
   const kind = values.kind;
-  if (!kind || !(clientKinds as readonly string[]).includes(kind)) fail('--kind must be one of ' + clientKinds.join(', '));
+  if (!kind || !(clientKinds as readonly string[]).includes(kind)) fail(`--kind must be one of ${clientKinds.join(', ')}`);
   const scopes = values.scopes?.split(',').map((scope) => scope.trim());
   const unknown = scopes?.filter((scope) => !isScope(scope)) ?? [];
   if (unknown.length > 0) fail(`unknown scopes: ${unknown.join(', ')}`);

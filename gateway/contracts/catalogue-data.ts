@@ -45,7 +45,7 @@ export const CatalogueDataSchema = z
     sharingConditions: z.string().trim().min(1).max(2000).optional(),
     /** Field path (dotted, `[]` for array items) → sensitivity. */
     fieldSensitivity: z
-      .record(z.string().min(1).max(200).regex(/^[A-Za-z0-9_$.\[\]-]+$/, 'a field path is dotted names, e.g. person.name'), SensitivitySchema)
+      .record(z.string().min(1).max(200).regex(/^[A-Za-z0-9_$.[\]-]+$/, 'a field path is dotted names, e.g. person.name'), SensitivitySchema)
       .default({})
       .refine((fields) => Object.keys(fields).length <= 1000, 'at most 1000 fields'),
     updateFrequency: UpdateFrequencySchema,

@@ -118,7 +118,7 @@ const WIDER_FORMATS: Record<string, string[]> = {
 };
 
 function widerFormatsOf(format: string): string[] {
-  return Object.prototype.hasOwnProperty.call(WIDER_FORMATS, format) ? (WIDER_FORMATS[format] ?? []) : [];
+  return  Object.hasOwn(WIDER_FORMATS, format) ? (WIDER_FORMATS[format] ?? []) : [];
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -126,7 +126,7 @@ function isObject(value: unknown): value is JsonObject {
 }
 
 function hasOwn(object: JsonObject, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
+  return  Object.hasOwn(object, key);
 }
 
 /** An own member only: a property called `constructor` or `__proto__` is data, not the prototype's. */

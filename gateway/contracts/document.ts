@@ -180,7 +180,7 @@ function resolvePointer(root: unknown, pointer: string): unknown {
   for (const token of pointer === '' ? [] : pointer.slice(1).split('/')) {
     const name = token.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(current) && /^\d+$/.test(name)) current = current[Number(name)];
-    else if (isObject(current) && Object.prototype.hasOwnProperty.call(current, name)) current = current[name];
+    else if (isObject(current) && Object.hasOwn(current, name)) current = current[name];
     else return undefined;
   }
   return current;
@@ -212,7 +212,7 @@ export function linePointers(shown: unknown, original: unknown = shown): string[
     lines.push(writtenAt);
     const childOf = (key: string | number): [string, unknown] => {
       const token = escapePointerToken(String(key));
-      if (typeof key === 'string' && key !== '$ref' && Object.prototype.hasOwnProperty.call(siblings, key)) {
+      if (typeof key === 'string' && key !== '$ref' && Object.hasOwn(siblings, key)) {
         return [`${siblingsPointer}/${token}`, siblings[key]];
       }
       const from = Array.isArray(written) ? written[Number(key)] : isObject(written) ? written[String(key)] : undefined;

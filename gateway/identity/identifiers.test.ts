@@ -616,7 +616,7 @@ describe('parseSubjectIdentifier', () => {
     expectFailure(parseSubjectIdentifier('resident_id', '91350100M000100Y43'), 'id_number_characters');
     // Authority 1, category 1 is a valid pair; '01' is no province.
     expectFailure(parseSubjectIdentifier('credit_code', '11010519491231002X'), 'credit_code_division');
-    expectFailure(parseSubjectIdentifier('resident_id', '11010520250616002' + refIdCheck('11010520250616002'), { today: TODAY }), 'id_number_birth_date');
+    expectFailure(parseSubjectIdentifier('resident_id', `11010520250616002${refIdCheck('11010520250616002')}`, { today: TODAY }), 'id_number_birth_date');
   });
 
   it('dispatches the new types, and refuses a nationality for any type but passports', () => {

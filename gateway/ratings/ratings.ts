@@ -141,7 +141,7 @@ export async function rateCase(
   return db.transaction(async (tx) => {
     // The case row locked: two ratings sent at once are one rating and one `rating_exists`.
     const [locked] = await tx.select().from(cases).where(eq(cases.id, caseRow.id)).for('update');
-    if (!locked || locked.status !== 'completed' || locked.completedOn === null) {
+    if (locked?.status !== 'completed' || locked.completedOn === null) {
       const status = locked?.status ?? caseRow.status;
       throw bilingualError(
         'case_not_rateable',

@@ -35,7 +35,7 @@ export async function collectResult(context: AccessContext, caseId: string, inpu
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
       const { row } = visible;
       const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
-      if (!result || result.method !== 'window_pickup') {
+      if (result?.method !== 'window_pickup') {
         const detail = result
           ? { 'zh-CN': `办件 ${row.caseNumber} 的结果以 ${result.method} 方式送达。`, en: `The result of case ${row.caseNumber} is delivered by ${result.method}.` }
           : { 'zh-CN': `办件 ${row.caseNumber} 的结果不经网关交付。`, en: `The result of case ${row.caseNumber} is not handed over by the gateway.` };

@@ -11,7 +11,6 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { parseBasicCredentials } from '../auth/basic-credentials.js';
-import { authenticateClient } from '../auth/clients.js';
 import { limitClientRequests, requireScopes } from '../auth/middleware.js';
 import type { Scope } from '../auth/scopes.js';
 import type { AppEnv } from '../platform/context.js';

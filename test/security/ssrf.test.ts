@@ -142,7 +142,7 @@ describe('configuration time: base URLs into the gateway’s own network stop th
     internalBaseUrls.forEach(([spelling, url], index) => {
       const code = `D${String(index).padStart(2, '0')}`;
       const problem = problems.find((line) => line.startsWith(`department ${code}: `));
-      if (!problem || !problem.includes(`baseUrl ${url}`) || !/not_allowed|non-public|localhost|credentials|scheme|fragment|not a valid/.test(problem)) {
+      if (!problem?.includes(`baseUrl ${url}`) || !/not_allowed|non-public|localhost|credentials|scheme|fragment|not a valid/.test(problem)) {
         unexplained.push(`${spelling} (${url}): ${problem ?? 'accepted'}`);
       }
     });
