@@ -20,7 +20,11 @@ export const adapterFactories: readonly RegisteredAdapterFactory[] = [
 ];
 
 /** Every notification adapter kind (NOTIFICATIONS_JSON names one in `adapter`; see docs/notifications.md). */
-export const notificationAdapterFactories: readonly RegisteredNotificationAdapterFactory[] = [registerNotificationAdapter(smsGatewayAdapter)];
+export const notificationAdapterFactories: readonly RegisteredNotificationAdapterFactory[] = [
+  registerNotificationAdapter(smsGatewayAdapter),
+];
 
 /** Every courier adapter kind (COURIER_JSON names one in `adapter`; see docs/results.md). */
-export const courierAdapterFactories: readonly RegisteredCourierAdapterFactory[] = [registerCourierAdapter(courierExpressAdapter)];
+export const courierAdapterFactories: readonly RegisteredCourierAdapterFactory[] = [
+  registerCourierAdapter(courierExpressAdapter),
+];

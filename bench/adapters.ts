@@ -26,9 +26,19 @@ import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { adapterFactories } from '../adapters/index.js';
 import { PSB_RESOURCE } from '../adapters/psb-population/adapter.js';
-import { PSB_PATHS, psbCodes, signatureHeaders, type PsbEnvelope, type VerifyIdentityWireResult } from '../adapters/psb-population/protocol.js';
+import {
+  PSB_PATHS,
+  psbCodes,
+  signatureHeaders,
+  type PsbEnvelope,
+  type VerifyIdentityWireResult,
+} from '../adapters/psb-population/protocol.js';
 import { seededPeople } from '../adapters/psb-population/seed.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import { loadPsbContract } from '../adapters/psb-population/test-environment.js';
 import { defaultClientTuning } from '../adapters/sdk/client.js';
 import { createContractSet } from '../adapters/sdk/contract-validation.js';
@@ -45,7 +55,16 @@ import {
   runCalls,
   textTable,
 } from './lib/calls.js';
-import { type ServerProcess, cpuSpent, freePort, killAllNow, spawnServer, stopAll, treeCpu, waitForHttp } from './lib/children.js';
+import {
+  type ServerProcess,
+  cpuSpent,
+  freePort,
+  killAllNow,
+  spawnServer,
+  stopAll,
+  treeCpu,
+  waitForHttp,
+} from './lib/children.js';
 import { integerFromEnv } from './lib/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -121,7 +140,8 @@ function integersFromEnv(name: string, fallback: number[], min: number, max: num
 function settingsFromEnv(): Settings {
   const concurrencies = [...new Set(integersFromEnv('BENCH_CONCURRENCY', [1, 50], 1, 256))];
   const calls = integersFromEnv('BENCH_CALLS', concurrencies.map(defaultCalls), 100, 1_000_000);
-  if (calls.length !== 1 && calls.length !== concurrencies.length) throw new Error('BENCH_CALLS must be one integer, or one per concurrency in BENCH_CONCURRENCY');
+  if (calls.length !== 1 && calls.length !== concurrencies.length)
+    throw new Error('BENCH_CALLS must be one integer, or one per concurrency in BENCH_CONCURRENCY');
   return {
     concurrencies,
     calls: concurrencies.map((_, index) => (calls.length === 1 ? calls[0] : calls[index]) ?? 1000),
@@ -197,7 +217,10 @@ function baselineCaller(baseUrl: string): { verify: VerifyCall; close: () => Pro
  */
 function adapterCaller(baseUrl: string): { verify: VerifyCall; close: () => Promise<void> } {
   const departmentMetrics = createDepartmentMetrics(new Registry());
-  const contracts = createContractSet([{ resourceCode: PSB_RESOURCE, document: loadPsbContract(), department: 'PSB' }], { metrics: departmentMetrics });
+  const contracts = createContractSet(
+    [{ resourceCode: PSB_RESOURCE, document: loadPsbContract(), department: 'PSB' }],
+    { metrics: departmentMetrics },
+  );
   const registry = DepartmentRegistry.create({
     departments: [
       {
@@ -223,7 +246,10 @@ function adapterCaller(baseUrl: string): { verify: VerifyCall; close: () => Prom
   const verify: VerifyCall = async (index) => {
     const person = personOf(index);
     const { signal } = new AbortController();
-    const result = await verifyIdentity({ idNumber: person.sfzh, name: person.xm }, { requestId: `req_bench_${RUN_TAG}_a${index}`, signal });
+    const result = await verifyIdentity(
+      { idNumber: person.sfzh, name: person.xm },
+      { requestId: `req_bench_${RUN_TAG}_a${index}`, signal },
+    );
     if (result.outcome !== 'match') throw new Error(`adapter: unexpected outcome ${result.outcome}`);
   };
   return { verify, close: () => registry.close() };
@@ -271,7 +297,8 @@ interface Comparison {
 }
 
 /** Calls of round `round` when `count` are split over `rounds`. */
-const roundShare = (count: number, rounds: number, round: number): number => Math.floor(count / rounds) + (round < count % rounds ? 1 : 0);
+const roundShare = (count: number, rounds: number, round: number): number =>
+  Math.floor(count / rounds) + (round < count % rounds ? 1 : 0);
 
 /** Collects this process's garbage before a slice, so each slice pays for its own and not the other way's. */
 function collectGarbage(): void {
@@ -289,17 +316,35 @@ async function measure(
   const cells = new Map<Mode, Cell>(
     MODES.map((mode) => [
       mode,
-      { concurrency, mode, calls: 0, seconds: 0, latencies: [], clientCpuSeconds: 0, simulatorCpuSeconds: 0, otherCpuSeconds: 0, cappedByTime: false },
+      {
+        concurrency,
+        mode,
+        calls: 0,
+        seconds: 0,
+        latencies: [],
+        clientCpuSeconds: 0,
+        simulatorCpuSeconds: 0,
+        otherCpuSeconds: 0,
+        cappedByTime: false,
+      },
     ]),
   );
   let issued = 0;
   const nextIndex = (): number => issued++;
   const run = (mode: Mode, calls: number, seconds: number): Promise<CallRun> =>
-    runCalls({ count: calls, concurrency, deadline: Date.now() + seconds * 1000, call: () => callers[mode](nextIndex()) });
+    runCalls({
+      count: calls,
+      concurrency,
+      deadline: Date.now() + seconds * 1000,
+      call: () => callers[mode](nextIndex()),
+    });
 
   for (const mode of MODES) {
     if (settings.warmupCalls === 0) break;
-    assertNoFailures(`${MODE_LABELS[mode]}, concurrency ${concurrency}, warm-up`, await run(mode, settings.warmupCalls, settings.warmupSeconds));
+    assertNoFailures(
+      `${MODE_LABELS[mode]}, concurrency ${concurrency}, warm-up`,
+      await run(mode, settings.warmupCalls, settings.warmupSeconds),
+    );
   }
   for (let round = 0; round < settings.rounds; round += 1) {
     const order = round % 2 === 0 ? MODES : [...MODES].reverse();
@@ -343,7 +388,8 @@ function toRow(cell: Cell): Row {
     clientCpuMicrosPerCall: perCall(cell.clientCpuSeconds),
     simulatorCpuMicrosPerCall: perCall(cell.simulatorCpuSeconds),
     clientCpuPerSecond: cell.seconds > 0 ? cell.clientCpuSeconds / cell.seconds : Number.NaN,
-    otherCpuPerSecond: cell.otherCpuSeconds === undefined || cell.seconds === 0 ? undefined : cell.otherCpuSeconds / cell.seconds,
+    otherCpuPerSecond:
+      cell.otherCpuSeconds === undefined || cell.seconds === 0 ? undefined : cell.otherCpuSeconds / cell.seconds,
     cappedByTime: cell.cappedByTime,
   };
 }
@@ -366,11 +412,26 @@ function compare(rows: Row[], concurrency: number): Comparison | undefined {
 }
 
 function printReport(settings: Settings, rows: Row[], comparisons: Comparison[]): void {
-  console.log(`\nIdentity verification (signed POST ${PSB_PATHS.verifyIdentity}), ${settings.rounds} interleaved round(s) per concurrency:\n`);
+  console.log(
+    `\nIdentity verification (signed POST ${PSB_PATHS.verifyIdentity}), ${settings.rounds} interleaved round(s) per concurrency:\n`,
+  );
   console.log(
     textTable(
       [
-        ['conc.', 'way', 'calls', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'client CPU µs/call', 'simulator CPU µs/call', 'client CPU s/s', 'other CPU s/s'],
+        [
+          'conc.',
+          'way',
+          'calls',
+          'calls/s',
+          'p50 ms',
+          'p90 ms',
+          'p99 ms',
+          'max ms',
+          'client CPU µs/call',
+          'simulator CPU µs/call',
+          'client CPU s/s',
+          'other CPU s/s',
+        ],
         ...rows.map((row) => [
           String(row.concurrency),
           MODE_LABELS[row.mode],
@@ -392,7 +453,15 @@ function printReport(settings: Settings, rows: Row[], comparisons: Comparison[])
   console.log('\nAdapter vs baseline:\n');
   console.log(
     textTable([
-      ['conc.', 'throughput ratio', `>= ${THROUGHPUT_TARGET.toFixed(2)}`, 'added p50 ms', `< ${ADDED_P50_TARGET_MS} ms`, 'added p99 ms', 'added client CPU µs/call'],
+      [
+        'conc.',
+        'throughput ratio',
+        `>= ${THROUGHPUT_TARGET.toFixed(2)}`,
+        'added p50 ms',
+        `< ${ADDED_P50_TARGET_MS} ms`,
+        'added p99 ms',
+        'added client CPU µs/call',
+      ],
       ...comparisons.map((comparison) => [
         String(comparison.concurrency),
         fixed(comparison.throughputRatio, 3),
@@ -404,7 +473,9 @@ function printReport(settings: Settings, rows: Row[], comparisons: Comparison[])
       ]),
     ]),
   );
-  const verdict = comparisons.every((comparison) => comparison.throughputPass && comparison.addedP50Pass) ? 'PASS' : 'MISS';
+  const verdict = comparisons.every((comparison) => comparison.throughputPass && comparison.addedP50Pass)
+    ? 'PASS'
+    : 'MISS';
   const busiest = Math.max(...rows.map((row) => row.otherCpuPerSecond ?? 0));
   if (busiest > 0.3) {
     console.log(
@@ -422,7 +493,13 @@ function printReport(settings: Settings, rows: Row[], comparisons: Comparison[])
  * Profiles one way on its own, after the measurement (a profiler running during the measured
  * slices would slow both ways and blur which code belongs to which). Returns the calls made.
  */
-async function profileWay(call: VerifyCall, concurrency: number, count: number, seconds: number, file: string): Promise<number> {
+async function profileWay(
+  call: VerifyCall,
+  concurrency: number,
+  count: number,
+  seconds: number,
+  file: string,
+): Promise<number> {
   const session = new Session();
   session.connect();
   try {
@@ -430,7 +507,12 @@ async function profileWay(call: VerifyCall, concurrency: number, count: number, 
     await session.post('Profiler.setSamplingInterval', { interval: 100 });
     await session.post('Profiler.start');
     let index = 0;
-    const run = await runCalls({ count, concurrency, deadline: Date.now() + seconds * 1000, call: () => call(index++) });
+    const run = await runCalls({
+      count,
+      concurrency,
+      deadline: Date.now() + seconds * 1000,
+      call: () => call(index++),
+    });
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(file, JSON.stringify(profile));
     assertNoFailures(`profiling ${file}`, run);
@@ -484,7 +566,13 @@ async function main(): Promise<number> {
   }, settings.budgetSeconds * 1000);
   budget.unref();
 
-  const environment = { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAverageAtStart: loadavg() };
+  const environment = {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadAverageAtStart: loadavg(),
+  };
   console.log(
     `onewindow adapter SDK benchmark: concurrency ${settings.concurrencies.join(', ')}; calls ${settings.calls.join(', ')} per way; ` +
       `warm-up ${settings.warmupCalls}; ${settings.rounds} rounds\n` +
@@ -503,7 +591,9 @@ async function main(): Promise<number> {
       env: { BENCH_ADAPTERS_ROLE: 'simulator', SIMULATOR_PORT: String(port) },
     });
     await waitForHttp(simulator, `${baseUrl}/__simulator/faults`, 60_000);
-    console.log(`  simulator ready at ${baseUrl} (child process ${simulator.pid}, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `  simulator ready at ${baseUrl} (child process ${simulator.pid}, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
 
     const baseline = baselineCaller(baseUrl);
     closers.push(baseline.close);
@@ -517,7 +607,9 @@ async function main(): Promise<number> {
     const cells: Cell[] = [];
     for (const [index, concurrency] of settings.concurrencies.entries()) {
       const count = settings.calls[index] ?? 1000;
-      process.stdout.write(`  concurrency ${concurrency}: ${settings.warmupCalls} warm-up + ${count} measured calls per way … `);
+      process.stdout.write(
+        `  concurrency ${concurrency}: ${settings.warmupCalls} warm-up + ${count} measured calls per way … `,
+      );
       const begun = performance.now();
       const measured = await measure(settings, simulator, callers, concurrency, count);
       cells.push(...measured.cells);
@@ -530,17 +622,28 @@ async function main(): Promise<number> {
     if (settings.cpuProfile) {
       for (const mode of MODES) {
         const file = join(ROOT, 'bench/results', `adapters-${stamp}-${mode}.cpuprofile`);
-        callsMade += await profileWay(callers[mode], Math.max(...settings.concurrencies), Math.max(...settings.calls), settings.cellSeconds, file);
+        callsMade += await profileWay(
+          callers[mode],
+          Math.max(...settings.concurrencies),
+          Math.max(...settings.calls),
+          settings.cellSeconds,
+          file,
+        );
         console.log(`  CPU profile of ${MODE_LABELS[mode]} written to ${file}`);
       }
     }
 
     // Every call is exactly one request to the registry: no retry happened behind the figures.
     const received = await simulatorCount(baseUrl);
-    if (received !== callsMade) throw new Error(`the simulator received ${received} verification requests for ${callsMade} calls (retries or lost calls)`);
+    if (received !== callsMade)
+      throw new Error(
+        `the simulator received ${received} verification requests for ${callsMade} calls (retries or lost calls)`,
+      );
 
     const rows = cells.map(toRow);
-    const comparisons = settings.concurrencies.map((concurrency) => compare(rows, concurrency)).filter((comparison) => comparison !== undefined);
+    const comparisons = settings.concurrencies
+      .map((concurrency) => compare(rows, concurrency))
+      .filter((comparison) => comparison !== undefined);
     printReport(settings, rows, comparisons);
     console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
 

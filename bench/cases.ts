@@ -35,9 +35,28 @@ import { fileURLToPath } from 'node:url';
 import type { CaseNotice } from '../gateway/cases/cases.js';
 import postgres from 'postgres';
 import { Pool, request } from 'undici';
-import { PURPOSE, WINDOW_CLIENT, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject as resolveSubjectOf } from './lib/api.js';
+import {
+  PURPOSE,
+  WINDOW_CLIENT,
+  callJson,
+  grantPopulationRegistry,
+  issueToken,
+  jsonHeaders,
+  resolveSubject as resolveSubjectOf,
+} from './lib/api.js';
 import { fixed, machineBusySeconds, textTable as table } from './lib/calls.js';
-import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, logTail, postgresCpu, spawnServer, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import {
+  type CpuSnapshot,
+  type ServerProcess,
+  cpuSpent,
+  freePort,
+  logTail,
+  postgresCpu,
+  spawnServer,
+  stopServer,
+  treeCpu,
+  waitForHttp,
+} from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase, serverVersion } from './lib/database.js';
 import { integerFromEnv, listFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 import { addCleanup, cleanup, errorText, settingsOrComplaint, startRun } from './lib/run.js';
@@ -61,7 +80,12 @@ const PSB_SUBMIT_OPERATION = 'submitHouseholdMoveIn';
  * least half the same-work baseline's in the same run, at least 150 submissions/s, and the
  * delivery lag (submittedAt → deliveredAt) under 500 ms at p99 at the rate it reached there.
  */
-const TARGETS = { concurrency: 10, throughputVsBaseline: 0.5, submissionsPerSecond: 150, deliveryLagP99Ms: 500 } as const;
+const TARGETS = {
+  concurrency: 10,
+  throughputVsBaseline: 0.5,
+  submissionsPerSecond: 150,
+  deliveryLagP99Ms: 500,
+} as const;
 
 type TargetKey = 'gateway' | 'baseline';
 type Part = 'throughput' | 'story';
@@ -93,10 +117,12 @@ interface Settings {
 function settingsFromEnv(): Settings {
   const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
   // The benchmark creates and drops a database there: only ever on this machine.
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname))
+    throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
   const rawConcurrency = process.env.BENCH_CONCURRENCY ?? '1,10,50';
   const concurrency = rawConcurrency.split(',').map((item) => Number(item.trim()));
-  if (concurrency.length === 0 || concurrency.some((value) => !Number.isInteger(value) || value < 1 || value > 500)) throw new Error('BENCH_CONCURRENCY must be integers from 1 to 500');
+  if (concurrency.length === 0 || concurrency.some((value) => !Number.isInteger(value) || value < 1 || value > 500))
+    throw new Error('BENCH_CONCURRENCY must be integers from 1 to 500');
   return {
     parts: listFromEnv<Part>('BENCH_PARTS', ['throughput', 'story'], ['throughput', 'story']),
     concurrency,
@@ -132,8 +158,11 @@ async function signingKeyOf(gatewayUrl: string, token: string): Promise<Record<s
   return key;
 }
 
-const resolveSubject = (gatewayUrl: string, windowToken: string, person: { identifier: string; name: string }): Promise<string> =>
-  resolveSubjectOf(gatewayUrl, windowToken, 'resident_id', person);
+const resolveSubject = (
+  gatewayUrl: string,
+  windowToken: string,
+  person: { identifier: string; name: string },
+): Promise<string> => resolveSubjectOf(gatewayUrl, windowToken, 'resident_id', person);
 
 /** A small valid PDF, distinct per label (the stores keep identical content once). */
 function pdfBytes(label: string): Uint8Array {
@@ -149,7 +178,12 @@ function pdfBytes(label: string): Uint8Array {
   return Buffer.from(text, 'latin1');
 }
 
-async function uploadMaterial(gatewayUrl: string, windowToken: string, subjectId: string, typeCode: string): Promise<string> {
+async function uploadMaterial(
+  gatewayUrl: string,
+  windowToken: string,
+  subjectId: string,
+  typeCode: string,
+): Promise<string> {
   const query = new URLSearchParams({ typeCode, fileName: `${typeCode}.pdf` }).toString();
   const stored = await callJson<{ id: string }>(`${gatewayUrl}/v1/subjects/${subjectId}/materials?${query}`, [201], {
     method: 'POST',
@@ -162,7 +196,15 @@ async function uploadMaterial(gatewayUrl: string, windowToken: string, subjectId
 // ---------------------------------------------------------------------------------------------
 // The gateway's case answers (the fields the benchmark reads).
 
-type RequirementState = 'reused' | 'fetched' | 'handed_in' | 'fetchable' | 'missing' | 'deferrable' | 'deferred' | 'optional';
+type RequirementState =
+  | 'reused'
+  | 'fetched'
+  | 'handed_in'
+  | 'fetchable'
+  | 'missing'
+  | 'deferrable'
+  | 'deferred'
+  | 'optional';
 
 interface NoticeEntry {
   requirementCode: string;
@@ -183,7 +225,13 @@ interface CaseView {
   status: string;
   submittedAt: string | null;
   notice: { entries: NoticeEntry[]; counts: CaseCounts; readyToSubmit: boolean; toHandIn: string[] };
-  deliveries: { department: string; status: string; departmentReference: string | null; deliveredAt: string | null; lastError: string | null }[];
+  deliveries: {
+    department: string;
+    status: string;
+    departmentReference: string | null;
+    deliveredAt: string | null;
+    lastError: string | null;
+  }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,7 +242,12 @@ interface RunningServer {
   url: string;
 }
 
-async function startGateway(settings: Settings, workDir: string, databaseUrl: string, departments: string): Promise<RunningServer> {
+async function startGateway(
+  settings: Settings,
+  workDir: string,
+  databaseUrl: string,
+  departments: string,
+): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const server = spawnServer({
@@ -230,7 +283,12 @@ async function startGateway(settings: Settings, workDir: string, databaseUrl: st
   return { server, url };
 }
 
-async function startBaseline(settings: Settings, workDir: string, databaseUrl: string, publicJwk: Record<string, unknown>): Promise<RunningServer> {
+async function startBaseline(
+  settings: Settings,
+  workDir: string,
+  databaseUrl: string,
+  publicJwk: Record<string, unknown>,
+): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const server = spawnServer({
@@ -272,7 +330,10 @@ interface Percentiles {
 /** Nearest-rank percentiles of `values` (ms). */
 function percentiles(values: ArrayLike<number>): Percentiles {
   const sorted = Float64Array.from(values).sort();
-  const at = (p: number): number => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN));
+  const at = (p: number): number =>
+    sorted.length === 0
+      ? Number.NaN
+      : (sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN);
   return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
 }
 
@@ -290,10 +351,26 @@ interface LoadTarget {
   submit: (caseId: string, idempotencyKey: string) => Promise<void>;
 }
 
-async function post(pool: Pool, path: string, headers: Record<string, string>, body: string, expected: number): Promise<string> {
-  const response = await pool.request({ method: 'POST', path, headers, body, headersTimeout: 30_000, bodyTimeout: 30_000 });
+async function post(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  expected: number,
+): Promise<string> {
+  const response = await pool.request({
+    method: 'POST',
+    path,
+    headers,
+    body,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
   const text = await response.body.text();
-  if (response.statusCode !== expected) throw new Error(`POST ${path.replace(/case_[A-Za-z0-9_-]+/, 'case_…')}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+  if (response.statusCode !== expected)
+    throw new Error(
+      `POST ${path.replace(/case_[A-Za-z0-9_-]+/, 'case_…')}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`,
+    );
   return text;
 }
 
@@ -306,20 +383,35 @@ function gatewayTarget(server: RunningServer, windowToken: string, subjectId: st
     server: server.server,
     pool,
     async open(sequence) {
-      const body = JSON.stringify({ itemCode: LOAD_ITEM, subjectId, form: { moveToAddress: `北京市海淀区中关村大街${sequence}号`, reason: 'employment' } });
+      const body = JSON.stringify({
+        itemCode: LOAD_ITEM,
+        subjectId,
+        form: { moveToAddress: `北京市海淀区中关村大街${sequence}号`, reason: 'employment' },
+      });
       const opened = JSON.parse(await post(pool, '/v1/cases', headers, body, 201)) as CaseView;
       // Every case reuses the applicant's three materials on file: nothing to hand in.
-      if (!opened.notice.readyToSubmit || opened.notice.counts.reused !== 3) throw new Error(`opened case ${opened.caseNumber} is not ready to submit: ${JSON.stringify(opened.notice.counts)}`);
+      if (!opened.notice.readyToSubmit || opened.notice.counts.reused !== 3)
+        throw new Error(
+          `opened case ${opened.caseNumber} is not ready to submit: ${JSON.stringify(opened.notice.counts)}`,
+        );
       return opened.id;
     },
     async submit(caseId, idempotencyKey) {
-      const submitted = JSON.parse(await post(pool, `/v1/cases/${caseId}/submit`, { ...headers, 'idempotency-key': idempotencyKey }, '{}', 200)) as CaseView;
-      if (submitted.status !== 'submitted' || submitted.deliveries.length !== 1) throw new Error(`submit answered status ${submitted.status} with ${submitted.deliveries.length} deliveries`);
+      const submitted = JSON.parse(
+        await post(pool, `/v1/cases/${caseId}/submit`, { ...headers, 'idempotency-key': idempotencyKey }, '{}', 200),
+      ) as CaseView;
+      if (submitted.status !== 'submitted' || submitted.deliveries.length !== 1)
+        throw new Error(`submit answered status ${submitted.status} with ${submitted.deliveries.length} deliveries`);
     },
   };
 }
 
-function baselineTarget(server: RunningServer, windowToken: string, subjectId: string, connections: number): LoadTarget {
+function baselineTarget(
+  server: RunningServer,
+  windowToken: string,
+  subjectId: string,
+  connections: number,
+): LoadTarget {
   const pool = new Pool(server.url, { connections, pipelining: 1 });
   const headers = jsonHeaders(windowToken);
   return {
@@ -328,11 +420,17 @@ function baselineTarget(server: RunningServer, windowToken: string, subjectId: s
     server: server.server,
     pool,
     async open(sequence) {
-      const body = JSON.stringify({ itemCode: LOAD_ITEM, subjectId, form: { moveToAddress: `北京市海淀区中关村大街${sequence}号`, reason: 'employment' } });
+      const body = JSON.stringify({
+        itemCode: LOAD_ITEM,
+        subjectId,
+        form: { moveToAddress: `北京市海淀区中关村大街${sequence}号`, reason: 'employment' },
+      });
       return (JSON.parse(await post(pool, '/cases', headers, body, 201)) as { id: string }).id;
     },
     async submit(caseId, idempotencyKey) {
-      const submitted = JSON.parse(await post(pool, `/cases/${caseId}/submit`, { ...headers, 'idempotency-key': idempotencyKey }, '{}', 200)) as { status: string };
+      const submitted = JSON.parse(
+        await post(pool, `/cases/${caseId}/submit`, { ...headers, 'idempotency-key': idempotencyKey }, '{}', 200),
+      ) as { status: string };
       if (submitted.status !== 'submitted') throw new Error(`baseline submit answered status ${submitted.status}`);
     },
   };
@@ -389,13 +487,23 @@ async function runSlice(target: LoadTarget, connections: number, count: number, 
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(connections, count)) }, worker));
-  return { submissions: done, seconds: (performance.now() - started) / 1000, submitMs: submitMs.subarray(0, done), openMs: openMs.subarray(0, done), caseIds, failures, capped };
+  return {
+    submissions: done,
+    seconds: (performance.now() - started) / 1000,
+    submitMs: submitMs.subarray(0, done),
+    openMs: openMs.subarray(0, done),
+    caseIds,
+    failures,
+    capped,
+  };
 }
 
 function assertNoFailures(title: string, run: SliceRun): void {
   if (run.failures.length === 0) return;
   const first = [...new Set(run.failures)].slice(0, 4).join('\n    ');
-  throw new Error(`${title}: ${run.failures.length} failed submission(s), ${run.submissions} succeeded. First:\n    ${first}${run.diagnosis ? `\n  ${run.diagnosis}` : ''}`);
+  throw new Error(
+    `${title}: ${run.failures.length} failed submission(s), ${run.submissions} succeeded. First:\n    ${first}${run.diagnosis ? `\n  ${run.diagnosis}` : ''}`,
+  );
 }
 
 /**
@@ -407,7 +515,10 @@ async function connectionStates(sql: postgres.Sql, poolSize: number): Promise<st
   const rows = await sql<{ state: string | null; count: number; longest: number | null }[]>`
     select state, count(*)::int as count, extract(epoch from max(now() - xact_start))::float8 as longest
       from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() group by state order by state`;
-  const states = rows.map((row) => `${row.count} ${row.state ?? 'unknown'}${row.longest === null ? '' : ` (longest transaction ${row.longest.toFixed(1)} s)`}`);
+  const states = rows.map(
+    (row) =>
+      `${row.count} ${row.state ?? 'unknown'}${row.longest === null ? '' : ` (longest transaction ${row.longest.toFixed(1)} s)`}`,
+  );
   return `database connections of the run just now: ${states.join(', ')}; the gateway's pool holds ${poolSize} (BENCH_GATEWAY_POOL_SIZE)`;
 }
 
@@ -419,11 +530,16 @@ async function drainDeliveries(sql: postgres.Sql, limitSeconds: number): Promise
     const [row] = await sql<{ pending: number; dead: number }[]>`
       select count(*) filter (where status = 'pending')::int as pending, count(*) filter (where status = 'dead')::int as dead from deliveries`;
     if ((row?.dead ?? 0) > 0) {
-      const [sample] = await sql<{ last_error: string | null }[]>`select last_error from deliveries where status = 'dead' limit 1`;
+      const [sample] = await sql<
+        { last_error: string | null }[]
+      >`select last_error from deliveries where status = 'dead' limit 1`;
       throw new Error(`${row?.dead} deliveries were dead-lettered (${sample?.last_error ?? 'no error recorded'})`);
     }
     if ((row?.pending ?? 0) === 0) return (performance.now() - started) / 1000;
-    if (Date.now() >= deadline) throw new Error(`${row?.pending} deliveries still pending ${limitSeconds} s after the load (BENCH_DRAIN_SECONDS)`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${row?.pending} deliveries still pending ${limitSeconds} s after the load (BENCH_DRAIN_SECONDS)`,
+      );
     await pause(50);
   }
 }
@@ -435,7 +551,9 @@ async function deliveryLagsMs(sql: postgres.Sql, caseIds: string[]): Promise<Flo
       from deliveries d join cases c on c.id = d.case_id
      where d.case_id = any(${caseIds}::text[])`;
   if (rows.length !== caseIds.length || rows.some((row) => row.status !== 'delivered')) {
-    throw new Error(`${caseIds.length} cases submitted, but ${rows.length} deliveries found, ${rows.filter((row) => row.status === 'delivered').length} delivered`);
+    throw new Error(
+      `${caseIds.length} cases submitted, but ${rows.length} deliveries found, ${rows.filter((row) => row.status === 'delivered').length} delivered`,
+    );
   }
   return Float64Array.from(rows, (row) => Number(row.lag_ms));
 }
@@ -491,11 +609,25 @@ interface ThroughputContext {
 
 async function measureConcurrency(context: ThroughputContext, connections: number): Promise<Measurement[]> {
   const { settings, sql } = context;
-  const targets = [gatewayTarget(context.gateway, context.windowToken, context.subjectId, connections), baselineTarget(context.baseline, context.windowToken, context.subjectId, connections)];
+  const targets = [
+    gatewayTarget(context.gateway, context.windowToken, context.subjectId, connections),
+    baselineTarget(context.baseline, context.windowToken, context.subjectId, connections),
+  ];
   const sliceSeconds = settings.durationSeconds / settings.rounds;
   const sliceCount = Math.max(1, Math.floor(settings.maxSubmissions / settings.rounds));
-  const collected = new Map<TargetKey, { runs: SliceRun[]; cpu: Record<string, number>[]; drains: number[]; ownCpu: number; machine: number | undefined; wall: number }>();
-  for (const target of targets) collected.set(target.key, { runs: [], cpu: [], drains: [], ownCpu: 0, machine: 0, wall: 0 });
+  const collected = new Map<
+    TargetKey,
+    {
+      runs: SliceRun[];
+      cpu: Record<string, number>[];
+      drains: number[];
+      ownCpu: number;
+      machine: number | undefined;
+      wall: number;
+    }
+  >();
+  for (const target of targets)
+    collected.set(target.key, { runs: [], cpu: [], drains: [], ownCpu: 0, machine: 0, wall: 0 });
   try {
     for (let round = 0; round < settings.rounds; round += 1) {
       // Order reversed every round: drift on the machine falls on both alike.
@@ -511,7 +643,8 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
         const machineBefore = machineBusySeconds();
         const wallStarted = performance.now();
         const run = await runSlice(target, connections, sliceCount, sliceSeconds);
-        if (run.failures.length > 0 && target.key === 'gateway') run.diagnosis = await connectionStates(sql, settings.gatewayPoolSize);
+        if (run.failures.length > 0 && target.key === 'gateway')
+          run.diagnosis = await connectionStates(sql, settings.gatewayPoolSize);
         assertNoFailures(`${target.label} at concurrency ${connections}`, run);
         // The gateway's work for a submission ends when it is delivered: the next slice starts after that.
         const drain = target.key === 'gateway' ? await drainDeliveries(sql, settings.drainSeconds) : undefined;
@@ -524,7 +657,10 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
         if (drain !== undefined) entry.drains.push(drain);
         entry.ownCpu += (own.user + own.system) / 1e6;
         entry.wall += (performance.now() - wallStarted) / 1000;
-        entry.machine = entry.machine === undefined || machineBefore === undefined || machineAfter === undefined ? undefined : entry.machine + (machineAfter - machineBefore);
+        entry.machine =
+          entry.machine === undefined || machineBefore === undefined || machineAfter === undefined
+            ? undefined
+            : entry.machine + (machineAfter - machineBefore);
       }
     }
   } finally {
@@ -547,9 +683,18 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
       return all;
     };
     const cpuTotals: Record<string, number> = {};
-    for (const part of entry.cpu) for (const [name, value] of Object.entries(part)) cpuTotals[name] = (cpuTotals[name] ?? 0) + value;
+    for (const part of entry.cpu)
+      for (const [name, value] of Object.entries(part)) cpuTotals[name] = (cpuTotals[name] ?? 0) + value;
     const known = Object.values(cpuTotals).reduce((sum, value) => sum + value, 0) + entry.ownCpu;
-    const lagMs = target.key === 'gateway' ? percentiles(await deliveryLagsMs(sql, entry.runs.flatMap((run) => run.caseIds))) : undefined;
+    const lagMs =
+      target.key === 'gateway'
+        ? percentiles(
+            await deliveryLagsMs(
+              sql,
+              entry.runs.flatMap((run) => run.caseIds),
+            ),
+          )
+        : undefined;
     measurements.push({
       target: target.key,
       label: target.label,
@@ -561,7 +706,9 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
       openMs: percentiles(merge((run) => run.openMs)),
       lagMs,
       drainSecondsMax: entry.drains.length > 0 ? Math.max(...entry.drains) : undefined,
-      cpuMsPerSubmission: Object.fromEntries(Object.entries(cpuTotals).map(([name, value]) => [name, (value * 1000) / Math.max(1, submissions)])),
+      cpuMsPerSubmission: Object.fromEntries(
+        Object.entries(cpuTotals).map(([name, value]) => [name, (value * 1000) / Math.max(1, submissions)]),
+      ),
       loadGeneratorCpuPerSecond: entry.ownCpu / entry.wall,
       otherCpuPerSecond: entry.machine === undefined ? undefined : Math.max(0, entry.machine - known) / entry.wall,
       capped: entry.runs.some((run) => run.capped),
@@ -573,7 +720,10 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
 async function warmUp(context: ThroughputContext): Promise<void> {
   if (context.settings.warmupSubmissions === 0) return;
   const connections = 10;
-  const targets = [gatewayTarget(context.gateway, context.windowToken, context.subjectId, connections), baselineTarget(context.baseline, context.windowToken, context.subjectId, connections)];
+  const targets = [
+    gatewayTarget(context.gateway, context.windowToken, context.subjectId, connections),
+    baselineTarget(context.baseline, context.windowToken, context.subjectId, connections),
+  ];
   try {
     for (const target of targets) {
       const run = await runSlice(target, connections, context.settings.warmupSubmissions, 30);
@@ -600,9 +750,16 @@ interface ExactlyOnce {
  */
 async function checkExactlyOnce(sql: postgres.Sql, psb: RunningServer): Promise<ExactlyOnce> {
   const [submitted] = await sql<{ count: number }[]>`select count(*)::int as count from cases where status <> 'open'`;
-  const deliveries = await sql<{ id: string; status: string; department_reference: string | null }[]>`select id, status, department_reference from deliveries`;
-  const [events] = await sql<{ count: number }[]>`select count(*)::int as count from case_events where kind = 'delivered'`;
-  const desk = await callJson<{ count: number; applications: { ywlsh: string; slbh: string }[] }>(`${psb.url}/__psb/applications`, [200]);
+  const deliveries = await sql<
+    { id: string; status: string; department_reference: string | null }[]
+  >`select id, status, department_reference from deliveries`;
+  const [events] = await sql<
+    { count: number }[]
+  >`select count(*)::int as count from case_events where kind = 'delivered'`;
+  const desk = await callJson<{ count: number; applications: { ywlsh: string; slbh: string }[] }>(
+    `${psb.url}/__psb/applications`,
+    [200],
+  );
   const { counts } = await callJson<{ counts: Record<string, number> }>(`${psb.url}/__simulator/faults`, [200]);
   const result: ExactlyOnce = {
     casesSubmitted: submitted?.count ?? 0,
@@ -613,12 +770,17 @@ async function checkExactlyOnce(sql: postgres.Sql, psb: RunningServer): Promise<
   };
   const byKey = new Map(desk.applications.map((application) => [application.ywlsh, application.slbh]));
   const problems: string[] = [];
-  if (deliveries.length !== result.casesSubmitted) problems.push(`${result.casesSubmitted} cases submitted but ${deliveries.length} deliveries written`);
-  if (result.deliveriesDelivered !== deliveries.length) problems.push(`${deliveries.length - result.deliveriesDelivered} deliveries not delivered`);
-  if (desk.count !== deliveries.length || byKey.size !== desk.count) problems.push(`${deliveries.length} deliveries but the PSB holds ${desk.count} distinct applications`);
+  if (deliveries.length !== result.casesSubmitted)
+    problems.push(`${result.casesSubmitted} cases submitted but ${deliveries.length} deliveries written`);
+  if (result.deliveriesDelivered !== deliveries.length)
+    problems.push(`${deliveries.length - result.deliveriesDelivered} deliveries not delivered`);
+  if (desk.count !== deliveries.length || byKey.size !== desk.count)
+    problems.push(`${deliveries.length} deliveries but the PSB holds ${desk.count} distinct applications`);
   const mismatched = deliveries.filter((row) => byKey.get(row.id) !== row.department_reference).length;
-  if (mismatched > 0) problems.push(`${mismatched} deliveries whose application the PSB does not hold under that number`);
-  if (result.deliveredEvents !== deliveries.length) problems.push(`${result.deliveredEvents} 'delivered' timeline events for ${deliveries.length} deliveries`);
+  if (mismatched > 0)
+    problems.push(`${mismatched} deliveries whose application the PSB does not hold under that number`);
+  if (result.deliveredEvents !== deliveries.length)
+    problems.push(`${result.deliveredEvents} 'delivered' timeline events for ${deliveries.length} deliveries`);
   if (problems.length > 0) throw new Error(`exactly-once check failed: ${problems.join('; ')}`);
   return result;
 }
@@ -634,7 +796,9 @@ interface Comparison {
 function compare(measurements: Measurement[]): Comparison[] {
   const comparisons: Comparison[] = [];
   for (const gateway of measurements.filter((entry) => entry.target === 'gateway')) {
-    const baseline = measurements.find((entry) => entry.target === 'baseline' && entry.connections === gateway.connections);
+    const baseline = measurements.find(
+      (entry) => entry.target === 'baseline' && entry.connections === gateway.connections,
+    );
     if (!baseline) continue;
     const gatewayCpu = gateway.cpuMsPerSubmission.server;
     const baselineCpu = baseline.cpuMsPerSubmission.server;
@@ -714,7 +878,9 @@ async function runThroughput(context: ThroughputContext): Promise<ThroughputResu
     const measured = await measureConcurrency(context, connections);
     measurements.push(...measured);
     const gateway = measured.find((entry) => entry.target === 'gateway');
-    console.log(`${((performance.now() - started) / 1000).toFixed(1)} s (gateway ${gateway?.submissions ?? 0} submissions, all delivered)`);
+    console.log(
+      `${((performance.now() - started) / 1000).toFixed(1)} s (gateway ${gateway?.submissions ?? 0} submissions, all delivered)`,
+    );
   }
   const exactlyOnce = await checkExactlyOnce(context.sql, context.psb);
   const comparisons = compare(measurements);
@@ -726,7 +892,25 @@ function printThroughput(result: ThroughputResult, settings: Settings): void {
   console.log(
     table(
       [
-        ['target', 'conc', 'subs', 'subs/s', 'submit p50', 'submit p99', 'open p50', 'open p99', 'lag p50', 'lag p99', 'lag max', 'drain s', 'server CPU', 'PG CPU', 'sim CPU', 'loadgen s/s', 'other s/s'],
+        [
+          'target',
+          'conc',
+          'subs',
+          'subs/s',
+          'submit p50',
+          'submit p99',
+          'open p50',
+          'open p99',
+          'lag p50',
+          'lag p99',
+          'lag max',
+          'drain s',
+          'server CPU',
+          'PG CPU',
+          'sim CPU',
+          'loadgen s/s',
+          'other s/s',
+        ],
         ...result.measurements.map((entry) => [
           entry.target,
           String(entry.connections),
@@ -750,7 +934,9 @@ function printThroughput(result: ThroughputResult, settings: Settings): void {
       1,
     ),
   );
-  console.log(`\n  Ratios gateway / baseline (the throughput target is judged at concurrency ${TARGETS.concurrency}, below):\n`);
+  console.log(
+    `\n  Ratios gateway / baseline (the throughput target is judged at concurrency ${TARGETS.concurrency}, below):\n`,
+  );
   console.log(
     table([
       ['conc', 'throughput', 'submit p50', 'submit p99', 'server CPU/submission'],
@@ -764,15 +950,27 @@ function printThroughput(result: ThroughputResult, settings: Settings): void {
     ]),
   );
   if (result.verdicts.length > 0) {
-    console.log(`\n  Targets (issue 15), judged at concurrency ${TARGETS.concurrency}; every answer checked, every case delivered exactly once:\n`);
     console.log(
-      table([
-        ['target', 'measured', 'needed', 'verdict'],
-        ...result.verdicts.map((verdict) => [verdict.name, fixed(verdict.value, verdict.digits), verdict.target, verdict.pass ? 'PASS' : 'MISS']),
-      ], 1),
+      `\n  Targets (issue 15), judged at concurrency ${TARGETS.concurrency}; every answer checked, every case delivered exactly once:\n`,
+    );
+    console.log(
+      table(
+        [
+          ['target', 'measured', 'needed', 'verdict'],
+          ...result.verdicts.map((verdict) => [
+            verdict.name,
+            fixed(verdict.value, verdict.digits),
+            verdict.target,
+            verdict.pass ? 'PASS' : 'MISS',
+          ]),
+        ],
+        1,
+      ),
     );
   } else {
-    console.log(`\n  Targets (issue 15) are judged at concurrency ${TARGETS.concurrency}, which this run did not measure (BENCH_CONCURRENCY): no verdict.`);
+    console.log(
+      `\n  Targets (issue 15) are judged at concurrency ${TARGETS.concurrency}, which this run did not measure (BENCH_CONCURRENCY): no verdict.`,
+    );
   }
   const once = result.exactlyOnce;
   console.log(
@@ -783,7 +981,7 @@ function printThroughput(result: ThroughputResult, settings: Settings): void {
   const notes = [
     '',
     '  subs/s: open + submit pairs completed per second of the slices. ms columns: submit and open requests, and the delivery lag',
-    '  (case submittedAt → delivery deliveredAt, the department\'s acknowledgement recorded; from the database) of every case of that row.',
+    "  (case submittedAt → delivery deliveredAt, the department's acknowledgement recorded; from the database) of every case of that row.",
     `  drain s: longest wait after a gateway slice until nothing was pending. CPU columns: ms per submission — the gateway's from the`,
     '  slice start to the end of its drain, so they include delivering; "sim" the PSB simulator receiving the deliveries (and status polls).',
     `  Delivery worker: batch ${settings.deliveryBatchSize}, woken by each submission, poll every ${settings.deliveryPollMs} ms (the gateway's defaults unless set).`,
@@ -809,21 +1007,35 @@ const STORY: readonly StoryStep[] = [
   {
     itemCode: 'enterprise_establishment',
     title: 'sets up a consultancy',
-    form: { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询', address: '北京市朝阳区建国路88号院3号楼1单元502' },
+    form: {
+      companyName: '北京朝阳晨星咨询有限公司',
+      registeredCapital: '100万元人民币',
+      businessScope: '企业管理咨询',
+      address: '北京市朝阳区建国路88号院3号楼1单元502',
+    },
   },
   {
     itemCode: 'household_move_in',
     title: 'moves the household into the Wangjing flat',
-    form: { moveToAddress: '北京市朝阳区望京西园四区412号楼8单元801', reason: 'home_purchase', certificateNo: '京(2019)朝阳区不动产权第0107652号' },
+    form: {
+      moveToAddress: '北京市朝阳区望京西园四区412号楼8单元801',
+      reason: 'home_purchase',
+      certificateNo: '京(2019)朝阳区不动产权第0107652号',
+    },
   },
   {
     itemCode: 'real_estate_transfer',
     title: 'sells the Jianguo Road flat to 李梅',
-    form: { certificateNo: '京(2015)朝阳区不动产权第0031287号', transferee: { name: '李梅', idNumber: '330106198503150120' }, transferReason: 'sale', price: '560万元' },
+    form: {
+      certificateNo: '京(2015)朝阳区不动产权第0031287号',
+      transferee: { name: '李梅', idNumber: '330106198503150120' },
+      transferReason: 'sale',
+      price: '560万元',
+    },
   },
   {
     itemCode: 'real_estate_mortgage_cancellation',
-    title: 'has the Wangjing flat\'s mortgage cancelled',
+    title: "has the Wangjing flat's mortgage cancelled",
     form: { certificateNo: '京(2019)朝阳区不动产权第0107652号' },
   },
 ];
@@ -835,21 +1047,37 @@ interface StoryCase {
   departments: string[];
   counts: CaseCounts;
   /** How each requirement was met: its state, the material's type, and for a reused one the case (1-based) that collected it. */
-  requirements: { requirementCode: string; state: RequirementState; typeCode: string | null; collectedInCase: number | null }[];
+  requirements: {
+    requirementCode: string;
+    state: RequirementState;
+    typeCode: string | null;
+    collectedInCase: number | null;
+  }[];
   handedInTypes: string[];
   fetchedTypes: string[];
   deliveries: { department: string; reference: string | null }[];
   seconds: number;
 }
 
-async function waitForDelivered(gatewayUrl: string, windowToken: string, caseId: string, limitMs: number): Promise<CaseView> {
+async function waitForDelivered(
+  gatewayUrl: string,
+  windowToken: string,
+  caseId: string,
+  limitMs: number,
+): Promise<CaseView> {
   const deadline = Date.now() + limitMs;
   for (;;) {
-    const view = await callJson<CaseView>(`${gatewayUrl}/v1/cases/${caseId}`, [200], { headers: jsonHeaders(windowToken) });
+    const view = await callJson<CaseView>(`${gatewayUrl}/v1/cases/${caseId}`, [200], {
+      headers: jsonHeaders(windowToken),
+    });
     const dead = view.deliveries.find((delivery) => delivery.status === 'dead');
-    if (dead) throw new Error(`case ${view.caseNumber}: the delivery to ${dead.department} was dead-lettered: ${dead.lastError ?? ''}`);
+    if (dead)
+      throw new Error(
+        `case ${view.caseNumber}: the delivery to ${dead.department} was dead-lettered: ${dead.lastError ?? ''}`,
+      );
     if (view.deliveries.length > 0 && view.deliveries.every((delivery) => delivery.status === 'delivered')) return view;
-    if (Date.now() >= deadline) throw new Error(`case ${view.caseNumber}: not delivered after ${limitMs} ms: ${JSON.stringify(view.deliveries)}`);
+    if (Date.now() >= deadline)
+      throw new Error(`case ${view.caseNumber}: not delivered after ${limitMs} ms: ${JSON.stringify(view.deliveries)}`);
     await pause(100);
   }
 }
@@ -869,19 +1097,25 @@ async function runStory(gatewayUrl: string, windowToken: string): Promise<StoryC
     // What the departments supply is fetched, not asked of the applicant.
     const fetchedTypes: string[] = [];
     if (view.notice.entries.some((entry) => entry.state === 'fetchable')) {
-      const fetched = await callJson<{ case: CaseView; results: { requirementCode: string; certificateType: string; status: string; department: string | null }[] }>(
-        `${gatewayUrl}/v1/cases/${view.id}/certificates`,
-        [200],
-        { method: 'POST', headers: jsonHeaders(windowToken), body: '{}' },
-      );
+      const fetched = await callJson<{
+        case: CaseView;
+        results: { requirementCode: string; certificateType: string; status: string; department: string | null }[];
+      }>(`${gatewayUrl}/v1/cases/${view.id}/certificates`, [200], {
+        method: 'POST',
+        headers: jsonHeaders(windowToken),
+        body: '{}',
+      });
       const failed = fetched.results.filter((result) => result.status !== 'ok');
-      if (failed.length > 0) throw new Error(`case ${view.caseNumber}: fetching certificates failed: ${JSON.stringify(failed)}`);
+      if (failed.length > 0)
+        throw new Error(`case ${view.caseNumber}: fetching certificates failed: ${JSON.stringify(failed)}`);
       fetchedTypes.push(...fetched.results.map((result) => `${result.certificateType} (${result.department ?? '?'})`));
       view = fetched.case;
     }
     // Only what is still missing is handed in: uploaded as the applicant's material, then attached.
     const handedInTypes: string[] = [];
-    for (const entry of view.notice.entries.filter((candidate) => !candidate.optional && (candidate.state === 'missing' || candidate.state === 'deferrable'))) {
+    for (const entry of view.notice.entries.filter(
+      (candidate) => !candidate.optional && (candidate.state === 'missing' || candidate.state === 'deferrable'),
+    )) {
       const typeCode = entry.acceptedTypes[0];
       if (typeCode === undefined) throw new Error(`requirement ${entry.requirementCode} accepts no material type`);
       const materialId = await uploadMaterial(gatewayUrl, windowToken, subjectId, typeCode);
@@ -892,7 +1126,8 @@ async function runStory(gatewayUrl: string, windowToken: string): Promise<StoryC
       });
       handedInTypes.push(typeCode);
     }
-    if (!view.notice.readyToSubmit) throw new Error(`case ${view.caseNumber} is not ready to submit: ${JSON.stringify(view.notice.counts)}`);
+    if (!view.notice.readyToSubmit)
+      throw new Error(`case ${view.caseNumber} is not ready to submit: ${JSON.stringify(view.notice.counts)}`);
     const submitted = await callJson<CaseView>(`${gatewayUrl}/v1/cases/${view.id}/submit`, [200], {
       method: 'POST',
       headers: { ...jsonHeaders(windowToken), 'idempotency-key': `bench-story-${runId}-${view.id}` },
@@ -909,39 +1144,50 @@ async function runStory(gatewayUrl: string, windowToken: string): Promise<StoryC
         requirementCode: entry.requirementCode,
         state: entry.state,
         typeCode: entry.material?.typeCode ?? null,
-        collectedInCase: entry.state === 'reused' && entry.material ? (collectedIn.get(entry.material.id) ?? null) : null,
+        collectedInCase:
+          entry.state === 'reused' && entry.material ? (collectedIn.get(entry.material.id) ?? null) : null,
       })),
       handedInTypes,
       fetchedTypes,
-      deliveries: delivered.deliveries.map((delivery) => ({ department: delivery.department, reference: delivery.departmentReference })),
+      deliveries: delivered.deliveries.map((delivery) => ({
+        department: delivery.department,
+        reference: delivery.departmentReference,
+      })),
       seconds: (performance.now() - started) / 1000,
     });
     for (const entry of submitted.notice.entries) {
-      if ((entry.state === 'fetched' || entry.state === 'handed_in') && entry.material) collectedIn.set(entry.material.id, cases.length);
+      if ((entry.state === 'fetched' || entry.state === 'handed_in') && entry.material)
+        collectedIn.set(entry.material.id, cases.length);
     }
   }
   return cases;
 }
 
 function printStory(cases: StoryCase[]): void {
-  console.log(`\n(b) the demo story: ${STORY_APPLICANT.name} (${STORY_APPLICANT.identifier}), one item after another — open, fetch certificates, hand in what is still missing, submit:\n`);
   console.log(
-    table([
-      ['#', 'item', 'departments', 'required', 'handed in', 'reused', 'fetched', 'deferred', 'open → delivered s'],
-      ...cases.map((entry, index) => [
-        String(index + 1),
-        entry.itemCode,
-        entry.departments.join('+'),
-        String(entry.counts.required),
-        String(entry.counts.handedIn),
-        String(entry.counts.reused),
-        String(entry.counts.fetched),
-        String(entry.counts.deferred),
-        entry.seconds.toFixed(2),
-      ]),
-    ], 3),
+    `\n(b) the demo story: ${STORY_APPLICANT.name} (${STORY_APPLICANT.identifier}), one item after another — open, fetch certificates, hand in what is still missing, submit:\n`,
   );
-  const total = (pick: (counts: CaseCounts) => number): number => cases.reduce((sum, entry) => sum + pick(entry.counts), 0);
+  console.log(
+    table(
+      [
+        ['#', 'item', 'departments', 'required', 'handed in', 'reused', 'fetched', 'deferred', 'open → delivered s'],
+        ...cases.map((entry, index) => [
+          String(index + 1),
+          entry.itemCode,
+          entry.departments.join('+'),
+          String(entry.counts.required),
+          String(entry.counts.handedIn),
+          String(entry.counts.reused),
+          String(entry.counts.fetched),
+          String(entry.counts.deferred),
+          entry.seconds.toFixed(2),
+        ]),
+      ],
+      3,
+    ),
+  );
+  const total = (pick: (counts: CaseCounts) => number): number =>
+    cases.reduce((sum, entry) => sum + pick(entry.counts), 0);
   const required = total((counts) => counts.required);
   const handedIn = total((counts) => counts.handedIn);
   console.log(
@@ -956,8 +1202,12 @@ function printStory(cases: StoryCase[]): void {
         const origin = requirement.collectedInCase === null ? '' : `, from case ${requirement.collectedInCase}`;
         return `${requirement.requirementCode} ${requirement.state.replace('_', ' ')}${requirement.typeCode ? ` (${requirement.typeCode}${origin})` : ''}`;
       });
-    const delivered = entry.deliveries.map((delivery) => `${delivery.department} ${delivery.reference ?? '?'}`).join(', ');
-    console.log(`  ${index + 1}. ${STORY_APPLICANT.name} ${entry.title} (${entry.caseNumber}): ${met.join('; ')}; delivered to ${delivered}`);
+    const delivered = entry.deliveries
+      .map((delivery) => `${delivery.department} ${delivery.reference ?? '?'}`)
+      .join(', ');
+    console.log(
+      `  ${index + 1}. ${STORY_APPLICANT.name} ${entry.title} (${entry.caseNumber}): ${met.join('; ')}; delivered to ${delivered}`,
+    );
   }
 }
 
@@ -971,7 +1221,7 @@ async function main(): Promise<number> {
     workDirPrefix: 'ow-bench-cases-',
     budgetSeconds: settings.budgetSeconds,
     budgetVariable: 'BENCH_BUDGET_SECONDS',
-    keptWhat: `server logs${settings.cpuProfile ? ' and the gateway\'s CPU profile (profile-gateway/, written when it stopped)' : ''}`,
+    keptWhat: `server logs${settings.cpuProfile ? " and the gateway's CPU profile (profile-gateway/, written when it stopped)" : ''}`,
   });
   const { workDir } = run;
 
@@ -1000,14 +1250,21 @@ async function main(): Promise<number> {
     children.push(...Object.values(simulators).map((simulator) => simulator.server));
     const gateway = await startGateway(settings, workDir, database.url, departmentsJson(simulators));
     children.push(gateway.server);
-    console.log(`  gateway ${gateway.url}; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `  gateway ${gateway.url}; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
 
     const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);
     await grantPopulationRegistry(gateway.url, windowToken, 'Benchmark: cases at the window');
 
     let throughput: ThroughputResult | undefined;
     if (settings.parts.includes('throughput')) {
-      const baseline = await startBaseline(settings, workDir, database.url, await signingKeyOf(gateway.url, windowToken));
+      const baseline = await startBaseline(
+        settings,
+        workDir,
+        database.url,
+        await signingKeyOf(gateway.url, windowToken),
+      );
       children.push(baseline.server);
       // The applicant's materials: one first case fetches them (PSB and NRB) and is submitted; every
       // case after it reuses all three, so a case needs only open + submit.
@@ -1015,17 +1272,45 @@ async function main(): Promise<number> {
       const first = await callJson<CaseView>(`${gateway.url}/v1/cases`, [201], {
         method: 'POST',
         headers: jsonHeaders(windowToken),
-        body: JSON.stringify({ itemCode: LOAD_ITEM, subjectId, form: { moveToAddress: '北京市海淀区中关村大街0号', reason: 'employment' } }),
+        body: JSON.stringify({
+          itemCode: LOAD_ITEM,
+          subjectId,
+          form: { moveToAddress: '北京市海淀区中关村大街0号', reason: 'employment' },
+        }),
       });
-      const fetched = await callJson<{ case: CaseView }>(`${gateway.url}/v1/cases/${first.id}/certificates`, [200], { method: 'POST', headers: jsonHeaders(windowToken), body: '{}' });
-      if (!fetched.case.notice.readyToSubmit) throw new Error(`the load applicant's first case is not ready to submit: ${JSON.stringify(fetched.case.notice.counts)}`);
+      const fetched = await callJson<{ case: CaseView }>(`${gateway.url}/v1/cases/${first.id}/certificates`, [200], {
+        method: 'POST',
+        headers: jsonHeaders(windowToken),
+        body: '{}',
+      });
+      if (!fetched.case.notice.readyToSubmit)
+        throw new Error(
+          `the load applicant's first case is not ready to submit: ${JSON.stringify(fetched.case.notice.counts)}`,
+        );
       const key = `bench-first-${runId}`;
-      await callJson(`${gateway.url}/v1/cases/${first.id}/submit`, [200], { method: 'POST', headers: { ...jsonHeaders(windowToken), 'idempotency-key': key }, body: '{}' });
+      await callJson(`${gateway.url}/v1/cases/${first.id}/submit`, [200], {
+        method: 'POST',
+        headers: { ...jsonHeaders(windowToken), 'idempotency-key': key },
+        body: '{}',
+      });
       // The same key again gets the first answer, and nothing is written twice.
-      const replay = await request(`${gateway.url}/v1/cases/${first.id}/submit`, { method: 'POST', headers: { ...jsonHeaders(windowToken), 'idempotency-key': key }, body: '{}' });
+      const replay = await request(`${gateway.url}/v1/cases/${first.id}/submit`, {
+        method: 'POST',
+        headers: { ...jsonHeaders(windowToken), 'idempotency-key': key },
+        body: '{}',
+      });
       await replay.body.text();
-      if (replay.statusCode !== 200 || replay.headers['idempotent-replayed'] !== 'true') throw new Error(`a repeated submission was not answered as a replay (HTTP ${replay.statusCode})`);
-      const context: ThroughputContext = { settings, sql, gateway, baseline, psb: simulators.PSB, windowToken, subjectId };
+      if (replay.statusCode !== 200 || replay.headers['idempotent-replayed'] !== 'true')
+        throw new Error(`a repeated submission was not answered as a replay (HTTP ${replay.statusCode})`);
+      const context: ThroughputContext = {
+        settings,
+        sql,
+        gateway,
+        baseline,
+        psb: simulators.PSB,
+        windowToken,
+        subjectId,
+      };
       throughput = await runThroughput(context);
       printThroughput(throughput, settings);
       await stopServer(baseline.server);
@@ -1040,7 +1325,10 @@ async function main(): Promise<number> {
     console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     const file = join(ROOT, 'bench/results', `cases-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: TARGETS, environment, throughput, story }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, targets: TARGETS, environment, throughput, story }, null, 2)}\n`,
+    );
     console.log(`Written ${file}`);
     if (settings.cpuProfile) run.keepWorkDir();
     // A MISS is a finding printed above, not a failed run (as in bench/certificates.ts and bench/foundation.ts).

@@ -100,9 +100,13 @@ interface Settings {
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
   const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
-  if (bad.length > 0 || items.length === 0) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  if (bad.length > 0 || items.length === 0)
+    throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
   return items as T[];
 }
 
@@ -187,7 +191,8 @@ async function issueToken(gatewayUrl: string): Promise<string> {
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials',
   });
-  if (!issued.scope.split(' ').includes('clients:admin')) throw new Error(`token lacks clients:admin (scope: ${issued.scope})`);
+  if (!issued.scope.split(' ').includes('clients:admin'))
+    throw new Error(`token lacks clients:admin (scope: ${issued.scope})`);
   return issued.access_token;
 }
 
@@ -245,7 +250,12 @@ async function startGateway(
   return { target: 'gateway', logLevel, label: `${database} gateway LOG_LEVEL=${logLevel}`, server, url };
 }
 
-async function startBaseline(workDir: string, database: DatabaseKind, kind: BaselineKind, env: Record<string, string>): Promise<Target> {
+async function startBaseline(
+  workDir: string,
+  database: DatabaseKind,
+  kind: BaselineKind,
+  env: Record<string, string>,
+): Promise<Target> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const server = spawnServer({
@@ -253,7 +263,9 @@ async function startBaseline(workDir: string, database: DatabaseKind, kind: Base
     root: ROOT,
     entry: database === 'postgres' ? 'bench/baseline/postgres-server.ts' : 'bench/baseline/pglite-server.ts',
     logFile: join(workDir, `baseline-${database}-${kind}.log`),
-    ...(process.env.BENCH_CPU_PROFILE === '1' ? { cpuProfileDir: join(workDir, `profile-baseline-${database}-${kind}`) } : {}),
+    ...(process.env.BENCH_CPU_PROFILE === '1'
+      ? { cpuProfileDir: join(workDir, `profile-baseline-${database}-${kind}`) }
+      : {}),
     env: { BASELINE_PORT: String(port), BASELINE_HOST: HOST, BASELINE_TOKEN_CACHE: String(kind === 'cached'), ...env },
   });
   await waitForHttp(server, `${url}/healthz`, 120_000);
@@ -286,7 +298,12 @@ function assertClean(title: string, result: Pick<LoadResult, 'non2xx' | 'errors'
 
 const CLIENT_PATH = `/v1/clients/${ADMIN_CLIENT.id}`;
 
-async function benchDatabase(settings: Settings, workDir: string, keyFile: string, database: DatabaseKind): Promise<Measurement[]> {
+async function benchDatabase(
+  settings: Settings,
+  workDir: string,
+  keyFile: string,
+  database: DatabaseKind,
+): Promise<Measurement[]> {
   console.log(`\n${database === 'postgres' ? 'PostgreSQL' : 'PGlite'}:`);
 
   // Every gateway instance of PostgreSQL shares one database; on PGlite each has its own folder
@@ -324,7 +341,10 @@ async function benchDatabase(settings: Settings, workDir: string, keyFile: strin
         TOKEN_ISSUER: ISSUER,
         TOKEN_AUDIENCE: AUDIENCE,
         PUBLIC_JWK: JSON.stringify(publicJwk),
-        ...(postgresEnv ?? { PGLITE_DATA_DIR: join(workDir, `baseline-pglite-${kind}`), CLIENT_JSON: JSON.stringify(reference) }),
+        ...(postgresEnv ?? {
+          PGLITE_DATA_DIR: join(workDir, `baseline-pglite-${kind}`),
+          CLIENT_JSON: JSON.stringify(reference),
+        }),
       }),
     );
   }
@@ -333,9 +353,14 @@ async function benchDatabase(settings: Settings, workDir: string, keyFile: strin
   // Same document from every target (each PGlite gateway seeded its own row, so its createdAt differs).
   for (const target of targets) {
     const answer = await read(target);
-    const comparable = database === 'pglite' && target !== first && target.target === 'gateway' ? { ...answer, createdAt: reference.createdAt } : answer;
+    const comparable =
+      database === 'pglite' && target !== first && target.target === 'gateway'
+        ? { ...answer, createdAt: reference.createdAt }
+        : answer;
     if (!isDeepStrictEqual(comparable, reference)) {
-      throw new Error(`${target.label} answers differently:\n  ${JSON.stringify(reference)}\n  ${JSON.stringify(answer)}`);
+      throw new Error(
+        `${target.label} answers differently:\n  ${JSON.stringify(reference)}\n  ${JSON.stringify(answer)}`,
+      );
     }
   }
 
@@ -347,20 +372,30 @@ async function benchDatabase(settings: Settings, workDir: string, keyFile: strin
       const headers = { authorization: `Bearer ${await issueToken(first.url)}` };
       const cpu: Record<string, () => CpuSnapshot> = { server: () => treeCpu(target.server.pid) };
       if (database === 'postgres') cpu.postgres = postgresCpu;
-      const slice = await runSlice({ title, url: `${target.url}${CLIENT_PATH}`, headers, connections, durationSeconds, ...(withCpu ? { cpu } : {}) });
+      const slice = await runSlice({
+        title,
+        url: `${target.url}${CLIENT_PATH}`,
+        headers,
+        connections,
+        durationSeconds,
+        ...(withCpu ? { cpu } : {}),
+      });
       assertClean(title, slice);
       return slice;
     };
     // JIT, connection pools, prepared statements and PostgreSQL's caches warm up here.
     if (settings.warmupSeconds > 0) {
-      for (const target of targets) await load(target, `${target.label} c=${connections} warm-up`, settings.warmupSeconds, false);
+      for (const target of targets)
+        await load(target, `${target.label} c=${connections} warm-up`, settings.warmupSeconds, false);
     }
     // Interleaved rounds, in alternating order, so that drift and bursts of other work on the
     // machine fall on every target alike rather than on whichever happened to run then.
     const slices = new Map<Target, Slice[]>(targets.map((target) => [target, []]));
     for (let round = 0; round < settings.rounds; round += 1) {
       for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
-        slices.get(target)?.push(await load(target, `${target.label} c=${connections} round ${round + 1}`, sliceSeconds, true));
+        slices
+          .get(target)
+          ?.push(await load(target, `${target.label} c=${connections} round ${round + 1}`, sliceSeconds, true));
       }
     }
     for (const target of targets) {
@@ -390,7 +425,12 @@ const TOKEN_BODY = 'grant_type=client_credentials';
 function isTokenAnswer(body: string, scope: string): boolean {
   try {
     const answer = JSON.parse(body) as { access_token?: unknown; token_type?: unknown; scope?: unknown };
-    return typeof answer.access_token === 'string' && answer.access_token.split('.').length === 3 && answer.token_type === 'Bearer' && answer.scope === scope;
+    return (
+      typeof answer.access_token === 'string' &&
+      answer.access_token.split('.').length === 3 &&
+      answer.token_type === 'Bearer' &&
+      answer.scope === scope
+    );
   } catch {
     return false;
   }
@@ -407,25 +447,51 @@ async function benchTokens(settings: Settings, workDir: string, keyFile: string)
   const created = await createBenchDatabase(settings.postgresAdminUrl, 'ow_bench_tokens', addCleanup);
   console.log(`  database ${created.name} created`);
   const databaseEnv = { DATABASE_URL: created.url, DATABASE_POOL_SIZE: String(POOL_SIZE) };
-  const gateway = await startGateway(settings, workDir, 'postgres', 'info', { keyFile, databaseEnv }, 'tokens-postgres');
+  const gateway = await startGateway(
+    settings,
+    workDir,
+    'postgres',
+    'info',
+    { keyFile, databaseEnv },
+    'tokens-postgres',
+  );
   const headers = { authorization: basicAuth(WINDOW_CLIENT), 'content-type': 'application/x-www-form-urlencoded' };
 
   // One token checked in full first (signature against the gateway's JWKS, issuer, audience, type);
   // the load then checks that every answer is a token of the same kind with the same scopes.
-  const reference = await fetchJson<{ access_token: string; token_type: string; scope: string }>(`${gateway.url}${TOKEN_PATH}`, {
-    method: 'POST',
-    headers,
-    body: TOKEN_BODY,
-  });
+  const reference = await fetchJson<{ access_token: string; token_type: string; scope: string }>(
+    `${gateway.url}${TOKEN_PATH}`,
+    {
+      method: 'POST',
+      headers,
+      body: TOKEN_BODY,
+    },
+  );
   const jwks = await fetchJson<{ keys: JWK[] }>(`${gateway.url}/.well-known/jwks.json`);
-  const { payload } = await jwtVerify(reference.access_token, createLocalJWKSet(jwks), { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' });
-  if (reference.token_type !== 'Bearer' || payload.client_id !== WINDOW_CLIENT.id || payload.scope !== reference.scope || reference.scope === '') {
-    throw new Error(`the token endpoint answered an unexpected token: ${JSON.stringify({ token_type: reference.token_type, scope: reference.scope, claims: payload })}`);
+  const { payload } = await jwtVerify(reference.access_token, createLocalJWKSet(jwks), {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    typ: 'at+jwt',
+  });
+  if (
+    reference.token_type !== 'Bearer' ||
+    payload.client_id !== WINDOW_CLIENT.id ||
+    payload.scope !== reference.scope ||
+    reference.scope === ''
+  ) {
+    throw new Error(
+      `the token endpoint answered an unexpected token: ${JSON.stringify({ token_type: reference.token_type, scope: reference.scope, claims: payload })}`,
+    );
   }
   const scope = reference.scope;
 
   const cpu: Record<string, () => CpuSnapshot> = { server: () => treeCpu(gateway.server.pid), postgres: postgresCpu };
-  const load = async (title: string, durationSeconds: number, maxRequests: number, withCpu: boolean): Promise<Slice> => {
+  const load = async (
+    title: string,
+    durationSeconds: number,
+    maxRequests: number,
+    withCpu: boolean,
+  ): Promise<Slice> => {
     const slice = await runSlice({
       title,
       url: `${gateway.url}${TOKEN_PATH}`,
@@ -444,8 +510,14 @@ async function benchTokens(settings: Settings, workDir: string, keyFile: string)
   // The request cap shared by time between the warm-up and the measured slice.
   const totalSeconds = settings.warmupSeconds + settings.durationSeconds;
   const warmupCap = Math.floor((TOKEN_REQUEST_CAP * settings.warmupSeconds) / totalSeconds);
-  if (settings.warmupSeconds > 0) await load(`token endpoint c=${TARGET_CONCURRENCY} warm-up`, settings.warmupSeconds, warmupCap, false);
-  const measured = await load(`token endpoint c=${TARGET_CONCURRENCY}`, settings.durationSeconds, TOKEN_REQUEST_CAP - warmupCap, true);
+  if (settings.warmupSeconds > 0)
+    await load(`token endpoint c=${TARGET_CONCURRENCY} warm-up`, settings.warmupSeconds, warmupCap, false);
+  const measured = await load(
+    `token endpoint c=${TARGET_CONCURRENCY}`,
+    settings.durationSeconds,
+    TOKEN_REQUEST_CAP - warmupCap,
+    true,
+  );
   await stopServer(gateway.server);
 
   const result = summarise(TARGET_CONCURRENCY, [measured]);
@@ -455,7 +527,14 @@ async function benchTokens(settings: Settings, workDir: string, keyFile: string)
       `p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
   );
   const perSecond = TARGETS.tokensPerSecond;
-  const verdicts: Verdict[] = [{ name: 'tokens/s', value: result.requestsPerSecond, target: `>= ${perSecond}`, pass: result.requestsPerSecond >= perSecond }];
+  const verdicts: Verdict[] = [
+    {
+      name: 'tokens/s',
+      value: result.requestsPerSecond,
+      target: `>= ${perSecond}`,
+      pass: result.requestsPerSecond >= perSecond,
+    },
+  ];
   return { ...result, label, scope, verdicts };
 }
 
@@ -466,7 +545,10 @@ function compare(results: Measurement[]): Comparison[] {
   const comparisons: Comparison[] = [];
   for (const baseline of results.filter((result) => result.target === 'baseline')) {
     const gateways = results.filter(
-      (result) => result.target === 'gateway' && result.database === baseline.database && result.connections === baseline.connections,
+      (result) =>
+        result.target === 'gateway' &&
+        result.database === baseline.database &&
+        result.connections === baseline.connections,
     );
     for (const gateway of gateways) {
       if (!gateway.logLevel || !baseline.baseline) continue;
@@ -474,14 +556,30 @@ function compare(results: Measurement[]): Comparison[] {
       const p99Ratio = gateway.latencyMs.p99 / baseline.latencyMs.p99;
       const gatewayCpu = gateway.cpuMsPerRequest.server;
       const baselineCpu = baseline.cpuMsPerRequest.server;
-      const serverCpuRatio = gatewayCpu !== undefined && baselineCpu !== undefined ? gatewayCpu / baselineCpu : undefined;
+      const serverCpuRatio =
+        gatewayCpu !== undefined && baselineCpu !== undefined ? gatewayCpu / baselineCpu : undefined;
       const verdicts: Verdict[] = [];
       if (gateway.connections === TARGET_CONCURRENCY) {
         if (gateway.database === 'postgres') {
-          verdicts.push({ name: 'throughput ratio', value: throughputRatio, target: `>= ${TARGETS.postgresThroughput}`, pass: throughputRatio >= TARGETS.postgresThroughput });
-          verdicts.push({ name: 'p99 ratio', value: p99Ratio, target: `<= ${TARGETS.postgresP99}`, pass: p99Ratio <= TARGETS.postgresP99 });
+          verdicts.push({
+            name: 'throughput ratio',
+            value: throughputRatio,
+            target: `>= ${TARGETS.postgresThroughput}`,
+            pass: throughputRatio >= TARGETS.postgresThroughput,
+          });
+          verdicts.push({
+            name: 'p99 ratio',
+            value: p99Ratio,
+            target: `<= ${TARGETS.postgresP99}`,
+            pass: p99Ratio <= TARGETS.postgresP99,
+          });
         } else {
-          verdicts.push({ name: 'throughput ratio', value: throughputRatio, target: `>= ${TARGETS.pgliteThroughput}`, pass: throughputRatio >= TARGETS.pgliteThroughput });
+          verdicts.push({
+            name: 'throughput ratio',
+            value: throughputRatio,
+            target: `>= ${TARGETS.pgliteThroughput}`,
+            pass: throughputRatio >= TARGETS.pgliteThroughput,
+          });
         }
       }
       comparisons.push({
@@ -503,13 +601,16 @@ function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows
     .map((row, index) => {
-      const line = row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+      const line = row
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+        .join('  ');
       return index === 0 ? `${line}\n${widths.map((width) => '-'.repeat(width)).join('  ')}` : line;
     })
     .join('\n');
 }
 
-const fixed = (value: number | undefined, digits: number): string => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+const fixed = (value: number | undefined, digits: number): string =>
+  value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
 
 function printReport(results: Measurement[], comparisons: Comparison[], settings: Settings): void {
   console.log(
@@ -518,7 +619,19 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   );
   console.log(
     table([
-      ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'PG CPU ms/req', 'loadgen CPU s/s', 'other CPU s/s'],
+      [
+        'target',
+        'conc',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'non-2xx',
+        'errors',
+        'server CPU ms/req',
+        'PG CPU ms/req',
+        'loadgen CPU s/s',
+        'other CPU s/s',
+      ],
       ...results.map((result) => [
         result.label,
         String(result.connections),
@@ -537,7 +650,16 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   console.log(`\nRatios (gateway / baseline; targets judged at concurrency ${TARGET_CONCURRENCY}):\n`);
   console.log(
     table([
-      ['database', 'baseline', 'gateway LOG_LEVEL', 'conc', 'throughput ratio', 'p99 ratio', 'CPU/req ratio', 'verdict'],
+      [
+        'database',
+        'baseline',
+        'gateway LOG_LEVEL',
+        'conc',
+        'throughput ratio',
+        'p99 ratio',
+        'CPU/req ratio',
+        'verdict',
+      ],
       ...comparisons.map((comparison) => [
         comparison.database,
         comparison.baseline === 'cached' ? '+ token cache' : 'verify each request',
@@ -548,14 +670,19 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
         fixed(comparison.serverCpuRatio, 3),
         comparison.verdicts.length === 0
           ? '(no target)'
-          : comparison.verdicts.map((verdict) => `${verdict.name} ${verdict.value.toFixed(2)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`).join('; '),
+          : comparison.verdicts
+              .map(
+                (verdict) =>
+                  `${verdict.name} ${verdict.value.toFixed(2)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`,
+              )
+              .join('; '),
       ]),
     ]),
   );
   const notes = [
     'Headline verdict: gateway LOG_LEVEL=info against the baseline "+ token cache"; targets (issue 15) on PostgreSQL',
     `throughput ratio >= ${TARGETS.postgresThroughput} and p99 ratio <= ${TARGETS.postgresP99}, on PGlite throughput ratio >= ${TARGETS.pgliteThroughput}.`,
-    "- LOG_LEVEL=info is the gateway default: the access-log line every request writes (to a file here) is part",
+    '- LOG_LEVEL=info is the gateway default: the access-log line every request writes (to a file here) is part',
     '  of its request path. LOG_LEVEL=warn is the same gateway without it (baselines log nothing): its cost.',
     '- The gateway keeps verified tokens until they expire, and every request of a slice here carries the same',
     '  token, so it checks one signature per slice. "+ token cache" does the same and is the like-for-like',
@@ -577,7 +704,19 @@ function printTokens(tokens: TokenMeasurement, settings: Settings): void {
   );
   console.log(
     table([
-      ['target', 'conc', 'tokens', 'tokens/s', 'p50 ms', 'p99 ms', 'server CPU ms/token', 'PG CPU ms/token', 'loadgen CPU s/s', 'other CPU s/s', 'verdict'],
+      [
+        'target',
+        'conc',
+        'tokens',
+        'tokens/s',
+        'p50 ms',
+        'p99 ms',
+        'server CPU ms/token',
+        'PG CPU ms/token',
+        'loadgen CPU s/s',
+        'other CPU s/s',
+        'verdict',
+      ],
       [
         tokens.label,
         String(tokens.connections),
@@ -589,7 +728,12 @@ function printTokens(tokens: TokenMeasurement, settings: Settings): void {
         fixed(tokens.cpuMsPerRequest.postgres, 3),
         fixed(tokens.loadGeneratorCpuPerSecond, 2),
         fixed(tokens.otherCpuPerSecond, 2),
-        tokens.verdicts.map((verdict) => `${verdict.name} ${verdict.value.toFixed(0)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`).join('; '),
+        tokens.verdicts
+          .map(
+            (verdict) =>
+              `${verdict.name} ${verdict.value.toFixed(0)} ${verdict.target}: ${verdict.pass ? 'PASS' : 'MISS'}`,
+          )
+          .join('; '),
       ],
     ]),
   );
@@ -613,7 +757,8 @@ async function main(): Promise<number> {
   const withTokens = settings.parts.includes('tokens');
   // Everything is bounded: runs, plus generous time for starting servers (PGlite init, tsx).
   const targetsPerDatabase = 1 + settings.logLevels.length;
-  const secondsPerTarget = settings.concurrencies.length * (settings.warmupSeconds + settings.durationSeconds + 5 * (settings.rounds + 1));
+  const secondsPerTarget =
+    settings.concurrencies.length * (settings.warmupSeconds + settings.durationSeconds + 5 * (settings.rounds + 1));
   const readSeconds = withRead ? settings.databases.length * targetsPerDatabase * (secondsPerTarget + 120) : 0;
   const tokenSeconds = withTokens ? settings.warmupSeconds + settings.durationSeconds + 10 + 120 : 0;
   const budgetSeconds = readSeconds + tokenSeconds + 120;
@@ -627,18 +772,34 @@ async function main(): Promise<number> {
           `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ${settings.rounds} interleaved round(s), ` +
           `gateway LOG_LEVEL ${settings.logLevels.join(', ')}`
         : '') +
-      (withTokens ? `${withRead ? '; ' : ''}tokens on postgres, concurrency ${TARGET_CONCURRENCY}, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured` : ''),
+      (withTokens
+        ? `${withRead ? '; ' : ''}tokens on postgres, concurrency ${TARGET_CONCURRENCY}, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured`
+        : ''),
   );
   try {
     const environment = {
       ...machineFacts(),
       loadAverageAtStart: loadavg(),
-      postgresServer: (withRead && settings.databases.includes('postgres')) || withTokens ? await postgresVersion(settings.postgresAdminUrl) : undefined,
-      packages: packageVersions(['hono', '@hono/node-server', 'jose', 'postgres', 'drizzle-orm', '@electric-sql/pglite', 'autocannon', 'pino']),
+      postgresServer:
+        (withRead && settings.databases.includes('postgres')) || withTokens
+          ? await postgresVersion(settings.postgresAdminUrl)
+          : undefined,
+      packages: packageVersions([
+        'hono',
+        '@hono/node-server',
+        'jose',
+        'postgres',
+        'drizzle-orm',
+        '@electric-sql/pglite',
+        'autocannon',
+        'pino',
+      ]),
     };
     const results: Measurement[] = [];
     const keyFile = writeSigningKey(workDir);
-    if (withRead) for (const database of settings.databases) results.push(...(await benchDatabase(settings, workDir, keyFile, database)));
+    if (withRead)
+      for (const database of settings.databases)
+        results.push(...(await benchDatabase(settings, workDir, keyFile, database)));
     const tokens = withTokens ? await benchTokens(settings, workDir, keyFile) : undefined;
     const comparisons = compare(results);
     if (withRead) printReport(results, comparisons, settings);

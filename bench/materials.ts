@@ -20,7 +20,18 @@
  * With BENCH_MATERIALS_ROLE=bare this file is instead the bare baseline server (a child).
  */
 import { createHash, randomBytes, randomFillSync, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rename, rmSync, stat, unlink, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rename,
+  rmSync,
+  stat,
+  unlink,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +51,18 @@ import { findReusableMaterials, newMaterialId, reusePreference } from '../gatewa
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { pngImage, residentId } from '../test/fixtures/documents.js';
-import { type ServerProcess, cpuSpent, freePort, killAllNow, postgresCpu, spawnServer, stopAll, stopServer, treeCpu, waitForHttp } from './lib/children.js';
+import {
+  type ServerProcess,
+  cpuSpent,
+  freePort,
+  killAllNow,
+  postgresCpu,
+  spawnServer,
+  stopAll,
+  stopServer,
+  treeCpu,
+  waitForHttp,
+} from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.js';
 import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 
@@ -65,7 +87,13 @@ const MAX_FAILURES = 20;
 /** Timeout of one HTTP request of the benchmark. */
 const REQUEST_TIMEOUT_MS = 60_000;
 /** The reuse question asked by default: five common types (one of them deliberately all expired). */
-const REUSE_TYPES = ['resident_id_card', 'household_register', 'social_insurance_record', 'lease_contract', 'no_criminal_record'];
+const REUSE_TYPES = [
+  'resident_id_card',
+  'household_register',
+  'social_insurance_record',
+  'lease_contract',
+  'no_criminal_record',
+];
 const REUSE_EXPIRED_TYPE = 'no_criminal_record';
 
 type Part = 'upload' | 'download' | 'reuse';
@@ -183,9 +211,13 @@ interface Settings {
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
   const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
-  if (bad.length > 0 || items.length === 0) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  if (bad.length > 0 || items.length === 0)
+    throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
   return [...new Set(items)] as T[];
 }
 
@@ -209,9 +241,11 @@ function countsFromEnv(name: string, sizes: number[], fallback: number[]): numbe
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const values = raw.split(',').map((item) => Number(item.trim()));
-  if (values.some((value) => !Number.isInteger(value) || value < 1 || value > 100_000)) throw new Error(`${name} must be integers from 1 to 100000`);
+  if (values.some((value) => !Number.isInteger(value) || value < 1 || value > 100_000))
+    throw new Error(`${name} must be integers from 1 to 100000`);
   if (values.length === 1) return sizes.map(() => values[0] ?? 1);
-  if (values.length !== sizes.length) throw new Error(`${name} must be one integer, or one per size in BENCH_SIZES (${sizes.length})`);
+  if (values.length !== sizes.length)
+    throw new Error(`${name} must be one integer, or one per size in BENCH_SIZES (${sizes.length})`);
   return values;
 }
 
@@ -219,19 +253,27 @@ function loopbackUrl(name: string, raw: string): string {
   const url = new URL(raw);
   if (!/^postgres(ql)?:$/.test(url.protocol)) throw new Error(`${name} must be a postgres:// URL`);
   // The benchmark creates and drops a database there: only ever on this machine.
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`${name} must point at a loopback address`);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+    throw new Error(`${name} must point at a loopback address`);
   return raw;
 }
 
 function settingsFromEnv(): Settings {
   const sizes = process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(',').map(parseSize) : DEFAULT_SIZES;
   // Default counts: the issue's figures for the standard sizes, about 200 MiB of data otherwise.
-  const defaultCounts = sizes.map((size) => DEFAULT_REQUESTS.get(size) ?? Math.min(400, Math.max(10, Math.round((200 * MiB) / size))));
+  const defaultCounts = sizes.map(
+    (size) => DEFAULT_REQUESTS.get(size) ?? Math.min(400, Math.max(10, Math.round((200 * MiB) / size))),
+  );
   const uploadRequests = countsFromEnv('BENCH_UPLOAD_REQUESTS', sizes, defaultCounts);
   const rawUrl = process.env.BENCH_DATABASE_URL;
   const postgresAdminUrl = rawUrl ? loopbackUrl('BENCH_DATABASE_URL', rawUrl) : undefined;
-  const databases = listFromEnv<DatabaseKind>('BENCH_DATABASES', postgresAdminUrl ? ['pglite', 'postgres'] : ['pglite'], ['pglite', 'postgres']);
-  if (databases.includes('postgres') && !postgresAdminUrl) throw new Error('BENCH_DATABASES=postgres needs BENCH_DATABASE_URL');
+  const databases = listFromEnv<DatabaseKind>(
+    'BENCH_DATABASES',
+    postgresAdminUrl ? ['pglite', 'postgres'] : ['pglite'],
+    ['pglite', 'postgres'],
+  );
+  if (databases.includes('postgres') && !postgresAdminUrl)
+    throw new Error('BENCH_DATABASES=postgres needs BENCH_DATABASE_URL');
   return {
     parts: listFromEnv<Part>('BENCH_PARTS', ['upload', 'download', 'reuse'], ['upload', 'download', 'reuse']),
     sizes,
@@ -258,7 +300,8 @@ let cleaningUp: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaningUp ??= (async () => {
     await stopAll().catch(() => killAllNow());
-    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+    for (const task of cleanups.reverse())
+      await task().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
   })();
   return cleaningUp;
 }
@@ -274,7 +317,10 @@ interface HttpAnswer {
 }
 
 /** Setup requests (not measured). */
-async function call(url: string, options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string | Buffer | Uint8Array } = {}): Promise<HttpAnswer> {
+async function call(
+  url: string,
+  options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string | Buffer | Uint8Array } = {},
+): Promise<HttpAnswer> {
   const response = await request(url, {
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
@@ -286,7 +332,8 @@ async function call(url: string, options: { method?: 'GET' | 'POST'; headers?: R
 
 async function callJson<T>(url: string, expected: number[], options: Parameters<typeof call>[1] = {}): Promise<T> {
   const answer = await call(url, options);
-  if (!expected.includes(answer.status)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
+  if (!expected.includes(answer.status))
+    throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
   return JSON.parse(answer.text) as T;
 }
 
@@ -348,7 +395,8 @@ function latencyStats(values: readonly number[]): LatencyStats {
   };
 }
 
-const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+const fixed = (value: number | undefined, digits: number): string =>
+  value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 
 /** A text table; the first `left` columns are left-aligned, the others right-aligned. */
 function table(rows: string[][], left = 2): string {
@@ -356,7 +404,10 @@ function table(rows: string[][], left = 2): string {
   if (!header) return '';
   const widths = header.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   const lines = rows.map((row) =>
-    row.map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd(),
+    row
+      .map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd(),
   );
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
   return lines.map((line) => `  ${line}`).join('\n');
@@ -406,7 +457,12 @@ interface TransferTarget {
 }
 
 function newPool(url: string, connections: number): Pool {
-  return new Pool(url, { connections, pipelining: 1, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
+  return new Pool(url, {
+    connections,
+    pipelining: 1,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    bodyTimeout: REQUEST_TIMEOUT_MS,
+  });
 }
 
 /** The bare server (one child process) as two targets: hash only (the baseline), and hash + durable file. */
@@ -420,13 +476,34 @@ async function startBare(workDir: string, bareFiles: string, concurrency: number
     root: ROOT,
     entry: 'bench/materials.ts',
     logFile: join(workDir, 'bare.log'),
-    env: { BENCH_MATERIALS_ROLE: 'bare', BARE_PORT: String(port), BARE_HOST: HOST, BARE_FILES_DIR: bareFiles, BARE_STORE_DIR: storeDirectory },
+    env: {
+      BENCH_MATERIALS_ROLE: 'bare',
+      BARE_PORT: String(port),
+      BARE_HOST: HOST,
+      BARE_FILES_DIR: bareFiles,
+      BARE_STORE_DIR: storeDirectory,
+    },
   });
   await waitForHttp(server, `${url}/healthz`, 60_000);
   const common = { driver: undefined, database: undefined, server, url, headers: {}, downloads: new Map() };
   return [
-    { ...common, key: 'bare', label: 'bare node:http', kind: 'bare', pool: newPool(url, concurrency), uploadPath: '/upload' },
-    { ...common, key: 'bare-file', label: 'bare + file write/fsync', kind: 'bare-file', pool: newPool(url, concurrency), uploadPath: '/upload-file', downloads: new Map() },
+    {
+      ...common,
+      key: 'bare',
+      label: 'bare node:http',
+      kind: 'bare',
+      pool: newPool(url, concurrency),
+      uploadPath: '/upload',
+    },
+    {
+      ...common,
+      key: 'bare-file',
+      label: 'bare + file write/fsync',
+      kind: 'bare-file',
+      pool: newPool(url, concurrency),
+      uploadPath: '/upload-file',
+      downloads: new Map(),
+    },
   ];
 }
 
@@ -540,7 +617,12 @@ interface RunOutcome {
   capped: boolean;
 }
 
-async function runConcurrent(count: number, concurrency: number, deadline: number, task: (slot: number) => Promise<number>): Promise<RunOutcome> {
+async function runConcurrent(
+  count: number,
+  concurrency: number,
+  deadline: number,
+  task: (slot: number) => Promise<number>,
+): Promise<RunOutcome> {
   let issued = 0;
   let bytes = 0;
   let capped = false;
@@ -572,7 +654,9 @@ async function runConcurrent(count: number, concurrency: number, deadline: numbe
 function assertNoFailures(title: string, outcome: RunOutcome): void {
   if (outcome.failures.length === 0) return;
   const distinct = [...new Set(outcome.failures)].slice(0, 5);
-  throw new Error(`${title}: ${outcome.failures.length} failed request(s), ${outcome.done} succeeded. First failures:\n    ${distinct.join('\n    ')}`);
+  throw new Error(
+    `${title}: ${outcome.failures.length} failed request(s), ${outcome.done} succeeded. First failures:\n    ${distinct.join('\n    ')}`,
+  );
 }
 
 async function uploadOnce(target: TransferTarget, body: Buffer, verify: boolean): Promise<{ text: string }> {
@@ -584,20 +668,36 @@ async function uploadOnce(target: TransferTarget, body: Buffer, verify: boolean)
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await response.body.text();
-  if (response.statusCode !== 201) throw new Error(`${target.label}: upload answered HTTP ${response.statusCode} (expected 201): ${text.slice(0, 300)}`);
+  if (response.statusCode !== 201)
+    throw new Error(
+      `${target.label}: upload answered HTTP ${response.statusCode} (expected 201): ${text.slice(0, 300)}`,
+    );
   if (verify) {
     const expected = sha256Hex(body);
     const actual = target.kind === 'gateway' ? (JSON.parse(text) as MaterialAnswer).content.sha256 : text;
-    if (actual !== expected) throw new Error(`${target.label}: upload answered SHA-256 ${actual}, expected ${expected}`);
+    if (actual !== expected)
+      throw new Error(`${target.label}: upload answered SHA-256 ${actual}, expected ${expected}`);
   }
   return { text };
 }
 
-async function downloadOnce(target: TransferTarget, path: string, size: number, expectedSha256: string | undefined): Promise<number> {
-  const response = await target.pool.request({ method: 'GET', path, headers: target.headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+async function downloadOnce(
+  target: TransferTarget,
+  path: string,
+  size: number,
+  expectedSha256: string | undefined,
+): Promise<number> {
+  const response = await target.pool.request({
+    method: 'GET',
+    path,
+    headers: target.headers,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   if (response.statusCode !== 200) {
     const text = await response.body.text();
-    throw new Error(`${target.label}: download answered HTTP ${response.statusCode} (expected 200): ${text.slice(0, 300)}`);
+    throw new Error(
+      `${target.label}: download answered HTTP ${response.statusCode} (expected 200): ${text.slice(0, 300)}`,
+    );
   }
   const hash = expectedSha256 === undefined ? undefined : createHash('sha256');
   let received = 0;
@@ -608,7 +708,8 @@ async function downloadOnce(target: TransferTarget, path: string, size: number, 
   if (received !== size) throw new Error(`${target.label}: download delivered ${received} bytes, expected ${size}`);
   if (hash && expectedSha256 !== undefined) {
     const actual = hash.digest('hex');
-    if (actual !== expectedSha256) throw new Error(`${target.label}: downloaded bytes have SHA-256 ${actual}, expected ${expectedSha256}`);
+    if (actual !== expectedSha256)
+      throw new Error(`${target.label}: downloaded bytes have SHA-256 ${actual}, expected ${expectedSha256}`);
   }
   return received;
 }
@@ -649,9 +750,15 @@ interface TransferRow extends Omit<TransferCell, 'latencies'> {
 const MB = 1e6;
 
 /** Requests of round `round` when `count` are split over `rounds`. */
-const roundShare = (count: number, rounds: number, round: number): number => Math.floor(count / rounds) + (round < count % rounds ? 1 : 0);
+const roundShare = (count: number, rounds: number, round: number): number =>
+  Math.floor(count / rounds) + (round < count % rounds ? 1 : 0);
 
-async function prepareDownloads(targets: TransferTarget[], size: number, concurrency: number, bareFiles: string): Promise<void> {
+async function prepareDownloads(
+  targets: TransferTarget[],
+  size: number,
+  concurrency: number,
+  bareFiles: string,
+): Promise<void> {
   // As many distinct documents as concurrent requests (at least 4), served round-robin.
   const documents = Array.from({ length: Math.max(4, concurrency) }, () => documentTemplate(size));
   const digests = documents.map((document) => sha256Hex(document));
@@ -673,7 +780,12 @@ async function prepareDownloads(targets: TransferTarget[], size: number, concurr
   }
 }
 
-async function measureTransfers(part: 'upload' | 'download', settings: Settings, allTargets: TransferTarget[], bareFiles: string): Promise<TransferCell[]> {
+async function measureTransfers(
+  part: 'upload' | 'download',
+  settings: Settings,
+  allTargets: TransferTarget[],
+  bareFiles: string,
+): Promise<TransferCell[]> {
   // The bare server streams downloads from a file anyway: the bare + file target is for uploads.
   const targets = part === 'upload' ? allTargets : allTargets.filter((target) => target.kind !== 'bare-file');
   const cells: TransferCell[] = [];
@@ -711,7 +823,12 @@ async function measureTransfers(part: 'upload' | 'download', settings: Settings,
     };
 
     for (const target of targets) {
-      const outcome = await runConcurrent(warmup, settings.concurrency, Date.now() + settings.cellSeconds * 1000, taskFor(target, true));
+      const outcome = await runConcurrent(
+        warmup,
+        settings.concurrency,
+        Date.now() + settings.cellSeconds * 1000,
+        taskFor(target, true),
+      );
       assertNoFailures(`${target.label}, ${part} ${formatSize(size)}, warm-up`, outcome);
     }
 
@@ -749,7 +866,12 @@ async function measureTransfers(part: 'upload' | 'download', settings: Settings,
         const postgresBefore = cell.postgresCpuSeconds === undefined ? undefined : postgresCpu();
         const ownBefore = ownCpuSeconds();
         const machineBefore = machineBusySeconds();
-        const outcome = await runConcurrent(share, settings.concurrency, Date.now() + (settings.cellSeconds * 1000) / settings.rounds, taskFor(target, false));
+        const outcome = await runConcurrent(
+          share,
+          settings.concurrency,
+          Date.now() + (settings.cellSeconds * 1000) / settings.rounds,
+          taskFor(target, false),
+        );
         const machineAfter = machineBusySeconds();
         const ownSpent = ownCpuSeconds() - ownBefore;
         const serverCpu = cpuSpent(cpuBefore, treeCpu(target.server.pid)) ?? 0;
@@ -758,7 +880,8 @@ async function measureTransfers(part: 'upload' | 'download', settings: Settings,
           cell.otherCpuSeconds =
             machineBefore === undefined || machineAfter === undefined
               ? undefined
-              : cell.otherCpuSeconds + Math.max(0, machineAfter - machineBefore - ownSpent - serverCpu - (postgresSpent ?? 0));
+              : cell.otherCpuSeconds +
+                Math.max(0, machineAfter - machineBefore - ownSpent - serverCpu - (postgresSpent ?? 0));
         }
         cell.loadGeneratorCpuSeconds += ownSpent;
         assertNoFailures(`${target.label}, ${part} ${formatSize(size)}`, outcome);
@@ -780,13 +903,18 @@ async function measureTransfers(part: 'upload' | 'download', settings: Settings,
 function transferRows(cells: TransferCell[]): TransferRow[] {
   return cells.map((cell) => {
     const bare = cells.find((other) => other.size === cell.size && other.part === cell.part && other.target === 'bare');
-    const bareFile = cells.find((other) => other.size === cell.size && other.part === cell.part && other.target === 'bare-file');
+    const bareFile = cells.find(
+      (other) => other.size === cell.size && other.part === cell.part && other.target === 'bare-file',
+    );
     const megabytes = cell.bytes / MB;
     const megabytesPerSecond = cell.seconds > 0 ? megabytes / cell.seconds : Number.NaN;
     const bareRate = bare && bare.seconds > 0 ? bare.bytes / MB / bare.seconds : undefined;
     const serverCpuMsPerMegabyte = megabytes > 0 ? (cell.serverCpuSeconds * 1000) / megabytes : Number.NaN;
     const bareCpu = bare && bare.bytes > 0 ? (bare.serverCpuSeconds * 1000) / (bare.bytes / MB) : undefined;
-    const targeted = cell.part === 'upload' && cell.driver === 'filesystem' && (UPLOAD_TARGET.sizes as readonly number[]).includes(cell.size);
+    const targeted =
+      cell.part === 'upload' &&
+      cell.driver === 'filesystem' &&
+      (UPLOAD_TARGET.sizes as readonly number[]).includes(cell.size);
     const ratio = cell.target === 'bare' || bareRate === undefined ? undefined : megabytesPerSecond / bareRate;
     const { latencies: _latencies, ...rest } = cell;
     return {
@@ -794,25 +922,52 @@ function transferRows(cells: TransferCell[]): TransferRow[] {
       megabytesPerSecond,
       ratio,
       ratioToBareFile:
-        cell.driver === undefined || !bareFile || bareFile.bytes === 0 || bareFile.seconds === 0 ? undefined : megabytesPerSecond / (bareFile.bytes / MB / bareFile.seconds),
+        cell.driver === undefined || !bareFile || bareFile.bytes === 0 || bareFile.seconds === 0
+          ? undefined
+          : megabytesPerSecond / (bareFile.bytes / MB / bareFile.seconds),
       latencyMs: latencyStats(cell.latencies),
       serverCpuMsPerMegabyte,
-      postgresCpuMsPerMegabyte: cell.postgresCpuSeconds === undefined || megabytes === 0 ? undefined : (cell.postgresCpuSeconds * 1000) / megabytes,
-      cpuRatio: cell.target === 'bare' || bareCpu === undefined || bareCpu === 0 ? undefined : serverCpuMsPerMegabyte / bareCpu,
+      postgresCpuMsPerMegabyte:
+        cell.postgresCpuSeconds === undefined || megabytes === 0
+          ? undefined
+          : (cell.postgresCpuSeconds * 1000) / megabytes,
+      cpuRatio:
+        cell.target === 'bare' || bareCpu === undefined || bareCpu === 0 ? undefined : serverCpuMsPerMegabyte / bareCpu,
       loadGeneratorCpuPerSecond: cell.seconds > 0 ? cell.loadGeneratorCpuSeconds / cell.seconds : Number.NaN,
-      otherCpuPerSecond: cell.otherCpuSeconds === undefined || cell.seconds === 0 ? undefined : cell.otherCpuSeconds / cell.seconds,
-      verdict: targeted && ratio !== undefined ? { target: `>= ${UPLOAD_TARGET.ratio.toFixed(2)}`, pass: ratio >= UPLOAD_TARGET.ratio } : undefined,
+      otherCpuPerSecond:
+        cell.otherCpuSeconds === undefined || cell.seconds === 0 ? undefined : cell.otherCpuSeconds / cell.seconds,
+      verdict:
+        targeted && ratio !== undefined
+          ? { target: `>= ${UPLOAD_TARGET.ratio.toFixed(2)}`, pass: ratio >= UPLOAD_TARGET.ratio }
+          : undefined,
     };
   });
 }
 
 function printTransferTable(part: 'upload' | 'download', rows: TransferRow[], settings: Settings): void {
   const title = part === 'upload' ? 'Upload throughput' : 'Download throughput';
-  console.log(`\n${title} (concurrency ${settings.concurrency}; ${settings.rounds} interleaved round(s); MB = 10^6 bytes; ratio = target / bare of the same size):\n`);
+  console.log(
+    `\n${title} (concurrency ${settings.concurrency}; ${settings.rounds} interleaved round(s); MB = 10^6 bytes; ratio = target / bare of the same size):\n`,
+  );
   const upload = part === 'upload';
   console.log(
     table([
-      ['size', 'target', 'requests', 'MB/s', 'ratio', ...(upload ? ['vs bare+file'] : []), 'p50 ms', 'p99 ms', 'server CPU ms/MB', 'CPU ratio', 'PG CPU ms/MB', 'loadgen CPU s/s', 'other CPU s/s', 'verdict'],
+      [
+        'size',
+        'target',
+        'requests',
+        'MB/s',
+        'ratio',
+        ...(upload ? ['vs bare+file'] : []),
+        'p50 ms',
+        'p99 ms',
+        'server CPU ms/MB',
+        'CPU ratio',
+        'PG CPU ms/MB',
+        'loadgen CPU s/s',
+        'other CPU s/s',
+        'verdict',
+      ],
       ...rows
         .filter((row) => row.part === part)
         .map((row) => [
@@ -829,7 +984,11 @@ function printTransferTable(part: 'upload' | 'download', rows: TransferRow[], se
           fixed(row.postgresCpuMsPerMegabyte, 2),
           fixed(row.loadGeneratorCpuPerSecond, 2),
           fixed(row.otherCpuPerSecond, 2),
-          row.verdict ? `${row.verdict.target}: ${row.verdict.pass ? 'PASS' : 'MISS'}` : row.target === 'bare' ? '' : '(no target)',
+          row.verdict
+            ? `${row.verdict.target}: ${row.verdict.pass ? 'PASS' : 'MISS'}`
+            : row.target === 'bare'
+              ? ''
+              : '(no target)',
         ]),
     ]),
   );
@@ -891,7 +1050,8 @@ function planMaterialRows(
   const weights = types.map((type) => renewalWeight(type.defaultValidityDays));
   const weightSum = weights.reduce((sum, weight) => sum + weight, 0);
   const counts = weights.map((weight) => Math.max(1, Math.floor((total * weight) / weightSum)));
-  for (let index = 0; counts.reduce((sum, value) => sum + value, 0) < total; index = (index + 1) % counts.length) counts[index] = (counts[index] ?? 0) + 1;
+  for (let index = 0; counts.reduce((sum, value) => sum + value, 0) < total; index = (index + 1) % counts.length)
+    counts[index] = (counts[index] ?? 0) + 1;
   for (let index = 0; counts.reduce((sum, value) => sum + value, 0) > total; index = (index + 1) % counts.length) {
     if ((counts[index] ?? 0) > 1) counts[index] = (counts[index] ?? 0) - 1;
   }
@@ -904,13 +1064,21 @@ function planMaterialRows(
     const pool = usesPdf ? documents.pdf : documents.png;
     if (pool.length === 0 || n === 0) continue;
     // The newest one starts a few days ago (valid today), or long ago for the expired type.
-    const endOffset = type.code === REUSE_EXPIRED_TYPE ? (validity ?? 90) + 120 : Math.min(20, Math.floor((validity ?? 60) / 3));
+    const endOffset =
+      type.code === REUSE_EXPIRED_TYPE ? (validity ?? 90) + 120 : Math.min(20, Math.floor((validity ?? 60) / 3));
     const span = 3650 - endOffset;
-    const offsets = Array.from({ length: n }, (_, index) => (index === n - 1 ? span : Math.floor(((index + random() * 0.9) * span) / n))).sort((a, b) => a - b);
+    const offsets = Array.from({ length: n }, (_, index) =>
+      index === n - 1 ? span : Math.floor(((index + random() * 0.9) * span) / n),
+    ).sort((a, b) => a - b);
     const series: MaterialInsert[] = offsets.map((offset, index) => {
       const validFrom = addDays(start, offset);
       const last = index === n - 1;
-      const validUntil = validity !== null ? addDays(validFrom, validity - 1) : !last && random() < 0.2 ? addDays(validFrom, 5 * 365) : null;
+      const validUntil =
+        validity !== null
+          ? addDays(validFrom, validity - 1)
+          : !last && random() < 0.2
+            ? addDays(validFrom, 5 * 365)
+            : null;
       const content = pool[(typeIndex + index) % pool.length] ?? pool[0];
       const issued = random() < 0.4;
       const createdAt = new Date(Date.parse(`${validFrom}T01:00:00Z`) + Math.floor(random() * 8 * 3600_000));
@@ -926,8 +1094,13 @@ function planMaterialRows(
         providedByClientId: issued ? 'cli_demo_department' : WINDOW_CLIENT.id,
         operatorId: issued ? null : `clerk-${1 + Math.floor(random() * 40)}`,
         departmentCode: issued ? (type.issuingDepartment ?? 'PSB') : null,
-        sourceRef: issued ? `${type.issuingDepartment ?? 'PSB'}-${validFrom.slice(0, 4)}-${String(index + 1).padStart(5, '0')}` : null,
-        caseRef: random() < 0.3 ? `CASE-${validFrom.slice(0, 4)}-${String(Math.floor(random() * 1e6)).padStart(6, '0')}` : null,
+        sourceRef: issued
+          ? `${type.issuingDepartment ?? 'PSB'}-${validFrom.slice(0, 4)}-${String(index + 1).padStart(5, '0')}`
+          : null,
+        caseRef:
+          random() < 0.3
+            ? `CASE-${validFrom.slice(0, 4)}-${String(Math.floor(random() * 1e6)).padStart(6, '0')}`
+            : null,
         validFrom,
         validUntil,
         status: 'valid',
@@ -971,7 +1144,11 @@ interface ReuseResult {
   verdict: { target: string; pass: boolean } | undefined;
 }
 
-async function timeSequential(count: number, deadline: number, task: (index: number) => Promise<void>): Promise<{ latencies: number[]; capped: boolean }> {
+async function timeSequential(
+  count: number,
+  deadline: number,
+  task: (index: number) => Promise<void>,
+): Promise<{ latencies: number[]; capped: boolean }> {
   const latencies: number[] = [];
   for (let index = 0; index < count; index += 1) {
     if (Date.now() >= deadline) return { latencies, capped: true };
@@ -982,7 +1159,11 @@ async function timeSequential(count: number, deadline: number, task: (index: num
   return { latencies, capped: false };
 }
 
-async function benchReuse(settings: Settings, database: DatabaseKind, databaseUrl: string | undefined): Promise<ReuseResult> {
+async function benchReuse(
+  settings: Settings,
+  database: DatabaseKind,
+  databaseUrl: string | undefined,
+): Promise<ReuseResult> {
   console.log(`\nReuse query on ${databaseLabel(database)} (gateway in this process, LOG_LEVEL=warn):`);
   const dataDir = mkdtempSync(join(tmpdir(), 'ow-bench-reuse-'));
   const config = parseConfig({
@@ -1012,35 +1193,54 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
   try {
     const token = await issueWindowToken(gateway.url);
     const auth = { authorization: `Bearer ${token}`, ...PURPOSE_HEADERS };
-    const catalogue = await callJson<{ items: CatalogueType[] }>(`${gateway.url}/v1/material-types`, [200], { headers: auth });
+    const catalogue = await callJson<{ items: CatalogueType[] }>(`${gateway.url}/v1/material-types`, [200], {
+      headers: auth,
+    });
     const personTypes = catalogue.items.filter((type) => type.subjectKind !== 'organisation');
     const known = new Set(personTypes.map((type) => type.code));
-    const wanted = REUSE_TYPES.every((code) => known.has(code)) ? REUSE_TYPES : personTypes.slice(0, 5).map((type) => type.code);
+    const wanted = REUSE_TYPES.every((code) => known.has(code))
+      ? REUSE_TYPES
+      : personTypes.slice(0, 5).map((type) => type.code);
     const subjectId = await resolveSubject(gateway.url, token, database === 'pglite' ? 901 : 902);
 
     // A handful of distinct small documents through the API (types the question does not ask
     // for); the other rows reference their content by digest, as materials do.
     const seedStarted = performance.now();
     const uploaded: MaterialAnswer[] = [];
-    const pdfTypes = personTypes.filter((type) => !wanted.includes(type.code) && type.allowedMediaTypes.includes('application/pdf')).slice(0, 6);
+    const pdfTypes = personTypes
+      .filter((type) => !wanted.includes(type.code) && type.allowedMediaTypes.includes('application/pdf'))
+      .slice(0, 6);
     for (const type of pdfTypes) {
       const document = documentTemplate(2 * KiB + uploaded.length * 97);
       uploaded.push(
-        await callJson<MaterialAnswer>(`${gateway.url}/v1/subjects/${subjectId}/materials?typeCode=${type.code}`, [201], {
-          method: 'POST',
-          headers: { ...auth, 'content-type': 'application/pdf' },
-          body: document,
-        }),
+        await callJson<MaterialAnswer>(
+          `${gateway.url}/v1/subjects/${subjectId}/materials?typeCode=${type.code}`,
+          [201],
+          {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/pdf' },
+            body: document,
+          },
+        ),
       );
     }
-    const photoType = personTypes.find((type) => !wanted.includes(type.code) && type.allowedMediaTypes.includes('image/png') && !type.allowedMediaTypes.includes('application/pdf'));
+    const photoType = personTypes.find(
+      (type) =>
+        !wanted.includes(type.code) &&
+        type.allowedMediaTypes.includes('image/png') &&
+        !type.allowedMediaTypes.includes('application/pdf'),
+    );
     for (let index = 0; photoType && index < 2; index += 1) {
       uploaded.push(
-        await callJson<MaterialAnswer>(`${gateway.url}/v1/subjects/${subjectId}/materials?typeCode=${photoType.code}`, [201], {
-          method: 'POST',
-          headers: { ...auth, 'content-type': 'image/png' },
-          body: pngImage(`${RUN_TAG}-photo-${index}`),
-        }),
+        await callJson<MaterialAnswer>(
+          `${gateway.url}/v1/subjects/${subjectId}/materials?typeCode=${photoType.code}`,
+          [201],
+          {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'image/png' },
+            body: pngImage(`${RUN_TAG}-photo-${index}`),
+          },
+        ),
       );
     }
     const documents = {
@@ -1050,7 +1250,8 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
     const today = chinaToday();
     const rows = planMaterialRows(personTypes, settings.reuseMaterials - uploaded.length, subjectId, today, documents);
     const { db } = gateway.services;
-    for (let offset = 0; offset < rows.length; offset += 250) await db.insert(materials).values(rows.slice(offset, offset + 250));
+    for (let offset = 0; offset < rows.length; offset += 250)
+      await db.insert(materials).values(rows.slice(offset, offset + 250));
     const [counted] = await db.select({ n: sqlCount() }).from(materials).where(eq(materials.subjectId, subjectId));
     const held = Number(counted?.n ?? 0);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
@@ -1065,16 +1266,35 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
     const on = today;
     const path = `/v1/subjects/${subjectId}/reusable-materials?types=${wanted.join(',')}&on=${on}`;
     const askHttp = async (): Promise<{ found: { material: { id: string } }[]; missing: string[] }> => {
-      const response = await pool.request({ method: 'GET', path, headers: auth, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const response = await pool.request({
+        method: 'GET',
+        path,
+        headers: auth,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       const text = await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`reuse query answered HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+      if (response.statusCode !== 200)
+        throw new Error(`reuse query answered HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
       return JSON.parse(text) as { found: { material: { id: string } }[]; missing: string[] };
     };
     const context = (index: number): AccessContext => {
-      const principal: AccessContext['principal'] = { clientId: WINDOW_CLIENT.id, kind: 'window', scopes: new Set<Scope>(['materials:read']), departmentCode: null, subjectId: null, tokenId: 'bench-materials' };
+      const principal: AccessContext['principal'] = {
+        clientId: WINDOW_CLIENT.id,
+        kind: 'window',
+        scopes: new Set<Scope>(['materials:read']),
+        departmentCode: null,
+        subjectId: null,
+        tokenId: 'bench-materials',
+      };
       const purpose = { purpose: 'case_acceptance', caseRef: null, operatorId: null };
       const requestId = `bench-reuse-${index}`;
-      return { db, principal, purpose, requestId, access: gateway.services.access.forRequest(principal, purpose, requestId, new Date()) };
+      return {
+        db,
+        principal,
+        purpose,
+        requestId,
+        access: gateway.services.access.forRequest(principal, purpose, requestId, new Date()),
+      };
     };
     // The one statement that answers the question for a client that may read every material
     // (as the window does here: no seeded material is governed by a conditional resource), in
@@ -1113,10 +1333,15 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
     const httpIds = httpAnswer.found.map((item) => item.material.id).sort();
     const serviceIds = serviceAnswer.found.map((item) => item.material.id).sort();
     if (httpIds.join() !== sqlIds.join() || serviceIds.join() !== sqlIds.join()) {
-      throw new Error(`the reuse answers differ: HTTP ${httpIds.join(',')}, service ${serviceIds.join(',')}, SQL ${sqlIds.join(',')}`);
+      throw new Error(
+        `the reuse answers differ: HTTP ${httpIds.join(',')}, service ${serviceIds.join(',')}, SQL ${sqlIds.join(',')}`,
+      );
     }
-    if (httpIds.length === 0) throw new Error('the reuse answer found no material: the seeded data does not fit the question');
-    console.log(`  question: types=${wanted.join(',')} on=${on}; answer: ${httpIds.length} found, missing: ${httpAnswer.missing.join(', ') || 'none'}`);
+    if (httpIds.length === 0)
+      throw new Error('the reuse answer found no material: the seeded data does not fit the question');
+    console.log(
+      `  question: types=${wanted.join(',')} on=${on}; answer: ${httpIds.length} found, missing: ${httpAnswer.missing.join(', ') || 'none'}`,
+    );
 
     // Warm-up, then rounds interleaving the three (order rotated), each bounded in time.
     const kinds = {
@@ -1159,7 +1384,10 @@ async function benchReuse(settings: Settings, database: DatabaseKind, databaseUr
       http,
       service: latencyStats(latencies.service),
       sql: latencyStats(latencies.sql),
-      verdict: database === 'postgres' ? { target: `p99 < ${REUSE_P99_TARGET_MS} ms`, pass: http.p99 < REUSE_P99_TARGET_MS } : undefined,
+      verdict:
+        database === 'postgres'
+          ? { target: `p99 < ${REUSE_P99_TARGET_MS} ms`, pass: http.p99 < REUSE_P99_TARGET_MS }
+          : undefined,
     };
   } finally {
     await pool.close().catch(() => {});
@@ -1173,7 +1401,9 @@ function printReuseTable(results: ReuseResult[], settings: Settings): void {
     `\nReuse query (${settings.reuseRequests} sequential requests per row after a warm-up, 5 interleaved rounds; ` +
       'ratio = row / SQL alone):\n',
   );
-  const rows: string[][] = [['database', 'measured', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 ratio', 'p99 ratio', 'verdict']];
+  const rows: string[][] = [
+    ['database', 'measured', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 ratio', 'p99 ratio', 'verdict'],
+  ];
   for (const result of results) {
     const entries = [
       ['HTTP GET …/reusable-materials', result.http],
@@ -1191,7 +1421,11 @@ function printReuseTable(results: ReuseResult[], settings: Settings): void {
         fixed(stats.max, 2),
         fixed(stats.p50 / result.sql.p50, 1),
         fixed(stats.p99 / result.sql.p99, 1),
-        stats === result.http ? (result.verdict ? `${result.verdict.target}: ${result.verdict.pass ? 'PASS' : 'MISS'}` : '(no target)') : '',
+        stats === result.http
+          ? result.verdict
+            ? `${result.verdict.target}: ${result.verdict.pass ? 'PASS' : 'MISS'}`
+            : '(no target)'
+          : '',
       ]);
     }
   }
@@ -1209,38 +1443,57 @@ function printSummary(rows: TransferRow[], reuse: ReuseResult[], settings: Setti
   const lines: string[] = ['', '=== Summary ==='];
   const uploads = rows.filter((row) => row.part === 'upload');
   const describe = (row: TransferRow | undefined): string =>
-    row ? `${fixed(row.ratio, 2)} (${fixed(row.megabytesPerSecond, 0)} MB/s)${row.verdict ? ` ${row.verdict.pass ? 'PASS' : 'MISS'}` : ''}` : 'not measured';
+    row
+      ? `${fixed(row.ratio, 2)} (${fixed(row.megabytesPerSecond, 0)} MB/s)${row.verdict ? ` ${row.verdict.pass ? 'PASS' : 'MISS'}` : ''}`
+      : 'not measured';
   if (uploads.length > 0) {
     const sizes = settings.sizes;
-    lines.push(`Upload throughput, gateway / bare node:http (bare: ${sizes.map((size) => `${formatSize(size)} ${fixed(uploads.find((row) => row.size === size && row.target === 'bare')?.megabytesPerSecond, 0)} MB/s`).join(', ')}):`);
+    lines.push(
+      `Upload throughput, gateway / bare node:http (bare: ${sizes.map((size) => `${formatSize(size)} ${fixed(uploads.find((row) => row.size === size && row.target === 'bare')?.megabytesPerSecond, 0)} MB/s`).join(', ')}):`,
+    );
     for (const database of settings.databases) {
       for (const driver of ['filesystem', 'postgres'] as const) {
         const head = `  ${driver === 'filesystem' ? `filesystem driver${' '.repeat(6)}` : 'PostgreSQL blob store  '} (${databaseLabel(database).padEnd(10)})`;
-        const figures = sizes.map((size) => `${formatSize(size)}: ${describe(uploads.find((row) => row.size === size && row.driver === driver && row.database === database))}`);
+        const figures = sizes.map(
+          (size) =>
+            `${formatSize(size)}: ${describe(uploads.find((row) => row.size === size && row.driver === driver && row.database === database))}`,
+        );
         lines.push(`${head}  ${figures.join('   ')}`);
       }
     }
-    const bareFile = sizes.map((size) => `${formatSize(size)}: ${describe(uploads.find((row) => row.size === size && row.target === 'bare-file'))}`);
+    const bareFile = sizes.map(
+      (size) =>
+        `${formatSize(size)}: ${describe(uploads.find((row) => row.size === size && row.target === 'bare-file'))}`,
+    );
     lines.push(`  bare + file write/fsync (info)       ${bareFile.join('   ')}`);
     const fsToBareFile = settings.databases.map(
       (database) =>
         `${databaseLabel(database)} ${sizes.map((size) => `${formatSize(size)} ${fixed(uploads.find((row) => row.size === size && row.driver === 'filesystem' && row.database === database)?.ratioToBareFile, 2)}`).join(', ')}`,
     );
     lines.push(`  filesystem driver / (bare + file write/fsync): ${fsToBareFile.join('; ')}`);
-    lines.push(`  target: filesystem driver >= ${UPLOAD_TARGET.ratio} of bare for ${UPLOAD_TARGET.sizes.map(formatSize).join(' and ')}; PostgreSQL blob store: no target.`);
+    lines.push(
+      `  target: filesystem driver >= ${UPLOAD_TARGET.ratio} of bare for ${UPLOAD_TARGET.sizes.map(formatSize).join(' and ')}; PostgreSQL blob store: no target.`,
+    );
   }
   const downloads = rows.filter((row) => row.part === 'download');
   if (downloads.length > 0) {
     lines.push('Download throughput, gateway / bare (no target):');
     for (const database of settings.databases) {
       for (const driver of ['filesystem', 'postgres'] as const) {
-        const figures = settings.sizes.map((size) => `${formatSize(size)}: ${describe(downloads.find((row) => row.size === size && row.driver === driver && row.database === database))}`);
-        lines.push(`  ${driver === 'filesystem' ? 'filesystem driver    ' : 'PostgreSQL blob store'}  (${databaseLabel(database).padEnd(10)})  ${figures.join('   ')}`);
+        const figures = settings.sizes.map(
+          (size) =>
+            `${formatSize(size)}: ${describe(downloads.find((row) => row.size === size && row.driver === driver && row.database === database))}`,
+        );
+        lines.push(
+          `  ${driver === 'filesystem' ? 'filesystem driver    ' : 'PostgreSQL blob store'}  (${databaseLabel(database).padEnd(10)})  ${figures.join('   ')}`,
+        );
       }
     }
   }
   if (reuse.length > 0) {
-    lines.push(`Reuse query (subject with ${reuse[0]?.materials ?? '?'} materials, ${reuse[0]?.types.length ?? '?'} types asked, sequential):`);
+    lines.push(
+      `Reuse query (subject with ${reuse[0]?.materials ?? '?'} materials, ${reuse[0]?.types.length ?? '?'} types asked, sequential):`,
+    );
     for (const result of reuse) {
       lines.push(
         `  ${databaseLabel(result.database).padEnd(10)}  HTTP p50 ${fixed(result.http.p50, 2)} ms, p99 ${fixed(result.http.p99, 2)} ms` +
@@ -1248,7 +1501,8 @@ function printSummary(rows: TransferRow[], reuse: ReuseResult[], settings: Setti
           `;  SQL alone p50 ${fixed(result.sql.p50, 2)} ms, p99 ${fixed(result.sql.p99, 2)} ms`,
       );
     }
-    if (!reuse.some((result) => result.database === 'postgres')) lines.push('  PostgreSQL not measured: set BENCH_DATABASE_URL for the p99 < 20 ms target.');
+    if (!reuse.some((result) => result.database === 'postgres'))
+      lines.push('  PostgreSQL not measured: set BENCH_DATABASE_URL for the p99 < 20 ms target.');
   }
   console.log(lines.join('\n'));
 }
@@ -1295,7 +1549,10 @@ async function main(): Promise<number> {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     loadAverageAtStart: loadavg(),
     tmpdir: tmpdir(),
-    postgresServer: settings.postgresAdminUrl && settings.databases.includes('postgres') ? await postgresVersion(settings.postgresAdminUrl) : undefined,
+    postgresServer:
+      settings.postgresAdminUrl && settings.databases.includes('postgres')
+        ? await postgresVersion(settings.postgresAdminUrl)
+        : undefined,
   };
   console.log(
     `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
@@ -1320,12 +1577,17 @@ async function main(): Promise<number> {
       const targets: TransferTarget[] = await startBare(workDir, bareFiles, settings.concurrency);
       let serial = 100;
       for (const database of settings.databases) {
-        const databaseEnv: Record<string, string> = database === 'pglite' ? { PGLITE_DATA_DIR: 'memory://' } : { DATABASE_URL: postgresUrl ?? '', DATABASE_POOL_SIZE: '10' };
+        const databaseEnv: Record<string, string> =
+          database === 'pglite'
+            ? { PGLITE_DATA_DIR: 'memory://' }
+            : { DATABASE_URL: postgresUrl ?? '', DATABASE_POOL_SIZE: '10' };
         for (const driver of ['filesystem', 'postgres'] as const) {
           targets.push(await startGatewayTarget(settings, workDir, database, driver, databaseEnv, (serial += 1)));
         }
       }
-      console.log(`  ${targets.map((target) => target.label).join(', ')}: ready (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `  ${targets.map((target) => target.label).join(', ')}: ready (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
       try {
         const cells: TransferCell[] = [];
         for (const part of transferParts) {
@@ -1343,7 +1605,8 @@ async function main(): Promise<number> {
 
     const reuse: ReuseResult[] = [];
     if (settings.parts.includes('reuse')) {
-      for (const database of settings.databases) reuse.push(await benchReuse(settings, database, database === 'postgres' ? postgresUrl : undefined));
+      for (const database of settings.databases)
+        reuse.push(await benchReuse(settings, database, database === 'postgres' ? postgresUrl : undefined));
       printReuseTable(reuse, settings);
     }
 
@@ -1355,7 +1618,15 @@ async function main(): Promise<number> {
     writeFileSync(
       file,
       `${JSON.stringify(
-        { startedAt, finishedAt: new Date(), settings, targets: { upload: UPLOAD_TARGET, reuseP99Ms: REUSE_P99_TARGET_MS }, environment, transfers: transferRowsAll, reuse },
+        {
+          startedAt,
+          finishedAt: new Date(),
+          settings,
+          targets: { upload: UPLOAD_TARGET, reuseP99Ms: REUSE_P99_TARGET_MS },
+          environment,
+          transfers: transferRowsAll,
+          reuse,
+        },
         null,
         2,
       )}\n`,

@@ -35,15 +35,53 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { configSchema } from '../gateway/config.js';
 import { residentIdCheckCharacter } from '../gateway/identity/identifiers.js';
-import { PURPOSE, WINDOW_CLIENT, basicAuth, callJson, grantPopulationRegistry, issueToken, jsonHeaders, resolveSubject } from './lib/api.js';
+import {
+  PURPOSE,
+  WINDOW_CLIENT,
+  basicAuth,
+  callJson,
+  grantPopulationRegistry,
+  issueToken,
+  jsonHeaders,
+  resolveSubject,
+} from './lib/api.js';
 import { type LatencyStats, fixed, latencyStats, machineBusySeconds, ownCpuSeconds, textTable } from './lib/calls.js';
-import { type CpuSnapshot, type ServerProcess, cpuSpent, freePort, logTail, postgresCpu, spawnServer, treeCpu, waitForHttp } from './lib/children.js';
+import {
+  type CpuSnapshot,
+  type ServerProcess,
+  cpuSpent,
+  freePort,
+  logTail,
+  postgresCpu,
+  spawnServer,
+  treeCpu,
+  waitForHttp,
+} from './lib/children.js';
 import { createBenchDatabase } from './lib/database.js';
 import { integerFromEnv } from './lib/env.js';
-import { type MixOperation, type MixSlice, type MixStep, type StepContext, dealConnections, runMix } from './lib/mixed-runner.js';
-import { type ProcessMetricsSummary, type ProcessSample, ProcessMetricsSampler, type SamplerTarget, scrapeProcessSample, summariseProcessSamples } from './lib/process-metrics.js';
+import {
+  type MixOperation,
+  type MixSlice,
+  type MixStep,
+  type StepContext,
+  dealConnections,
+  runMix,
+} from './lib/mixed-runner.js';
+import {
+  type ProcessMetricsSummary,
+  type ProcessSample,
+  ProcessMetricsSampler,
+  type SamplerTarget,
+  scrapeProcessSample,
+  summariseProcessSamples,
+} from './lib/process-metrics.js';
 import { addCleanup, cleanup, errorText, settingsOrComplaint, startRun } from './lib/run.js';
-import { type SimulatorProcesses, departmentsJson, simulatorRequestCounts, startSimulatorProcesses } from './lib/simulators.js';
+import {
+  type SimulatorProcesses,
+  departmentsJson,
+  simulatorRequestCounts,
+  startSimulatorProcesses,
+} from './lib/simulators.js';
 import { machineFacts, packageVersions } from './lib/environment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -76,7 +114,15 @@ const METRICS_PREFIX = 'onewindow_';
 const OPERATION_KEYS = ['token', 'resolve', 'cached', 'cold', 'licence', 'upload', 'case'] as const;
 type OperationKey = (typeof OPERATION_KEYS)[number];
 /** Connections per operation: a window's day is mostly reads, a few cold fetches, uploads and cases. */
-const DEFAULT_MIX: Record<OperationKey, number> = { token: 2, resolve: 4, cached: 8, cold: 4, licence: 2, upload: 4, case: 8 };
+const DEFAULT_MIX: Record<OperationKey, number> = {
+  token: 2,
+  resolve: 4,
+  cached: 8,
+  cold: 4,
+  licence: 2,
+  upload: 4,
+  case: 8,
+};
 
 interface Settings {
   /** Gateway instance counts to measure; several are measured in interleaved slices of one run. */
@@ -108,7 +154,9 @@ function mixFromEnv(): Record<OperationKey, number> {
     const [key, value] = part.split('=').map((item) => item.trim());
     const count = Number(value);
     if (!OPERATION_KEYS.includes(key as OperationKey) || !Number.isInteger(count) || count < 0 || count > 200) {
-      throw new Error(`LOAD_MIX must be a comma-separated list of <operation>=<connections 0-200>, operations: ${OPERATION_KEYS.join(', ')}`);
+      throw new Error(
+        `LOAD_MIX must be a comma-separated list of <operation>=<connections 0-200>, operations: ${OPERATION_KEYS.join(', ')}`,
+      );
     }
     mix[key as OperationKey] = count;
   }
@@ -121,14 +169,16 @@ function instanceCountsFromEnv(): number[] {
   const raw = process.env.LOAD_INSTANCES;
   if (raw === undefined || raw.trim() === '') return [1];
   const counts = raw.split(',').map((item) => Number(item.trim()));
-  if (counts.length === 0 || counts.some((count) => !Number.isInteger(count) || count < 1 || count > 8)) throw new Error('LOAD_INSTANCES must be an integer from 1 to 8, or several comma-separated');
+  if (counts.length === 0 || counts.some((count) => !Number.isInteger(count) || count < 1 || count > 8))
+    throw new Error('LOAD_INSTANCES must be an integer from 1 to 8, or several comma-separated');
   return [...new Set(counts)];
 }
 
 function settingsFromEnv(): Settings {
   const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/postgres`;
   // The benchmark creates and drops a database there: only ever on this machine.
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname)) throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(postgresAdminUrl).hostname))
+    throw new Error('BENCH_POSTGRES_URL must point at a loopback address');
   const logLevel = process.env.LOAD_GATEWAY_LOG_LEVEL ?? 'info';
   const instanceCounts = instanceCountsFromEnv();
   if (logLevel !== 'info' && logLevel !== 'warn') throw new Error('LOAD_GATEWAY_LOG_LEVEL must be info or warn');
@@ -187,7 +237,12 @@ interface Servers {
   simulators: SimulatorProcesses;
 }
 
-async function startGatewayInstance(settings: Settings, workDir: string, index: number, env: Record<string, string>): Promise<Instance> {
+async function startGatewayInstance(
+  settings: Settings,
+  workDir: string,
+  index: number,
+  env: Record<string, string>,
+): Promise<Instance> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   // Started through a link in the run's folder, so its command line names no `gateway/main.ts`:
@@ -199,7 +254,12 @@ async function startGatewayInstance(settings: Settings, workDir: string, index: 
     root: ROOT,
     entry,
     logFile: join(workDir, `gateway-${index + 1}.log`),
-    env: { ...env, PORT: String(port), DATABASE_POOL_SIZE: String(settings.poolSize), LOG_LEVEL: settings.gatewayLogLevel },
+    env: {
+      ...env,
+      PORT: String(port),
+      DATABASE_POOL_SIZE: String(settings.poolSize),
+      LOG_LEVEL: settings.gatewayLogLevel,
+    },
   });
   await waitForHttp(server, `${url}/readyz`, 120_000);
   return { index, server, url };
@@ -219,7 +279,12 @@ async function startBare(workDir: string, index: number): Promise<Instance> {
   return { index, server, url };
 }
 
-async function startServers(settings: Settings, workDir: string, databaseUrl: string, metricsToken: string): Promise<Servers> {
+async function startServers(
+  settings: Settings,
+  workDir: string,
+  databaseUrl: string,
+  metricsToken: string,
+): Promise<Servers> {
   const simulators = await startSimulatorProcesses(ROOT, workDir);
   const env: Record<string, string> = {
     HOST,
@@ -233,7 +298,10 @@ async function startServers(settings: Settings, workDir: string, databaseUrl: st
     // One data folder for the instances (one deployment's key files and witness), never the repository's `.data`.
     DATA_DIR: join(workDir, 'data'),
     METRICS_SCRAPE_TOKEN: metricsToken,
-    DEPARTMENTS_JSON: departmentsJson(simulators, { initialMs: settings.nrbPollMs, maxMs: Math.min(30_000, 10 * settings.nrbPollMs) }),
+    DEPARTMENTS_JSON: departmentsJson(simulators, {
+      initialMs: settings.nrbPollMs,
+      maxMs: Math.min(30_000, 10 * settings.nrbPollMs),
+    }),
     // The simulators listen on loopback: allowed, and nothing else.
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
     DEPARTMENT_ALLOWED_HOSTS: HOST,
@@ -243,7 +311,11 @@ async function startServers(settings: Settings, workDir: string, databaseUrl: st
   // the others start after it and find all three in place, as a rolling deployment would.
   const gateways = [await startGatewayInstance(settings, workDir, 0, env)];
   const count = Math.max(...settings.instanceCounts);
-  gateways.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, index) => startGatewayInstance(settings, workDir, index + 1, env)))));
+  gateways.push(
+    ...(await Promise.all(
+      Array.from({ length: count - 1 }, (_, index) => startGatewayInstance(settings, workDir, index + 1, env)),
+    )),
+  );
   const bare = await Promise.all(Array.from({ length: count }, (_, index) => startBare(workDir, index)));
   return { gateways, bare, simulators };
 }
@@ -261,20 +333,35 @@ interface CertificateAnswer {
 const DEFINITIVE_STATUSES = ['ok', 'revoked'];
 
 /** undefined when every asked type was answered definitively from `source`, else what differed. */
-function certificateProblem(results: CertificateAnswer[], types: readonly string[], source: 'department' | 'stored'): string | undefined {
+function certificateProblem(
+  results: CertificateAnswer[],
+  types: readonly string[],
+  source: 'department' | 'stored',
+): string | undefined {
   for (const type of types) {
     const result = results.find((candidate) => candidate.certificateType === type);
-    if (!result || !DEFINITIVE_STATUSES.includes(result.status) || result.source !== source) return `${type}: ${JSON.stringify(result ?? null).slice(0, 300)} (expected ok or revoked, from ${source})`;
+    if (!result || !DEFINITIVE_STATUSES.includes(result.status) || result.source !== source)
+      return `${type}: ${JSON.stringify(result ?? null).slice(0, 300)} (expected ok or revoked, from ${source})`;
   }
   return undefined;
 }
 
-async function fetchCertificates(gatewayUrl: string, token: string, subjectId: string, types: string[], refresh: boolean): Promise<void> {
-  const answer = await callJson<{ results: CertificateAnswer[] }>(`${gatewayUrl}/v1/subjects/${subjectId}/certificates`, [200], {
-    method: 'POST',
-    headers: { ...jsonHeaders(token), ...PURPOSE },
-    body: JSON.stringify({ types, refresh }),
-  });
+async function fetchCertificates(
+  gatewayUrl: string,
+  token: string,
+  subjectId: string,
+  types: string[],
+  refresh: boolean,
+): Promise<void> {
+  const answer = await callJson<{ results: CertificateAnswer[] }>(
+    `${gatewayUrl}/v1/subjects/${subjectId}/certificates`,
+    [200],
+    {
+      method: 'POST',
+      headers: { ...jsonHeaders(token), ...PURPOSE },
+      body: JSON.stringify({ types, refresh }),
+    },
+  );
   const problem = certificateProblem(answer.results, types, refresh ? 'department' : 'stored');
   if (problem !== undefined) throw new Error(`fetching certificates: ${problem}`);
 }
@@ -328,18 +415,34 @@ async function prepare(gateways: Instance[]): Promise<Fixture> {
   await fetchCertificates(first.url, windowToken, enterpriseId, ['business_licence'], true);
   const people = resolvePeople(RESOLVE_PEOPLE);
   const uploadSubjects: string[] = [];
-  for (const person of people.slice(0, UPLOAD_SUBJECTS)) uploadSubjects.push(await resolveSubject(first.url, windowToken, 'resident_id', person));
+  for (const person of people.slice(0, UPLOAD_SUBJECTS))
+    uploadSubjects.push(await resolveSubject(first.url, windowToken, 'resident_id', person));
 
   // The case applicant's first case fetches her three materials (PSB and NRB); every later case reuses them.
   const caseSubject = await resolveSubject(first.url, windowToken, 'resident_id', CASE_APPLICANT);
   const opened = await callJson<CaseView>(`${first.url}/v1/cases`, [201], {
     method: 'POST',
     headers: jsonHeaders(windowToken),
-    body: JSON.stringify({ itemCode: CASE_ITEM, subjectId: caseSubject, form: { moveToAddress: '北京市海淀区中关村大街0号', reason: 'employment' } }),
+    body: JSON.stringify({
+      itemCode: CASE_ITEM,
+      subjectId: caseSubject,
+      form: { moveToAddress: '北京市海淀区中关村大街0号', reason: 'employment' },
+    }),
   });
-  const fetched = await callJson<{ case: CaseView }>(`${first.url}/v1/cases/${opened.id}/certificates`, [200], { method: 'POST', headers: jsonHeaders(windowToken), body: '{}' });
-  if (!fetched.case.notice.readyToSubmit) throw new Error(`the case applicant's first case is not ready to submit: ${JSON.stringify(fetched.case.notice.counts)}`);
-  await callJson(`${first.url}/v1/cases/${opened.id}/submit`, [200], { method: 'POST', headers: { ...jsonHeaders(windowToken), 'idempotency-key': `load-first-${randomBytes(6).toString('hex')}` }, body: '{}' });
+  const fetched = await callJson<{ case: CaseView }>(`${first.url}/v1/cases/${opened.id}/certificates`, [200], {
+    method: 'POST',
+    headers: jsonHeaders(windowToken),
+    body: '{}',
+  });
+  if (!fetched.case.notice.readyToSubmit)
+    throw new Error(
+      `the case applicant's first case is not ready to submit: ${JSON.stringify(fetched.case.notice.counts)}`,
+    );
+  await callJson(`${first.url}/v1/cases/${opened.id}/submit`, [200], {
+    method: 'POST',
+    headers: { ...jsonHeaders(windowToken), 'idempotency-key': `load-first-${randomBytes(6).toString('hex')}` },
+    body: '{}',
+  });
 
   // One token for the whole deployment: every instance accepts it and answers from the same data.
   for (const gateway of gateways) {
@@ -359,26 +462,44 @@ function occurrences(text: string, needle: string): number {
 }
 
 /** `ok` when the answer has the status and every needle as often as asked, else what differed. */
-function expectAnswer(status: number, body: string, expected: number[], needles: [string, number][] = []): string | undefined {
+function expectAnswer(
+  status: number,
+  body: string,
+  expected: number[],
+  needles: [string, number][] = [],
+): string | undefined {
   if (!expected.includes(status)) return body.slice(0, 300);
-  for (const [needle, count] of needles) if (occurrences(body, needle) !== count) return `expected ${count}× ${needle}: ${body.slice(0, 300)}`;
+  for (const [needle, count] of needles)
+    if (occurrences(body, needle) !== count) return `expected ${count}× ${needle}: ${body.slice(0, 300)}`;
   return undefined;
 }
 
 /** A valid small PDF of `bytes` bytes whose counter line is rewritten per request (the stores keep identical content once). */
 function pdfTemplate(bytes: number): { buffer: Buffer; stamp: (sequence: number) => Buffer } {
-  const head = Buffer.from('%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n% upload ', 'latin1');
+  const head = Buffer.from(
+    '%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n% upload ',
+    'latin1',
+  );
   const tail = Buffer.from('\ntrailer <</Root 1 0 R>>\n%%EOF\n', 'latin1');
   const counterWidth = 16;
   const fillerLength = Math.max(0, bytes - head.length - counterWidth - tail.length - 2);
   // Printable filler in a comment line: random, so content does not compress to nothing.
-  const filler = Buffer.from(`\n%${randomBytes(Math.ceil(fillerLength / 2)).toString('hex').slice(0, fillerLength)}`, 'latin1');
+  const filler = Buffer.from(
+    `\n%${randomBytes(Math.ceil(fillerLength / 2))
+      .toString('hex')
+      .slice(0, fillerLength)}`,
+    'latin1',
+  );
   const buffer = Buffer.concat([head, Buffer.alloc(counterWidth, 0x30), filler, tail]);
   const run = randomBytes(4).toString('hex');
   return {
     buffer,
     stamp(sequence) {
-      buffer.write(`${run}${String(sequence).padStart(counterWidth - run.length, '0')}`.slice(0, counterWidth), head.length, 'latin1');
+      buffer.write(
+        `${run}${String(sequence).padStart(counterWidth - run.length, '0')}`.slice(0, counterWidth),
+        head.length,
+        'latin1',
+      );
       return buffer;
     },
   };
@@ -432,7 +553,8 @@ function buildMix(settings: Settings, fixture: Fixture, runId: string): MixOpera
         name: 'POST …/certificates (stored)',
         method: 'POST',
         headers: withPurpose,
-        path: () => `/v1/subjects/${fixture.fetchSubjects[cachedSequence++ % fixture.fetchSubjects.length]}/certificates`,
+        path: () =>
+          `/v1/subjects/${fixture.fetchSubjects[cachedSequence++ % fixture.fetchSubjects.length]}/certificates`,
         body: () => JSON.stringify({ types: ['household_register'] }),
         check: certificateCheck(['household_register'], 'stored'),
       },
@@ -462,7 +584,8 @@ function buildMix(settings: Settings, fixture: Fixture, runId: string): MixOpera
         name: 'POST …/materials (PDF)',
         method: 'POST',
         headers: { authorization: bearer.authorization ?? '', 'content-type': 'application/pdf', ...PURPOSE },
-        path: () => `/v1/subjects/${fixture.uploadSubjects[uploadSequence % fixture.uploadSubjects.length]}/materials?typeCode=lease_contract&fileName=lease-${uploadSequence}.pdf`,
+        path: () =>
+          `/v1/subjects/${fixture.uploadSubjects[uploadSequence % fixture.uploadSubjects.length]}/materials?typeCode=lease_contract&fileName=lease-${uploadSequence}.pdf`,
         body: () => pdf.stamp(uploadSequence++),
         check: (status, body) => expectAnswer(status, body, [201]),
       },
@@ -477,7 +600,11 @@ function buildMix(settings: Settings, fixture: Fixture, runId: string): MixOpera
           caseSequence += 1;
           // The connection's submit uses this number in its Idempotency-Key: one key per case.
           (context.values ??= {}).caseSequence = String(caseSequence);
-          return JSON.stringify({ itemCode: CASE_ITEM, subjectId: fixture.caseSubject, form: { moveToAddress: `北京市海淀区中关村大街${caseSequence}号`, reason: 'employment' } });
+          return JSON.stringify({
+            itemCode: CASE_ITEM,
+            subjectId: fixture.caseSubject,
+            form: { moveToAddress: `北京市海淀区中关村大街${caseSequence}号`, reason: 'employment' },
+          });
         },
         check: (status, body, context) => {
           const values = (context.values ??= {});
@@ -496,13 +623,19 @@ function buildMix(settings: Settings, fixture: Fixture, runId: string): MixOpera
         headers: bearer,
         // After a failed open there is no case: the submit then fails too, and is counted.
         path: (context: StepContext) => `/v1/cases/${context.values?.caseId ?? 'case_not_opened'}/submit`,
-        perRequestHeaders: (context: StepContext) => ({ 'idempotency-key': `load-${runId}-${context.values?.caseSequence ?? 'none'}` }),
+        perRequestHeaders: (context: StepContext) => ({
+          'idempotency-key': `load-${runId}-${context.values?.caseSequence ?? 'none'}`,
+        }),
         body: () => '{}',
         check: (status, body) => expectAnswer(status, body, [200], [['"status":"submitted"', 1]]),
       },
     ],
   };
-  return OPERATION_KEYS.filter((key) => settings.mix[key] > 0).map((key) => ({ name: OPERATION_LABELS[key], connections: settings.mix[key], steps: steps[key] }));
+  return OPERATION_KEYS.filter((key) => settings.mix[key] > 0).map((key) => ({
+    name: OPERATION_LABELS[key],
+    connections: settings.mix[key],
+    steps: steps[key],
+  }));
 }
 
 function bareMix(connections: number): MixOperation[] {
@@ -510,7 +643,15 @@ function bareMix(connections: number): MixOperation[] {
     {
       name: 'bare hono',
       connections,
-      steps: [{ name: 'GET /json', method: 'GET', headers: {}, path: () => '/json', check: (status, body) => expectAnswer(status, body, [200], [['"ok":true', 1]]) }],
+      steps: [
+        {
+          name: 'GET /json',
+          method: 'GET',
+          headers: {},
+          path: () => '/json',
+          check: (status, body) => expectAnswer(status, body, [200], [['"ok":true', 1]]),
+        },
+      ],
     },
   ];
 }
@@ -533,13 +674,19 @@ interface CpuFigures {
 
 async function withCpu<T>(sources: CpuSources, run: () => Promise<T>): Promise<{ result: T; cpu: CpuFigures }> {
   const names = Object.keys(sources) as (keyof CpuSources)[];
-  const before = Object.fromEntries(names.map((name) => [name, sources[name]()])) as Record<keyof CpuSources, CpuSnapshot>;
+  const before = Object.fromEntries(names.map((name) => [name, sources[name]()])) as Record<
+    keyof CpuSources,
+    CpuSnapshot
+  >;
   const ownBefore = ownCpuSeconds();
   const machineBefore = machineBusySeconds();
   const started = performance.now();
   const result = await run();
   const seconds = (performance.now() - started) / 1000;
-  const spent = Object.fromEntries(names.map((name) => [name, cpuSpent(before[name], sources[name]()) ?? 0])) as Record<keyof CpuSources, number>;
+  const spent = Object.fromEntries(names.map((name) => [name, cpuSpent(before[name], sources[name]()) ?? 0])) as Record<
+    keyof CpuSources,
+    number
+  >;
   const loadgen = ownCpuSeconds() - ownBefore;
   const machineAfter = machineBusySeconds();
   const machine = machineBefore === undefined || machineAfter === undefined ? Number.NaN : machineAfter - machineBefore;
@@ -560,7 +707,12 @@ async function withCpu<T>(sources: CpuSources, run: () => Promise<T>): Promise<{
 function mergeCpu(figures: CpuFigures[]): CpuFigures {
   const seconds = figures.reduce((total, figure) => total + figure.seconds, 0);
   const keys = Object.keys(figures[0]?.perSecond ?? {}) as (keyof CpuFigures['perSecond'])[];
-  const perSecond = Object.fromEntries(keys.map((key) => [key, figures.reduce((total, figure) => total + figure.perSecond[key] * figure.seconds, 0) / seconds])) as CpuFigures['perSecond'];
+  const perSecond = Object.fromEntries(
+    keys.map((key) => [
+      key,
+      figures.reduce((total, figure) => total + figure.perSecond[key] * figure.seconds, 0) / seconds,
+    ]),
+  ) as CpuFigures['perSecond'];
   return { seconds, perSecond };
 }
 
@@ -568,9 +720,14 @@ function mergeCpu(figures: CpuFigures[]): CpuFigures {
 function assertClean(title: string, slice: MixSlice): void {
   const failed = slice.steps.filter((step) => step.failures > 0);
   if (failed.length === 0 && slice.errors === 0) return;
-  const lines = failed.map((step) => `  ${step.operation} / ${step.step}: ${step.failures} failed (${step.failureSamples.join(' | ')})`);
-  if (slice.errors > 0) lines.push(`  ${slice.errors} connection errors (${slice.timeouts} timeouts): ${slice.errorSamples.join(' | ')}`);
-  throw new Error(`${title}: answers that were not what was asked for — the figures would mean nothing:\n${lines.join('\n')}`);
+  const lines = failed.map(
+    (step) => `  ${step.operation} / ${step.step}: ${step.failures} failed (${step.failureSamples.join(' | ')})`,
+  );
+  if (slice.errors > 0)
+    lines.push(`  ${slice.errors} connection errors (${slice.timeouts} timeouts): ${slice.errorSamples.join(' | ')}`);
+  throw new Error(
+    `${title}: answers that were not what was asked for — the figures would mean nothing:\n${lines.join('\n')}`,
+  );
 }
 
 interface DeliveryCounts {
@@ -581,10 +738,19 @@ interface DeliveryCounts {
 }
 
 async function deliveryCounts(sql: postgres.Sql): Promise<DeliveryCounts> {
-  const rows = await sql<{ status: string; count: string }[]>`select status::text as status, count(*)::text as count from deliveries group by status`;
-  const [cases] = await sql<{ count: string }[]>`select count(*)::text as count from cases where submitted_at is not null`;
+  const rows = await sql<
+    { status: string; count: string }[]
+  >`select status::text as status, count(*)::text as count from deliveries group by status`;
+  const [cases] = await sql<
+    { count: string }[]
+  >`select count(*)::text as count from cases where submitted_at is not null`;
   const of = (status: string): number => Number(rows.find((row) => row.status === status)?.count ?? 0);
-  return { pending: of('pending'), delivered: of('delivered'), dead: of('dead'), submittedCases: Number(cases?.count ?? 0) };
+  return {
+    pending: of('pending'),
+    delivered: of('delivered'),
+    dead: of('dead'),
+    submittedCases: Number(cases?.count ?? 0),
+  };
 }
 
 /** Waits until every submitted case is delivered (at most `seconds`); the seconds it took. */
@@ -613,10 +779,14 @@ function stepResults(slices: MixSlice[], operations: MixOperation[]): StepResult
   const seconds = slices.reduce((total, slice) => total + slice.durationSeconds, 0);
   const names = slices[0]?.steps.map((step) => [step.operation, step.step] as const) ?? [];
   return names.map(([operation, step]) => {
-    const parts = slices.map((slice) => slice.steps.find((candidate) => candidate.operation === operation && candidate.step === step));
+    const parts = slices.map((slice) =>
+      slice.steps.find((candidate) => candidate.operation === operation && candidate.step === step),
+    );
     const answers = parts.reduce((total, part) => total + (part?.ok ?? 0), 0);
     const statusCodes: Record<string, number> = {};
-    for (const part of parts) for (const [code, count] of Object.entries(part?.statusCodes ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    for (const part of parts)
+      for (const [code, count] of Object.entries(part?.statusCodes ?? {}))
+        statusCodes[code] = (statusCodes[code] ?? 0) + count;
     return {
       operation,
       step,
@@ -633,7 +803,15 @@ function wholeResult(label: string, slices: MixSlice[], connections: number): St
   const seconds = slices.reduce((total, slice) => total + slice.durationSeconds, 0);
   const latencies = slices.flatMap((slice) => slice.steps.map((step) => step.latencies));
   const answers = latencies.reduce((total, part) => total + part.length, 0);
-  return { operation: label, step: '', connections, answers, perSecond: answers / seconds, latencyMs: latencyStats(latencies), statusCodes: {} };
+  return {
+    operation: label,
+    step: '',
+    connections,
+    answers,
+    perSecond: answers / seconds,
+    latencyMs: latencyStats(latencies),
+    statusCodes: {},
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,7 +853,12 @@ function topologyOf(servers: Servers, instances: number, totalConnections: numbe
     gateways,
     bare: servers.bare.slice(0, instances),
     connectionsPerInstance: dealConnections(0, totalConnections, instances),
-    samplerTargets: gateways.map((gateway) => ({ name: String(gateway.index), url: `${gateway.url}/metrics`, headers: { authorization: `Bearer ${metricsToken}` }, prefix: METRICS_PREFIX })),
+    samplerTargets: gateways.map((gateway) => ({
+      name: String(gateway.index),
+      url: `${gateway.url}/metrics`,
+      headers: { authorization: `Bearer ${metricsToken}` },
+      prefix: METRICS_PREFIX,
+    })),
     mixSlices: [],
     baselineSlices: [],
     mixCpu: [],
@@ -693,14 +876,23 @@ async function measureMixSlice(context: MeasureContext, topology: Topology, roun
   const instanceCpuBefore = topology.gateways.map((gateway) => treeCpu(gateway.server.pid));
   sampler.start();
   const { result, cpu } = await withCpu(context.sources, () =>
-    runMix({ title: `mix round ${round}`, targets: topology.gateways.map((gateway) => gateway.url), operations: context.operations, durationSeconds: context.mixSeconds, timeoutSeconds: settings.timeoutSeconds }),
+    runMix({
+      title: `mix round ${round}`,
+      targets: topology.gateways.map((gateway) => gateway.url),
+      operations: context.operations,
+      durationSeconds: context.mixSeconds,
+      timeoutSeconds: settings.timeoutSeconds,
+    }),
   );
   await sampler.stop();
   topology.gateways.forEach((gateway, index) => {
     const spent = cpuSpent(instanceCpuBefore[index] ?? new Map(), treeCpu(gateway.server.pid)) ?? Number.NaN;
     topology.instanceCpuSeconds.set(gateway.index, (topology.instanceCpuSeconds.get(gateway.index) ?? 0) + spent);
     topology.samples.get(gateway.index)?.push(...(sampler.samples.get(String(gateway.index)) ?? []));
-    topology.failedScrapes.set(gateway.index, (topology.failedScrapes.get(gateway.index) ?? 0) + (sampler.failures.get(String(gateway.index))?.length ?? 0));
+    topology.failedScrapes.set(
+      gateway.index,
+      (topology.failedScrapes.get(gateway.index) ?? 0) + (sampler.failures.get(String(gateway.index))?.length ?? 0),
+    );
   });
   assertClean(`${topology.instances} instance(s), mix round ${round}`, result);
   topology.mixSlices.push(result);
@@ -717,7 +909,13 @@ async function measureMixSlice(context: MeasureContext, topology: Topology, roun
 
 async function measureBaselineSlice(context: MeasureContext, topology: Topology, round: number): Promise<void> {
   const { result, cpu } = await withCpu(context.sources, () =>
-    runMix({ title: `baseline round ${round}`, targets: topology.bare.map((server) => server.url), operations: context.baselineOperations, durationSeconds: context.baselineSeconds, timeoutSeconds: context.settings.timeoutSeconds }),
+    runMix({
+      title: `baseline round ${round}`,
+      targets: topology.bare.map((server) => server.url),
+      operations: context.baselineOperations,
+      durationSeconds: context.baselineSeconds,
+      timeoutSeconds: context.settings.timeoutSeconds,
+    }),
   );
   assertClean(`${topology.instances} instance(s), baseline round ${round}`, result);
   topology.baselineSlices.push(result);
@@ -755,8 +953,18 @@ function verdictsOf(result: Omit<TopologyResult, 'verdicts'>): Verdict[] {
   const loopP99 = Math.max(...result.processes.map((entry) => entry.loopDelayMs.p99));
   const rssMax = Math.max(...result.processes.map((entry) => entry.rssMiB.max));
   return [
-    { name: 'whole mix answers/s', value: result.whole.perSecond, target: `>= ${answers} (${TARGETS.throughputFactor} x ${TARGETS.referenceAnswersPerSecond})`, pass: result.whole.perSecond >= answers },
-    { name: 'event-loop delay p99 ms', value: loopP99, target: `< ${TARGETS.loopP99Ms}`, pass: loopP99 < TARGETS.loopP99Ms },
+    {
+      name: 'whole mix answers/s',
+      value: result.whole.perSecond,
+      target: `>= ${answers} (${TARGETS.throughputFactor} x ${TARGETS.referenceAnswersPerSecond})`,
+      pass: result.whole.perSecond >= answers,
+    },
+    {
+      name: 'event-loop delay p99 ms',
+      value: loopP99,
+      target: `< ${TARGETS.loopP99Ms}`,
+      pass: loopP99 < TARGETS.loopP99Ms,
+    },
     { name: 'RSS max MiB', value: rssMax, target: `<= ${TARGETS.rssMiB}`, pass: rssMax <= TARGETS.rssMiB },
   ];
 }
@@ -777,9 +985,16 @@ interface TopologyResult {
   maxDrainSeconds: number;
 }
 
-function summariseTopology(context: MeasureContext, topology: Topology, idle: Map<number, ProcessSample>): TopologyResult {
+function summariseTopology(
+  context: MeasureContext,
+  topology: Topology,
+  idle: Map<number, ProcessSample>,
+): TopologyResult {
   const whole = wholeResult('whole mix', topology.mixSlices, context.totalConnections);
-  const baseline = { ...wholeResult('bare hono baseline', topology.baselineSlices, context.totalConnections), step: 'GET /json' };
+  const baseline = {
+    ...wholeResult('bare hono baseline', topology.baselineSlices, context.totalConnections),
+    step: 'GET /json',
+  };
   const cpu = { mix: mergeCpu(topology.mixCpu), baseline: mergeCpu(topology.baselineCpu) };
   const perAnswer = cpuPerAnswer(cpu.mix, whole.perSecond);
   const bareCpuMsPerAnswer = (cpu.baseline.perSecond.bare / baseline.perSecond) * 1000;
@@ -799,7 +1014,10 @@ function summariseTopology(context: MeasureContext, topology: Topology, idle: Ma
       instance: `gateway ${gateway.index + 1}`,
       cpuPerSecond: (topology.instanceCpuSeconds.get(gateway.index) ?? Number.NaN) / cpu.mix.seconds,
       idleRssMiB: (idle.get(gateway.index)?.rssBytes ?? Number.NaN) / 1024 / 1024,
-      ...summariseProcessSamples(topology.samples.get(gateway.index) ?? [], topology.failedScrapes.get(gateway.index) ?? 0),
+      ...summariseProcessSamples(
+        topology.samples.get(gateway.index) ?? [],
+        topology.failedScrapes.get(gateway.index) ?? 0,
+      ),
     })),
     cpu,
     cpuMsPerAnswer: perAnswer,
@@ -810,10 +1028,21 @@ function summariseTopology(context: MeasureContext, topology: Topology, idle: Ma
 }
 
 /** CPU ms per answer of each source, and the answers/s all cores would allow at that cost. */
-function cpuPerAnswer(figures: CpuFigures, answersPerSecond: number): { gateways: number; postgres: number; simulators: number; loadgen: number; ceiling: number } {
+function cpuPerAnswer(
+  figures: CpuFigures,
+  answersPerSecond: number,
+): { gateways: number; postgres: number; simulators: number; loadgen: number; ceiling: number } {
   const per = (value: number): number => (value / answersPerSecond) * 1000;
-  const result = { gateways: per(figures.perSecond.gateways), postgres: per(figures.perSecond.postgres), simulators: per(figures.perSecond.simulators), loadgen: per(figures.perSecond.loadgen) };
-  return { ...result, ceiling: (cpus().length * 1000) / (result.gateways + result.postgres + result.simulators + result.loadgen) };
+  const result = {
+    gateways: per(figures.perSecond.gateways),
+    postgres: per(figures.perSecond.postgres),
+    simulators: per(figures.perSecond.simulators),
+    loadgen: per(figures.perSecond.loadgen),
+  };
+  return {
+    ...result,
+    ceiling: (cpus().length * 1000) / (result.gateways + result.postgres + result.simulators + result.loadgen),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -838,22 +1067,48 @@ function printResults(settings: Settings, result: TopologyResult): void {
     ms(entry.latencyMs.p99),
     ms(entry.latencyMs.max),
   ];
-  console.log(textTable([['operation', 'step', 'conns', 'answers', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], ...steps.map(row), row(whole), row(baseline)], 2));
+  console.log(
+    textTable(
+      [
+        ['operation', 'step', 'conns', 'answers', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+        ...steps.map(row),
+        row(whole),
+        row(baseline),
+      ],
+      2,
+    ),
+  );
   console.log(
     `\n  whole / baseline: throughput ${fixed(result.ratio.throughput, 4)}, p50 ${fixed(result.ratio.p50, 0)}x, p99 ${fixed(result.ratio.p99, 0)}x` +
       `  (baseline: ${result.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON — no auth, no database — on the same ${baseline.connections} connections from the same load generator)`,
   );
-  const mixCpuPerAnswer = result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres + result.cpuMsPerAnswer.simulators;
+  const mixCpuPerAnswer =
+    result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres + result.cpuMsPerAnswer.simulators;
   console.log(
     `  server CPU per answer: mix ${fixed(mixCpuPerAnswer, 2)} ms (gateways + PostgreSQL + simulators), baseline ${fixed(result.bareCpuMsPerAnswer, 3)} ms (bare hono): ` +
       `${fixed(result.ratio.serverCpuPerAnswer, 0)}x — the steadier comparison on a shared machine`,
   );
 
-  console.log('\n  Gateway processes during the mix (from /metrics every second; event-loop delay beyond the 10 ms sampling interval):\n');
+  console.log(
+    '\n  Gateway processes during the mix (from /metrics every second; event-loop delay beyond the 10 ms sampling interval):\n',
+  );
   console.log(
     textTable(
       [
-        ['instance', 'CPU s/s', 'idle RSS MiB', 'RSS p50', 'RSS max', 'heap p50', 'heap max', 'loop p50 ms', 'loop p99 ms', 'worst 1-s p99', 'loop max ms', 'scrapes (failed)'],
+        [
+          'instance',
+          'CPU s/s',
+          'idle RSS MiB',
+          'RSS p50',
+          'RSS max',
+          'heap p50',
+          'heap max',
+          'loop p50 ms',
+          'loop p99 ms',
+          'worst 1-s p99',
+          'loop max ms',
+          'scrapes (failed)',
+        ],
         ...result.processes.map((entry) => [
           entry.instance,
           fixed(entry.cpuPerSecond, 2),
@@ -873,7 +1128,9 @@ function printResults(settings: Settings, result: TopologyResult): void {
     ),
   );
 
-  console.log(`\n  CPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this benchmark — other people's work):\n`);
+  console.log(
+    `\n  CPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this benchmark — other people's work):\n`,
+  );
   const cpuRow = (label: string, figures: CpuFigures): string[] => [
     label,
     fixed(figures.perSecond.gateways, 2),
@@ -884,7 +1141,16 @@ function printResults(settings: Settings, result: TopologyResult): void {
     fixed(figures.perSecond.other, 2),
     fixed(figures.perSecond.machine, 2),
   ];
-  console.log(textTable([['during', 'gateways', 'PostgreSQL', 'simulators', 'bare hono', 'load generator', 'other', 'machine busy'], cpuRow('mix', cpu.mix), cpuRow('baseline', cpu.baseline)], 1));
+  console.log(
+    textTable(
+      [
+        ['during', 'gateways', 'PostgreSQL', 'simulators', 'bare hono', 'load generator', 'other', 'machine busy'],
+        cpuRow('mix', cpu.mix),
+        cpuRow('baseline', cpu.baseline),
+      ],
+      1,
+    ),
+  );
   const perAnswer = result.cpuMsPerAnswer;
   console.log(
     `\n  CPU per answer of the mix: gateways ${fixed(perAnswer.gateways, 2)} ms, PostgreSQL ${fixed(perAnswer.postgres, 2)} ms, simulators ${fixed(perAnswer.simulators, 2)} ms, ` +
@@ -897,25 +1163,74 @@ function printResults(settings: Settings, result: TopologyResult): void {
 function printComparison(results: TopologyResult[]): void {
   const heads = results.map((result) => `${result.instances} inst.`);
   const stepNames = results[0]?.steps.map((step) => [step.operation, step.step] as const) ?? [];
-  const perSecond = (result: TopologyResult, operation: string, step: string): number => result.steps.find((entry) => entry.operation === operation && entry.step === step)?.perSecond ?? Number.NaN;
+  const perSecond = (result: TopologyResult, operation: string, step: string): number =>
+    result.steps.find((entry) => entry.operation === operation && entry.step === step)?.perSecond ?? Number.NaN;
   const [first] = results;
   const last = results[results.length - 1];
-  const ratio = (pick: (result: TopologyResult) => number): string => (first && last ? fixed(pick(last) / pick(first), 2) : '-');
+  const ratio = (pick: (result: TopologyResult) => number): string =>
+    first && last ? fixed(pick(last) / pick(first), 2) : '-';
   const rows: string[][] = [
     ['per second', '', ...heads, `${last?.instances ?? ''} / ${first?.instances ?? ''}`],
-    ...stepNames.map(([operation, step]) => [operation, step, ...results.map((result) => fixed(perSecond(result, operation, step), 1)), ratio((result) => perSecond(result, operation, step))]),
-    ['whole mix', 'answers/s', ...results.map((result) => fixed(result.whole.perSecond, 1)), ratio((result) => result.whole.perSecond)],
-    ['whole mix', 'p50 ms', ...results.map((result) => ms(result.whole.latencyMs.p50)), ratio((result) => result.whole.latencyMs.p50)],
-    ['whole mix', 'p99 ms', ...results.map((result) => ms(result.whole.latencyMs.p99)), ratio((result) => result.whole.latencyMs.p99)],
-    ['bare hono baseline', 'answers/s', ...results.map((result) => fixed(result.baseline.perSecond, 0)), ratio((result) => result.baseline.perSecond)],
+    ...stepNames.map(([operation, step]) => [
+      operation,
+      step,
+      ...results.map((result) => fixed(perSecond(result, operation, step), 1)),
+      ratio((result) => perSecond(result, operation, step)),
+    ]),
+    [
+      'whole mix',
+      'answers/s',
+      ...results.map((result) => fixed(result.whole.perSecond, 1)),
+      ratio((result) => result.whole.perSecond),
+    ],
+    [
+      'whole mix',
+      'p50 ms',
+      ...results.map((result) => ms(result.whole.latencyMs.p50)),
+      ratio((result) => result.whole.latencyMs.p50),
+    ],
+    [
+      'whole mix',
+      'p99 ms',
+      ...results.map((result) => ms(result.whole.latencyMs.p99)),
+      ratio((result) => result.whole.latencyMs.p99),
+    ],
+    [
+      'bare hono baseline',
+      'answers/s',
+      ...results.map((result) => fixed(result.baseline.perSecond, 0)),
+      ratio((result) => result.baseline.perSecond),
+    ],
     ['whole / baseline', 'throughput', ...results.map((result) => fixed(result.ratio.throughput, 4)), ''],
-    ['CPU s/s', 'gateways', ...results.map((result) => fixed(result.cpu.mix.perSecond.gateways, 2)), ratio((result) => result.cpu.mix.perSecond.gateways)],
+    [
+      'CPU s/s',
+      'gateways',
+      ...results.map((result) => fixed(result.cpu.mix.perSecond.gateways, 2)),
+      ratio((result) => result.cpu.mix.perSecond.gateways),
+    ],
     ['CPU s/s', 'PostgreSQL', ...results.map((result) => fixed(result.cpu.mix.perSecond.postgres, 2)), ''],
     ['CPU s/s', 'other processes', ...results.map((result) => fixed(result.cpu.mix.perSecond.other, 2)), ''],
-    ['CPU ms per answer', 'gateways + PostgreSQL', ...results.map((result) => fixed(result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres, 2)), ''],
-    ['RSS MiB, max', 'all instances', ...results.map((result) => fixed(result.processes.reduce((total, entry) => total + entry.rssMiB.max, 0), 0)), ''],
+    [
+      'CPU ms per answer',
+      'gateways + PostgreSQL',
+      ...results.map((result) => fixed(result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres, 2)),
+      '',
+    ],
+    [
+      'RSS MiB, max',
+      'all instances',
+      ...results.map((result) =>
+        fixed(
+          result.processes.reduce((total, entry) => total + entry.rssMiB.max, 0),
+          0,
+        ),
+      ),
+      '',
+    ],
   ];
-  console.log('\nScale-out: the same mix and connections against each instance count, in interleaved slices of this run:\n');
+  console.log(
+    '\nScale-out: the same mix and connections against each instance count, in interleaved slices of this run:\n',
+  );
   console.log(textTable(rows, 2));
 }
 
@@ -926,13 +1241,20 @@ async function main(): Promise<number> {
   if (!settings) return 2;
   const startedAt = new Date();
   const runId = randomBytes(4).toString('hex');
-  const run = startRun({ workDirPrefix: 'ow-bench-load-', budgetSeconds: settings.budgetSeconds, budgetVariable: 'LOAD_BUDGET_SECONDS', keepOnSignal: true });
+  const run = startRun({
+    workDirPrefix: 'ow-bench-load-',
+    budgetSeconds: settings.budgetSeconds,
+    budgetVariable: 'LOAD_BUDGET_SECONDS',
+    keepOnSignal: true,
+  });
   const { workDir } = run;
 
   const totalConnections = Object.values(settings.mix).reduce((total, count) => total + count, 0);
   console.log(
     `onewindow mixed load benchmark: ${settings.instanceCounts.join(' and ')} gateway instance(s) on one PostgreSQL database, ${totalConnections} connections ` +
-      `(${OPERATION_KEYS.filter((key) => settings.mix[key] > 0).map((key) => `${key} ${settings.mix[key]}`).join(', ')}); ` +
+      `(${OPERATION_KEYS.filter((key) => settings.mix[key] > 0)
+        .map((key) => `${key} ${settings.mix[key]}`)
+        .join(', ')}); ` +
       `${settings.warmupSeconds} s warm-up, then per instance count ${settings.durationSeconds} s mix + ${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); ` +
       `gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
   );
@@ -943,7 +1265,15 @@ async function main(): Promise<number> {
       ...machineFacts(),
       memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
       loadAverageAtStart: loadavg(),
-      packages: packageVersions(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm', 'prom-client', 'autocannon']),
+      packages: packageVersions([
+        'hono',
+        '@hono/node-server',
+        'postgres',
+        'undici',
+        'drizzle-orm',
+        'prom-client',
+        'autocannon',
+      ]),
       rateLimitsSet: unthrottledLimits(),
     };
     const database = await createBenchDatabase(settings.postgresAdminUrl, 'ow_bench_load', addCleanup);
@@ -951,7 +1281,9 @@ async function main(): Promise<number> {
     addCleanup(() => sql.end({ timeout: 5 }));
     console.log(
       `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load average ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}; ` +
-        `database ${database.name} (dropped at the end); limits set high: ${Object.entries(environment.rateLimitsSet).map(([name, value]) => `${name}=${value}`).join(', ')}`,
+        `database ${database.name} (dropped at the end); limits set high: ${Object.entries(environment.rateLimitsSet)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(', ')}`,
     );
 
     const metricsToken = randomBytes(24).toString('hex');
@@ -962,7 +1294,9 @@ async function main(): Promise<number> {
         `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
     );
     const fixture = await prepare(gateways);
-    const topologies = settings.instanceCounts.map((instances) => topologyOf(servers as Servers, instances, totalConnections, metricsToken));
+    const topologies = settings.instanceCounts.map((instances) =>
+      topologyOf(servers as Servers, instances, totalConnections, metricsToken),
+    );
     const context: MeasureContext = {
       settings,
       sql,
@@ -982,18 +1316,48 @@ async function main(): Promise<number> {
 
     const idle = new Map<number, ProcessSample>();
     for (const gateway of gateways) {
-      idle.set(gateway.index, await scrapeProcessSample({ name: gateway.server.name, url: `${gateway.url}/metrics`, headers: { authorization: `Bearer ${metricsToken}` }, prefix: METRICS_PREFIX }, 0));
+      idle.set(
+        gateway.index,
+        await scrapeProcessSample(
+          {
+            name: gateway.server.name,
+            url: `${gateway.url}/metrics`,
+            headers: { authorization: `Bearer ${metricsToken}` },
+            prefix: METRICS_PREFIX,
+          },
+          0,
+        ),
+      );
     }
-    const departmentCallsBefore = await Promise.all(Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)));
+    const departmentCallsBefore = await Promise.all(
+      Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)),
+    );
 
     if (settings.warmupSeconds > 0) {
       // On every instance started (the largest count): JIT, pools, prepared statements, PostgreSQL's caches.
-      console.log(`  warm-up: ${settings.warmupSeconds} s of the mix, ${Math.min(3, settings.warmupSeconds)} s of the baseline`);
+      console.log(
+        `  warm-up: ${settings.warmupSeconds} s of the mix, ${Math.min(3, settings.warmupSeconds)} s of the baseline`,
+      );
       const warmTargets = gateways.map((gateway) => gateway.url);
-      assertClean('warm-up (mix)', await runMix({ title: 'warm-up', targets: warmTargets, operations: context.operations, durationSeconds: settings.warmupSeconds, timeoutSeconds: settings.timeoutSeconds }));
+      assertClean(
+        'warm-up (mix)',
+        await runMix({
+          title: 'warm-up',
+          targets: warmTargets,
+          operations: context.operations,
+          durationSeconds: settings.warmupSeconds,
+          timeoutSeconds: settings.timeoutSeconds,
+        }),
+      );
       assertClean(
         'warm-up (baseline)',
-        await runMix({ title: 'warm-up bare', targets: bare.map((server) => server.url), operations: context.baselineOperations, durationSeconds: Math.min(3, settings.warmupSeconds), timeoutSeconds: settings.timeoutSeconds }),
+        await runMix({
+          title: 'warm-up bare',
+          targets: bare.map((server) => server.url),
+          operations: context.baselineOperations,
+          durationSeconds: Math.min(3, settings.warmupSeconds),
+          timeoutSeconds: settings.timeoutSeconds,
+        }),
       );
       await drainDeliveries(sql, settings.drainSeconds);
     }
@@ -1015,12 +1379,21 @@ async function main(): Promise<number> {
 
     const results = topologies.map((topology) => summariseTopology(context, topology, idle));
     const deliveries = await deliveryCounts(sql);
-    const departmentCallsAfter = await Promise.all(Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)));
+    const departmentCallsAfter = await Promise.all(
+      Object.values(simulators).map((simulator) => simulatorRequestCounts(simulator)),
+    );
     const departmentCalls = Object.fromEntries(
       Object.keys(simulators).map((code, index) => {
         const before = departmentCallsBefore[index] ?? {};
         const after = departmentCallsAfter[index] ?? {};
-        return [code, Object.fromEntries(Object.entries(after).filter(([operation]) => operation !== 'control').map(([operation, count]) => [operation, count - (before[operation] ?? 0)]))];
+        return [
+          code,
+          Object.fromEntries(
+            Object.entries(after)
+              .filter(([operation]) => operation !== 'control')
+              .map(([operation, count]) => [operation, count - (before[operation] ?? 0)]),
+          ),
+        ];
       }),
     );
     for (const result of results) printResults(settings, result);
@@ -1028,19 +1401,42 @@ async function main(): Promise<number> {
     const verdicts = results.flatMap((result) => result.verdicts);
     if (verdicts.length > 0) {
       console.log('\nTargets (issue 15, one instance):\n');
-      console.log(textTable([['target', 'measured', 'needed', 'verdict'], ...verdicts.map((verdict) => [verdict.name, fixed(verdict.value, 1), verdict.target, verdict.pass ? 'PASS' : 'MISS'])], 2));
+      console.log(
+        textTable(
+          [
+            ['target', 'measured', 'needed', 'verdict'],
+            ...verdicts.map((verdict) => [
+              verdict.name,
+              fixed(verdict.value, 1),
+              verdict.target,
+              verdict.pass ? 'PASS' : 'MISS',
+            ]),
+          ],
+          2,
+        ),
+      );
     }
     const maxDrainSeconds = Math.max(...results.map((result) => result.maxDrainSeconds));
     console.log(
       `\nCases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ${deliveries.pending} pending, ${deliveries.dead} dead; ` +
         `longest wait after a mix slice until none was pending ${fixed(maxDrainSeconds, 2)} s.`,
     );
-    if (deliveries.pending > 0) console.log(`  note: ${deliveries.pending} deliveries still pending ${settings.drainSeconds} s after the last slice (LOAD_DRAIN_SECONDS)`);
-    console.log(`Total time ${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}.`);
+    if (deliveries.pending > 0)
+      console.log(
+        `  note: ${deliveries.pending} deliveries still pending ${settings.drainSeconds} s after the last slice (LOAD_DRAIN_SECONDS)`,
+      );
+    console.log(
+      `Total time ${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}.`,
+    );
 
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     const file = join(ROOT, 'bench/results', `mixed-load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, results, deliveries, departmentCalls }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, results, deliveries, departmentCalls }, null, 2)}\n`,
+    );
     console.log(`Written ${file}`);
     // A MISS is a finding printed above, not a failed run (as in the other benchmarks).
     return 0;
@@ -1048,7 +1444,10 @@ async function main(): Promise<number> {
     run.keepWorkDir();
     console.error(`\nbenchmark failed: ${errorText(error)}`);
     if (servers) {
-      for (const server of [...servers.gateways.map((gateway) => gateway.server), ...Object.values(servers.simulators).map((simulator) => simulator.server)]) {
+      for (const server of [
+        ...servers.gateways.map((gateway) => gateway.server),
+        ...Object.values(servers.simulators).map((simulator) => simulator.server),
+      ]) {
         console.error(`--- ${server.name} (last lines) ---\n${logTail(server, 8)}`);
       }
     }

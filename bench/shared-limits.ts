@@ -44,7 +44,11 @@ interface Measured {
 }
 
 /** Every subject takes limit + EXTRA times, CONCURRENCY subjects at once; answers the allowed count per subject. */
-async function drive(limiters: Limiter[], prefix: string, limit: number): Promise<{ allowed: number[]; measured: Measured }> {
+async function drive(
+  limiters: Limiter[],
+  prefix: string,
+  limit: number,
+): Promise<{ allowed: number[]; measured: Measured }> {
   const allowed = new Array<number>(SUBJECTS).fill(0);
   let next = 0;
   const started = performance.now();
@@ -60,7 +64,10 @@ async function drive(limiters: Limiter[], prefix: string, limit: number): Promis
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
   const takes = SUBJECTS * (limit + EXTRA);
-  return { allowed, measured: { takes, seconds, perSecond: takes / seconds, microsecondsPerTake: (seconds * 1e6) / takes } };
+  return {
+    allowed,
+    measured: { takes, seconds, perSecond: takes / seconds, microsecondsPerTake: (seconds * 1e6) / takes },
+  };
 }
 
 function check(name: string, allowed: number[], low: number, high: number): void {
@@ -70,9 +77,13 @@ function check(name: string, allowed: number[], low: number, high: number): void
 
 async function openBenchDatabase(): Promise<{ database: DatabaseHandle; kind: string }> {
   const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) return { database: await openDatabase({ kind: 'pglite', dataDir: 'memory://' }), kind: 'PGlite (in process)' };
+  if (!adminUrl)
+    return { database: await openDatabase({ kind: 'pglite', dataDir: 'memory://' }), kind: 'PGlite (in process)' };
   const created = await createBenchDatabase(adminUrl, 'ow_bench_limits', addCleanup);
-  return { database: await openDatabase({ kind: 'postgres', url: created.url, poolSize: CONCURRENCY }), kind: 'PostgreSQL' };
+  return {
+    database: await openDatabase({ kind: 'postgres', url: created.url, poolSize: CONCURRENCY }),
+    kind: 'PostgreSQL',
+  };
 }
 
 async function main(): Promise<void> {
@@ -80,11 +91,26 @@ async function main(): Promise<void> {
   addCleanup(() => database.close());
   await database.migrate();
   const registry = new Registry();
-  const fallbackCounter = new Counter({ name: 'bench_fallback_total', help: 'bench', labelNames: ['limit'], registers: [registry] });
-  const instance = () => new SharedLimits({ store: postgresLimitStore(database.db), now: () => NOW, logger: pino({ level: 'warn' }), fallbackCounter });
+  const fallbackCounter = new Counter({
+    name: 'bench_fallback_total',
+    help: 'bench',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
+  const instance = () =>
+    new SharedLimits({
+      store: postgresLimitStore(database.db),
+      now: () => NOW,
+      logger: pino({ level: 'warn' }),
+      fallbackCounter,
+    });
   const rows: { limit: string; perInstance: Measured; shared: Measured; ratio: number }[] = [];
 
-  for (const [name, limit, instances] of [['client-requests', 6000, 1], ['sign-in', 60, 1], ['client-requests ×3', 6000, 3]] as const) {
+  for (const [name, limit, instances] of [
+    ['client-requests', 6000, 1],
+    ['sign-in', 60, 1],
+    ['client-requests ×3', 6000, 3],
+  ] as const) {
     const memory = fixedWindowLimiter(limit, 60_000);
     const perInstance = await drive([{ take: (subject) => memory.take(subject, NOW) }], `${name}-memory`, limit);
     check(`${name} in memory`, perInstance.allowed, limit, limit);
@@ -92,10 +118,16 @@ async function main(): Promise<void> {
     const lease = Math.max(1, Math.floor(limit / 100));
     const result = await drive(shared, `${name}-shared`, limit);
     check(`${name} shared`, result.allowed, instances === 1 ? limit : limit - instances * (lease - 1), limit);
-    rows.push({ limit: name, perInstance: perInstance.measured, shared: result.measured, ratio: result.measured.perSecond / perInstance.measured.perSecond });
+    rows.push({
+      limit: name,
+      perInstance: perInstance.measured,
+      shared: result.measured,
+      ratio: result.measured.perSecond / perInstance.measured.perSecond,
+    });
   }
   const fallbacks = (await registry.getMetricsAsJSON())[0]?.values.reduce((sum, value) => sum + value.value, 0) ?? 0;
-  if (fallbacks !== 0) throw new Error(`${fallbacks} counting steps fell back to memory: the store failed during the run`);
+  if (fallbacks !== 0)
+    throw new Error(`${fallbacks} counting steps fell back to memory: the store failed during the run`);
 
   const fixed = (value: number, digits: number) => value.toFixed(digits);
   console.log(`shared rate limits on ${kind}: ${SUBJECTS} subjects, ${CONCURRENCY} at once; every answer checked`);
@@ -109,7 +141,10 @@ async function main(): Promise<void> {
   const folder = join(ROOT, 'bench', 'results');
   mkdirSync(folder, { recursive: true });
   const file = join(folder, `shared-limits-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ database: kind, subjects: SUBJECTS, concurrency: CONCURRENCY, rows }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ database: kind, subjects: SUBJECTS, concurrency: CONCURRENCY, rows }, null, 2)}\n`,
+  );
   console.log(`results: ${file}`);
 }
 

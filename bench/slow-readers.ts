@@ -44,7 +44,10 @@ function kernelTcpMiB(): number {
  */
 function serverConnections(port: number): { open: number; sendQueuesMiB: number } | undefined {
   try {
-    const lines = execFileSync('ss', ['-tmnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 5000 });
+    const lines = execFileSync('ss', ['-tmnH', 'state', 'established', `( sport = :${port} )`], {
+      encoding: 'utf8',
+      timeout: 5000,
+    });
     let bytes = 0;
     let open = 0;
     for (const match of lines.matchAll(/skmem:\([^)]*\bw(\d+)/g)) {
@@ -61,7 +64,14 @@ function startGatewayProcess(port: number): { child: ChildProcess; pid: number; 
   // `node --import tsx` directly (not tsx's wrapper), so the pid is the gateway's own process.
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST, PGLITE_DATA_DIR: 'memory://', ONEWINDOW_DEMO: 'false', LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      HOST,
+      PGLITE_DATA_DIR: 'memory://',
+      ONEWINDOW_DEMO: 'false',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (child.pid === undefined) throw new Error('could not start the gateway');
@@ -93,7 +103,17 @@ async function main(): Promise<void> {
   }, 120_000);
   const sockets: Socket[] = [];
   try {
-    await waitForHttp({ name: 'gateway', child: gateway.child, pid: gateway.pid, logFile: '/dev/null', exited: gateway.exited as Promise<number> }, `http://${HOST}:${port}/readyz`, 60_000);
+    await waitForHttp(
+      {
+        name: 'gateway',
+        child: gateway.child,
+        pid: gateway.pid,
+        logFile: '/dev/null',
+        exited: gateway.exited as Promise<number>,
+      },
+      `http://${HOST}:${port}/readyz`,
+      60_000,
+    );
     // Warm the asset once (the first request may load it) before the baseline figure.
     await (await fetch(`http://${HOST}:${port}${ASSET}`)).arrayBuffer();
     const before = rssMiB(gateway.pid);
@@ -103,23 +123,44 @@ async function main(): Promise<void> {
     const statuses = await Promise.all(started.map((reader) => reader.status));
     const sample = () => {
       const connections = serverConnections(port);
-      return { rss: rssMiB(gateway.pid), kernel: kernelTcpMiB(), sendQueues: connections?.sendQueuesMiB ?? Number.NaN, open: connections?.open ?? Number.NaN };
+      return {
+        rss: rssMiB(gateway.pid),
+        kernel: kernelTcpMiB(),
+        sendQueues: connections?.sendQueuesMiB ?? Number.NaN,
+        open: connections?.open ?? Number.NaN,
+      };
     };
     let peak = sample();
     let last = peak;
     for (let waited = 0; waited < holdMs; waited += 250) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       last = sample();
-      peak = { rss: Math.max(peak.rss, last.rss), kernel: Math.max(peak.kernel, last.kernel), sendQueues: Math.max(peak.sendQueues, last.sendQueues), open: Math.max(peak.open, last.open) };
+      peak = {
+        rss: Math.max(peak.rss, last.rss),
+        kernel: Math.max(peak.kernel, last.kernel),
+        sendQueues: Math.max(peak.sendQueues, last.sendQueues),
+        open: Math.max(peak.open, last.open),
+      };
     }
     const tally = new Map<string, number>();
     for (const status of statuses) tally.set(status, (tally.get(status) ?? 0) + 1);
-    const normal = await fetch(`http://${HOST}:${port}/healthz`, { signal: AbortSignal.timeout(5000) }).then((response) => response.status, () => 'failed');
+    const normal = await fetch(`http://${HOST}:${port}/healthz`, { signal: AbortSignal.timeout(5000) }).then(
+      (response) => response.status,
+      () => 'failed',
+    );
     const rounded = (value: number) => Math.round(value * 10) / 10;
-    console.log(`${readers} slow readers of ${ASSET}, held ${holdMs} ms; answers: ${[...tally].map(([status, count]) => `${status}×${count}`).join(', ')}; /healthz meanwhile: ${normal}`);
-    console.log(`  gateway RSS: ${before} MiB before, peak ${peak.rss} MiB (+${rounded(peak.rss - before)} MiB, ${Math.round(((peak.rss - before) * MIB) / readers / 1024)} KiB per reader), at the end ${last.rss} MiB`);
-    console.log(`  gateway's connections: peak ${peak.open} open with ${peak.sendQueues} MiB in the kernel's send queues; at the end ${last.open} open with ${last.sendQueues} MiB`);
-    console.log(`  kernel TCP memory, both ends, whole machine: ${kernelBefore} MiB before, peak ${peak.kernel} MiB, at the end ${last.kernel} MiB`);
+    console.log(
+      `${readers} slow readers of ${ASSET}, held ${holdMs} ms; answers: ${[...tally].map(([status, count]) => `${status}×${count}`).join(', ')}; /healthz meanwhile: ${normal}`,
+    );
+    console.log(
+      `  gateway RSS: ${before} MiB before, peak ${peak.rss} MiB (+${rounded(peak.rss - before)} MiB, ${Math.round(((peak.rss - before) * MIB) / readers / 1024)} KiB per reader), at the end ${last.rss} MiB`,
+    );
+    console.log(
+      `  gateway's connections: peak ${peak.open} open with ${peak.sendQueues} MiB in the kernel's send queues; at the end ${last.open} open with ${last.sendQueues} MiB`,
+    );
+    console.log(
+      `  kernel TCP memory, both ends, whole machine: ${kernelBefore} MiB before, peak ${peak.kernel} MiB, at the end ${last.kernel} MiB`,
+    );
   } finally {
     for (const socket of sockets) socket.destroy();
     gateway.child.kill('SIGTERM');

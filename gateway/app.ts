@@ -37,7 +37,10 @@ export function createApp(services: GatewayServices): GatewayApp {
     defaultHook: (result) => {
       if (result.success) return;
       throw new ApiError('validation_failed', 'Some fields are missing or invalid; see `errors`.', {
-        errors: result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
+        errors: result.error.issues.map((issue) => ({
+          path: issue.path.join('.') || '(root)',
+          message: issue.message,
+        })),
       });
     },
   });

@@ -13,7 +13,11 @@ describe('configuration', () => {
   });
 
   it('uses PostgreSQL when DATABASE_URL is set, and treats empty variables as unset', () => {
-    const config = parseConfig({ DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', PORT: '', PUBLIC_BASE_URL: 'https://gw.example.gov.cn/' });
+    const config = parseConfig({
+      DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
+      PORT: '',
+      PUBLIC_BASE_URL: 'https://gw.example.gov.cn/',
+    });
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@127.0.0.1:5432/db', poolSize: 10 });
     expect(config.port).toBe(8080);
     expect(config.issuer).toBe('https://gw.example.gov.cn');
@@ -35,19 +39,26 @@ describe('configuration', () => {
     expect(parseConfig({ HOST: '127.0.0.1' }).demo).toBe(true);
     expect(parseConfig({ HOST: '::1' }).demo).toBe(true);
     expect(parseConfig({ HOST: 'localhost' }).demo).toBe(true);
-    expect(() => parseConfig({ HOST: '0.0.0.0' })).toThrow(/ONEWINDOW_DEMO: .*HOST=0\.0\.0\.0.*ONEWINDOW_DEMO=false.*ONEWINDOW_DEMO=force/s);
+    expect(() => parseConfig({ HOST: '0.0.0.0' })).toThrow(
+      /ONEWINDOW_DEMO: .*HOST=0\.0\.0\.0.*ONEWINDOW_DEMO=false.*ONEWINDOW_DEMO=force/s,
+    );
     expect(() => parseConfig({ HOST: '10.20.0.5', ONEWINDOW_DEMO: 'true' })).toThrow(ConfigError);
     expect(parseConfig({ HOST: '0.0.0.0', ONEWINDOW_DEMO: 'false' }).demo).toBe(false);
     expect(parseConfig({ HOST: '0.0.0.0', ONEWINDOW_DEMO: 'force' }).demo).toBe(true);
   });
 
   it('refuses a key publication window shorter than the token lifetime', () => {
-    expect(() => parseConfig({ ACCESS_TOKEN_TTL_SECONDS: '600', RETIRED_KEY_PUBLISH_SECONDS: '120' })).toThrow(/RETIRED_KEY_PUBLISH_SECONDS/);
+    expect(() => parseConfig({ ACCESS_TOKEN_TTL_SECONDS: '600', RETIRED_KEY_PUBLISH_SECONDS: '120' })).toThrow(
+      /RETIRED_KEY_PUBLISH_SECONDS/,
+    );
   });
 
   it('bounds downloads of the public docs files (64 at once, 60 s to take one) unless told otherwise', () => {
     expect(parseConfig({}).docs).toEqual({ maxConcurrent: 64, sendTimeoutMs: 60_000 });
-    expect(parseConfig({ DOCS_MAX_CONCURRENT_DELIVERIES: '8', DOCS_SEND_TIMEOUT_MS: '5000' }).docs).toEqual({ maxConcurrent: 8, sendTimeoutMs: 5000 });
+    expect(parseConfig({ DOCS_MAX_CONCURRENT_DELIVERIES: '8', DOCS_SEND_TIMEOUT_MS: '5000' }).docs).toEqual({
+      maxConcurrent: 8,
+      sendTimeoutMs: 5000,
+    });
     expect(() => parseConfig({ DOCS_MAX_CONCURRENT_DELIVERIES: '0' })).toThrow(/DOCS_MAX_CONCURRENT_DELIVERIES/);
   });
 
@@ -57,10 +68,27 @@ describe('configuration', () => {
 
   it('configures documents: upload limit, blob store, SM3 and purpose codes', () => {
     const defaults = parseConfig({});
-    expect(defaults.materials).toEqual({ uploadMaxBytes: 20 * 1024 * 1024, blobStore: { kind: 'postgres' }, sm3: false, rangeVerificationMaxAgeMs: 600_000 });
+    expect(defaults.materials).toEqual({
+      uploadMaxBytes: 20 * 1024 * 1024,
+      blobStore: { kind: 'postgres' },
+      sm3: false,
+      rangeVerificationMaxAgeMs: 600_000,
+    });
     expect(defaults.purposeCodes).toContain('case_acceptance');
-    const custom = parseConfig({ UPLOAD_MAX_BYTES: '1048576', BLOB_STORE: 'filesystem', BLOB_STORE_DIR: '/srv/blobs', CONTENT_SM3: 'true', BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS: '0', PURPOSE_CODES: 'a_b, c-d' });
-    expect(custom.materials).toEqual({ uploadMaxBytes: 1048576, blobStore: { kind: 'filesystem', directory: '/srv/blobs' }, sm3: true, rangeVerificationMaxAgeMs: 0 });
+    const custom = parseConfig({
+      UPLOAD_MAX_BYTES: '1048576',
+      BLOB_STORE: 'filesystem',
+      BLOB_STORE_DIR: '/srv/blobs',
+      CONTENT_SM3: 'true',
+      BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS: '0',
+      PURPOSE_CODES: 'a_b, c-d',
+    });
+    expect(custom.materials).toEqual({
+      uploadMaxBytes: 1048576,
+      blobStore: { kind: 'filesystem', directory: '/srv/blobs' },
+      sm3: true,
+      rangeVerificationMaxAgeMs: 0,
+    });
     expect(custom.purposeCodes).toEqual(['a_b', 'c-d']);
     expect(() => parseConfig({ PURPOSE_CODES: 'Bad Code' })).toThrow(/PURPOSE_CODES/);
     expect(() => parseConfig({ BLOB_STORE: 's3' })).toThrow(/BLOB_STORE/);
@@ -101,9 +129,16 @@ describe('configuration', () => {
       sealIntervalMs: 1000,
       checkpointKeyFile: '/etc/onewindow/checkpoint.pem',
       trustedKeyFiles: ['/etc/onewindow/old.pub.pem', '/etc/onewindow/b.jwks.json'],
-      witness: { file: '/var/log/onewindow/witness.jsonl', url: 'https://witness.example.gov.cn/v1/audit-witness/checkpoints', bearerToken: 'a-token-of-some-length', timeoutMs: 2000 },
+      witness: {
+        file: '/var/log/onewindow/witness.jsonl',
+        url: 'https://witness.example.gov.cn/v1/audit-witness/checkpoints',
+        bearerToken: 'a-token-of-some-length',
+        timeoutMs: 2000,
+      },
     });
-    expect(() => parseConfig({ AUDIT_WITNESS_URL: 'ftp://witness.example.gov.cn/' })).toThrow(/AUDIT_WITNESS_URL: must be an http/);
+    expect(() => parseConfig({ AUDIT_WITNESS_URL: 'ftp://witness.example.gov.cn/' })).toThrow(
+      /AUDIT_WITNESS_URL: must be an http/,
+    );
     expect(() => parseConfig({ AUDIT_WITNESS_BEARER_TOKEN: 'short' })).toThrow(/AUDIT_WITNESS_BEARER_TOKEN/);
   });
 });

@@ -16,9 +16,12 @@ const booleanFromEnv = z
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const listFromEnv = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+const listFromEnv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
 
 export const configSchema = z
   .object({
@@ -31,7 +34,10 @@ export const configSchema = z
     /** Audience (`aud`) of the access tokens this gateway issues and accepts. */
     TOKEN_AUDIENCE: z.string().min(1).default('onewindow-api'),
     /** PostgreSQL connection string; when absent the gateway runs on embedded PGlite. */
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
     /** Maximum connections in the PostgreSQL pool (ignored on PGlite). */
     DATABASE_POOL_SIZE: integer(1, 200).default(10),
     /**
@@ -129,8 +135,19 @@ export const configSchema = z
      * without a case reference. Comma-separated.
      */
     PURPOSE_CODES: listFromEnv
-      .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'purpose codes are lower-case words (a-z, 0-9, _ and -)')).min(1))
-      .default(['case_acceptance', 'case_review', 'certificate_issuance', 'eligibility_check', 'supervision', 'subject_request']),
+      .pipe(
+        z
+          .array(z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'purpose codes are lower-case words (a-z, 0-9, _ and -)'))
+          .min(1),
+      )
+      .default([
+        'case_acceptance',
+        'case_review',
+        'certificate_issuance',
+        'eligibility_check',
+        'supervision',
+        'subject_request',
+      ]),
     /** Lifetime of the subject-scoped tokens a portal obtains for a citizen's data tracker. */
     SUBJECT_TOKEN_TTL_SECONDS: integer(60, 3600).default(900),
     /**
@@ -158,7 +175,11 @@ export const configSchema = z
       try {
         return parseTrustedProxies(entries);
       } catch (error) {
-        ctx.issues.push({ code: 'custom', input: entries, message: error instanceof Error ? error.message : String(error) });
+        ctx.issues.push({
+          code: 'custom',
+          input: entries,
+          message: error instanceof Error ? error.message : String(error),
+        });
         return z.NEVER;
       }
     }),
@@ -231,10 +252,20 @@ export const configSchema = z
       });
     }
     if (ctx.value.DELIVERY_BACKOFF_MAX_MS < ctx.value.DELIVERY_BACKOFF_BASE_MS) {
-      ctx.issues.push({ code: 'custom', input: ctx.value.DELIVERY_BACKOFF_MAX_MS, path: ['DELIVERY_BACKOFF_MAX_MS'], message: 'must be at least DELIVERY_BACKOFF_BASE_MS' });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value.DELIVERY_BACKOFF_MAX_MS,
+        path: ['DELIVERY_BACKOFF_MAX_MS'],
+        message: 'must be at least DELIVERY_BACKOFF_BASE_MS',
+      });
     }
     if (ctx.value.DEPARTMENTS_FILE !== undefined && ctx.value.DEPARTMENTS_JSON !== undefined) {
-      ctx.issues.push({ code: 'custom', input: ctx.value.DEPARTMENTS_JSON, path: ['DEPARTMENTS_JSON'], message: 'set DEPARTMENTS_FILE or DEPARTMENTS_JSON, not both' });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value.DEPARTMENTS_JSON,
+        path: ['DEPARTMENTS_JSON'],
+        message: 'set DEPARTMENTS_FILE or DEPARTMENTS_JSON, not both',
+      });
     }
   });
 
@@ -274,7 +305,13 @@ export interface Config {
   certificates: { fetchDeadlineMs: number };
   progress: { lookupsPerMinute: number; maxFailures: number; lockMs: number };
   /** Rate limits shared by all instances (gateway/platform/shared-limits.ts, gateway/auth/sign-in-guard.ts). */
-  rateLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; signInFailureWindowMs: number; clientRequestsPerMinute: number; trustedProxies: TrustedProxies };
+  rateLimits: {
+    signInAttemptsPerMinute: number;
+    signInFailuresPerClient: number;
+    signInFailureWindowMs: number;
+    clientRequestsPerMinute: number;
+    trustedProxies: TrustedProxies;
+  };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
   supervision: { warningShare: number };
   /** Satisfaction ratings (gateway/ratings): the follow-up deadline of a 差评 and the rankings' minimum volume. */
@@ -361,7 +398,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
     );
   }
-  const env = { ...result.data, ONEWINDOW_DEMO: result.data.ONEWINDOW_DEMO === 'force' || booleanFromEnv.parse(result.data.ONEWINDOW_DEMO) };
+  const env = {
+    ...result.data,
+    ONEWINDOW_DEMO: result.data.ONEWINDOW_DEMO === 'force' || booleanFromEnv.parse(result.data.ONEWINDOW_DEMO),
+  };
   if (env.ONEWINDOW_DEMO && result.data.ONEWINDOW_DEMO !== 'force' && !isLoopbackHost(env.HOST)) {
     throw new ConfigError([
       `ONEWINDOW_DEMO: the demo creates clients with well-known secrets (an administrator among them), and HOST=${env.HOST} makes the gateway reachable from other machines. ` +
@@ -370,9 +410,15 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   }
   const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
   if (departments.problems.length > 0) throw new ConfigError(departments.problems);
-  const notifications = env.NOTIFICATIONS_JSON === undefined ? { settings: null, problems: [] } : parseNotifications(env.NOTIFICATIONS_JSON, 'NOTIFICATIONS_JSON', (name) => present[name]);
+  const notifications =
+    env.NOTIFICATIONS_JSON === undefined
+      ? { settings: null, problems: [] }
+      : parseNotifications(env.NOTIFICATIONS_JSON, 'NOTIFICATIONS_JSON', (name) => present[name]);
   if (notifications.problems.length > 0) throw new ConfigError(notifications.problems);
-  const courier = env.COURIER_JSON === undefined ? { settings: null, problems: [] } : parseCourier(env.COURIER_JSON, 'COURIER_JSON', (name) => present[name]);
+  const courier =
+    env.COURIER_JSON === undefined
+      ? { settings: null, problems: [] }
+      : parseCourier(env.COURIER_JSON, 'COURIER_JSON', (name) => present[name]);
   if (courier.problems.length > 0) throw new ConfigError(courier.problems);
   const demoSimulators = (env.DEMO_SIMULATORS ?? env.ONEWINDOW_DEMO) && departments.departments.length === 0;
   const issuer = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
@@ -419,14 +465,21 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     demo: env.ONEWINDOW_DEMO,
     materials: {
       uploadMaxBytes: env.UPLOAD_MAX_BYTES,
-      blobStore: env.BLOB_STORE === 'filesystem' ? { kind: 'filesystem', directory: env.BLOB_STORE_DIR ?? underDataDir('blobs') } : { kind: 'postgres' },
+      blobStore:
+        env.BLOB_STORE === 'filesystem'
+          ? { kind: 'filesystem', directory: env.BLOB_STORE_DIR ?? underDataDir('blobs') }
+          : { kind: 'postgres' },
       sm3: env.CONTENT_SM3,
       rangeVerificationMaxAgeMs: env.BLOB_RANGE_VERIFICATION_MAX_AGE_SECONDS * 1000,
     },
     purposeCodes: env.PURPOSE_CODES,
     subjectTokenTtlSeconds: env.SUBJECT_TOKEN_TTL_SECONDS,
     certificates: { fetchDeadlineMs: env.CERTIFICATE_FETCH_DEADLINE_MS },
-    progress: { lookupsPerMinute: env.PROGRESS_LOOKUPS_PER_MINUTE, maxFailures: env.PROGRESS_MAX_FAILURES, lockMs: 15 * 60_000 },
+    progress: {
+      lookupsPerMinute: env.PROGRESS_LOOKUPS_PER_MINUTE,
+      maxFailures: env.PROGRESS_MAX_FAILURES,
+      lockMs: 15 * 60_000,
+    },
     rateLimits: {
       signInAttemptsPerMinute: env.SIGN_IN_ATTEMPTS_PER_MINUTE,
       signInFailuresPerClient: env.SIGN_IN_FAILURES_PER_CLIENT,
@@ -441,7 +494,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     departments: {
       list: departments.departments,
-      urlPolicy: { allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS, allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS },
+      urlPolicy: {
+        allowedHosts: env.DEPARTMENT_ALLOWED_HOSTS,
+        allowPrivateNetworks: env.DEPARTMENT_ALLOW_PRIVATE_NETWORKS,
+      },
       demoSimulators: {
         enabled: demoSimulators,
         basePort: env.DEMO_SIMULATOR_BASE_PORT,
@@ -459,8 +515,16 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         statusPollIntervalMs: env.STATUS_POLL_INTERVAL_MS,
       },
     },
-    notifications: { channel: notifications.settings, workerEnabled: env.NOTIFICATION_WORKER, demoSimulator: demoSimulators && notifications.settings === null },
-    courier: { channel: courier.settings, workerEnabled: env.COURIER_WORKER, demoSimulator: demoSimulators && courier.settings === null },
+    notifications: {
+      channel: notifications.settings,
+      workerEnabled: env.NOTIFICATION_WORKER,
+      demoSimulator: demoSimulators && notifications.settings === null,
+    },
+    courier: {
+      channel: courier.settings,
+      workerEnabled: env.COURIER_WORKER,
+      demoSimulator: demoSimulators && courier.settings === null,
+    },
   };
 }
 
@@ -475,7 +539,10 @@ function readDepartments(
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    return { departments: [], problems: [`DEPARTMENTS_FILE: cannot read ${file} (${error instanceof Error ? error.message : String(error)})`] };
+    return {
+      departments: [],
+      problems: [`DEPARTMENTS_FILE: cannot read ${file} (${error instanceof Error ? error.message : String(error)})`],
+    };
   }
   return parseDepartments(text, 'DEPARTMENTS_FILE', lookup);
 }

@@ -35,7 +35,9 @@ async function main(): Promise<void> {
       lines.push('  Department and SMS simulators (DEMO_SIMULATORS; loopback only):');
       for (const simulator of gateway.demoSimulators) lines.push(`    ${simulator.code.padEnd(11)} ${simulator.url}`);
     }
-    lines.push(`  Try: curl -s -u cli_demo_admin:demo-admin-secret -d grant_type=client_credentials ${gateway.url}/oauth/token`);
+    lines.push(
+      `  Try: curl -s -u cli_demo_admin:demo-admin-secret -d grant_type=client_credentials ${gateway.url}/oauth/token`,
+    );
   }
   process.stderr.write(`${lines.join('\n')}\n\n`);
 

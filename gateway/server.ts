@@ -16,7 +16,14 @@ import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './services.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
-import { type DemoCourier, type DemoSimulators, type DemoSmsGateway, startDemoCourier, startDemoSimulators, startDemoSmsGateway } from './demo/simulators.js';
+import {
+  type DemoCourier,
+  type DemoSimulators,
+  type DemoSmsGateway,
+  startDemoCourier,
+  startDemoSimulators,
+  startDemoSmsGateway,
+} from './demo/simulators.js';
 
 /** How often each instance re-reads the catalogue for contract versions published elsewhere. */
 const CONTRACT_REFRESH_INTERVAL_MS = 30_000;
@@ -38,7 +45,11 @@ export interface StartOptions {
   clock?: Clock;
 }
 
-export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+  options: StartOptions = {},
+): Promise<RunningGateway> {
   const database = await openDatabase(config.database);
   await database.migrate();
   let simulators: DemoSimulators | undefined;
@@ -46,17 +57,28 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   let courier: DemoCourier | undefined;
   let services: GatewayServices;
   try {
-    if (config.departments.demoSimulators.enabled) simulators = await startDemoSimulators(config.departments.demoSimulators.basePort, logger);
+    if (config.departments.demoSimulators.enabled)
+      simulators = await startDemoSimulators(config.departments.demoSimulators.basePort, logger);
     // The SMS platform's simulator comes after the three departments' ports.
-    if (config.notifications.demoSimulator) sms = await startDemoSmsGateway(config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 3, logger);
+    if (config.notifications.demoSimulator)
+      sms = await startDemoSmsGateway(
+        config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 3,
+        logger,
+      );
     // The express platform's simulator comes after the SMS platform's.
-    if (config.courier.demoSimulator) courier = await startDemoCourier(config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 4, logger);
+    if (config.courier.demoSimulator)
+      courier = await startDemoCourier(
+        config.departments.demoSimulators.basePort === 0 ? 0 : config.departments.demoSimulators.basePort + 4,
+        logger,
+      );
     services = await createServices(config, database, logger, {
       processMetrics: true,
       ...(sms ? { notificationChannel: sms.channel } : {}),
       ...(courier ? { courierChannel: courier.channel } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
-      ...(simulators ? { extraDepartments: { list: simulators.departments, urlPolicyOverrides: simulators.urlPolicyOverrides } } : {}),
+      ...(simulators
+        ? { extraDepartments: { list: simulators.departments, urlPolicyOverrides: simulators.urlPolicyOverrides } }
+        : {}),
     });
   } catch (error) {
     await simulators?.close();
@@ -69,7 +91,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const demoClients = config.demo ? await seedDemoData(database.db, services.clientSecrets) : [];
   services.access.reference.invalidate();
   const app = createApp(services);
-  const stopSealer = startSealer(database.db, services.audit.signer, services.audit.witness, config.audit.sealIntervalMs, logger);
+  const stopSealer = startSealer(
+    database.db,
+    services.audit.signer,
+    services.audit.witness,
+    config.audit.sealIntervalMs,
+    logger,
+  );
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
   if (config.notifications.workerEnabled) services.notifications.start();
   if (config.courier.workerEnabled) services.courier.start();
@@ -109,7 +137,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       const workerStopped = services.deliveryWorker.stop(config.server.shutdownGraceMs);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.server.shutdownGraceMs).unref());
+      const grace = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), config.server.shutdownGraceMs).unref(),
+      );
       if ((await Promise.race([closed, grace])) === 'timeout') {
         logger.warn('grace period over: closing remaining connections');
         server.closeAllConnections();
@@ -128,5 +158,17 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     return stopping;
   };
 
-  return { url, app, services, server, demoClients, demoSimulators: [...(simulators?.simulators ?? []), ...(sms ? [sms.simulator] : []), ...(courier ? [courier.simulator] : [])], shutdown };
+  return {
+    url,
+    app,
+    services,
+    server,
+    demoClients,
+    demoSimulators: [
+      ...(simulators?.simulators ?? []),
+      ...(sms ? [sms.simulator] : []),
+      ...(courier ? [courier.simulator] : []),
+    ],
+    shutdown,
+  };
 }

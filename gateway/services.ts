@@ -114,7 +114,12 @@ export interface ExtraDepartments {
  * Corrupt stored content is an incident: every detection is logged (digests only, never content
  * or personal data) and counted, and so is every repair.
  */
-function blobIntegrityReporting(config: Config, logger: Logger, metrics: GatewayMetrics, clock: Clock): BlobIntegrityOptions {
+function blobIntegrityReporting(
+  config: Config,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  clock: Clock,
+): BlobIntegrityOptions {
   const store = blobStoreKind(config.materials);
   // Zero series from the start, so that an alert on their increase sees the first one.
   metrics.blobCorruption.inc({ store }, 0);
@@ -171,13 +176,18 @@ export async function createServices(
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
   await applySeedItems(database.db);
-  if (options.contractsDirectory !== false) await seedRepositoryContracts(database.db, { directory: options.contractsDirectory, logger });
+  if (options.contractsDirectory !== false)
+    await seedRepositoryContracts(database.db, { directory: options.contractsDirectory, logger });
   await seedShippedCalendars(database.db, logger);
   const calendar = new CalendarService(database.db, logger);
   await calendar.reload();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const departmentMetrics = createDepartmentMetrics(metrics.registry);
-  const publishedContracts = new PublishedContracts(database.db, createContractSet([], { metrics: departmentMetrics }), logger);
+  const publishedContracts = new PublishedContracts(
+    database.db,
+    createContractSet([], { metrics: departmentMetrics }),
+    logger,
+  );
   await publishedContracts.sync();
   const departments = DepartmentRegistry.create({
     departments: [...config.departments.list, ...(options.extraDepartments?.list ?? [])],
@@ -189,8 +199,16 @@ export async function createServices(
     logger,
   });
   // An item a changed department can no longer take is said at start; submitting its cases is refused.
-  warnUndeliverableItems((await listItems(database.db)).filter((item) => item.active), departments, logger);
-  const blobStore = createConfiguredBlobStore(config.materials, database.db, blobIntegrityReporting(config, logger, metrics, clock));
+  warnUndeliverableItems(
+    (await listItems(database.db)).filter((item) => item.active),
+    departments,
+    logger,
+  );
+  const blobStore = createConfiguredBlobStore(
+    config.materials,
+    database.db,
+    blobIntegrityReporting(config, logger, metrics, clock),
+  );
   const sharedLimits = new SharedLimits({
     store: postgresLimitStore(database.db),
     now: () => clock.now().getTime(),
@@ -202,8 +220,16 @@ export async function createServices(
     disabledClients,
     sharedLimits,
     signInGuard: new SignInGuard(config.rateLimits, sharedLimits),
-    clientRequestLimiter: sharedLimits.limiter({ name: 'client-requests', limit: config.rateLimits.clientRequestsPerMinute, windowMs: 60_000 }),
-    progressLookupLimiter: sharedLimits.limiter({ name: 'progress-lookups', limit: config.progress.lookupsPerMinute, windowMs: 60_000 }),
+    clientRequestLimiter: sharedLimits.limiter({
+      name: 'client-requests',
+      limit: config.rateLimits.clientRequestsPerMinute,
+      windowMs: 60_000,
+    }),
+    progressLookupLimiter: sharedLimits.limiter({
+      name: 'progress-lookups',
+      limit: config.progress.lookupsPerMinute,
+      windowMs: 60_000,
+    }),
     config,
     clock,
     access,
@@ -213,7 +239,16 @@ export async function createServices(
     logger,
     keys,
     audit,
-    tokens: new TokenService(keys, { issuer: config.issuer, audience: config.audience, ...config.tokens, subjectTokenTtlSeconds: config.subjectTokenTtlSeconds }, clock),
+    tokens: new TokenService(
+      keys,
+      {
+        issuer: config.issuer,
+        audience: config.audience,
+        ...config.tokens,
+        subjectTokenTtlSeconds: config.subjectTokenTtlSeconds,
+      },
+      clock,
+    ),
     clientQueries: prepareClientQueries(database),
     clientSecrets,
     envelopes: new EnvelopeCache(),
@@ -223,7 +258,15 @@ export async function createServices(
     departmentMetrics,
     publishedContracts,
     calendar,
-    deliveryWorker: new DeliveryWorker({ db: database.db, departments, calendar, metrics: metrics.registry, logger, settings: config.cases.dispatch, blobStore }),
+    deliveryWorker: new DeliveryWorker({
+      db: database.db,
+      departments,
+      calendar,
+      metrics: metrics.registry,
+      logger,
+      settings: config.cases.dispatch,
+      blobStore,
+    }),
     notifications: NotificationService.create({
       settings: options.notificationChannel?.settings ?? config.notifications.channel,
       urlPolicy: options.notificationChannel?.urlPolicy ?? config.departments.urlPolicy,
@@ -232,7 +275,11 @@ export async function createServices(
       registry: metrics.registry,
       departmentMetrics,
       logger,
-      supervision: { calendar: () => calendar.current(), warningShare: config.supervision.warningShare, today: () => chinaToday(clock.now()) },
+      supervision: {
+        calendar: () => calendar.current(),
+        warningShare: config.supervision.warningShare,
+        today: () => chinaToday(clock.now()),
+      },
     }),
     courier: CourierService.create({
       settings: options.courierChannel?.settings ?? config.courier.channel,

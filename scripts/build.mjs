@@ -13,7 +13,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
-const assets = ['gateway/db/migrations', 'gateway/calendar/data', 'gateway/demo/samples', 'adapters/cli/templates', 'contracts'];
+const assets = [
+  'gateway/db/migrations',
+  'gateway/calendar/data',
+  'gateway/demo/samples',
+  'adapters/cli/templates',
+  'contracts',
+];
 
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

@@ -45,7 +45,8 @@ for (const [path, entry] of Object.entries(packages)) {
 const missing = [];
 for (const [path, entry] of Object.entries(packages)) {
   for (const name of Object.keys(entry.optionalDependencies ?? {})) {
-    if (!packages[`node_modules/${name}`] && !packages[`${path}/node_modules/${name}`]) missing.push(`${name} (optional dependency of ${path || 'the root'})`);
+    if (!packages[`node_modules/${name}`] && !packages[`${path}/node_modules/${name}`])
+      missing.push(`${name} (optional dependency of ${path || 'the root'})`);
   }
 }
 
@@ -62,9 +63,14 @@ if (mode === '--check') {
 
 for (const path of incomplete) {
   const entry = packages[path];
-  const answer = execFileSync('npm', ['view', '--json', `${nameOf(path)}@${entry.version}`, 'dist', 'os', 'cpu', 'libc', 'license', 'engines'], { encoding: 'utf8' });
+  const answer = execFileSync(
+    'npm',
+    ['view', '--json', `${nameOf(path)}@${entry.version}`, 'dist', 'os', 'cpu', 'libc', 'license', 'engines'],
+    { encoding: 'utf8' },
+  );
   const view = JSON.parse(answer);
-  if (!view.dist?.integrity) throw new Error(`lockfile: the registry gave no integrity for ${nameOf(path)}@${entry.version}`);
+  if (!view.dist?.integrity)
+    throw new Error(`lockfile: the registry gave no integrity for ${nameOf(path)}@${entry.version}`);
   const filled = { version: entry.version, resolved: entry.resolved, integrity: view.dist.integrity };
   for (const key of ['cpu', 'dev', 'engines', 'libc', 'license', 'optional', 'os']) {
     const value = key in entry ? entry[key] : view[key];

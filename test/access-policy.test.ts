@@ -17,11 +17,22 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import type { DecisionEvent } from '../gateway/access/context.js';
 import { PERSONAL_DATA_EXTENSION } from '../gateway/auth/protected-route.js';
-import { accessRequests, auditEntries, caseRatings, certificates, materialTypeGrants, materials } from '../gateway/db/schema.js';
+import {
+  accessRequests,
+  auditEntries,
+  caseRatings,
+  certificates,
+  materialTypeGrants,
+  materials,
+} from '../gateway/db/schema.js';
 import { buildOpenApiDocument } from '../gateway/operations/docs-routes.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
@@ -49,7 +60,12 @@ let fetchedRegister: { id: string; certificateNumber: string };
 /** A lease contract window A handed in. */
 let leaseContract: string;
 
-async function send(token: string, method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; requestId?: string } = {}): Promise<Response> {
+async function send(
+  token: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string>; requestId?: string } = {},
+): Promise<Response> {
   const isBytes = options.body instanceof Uint8Array;
   return gw.request(path, {
     method,
@@ -58,12 +74,15 @@ async function send(token: string, method: string, path: string, options: { body
       ...(options.requestId ? { 'x-request-id': options.requestId } : {}),
       ...(options.headers ?? {}),
     }),
-    ...(options.body === undefined ? {} : { body: isBytes ? (options.body as Uint8Array) : JSON.stringify(options.body) }),
+    ...(options.body === undefined
+      ? {}
+      : { body: isBytes ? (options.body as Uint8Array) : JSON.stringify(options.body) }),
   });
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
@@ -103,13 +122,41 @@ beforeAll(async () => {
   const windowB = await gw.createClient('window');
   clientIds.windowA = windowA.client.id;
   clientIds.windowB = windowB.client.id;
-  tokens.windowA = (await gw.services.tokens.issue(windowA.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'cases:read', 'cases:write', 'tracker:issue', 'contracts:read', 'grants:request'])).accessToken;
-  tokens.windowB = (await gw.services.tokens.issue(windowB.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'cases:read', 'cases:write', 'tracker:issue'])).accessToken;
-  tokens.windowNoCases = (await gw.services.tokens.issue(windowB.client, ['subjects:read', 'materials:read'])).accessToken;
+  tokens.windowA = (
+    await gw.services.tokens.issue(windowA.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'cases:read',
+      'cases:write',
+      'tracker:issue',
+      'contracts:read',
+      'grants:request',
+    ])
+  ).accessToken;
+  tokens.windowB = (
+    await gw.services.tokens.issue(windowB.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'cases:read',
+      'cases:write',
+      'tracker:issue',
+    ])
+  ).accessToken;
+  tokens.windowNoCases = (
+    await gw.services.tokens.issue(windowB.client, ['subjects:read', 'materials:read'])
+  ).accessToken;
   tokens.integrator = await gw.tokenFor('integrator');
   tokens.psb = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
   const amr = await gw.createClient('department', { departmentCode: 'AMR' });
-  tokens.amr = (await gw.services.tokens.issue(amr.client, ['subjects:read', 'materials:read', 'materials:write'])).accessToken;
+  tokens.amr = (
+    await gw.services.tokens.issue(amr.client, ['subjects:read', 'materials:read', 'materials:write'])
+  ).accessToken;
   tokens.auditor = await gw.tokenFor('auditor');
   // Window A holds PSB's grant; window B does not. AMR was granted household registers as a type.
   const now = new Date();
@@ -124,11 +171,21 @@ beforeAll(async () => {
     decidedAt: now,
     decidedByClientId: 'cli_psb',
   });
-  await gw.services.db.insert(materialTypeGrants).values({ typeCode: 'household_register', clientId: amr.client.id, grantedByClientId: 'cli_admin' });
+  await gw.services.db
+    .insert(materialTypeGrants)
+    .values({ typeCode: 'household_register', clientId: amr.client.id, grantedByClientId: 'cli_admin' });
 
-  subjectId = (await ok<{ id: string }>(await send(tokens.windowA, 'POST', '/v1/subjects/resolve', { body: ZHANG_SAN, headers: PURPOSE }), 201)).id;
+  subjectId = (
+    await ok<{ id: string }>(
+      await send(tokens.windowA, 'POST', '/v1/subjects/resolve', { body: ZHANG_SAN, headers: PURPOSE }),
+      201,
+    )
+  ).id;
   const fetched = await ok<{ results: { status: string; material: { id: string } | null }[] }>(
-    await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/certificates`, { body: { types: ['household_register'] }, headers: PURPOSE }),
+    await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/certificates`, {
+      body: { types: ['household_register'] },
+      headers: PURPOSE,
+    }),
   );
   const registerId = fetched.results[0]?.material?.id;
   if (!registerId) throw new Error(`window A could not fetch the household register: ${JSON.stringify(fetched)}`);
@@ -144,89 +201,153 @@ afterAll(async () => {
 
 describe('hole 1: conditional sharing is the owning department’s', () => {
   async function currentDocument(): Promise<Record<string, unknown> & { info: Record<string, unknown> }> {
-    const entry = await ok<{ latestVersion: string }>(await send(tokens.integrator, 'GET', '/v1/contracts/psb.population'));
-    const version = await ok<{ document: Record<string, unknown> & { info: Record<string, unknown> } }>(await send(tokens.integrator, 'GET', `/v1/contracts/psb.population/versions/${entry.latestVersion}`));
+    const entry = await ok<{ latestVersion: string }>(
+      await send(tokens.integrator, 'GET', '/v1/contracts/psb.population'),
+    );
+    const version = await ok<{ document: Record<string, unknown> & { info: Record<string, unknown> } }>(
+      await send(tokens.integrator, 'GET', `/v1/contracts/psb.population/versions/${entry.latestVersion}`),
+    );
     return version.document;
   }
 
-  function withVersion(document: Record<string, unknown> & { info: Record<string, unknown> }, version: string, catalogue: Record<string, unknown> = {}) {
+  function withVersion(
+    document: Record<string, unknown> & { info: Record<string, unknown> },
+    version: string,
+    catalogue: Record<string, unknown> = {},
+  ) {
     const embedded = document.info['x-onewindow-catalogue'] as Record<string, unknown>;
     return { ...document, info: { ...document.info, version, 'x-onewindow-catalogue': { ...embedded, ...catalogue } } };
   }
 
   it('refuses an integrator who makes psb.population unconditional, and window B stays refused', async () => {
-    const lifted = await send(tokens.integrator, 'POST', '/v1/contracts', { body: { document: withVersion(await currentDocument(), '9.0.0', { sharingType: 'unconditional' }) }, requestId: 'req-hole1-lift' });
+    const lifted = await send(tokens.integrator, 'POST', '/v1/contracts', {
+      body: { document: withVersion(await currentDocument(), '9.0.0', { sharingType: 'unconditional' }) },
+      requestId: 'req-hole1-lift',
+    });
     expect(lifted.status).toBe(403);
     expect((await problemOf(lifted)).code).toBe('sharing_terms_owner_only');
     expect(await auditOf('req-hole1-lift')).toMatchObject([{ action: 'contract.publish', outcome: 'denied' }]);
-    const entry = await ok<{ sharingType: string }>(await send(tokens.integrator, 'GET', '/v1/contracts/psb.population'));
+    const entry = await ok<{ sharingType: string }>(
+      await send(tokens.integrator, 'GET', '/v1/contracts/psb.population'),
+    );
     expect(entry.sharingType).toBe('conditional');
-    const verification = await send(tokens.windowB, 'POST', `/v1/subjects/${subjectId}/identity-verification`, { headers: PURPOSE });
+    const verification = await send(tokens.windowB, 'POST', `/v1/subjects/${subjectId}/identity-verification`, {
+      headers: PURPOSE,
+    });
     expect((await problemOf(verification)).code).toBe('resource_grant_required');
-    const certificates = await ok<{ results: { status: string }[] }>(await send(tokens.windowB, 'POST', `/v1/subjects/${subjectId}/certificates`, { body: { types: ['household_register'] }, headers: PURPOSE }));
+    const certificates = await ok<{ results: { status: string }[] }>(
+      await send(tokens.windowB, 'POST', `/v1/subjects/${subjectId}/certificates`, {
+        body: { types: ['household_register'] },
+        headers: PURPOSE,
+      }),
+    );
     expect(certificates.results[0]?.status).toBe('denied');
   });
 
   it('lets an integrator publish a technical change, and only PSB change the terms — in the diff and the audit log', async () => {
-    const technical = await send(tokens.integrator, 'POST', '/v1/contracts', { body: { document: withVersion(await currentDocument(), '1.5.0') } });
+    const technical = await send(tokens.integrator, 'POST', '/v1/contracts', {
+      body: { document: withVersion(await currentDocument(), '1.5.0') },
+    });
     expect(technical.status, await technical.clone().text()).toBe(201);
-    const conditions = { sharingConditions: 'Window acceptance of household cases, with a purpose code and a case number.' };
-    const byIntegrator = await send(tokens.integrator, 'POST', '/v1/contracts', { body: { document: withVersion(await currentDocument(), '1.6.0', conditions) } });
+    const conditions = {
+      sharingConditions: 'Window acceptance of household cases, with a purpose code and a case number.',
+    };
+    const byIntegrator = await send(tokens.integrator, 'POST', '/v1/contracts', {
+      body: { document: withVersion(await currentDocument(), '1.6.0', conditions) },
+    });
     expect((await problemOf(byIntegrator)).code).toBe('sharing_terms_owner_only');
-    const byPsb = await send(tokens.psb, 'POST', '/v1/contracts', { body: { document: withVersion(await currentDocument(), '1.6.0', conditions) }, requestId: 'req-hole1-terms' });
+    const byPsb = await send(tokens.psb, 'POST', '/v1/contracts', {
+      body: { document: withVersion(await currentDocument(), '1.6.0', conditions) },
+      requestId: 'req-hole1-terms',
+    });
     const published = await ok<{ changes: { code: string }[] }>(byPsb, 201);
     expect(published.changes.map((change) => change.code)).toContain('sharing_conditions_changed');
-    const diff = await ok<{ changes: { code: string }[] }>(await send(tokens.integrator, 'GET', '/v1/contracts/psb.population/diff?from=1.5.0&to=1.6.0'));
+    const diff = await ok<{ changes: { code: string }[] }>(
+      await send(tokens.integrator, 'GET', '/v1/contracts/psb.population/diff?from=1.5.0&to=1.6.0'),
+    );
     expect(diff.changes.map((change) => change.code)).toContain('sharing_conditions_changed');
     const audit = await auditOf('req-hole1-terms');
     expect(audit.map((entry) => entry.action).sort()).toEqual(['contract.publish', 'contract.sharing_terms_change']);
-    expect(audit.find((entry) => entry.action === 'contract.sharing_terms_change')?.fields).toContain('change:sharing_conditions_changed');
+    expect(audit.find((entry) => entry.action === 'contract.sharing_terms_change')?.fields).toContain(
+      'change:sharing_conditions_changed',
+    );
   });
 });
 
 describe('hole 2: every door to a department’s material applies its grant rule', () => {
   it('hides PSB’s household register from window B at the list, the metadata, the content and the reuse answer', async () => {
     const missing = `/v1/subjects/${subjectId}/materials/mat_AAAAAAAAAAAAAAAA`;
-    const listed = await send(tokens.windowB, 'GET', `/v1/subjects/${subjectId}/materials`, { headers: PURPOSE, requestId: 'req-hole2-list' });
+    const listed = await send(tokens.windowB, 'GET', `/v1/subjects/${subjectId}/materials`, {
+      headers: PURPOSE,
+      requestId: 'req-hole2-list',
+    });
     expect(listed.status).toBe(200);
     expect(await listed.text()).not.toContain(fetchedRegister.id);
     expect((await auditOf('req-hole2-list'))[0]?.fields).toContain('withheld:1');
     for (const suffix of ['', '/content']) {
-      const hidden = await send(tokens.windowB, 'GET', `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}${suffix}`, { headers: PURPOSE });
+      const hidden = await send(
+        tokens.windowB,
+        'GET',
+        `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}${suffix}`,
+        { headers: PURPOSE },
+      );
       const absent = await send(tokens.windowB, 'GET', `${missing}${suffix}`, { headers: PURPOSE });
       expect([hidden.status, absent.status]).toEqual([404, 404]);
       expect((await problemOf(hidden)).detail).toBe((await problemOf(absent)).detail);
     }
-    const reuse = await ok<{ missing: string[] }>(await send(tokens.windowB, 'GET', `/v1/subjects/${subjectId}/reusable-materials?types=household_register`, { headers: PURPOSE }));
+    const reuse = await ok<{ missing: string[] }>(
+      await send(tokens.windowB, 'GET', `/v1/subjects/${subjectId}/reusable-materials?types=household_register`, {
+        headers: PURPOSE,
+      }),
+    );
     expect(reuse.missing).toEqual(['household_register']);
     // Window A, which holds the grant, sees it at every door.
-    expect((await send(tokens.windowA, 'GET', `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}/content`, { headers: PURPOSE })).status).toBe(200);
-    const reuseA = await ok<{ found: { material: { id: string } }[] }>(await send(tokens.windowA, 'GET', `/v1/subjects/${subjectId}/reusable-materials?types=household_register`, { headers: PURPOSE }));
+    expect(
+      (
+        await send(tokens.windowA, 'GET', `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}/content`, {
+          headers: PURPOSE,
+        })
+      ).status,
+    ).toBe(200);
+    const reuseA = await ok<{ found: { material: { id: string } }[] }>(
+      await send(tokens.windowA, 'GET', `/v1/subjects/${subjectId}/reusable-materials?types=household_register`, {
+        headers: PURPOSE,
+      }),
+    );
     expect(reuseA.found[0]?.material.id).toBe(fetchedRegister.id);
   });
 
   it('hides it from a department that was granted the type but not PSB’s resource', async () => {
-    expect((await send(tokens.amr, 'GET', `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}`, { headers: PURPOSE })).status).toBe(404);
+    expect(
+      (await send(tokens.amr, 'GET', `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}`, { headers: PURPOSE }))
+        .status,
+    ).toBe(404);
   });
 
   it('does not reuse it in window B’s case notice, nor let window B attach it', async () => {
-    const opened = await ok<{ id: string; notice: { entries: { requirementCode: string; state: string; material: { id: string } | null }[] } }>(
-      await send(tokens.windowB, 'POST', '/v1/cases', { body: { itemCode: 'household_move_in', subjectId } }),
-      201,
-    );
+    const opened = await ok<{
+      id: string;
+      notice: { entries: { requirementCode: string; state: string; material: { id: string } | null }[] };
+    }>(await send(tokens.windowB, 'POST', '/v1/cases', { body: { itemCode: 'household_move_in', subjectId } }), 201);
     const household = opened.notice.entries.find((entry) => entry.requirementCode === 'household');
     expect(household).toMatchObject({ state: 'fetchable', material: null });
-    const attached = await send(tokens.windowB, 'POST', `/v1/cases/${opened.id}/materials`, { body: { requirementCode: 'household', materialId: fetchedRegister.id } });
+    const attached = await send(tokens.windowB, 'POST', `/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'household', materialId: fetchedRegister.id },
+    });
     expect(attached.status).toBe(422);
     expect((await problemOf(attached)).code).toBe('material_not_accepted');
-    const timeline = await ok<{ items: { detail: Record<string, unknown> }[] }>(await send(tokens.windowB, 'GET', `/v1/cases/${opened.id}/timeline`));
+    const timeline = await ok<{ items: { detail: Record<string, unknown> }[] }>(
+      await send(tokens.windowB, 'GET', `/v1/cases/${opened.id}/timeline`),
+    );
     expect(JSON.stringify(timeline)).not.toContain(fetchedRegister.id);
     // Window A's case reuses it.
-    const ownCase = await ok<{ notice: { entries: { requirementCode: string; state: string; material: { id: string } | null }[] } }>(
-      await send(tokens.windowA, 'POST', '/v1/cases', { body: { itemCode: 'household_move_in', subjectId } }),
-      201,
-    );
-    expect(ownCase.notice.entries.find((entry) => entry.requirementCode === 'household')).toMatchObject({ state: 'reused', material: { id: fetchedRegister.id } });
+    const ownCase = await ok<{
+      notice: { entries: { requirementCode: string; state: string; material: { id: string } | null }[] };
+    }>(await send(tokens.windowA, 'POST', '/v1/cases', { body: { itemCode: 'household_move_in', subjectId } }), 201);
+    expect(ownCase.notice.entries.find((entry) => entry.requirementCode === 'household')).toMatchObject({
+      state: 'reused',
+      material: { id: fetchedRegister.id },
+    });
   });
 });
 
@@ -237,21 +358,36 @@ describe('hole 3: provenance is authority', () => {
     const seeing = await upload(tokens.windowA, 'household_register', 'forged-a', `&supersedes=${fetchedRegister.id}`);
     expect(seeing.status).toBe(403);
     expect((await problemOf(seeing)).code).toBe('provenance_authority');
-    const revoke = await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}/revoke`, { body: { reason: 'mine now' }, headers: PURPOSE });
+    const revoke = await send(
+      tokens.windowA,
+      'POST',
+      `/v1/subjects/${subjectId}/materials/${fetchedRegister.id}/revoke`,
+      { body: { reason: 'mine now' }, headers: PURPOSE },
+    );
     expect((await problemOf(revoke)).code).toBe('provenance_authority');
     expect(await materialStatus(fetchedRegister.id)).toBe('valid');
     // And a handed-in copy never takes the certificate's place for reuse.
     expect((await upload(tokens.windowA, 'household_register', 'handed-in-copy')).status).toBe(201);
-    const reuse = await ok<{ found: { material: { id: string } }[] }>(await send(tokens.windowA, 'GET', `/v1/subjects/${subjectId}/reusable-materials?types=household_register`, { headers: PURPOSE }));
+    const reuse = await ok<{ found: { material: { id: string } }[] }>(
+      await send(tokens.windowA, 'GET', `/v1/subjects/${subjectId}/reusable-materials?types=household_register`, {
+        headers: PURPOSE,
+      }),
+    );
     expect(reuse.found[0]?.material.id).toBe(fetchedRegister.id);
   });
 
   it('lets only the window that handed a document in replace or revoke it', async () => {
     const replaced = await upload(tokens.windowB, 'lease_contract', 'lease-b', `&supersedes=${leaseContract}`);
     expect((await problemOf(replaced)).code).toBe('provenance_authority');
-    const revoked = await send(tokens.windowB, 'POST', `/v1/subjects/${subjectId}/materials/${leaseContract}/revoke`, { body: { reason: 'not mine' }, headers: PURPOSE, requestId: 'req-hole3-revoke' });
+    const revoked = await send(tokens.windowB, 'POST', `/v1/subjects/${subjectId}/materials/${leaseContract}/revoke`, {
+      body: { reason: 'not mine' },
+      headers: PURPOSE,
+      requestId: 'req-hole3-revoke',
+    });
     expect((await problemOf(revoked)).code).toBe('provenance_authority');
-    expect(await auditOf('req-hole3-revoke')).toMatchObject([{ action: 'material.revoke', outcome: 'denied', subjectRef: subjectId }]);
+    expect(await auditOf('req-hole3-revoke')).toMatchObject([
+      { action: 'material.revoke', outcome: 'denied', subjectRef: subjectId },
+    ]);
     expect(await materialStatus(leaseContract)).toBe('valid');
   });
 });
@@ -261,7 +397,10 @@ describe('holes 5 and 6: case reads, refusals and the citizen’s own log', () =
   let caseNumber: string;
 
   beforeAll(async () => {
-    const opened = await ok<{ id: string; caseNumber: string }>(await send(tokens.windowA, 'POST', '/v1/cases', { body: { itemCode: 'household_move_in', subjectId } }), 201);
+    const opened = await ok<{ id: string; caseNumber: string }>(
+      await send(tokens.windowA, 'POST', '/v1/cases', { body: { itemCode: 'household_move_in', subjectId } }),
+      201,
+    );
     caseId = opened.id;
     caseNumber = opened.caseNumber;
   });
@@ -270,9 +409,18 @@ describe('holes 5 and 6: case reads, refusals and the citizen’s own log', () =
     await ok(await send(tokens.windowA, 'GET', `/v1/cases/${caseId}`, { requestId: 'req-hole5-read' }));
     await ok(await send(tokens.windowA, 'GET', `/v1/cases/${caseId}/timeline`, { requestId: 'req-hole5-timeline' }));
     await ok(await send(tokens.windowA, 'POST', `/v1/cases/${caseId}/certificates`, { body: {} }));
-    await ok(await send(tokens.windowA, 'POST', `/v1/cases/${caseId}/certificates`, { body: {}, requestId: 'req-hole5-nothing-new' }));
+    await ok(
+      await send(tokens.windowA, 'POST', `/v1/cases/${caseId}/certificates`, {
+        body: {},
+        requestId: 'req-hole5-nothing-new',
+      }),
+    );
     const submit = (requestId: string) =>
-      send(tokens.windowA, 'POST', `/v1/cases/${caseId}/submit`, { body: { form: { moveToAddress: '北京市朝阳区建国路88号' } }, headers: { 'idempotency-key': 'policy-submit-0001' }, requestId });
+      send(tokens.windowA, 'POST', `/v1/cases/${caseId}/submit`, {
+        body: { form: { moveToAddress: '北京市朝阳区建国路88号' } },
+        headers: { 'idempotency-key': 'policy-submit-0001' },
+        requestId,
+      });
     await ok(await submit('req-hole5-submit'));
     const replay = await submit('req-hole5-replay');
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
@@ -283,49 +431,117 @@ describe('holes 5 and 6: case reads, refusals and the citizen’s own log', () =
       'req-hole5-replay': 'case.submit_replay',
     };
     for (const [requestId, action] of Object.entries(expected)) {
-      expect(await auditOf(requestId), requestId).toMatchObject([{ action, outcome: 'allowed', subjectRef: subjectId, caseRef: caseNumber }]);
+      expect(await auditOf(requestId), requestId).toMatchObject([
+        { action, outcome: 'allowed', subjectRef: subjectId, caseRef: caseNumber },
+      ]);
     }
   });
 
   it('audits refusals — a missing scope, another window, a wrong progress check — with the subject', async () => {
-    expect((await send(tokens.windowNoCases, 'GET', `/v1/cases/${caseId}`, { requestId: 'req-hole5-scope' })).status).toBe(403);
-    expect(await auditOf('req-hole5-scope')).toMatchObject([{ action: 'route.refused', outcome: 'denied', subjectRef: subjectId, caseRef: caseNumber }]);
-    expect((await send(tokens.windowB, 'GET', `/v1/cases/${caseId}`, { requestId: 'req-hole5-stranger' })).status).toBe(404);
-    expect(await auditOf('req-hole5-stranger')).toMatchObject([{ action: 'case.read', outcome: 'not_found', subjectRef: subjectId, caseRef: caseNumber }]);
-    const wrongCheck = await gw.request('/v1/progress', { method: 'POST', headers: { ...JSON_TYPE, 'x-request-id': 'req-hole5-progress' }, body: JSON.stringify({ caseNumber, check: '0000' }) });
+    expect(
+      (await send(tokens.windowNoCases, 'GET', `/v1/cases/${caseId}`, { requestId: 'req-hole5-scope' })).status,
+    ).toBe(403);
+    expect(await auditOf('req-hole5-scope')).toMatchObject([
+      { action: 'route.refused', outcome: 'denied', subjectRef: subjectId, caseRef: caseNumber },
+    ]);
+    expect((await send(tokens.windowB, 'GET', `/v1/cases/${caseId}`, { requestId: 'req-hole5-stranger' })).status).toBe(
+      404,
+    );
+    expect(await auditOf('req-hole5-stranger')).toMatchObject([
+      { action: 'case.read', outcome: 'not_found', subjectRef: subjectId, caseRef: caseNumber },
+    ]);
+    const wrongCheck = await gw.request('/v1/progress', {
+      method: 'POST',
+      headers: { ...JSON_TYPE, 'x-request-id': 'req-hole5-progress' },
+      body: JSON.stringify({ caseNumber, check: '0000' }),
+    });
     expect(wrongCheck.status).toBe(404);
-    expect(await auditOf('req-hole5-progress')).toMatchObject([{ action: 'case.progress_lookup', outcome: 'denied', subjectRef: subjectId }]);
+    expect(await auditOf('req-hole5-progress')).toMatchObject([
+      { action: 'case.progress_lookup', outcome: 'denied', subjectRef: subjectId },
+    ]);
   });
 
   it('mints a tracker token only at the subject’s request, with the identity presented and verified', async () => {
     const path = `/v1/subjects/${subjectId}/tracker-token`;
     const identity = { identifier: ZHANG_SAN.identifier, name: ZHANG_SAN.name };
-    expect((await problemOf(await send(tokens.windowA, 'POST', path, { body: identity, headers: PURPOSE }))).code).toBe('purpose_required');
-    expect((await problemOf(await send(tokens.windowA, 'POST', path, { body: { ...identity, name: '李四' }, headers: SUBJECT_REQUEST }))).code).toBe('presence_unproven');
-    expect((await problemOf(await send(tokens.windowA, 'POST', path, { body: { ...identity, identifier: '110105194912310021' }, headers: SUBJECT_REQUEST }))).code).toBe('presence_unproven');
+    expect((await problemOf(await send(tokens.windowA, 'POST', path, { body: identity, headers: PURPOSE }))).code).toBe(
+      'purpose_required',
+    );
+    expect(
+      (
+        await problemOf(
+          await send(tokens.windowA, 'POST', path, { body: { ...identity, name: '李四' }, headers: SUBJECT_REQUEST }),
+        )
+      ).code,
+    ).toBe('presence_unproven');
+    expect(
+      (
+        await problemOf(
+          await send(tokens.windowA, 'POST', path, {
+            body: { ...identity, identifier: '110105194912310021' },
+            headers: SUBJECT_REQUEST,
+          }),
+        )
+      ).code,
+    ).toBe('presence_unproven');
     // Window B cannot verify the identity: PSB's resource is conditional and B holds no grant.
-    expect((await problemOf(await send(tokens.windowB, 'POST', path, { body: identity, headers: SUBJECT_REQUEST }))).code).toBe('resource_grant_required');
-    const now = await send(tokens.windowA, 'POST', path, { body: identity, headers: SUBJECT_REQUEST, requestId: 'req-hole6-now' });
+    expect(
+      (await problemOf(await send(tokens.windowB, 'POST', path, { body: identity, headers: SUBJECT_REQUEST }))).code,
+    ).toBe('resource_grant_required');
+    const now = await send(tokens.windowA, 'POST', path, {
+      body: identity,
+      headers: SUBJECT_REQUEST,
+      requestId: 'req-hole6-now',
+    });
     expect(now.status, await now.clone().text()).toBe(201);
-    expect((await auditOf('req-hole6-now')).map((entry) => entry.action).sort()).toEqual(['contract.access_check', 'subject.identity_verification', 'subject.tracker_token.issue']);
+    expect((await auditOf('req-hole6-now')).map((entry) => entry.action).sort()).toEqual([
+      'contract.access_check',
+      'subject.identity_verification',
+      'subject.tracker_token.issue',
+    ]);
     // Verified earlier in the same case: no second call to the register.
     const caseRef = { ...SUBJECT_REQUEST, 'onewindow-case-ref': 'CASE-TRACKER-1' };
-    await ok(await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/identity-verification`, { headers: caseRef }));
-    const inCase = await send(tokens.windowA, 'POST', path, { body: identity, headers: caseRef, requestId: 'req-hole6-case' });
+    await ok(
+      await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/identity-verification`, { headers: caseRef }),
+    );
+    const inCase = await send(tokens.windowA, 'POST', path, {
+      body: identity,
+      headers: caseRef,
+      requestId: 'req-hole6-case',
+    });
     expect(inCase.status).toBe(201);
-    expect(await auditOf('req-hole6-case')).toMatchObject([{ action: 'subject.tracker_token.issue', fields: ['access_log', 'verified:case'] }]);
+    expect(await auditOf('req-hole6-case')).toMatchObject([
+      { action: 'subject.tracker_token.issue', fields: ['access_log', 'verified:case'] },
+    ]);
   });
 
   it('shows the citizen who used their data and why — the refusals too — without other agencies’ internal references', async () => {
     const minted = await ok<{ access_token: string }>(
-      await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/tracker-token`, { body: { identifier: ZHANG_SAN.identifier, name: ZHANG_SAN.name }, headers: SUBJECT_REQUEST }),
+      await send(tokens.windowA, 'POST', `/v1/subjects/${subjectId}/tracker-token`, {
+        body: { identifier: ZHANG_SAN.identifier, name: ZHANG_SAN.name },
+        headers: SUBJECT_REQUEST,
+      }),
       201,
     );
-    const log = await ok<{ items: { action: string; outcome: string; operatorId: string | null; caseRef: string | null; client: { id: string | null; name: string | null } }[] }>(
-      await send(minted.access_token, 'GET', '/v1/me/access-log?limit=200'),
-    );
+    const log = await ok<{
+      items: {
+        action: string;
+        outcome: string;
+        operatorId: string | null;
+        caseRef: string | null;
+        client: { id: string | null; name: string | null };
+      }[];
+    }>(await send(minted.access_token, 'GET', '/v1/me/access-log?limit=200'));
     const seen = new Set(log.items.map((item) => `${item.action}:${item.outcome}`));
-    for (const expected of ['case.read:allowed', 'case.timeline:allowed', 'case.submit_replay:allowed', 'route.refused:denied', 'case.read:not_found', 'case.progress_lookup:denied', 'material.revoke:denied']) {
+    for (const expected of [
+      'case.read:allowed',
+      'case.timeline:allowed',
+      'case.submit_replay:allowed',
+      'route.refused:denied',
+      'case.read:not_found',
+      'case.progress_lookup:denied',
+      'material.revoke:denied',
+    ]) {
       expect(seen, expected).toContain(expected);
     }
     for (const item of log.items) {
@@ -354,7 +570,12 @@ interface Exercise {
 const state = { caseId: '', caseNumber: '', coverageMaterial: '', citizenToken: '', ratingId: '' };
 
 const personalOperations: Record<string, Exercise> = {
-  'POST /v1/subjects/resolve': { token: () => tokens.windowA, path: () => '/v1/subjects/resolve', body: () => ZHANG_SAN, headers: PURPOSE },
+  'POST /v1/subjects/resolve': {
+    token: () => tokens.windowA,
+    path: () => '/v1/subjects/resolve',
+    body: () => ZHANG_SAN,
+    headers: PURPOSE,
+  },
   'POST /v1/subjects/{subjectId}/links': {
     token: () => tokens.psb,
     path: () => `/v1/subjects/${subjectId}/links`,
@@ -367,8 +588,16 @@ const personalOperations: Record<string, Exercise> = {
     body: () => ({ departmentCode: 'PSB', identifierType: 'household_no', value: 'HH-COVERAGE-1' }),
     headers: PURPOSE,
   },
-  'GET /v1/subjects/{subjectId}': { token: () => tokens.windowA, path: () => `/v1/subjects/${subjectId}`, headers: PURPOSE },
-  'POST /v1/subjects/{subjectId}/identity-verification': { token: () => tokens.windowA, path: () => `/v1/subjects/${subjectId}/identity-verification`, headers: PURPOSE },
+  'GET /v1/subjects/{subjectId}': {
+    token: () => tokens.windowA,
+    path: () => `/v1/subjects/${subjectId}`,
+    headers: PURPOSE,
+  },
+  'POST /v1/subjects/{subjectId}/identity-verification': {
+    token: () => tokens.windowA,
+    path: () => `/v1/subjects/${subjectId}/identity-verification`,
+    headers: PURPOSE,
+  },
   'POST /v1/subjects/{subjectId}/certificates': {
     token: () => tokens.windowA,
     path: () => `/v1/subjects/${subjectId}/certificates`,
@@ -381,24 +610,47 @@ const personalOperations: Record<string, Exercise> = {
     body: () => pdfDocument('coverage'),
     headers: { ...PURPOSE, 'content-type': 'application/pdf' },
   },
-  'GET /v1/subjects/{subjectId}/materials': { token: () => tokens.windowA, path: () => `/v1/subjects/${subjectId}/materials`, headers: PURPOSE },
-  'GET /v1/subjects/{subjectId}/materials/{materialId}': { token: () => tokens.windowA, path: () => `/v1/subjects/${subjectId}/materials/${state.coverageMaterial}`, headers: PURPOSE },
+  'GET /v1/subjects/{subjectId}/materials': {
+    token: () => tokens.windowA,
+    path: () => `/v1/subjects/${subjectId}/materials`,
+    headers: PURPOSE,
+  },
+  'GET /v1/subjects/{subjectId}/materials/{materialId}': {
+    token: () => tokens.windowA,
+    path: () => `/v1/subjects/${subjectId}/materials/${state.coverageMaterial}`,
+    headers: PURPOSE,
+  },
   'GET /v1/subjects/{subjectId}/materials/{materialId}/content': {
     token: () => tokens.windowA,
     path: () => `/v1/subjects/${subjectId}/materials/${state.coverageMaterial}/content`,
     headers: PURPOSE,
   },
-  'GET /v1/subjects/{subjectId}/reusable-materials': { token: () => tokens.windowA, path: () => `/v1/subjects/${subjectId}/reusable-materials?types=lease_contract`, headers: PURPOSE },
-  'POST /v1/cases': { token: () => tokens.windowA, path: () => '/v1/cases', body: () => ({ itemCode: 'household_move_in', subjectId }) },
+  'GET /v1/subjects/{subjectId}/reusable-materials': {
+    token: () => tokens.windowA,
+    path: () => `/v1/subjects/${subjectId}/reusable-materials?types=lease_contract`,
+    headers: PURPOSE,
+  },
+  'POST /v1/cases': {
+    token: () => tokens.windowA,
+    path: () => '/v1/cases',
+    body: () => ({ itemCode: 'household_move_in', subjectId }),
+  },
   'GET /v1/cases/{caseId}': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}` },
   'GET /v1/cases/{caseId}/timeline': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}/timeline` },
-  'GET /v1/cases/{caseId}/notifications': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}/notifications` },
+  'GET /v1/cases/{caseId}/notifications': {
+    token: () => tokens.windowA,
+    path: () => `/v1/cases/${state.caseId}/notifications`,
+  },
   'POST /v1/cases/{caseId}/materials': {
     token: () => tokens.windowA,
     path: () => `/v1/cases/${state.caseId}/materials`,
     body: () => ({ requirementCode: 'residence', materialId: state.coverageMaterial }),
   },
-  'POST /v1/cases/{caseId}/certificates': { token: () => tokens.windowA, path: () => `/v1/cases/${state.caseId}/certificates`, body: () => ({}) },
+  'POST /v1/cases/{caseId}/certificates': {
+    token: () => tokens.windowA,
+    path: () => `/v1/cases/${state.caseId}/certificates`,
+    body: () => ({}),
+  },
   'POST /v1/cases/{caseId}/submit': {
     token: () => tokens.windowA,
     path: () => `/v1/cases/${state.caseId}/submit`,
@@ -420,7 +672,12 @@ const personalOperations: Record<string, Exercise> = {
     status: 404,
   },
   // A window of no centre: no centre's ratings are its to read; refused like a missing centre, on the record.
-  'GET /v1/ratings': { token: () => tokens.windowA, path: () => '/v1/ratings?centre=610113000', headers: { 'onewindow-purpose': 'supervision' }, status: 404 },
+  'GET /v1/ratings': {
+    token: () => tokens.windowA,
+    path: () => '/v1/ratings?centre=610113000',
+    headers: { 'onewindow-purpose': 'supervision' },
+    status: 404,
+  },
   // Another window cannot answer the follow-up of the case's 差评 (seeded in the loop): refused like a missing rating.
   'POST /v1/ratings/{ratingId}/follow-up': {
     token: () => tokens.windowB,
@@ -432,7 +689,12 @@ const personalOperations: Record<string, Exercise> = {
   'POST /v1/case-status-callbacks': {
     token: () => tokens.psb,
     path: () => '/v1/case-status-callbacks',
-    body: () => ({ caseNumber: state.caseNumber, eventId: 'coverage-evt-1', status: 'received', occurredAt: new Date().toISOString() }),
+    body: () => ({
+      caseNumber: state.caseNumber,
+      eventId: 'coverage-evt-1',
+      status: 'received',
+      occurredAt: new Date().toISOString(),
+    }),
   },
   'POST /v1/subjects/{subjectId}/materials/{materialId}/revoke': {
     token: () => tokens.windowA,
@@ -440,7 +702,11 @@ const personalOperations: Record<string, Exercise> = {
     body: () => ({ reason: 'coverage' }),
     headers: PURPOSE,
   },
-  'GET /v1/subjects/{subjectId}/access-log': { token: () => tokens.auditor, path: () => `/v1/subjects/${subjectId}/access-log`, headers: { 'onewindow-purpose': 'supervision' } },
+  'GET /v1/subjects/{subjectId}/access-log': {
+    token: () => tokens.auditor,
+    path: () => `/v1/subjects/${subjectId}/access-log`,
+    headers: { 'onewindow-purpose': 'supervision' },
+  },
   'POST /v1/subjects/{subjectId}/tracker-token': {
     token: () => tokens.windowA,
     path: () => `/v1/subjects/${subjectId}/tracker-token`,
@@ -453,7 +719,11 @@ const personalOperations: Record<string, Exercise> = {
   'POST /v1/certificates/revocations': {
     token: () => tokens.psb,
     path: () => '/v1/certificates/revocations',
-    body: () => ({ certificateType: 'household_register', certificateNumber: fetchedRegister.certificateNumber, reason: 'coverage: reported lost' }),
+    body: () => ({
+      certificateType: 'household_register',
+      certificateNumber: fetchedRegister.certificateNumber,
+      reason: 'coverage: reported lost',
+    }),
   },
 };
 
@@ -472,7 +742,8 @@ const withoutPersonalData: Record<string, string> = {
   'POST /v1/clients/{clientId}/disable': 'client registry (administrators)',
   'POST /v1/keys/rotate': 'signing keys (administrators)',
   'GET /v1/audit/verify': 'chain verification: hashes and counts',
-  'GET /v1/audit/entries': 'the audit log for auditors: subject ids and references, no identifiers or names; itself audited',
+  'GET /v1/audit/entries':
+    'the audit log for auditors: subject ids and references, no identifiers or names; itself audited',
   'GET /v1/material-types': 'catalogue',
   'PUT /v1/material-types/{code}': 'catalogue administration',
   'PUT /v1/material-types/{code}/grants/{clientId}': 'catalogue administration',
@@ -505,34 +776,53 @@ const withoutPersonalData: Record<string, string> = {
   'PUT /v1/centres/{code}': 'centre tree administration',
   'GET /v1/centres/{code}/operators': 'staff registered at a centre, not applicants',
   'PUT /v1/centres/{code}/operators/{operatorId}': 'centre staff administration',
-  'GET /v1/centres/{code}/representatives': "departments' chief representatives at a centre, name and number masked; not applicants",
+  'GET /v1/centres/{code}/representatives':
+    "departments' chief representatives at a centre, name and number masked; not applicants",
   'PUT /v1/centres/{code}/representatives/{department}': 'centre staff administration (answers masked, audited)',
   'GET /v1/centres/{code}/items': 'how a centre offers catalogue items',
   'PUT /v1/centres/{code}/items/{itemCode}': 'centre item administration',
   'PUT /v1/clients/{clientId}/centres': 'client system administration',
   'GET /supervision': 'figures and case numbers',
   'POST /v1/deliveries/{id}/retry': 'outbox administration',
-  'GET /v1/notifications': 'the notification outbox for operations: case numbers, templates and statuses, numbers masked',
+  'GET /v1/notifications':
+    'the notification outbox for operations: case numbers, templates and statuses, numbers masked',
   'POST /v1/notifications/{id}/retry': 'outbox administration',
   'POST /v1/deliveries/{id}/cancellation-handled': 'outbox administration',
-  'POST /v1/progress/rating': 'public by design: the applicant rates their own case with the look-up’s second factor; the answer echoes only the score; refusals audited (test/ratings.test.ts)',
-  'GET /v1/supervision/ratings': 'rating figures per centre, department, window, operator or item; no comments, no applicants',
+  'POST /v1/progress/rating':
+    'public by design: the applicant rates their own case with the look-up’s second factor; the answer echoes only the score; refusals audited (test/ratings.test.ts)',
+  'GET /v1/supervision/ratings':
+    'rating figures per centre, department, window, operator or item; no comments, no applicants',
   'GET /v1/supervision/rankings': 'monthly rankings of windows and operators (staff), no applicant data',
-  'POST /v1/progress': 'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
+  'POST /v1/progress':
+    'public by design: the applicant’s own look-up with a second factor, no personal data in the answer; refusals audited (tested above)',
   'POST /v1/progress/result/document':
     'public by design: the applicant downloads their own electronic result with the look-up’s second factor and lock-out; every read and refusal audited (test/electronic-results.test.ts)',
 };
 
 describe('route coverage: every personal-data route consults the access policy', () => {
-  const document = () => buildOpenApiDocument(gw.app) as unknown as { paths: Record<string, Record<string, Record<string, unknown>>> };
+  const document = () =>
+    buildOpenApiDocument(gw.app) as unknown as { paths: Record<string, Record<string, Record<string, unknown>>> };
 
   it('lists every operation, and marks exactly the personal-data ones in the OpenAPI document', () => {
     const operations = Object.entries(document().paths).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, personal: operation[PERSONAL_DATA_EXTENSION] !== undefined })),
+      Object.entries(methods).map(([method, operation]) => ({
+        key: `${method.toUpperCase()} ${path}`,
+        personal: operation[PERSONAL_DATA_EXTENSION] !== undefined,
+      })),
     );
-    const unlisted = operations.filter(({ key }) => !(key in personalOperations) && !(key in withoutPersonalData)).map(({ key }) => key);
-    expect(unlisted, 'a new operation must be listed here: personal data (with a request) or not (with the reason)').toEqual([]);
-    expect(operations.filter(({ personal }) => personal).map(({ key }) => key).sort()).toEqual(Object.keys(personalOperations).sort());
+    const unlisted = operations
+      .filter(({ key }) => !(key in personalOperations) && !(key in withoutPersonalData))
+      .map(({ key }) => key);
+    expect(
+      unlisted,
+      'a new operation must be listed here: personal data (with a request) or not (with the reason)',
+    ).toEqual([]);
+    expect(
+      operations
+        .filter(({ personal }) => personal)
+        .map(({ key }) => key)
+        .sort(),
+    ).toEqual(Object.keys(personalOperations).sort());
     for (const key of Object.keys(personalOperations)) expect(key in withoutPersonalData, key).toBe(false);
   });
 
@@ -546,28 +836,50 @@ describe('route coverage: every personal-data route consults the access policy',
         const method = key.split(' ')[0]!;
         const requestId = `req-coverage-${String(index).padStart(2, '0')}`;
         if (key === 'GET /v1/me/access-log') {
-          const minted = await gw.services.tokens.issueForSubject({ id: clientIds.windowA, kind: 'window', departmentCode: null }, subjectId, 300);
+          const minted = await gw.services.tokens.issueForSubject(
+            { id: clientIds.windowA, kind: 'window', departmentCode: null },
+            subjectId,
+            300,
+          );
           state.citizenToken = minted.accessToken;
         }
         if (key === 'POST /v1/ratings/{ratingId}/follow-up') {
           // A 差评 of the coverage case, written as the applicant's rating would be (the case is not completed here).
           state.ratingId = 'rat_coverage00000000';
           await gw.services.db.insert(caseRatings).values({
-            id: state.ratingId, caseId: state.caseId, caseNumber: state.caseNumber, score: 1, itemCode: 'household_move_in', clientId: clientIds.windowA,
-            completedOn: '2026-12-18', onTime: true, ratedAt: new Date(), ratedOn: '2026-12-18', followUpStatus: 'open', followUpDueOn: '2026-12-23',
+            id: state.ratingId,
+            caseId: state.caseId,
+            caseNumber: state.caseNumber,
+            score: 1,
+            itemCode: 'household_move_in',
+            clientId: clientIds.windowA,
+            completedOn: '2026-12-18',
+            onTime: true,
+            ratedAt: new Date(),
+            ratedOn: '2026-12-18',
+            followUpStatus: 'open',
+            followUpDueOn: '2026-12-23',
           });
         }
-        const response = await send(exercise.token(), method, exercise.path(), { ...(exercise.body ? { body: exercise.body() } : {}), headers: exercise.headers ?? {}, requestId });
+        const response = await send(exercise.token(), method, exercise.path(), {
+          ...(exercise.body ? { body: exercise.body() } : {}),
+          headers: exercise.headers ?? {},
+          requestId,
+        });
         const text = await response.text();
         if (exercise.status !== undefined) expect(response.status, `${key}: ${text}`).toBe(exercise.status);
         else expect(response.status, `${key}: ${text}`).toBeLessThan(300);
-        if (key === 'POST /v1/subjects/{subjectId}/materials') state.coverageMaterial = (JSON.parse(text) as { id: string }).id;
+        if (key === 'POST /v1/subjects/{subjectId}/materials')
+          state.coverageMaterial = (JSON.parse(text) as { id: string }).id;
         if (key === 'POST /v1/cases') {
           const opened = JSON.parse(text) as { id: string; caseNumber: string };
           state.caseId = opened.id;
           state.caseNumber = opened.caseNumber;
         }
-        expect(decisions.filter((event) => event.requestId === requestId).length, `${key} consulted the access policy`).toBeGreaterThan(0);
+        expect(
+          decisions.filter((event) => event.requestId === requestId).length,
+          `${key} consulted the access policy`,
+        ).toBeGreaterThan(0);
         expect((await auditOf(requestId)).length, `${key} wrote an audit entry`).toBeGreaterThan(0);
       }
     } finally {

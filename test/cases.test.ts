@@ -8,8 +8,16 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { applyDepartmentStatus } from '../gateway/cases/status.js';
 import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
@@ -60,7 +68,10 @@ function entry(body: CaseBody, requirementCode: string): NoticeEntry {
 
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 
-async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
@@ -69,7 +80,8 @@ async function call(path: string, init: { method?: string; body?: unknown; heade
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
@@ -97,7 +109,11 @@ async function upload(subjectId: string, typeCode: string, label: string): Promi
   return (await ok<{ id: string }>(response, 201)).id;
 }
 
-const establishmentForm = { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
+const establishmentForm = {
+  companyName: '北京朝阳晨星咨询有限公司',
+  registeredCapital: '100万元人民币',
+  businessScope: '企业管理咨询',
+};
 
 /**
  * The gateway's clock stands still on a Friday in December 2026, so acceptance days, due dates
@@ -109,21 +125,60 @@ beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
   amr = await startAmrEnterpriseSimulator();
   nrb = await startNrbRealEstateSimulator();
-  gw = await createTestGateway({
-    DEPARTMENTS_JSON: JSON.stringify([
-      { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
-      { code: 'AMR', name: 'Enterprise registry', adapter: 'amr-enterprise', baseUrl: amr.url, options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }, tuning },
-      { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
-    ]),
-    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-    DELIVERY_WORKER: 'false',
-  }, { clock });
+  gw = await createTestGateway(
+    {
+      DEPARTMENTS_JSON: JSON.stringify([
+        {
+          code: 'PSB',
+          name: 'Population registry',
+          adapter: 'psb-population',
+          baseUrl: psb.url,
+          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+          tuning,
+        },
+        {
+          code: 'AMR',
+          name: 'Enterprise registry',
+          adapter: 'amr-enterprise',
+          baseUrl: amr.url,
+          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+          tuning,
+        },
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+          tuning,
+        },
+      ]),
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+      DELIVERY_WORKER: 'false',
+    },
+    { clock },
+  );
   const window = await gw.createClient('window');
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'contracts:read', 'cases:read', 'cases:write'])).accessToken;
-  for (const resource of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) await grant(resource, window.client.id);
+  windowToken = (
+    await gw.services.tokens.issue(window.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'contracts:read',
+      'cases:read',
+      'cases:write',
+    ])
+  ).accessToken;
+  for (const resource of ['psb.population', 'nrb.real-estate', 'amr.enterprise'])
+    await grant(resource, window.client.id);
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   nrbToken = await gw.tokenFor('department', undefined, { departmentCode: 'NRB' });
-  const resolved = await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose });
+  const resolved = await call('/v1/subjects/resolve', {
+    body: { identifierType: 'resident_id', ...ZHANG_SAN },
+    headers: purpose,
+  });
   zhangSan = (await ok<{ id: string }>(resolved, 201)).id;
 });
 
@@ -134,8 +189,12 @@ afterAll(async () => {
 
 describe('the item catalogue', () => {
   it('is seeded with realistic items of every kind, readable by any client', async () => {
-    const { items } = await ok<{ items: { code: string; kind: string; departments: string[] }[] }>(await call('/v1/items'));
-    expect(items.map((item) => item.code)).toEqual(expect.arrayContaining(['enterprise_establishment', 'real_estate_transfer', 'household_move_in']));
+    const { items } = await ok<{ items: { code: string; kind: string; departments: string[] }[] }>(
+      await call('/v1/items'),
+    );
+    expect(items.map((item) => item.code)).toEqual(
+      expect.arrayContaining(['enterprise_establishment', 'real_estate_transfer', 'household_move_in']),
+    );
     expect(new Set(items.map((item) => item.kind))).toEqual(new Set(['immediate', 'promised', 'joint', 'escalated']));
     expect(items.find((item) => item.code === 'real_estate_transfer')?.departments).toEqual(['NRB', 'PSB']);
   });
@@ -175,7 +234,9 @@ describe('the item catalogue', () => {
   });
 
   it('names the submission type of each seeded department: the mortgage cancellation goes to NRB as one, not as a transfer', async () => {
-    const { items } = await ok<{ items: { code: string; submissions: Record<string, string> }[] }>(await call('/v1/items'));
+    const { items } = await ok<{ items: { code: string; submissions: Record<string, string> }[] }>(
+      await call('/v1/items'),
+    );
     const submissions = Object.fromEntries(items.map((item) => [item.code, item.submissions]));
     expect(submissions['real_estate_transfer']).toEqual({ NRB: 'transfer_registration', PSB: 'household_move_in' });
     expect(submissions['real_estate_mortgage_cancellation']).toEqual({ NRB: 'mortgage_cancellation' });
@@ -193,7 +254,10 @@ describe('the item catalogue', () => {
       submissions: { NRB: 'mortgage_cancellation', PSB: 'transfer_registration' },
       statutoryDays: 20,
       promisedDays: 5,
-      formSchema: { type: 'object', properties: { certificateNo: { type: 'integer' }, moveToAddress: { type: 'string' } } },
+      formSchema: {
+        type: 'object',
+        properties: { certificateNo: { type: 'integer' }, moveToAddress: { type: 'string' } },
+      },
       materials: [{ requirementCode: 'title', name: 'Title', acceptedTypes: ['real_estate_certificate'] }],
     };
     const refused = await call('/v1/items/mortgage_move_in', { method: 'PUT', body: joint, token: admin });
@@ -201,11 +265,38 @@ describe('the item catalogue', () => {
     const problem = await problemOf(refused);
     expect(problem.code).toBe('item_not_deliverable');
     expect(problem['gaps']).toEqual([
-      { department: 'NRB', submissionType: 'mortgage_cancellation', problem: 'form_field_not_required', fields: ['certificateNo'], message: expect.stringContaining('certificateNo') },
-      { department: 'NRB', submissionType: 'mortgage_cancellation', problem: 'form_field_type_mismatch', fields: ['certificateNo'], message: expect.any(String) },
-      { department: 'PSB', submissionType: 'transfer_registration', problem: 'submission_type_not_declared', message: 'PSB takes no submission type transfer_registration; it takes household_move_in.' },
-      { department: 'AMR', submissionType: null, problem: 'submission_type_missing', message: expect.stringContaining('enterprise_establishment, business_licence_reissue') },
-      { department: 'CAB', submissionType: null, problem: 'department_not_configured', message: 'No department system CAB is configured.' },
+      {
+        department: 'NRB',
+        submissionType: 'mortgage_cancellation',
+        problem: 'form_field_not_required',
+        fields: ['certificateNo'],
+        message: expect.stringContaining('certificateNo'),
+      },
+      {
+        department: 'NRB',
+        submissionType: 'mortgage_cancellation',
+        problem: 'form_field_type_mismatch',
+        fields: ['certificateNo'],
+        message: expect.any(String),
+      },
+      {
+        department: 'PSB',
+        submissionType: 'transfer_registration',
+        problem: 'submission_type_not_declared',
+        message: 'PSB takes no submission type transfer_registration; it takes household_move_in.',
+      },
+      {
+        department: 'AMR',
+        submissionType: null,
+        problem: 'submission_type_missing',
+        message: expect.stringContaining('enterprise_establishment, business_licence_reissue'),
+      },
+      {
+        department: 'CAB',
+        submissionType: null,
+        problem: 'department_not_configured',
+        message: 'No department system CAB is configured.',
+      },
     ]);
     // Nothing was written.
     expect((await call('/v1/items/mortgage_move_in')).status).toBe(404);
@@ -217,37 +308,73 @@ describe('the item catalogue', () => {
         ...joint,
         departments: ['NRB', 'PSB'],
         submissions: { NRB: 'mortgage_cancellation' },
-        formSchema: { type: 'object', required: ['certificateNo', 'moveToAddress'], properties: { certificateNo: { type: 'string' }, moveToAddress: { type: 'string' } } },
+        formSchema: {
+          type: 'object',
+          required: ['certificateNo', 'moveToAddress'],
+          properties: { certificateNo: { type: 'string' }, moveToAddress: { type: 'string' } },
+        },
       },
       token: admin,
     });
     expect(fixed.status, await fixed.clone().text()).toBe(201);
     // PSB takes one type only: it is named for it.
-    expect(((await fixed.json()) as { submissions: Record<string, string> }).submissions).toEqual({ NRB: 'mortgage_cancellation', PSB: 'household_move_in' });
+    expect(((await fixed.json()) as { submissions: Record<string, string> }).submissions).toEqual({
+      NRB: 'mortgage_cancellation',
+      PSB: 'household_move_in',
+    });
     const psbOnlyOneOf = await call('/v1/items/mortgage_move_in', {
       method: 'PUT',
-      body: { ...joint, departments: ['NRB', 'PSB'], submissions: { NRB: 'mortgage_cancellation' }, formSchema: { type: 'object', required: ['moveOutAddress'], properties: { moveOutAddress: { type: 'string' } } } },
+      body: {
+        ...joint,
+        departments: ['NRB', 'PSB'],
+        submissions: { NRB: 'mortgage_cancellation' },
+        formSchema: {
+          type: 'object',
+          required: ['moveOutAddress'],
+          properties: { moveOutAddress: { type: 'string' } },
+        },
+      },
       token: admin,
     });
-    expect(((await problemOf(psbOnlyOneOf))['gaps'] as { department: string; problem: string; fields?: string[] }[]).map((gap) => [gap.department, gap.problem, gap.fields])).toEqual([
+    expect(
+      ((await problemOf(psbOnlyOneOf))['gaps'] as { department: string; problem: string; fields?: string[] }[]).map(
+        (gap) => [gap.department, gap.problem, gap.fields],
+      ),
+    ).toEqual([
       ['NRB', 'form_field_not_required', ['certificateNo']],
       ['PSB', 'form_field_not_required', ['moveToAddress', 'moveInAddress', 'certificateNo']],
     ]);
     // The item as first saved stays.
-    expect(((await ok<{ formSchema: { required: string[] } }>(await call('/v1/items/mortgage_move_in'))).formSchema.required)).toEqual(['certificateNo', 'moveToAddress']);
+    expect(
+      (await ok<{ formSchema: { required: string[] } }>(await call('/v1/items/mortgage_move_in'))).formSchema.required,
+    ).toEqual(['certificateNo', 'moveToAddress']);
   });
 
   it('refuses submissions for an item a department can no longer take (its adapter changed since the item was saved)', async () => {
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan } }), 201);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan } }),
+      201,
+    );
     const psb = gw.services.departments.get('PSB')!;
     const declared = psb.adapter.submissionTypes;
     // The registry's new adapter no longer takes move-ins.
-    Object.assign(psb.adapter, { submissionTypes: { household_move_out: { name: 'Move-out', nameZh: '户口迁出', formSchema: { type: 'object' } } } });
+    Object.assign(psb.adapter, {
+      submissionTypes: { household_move_out: { name: 'Move-out', nameZh: '户口迁出', formSchema: { type: 'object' } } },
+    });
     try {
-      const refused = await call(`/v1/cases/${opened.id}/submit`, { body: { form: { moveToAddress: '北京市朝阳区建国路88号' } }, headers: { 'idempotency-key': 'submit-undeliverable-0001' } });
+      const refused = await call(`/v1/cases/${opened.id}/submit`, {
+        body: { form: { moveToAddress: '北京市朝阳区建国路88号' } },
+        headers: { 'idempotency-key': 'submit-undeliverable-0001' },
+      });
       const problem = await problemOf(refused);
       expect(problem).toMatchObject({ status: 503, code: 'department_not_receiving', departments: ['PSB'] });
-      expect(problem['gaps']).toEqual([expect.objectContaining({ department: 'PSB', submissionType: 'household_move_in', problem: 'submission_type_not_declared' })]);
+      expect(problem['gaps']).toEqual([
+        expect.objectContaining({
+          department: 'PSB',
+          submissionType: 'household_move_in',
+          problem: 'submission_type_not_declared',
+        }),
+      ]);
       expect((await ok<CaseBody>(await call(`/v1/cases/${opened.id}`))).status).toBe('open');
     } finally {
       Object.assign(psb.adapter, { submissionTypes: declared });
@@ -259,18 +386,34 @@ describe('a case from opening to completion', () => {
   let first: CaseBody;
 
   it('opens with the one-time notice: fetchable, missing and optional, in one answer', async () => {
-    first = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    first = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+      201,
+    );
     expect(first.caseNumber).toMatch(/^OW\d{14}$/);
     expect(first.status).toBe('open');
-    expect(entry(first, 'applicant_identity')).toMatchObject({ state: 'fetchable', fetchableFrom: [{ department: 'PSB', certificateType: 'resident_id_card' }] });
-    expect(entry(first, 'premises')).toMatchObject({ state: 'fetchable', fetchableFrom: [{ department: 'NRB', certificateType: 'real_estate_certificate' }] });
+    expect(entry(first, 'applicant_identity')).toMatchObject({
+      state: 'fetchable',
+      fetchableFrom: [{ department: 'PSB', certificateType: 'resident_id_card' }],
+    });
+    expect(entry(first, 'premises')).toMatchObject({
+      state: 'fetchable',
+      fetchableFrom: [{ department: 'NRB', certificateType: 'real_estate_certificate' }],
+    });
     expect(entry(first, 'articles').state).toBe('missing');
     expect(entry(first, 'authorisation').state).toBe('optional');
-    expect(first.notice).toMatchObject({ readyToSubmit: false, toHandIn: ['articles'], counts: { required: 3, fetchable: 2, missing: 1 } });
+    expect(first.notice).toMatchObject({
+      readyToSubmit: false,
+      toHandIn: ['articles'],
+      counts: { required: 3, fetchable: 2, missing: 1 },
+    });
   });
 
   it('fetches what the departments supply and attaches it', async () => {
-    const { case: body, results } = await ok<{ case: CaseBody; results: { requirementCode: string; status: string }[] }>(await call(`/v1/cases/${first.id}/certificates`, { body: {} }));
+    const { case: body, results } = await ok<{
+      case: CaseBody;
+      results: { requirementCode: string; status: string }[];
+    }>(await call(`/v1/cases/${first.id}/certificates`, { body: {} }));
     expect(results.map((result) => [result.requirementCode, result.status]).sort()).toEqual([
       ['applicant_identity', 'ok'],
       ['premises', 'ok'],
@@ -281,9 +424,15 @@ describe('a case from opening to completion', () => {
   });
 
   it('refuses to submit while a required material is missing, writing nothing', async () => {
-    const response = await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': 'submit-missing-0001' } });
+    const response = await call(`/v1/cases/${first.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': 'submit-missing-0001' },
+    });
     expect(response.status).toBe(422);
-    expect(await problemOf(response)).toMatchObject({ code: 'materials_missing', missing: [{ requirementCode: 'articles' }] });
+    expect(await problemOf(response)).toMatchObject({
+      code: 'materials_missing',
+      missing: [{ requirementCode: 'articles' }],
+    });
     const [row] = await gw.services.db.select().from(cases).where(eq(cases.id, first.id));
     expect(row?.status).toBe('open');
     expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, first.id))).toEqual([]);
@@ -291,18 +440,33 @@ describe('a case from opening to completion', () => {
 
   it('attaches what the applicant hands in, and checks it satisfies the requirement', async () => {
     const articles = await upload(zhangSan, 'articles_of_association', 'articles');
-    const wrong = await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'premises', materialId: articles } });
+    const wrong = await call(`/v1/cases/${first.id}/materials`, {
+      body: { requirementCode: 'premises', materialId: articles },
+    });
     expect((await problemOf(wrong)).code).toBe('material_not_accepted');
-    const unknown = await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'nonsense', materialId: articles } });
+    const unknown = await call(`/v1/cases/${first.id}/materials`, {
+      body: { requirementCode: 'nonsense', materialId: articles },
+    });
     expect((await problemOf(unknown)).code).toBe('requirement_unknown');
-    first = await ok<CaseBody>(await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'articles', materialId: articles } }));
+    first = await ok<CaseBody>(
+      await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'articles', materialId: articles } }),
+    );
     expect(entry(first, 'articles').state).toBe('handed_in');
-    expect(first.notice).toMatchObject({ readyToSubmit: true, toHandIn: [], counts: { required: 3, handedIn: 1, fetched: 2 } });
+    expect(first.notice).toMatchObject({
+      readyToSubmit: true,
+      toHandIn: [],
+      counts: { required: 3, handedIn: 1, fetched: 2 },
+    });
   });
 
   it('needs an Idempotency-Key and a valid form to submit', async () => {
-    expect((await problemOf(await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm } }))).code).toBe('idempotency_key_required');
-    const invalid = await call(`/v1/cases/${first.id}/submit`, { body: { form: { companyName: 'x', extra: 1 } }, headers: { 'idempotency-key': 'submit-invalid-0001' } });
+    expect(
+      (await problemOf(await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm } }))).code,
+    ).toBe('idempotency_key_required');
+    const invalid = await call(`/v1/cases/${first.id}/submit`, {
+      body: { form: { companyName: 'x', extra: 1 } },
+      headers: { 'idempotency-key': 'submit-invalid-0001' },
+    });
     expect(invalid.status).toBe(422);
     const problem = await problemOf(invalid);
     expect(problem.code).toBe('form_invalid');
@@ -311,68 +475,150 @@ describe('a case from opening to completion', () => {
 
   it('submits once: the same key returns the first answer, another body under it is refused, a new key finds the case submitted', async () => {
     const key = 'submit-0001-establishment';
-    const submitted = await ok<CaseBody>(await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': key } }));
+    const submitted = await ok<CaseBody>(
+      await call(`/v1/cases/${first.id}/submit`, {
+        body: { form: establishmentForm },
+        headers: { 'idempotency-key': key },
+      }),
+    );
     expect(submitted.status).toBe('submitted');
     expect(submitted.acceptedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(submitted.dueOn! > submitted.acceptedOn!).toBe(true);
     expect(submitted.deliveries).toEqual([expect.objectContaining({ department: 'AMR', status: 'pending' })]);
 
-    const replay = await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': key } });
+    const replay = await call(`/v1/cases/${first.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': key },
+    });
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(await replay.json()).toEqual(submitted);
 
-    const otherBody = await call(`/v1/cases/${first.id}/submit`, { body: { form: { ...establishmentForm, registeredCapital: '1元' } }, headers: { 'idempotency-key': key } });
+    const otherBody = await call(`/v1/cases/${first.id}/submit`, {
+      body: { form: { ...establishmentForm, registeredCapital: '1元' } },
+      headers: { 'idempotency-key': key },
+    });
     expect((await problemOf(otherBody)).code).toBe('idempotency_key_reused');
-    const again = await call(`/v1/cases/${first.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': 'submit-0002-establishment' } });
+    const again = await call(`/v1/cases/${first.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': 'submit-0002-establishment' },
+    });
     expect((await problemOf(again)).code).toBe('case_not_open');
     expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, first.id))).toHaveLength(1);
     first = submitted;
   });
 
   it('answers 409 to a duplicate while the first request is still in progress', async () => {
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
-    const [window] = await gw.services.db.select({ clientId: cases.clientId }).from(cases).where(eq(cases.id, opened.id));
-    await gw.services.db.insert(idempotencyKeys).values({ clientId: window!.clientId, key: 'in-flight-0001', scope: `POST /v1/cases/${opened.id}/submit`, requestHash: 'x' });
-    const duplicate = await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'in-flight-0001' } });
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+      201,
+    );
+    const [window] = await gw.services.db
+      .select({ clientId: cases.clientId })
+      .from(cases)
+      .where(eq(cases.id, opened.id));
+    await gw.services.db.insert(idempotencyKeys).values({
+      clientId: window!.clientId,
+      key: 'in-flight-0001',
+      scope: `POST /v1/cases/${opened.id}/submit`,
+      requestHash: 'x',
+    });
+    const duplicate = await call(`/v1/cases/${opened.id}/submit`, {
+      body: {},
+      headers: { 'idempotency-key': 'in-flight-0001' },
+    });
     expect(duplicate.status).toBe(422); // different body hash from the reservation
     await gw.services.db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, 'in-flight-0001'));
     const { requestHash } = await import('../gateway/cases/idempotency.js');
-    await gw.services.db.insert(idempotencyKeys).values({ clientId: window!.clientId, key: 'in-flight-0002', scope: `POST /v1/cases/${opened.id}/submit`, requestHash: requestHash(`POST /v1/cases/${opened.id}/submit`, {}) });
-    const inProgress = await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'in-flight-0002' } });
+    await gw.services.db.insert(idempotencyKeys).values({
+      clientId: window!.clientId,
+      key: 'in-flight-0002',
+      scope: `POST /v1/cases/${opened.id}/submit`,
+      requestHash: requestHash(`POST /v1/cases/${opened.id}/submit`, {}),
+    });
+    const inProgress = await call(`/v1/cases/${opened.id}/submit`, {
+      body: {},
+      headers: { 'idempotency-key': 'in-flight-0002' },
+    });
     expect(inProgress.status).toBe(409);
     expect((await problemOf(inProgress)).code).toBe('idempotency_in_progress');
   });
 
   it('a second item for the same applicant reuses what the first collected', async () => {
-    const second = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan } }), 201);
-    expect(entry(second, 'applicant_identity')).toMatchObject({ state: 'reused', material: { typeCode: 'resident_id_card' } });
-    expect(entry(second, 'residence')).toMatchObject({ state: 'reused', material: { typeCode: 'real_estate_certificate' } });
+    const second = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan } }),
+      201,
+    );
+    expect(entry(second, 'applicant_identity')).toMatchObject({
+      state: 'reused',
+      material: { typeCode: 'resident_id_card' },
+    });
+    expect(entry(second, 'residence')).toMatchObject({
+      state: 'reused',
+      material: { typeCode: 'real_estate_certificate' },
+    });
     expect(entry(second, 'household').state).toBe('fetchable');
     expect(second.notice.counts).toMatchObject({ required: 3, reused: 2, handedIn: 0 });
   });
 
   it('takes status callbacks from the department the case went to, and completes on time', async () => {
     const now = clock.now().getTime();
-    const push = (eventId: string, status: string, token = amrToken, at = new Date(now).toISOString(), caseNumber = first.caseNumber) =>
-      call('/v1/case-status-callbacks', { body: { caseNumber, eventId, status, occurredAt: at }, token });
+    const push = (
+      eventId: string,
+      status: string,
+      token = amrToken,
+      at = new Date(now).toISOString(),
+      caseNumber = first.caseNumber,
+    ) => call('/v1/case-status-callbacks', { body: { caseNumber, eventId, status, occurredAt: at }, token });
     expect((await ok<{ caseStatus: string }>(await push('amr-evt-1', 'received'))).caseStatus).toBe('in_progress');
     expect((await problemOf(await push('amr-evt-1', 'in_progress'))).code).toBe('callback_replayed');
     // Another department learns nothing of a case that was not delivered to it: it is unknown to it.
     expect((await problemOf(await push('nrb-evt-1', 'completed', nrbToken))).code).toBe('callback_unknown_case');
-    expect((await problemOf(await push('amr-evt-2', 'completed', amrToken, new Date(now).toISOString(), 'OW20260101999999'))).code).toBe('callback_unknown_case');
-    expect((await problemOf(await push('amr-evt-3', 'completed', amrToken, new Date(now - 30 * 86_400_000).toISOString()))).code).toBe('callback_stale');
-    expect((await problemOf(await push('amr-evt-4', 'completed', amrToken, new Date(now - 60_000).toISOString()))).code).toBe('callback_stale'); // older than the last applied
-    expect((await call('/v1/case-status-callbacks', { body: { caseNumber: first.caseNumber, eventId: 'w', status: 'completed', occurredAt: clock.now().toISOString() } })).status).toBe(403);
+    expect(
+      (await problemOf(await push('amr-evt-2', 'completed', amrToken, new Date(now).toISOString(), 'OW20260101999999')))
+        .code,
+    ).toBe('callback_unknown_case');
+    expect(
+      (await problemOf(await push('amr-evt-3', 'completed', amrToken, new Date(now - 30 * 86_400_000).toISOString())))
+        .code,
+    ).toBe('callback_stale');
+    expect(
+      (await problemOf(await push('amr-evt-4', 'completed', amrToken, new Date(now - 60_000).toISOString()))).code,
+    ).toBe('callback_stale'); // older than the last applied
+    expect(
+      (
+        await call('/v1/case-status-callbacks', {
+          body: {
+            caseNumber: first.caseNumber,
+            eventId: 'w',
+            status: 'completed',
+            occurredAt: clock.now().toISOString(),
+          },
+        })
+      ).status,
+    ).toBe(403);
 
-    const done = await ok<{ caseStatus: string }>(await push('amr-evt-5', 'completed', amrToken, new Date(now + 1000).toISOString()));
+    const done = await ok<{ caseStatus: string }>(
+      await push('amr-evt-5', 'completed', amrToken, new Date(now + 1000).toISOString()),
+    );
     expect(done.caseStatus).toBe('completed');
     const body = await ok<CaseBody>(await call(`/v1/cases/${first.id}`));
     expect(body).toMatchObject({ status: 'completed', onTime: true });
-    expect((await problemOf(await push('amr-evt-6', 'in_progress', amrToken, new Date(now + 2000).toISOString()))).code).toBe('case_already_final');
+    expect(
+      (await problemOf(await push('amr-evt-6', 'in_progress', amrToken, new Date(now + 2000).toISOString()))).code,
+    ).toBe('case_already_final');
 
     const { items } = await ok<{ items: { kind: string }[] }>(await call(`/v1/cases/${first.id}/timeline`));
-    expect(items.map((item) => item.kind)).toEqual(expect.arrayContaining(['opened', 'certificate_fetched', 'material_attached', 'submitted', 'department_status', 'completed']));
+    expect(items.map((item) => item.kind)).toEqual(
+      expect.arrayContaining([
+        'opened',
+        'certificate_fetched',
+        'material_attached',
+        'submitted',
+        'department_status',
+        'completed',
+      ]),
+    );
   });
 
   it('shows a case only to the window that opened it and the departments it went to', async () => {
@@ -387,15 +633,30 @@ describe('a case from opening to completion', () => {
 describe('a joint case', () => {
   it('accepts deferrable materials missing (容缺), goes to every department, and completes only when all have', async () => {
     const psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan } }), 201);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan } }),
+      201,
+    );
     expect(entry(opened, 'marital_status').state).toBe('deferrable');
     expect(entry(opened, 'tax').state).toBe('deferrable');
     const fetched = await ok<{ case: CaseBody }>(await call(`/v1/cases/${opened.id}/certificates`, { body: {} }));
     expect(fetched.case.notice.readyToSubmit).toBe(true);
-    const form = { certificateNo: '京(2019)朝阳区不动产权第0107652号', transferee: { name: '王建国', idNumber: '320102197807120033' }, transferReason: 'sale' };
-    const submitted = await ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: { form }, headers: { 'idempotency-key': 'joint-submit-0001' } }));
+    const form = {
+      certificateNo: '京(2019)朝阳区不动产权第0107652号',
+      transferee: { name: '王建国', idNumber: '320102197807120033' },
+      transferReason: 'sale',
+    };
+    const submitted = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, {
+        body: { form },
+        headers: { 'idempotency-key': 'joint-submit-0001' },
+      }),
+    );
     expect(submitted.deliveries.map((delivery) => delivery.department)).toEqual(['NRB', 'PSB']);
-    expect(entry(submitted, 'marital_status')).toMatchObject({ state: 'deferred', deferredUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(entry(submitted, 'marital_status')).toMatchObject({
+      state: 'deferred',
+      deferredUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    });
     expect(submitted.notice.counts.deferred).toBe(2);
     // Accepted in December 2026, its 30-working-day statutory deadline lies in 2027, whose holidays
     // are not loaded: counted by weekdays, marked provisional, and recomputed once 2027 is loaded.
@@ -403,7 +664,9 @@ describe('a joint case', () => {
     {
       expect(submitted.dueDatesProvisional).toBe(true);
       const admin = await gw.tokenFor('admin');
-      expect((await call('/v1/calendar/years/2027', { method: 'PUT', body: invented2027(), token: admin })).status).toBe(201);
+      expect(
+        (await call('/v1/calendar/years/2027', { method: 'PUT', body: invented2027(), token: admin })).status,
+      ).toBe(201);
       const reread = await ok<CaseBody & { statutoryDueOn: string }>(await call(`/v1/cases/${opened.id}`));
       expect(reread.dueDatesProvisional).toBe(false);
       const expected = (await gw.services.calendar.current()).addWorkingDays(submitted.acceptedOn!, 30);
@@ -411,7 +674,12 @@ describe('a joint case', () => {
     }
 
     const push = async (token: string, eventId: string, status: string) =>
-      ok<{ caseStatus: string }>(await (call('/v1/case-status-callbacks', { body: { caseNumber: submitted.caseNumber, eventId, status, occurredAt: clock.now().toISOString() }, token })));
+      ok<{ caseStatus: string }>(
+        await call('/v1/case-status-callbacks', {
+          body: { caseNumber: submitted.caseNumber, eventId, status, occurredAt: clock.now().toISOString() },
+          token,
+        }),
+      );
     expect((await push(nrbToken, 'joint-nrb-1', 'completed')).caseStatus).toBe('in_progress');
     expect((await push(psbToken, 'joint-psb-1', 'completed')).caseStatus).toBe('completed');
   });
@@ -420,18 +688,37 @@ describe('a joint case', () => {
 describe('a mortgage cancellation', () => {
   it('is delivered to the real-estate registry as a mortgage cancellation (抵押权注销登记), not as a transfer', async () => {
     const certificateNo = '京(2019)朝阳区不动产权第0107652号';
-    const form = { certificateNo, mortgagee: '中国工商银行股份有限公司北京望京支行', cancellationReason: 'debt_repaid' };
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_mortgage_cancellation', subjectId: zhangSan, form } }), 201);
+    const form = {
+      certificateNo,
+      mortgagee: '中国工商银行股份有限公司北京望京支行',
+      cancellationReason: 'debt_repaid',
+    };
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'real_estate_mortgage_cancellation', subjectId: zhangSan, form } }),
+      201,
+    );
     const fetched = await ok<{ case: CaseBody }>(await call(`/v1/cases/${opened.id}/certificates`, { body: {} }));
     expect(['fetched', 'reused']).toContain(entry(fetched.case, 'title').state);
-    const submitted = await ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: { form }, headers: { 'idempotency-key': 'mortgage-cancellation-0001' } }));
+    const submitted = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, {
+        body: { form },
+        headers: { 'idempotency-key': 'mortgage-cancellation-0001' },
+      }),
+    );
     expect(submitted.deliveries).toEqual([expect.objectContaining({ department: 'NRB', status: 'pending' })]);
 
-    const before = { cancellations: nrb.requestCount('submitMortgageCancellation'), transfers: nrb.requestCount('submitTransferRegistration') };
+    const before = {
+      cancellations: nrb.requestCount('submitMortgageCancellation'),
+      transfers: nrb.requestCount('submitTransferRegistration'),
+    };
     // DELIVERY_WORKER is off here: one pass of the worker delivers what is due.
     while ((await gw.services.deliveryWorker.runOnce()) > 0);
     const [delivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id));
-    expect(delivery).toMatchObject({ departmentCode: 'NRB', status: 'delivered', departmentReference: expect.stringMatching(/^ZX\d{14}$/) });
+    expect(delivery).toMatchObject({
+      departmentCode: 'NRB',
+      status: 'delivered',
+      departmentReference: expect.stringMatching(/^ZX\d{14}$/),
+    });
     expect(nrb.requestCount('submitMortgageCancellation')).toBe(before.cancellations + 1);
     // Deliveries of earlier tests' transfers may go out in the same pass; none is this case's.
     expect(nrb.requestCount('submitTransferRegistration') - before.transfers).toBeLessThanOrEqual(1);
@@ -440,12 +727,20 @@ describe('a mortgage cancellation', () => {
 
 describe('applicant progress', () => {
   it('answers the case number and the last 4 characters of the identifier, without credentials or personal data', async () => {
-    const [row] = await gw.services.db.select().from(cases).where(and(eq(cases.itemCode, 'enterprise_establishment'), eq(cases.status, 'completed')));
-    const lookup = (check: string, caseNumber = row!.caseNumber) => gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber, check }) });
+    const [row] = await gw.services.db
+      .select()
+      .from(cases)
+      .where(and(eq(cases.itemCode, 'enterprise_establishment'), eq(cases.status, 'completed')));
+    const lookup = (check: string, caseNumber = row!.caseNumber) =>
+      gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber, check }) });
     const response = await lookup('002x');
     const text = await response.clone().text();
     expect(response.status, text).toBe(200);
-    expect(await response.json()).toMatchObject({ caseNumber: row!.caseNumber, item: { code: 'enterprise_establishment' }, departments: [{ department: 'AMR' }] });
+    expect(await response.json()).toMatchObject({
+      caseNumber: row!.caseNumber,
+      item: { code: 'enterprise_establishment' },
+      departments: [{ department: 'AMR' }],
+    });
     expect(text).not.toContain(ZHANG_SAN.identifier);
     expect(text).not.toContain(ZHANG_SAN.name);
     expect(text).not.toContain(zhangSan);
@@ -459,7 +754,12 @@ describe('applicant progress', () => {
 
   it('locks a case number after repeated wrong checks, even for the right one', async () => {
     const [row] = await gw.services.db.select().from(cases).where(eq(cases.itemCode, 'household_move_in')).limit(1);
-    const lookup = (check: string) => gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber: row!.caseNumber, check }) });
+    const lookup = (check: string) =>
+      gw.request('/v1/progress', {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ caseNumber: row!.caseNumber, check }),
+      });
     for (let attempt = 0; attempt < 5; attempt += 1) expect((await lookup(`000${attempt}`)).status).toBe(404);
     const locked = await lookup('002X');
     expect(locked.status).toBe(429);
@@ -470,15 +770,28 @@ describe('applicant progress', () => {
 
 describe('bad requests', () => {
   it('refuses unknown items and items for the other kind of subject', async () => {
-    expect((await problemOf(await call('/v1/cases', { body: { itemCode: 'no_such_item', subjectId: zhangSan } }))).code).toBe('unknown_item');
-    expect((await problemOf(await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }))).code).toBe('item_not_for_subject');
-    expect((await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan, extra: true } })).status).toBe(400);
+    expect(
+      (await problemOf(await call('/v1/cases', { body: { itemCode: 'no_such_item', subjectId: zhangSan } }))).code,
+    ).toBe('unknown_item');
+    expect(
+      (
+        await problemOf(
+          await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }),
+        )
+      ).code,
+    ).toBe('item_not_for_subject');
+    expect(
+      (await call('/v1/cases', { body: { itemCode: 'household_move_in', subjectId: zhangSan, extra: true } })).status,
+    ).toBe(400);
   });
 });
 
 describe('the clock', () => {
   it('stops while a department waits for the applicant and moves the due date by the working days it stood still', async () => {
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }), 201).catch(() => null);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }),
+      201,
+    ).catch(() => null);
     expect(opened).toBeNull(); // a person cannot; build the case directly for a controlled calendar
     const { db } = gw.services;
     const [template] = await db.select().from(cases).limit(1);
@@ -497,22 +810,41 @@ describe('the clock', () => {
       completedAt: null,
       completedOn: null,
     });
-    await db.insert(deliveries).values({ id: 'dlv_clockTest000000001', caseId, departmentCode: 'AMR', status: 'delivered' });
+    await db
+      .insert(deliveries)
+      .values({ id: 'dlv_clockTest000000001', caseId, departmentCode: 'AMR', status: 'delivered' });
     const calendar = await gw.services.calendar.current();
     // 2026-09-28 + 5 working days: 09-29, 09-30, (National Day 10-01..07), 10-08, 10-09, 10-10 (adjusted Saturday).
     expect(calendar.addWorkingDays('2026-09-28', 5)).toBe('2026-10-10');
     await db.update(cases).set({ dueOn: '2026-10-10' }).where(eq(cases.id, caseId));
     const apply = (status: 'awaiting_applicant' | 'in_progress' | 'completed', at: string) =>
-      db.transaction((tx) => applyDepartmentStatus(tx, calendar, 20, { caseId, departmentCode: 'AMR', status, occurredAt: new Date(at), source: 'poll' }));
+      db.transaction((tx) =>
+        applyDepartmentStatus(tx, calendar, 20, {
+          caseId,
+          departmentCode: 'AMR',
+          status,
+          occurredAt: new Date(at),
+          source: 'poll',
+        }),
+      );
     expect((await apply('awaiting_applicant', '2026-09-29T10:00:00+08:00')).caseStatus).toBe('awaiting_applicant');
     expect((await apply('in_progress', '2026-10-09T10:00:00+08:00')).caseStatus).toBe('in_progress');
     const [resumed] = await db.select().from(cases).where(eq(cases.id, caseId));
     // Stopped from 09-29 to 10-09: 09-30, 10-08, 10-09 are three working days.
-    expect(resumed).toMatchObject({ pausedOn: null, pausedWorkingDays: 3, dueOn: calendar.addWorkingDays('2026-09-28', 8) });
+    expect(resumed).toMatchObject({
+      pausedOn: null,
+      pausedWorkingDays: 3,
+      dueOn: calendar.addWorkingDays('2026-09-28', 8),
+    });
     expect((await apply('completed', '2026-10-14T10:00:00+08:00')).caseStatus).toBe('completed');
     const [completed] = await db.select().from(cases).where(eq(cases.id, caseId));
     expect(completed?.completedOn).toBe('2026-10-14');
-    const events = await db.select().from(caseEvents).where(and(eq(caseEvents.caseId, caseId)));
-    expect(events.map((event) => event.kind)).toEqual(expect.arrayContaining(['clock_stopped', 'clock_restarted', 'completed']));
+    const events = await db
+      .select()
+      .from(caseEvents)
+      .where(and(eq(caseEvents.caseId, caseId)));
+    expect(events.map((event) => event.kind)).toEqual(
+      expect.arrayContaining(['clock_stopped', 'clock_restarted', 'completed']),
+    );
   });
 });

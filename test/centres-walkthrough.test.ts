@@ -78,7 +78,9 @@ describe('docs/centres.md walk-through', () => {
     expect(out).toContain('610113001 town 小寨路街道便民服务中心');
     expect(out).toContain('"acceptingCentreCode":"610113001","centreCode":"610113001","promisedDays":3');
     // Submitted on the fixed day, and escalated to the county that decides the item.
-    expect(out).toMatch(/"status":"submitted","acceptingCentreCode":"610113001","centreCode":"610113000","transfers":1,"acceptedOn":"2026-12-16"/);
+    expect(out).toMatch(
+      /"status":"submitted","acceptingCentreCode":"610113001","centreCode":"610113000","transfers":1,"acceptedOn":"2026-12-16"/,
+    );
     expect(out).toContain('{"reader":"county (handles it)"');
     expect(out).toContain('refused as expected: 404 not_found');
     expect(out).toContain('refused as expected: 403 supervision_only');
@@ -99,18 +101,37 @@ describe('docs/centres.md walk-through', () => {
     const rows = await db.select().from(cases).where(eq(cases.itemCode, 'real_estate_mortgage_cancellation'));
     expect(rows).toHaveLength(1);
     const [row] = rows;
-    expect(row).toMatchObject({ acceptingCentreCode: '610113001', centreCode: '610116000', transfers: 2, operatorId: 'clerk-0042', acceptedOn: '2026-12-16', promisedDays: 3 });
+    expect(row).toMatchObject({
+      acceptingCentreCode: '610113001',
+      centreCode: '610116000',
+      transfers: 2,
+      operatorId: 'clerk-0042',
+      acceptedOn: '2026-12-16',
+      promisedDays: 3,
+    });
     // 3 working days from Wednesday 16 December 2026; the two moves did not change it.
     expect(row?.dueOn).toBe('2026-12-21');
     const [opened] = await db
       .select({ centreCode: auditEntries.centreCode, operatorId: auditEntries.operatorId })
       .from(auditEntries)
-      .where(and(eq(auditEntries.action, 'case.open'), eq(auditEntries.caseRef, row?.caseNumber ?? ''), eq(auditEntries.outcome, 'allowed')));
+      .where(
+        and(
+          eq(auditEntries.action, 'case.open'),
+          eq(auditEntries.caseRef, row?.caseNumber ?? ''),
+          eq(auditEntries.outcome, 'allowed'),
+        ),
+      );
     expect(opened).toEqual({ centreCode: '610113001', operatorId: 'clerk-0042' });
     const [transferred] = await db
       .select({ centreCode: auditEntries.centreCode, fields: auditEntries.fields })
       .from(auditEntries)
-      .where(and(eq(auditEntries.action, 'case.transfer'), eq(auditEntries.caseRef, row?.caseNumber ?? ''), eq(auditEntries.outcome, 'allowed')));
+      .where(
+        and(
+          eq(auditEntries.action, 'case.transfer'),
+          eq(auditEntries.caseRef, row?.caseNumber ?? ''),
+          eq(auditEntries.outcome, 'allowed'),
+        ),
+      );
     expect(transferred).toEqual({ centreCode: '610113000', fields: ['centre:610113000->610116000'] });
   });
 });

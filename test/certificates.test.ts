@@ -12,7 +12,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import { seededEnterprises } from '../adapters/amr-enterprise/seed.js';
 import { PSB_UNKNOWN_ID_NUMBER } from '../adapters/psb-population/seed.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { accessRequests, auditEntries, certificates, materials } from '../gateway/db/schema.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
@@ -76,11 +80,24 @@ async function resolve(person: { identifier: string; name: string }, identifierT
   return ((await response.json()) as { id: string }).id;
 }
 
-function fetchRequest(subjectId: string, body: unknown, headers: Record<string, string> = forCase('CASE-1'), token = windowToken): Promise<Response> {
-  return gw.request(`/v1/subjects/${subjectId}/certificates`, { method: 'POST', headers: bearer(token, { ...headers, ...json }), body: JSON.stringify(body) });
+function fetchRequest(
+  subjectId: string,
+  body: unknown,
+  headers: Record<string, string> = forCase('CASE-1'),
+  token = windowToken,
+): Promise<Response> {
+  return gw.request(`/v1/subjects/${subjectId}/certificates`, {
+    method: 'POST',
+    headers: bearer(token, { ...headers, ...json }),
+    body: JSON.stringify(body),
+  });
 }
 
-async function fetchCertificates(subjectId: string, body: unknown, headers?: Record<string, string>): Promise<Answer[]> {
+async function fetchCertificates(
+  subjectId: string,
+  body: unknown,
+  headers?: Record<string, string>,
+): Promise<Answer[]> {
   const response = await fetchRequest(subjectId, body, headers);
   if (response.status !== 200) throw new Error(`fetch answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { results: Answer[] }).results;
@@ -108,7 +125,10 @@ async function grant(resourceCode: string, clientId: string): Promise<void> {
 }
 
 async function certificateMaterials(subjectId: string, type: string) {
-  return gw.services.db.select().from(materials).where(and(eq(materials.subjectId, subjectId), eq(materials.typeCode, type)));
+  return gw.services.db
+    .select()
+    .from(materials)
+    .where(and(eq(materials.subjectId, subjectId), eq(materials.typeCode, type)));
 }
 
 function verifyEnvelope(envelope: string): Promise<Response> {
@@ -126,10 +146,20 @@ async function age(subjectId: string, type: string, days: number): Promise<void>
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
   amr = await startAmrEnterpriseSimulator();
-  gw = await createTestGateway({ DEPARTMENTS_JSON: departmentsJson(psb.url, amr.url), DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true' });
+  gw = await createTestGateway({
+    DEPARTMENTS_JSON: departmentsJson(psb.url, amr.url),
+    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+  });
   const window = await gw.createClient('window');
   windowClientId = window.client.id;
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'certificates:read', 'materials:read'])).accessToken;
+  windowToken = (
+    await gw.services.tokens.issue(window.client, [
+      'subjects:read',
+      'subjects:write',
+      'certificates:read',
+      'materials:read',
+    ])
+  ).accessToken;
   psbDepartmentToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
   await grant('psb.population', windowClientId);
   await grant('amr.enterprise', windowClientId);
@@ -152,25 +182,59 @@ describe('fetching certificates', () => {
     const answers = await fetchCertificates(zhangSan, { types: ['resident_id_card', 'household_register'] });
     for (const type of ['resident_id_card', 'household_register']) {
       const answer = byType(answers, type);
-      expect(answer).toMatchObject({ status: 'ok', department: 'PSB', source: 'department', stale: false, error: null });
+      expect(answer).toMatchObject({
+        status: 'ok',
+        department: 'PSB',
+        source: 'department',
+        stale: false,
+        error: null,
+      });
       expect(answer.envelope).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
       // Masked by default: first character of the name, first 6 and last 4 of the number.
-      expect(answer.certificate).toMatchObject({ certificateType: type, holderName: '张*', holderIdentifier: '110105********002X', status: 'valid' });
+      expect(answer.certificate).toMatchObject({
+        certificateType: type,
+        holderName: '张*',
+        holderIdentifier: '110105********002X',
+        status: 'valid',
+      });
       const [material, ...others] = await certificateMaterials(zhangSan, type);
       expect(others).toEqual([]);
-      expect(material).toMatchObject({ provenance: 'fetched', departmentCode: 'PSB', providedByClientId: 'department:PSB', caseRef: 'CASE-1', status: 'valid' });
+      expect(material).toMatchObject({
+        provenance: 'fetched',
+        departmentCode: 'PSB',
+        providedByClientId: 'department:PSB',
+        caseRef: 'CASE-1',
+        status: 'valid',
+      });
       expect(material?.contentSha256).toBe(answer.material?.content.sha256);
     }
-    const [record] = await gw.services.db.select().from(certificates).where(and(eq(certificates.subjectId, zhangSan), eq(certificates.certificateType, 'resident_id_card')));
-    expect(record).toMatchObject({ departmentCode: 'PSB', contractResource: 'psb.population', certificateNumber: expect.any(String) });
+    const [record] = await gw.services.db
+      .select()
+      .from(certificates)
+      .where(and(eq(certificates.subjectId, zhangSan), eq(certificates.certificateType, 'resident_id_card')));
+    expect(record).toMatchObject({
+      departmentCode: 'PSB',
+      contractResource: 'psb.population',
+      certificateNumber: expect.any(String),
+    });
     expect(record?.contractVersion).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(record?.metadata).toMatchObject({ holderIdentifier: ZHANG_SAN.identifier, issuingAuthority: expect.any(String), issueDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(record?.metadata).toMatchObject({
+      holderIdentifier: ZHANG_SAN.identifier,
+      issuingAuthority: expect.any(String),
+      issueDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    });
   });
 
   it('serves the same certificate for a second case from the stored copy: no department call, still one material', async () => {
     const callsBefore = psb.requestCount();
-    const first = byType(await fetchCertificates(zhangSan, { types: ['household_register'] }, forCase('CASE-1')), 'household_register');
-    const second = byType(await fetchCertificates(zhangSan, { types: ['household_register'] }, forCase('CASE-2')), 'household_register');
+    const first = byType(
+      await fetchCertificates(zhangSan, { types: ['household_register'] }, forCase('CASE-1')),
+      'household_register',
+    );
+    const second = byType(
+      await fetchCertificates(zhangSan, { types: ['household_register'] }, forCase('CASE-2')),
+      'household_register',
+    );
     expect(second).toMatchObject({ status: 'ok', source: 'stored', stale: false });
     expect(second.material?.id).toBe(first.material?.id);
     expect(psb.requestCount()).toBe(callsBefore);
@@ -178,7 +242,13 @@ describe('fetching certificates', () => {
     const served = await gw.services.db
       .select()
       .from(auditEntries)
-      .where(and(eq(auditEntries.action, 'certificate.serve'), eq(auditEntries.subjectRef, zhangSan), eq(auditEntries.caseRef, 'CASE-2')));
+      .where(
+        and(
+          eq(auditEntries.action, 'certificate.serve'),
+          eq(auditEntries.subjectRef, zhangSan),
+          eq(auditEntries.caseRef, 'CASE-2'),
+        ),
+      );
     expect(served).toHaveLength(1);
     expect(served[0]).toMatchObject({ purpose: 'case_acceptance', outcome: 'allowed' });
   });
@@ -191,7 +261,10 @@ describe('fetching certificates', () => {
     expect(again).toMatchObject({ status: 'ok', source: 'department' });
     expect(psb.requestCount()).toBeGreaterThan(callsBefore);
     expect(again.material?.id).toBe(before.material?.id);
-    const refreshed = byType(await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }), 'resident_id_card');
+    const refreshed = byType(
+      await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }),
+      'resident_id_card',
+    );
     expect(refreshed).toMatchObject({ status: 'ok', source: 'department' });
     expect(await certificateMaterials(zhangSan, 'resident_id_card')).toHaveLength(1);
   });
@@ -205,18 +278,30 @@ describe('fetching certificates', () => {
     await expect((await download()).arrayBuffer()).rejects.toThrow();
     expect((await problemOf(await download())).code).toBe('content_corrupted');
 
-    const refreshed = byType(await fetchCertificates(zhangSan, { types: ['household_register'], refresh: true }), 'household_register');
+    const refreshed = byType(
+      await fetchCertificates(zhangSan, { types: ['household_register'], refresh: true }),
+      'household_register',
+    );
     expect(refreshed).toMatchObject({ status: 'ok', source: 'department' });
     expect(refreshed.material?.content.sha256).toBe(material.content.sha256);
     const repaired = await download();
     expect(repaired.status).toBe(200);
-    expect(createHash('sha256').update(Buffer.from(await repaired.arrayBuffer())).digest('hex')).toBe(material.content.sha256);
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(await repaired.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(material.content.sha256);
   });
 
   it('answers not_found per type without failing the others', async () => {
     const stranger = await resolve({ identifier: PSB_UNKNOWN_ID_NUMBER, name: '无名' });
     const answers = await fetchCertificates(stranger, { types: ['resident_id_card'] });
-    expect(byType(answers, 'resident_id_card')).toMatchObject({ status: 'not_found', department: 'PSB', envelope: null, material: null });
+    expect(byType(answers, 'resident_id_card')).toMatchObject({
+      status: 'not_found',
+      department: 'PSB',
+      envelope: null,
+      material: null,
+    });
     expect(await certificateMaterials(stranger, 'resident_id_card')).toEqual([]);
   });
 
@@ -233,9 +318,17 @@ describe('departments that are slow, down or wrong', () => {
   it('gives up on a slow department at the deadline and says it was unavailable', async () => {
     const wang = await resolve(WANG_JIANGUO);
     psb.setFault({ kind: 'delay', delayMs: 3000 });
-    const answers = await fetchCertificates(wang, { types: ['resident_id_card', 'household_register'], deadlineMs: 300 });
+    const answers = await fetchCertificates(wang, {
+      types: ['resident_id_card', 'household_register'],
+      deadlineMs: 300,
+    });
     for (const answer of answers) {
-      expect(answer).toMatchObject({ status: 'department_unavailable', department: 'PSB', material: null, envelope: null });
+      expect(answer).toMatchObject({
+        status: 'department_unavailable',
+        department: 'PSB',
+        material: null,
+        envelope: null,
+      });
       expect(answer.error?.code).toBe('department_timeout');
     }
     expect(await certificateMaterials(wang, 'resident_id_card')).toEqual([]);
@@ -250,15 +343,24 @@ describe('departments that are slow, down or wrong', () => {
     expect(answer.error?.code).toMatch(/^department_/);
     const verification = (await (await verifyEnvelope(answer.envelope!)).json()) as { claims: { stale: boolean } };
     expect(verification.claims.stale).toBe(true);
-    const staleServed = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'certificate.serve_stale'), eq(auditEntries.subjectRef, zhangSan)));
+    const staleServed = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'certificate.serve_stale'), eq(auditEntries.subjectRef, zhangSan)));
     expect(staleServed.length).toBeGreaterThan(0);
   });
 
   it('on refresh, falls back to a copy that is still fresh when the department cannot answer (not marked stale)', async () => {
-    const fresh = byType(await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }), 'resident_id_card');
+    const fresh = byType(
+      await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }),
+      'resident_id_card',
+    );
     expect(fresh.source).toBe('department');
     psb.setFault({ kind: 'http_5xx' });
-    const answer = byType(await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }), 'resident_id_card');
+    const answer = byType(
+      await fetchCertificates(zhangSan, { types: ['resident_id_card'], refresh: true }),
+      'resident_id_card',
+    );
     expect(answer).toMatchObject({ status: 'ok', source: 'stored', stale: false });
     expect(answer.material?.id).toBe(fresh.material?.id);
     expect(answer.error?.code).toMatch(/^department_/);
@@ -278,7 +380,16 @@ describe('departments that are slow, down or wrong', () => {
     expect(answer).toMatchObject({ status: 'department_error', material: null, envelope: null });
     expect(answer.error?.code).toBe('department_wrong_subject');
     expect(await certificateMaterials(wang, 'resident_id_card')).toEqual([]);
-    const failed = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'certificate.fetch'), eq(auditEntries.subjectRef, wang), eq(auditEntries.outcome, 'failed')));
+    const failed = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'certificate.fetch'),
+          eq(auditEntries.subjectRef, wang),
+          eq(auditEntries.outcome, 'failed'),
+        ),
+      );
     expect(failed.length).toBeGreaterThan(0);
   });
 
@@ -302,14 +413,23 @@ describe('bad requests', () => {
   it('refuses unknown certificate types and types for the other kind of subject, naming them', async () => {
     const unknown = await fetchRequest(zhangSan, { types: ['resident_id_card', 'marriage_certificate'] });
     expect(unknown.status).toBe(422);
-    expect(await problemOf(unknown)).toMatchObject({ code: 'unknown_certificate_type', unknown: ['marriage_certificate'] });
+    expect(await problemOf(unknown)).toMatchObject({
+      code: 'unknown_certificate_type',
+      unknown: ['marriage_certificate'],
+    });
     const wrongKind = await fetchRequest(zhangSan, { types: ['business_licence'] });
     expect(wrongKind.status).toBe(422);
     expect((await problemOf(wrongKind)).code).toBe('certificate_type_not_for_subject');
   });
 
   it('validates the body and the subject id', async () => {
-    for (const body of [{ types: [] }, { types: ['resident_id_card'], extra: 1 }, { types: ['Resident ID'] }, { types: ['resident_id_card'], deadlineMs: 5 }, {}]) {
+    for (const body of [
+      { types: [] },
+      { types: ['resident_id_card'], extra: 1 },
+      { types: ['Resident ID'] },
+      { types: ['resident_id_card'], deadlineMs: 5 },
+      {},
+    ]) {
       const response = await fetchRequest(zhangSan, body);
       expect(response.status, JSON.stringify(body)).toBe(400);
     }
@@ -330,9 +450,18 @@ describe('bad requests', () => {
   });
 
   it('needs certificates:read', async () => {
-    const token = (await gw.services.tokens.issue((await gw.createClient('window')).client, ['subjects:read'])).accessToken;
+    const token = (await gw.services.tokens.issue((await gw.createClient('window')).client, ['subjects:read']))
+      .accessToken;
     expect((await fetchRequest(zhangSan, { types: ['resident_id_card'] }, forCase('CASE-1'), token)).status).toBe(403);
-    expect((await gw.request(`/v1/subjects/${zhangSan}/certificates`, { method: 'POST', headers: json, body: '{"types":["resident_id_card"]}' })).status).toBe(401);
+    expect(
+      (
+        await gw.request(`/v1/subjects/${zhangSan}/certificates`, {
+          method: 'POST',
+          headers: json,
+          body: '{"types":["resident_id_card"]}',
+        })
+      ).status,
+    ).toBe(401);
   });
 });
 
@@ -345,9 +474,15 @@ describe('the gateway signature', () => {
   it('verifies offline against the published JWKS with nothing but node:crypto', async () => {
     const { envelope, answer } = await freshEnvelope();
     const [headerPart, payloadPart, signaturePart] = envelope.split('.') as [string, string, string];
-    const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as { alg: string; kid: string; typ: string };
+    const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as {
+      alg: string;
+      kid: string;
+      typ: string;
+    };
     expect(header).toMatchObject({ alg: 'ES256', typ: 'onewindow-certificate+jws' });
-    const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: (JsonWebKey & { kid: string })[] };
+    const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as {
+      keys: (JsonWebKey & { kid: string })[];
+    };
     const jwk = jwks.keys.find((key) => key.kid === header.kid);
     expect(jwk).toBeDefined();
     const publicKey = createPublicKey({ key: jwk!, format: 'jwk' });
@@ -355,9 +490,17 @@ describe('the gateway signature', () => {
     const signature = Buffer.from(signaturePart, 'base64url');
     expect(verifySignature('sha256', signed, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
     const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Record<string, unknown>;
-    expect(claims).toMatchObject({ iss: gw.config.issuer, materialId: answer.material!.id, subjectId: zhangSan, content: answer.material!.content, certificate: answer.certificate! });
+    expect(claims).toMatchObject({
+      iss: gw.config.issuer,
+      materialId: answer.material!.id,
+      subjectId: zhangSan,
+      content: answer.material!.content,
+      certificate: answer.certificate!,
+    });
     // The download is the document the signature names.
-    const download = await gw.request(`/v1/subjects/${zhangSan}/materials/${answer.material!.id}/content`, { headers: bearer(windowToken, forCase('CASE-1')) });
+    const download = await gw.request(`/v1/subjects/${zhangSan}/materials/${answer.material!.id}/content`, {
+      headers: bearer(windowToken, forCase('CASE-1')),
+    });
     expect(download.status).toBe(200);
     const bytes = Buffer.from(await download.arrayBuffer());
     const { createHash } = await import('node:crypto');
@@ -368,19 +511,33 @@ describe('the gateway signature', () => {
     const { envelope } = await freshEnvelope();
     const good = await verifyEnvelope(envelope);
     expect(good.status).toBe(200);
-    expect(await good.json()).toMatchObject({ valid: true, signature: 'valid', currentStatus: 'valid', revocation: null });
+    expect(await good.json()).toMatchObject({
+      valid: true,
+      signature: 'valid',
+      currentStatus: 'valid',
+      revocation: null,
+    });
 
     const [headerPart, payloadPart, signaturePart] = envelope.split('.') as [string, string, string];
-    const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as { certificate: Record<string, string> };
+    const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as {
+      certificate: Record<string, string>;
+    };
     claims.certificate['validUntil'] = '2099-12-31';
     const altered = `${headerPart}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signaturePart}`;
-    expect(await problemOf(await verifyEnvelope(altered))).toMatchObject({ code: 'envelope_signature_invalid', status: 422 });
+    expect(await problemOf(await verifyEnvelope(altered))).toMatchObject({
+      code: 'envelope_signature_invalid',
+      status: 422,
+    });
 
     const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as { kid: string };
     const foreign = await generateKeyPair('ES256');
-    const forgedSameKid = await new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256', kid: header.kid, typ: 'onewindow-certificate+jws' }).sign(foreign.privateKey);
+    const forgedSameKid = await new CompactSign(Buffer.from(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'ES256', kid: header.kid, typ: 'onewindow-certificate+jws' })
+      .sign(foreign.privateKey);
     expect((await problemOf(await verifyEnvelope(forgedSameKid))).code).toBe('envelope_signature_invalid');
-    const forgedOtherKid = await new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256', kid: 'not-ours', typ: 'onewindow-certificate+jws' }).sign(foreign.privateKey);
+    const forgedOtherKid = await new CompactSign(Buffer.from(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'ES256', kid: 'not-ours', typ: 'onewindow-certificate+jws' })
+      .sign(foreign.privateKey);
     expect((await problemOf(await verifyEnvelope(forgedOtherKid))).code).toBe('envelope_unknown_key');
 
     // An access token is signed by the same key but is not a certificate.
@@ -392,14 +549,21 @@ describe('the gateway signature', () => {
 
 describe('revocation', () => {
   it('a department revokes its certificate: the material is revoked, never served as valid again, and verification says so', async () => {
-    const answer = byType(await fetchCertificates(zhangSan, { types: ['household_register'], refresh: true }), 'household_register');
+    const answer = byType(
+      await fetchCertificates(zhangSan, { types: ['household_register'], refresh: true }),
+      'household_register',
+    );
     const certificateNumber = answer.certificate!['certificateNumber']!;
     const since = new Date(Date.now() - 1000).toISOString();
 
     const pushed = await gw.request('/v1/certificates/revocations', {
       method: 'POST',
       headers: bearer(psbDepartmentToken, json),
-      body: JSON.stringify({ certificateType: 'household_register', certificateNumber, reason: 'Household moved out of the district' }),
+      body: JSON.stringify({
+        certificateType: 'household_register',
+        certificateNumber,
+        reason: 'Household moved out of the district',
+      }),
     });
     expect(pushed.status).toBe(201);
     expect(await pushed.json()).toMatchObject({ department: 'PSB', certificateNumber, materialsRevoked: 1 });
@@ -408,14 +572,20 @@ describe('revocation', () => {
     expect(material).toMatchObject({ status: 'revoked', revokedReason: 'Household moved out of the district' });
 
     const verification = await (await verifyEnvelope(answer.envelope!)).json();
-    expect(verification).toMatchObject({ valid: false, currentStatus: 'revoked', revocation: { reason: 'Household moved out of the district' } });
+    expect(verification).toMatchObject({
+      valid: false,
+      currentStatus: 'revoked',
+      revocation: { reason: 'Household moved out of the district' },
+    });
 
     // The registry still says "valid" (it has not caught up): the gateway keeps it revoked.
     const after = byType(await fetchCertificates(zhangSan, { types: ['household_register'] }), 'household_register');
     expect(after).toMatchObject({ status: 'revoked', envelope: null });
     expect(after.certificate?.['status']).toBe('revoked');
 
-    const feed = await gw.request(`/v1/certificates/revocations?since=${encodeURIComponent(since)}&department=PSB`, { headers: bearer(windowToken) });
+    const feed = await gw.request(`/v1/certificates/revocations?since=${encodeURIComponent(since)}&department=PSB`, {
+      headers: bearer(windowToken),
+    });
     expect(feed.status).toBe(200);
     const { items } = (await feed.json()) as { items: { certificateNumber: string }[] };
     expect(items.map((item) => item.certificateNumber)).toContain(certificateNumber);
@@ -426,12 +596,20 @@ describe('revocation', () => {
     const pushed = await gw.request('/v1/certificates/revocations', {
       method: 'POST',
       headers: bearer(psbDepartmentToken, json),
-      body: JSON.stringify({ certificateType: 'resident_id_card', certificateNumber: '11010519491231002X', reason: 'Card reported lost' }),
+      body: JSON.stringify({
+        certificateType: 'resident_id_card',
+        certificateNumber: '11010519491231002X',
+        reason: 'Card reported lost',
+      }),
     });
     expect(pushed.status).toBe(201);
     const feedAs = async (token: string) => {
-      const feed = await gw.request(`/v1/certificates/revocations?since=${encodeURIComponent(since)}&department=PSB`, { headers: bearer(token) });
-      return ((await feed.json()) as { items: { certificateType: string; certificateNumber: string }[] }).items.filter((item) => item.certificateType === 'resident_id_card');
+      const feed = await gw.request(`/v1/certificates/revocations?since=${encodeURIComponent(since)}&department=PSB`, {
+        headers: bearer(token),
+      });
+      return ((await feed.json()) as { items: { certificateType: string; certificateNumber: string }[] }).items.filter(
+        (item) => item.certificateType === 'resident_id_card',
+      );
     };
     const masked = await gw.tokenFor('window', ['certificates:read']);
     expect((await feedAs(masked)).map((item) => item.certificateNumber)).toEqual(['110105********002X']);
@@ -442,9 +620,22 @@ describe('revocation', () => {
   it('only the issuing department may revoke', async () => {
     const body = JSON.stringify({ certificateType: 'household_register', certificateNumber: 'HJ0', reason: 'x' });
     const amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
-    expect((await problemOf(await gw.request('/v1/certificates/revocations', { method: 'POST', headers: bearer(amrToken, json), body }))).code).toBe('forbidden');
-    expect((await gw.request('/v1/certificates/revocations', { method: 'POST', headers: bearer(windowToken, json), body })).status).toBe(403);
-    const unknownType = await gw.request('/v1/certificates/revocations', { method: 'POST', headers: bearer(psbDepartmentToken, json), body: JSON.stringify({ certificateType: 'no_such_type', certificateNumber: 'X', reason: 'x' }) });
+    expect(
+      (
+        await problemOf(
+          await gw.request('/v1/certificates/revocations', { method: 'POST', headers: bearer(amrToken, json), body }),
+        )
+      ).code,
+    ).toBe('forbidden');
+    expect(
+      (await gw.request('/v1/certificates/revocations', { method: 'POST', headers: bearer(windowToken, json), body }))
+        .status,
+    ).toBe(403);
+    const unknownType = await gw.request('/v1/certificates/revocations', {
+      method: 'POST',
+      headers: bearer(psbDepartmentToken, json),
+      body: JSON.stringify({ certificateType: 'no_such_type', certificateNumber: 'X', reason: 'x' }),
+    });
     expect(unknownType.status).toBe(422);
   });
 });

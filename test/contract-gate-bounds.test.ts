@@ -32,9 +32,31 @@ const catalogueYaml = (resourceCode: string) => `  x-onewindow-catalogue:
 
 /** A YAML document whose one schema has `keys` properties, one mapping entry per line. */
 function manyKeysYaml(resourceCode: string, keys: number): string {
-  const lines = [`openapi: 3.1.0`, `info:`, `  title: Many keys`, `  version: 1.0.0`, catalogueYaml(resourceCode).trimEnd()];
-  lines.push('paths:', '  /wide:', '    get:', '      responses:', "        '200':", '          description: ok', '          content:', '            application/json:');
-  lines.push("              schema: { $ref: '#/components/schemas/Wide' }", 'components:', '  schemas:', '    Wide:', '      type: object', '      properties:');
+  const lines = [
+    `openapi: 3.1.0`,
+    `info:`,
+    `  title: Many keys`,
+    `  version: 1.0.0`,
+    catalogueYaml(resourceCode).trimEnd(),
+  ];
+  lines.push(
+    'paths:',
+    '  /wide:',
+    '    get:',
+    '      responses:',
+    "        '200':",
+    '          description: ok',
+    '          content:',
+    '            application/json:',
+  );
+  lines.push(
+    "              schema: { $ref: '#/components/schemas/Wide' }",
+    'components:',
+    '  schemas:',
+    '    Wide:',
+    '      type: object',
+    '      properties:',
+  );
   for (let index = 0; index < keys; index += 1) lines.push(`        field${index}: { type: string }`);
   return `${lines.join('\n')}\n`;
 }
@@ -50,11 +72,19 @@ function manyOperationsDocument(resourceCode: string, operations: number): Recor
     info: {
       title: 'Many operations',
       version: '1.0.0',
-      'x-onewindow-catalogue': { resourceCode, departmentCode: 'TESTDEPT', sharingType: 'unconditional', updateFrequency: 'daily', sla: { availabilityPercent: 99.9, p95LatencyMs: 800, supportHours: 'Mon-Fri' } },
+      'x-onewindow-catalogue': {
+        resourceCode,
+        departmentCode: 'TESTDEPT',
+        sharingType: 'unconditional',
+        updateFrequency: 'daily',
+        sla: { availabilityPercent: 99.9, p95LatencyMs: 800, supportHours: 'Mon-Fri' },
+      },
     },
     paths,
     components: {
-      responses: { Bad: { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Bad' } } } } },
+      responses: {
+        Bad: { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Bad' } } } },
+      },
       schemas: { Bad: { type: 'object', properties: { a: { type: 'strin' } } } },
     },
   };
@@ -87,7 +117,9 @@ async function longestBlock<T>(work: () => Promise<T>): Promise<{ result: T; lon
  * every attempt; a gap from the scheduler or a collection on a shared, loaded machine does not, so
  * the best attempt measures the code and the test stays deterministic.
  */
-async function leastBlock<T>(work: (attempt: number) => Promise<T>): Promise<{ result: T; longestBlockMs: number; ticks: number }> {
+async function leastBlock<T>(
+  work: (attempt: number) => Promise<T>,
+): Promise<{ result: T; longestBlockMs: number; ticks: number }> {
   let best: { result: T; longestBlockMs: number; ticks: number } | undefined;
   for (let attempt = 1; attempt <= 5; attempt += 1) {
     const measured = await longestBlock(() => work(attempt));
@@ -98,12 +130,18 @@ async function leastBlock<T>(work: (attempt: number) => Promise<T>): Promise<{ r
 }
 
 describe('contract gate at bounded cost', () => {
-  it('reads, validates and diffs a 19,000-key YAML document without holding the event loop', { timeout: 120_000 }, async () => {
+  it('reads, validates and diffs a 19,000-key YAML document without holding the event loop', {
+    timeout: 120_000,
+  }, async () => {
     const text = manyKeysYaml('tst.manykeys', MAX_KEYS_PER_OBJECT - 1_000);
     expect(Buffer.byteLength(text)).toBeGreaterThan(500_000);
     const checker = createContractChecker();
     try {
-      const { result: parsed, longestBlockMs, ticks } = await leastBlock(async () => {
+      const {
+        result: parsed,
+        longestBlockMs,
+        ticks,
+      } = await leastBlock(async () => {
         const read = await checker.read(text);
         await checker.diff(read.documentJson, read.documentJson);
         return read;
@@ -116,7 +154,9 @@ describe('contract gate at bounded cost', () => {
     }
   });
 
-  it('publishes the 19,000-key YAML document through the API without holding the event loop', { timeout: 180_000 }, async () => {
+  it('publishes the 19,000-key YAML document through the API without holding the event loop', {
+    timeout: 180_000,
+  }, async () => {
     // Each attempt publishes its own resource. Embedded PGlite runs the database engine on this
     // thread, so storing the 0.6 MB document as jsonb counts here (tens of ms); on PostgreSQL it does not.
     const { result: statuses, longestBlockMs } = await leastBlock(async (attempt) => {
@@ -127,39 +167,62 @@ describe('contract gate at bounded cost', () => {
       });
       return response.status;
     });
-    console.info(`contract gate (${testPostgresUrl ? 'PostgreSQL' : 'PGlite'}): longest event-loop block publishing 19,000 keys: ${longestBlockMs.toFixed(1)} ms`);
+    console.info(
+      `contract gate (${testPostgresUrl ? 'PostgreSQL' : 'PGlite'}): longest event-loop block publishing 19,000 keys: ${longestBlockMs.toFixed(1)} ms`,
+    );
     expect(statuses).toBe(201);
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 
-  it('serves the published 19,000-key document as JSON and as YAML without holding the event loop', { timeout: 120_000 }, async () => {
+  it('serves the published 19,000-key document as JSON and as YAML without holding the event loop', {
+    timeout: 120_000,
+  }, async () => {
     const readToken = await gw.tokenFor('department', undefined, { departmentCode: 'TESTDEPT' });
     // Published by the test above; its YAML source is parsed to answer JSON (in the worker).
     const { result: asJson, longestBlockMs: jsonBlock } = await leastBlock(async () => {
       const response = await gw.request('/v1/contracts/tst.manykeys1/versions/1.0.0', { headers: bearer(readToken) });
-      return { status: response.status, body: (await response.json()) as { document: { components: { schemas: { Wide: { properties: object } } } } } };
+      return {
+        status: response.status,
+        body: (await response.json()) as { document: { components: { schemas: { Wide: { properties: object } } } } },
+      };
     });
     expect(asJson.status).toBe(200);
-    expect(Object.keys(asJson.body.document.components.schemas.Wide.properties)).toHaveLength(MAX_KEYS_PER_OBJECT - 1_000);
+    expect(Object.keys(asJson.body.document.components.schemas.Wide.properties)).toHaveLength(
+      MAX_KEYS_PER_OBJECT - 1_000,
+    );
     expect(jsonBlock).toBeLessThan(EVENT_LOOP_BOUND_MS);
 
     // A large document published as JSON is rendered to YAML on request (in the worker).
-    const json = JSON.parse(JSON.stringify(manyOperationsDocument('tst.jsonbig', MAX_OPERATIONS))) as { components: { schemas: Record<string, unknown> } };
+    const json = JSON.parse(JSON.stringify(manyOperationsDocument('tst.jsonbig', MAX_OPERATIONS))) as {
+      components: { schemas: Record<string, unknown> };
+    };
     json.components.schemas.Bad = { type: 'object', properties: { a: { type: 'string' } } };
-    const published = await gw.request('/v1/contracts', { method: 'POST', headers: bearer(departmentToken, { 'content-type': 'application/json' }), body: JSON.stringify({ document: json }) });
+    const published = await gw.request('/v1/contracts', {
+      method: 'POST',
+      headers: bearer(departmentToken, { 'content-type': 'application/json' }),
+      body: JSON.stringify({ document: json }),
+    });
     expect(published.status).toBe(201);
     const { result: yaml, longestBlockMs: yamlBlock } = await leastBlock(async () => {
-      const response = await gw.request('/v1/contracts/tst.jsonbig/versions/1.0.0?format=yaml', { headers: bearer(readToken) });
+      const response = await gw.request('/v1/contracts/tst.jsonbig/versions/1.0.0?format=yaml', {
+        headers: bearer(readToken),
+      });
       return response.text();
     });
     expect(yaml).toContain('/r999:');
     expect(yamlBlock).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 
-  it('refuses the 40,000-key YAML document (a mapping over the key limit) without holding the event loop', { timeout: 120_000 }, async () => {
+  it('refuses the 40,000-key YAML document (a mapping over the key limit) without holding the event loop', {
+    timeout: 120_000,
+  }, async () => {
     const text = manyKeysYaml('tst.toomanykeys', 40_000);
     const { result: response, longestBlockMs } = await leastBlock(() =>
-      gw.request('/v1/contracts', { method: 'POST', headers: bearer(departmentToken, { 'content-type': 'application/yaml' }), body: text }),
+      gw.request('/v1/contracts', {
+        method: 'POST',
+        headers: bearer(departmentToken, { 'content-type': 'application/yaml' }),
+        body: text,
+      }),
     );
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
@@ -173,7 +236,11 @@ describe('contract gate at bounded cost', () => {
     const text = JSON.stringify(manyOperationsDocument('tst.manyops', 10_000));
     expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
     const { result: response, longestBlockMs } = await leastBlock(() =>
-      gw.request('/v1/contracts', { method: 'POST', headers: bearer(departmentToken, { 'content-type': 'application/json' }), body: JSON.stringify({ document: text }) }),
+      gw.request('/v1/contracts', {
+        method: 'POST',
+        headers: bearer(departmentToken, { 'content-type': 'application/json' }),
+        body: JSON.stringify({ document: text }),
+      }),
     );
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
@@ -182,29 +249,46 @@ describe('contract gate at bounded cost', () => {
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 
-  it('reports one invalid schema shared by 1,000 operations once, where it is written', { timeout: 120_000 }, async () => {
+  it('reports one invalid schema shared by 1,000 operations once, where it is written', {
+    timeout: 120_000,
+  }, async () => {
     const document = manyOperationsDocument('tst.sharedtypo', MAX_OPERATIONS);
     const { result: response, longestBlockMs } = await leastBlock(() =>
-      gw.request('/v1/contracts', { method: 'POST', headers: bearer(departmentToken, { 'content-type': 'application/json' }), body: JSON.stringify({ document }) }),
+      gw.request('/v1/contracts', {
+        method: 'POST',
+        headers: bearer(departmentToken, { 'content-type': 'application/json' }),
+        body: JSON.stringify({ document }),
+      }),
     );
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
     expect(problem.code).toBe('contract_invalid');
-    expect(problem.errors).toEqual([{ path: '/components/schemas/Bad/properties/a/type', message: expect.stringContaining('must be equal to one of the allowed values') }]);
+    expect(problem.errors).toEqual([
+      {
+        path: '/components/schemas/Bad/properties/a/type',
+        message: expect.stringContaining('must be equal to one of the allowed values'),
+      },
+    ]);
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 
   it('stops a check that runs past its time limit and says so', { timeout: 60_000 }, async () => {
     const checker = createContractChecker({ timeLimitMs: 1 });
     try {
-      await expect(checker.read(manyKeysYaml('tst.slow', 5_000))).rejects.toMatchObject({ code: 'contract_too_complex', status: 422 });
+      await expect(checker.read(manyKeysYaml('tst.slow', 5_000))).rejects.toMatchObject({
+        code: 'contract_too_complex',
+        status: 422,
+      });
     } finally {
       await checker.close();
     }
     // A checker with room to work reads the same text.
     const roomy = createContractChecker();
     try {
-      await expect(roomy.read(manyKeysYaml('tst.slow', 5_000))).resolves.toMatchObject({ version: '1.0.0', sourceFormat: 'yaml' });
+      await expect(roomy.read(manyKeysYaml('tst.slow', 5_000))).resolves.toMatchObject({
+        version: '1.0.0',
+        sourceFormat: 'yaml',
+      });
     } finally {
       await roomy.close();
     }

@@ -16,7 +16,10 @@ import { auditEntries } from '../gateway/db/schema.js';
 import { ApiError } from '../gateway/platform/errors.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 
-const fixtureText = readFileSync(new URL('../gateway/contracts/fixtures/people-1.0.0.openapi.yaml', import.meta.url), 'utf8');
+const fixtureText = readFileSync(
+  new URL('../gateway/contracts/fixtures/people-1.0.0.openapi.yaml', import.meta.url),
+  'utf8',
+);
 const registryFixtures = fileURLToPath(new URL('../gateway/contracts/fixtures/registry', import.meta.url));
 
 // biome-ignore lint: test documents are edited freely, deep in their structure
@@ -32,22 +35,43 @@ let windowClientId: string;
 
 /** A window client as the access policy sees it. */
 function windowPrincipal(clientId: string): Principal {
-  return { clientId, kind: 'window', scopes: new Set(['certificates:read']), departmentCode: null, subjectId: null, tokenId: 'test' };
+  return {
+    clientId,
+    kind: 'window',
+    scopes: new Set(['certificates:read']),
+    departmentCode: null,
+    subjectId: null,
+    tokenId: 'test',
+  };
 }
 
 const purpose = { purpose: 'case_acceptance', caseRef: null, operatorId: null };
 
 /** The policy's answer to the client using the resource now (or at `now`). */
-async function checkResourceAccess(_db: TestGateway['services']['db'], client: { clientId: string; kind?: string }, code: string, now = new Date()) {
-  return gw.services.access.forRequest(windowPrincipal(client.clientId), purpose, 'req-check', now).decide(gw.services.db, 'resource.use', { kind: 'department_resource', code });
+async function checkResourceAccess(
+  _db: TestGateway['services']['db'],
+  client: { clientId: string; kind?: string },
+  code: string,
+  now = new Date(),
+) {
+  return gw.services.access
+    .forRequest(windowPrincipal(client.clientId), purpose, 'req-check', now)
+    .decide(gw.services.db, 'resource.use', { kind: 'department_resource', code });
 }
 
 /** What a department call does first: the decision, audited, or the refusal thrown. */
-async function enforceResourceAccess(db: TestGateway['services']['db'], context: { principal: { clientId: string; kind?: string }; requestId?: string }, code: string) {
+async function enforceResourceAccess(
+  db: TestGateway['services']['db'],
+  context: { principal: { clientId: string; kind?: string }; requestId?: string },
+  code: string,
+) {
   const principal = windowPrincipal(context.principal.clientId);
   const requestId = context.requestId ?? 'req-enforce';
   const access = gw.services.access.forRequest(principal, purpose, requestId, new Date());
-  const decision = await requireResourceUse({ db, principal, purpose, requestId, access, logger: gw.services.logger, subjectRef: null }, code);
+  const decision = await requireResourceUse(
+    { db, principal, purpose, requestId, access, logger: gw.services.logger, subjectRef: null },
+    code,
+  );
   return { grantId: decision.grantId };
 }
 
@@ -55,13 +79,16 @@ beforeAll(async () => {
   gw = await createTestGateway();
   departmentToken = await gw.tokenFor('department', undefined, { departmentCode: 'TESTDEPT' });
   const other = await gw.createClient('department', { departmentCode: 'OTHERDEPT' });
-  otherDepartmentToken = (await gw.services.tokens.issue(other.client, ['contracts:read', 'contracts:write', 'grants:decide'])).accessToken;
+  otherDepartmentToken = (
+    await gw.services.tokens.issue(other.client, ['contracts:read', 'contracts:write', 'grants:decide'])
+  ).accessToken;
   integratorToken = await gw.tokenFor('integrator');
   const window = await gw.createClient('window');
   windowClientId = window.client.id;
   windowToken = (await gw.services.tokens.issue(window.client, ['contracts:read', 'grants:request'])).accessToken;
   const otherWindow = await gw.createClient('window');
-  otherWindowToken = (await gw.services.tokens.issue(otherWindow.client, ['contracts:read', 'grants:request'])).accessToken;
+  otherWindowToken = (await gw.services.tokens.issue(otherWindow.client, ['contracts:read', 'grants:request']))
+    .accessToken;
 });
 afterAll(async () => gw?.close());
 
@@ -77,11 +104,19 @@ function fixture11(): Doc {
 }
 
 function publishYaml(text: string, token = departmentToken): Promise<Response> {
-  return gw.request('/v1/contracts', { method: 'POST', headers: bearer(token, { 'content-type': 'application/yaml' }), body: text });
+  return gw.request('/v1/contracts', {
+    method: 'POST',
+    headers: bearer(token, { 'content-type': 'application/yaml' }),
+    body: text,
+  });
 }
 
 function publishJson(body: unknown, token = departmentToken): Promise<Response> {
-  return gw.request('/v1/contracts', { method: 'POST', headers: bearer(token, { 'content-type': 'application/json' }), body: JSON.stringify(body) });
+  return gw.request('/v1/contracts', {
+    method: 'POST',
+    headers: bearer(token, { 'content-type': 'application/json' }),
+    body: JSON.stringify(body),
+  });
 }
 
 async function get(path: string, token = windowToken): Promise<Response> {
@@ -95,9 +130,30 @@ function small(code: string, version: string, sharingType = 'unconditional', dep
     info: {
       title: `Resource ${code}`,
       version,
-      'x-onewindow-catalogue': { resourceCode: code, departmentCode: department, sharingType, updateFrequency: 'daily', sla: { availabilityPercent: 99, p95LatencyMs: 500, supportHours: 'office hours' } },
+      'x-onewindow-catalogue': {
+        resourceCode: code,
+        departmentCode: department,
+        sharingType,
+        updateFrequency: 'daily',
+        sla: { availabilityPercent: 99, p95LatencyMs: 500, supportHours: 'office hours' },
+      },
     },
-    paths: { '/items': { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } } } } } } },
+    paths: {
+      '/items': {
+        get: {
+          responses: {
+            '200': {
+              description: 'ok',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
   };
 }
 
@@ -113,19 +169,31 @@ describe('publishing', () => {
       openapiVersion: '3.1.0',
       changes: [],
       breakingChanges: 0,
-      catalogue: { departmentCode: 'TESTDEPT', sharingType: 'conditional', title: 'Test population registry', fieldSensitivity: { 'person.idNumber': 'secret' } },
+      catalogue: {
+        departmentCode: 'TESTDEPT',
+        sharingType: 'conditional',
+        title: 'Test population registry',
+        fieldSensitivity: { 'person.idNumber': 'secret' },
+      },
     });
     expect(body.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(response.headers.get('location')).toBe('/v1/contracts/tst.population/versions/1.0.0');
     const audit = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.action, 'contract.publish'));
-    expect(audit.some((entry) => entry.fields.includes('contract:tst.population@1.0.0') && entry.outcome === 'allowed')).toBe(true);
+    expect(
+      audit.some((entry) => entry.fields.includes('contract:tst.population@1.0.0') && entry.outcome === 'allowed'),
+    ).toBe(true);
   });
 
   it('publishes a JSON envelope with the document as an object and catalogue data in the body (body wins)', async () => {
     const document = small('tst.vehicles', '0.1.0', 'unconditional', 'OTHERDEPT');
-    const response = await publishJson({ document, catalogue: { title: 'Vehicles (overridden)', sharingType: 'not_shared' } }, integratorToken);
+    const response = await publishJson(
+      { document, catalogue: { title: 'Vehicles (overridden)', sharingType: 'not_shared' } },
+      integratorToken,
+    );
     expect(response.status, await response.clone().text()).toBe(201);
-    expect(await response.json()).toMatchObject({ catalogue: { title: 'Vehicles (overridden)', sharingType: 'not_shared', departmentCode: 'OTHERDEPT' } });
+    expect(await response.json()).toMatchObject({
+      catalogue: { title: 'Vehicles (overridden)', sharingType: 'not_shared', departmentCode: 'OTHERDEPT' },
+    });
   });
 
   it('publishes a JSON envelope with the document as text', async () => {
@@ -140,7 +208,10 @@ describe('publishing', () => {
   });
 
   it('refuses taking over a resource owned by another department, even for an integrator', async () => {
-    const response = await publishJson({ document: small('tst.population', '9.0.0', 'unconditional', 'OTHERDEPT') }, integratorToken);
+    const response = await publishJson(
+      { document: small('tst.population', '9.0.0', 'unconditional', 'OTHERDEPT') },
+      integratorToken,
+    );
     expect(response.status).toBe(403);
   });
 
@@ -157,7 +228,14 @@ describe('publishing', () => {
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
     expect(problem.code).toBe('contract_invalid');
-    expect(problem.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/paths/~1items/get/responses/200', message: expect.stringMatching(/description/) })]));
+    expect(problem.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          path: '/paths/~1items/get/responses/200',
+          message: expect.stringMatching(/description/),
+        }),
+      ]),
+    );
   });
 
   it('refuses YAML that is not well-formed, with the line', async () => {
@@ -167,15 +245,24 @@ describe('publishing', () => {
   });
 
   it('refuses YAML alias bombs', async () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((name, index) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[index]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'
+        .split('')
+        .map((name, index) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[index]}`).join(', ')}]`),
+    ].join('\n');
     const problem = await problemOf(await publishYaml(bomb));
     expect(problem.code).toBe('contract_invalid');
   });
 
   it('refuses Swagger 2.0 and other OpenAPI versions', async () => {
-    const swagger = await problemOf(await publishJson({ document: { swagger: '2.0', info: { title: 'x', version: '1.0.0' }, paths: {} } }));
+    const swagger = await problemOf(
+      await publishJson({ document: { swagger: '2.0', info: { title: 'x', version: '1.0.0' }, paths: {} } }),
+    );
     expect(swagger).toMatchObject({ code: 'contract_invalid', detail: expect.stringMatching(/Swagger 2\.0/) });
-    const future = await problemOf(await publishJson({ document: { ...small('tst.future', '1.0.0'), openapi: '4.0.0' } }));
+    const future = await problemOf(
+      await publishJson({ document: { ...small('tst.future', '1.0.0'), openapi: '4.0.0' } }),
+    );
     expect(future.code).toBe('contract_invalid');
   });
 
@@ -183,8 +270,12 @@ describe('publishing', () => {
     const twins = (version: string): Doc => {
       const document = small('tst.twins', version);
       const pathParameter = (name: string) => [{ name, in: 'path', required: true, schema: { type: 'string' } }];
-      document.paths['/projects/{key}'] = { get: { parameters: pathParameter('key'), responses: { '200': { description: 'by key' } } } };
-      document.paths['/projects/{id}'] = { delete: { parameters: pathParameter('id'), responses: { '204': { description: 'deleted' } } } };
+      document.paths['/projects/{key}'] = {
+        get: { parameters: pathParameter('key'), responses: { '200': { description: 'by key' } } },
+      };
+      document.paths['/projects/{id}'] = {
+        delete: { parameters: pathParameter('id'), responses: { '204': { description: 'deleted' } } },
+      };
       return document;
     };
     expect((await publishJson({ document: twins('1.0.0') })).status).toBe(201);
@@ -195,7 +286,13 @@ describe('publishing', () => {
 
   it('refuses a $ref loop at the first version, so the resource cannot get stuck (issue 18)', async () => {
     const looping = small('tst.refloop', '1.0.0');
-    looping.paths['/loop'] = { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/A' } } } } } } };
+    looping.paths['/loop'] = {
+      get: {
+        responses: {
+          '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/A' } } } },
+        },
+      },
+    };
     looping.components = { schemas: { A: { $ref: '#/components/schemas/B' }, B: { $ref: '#/components/schemas/A' } } };
     const response = await publishJson({ document: looping });
     expect(response.status).toBe(422);
@@ -204,7 +301,9 @@ describe('publishing', () => {
 
   it('refuses external references without reading them', async () => {
     const document = small('tst.external', '1.0.0');
-    document.paths['/items'].get.responses['200'].content['application/json'].schema = { $ref: 'http://127.0.0.1:9/schemas.json#/Thing' };
+    document.paths['/items'].get.responses['200'].content['application/json'].schema = {
+      $ref: 'http://127.0.0.1:9/schemas.json#/Thing',
+    };
     const problem = await problemOf(await publishJson({ document }));
     expect(problem.code).toBe('contract_invalid');
     expect((problem.errors as { message: string }[])[0]?.message).toMatch(/only local references/);
@@ -217,7 +316,9 @@ describe('publishing', () => {
     delete bare.info['x-onewindow-catalogue'];
     const problem = await problemOf(await publishJson({ document: bare }));
     expect(problem.code).toBe('contract_catalogue_invalid');
-    expect((problem.errors as { path: string }[]).map((error) => error.path)).toEqual(expect.arrayContaining(['resourceCode', 'sharingType']));
+    expect((problem.errors as { path: string }[]).map((error) => error.path)).toEqual(
+      expect.arrayContaining(['resourceCode', 'sharingType']),
+    );
   });
 
   it('refuses a document over the size cap', async () => {
@@ -251,7 +352,9 @@ describe('versions and breaking changes', () => {
     expect(response.status).toBe(409);
     const problem = await problemOf(response);
     expect(problem.code).toBe('contract_breaking_change');
-    expect((problem.breakingChanges as Doc[]).map((change) => change.code).sort()).toEqual(['path_removed', 'response_enum_value_added'].sort());
+    expect((problem.breakingChanges as Doc[]).map((change) => change.code).sort()).toEqual(
+      ['path_removed', 'response_enum_value_added'].sort(),
+    );
   });
 
   it('accepts the same breaking change with a major bump and records it', async () => {
@@ -280,7 +383,12 @@ describe('catalogue read API', () => {
   it('lists and searches the latest versions', async () => {
     const all = (await (await get('/v1/contracts')).json()) as { items: Doc[] };
     const population = all.items.find((item) => item.resourceCode === 'tst.population');
-    expect(population).toMatchObject({ title: 'Test population registry', departmentCode: 'TESTDEPT', sharingType: 'conditional', latestVersion: '2.0.0' });
+    expect(population).toMatchObject({
+      title: 'Test population registry',
+      departmentCode: 'TESTDEPT',
+      sharingType: 'conditional',
+      latestVersion: '2.0.0',
+    });
     expect(typeof population?.updatedAt).toBe('string');
     const search = (await (await get('/v1/contracts?q=TEST%20POPULATION')).json()) as { items: Doc[] };
     expect(search.items.map((item) => item.resourceCode)).toEqual(['tst.population']);
@@ -288,7 +396,9 @@ describe('catalogue read API', () => {
     expect(wildcard.items).toEqual([]);
     const byDepartment = (await (await get('/v1/contracts?department=OTHERDEPT')).json()) as { items: Doc[] };
     expect(byDepartment.items.map((item) => item.resourceCode)).toEqual(['tst.vehicles']);
-    const conditional = (await (await get('/v1/contracts?department=TESTDEPT&sharingType=conditional')).json()) as { items: Doc[] };
+    const conditional = (await (await get('/v1/contracts?department=TESTDEPT&sharingType=conditional')).json()) as {
+      items: Doc[];
+    };
     expect(conditional.items.map((item) => item.resourceCode).sort()).toEqual(['tst.licences', 'tst.population']);
     expect((await get('/v1/contracts?sharingType=sometimes')).status).toBe(400);
   });
@@ -299,7 +409,11 @@ describe('catalogue read API', () => {
     const entry = (await response.json()) as Doc;
     expect(entry.versions.map((version: Doc) => version.version)).toEqual(['2.0.0', '1.1.0', '1.0.0']);
     expect(entry.versions[0]).toMatchObject({ breakingChanges: 1, openapiVersion: '3.1.0' });
-    expect(entry.catalogue.sla).toEqual({ availabilityPercent: 99.9, p95LatencyMs: 800, supportHours: 'Mon-Fri 08:30-17:30 CST' });
+    expect(entry.catalogue.sla).toEqual({
+      availabilityPercent: 99.9,
+      p95LatencyMs: 800,
+      supportHours: 'Mon-Fri 08:30-17:30 CST',
+    });
   });
 
   it('returns a version with its document, and the document as YAML', async () => {
@@ -321,15 +435,23 @@ describe('catalogue read API', () => {
     expect(response.status).toBe(200);
     const diff = (await response.json()) as Doc;
     expect(diff.breaking).toBe(true);
-    expect(diff.changes.map((change: Doc) => change.code)).toEqual(expect.arrayContaining(['path_removed', 'response_property_added']));
+    expect(diff.changes.map((change: Doc) => change.code)).toEqual(
+      expect.arrayContaining(['path_removed', 'response_property_added']),
+    );
     const back = (await (await get('/v1/contracts/tst.population/diff?from=1.1.0&to=1.0.0')).json()) as Doc;
-    expect(back.changes.map((change: Doc) => `${change.severity} ${change.code}`)).toContain('breaking response_property_removed');
+    expect(back.changes.map((change: Doc) => `${change.severity} ${change.code}`)).toContain(
+      'breaking response_property_removed',
+    );
   });
 
   it('answers 404 for unknown resources and versions, 400 for malformed codes', async () => {
     expect((await problemOf(await get('/v1/contracts/tst.nothing'))).code).toBe('unknown_contract');
-    expect((await problemOf(await get('/v1/contracts/tst.population/versions/9.9.9'))).code).toBe('unknown_contract_version');
-    expect((await problemOf(await get('/v1/contracts/tst.population/diff?from=1.0.0&to=7.0.0'))).code).toBe('unknown_contract_version');
+    expect((await problemOf(await get('/v1/contracts/tst.population/versions/9.9.9'))).code).toBe(
+      'unknown_contract_version',
+    );
+    expect((await problemOf(await get('/v1/contracts/tst.population/diff?from=1.0.0&to=7.0.0'))).code).toBe(
+      'unknown_contract_version',
+    );
     expect((await get('/v1/contracts/Not_A_Code')).status).toBe(400);
   });
 });
@@ -341,11 +463,19 @@ describe('access requests and grants', () => {
     const response = await gw.request('/v1/contracts/tst.population/access-requests', {
       method: 'POST',
       headers: bearer(windowToken, { 'content-type': 'application/json' }),
-      body: JSON.stringify({ purpose: 'household registration cases', legalBasis: 'Regulation on household registration, art. 10' }),
+      body: JSON.stringify({
+        purpose: 'household registration cases',
+        legalBasis: 'Regulation on household registration, art. 10',
+      }),
     });
     expect(response.status, await response.clone().text()).toBe(201);
     const body = (await response.json()) as Doc;
-    expect(body).toMatchObject({ status: 'pending', resourceCode: 'tst.population', clientId: windowClientId, decision: null });
+    expect(body).toMatchObject({
+      status: 'pending',
+      resourceCode: 'tst.population',
+      clientId: windowClientId,
+      decision: null,
+    });
     requestId = body.id;
   });
 
@@ -376,8 +506,16 @@ describe('access requests and grants', () => {
   });
 
   it('enforces: no grant before approval, and the refusal is audited', async () => {
-    expect(await checkResourceAccess(gw.services.db, { clientId: windowClientId, kind: 'window' }, 'tst.population')).toMatchObject({ allowed: false, reason: 'no_grant' });
-    await expect(enforceResourceAccess(gw.services.db, { principal: { clientId: windowClientId, kind: 'window' }, requestId: 'req-enforce-1' }, 'tst.population')).rejects.toMatchObject({
+    expect(
+      await checkResourceAccess(gw.services.db, { clientId: windowClientId, kind: 'window' }, 'tst.population'),
+    ).toMatchObject({ allowed: false, reason: 'no_grant' });
+    await expect(
+      enforceResourceAccess(
+        gw.services.db,
+        { principal: { clientId: windowClientId, kind: 'window' }, requestId: 'req-enforce-1' },
+        'tst.population',
+      ),
+    ).rejects.toMatchObject({
       code: 'resource_grant_required',
       status: 403,
     });
@@ -399,32 +537,74 @@ describe('access requests and grants', () => {
     const again = await decide(departmentToken, 'deny');
     expect(again.status).toBe(409);
     expect((await problemOf(again)).code).toBe('access_request_decided');
-    expect((await problemOf(await gw.request('/v1/access-requests/acr_AAAAAAAAAAAAAAAA/decision', { method: 'POST', headers: bearer(departmentToken, { 'content-type': 'application/json' }), body: JSON.stringify({ decision: 'deny', reason: 'x' }) }))).code).toBe('not_found');
-    const audit = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.action, 'contract.access_approve'));
+    expect(
+      (
+        await problemOf(
+          await gw.request('/v1/access-requests/acr_AAAAAAAAAAAAAAAA/decision', {
+            method: 'POST',
+            headers: bearer(departmentToken, { 'content-type': 'application/json' }),
+            body: JSON.stringify({ decision: 'deny', reason: 'x' }),
+          }),
+        )
+      ).code,
+    ).toBe('not_found');
+    const audit = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(eq(auditEntries.action, 'contract.access_approve'));
     expect(audit.filter((entry) => entry.fields.includes(`access_request:${requestId}`))).toHaveLength(1);
   });
 
   it('grants access after approval, to that client only, and audits the allowed check', async () => {
-    const access = await checkResourceAccess(gw.services.db, { clientId: windowClientId, kind: 'window' }, 'tst.population');
+    const access = await checkResourceAccess(
+      gw.services.db,
+      { clientId: windowClientId, kind: 'window' },
+      'tst.population',
+    );
     expect(access).toMatchObject({ allowed: true, grantId: requestId });
-    expect(await enforceResourceAccess(gw.services.db, { principal: { clientId: windowClientId, kind: 'window' }, requestId: 'req-enforce-2' }, 'tst.population')).toEqual({ grantId: requestId });
+    expect(
+      await enforceResourceAccess(
+        gw.services.db,
+        { principal: { clientId: windowClientId, kind: 'window' }, requestId: 'req-enforce-2' },
+        'tst.population',
+      ),
+    ).toEqual({ grantId: requestId });
     const [entry] = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.requestId, 'req-enforce-2'));
     expect(entry).toMatchObject({ outcome: 'allowed', fields: ['resource:tst.population', `grant:${requestId}`] });
-    expect(await checkResourceAccess(gw.services.db, { clientId: 'cli_someone_else', kind: 'window' }, 'tst.population')).toMatchObject({ allowed: false, reason: 'no_grant' });
+    expect(
+      await checkResourceAccess(gw.services.db, { clientId: 'cli_someone_else', kind: 'window' }, 'tst.population'),
+    ).toMatchObject({ allowed: false, reason: 'no_grant' });
   });
 
   it('treats unconditional, unshared, unknown and expired cases as they should', async () => {
     const client = { clientId: windowClientId, kind: 'window' as const };
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.open')).toMatchObject({ allowed: true, grantId: null });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.vehicles')).toMatchObject({ allowed: false, reason: 'not_shared' });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.nothing')).toMatchObject({ allowed: false, reason: 'unknown_resource' });
-    await expect(enforceResourceAccess(gw.services.db, { principal: client }, 'tst.vehicles')).rejects.toBeInstanceOf(ApiError);
-    await expect(enforceResourceAccess(gw.services.db, { principal: client }, 'tst.vehicles')).rejects.toMatchObject({ code: 'resource_not_shared' });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.open')).toMatchObject({
+      allowed: true,
+      grantId: null,
+    });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.vehicles')).toMatchObject({
+      allowed: false,
+      reason: 'not_shared',
+    });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.nothing')).toMatchObject({
+      allowed: false,
+      reason: 'unknown_resource',
+    });
+    await expect(enforceResourceAccess(gw.services.db, { principal: client }, 'tst.vehicles')).rejects.toBeInstanceOf(
+      ApiError,
+    );
+    await expect(enforceResourceAccess(gw.services.db, { principal: client }, 'tst.vehicles')).rejects.toMatchObject({
+      code: 'resource_not_shared',
+    });
 
     const expiring = await gw.request('/v1/contracts/tst.licences/access-requests', {
       method: 'POST',
       headers: bearer(windowToken, { 'content-type': 'application/json' }),
-      body: JSON.stringify({ purpose: 'licence checks', legalBasis: 'art. 1', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+      body: JSON.stringify({
+        purpose: 'licence checks',
+        legalBasis: 'art. 1',
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      }),
     });
     const { id } = (await expiring.json()) as { id: string };
     await gw.request(`/v1/access-requests/${id}/decision`, {
@@ -432,8 +612,13 @@ describe('access requests and grants', () => {
       headers: bearer(departmentToken, { 'content-type': 'application/json' }),
       body: JSON.stringify({ decision: 'approve', reason: 'ok' }),
     });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences')).toMatchObject({ allowed: true, grantId: id });
-    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences', new Date(Date.now() + 120_000))).toMatchObject({ allowed: false, reason: 'no_grant' });
+    expect(await checkResourceAccess(gw.services.db, client, 'tst.licences')).toMatchObject({
+      allowed: true,
+      grantId: id,
+    });
+    expect(
+      await checkResourceAccess(gw.services.db, client, 'tst.licences', new Date(Date.now() + 120_000)),
+    ).toMatchObject({ allowed: false, reason: 'no_grant' });
 
     const past = await gw.request('/v1/contracts/tst.licences/access-requests', {
       method: 'POST',
@@ -453,7 +638,11 @@ describe('repository contracts', () => {
     expect(second).toMatchObject({ published: [], failed: [] });
     expect(second.unchanged).toHaveLength(1);
     const entry = (await (await get('/v1/contracts/tst.enterprises')).json()) as Doc;
-    expect(entry).toMatchObject({ sharingType: 'unconditional', latestVersion: '1.1.0', versions: [{ publishedBy: 'system:repository' }] });
+    expect(entry).toMatchObject({
+      sharingType: 'unconditional',
+      latestVersion: '1.1.0',
+      versions: [{ publishedBy: 'system:repository' }],
+    });
   });
 
   it("published the repository's own contracts/ at start without failures", async () => {

@@ -10,7 +10,11 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import { PSB_UNKNOWN_ID_NUMBER } from '../adapters/psb-population/seed.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { ConfigError } from '../gateway/config.js';
 import { accessRequests, auditEntries } from '../gateway/db/schema.js';
@@ -37,7 +41,13 @@ function departmentsJson(psbUrl: string, amrUrl: string): string {
       baseUrl: psbUrl,
       options: { appKey: PSB_DEMO_APP_KEY, appSecret: { $env: 'TEST_PSB_SECRET' } },
       // Small breaker and quick retries so the breaker test is short.
-      tuning: { breakerFailures: 3, breakerHalfOpenAfterMs: 60_000, retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5 },
+      tuning: {
+        breakerFailures: 3,
+        breakerHalfOpenAfterMs: 60_000,
+        retries: 1,
+        retryMinDelayMs: 1,
+        retryMaxDelayMs: 5,
+      },
     },
     {
       code: 'AMR',
@@ -85,13 +95,20 @@ async function grantPopulationRegister(clientId: string): Promise<void> {
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator({
     rewriteAnswer: (_operation, envelope) =>
-      breakContract && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, pp: 'maybe' } } : envelope,
+      breakContract && envelope.data !== null && typeof envelope.data === 'object'
+        ? { ...envelope, data: { ...envelope.data, pp: 'maybe' } }
+        : envelope,
   });
   amr = await startAmrEnterpriseSimulator();
-  gw = await createTestGateway({ DEPARTMENTS_JSON: departmentsJson(psb.url, amr.url), DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true', TEST_PSB_SECRET: PSB_DEMO_APP_SECRET });
+  gw = await createTestGateway({
+    DEPARTMENTS_JSON: departmentsJson(psb.url, amr.url),
+    DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    TEST_PSB_SECRET: PSB_DEMO_APP_SECRET,
+  });
   const window = await gw.createClient('window');
   windowClientId = window.client.id;
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'subjects:unmask'])).accessToken;
+  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'subjects:unmask']))
+    .accessToken;
   auditorToken = await gw.tokenFor('auditor');
 });
 
@@ -123,26 +140,40 @@ describe('departments API', () => {
   it('reads one department, and answers 404 unknown_department for a code nobody has', async () => {
     const response = await gw.request('/v1/departments/AMR', { headers: bearer(auditorToken) });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ code: 'AMR', capabilities: ['fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'] });
+    expect(await response.json()).toMatchObject({
+      code: 'AMR',
+      capabilities: ['fetchCertificate', 'submitCase', 'queryCaseStatus', 'health'],
+    });
     const missing = await gw.request('/v1/departments/XYZ', { headers: bearer(auditorToken) });
     expect(await problemOf(missing)).toMatchObject({ status: 404, code: 'unknown_department' });
-    expect((await problemOf(await gw.request('/v1/departments/psb', { headers: bearer(auditorToken) }))).code).toBe('validation_failed');
+    expect((await problemOf(await gw.request('/v1/departments/psb', { headers: bearer(auditorToken) }))).code).toBe(
+      'validation_failed',
+    );
   });
 
   it('runs a live health check, reporting a failing department as ok=false with the gateway error', async () => {
-    const healthy = await gw.request('/v1/departments/AMR/health-check', { method: 'POST', headers: bearer(auditorToken) });
+    const healthy = await gw.request('/v1/departments/AMR/health-check', {
+      method: 'POST',
+      headers: bearer(auditorToken),
+    });
     expect(healthy.status).toBe(200);
     expect(await healthy.json()).toMatchObject({ code: 'AMR', ok: true, error: null, breakerState: 'closed' });
 
     amr.setFault({ kind: 'http_4xx' });
     try {
-      const failing = await gw.request('/v1/departments/AMR/health-check', { method: 'POST', headers: bearer(auditorToken) });
+      const failing = await gw.request('/v1/departments/AMR/health-check', {
+        method: 'POST',
+        headers: bearer(auditorToken),
+      });
       expect(failing.status).toBe(200);
       expect(await failing.json()).toMatchObject({ code: 'AMR', ok: false, error: { code: 'department_rejected' } });
     } finally {
       amr.setFault(null);
     }
-    const after = (await (await gw.request('/v1/departments/AMR', { headers: bearer(auditorToken) })).json()) as { calls: number; errorsByKind: Record<string, number> };
+    const after = (await (await gw.request('/v1/departments/AMR', { headers: bearer(auditorToken) })).json()) as {
+      calls: number;
+      errorsByKind: Record<string, number>;
+    };
     expect(after.calls).toBeGreaterThanOrEqual(2);
     expect(after.errorsByKind['rejected']).toBe(1);
   });
@@ -192,8 +223,14 @@ describe('identity verification through the PSB adapter', () => {
     const organisation = await resolve('91330106MA2B7K1Q20', '杭州西湖云栖科技有限公司', 'credit_code');
     expect((await problemOf(await verify(organisation))).code).toBe('identity_verification_not_applicable');
     const person = await resolve('11010519491231002X', '张三');
-    expect(await problemOf(await verify(person, { department: 'AMR' }))).toMatchObject({ status: 422, code: 'capability_not_offered' });
-    expect(await problemOf(await verify(person, { department: 'NOPE' }))).toMatchObject({ status: 404, code: 'unknown_department' });
+    expect(await problemOf(await verify(person, { department: 'AMR' }))).toMatchObject({
+      status: 422,
+      code: 'capability_not_offered',
+    });
+    expect(await problemOf(await verify(person, { department: 'NOPE' }))).toMatchObject({
+      status: 404,
+      code: 'unknown_department',
+    });
     expect((await problemOf(await verify(person, { department: 'psb' }))).code).toBe('validation_failed');
     expect(await problemOf(await verify('sub_AAAAAAAAAAAAAAAA'))).toMatchObject({ status: 404, code: 'not_found' });
   });
@@ -208,7 +245,9 @@ describe('identity verification through the PSB adapter', () => {
     } finally {
       breakContract = false;
     }
-    const department = (await (await gw.request('/v1/departments/PSB', { headers: bearer(auditorToken) })).json()) as { contractViolations: number };
+    const department = (await (await gw.request('/v1/departments/PSB', { headers: bearer(auditorToken) })).json()) as {
+      contractViolations: number;
+    };
     expect(department.contractViolations).toBeGreaterThanOrEqual(1);
     const logged = gw.logs.lines.filter((line) => line.includes('department call failed'));
     expect(logged.some((line) => line.includes('contract_violation'))).toBe(true);
@@ -219,7 +258,13 @@ describe('identity verification through the PSB adapter', () => {
     const failed = await gw.services.db
       .select()
       .from(auditEntries)
-      .where(and(eq(auditEntries.action, 'subject.identity_verification'), eq(auditEntries.subjectRef, subjectId), eq(auditEntries.outcome, 'failed')));
+      .where(
+        and(
+          eq(auditEntries.action, 'subject.identity_verification'),
+          eq(auditEntries.subjectRef, subjectId),
+          eq(auditEntries.outcome, 'failed'),
+        ),
+      );
     expect(failed.length).toBeGreaterThanOrEqual(1);
   });
 
@@ -232,12 +277,21 @@ describe('identity verification through the PSB adapter', () => {
     expect(original).toMatch(CONTRACT_VERSION_LINE);
     const psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
     const publish = (text: string) =>
-      gw.request('/v1/contracts', { method: 'POST', headers: bearer(psbToken, { 'content-type': 'application/yaml' }), body: text });
+      gw.request('/v1/contracts', {
+        method: 'POST',
+        headers: bearer(psbToken, { 'content-type': 'application/yaml' }),
+        body: text,
+      });
 
     // 2.0.0 says `pp` is an integer; the registry still answers "1": a violation of the new version.
-    const stricter = original.replace(CONTRACT_VERSION_LINE, '  version: 2.0.0').replace("pp: { type: string, enum: ['1', '0'] }", 'pp: { type: integer }');
+    const stricter = original
+      .replace(CONTRACT_VERSION_LINE, '  version: 2.0.0')
+      .replace("pp: { type: string, enum: ['1', '0'] }", 'pp: { type: integer }');
     expect((await publish(stricter)).status).toBe(201);
-    expect(await problemOf(await verify(subjectId))).toMatchObject({ status: 502, code: 'department_contract_violation' });
+    expect(await problemOf(await verify(subjectId))).toMatchObject({
+      status: 502,
+      code: 'department_contract_violation',
+    });
 
     // 3.0.0 restores the registry's real shape: answers pass again.
     expect((await publish(original.replace(CONTRACT_VERSION_LINE, '  version: 3.0.0'))).status).toBe(201);
@@ -256,7 +310,9 @@ describe('identity verification through the PSB adapter', () => {
       expect(await problemOf(response)).toMatchObject({ status: 503, code: 'department_circuit_open' });
       expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(psb.requestCount()).toBe(before);
-      const department = (await (await gw.request('/v1/departments/PSB', { headers: bearer(auditorToken) })).json()) as { breakerState: string };
+      const department = (await (
+        await gw.request('/v1/departments/PSB', { headers: bearer(auditorToken) })
+      ).json()) as { breakerState: string };
       expect(department.breakerState).toBe('open');
     } finally {
       psb.setFault(null);
@@ -266,7 +322,10 @@ describe('identity verification through the PSB adapter', () => {
 
 describe('department configuration at start', () => {
   it('refuses a loopback base URL unless private networks are allowed, naming the department', async () => {
-    const attempt = createTestGateway({ DEPARTMENTS_JSON: departmentsJson(psb.url, amr.url), TEST_PSB_SECRET: PSB_DEMO_APP_SECRET });
+    const attempt = createTestGateway({
+      DEPARTMENTS_JSON: departmentsJson(psb.url, amr.url),
+      TEST_PSB_SECRET: PSB_DEMO_APP_SECRET,
+    });
     await expect(attempt).rejects.toThrow(ConfigError);
     await expect(attempt).rejects.toThrow(/department PSB: baseUrl/);
   });
@@ -274,7 +333,13 @@ describe('department configuration at start', () => {
   it('refuses unknown adapter kinds and options the adapter does not accept', async () => {
     const departments = JSON.stringify([
       { code: 'XYZ', name: 'Unknown', adapter: 'no-such-adapter', baseUrl: psb.url },
-      { code: 'PSB', name: 'Population', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: 'k', appSecret: 'short' } },
+      {
+        code: 'PSB',
+        name: 'Population',
+        adapter: 'psb-population',
+        baseUrl: psb.url,
+        options: { appKey: 'k', appSecret: 'short' },
+      },
     ]);
     const attempt = createTestGateway({ DEPARTMENTS_JSON: departments, DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true' });
     await expect(attempt).rejects.toThrow(/department XYZ: unknown adapter "no-such-adapter"/);

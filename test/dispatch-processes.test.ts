@@ -15,7 +15,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, pause, until, householdMoveInItem, gatewayProcessEnvironment, psbSimulatorDepartment } from './support/processes.js';
+import {
+  Cluster,
+  GatewayProcess,
+  Window,
+  findPostgresBin,
+  pause,
+  until,
+  householdMoveInItem,
+  gatewayProcessEnvironment,
+  psbSimulatorDepartment,
+} from './support/processes.js';
 
 const SUBMIT = 'submitHouseholdMoveIn';
 const ITEM = 'dispatch_household_move_in';
@@ -23,7 +33,10 @@ const APPLICANT = { identifierType: 'resident_id', identifier: '1101051949123100
 const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
 
 const pgBin = findPostgresBin();
-if (!pgBin) process.stderr.write('dispatch-processes: skipped, no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin\n');
+if (!pgBin)
+  process.stderr.write(
+    'dispatch-processes: skipped, no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin\n',
+  );
 
 interface CaseAnswer {
   id: string;
@@ -58,13 +71,19 @@ async function startGateway(): Promise<GatewayProcess> {
 }
 
 /** A direct connection to the cluster, to look at what the gateways wrote. */
-async function query<Row extends Record<string, unknown>>(text: string, parameters: (string | number | string[])[] = []): Promise<Row[]> {
+async function query<Row extends Record<string, unknown>>(
+  text: string,
+  parameters: (string | number | string[])[] = [],
+): Promise<Row[]> {
   if (!cluster) throw new Error('no cluster');
   return cluster.query<Row>(text, parameters);
 }
 
 function isRetryable(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'TypeError' || error.message.includes('fetch failed'));
+  return (
+    error instanceof Error &&
+    (error.name === 'TimeoutError' || error.name === 'TypeError' || error.message.includes('fetch failed'))
+  );
 }
 
 /**
@@ -77,7 +96,11 @@ async function submitCase(window: Window): Promise<string | null> {
   let opened: CaseAnswer | undefined;
   for (let attempt = 0; attempt < 20 && !opened; attempt += 1) {
     try {
-      const response = await window.call('POST', '/v1/cases', { itemCode: ITEM, subjectId, form: { moveInAddress: `北京市海淀区中关村大街${sequence}号` } });
+      const response = await window.call('POST', '/v1/cases', {
+        itemCode: ITEM,
+        subjectId,
+        form: { moveInAddress: `北京市海淀区中关村大街${sequence}号` },
+      });
       if (response.status === 201) opened = (await response.json()) as CaseAnswer;
       else if (response.status < 500) throw new Error(`open: ${response.status} ${await response.text()}`);
     } catch (error) {
@@ -91,7 +114,8 @@ async function submitCase(window: Window): Promise<string | null> {
     try {
       const response = await window.call('POST', `/v1/cases/${opened.id}/submit`, {}, { 'idempotency-key': key });
       if (response.status === 200) return opened.id;
-      if (response.status < 500 && response.status !== 409) throw new Error(`submit: ${response.status} ${await response.text()}`);
+      if (response.status < 500 && response.status !== 409)
+        throw new Error(`submit: ${response.status} ${await response.text()}`);
     } catch (error) {
       if (!isRetryable(error)) throw error;
     }
@@ -109,7 +133,10 @@ interface DeliveryState extends Record<string, unknown> {
 }
 
 async function deliveriesOf(caseIds: string[]): Promise<DeliveryState[]> {
-  return query<DeliveryState>('select id, case_id, status, attempts, department_reference from deliveries where case_id = any($1::text[])', [caseIds]);
+  return query<DeliveryState>(
+    'select id, case_id, status, attempts, department_reference from deliveries where case_id = any($1::text[])',
+    [caseIds],
+  );
 }
 
 async function allDelivered(caseIds: string[]): Promise<boolean> {
@@ -119,7 +146,9 @@ async function allDelivered(caseIds: string[]): Promise<boolean> {
 
 /** Every submitted case, delivered exactly once and received by the department exactly once. */
 async function expectEachDeliveredOnce(): Promise<void> {
-  const submitted = await query<{ id: string }>("select id from cases where item_code = $1 and status <> 'open'", [ITEM]);
+  const submitted = await query<{ id: string }>("select id from cases where item_code = $1 and status <> 'open'", [
+    ITEM,
+  ]);
   const rows = await deliveriesOf(submitted.map((row) => row.id));
   expect(rows).toHaveLength(submitted.length);
   expect(rows.every((row) => row.status === 'delivered')).toBe(true);
@@ -127,122 +156,154 @@ async function expectEachDeliveredOnce(): Promise<void> {
   expect(psb.applicationCount()).toBe(submitted.length);
   const byKey = new Map(psb.applications().map((application) => [application.ywlsh, application.slbh]));
   for (const row of rows) expect(byKey.get(row.id)).toBe(row.department_reference);
-  const events = await query<{ count: number }>("select count(*)::int as count from case_events where kind = 'delivered' and case_id = any($1::text[])", [submitted.map((row) => row.id)]);
+  const events = await query<{ count: number }>(
+    "select count(*)::int as count from case_events where kind = 'delivered' and case_id = any($1::text[])",
+    [submitted.map((row) => row.id)],
+  );
   expect(events[0]?.count).toBe(submitted.length);
 }
 
-describe.skipIf(pgBin === undefined)('dispatch with real processes (gateway processes, a PostgreSQL cluster, the PSB simulator)', () => {
-  beforeAll(async () => {
-    if (!pgBin) return;
-    psb = await startPsbPopulationSimulator({ port: 0, statusStepMs: false });
-    cluster = new Cluster(pgBin);
-    await cluster.start();
-    const first = await startGateway();
-    const admin = await Window.connect(first, 'cli_demo_admin', 'demo-admin-secret');
-    const window = await Window.connect(first, 'cli_demo_window', 'demo-window-secret');
-    // An item whose form is what the population registry needs, with one material the applicant hands in once.
-    await admin.expect(
-      admin.call('PUT', `/v1/items/${ITEM}`, householdMoveInItem('dispatch test', '投递测试')),
-      201,
-    );
-    subjectId = (await window.expect<{ id: string }>(window.call('POST', '/v1/subjects/resolve', APPLICANT, PURPOSE), 201)).id;
-    await window.expect(window.call('POST', `/v1/subjects/${subjectId}/materials?typeCode=lease_contract&fileName=lease.pdf`, pdfDocument('lease'), { ...PURPOSE, 'content-type': 'application/pdf' }), 201);
-    // The lease on file is reused by every case: opening one is enough to submit it.
-    const probe = await window.expect<CaseAnswer>(window.call('POST', '/v1/cases', { itemCode: ITEM, subjectId, form: { moveInAddress: '北京市海淀区中关村大街0号' } }), 201);
-    expect(probe.notice.readyToSubmit).toBe(true);
-  }, 120_000);
+describe.skipIf(pgBin === undefined)(
+  'dispatch with real processes (gateway processes, a PostgreSQL cluster, the PSB simulator)',
+  () => {
+    beforeAll(async () => {
+      if (!pgBin) return;
+      psb = await startPsbPopulationSimulator({ port: 0, statusStepMs: false });
+      cluster = new Cluster(pgBin);
+      await cluster.start();
+      const first = await startGateway();
+      const admin = await Window.connect(first, 'cli_demo_admin', 'demo-admin-secret');
+      const window = await Window.connect(first, 'cli_demo_window', 'demo-window-secret');
+      // An item whose form is what the population registry needs, with one material the applicant hands in once.
+      await admin.expect(admin.call('PUT', `/v1/items/${ITEM}`, householdMoveInItem('dispatch test', '投递测试')), 201);
+      subjectId = (
+        await window.expect<{ id: string }>(window.call('POST', '/v1/subjects/resolve', APPLICANT, PURPOSE), 201)
+      ).id;
+      await window.expect(
+        window.call(
+          'POST',
+          `/v1/subjects/${subjectId}/materials?typeCode=lease_contract&fileName=lease.pdf`,
+          pdfDocument('lease'),
+          { ...PURPOSE, 'content-type': 'application/pdf' },
+        ),
+        201,
+      );
+      // The lease on file is reused by every case: opening one is enough to submit it.
+      const probe = await window.expect<CaseAnswer>(
+        window.call('POST', '/v1/cases', {
+          itemCode: ITEM,
+          subjectId,
+          form: { moveInAddress: '北京市海淀区中关村大街0号' },
+        }),
+        201,
+      );
+      expect(probe.notice.readyToSubmit).toBe(true);
+    }, 120_000);
 
-  afterAll(async () => {
-    await Promise.allSettled(gateways.map((gateway) => gateway.kill('SIGTERM')));
-    await cluster?.remove();
-    await psb?.close();
-  }, 60_000);
+    afterAll(async () => {
+      await Promise.allSettled(gateways.map((gateway) => gateway.kill('SIGTERM')));
+      await cluster?.remove();
+      await psb?.close();
+    }, 60_000);
 
-  it('(a) kill -9 mid-delivery loses no acknowledged submission; after a restart each is delivered once', async () => {
-    const [first] = gateways;
-    if (!first) throw new Error('no gateway');
-    const window = await Window.connect(first, 'cli_demo_window', 'demo-window-secret');
-    // The registry answers slowly: deliveries are in flight when the gateway dies.
-    psb.setFault({ kind: 'delay', delayMs: 1500, operation: SUBMIT });
-    const acknowledged: string[] = [];
-    for (let index = 0; index < 6; index += 1) {
-      const caseId = await submitCase(window);
-      if (caseId) acknowledged.push(caseId);
-    }
-    expect(acknowledged).toHaveLength(6);
-    await until(() => psb.requestCount(SUBMIT) > 0, 'a delivery in flight', 120, 25);
-    await first.kill('SIGKILL');
-
-    // Mid-delivery: held by the dead process, nothing recorded as delivered for what was in flight.
-    const leased = await query<{ count: number }>("select count(*)::int as count from deliveries where status = 'pending' and lease_until > now()");
-    expect(leased[0]?.count).toBeGreaterThan(0);
-    // Nothing acknowledged is lost: every acknowledged case is submitted, with its delivery.
-    const rows = await deliveriesOf(acknowledged);
-    expect(rows).toHaveLength(acknowledged.length);
-    expect(rows.some((row) => row.status !== 'delivered')).toBe(true);
-
-    psb.setFault(null);
-    const restarted = await startGateway();
-    await until(() => allDelivered(acknowledged), 'every acknowledged case delivered after the restart');
-    restarted.expectAlive();
-    await expectEachDeliveredOnce();
-    // What the dead process had sent was sent again, with the same key, and recognised.
-    const redelivered = await query<{ count: number }>("select count(*)::int as count from case_events where kind = 'delivered' and (detail->>'duplicate')::boolean");
-    expect(redelivered[0]?.count).toBeGreaterThan(0);
-  }, 90_000);
-
-  it('(b) PostgreSQL restarted under submissions: the gateway keeps running and delivers everything afterwards', async () => {
-    const gateway = gateways.find((candidate) => candidate.alive);
-    if (!gateway || !cluster) throw new Error('no gateway');
-    const window = await Window.connect(gateway, 'cli_demo_window', 'demo-window-secret');
-    const acknowledged: string[] = [];
-    const submitting = (async () => {
-      for (let index = 0; index < 8; index += 1) {
+    it('(a) kill -9 mid-delivery loses no acknowledged submission; after a restart each is delivered once', async () => {
+      const [first] = gateways;
+      if (!first) throw new Error('no gateway');
+      const window = await Window.connect(first, 'cli_demo_window', 'demo-window-secret');
+      // The registry answers slowly: deliveries are in flight when the gateway dies.
+      psb.setFault({ kind: 'delay', delayMs: 1500, operation: SUBMIT });
+      const acknowledged: string[] = [];
+      for (let index = 0; index < 6; index += 1) {
         const caseId = await submitCase(window);
         if (caseId) acknowledged.push(caseId);
       }
-    })();
-    await until(() => acknowledged.length >= 2, 'submissions under way', 120, 50);
-    await cluster.pgCtl('restart');
-    await submitting;
+      expect(acknowledged).toHaveLength(6);
+      await until(() => psb.requestCount(SUBMIT) > 0, 'a delivery in flight', 120, 25);
+      await first.kill('SIGKILL');
 
-    gateway.expectAlive();
-    expect(acknowledged.length).toBeGreaterThan(2);
-    await until(async () => {
-      const ready = await fetch(`${gateway.url}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-      return ready?.status === 200;
-    }, 'the gateway ready again');
-    await until(() => allDelivered(acknowledged), 'every case submitted around the restart delivered');
-    await expectEachDeliveredOnce();
-    gateway.expectAlive();
-  }, 90_000);
+      // Mid-delivery: held by the dead process, nothing recorded as delivered for what was in flight.
+      const leased = await query<{ count: number }>(
+        "select count(*)::int as count from deliveries where status = 'pending' and lease_until > now()",
+      );
+      expect(leased[0]?.count).toBeGreaterThan(0);
+      // Nothing acknowledged is lost: every acknowledged case is submitted, with its delivery.
+      const rows = await deliveriesOf(acknowledged);
+      expect(rows).toHaveLength(acknowledged.length);
+      expect(rows.some((row) => row.status !== 'delivered')).toBe(true);
 
-  it('(c) two gateway processes on one database share the deliveries, each case sent once', async () => {
-    const first = gateways.find((candidate) => candidate.alive);
-    if (!first) throw new Error('no gateway');
-    const second = await startGateway();
-    const windows = [await Window.connect(first, 'cli_demo_window', 'demo-window-secret'), await Window.connect(second, 'cli_demo_window', 'demo-window-secret')];
-    const requestsBefore = psb.requestCount(SUBMIT);
-    // Slow enough that both workers have deliveries in flight at the same time.
-    psb.setFault({ kind: 'delay', delayMs: 300, operation: SUBMIT });
-    const acknowledged: string[] = [];
-    for (let index = 0; index < 10; index += 1) {
-      const window = windows[index % 2];
-      if (!window) throw new Error('no window');
-      const caseId = await submitCase(window);
-      if (caseId) acknowledged.push(caseId);
-    }
-    expect(acknowledged).toHaveLength(10);
-    await until(() => allDelivered(acknowledged), 'all ten delivered');
-    psb.setFault(null);
+      psb.setFault(null);
+      const restarted = await startGateway();
+      await until(() => allDelivered(acknowledged), 'every acknowledged case delivered after the restart');
+      restarted.expectAlive();
+      await expectEachDeliveredOnce();
+      // What the dead process had sent was sent again, with the same key, and recognised.
+      const redelivered = await query<{ count: number }>(
+        "select count(*)::int as count from case_events where kind = 'delivered' and (detail->>'duplicate')::boolean",
+      );
+      expect(redelivered[0]?.count).toBeGreaterThan(0);
+    }, 90_000);
 
-    // No double effect at the department: one application per case and one delivered record per
-    // delivery. (An attempt may fail and be retried on a loaded machine — a retry under the same
-    // key, recognised by the department — so the request count alone proves nothing.)
-    expect(psb.requestCount(SUBMIT) - requestsBefore).toBeGreaterThanOrEqual(10);
-    await expectEachDeliveredOnce();
-    const workers = await query<{ worker: string }>("select distinct detail->>'worker' as worker from case_events where kind = 'delivered' and case_id = any($1::text[])", [acknowledged]);
-    const pids = new Set(workers.map((row) => Number(row.worker.split(':')[1])));
-    expect(pids).toEqual(new Set([first.pid, second.pid]));
-  }, 90_000);
-});
+    it('(b) PostgreSQL restarted under submissions: the gateway keeps running and delivers everything afterwards', async () => {
+      const gateway = gateways.find((candidate) => candidate.alive);
+      if (!gateway || !cluster) throw new Error('no gateway');
+      const window = await Window.connect(gateway, 'cli_demo_window', 'demo-window-secret');
+      const acknowledged: string[] = [];
+      const submitting = (async () => {
+        for (let index = 0; index < 8; index += 1) {
+          const caseId = await submitCase(window);
+          if (caseId) acknowledged.push(caseId);
+        }
+      })();
+      await until(() => acknowledged.length >= 2, 'submissions under way', 120, 50);
+      await cluster.pgCtl('restart');
+      await submitting;
+
+      gateway.expectAlive();
+      expect(acknowledged.length).toBeGreaterThan(2);
+      await until(async () => {
+        const ready = await fetch(`${gateway.url}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(
+          () => undefined,
+        );
+        return ready?.status === 200;
+      }, 'the gateway ready again');
+      await until(() => allDelivered(acknowledged), 'every case submitted around the restart delivered');
+      await expectEachDeliveredOnce();
+      gateway.expectAlive();
+    }, 90_000);
+
+    it('(c) two gateway processes on one database share the deliveries, each case sent once', async () => {
+      const first = gateways.find((candidate) => candidate.alive);
+      if (!first) throw new Error('no gateway');
+      const second = await startGateway();
+      const windows = [
+        await Window.connect(first, 'cli_demo_window', 'demo-window-secret'),
+        await Window.connect(second, 'cli_demo_window', 'demo-window-secret'),
+      ];
+      const requestsBefore = psb.requestCount(SUBMIT);
+      // Slow enough that both workers have deliveries in flight at the same time.
+      psb.setFault({ kind: 'delay', delayMs: 300, operation: SUBMIT });
+      const acknowledged: string[] = [];
+      for (let index = 0; index < 10; index += 1) {
+        const window = windows[index % 2];
+        if (!window) throw new Error('no window');
+        const caseId = await submitCase(window);
+        if (caseId) acknowledged.push(caseId);
+      }
+      expect(acknowledged).toHaveLength(10);
+      await until(() => allDelivered(acknowledged), 'all ten delivered');
+      psb.setFault(null);
+
+      // No double effect at the department: one application per case and one delivered record per
+      // delivery. (An attempt may fail and be retried on a loaded machine — a retry under the same
+      // key, recognised by the department — so the request count alone proves nothing.)
+      expect(psb.requestCount(SUBMIT) - requestsBefore).toBeGreaterThanOrEqual(10);
+      await expectEachDeliveredOnce();
+      const workers = await query<{ worker: string }>(
+        "select distinct detail->>'worker' as worker from case_events where kind = 'delivered' and case_id = any($1::text[])",
+        [acknowledged],
+      );
+      const pids = new Set(workers.map((row) => Number(row.worker.split(':')[1])));
+      expect(pids).toEqual(new Set([first.pid, second.pid]));
+    }, 90_000);
+  },
+);

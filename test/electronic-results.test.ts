@@ -13,13 +13,46 @@ import { and, count, eq } from 'drizzle-orm';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { licenceDocument } from '../adapters/amr-enterprise/licence-document.js';
-import { defaultAmrCredentials, issuedCreditCode, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  defaultAmrCredentials,
+  issuedCreditCode,
+  startAmrEnterpriseSimulator,
+} from '../adapters/amr-enterprise/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, type RunningSmsSimulator, startSmsGatewaySimulator } from '../adapters/sms-gateway/simulator.js';
-import { accessRequests, auditEntries, caseEvents, caseResults, cases, certificates, deliveries, materials, subjects } from '../gateway/db/schema.js';
-import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../gateway/notifications/templates.js';
+import {
+  SMS_DEMO_APP_KEY,
+  SMS_DEMO_APP_SECRET,
+  SMS_DEMO_SIGN_NAME,
+  type RunningSmsSimulator,
+  startSmsGatewaySimulator,
+} from '../adapters/sms-gateway/simulator.js';
+import {
+  accessRequests,
+  auditEntries,
+  caseEvents,
+  caseResults,
+  cases,
+  certificates,
+  deliveries,
+  materials,
+  subjects,
+} from '../gateway/db/schema.js';
+import {
+  defaultTemplateCode,
+  notificationLanguages,
+  notificationTemplates,
+  templateIds,
+} from '../gateway/notifications/templates.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
@@ -29,9 +62,20 @@ const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13912345670';
 const json = { 'content-type': 'application/json' };
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
-const establishmentForm = { companyName: '西安未央晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
+const establishmentForm = {
+  companyName: '西安未央晨星咨询有限公司',
+  registeredCapital: '100万元人民币',
+  businessScope: '企业管理咨询',
+};
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
-const approvedTemplates = Object.fromEntries(templateIds.flatMap((id) => notificationLanguages.map((language) => [defaultTemplateCode(id, language), notificationTemplates[id].text[language]])));
+const approvedTemplates = Object.fromEntries(
+  templateIds.flatMap((id) =>
+    notificationLanguages.map((language) => [
+      defaultTemplateCode(id, language),
+      notificationTemplates[id].text[language],
+    ]),
+  ),
+);
 
 /** The gateway's clock and the registry's: a Friday morning; the registry's moves on to approve. */
 const instant = new Date('2026-12-18T02:00:00.000Z').getTime();
@@ -65,7 +109,13 @@ interface ApplicantCertificateBody {
 }
 interface ProgressBody {
   status: string;
-  result: { method: string; status: string; materialId: string | null; certificate: ApplicantCertificateBody | null; howToCollect: { zh: string; en: string } } | null;
+  result: {
+    method: string;
+    status: string;
+    materialId: string | null;
+    certificate: ApplicantCertificateBody | null;
+    howToCollect: { zh: string; en: string };
+  } | null;
   timeline: { kind: string }[];
 }
 interface DocumentBody {
@@ -79,7 +129,10 @@ interface DocumentBody {
   certificate: ApplicantCertificateBody;
 }
 
-async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
@@ -88,7 +141,8 @@ async function call(path: string, init: { method?: string; body?: unknown; heade
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
@@ -103,16 +157,40 @@ let eventSequence = 0;
 
 /** An establishment case delivered electronically, opened with the applicant's mobile and submitted. */
 async function submittedElectronicCase(): Promise<CaseBody> {
-  const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact: { mobile: MOBILE }, resultDelivery: { method: 'electronic' } } }), 201);
+  const opened = await ok<CaseBody>(
+    await call('/v1/cases', {
+      body: {
+        itemCode: 'enterprise_establishment',
+        subjectId: zhangSan,
+        contact: { mobile: MOBILE },
+        resultDelivery: { method: 'electronic' },
+      },
+    }),
+    201,
+  );
   submissions += 1;
-  return ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `ecert-submit-${submissions}` } }));
+  return ok<CaseBody>(
+    await call(`/v1/cases/${opened.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': `ecert-submit-${submissions}` },
+    }),
+  );
 }
 
 /** AMR pushes a status of its part, a second after its last event, with a result document when given. */
 function push(caseNumber: string, status: string, resultCertificate?: unknown): Promise<Response> {
   eventSequence += 1;
   const occurredAt = new Date(instant + eventSequence * 1000).toISOString();
-  return call('/v1/case-status-callbacks', { body: { caseNumber, eventId: `ecert-amr-${eventSequence}`, status, occurredAt, ...(resultCertificate === undefined ? {} : { resultCertificate }) }, token: amrToken });
+  return call('/v1/case-status-callbacks', {
+    body: {
+      caseNumber,
+      eventId: `ecert-amr-${eventSequence}`,
+      status,
+      occurredAt,
+      ...(resultCertificate === undefined ? {} : { resultCertificate }),
+    },
+    token: amrToken,
+  });
 }
 
 /** A licence document as a department would push it, for a new enterprise with this credit code. */
@@ -146,10 +224,16 @@ async function rowCounts(): Promise<Record<string, number>> {
   const [certificateCount] = await gw.services.db.select({ n: count() }).from(certificates);
   const [subjectCount] = await gw.services.db.select({ n: count() }).from(subjects);
   const [eventCount] = await gw.services.db.select({ n: count() }).from(caseEvents);
-  return { materials: materialCount?.n ?? 0, certificates: certificateCount?.n ?? 0, subjects: subjectCount?.n ?? 0, events: eventCount?.n ?? 0 };
+  return {
+    materials: materialCount?.n ?? 0,
+    certificates: certificateCount?.n ?? 0,
+    subjects: subjectCount?.n ?? 0,
+    events: eventCount?.n ?? 0,
+  };
 }
 
-const resultOf = async (caseId: string) => (await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, caseId)))[0];
+const resultOf = async (caseId: string) =>
+  (await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, caseId)))[0];
 
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
@@ -159,16 +243,43 @@ beforeAll(async () => {
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
-        { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
-        { code: 'AMR', name: 'Enterprise registry', adapter: 'amr-enterprise', baseUrl: amr.url, options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }, tuning },
-        { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+        {
+          code: 'PSB',
+          name: 'Population registry',
+          adapter: 'psb-population',
+          baseUrl: psb.url,
+          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+          tuning,
+        },
+        {
+          code: 'AMR',
+          name: 'Enterprise registry',
+          adapter: 'amr-enterprise',
+          baseUrl: amr.url,
+          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+          tuning,
+        },
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+          tuning,
+        },
       ]),
       NOTIFICATIONS_JSON: JSON.stringify({
         adapter: 'sms-gateway',
         baseUrl: sms.url,
         options: { appKey: SMS_DEMO_APP_KEY, appSecret: { $env: 'TEST_SMS_SECRET' }, signName: SMS_DEMO_SIGN_NAME },
         tuning,
-        delivery: { maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 20, platformLimitBackoffMs: 0, pollIntervalMs: 50 },
+        delivery: {
+          maxAttempts: 3,
+          backoffBaseMs: 10,
+          backoffMaxMs: 20,
+          platformLimitBackoffMs: 0,
+          pollIntervalMs: 50,
+        },
         receipts: { pollIntervalMs: 0 },
       }),
       TEST_SMS_SECRET: SMS_DEMO_APP_SECRET,
@@ -181,24 +292,59 @@ beforeAll(async () => {
   );
   await gw.services.notifications.worker!.collectOnce();
   const window = await gw.createClient('window');
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'cases:read', 'cases:write'])).accessToken;
+  windowToken = (
+    await gw.services.tokens.issue(window.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'cases:read',
+      'cases:write',
+    ])
+  ).accessToken;
   const now = new Date();
   for (const resourceCode of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) {
-    await gw.services.db.insert(accessRequests).values({ id: `acr_ecert_${resourceCode}`, resourceCode, clientId: window.client.id, purpose: 'window cases', legalBasis: 'test', status: 'approved', requestedAt: now, decidedAt: now, decidedByClientId: 'cli_test' });
+    await gw.services.db.insert(accessRequests).values({
+      id: `acr_ecert_${resourceCode}`,
+      resourceCode,
+      clientId: window.client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
   }
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   adminToken = await gw.tokenFor('admin');
-  zhangSan = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }), 201)).id;
+  zhangSan = (
+    await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),
+      201,
+    )
+  ).id;
 
   // The item's materials, collected once: every later case of Zhang San reuses them.
-  const first = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+  const first = await ok<CaseBody>(
+    await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+    201,
+  );
   await ok(await call(`/v1/cases/${first.id}/certificates`, { body: {} }));
-  const uploaded = await gw.request(`/v1/subjects/${zhangSan}/materials?typeCode=articles_of_association&fileName=articles.pdf`, {
-    method: 'POST',
-    headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
-    body: Buffer.from(pdfDocument('articles')),
-  });
-  await ok(await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'articles', materialId: (await ok<{ id: string }>(uploaded, 201)).id } }));
+  const uploaded = await gw.request(
+    `/v1/subjects/${zhangSan}/materials?typeCode=articles_of_association&fileName=articles.pdf`,
+    {
+      method: 'POST',
+      headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
+      body: Buffer.from(pdfDocument('articles')),
+    },
+  );
+  await ok(
+    await call(`/v1/cases/${first.id}/materials`, {
+      body: { requirementCode: 'articles', materialId: (await ok<{ id: string }>(uploaded, 201)).id },
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -208,20 +354,45 @@ afterAll(async () => {
 
 describe('the catalogue', () => {
   it('offers electronic delivery for the establishment, whose result is the licence AMR issues', async () => {
-    const item = await ok<{ resultDeliveries: string[]; resultCertificate: unknown }>(await call('/v1/items/enterprise_establishment', { token: adminToken }));
+    const item = await ok<{ resultDeliveries: string[]; resultCertificate: unknown }>(
+      await call('/v1/items/enterprise_establishment', { token: adminToken }),
+    );
     expect(item.resultDeliveries).toEqual(['window_pickup', 'electronic']);
     expect(item.resultCertificate).toEqual({ certificateType: 'business_licence', department: 'AMR' });
   });
 
   it('refuses electronic for an item that declares no result certificate, or names another department, with 422 item_invalid', async () => {
-    const { code: _code, ...body } = await ok<Record<string, unknown>>(await call('/v1/items/household_move_in', { token: adminToken }));
-    const undeclared = await problemOf(await call('/v1/items/household_move_in', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'electronic'] }, token: adminToken }));
+    const { code: _code, ...body } = await ok<Record<string, unknown>>(
+      await call('/v1/items/household_move_in', { token: adminToken }),
+    );
+    const undeclared = await problemOf(
+      await call('/v1/items/household_move_in', {
+        method: 'PUT',
+        body: { ...body, resultDeliveries: ['window_pickup', 'electronic'] },
+        token: adminToken,
+      }),
+    );
     expect(undeclared.code).toBe('item_invalid');
-    expect(undeclared['problems']).toContain('electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it');
-    const stranger = await call('/v1/items/household_move_in', { method: 'PUT', body: { ...body, resultDeliveries: ['electronic'], resultCertificate: { certificateType: 'household_register', department: 'NRB' } }, token: adminToken });
+    expect(undeclared['problems']).toContain(
+      'electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it',
+    );
+    const stranger = await call('/v1/items/household_move_in', {
+      method: 'PUT',
+      body: {
+        ...body,
+        resultDeliveries: ['electronic'],
+        resultCertificate: { certificateType: 'household_register', department: 'NRB' },
+      },
+      token: adminToken,
+    });
     expect(stranger.status).toBe(422);
-    expect((await problemOf(stranger))['problems']).toContain('resultCertificate names NRB, not a department of the item');
-    expect((await ok<{ resultDeliveries: string[] }>(await call('/v1/items/household_move_in', { token: adminToken }))).resultDeliveries).toEqual(['window_pickup']);
+    expect((await problemOf(stranger))['problems']).toContain(
+      'resultCertificate names NRB, not a department of the item',
+    );
+    expect(
+      (await ok<{ resultDeliveries: string[] }>(await call('/v1/items/household_move_in', { token: adminToken })))
+        .resultDeliveries,
+    ).toEqual(['window_pickup']);
   });
 });
 
@@ -239,7 +410,12 @@ describe('a result issued by the registry', () => {
     expect(await gw.services.deliveryWorker.pollStatusesOnce()).toBe(1);
 
     const result = await resultOf(issuedCase.id);
-    expect(result).toMatchObject({ method: 'electronic', status: 'issued', materialId: expect.stringMatching(/^mat_/), readyAt: expect.any(Date) });
+    expect(result).toMatchObject({
+      method: 'electronic',
+      status: 'issued',
+      materialId: expect.stringMatching(/^mat_/),
+      readyAt: expect.any(Date),
+    });
     creditCode = issuedCreditCode(1);
     const [stored] = await gw.services.db
       .select({ material: materials, certificate: certificates, subject: subjects })
@@ -247,14 +423,38 @@ describe('a result issued by the registry', () => {
       .innerJoin(certificates, eq(certificates.materialId, materials.id))
       .innerJoin(subjects, eq(subjects.id, materials.subjectId))
       .where(eq(materials.id, result!.materialId!));
-    expect(stored?.material).toMatchObject({ provenance: 'issued', typeCode: 'business_licence', status: 'valid', departmentCode: 'AMR', caseRef: issuedCase.caseNumber, mediaType: 'application/pdf' });
-    expect(stored?.certificate).toMatchObject({ certificateType: 'business_licence', certificateNumber: creditCode, departmentCode: 'AMR' });
-    expect(stored?.subject).toMatchObject({ kind: 'organisation', identifierType: 'credit_code', identifier: creditCode, name: establishmentForm.companyName });
+    expect(stored?.material).toMatchObject({
+      provenance: 'issued',
+      typeCode: 'business_licence',
+      status: 'valid',
+      departmentCode: 'AMR',
+      caseRef: issuedCase.caseNumber,
+      mediaType: 'application/pdf',
+    });
+    expect(stored?.certificate).toMatchObject({
+      certificateType: 'business_licence',
+      certificateNumber: creditCode,
+      departmentCode: 'AMR',
+    });
+    expect(stored?.subject).toMatchObject({
+      kind: 'organisation',
+      identifierType: 'credit_code',
+      identifier: creditCode,
+      name: establishmentForm.companyName,
+    });
     const view = await ok<CaseBody>(await call(`/v1/cases/${issuedCase.id}`));
-    expect(view).toMatchObject({ status: 'completed', result: { method: 'electronic', status: 'issued', materialId: result!.materialId } });
-    const kinds = (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, issuedCase.id))).map((event) => event.kind);
+    expect(view).toMatchObject({
+      status: 'completed',
+      result: { method: 'electronic', status: 'issued', materialId: result!.materialId },
+    });
+    const kinds = (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, issuedCase.id))).map(
+      (event) => event.kind,
+    );
     expect(kinds).toEqual(expect.arrayContaining(['result_document_received', 'completed', 'result_issued']));
-    const issuing = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'certificate.issue'), eq(auditEntries.subjectRef, stored!.subject.id)));
+    const issuing = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'certificate.issue'), eq(auditEntries.subjectRef, stored!.subject.id)));
     expect(issuing).toHaveLength(1);
   });
 
@@ -265,7 +465,10 @@ describe('a result issued by the registry', () => {
       await worker.collectOnce();
       await worker.sendOnce();
     }
-    const texts = sms.messages().filter((message) => message.phoneNumber === MOBILE).map((message) => message.text);
+    const texts = sms
+      .messages()
+      .filter((message) => message.phoneNumber === MOBILE)
+      .map((message) => message.text);
     const issuedText = `【${SMS_DEMO_SIGN_NAME}】您的企业设立登记（受理编号${issuedCase.caseNumber}）已办结，电子证照已签发，请凭受理编号和证件号码后四位在办件进度查询中下载。`;
     expect(texts.filter((text) => text.includes('电子证照'))).toEqual([issuedText]);
     // The completion itself sends nothing more: the issued message says completed.
@@ -298,39 +501,81 @@ describe('a result issued by the registry', () => {
     const document = await ok<DocumentBody>(response);
     const bytes = Buffer.from(document.contentBase64, 'base64');
     expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    const [stored] = await gw.services.db.select().from(materials).where(eq(materials.id, (await resultOf(issuedCase.id))!.materialId!));
-    expect(document).toMatchObject({ caseNumber: issuedCase.caseNumber, mediaType: 'application/pdf', size: bytes.byteLength, sha256: stored!.contentSha256 });
+    const [stored] = await gw.services.db
+      .select()
+      .from(materials)
+      .where(eq(materials.id, (await resultOf(issuedCase.id))!.materialId!));
+    expect(document).toMatchObject({
+      caseNumber: issuedCase.caseNumber,
+      mediaType: 'application/pdf',
+      size: bytes.byteLength,
+      sha256: stored!.contentSha256,
+    });
     const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: never[] };
     expect(decodeProtectedHeader(document.envelope)).toMatchObject({ alg: 'ES256', typ: 'onewindow-certificate+jws' });
     const { payload } = await compactVerify(document.envelope, createLocalJWKSet(jwks));
-    const claims = JSON.parse(new TextDecoder().decode(payload)) as { materialId: string; content: { sha256: string }; certificate: { certificateNumber: string; holderIdentifier: string } };
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as {
+      materialId: string;
+      content: { sha256: string };
+      certificate: { certificateNumber: string; holderIdentifier: string };
+    };
     expect(claims.materialId).toBe(stored!.id);
     expect(claims.content.sha256).toBe(createHashHex(bytes));
     expect(claims.certificate.holderIdentifier).not.toBe(creditCode);
-    const verified = await ok<{ valid: boolean; currentStatus: string }>(await call('/v1/certificates/verify', { body: { envelope: document.envelope } }));
+    const verified = await ok<{ valid: boolean; currentStatus: string }>(
+      await call('/v1/certificates/verify', { body: { envelope: document.envelope } }),
+    );
     expect(verified).toMatchObject({ valid: true, currentStatus: 'valid' });
-    const reads = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.result_download'), eq(auditEntries.caseRef, issuedCase.caseNumber), eq(auditEntries.outcome, 'allowed')));
+    const reads = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'case.result_download'),
+          eq(auditEntries.caseRef, issuedCase.caseNumber),
+          eq(auditEntries.outcome, 'allowed'),
+        ),
+      );
     expect(reads.map((entry) => entry.subjectRef).sort()).toEqual([zhangSan, stored!.subjectId].sort());
   });
 
   it('does not download without the proof: a wrong check is 404, counted, and on the applicant’s access log', async () => {
     const wrong = await publicPost('/v1/progress/result/document', proofOf(issuedCase.caseNumber, '0000'));
     expect([wrong.status, (await problemOf(wrong)).code]).toEqual([404, 'not_found']);
-    const denied = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.result_download'), eq(auditEntries.outcome, 'denied'), eq(auditEntries.subjectRef, zhangSan)));
+    const denied = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'case.result_download'),
+          eq(auditEntries.outcome, 'denied'),
+          eq(auditEntries.subjectRef, zhangSan),
+        ),
+      );
     expect(denied).toHaveLength(1);
     const unknown = await publicPost('/v1/progress/result/document', proofOf('OW20261218999999'));
     expect(unknown.status).toBe(404);
   });
 
   it('is reused by a later case of its holder: the reissue case finds the licence on file, AMR is not asked', async () => {
-    const enterprise = await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'credit_code', identifier: creditCode, name: establishmentForm.companyName }, headers: purpose }));
-    const [stored] = await gw.services.db.select().from(materials).where(eq(materials.id, (await resultOf(issuedCase.id))!.materialId!));
+    const enterprise = await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', {
+        body: { identifierType: 'credit_code', identifier: creditCode, name: establishmentForm.companyName },
+        headers: purpose,
+      }),
+    );
+    const [stored] = await gw.services.db
+      .select()
+      .from(materials)
+      .where(eq(materials.id, (await resultOf(issuedCase.id))!.materialId!));
     expect(enterprise.id).toBe(stored!.subjectId);
     const asked = amr.requestCount();
-    const reissue = await ok<{ id: string; notice: { entries: { requirementCode: string; state: string; material: { id: string; provenance: string } | null }[] } }>(
-      await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: enterprise.id } }),
-      201,
-    );
+    const reissue = await ok<{
+      id: string;
+      notice: {
+        entries: { requirementCode: string; state: string; material: { id: string; provenance: string } | null }[];
+      };
+    }>(await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: enterprise.id } }), 201);
     const licence = reissue.notice.entries.find((entry) => entry.requirementCode === 'licence');
     expect(licence).toMatchObject({ state: 'reused', material: { id: stored!.id, provenance: 'issued' } });
     expect(amr.requestCount()).toBe(asked);
@@ -341,14 +586,29 @@ describe('a result document pushed in a status callback', () => {
   it('is refused when it is not a PDF, or not the item’s result, or comes without completion: 422, nothing written', async () => {
     const pending = await submittedElectronicCase();
     const before = await rowCounts();
-    const notPdf = pushedLicence(issuedCreditCode(7), { document: { mediaType: 'application/pdf', contentBase64: Buffer.from('这不是PDF文件，只是文字。').toString('base64') } });
+    const notPdf = pushedLicence(issuedCreditCode(7), {
+      document: {
+        mediaType: 'application/pdf',
+        contentBase64: Buffer.from('这不是PDF文件，只是文字。').toString('base64'),
+      },
+    });
     const refusals: [unknown, string, string][] = [
       [notPdf, 'completed', 'not the application/pdf it claims to be'],
-      [pushedLicence(issuedCreditCode(7), { certificateType: 'real_estate_certificate' }), 'completed', 'results in a business_licence issued by AMR'],
+      [
+        pushedLicence(issuedCreditCode(7), { certificateType: 'real_estate_certificate' }),
+        'completed',
+        'results in a business_licence issued by AMR',
+      ],
       [{ ...pushedLicence(issuedCreditCode(7)), validUntil: '2020-01-01' }, 'completed', 'validUntil'],
       [pushedLicence('91610112MA6U00000X'), 'completed', 'holder identifier'],
       [pushedLicence(issuedCreditCode(7)), 'in_progress', 'not with in_progress'],
-      [pushedLicence(issuedCreditCode(7), { document: { mediaType: 'application/pdf', contentBase64: '%%%not-base64%%%' } }), 'completed', 'not base64'],
+      [
+        pushedLicence(issuedCreditCode(7), {
+          document: { mediaType: 'application/pdf', contentBase64: '%%%not-base64%%%' },
+        }),
+        'completed',
+        'not base64',
+      ],
     ];
     for (const [document, status, says] of refusals) {
       const refused = await push(pending.caseNumber, status, document);
@@ -369,7 +629,9 @@ describe('a result document pushed in a status callback', () => {
 
   it('is awaited when the completion brings none, and issues the result when a repeated completion brings it', async () => {
     const waiting = await submittedElectronicCase();
-    expect((await ok<{ caseStatus: string }>(await push(waiting.caseNumber, 'completed'))).caseStatus).toBe('completed');
+    expect((await ok<{ caseStatus: string }>(await push(waiting.caseNumber, 'completed'))).caseStatus).toBe(
+      'completed',
+    );
     expect(await resultOf(waiting.id)).toMatchObject({ status: 'awaiting_document', materialId: null });
     const progress = await ok<ProgressBody>(await publicPost('/v1/progress', proofOf(waiting.caseNumber)));
     expect(progress.result).toMatchObject({ status: 'awaiting_document', certificate: null });
@@ -377,27 +639,51 @@ describe('a result document pushed in a status callback', () => {
     expect([early.status, (await problemOf(early)).code]).toEqual([409, 'result_document_not_available']);
     const december = { from: '2026-12-01', to: '2026-12-31' };
     const supervised = await supervisionSummary(gw.services.db, gw.services, december);
-    expect(supervised.resultsAwaitingDocument.items).toContainEqual({ caseNumber: waiting.caseNumber, itemCode: 'enterprise_establishment', department: 'AMR', completedOn: '2026-12-18' });
+    expect(supervised.resultsAwaitingDocument.items).toContainEqual({
+      caseNumber: waiting.caseNumber,
+      itemCode: 'enterprise_establishment',
+      department: 'AMR',
+      completedOn: '2026-12-18',
+    });
 
     const creditCode = issuedCreditCode(42);
-    expect((await ok<{ caseStatus: string }>(await push(waiting.caseNumber, 'completed', pushedLicence(creditCode)))).caseStatus).toBe('completed');
+    expect(
+      (await ok<{ caseStatus: string }>(await push(waiting.caseNumber, 'completed', pushedLicence(creditCode))))
+        .caseStatus,
+    ).toBe('completed');
     const issued = await resultOf(waiting.id);
     expect(issued).toMatchObject({ status: 'issued', materialId: expect.stringMatching(/^mat_/) });
-    const kinds = (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, waiting.id))).map((event) => event.kind);
+    const kinds = (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, waiting.id))).map(
+      (event) => event.kind,
+    );
     expect(kinds.filter((kind) => kind === 'result_issued')).toHaveLength(1);
     expect(kinds).toContain('result_awaiting_document');
     const after = await supervisionSummary(gw.services.db, gw.services, december);
     expect(after.resultsAwaitingDocument.items.map((item) => item.caseNumber)).not.toContain(waiting.caseNumber);
-    const document = await ok<DocumentBody>(await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber)));
+    const document = await ok<DocumentBody>(
+      await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber)),
+    );
     expect(document.certificate).toMatchObject({ certificateType: 'business_licence', issueDate: '2026-12-18' });
   });
 
   it('is stored for a window pick-up case too (the holder’s file), but the result stays a pick-up', async () => {
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+      201,
+    );
     submissions += 1;
-    await ok(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `ecert-submit-${submissions}` } }));
+    await ok(
+      await call(`/v1/cases/${opened.id}/submit`, {
+        body: { form: establishmentForm },
+        headers: { 'idempotency-key': `ecert-submit-${submissions}` },
+      }),
+    );
     await ok(await push(opened.caseNumber, 'completed', pushedLicence(issuedCreditCode(43))));
-    expect(await resultOf(opened.id)).toMatchObject({ method: 'window_pickup', status: 'ready_for_pickup', materialId: expect.stringMatching(/^mat_/) });
+    expect(await resultOf(opened.id)).toMatchObject({
+      method: 'window_pickup',
+      status: 'ready_for_pickup',
+      materialId: expect.stringMatching(/^mat_/),
+    });
     const progress = await ok<ProgressBody>(await publicPost('/v1/progress', proofOf(opened.caseNumber)));
     expect(progress.result).toMatchObject({ method: 'window_pickup', materialId: null, certificate: null });
     const refused = await publicPost('/v1/progress/result/document', proofOf(opened.caseNumber));
@@ -407,17 +693,46 @@ describe('a result document pushed in a status callback', () => {
 
 describe('an item that declares no result certificate', () => {
   it('completes when its department sends a document anyway, keeping none (a note on the timeline)', async () => {
-    const { code: _code, ...body } = await ok<Record<string, unknown>>(await call('/v1/items/enterprise_establishment', { token: adminToken }));
-    await ok(await call('/v1/items/enterprise_establishment', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup'], resultCertificate: null }, token: adminToken }));
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    const { code: _code, ...body } = await ok<Record<string, unknown>>(
+      await call('/v1/items/enterprise_establishment', { token: adminToken }),
+    );
+    await ok(
+      await call('/v1/items/enterprise_establishment', {
+        method: 'PUT',
+        body: { ...body, resultDeliveries: ['window_pickup'], resultCertificate: null },
+        token: adminToken,
+      }),
+    );
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+      201,
+    );
     submissions += 1;
-    await ok(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `ecert-submit-${submissions}` } }));
+    await ok(
+      await call(`/v1/cases/${opened.id}/submit`, {
+        body: { form: establishmentForm },
+        headers: { 'idempotency-key': `ecert-submit-${submissions}` },
+      }),
+    );
     const before = await rowCounts();
-    expect((await ok<{ caseStatus: string }>(await push(opened.caseNumber, 'completed', pushedLicence(issuedCreditCode(44))))).caseStatus).toBe('completed');
+    expect(
+      (
+        await ok<{ caseStatus: string }>(
+          await push(opened.caseNumber, 'completed', pushedLicence(issuedCreditCode(44))),
+        )
+      ).caseStatus,
+    ).toBe('completed');
     const after = await rowCounts();
     expect([after.materials, after.certificates]).toEqual([before.materials, before.certificates]);
-    expect(await resultOf(opened.id)).toMatchObject({ method: 'window_pickup', status: 'ready_for_pickup', materialId: null });
-    const notes = await gw.services.db.select().from(caseEvents).where(and(eq(caseEvents.caseId, opened.id), eq(caseEvents.kind, 'result_document_not_declared')));
+    expect(await resultOf(opened.id)).toMatchObject({
+      method: 'window_pickup',
+      status: 'ready_for_pickup',
+      materialId: null,
+    });
+    const notes = await gw.services.db
+      .select()
+      .from(caseEvents)
+      .where(and(eq(caseEvents.caseId, opened.id), eq(caseEvents.kind, 'result_document_not_declared')));
     expect(notes.map((note) => note.detail)).toEqual([{ certificateType: 'business_licence' }]);
   });
 });

@@ -133,12 +133,18 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
     const db = gateway.services.db;
     const [established] = await db.select().from(cases).where(eq(cases.itemCode, 'enterprise_establishment'));
     expect(established).toMatchObject({ status: 'submitted', acceptedOn: '2026-11-30' });
-    const [toAmr] = await db.select().from(deliveries).where(eq(deliveries.caseId, established?.id ?? ''));
+    const [toAmr] = await db
+      .select()
+      .from(deliveries)
+      .where(eq(deliveries.caseId, established?.id ?? ''));
     expect(toAmr).toMatchObject({ departmentCode: 'AMR', status: 'delivered' });
 
     const [moved] = await db.select().from(cases).where(eq(cases.itemCode, 'household_move_in'));
     expect(moved).toMatchObject({ status: 'completed', acceptedOn: '2026-11-30' });
-    const [toPsb] = await db.select().from(deliveries).where(eq(deliveries.caseId, moved?.id ?? ''));
+    const [toPsb] = await db
+      .select()
+      .from(deliveries)
+      .where(eq(deliveries.caseId, moved?.id ?? ''));
     // Delivered once the PSB was back, after at least one failed attempt while it was down.
     expect(toPsb).toMatchObject({ departmentCode: 'PSB', status: 'delivered' });
     expect(toPsb?.attempts).toBeGreaterThanOrEqual(2);

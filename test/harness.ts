@@ -34,7 +34,8 @@ export interface TestDatabase {
 export async function freshDatabase(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ow-data-'));
   const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
-  if (!testPostgresUrl) return { environment: { PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir }, drop: async () => removeDataDir() };
+  if (!testPostgresUrl)
+    return { environment: { PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir }, drop: async () => removeDataDir() };
   const name = `ow_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
@@ -56,7 +57,12 @@ export async function freshDatabase(): Promise<TestDatabase> {
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
   override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+    this.lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
     callback();
   }
   text(): string {
@@ -73,7 +79,10 @@ export interface TestGateway {
   /** Sends a request through the app in-process. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Registers a client directly in the registry. */
-  createClient(kind: ClientKind, options?: { scopes?: Scope[]; departmentCode?: string }): Promise<{ client: ClientRecord; secret: string }>;
+  createClient(
+    kind: ClientKind,
+    options?: { scopes?: Scope[]; departmentCode?: string },
+  ): Promise<{ client: ClientRecord; secret: string }>;
   /** A client of `kind` and a token for it with `scopes` (default: all scopes the kind allows). */
   tokenFor(kind: ClientKind, scopes?: Scope[], options?: { departmentCode?: string }): Promise<string>;
   close(): Promise<void>;
@@ -84,7 +93,10 @@ export interface TestGatewayOptions {
   clock?: Clock;
 }
 
-export async function createTestGateway(environment: Record<string, string> = {}, options: TestGatewayOptions = {}): Promise<TestGateway> {
+export async function createTestGateway(
+  environment: Record<string, string> = {},
+  options: TestGatewayOptions = {},
+): Promise<TestGateway> {
   const fresh = await freshDatabase();
   const config = parseConfig({
     LOG_LEVEL: 'info',
@@ -145,7 +157,9 @@ export function bearer(token: string, extra: Record<string, string> = {}): Recor
   return { authorization: `Bearer ${token}`, ...extra };
 }
 
-export async function problemOf(response: Response): Promise<{ code: string; status: number; requestId?: string; [key: string]: unknown }> {
+export async function problemOf(
+  response: Response,
+): Promise<{ code: string; status: number; requestId?: string; [key: string]: unknown }> {
   const contentType = response.headers.get('content-type') ?? '';
   if (!contentType.startsWith('application/problem+json')) {
     throw new Error(`expected a problem document, got ${response.status} ${contentType}: ${await response.text()}`);

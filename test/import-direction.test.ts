@@ -56,7 +56,13 @@ function isTypeOnly(statement: ts.ImportDeclaration | ts.ExportDeclaration): boo
   if (!clause) return false; // a side-effect import runs the module
   if (clause.isTypeOnly) return true;
   const bindings = clause.namedBindings;
-  return !clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+  return (
+    !clause.name &&
+    bindings !== undefined &&
+    ts.isNamedImports(bindings) &&
+    bindings.elements.length > 0 &&
+    bindings.elements.every((element) => element.isTypeOnly)
+  );
 }
 
 function importEdges(): ImportEdge[] {
@@ -64,9 +70,18 @@ function importEdges(): ImportEdge[] {
   for (const file of sourceFiles(gatewayFolder)) {
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
     const visit = (node: ts.Node): void => {
-      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      if (
+        (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+        node.moduleSpecifier &&
+        ts.isStringLiteral(node.moduleSpecifier)
+      ) {
         const specifier = node.moduleSpecifier.text;
-        if (specifier.startsWith('.')) edges.push({ from: relative(repository, file), to: resolveSpecifier(file, specifier), typeOnly: isTypeOnly(node) });
+        if (specifier.startsWith('.'))
+          edges.push({
+            from: relative(repository, file),
+            to: resolveSpecifier(file, specifier),
+            typeOnly: isTypeOnly(node),
+          });
       }
       // `declare module '../platform/context.js'` augments a lower layer: a dependency of this file on it.
       if (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name) && node.name.text.startsWith('.')) {
@@ -137,7 +152,10 @@ describe('imports run one way', () => {
   });
 
   it('the foundation (platform/, db/, config.ts) imports no capability and not the top', () => {
-    const upward = edges.filter((edge) => layerOf(edge.from) === 'foundation' && edge.from !== 'gateway/config.ts' && layerOf(edge.to) !== 'foundation');
+    const upward = edges.filter(
+      (edge) =>
+        layerOf(edge.from) === 'foundation' && edge.from !== 'gateway/config.ts' && layerOf(edge.to) !== 'foundation',
+    );
     expect(upward.map(describeEdge)).toEqual([]);
   });
 
@@ -161,6 +179,8 @@ describe('imports run one way', () => {
       { from: 'gateway/cases/b.ts', to: 'gateway/platform/a.ts', typeOnly: false },
     ];
     expect(cycles(madeUp)).toEqual([['gateway/cases/b.ts', 'gateway/platform/a.ts']]);
-    expect(madeUp.filter((edge) => layerOf(edge.from) === 'foundation' && layerOf(edge.to) !== 'foundation')).toHaveLength(1);
+    expect(
+      madeUp.filter((edge) => layerOf(edge.from) === 'foundation' && layerOf(edge.to) !== 'foundation'),
+    ).toHaveLength(1);
   });
 });

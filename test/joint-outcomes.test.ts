@@ -8,8 +8,17 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  type RunningPsbSimulator,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { accessRequests, caseEvents, deliveries } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
@@ -48,27 +57,43 @@ const clock = fixedClock('2026-12-18T02:00:00.000Z');
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 
-async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.headers ?? {}) }),
+    headers: bearer(init.token ?? windowToken, {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.headers ?? {}),
+    }),
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
 /** Opens the item for 张三 naming his sole flat, fetches what the departments supply, submits. */
 async function submitted(itemCode: string): Promise<CaseBody> {
-  const form = { certificateNo: SOLE_FLAT, transferee: { name: '李梅', idNumber: '330106198503150120' }, transferReason: 'sale' };
+  const form = {
+    certificateNo: SOLE_FLAT,
+    transferee: { name: '李梅', idNumber: '330106198503150120' },
+    transferReason: 'sale',
+  };
   const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode, subjectId: zhangSan, form } }), 201);
   const fetched = (await ok<{ case: CaseBody }>(await call(`/v1/cases/${opened.id}/certificates`, { body: {} }))).case;
   expect(fetched.notice.readyToSubmit).toBe(true);
   sequence += 1;
-  return ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': `joint-outcome-${sequence}` } }));
+  return ok<CaseBody>(
+    await call(`/v1/cases/${opened.id}/submit`, {
+      body: {},
+      headers: { 'idempotency-key': `joint-outcome-${sequence}` },
+    }),
+  );
 }
 
 async function read(caseId: string): Promise<CaseBody> {
@@ -84,13 +109,24 @@ function part(body: CaseBody, department: string): Delivery {
 async function push(caseNumber: string, token: string, status: string, message?: string): Promise<string> {
   sequence += 1;
   const answer = await ok<{ caseStatus: string }>(
-    await call('/v1/case-status-callbacks', { body: { caseNumber, eventId: `evt-${sequence}`, status, occurredAt: clock.now().toISOString(), ...(message ? { message } : {}) }, token }),
+    await call('/v1/case-status-callbacks', {
+      body: {
+        caseNumber,
+        eventId: `evt-${sequence}`,
+        status,
+        occurredAt: clock.now().toISOString(),
+        ...(message ? { message } : {}),
+      },
+      token,
+    }),
   );
   return answer.caseStatus;
 }
 
 async function eventKinds(caseId: string): Promise<string[]> {
-  return (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, caseId)).orderBy(caseEvents.id)).map((event) => event.kind);
+  return (
+    await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, caseId)).orderBy(caseEvents.id)
+  ).map((event) => event.kind);
 }
 
 const worker = () => gw.services.deliveryWorker;
@@ -99,8 +135,13 @@ const worker = () => gw.services.deliveryWorker;
 async function jointItem(code: string, rules: { stages?: string[][]; allowsPartial?: boolean }): Promise<void> {
   const seeded = await ok<Record<string, unknown>>(await call('/v1/items/real_estate_transfer'));
   const { code: _code, ...definition } = seeded;
-  const response = await call(`/v1/items/${code}`, { method: 'PUT', token: adminToken, body: { ...definition, name: `Transfer (${code})`, ...rules } });
-  if (response.status !== 201 && response.status !== 200) throw new Error(`item ${code}: ${response.status} ${await response.text()}`);
+  const response = await call(`/v1/items/${code}`, {
+    method: 'PUT',
+    token: adminToken,
+    body: { ...definition, name: `Transfer (${code})`, ...rules },
+  });
+  if (response.status !== 201 && response.status !== 200)
+    throw new Error(`item ${code}: ${response.status} ${await response.text()}`);
 }
 
 beforeAll(async () => {
@@ -109,8 +150,22 @@ beforeAll(async () => {
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
-        { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
-        { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+        {
+          code: 'PSB',
+          name: 'Population registry',
+          adapter: 'psb-population',
+          baseUrl: psb.url,
+          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+          tuning,
+        },
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+          tuning,
+        },
       ]),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
@@ -118,15 +173,41 @@ beforeAll(async () => {
     { clock },
   );
   const window = await gw.createClient('window');
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'contracts:read', 'cases:read', 'cases:write'])).accessToken;
+  windowToken = (
+    await gw.services.tokens.issue(window.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'contracts:read',
+      'cases:read',
+      'cases:write',
+    ])
+  ).accessToken;
   adminToken = await gw.tokenFor('admin');
   psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
   nrbToken = await gw.tokenFor('department', undefined, { departmentCode: 'NRB' });
   const now = new Date();
   for (const resource of ['psb.population', 'nrb.real-estate']) {
-    await gw.services.db.insert(accessRequests).values({ id: `acr_joint_${resource}`, resourceCode: resource, clientId: window.client.id, purpose: 'window cases', legalBasis: 'test', status: 'approved', requestedAt: now, decidedAt: now, decidedByClientId: 'cli_test' });
+    await gw.services.db.insert(accessRequests).values({
+      id: `acr_joint_${resource}`,
+      resourceCode: resource,
+      clientId: window.client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
   }
-  zhangSan = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }), 201)).id;
+  zhangSan = (
+    await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),
+      201,
+    )
+  ).id;
 });
 
 afterEach(() => {
@@ -149,15 +230,32 @@ describe('one department refuses a joint case', () => {
 
     const after = await read(body.id);
     expect(after.status).toBe('rejected');
-    expect(part(after, 'NRB')).toMatchObject({ status: 'refused', departmentStatus: 'rejected', departmentMessage: '业务系统拒绝办理该请求' });
+    expect(part(after, 'NRB')).toMatchObject({
+      status: 'refused',
+      departmentStatus: 'rejected',
+      departmentMessage: '业务系统拒绝办理该请求',
+    });
     expect(part(after, 'PSB')).toMatchObject({ status: 'delivered', cancelStatus: 'cancelled' });
     // The registry itself shows the application withdrawn (06 已撤回).
-    const [psbDelivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, body.id)).orderBy(deliveries.departmentCode).offset(1);
-    expect(psb.applications().find((application) => application.slbh === psbDelivery?.departmentReference)?.blzt).toBe('06');
-    expect(await eventKinds(body.id)).toEqual(expect.arrayContaining(['department_refused', 'joint_refusal', 'rejected', 'department_cancelled']));
+    const [psbDelivery] = await gw.services.db
+      .select()
+      .from(deliveries)
+      .where(eq(deliveries.caseId, body.id))
+      .orderBy(deliveries.departmentCode)
+      .offset(1);
+    expect(psb.applications().find((application) => application.slbh === psbDelivery?.departmentReference)?.blzt).toBe(
+      '06',
+    );
+    expect(await eventKinds(body.id)).toEqual(
+      expect.arrayContaining(['department_refused', 'joint_refusal', 'rejected', 'department_cancelled']),
+    );
 
     // The applicant sees the outcome and NRB's reason, and that PSB's part was withdrawn.
-    const progress = await gw.request('/v1/progress', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ caseNumber: body.caseNumber, check: '002X' }) });
+    const progress = await gw.request('/v1/progress', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ caseNumber: body.caseNumber, check: '002X' }),
+    });
     expect(await ok(progress)).toMatchObject({
       status: 'rejected',
       departments: [
@@ -166,7 +264,9 @@ describe('one department refuses a joint case', () => {
       ],
     });
     // Nothing is left for supervision to chase.
-    const warnings = await ok<{ counts: { cancellationsByHand: number } }>(await call('/v1/supervision/warnings', { token: adminToken }));
+    const warnings = await ok<{ counts: { cancellationsByHand: number } }>(
+      await call('/v1/supervision/warnings', { token: adminToken }),
+    );
     expect(warnings.counts.cancellationsByHand).toBe(0);
   });
 
@@ -176,21 +276,40 @@ describe('one department refuses a joint case', () => {
     expect(await push(body.caseNumber, psbToken, 'rejected', '申请人有在办的户籍迁移业务')).toBe('rejected');
     expect(await worker().cancelVoidedOnce()).toBe(1);
     const after = await read(body.id);
-    expect(part(after, 'PSB')).toMatchObject({ departmentStatus: 'rejected', departmentMessage: '申请人有在办的户籍迁移业务', cancelStatus: null });
+    expect(part(after, 'PSB')).toMatchObject({
+      departmentStatus: 'rejected',
+      departmentMessage: '申请人有在办的户籍迁移业务',
+      cancelStatus: null,
+    });
     expect(part(after, 'NRB')).toMatchObject({ status: 'delivered', cancelStatus: 'manual' });
 
-    const warnings = await ok<{ cancellations: { caseNumber: string; department: string; deliveryId: string; refusedBy: unknown[] }[] }>(await call('/v1/supervision/warnings', { token: adminToken }));
+    const warnings = await ok<{
+      cancellations: { caseNumber: string; department: string; deliveryId: string; refusedBy: unknown[] }[];
+    }>(await call('/v1/supervision/warnings', { token: adminToken }));
     const warning = warnings.cancellations.find((entry) => entry.caseNumber === body.caseNumber);
-    expect(warning).toMatchObject({ department: 'NRB', refusedBy: [{ department: 'PSB', message: '申请人有在办的户籍迁移业务' }] });
+    expect(warning).toMatchObject({
+      department: 'NRB',
+      refusedBy: [{ department: 'PSB', message: '申请人有在办的户籍迁移业务' }],
+    });
 
-    const handled = await call(`/v1/deliveries/${warning!.deliveryId}/cancellation-handled`, { token: adminToken, body: { note: '已电话联系不动产登记中心撤件' } });
+    const handled = await call(`/v1/deliveries/${warning!.deliveryId}/cancellation-handled`, {
+      token: adminToken,
+      body: { note: '已电话联系不动产登记中心撤件' },
+    });
     expect(await ok(handled)).toMatchObject({ cancelStatus: 'handled' });
-    const again = await call(`/v1/deliveries/${warning!.deliveryId}/cancellation-handled`, { token: adminToken, body: { note: 'again' } });
+    const again = await call(`/v1/deliveries/${warning!.deliveryId}/cancellation-handled`, {
+      token: adminToken,
+      body: { note: 'again' },
+    });
     expect(again.status).toBe(409);
-    const later = await ok<{ cancellations: { caseNumber: string }[] }>(await call('/v1/supervision/warnings', { token: adminToken }));
+    const later = await ok<{ cancellations: { caseNumber: string }[] }>(
+      await call('/v1/supervision/warnings', { token: adminToken }),
+    );
     expect(later.cancellations.some((entry) => entry.caseNumber === body.caseNumber)).toBe(false);
     // A department cannot report on a part of a concluded case any more than before: its refusal stands.
-    expect(await eventKinds(body.id)).toEqual(expect.arrayContaining(['joint_refusal', 'cancel_by_hand', 'cancel_handled']));
+    expect(await eventKinds(body.id)).toEqual(
+      expect.arrayContaining(['joint_refusal', 'cancel_by_hand', 'cancel_handled']),
+    );
   });
 });
 
@@ -236,14 +355,23 @@ describe('a staged item', () => {
     expect(part(after, 'PSB')).toMatchObject({ status: 'cancelled' });
     expect(await worker().runOnce()).toBe(0);
     expect(psb.applicationCount()).toBe(before);
-    const [psbDelivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, body.id)).orderBy(deliveries.stage).offset(1);
+    const [psbDelivery] = await gw.services.db
+      .select()
+      .from(deliveries)
+      .where(eq(deliveries.caseId, body.id))
+      .orderBy(deliveries.stage)
+      .offset(1);
     expect(psbDelivery?.attempts).toBe(0);
   });
 
   it('refuses stages that leave out a department or name another one, and partial rules on items that are not joint', async () => {
     const seeded = await ok<Record<string, unknown>>(await call('/v1/items/real_estate_transfer'));
     const { code: _code, ...definition } = seeded;
-    const refused = await call('/v1/items/transfer_bad_stages', { method: 'PUT', token: adminToken, body: { ...definition, stages: [['NRB'], ['AMR']] } });
+    const refused = await call('/v1/items/transfer_bad_stages', {
+      method: 'PUT',
+      token: adminToken,
+      body: { ...definition, stages: [['NRB'], ['AMR']] },
+    });
     expect(refused.status).toBe(422);
     const problems = ((await problemOf(refused))['problems'] as string[]).join(' | ');
     expect(problems).toContain('stages leave out PSB');
@@ -264,17 +392,38 @@ describe('an immediate item (即办件)', () => {
         departments: ['PSB'],
         statutoryDays: 0,
         promisedDays: 0,
-        formSchema: { type: 'object', required: ['moveToAddress'], properties: { moveToAddress: { type: 'string' }, reason: { type: 'string' } } },
-        materials: [{ requirementCode: 'applicant_identity', name: 'Identity card', acceptedTypes: ['resident_id_card'] }],
+        formSchema: {
+          type: 'object',
+          required: ['moveToAddress'],
+          properties: { moveToAddress: { type: 'string' }, reason: { type: 'string' } },
+        },
+        materials: [
+          { requirementCode: 'applicant_identity', name: 'Identity card', acceptedTypes: ['resident_id_card'] },
+        ],
       },
     });
     expect(created.status, await created.clone().text()).toBe(201);
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'household_proof_immediate', subjectId: zhangSan, form: { moveToAddress: '北京市朝阳区建国路88号院3号楼1单元502', reason: 'employment' } } }), 201);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'household_proof_immediate',
+          subjectId: zhangSan,
+          form: { moveToAddress: '北京市朝阳区建国路88号院3号楼1单元502', reason: 'employment' },
+        },
+      }),
+      201,
+    );
     await ok(await call(`/v1/cases/${opened.id}/certificates`, { body: {} }));
     const decided = await ok<CaseBody & { acceptedOn: string; dueOn: string; completedOn: string; onTime: boolean }>(
       await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'immediate-case-0001' } }),
     );
-    expect(decided).toMatchObject({ status: 'completed', acceptedOn: '2026-12-18', dueOn: '2026-12-18', completedOn: '2026-12-18', onTime: true });
+    expect(decided).toMatchObject({
+      status: 'completed',
+      acceptedOn: '2026-12-18',
+      dueOn: '2026-12-18',
+      completedOn: '2026-12-18',
+      onTime: true,
+    });
     expect(await worker().runOnce()).toBe(1);
     expect(part(await read(opened.id), 'PSB').status).toBe('delivered');
     // The department's own progress on its record does not reopen the decided case.

@@ -63,7 +63,10 @@ beforeAll(async () => {
   );
   const tokenResponse = await fetch(`${gateway.url}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('cli_demo_window:demo-window-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from('cli_demo_window:demo-window-secret').toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
   token = ((await tokenResponse.json()) as { access_token: string }).access_token;
@@ -81,7 +84,8 @@ afterAll(async () => {
   await rm(blobDirectory, { recursive: true, force: true });
 });
 
-const uploadUrl = (typeCode = 'lease_contract') => `${gateway.url}/v1/subjects/${subjectId}/materials?typeCode=${typeCode}`;
+const uploadUrl = (typeCode = 'lease_contract') =>
+  `${gateway.url}/v1/subjects/${subjectId}/materials?typeCode=${typeCode}`;
 
 describe('uploads on the wire (filesystem store)', () => {
   it('streams a document in and out again', async () => {
@@ -96,7 +100,9 @@ describe('uploads on the wire (filesystem store)', () => {
     expect(material.content.size).toBe(document.byteLength);
     expect(await storedBlobFiles()).toBe(1);
 
-    const downloaded = await request(`${gateway.url}/v1/subjects/${subjectId}/materials/${material.id}/content`, { headers: { authorization: `Bearer ${token}`, ...purpose } });
+    const downloaded = await request(`${gateway.url}/v1/subjects/${subjectId}/materials/${material.id}/content`, {
+      headers: { authorization: `Bearer ${token}`, ...purpose },
+    });
     expect(downloaded.statusCode).toBe(200);
     expect(Buffer.from(await downloaded.body.arrayBuffer())).toEqual(Buffer.from(document));
   });
@@ -114,7 +120,9 @@ describe('uploads on the wire (filesystem store)', () => {
     expect(((await announced.body.json()) as { code: string }).code).toBe('payload_too_large');
 
     // Chunked: the limit can only be found while reading.
-    const chunks = Array.from({ length: 40 }, (_, index) => (index === 0 ? pdfDocument('chunked') : Buffer.alloc(64 * 1024, index)));
+    const chunks = Array.from({ length: 40 }, (_, index) =>
+      index === 0 ? pdfDocument('chunked') : Buffer.alloc(64 * 1024, index),
+    );
     // The server may close the connection before the client has sent everything; a client that
     // sees the reset instead of the 413 is acceptable, a stored document is not.
     const chunked = await request(uploadUrl(), {
@@ -135,9 +143,16 @@ describe('uploads on the wire (filesystem store)', () => {
     const form = new FormData();
     form.set('typeCode', 'resident_id_card');
     form.set('file', new Blob([jpegImage('x'.repeat(300 * 1024))], { type: 'image/jpeg' }), 'id-front.jpg');
-    const response = await fetch(`${gateway.url}/v1/subjects/${subjectId}/materials`, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...purpose }, body: form });
+    const response = await fetch(`${gateway.url}/v1/subjects/${subjectId}/materials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...purpose },
+      body: form,
+    });
     expect(response.status).toBe(201);
-    expect(await response.json()).toMatchObject({ typeCode: 'resident_id_card', content: { mediaType: 'image/jpeg', fileName: 'id-front.jpg' } });
+    expect(await response.json()).toMatchObject({
+      typeCode: 'resident_id_card',
+      content: { mediaType: 'image/jpeg', fileName: 'id-front.jpg' },
+    });
   });
 
   it('keeps nothing of an upload its client abandons', async () => {
@@ -195,9 +210,13 @@ describe('content corrupted on disk behind the gateway (filesystem store)', () =
     const file = await open(join(blobDirectory, sha256.slice(0, 2), sha256), 'r+');
     await file.write(Buffer.from('#'), 0, 1, 400 * 1024);
     await file.close();
-    expect(await metric('onewindow_blob_corruption_total')).toBe('onewindow_blob_corruption_total{store="filesystem"} 0');
+    expect(await metric('onewindow_blob_corruption_total')).toBe(
+      'onewindow_blob_corruption_total{store="filesystem"} 0',
+    );
 
-    const downloaded = await request(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, ...purpose } });
+    const downloaded = await request(contentUrl(material.id), {
+      headers: { authorization: `Bearer ${token}`, ...purpose },
+    });
     // The status and the digest headers went out before the bytes were checked …
     expect(downloaded.statusCode).toBe(200);
     expect(downloaded.headers['content-length']).toBe(String(document.byteLength));
@@ -212,32 +231,53 @@ describe('content corrupted on disk behind the gateway (filesystem store)', () =
     expect(failure).toBeInstanceOf(Error);
     expect(received).toBeLessThan(document.byteLength);
 
-    expect(await metric('onewindow_blob_corruption_total')).toBe('onewindow_blob_corruption_total{store="filesystem"} 1');
-    const logged = logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['blob'] === sha256);
+    expect(await metric('onewindow_blob_corruption_total')).toBe(
+      'onewindow_blob_corruption_total{store="filesystem"} 1',
+    );
+    const logged = logs.lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line['blob'] === sha256);
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ level: 50, store: 'filesystem', expectedSha256: sha256, detectedBy: 'read', bytesRead: document.byteLength });
+    expect(logged[0]).toMatchObject({
+      level: 50,
+      store: 'filesystem',
+      expectedSha256: sha256,
+      detectedBy: 'read',
+      bytesRead: document.byteLength,
+    });
     const damaged = Buffer.from(document);
     damaged[400 * 1024] = '#'.charCodeAt(0);
     expect(logged[0]?.['actualSha256']).toBe(createHash('sha256').update(damaged).digest('hex'));
 
     // Quarantined: every later request gets a clear error instead of the bytes.
     for (const headers of [{}, { range: 'bytes=0-99' }] as Record<string, string>[]) {
-      const again = await fetch(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, ...purpose, ...headers } });
+      const again = await fetch(contentUrl(material.id), {
+        headers: { authorization: `Bearer ${token}`, ...purpose, ...headers },
+      });
       expect(again.status).toBe(503);
       expect(((await again.json()) as { code: string }).code).toBe('content_corrupted');
     }
-    const head = await fetch(contentUrl(material.id), { method: 'HEAD', headers: { authorization: `Bearer ${token}`, ...purpose } });
+    const head = await fetch(contentUrl(material.id), {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${token}`, ...purpose },
+    });
     expect(head.status).toBe(503);
 
     // Uploading the original document again repairs it, for every material that refers to it.
     const second = await upload(document);
     expect(second.content.sha256).toBe(sha256);
     expect(await metric('onewindow_blob_repairs_total')).toBe('onewindow_blob_repairs_total{store="filesystem"} 1');
-    const repaired = await request(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, ...purpose } });
+    const repaired = await request(contentUrl(material.id), {
+      headers: { authorization: `Bearer ${token}`, ...purpose },
+    });
     expect(repaired.statusCode).toBe(200);
     expect(Buffer.from(await repaired.body.arrayBuffer()).equals(Buffer.from(document))).toBe(true);
-    const range = await request(contentUrl(material.id), { headers: { authorization: `Bearer ${token}`, range: 'bytes=409590-409609', ...purpose } });
+    const range = await request(contentUrl(material.id), {
+      headers: { authorization: `Bearer ${token}`, range: 'bytes=409590-409609', ...purpose },
+    });
     expect(range.statusCode).toBe(206);
-    expect(Buffer.from(await range.body.arrayBuffer()).equals(Buffer.from(document).subarray(409_590, 409_610))).toBe(true);
+    expect(Buffer.from(await range.body.arrayBuffer()).equals(Buffer.from(document).subarray(409_590, 409_610))).toBe(
+      true,
+    );
   });
 });

@@ -38,20 +38,58 @@ describe.skipIf(pgBin === undefined)('notifications on PostgreSQL, with concurre
   };
   const channel = (max: number): NotificationChannel => ({
     code: 'SMS',
-    settings: notificationSettingsFrom(notificationsConfigSchema.parse({ baseUrl: 'https://sms.example.cn', rateLimit: { max, windowMinutes: 60 }, delivery: { batchSize: 2 } })),
+    settings: notificationSettingsFrom(
+      notificationsConfigSchema.parse({
+        baseUrl: 'https://sms.example.cn',
+        rateLimit: { max, windowMinutes: 60 },
+        delivery: { batchSize: 2 },
+      }),
+    ),
     adapter: slowAdapter,
     client: {} as NotificationChannel['client'],
   });
-  const workerOn = (max: number, owner: string) => new NotificationWorker({ db: database.db, channel: channel(max), metrics: createMetrics({ processMetrics: false }).registry, logger: pino({ level: process.env.DEBUG_NOTIFY ? 'debug' : 'silent' }), owner });
+  const workerOn = (max: number, owner: string) =>
+    new NotificationWorker({
+      db: database.db,
+      channel: channel(max),
+      metrics: createMetrics({ processMetrics: false }).registry,
+      logger: pino({ level: process.env.DEBUG_NOTIFY ? 'debug' : 'silent' }),
+      owner,
+    });
 
   beforeAll(async () => {
     cluster = new Cluster(pgBin!);
     await cluster.start();
     database = await openDatabase({ kind: 'postgres', url: cluster.url, poolSize: 6 });
     await database.migrate();
-    await database.db.insert(items).values({ code: 'cursor_item', name: 'Cursor item', nameZh: '游标事项', kind: 'promised', departments: ['AMR'], statutoryDays: 5, promisedDays: 3 });
-    await database.db.insert(subjects).values({ id: 'sub_cursor', kind: 'person', identifierType: 'resident_id', identifier: ZHANG_SAN.identifier, name: ZHANG_SAN.name, createdByClientId: 'cli_test' });
-    await database.db.insert(cases).values({ id: 'case_cursor', caseNumber: 'OW20261218900001', itemCode: 'cursor_item', subjectId: 'sub_cursor', clientId: 'cli_test', status: 'submitted', promisedDays: 3, dueOn: '2026-12-23', contactMobile: MOBILE });
+    await database.db.insert(items).values({
+      code: 'cursor_item',
+      name: 'Cursor item',
+      nameZh: '游标事项',
+      kind: 'promised',
+      departments: ['AMR'],
+      statutoryDays: 5,
+      promisedDays: 3,
+    });
+    await database.db.insert(subjects).values({
+      id: 'sub_cursor',
+      kind: 'person',
+      identifierType: 'resident_id',
+      identifier: ZHANG_SAN.identifier,
+      name: ZHANG_SAN.name,
+      createdByClientId: 'cli_test',
+    });
+    await database.db.insert(cases).values({
+      id: 'case_cursor',
+      caseNumber: 'OW20261218900001',
+      itemCode: 'cursor_item',
+      subjectId: 'sub_cursor',
+      clientId: 'cli_test',
+      status: 'submitted',
+      promisedDays: 3,
+      dueOn: '2026-12-23',
+      contactMobile: MOBILE,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -83,7 +121,10 @@ describe.skipIf(pgBin === undefined)('notifications on PostgreSQL, with concurre
       await running;
       await collector.collectOnce();
       await collector.collectOnce();
-      const queued = await database.db.select({ about: notifications.eventKind, template: notifications.template }).from(notifications).orderBy(notifications.eventId);
+      const queued = await database.db
+        .select({ about: notifications.eventKind, template: notifications.template })
+        .from(notifications)
+        .orderBy(notifications.eventId);
       expect(queued).toEqual([
         { about: 'submitted', template: 'case_accepted' },
         { about: 'completed', template: 'case_completed' },
@@ -96,18 +137,38 @@ describe.skipIf(pgBin === undefined)('notifications on PostgreSQL, with concurre
 
   it('holds the rate limit for two workers sending to one number at the same moment', async () => {
     await database.db.delete(notifications);
-    const base = { caseId: 'case_cursor', eventKind: 'submitted', mobile: '13612345678', template: 'case_accepted', templateCode: 'OW_CASE_ACCEPTED', language: 'zh-CN', params: { itemName: '游标事项', caseNumber: 'OW20261218900001', dueOn: '2026年12月23日' } };
+    const base = {
+      caseId: 'case_cursor',
+      eventKind: 'submitted',
+      mobile: '13612345678',
+      template: 'case_accepted',
+      templateCode: 'OW_CASE_ACCEPTED',
+      language: 'zh-CN',
+      params: { itemName: '游标事项', caseNumber: 'OW20261218900001', dueOn: '2026年12月23日' },
+    };
     // Different cases' news to one number (the newest of a case would supersede the others): one case each.
     for (let index = 0; index < 4; index += 1) {
       const caseId = `case_rate${String(index).padStart(12, '0')}`;
-      await database.db.insert(cases).values({ id: caseId, caseNumber: `OW2026121890010${index}`, itemCode: 'cursor_item', subjectId: 'sub_cursor', clientId: 'cli_test', status: 'submitted', promisedDays: 3 });
-      await database.db.insert(notifications).values({ ...base, caseId, id: `ntf_rate_${index}`, eventId: 990_000 + index });
+      await database.db.insert(cases).values({
+        id: caseId,
+        caseNumber: `OW2026121890010${index}`,
+        itemCode: 'cursor_item',
+        subjectId: 'sub_cursor',
+        clientId: 'cli_test',
+        status: 'submitted',
+        promisedDays: 3,
+      });
+      await database.db
+        .insert(notifications)
+        .values({ ...base, caseId, id: `ntf_rate_${index}`, eventId: 990_000 + index });
     }
     sent.length = 0;
     const [one, two] = [workerOn(2, 'worker-one'), workerOn(2, 'worker-two')];
     expect(await Promise.all([one.sendOnce(), two.sendOnce()])).toEqual([2, 2]);
     expect(sent).toHaveLength(2);
-    const rows = await database.db.select({ status: notifications.status, lastError: notifications.lastError }).from(notifications);
+    const rows = await database.db
+      .select({ status: notifications.status, lastError: notifications.lastError })
+      .from(notifications);
     expect(rows.filter((row) => row.status === 'sent')).toHaveLength(2);
     expect(rows.filter((row) => row.status === 'pending' && row.lastError?.startsWith('rate_limited'))).toHaveLength(2);
   });

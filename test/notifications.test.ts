@@ -13,14 +13,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import { notificationAdapterFactories } from '../adapters/index.js';
 import { createDepartmentMetrics } from '../adapters/sdk/metrics.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, type RunningSmsSimulator, startSmsGatewaySimulator } from '../adapters/sms-gateway/simulator.js';
+import {
+  SMS_DEMO_APP_KEY,
+  SMS_DEMO_APP_SECRET,
+  SMS_DEMO_SIGN_NAME,
+  type RunningSmsSimulator,
+  startSmsGatewaySimulator,
+} from '../adapters/sms-gateway/simulator.js';
 import { ConfigError, parseConfig } from '../gateway/config.js';
 import { accessRequests, auditEntries, cases, notifications } from '../gateway/db/schema.js';
 import { createNotificationChannel } from '../gateway/notifications/channel.js';
-import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../gateway/notifications/templates.js';
+import {
+  defaultTemplateCode,
+  notificationLanguages,
+  notificationTemplates,
+  templateIds,
+} from '../gateway/notifications/templates.js';
 import type { NotificationWorker } from '../gateway/notifications/worker.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { createMetrics } from '../gateway/platform/metrics.js';
@@ -31,12 +50,23 @@ const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13812341234';
 const json = { 'content-type': 'application/json' };
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
-const establishmentForm = { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
+const establishmentForm = {
+  companyName: '北京朝阳晨星咨询有限公司',
+  registeredCapital: '100万元人民币',
+  businessScope: '企业管理咨询',
+};
 /** The gateway's clock stands still on a Friday, so acceptance days and due dates never depend on the day the test runs. */
 const clock = fixedClock('2026-12-18T02:00:00.000Z');
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 /** The gateway's templates as the platform approved them, under their default codes. */
-const approvedTemplates = Object.fromEntries(templateIds.flatMap((id) => notificationLanguages.map((language) => [defaultTemplateCode(id, language), notificationTemplates[id].text[language]])));
+const approvedTemplates = Object.fromEntries(
+  templateIds.flatMap((id) =>
+    notificationLanguages.map((language) => [
+      defaultTemplateCode(id, language),
+      notificationTemplates[id].text[language],
+    ]),
+  ),
+);
 
 let psb: RunningSimulator;
 let amr: RunningSimulator;
@@ -75,7 +105,10 @@ interface TimelineItem {
   detail: Record<string, unknown>;
 }
 
-async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
@@ -84,7 +117,8 @@ async function call(path: string, init: { method?: string; body?: unknown; heade
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
@@ -118,10 +152,20 @@ let submissions = 0;
 
 /** Opens an establishment case (with `contact` when given) and submits it; the materials were collected once in beforeAll. */
 async function submittedCase(contact?: { mobile: string }): Promise<CaseBody> {
-  const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, ...(contact ? { contact } : {}) } }), 201);
+  const opened = await ok<CaseBody>(
+    await call('/v1/cases', {
+      body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, ...(contact ? { contact } : {}) },
+    }),
+    201,
+  );
   expect(opened.notice.readyToSubmit).toBe(true);
   submissions += 1;
-  return ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `notify-submit-${submissions}` } }));
+  return ok<CaseBody>(
+    await call(`/v1/cases/${opened.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': `notify-submit-${submissions}` },
+    }),
+  );
 }
 
 let eventSequence = 0;
@@ -130,7 +174,12 @@ let eventSequence = 0;
 async function push(caseNumber: string, status: string, message?: string): Promise<string> {
   eventSequence += 1;
   const occurredAt = new Date(clock.now().getTime() + eventSequence * 1000).toISOString();
-  const answer = await ok<{ caseStatus: string }>(await call('/v1/case-status-callbacks', { body: { caseNumber, eventId: `notify-amr-${eventSequence}`, status, occurredAt, ...(message ? { message } : {}) }, token: amrToken }));
+  const answer = await ok<{ caseStatus: string }>(
+    await call('/v1/case-status-callbacks', {
+      body: { caseNumber, eventId: `notify-amr-${eventSequence}`, status, occurredAt, ...(message ? { message } : {}) },
+      token: amrToken,
+    }),
+  );
   return answer.caseStatus;
 }
 
@@ -146,9 +195,30 @@ beforeAll(async () => {
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
-        { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
-        { code: 'AMR', name: 'Enterprise registry', adapter: 'amr-enterprise', baseUrl: amr.url, options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }, tuning },
-        { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+        {
+          code: 'PSB',
+          name: 'Population registry',
+          adapter: 'psb-population',
+          baseUrl: psb.url,
+          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+          tuning,
+        },
+        {
+          code: 'AMR',
+          name: 'Enterprise registry',
+          adapter: 'amr-enterprise',
+          baseUrl: amr.url,
+          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+          tuning,
+        },
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+          tuning,
+        },
       ]),
       NOTIFICATIONS_JSON: JSON.stringify({
         adapter: 'sms-gateway',
@@ -156,7 +226,13 @@ beforeAll(async () => {
         options: { appKey: SMS_DEMO_APP_KEY, appSecret: { $env: 'TEST_SMS_SECRET' }, signName: SMS_DEMO_SIGN_NAME },
         tuning,
         rateLimit: { max: 3, windowMinutes: 60 },
-        delivery: { maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 20, platformLimitBackoffMs: 0, pollIntervalMs: 50 },
+        delivery: {
+          maxAttempts: 3,
+          backoffBaseMs: 10,
+          backoffMaxMs: 20,
+          platformLimitBackoffMs: 0,
+          pollIntervalMs: 50,
+        },
         receipts: { pollIntervalMs: 0 },
       }),
       TEST_SMS_SECRET: SMS_DEMO_APP_SECRET,
@@ -171,24 +247,59 @@ beforeAll(async () => {
   await worker.collectOnce();
 
   const window = await gw.createClient('window');
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'cases:read', 'cases:write'])).accessToken;
+  windowToken = (
+    await gw.services.tokens.issue(window.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'cases:read',
+      'cases:write',
+    ])
+  ).accessToken;
   const now = new Date();
   for (const resourceCode of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) {
-    await gw.services.db.insert(accessRequests).values({ id: `acr_notify_${resourceCode}`, resourceCode, clientId: window.client.id, purpose: 'window cases', legalBasis: 'test', status: 'approved', requestedAt: now, decidedAt: now, decidedByClientId: 'cli_test' });
+    await gw.services.db.insert(accessRequests).values({
+      id: `acr_notify_${resourceCode}`,
+      resourceCode,
+      clientId: window.client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
   }
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   adminToken = await gw.tokenFor('admin');
-  zhangSan = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }), 201)).id;
+  zhangSan = (
+    await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),
+      201,
+    )
+  ).id;
 
   // Collect the item's materials once: every later case of Zhang San reuses them.
-  const first = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+  const first = await ok<CaseBody>(
+    await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+    201,
+  );
   await ok(await call(`/v1/cases/${first.id}/certificates`, { body: {} }));
-  const uploaded = await gw.request(`/v1/subjects/${zhangSan}/materials?typeCode=articles_of_association&fileName=articles.pdf`, {
-    method: 'POST',
-    headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
-    body: Buffer.from(pdfDocument('articles')),
-  });
-  await ok(await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'articles', materialId: (await ok<{ id: string }>(uploaded, 201)).id } }));
+  const uploaded = await gw.request(
+    `/v1/subjects/${zhangSan}/materials?typeCode=articles_of_association&fileName=articles.pdf`,
+    {
+      method: 'POST',
+      headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
+      body: Buffer.from(pdfDocument('articles')),
+    },
+  );
+  await ok(
+    await call(`/v1/cases/${first.id}/materials`, {
+      body: { requirementCode: 'articles', materialId: (await ok<{ id: string }>(uploaded, 201)).id },
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -198,34 +309,64 @@ afterAll(async () => {
 
 describe('the applicant’s mobile number', () => {
   it('is taken when the case is opened, kept in full with the case and masked in every answer', async () => {
-    const response = await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact: { mobile: MOBILE } } });
+    const response = await call('/v1/cases', {
+      body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact: { mobile: MOBILE } },
+    });
     const text = await response.clone().text();
     const opened = await ok<CaseBody>(response, 201);
     expect(opened.contact).toEqual({ mobile: '138****1234' });
     expect(text).not.toContain(MOBILE);
-    const [row] = await gw.services.db.select({ contactMobile: cases.contactMobile }).from(cases).where(eq(cases.id, opened.id));
+    const [row] = await gw.services.db
+      .select({ contactMobile: cases.contactMobile })
+      .from(cases)
+      .where(eq(cases.id, opened.id));
     expect(row?.contactMobile).toBe(MOBILE);
     const read = await call(`/v1/cases/${opened.id}`);
     const readText = await read.text();
     expect(JSON.parse(readText)).toMatchObject({ contact: { mobile: '138****1234' } });
     expect(readText).not.toContain(MOBILE);
-    const without = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+    const without = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+      201,
+    );
     expect(without.contact).toBeNull();
   });
 
   it('is refused with 400 validation_failed naming contact.mobile unless it is a mainland mobile number, and nothing is written', async () => {
     const [before] = await gw.services.db.select({ cases: count() }).from(cases);
-    for (const contact of [{ mobile: '12812341234' }, { mobile: '+8613812341234' }, { mobile: '1381234123' }, { mobile: '138 1234 1234' }, { mobile: 13812341234 }, { mobile: MOBILE, email: 'a@b.cn' }, {}]) {
-      const response = await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact } });
+    for (const contact of [
+      { mobile: '12812341234' },
+      { mobile: '+8613812341234' },
+      { mobile: '1381234123' },
+      { mobile: '138 1234 1234' },
+      { mobile: 13812341234 },
+      { mobile: MOBILE, email: 'a@b.cn' },
+      {},
+    ]) {
+      const response = await call('/v1/cases', {
+        body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact },
+      });
       const text = await response.clone().text();
       expect(response.status, JSON.stringify(contact)).toBe(400);
       const problem = await problemOf(response);
       expect(problem.code).toBe('validation_failed');
-      expect((problem['errors'] as { path: string }[]).some((error) => error.path.startsWith('contact')), text).toBe(true);
+      expect(
+        (problem['errors'] as { path: string }[]).some((error) => error.path.startsWith('contact')),
+        text,
+      ).toBe(true);
       expect(text).not.toContain('13812341234');
     }
-    const refused = await problemOf(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact: { mobile: '12812341234' } } }));
-    expect(refused['errors']).toEqual([{ path: 'contact.mobile', message: 'a mainland mobile number: 11 digits starting 13–19, without country code or spaces' }]);
+    const refused = await problemOf(
+      await call('/v1/cases', {
+        body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, contact: { mobile: '12812341234' } },
+      }),
+    );
+    expect(refused['errors']).toEqual([
+      {
+        path: 'contact.mobile',
+        message: 'a mainland mobile number: 11 digits starting 13–19, without country code or spaces',
+      },
+    ]);
     const [after] = await gw.services.db.select({ cases: count() }).from(cases);
     expect(after?.cases).toBe(before?.cases);
   });
@@ -242,7 +383,13 @@ describe('an SMS on acceptance and on completion', () => {
     await collect();
     expect(await worker.sendOnce()).toBe(1);
     const [failed] = await gw.services.db.select().from(notifications).where(eq(notifications.caseId, accepted.id));
-    expect(failed).toMatchObject({ status: 'pending', attempts: 1, template: 'case_accepted', templateCode: 'OW_CASE_ACCEPTED', mobile: MOBILE });
+    expect(failed).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      template: 'case_accepted',
+      templateCode: 'OW_CASE_ACCEPTED',
+      mobile: MOBILE,
+    });
     expect(failed?.lastError).toMatch(/^unavailable/);
     expect(messagesTo(MOBILE)).toHaveLength(0);
     // …and the worker's second attempt goes through.
@@ -259,7 +406,15 @@ describe('an SMS on acceptance and on completion', () => {
     });
     expect(accepted.dueOn).toBe('2026-12-23');
     const [sent] = await notificationsOf(accepted.id);
-    expect(sent).toMatchObject({ about: 'submitted', template: 'case_accepted', status: 'sent', attempts: 2, mobile: '138****1234', messageId: message!.bizId, lastError: null });
+    expect(sent).toMatchObject({
+      about: 'submitted',
+      template: 'case_accepted',
+      status: 'sent',
+      attempts: 2,
+      mobile: '138****1234',
+      messageId: message!.bizId,
+      lastError: null,
+    });
   });
 
   it('records the receipt', async () => {
@@ -274,23 +429,43 @@ describe('an SMS on acceptance and on completion', () => {
     const items = (await ok<{ items: TimelineItem[] }>(response)).items;
     const notified = items.filter((item) => item.kind === 'notified');
     expect(notified).toEqual([
-      expect.objectContaining({ detail: expect.objectContaining({ recipient: 'applicant', channel: 'sms', template: 'case_accepted', templateCode: 'OW_CASE_ACCEPTED', about: 'submitted' }) }),
+      expect.objectContaining({
+        detail: expect.objectContaining({
+          recipient: 'applicant',
+          channel: 'sms',
+          template: 'case_accepted',
+          templateCode: 'OW_CASE_ACCEPTED',
+          about: 'submitted',
+        }),
+      }),
     ]);
     expect(text).not.toContain(MOBILE);
     expect(text).not.toContain('已受理');
   });
 
   it('audits handing the number to the platform, on behalf of the window, with the case', async () => {
-    const entries = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.notify'), eq(auditEntries.caseRef, accepted.caseNumber)));
+    const entries = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'case.notify'), eq(auditEntries.caseRef, accepted.caseNumber)));
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ subjectRef: zhangSan, actorKind: 'window', purpose: 'applicant_notification', outcome: 'allowed' });
-    expect(entries[0]!.fields).toEqual(expect.arrayContaining(['contact.mobile', 'template:case_accepted', 'channel:SMS']));
+    expect(entries[0]).toMatchObject({
+      subjectRef: zhangSan,
+      actorKind: 'window',
+      purpose: 'applicant_notification',
+      outcome: 'allowed',
+    });
+    expect(entries[0]!.fields).toEqual(
+      expect.arrayContaining(['contact.mobile', 'template:case_accepted', 'channel:SMS']),
+    );
   });
 
   it('texts the applicant on completion: a result collected at the window comes with its pick-up code (one message, not two)', async () => {
     expect(await push(accepted.caseNumber, 'completed')).toBe('completed');
     await deliverAll(1);
-    const completions = messagesTo(MOBILE).filter((message) => message.templateCode === 'OW_RESULT_READY_PICKUP_WINDOW');
+    const completions = messagesTo(MOBILE).filter(
+      (message) => message.templateCode === 'OW_RESULT_READY_PICKUP_WINDOW',
+    );
     expect(completions).toHaveLength(1);
     const pickupCode = completions[0]?.templateParams['pickupCode'];
     expect(pickupCode).toMatch(/^\d{6}$/);
@@ -299,11 +474,15 @@ describe('an SMS on acceptance and on completion', () => {
       text: `【某某市政务服务中心】您的企业设立登记（受理编号${accepted.caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到受理窗口领取，取件码请勿告知他人。`,
     });
     expect(messagesTo(MOBILE).filter((message) => message.templateCode === 'OW_CASE_COMPLETED')).toHaveLength(0);
-    expect((await notificationsOf(accepted.id)).map((notification) => [notification.about, notification.status])).toEqual([
+    expect(
+      (await notificationsOf(accepted.id)).map((notification) => [notification.about, notification.status]),
+    ).toEqual([
       ['submitted', 'delivered'],
       ['result_ready', 'delivered'],
     ]);
-    expect((await timelineOf(accepted.id)).filter((item) => item.kind === 'notified').map((item) => item.detail['template'])).toEqual(['case_accepted', 'result_ready_pickup_window']);
+    expect(
+      (await timelineOf(accepted.id)).filter((item) => item.kind === 'notified').map((item) => item.detail['template']),
+    ).toEqual(['case_accepted', 'result_ready_pickup_window']);
   });
 
   it('shows the notifications only to whoever may read the case', async () => {
@@ -312,7 +491,16 @@ describe('an SMS on acceptance and on completion', () => {
     const missing = await call('/v1/cases/case_AAAAAAAAAAAAAAAA/notifications', { token: stranger });
     expect([hidden.status, missing.status]).toEqual([404, 404]);
     expect(await notificationsOf(accepted.id, amrToken)).toHaveLength(2);
-    const refusals = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.notifications'), eq(auditEntries.outcome, 'not_found'), eq(auditEntries.subjectRef, zhangSan)));
+    const refusals = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'case.notifications'),
+          eq(auditEntries.outcome, 'not_found'),
+          eq(auditEntries.subjectRef, zhangSan),
+        ),
+      );
     expect(refusals.length).toBeGreaterThan(0);
   });
 
@@ -334,7 +522,11 @@ describe('refusals and receipts', () => {
     expect(acceptance?.templateCode).toBe('OW_CASE_ACCEPTED');
     expect(refusal).toMatchObject({
       templateCode: 'OW_CASE_REJECTED_REASON',
-      templateParams: { itemName: '企业设立登记', caseNumber: rejected.caseNumber, reason: '经营范围含需前置审批的项目，请先取得许可' },
+      templateParams: {
+        itemName: '企业设立登记',
+        caseNumber: rejected.caseNumber,
+        reason: '经营范围含需前置审批的项目，请先取得许可',
+      },
       text: `【某某市政务服务中心】您的企业设立登记（受理编号${rejected.caseNumber}）审批结果为不予许可，原因：经营范围含需前置审批的项目，请先取得许可。`,
     });
   });
@@ -347,16 +539,35 @@ describe('refusals and receipts', () => {
     expect(dead).toMatchObject({ status: 'dead', attempts: 1 });
     expect(dead?.lastError).toContain('isv.SMS_TEMPLATE_ILLEGAL');
     const failed = (await timelineOf(refusedCase.id)).filter((item) => item.kind === 'notification_failed');
-    expect(failed).toEqual([expect.objectContaining({ detail: expect.objectContaining({ template: 'case_accepted', reason: 'business_error', platformCode: 'isv.SMS_TEMPLATE_ILLEGAL' }) })]);
+    expect(failed).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({
+          template: 'case_accepted',
+          reason: 'business_error',
+          platformCode: 'isv.SMS_TEMPLATE_ILLEGAL',
+        }),
+      }),
+    ]);
 
-    const listed = await ok<{ items: NotificationBody[] }>(await call('/v1/notifications?status=dead', { token: adminToken }));
+    const listed = await ok<{ items: NotificationBody[] }>(
+      await call('/v1/notifications?status=dead', { token: adminToken }),
+    );
     expect(listed.items.map((item) => item.id)).toContain(dead!.id);
     expect(JSON.stringify(listed)).not.toContain('13612345678');
-    expect((await call(`/v1/notifications/${dead!.id}/retry`, { method: 'POST', token: windowToken })).status).toBe(403);
-    const requeued = await ok<NotificationBody>(await call(`/v1/notifications/${dead!.id}/retry`, { method: 'POST', token: adminToken }));
+    expect((await call(`/v1/notifications/${dead!.id}/retry`, { method: 'POST', token: windowToken })).status).toBe(
+      403,
+    );
+    const requeued = await ok<NotificationBody>(
+      await call(`/v1/notifications/${dead!.id}/retry`, { method: 'POST', token: adminToken }),
+    );
     expect(requeued).toMatchObject({ status: 'pending', attempts: 0 });
-    expect((await problemOf(await call(`/v1/notifications/${dead!.id}/retry`, { method: 'POST', token: adminToken }))).code).toBe('conflict');
-    expect((await problemOf(await call('/v1/notifications/ntf_nothing_here/retry', { method: 'POST', token: adminToken }))).code).toBe('not_found');
+    expect(
+      (await problemOf(await call(`/v1/notifications/${dead!.id}/retry`, { method: 'POST', token: adminToken }))).code,
+    ).toBe('conflict');
+    expect(
+      (await problemOf(await call('/v1/notifications/ntf_nothing_here/retry', { method: 'POST', token: adminToken })))
+        .code,
+    ).toBe('not_found');
     await deliverAll(1);
     expect((await notificationsOf(refusedCase.id))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(messagesTo('13612345678')).toHaveLength(1);
@@ -380,7 +591,9 @@ describe('refusals and receipts', () => {
     const [failed] = await notificationsOf(unreachable.id);
     expect(failed).toMatchObject({ status: 'failed', receipt: { code: 'MK:0001' } });
     expect((await timelineOf(unreachable.id)).filter((item) => item.kind === 'notification_failed')).toEqual([
-      expect.objectContaining({ detail: expect.objectContaining({ reason: 'undelivered', receiptCode: 'MK:0001', template: 'case_accepted' }) }),
+      expect.objectContaining({
+        detail: expect.objectContaining({ reason: 'undelivered', receiptCode: 'MK:0001', template: 'case_accepted' }),
+      }),
     ]);
   });
 
@@ -403,9 +616,17 @@ describe('the rate limit per phone number', () => {
     }
     await deliverAll(1);
     const received = messagesTo('15012345678');
-    expect(received.map((message) => message.templateCode)).toEqual(['OW_CASE_ACCEPTED', 'OW_CASE_SUPPLEMENT_REASON', 'OW_CASE_SUPPLEMENT_REASON']);
+    expect(received.map((message) => message.templateCode)).toEqual([
+      'OW_CASE_ACCEPTED',
+      'OW_CASE_SUPPLEMENT_REASON',
+      'OW_CASE_SUPPLEMENT_REASON',
+    ]);
     expect(received[1]?.templateParams['reason']).toBe('请补充股东会决议');
-    const rows = await gw.services.db.select().from(notifications).where(eq(notifications.caseId, flapping.id)).orderBy(notifications.eventId);
+    const rows = await gw.services.db
+      .select()
+      .from(notifications)
+      .where(eq(notifications.caseId, flapping.id))
+      .orderBy(notifications.eventId);
     expect(rows.map((row) => row.status)).toEqual(['delivered', 'delivered', 'delivered', 'superseded', 'pending']);
     const waiting = rows[4]!;
     expect(waiting.attempts).toBe(0);
@@ -445,7 +666,16 @@ describe('configuration', () => {
       return [];
     };
     expect(problemsOf('{not json')).toEqual([expect.stringMatching(/^NOTIFICATIONS_JSON: not valid JSON/)]);
-    expect(problemsOf(JSON.stringify({ options: {}, templateCodes: { case_accpeted: 'SMS_1' }, rateLimit: { max: 0 }, language: 'fr' }))).toEqual(
+    expect(
+      problemsOf(
+        JSON.stringify({
+          options: {},
+          templateCodes: { case_accpeted: 'SMS_1' },
+          rateLimit: { max: 0 },
+          language: 'fr',
+        }),
+      ),
+    ).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^NOTIFICATIONS_JSON\.baseUrl: /),
         expect.stringMatching(/^NOTIFICATIONS_JSON\.templateCodes\.case_accpeted: unknown template/),
@@ -453,18 +683,51 @@ describe('configuration', () => {
         expect.stringMatching(/^NOTIFICATIONS_JSON\.language: /),
       ]),
     );
-    expect(problemsOf(JSON.stringify({ baseUrl: 'https://sms.example.cn', options: { appSecret: { $env: 'NO_SUCH_SECRET' } } }))).toEqual(['NOTIFICATIONS_JSON.options.appSecret: environment variable NO_SUCH_SECRET is not set']);
-    const parsed = parseConfig({ PGLITE_DATA_DIR: 'memory://', NOTIFICATIONS_JSON: JSON.stringify({ baseUrl: 'https://sms.example.cn', language: 'en', templateCodes: { case_accepted: 'SMS_270115001' } }) });
-    expect(parsed.notifications.channel).toMatchObject({ adapter: 'sms-gateway', code: 'SMS', language: 'en', rateLimit: { max: 5, windowMs: 3_600_000 }, templateCodes: { case_accepted: 'SMS_270115001', case_completed: 'OW_CASE_COMPLETED_EN' } });
+    expect(
+      problemsOf(
+        JSON.stringify({ baseUrl: 'https://sms.example.cn', options: { appSecret: { $env: 'NO_SUCH_SECRET' } } }),
+      ),
+    ).toEqual(['NOTIFICATIONS_JSON.options.appSecret: environment variable NO_SUCH_SECRET is not set']);
+    const parsed = parseConfig({
+      PGLITE_DATA_DIR: 'memory://',
+      NOTIFICATIONS_JSON: JSON.stringify({
+        baseUrl: 'https://sms.example.cn',
+        language: 'en',
+        templateCodes: { case_accepted: 'SMS_270115001' },
+      }),
+    });
+    expect(parsed.notifications.channel).toMatchObject({
+      adapter: 'sms-gateway',
+      code: 'SMS',
+      language: 'en',
+      rateLimit: { max: 5, windowMs: 3_600_000 },
+      templateCodes: { case_accepted: 'SMS_270115001', case_completed: 'OW_CASE_COMPLETED_EN' },
+    });
     expect(parsed.notifications).toMatchObject({ workerEnabled: true, demoSimulator: false });
-    expect(parseConfig({ PGLITE_DATA_DIR: 'memory://' }).notifications).toEqual({ channel: null, workerEnabled: true, demoSimulator: true });
+    expect(parseConfig({ PGLITE_DATA_DIR: 'memory://' }).notifications).toEqual({
+      channel: null,
+      workerEnabled: true,
+      demoSimulator: true,
+    });
   });
 
   it('refuses an unknown adapter, options the adapter does not accept and a base URL the policy refuses', () => {
     const build = (changes: Record<string, unknown>, urlPolicy = { allowedHosts: [], allowPrivateNetworks: false }) => {
-      const settings = parseConfig({ PGLITE_DATA_DIR: 'memory://', NOTIFICATIONS_JSON: JSON.stringify({ baseUrl: 'https://sms.example.cn', options: { appKey: 'k', appSecret: SMS_DEMO_APP_SECRET, signName: SMS_DEMO_SIGN_NAME }, ...changes }) }).notifications.channel!;
+      const settings = parseConfig({
+        PGLITE_DATA_DIR: 'memory://',
+        NOTIFICATIONS_JSON: JSON.stringify({
+          baseUrl: 'https://sms.example.cn',
+          options: { appKey: 'k', appSecret: SMS_DEMO_APP_SECRET, signName: SMS_DEMO_SIGN_NAME },
+          ...changes,
+        }),
+      }).notifications.channel!;
       try {
-        const channel = createNotificationChannel(settings, { urlPolicy, factories: notificationAdapterFactories, metrics: createDepartmentMetrics(createMetrics({ processMetrics: false }).registry), logger: pino({ level: 'silent' }) });
+        const channel = createNotificationChannel(settings, {
+          urlPolicy,
+          factories: notificationAdapterFactories,
+          metrics: createDepartmentMetrics(createMetrics({ processMetrics: false }).registry),
+          logger: pino({ level: 'silent' }),
+        });
         void channel.adapter.close();
         return [];
       } catch (error) {
@@ -473,11 +736,19 @@ describe('configuration', () => {
       }
     };
     expect(build({})).toEqual([]);
-    expect(build({ adapter: 'carrier-pigeon' })).toEqual([expect.stringMatching(/^NOTIFICATIONS_JSON\.adapter: unknown notification adapter "carrier-pigeon" \(known: sms-gateway\)/)]);
+    expect(build({ adapter: 'carrier-pigeon' })).toEqual([
+      expect.stringMatching(
+        /^NOTIFICATIONS_JSON\.adapter: unknown notification adapter "carrier-pigeon" \(known: sms-gateway\)/,
+      ),
+    ]);
     expect(build({ options: { appKey: 'k', appSecret: 'short', signName: '【中心】' } })).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^NOTIFICATIONS_JSON\.options\.appSecret: /), expect.stringMatching(/^NOTIFICATIONS_JSON\.options\.signName: /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^NOTIFICATIONS_JSON\.options\.appSecret: /),
+        expect.stringMatching(/^NOTIFICATIONS_JSON\.options\.signName: /),
+      ]),
     );
-    expect(build({ baseUrl: 'http://127.0.0.1:7104' })).toEqual([expect.stringMatching(/^NOTIFICATIONS_JSON\.baseUrl http:\/\/127\.0\.0\.1:7104: /)]);
+    expect(build({ baseUrl: 'http://127.0.0.1:7104' })).toEqual([
+      expect.stringMatching(/^NOTIFICATIONS_JSON\.baseUrl http:\/\/127\.0\.0\.1:7104: /),
+    ]);
   });
 });
-

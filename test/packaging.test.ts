@@ -55,10 +55,15 @@ function execForm(argument: string): string[] {
 
 /** `ENV A=1 B=2` as pairs (the only ENV form the Dockerfile uses). */
 function environmentOf(argument: string): Record<string, string> {
-  return Object.fromEntries(argument.trim().split(/\s+/).map((pair) => {
-    const [name = '', ...value] = pair.split('=');
-    return [name, value.join('=')];
-  }));
+  return Object.fromEntries(
+    argument
+      .trim()
+      .split(/\s+/)
+      .map((pair) => {
+        const [name = '', ...value] = pair.split('=');
+        return [name, value.join('=')];
+      }),
+  );
 }
 
 function startProductionCommand(): string | undefined {
@@ -87,7 +92,8 @@ describe('Dockerfile', () => {
     expect(runs(build)).toContain('npm run build');
     expect(runs(runtime).some((run) => run.includes('npm ci --omit=dev'))).toBe(true);
     expect(runs(runtime).some((run) => run.includes('npm run build'))).toBe(false);
-    const copiesBuild = (copy: Instruction) => copy.argument.startsWith('--from=') && copy.argument.includes('/app/dist');
+    const copiesBuild = (copy: Instruction) =>
+      copy.argument.startsWith('--from=') && copy.argument.includes('/app/dist');
     expect(ofRuntime('COPY').some(copiesBuild)).toBe(true);
   });
 
@@ -134,7 +140,9 @@ describe('Dockerfile', () => {
   });
 
   it('keeps local data, secrets and dependencies out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
     for (const entry of ['node_modules', '.data', 'dist', '.git', '.env', '*.pem']) expect(ignored).toContain(entry);
   });
 });
@@ -211,13 +219,19 @@ describe('deploy/', () => {
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/${startProduction.replace(/\./g, '\\.')}$`, 'm'));
     expect(unit).toMatch(/^User=onewindow$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/onewindow\/onewindow\.env$/m);
-    for (const option of ['NoNewPrivileges=true', 'ProtectSystem=strict', 'PrivateTmp=true', 'CapabilityBoundingSet=']) {
+    for (const option of [
+      'NoNewPrivileges=true',
+      'ProtectSystem=strict',
+      'PrivateTmp=true',
+      'CapabilityBoundingSet=',
+    ]) {
       expect(unit).toMatch(new RegExp(`^${option}$`, 'm'));
     }
   });
 
   it('the example environment file names settings that exist and parses', () => {
-    const pairs = read('deploy/onewindow.env.example').split('\n')
+    const pairs = read('deploy/onewindow.env.example')
+      .split('\n')
       .filter((line) => line.trim() !== '' && !line.startsWith('#'))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const);
     for (const [name] of pairs) expect(settingNames.has(name), name).toBe(true);

@@ -28,7 +28,11 @@ afterAll(async () => gw?.close());
 
 const clientCount = async () => (await gw.services.db.select({ id: clients.id }).from(clients)).length;
 const postClient = (body: RequestInit['body'], headers: Record<string, string> = {}) =>
-  gw.request('/v1/clients', { method: 'POST', headers: bearer(adminToken, { 'content-type': 'application/json', ...headers }), body });
+  gw.request('/v1/clients', {
+    method: 'POST',
+    headers: bearer(adminToken, { 'content-type': 'application/json', ...headers }),
+    body,
+  });
 
 describe('errors', () => {
   it('answers an unknown route with a problem document carrying code and request id', async () => {
@@ -36,7 +40,11 @@ describe('errors', () => {
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     const problem = await problemOf(response);
-    expect(problem).toMatchObject({ status: 404, code: 'route_not_found', type: 'urn:onewindow:problem:route_not_found' });
+    expect(problem).toMatchObject({
+      status: 404,
+      code: 'route_not_found',
+      type: 'urn:onewindow:problem:route_not_found',
+    });
     expect(problem.requestId).toBe(response.headers.get('x-request-id'));
   });
 
@@ -48,7 +56,14 @@ describe('errors', () => {
     expect(english.headers.get('content-language')).toBe('en');
     expect(await problemOf(english)).toMatchObject({ code: 'route_not_found', title: 'No such route' });
     // OAuth's error_description is ASCII only (RFC 6749 §5.2): English whatever the language.
-    const token = await gw.request('/oauth/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('cli_nobody:wrong').toString('base64')}` }, body: 'grant_type=client_credentials' });
+    const token = await gw.request('/oauth/token', {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: `Basic ${Buffer.from('cli_nobody:wrong').toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
     expect(token.status).toBe(401);
     const oauth = (await token.json()) as { error: string; error_description: string; title: string };
     expect(oauth.error).toBe('invalid_client');
@@ -57,16 +72,27 @@ describe('errors', () => {
   });
 
   it('names the occurrence by its request id in `instance`, never by the path, which may carry an ID number', async () => {
-    for (const path of ['/v1/subjects/11010519491231002X', '/no/such/11010519491231002X?q=11010519491231002X', '/v1/subjects/%31%31010519491231002X']) {
+    for (const path of [
+      '/v1/subjects/11010519491231002X',
+      '/no/such/11010519491231002X?q=11010519491231002X',
+      '/v1/subjects/%31%31010519491231002X',
+    ]) {
       const response = await gw.request(path, { headers: bearer(adminToken, { 'x-request-id': 'trace-0001-abcd' }) });
       const text = await response.text();
       expect(response.status, path).toBeGreaterThanOrEqual(400);
-      expect(JSON.parse(text)).toMatchObject({ instance: 'urn:onewindow:request:trace-0001-abcd', requestId: 'trace-0001-abcd' });
+      expect(JSON.parse(text)).toMatchObject({
+        instance: 'urn:onewindow:request:trace-0001-abcd',
+        requestId: 'trace-0001-abcd',
+      });
       expect(text).not.toMatch(/11010519491231002X|\/v1\/subjects|no\/such/);
     }
     // A refusal naming what was asked for names it masked.
     const named = await problemOf(await gw.request('/__test/named/11010519491231002X'));
-    expect(named).toMatchObject({ detail: 'No thing 110105********002X.', thing: '110105********002X', tried: [{ value: '110105********002X' }] });
+    expect(named).toMatchObject({
+      detail: 'No thing 110105********002X.',
+      thing: '110105********002X',
+      tried: [{ value: '110105********002X' }],
+    });
     // A request id shaped like an ID number is not echoed (nor logged): a fresh one replaces it.
     const shaped = await gw.request('/no/such/route', { headers: { 'x-request-id': '11010519491231002X' } });
     expect(shaped.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
@@ -87,7 +113,11 @@ describe('errors', () => {
       expect(response.status, `${method} ${path}`).toBe(405);
       expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
       if (method === 'HEAD') continue;
-      expect(await problemOf(response)).toMatchObject({ code: 'method_not_allowed', status: 405, detail: `This path is served with ${allow}, not ${method}.` });
+      expect(await problemOf(response)).toMatchObject({
+        code: 'method_not_allowed',
+        status: 405,
+        detail: `This path is served with ${allow}, not ${method}.`,
+      });
     }
     for (const method of ['GET', 'DELETE', 'OPTIONS']) {
       const response = await gw.request('/v1/no-such-thing', { method });
@@ -202,7 +232,9 @@ describe('operations endpoints', () => {
   });
 
   it('reports not ready when migrations are missing', async () => {
-    await gw.services.db.execute(sql`create table if not exists drizzle.__ow_backup as select * from drizzle.__drizzle_migrations`);
+    await gw.services.db.execute(
+      sql`create table if not exists drizzle.__ow_backup as select * from drizzle.__drizzle_migrations`,
+    );
     await gw.services.db.execute(sql`delete from drizzle.__drizzle_migrations`);
     await new Promise((resolve) => setTimeout(resolve, 600)); // past the readiness cache
     const response = await gw.request('/readyz');
@@ -212,7 +244,10 @@ describe('operations endpoints', () => {
   });
 
   it('serves the OpenAPI document and the reference page', async () => {
-    const document = (await (await gw.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    const document = (await (await gw.request('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toContain('/oauth/token');
     const page = await gw.request('/docs');
@@ -222,8 +257,14 @@ describe('operations endpoints', () => {
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
-    for (const other of [await gw.request('/healthz'), await gw.request('/no/such/route'), await gw.request('/healthz', { method: 'POST' })]) {
-      expect(other.headers.get('content-security-policy'), String(other.status)).toBe("default-src 'none'; frame-ancestors 'none'");
+    for (const other of [
+      await gw.request('/healthz'),
+      await gw.request('/no/such/route'),
+      await gw.request('/healthz', { method: 'POST' }),
+    ]) {
+      expect(other.headers.get('content-security-policy'), String(other.status)).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      );
       expect(other.headers.get('x-frame-options'), String(other.status)).toBe('DENY');
     }
     const script = await gw.request('/docs/assets/swagger-ui-bundle.js');
@@ -273,7 +314,11 @@ describe('logs', () => {
     const response = await gw.request('/oauth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: secret }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: client.id,
+        client_secret: secret,
+      }).toString(),
     });
     const { access_token: token } = (await response.json()) as { access_token: string };
     await gw.request('/v1/clients', { headers: bearer(token) });

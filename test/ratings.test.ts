@@ -123,7 +123,12 @@ interface SeedOptions {
   department?: string;
 }
 
-async function seedCompleted(window: Caller, centre: string, operatorId: string, options: SeedOptions): Promise<SeededCase> {
+async function seedCompleted(
+  window: Caller,
+  centre: string,
+  operatorId: string,
+  options: SeedOptions,
+): Promise<SeededCase> {
   const db = gw.services.db;
   const subjectId = await seedSubject(db);
   const status = options.status ?? 'completed';
@@ -169,7 +174,10 @@ beforeAll(async () => {
   gw = await createTestGateway(environment, { clock });
   await ensureCalendarYears(gw.services.db, gw.services.calendar, [2026]);
   admin = callerOf((await gw.createClient('admin')).client, ['centres:admin', 'clients:admin']);
-  await ok(await put(`/v1/centres/${PROVINCE}`, { name: '陕西省政务服务中心', level: 'province', parentCode: null }), 201);
+  await ok(
+    await put(`/v1/centres/${PROVINCE}`, { name: '陕西省政务服务中心', level: 'province', parentCode: null }),
+    201,
+  );
   await ok(await put(`/v1/centres/${CITY}`, { name: '西安市政务服务中心', level: 'city', parentCode: PROVINCE }), 201);
   await ok(await put(`/v1/centres/${YANTA}`, { name: '雁塔区政务服务中心', level: 'county', parentCode: CITY }), 201);
   await ok(await put(`/v1/centres/${WEIYANG}`, { name: '未央区政务服务中心', level: 'county', parentCode: CITY }), 201);
@@ -207,10 +215,17 @@ describe('rating a case through the progress look-up', () => {
     setDay('2026-12-18');
     const open = await seedCompleted(windows.yanta, YANTA, 'clerk-1', { onTime: true, status: 'in_progress' });
     const before = await rowsWritten(open.id);
-    const problem = await refused(await rate({ caseNumber: open.caseNumber, check: open.check, score: 5 }), 409, 'case_not_rateable');
+    const problem = await refused(
+      await rate({ caseNumber: open.caseNumber, check: open.check, score: 5 }),
+      409,
+      'case_not_rateable',
+    );
     expect(problem).toMatchObject({
       caseStatus: 'in_progress',
-      message: { zh: expect.stringContaining('“办理中”，办结后才能评价'), en: expect.stringContaining('is in_progress') },
+      message: {
+        zh: expect.stringContaining('“办理中”，办结后才能评价'),
+        en: expect.stringContaining('is in_progress'),
+      },
     });
     expect(await rowsWritten(open.id)).toEqual(before);
     const progress = await ok<{ canRate: boolean; rating: unknown }>(await lookUp(open.caseNumber, open.check));
@@ -231,7 +246,10 @@ describe('rating a case through the progress look-up', () => {
   it('rates a completed case once: the look-up shows the rating, a second rating is refused', async () => {
     const { caseNumber, check, id } = seeded['Y1']!;
     expect(await ok<{ canRate: boolean }>(await lookUp(caseNumber, check))).toMatchObject({ canRate: true });
-    const receipt = await ok<Record<string, unknown>>(await rate({ caseNumber, check: check.toLowerCase(), score: 5, comment: '窗口人员服务热情，一次办好。' }), 201);
+    const receipt = await ok<Record<string, unknown>>(
+      await rate({ caseNumber, check: check.toLowerCase(), score: 5, comment: '窗口人员服务热情，一次办好。' }),
+      201,
+    );
     expect(receipt).toEqual({
       caseNumber,
       score: 5,
@@ -242,15 +260,33 @@ describe('rating a case through the progress look-up', () => {
     });
     const written = await rowsWritten(id);
     const [row] = await gw.services.db.select().from(caseRatings).where(eq(caseRatings.caseId, id));
-    expect(row).toMatchObject({ centreCode: YANTA, clientId: windows.yanta.id, operatorId: 'clerk-1', itemCode: 'real_estate_transfer', departments: ['NRB'], onTime: true, ratedOn: '2026-12-18', followUpStatus: null });
+    expect(row).toMatchObject({
+      centreCode: YANTA,
+      clientId: windows.yanta.id,
+      operatorId: 'clerk-1',
+      itemCode: 'real_estate_transfer',
+      departments: ['NRB'],
+      onTime: true,
+      ratedOn: '2026-12-18',
+      followUpStatus: null,
+    });
 
     const again = await refused(await rate({ caseNumber, check, score: 1 }), 409, 'rating_exists');
-    expect(again).toMatchObject({ message: { zh: expect.stringContaining('已评价'), en: expect.stringContaining('rated already') } });
+    expect(again).toMatchObject({
+      message: { zh: expect.stringContaining('已评价'), en: expect.stringContaining('rated already') },
+    });
     expect(await rowsWritten(id)).toEqual(written);
 
-    const progress = await ok<{ canRate: boolean; rating: unknown; timeline: { kind: string }[] }>(await lookUp(caseNumber, check));
+    const progress = await ok<{ canRate: boolean; rating: unknown; timeline: { kind: string }[] }>(
+      await lookUp(caseNumber, check),
+    );
     expect(progress.canRate).toBe(false);
-    expect(progress.rating).toEqual({ score: 5, ratedAt: '2026-12-18T02:00:00.000Z', hasComment: true, followUp: null });
+    expect(progress.rating).toEqual({
+      score: 5,
+      ratedAt: '2026-12-18T02:00:00.000Z',
+      hasComment: true,
+      followUp: null,
+    });
     expect(progress.timeline.map((event) => event.kind)).toContain('rated');
     // The look-up never echoes the comment to whoever holds the proof.
     expect(JSON.stringify(progress)).not.toContain('服务热情');
@@ -267,7 +303,13 @@ describe('rating a case through the progress look-up', () => {
     const [denied] = await gw.services.db
       .select()
       .from(auditEntries)
-      .where(and(eq(auditEntries.action, 'case.rating'), eq(auditEntries.outcome, 'denied'), eq(auditEntries.caseRef, caseNumber)));
+      .where(
+        and(
+          eq(auditEntries.action, 'case.rating'),
+          eq(auditEntries.outcome, 'denied'),
+          eq(auditEntries.caseRef, caseNumber),
+        ),
+      );
     expect(denied?.fields).toContain('refused:wrong_check');
     // PROGRESS_MAX_FAILURES is 3 here: one more wrong rating and one wrong look-up lock the number for both doors.
     await refused(await rate({ caseNumber, check: wrong, score: 5 }), 404, 'not_found');
@@ -302,33 +344,64 @@ describe('a 差评 and its follow-up', () => {
   it('opens a follow-up due 3 working days later, across the weekend', async () => {
     setDay('2026-12-18');
     const { caseNumber, check } = seeded['Y4']!;
-    const receipt = await ok<{ followUp: { state: string; dueOn: string }; message: { zh: string } }>(await rate({ caseNumber, check, score: 1, comment: BAD_COMMENT }), 201);
-    expect(receipt.followUp).toEqual({ state: 'open', dueOn: '2026-12-23', answer: null, contacted: null, answeredAt: null });
+    const receipt = await ok<{ followUp: { state: string; dueOn: string }; message: { zh: string } }>(
+      await rate({ caseNumber, check, score: 1, comment: BAD_COMMENT }),
+      201,
+    );
+    expect(receipt.followUp).toEqual({
+      state: 'open',
+      dueOn: '2026-12-23',
+      answer: null,
+      contacted: null,
+      answeredAt: null,
+    });
     expect(receipt.message.zh).toContain('2026-12-23');
     const [row] = await gw.services.db.select().from(caseRatings).where(eq(caseRatings.caseNumber, caseNumber));
     ratingId = row!.id;
-    for (const key of ['Y5', 'W1', 'W2']) await ok(await rate({ caseNumber: seeded[key]!.caseNumber, check: seeded[key]!.check, score: 5 }), 201);
+    for (const key of ['Y5', 'W1', 'W2'])
+      await ok(await rate({ caseNumber: seeded[key]!.caseNumber, check: seeded[key]!.check, score: 5 }), 201);
     await ok(await rate({ caseNumber: seeded['W3']!.caseNumber, check: seeded['W3']!.check, score: 4 }), 201);
   });
 
   it("is listed to the centre's director with the comment masked, and the read is on the applicant's access log", async () => {
-    const listed = await call(windows.yanta, '/v1/ratings?status=open', { headers: { ...supervising('director-y'), 'x-request-id': 'req-ratings-list' } });
+    const listed = await call(windows.yanta, '/v1/ratings?status=open', {
+      headers: { ...supervising('director-y'), 'x-request-id': 'req-ratings-list' },
+    });
     const text = await listed.clone().text();
-    const body = await ok<{ centre: string; ratings: { id: string; score: number; comment: string; followUp: { state: string; dueOn: string } }[] }>(listed);
+    const body = await ok<{
+      centre: string;
+      ratings: { id: string; score: number; comment: string; followUp: { state: string; dueOn: string } }[];
+    }>(listed);
     expect(body.centre).toBe(YANTA);
     expect(body.ratings.map((rating) => rating.id)).toEqual([ratingId]);
     expect(body.ratings[0]).toMatchObject({ score: 1, followUp: { state: 'open', dueOn: '2026-12-23' } });
     expect(body.ratings[0]!.comment).toContain('139****5678');
     expect(text).not.toContain('13912345678');
     expect(text).not.toContain('11010519491231002X');
-    const audits = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.requestId, 'req-ratings-list'));
-    const [y4] = await gw.services.db.select({ subjectId: cases.subjectId }).from(cases).where(eq(cases.id, seeded['Y4']!.id));
-    expect(audits).toEqual([expect.objectContaining({ action: 'rating.read', subjectRef: y4!.subjectId, caseRef: seeded['Y4']!.caseNumber, operatorId: 'director-y', outcome: 'allowed' })]);
+    const audits = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(eq(auditEntries.requestId, 'req-ratings-list'));
+    const [y4] = await gw.services.db
+      .select({ subjectId: cases.subjectId })
+      .from(cases)
+      .where(eq(cases.id, seeded['Y4']!.id));
+    expect(audits).toEqual([
+      expect.objectContaining({
+        action: 'rating.read',
+        subjectRef: y4!.subjectId,
+        caseRef: seeded['Y4']!.caseNumber,
+        operatorId: 'director-y',
+        outcome: 'allowed',
+      }),
+    ]);
 
     // All ratings of the centre without a status; the city supervisor reads them too.
     const all = await ok<{ ratings: unknown[] }>(await ratingsAt(windows.yanta, 'director-y'));
     expect(all.ratings).toHaveLength(5);
-    const city = await ok<{ ratings: { id: string }[] }>(await ratingsAt(windows.city, 'supervisor-c', `?centre=${YANTA}&status=open`));
+    const city = await ok<{ ratings: { id: string }[] }>(
+      await ratingsAt(windows.city, 'supervisor-c', `?centre=${YANTA}&status=open`),
+    );
     expect(city.ratings.map((rating) => rating.id)).toEqual([ratingId]);
   });
 
@@ -337,10 +410,18 @@ describe('a 差评 and its follow-up', () => {
     await refused(await answerAt(windows.yanta, 'clerk-1', ratingId, '已处理'), 403, 'operator_unknown');
     await refused(await ratingsAt(windows.weiyang, 'director-w', `?centre=${YANTA}`), 404, 'not_found');
     const other = await refused(await answerAt(windows.weiyang, 'director-w', ratingId, '已处理'), 404, 'not_found');
-    const missing = await refused(await answerAt(windows.weiyang, 'director-w', 'rat_AAAAAAAAAAAAAAAA', '已处理'), 404, 'not_found');
+    const missing = await refused(
+      await answerAt(windows.weiyang, 'director-w', 'rat_AAAAAAAAAAAAAAAA', '已处理'),
+      404,
+      'not_found',
+    );
     expect(other.detail).toBe(missing.detail);
     // The centre above reads it but does not answer for the centre.
-    await refused(await answerAt(windows.city, 'supervisor-c', ratingId, '已处理'), 403, 'rating_answered_at_its_centre');
+    await refused(
+      await answerAt(windows.city, 'supervisor-c', ratingId, '已处理'),
+      403,
+      'rating_answered_at_its_centre',
+    );
     const [row] = await gw.services.db.select().from(caseRatings).where(eq(caseRatings.id, ratingId));
     expect(row).toMatchObject({ followUpStatus: 'open', followUpAnswer: null });
     // Each refusal is on the record.
@@ -349,7 +430,10 @@ describe('a 差评 and its follow-up', () => {
       .from(auditEntries)
       .where(and(eq(auditEntries.action, 'rating.follow_up'), eq(auditEntries.outcome, 'not_found')));
     // The other centre's try at an existing rating is on the applicant's access log.
-    const [y4Subject] = await gw.services.db.select({ subjectId: cases.subjectId }).from(cases).where(eq(cases.id, seeded['Y4']!.id));
+    const [y4Subject] = await gw.services.db
+      .select({ subjectId: cases.subjectId })
+      .from(cases)
+      .where(eq(cases.id, seeded['Y4']!.id));
     expect(refusals.filter((entry) => entry.subjectRef === y4Subject!.subjectId)).toHaveLength(1);
     expect(refusals.length).toBeGreaterThanOrEqual(2);
   });
@@ -379,8 +463,13 @@ describe('a 差评 and its follow-up', () => {
       },
     ]);
     // Not in another centre's warnings.
-    expect((await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${WEIYANG}`))).ratingFollowUps).toEqual([]);
-    const listed = await ok<{ ratings: { id: string }[] }>(await ratingsAt(windows.yanta, 'director-y', '?status=overdue'));
+    expect(
+      (await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${WEIYANG}`)))
+        .ratingFollowUps,
+    ).toEqual([]);
+    const listed = await ok<{ ratings: { id: string }[] }>(
+      await ratingsAt(windows.yanta, 'director-y', '?status=overdue'),
+    );
     expect(listed.ratings.map((rating) => rating.id)).toEqual([ratingId]);
     const page = await (await call(auditor, `/supervision?from=2026-12-01&to=2026-12-24&centre=${CITY}`)).text();
     expect(page).toContain(`data-rating="${ratingId}"`);
@@ -390,13 +479,34 @@ describe('a 差评 and its follow-up', () => {
     const answered = await ok<{ followUp: Record<string, unknown> }>(
       await answerAt(windows.yanta, 'director-y', ratingId, '已电话联系申请人致歉，窗口已增设材料预审。'),
     );
-    expect(answered.followUp).toEqual({ state: 'answered', dueOn: '2026-12-23', answer: '已电话联系申请人致歉，窗口已增设材料预审。', contacted: true, answeredAt: '2026-12-24T02:00:00.000Z', answeredBy: 'director-y' });
+    expect(answered.followUp).toEqual({
+      state: 'answered',
+      dueOn: '2026-12-23',
+      answer: '已电话联系申请人致歉，窗口已增设材料预审。',
+      contacted: true,
+      answeredAt: '2026-12-24T02:00:00.000Z',
+      answeredBy: 'director-y',
+    });
     await refused(await answerAt(windows.yanta, 'director-y', ratingId, '再次答复'), 409, 'rating_follow_up_not_open');
-    const [good] = await gw.services.db.select({ id: caseRatings.id }).from(caseRatings).where(eq(caseRatings.caseId, seeded['Y1']!.id));
-    await refused(await answerAt(windows.yanta, 'director-y', good!.id, '无需回访', false), 409, 'rating_follow_up_not_open');
-    const progress = await ok<{ rating: { followUp: { state: string; answer: string } } }>(await lookUp(seeded['Y4']!.caseNumber, seeded['Y4']!.check));
-    expect(progress.rating.followUp).toMatchObject({ state: 'answered', answer: '已电话联系申请人致歉，窗口已增设材料预审。' });
-    expect((await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${CITY}`))).ratingFollowUps).toEqual([]);
+    const [good] = await gw.services.db
+      .select({ id: caseRatings.id })
+      .from(caseRatings)
+      .where(eq(caseRatings.caseId, seeded['Y1']!.id));
+    await refused(
+      await answerAt(windows.yanta, 'director-y', good!.id, '无需回访', false),
+      409,
+      'rating_follow_up_not_open',
+    );
+    const progress = await ok<{ rating: { followUp: { state: string; answer: string } } }>(
+      await lookUp(seeded['Y4']!.caseNumber, seeded['Y4']!.check),
+    );
+    expect(progress.rating.followUp).toMatchObject({
+      state: 'answered',
+      answer: '已电话联系申请人致歉，窗口已增设材料预审。',
+    });
+    expect(
+      (await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${CITY}`))).ratingFollowUps,
+    ).toEqual([]);
   });
 });
 
@@ -405,33 +515,81 @@ describe('figures and rankings', () => {
 
   it('counts per centre, operator, department and item, with the share of 差评 and the follow-ups on time', async () => {
     setDay('2026-12-28');
-    const byCentre = await ok<{ totals: unknown; rows: unknown[] }>(await call(auditor, `/v1/supervision/ratings?centre=${CITY}&${period}&by=centre`));
+    const byCentre = await ok<{ totals: unknown; rows: unknown[] }>(
+      await call(auditor, `/v1/supervision/ratings?centre=${CITY}&${period}&by=centre`),
+    );
     // 8 ratings: 5+4+5+1+5 at Yanta (20), 5+5+4 at Weiyang (14); one 差评, answered a day late.
     const lateFollowUp = { total: 1, answeredOnTime: 0, answeredLate: 1, open: 0, overdue: 0, onTimeRate: 0 };
     const noFollowUp = { total: 0, answeredOnTime: 0, answeredLate: 0, open: 0, overdue: 0, onTimeRate: null };
-    expect(byCentre.totals).toEqual({ ratings: 8, averageScore: 4.25, badRatings: 1, badShare: 0.125, followUps: lateFollowUp });
+    expect(byCentre.totals).toEqual({
+      ratings: 8,
+      averageScore: 4.25,
+      badRatings: 1,
+      badShare: 0.125,
+      followUps: lateFollowUp,
+    });
     expect(byCentre.rows).toEqual([
-      { key: YANTA, name: '雁塔区政务服务中心', centreCode: null, ratings: 5, averageScore: 4, badRatings: 1, badShare: 0.2, followUps: lateFollowUp },
-      { key: WEIYANG, name: '未央区政务服务中心', centreCode: null, ratings: 3, averageScore: 4.67, badRatings: 0, badShare: 0, followUps: noFollowUp },
+      {
+        key: YANTA,
+        name: '雁塔区政务服务中心',
+        centreCode: null,
+        ratings: 5,
+        averageScore: 4,
+        badRatings: 1,
+        badShare: 0.2,
+        followUps: lateFollowUp,
+      },
+      {
+        key: WEIYANG,
+        name: '未央区政务服务中心',
+        centreCode: null,
+        ratings: 3,
+        averageScore: 4.67,
+        badRatings: 0,
+        badShare: 0,
+        followUps: noFollowUp,
+      },
     ]);
-    const byOperator = await ok<{ rows: { key: string; centreCode: string; name: string; ratings: number; averageScore: number }[] }>(await call(auditor, `/v1/supervision/ratings?centre=${CITY}&${period}&by=operator`));
-    expect(byOperator.rows.map(({ key, centreCode, name, ratings, averageScore }) => ({ key, centreCode, name, ratings, averageScore }))).toEqual([
+    const byOperator = await ok<{
+      rows: { key: string; centreCode: string; name: string; ratings: number; averageScore: number }[];
+    }>(await call(auditor, `/v1/supervision/ratings?centre=${CITY}&${period}&by=operator`));
+    expect(
+      byOperator.rows.map(({ key, centreCode, name, ratings, averageScore }) => ({
+        key,
+        centreCode,
+        name,
+        ratings,
+        averageScore,
+      })),
+    ).toEqual([
       // Most ratings first; equal counts by centre and id.
       { key: 'clerk-w', centreCode: WEIYANG, name: 'clerk-w 姓名', ratings: 3, averageScore: 4.67 },
       { key: 'clerk-1', centreCode: YANTA, name: 'clerk-1 姓名', ratings: 3, averageScore: 4.67 },
       { key: 'clerk-2', centreCode: YANTA, name: 'clerk-2 姓名', ratings: 2, averageScore: 3 },
     ]);
-    const byDepartment = await ok<{ rows: { key: string; ratings: number; badRatings: number }[] }>(await call(auditor, `/v1/supervision/ratings?centre=${CITY}&${period}&by=department`));
+    const byDepartment = await ok<{ rows: { key: string; ratings: number; badRatings: number }[] }>(
+      await call(auditor, `/v1/supervision/ratings?centre=${CITY}&${period}&by=department`),
+    );
     expect(byDepartment.rows.map(({ key, ratings, badRatings }) => ({ key, ratings, badRatings }))).toEqual([
       { key: 'NRB', ratings: 5, badRatings: 1 },
       { key: 'AMR', ratings: 3, badRatings: 0 },
     ]);
-    const byItem = await ok<{ rows: { key: string; ratings: number }[] }>(await call(auditor, `/v1/supervision/ratings?centre=${YANTA}&${period}&by=item`));
-    expect(byItem.rows.map(({ key, ratings }) => ({ key, ratings }))).toEqual([{ key: 'real_estate_transfer', ratings: 5 }]);
-    const byWindow = await ok<{ rows: { key: string; ratings: number }[] }>(await call(auditor, `/v1/supervision/ratings?centre=${WEIYANG}&${period}&by=window`));
-    expect(byWindow.rows.map(({ key, ratings }) => ({ key, ratings }))).toEqual([{ key: windows.weiyang.id, ratings: 3 }]);
+    const byItem = await ok<{ rows: { key: string; ratings: number }[] }>(
+      await call(auditor, `/v1/supervision/ratings?centre=${YANTA}&${period}&by=item`),
+    );
+    expect(byItem.rows.map(({ key, ratings }) => ({ key, ratings }))).toEqual([
+      { key: 'real_estate_transfer', ratings: 5 },
+    ]);
+    const byWindow = await ok<{ rows: { key: string; ratings: number }[] }>(
+      await call(auditor, `/v1/supervision/ratings?centre=${WEIYANG}&${period}&by=window`),
+    );
+    expect(byWindow.rows.map(({ key, ratings }) => ({ key, ratings }))).toEqual([
+      { key: windows.weiyang.id, ratings: 3 },
+    ]);
     // Another month has none.
-    const november = await ok<{ totals: { ratings: number } }>(await call(auditor, `/v1/supervision/ratings?centre=${CITY}&from=2026-11-01&to=2026-11-30`));
+    const november = await ok<{ totals: { ratings: number } }>(
+      await call(auditor, `/v1/supervision/ratings?centre=${CITY}&from=2026-11-01&to=2026-11-30`),
+    );
     expect(november.totals.ratings).toBe(0);
   });
 
@@ -446,27 +604,87 @@ describe('figures and rankings', () => {
     // Yanta: average 4, 4 of 5 on time (Y3 was late), volume 5 → 45 + 24 + 10 = 79.
     expect(rankings.satisfiedWindows).toEqual({
       ranked: [
-        { rank: 1, id: windows.weiyang.id, name: expect.any(String), centreCode: null, ratings: 3, averageScore: 4.67, volume: 3, onTime: 3, onTimeRate: 1, points: 91 },
-        { rank: 2, id: windows.yanta.id, name: expect.any(String), centreCode: null, ratings: 5, averageScore: 4, volume: 5, onTime: 4, onTimeRate: 0.8, points: 79 },
+        {
+          rank: 1,
+          id: windows.weiyang.id,
+          name: expect.any(String),
+          centreCode: null,
+          ratings: 3,
+          averageScore: 4.67,
+          volume: 3,
+          onTime: 3,
+          onTimeRate: 1,
+          points: 91,
+        },
+        {
+          rank: 2,
+          id: windows.yanta.id,
+          name: expect.any(String),
+          centreCode: null,
+          ratings: 5,
+          averageScore: 4,
+          volume: 5,
+          onTime: 4,
+          onTimeRate: 0.8,
+          points: 79,
+        },
       ],
       unranked: 0,
     });
     // clerk-w: 55 + 30 + 10 = 95; clerk-1: 55 + 30·2/3 + 10 = 85; clerk-2 has 2 ratings, below the minimum of 3.
     expect(rankings.serviceStars).toEqual({
       ranked: [
-        { rank: 1, id: 'clerk-w', name: 'clerk-w 姓名', centreCode: WEIYANG, ratings: 3, averageScore: 4.67, volume: 3, onTime: 3, onTimeRate: 1, points: 95 },
-        { rank: 2, id: 'clerk-1', name: 'clerk-1 姓名', centreCode: YANTA, ratings: 3, averageScore: 4.67, volume: 3, onTime: 2, onTimeRate: 0.6667, points: 85 },
+        {
+          rank: 1,
+          id: 'clerk-w',
+          name: 'clerk-w 姓名',
+          centreCode: WEIYANG,
+          ratings: 3,
+          averageScore: 4.67,
+          volume: 3,
+          onTime: 3,
+          onTimeRate: 1,
+          points: 95,
+        },
+        {
+          rank: 2,
+          id: 'clerk-1',
+          name: 'clerk-1 姓名',
+          centreCode: YANTA,
+          ratings: 3,
+          averageScore: 4.67,
+          volume: 3,
+          onTime: 2,
+          onTimeRate: 0.6667,
+          points: 85,
+        },
       ],
       unranked: 1,
     });
     // Scoped: Yanta's own rankings hold its window alone (volume 5 is now the highest: still 79).
-    const yanta = await ok<{ satisfiedWindows: { ranked: { id: string; points: number }[] } }>(await call(auditor, `/v1/supervision/rankings?centre=${YANTA}&month=2026-12`));
-    expect(yanta.satisfiedWindows.ranked.map(({ id, points }) => ({ id, points }))).toEqual([{ id: windows.yanta.id, points: 79 }]);
-    await refused(await call(auditor, `/v1/supervision/rankings?centre=${CITY}&month=2026-13`), 400, 'validation_failed');
+    const yanta = await ok<{ satisfiedWindows: { ranked: { id: string; points: number }[] } }>(
+      await call(auditor, `/v1/supervision/rankings?centre=${YANTA}&month=2026-12`),
+    );
+    expect(yanta.satisfiedWindows.ranked.map(({ id, points }) => ({ id, points }))).toEqual([
+      { id: windows.yanta.id, points: 79 },
+    ]);
+    await refused(
+      await call(auditor, `/v1/supervision/rankings?centre=${CITY}&month=2026-13`),
+      400,
+      'validation_failed',
+    );
   });
 
   it('breaks ties by the average, then the number of ratings, then the volume, then the id', () => {
-    const candidate = (id: string, ratings: number, scoreSum: number, volume: number, onTime: number) => ({ centre_code: null, id, name: null, ratings, score_sum: scoreSum, volume, on_time: onTime });
+    const candidate = (id: string, ratings: number, scoreSum: number, volume: number, onTime: number) => ({
+      centre_code: null,
+      id,
+      name: null,
+      ratings,
+      score_sum: scoreSum,
+      volume,
+      on_time: onTime,
+    });
     const ranked = rank(
       [
         candidate('win-d', 4, 16, 4, 4),

@@ -6,8 +6,16 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
@@ -42,7 +50,12 @@ interface CaseBody {
 }
 interface CertificateAnswer {
   status: string;
-  certificate: { certificateNumber: string; shareType?: string; holders?: { name: string; identifier: string }[]; restrictions?: { kind: string }[] } | null;
+  certificate: {
+    certificateNumber: string;
+    shareType?: string;
+    holders?: { name: string; identifier: string }[];
+    restrictions?: { kind: string }[];
+  } | null;
   material: { id: string } | null;
   choices: { certificateNumber: string; status: string }[] | null;
 }
@@ -57,16 +70,23 @@ let liMei: string;
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 
-async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.headers ?? {}) }),
+    headers: bearer(init.token ?? windowToken, {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.headers ?? {}),
+    }),
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
@@ -76,10 +96,20 @@ function entry(body: CaseBody, requirementCode: string): NoticeEntry {
   return found;
 }
 
-const transferForm = (certificateNo: string) => ({ certificateNo, transferee: { name: '王小明', idNumber: '110101199003070038' }, transferReason: 'sale', price: '560万元' });
+const transferForm = (certificateNo: string) => ({
+  certificateNo,
+  transferee: { name: '王小明', idNumber: '110101199003070038' },
+  transferReason: 'sale',
+  price: '560万元',
+});
 
 async function openTransfer(subjectId: string, certificateNo: string): Promise<CaseBody> {
-  return ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId, form: transferForm(certificateNo) } }), 201);
+  return ok<CaseBody>(
+    await call('/v1/cases', {
+      body: { itemCode: 'real_estate_transfer', subjectId, form: transferForm(certificateNo) },
+    }),
+    201,
+  );
 }
 
 async function fetchForCase(caseId: string): Promise<CaseBody> {
@@ -92,8 +122,22 @@ beforeAll(async () => {
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
-        { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
-        { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+        {
+          code: 'PSB',
+          name: 'Population registry',
+          adapter: 'psb-population',
+          baseUrl: psb.url,
+          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+          tuning,
+        },
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+          tuning,
+        },
       ]),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
@@ -101,13 +145,44 @@ beforeAll(async () => {
     { clock: fixedClock('2026-12-18T02:00:00.000Z') },
   );
   const window = await gw.createClient('window');
-  windowToken = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'contracts:read', 'cases:read', 'cases:write'])).accessToken;
+  windowToken = (
+    await gw.services.tokens.issue(window.client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'contracts:read',
+      'cases:read',
+      'cases:write',
+    ])
+  ).accessToken;
   const now = new Date();
   for (const resource of ['psb.population', 'nrb.real-estate']) {
-    await gw.services.db.insert(accessRequests).values({ id: `acr_real_${resource}`, resourceCode: resource, clientId: window.client.id, purpose: 'window cases', legalBasis: 'test', status: 'approved', requestedAt: now, decidedAt: now, decidedByClientId: 'cli_test' });
+    await gw.services.db.insert(accessRequests).values({
+      id: `acr_real_${resource}`,
+      resourceCode: resource,
+      clientId: window.client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
   }
-  zhangSan = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }), 201)).id;
-  liMei = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...LI_MEI }, headers: purpose }), 201)).id;
+  zhangSan = (
+    await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),
+      201,
+    )
+  ).id;
+  liMei = (
+    await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...LI_MEI }, headers: purpose }),
+      201,
+    )
+  ).id;
 });
 
 afterAll(async () => {
@@ -117,7 +192,12 @@ afterAll(async () => {
 
 describe('the right certificate', () => {
   it('fetched by type, answers the usual choice with co-owners and restrictions as data, and lists the other flat to choose from', async () => {
-    const answer = await ok<{ results: CertificateAnswer[] }>(await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'] }, headers: purpose }));
+    const answer = await ok<{ results: CertificateAnswer[] }>(
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: { types: ['real_estate_certificate'] },
+        headers: purpose,
+      }),
+    );
     const [result] = answer.results;
     expect(result?.certificate).toMatchObject({
       certificateNumber: JOINT_MORTGAGED_FLAT,
@@ -127,23 +207,45 @@ describe('the right certificate', () => {
     // Co-owners are masked like the holder for a caller without subjects:unmask.
     expect(result?.certificate?.holders?.map((holder) => holder.name)).toEqual(['张*', '王**']);
     expect(result?.certificate?.holders?.every((holder) => holder.identifier.includes('*'))).toBe(true);
-    expect(result?.choices).toEqual([{ certificateNumber: SOLE_FLAT, status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' }]);
+    expect(result?.choices).toEqual([
+      { certificateNumber: SOLE_FLAT, status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' },
+    ]);
   });
 
   it('fetched by number, answers that flat (also as typed with full-width brackets), and a stored copy of the other flat is not served for it', async () => {
     const answer = await ok<{ results: CertificateAnswer[] }>(
-      await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: '京（2015）朝阳区不动产权第0031287号' } }, headers: purpose }),
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: {
+          types: ['real_estate_certificate'],
+          numbers: { real_estate_certificate: '京（2015）朝阳区不动产权第0031287号' },
+        },
+        headers: purpose,
+      }),
     );
-    expect(answer.results[0]).toMatchObject({ status: 'ok', source: 'department', certificate: { certificateNumber: SOLE_FLAT, shareType: 'sole', restrictions: [] }, choices: null });
+    expect(answer.results[0]).toMatchObject({
+      status: 'ok',
+      source: 'department',
+      certificate: { certificateNumber: SOLE_FLAT, shareType: 'sole', restrictions: [] },
+      choices: null,
+    });
     // Now both flats are stored: each number is served from its own stored copy.
     const again = await ok<{ results: (CertificateAnswer & { source: string })[] }>(
-      await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: JOINT_MORTGAGED_FLAT } }, headers: purpose }),
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: JOINT_MORTGAGED_FLAT } },
+        headers: purpose,
+      }),
     );
-    expect(again.results[0]).toMatchObject({ source: 'stored', certificate: { certificateNumber: JOINT_MORTGAGED_FLAT } });
+    expect(again.results[0]).toMatchObject({
+      source: 'stored',
+      certificate: { certificateNumber: JOINT_MORTGAGED_FLAT },
+    });
   });
 
   it('refuses a number for a type not asked for', async () => {
-    const refused = await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['resident_id_card'], numbers: { real_estate_certificate: SOLE_FLAT } }, headers: purpose });
+    const refused = await call(`/v1/subjects/${zhangSan}/certificates`, {
+      body: { types: ['resident_id_card'], numbers: { real_estate_certificate: SOLE_FLAT } },
+      headers: purpose,
+    });
     expect(refused.status).toBe(400);
     expect((await problemOf(refused)).code).toBe('validation_failed');
   });
@@ -159,7 +261,15 @@ describe('the right certificate', () => {
 
   it('a transfer naming a flat not stored yet fetches exactly that flat from the registry', async () => {
     // 王秀英 co-owns only the joint flat; 张三's second flat was fetched above. A fresh subject shows the fetch by number.
-    const wang = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', identifier: '110105195203150021', name: '王秀英' }, headers: purpose }), 201)).id;
+    const wang = (
+      await ok<{ id: string }>(
+        await call('/v1/subjects/resolve', {
+          body: { identifierType: 'resident_id', identifier: '110105195203150021', name: '王秀英' },
+          headers: purpose,
+        }),
+        201,
+      )
+    ).id;
     const opened = await openTransfer(wang, JOINT_MORTGAGED_FLAT);
     expect(entry(opened, 'title')).toMatchObject({ state: 'fetchable', reference: JOINT_MORTGAGED_FLAT });
     const fetched = await fetchForCase(opened.id);
@@ -171,13 +281,20 @@ describe('the right certificate', () => {
   it('refuses attaching another flat than the form names, with nothing written', async () => {
     const opened = await openTransfer(zhangSan, SOLE_FLAT);
     const stored = await ok<{ results: CertificateAnswer[] }>(
-      await call(`/v1/subjects/${zhangSan}/certificates`, { body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: JOINT_MORTGAGED_FLAT } }, headers: purpose }),
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: JOINT_MORTGAGED_FLAT } },
+        headers: purpose,
+      }),
     );
     const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
-    const refused = await call(`/v1/cases/${opened.id}/materials`, { body: { requirementCode: 'title', materialId: stored.results[0]?.material?.id } });
+    const refused = await call(`/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'title', materialId: stored.results[0]?.material?.id },
+    });
     expect(refused.status).toBe(409);
     expect((await problemOf(refused)).code).toBe('certificate_reference_mismatch');
-    expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(events.length);
+    expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(
+      events.length,
+    );
   });
 });
 
@@ -192,14 +309,20 @@ describe('a seized flat', () => {
       {
         code: 'restriction_blocks_acceptance',
         restriction: { kind: 'seizure', registeredOn: '2024-05-20', party: '杭州市西湖区人民法院' },
-        message: { zh: '不予受理：该不动产已于2024年5月20日被杭州市西湖区人民法院查封。', en: 'Not acceptable: seized by 杭州市西湖区人民法院 on 2024-05-20.' },
+        message: {
+          zh: '不予受理：该不动产已于2024年5月20日被杭州市西湖区人民法院查封。',
+          en: 'Not acceptable: seized by 杭州市西湖区人民法院 on 2024-05-20.',
+        },
       },
     ]);
     expect(notice.notice).toMatchObject({ acceptable: false, readyToSubmit: false });
   });
 
   it('cannot be submitted: 409 before anything is written or dispatched', async () => {
-    const refused = await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'seized-flat-0001' } });
+    const refused = await call(`/v1/cases/${opened.id}/submit`, {
+      body: {},
+      headers: { 'idempotency-key': 'seized-flat-0001' },
+    });
     expect(refused.status).toBe(409);
     const problem = await problemOf(refused);
     expect(problem.code).toBe('restriction_blocks_acceptance');
@@ -208,7 +331,10 @@ describe('a seized flat', () => {
     const read = await ok<CaseBody>(await call(`/v1/cases/${opened.id}`));
     expect(read.status).toBe('open');
     // The refusal is the key's answer: repeating it gets the same refusal, not a second attempt.
-    const [key] = await gw.services.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'seized-flat-0001'));
+    const [key] = await gw.services.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.key, 'seized-flat-0001'));
     expect(key?.responseStatus).toBe(409);
   });
 });
@@ -228,7 +354,15 @@ describe('the item catalogue binds requirements', () => {
         statutoryDays: 5,
         promisedDays: 3,
         formSchema: { type: 'object', properties: { titleNo: { type: 'string' } } },
-        materials: [{ requirementCode: 'title', name: 'Title', acceptedTypes: ['real_estate_certificate'], formReference: 'certificateNo', blockingRestrictions: ['seizure'] }],
+        materials: [
+          {
+            requirementCode: 'title',
+            name: 'Title',
+            acceptedTypes: ['real_estate_certificate'],
+            formReference: 'certificateNo',
+            blockingRestrictions: ['seizure'],
+          },
+        ],
       },
     });
     expect(refused.status).toBe(422);
@@ -237,24 +371,38 @@ describe('the item catalogue binds requirements', () => {
 });
 
 describe('parties of a case', () => {
-  const buyerForm = (idNumber = LI_MEI.identifier) => ({ certificateNo: SOLE_FLAT, transferee: { name: '李梅', idNumber }, transferReason: 'sale' });
-  const open = (body: Record<string, unknown>) => call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, ...body } });
+  const buyerForm = (idNumber = LI_MEI.identifier) => ({
+    certificateNo: SOLE_FLAT,
+    transferee: { name: '李梅', idNumber },
+    transferReason: 'sale',
+  });
+  const open = (body: Record<string, unknown>) =>
+    call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, ...body } });
   const caseCount = async () => (await gw.services.db.select({ id: cases.id }).from(cases)).length;
 
   it("names the buyer as a party: the buyer's own requirements are listed and reused from the buyer's record, per party", async () => {
-    const opened = await ok<CaseBody>(await open({ form: buyerForm(), parties: [{ role: 'counterparty', subjectId: liMei }] }), 201);
+    const opened = await ok<CaseBody>(
+      await open({ form: buyerForm(), parties: [{ role: 'counterparty', subjectId: liMei }] }),
+      201,
+    );
     expect(opened.parties).toEqual([{ role: 'counterparty', subjectId: liMei }]);
     // 李梅's ID card was fetched for her own case above: reused for her as the buyer here.
-    expect(entry(opened, 'buyer_identity')).toMatchObject({ party: 'counterparty', partySubjectId: liMei, state: 'reused' });
+    expect(entry(opened, 'buyer_identity')).toMatchObject({
+      party: 'counterparty',
+      partySubjectId: liMei,
+      state: 'reused',
+    });
     expect(entry(opened, 'applicant_identity')).toMatchObject({ party: 'applicant', partySubjectId: null });
     // No agent on this case: the agent's materials are not asked for.
     expect(opened.notice.entries.some((candidate) => candidate.requirementCode === 'power_of_attorney')).toBe(false);
     const buyer = entry(opened, 'buyer_identity');
-    const stored = await ok<{ subjectId: string }>(await call(`/v1/subjects/${liMei}/materials/${buyer.material?.id}`, { headers: purpose }));
+    const stored = await ok<{ subjectId: string }>(
+      await call(`/v1/subjects/${liMei}/materials/${buyer.material?.id}`, { headers: purpose }),
+    );
     expect(stored.subjectId).toBe(liMei);
   });
 
-  it("refuses a form naming a buyer whose ID number has a wrong check digit, before anything is written", async () => {
+  it('refuses a form naming a buyer whose ID number has a wrong check digit, before anything is written', async () => {
     const before = await caseCount();
     const refused = await open({ form: buyerForm('330106198503150121') });
     expect(refused.status).toBe(422);
@@ -263,7 +411,10 @@ describe('parties of a case', () => {
   });
 
   it('refuses a form whose buyer is not the party named as buyer', async () => {
-    const refused = await open({ form: { ...buyerForm(), transferee: { name: '王秀英', idNumber: '110105195203150021' } }, parties: [{ role: 'counterparty', subjectId: liMei }] });
+    const refused = await open({
+      form: { ...buyerForm(), transferee: { name: '王秀英', idNumber: '110105195203150021' } },
+      parties: [{ role: 'counterparty', subjectId: liMei }],
+    });
     expect(refused.status).toBe(422);
     expect((await problemOf(refused)).code).toBe('party_form_mismatch');
   });
@@ -273,15 +424,38 @@ describe('parties of a case', () => {
     expect((await problemOf(notAllowed)).code).toBe('party_role_not_allowed');
     const applicantAgain = await open({ form: buyerForm(), parties: [{ role: 'counterparty', subjectId: zhangSan }] });
     expect((await problemOf(applicantAgain)).code).toBe('party_duplicate');
-    const company = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'credit_code', identifier: '91330106MA2B7K1Q20', name: '杭州西湖云栖科技有限公司' }, headers: purpose }), 201)).id;
+    const company = (
+      await ok<{ id: string }>(
+        await call('/v1/subjects/resolve', {
+          body: { identifierType: 'credit_code', identifier: '91330106MA2B7K1Q20', name: '杭州西湖云栖科技有限公司' },
+          headers: purpose,
+        }),
+        201,
+      )
+    ).id;
     const companyAgent = await open({ form: buyerForm(), parties: [{ role: 'agent', subjectId: company }] });
     expect((await problemOf(companyAgent)).code).toBe('party_kind_mismatch');
   });
 
   it("an agent brings the agent's identity and a power of attorney, listed as the agent's", async () => {
-    const agent = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', identifier: '110101199003070038', name: '王小明' }, headers: purpose }), 201)).id;
-    const opened = await ok<CaseBody>(await open({ form: buyerForm(), parties: [{ role: 'agent', subjectId: agent }] }), 201);
-    expect(entry(opened, 'power_of_attorney')).toMatchObject({ party: 'agent', partySubjectId: agent, state: 'missing' });
+    const agent = (
+      await ok<{ id: string }>(
+        await call('/v1/subjects/resolve', {
+          body: { identifierType: 'resident_id', identifier: '110101199003070038', name: '王小明' },
+          headers: purpose,
+        }),
+        201,
+      )
+    ).id;
+    const opened = await ok<CaseBody>(
+      await open({ form: buyerForm(), parties: [{ role: 'agent', subjectId: agent }] }),
+      201,
+    );
+    expect(entry(opened, 'power_of_attorney')).toMatchObject({
+      party: 'agent',
+      partySubjectId: agent,
+      state: 'missing',
+    });
     expect(entry(opened, 'agent_identity')).toMatchObject({ party: 'agent', partySubjectId: agent });
   });
 });

@@ -9,10 +9,23 @@
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { EXPRESS_DEMO_CHECK_WORD, EXPRESS_DEMO_PARTNER_ID, type RunningExpressSimulator, startExpressSimulator } from '../adapters/courier-express/simulator.js';
+import {
+  EXPRESS_DEMO_CHECK_WORD,
+  EXPRESS_DEMO_PARTNER_ID,
+  type RunningExpressSimulator,
+  startExpressSimulator,
+} from '../adapters/courier-express/simulator.js';
 import { waybillOrderId } from '../gateway/results/courier.js';
 import { accessRequests, auditEntries, caseEvents, caseResults, cases } from '../gateway/db/schema.js';
 import type { Clock } from '../gateway/platform/clock.js';
@@ -22,8 +35,19 @@ import { type TestGateway, bearer, createTestGateway, problemOf } from './harnes
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const json = { 'content-type': 'application/json' };
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
-const establishmentForm = { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
-const address = { province: '陕西省', city: '西安市', district: '未央区', detail: '凤城八路109号3单元502室', recipientName: '张三丰', recipientMobile: '13912345678' };
+const establishmentForm = {
+  companyName: '北京朝阳晨星咨询有限公司',
+  registeredCapital: '100万元人民币',
+  businessScope: '企业管理咨询',
+};
+const address = {
+  province: '陕西省',
+  city: '西安市',
+  district: '未央区',
+  detail: '凤城八路109号3单元502室',
+  recipientName: '张三丰',
+  recipientMobile: '13912345678',
+};
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 
 /** The gateway's clock: a Friday morning, moved on only by the lock test. */
@@ -37,7 +61,15 @@ let express: RunningExpressSimulator;
 let gw: TestGateway;
 let windowToken: string;
 let windowClient: Awaited<ReturnType<TestGateway['createClient']>>['client'];
-const windowScopes = ['subjects:read', 'subjects:write', 'materials:read', 'materials:write', 'certificates:read', 'cases:read', 'cases:write'] as const;
+const windowScopes = [
+  'subjects:read',
+  'subjects:write',
+  'materials:read',
+  'materials:write',
+  'certificates:read',
+  'cases:read',
+  'cases:write',
+] as const;
 let amrToken: string;
 let adminToken: string;
 let zhangSan: string;
@@ -79,7 +111,10 @@ interface ProgressBody {
   timeline: { kind: string }[];
 }
 
-async function call(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Response> {
   return gw.request(path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
@@ -88,12 +123,19 @@ async function call(path: string, init: { method?: string; body?: unknown; heade
 }
 
 async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 
 async function progressOf(caseNumber: string): Promise<ProgressBody> {
-  return ok<ProgressBody>(await gw.request('/v1/progress', { method: 'POST', headers: json, body: JSON.stringify({ caseNumber, check: ZHANG_SAN.identifier.slice(-4) }) }));
+  return ok<ProgressBody>(
+    await gw.request('/v1/progress', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ caseNumber, check: ZHANG_SAN.identifier.slice(-4) }),
+    }),
+  );
 }
 
 let submissions = 0;
@@ -101,22 +143,38 @@ let eventSequence = 0;
 
 /** An establishment case opened and submitted (its materials were collected once in beforeAll). */
 async function submittedCase(): Promise<CaseBody> {
-  const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+  const opened = await ok<CaseBody>(
+    await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+    201,
+  );
   expect(opened.notice.readyToSubmit).toBe(true);
   submissions += 1;
-  return ok<CaseBody>(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `results-submit-${submissions}` } }));
+  return ok<CaseBody>(
+    await call(`/v1/cases/${opened.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': `results-submit-${submissions}` },
+    }),
+  );
 }
 
 /** AMR reports its part completed, a second after its last event. */
 async function complete(caseNumber: string): Promise<string> {
   eventSequence += 1;
   const occurredAt = new Date(instant + eventSequence * 1000).toISOString();
-  const answer = await ok<{ caseStatus: string }>(await call('/v1/case-status-callbacks', { body: { caseNumber, eventId: `results-amr-${eventSequence}`, status: 'completed', occurredAt }, token: amrToken }));
+  const answer = await ok<{ caseStatus: string }>(
+    await call('/v1/case-status-callbacks', {
+      body: { caseNumber, eventId: `results-amr-${eventSequence}`, status: 'completed', occurredAt },
+      token: amrToken,
+    }),
+  );
   return answer.caseStatus;
 }
 
 function collect(caseId: string, pickupCode: string): Promise<Response> {
-  return call(`/v1/cases/${caseId}/result/collection`, { body: { pickupCode }, headers: { 'onewindow-operator': 'op-window-7' } });
+  return call(`/v1/cases/${caseId}/result/collection`, {
+    body: { pickupCode },
+    headers: { 'onewindow-operator': 'op-window-7' },
+  });
 }
 
 async function countRows(): Promise<{ cases: number; results: number }> {
@@ -138,18 +196,50 @@ beforeAll(async () => {
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
-        { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: psb.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning },
-        { code: 'AMR', name: 'Enterprise registry', adapter: 'amr-enterprise', baseUrl: amr.url, options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }, tuning },
-        { code: 'NRB', name: 'Real-estate registry', adapter: 'nrb-realestate', baseUrl: nrb.url, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning },
+        {
+          code: 'PSB',
+          name: 'Population registry',
+          adapter: 'psb-population',
+          baseUrl: psb.url,
+          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+          tuning,
+        },
+        {
+          code: 'AMR',
+          name: 'Enterprise registry',
+          adapter: 'amr-enterprise',
+          baseUrl: amr.url,
+          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+          tuning,
+        },
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+          tuning,
+        },
       ]),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
       COURIER_WORKER: 'false',
       COURIER_JSON: JSON.stringify({
         baseUrl: express.url,
-        options: { partnerId: EXPRESS_DEMO_PARTNER_ID, checkWord: { $env: 'TEST_EXPRESS_CHECK_WORD' }, carrierName: '顺丰速运' },
+        options: {
+          partnerId: EXPRESS_DEMO_PARTNER_ID,
+          checkWord: { $env: 'TEST_EXPRESS_CHECK_WORD' },
+          carrierName: '顺丰速运',
+        },
         tuning,
-        sender: { name: '未央区政务服务中心', mobile: '13800000000', province: '陕西省', city: '西安市', district: '未央区', detail: '凤城八路109号' },
+        sender: {
+          name: '未央区政务服务中心',
+          mobile: '13800000000',
+          province: '陕西省',
+          city: '西安市',
+          district: '未央区',
+          detail: '凤城八路109号',
+        },
         contents: '营业执照',
         delivery: { maxAttempts: 3, backoffBaseMs: 0, backoffMaxMs: 0 },
         routes: { pollIntervalMs: 0 },
@@ -163,20 +253,45 @@ beforeAll(async () => {
   windowToken = (await gw.services.tokens.issue(window.client, [...windowScopes])).accessToken;
   const now = new Date();
   for (const resourceCode of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) {
-    await gw.services.db.insert(accessRequests).values({ id: `acr_results_${resourceCode}`, resourceCode, clientId: window.client.id, purpose: 'window cases', legalBasis: 'test', status: 'approved', requestedAt: now, decidedAt: now, decidedByClientId: 'cli_test' });
+    await gw.services.db.insert(accessRequests).values({
+      id: `acr_results_${resourceCode}`,
+      resourceCode,
+      clientId: window.client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
   }
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   adminToken = await gw.tokenFor('admin');
-  zhangSan = (await ok<{ id: string }>(await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }), 201)).id;
+  zhangSan = (
+    await ok<{ id: string }>(
+      await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),
+      201,
+    )
+  ).id;
 
-  const first = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }), 201);
+  const first = await ok<CaseBody>(
+    await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan } }),
+    201,
+  );
   await ok(await call(`/v1/cases/${first.id}/certificates`, { body: {} }));
-  const uploaded = await gw.request(`/v1/subjects/${zhangSan}/materials?typeCode=articles_of_association&fileName=articles.pdf`, {
-    method: 'POST',
-    headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
-    body: Buffer.from(pdfDocument('articles')),
-  });
-  await ok(await call(`/v1/cases/${first.id}/materials`, { body: { requirementCode: 'articles', materialId: (await ok<{ id: string }>(uploaded, 201)).id } }));
+  const uploaded = await gw.request(
+    `/v1/subjects/${zhangSan}/materials?typeCode=articles_of_association&fileName=articles.pdf`,
+    {
+      method: 'POST',
+      headers: bearer(windowToken, { ...purpose, 'content-type': 'application/pdf' }),
+      body: Buffer.from(pdfDocument('articles')),
+    },
+  );
+  await ok(
+    await call(`/v1/cases/${first.id}/materials`, {
+      body: { requirementCode: 'articles', materialId: (await ok<{ id: string }>(uploaded, 201)).id },
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -186,7 +301,9 @@ afterAll(async () => {
 
 describe('delivery methods per item', () => {
   it('are declared by the catalogue: the flat transfer offers pick-up and courier; the others pick-up', async () => {
-    const { items } = await ok<{ items: { code: string; resultDeliveries: string[] }[] }>(await call('/v1/items', { token: await gw.tokenFor('window', ['contracts:read']) }));
+    const { items } = await ok<{ items: { code: string; resultDeliveries: string[] }[] }>(
+      await call('/v1/items', { token: await gw.tokenFor('window', ['contracts:read']) }),
+    );
     const offered = Object.fromEntries(items.map((item) => [item.code, item.resultDeliveries]));
     expect(offered['real_estate_transfer']).toEqual(['window_pickup', 'express']);
     expect(offered['enterprise_establishment']).toEqual(['window_pickup', 'electronic']);
@@ -195,26 +312,49 @@ describe('delivery methods per item', () => {
   it('refuses an item naming a method twice, or offering electronic delivery without a declared result certificate, with 422 item_invalid', async () => {
     const current = await ok<Record<string, unknown>>(await call('/v1/items/household_move_in', { token: adminToken }));
     const { code: _code, ...body } = current;
-    const refused = await call('/v1/items/household_move_in', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'window_pickup'] }, token: adminToken });
+    const refused = await call('/v1/items/household_move_in', {
+      method: 'PUT',
+      body: { ...body, resultDeliveries: ['window_pickup', 'window_pickup'] },
+      token: adminToken,
+    });
     expect(refused.status).toBe(422);
     const problem = await problemOf(refused);
     expect(problem.code).toBe('item_invalid');
     expect(problem['problems']).toContain('resultDeliveries names a method more than once');
-    const electronic = await problemOf(await call('/v1/items/household_move_in', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'electronic'] }, token: adminToken }));
+    const electronic = await problemOf(
+      await call('/v1/items/household_move_in', {
+        method: 'PUT',
+        body: { ...body, resultDeliveries: ['window_pickup', 'electronic'] },
+        token: adminToken,
+      }),
+    );
     expect(electronic.code).toBe('item_invalid');
-    expect(electronic['problems']).toContain('electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it');
-    const after = await ok<{ resultDeliveries: string[] }>(await call('/v1/items/household_move_in', { token: adminToken }));
+    expect(electronic['problems']).toContain(
+      'electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it',
+    );
+    const after = await ok<{ resultDeliveries: string[] }>(
+      await call('/v1/items/household_move_in', { token: adminToken }),
+    );
     expect(after.resultDeliveries).toEqual(['window_pickup']);
   });
 
   it('takes the window’s choice at opening, masking the courier address in every answer', async () => {
-    const response = await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express', address } } });
+    const response = await call('/v1/cases', {
+      body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express', address } },
+    });
     const text = await response.clone().text();
     const opened = await ok<CaseBody>(response, 201);
     expect(opened.result).toEqual({
       method: 'express',
       status: 'preparing',
-      address: { province: '陕西省', city: '西安市', district: '未央区', detail: `凤城${'*'.repeat(13)}`, recipientName: '张**', recipientMobile: '139****5678' },
+      address: {
+        province: '陕西省',
+        city: '西安市',
+        district: '未央区',
+        detail: `凤城${'*'.repeat(13)}`,
+        recipientName: '张**',
+        recipientMobile: '139****5678',
+      },
       readyAt: null,
       collectedAt: null,
       pickupFailures: 0,
@@ -226,14 +366,21 @@ describe('delivery methods per item', () => {
       courierError: null,
       materialId: null,
     });
-    for (const secret of [address.detail, address.recipientName, address.recipientMobile]) expect(text).not.toContain(secret);
+    for (const secret of [address.detail, address.recipientName, address.recipientMobile])
+      expect(text).not.toContain(secret);
     const readText = await (await call(`/v1/cases/${opened.id}`)).text();
-    expect(JSON.parse(readText)).toMatchObject({ result: { method: 'express', address: { recipientMobile: '139****5678' } } });
-    for (const secret of [address.detail, address.recipientName, address.recipientMobile]) expect(readText).not.toContain(secret);
+    expect(JSON.parse(readText)).toMatchObject({
+      result: { method: 'express', address: { recipientMobile: '139****5678' } },
+    });
+    for (const secret of [address.detail, address.recipientName, address.recipientMobile])
+      expect(readText).not.toContain(secret);
     const [stored] = await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, opened.id));
     expect(stored?.address).toEqual(address);
     // Nothing but the choice: the window's own default is pick-up.
-    const plain = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan } }), 201);
+    const plain = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan } }),
+      201,
+    );
     expect(plain.result).toMatchObject({ method: 'window_pickup', status: 'preparing', address: null });
   });
 
@@ -247,15 +394,27 @@ describe('delivery methods per item', () => {
       [{ method: 'express', address: { ...address, recipientMobile: '12345678901' } }, 400, 'validation_failed'],
     ];
     for (const [resultDelivery, status, code] of refusals) {
-      const response = await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, resultDelivery } });
+      const response = await call('/v1/cases', {
+        body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, resultDelivery },
+      });
       expect(response.status, JSON.stringify(resultDelivery)).toBe(status);
       const problem = await problemOf(response);
       expect(problem.code).toBe(code);
       expect(JSON.stringify(problem)).not.toContain(address.recipientMobile);
     }
-    const notOffered = await problemOf(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, resultDelivery: { method: 'express', address } } }));
+    const notOffered = await problemOf(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'enterprise_establishment',
+          subjectId: zhangSan,
+          resultDelivery: { method: 'express', address },
+        },
+      }),
+    );
     expect(notOffered).toMatchObject({ method: 'express', offered: ['window_pickup', 'electronic'] });
-    const noAddress = await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express' } } });
+    const noAddress = await call('/v1/cases', {
+      body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express' } },
+    });
     expect([noAddress.status, (await problemOf(noAddress)).code]).toEqual([422, 'result_delivery_address_required']);
     expect(await countRows()).toEqual(before);
   });
@@ -280,7 +439,10 @@ describe('a result collected at the window', () => {
     pickupCode = stored?.pickupCode ?? '';
     expect(pickupCode).toMatch(/^\d{6}$/);
     const readText = await (await call(`/v1/cases/${submitted.id}`)).text();
-    expect(JSON.parse(readText)).toMatchObject({ status: 'completed', result: { method: 'window_pickup', status: 'ready_for_pickup', readyAt: expect.any(String) } });
+    expect(JSON.parse(readText)).toMatchObject({
+      status: 'completed',
+      result: { method: 'window_pickup', status: 'ready_for_pickup', readyAt: expect.any(String) },
+    });
     expect(readText).not.toContain('pickupCode');
     const timelineText = await (await call(`/v1/cases/${submitted.id}/timeline`)).text();
     expect(timelineText).toContain('result_ready');
@@ -313,7 +475,16 @@ describe('a result collected at the window', () => {
     expect(await problemOf(wrong)).toMatchObject({ code: 'pickup_code_mismatch', failures: 1, remainingTries: 4 });
     const [stored] = await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, submitted.id));
     expect(stored).toMatchObject({ status: 'ready_for_pickup', pickupFailures: 1, collectedAt: null });
-    const denied = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.result_collect'), eq(auditEntries.outcome, 'denied'), eq(auditEntries.caseRef, submitted.caseNumber)));
+    const denied = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'case.result_collect'),
+          eq(auditEntries.outcome, 'denied'),
+          eq(auditEntries.caseRef, submitted.caseNumber),
+        ),
+      );
     expect(denied).toHaveLength(1);
   });
 
@@ -321,17 +492,44 @@ describe('a result collected at the window', () => {
     const answer = await ok<{ caseNumber: string; result: ResultBody }>(await collect(submitted.id, pickupCode));
     expect(answer).toEqual({
       caseNumber: submitted.caseNumber,
-      result: expect.objectContaining({ method: 'window_pickup', status: 'collected', address: null, readyAt: expect.any(String), collectedAt: clock.now().toISOString(), pickupFailures: 0, pickupLockedUntil: null, trackingNumber: null }),
+      result: expect.objectContaining({
+        method: 'window_pickup',
+        status: 'collected',
+        address: null,
+        readyAt: expect.any(String),
+        collectedAt: clock.now().toISOString(),
+        pickupFailures: 0,
+        pickupLockedUntil: null,
+        trackingNumber: null,
+      }),
     });
-    const timeline = await ok<{ items: { kind: string; detail: Record<string, unknown> }[] }>(await call(`/v1/cases/${submitted.id}/timeline`));
-    expect(timeline.items.find((item) => item.kind === 'result_collected')?.detail).toEqual({ method: 'window_pickup', by: 'op-window-7' });
-    const allowed = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.result_collect'), eq(auditEntries.outcome, 'allowed'), eq(auditEntries.caseRef, submitted.caseNumber)));
+    const timeline = await ok<{ items: { kind: string; detail: Record<string, unknown> }[] }>(
+      await call(`/v1/cases/${submitted.id}/timeline`),
+    );
+    expect(timeline.items.find((item) => item.kind === 'result_collected')?.detail).toEqual({
+      method: 'window_pickup',
+      by: 'op-window-7',
+    });
+    const allowed = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'case.result_collect'),
+          eq(auditEntries.outcome, 'allowed'),
+          eq(auditEntries.caseRef, submitted.caseNumber),
+        ),
+      );
     expect(allowed).toHaveLength(1);
     expect(allowed[0]).toMatchObject({ subjectRef: zhangSan, operatorId: 'op-window-7' });
     const again = await collect(submitted.id, pickupCode);
     expect([again.status, (await problemOf(again)).code]).toEqual([409, 'result_already_collected']);
     const progress = await progressOf(submitted.caseNumber);
-    expect(progress.result).toMatchObject({ status: 'collected', pickupCode: null, howToCollect: { zh: '办理结果已领取。', en: 'The result has been collected.' } });
+    expect(progress.result).toMatchObject({
+      status: 'collected',
+      pickupCode: null,
+      howToCollect: { zh: '办理结果已领取。', en: 'The result has been collected.' },
+    });
     expect(progress.timeline.map((event) => event.kind)).toContain('result_collected');
   });
 
@@ -348,7 +546,11 @@ describe('a result collected at the window', () => {
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBe('1800');
     expect((await problemOf(locked)).code).toBe('pickup_code_locked');
-    expect((await ok<CaseBody>(await call(`/v1/cases/${other.id}`))).result).toMatchObject({ status: 'ready_for_pickup', pickupFailures: 5, pickupLockedUntil: new Date(instant + 30 * 60_000).toISOString() });
+    expect((await ok<CaseBody>(await call(`/v1/cases/${other.id}`))).result).toMatchObject({
+      status: 'ready_for_pickup',
+      pickupFailures: 5,
+      pickupLockedUntil: new Date(instant + 30 * 60_000).toISOString(),
+    });
     instant += 30 * 60_000 + 1000;
     // Tokens expire on the gateway's clock too.
     windowToken = (await gw.services.tokens.issue(windowClient, [...windowScopes])).accessToken;
@@ -358,16 +560,33 @@ describe('a result collected at the window', () => {
   });
 
   it('is not collected at the window when the result goes by courier: 409 result_not_for_pickup', async () => {
-    const posted = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express', address } } }), 201);
+    const posted = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: { itemCode: 'real_estate_transfer', subjectId: zhangSan, resultDelivery: { method: 'express', address } },
+      }),
+      201,
+    );
     const refused = await collect(posted.id, '123456');
     expect([refused.status, (await problemOf(refused)).code]).toEqual([409, 'result_not_for_pickup']);
   });
 
   it('is collected only by a window that may change the case: another window gets 404, audited', async () => {
     const stranger = await gw.tokenFor('window', ['cases:write']);
-    const hidden = await call(`/v1/cases/${submitted.id}/result/collection`, { body: { pickupCode: '123456' }, token: stranger });
+    const hidden = await call(`/v1/cases/${submitted.id}/result/collection`, {
+      body: { pickupCode: '123456' },
+      token: stranger,
+    });
     expect([hidden.status, (await problemOf(hidden)).code]).toEqual([404, 'not_found']);
-    const refusals = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.result_collect'), eq(auditEntries.outcome, 'not_found'), eq(auditEntries.subjectRef, zhangSan)));
+    const refusals = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.action, 'case.result_collect'),
+          eq(auditEntries.outcome, 'not_found'),
+          eq(auditEntries.subjectRef, zhangSan),
+        ),
+      );
     expect(refusals.length).toBeGreaterThan(0);
   });
 });
@@ -375,14 +594,33 @@ describe('a result collected at the window', () => {
 describe('a result sent by courier', () => {
   let posted: CaseBody;
   const worker = () => gw.services.courier.worker!;
-  const resultOf = async (caseId: string) => (await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, caseId)))[0];
-  const eventsOf = async (caseId: string, kind: string) => gw.services.db.select().from(caseEvents).where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.kind, kind)));
+  const resultOf = async (caseId: string) =>
+    (await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, caseId)))[0];
+  const eventsOf = async (caseId: string, kind: string) =>
+    gw.services.db
+      .select()
+      .from(caseEvents)
+      .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.kind, kind)));
 
   /** An establishment case by courier to `to`, submitted and completed. */
   async function completedByCourier(to: typeof address): Promise<CaseBody> {
-    const opened = await ok<CaseBody>(await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: zhangSan, resultDelivery: { method: 'express', address: to } } }), 201);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'enterprise_establishment',
+          subjectId: zhangSan,
+          resultDelivery: { method: 'express', address: to },
+        },
+      }),
+      201,
+    );
     submissions += 1;
-    await ok(await call(`/v1/cases/${opened.id}/submit`, { body: { form: establishmentForm }, headers: { 'idempotency-key': `results-submit-${submissions}` } }));
+    await ok(
+      await call(`/v1/cases/${opened.id}/submit`, {
+        body: { form: establishmentForm },
+        headers: { 'idempotency-key': `results-submit-${submissions}` },
+      }),
+    );
     expect(await complete(opened.caseNumber)).toBe('completed');
     return opened;
   }
@@ -392,18 +630,35 @@ describe('a result sent by courier', () => {
     adminToken = await gw.tokenFor('admin');
     amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
     // The item offers courier delivery from now on.
-    const current = await ok<Record<string, unknown>>(await call('/v1/items/enterprise_establishment', { token: adminToken }));
+    const current = await ok<Record<string, unknown>>(
+      await call('/v1/items/enterprise_establishment', { token: adminToken }),
+    );
     const { code: _code, ...body } = current;
-    await ok(await call('/v1/items/enterprise_establishment', { method: 'PUT', body: { ...body, resultDeliveries: ['window_pickup', 'express', 'electronic'] }, token: adminToken }));
+    await ok(
+      await call('/v1/items/enterprise_establishment', {
+        method: 'PUT',
+        body: { ...body, resultDeliveries: ['window_pickup', 'express', 'electronic'] },
+        token: adminToken,
+      }),
+    );
   });
 
   it('is due for a waybill in the transaction that completes the case; a failing platform is retried, and a lost answer makes no second parcel', async () => {
     posted = await completedByCourier(address);
-    expect(await resultOf(posted.id)).toMatchObject({ status: 'preparing', nextAttemptAt: expect.any(Date), attempts: 0 });
+    expect(await resultOf(posted.id)).toMatchObject({
+      status: 'preparing',
+      nextAttemptAt: expect.any(Date),
+      attempts: 0,
+    });
     // The platform is down: the attempt fails, the result stays due, nothing was ordered.
     express.setFault({ kind: 'http_5xx', times: 2 });
     expect(await worker().makeWaybillsOnce()).toBe(0);
-    expect(await resultOf(posted.id)).toMatchObject({ status: 'preparing', attempts: 1, leaseOwner: null, trackingNumber: null });
+    expect(await resultOf(posted.id)).toMatchObject({
+      status: 'preparing',
+      attempts: 1,
+      leaseOwner: null,
+      trackingNumber: null,
+    });
     expect((await resultOf(posted.id))?.lastError).toMatch(/^unavailable/);
     expect((await ok<CaseBody>(await call(`/v1/cases/${posted.id}`))).result?.courierError).toMatch(/^unavailable/);
     expect(express.orders()).toHaveLength(0);
@@ -415,10 +670,23 @@ describe('a result sent by courier', () => {
     const orders = express.orders().filter((order) => order.orderId === waybillOrderId(posted.id));
     expect(orders).toHaveLength(1);
     expect(express.orders()).toHaveLength(1);
-    expect(orders[0]).toMatchObject({ cargoDesc: '营业执照', recipient: { contact: '张三丰', mobile: '13912345678', province: '陕西省', county: '未央区' }, sender: { contact: '未央区政务服务中心' } });
+    expect(orders[0]).toMatchObject({
+      cargoDesc: '营业执照',
+      recipient: { contact: '张三丰', mobile: '13912345678', province: '陕西省', county: '未央区' },
+      sender: { contact: '未央区政务服务中心' },
+    });
     const shipped = await resultOf(posted.id);
-    expect(shipped).toMatchObject({ status: 'shipped', carrier: '顺丰速运', trackingNumber: orders[0]!.trackingNumber, attempts: 3, nextAttemptAt: null, lastError: null });
-    expect((await eventsOf(posted.id, 'result_shipped')).map((event) => event.detail)).toEqual([{ method: 'express', carrier: '顺丰速运', trackingNumber: orders[0]!.trackingNumber }]);
+    expect(shipped).toMatchObject({
+      status: 'shipped',
+      carrier: '顺丰速运',
+      trackingNumber: orders[0]!.trackingNumber,
+      attempts: 3,
+      nextAttemptAt: null,
+      lastError: null,
+    });
+    expect((await eventsOf(posted.id, 'result_shipped')).map((event) => event.detail)).toEqual([
+      { method: 'express', carrier: '顺丰速运', trackingNumber: orders[0]!.trackingNumber },
+    ]);
     // Nothing more is due: another pass orders nothing.
     expect(await worker().makeWaybillsOnce()).toBe(0);
     expect(express.requestCount('api')).toBeGreaterThan(0);
@@ -429,9 +697,18 @@ describe('a result sent by courier', () => {
     instant += 1000;
     expect(await worker().trackOnce()).toBe(0);
     let progress = await progressOf(posted.caseNumber);
-    expect(progress.result).toMatchObject({ method: 'express', status: 'shipped', carrier: '顺丰速运', trackingNumber, pickupCode: null, collectAt: null });
+    expect(progress.result).toMatchObject({
+      method: 'express',
+      status: 'shipped',
+      carrier: '顺丰速运',
+      trackingNumber,
+      pickupCode: null,
+      collectAt: null,
+    });
     expect(progress.result?.lastRoute).toContain('顺丰速运 已收取快件');
-    expect(progress.result?.howToCollect.zh).toBe(`办理结果已交顺丰速运寄出，运单号${trackingNumber}，可在快递公司查询物流；签收时请核对本人身份。`);
+    expect(progress.result?.howToCollect.zh).toBe(
+      `办理结果已交顺丰速运寄出，运单号${trackingNumber}，可在快递公司查询物流；签收时请核对本人身份。`,
+    );
     express.advance(trackingNumber, 'out_for_delivery');
     express.advance(trackingNumber, 'delivered');
     instant += 1000;
@@ -439,9 +716,16 @@ describe('a result sent by courier', () => {
     progress = await progressOf(posted.caseNumber);
     expect(progress.result).toMatchObject({ status: 'delivered', trackingNumber });
     expect(progress.result?.lastRoute).toContain('快件已签收');
-    expect(progress.timeline.map((event) => event.kind)).toEqual(expect.arrayContaining(['result_shipped', 'result_delivered']));
+    expect(progress.timeline.map((event) => event.kind)).toEqual(
+      expect.arrayContaining(['result_shipped', 'result_delivered']),
+    );
     const view = await ok<CaseBody>(await call(`/v1/cases/${posted.id}`));
-    expect(view.result).toMatchObject({ status: 'delivered', trackingNumber, deliveredAt: expect.any(String), lastRoute: { state: 'delivered' } });
+    expect(view.result).toMatchObject({
+      status: 'delivered',
+      trackingNumber,
+      deliveredAt: expect.any(String),
+      lastRoute: { state: 'delivered' },
+    });
     instant += 1000;
     expect(await worker().trackOnce()).toBe(0);
     expect(await eventsOf(posted.id, 'result_delivered')).toHaveLength(1);
@@ -449,7 +733,12 @@ describe('a result sent by courier', () => {
 
   it('leaves a refused waybill (an area the carrier does not serve) to a clerk at once: no retry, the reason on the case', async () => {
     const before = express.orders().length;
-    const refused = await completedByCourier({ ...address, province: '西藏自治区', city: '拉萨市', district: '城关区' });
+    const refused = await completedByCourier({
+      ...address,
+      province: '西藏自治区',
+      city: '拉萨市',
+      district: '城关区',
+    });
     expect(await worker().makeWaybillsOnce()).toBe(0);
     const row = await resultOf(refused.id);
     expect(row).toMatchObject({ status: 'preparing', attempts: 1, nextAttemptAt: null });

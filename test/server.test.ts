@@ -21,7 +21,10 @@ let adminToken: string;
 let port: number;
 
 /** Sends raw bytes and returns the raw response (or what arrived before the server closed). */
-function rawExchange(payload: string | Buffer[], options: { delayMs?: number; timeoutMs?: number } = {}): Promise<string> {
+function rawExchange(
+  payload: string | Buffer[],
+  options: { delayMs?: number; timeoutMs?: number } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let received = '';
@@ -69,7 +72,10 @@ beforeAll(async () => {
   port = Number(new URL(gateway.url).port);
   const response = await fetch(`${gateway.url}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('cli_demo_admin:demo-admin-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from('cli_demo_admin:demo-admin-secret').toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
   adminToken = ((await response.json()) as { access_token: string }).access_token;
@@ -86,7 +92,9 @@ const head = (extra: string) =>
 describe('body limits on the wire', () => {
   it('refuses an oversize body announced by Content-Length', async () => {
     const before = await clientCount();
-    const response = await rawExchange(`${head(`Content-Length: ${bigBody.length}\r\nConnection: close\r\n\r\n`)}${bigBody}`);
+    const response = await rawExchange(
+      `${head(`Content-Length: ${bigBody.length}\r\nConnection: close\r\n\r\n`)}${bigBody}`,
+    );
     expect(response).toMatch(/^HTTP\/1\.1 413/);
     expect(response).toContain('payload_too_large');
     expect(await clientCount()).toBe(before);
@@ -105,7 +113,9 @@ describe('body limits on the wire', () => {
     const before = await clientCount();
     const chunk = bigBody.slice(0, 5000);
     const body = `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`;
-    const response = await rawExchange(`${head(`Content-Length: 10\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`)}${body}`);
+    const response = await rawExchange(
+      `${head(`Content-Length: 10\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`)}${body}`,
+    );
     // Node's parser refuses the ambiguous framing (request smuggling) before the app sees it.
     expect(response).toMatch(/^HTTP\/1\.1 (400|413)/);
     expect(await clientCount()).toBe(before);
@@ -122,7 +132,11 @@ describe('body limits on the wire', () => {
 describe('slow clients', () => {
   it('cuts off a client that sends headers too slowly', async () => {
     const started = Date.now();
-    const parts = ['GET /healthz HTTP/1.1\r\n', 'Host: 127.0.0.1\r\n', ...Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: a\r\n`)].map((part) => Buffer.from(part));
+    const parts = [
+      'GET /healthz HTTP/1.1\r\n',
+      'Host: 127.0.0.1\r\n',
+      ...Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: a\r\n`),
+    ].map((part) => Buffer.from(part));
     const response = await rawExchange(parts, { delayMs: 300, timeoutMs: 8000 });
     // The server answers 408 or closes the connection once HEADERS_TIMEOUT_MS has passed.
     expect(response === '' || /^HTTP\/1\.1 408/.test(response)).toBe(true);
@@ -166,9 +180,13 @@ function answersIn(text: string): { status: number; body: string }[] {
     if (headEnd < 0) throw new Error(`an incomplete answer: ${JSON.stringify(rest.slice(0, 200))}`);
     const head = rest.slice(0, headEnd);
     const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
-    const body = Buffer.from(rest.slice(headEnd + 4)).subarray(0, length).toString('utf8');
+    const body = Buffer.from(rest.slice(headEnd + 4))
+      .subarray(0, length)
+      .toString('utf8');
     answers.push({ status: Number(head.split(' ')[1]), body });
-    rest = Buffer.from(rest.slice(headEnd + 4)).subarray(length).toString('utf8');
+    rest = Buffer.from(rest.slice(headEnd + 4))
+      .subarray(length)
+      .toString('utf8');
   }
   return answers;
 }
@@ -182,10 +200,15 @@ describe('bytes that are not HTTP on a connection', () => {
   it('after a request whose answer is in progress: that answer arrives intact, then a 400, then the close', async () => {
     const before = await clientCount();
     // In one write: the request is taken, and the parser fails on what follows before its answer is ready.
-    const { text, closedByServer } = await untilServerCloses([`${creation('Window before garbage')}\u0000\u0001GARBAGE not http\r\n\r\n`]);
+    const { text, closedByServer } = await untilServerCloses([
+      `${creation('Window before garbage')}\u0000\u0001GARBAGE not http\r\n\r\n`,
+    ]);
     const answers = answersIn(text);
     expect(answers.map((answer) => answer.status)).toEqual([201, 400]);
-    const created = JSON.parse(answers[0]?.body ?? '{}') as { client: { id: string; name: string }; clientSecret: string };
+    const created = JSON.parse(answers[0]?.body ?? '{}') as {
+      client: { id: string; name: string };
+      clientSecret: string;
+    };
     expect(created.client).toMatchObject({ name: 'Window before garbage' });
     expect(JSON.parse(answers[1]?.body ?? '{}')).toMatchObject({ status: 400, code: 'bad_request' });
     expect(closedByServer).toBe(true);
@@ -194,20 +217,27 @@ describe('bytes that are not HTTP on a connection', () => {
 
   it('after pipelined requests: every answer in order, then the 400', async () => {
     const before = await clientCount();
-    const { text } = await untilServerCloses([`${creation('Pipelined one')}${creation('Pipelined two')}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nnot http at all\r\n\r\n`]);
+    const { text } = await untilServerCloses([
+      `${creation('Pipelined one')}${creation('Pipelined two')}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nnot http at all\r\n\r\n`,
+    ]);
     expect(answersIn(text).map((answer) => answer.status)).toEqual([201, 201, 200, 400]);
     expect(await clientCount()).toBe(before + 2);
   });
 
   it('on an idle kept-alive connection: a 400 and the close', async () => {
-    const { text, closedByServer } = await untilServerCloses(['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', '\u0016\u0003\u0001 a TLS hello, say\r\n\r\n'], 300);
+    const { text, closedByServer } = await untilServerCloses(
+      ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', '\u0016\u0003\u0001 a TLS hello, say\r\n\r\n'],
+      300,
+    );
     expect(answersIn(text).map((answer) => answer.status)).toEqual([200, 400]);
     expect(closedByServer).toBe(true);
   });
 
   it("inside a request's own body: that request is refused with 400 and nothing is written", async () => {
     const before = await clientCount();
-    const { text, closedByServer } = await untilServerCloses([`${head('Transfer-Encoding: chunked\r\n\r\n')}zz-not-a-chunk-size\r\n{}\r\n0\r\n\r\n`]);
+    const { text, closedByServer } = await untilServerCloses([
+      `${head('Transfer-Encoding: chunked\r\n\r\n')}zz-not-a-chunk-size\r\n{}\r\n0\r\n\r\n`,
+    ]);
     expect(answersIn(text).map((answer) => answer.status)).toEqual([400]);
     expect(closedByServer).toBe(true);
     expect(await clientCount()).toBe(before);
@@ -258,7 +288,14 @@ describe('the process', () => {
   it('starts with `npm start`, serves, and exits 0 on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ow-proc-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
-      env: { ...process.env, DATABASE_URL: '', PORT: '0', DATA_DIR: dataDir, PGLITE_DATA_DIR: join(dataDir, 'db'), LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        PORT: '0',
+        DATA_DIR: dataDir,
+        PGLITE_DATA_DIR: join(dataDir, 'db'),
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

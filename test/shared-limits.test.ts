@@ -155,7 +155,9 @@ describe('three instances over one database', () => {
     // Unused lease at the end is lost: at most instances × (lease − 1) short, never over.
     expect(granted).toBeLessThanOrEqual(limit);
     expect(granted).toBeGreaterThanOrEqual(limit - 3 * 9);
-    const [row] = await database.db.select({ count: rateLimitBuckets.count }).from(rateLimitBuckets)
+    const [row] = await database.db
+      .select({ count: rateLimitBuckets.count })
+      .from(rateLimitBuckets)
       .where(sql`${rateLimitBuckets.key} like 'lease-test|cli_lease|%'`);
     // Round trips: one per lease, and one per instance to learn the allowance is spent.
     expect(row?.count).toBeLessThanOrEqual(limit + 3 * 10);
@@ -239,7 +241,9 @@ describe('expired counters', () => {
     expect(purged.at(-1)).toBe(0);
     expect(Math.max(...purged)).toBe(2);
     expect(purged.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(5);
-    const left = await database.db.select({ key: rateLimitBuckets.key }).from(rateLimitBuckets)
+    const left = await database.db
+      .select({ key: rateLimitBuckets.key })
+      .from(rateLimitBuckets)
       .where(sql`${rateLimitBuckets.key} like 'purge-test|%'`);
     expect(left.map((row) => row.key)).toEqual(['purge-test|live|2']);
   });

@@ -25,7 +25,9 @@ import { freshDatabase, LogCapture, type TestDatabase } from './harness.js';
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
-  console.warn(`test/supervision-page.test.ts: SKIPPED — ${CHROMIUM} is missing; install it with \`apt-get install chromium\` to run the browser test.`);
+  console.warn(
+    `test/supervision-page.test.ts: SKIPPED — ${CHROMIUM} is missing; install it with \`apt-get install chromium\` to run the browser test.`,
+  );
 }
 
 const AUDITOR = { username: 'cli_demo_auditor', password: 'demo-auditor-secret' };
@@ -64,26 +66,48 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       { clock },
     );
     const db = gateway.services.db;
-    await ensureCalendarYears(db, gateway.services.calendar, [Number(addDays(today, -60).slice(0, 4)), Number(today.slice(0, 4))]);
+    await ensureCalendarYears(db, gateway.services.calendar, [
+      Number(addDays(today, -60).slice(0, 4)),
+      Number(today.slice(0, 4)),
+    ]);
     const calendar = await gateway.services.calendar.current();
     const subjectId = await seedSubject(db);
 
     // Overdue: accepted 30 days ago with 5 promised working days.
     const overdueAccepted = addDays(today, -30);
-    const overdue = await seedCase(db, { subjectId, status: 'in_progress', acceptedOn: overdueAccepted, promisedDays: 5, dueOn: calendar.addWorkingDays(overdueAccepted, 5) });
+    const overdue = await seedCase(db, {
+      subjectId,
+      status: 'in_progress',
+      acceptedOn: overdueAccepted,
+      promisedDays: 5,
+      dueOn: calendar.addWorkingDays(overdueAccepted, 5),
+    });
     await seedDelivery(db, overdue.id, { department: 'NRB', status: 'delivered', departmentStatus: 'in_progress' });
     seeded.overdue = overdue.caseNumber;
 
     // Approaching: the latest acceptance day with 4 of its 5 promised working days used by today.
     let approachingAccepted = today;
-    for (let back = 1; back <= 40 && calendar.workingDaysBetween(approachingAccepted, today) < 4; back += 1) approachingAccepted = addDays(today, -back);
+    for (let back = 1; back <= 40 && calendar.workingDaysBetween(approachingAccepted, today) < 4; back += 1)
+      approachingAccepted = addDays(today, -back);
     expect(calendar.workingDaysBetween(approachingAccepted, today)).toBe(4);
-    const approaching = await seedCase(db, { subjectId, status: 'submitted', acceptedOn: approachingAccepted, promisedDays: 5, dueOn: calendar.addWorkingDays(approachingAccepted, 5) });
+    const approaching = await seedCase(db, {
+      subjectId,
+      status: 'submitted',
+      acceptedOn: approachingAccepted,
+      promisedDays: 5,
+      dueOn: calendar.addWorkingDays(approachingAccepted, 5),
+    });
     await seedDelivery(db, approaching.id, { department: 'PSB', status: 'pending', attempts: 2 });
     seeded.approaching = approaching.caseNumber;
 
     // Accepted today with time to spare: no warning.
-    await seedCase(db, { subjectId, status: 'submitted', acceptedOn: today, promisedDays: 20, dueOn: calendar.addWorkingDays(today, 20) });
+    await seedCase(db, {
+      subjectId,
+      status: 'submitted',
+      acceptedOn: today,
+      promisedDays: 20,
+      dueOn: calendar.addWorkingDays(today, 20),
+    });
 
     // Concluded in the last 30 days: three on time, one late; 4 handed in of 16 required.
     const materials = { required: 4, handedIn: 1, reused: 2, fetched: 1 };
@@ -95,10 +119,30 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
     ];
     for (const [index, dates] of concluded.entries()) {
       const submittedAt = new Date(clock.now().getTime() - (index + 5) * 86_400_000);
-      const row = await seedCase(db, { subjectId, status: 'completed', acceptedOn: addDays(today, -10), promisedDays: 5, submittedAt, materials, ...dates });
-      await seedDelivery(db, row.id, { department: 'PSB', status: 'delivered', createdAt: submittedAt, deliveredAt: new Date(submittedAt.getTime() + 120) });
+      const row = await seedCase(db, {
+        subjectId,
+        status: 'completed',
+        acceptedOn: addDays(today, -10),
+        promisedDays: 5,
+        submittedAt,
+        materials,
+        ...dates,
+      });
+      await seedDelivery(db, row.id, {
+        department: 'PSB',
+        status: 'delivered',
+        createdAt: submittedAt,
+        deliveredAt: new Date(submittedAt.getTime() + 120),
+      });
       if (index === 3) {
-        await seedDelivery(db, row.id, { department: 'NRB', status: 'dead', attempts: 8, createdAt: submittedAt, deadAt: clock.now(), lastError: 'department_rejected (NRB 422): refused' });
+        await seedDelivery(db, row.id, {
+          department: 'NRB',
+          status: 'dead',
+          attempts: 8,
+          createdAt: submittedAt,
+          deadAt: clock.now(),
+          lastError: 'department_rejected (NRB 422): refused',
+        });
         seeded.deadLetterCase = row.caseNumber;
       }
     }
@@ -119,8 +163,18 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
    */
   async function cancelSignInPrompts(page: Page): Promise<void> {
     const session = await page.context().newCDPSession(page);
-    session.on('Fetch.requestPaused', (event) => void session.send('Fetch.continueRequest', { requestId: event.requestId }));
-    session.on('Fetch.authRequired', (event) => void session.send('Fetch.continueWithAuth', { requestId: event.requestId, authChallengeResponse: { response: 'CancelAuth' } }));
+    session.on(
+      'Fetch.requestPaused',
+      (event) => void session.send('Fetch.continueRequest', { requestId: event.requestId }),
+    );
+    session.on(
+      'Fetch.authRequired',
+      (event) =>
+        void session.send('Fetch.continueWithAuth', {
+          requestId: event.requestId,
+          authChallengeResponse: { response: 'CancelAuth' },
+        }),
+    );
     await session.send('Fetch.enable', { handleAuthRequests: true, patterns: [{ urlPattern: '*' }] });
   }
 
@@ -128,7 +182,10 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
    * Opens the page in a fresh browser context, signed in with `credentials` or cancelling the
    * prompt without them; collects Content-Security-Policy complaints.
    */
-  async function open(credentials?: { username: string; password: string }): Promise<{ page: Page; status: number; cspViolations: string[] }> {
+  async function open(credentials?: {
+    username: string;
+    password: string;
+  }): Promise<{ page: Page; status: number; cspViolations: string[] }> {
     const context = await browser.newContext(credentials ? { httpCredentials: credentials } : {});
     const page = await context.newPage();
     if (!credentials) await cancelSignInPrompts(page);
@@ -189,7 +246,9 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       expect(await page.locator('#materials-chart').isVisible()).toBe(true);
 
       // Departments: the three simulated systems, healthy, with PSB's delivery latency.
-      const departments = await page.locator('#departments tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-department')));
+      const departments = await page
+        .locator('#departments tbody tr')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-department')));
       expect(departments).toEqual(['AMR', 'NRB', 'PSB']);
       const psb = page.locator('#departments tr[data-department="PSB"]');
       expect(await psb.innerText()).toContain('closed');

@@ -12,7 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationAdapter } from '../adapters/sdk/notification.js';
 import { CalendarService } from '../gateway/calendar/service.js';
 import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
-import { caseEvents, cases, centreRepresentatives, centres, deliveries, items, notifications, subjects } from '../gateway/db/schema.js';
+import {
+  caseEvents,
+  cases,
+  centreRepresentatives,
+  centres,
+  deliveries,
+  items,
+  notifications,
+  subjects,
+} from '../gateway/db/schema.js';
 import type { NotificationChannel } from '../gateway/notifications/channel.js';
 import { notificationSettingsFrom, notificationsConfigSchema } from '../gateway/notifications/config.js';
 import { NotificationWorker } from '../gateway/notifications/worker.js';
@@ -33,7 +42,11 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
     kind: 'fake',
     channel: 'sms',
     send: async (message) => {
-      sent.push({ outId: message.idempotencyKey, phoneNumber: message.phoneNumber, templateCode: message.templateCode });
+      sent.push({
+        outId: message.idempotencyKey,
+        phoneNumber: message.phoneNumber,
+        templateCode: message.templateCode,
+      });
       await sleep(50);
       return { messageId: `fake-${sent.length}` };
     },
@@ -41,7 +54,9 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
   };
   const channel: NotificationChannel = {
     code: 'SMS',
-    settings: notificationSettingsFrom(notificationsConfigSchema.parse({ baseUrl: 'https://sms.example.cn', rateLimit: { max: 20, windowMinutes: 60 } })),
+    settings: notificationSettingsFrom(
+      notificationsConfigSchema.parse({ baseUrl: 'https://sms.example.cn', rateLimit: { max: 20, windowMinutes: 60 } }),
+    ),
     adapter: slowAdapter,
     client: {} as NotificationChannel['client'],
   };
@@ -65,10 +80,33 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
     await database.migrate();
     calendar = new CalendarService(database.db, pino({ level: 'silent' }));
     await calendar.reload();
-    await database.db.insert(centres).values({ code: '610113000', name: '雁塔区政务服务中心', level: 'county', parentCode: null, path: '/610113000/' });
-    await database.db.insert(items).values({ code: 'warned_item', name: 'Warned item', nameZh: '督办事项', kind: 'promised', departments: ['NRB'], statutoryDays: 10, promisedDays: 5 });
-    await database.db.insert(subjects).values({ id: 'sub_warned', kind: 'person', identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三', createdByClientId: 'cli_test' });
-    await database.db.insert(centreRepresentatives).values({ centreCode: '610113000', departmentCode: 'NRB', name: '王建国', mobile: REPRESENTATIVE_MOBILE });
+    await database.db.insert(centres).values({
+      code: '610113000',
+      name: '雁塔区政务服务中心',
+      level: 'county',
+      parentCode: null,
+      path: '/610113000/',
+    });
+    await database.db.insert(items).values({
+      code: 'warned_item',
+      name: 'Warned item',
+      nameZh: '督办事项',
+      kind: 'promised',
+      departments: ['NRB'],
+      statutoryDays: 10,
+      promisedDays: 5,
+    });
+    await database.db.insert(subjects).values({
+      id: 'sub_warned',
+      kind: 'person',
+      identifierType: 'resident_id',
+      identifier: '11010519491231002X',
+      name: '张三',
+      createdByClientId: 'cli_test',
+    });
+    await database.db
+      .insert(centreRepresentatives)
+      .values({ centreCode: '610113000', departmentCode: 'NRB', name: '王建国', mobile: REPRESENTATIVE_MOBILE });
     // Five cases accepted Tuesday 2026-12-01, due Tuesday 2026-12-08.
     for (let index = 0; index < 5; index += 1) {
       const id = `case_warned_${index}`;
@@ -84,7 +122,13 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
         dueOn: '2026-12-08',
         centreCode: '610113000',
       });
-      await database.db.insert(deliveries).values({ id: `dlv_warned_${index}`, caseId: id, departmentCode: 'NRB', status: 'delivered', departmentStatus: 'in_progress' });
+      await database.db.insert(deliveries).values({
+        id: `dlv_warned_${index}`,
+        caseId: id,
+        departmentCode: 'NRB',
+        status: 'delivered',
+        departmentStatus: 'in_progress',
+      });
     }
   }, 120_000);
 
@@ -99,7 +143,12 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
     for (const day of ['2026-12-07', '2026-12-09']) {
       today = day;
       for (let round = 0; round < 3; round += 1) {
-        await Promise.all([one.queueWarningsOnce(), two.queueWarningsOnce(), one.queueWarningsOnce(), two.queueWarningsOnce()]);
+        await Promise.all([
+          one.queueWarningsOnce(),
+          two.queueWarningsOnce(),
+          one.queueWarningsOnce(),
+          two.queueWarningsOnce(),
+        ]);
         await Promise.all([one.sendOnce(), two.sendOnce()]);
       }
     }

@@ -72,8 +72,11 @@ export const amrSubmissionTypes = {
       type: 'object',
       properties: {
         reason: { type: 'string', description: 'lost 遗失 or damaged 损毁' },
-        creditCode: { type: 'string', description: '统一社会信用代码, when an agent (a person) applies for the enterprise; otherwise the subject\'s' },
-        companyName: { type: 'string', description: '企业名称, when an agent applies; otherwise the subject\'s' },
+        creditCode: {
+          type: 'string',
+          description: "统一社会信用代码, when an agent (a person) applies for the enterprise; otherwise the subject's",
+        },
+        companyName: { type: 'string', description: "企业名称, when an agent applies; otherwise the subject's" },
       },
     },
   },
@@ -81,11 +84,18 @@ export const amrSubmissionTypes = {
 
 export const amrEnterpriseOptionsSchema = z.object({
   wsUsername: z.string().min(1).describe('WS-Security UsernameToken user name the registry issued to the gateway.'),
-  wsPassword: z.string().min(1).describe('WS-Security UsernameToken password (sent as PasswordText; keep the registry link on a private network or TLS).'),
+  wsPassword: z
+    .string()
+    .min(1)
+    .describe(
+      'WS-Security UsernameToken password (sent as PasswordText; keep the registry link on a private network or TLS).',
+    ),
   requestCharset: z
     .enum(['GBK', 'UTF-8'])
     .default('GBK')
-    .describe('Charset of the requests. GBK as the registry expects by default; a request whose text GBK cannot carry is sent in UTF-8.'),
+    .describe(
+      'Charset of the requests. GBK as the registry expects by default; a request whose text GBK cannot carry is sent in UTF-8.',
+    ),
   servicePath: z
     .string()
     .regex(/^\/[A-Za-z0-9/_.-]*$/)
@@ -105,7 +115,12 @@ const statusByCode: Readonly<Record<RegistrationStatusCode, DepartmentCaseStatus
   '05': 'rejected',
 };
 
-function fail(kind: DepartmentError['kind'], message: string, operation: string, extra: Omit<DepartmentError['details'], 'department' | 'operation'> = {}): never {
+function fail(
+  kind: DepartmentError['kind'],
+  message: string,
+  operation: string,
+  extra: Omit<DepartmentError['details'], 'department' | 'operation'> = {},
+): never {
   throw new DepartmentError(kind, `amr-enterprise: ${message}`, { department: 'AMR', operation, ...extra });
 }
 
@@ -142,8 +157,16 @@ function headerValue(response: DepartmentResponse, name: string): string | undef
 
 function applicantOf(subject: SubjectRef): XmlFragment {
   return subject.kind === 'person'
-    ? element('amr:sqr', [element('amr:mc', subject.name), element('amr:zjlx', 'sfz'), element('amr:zjhm', subject.idNumber)])
-    : element('amr:sqr', [element('amr:mc', subject.name), element('amr:zjlx', 'tyshxydm'), element('amr:zjhm', subject.creditCode)]);
+    ? element('amr:sqr', [
+        element('amr:mc', subject.name),
+        element('amr:zjlx', 'sfz'),
+        element('amr:zjhm', subject.idNumber),
+      ])
+    : element('amr:sqr', [
+        element('amr:mc', subject.name),
+        element('amr:zjlx', 'tyshxydm'),
+        element('amr:zjhm', subject.creditCode),
+      ]);
 }
 
 function formText(form: Record<string, unknown>, ...keys: string[]): string | undefined {
@@ -160,7 +183,10 @@ function withoutStatus(metadata: CertificateMetadata): ResultCertificate['metada
   return rest;
 }
 
-export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, environment: AdapterEnvironment): DepartmentAdapter {
+export function createAmrEnterpriseAdapter(
+  options: AmrEnterpriseOptions,
+  environment: AdapterEnvironment,
+): DepartmentAdapter {
   const { client, contracts } = environment;
 
   /** Encodes in the configured charset, or UTF-8 when GBK cannot carry a character (rare names). */
@@ -181,7 +207,12 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
    * checked too and thrown as the matching DepartmentError, except that E404 from
    * QueryBusinessLicence comes back as `null` (the enterprise is not on the register).
    */
-  async function call(operation: SoapOperation, body: XmlFragment, context: CallContext, idempotent: boolean): Promise<XmlObject | null> {
+  async function call(
+    operation: SoapOperation,
+    body: XmlFragment,
+    context: CallContext,
+    idempotent: boolean,
+  ): Promise<XmlObject | null> {
     const { bytes, charset } = encodeRequest(body);
     const response = await client.request({
       operation,
@@ -205,14 +236,16 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
         ? fail('unavailable', `HTTP 500 without a readable SOAP fault (${message})`, operation, { status: 500, cause })
         : fail(kind, message, operation, { status: response.status, cause });
 
-    if (response.status !== 200 && !isFaultStatus) unreadable('malformed', `unexpected HTTP ${response.status} for a SOAP call`);
+    if (response.status !== 200 && !isFaultStatus)
+      unreadable('malformed', `unexpected HTTP ${response.status} for a SOAP call`);
     const contentType = headerValue(response, 'content-type');
     if (!XML_MEDIA_TYPE.test(contentType ?? '')) unreadable('malformed', 'the answer is not XML (media type)');
     let message: { body: XmlObject };
     try {
       message = parseSoapEnvelope(decodeMessage(contentType, response.body).text, { limits: ANSWER_LIMITS });
     } catch (error) {
-      if (error instanceof XmlRefusal && error.reason === 'dtd') fail('malformed', error.message, operation, { status: response.status });
+      if (error instanceof XmlRefusal && error.reason === 'dtd')
+        fail('malformed', error.message, operation, { status: response.status });
       if (error instanceof XmlRefusal || error instanceof CharsetError) unreadable('malformed', error.message, error);
       throw error;
     }
@@ -224,35 +257,61 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
       const side = text(fault, 'faultcode').split(':').pop()?.split('.')[0] ?? '';
       const errorCode = text(child(fault, 'detail'), 'errorCode') || undefined;
       const details = { status: response.status, ...(errorCode === undefined ? {} : { departmentCode: errorCode }) };
-      if (side === 'Server') fail('unavailable', `the registry failed (SOAP Server fault ${errorCode ?? 'without code'})`, operation, details);
-      if (side !== 'Client') fail('rejected', `the registry refused the message (SOAP ${side} fault)`, operation, details);
+      if (side === 'Server')
+        fail(
+          'unavailable',
+          `the registry failed (SOAP Server fault ${errorCode ?? 'without code'})`,
+          operation,
+          details,
+        );
+      if (side !== 'Client')
+        fail('rejected', `the registry refused the message (SOAP ${side} fault)`, operation, details);
       if (errorCode === faultCodes.enterpriseNotFound && operation === 'QueryBusinessLicence') return null;
-      if (errorCode === faultCodes.unauthenticated) fail('rejected', 'the registry refused the WS-Security credentials', operation, details);
-      if (errorCode === faultCodes.badRequest) fail('rejected', 'the registry refused the request as invalid', operation, details);
-      fail('business_error', `the registry answered with business error ${errorCode ?? 'without code'}`, operation, details);
+      if (errorCode === faultCodes.unauthenticated)
+        fail('rejected', 'the registry refused the WS-Security credentials', operation, details);
+      if (errorCode === faultCodes.badRequest)
+        fail('rejected', 'the registry refused the request as invalid', operation, details);
+      fail(
+        'business_error',
+        `the registry answered with business error ${errorCode ?? 'without code'}`,
+        operation,
+        details,
+      );
     }
     const answer = child(message.body, responseElementOf(operation));
-    if (answer === undefined || typeof answer !== 'object' || Array.isArray(answer)) fail('malformed', 'the answer has no response element', operation);
+    if (answer === undefined || typeof answer !== 'object' || Array.isArray(answer))
+      fail('malformed', 'the answer has no response element', operation);
     return answer;
   }
 
   async function fetchCertificate(request: CertificateRequest, context: CallContext): Promise<CertificateResult> {
     const operation = 'QueryBusinessLicence';
     // The registry holds licences of organisations only, keyed by credit code.
-    if (request.certificateType !== BUSINESS_LICENCE || request.subject.kind !== 'organisation') return { outcome: 'not_found' };
+    if (request.certificateType !== BUSINESS_LICENCE || request.subject.kind !== 'organisation')
+      return { outcome: 'not_found' };
     const creditCode = request.subject.creditCode.trim().toUpperCase();
-    const answer = await call(operation, element('amr:QueryBusinessLicence', [element('amr:tyshxydm', creditCode)]), context, true);
+    const answer = await call(
+      operation,
+      element('amr:QueryBusinessLicence', [element('amr:tyshxydm', creditCode)]),
+      context,
+      true,
+    );
     if (answer === null) return { outcome: 'not_found' };
     const licence = child(answer, 'yyzz');
-    if (text(licence, 'tyshxydm').trim().toUpperCase() !== creditCode) fail('wrong_subject', 'the licence is about another enterprise', operation);
+    if (text(licence, 'tyshxydm').trim().toUpperCase() !== creditCode)
+      fail('wrong_subject', 'the licence is about another enterprise', operation);
     return { outcome: 'found', ...licenceOf(licence, operation) };
   }
 
   /** A licence element (营业执照) as certificate metadata and its PDF: a queried one, or one issued at approval. */
-  function licenceOf(licence: XmlValue | undefined, operation: string): { metadata: CertificateMetadata; document: CertificateDocument } {
+  function licenceOf(
+    licence: XmlValue | undefined,
+    operation: string,
+  ): { metadata: CertificateMetadata; document: CertificateDocument } {
     const creditCode = text(licence, 'tyshxydm').trim().toUpperCase();
     const pdf = Buffer.from(text(licence, 'dzzzwj'), 'base64');
-    if (pdf.subarray(0, 5).toString('latin1') !== '%PDF-') fail('malformed', 'the licence file is not a PDF', operation);
+    if (pdf.subarray(0, 5).toString('latin1') !== '%PDF-')
+      fail('malformed', 'the licence file is not a PDF', operation);
     const term = text(licence, 'yyqxz');
     const issueDate = isoDate(text(licence, 'fzrq'), operation);
     const state = text(licence, 'djzt');
@@ -280,15 +339,22 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
       case 'enterprise_establishment': {
         // The enterprise does not exist yet: its name comes from the form, never from the applicant.
         const companyName = formText(form, 'companyName', 'qymc');
-        if (companyName === undefined) fail('rejected', 'an establishment names the enterprise to be set up (companyName, 企业名称)', operation);
+        if (companyName === undefined)
+          fail('rejected', 'an establishment names the enterprise to be set up (companyName, 企业名称)', operation);
         enterprise = { companyName, creditCode: formText(form, 'creditCode', 'tyshxydm') };
         break;
       }
       case 'business_licence_reissue': {
         // The licence is the enterprise's own: it applies itself, or an agent names it in the form.
         const companyName = subject.kind === 'organisation' ? subject.name : formText(form, 'companyName', 'qymc');
-        const creditCode = subject.kind === 'organisation' ? subject.creditCode : formText(form, 'creditCode', 'tyshxydm');
-        if (companyName === undefined || creditCode === undefined) fail('rejected', 'a licence reissue names the enterprise (an organisation applicant, or companyName and creditCode)', operation);
+        const creditCode =
+          subject.kind === 'organisation' ? subject.creditCode : formText(form, 'creditCode', 'tyshxydm');
+        if (companyName === undefined || creditCode === undefined)
+          fail(
+            'rejected',
+            'a licence reissue names the enterprise (an organisation applicant, or companyName and creditCode)',
+            operation,
+          );
         enterprise = { companyName, creditCode };
         break;
       }
@@ -318,19 +384,27 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
     // The registry deduplicates by ywlsh, so a retried submission has no double effect.
     const answer = await call(operation, body, context, true);
     if (answer === null) fail('malformed', 'the answer has no receipt', operation);
-    if (text(answer, 'ywlsh') !== request.idempotencyKey) fail('wrong_subject', 'the receipt is for another submission', operation);
+    if (text(answer, 'ywlsh') !== request.idempotencyKey)
+      fail('wrong_subject', 'the receipt is for another submission', operation);
     return { departmentReference: text(answer, 'slbh'), duplicate: text(answer, 'cfbz') === '1' };
   }
 
   async function queryCaseStatus(departmentReference: string, context: CallContext): Promise<CaseStatusResult> {
     const operation = 'QueryRegistrationStatus';
-    const answer = await call(operation, element('amr:QueryRegistrationStatus', [element('amr:slbh', departmentReference)]), context, true);
+    const answer = await call(
+      operation,
+      element('amr:QueryRegistrationStatus', [element('amr:slbh', departmentReference)]),
+      context,
+      true,
+    );
     if (answer === null) fail('malformed', 'the answer has no status', operation);
-    if (text(answer, 'slbh') !== departmentReference) fail('wrong_subject', 'the status is about another registration', operation);
+    if (text(answer, 'slbh') !== departmentReference)
+      fail('wrong_subject', 'the status is about another registration', operation);
     const code = text(answer, 'blzt') as RegistrationStatusCode;
     const remark = text(answer, 'bz');
     // An approved establishment comes with the licence the registry issued: the case's result (电子营业执照).
-    const issued = code === '04' && child(answer, 'yyzz') !== undefined ? licenceOf(child(answer, 'yyzz'), operation) : null;
+    const issued =
+      code === '04' && child(answer, 'yyzz') !== undefined ? licenceOf(child(answer, 'yyzz'), operation) : null;
     return {
       departmentReference,
       status: statusByCode[code],
@@ -349,7 +423,12 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
   return {
     department: environment.department,
     kind: 'amr-enterprise',
-    resources: { fetchCertificate: AMR_RESOURCE, submitCase: AMR_RESOURCE, queryCaseStatus: AMR_RESOURCE, health: AMR_RESOURCE },
+    resources: {
+      fetchCertificate: AMR_RESOURCE,
+      submitCase: AMR_RESOURCE,
+      queryCaseStatus: AMR_RESOURCE,
+      health: AMR_RESOURCE,
+    },
     certificateTypes: [BUSINESS_LICENCE],
     submissionTypes: amrSubmissionTypes,
     fetchCertificate,
@@ -362,7 +441,8 @@ export function createAmrEnterpriseAdapter(options: AmrEnterpriseOptions, enviro
 
 export const amrEnterpriseAdapter = defineAdapter<AmrEnterpriseOptions>({
   kind: 'amr-enterprise',
-  description: 'Market Regulation enterprise registry (SOAP 1.1, GBK): business licences, registration submissions and their status.',
+  description:
+    'Market Regulation enterprise registry (SOAP 1.1, GBK): business licences, registration submissions and their status.',
   optionsSchema: amrEnterpriseOptionsSchema,
   create: createAmrEnterpriseAdapter,
 });

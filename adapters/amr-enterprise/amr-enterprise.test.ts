@@ -33,7 +33,9 @@ function submission(idempotencyKey: string, companyName = '杭州西湖新设R&D
     itemCode: 'amr.enterprise.establish',
     submissionType: 'enterprise_establishment',
     subject: { kind: 'person', idNumber: '330106198503150120', name: '李梅' },
-    materials: [{ typeCode: 'articles_of_association', sha256: 'b'.repeat(64), mediaType: 'application/pdf', size: 2048 }],
+    materials: [
+      { typeCode: 'articles_of_association', sha256: 'b'.repeat(64), mediaType: 'application/pdf', size: 2048 },
+    ],
     form: { companyName, registeredCapital: '100万元人民币' },
   };
 }
@@ -68,8 +70,15 @@ let adapter: DepartmentAdapter;
 let clock = new Date('2026-03-02T02:00:00Z');
 
 async function build(baseUrl: string, options: Record<string, unknown> = {}): Promise<DepartmentAdapter> {
-  const parsed = amrEnterpriseOptionsSchema.parse({ wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password, ...options });
-  return amrEnterpriseAdapter.create(parsed, await amrTestEnvironment(baseUrl, { retries: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, headersTimeoutMs: 1000 }));
+  const parsed = amrEnterpriseOptionsSchema.parse({
+    wsUsername: defaultAmrCredentials.username,
+    wsPassword: defaultAmrCredentials.password,
+    ...options,
+  });
+  return amrEnterpriseAdapter.create(
+    parsed,
+    await amrTestEnvironment(baseUrl, { retries: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, headersTimeoutMs: 1000 }),
+  );
 }
 
 describe('AMR adapter against the simulator', () => {
@@ -86,9 +95,19 @@ describe('AMR adapter against the simulator', () => {
   it('declares its capabilities and resources', () => {
     expect(adapter.kind).toBe('amr-enterprise');
     expect(adapter.certificateTypes).toEqual(['business_licence']);
-    expect(adapter.resources).toEqual({ fetchCertificate: 'amr.enterprise', submitCase: 'amr.enterprise', queryCaseStatus: 'amr.enterprise', health: 'amr.enterprise' });
-    expect(Object.keys(adapter.submissionTypes ?? {})).toEqual(['enterprise_establishment', 'business_licence_reissue']);
-    expect(adapter.submissionTypes?.['enterprise_establishment']?.formSchema).toMatchObject({ required: ['companyName'] });
+    expect(adapter.resources).toEqual({
+      fetchCertificate: 'amr.enterprise',
+      submitCase: 'amr.enterprise',
+      queryCaseStatus: 'amr.enterprise',
+      health: 'amr.enterprise',
+    });
+    expect(Object.keys(adapter.submissionTypes ?? {})).toEqual([
+      'enterprise_establishment',
+      'business_licence_reissue',
+    ]);
+    expect(adapter.submissionTypes?.['enterprise_establishment']?.formSchema).toMatchObject({
+      required: ['companyName'],
+    });
   });
 
   it('sends each submission type with the enterprise it is about, and refuses what it cannot send without calling', async () => {
@@ -98,11 +117,20 @@ describe('AMR adapter against the simulator', () => {
     expect(reissued.departmentReference).not.toBe(establishment.departmentReference);
     simulator.resetCounts();
     // An establishment names the new enterprise; the applicant's own name is never taken for it.
-    const unnamed = await failure(adapter.submitCase!({ ...submission('YW-TYPE-3'), subject: reissue('x').subject, form: { registeredCapital: '10万元' } }, context));
+    const unnamed = await failure(
+      adapter.submitCase!(
+        { ...submission('YW-TYPE-3'), subject: reissue('x').subject, form: { registeredCapital: '10万元' } },
+        context,
+      ),
+    );
     expect(unnamed).toMatchObject({ kind: 'rejected' });
     // A reissue by a person must name the enterprise.
-    expect((await failure(adapter.submitCase!({ ...reissue('YW-TYPE-4'), subject: submission('x').subject }, context))).kind).toBe('rejected');
-    const undeclared = await failure(adapter.submitCase!({ ...submission('YW-TYPE-5'), submissionType: 'enterprise_deregistration' }, context));
+    expect(
+      (await failure(adapter.submitCase!({ ...reissue('YW-TYPE-4'), subject: submission('x').subject }, context))).kind,
+    ).toBe('rejected');
+    const undeclared = await failure(
+      adapter.submitCase!({ ...submission('YW-TYPE-5'), submissionType: 'enterprise_deregistration' }, context),
+    );
     expect(undeclared.kind).toBe('rejected');
     expect(undeclared.message).toContain('takes enterprise_establishment, business_licence_reissue');
     expect(simulator.requestCount()).toBe(0);
@@ -139,16 +167,23 @@ describe('AMR adapter against the simulator', () => {
   });
 
   it('answers not_found for an unknown credit code, and for persons without asking', async () => {
-    expect(await adapter.fetchCertificate?.(licenceRequest(unknownCreditCode), context)).toEqual({ outcome: 'not_found' });
+    expect(await adapter.fetchCertificate?.(licenceRequest(unknownCreditCode), context)).toEqual({
+      outcome: 'not_found',
+    });
     simulator.resetCounts();
-    const person: CertificateRequest = { certificateType: 'business_licence', subject: { kind: 'person', idNumber: '11010519491231002X', name: '张三' } };
+    const person: CertificateRequest = {
+      certificateType: 'business_licence',
+      subject: { kind: 'person', idNumber: '11010519491231002X', name: '张三' },
+    };
     expect(await adapter.fetchCertificate?.(person, context)).toEqual({ outcome: 'not_found' });
     expect(simulator.requestCount()).toBe(0);
   });
 
   it('maps protocol faults: wrong subject, business error, malformed, oversized', async () => {
     simulator.setFault({ kind: 'wrong_subject' });
-    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('wrong_subject');
+    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'wrong_subject',
+    );
     expect((await failure(adapter.submitCase!(submission('YW-WS'), context))).kind).toBe('wrong_subject');
     simulator.setFault({ kind: 'business_error' });
     const business = await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context));
@@ -156,15 +191,21 @@ describe('AMR adapter against the simulator', () => {
     expect(business.details.departmentCode).toBe('E422');
     expect(business.message).not.toContain(trading.tyshxydm);
     simulator.setFault({ kind: 'malformed' });
-    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('malformed');
+    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'malformed',
+    );
     simulator.setFault({ kind: 'oversized' });
-    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('oversized');
+    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'oversized',
+    );
   });
 
   it('maps the kit’s 503 to unavailable and retries the idempotent query', async () => {
     simulator.setFault({ kind: 'http_5xx' });
     simulator.resetCounts();
-    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('unavailable');
+    expect((await failure(adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'unavailable',
+    );
     expect(simulator.requestCount('QueryBusinessLicence')).toBe(3);
     simulator.setFault({ kind: 'http_5xx', times: 1 });
     expect((await adapter.fetchCertificate!(licenceRequest(trading.tyshxydm), context)).outcome).toBe('found');
@@ -209,12 +250,18 @@ describe('AMR adapter against the simulator', () => {
     clock = new Date('2026-03-02T02:01:30Z');
     expect((await adapter.queryCaseStatus!(departmentReference, context)).status).toBe('in_progress');
     simulator.setRegistrationStatus(departmentReference, '03', '请补充股东会决议');
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'awaiting_applicant', message: '请补充股东会决议' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'awaiting_applicant',
+      message: '请补充股东会决议',
+    });
     simulator.setRegistrationStatus(departmentReference, '05');
     expect((await adapter.queryCaseStatus!(departmentReference, context)).status).toBe('rejected');
     clock = new Date('2026-03-02T03:00:00Z');
     simulator.setRegistrationStatus(departmentReference, '04', '准予设立登记');
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'completed', updatedAt: '2026-03-02T03:00:00.000Z' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'completed',
+      updatedAt: '2026-03-02T03:00:00.000Z',
+    });
     const unknown = await failure(adapter.queryCaseStatus!('SL-unknown', context));
     expect(unknown).toMatchObject({ kind: 'business_error', details: { departmentCode: 'E414' } });
   });
@@ -227,7 +274,11 @@ describe('AMR adapter against the simulator', () => {
 describe('AMR adapter against a hostile or broken registry', () => {
   let server: Server;
   let baseUrl = '';
-  let next: { status: number; contentType: string; body: Buffer } = { status: 200, contentType: 'text/xml', body: Buffer.alloc(0) };
+  let next: { status: number; contentType: string; body: Buffer } = {
+    status: 200,
+    contentType: 'text/xml',
+    body: Buffer.alloc(0),
+  };
   let hostile: DepartmentAdapter;
 
   beforeAll(async () => {
@@ -248,7 +299,12 @@ describe('AMR adapter against a hostile or broken registry', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  function answer(status: number, document: string, contentType = 'text/xml; charset=UTF-8', charset: 'GBK' | 'UTF-8' = 'UTF-8'): void {
+  function answer(
+    status: number,
+    document: string,
+    contentType = 'text/xml; charset=UTF-8',
+    charset: 'GBK' | 'UTF-8' = 'UTF-8',
+  ): void {
     next = { status, contentType, body: encodeMessage(document, charset) };
   }
 
@@ -256,9 +312,9 @@ describe('AMR adapter against a hostile or broken registry', () => {
     soapDocument(
       element('amr:QueryBusinessLicenceResponse', [
         element('amr:yyzz', [
-          ...(['tyshxydm', 'qymc', 'qylx', 'fddbr', 'zczb', 'clrq', 'yyqxz', 'zs', 'djjg', 'fzrq', 'djzt'] as const).map((field) =>
-            element(`amr:${field}`, field === 'tyshxydm' ? code : trading[field]),
-          ),
+          ...(
+            ['tyshxydm', 'qymc', 'qylx', 'fddbr', 'zczb', 'clrq', 'yyqxz', 'zs', 'djjg', 'fzrq', 'djzt'] as const
+          ).map((field) => element(`amr:${field}`, field === 'tyshxydm' ? code : trading[field])),
           element('amr:dzzzwj', Buffer.from(licenceDocument(trading)).toString('base64')),
         ]),
       ]),
@@ -270,7 +326,9 @@ describe('AMR adapter against a hostile or broken registry', () => {
       200,
       `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x>&lol4;</x></soap:Body></soap:Envelope>`,
     );
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('malformed');
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'malformed',
+    );
   });
 
   it('refuses an external-entity answer as malformed, also behind a 500', async () => {
@@ -291,32 +349,61 @@ describe('AMR adapter against a hostile or broken registry', () => {
 
   it('refuses unknown charsets, undecodable bytes and non-XML media types as malformed', async () => {
     answer(200, licenceEnvelope(trading.tyshxydm), 'text/xml; charset=Shift_JIS');
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('malformed');
-    next = { status: 200, contentType: 'text/xml; charset=UTF-8', body: Buffer.concat([encodeMessage(licenceEnvelope(trading.tyshxydm), 'GBK')]) };
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('malformed');
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'malformed',
+    );
+    next = {
+      status: 200,
+      contentType: 'text/xml; charset=UTF-8',
+      body: Buffer.concat([encodeMessage(licenceEnvelope(trading.tyshxydm), 'GBK')]),
+    };
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'malformed',
+    );
     answer(200, '{"ok":true}', 'application/json');
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('malformed');
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'malformed',
+    );
   });
 
   it('maps Server faults and unreadable 500s to unavailable', async () => {
     answer(500, soapDocument(soapFault('Server', 'E500', '内部错误'), 'GBK'), 'text/xml; charset=GBK', 'GBK');
-    expect(await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).toMatchObject({ kind: 'unavailable', details: { departmentCode: 'E500' } });
+    expect(await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).toMatchObject({
+      kind: 'unavailable',
+      details: { departmentCode: 'E500' },
+    });
     answer(500, '<html>Internal Server Error</html>', 'text/html');
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('unavailable');
-    answer(500, '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x>1</x></soap:Body></soap:Envelope>');
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('unavailable');
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'unavailable',
+    );
+    answer(
+      500,
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x>1</x></soap:Body></soap:Envelope>',
+    );
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'unavailable',
+    );
   });
 
   it('refuses an answer that violates the contract before mapping it', async () => {
-    answer(200, licenceEnvelope(trading.tyshxydm).replace(/<amr:djzt>[^<]*<\/amr:djzt>/, '<amr:djzt>UNKNOWN</amr:djzt>'));
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('contract_violation');
+    answer(
+      200,
+      licenceEnvelope(trading.tyshxydm).replace(/<amr:djzt>[^<]*<\/amr:djzt>/, '<amr:djzt>UNKNOWN</amr:djzt>'),
+    );
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'contract_violation',
+    );
     answer(200, soapDocument(soapFault('Client', 'E422', '拒绝'), 'UTF-8'));
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('contract_violation');
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'contract_violation',
+    );
   });
 
   it('refuses a licence about another enterprise as wrong_subject', async () => {
     answer(200, licenceEnvelope(trading2.tyshxydm));
-    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe('wrong_subject');
+    expect((await failure(hostile.fetchCertificate!(licenceRequest(trading.tyshxydm), context))).kind).toBe(
+      'wrong_subject',
+    );
   });
 });
 
@@ -328,7 +415,10 @@ const amrConformanceHarness: ConformanceHarness = {
   name: 'AMR enterprise registry',
   async start(tuning) {
     const running = await startAmrEnterpriseSimulator();
-    const options = amrEnterpriseOptionsSchema.parse({ wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password });
+    const options = amrEnterpriseOptionsSchema.parse({
+      wsUsername: defaultAmrCredentials.username,
+      wsPassword: defaultAmrCredentials.password,
+    });
     const environment = await amrTestEnvironment(running.url, tuning);
     const conformanceAdapter = amrEnterpriseAdapter.create(options, environment);
     return {
@@ -342,12 +432,20 @@ const amrConformanceHarness: ConformanceHarness = {
     };
   },
   samples: {
-    fetchCertificate: { found: [licenceRequest(trading.tyshxydm, trading.qymc), licenceRequest(cancelled.tyshxydm, cancelled.qymc)], notFound: licenceRequest(unknownCreditCode) },
+    fetchCertificate: {
+      found: [licenceRequest(trading.tyshxydm, trading.qymc), licenceRequest(cancelled.tyshxydm, cancelled.qymc)],
+      notFound: licenceRequest(unknownCreditCode),
+    },
     submitCase: submission('YW-CONFORMANCE-1'),
     otherSubmissionTypes: [reissue('YW-CONFORMANCE-REISSUE')],
     queryCaseStatus: true,
   },
-  operations: { fetchCertificate: 'QueryBusinessLicence', submitCase: 'SubmitRegistration', queryCaseStatus: 'QueryRegistrationStatus', health: 'Ping' },
+  operations: {
+    fetchCertificate: 'QueryBusinessLicence',
+    submitCase: 'SubmitRegistration',
+    queryCaseStatus: 'QueryRegistrationStatus',
+    health: 'Ping',
+  },
 };
 
 describeConformance(amrConformanceHarness);

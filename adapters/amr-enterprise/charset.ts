@@ -33,7 +33,8 @@ export class CharsetError extends Error {
 
 function canonicalCharset(label: string): WireCharset {
   const charset = ALIASES[label.trim().toLowerCase()];
-  if (charset === undefined) throw new CharsetError('unknown_charset', 'the message declares a charset this system does not accept');
+  if (charset === undefined)
+    throw new CharsetError('unknown_charset', 'the message declares a charset this system does not accept');
   return charset;
 }
 
@@ -58,7 +59,10 @@ export function declaredCharset(contentType: string | undefined, body: Uint8Arra
 }
 
 /** Decodes a message by its declared charset; invalid bytes are refused, never replaced. */
-export function decodeMessage(contentType: string | undefined, body: Uint8Array): { text: string; charset: WireCharset } {
+export function decodeMessage(
+  contentType: string | undefined,
+  body: Uint8Array,
+): { text: string; charset: WireCharset } {
   const charset = declaredCharset(contentType, body);
   if (charset === 'UTF-8') {
     try {
@@ -77,6 +81,7 @@ export function decodeMessage(contentType: string | undefined, body: Uint8Array)
 export function encodeMessage(text: string, charset: WireCharset): Buffer {
   if (charset === 'UTF-8') return Buffer.from(text, 'utf8');
   const bytes = iconv.encode(text, charset);
-  if (iconv.decode(bytes, charset) !== text) throw new CharsetError('invalid_bytes', `the text has characters ${charset} cannot encode`);
+  if (iconv.decode(bytes, charset) !== text)
+    throw new CharsetError('invalid_bytes', `the text has characters ${charset} cannot encode`);
   return bytes;
 }

@@ -20,12 +20,17 @@ function hexUcs2(text: string): string {
 }
 
 function displayDate(yyyymmdd: string): string {
-  return /^\d{8}$/.test(yyyymmdd) ? `${yyyymmdd.slice(0, 4)}年${yyyymmdd.slice(4, 6)}月${yyyymmdd.slice(6, 8)}日` : yyyymmdd;
+  return /^\d{8}$/.test(yyyymmdd)
+    ? `${yyyymmdd.slice(0, 4)}年${yyyymmdd.slice(4, 6)}月${yyyymmdd.slice(6, 8)}日`
+    : yyyymmdd;
 }
 
 /** The page's lines: title, then label and value pairs. */
 function licenceLines(record: LicenceRecord): { text: string; size: number }[] {
-  const term = record.yyqxz === '长期' ? `${displayDate(record.clrq)} 至 长期` : `${displayDate(record.clrq)} 至 ${displayDate(record.yyqxz)}`;
+  const term =
+    record.yyqxz === '长期'
+      ? `${displayDate(record.clrq)} 至 长期`
+      : `${displayDate(record.clrq)} 至 ${displayDate(record.yyqxz)}`;
   return [
     { text: '营业执照（电子）', size: 22 },
     { text: `统一社会信用代码：${record.tyshxydm}`, size: 11 },
@@ -48,13 +53,26 @@ function assemblePdf(objects: readonly Buffer[]): Uint8Array {
   let offset = parts[0]?.byteLength ?? 0;
   const offsets: number[] = [];
   objects.forEach((object, index) => {
-    const wrapped = Buffer.concat([Buffer.from(`${index + 1} 0 obj\n`, 'latin1'), object, Buffer.from('\nendobj\n', 'latin1')]);
+    const wrapped = Buffer.concat([
+      Buffer.from(`${index + 1} 0 obj\n`, 'latin1'),
+      object,
+      Buffer.from('\nendobj\n', 'latin1'),
+    ]);
     offsets.push(offset);
     offset += wrapped.byteLength;
     parts.push(wrapped);
   });
-  const xref = [`xref\n0 ${objects.length + 1}\n`, '0000000000 65535 f \n', ...offsets.map((at) => `${String(at).padStart(10, '0')} 00000 n \n`)].join('');
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`, 'latin1'));
+  const xref = [
+    `xref\n0 ${objects.length + 1}\n`,
+    '0000000000 65535 f \n',
+    ...offsets.map((at) => `${String(at).padStart(10, '0')} 00000 n \n`),
+  ].join('');
+  parts.push(
+    Buffer.from(
+      `${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`,
+      'latin1',
+    ),
+  );
   return new Uint8Array(Buffer.concat(parts));
 }
 
@@ -77,7 +95,11 @@ export function licenceDocument(record: LicenceRecord): Uint8Array {
     '<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>',
   ].map((object) =>
     object === null
-      ? Buffer.concat([Buffer.from(`<< /Length ${stream.byteLength} >>\nstream\n`, 'latin1'), stream, Buffer.from('\nendstream', 'latin1')])
+      ? Buffer.concat([
+          Buffer.from(`<< /Length ${stream.byteLength} >>\nstream\n`, 'latin1'),
+          stream,
+          Buffer.from('\nendstream', 'latin1'),
+        ])
       : Buffer.from(object, 'latin1'),
   );
   return assemblePdf(objects);

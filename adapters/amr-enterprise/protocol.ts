@@ -14,7 +14,12 @@ export const WSSE_PASSWORD_TEXT =
 /** The single SOAP endpoint; each operation is also served at `${SERVICE_PATH}/${operation}`. */
 export const SERVICE_PATH = '/services/EnterpriseRegistry';
 
-export const soapOperations = ['QueryBusinessLicence', 'SubmitRegistration', 'QueryRegistrationStatus', 'Ping'] as const;
+export const soapOperations = [
+  'QueryBusinessLicence',
+  'SubmitRegistration',
+  'QueryRegistrationStatus',
+  'Ping',
+] as const;
 export type SoapOperation = (typeof soapOperations)[number];
 
 /** The SOAPAction header value of an operation (quoted, as SOAP 1.1 sends it). */
@@ -97,17 +102,33 @@ export interface LicenceRecord {
 }
 
 /** The licence fields in wire order. */
-export const licenceFieldOrder = ['tyshxydm', 'qymc', 'qylx', 'fddbr', 'zczb', 'clrq', 'yyqxz', 'zs', 'djjg', 'fzrq', 'djzt'] as const;
+export const licenceFieldOrder = [
+  'tyshxydm',
+  'qymc',
+  'qylx',
+  'fddbr',
+  'zczb',
+  'clrq',
+  'yyqxz',
+  'zs',
+  'djjg',
+  'fzrq',
+  'djzt',
+] as const;
 
 /** Elements that are always lists, however many items a message has. */
 export const repeatedElements: ReadonlySet<string> = new Set(['cl']);
 
 /** A SOAP 1.1 envelope around body content, with an optional header. */
 export function soapEnvelope(body: XmlFragment, header?: XmlFragment): XmlFragment {
-  return element('soap:Envelope', [header === undefined ? fragments([]) : element('soap:Header', [header]), element('soap:Body', [body])], {
-    'xmlns:soap': SOAP_ENVELOPE_NS,
-    'xmlns:amr': AMR_NS,
-  });
+  return element(
+    'soap:Envelope',
+    [header === undefined ? fragments([]) : element('soap:Header', [header]), element('soap:Body', [body])],
+    {
+      'xmlns:soap': SOAP_ENVELOPE_NS,
+      'xmlns:amr': AMR_NS,
+    },
+  );
 }
 
 /** A whole SOAP document in the given charset's declaration. */

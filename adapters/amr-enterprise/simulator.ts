@@ -13,7 +13,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { startSimulator, type RunningSimulator, type SimulatorDefinition, type SimulatorRequest, type StartSimulatorOptions } from '../sdk/simulator.js';
+import {
+  startSimulator,
+  type RunningSimulator,
+  type SimulatorDefinition,
+  type SimulatorRequest,
+  type StartSimulatorOptions,
+} from '../sdk/simulator.js';
 import { CharsetError, decodeMessage, encodeMessage, type WireCharset } from './charset.js';
 import { licenceDocument } from './licence-document.js';
 import {
@@ -70,10 +76,17 @@ const ORGANISATION_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
 /** A new enterprise's unified social credit code (GB 32100, with the GB 11714 organisation code inside), from a sequence number. */
 export function issuedCreditCode(sequence: number): string {
   const body = `MA6U${String(sequence % 10_000).padStart(4, '0')}`;
-  const organisationSum = [...body].reduce((sum, char, index) => sum + (char <= '9' ? Number(char) : char.charCodeAt(0) - 55) * (ORGANISATION_WEIGHTS[index] ?? 0), 0);
+  const organisationSum = [...body].reduce(
+    (sum, char, index) =>
+      sum + (char <= '9' ? Number(char) : char.charCodeAt(0) - 55) * (ORGANISATION_WEIGHTS[index] ?? 0),
+    0,
+  );
   const organisationCheck = 11 - (organisationSum % 11);
   const first17 = `91610112${body}${organisationCheck === 10 ? 'X' : organisationCheck === 11 ? '0' : String(organisationCheck)}`;
-  const creditSum = [...first17].reduce((sum, char, index) => sum + CREDIT_CHARSET.indexOf(char) * (CREDIT_WEIGHTS[index] ?? 0), 0);
+  const creditSum = [...first17].reduce(
+    (sum, char, index) => sum + CREDIT_CHARSET.indexOf(char) * (CREDIT_WEIGHTS[index] ?? 0),
+    0,
+  );
   return first17 + CREDIT_CHARSET.charAt((31 - (creditSum % 31)) % 31);
 }
 
@@ -131,7 +144,10 @@ class ClientFault extends Error {
   }
 }
 
-export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}): { definition: SimulatorDefinition; control: AmrSimulatorControl } {
+export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}): {
+  definition: SimulatorDefinition;
+  control: AmrSimulatorControl;
+} {
   const username = options.username ?? defaultAmrCredentials.username;
   const password = options.password ?? defaultAmrCredentials.password;
   const enterprises = options.enterprises ?? seededEnterprises;
@@ -147,7 +163,14 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
 
   function send(response: ServerResponse, status: number, document: string, padding = 0): void {
     const bytes = encodeMessage(document, charset);
-    const body = padding > 0 ? Buffer.concat([bytes.subarray(0, bytes.indexOf('?>') + 2), Buffer.from(`<!--${'x'.repeat(padding)}-->`), bytes.subarray(bytes.indexOf('?>') + 2)]) : bytes;
+    const body =
+      padding > 0
+        ? Buffer.concat([
+            bytes.subarray(0, bytes.indexOf('?>') + 2),
+            Buffer.from(`<!--${'x'.repeat(padding)}-->`),
+            bytes.subarray(bytes.indexOf('?>') + 2),
+          ])
+        : bytes;
     response.writeHead(status, { 'content-type': `text/xml; charset=${charset}`, 'content-length': body.byteLength });
     response.end(body);
   }
@@ -179,7 +202,8 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
     const code = textOf(request, 'tyshxydm')?.trim().toUpperCase();
     if (!code) throw new ClientFault(faultCodes.badRequest, '缺少统一社会信用代码(tyshxydm)');
     const record = byCode.get(code);
-    if (record === undefined) throw new ClientFault(faultCodes.enterpriseNotFound, '未查询到该统一社会信用代码对应的企业');
+    if (record === undefined)
+      throw new ClientFault(faultCodes.enterpriseNotFound, '未查询到该统一社会信用代码对应的企业');
     if (fault === 'wrong_subject') {
       const other = enterprises.find((enterprise) => enterprise.tyshxydm !== code);
       if (other) return licenceResponse(other);
@@ -191,11 +215,13 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
     const ywlsh = textOf(request, 'ywlsh')?.trim();
     if (!ywlsh) throw new ClientFault(faultCodes.badRequest, '缺少业务流水号(ywlsh)');
     const applicant = objectOf(request, 'sqr');
-    if (!textOf(applicant, 'mc') || !textOf(applicant, 'zjhm')) throw new ClientFault(faultCodes.badRequest, '缺少申请人信息(sqr)');
+    if (!textOf(applicant, 'mc') || !textOf(applicant, 'zjhm'))
+      throw new ClientFault(faultCodes.badRequest, '缺少申请人信息(sqr)');
     if (!textOf(request, 'qymc')) throw new ClientFault(faultCodes.businessRefused, '企业名称(qymc)不能为空');
     const materials = objectOf(request, 'clxx')?.['cl'] ?? [];
     for (const material of Array.isArray(materials) ? materials : [materials]) {
-      if (!/^[0-9a-f]{64}$/.test(textOf(material, 'sha256') ?? '')) throw new ClientFault(faultCodes.badRequest, '材料摘要(sha256)格式不正确');
+      if (!/^[0-9a-f]{64}$/.test(textOf(material, 'sha256') ?? ''))
+        throw new ClientFault(faultCodes.badRequest, '材料摘要(sha256)格式不正确');
     }
     const fingerprint = createHash('sha256').update(canonical(request)).digest('hex');
     let registration = registrationsByKey.get(ywlsh);
@@ -213,11 +239,16 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
         let form: Record<string, unknown> = {};
         try {
           const parsed: unknown = JSON.parse(textOf(request, 'bdsj') ?? '{}');
-          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) form = parsed as Record<string, unknown>;
+          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+            form = parsed as Record<string, unknown>;
         } catch {
           // A form that is not JSON: the licence shows the registry's defaults.
         }
-        registration.establishment = { qymc: textOf(request, 'qymc') ?? '', fddbr: textOf(applicant, 'mc') ?? '', form };
+        registration.establishment = {
+          qymc: textOf(request, 'qymc') ?? '',
+          fddbr: textOf(applicant, 'mc') ?? '',
+          form,
+        };
       }
       registrationsByKey.set(ywlsh, registration);
       registrationsByNumber.set(registration.slbh, registration);
@@ -235,7 +266,8 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
     const slbh = textOf(request, 'slbh')?.trim();
     if (!slbh) throw new ClientFault(faultCodes.badRequest, '缺少受理编号(slbh)');
     const registration = registrationsByNumber.get(slbh);
-    if (registration === undefined) throw new ClientFault(faultCodes.registrationNotFound, '未查询到该受理编号对应的登记申请');
+    if (registration === undefined)
+      throw new ClientFault(faultCodes.registrationNotFound, '未查询到该受理编号对应的登记申请');
     const status = statusOf(registration);
     const licence = status.blzt === '04' ? issuedLicence(registration, status.at) : undefined;
     return element('amr:QueryRegistrationStatusResponse', [
@@ -255,7 +287,8 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
       issued += 1;
       const { qymc, fddbr, form } = registration.establishment;
       const day = registryTimestamp(approvedAt).slice(0, 10).replace(/-/g, '');
-      const formText = (name: string, fallback: string) => (typeof form[name] === 'string' && form[name] !== '' ? (form[name] as string) : fallback);
+      const formText = (name: string, fallback: string) =>
+        typeof form[name] === 'string' && form[name] !== '' ? (form[name] as string) : fallback;
       registration.licence = {
         tyshxydm: issuedCreditCode(issued),
         qymc,
@@ -343,7 +376,8 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
         if (operation === null) throw new ClientFault(faultCodes.badRequest, '无法识别的操作(SOAPAction)');
         if (operation === 'mismatch') throw new ClientFault(faultCodes.badRequest, 'SOAPAction 与请求路径不一致');
         const contentType = request.headers['content-type'];
-        if (!/^\s*text\/xml\b/i.test(contentType ?? '')) throw new ClientFault(faultCodes.badRequest, 'SOAP 1.1 请求的 Content-Type 须为 text/xml');
+        if (!/^\s*text\/xml\b/i.test(contentType ?? ''))
+          throw new ClientFault(faultCodes.badRequest, 'SOAP 1.1 请求的 Content-Type 须为 text/xml');
         const message = parseSoapEnvelope(decodeMessage(contentType, body).text, {
           limits: { maxChars: MAX_REQUEST_CHARS, maxDepth: 16, maxElements: 2_000 },
           repeated: repeatedElements,
@@ -357,14 +391,25 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
           const token = objectOf(objectOf(message.header, 'Security'), 'UsernameToken');
           const givenUser = textOf(token, 'Username');
           const givenPassword = textOf(token, 'Password');
-          if (givenUser === undefined || givenPassword === undefined || !sameSecret(givenUser, username) || !sameSecret(givenPassword, password)) {
+          if (
+            givenUser === undefined ||
+            givenPassword === undefined ||
+            !sameSecret(givenUser, username) ||
+            !sameSecret(givenPassword, password)
+          ) {
             throw new ClientFault(faultCodes.unauthenticated, 'WS-Security 身份认证失败');
           }
         }
         if (fault === 'business_error') throw new ClientFault(faultCodes.businessRefused, '业务系统拒绝办理该请求');
         if (fault === 'malformed') {
-          const truncated = encodeMessage(soapDocument(element('amr:Broken', '截断'), charset), charset).subarray(0, 90);
-          response.writeHead(200, { 'content-type': `text/xml; charset=${charset}`, 'content-length': truncated.byteLength });
+          const truncated = encodeMessage(soapDocument(element('amr:Broken', '截断'), charset), charset).subarray(
+            0,
+            90,
+          );
+          response.writeHead(200, {
+            'content-type': `text/xml; charset=${charset}`,
+            'content-length': truncated.byteLength,
+          });
           response.end(truncated);
           return;
         }
@@ -399,8 +444,18 @@ export function createAmrEnterpriseSimulator(options: AmrSimulatorOptions = {}):
 export type RunningAmrSimulator = RunningSimulator & AmrSimulatorControl;
 
 /** Starts the simulator on loopback (port 0 picks a free one; the demo uses 7102). */
-export async function startAmrEnterpriseSimulator(options: AmrSimulatorOptions & StartSimulatorOptions = {}): Promise<RunningAmrSimulator> {
+export async function startAmrEnterpriseSimulator(
+  options: AmrSimulatorOptions & StartSimulatorOptions = {},
+): Promise<RunningAmrSimulator> {
   const { definition, control } = createAmrEnterpriseSimulator(options);
-  const running = await startSimulator(definition, options.port === undefined && options.host === undefined ? {} : { ...(options.port === undefined ? {} : { port: options.port }), ...(options.host === undefined ? {} : { host: options.host }) });
+  const running = await startSimulator(
+    definition,
+    options.port === undefined && options.host === undefined
+      ? {}
+      : {
+          ...(options.port === undefined ? {} : { port: options.port }),
+          ...(options.host === undefined ? {} : { host: options.host }),
+        },
+  );
   return Object.assign(running, control);
 }

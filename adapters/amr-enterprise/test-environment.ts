@@ -25,7 +25,12 @@ export function amrContracts(): ContractSet {
 export async function amrTestEnvironment(baseUrl: string, tuning: ClientTuning = {}): Promise<AdapterEnvironment> {
   return {
     department: 'AMR',
-    client: createDepartmentClient({ ...tuning, department: 'AMR', baseUrl, urlPolicy: { allowedHosts: [], allowPrivateNetworks: true } }),
+    client: createDepartmentClient({
+      ...tuning,
+      department: 'AMR',
+      baseUrl,
+      urlPolicy: { allowedHosts: [], allowPrivateNetworks: true },
+    }),
     contracts: amrContracts(),
     logger: pino({ level: 'silent' }),
     now: () => new Date(),

@@ -50,10 +50,16 @@ describe('safe XML', () => {
 
   it('refuses documents nested too deeply, too large or with too many elements', () => {
     const deep = `${'<a>'.repeat(40)}x${'</a>'.repeat(40)}`;
-    expect(refusal(() => parseXml(deep, { limits: { maxChars: 10_000, maxDepth: 32, maxElements: 100 } })).reason).toMatch(/too_deep|syntax/);
-    expect(refusal(() => parseXml('<a>xxxxxxxxxx</a>', { limits: { maxChars: 5, maxDepth: 8, maxElements: 8 } })).reason).toBe('too_large');
+    expect(
+      refusal(() => parseXml(deep, { limits: { maxChars: 10_000, maxDepth: 32, maxElements: 100 } })).reason,
+    ).toMatch(/too_deep|syntax/);
+    expect(
+      refusal(() => parseXml('<a>xxxxxxxxxx</a>', { limits: { maxChars: 5, maxDepth: 8, maxElements: 8 } })).reason,
+    ).toBe('too_large');
     const wide = `<a>${'<b>1</b>'.repeat(50)}</a>`;
-    expect(refusal(() => parseXml(wide, { limits: { maxChars: 10_000, maxDepth: 8, maxElements: 20 } })).reason).toBe('too_many_elements');
+    expect(refusal(() => parseXml(wide, { limits: { maxChars: 10_000, maxDepth: 8, maxElements: 20 } })).reason).toBe(
+      'too_many_elements',
+    );
   });
 
   it('refuses XML that is not well-formed or not a SOAP envelope', () => {
@@ -62,7 +68,13 @@ describe('safe XML', () => {
   });
 
   it('keeps codes as text and lists repeated elements as arrays', () => {
-    const document = soapDocument(element('amr:X', [element('amr:blzt', '01'), element('amr:clxx', [element('amr:cl', [element('amr:dx', '0012')])])]), 'UTF-8');
+    const document = soapDocument(
+      element('amr:X', [
+        element('amr:blzt', '01'),
+        element('amr:clxx', [element('amr:cl', [element('amr:dx', '0012')])]),
+      ]),
+      'UTF-8',
+    );
     const message = parseSoapEnvelope(document, { repeated: repeatedElements });
     expect(message.body).toEqual({ X: { blzt: '01', clxx: { cl: [{ dx: '0012' }] } } });
   });
@@ -77,7 +89,9 @@ describe('safe XML', () => {
 
   it('builds a fault that parses back', () => {
     const message = parseSoapEnvelope(soapDocument(soapFault('Client', 'E404', '未查询到'), 'GBK'));
-    expect(message.body).toEqual({ Fault: { faultcode: 'soap:Client', faultstring: '未查询到', detail: { errorCode: 'E404' } } });
+    expect(message.body).toEqual({
+      Fault: { faultcode: 'soap:Client', faultstring: '未查询到', detail: { errorCode: 'E404' } },
+    });
   });
 });
 
@@ -100,7 +114,9 @@ describe('charsets', () => {
 
   it('refuses unknown charsets and invalid bytes', () => {
     expect(() => declaredCharset('text/xml; charset=EBCDIC-US', Buffer.from('<a/>'))).toThrow(CharsetError);
-    expect(() => decodeMessage('text/xml; charset=UTF-8', Buffer.from([0x3c, 0x61, 0x3e, 0xff, 0xfe]))).toThrow(CharsetError);
+    expect(() => decodeMessage('text/xml; charset=UTF-8', Buffer.from([0x3c, 0x61, 0x3e, 0xff, 0xfe]))).toThrow(
+      CharsetError,
+    );
     expect(() => decodeMessage('text/xml; charset=GBK', Buffer.from([0x3c, 0x61, 0x3e, 0x81]))).toThrow(CharsetError);
   });
 
@@ -113,7 +129,9 @@ describe('seed data and licence documents', () => {
   it('seeds valid, distinct credit codes, one cancelled and one revoked, and an unknown valid code', () => {
     for (const enterprise of seededEnterprises) expect(parseCreditCode(enterprise.tyshxydm).ok).toBe(true);
     expect(new Set(seededEnterprises.map((enterprise) => enterprise.tyshxydm)).size).toBe(seededEnterprises.length);
-    expect(seededEnterprises.map((enterprise) => enterprise.djzt)).toEqual(expect.arrayContaining(['存续', '注销', '吊销']));
+    expect(seededEnterprises.map((enterprise) => enterprise.djzt)).toEqual(
+      expect.arrayContaining(['存续', '注销', '吊销']),
+    );
     expect(parseCreditCode(unknownCreditCode).ok).toBe(true);
     expect(seededEnterprises.some((enterprise) => enterprise.tyshxydm === unknownCreditCode)).toBe(false);
   });

@@ -77,7 +77,8 @@ function countAndCheck(value: XmlValue, depth: number, limits: XmlLimits, counte
   const children = Array.isArray(value) ? value : Object.values(value);
   for (const child of children) {
     if (!Array.isArray(child)) counter.elements += 1;
-    if (counter.elements > limits.maxElements) throw new XmlRefusal('too_many_elements', 'the document has too many elements');
+    if (counter.elements > limits.maxElements)
+      throw new XmlRefusal('too_many_elements', 'the document has too many elements');
     countAndCheck(child, Array.isArray(child) ? depth : depth + 1, limits, counter);
   }
 }
@@ -87,7 +88,10 @@ function countAndCheck(value: XmlValue, depth: number, limits: XmlLimits, counte
  * attributes are dropped (SOAP messages carry their data in elements); text stays text (no number
  * guessing: `0012` is a code, not 12). `repeated` names elements that are always arrays.
  */
-export function parseXml(text: string, options: { limits?: XmlLimits; repeated?: ReadonlySet<string> } = {}): XmlObject {
+export function parseXml(
+  text: string,
+  options: { limits?: XmlLimits; repeated?: ReadonlySet<string> } = {},
+): XmlObject {
   const limits = options.limits ?? defaultXmlLimits;
   if (text.length > limits.maxChars) throw new XmlRefusal('too_large', 'the document is larger than allowed');
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
@@ -117,7 +121,8 @@ export function parseXml(text: string, options: { limits?: XmlLimits; repeated?:
     if (error instanceof XmlRefusal) throw error;
     throw new XmlRefusal('syntax', 'the document could not be parsed as XML');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new XmlRefusal('syntax', 'the document has no root element');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new XmlRefusal('syntax', 'the document has no root element');
   const root = parsed as XmlObject;
   countAndCheck(root, 0, limits, { elements: 0 });
   return root;
@@ -131,16 +136,28 @@ export interface SoapMessage {
 }
 
 /** Parses a SOAP 1.1 envelope and returns its header and body content. */
-export function parseSoapEnvelope(text: string, options: { limits?: XmlLimits; repeated?: ReadonlySet<string> } = {}): SoapMessage {
+export function parseSoapEnvelope(
+  text: string,
+  options: { limits?: XmlLimits; repeated?: ReadonlySet<string> } = {},
+): SoapMessage {
   const root = parseXml(text, options);
   const envelope = root['Envelope'];
-  if (Object.keys(root).length !== 1 || envelope === undefined || typeof envelope !== 'object' || Array.isArray(envelope)) {
+  if (
+    Object.keys(root).length !== 1 ||
+    envelope === undefined ||
+    typeof envelope !== 'object' ||
+    Array.isArray(envelope)
+  ) {
     throw new XmlRefusal('not_soap', 'the document is not a SOAP envelope');
   }
   const body = envelope['Body'];
-  if (body === undefined || typeof body !== 'object' || Array.isArray(body)) throw new XmlRefusal('not_soap', 'the SOAP envelope has no Body');
+  if (body === undefined || typeof body !== 'object' || Array.isArray(body))
+    throw new XmlRefusal('not_soap', 'the SOAP envelope has no Body');
   const header = envelope['Header'];
-  return { header: header !== undefined && typeof header === 'object' && !Array.isArray(header) ? header : undefined, body };
+  return {
+    header: header !== undefined && typeof header === 'object' && !Array.isArray(header) ? header : undefined,
+    body,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

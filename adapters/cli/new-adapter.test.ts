@@ -19,7 +19,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderContractTypes } from '../../gateway/cli/contract-types.js';
 import { resolveCatalogueData } from '../../gateway/contracts/catalogue-data.js';
 import { readContractDocument } from '../../gateway/contracts/document.js';
-import { checkRequest, generateAdapter, NewAdapterError, parseArguments, repositoryRoot, type GenerateLocations, type NewAdapterRequest } from './new-adapter.js';
+import {
+  checkRequest,
+  generateAdapter,
+  NewAdapterError,
+  parseArguments,
+  repositoryRoot,
+  type GenerateLocations,
+  type NewAdapterRequest,
+} from './new-adapter.js';
 
 const run = promisify(execFile);
 const temporaryParent = join(repositoryRoot, 'adapters', '.temp');
@@ -62,7 +70,15 @@ async function failureOf(promise: Promise<unknown>): Promise<NewAdapterError> {
 describe('new-adapter: the generated project', () => {
   it('writes the adapter folder, a starter contract and its types', async () => {
     expect((await readdir(person.adapterDirectory)).sort()).toEqual(
-      ['README.md', 'adapter.ts', 'protocol.ts', 'run-simulator.ts', 'seed.ts', 'simulator.ts', 'xyz-records.test.ts'].sort(),
+      [
+        'README.md',
+        'adapter.ts',
+        'protocol.ts',
+        'run-simulator.ts',
+        'seed.ts',
+        'simulator.ts',
+        'xyz-records.test.ts',
+      ].sort(),
     );
     expect(relative(scratch, person.contractFile)).toBe(join('contracts', 'xyz', 'xyz.records.openapi.yaml'));
     expect(relative(scratch, person.typesFile)).toBe(join('contracts', 'xyz', 'xyz.records.types.ts'));
@@ -83,7 +99,11 @@ describe('new-adapter: the generated project', () => {
       const parsed = await readContractDocument(await readFile(generated.contractFile, 'utf8'));
       expect(parsed.version).toBe('1.0.0');
       const catalogue = resolveCatalogueData(parsed.document, undefined);
-      expect(catalogue).toMatchObject({ resourceCode: request.resource, departmentCode: request.department, sharingType: 'conditional' });
+      expect(catalogue).toMatchObject({
+        resourceCode: request.resource,
+        departmentCode: request.department,
+        sharingType: 'conditional',
+      });
       expect(Object.keys(catalogue.fieldSensitivity)).toContain('data.holderIdentifier');
     }
     const organisationContract = await readContractDocument(await readFile(organisation.contractFile, 'utf8'));
@@ -93,7 +113,9 @@ describe('new-adapter: the generated project', () => {
   it('marks every place the integrator must change with the department code', async () => {
     for (const generated of [person, organisation]) {
       const department = generated === person ? 'XYZ' : 'QRS';
-      const texts = await Promise.all([...generated.files.filter((file) => !file.endsWith('.types.ts'))].map((file) => readFile(file, 'utf8')));
+      const texts = await Promise.all(
+        [...generated.files.filter((file) => !file.endsWith('.types.ts'))].map((file) => readFile(file, 'utf8')),
+      );
       const todos = texts.flatMap((text) => text.match(/TODO\S*/g) ?? []);
       expect(todos.length).toBeGreaterThan(5);
       for (const todo of todos) expect(todo.startsWith(`TODO(${department})`), todo).toBe(true);
@@ -101,22 +123,18 @@ describe('new-adapter: the generated project', () => {
     }
   });
 
-  it(
-    'typechecks under the project’s strict settings',
-    async () => {
-      const tsconfig = join(scratch, 'tsconfig.json');
-      const base = relative(scratch, join(repositoryRoot, 'tsconfig.json')).split('\\').join('/');
-      await writeFile(tsconfig, JSON.stringify({ extends: base, include: ['**/*.ts'] }));
-      const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-      const result = await run(process.execPath, [tsc, '--noEmit', '-p', tsconfig], { cwd: repositoryRoot }).then(
-        () => ({ code: 0, output: '' }),
-        (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, output: error.stdout ?? '' }),
-      );
-      expect(result.output).toBe('');
-      expect(result.code).toBe(0);
-    },
-    180_000,
-  );
+  it('typechecks under the project’s strict settings', async () => {
+    const tsconfig = join(scratch, 'tsconfig.json');
+    const base = relative(scratch, join(repositoryRoot, 'tsconfig.json')).split('\\').join('/');
+    await writeFile(tsconfig, JSON.stringify({ extends: base, include: ['**/*.ts'] }));
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '--noEmit', '-p', tsconfig], { cwd: repositoryRoot }).then(
+      () => ({ code: 0, output: '' }),
+      (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, output: error.stdout ?? '' }),
+    );
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  }, 180_000);
 });
 
 describe('new-adapter: never overwrites', () => {
@@ -136,8 +154,13 @@ describe('new-adapter: never overwrites', () => {
 
   it('refuses a resource code another contract file describes already', async () => {
     await mkdir(join(scratch, 'contracts', 'abc'), { recursive: true });
-    await writeFile(join(scratch, 'contracts', 'abc', 'legacy-name.openapi.yaml'), 'openapi: 3.1.0\ninfo:\n  title: t\n  version: 1.0.0\n  x-onewindow-catalogue:\n    resourceCode: abc.things\npaths: {}\n');
-    const error = await failureOf(generateAdapter({ name: 'abc-things', department: 'ABC', resource: 'abc.things' }, locations));
+    await writeFile(
+      join(scratch, 'contracts', 'abc', 'legacy-name.openapi.yaml'),
+      'openapi: 3.1.0\ninfo:\n  title: t\n  version: 1.0.0\n  x-onewindow-catalogue:\n    resourceCode: abc.things\npaths: {}\n',
+    );
+    const error = await failureOf(
+      generateAdapter({ name: 'abc-things', department: 'ABC', resource: 'abc.things' }, locations),
+    );
     expect(error.message).toMatch(/the resource abc\.things is described by .*legacy-name\.openapi\.yaml already/);
     expect(existsSync(join(scratch, 'abc-things'))).toBe(false);
     expect(existsSync(join(scratch, 'contracts', 'abc', 'abc.things.openapi.yaml'))).toBe(false);
@@ -149,32 +172,64 @@ describe('new-adapter: bad input is refused with a clear message', () => {
 
   it('accepts a good request', () => {
     expect(checkRequest(valid)).toEqual([]);
-    expect(checkRequest({ ...valid, name: 'hrss2-insurance', department: 'HRSS_2', resource: 'hrss.social-insurance.v2', holderKind: 'organisation' })).toEqual([]);
+    expect(
+      checkRequest({
+        ...valid,
+        name: 'hrss2-insurance',
+        department: 'HRSS_2',
+        resource: 'hrss.social-insurance.v2',
+        holderKind: 'organisation',
+      }),
+    ).toEqual([]);
   });
 
-  it.each(['Cab-Marriage', 'cab_marriage', 'ab', '-cab', 'cab--marriage', 'cab-', '2cab', 'cab.marriage', 'a'.repeat(41)])('refuses the adapter name %j', (name) => {
+  it.each([
+    'Cab-Marriage',
+    'cab_marriage',
+    'ab',
+    '-cab',
+    'cab--marriage',
+    'cab-',
+    '2cab',
+    'cab.marriage',
+    'a'.repeat(41),
+  ])('refuses the adapter name %j', (name) => {
     const [problem] = checkRequest({ ...valid, name });
     expect(problem).toContain(`the adapter name "${name}" is not valid`);
     expect(problem).toContain('e.g. cab-marriage');
   });
 
   it('refuses the SDK’s own folder names', () => {
-    for (const name of ['sdk', 'cli', 'testing']) expect(checkRequest({ ...valid, name })).toEqual([expect.stringContaining('is reserved')]);
+    for (const name of ['sdk', 'cli', 'testing'])
+      expect(checkRequest({ ...valid, name })).toEqual([expect.stringContaining('is reserved')]);
   });
 
   it.each(['cab', 'C', 'CAB-1', '1CAB', 'A234567890123456X'])('refuses the department code %j', (department) => {
-    expect(checkRequest({ ...valid, department })).toEqual([expect.stringContaining(`the department code "${department}" is not valid: upper-case letters`)]);
+    expect(checkRequest({ ...valid, department })).toEqual([
+      expect.stringContaining(`the department code "${department}" is not valid: upper-case letters`),
+    ]);
   });
 
-  it.each(['marriage', 'Cab.marriage', 'cab..marriage', 'cab.', 'cab marriage', `cab.${'m'.repeat(100)}`])('refuses the resource code %j', (resource) => {
-    expect(checkRequest({ ...valid, resource })).toEqual([expect.stringContaining(`the resource code "${resource}" is not valid: dotted lower-case words`)]);
-  });
+  it.each(['marriage', 'Cab.marriage', 'cab..marriage', 'cab.', 'cab marriage', `cab.${'m'.repeat(100)}`])(
+    'refuses the resource code %j',
+    (resource) => {
+      expect(checkRequest({ ...valid, resource })).toEqual([
+        expect.stringContaining(`the resource code "${resource}" is not valid: dotted lower-case words`),
+      ]);
+    },
+  );
 
   it('refuses a bad certificate type, holder kind or title', () => {
-    expect(checkRequest({ ...valid, certificateType: 'Marriage-Cert' })).toEqual([expect.stringContaining('the certificate type "Marriage-Cert" is not valid')]);
+    expect(checkRequest({ ...valid, certificateType: 'Marriage-Cert' })).toEqual([
+      expect.stringContaining('the certificate type "Marriage-Cert" is not valid'),
+    ]);
     expect(checkRequest({ ...valid, title: 'two\nlines' })).toEqual([expect.stringContaining('the title must be')]);
-    expect(checkRequest({ ...valid, title: 'ends a comment */' })).toEqual([expect.stringContaining('the title must be')]);
-    expect(() => parseArguments(['cab-marriage', '--department', 'CAB', '--resource', 'cab.marriage', '--holder', 'company'])).toThrow('--holder must be person or organisation');
+    expect(checkRequest({ ...valid, title: 'ends a comment */' })).toEqual([
+      expect.stringContaining('the title must be'),
+    ]);
+    expect(() =>
+      parseArguments(['cab-marriage', '--department', 'CAB', '--resource', 'cab.marriage', '--holder', 'company']),
+    ).toThrow('--holder must be person or organisation');
   });
 
   it('lists every problem at once', () => {
@@ -183,42 +238,66 @@ describe('new-adapter: bad input is refused with a clear message', () => {
 
   it('reads the command line', () => {
     expect(parseArguments(['cab-marriage', '--department', 'CAB', '--resource', 'cab.marriage'])).toEqual(valid);
-    expect(parseArguments(['cab-marriage', '--department=CAB', '--resource=cab.marriage', '--holder', 'organisation', '--certificate-type', 'marriage_certificate', '--title', 'Civil affairs'])).toEqual({
+    expect(
+      parseArguments([
+        'cab-marriage',
+        '--department=CAB',
+        '--resource=cab.marriage',
+        '--holder',
+        'organisation',
+        '--certificate-type',
+        'marriage_certificate',
+        '--title',
+        'Civil affairs',
+      ]),
+    ).toEqual({
       ...valid,
       holderKind: 'organisation',
       certificateType: 'marriage_certificate',
       title: 'Civil affairs',
     });
     expect(parseArguments(['--help'])).toBe('help');
-    expect(() => parseArguments(['--department', 'CAB'])).toThrow(/the adapter name is missing[\s\S]*--resource <resource.code> is missing/);
-    expect(() => parseArguments(['a-b', 'c-d', '--department', 'CAB', '--resource', 'cab.x'])).toThrow('one adapter name expected, got a-b c-d');
-    expect(() => parseArguments(['cab-marriage', '--department', 'CAB', '--resource', 'cab.marriage', '--force'])).toThrow(/--force/);
+    expect(() => parseArguments(['--department', 'CAB'])).toThrow(
+      /the adapter name is missing[\s\S]*--resource <resource.code> is missing/,
+    );
+    expect(() => parseArguments(['a-b', 'c-d', '--department', 'CAB', '--resource', 'cab.x'])).toThrow(
+      'one adapter name expected, got a-b c-d',
+    );
+    expect(() =>
+      parseArguments(['cab-marriage', '--department', 'CAB', '--resource', 'cab.marriage', '--force']),
+    ).toThrow(/--force/);
   });
 
-  it(
-    'as a command: exits 1 naming the problem and writes nothing; --help exits 0',
-    async () => {
-      const command = [join('adapters', 'cli', 'new-adapter.ts')];
-      const refused = await run(process.execPath, ['--import', 'tsx', ...command, 'Bad_Name', '--department', 'XYZ', '--resource', 'xyz.records'], { cwd: repositoryRoot }).then(
-        () => null,
-        (error: { code?: number; stderr?: string }) => error,
-      );
-      expect(refused?.code).toBe(1);
-      expect(refused?.stderr).toContain('new-adapter: the adapter name "Bad_Name" is not valid');
-      expect(existsSync(join(repositoryRoot, 'adapters', 'Bad_Name'))).toBe(false);
-      const incomplete = await run(process.execPath, ['--import', 'tsx', ...command, 'cab-marriage', '--department', 'CAB'], { cwd: repositoryRoot }).then(
-        () => null,
-        (error: { code?: number; stderr?: string }) => error,
-      );
-      expect(incomplete?.code).toBe(1);
-      expect(incomplete?.stderr).toContain('new-adapter: --resource <resource.code> is missing');
-      expect(incomplete?.stderr).toContain('Usage: npm run new-adapter <name> -- --department <CODE> --resource <resource.code>');
-      expect(existsSync(join(repositoryRoot, 'adapters', 'cab-marriage'))).toBe(false);
-      const help = await run(process.execPath, ['--import', 'tsx', ...command, '--help'], { cwd: repositoryRoot });
-      expect(help.stdout).toContain('Usage: npm run new-adapter');
-    },
-    60_000,
-  );
+  it('as a command: exits 1 naming the problem and writes nothing; --help exits 0', async () => {
+    const command = [join('adapters', 'cli', 'new-adapter.ts')];
+    const refused = await run(
+      process.execPath,
+      ['--import', 'tsx', ...command, 'Bad_Name', '--department', 'XYZ', '--resource', 'xyz.records'],
+      { cwd: repositoryRoot },
+    ).then(
+      () => null,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain('new-adapter: the adapter name "Bad_Name" is not valid');
+    expect(existsSync(join(repositoryRoot, 'adapters', 'Bad_Name'))).toBe(false);
+    const incomplete = await run(
+      process.execPath,
+      ['--import', 'tsx', ...command, 'cab-marriage', '--department', 'CAB'],
+      { cwd: repositoryRoot },
+    ).then(
+      () => null,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(incomplete?.code).toBe(1);
+    expect(incomplete?.stderr).toContain('new-adapter: --resource <resource.code> is missing');
+    expect(incomplete?.stderr).toContain(
+      'Usage: npm run new-adapter <name> -- --department <CODE> --resource <resource.code>',
+    );
+    expect(existsSync(join(repositoryRoot, 'adapters', 'cab-marriage'))).toBe(false);
+    const help = await run(process.execPath, ['--import', 'tsx', ...command, '--help'], { cwd: repositoryRoot });
+    expect(help.stdout).toContain('Usage: npm run new-adapter');
+  }, 60_000);
 });
 
 // The generated tests themselves, as generated: each adapter against its simulator and the SDK's

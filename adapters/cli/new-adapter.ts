@@ -114,25 +114,39 @@ export function checkRequest(request: NewAdapterRequest): string[] {
       `the adapter name "${name}" is not valid: use lower-case letters and digits in words joined by single hyphens, starting with a letter, 3–40 characters (e.g. cab-marriage)`,
     );
   } else if (RESERVED_NAMES.has(name)) {
-    problems.push(`the adapter name "${name}" is reserved (adapters/${name} is not a department system); choose another`);
+    problems.push(
+      `the adapter name "${name}" is reserved (adapters/${name} is not a department system); choose another`,
+    );
   }
   if (!DEPARTMENT_CODE.test(department)) {
-    problems.push(`the department code "${department}" is not valid: upper-case letters, digits and _ (2–16), starting with a letter, e.g. PSB`);
+    problems.push(
+      `the department code "${department}" is not valid: upper-case letters, digits and _ (2–16), starting with a letter, e.g. PSB`,
+    );
   }
   if (!RESOURCE_CODE.test(resource) || resource.length > 100) {
-    problems.push(`the resource code "${resource}" is not valid: dotted lower-case words, e.g. psb.population (at most 100 characters)`);
+    problems.push(
+      `the resource code "${resource}" is not valid: dotted lower-case words, e.g. psb.population (at most 100 characters)`,
+    );
   }
   // The default is derived from the resource code, so it is only worth checking when given.
   const certificateType = request.certificateType;
   if (certificateType !== undefined && !CERTIFICATE_TYPE.test(certificateType)) {
-    problems.push(`the certificate type "${certificateType}" is not valid: a gateway material-type code, lower-case letters, digits and _ (e.g. business_licence)`);
+    problems.push(
+      `the certificate type "${certificateType}" is not valid: a gateway material-type code, lower-case letters, digits and _ (e.g. business_licence)`,
+    );
   }
   if (request.holderKind !== undefined && request.holderKind !== 'person' && request.holderKind !== 'organisation') {
     problems.push(`the holder kind "${String(request.holderKind)}" is not valid: person or organisation`);
   }
   if (request.title !== undefined) {
     const title = request.title;
-    if (title.trim() === '' || title.length > 120 || CONTROL_CHARACTERS.test(title) || title.includes('*/') || title.includes('`')) {
+    if (
+      title.trim() === '' ||
+      title.length > 120 ||
+      CONTROL_CHARACTERS.test(title) ||
+      title.includes('*/') ||
+      title.includes('`')
+    ) {
       problems.push('the title must be 1–120 characters on one line, without "*/" or backquotes');
     }
   }
@@ -150,7 +164,12 @@ export function parseArguments(argv: readonly string[]): NewAdapterRequest | 'he
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   const problems: string[] = [];
-  if (positionals.length !== 1) problems.push(positionals.length === 0 ? 'the adapter name is missing' : `one adapter name expected, got ${positionals.join(' ')}`);
+  if (positionals.length !== 1)
+    problems.push(
+      positionals.length === 0
+        ? 'the adapter name is missing'
+        : `one adapter name expected, got ${positionals.join(' ')}`,
+    );
   if (values.department === undefined) problems.push('--department <CODE> is missing');
   if (values.resource === undefined) problems.push('--resource <resource.code> is missing');
   if (values.holder !== undefined && values.holder !== 'person' && values.holder !== 'organisation') {
@@ -217,14 +236,44 @@ interface SeedRecord {
  * Seed holders with valid identifiers (the gateway refuses invalid ones before calling), shared
  * with the demo's other departments so one demo person can be followed across systems.
  */
-function seedFor(holderKind: HolderKind, department: string): { records: SeedRecord[]; unknownHolder: string; unknownName: string } {
+function seedFor(
+  holderKind: HolderKind,
+  department: string,
+): { records: SeedRecord[]; unknownHolder: string; unknownName: string } {
   const authority = `${department} issuing office (simulated)`;
   if (holderKind === 'organisation') {
     return {
       records: [
-        { certificateNumber: `${department}-2024-000001`, holderName: '杭州西湖云栖科技有限公司', holderIdentifier: '91330106MA2B7K1Q20', issuingAuthority: authority, issueDate: '2024-03-15', validFrom: '2024-03-15', validUntil: null, status: 'valid' },
-        { certificateNumber: `${department}-2023-000417`, holderName: '北京朝阳晨光餐饮管理有限公司', holderIdentifier: '91110105MA01C8XN3W', issuingAuthority: authority, issueDate: '2023-07-01', validFrom: '2023-07-01', validUntil: '2028-06-30', status: 'valid' },
-        { certificateNumber: `${department}-2019-000033`, holderName: '宁波北仑甬港物流有限公司', holderIdentifier: '91330206MA2GW4E85T', issuingAuthority: authority, issueDate: '2019-01-10', validFrom: '2019-01-10', validUntil: '2024-01-09', status: 'revoked' },
+        {
+          certificateNumber: `${department}-2024-000001`,
+          holderName: '杭州西湖云栖科技有限公司',
+          holderIdentifier: '91330106MA2B7K1Q20',
+          issuingAuthority: authority,
+          issueDate: '2024-03-15',
+          validFrom: '2024-03-15',
+          validUntil: null,
+          status: 'valid',
+        },
+        {
+          certificateNumber: `${department}-2023-000417`,
+          holderName: '北京朝阳晨光餐饮管理有限公司',
+          holderIdentifier: '91110105MA01C8XN3W',
+          issuingAuthority: authority,
+          issueDate: '2023-07-01',
+          validFrom: '2023-07-01',
+          validUntil: '2028-06-30',
+          status: 'valid',
+        },
+        {
+          certificateNumber: `${department}-2019-000033`,
+          holderName: '宁波北仑甬港物流有限公司',
+          holderIdentifier: '91330206MA2GW4E85T',
+          issuingAuthority: authority,
+          issueDate: '2019-01-10',
+          validFrom: '2019-01-10',
+          validUntil: '2024-01-09',
+          status: 'revoked',
+        },
       ],
       unknownHolder: '91330102MA2D9F6R18',
       unknownName: '未登记有限公司',
@@ -232,9 +281,36 @@ function seedFor(holderKind: HolderKind, department: string): { records: SeedRec
   }
   return {
     records: [
-      { certificateNumber: `${department}-2024-000001`, holderName: '张三', holderIdentifier: '11010519491231002X', issuingAuthority: authority, issueDate: '2024-03-15', validFrom: '2024-03-15', validUntil: null, status: 'valid' },
-      { certificateNumber: `${department}-2023-000417`, holderName: '李梅', holderIdentifier: '330106198503150120', issuingAuthority: authority, issueDate: '2023-07-01', validFrom: '2023-07-01', validUntil: '2028-06-30', status: 'valid' },
-      { certificateNumber: `${department}-2019-000033`, holderName: '王建国', holderIdentifier: '320102197807120033', issuingAuthority: authority, issueDate: '2019-01-10', validFrom: '2019-01-10', validUntil: '2024-01-09', status: 'revoked' },
+      {
+        certificateNumber: `${department}-2024-000001`,
+        holderName: '张三',
+        holderIdentifier: '11010519491231002X',
+        issuingAuthority: authority,
+        issueDate: '2024-03-15',
+        validFrom: '2024-03-15',
+        validUntil: null,
+        status: 'valid',
+      },
+      {
+        certificateNumber: `${department}-2023-000417`,
+        holderName: '李梅',
+        holderIdentifier: '330106198503150120',
+        issuingAuthority: authority,
+        issueDate: '2023-07-01',
+        validFrom: '2023-07-01',
+        validUntil: '2028-06-30',
+        status: 'valid',
+      },
+      {
+        certificateNumber: `${department}-2019-000033`,
+        holderName: '王建国',
+        holderIdentifier: '320102197807120033',
+        issuingAuthority: authority,
+        issueDate: '2019-01-10',
+        validFrom: '2019-01-10',
+        validUntil: '2024-01-09',
+        status: 'revoked',
+      },
     ],
     unknownHolder: '11010119800101007X',
     unknownName: '某某',
@@ -244,7 +320,9 @@ function seedFor(holderKind: HolderKind, department: string): { records: SeedRec
 function seedRecordsSource(records: readonly SeedRecord[]): string {
   return records
     .map((record) => {
-      const fields = Object.entries(record).map(([key, value]) => `    ${key}: ${value === null ? 'null' : tsString(value)},`);
+      const fields = Object.entries(record).map(
+        ([key, value]) => `    ${key}: ${value === null ? 'null' : tsString(value)},`,
+      );
       return `  {\n${fields.join('\n')}\n  },`;
     })
     .join('\n');
@@ -253,7 +331,15 @@ function seedRecordsSource(records: readonly SeedRecord[]): string {
 /** The command that generates this request again, for the generated README. */
 function commandLineOf(request: NewAdapterRequest): string {
   const quote = (value: string) => (/^[\w.@%+=:,/-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
-  const parts = ['npm run new-adapter', request.name, '--', '--department', request.department, '--resource', request.resource];
+  const parts = [
+    'npm run new-adapter',
+    request.name,
+    '--',
+    '--department',
+    request.department,
+    '--resource',
+    request.resource,
+  ];
   if (request.certificateType !== undefined) parts.push('--certificate-type', request.certificateType);
   if (request.holderKind !== undefined) parts.push('--holder', request.holderKind);
   if (request.title !== undefined) parts.push('--title', quote(request.title));
@@ -266,7 +352,8 @@ const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 function fill(template: string, values: Readonly<Record<string, string>>, templateName: string): string {
   return template.replace(PLACEHOLDER, (_match, key: string) => {
     const value = values[key];
-    if (value === undefined) throw new Error(`template ${templateName} uses {{${key}}}, which the generator does not provide`);
+    if (value === undefined)
+      throw new Error(`template ${templateName} uses {{${key}}}, which the generator does not provide`);
     return value;
   });
 }
@@ -278,9 +365,16 @@ async function describedResources(contractsDirectory: string): Promise<Map<strin
     try {
       const text = await readFile(file, 'utf8');
       const document: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 20 });
-      const info = typeof document === 'object' && document !== null ? (document as { info?: unknown }).info : undefined;
-      const catalogue = typeof info === 'object' && info !== null ? (info as Record<string, unknown>)['x-onewindow-catalogue'] : undefined;
-      const code = typeof catalogue === 'object' && catalogue !== null ? (catalogue as { resourceCode?: unknown }).resourceCode : undefined;
+      const info =
+        typeof document === 'object' && document !== null ? (document as { info?: unknown }).info : undefined;
+      const catalogue =
+        typeof info === 'object' && info !== null
+          ? (info as Record<string, unknown>)['x-onewindow-catalogue']
+          : undefined;
+      const code =
+        typeof catalogue === 'object' && catalogue !== null
+          ? (catalogue as { resourceCode?: unknown }).resourceCode
+          : undefined;
       if (typeof code === 'string') described.set(code, file);
     } catch {
       // A contract this scan cannot read is the contract checks' business, not the generator's.
@@ -289,7 +383,10 @@ async function describedResources(contractsDirectory: string): Promise<Map<strin
   return described;
 }
 
-export async function generateAdapter(request: NewAdapterRequest, locations: GenerateLocations = repositoryLocations): Promise<GeneratedAdapter> {
+export async function generateAdapter(
+  request: NewAdapterRequest,
+  locations: GenerateLocations = repositoryLocations,
+): Promise<GeneratedAdapter> {
   const problems = checkRequest(request);
   if (problems.length > 0) throw new NewAdapterError(problems);
   const { name, department, resource } = request;
@@ -306,12 +403,19 @@ export async function generateAdapter(request: NewAdapterRequest, locations: Gen
 
   // Everything that would be overwritten or duplicated is refused before anything is written.
   const collisions: string[] = [];
-  if (!existsSync(locations.adaptersDirectory)) collisions.push(`the adapters folder ${show(locations.adaptersDirectory)} does not exist`);
-  if (existsSync(adapterDirectory)) collisions.push(`${show(adapterDirectory)} exists already; the generator never overwrites (choose another name or remove the folder)`);
-  for (const file of [contractFile, typesFile]) if (existsSync(file)) collisions.push(`${show(file)} exists already; the generator never overwrites`);
+  if (!existsSync(locations.adaptersDirectory))
+    collisions.push(`the adapters folder ${show(locations.adaptersDirectory)} does not exist`);
+  if (existsSync(adapterDirectory))
+    collisions.push(
+      `${show(adapterDirectory)} exists already; the generator never overwrites (choose another name or remove the folder)`,
+    );
+  for (const file of [contractFile, typesFile])
+    if (existsSync(file)) collisions.push(`${show(file)} exists already; the generator never overwrites`);
   const describedBy = (await describedResources(locations.contractsDirectory)).get(resource);
   if (describedBy !== undefined && describedBy !== contractFile) {
-    collisions.push(`the resource ${resource} is described by ${show(describedBy)} already; a resource has one contract (choose another resource code)`);
+    collisions.push(
+      `the resource ${resource} is described by ${show(describedBy)} already; a resource has one contract (choose another resource code)`,
+    );
   }
   if (collisions.length > 0) throw new NewAdapterError(collisions);
 
@@ -342,7 +446,10 @@ export async function generateAdapter(request: NewAdapterRequest, locations: Gen
     unknownHolder: seed.unknownHolder,
     unknownName: seed.unknownName,
     commandLine: commandLineOf(request),
-    subjectOfBody: holderKind === 'person' ? "{ kind: 'person', idNumber: identifier, name }" : "{ kind: 'organisation', creditCode: identifier, name }",
+    subjectOfBody:
+      holderKind === 'person'
+        ? "{ kind: 'person', idNumber: identifier, name }"
+        : "{ kind: 'organisation', creditCode: identifier, name }",
   };
 
   const adapterFiles: [template: string, file: string][] = [
@@ -355,9 +462,19 @@ export async function generateAdapter(request: NewAdapterRequest, locations: Gen
     ['README.md.template', 'README.md'],
   ];
   const rendered = await Promise.all(
-    adapterFiles.map(async ([template, file]) => [join(adapterDirectory, file), fill(await readFile(join(templatesDirectory, template), 'utf8'), values, template)] as const),
+    adapterFiles.map(
+      async ([template, file]) =>
+        [
+          join(adapterDirectory, file),
+          fill(await readFile(join(templatesDirectory, template), 'utf8'), values, template),
+        ] as const,
+    ),
   );
-  const contractText = fill(await readFile(join(templatesDirectory, 'contract.openapi.yaml.template'), 'utf8'), values, 'contract.openapi.yaml.template');
+  const contractText = fill(
+    await readFile(join(templatesDirectory, 'contract.openapi.yaml.template'), 'utf8'),
+    values,
+    'contract.openapi.yaml.template',
+  );
 
   const written: string[] = [];
   let createdContractDirectory = false;
@@ -420,7 +537,9 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const generated = await generateAdapter(request);
     const listing = generated.files.map((file) => `  ${repositoryPath(repositoryRoot, file)}`).join('\n');
-    process.stdout.write(`Generated adapter ${request.name} for ${request.department} (resource ${request.resource}):\n${listing}\n\n${nextSteps(request, generated, repositoryRoot)}\n`);
+    process.stdout.write(
+      `Generated adapter ${request.name} for ${request.department} (resource ${request.resource}):\n${listing}\n\n${nextSteps(request, generated, repositoryRoot)}\n`,
+    );
     return 0;
   } catch (error) {
     if (!(error instanceof NewAdapterError)) throw error;
@@ -430,4 +549,5 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 // Run only as a command, so tests can import the generator.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  process.exitCode = await main(process.argv.slice(2));

@@ -54,13 +54,25 @@ export const businessErrors = {
   '8114': '收件地址超出服务范围',
 } as const;
 
-export const EXPRESS_HEADERS = { requestId: 'x-express-request-id', timestamp: 'x-express-timestamp', digest: 'x-express-digest' } as const;
+export const EXPRESS_HEADERS = {
+  requestId: 'x-express-request-id',
+  timestamp: 'x-express-timestamp',
+  digest: 'x-express-digest',
+} as const;
 
 export function messageDigest(checkWord: string, msgData: string, timestamp: string, requestId: string): string {
-  return createHmac('sha256', checkWord).update(msgData + timestamp + requestId, 'utf8').digest('base64');
+  return createHmac('sha256', checkWord)
+    .update(msgData + timestamp + requestId, 'utf8')
+    .digest('base64');
 }
 
-export function digestMatches(checkWord: string, msgData: string, timestamp: string, requestId: string, given: string): boolean {
+export function digestMatches(
+  checkWord: string,
+  msgData: string,
+  timestamp: string,
+  requestId: string,
+  given: string,
+): boolean {
   const expected = Buffer.from(messageDigest(checkWord, msgData, timestamp, requestId));
   const actual = Buffer.from(given);
   return expected.length === actual.length && timingSafeEqual(expected, actual);
@@ -77,15 +89,42 @@ export const contactWireSchema = z.object({
 });
 export type ContactWire = z.infer<typeof contactWireSchema>;
 
-export const createOrderWireSchema = z.object({ orderId: z.string().min(1).max(64), cargoDesc: z.string().min(1).max(60), contactInfoList: z.array(contactWireSchema).length(2) });
-export const searchRoutesWireSchema = z.object({ trackingType: z.literal(1), trackingNumber: z.array(z.string().min(1)).min(1).max(MAX_ROUTE_QUERY) });
+export const createOrderWireSchema = z.object({
+  orderId: z.string().min(1).max(64),
+  cargoDesc: z.string().min(1).max(60),
+  contactInfoList: z.array(contactWireSchema).length(2),
+});
+export const searchRoutesWireSchema = z.object({
+  trackingType: z.literal(1),
+  trackingNumber: z.array(z.string().min(1)).min(1).max(MAX_ROUTE_QUERY),
+});
 
-export const envelopeSchema = z.object({ apiResultCode: z.string(), apiErrorMsg: z.string().optional(), apiResponseId: z.string().optional(), apiResultData: z.string().nullable().optional() });
-export const resultDataSchema = z.object({ success: z.boolean(), errorCode: z.string(), errorMsg: z.string().nullable().optional(), msgData: z.unknown().optional() });
-export const createOrderAnswerSchema = z.object({ orderId: z.string(), waybillNoInfoList: z.array(z.object({ waybillType: z.number(), waybillNo: z.string().min(1) })).min(1) });
-export const routeWireSchema = z.object({ acceptTime: z.string(), acceptAddress: z.string(), remark: z.string(), opCode: z.string() });
+export const envelopeSchema = z.object({
+  apiResultCode: z.string(),
+  apiErrorMsg: z.string().optional(),
+  apiResponseId: z.string().optional(),
+  apiResultData: z.string().nullable().optional(),
+});
+export const resultDataSchema = z.object({
+  success: z.boolean(),
+  errorCode: z.string(),
+  errorMsg: z.string().nullable().optional(),
+  msgData: z.unknown().optional(),
+});
+export const createOrderAnswerSchema = z.object({
+  orderId: z.string(),
+  waybillNoInfoList: z.array(z.object({ waybillType: z.number(), waybillNo: z.string().min(1) })).min(1),
+});
+export const routeWireSchema = z.object({
+  acceptTime: z.string(),
+  acceptAddress: z.string(),
+  remark: z.string(),
+  opCode: z.string(),
+});
 export type RouteWire = z.infer<typeof routeWireSchema>;
-export const searchRoutesAnswerSchema = z.object({ routeResps: z.array(z.object({ mailNo: z.string(), routes: z.array(routeWireSchema) })) });
+export const searchRoutesAnswerSchema = z.object({
+  routeResps: z.array(z.object({ mailNo: z.string(), routes: z.array(routeWireSchema) })),
+});
 
 /** What an opCode means for the applicant. */
 export function stateOfOpCode(opCode: string): RouteEvent['state'] {

@@ -19,7 +19,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { RouteEvent } from '../sdk/courier.js';
-import { startSimulator, type RunningSimulator, type SimulatorRequest, type StartSimulatorOptions } from '../sdk/simulator.js';
+import {
+  startSimulator,
+  type RunningSimulator,
+  type SimulatorRequest,
+  type StartSimulatorOptions,
+} from '../sdk/simulator.js';
 import {
   EXPRESS_HEADERS,
   EXPRESS_PATHS,
@@ -67,7 +72,13 @@ export interface RunningExpressSimulator extends RunningSimulator {
   advance(trackingNumber: string, state: Exclude<RouteEvent['state'], 'collected'>): void;
 }
 
-const OP_CODES: Record<RouteEvent['state'], string> = { collected: '50', in_transit: '30', out_for_delivery: '44', delivered: '80', exception: '33' };
+const OP_CODES: Record<RouteEvent['state'], string> = {
+  collected: '50',
+  in_transit: '30',
+  out_for_delivery: '44',
+  delivered: '80',
+  exception: '33',
+};
 const REMARKS: Record<RouteEvent['state'], string> = {
   collected: '顺丰速运 已收取快件',
   in_transit: '快件在【西安转运中心】完成分拣，准备发往下一站',
@@ -78,7 +89,10 @@ const REMARKS: Record<RouteEvent['state'], string> = {
 const CONTROL_PREFIX = '/__express/';
 
 function writeJson(response: ServerResponse, status: number, body: string): void {
-  response.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+  response.writeHead(status, {
+    'content-type': 'application/json;charset=UTF-8',
+    'content-length': Buffer.byteLength(body),
+  });
   response.end(body);
 }
 
@@ -93,18 +107,32 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
   let sequence = 0;
 
   const envelope = (code: keyof typeof apiResultCodes, data: unknown = null) =>
-    JSON.stringify({ apiResultCode: code, apiErrorMsg: code === 'A1000' ? '' : apiResultCodes[code], apiResponseId: randomUUID(), apiResultData: data === null ? null : JSON.stringify(data) });
-  const success = (msgData: unknown) => envelope('A1000', { success: true, errorCode: 'S0000', errorMsg: null, msgData });
-  const refusal = (errorCode: keyof typeof businessErrors) => envelope('A1000', { success: false, errorCode, errorMsg: businessErrors[errorCode], msgData: null });
+    JSON.stringify({
+      apiResultCode: code,
+      apiErrorMsg: code === 'A1000' ? '' : apiResultCodes[code],
+      apiResponseId: randomUUID(),
+      apiResultData: data === null ? null : JSON.stringify(data),
+    });
+  const success = (msgData: unknown) =>
+    envelope('A1000', { success: true, errorCode: 'S0000', errorMsg: null, msgData });
+  const refusal = (errorCode: keyof typeof businessErrors) =>
+    envelope('A1000', { success: false, errorCode, errorMsg: businessErrors[errorCode], msgData: null });
 
   function routeNode(state: RouteEvent['state'], place: string): RouteWire {
-    return { acceptTime: beijingDateTime(new Date(now())), acceptAddress: place, remark: REMARKS[state], opCode: OP_CODES[state] };
+    return {
+      acceptTime: beijingDateTime(new Date(now())),
+      acceptAddress: place,
+      remark: REMARKS[state],
+      opCode: OP_CODES[state],
+    };
   }
 
   function advance(trackingNumber: string, state: Exclude<RouteEvent['state'], 'collected'>): void {
     const order = byWaybill.get(trackingNumber);
     if (!order) throw new Error(`no waybill ${trackingNumber}`);
-    order.routes.push(routeNode(state, state === 'in_transit' ? '西安转运中心' : `${order.recipient.city}${order.recipient.county}`));
+    order.routes.push(
+      routeNode(state, state === 'in_transit' ? '西安转运中心' : `${order.recipient.city}${order.recipient.county}`),
+    );
   }
 
   function createOrder(msgData: unknown, fault: SimulatorRequest['fault']): string {
@@ -112,7 +140,14 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
     if (!parsed.success) return refusal('8016');
     const sender = parsed.data.contactInfoList.find((entry) => entry.contactType === 1);
     const recipient = parsed.data.contactInfoList.find((entry) => entry.contactType === 2);
-    if (!sender || !recipient || [recipient.contact, recipient.province, recipient.city, recipient.county, recipient.address].some((value) => value.trim() === '')) return refusal('8016');
+    if (
+      !sender ||
+      !recipient ||
+      [recipient.contact, recipient.province, recipient.city, recipient.county, recipient.address].some(
+        (value) => value.trim() === '',
+      )
+    )
+      return refusal('8016');
     if (!MAINLAND_MOBILE.test(recipient.mobile)) return refusal('8019');
     if (unserved.has(recipient.province)) return refusal('8114');
     // A repeat of an order id is the same parcel: its waybill again.
@@ -120,12 +155,22 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
     if (!order) {
       sequence += 1;
       const trackingNumber = `${prefix}${String(1_400_000_000_000 + sequence)}`;
-      order = { orderId: parsed.data.orderId, trackingNumber, cargoDesc: parsed.data.cargoDesc, sender, recipient, routes: [] };
+      order = {
+        orderId: parsed.data.orderId,
+        trackingNumber,
+        cargoDesc: parsed.data.cargoDesc,
+        sender,
+        recipient,
+        routes: [],
+      };
       order.routes.push(routeNode('collected', `${sender.city}${sender.county}营业点`));
       byOrder.set(order.orderId, order);
       byWaybill.set(trackingNumber, order);
     }
-    const answer = success({ orderId: fault === 'wrong_subject' ? `${order.orderId}-X` : order.orderId, waybillNoInfoList: [{ waybillType: 1, waybillNo: order.trackingNumber }] });
+    const answer = success({
+      orderId: fault === 'wrong_subject' ? `${order.orderId}-X` : order.orderId,
+      waybillNoInfoList: [{ waybillType: 1, waybillNo: order.trackingNumber }],
+    });
     return fault === 'malformed' ? answer.slice(0, Math.floor(answer.length / 2)) : answer;
   }
 
@@ -141,13 +186,21 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
 
   function handleControl(simulated: SimulatorRequest): void {
     const { url, response, body } = simulated;
-    if (url.pathname === `${CONTROL_PREFIX}orders`) return writeJson(response, 200, JSON.stringify({ count: byOrder.size, orders: [...byOrder.values()] }));
+    if (url.pathname === `${CONTROL_PREFIX}orders`)
+      return writeJson(response, 200, JSON.stringify({ count: byOrder.size, orders: [...byOrder.values()] }));
     if (url.pathname === `${CONTROL_PREFIX}advance` && simulated.request.method === 'POST') {
-      const given = JSON.parse(body.toString('utf8') || '{}') as { trackingNumber?: string; state?: Exclude<RouteEvent['state'], 'collected'> };
+      const given = JSON.parse(body.toString('utf8') || '{}') as {
+        trackingNumber?: string;
+        state?: Exclude<RouteEvent['state'], 'collected'>;
+      };
       try {
         advance(String(given.trackingNumber), given.state ?? 'in_transit');
       } catch (error) {
-        return writeJson(response, 404, JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+        return writeJson(
+          response,
+          404,
+          JSON.stringify({ error: error instanceof Error ? error.message : String(error) }),
+        );
       }
       return writeJson(response, 200, JSON.stringify(byWaybill.get(String(given.trackingNumber))));
     }
@@ -157,12 +210,15 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
   const running = await startSimulator(
     {
       name: 'courier-express',
-      operationOf: (_request, url) => (url.pathname.startsWith(CONTROL_PREFIX) ? 'control' : url.pathname === EXPRESS_PATHS.health ? 'health' : 'api'),
+      operationOf: (_request, url) =>
+        url.pathname.startsWith(CONTROL_PREFIX) ? 'control' : url.pathname === EXPRESS_PATHS.health ? 'health' : 'api',
       handle(simulated) {
         const { url, response, request } = simulated;
         if (url.pathname.startsWith(CONTROL_PREFIX)) return handleControl(simulated);
-        if (url.pathname === EXPRESS_PATHS.health) return writeJson(response, 200, envelope(simulated.fault === 'business_error' ? 'A1099' : 'A1000'));
-        if (url.pathname !== EXPRESS_PATHS.api || request.method !== 'POST') return writeJson(response, 404, JSON.stringify({ error: 'not found' }));
+        if (url.pathname === EXPRESS_PATHS.health)
+          return writeJson(response, 200, envelope(simulated.fault === 'business_error' ? 'A1099' : 'A1000'));
+        if (url.pathname !== EXPRESS_PATHS.api || request.method !== 'POST')
+          return writeJson(response, 404, JSON.stringify({ error: 'not found' }));
         if (simulated.fault === 'business_error') return writeJson(response, 200, envelope('A1099'));
         const form = new URLSearchParams(simulated.body.toString('utf8'));
         const partnerId = form.get('partnerId') ?? '';
@@ -173,8 +229,10 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
         const digest = String(request.headers[EXPRESS_HEADERS.digest] ?? '');
         const checkWord = partners[partnerId];
         if (checkWord === undefined) return writeJson(response, 200, envelope('A1001'));
-        if (!/^\d{10,16}$/.test(timestamp) || Math.abs(Number(timestamp) - now()) > TIMESTAMP_WINDOW_MS) return writeJson(response, 200, envelope('A1003'));
-        if (requestId === '' || !digestMatches(checkWord, msgData, timestamp, requestId, digest)) return writeJson(response, 200, envelope('A1002'));
+        if (!/^\d{10,16}$/.test(timestamp) || Math.abs(Number(timestamp) - now()) > TIMESTAMP_WINDOW_MS)
+          return writeJson(response, 200, envelope('A1003'));
+        if (requestId === '' || !digestMatches(checkWord, msgData, timestamp, requestId, digest))
+          return writeJson(response, 200, envelope('A1002'));
         for (const [seen, at] of seenRequestIds) if (at < now() - TIMESTAMP_WINDOW_MS) seenRequestIds.delete(seen);
         if (seenRequestIds.has(requestId)) return writeJson(response, 200, envelope('A1004'));
         seenRequestIds.set(requestId, now());
@@ -184,8 +242,10 @@ export async function startExpressSimulator(options: ExpressSimulatorOptions = {
         } catch {
           return writeJson(response, 200, refusal('8016'));
         }
-        if (serviceCode === SERVICE_CODES.createOrder) return writeJson(response, 200, createOrder(message, simulated.fault));
-        if (serviceCode === SERVICE_CODES.searchRoutes) return writeJson(response, 200, searchRoutes(message, simulated.fault));
+        if (serviceCode === SERVICE_CODES.createOrder)
+          return writeJson(response, 200, createOrder(message, simulated.fault));
+        if (serviceCode === SERVICE_CODES.searchRoutes)
+          return writeJson(response, 200, searchRoutes(message, simulated.fault));
         return writeJson(response, 200, envelope('A1002'));
       },
     },

@@ -6,12 +6,20 @@ import pino from 'pino';
 import { createDepartmentClient, type ClientTuning } from '../sdk/client.js';
 import type { CourierEnvironment } from '../sdk/courier.js';
 
-export function courierTestEnvironment(baseUrl: string, options: ClientTuning & { now?: () => number } = {}): CourierEnvironment {
+export function courierTestEnvironment(
+  baseUrl: string,
+  options: ClientTuning & { now?: () => number } = {},
+): CourierEnvironment {
   const { now, ...tuning } = options;
   const clock = now ?? Date.now;
   return {
     channel: 'EXPRESS',
-    client: createDepartmentClient({ ...tuning, department: 'EXPRESS', baseUrl, urlPolicy: { allowedHosts: [], allowPrivateNetworks: true } }),
+    client: createDepartmentClient({
+      ...tuning,
+      department: 'EXPRESS',
+      baseUrl,
+      urlPolicy: { allowedHosts: [], allowPrivateNetworks: true },
+    }),
     logger: pino({ level: 'silent' }),
     now: () => new Date(clock()),
   };

@@ -35,7 +35,17 @@ import type {
   SubmissionTypeDeclaration,
 } from '../sdk/types.js';
 import { unknownSubmissionType } from '../sdk/submissions.js';
-import { caseStatusOf, certificateMetadata, certificateNumbered, chooseCertificate, formText, holderEntry, partyOf, REAL_ESTATE_CERTIFICATE, transfereeOf } from './mapping.js';
+import {
+  caseStatusOf,
+  certificateMetadata,
+  certificateNumbered,
+  chooseCertificate,
+  formText,
+  holderEntry,
+  partyOf,
+  REAL_ESTATE_CERTIFICATE,
+  transfereeOf,
+} from './mapping.js';
 import { pollUntilDone } from './polling.js';
 import {
   APPLICATION_PREFIX,
@@ -81,8 +91,14 @@ export const nrbSubmissionTypes = {
       type: 'object',
       required: ['certificateNo'],
       properties: {
-        certificateNo: { type: 'string', description: '不动产权证号 of the property transferred (also read as bdcqzh)' },
-        transferee: { type: 'object', description: '受让人 {name, idNumber}; the case\'s counterparty (the buyer) when it names one' },
+        certificateNo: {
+          type: 'string',
+          description: '不动产权证号 of the property transferred (also read as bdcqzh)',
+        },
+        transferee: {
+          type: 'object',
+          description: "受让人 {name, idNumber}; the case's counterparty (the buyer) when it names one",
+        },
         transferReason: { type: 'string', description: '转移原因, e.g. sale, gift, exchange' },
       },
     },
@@ -95,8 +111,14 @@ export const nrbSubmissionTypes = {
       required: ['certificateNo'],
       properties: {
         certificateNo: { type: 'string', description: '不动产权证号 of the mortgaged property (also read as bdcqzh)' },
-        mortgagee: { type: 'string', description: '抵押权人 (the bank); when given the registry checks it against the mortgage' },
-        cancellationReason: { type: 'string', description: `注销原因: ${Object.keys(cancellationReasonNames).join(', ')} (or the registry's words)` },
+        mortgagee: {
+          type: 'string',
+          description: '抵押权人 (the bank); when given the registry checks it against the mortgage',
+        },
+        cancellationReason: {
+          type: 'string',
+          description: `注销原因: ${Object.keys(cancellationReasonNames).join(', ')} (or the registry's words)`,
+        },
       },
     },
   },
@@ -104,7 +126,10 @@ export const nrbSubmissionTypes = {
 
 export const nrbRealEstateOptionsSchema = z.object({
   clientId: z.string().min(1).describe('OAuth 2.0 client id the real-estate registry issued to the gateway.'),
-  clientSecret: z.string().min(8).describe('OAuth 2.0 client secret (at least 8 characters); keep it in the environment, not in files.'),
+  clientSecret: z
+    .string()
+    .min(8)
+    .describe('OAuth 2.0 client secret (at least 8 characters); keep it in the environment, not in files.'),
   tokenPath: z
     .string()
     .regex(/^\/[A-Za-z0-9/_.-]*$/)
@@ -113,32 +138,64 @@ export const nrbRealEstateOptionsSchema = z.object({
   tokenAuthMethod: z
     .enum(['client_secret_post', 'client_secret_basic'])
     .default('client_secret_post')
-    .describe('How the client authenticates at the token endpoint: id and secret as form fields (default) or HTTP Basic (RFC 6749 §2.3.1).'),
+    .describe(
+      'How the client authenticates at the token endpoint: id and secret as form fields (default) or HTTP Basic (RFC 6749 §2.3.1).',
+    ),
   tokenRefreshSkewSeconds: z
     .number()
     .int()
     .min(0)
     .max(600)
     .default(30)
-    .describe('Fetch a new token this long before the cached one expires (at most half its lifetime), so no call goes out with a token about to lapse.'),
-  pollInitialDelayMs: z.number().int().min(1).max(10_000).default(200).describe('Wait before the first poll of a query job; doubled after each unfinished poll.'),
-  pollMaxDelayMs: z.number().int().min(1).max(30_000).default(2000).describe('The longest wait between two polls of a query job.'),
-  maxPollAttempts: z.number().int().min(1).max(100).default(20).describe('Polls of a query job at most before the call fails as a timeout.'),
+    .describe(
+      'Fetch a new token this long before the cached one expires (at most half its lifetime), so no call goes out with a token about to lapse.',
+    ),
+  pollInitialDelayMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(200)
+    .describe('Wait before the first poll of a query job; doubled after each unfinished poll.'),
+  pollMaxDelayMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(30_000)
+    .default(2000)
+    .describe('The longest wait between two polls of a query job.'),
+  maxPollAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .describe('Polls of a query job at most before the call fails as a timeout.'),
   jobBudgetMs: z
     .number()
     .int()
     .min(100)
     .max(120_000)
     .default(15_000)
-    .describe('Time for polling one query job, all waits and polls included; the caller\'s own deadline (its abort signal) ends it sooner.'),
-  pageSize: z.number().int().min(1).max(100).default(20).describe('Certificates per result page asked for (the registry allows 1-100).'),
+    .describe(
+      "Time for polling one query job, all waits and polls included; the caller's own deadline (its abort signal) ends it sooner.",
+    ),
+  pageSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .describe('Certificates per result page asked for (the registry allows 1-100).'),
   maxPages: z
     .number()
     .int()
     .min(1)
     .max(100)
     .default(10)
-    .describe('Result pages read at most; a holder with more certificates than maxPages × pageSize fails as oversized rather than being read without end.'),
+    .describe(
+      'Result pages read at most; a holder with more certificates than maxPages × pageSize fails as oversized rather than being read without end.',
+    ),
 });
 export type NrbRealEstateOptions = z.infer<typeof nrbRealEstateOptionsSchema>;
 
@@ -166,19 +223,35 @@ function headerValue(response: DepartmentResponse, name: string): string | undef
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, environment: AdapterEnvironment): DepartmentAdapter {
+export function createNrbRealEstateAdapter(
+  options: NrbRealEstateOptions,
+  environment: AdapterEnvironment,
+): DepartmentAdapter {
   const { client, contracts, logger } = environment;
 
-  function fail(kind: DepartmentErrorKind, message: string, operation: NrbOperation, extra: Omit<DepartmentErrorDetails, 'department' | 'operation'> = {}): never {
-    throw new DepartmentError(kind, `nrb-realestate: ${message}`, { department: environment.department, operation, ...extra });
+  function fail(
+    kind: DepartmentErrorKind,
+    message: string,
+    operation: NrbOperation,
+    extra: Omit<DepartmentErrorDetails, 'department' | 'operation'> = {},
+  ): never {
+    throw new DepartmentError(kind, `nrb-realestate: ${message}`, {
+      department: environment.department,
+      operation,
+      ...extra,
+    });
   }
 
   const cancelledDuring = (operation: NrbOperation) => () =>
-    new DepartmentError('timeout', 'nrb-realestate: the caller cancelled the call', { department: environment.department, operation });
+    new DepartmentError('timeout', 'nrb-realestate: the caller cancelled the call', {
+      department: environment.department,
+      operation,
+    });
 
   /** UTF-8 JSON, or `malformed`. */
   function decodeJson(response: DepartmentResponse, operation: NrbOperation): unknown {
-    if (!JSON_MEDIA_TYPE.test(headerValue(response, 'content-type') ?? '')) fail('malformed', 'the answer is not JSON (media type)', operation, { status: response.status });
+    if (!JSON_MEDIA_TYPE.test(headerValue(response, 'content-type') ?? ''))
+      fail('malformed', 'the answer is not JSON (media type)', operation, { status: response.status });
     try {
       return JSON.parse(utf8.decode(response.body));
     } catch {
@@ -192,8 +265,12 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
   async function requestToken(requestId: string): Promise<IssuedAccessToken> {
     const operation = 'issueToken';
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' };
-    if (options.tokenAuthMethod === 'client_secret_basic') headers['authorization'] = basicCredentials(options.clientId, options.clientSecret);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+    };
+    if (options.tokenAuthMethod === 'client_secret_basic')
+      headers['authorization'] = basicCredentials(options.clientId, options.clientSecret);
     else {
       form.set('client_id', options.clientId);
       form.set('client_secret', options.clientSecret);
@@ -216,7 +293,10 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     contracts.checkResponse(NRB_RESOURCE, operation, response.status, body);
     if (response.status !== 200) {
       const { error } = body as OAuthWireError;
-      const reason = response.status === 401 ? 'the registry refused the client credentials' : 'the registry refused the token request';
+      const reason =
+        response.status === 401
+          ? 'the registry refused the client credentials'
+          : 'the registry refused the token request';
       fail('rejected', `${reason} (${error})`, operation, { status: response.status, departmentCode: error });
     }
     const token = body as TokenWireResponse;
@@ -236,7 +316,12 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
 
   // ---- one API call ----
 
-  function send(call: ApiCall, bytes: Buffer | undefined, token: string, context: CallContext): Promise<DepartmentResponse> {
+  function send(
+    call: ApiCall,
+    bytes: Buffer | undefined,
+    token: string,
+    context: CallContext,
+  ): Promise<DepartmentResponse> {
     return client.request({
       operation: call.operation,
       method: call.method,
@@ -266,11 +351,15 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     let token = await tokenFor(context);
     let response = await send(call, bytes, token, context);
     if (response.status === 401) {
-      logger.info({ department: environment.department, operation: call.operation, requestId: context.requestId }, 'access token refused; fetching a new one');
+      logger.info(
+        { department: environment.department, operation: call.operation, requestId: context.requestId },
+        'access token refused; fetching a new one',
+      );
       tokens.invalidate(token);
       token = await tokenFor(context);
       response = await send(call, bytes, token, context);
-      if (response.status === 401) fail('rejected', 'the registry refused a freshly issued access token', call.operation, { status: 401 });
+      if (response.status === 401)
+        fail('rejected', 'the registry refused a freshly issued access token', call.operation, { status: 401 });
     }
     const body = decodeJson(response, call.operation);
     contracts.checkResponse(NRB_RESOURCE, call.operation, response.status, body);
@@ -278,8 +367,15 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
       const { code, message } = body as NrbWireError;
       const meaning = meaningOfCode(code);
       // A business refusal's message is the registry's fixed reason (e.g. 该不动产已被查封，不予办理转移登记): kept verbatim.
-      const words = meaning === 'business_error' && typeof message === 'string' && message !== '' ? { departmentMessage: message } : {};
-      fail(meaning, `the registry answered ${response.status} with code ${code}`, call.operation, { status: response.status, departmentCode: code, ...words });
+      const words =
+        meaning === 'business_error' && typeof message === 'string' && message !== ''
+          ? { departmentMessage: message }
+          : {};
+      fail(meaning, `the registry answered ${response.status} with code ${code}`, call.operation, {
+        status: response.status,
+        departmentCode: code,
+        ...words,
+      });
     }
     return { status: response.status, body: body as Body };
   }
@@ -290,8 +386,12 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     const operation = 'getQueryJob';
     const outcome = await pollUntilDone(
       async () => {
-        const { body: job } = await callApi<QueryJobWire>({ operation, method: 'GET', path: NRB_PATHS.job(jobId) }, context);
-        if (job.jobId !== jobId) fail('wrong_subject', 'the registry answered with the state of another job', operation);
+        const { body: job } = await callApi<QueryJobWire>(
+          { operation, method: 'GET', path: NRB_PATHS.job(jobId) },
+          context,
+        );
+        if (job.jobId !== jobId)
+          fail('wrong_subject', 'the registry answered with the state of another job', operation);
         return job.status === 'PENDING' || job.status === 'RUNNING' ? undefined : job;
       },
       {
@@ -311,12 +411,20 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
   }
 
   /** Every certificate of the job's result, page by page; each must name `party` as a holder. */
-  async function readResults(jobId: string, expectedTotal: number, party: PartyWire, context: CallContext): Promise<CertificateRecordWire[]> {
+  async function readResults(
+    jobId: string,
+    expectedTotal: number,
+    party: PartyWire,
+    context: CallContext,
+  ): Promise<CertificateRecordWire[]> {
     const operation = 'getQueryResults';
     const records: CertificateRecordWire[] = [];
     let totalPages = 1;
     for (let page = 1; page <= totalPages; page++) {
-      const { body } = await callApi<ResultPageWire>({ operation, method: 'GET', path: NRB_PATHS.jobResults(jobId, page, options.pageSize) }, context);
+      const { body } = await callApi<ResultPageWire>(
+        { operation, method: 'GET', path: NRB_PATHS.jobResults(jobId, page, options.pageSize) },
+        context,
+      );
       // Whose records these are is checked first: an answer about someone else is the worst fault.
       if (body.jobId !== jobId || body.items.some((record) => holderEntry(record, party) === undefined)) {
         fail('wrong_subject', 'the result page holds certificates of another holder', operation);
@@ -326,46 +434,85 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
       }
       if (page === 1) {
         totalPages = body.totalPages;
-        if (totalPages > options.maxPages) fail('oversized', `the result has ${totalPages} pages, more than the ${options.maxPages} read at most`, operation);
-      } else if (body.totalPages !== totalPages) fail('malformed', 'the number of result pages changed while reading', operation);
+        if (totalPages > options.maxPages)
+          fail(
+            'oversized',
+            `the result has ${totalPages} pages, more than the ${options.maxPages} read at most`,
+            operation,
+          );
+      } else if (body.totalPages !== totalPages)
+        fail('malformed', 'the number of result pages changed while reading', operation);
       records.push(...body.items);
     }
-    if (records.length !== expectedTotal) fail('malformed', `the result pages hold ${records.length} certificates, the job reported ${expectedTotal}`, operation);
+    if (records.length !== expectedTotal)
+      fail(
+        'malformed',
+        `the result pages hold ${records.length} certificates, the job reported ${expectedTotal}`,
+        operation,
+      );
     return records;
   }
 
   async function certificatePdf(record: CertificateRecordWire, context: CallContext): Promise<Uint8Array> {
     const operation = 'getCertificateDocument';
-    const { body } = await callApi<CertificateDocumentWire>({ operation, method: 'GET', path: NRB_PATHS.certificateDocument(record.certificateId) }, context);
-    if (body.certificateId !== record.certificateId) fail('wrong_subject', 'the document is of another certificate', operation);
+    const { body } = await callApi<CertificateDocumentWire>(
+      { operation, method: 'GET', path: NRB_PATHS.certificateDocument(record.certificateId) },
+      context,
+    );
+    if (body.certificateId !== record.certificateId)
+      fail('wrong_subject', 'the document is of another certificate', operation);
     const compact = body.fileContent.replace(/\s+/g, '');
     if (!BASE64.test(compact)) fail('malformed', 'the certificate file is not base64', operation);
     const bytes = Buffer.from(compact, 'base64');
-    if (createHash('sha256').update(bytes).digest('hex') !== body.sha256) fail('malformed', 'the certificate file does not match its SHA-256', operation);
-    if (bytes.subarray(0, 5).toString('latin1') !== '%PDF-') fail('malformed', 'the certificate file is not a PDF', operation);
+    if (createHash('sha256').update(bytes).digest('hex') !== body.sha256)
+      fail('malformed', 'the certificate file does not match its SHA-256', operation);
+    if (bytes.subarray(0, 5).toString('latin1') !== '%PDF-')
+      fail('malformed', 'the certificate file is not a PDF', operation);
     return new Uint8Array(bytes);
   }
 
   async function fetchCertificate(request: CertificateRequest, context: CallContext): Promise<CertificateResult> {
     if (request.certificateType !== REAL_ESTATE_CERTIFICATE) return { outcome: 'not_found' };
     const party = partyOf(request.subject);
-    const query: CertificateQueryWireRequest = { idType: party.idType, idNumber: party.idNumber, holderName: party.name };
-    const { body: accepted } = await callApi<QueryJobWire>({ operation: 'createCertificateQuery', method: 'POST', path: NRB_PATHS.certificateQueries, body: query }, context);
-    const job = accepted.status === 'PENDING' || accepted.status === 'RUNNING' ? await awaitJob(accepted.jobId, context) : accepted;
+    const query: CertificateQueryWireRequest = {
+      idType: party.idType,
+      idNumber: party.idNumber,
+      holderName: party.name,
+    };
+    const { body: accepted } = await callApi<QueryJobWire>(
+      { operation: 'createCertificateQuery', method: 'POST', path: NRB_PATHS.certificateQueries, body: query },
+      context,
+    );
+    const job =
+      accepted.status === 'PENDING' || accepted.status === 'RUNNING'
+        ? await awaitJob(accepted.jobId, context)
+        : accepted;
     if (job.status === 'FAILED') {
       const { code } = job.error;
-      fail(meaningOfCode(code), `the registry's query job failed with code ${code}`, 'getQueryJob', { departmentCode: code });
+      fail(meaningOfCode(code), `the registry's query job failed with code ${code}`, 'getQueryJob', {
+        departmentCode: code,
+      });
     }
     if (job.status !== 'SUCCEEDED') fail('malformed', `the query job is in state ${job.status}`, 'getQueryJob');
     if (job.totalCount === 0) return { outcome: 'not_found' };
     const records = await readResults(job.jobId, job.totalCount, party, context);
-    const chosen = request.certificateNumber === undefined ? chooseCertificate(records) : certificateNumbered(records, request.certificateNumber);
+    const chosen =
+      request.certificateNumber === undefined
+        ? chooseCertificate(records)
+        : certificateNumbered(records, request.certificateNumber);
     const holder = chosen === undefined ? undefined : holderEntry(chosen, party);
     if (chosen === undefined || holder === undefined) return { outcome: 'not_found' };
     const pdf = await certificatePdf(chosen, context);
     // Asked by type alone, the holder's other valid certificates are listed to choose from.
-    const others = request.certificateNumber === undefined ? records.filter((record) => record.certificateStatus === 'VALID' && holderEntry(record, party)) : [];
-    return { outcome: 'found', metadata: certificateMetadata(chosen, holder, others), document: { mediaType: 'application/pdf', bytes: pdf } };
+    const others =
+      request.certificateNumber === undefined
+        ? records.filter((record) => record.certificateStatus === 'VALID' && holderEntry(record, party))
+        : [];
+    return {
+      outcome: 'found',
+      metadata: certificateMetadata(chosen, holder, others),
+      document: { mediaType: 'application/pdf', bytes: pdf },
+    };
   }
 
   // ---- registrations: transfers and mortgage cancellations ----
@@ -382,19 +529,29 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
   }
 
   /** The registry's receipt, checked to be this submission's (both kinds answer the same shape). */
-  function receiptOf(receipt: TransferReceiptWire | MortgageCancellationReceiptWire, request: CaseSubmissionRequest, operation: NrbOperation): CaseSubmissionReceipt {
-    if (receipt.idempotencyKey !== request.idempotencyKey) fail('wrong_subject', 'the receipt is for another submission', operation);
+  function receiptOf(
+    receipt: TransferReceiptWire | MortgageCancellationReceiptWire,
+    request: CaseSubmissionRequest,
+    operation: NrbOperation,
+  ): CaseSubmissionReceipt {
+    if (receipt.idempotencyKey !== request.idempotencyKey)
+      fail('wrong_subject', 'the receipt is for another submission', operation);
     return { departmentReference: receipt.applicationNo, duplicate: receipt.duplicate };
   }
 
-  async function submitMortgageCancellation(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+  async function submitMortgageCancellation(
+    request: CaseSubmissionRequest,
+    context: CallContext,
+  ): Promise<CaseSubmissionReceipt> {
     const operation = 'submitMortgageCancellation';
     const { form } = request;
     const certificateNo = formText(form, 'certificateNo', 'bdcqzh');
-    if (certificateNo === undefined) fail('rejected', 'the form names no certificateNo (不动产权证号) of the mortgaged property', operation);
+    if (certificateNo === undefined)
+      fail('rejected', 'the form names no certificateNo (不动产权证号) of the mortgaged property', operation);
     const mortgagee = formText(form, 'mortgagee');
     const reason = formText(form, 'cancellationReason');
-    const cancellationReason = reason === undefined ? undefined : (cancellationReasonNames[reason] ?? reason.slice(0, 100));
+    const cancellationReason =
+      reason === undefined ? undefined : (cancellationReasonNames[reason] ?? reason.slice(0, 100));
     const body: MortgageCancellationWireRequest = {
       caseNumber: request.caseNumber,
       itemCode: request.itemCode,
@@ -402,22 +559,37 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
       certificateNo,
       ...(mortgagee === undefined ? {} : { mortgagee: mortgagee.slice(0, 200) }),
       ...(cancellationReason === undefined ? {} : { cancellationReason }),
-      materials: request.materials.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256.toLowerCase(), mediaType: material.mediaType, size: material.size })),
+      materials: request.materials.map((material) => ({
+        typeCode: material.typeCode,
+        sha256: material.sha256.toLowerCase(),
+        mediaType: material.mediaType,
+        size: material.size,
+      })),
       formData: form,
     };
     // Deduplicated by the key like a transfer: a retried submission has no double effect.
     const { body: receipt } = await callApi<MortgageCancellationReceiptWire>(
-      { operation, method: 'POST', path: NRB_PATHS.mortgageCancellations, body, headers: { [IDEMPOTENCY_HEADER]: request.idempotencyKey } },
+      {
+        operation,
+        method: 'POST',
+        path: NRB_PATHS.mortgageCancellations,
+        body,
+        headers: { [IDEMPOTENCY_HEADER]: request.idempotencyKey },
+      },
       context,
     );
     return receiptOf(receipt, request, operation);
   }
 
-  async function submitTransferRegistration(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+  async function submitTransferRegistration(
+    request: CaseSubmissionRequest,
+    context: CallContext,
+  ): Promise<CaseSubmissionReceipt> {
     const operation = 'submitTransferRegistration';
     const { form } = request;
     const certificateNo = formText(form, 'certificateNo', 'bdcqzh');
-    if (certificateNo === undefined) fail('rejected', 'the form names no certificateNo (不动产权证号) of the property to transfer', operation);
+    if (certificateNo === undefined)
+      fail('rejected', 'the form names no certificateNo (不动产权证号) of the property to transfer', operation);
     // The buyer named as a party of the case (resolved and validated by the gateway) before the form's transferee.
     const buyer = request.parties?.find((party) => party.role === 'counterparty')?.subject;
     const transferee = buyer === undefined ? transfereeOf(form) : partyOf(buyer);
@@ -429,12 +601,23 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
       certificateNo,
       ...(transferee === undefined ? {} : { transferee }),
       ...(transferReason === undefined ? {} : { transferReason }),
-      materials: request.materials.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256.toLowerCase(), mediaType: material.mediaType, size: material.size })),
+      materials: request.materials.map((material) => ({
+        typeCode: material.typeCode,
+        sha256: material.sha256.toLowerCase(),
+        mediaType: material.mediaType,
+        size: material.size,
+      })),
       formData: form,
     };
     // The registry deduplicates by the key, so a retried submission has no double effect.
     const { body: receipt } = await callApi<TransferReceiptWire>(
-      { operation, method: 'POST', path: NRB_PATHS.transferRegistrations, body, headers: { [IDEMPOTENCY_HEADER]: request.idempotencyKey } },
+      {
+        operation,
+        method: 'POST',
+        path: NRB_PATHS.transferRegistrations,
+        body,
+        headers: { [IDEMPOTENCY_HEADER]: request.idempotencyKey },
+      },
       context,
     );
     return receiptOf(receipt, request, operation);
@@ -444,9 +627,15 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
     // The application number says which kind of application it is.
     const cancellation = departmentReference.startsWith(APPLICATION_PREFIX.mortgageCancellation);
     const operation = cancellation ? 'getMortgageCancellation' : 'getTransferRegistration';
-    const path = cancellation ? NRB_PATHS.mortgageCancellation(departmentReference) : NRB_PATHS.transferRegistration(departmentReference);
-    const { body } = await callApi<TransferStatusWire | MortgageCancellationStatusWire>({ operation, method: 'GET', path }, context);
-    if (body.applicationNo !== departmentReference) fail('wrong_subject', 'the status is about another application', operation);
+    const path = cancellation
+      ? NRB_PATHS.mortgageCancellation(departmentReference)
+      : NRB_PATHS.transferRegistration(departmentReference);
+    const { body } = await callApi<TransferStatusWire | MortgageCancellationStatusWire>(
+      { operation, method: 'GET', path },
+      context,
+    );
+    if (body.applicationNo !== departmentReference)
+      fail('wrong_subject', 'the status is about another application', operation);
     return {
       departmentReference,
       status: caseStatusOf[body.status],
@@ -463,7 +652,12 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
   return {
     department: environment.department,
     kind: NRB_ADAPTER_KIND,
-    resources: { fetchCertificate: NRB_RESOURCE, submitCase: NRB_RESOURCE, queryCaseStatus: NRB_RESOURCE, health: NRB_RESOURCE },
+    resources: {
+      fetchCertificate: NRB_RESOURCE,
+      submitCase: NRB_RESOURCE,
+      queryCaseStatus: NRB_RESOURCE,
+      health: NRB_RESOURCE,
+    },
     certificateTypes: [REAL_ESTATE_CERTIFICATE],
     submissionTypes: nrbSubmissionTypes,
     fetchCertificate,
@@ -476,7 +670,8 @@ export function createNrbRealEstateAdapter(options: NrbRealEstateOptions, enviro
 
 export const nrbRealEstateAdapter = defineAdapter<NrbRealEstateOptions>({
   kind: NRB_ADAPTER_KIND,
-  description: 'Natural Resources real-estate registry (REST/JSON, OAuth 2.0 client credentials, asynchronous paged queries): real-estate certificates, transfer registrations and mortgage cancellations, and their status.',
+  description:
+    'Natural Resources real-estate registry (REST/JSON, OAuth 2.0 client credentials, asynchronous paged queries): real-estate certificates, transfer registrations and mortgage cancellations, and their status.',
   optionsSchema: nrbRealEstateOptionsSchema,
   create: createNrbRealEstateAdapter,
 });

@@ -23,9 +23,14 @@ function area(squareMetres: number): string {
 }
 
 export function certificateDocument(record: CertificateRecordWire): Uint8Array {
-  const holders = record.rightHolders.map((holder) => (holder.share ? `${holder.name}（${holder.share}）` : holder.name)).join('、');
+  const holders = record.rightHolders
+    .map((holder) => (holder.share ? `${holder.name}（${holder.share}）` : holder.name))
+    .join('、');
   const term = `${displayDate(record.landUseFrom)} 起 ${record.landUseTo === null ? '无固定期限' : `${displayDate(record.landUseTo)} 止`}`;
-  const notes = record.restrictions.map((restriction) => `${restrictionNames[restriction.type]}：${restriction.party}，${displayDate(restriction.registeredAt)}`);
+  const notes = record.restrictions.map(
+    (restriction) =>
+      `${restrictionNames[restriction.type]}：${restriction.party}，${displayDate(restriction.registeredAt)}`,
+  );
   return minimalPdf({
     title: '不动产权证书',
     lines: [

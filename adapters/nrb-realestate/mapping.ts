@@ -3,8 +3,22 @@
  * passed the contract check (dates are real `YYYY-MM-DD` dates by then: the contract says
  * `format: date`, which the checker enforces).
  */
-import type { CertificateChoice, CertificateMetadata, CertificateRestriction, DepartmentCaseStatus, RestrictionKind, SubjectRef } from '../sdk/types.js';
-import type { ApplicationStatus, CertificateRecordWire, IdType, PartyWire, RestrictionWire, RightHolderWire } from './protocol.js';
+import type {
+  CertificateChoice,
+  CertificateMetadata,
+  CertificateRestriction,
+  DepartmentCaseStatus,
+  RestrictionKind,
+  SubjectRef,
+} from '../sdk/types.js';
+import type {
+  ApplicationStatus,
+  CertificateRecordWire,
+  IdType,
+  PartyWire,
+  RestrictionWire,
+  RightHolderWire,
+} from './protocol.js';
 
 /** The gateway's material-type code for 不动产权证书 (gateway/materials/catalogue.ts). */
 export const REAL_ESTATE_CERTIFICATE = 'real_estate_certificate';
@@ -17,8 +31,13 @@ export function partyOf(subject: SubjectRef): PartyWire {
 }
 
 /** The holder entry of `party` on the record, or undefined when the record is about others. */
-export function holderEntry(record: CertificateRecordWire, party: { idType: IdType; idNumber: string }): RightHolderWire | undefined {
-  return record.rightHolders.find((holder) => holder.idType === party.idType && holder.idNumber.toUpperCase() === party.idNumber);
+export function holderEntry(
+  record: CertificateRecordWire,
+  party: { idType: IdType; idNumber: string },
+): RightHolderWire | undefined {
+  return record.rightHolders.find(
+    (holder) => holder.idType === party.idType && holder.idNumber.toUpperCase() === party.idNumber,
+  );
 }
 
 /**
@@ -43,7 +62,11 @@ export function chooseCertificate(records: readonly CertificateRecordWire[]): Ce
  * valid from its registration (登簿) and issued on its issue date (发证). A seal or mortgage does
  * not revoke it; only cancellation (注销) does.
  */
-export function certificateMetadata(record: CertificateRecordWire, holder: RightHolderWire, others: readonly CertificateRecordWire[] = []): CertificateMetadata {
+export function certificateMetadata(
+  record: CertificateRecordWire,
+  holder: RightHolderWire,
+  others: readonly CertificateRecordWire[] = [],
+): CertificateMetadata {
   const alternatives = others.filter((other) => other.certificateNo !== record.certificateNo).map(choiceOf);
   return {
     certificateType: REAL_ESTATE_CERTIFICATE,
@@ -57,28 +80,45 @@ export function certificateMetadata(record: CertificateRecordWire, holder: Right
     status: record.certificateStatus === 'VALID' ? 'valid' : 'revoked',
     location: record.location,
     shareType: shareTypes[record.shareType],
-    holders: record.rightHolders.map((entry) => ({ name: entry.name, identifier: entry.idNumber.toUpperCase(), ...(entry.share ? { share: entry.share } : {}) })),
+    holders: record.rightHolders.map((entry) => ({
+      name: entry.name,
+      identifier: entry.idNumber.toUpperCase(),
+      ...(entry.share ? { share: entry.share } : {}),
+    })),
     restrictions: record.restrictions.map(restrictionOf),
     ...(alternatives.length > 0 ? { alternatives } : {}),
   };
 }
 
-const shareTypes = { SOLE: 'sole', JOINT: 'joint', SHARED: 'shares' } as const satisfies Record<CertificateRecordWire['shareType'], CertificateMetadata['shareType']>;
-const restrictionKinds = { SEAL: 'seizure', MORTGAGE: 'mortgage', OBJECTION: 'objection' } as const satisfies Record<RestrictionWire['type'], RestrictionKind>;
+const shareTypes = { SOLE: 'sole', JOINT: 'joint', SHARED: 'shares' } as const satisfies Record<
+  CertificateRecordWire['shareType'],
+  CertificateMetadata['shareType']
+>;
+const restrictionKinds = { SEAL: 'seizure', MORTGAGE: 'mortgage', OBJECTION: 'objection' } as const satisfies Record<
+  RestrictionWire['type'],
+  RestrictionKind
+>;
 
 function restrictionOf(restriction: RestrictionWire): CertificateRestriction {
   return { kind: restrictionKinds[restriction.type], registeredOn: restriction.registeredAt, party: restriction.party };
 }
 
 function choiceOf(record: CertificateRecordWire): CertificateChoice {
-  return { certificateNumber: record.certificateNo, status: record.certificateStatus === 'VALID' ? 'valid' : 'revoked', location: record.location };
+  return {
+    certificateNumber: record.certificateNo,
+    status: record.certificateStatus === 'VALID' ? 'valid' : 'revoked',
+    location: record.location,
+  };
 }
 
 /**
  * The holder's certificate with this number (valid or cancelled), or undefined when the holder
  * holds none with it: a number of someone else's flat is not found, never shown.
  */
-export function certificateNumbered(records: readonly CertificateRecordWire[], certificateNo: string): CertificateRecordWire | undefined {
+export function certificateNumbered(
+  records: readonly CertificateRecordWire[],
+  certificateNo: string,
+): CertificateRecordWire | undefined {
   const wanted = normaliseCertificateNo(certificateNo);
   return records.find((record) => normaliseCertificateNo(record.certificateNo) === wanted);
 }
@@ -120,6 +160,7 @@ export function transfereeOf(form: Record<string, unknown>): PartyWire | undefin
   const idNumber = formText(party, 'idNumber')?.toUpperCase();
   if (name === undefined || idNumber === undefined) return undefined;
   const given = party['idType'];
-  const idType: IdType = given === 'ID_CARD' || given === 'USCC' ? given : RESIDENT_ID.test(idNumber) ? 'ID_CARD' : 'USCC';
+  const idType: IdType =
+    given === 'ID_CARD' || given === 'USCC' ? given : RESIDENT_ID.test(idNumber) ? 'ID_CARD' : 'USCC';
   return { name, idType, idNumber };
 }

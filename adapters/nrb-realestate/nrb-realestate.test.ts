@@ -15,12 +15,33 @@ import { nrbRealEstateAdapter, nrbRealEstateOptionsSchema } from './adapter.js';
 import { certificateDocument } from './documents.js';
 import { chooseCertificate, transfereeOf } from './mapping.js';
 import type { CertificateRecordWire, NrbOperation } from './protocol.js';
-import { LI_MEI, NRB_UNKNOWN_CREDIT_CODE, NRB_UNKNOWN_ID_NUMBER, seededCertificates, WANG_JIANGUO, WANG_XIUYING, YUNQI_TECH, ZHANG_SAN } from './seed.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator, type NrbSimulatorOptions, type RunningNrbSimulator } from './simulator.js';
+import {
+  LI_MEI,
+  NRB_UNKNOWN_CREDIT_CODE,
+  NRB_UNKNOWN_ID_NUMBER,
+  seededCertificates,
+  WANG_JIANGUO,
+  WANG_XIUYING,
+  YUNQI_TECH,
+  ZHANG_SAN,
+} from './seed.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+  type NrbSimulatorOptions,
+  type RunningNrbSimulator,
+} from './simulator.js';
 import { nrbTestEnvironment, type NrbTestEnvironmentOptions } from './test-environment.js';
 
 const context = { requestId: 'req_nrb_test' };
-const fastTuning: NrbTestEnvironmentOptions = { retries: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, headersTimeoutMs: 2000, budgetMs: 5000 };
+const fastTuning: NrbTestEnvironmentOptions = {
+  retries: 2,
+  retryMinDelayMs: 1,
+  retryMaxDelayMs: 5,
+  headersTimeoutMs: 2000,
+  budgetMs: 5000,
+};
 /** Quick polls: the simulator's jobs finish after a set number of polls, not after a time. */
 const fastPolling = { pollInitialDelayMs: 2, pollMaxDelayMs: 10 };
 
@@ -43,8 +64,16 @@ async function start(
   adapterOptions: Record<string, unknown> = {},
 ): Promise<Fixture> {
   const simulator = await startNrbRealEstateSimulator(simulatorOptions);
-  const options = nrbRealEstateOptionsSchema.parse({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET, ...fastPolling, ...adapterOptions });
-  const fixture = { simulator, adapter: nrbRealEstateAdapter.create(options, nrbTestEnvironment(simulator.url, environmentOptions)) };
+  const options = nrbRealEstateOptionsSchema.parse({
+    clientId: NRB_DEMO_CLIENT_ID,
+    clientSecret: NRB_DEMO_CLIENT_SECRET,
+    ...fastPolling,
+    ...adapterOptions,
+  });
+  const fixture = {
+    simulator,
+    adapter: nrbRealEstateAdapter.create(options, nrbTestEnvironment(simulator.url, environmentOptions)),
+  };
   open.push(fixture);
   return fixture;
 }
@@ -58,8 +87,15 @@ async function failureOf(promise: Promise<unknown>): Promise<DepartmentError> {
   return error;
 }
 
-const person = (holder: { idNumber: string; name: string }): SubjectRef => ({ kind: 'person', idNumber: holder.idNumber, name: holder.name });
-const certificateOf = (subject: SubjectRef): CertificateRequest => ({ certificateType: 'real_estate_certificate', subject });
+const person = (holder: { idNumber: string; name: string }): SubjectRef => ({
+  kind: 'person',
+  idNumber: holder.idNumber,
+  name: holder.name,
+});
+const certificateOf = (subject: SubjectRef): CertificateRequest => ({
+  certificateType: 'real_estate_certificate',
+  subject,
+});
 const seeded = (certificateId: string): CertificateRecordWire => {
   const record = seededCertificates.find((candidate) => candidate.certificateId === certificateId);
   if (!record) throw new Error(`seed has no ${certificateId}`);
@@ -77,7 +113,13 @@ function transfer(idempotencyKey: string, form: Record<string, unknown> = {}): C
     submissionType: 'transfer_registration',
     subject: person(ZHANG_SAN),
     materials: [{ typeCode: 'sale_contract', sha256: 'C'.repeat(64), mediaType: 'application/pdf', size: 4096 }],
-    form: { certificateNo: TRANSFERABLE.certificateNo, transferee: { name: '李梅', idNumber: LI_MEI.idNumber }, transferReason: '买卖', price: '5200000', ...form },
+    form: {
+      certificateNo: TRANSFERABLE.certificateNo,
+      transferee: { name: '李梅', idNumber: LI_MEI.idNumber },
+      transferReason: '买卖',
+      price: '5200000',
+      ...form,
+    },
   };
 }
 
@@ -91,30 +133,62 @@ function mortgageCancellation(idempotencyKey: string, form: Record<string, unkno
     itemCode: 'real_estate_mortgage_cancellation',
     submissionType: 'mortgage_cancellation',
     subject: person(ZHANG_SAN),
-    materials: [{ typeCode: 'real_estate_certificate', sha256: 'D'.repeat(64), mediaType: 'application/pdf', size: 8192 }],
-    form: { certificateNo: MORTGAGED.certificateNo, mortgagee: '中国工商银行股份有限公司北京望京支行', cancellationReason: 'debt_repaid', ...form },
+    materials: [
+      { typeCode: 'real_estate_certificate', sha256: 'D'.repeat(64), mediaType: 'application/pdf', size: 8192 },
+    ],
+    form: {
+      certificateNo: MORTGAGED.certificateNo,
+      mortgagee: '中国工商银行股份有限公司北京望京支行',
+      cancellationReason: 'debt_repaid',
+      ...form,
+    },
   };
 }
 
 /** Rewrites the answers of one operation (the simulator's test hook). */
-function rewrite(operation: NrbOperation, change: (body: Record<string, unknown>) => unknown): NrbSimulatorOptions['rewriteAnswer'] {
-  return (answered, _status, body) => (answered === operation && typeof body === 'object' && body !== null ? change(body as Record<string, unknown>) : body);
+function rewrite(
+  operation: NrbOperation,
+  change: (body: Record<string, unknown>) => unknown,
+): NrbSimulatorOptions['rewriteAnswer'] {
+  return (answered, _status, body) =>
+    answered === operation && typeof body === 'object' && body !== null
+      ? change(body as Record<string, unknown>)
+      : body;
 }
 
 describe('nrb-realestate adapter: options and declarations', () => {
   it('documents every option, refuses a short secret, and accepts the demo configuration', () => {
     for (const field of Object.values(nrbRealEstateOptionsSchema.shape)) expect(field.description).toBeTruthy();
     expect(nrbRealEstateOptionsSchema.safeParse({ clientId: 'onewindow', clientSecret: 'short' }).success).toBe(false);
-    expect(nrbRealEstateOptionsSchema.safeParse({ clientId: '', clientSecret: NRB_DEMO_CLIENT_SECRET }).success).toBe(false);
-    expect(nrbRealEstateOptionsSchema.safeParse({ clientId: 'onewindow', clientSecret: NRB_DEMO_CLIENT_SECRET, pageSize: 101 }).success).toBe(false);
-    const parsed = nrbRealEstateOptionsSchema.parse({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET });
-    expect(parsed).toMatchObject({ tokenPath: '/oauth/token', tokenAuthMethod: 'client_secret_post', tokenRefreshSkewSeconds: 30, pageSize: 20, maxPages: 10 });
+    expect(nrbRealEstateOptionsSchema.safeParse({ clientId: '', clientSecret: NRB_DEMO_CLIENT_SECRET }).success).toBe(
+      false,
+    );
+    expect(
+      nrbRealEstateOptionsSchema.safeParse({
+        clientId: 'onewindow',
+        clientSecret: NRB_DEMO_CLIENT_SECRET,
+        pageSize: 101,
+      }).success,
+    ).toBe(false);
+    const parsed = nrbRealEstateOptionsSchema.parse({
+      clientId: NRB_DEMO_CLIENT_ID,
+      clientSecret: NRB_DEMO_CLIENT_SECRET,
+    });
+    expect(parsed).toMatchObject({
+      tokenPath: '/oauth/token',
+      tokenAuthMethod: 'client_secret_post',
+      tokenRefreshSkewSeconds: 30,
+      pageSize: 20,
+      maxPages: 10,
+    });
   });
 
   it('is registered with the gateway under its kind', () => {
     const factory = adapterFactories.find((candidate) => candidate.kind === 'nrb-realestate');
     expect(factory).toBeDefined();
-    expect(factory?.optionsSchema.safeParse({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }).success).toBe(true);
+    expect(
+      factory?.optionsSchema.safeParse({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }).success,
+    ).toBe(true);
   });
 
   it('declares its capabilities and resources', async () => {
@@ -122,15 +196,26 @@ describe('nrb-realestate adapter: options and declarations', () => {
     expect(adapter.kind).toBe('nrb-realestate');
     expect(adapter.department).toBe('NRB');
     expect(adapter.certificateTypes).toEqual(['real_estate_certificate']);
-    expect(adapter.resources).toEqual({ fetchCertificate: 'nrb.real-estate', submitCase: 'nrb.real-estate', queryCaseStatus: 'nrb.real-estate', health: 'nrb.real-estate' });
+    expect(adapter.resources).toEqual({
+      fetchCertificate: 'nrb.real-estate',
+      submitCase: 'nrb.real-estate',
+      queryCaseStatus: 'nrb.real-estate',
+      health: 'nrb.real-estate',
+    });
     expect(adapter.verifyIdentity).toBeUndefined();
   });
 
   it('declares the two submission types the registry takes, each needing the certificate number', async () => {
     const { adapter } = await start();
     expect(Object.keys(adapter.submissionTypes ?? {})).toEqual(['transfer_registration', 'mortgage_cancellation']);
-    expect(adapter.submissionTypes?.['mortgage_cancellation']).toMatchObject({ nameZh: '抵押权注销登记', formSchema: { type: 'object', required: ['certificateNo'] } });
-    expect(adapter.submissionTypes?.['transfer_registration']).toMatchObject({ nameZh: '不动产转移登记', formSchema: { required: ['certificateNo'] } });
+    expect(adapter.submissionTypes?.['mortgage_cancellation']).toMatchObject({
+      nameZh: '抵押权注销登记',
+      formSchema: { type: 'object', required: ['certificateNo'] },
+    });
+    expect(adapter.submissionTypes?.['transfer_registration']).toMatchObject({
+      nameZh: '不动产转移登记',
+      formSchema: { required: ['certificateNo'] },
+    });
   });
 });
 
@@ -154,7 +239,11 @@ describe('nrb-realestate adapter: the access token', () => {
   it('refreshes the token shortly before it expires, not after', async () => {
     let clock = Date.parse('2026-03-02T02:00:00Z');
     const now = () => clock;
-    const { adapter, simulator } = await start({ now, tokenLifetimeSeconds: 300 }, { ...fastTuning, now }, { tokenRefreshSkewSeconds: 30 });
+    const { adapter, simulator } = await start(
+      { now, tokenLifetimeSeconds: 300 },
+      { ...fastTuning, now },
+      { tokenRefreshSkewSeconds: 30 },
+    );
     await adapter.health!(context);
     clock += 269_000;
     await adapter.health!(context);
@@ -208,7 +297,10 @@ describe('nrb-realestate adapter: token endpoint failures', () => {
   it('maps wrong client credentials to rejected (invalid_client), without retrying or leaking the secret', async () => {
     const { adapter, simulator } = await start({}, fastTuning, { clientSecret: 'not-the-registry-secret' });
     const error = await failureOf(adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context));
-    expect(error).toMatchObject({ kind: 'rejected', details: { operation: 'issueToken', status: 401, departmentCode: 'invalid_client' } });
+    expect(error).toMatchObject({
+      kind: 'rejected',
+      details: { operation: 'issueToken', status: 401, departmentCode: 'invalid_client' },
+    });
     expect(error.message).not.toContain('not-the-registry-secret');
     expect(simulator.requestCount('issueToken')).toBe(1);
     expect(simulator.requestCount('createCertificateQuery')).toBe(0);
@@ -218,14 +310,20 @@ describe('nrb-realestate adapter: token endpoint failures', () => {
     const { adapter, simulator } = await start();
     simulator.setFault({ kind: 'business_error', operation: 'issueToken' });
     const error = await failureOf(adapter.health!(context));
-    expect(error).toMatchObject({ kind: 'rejected', details: { operation: 'issueToken', status: 400, departmentCode: 'unauthorized_client' } });
+    expect(error).toMatchObject({
+      kind: 'rejected',
+      details: { operation: 'issueToken', status: 400, departmentCode: 'unauthorized_client' },
+    });
     expect(simulator.requestCount('issueToken')).toBe(1);
   });
 
   it('retries a failing token endpoint (5xx) as unavailable, and does not cache the failure', async () => {
     const { adapter, simulator } = await start();
     simulator.setFault({ kind: 'http_5xx', operation: 'issueToken' });
-    expect(await failureOf(adapter.health!(context))).toMatchObject({ kind: 'unavailable', details: { operation: 'issueToken', status: 503 } });
+    expect(await failureOf(adapter.health!(context))).toMatchObject({
+      kind: 'unavailable',
+      details: { operation: 'issueToken', status: 503 },
+    });
     expect(simulator.requestCount('issueToken')).toBe(3);
     expect(simulator.requestCount('health')).toBe(0);
     simulator.setFault(null);
@@ -268,7 +366,13 @@ describe('nrb-realestate adapter: certificates', () => {
       ],
       restrictions: [{ kind: 'mortgage', registeredOn: '2019-11-06', party: '中国工商银行股份有限公司北京望京支行' }],
       // Asked by type alone: the other valid flat is listed to choose from (the cancelled one is not).
-      alternatives: [{ certificateNumber: '京(2015)朝阳区不动产权第0031287号', status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' }],
+      alternatives: [
+        {
+          certificateNumber: '京(2015)朝阳区不动产权第0031287号',
+          status: 'valid',
+          location: '北京市朝阳区建国路88号院3号楼1单元502',
+        },
+      ],
     });
     expect(result.document.mediaType).toBe('application/pdf');
     expect(Buffer.from(result.document.bytes).equals(Buffer.from(certificateDocument(joint)))).toBe(true);
@@ -276,52 +380,103 @@ describe('nrb-realestate adapter: certificates', () => {
 
   it('fetches the certificate the caller names by number (full-width brackets and spaces as typed at a window), and no other', async () => {
     const { adapter } = await start();
-    const named = await adapter.fetchCertificate!({ ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京（2015）朝阳区不动产权第 0031287号' }, context);
+    const named = await adapter.fetchCertificate!(
+      { ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京（2015）朝阳区不动产权第 0031287号' },
+      context,
+    );
     if (named.outcome !== 'found') throw new Error('expected found');
-    expect(named.metadata).toMatchObject({ certificateNumber: '京(2015)朝阳区不动产权第0031287号', shareType: 'sole', restrictions: [], status: 'valid' });
+    expect(named.metadata).toMatchObject({
+      certificateNumber: '京(2015)朝阳区不动产权第0031287号',
+      shareType: 'sole',
+      restrictions: [],
+      status: 'valid',
+    });
     expect(named.metadata.alternatives).toBeUndefined();
-    expect(Buffer.from(named.document.bytes).equals(Buffer.from(certificateDocument(seeded('ZS11010520150031287'))))).toBe(true);
+    expect(
+      Buffer.from(named.document.bytes).equals(Buffer.from(certificateDocument(seeded('ZS11010520150031287')))),
+    ).toBe(true);
     // A number the holder does not hold (李梅's flat) is not found for 张三: never another holder's certificate.
-    expect(await adapter.fetchCertificate!({ ...certificateOf(person(ZHANG_SAN)), certificateNumber: '浙(2020)杭州市不动产权第0234567号' }, context)).toEqual({ outcome: 'not_found' });
+    expect(
+      await adapter.fetchCertificate!(
+        { ...certificateOf(person(ZHANG_SAN)), certificateNumber: '浙(2020)杭州市不动产权第0234567号' },
+        context,
+      ),
+    ).toEqual({ outcome: 'not_found' });
     // A cancelled certificate named by number is reported as it is: revoked.
-    const cancelled = await adapter.fetchCertificate!({ ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京(2021)朝阳区不动产权第0045218号' }, context);
+    const cancelled = await adapter.fetchCertificate!(
+      { ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京(2021)朝阳区不动产权第0045218号' },
+      context,
+    );
     expect(cancelled.outcome === 'found' && cancelled.metadata.status).toBe('revoked');
   });
 
   it("reports a court's seizure as a restriction of kind seizure, with the day and the court", async () => {
     const { adapter } = await start();
-    const sealed = await adapter.fetchCertificate!({ ...certificateOf(person(LI_MEI)), certificateNumber: '浙(2020)杭州市不动产权第0234567号' }, context);
-    expect(sealed.outcome === 'found' && sealed.metadata.restrictions).toEqual([{ kind: 'seizure', registeredOn: '2024-05-20', party: '杭州市西湖区人民法院' }]);
+    const sealed = await adapter.fetchCertificate!(
+      { ...certificateOf(person(LI_MEI)), certificateNumber: '浙(2020)杭州市不动产权第0234567号' },
+      context,
+    );
+    expect(sealed.outcome === 'found' && sealed.metadata.restrictions).toEqual([
+      { kind: 'seizure', registeredOn: '2024-05-20', party: '杭州市西湖区人民法院' },
+    ]);
   });
 
   it('answers for each joint holder in their own name', async () => {
     const { adapter } = await start();
     const result = await adapter.fetchCertificate!(certificateOf(person(WANG_XIUYING)), context);
     if (result.outcome !== 'found') throw new Error('expected found');
-    expect(result.metadata).toMatchObject({ certificateNumber: '京(2019)朝阳区不动产权第0107652号', holderName: '王秀英', holderIdentifier: WANG_XIUYING.idNumber });
+    expect(result.metadata).toMatchObject({
+      certificateNumber: '京(2019)朝阳区不动产权第0107652号',
+      holderName: '王秀英',
+      holderIdentifier: WANG_XIUYING.idNumber,
+    });
   });
 
   it('finds certificates of organisations, and reports a holder with only cancelled certificates as revoked', async () => {
     const { adapter } = await start();
-    const company = await adapter.fetchCertificate!(certificateOf({ kind: 'organisation', creditCode: YUNQI_TECH.idNumber.toLowerCase(), name: YUNQI_TECH.name }), context);
-    expect(company.outcome === 'found' && company.metadata).toMatchObject({ certificateNumber: '浙(2022)杭州市不动产权第0301122号', holderIdentifier: YUNQI_TECH.idNumber, status: 'valid' });
+    const company = await adapter.fetchCertificate!(
+      certificateOf({ kind: 'organisation', creditCode: YUNQI_TECH.idNumber.toLowerCase(), name: YUNQI_TECH.name }),
+      context,
+    );
+    expect(company.outcome === 'found' && company.metadata).toMatchObject({
+      certificateNumber: '浙(2022)杭州市不动产权第0301122号',
+      holderIdentifier: YUNQI_TECH.idNumber,
+      status: 'valid',
+    });
     const cancelled = await adapter.fetchCertificate!(certificateOf(person(WANG_JIANGUO)), context);
-    expect(cancelled.outcome === 'found' && cancelled.metadata).toMatchObject({ certificateNumber: '苏(2016)南京市不动产权第0067890号', status: 'revoked' });
+    expect(cancelled.outcome === 'found' && cancelled.metadata).toMatchObject({
+      certificateNumber: '苏(2016)南京市不动产权第0067890号',
+      status: 'revoked',
+    });
   });
 
   it('answers not_found for holders without real estate, and for other certificate types without a call', async () => {
     const { adapter, simulator } = await start();
-    expect(await adapter.fetchCertificate!(certificateOf(person({ idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' })), context)).toEqual({ outcome: 'not_found' });
-    expect(await adapter.fetchCertificate!(certificateOf({ kind: 'organisation', creditCode: NRB_UNKNOWN_CREDIT_CODE, name: '某公司' }), context)).toEqual({ outcome: 'not_found' });
+    expect(
+      await adapter.fetchCertificate!(
+        certificateOf(person({ idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' })),
+        context,
+      ),
+    ).toEqual({ outcome: 'not_found' });
+    expect(
+      await adapter.fetchCertificate!(
+        certificateOf({ kind: 'organisation', creditCode: NRB_UNKNOWN_CREDIT_CODE, name: '某公司' }),
+        context,
+      ),
+    ).toEqual({ outcome: 'not_found' });
     // No results: no page is read.
     expect(simulator.requestCount('getQueryResults')).toBe(0);
     simulator.resetCounts();
-    expect(await adapter.fetchCertificate!({ certificateType: 'business_licence', subject: person(ZHANG_SAN) }, context)).toEqual({ outcome: 'not_found' });
+    expect(
+      await adapter.fetchCertificate!({ certificateType: 'business_licence', subject: person(ZHANG_SAN) }, context),
+    ).toEqual({ outcome: 'not_found' });
     expect(simulator.requestCount()).toBe(0);
   });
 
   it('orders certificates the same whatever order the registry pages in', () => {
-    const zhangSan = seededCertificates.filter((record) => record.rightHolders.some((holder) => holder.idNumber === ZHANG_SAN.idNumber));
+    const zhangSan = seededCertificates.filter((record) =>
+      record.rightHolders.some((holder) => holder.idNumber === ZHANG_SAN.idNumber),
+    );
     expect(zhangSan).toHaveLength(3);
     const expected = 'ZS11010520190107652';
     expect(chooseCertificate(zhangSan)?.certificateId).toBe(expected);
@@ -344,13 +499,21 @@ describe('nrb-realestate adapter: certificates', () => {
   });
 
   it('refuses result pages that do not add up as malformed', async () => {
-    const { adapter } = await start({ rewriteAnswer: rewrite('getQueryResults', (body) => ({ ...body, totalCount: 7 })) });
+    const { adapter } = await start({
+      rewriteAnswer: rewrite('getQueryResults', (body) => ({ ...body, totalCount: 7 })),
+    });
     expect((await failureOf(adapter.fetchCertificate!(certificateOf(person(LI_MEI)), context))).kind).toBe('malformed');
   });
 
   it('refuses a field of the wrong type as a contract violation, naming the path and not the value', async () => {
     const { adapter } = await start({
-      rewriteAnswer: rewrite('getQueryResults', (body) => ({ ...body, items: (body['items'] as CertificateRecordWire[]).map((record) => ({ ...record, landArea: String(record.landArea) })) })),
+      rewriteAnswer: rewrite('getQueryResults', (body) => ({
+        ...body,
+        items: (body['items'] as CertificateRecordWire[]).map((record) => ({
+          ...record,
+          landArea: String(record.landArea),
+        })),
+      })),
     });
     const error = await failureOf(adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context));
     expect(error.kind).toBe('contract_violation');
@@ -378,7 +541,11 @@ describe('nrb-realestate adapter: the query job', () => {
 
   it('does not start a wait that would end past jobBudgetMs', async () => {
     // First wait 60 ms, then 120 ms: the second would end past the 100 ms budget.
-    const { adapter, simulator } = await start({ jobPolls: 50 }, fastTuning, { pollInitialDelayMs: 60, pollMaxDelayMs: 1000, jobBudgetMs: 100 });
+    const { adapter, simulator } = await start({ jobPolls: 50 }, fastTuning, {
+      pollInitialDelayMs: 60,
+      pollMaxDelayMs: 1000,
+      jobBudgetMs: 100,
+    });
     const error = await failureOf(adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context));
     expect(error).toMatchObject({ kind: 'timeout', details: { operation: 'getQueryJob' } });
     expect(error.message).toContain('100 ms');
@@ -395,7 +562,12 @@ describe('nrb-realestate adapter: the query job', () => {
         return body;
       },
     });
-    const error = await failureOf(adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), { requestId: 'req_nrb_abort', signal: caller.signal }));
+    const error = await failureOf(
+      adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), {
+        requestId: 'req_nrb_abort',
+        signal: caller.signal,
+      }),
+    );
     expect(error.kind).toBe('timeout');
     expect(simulator.requestCount('getQueryJob')).toBe(1);
   });
@@ -439,21 +611,39 @@ describe('nrb-realestate adapter: answers about someone else', () => {
   });
 
   it('refuses a job that queried someone else, another job’s state and another certificate’s document', async () => {
-    for (const operation of ['createCertificateQuery', 'getQueryJob', 'getQueryResults', 'getCertificateDocument'] as const) {
+    for (const operation of [
+      'createCertificateQuery',
+      'getQueryJob',
+      'getQueryResults',
+      'getCertificateDocument',
+    ] as const) {
       const { adapter, simulator } = await start();
       simulator.setFault({ kind: 'wrong_subject', operation });
-      expect((await failureOf(adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context))).kind, operation).toBe('wrong_subject');
+      expect(
+        (await failureOf(adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context))).kind,
+        operation,
+      ).toBe('wrong_subject');
     }
   });
 
   it('refuses a document whose bytes do not match its SHA-256, or that is not a PDF', async () => {
-    const tampered = await start({ rewriteAnswer: rewrite('getCertificateDocument', (body) => ({ ...body, sha256: 'a'.repeat(64) })) });
-    expect((await failureOf(tampered.adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context))).kind).toBe('malformed');
+    const tampered = await start({
+      rewriteAnswer: rewrite('getCertificateDocument', (body) => ({ ...body, sha256: 'a'.repeat(64) })),
+    });
+    expect((await failureOf(tampered.adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context))).kind).toBe(
+      'malformed',
+    );
     const html = Buffer.from('<html>not a certificate</html>');
     const notPdf = await start({
-      rewriteAnswer: rewrite('getCertificateDocument', (body) => ({ ...body, fileContent: html.toString('base64'), sha256: createHash('sha256').update(html).digest('hex') })),
+      rewriteAnswer: rewrite('getCertificateDocument', (body) => ({
+        ...body,
+        fileContent: html.toString('base64'),
+        sha256: createHash('sha256').update(html).digest('hex'),
+      })),
     });
-    expect((await failureOf(notPdf.adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context))).kind).toBe('malformed');
+    expect((await failureOf(notPdf.adapter.fetchCertificate!(certificateOf(person(ZHANG_SAN)), context))).kind).toBe(
+      'malformed',
+    );
   });
 });
 
@@ -463,7 +653,10 @@ describe('nrb-realestate adapter: transfer registrations', () => {
     const first = await adapter.submitCase!(transfer('idem-0001'), context);
     expect(first.duplicate).toBe(false);
     expect(first.departmentReference).toMatch(/^ZY\d{14}$/);
-    expect(await adapter.submitCase!(transfer('idem-0001'), context)).toEqual({ departmentReference: first.departmentReference, duplicate: true });
+    expect(await adapter.submitCase!(transfer('idem-0001'), context)).toEqual({
+      departmentReference: first.departmentReference,
+      duplicate: true,
+    });
     const other = await adapter.submitCase!(transfer('idem-0002'), context);
     expect(other.duplicate).toBe(false);
     expect(other.departmentReference).not.toBe(first.departmentReference);
@@ -501,13 +694,22 @@ describe('nrb-realestate adapter: transfer registrations', () => {
   it("maps the registry's refusals to business errors with their codes", async () => {
     const { adapter } = await start();
     const refusals: [CaseSubmissionRequest, string][] = [
-      [{ ...transfer('idem-sealed', { certificateNo: seeded('ZS33010620200234567').certificateNo }), subject: person(LI_MEI) }, 'BDC-4221'],
+      [
+        {
+          ...transfer('idem-sealed', { certificateNo: seeded('ZS33010620200234567').certificateNo }),
+          subject: person(LI_MEI),
+        },
+        'BDC-4221',
+      ],
       [transfer('idem-cancelled', { certificateNo: seeded('ZS11010520210045218').certificateNo }), 'BDC-4226'],
       [transfer('idem-not-holder', { certificateNo: seeded('ZS33010620180156789').certificateNo }), 'BDC-4224'],
       [transfer('idem-unknown', { certificateNo: '京(2015)朝阳区不动产权第9999999号' }), 'BDC-4223'],
     ];
     for (const [request, code] of refusals) {
-      expect(await failureOf(adapter.submitCase!(request, context)), code).toMatchObject({ kind: 'business_error', details: { status: 422, departmentCode: code } });
+      expect(await failureOf(adapter.submitCase!(request, context)), code).toMatchObject({
+        kind: 'business_error',
+        details: { status: 422, departmentCode: code },
+      });
     }
   });
 
@@ -522,8 +724,16 @@ describe('nrb-realestate adapter: transfer registrations', () => {
   });
 
   it('reads the transferee from the form, guessing the ID type from the number when not given', () => {
-    expect(transfereeOf({ transferee: { name: ' 李梅 ', idNumber: '330106198503150120' } })).toEqual({ name: '李梅', idType: 'ID_CARD', idNumber: '330106198503150120' });
-    expect(transfereeOf({ transferee: { name: '云栖科技', idNumber: '91330106ma2b7k1q20' } })).toEqual({ name: '云栖科技', idType: 'USCC', idNumber: '91330106MA2B7K1Q20' });
+    expect(transfereeOf({ transferee: { name: ' 李梅 ', idNumber: '330106198503150120' } })).toEqual({
+      name: '李梅',
+      idType: 'ID_CARD',
+      idNumber: '330106198503150120',
+    });
+    expect(transfereeOf({ transferee: { name: '云栖科技', idNumber: '91330106ma2b7k1q20' } })).toEqual({
+      name: '云栖科技',
+      idType: 'USCC',
+      idNumber: '91330106MA2B7K1Q20',
+    });
     expect(transfereeOf({ transferee: { name: '李梅' } })).toBeUndefined();
     expect(transfereeOf({})).toBeUndefined();
   });
@@ -536,36 +746,61 @@ describe('nrb-realestate adapter: submission types', () => {
     expect(receipt).toEqual({ departmentReference: expect.stringMatching(/^ZX\d{14}$/), duplicate: false });
     expect(simulator.requestCount('submitMortgageCancellation')).toBe(1);
     expect(simulator.requestCount('submitTransferRegistration')).toBe(0);
-    expect(await adapter.submitCase!(mortgageCancellation('idem-mc-1'), context)).toEqual({ ...receipt, duplicate: true });
-    expect(await adapter.queryCaseStatus!(receipt.departmentReference, context)).toMatchObject({ departmentReference: receipt.departmentReference, status: 'received' });
+    expect(await adapter.submitCase!(mortgageCancellation('idem-mc-1'), context)).toEqual({
+      ...receipt,
+      duplicate: true,
+    });
+    expect(await adapter.queryCaseStatus!(receipt.departmentReference, context)).toMatchObject({
+      departmentReference: receipt.departmentReference,
+      status: 'received',
+    });
     expect(simulator.requestCount('getMortgageCancellation')).toBe(1);
     expect(simulator.requestCount('getTransferRegistration')).toBe(0);
     // The same flat as a transfer goes to the transfer endpoint, with a ZY number.
-    const transferred = await adapter.submitCase!({ ...transfer('idem-mc-transfer'), form: { certificateNo: TRANSFERABLE.certificateNo } }, context);
+    const transferred = await adapter.submitCase!(
+      { ...transfer('idem-mc-transfer'), form: { certificateNo: TRANSFERABLE.certificateNo } },
+      context,
+    );
     expect(transferred.departmentReference).toMatch(/^ZY\d{14}$/);
   });
 
   it("maps the registry's refusals of a cancellation: no mortgage, another mortgagee, not a holder; a form without the number is refused before calling", async () => {
     const { adapter, simulator } = await start();
     const refusals: [CaseSubmissionRequest, string][] = [
-      [mortgageCancellation('idem-mc-none', { certificateNo: TRANSFERABLE.certificateNo, mortgagee: undefined }), 'BDC-4227'],
+      [
+        mortgageCancellation('idem-mc-none', { certificateNo: TRANSFERABLE.certificateNo, mortgagee: undefined }),
+        'BDC-4227',
+      ],
       [mortgageCancellation('idem-mc-other-bank', { mortgagee: '某某银行' }), 'BDC-4220'],
       [{ ...mortgageCancellation('idem-mc-stranger'), subject: person(LI_MEI) }, 'BDC-4224'],
     ];
     for (const [request, code] of refusals) {
-      expect(await failureOf(adapter.submitCase!(request, context)), code).toMatchObject({ kind: 'business_error', details: { status: 422, departmentCode: code } });
+      expect(await failureOf(adapter.submitCase!(request, context)), code).toMatchObject({
+        kind: 'business_error',
+        details: { status: 422, departmentCode: code },
+      });
     }
     simulator.resetCounts();
     const { certificateNo: _omitted, ...withoutNumber } = mortgageCancellation('idem-mc-no-number').form;
-    expect((await failureOf(adapter.submitCase!({ ...mortgageCancellation('idem-mc-no-number'), form: withoutNumber }, context))).kind).toBe('rejected');
+    expect(
+      (
+        await failureOf(
+          adapter.submitCase!({ ...mortgageCancellation('idem-mc-no-number'), form: withoutNumber }, context),
+        )
+      ).kind,
+    ).toBe('rejected');
     expect(simulator.requestCount()).toBe(0);
   });
 
   it('refuses a submission type it does not declare, naming the ones it takes, without calling the registry', async () => {
     const { adapter, simulator } = await start();
-    const error = await failureOf(adapter.submitCase!({ ...transfer('idem-unknown-type'), submissionType: 'household_move_in' }, context));
+    const error = await failureOf(
+      adapter.submitCase!({ ...transfer('idem-unknown-type'), submissionType: 'household_move_in' }, context),
+    );
     expect(error.kind).toBe('rejected');
-    expect(error.message).toBe('nrb-realestate: the department takes no submission type "household_move_in"; it takes transfer_registration, mortgage_cancellation');
+    expect(error.message).toBe(
+      'nrb-realestate: the department takes no submission type "household_move_in"; it takes transfer_registration, mortgage_cancellation',
+    );
     expect(simulator.requestCount()).toBe(0);
   });
 });
@@ -577,9 +812,17 @@ describe('nrb-realestate adapter: status', () => {
     const { adapter, simulator } = await start({ now, statusStepMs: 60_000 }, { ...fastTuning, now });
     const { departmentReference } = await adapter.submitCase!(transfer('idem-status'), context);
     expect(departmentReference).toMatch(/^ZY20260302\d{6}$/);
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'received', updatedAt: '2026-03-02T02:00:00.000Z' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
+      departmentReference,
+      status: 'received',
+      updatedAt: '2026-03-02T02:00:00.000Z',
+    });
     clock += 90_000;
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'in_progress', updatedAt: '2026-03-02T02:01:00.000Z' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
+      departmentReference,
+      status: 'in_progress',
+      updatedAt: '2026-03-02T02:01:00.000Z',
+    });
     clock += 60_000;
     expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
       departmentReference,
@@ -588,9 +831,15 @@ describe('nrb-realestate adapter: status', () => {
       message: '已登簿，新证书已缮证',
     });
     expect(simulator.setApplicationStatus(departmentReference, 'SUPPLEMENT_REQUIRED', '请补充完税证明')).toBe(true);
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'awaiting_applicant', message: '请补充完税证明' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'awaiting_applicant',
+      message: '请补充完税证明',
+    });
     simulator.setApplicationStatus(departmentReference, 'REJECTED', '申请材料不符合法定形式');
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'rejected', message: '申请材料不符合法定形式' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'rejected',
+      message: '申请材料不符合法定形式',
+    });
     simulator.setApplicationStatus(departmentReference, 'UNDER_REVIEW');
     expect((await adapter.queryCaseStatus!(departmentReference, context)).status).toBe('in_progress');
     simulator.setApplicationStatus(departmentReference, 'REGISTERED');
@@ -599,7 +848,10 @@ describe('nrb-realestate adapter: status', () => {
 
   it('maps an unknown application to a business error and another application’s status to wrong_subject', async () => {
     const { adapter, simulator } = await start();
-    expect(await failureOf(adapter.queryCaseStatus!('ZY20260302999999', context))).toMatchObject({ kind: 'business_error', details: { status: 404, departmentCode: 'BDC-4041' } });
+    expect(await failureOf(adapter.queryCaseStatus!('ZY20260302999999', context))).toMatchObject({
+      kind: 'business_error',
+      details: { status: 404, departmentCode: 'BDC-4041' },
+    });
     const { departmentReference } = await adapter.submitCase!(transfer('idem-other-status'), context);
     simulator.setFault({ kind: 'wrong_subject', operation: 'getTransferRegistration' });
     expect((await failureOf(adapter.queryCaseStatus!(departmentReference, context))).kind).toBe('wrong_subject');
@@ -621,7 +873,11 @@ export const nrbConformanceHarness: ConformanceHarness = {
     const simulator = await startNrbRealEstateSimulator();
     const environment = nrbTestEnvironment(simulator.url, tuning);
     const adapter = nrbRealEstateAdapter.create(
-      nrbRealEstateOptionsSchema.parse({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET, ...fastPolling }),
+      nrbRealEstateOptionsSchema.parse({
+        clientId: NRB_DEMO_CLIENT_ID,
+        clientSecret: NRB_DEMO_CLIENT_SECRET,
+        ...fastPolling,
+      }),
       environment,
     );
     return {
@@ -636,7 +892,10 @@ export const nrbConformanceHarness: ConformanceHarness = {
   },
   samples: {
     fetchCertificate: {
-      found: [certificateOf(person(ZHANG_SAN)), certificateOf({ kind: 'organisation', creditCode: YUNQI_TECH.idNumber, name: YUNQI_TECH.name })],
+      found: [
+        certificateOf(person(ZHANG_SAN)),
+        certificateOf({ kind: 'organisation', creditCode: YUNQI_TECH.idNumber, name: YUNQI_TECH.name }),
+      ],
       notFound: certificateOf(person({ idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' })),
     },
     submitCase: transfer('conformance'),

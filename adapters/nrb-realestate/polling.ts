@@ -21,13 +21,18 @@ export interface PollingOptions {
   cancelled: () => Error;
 }
 
-export type PollingOutcome<Result> = { outcome: 'done'; result: Result; polls: number } | { outcome: 'exhausted'; reason: 'attempts' | 'budget'; polls: number };
+export type PollingOutcome<Result> =
+  | { outcome: 'done'; result: Result; polls: number }
+  | { outcome: 'exhausted'; reason: 'attempts' | 'budget'; polls: number };
 
 /**
  * Calls `poll` until it returns a result (not `undefined`). Errors from `poll` end the polling and
  * are thrown as they are.
  */
-export async function pollUntilDone<Result>(poll: () => Promise<Result | undefined>, options: PollingOptions): Promise<PollingOutcome<Result>> {
+export async function pollUntilDone<Result>(
+  poll: () => Promise<Result | undefined>,
+  options: PollingOptions,
+): Promise<PollingOutcome<Result>> {
   const deadline = performance.now() + options.budgetMs;
   let delay = Math.max(1, options.initialDelayMs);
   const maxDelay = Math.max(delay, options.maxDelayMs);

@@ -18,9 +18,11 @@ export const NRB_PATHS = {
     `/api/v1/jobs/${encodeURIComponent(jobId)}/results?${new URLSearchParams({ page: String(page), pageSize: String(pageSize) }).toString()}`,
   certificateDocument: (certificateId: string) => `/api/v1/certificates/${encodeURIComponent(certificateId)}/document`,
   transferRegistrations: '/api/v1/transfer-registrations',
-  transferRegistration: (applicationNo: string) => `/api/v1/transfer-registrations/${encodeURIComponent(applicationNo)}`,
+  transferRegistration: (applicationNo: string) =>
+    `/api/v1/transfer-registrations/${encodeURIComponent(applicationNo)}`,
   mortgageCancellations: '/api/v1/mortgage-cancellations',
-  mortgageCancellation: (applicationNo: string) => `/api/v1/mortgage-cancellations/${encodeURIComponent(applicationNo)}`,
+  mortgageCancellation: (applicationNo: string) =>
+    `/api/v1/mortgage-cancellations/${encodeURIComponent(applicationNo)}`,
   health: '/api/v1/health',
 } as const;
 
@@ -108,7 +110,11 @@ export const nrbMessages: Readonly<Record<string, string>> = {
 export type CodeMeaning = 'rejected' | 'business_error' | 'unavailable';
 
 /** Answers that contradict what the registry itself said a moment ago: it lost state. */
-const inconsistentCodes = new Set<string>([nrbCodes.jobNotFound, nrbCodes.certificateNotFound, nrbCodes.jobNotSucceeded]);
+const inconsistentCodes = new Set<string>([
+  nrbCodes.jobNotFound,
+  nrbCodes.certificateNotFound,
+  nrbCodes.jobNotSucceeded,
+]);
 
 /**
  * 5xxx: the registry failed → `unavailable`, and so did it when it no longer knows the job or the
@@ -118,7 +124,8 @@ const inconsistentCodes = new Set<string>([nrbCodes.jobNotFound, nrbCodes.certif
  */
 export function meaningOfCode(code: string): CodeMeaning {
   if (/^BDC-5\d{3}$/.test(code) || inconsistentCodes.has(code)) return 'unavailable';
-  if (code === nrbCodes.invalidRequest || code === nrbCodes.invalidCriteria || code === nrbCodes.unauthorised) return 'rejected';
+  if (code === nrbCodes.invalidRequest || code === nrbCodes.invalidCriteria || code === nrbCodes.unauthorised)
+    return 'rejected';
   return 'business_error';
 }
 
@@ -139,10 +146,12 @@ export type RightHolderWire = Schemas['RightHolder'];
 export type RestrictionWire = Schemas['Restriction'];
 export type CertificateDocumentWire = Schemas['CertificateDocument'];
 export type PartyWire = Schemas['Party'];
-export type TransferRegistrationWireRequest = operations['submitTransferRegistration']['requestBody']['content']['application/json'];
+export type TransferRegistrationWireRequest =
+  operations['submitTransferRegistration']['requestBody']['content']['application/json'];
 export type TransferReceiptWire = Schemas['TransferReceipt'];
 export type TransferStatusWire = Schemas['TransferStatus'];
-export type MortgageCancellationWireRequest = operations['submitMortgageCancellation']['requestBody']['content']['application/json'];
+export type MortgageCancellationWireRequest =
+  operations['submitMortgageCancellation']['requestBody']['content']['application/json'];
 export type MortgageCancellationReceiptWire = Schemas['MortgageCancellationReceipt'];
 export type MortgageCancellationStatusWire = Schemas['MortgageCancellationStatus'];
 export type ApplicationStatus = Schemas['ApplicationStatus'];

@@ -13,7 +13,9 @@ const port = Number(process.argv[2] ?? NRB_SIMULATOR_DEFAULT_PORT);
 const host = process.argv[3] ?? '127.0.0.1';
 if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError('port must be an integer 0-65535');
 const simulator = await startNrbRealEstateSimulator({ port, host });
-process.stdout.write(`NRB real-estate registry simulator listening on ${simulator.url} (OAuth client ${NRB_DEMO_CLIENT_ID}, token at ${simulator.url}/oauth/token)\n`);
+process.stdout.write(
+  `NRB real-estate registry simulator listening on ${simulator.url} (OAuth client ${NRB_DEMO_CLIENT_ID}, token at ${simulator.url}/oauth/token)\n`,
+);
 
 const stop = (): void => {
   simulator.close().then(

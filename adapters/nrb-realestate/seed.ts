@@ -17,7 +17,11 @@ export const ZHANG_SAN: RightHolderWire = { name: '张三', idType: 'ID_CARD', i
 export const WANG_XIUYING: RightHolderWire = { name: '王秀英', idType: 'ID_CARD', idNumber: '110105195203150021' };
 export const LI_MEI: RightHolderWire = { name: '李梅', idType: 'ID_CARD', idNumber: '330106198503150120' };
 export const WANG_JIANGUO: RightHolderWire = { name: '王建国', idType: 'ID_CARD', idNumber: '320102197807120033' };
-export const YUNQI_TECH: RightHolderWire = { name: '杭州西湖云栖科技有限公司', idType: 'USCC', idNumber: '91330106MA2B7K1Q20' };
+export const YUNQI_TECH: RightHolderWire = {
+  name: '杭州西湖云栖科技有限公司',
+  idType: 'USCC',
+  idNumber: '91330106MA2B7K1Q20',
+};
 
 /** A valid resident ID number (check character computed) that holds no real estate. */
 export const NRB_UNKNOWN_ID_NUMBER = '11010119800101007X';

@@ -8,9 +8,21 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContractSet } from '../sdk/adapter.js';
 import { NRB_RESOURCE } from './adapter.js';
-import { basicCredentials, operationOfRequest, type QueryJobWire, type ResultPageWire, type TransferReceiptWire } from './protocol.js';
+import {
+  basicCredentials,
+  operationOfRequest,
+  type QueryJobWire,
+  type ResultPageWire,
+  type TransferReceiptWire,
+} from './protocol.js';
 import { LI_MEI, NRB_UNKNOWN_ID_NUMBER, seededCertificates, ZHANG_SAN } from './seed.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, registryTimestamp, startNrbRealEstateSimulator, type RunningNrbSimulator } from './simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  registryTimestamp,
+  startNrbRealEstateSimulator,
+  type RunningNrbSimulator,
+} from './simulator.js';
 import { nrbContracts } from './test-environment.js';
 
 const OTHER_CLIENT = { clientId: 'another-window', clientSecret: 'another-window-secret' };
@@ -37,7 +49,11 @@ interface Answer {
 }
 
 /** One raw request; a JSON answer is checked against the contract of its operation. */
-async function call(method: 'GET' | 'POST', path: string, options: { token?: string; json?: unknown; form?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  method: 'GET' | 'POST',
+  path: string,
+  options: { token?: string; json?: unknown; form?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -63,8 +79,14 @@ async function token(form = demoForm): Promise<string> {
   return answer.body['access_token'] as string;
 }
 
-async function finishedJob(accessToken: string, holder: { idType: string; idNumber: string; name: string }): Promise<QueryJobWire> {
-  const created = await call('POST', '/api/v1/certificate-queries', { token: accessToken, json: { idType: holder.idType, idNumber: holder.idNumber, holderName: holder.name } });
+async function finishedJob(
+  accessToken: string,
+  holder: { idType: string; idNumber: string; name: string },
+): Promise<QueryJobWire> {
+  const created = await call('POST', '/api/v1/certificate-queries', {
+    token: accessToken,
+    json: { idType: holder.idType, idNumber: holder.idNumber, holderName: holder.name },
+  });
   expect(created.status).toBe(202);
   const jobId = created.body['jobId'] as string;
   for (let poll = 0; poll < 3; poll++) {
@@ -95,23 +117,42 @@ describe('NRB simulator: the token endpoint', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
     expect(answer.headers.get('cache-control')).toBe('no-store');
-    const basic = await call('POST', '/oauth/token', { form: 'grant_type=client_credentials', headers: { authorization: basicCredentials(NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET) } });
+    const basic = await call('POST', '/oauth/token', {
+      form: 'grant_type=client_credentials',
+      headers: { authorization: basicCredentials(NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET) },
+    });
     expect(basic.status).toBe(200);
     expect(basic.body['access_token']).not.toBe(answer.body['access_token']);
   });
 
   it('refuses wrong credentials, other grants, credentials sent twice and other media types', async () => {
-    const wrongSecret = await call('POST', '/oauth/token', { form: `grant_type=client_credentials&client_id=${NRB_DEMO_CLIENT_ID}&client_secret=wrong-secret` });
+    const wrongSecret = await call('POST', '/oauth/token', {
+      form: `grant_type=client_credentials&client_id=${NRB_DEMO_CLIENT_ID}&client_secret=wrong-secret`,
+    });
     expect(wrongSecret).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     expect(wrongSecret.headers.get('www-authenticate')).toContain('Basic');
-    expect(await call('POST', '/oauth/token', { form: 'grant_type=client_credentials&client_id=nobody&client_secret=whatever-secret' })).toMatchObject({ status: 401 });
-    expect(await call('POST', '/oauth/token', { form: `grant_type=password&client_id=${NRB_DEMO_CLIENT_ID}&client_secret=${NRB_DEMO_CLIENT_SECRET}` })).toMatchObject({
+    expect(
+      await call('POST', '/oauth/token', {
+        form: 'grant_type=client_credentials&client_id=nobody&client_secret=whatever-secret',
+      }),
+    ).toMatchObject({ status: 401 });
+    expect(
+      await call('POST', '/oauth/token', {
+        form: `grant_type=password&client_id=${NRB_DEMO_CLIENT_ID}&client_secret=${NRB_DEMO_CLIENT_SECRET}`,
+      }),
+    ).toMatchObject({
       status: 400,
       body: { error: 'unsupported_grant_type' },
     });
-    const twice = await call('POST', '/oauth/token', { form: demoForm, headers: { authorization: basicCredentials(NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET) } });
+    const twice = await call('POST', '/oauth/token', {
+      form: demoForm,
+      headers: { authorization: basicCredentials(NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET) },
+    });
     expect(twice).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
-    const json = await call('POST', '/oauth/token', { form: JSON.stringify({ grant_type: 'client_credentials' }), headers: { 'content-type': 'application/json' } });
+    const json = await call('POST', '/oauth/token', {
+      form: JSON.stringify({ grant_type: 'client_credentials' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(json).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });
 });
@@ -122,10 +163,21 @@ describe('NRB simulator: bearer authentication', () => {
     expect(missing).toMatchObject({ status: 401, body: { code: 'BDC-4010' } });
     expect(missing.headers.get('www-authenticate')).toContain('invalid_token');
     expect((await call('GET', '/api/v1/health', { token: 'nrb_not-a-token-the-registry-issued' })).status).toBe(401);
-    expect((await call('GET', '/api/v1/health', { headers: { authorization: `Basic ${Buffer.from(`${NRB_DEMO_CLIENT_ID}:${NRB_DEMO_CLIENT_SECRET}`).toString('base64')}` } })).status).toBe(401);
+    expect(
+      (
+        await call('GET', '/api/v1/health', {
+          headers: {
+            authorization: `Basic ${Buffer.from(`${NRB_DEMO_CLIENT_ID}:${NRB_DEMO_CLIENT_SECRET}`).toString('base64')}`,
+          },
+        })
+      ).status,
+    ).toBe(401);
 
     const accessToken = await token();
-    expect(await call('GET', '/api/v1/health', { token: accessToken })).toMatchObject({ status: 200, body: { status: 'UP', time: '2026-03-02T10:00:00+08:00' } });
+    expect(await call('GET', '/api/v1/health', { token: accessToken })).toMatchObject({
+      status: 200,
+      body: { status: 'UP', time: '2026-03-02T10:00:00+08:00' },
+    });
     clock += 299_000;
     expect((await call('GET', '/api/v1/health', { token: accessToken })).status).toBe(200);
     clock += 1_000;
@@ -147,20 +199,36 @@ describe('NRB simulator: bearer authentication', () => {
 describe('NRB simulator: certificate queries', () => {
   it('runs a query as a job: 202 with a Location, pending, running, succeeded, then paged results', async () => {
     const accessToken = await token();
-    const created = await call('POST', '/api/v1/certificate-queries', { token: accessToken, json: { idType: 'ID_CARD', idNumber: LI_MEI.idNumber, holderName: LI_MEI.name } });
+    const created = await call('POST', '/api/v1/certificate-queries', {
+      token: accessToken,
+      json: { idType: 'ID_CARD', idNumber: LI_MEI.idNumber, holderName: LI_MEI.name },
+    });
     expect(created).toMatchObject({ status: 202, body: { status: 'PENDING', createdAt: '2026-03-02T10:00:00+08:00' } });
     const jobId = created.body['jobId'] as string;
     expect(created.headers.get('location')).toBe(`/api/v1/jobs/${jobId}`);
-    expect(await call('GET', `/api/v1/jobs/${jobId}/results`, { token: accessToken })).toMatchObject({ status: 409, body: { code: 'BDC-4091' } });
+    expect(await call('GET', `/api/v1/jobs/${jobId}/results`, { token: accessToken })).toMatchObject({
+      status: 409,
+      body: { code: 'BDC-4091' },
+    });
 
     expect((await call('GET', `/api/v1/jobs/${jobId}`, { token: accessToken })).body['status']).toBe('PENDING');
     expect((await call('GET', `/api/v1/jobs/${jobId}`, { token: accessToken })).body['status']).toBe('RUNNING');
-    expect((await call('GET', `/api/v1/jobs/${jobId}`, { token: accessToken })).body).toMatchObject({ status: 'SUCCEEDED', totalCount: 3 });
+    expect((await call('GET', `/api/v1/jobs/${jobId}`, { token: accessToken })).body).toMatchObject({
+      status: 'SUCCEEDED',
+      totalCount: 3,
+    });
     // Finished jobs stay finished.
-    expect((await call('GET', `/api/v1/jobs/${jobId}`, { token: accessToken })).body).toMatchObject({ status: 'SUCCEEDED', totalCount: 3 });
+    expect((await call('GET', `/api/v1/jobs/${jobId}`, { token: accessToken })).body).toMatchObject({
+      status: 'SUCCEEDED',
+      totalCount: 3,
+    });
 
     const pages: ResultPageWire[] = [];
-    for (let page = 1; page <= 3; page++) pages.push((await call('GET', `/api/v1/jobs/${jobId}/results?page=${page}&pageSize=2`, { token: accessToken })).body as unknown as ResultPageWire);
+    for (let page = 1; page <= 3; page++)
+      pages.push(
+        (await call('GET', `/api/v1/jobs/${jobId}/results?page=${page}&pageSize=2`, { token: accessToken }))
+          .body as unknown as ResultPageWire,
+      );
     expect(pages.map((page) => [page.page, page.totalPages, page.totalCount, page.items.length])).toEqual([
       [1, 2, 3, 2],
       [2, 2, 3, 1],
@@ -168,52 +236,90 @@ describe('NRB simulator: certificate queries', () => {
     ]);
     const ids = pages.flatMap((page) => page.items.map((item) => item.certificateId));
     expect(new Set(ids).size).toBe(3);
-    for (const item of pages.flatMap((page) => page.items)) expect(item.rightHolders.map((holder) => holder.idNumber)).toContain(LI_MEI.idNumber);
+    for (const item of pages.flatMap((page) => page.items))
+      expect(item.rightHolders.map((holder) => holder.idNumber)).toContain(LI_MEI.idNumber);
     // Defaults: page 1 of 20.
-    expect((await call('GET', `/api/v1/jobs/${jobId}/results`, { token: accessToken })).body).toMatchObject({ page: 1, pageSize: 20, totalPages: 1 });
+    expect((await call('GET', `/api/v1/jobs/${jobId}/results`, { token: accessToken })).body).toMatchObject({
+      page: 1,
+      pageSize: 20,
+      totalPages: 1,
+    });
   });
 
   it('refuses bad page parameters and bad criteria, and finds nothing for an unknown holder', async () => {
     const accessToken = await token();
-    const job = await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, name: ZHANG_SAN.name });
+    const job = await finishedJob(accessToken, {
+      idType: 'ID_CARD',
+      idNumber: ZHANG_SAN.idNumber,
+      name: ZHANG_SAN.name,
+    });
     for (const query of ['pageSize=101', 'pageSize=0', 'page=0', 'page=x']) {
-      expect(await call('GET', `/api/v1/jobs/${job.jobId}/results?${query}`, { token: accessToken }), query).toMatchObject({ status: 400, body: { code: 'BDC-4000' } });
+      expect(
+        await call('GET', `/api/v1/jobs/${job.jobId}/results?${query}`, { token: accessToken }),
+        query,
+      ).toMatchObject({ status: 400, body: { code: 'BDC-4000' } });
     }
-    for (const criteria of [{ idType: 'ID_CARD', idNumber: '123', holderName: '张三' }, { idType: 'PASSPORT', idNumber: ZHANG_SAN.idNumber, holderName: '张三' }, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber }]) {
-      expect((await call('POST', '/api/v1/certificate-queries', { token: accessToken, json: criteria })).status).toBe(400);
+    for (const criteria of [
+      { idType: 'ID_CARD', idNumber: '123', holderName: '张三' },
+      { idType: 'PASSPORT', idNumber: ZHANG_SAN.idNumber, holderName: '张三' },
+      { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber },
+    ]) {
+      expect((await call('POST', '/api/v1/certificate-queries', { token: accessToken, json: criteria })).status).toBe(
+        400,
+      );
     }
-    expect(await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' })).toMatchObject({ status: 'SUCCEEDED', totalCount: 0 });
+    expect(
+      await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' }),
+    ).toMatchObject({ status: 'SUCCEEDED', totalCount: 0 });
   });
 
-  it("shows a job to the client that created it only", async () => {
+  it('shows a job to the client that created it only', async () => {
     const mine = await token();
-    const theirs = await token(`grant_type=client_credentials&client_id=${OTHER_CLIENT.clientId}&client_secret=${OTHER_CLIENT.clientSecret}`);
+    const theirs = await token(
+      `grant_type=client_credentials&client_id=${OTHER_CLIENT.clientId}&client_secret=${OTHER_CLIENT.clientSecret}`,
+    );
     const job = await finishedJob(mine, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, name: ZHANG_SAN.name });
-    expect(await call('GET', `/api/v1/jobs/${job.jobId}`, { token: theirs })).toMatchObject({ status: 404, body: { code: 'BDC-4040' } });
+    expect(await call('GET', `/api/v1/jobs/${job.jobId}`, { token: theirs })).toMatchObject({
+      status: 404,
+      body: { code: 'BDC-4040' },
+    });
     expect((await call('GET', `/api/v1/jobs/${job.jobId}/results`, { token: theirs })).status).toBe(404);
   });
 
   it('fails jobs on request, in process and over HTTP', async () => {
     const accessToken = await token();
     simulator.failJobs({ code: 'BDC-5040' });
-    const failed = await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, name: ZHANG_SAN.name });
+    const failed = await finishedJob(accessToken, {
+      idType: 'ID_CARD',
+      idNumber: ZHANG_SAN.idNumber,
+      name: ZHANG_SAN.name,
+    });
     expect(failed).toMatchObject({ status: 'FAILED', error: { code: 'BDC-5040', message: '查询执行超时' } });
     expect((await call('GET', `/api/v1/jobs/${failed.jobId}/results`, { token: accessToken })).status).toBe(409);
     const cleared = await fetch(`${simulator.url}/__nrb/jobs/failure`, { method: 'POST', body: 'null' });
     expect(cleared.status).toBe(200);
-    expect((await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, name: ZHANG_SAN.name })).status).toBe('SUCCEEDED');
-    expect((await fetch(`${simulator.url}/__nrb/jobs/failure`, { method: 'POST', body: '{"code":"oops"}' })).status).toBe(400);
+    expect(
+      (await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, name: ZHANG_SAN.name }))
+        .status,
+    ).toBe('SUCCEEDED');
+    expect(
+      (await fetch(`${simulator.url}/__nrb/jobs/failure`, { method: 'POST', body: '{"code":"oops"}' })).status,
+    ).toBe(400);
   });
 
   it('serves each certificate as a base64 PDF with its SHA-256', async () => {
     const accessToken = await token();
-    const answer = await call('GET', `/api/v1/certificates/${transferable.certificateId}/document`, { token: accessToken });
+    const answer = await call('GET', `/api/v1/certificates/${transferable.certificateId}/document`, {
+      token: accessToken,
+    });
     expect(answer.status).toBe(200);
     const bytes = Buffer.from(answer.body['fileContent'] as string, 'base64');
     expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(answer.body['sha256']);
     expect(answer.body).toMatchObject({ certificateNo: transferable.certificateNo, mediaType: 'application/pdf' });
-    expect(await call('GET', '/api/v1/certificates/ZS00000000000000000/document', { token: accessToken })).toMatchObject({ status: 404, body: { code: 'BDC-4042' } });
+    expect(
+      await call('GET', '/api/v1/certificates/ZS00000000000000000/document', { token: accessToken }),
+    ).toMatchObject({ status: 404, body: { code: 'BDC-4042' } });
   });
 });
 
@@ -221,17 +327,39 @@ describe('NRB simulator: transfer registrations', () => {
   it('deduplicates by Idempotency-Key, refuses a reused key with another body, and needs the key', async () => {
     const accessToken = await token();
     const submit = (key: string | undefined, body: Record<string, unknown>) =>
-      call('POST', '/api/v1/transfer-registrations', { token: accessToken, json: body, headers: key === undefined ? {} : { 'idempotency-key': key } });
+      call('POST', '/api/v1/transfer-registrations', {
+        token: accessToken,
+        json: body,
+        headers: key === undefined ? {} : { 'idempotency-key': key },
+      });
     const first = await submit('idem-1', transferBody(transferable.certificateNo));
-    expect(first).toMatchObject({ status: 201, body: { idempotencyKey: 'idem-1', duplicate: false, status: 'RECEIVED', receivedAt: '2026-03-02T10:00:00+08:00' } });
+    expect(first).toMatchObject({
+      status: 201,
+      body: { idempotencyKey: 'idem-1', duplicate: false, status: 'RECEIVED', receivedAt: '2026-03-02T10:00:00+08:00' },
+    });
     expect((first.body as unknown as TransferReceiptWire).applicationNo).toMatch(/^ZY20260302\d{6}$/);
     // Key order does not matter: the same application.
     const reordered = Object.fromEntries(Object.entries(transferBody(transferable.certificateNo)).reverse());
-    expect(await submit('idem-1', reordered)).toMatchObject({ status: 200, body: { applicationNo: first.body['applicationNo'], duplicate: true } });
-    expect(await submit('idem-1', { ...transferBody(transferable.certificateNo), transferReason: '赠与' })).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
-    expect(await submit(undefined, transferBody(transferable.certificateNo))).toMatchObject({ status: 400, body: { code: 'BDC-4000' } });
+    expect(await submit('idem-1', reordered)).toMatchObject({
+      status: 200,
+      body: { applicationNo: first.body['applicationNo'], duplicate: true },
+    });
+    expect(
+      await submit('idem-1', { ...transferBody(transferable.certificateNo), transferReason: '赠与' }),
+    ).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
+    expect(await submit(undefined, transferBody(transferable.certificateNo))).toMatchObject({
+      status: 400,
+      body: { code: 'BDC-4000' },
+    });
     expect((await submit('bad key with spaces', transferBody(transferable.certificateNo))).status).toBe(400);
-    expect((await submit('idem-2', { ...transferBody(transferable.certificateNo), materials: [{ typeCode: 'x', sha256: 'XYZ' }] })).status).toBe(400);
+    expect(
+      (
+        await submit('idem-2', {
+          ...transferBody(transferable.certificateNo),
+          materials: [{ typeCode: 'x', sha256: 'XYZ' }],
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('refuses sealed, cancelled and unknown certificates and applicants who are not holders', async () => {
@@ -244,7 +372,14 @@ describe('NRB simulator: transfer registrations', () => {
       [transferBody('京(2015)朝阳区不动产权第9999999号'), 'BDC-4223'],
     ];
     for (const [body, code] of cases) {
-      expect(await call('POST', '/api/v1/transfer-registrations', { token: accessToken, json: body, headers: { 'idempotency-key': `idem-${code}` } }), code).toMatchObject({
+      expect(
+        await call('POST', '/api/v1/transfer-registrations', {
+          token: accessToken,
+          json: body,
+          headers: { 'idempotency-key': `idem-${code}` },
+        }),
+        code,
+      ).toMatchObject({
         status: 422,
         body: { code },
       });
@@ -253,20 +388,59 @@ describe('NRB simulator: transfer registrations', () => {
 
   it('advances the status with time and pins it through the control', async () => {
     const accessToken = await token();
-    const receipt = await call('POST', '/api/v1/transfer-registrations', { token: accessToken, json: transferBody(transferable.certificateNo), headers: { 'idempotency-key': 'idem-s' } });
+    const receipt = await call('POST', '/api/v1/transfer-registrations', {
+      token: accessToken,
+      json: transferBody(transferable.certificateNo),
+      headers: { 'idempotency-key': 'idem-s' },
+    });
     const applicationNo = receipt.body['applicationNo'] as string;
-    const status = async () => (await call('GET', `/api/v1/transfer-registrations/${applicationNo}`, { token: accessToken })).body;
-    expect(await status()).toEqual({ applicationNo, status: 'RECEIVED', statusName: '已受理', updatedAt: '2026-03-02T10:00:00+08:00' });
+    const status = async () =>
+      (await call('GET', `/api/v1/transfer-registrations/${applicationNo}`, { token: accessToken })).body;
+    expect(await status()).toEqual({
+      applicationNo,
+      status: 'RECEIVED',
+      statusName: '已受理',
+      updatedAt: '2026-03-02T10:00:00+08:00',
+    });
     clock += 61_000;
-    expect(await status()).toMatchObject({ status: 'UNDER_REVIEW', statusName: '审核中', updatedAt: '2026-03-02T10:01:00+08:00' });
+    expect(await status()).toMatchObject({
+      status: 'UNDER_REVIEW',
+      statusName: '审核中',
+      updatedAt: '2026-03-02T10:01:00+08:00',
+    });
     clock += 60_000;
     expect(await status()).toMatchObject({ status: 'REGISTERED', statusName: '已登簿' });
-    const pinned = await fetch(`${simulator.url}/__nrb/applications/${applicationNo}/status`, { method: 'POST', body: JSON.stringify({ status: 'SUPPLEMENT_REQUIRED', remark: '请补充完税证明' }) });
+    const pinned = await fetch(`${simulator.url}/__nrb/applications/${applicationNo}/status`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 'SUPPLEMENT_REQUIRED', remark: '请补充完税证明' }),
+    });
     expect(pinned.status).toBe(200);
-    expect(await status()).toMatchObject({ status: 'SUPPLEMENT_REQUIRED', statusName: '待补正', remark: '请补充完税证明', updatedAt: registryTimestamp(clock) });
-    expect((await fetch(`${simulator.url}/__nrb/applications/${applicationNo}/status`, { method: 'POST', body: '{"status":"DONE"}' })).status).toBe(400);
-    expect((await fetch(`${simulator.url}/__nrb/applications/ZY20260302999999/status`, { method: 'POST', body: '{"status":"REJECTED"}' })).status).toBe(404);
-    expect(await call('GET', '/api/v1/transfer-registrations/ZY20260302999999', { token: accessToken })).toMatchObject({ status: 404, body: { code: 'BDC-4041' } });
+    expect(await status()).toMatchObject({
+      status: 'SUPPLEMENT_REQUIRED',
+      statusName: '待补正',
+      remark: '请补充完税证明',
+      updatedAt: registryTimestamp(clock),
+    });
+    expect(
+      (
+        await fetch(`${simulator.url}/__nrb/applications/${applicationNo}/status`, {
+          method: 'POST',
+          body: '{"status":"DONE"}',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await fetch(`${simulator.url}/__nrb/applications/ZY20260302999999/status`, {
+          method: 'POST',
+          body: '{"status":"REJECTED"}',
+        })
+      ).status,
+    ).toBe(404);
+    expect(await call('GET', '/api/v1/transfer-registrations/ZY20260302999999', { token: accessToken })).toMatchObject({
+      status: 404,
+      body: { code: 'BDC-4041' },
+    });
   });
 });
 
@@ -280,7 +454,9 @@ function cancellationBody(certificateNo: string, changes: Record<string, unknown
     certificateNo,
     mortgagee: '中国工商银行股份有限公司北京望京支行',
     cancellationReason: '主债权消灭',
-    materials: [{ typeCode: 'real_estate_certificate', sha256: 'd'.repeat(64), mediaType: 'application/pdf', size: 8192 }],
+    materials: [
+      { typeCode: 'real_estate_certificate', sha256: 'd'.repeat(64), mediaType: 'application/pdf', size: 8192 },
+    ],
     formData: { certificateNo },
     ...changes,
   };
@@ -288,20 +464,59 @@ function cancellationBody(certificateNo: string, changes: Record<string, unknown
 
 describe('NRB simulator: mortgage cancellations (contract 1.1.0)', () => {
   const cancel = (accessToken: string, key: string | undefined, body: Record<string, unknown>) =>
-    call('POST', '/api/v1/mortgage-cancellations', { token: accessToken, json: body, headers: key === undefined ? {} : { 'idempotency-key': key } });
+    call('POST', '/api/v1/mortgage-cancellations', {
+      token: accessToken,
+      json: body,
+      headers: key === undefined ? {} : { 'idempotency-key': key },
+    });
 
   it('receives a cancellation of a mortgaged flat once per Idempotency-Key, with a ZX number', async () => {
     const accessToken = await token();
     const first = await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo));
-    expect(first).toMatchObject({ status: 201, body: { idempotencyKey: 'idem-mc-1', duplicate: false, status: 'RECEIVED', receivedAt: '2026-03-02T10:00:00+08:00' } });
+    expect(first).toMatchObject({
+      status: 201,
+      body: {
+        idempotencyKey: 'idem-mc-1',
+        duplicate: false,
+        status: 'RECEIVED',
+        receivedAt: '2026-03-02T10:00:00+08:00',
+      },
+    });
     expect(first.body['applicationNo']).toMatch(/^ZX20260302\d{6}$/);
-    expect(await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo))).toMatchObject({ status: 200, body: { applicationNo: first.body['applicationNo'], duplicate: true } });
-    expect(await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo, { cancellationReason: '抵押权人放弃抵押权' }))).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
-    expect(await cancel(accessToken, undefined, cancellationBody(mortgaged.certificateNo))).toMatchObject({ status: 400, body: { code: 'BDC-4000' } });
-    expect((await cancel(accessToken, 'idem-mc-2', cancellationBody(mortgaged.certificateNo, { applicant: { name: '张三' } }))).status).toBe(400);
+    expect(await cancel(accessToken, 'idem-mc-1', cancellationBody(mortgaged.certificateNo))).toMatchObject({
+      status: 200,
+      body: { applicationNo: first.body['applicationNo'], duplicate: true },
+    });
+    expect(
+      await cancel(
+        accessToken,
+        'idem-mc-1',
+        cancellationBody(mortgaged.certificateNo, { cancellationReason: '抵押权人放弃抵押权' }),
+      ),
+    ).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
+    expect(await cancel(accessToken, undefined, cancellationBody(mortgaged.certificateNo))).toMatchObject({
+      status: 400,
+      body: { code: 'BDC-4000' },
+    });
+    expect(
+      (
+        await cancel(
+          accessToken,
+          'idem-mc-2',
+          cancellationBody(mortgaged.certificateNo, { applicant: { name: '张三' } }),
+        )
+      ).status,
+    ).toBe(400);
     // A key already used for a transfer is another application.
-    await call('POST', '/api/v1/transfer-registrations', { token: accessToken, json: transferBody(transferable.certificateNo), headers: { 'idempotency-key': 'idem-shared' } });
-    expect(await cancel(accessToken, 'idem-shared', cancellationBody(mortgaged.certificateNo))).toMatchObject({ status: 409, body: { code: 'BDC-4090' } });
+    await call('POST', '/api/v1/transfer-registrations', {
+      token: accessToken,
+      json: transferBody(transferable.certificateNo),
+      headers: { 'idempotency-key': 'idem-shared' },
+    });
+    expect(await cancel(accessToken, 'idem-shared', cancellationBody(mortgaged.certificateNo))).toMatchObject({
+      status: 409,
+      body: { code: 'BDC-4090' },
+    });
   });
 
   it('refuses a flat without a mortgage, another mortgagee, an applicant who is no holder and an unknown or cancelled certificate', async () => {
@@ -314,23 +529,39 @@ describe('NRB simulator: mortgage cancellations (contract 1.1.0)', () => {
       [cancellationBody('京(2015)朝阳区不动产权第9999999号'), 'BDC-4223'],
       [cancellationBody(byId('ZS11010520210045218')), 'BDC-4226'],
     ];
-    for (const [body, code] of refusals) expect(await cancel(accessToken, `idem-mc-${code}`, body), code).toMatchObject({ status: 422, body: { code } });
+    for (const [body, code] of refusals)
+      expect(await cancel(accessToken, `idem-mc-${code}`, body), code).toMatchObject({ status: 422, body: { code } });
     // Without a named mortgagee any mortgage of the flat is cancelled.
-    expect((await cancel(accessToken, 'idem-mc-any', cancellationBody(mortgaged.certificateNo, { mortgagee: undefined }))).status).toBe(201);
+    expect(
+      (await cancel(accessToken, 'idem-mc-any', cancellationBody(mortgaged.certificateNo, { mortgagee: undefined })))
+        .status,
+    ).toBe(201);
   });
 
   it('reports its status on its own path (not as a transfer), advancing with time and pinned by the control', async () => {
     const accessToken = await token();
     const receipt = await cancel(accessToken, 'idem-mc-s', cancellationBody(mortgaged.certificateNo));
     const applicationNo = receipt.body['applicationNo'] as string;
-    const status = async () => (await call('GET', `/api/v1/mortgage-cancellations/${applicationNo}`, { token: accessToken })).body;
-    expect(await status()).toEqual({ applicationNo, status: 'RECEIVED', statusName: '已受理', updatedAt: '2026-03-02T10:00:00+08:00' });
+    const status = async () =>
+      (await call('GET', `/api/v1/mortgage-cancellations/${applicationNo}`, { token: accessToken })).body;
+    expect(await status()).toEqual({
+      applicationNo,
+      status: 'RECEIVED',
+      statusName: '已受理',
+      updatedAt: '2026-03-02T10:00:00+08:00',
+    });
     clock += 121_000;
     expect(await status()).toMatchObject({ status: 'REGISTERED', remark: '已登簿，抵押权已注销' });
     expect(simulator.setApplicationStatus(applicationNo, 'REJECTED', '抵押权人未到场')).toBe(true);
     expect(await status()).toMatchObject({ status: 'REJECTED', remark: '抵押权人未到场' });
-    expect(await call('GET', `/api/v1/transfer-registrations/${applicationNo}`, { token: accessToken })).toMatchObject({ status: 404, body: { code: 'BDC-4041' } });
-    expect(await call('GET', '/api/v1/mortgage-cancellations/ZX20260302999999', { token: accessToken })).toMatchObject({ status: 404, body: { code: 'BDC-4041' } });
+    expect(await call('GET', `/api/v1/transfer-registrations/${applicationNo}`, { token: accessToken })).toMatchObject({
+      status: 404,
+      body: { code: 'BDC-4041' },
+    });
+    expect(await call('GET', '/api/v1/mortgage-cancellations/ZX20260302999999', { token: accessToken })).toMatchObject({
+      status: 404,
+      body: { code: 'BDC-4041' },
+    });
     expect((await call('GET', `/api/v1/mortgage-cancellations/${applicationNo}`)).status).toBe(401);
   });
 });
@@ -339,15 +570,28 @@ describe('NRB simulator: faults', () => {
   it('answers protocol-shaped business errors per operation', async () => {
     const accessToken = await token();
     simulator.setFault({ kind: 'business_error', operation: 'createCertificateQuery', times: 1 });
-    expect(await call('POST', '/api/v1/certificate-queries', { token: accessToken, json: { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, holderName: '张三' } })).toMatchObject({
+    expect(
+      await call('POST', '/api/v1/certificate-queries', {
+        token: accessToken,
+        json: { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, holderName: '张三' },
+      }),
+    ).toMatchObject({
       status: 422,
       body: { code: 'BDC-4222' },
     });
-    const created = await call('POST', '/api/v1/certificate-queries', { token: accessToken, json: { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, holderName: '张三' } });
+    const created = await call('POST', '/api/v1/certificate-queries', {
+      token: accessToken,
+      json: { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, holderName: '张三' },
+    });
     simulator.setFault({ kind: 'business_error', operation: 'getQueryJob', times: 1 });
-    expect((await call('GET', `/api/v1/jobs/${created.body['jobId'] as string}`, { token: accessToken })).body).toMatchObject({ status: 'FAILED', error: { code: 'BDC-4222' } });
+    expect(
+      (await call('GET', `/api/v1/jobs/${created.body['jobId'] as string}`, { token: accessToken })).body,
+    ).toMatchObject({ status: 'FAILED', error: { code: 'BDC-4222' } });
     simulator.setFault({ kind: 'business_error', operation: 'issueToken', times: 1 });
-    expect(await call('POST', '/oauth/token', { form: demoForm })).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
+    expect(await call('POST', '/oauth/token', { form: demoForm })).toMatchObject({
+      status: 400,
+      body: { error: 'unauthorized_client' },
+    });
     simulator.setFault({ kind: 'business_error', operation: 'health', times: 1 });
     expect((await call('GET', '/api/v1/health', { token: accessToken })).body['status']).toBe('DOWN');
   });
@@ -355,10 +599,16 @@ describe('NRB simulator: faults', () => {
   it('answers about someone else on wrong_subject', async () => {
     const accessToken = await token();
     simulator.setFault({ kind: 'wrong_subject', operation: 'getQueryResults' });
-    const job = await finishedJob(accessToken, { idType: 'ID_CARD', idNumber: ZHANG_SAN.idNumber, name: ZHANG_SAN.name });
-    const page = (await call('GET', `/api/v1/jobs/${job.jobId}/results`, { token: accessToken })).body as unknown as ResultPageWire;
+    const job = await finishedJob(accessToken, {
+      idType: 'ID_CARD',
+      idNumber: ZHANG_SAN.idNumber,
+      name: ZHANG_SAN.name,
+    });
+    const page = (await call('GET', `/api/v1/jobs/${job.jobId}/results`, { token: accessToken }))
+      .body as unknown as ResultPageWire;
     expect(page.items.length).toBeGreaterThan(0);
-    for (const item of page.items) expect(item.rightHolders.map((holder) => holder.idNumber)).not.toContain(ZHANG_SAN.idNumber);
+    for (const item of page.items)
+      expect(item.rightHolders.map((holder) => holder.idNumber)).not.toContain(ZHANG_SAN.idNumber);
     simulator.setFault({ kind: 'wrong_subject', operation: 'issueToken', times: 1 });
     const foreign = await token();
     expect((await call('GET', '/api/v1/health', { token: foreign })).status).toBe(401);
@@ -372,18 +622,28 @@ describe('NRB simulator: faults', () => {
     const text = await cut.text();
     expect(() => JSON.parse(text)).toThrow();
     simulator.setFault({ kind: 'oversized', operation: 'health', times: 1 });
-    const padded = await fetch(`${simulator.url}/api/v1/health`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const padded = await fetch(`${simulator.url}/api/v1/health`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     expect(Number(padded.headers.get('content-length'))).toBeGreaterThan(9 * 1024 * 1024);
     expect(JSON.parse(await padded.text())).toMatchObject({ status: 'UP' });
   });
 
   it('takes generic faults over HTTP and counts requests per operation', async () => {
     const accessToken = await token();
-    const switched = await fetch(`${simulator.url}/__simulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":"http_5xx","operation":"health"}' });
+    const switched = await fetch(`${simulator.url}/__simulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"kind":"http_5xx","operation":"health"}',
+    });
     expect(switched.status).toBe(200);
-    expect((await fetch(`${simulator.url}/api/v1/health`, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(503);
+    expect(
+      (await fetch(`${simulator.url}/api/v1/health`, { headers: { authorization: `Bearer ${accessToken}` } })).status,
+    ).toBe(503);
     // Other operations are unaffected.
-    expect((await call('GET', '/api/v1/transfer-registrations/ZY20260302999999', { token: accessToken })).status).toBe(404);
+    expect((await call('GET', '/api/v1/transfer-registrations/ZY20260302999999', { token: accessToken })).status).toBe(
+      404,
+    );
     await fetch(`${simulator.url}/__simulator/faults`, { method: 'POST', body: 'null' });
     expect((await call('GET', '/api/v1/health', { token: accessToken })).status).toBe(200);
     expect(simulator.requestCount('issueToken')).toBe(1);

@@ -24,7 +24,13 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { startSimulator, type RunningSimulator, type SimulatorDefinition, type SimulatorRequest, type StartSimulatorOptions } from '../sdk/simulator.js';
+import {
+  startSimulator,
+  type RunningSimulator,
+  type SimulatorDefinition,
+  type SimulatorRequest,
+  type StartSimulatorOptions,
+} from '../sdk/simulator.js';
 import { certificateDocument } from './documents.js';
 import {
   applicationStatusNames,
@@ -101,7 +107,10 @@ const MAX_JOBS = 10_000;
 const MAX_PAGE_SIZE = 100;
 const CONTROL_PREFIX = '/__nrb/';
 const CST_OFFSET_MS = 8 * 60 * 60 * 1000;
-const ID_PATTERNS: Readonly<Record<IdType, RegExp>> = { ID_CARD: /^\d{17}[\dX]$/, USCC: /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/ };
+const ID_PATTERNS: Readonly<Record<IdType, RegExp>> = {
+  ID_CARD: /^\d{17}[\dX]$/,
+  USCC: /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/,
+};
 /** The client a `wrong_subject` token is issued to: it exists, but may not call the API. */
 const FOREIGN_CLIENT = 'another-department-client';
 
@@ -162,7 +171,9 @@ function nonEmpty(value: unknown, max = 200): value is string {
 function isParty(value: unknown): value is { name: string; idType: IdType; idNumber: string } {
   if (!isObject(value) || !nonEmpty(value['name'])) return false;
   const { idType, idNumber } = value;
-  return (idType === 'ID_CARD' || idType === 'USCC') && typeof idNumber === 'string' && ID_PATTERNS[idType].test(idNumber);
+  return (
+    (idType === 'ID_CARD' || idType === 'USCC') && typeof idNumber === 'string' && ID_PATTERNS[idType].test(idNumber)
+  );
 }
 
 /** Keys sorted at every level, so the fingerprint of a body does not depend on key order. */
@@ -205,8 +216,16 @@ function parseJsonBody(simulated: SimulatorRequest): unknown {
   }
 }
 
-export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}): { definition: SimulatorDefinition; control: NrbSimulatorControl } {
-  const clients = new Map((options.clients ?? [{ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }]).map((client) => [client.clientId, client.clientSecret]));
+export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}): {
+  definition: SimulatorDefinition;
+  control: NrbSimulatorControl;
+} {
+  const clients = new Map(
+    (options.clients ?? [{ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }]).map((client) => [
+      client.clientId,
+      client.clientSecret,
+    ]),
+  );
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 300;
   const jobPolls = Math.max(1, options.jobPolls ?? 2);
   const stepMs = options.statusStepMs ?? 60_000;
@@ -221,7 +240,9 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
   let applicationSequence = 0;
 
   function holdersCertificates(idType: IdType, idNumber: string): CertificateRecordWire[] {
-    return certificates.filter((record) => record.rightHolders.some((holder) => holder.idType === idType && holder.idNumber === idNumber));
+    return certificates.filter((record) =>
+      record.rightHolders.some((holder) => holder.idType === idType && holder.idNumber === idNumber),
+    );
   }
 
   /** A holder with certificates other than `idNumber` (for `wrong_subject`). */
@@ -250,7 +271,11 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     }
     const accessToken = `nrb_${randomBytes(24).toString('base64url')}`;
     rememberBounded(tokens, accessToken, { clientId, expiresAtMs: nowMs + tokenLifetimeSeconds * 1000 }, MAX_TOKENS);
-    const body: TokenWireResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: tokenLifetimeSeconds };
+    const body: TokenWireResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: tokenLifetimeSeconds,
+    };
     return { status: 200, body, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } };
   }
 
@@ -259,16 +284,20 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
       return oauthError(400, 'invalid_request', 'the token request must be application/x-www-form-urlencoded');
     }
     const form = new URLSearchParams(simulated.body.toString('utf8'));
-    if (form.get('grant_type') !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');
+    if (form.get('grant_type') !== 'client_credentials')
+      return oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');
     const basic = parseBasicCredentials(headerOf(simulated.request, 'authorization'));
     const inBody = form.has('client_id') || form.has('client_secret');
     // RFC 6749 §2.3: one authentication method per request.
-    if (basic && inBody) return oauthError(400, 'invalid_request', 'client credentials sent both in the header and in the body');
+    if (basic && inBody)
+      return oauthError(400, 'invalid_request', 'client credentials sent both in the header and in the body');
     const clientId = basic?.clientId ?? form.get('client_id') ?? '';
     const clientSecret = basic?.clientSecret ?? form.get('client_secret') ?? '';
     const expected = clients.get(clientId);
-    if (expected === undefined || !sameSecret(clientSecret, expected)) return oauthError(401, 'invalid_client', 'unknown client or wrong secret');
-    if (simulated.fault === 'business_error') return oauthError(400, 'unauthorized_client', '该应用未获授权调用不动产登记接口');
+    if (expected === undefined || !sameSecret(clientSecret, expected))
+      return oauthError(401, 'invalid_client', 'unknown client or wrong secret');
+    if (simulated.fault === 'business_error')
+      return oauthError(400, 'unauthorized_client', '该应用未获授权调用不动产登记接口');
     return issueTokenFor(simulated.fault === 'wrong_subject' ? FOREIGN_CLIENT : clientId);
   }
 
@@ -283,9 +312,18 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
   // ---- certificate queries ----
 
   function jobWire(job: QueryJob): QueryJobWire {
-    const base = { jobId: job.jobId, createdAt: registryTimestamp(job.createdAtMs), updatedAt: registryTimestamp(job.updatedAtMs) };
+    const base = {
+      jobId: job.jobId,
+      createdAt: registryTimestamp(job.createdAtMs),
+      updatedAt: registryTimestamp(job.updatedAtMs),
+    };
     if (!job.done) return { ...base, status: job.polls <= 1 ? 'PENDING' : 'RUNNING' };
-    if (job.failure) return { ...base, status: 'FAILED', error: { code: job.failure.code, message: job.failure.message ?? nrbMessages[job.failure.code] ?? '查询失败' } };
+    if (job.failure)
+      return {
+        ...base,
+        status: 'FAILED',
+        error: { code: job.failure.code, message: job.failure.message ?? nrbMessages[job.failure.code] ?? '查询失败' },
+      };
     return { ...base, status: 'SUCCEEDED', totalCount: job.results.length };
   }
 
@@ -331,9 +369,17 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
       } else if (job.polls === 2) job.updatedAtMs = now();
     }
     if (simulated.fault === 'business_error') {
-      return { status: 200, body: { ...jobWire(job), status: 'FAILED', error: { code: nrbCodes.queryRefused, message: nrbMessages[nrbCodes.queryRefused] } } };
+      return {
+        status: 200,
+        body: {
+          ...jobWire(job),
+          status: 'FAILED',
+          error: { code: nrbCodes.queryRefused, message: nrbMessages[nrbCodes.queryRefused] },
+        },
+      };
     }
-    if (simulated.fault === 'wrong_subject') return { status: 200, body: { ...jobWire(job), jobId: `job_${randomBytes(10).toString('hex')}` } };
+    if (simulated.fault === 'wrong_subject')
+      return { status: 200, body: { ...jobWire(job), jobId: `job_${randomBytes(10).toString('hex')}` } };
     return { status: 200, body: jobWire(job) };
   }
 
@@ -348,7 +394,8 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     if (!job.done || job.failure) return error(409, nrbCodes.jobNotSucceeded);
     const page = pageNumber(simulated.url.searchParams.get('page'), 1);
     const pageSize = pageNumber(simulated.url.searchParams.get('pageSize'), 20);
-    if (!(page >= 1) || !(pageSize >= 1 && pageSize <= MAX_PAGE_SIZE)) return error(400, nrbCodes.invalidRequest, '分页参数错误');
+    if (!(page >= 1) || !(pageSize >= 1 && pageSize <= MAX_PAGE_SIZE))
+      return error(400, nrbCodes.invalidRequest, '分页参数错误');
     if (simulated.fault === 'business_error') return error(422, nrbCodes.queryRefused);
     const stranger = simulated.fault === 'wrong_subject' ? anotherHolder(job.subject.idNumber) : null;
     const results = stranger ? holdersCertificates(stranger.idType, stranger.idNumber) : job.results;
@@ -368,7 +415,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     const found = certificates.find((record) => record.certificateId === certificateId);
     if (!found) return error(404, nrbCodes.certificateNotFound);
     if (simulated.fault === 'business_error') return error(422, nrbCodes.documentUnavailable);
-    const record = simulated.fault === 'wrong_subject' ? (certificates.find((other) => other.certificateId !== certificateId) ?? found) : found;
+    const record =
+      simulated.fault === 'wrong_subject'
+        ? (certificates.find((other) => other.certificateId !== certificateId) ?? found)
+        : found;
     const pdf = Buffer.from(certificateDocument(record));
     const body: CertificateDocumentWire = {
       certificateId: record.certificateId,
@@ -392,7 +442,11 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     return { status: 'REGISTERED', remark, atMs: application.receivedAtMs + 2 * stepMs };
   }
 
-  function receiptOf(application: Application, duplicate: boolean, echoedKey: string): TransferReceiptWire & MortgageCancellationReceiptWire {
+  function receiptOf(
+    application: Application,
+    duplicate: boolean,
+    echoedKey: string,
+  ): TransferReceiptWire & MortgageCancellationReceiptWire {
     return {
       applicationNo: application.applicationNo,
       idempotencyKey: echoedKey,
@@ -402,21 +456,48 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     };
   }
 
-  function isTransferRequest(body: unknown): body is Record<string, unknown> & { applicant: { idNumber: string }; certificateNo: string } {
+  function isTransferRequest(
+    body: unknown,
+  ): body is Record<string, unknown> & { applicant: { idNumber: string }; certificateNo: string } {
     if (!isObject(body)) return false;
-    if (!nonEmpty(body['caseNumber'], 64) || !nonEmpty(body['itemCode'], 64) || !nonEmpty(body['certificateNo'], 100)) return false;
+    if (!nonEmpty(body['caseNumber'], 64) || !nonEmpty(body['itemCode'], 64) || !nonEmpty(body['certificateNo'], 100))
+      return false;
     if (!isParty(body['applicant']) || (body['transferee'] !== undefined && !isParty(body['transferee']))) return false;
     if (!isObject(body['formData']) || !Array.isArray(body['materials'])) return false;
-    return body['materials'].every((material) => isObject(material) && nonEmpty(material['typeCode']) && typeof material['sha256'] === 'string' && /^[0-9a-f]{64}$/.test(material['sha256']));
+    return body['materials'].every(
+      (material) =>
+        isObject(material) &&
+        nonEmpty(material['typeCode']) &&
+        typeof material['sha256'] === 'string' &&
+        /^[0-9a-f]{64}$/.test(material['sha256']),
+    );
   }
 
-  function isMortgageCancellationRequest(body: unknown): body is Record<string, unknown> & { applicant: { idNumber: string }; certificateNo: string; mortgagee?: string } {
+  function isMortgageCancellationRequest(
+    body: unknown,
+  ): body is Record<string, unknown> & { applicant: { idNumber: string }; certificateNo: string; mortgagee?: string } {
     if (!isObject(body)) return false;
-    if (!nonEmpty(body['caseNumber'], 64) || !nonEmpty(body['itemCode'], 64) || !nonEmpty(body['certificateNo'], 100) || !isParty(body['applicant'])) return false;
+    if (
+      !nonEmpty(body['caseNumber'], 64) ||
+      !nonEmpty(body['itemCode'], 64) ||
+      !nonEmpty(body['certificateNo'], 100) ||
+      !isParty(body['applicant'])
+    )
+      return false;
     if (body['mortgagee'] !== undefined && !nonEmpty(body['mortgagee'])) return false;
-    if (body['cancellationReason'] !== undefined && (typeof body['cancellationReason'] !== 'string' || body['cancellationReason'].length > 100)) return false;
+    if (
+      body['cancellationReason'] !== undefined &&
+      (typeof body['cancellationReason'] !== 'string' || body['cancellationReason'].length > 100)
+    )
+      return false;
     if (!isObject(body['formData']) || !Array.isArray(body['materials'])) return false;
-    return body['materials'].every((material) => isObject(material) && nonEmpty(material['typeCode']) && typeof material['sha256'] === 'string' && /^[0-9a-f]{64}$/.test(material['sha256']));
+    return body['materials'].every(
+      (material) =>
+        isObject(material) &&
+        nonEmpty(material['typeCode']) &&
+        typeof material['sha256'] === 'string' &&
+        /^[0-9a-f]{64}$/.test(material['sha256']),
+    );
   }
 
   /**
@@ -431,12 +512,15 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     refusal: (body: Body, certificate: CertificateRecordWire) => Answer | null,
   ): Answer {
     const key = headerOf(simulated.request, IDEMPOTENCY_HEADER);
-    if (key === undefined || !IDEMPOTENCY_KEY.test(key)) return error(400, nrbCodes.invalidRequest, '缺少或无效的 Idempotency-Key');
+    if (key === undefined || !IDEMPOTENCY_KEY.test(key))
+      return error(400, nrbCodes.invalidRequest, '缺少或无效的 Idempotency-Key');
     const body = parseJsonBody(simulated);
     if (!valid(body)) return error(400, nrbCodes.invalidRequest);
     if (simulated.fault === 'business_error') return error(422, nrbCodes.businessRefused);
     const echoedKey = simulated.fault === 'wrong_subject' ? `${key}-other` : key;
-    const fingerprint = createHash('sha256').update(`${kind}:${canonical(body)}`).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(`${kind}:${canonical(body)}`)
+      .digest('hex');
     const known = applicationsByKey.get(key);
     if (known) {
       if (known.fingerprint !== fingerprint) return error(409, nrbCodes.idempotencyConflict);
@@ -459,8 +543,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
   function submitTransferRegistration(simulated: SimulatorRequest): Answer {
     return submitApplication(simulated, 'transfer', isTransferRequest, (body, certificate) => {
       if (certificate.certificateStatus === 'CANCELLED') return error(422, nrbCodes.certificateCancelled);
-      if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber)) return error(422, nrbCodes.applicantNotHolder);
-      if (certificate.restrictions.some((restriction) => restriction.type === 'SEAL')) return error(422, nrbCodes.propertySealed);
+      if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber))
+        return error(422, nrbCodes.applicantNotHolder);
+      if (certificate.restrictions.some((restriction) => restriction.type === 'SEAL'))
+        return error(422, nrbCodes.propertySealed);
       return null;
     });
   }
@@ -469,7 +555,8 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
   function submitMortgageCancellation(simulated: SimulatorRequest): Answer {
     return submitApplication(simulated, 'mortgageCancellation', isMortgageCancellationRequest, (body, certificate) => {
       if (certificate.certificateStatus === 'CANCELLED') return error(422, nrbCodes.certificateCancelled);
-      if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber)) return error(422, nrbCodes.applicantNotHolder);
+      if (!certificate.rightHolders.some((holder) => holder.idNumber === body.applicant.idNumber))
+        return error(422, nrbCodes.applicantNotHolder);
       const mortgages = certificate.restrictions.filter((restriction) => restriction.type === 'MORTGAGE');
       if (mortgages.length === 0) return error(422, nrbCodes.noMortgage);
       if (body.mortgagee !== undefined && !mortgages.some((mortgage) => mortgage.party === body.mortgagee?.trim())) {
@@ -488,7 +575,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     const current = statusOf(application);
     const body: TransferStatusWire & MortgageCancellationStatusWire = {
       // Another application's number: the last digit turned over.
-      applicationNo: simulated.fault === 'wrong_subject' ? `${applicationNo.slice(0, -1)}${(Number(applicationNo.slice(-1)) + 1) % 10}` : applicationNo,
+      applicationNo:
+        simulated.fault === 'wrong_subject'
+          ? `${applicationNo.slice(0, -1)}${(Number(applicationNo.slice(-1)) + 1) % 10}`
+          : applicationNo,
       status: current.status,
       statusName: applicationStatusNames[current.status],
       updatedAt: registryTimestamp(current.atMs),
@@ -532,10 +622,20 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     }
     if (request.method !== 'POST') return { status: 404, body: { error: 'unknown control' } };
     if (url.pathname === '/__nrb/jobs/failure') {
-      if (parsed !== null && (!isObject(parsed) || typeof parsed['code'] !== 'string' || !/^BDC-\d{4}$/.test(parsed['code']))) {
+      if (
+        parsed !== null &&
+        (!isObject(parsed) || typeof parsed['code'] !== 'string' || !/^BDC-\d{4}$/.test(parsed['code']))
+      ) {
         return { status: 400, body: { error: 'body is null or {"code": "BDC-nnnn", "message"?: string}' } };
       }
-      control.failJobs(parsed === null ? null : { code: parsed['code'] as string, ...(typeof parsed['message'] === 'string' ? { message: parsed['message'] } : {}) });
+      control.failJobs(
+        parsed === null
+          ? null
+          : {
+              code: parsed['code'] as string,
+              ...(typeof parsed['message'] === 'string' ? { message: parsed['message'] } : {}),
+            },
+      );
       return { status: 200, body: { failJobs: parsed } };
     }
     if (url.pathname === '/__nrb/tokens/revoke') {
@@ -546,11 +646,20 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     if (match?.[1]) {
       const status = isObject(parsed) ? parsed['status'] : undefined;
       const remark = isObject(parsed) ? parsed['remark'] : undefined;
-      if (typeof status !== 'string' || !(status in applicationStatusNames) || (remark !== undefined && typeof remark !== 'string')) {
-        return { status: 400, body: { error: `body is {"status": ${Object.keys(applicationStatusNames).join('|')}, "remark"?: string}` } };
+      if (
+        typeof status !== 'string' ||
+        !(status in applicationStatusNames) ||
+        (remark !== undefined && typeof remark !== 'string')
+      ) {
+        return {
+          status: 400,
+          body: { error: `body is {"status": ${Object.keys(applicationStatusNames).join('|')}, "remark"?: string}` },
+        };
       }
       const known = control.setApplicationStatus(decodeURIComponent(match[1]), status as ApplicationStatus, remark);
-      return known ? { status: 200, body: { applicationNo: match[1], status } } : { status: 404, body: { error: 'unknown applicationNo' } };
+      return known
+        ? { status: 200, body: { applicationNo: match[1], status } }
+        : { status: 404, body: { error: 'unknown applicationNo' } };
     }
     return { status: 404, body: { error: 'unknown control' } };
   }
@@ -561,7 +670,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     if (operation === 'issueToken') return issueToken(simulated);
     const clientId = authenticate(simulated);
     if (clientId === null) {
-      return { ...error(401, nrbCodes.unauthorised), headers: { 'www-authenticate': 'Bearer realm="nrb", error="invalid_token"' } };
+      return {
+        ...error(401, nrbCodes.unauthorised),
+        headers: { 'www-authenticate': 'Bearer realm="nrb", error="invalid_token"' },
+      };
     }
     switch (operation) {
       case 'createCertificateQuery':
@@ -582,12 +694,19 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
         return getMortgageCancellation(simulated);
       case 'health':
         // The contract's health answer has no refusal: a registry that cannot serve says DOWN.
-        return { status: 200, body: { status: simulated.fault === 'business_error' ? 'DOWN' : 'UP', time: registryTimestamp(now()) } };
+        return {
+          status: 200,
+          body: { status: simulated.fault === 'business_error' ? 'DOWN' : 'UP', time: registryTimestamp(now()) },
+        };
     }
   }
 
   function send(response: ServerResponse, answer: Answer, text: string): void {
-    response.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+    response.writeHead(answer.status, {
+      ...answer.headers,
+      'content-type': 'application/json;charset=UTF-8',
+      'content-length': Buffer.byteLength(text),
+    });
     response.end(text);
   }
 
@@ -613,7 +732,8 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
         // A proxy cut the answer short: the start of the JSON and nothing more.
         return send(response, answer, JSON.stringify(answer.body).slice(0, 24));
       }
-      if (fault === 'oversized' && isObject(answer.body)) answer = { ...answer, body: { ...answer.body, padding: 'x'.repeat(OVERSIZED_PADDING_BYTES) } };
+      if (fault === 'oversized' && isObject(answer.body))
+        answer = { ...answer, body: { ...answer.body, padding: 'x'.repeat(OVERSIZED_PADDING_BYTES) } };
       const body = options.rewriteAnswer ? options.rewriteAnswer(operation, answer.status, answer.body) : answer.body;
       send(response, answer, JSON.stringify(body));
     },
@@ -622,9 +742,14 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
 }
 
 /** Starts the simulator on loopback (port 0 = any free port; the demo uses 7103). */
-export async function startNrbRealEstateSimulator(options: NrbSimulatorOptions & StartSimulatorOptions = {}): Promise<RunningNrbSimulator> {
+export async function startNrbRealEstateSimulator(
+  options: NrbSimulatorOptions & StartSimulatorOptions = {},
+): Promise<RunningNrbSimulator> {
   const { port, host, ...protocol } = options;
   const { definition, control } = createNrbRealEstateSimulator(protocol);
-  const running = await startSimulator(definition, { ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
+  const running = await startSimulator(definition, {
+    ...(port === undefined ? {} : { port }),
+    ...(host === undefined ? {} : { host }),
+  });
   return Object.assign(running, control);
 }

@@ -32,7 +32,12 @@ export function nrbTestEnvironment(baseUrl: string, options: NrbTestEnvironmentO
   const clock = now ?? Date.now;
   return {
     department: 'NRB',
-    client: createDepartmentClient({ ...tuning, department: 'NRB', baseUrl, urlPolicy: { allowedHosts: [], allowPrivateNetworks: true } }),
+    client: createDepartmentClient({
+      ...tuning,
+      department: 'NRB',
+      baseUrl,
+      urlPolicy: { allowedHosts: [], allowPrivateNetworks: true },
+    }),
     contracts: nrbContracts(),
     logger: pino({ level: 'silent' }),
     now: () => new Date(clock()),

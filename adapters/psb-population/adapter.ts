@@ -76,9 +76,16 @@ export const psbSubmissionTypes = {
         moveInAddress: { type: 'string', description: '迁入地址 (qrdz), another name the registry reads' },
         certificateNo: { type: 'string', description: '不动产权证号 (bdcqzh) of the property moved into' },
         moveOutAddress: { type: 'string', description: '迁出地址 (qcdz)' },
-        reason: { type: 'string', description: '迁入类型 (qrlx): home_purchase, employment, family_reunion, education; also read as moveInReason' },
+        reason: {
+          type: 'string',
+          description:
+            '迁入类型 (qrlx): home_purchase, employment, family_reunion, education; also read as moveInReason',
+        },
         accompanyingPersons: { type: 'array', description: '随迁人员 (sqry): [{name, idNumber, relation}]' },
-        transferee: { type: 'object', description: 'After a transfer: the buyer {name, idNumber}, who moves in instead of the subject' },
+        transferee: {
+          type: 'object',
+          description: 'After a transfer: the buyer {name, idNumber}, who moves in instead of the subject',
+        },
       },
       anyOf: [{ required: ['moveToAddress'] }, { required: ['moveInAddress'] }, { required: ['certificateNo'] }],
     },
@@ -90,7 +97,9 @@ export const psbPopulationOptionsSchema = z.object({
   appSecret: z
     .string()
     .min(16)
-    .describe('App secret for the HMAC-SHA256 request signature (at least 16 characters); keep it in the environment, not in files.'),
+    .describe(
+      'App secret for the HMAC-SHA256 request signature (at least 16 characters); keep it in the environment, not in files.',
+    ),
   signatureWindowSeconds: z
     .number()
     .int()
@@ -98,7 +107,7 @@ export const psbPopulationOptionsSchema = z.object({
     .max(3600)
     .default(300)
     .describe(
-      'The time-stamp window the registry enforces (±seconds). Used to warn when our clock drifts from the registry\'s (its Date header) by more than half of it, before signed requests start failing as stale.',
+      "The time-stamp window the registry enforces (±seconds). Used to warn when our clock drifts from the registry's (its Date header) by more than half of it, before signed requests start failing as stale.",
     ),
 });
 export type PsbPopulationOptions = z.infer<typeof psbPopulationOptionsSchema>;
@@ -107,7 +116,11 @@ export type PsbPopulationOptions = z.infer<typeof psbPopulationOptionsSchema>;
  * Operations whose answer has no "no record" outcome at the gateway: for them a 2xxx code (2003 no
  * such application, or a 2001 about an applicant) is the registry refusing the request.
  */
-const OPERATIONS_WITHOUT_NOT_FOUND: ReadonlySet<PsbOperation> = new Set(['submitHouseholdMoveIn', 'getApplicationStatus', 'withdrawApplication']);
+const OPERATIONS_WITHOUT_NOT_FOUND: ReadonlySet<PsbOperation> = new Set([
+  'submitHouseholdMoveIn',
+  'getApplicationStatus',
+  'withdrawApplication',
+]);
 
 const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -118,15 +131,27 @@ function headerValue(response: DepartmentResponse, name: string): string | undef
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function createPsbPopulationAdapter(options: PsbPopulationOptions, environment: AdapterEnvironment): DepartmentAdapter {
+export function createPsbPopulationAdapter(
+  options: PsbPopulationOptions,
+  environment: AdapterEnvironment,
+): DepartmentAdapter {
   const { client, contracts, logger } = environment;
   const credentials = { appKey: options.appKey, appSecret: options.appSecret };
   const windowMs = options.signatureWindowSeconds * 1000;
   // The client appends request paths to the base URL's path; the registry signs the full target.
   const targetPrefix = new URL(client.baseUrl).pathname.replace(/\/+$/, '');
 
-  function fail(kind: DepartmentErrorKind, message: string, operation: PsbOperation, extra: Omit<DepartmentError['details'], 'department' | 'operation'> = {}): never {
-    throw new DepartmentError(kind, `psb-population: ${message}`, { department: environment.department, operation, ...extra });
+  function fail(
+    kind: DepartmentErrorKind,
+    message: string,
+    operation: PsbOperation,
+    extra: Omit<DepartmentError['details'], 'department' | 'operation'> = {},
+  ): never {
+    throw new DepartmentError(kind, `psb-population: ${message}`, {
+      department: environment.department,
+      operation,
+      ...extra,
+    });
   }
 
   /** Warns once per answer when the registry's clock and ours are far enough apart to matter. */
@@ -136,7 +161,10 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     if (Number.isNaN(registryMs)) return;
     const skewMs = environment.now().getTime() - registryMs;
     if (Math.abs(skewMs) > windowMs / 2) {
-      logger.warn({ department: environment.department, operation, skewSeconds: Math.round(skewMs / 1000) }, 'clock differs from the population registry; signed requests may be refused as stale');
+      logger.warn(
+        { department: environment.department, operation, skewSeconds: Math.round(skewMs / 1000) },
+        'clock differs from the population registry; signed requests may be refused as stale',
+      );
     }
   }
 
@@ -144,7 +172,13 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
    * One signed call. Returns the checked envelope: `data` for `0000`, null for "no record";
    * throws for every other code.
    */
-  async function call<Data>(operation: PsbOperation, method: HttpMethod, target: string, body: unknown, context: CallContext): Promise<Data | null> {
+  async function call<Data>(
+    operation: PsbOperation,
+    method: HttpMethod,
+    target: string,
+    body: unknown,
+    context: CallContext,
+  ): Promise<Data | null> {
     const bytes = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const response = await client.request({
       operation,
@@ -160,11 +194,18 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
       idempotent: true,
       context,
       // Signed per attempt: a retry with the first attempt's nonce would be refused as a replay.
-      prepare: (attempt) => signatureHeaders(credentials, { method: attempt.method, target: targetPrefix + attempt.path, body: attempt.body }, environment.now().getTime()),
+      prepare: (attempt) =>
+        signatureHeaders(
+          credentials,
+          { method: attempt.method, target: targetPrefix + attempt.path, body: attempt.body },
+          environment.now().getTime(),
+        ),
     });
     watchClockSkew(response, operation);
-    if (response.status !== 200) fail('malformed', `unexpected HTTP ${response.status}`, operation, { status: response.status });
-    if (!JSON_MEDIA_TYPE.test(headerValue(response, 'content-type') ?? '')) fail('malformed', 'the answer is not JSON (media type)', operation, { status: 200 });
+    if (response.status !== 200)
+      fail('malformed', `unexpected HTTP ${response.status}`, operation, { status: response.status });
+    if (!JSON_MEDIA_TYPE.test(headerValue(response, 'content-type') ?? ''))
+      fail('malformed', 'the answer is not JSON (media type)', operation, { status: 200 });
     let decoded: unknown;
     try {
       decoded = JSON.parse(utf8.decode(response.body));
@@ -181,38 +222,58 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
       case 'success':
         return envelope.data;
       case 'not_found':
-        if (OPERATIONS_WITHOUT_NOT_FOUND.has(operation)) fail('business_error', `the registry refused the request (code ${envelope.code})`, operation, details);
+        if (OPERATIONS_WITHOUT_NOT_FOUND.has(operation))
+          fail('business_error', `the registry refused the request (code ${envelope.code})`, operation, details);
         return null;
       case 'rejected':
         if (envelope.code === psbCodes.timestampStale) {
-          fail('rejected', `the registry refused the time stamp (outside its ±${options.signatureWindowSeconds} s window; check the clock)`, operation, details);
+          fail(
+            'rejected',
+            `the registry refused the time stamp (outside its ±${options.signatureWindowSeconds} s window; check the clock)`,
+            operation,
+            details,
+          );
         }
         return fail('rejected', `the registry refused the request (code ${envelope.code})`, operation, details);
       case 'unavailable':
         return fail('unavailable', `the registry is busy (code ${envelope.code})`, operation, details);
       case 'business_error':
         // The registry's own reason for saying no (e.g. 该申请人有正在办理的户籍迁移业务), verbatim.
-        fail('business_error', `the registry answered with business error ${envelope.code}`, operation, { ...details, ...(envelope.msg ? { departmentMessage: envelope.msg } : {}) });
+        fail('business_error', `the registry answered with business error ${envelope.code}`, operation, {
+          ...details,
+          ...(envelope.msg ? { departmentMessage: envelope.msg } : {}),
+        });
     }
   }
 
   /** The data must be about the person asked for; anything else is someone else's record. */
   function requireSubject(answeredIdNumber: string, requestedIdNumber: string, operation: PsbOperation): void {
-    if (answeredIdNumber.trim().toUpperCase() !== requestedIdNumber) fail('wrong_subject', 'the answer is about another person', operation);
+    if (answeredIdNumber.trim().toUpperCase() !== requestedIdNumber)
+      fail('wrong_subject', 'the answer is about another person', operation);
   }
 
   function pdfBytes(wjnr: string, operation: PsbOperation): Uint8Array {
     const compact = wjnr.replace(/\s+/g, '');
     if (!BASE64.test(compact)) fail('malformed', 'the certificate file is not base64', operation);
     const bytes = Buffer.from(compact, 'base64');
-    if (bytes.subarray(0, 5).toString('latin1') !== '%PDF-') fail('malformed', 'the certificate file is not a PDF', operation);
+    if (bytes.subarray(0, 5).toString('latin1') !== '%PDF-')
+      fail('malformed', 'the certificate file is not a PDF', operation);
     return new Uint8Array(bytes);
   }
 
-  async function verifyIdentity(request: IdentityVerificationRequest, context: CallContext): Promise<IdentityVerificationResult> {
+  async function verifyIdentity(
+    request: IdentityVerificationRequest,
+    context: CallContext,
+  ): Promise<IdentityVerificationResult> {
     const operation = 'verifyIdentity';
     const sfzh = request.idNumber.trim().toUpperCase();
-    const data = await call<VerifyIdentityWireResult>(operation, 'POST', PSB_PATHS.verifyIdentity, { xm: request.name.trim(), sfzh }, context);
+    const data = await call<VerifyIdentityWireResult>(
+      operation,
+      'POST',
+      PSB_PATHS.verifyIdentity,
+      { xm: request.name.trim(), sfzh },
+      context,
+    );
     if (data === null) return { outcome: 'not_found' };
     requireSubject(data.sfzh, sfzh, operation);
     return data.pp === '1' ? { outcome: 'match' } : { outcome: 'name_mismatch' };
@@ -226,23 +287,44 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     try {
       if (request.certificateType === RESIDENT_ID_CARD) {
         const operation = 'getResidentIdCertificate';
-        const data = await call<ResidentIdCardWire>(operation, 'GET', `${PSB_PATHS.residentIdCard}${query}`, undefined, context);
+        const data = await call<ResidentIdCardWire>(
+          operation,
+          'GET',
+          `${PSB_PATHS.residentIdCard}${query}`,
+          undefined,
+          context,
+        );
         if (data === null) return { outcome: 'not_found' };
         requireSubject(data.sfzh, sfzh, operation);
         const metadata = residentIdCardMetadata(data);
-        return { outcome: 'found', metadata, document: { mediaType: 'application/pdf', bytes: pdfBytes(data.wjnr, operation) } };
+        return {
+          outcome: 'found',
+          metadata,
+          document: { mediaType: 'application/pdf', bytes: pdfBytes(data.wjnr, operation) },
+        };
       }
       if (request.certificateType === HOUSEHOLD_REGISTER) {
         const operation = 'getHouseholdRegister';
-        const data = await call<HouseholdRegisterWire>(operation, 'GET', `${PSB_PATHS.householdRegister}${query}`, undefined, context);
+        const data = await call<HouseholdRegisterWire>(
+          operation,
+          'GET',
+          `${PSB_PATHS.householdRegister}${query}`,
+          undefined,
+          context,
+        );
         if (data === null) return { outcome: 'not_found' };
         requireSubject(data.sfzh, sfzh, operation);
         const metadata = householdRegisterMetadata(data);
-        return { outcome: 'found', metadata, document: { mediaType: 'application/pdf', bytes: pdfBytes(data.wjnr, operation) } };
+        return {
+          outcome: 'found',
+          metadata,
+          document: { mediaType: 'application/pdf', bytes: pdfBytes(data.wjnr, operation) },
+        };
       }
     } catch (error) {
       if (error instanceof WireValueError) {
-        const operation = request.certificateType === RESIDENT_ID_CARD ? 'getResidentIdCertificate' : 'getHouseholdRegister';
+        const operation =
+          request.certificateType === RESIDENT_ID_CARD ? 'getResidentIdCertificate' : 'getHouseholdRegister';
         fail('malformed', error.message, operation, { status: 200, cause: error });
       }
       throw error;
@@ -269,18 +351,34 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     }
   }
 
-  async function submitHouseholdMoveIn(request: CaseSubmissionRequest, context: CallContext): Promise<CaseSubmissionReceipt> {
+  async function submitHouseholdMoveIn(
+    request: CaseSubmissionRequest,
+    context: CallContext,
+  ): Promise<CaseSubmissionReceipt> {
     const operation = 'submitHouseholdMoveIn';
-    const data = await call<ApplicationReceiptWire>(operation, 'POST', PSB_PATHS.householdMoveIn, moveInApplicationFor(request), context);
+    const data = await call<ApplicationReceiptWire>(
+      operation,
+      'POST',
+      PSB_PATHS.householdMoveIn,
+      moveInApplicationFor(request),
+      context,
+    );
     if (data === null) fail('malformed', 'the acceptance carries no data', operation, { status: 200 });
-    if (data.ywlsh !== request.idempotencyKey) fail('wrong_subject', 'the acceptance is for another submission', operation);
+    if (data.ywlsh !== request.idempotencyKey)
+      fail('wrong_subject', 'the acceptance is for another submission', operation);
     return { departmentReference: data.slbh, duplicate: data.cfbz === '1' };
   }
 
   async function queryCaseStatus(departmentReference: string, context: CallContext): Promise<CaseStatusResult> {
     const operation = 'getApplicationStatus';
     const query = `?${new URLSearchParams({ slbh: departmentReference }).toString()}`;
-    const data = await call<ApplicationStatusWire>(operation, 'GET', `${PSB_PATHS.applicationStatus}${query}`, undefined, context);
+    const data = await call<ApplicationStatusWire>(
+      operation,
+      'GET',
+      `${PSB_PATHS.applicationStatus}${query}`,
+      undefined,
+      context,
+    );
     if (data === null) fail('malformed', 'the status answer carries no data', operation, { status: 200 });
     if (data.slbh !== departmentReference) fail('wrong_subject', 'the status is about another application', operation);
     let updatedAt: string;
@@ -304,10 +402,12 @@ export function createPsbPopulationAdapter(options: PsbPopulationOptions, enviro
     try {
       const data = await call<WithdrawalReceiptWire>(operation, 'POST', PSB_PATHS.withdrawApplication, body, context);
       if (data === null) fail('malformed', 'the withdrawal answer carries no data', operation, { status: 200 });
-      if (data.slbh !== request.departmentReference) fail('wrong_subject', 'the withdrawal is about another application', operation);
+      if (data.slbh !== request.departmentReference)
+        fail('wrong_subject', 'the withdrawal is about another application', operation);
       return { cancelled: true };
     } catch (error) {
-      if (error instanceof DepartmentError && error.details.departmentCode === psbCodes.applicationConcluded) return { cancelled: false };
+      if (error instanceof DepartmentError && error.details.departmentCode === psbCodes.applicationConcluded)
+        return { cancelled: false };
       throw error;
     }
   }

@@ -7,7 +7,13 @@
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PSB_PATHS, signatureHeaders, type MoveInApplicationWire } from './protocol.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator, type PsbSimulatorOptions, type RunningPsbSimulator } from './simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+  type PsbSimulatorOptions,
+  type RunningPsbSimulator,
+} from './simulator.js';
 
 const credentials = { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET };
 
@@ -39,7 +45,13 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-async function send(url: string, method: 'GET' | 'POST', target: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+async function send(
+  url: string,
+  method: 'GET' | 'POST',
+  target: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<Answer> {
   const response = await request(`${url}${target}`, {
     method,
     headers: { ...headers, ...(body ? { 'content-type': 'application/json;charset=UTF-8' } : {}) },
@@ -72,7 +84,11 @@ describe('PSB application desk: signatures', () => {
   it('refuses unsigned, badly signed and replayed submissions and status queries, creating nothing', async () => {
     const psb = await simulator();
     const body = bytes(application);
-    expect((await send(psb.url, 'POST', PSB_PATHS.householdMoveIn, {}, body)).body).toEqual({ code: '1001', msg: expect.any(String), data: null });
+    expect((await send(psb.url, 'POST', PSB_PATHS.householdMoveIn, {}, body)).body).toEqual({
+      code: '1001',
+      msg: expect.any(String),
+      data: null,
+    });
     const forOtherBody = signed('POST', PSB_PATHS.householdMoveIn, bytes({ ...application, ywlsh: 'dlv_wire_other' }));
     expect((await send(psb.url, 'POST', PSB_PATHS.householdMoveIn, forOtherBody, body)).body['code']).toBe('1001');
     expect(psb.applicationCount()).toBe(0);
@@ -86,7 +102,11 @@ describe('PSB application desk: signatures', () => {
     const slbh = String((accepted.body['data'] as Record<string, unknown>)['slbh']);
     const target = `${PSB_PATHS.applicationStatus}?slbh=${slbh}`;
     expect((await send(psb.url, 'GET', target, {})).body['code']).toBe('1001');
-    expect((await send(psb.url, 'GET', target, signed('GET', `${PSB_PATHS.applicationStatus}?slbh=HK20260101000001`))).body['code']).toBe('1001');
+    expect(
+      (await send(psb.url, 'GET', target, signed('GET', `${PSB_PATHS.applicationStatus}?slbh=HK20260101000001`))).body[
+        'code'
+      ],
+    ).toBe('1001');
     expect((await statusOf(psb.url, slbh)).body['code']).toBe('0000');
   });
 });
@@ -97,7 +117,17 @@ describe('PSB application desk: receiving', () => {
     const first = await submit(psb.url, application);
     expect(first).toEqual({
       status: 200,
-      body: { code: '0000', msg: '成功', data: { slbh: expect.stringMatching(/^HK\d{14}$/), ywlsh: 'dlv_wire_0001', cfbz: '0', blzt: '01', slsj: expect.stringMatching(/^\d{14}$/) } },
+      body: {
+        code: '0000',
+        msg: '成功',
+        data: {
+          slbh: expect.stringMatching(/^HK\d{14}$/),
+          ywlsh: 'dlv_wire_0001',
+          cfbz: '0',
+          blzt: '01',
+          slsj: expect.stringMatching(/^\d{14}$/),
+        },
+      },
     });
     const reordered = Object.fromEntries(Object.entries(application).reverse());
     const again = await submit(psb.url, reordered);
@@ -107,7 +137,7 @@ describe('PSB application desk: receiving', () => {
     expect(psb.applicationCount()).toBe(1);
   });
 
-  it('refuses applications that do not have the contract\'s shape (3001)', async () => {
+  it("refuses applications that do not have the contract's shape (3001)", async () => {
     const psb = await simulator();
     const { clxx: _materials, ...withoutMaterials } = application;
     const { qrdz: _address, bdcqzh: _property, ...withoutAddressOrProperty } = application;
@@ -124,7 +154,8 @@ describe('PSB application desk: receiving', () => {
       { ...application, bdsj: [] },
       'not an object',
     ];
-    for (const value of invalid) expect((await submit(psb.url, value)).body['code'], JSON.stringify(value).slice(0, 80)).toBe('3001');
+    for (const value of invalid)
+      expect((await submit(psb.url, value)).body['code'], JSON.stringify(value).slice(0, 80)).toBe('3001');
     expect((await statusOf(psb.url, 'hk-lower-case')).body['code']).toBe('3001');
     expect(psb.applicationCount()).toBe(0);
     // The property alone names the address.
@@ -149,27 +180,44 @@ describe('PSB application desk: status controls', () => {
     const slbh = String(((await submit(psb.url, application)).body['data'] as Record<string, unknown>)['slbh']);
     const path = `/__psb/applications/${slbh}/status`;
 
-    expect(await control(psb.url, 'POST', path, { blzt: '03', bz: '请补充购房合同' })).toEqual({ status: 200, body: { slbh, blzt: '03' } });
-    expect((await statusOf(psb.url, slbh)).body['data']).toMatchObject({ slbh, blzt: '03', blztmc: '待补正', bz: '请补充购房合同' });
+    expect(await control(psb.url, 'POST', path, { blzt: '03', bz: '请补充购房合同' })).toEqual({
+      status: 200,
+      body: { slbh, blzt: '03' },
+    });
+    expect((await statusOf(psb.url, slbh)).body['data']).toMatchObject({
+      slbh,
+      blzt: '03',
+      blztmc: '待补正',
+      bz: '请补充购房合同',
+    });
     expect((await control(psb.url, 'POST', path, { blzt: '04' })).status).toBe(200);
     expect((await statusOf(psb.url, slbh)).body['data']).toMatchObject({ blzt: '04', blztmc: '办结' });
 
     expect((await control(psb.url, 'POST', path, { blzt: '02' })).status).toBe(409);
     expect((await control(psb.url, 'POST', path, { blzt: '10' })).status).toBe(400);
     expect((await control(psb.url, 'POST', path, { blzt: '02', bz: 7 })).status).toBe(400);
-    expect((await control(psb.url, 'POST', '/__psb/applications/HK20990101000001/status', { blzt: '02' })).status).toBe(404);
+    expect((await control(psb.url, 'POST', '/__psb/applications/HK20990101000001/status', { blzt: '02' })).status).toBe(
+      404,
+    );
     expect((await control(psb.url, 'GET', '/__psb/nothing')).status).toBe(404);
 
     await submit(psb.url, application);
     expect(await control(psb.url, 'GET', '/__psb/applications')).toEqual({
       status: 200,
-      body: { count: 1, applications: [{ slbh, ywlsh: 'dlv_wire_0001', blzt: '04', gxsj: expect.stringMatching(/^\d{14}$/) }] },
+      body: {
+        count: 1,
+        applications: [{ slbh, ywlsh: 'dlv_wire_0001', blzt: '04', gxsj: expect.stringMatching(/^\d{14}$/) }],
+      },
     });
   });
 
   it('answers 2003 for an application it never received', async () => {
     const psb = await simulator();
-    expect((await statusOf(psb.url, 'HK20260101000001')).body).toEqual({ code: '2003', msg: '查无此受理编号', data: null });
+    expect((await statusOf(psb.url, 'HK20260101000001')).body).toEqual({
+      code: '2003',
+      msg: '查无此受理编号',
+      data: null,
+    });
   });
 
   it('refuses a status step that is not a positive duration', async () => {

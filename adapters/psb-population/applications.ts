@@ -69,7 +69,19 @@ export interface ApplicationDeskOptions {
 const SERIAL_NUMBER = /^[A-Za-z0-9._:-]{1,128}$/;
 const ID_NUMBER = /^\d{17}[\dX]$/;
 const DIGEST = /^[0-9a-f]{64}$/;
-const APPLICATION_FIELDS = new Set(['ywlsh', 'ajbh', 'sxbm', 'sqr', 'qrlx', 'qrdz', 'qcdz', 'bdcqzh', 'sqry', 'clxx', 'bdsj']);
+const APPLICATION_FIELDS = new Set([
+  'ywlsh',
+  'ajbh',
+  'sxbm',
+  'sqr',
+  'qrlx',
+  'qrdz',
+  'qcdz',
+  'bdcqzh',
+  'sqry',
+  'clxx',
+  'bdsj',
+]);
 const MOVE_IN_TYPES: ReadonlySet<string> = new Set(Object.values(moveInTypeCodes));
 const COMPLETION_REMARK = '准予迁入，已办理户口登记';
 
@@ -90,11 +102,23 @@ export function isMoveInApplication(value: unknown): value is MoveInApplicationW
   if (!isRecord(value) || !Object.keys(value).every((key) => APPLICATION_FIELDS.has(key))) return false;
   const { ywlsh, ajbh, sxbm, sqr, qrlx, qrdz, qcdz, bdcqzh, sqry, clxx, bdsj } = value;
   if (typeof ywlsh !== 'string' || !SERIAL_NUMBER.test(ywlsh) || !isText(ajbh, 64) || !isText(sxbm, 64)) return false;
-  if (!isRecord(sqr) || !hasOnly(sqr, ['xm', 'sfzh']) || !isText(sqr['xm'], 64) || typeof sqr['sfzh'] !== 'string' || !ID_NUMBER.test(sqr['sfzh'])) return false;
+  if (
+    !isRecord(sqr) ||
+    !hasOnly(sqr, ['xm', 'sfzh']) ||
+    !isText(sqr['xm'], 64) ||
+    typeof sqr['sfzh'] !== 'string' ||
+    !ID_NUMBER.test(sqr['sfzh'])
+  )
+    return false;
   if (typeof qrlx !== 'string' || !MOVE_IN_TYPES.has(qrlx)) return false;
   // The address is given, or taken from the property's registration.
   if (qrdz === undefined && bdcqzh === undefined) return false;
-  if ((qrdz !== undefined && !isText(qrdz, 200)) || (qcdz !== undefined && !isText(qcdz, 200)) || (bdcqzh !== undefined && !isText(bdcqzh, 100))) return false;
+  if (
+    (qrdz !== undefined && !isText(qrdz, 200)) ||
+    (qcdz !== undefined && !isText(qcdz, 200)) ||
+    (bdcqzh !== undefined && !isText(bdcqzh, 100))
+  )
+    return false;
   if (sqry !== undefined) {
     if (!Array.isArray(sqry) || sqry.length > 20) return false;
     const valid = sqry.every(
@@ -143,7 +167,8 @@ export class ApplicationDesk {
 
   constructor(private readonly options: ApplicationDeskOptions) {
     const step = options.statusStepMs;
-    if (step !== false && !(Number.isFinite(step) && step > 0)) throw new RangeError('statusStepMs must be a positive number of milliseconds or false');
+    if (step !== false && !(Number.isFinite(step) && step > 0))
+      throw new RangeError('statusStepMs must be a positive number of milliseconds or false');
   }
 
   /**
@@ -163,7 +188,12 @@ export class ApplicationDesk {
     this.sequence += 1;
     const receivedAtMs = this.options.now();
     const day = compactBeijingTimestamp(receivedAtMs).slice(0, 8);
-    const created: Application = { slbh: `HK${day}${String(this.sequence % 1_000_000).padStart(6, '0')}`, ywlsh: application.ywlsh, fingerprint, receivedAtMs };
+    const created: Application = {
+      slbh: `HK${day}${String(this.sequence % 1_000_000).padStart(6, '0')}`,
+      ywlsh: application.ywlsh,
+      fingerprint,
+      receivedAtMs,
+    };
     this.byKey.set(created.ywlsh, created);
     this.byNumber.set(created.slbh, created);
     return { code: psbCodes.success, data: this.receiptOf(created, false, otherSubject) };
@@ -204,7 +234,8 @@ export class ApplicationDesk {
     const application = this.byNumber.get(slbh);
     if (application === undefined) return { code: psbCodes.applicationNotFound };
     const current = this.statusOf(application);
-    if (current.blzt === applicationStatusCodes.withdrawn) return { code: psbCodes.success, data: { slbh, blzt: '06', cxsj: compactBeijingTimestamp(current.atMs) } };
+    if (current.blzt === applicationStatusCodes.withdrawn)
+      return { code: psbCodes.success, data: { slbh, blzt: '06', cxsj: compactBeijingTimestamp(current.atMs) } };
     if (isFinalApplicationStatus(current.blzt)) return { code: psbCodes.applicationConcluded };
     const atMs = this.options.now();
     application.pinned = { blzt: applicationStatusCodes.withdrawn, atMs, bz: reason };
@@ -219,7 +250,12 @@ export class ApplicationDesk {
   list(): ApplicationSummary[] {
     return [...this.byNumber.values()].map((application) => {
       const current = this.statusOf(application);
-      return { slbh: application.slbh, ywlsh: application.ywlsh, blzt: current.blzt, gxsj: compactBeijingTimestamp(current.atMs) };
+      return {
+        slbh: application.slbh,
+        ywlsh: application.ywlsh,
+        blzt: current.blzt,
+        gxsj: compactBeijingTimestamp(current.atMs),
+      };
     });
   }
 
@@ -232,7 +268,8 @@ export class ApplicationDesk {
       // Without a household-register record the person's registration is being moved already.
       if (person.household === undefined) return psbCodes.migrationInProgress;
     }
-    if (application.qrlx === moveInTypeCodes.purchase && application.bdcqzh === undefined) return psbCodes.propertyCertificateRequired;
+    if (application.qrlx === moveInTypeCodes.purchase && application.bdcqzh === undefined)
+      return psbCodes.propertyCertificateRequired;
     return null;
   }
 

@@ -7,7 +7,9 @@ import { minimalPdf } from '../sdk/testing/pdf.js';
 import { ethnicityNames, type SeededPerson } from './seed.js';
 
 function displayDate(yyyymmdd: string): string {
-  return /^\d{8}$/.test(yyyymmdd) ? `${yyyymmdd.slice(0, 4)}年${yyyymmdd.slice(4, 6)}月${yyyymmdd.slice(6, 8)}日` : yyyymmdd;
+  return /^\d{8}$/.test(yyyymmdd)
+    ? `${yyyymmdd.slice(0, 4)}年${yyyymmdd.slice(4, 6)}月${yyyymmdd.slice(6, 8)}日`
+    : yyyymmdd;
 }
 
 function personLines(person: SeededPerson): string[] {

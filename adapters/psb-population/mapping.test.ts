@@ -77,8 +77,20 @@ describe('PSB mapping', () => {
       validUntil: null,
       status: 'valid',
     });
-    const card = residentIdCardMetadata({ ...wire, zjhm: wire.sfzh, yxqxq: '20120904', yxqjzrq: '20220904', zjzt: '2' });
-    expect(card).toMatchObject({ certificateType: 'resident_id_card', certificateNumber: '11010519491231002X', validFrom: '2012-09-04', validUntil: '2022-09-04', status: 'revoked' });
+    const card = residentIdCardMetadata({
+      ...wire,
+      zjhm: wire.sfzh,
+      yxqxq: '20120904',
+      yxqjzrq: '20220904',
+      zjzt: '2',
+    });
+    expect(card).toMatchObject({
+      certificateType: 'resident_id_card',
+      certificateNumber: '11010519491231002X',
+      validFrom: '2012-09-04',
+      validUntil: '2022-09-04',
+      status: 'revoked',
+    });
   });
 
   it('gives every result code a meaning', () => {
@@ -125,7 +137,9 @@ describe('PSB documents', () => {
     expect(card.equals(Buffer.from(residentIdCardDocument(first)))).toBe(true);
     expect(card.equals(Buffer.from(residentIdCardDocument(second)))).toBe(false);
     expect(card.equals(Buffer.from(householdRegisterDocument(first)!))).toBe(false);
-    expect(householdRegisterDocument(seededPeople.find((person) => person.sfzh === PSB_NO_HOUSEHOLD_ID_NUMBER)!)).toBeNull();
+    expect(
+      householdRegisterDocument(seededPeople.find((person) => person.sfzh === PSB_NO_HOUSEHOLD_ID_NUMBER)!),
+    ).toBeNull();
   });
 });
 
@@ -136,11 +150,17 @@ describe('PSB mapping: household move-in applications', () => {
     itemCode: 'household_move_in',
     submissionType: 'household_move_in',
     subject: { kind: 'person', idNumber: '11010519491231002x', name: ' 张三 ' },
-    materials: [{ typeCode: 'real_estate_certificate', sha256: 'AB'.repeat(32), mediaType: 'application/pdf', size: 48_213 }],
-    form: { moveInAddress: ' 北京市海淀区中关村南大街5号 ', certificateNo: '京(2026)海淀区不动产权第0012345号', price: '3000000' },
+    materials: [
+      { typeCode: 'real_estate_certificate', sha256: 'AB'.repeat(32), mediaType: 'application/pdf', size: 48_213 },
+    ],
+    form: {
+      moveInAddress: ' 北京市海淀区中关村南大街5号 ',
+      certificateNo: '京(2026)海淀区不动产权第0012345号',
+      price: '3000000',
+    },
   };
 
-  it('puts a case in the registry\'s words, materials by lower-case digest and the whole form as bdsj', () => {
+  it("puts a case in the registry's words, materials by lower-case digest and the whole form as bdsj", () => {
     expect(moveInApplicationOf(submission)).toEqual({
       ywlsh: 'dlv_01J9Z',
       ajbh: 'OW-2026-000123',
@@ -165,16 +185,26 @@ describe('PSB mapping: household move-in applications', () => {
         accompanyingPersons: [{ name: '张小三', idNumber: '11010520100101001x', relation: '子' }],
       },
     });
-    expect(wire).toMatchObject({ qrlx: '02', qrdz: '北京市海淀区学院路30号', qcdz: '河北省保定市莲池区东风路1号', sqry: [{ xm: '张小三', sfzh: '11010520100101001X', yhzgx: '子' }] });
+    expect(wire).toMatchObject({
+      qrlx: '02',
+      qrdz: '北京市海淀区学院路30号',
+      qcdz: '河北省保定市莲池区东风路1号',
+      sqry: [{ xm: '张小三', sfzh: '11010520100101001X', yhzgx: '子' }],
+    });
     expect(wire.bdcqzh).toBeUndefined();
     expect(moveInApplicationOf({ ...submission, form: { moveInAddress: 'x', qrlx: '03' } }).qrlx).toBe('03');
     expect(moveInApplicationOf({ ...submission, form: { moveInAddress: 'x' } }).qrlx).toBe('09');
   });
 
-  it('reads the item catalogue\'s household move-in form (moveToAddress, reason)', () => {
-    const wire = moveInApplicationOf({ ...submission, form: { moveToAddress: '杭州市西湖区文一西路100号', reason: 'home_purchase' } });
+  it("reads the item catalogue's household move-in form (moveToAddress, reason)", () => {
+    const wire = moveInApplicationOf({
+      ...submission,
+      form: { moveToAddress: '杭州市西湖区文一西路100号', reason: 'home_purchase' },
+    });
     expect(wire).toMatchObject({ qrdz: '杭州市西湖区文一西路100号', qrlx: '01' });
-    expect(moveInApplicationOf({ ...submission, form: { moveToAddress: 'x', reason: 'family_reunion' } }).qrlx).toBe('02');
+    expect(moveInApplicationOf({ ...submission, form: { moveToAddress: 'x', reason: 'family_reunion' } }).qrlx).toBe(
+      '02',
+    );
     expect(moveInApplicationOf({ ...submission, form: { moveToAddress: 'x', reason: 'education' } }).qrlx).toBe('04');
   });
 
@@ -182,9 +212,17 @@ describe('PSB mapping: household move-in applications', () => {
     const wire = moveInApplicationOf({
       ...submission,
       itemCode: 'real_estate_transfer',
-      form: { certificateNo: '京(2026)海淀区不动产权第0012345号', transferee: { name: '李梅', idNumber: '330106198503150120' }, transferReason: 'sale' },
+      form: {
+        certificateNo: '京(2026)海淀区不动产权第0012345号',
+        transferee: { name: '李梅', idNumber: '330106198503150120' },
+        transferReason: 'sale',
+      },
     });
-    expect(wire).toMatchObject({ sqr: { xm: '李梅', sfzh: '330106198503150120' }, qrlx: '01', bdcqzh: '京(2026)海淀区不动产权第0012345号' });
+    expect(wire).toMatchObject({
+      sqr: { xm: '李梅', sfzh: '330106198503150120' },
+      qrlx: '01',
+      bdcqzh: '京(2026)海淀区不动产权第0012345号',
+    });
     expect(wire.qrdz).toBeUndefined();
   });
 
@@ -199,18 +237,37 @@ describe('PSB mapping: household move-in applications', () => {
       throw new Error('expected a FormValueError');
     };
     expect(refused({ moveOutAddress: 'x' })).toMatch(/moveInAddress/);
-    expect(refused({ moveInAddress: 'x', transferee: { name: '某公司', idNumber: '91110105MA01ABCD2X' } })).toMatch(/transferee/);
+    expect(refused({ moveInAddress: 'x', transferee: { name: '某公司', idNumber: '91110105MA01ABCD2X' } })).toMatch(
+      /transferee/,
+    );
     expect(refused({ moveInAddress: 'x', moveInReason: 'marriage' })).toMatch(/move-in reason/);
     expect(refused({ moveInAddress: 'x', accompanyingPersons: 'all of them' })).toMatch(/accompanyingPersons/);
-    expect(refused({ moveInAddress: 'x', accompanyingPersons: [{ name: '张小三', idNumber: '123', relation: '子' }] })).toMatch(/accompanyingPersons\[0\]/);
-    expect(refused({ moveInAddress: 'x' }, { kind: 'organisation', creditCode: '91110105MA01ABCD2X', name: '某公司' })).toMatch(/person/);
+    expect(
+      refused({ moveInAddress: 'x', accompanyingPersons: [{ name: '张小三', idNumber: '123', relation: '子' }] }),
+    ).toMatch(/accompanyingPersons\[0\]/);
+    expect(
+      refused({ moveInAddress: 'x' }, { kind: 'organisation', creditCode: '91110105MA01ABCD2X', name: '某公司' }),
+    ).toMatch(/person/);
   });
 
   it('maps statuses and Beijing time stamps', () => {
-    expect(caseStatusOf).toEqual({ '01': 'received', '02': 'in_progress', '03': 'awaiting_applicant', '04': 'completed', '05': 'rejected', '06': 'rejected' });
+    expect(caseStatusOf).toEqual({
+      '01': 'received',
+      '02': 'in_progress',
+      '03': 'awaiting_applicant',
+      '04': 'completed',
+      '05': 'rejected',
+      '06': 'rejected',
+    });
     expect(isoInstantFromCompactBeijing('20261001080000')).toBe('2026-10-01T00:00:00.000Z');
     expect(isoInstantFromCompactBeijing('20260101000000')).toBe('2025-12-31T16:00:00.000Z');
-    for (const impossible of ['20260231120000', '20260101240000', '20260101126000', '2026010112000', 'abcdefghijklmn']) {
+    for (const impossible of [
+      '20260231120000',
+      '20260101240000',
+      '20260101126000',
+      '2026010112000',
+      'abcdefghijklmn',
+    ]) {
       expect(() => isoInstantFromCompactBeijing(impossible), impossible).toThrow(WireValueError);
     }
   });

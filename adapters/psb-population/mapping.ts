@@ -30,7 +30,8 @@ export function isoDateFromCompact(compact: string): string {
   if (!/^\d{8}$/.test(compact)) throw new WireValueError('a date is not yyyyMMdd');
   const iso = `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6, 8)}`;
   const parsed = new Date(`${iso}T00:00:00Z`);
-  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== iso) throw new WireValueError('a date does not exist');
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== iso)
+    throw new WireValueError('a date does not exist');
   return iso;
 }
 
@@ -38,9 +39,15 @@ export function isoDateFromCompact(compact: string): string {
 export function isoInstantFromCompactBeijing(compact: string): string {
   if (!/^\d{14}$/.test(compact)) throw new WireValueError('a time stamp is not yyyyMMddHHmmss');
   const date = isoDateFromCompact(compact.slice(0, 8));
-  const [hour, minute, second] = [compact.slice(8, 10), compact.slice(10, 12), compact.slice(12, 14)].map(Number) as [number, number, number];
+  const [hour, minute, second] = [compact.slice(8, 10), compact.slice(10, 12), compact.slice(12, 14)].map(Number) as [
+    number,
+    number,
+    number,
+  ];
   if (hour > 23 || minute > 59 || second > 59) throw new WireValueError('a time of day does not exist');
-  return new Date(`${date}T${compact.slice(8, 10)}:${compact.slice(10, 12)}:${compact.slice(12, 14)}+08:00`).toISOString();
+  return new Date(
+    `${date}T${compact.slice(8, 10)}:${compact.slice(10, 12)}:${compact.slice(12, 14)}+08:00`,
+  ).toISOString();
 }
 
 /** `长期` → null (no expiry), otherwise the date. */
@@ -149,8 +156,13 @@ function moveInTypeOf(form: Record<string, unknown>, propertyCertificate: string
   // transfer + household move-in" carries the property's certificate number and no reason.
   if (given === undefined) return propertyCertificate === undefined ? moveInTypeCodes.other : moveInTypeCodes.purchase;
   const codes: readonly MoveInTypeCode[] = Object.values(moveInTypeCodes);
-  const code = Object.hasOwn(moveInTypeByWord, given) ? moveInTypeByWord[given] : codes.find((known) => known === given);
-  if (code === undefined) throw new FormValueError(`the move-in reason must be one of ${Object.keys(moveInTypeByWord).join(', ')} (or ${codes.join(' ')})`);
+  const code = Object.hasOwn(moveInTypeByWord, given)
+    ? moveInTypeByWord[given]
+    : codes.find((known) => known === given);
+  if (code === undefined)
+    throw new FormValueError(
+      `the move-in reason must be one of ${Object.keys(moveInTypeByWord).join(', ')} (or ${codes.join(' ')})`,
+    );
   return code;
 }
 
@@ -167,12 +179,15 @@ function movingPersonOf(request: CaseSubmissionRequest): MoveInApplicationWire['
     const name = formText(party, 'name');
     const idNumber = formText(party, 'idNumber')?.toUpperCase();
     if (name === undefined || idNumber === undefined || !ID_NUMBER.test(idNumber)) {
-      throw new FormValueError('the transferee who moves in needs a name and a resident ID number (an organisation has no household)');
+      throw new FormValueError(
+        'the transferee who moves in needs a name and a resident ID number (an organisation has no household)',
+      );
     }
     return { xm: name, sfzh: idNumber };
   }
   const { subject } = request;
-  if (subject.kind !== 'person') throw new FormValueError('a household move-in is applied for by a person, not an organisation');
+  if (subject.kind !== 'person')
+    throw new FormValueError('a household move-in is applied for by a person, not an organisation');
   return { xm: subject.name.trim(), sfzh: subject.idNumber.trim().toUpperCase() };
 }
 
@@ -182,7 +197,8 @@ function accompanyingPersonsOf(form: Record<string, unknown>): MoveInApplication
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw new FormValueError('accompanyingPersons must be a list');
   return value.map((entry: unknown, index) => {
-    const person = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
+    const person =
+      typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
     const name = formText(person, 'name');
     const idNumber = formText(person, 'idNumber')?.toUpperCase();
     const relation = formText(person, 'relation');
@@ -206,7 +222,10 @@ export function moveInApplicationOf(request: CaseSubmissionRequest): MoveInAppli
   const sqr = movingPersonOf(request);
   const qrdz = formText(form, 'moveInAddress', 'moveToAddress', 'qrdz');
   const bdcqzh = formText(form, 'certificateNo', 'bdcqzh');
-  if (qrdz === undefined && bdcqzh === undefined) throw new FormValueError('the form names neither a moveInAddress (迁入地址) nor the certificateNo of the property moved into');
+  if (qrdz === undefined && bdcqzh === undefined)
+    throw new FormValueError(
+      'the form names neither a moveInAddress (迁入地址) nor the certificateNo of the property moved into',
+    );
   const qcdz = formText(form, 'moveOutAddress', 'qcdz');
   const sqry = accompanyingPersonsOf(form);
   return {
@@ -219,7 +238,12 @@ export function moveInApplicationOf(request: CaseSubmissionRequest): MoveInAppli
     ...(qcdz === undefined ? {} : { qcdz }),
     ...(bdcqzh === undefined ? {} : { bdcqzh }),
     ...(sqry === undefined ? {} : { sqry }),
-    clxx: request.materials.map((material) => ({ cllx: material.typeCode, sha256: material.sha256.toLowerCase(), mtlx: material.mediaType, dx: material.size })),
+    clxx: request.materials.map((material) => ({
+      cllx: material.typeCode,
+      sha256: material.sha256.toLowerCase(),
+      mtlx: material.mediaType,
+      dx: material.size,
+    })),
     bdsj: form,
   };
 }
@@ -236,7 +260,8 @@ export type CodeMeaning = 'success' | 'not_found' | 'rejected' | 'unavailable' |
  */
 export function meaningOfCode(code: string): CodeMeaning {
   if (code === psbCodes.success) return 'success';
-  if (code === psbCodes.personNotFound || code === psbCodes.householdNotFound || code === psbCodes.applicationNotFound) return 'not_found';
+  if (code === psbCodes.personNotFound || code === psbCodes.householdNotFound || code === psbCodes.applicationNotFound)
+    return 'not_found';
   if (/^1\d{3}$/.test(code) || code === psbCodes.parameterInvalid) return 'rejected';
   if (code === psbCodes.systemBusy) return 'unavailable';
   return 'business_error';

@@ -172,7 +172,11 @@ export const applicationStatusNames: Readonly<Record<ApplicationStatusCode, stri
 
 /** 办结, 不予受理 and 已撤回 end an application; its status never changes after them. */
 export function isFinalApplicationStatus(code: ApplicationStatusCode): boolean {
-  return code === applicationStatusCodes.completed || code === applicationStatusCodes.rejected || code === applicationStatusCodes.withdrawn;
+  return (
+    code === applicationStatusCodes.completed ||
+    code === applicationStatusCodes.rejected ||
+    code === applicationStatusCodes.withdrawn
+  );
 }
 
 /** 迁入类型 codes. */

@@ -13,7 +13,13 @@ import { psbPopulationAdapter, psbPopulationOptionsSchema } from './adapter.js';
 import { residentIdCardDocument } from './documents.js';
 import { PSB_NO_HOUSEHOLD_ID_NUMBER, PSB_UNKNOWN_ID_NUMBER, seededPeople } from './seed.js';
 import { applicationStatusCodes } from './protocol.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator, type PsbSimulatorOptions, type RunningPsbSimulator } from './simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+  type PsbSimulatorOptions,
+  type RunningPsbSimulator,
+} from './simulator.js';
 import { psbTestEnvironment, type PsbTestEnvironmentOptions } from './test-environment.js';
 
 const ZHANG_SAN = { idNumber: '11010519491231002X', name: '张三' };
@@ -41,7 +47,11 @@ async function start(
 ): Promise<Fixture> {
   const simulator = await startPsbPopulationSimulator(simulatorOptions);
   const environment = await psbTestEnvironment(simulator.url, environmentOptions);
-  const options = psbPopulationOptionsSchema.parse({ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET, ...adapterOptions });
+  const options = psbPopulationOptionsSchema.parse({
+    appKey: PSB_DEMO_APP_KEY,
+    appSecret: PSB_DEMO_APP_SECRET,
+    ...adapterOptions,
+  });
   const fixture = { simulator, adapter: psbPopulationAdapter.create(options, environment) };
   open.push(fixture);
   return fixture;
@@ -69,7 +79,10 @@ const MOVE_IN: CaseSubmissionRequest = {
     { typeCode: 'real_estate_certificate', sha256: 'A1'.repeat(32), mediaType: 'application/pdf', size: 48_213 },
     { typeCode: 'household_register', sha256: '0f'.repeat(32), mediaType: 'application/pdf', size: 20_117 },
   ],
-  form: { moveInAddress: '北京市海淀区中关村南大街5号院2号楼1单元101室', certificateNo: '京(2026)海淀区不动产权第0012345号' },
+  form: {
+    moveInAddress: '北京市海淀区中关村南大街5号院2号楼1单元101室',
+    certificateNo: '京(2026)海淀区不动产权第0012345号',
+  },
 };
 
 const moveIn = (changes: Partial<CaseSubmissionRequest>): CaseSubmissionRequest => ({ ...MOVE_IN, ...changes });
@@ -78,7 +91,9 @@ describe('psb-population adapter: options', () => {
   it('documents every option and refuses a short secret', () => {
     for (const field of Object.values(psbPopulationOptionsSchema.shape)) expect(field.description).toBeTruthy();
     expect(psbPopulationOptionsSchema.safeParse({ appKey: 'k', appSecret: 'too-short' }).success).toBe(false);
-    expect(psbPopulationOptionsSchema.parse({ appKey: 'k', appSecret: '0123456789abcdef' }).signatureWindowSeconds).toBe(300);
+    expect(
+      psbPopulationOptionsSchema.parse({ appKey: 'k', appSecret: '0123456789abcdef' }).signatureWindowSeconds,
+    ).toBe(300);
   });
 
   it('declares its capabilities and resources', async () => {
@@ -103,7 +118,10 @@ describe('psb-population adapter: options', () => {
     expect(Object.keys(adapter.submissionTypes ?? {})).toEqual(['household_move_in']);
     expect(adapter.submissionTypes?.['household_move_in']).toMatchObject({
       nameZh: '户口迁入登记',
-      formSchema: { type: 'object', anyOf: [{ required: ['moveToAddress'] }, { required: ['moveInAddress'] }, { required: ['certificateNo'] }] },
+      formSchema: {
+        type: 'object',
+        anyOf: [{ required: ['moveToAddress'] }, { required: ['moveInAddress'] }, { required: ['certificateNo'] }],
+      },
     });
   });
 });
@@ -112,18 +130,27 @@ describe('psb-population adapter: happy paths', () => {
   it('verifies identities: match, name mismatch, unknown number', async () => {
     const { adapter } = await start();
     await expect(adapter.verifyIdentity!(ZHANG_SAN, context)).resolves.toEqual({ outcome: 'match' });
-    await expect(adapter.verifyIdentity!({ ...LI_MEI, name: '李美' }, context)).resolves.toEqual({ outcome: 'name_mismatch' });
-    await expect(adapter.verifyIdentity!({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }, context)).resolves.toEqual({ outcome: 'not_found' });
+    await expect(adapter.verifyIdentity!({ ...LI_MEI, name: '李美' }, context)).resolves.toEqual({
+      outcome: 'name_mismatch',
+    });
+    await expect(adapter.verifyIdentity!({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }, context)).resolves.toEqual({
+      outcome: 'not_found',
+    });
   });
 
   it('accepts a lower-case x in the number', async () => {
     const { adapter } = await start();
-    await expect(adapter.verifyIdentity!({ idNumber: ZHANG_SAN.idNumber.toLowerCase(), name: '张三' }, context)).resolves.toEqual({ outcome: 'match' });
+    await expect(
+      adapter.verifyIdentity!({ idNumber: ZHANG_SAN.idNumber.toLowerCase(), name: '张三' }, context),
+    ).resolves.toEqual({ outcome: 'match' });
   });
 
   it('fetches the resident ID card with its metadata and PDF (长期 → validUntil null)', async () => {
     const { adapter } = await start();
-    const result = await adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context);
+    const result = await adapter.fetchCertificate!(
+      { certificateType: 'resident_id_card', subject: person(ZHANG_SAN) },
+      context,
+    );
     expect(result.outcome).toBe('found');
     if (result.outcome !== 'found') return;
     expect(result.metadata).toEqual({
@@ -154,7 +181,10 @@ describe('psb-population adapter: happy paths', () => {
 
   it('fetches the household register with a dated validity and a voided card as revoked', async () => {
     const { adapter } = await start();
-    const register = await adapter.fetchCertificate!({ certificateType: 'household_register', subject: person(LI_MEI) }, context);
+    const register = await adapter.fetchCertificate!(
+      { certificateType: 'household_register', subject: person(LI_MEI) },
+      context,
+    );
     if (register.outcome !== 'found') throw new Error('expected found');
     expect(register.metadata).toMatchObject({
       certificateType: 'household_register',
@@ -165,21 +195,50 @@ describe('psb-population adapter: happy paths', () => {
       validUntil: null,
       status: 'valid',
     });
-    const card = await adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(LI_MEI) }, context);
+    const card = await adapter.fetchCertificate!(
+      { certificateType: 'resident_id_card', subject: person(LI_MEI) },
+      context,
+    );
     if (card.outcome !== 'found') throw new Error('expected found');
     expect(card.metadata.validUntil).toBe('2038-07-22');
-    const voided = await adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person({ idNumber: '440304199205180047', name: '赵丽华' }) }, context);
+    const voided = await adapter.fetchCertificate!(
+      { certificateType: 'resident_id_card', subject: person({ idNumber: '440304199205180047', name: '赵丽华' }) },
+      context,
+    );
     if (voided.outcome !== 'found') throw new Error('expected found');
     expect(voided.metadata.status).toBe('revoked');
   });
 
   it('answers not_found for an unknown person, a person without household record, and other subjects', async () => {
     const { adapter, simulator } = await start();
-    await expect(adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }) }, context)).resolves.toEqual({ outcome: 'not_found' });
-    await expect(adapter.fetchCertificate!({ certificateType: 'household_register', subject: person({ idNumber: PSB_NO_HOUSEHOLD_ID_NUMBER, name: '马晓燕' }) }, context)).resolves.toEqual({ outcome: 'not_found' });
+    await expect(
+      adapter.fetchCertificate!(
+        { certificateType: 'resident_id_card', subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }) },
+        context,
+      ),
+    ).resolves.toEqual({ outcome: 'not_found' });
+    await expect(
+      adapter.fetchCertificate!(
+        {
+          certificateType: 'household_register',
+          subject: person({ idNumber: PSB_NO_HOUSEHOLD_ID_NUMBER, name: '马晓燕' }),
+        },
+        context,
+      ),
+    ).resolves.toEqual({ outcome: 'not_found' });
     simulator.resetCounts();
-    await expect(adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: { kind: 'organisation', creditCode: '91110105MA01ABCD2X', name: 'x' } }, context)).resolves.toEqual({ outcome: 'not_found' });
-    await expect(adapter.fetchCertificate!({ certificateType: 'no_criminal_record', subject: person(ZHANG_SAN) }, context)).resolves.toEqual({ outcome: 'not_found' });
+    await expect(
+      adapter.fetchCertificate!(
+        {
+          certificateType: 'resident_id_card',
+          subject: { kind: 'organisation', creditCode: '91110105MA01ABCD2X', name: 'x' },
+        },
+        context,
+      ),
+    ).resolves.toEqual({ outcome: 'not_found' });
+    await expect(
+      adapter.fetchCertificate!({ certificateType: 'no_criminal_record', subject: person(ZHANG_SAN) }, context),
+    ).resolves.toEqual({ outcome: 'not_found' });
     expect(simulator.requestCount()).toBe(0);
   });
 
@@ -243,20 +302,38 @@ describe('psb-population adapter: faults', () => {
   it('maps a truncated JSON answer to malformed', async () => {
     const { adapter, simulator } = await start();
     simulator.setFault({ kind: 'malformed' });
-    expect((await failureOf(adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context))).kind).toBe('malformed');
+    expect(
+      (
+        await failureOf(
+          adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context),
+        )
+      ).kind,
+    ).toBe('malformed');
   });
 
   it('maps an answer about another person to wrong_subject', async () => {
     const { adapter, simulator } = await start();
     simulator.setFault({ kind: 'wrong_subject' });
     expect((await failureOf(adapter.verifyIdentity!(LI_MEI, context))).kind).toBe('wrong_subject');
-    expect((await failureOf(adapter.fetchCertificate!({ certificateType: 'household_register', subject: person(ZHANG_SAN) }, context))).kind).toBe('wrong_subject');
+    expect(
+      (
+        await failureOf(
+          adapter.fetchCertificate!({ certificateType: 'household_register', subject: person(ZHANG_SAN) }, context),
+        )
+      ).kind,
+    ).toBe('wrong_subject');
   });
 
   it('refuses an answer over the size cap as oversized', async () => {
     const { adapter, simulator } = await start();
     simulator.setFault({ kind: 'oversized' });
-    expect((await failureOf(adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context))).kind).toBe('oversized');
+    expect(
+      (
+        await failureOf(
+          adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context),
+        )
+      ).kind,
+    ).toBe('oversized');
   });
 });
 
@@ -268,7 +345,9 @@ describe('psb-population adapter: contract', () => {
           ? { ...envelope, data: { ...envelope.data, csrq: 19491231 } }
           : envelope,
     });
-    const error = await failureOf(adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context));
+    const error = await failureOf(
+      adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context),
+    );
     expect(error.kind).toBe('contract_violation');
     expect(JSON.stringify(error.details.violations)).toContain('/data/csrq');
     expect(JSON.stringify(error.details)).not.toContain('19491231');
@@ -279,24 +358,42 @@ describe('psb-population adapter: contract', () => {
   it('refuses a success envelope without data and an unknown match flag', async () => {
     const missing = await start({ rewriteAnswer: (_operation, envelope) => ({ ...envelope, data: null }) });
     expect((await failureOf(missing.adapter.verifyIdentity!(ZHANG_SAN, context))).kind).toBe('contract_violation');
-    const flag = await start({ rewriteAnswer: (_operation, envelope) => ({ ...envelope, data: { sfzh: ZHANG_SAN.idNumber, pp: 'Y' } }) });
+    const flag = await start({
+      rewriteAnswer: (_operation, envelope) => ({ ...envelope, data: { sfzh: ZHANG_SAN.idNumber, pp: 'Y' } }),
+    });
     expect((await failureOf(flag.adapter.verifyIdentity!(ZHANG_SAN, context))).kind).toBe('contract_violation');
   });
 
   it('refuses an impossible date the schema cannot catch as malformed', async () => {
     const { adapter } = await start({
       rewriteAnswer: (_operation, envelope) =>
-        envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, yxqxq: '20230231' } } : envelope,
+        envelope.data !== null && typeof envelope.data === 'object'
+          ? { ...envelope, data: { ...envelope.data, yxqxq: '20230231' } }
+          : envelope,
     });
-    expect((await failureOf(adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context))).kind).toBe('malformed');
+    expect(
+      (
+        await failureOf(
+          adapter.fetchCertificate!({ certificateType: 'resident_id_card', subject: person(ZHANG_SAN) }, context),
+        )
+      ).kind,
+    ).toBe('malformed');
   });
 
   it('refuses a certificate file that is not a PDF as malformed', async () => {
     const { adapter } = await start({
       rewriteAnswer: (_operation, envelope) =>
-        envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, wjnr: Buffer.from('<html></html>').toString('base64') } } : envelope,
+        envelope.data !== null && typeof envelope.data === 'object'
+          ? { ...envelope, data: { ...envelope.data, wjnr: Buffer.from('<html></html>').toString('base64') } }
+          : envelope,
     });
-    expect((await failureOf(adapter.fetchCertificate!({ certificateType: 'household_register', subject: person(ZHANG_SAN) }, context))).kind).toBe('malformed');
+    expect(
+      (
+        await failureOf(
+          adapter.fetchCertificate!({ certificateType: 'household_register', subject: person(ZHANG_SAN) }, context),
+        )
+      ).kind,
+    ).toBe('malformed');
   });
 });
 
@@ -304,9 +401,16 @@ describe('psb-population adapter: household move-in cases', () => {
   it('refuses a submission type it does not declare without calling the registry', async () => {
     const { adapter, simulator } = await start();
     simulator.resetCounts();
-    const error = await failureOf(adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_wrong_type', submissionType: 'transfer_registration' }), context));
+    const error = await failureOf(
+      adapter.submitCase!(
+        moveIn({ idempotencyKey: 'dlv_wrong_type', submissionType: 'transfer_registration' }),
+        context,
+      ),
+    );
     expect(error).toMatchObject({ kind: 'rejected', details: { department: 'PSB', operation: 'submitCase' } });
-    expect(error.message).toBe('psb-population: the department takes no submission type "transfer_registration"; it takes household_move_in');
+    expect(error.message).toBe(
+      'psb-population: the department takes no submission type "transfer_registration"; it takes household_move_in',
+    );
     expect(simulator.requestCount()).toBe(0);
   });
 
@@ -339,7 +443,8 @@ describe('psb-population adapter: household move-in cases', () => {
       {
         rewriteAnswer: (operation, envelope) => {
           const data = envelope.data;
-          if (operation === 'submitHouseholdMoveIn' && typeof data === 'object' && data !== null && 'cfbz' in data) duplicateFlags.push(data.cfbz);
+          if (operation === 'submitHouseholdMoveIn' && typeof data === 'object' && data !== null && 'cfbz' in data)
+            duplicateFlags.push(data.cfbz);
           return envelope;
         },
       },
@@ -364,9 +469,20 @@ describe('psb-population adapter: household move-in cases', () => {
         return envelope;
       },
     });
-    const receipt = await adapter.submitCase!(moveIn({ subject: person({ idNumber: ZHANG_SAN.idNumber.toLowerCase(), name: ' 张三 ' }) }), context);
+    const receipt = await adapter.submitCase!(
+      moveIn({ subject: person({ idNumber: ZHANG_SAN.idNumber.toLowerCase(), name: ' 张三 ' }) }),
+      context,
+    );
     expect(receipt.duplicate).toBe(false);
-    expect(received).toEqual([{ slbh: receipt.departmentReference, ywlsh: MOVE_IN.idempotencyKey, cfbz: '0', blzt: '01', slsj: expect.stringMatching(/^\d{14}$/) }]);
+    expect(received).toEqual([
+      {
+        slbh: receipt.departmentReference,
+        ywlsh: MOVE_IN.idempotencyKey,
+        cfbz: '0',
+        blzt: '01',
+        slsj: expect.stringMatching(/^\d{14}$/),
+      },
+    ]);
   });
 
   it('follows the registry through 受理 → 办理中 → 办结 as its clock moves', async () => {
@@ -374,21 +490,42 @@ describe('psb-population adapter: household move-in cases', () => {
     const { adapter } = await start({ now: () => clock, statusStepMs: 60_000 }, { ...fastTuning, now: () => clock });
     const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
     expect(departmentReference).toMatch(/^HK20260316\d{6}$/);
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'received', updatedAt: '2026-03-16T01:30:00.000Z' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
+      departmentReference,
+      status: 'received',
+      updatedAt: '2026-03-16T01:30:00.000Z',
+    });
     clock += 60_000;
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'in_progress', updatedAt: '2026-03-16T01:31:00.000Z' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
+      departmentReference,
+      status: 'in_progress',
+      updatedAt: '2026-03-16T01:31:00.000Z',
+    });
     clock += 60_000;
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'completed', updatedAt: '2026-03-16T01:32:00.000Z', message: expect.stringMatching(/\S/) });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'completed',
+      updatedAt: '2026-03-16T01:32:00.000Z',
+      message: expect.stringMatching(/\S/),
+    });
   });
 
   it('reports statuses set by hand: awaiting the applicant with what to supply, in progress again, rejected with the reason', async () => {
     let clock = Date.UTC(2026, 9, 9, 2, 0, 0);
-    const { adapter, simulator } = await start({ now: () => clock, statusStepMs: false }, { ...fastTuning, now: () => clock });
+    const { adapter, simulator } = await start(
+      { now: () => clock, statusStepMs: false },
+      { ...fastTuning, now: () => clock },
+    );
     const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
     clock += 3_600_000;
     expect((await adapter.queryCaseStatus!(departmentReference, context)).status).toBe('received');
 
-    expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.awaitingApplicant, '请补充提交购房合同原件')).toBe('advanced');
+    expect(
+      simulator.advanceApplication(
+        departmentReference,
+        applicationStatusCodes.awaitingApplicant,
+        '请补充提交购房合同原件',
+      ),
+    ).toBe('advanced');
     expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
       departmentReference,
       status: 'awaiting_applicant',
@@ -397,29 +534,69 @@ describe('psb-population adapter: household move-in cases', () => {
     });
     clock += 60_000;
     expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.inProgress)).toBe('advanced');
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({ departmentReference, status: 'in_progress', updatedAt: '2026-10-09T03:01:00.000Z' });
-    expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.rejected, '迁入地址与产权登记不一致')).toBe('advanced');
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'rejected', message: '迁入地址与产权登记不一致' });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toEqual({
+      departmentReference,
+      status: 'in_progress',
+      updatedAt: '2026-10-09T03:01:00.000Z',
+    });
+    expect(
+      simulator.advanceApplication(departmentReference, applicationStatusCodes.rejected, '迁入地址与产权登记不一致'),
+    ).toBe('advanced');
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'rejected',
+      message: '迁入地址与产权登记不一致',
+    });
     // 不予受理 is final.
     expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.completed)).toBe('final');
     expect(simulator.advanceApplication('HK20261009999999', applicationStatusCodes.completed)).toBe('unknown');
-    expect(simulator.applications()).toEqual([{ slbh: departmentReference, ywlsh: MOVE_IN.idempotencyKey, blzt: '05', gxsj: '20261009110100' }]);
+    expect(simulator.applications()).toEqual([
+      { slbh: departmentReference, ywlsh: MOVE_IN.idempotencyKey, blzt: '05', gxsj: '20261009110100' },
+    ]);
   });
 
-  it('maps the registry\'s refusals to business_error with its code, creates nothing, and does not retry them', async () => {
+  it("maps the registry's refusals to business_error with its code, creates nothing, and does not retry them", async () => {
     const { adapter, simulator } = await start();
     const refusals: [CaseSubmissionRequest, string][] = [
-      [moveIn({ idempotencyKey: 'dlv_mismatch', subject: person({ idNumber: LI_MEI.idNumber, name: '李美' }) }), '4002'],
+      [
+        moveIn({ idempotencyKey: 'dlv_mismatch', subject: person({ idNumber: LI_MEI.idNumber, name: '李美' }) }),
+        '4002',
+      ],
       // After a transfer the buyer moves in: the registry checks the transferee, not the seller.
-      [moveIn({ idempotencyKey: 'dlv_buyer_mismatch', form: { certificateNo: '京(2026)海淀区不动产权第0012345号', transferee: { name: '李美', idNumber: LI_MEI.idNumber }, transferReason: 'sale' } }), '4002'],
-      [moveIn({ idempotencyKey: 'dlv_moving', subject: person({ idNumber: PSB_NO_HOUSEHOLD_ID_NUMBER, name: '马晓燕' }) }), '4003'],
-      [moveIn({ idempotencyKey: 'dlv_no_property', form: { moveInAddress: '北京市海淀区学院路30号', moveInReason: 'purchase' } }), '4004'],
+      [
+        moveIn({
+          idempotencyKey: 'dlv_buyer_mismatch',
+          form: {
+            certificateNo: '京(2026)海淀区不动产权第0012345号',
+            transferee: { name: '李美', idNumber: LI_MEI.idNumber },
+            transferReason: 'sale',
+          },
+        }),
+        '4002',
+      ],
+      [
+        moveIn({
+          idempotencyKey: 'dlv_moving',
+          subject: person({ idNumber: PSB_NO_HOUSEHOLD_ID_NUMBER, name: '马晓燕' }),
+        }),
+        '4003',
+      ],
+      [
+        moveIn({
+          idempotencyKey: 'dlv_no_property',
+          form: { moveInAddress: '北京市海淀区学院路30号', moveInReason: 'purchase' },
+        }),
+        '4004',
+      ],
     ];
     for (const [request, code] of refusals) {
       simulator.resetCounts();
       const error = await failureOf(adapter.submitCase!(request, context));
       expect(error.kind, code).toBe('business_error');
-      expect(error.details).toMatchObject({ department: 'PSB', operation: 'submitHouseholdMoveIn', departmentCode: code });
+      expect(error.details).toMatchObject({
+        department: 'PSB',
+        operation: 'submitHouseholdMoveIn',
+        departmentCode: code,
+      });
       expect(error.message).not.toContain(request.subject.name);
       expect(simulator.requestCount('submitHouseholdMoveIn')).toBe(1);
     }
@@ -428,11 +605,22 @@ describe('psb-population adapter: household move-in cases', () => {
 
   it('accepts a move-in from another province (an applicant not on this register) and the joint transfer form without an address', async () => {
     const { adapter, simulator } = await start();
-    await adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_from_elsewhere', subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }) }), context);
+    await adapter.submitCase!(
+      moveIn({
+        idempotencyKey: 'dlv_from_elsewhere',
+        subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }),
+      }),
+      context,
+    );
     const joint = moveIn({
       idempotencyKey: 'dlv_joint_transfer',
       itemCode: 'real_estate_transfer',
-      form: { certificateNo: '京(2026)海淀区不动产权第0012345号', transferee: { name: '李梅', idNumber: LI_MEI.idNumber }, transferReason: 'sale', price: '3000000' },
+      form: {
+        certificateNo: '京(2026)海淀区不动产权第0012345号',
+        transferee: { name: '李梅', idNumber: LI_MEI.idNumber },
+        transferReason: 'sale',
+        price: '3000000',
+      },
     });
     expect((await adapter.submitCase!(joint, context)).duplicate).toBe(false);
     expect(simulator.applicationCount()).toBe(2);
@@ -441,11 +629,16 @@ describe('psb-population adapter: household move-in cases', () => {
   it('refuses a key reused for a different case (4005) and a status query for an unknown reference (2003)', async () => {
     const { adapter, simulator } = await start();
     await adapter.submitCase!(MOVE_IN, context);
-    const conflict = await failureOf(adapter.submitCase!(moveIn({ form: { ...MOVE_IN.form, moveInAddress: '上海市浦东新区世纪大道100号' } }), context));
+    const conflict = await failureOf(
+      adapter.submitCase!(moveIn({ form: { ...MOVE_IN.form, moveInAddress: '上海市浦东新区世纪大道100号' } }), context),
+    );
     expect(conflict).toMatchObject({ kind: 'business_error', details: { departmentCode: '4005' } });
     expect(simulator.applicationCount()).toBe(1);
     const unknown = await failureOf(adapter.queryCaseStatus!('HK20260316999999', context));
-    expect(unknown).toMatchObject({ kind: 'business_error', details: { operation: 'getApplicationStatus', departmentCode: '2003' } });
+    expect(unknown).toMatchObject({
+      kind: 'business_error',
+      details: { operation: 'getApplicationStatus', departmentCode: '2003' },
+    });
   });
 
   it('refuses, without calling, a case the registry could not take: an organisation, no address nor property, an unknown reason', async () => {
@@ -465,27 +658,43 @@ describe('psb-population adapter: household move-in cases', () => {
     const { adapter, simulator } = await start();
     const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
     simulator.setFault({ kind: 'wrong_subject' });
-    expect((await failureOf(adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_other' }), context))).kind).toBe('wrong_subject');
+    expect((await failureOf(adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_other' }), context))).kind).toBe(
+      'wrong_subject',
+    );
     expect((await failureOf(adapter.queryCaseStatus!(departmentReference, context))).kind).toBe('wrong_subject');
   });
 
   it('withdraws an application not yet concluded (06 已撤回), answers a repeat the same, and reports a concluded one as not cancelled', async () => {
     const { adapter, simulator } = await start();
     const { departmentReference } = await adapter.submitCase!(MOVE_IN, context);
-    const request = { departmentReference, idempotencyKey: 'dlv_1.cancel', caseNumber: 'OW20261218000001', reason: '联办件已被NRB退回，请撤销本部门办理。' };
+    const request = {
+      departmentReference,
+      idempotencyKey: 'dlv_1.cancel',
+      caseNumber: 'OW20261218000001',
+      reason: '联办件已被NRB退回，请撤销本部门办理。',
+    };
     expect(await adapter.cancelCase!(request, context)).toEqual({ cancelled: true });
     expect(await adapter.cancelCase!(request, context)).toEqual({ cancelled: true });
-    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({ status: 'rejected', message: request.reason });
+    expect(await adapter.queryCaseStatus!(departmentReference, context)).toMatchObject({
+      status: 'rejected',
+      message: request.reason,
+    });
     const concluded = await adapter.submitCase!(moveIn({ idempotencyKey: 'dlv_concluded' }), context);
     expect(simulator.advanceApplication(concluded.departmentReference, '04', '已办结')).toBe('advanced');
-    expect(await adapter.cancelCase!({ ...request, departmentReference: concluded.departmentReference }, context)).toEqual({ cancelled: false });
-    expect((await failureOf(adapter.cancelCase!({ ...request, departmentReference: 'HK20991231999999' }, context))).kind).toBe('business_error');
+    expect(
+      await adapter.cancelCase!({ ...request, departmentReference: concluded.departmentReference }, context),
+    ).toEqual({ cancelled: false });
+    expect(
+      (await failureOf(adapter.cancelCase!({ ...request, departmentReference: 'HK20991231999999' }, context))).kind,
+    ).toBe('business_error');
   });
 
   it('checks application answers against the contract and refuses a time that does not exist', async () => {
     const unknownStatus = await start({
       rewriteAnswer: (operation, envelope) =>
-        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, blzt: '07' } } : envelope,
+        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object'
+          ? { ...envelope, data: { ...envelope.data, blzt: '07' } }
+          : envelope,
     });
     const first = await unknownStatus.adapter.submitCase!(MOVE_IN, context);
     const violation = await failureOf(unknownStatus.adapter.queryCaseStatus!(first.departmentReference, context));
@@ -494,14 +703,20 @@ describe('psb-population adapter: household move-in cases', () => {
 
     const impossibleTime = await start({
       rewriteAnswer: (operation, envelope) =>
-        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, gxsj: '20260231120000' } } : envelope,
+        operation === 'getApplicationStatus' && envelope.data !== null && typeof envelope.data === 'object'
+          ? { ...envelope, data: { ...envelope.data, gxsj: '20260231120000' } }
+          : envelope,
     });
     const second = await impossibleTime.adapter.submitCase!(MOVE_IN, context);
-    expect((await failureOf(impossibleTime.adapter.queryCaseStatus!(second.departmentReference, context))).kind).toBe('malformed');
+    expect((await failureOf(impossibleTime.adapter.queryCaseStatus!(second.departmentReference, context))).kind).toBe(
+      'malformed',
+    );
 
     const noFlag = await start({
       rewriteAnswer: (operation, envelope) =>
-        operation === 'submitHouseholdMoveIn' && envelope.data !== null && typeof envelope.data === 'object' ? { ...envelope, data: { ...envelope.data, cfbz: undefined } } : envelope,
+        operation === 'submitHouseholdMoveIn' && envelope.data !== null && typeof envelope.data === 'object'
+          ? { ...envelope, data: { ...envelope.data, cfbz: undefined } }
+          : envelope,
     });
     expect((await failureOf(noFlag.adapter.submitCase!(MOVE_IN, context))).kind).toBe('contract_violation');
   });
@@ -512,7 +727,10 @@ export const psbConformanceHarness: ConformanceHarness = {
   async start(tuning) {
     const simulator = await startPsbPopulationSimulator();
     const environment = await psbTestEnvironment(simulator.url, tuning);
-    const adapter = psbPopulationAdapter.create(psbPopulationOptionsSchema.parse({ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }), environment);
+    const adapter = psbPopulationAdapter.create(
+      psbPopulationOptionsSchema.parse({ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }),
+      environment,
+    );
     return {
       simulator,
       adapter,
@@ -534,7 +752,10 @@ export const psbConformanceHarness: ConformanceHarness = {
         { certificateType: 'resident_id_card', subject: person(ZHANG_SAN) },
         { certificateType: 'household_register', subject: person(LI_MEI) },
       ],
-      notFound: { certificateType: 'resident_id_card', subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }) },
+      notFound: {
+        certificateType: 'resident_id_card',
+        subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }),
+      },
     },
     submitCase: MOVE_IN,
     queryCaseStatus: true,

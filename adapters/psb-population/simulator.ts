@@ -127,7 +127,10 @@ function envelope<Data>(code: string, data: Data | null = null): PsbEnvelope<Dat
 }
 
 function writeJson(response: ServerResponse, text: string, status = 200): void {
-  response.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json;charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -180,8 +183,16 @@ function householdRegisterOf(person: SeededPerson): HouseholdRegisterWire | null
   };
 }
 
-export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}): { definition: SimulatorDefinition; control: PsbSimulatorControl } {
-  const secrets = new Map((options.credentials ?? [{ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }]).map((c) => [c.appKey, c.appSecret]));
+export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}): {
+  definition: SimulatorDefinition;
+  control: PsbSimulatorControl;
+} {
+  const secrets = new Map(
+    (options.credentials ?? [{ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }]).map((c) => [
+      c.appKey,
+      c.appSecret,
+    ]),
+  );
   const windowMs = (options.signatureWindowSeconds ?? 300) * 1000;
   const now = options.now ?? Date.now;
   const nonces = new NonceCache(options.nonceCapacity ?? 100_000, windowMs);
@@ -209,7 +220,13 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
     const nowMs = now();
     if (!Number.isFinite(timestampMs) || Math.abs(nowMs - timestampMs) > windowMs) return psbCodes.timestampStale;
     if (nonce.length < NONCE_MIN_LENGTH || nonce.length > 128) return psbCodes.signatureInvalid;
-    const expected = computeSignature(secret, { method: request.method ?? 'GET', target: request.url ?? '/', timestamp, nonce, body });
+    const expected = computeSignature(secret, {
+      method: request.method ?? 'GET',
+      target: request.url ?? '/',
+      timestamp,
+      nonce,
+      body,
+    });
     if (!signatureMatches(expected, signature)) return psbCodes.signatureInvalid;
     // Only a correctly signed request may take a place in the nonce cache.
     const verdict = nonces.remember(appKey, nonce, timestampMs, nowMs);
@@ -219,7 +236,10 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
   }
 
   /** The requested ID number: query `sfzh` for GETs, body `sfzh` (with `xm`) for the verification. */
-  function requestedSubject(operation: PsbOperation, simulated: SimulatorRequest): { sfzh: string; xm?: string } | null {
+  function requestedSubject(
+    operation: PsbOperation,
+    simulated: SimulatorRequest,
+  ): { sfzh: string; xm?: string } | null {
     if (operation === 'verifyIdentity') {
       const parsed = parseJson(simulated.body);
       if (typeof parsed !== 'object' || parsed === null) return null;
@@ -234,7 +254,9 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
 
   function answerFor(operation: PsbOperation, simulated: SimulatorRequest): PsbEnvelope<unknown> {
     if (operation === 'health') {
-      return simulated.fault === 'business_error' ? envelope(psbCodes.businessFailure) : envelope<HealthWire>(psbCodes.success, { zt: 'UP' });
+      return simulated.fault === 'business_error'
+        ? envelope(psbCodes.businessFailure)
+        : envelope<HealthWire>(psbCodes.success, { zt: 'UP' });
     }
     if (operation === 'submitHouseholdMoveIn') {
       const application = parseJson(simulated.body);
@@ -255,7 +277,8 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
       const request = parseJson(simulated.body) as { slbh?: unknown; cxyy?: unknown } | null;
       const slbh = typeof request?.slbh === 'string' ? request.slbh.trim() : '';
       const reason = typeof request?.cxyy === 'string' ? request.cxyy.trim() : '';
-      if (!/^[A-Z0-9]{1,32}$/.test(slbh) || reason === '' || reason.length > 500) return envelope(psbCodes.parameterInvalid);
+      if (!/^[A-Z0-9]{1,32}$/.test(slbh) || reason === '' || reason.length > 500)
+        return envelope(psbCodes.parameterInvalid);
       if (simulated.fault === 'business_error') return envelope(psbCodes.businessFailure);
       const decision = desk.withdraw(slbh, reason);
       return 'data' in decision ? envelope(decision.code, decision.data) : envelope(decision.code);
@@ -294,10 +317,13 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
     const match = APPLICATION_STATUS_CONTROL.exec(url.pathname);
     if (request.method !== 'POST' || !match?.[1]) return answer(404, { error: 'unknown control' });
     const parsed = parseJson(body);
-    const blzt: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as { blzt?: unknown }).blzt : undefined;
+    const blzt: unknown =
+      typeof parsed === 'object' && parsed !== null ? (parsed as { blzt?: unknown }).blzt : undefined;
     const bz: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as { bz?: unknown }).bz : undefined;
     if (!isApplicationStatusCode(blzt) || (bz !== undefined && typeof bz !== 'string')) {
-      return answer(400, { error: `body is {"blzt": ${Object.keys(applicationStatusNames).join('|')}, "bz"?: string}` });
+      return answer(400, {
+        error: `body is {"blzt": ${Object.keys(applicationStatusNames).join('|')}, "bz"?: string}`,
+      });
     }
     let slbh: string;
     try {
@@ -345,9 +371,14 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
 }
 
 /** Starts the simulator on loopback (port 0 = any free port; the demo uses 7101). */
-export async function startPsbPopulationSimulator(options: PsbSimulatorOptions & StartSimulatorOptions = {}): Promise<RunningPsbSimulator> {
+export async function startPsbPopulationSimulator(
+  options: PsbSimulatorOptions & StartSimulatorOptions = {},
+): Promise<RunningPsbSimulator> {
   const { port, host, ...protocol } = options;
   const { definition, control } = createPsbPopulationSimulator(protocol);
-  const running = await startSimulator(definition, { ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
+  const running = await startSimulator(definition, {
+    ...(port === undefined ? {} : { port }),
+    ...(host === undefined ? {} : { host }),
+  });
   return Object.assign(running, control);
 }

@@ -27,12 +27,20 @@ export interface PsbTestEnvironmentOptions extends ClientTuning {
 }
 
 /** The adapter environment for a simulator at `baseUrl`. */
-export async function psbTestEnvironment(baseUrl: string, options: PsbTestEnvironmentOptions = {}): Promise<AdapterEnvironment> {
+export async function psbTestEnvironment(
+  baseUrl: string,
+  options: PsbTestEnvironmentOptions = {},
+): Promise<AdapterEnvironment> {
   const { now, ...tuning } = options;
   const clock = now ?? Date.now;
   return {
     department: 'PSB',
-    client: createDepartmentClient({ ...tuning, department: 'PSB', baseUrl, urlPolicy: { allowedHosts: [], allowPrivateNetworks: true } }),
+    client: createDepartmentClient({
+      ...tuning,
+      department: 'PSB',
+      baseUrl,
+      urlPolicy: { allowedHosts: [], allowPrivateNetworks: true },
+    }),
     contracts: psbContracts(),
     logger: pino({ level: 'silent' }),
     now: () => new Date(clock()),

@@ -27,7 +27,11 @@ export interface DepartmentRequest {
    * Headers computed afresh for every attempt (retries included), after `headers`: signatures over
    * a timestamp and nonce must not be replayed by a retry.
    */
-  prepare?: (request: { method: HttpMethod; path: string; body: Uint8Array }) => Record<string, string> | Promise<Record<string, string>>;
+  prepare?: (request: {
+    method: HttpMethod;
+    path: string;
+    body: Uint8Array;
+  }) => Record<string, string> | Promise<Record<string, string>>;
   /**
    * Statuses handed back to the adapter instead of being turned into an error. Default: 2xx.
    * Other 4xx become `rejected`, 5xx `unavailable` (retried when idempotent).

@@ -88,7 +88,11 @@ describe('happy path', () => {
 
   it('refuses a base URL the policy does not allow, at creation', () => {
     expect(() =>
-      createDepartmentClient({ department: 'TEST', baseUrl: server.url, urlPolicy: { allowedHosts: [], allowPrivateNetworks: false } }),
+      createDepartmentClient({
+        department: 'TEST',
+        baseUrl: server.url,
+        urlPolicy: { allowedHosts: [], allowPrivateNetworks: false },
+      }),
     ).toThrow(expect.objectContaining({ kind: 'not_allowed' }) as Error);
   });
 });
@@ -140,13 +144,21 @@ describe('timeouts, size cap, redirects, transport failures', () => {
     server.on('/bad', behaviours.json(400, {}));
     server.on('/down', behaviours.json(503, {}));
     const tested = client({ retries: 0 });
-    expect(await failure(tested.request(get('/bad')))).toMatchObject({ kind: 'rejected', details: { status: 400, operation: 'read' } });
-    expect(await failure(tested.request(get('/down')))).toMatchObject({ kind: 'unavailable', details: { status: 503 } });
+    expect(await failure(tested.request(get('/bad')))).toMatchObject({
+      kind: 'rejected',
+      details: { status: 400, operation: 'read' },
+    });
+    expect(await failure(tested.request(get('/down')))).toMatchObject({
+      kind: 'unavailable',
+      details: { status: 503 },
+    });
   });
 
   it('hands back statuses the request accepts', async () => {
     server.on('/missing', behaviours.json(404, { found: false }));
-    const response = await client().request(get('/missing', { acceptStatus: (status) => status === 200 || status === 404 }));
+    const response = await client().request(
+      get('/missing', { acceptStatus: (status) => status === 200 || status === 404 }),
+    );
     expect(response.status).toBe(404);
   });
 
@@ -220,7 +232,9 @@ describe('retries', () => {
   it('makes no retry that the budget cannot hold', async () => {
     server.on('/down', behaviours.json(503, {}));
     // Each wait is 150 ms; a 250 ms budget leaves room for one retry at most.
-    const error = await failure(client({ retries: 5, retryMinDelayMs: 150, retryMaxDelayMs: 150, budgetMs: 250 }).request(get('/down')));
+    const error = await failure(
+      client({ retries: 5, retryMinDelayMs: 150, retryMaxDelayMs: 150, budgetMs: 250 }).request(get('/down')),
+    );
     expect(['unavailable', 'timeout']).toContain(error.kind);
     expect(server.count('/down')).toBeGreaterThanOrEqual(1);
     expect(server.count('/down')).toBeLessThanOrEqual(2);

@@ -32,7 +32,11 @@ export interface ConformanceHarness {
   start(tuning: ClientTuning): Promise<ConformanceFixture>;
   /** Samples for each capability the adapter declares; the suite checks that they exist. */
   samples: {
-    verifyIdentity?: { match: IdentityVerificationRequest; mismatch: IdentityVerificationRequest; unknown: IdentityVerificationRequest };
+    verifyIdentity?: {
+      match: IdentityVerificationRequest;
+      mismatch: IdentityVerificationRequest;
+      unknown: IdentityVerificationRequest;
+    };
     fetchCertificate?: { found: CertificateRequest[]; notFound: CertificateRequest };
     /** A submission; the suite also sends it twice with one idempotency key. Faults are tried on it. */
     submitCase?: CaseSubmissionRequest;
@@ -48,5 +52,7 @@ export interface ConformanceHarness {
    * The simulator operation names each capability uses (for faults limited to one operation and
    * for counting retries), e.g. `{ fetchCertificate: 'certificate' }`.
    */
-  operations: Partial<Record<'verifyIdentity' | 'fetchCertificate' | 'submitCase' | 'queryCaseStatus' | 'health', string>>;
+  operations: Partial<
+    Record<'verifyIdentity' | 'fetchCertificate' | 'submitCase' | 'queryCaseStatus' | 'health', string>
+  >;
 }

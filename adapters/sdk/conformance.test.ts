@@ -39,7 +39,9 @@ const harness: ConformanceHarness = {
       {
         department: TEST_DEPARTMENT,
         client,
-        contracts: createContractSet([{ resourceCode: TEST_RESOURCE, document: testDepartmentContract, department: TEST_DEPARTMENT }]),
+        contracts: createContractSet([
+          { resourceCode: TEST_RESOURCE, document: testDepartmentContract, department: TEST_DEPARTMENT },
+        ]),
         logger: pino({ level: 'silent' }),
         now: () => new Date(),
       },
@@ -75,7 +77,13 @@ const harness: ConformanceHarness = {
     },
     queryCaseStatus: true,
   },
-  operations: { verifyIdentity: 'verify', fetchCertificate: 'certificate', submitCase: 'submit', queryCaseStatus: 'status', health: 'health' },
+  operations: {
+    verifyIdentity: 'verify',
+    fetchCertificate: 'certificate',
+    submitCase: 'submit',
+    queryCaseStatus: 'status',
+    health: 'health',
+  },
 };
 
 describeConformance(harness);

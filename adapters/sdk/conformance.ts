@@ -21,7 +21,21 @@ import type { CallContext, CaseSubmissionRequest, CertificateRequest, Department
  * simulators pad their `oversized` answers past the 8 MiB default, and real samples are far
  * smaller than 2 MiB.
  */
-export const conformanceTuning: Required<Pick<ClientTuning, 'connectTimeoutMs' | 'headersTimeoutMs' | 'bodyTimeoutMs' | 'retries' | 'retryMinDelayMs' | 'retryMaxDelayMs' | 'budgetMs' | 'breakerFailures' | 'breakerHalfOpenAfterMs' | 'maxResponseBytes'>> = {
+export const conformanceTuning: Required<
+  Pick<
+    ClientTuning,
+    | 'connectTimeoutMs'
+    | 'headersTimeoutMs'
+    | 'bodyTimeoutMs'
+    | 'retries'
+    | 'retryMinDelayMs'
+    | 'retryMaxDelayMs'
+    | 'budgetMs'
+    | 'breakerFailures'
+    | 'breakerHalfOpenAfterMs'
+    | 'maxResponseBytes'
+  >
+> = {
   connectTimeoutMs: 500,
   headersTimeoutMs: 400,
   bodyTimeoutMs: 400,
@@ -99,7 +113,11 @@ export function describeConformance(harness: ConformanceHarness): void {
   }
 
   /** One call of the capability with its first sample (status queries submit first, fault-free). */
-  async function prepareCall(fixture: ConformanceFixture, capability: TestedCapability, suffix: string): Promise<() => Promise<unknown>> {
+  async function prepareCall(
+    fixture: ConformanceFixture,
+    capability: TestedCapability,
+    suffix: string,
+  ): Promise<() => Promise<unknown>> {
     const adapter = fixture.adapter;
     switch (capability) {
       case 'verifyIdentity': {
@@ -127,12 +145,14 @@ export function describeConformance(harness: ConformanceHarness): void {
   }
 
   const declared = (adapter: DepartmentAdapter): TestedCapability[] =>
-    (['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus'] as const).filter((capability) => adapter[capability] !== undefined);
+    (['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus'] as const).filter(
+      (capability) => adapter[capability] !== undefined,
+    );
 
   /** Capabilities with samples, known before any fixture starts (vitest collects tests up front). */
-  const sampled: TestedCapability[] = (['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus'] as const).filter(
-    (capability) => harness.samples[capability] !== undefined,
-  );
+  const sampled: TestedCapability[] = (
+    ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus'] as const
+  ).filter((capability) => harness.samples[capability] !== undefined);
 
   function operationOf(capability: TestedCapability): string {
     const operation = harness.operations[capability];
@@ -152,9 +172,11 @@ export function describeConformance(harness: ConformanceHarness): void {
             expect(harness.operations[capability], `operations.${capability}`).toEqual(expect.any(String));
             expect(adapter.resources[capability], `resources.${capability}`).toEqual(expect.stringMatching(/\S/));
           }
-          for (const capability of sampled) expect(adapter[capability], `a sample is given for ${capability}, which the adapter lacks`).toBeDefined();
+          for (const capability of sampled)
+            expect(adapter[capability], `a sample is given for ${capability}, which the adapter lacks`).toBeDefined();
           if (adapter.fetchCertificate) {
-            for (const request of harness.samples.fetchCertificate?.found ?? []) expect(adapter.certificateTypes ?? []).toContain(request.certificateType);
+            for (const request of harness.samples.fetchCertificate?.found ?? [])
+              expect(adapter.certificateTypes ?? []).toContain(request.certificateType);
           }
         }),
       );
@@ -162,13 +184,22 @@ export function describeConformance(harness: ConformanceHarness): void {
       it(
         'declares the submission types it receives, each well-formed and each with a sample',
         withFixture(async ({ adapter }) => {
-          expect(adapter.submissionTypes !== undefined, 'submissionTypes are declared exactly when submitCase is offered').toBe(adapter.submitCase !== undefined);
+          expect(
+            adapter.submissionTypes !== undefined,
+            'submissionTypes are declared exactly when submitCase is offered',
+          ).toBe(adapter.submitCase !== undefined);
           if (!adapter.submitCase || !adapter.submissionTypes) return;
           expect(submissionTypeProblems(adapter.submissionTypes)).toEqual([]);
-          const samples = [harness.samples.submitCase, ...(harness.samples.otherSubmissionTypes ?? [])].filter((sample) => sample !== undefined);
+          const samples = [harness.samples.submitCase, ...(harness.samples.otherSubmissionTypes ?? [])].filter(
+            (sample) => sample !== undefined,
+          );
           const sampledTypes = samples.map((sample) => sample.submissionType);
-          for (const type of sampledTypes) expect(Object.keys(adapter.submissionTypes), `a sample of ${type}, which is not declared`).toContain(type);
-          for (const type of Object.keys(adapter.submissionTypes)) expect(sampledTypes, `no sample of the declared type ${type} (samples.otherSubmissionTypes)`).toContain(type);
+          for (const type of sampledTypes)
+            expect(Object.keys(adapter.submissionTypes), `a sample of ${type}, which is not declared`).toContain(type);
+          for (const type of Object.keys(adapter.submissionTypes))
+            expect(sampledTypes, `no sample of the declared type ${type} (samples.otherSubmissionTypes)`).toContain(
+              type,
+            );
         }),
       );
     });
@@ -197,7 +228,8 @@ export function describeConformance(harness: ConformanceHarness): void {
               if (result.outcome !== 'found') throw new Error(`sample ${request.certificateType} was not found`);
               const { metadata, document } = result;
               expect(metadata.certificateType).toBe(request.certificateType);
-              for (const field of ['certificateNumber', 'holderName', 'issuingAuthority'] as const) expect(metadata[field], field).toEqual(expect.stringMatching(/\S/));
+              for (const field of ['certificateNumber', 'holderName', 'issuingAuthority'] as const)
+                expect(metadata[field], field).toEqual(expect.stringMatching(/\S/));
               expect(metadata.holderIdentifier).toBe(identifierOf(request));
               expect(metadata.issueDate).toMatch(isoDate);
               expect(metadata.validFrom).toMatch(isoDate);
@@ -243,8 +275,14 @@ export function describeConformance(harness: ConformanceHarness): void {
               const request = { ...sample, idempotencyKey: `${sample.idempotencyKey}-type-${index}` };
               const first = await adapter.submitCase!(request, context());
               expect(first.duplicate, sample.submissionType).toBe(false);
-              expect(await adapter.submitCase!(request, context()), sample.submissionType).toEqual({ departmentReference: first.departmentReference, duplicate: true });
-              if (adapter.queryCaseStatus) expect((await adapter.queryCaseStatus(first.departmentReference, context())).departmentReference).toBe(first.departmentReference);
+              expect(await adapter.submitCase!(request, context()), sample.submissionType).toEqual({
+                departmentReference: first.departmentReference,
+                duplicate: true,
+              });
+              if (adapter.queryCaseStatus)
+                expect((await adapter.queryCaseStatus(first.departmentReference, context())).departmentReference).toBe(
+                  first.departmentReference,
+                );
             }
           }),
         );
@@ -253,7 +291,12 @@ export function describeConformance(harness: ConformanceHarness): void {
           'submitCase: a submission type the adapter does not declare is refused (rejected) without calling the department',
           withFixture(async ({ adapter, simulator }) => {
             simulator.resetCounts();
-            const error = await failureOf(adapter.submitCase!({ ...submission('undeclared'), submissionType: 'no_such_submission_type' }, context()));
+            const error = await failureOf(
+              adapter.submitCase!(
+                { ...submission('undeclared'), submissionType: 'no_such_submission_type' },
+                context(),
+              ),
+            );
             expect(error.kind).toBe('rejected');
             expect(error.message).toContain('no_such_submission_type');
             expect(simulator.requestCount(), 'nothing is sent for an undeclared type').toBe(0);
@@ -284,7 +327,10 @@ export function describeConformance(harness: ConformanceHarness): void {
 
     for (const capability of sampled) {
       describe(`${capability}: department failures`, () => {
-        for (const [fault, kinds] of Object.entries(expectedKinds) as [Exclude<FaultKind, 'delay'>, readonly DepartmentErrorKind[]][]) {
+        for (const [fault, kinds] of Object.entries(expectedKinds) as [
+          Exclude<FaultKind, 'delay'>,
+          readonly DepartmentErrorKind[],
+        ][]) {
           if (subjectFaults.has(fault) && !subjectCapabilities.has(capability)) continue;
           it(
             `${fault} → ${kinds.join(' or ')}`,
@@ -299,7 +345,8 @@ export function describeConformance(harness: ConformanceHarness): void {
               expect(attempts).toBeGreaterThanOrEqual(1);
               expect(attempts).toBeLessThanOrEqual(1 + conformanceTuning.retries);
               // A refusal or a business error is an answer: asking again changes nothing.
-              if (fault === 'business_error' || fault === 'http_4xx') expect(attempts, `${fault} must not be retried`).toBe(1);
+              if (fault === 'business_error' || fault === 'http_4xx')
+                expect(attempts, `${fault} must not be retried`).toBe(1);
             }),
           );
         }
@@ -339,10 +386,13 @@ export function describeConformance(harness: ConformanceHarness): void {
             const call = await prepareCall(fixture, breakerCapability, 'breaker');
             const operation = operationOf(breakerCapability);
             fixture.simulator.setFault({ kind: 'http_5xx', operation });
-            for (let failed = 0; failed < conformanceTuning.breakerFailures; failed++) expect((await failureOf(call())).kind).toBe('unavailable');
+            for (let failed = 0; failed < conformanceTuning.breakerFailures; failed++)
+              expect((await failureOf(call())).kind).toBe('unavailable');
             const seen = fixture.simulator.requestCount(operation);
             expect((await failureOf(call())).kind).toBe('circuit_open');
-            expect(fixture.simulator.requestCount(operation), 'an open breaker must not call the department').toBe(seen);
+            expect(fixture.simulator.requestCount(operation), 'an open breaker must not call the department').toBe(
+              seen,
+            );
             if (fixture.client) expect(fixture.client.breakerState()).toBe('open');
 
             fixture.simulator.setFault(null);
@@ -351,7 +401,9 @@ export function describeConformance(harness: ConformanceHarness): void {
             if (fixture.client) expect(fixture.client.breakerState()).toBe('closed');
             const afterTrial = fixture.simulator.requestCount(operation);
             await call();
-            expect(fixture.simulator.requestCount(operation), 'calls reach the department again').toBeGreaterThan(afterTrial);
+            expect(fixture.simulator.requestCount(operation), 'calls reach the department again').toBeGreaterThan(
+              afterTrial,
+            );
           }),
         );
 

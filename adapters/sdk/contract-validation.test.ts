@@ -16,8 +16,18 @@ const openapi30 = {
         parameters: [{ name: 'sfzh', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
           '200': { $ref: '#/components/responses/Person' },
-          '4XX': { description: 'refused', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
-          default: { description: 'other', content: { 'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } } },
+          '4XX': {
+            description: 'refused',
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
+          default: {
+            description: 'other',
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } },
+              },
+            },
+          },
         },
       },
     },
@@ -33,7 +43,9 @@ const openapi30 = {
                   type: 'object',
                   required: ['Envelope'],
                   xml: { name: 'Envelope' },
-                  properties: { Envelope: { type: 'object', required: ['Body'], properties: { Body: { type: 'object' } } } },
+                  properties: {
+                    Envelope: { type: 'object', required: ['Body'], properties: { Body: { type: 'object' } } },
+                  },
                 },
               },
             },
@@ -45,7 +57,10 @@ const openapi30 = {
   },
   components: {
     responses: {
-      Person: { description: 'a person', content: { 'application/json': { schema: { $ref: '#/components/schemas/Person' } } } },
+      Person: {
+        description: 'a person',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Person' } } },
+      },
     },
     schemas: {
       Person: {
@@ -79,8 +94,18 @@ const openapi31 = {
       get: {
         operationId: 'getLicence',
         responses: {
-          '200': { description: 'found', content: { 'application/json': { schema: { $ref: '#/components/schemas/Licence' } } } },
-          '404': { description: 'none', content: { 'application/json': { schema: { type: 'object', properties: { found: { const: false } }, required: ['found'] } } } },
+          '200': {
+            description: 'found',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Licence' } } },
+          },
+          '404': {
+            description: 'none',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { found: { const: false } }, required: ['found'] },
+              },
+            },
+          },
         },
       },
     },
@@ -117,15 +142,27 @@ describe('compileContract: OpenAPI 3.0', () => {
   });
 
   it('honours nullable, boolean exclusive bounds and int32', () => {
-    expect(contract.check('getPerson', 200, { ...person, age: 0 })).toEqual([{ path: '/age', keyword: 'exclusiveMinimum' }]);
-    expect(contract.check('getPerson', 200, { ...person, score: 100 })).toEqual([{ path: '/score', keyword: 'exclusiveMaximum' }]);
-    expect(contract.check('getPerson', 200, { ...person, age: 2 ** 31 })).toEqual([{ path: '/age', keyword: 'format' }]);
+    expect(contract.check('getPerson', 200, { ...person, age: 0 })).toEqual([
+      { path: '/age', keyword: 'exclusiveMinimum' },
+    ]);
+    expect(contract.check('getPerson', 200, { ...person, score: 100 })).toEqual([
+      { path: '/score', keyword: 'exclusiveMaximum' },
+    ]);
+    expect(contract.check('getPerson', 200, { ...person, age: 2 ** 31 })).toEqual([
+      { path: '/age', keyword: 'format' },
+    ]);
     expect(contract.check('getPerson', 200, { ...person, xb: '3' })).toEqual([{ path: '/xb', keyword: 'enum' }]);
     expect(contract.check('getPerson', 200, { ...person, xm: null })).toEqual([{ path: '/xm', keyword: 'type' }]);
   });
 
   it('reports JSON pointers and keywords only, never values', () => {
-    const violations = contract.check('getPerson', 200, { xm: '', sfzh: '11010119900307777Z', age: 30, csrq: '1990-13-45', household: { xm: '李四' } });
+    const violations = contract.check('getPerson', 200, {
+      xm: '',
+      sfzh: '11010119900307777Z',
+      age: 30,
+      csrq: '1990-13-45',
+      household: { xm: '李四' },
+    });
     expect(violations).toEqual(
       expect.arrayContaining([
         { path: '/score', keyword: 'required' },
@@ -144,13 +181,22 @@ describe('compileContract: OpenAPI 3.0', () => {
     expect(contract.check('getPerson', 500, { code: 'E1' })).toBeNull();
     expect(contract.check('getPerson', 500, { code: 1 })).toEqual([{ path: '/code', keyword: 'type' }]);
     expect(contract.check('getLegacy', 200, { Envelope: { Body: {} } })).toBeNull();
-    expect(contract.check('getLegacy', 200, { Envelope: {} })).toEqual([{ path: '/Envelope/Body', keyword: 'required' }]);
+    expect(contract.check('getLegacy', 200, { Envelope: {} })).toEqual([
+      { path: '/Envelope/Body', keyword: 'required' },
+    ]);
     expect(contract.check('getLegacy', 204, undefined)).toBeNull();
   });
 
   it('treats an undeclared status or operation as a contract violation', () => {
-    expect(() => contract.check('getLegacy', 500, {})).toThrow(expect.objectContaining({ kind: 'contract_violation', message: expect.stringContaining('status 500') }) as Error);
-    expect(() => contract.check('deletePerson', 200, {})).toThrow(expect.objectContaining({ kind: 'contract_violation', message: expect.stringContaining('no operation deletePerson') }) as Error);
+    expect(() => contract.check('getLegacy', 500, {})).toThrow(
+      expect.objectContaining({ kind: 'contract_violation', message: expect.stringContaining('status 500') }) as Error,
+    );
+    expect(() => contract.check('deletePerson', 200, {})).toThrow(
+      expect.objectContaining({
+        kind: 'contract_violation',
+        message: expect.stringContaining('no operation deletePerson'),
+      }) as Error,
+    );
   });
 
   it('does not change the document it was given', () => {
@@ -160,19 +206,33 @@ describe('compileContract: OpenAPI 3.0', () => {
 
 describe('compileContract: OpenAPI 3.1', () => {
   const contract = compileContract(openapi31, { department: 'AMR', resourceCode: 'amr.enterprise', version: '2.0.0' });
-  const licence = { creditCode: '91350100M000100Y43', validUntil: null, issuedOn: '2020-01-02', scopes: ['a', 1, 2], capital: 10 };
+  const licence = {
+    creditCode: '91350100M000100Y43',
+    validUntil: null,
+    issuedOn: '2020-01-02',
+    scopes: ['a', 1, 2],
+    capital: 10,
+  };
 
   it('validates with JSON Schema 2020-12', () => {
     expect(contract.openapiVersion).toBe('3.1');
     expect(contract.check('getLicence', 200, licence)).toBeNull();
-    expect(contract.check('getLicence', 200, { ...licence, scopes: [1] })).toEqual([{ path: '/scopes/0', keyword: 'type' }]);
-    expect(contract.check('getLicence', 200, { ...licence, capital: 0 })).toEqual([{ path: '/capital', keyword: 'exclusiveMinimum' }]);
-    expect(contract.check('getLicence', 200, { ...licence, validUntil: 7 })).toEqual([{ path: '/validUntil', keyword: 'type' }]);
+    expect(contract.check('getLicence', 200, { ...licence, scopes: [1] })).toEqual([
+      { path: '/scopes/0', keyword: 'type' },
+    ]);
+    expect(contract.check('getLicence', 200, { ...licence, capital: 0 })).toEqual([
+      { path: '/capital', keyword: 'exclusiveMinimum' },
+    ]);
+    expect(contract.check('getLicence', 200, { ...licence, validUntil: 7 })).toEqual([
+      { path: '/validUntil', keyword: 'type' },
+    ]);
     expect(contract.check('getLicence', 404, { found: true })).toEqual([{ path: '/found', keyword: 'const' }]);
   });
 
   it('refuses a document that is not OpenAPI 3.0 or 3.1', () => {
-    expect(() => compileContract({ swagger: '2.0' }, { department: 'X', resourceCode: 'x', version: '1' })).toThrow(/not an OpenAPI 3.0 or 3.1/);
+    expect(() => compileContract({ swagger: '2.0' }, { department: 'X', resourceCode: 'x', version: '1' })).toThrow(
+      /not an OpenAPI 3.0 or 3.1/,
+    );
   });
 });
 
@@ -180,7 +240,9 @@ describe('createContractSet', () => {
   it('checks responses, counts violations and returns the version checked against', async () => {
     const registry = new Registry();
     const metrics = createDepartmentMetrics(registry);
-    const contracts = createContractSet([{ resourceCode: 'psb.population', document: openapi30, department: 'PSB' }], { metrics });
+    const contracts = createContractSet([{ resourceCode: 'psb.population', document: openapi30, department: 'PSB' }], {
+      metrics,
+    });
     expect(contracts.checkResponse('psb.population', 'getPerson', 200, person)).toBe('1.2.0');
 
     let caught: unknown;
@@ -190,15 +252,27 @@ describe('createContractSet', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(DepartmentError);
-    expect(caught).toMatchObject({ kind: 'contract_violation', details: { department: 'PSB', operation: 'getPerson', status: 200, violations: [{ path: '/sfzh', keyword: 'type' }] } });
+    expect(caught).toMatchObject({
+      kind: 'contract_violation',
+      details: {
+        department: 'PSB',
+        operation: 'getPerson',
+        status: 200,
+        violations: [{ path: '/sfzh', keyword: 'type' }],
+      },
+    });
     expect((caught as Error).message).not.toContain('42');
-    expect(await registry.metrics()).toContain('onewindow_department_contract_violations_total{department="PSB",resource="psb.population",operation="getPerson"} 1');
+    expect(await registry.metrics()).toContain(
+      'onewindow_department_contract_violations_total{department="PSB",resource="psb.population",operation="getPerson"} 1',
+    );
     expect(metrics.snapshot('PSB').contractViolations).toBe(1);
   });
 
   it('treats an unknown resource or operation as a contract violation with a clear message', () => {
     const contracts = createContractSet([{ resourceCode: 'psb.population', document: openapi30 }]);
-    expect(() => contracts.checkResponse('nr.realestate', 'getDeed', 200, {})).toThrow(/no published contract for resource nr\.realestate/);
+    expect(() => contracts.checkResponse('nr.realestate', 'getDeed', 200, {})).toThrow(
+      /no published contract for resource nr\.realestate/,
+    );
     expect(() => contracts.checkResponse('psb.population', 'getDeed', 200, {})).toThrow(/no operation getDeed/);
   });
 
@@ -211,7 +285,9 @@ describe('createContractSet', () => {
     next.components.schemas.Licence.required.push('scopes');
     contracts.setContract('amr.enterprise', next);
     expect(contracts.get('amr.enterprise')?.version).toBe('3.0.0');
-    expect(() => contracts.checkResponse('amr.enterprise', 'getLicence', 200, licence)).toThrow(expect.objectContaining({ kind: 'contract_violation' }) as Error);
+    expect(() => contracts.checkResponse('amr.enterprise', 'getLicence', 200, licence)).toThrow(
+      expect.objectContaining({ kind: 'contract_violation' }) as Error,
+    );
     expect(contracts.checkResponse('amr.enterprise', 'getLicence', 200, { ...licence, scopes: [] })).toBe('3.0.0');
   });
 });

@@ -130,7 +130,10 @@ function newAjv(dialect: '3.0' | '3.1'): Ajv {
   const ajv = dialect === '3.1' ? new Ajv2020(options) : new Ajv(options);
   formatsPlugin(ajv);
   // OpenAPI's own formats.
-  ajv.addFormat('int32', { type: 'number', validate: (value: number) => Number.isInteger(value) && value >= -INT32 && value < INT32 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (value: number) => Number.isInteger(value) && value >= -INT32 && value < INT32,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (value: number) => Number.isInteger(value) });
   ajv.addFormat('float', { type: 'number', validate: () => true });
   ajv.addFormat('double', { type: 'number', validate: () => true });
@@ -154,8 +157,16 @@ let contractCounter = 0;
 export function compileContract(document: object, meta: ContractMeta): CompiledContract {
   if (!isObject(document)) throw new Error(`${meta.resourceCode}: the contract is not an object`);
   const declared = document['openapi'];
-  const dialect = typeof declared === 'string' && declared.startsWith('3.1') ? '3.1' : typeof declared === 'string' && declared.startsWith('3.0') ? '3.0' : null;
-  if (dialect === null) throw new Error(`${meta.resourceCode}: the contract is not an OpenAPI 3.0 or 3.1 document (openapi: ${String(declared)})`);
+  const dialect =
+    typeof declared === 'string' && declared.startsWith('3.1')
+      ? '3.1'
+      : typeof declared === 'string' && declared.startsWith('3.0')
+        ? '3.0'
+        : null;
+  if (dialect === null)
+    throw new Error(
+      `${meta.resourceCode}: the contract is not an OpenAPI 3.0 or 3.1 document (openapi: ${String(declared)})`,
+    );
   const source = (dialect === '3.0' ? rewriteOpenApi30(document) : structuredClone(document)) as JsonObject;
   contractCounter += 1;
   const key = `urn:onewindow:contract:${contractCounter}`;
@@ -192,12 +203,16 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
   function validatorFor(operationId: string, entry: OperationEntry, status: number): ValidateFunction | null {
     const responseKey = responseKeyFor(entry, status);
     if (responseKey === undefined) {
-      throw new DepartmentError('contract_violation', `${meta.resourceCode} ${operationId}: status ${status} is not in the contract`, {
-        department: meta.department,
-        operation: operationId,
-        status,
-        violations: [{ path: '', keyword: 'status' }],
-      });
+      throw new DepartmentError(
+        'contract_violation',
+        `${meta.resourceCode} ${operationId}: status ${status} is not in the contract`,
+        {
+          department: meta.department,
+          operation: operationId,
+          status,
+          violations: [{ path: '', keyword: 'status' }],
+        },
+      );
     }
     const cacheKey = `${operationId} ${responseKey}`;
     const cached = validators.get(cacheKey);
@@ -210,19 +225,30 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
       // validate their parsed document against the schema given for text/xml or SOAP).
       const mediaTypes = Object.keys(content);
       const chosen =
-        mediaTypes.find((mediaType) => JSON_MEDIA_TYPE.test(mediaType) && isObject(content[mediaType]) && (content[mediaType] as JsonObject)['schema'] !== undefined) ??
-        mediaTypes.find((mediaType) => isObject(content[mediaType]) && (content[mediaType] as JsonObject)['schema'] !== undefined);
+        mediaTypes.find(
+          (mediaType) =>
+            JSON_MEDIA_TYPE.test(mediaType) &&
+            isObject(content[mediaType]) &&
+            (content[mediaType] as JsonObject)['schema'] !== undefined,
+        ) ??
+        mediaTypes.find(
+          (mediaType) => isObject(content[mediaType]) && (content[mediaType] as JsonObject)['schema'] !== undefined,
+        );
       if (chosen !== undefined) {
         const pointer = fragmentOf([...response.tokens, 'content', chosen, 'schema']);
         try {
           validator = ajv.compile({ $ref: `${key}#/${pointer}` });
         } catch (error) {
-          throw new DepartmentError('contract_violation', `${meta.resourceCode} ${operationId}: the contract's schema for status ${responseKey} cannot be compiled`, {
-            department: meta.department,
-            operation: operationId,
-            status,
-            cause: error,
-          });
+          throw new DepartmentError(
+            'contract_violation',
+            `${meta.resourceCode} ${operationId}: the contract's schema for status ${responseKey} cannot be compiled`,
+            {
+              department: meta.department,
+              operation: operationId,
+              status,
+              cause: error,
+            },
+          );
         }
       }
     }
@@ -238,12 +264,16 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
     check(operationId, status, body) {
       const entry = operations.get(operationId);
       if (!entry) {
-        throw new DepartmentError('contract_violation', `${meta.resourceCode} ${meta.version}: the contract has no operation ${operationId}`, {
-          department: meta.department,
-          operation: operationId,
-          status,
-          violations: [{ path: '', keyword: 'operationId' }],
-        });
+        throw new DepartmentError(
+          'contract_violation',
+          `${meta.resourceCode} ${meta.version}: the contract has no operation ${operationId}`,
+          {
+            department: meta.department,
+            operation: operationId,
+            status,
+            violations: [{ path: '', keyword: 'operationId' }],
+          },
+        );
       }
       const validate = validatorFor(operationId, entry, status);
       if (validate === null || validate(body)) return null;
@@ -258,8 +288,10 @@ function violationsOf(errors: readonly ErrorObject[]): ContractViolation[] {
   for (const error of errors) {
     if (violations.length >= MAX_VIOLATIONS) break;
     // A missing property's NAME comes from the schema, not the data: safe and useful to show.
-    const missing = error.keyword === 'required' ? (error.params as { missingProperty?: unknown }).missingProperty : undefined;
-    const path = typeof missing === 'string' ? `${error.instancePath}/${escapePointerToken(missing)}` : error.instancePath;
+    const missing =
+      error.keyword === 'required' ? (error.params as { missingProperty?: unknown }).missingProperty : undefined;
+    const path =
+      typeof missing === 'string' ? `${error.instancePath}/${escapePointerToken(missing)}` : error.instancePath;
     // Branches of oneOf/anyOf report the same miss once each: list it once.
     const key = `${path} ${error.keyword}`;
     if (seen.has(key)) continue;
@@ -296,7 +328,10 @@ function versionOf(document: object): string {
   return typeof version === 'string' ? version : 'unversioned';
 }
 
-export function createContractSet(entries: readonly ContractEntry[] = [], options: ContractSetOptions = {}): MutableContractSet {
+export function createContractSet(
+  entries: readonly ContractEntry[] = [],
+  options: ContractSetOptions = {},
+): MutableContractSet {
   const contracts = new Map<string, CompiledContract>();
 
   function setContract(resourceCode: string, document: object, version?: string, department = ''): CompiledContract {

@@ -82,7 +82,9 @@ export interface CourierAdapterFactory<Options = unknown> {
 
 export type RegisteredCourierAdapterFactory = CourierAdapterFactory<unknown>;
 
-export function registerCourierAdapter<Options>(factory: CourierAdapterFactory<Options>): RegisteredCourierAdapterFactory {
+export function registerCourierAdapter<Options>(
+  factory: CourierAdapterFactory<Options>,
+): RegisteredCourierAdapterFactory {
   return {
     kind: factory.kind,
     description: factory.description,

@@ -72,7 +72,13 @@ export class DepartmentError extends Error {
  * suggest the department (or the way to it) is broken open the breaker.
  */
 export function countsAsDepartmentFailure(kind: DepartmentErrorKind): boolean {
-  return kind === 'unavailable' || kind === 'timeout' || kind === 'connection' || kind === 'malformed' || kind === 'oversized';
+  return (
+    kind === 'unavailable' ||
+    kind === 'timeout' ||
+    kind === 'connection' ||
+    kind === 'malformed' ||
+    kind === 'oversized'
+  );
 }
 
 /** Whether an idempotent call may be retried after a failure of this kind. */

@@ -13,12 +13,20 @@ describe('department metrics', () => {
     metrics.setBreakerState('AMR', 'half_open');
     metrics.countContractViolation('PSB', 'psb.population', 'verifyIdentity');
     const text = await registry.metrics();
-    expect(text).toContain('onewindow_department_calls_total{department="PSB",operation="verifyIdentity",outcome="ok"} 2');
-    expect(text).toContain('onewindow_department_calls_total{department="PSB",operation="verifyIdentity",outcome="timeout"} 1');
-    expect(text).toContain('onewindow_department_call_duration_seconds_count{department="PSB",operation="verifyIdentity"} 3');
+    expect(text).toContain(
+      'onewindow_department_calls_total{department="PSB",operation="verifyIdentity",outcome="ok"} 2',
+    );
+    expect(text).toContain(
+      'onewindow_department_calls_total{department="PSB",operation="verifyIdentity",outcome="timeout"} 1',
+    );
+    expect(text).toContain(
+      'onewindow_department_call_duration_seconds_count{department="PSB",operation="verifyIdentity"} 3',
+    );
     expect(text).toContain('onewindow_department_breaker_state{department="PSB"} 2');
     expect(text).toContain('onewindow_department_breaker_state{department="AMR"} 1');
-    expect(text).toContain('onewindow_department_contract_violations_total{department="PSB",resource="psb.population",operation="verifyIdentity"} 1');
+    expect(text).toContain(
+      'onewindow_department_contract_violations_total{department="PSB",resource="psb.population",operation="verifyIdentity"} 1',
+    );
   });
 
   it('keeps a per-department summary with errors by kind, the last error and latency percentiles', () => {
@@ -50,7 +58,11 @@ describe('department metrics', () => {
     for (let index = 0; index < 50; index++) metrics.observeCall('PSB', 'x', 'ok', index < 40 ? 1 : 0.002);
     // Only the last ten calls (2 ms each) are in the window.
     expect(metrics.snapshot('PSB').latencyMs).toEqual({ p50: 2, p99: 2, window: 10 });
-    expect(metrics.snapshot('AMR')).toMatchObject({ calls: 0, latencyMs: { p50: null, p99: null, window: 0 }, lastError: null });
+    expect(metrics.snapshot('AMR')).toMatchObject({
+      calls: 0,
+      latencyMs: { p50: null, p99: null, window: 0 },
+      lastError: null,
+    });
     expect(metrics.snapshots()).toHaveLength(1);
   });
 

@@ -93,7 +93,10 @@ class DepartmentSummary {
   }
 }
 
-export function createDepartmentMetrics(registry: Registry, options: DepartmentMetricsOptions = {}): DepartmentMetricsRecorder {
+export function createDepartmentMetrics(
+  registry: Registry,
+  options: DepartmentMetricsOptions = {},
+): DepartmentMetricsRecorder {
   const latencyWindow = options.latencyWindow ?? 512;
   const now = options.now ?? (() => new Date());
   const calls = new Counter({

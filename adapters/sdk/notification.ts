@@ -90,14 +90,18 @@ export interface NotificationAdapterFactory<Options = unknown> {
   create(options: Options, environment: NotificationEnvironment): NotificationAdapter;
 }
 
-export function defineNotificationAdapter<Options>(factory: NotificationAdapterFactory<Options>): NotificationAdapterFactory<Options> {
+export function defineNotificationAdapter<Options>(
+  factory: NotificationAdapterFactory<Options>,
+): NotificationAdapterFactory<Options> {
   return factory;
 }
 
 /** A factory whose options are checked at `create` time, so factories of different option types share one list. */
 export type RegisteredNotificationAdapterFactory = NotificationAdapterFactory<unknown>;
 
-export function registerNotificationAdapter<Options>(factory: NotificationAdapterFactory<Options>): RegisteredNotificationAdapterFactory {
+export function registerNotificationAdapter<Options>(
+  factory: NotificationAdapterFactory<Options>,
+): RegisteredNotificationAdapterFactory {
   return {
     kind: factory.kind,
     description: factory.description,

@@ -101,7 +101,10 @@ export interface StartSimulatorOptions {
   host?: string;
 }
 
-export async function startSimulator(definition: SimulatorDefinition, options: StartSimulatorOptions = {}): Promise<RunningSimulator> {
+export async function startSimulator(
+  definition: SimulatorDefinition,
+  options: StartSimulatorOptions = {},
+): Promise<RunningSimulator> {
   let fault: Fault | null = null;
   let counts = new Map<string, number>();
   const held = new Set<ServerResponse>();
@@ -121,11 +124,13 @@ export async function startSimulator(definition: SimulatorDefinition, options: S
     const url = new URL(request.url ?? '/', 'http://simulator.invalid');
     if (url.pathname === CONTROL_PATH && request.method === 'POST') {
       const parsed: unknown = JSON.parse((await readBody(request)).toString('utf8') || 'null');
-      if (parsed !== null && !isFault(parsed)) return sendJson(response, 400, { error: `a fault is null or {kind: ${faultKinds.join('|')}}` });
+      if (parsed !== null && !isFault(parsed))
+        return sendJson(response, 400, { error: `a fault is null or {kind: ${faultKinds.join('|')}}` });
       fault = parsed;
       return sendJson(response, 200, { fault });
     }
-    if (url.pathname === CONTROL_PATH && request.method === 'GET') return sendJson(response, 200, { fault, counts: Object.fromEntries(counts) });
+    if (url.pathname === CONTROL_PATH && request.method === 'GET')
+      return sendJson(response, 200, { fault, counts: Object.fromEntries(counts) });
 
     const operation = definition.operationOf(request, url);
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
@@ -151,7 +156,11 @@ export async function startSimulator(definition: SimulatorDefinition, options: S
         break;
     }
     const protocolFault =
-      active && (active.kind === 'business_error' || active.kind === 'malformed' || active.kind === 'oversized' || active.kind === 'wrong_subject')
+      active &&
+      (active.kind === 'business_error' ||
+        active.kind === 'malformed' ||
+        active.kind === 'oversized' ||
+        active.kind === 'wrong_subject')
         ? active.kind
         : null;
     await definition.handle({ request, response, body, url, fault: protocolFault });
@@ -159,7 +168,8 @@ export async function startSimulator(definition: SimulatorDefinition, options: S
 
   const server: Server = createServer((request, response) => {
     onRequest(request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) });
+      if (!response.headersSent)
+        sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) });
       else response.destroy();
     });
   });

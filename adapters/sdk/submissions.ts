@@ -30,7 +30,11 @@ function stringList(value: unknown): string[] | null {
  */
 export function formRequirements(schema: Readonly<Record<string, unknown>>): FormRequirements {
   const all = stringList(schema['required']) ?? [];
-  const branches: unknown[] = Array.isArray(schema['anyOf']) ? schema['anyOf'] : Array.isArray(schema['oneOf']) ? schema['oneOf'] : [];
+  const branches: unknown[] = Array.isArray(schema['anyOf'])
+    ? schema['anyOf']
+    : Array.isArray(schema['oneOf'])
+      ? schema['oneOf']
+      : [];
   const oneSetOf = branches.flatMap((branch) => {
     const required = isRecord(branch) ? stringList(branch['required']) : null;
     return required === null ? [] : [required];
@@ -39,7 +43,10 @@ export function formRequirements(schema: Readonly<Record<string, unknown>>): For
 }
 
 /** The `type` a form schema gives a top-level property (a string or a list), or undefined. */
-export function formPropertyType(schema: Readonly<Record<string, unknown>>, field: string): string | string[] | undefined {
+export function formPropertyType(
+  schema: Readonly<Record<string, unknown>>,
+  field: string,
+): string | string[] | undefined {
   const properties = schema['properties'];
   const property = isRecord(properties) ? properties[field] : undefined;
   if (!isRecord(property)) return undefined;
@@ -57,7 +64,8 @@ export function submissionTypeProblems(declared: Readonly<Record<string, Submiss
   if (codes.length === 0) problems.push('no submission type is declared');
   for (const code of codes) {
     const declaration = declared[code]!;
-    if (!SUBMISSION_TYPE_CODE.test(code)) problems.push(`${code}: a code is lower-case letters, digits and underscores (2-60)`);
+    if (!SUBMISSION_TYPE_CODE.test(code))
+      problems.push(`${code}: a code is lower-case letters, digits and underscores (2-60)`);
     if (typeof declaration.name !== 'string' || declaration.name.trim() === '') problems.push(`${code}: no name`);
     if (typeof declaration.nameZh !== 'string' || declaration.nameZh.trim() === '') problems.push(`${code}: no nameZh`);
     const schema = declaration.formSchema;
@@ -65,11 +73,13 @@ export function submissionTypeProblems(declared: Readonly<Record<string, Submiss
       problems.push(`${code}: formSchema is an object schema ({type: "object", properties, required})`);
       continue;
     }
-    if (schema['required'] !== undefined && stringList(schema['required']) === null) problems.push(`${code}: required is a list of field names`);
+    if (schema['required'] !== undefined && stringList(schema['required']) === null)
+      problems.push(`${code}: required is a list of field names`);
     const properties = isRecord(schema['properties']) ? schema['properties'] : {};
     const { all, oneSetOf } = formRequirements(schema);
     for (const field of new Set([...all, ...oneSetOf.flat()])) {
-      if (!isRecord(properties[field])) problems.push(`${code}: the required field ${field} is not described in properties`);
+      if (!isRecord(properties[field]))
+        problems.push(`${code}: the required field ${field} is not described in properties`);
     }
   }
   return problems;
@@ -86,8 +96,12 @@ export function unknownSubmissionType(
   declared: Readonly<Record<string, SubmissionTypeDeclaration>>,
 ): DepartmentError {
   const given = SUBMISSION_TYPE_CODE.test(request.submissionType) ? `"${request.submissionType}"` : 'given';
-  return new DepartmentError('rejected', `${adapterKind}: the department takes no submission type ${given}; it takes ${Object.keys(declared).join(', ') || 'none'}`, {
-    department,
-    operation: 'submitCase',
-  });
+  return new DepartmentError(
+    'rejected',
+    `${adapterKind}: the department takes no submission type ${given}; it takes ${Object.keys(declared).join(', ') || 'none'}`,
+    {
+      department,
+      operation: 'submitCase',
+    },
+  );
 }

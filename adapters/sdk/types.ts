@@ -26,10 +26,7 @@ export interface IdentityVerificationRequest {
 }
 
 /** Whether the department's register holds this ID number, and whether the name matches it. */
-export type IdentityVerificationResult =
-  | { outcome: 'match' }
-  | { outcome: 'name_mismatch' }
-  | { outcome: 'not_found' };
+export type IdentityVerificationResult = { outcome: 'match' } | { outcome: 'name_mismatch' } | { outcome: 'not_found' };
 
 /**
  * Certificate metadata, in the fields of the national e-certificate metadata standard
@@ -226,7 +223,13 @@ export interface AdapterCapabilities {
   health?(context: CallContext): Promise<HealthResult>;
 }
 
-export type CapabilityName = 'verifyIdentity' | 'fetchCertificate' | 'submitCase' | 'queryCaseStatus' | 'cancelCase' | 'health';
+export type CapabilityName =
+  | 'verifyIdentity'
+  | 'fetchCertificate'
+  | 'submitCase'
+  | 'queryCaseStatus'
+  | 'cancelCase'
+  | 'health';
 
 export interface DepartmentAdapter extends AdapterCapabilities {
   /** Department code, e.g. `PSB`. */

@@ -21,7 +21,9 @@ function refusal(run: () => unknown): DepartmentError {
 
 describe('checkBaseUrl: shape of the URL', () => {
   it('accepts a public https URL and returns it parsed', () => {
-    expect(checkBaseUrl('https://registry.psb.example.gov.cn/api', publicOnly).hostname).toBe('registry.psb.example.gov.cn');
+    expect(checkBaseUrl('https://registry.psb.example.gov.cn/api', publicOnly).hostname).toBe(
+      'registry.psb.example.gov.cn',
+    );
     expect(checkBaseUrl('http://203.119.25.1:8080/', publicOnly).port).toBe('8080');
   });
 
@@ -84,7 +86,10 @@ describe('checkBaseUrl: non-public addresses', () => {
 });
 
 describe('checkBaseUrl: allowlist', () => {
-  const policy: UrlPolicy = { allowedHosts: ['registry.psb.example.gov.cn', '203.119.25.0/24', '2400:3200::/32'], allowPrivateNetworks: false };
+  const policy: UrlPolicy = {
+    allowedHosts: ['registry.psb.example.gov.cn', '203.119.25.0/24', '2400:3200::/32'],
+    allowPrivateNetworks: false,
+  };
 
   it('admits exact host names (case-insensitive) and addresses inside allowed ranges', () => {
     expect(() => checkBaseUrl('https://REGISTRY.psb.example.gov.cn/', policy)).not.toThrow();
@@ -100,7 +105,9 @@ describe('checkBaseUrl: allowlist', () => {
 
   it('still refuses a private address on the allowlist unless private networks are allowed', () => {
     refusal(() => checkBaseUrl('http://10.0.0.5/', { allowedHosts: ['10.0.0.0/8'], allowPrivateNetworks: false }));
-    expect(() => checkBaseUrl('http://10.0.0.5/', { allowedHosts: ['10.0.0.0/8'], allowPrivateNetworks: true })).not.toThrow();
+    expect(() =>
+      checkBaseUrl('http://10.0.0.5/', { allowedHosts: ['10.0.0.0/8'], allowPrivateNetworks: true }),
+    ).not.toThrow();
     refusal(() => checkBaseUrl('http://10.0.0.5/', { allowedHosts: ['127.0.0.1'], allowPrivateNetworks: true }));
   });
 });
@@ -125,7 +132,9 @@ describe('connect-time checks (DNS rebinding)', () => {
   });
 
   it('the guarded lookup stops an undici connection to a name that resolves to loopback', async () => {
-    const refused = new Pool(`http://localhost:${port}`, { connect: { lookup: createGuardedLookup(publicOnly, 'PSB') } });
+    const refused = new Pool(`http://localhost:${port}`, {
+      connect: { lookup: createGuardedLookup(publicOnly, 'PSB') },
+    });
     const error: unknown = await refused.request({ method: 'GET', path: '/' }).then(
       () => null,
       (caught: unknown) => caught,

@@ -110,7 +110,11 @@ export function checkAddress(address: string | IpAddress, policy: UrlPolicy, dep
   if (!parsed) refuse(department, 'the department address is not an IP address');
   if (!policy.allowPrivateNetworks) {
     const reason = nonPublicReason(parsed);
-    if (reason !== null) refuse(department, `the department address is in a non-public range (${reason}); private networks are not allowed`);
+    if (reason !== null)
+      refuse(
+        department,
+        `the department address is in a non-public range (${reason}); private networks are not allowed`,
+      );
   }
 }
 
@@ -127,7 +131,8 @@ export function checkBaseUrl(url: string, policy: UrlPolicy, department = ''): U
   } catch {
     return refuse(department, 'the base URL is not a valid absolute URL');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') refuse(department, `the base URL scheme ${parsed.protocol} is not http or https`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    refuse(department, `the base URL scheme ${parsed.protocol} is not http or https`);
   if (parsed.username !== '' || parsed.password !== '') refuse(department, 'the base URL must not carry credentials');
   if (parsed.hash !== '' || url.includes('#')) refuse(department, 'the base URL must not have a fragment');
   const hostname = parsed.hostname.toLowerCase();
@@ -138,7 +143,10 @@ export function checkBaseUrl(url: string, policy: UrlPolicy, department = ''): U
     if (!allowed) refuse(department, `the host ${hostname} is not on the department allowlist`);
   }
   if (literal) checkAddress(literal, policy, department);
-  else if (!policy.allowPrivateNetworks && (hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === 'localhost.')) {
+  else if (
+    !policy.allowPrivateNetworks &&
+    (hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === 'localhost.')
+  ) {
     // RFC 6761: these names always resolve to loopback; refuse them before any lookup.
     refuse(department, 'the base URL names localhost; private networks are not allowed');
   }

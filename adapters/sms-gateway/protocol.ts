@@ -88,14 +88,20 @@ export const smsRefusalCodes = [
 export type SmsRefusalCode = (typeof smsRefusalCodes)[number];
 
 /** Refusals that clear by themselves (flow control, an account topped up): worth trying again later. */
-export const SMS_RETRY_LATER_CODES: ReadonlySet<string> = new Set<SmsRefusalCode>(['isv.BUSINESS_LIMIT_CONTROL', 'isv.AMOUNT_NOT_ENOUGH']);
+export const SMS_RETRY_LATER_CODES: ReadonlySet<string> = new Set<SmsRefusalCode>([
+  'isv.BUSINESS_LIMIT_CONTROL',
+  'isv.AMOUNT_NOT_ENOUGH',
+]);
 
 /** Mainland mobile numbers: 11 digits, 13x–19x. */
 export const MAINLAND_MOBILE = /^1[3-9]\d{9}$/;
 
 /** Percent-encoding as RFC 3986 wants it (`encodeURIComponent` leaves `!'()*` alone). */
 export function percentEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** `k1=v1&k2=v2…`, sorted by name (code unit order), names and values percent-encoded. */
@@ -110,8 +116,15 @@ export function stringToSign(method: string, path: string, parameters: Readonly<
   return `${method.toUpperCase()}&${percentEncode(path)}&${percentEncode(canonicalParameters(parameters))}`;
 }
 
-export function computeSignature(appSecret: string, method: string, path: string, parameters: Readonly<Record<string, string>>): string {
-  return createHmac('sha256', appSecret).update(stringToSign(method, path, parameters), 'utf8').digest('hex');
+export function computeSignature(
+  appSecret: string,
+  method: string,
+  path: string,
+  parameters: Readonly<Record<string, string>>,
+): string {
+  return createHmac('sha256', appSecret)
+    .update(stringToSign(method, path, parameters), 'utf8')
+    .digest('hex');
 }
 
 /** Compares a presented hex signature with the expected one in constant time. */
@@ -125,7 +138,13 @@ export function freshNonce(): string {
 }
 
 /** The signature headers of one request (a fresh time stamp and nonce each time: call it per attempt). */
-export function signatureHeaders(credentials: { appKey: string; appSecret: string }, method: string, path: string, body: Readonly<Record<string, string>>, nowMs: number): Record<string, string> {
+export function signatureHeaders(
+  credentials: { appKey: string; appSecret: string },
+  method: string,
+  path: string,
+  body: Readonly<Record<string, string>>,
+  nowMs: number,
+): Record<string, string> {
   const timestamp = String(nowMs);
   const nonce = freshNonce();
   const signed = { ...body, appKey: credentials.appKey, timestamp, nonce, signatureMethod: SIGNATURE_METHOD };
@@ -158,7 +177,10 @@ export const sendAnswerSchema = z.object({
   code: z.string().min(1).max(100),
   message: z.string().max(500),
   requestId: z.string().min(1).max(100),
-  bizId: z.string().regex(/^[0-9A-Za-z^_-]{1,64}$/).optional(),
+  bizId: z
+    .string()
+    .regex(/^[0-9A-Za-z^_-]{1,64}$/)
+    .optional(),
   outId: z.string().max(64).optional(),
 });
 export type SendAnswerWire = z.infer<typeof sendAnswerSchema>;

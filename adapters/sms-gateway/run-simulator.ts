@@ -11,8 +11,14 @@ import { SMS_SIMULATOR_DEFAULT_PORT, startSmsGatewaySimulator } from './simulato
 
 const port = Number(process.argv[2] ?? SMS_SIMULATOR_DEFAULT_PORT);
 const callbackUrl = process.argv[3];
-const simulator = await startSmsGatewaySimulator({ port, receiptDelayMs: 2000, ...(callbackUrl ? { callbackUrl } : {}) });
-process.stdout.write(`SMS platform simulator listening on ${simulator.url}${callbackUrl ? ` (receipts pushed to ${callbackUrl})` : ''}\n`);
+const simulator = await startSmsGatewaySimulator({
+  port,
+  receiptDelayMs: 2000,
+  ...(callbackUrl ? { callbackUrl } : {}),
+});
+process.stdout.write(
+  `SMS platform simulator listening on ${simulator.url}${callbackUrl ? ` (receipts pushed to ${callbackUrl})` : ''}\n`,
+);
 
 const stop = (): void => {
   simulator.close().then(

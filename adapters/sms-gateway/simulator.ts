@@ -29,7 +29,13 @@
  *     POST /__sms/undeliverable {"phoneNumber": "13900000000", "code": "MK:0001"}   (code null: deliverable again)
  */
 import type { ServerResponse } from 'node:http';
-import { startSimulator, type RunningSimulator, type SimulatorDefinition, type SimulatorRequest, type StartSimulatorOptions } from '../sdk/simulator.js';
+import {
+  startSimulator,
+  type RunningSimulator,
+  type SimulatorDefinition,
+  type SimulatorRequest,
+  type StartSimulatorOptions,
+} from '../sdk/simulator.js';
 import {
   MAINLAND_MOBILE,
   MAX_RECEIPT_QUERY,
@@ -128,7 +134,10 @@ function headerOf(request: SimulatorRequest['request'], name: string): string | 
 }
 
 function writeJson(response: ServerResponse, status: number, text: string): void {
-  response.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json;charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -171,8 +180,17 @@ class NonceMemory {
   }
 }
 
-export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { definition: SimulatorDefinition; control: SmsSimulatorControl; close(): void } {
-  const secrets = new Map((options.credentials ?? [{ appKey: SMS_DEMO_APP_KEY, appSecret: SMS_DEMO_APP_SECRET }]).map((entry) => [entry.appKey, entry.appSecret]));
+export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): {
+  definition: SimulatorDefinition;
+  control: SmsSimulatorControl;
+  close(): void;
+} {
+  const secrets = new Map(
+    (options.credentials ?? [{ appKey: SMS_DEMO_APP_KEY, appSecret: SMS_DEMO_APP_SECRET }]).map((entry) => [
+      entry.appKey,
+      entry.appSecret,
+    ]),
+  );
   const signNames = new Set(options.signNames ?? [SMS_DEMO_SIGN_NAME]);
   const templates = options.templates;
   const windowMs = (options.signatureWindowSeconds ?? 300) * 1000;
@@ -191,12 +209,18 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
   let requestSequence = 0;
 
   const requestId = () => `SIM-${String((requestSequence += 1)).padStart(8, '0')}`;
-  const answer = (code: SmsCode, extra: Record<string, unknown> = {}) => JSON.stringify({ code, message: smsMessages[code], requestId: requestId(), ...extra });
+  const answer = (code: SmsCode, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ code, message: smsMessages[code], requestId: requestId(), ...extra });
 
-  function receiptOf(message: SimulatedMessage & { failureCode: string | null }, nowMs: number): SimulatedMessage['receipt'] {
+  function receiptOf(
+    message: SimulatedMessage & { failureCode: string | null },
+    nowMs: number,
+  ): SimulatedMessage['receipt'] {
     const due = message.acceptedAt.getTime() + receiptDelayMs;
     if (nowMs < due) return { state: 'pending', code: null, reportedAt: null };
-    return message.failureCode === null ? { state: 'delivered', code: 'DELIVRD', reportedAt: new Date(due) } : { state: 'failed', code: message.failureCode, reportedAt: new Date(due) };
+    return message.failureCode === null
+      ? { state: 'delivered', code: 'DELIVRD', reportedAt: new Date(due) }
+      : { state: 'failed', code: message.failureCode, reportedAt: new Date(due) };
   }
 
   function publicMessage(message: SimulatedMessage & { failureCode: string | null }): SimulatedMessage {
@@ -240,7 +264,12 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [SMS_HEADERS.timestamp]: timestamp, [SMS_HEADERS.nonce]: nonce, [SMS_HEADERS.signature]: pushSignature(secret, timestamp, nonce, body) },
+        headers: {
+          'content-type': 'application/json',
+          [SMS_HEADERS.timestamp]: timestamp,
+          [SMS_HEADERS.nonce]: nonce,
+          [SMS_HEADERS.signature]: pushSignature(secret, timestamp, nonce, body),
+        },
         body,
         signal: AbortSignal.timeout(5000),
       });
@@ -262,7 +291,11 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
   }
 
   /** The refusal (status and code) of a badly signed request, or null when it is signed correctly. */
-  function authenticate(simulated: SimulatorRequest, path: string, parameters: Record<string, string>): { status: number; code: SmsCode } | null {
+  function authenticate(
+    simulated: SimulatorRequest,
+    path: string,
+    parameters: Record<string, string>,
+  ): { status: number; code: SmsCode } | null {
     const { request } = simulated;
     const appKey = headerOf(request, SMS_HEADERS.appKey);
     const timestamp = headerOf(request, SMS_HEADERS.timestamp);
@@ -270,13 +303,21 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
     const method = headerOf(request, SMS_HEADERS.signatureMethod);
     const signature = headerOf(request, SMS_HEADERS.signature);
     if (!appKey || !timestamp || !nonce || !method || !signature) return { status: 400, code: 'MissingParameter' };
-    if (method !== SIGNATURE_METHOD || nonce.length < NONCE_MIN_LENGTH || nonce.length > 128) return { status: 400, code: 'InvalidParameter' };
+    if (method !== SIGNATURE_METHOD || nonce.length < NONCE_MIN_LENGTH || nonce.length > 128)
+      return { status: 400, code: 'InvalidParameter' };
     const secret = secrets.get(appKey);
     if (secret === undefined) return { status: 403, code: 'InvalidAppKey' };
     const timestampMs = /^\d{1,15}$/.test(timestamp) ? Number(timestamp) : Number.NaN;
     const nowMs = now();
-    if (!Number.isFinite(timestampMs) || Math.abs(nowMs - timestampMs) > windowMs) return { status: 403, code: 'InvalidTimeStamp.Expired' };
-    const expected = computeSignature(secret, request.method ?? 'POST', path, { ...parameters, appKey, timestamp, nonce, signatureMethod: method });
+    if (!Number.isFinite(timestampMs) || Math.abs(nowMs - timestampMs) > windowMs)
+      return { status: 403, code: 'InvalidTimeStamp.Expired' };
+    const expected = computeSignature(secret, request.method ?? 'POST', path, {
+      ...parameters,
+      appKey,
+      timestamp,
+      nonce,
+      signatureMethod: method,
+    });
     if (!signatureMatches(expected, signature)) return { status: 403, code: 'SignatureDoesNotMatch' };
     // Only a correctly signed request may use up a nonce.
     if (!nonces.remember(appKey, nonce, nowMs)) return { status: 403, code: 'SignatureNonceUsed' };
@@ -285,29 +326,46 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
 
   function render(signName: string, templateCode: string, params: Record<string, string>): string {
     const template = templates?.[templateCode];
-    const body = template === undefined ? `${templateCode} ${JSON.stringify(params)}` : template.replace(TEMPLATE_VARIABLE, (_whole, name: string) => params[name] ?? '');
+    const body =
+      template === undefined
+        ? `${templateCode} ${JSON.stringify(params)}`
+        : template.replace(TEMPLATE_VARIABLE, (_whole, name: string) => params[name] ?? '');
     return `【${signName}】${body}`;
   }
 
   function sentWithin(phoneNumber: string, nowMs: number, windowLength: number): number {
-    return messages.filter((message) => message.phoneNumber === phoneNumber && message.acceptedAt.getTime() > nowMs - windowLength).length;
+    return messages.filter(
+      (message) => message.phoneNumber === phoneNumber && message.acceptedAt.getTime() > nowMs - windowLength,
+    ).length;
   }
 
   /** One send: the status and answer text. */
-  function send(simulated: SimulatorRequest, appKey: string, parameters: Record<string, string>): { status: number; text: string } {
+  function send(
+    simulated: SimulatorRequest,
+    appKey: string,
+    parameters: Record<string, string>,
+  ): { status: number; text: string } {
     const { phoneNumbers, signName, templateCode, templateParam } = parameters;
     if (!phoneNumbers || !signName || !templateCode) return { status: 400, text: answer('MissingParameter') };
     const outId = parameters['outId'] ?? null;
-    if (outId !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(outId)) return { status: 400, text: answer('InvalidParameter') };
+    if (outId !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(outId))
+      return { status: 400, text: answer('InvalidParameter') };
     const numbers = phoneNumbers.split(',').map((number) => number.trim());
-    if (numbers.length > MAX_NUMBERS_PER_SEND || !numbers.every((number) => MAINLAND_MOBILE.test(number))) return { status: 200, text: answer('isv.MOBILE_NUMBER_ILLEGAL') };
+    if (numbers.length > MAX_NUMBERS_PER_SEND || !numbers.every((number) => MAINLAND_MOBILE.test(number)))
+      return { status: 200, text: answer('isv.MOBILE_NUMBER_ILLEGAL') };
     if (!signNames.has(signName)) return { status: 200, text: answer('isv.SMS_SIGNATURE_ILLEGAL') };
-    if (templates !== undefined && templates[templateCode] === undefined) return { status: 200, text: answer('isv.SMS_TEMPLATE_ILLEGAL') };
+    if (templates !== undefined && templates[templateCode] === undefined)
+      return { status: 200, text: answer('isv.SMS_TEMPLATE_ILLEGAL') };
     const params = templateParam === undefined ? {} : stringRecord(parseJson(Buffer.from(templateParam)));
     if (params === null) return { status: 200, text: answer('isv.TEMPLATE_PARAMS_ILLEGAL') };
     const template = templates?.[templateCode];
-    if (template !== undefined && variablesOf(template).some((name) => params[name] === undefined || params[name] === '')) return { status: 200, text: answer('isv.TEMPLATE_MISSING_PARAMETERS') };
-    if (Object.values(params).some((value) => [...value].length > MAX_VARIABLE_CHARS || /[【】]/.test(value))) return { status: 200, text: answer('isv.TEMPLATE_PARAMS_ILLEGAL') };
+    if (
+      template !== undefined &&
+      variablesOf(template).some((name) => params[name] === undefined || params[name] === '')
+    )
+      return { status: 200, text: answer('isv.TEMPLATE_MISSING_PARAMETERS') };
+    if (Object.values(params).some((value) => [...value].length > MAX_VARIABLE_CHARS || /[【】]/.test(value)))
+      return { status: 200, text: answer('isv.TEMPLATE_PARAMS_ILLEGAL') };
 
     const nowMs = now();
     const known = outId === null ? undefined : byOutId.get(`${appKey}\u0000${outId}`);
@@ -322,7 +380,11 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
       return { status: 200, text: answer(refusal.code) };
     }
     if (simulated.fault === 'business_error') return { status: 200, text: answer('isv.BUSINESS_LIMIT_CONTROL') };
-    if (numbers.some((number) => sentWithin(number, nowMs, HOUR_MS) >= perHour || sentWithin(number, nowMs, DAY_MS) >= perDay)) {
+    if (
+      numbers.some(
+        (number) => sentWithin(number, nowMs, HOUR_MS) >= perHour || sentWithin(number, nowMs, DAY_MS) >= perDay,
+      )
+    ) {
       return { status: 200, text: answer('isv.BUSINESS_LIMIT_CONTROL') };
     }
     sequence += 1;
@@ -351,14 +413,24 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
     return { status: 200, text: answer('OK', { bizId, ...(echoed === null ? {} : { outId: echoed }) }) };
   }
 
-  function receipts(simulated: SimulatorRequest, appKey: string, parameters: Record<string, string>): { status: number; text: string } {
-    const ids = (parameters['bizIds'] ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
+  function receipts(
+    simulated: SimulatorRequest,
+    appKey: string,
+    parameters: Record<string, string>,
+  ): { status: number; text: string } {
+    const ids = (parameters['bizIds'] ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
     if (ids.length === 0 || ids.length > MAX_RECEIPT_QUERY) return { status: 400, text: answer('InvalidParameter') };
     if (simulated.fault === 'business_error') return { status: 200, text: answer('isv.BUSINESS_LIMIT_CONTROL') };
     const nowMs = now();
     const wanted = new Set(ids);
     const mine = messages.filter((message) => message.appKey === appKey);
-    const found = simulated.fault === 'wrong_subject' ? mine.filter((message) => !wanted.has(message.bizId)).slice(0, 1) : mine.filter((message) => wanted.has(message.bizId));
+    const found =
+      simulated.fault === 'wrong_subject'
+        ? mine.filter((message) => !wanted.has(message.bizId)).slice(0, 1)
+        : mine.filter((message) => wanted.has(message.bizId));
     return { status: 200, text: answer('OK', { receipts: found.map((message) => receiptWire(message, nowMs)) }) };
   }
 
@@ -384,7 +456,14 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
     if (url.pathname === `${CONTROL_PREFIX}refusals` && request.method === 'POST') {
       const code = parsed?.['code'];
       const times = parsed?.['times'] ?? 1;
-      if (typeof code !== 'string' || !Object.hasOwn(smsMessages, code) || code === 'OK' || typeof times !== 'number' || !Number.isInteger(times) || times < 1) {
+      if (
+        typeof code !== 'string' ||
+        !Object.hasOwn(smsMessages, code) ||
+        code === 'OK' ||
+        typeof times !== 'number' ||
+        !Number.isInteger(times) ||
+        times < 1
+      ) {
         return reply(400, { error: 'body is {"code": a platform code, "times"?: positive integer}' });
       }
       control.refuseNext(code as SmsCode, times);
@@ -393,7 +472,11 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
     if (url.pathname === `${CONTROL_PREFIX}undeliverable` && request.method === 'POST') {
       const phoneNumber = parsed?.['phoneNumber'];
       const code = parsed?.['code'];
-      if (typeof phoneNumber !== 'string' || !MAINLAND_MOBILE.test(phoneNumber) || (code !== null && typeof code !== 'string')) {
+      if (
+        typeof phoneNumber !== 'string' ||
+        !MAINLAND_MOBILE.test(phoneNumber) ||
+        (code !== null && typeof code !== 'string')
+      ) {
         return reply(400, { error: 'body is {"phoneNumber": "1xxxxxxxxxx", "code": "MK:0001" | null}' });
       }
       control.setUndeliverable(phoneNumber, code);
@@ -404,24 +487,47 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
 
   const definition: SimulatorDefinition = {
     name: 'sms-gateway',
-    operationOf: (_request, url) => (url.pathname.startsWith(CONTROL_PREFIX) ? 'control' : (operationsByPath.get(url.pathname)?.operation ?? 'unknown')),
+    operationOf: (_request, url) =>
+      url.pathname.startsWith(CONTROL_PREFIX)
+        ? 'control'
+        : (operationsByPath.get(url.pathname)?.operation ?? 'unknown'),
     handle(simulated) {
       const { url, response } = simulated;
       if (url.pathname.startsWith(CONTROL_PREFIX)) return handleControl(simulated);
       const route = operationsByPath.get(url.pathname);
-      if (!route || route.method !== (simulated.request.method ?? 'GET')) return writeJson(response, 404, JSON.stringify({ code: 'InvalidApi.NotFound', message: '接口不存在', requestId: requestId() }));
-      if (route.operation === 'health') return writeJson(response, 200, simulated.fault === 'business_error' ? answer('isp.SYSTEM_ERROR') : answer('OK'));
+      if (!route || route.method !== (simulated.request.method ?? 'GET'))
+        return writeJson(
+          response,
+          404,
+          JSON.stringify({ code: 'InvalidApi.NotFound', message: '接口不存在', requestId: requestId() }),
+        );
+      if (route.operation === 'health')
+        return writeJson(
+          response,
+          200,
+          simulated.fault === 'business_error' ? answer('isp.SYSTEM_ERROR') : answer('OK'),
+        );
 
       const parameters = stringRecord(parseJson(simulated.body));
       if (parameters === null) return writeJson(response, 400, answer('InvalidParameter'));
       const refused = authenticate(simulated, url.pathname, parameters);
       if (refused) return writeJson(response, refused.status, answer(refused.code));
       const appKey = headerOf(simulated.request, SMS_HEADERS.appKey)!;
-      const outcome = route.operation === 'sendSms' ? send(simulated, appKey, parameters) : receipts(simulated, appKey, parameters);
-      if (simulated.fault === 'malformed') return writeJson(response, outcome.status, outcome.text.slice(0, Math.max(1, Math.floor(outcome.text.length / 2))));
+      const outcome =
+        route.operation === 'sendSms' ? send(simulated, appKey, parameters) : receipts(simulated, appKey, parameters);
+      if (simulated.fault === 'malformed')
+        return writeJson(
+          response,
+          outcome.status,
+          outcome.text.slice(0, Math.max(1, Math.floor(outcome.text.length / 2))),
+        );
       if (simulated.fault === 'oversized') {
         const answerObject = JSON.parse(outcome.text) as Record<string, unknown>;
-        return writeJson(response, outcome.status, JSON.stringify({ ...answerObject, padding: 'x'.repeat(OVERSIZED_PADDING_BYTES) }));
+        return writeJson(
+          response,
+          outcome.status,
+          JSON.stringify({ ...answerObject, padding: 'x'.repeat(OVERSIZED_PADDING_BYTES) }),
+        );
       }
       return writeJson(response, outcome.status, outcome.text);
     },
@@ -438,10 +544,15 @@ export function createSmsGatewaySimulator(options: SmsSimulatorOptions = {}): { 
 }
 
 /** Starts the simulator on loopback (port 0: a free one). */
-export async function startSmsGatewaySimulator(options: SmsSimulatorOptions & StartSimulatorOptions = {}): Promise<RunningSmsSimulator> {
+export async function startSmsGatewaySimulator(
+  options: SmsSimulatorOptions & StartSimulatorOptions = {},
+): Promise<RunningSmsSimulator> {
   const { port, host, ...simulatorOptions } = options;
   const { definition, control, close } = createSmsGatewaySimulator(simulatorOptions);
-  const running = await startSimulator(definition, { ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
+  const running = await startSimulator(definition, {
+    ...(port === undefined ? {} : { port }),
+    ...(host === undefined ? {} : { host }),
+  });
   return {
     ...running,
     ...control,

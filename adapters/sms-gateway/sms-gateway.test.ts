@@ -7,7 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DepartmentError } from '../sdk/errors.js';
 import type { NotificationAdapter } from '../sdk/notification.js';
 import { smsGatewayAdapter, smsGatewayOptionsSchema, type SmsGatewayOptions } from './adapter.js';
-import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, startSmsGatewaySimulator, type RunningSmsSimulator, type SmsSimulatorOptions } from './simulator.js';
+import {
+  SMS_DEMO_APP_KEY,
+  SMS_DEMO_APP_SECRET,
+  SMS_DEMO_SIGN_NAME,
+  startSmsGatewaySimulator,
+  type RunningSmsSimulator,
+  type SmsSimulatorOptions,
+} from './simulator.js';
 import { smsTestEnvironment } from './test-environment.js';
 
 const T0 = Date.parse('2026-03-02T02:00:00.000Z');
@@ -19,17 +26,33 @@ const MESSAGE = {
   templateParams: { itemName: '企业设立登记', caseNumber: 'OW20260302000001', dueOn: '2026年3月5日' },
 };
 const context = { requestId: 'req-sms-test' };
-const tuning = { retries: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, headersTimeoutMs: 300, budgetMs: 1500, breakerFailures: 100 };
+const tuning = {
+  retries: 2,
+  retryMinDelayMs: 1,
+  retryMaxDelayMs: 5,
+  headersTimeoutMs: 300,
+  budgetMs: 1500,
+  breakerFailures: 100,
+};
 
 let simulator: RunningSmsSimulator | undefined;
 let adapter: NotificationAdapter | undefined;
 let clock = T0;
 
-async function start(simulatorOptions: SmsSimulatorOptions = {}, options: Partial<SmsGatewayOptions> = {}, adapterClock: () => number = () => clock): Promise<{ simulator: RunningSmsSimulator; adapter: NotificationAdapter }> {
+async function start(
+  simulatorOptions: SmsSimulatorOptions = {},
+  options: Partial<SmsGatewayOptions> = {},
+  adapterClock: () => number = () => clock,
+): Promise<{ simulator: RunningSmsSimulator; adapter: NotificationAdapter }> {
   clock = T0;
   simulator = await startSmsGatewaySimulator({ templates: TEMPLATES, now: () => clock, ...simulatorOptions });
   adapter = smsGatewayAdapter.create(
-    smsGatewayOptionsSchema.parse({ appKey: SMS_DEMO_APP_KEY, appSecret: SMS_DEMO_APP_SECRET, signName: SMS_DEMO_SIGN_NAME, ...options }),
+    smsGatewayOptionsSchema.parse({
+      appKey: SMS_DEMO_APP_KEY,
+      appSecret: SMS_DEMO_APP_SECRET,
+      signName: SMS_DEMO_SIGN_NAME,
+      ...options,
+    }),
     smsTestEnvironment(simulator.url, { ...tuning, now: adapterClock }),
   );
   return { simulator, adapter };
@@ -100,29 +123,66 @@ describe('sending', () => {
 
   it('maps the platform’s refusals to business errors carrying its code and words, sent once', async () => {
     const { simulator, adapter } = await start({ limits: { perNumberPerHour: 1 } });
-    const limited = await failure((async () => {
-      await adapter.send(MESSAGE, context);
-      return adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0002' }, context);
-    })());
-    expect(limited).toMatchObject({ kind: 'business_error', details: { department: 'SMS', operation: 'sendSms', departmentCode: 'isv.BUSINESS_LIMIT_CONTROL', departmentMessage: '触发号码天级或小时级流控' } });
-    const template = await failure(adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0003', phoneNumber: '13912345678', templateCode: 'SMS_NOT_APPROVED' }, context));
+    const limited = await failure(
+      (async () => {
+        await adapter.send(MESSAGE, context);
+        return adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0002' }, context);
+      })(),
+    );
+    expect(limited).toMatchObject({
+      kind: 'business_error',
+      details: {
+        department: 'SMS',
+        operation: 'sendSms',
+        departmentCode: 'isv.BUSINESS_LIMIT_CONTROL',
+        departmentMessage: '触发号码天级或小时级流控',
+      },
+    });
+    const template = await failure(
+      adapter.send(
+        {
+          ...MESSAGE,
+          idempotencyKey: 'ntf_adapter_0003',
+          phoneNumber: '13912345678',
+          templateCode: 'SMS_NOT_APPROVED',
+        },
+        context,
+      ),
+    );
     expect(template.details.departmentCode).toBe('isv.SMS_TEMPLATE_ILLEGAL');
     expect(template.message).not.toContain('13912345678');
     simulator.resetCounts();
     simulator.refuseNext('isv.MOBILE_NUMBER_ILLEGAL');
-    expect((await failure(adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0004', phoneNumber: '13912345678' }, context))).details.departmentCode).toBe('isv.MOBILE_NUMBER_ILLEGAL');
+    expect(
+      (
+        await failure(
+          adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0004', phoneNumber: '13912345678' }, context),
+        )
+      ).details.departmentCode,
+    ).toBe('isv.MOBILE_NUMBER_ILLEGAL');
     expect(simulator.requestCount('sendSms')).toBe(1);
     // A number that is not a mainland mobile number is refused before any call.
-    expect((await failure(adapter.send({ ...MESSAGE, phoneNumber: '+8613812341234' }, context))).details.departmentCode).toBe('isv.MOBILE_NUMBER_ILLEGAL');
+    expect(
+      (await failure(adapter.send({ ...MESSAGE, phoneNumber: '+8613812341234' }, context))).details.departmentCode,
+    ).toBe('isv.MOBILE_NUMBER_ILLEGAL');
     expect(simulator.requestCount('sendSms')).toBe(1);
   });
 
   it('is refused (rejected, with the code) on wrong credentials or a clock off by more than the window', async () => {
-    const { simulator } = await start({ credentials: [{ appKey: SMS_DEMO_APP_KEY, appSecret: 'another-secret-0123456789abcdef' }] });
-    expect((await failure(adapter!.send(MESSAGE, context))).details).toMatchObject({ status: 403, departmentCode: 'SignatureDoesNotMatch' });
+    const { simulator } = await start({
+      credentials: [{ appKey: SMS_DEMO_APP_KEY, appSecret: 'another-secret-0123456789abcdef' }],
+    });
+    expect((await failure(adapter!.send(MESSAGE, context))).details).toMatchObject({
+      status: 403,
+      departmentCode: 'SignatureDoesNotMatch',
+    });
     await adapter!.close();
     adapter = smsGatewayAdapter.create(
-      smsGatewayOptionsSchema.parse({ appKey: SMS_DEMO_APP_KEY, appSecret: 'another-secret-0123456789abcdef', signName: SMS_DEMO_SIGN_NAME }),
+      smsGatewayOptionsSchema.parse({
+        appKey: SMS_DEMO_APP_KEY,
+        appSecret: 'another-secret-0123456789abcdef',
+        signName: SMS_DEMO_SIGN_NAME,
+      }),
       smsTestEnvironment(simulator.url, { ...tuning, now: () => clock - 600_000 }),
     );
     const stale = await failure(adapter.send(MESSAGE, context));
@@ -135,9 +195,13 @@ describe('sending', () => {
     simulator.setFault({ kind: 'wrong_subject', operation: 'sendSms', times: 1 });
     expect((await failure(adapter.send(MESSAGE, context))).kind).toBe('wrong_subject');
     simulator.setFault({ kind: 'oversized', operation: 'sendSms', times: 1 });
-    expect((await failure(adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0005' }, context))).kind).toBe('oversized');
+    expect((await failure(adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0005' }, context))).kind).toBe(
+      'oversized',
+    );
     simulator.setFault({ kind: 'timeout', operation: 'sendSms' });
-    expect((await failure(adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0006' }, context))).kind).toBe('timeout');
+    expect((await failure(adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0006' }, context))).kind).toBe(
+      'timeout',
+    );
     simulator.setFault(null);
   });
 });
@@ -146,7 +210,10 @@ describe('receipts and health', () => {
   it('reads receipts: pending, then delivered with the network’s time, or failed with its code', async () => {
     const { adapter } = await start({ receiptDelayMs: 3000, undeliverable: { '13900000000': 'MK:0001' } });
     const delivered = await adapter.send(MESSAGE, context);
-    const failed = await adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0007', phoneNumber: '13900000000' }, context);
+    const failed = await adapter.send(
+      { ...MESSAGE, idempotencyKey: 'ntf_adapter_0007', phoneNumber: '13900000000' },
+      context,
+    );
     const queries = [
       { messageId: delivered.messageId, phoneNumber: MESSAGE.phoneNumber, sentAt: new Date(T0) },
       { messageId: failed.messageId, phoneNumber: '13900000000', sentAt: new Date(T0) },
@@ -158,7 +225,12 @@ describe('receipts and health', () => {
     ]);
     clock += 3000;
     expect(await adapter.queryDeliveryReports!(queries, context)).toEqual([
-      { messageId: delivered.messageId, state: 'delivered', code: 'DELIVRD', reportedAt: new Date(T0 + 3000).toISOString() },
+      {
+        messageId: delivered.messageId,
+        state: 'delivered',
+        code: 'DELIVRD',
+        reportedAt: new Date(T0 + 3000).toISOString(),
+      },
       { messageId: failed.messageId, state: 'failed', code: 'MK:0001', reportedAt: new Date(T0 + 3000).toISOString() },
     ]);
   });
@@ -168,7 +240,16 @@ describe('receipts and health', () => {
     const one = await adapter.send(MESSAGE, context);
     await adapter.send({ ...MESSAGE, idempotencyKey: 'ntf_adapter_0008' }, context);
     simulator.setFault({ kind: 'wrong_subject', operation: 'querySendDetails', times: 1 });
-    expect((await failure(adapter.queryDeliveryReports!([{ messageId: one.messageId, phoneNumber: MESSAGE.phoneNumber, sentAt: new Date(T0) }], context))).kind).toBe('wrong_subject');
+    expect(
+      (
+        await failure(
+          adapter.queryDeliveryReports!(
+            [{ messageId: one.messageId, phoneNumber: MESSAGE.phoneNumber, sentAt: new Date(T0) }],
+            context,
+          ),
+        )
+      ).kind,
+    ).toBe('wrong_subject');
   });
 
   it('answers health', async () => {
@@ -181,7 +262,12 @@ describe('receipts and health', () => {
 
 describe('options', () => {
   it('refuses a sign name with brackets, a short secret and unknown options, naming them', () => {
-    const result = smsGatewayOptionsSchema.safeParse({ appKey: 'k', appSecret: 'short', signName: '【某某中心】', extra: 1 });
+    const result = smsGatewayOptionsSchema.safeParse({
+      appKey: 'k',
+      appSecret: 'short',
+      signName: '【某某中心】',
+      extra: 1,
+    });
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((issue) => issue.path.join('.') || issue.code);
     expect(paths).toEqual(expect.arrayContaining(['appSecret', 'signName', 'unrecognized_keys']));

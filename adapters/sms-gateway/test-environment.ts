@@ -16,7 +16,12 @@ export function smsTestEnvironment(baseUrl: string, options: SmsTestEnvironmentO
   const clock = now ?? Date.now;
   return {
     channel: 'SMS',
-    client: createDepartmentClient({ ...tuning, department: 'SMS', baseUrl, urlPolicy: { allowedHosts: [], allowPrivateNetworks: true } }),
+    client: createDepartmentClient({
+      ...tuning,
+      department: 'SMS',
+      baseUrl,
+      urlPolicy: { allowedHosts: [], allowPrivateNetworks: true },
+    }),
     logger: pino({ level: 'silent' }),
     now: () => new Date(clock()),
   };

@@ -29,7 +29,11 @@ import { requiredEnv, settingsFromEnv } from './shared.js';
 
 const settings = settingsFromEnv();
 const checkToken = await createTokenCheck(settings, 'cases:write');
-const sql = postgres(requiredEnv('DATABASE_URL'), { max: Number(requiredEnv('DATABASE_POOL_SIZE')), connect_timeout: 5, onnotice: () => {} });
+const sql = postgres(requiredEnv('DATABASE_URL'), {
+  max: Number(requiredEnv('DATABASE_POOL_SIZE')),
+  connect_timeout: 5,
+  onnotice: () => {},
+});
 
 await sql.unsafe(`
   create schema if not exists bench_baseline;
@@ -89,7 +93,8 @@ app.post('/cases/:id/submit', async (c) => {
   const answer = { id: caseId, status: 'submitted', deliveryId };
   try {
     const outcome = await sql.begin(async (tx) => {
-      const updated = await tx`update bench_baseline.cases set status = 'submitted', submitted_at = now() where id = ${caseId} and status = 'open' returning id`;
+      const updated =
+        await tx`update bench_baseline.cases set status = 'submitted', submitted_at = now() where id = ${caseId} and status = 'open' returning id`;
       if (updated.length === 0) return 'not_open' as const;
       await tx`insert into bench_baseline.outbox (id, case_id, department_code) values (${deliveryId}, ${caseId}, ${DEPARTMENT})`;
       await tx`insert into bench_baseline.idempotency_keys (key, answer) values (${key}, ${tx.json(answer)})`;
@@ -100,7 +105,9 @@ app.post('/cases/:id/submit', async (c) => {
     // The key is known: the whole transaction rolled back; answer what the first request got.
     if (!(error instanceof postgres.PostgresError && error.code === UNIQUE_VIOLATION)) throw error;
   }
-  const [stored] = await sql<{ answer: Record<string, unknown> }[]>`select answer from bench_baseline.idempotency_keys where key = ${key}`;
+  const [stored] = await sql<
+    { answer: Record<string, unknown> }[]
+  >`select answer from bench_baseline.idempotency_keys where key = ${key}`;
   if (stored) return c.json(stored.answer, 200);
   return c.json({ code: 'case_not_open' }, 409);
 });

@@ -25,7 +25,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Hono } from 'hono';
 import { Pool } from 'undici';
-import { certificateMetadata, chooseCertificate, holderEntry, REAL_ESTATE_CERTIFICATE } from '../../adapters/nrb-realestate/mapping.js';
+import {
+  certificateMetadata,
+  chooseCertificate,
+  holderEntry,
+  REAL_ESTATE_CERTIFICATE,
+} from '../../adapters/nrb-realestate/mapping.js';
 import {
   NRB_PATHS,
   NRB_TOKEN_PATH,
@@ -36,8 +41,20 @@ import {
   type ResultPageWire,
   type TokenWireResponse,
 } from '../../adapters/nrb-realestate/protocol.js';
-import { HOUSEHOLD_REGISTER, householdRegisterMetadata, RESIDENT_ID_CARD, residentIdCardMetadata } from '../../adapters/psb-population/mapping.js';
-import { PSB_PATHS, psbCodes, signatureHeaders, type HouseholdRegisterWire, type PsbEnvelope, type ResidentIdCardWire } from '../../adapters/psb-population/protocol.js';
+import {
+  HOUSEHOLD_REGISTER,
+  householdRegisterMetadata,
+  RESIDENT_ID_CARD,
+  residentIdCardMetadata,
+} from '../../adapters/psb-population/mapping.js';
+import {
+  PSB_PATHS,
+  psbCodes,
+  signatureHeaders,
+  type HouseholdRegisterWire,
+  type PsbEnvelope,
+  type ResidentIdCardWire,
+} from '../../adapters/psb-population/protocol.js';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import { createTokenCheck, hasPurpose, requestedTypes, serveUntilStopped } from './certificates-shared.js';
 import { requiredEnv, settingsFromEnv } from './shared.js';
@@ -56,7 +73,10 @@ const settings = settingsFromEnv();
 const subjects = new Map(Object.entries(JSON.parse(requiredEnv('BASELINE_SUBJECTS')) as Record<string, Person>));
 const connections = Number(requiredEnv('DEPARTMENT_CONNECTIONS'));
 const deadlineMs = Number(requiredEnv('FETCH_DEADLINE_MS'));
-const psb = { pool: new Pool(requiredEnv('PSB_URL'), { connections }), credentials: { appKey: requiredEnv('PSB_APP_KEY'), appSecret: requiredEnv('PSB_APP_SECRET') } };
+const psb = {
+  pool: new Pool(requiredEnv('PSB_URL'), { connections }),
+  credentials: { appKey: requiredEnv('PSB_APP_KEY'), appSecret: requiredEnv('PSB_APP_SECRET') },
+};
 const nrb = {
   pool: new Pool(requiredEnv('NRB_URL'), { connections }),
   clientId: requiredEnv('NRB_CLIENT_ID'),
@@ -86,7 +106,11 @@ async function fetchFromPsb(type: string, person: Person, signal: AbortSignal): 
   const response = await psb.pool.request({
     method: 'GET',
     path,
-    headers: { accept: 'application/json', 'x-request-id': randomUUID(), ...signatureHeaders(psb.credentials, { method: 'GET', target: path, body: EMPTY }, Date.now()) },
+    headers: {
+      accept: 'application/json',
+      'x-request-id': randomUUID(),
+      ...signatureHeaders(psb.credentials, { method: 'GET', target: path, body: EMPTY }, Date.now()),
+    },
     signal,
   });
   if (response.statusCode !== 200) {
@@ -95,9 +119,11 @@ async function fetchFromPsb(type: string, person: Person, signal: AbortSignal): 
   }
   const envelope = (await response.body.json()) as PsbEnvelope<ResidentIdCardWire & HouseholdRegisterWire>;
   if (envelope.code === psbCodes.personNotFound || envelope.code === psbCodes.householdNotFound) return null;
-  if (envelope.code !== psbCodes.success || envelope.data === null) throw new Error(`PSB answered code ${envelope.code}`);
+  if (envelope.code !== psbCodes.success || envelope.data === null)
+    throw new Error(`PSB answered code ${envelope.code}`);
   if (envelope.data.sfzh.trim().toUpperCase() !== sfzh) throw new Error('PSB answered about another person');
-  const metadata = type === RESIDENT_ID_CARD ? residentIdCardMetadata(envelope.data) : householdRegisterMetadata(envelope.data);
+  const metadata =
+    type === RESIDENT_ID_CARD ? residentIdCardMetadata(envelope.data) : householdRegisterMetadata(envelope.data);
   return { metadata, document: pdfFromBase64(envelope.data.wjnr, 'PSB') };
 }
 
@@ -114,7 +140,11 @@ function tokenForNrb(): Promise<string> {
       method: 'POST',
       path: NRB_TOKEN_PATH,
       headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: nrb.clientId, client_secret: nrb.clientSecret }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: nrb.clientId,
+        client_secret: nrb.clientSecret,
+      }).toString(),
     });
     if (response.statusCode !== 200) {
       await response.body.dump();
@@ -130,12 +160,22 @@ function tokenForNrb(): Promise<string> {
   return nrbTokenRequest;
 }
 
-async function nrbCall<Body>(method: 'GET' | 'POST', path: string, expected: number, signal: AbortSignal, body?: unknown): Promise<Body> {
+async function nrbCall<Body>(
+  method: 'GET' | 'POST',
+  path: string,
+  expected: number,
+  signal: AbortSignal,
+  body?: unknown,
+): Promise<Body> {
   const token = await tokenForNrb();
   const response = await nrb.pool.request({
     method,
     path,
-    headers: { accept: 'application/json', authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json;charset=UTF-8' }) },
+    headers: {
+      accept: 'application/json',
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json;charset=UTF-8' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal,
   });
@@ -162,16 +202,23 @@ async function fetchFromNrb(person: Person, signal: AbortSignal): Promise<Fetche
   const records: CertificateRecordWire[] = [];
   for (let page = 1, pages = 1; page <= pages; page += 1) {
     const result = await nrbCall<ResultPageWire>('GET', NRB_PATHS.jobResults(job.jobId, page, PAGE_SIZE), 200, signal);
-    if (result.items.some((record) => holderEntry(record, party) === undefined)) throw new Error('NRB answered with another holder');
+    if (result.items.some((record) => holderEntry(record, party) === undefined))
+      throw new Error('NRB answered with another holder');
     pages = result.totalPages;
     records.push(...result.items);
   }
   const chosen = chooseCertificate(records);
   const holder = chosen === undefined ? undefined : holderEntry(chosen, party);
   if (chosen === undefined || holder === undefined) return null;
-  const document = await nrbCall<CertificateDocumentWire>('GET', NRB_PATHS.certificateDocument(chosen.certificateId), 200, signal);
+  const document = await nrbCall<CertificateDocumentWire>(
+    'GET',
+    NRB_PATHS.certificateDocument(chosen.certificateId),
+    200,
+    signal,
+  );
   const bytes = pdfFromBase64(document.fileContent, 'NRB');
-  if (createHash('sha256').update(bytes).digest('hex') !== document.sha256) throw new Error('NRB document does not match its SHA-256');
+  if (createHash('sha256').update(bytes).digest('hex') !== document.sha256)
+    throw new Error('NRB document does not match its SHA-256');
   return { metadata: certificateMetadata(chosen, holder), document: bytes };
 }
 
@@ -198,7 +245,8 @@ app.post('/v1/subjects/:subjectId/certificates', async (c) => {
     types.map(async (type) => {
       const department = departmentOf(type);
       try {
-        const fetched = department === 'PSB' ? await fetchFromPsb(type, person, signal) : await fetchFromNrb(person, signal);
+        const fetched =
+          department === 'PSB' ? await fetchFromPsb(type, person, signal) : await fetchFromNrb(person, signal);
         if (!fetched) return { certificateType: type, status: 'not_found', department, source: null };
         return {
           certificateType: type,
@@ -206,10 +254,20 @@ app.post('/v1/subjects/:subjectId/certificates', async (c) => {
           department,
           source: 'department',
           certificate: fetched.metadata,
-          content: { sha256: createHash('sha256').update(fetched.document).digest('hex'), mediaType: 'application/pdf', size: fetched.document.byteLength },
+          content: {
+            sha256: createHash('sha256').update(fetched.document).digest('hex'),
+            mediaType: 'application/pdf',
+            size: fetched.document.byteLength,
+          },
         };
       } catch (error) {
-        return { certificateType: type, status: 'department_error', department, source: null, error: error instanceof Error ? error.message : String(error) };
+        return {
+          certificateType: type,
+          status: 'department_error',
+          department,
+          source: null,
+          error: error instanceof Error ? error.message : String(error),
+        };
       }
     }),
   );

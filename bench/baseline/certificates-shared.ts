@@ -28,7 +28,10 @@ export interface TokenHolder {
 }
 
 /** Same as `createCallerCheck`, for a baseline that does not need to know the caller: null when the token is good. */
-export async function createTokenCheck(settings: BaselineSettings, scope: string): Promise<(authorization: string | undefined) => Promise<TokenRefusal | null>> {
+export async function createTokenCheck(
+  settings: BaselineSettings,
+  scope: string,
+): Promise<(authorization: string | undefined) => Promise<TokenRefusal | null>> {
   const check = await createCallerCheck(settings, scope);
   return async (authorization) => {
     const checked = await check(authorization);
@@ -42,7 +45,10 @@ export async function createTokenCheck(settings: BaselineSettings, scope: string
  * and the scope. With `settings.tokenCache` a verified token is kept until its `exp`, as the
  * gateway's TokenService does. Returns the token's client and kind when the token is good.
  */
-export async function createCallerCheck(settings: BaselineSettings, scope: string): Promise<(authorization: string | undefined) => Promise<TokenRefusal | TokenHolder>> {
+export async function createCallerCheck(
+  settings: BaselineSettings,
+  scope: string,
+): Promise<(authorization: string | undefined) => Promise<TokenRefusal | TokenHolder>> {
   const key = await importJWK(settings.publicJwk, 'ES256');
   const verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
 
@@ -73,8 +79,10 @@ export async function createCallerCheck(settings: BaselineSettings, scope: strin
     } catch {
       return { status: 401, code: 'invalid_token' };
     }
-    if (typeof payload.scope !== 'string' || !payload.scope.split(' ').includes(scope)) return { status: 403, code: 'insufficient_scope' };
-    if (typeof payload.client_id !== 'string' || typeof payload.kind !== 'string') return { status: 401, code: 'invalid_token' };
+    if (typeof payload.scope !== 'string' || !payload.scope.split(' ').includes(scope))
+      return { status: 403, code: 'insufficient_scope' };
+    if (typeof payload.client_id !== 'string' || typeof payload.kind !== 'string')
+      return { status: 401, code: 'invalid_token' };
     return { clientId: payload.client_id, kind: payload.kind };
   };
 }
@@ -89,16 +97,25 @@ export function requestedTypes(body: unknown): string[] | null {
   if (typeof body !== 'object' || body === null) return null;
   const types: unknown = (body as { types?: unknown }).types;
   if (!Array.isArray(types) || types.length < 1 || types.length > 10) return null;
-  if (!types.every((type): type is string => typeof type === 'string' && /^[a-z][a-z0-9_]{1,59}$/.test(type))) return null;
+  if (!types.every((type): type is string => typeof type === 'string' && /^[a-z][a-z0-9_]{1,59}$/.test(type)))
+    return null;
   return [...new Set(types)];
 }
 
 /** Serves `app` until SIGTERM/SIGINT, then closes the server and `close` (database, pools). */
-export async function serveUntilStopped(app: Hono, settings: BaselineSettings, close: () => Promise<void>): Promise<void> {
+export async function serveUntilStopped(
+  app: Hono,
+  settings: BaselineSettings,
+  close: () => Promise<void>,
+): Promise<void> {
   const server = await new Promise<Server>((resolve) => {
-    const created = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => resolve(created as Server));
+    const created = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () =>
+      resolve(created as Server),
+    );
   });
-  process.stdout.write(`baseline listening on http://${settings.host}:${settings.port} (token cache: ${settings.tokenCache})\n`);
+  process.stdout.write(
+    `baseline listening on http://${settings.host}:${settings.port} (token cache: ${settings.tokenCache})\n`,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       server.closeAllConnections();

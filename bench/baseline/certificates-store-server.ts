@@ -34,7 +34,13 @@ import postgres from 'postgres';
 import { openDatabase } from '../../gateway/db/client.js';
 import { certificates, materials, subjects } from '../../gateway/db/schema.js';
 import { applySeedMaterialTypes } from '../../gateway/materials/catalogue.js';
-import { type TokenHolder, createCallerCheck, hasPurpose, requestedTypes, serveUntilStopped } from './certificates-shared.js';
+import {
+  type TokenHolder,
+  createCallerCheck,
+  hasPurpose,
+  requestedTypes,
+  serveUntilStopped,
+} from './certificates-shared.js';
 import { requiredEnv, settingsFromEnv } from './shared.js';
 
 /** One stored certificate joined with its material, as both drivers return it. */
@@ -100,7 +106,11 @@ interface Store {
   /** The select alone. */
   select: (subjectId: string, types: string[]) => Promise<StoredRow[]>;
   /** The select and the audit entries `audit` makes of its rows (null: none), in one transaction. */
-  selectAndAudit: (subjectId: string, types: string[], audit: (rows: StoredRow[]) => AuditRow | null) => Promise<StoredRow[]>;
+  selectAndAudit: (
+    subjectId: string,
+    types: string[],
+    audit: (rows: StoredRow[]) => AuditRow | null,
+  ) => Promise<StoredRow[]>;
   close: () => Promise<void>;
 }
 
@@ -131,7 +141,14 @@ async function pgliteStore(rows: CopiedCertificate[], action: string, fields: st
   for (const row of rows) {
     await handle.db
       .insert(subjects)
-      .values({ id: row.subjectId, kind: 'person', identifierType: 'resident_id', identifier: row.subjectId, name: 'bench', createdByClientId: 'bench' })
+      .values({
+        id: row.subjectId,
+        kind: 'person',
+        identifierType: 'resident_id',
+        identifier: row.subjectId,
+        name: 'bench',
+        createdByClientId: 'bench',
+      })
       .onConflictDoNothing();
     await handle.db.insert(materials).values({
       id: row.materialId,
@@ -182,7 +199,10 @@ function postgresStore(url: string, poolSize: number, action: string, fields: st
         const found = await tx.unsafe<StoredRow[]>(SELECT_STORED, [subjectId, types], { prepare: true });
         const entry = audit(found);
         // postgres' parameter types are wider than what it accepts at run time; these are text, text[] and null.
-        if (entry) await tx.unsafe(INSERT_AUDIT, auditParameters(entry, action, fields) as postgres.ParameterOrJSON<never>[], { prepare: true });
+        if (entry)
+          await tx.unsafe(INSERT_AUDIT, auditParameters(entry, action, fields) as postgres.ParameterOrJSON<never>[], {
+            prepare: true,
+          });
         return [...found];
       })) as StoredRow[],
     close: () => sql.end({ timeout: 2 }),
@@ -190,14 +210,19 @@ function postgresStore(url: string, poolSize: number, action: string, fields: st
 }
 
 /** Signs certificate envelopes with a P-256 key of this process, as the gateway signs with its own. */
-async function createEnvelopeSigner(issuer: string): Promise<{ sign: (claims: object) => Promise<string>; jwks: { keys: JWK[] } }> {
+async function createEnvelopeSigner(
+  issuer: string,
+): Promise<{ sign: (claims: object) => Promise<string>; jwks: { keys: JWK[] } }> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
   const header = { alg: 'ES256', kid, typ: 'onewindow-certificate+jws' };
   const encoder = new TextEncoder();
   return {
-    sign: (claims) => new CompactSign(encoder.encode(JSON.stringify({ iss: issuer, iat: Math.floor(Date.now() / 1000), ...claims }))).setProtectedHeader(header).sign(privateKey),
+    sign: (claims) =>
+      new CompactSign(encoder.encode(JSON.stringify({ iss: issuer, iat: Math.floor(Date.now() / 1000), ...claims })))
+        .setProtectedHeader(header)
+        .sign(privateKey),
     jwks: { keys: [{ ...publicJwk, kid, alg: 'ES256', use: 'sig' }] },
   };
 }
@@ -215,7 +240,8 @@ await store.select('sub_none', ['none']);
 const checkCaller = await createCallerCheck(settings, 'certificates:read');
 const signer = sameWork ? await createEnvelopeSigner(settings.issuer) : undefined;
 
-const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
+const iso = (value: Date | string): string =>
+  value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 // The same forms as the gateway's ids (gateway/audit/record.ts, gateway/platform/request-context.ts).
 const auditEntryId = (): string => `aud_${randomBytes(12).toString('base64url')}`;
 const requestId = (): string => `req_${randomUUID().replaceAll('-', '')}`;
@@ -257,7 +283,13 @@ app.post('/v1/subjects/:subjectId/certificates', async (c) => {
       const row = newest.get(type);
       if (!row) return { certificateType: type, status: 'not_found', source: null };
       const content = { sha256: row.content_sha256, mediaType: row.media_type, size: Number(row.content_size) };
-      const source = { department: row.department_code, contractResource: row.contract_resource, contractVersion: row.contract_version, fetchedAt: iso(row.fetched_at), checkedAt: iso(row.checked_at) };
+      const source = {
+        department: row.department_code,
+        contractResource: row.contract_resource,
+        contractVersion: row.contract_version,
+        fetchedAt: iso(row.fetched_at),
+        checkedAt: iso(row.checked_at),
+      };
       return {
         certificateType: type,
         status: 'ok',
@@ -267,7 +299,18 @@ app.post('/v1/subjects/:subjectId/certificates', async (c) => {
         material: { id: row.material_id, status: row.status, content },
         fetchedAt: source.fetchedAt,
         checkedAt: source.checkedAt,
-        ...(signer ? { envelope: await signer.sign({ materialId: row.material_id, subjectId, certificate: row.metadata, content, source, stale: false }) } : {}),
+        ...(signer
+          ? {
+              envelope: await signer.sign({
+                materialId: row.material_id,
+                subjectId,
+                certificate: row.metadata,
+                content,
+                source,
+                stale: false,
+              }),
+            }
+          : {}),
       };
     }),
   );

@@ -118,7 +118,9 @@ export async function serveBaseline(
   });
 
   const server = await new Promise<Server>((resolve) => {
-    const created = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => resolve(created as Server));
+    const created = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () =>
+      resolve(created as Server),
+    );
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

@@ -29,14 +29,24 @@ export interface CallOptions {
 
 /** One request; throws with the method, URL, status and the start of the answer unless the status is expected. */
 export async function callJson<T>(url: string, expected: number[], options: CallOptions = {}): Promise<T> {
-  const response = await request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, body: options.body, signal: AbortSignal.timeout(30_000) });
+  const response = await request(url, {
+    method: options.method ?? 'GET',
+    headers: options.headers ?? {},
+    body: options.body,
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await response.body.text();
-  if (!expected.includes(response.statusCode)) throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${response.statusCode}: ${text.slice(0, 600)}`);
+  if (!expected.includes(response.statusCode))
+    throw new Error(`${options.method ?? 'GET'} ${url}: HTTP ${response.statusCode}: ${text.slice(0, 600)}`);
   return JSON.parse(text) as T;
 }
 
-export const basicAuth = (client: ClientCredentials): string => `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
-export const jsonHeaders = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+export const basicAuth = (client: ClientCredentials): string =>
+  `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
+export const jsonHeaders = (token: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+  'content-type': 'application/json',
+});
 
 export async function issueToken(gatewayUrl: string, client: ClientCredentials): Promise<string> {
   const issued = await callJson<{ access_token: string }>(`${gatewayUrl}/oauth/token`, [200], {

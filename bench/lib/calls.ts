@@ -64,14 +64,22 @@ export async function runCalls(options: CallRunOptions): Promise<CallRun> {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, options.count)) }, worker));
-  return { done, seconds: (performance.now() - started) / 1000, latencies: latencies.subarray(0, done), failures, capped };
+  return {
+    done,
+    seconds: (performance.now() - started) / 1000,
+    latencies: latencies.subarray(0, done),
+    failures,
+    capped,
+  };
 }
 
 /** Throws with the first distinct failures when a run had any. */
 export function assertNoFailures(title: string, run: CallRun): void {
   if (run.failures.length === 0) return;
   const distinct = [...new Set(run.failures)].slice(0, 5);
-  throw new Error(`${title}: ${run.failures.length} failed call(s), ${run.done} succeeded. First failures:\n    ${distinct.join('\n    ')}`);
+  throw new Error(
+    `${title}: ${run.failures.length} failed call(s), ${run.done} succeeded. First failures:\n    ${distinct.join('\n    ')}`,
+  );
 }
 
 export interface LatencyStats {
@@ -97,7 +105,14 @@ export function latencyStats(parts: readonly Float64Array[]): LatencyStats {
   for (const value of sorted) sum += value;
   const percentile = (p: number): number =>
     total === 0 ? Number.NaN : (sorted[Math.min(total, Math.max(1, Math.ceil((p / 100) * total))) - 1] ?? Number.NaN);
-  return { count: total, mean: total > 0 ? sum / total : Number.NaN, p50: percentile(50), p90: percentile(90), p99: percentile(99), max: percentile(100) };
+  return {
+    count: total,
+    mean: total > 0 ? sum / total : Number.NaN,
+    p50: percentile(50),
+    p90: percentile(90),
+    p99: percentile(99),
+    max: percentile(100),
+  };
 }
 
 /** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat; undefined off Linux. */
@@ -114,7 +129,8 @@ export function ownCpuSeconds(): number {
   return (usage.user + usage.system) / 1e6;
 }
 
-export const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+export const fixed = (value: number | undefined, digits: number): string =>
+  value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 
 /** A text table; the first `left` columns are left-aligned, the others right-aligned. */
 export function textTable(rows: readonly (readonly string[])[], left = 1): string {
@@ -122,7 +138,10 @@ export function textTable(rows: readonly (readonly string[])[], left = 1): strin
   if (!header) return '';
   const widths = header.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   const lines = rows.map((row) =>
-    row.map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd(),
+    row
+      .map((cell, column) => (column < left ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd(),
   );
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
   return lines.map((line) => `  ${line}`).join('\n');

@@ -48,7 +48,17 @@ export function spawnServer(options: {
   // `--cpu-prof` is refused in NODE_OPTIONS, so a profiled server is started as `node --import tsx`
   // (what tsx's wrapper does anyway) with the flag on the command line.
   const [command, args] = options.cpuProfileDir
-    ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--import', 'tsx', options.entry, ...(options.args ?? [])]]
+    ? [
+        process.execPath,
+        [
+          '--cpu-prof',
+          `--cpu-prof-dir=${options.cpuProfileDir}`,
+          '--import',
+          'tsx',
+          options.entry,
+          ...(options.args ?? []),
+        ],
+      ]
     : [join(options.root, 'node_modules/.bin/tsx'), [options.entry, ...(options.args ?? [])]];
   const child = spawn(command, args, {
     cwd: options.root,
@@ -118,7 +128,10 @@ export async function stopServer(server: ServerProcess, graceMs = 5000): Promise
   } catch {
     // Already gone.
   }
-  const result = await Promise.race([server.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs))]);
+  const result = await Promise.race([
+    server.exited,
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs)),
+  ]);
   // Also after a clean exit of the wrapper: a grandchild must not outlive it.
   killGroup(server, 'SIGKILL');
   if (result === 'timeout') await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
@@ -204,7 +217,8 @@ export function postgresCpu(): CpuSnapshot {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') snapshot.set(Number(entry), cpuSecondsOf(Number(entry)));
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres')
+        snapshot.set(Number(entry), cpuSecondsOf(Number(entry)));
     } catch {
       // Process ended meanwhile.
     }

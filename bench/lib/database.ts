@@ -11,7 +11,11 @@ export interface BenchDatabase {
 }
 
 /** Creates `<prefix>_<time>_<random>` next to `adminUrl`'s database; `onCleanup` receives its drop. */
-export async function createBenchDatabase(adminUrl: string, prefix: string, onCleanup: (drop: () => Promise<void>) => void): Promise<BenchDatabase> {
+export async function createBenchDatabase(
+  adminUrl: string,
+  prefix: string,
+  onCleanup: (drop: () => Promise<void>) => void,
+): Promise<BenchDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
   try {

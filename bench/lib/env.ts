@@ -3,7 +3,8 @@ export function integerFromEnv(name: string, fallback: number, min: number, max:
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`${name} must be an integer from ${min} to ${max}`);
   return value;
 }
 
@@ -11,9 +12,13 @@ export function integerFromEnv(name: string, fallback: number, min: number, max:
 export function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
   const known = (item: string): item is T => (allowed as readonly string[]).includes(item);
-  if (items.length === 0 || !items.every(known)) throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
+  if (items.length === 0 || !items.every(known))
+    throw new Error(`${name} must be a comma-separated list of: ${allowed.join(', ')}`);
   return [...new Set(items.filter(known))];
 }
 

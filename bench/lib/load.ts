@@ -117,10 +117,13 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
       },
     );
     // autocannon stops on its own after `duration`; this only guards against a hang.
-    const watchdog = setTimeout(() => {
-      instance.stop();
-      reject(new Error(`${options.title}: load run did not finish in time`));
-    }, (options.durationSeconds + 30) * 1000);
+    const watchdog = setTimeout(
+      () => {
+        instance.stop();
+        reject(new Error(`${options.title}: load run did not finish in time`));
+      },
+      (options.durationSeconds + 30) * 1000,
+    );
     instance.on('reqError', (error: Error) => {
       if (errorSamples.size < 3) errorSamples.add(error.message);
     });
@@ -151,10 +154,13 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
+    ),
     cpuSeconds,
     ownCpuSeconds: (own.user + own.system) / 1e6,
-    machineBusyCpuSeconds: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
+    machineBusyCpuSeconds:
+      machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
     mismatches: result.mismatches,
     mismatchSample,
     errorSamples: [...errorSamples],
@@ -181,7 +187,10 @@ export async function settle(sources: (() => CpuSnapshot)[], maxMs = 3000): Prom
   while (Date.now() - begun < maxMs) {
     const before = sources.map((take) => take());
     await new Promise((resolve) => setTimeout(resolve, 250));
-    const spent = sources.reduce((total, take, index) => total + (cpuSpent(before[index] ?? new Map(), take()) ?? 0), 0);
+    const spent = sources.reduce(
+      (total, take, index) => total + (cpuSpent(before[index] ?? new Map(), take()) ?? 0),
+      0,
+    );
     if (spent / 0.25 < 0.05) return;
   }
 }
@@ -215,15 +224,21 @@ export function summarise(connections: number, slices: Slice[]): LoadResult {
   const cpuSeconds: Record<string, number> = {};
   for (const slice of slices) {
     for (const [code, count] of Object.entries(slice.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
-    for (const [name, seconds] of Object.entries(slice.cpuSeconds)) cpuSeconds[name] = (cpuSeconds[name] ?? 0) + seconds;
+    for (const [name, seconds] of Object.entries(slice.cpuSeconds))
+      cpuSeconds[name] = (cpuSeconds[name] ?? 0) + seconds;
   }
   const cpuMsPerRequest = Object.fromEntries(
-    Object.entries(cpuSeconds).map(([name, seconds]) => [name, responses2xx > 0 ? round((seconds * 1000) / responses2xx, 4) : Number.NaN]),
+    Object.entries(cpuSeconds).map(([name, seconds]) => [
+      name,
+      responses2xx > 0 ? round((seconds * 1000) / responses2xx, 4) : Number.NaN,
+    ]),
   );
   const ownCpuSeconds = sum((slice) => slice.ownCpuSeconds);
   const machineKnown = slices.every((slice) => slice.machineBusyCpuSeconds !== undefined);
   const accounted = ownCpuSeconds + Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
-  const otherCpuSeconds = machineKnown ? Math.max(0, sum((slice) => slice.machineBusyCpuSeconds ?? 0) - accounted) : undefined;
+  const otherCpuSeconds = machineKnown
+    ? Math.max(0, sum((slice) => slice.machineBusyCpuSeconds ?? 0) - accounted)
+    : undefined;
 
   return {
     connections,

@@ -118,11 +118,16 @@ class StepRecorder {
 /** How many of the connections [offset, offset + count) of the whole mix go to each of `targets` targets. */
 export function dealConnections(offset: number, count: number, targets: number): number[] {
   const perTarget = new Array<number>(targets).fill(0);
-  for (let index = offset; index < offset + count; index += 1) perTarget[index % targets] = (perTarget[index % targets] ?? 0) + 1;
+  for (let index = offset; index < offset + count; index += 1)
+    perTarget[index % targets] = (perTarget[index % targets] ?? 0) + 1;
   return perTarget;
 }
 
-function autocannonRun(options: autocannon.Options, watchdogMs: number, errorSamples: Set<string>): Promise<autocannon.Result> {
+function autocannonRun(
+  options: autocannon.Options,
+  watchdogMs: number,
+  errorSamples: Set<string>,
+): Promise<autocannon.Result> {
   return new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
       clearTimeout(watchdog);
@@ -142,7 +147,8 @@ function autocannonRun(options: autocannon.Options, watchdogMs: number, errorSam
 
 export async function runMix(options: MixOptions): Promise<MixSlice> {
   const recorders = new Map<MixStep, StepRecorder>();
-  for (const operation of options.operations) for (const step of operation.steps) recorders.set(step, new StepRecorder(operation.name, step.name));
+  for (const operation of options.operations)
+    for (const step of operation.steps) recorders.set(step, new StepRecorder(operation.name, step.name));
   const errorSamples = new Set<string>();
   const connectionsPerTarget = new Array<number>(options.targets.length).fill(0);
 
@@ -195,7 +201,8 @@ export async function runMix(options: MixOptions): Promise<MixSlice> {
     });
   }
   const results = await Promise.all(runs);
-  const sum = (pick: (result: autocannon.Result) => number): number => results.reduce((total, result) => total + pick(result), 0);
+  const sum = (pick: (result: autocannon.Result) => number): number =>
+    results.reduce((total, result) => total + pick(result), 0);
   return {
     durationSeconds: results.length > 0 ? sum((result) => result.duration) / results.length : 0,
     steps: [...recorders.values()].map((recorder) => recorder.figures()),

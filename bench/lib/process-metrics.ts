@@ -42,21 +42,32 @@ export function parsePrometheusText(text: string): Map<string, number> {
     if (space <= 0) continue;
     const name = line.slice(0, space);
     if (name.includes('{')) continue;
-    const value = Number(line.slice(space + 1).trim().split(' ')[0]);
+    const value = Number(
+      line
+        .slice(space + 1)
+        .trim()
+        .split(' ')[0],
+    );
     if (Number.isFinite(value)) values.set(name, value);
   }
   return values;
 }
 
 /** Reads one sample; throws when the endpoint does not answer 200 or a metric is missing. */
-export async function scrapeProcessSample(target: SamplerTarget, atMs: number, timeoutMs = 2000): Promise<ProcessSample> {
+export async function scrapeProcessSample(
+  target: SamplerTarget,
+  atMs: number,
+  timeoutMs = 2000,
+): Promise<ProcessSample> {
   const response = await request(target.url, { headers: target.headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.body.text();
-  if (response.statusCode !== 200) throw new Error(`${target.name} ${target.url}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+  if (response.statusCode !== 200)
+    throw new Error(`${target.name} ${target.url}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
   const values = parsePrometheusText(text);
   const read = (name: string): number => {
     const value = values.get(`${target.prefix}${name}`);
-    if (value === undefined) throw new Error(`${target.name}: metric ${target.prefix}${name} missing from ${target.url}`);
+    if (value === undefined)
+      throw new Error(`${target.name}: metric ${target.prefix}${name} missing from ${target.url}`);
     return value;
   };
   return {

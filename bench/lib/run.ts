@@ -28,7 +28,8 @@ export function cleanupStarted(): boolean {
 export function cleanup(): Promise<void> {
   cleaningUp ??= (async () => {
     await stopAll().catch(() => killAllNow());
-    for (const task of cleanups.reverse()) await task().catch((error: unknown) => console.error(`cleanup: ${errorText(error)}`));
+    for (const task of cleanups.reverse())
+      await task().catch((error: unknown) => console.error(`cleanup: ${errorText(error)}`));
   })();
   return cleaningUp;
 }
@@ -83,7 +84,9 @@ export function startRun(options: RunOptions): Run {
     });
   }
   const budget = setTimeout(() => {
-    console.error(`\nbenchmark exceeded its ${options.budgetSeconds} s budget${options.budgetVariable ? ` (${options.budgetVariable})` : ''}; stopping`);
+    console.error(
+      `\nbenchmark exceeded its ${options.budgetSeconds} s budget${options.budgetVariable ? ` (${options.budgetVariable})` : ''}; stopping`,
+    );
     keep = true;
     void cleanup().finally(() => process.exit(1));
   }, options.budgetSeconds * 1000);

@@ -40,14 +40,27 @@ export async function startSimulatorProcesses(root: string, workDir: string): Pr
   };
   const simulators: SimulatorProcesses = { PSB: await start('PSB'), AMR: await start('AMR'), NRB: await start('NRB') };
   // The simulator kit's control path answers GET with the request counts: ready when it does.
-  await Promise.all(Object.values(simulators).map((simulator) => waitForHttp(simulator.server, `${simulator.url}/__simulator/faults`, 60_000)));
+  await Promise.all(
+    Object.values(simulators).map((simulator) =>
+      waitForHttp(simulator.server, `${simulator.url}/__simulator/faults`, 60_000),
+    ),
+  );
   return simulators;
 }
 
 /** DEPARTMENTS_JSON for a gateway using these simulators with the demo credentials. */
-export function departmentsJson(simulators: SimulatorProcesses, nrbPolling?: { initialMs: number; maxMs: number }): string {
+export function departmentsJson(
+  simulators: SimulatorProcesses,
+  nrbPolling?: { initialMs: number; maxMs: number },
+): string {
   return JSON.stringify([
-    { code: 'PSB', name: 'Population registry (simulator)', adapter: 'psb-population', baseUrl: simulators.PSB.url, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET } },
+    {
+      code: 'PSB',
+      name: 'Population registry (simulator)',
+      adapter: 'psb-population',
+      baseUrl: simulators.PSB.url,
+      options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    },
     {
       code: 'AMR',
       name: 'Enterprise registry (simulator)',

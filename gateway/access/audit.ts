@@ -83,7 +83,11 @@ export async function auditRefusals<T>(
     return await work();
   } catch (error) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
-      await auditRefusal(context, { ...refusal, outcome: error.status === 404 ? 'not_found' : 'denied', fields: [...(refusal.fields ?? []), `refused:${error.code}`] });
+      await auditRefusal(context, {
+        ...refusal,
+        outcome: error.status === 404 ? 'not_found' : 'denied',
+        fields: [...(refusal.fields ?? []), `refused:${error.code}`],
+      });
     }
     throw error;
   }

@@ -13,7 +13,15 @@ import type { Database, Queryable } from '../db/client.js';
 import { ApiError, bilingualError } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import type { ReferenceData } from './reference-data.js';
-import { type Decision, type DenyReason, type GrantFacts, type PolicyAction, type PolicyResource, decide, refusedForWantOfGrant } from './policy.js';
+import {
+  type Decision,
+  type DenyReason,
+  type GrantFacts,
+  type PolicyAction,
+  type PolicyResource,
+  decide,
+  refusedForWantOfGrant,
+} from './policy.js';
 
 export interface DecisionEvent {
   requestId: string;
@@ -82,7 +90,9 @@ export class RequestAccess {
    */
   grantFacts(db: Queryable): Promise<GrantFacts> {
     const known = this.known;
-    known.facts ??= this.policy.reference.grantFacts(db, this.principal, this.now).then((facts) => (known.loaded = facts));
+    known.facts ??= this.policy.reference
+      .grantFacts(db, this.principal, this.now)
+      .then((facts) => (known.loaded = facts));
     return known.facts;
   }
 
@@ -113,7 +123,13 @@ export class RequestAccess {
   /** The decision on facts already loaded (a loop over many materials). */
   decideWith(facts: GrantFacts, action: PolicyAction, resource: PolicyResource): Decision {
     const decision = decide({ principal: this.principal, action, resource, purpose: this.purpose, facts });
-    this.policy.report({ requestId: this.requestId, clientId: this.principal.clientId, action, resourceKind: resource.kind, decision });
+    this.policy.report({
+      requestId: this.requestId,
+      clientId: this.principal.clientId,
+      action,
+      resourceKind: resource.kind,
+      decision,
+    });
     return decision;
   }
 
@@ -122,18 +138,31 @@ export class RequestAccess {
    * grant, made again from facts confirmed current (a grant approved through another instance a
    * moment ago must not be refused). Every door that decides goes through here.
    */
-  async decideConfirmed<T>(db: Queryable, make: (facts: GrantFacts) => T, decisionsOf: (made: T) => readonly Decision[]): Promise<T> {
+  async decideConfirmed<T>(
+    db: Queryable,
+    make: (facts: GrantFacts) => T,
+    decisionsOf: (made: T) => readonly Decision[],
+  ): Promise<T> {
     const made = make(await this.grantFacts(db));
     if (this.known.confirmed || !decisionsOf(made).some(refusedForWantOfGrant)) return made;
     return make(await this.confirmedGrantFacts(db));
   }
 
   async decide(db: Queryable, action: PolicyAction, resource: PolicyResource): Promise<Decision> {
-    return this.decideConfirmed(db, (facts) => this.decideWith(facts, action, resource), (decision) => [decision]);
+    return this.decideConfirmed(
+      db,
+      (facts) => this.decideWith(facts, action, resource),
+      (decision) => [decision],
+    );
   }
 
   /** The decision, or the refusal as the error a client sees (see `refusal`). */
-  async require(db: Queryable, action: PolicyAction, resource: PolicyResource, notFoundDetail = 'Not found.'): Promise<AllowedDecision> {
+  async require(
+    db: Queryable,
+    action: PolicyAction,
+    resource: PolicyResource,
+    notFoundDetail = 'Not found.',
+  ): Promise<AllowedDecision> {
     const decision = await this.decide(db, action, resource);
     if (!decision.allowed) throw refusal(decision, resource, notFoundDetail);
     return decision;
@@ -141,14 +170,29 @@ export class RequestAccess {
 }
 
 /** The error a refused decision answers with; `not_visible` looks exactly like a missing thing. */
-export function refusal(decision: Extract<Decision, { allowed: false }>, resource: PolicyResource, notFoundDetail = 'Not found.'): ApiError {
-  const resourceCode = resource.kind === 'department_resource' ? resource.code : resource.kind === 'contract' ? resource.contract.resourceCode : undefined;
+export function refusal(
+  decision: Extract<Decision, { allowed: false }>,
+  resource: PolicyResource,
+  notFoundDetail = 'Not found.',
+): ApiError {
+  const resourceCode =
+    resource.kind === 'department_resource'
+      ? resource.code
+      : resource.kind === 'contract'
+        ? resource.contract.resourceCode
+        : undefined;
   const messages: Record<DenyReason, () => ApiError> = {
     not_visible: () => new ApiError('not_found', notFoundDetail),
     no_grant: () =>
-      new ApiError('resource_grant_required', `${resourceCode} is conditional; request access with POST /v1/contracts/${resourceCode}/access-requests.`, { resourceCode }),
-    not_shared: () => new ApiError('resource_not_shared', `${resourceCode} is not shared by its department.`, { resourceCode }),
-    unknown_resource: () => new ApiError('unknown_contract', `No contract is published as ${resourceCode}.`, { resourceCode }),
+      new ApiError(
+        'resource_grant_required',
+        `${resourceCode} is conditional; request access with POST /v1/contracts/${resourceCode}/access-requests.`,
+        { resourceCode },
+      ),
+    not_shared: () =>
+      new ApiError('resource_not_shared', `${resourceCode} is not shared by its department.`, { resourceCode }),
+    unknown_resource: () =>
+      new ApiError('unknown_contract', `No contract is published as ${resourceCode}.`, { resourceCode }),
     provenance_authority: () =>
       new ApiError(
         'provenance_authority',
@@ -158,7 +202,10 @@ export function refusal(decision: Extract<Decision, { allowed: false }>, resourc
     wrong_client_kind: () => new ApiError('forbidden', 'This kind of client may not do this.'),
     purpose_required: () =>
       resource.kind === 'access_log'
-        ? new ApiError('purpose_required', "A token for a citizen's own access log is issued only at their own request: send onewindow-purpose: subject_request.")
+        ? new ApiError(
+            'purpose_required',
+            "A token for a citizen's own access log is issued only at their own request: send onewindow-purpose: subject_request.",
+          )
         : new ApiError('purpose_required', 'State the purpose of this access: a case reference or a purpose code.'),
     sharing_terms_owner_only: () =>
       new ApiError(
@@ -167,12 +214,26 @@ export function refusal(decision: Extract<Decision, { allowed: false }>, resourc
         { resourceCode },
       ),
     scope_missing: () => new ApiError('insufficient_scope', 'The access token lacks a scope this needs.'),
-    operator_required: () => new ApiError('operator_required', 'A window system of a service centre names the operator at the window: send onewindow-operator.'),
+    operator_required: () =>
+      new ApiError(
+        'operator_required',
+        'A window system of a service centre names the operator at the window: send onewindow-operator.',
+      ),
     operator_unknown: () =>
-      new ApiError('operator_unknown', "The operator is not an active operator of this window's service centre, or may not do this in their role."),
+      new ApiError(
+        'operator_unknown',
+        "The operator is not an active operator of this window's service centre, or may not do this in their role.",
+      ),
     supervision_only: () =>
-      new ApiError('supervision_only', 'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.'),
-    read_only_here: () => new ApiError('case_handled_elsewhere', 'This case is handled at another centre now: it can be read here but changed only there.'),
+      new ApiError(
+        'supervision_only',
+        'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.',
+      ),
+    read_only_here: () =>
+      new ApiError(
+        'case_handled_elsewhere',
+        'This case is handled at another centre now: it can be read here but changed only there.',
+      ),
     answered_at_its_centre: () =>
       bilingualError('rating_answered_at_its_centre', {
         zh: '差评回访由被评价办件所在的中心答复，上级中心只能查看。',

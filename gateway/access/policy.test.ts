@@ -7,7 +7,17 @@ import { describe, expect, it } from 'vitest';
 import type { Principal } from '../auth/principal.js';
 import { type ClientKind, type Scope, scopesAllowedForKind } from '../auth/scopes.js';
 import type { AccessPurpose } from '../platform/purpose.js';
-import { type CaseFacts, type CentreFacts, type OperatorRole, type DenyReason, type GrantFacts, type MaterialFacts, type PolicyAction, type PolicyResource, decide } from './policy.js';
+import {
+  type CaseFacts,
+  type CentreFacts,
+  type OperatorRole,
+  type DenyReason,
+  type GrantFacts,
+  type MaterialFacts,
+  type PolicyAction,
+  type PolicyResource,
+  decide,
+} from './policy.js';
 
 function principal(kind: ClientKind, overrides: Partial<Principal> = {}): Principal {
   return {
@@ -23,14 +33,21 @@ function principal(kind: ClientKind, overrides: Partial<Principal> = {}): Princi
 
 const actors = {
   window: principal('window'),
-  windowMasked: principal('window', { clientId: 'cli_window_masked', scopes: new Set<Scope>(['subjects:read', 'materials:read']) }),
+  windowMasked: principal('window', {
+    clientId: 'cli_window_masked',
+    scopes: new Set<Scope>(['subjects:read', 'materials:read']),
+  }),
   otherWindow: principal('window', { clientId: 'cli_window_2' }),
   psb: principal('department'),
   amr: principal('department', { clientId: 'cli_amr', departmentCode: 'AMR' }),
   integrator: principal('integrator'),
   auditor: principal('auditor'),
   admin: principal('admin'),
-  citizen: principal('window', { clientId: 'cli_portal', scopes: new Set<Scope>(['tracker:read']), subjectId: 'sub_citizen' }),
+  citizen: principal('window', {
+    clientId: 'cli_portal',
+    scopes: new Set<Scope>(['tracker:read']),
+    subjectId: 'sub_citizen',
+  }),
 } satisfies Record<string, Principal>;
 type Actor = keyof typeof actors;
 
@@ -65,24 +82,65 @@ const material = (overrides: Partial<MaterialFacts>): MaterialFacts => ({
 });
 
 const fetchedFromPsb = material({});
-const handedInByWindow = material({ typeCode: 'lease_contract', provenance: 'handed_in', providedByClientId: 'cli_window', departmentCode: null, sharingResource: null });
-const issuedByAmrOpen = material({ typeCode: 'business_licence', provenance: 'issued', providedByClientId: 'cli_amr', departmentCode: 'AMR', sharingResource: 'amr.enterprise' });
-const notShared = material({ typeCode: 'real_estate_certificate', departmentCode: 'NRB', providedByClientId: 'department:NRB', sharingResource: 'nrb.secret' });
+const handedInByWindow = material({
+  typeCode: 'lease_contract',
+  provenance: 'handed_in',
+  providedByClientId: 'cli_window',
+  departmentCode: null,
+  sharingResource: null,
+});
+const issuedByAmrOpen = material({
+  typeCode: 'business_licence',
+  provenance: 'issued',
+  providedByClientId: 'cli_amr',
+  departmentCode: 'AMR',
+  sharingResource: 'amr.enterprise',
+});
+const notShared = material({
+  typeCode: 'real_estate_certificate',
+  departmentCode: 'NRB',
+  providedByClientId: 'department:NRB',
+  sharingResource: 'nrb.secret',
+});
 
-const caseOfWindow: CaseFacts = { id: 'case_1', subjectId: 'sub_citizen', clientId: 'cli_window', deliveredTo: ['PSB'], centreCode: null, acceptingCentreCode: null };
+const caseOfWindow: CaseFacts = {
+  id: 'case_1',
+  subjectId: 'sub_citizen',
+  clientId: 'cli_window',
+  deliveredTo: ['PSB'],
+  centreCode: null,
+  acceptingCentreCode: null,
+};
 
 const withPurpose: AccessPurpose = { purpose: 'case_acceptance', caseRef: null, operatorId: 'clerk-1' };
 const subjectRequest: AccessPurpose = { purpose: 'subject_request', caseRef: null, operatorId: null };
 
-type Row = [actor: Actor, action: PolicyAction, resource: PolicyResource, purpose: AccessPurpose | null, expected: true | DenyReason];
+type Row = [
+  actor: Actor,
+  action: PolicyAction,
+  resource: PolicyResource,
+  purpose: AccessPurpose | null,
+  expected: true | DenyReason,
+];
 
 const subject: PolicyResource = { kind: 'subject', subjectId: 'sub_citizen' };
-const asMaterial = (facts: MaterialFacts, viaCase?: CaseFacts): PolicyResource => ({ kind: 'material', material: facts, ...(viaCase ? { viaCase } : {}) });
+const asMaterial = (facts: MaterialFacts, viaCase?: CaseFacts): PolicyResource => ({
+  kind: 'material',
+  material: facts,
+  ...(viaCase ? { viaCase } : {}),
+});
 const aCase = (facts: CaseFacts = caseOfWindow): PolicyResource => ({ kind: 'case', case: facts });
 const departmentResource = (code: string): PolicyResource => ({ kind: 'department_resource', code });
 const contract = (overrides: Partial<Extract<PolicyResource, { kind: 'contract' }>['contract']>): PolicyResource => ({
   kind: 'contract',
-  contract: { resourceCode: 'psb.population', departmentCode: 'PSB', sharingType: 'conditional', existing: { departmentCode: 'PSB' }, changesTerms: false, ...overrides },
+  contract: {
+    resourceCode: 'psb.population',
+    departmentCode: 'PSB',
+    sharingType: 'conditional',
+    existing: { departmentCode: 'PSB' },
+    changesTerms: false,
+    ...overrides,
+  },
 });
 const accessLog = (subjectId = 'sub_citizen'): PolicyResource => ({ kind: 'access_log', subjectId });
 
@@ -167,8 +225,20 @@ const table: Row[] = [
   ['psb', 'contract.publish', contract({ changesTerms: true }), null, true],
   ['amr', 'contract.publish', contract({}), null, 'not_owner'],
   ['integrator', 'contract.publish', contract({}), null, true],
-  ['integrator', 'contract.publish', contract({ changesTerms: true, sharingType: 'unconditional' }), null, 'sharing_terms_owner_only'],
-  ['integrator', 'contract.publish', contract({ existing: null, sharingType: 'unconditional' }), null, 'sharing_terms_owner_only'],
+  [
+    'integrator',
+    'contract.publish',
+    contract({ changesTerms: true, sharingType: 'unconditional' }),
+    null,
+    'sharing_terms_owner_only',
+  ],
+  [
+    'integrator',
+    'contract.publish',
+    contract({ existing: null, sharingType: 'unconditional' }),
+    null,
+    'sharing_terms_owner_only',
+  ],
   ['integrator', 'contract.publish', contract({ existing: null, sharingType: 'conditional' }), null, true],
   ['psb', 'contract.publish', contract({ existing: { departmentCode: 'AMR' } }), null, 'not_owner'],
   ['window', 'contract.publish', contract({}), null, 'wrong_client_kind'],
@@ -184,20 +254,37 @@ const table: Row[] = [
 ];
 
 describe('the access policy, as a decision table', () => {
-  it.each(table.map((row, index) => [index, ...row] as const))('row %i: %s %s on %o', (_index, actor, action, resource, purpose, expected) => {
-    const decision = decide({ principal: actors[actor], action, resource, purpose, facts: factsOf(actor) });
-    if (expected === true) expect(decision).toMatchObject({ allowed: true });
-    else expect(decision).toMatchObject({ allowed: false, reason: expected });
-    expect(decision.rule).toMatch(/^[a-z_]+\.[a-z_]+/);
-  });
+  it.each(table.map((row, index) => [index, ...row] as const))(
+    'row %i: %s %s on %o',
+    (_index, actor, action, resource, purpose, expected) => {
+      const decision = decide({ principal: actors[actor], action, resource, purpose, facts: factsOf(actor) });
+      if (expected === true) expect(decision).toMatchObject({ allowed: true });
+      else expect(decision).toMatchObject({ allowed: false, reason: expected });
+      expect(decision.rule).toMatch(/^[a-z_]+\.[a-z_]+/);
+    },
+  );
 
   it('records the grant that allowed a conditional use', () => {
-    const decision = decide({ principal: actors.window, action: 'resource.use', resource: departmentResource('psb.population'), purpose: withPurpose, facts: factsOf('window') });
+    const decision = decide({
+      principal: actors.window,
+      action: 'resource.use',
+      resource: departmentResource('psb.population'),
+      purpose: withPurpose,
+      facts: factsOf('window'),
+    });
     expect(decision).toEqual({ allowed: true, rule: 'resource.conditional_with_grant', grantId: 'acr_window_psb' });
   });
 
   it('refuses an action asked about a resource it does not apply to', () => {
-    expect(decide({ principal: actors.window, action: 'case.read', resource: subject, purpose: withPurpose, facts: factsOf('window') })).toMatchObject({ allowed: false, reason: 'not_visible' });
+    expect(
+      decide({
+        principal: actors.window,
+        action: 'case.read',
+        resource: subject,
+        purpose: withPurpose,
+        facts: factsOf('window'),
+      }),
+    ).toMatchObject({ allowed: false, reason: 'not_visible' });
   });
 
   it('covers every action and every kind of caller', () => {
@@ -217,15 +304,38 @@ describe('cases by position in the centre tree', () => {
     ['A1', '/C/A/A1/'],
     ['A2', '/C/A/A2/'],
   ]);
-  const operators: Record<string, OperatorRole> = { clerk: 'acceptance_clerk', director: 'centre_director', supervisor: 'supervisor' };
+  const operators: Record<string, OperatorRole> = {
+    clerk: 'acceptance_clerk',
+    director: 'centre_director',
+    supervisor: 'supervisor',
+  };
   const windowAt = (centre: string): { principal: Principal; facts: GrantFacts } => ({
     principal: { ...actors.window, clientId: `cli_window_${centre}` },
-    facts: { ...factsOf('window'), centres: { own: [centre], pathOf: (code) => paths.get(code), operatorRole: (id) => operators[id] } },
+    facts: {
+      ...factsOf('window'),
+      centres: { own: [centre], pathOf: (code) => paths.get(code), operatorRole: (id) => operators[id] },
+    },
   });
-  const escalated: CaseFacts = { id: 'case_2', subjectId: 'sub_citizen', clientId: 'cli_window_A1', deliveredTo: [], centreCode: 'A', acceptingCentreCode: 'A1' };
-  const asked = (operatorId: string | null, purpose = 'case_review'): AccessPurpose => ({ purpose, caseRef: null, operatorId });
+  const escalated: CaseFacts = {
+    id: 'case_2',
+    subjectId: 'sub_citizen',
+    clientId: 'cli_window_A1',
+    deliveredTo: [],
+    centreCode: 'A',
+    acceptingCentreCode: 'A1',
+  };
+  const asked = (operatorId: string | null, purpose = 'case_review'): AccessPurpose => ({
+    purpose,
+    caseRef: null,
+    operatorId,
+  });
 
-  const rows: [centre: string, action: 'case.read' | 'case.change', purpose: AccessPurpose, expected: true | DenyReason][] = [
+  const rows: [
+    centre: string,
+    action: 'case.read' | 'case.change',
+    purpose: AccessPurpose,
+    expected: true | DenyReason,
+  ][] = [
     ['A1', 'case.read', asked('clerk'), true], // the accepting town
     ['A1', 'case.change', asked('clerk'), 'read_only_here'], // …which no longer handles it
     ['A', 'case.read', asked('clerk'), true], // the deciding county
@@ -249,7 +359,12 @@ describe('cases by position in the centre tree', () => {
   });
 
   // A 差评 of a case handled at A: read by A's and C's directors and supervisors, answered at A only.
-  type RatingRow = [centre: string, action: 'rating.read' | 'rating.follow_up', operatorId: string | null, expected: true | DenyReason];
+  type RatingRow = [
+    centre: string,
+    action: 'rating.read' | 'rating.follow_up',
+    operatorId: string | null,
+    expected: true | DenyReason,
+  ];
   const ratingRows: RatingRow[] = [
     ['A', 'rating.read', 'director', true],
     ['A', 'rating.follow_up', 'director', true],
@@ -285,7 +400,8 @@ describe('cases by position in the centre tree', () => {
 
   it('opens cases at a centre only by its handling operators', () => {
     const { principal, facts } = windowAt('A1');
-    const open = (purpose: AccessPurpose) => decide({ principal, action: 'case.open', resource: { kind: 'case', case: escalated }, purpose, facts });
+    const open = (purpose: AccessPurpose) =>
+      decide({ principal, action: 'case.open', resource: { kind: 'case', case: escalated }, purpose, facts });
     expect(open(asked('clerk'))).toMatchObject({ allowed: true });
     expect(open(asked('supervisor'))).toMatchObject({ allowed: false, reason: 'operator_unknown' });
     expect(open(asked(null))).toMatchObject({ allowed: false, reason: 'operator_required' });

@@ -203,7 +203,8 @@ export function resourceRule(principal: Principal, resourceCode: string | null, 
   if (resourceCode === null) return allow('resource.none');
   const resource = facts.resources.get(resourceCode);
   if (!resource) return deny('resource.unknown', 'unknown_resource');
-  if (principal.kind === 'department' && principal.departmentCode === resource.departmentCode) return allow('resource.owner');
+  if (principal.kind === 'department' && principal.departmentCode === resource.departmentCode)
+    return allow('resource.owner');
   switch (resource.sharingType) {
     case 'unconditional':
       return allow('resource.unconditional');
@@ -211,7 +212,9 @@ export function resourceRule(principal: Principal, resourceCode: string | null, 
       return deny('resource.not_shared', 'not_shared');
     case 'conditional': {
       const grantId = facts.liveGrants.get(resourceCode);
-      return grantId === undefined ? deny('resource.conditional_without_grant', 'no_grant') : allow('resource.conditional_with_grant', grantId);
+      return grantId === undefined
+        ? deny('resource.conditional_without_grant', 'no_grant')
+        : allow('resource.conditional_with_grant', grantId);
     }
   }
 }
@@ -223,7 +226,8 @@ function materialRead(principal: Principal, material: MaterialFacts, facts: Gran
   }
   if (principal.kind === 'department') {
     if (material.providedByClientId === principal.clientId) return allow('material.own_upload');
-    if (principal.departmentCode !== null && material.departmentCode === principal.departmentCode) return allow('material.own_department');
+    if (principal.departmentCode !== null && material.departmentCode === principal.departmentCode)
+      return allow('material.own_department');
     if (!facts.materialTypeGrants.has(material.typeCode)) return deny('material.type_not_granted', 'not_visible');
     if (material.provenance === 'handed_in') return allow('material.type_granted');
     return asNotVisible(resourceRule(principal, material.sharingResource, facts));
@@ -250,7 +254,11 @@ function materialChange(principal: Principal, material: MaterialFacts): Decision
     if (material.providedByClientId === principal.clientId) return allow('material.provider_changes_handed_in');
     return deny('material.handed_in_changed_by_provider_only', 'provenance_authority');
   }
-  if (principal.kind === 'department' && principal.departmentCode !== null && principal.departmentCode === material.departmentCode) {
+  if (
+    principal.kind === 'department' &&
+    principal.departmentCode !== null &&
+    principal.departmentCode === material.departmentCode
+  ) {
     return allow('material.department_changes_its_own');
   }
   return deny('material.department_supplied_changed_by_department_only', 'provenance_authority');
@@ -267,42 +275,71 @@ function centrePosition(centres: CentreFacts, caseCentres: readonly string[]): '
   if (caseCentres.some((code) => centres.own.includes(code))) return 'at';
   for (const own of centres.own) {
     const ownPath = centres.pathOf(own);
-    if (ownPath !== undefined && caseCentres.some((code) => centres.pathOf(code)?.startsWith(ownPath) === true)) return 'above';
+    if (ownPath !== undefined && caseCentres.some((code) => centres.pathOf(code)?.startsWith(ownPath) === true))
+      return 'above';
   }
   return 'elsewhere';
 }
 
 const SUPERVISING_ROLES: ReadonlySet<OperatorRole> = new Set(['centre_director', 'supervisor']);
-const HANDLING_ROLES: ReadonlySet<OperatorRole> = new Set(['acceptance_clerk', 'back_office_approver', 'centre_director']);
+const HANDLING_ROLES: ReadonlySet<OperatorRole> = new Set([
+  'acceptance_clerk',
+  'back_office_approver',
+  'centre_director',
+]);
 
-function caseRead(principal: Principal, facts: CaseFacts, grantFacts: GrantFacts, purpose: AccessPurpose | null): Decision {
+function caseRead(
+  principal: Principal,
+  facts: CaseFacts,
+  grantFacts: GrantFacts,
+  purpose: AccessPurpose | null,
+): Decision {
   if (principal.kind === 'window') {
     if (facts.clientId === principal.clientId) return allow('case.opening_window');
     const position = casePosition(grantFacts.centres, facts);
     if (position === 'at') return allow('case.window_of_its_centre');
     if (position === 'above') {
       const role = purpose?.operatorId ? grantFacts.centres.operatorRole(purpose.operatorId) : undefined;
-      if (purpose?.purpose === 'supervision' && role !== undefined && SUPERVISING_ROLES.has(role)) return allow('case.ancestor_supervises');
+      if (purpose?.purpose === 'supervision' && role !== undefined && SUPERVISING_ROLES.has(role))
+        return allow('case.ancestor_supervises');
       return deny('case.ancestor_reads_for_supervision_only', 'supervision_only');
     }
   }
-  if (principal.kind === 'department' && principal.departmentCode !== null && facts.deliveredTo.includes(principal.departmentCode)) {
+  if (
+    principal.kind === 'department' &&
+    principal.departmentCode !== null &&
+    facts.deliveredTo.includes(principal.departmentCode)
+  ) {
     return allow('case.delivered_to_department');
   }
   return deny('case.not_party', 'not_visible');
 }
 
-function caseChange(principal: Principal, facts: CaseFacts, grantFacts: GrantFacts, purpose: AccessPurpose | null): Decision {
+function caseChange(
+  principal: Principal,
+  facts: CaseFacts,
+  grantFacts: GrantFacts,
+  purpose: AccessPurpose | null,
+): Decision {
   if (principal.kind === 'window') {
-    const handlesIt = facts.centreCode === null ? facts.clientId === principal.clientId : grantFacts.centres.own.includes(facts.centreCode);
+    const handlesIt =
+      facts.centreCode === null
+        ? facts.clientId === principal.clientId
+        : grantFacts.centres.own.includes(facts.centreCode);
     if (handlesIt) {
       if (grantFacts.centres.own.length === 0) return allow('case.opening_window_changes');
       const role = purpose?.operatorId ? grantFacts.centres.operatorRole(purpose.operatorId) : undefined;
-      return role !== undefined && HANDLING_ROLES.has(role) ? allow('case.its_centre_changes') : deny('case.changed_by_handling_operators', 'operator_unknown');
+      return role !== undefined && HANDLING_ROLES.has(role)
+        ? allow('case.its_centre_changes')
+        : deny('case.changed_by_handling_operators', 'operator_unknown');
     }
   }
   const read = caseRead(principal, facts, grantFacts, purpose);
-  if (read.allowed || read.reason === 'supervision_only') return deny('case.changed_at_its_centre_only', principal.kind === 'window' ? 'read_only_here' : 'wrong_client_kind');
+  if (read.allowed || read.reason === 'supervision_only')
+    return deny(
+      'case.changed_at_its_centre_only',
+      principal.kind === 'window' ? 'read_only_here' : 'wrong_client_kind',
+    );
   return read;
 }
 
@@ -315,13 +352,18 @@ function operatorCheck(principal: Principal, purpose: AccessPurpose | null, fact
   if (principal.kind !== 'window' || facts.centres.own.length === 0) return null;
   const operatorId = purpose?.operatorId ?? null;
   if (operatorId === null) return deny('operator.required', 'operator_required');
-  return facts.centres.operatorRole(operatorId) === undefined ? deny('operator.not_registered_at_centre', 'operator_unknown') : null;
+  return facts.centres.operatorRole(operatorId) === undefined
+    ? deny('operator.not_registered_at_centre', 'operator_unknown')
+    : null;
 }
 
 function contractPublish(principal: Principal, contract: ContractTermsFacts): Decision {
-  if (contract.existing && contract.existing.departmentCode !== contract.departmentCode) return deny('contract.owner_fixed', 'not_owner');
+  if (contract.existing && contract.existing.departmentCode !== contract.departmentCode)
+    return deny('contract.owner_fixed', 'not_owner');
   if (principal.kind === 'department') {
-    return principal.departmentCode === contract.departmentCode ? allow('contract.owner_publishes') : deny('contract.other_department', 'not_owner');
+    return principal.departmentCode === contract.departmentCode
+      ? allow('contract.owner_publishes')
+      : deny('contract.other_department', 'not_owner');
   }
   if (principal.kind === 'integrator') {
     // An integrator describes the department's service; who may read it is the department's call.
@@ -330,7 +372,9 @@ function contractPublish(principal: Principal, contract: ContractTermsFacts): De
         ? deny('contract.integrator_cannot_open_a_resource', 'sharing_terms_owner_only')
         : allow('contract.integrator_first_version_restrictive');
     }
-    return contract.changesTerms ? deny('contract.integrator_cannot_change_terms', 'sharing_terms_owner_only') : allow('contract.integrator_technical_change');
+    return contract.changesTerms
+      ? deny('contract.integrator_cannot_change_terms', 'sharing_terms_owner_only')
+      : allow('contract.integrator_technical_change');
   }
   return deny('contract.client_kind', 'wrong_client_kind');
 }
@@ -364,7 +408,8 @@ function ratingDecision(
 export function decide(request: PolicyRequest): Decision {
   const { principal, action, resource, purpose, facts } = request;
   if (isSubjectToken(principal)) {
-    if (action === 'access_log.read' && resource.kind === 'access_log' && resource.subjectId === principal.subjectId) return allow('access_log.own');
+    if (action === 'access_log.read' && resource.kind === 'access_log' && resource.subjectId === principal.subjectId)
+      return allow('access_log.own');
     return deny('subject_token.own_access_log_only', 'not_visible');
   }
   const operatorRefusal = operatorCheck(principal, purpose, facts);
@@ -372,19 +417,31 @@ export function decide(request: PolicyRequest): Decision {
   switch (action) {
     case 'subject.read':
     case 'subject.link':
-      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('subject.client_kind', 'wrong_client_kind');
+      if (principal.kind !== 'window' && principal.kind !== 'department')
+        return deny('subject.client_kind', 'wrong_client_kind');
       return hasPurpose(purpose) ? allow('subject.with_purpose') : deny('subject.purpose_required', 'purpose_required');
     case 'subject.unmask':
-      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('subject.client_kind', 'wrong_client_kind');
-      return principal.scopes.has('subjects:unmask') ? allow('subject.unmask_scope') : deny('subject.masked_without_unmask_scope', 'scope_missing');
+      if (principal.kind !== 'window' && principal.kind !== 'department')
+        return deny('subject.client_kind', 'wrong_client_kind');
+      return principal.scopes.has('subjects:unmask')
+        ? allow('subject.unmask_scope')
+        : deny('subject.masked_without_unmask_scope', 'scope_missing');
     case 'material.read':
       if (resource.kind !== 'material') break;
       if (!hasPurpose(purpose)) return deny('material.purpose_required', 'purpose_required');
-      if (resource.viaCase && principal.kind === 'department' && caseRead(principal, resource.viaCase, facts, purpose).allowed) return allow('material.sent_with_a_delivered_case');
+      if (
+        resource.viaCase &&
+        principal.kind === 'department' &&
+        caseRead(principal, resource.viaCase, facts, purpose).allowed
+      )
+        return allow('material.sent_with_a_delivered_case');
       return materialRead(principal, resource.material, facts);
     case 'material.create':
-      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('material.client_kind', 'wrong_client_kind');
-      return hasPurpose(purpose) ? allow('material.create_with_purpose') : deny('material.purpose_required', 'purpose_required');
+      if (principal.kind !== 'window' && principal.kind !== 'department')
+        return deny('material.client_kind', 'wrong_client_kind');
+      return hasPurpose(purpose)
+        ? allow('material.create_with_purpose')
+        : deny('material.purpose_required', 'purpose_required');
     case 'material.supersede':
     case 'material.revoke': {
       if (resource.kind !== 'material') break;
@@ -393,14 +450,17 @@ export function decide(request: PolicyRequest): Decision {
     }
     case 'resource.use':
       if (resource.kind !== 'department_resource') break;
-      if (principal.kind !== 'window' && principal.kind !== 'department') return deny('resource.client_kind', 'wrong_client_kind');
+      if (principal.kind !== 'window' && principal.kind !== 'department')
+        return deny('resource.client_kind', 'wrong_client_kind');
       if (!hasPurpose(purpose)) return deny('resource.purpose_required', 'purpose_required');
       return resourceRule(principal, resource.code, facts);
     case 'case.open': {
       if (principal.kind !== 'window') return deny('case.opened_by_windows', 'wrong_client_kind');
       if (facts.centres.own.length === 0) return allow('case.window_opens');
       const role = purpose?.operatorId ? facts.centres.operatorRole(purpose.operatorId) : undefined;
-      return role !== undefined && HANDLING_ROLES.has(role) ? allow('case.centre_operator_opens') : deny('case.opened_by_handling_operators', 'operator_unknown');
+      return role !== undefined && HANDLING_ROLES.has(role)
+        ? allow('case.centre_operator_opens')
+        : deny('case.opened_by_handling_operators', 'operator_unknown');
     }
     case 'case.read':
       if (resource.kind !== 'case') break;
@@ -410,17 +470,23 @@ export function decide(request: PolicyRequest): Decision {
       return caseChange(principal, resource.case, facts, purpose);
     case 'case.report_status':
       if (resource.kind !== 'case') break;
-      return principal.kind === 'department' && principal.departmentCode !== null && resource.case.deliveredTo.includes(principal.departmentCode)
+      return principal.kind === 'department' &&
+        principal.departmentCode !== null &&
+        resource.case.deliveredTo.includes(principal.departmentCode)
         ? allow('case.delivered_department_reports')
         : deny('case.not_delivered_to_department', 'not_visible');
     case 'contract.publish':
       if (resource.kind !== 'contract') break;
       return contractPublish(principal, resource.contract);
     case 'access_log.read':
-      return principal.kind === 'auditor' && principal.scopes.has('audit:read') ? allow('access_log.auditor') : deny('access_log.auditors_only', 'wrong_client_kind');
+      return principal.kind === 'auditor' && principal.scopes.has('audit:read')
+        ? allow('access_log.auditor')
+        : deny('access_log.auditors_only', 'wrong_client_kind');
     case 'access_log.issue':
       if (principal.kind !== 'window') return deny('access_log.issued_by_windows', 'wrong_client_kind');
-      return purpose?.purpose === 'subject_request' ? allow('access_log.at_subject_request') : deny('access_log.subject_request_only', 'purpose_required');
+      return purpose?.purpose === 'subject_request'
+        ? allow('access_log.at_subject_request')
+        : deny('access_log.subject_request_only', 'purpose_required');
     case 'rating.read':
     case 'rating.follow_up':
       if (resource.kind !== 'rating') break;

@@ -79,21 +79,48 @@ export interface ReferenceDataOptions {
 }
 
 async function readGeneration(db: Queryable): Promise<number> {
-  const [row] = await db.select({ generation: referenceGenerations.generation }).from(referenceGenerations).where(eq(referenceGenerations.name, GENERATION_NAME));
+  const [row] = await db
+    .select({ generation: referenceGenerations.generation })
+    .from(referenceGenerations)
+    .where(eq(referenceGenerations.name, GENERATION_NAME));
   return row?.generation ?? 0;
 }
 
 async function loadSnapshot(db: Queryable): Promise<Snapshot> {
   // The generation first: the rows read after it are at least that new.
   const generation = await readGeneration(db);
-  const [resourceRows, grantRows, typeRows, typeDefinitions, itemRows, requirementRows, centreRows, servingRows, operatorRows, centreItemRows] = await Promise.all([
-    db.select({ code: contractResources.resourceCode, departmentCode: contractResources.departmentCode, sharingType: contractResources.sharingType }).from(contractResources),
+  const [
+    resourceRows,
+    grantRows,
+    typeRows,
+    typeDefinitions,
+    itemRows,
+    requirementRows,
+    centreRows,
+    servingRows,
+    operatorRows,
+    centreItemRows,
+  ] = await Promise.all([
     db
-      .select({ clientId: accessRequests.clientId, resourceCode: accessRequests.resourceCode, id: accessRequests.id, expiresAt: accessRequests.expiresAt })
+      .select({
+        code: contractResources.resourceCode,
+        departmentCode: contractResources.departmentCode,
+        sharingType: contractResources.sharingType,
+      })
+      .from(contractResources),
+    db
+      .select({
+        clientId: accessRequests.clientId,
+        resourceCode: accessRequests.resourceCode,
+        id: accessRequests.id,
+        expiresAt: accessRequests.expiresAt,
+      })
       .from(accessRequests)
       .where(and(eq(accessRequests.status, 'approved')))
       .orderBy(desc(accessRequests.decidedAt), desc(accessRequests.id)),
-    db.select({ clientId: materialTypeGrants.clientId, typeCode: materialTypeGrants.typeCode }).from(materialTypeGrants),
+    db
+      .select({ clientId: materialTypeGrants.clientId, typeCode: materialTypeGrants.typeCode })
+      .from(materialTypeGrants),
     db.select().from(materialTypes),
     db.select().from(items),
     db.select().from(itemMaterials),
@@ -119,7 +146,12 @@ async function loadSnapshot(db: Queryable): Promise<Snapshot> {
   return {
     generation,
     materialTypes: new Map(typeDefinitions.map((row) => [row.code, row])),
-    items: new Map(itemRows.map((row) => [row.code, { row, requirements: requirementRows.filter((entry) => entry.itemCode === row.code) }])),
+    items: new Map(
+      itemRows.map((row) => [
+        row.code,
+        { row, requirements: requirementRows.filter((entry) => entry.itemCode === row.code) },
+      ]),
+    ),
     resources: new Map(resourceRows.map((row) => [row.code, row])),
     grants,
     typeGrants,
@@ -136,7 +168,8 @@ const NO_CENTRES: readonly string[] = [];
 
 /** What the policy knows of the caller's place in the centre tree. */
 function centreFactsOf(directory: CentreDirectory, principal: Principal): CentreFacts {
-  const own = principal.subjectId === null ? (directory.clientCentres.get(principal.clientId) ?? NO_CENTRES) : NO_CENTRES;
+  const own =
+    principal.subjectId === null ? (directory.clientCentres.get(principal.clientId) ?? NO_CENTRES) : NO_CENTRES;
   return {
     own,
     pathOf: (code) => directory.centres.get(code)?.path,
@@ -175,7 +208,8 @@ export class ReferenceData {
   async start(database: Pick<DatabaseHandle, 'listen'>): Promise<void> {
     this.stopListening = await database.listen(REFERENCE_CHANNEL, (payload) => {
       const generation = Number(payload);
-      if (!(this.snapshot && Number.isFinite(generation) && generation <= this.snapshot.generation)) this.changesSeen += 1;
+      if (!(this.snapshot && Number.isFinite(generation) && generation <= this.snapshot.generation))
+        this.changesSeen += 1;
     });
     await this.reload(this.db);
     this.checkTimer = setInterval(() => void this.checkGeneration(), this.checkIntervalMs);
@@ -206,7 +240,10 @@ export class ReferenceData {
   }
 
   /** An item with its requirement rows as currently defined, or undefined. */
-  async item(db: Queryable, code: string): Promise<{ row: ItemRow; requirements: readonly ItemMaterialRow[] } | undefined> {
+  async item(
+    db: Queryable,
+    code: string,
+  ): Promise<{ row: ItemRow; requirements: readonly ItemMaterialRow[] } | undefined> {
     return (await this.current(db)).items.get(code);
   }
 
@@ -243,13 +280,21 @@ export class ReferenceData {
   async grantFacts(db: Queryable, principal: Principal, now: Date): Promise<GrantFacts> {
     const snapshot = await this.current(db);
     const centreFacts = centreFactsOf(snapshot.directory, principal);
-    if (principal.subjectId !== null) return { resources: snapshot.resources, liveGrants: new Map(), materialTypeGrants: NO_TYPES, centres: centreFacts };
+    if (principal.subjectId !== null)
+      return {
+        resources: snapshot.resources,
+        liveGrants: new Map(),
+        materialTypeGrants: NO_TYPES,
+        centres: centreFacts,
+      };
     const liveGrants = new Map<string, string>();
     const at = now.getTime();
     for (const grant of snapshot.grants.get(principal.clientId) ?? []) {
-      if ((grant.expiresAt === null || grant.expiresAt > at) && !liveGrants.has(grant.resourceCode)) liveGrants.set(grant.resourceCode, grant.id);
+      if ((grant.expiresAt === null || grant.expiresAt > at) && !liveGrants.has(grant.resourceCode))
+        liveGrants.set(grant.resourceCode, grant.id);
     }
-    const materialTypeGrants = principal.kind === 'department' ? (snapshot.typeGrants.get(principal.clientId) ?? NO_TYPES) : NO_TYPES;
+    const materialTypeGrants =
+      principal.kind === 'department' ? (snapshot.typeGrants.get(principal.clientId) ?? NO_TYPES) : NO_TYPES;
     return { resources: snapshot.resources, liveGrants, materialTypeGrants, centres: centreFacts };
   }
 
@@ -262,7 +307,11 @@ export class ReferenceData {
     // A sign of a change arriving during the read makes this copy not current, so the next caller reads again.
     const seen = this.changesSeen;
     const snapshot = await loadSnapshot(db);
-    if (!this.snapshot || snapshot.generation > this.snapshot.generation || (snapshot.generation === this.snapshot.generation && seen >= this.snapshotSeen)) {
+    if (
+      !this.snapshot ||
+      snapshot.generation > this.snapshot.generation ||
+      (snapshot.generation === this.snapshot.generation && seen >= this.snapshotSeen)
+    ) {
       this.snapshot = snapshot;
       this.snapshotSeen = seen;
     }

@@ -14,7 +14,10 @@ import type { PersonalDataKind } from '../auth/protected-route.js';
 const SUBJECT_ID = /^sub_[A-Za-z0-9_-]{16}$/;
 const CASE_ID = /^case_[A-Za-z0-9_-]{16}$/;
 
-async function subjectOfRoute(c: Context<AppEnv>, kind: PersonalDataKind): Promise<{ subjectId: string | null; caseRef: string | null }> {
+async function subjectOfRoute(
+  c: Context<AppEnv>,
+  kind: PersonalDataKind,
+): Promise<{ subjectId: string | null; caseRef: string | null }> {
   if (kind === 'subject') {
     const subjectId = c.req.param('subjectId');
     return { subjectId: subjectId !== undefined && SUBJECT_ID.test(subjectId) ? subjectId : null, caseRef: null };
@@ -22,7 +25,11 @@ async function subjectOfRoute(c: Context<AppEnv>, kind: PersonalDataKind): Promi
   if (kind === 'case') {
     const caseId = c.req.param('caseId');
     if (caseId === undefined || !CASE_ID.test(caseId)) return { subjectId: null, caseRef: null };
-    const [row] = await c.get('services').db.select({ subjectId: cases.subjectId, caseNumber: cases.caseNumber }).from(cases).where(eq(cases.id, caseId));
+    const [row] = await c
+      .get('services')
+      .db.select({ subjectId: cases.subjectId, caseNumber: cases.caseNumber })
+      .from(cases)
+      .where(eq(cases.id, caseId));
     return { subjectId: row?.subjectId ?? null, caseRef: row?.caseNumber ?? null };
   }
   return { subjectId: null, caseRef: null };

@@ -18,5 +18,11 @@ export function contextWithPurpose(c: Context<AppEnv>, purpose: AccessPurpose): 
   const services = c.get('services');
   const principal = c.get('principal');
   const requestId = c.get('requestId');
-  return { db: services.db, principal, purpose, requestId, access: services.access.forRequest(principal, purpose, requestId, services.clock.now()) };
+  return {
+    db: services.db,
+    principal,
+    purpose,
+    requestId,
+    access: services.access.forRequest(principal, purpose, requestId, services.clock.now()),
+  };
 }

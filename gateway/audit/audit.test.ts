@@ -169,11 +169,17 @@ function forgedRow(seq: number, prevHash: string, entryHashValue?: string): Audi
 /** Recomputes prev_hash/entry_hash of every entry from `fromSeq` on, as a careful attacker would. */
 async function rehashFrom(fromSeq: number): Promise<string> {
   let prevHash = fromSeq === 1 ? GENESIS_HASH : await sealedHashAt(fromSeq - 1);
-  const rows = await db.select().from(auditEntries).where(sql`${auditEntries.chainSeq} >= ${fromSeq}`).orderBy(asc(auditEntries.chainSeq));
+  const rows = await db
+    .select()
+    .from(auditEntries)
+    .where(sql`${auditEntries.chainSeq} >= ${fromSeq}`)
+    .orderBy(asc(auditEntries.chainSeq));
   for (const row of rows) {
     const seq = row.chainSeq ?? 0;
     const hash = entryHash(row, seq, prevHash);
-    await db.execute(sql`update audit_entries set prev_hash = ${prevHash}, entry_hash = ${hash} where chain_seq = ${seq}`);
+    await db.execute(
+      sql`update audit_entries set prev_hash = ${prevHash}, entry_hash = ${hash} where chain_seq = ${seq}`,
+    );
     prevHash = hash;
   }
   return prevHash;
@@ -215,7 +221,13 @@ describe('an intact chain', () => {
   it('verifies an empty log', async () => {
     await resetAudit();
     const result = await expectIntact();
-    expect(result).toMatchObject({ entriesChecked: 0, headSeq: 0, headHash: GENESIS_HASH, latestCheckpoint: null, checkpointsChecked: 0 });
+    expect(result).toMatchObject({
+      entriesChecked: 0,
+      headSeq: 0,
+      headHash: GENESIS_HASH,
+      latestCheckpoint: null,
+      checkpointsChecked: 0,
+    });
   });
 
   it('counts unsealed entries as pending without failing, and seals them onto the head', async () => {
@@ -234,7 +246,11 @@ describe('an intact chain', () => {
     expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 2, headSeq: 32 });
     expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 2, headSeq: 34 });
     expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 1, headSeq: 35 });
-    expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({ sealed: 0, headSeq: 35, headHash: await sealedHashAt(35) });
+    expect(await sealPendingEntries(db, signer, { batchSize: 2 })).toMatchObject({
+      sealed: 0,
+      headSeq: 35,
+      headHash: await sealedHashAt(35),
+    });
     expect(await expectIntact()).toMatchObject({ headSeq: 35, checkpointsChecked: 6 });
   });
 });
@@ -248,7 +264,11 @@ describe('checkpoints signed by a rotated checkpoint key', () => {
 
   it('verify when the old key is among the trusted keys, and are untrusted when it is not', async () => {
     // The operator moves the old key file aside; the gateway creates a new one at the next start.
-    const rotated = await loadCheckpointSigner({ keyFile: join(gw.config.dataDir, 'keys', 'audit-checkpoint-2.pem'), alg: 'ES256', create: true });
+    const rotated = await loadCheckpointSigner({
+      keyFile: join(gw.config.dataDir, 'keys', 'audit-checkpoint-2.pem'),
+      alg: 'ES256',
+      create: true,
+    });
     expect(rotated.kid).not.toBe(signer.kid);
     await writeEntries(3);
     await sealAll(db, rotated);
@@ -265,7 +285,10 @@ describe('checkpoints signed by a rotated checkpoint key', () => {
     const result = await verifyAuditChain(db, { trustedKeys: null });
     expect(result).toMatchObject({ ok: true, trust: { signaturesChecked: false, trustedKeys: [], witness: null } });
     await db.execute(sql`update audit_entries set purpose = 'edited' where chain_seq = 4`);
-    expect((await verifyAuditChain(db, { trustedKeys: null })).firstProblem).toMatchObject({ kind: 'modified', seq: 4 });
+    expect((await verifyAuditChain(db, { trustedKeys: null })).firstProblem).toMatchObject({
+      kind: 'modified',
+      seq: 4,
+    });
   });
 });
 
@@ -463,7 +486,9 @@ describe('tampering with entries', () => {
     const { privateKey } = await generateKeyPair('ES256');
     const kid = signer.kid; // the attacker even copies the real kid
     const createdAt = new Date().toISOString();
-    const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify({ seq: 30, headHash: newHead, createdAt })))
+    const signature = await new CompactSign(
+      new TextEncoder().encode(JSON.stringify({ seq: 30, headHash: newHead, createdAt })),
+    )
       .setProtectedHeader({ alg: 'ES256', kid, typ: CHECKPOINT_TYPE })
       .sign(privateKey);
     await db.execute(sql`update audit_checkpoints set head_hash = ${newHead}, signature = ${signature} where seq = 30`);
@@ -530,10 +555,16 @@ describe('tampering with checkpoints', () => {
 async function resignCheckpoints(privateKey: Parameters<CompactSign['sign']>[0], kid: string): Promise<void> {
   for (const checkpoint of await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq))) {
     const headHash = await sealedHashAt(checkpoint.seq);
-    const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify({ seq: checkpoint.seq, headHash, createdAt: checkpoint.createdAt.toISOString() })))
+    const signature = await new CompactSign(
+      new TextEncoder().encode(
+        JSON.stringify({ seq: checkpoint.seq, headHash, createdAt: checkpoint.createdAt.toISOString() }),
+      ),
+    )
       .setProtectedHeader({ alg: 'ES256', kid, typ: CHECKPOINT_TYPE })
       .sign(privateKey);
-    await db.execute(sql`update audit_checkpoints set head_hash = ${headHash}, signature = ${signature}, kid = ${kid} where seq = ${checkpoint.seq}`);
+    await db.execute(
+      sql`update audit_checkpoints set head_hash = ${headHash}, signature = ${signature}, kid = ${kid} where seq = ${checkpoint.seq}`,
+    );
   }
 }
 
@@ -545,10 +576,15 @@ describe('a forger with write access to the database', () => {
     await rehashFrom(5);
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const kid = 'forged-key-1';
-    await db.execute(sql`insert into signing_keys (kid, alg, public_jwk) values (${kid}, 'ES256', ${JSON.stringify(await exportJWK(publicKey))}::jsonb)`);
+    await db.execute(
+      sql`insert into signing_keys (kid, alg, public_jwk) values (${kid}, 'ES256', ${JSON.stringify(await exportJWK(publicKey))}::jsonb)`,
+    );
     await resignCheckpoints(privateKey, kid);
     // Without trusted keys only links and hashes can be checked, and those the forger made consistent.
-    expect(await verifyAuditChain(db, { trustedKeys: null })).toMatchObject({ ok: true, trust: { signaturesChecked: false } });
+    expect(await verifyAuditChain(db, { trustedKeys: null })).toMatchObject({
+      ok: true,
+      trust: { signaturesChecked: false },
+    });
     const result = await expectProblem('untrusted_key', SEAL_EVERY);
     expect(result.firstProblem?.detail).toContain(kid);
     // Nor does the gateway publish the forger's key.
@@ -580,7 +616,8 @@ describe('the witness file', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  const withWitness = (expected?: ExpectedHead) => verifyAuditChain(db, { trustedKeys, witness: { files: [witnessFile], required: true } }, expected);
+  const withWitness = (expected?: ExpectedHead) =>
+    verifyAuditChain(db, { trustedKeys, witness: { files: [witnessFile], required: true } }, expected);
 
   async function witnessLines(): Promise<Record<string, unknown>[]> {
     return (await readFile(witnessFile, 'utf8'))
@@ -594,7 +631,14 @@ describe('the witness file', () => {
     expect(lines.map((line) => line['seq'])).toEqual([10, 20, 30]);
     const checkpoints = await db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
     expect(lines).toEqual(
-      checkpoints.map((checkpoint) => ({ type: 'checkpoint', seq: checkpoint.seq, headHash: checkpoint.headHash, createdAt: checkpoint.createdAt.toISOString(), kid: checkpoint.kid, signature: checkpoint.signature })),
+      checkpoints.map((checkpoint) => ({
+        type: 'checkpoint',
+        seq: checkpoint.seq,
+        headHash: checkpoint.headHash,
+        createdAt: checkpoint.createdAt.toISOString(),
+        kid: checkpoint.kid,
+        signature: checkpoint.signature,
+      })),
     );
     const result = await withWitness();
     expect(result.ok).toBe(true);
@@ -621,8 +665,14 @@ describe('the witness file', () => {
     for (const seq of [20, 30]) {
       const [checkpoint] = await db.select().from(auditCheckpoints).where(eq(auditCheckpoints.seq, seq));
       const headHash = await sealedHashAt(seq);
-      const { signature } = await signCheckpoint(signer, { seq, headHash, createdAt: checkpoint?.createdAt.toISOString() ?? '' });
-      await db.execute(sql`update audit_checkpoints set head_hash = ${headHash}, signature = ${signature} where seq = ${seq}`);
+      const { signature } = await signCheckpoint(signer, {
+        seq,
+        headHash,
+        createdAt: checkpoint?.createdAt.toISOString() ?? '',
+      });
+      await db.execute(
+        sql`update audit_checkpoints set head_hash = ${headHash}, signature = ${signature} where seq = ${seq}`,
+      );
     }
     // Signed with the real key: the database alone looks intact.
     await expectIntact();
@@ -649,15 +699,22 @@ describe('the witness file', () => {
   it('accepts duplicate records and receipts of the same heads; refuses a malformed line or a missing file it was given', async () => {
     const lines = await witnessLines();
     const second = lines[1] ?? {};
-    await appendFile(witnessFile, `${JSON.stringify(second)}\n${JSON.stringify({ type: 'receipt', seq: second['seq'], headHash: second['headHash'], witness: 'http://witness.test', status: 201, answer: { accepted: true }, receivedAt: new Date(0).toISOString() })}\n`);
+    await appendFile(
+      witnessFile,
+      `${JSON.stringify(second)}\n${JSON.stringify({ type: 'receipt', seq: second['seq'], headHash: second['headHash'], witness: 'http://witness.test', status: 201, answer: { accepted: true }, receivedAt: new Date(0).toISOString() })}\n`,
+    );
     expect((await withWitness()).trust.witness).toEqual({ recordsChecked: 5, latestWitnessedSeq: 30, problem: null });
 
     await appendFile(witnessFile, 'not json\n');
     await expect(withWitness()).rejects.toThrow(/line 6: not a witness record/);
     const missing = join(folder, 'nowhere.jsonl');
-    await expect(verifyAuditChain(db, { trustedKeys, witness: { files: [missing], required: true } })).rejects.toThrow(WitnessFileError);
+    await expect(verifyAuditChain(db, { trustedKeys, witness: { files: [missing], required: true } })).rejects.toThrow(
+      WitnessFileError,
+    );
     // The gateway's own file before its first checkpoint: nothing witnessed yet.
-    expect((await verifyAuditChain(db, { trustedKeys, witness: { files: [missing], required: false } })).trust.witness).toEqual({ recordsChecked: 0, latestWitnessedSeq: null, problem: null });
+    expect(
+      (await verifyAuditChain(db, { trustedKeys, witness: { files: [missing], required: false } })).trust.witness,
+    ).toEqual({ recordsChecked: 0, latestWitnessedSeq: null, problem: null });
   });
 
   it("is compared by GET /v1/audit/verify (the gateway's own witness file)", async () => {
@@ -665,8 +722,17 @@ describe('the witness file', () => {
     await copyFile(witnessFile, ownFile);
     try {
       const token = await gw.tokenFor('auditor');
-      const intact = (await (await gw.request('/v1/audit/verify', { headers: bearer(token) })).json()) as VerificationBody;
-      expect(intact).toMatchObject({ ok: true, trust: { signaturesChecked: true, trustedKeys: [signer.kid], witness: { recordsChecked: 3, latestWitnessedSeq: 30, problem: null } } });
+      const intact = (await (
+        await gw.request('/v1/audit/verify', { headers: bearer(token) })
+      ).json()) as VerificationBody;
+      expect(intact).toMatchObject({
+        ok: true,
+        trust: {
+          signaturesChecked: true,
+          trustedKeys: [signer.kid],
+          witness: { recordsChecked: 3, latestWitnessedSeq: 30, problem: null },
+        },
+      });
       await db.execute(sql`delete from audit_entries where chain_seq > 20`);
       await db.execute(sql`delete from audit_checkpoints where seq > 20`);
       const cut = (await (await gw.request('/v1/audit/verify', { headers: bearer(token) })).json()) as VerificationBody;
@@ -732,7 +798,11 @@ describe('an expected head', () => {
     await db.execute(sql`update audit_entries set purpose = 'rewritten' where chain_seq = 25`);
     const newHead = await rehashFrom(25);
     const createdAt = new Date();
-    const { signature, kid } = await signCheckpoint(signer, { seq: 30, headHash: newHead, createdAt: createdAt.toISOString() });
+    const { signature, kid } = await signCheckpoint(signer, {
+      seq: 30,
+      headHash: newHead,
+      createdAt: createdAt.toISOString(),
+    });
     await db.insert(auditCheckpoints).values({ seq: 30, headHash: newHead, signature, kid, createdAt });
     await expectIntact();
     await expectProblem('checkpoint_mismatch', CHAIN_LENGTH, seenHead);
@@ -776,15 +846,31 @@ describe('concurrent writers and sealers', () => {
     const totalSealed = sealResults.reduce((sum, result) => sum + result.sealed, 0);
     expect(totalSealed).toBe(writers); // every entry sealed once, never twice
 
-    const stats = rowsOf<{ total: number; sealed: number; distinct_seqs: number; min_seq: number; max_seq: number; sealed_at: number }>(
+    const stats = rowsOf<{
+      total: number;
+      sealed: number;
+      distinct_seqs: number;
+      min_seq: number;
+      max_seq: number;
+      sealed_at: number;
+    }>(
       await db.execute(sql`
         select count(*)::int as total, count(chain_seq)::int as sealed, count(distinct chain_seq)::int as distinct_seqs,
                min(chain_seq)::int as min_seq, max(chain_seq)::int as max_seq, count(sealed_at)::int as sealed_at
           from audit_entries`),
     )[0];
-    expect(stats).toEqual({ total: writers, sealed: writers, distinct_seqs: writers, min_seq: 1, max_seq: writers, sealed_at: writers });
+    expect(stats).toEqual({
+      total: writers,
+      sealed: writers,
+      distinct_seqs: writers,
+      min_seq: 1,
+      max_seq: writers,
+      sealed_at: writers,
+    });
 
-    const storedIds = (await db.select({ entryId: auditEntries.entryId }).from(auditEntries)).map((row) => row.entryId).sort();
+    const storedIds = (await db.select({ entryId: auditEntries.entryId }).from(auditEntries))
+      .map((row) => row.entryId)
+      .sort();
     expect(storedIds).toEqual([...ids].sort());
 
     const result = await expectIntact();
@@ -817,7 +903,11 @@ describe('recording fails closed', () => {
         // The access itself (stood in for by another entry) happens in the same transaction...
         await recordAudit(tx, { ...entryInput(2), action: 'failclosed.access' });
         // ...and its audit entry is invalid: outcome violates NOT NULL.
-        await recordAudit(tx, { ...entryInput(3), action: 'failclosed.invalid', outcome: null as unknown as AuditOutcome });
+        await recordAudit(tx, {
+          ...entryInput(3),
+          action: 'failclosed.invalid',
+          outcome: null as unknown as AuditOutcome,
+        });
         return 'data disclosed';
       }),
     ).rejects.toThrow();
@@ -828,7 +918,13 @@ describe('recording fails closed', () => {
     const id = await db.transaction((tx) => recordAudit(tx, { ...entryInput(4), action: 'failclosed.ok' }));
     expect(id).toMatch(/^aud_[A-Za-z0-9_-]{16}$/);
     const [row] = await db.select().from(auditEntries).where(eq(auditEntries.entryId, id));
-    expect(row).toMatchObject({ action: 'failclosed.ok', chainSeq: null, prevHash: null, entryHash: null, sealedAt: null });
+    expect(row).toMatchObject({
+      action: 'failclosed.ok',
+      chainSeq: null,
+      prevHash: null,
+      entryHash: null,
+      sealedAt: null,
+    });
   });
 });
 
@@ -838,7 +934,14 @@ describe('recording fails closed', () => {
 
 interface VerificationBody extends ChainVerification {}
 interface EntriesBody {
-  items: { entryId: string; chainSeq: number | null; entryHash: string | null; action: string; fields: string[]; occurredAt: string }[];
+  items: {
+    entryId: string;
+    chainSeq: number | null;
+    entryHash: string | null;
+    action: string;
+    fields: string[];
+    occurredAt: string;
+  }[];
   nextAfterSeq: number | null;
 }
 
@@ -850,7 +953,13 @@ describe('the audit HTTP API', () => {
     const response = await gw.request('/v1/audit/verify', { headers: bearer(token) });
     expect(response.status).toBe(200);
     const body = (await response.json()) as VerificationBody;
-    expect(body).toMatchObject({ ok: true, entriesChecked: CHAIN_LENGTH, headSeq: CHAIN_LENGTH, firstProblem: null, pendingEntries: 0 });
+    expect(body).toMatchObject({
+      ok: true,
+      entriesChecked: CHAIN_LENGTH,
+      headSeq: CHAIN_LENGTH,
+      firstProblem: null,
+      pendingEntries: 0,
+    });
     expect(body.latestCheckpoint?.seq).toBe(CHAIN_LENGTH);
     expect(body.headHash).toBe(await sealedHashAt(CHAIN_LENGTH));
     expect(await countWhere(sql`action = 'audit.verify' and chain_seq is null`)).toBe(1);
@@ -869,12 +978,16 @@ describe('the audit HTTP API', () => {
   it('checks an expected head given as query parameters', async () => {
     const token = await gw.tokenFor('auditor');
     const hash = await sealedHashAt(CHAIN_LENGTH);
-    const ok = await gw.request(`/v1/audit/verify?expectSeq=${CHAIN_LENGTH}&expectHash=${hash}`, { headers: bearer(token) });
+    const ok = await gw.request(`/v1/audit/verify?expectSeq=${CHAIN_LENGTH}&expectHash=${hash}`, {
+      headers: bearer(token),
+    });
     expect(((await ok.json()) as VerificationBody).ok).toBe(true);
 
     await db.execute(sql`delete from audit_entries where chain_seq > 20`);
     await db.execute(sql`delete from audit_checkpoints where seq > 20`);
-    const cut = await gw.request(`/v1/audit/verify?expectSeq=${CHAIN_LENGTH}&expectHash=${hash}`, { headers: bearer(token) });
+    const cut = await gw.request(`/v1/audit/verify?expectSeq=${CHAIN_LENGTH}&expectHash=${hash}`, {
+      headers: bearer(token),
+    });
     const body = (await cut.json()) as VerificationBody;
     expect(body.ok).toBe(false);
     expect(body.firstProblem).toMatchObject({ kind: 'truncated', seq: 21 });
@@ -889,18 +1002,31 @@ describe('the audit HTTP API', () => {
     const all = await gw.request('/v1/audit/entries', { headers: bearer(token) });
     expect(all.status).toBe(200);
     const body = (await all.json()) as EntriesBody;
-    expect(body.items.map((item) => item.chainSeq)).toEqual(Array.from({ length: CHAIN_LENGTH }, (_, index) => index + 1));
+    expect(body.items.map((item) => item.chainSeq)).toEqual(
+      Array.from({ length: CHAIN_LENGTH }, (_, index) => index + 1),
+    );
     expect(body.nextAfterSeq).toBeNull();
     const fifth = await rowAt(5);
-    expect(body.items[4]).toMatchObject({ entryId: fifth.entryId, entryHash: fifth.entryHash, fields: fifth.fields, occurredAt: fifth.occurredAt.toISOString() });
+    expect(body.items[4]).toMatchObject({
+      entryId: fifth.entryId,
+      entryHash: fifth.entryHash,
+      fields: fifth.fields,
+      occurredAt: fifth.occurredAt.toISOString(),
+    });
 
-    const first = (await (await gw.request('/v1/audit/entries?limit=10', { headers: bearer(token) })).json()) as EntriesBody;
+    const first = (await (
+      await gw.request('/v1/audit/entries?limit=10', { headers: bearer(token) })
+    ).json()) as EntriesBody;
     expect(first.items.map((item) => item.chainSeq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(first.nextAfterSeq).toBe(10);
-    const second = (await (await gw.request(`/v1/audit/entries?limit=10&afterSeq=${first.nextAfterSeq}`, { headers: bearer(token) })).json()) as EntriesBody;
+    const second = (await (
+      await gw.request(`/v1/audit/entries?limit=10&afterSeq=${first.nextAfterSeq}`, { headers: bearer(token) })
+    ).json()) as EntriesBody;
     expect(second.items.map((item) => item.chainSeq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
 
-    const filtered = (await (await gw.request('/v1/audit/entries?actorClientId=cli_test_0', { headers: bearer(token) })).json()) as EntriesBody;
+    const filtered = (await (
+      await gw.request('/v1/audit/entries?actorClientId=cli_test_0', { headers: bearer(token) })
+    ).json()) as EntriesBody;
     expect(filtered.items.length).toBeGreaterThan(0);
     expect(filtered.items.length).toBeLessThan(CHAIN_LENGTH);
     const seqs = filtered.items.map((item) => item.chainSeq ?? 0);
@@ -913,11 +1039,14 @@ describe('the audit HTTP API', () => {
     expect((await problemOf(response)).code).toBe('unauthenticated');
   });
 
-  it.each(['/v1/audit/verify', '/v1/audit/entries'])('%s answers 403 to a token without the audit scope', async (path) => {
-    const response = await gw.request(path, { headers: bearer(await gw.tokenFor('window')) });
-    expect(response.status).toBe(403);
-    expect((await problemOf(response)).code).toBe('insufficient_scope');
-  });
+  it.each(['/v1/audit/verify', '/v1/audit/entries'])(
+    '%s answers 403 to a token without the audit scope',
+    async (path) => {
+      const response = await gw.request(path, { headers: bearer(await gw.tokenFor('window')) });
+      expect(response.status).toBe(403);
+      expect((await problemOf(response)).code).toBe('insufficient_scope');
+    },
+  );
 
   it('needs audit:verify to verify even for an auditor holding audit:read', async () => {
     const readOnly = await gw.tokenFor('auditor', ['audit:read']);

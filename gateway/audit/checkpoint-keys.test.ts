@@ -3,13 +3,30 @@
  * and the trusted-key files a verifier is handed (PEM or JWKS). No database involved.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, importSPKI } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PrivateFileError } from '../platform/private-files.js';
-import { TrustedKeyFileError, TrustedKeys, loadCheckpointSigner, publicKeyFileOf, readTrustedKeyFile } from './checkpoint-keys.js';
+import {
+  TrustedKeyFileError,
+  TrustedKeys,
+  loadCheckpointSigner,
+  publicKeyFileOf,
+  readTrustedKeyFile,
+} from './checkpoint-keys.js';
 
 const folders: string[] = [];
 function tempFolder(): string {
@@ -46,7 +63,9 @@ describe('the checkpoint key file', () => {
   it('creates one key when several instances start at once on a shared folder', async () => {
     const folder = join(tempFolder(), 'shared');
     const keyFile = join(folder, 'audit-checkpoint.pem');
-    const signers = await Promise.all(Array.from({ length: 8 }, () => loadCheckpointSigner({ keyFile, alg: 'EdDSA', create: true })));
+    const signers = await Promise.all(
+      Array.from({ length: 8 }, () => loadCheckpointSigner({ keyFile, alg: 'EdDSA', create: true })),
+    );
     expect(new Set(signers.map((signer) => signer.kid)).size).toBe(1);
     expect(signers[0]?.alg).toBe('EdDSA');
     // No temporary files left behind.
@@ -70,17 +89,27 @@ describe('the checkpoint key file', () => {
     symlinkSync(real, link);
     expect((await loadCheckpointSigner({ keyFile: link, alg: 'ES256', create: false })).kid).toBe(signer.kid);
     chmodSync(real, 0o644);
-    await expect(loadCheckpointSigner({ keyFile: link, alg: 'ES256', create: false })).rejects.toThrow('can be accessed by other users');
+    await expect(loadCheckpointSigner({ keyFile: link, alg: 'ES256', create: false })).rejects.toThrow(
+      'can be accessed by other users',
+    );
     mkdirSync(join(folder, 'folder.pem'), { mode: 0o700 });
-    await expect(loadCheckpointSigner({ keyFile: join(folder, 'folder.pem'), alg: 'ES256', create: true })).rejects.toThrow('is not a regular file');
+    await expect(
+      loadCheckpointSigner({ keyFile: join(folder, 'folder.pem'), alg: 'ES256', create: true }),
+    ).rejects.toThrow('is not a regular file');
 
     const rsa = join(folder, 'rsa.pem');
-    writeFileSync(rsa, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(
+      rsa,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      { mode: 0o600 },
+    );
     await expect(loadCheckpointSigner({ keyFile: rsa, alg: 'ES256', create: true })).rejects.toThrow('holds a rsa key');
 
     const text = join(folder, 'text.pem');
     writeFileSync(text, 'not a key', { mode: 0o600 });
-    await expect(loadCheckpointSigner({ keyFile: text, alg: 'ES256', create: true })).rejects.toThrow('does not hold a PEM private key');
+    await expect(loadCheckpointSigner({ keyFile: text, alg: 'ES256', create: true })).rejects.toThrow(
+      'does not hold a PEM private key',
+    );
   });
 
   it('is never created by a command (create: false)', async () => {
@@ -94,7 +123,10 @@ describe('the checkpoint key file', () => {
 describe('trusted key files', () => {
   function p256(): { publicPem: string; privatePem: string } {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    return { publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    return {
+      publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
   }
 
   it('read PEM public keys (several blocks), a private key (public half only) and a JWKS, each by thumbprint', async () => {
@@ -104,7 +136,9 @@ describe('trusted key files', () => {
     writeFileSync(pemFile, `${a.publicPem}\n${b.publicPem}`);
     const fromPem = await readTrustedKeyFile(pemFile);
     expect(fromPem).toHaveLength(2);
-    expect(fromPem.every((key) => key.alg === 'ES256' && key.source === pemFile && key.verifyKey.type === 'public')).toBe(true);
+    expect(
+      fromPem.every((key) => key.alg === 'ES256' && key.source === pemFile && key.verifyKey.type === 'public'),
+    ).toBe(true);
 
     const privateFile = join(folder, 'private.pem');
     writeFileSync(privateFile, c.privatePem);
@@ -135,7 +169,10 @@ describe('trusted key files', () => {
   it('refuse an RSA key and a missing file', async () => {
     const folder = tempFolder();
     const rsaFile = join(folder, 'rsa.pem');
-    writeFileSync(rsaFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(
+      rsaFile,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
     await expect(readTrustedKeyFile(rsaFile)).rejects.toThrow('holds a rsa key');
     mkdirSync(join(folder, 'sub'));
     await expect(readTrustedKeyFile(join(folder, 'sub', 'none.pem'))).rejects.toThrow('cannot be read');

@@ -10,7 +10,15 @@
  */
 import { type JsonWebKey, type KeyObject, X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { type JWK, calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8 } from 'jose';
+import {
+  type JWK,
+  calculateJwkThumbprint,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+} from 'jose';
 import type { CryptoKey, SigningAlg } from '../auth/keys.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
 
@@ -59,7 +67,10 @@ function publicMembers(jwk: JWK): JWK {
 
 async function trustedKeyOf(publicKey: KeyObject, source: string, statedKid?: string): Promise<TrustedKey[]> {
   const alg = algOfKey(publicKey);
-  if (!alg) throw new TrustedKeyFileError(`${source}: holds a ${publicKey.asymmetricKeyType ?? 'unknown'} key; checkpoints are signed with P-256 (ES256) or Ed25519 (EdDSA) keys`);
+  if (!alg)
+    throw new TrustedKeyFileError(
+      `${source}: holds a ${publicKey.asymmetricKeyType ?? 'unknown'} key; checkpoints are signed with P-256 (ES256) or Ed25519 (EdDSA) keys`,
+    );
   const publicJwk = publicMembers(await exportJWK(publicKey));
   const verifyKey = (await importJWK(publicJwk, alg)) as CryptoKey;
   const thumbprint = await calculateJwkThumbprint(publicJwk);
@@ -89,9 +100,13 @@ async function keysOfJwks(text: string, source: string): Promise<TrustedKey[]> {
     try {
       publicKey = createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
     } catch (error) {
-      throw new TrustedKeyFileError(`${source}: key ${index + 1} is not a usable public key (${error instanceof Error ? error.message : String(error)})`);
+      throw new TrustedKeyFileError(
+        `${source}: key ${index + 1} is not a usable public key (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
-    keys.push(...(await trustedKeyOf(publicKey, `${source}#${index + 1}`, typeof jwk.kid === 'string' ? jwk.kid : undefined)));
+    keys.push(
+      ...(await trustedKeyOf(publicKey, `${source}#${index + 1}`, typeof jwk.kid === 'string' ? jwk.kid : undefined)),
+    );
   }
   return keys;
 }
@@ -107,11 +122,14 @@ async function keysOfPem(text: string, source: string): Promise<TrustedKey[]> {
       if (label === 'CERTIFICATE') publicKey = new X509Certificate(block).publicKey;
       else if (label === 'PUBLIC KEY') publicKey = createPublicKey(block);
       // A private key file is accepted for convenience; only its public half is kept.
-      else if (label === 'PRIVATE KEY' || label === 'EC PRIVATE KEY') publicKey = createPublicKey(createPrivateKey(block));
+      else if (label === 'PRIVATE KEY' || label === 'EC PRIVATE KEY')
+        publicKey = createPublicKey(createPrivateKey(block));
       else throw new TrustedKeyFileError(`${source}: a PEM block of type ${label ?? '?'} is not a key`);
     } catch (error) {
       if (error instanceof TrustedKeyFileError) throw error;
-      throw new TrustedKeyFileError(`${source}: a ${label ?? ''} PEM block cannot be read (${error instanceof Error ? error.message : String(error)})`);
+      throw new TrustedKeyFileError(
+        `${source}: a ${label ?? ''} PEM block cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     keys.push(...(await trustedKeyOf(publicKey, source)));
   }
@@ -124,10 +142,13 @@ export async function readTrustedKeyFile(file: string): Promise<TrustedKey[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new TrustedKeyFileError(`${file}: cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    throw new TrustedKeyFileError(
+      `${file}: cannot be read (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const keys = text.trimStart().startsWith('{') ? await keysOfJwks(text, file) : await keysOfPem(text, file);
-  if (keys.length === 0) throw new TrustedKeyFileError(`${file}: holds no public key (expected PEM "PUBLIC KEY" blocks or a JWKS)`);
+  if (keys.length === 0)
+    throw new TrustedKeyFileError(`${file}: holds no public key (expected PEM "PUBLIC KEY" blocks or a JWKS)`);
   return keys;
 }
 
@@ -173,21 +194,33 @@ async function generatePem(alg: SigningAlg): Promise<string> {
  * gateway at start); otherwise a missing file is an error (commands never create keys). An
  * existing file the group or others may access is refused.
  */
-export async function loadCheckpointSigner(options: { keyFile: string; alg: SigningAlg; create: boolean }): Promise<CheckpointSigner> {
+export async function loadCheckpointSigner(options: {
+  keyFile: string;
+  alg: SigningAlg;
+  create: boolean;
+}): Promise<CheckpointSigner> {
   const { keyFile } = options;
   const pem = options.create
     ? (await readOrCreatePrivateFile(keyFile, CHECKPOINT_KEY_FILE, () => generatePem(options.alg))).contents
     : await readPrivateFile(keyFile, CHECKPOINT_KEY_FILE);
-  if (pem === undefined) throw new PrivateFileError(`no ${CHECKPOINT_KEY_FILE} at ${keyFile} (AUDIT_CHECKPOINT_KEY_FILE, or DATA_DIR): the gateway creates it at first start`);
+  if (pem === undefined)
+    throw new PrivateFileError(
+      `no ${CHECKPOINT_KEY_FILE} at ${keyFile} (AUDIT_CHECKPOINT_KEY_FILE, or DATA_DIR): the gateway creates it at first start`,
+    );
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem);
   } catch (error) {
-    throw new PrivateFileError(`${CHECKPOINT_KEY_FILE} ${keyFile} does not hold a PEM private key (${error instanceof Error ? error.message : String(error)})`);
+    throw new PrivateFileError(
+      `${CHECKPOINT_KEY_FILE} ${keyFile} does not hold a PEM private key (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const publicKey = createPublicKey(privateKey);
   const alg = algOfKey(publicKey);
-  if (!alg) throw new PrivateFileError(`${CHECKPOINT_KEY_FILE} ${keyFile} holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key; use a P-256 or Ed25519 key`);
+  if (!alg)
+    throw new PrivateFileError(
+      `${CHECKPOINT_KEY_FILE} ${keyFile} holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key; use a P-256 or Ed25519 key`,
+    );
   const publicJwk = publicMembers(await exportJWK(publicKey));
   const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const publicKeyFile = publicKeyFileOf(keyFile);

@@ -40,27 +40,29 @@ export function newAuditEntryId(): string {
 const placeholder = sql.placeholder;
 
 // The one statement every audited access runs: built once (gateway/db/statements.ts).
-const insertAuditEntry = reusableStatement<Required<Omit<typeof auditEntries.$inferInsert, 'id' | 'chainSeq' | 'prevHash' | 'entryHash' | 'sealedAt'>>, unknown>(
-  (on) =>
-    on
-      .insert(auditEntries)
-      .values({
-        entryId: placeholder('entryId'),
-        occurredAt: placeholder('occurredAt'),
-        actorClientId: placeholder('actorClientId'),
-        actorKind: placeholder('actorKind'),
-        operatorId: placeholder('operatorId'),
-        centreCode: placeholder('centreCode'),
-        action: placeholder('action'),
-        subjectRef: placeholder('subjectRef'),
-        fields: placeholder('fields'),
-        materialTypes: placeholder('materialTypes'),
-        purpose: placeholder('purpose'),
-        caseRef: placeholder('caseRef'),
-        outcome: placeholder('outcome'),
-        requestId: placeholder('requestId'),
-      })
-      .prepare('insert_audit_entry'),
+const insertAuditEntry = reusableStatement<
+  Required<Omit<typeof auditEntries.$inferInsert, 'id' | 'chainSeq' | 'prevHash' | 'entryHash' | 'sealedAt'>>,
+  unknown
+>((on) =>
+  on
+    .insert(auditEntries)
+    .values({
+      entryId: placeholder('entryId'),
+      occurredAt: placeholder('occurredAt'),
+      actorClientId: placeholder('actorClientId'),
+      actorKind: placeholder('actorKind'),
+      operatorId: placeholder('operatorId'),
+      centreCode: placeholder('centreCode'),
+      action: placeholder('action'),
+      subjectRef: placeholder('subjectRef'),
+      fields: placeholder('fields'),
+      materialTypes: placeholder('materialTypes'),
+      purpose: placeholder('purpose'),
+      caseRef: placeholder('caseRef'),
+      outcome: placeholder('outcome'),
+      requestId: placeholder('requestId'),
+    })
+    .prepare('insert_audit_entry'),
 );
 
 export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promise<string> {

@@ -15,7 +15,16 @@ import { requestLogger } from '../platform/request-logger.js';
 
 const ProblemSchema = z
   .object({
-    kind: z.enum(['modified', 'missing', 'broken_link', 'checkpoint_mismatch', 'untrusted_key', 'truncated', 'witness_missing', 'witness_mismatch']),
+    kind: z.enum([
+      'modified',
+      'missing',
+      'broken_link',
+      'checkpoint_mismatch',
+      'untrusted_key',
+      'truncated',
+      'witness_missing',
+      'witness_mismatch',
+    ]),
     seq: z.number().int(),
     entryId: z.string().nullable(),
     detail: z.string(),
@@ -36,13 +45,20 @@ const VerificationSchema = z
     firstProblem: ProblemSchema.nullable(),
     trust: z
       .object({
-        signaturesChecked: z.boolean().openapi({ description: 'Whether checkpoint signatures were checked against trusted keys' }),
-        trustedKeys: z.array(z.string()).openapi({ description: 'RFC 7638 thumbprints of the keys checkpoints may be signed with (from files, never the database)' }),
+        signaturesChecked: z
+          .boolean()
+          .openapi({ description: 'Whether checkpoint signatures were checked against trusted keys' }),
+        trustedKeys: z.array(z.string()).openapi({
+          description:
+            'RFC 7638 thumbprints of the keys checkpoints may be signed with (from files, never the database)',
+        }),
         witness: z
           .object({
             recordsChecked: z.number().int(),
             latestWitnessedSeq: z.number().int().nullable(),
-            problem: ProblemSchema.nullable().openapi({ description: 'The first disagreement with the witness, even when firstProblem is an earlier one' }),
+            problem: ProblemSchema.nullable().openapi({
+              description: 'The first disagreement with the witness, even when firstProblem is an earlier one',
+            }),
           })
           .nullable(),
       })
@@ -86,11 +102,18 @@ const verifyRoute = protectedRoute({
   request: {
     query: z.object({
       expectSeq: z.coerce.number().int().min(1).optional().openapi({ description: 'A head position you saw earlier' }),
-      expectHash: z.string().regex(/^[0-9a-f]{64}$/).optional().openapi({ description: 'The head hash you saw at expectSeq' }),
+      expectHash: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional()
+        .openapi({ description: 'The head hash you saw at expectSeq' }),
     }),
   },
   responses: {
-    200: { description: 'Verification result (ok or the first problem)', content: { 'application/json': { schema: VerificationSchema } } },
+    200: {
+      description: 'Verification result (ok or the first problem)',
+      content: { 'application/json': { schema: VerificationSchema } },
+    },
     ...errorResponses(400, 401, 403, 503),
   },
 });
@@ -113,7 +136,11 @@ const listEntriesRoute = protectedRoute({
   responses: {
     200: {
       description: 'Sealed entries after `afterSeq`',
-      content: { 'application/json': { schema: z.object({ items: z.array(AuditEntrySchema), nextAfterSeq: z.number().int().nullable() }) } },
+      content: {
+        'application/json': {
+          schema: z.object({ items: z.array(AuditEntrySchema), nextAfterSeq: z.number().int().nullable() }),
+        },
+      },
     },
     ...errorResponses(400, 401, 403),
   },
@@ -133,8 +160,14 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
     } catch (error) {
       if (!(error instanceof WitnessFileError)) throw error;
       // The operator's problem, not the caller's: the file's path and contents stay in the log.
-      requestLogger(c).error({ err: { message: error.message } }, 'audit verification: the witness file cannot be read');
-      throw new ApiError('audit_witness_unreadable', 'The audit witness file is unreadable or holds something other than witness records; see the gateway log.');
+      requestLogger(c).error(
+        { err: { message: error.message } },
+        'audit verification: the witness file cannot be read',
+      );
+      throw new ApiError(
+        'audit_witness_unreadable',
+        'The audit witness file is unreadable or holds something other than witness records; see the gateway log.',
+      );
     }
     await recordAudit(db, {
       actor: c.get('principal'),
@@ -182,4 +215,3 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json({ items, nextAfterSeq: items.length === query.limit && last ? last.chainSeq : null }, 200);
   });
 }
-

@@ -31,7 +31,10 @@ export interface SealResult {
   checkpoint?: SignedCheckpoint;
 }
 
-export async function signCheckpoint(signer: CheckpointSigner, payload: CheckpointPayload): Promise<{ signature: string; kid: string }> {
+export async function signCheckpoint(
+  signer: CheckpointSigner,
+  payload: CheckpointPayload,
+): Promise<{ signature: string; kid: string }> {
   const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: CHECKPOINT_TYPE })
     .sign(signer.signKey);
@@ -43,7 +46,11 @@ export async function signCheckpoint(signer: CheckpointSigner, payload: Checkpoi
  * checkpoint is handed to `witness` after the transaction committed, never before: a witness
  * must not hold a head the database never had.
  */
-export async function sealPendingEntries(db: Database, signer: CheckpointSigner, options: { batchSize?: number; witness?: CheckpointWitness | undefined } = {}): Promise<SealResult> {
+export async function sealPendingEntries(
+  db: Database,
+  signer: CheckpointSigner,
+  options: { batchSize?: number; witness?: CheckpointWitness | undefined } = {},
+): Promise<SealResult> {
   const result = await sealBatch(db, signer, options.batchSize ?? DEFAULT_BATCH);
   if (result.checkpoint) await options.witness?.record(result.checkpoint);
   return result;
@@ -109,7 +116,11 @@ async function sealBatch(db: Database, signer: CheckpointSigner, batchSize: numb
 }
 
 /** Seals until nothing is pending (bounded by `maxBatches`), handing each checkpoint to `witness`. */
-export async function sealAll(db: Database, signer: CheckpointSigner, options: { maxBatches?: number; witness?: CheckpointWitness | undefined } = {}): Promise<SealResult> {
+export async function sealAll(
+  db: Database,
+  signer: CheckpointSigner,
+  options: { maxBatches?: number; witness?: CheckpointWitness | undefined } = {},
+): Promise<SealResult> {
   let last: SealResult = { sealed: 0, headSeq: 0, headHash: GENESIS_HASH };
   let total = 0;
   let gap: SealResult['gap'];
@@ -129,7 +140,13 @@ export async function sealAll(db: Database, signer: CheckpointSigner, options: {
  * a slow witness never delays a seal). Returns a function that stops it and waits for a running
  * seal and witness call.
  */
-export function startSealer(db: Database, signer: CheckpointSigner, witness: CheckpointWitness, intervalMs: number, logger: Logger): () => Promise<void> {
+export function startSealer(
+  db: Database,
+  signer: CheckpointSigner,
+  witness: CheckpointWitness,
+  intervalMs: number,
+  logger: Logger,
+): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const timer = setInterval(() => {
@@ -146,10 +163,16 @@ export function startSealer(db: Database, signer: CheckpointSigner, witness: Che
         if (result.sealed > 0) {
           // The head in the log is one more witness outside the database: a truncated table can be
           // checked against it with `npm run audit:verify -- --expect-seq N --expect-hash H`.
-          logger.info({ auditHeadSeq: result.headSeq, auditHeadHash: result.headHash, sealed: result.sealed }, 'audit sealed');
+          logger.info(
+            { auditHeadSeq: result.headSeq, auditHeadHash: result.headHash, sealed: result.sealed },
+            'audit sealed',
+          );
         }
       } catch (error) {
-        logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'audit sealing failed; will retry');
+        logger.warn(
+          { err: { message: error instanceof Error ? error.message : String(error) } },
+          'audit sealing failed; will retry',
+        );
       }
       void witness.publishToHttpWitness();
     });

@@ -28,13 +28,22 @@ const TrackerPageSchema = z
           kind: z.string(),
           department: z.string().nullable(),
         }),
-        operatorId: z.string().nullable().openapi({ description: "The operator at the calling system; null in the citizen's own view" }),
-        centre: z.object({ code: z.string(), name: z.string().nullable() }).nullable().openapi({ description: 'Where the data was used: the service centre of the actor' }),
+        operatorId: z
+          .string()
+          .nullable()
+          .openapi({ description: "The operator at the calling system; null in the citizen's own view" }),
+        centre: z
+          .object({ code: z.string(), name: z.string().nullable() })
+          .nullable()
+          .openapi({ description: 'Where the data was used: the service centre of the actor' }),
         action: z.string(),
         fields: z.array(z.string()),
         materialTypes: z.array(z.string()),
         purpose: z.string().nullable(),
-        caseRef: z.string().nullable().openapi({ description: "The case served; in the citizen's view only the gateway's own case numbers" }),
+        caseRef: z
+          .string()
+          .nullable()
+          .openapi({ description: "The case served; in the citizen's view only the gateway's own case numbers" }),
         outcome: z.string(),
       }),
     ),
@@ -44,7 +53,11 @@ const TrackerPageSchema = z
 
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.string().regex(/^\d{1,18}$/).optional().openapi({ description: 'nextBefore of the previous page' }),
+  before: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional()
+    .openapi({ description: 'nextBefore of the previous page' }),
 });
 
 const subjectTrackerRoute = protectedRoute({
@@ -56,7 +69,10 @@ const subjectTrackerRoute = protectedRoute({
   summary: "A subject's data tracker: who accessed their data, when, what and why (auditors)",
   scopes: ['audit:read'],
   request: { params: z.object({ subjectId: SubjectIdSchema }), headers: PurposeHeadersSchema, query: pageQuery },
-  responses: { 200: { description: 'Newest first', content: { 'application/json': { schema: TrackerPageSchema } } }, ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: 'Newest first', content: { 'application/json': { schema: TrackerPageSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const ownTrackerRoute = protectedRoute({
@@ -68,12 +84,20 @@ const ownTrackerRoute = protectedRoute({
   summary: 'The data tracker of the subject a subject-scoped token was issued for',
   scopes: ['tracker:read'],
   request: { query: pageQuery },
-  responses: { 200: { description: 'Newest first', content: { 'application/json': { schema: TrackerPageSchema } } }, ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: 'Newest first', content: { 'application/json': { schema: TrackerPageSchema } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const PresentedIdentitySchema = z
   .object({
-    identifier: z.string().trim().min(1).max(40).openapi({ description: "The ID number on the document the applicant presents", example: '11010519491231002X' }),
+    identifier: z
+      .string()
+      .trim()
+      .min(1)
+      .max(40)
+      .openapi({ description: 'The ID number on the document the applicant presents', example: '11010519491231002X' }),
     name: z.string().trim().min(1).max(100).openapi({ description: 'The name on that document', example: '张三' }),
   })
   .strict()
@@ -102,7 +126,12 @@ const issueTokenRoute = protectedRoute({
       description: 'A subject-scoped access token',
       content: {
         'application/json': {
-          schema: z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int(), scope: z.string() }),
+          schema: z.object({
+            access_token: z.string(),
+            token_type: z.literal('Bearer'),
+            expires_in: z.number().int(),
+            scope: z.string(),
+          }),
         },
       },
     },
@@ -115,7 +144,11 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
     const context = accessContext(c, c.req.valid('header'));
     const { subjectId } = c.req.valid('param');
     await requireTrackerRead(context, subjectId);
-    const page = await readDataTracker(context.db, { ...context, citizenView: false }, { subjectId, ...c.req.valid('query') });
+    const page = await readDataTracker(
+      context.db,
+      { ...context, citizenView: false },
+      { subjectId, ...c.req.valid('query') },
+    );
     return c.json(page, 200);
   });
 
@@ -124,7 +157,11 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
     if (!subjectId) throw new ApiError('forbidden', 'This route needs a subject-scoped token.');
     const context = contextWithPurpose(c, { purpose: 'subject_request', caseRef: null, operatorId: null });
     await requireTrackerRead(context, subjectId);
-    const page = await readDataTracker(context.db, { ...context, citizenView: true }, { subjectId, ...c.req.valid('query') });
+    const page = await readDataTracker(
+      context.db,
+      { ...context, citizenView: true },
+      { subjectId, ...c.req.valid('query') },
+    );
     return c.json(page, 200);
   });
 
@@ -136,13 +173,32 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
       { ...context, departments: services.departments, logger: services.logger, signal: c.req.raw.signal },
       subjectId,
       c.req.valid('json'),
-      (subject) => services.tokens.issueForSubject({ id: context.principal.clientId, kind: context.principal.kind, departmentCode: context.principal.departmentCode }, subject, services.config.subjectTokenTtlSeconds),
+      (subject) =>
+        services.tokens.issueForSubject(
+          {
+            id: context.principal.clientId,
+            kind: context.principal.kind,
+            departmentCode: context.principal.departmentCode,
+          },
+          subject,
+          services.config.subjectTokenTtlSeconds,
+        ),
     );
-    return c.json({ access_token: issued.accessToken, token_type: 'Bearer' as const, expires_in: issued.expiresIn, scope: issued.scopes.join(' ') }, 201);
+    return c.json(
+      {
+        access_token: issued.accessToken,
+        token_type: 'Bearer' as const,
+        expires_in: issued.expiresIn,
+        scope: issued.scopes.join(' '),
+      },
+      201,
+    );
   });
 }
 
 /** The policy's yes to reading this subject's access log (an auditor's, or the citizen's own). */
 async function requireTrackerRead(context: AccessContext, subjectId: string): Promise<void> {
-  await auditRefusals(context, { action: 'subject.tracker.read', subjectId }, () => context.access.require(context.db, 'access_log.read', { kind: 'access_log', subjectId }, 'No such subject.'));
+  await auditRefusals(context, { action: 'subject.tracker.read', subjectId }, () =>
+    context.access.require(context.db, 'access_log.read', { kind: 'access_log', subjectId }, 'No such subject.'),
+  );
 }

@@ -61,17 +61,29 @@ const GATEWAY_CASE_NUMBER = /^OW\d{14}$/;
 export async function readDataTracker(db: Database, reader: TrackerReader, query: TrackerQuery): Promise<TrackerPage> {
   const before = query.before === undefined ? undefined : Number(query.before);
   if (before !== undefined && !Number.isSafeInteger(before)) {
-    throw new ApiError('validation_failed', 'before is a cursor from a previous page.', { errors: [{ path: 'before', message: 'not a cursor' }] });
+    throw new ApiError('validation_failed', 'before is a cursor from a previous page.', {
+      errors: [{ path: 'before', message: 'not a cursor' }],
+    });
   }
   const page = await db.transaction(async (tx) => {
     const [subject] = await tx.select({ id: subjects.id }).from(subjects).where(eq(subjects.id, query.subjectId));
     if (!subject) return null;
     const rows = await tx
-      .select({ entry: auditEntries, clientName: clients.name, clientDepartment: clients.departmentCode, centreName: centres.name })
+      .select({
+        entry: auditEntries,
+        clientName: clients.name,
+        clientDepartment: clients.departmentCode,
+        centreName: centres.name,
+      })
       .from(auditEntries)
       .leftJoin(clients, eq(clients.id, auditEntries.actorClientId))
       .leftJoin(centres, eq(centres.code, auditEntries.centreCode))
-      .where(and(eq(auditEntries.subjectRef, query.subjectId), before === undefined ? undefined : lt(auditEntries.id, before)))
+      .where(
+        and(
+          eq(auditEntries.subjectRef, query.subjectId),
+          before === undefined ? undefined : lt(auditEntries.id, before),
+        ),
+      )
       .orderBy(desc(auditEntries.id))
       .limit(query.limit);
     await recordAudit(tx, {
@@ -94,7 +106,12 @@ export async function readDataTracker(db: Database, reader: TrackerReader, query
     items: page.map(({ entry, clientName, clientDepartment, centreName }) => ({
       entryId: entry.entryId,
       occurredAt: entry.occurredAt.toISOString(),
-      client: { id: reader.citizenView ? null : entry.actorClientId, name: clientName, kind: entry.actorKind, department: clientDepartment ?? departmentOfActor(entry.actorClientId) },
+      client: {
+        id: reader.citizenView ? null : entry.actorClientId,
+        name: clientName,
+        kind: entry.actorKind,
+        department: clientDepartment ?? departmentOfActor(entry.actorClientId),
+      },
       operatorId: reader.citizenView ? null : entry.operatorId,
       centre: entry.centreCode === null ? null : { code: entry.centreCode, name: centreName },
       action: entry.action,
@@ -118,6 +135,7 @@ function departmentOfActor(actorClientId: string): string | null {
  * internal references some entries carry (material, grant and request ids, resources).
  */
 function dataCategories(fields: readonly string[]): string[] {
-  const internal = /^(material|grant|access_request|client|contract|resource|supersedes|change|from|to|refused|withheld|result):/;
+  const internal =
+    /^(material|grant|access_request|client|contract|resource|supersedes|change|from|to|refused|withheld|result):/;
   return [...new Set(fields.filter((field) => !internal.test(field)).map((field) => field.replace(/:masked$/, '')))];
 }

@@ -24,12 +24,19 @@ export interface AuditTrustOptions {
   random?: () => number;
 }
 
-export async function createAuditTrust(settings: AuditSettings, alg: SigningAlg, logger: Logger, options: AuditTrustOptions = {}): Promise<AuditTrust> {
+export async function createAuditTrust(
+  settings: AuditSettings,
+  alg: SigningAlg,
+  logger: Logger,
+  options: AuditTrustOptions = {},
+): Promise<AuditTrust> {
   const signer = await loadCheckpointSigner({ keyFile: settings.checkpointKeyFile, alg, create: true });
   const trustedKeys = await TrustedKeys.fromFiles(settings.trustedKeyFiles, [trustedKeyOfSigner(signer)]);
   const witness = new CheckpointWitness({
     file: settings.witness.file,
-    http: settings.witness.url ? { url: settings.witness.url, bearerToken: settings.witness.bearerToken, timeoutMs: settings.witness.timeoutMs } : undefined,
+    http: settings.witness.url
+      ? { url: settings.witness.url, bearerToken: settings.witness.bearerToken, timeoutMs: settings.witness.timeoutMs }
+      : undefined,
     logger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.random ? { random: options.random } : {}),

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDatabase, createTestGateway, freshDatabase, testPostgresUrl, type TestGateway } from '../../test/harness.js';
+import {
+  type TestDatabase,
+  createTestGateway,
+  freshDatabase,
+  testPostgresUrl,
+  type TestGateway,
+} from '../../test/harness.js';
 import { exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { type Database, openDatabase, rowsOf } from '../db/client.js';
 import { publicKeyFileOf } from './checkpoint-keys.js';
@@ -81,7 +87,13 @@ async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
 async function writeEntries(db: Database, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
     await db.transaction((tx) =>
-      recordAudit(tx, { actor: { clientId: 'cli_test', kind: 'window' }, action: 'subject.read', subjectRef: `sub_${i}`, purpose: 'cli test', outcome: 'allowed' }),
+      recordAudit(tx, {
+        actor: { clientId: 'cli_test', kind: 'window' },
+        action: 'subject.read',
+        subjectRef: `sub_${i}`,
+        purpose: 'cli test',
+        outcome: 'allowed',
+      }),
     );
   }
 }
@@ -124,8 +136,12 @@ describe('npm run audit:verify', { timeout: 120_000 }, () => {
     expect(result.stdout).toContain('Audit chain: OK');
     expect(result.stdout).toContain(`head at seq ${head.seq}`);
     // On the gateway's host it trusts the gateway's own key files and compares with its witness.
-    expect(result.stdout).toContain(`${gw.services.audit.signer.kid} from the gateway's key files on this host: ${publicKeyFile}`);
-    expect(result.stdout).toMatch(new RegExp(`Witness: +\\d+ signed heads in ${witnessFile}, latest at seq ${head.seq}: agrees`));
+    expect(result.stdout).toContain(
+      `${gw.services.audit.signer.kid} from the gateway's key files on this host: ${publicKeyFile}`,
+    );
+    expect(result.stdout).toMatch(
+      new RegExp(`Witness: +\\d+ signed heads in ${witnessFile}, latest at seq ${head.seq}: agrees`),
+    );
     expect(result.stdout).toContain(`--expect-seq ${head.seq} --expect-hash ${head.hash}`);
   });
 
@@ -133,8 +149,19 @@ describe('npm run audit:verify', { timeout: 120_000 }, () => {
     const result = await runCli(['--json']);
     expect(result.code).toBe(0);
     const body = JSON.parse(result.stdout) as CliJson;
-    expect(body).toMatchObject({ ok: true, verified: true, headSeq: head.seq, headHash: head.hash, entriesChecked: head.seq, firstProblem: null });
-    expect(body.trust).toMatchObject({ signaturesChecked: true, trustedKeys: [gw.services.audit.signer.kid], witness: { latestWitnessedSeq: head.seq, problem: null } });
+    expect(body).toMatchObject({
+      ok: true,
+      verified: true,
+      headSeq: head.seq,
+      headHash: head.hash,
+      entriesChecked: head.seq,
+      firstProblem: null,
+    });
+    expect(body.trust).toMatchObject({
+      signaturesChecked: true,
+      trustedKeys: [gw.services.audit.signer.kid],
+      witness: { latestWitnessedSeq: head.seq, problem: null },
+    });
     expect(body.database.kind).toBe(pgliteDir ? 'pglite' : 'postgres');
     expect(body.database.location).not.toContain('@'); // no credentials from the URL
   });
@@ -164,10 +191,16 @@ describe('npm run audit:verify', { timeout: 120_000 }, () => {
     const elsewhere = { ...databaseEnvironment, DATA_DIR: tempDir() }; // an auditor's machine: no gateway key files
     const human = await runCli([], elsewhere);
     expect(human.code).toBe(3);
-    expect(human.stdout).toContain('Audit chain: NOT VERIFIED (no trusted key: links and hashes are intact, signatures were not checked)');
+    expect(human.stdout).toContain(
+      'Audit chain: NOT VERIFIED (no trusted key: links and hashes are intact, signatures were not checked)',
+    );
     expect(human.stdout).toContain('--trusted-keys FILE');
     const json = JSON.parse((await runCli(['--json'], elsewhere)).stdout) as CliJson;
-    expect(json).toMatchObject({ ok: true, verified: false, trust: { signaturesChecked: false, trustedKeys: [], witness: null } });
+    expect(json).toMatchObject({
+      ok: true,
+      verified: false,
+      trust: { signaturesChecked: false, trustedKeys: [], witness: null },
+    });
   });
 
   it('trusts only the keys it is given with --trusted-keys (PEM or JWKS)', async () => {
@@ -176,7 +209,11 @@ describe('npm run audit:verify', { timeout: 120_000 }, () => {
     writeFileSync(copied, readFileSync(publicKeyFile));
     const withPem = await runCli(['--trusted-keys', copied, '--witness', witnessFile, '--json'], elsewhere);
     expect(withPem.code).toBe(0);
-    expect(JSON.parse(withPem.stdout)).toMatchObject({ verified: true, trustedKeysFrom: `--trusted-keys ${copied}`, witnessFiles: [witnessFile] });
+    expect(JSON.parse(withPem.stdout)).toMatchObject({
+      verified: true,
+      trustedKeysFrom: `--trusted-keys ${copied}`,
+      witnessFiles: [witnessFile],
+    });
 
     const other = await generateKeyPair('ES256', { extractable: true });
     const otherJwks = join(tempDir(), 'other.jwks.json');
@@ -194,7 +231,11 @@ describe('npm run audit:verify', { timeout: 120_000 }, () => {
     // Back to the checkpoint before the last one, entries and checkpoints alike: what is left is a
     // consistent, signed, shorter chain.
     const [keep, cut] = await withDatabase(async (db) =>
-      rowsOf<{ seq: number }>(await db.execute(sql`select seq::int as seq from audit_checkpoints order by seq desc limit 2`)).map((row) => row.seq).reverse(),
+      rowsOf<{ seq: number }>(
+        await db.execute(sql`select seq::int as seq from audit_checkpoints order by seq desc limit 2`),
+      )
+        .map((row) => row.seq)
+        .reverse(),
     );
     if (keep === undefined || cut === undefined) throw new Error('expected at least two checkpoints');
     await withDatabase(async (db) => {
@@ -212,7 +253,9 @@ describe('npm run audit:verify', { timeout: 120_000 }, () => {
   it('reports tampering with exit code 1', async () => {
     const entryId = await withDatabase(async (db) => {
       await db.execute(sql`update audit_entries set purpose = 'nothing to see' where chain_seq = 5`);
-      return rowsOf<{ entry_id: string }>(await db.execute(sql`select entry_id from audit_entries where chain_seq = 5`))[0]?.entry_id;
+      return rowsOf<{ entry_id: string }>(
+        await db.execute(sql`select entry_id from audit_entries where chain_seq = 5`),
+      )[0]?.entry_id;
     });
     const human = await runCli([]);
     expect(human.code).toBe(1);

@@ -84,7 +84,10 @@ export interface VerificationTrust {
   witness?: { files: string[]; required: boolean } | undefined;
 }
 
-type SignatureCheck = { status: 'ok'; payload: CheckpointPayload } | { status: 'untrusted'; kid: string } | { status: 'invalid' };
+type SignatureCheck =
+  | { status: 'ok'; payload: CheckpointPayload }
+  | { status: 'untrusted'; kid: string }
+  | { status: 'invalid' };
 
 async function verifyCheckpointSignature(trustedKeys: TrustedKeys, signature: string): Promise<SignatureCheck> {
   let kid: unknown;
@@ -114,10 +117,24 @@ async function checkpointProblem(
   if (!trustedKeys) return null;
   const checked = await verifyCheckpointSignature(trustedKeys, checkpoint.signature);
   if (checked.status === 'untrusted') {
-    return { kind: 'untrusted_key', seq: checkpoint.seq, entryId, detail: `checkpoint is signed by key ${checked.kid}, which is not among the trusted keys` };
+    return {
+      kind: 'untrusted_key',
+      seq: checkpoint.seq,
+      entryId,
+      detail: `checkpoint is signed by key ${checked.kid}, which is not among the trusted keys`,
+    };
   }
-  if (checked.status === 'invalid' || checked.payload.seq !== checkpoint.seq || checked.payload.headHash !== checkpoint.headHash) {
-    return { kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId, detail: 'checkpoint signature is invalid or does not match its row' };
+  if (
+    checked.status === 'invalid' ||
+    checked.payload.seq !== checkpoint.seq ||
+    checked.payload.headHash !== checkpoint.headHash
+  ) {
+    return {
+      kind: 'checkpoint_mismatch',
+      seq: checkpoint.seq,
+      entryId,
+      detail: 'checkpoint signature is invalid or does not match its row',
+    };
   }
   return null;
 }
@@ -138,14 +155,19 @@ async function insertionBefore(db: Queryable, row: AuditRow, seq: number): Promi
     const [found] = await db
       .select({ seq: auditEntries.chainSeq })
       .from(auditEntries)
-      .where(and(eq(auditEntries.entryHash, row.prevHash), gt(auditEntries.chainSeq, 0), lt(auditEntries.chainSeq, seq - 1)))
+      .where(
+        and(eq(auditEntries.entryHash, row.prevHash), gt(auditEntries.chainSeq, 0), lt(auditEntries.chainSeq, seq - 1)),
+      )
       .limit(1);
     predecessor = found?.seq ?? null;
   }
   if (predecessor === null || predecessor >= seq - 1) return null;
   const sealedAt = predecessor + 1;
   if (entryHash(row, sealedAt, row.prevHash) !== row.entryHash) return null;
-  const [first] = await db.select({ entryId: auditEntries.entryId }).from(auditEntries).where(eq(auditEntries.chainSeq, sealedAt));
+  const [first] = await db
+    .select({ entryId: auditEntries.entryId })
+    .from(auditEntries)
+    .where(eq(auditEntries.chainSeq, sealedAt));
   return {
     kind: 'broken_link',
     seq: sealedAt,
@@ -154,7 +176,11 @@ async function insertionBefore(db: Queryable, row: AuditRow, seq: number): Promi
   };
 }
 
-export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, expected?: ExpectedHead): Promise<ChainVerification> {
+export async function verifyAuditChain(
+  db: Queryable,
+  trust: VerificationTrust,
+  expected?: ExpectedHead,
+): Promise<ChainVerification> {
   // The witness first: every head in it was committed before it was written, so the database
   // read after it must hold them all (a seal committing meanwhile cannot look like a loss).
   const witnessed = trust.witness ? await readWitnessHeads(trust.witness.files, trust.witness.required) : null;
@@ -192,7 +218,12 @@ export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, 
       lastSeq = seq;
       entriesChecked += 1;
       if (seq !== expectedSeq) {
-        fail({ kind: 'missing', seq: expectedSeq, entryId: null, detail: `entries ${expectedSeq}..${seq - 1} are missing from the chain` });
+        fail({
+          kind: 'missing',
+          seq: expectedSeq,
+          entryId: null,
+          detail: `entries ${expectedSeq}..${seq - 1} are missing from the chain`,
+        });
         break walk;
       }
       if (row.prevHash !== prevHash) {
@@ -213,7 +244,12 @@ export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, 
       }
       const checkpoint = checkpointAt.get(seq);
       if (checkpoint && checkpoint.headHash !== recomputed) {
-        fail({ kind: 'checkpoint_mismatch', seq, entryId: row.entryId, detail: 'chain was rewritten up to this signed checkpoint' });
+        fail({
+          kind: 'checkpoint_mismatch',
+          seq,
+          entryId: row.entryId,
+          detail: 'chain was rewritten up to this signed checkpoint',
+        });
         break walk;
       }
       prevHash = recomputed;
@@ -240,7 +276,14 @@ export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, 
         .where(eq(auditEntries.chainSeq, checkpoint.seq));
       const problem = await checkpointProblem(trust.trustedKeys, checkpoint, row?.entryId ?? null);
       if (problem || row?.entryHash !== checkpoint.headHash) {
-        fail(problem ?? { kind: 'checkpoint_mismatch', seq: checkpoint.seq, entryId: row?.entryId ?? null, detail: 'checkpoint does not match the chain' });
+        fail(
+          problem ?? {
+            kind: 'checkpoint_mismatch',
+            seq: checkpoint.seq,
+            entryId: row?.entryId ?? null,
+            detail: 'checkpoint does not match the chain',
+          },
+        );
         break;
       }
       checkpoints.push(checkpoint);
@@ -248,7 +291,10 @@ export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, 
     }
     const coveredTo = checkpoints.at(-1)?.seq ?? 0;
     if (!firstProblem && coveredTo < headSeq) {
-      const [row] = await db.select({ entryId: auditEntries.entryId }).from(auditEntries).where(eq(auditEntries.chainSeq, coveredTo + 1));
+      const [row] = await db
+        .select({ entryId: auditEntries.entryId })
+        .from(auditEntries)
+        .where(eq(auditEntries.chainSeq, coveredTo + 1));
       fail({
         kind: 'checkpoint_mismatch',
         seq: coveredTo + 1,
@@ -259,22 +305,47 @@ export async function verifyAuditChain(db: Queryable, trust: VerificationTrust, 
   }
   const latest = checkpoints.at(-1);
   if (!firstProblem && latest && latest.seq > headSeq) {
-    fail({ kind: 'truncated', seq: headSeq + 1, entryId: null, detail: `chain ends at ${headSeq} but a checkpoint was signed at ${latest.seq}` });
+    fail({
+      kind: 'truncated',
+      seq: headSeq + 1,
+      entryId: null,
+      detail: `chain ends at ${headSeq} but a checkpoint was signed at ${latest.seq}`,
+    });
   }
   if (!firstProblem && expected) {
     if (expected.seq > headSeq) {
-      fail({ kind: 'truncated', seq: headSeq + 1, entryId: null, detail: `chain ends at ${headSeq} but ${expected.seq} was expected` });
+      fail({
+        kind: 'truncated',
+        seq: headSeq + 1,
+        entryId: null,
+        detail: `chain ends at ${headSeq} but ${expected.seq} was expected`,
+      });
     } else if (expected.hash) {
-      const [row] = await db.select().from(auditEntries).where(gt(auditEntries.chainSeq, expected.seq - 1)).orderBy(asc(auditEntries.chainSeq)).limit(1);
+      const [row] = await db
+        .select()
+        .from(auditEntries)
+        .where(gt(auditEntries.chainSeq, expected.seq - 1))
+        .orderBy(asc(auditEntries.chainSeq))
+        .limit(1);
       if (!row || row.chainSeq !== expected.seq || row.entryHash !== expected.hash) {
-        fail({ kind: 'checkpoint_mismatch', seq: expected.seq, entryId: row?.entryId ?? null, detail: 'entry at the expected head does not have the expected hash' });
+        fail({
+          kind: 'checkpoint_mismatch',
+          seq: expected.seq,
+          entryId: row?.entryId ?? null,
+          detail: 'entry at the expected head does not have the expected hash',
+        });
       }
     }
   }
 
   let witness: WitnessComparison | null = null;
   if (witnessed) {
-    const problem = await compareWithWitness(witnessed, checkpointAt, trust.trustedKeys, firstProblem === null ? headSeq : null);
+    const problem = await compareWithWitness(
+      witnessed,
+      checkpointAt,
+      trust.trustedKeys,
+      firstProblem === null ? headSeq : null,
+    );
     if (problem) fail(problem);
     witness = {
       recordsChecked: witnessed.length,
@@ -331,7 +402,12 @@ async function compareWithWitness(
     if (trustedKeys && head.signature !== null) {
       const checked = await verifyCheckpointSignature(trustedKeys, head.signature);
       if (checked.status !== 'ok' || checked.payload.seq !== head.seq || checked.payload.headHash !== head.headHash) {
-        return { kind: 'witness_mismatch', seq: head.seq, entryId: null, detail: `the witness record ${head.source} is not signed by a trusted key, or its signature does not match it` };
+        return {
+          kind: 'witness_mismatch',
+          seq: head.seq,
+          entryId: null,
+          detail: `the witness record ${head.source} is not signed by a trusted key, or its signature does not match it`,
+        };
       }
     }
   }

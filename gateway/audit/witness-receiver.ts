@@ -60,7 +60,8 @@ async function readBody(request: IncomingMessage): Promise<string> {
   for await (const chunk of request) {
     const buffer = Buffer.from(chunk as Buffer);
     size += buffer.length;
-    if (size > BODY_LIMIT_BYTES) throw new ApiError('payload_too_large', `A checkpoint is at most ${BODY_LIMIT_BYTES} bytes.`);
+    if (size > BODY_LIMIT_BYTES)
+      throw new ApiError('payload_too_large', `A checkpoint is at most ${BODY_LIMIT_BYTES} bytes.`);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -74,7 +75,8 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 }
 
 async function checkSignature(trustedKeys: TrustedKeys, head: SignedCheckpoint): Promise<void> {
-  const refuse = (detail: string, code: ErrorCode = 'witness_untrusted_checkpoint') => new ApiError(code, detail, { seq: head.seq });
+  const refuse = (detail: string, code: ErrorCode = 'witness_untrusted_checkpoint') =>
+    new ApiError(code, detail, { seq: head.seq });
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(head.signature).kid;
@@ -82,7 +84,8 @@ async function checkSignature(trustedKeys: TrustedKeys, head: SignedCheckpoint):
     throw refuse('The signature is not a compact JWS.');
   }
   const key = typeof kid === 'string' ? trustedKeys.get(kid) : undefined;
-  if (!key || kid !== head.kid) throw refuse(`The checkpoint is not signed by a key this witness trusts (kid ${String(kid)}).`);
+  if (!key || kid !== head.kid)
+    throw refuse(`The checkpoint is not signed by a key this witness trusts (kid ${String(kid)}).`);
   let payload: CheckpointPayload;
   try {
     const verified = await compactVerify(head.signature, key.verifyKey, { algorithms: [key.alg] });
@@ -104,10 +107,17 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
 
   const take = async (head: SignedCheckpoint): Promise<{ status: number; body: unknown }> => {
     const held = heads.get(head.seq);
-    if (held === head.headHash) return { status: 200, body: { accepted: true, duplicate: true, seq: head.seq, headHash: head.headHash } };
+    if (held === head.headHash)
+      return { status: 200, body: { accepted: true, duplicate: true, seq: head.seq, headHash: head.headHash } };
     if (held !== undefined) {
-      options.logger.error({ seq: head.seq, held, submitted: head.headHash }, 'audit witness: a second, different head for a position already witnessed; refused');
-      throw new ApiError('witness_conflict', `This witness already holds hash ${held} at position ${head.seq}.`, { seq: head.seq, heldHash: held });
+      options.logger.error(
+        { seq: head.seq, held, submitted: head.headHash },
+        'audit witness: a second, different head for a position already witnessed; refused',
+      );
+      throw new ApiError('witness_conflict', `This witness already holds hash ${held} at position ${head.seq}.`, {
+        seq: head.seq,
+        heldHash: held,
+      });
     }
     await checkSignature(options.trustedKeys, head);
     const receivedAt = new Date().toISOString();
@@ -127,8 +137,10 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
       }
       if (path !== SUBMIT_PATH) throw new ApiError('route_not_found');
       if (request.method !== 'POST') throw new ApiError('method_not_allowed');
-      if (options.bearerToken && !bearerMatches(request.headers.authorization, options.bearerToken)) throw new ApiError('unauthenticated', 'This witness needs its bearer token.');
-      if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) throw new ApiError('unsupported_media_type', 'Send the checkpoint as application/json.');
+      if (options.bearerToken && !bearerMatches(request.headers.authorization, options.bearerToken))
+        throw new ApiError('unauthenticated', 'This witness needs its bearer token.');
+      if (!String(request.headers['content-type'] ?? '').startsWith('application/json'))
+        throw new ApiError('unsupported_media_type', 'Send the checkpoint as application/json.');
       let parsed: unknown;
       try {
         parsed = JSON.parse(await readBody(request));
@@ -137,7 +149,11 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
         throw new ApiError('malformed_json');
       }
       const submission = witnessSubmissionSchema.strict().safeParse(parsed);
-      if (!submission.success) throw new ApiError('validation_failed', 'The body is not a signed checkpoint { seq, headHash, createdAt, kid, signature }.');
+      if (!submission.success)
+        throw new ApiError(
+          'validation_failed',
+          'The body is not a signed checkpoint { seq, headHash, createdAt, kid, signature }.',
+        );
       const taking = queue.catch(() => undefined).then(() => take(submission.data));
       queue = taking;
       const result = await taking;
@@ -147,7 +163,10 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
         sendProblem(response, error, path);
         return;
       }
-      options.logger.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'audit witness: request failed');
+      options.logger.error(
+        { err: { message: error instanceof Error ? error.message : String(error) } },
+        'audit witness: request failed',
+      );
       sendProblem(response, new ApiError('internal_error'), path);
     }
   };

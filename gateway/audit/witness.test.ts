@@ -40,7 +40,11 @@ afterAll(() => {
 
 /** A signed head at `seq` (its hash derived from `seq` and `variant`, as a rewritten chain's would differ). */
 async function head(seq: number, by: CheckpointSigner = signer, variant = ''): Promise<SignedCheckpoint> {
-  const payload = { seq, headHash: createHash('sha256').update(`head ${seq}${variant}`).digest('hex'), createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString() };
+  const payload = {
+    seq,
+    headHash: createHash('sha256').update(`head ${seq}${variant}`).digest('hex'),
+    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+  };
   const { signature, kid } = await signCheckpoint(by, payload);
   return { ...payload, kid, signature };
 }
@@ -99,7 +103,14 @@ describe('the HTTP witness', () => {
 
   beforeAll(async () => {
     receiverFile = join(tempFolder(), 'received.jsonl');
-    receiver = await startWitnessReceiver({ host: '127.0.0.1', port: 0, file: receiverFile, trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]), bearerToken: token, logger: quietLogger().logger });
+    receiver = await startWitnessReceiver({
+      host: '127.0.0.1',
+      port: 0,
+      file: receiverFile,
+      trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]),
+      bearerToken: token,
+      logger: quietLogger().logger,
+    });
   });
 
   afterAll(async () => {
@@ -108,7 +119,11 @@ describe('the HTTP witness', () => {
 
   it('gets the newest head, and its answer is kept in the witness file as a receipt', async () => {
     const file = join(tempFolder(), 'witness.jsonl');
-    const witness = new CheckpointWitness({ file, http: { url: receiver.url, bearerToken: token, timeoutMs: 5000 }, logger: quietLogger().logger });
+    const witness = new CheckpointWitness({
+      file,
+      http: { url: receiver.url, bearerToken: token, timeoutMs: 5000 },
+      logger: quietLogger().logger,
+    });
     await witness.record(await head(10));
     const newest = await head(20);
     await witness.record(newest);
@@ -117,7 +132,14 @@ describe('the HTTP witness', () => {
     expect(receiver.heads.get(20)).toBe(newest.headHash);
     expect(receiver.heads.has(10)).toBe(false); // a later head vouches for the earlier ones
     const receipt = lines(file).at(-1);
-    expect(receipt).toMatchObject({ type: 'receipt', seq: 20, headHash: newest.headHash, witness: receiver.url, status: 201, answer: { accepted: true, seq: 20, headHash: newest.headHash } });
+    expect(receipt).toMatchObject({
+      type: 'receipt',
+      seq: 20,
+      headHash: newest.headHash,
+      witness: receiver.url,
+      status: 201,
+      answer: { accepted: true, seq: 20, headHash: newest.headHash },
+    });
     expect(lines(receiverFile).at(-1)).toEqual({ type: 'checkpoint', ...newest });
 
     // Nothing new: nothing sent.
@@ -131,13 +153,25 @@ describe('the HTTP witness', () => {
     const clock = manualClock();
     const { logs, logger } = quietLogger();
     const file = join(tempFolder(), 'witness.jsonl');
-    const witness = new CheckpointWitness({ file, http: { url, bearerToken: undefined, timeoutMs: 5000 }, logger, now: clock.now, random: () => 0.5 });
+    const witness = new CheckpointWitness({
+      file,
+      http: { url, bearerToken: undefined, timeoutMs: 5000 },
+      logger,
+      now: clock.now,
+      random: () => 0.5,
+    });
     await witness.record(await head(30));
     await witness.publishToHttpWitness(); // nobody listens yet
     expect(witness.http).toMatchObject({ acceptedSeq: 0, failures: 1, nextAttemptAt: clock.now() + 500 }); // full jitter: 0.5 × 1000 ms
     expect(logs.text()).toContain('audit HTTP witness did not take the checkpoint head; will retry');
 
-    const late = await startWitnessReceiver({ host: '127.0.0.1', port, file: join(tempFolder(), 'late.jsonl'), trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]), logger });
+    const late = await startWitnessReceiver({
+      host: '127.0.0.1',
+      port,
+      file: join(tempFolder(), 'late.jsonl'),
+      trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]),
+      logger,
+    });
     try {
       const newest = await head(40);
       await witness.record(newest);
@@ -155,7 +189,13 @@ describe('the HTTP witness', () => {
 
   it('backs off exponentially while refusals go on (wrong token), and records nothing as accepted', async () => {
     const clock = manualClock();
-    const witness = new CheckpointWitness({ file: join(tempFolder(), 'w.jsonl'), http: { url: receiver.url, bearerToken: 'wrong-token-0123456789', timeoutMs: 5000 }, logger: quietLogger().logger, now: clock.now, random: () => 0.999 });
+    const witness = new CheckpointWitness({
+      file: join(tempFolder(), 'w.jsonl'),
+      http: { url: receiver.url, bearerToken: 'wrong-token-0123456789', timeoutMs: 5000 },
+      logger: quietLogger().logger,
+      now: clock.now,
+      random: () => 0.999,
+    });
     await witness.record(await head(50));
     const waits: number[] = [];
     for (let attempt = 0; attempt < 4; attempt += 1) {
@@ -175,7 +215,11 @@ describe('the HTTP witness', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
-      const witness = new CheckpointWitness({ file: join(tempFolder(), 'w.jsonl'), http: { url, bearerToken: undefined, timeoutMs: 200 }, logger: quietLogger().logger });
+      const witness = new CheckpointWitness({
+        file: join(tempFolder(), 'w.jsonl'),
+        http: { url, bearerToken: undefined, timeoutMs: 200 },
+        logger: quietLogger().logger,
+      });
       await witness.record(await head(60));
       await witness.publishToHttpWitness();
       expect(witness.http).toMatchObject({ acceptedSeq: 0, failures: 1 });
@@ -192,7 +236,13 @@ describe('the witness receiver (npm run audit:witness)', () => {
 
   beforeAll(async () => {
     file = join(tempFolder(), 'received.jsonl');
-    receiver = await startWitnessReceiver({ host: '127.0.0.1', port: 0, file, trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]), logger: quietLogger().logger });
+    receiver = await startWitnessReceiver({
+      host: '127.0.0.1',
+      port: 0,
+      file,
+      trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]),
+      logger: quietLogger().logger,
+    });
   });
 
   afterAll(async () => {
@@ -200,7 +250,12 @@ describe('the witness receiver (npm run audit:witness)', () => {
   });
 
   const submit = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-    fetch(receiver.url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+    fetch(receiver.url, {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
 
   it('takes a head signed by a trusted key once; the same head again is a duplicate', async () => {
     const signed = await head(5);
@@ -222,9 +277,19 @@ describe('the witness receiver (npm run audit:witness)', () => {
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ code: 'witness_conflict', seq: 8 });
 
-    const restarted = await startWitnessReceiver({ host: '127.0.0.1', port: 0, file, trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]), logger: quietLogger().logger });
+    const restarted = await startWitnessReceiver({
+      host: '127.0.0.1',
+      port: 0,
+      file,
+      trustedKeys: new TrustedKeys([trustedKeyOfSigner(signer)]),
+      logger: quietLogger().logger,
+    });
     try {
-      const response = await fetch(restarted.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rewritten) });
+      const response = await fetch(restarted.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(rewritten),
+      });
       expect(response.status).toBe(409);
     } finally {
       await restarted.close();
@@ -245,9 +310,27 @@ describe('the witness receiver (npm run audit:witness)', () => {
   it.each<[string, unknown, Record<string, string>, number, string]>([
     ['malformed JSON', '{"seq":', { 'content-type': 'application/json' }, 400, 'malformed_json'],
     ['a body that is not a checkpoint', { seq: 1 }, { 'content-type': 'application/json' }, 400, 'validation_failed'],
-    ['extra members', { seq: 1, headHash: 'a'.repeat(64), createdAt: 'x', kid: 'k', signature: 's', extra: true }, { 'content-type': 'application/json' }, 400, 'validation_failed'],
-    ['another media type', 'seq=1', { 'content-type': 'application/x-www-form-urlencoded' }, 415, 'unsupported_media_type'],
-    ['an oversized body', `{"pad":"${'x'.repeat(20_000)}"}`, { 'content-type': 'application/json' }, 413, 'payload_too_large'],
+    [
+      'extra members',
+      { seq: 1, headHash: 'a'.repeat(64), createdAt: 'x', kid: 'k', signature: 's', extra: true },
+      { 'content-type': 'application/json' },
+      400,
+      'validation_failed',
+    ],
+    [
+      'another media type',
+      'seq=1',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'an oversized body',
+      `{"pad":"${'x'.repeat(20_000)}"}`,
+      { 'content-type': 'application/json' },
+      413,
+      'payload_too_large',
+    ],
   ])('answers %s with a problem document', async (_case, body, headers, status, code) => {
     const response = await submit(body, headers);
     expect(response.status).toBe(status);

@@ -53,7 +53,13 @@ export const witnessRecordSchema = z.discriminatedUnion('type', [checkpointRecor
 export type WitnessRecord = z.infer<typeof witnessRecordSchema>;
 
 /** The body an HTTP witness receives: the signed checkpoint, so it can check the signature itself. */
-export const witnessSubmissionSchema = z.object({ seq: position, headHash: hash, createdAt: z.string(), kid: z.string(), signature: z.string() });
+export const witnessSubmissionSchema = z.object({
+  seq: position,
+  headHash: hash,
+  createdAt: z.string(),
+  kid: z.string(),
+  signature: z.string(),
+});
 
 /** A witness file that cannot be read or holds something other than witness records. */
 export class WitnessFileError extends Error {
@@ -82,7 +88,9 @@ export async function readWitnessHeads(files: string[], required: boolean): Prom
       stream = (await open(file, 'r')).createReadStream({ encoding: 'utf8' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) continue;
-      throw new WitnessFileError(`witness file ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+      throw new WitnessFileError(
+        `witness file ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     let lineNumber = 0;
     try {
@@ -92,7 +100,9 @@ export async function readWitnessHeads(files: string[], required: boolean): Prom
       }
     } catch (error) {
       if (error instanceof WitnessFileError) throw error;
-      throw new WitnessFileError(`witness file ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+      throw new WitnessFileError(
+        `witness file ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      );
     } finally {
       stream.destroy();
     }
@@ -213,7 +223,11 @@ export class CheckpointWitness {
       // Back in front of anything recorded meanwhile, in order; the oldest go first when too many.
       this.unwritten = [...records, ...this.unwritten].slice(-MAX_UNWRITTEN);
       this.options.logger.error(
-        { err: { message: error instanceof Error ? error.message : String(error) }, witnessFile: this.options.file, unwritten: this.unwritten.length },
+        {
+          err: { message: error instanceof Error ? error.message : String(error) },
+          witnessFile: this.options.file,
+          unwritten: this.unwritten.length,
+        },
         'audit witness file cannot be written; its records wait in memory and are retried at the next seal',
       );
     }
@@ -226,7 +240,8 @@ export class CheckpointWitness {
   publishToHttpWitness(): Promise<void> {
     const http = this.options.http;
     const head = this.latest;
-    if (!http || !head || head.seq <= this.http.acceptedSeq || this.posting || this.now() < this.http.nextAttemptAt) return this.posting ?? Promise.resolve();
+    if (!http || !head || head.seq <= this.http.acceptedSeq || this.posting || this.now() < this.http.nextAttemptAt)
+      return this.posting ?? Promise.resolve();
     this.posting = this.post(http, head).finally(() => {
       this.posting = undefined;
     });
@@ -261,7 +276,15 @@ export class CheckpointWitness {
     this.http.acceptedSeq = head.seq;
     this.http.failures = 0;
     this.http.nextAttemptAt = 0;
-    this.unwritten.push({ type: 'receipt', seq: head.seq, headHash: head.headHash, witness: http.url, status, answer, receivedAt: new Date(this.now()).toISOString() });
+    this.unwritten.push({
+      type: 'receipt',
+      seq: head.seq,
+      headHash: head.headHash,
+      witness: http.url,
+      status,
+      answer,
+      receivedAt: new Date(this.now()).toISOString(),
+    });
     await this.flushFile();
   }
 
@@ -271,7 +294,14 @@ export class CheckpointWitness {
     const delay = Math.floor(this.random() * ceiling);
     this.http.nextAttemptAt = this.now() + delay;
     this.options.logger.warn(
-      { witness: http.url, auditHeadSeq: head.seq, reason, ...(answer === undefined ? {} : { answer }), failures: this.http.failures, retryInMs: delay },
+      {
+        witness: http.url,
+        auditHeadSeq: head.seq,
+        reason,
+        ...(answer === undefined ? {} : { answer }),
+        failures: this.http.failures,
+        retryInMs: delay,
+      },
       'audit HTTP witness did not take the checkpoint head; will retry with the newest head',
     );
   }
@@ -283,7 +313,10 @@ export class CheckpointWitness {
   }
 }
 
-async function readAnswer(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }, contentType: string | string[] | undefined): Promise<unknown> {
+async function readAnswer(
+  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
+  contentType: string | string[] | undefined,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -17,7 +17,8 @@ let gw: TestGateway;
 let window: { id: string; secret: string };
 let adminToken: string;
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -26,9 +27,23 @@ async function requestToken(body: string, headers: Record<string, string> = {}, 
 }
 
 /** A token endpoint error: RFC 6749 §5.2 JSON (`error`, `error_description`) beside the problem-document members. */
-async function tokenErrorOf(response: Response): Promise<{ error: string; error_description: string; code: string; status: number; requestId?: string; detail?: string }> {
+async function tokenErrorOf(response: Response): Promise<{
+  error: string;
+  error_description: string;
+  code: string;
+  status: number;
+  requestId?: string;
+  detail?: string;
+}> {
   expect(response.headers.get('content-type')).toBe('application/json');
-  const body = (await response.json()) as { error: string; error_description: string; code: string; status: number; requestId?: string; detail?: string };
+  const body = (await response.json()) as {
+    error: string;
+    error_description: string;
+    code: string;
+    status: number;
+    requestId?: string;
+    detail?: string;
+  };
   expect(typeof body.error).toBe('string');
   expect(typeof body.error_description).toBe('string');
   expect(body.status).toBe(response.status);
@@ -46,10 +61,17 @@ afterAll(async () => gw?.close());
 
 describe('token endpoint — happy paths', () => {
   it('issues an RFC 9068 access token for HTTP Basic client authentication', async () => {
-    const response = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(window.id, window.secret) });
+    const response = await requestToken(form({ grant_type: 'client_credentials' }), {
+      authorization: basic(window.id, window.secret),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    const body = (await response.json()) as { access_token: string; token_type: string; expires_in: number; scope: string };
+    const body = (await response.json()) as {
+      access_token: string;
+      token_type: string;
+      expires_in: number;
+      scope: string;
+    };
     expect(body.token_type).toBe('Bearer');
     expect(body.expires_in).toBe(300);
     expect(body.scope.split(' ')).not.toContain('subjects:unmask'); // explicit-only scope
@@ -62,7 +84,9 @@ describe('token endpoint — happy paths', () => {
   });
 
   it('verifies offline against the published JWKS with a standard JOSE library', async () => {
-    const response = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(window.id, window.secret) });
+    const response = await requestToken(form({ grant_type: 'client_credentials' }), {
+      authorization: basic(window.id, window.secret),
+    });
     const { access_token: token } = (await response.json()) as { access_token: string };
     const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: Record<string, unknown>[] };
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
@@ -78,7 +102,12 @@ describe('token endpoint — happy paths', () => {
 
   it('accepts client_secret_post and narrows to the requested scopes, including explicit-only ones', async () => {
     const response = await requestToken(
-      form({ grant_type: 'client_credentials', client_id: window.id, client_secret: window.secret, scope: 'subjects:read subjects:unmask' }),
+      form({
+        grant_type: 'client_credentials',
+        client_id: window.id,
+        client_secret: window.secret,
+        scope: 'subjects:read subjects:unmask',
+      }),
     );
     expect(response.status).toBe(200);
     expect(((await response.json()) as { scope: string }).scope).toBe('subjects:read subjects:unmask');
@@ -156,7 +185,11 @@ describe('token endpoint — errors', () => {
       [grant, `?${form({ client_secret: window.secret })}`, auth],
       [grant, `?${form({ client_id: window.id })}`, auth],
       [grant, `?${form({ client_id: window.id, client_secret: window.secret })}`, {}],
-      [form({ client_id: window.id }), `?${form({ client_secret: window.secret, grant_type: 'client_credentials' })}`, {}],
+      [
+        form({ client_id: window.id }),
+        `?${form({ client_secret: window.secret, grant_type: 'client_credentials' })}`,
+        {},
+      ],
       [grant, '?client_secret', auth],
       [grant, `?${form({ scope: 'subjects:read' })}`, auth],
     ];
@@ -185,13 +218,18 @@ describe('token endpoint — errors', () => {
     expect(await tokenErrorOf(json)).toMatchObject({ error: 'invalid_request', code: 'unsupported_media_type' });
 
     const hugeBody = form({ grant_type: 'client_credentials', scope: 'x'.repeat(gw.config.bodyLimitBytes + 1) });
-    const huge = await requestToken(hugeBody, { authorization: basic(window.id, window.secret), 'content-length': String(Buffer.byteLength(hugeBody)) });
+    const huge = await requestToken(hugeBody, {
+      authorization: basic(window.id, window.secret),
+      'content-length': String(Buffer.byteLength(hugeBody)),
+    });
     expect(huge.status).toBe(413);
     expect(await tokenErrorOf(huge)).toMatchObject({ error: 'invalid_request', code: 'payload_too_large' });
 
     gw.services.lifecycle.draining = true;
     try {
-      const draining = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(window.id, window.secret) });
+      const draining = await requestToken(form({ grant_type: 'client_credentials' }), {
+        authorization: basic(window.id, window.secret),
+      });
       expect(draining.status).toBe(503);
       expect(draining.headers.get('retry-after')).toBe('1');
       expect(await tokenErrorOf(draining)).toMatchObject({ error: 'temporarily_unavailable', code: 'shutting_down' });
@@ -219,7 +257,10 @@ describe('client registry API', () => {
       body: JSON.stringify({ name: 'Land registry', kind: 'department', departmentCode: 'NRB' }),
     });
     expect(response.status).toBe(201);
-    const { client, clientSecret } = (await response.json()) as { client: { id: string; scopes: string[] }; clientSecret: string };
+    const { client, clientSecret } = (await response.json()) as {
+      client: { id: string; scopes: string[] };
+      clientSecret: string;
+    };
     expect(response.headers.get('location')).toBe(`/v1/clients/${client.id}`);
     expect(client.scopes).toContain('cases:status');
     expect(client.scopes).not.toContain('subjects:unmask');
@@ -227,10 +268,14 @@ describe('client registry API', () => {
     expect(row?.secretHash).toBe(gw.services.clientSecrets.hash(clientSecret));
     expect(row?.secretHash).toMatch(/^hmac-sha256\$[A-Za-z0-9_-]{8}\$[A-Za-z0-9_-]{43}$/);
     expect(row?.secretHash).not.toContain(clientSecret);
-    const read = (await (await gw.request(`/v1/clients/${client.id}`, { headers: bearer(adminToken) })).json()) as Record<string, unknown>;
+    const read = (await (
+      await gw.request(`/v1/clients/${client.id}`, { headers: bearer(adminToken) })
+    ).json()) as Record<string, unknown>;
     expect(read).not.toHaveProperty('secretHash');
     expect(JSON.stringify(read)).not.toContain('hmac-sha256');
-    const token = await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, clientSecret) });
+    const token = await requestToken(form({ grant_type: 'client_credentials' }), {
+      authorization: basic(client.id, clientSecret),
+    });
     expect(token.status).toBe(200);
     expect(gw.logs.text()).not.toContain(clientSecret);
   });
@@ -238,22 +283,47 @@ describe('client registry API', () => {
   it('still takes a secret stored by the earlier scheme (scrypt), and stores its keyed hash in its place on sign-in', async () => {
     const { client, secret } = await gw.createClient('window');
     const salt = randomBytes(16);
-    const legacy = ['scrypt', 2 ** 10, 8, 1, salt.toString('base64url'), scryptSync(secret, salt, 32, { N: 2 ** 10, r: 8, p: 1 }).toString('base64url')].join('$');
+    const legacy = [
+      'scrypt',
+      2 ** 10,
+      8,
+      1,
+      salt.toString('base64url'),
+      scryptSync(secret, salt, 32, { N: 2 ** 10, r: 8, p: 1 }).toString('base64url'),
+    ].join('$');
     await gw.services.db.update(clients).set({ secretHash: legacy }).where(eq(clients.id, client.id));
-    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, 'ows_not-the-secret') })).status).toBe(401);
+    expect(
+      (
+        await requestToken(form({ grant_type: 'client_credentials' }), {
+          authorization: basic(client.id, 'ows_not-the-secret'),
+        })
+      ).status,
+    ).toBe(401);
     const [unchanged] = await gw.services.db.select().from(clients).where(eq(clients.id, client.id));
     expect(unchanged?.secretHash).toBe(legacy);
-    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) })).status).toBe(200);
+    expect(
+      (await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) }))
+        .status,
+    ).toBe(200);
     const [upgraded] = await gw.services.db.select().from(clients).where(eq(clients.id, client.id));
     expect(upgraded?.secretHash).toBe(gw.services.clientSecrets.hash(secret));
-    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) })).status).toBe(200);
+    expect(
+      (await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) }))
+        .status,
+    ).toBe(200);
   });
 
   it('refuses a keyed hash made under another pepper', async () => {
     const { client, secret } = await gw.createClient('window');
     const other = ClientSecrets.fromPepper(randomBytes(32));
-    await gw.services.db.update(clients).set({ secretHash: other.hash(secret) }).where(eq(clients.id, client.id));
-    expect((await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) })).status).toBe(401);
+    await gw.services.db
+      .update(clients)
+      .set({ secretHash: other.hash(secret) })
+      .where(eq(clients.id, client.id));
+    expect(
+      (await requestToken(form({ grant_type: 'client_credentials' }), { authorization: basic(client.id, secret) }))
+        .status,
+    ).toBe(401);
   });
 
   it('refuses scopes a kind may not hold, departments without a code, and unknown fields, writing nothing', async () => {
@@ -287,7 +357,9 @@ describe('client registry API', () => {
     };
     expect(first.items).toHaveLength(2);
     expect(first.nextCursor).not.toBeNull();
-    const second = (await (await gw.request(`/v1/clients?limit=2&after=${first.nextCursor}`, { headers: bearer(adminToken) })).json()) as {
+    const second = (await (
+      await gw.request(`/v1/clients?limit=2&after=${first.nextCursor}`, { headers: bearer(adminToken) })
+    ).json()) as {
       items: { id: string }[];
     };
     expect((second.items[0]?.id ?? '') > (first.items[1]?.id ?? '')).toBe(true);
@@ -316,7 +388,10 @@ describe('signing key rotation', () => {
     expect(decodeProtectedHeader(after).kid).toBe(kid);
 
     // Once the publication window of the old key is over, it leaves the JWKS and its tokens fail.
-    await gw.services.db.update(signingKeys).set({ publishUntil: new Date(Date.now() - 1000) }).where(eq(signingKeys.kid, oldKid ?? ''));
+    await gw.services.db
+      .update(signingKeys)
+      .set({ publishUntil: new Date(Date.now() - 1000) })
+      .where(eq(signingKeys.kid, oldKid ?? ''));
     await gw.services.keys.initialise();
     const jwksLater = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] };
     expect(jwksLater.keys.map((key) => key.kid)).toEqual([kid]);
@@ -330,7 +405,9 @@ describe('signing key rotation', () => {
     writeFileSync(join(folder, 'active.pem'), pem);
     const fileGateway = await createTestGateway({ SIGNING_KEY_FILES: join(folder, 'active.pem') });
     try {
-      const jwks = (await (await fileGateway.request('/.well-known/jwks.json')).json()) as { keys: { alg: string; crv: string; d?: string }[] };
+      const jwks = (await (await fileGateway.request('/.well-known/jwks.json')).json()) as {
+        keys: { alg: string; crv: string; d?: string }[];
+      };
       expect(jwks.keys).toHaveLength(1);
       expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
       expect(jwks.keys[0]?.d).toBeUndefined();

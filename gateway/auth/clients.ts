@@ -72,7 +72,11 @@ export function scopesForNewClient(input: Pick<NewClient, 'kind' | 'scopes' | 'd
   return [...new Set(scopes)];
 }
 
-export async function createClient(db: Queryable, secrets: ClientSecrets, input: NewClient): Promise<{ client: ClientRecord; secret: string }> {
+export async function createClient(
+  db: Queryable,
+  secrets: ClientSecrets,
+  input: NewClient,
+): Promise<{ client: ClientRecord; secret: string }> {
   const scopes = scopesForNewClient(input);
   const secret = input.secret ?? generateClientSecret();
   const [row] = await db
@@ -118,7 +122,11 @@ const CLIENT_BY_ID = `select id, name, kind, scopes, department_code,
   from clients where id = $1`;
 
 export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'preparedText'>) {
-  const signInById = database.db.select(signInColumns).from(clients).where(eq(clients.id, sql.placeholder('id'))).prepare('client_sign_in');
+  const signInById = database.db
+    .select(signInColumns)
+    .from(clients)
+    .where(eq(clients.id, sql.placeholder('id')))
+    .prepare('client_sign_in');
   // A named prepared statement with the driver's own rows: drizzle's mapping and tracing cost more
   // than the rest of the read (bench "read").
   const read = async (id: string) => {
@@ -136,12 +144,26 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'prep
   return {
     /** `authenticateClient` with the client read by a prepared statement (the token endpoint's hot path). */
     authenticate(secrets: ClientSecrets, id: string, secret: string): Promise<ClientRecord | null> {
-      return authenticateClient(database.db, secrets, id, secret, async (clientId) => (await signInById.execute({ id: clientId }))[0]);
+      return authenticateClient(
+        database.db,
+        secrets,
+        id,
+        secret,
+        async (clientId) => (await signInById.execute({ id: clientId }))[0],
+      );
     },
     async getClient(id: string): Promise<ClientRecord> {
       const row = await read(id);
       if (!row) throw new ApiError('not_found', 'No client with this id.');
-      return { id: row.id, name: row.name, kind: row.kind, scopes: row.scopes as Scope[], departmentCode: row.departmentCode, createdAt: row.createdAt, disabledAt: row.disabledAt };
+      return {
+        id: row.id,
+        name: row.name,
+        kind: row.kind,
+        scopes: row.scopes as Scope[],
+        departmentCode: row.departmentCode,
+        createdAt: row.createdAt,
+        disabledAt: row.disabledAt,
+      };
     },
   };
 }
@@ -187,7 +209,8 @@ export async function authenticateClient(
   id: string,
   secret: string,
   /** The row with its secret hash (a prepared statement on the hot path); default: a plain select. */
-  signInRow: (id: string) => Promise<SignInRow | undefined> = async (clientId) => (await db.select(signInColumns).from(clients).where(eq(clients.id, clientId)))[0],
+  signInRow: (id: string) => Promise<SignInRow | undefined> = async (clientId) =>
+    (await db.select(signInColumns).from(clients).where(eq(clients.id, clientId)))[0],
 ): Promise<ClientRecord | null> {
   const row = await signInRow(id);
   const check = await secrets.verify(secret, row?.secretHash);
@@ -195,7 +218,10 @@ export async function authenticateClient(
   if (check.rehash) {
     // An older (scrypt) hash: replaced by the keyed hash now that the secret is known to match,
     // unless another sign-in got there first.
-    await db.update(clients).set({ secretHash: secrets.hash(secret) }).where(and(eq(clients.id, id), eq(clients.secretHash, row.secretHash)));
+    await db
+      .update(clients)
+      .set({ secretHash: secrets.hash(secret) })
+      .where(and(eq(clients.id, id), eq(clients.secretHash, row.secretHash)));
   }
   const { secretHash: _secretHash, ...rest } = row;
   return toRecord(rest);

@@ -32,7 +32,10 @@ export function readCanonicalCompactJws(text: string): CompactJwsText | undefine
   if (segments.length !== 3 || !segments.every(isCanonicalBase64url)) return undefined;
   const [header = '', payload = ''] = segments;
   try {
-    return { header: strictUtf8.decode(Buffer.from(header, 'base64url')), payload: strictUtf8.decode(Buffer.from(payload, 'base64url')) };
+    return {
+      header: strictUtf8.decode(Buffer.from(header, 'base64url')),
+      payload: strictUtf8.decode(Buffer.from(payload, 'base64url')),
+    };
   } catch {
     return undefined;
   }

@@ -7,7 +7,16 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { CompactEncrypt, CompactSign, SignJWT, base64url, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
+import {
+  CompactEncrypt,
+  CompactSign,
+  SignJWT,
+  base64url,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestGateway, problemOf, type TestGateway } from '../../test/harness.js';
 import { CERTIFICATE_ENVELOPE_TYPE } from '../certificates/envelope.js';
@@ -41,7 +50,11 @@ interface KeyRow {
 }
 
 async function keyRows(): Promise<KeyRow[]> {
-  return rowsOf<KeyRow>(await gw.services.db.execute(sql`select kid, alg, public_jwk, sealed_private_key from signing_keys order by created_at`));
+  return rowsOf<KeyRow>(
+    await gw.services.db.execute(
+      sql`select kid, alg, public_jwk, sealed_private_key from signing_keys order by created_at`,
+    ),
+  );
 }
 
 async function publishedKids(): Promise<string[]> {
@@ -70,7 +83,9 @@ describe('signing keys kept in the database', () => {
     expect(statSync(join(gw.config.dataDir, 'keys')).mode & 0o777).toBe(0o700);
 
     const columns = rowsOf<{ column_name: string }>(
-      await gw.services.db.execute(sql`select column_name from information_schema.columns where table_name = 'signing_keys'`),
+      await gw.services.db.execute(
+        sql`select column_name from information_schema.columns where table_name = 'signing_keys'`,
+      ),
     ).map((row) => row.column_name);
     expect(columns).toContain('sealed_private_key');
     expect(columns).not.toContain('private_jwk');
@@ -93,7 +108,14 @@ describe('signing keys kept in the database', () => {
     // without any; both newer than the genuine key, so they would be the active one if trusted.
     const forgerKek = new Uint8Array(32).fill(7);
     const sealedByForger = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(privateJwk)))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: 'forger-kek', cty: 'onewindow-signing-key+jwk', signing_kid: 'forged-1', signing_alg: 'ES256' })
+      .setProtectedHeader({
+        alg: 'dir',
+        enc: 'A256GCM',
+        kid: 'forger-kek',
+        cty: 'onewindow-signing-key+jwk',
+        signing_kid: 'forged-1',
+        signing_alg: 'ES256',
+      })
       .encrypt(forgerKek);
     await gw.services.db.execute(sql`
       insert into signing_keys (kid, alg, public_jwk, sealed_private_key, created_at)
@@ -105,12 +127,22 @@ describe('signing keys kept in the database', () => {
     expect((await gw.services.keys.activeKey()).kid).toBe(genuine[0]);
     expect(decodeProtectedHeader(await gw.tokenFor('window')).kid).toBe(genuine[0]);
     for (const kid of ['forged-1', 'forged-2']) {
-      const refused = await gw.request('/v1/clients?limit=1', { headers: bearer(await forgedToken(forger.privateKey, kid)) });
+      const refused = await gw.request('/v1/clients?limit=1', {
+        headers: bearer(await forgedToken(forger.privateKey, kid)),
+      });
       expect(refused.status).toBe(401);
-      const envelope = await new CompactSign(new TextEncoder().encode(JSON.stringify({ materialId: 'mat_x', subjectId: 'sub_x', certificate: {}, content: {} })))
+      const envelope = await new CompactSign(
+        new TextEncoder().encode(
+          JSON.stringify({ materialId: 'mat_x', subjectId: 'sub_x', certificate: {}, content: {} }),
+        ),
+      )
         .setProtectedHeader({ alg: 'ES256', kid, typ: CERTIFICATE_ENVELOPE_TYPE })
         .sign(forger.privateKey);
-      const verified = await gw.request('/v1/certificates/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope }) });
+      const verified = await gw.request('/v1/certificates/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ envelope }),
+      });
       expect(verified.status).toBe(422);
       expect((await problemOf(verified)).code).toBe('envelope_unknown_key');
     }
@@ -124,7 +156,9 @@ describe('signing keys kept in the database', () => {
     await gw.services.db.execute(sql`
       insert into signing_keys (kid, alg, public_jwk, sealed_private_key, created_at)
       values ('copied-seal', 'ES256', ${JSON.stringify(genuine.public_jwk)}::jsonb, ${genuine.sealed_private_key}, now() + interval '3 hours')`);
-    await gw.services.db.execute(sql`update signing_keys set public_jwk = ${JSON.stringify(forger)}::jsonb where kid = ${genuine.kid}`);
+    await gw.services.db.execute(
+      sql`update signing_keys set public_jwk = ${JSON.stringify(forger)}::jsonb where kid = ${genuine.kid}`,
+    );
     await gw.services.keys.initialise();
     const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: JWK[] };
     expect(jwks.keys.map((key) => key.kid)).not.toContain('copied-seal');
@@ -135,13 +169,18 @@ describe('signing keys kept in the database', () => {
   });
 
   it('an instance with another key-encryption key file refuses to start on the database, saying what to do', async () => {
-    const other = new KeyStore(gw.services.db, { ...gw.config.signing, keyEncryptionKeyFile: join(tempFolder(), 'other.kek.json') });
+    const other = new KeyStore(gw.services.db, {
+      ...gw.config.signing,
+      keyEncryptionKeyFile: join(tempFolder(), 'other.kek.json'),
+    });
     const error = await other.initialise().then(
       () => undefined,
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(KeyEncryptionKeyMismatchError);
-    expect((error as Error).message).toContain('every instance of a deployment needs the same SIGNING_KEY_ENCRYPTION_KEY_FILE');
+    expect((error as Error).message).toContain(
+      'every instance of a deployment needs the same SIGNING_KEY_ENCRYPTION_KEY_FILE',
+    );
   });
 
   it('a key-encryption key file others may read is refused, and a command never creates one', async () => {
@@ -149,15 +188,23 @@ describe('signing keys kept in the database', () => {
     copyFileSync(gw.config.signing.keyEncryptionKeyFile, exposed);
     chmodSync(exposed, 0o644);
     const store = new KeyStore(gw.services.db, { ...gw.config.signing, keyEncryptionKeyFile: exposed });
-    await expect(store.initialise()).rejects.toThrow(`can be accessed by other users (mode 0644); allow its owner only: chmod 600 ${exposed}`);
+    await expect(store.initialise()).rejects.toThrow(
+      `can be accessed by other users (mode 0644); allow its owner only: chmod 600 ${exposed}`,
+    );
 
     const missing = join(tempFolder(), 'missing.kek.json');
-    const command = new KeyStore(gw.services.db, { ...gw.config.signing, keyEncryptionKeyFile: missing }, { keyEncryptionKey: 'require' });
+    const command = new KeyStore(
+      gw.services.db,
+      { ...gw.config.signing, keyEncryptionKeyFile: missing },
+      { keyEncryptionKey: 'require' },
+    );
     await expect(command.initialise()).rejects.toThrow(PrivateFileError);
     expect(existsSync(missing)).toBe(false);
 
     const garbage = join(tempFolder(), 'garbage.kek.json');
     writeFileSync(garbage, JSON.stringify({ kty: 'oct', k: base64url.encode(new Uint8Array(16)) }), { mode: 0o600 });
-    await expect(new KeyStore(gw.services.db, { ...gw.config.signing, keyEncryptionKeyFile: garbage }).initialise()).rejects.toThrow('does not hold a 256-bit key');
+    await expect(
+      new KeyStore(gw.services.db, { ...gw.config.signing, keyEncryptionKeyFile: garbage }).initialise(),
+    ).rejects.toThrow('does not hold a 256-bit key');
   });
 });

@@ -94,10 +94,15 @@ export class KeyEncryptionKeyMismatchError extends Error {
 }
 
 async function loadKeyEncryptionKey(file: string, create: boolean): Promise<KeyEncryptionKey> {
-  const generate = async () => `${JSON.stringify({ kty: 'oct', k: base64url.encode(randomBytes(32)), alg: 'dir', use: 'enc' })}\n`;
-  const contents = create ? (await readOrCreatePrivateFile(file, KEY_ENCRYPTION_KEY_FILE, generate)).contents : await readPrivateFile(file, KEY_ENCRYPTION_KEY_FILE);
+  const generate = async () =>
+    `${JSON.stringify({ kty: 'oct', k: base64url.encode(randomBytes(32)), alg: 'dir', use: 'enc' })}\n`;
+  const contents = create
+    ? (await readOrCreatePrivateFile(file, KEY_ENCRYPTION_KEY_FILE, generate)).contents
+    : await readPrivateFile(file, KEY_ENCRYPTION_KEY_FILE);
   if (contents === undefined) {
-    throw new PrivateFileError(`no ${KEY_ENCRYPTION_KEY_FILE} at ${file}: run this where the gateway runs, with its SIGNING_KEY_ENCRYPTION_KEY_FILE (or DATA_DIR)`);
+    throw new PrivateFileError(
+      `no ${KEY_ENCRYPTION_KEY_FILE} at ${file}: run this where the gateway runs, with its SIGNING_KEY_ENCRYPTION_KEY_FILE (or DATA_DIR)`,
+    );
   }
   let jwk: { kty?: unknown; k?: unknown };
   try {
@@ -107,23 +112,40 @@ async function loadKeyEncryptionKey(file: string, create: boolean): Promise<KeyE
   }
   const secret = jwk.kty === 'oct' && typeof jwk.k === 'string' ? base64url.decode(jwk.k) : undefined;
   if (secret?.length !== 32 || typeof jwk.k !== 'string') {
-    throw new PrivateFileError(`${KEY_ENCRYPTION_KEY_FILE} ${file} does not hold a 256-bit key (a JSON JWK {"kty":"oct","k":…})`);
+    throw new PrivateFileError(
+      `${KEY_ENCRYPTION_KEY_FILE} ${file} does not hold a 256-bit key (a JSON JWK {"kty":"oct","k":…})`,
+    );
   }
   return { kid: (await calculateJwkThumbprint({ kty: 'oct', k: jwk.k })).slice(0, 16), secret };
 }
 
 async function sealPrivateKey(kek: KeyEncryptionKey, kid: string, alg: SigningAlg, privateJwk: JWK): Promise<string> {
   return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(privateJwk)))
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: kek.kid, cty: SEALED_KEY_CONTENT_TYPE, signing_kid: kid, signing_alg: alg })
+    .setProtectedHeader({
+      alg: 'dir',
+      enc: 'A256GCM',
+      kid: kek.kid,
+      cty: SEALED_KEY_CONTENT_TYPE,
+      signing_kid: kid,
+      signing_alg: alg,
+    })
     .encrypt(kek.secret);
 }
 
-type Unsealed = { status: 'ok'; alg: SigningAlg; privateJwk: JWK } | { status: 'foreign'; kekKid: string } | { status: 'invalid'; reason: string };
+type Unsealed =
+  | { status: 'ok'; alg: SigningAlg; privateJwk: JWK }
+  | { status: 'foreign'; kekKid: string }
+  | { status: 'invalid'; reason: string };
 
 /** Opens a row's sealed private key and checks that it belongs to the row (kid, alg, public key). */
 async function unsealPrivateKey(kek: KeyEncryptionKey, row: SigningKeyRow): Promise<Unsealed> {
-  if (!row.sealedPrivateKey) return { status: 'invalid', reason: 'it has no sealed private key (a row from before keys were sealed, or written by hand)' };
-  if (!isSigningAlg(row.alg)) return { status: 'invalid', reason: `its algorithm ${row.alg} is not one the gateway signs with` };
+  if (!row.sealedPrivateKey)
+    return {
+      status: 'invalid',
+      reason: 'it has no sealed private key (a row from before keys were sealed, or written by hand)',
+    };
+  if (!isSigningAlg(row.alg))
+    return { status: 'invalid', reason: `its algorithm ${row.alg} is not one the gateway signs with` };
   let headerKid: unknown;
   try {
     headerKid = decodeProtectedHeader(row.sealedPrivateKey).kid;
@@ -131,16 +153,28 @@ async function unsealPrivateKey(kek: KeyEncryptionKey, row: SigningKeyRow): Prom
     return { status: 'invalid', reason: 'its sealed private key is not a JWE' };
   }
   if (headerKid !== kek.kid) {
-    return typeof headerKid === 'string' ? { status: 'foreign', kekKid: headerKid } : { status: 'invalid', reason: 'its seal names no key-encryption key' };
+    return typeof headerKid === 'string'
+      ? { status: 'foreign', kekKid: headerKid }
+      : { status: 'invalid', reason: 'its seal names no key-encryption key' };
   }
   let opened;
   try {
-    opened = await compactDecrypt(row.sealedPrivateKey, kek.secret, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+    opened = await compactDecrypt(row.sealedPrivateKey, kek.secret, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
   } catch {
-    return { status: 'invalid', reason: "its seal does not open with this gateway's key-encryption key: it was altered or forged" };
+    return {
+      status: 'invalid',
+      reason: "its seal does not open with this gateway's key-encryption key: it was altered or forged",
+    };
   }
   const header = opened.protectedHeader;
-  if (header.cty !== SEALED_KEY_CONTENT_TYPE || header['signing_kid'] !== row.kid || header['signing_alg'] !== row.alg) {
+  if (
+    header.cty !== SEALED_KEY_CONTENT_TYPE ||
+    header['signing_kid'] !== row.kid ||
+    header['signing_alg'] !== row.alg
+  ) {
     return { status: 'invalid', reason: 'its seal was made for another key (kid or algorithm differ)' };
   }
   let privateJwk: JWK;
@@ -151,7 +185,8 @@ async function unsealPrivateKey(kek: KeyEncryptionKey, row: SigningKeyRow): Prom
   }
   const sealedThumbprint = await calculateJwkThumbprint(publicJwkOnly(privateJwk));
   const rowThumbprint = await calculateJwkThumbprint(publicJwkOnly(row.publicJwk as JWK)).catch(() => '');
-  if (sealedThumbprint !== rowThumbprint) return { status: 'invalid', reason: 'its public key is not the public half of its sealed private key' };
+  if (sealedThumbprint !== rowThumbprint)
+    return { status: 'invalid', reason: 'its public key is not the public half of its sealed private key' };
   return { status: 'ok', alg: row.alg, privateJwk };
 }
 
@@ -170,7 +205,12 @@ async function generateSealedKey(alg: SigningAlg, kek: KeyEncryptionKey) {
   const privateJwk = await exportJWK(privateKey);
   // The thumbprint plus a random suffix: stable for the key and unique even if a key repeats.
   const kid = `${(await calculateJwkThumbprint(publicJwk)).slice(0, 16)}-${randomBytes(3).toString('hex')}`;
-  return { kid, alg, publicJwk: publicJwk as Record<string, unknown>, sealedPrivateKey: await sealPrivateKey(kek, kid, alg, privateJwk) };
+  return {
+    kid,
+    alg,
+    publicJwk: publicJwk as Record<string, unknown>,
+    sealedPrivateKey: await sealPrivateKey(kek, kid, alg, privateJwk),
+  };
 }
 
 async function publishedKeyOf(kid: string, alg: SigningAlg, privateJwk: JWK): Promise<PublishedKey> {
@@ -251,7 +291,8 @@ export class KeyStore {
    * background). Used to drop cached token verifications once their key leaves the JWKS.
    */
   isPublished(kid: string): boolean {
-    if (this.keySet && Date.now() - this.keySet.loadedAt >= REFRESH_INTERVAL_MS) void this.reload().catch(() => undefined);
+    if (this.keySet && Date.now() - this.keySet.loadedAt >= REFRESH_INTERVAL_MS)
+      void this.reload().catch(() => undefined);
     return this.keySet?.published.has(kid) ?? false;
   }
 
@@ -314,19 +355,30 @@ export class KeyStore {
   }
 
   private async keyEncryptionKey(): Promise<KeyEncryptionKey> {
-    this.kek ??= await loadKeyEncryptionKey(this.signing.keyEncryptionKeyFile, (this.options.keyEncryptionKey ?? 'create') === 'create');
+    this.kek ??= await loadKeyEncryptionKey(
+      this.signing.keyEncryptionKeyFile,
+      (this.options.keyEncryptionKey ?? 'create') === 'create',
+    );
     return this.kek;
   }
 
   private reportIgnored(row: SigningKeyRow, unsealed: Exclude<Unsealed, { status: 'ok' }>): void {
     if (this.reportedRows.has(row.kid)) return;
     this.reportedRows.add(row.kid);
-    const reason = unsealed.status === 'foreign' ? `it is sealed with another key-encryption key (${unsealed.kekKid})` : unsealed.reason;
-    this.options.logger?.warn({ kid: row.kid, reason }, 'signing key in the database ignored: this gateway did not seal it, so it is neither published nor trusted');
+    const reason =
+      unsealed.status === 'foreign'
+        ? `it is sealed with another key-encryption key (${unsealed.kekKid})`
+        : unsealed.reason;
+    this.options.logger?.warn(
+      { kid: row.kid, reason },
+      'signing key in the database ignored: this gateway did not seal it, so it is neither published nor trusted',
+    );
   }
 
   /** The published rows this gateway sealed; the newest unretired one of them signs. */
-  private async readPublished(kek: KeyEncryptionKey): Promise<{ active: ActiveKey | undefined; published: Map<string, PublishedKey> }> {
+  private async readPublished(
+    kek: KeyEncryptionKey,
+  ): Promise<{ active: ActiveKey | undefined; published: Map<string, PublishedKey> }> {
     const rows = await this.db
       .select()
       .from(signingKeys)
@@ -342,7 +394,11 @@ export class KeyStore {
       }
       published.set(row.kid, await publishedKeyOf(row.kid, unsealed.alg, unsealed.privateJwk));
       if (!active && row.retiredAt === null) {
-        active = { kid: row.kid, alg: unsealed.alg, signKey: (await importJWK(unsealed.privateJwk, unsealed.alg)) as CryptoKey };
+        active = {
+          kid: row.kid,
+          alg: unsealed.alg,
+          signKey: (await importJWK(unsealed.privateJwk, unsealed.alg)) as CryptoKey,
+        };
       }
     }
     return { active, published };
@@ -355,7 +411,9 @@ export class KeyStore {
       await this.db.transaction(async (tx) => {
         await tx.execute(sql`select pg_advisory_xact_lock(7461230002)`);
         const rows = await tx.select().from(signingKeys);
-        const opened = await Promise.all(rows.map(async (row) => ({ row, unsealed: await unsealPrivateKey(kek, row) })));
+        const opened = await Promise.all(
+          rows.map(async (row) => ({ row, unsealed: await unsealPrivateKey(kek, row) })),
+        );
         // Another instance generated one meanwhile.
         if (opened.some(({ row, unsealed }) => unsealed.status === 'ok' && row.retiredAt === null)) return;
         // Keys sealed with another key-encryption key, and none naming ours: this instance was
@@ -401,4 +459,3 @@ async function loadFromFiles(files: string[]): Promise<KeySet> {
   if (!active) throw new Error('keys: SIGNING_KEY_FILES names no file');
   return { active, published, loadedAt: Date.now() };
 }
-

@@ -33,9 +33,14 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
   return async function requireScopesMiddleware(c, next) {
     const header = c.req.header('authorization');
     if (!header) {
-      throw new ApiError('unauthenticated', 'Send an access token: Authorization: Bearer <token>.', {}, {
-        headers: { 'WWW-Authenticate': 'Bearer realm="onewindow"' },
-      });
+      throw new ApiError(
+        'unauthenticated',
+        'Send an access token: Authorization: Bearer <token>.',
+        {},
+        {
+          headers: { 'WWW-Authenticate': 'Bearer realm="onewindow"' },
+        },
+      );
     }
     const token = bearerToken(header);
     const services = c.get('services');
@@ -57,9 +62,14 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     const granted = c.get('principal').scopes;
     const missing = scopes.filter((scope) => !granted.has(scope));
     if (missing.length > 0) {
-      throw new ApiError('insufficient_scope', `This operation needs the scope ${missing.join(' ')}.`, { requiredScopes: scopes }, {
-        headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` },
-      });
+      throw new ApiError(
+        'insufficient_scope',
+        `This operation needs the scope ${missing.join(' ')}.`,
+        { requiredScopes: scopes },
+        {
+          headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` },
+        },
+      );
     }
     return next();
   };
@@ -68,11 +78,17 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
 /** Counts one request of the client; 429 `rate_limited` with Retry-After once over CLIENT_REQUESTS_PER_MINUTE. */
 export async function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): Promise<void> {
   const retryAfter = await services.clientRequestLimiter.take(clientId);
-  if (retryAfter !== null) throw rateLimited(retryAfter, `This client made too many requests; try again in ${retryAfter} s.`);
+  if (retryAfter !== null)
+    throw rateLimited(retryAfter, `This client made too many requests; try again in ${retryAfter} s.`);
 }
 
 function invalidToken(): ApiError {
-  return new ApiError('invalid_token', 'The access token is not valid.', {}, {
-    headers: { 'WWW-Authenticate': 'Bearer realm="onewindow", error="invalid_token"' },
-  });
+  return new ApiError(
+    'invalid_token',
+    'The access token is not valid.',
+    {},
+    {
+      headers: { 'WWW-Authenticate': 'Bearer realm="onewindow", error="invalid_token"' },
+    },
+  );
 }

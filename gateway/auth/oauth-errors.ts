@@ -14,7 +14,14 @@ import { type ErrorCode, type ProblemDocument, problemTitle } from '../platform/
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 
 /** The error codes of RFC 6749 §5.2; the catalogue has a code of the same name for each one we answer. */
-export const oauthErrorCodes = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'] as const;
+export const oauthErrorCodes = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+] as const;
 /** For answers §5.2 has no code for: the registered codes for "try again later" and "our fault". */
 export const oauthUnavailableCodes = ['temporarily_unavailable', 'server_error'] as const;
 export type OAuthErrorCode = (typeof oauthErrorCodes)[number] | (typeof oauthUnavailableCodes)[number];
@@ -41,7 +48,11 @@ export const oauthErrorResponses: MiddlewareHandler<AppEnv> = async function oau
   await next();
   if (c.res.status < 400 || !c.res.headers.get('content-type')?.startsWith('application/problem+json')) return;
   const problem = (await c.res.json()) as ProblemDocument;
-  const body = { ...problem, error: oauthErrorFor(problem.code, c.res.status), error_description: oauthDescription(problem) };
+  const body = {
+    ...problem,
+    error: oauthErrorFor(problem.code, c.res.status),
+    error_description: oauthDescription(problem),
+  };
   // Hono carries the old answer's headers (WWW-Authenticate, Retry-After, X-Request-Id) over, except its type.
   c.res = new Response(JSON.stringify(body), { status: c.res.status, headers: { 'Content-Type': 'application/json' } });
   c.res.headers.delete('Content-Length');

@@ -27,7 +27,11 @@ export const PERSONAL_DATA_EXTENSION = 'x-onewindow-personal-data';
  * Authentication and scopes, with a refusal of an authenticated caller at a personal-data route
  * recorded before it is answered (the handler, and so the service's own audit, never runs).
  */
-function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireScopesOptions | undefined, personalData: PersonalDataKind | undefined): Middleware {
+function scopesAuditingRefusals(
+  scopes: readonly Scope[],
+  authOptions: RequireScopesOptions | undefined,
+  personalData: PersonalDataKind | undefined,
+): Middleware {
   const authenticate = requireScopes(scopes, authOptions);
   if (personalData === undefined) return authenticate;
   return async function scopesAuditingRefusalsMiddleware(c, next) {
@@ -39,7 +43,8 @@ function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireSc
       });
     } catch (error) {
       // Only refusals of this middleware: what the handler threw is the handler's to record.
-      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.get('principal')) await c.get('services').recordRouteRefusal(c, personalData, error);
+      if (!passed && error instanceof ApiError && error.code === 'insufficient_scope' && c.get('principal'))
+        await c.get('services').recordRouteRefusal(c, personalData, error);
       throw error;
     }
   };
@@ -52,7 +57,12 @@ function scopesAuditingRefusals(scopes: readonly Scope[], authOptions: RequireSc
  * route-coverage test checks against what each route does.
  */
 export function protectedRoute<R extends NamedRouteConfig>(
-  config: R & { scopes: readonly Scope[]; authOptions?: RequireScopesOptions; streamingBody?: boolean; personalData?: PersonalDataKind },
+  config: R & {
+    scopes: readonly Scope[];
+    authOptions?: RequireScopesOptions;
+    streamingBody?: boolean;
+    personalData?: PersonalDataKind;
+  },
 ) {
   const { scopes, authOptions, streamingBody, personalData, ...route } = config;
   const base = route as unknown as R;
@@ -62,6 +72,10 @@ export function protectedRoute<R extends NamedRouteConfig>(
     security: [{ [BEARER_SCHEME]: [...scopes] }],
     // Every protected operation may answer 429: requests per client are limited (CLIENT_REQUESTS_PER_MINUTE).
     responses: { ...errorResponses(429), ...base.responses },
-    middleware: [scopesAuditingRefusals(scopes, authOptions, personalData), ...(streamingBody ? [] : [jsonBodyLimit]), ...asArray(base.middleware)],
+    middleware: [
+      scopesAuditingRefusals(scopes, authOptions, personalData),
+      ...(streamingBody ? [] : [jsonBodyLimit]),
+      ...asArray(base.middleware),
+    ],
   });
 }

@@ -66,22 +66,45 @@ const TokenErrorSchema = ProblemSchema.extend({
 }).openapi('TokenError');
 
 const tokenErrorResponses = (statuses: Record<number, string>) =>
-  Object.fromEntries(Object.entries(statuses).map(([status, description]) => [status, { description, content: { 'application/json': { schema: TokenErrorSchema } } }]));
+  Object.fromEntries(
+    Object.entries(statuses).map(([status, description]) => [
+      status,
+      { description, content: { 'application/json': { schema: TokenErrorSchema } } },
+    ]),
+  );
 
 /** A token endpoint refusal; oauth-errors.ts adds `error` and `error_description` from its code and detail. */
-const oauthError = (code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope', detail: string) =>
-  new ApiError(code, detail, {}, {
-    headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
-  });
+const oauthError = (
+  code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope',
+  detail: string,
+) =>
+  new ApiError(
+    code,
+    detail,
+    {},
+    {
+      headers: code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="onewindow"' } : {},
+    },
+  );
 
 /** Token request parameters, refused in the URL: credentials there end up in logs and histories (RFC 6749 §2.3.1, §3.2). */
-const tokenParameters = ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+const tokenParameters = [
+  'grant_type',
+  'scope',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+];
 
 /** Before the form is read or validated, so no other refusal hides this one. */
 const refuseParametersInUrl: MiddlewareHandler<AppEnv> = async function refuseParametersInUrl(c, next) {
   const inUrl = tokenParameters.filter((name) => c.req.query(name) !== undefined);
   if (inUrl.length > 0) {
-    throw oauthError('invalid_request', `Send ${inUrl.join(', ')} in the form body, never in the URL; a secret sent in a URL must be considered disclosed.`);
+    throw oauthError(
+      'invalid_request',
+      `Send ${inUrl.join(', ')} in the form body, never in the URL; a secret sent in a URL must be considered disclosed.`,
+    );
   }
   return next();
 };
@@ -133,7 +156,8 @@ const createClientRoute = protectedRoute({
   operationId: 'createClient',
   tags: ['admin'],
   summary: 'Register a client system',
-  description: 'The secret is returned once, in this response, and is stored only as a keyed hash (HMAC-SHA256 under a pepper kept outside the database).',
+  description:
+    'The secret is returned once, in this response, and is stored only as a keyed hash (HMAC-SHA256 under a pepper kept outside the database).',
   scopes: ['clients:admin'],
   request: {
     body: {
@@ -144,8 +168,14 @@ const createClientRoute = protectedRoute({
             .strictObject({
               name: z.string().trim().min(1).max(200),
               kind: z.enum(clientKinds),
-              scopes: z.array(z.enum(allScopes as [Scope, ...Scope[]])).max(allScopes.length).optional(),
-              departmentCode: z.string().regex(/^[A-Z0-9_]{2,32}$/).optional(),
+              scopes: z
+                .array(z.enum(allScopes as [Scope, ...Scope[]]))
+                .max(allScopes.length)
+                .optional(),
+              departmentCode: z
+                .string()
+                .regex(/^[A-Z0-9_]{2,32}$/)
+                .optional(),
             })
             .openapi('NewClient'),
         },
@@ -177,7 +207,9 @@ const listClientsRoute = protectedRoute({
   responses: {
     200: {
       description: 'A page of clients',
-      content: { 'application/json': { schema: z.object({ items: z.array(ClientSchema), nextCursor: z.string().nullable() }) } },
+      content: {
+        'application/json': { schema: z.object({ items: z.array(ClientSchema), nextCursor: z.string().nullable() }) },
+      },
     },
     ...errorResponses(400, 401, 403),
   },
@@ -250,7 +282,11 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
       const address = clientAddress(c);
       const plausible = await signInGuard.admit(address, credentials.id);
-      const client = plausible ? await c.get('services').clientQueries.authenticate(c.get('services').clientSecrets, credentials.id, credentials.secret) : null;
+      const client = plausible
+        ? await c
+            .get('services')
+            .clientQueries.authenticate(c.get('services').clientSecrets, credentials.id, credentials.secret)
+        : null;
       if (!client) {
         await signInGuard.recordFailure(address, credentials.id);
         throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
@@ -268,12 +304,18 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       c.header('Cache-Control', 'no-store');
       c.header('Pragma', 'no-cache');
       return c.json(
-        { access_token: issued.accessToken, token_type: 'Bearer' as const, expires_in: issued.expiresIn, scope: scopes.join(' ') },
+        {
+          access_token: issued.accessToken,
+          token_type: 'Bearer' as const,
+          expires_in: issued.expiresIn,
+          scope: scopes.join(' '),
+        },
         200,
       );
     },
     (result) => {
-      if (!result.success) throw oauthError('invalid_request', 'Each token parameter must appear at most once, as text.');
+      if (!result.success)
+        throw oauthError('invalid_request', 'Each token parameter must appear at most once, as text.');
       return undefined;
     },
   );
@@ -303,7 +345,10 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listClientsRoute, async (c) => {
     const query = c.req.valid('query');
-    const page = await listClients(c.get('services').db, { limit: query.limit, ...(query.after ? { after: query.after } : {}) });
+    const page = await listClients(c.get('services').db, {
+      limit: query.limit,
+      ...(query.after ? { after: query.after } : {}),
+    });
     return c.json({ items: page.items.map(clientJson), nextCursor: page.nextCursor }, 200);
   });
 
@@ -317,7 +362,13 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
     const principal = c.get('principal');
     const client = await c.get('services').db.transaction(async (tx) => {
       const disabled = await disableClient(tx, clientId);
-      await recordAudit(tx, { actor: principal, action: 'client.disable', outcome: 'allowed', requestId: c.get('requestId'), fields: [`client:${clientId}`] });
+      await recordAudit(tx, {
+        actor: principal,
+        action: 'client.disable',
+        outcome: 'allowed',
+        requestId: c.get('requestId'),
+        fields: [`client:${clientId}`],
+      });
       return disabled;
     });
     c.get('services').disabledClients.add(clientId);
@@ -330,7 +381,13 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       throw new ApiError('conflict', 'Keys come from SIGNING_KEY_FILES; rotate by changing the files and restarting.');
     }
     const rotated = await keys.rotate();
-    await recordAudit(db, { actor: c.get('principal'), action: 'keys.rotate', outcome: 'allowed', requestId: c.get('requestId'), fields: [`kid:${rotated.kid}`] });
+    await recordAudit(db, {
+      actor: c.get('principal'),
+      action: 'keys.rotate',
+      outcome: 'allowed',
+      requestId: c.get('requestId'),
+      fields: [`kid:${rotated.kid}`],
+    });
     return c.json(rotated, 200);
   });
 }

@@ -72,7 +72,15 @@ export const scopesAllowedForKind: Record<ClientKind, readonly Scope[]> = {
     'centres:read',
   ],
   integrator: ['contracts:read', 'contracts:write', 'departments:read'],
-  auditor: ['audit:read', 'audit:verify', 'supervision:read', 'departments:read', 'contracts:read', 'metrics:read', 'centres:read'],
+  auditor: [
+    'audit:read',
+    'audit:verify',
+    'supervision:read',
+    'departments:read',
+    'contracts:read',
+    'metrics:read',
+    'centres:read',
+  ],
   admin: [
     'clients:admin',
     'centres:admin',

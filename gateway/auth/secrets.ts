@@ -10,7 +10,14 @@
  * (`scrypt$N$r$p$salt$hash`) keep verifying; a successful sign-in with one stores the keyed hash in
  * its place, so they disappear as clients sign in.
  */
-import { createHash, createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  scrypt as scryptCallback,
+  timingSafeEqual,
+  type ScryptOptions,
+} from 'node:crypto';
 import { PrivateFileError, readOrCreatePrivateFile } from '../platform/private-files.js';
 
 const SCHEME = 'hmac-sha256';
@@ -35,9 +42,16 @@ export class ClientSecrets {
 
   /** The pepper from its file, created (32 random bytes, mode 0600) when there is none. */
   static async open(file: string): Promise<ClientSecrets> {
-    const { contents } = await readOrCreatePrivateFile(file, 'client secret pepper file', async () => `${randomBytes(PEPPER_BYTES).toString('base64url')}\n`);
+    const { contents } = await readOrCreatePrivateFile(
+      file,
+      'client secret pepper file',
+      async () => `${randomBytes(PEPPER_BYTES).toString('base64url')}\n`,
+    );
     const pepper = Buffer.from(contents.trim(), 'base64url');
-    if (pepper.length < PEPPER_BYTES) throw new PrivateFileError(`client secret pepper file ${file} holds ${pepper.length} bytes; it needs ${PEPPER_BYTES} (base64url)`);
+    if (pepper.length < PEPPER_BYTES)
+      throw new PrivateFileError(
+        `client secret pepper file ${file} holds ${pepper.length} bytes; it needs ${PEPPER_BYTES} (base64url)`,
+      );
     return ClientSecrets.fromPepper(pepper);
   }
 
@@ -64,7 +78,8 @@ export class ClientSecrets {
     const [scheme, pepperId, mac] = stored.split('$');
     if (scheme === SCHEME) {
       const expected = Buffer.from(mac ?? '', 'base64url');
-      const matches = pepperId === this.pepperId && expected.length === actual.length && timingSafeEqual(expected, actual);
+      const matches =
+        pepperId === this.pepperId && expected.length === actual.length && timingSafeEqual(expected, actual);
       return { matches, rehash: false };
     }
     if (scheme === 'scrypt') return { matches: await verifyScrypt(secret, stored), rehash: true };
@@ -74,7 +89,13 @@ export class ClientSecrets {
 
 function scrypt(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCallback(secret, salt, 32, { ...options, maxmem: 128 * (options.N ?? 1) * (options.r ?? 8) * 2 }, (error, key) => (error ? reject(error) : resolve(key)));
+    scryptCallback(
+      secret,
+      salt,
+      32,
+      { ...options, maxmem: 128 * (options.N ?? 1) * (options.r ?? 8) * 2 },
+      (error, key) => (error ? reject(error) : resolve(key)),
+    );
   });
 }
 

@@ -50,9 +50,14 @@ export class SignInGuard {
       this.attemptsPerAddress.take(address),
       plausible ? this.failuresPerClientAndAddress.blocked(failureKey(clientId, address)) : null,
     ]);
-    if (retryAfter !== null) throw rateLimited(retryAfter, `Too many sign-in attempts from this address; try again in ${retryAfter} s.`);
+    if (retryAfter !== null)
+      throw rateLimited(retryAfter, `Too many sign-in attempts from this address; try again in ${retryAfter} s.`);
     if (!plausible) return false;
-    if (lockedFor !== null) throw rateLimited(lockedFor, `Too many failed sign-ins for this client from this address; try again in ${lockedFor} s.`);
+    if (lockedFor !== null)
+      throw rateLimited(
+        lockedFor,
+        `Too many failed sign-ins for this client from this address; try again in ${lockedFor} s.`,
+      );
     return true;
   }
 

@@ -97,7 +97,10 @@ export class TokenService {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async issue(client: { id: string; kind: ClientKind; departmentCode: string | null }, scopes: Scope[]): Promise<IssuedToken> {
+  async issue(
+    client: { id: string; kind: ClientKind; departmentCode: string | null },
+    scopes: Scope[],
+  ): Promise<IssuedToken> {
     const claims: TokenClaims = { client_id: client.id, scope: scopes.join(' '), kind: client.kind };
     if (client.departmentCode) claims.dept = client.departmentCode;
     const accessToken = await this.sign(client.id, claims, this.settings.ttlSeconds);
@@ -128,7 +131,12 @@ export class TokenService {
     subjectId: string,
     ttlSeconds: number,
   ): Promise<IssuedToken> {
-    const claims: TokenClaims = { client_id: client.id, scope: SUBJECT_TOKEN_SCOPE, kind: client.kind, subject_id: subjectId };
+    const claims: TokenClaims = {
+      client_id: client.id,
+      scope: SUBJECT_TOKEN_SCOPE,
+      kind: client.kind,
+      subject_id: subjectId,
+    };
     const accessToken = await this.sign(client.id, claims, ttlSeconds);
     return { accessToken, expiresIn: ttlSeconds, scopes: [SUBJECT_TOKEN_SCOPE] };
   }
@@ -143,12 +151,14 @@ export class TokenService {
     const header = parseCompactJsonObject(parts.header);
     if (!header) throw new TokenRejected('header is not compact JSON with unique names');
     if (keyLocatingHeaders.some((name) => Object.hasOwn(header, name))) throw new TokenRejected('key-locating header');
-    if (Object.keys(header).some((name) => !tokenHeaderMembers.has(name))) throw new TokenRejected('unexpected header member');
+    if (Object.keys(header).some((name) => !tokenHeaderMembers.has(name)))
+      throw new TokenRejected('unexpected header member');
     // Exactly our type: jose would also take `application/at+jwt` or other letter cases.
     if (header['typ'] !== ACCESS_TOKEN_TYPE) throw new TokenRejected('not an access token (typ)');
     const kid = header['kid'];
     if (typeof kid !== 'string') throw new TokenRejected('no kid');
-    if (!parseCompactJsonObject(parts.payload)) throw new TokenRejected('claims are not compact JSON with unique names');
+    if (!parseCompactJsonObject(parts.payload))
+      throw new TokenRejected('claims are not compact JSON with unique names');
     const key = await this.keys.verificationKey(kid);
     if (!key) throw new TokenRejected('unknown key');
     if (header['alg'] !== key.alg) throw new TokenRejected('algorithm does not match key');
@@ -181,12 +191,14 @@ export class TokenService {
    */
   private checkTimes(payload: TokenClaims, now: Date): number {
     const { iat, exp } = payload;
-    if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw new TokenRejected('iat and exp are not whole seconds');
+    if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp))
+      throw new TokenRejected('iat and exp are not whole seconds');
     const issuedAt = iat as number;
     const expiresAt = exp as number;
     const tolerance = this.settings.clockToleranceSeconds;
     if (issuedAt > Math.floor(now.getTime() / 1000) + tolerance) throw new TokenRejected('issued in the future');
-    const longestLifetime = payload.subject_id === undefined ? this.settings.ttlSeconds : this.settings.subjectTokenTtlSeconds;
+    const longestLifetime =
+      payload.subject_id === undefined ? this.settings.ttlSeconds : this.settings.subjectTokenTtlSeconds;
     if (expiresAt - issuedAt > longestLifetime + tolerance) throw new TokenRejected('lifetime longer than issued');
     return expiresAt;
   }
@@ -196,7 +208,8 @@ function principalFromClaims(payload: TokenClaims): Principal {
   const { sub, client_id: clientId, scope, kind, dept, jti, subject_id: subjectId } = payload;
   if (typeof clientId !== 'string' || clientId !== sub) throw new TokenRejected('client_id does not match sub');
   if (typeof jti !== 'string' || jti.length === 0) throw new TokenRejected('bad jti');
-  if (typeof kind !== 'string' || !(clientKinds as readonly string[]).includes(kind)) throw new TokenRejected('bad kind');
+  if (typeof kind !== 'string' || !(clientKinds as readonly string[]).includes(kind))
+    throw new TokenRejected('bad kind');
   if (dept !== undefined && typeof dept !== 'string') throw new TokenRejected('bad dept');
   if (subjectId !== undefined && typeof subjectId !== 'string') throw new TokenRejected('bad subject_id');
   // Space-separated scope names (RFC 9068 §2.2.3), each one we know: an unknown name is not ignored.
@@ -206,7 +219,9 @@ function principalFromClaims(payload: TokenClaims): Principal {
   const scopes = new Set(names);
   // `tracker:read` means "this subject's own data" and is only meaningful together with
   // `subject_id`; a subject token, in turn, may carry nothing else.
-  if (subjectId === undefined ? scopes.has(SUBJECT_TOKEN_SCOPE) : scopes.size !== 1 || !scopes.has(SUBJECT_TOKEN_SCOPE)) {
+  if (
+    subjectId === undefined ? scopes.has(SUBJECT_TOKEN_SCOPE) : scopes.size !== 1 || !scopes.has(SUBJECT_TOKEN_SCOPE)
+  ) {
     throw new TokenRejected('subject scope mismatch');
   }
   return {

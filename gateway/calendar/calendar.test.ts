@@ -6,7 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../platform/errors.js';
-import { type DescribedWorkingCalendar, type WorkingCalendar, createWorkingCalendar, dateOfDayNumber, dayNumberOf } from './calendar.js';
+import {
+  type DescribedWorkingCalendar,
+  type WorkingCalendar,
+  createWorkingCalendar,
+  dateOfDayNumber,
+  dayNumberOf,
+} from './calendar.js';
 import { type CalendarDocument, exceptionsOf, parseCalendarDocument } from './document.js';
 import { invented2027, shipped2026 } from './test-fixtures.js';
 
@@ -43,7 +49,12 @@ describe('weekends and ordinary weeks', () => {
     expect(calendar2026.addWorkingDays('2026-03-02', 5)).toBe('2026-03-09');
     expect(calendar2026.addWorkingDays('2026-03-02', 20)).toBe('2026-03-30');
     expect(calendar2026.workingDaysBetween('2026-03-06', '2026-03-09')).toBe(1);
-    expect(calendar2026.describe('2026-03-07')).toEqual({ day: '2026-03-07', kind: 'weekend', working: false, name: null });
+    expect(calendar2026.describe('2026-03-07')).toEqual({
+      day: '2026-03-07',
+      kind: 'weekend',
+      working: false,
+      name: null,
+    });
   });
 
   it('does not count the acceptance day; zero days is the acceptance day itself', () => {
@@ -71,7 +82,12 @@ describe('National Day 2026', () => {
   it('accepted on 2026-09-30, 3 working days fall due on Saturday 2026-10-10, an adjusted workday', () => {
     expect(calendar2026.addWorkingDays('2026-09-30', 3)).toBe('2026-10-10');
     expect(calendar2026.workingDaysBetween('2026-09-30', '2026-10-10')).toBe(3);
-    expect(calendar2026.describe('2026-10-10')).toEqual({ day: '2026-10-10', kind: 'adjusted_workday', working: true, name: null });
+    expect(calendar2026.describe('2026-10-10')).toEqual({
+      day: '2026-10-10',
+      kind: 'adjusted_workday',
+      working: true,
+      name: null,
+    });
   });
 
   it('takes 1 to 7 October off, weekend days inside the holiday included, and works Sunday 20 September', () => {
@@ -124,7 +140,9 @@ describe('years that are not loaded', () => {
       expect(error.extras.year).toBeTypeOf('number');
       expect(error.message).toMatch(/cannot compute a legal deadline/);
     }
-    expect((thrown(() => calendar2026.addWorkingDays('2026-12-31', 1)) as ApiError).message).toMatch(/calendar for 2027 is not loaded/);
+    expect((thrown(() => calendar2026.addWorkingDays('2026-12-31', 1)) as ApiError).message).toMatch(
+      /calendar for 2027 is not loaded/,
+    );
   });
 
   it('works once a 2027 document is loaded', () => {
@@ -183,7 +201,10 @@ describe('properties', () => {
       fc.property(acceptance, fc.integer({ min: 0, max: 180 }), fc.integer({ min: 0, max: 180 }), (from, a, b) => {
         const middle = dateOfDayNumber(dayNumberOf(from) + a);
         const to = dateOfDayNumber(dayNumberOf(middle) + b);
-        return calendar.workingDaysBetween(from, to) === calendar.workingDaysBetween(from, middle) + calendar.workingDaysBetween(middle, to);
+        return (
+          calendar.workingDaysBetween(from, to) ===
+          calendar.workingDaysBetween(from, middle) + calendar.workingDaysBetween(middle, to)
+        );
       }),
     );
   });
@@ -200,7 +221,12 @@ describe('calendar documents', () => {
 
   it('accepts a New Year holiday that runs over the weekend days of the year before', () => {
     // As announced for 2023: 31 December 2022 (a Saturday) to 2 January 2023.
-    const document = { year: 2023, source: 'test', holidays: [{ name: "New Year's Day", from: '2022-12-31', to: '2023-01-02' }], adjustedWorkdays: [] };
+    const document = {
+      year: 2023,
+      source: 'test',
+      holidays: [{ name: "New Year's Day", from: '2022-12-31', to: '2023-01-02' }],
+      adjustedWorkdays: [],
+    };
     const exceptions = exceptionsOf(parseCalendarDocument(document));
     expect(exceptions.holidays.map((holiday) => holiday.day)).toEqual(['2023-01-01', '2023-01-02']);
   });
@@ -233,8 +259,12 @@ describe('calendar documents', () => {
       expect.stringMatching(/2026-05-06 is a Wednesday, a working day anyway/),
       expect.stringMatching(/also a day off of "Overlapping" \(holidays.3\)/),
     ]);
-    expect(at('adjustedWorkdays.3')).toEqual([expect.stringMatching(/2026-05-02 is also a day off of "First" \(holidays.2\)/)]);
-    expect(at('adjustedWorkdays.4')).toEqual([expect.stringMatching(/2027-01-09 is in 2027, not 2026: add it to the 2027 calendar/)]);
+    expect(at('adjustedWorkdays.3')).toEqual([
+      expect.stringMatching(/2026-05-02 is also a day off of "First" \(holidays.2\)/),
+    ]);
+    expect(at('adjustedWorkdays.4')).toEqual([
+      expect.stringMatching(/2027-01-09 is in 2027, not 2026: add it to the 2027 calendar/),
+    ]);
     expect(at('adjustedWorkdays.5')).toEqual([expect.stringMatching(/"soon" is not a calendar date/)]);
     expect(problems).toHaveLength(12);
   });

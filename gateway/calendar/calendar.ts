@@ -55,7 +55,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` date; throws on anything that is not a real date. */
 export function dayNumberOf(day: string): number {
-  if (!isCalendarDate(day)) throw new RangeError(`Not a calendar date written YYYY-MM-DD: ${JSON.stringify(day.slice(0, 40))}`);
+  if (!isCalendarDate(day))
+    throw new RangeError(`Not a calendar date written YYYY-MM-DD: ${JSON.stringify(day.slice(0, 40))}`);
   return Date.parse(`${day}T00:00:00Z`) / DAY_MS;
 }
 
@@ -105,7 +106,8 @@ function buildYearTable(exceptions: CalendarYearExceptions): YearTable {
   const firstDay = Date.UTC(year, 0, 1) / DAY_MS;
   const length = Date.UTC(year + 1, 0, 1) / DAY_MS - firstDay;
   const kinds: CalendarDayKind[] = [];
-  for (let index = 0; index < length; index += 1) kinds.push(isWeekendDayNumber(firstDay + index) ? 'weekend' : 'workday');
+  for (let index = 0; index < length; index += 1)
+    kinds.push(isWeekendDayNumber(firstDay + index) ? 'weekend' : 'workday');
   const indexInYear = (day: string): number => {
     const index = dayNumberOf(day) - firstDay;
     if (index < 0 || index >= length) throw new RangeError(`${day} is not in ${year}`);
@@ -164,11 +166,17 @@ class LoadedWorkingCalendar implements DescribedWorkingCalendar {
     const table = this.tableOf(dayNumber);
     const index = dayNumber - table.firstDay;
     const kind = table.kinds[index]!;
-    return { day, kind, working: table.working[index] === 1, name: kind === 'holiday' ? (table.holidayNames.get(index) ?? null) : null };
+    return {
+      day,
+      kind,
+      working: table.working[index] === 1,
+      name: kind === 'holiday' ? (table.holidayNames.get(index) ?? null) : null,
+    };
   }
 
   addWorkingDays(from: string, days: number): string {
-    if (!Number.isSafeInteger(days) || days < 0) throw new RangeError(`Working days must be a whole number ≥ 0, not ${days}`);
+    if (!Number.isSafeInteger(days) || days < 0)
+      throw new RangeError(`Working days must be a whole number ≥ 0, not ${days}`);
     const start = dayNumberOf(from);
     if (days === 0) return from;
     let remaining = days;

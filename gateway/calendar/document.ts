@@ -18,7 +18,14 @@
 import { z } from '@hono/zod-openapi';
 import { isCalendarDate } from '../materials/dates.js';
 import { ApiError } from '../platform/errors.js';
-import { dateOfDayNumber, dayNumberOf, isWeekendDayNumber, weekdayOfDayNumber, yearOfDayNumber, type CalendarYearExceptions } from './calendar.js';
+import {
+  dateOfDayNumber,
+  dayNumberOf,
+  isWeekendDayNumber,
+  weekdayOfDayNumber,
+  yearOfDayNumber,
+  type CalendarYearExceptions,
+} from './calendar.js';
 
 export const MIN_CALENDAR_YEAR = 2000;
 export const MAX_CALENDAR_YEAR = 2100;
@@ -48,10 +55,21 @@ export const CalendarHolidaySchema = z
 
 const CalendarDocumentShape = z.strictObject({
   year: CalendarYearSchema.openapi({ example: 2026 }),
-  source: z.string().trim().min(1).max(500).openapi({ description: 'Where the arrangement comes from (the notice and its date)' }),
+  source: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500)
+    .openapi({ description: 'Where the arrangement comes from (the notice and its date)' }),
   note: z.string().max(2000).optional(),
-  holidays: z.array(CalendarHolidaySchema).max(100).openapi({ description: 'Days off beyond ordinary weekends, weekend days inside a holiday included' }),
-  adjustedWorkdays: z.array(CalendarDateSchema).max(100).openapi({ description: 'Saturdays and Sundays that are working days' }),
+  holidays: z
+    .array(CalendarHolidaySchema)
+    .max(100)
+    .openapi({ description: 'Days off beyond ordinary weekends, weekend days inside a holiday included' }),
+  adjustedWorkdays: z
+    .array(CalendarDateSchema)
+    .max(100)
+    .openapi({ description: 'Saturdays and Sundays that are working days' }),
 });
 
 export type CalendarDocument = z.infer<typeof CalendarDocumentShape>;
@@ -79,7 +97,10 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     }
     const length = last - first + 1;
     if (length > MAX_HOLIDAY_DAYS) {
-      problem(path, `"${holiday.name}" runs ${length} days, from ${holiday.from} to ${holiday.to}; a holiday is at most ${MAX_HOLIDAY_DAYS} days — check the dates`);
+      problem(
+        path,
+        `"${holiday.name}" runs ${length} days, from ${holiday.from} to ${holiday.to}; a holiday is at most ${MAX_HOLIDAY_DAYS} days — check the dates`,
+      );
       return;
     }
     const foreignWeekdays: string[] = [];
@@ -94,12 +115,18 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
       const other = dayOff.get(dayNumber);
       if (other !== undefined && !overlapped.has(other)) {
         overlapped.add(other);
-        problem(path, `"${holiday.name}" overlaps "${document.holidays[other]?.name}" (holidays.${other}) on ${dateOfDayNumber(dayNumber)}`);
+        problem(
+          path,
+          `"${holiday.name}" overlaps "${document.holidays[other]?.name}" (holidays.${other}) on ${dateOfDayNumber(dayNumber)}`,
+        );
       }
       if (other === undefined) dayOff.set(dayNumber, index);
     }
     if (daysInYear === 0) {
-      problem(path, `"${holiday.name}" (${holiday.from} to ${holiday.to}) lies entirely outside ${year}; it belongs in that year's calendar`);
+      problem(
+        path,
+        `"${holiday.name}" (${holiday.from} to ${holiday.to}) lies entirely outside ${year}; it belongs in that year's calendar`,
+      );
     } else if (foreignWeekdays.length > 0) {
       problem(
         path,
@@ -116,7 +143,10 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     const dayNumber = dayNumberOf(day);
     const dayYear = yearOfDayNumber(dayNumber);
     if (dayYear !== year) {
-      problem(path, `${day} is in ${dayYear}, not ${year}: add it to the ${dayYear} calendar (load that year again with it)`);
+      problem(
+        path,
+        `${day} is in ${dayYear}, not ${year}: add it to the ${dayYear} calendar (load that year again with it)`,
+      );
       return;
     }
     const earlier = seenWorkdays.get(dayNumber);
@@ -126,17 +156,24 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     }
     seenWorkdays.set(dayNumber, index);
     if (!isWeekendDayNumber(dayNumber)) {
-      problem(path, `${day} is a ${WEEKDAY_NAMES[weekdayOfDayNumber(dayNumber)]}, a working day anyway: an adjusted workday is a Saturday or Sunday that is worked`);
+      problem(
+        path,
+        `${day} is a ${WEEKDAY_NAMES[weekdayOfDayNumber(dayNumber)]}, a working day anyway: an adjusted workday is a Saturday or Sunday that is worked`,
+      );
     }
     const holiday = dayOff.get(dayNumber);
     if (holiday !== undefined) {
-      problem(path, `${day} is also a day off of "${document.holidays[holiday]?.name}" (holidays.${holiday}): a day is either a holiday or an adjusted workday`);
+      problem(
+        path,
+        `${day} is also a day off of "${document.holidays[holiday]?.name}" (holidays.${holiday}): a day is either a holiday or an adjusted workday`,
+      );
     }
   });
 }
 
 /** The calendar document with every check; the body schema of `PUT /v1/calendar/years/{year}`. */
-export const CalendarDocumentSchema = CalendarDocumentShape.superRefine(checkCalendarDocument).openapi('CalendarDocument');
+export const CalendarDocumentSchema =
+  CalendarDocumentShape.superRefine(checkCalendarDocument).openapi('CalendarDocument');
 
 export interface CalendarProblem {
   path: string;
@@ -164,7 +201,8 @@ export function exceptionsOf(document: CalendarDocument): CalendarYearExceptions
   const holidays: { day: string; name: string }[] = [];
   for (const holiday of document.holidays) {
     for (let dayNumber = dayNumberOf(holiday.from); dayNumber <= dayNumberOf(holiday.to); dayNumber += 1) {
-      if (yearOfDayNumber(dayNumber) === document.year) holidays.push({ day: dateOfDayNumber(dayNumber), name: holiday.name });
+      if (yearOfDayNumber(dayNumber) === document.year)
+        holidays.push({ day: dateOfDayNumber(dayNumber), name: holiday.name });
     }
   }
   return { year: document.year, holidays, adjustedWorkdays: [...document.adjustedWorkdays] };

@@ -3,7 +3,14 @@ import { createWorkingCalendar } from './calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from './provisional.js';
 
 const only2026 = createWorkingCalendar([
-  { year: 2026, holidays: [{ day: '2026-10-01', name: 'National Day' }, { day: '2026-10-02', name: 'National Day' }], adjustedWorkdays: ['2026-10-10'] },
+  {
+    year: 2026,
+    holidays: [
+      { day: '2026-10-01', name: 'National Day' },
+      { day: '2026-10-02', name: 'National Day' },
+    ],
+    adjustedWorkdays: ['2026-10-10'],
+  },
 ]);
 
 describe('provisional deadlines', () => {

@@ -31,7 +31,8 @@ const PROVISIONAL = Symbol('provisional calendar');
 /** Years from `from`'s to `to`'s (inclusive) that are not among `loadedYears`. */
 export function yearsNotLoaded(loadedYears: readonly number[], from: string, to: string): number[] {
   const years: number[] = [];
-  for (let year = Number(from.slice(0, 4)); year <= Number(to.slice(0, 4)); year += 1) if (!loadedYears.includes(year)) years.push(year);
+  for (let year = Number(from.slice(0, 4)); year <= Number(to.slice(0, 4)); year += 1)
+    if (!loadedYears.includes(year)) years.push(year);
   return years;
 }
 
@@ -55,7 +56,13 @@ export function withProvisionalYears(loaded: WorkingCalendar): ProvisionalWorkin
       return { ...(loaded as DescribedWorkingCalendar).describe(day), provisional: false };
     }
     const weekend = isWeekendDayNumber(dayNumber);
-    return { day, kind: weekend ? 'weekend' : 'workday', working: !weekend, name: null, provisional: !known.has(yearOfDayNumber(dayNumber)) };
+    return {
+      day,
+      kind: weekend ? 'weekend' : 'workday',
+      working: !weekend,
+      name: null,
+      provisional: !known.has(yearOfDayNumber(dayNumber)),
+    };
   };
   return {
     [PROVISIONAL]: true,
@@ -78,7 +85,8 @@ export function withProvisionalYears(loaded: WorkingCalendar): ProvisionalWorkin
     workingDaysBetween(from: string, to: string) {
       if (!spansUnknown(from, to)) return loaded.workingDaysBetween(from, to);
       let count = 0;
-      for (let dayNumber = dayNumberOf(from) + 1; dayNumber <= dayNumberOf(to); dayNumber += 1) if (isWorking(dayNumber)) count += 1;
+      for (let dayNumber = dayNumberOf(from) + 1; dayNumber <= dayNumberOf(to); dayNumber += 1)
+        if (isWorking(dayNumber)) count += 1;
       return count;
     },
     provisionalYears: (from: string, to: string) => yearsNotLoaded(loaded.years, from, to),

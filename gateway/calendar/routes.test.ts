@@ -27,7 +27,11 @@ beforeAll(async () => {
 afterAll(async () => gw?.close());
 
 const putYear = (year: number | string, body: unknown, token = adminToken) =>
-  gw.request(`/v1/calendar/years/${year}`, { method: 'PUT', headers: bearer(token, { 'content-type': 'application/json' }), body: JSON.stringify(body) });
+  gw.request(`/v1/calendar/years/${year}`, {
+    method: 'PUT',
+    headers: bearer(token, { 'content-type': 'application/json' }),
+    body: JSON.stringify(body),
+  });
 const get = (path: string, token = windowToken) => gw.request(path, { headers: bearer(token) });
 
 interface DueDate {
@@ -43,8 +47,21 @@ describe('the shipped 2026 calendar', () => {
   it('is loaded at start, as seeded by the gateway', async () => {
     const response = await get('/v1/calendar/years');
     expect(response.status).toBe(200);
-    const { items } = (await response.json()) as { items: { year: number; loadedBy: string | null; workingDayCount: number; holidayWeekdayCount: number; adjustedWorkdayCount: number }[] };
-    expect(items.find((item) => item.year === 2026)).toMatchObject({ loadedBy: null, workingDayCount: 248, holidayWeekdayCount: 19, adjustedWorkdayCount: 6 });
+    const { items } = (await response.json()) as {
+      items: {
+        year: number;
+        loadedBy: string | null;
+        workingDayCount: number;
+        holidayWeekdayCount: number;
+        adjustedWorkdayCount: number;
+      }[];
+    };
+    expect(items.find((item) => item.year === 2026)).toMatchObject({
+      loadedBy: null,
+      workingDayCount: 248,
+      holidayWeekdayCount: 19,
+      adjustedWorkdayCount: 6,
+    });
   });
 
   it('reads back as the shipped document', async () => {
@@ -83,7 +100,13 @@ describe('due dates', () => {
     const response = await get('/v1/calendar/due-date?from=2026-09-30&workingDays=3');
     expect(response.status).toBe(200);
     const due = (await response.json()) as DueDate;
-    expect(due).toMatchObject({ from: '2026-09-30', workingDays: 3, dueDate: '2026-10-10', calendarDays: 10, adjustedWorkdays: ['2026-10-10'] });
+    expect(due).toMatchObject({
+      from: '2026-09-30',
+      workingDays: 3,
+      dueDate: '2026-10-10',
+      calendarDays: 10,
+      adjustedWorkdays: ['2026-10-10'],
+    });
     expect(due.skipped).toHaveLength(7);
     expect(due.skipped.every((day) => day.kind === 'holiday' && day.name === 'National Day')).toBe(true);
   });
@@ -100,7 +123,13 @@ describe('due dates', () => {
   });
 
   it('refuses malformed input with 400', async () => {
-    for (const query of ['from=2026-02-30&workingDays=1', 'from=2026-03-06&workingDays=-1', 'from=2026-03-06&workingDays=1.5', 'from=2026-03-06', 'workingDays=3']) {
+    for (const query of [
+      'from=2026-02-30&workingDays=1',
+      'from=2026-03-06&workingDays=-1',
+      'from=2026-03-06&workingDays=1.5',
+      'from=2026-03-06',
+      'workingDays=3',
+    ]) {
       const response = await get(`/v1/calendar/due-date?${query}`);
       expect(response.status, query).toBe(400);
       expect((await problemOf(response)).code, query).toBe('validation_failed');
@@ -151,7 +180,11 @@ describe('loading a year', () => {
   });
 
   it('refuses malformed JSON and an impossible year in the path with 400', async () => {
-    const malformed = await gw.request('/v1/calendar/years/2027', { method: 'PUT', headers: bearer(adminToken, { 'content-type': 'application/json' }), body: '{"year":' });
+    const malformed = await gw.request('/v1/calendar/years/2027', {
+      method: 'PUT',
+      headers: bearer(adminToken, { 'content-type': 'application/json' }),
+      body: '{"year":',
+    });
     expect(malformed.status).toBe(400);
     expect((await problemOf(malformed)).code).toBe('malformed_json');
     const badYear = await putYear('twenty', invented2027());
@@ -162,12 +195,26 @@ describe('loading a year', () => {
   it('loads 2027 (201, audited), after which due dates run into 2027', async () => {
     const response = await putYear(2027, invented2027());
     expect(response.status).toBe(201);
-    const year = (await response.json()) as { year: number; loadedBy: string; holidays: unknown[]; adjustedWorkdays: string[] };
-    expect(year).toMatchObject({ year: 2027, loadedBy: adminClientId, holidays: invented2027().holidays, adjustedWorkdays: ['2027-02-20'] });
+    const year = (await response.json()) as {
+      year: number;
+      loadedBy: string;
+      holidays: unknown[];
+      adjustedWorkdays: string[];
+    };
+    expect(year).toMatchObject({
+      year: 2027,
+      loadedBy: adminClientId,
+      holidays: invented2027().holidays,
+      adjustedWorkdays: ['2027-02-20'],
+    });
 
     const due = (await (await get('/v1/calendar/due-date?from=2026-12-30&workingDays=5')).json()) as DueDate;
     expect(due.dueDate).toBe('2027-01-07');
-    expect(due.skipped.filter((day) => day.kind === 'holiday').map((day) => day.day)).toEqual(['2027-01-01', '2027-01-02', '2027-01-03']);
+    expect(due.skipped.filter((day) => day.kind === 'holiday').map((day) => day.day)).toEqual([
+      '2027-01-01',
+      '2027-01-02',
+      '2027-01-03',
+    ]);
 
     const audit = await gw.services.db
       .select()
@@ -178,7 +225,11 @@ describe('loading a year', () => {
   });
 
   it('replaces a loaded year (200): the old days are gone', async () => {
-    const corrected = { ...invented2027(), holidays: [{ name: "New Year's Day", from: '2027-01-01', to: '2027-01-01' }], adjustedWorkdays: [] };
+    const corrected = {
+      ...invented2027(),
+      holidays: [{ name: "New Year's Day", from: '2027-01-01', to: '2027-01-01' }],
+      adjustedWorkdays: [],
+    };
     const response = await putYear(2027, corrected);
     expect(response.status).toBe(200);
     const year = (await response.json()) as { holidays: unknown[]; adjustedWorkdays: string[] };
@@ -202,7 +253,10 @@ describe('loading a year', () => {
 describe('the in-memory calendar of other instances', () => {
   it('sees a year loaded elsewhere once its copy is older than the refresh interval', async () => {
     let now = 0;
-    const otherInstance = new CalendarService(gw.services.db, gw.services.logger, { refreshIntervalMs: 60_000, now: () => now });
+    const otherInstance = new CalendarService(gw.services.db, gw.services.logger, {
+      refreshIntervalMs: 60_000,
+      now: () => now,
+    });
     expect((await otherInstance.current()).years).not.toContain(2029);
 
     const document = { year: 2029, source: 'test', holidays: [], adjustedWorkdays: [] };

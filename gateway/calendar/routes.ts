@@ -11,7 +11,14 @@ import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { dateOfDayNumber, dayNumberOf } from './calendar.js';
 import type { ProvisionalCalendarDay } from './provisional.js';
-import { CalendarDateSchema, CalendarDocumentSchema, MAX_CALENDAR_YEAR, MIN_CALENDAR_YEAR, calendarInvalid, calendarProblems } from './document.js';
+import {
+  CalendarDateSchema,
+  CalendarDocumentSchema,
+  MAX_CALENDAR_YEAR,
+  MIN_CALENDAR_YEAR,
+  calendarInvalid,
+  calendarProblems,
+} from './document.js';
 import { getCalendarYear, listCalendarYears } from './store.js';
 
 /**
@@ -25,22 +32,33 @@ const ANY_CLIENT_SCOPE = 'contracts:read';
 /** The longest deadline the due-date endpoint computes; statutory limits are far shorter. */
 const MAX_DUE_DATE_WORKING_DAYS = 1000;
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 const YearSummarySchema = z
   .object({
     year: z.number().int(),
     source: z.string(),
-    loadedBy: z.string().nullable().openapi({ description: "The administrator's client id; null: seeded from the gateway's shipped data" }),
+    loadedBy: z
+      .string()
+      .nullable()
+      .openapi({ description: "The administrator's client id; null: seeded from the gateway's shipped data" }),
     loadedAt: z.string(),
     workingDayCount: z.number().int(),
-    holidayWeekdayCount: z.number().int().openapi({ description: 'Holiday days on Monday–Friday (working days taken off)' }),
+    holidayWeekdayCount: z
+      .number()
+      .int()
+      .openapi({ description: 'Holiday days on Monday–Friday (working days taken off)' }),
     adjustedWorkdayCount: z.number().int(),
   })
   .openapi('CalendarYearSummary');
 
 const YearViewSchema = YearSummarySchema.extend({
-  holidays: z.array(z.object({ name: z.string().nullable(), from: z.string(), to: z.string() })).openapi({ description: 'Days off inside the year, as ranges' }),
+  holidays: z
+    .array(z.object({ name: z.string().nullable(), from: z.string(), to: z.string() }))
+    .openapi({ description: 'Days off inside the year, as ranges' }),
   adjustedWorkdays: z.array(z.string()),
 }).openapi('CalendarYear');
 
@@ -58,14 +76,20 @@ const DueDateSchema = z
     workingDays: z.number().int(),
     dueDate: z.string(),
     calendarDays: z.number().int().openapi({ description: 'Calendar days from `from` to `dueDate`' }),
-    skipped: z.array(SkippedDaySchema).openapi({ description: 'The days between `from` and `dueDate` that did not count' }),
-    adjustedWorkdays: z.array(z.string()).openapi({ description: 'Weekend days between `from` and `dueDate` that counted as working days' }),
+    skipped: z
+      .array(SkippedDaySchema)
+      .openapi({ description: 'The days between `from` and `dueDate` that did not count' }),
+    adjustedWorkdays: z
+      .array(z.string())
+      .openapi({ description: 'Weekend days between `from` and `dueDate` that counted as working days' }),
     provisional: z.boolean().openapi({
       description:
         'True when a day counted lies in a year whose holidays are not loaded: those days count by weekday alone, and the ' +
         'due date may move once the year is loaded (running cases are recomputed then).',
     }),
-    provisionalYears: z.array(z.number().int()).openapi({ description: 'The years counted by weekday alone', example: [] }),
+    provisionalYears: z
+      .array(z.number().int())
+      .openapi({ description: 'The years counted by weekday alone', example: [] }),
   })
   .openapi('CalendarDueDate');
 
@@ -86,7 +110,7 @@ const putYearRoute = protectedRoute({
     'The body is a calendar document, as `gateway/calendar/data/cn-calendar-2026.json`: `year` (the one in the path), ' +
     '`source`, `holidays` ([{name, from, to}], weekend days inside a holiday included) and `adjustedWorkdays` (weekend ' +
     'days that are worked). Every date must be in the year (a holiday may run over the weekend days at the turn of the ' +
-    "year), a holiday ends after it begins and overlaps no other, an adjusted workday is a Saturday or Sunday and not a " +
+    'year), a holiday ends after it begins and overlaps no other, an adjusted workday is a Saturday or Sunday and not a ' +
     "day off. Any problem: 422 `calendar_invalid` listing them all in `errors`. The year's days are replaced in one " +
     'transaction and used for deadlines at once on this instance, within 60 s on the others. Deadlines already computed ' +
     'are not recomputed.',
@@ -109,7 +133,10 @@ const listYearsRoute = protectedRoute({
   tags: ['calendar'],
   summary: 'The loaded calendar years',
   scopes: [ANY_CLIENT_SCOPE],
-  responses: { 200: json(z.object({ items: z.array(YearSummarySchema) }), 'Oldest first'), ...errorResponses(401, 403) },
+  responses: {
+    200: json(z.object({ items: z.array(YearSummarySchema) }), 'Oldest first'),
+    ...errorResponses(401, 403),
+  },
 });
 
 const getYearRoute = protectedRoute({
@@ -143,7 +170,14 @@ const dueDateRoute = protectedRoute({
         .int()
         .min(0)
         .max(MAX_DUE_DATE_WORKING_DAYS)
-        .openapi({ type: 'integer', minimum: 0, maximum: MAX_DUE_DATE_WORKING_DAYS, example: 3, param: { required: true }, description: 'Working days to add' }),
+        .openapi({
+          type: 'integer',
+          minimum: 0,
+          maximum: MAX_DUE_DATE_WORKING_DAYS,
+          example: 3,
+          param: { required: true },
+          description: 'Working days to add',
+        }),
     }),
   },
   responses: { 200: json(DueDateSchema, 'The due date'), ...errorResponses(400, 401, 403) },
@@ -160,9 +194,13 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
       const { year } = c.req.valid('param');
       const document = c.req.valid('json');
       if (document.year !== year) {
-        throw calendarInvalid([{ path: 'year', message: `The document is for ${document.year}, but the path names ${year}` }]);
+        throw calendarInvalid([
+          { path: 'year', message: `The document is for ${document.year}, but the path names ${year}` },
+        ]);
       }
-      const { replaced } = await c.get('services').calendar.load(document, c.get('principal'), { requestId: c.get('requestId') });
+      const { replaced } = await c
+        .get('services')
+        .calendar.load(document, c.get('principal'), { requestId: c.get('requestId') });
       // Running cases whose deadlines were counted without this year (or with its old version).
       await recomputeDueDates(c.get('services').db, await c.get('services').calendar.current());
       const view = await getCalendarYear(c.get('services').db, year);
@@ -193,14 +231,17 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
     const first = dayNumberOf(from);
     const last = dayNumberOf(dueDate);
     const between: ProvisionalCalendarDay[] = [];
-    for (let dayNumber = first + 1; dayNumber <= last; dayNumber += 1) between.push(calendar.describe(dateOfDayNumber(dayNumber)));
+    for (let dayNumber = first + 1; dayNumber <= last; dayNumber += 1)
+      between.push(calendar.describe(dateOfDayNumber(dayNumber)));
     return c.json(
       {
         from,
         workingDays,
         dueDate,
         calendarDays: last - first,
-        skipped: between.flatMap((day) => (day.kind === 'weekend' || day.kind === 'holiday' ? [{ day: day.day, kind: day.kind, name: day.name }] : [])),
+        skipped: between.flatMap((day) =>
+          day.kind === 'weekend' || day.kind === 'holiday' ? [{ day: day.day, kind: day.kind, name: day.name }] : [],
+        ),
         adjustedWorkdays: between.filter((day) => day.kind === 'adjusted_workday').map((day) => day.day),
         ...provisionalPart(calendar.provisionalYears(from, dueDate)),
       },

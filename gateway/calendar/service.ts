@@ -50,7 +50,10 @@ export class CalendarService {
       // Try again only after another interval if this read fails (database briefly away).
       cached.readAt = this.now();
       this.reload().catch((error: unknown) => {
-        this.logger.warn({ err: errorForLog(error) }, 'refreshing the working-day calendar failed; using the copy in memory');
+        this.logger.warn(
+          { err: errorForLog(error) },
+          'refreshing the working-day calendar failed; using the copy in memory',
+        );
       });
     }
     return cached.calendar;
@@ -71,7 +74,11 @@ export class CalendarService {
   }
 
   /** Loads a year (see `loadCalendarYear`) and uses it on this instance at once. */
-  async load(document: unknown, loadedBy: Principal, options: { requestId?: string } = {}): Promise<CalendarLoadResult> {
+  async load(
+    document: unknown,
+    loadedBy: Principal,
+    options: { requestId?: string } = {},
+  ): Promise<CalendarLoadResult> {
     const result = await loadCalendarYear(this.db, document, loadedBy, options);
     // A read that started before the load committed would not see it: let it finish, then read again.
     await this.reading?.catch(() => undefined);

@@ -16,7 +16,14 @@ import type { Principal } from '../auth/principal.js';
 import type { Database, Transaction } from '../db/client.js';
 import { calendarDays, calendarYears } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
-import { type CalendarYearExceptions, type DescribedWorkingCalendar, createWorkingCalendar, dateOfDayNumber, dayNumberOf, isWeekendDayNumber } from './calendar.js';
+import {
+  type CalendarYearExceptions,
+  type DescribedWorkingCalendar,
+  createWorkingCalendar,
+  dateOfDayNumber,
+  dayNumberOf,
+  isWeekendDayNumber,
+} from './calendar.js';
 import { type CalendarDocument, exceptionsOf, parseCalendarDocument } from './document.js';
 
 /** Where the calendar years shipped with the gateway live; each `*.json` file is one year. */
@@ -29,7 +36,12 @@ async function lockYear(tx: Transaction, year: number): Promise<void> {
 async function writeDays(tx: Transaction, exceptions: CalendarYearExceptions): Promise<void> {
   await tx.delete(calendarDays).where(eq(calendarDays.year, exceptions.year));
   const rows = [
-    ...exceptions.holidays.map((holiday) => ({ day: holiday.day, year: exceptions.year, kind: 'holiday' as const, name: holiday.name })),
+    ...exceptions.holidays.map((holiday) => ({
+      day: holiday.day,
+      year: exceptions.year,
+      kind: 'holiday' as const,
+      name: holiday.name,
+    })),
     ...exceptions.adjustedWorkdays.map((day) => ({ day, year: exceptions.year, kind: 'workday' as const, name: null })),
   ];
   if (rows.length > 0) await tx.insert(calendarDays).values(rows);
@@ -56,7 +68,10 @@ export async function loadCalendarYear(
   const exceptions = exceptionsOf(parsed);
   return db.transaction(async (tx) => {
     await lockYear(tx, parsed.year);
-    const [existing] = await tx.select({ year: calendarYears.year }).from(calendarYears).where(eq(calendarYears.year, parsed.year));
+    const [existing] = await tx
+      .select({ year: calendarYears.year })
+      .from(calendarYears)
+      .where(eq(calendarYears.year, parsed.year));
     const values = { source: parsed.source, loadedByClientId: loadedBy?.clientId ?? null, loadedAt: new Date() };
     await tx
       .insert(calendarYears)
@@ -97,12 +112,19 @@ export function readShippedCalendars(directory: string = shippedCalendarDirector
  * by an administrator, perhaps with corrections) is left as it is. Idempotent, and safe when
  * several instances start at once. Returns the years it loaded.
  */
-export async function seedShippedCalendars(db: Database, logger: Logger, directory: string = shippedCalendarDirectory): Promise<number[]> {
+export async function seedShippedCalendars(
+  db: Database,
+  logger: Logger,
+  directory: string = shippedCalendarDirectory,
+): Promise<number[]> {
   const seeded: number[] = [];
   for (const document of readShippedCalendars(directory)) {
     const loaded = await db.transaction(async (tx) => {
       await lockYear(tx, document.year);
-      const [existing] = await tx.select({ year: calendarYears.year }).from(calendarYears).where(eq(calendarYears.year, document.year));
+      const [existing] = await tx
+        .select({ year: calendarYears.year })
+        .from(calendarYears)
+        .where(eq(calendarYears.year, document.year));
       if (existing) return false;
       await tx.insert(calendarYears).values({ year: document.year, source: document.source, loadedByClientId: null });
       await writeDays(tx, exceptionsOf(document));
@@ -118,9 +140,10 @@ export async function seedShippedCalendars(db: Database, logger: Logger, directo
 export async function readWorkingCalendar(db: Database): Promise<DescribedWorkingCalendar> {
   const years = await db.select({ year: calendarYears.year }).from(calendarYears);
   const days = await db.select().from(calendarDays);
-  const byYear = new Map<number, { year: number; holidays: { day: string; name: string | null }[]; adjustedWorkdays: string[] }>(
-    years.map(({ year }) => [year, { year, holidays: [], adjustedWorkdays: [] }]),
-  );
+  const byYear = new Map<
+    number,
+    { year: number; holidays: { day: string; name: string | null }[]; adjustedWorkdays: string[] }
+  >(years.map(({ year }) => [year, { year, holidays: [], adjustedWorkdays: [] }]));
   for (const row of days) {
     const exceptions = byYear.get(row.year);
     if (!exceptions) continue;
@@ -148,7 +171,10 @@ export interface CalendarYearView extends CalendarYearSummary {
   adjustedWorkdays: string[];
 }
 
-function summarise(row: typeof calendarYears.$inferSelect, days: readonly { day: string; kind: 'holiday' | 'workday'; name: string | null }[]): CalendarYearSummary {
+function summarise(
+  row: typeof calendarYears.$inferSelect,
+  days: readonly { day: string; kind: 'holiday' | 'workday'; name: string | null }[],
+): CalendarYearSummary {
   const holidays = days.filter((day) => day.kind === 'holiday');
   const adjustedWorkdays = days.filter((day) => day.kind === 'workday').map((day) => day.day);
   const calendar = createWorkingCalendar([{ year: row.year, holidays, adjustedWorkdays }]);
@@ -167,7 +193,12 @@ function summarise(row: typeof calendarYears.$inferSelect, days: readonly { day:
 export async function listCalendarYears(db: Database): Promise<CalendarYearSummary[]> {
   const years = await db.select().from(calendarYears).orderBy(asc(calendarYears.year));
   const days = await db.select().from(calendarDays);
-  return years.map((row) => summarise(row, days.filter((day) => day.year === row.year)));
+  return years.map((row) =>
+    summarise(
+      row,
+      days.filter((day) => day.year === row.year),
+    ),
+  );
 }
 
 /** One loaded year with its holidays (as ranges of consecutive days off) and adjusted workdays; undefined when not loaded. */

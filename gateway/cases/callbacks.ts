@@ -14,7 +14,11 @@ import { cases } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { ApiError } from '../platform/errors.js';
-import { type ResultCertificateInput, receiveResultCertificate, resultCertificateFromInput } from '../results/electronic.js';
+import {
+  type ResultCertificateInput,
+  receiveResultCertificate,
+  resultCertificateFromInput,
+} from '../results/electronic.js';
 import { caseFacts } from './cases.js';
 import { applyDepartmentStatus } from './status.js';
 
@@ -38,49 +42,73 @@ export interface CallbackContext extends AccessContext {
   now?: () => Date;
 }
 
-export async function receiveStatusCallback(context: CallbackContext, callback: StatusCallback): Promise<{ caseNumber: string; caseStatus: string; dueOn: string | null }> {
+export async function receiveStatusCallback(
+  context: CallbackContext,
+  callback: StatusCallback,
+): Promise<{ caseNumber: string; caseStatus: string; dueOn: string | null }> {
   const department = context.principal.departmentCode;
-  if (context.principal.kind !== 'department' || department === null) throw new ApiError('forbidden', 'Only a department client reports case status.');
+  if (context.principal.kind !== 'department' || department === null)
+    throw new ApiError('forbidden', 'Only a department client reports case status.');
   const now = (context.now ?? (() => new Date()))();
   const occurredAt = new Date(callback.occurredAt);
-  if (occurredAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) throw new ApiError('callback_stale', 'The event is dated in the future; check the sending clock.');
-  if (occurredAt.getTime() < now.getTime() - MAX_AGE_MS) throw new ApiError('callback_stale', 'The event is more than a week old; it is not applied.');
+  if (occurredAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS)
+    throw new ApiError('callback_stale', 'The event is dated in the future; check the sending clock.');
+  if (occurredAt.getTime() < now.getTime() - MAX_AGE_MS)
+    throw new ApiError('callback_stale', 'The event is more than a week old; it is not applied.');
   const calendar = await context.calendar();
 
-  return auditRefusals(context, { action: 'case.status_callback', subjectId: null, caseRef: callback.caseNumber }, async () => {
-    if (callback.resultCertificate && callback.status !== 'completed') {
-      throw new ApiError('result_certificate_invalid', `A result document comes with the completion, not with ${callback.status}; nothing was applied.`, { problem: 'not completed' });
-    }
-    // Checked, then its bytes stored, before the transaction: a refused document leaves the case as it was.
-    const received = callback.resultCertificate ? await receiveResultCertificate(context.blobStore, resultCertificateFromInput(callback.resultCertificate)) : null;
-    return context.db.transaction(async (tx) => {
-    const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));
-    const unknown = () => new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
-    if (!row) throw unknown();
-    // A case not delivered to this department is answered like an unknown one.
-    const decision = await context.access.decide(tx, 'case.report_status', { kind: 'case', case: await caseFacts(tx, row) });
-    if (!decision.allowed) throw unknown();
-    const item = await requireItem(tx, row.itemCode);
-    const applied = await applyDepartmentStatus(tx, calendar, item.statutoryDays, {
-      caseId: row.id,
-      departmentCode: department,
-      status: callback.status,
-      occurredAt,
-      message: callback.message ?? null,
-      source: 'callback',
-      externalEventId: callback.eventId,
-      resultCertificate: received,
-      requestId: context.requestId,
-    });
-    await auditAccess(tx, context, {
-      decision,
-      action: 'case.status_callback',
-      subjectId: row.subjectId,
-      fields: [`status:${callback.status}`, `event:${callback.eventId}`, ...(received ? ['result_certificate'] : [])],
-      caseRef: row.caseNumber,
-    });
-    const [updated] = await tx.select({ dueOn: cases.dueOn }).from(cases).where(eq(cases.id, row.id));
-    return { caseNumber: row.caseNumber, caseStatus: applied.caseStatus, dueOn: updated?.dueOn ?? null };
-    });
-  });
+  return auditRefusals(
+    context,
+    { action: 'case.status_callback', subjectId: null, caseRef: callback.caseNumber },
+    async () => {
+      if (callback.resultCertificate && callback.status !== 'completed') {
+        throw new ApiError(
+          'result_certificate_invalid',
+          `A result document comes with the completion, not with ${callback.status}; nothing was applied.`,
+          { problem: 'not completed' },
+        );
+      }
+      // Checked, then its bytes stored, before the transaction: a refused document leaves the case as it was.
+      const received = callback.resultCertificate
+        ? await receiveResultCertificate(context.blobStore, resultCertificateFromInput(callback.resultCertificate))
+        : null;
+      return context.db.transaction(async (tx) => {
+        const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));
+        const unknown = () =>
+          new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
+        if (!row) throw unknown();
+        // A case not delivered to this department is answered like an unknown one.
+        const decision = await context.access.decide(tx, 'case.report_status', {
+          kind: 'case',
+          case: await caseFacts(tx, row),
+        });
+        if (!decision.allowed) throw unknown();
+        const item = await requireItem(tx, row.itemCode);
+        const applied = await applyDepartmentStatus(tx, calendar, item.statutoryDays, {
+          caseId: row.id,
+          departmentCode: department,
+          status: callback.status,
+          occurredAt,
+          message: callback.message ?? null,
+          source: 'callback',
+          externalEventId: callback.eventId,
+          resultCertificate: received,
+          requestId: context.requestId,
+        });
+        await auditAccess(tx, context, {
+          decision,
+          action: 'case.status_callback',
+          subjectId: row.subjectId,
+          fields: [
+            `status:${callback.status}`,
+            `event:${callback.eventId}`,
+            ...(received ? ['result_certificate'] : []),
+          ],
+          caseRef: row.caseNumber,
+        });
+        const [updated] = await tx.select({ dueOn: cases.dueOn }).from(cases).where(eq(cases.id, row.id));
+        return { caseNumber: row.caseNumber, caseStatus: applied.caseStatus, dueOn: updated?.dueOn ?? null };
+      });
+    },
+  );
 }

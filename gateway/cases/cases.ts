@@ -20,7 +20,16 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import type { Queryable } from '../db/client.js';
 import { normaliseCertificateNumber } from '../certificates/numbers.js';
-import { caseEvents, caseMaterials, caseParties, cases, certificates, deliveries, materials, subjects } from '../db/schema.js';
+import {
+  caseEvents,
+  caseMaterials,
+  caseParties,
+  cases,
+  certificates,
+  deliveries,
+  materials,
+  subjects,
+} from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
@@ -32,12 +41,35 @@ import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '
 import type { Clock } from '../platform/clock.js';
 import { maskMobile } from '../notifications/mobile.js';
 import type { ResultDeliveryChoice } from '../results/methods.js';
-import { findResult, prepareResult, recordResultChoice, type WindowResultView, windowResultView } from '../results/results.js';
+import {
+  findResult,
+  prepareResult,
+  recordResultChoice,
+  type WindowResultView,
+  windowResultView,
+} from '../results/results.js';
 import { ApiError } from '../platform/errors.js';
-import { insertCase, insertCaseEvent, markCaseSubmitted, selectCase, selectCaseForUpdate, selectCaseMaterials, selectDeliveries, selectSubjectKind } from './statements.js';
+import {
+  insertCase,
+  insertCaseEvent,
+  markCaseSubmitted,
+  selectCase,
+  selectCaseForUpdate,
+  selectCaseMaterials,
+  selectDeliveries,
+  selectSubjectKind,
+} from './statements.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
 
-export type RequirementState = 'reused' | 'fetched' | 'handed_in' | 'fetchable' | 'missing' | 'deferrable' | 'deferred' | 'optional';
+export type RequirementState =
+  | 'reused'
+  | 'fetched'
+  | 'handed_in'
+  | 'fetchable'
+  | 'missing'
+  | 'deferrable'
+  | 'deferred'
+  | 'optional';
 
 export interface NoticeEntry {
   requirementCode: string;
@@ -165,10 +197,17 @@ export function newDeliveryId(): string {
 }
 
 function isUsableOn(material: Pick<MaterialRow, 'status' | 'validFrom' | 'validUntil'>, day: string): boolean {
-  return material.status === 'valid' && material.validFrom <= day && (material.validUntil === null || material.validUntil >= day);
+  return (
+    material.status === 'valid' &&
+    material.validFrom <= day &&
+    (material.validUntil === null || material.validUntil >= day)
+  );
 }
 
-function fetchableFrom(requirement: ItemRequirement, departments: DepartmentRegistry): { department: string; certificateType: string }[] {
+function fetchableFrom(
+  requirement: ItemRequirement,
+  departments: DepartmentRegistry,
+): { department: string; certificateType: string }[] {
   return requirement.acceptedTypes.flatMap((type) =>
     departments
       .providersOf(type)
@@ -190,18 +229,29 @@ function buildNotice(
   attached: ReadonlyMap<string, MaterialRow>,
   departments: DepartmentRegistry,
   today: string,
-  bound: { form: Record<string, unknown>; certificates: ReadonlyMap<string, CertificateFacts>; parties?: ReadonlyMap<string, string> } = { form: {}, certificates: new Map() },
+  bound: {
+    form: Record<string, unknown>;
+    certificates: ReadonlyMap<string, CertificateFacts>;
+    parties?: ReadonlyMap<string, string>;
+  } = { form: {}, certificates: new Map() },
 ): CaseNotice {
   const parties = bound.parties ?? new Map<string, string>();
   // A party's requirements are listed only when the case has that party (an agent's power of attorney).
-  const listed = item.materials.filter((requirement) => requirement.party === 'applicant' || parties.has(requirement.party));
+  const listed = item.materials.filter(
+    (requirement) => requirement.party === 'applicant' || parties.has(requirement.party),
+  );
   const entries: NoticeEntry[] = listed.map((requirement) => {
     const row = rows.find((entry) => entry.requirementCode === requirement.requirementCode);
     const material = row?.materialId ? attached.get(row.materialId) : undefined;
     const usable = material !== undefined && isUsableOn(material, today);
     const sources = fetchableFrom(requirement, departments);
     let state: RequirementState;
-    if (usable && row && (row.resolution === 'reused' || row.resolution === 'fetched' || row.resolution === 'handed_in')) state = row.resolution;
+    if (
+      usable &&
+      row &&
+      (row.resolution === 'reused' || row.resolution === 'fetched' || row.resolution === 'handed_in')
+    )
+      state = row.resolution;
     else if (row?.resolution === 'deferred') state = 'deferred';
     else if (requirement.optional) state = 'optional';
     else if (sources.length > 0) state = 'fetchable';
@@ -216,7 +266,15 @@ function buildNotice(
       optional: requirement.optional,
       deferrableDays: requirement.deferrableDays,
       state,
-      material: usable && material ? { id: material.id, typeCode: material.typeCode, provenance: material.provenance, validUntil: material.validUntil } : null,
+      material:
+        usable && material
+          ? {
+              id: material.id,
+              typeCode: material.typeCode,
+              provenance: material.provenance,
+              validUntil: material.validUntil,
+            }
+          : null,
       fetchableFrom: state === 'fetchable' ? sources : [],
       deferredUntil: state === 'deferred' ? (row?.dueOn ?? null) : null,
       party: requirement.party,
@@ -227,10 +285,15 @@ function buildNotice(
     };
   });
   const count = (state: RequirementState) => entries.filter((entry) => entry.state === state).length;
-  const blocking = entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
+  const blocking = entries.filter(
+    (entry) =>
+      (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null,
+  );
   return {
     entries,
-    toHandIn: entries.filter((entry) => entry.state === 'missing' || entry.state === 'deferrable' || entry.state === 'deferred').map((entry) => entry.requirementCode),
+    toHandIn: entries
+      .filter((entry) => entry.state === 'missing' || entry.state === 'deferrable' || entry.state === 'deferred')
+      .map((entry) => entry.requirementCode),
     counts: {
       required: listed.filter((requirement) => !requirement.optional).length,
       reused: count('reused'),
@@ -272,14 +335,33 @@ function boundReferences(item: ItemDefinition, form: Record<string, unknown>): M
 
 /** Whether a material is the certificate the form names: only certificates carry a number (`sourceRef`) to compare. */
 function matchesReference(material: Pick<MaterialRow, 'sourceRef'>, reference: string | undefined): boolean {
-  return reference === undefined || material.sourceRef === null || normaliseCertificateNumber(material.sourceRef) === reference;
+  return (
+    reference === undefined ||
+    material.sourceRef === null ||
+    normaliseCertificateNumber(material.sourceRef) === reference
+  );
 }
 
-const RESTRICTION_TEXT: Record<CertificateRestriction['kind'], (party: string, on: string, onZh: string) => { zh: string; en: string }> = {
-  seizure: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}被${party}查封。`, en: `Not acceptable: seized by ${party} on ${on}.` }),
-  mortgage: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}设定抵押（抵押权人：${party}）。`, en: `Not acceptable: mortgaged to ${party} since ${on}.` }),
-  objection: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}办理异议登记（申请人：${party}）。`, en: `Not acceptable: an objection by ${party} is registered since ${on}.` }),
-  pre_notice: (party, on, onZh) => ({ zh: `不予受理：该不动产已于${onZh}办理预告登记（权利人：${party}）。`, en: `Not acceptable: a pre-notice registration for ${party} since ${on}.` }),
+const RESTRICTION_TEXT: Record<
+  CertificateRestriction['kind'],
+  (party: string, on: string, onZh: string) => { zh: string; en: string }
+> = {
+  seizure: (party, on, onZh) => ({
+    zh: `不予受理：该不动产已于${onZh}被${party}查封。`,
+    en: `Not acceptable: seized by ${party} on ${on}.`,
+  }),
+  mortgage: (party, on, onZh) => ({
+    zh: `不予受理：该不动产已于${onZh}设定抵押（抵押权人：${party}）。`,
+    en: `Not acceptable: mortgaged to ${party} since ${on}.`,
+  }),
+  objection: (party, on, onZh) => ({
+    zh: `不予受理：该不动产已于${onZh}办理异议登记（申请人：${party}）。`,
+    en: `Not acceptable: an objection by ${party} is registered since ${on}.`,
+  }),
+  pre_notice: (party, on, onZh) => ({
+    zh: `不予受理：该不动产已于${onZh}办理预告登记（权利人：${party}）。`,
+    en: `Not acceptable: a pre-notice registration for ${party} since ${on}.`,
+  }),
 };
 
 function chineseDate(day: string): string {
@@ -288,7 +370,12 @@ function chineseDate(day: string): string {
 }
 
 /** The reasons an attached certificate stops the case: another number than the form's, or a blocking restriction. */
-function blocksOf(requirement: ItemRequirement, material: MaterialRow, reference: string | undefined, facts: CertificateFacts | undefined): NoticeBlock[] {
+function blocksOf(
+  requirement: ItemRequirement,
+  material: MaterialRow,
+  reference: string | undefined,
+  facts: CertificateFacts | undefined,
+): NoticeBlock[] {
   const blocks: NoticeBlock[] = [];
   if (!matchesReference(material, reference)) {
     blocks.push({
@@ -302,7 +389,15 @@ function blocksOf(requirement: ItemRequirement, material: MaterialRow, reference
   }
   for (const restriction of facts?.restrictions ?? []) {
     if (!requirement.blockingRestrictions.includes(restriction.kind)) continue;
-    blocks.push({ code: 'restriction_blocks_acceptance', restriction, message: RESTRICTION_TEXT[restriction.kind](restriction.party, restriction.registeredOn, chineseDate(restriction.registeredOn)) });
+    blocks.push({
+      code: 'restriction_blocks_acceptance',
+      restriction,
+      message: RESTRICTION_TEXT[restriction.kind](
+        restriction.party,
+        restriction.registeredOn,
+        chineseDate(restriction.registeredOn),
+      ),
+    });
   }
   return blocks;
 }
@@ -316,15 +411,25 @@ function needsCertificateFacts(item: ItemDefinition): boolean {
 }
 
 function certificateFactsFrom(metadata: Record<string, unknown>): CertificateFacts {
-  const restrictions = Array.isArray(metadata['restrictions']) ? (metadata['restrictions'] as CertificateRestriction[]) : [];
-  const alternatives = Array.isArray(metadata['alternatives']) ? (metadata['alternatives'] as CertificateFacts['alternatives']) : [];
+  const restrictions = Array.isArray(metadata['restrictions'])
+    ? (metadata['restrictions'] as CertificateRestriction[])
+    : [];
+  const alternatives = Array.isArray(metadata['alternatives'])
+    ? (metadata['alternatives'] as CertificateFacts['alternatives'])
+    : [];
   return { restrictions, alternatives };
 }
 
 /** Restrictions and alternatives of the attached certificates, by material id; one statement. */
-async function certificateFactsOf(tx: Queryable, materialIds: readonly string[]): Promise<Map<string, CertificateFacts>> {
+async function certificateFactsOf(
+  tx: Queryable,
+  materialIds: readonly string[],
+): Promise<Map<string, CertificateFacts>> {
   if (materialIds.length === 0) return new Map();
-  const rows = await tx.select({ materialId: certificates.materialId, metadata: certificates.metadata }).from(certificates).where(inArray(certificates.materialId, [...materialIds]));
+  const rows = await tx
+    .select({ materialId: certificates.materialId, metadata: certificates.metadata })
+    .from(certificates)
+    .where(inArray(certificates.materialId, [...materialIds]));
   return new Map(rows.map((row) => [row.materialId, certificateFactsFrom(row.metadata)]));
 }
 
@@ -341,7 +446,10 @@ export interface CaseServices {
 
 /** What the policy knows of a case: who opened it, whose it is, whom it was delivered to. */
 export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts> {
-  const delivered = await tx.select({ departmentCode: deliveries.departmentCode }).from(deliveries).where(eq(deliveries.caseId, row.id));
+  const delivered = await tx
+    .select({ departmentCode: deliveries.departmentCode })
+    .from(deliveries)
+    .where(eq(deliveries.caseId, row.id));
   return factsOfCase(row, delivered);
 }
 
@@ -371,9 +479,18 @@ export interface VisibleCase {
  * 403 for a party that may read but not change it). The refusal names the case's real subject, so
  * the citizen's access log shows the attempt.
  */
-export async function visibleCase(tx: Queryable, context: AccessContext, caseId: string, action: 'case.read' | 'case.change', options: { lock?: boolean } = {}): Promise<VisibleCase> {
+export async function visibleCase(
+  tx: Queryable,
+  context: AccessContext,
+  caseId: string,
+  action: 'case.read' | 'case.change',
+  options: { lock?: boolean } = {},
+): Promise<VisibleCase> {
   // One round trip: the case (locked when asked) and its deliveries, which say whom it went to.
-  const [[row], deliveryRows] = await Promise.all([(options.lock ? selectCaseForUpdate : selectCase)(tx, { caseId }), selectDeliveries(tx, { caseId })]);
+  const [[row], deliveryRows] = await Promise.all([
+    (options.lock ? selectCaseForUpdate : selectCase)(tx, { caseId }),
+    selectDeliveries(tx, { caseId }),
+  ]);
   if (!row) throw new ApiError('not_found', 'No such case.');
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
   const facts = factsOfCase(row, deliveryRows);
@@ -442,7 +559,11 @@ interface CaseParts {
 }
 
 /** The case's requirement rows with their materials, and its deliveries: one round trip. */
-async function readCaseParts(tx: Queryable, caseId: string, known: { deliveries?: readonly DeliveryRow[] } = {}): Promise<CaseParts> {
+async function readCaseParts(
+  tx: Queryable,
+  caseId: string,
+  known: { deliveries?: readonly DeliveryRow[] } = {},
+): Promise<CaseParts> {
   const [joined, deliveryRows] = await Promise.all([
     selectCaseMaterials(tx, { caseId }),
     known.deliveries ? Promise.resolve(known.deliveries) : selectDeliveries(tx, { caseId }),
@@ -450,7 +571,10 @@ async function readCaseParts(tx: Queryable, caseId: string, known: { deliveries?
   return casePartsFrom(joined, deliveryRows);
 }
 
-function casePartsFrom(joined: Awaited<ReturnType<typeof selectCaseMaterials>>, deliveryRows: readonly DeliveryRow[]): CaseParts {
+function casePartsFrom(
+  joined: Awaited<ReturnType<typeof selectCaseMaterials>>,
+  deliveryRows: readonly DeliveryRow[],
+): CaseParts {
   const attached = new Map<string, MaterialRow>();
   const facts = new Map<string, CertificateFacts>();
   for (const { material, certificate } of joined) {
@@ -458,7 +582,12 @@ function casePartsFrom(joined: Awaited<ReturnType<typeof selectCaseMaterials>>, 
     attached.set(material.id, material);
     if (certificate) facts.set(material.id, certificateFactsFrom(certificate));
   }
-  return { entries: joined.map(({ entry }) => entry), materials: attached, deliveries: deliveryRows, certificates: facts };
+  return {
+    entries: joined.map(({ entry }) => entry),
+    materials: attached,
+    deliveries: deliveryRows,
+    certificates: facts,
+  };
 }
 
 async function caseView(
@@ -475,16 +604,27 @@ async function caseView(
     findResult(tx, row.id),
   ]);
   const rows = known.entries;
-  const parties = item.parties.length === 0 ? new Map<string, string>() : (known.parties ?? (await partiesOf(tx, row.id)));
+  const parties =
+    item.parties.length === 0 ? new Map<string, string>() : (known.parties ?? (await partiesOf(tx, row.id)));
   const readable = await visibleMaterials(tx, visible.context.access, [...known.materials.values()], visible.facts);
   const attached = new Map(readable.map((material) => [material.id, material]));
   // Restrictions and alternatives come from every attached certificate, also one the caller may
   // not read: whether the case is acceptable does not depend on who asks.
-  const certificateFacts = known.certificates ?? (needsCertificateFacts(item) ? await certificateFactsOf(tx, [...known.materials.keys()]) : new Map<string, CertificateFacts>());
-  const deliveryRows = [...known.deliveries].sort((a, b) => a.stage - b.stage || a.departmentCode.localeCompare(b.departmentCode));
-  const lastDue = [row.dueOn, row.statutoryDueOn].filter((day): day is string => day !== null).sort().at(-1);
+  const certificateFacts =
+    known.certificates ??
+    (needsCertificateFacts(item)
+      ? await certificateFactsOf(tx, [...known.materials.keys()])
+      : new Map<string, CertificateFacts>());
+  const deliveryRows = [...known.deliveries].sort(
+    (a, b) => a.stage - b.stage || a.departmentCode.localeCompare(b.departmentCode),
+  );
+  const lastDue = [row.dueOn, row.statutoryDueOn]
+    .filter((day): day is string => day !== null)
+    .sort()
+    .at(-1);
   const loadedYears = (await services.calendar()).years;
-  const provisional = row.acceptedOn !== null && lastDue !== undefined && yearsNotLoaded(loadedYears, row.acceptedOn, lastDue).length > 0;
+  const provisional =
+    row.acceptedOn !== null && lastDue !== undefined && yearsNotLoaded(loadedYears, row.acceptedOn, lastDue).length > 0;
   return {
     id: row.id,
     caseNumber: row.caseNumber,
@@ -508,7 +648,11 @@ async function caseView(
     completedOn: row.completedOn,
     onTime: row.completedOn && row.dueOn ? row.completedOn <= row.dueOn : null,
     form: row.form,
-    notice: buildNotice(item, rows, attached, services.departments, today, { form: row.form, certificates: certificateFacts, parties }),
+    notice: buildNotice(item, rows, attached, services.departments, today, {
+      form: row.form,
+      certificates: certificateFacts,
+      parties,
+    }),
     parties: [...parties].map(([role, subjectId]) => ({ role, subjectId })),
     deliveries: deliveryRows.map((delivery) => ({
       department: delivery.departmentCode,
@@ -528,14 +672,32 @@ async function caseView(
 }
 
 /** The case's attached materials the caller may read through it, by id. */
-async function attachedMaterials(tx: Queryable, visible: Pick<VisibleCase, 'facts' | 'context'>, ids: readonly string[]): Promise<Map<string, MaterialRow>> {
+async function attachedMaterials(
+  tx: Queryable,
+  visible: Pick<VisibleCase, 'facts' | 'context'>,
+  ids: readonly string[],
+): Promise<Map<string, MaterialRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.select().from(materials).where(inArray(materials.id, [...new Set(ids)]));
-  return new Map((await visibleMaterials(tx, visible.context.access, rows, visible.facts)).map((material) => [material.id, material]));
+  const rows = await tx
+    .select()
+    .from(materials)
+    .where(inArray(materials.id, [...new Set(ids)]));
+  return new Map(
+    (await visibleMaterials(tx, visible.context.access, rows, visible.facts)).map((material) => [
+      material.id,
+      material,
+    ]),
+  );
 }
 
 /** Records that the caller was shown the case: its form, requirements and the material types in it. */
-async function auditCaseView(tx: Queryable, visible: VisibleCase, action: string, view: CaseView, fields: string[] = ['form', 'materials', 'deliveries']): Promise<void> {
+async function auditCaseView(
+  tx: Queryable,
+  visible: VisibleCase,
+  action: string,
+  view: CaseView,
+  fields: string[] = ['form', 'materials', 'deliveries'],
+): Promise<void> {
   await auditAccess(tx, visible.context, {
     decision: visible.decision,
     action,
@@ -545,13 +707,21 @@ async function auditCaseView(tx: Queryable, visible: VisibleCase, action: string
   });
 }
 
-async function addEvent(tx: Queryable, caseId: string, kind: string, detail: Record<string, unknown> = {}): Promise<void> {
+async function addEvent(
+  tx: Queryable,
+  caseId: string,
+  kind: string,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
   await insertCaseEvent(tx, { caseId, kind, detail });
 }
 
 /** The case's parties besides its applicant, by role. */
 async function partiesOf(tx: Queryable, caseId: string): Promise<Map<string, string>> {
-  const rows = await tx.select({ role: caseParties.role, subjectId: caseParties.subjectId }).from(caseParties).where(eq(caseParties.caseId, caseId));
+  const rows = await tx
+    .select({ role: caseParties.role, subjectId: caseParties.subjectId })
+    .from(caseParties)
+    .where(eq(caseParties.caseId, caseId));
   return new Map(rows.map((row) => [row.role, row.subjectId]));
 }
 
@@ -572,16 +742,31 @@ async function checkedParties(
   const declared = new Map(item.parties.map((party) => [party.role as string, party]));
   const unknown = given.filter((party) => !declared.has(party.role)).map((party) => party.role);
   if (unknown.length > 0) {
-    throw new ApiError('party_role_not_allowed', `${item.name} has no party ${unknown.join(', ')}; its parties are ${item.parties.map((party) => party.role).join(', ') || 'none besides the applicant'}.`, { roles: unknown });
+    throw new ApiError(
+      'party_role_not_allowed',
+      `${item.name} has no party ${unknown.join(', ')}; its parties are ${item.parties.map((party) => party.role).join(', ') || 'none besides the applicant'}.`,
+      { roles: unknown },
+    );
   }
   const roles = given.map((party) => party.role);
   const subjects = given.map((party) => party.subjectId);
-  if (new Set(roles).size !== roles.length || new Set(subjects).size !== subjects.length || subjects.includes(applicantId)) {
-    throw new ApiError('party_duplicate', 'Each role names one party, each party one role, and the applicant is not a party besides.');
+  if (
+    new Set(roles).size !== roles.length ||
+    new Set(subjects).size !== subjects.length ||
+    subjects.includes(applicantId)
+  ) {
+    throw new ApiError(
+      'party_duplicate',
+      'Each role names one party, each party one role, and the applicant is not a party besides.',
+    );
   }
   const missing = item.parties.filter((party) => party.required && !roles.includes(party.role));
   if (missing.length > 0) {
-    throw new ApiError('party_missing', `${item.name} needs ${missing.map((party) => `${party.nameZh} (${party.name})`).join(', ')} as a party of the case.`, { roles: missing.map((party) => party.role) });
+    throw new ApiError(
+      'party_missing',
+      `${item.name} needs ${missing.map((party) => `${party.nameZh} (${party.name})`).join(', ')} as a party of the case.`,
+      { roles: missing.map((party) => party.role) },
+    );
   }
   const checked = new Map<string, { id: string; decision: AllowedDecision }>();
   for (const party of given) {
@@ -589,7 +774,11 @@ async function checkedParties(
     const [found] = await selectSubjectKind(tx, { subjectId: party.subjectId });
     if (!found) throw new ApiError('not_found', 'No such subject.');
     if (PERSON_ROLES.has(party.role) && found.kind !== 'person') {
-      throw new ApiError('party_kind_mismatch', `The ${declared.get(party.role)?.name ?? party.role} is a person; the subject named is an organisation.`, { role: party.role });
+      throw new ApiError(
+        'party_kind_mismatch',
+        `The ${declared.get(party.role)?.name ?? party.role} is a person; the subject named is an organisation.`,
+        { role: party.role },
+      );
     }
     requireDepartmentIdentifier(found.identifierType, item.departments.join(', '));
     checked.set(party.role, { id: found.id, decision });
@@ -602,7 +791,12 @@ async function checkedParties(
  * an invalid check digit is refused here, not by a department days later — and, when the case
  * names that party, the party's own.
  */
-async function checkFormParties(tx: Queryable, item: ItemDefinition, form: Record<string, unknown>, parties: ReadonlyMap<string, string>): Promise<void> {
+async function checkFormParties(
+  tx: Queryable,
+  item: ItemDefinition,
+  form: Record<string, unknown>,
+  parties: ReadonlyMap<string, string>,
+): Promise<void> {
   for (const party of item.parties) {
     if (party.formField === undefined) continue;
     const value = form[party.formField];
@@ -611,12 +805,24 @@ async function checkFormParties(tx: Queryable, item: ItemDefinition, form: Recor
     if (typeof idNumber !== 'string') continue;
     const type = /^\d{15}$|^\d{17}[\dXx]$/.test(idNumber.trim()) ? 'resident_id' : 'credit_code';
     const parsed = parseSubjectIdentifier(type, idNumber);
-    if (!parsed.ok) throw new ApiError(parsed.code, `${party.nameZh} (${party.name}, form field ${party.formField}): ${parsed.message}`, { field: `${party.formField}.idNumber` });
+    if (!parsed.ok)
+      throw new ApiError(
+        parsed.code,
+        `${party.nameZh} (${party.name}, form field ${party.formField}): ${parsed.message}`,
+        { field: `${party.formField}.idNumber` },
+      );
     const subjectId = parties.get(party.role);
     if (subjectId === undefined) continue;
-    const [named] = await tx.select({ identifier: subjects.identifier }).from(subjects).where(eq(subjects.id, subjectId));
+    const [named] = await tx
+      .select({ identifier: subjects.identifier })
+      .from(subjects)
+      .where(eq(subjects.id, subjectId));
     if (named && named.identifier.toUpperCase() !== parsed.value.toUpperCase()) {
-      throw new ApiError('party_form_mismatch', `The form's ${party.formField} is not the ${party.name} named as a party of the case.`, { role: party.role, field: party.formField });
+      throw new ApiError(
+        'party_form_mismatch',
+        `The form's ${party.formField} is not the ${party.name} named as a party of the case.`,
+        { role: party.role, field: party.formField },
+      );
     }
   }
 }
@@ -639,39 +845,90 @@ export interface OpenCaseInput {
  * what they must bring. Three round trips: the subject and its reusable materials together, the
  * case (numbered by the database), and its requirement rows, event and audit entry together.
  */
-export async function openCase(context: AccessContext, services: CaseServices, input: OpenCaseInput): Promise<CaseView> {
+export async function openCase(
+  context: AccessContext,
+  services: CaseServices,
+  input: OpenCaseInput,
+): Promise<CaseView> {
   return auditCaseRefusals(context, 'case.open', () =>
     context.db.transaction(async (tx) => {
       const item = await requireItemFrom(services.reference, tx, input.itemCode, { activeOnly: true });
       const today = chinaToday(services.clock.now());
       const id = newCaseId();
       const offer = offerAt(await services.reference.centreDirectory(tx), context.principal.clientId, item);
-      const facts: CaseFacts = { id, subjectId: input.subjectId, clientId: context.principal.clientId, deliveredTo: [], centreCode: offer.centreCode, acceptingCentreCode: offer.centreCode };
+      const facts: CaseFacts = {
+        id,
+        subjectId: input.subjectId,
+        clientId: context.principal.clientId,
+        deliveredTo: [],
+        centreCode: offer.centreCode,
+        acceptingCentreCode: offer.centreCode,
+      };
       // The number is known only from the database: until then the case's id stands for it as the purpose.
       const opening = withPurpose(context, { ...context.purpose, caseRef: id });
       const decision = await opening.access.require(tx, 'case.open', { kind: 'case', case: facts });
       await subjectDisclosure(tx, opening, input.subjectId);
       const parties = await checkedParties(tx, opening, item, input.subjectId, input.parties ?? []);
-      await checkFormParties(tx, item, input.form ?? {}, new Map([...parties].map(([role, party]) => [role, party.id])));
-      const applies = (requirement: ItemRequirement) => requirement.party === 'applicant' || parties.has(requirement.party);
-      const acceptedTypes = [...new Set(item.materials.filter((requirement) => requirement.party === 'applicant').flatMap((requirement) => requirement.acceptedTypes))];
+      await checkFormParties(
+        tx,
+        item,
+        input.form ?? {},
+        new Map([...parties].map(([role, party]) => [role, party.id])),
+      );
+      const applies = (requirement: ItemRequirement) =>
+        requirement.party === 'applicant' || parties.has(requirement.party);
+      const acceptedTypes = [
+        ...new Set(
+          item.materials
+            .filter((requirement) => requirement.party === 'applicant')
+            .flatMap((requirement) => requirement.acceptedTypes),
+        ),
+      ];
       const [[subject], available, ...partyMaterials] = await Promise.all([
         selectSubjectKind(tx, { subjectId: input.subjectId }),
-        preferredReadableMaterials(tx, opening.access, input.subjectId, acceptedTypes, today, boundReferences(item, input.form ?? {})),
+        preferredReadableMaterials(
+          tx,
+          opening.access,
+          input.subjectId,
+          acceptedTypes,
+          today,
+          boundReferences(item, input.form ?? {}),
+        ),
         // Reuse works per party: the buyer's ID card on file is the buyer's, not the seller's.
         ...[...parties].map(([role, party]) =>
-          preferredReadableMaterials(tx, opening.access, party.id, [...new Set(item.materials.filter((requirement) => requirement.party === role).flatMap((requirement) => requirement.acceptedTypes))], today),
+          preferredReadableMaterials(
+            tx,
+            opening.access,
+            party.id,
+            [
+              ...new Set(
+                item.materials
+                  .filter((requirement) => requirement.party === role)
+                  .flatMap((requirement) => requirement.acceptedTypes),
+              ),
+            ],
+            today,
+          ),
         ),
       ]);
       if (!subject) throw new ApiError('not_found', 'No such subject.');
       // The case goes to department systems that know persons by resident ID number only.
       requireDepartmentIdentifier(subject.identifierType, item.departments.join(', '));
-      const reusableFor = new Map<string, Map<string, MaterialRow>>([['applicant', available], ...[...parties.keys()].map((role, index) => [role, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const)]);
+      const reusableFor = new Map<string, Map<string, MaterialRow>>([
+        ['applicant', available],
+        ...[...parties.keys()].map(
+          (role, index) => [role, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const,
+        ),
+      ]);
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
-        throw new ApiError('item_not_for_subject', `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, {
-          itemCode: item.code,
-          subjectKind: subject.kind,
-        });
+        throw new ApiError(
+          'item_not_for_subject',
+          `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`,
+          {
+            itemCode: item.code,
+            subjectKind: subject.kind,
+          },
+        );
       }
       const [row] = await insertCase(tx, {
         id,
@@ -696,27 +953,68 @@ export async function openCase(context: AccessContext, services: CaseServices, i
       const entries: CaseMaterialRow[] = item.materials.filter(applies).map((requirement) => {
         // The accepted types are in order of preference; the preferred material of the first type held wins.
         const held = reusableFor.get(requirement.party) ?? new Map<string, MaterialRow>();
-        const reused = requirement.acceptedTypes.map((type) => held.get(type)).find((material) => material !== undefined);
-        return { caseId: id, requirementCode: requirement.requirementCode, materialId: reused?.id ?? null, resolution: reused ? 'reused' : 'missing', dueOn: null, updatedAt: now };
+        const reused = requirement.acceptedTypes
+          .map((type) => held.get(type))
+          .find((material) => material !== undefined);
+        return {
+          caseId: id,
+          requirementCode: requirement.requirementCode,
+          materialId: reused?.id ?? null,
+          resolution: reused ? 'reused' : 'missing',
+          dueOn: null,
+          updatedAt: now,
+        };
       });
       await Promise.all([
         entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
-        parties.size > 0 ? tx.insert(caseParties).values([...parties].map(([role, party]) => ({ caseId: id, role, subjectId: party.id }))) : Promise.resolve(),
-        addEvent(tx, id, 'opened', { itemCode: item.code, reused: entries.filter((entry) => entry.resolution === 'reused').length, ...(parties.size > 0 ? { parties: [...parties.keys()] } : {}) }),
-        auditAccess(tx, caseContext, { decision, action: 'case.open', subjectId: subject.id, fields: ['materials'], materialTypes: [...available.keys()] }),
+        parties.size > 0
+          ? tx
+              .insert(caseParties)
+              .values([...parties].map(([role, party]) => ({ caseId: id, role, subjectId: party.id })))
+          : Promise.resolve(),
+        addEvent(tx, id, 'opened', {
+          itemCode: item.code,
+          reused: entries.filter((entry) => entry.resolution === 'reused').length,
+          ...(parties.size > 0 ? { parties: [...parties.keys()] } : {}),
+        }),
+        auditAccess(tx, caseContext, {
+          decision,
+          action: 'case.open',
+          subjectId: subject.id,
+          fields: ['materials'],
+          materialTypes: [...available.keys()],
+        }),
         // Each party's access log shows the case that named them, and which of their materials it reused.
         ...[...parties].map(([role, party]) =>
-          auditAccess(tx, caseContext, { decision: party.decision, action: 'case.open', subjectId: party.id, fields: [`party:${role}`, 'materials'], materialTypes: [...(reusableFor.get(role)?.keys() ?? [])] }),
+          auditAccess(tx, caseContext, {
+            decision: party.decision,
+            action: 'case.open',
+            subjectId: party.id,
+            fields: [`party:${role}`, 'materials'],
+            materialTypes: [...(reusableFor.get(role)?.keys() ?? [])],
+          }),
         ),
       ]);
-      const attached = new Map([...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]));
+      const attached = new Map(
+        [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
+      );
       const partyIds = new Map([...parties].map(([role, party]) => [role, party.id]));
-      return caseView(tx, { row, facts, context: caseContext }, services, today, { entries, materials: attached, deliveries: [], parties: partyIds });
+      return caseView(tx, { row, facts, context: caseContext }, services, today, {
+        entries,
+        materials: attached,
+        deliveries: [],
+        parties: partyIds,
+      });
     }),
   );
 }
 
-export async function readCase(context: AccessContext, services: CaseServices, caseId: string, action = 'case.read'): Promise<CaseView> {
+export async function readCase(
+  context: AccessContext,
+  services: CaseServices,
+  caseId: string,
+  action = 'case.read',
+): Promise<CaseView> {
   return auditCaseRefusals(context, action, () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.read');
@@ -738,10 +1036,21 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
   return auditCaseRefusals(context, 'case.timeline', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.read');
-      const rows = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseId)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
-      const mentioned = rows.flatMap((row) => (typeof row.detail['materialId'] === 'string' ? [row.detail['materialId']] : []));
+      const rows = await tx
+        .select()
+        .from(caseEvents)
+        .where(eq(caseEvents.caseId, caseId))
+        .orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
+      const mentioned = rows.flatMap((row) =>
+        typeof row.detail['materialId'] === 'string' ? [row.detail['materialId']] : [],
+      );
       const readable = await attachedMaterials(tx, visible, mentioned);
-      const events = rows.map((row) => ({ at: row.occurredAt.toISOString(), kind: row.kind, department: row.departmentCode, detail: redactedDetail(row.detail, readable) }));
+      const events = rows.map((row) => ({
+        at: row.occurredAt.toISOString(),
+        kind: row.kind,
+        department: row.departmentCode,
+        detail: redactedDetail(row.detail, readable),
+      }));
       await auditAccess(tx, visible.context, {
         decision: visible.decision,
         action: 'case.timeline',
@@ -755,7 +1064,10 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
 }
 
 /** An event's detail without the id of a material the caller may not read (the event stays). */
-function redactedDetail(detail: Record<string, unknown>, readable: ReadonlyMap<string, MaterialRow>): Record<string, unknown> {
+function redactedDetail(
+  detail: Record<string, unknown>,
+  readable: ReadonlyMap<string, MaterialRow>,
+): Record<string, unknown> {
   const materialId = detail['materialId'];
   if (typeof materialId !== 'string' || readable.has(materialId)) return detail;
   return { ...detail, materialId: null, withheld: true };
@@ -766,7 +1078,12 @@ function redactedDetail(detail: Record<string, unknown>, readable: ReadonlyMap<s
  * a requirement accepted missing (容缺) or while the case awaits the applicant (补正). The window
  * must be allowed to read the material (a department's certificate only under its sharing terms).
  */
-export async function attachMaterial(context: AccessContext, services: CaseServices, caseId: string, input: { requirementCode: string; materialId: string }): Promise<CaseView> {
+export async function attachMaterial(
+  context: AccessContext,
+  services: CaseServices,
+  caseId: string,
+  input: { requirementCode: string; materialId: string },
+): Promise<CaseView> {
   return auditCaseRefusals(context, 'case.attach_material', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
@@ -774,45 +1091,88 @@ export async function attachMaterial(context: AccessContext, services: CaseServi
       const item = await requireItemFrom(services.reference, tx, row.itemCode);
       const requirement = item.materials.find((entry) => entry.requirementCode === input.requirementCode);
       if (!requirement) {
-        throw new ApiError('requirement_unknown', `${item.name} has no requirement ${input.requirementCode}; it has ${item.materials.map((entry) => entry.requirementCode).join(', ')}.`);
+        throw new ApiError(
+          'requirement_unknown',
+          `${item.name} has no requirement ${input.requirementCode}; it has ${item.materials.map((entry) => entry.requirementCode).join(', ')}.`,
+        );
       }
       const [current] = await tx
         .select()
         .from(caseMaterials)
         .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, input.requirementCode)));
       const supplying = current?.resolution === 'deferred' || row.status === 'awaiting_applicant';
-      if (row.status !== 'open' && !supplying) throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`);
+      if (row.status !== 'open' && !supplying)
+        throw new ApiError(
+          'case_not_open',
+          `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`,
+        );
 
       // A party's requirement takes that party's material (the buyer's ID card), not the applicant's.
-      const owner = requirement.party === 'applicant' ? row.subjectId : (await partiesOf(tx, row.id)).get(requirement.party);
-      if (owner === undefined) throw new ApiError('party_missing', `The case has no ${requirement.party}; "${requirement.name}" is theirs.`, { roles: [requirement.party] });
-      const candidates = await tx.select().from(materials).where(and(eq(materials.id, input.materialId), eq(materials.subjectId, owner)));
+      const owner =
+        requirement.party === 'applicant' ? row.subjectId : (await partiesOf(tx, row.id)).get(requirement.party);
+      if (owner === undefined)
+        throw new ApiError('party_missing', `The case has no ${requirement.party}; "${requirement.name}" is theirs.`, {
+          roles: [requirement.party],
+        });
+      const candidates = await tx
+        .select()
+        .from(materials)
+        .where(and(eq(materials.id, input.materialId), eq(materials.subjectId, owner)));
       // A material the window may not read is answered like one that does not exist.
       const [material] = await visibleMaterials(tx, visible.context.access, candidates);
       const today = chinaToday(services.clock.now());
       if (!material) throw new ApiError('material_not_accepted', 'No such material of this applicant.');
       if (!requirement.acceptedTypes.includes(material.typeCode)) {
-        throw new ApiError('material_not_accepted', `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`);
+        throw new ApiError(
+          'material_not_accepted',
+          `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`,
+        );
       }
-      if (!isUsableOn(material, today)) throw new ApiError('material_not_accepted', `The material is not valid today (${material.status}${material.validUntil ? `, valid until ${material.validUntil}` : ''}).`);
+      if (!isUsableOn(material, today))
+        throw new ApiError(
+          'material_not_accepted',
+          `The material is not valid today (${material.status}${material.validUntil ? `, valid until ${material.validUntil}` : ''}).`,
+        );
       const reference = referenceOf(requirement, row.form);
       if (!matchesReference(material, reference)) {
-        throw new ApiError('certificate_reference_mismatch', `The material is certificate ${material.sourceRef}; the form names ${reference}.`, { requirementCode: requirement.requirementCode, formReference: requirement.formReference });
+        throw new ApiError(
+          'certificate_reference_mismatch',
+          `The material is certificate ${material.sourceRef}; the form names ${reference}.`,
+          { requirementCode: requirement.requirementCode, formReference: requirement.formReference },
+        );
       }
 
       const resolution = resolutionOf(material, row.openedAt);
       await tx
         .insert(caseMaterials)
         .values({ caseId, requirementCode: input.requirementCode, materialId: material.id, resolution })
-        .onConflictDoUpdate({ target: [caseMaterials.caseId, caseMaterials.requirementCode], set: { materialId: material.id, resolution, dueOn: null, updatedAt: new Date() } });
+        .onConflictDoUpdate({
+          target: [caseMaterials.caseId, caseMaterials.requirementCode],
+          set: { materialId: material.id, resolution, dueOn: null, updatedAt: new Date() },
+        });
       if (row.status !== 'open') {
-        const counter = resolution === 'handed_in' ? { materialsHandedIn: sql`${cases.materialsHandedIn} + 1` } : resolution === 'fetched' ? { materialsFetched: sql`${cases.materialsFetched} + 1` } : { materialsReused: sql`${cases.materialsReused} + 1` };
+        const counter =
+          resolution === 'handed_in'
+            ? { materialsHandedIn: sql`${cases.materialsHandedIn} + 1` }
+            : resolution === 'fetched'
+              ? { materialsFetched: sql`${cases.materialsFetched} + 1` }
+              : { materialsReused: sql`${cases.materialsReused} + 1` };
         await tx
           .update(cases)
-          .set({ ...counter, ...(current?.resolution === 'deferred' ? { materialsDeferred: sql`greatest(${cases.materialsDeferred} - 1, 0)` } : {}), updatedAt: new Date() })
+          .set({
+            ...counter,
+            ...(current?.resolution === 'deferred'
+              ? { materialsDeferred: sql`greatest(${cases.materialsDeferred} - 1, 0)` }
+              : {}),
+            updatedAt: new Date(),
+          })
           .where(eq(cases.id, caseId));
       }
-      await addEvent(tx, caseId, row.status === 'open' ? 'material_attached' : 'material_supplied', { requirementCode: input.requirementCode, materialId: material.id, resolution });
+      await addEvent(tx, caseId, row.status === 'open' ? 'material_attached' : 'material_supplied', {
+        requirementCode: input.requirementCode,
+        materialId: material.id,
+        resolution,
+      });
       const [updated] = await tx.select().from(cases).where(eq(cases.id, caseId));
       const view = await caseView(tx, { ...visible, row: updated ?? row }, services, today);
       await auditCaseView(tx, visible, 'case.attach_material', view, [`material:${material.id}`, 'form', 'materials']);
@@ -826,12 +1186,17 @@ export async function fetchPlan(
   context: AccessContext,
   services: CaseServices,
   caseId: string,
-): Promise<{ row: CaseRow; byRequirement: Map<string, { certificateType: string; subjectId: string }>; numbers: Record<string, string> }> {
+): Promise<{
+  row: CaseRow;
+  byRequirement: Map<string, { certificateType: string; subjectId: string }>;
+  numbers: Record<string, string>;
+}> {
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change');
       const { row } = visible;
-      if (row.status !== 'open' && row.status !== 'awaiting_applicant') throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
+      if (row.status !== 'open' && row.status !== 'awaiting_applicant')
+        throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
       const view = await caseView(tx, visible, services);
       const byRequirement = new Map<string, { certificateType: string; subjectId: string }>();
       // A requirement bound to the form's number fetches that certificate, not the department's usual choice.
@@ -840,8 +1205,12 @@ export async function fetchPlan(
         const first = entry.fetchableFrom[0];
         const mismatched = entry.blocks.some((block) => block.code === 'certificate_reference_mismatch');
         if ((entry.state === 'fetchable' || mismatched) && first) {
-          byRequirement.set(entry.requirementCode, { certificateType: first.certificateType, subjectId: entry.partySubjectId ?? row.subjectId });
-          if (entry.reference !== null && numbers[first.certificateType] === undefined) numbers[first.certificateType] = entry.reference;
+          byRequirement.set(entry.requirementCode, {
+            certificateType: first.certificateType,
+            subjectId: entry.partySubjectId ?? row.subjectId,
+          });
+          if (entry.reference !== null && numbers[first.certificateType] === undefined)
+            numbers[first.certificateType] = entry.reference;
         }
       }
       return { row, byRequirement, numbers };
@@ -850,15 +1219,23 @@ export async function fetchPlan(
 }
 
 /** Where a window system's new case is accepted, and the promised days it gets there. */
-function offerAt(directory: CentreDirectory, clientId: string, item: ItemDefinition): { centreCode: string | null; promisedDays: number } {
+function offerAt(
+  directory: CentreDirectory,
+  clientId: string,
+  item: ItemDefinition,
+): { centreCode: string | null; promisedDays: number } {
   const [centreCode = null] = directory.clientCentres.get(clientId) ?? [];
   if (centreCode === null) return { centreCode: null, promisedDays: item.promisedDays };
   const offered = directory.centreItems.get(pairKey(centreCode, item.code));
   if (!offered?.enabled) {
-    throw new ApiError('item_not_offered_here', `${item.name} is not offered at centre ${centreCode}; enable it there first (PUT /v1/centres/${centreCode}/items/${item.code}).`, {
-      centreCode,
-      itemCode: item.code,
-    });
+    throw new ApiError(
+      'item_not_offered_here',
+      `${item.name} is not offered at centre ${centreCode}; enable it there first (PUT /v1/centres/${centreCode}/items/${item.code}).`,
+      {
+        centreCode,
+        itemCode: item.code,
+      },
+    );
   }
   // An escalated item must have a centre to go up to, known before anyone hands anything in.
   if (item.kind === 'escalated') decidingCentreFor(directory, centreCode, item);
@@ -873,25 +1250,43 @@ function decidingCentreFor(directory: CentreDirectory, from: string, item: ItemD
   if (item.decidingLevel === null) return from;
   for (let code: string | null = from; code !== null; code = directory.centres.get(code)?.parentCode ?? null) {
     const centre = directory.centres.get(code);
-    if (centre?.level === item.decidingLevel && directory.centreItems.get(pairKey(code, item.code))?.enabled) return code;
+    if (centre?.level === item.decidingLevel && directory.centreItems.get(pairKey(code, item.code))?.enabled)
+      return code;
   }
-  throw new ApiError('no_deciding_centre', `No centre of level ${item.decidingLevel} above ${from} offers ${item.name}: it cannot be reported up; the case was not submitted.`, {
-    centreCode: from,
-    itemCode: item.code,
-    decidingLevel: item.decidingLevel,
-  });
+  throw new ApiError(
+    'no_deciding_centre',
+    `No centre of level ${item.decidingLevel} above ${from} offers ${item.name}: it cannot be reported up; the case was not submitted.`,
+    {
+      centreCode: from,
+      itemCode: item.code,
+      decidingLevel: item.decidingLevel,
+    },
+  );
 }
 
 /** Moves a case to another centre (a transfer or an escalation): the deadline clock runs on, unchanged. */
-async function moveCase(tx: Queryable, visible: VisibleCase, move: { to: string; kind: 'transferred' | 'escalated'; reason: string | null }): Promise<void> {
+async function moveCase(
+  tx: Queryable,
+  visible: VisibleCase,
+  move: { to: string; kind: 'transferred' | 'escalated'; reason: string | null },
+): Promise<void> {
   const { row } = visible;
   await Promise.all([
     tx
       .update(cases)
       .set({ centreCode: move.to, transfers: sql`${cases.transfers} + 1`, updatedAt: new Date() })
       .where(eq(cases.id, row.id)),
-    addEvent(tx, row.id, move.kind, { from: row.centreCode, to: move.to, ...(move.reason === null ? {} : { reason: move.reason }) }),
-    auditAccess(tx, visible.context, { decision: visible.decision, action: `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`, subjectId: row.subjectId, fields: [`centre:${row.centreCode}->${move.to}`] }),
+    addEvent(tx, row.id, move.kind, {
+      from: row.centreCode,
+      to: move.to,
+      ...(move.reason === null ? {} : { reason: move.reason }),
+    }),
+    auditAccess(tx, visible.context, {
+      decision: visible.decision,
+      action: `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`,
+      subjectId: row.subjectId,
+      fields: [`centre:${row.centreCode}->${move.to}`],
+    }),
   ]);
 }
 
@@ -904,25 +1299,45 @@ export interface TransferInput {
  * Transfers a case to another centre (就近办、异地受理、跨域通办): by a window of the centre handling
  * it, to a centre that offers the item. The deadline runs on; both centres see the case from then on.
  */
-export async function transferCase(context: AccessContext, services: CaseServices, caseId: string, input: TransferInput): Promise<CaseView> {
+export async function transferCase(
+  context: AccessContext,
+  services: CaseServices,
+  caseId: string,
+  input: TransferInput,
+): Promise<CaseView> {
   return auditCaseRefusals(context, 'case.transfer', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
       const { row } = visible;
-      if (row.status === 'completed' || row.status === 'rejected') throw new ApiError('case_concluded', `Case ${row.caseNumber} is ${row.status}: it cannot be transferred.`);
-      if (row.centreCode === null) throw new ApiError('case_has_no_centre', 'This case was accepted by a window of no service centre: it cannot be transferred.');
+      if (row.status === 'completed' || row.status === 'rejected')
+        throw new ApiError('case_concluded', `Case ${row.caseNumber} is ${row.status}: it cannot be transferred.`);
+      if (row.centreCode === null)
+        throw new ApiError(
+          'case_has_no_centre',
+          'This case was accepted by a window of no service centre: it cannot be transferred.',
+        );
       const directory = await services.reference.centreDirectory(tx);
-      if (!directory.centres.has(input.toCentre)) throw new ApiError('centre_not_found', `No service centre ${input.toCentre}.`, { centreCode: input.toCentre });
-      if (input.toCentre === row.centreCode) throw new ApiError('transfer_to_same_centre', `The case is already at ${input.toCentre}.`);
+      if (!directory.centres.has(input.toCentre))
+        throw new ApiError('centre_not_found', `No service centre ${input.toCentre}.`, { centreCode: input.toCentre });
+      if (input.toCentre === row.centreCode)
+        throw new ApiError('transfer_to_same_centre', `The case is already at ${input.toCentre}.`);
       if (!directory.centreItems.get(pairKey(input.toCentre, row.itemCode))?.enabled) {
-        throw new ApiError('centre_not_handling_item', `Centre ${input.toCentre} does not handle ${row.itemCode}; transfer it to a centre that offers the item.`, {
-          centreCode: input.toCentre,
-          itemCode: row.itemCode,
-        });
+        throw new ApiError(
+          'centre_not_handling_item',
+          `Centre ${input.toCentre} does not handle ${row.itemCode}; transfer it to a centre that offers the item.`,
+          {
+            centreCode: input.toCentre,
+            itemCode: row.itemCode,
+          },
+        );
       }
       await moveCase(tx, visible, { to: input.toCentre, kind: 'transferred', reason: input.reason });
       const moved = { ...row, centreCode: input.toCentre, transfers: row.transfers + 1 };
-      return caseView(tx, { ...visible, row: moved, facts: { ...visible.facts, centreCode: input.toCentre } }, services);
+      return caseView(
+        tx,
+        { ...visible, row: moved, facts: { ...visible.facts, centreCode: input.toCentre } },
+        services,
+      );
     }),
   );
 }
@@ -937,22 +1352,37 @@ export interface SubmitInput {
  * promised and statutory due dates on the working-day calendar, and writes the case and one
  * delivery per department of the item — all or nothing.
  */
-export async function submitCase(tx: Queryable, context: AccessContext, services: CaseServices, caseId: string, input: SubmitInput): Promise<CaseView> {
+export async function submitCase(
+  tx: Queryable,
+  context: AccessContext,
+  services: CaseServices,
+  caseId: string,
+  input: SubmitInput,
+): Promise<CaseView> {
   // One round trip: the case (locked first: the statements run in this order), its deliveries and
   // its requirement rows. The rows are used only once the policy has said yes.
-  const [visible, joined] = await Promise.all([visibleCase(tx, context, caseId, 'case.change', { lock: true }), selectCaseMaterials(tx, { caseId })]);
+  const [visible, joined] = await Promise.all([
+    visibleCase(tx, context, caseId, 'case.change', { lock: true }),
+    selectCaseMaterials(tx, { caseId }),
+  ]);
   const { row } = visible;
-  if (row.status !== 'open') throw new ApiError('case_not_open', `Case ${row.caseNumber} was already submitted (${row.status}).`);
+  if (row.status !== 'open')
+    throw new ApiError('case_not_open', `Case ${row.caseNumber} was already submitted (${row.status}).`);
   const item = await requireItemFrom(services.reference, tx, row.itemCode);
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);
-  if (item.parties.some((party) => party.formField !== undefined)) await checkFormParties(tx, item, form, await partiesOf(tx, row.id));
+  if (item.parties.some((party) => party.formField !== undefined))
+    await checkFormParties(tx, item, form, await partiesOf(tx, row.id));
 
   // Deliverable as the departments stand now: an adapter may have changed since the item was saved.
   const gaps = deliverabilityGaps(item, services.departments);
   if (gaps.length > 0) {
     const notReceiving = [...new Set(gaps.map((gap) => gap.department))];
-    throw new ApiError('department_not_receiving', `No configured department system receives these cases for ${notReceiving.join(', ')}: ${gaps.map((gap) => gap.message).join(' ')} The case was not submitted.`, { departments: notReceiving, gaps });
+    throw new ApiError(
+      'department_not_receiving',
+      `No configured department system receives these cases for ${notReceiving.join(', ')}: ${gaps.map((gap) => gap.message).join(' ')} The case was not submitted.`,
+      { departments: notReceiving, gaps },
+    );
   }
 
   const today = chinaToday(services.clock.now());
@@ -961,31 +1391,61 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
   const parts = casePartsFrom(joined, visible.deliveries);
   const view = await caseView(tx, { ...visible, row: { ...row, form } }, services, today, parts);
   // Not acceptable whatever is handed in: refused before anything is written or dispatched.
-  const blocks = view.notice.entries.flatMap((entry) => entry.blocks.map((block) => ({ requirementCode: entry.requirementCode, ...block })));
+  const blocks = view.notice.entries.flatMap((entry) =>
+    entry.blocks.map((block) => ({ requirementCode: entry.requirementCode, ...block })),
+  );
   if (blocks.length > 0) {
     const first = blocks[0]!;
-    throw new ApiError(first.code, blocks.map((block) => block.message.en).join(' '), { blocks, messageZh: blocks.map((block) => block.message.zh).join('') });
+    throw new ApiError(first.code, blocks.map((block) => block.message.en).join(' '), {
+      blocks,
+      messageZh: blocks.map((block) => block.message.zh).join(''),
+    });
   }
-  const missing = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null);
+  const missing = view.notice.entries.filter(
+    (entry) =>
+      (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null,
+  );
   if (missing.length > 0) {
     throw new ApiError(
       'materials_missing',
       `The case cannot be accepted without: ${missing.map((entry) => `${entry.name} (${entry.state === 'fetchable' ? `fetch it from ${entry.fetchableFrom.map((source) => source.department).join('/')}` : 'hand it in'})`).join('; ')}.`,
-      { missing: missing.map((entry) => ({ requirementCode: entry.requirementCode, name: entry.name, state: entry.state })) },
+      {
+        missing: missing.map((entry) => ({
+          requirementCode: entry.requirementCode,
+          name: entry.name,
+          state: entry.state,
+        })),
+      },
     );
   }
-  const deferred = view.notice.entries.filter((entry) => (entry.state === 'missing' || entry.state === 'fetchable' || entry.state === 'deferrable') && !entry.optional && entry.deferrableDays !== null);
+  const deferred = view.notice.entries.filter(
+    (entry) =>
+      (entry.state === 'missing' || entry.state === 'fetchable' || entry.state === 'deferrable') &&
+      !entry.optional &&
+      entry.deferrableDays !== null,
+  );
   const now = services.clock.now();
-  const deferredUntil = new Map(deferred.map((entry) => [entry.requirementCode, calendar.addWorkingDays(today, entry.deferrableDays ?? 0)]));
+  const deferredUntil = new Map(
+    deferred.map((entry) => [entry.requirementCode, calendar.addWorkingDays(today, entry.deferrableDays ?? 0)]),
+  );
   const due = dueDates(calendar, today, row.promisedDays, item.statutoryDays, 0);
   // An escalated item (上报件) goes up the tree to the centre of the level that decides it.
-  const decidingCentre = item.kind === 'escalated' && row.centreCode !== null ? decidingCentreFor(await services.reference.centreDirectory(tx), row.centreCode, item) : null;
+  const decidingCentre =
+    item.kind === 'escalated' && row.centreCode !== null
+      ? decidingCentreFor(await services.reference.centreDirectory(tx), row.centreCode, item)
+      : null;
   const counts = view.notice.counts;
   // A staged item's later stages wait (held) until the stage before has completed.
   const firstStage = Math.min(...item.departments.map((department) => stageOf(item, department)));
   const deliveryRows = item.departments.map((department) => {
     const stage = stageOf(item, department);
-    return { id: newDeliveryId(), caseId: row.id, departmentCode: department, stage, status: stage === firstStage ? ('pending' as const) : ('held' as const) };
+    return {
+      id: newDeliveryId(),
+      caseId: row.id,
+      departmentCode: department,
+      stage,
+      status: stage === firstStage ? ('pending' as const) : ('held' as const),
+    };
   });
   // Every write in one round trip: they do not depend on each other.
   const [[submitted], inserted] = await Promise.all([
@@ -1009,8 +1469,15 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
         .set({ resolution: 'deferred', materialId: null, dueOn, updatedAt: now })
         .where(and(eq(caseMaterials.caseId, row.id), eq(caseMaterials.requirementCode, requirementCode))),
     ),
-    addEvent(tx, row.id, 'submitted', { acceptedOn: today, ...due, departments: item.departments, deferred: deferred.map((entry) => entry.requirementCode) }),
-    ...(decidingCentre && decidingCentre !== row.centreCode ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })] : []),
+    addEvent(tx, row.id, 'submitted', {
+      acceptedOn: today,
+      ...due,
+      departments: item.departments,
+      deferred: deferred.map((entry) => entry.requirementCode),
+    }),
+    ...(decidingCentre && decidingCentre !== row.centreCode
+      ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
+      : []),
     auditAccess(tx, visible.context, {
       decision: visible.decision,
       action: 'case.submit',
@@ -1031,17 +1498,26 @@ export async function submitCase(tx: Queryable, context: AccessContext, services
     await addEvent(tx, row.id, 'completed', { on: today, dueOn: submitted.dueOn, onTime: true, decidedAt: 'window' });
     await prepareResult(tx, row.id, now);
   }
-  if (decidingCentre && decidingCentre !== row.centreCode) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
+  if (decidingCentre && decidingCentre !== row.centreCode)
+    Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
   // The answer from what was just written, without reading it back.
   const entries = parts.entries.map((entry) => {
     const dueOn = deferredUntil.get(entry.requirementCode);
-    return dueOn === undefined ? entry : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
+    return dueOn === undefined
+      ? entry
+      : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
   });
-  return caseView(tx, { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } }, services, today, {
-    entries,
-    materials: parts.materials,
-    deliveries: inserted as DeliveryRow[],
-  });
+  return caseView(
+    tx,
+    { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } },
+    services,
+    today,
+    {
+      entries,
+      materials: parts.materials,
+      deliveries: inserted as DeliveryRow[],
+    },
+  );
 }
 
 /** Attaches fetched certificates to the requirements they were fetched for. */
@@ -1060,7 +1536,11 @@ export async function attachFetched(
           .update(caseMaterials)
           .set({ materialId: entry.materialId, resolution, dueOn: null, updatedAt: new Date() })
           .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, entry.requirementCode)));
-        await addEvent(tx, caseId, 'certificate_fetched', { requirementCode: entry.requirementCode, materialId: entry.materialId, source: entry.source });
+        await addEvent(tx, caseId, 'certificate_fetched', {
+          requirementCode: entry.requirementCode,
+          materialId: entry.materialId,
+          source: entry.source,
+        });
       }
       const [updated] = await tx.select().from(cases).where(eq(cases.id, caseId));
       const view = await caseView(tx, { ...visible, row: updated ?? visible.row }, services);

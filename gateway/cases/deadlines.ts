@@ -18,15 +18,30 @@ export async function recomputeDueDates(db: Database, calendar: WorkingCalendar)
       .select({ caseRow: cases, statutoryDays: items.statutoryDays })
       .from(cases)
       .innerJoin(items, eq(items.code, cases.itemCode))
-      .where(and(inArray(cases.status, ['submitted', 'in_progress', 'awaiting_applicant']), isNotNull(cases.acceptedOn)))
+      .where(
+        and(inArray(cases.status, ['submitted', 'in_progress', 'awaiting_applicant']), isNotNull(cases.acceptedOn)),
+      )
       .for('update', { of: cases });
     let changed = 0;
     for (const { caseRow, statutoryDays } of running) {
       if (caseRow.acceptedOn === null) continue;
-      const due = dueDates(deadlines, caseRow.acceptedOn, caseRow.promisedDays, statutoryDays, caseRow.pausedWorkingDays);
+      const due = dueDates(
+        deadlines,
+        caseRow.acceptedOn,
+        caseRow.promisedDays,
+        statutoryDays,
+        caseRow.pausedWorkingDays,
+      );
       if (due.dueOn === caseRow.dueOn && due.statutoryDueOn === caseRow.statutoryDueOn) continue;
-      await tx.update(cases).set({ ...due, updatedAt: new Date() }).where(eq(cases.id, caseRow.id));
-      await tx.insert(caseEvents).values({ caseId: caseRow.id, kind: 'due_dates_recomputed', detail: { from: { dueOn: caseRow.dueOn, statutoryDueOn: caseRow.statutoryDueOn }, to: due } });
+      await tx
+        .update(cases)
+        .set({ ...due, updatedAt: new Date() })
+        .where(eq(cases.id, caseRow.id));
+      await tx.insert(caseEvents).values({
+        caseId: caseRow.id,
+        kind: 'due_dates_recomputed',
+        detail: { from: { dueOn: caseRow.dueOn, statutoryDueOn: caseRow.statutoryDueOn }, to: due },
+      });
       changed += 1;
     }
     return { changed };

@@ -24,14 +24,23 @@ const DeliverySchema = z
     status: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']),
     attempts: z.number().int().openapi({ description: 'Attempts since the delivery was written or last requeued' }),
     nextAttemptAt: z.string().openapi({ format: 'date-time' }),
-    lastError: z.string().nullable().openapi({ description: 'Error code and department message of the last failed attempt' }),
+    lastError: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Error code and department message of the last failed attempt' }),
     departmentReference: z.string().nullable(),
     departmentStatus: z.string().nullable(),
     createdAt: z.string().openapi({ format: 'date-time' }),
     deliveredAt: z.string().nullable().openapi({ format: 'date-time' }),
     deadAt: z.string().nullable().openapi({ format: 'date-time' }),
-    departmentMessage: z.string().nullable().openapi({ description: "The department's own words with its last status or refusal, verbatim" }),
-    cancelStatus: z.string().nullable().openapi({ description: 'After another department refused the case: pending, cancelled, manual (withdraw by hand) or handled' }),
+    departmentMessage: z
+      .string()
+      .nullable()
+      .openapi({ description: "The department's own words with its last status or refusal, verbatim" }),
+    cancelStatus: z.string().nullable().openapi({
+      description:
+        'After another department refused the case: pending, cancelled, manual (withdraw by hand) or handled',
+    }),
   })
   .openapi('Delivery');
 
@@ -60,27 +69,48 @@ const cancellationHandledRoute = protectedRoute({
   tags: ['cases'],
   summary: "Record that a refused joint case's part was withdrawn from the department's system by hand",
   description:
-    'When another department refused a joint case, each other part is withdrawn through its department\'s cancel where the system offers one; ' +
+    "When another department refused a joint case, each other part is withdrawn through its department's cancel where the system offers one; " +
     'otherwise supervision warns (`cancel_by_hand`) until someone withdraws it there and records it here. Only a delivery waiting for that (409 otherwise).',
   scopes: ['catalogue:admin'],
   request: {
     params: DeliveryIdParam,
-    body: { required: true, content: { 'application/json': { schema: z.object({ note: z.string().trim().min(1).max(500).openapi({ example: '已电话联系公安户籍科撤件' }) }).strict() } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({ note: z.string().trim().min(1).max(500).openapi({ example: '已电话联系公安户籍科撤件' }) })
+            .strict(),
+        },
+      },
+    },
   },
   responses: {
-    200: { description: 'The delivery, its withdrawal recorded', content: { 'application/json': { schema: DeliverySchema } } },
+    200: {
+      description: 'The delivery, its withdrawal recorded',
+      content: { 'application/json': { schema: DeliverySchema } },
+    },
     ...errorResponses(400, 401, 403, 404, 409),
   },
 });
 
 export function registerDispatchRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(cancellationHandledRoute, async (c) => {
-    const view = await markCancellationHandled(c.get('services').db, { principal: c.get('principal'), requestId: c.get('requestId'), deliveryId: c.req.valid('param').id, note: c.req.valid('json').note });
+    const view = await markCancellationHandled(c.get('services').db, {
+      principal: c.get('principal'),
+      requestId: c.get('requestId'),
+      deliveryId: c.req.valid('param').id,
+      note: c.req.valid('json').note,
+    });
     return c.json(view, 200);
   });
   app.openapi(retryRoute, async (c) => {
     const { db, deliveryWorker } = c.get('services');
-    const view = await requeueDeadDelivery(db, { principal: c.get('principal'), requestId: c.get('requestId'), deliveryId: c.req.valid('param').id });
+    const view = await requeueDeadDelivery(db, {
+      principal: c.get('principal'),
+      requestId: c.get('requestId'),
+      deliveryId: c.req.valid('param').id,
+    });
     deliveryWorker.wake();
     return c.json(view, 200);
   });

@@ -11,7 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applicationStatusCodes } from '../../adapters/psb-population/protocol.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, type RunningPsbSimulator, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  type RunningPsbSimulator,
+  startPsbPopulationSimulator,
+} from '../../adapters/psb-population/simulator.js';
 import type { CaseSubmissionReceipt } from '../../adapters/sdk/types.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from '../../test/harness.js';
 import { ConfigError, type DispatchSettings, parseConfig } from '../config.js';
@@ -41,7 +46,9 @@ const fastSettings: DispatchSettings = {
   statusPollIntervalMs: 0,
 };
 
-function worker(options: Omit<Partial<DeliveryWorkerOptions>, 'settings'> & { settings?: Partial<DispatchSettings> } = {}): DeliveryWorker {
+function worker(
+  options: Omit<Partial<DeliveryWorkerOptions>, 'settings'> & { settings?: Partial<DispatchSettings> } = {},
+): DeliveryWorker {
   const { settings, ...rest } = options;
   return new DeliveryWorker({
     db: gw.services.db,
@@ -56,7 +63,12 @@ function worker(options: Omit<Partial<DeliveryWorkerOptions>, 'settings'> & { se
 }
 
 /** Waits until `check` holds, polling; fails after `attempts` tries (never on elapsed time alone). */
-async function until(check: () => Promise<boolean> | boolean, what: string, attempts = 200, everyMs = 25): Promise<void> {
+async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  attempts = 200,
+  everyMs = 25,
+): Promise<void> {
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
@@ -65,7 +77,9 @@ async function until(check: () => Promise<boolean> | boolean, what: string, atte
 }
 
 /** What the submit route writes in one transaction: the case as submitted and its delivery to PSB. */
-async function submittedCase(form: Record<string, unknown> = { moveToAddress: '北京市海淀区中关村大街1号', reason: 'employment' }) {
+async function submittedCase(
+  form: Record<string, unknown> = { moveToAddress: '北京市海淀区中关村大街1号', reason: 'employment' },
+) {
   sequence += 1;
   const suffix = `${Date.now().toString(36)}${sequence}${randomBytes(3).toString('hex')}`;
   const caseId = `case_${suffix}`;
@@ -98,7 +112,9 @@ async function submittedCase(form: Record<string, unknown> = { moveToAddress: '�
       dueOn: '2026-12-07',
       statutoryDueOn: '2026-12-28',
     });
-    await tx.insert(caseMaterials).values({ caseId, requirementCode: 'applicant_identity', materialId, resolution: 'handed_in' });
+    await tx
+      .insert(caseMaterials)
+      .values({ caseId, requirementCode: 'applicant_identity', materialId, resolution: 'handed_in' });
     await tx.insert(deliveries).values({ id: deliveryId, caseId, departmentCode: 'PSB' });
   });
   return { caseId, caseNumber, deliveryId };
@@ -111,18 +127,25 @@ async function deliveryRow(id: string) {
 }
 
 async function eventsOf(caseId: string, kind: string) {
-  return gw.services.db.select().from(caseEvents).where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.kind, kind)));
+  return gw.services.db
+    .select()
+    .from(caseEvents)
+    .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.kind, kind)));
 }
 
 /** Whether the database clock has passed the delivery's next attempt (the worker's own test). */
 async function isDue(id: string): Promise<boolean> {
-  const result = await gw.services.db.execute(sql`select next_attempt_at <= now() as due from deliveries where id = ${id}`);
+  const result = await gw.services.db.execute(
+    sql`select next_attempt_at <= now() as due from deliveries where id = ${id}`,
+  );
   return rowsOf<{ due: boolean }>(result)[0]?.due === true;
 }
 
 async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
   const metric = await gw.services.metrics.registry.getSingleMetric(name)?.get();
-  const sample = metric?.values.find((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected));
+  const sample = metric?.values.find((value) =>
+    Object.entries(labels).every(([key, expected]) => value.labels[key] === expected),
+  );
   return sample?.value ?? 0;
 }
 
@@ -145,7 +168,14 @@ beforeAll(async () => {
   });
   windowClientId = (await gw.createClient('window')).client.id;
   subjectId = `sub_${randomBytes(8).toString('hex')}`;
-  await gw.services.db.insert(subjects).values({ id: subjectId, kind: 'person', identifierType: 'resident_id', identifier: APPLICANT.idNumber, name: APPLICANT.name, createdByClientId: windowClientId });
+  await gw.services.db.insert(subjects).values({
+    id: subjectId,
+    kind: 'person',
+    identifierType: 'resident_id',
+    identifier: APPLICANT.idNumber,
+    name: APPLICANT.name,
+    createdByClientId: windowClientId,
+  });
 }, 60_000);
 
 afterEach(async () => {
@@ -176,14 +206,31 @@ describe('delivering submitted cases', () => {
     expect(psb.requestCount(SUBMIT)).toBeGreaterThanOrEqual(1);
 
     const [delivered] = await eventsOf(submitted.caseId, 'delivered');
-    expect(delivered?.detail).toMatchObject({ deliveryId: submitted.deliveryId, departmentReference: row.departmentReference, duplicate: false, worker: deliverer.owner });
-    const disclosures = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'case.deliver'), eq(auditEntries.caseRef, submitted.caseNumber)));
+    expect(delivered?.detail).toMatchObject({
+      deliveryId: submitted.deliveryId,
+      departmentReference: row.departmentReference,
+      duplicate: false,
+      worker: deliverer.owner,
+    });
+    const disclosures = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'case.deliver'), eq(auditEntries.caseRef, submitted.caseNumber)));
     expect(disclosures).toHaveLength(1);
-    expect(disclosures[0]).toMatchObject({ subjectRef: subjectId, actorClientId: windowClientId, actorKind: 'window', materialTypes: ['resident_id_card'] });
+    expect(disclosures[0]).toMatchObject({
+      subjectRef: subjectId,
+      actorClientId: windowClientId,
+      actorKind: 'window',
+      materialTypes: ['resident_id_card'],
+    });
     expect(disclosures[0]?.fields).toContain('department:PSB');
-    expect(await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'delivered' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'delivered' }),
+    ).toBeGreaterThanOrEqual(1);
     const lag = await gw.services.metrics.registry.getSingleMetricAsString('onewindow_case_delivery_lag_seconds');
-    expect(Number(/onewindow_case_delivery_lag_seconds_count\{department="PSB"\} (\d+)/.exec(lag)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(
+      Number(/onewindow_case_delivery_lag_seconds_count\{department="PSB"\} (\d+)/.exec(lag)?.[1]),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('retries a department that is down, with backoff, and delivers once it is back', async () => {
@@ -201,9 +248,15 @@ describe('delivering submitted cases', () => {
     expect(await isDue(submitted.deliveryId)).toBe(false);
     expect(await deliverer.runOnce()).toBe(0);
     // Ten minutes later.
-    await gw.services.db.update(deliveries).set({ nextAttemptAt: sql`now()` }).where(eq(deliveries.id, submitted.deliveryId));
+    await gw.services.db
+      .update(deliveries)
+      .set({ nextAttemptAt: sql`now()` })
+      .where(eq(deliveries.id, submitted.deliveryId));
 
-    await until(async () => (await deliverer.runOnce()) > 0 && (await deliveryRow(submitted.deliveryId)).attempts === 2, 'a second, failing attempt');
+    await until(
+      async () => (await deliverer.runOnce()) > 0 && (await deliveryRow(submitted.deliveryId)).attempts === 2,
+      'a second, failing attempt',
+    );
     row = await deliveryRow(submitted.deliveryId);
     expect(row).toMatchObject({ status: 'pending', attempts: 2 });
 
@@ -215,7 +268,9 @@ describe('delivering submitted cases', () => {
     row = await deliveryRow(submitted.deliveryId);
     expect(row).toMatchObject({ status: 'delivered', attempts: 3, lastError: null });
     expect(psb.applicationCount()).toBe(before + 1);
-    expect(await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'failed' })).toBeGreaterThanOrEqual(2);
+    expect(
+      await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'failed' }),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('backs off with full jitter, growing per attempt up to the maximum', () => {
@@ -241,24 +296,51 @@ describe('delivering submitted cases', () => {
     expect(dead.deadAt).not.toBeNull();
     expect(dead.lastError).toMatch(/^department_unavailable/);
     const [deadLettered] = await eventsOf(submitted.caseId, 'dead_lettered');
-    expect(deadLettered?.detail).toMatchObject({ deliveryId: submitted.deliveryId, attempts: 3, error: 'department_unavailable', definitive: false });
+    expect(deadLettered?.detail).toMatchObject({
+      deliveryId: submitted.deliveryId,
+      attempts: 3,
+      error: 'department_unavailable',
+      definitive: false,
+    });
     expect(await deliverer.runOnce()).toBe(0);
 
     const admin = await gw.tokenFor('admin', ['catalogue:admin']);
     const windowToken = await gw.tokenFor('window');
-    const forbidden = await gw.request(`/v1/deliveries/${submitted.deliveryId}/retry`, { method: 'POST', headers: bearer(windowToken) });
+    const forbidden = await gw.request(`/v1/deliveries/${submitted.deliveryId}/retry`, {
+      method: 'POST',
+      headers: bearer(windowToken),
+    });
     expect(forbidden.status).toBe(403);
-    const unknown = await gw.request('/v1/deliveries/dlv_nosuchdelivery/retry', { method: 'POST', headers: bearer(admin) });
+    const unknown = await gw.request('/v1/deliveries/dlv_nosuchdelivery/retry', {
+      method: 'POST',
+      headers: bearer(admin),
+    });
     expect((await problemOf(unknown)).code).toBe('not_found');
 
-    const requeued = await gw.request(`/v1/deliveries/${submitted.deliveryId}/retry`, { method: 'POST', headers: bearer(admin) });
+    const requeued = await gw.request(`/v1/deliveries/${submitted.deliveryId}/retry`, {
+      method: 'POST',
+      headers: bearer(admin),
+    });
     expect(requeued.status).toBe(200);
-    expect(await requeued.json()).toMatchObject({ id: submitted.deliveryId, caseNumber: submitted.caseNumber, status: 'pending', attempts: 0, deadAt: null, departmentCode: 'PSB' });
-    const again = await gw.request(`/v1/deliveries/${submitted.deliveryId}/retry`, { method: 'POST', headers: bearer(admin) });
+    expect(await requeued.json()).toMatchObject({
+      id: submitted.deliveryId,
+      caseNumber: submitted.caseNumber,
+      status: 'pending',
+      attempts: 0,
+      deadAt: null,
+      departmentCode: 'PSB',
+    });
+    const again = await gw.request(`/v1/deliveries/${submitted.deliveryId}/retry`, {
+      method: 'POST',
+      headers: bearer(admin),
+    });
     expect(again.status).toBe(409);
     expect((await problemOf(again)).code).toBe('conflict');
     expect(await eventsOf(submitted.caseId, 'delivery_requeued')).toHaveLength(1);
-    const audit = await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.action, 'delivery.requeue'), eq(auditEntries.caseRef, submitted.caseNumber)));
+    const audit = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'delivery.requeue'), eq(auditEntries.caseRef, submitted.caseNumber)));
     expect(audit).toHaveLength(1);
 
     psb.setFault(null);
@@ -280,14 +362,21 @@ describe('delivering submitted cases', () => {
     const [deadLettered] = await eventsOf(refused.caseId, 'dead_lettered');
     expect(deadLettered?.detail).toMatchObject({ definitive: true, error: 'department_rejected' });
 
-    expect(await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'dead' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue('onewindow_case_deliveries_total', { department: 'PSB', outcome: 'dead' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it("records the registry's own refusal of the case as its decision: refused, its reason verbatim, the case rejected", async () => {
     const businessRefusal = await submittedCase();
     psb.setFault({ kind: 'business_error', operation: SUBMIT });
     expect(await worker().runOnce()).toBe(1);
-    expect(await deliveryRow(businessRefusal.deliveryId)).toMatchObject({ status: 'refused', attempts: 1, departmentStatus: 'rejected', departmentMessage: '业务处理失败' });
+    expect(await deliveryRow(businessRefusal.deliveryId)).toMatchObject({
+      status: 'refused',
+      attempts: 1,
+      departmentStatus: 'rejected',
+      departmentMessage: '业务处理失败',
+    });
     const [refusal] = await eventsOf(businessRefusal.caseId, 'department_refused');
     expect(refusal?.detail).toEqual({ code: '4000', message: '业务处理失败' });
     const [caseRow] = await gw.services.db.select().from(cases).where(eq(cases.id, businessRefusal.caseId));
@@ -316,7 +405,10 @@ describe('leases and concurrent workers', () => {
         },
       },
     };
-    const crashedDepartments: DepartmentLookup = { get: (code) => (code === 'PSB' ? dying : undefined), list: () => [dying] };
+    const crashedDepartments: DepartmentLookup = {
+      get: (code) => (code === 'PSB' ? dying : undefined),
+      list: () => [dying],
+    };
     const crashed = worker({ departments: crashedDepartments, owner: 'crashed-worker', settings: { leaseMs: 3000 } });
     const survivor = worker({ owner: 'surviving-worker' });
 
@@ -327,7 +419,12 @@ describe('leases and concurrent workers', () => {
     // The lease holds: the survivor leaves the row alone.
     expect(await survivor.runOnce()).toBe(0);
 
-    await until(async () => (await survivor.runOnce()) > 0, 'the lease ran out and the survivor claimed the delivery', 200, 25);
+    await until(
+      async () => (await survivor.runOnce()) > 0,
+      'the lease ran out and the survivor claimed the delivery',
+      200,
+      25,
+    );
     const row = await deliveryRow(submitted.deliveryId);
     expect(row).toMatchObject({ status: 'delivered', attempts: 2, leaseOwner: null });
     expect(psb.applicationCount()).toBe(before + 1);
@@ -349,10 +446,15 @@ describe('leases and concurrent workers', () => {
     first.start();
     second.start();
     try {
-      await until(async () => {
-        const rows = await Promise.all(submitted.map((entry) => deliveryRow(entry.deliveryId)));
-        return rows.every((row) => row.status === 'delivered');
-      }, 'all twelve delivered', 400, 25);
+      await until(
+        async () => {
+          const rows = await Promise.all(submitted.map((entry) => deliveryRow(entry.deliveryId)));
+          return rows.every((row) => row.status === 'delivered');
+        },
+        'all twelve delivered',
+        400,
+        25,
+      );
     } finally {
       await Promise.all([first.stop(), second.stop()]);
     }
@@ -393,7 +495,10 @@ describe('leases and concurrent workers', () => {
 describe('status polling', () => {
   it('asks the department about delivered cases and applies what it says, until the status is final', async () => {
     // The earlier tests' cases are finished at their department, so only this one is asked about.
-    await gw.services.db.update(deliveries).set({ departmentStatus: 'completed' }).where(eq(deliveries.status, 'delivered'));
+    await gw.services.db
+      .update(deliveries)
+      .set({ departmentStatus: 'completed' })
+      .where(eq(deliveries.status, 'delivered'));
     const submitted = await submittedCase();
     const poller = worker();
     expect(await poller.runOnce()).toBe(1);
@@ -424,7 +529,9 @@ describe('status polling', () => {
     ]);
     // Final: never asked again.
     expect(await poller.pollStatusesOnce()).toBe(0);
-    expect(await metricValue('onewindow_case_status_polls_total', { department: 'PSB', outcome: 'changed' })).toBeGreaterThanOrEqual(2);
+    expect(
+      await metricValue('onewindow_case_status_polls_total', { department: 'PSB', outcome: 'changed' }),
+    ).toBeGreaterThanOrEqual(2);
   });
 });
 
@@ -440,8 +547,13 @@ describe('dispatch configuration', () => {
       batchSize: 10,
       statusPollIntervalMs: 60_000,
     });
-    expect(parseConfig({ DELIVERY_WORKER: 'false', DELIVERY_LEASE_MS: '5000' }).cases.dispatch).toMatchObject({ workerEnabled: false, leaseMs: 5000 });
-    expect(() => parseConfig({ DELIVERY_BACKOFF_BASE_MS: '5000', DELIVERY_BACKOFF_MAX_MS: '1000' })).toThrow(ConfigError);
+    expect(parseConfig({ DELIVERY_WORKER: 'false', DELIVERY_LEASE_MS: '5000' }).cases.dispatch).toMatchObject({
+      workerEnabled: false,
+      leaseMs: 5000,
+    });
+    expect(() => parseConfig({ DELIVERY_BACKOFF_BASE_MS: '5000', DELIVERY_BACKOFF_MAX_MS: '1000' })).toThrow(
+      ConfigError,
+    );
     expect(() => parseConfig({ DELIVERY_LEASE_MS: '10' })).toThrow(/DELIVERY_LEASE_MS/);
   });
 });

@@ -25,7 +25,12 @@ import { hostname } from 'node:os';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { CaseSubmissionReceipt, CaseSubmissionRequest, ResultCertificate, SubmittedMaterial } from '../../adapters/sdk/types.js';
+import type {
+  CaseSubmissionReceipt,
+  CaseSubmissionRequest,
+  ResultCertificate,
+  SubmittedMaterial,
+} from '../../adapters/sdk/types.js';
 import { departmentSubjectRef } from '../identity/subjects.js';
 import { newAuditEntryId, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
@@ -33,7 +38,7 @@ import type { ClientKind } from '../auth/scopes.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import type { DispatchSettings } from '../config.js';
 import { type Database, rowsOf } from '../db/client.js';
-import { caseEvents, cases, deliveries, items, } from '../db/schema.js';
+import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { submissionTypeFor } from '../items/deliverability.js';
@@ -91,7 +96,11 @@ export function dispatchMetrics(registry: Registry): DispatchMetrics {
  * Full jitter (a uniformly random delay up to the exponential bound): workers that failed
  * together against one department do not come back together.
  */
-export function backoffDelayMs(attempt: number, settings: Pick<DispatchSettings, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  settings: Pick<DispatchSettings, 'backoffBaseMs' | 'backoffMaxMs'>,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   const bound = Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** exponent);
   return Math.floor(random() * bound);
@@ -102,7 +111,13 @@ export function backoffDelayMs(attempt: number, settings: Pick<DispatchSettings,
  * business refusal), cannot receive cases at all, or may not be called. These dead-letter at
  * once; the rest (down, slow, overloaded, a broken answer) are retried with backoff.
  */
-const DEFINITIVE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['department_rejected', 'department_error', 'capability_not_offered', 'department_not_allowed', 'identifier_type_not_supported_by_department']);
+const DEFINITIVE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'department_rejected',
+  'department_error',
+  'capability_not_offered',
+  'department_not_allowed',
+  'identifier_type_not_supported_by_department',
+]);
 
 interface AttemptFailure {
   code: string;
@@ -118,14 +133,18 @@ const LAST_ERROR_MAX_CHARS = 500;
 
 function describeFailure(error: unknown): AttemptFailure {
   if (error instanceof ApiError) {
-    const where = [error.extras['department'], error.extras['operation'], error.extras['departmentCode']].filter((part) => typeof part === 'string' && part !== '');
+    const where = [error.extras['department'], error.extras['operation'], error.extras['departmentCode']].filter(
+      (part) => typeof part === 'string' && part !== '',
+    );
     const summary = `${error.code}${where.length > 0 ? ` (${where.join(' ')})` : ''}: ${error.message}`;
     const { departmentMessage, departmentCode } = error.extras;
     return {
       code: error.code,
       summary: summary.slice(0, LAST_ERROR_MAX_CHARS),
       definitive: DEFINITIVE_FAILURES.has(error.code),
-      ...(typeof departmentMessage === 'string' ? { departmentMessage: departmentMessage.slice(0, LAST_ERROR_MAX_CHARS) } : {}),
+      ...(typeof departmentMessage === 'string'
+        ? { departmentMessage: departmentMessage.slice(0, LAST_ERROR_MAX_CHARS) }
+        : {}),
       ...(typeof departmentCode === 'string' ? { departmentCode } : {}),
     };
   }
@@ -175,7 +194,9 @@ interface Submission {
   submitter: { clientId: string; kind: ClientKind; operatorId: string | null };
 }
 
-type AttemptOutcome = { kind: 'delivered'; receipt: CaseSubmissionReceipt; submission: Submission } | { kind: 'failed'; failure: AttemptFailure };
+type AttemptOutcome =
+  | { kind: 'delivered'; receipt: CaseSubmissionReceipt; submission: Submission }
+  | { kind: 'failed'; failure: AttemptFailure };
 
 /** Status passes ask about at most this many batches of deliveries. */
 const STATUS_PASS_MAX_BATCHES = 5;
@@ -281,7 +302,10 @@ export class DeliveryWorker {
   }
 
   private async loop(): Promise<void> {
-    const statusPassEveryMs = Math.min(Math.max(Math.floor(this.settings.statusPollIntervalMs / 4), this.settings.pollIntervalMs), 15_000);
+    const statusPassEveryMs = Math.min(
+      Math.max(Math.floor(this.settings.statusPollIntervalMs / 4), this.settings.pollIntervalMs),
+      15_000,
+    );
     let nextStatusPassAt = 0;
     while (!this.stopping) {
       this.wakeRequested = false;
@@ -373,14 +397,24 @@ export class DeliveryWorker {
     try {
       const submission = await this.loadSubmission(claim);
       const department = this.departments.get(claim.departmentCode);
-      if (!department) throw new ApiError('unknown_department', `No department system ${claim.departmentCode} is configured on this instance.`, { department: claim.departmentCode });
+      if (!department)
+        throw new ApiError(
+          'unknown_department',
+          `No department system ${claim.departmentCode} is configured on this instance.`,
+          { department: claim.departmentCode },
+        );
       requireCapability(department, 'submitCase');
       const receipt = await invokeDepartment(
-        { requestId: `${claim.id}.${claim.attempts}`, logger: this.logger, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]) },
+        {
+          requestId: `${claim.id}.${claim.attempts}`,
+          logger: this.logger,
+          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]),
+        },
         department,
         'submitCase',
         (adapter, context) => {
-          if (!adapter.submitCase) throw new ApiError('capability_not_offered', `${department.code} does not offer submitCase.`);
+          if (!adapter.submitCase)
+            throw new ApiError('capability_not_offered', `${department.code} does not offer submitCase.`);
           return adapter.submitCase(submission.request, context);
         },
       );
@@ -402,15 +436,28 @@ export class DeliveryWorker {
     if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
     // Opening refused subjects departments cannot be asked about; a subject changed since is refused here, definitively.
     const subject = departmentSubjectRef(row, claim.departmentCode);
-    const parties = partyRows.map((party) => ({ role: party.role, subject: departmentSubjectRef(party, claim.departmentCode) }));
-    const submitted: SubmittedMaterial[] = attached.map((material) => ({ typeCode: material.typeCode, sha256: material.sha256, mediaType: material.mediaType, size: material.size }));
+    const parties = partyRows.map((party) => ({
+      role: party.role,
+      subject: departmentSubjectRef(party, claim.departmentCode),
+    }));
+    const submitted: SubmittedMaterial[] = attached.map((material) => ({
+      typeCode: material.typeCode,
+      sha256: material.sha256,
+      mediaType: material.mediaType,
+      size: material.size,
+    }));
     return {
       request: {
         idempotencyKey: claim.id,
         caseNumber: row.caseNumber,
         itemCode: row.itemCode,
         // The kind of case this department receives it as (none: the adapter refuses it, definitively).
-        submissionType: submissionTypeFor(row.submissions, claim.departmentCode, this.departments.get(claim.departmentCode)?.adapter) ?? '',
+        submissionType:
+          submissionTypeFor(
+            row.submissions,
+            claim.departmentCode,
+            this.departments.get(claim.departmentCode)?.adapter,
+          ) ?? '',
         subject,
         materials: submitted,
         form: row.form,
@@ -436,7 +483,10 @@ export class DeliveryWorker {
       } catch (error) {
         const last = attempt === OUTCOME_WRITE_ATTEMPTS || Date.now() + waitMs >= leaseEndsAt;
         if (last) {
-          this.logger.warn({ delivery: claim.id, err: errorForLog(error) }, 'could not record the delivery outcome; it is retried when its lease runs out');
+          this.logger.warn(
+            { delivery: claim.id, err: errorForLog(error) },
+            'could not record the delivery outcome; it is retried when its lease runs out',
+          );
           return;
         }
         await delay(waitMs);
@@ -446,7 +496,12 @@ export class DeliveryWorker {
   }
 
   private stillHeld(claim: ClaimedDelivery) {
-    return and(eq(deliveries.id, claim.id), eq(deliveries.status, 'pending'), eq(deliveries.leaseOwner, this.owner), eq(deliveries.attempts, claim.attempts));
+    return and(
+      eq(deliveries.id, claim.id),
+      eq(deliveries.status, 'pending'),
+      eq(deliveries.leaseOwner, this.owner),
+      eq(deliveries.attempts, claim.attempts),
+    );
   }
 
   private async writeOutcome(claim: ClaimedDelivery, outcome: AttemptOutcome): Promise<void> {
@@ -457,7 +512,10 @@ export class DeliveryWorker {
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'delivered' });
       this.metrics.lag.observe({ department }, Math.max(0, Date.now() - submission.submittedAt.getTime()) / 1000);
-      this.logger.info({ delivery: claim.id, department, attempts: claim.attempts, duplicate: receipt.duplicate }, 'case delivered');
+      this.logger.info(
+        { delivery: claim.id, department, attempts: claim.attempts, duplicate: receipt.duplicate },
+        'case delivered',
+      );
       return;
     }
 
@@ -467,7 +525,11 @@ export class DeliveryWorker {
     if (failure.code === 'department_error') {
       const calendar = await this.calendar.current();
       const recorded = await this.db.transaction(async (tx) => {
-        const [held] = await tx.select({ id: deliveries.id }).from(deliveries).where(this.stillHeld(claim)).for('update');
+        const [held] = await tx
+          .select({ id: deliveries.id })
+          .from(deliveries)
+          .where(this.stillHeld(claim))
+          .for('update');
         if (!held) return false;
         await recordDepartmentRefusal(tx, calendar, {
           deliveryId: claim.id,
@@ -482,7 +544,10 @@ export class DeliveryWorker {
       });
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'refused' });
-      this.logger.info({ delivery: claim.id, department, attempts: claim.attempts, departmentCode: failure.departmentCode }, 'the department refused the case');
+      this.logger.info(
+        { delivery: claim.id, department, attempts: claim.attempts, departmentCode: failure.departmentCode },
+        'the department refused the case',
+      );
       return;
     }
     const dead = failure.definitive || claim.attempts >= this.settings.maxAttempts;
@@ -498,13 +563,27 @@ export class DeliveryWorker {
           caseId: claim.caseId,
           kind: 'dead_lettered',
           departmentCode: department,
-          detail: { deliveryId: claim.id, attempts: claim.attempts, error: failure.code, definitive: failure.definitive },
+          detail: {
+            deliveryId: claim.id,
+            attempts: claim.attempts,
+            error: failure.code,
+            definitive: failure.definitive,
+          },
         });
         return true;
       });
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'dead' });
-      this.logger.error({ delivery: claim.id, department, attempts: claim.attempts, error: failure.summary, definitive: failure.definitive }, 'case delivery dead-lettered');
+      this.logger.error(
+        {
+          delivery: claim.id,
+          department,
+          attempts: claim.attempts,
+          error: failure.summary,
+          definitive: failure.definitive,
+        },
+        'case delivery dead-lettered',
+      );
       return;
     }
 
@@ -521,12 +600,18 @@ export class DeliveryWorker {
       .returning({ id: deliveries.id });
     if (!updated) return this.leaseLost(claim);
     this.metrics.deliveries.inc({ department, outcome: 'failed' });
-    this.logger.warn({ delivery: claim.id, department, attempts: claim.attempts, retryInMs: waitMs, error: failure.summary }, 'case delivery failed; retrying later');
+    this.logger.warn(
+      { delivery: claim.id, department, attempts: claim.attempts, retryInMs: waitMs, error: failure.summary },
+      'case delivery failed; retrying later',
+    );
   }
 
   private leaseLost(claim: ClaimedDelivery): void {
     this.metrics.deliveries.inc({ department: claim.departmentCode, outcome: 'lease_lost' });
-    this.logger.warn({ delivery: claim.id, department: claim.departmentCode, attempts: claim.attempts }, 'delivery lease lost before the outcome was recorded; another worker owns it now');
+    this.logger.warn(
+      { delivery: claim.id, department: claim.departmentCode, attempts: claim.attempts },
+      'delivery lease lost before the outcome was recorded; another worker owns it now',
+    );
   }
 
   // --- Withdrawing the parts another department's refusal voided ---
@@ -552,18 +637,32 @@ export class DeliveryWorker {
               limit ${this.settings.batchSize}::integer
               for update skip locked)
       returning id, case_id as "caseId", department_code as "departmentCode", department_reference as "departmentReference", status::text as status`);
-    const claims = rowsOf<{ id: string; caseId: string; departmentCode: string; departmentReference: string | null; status: string }>(result);
+    const claims = rowsOf<{
+      id: string;
+      caseId: string;
+      departmentCode: string;
+      departmentReference: string | null;
+      status: string;
+    }>(result);
     await Promise.all(claims.map((claim) => this.cancelOne(claim)));
     return claims.length;
   }
 
-  private async cancelOne(claim: { id: string; caseId: string; departmentCode: string; departmentReference: string | null; status: string }): Promise<void> {
+  private async cancelOne(claim: {
+    id: string;
+    caseId: string;
+    departmentCode: string;
+    departmentReference: string | null;
+    status: string;
+  }): Promise<void> {
     if (claim.status === 'pending') {
       // Its attempt ended without an acknowledgement: it is not sent again.
       await this.db
         .update(deliveries)
         .set({ status: 'cancelled', cancelStatus: 'cancelled', cancelledAt: sql`now()` })
-        .where(and(eq(deliveries.id, claim.id), eq(deliveries.status, 'pending'), eq(deliveries.cancelStatus, 'pending')));
+        .where(
+          and(eq(deliveries.id, claim.id), eq(deliveries.status, 'pending'), eq(deliveries.cancelStatus, 'pending')),
+        );
       return;
     }
     const department = this.departments.get(claim.departmentCode);
@@ -574,12 +673,23 @@ export class DeliveryWorker {
           .set({ cancelStatus, ...(cancelStatus === 'cancelled' ? { cancelledAt: sql`now()` } : {}) })
           .where(and(eq(deliveries.id, claim.id), eq(deliveries.cancelStatus, 'pending')))
           .returning({ id: deliveries.id });
-        if (updated) await tx.insert(caseEvents).values({ caseId: claim.caseId, kind: cancelStatus === 'cancelled' ? 'department_cancelled' : 'cancel_by_hand', departmentCode: claim.departmentCode, detail });
+        if (updated)
+          await tx.insert(caseEvents).values({
+            caseId: claim.caseId,
+            kind: cancelStatus === 'cancelled' ? 'department_cancelled' : 'cancel_by_hand',
+            departmentCode: claim.departmentCode,
+            detail,
+          });
       });
-      this.metrics.deliveries.inc({ department: claim.departmentCode, outcome: cancelStatus === 'cancelled' ? 'cancelled' : 'cancel_manual' });
+      this.metrics.deliveries.inc({
+        department: claim.departmentCode,
+        outcome: cancelStatus === 'cancelled' ? 'cancelled' : 'cancel_manual',
+      });
     };
     if (!department?.adapter.cancelCase || claim.departmentReference === null) {
-      return finish('manual', { reason: 'the department system offers no cancellation: withdraw the case there by hand' });
+      return finish('manual', {
+        reason: 'the department system offers no cancellation: withdraw the case there by hand',
+      });
     }
     const [row] = await this.db.select({ caseNumber: cases.caseNumber }).from(cases).where(eq(cases.id, claim.caseId));
     const refusals = await this.db
@@ -589,8 +699,19 @@ export class DeliveryWorker {
     const reason = `联办件已被${refusals.map((refusal) => `${refusal.departmentCode}${refusal.message ? `（${refusal.message}）` : ''}`).join('、')}退回，请撤销本部门办理。`;
     const departmentReference = claim.departmentReference;
     try {
-      const outcome = await invokeDepartment({ requestId: `${claim.id}.cancel`, logger: this.logger, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(Math.min(this.settings.leaseMs, 30_000))]) }, department, 'cancelCase', (adapter, context) =>
-        adapter.cancelCase!({ departmentReference, idempotencyKey: `${claim.id}.cancel`, caseNumber: row?.caseNumber ?? '', reason }, context),
+      const outcome = await invokeDepartment(
+        {
+          requestId: `${claim.id}.cancel`,
+          logger: this.logger,
+          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(Math.min(this.settings.leaseMs, 30_000))]),
+        },
+        department,
+        'cancelCase',
+        (adapter, context) =>
+          adapter.cancelCase!(
+            { departmentReference, idempotencyKey: `${claim.id}.cancel`, caseNumber: row?.caseNumber ?? '', reason },
+            context,
+          ),
       );
       if (outcome.cancelled) return finish('cancelled', {});
       // Its part was already finished: nothing to withdraw automatically.
@@ -598,7 +719,10 @@ export class DeliveryWorker {
     } catch (error) {
       const failure = describeFailure(error);
       if (failure.definitive) return finish('manual', { reason: failure.code });
-      this.logger.warn({ delivery: claim.id, department: claim.departmentCode, error: failure.summary }, 'cancelling a voided delivery failed; trying again later');
+      this.logger.warn(
+        { delivery: claim.id, department: claim.departmentCode, error: failure.summary },
+        'cancelling a voided delivery failed; trying again later',
+      );
     }
   }
 
@@ -647,7 +771,12 @@ export class DeliveryWorker {
   }
 
   private async receiveDocument(document: ResultCertificate): Promise<ReceivedResultCertificate> {
-    if (!this.blobStore) throw new ApiError('result_certificate_invalid', 'This worker keeps no result documents (no blob store); nothing was applied.', { problem: 'no blob store' });
+    if (!this.blobStore)
+      throw new ApiError(
+        'result_certificate_invalid',
+        'This worker keeps no result documents (no blob store); nothing was applied.',
+        { problem: 'no blob store' },
+      );
     return receiveResultCertificate(this.blobStore, document);
   }
 
@@ -657,20 +786,32 @@ export class DeliveryWorker {
     const callBudgetMs = Math.min(this.settings.leaseMs, 30_000);
     try {
       const result = await invokeDepartment(
-        { requestId: `${check.id}.status`, logger: this.logger, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]) },
+        {
+          requestId: `${check.id}.status`,
+          logger: this.logger,
+          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]),
+        },
         department,
         'queryCaseStatus',
         (adapter, context) => {
-          if (!adapter.queryCaseStatus) throw new ApiError('capability_not_offered', `${department.code} does not offer queryCaseStatus.`);
+          if (!adapter.queryCaseStatus)
+            throw new ApiError('capability_not_offered', `${department.code} does not offer queryCaseStatus.`);
           return adapter.queryCaseStatus(check.departmentReference, context);
         },
       );
       const occurredAt = new Date(result.updatedAt);
       const calendar = await this.calendar.current();
       // Checked and its bytes stored before the transaction; a bad document leaves the status unapplied (asked again later).
-      const received = result.resultCertificate && result.status === 'completed' ? await this.receiveDocument(result.resultCertificate) : null;
+      const received =
+        result.resultCertificate && result.status === 'completed'
+          ? await this.receiveDocument(result.resultCertificate)
+          : null;
       const applied = await this.db.transaction(async (tx) => {
-        const [item] = await tx.select({ statutoryDays: items.statutoryDays }).from(cases).innerJoin(items, eq(items.code, cases.itemCode)).where(eq(cases.id, check.caseId));
+        const [item] = await tx
+          .select({ statutoryDays: items.statutoryDays })
+          .from(cases)
+          .innerJoin(items, eq(items.code, cases.itemCode))
+          .where(eq(cases.id, check.caseId));
         if (!item) return null;
         return applyDepartmentStatus(tx, calendar, item.statutoryDays, {
           caseId: check.caseId,
@@ -683,12 +824,27 @@ export class DeliveryWorker {
           requestId: `${check.id}.status`,
         });
       });
-      this.metrics.statusPolls.inc({ department: check.departmentCode, outcome: applied?.changed ? 'changed' : 'unchanged' });
-      if (applied?.changed) this.logger.info({ delivery: check.id, department: check.departmentCode, status: result.status, caseStatus: applied.caseStatus }, 'department status polled');
+      this.metrics.statusPolls.inc({
+        department: check.departmentCode,
+        outcome: applied?.changed ? 'changed' : 'unchanged',
+      });
+      if (applied?.changed)
+        this.logger.info(
+          {
+            delivery: check.id,
+            department: check.departmentCode,
+            status: result.status,
+            caseStatus: applied.caseStatus,
+          },
+          'department status polled',
+        );
     } catch (error) {
       // Asked again after another interval; the status is not lost, only late.
       this.metrics.statusPolls.inc({ department: check.departmentCode, outcome: 'failed' });
-      this.logger.warn({ delivery: check.id, department: check.departmentCode, error: describeFailure(error).summary }, 'department status query failed');
+      this.logger.warn(
+        { delivery: check.id, department: check.departmentCode, error: describeFailure(error).summary },
+        'department status query failed',
+      );
     }
   }
 }
@@ -726,9 +882,21 @@ function disclosureOf(claim: ClaimedDelivery, submission: Submission) {
  * `delivered` timeline event and the audit entry of what the department received. False when the
  * lease was lost (another worker has the row now; nothing is written).
  */
-async function recordDelivered(db: Database, claim: ClaimedDelivery, owner: string, receipt: CaseSubmissionReceipt, submission: Submission): Promise<boolean> {
+async function recordDelivered(
+  db: Database,
+  claim: ClaimedDelivery,
+  owner: string,
+  receipt: CaseSubmissionReceipt,
+  submission: Submission,
+): Promise<boolean> {
   const disclosure = disclosureOf(claim, submission);
-  const detail = { deliveryId: claim.id, departmentReference: receipt.departmentReference, attempts: claim.attempts, duplicate: receipt.duplicate, worker: owner };
+  const detail = {
+    deliveryId: claim.id,
+    departmentReference: receipt.departmentReference,
+    attempts: claim.attempts,
+    duplicate: receipt.duplicate,
+    worker: owner,
+  };
   const result = await db.execute(sql`
     with updated as (
       update deliveries
@@ -801,7 +969,10 @@ export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView
  * made the department refuse it was fixed). The same delivery id — and so the same idempotency
  * key — is used again. Recorded on the case's timeline and in the audit log.
  */
-export async function requeueDeadDelivery(db: Database, input: { principal: Principal; requestId: string; deliveryId: string }): Promise<DeliveryView> {
+export async function requeueDeadDelivery(
+  db: Database,
+  input: { principal: Principal; requestId: string; deliveryId: string },
+): Promise<DeliveryView> {
   return db.transaction(async (tx) => {
     const [found] = await tx
       .select({ delivery: deliveries, caseNumber: cases.caseNumber })
@@ -811,11 +982,22 @@ export async function requeueDeadDelivery(db: Database, input: { principal: Prin
       .for('update', { of: deliveries });
     if (!found) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
     if (found.delivery.status !== 'dead') {
-      throw new ApiError('conflict', `Delivery ${input.deliveryId} is ${found.delivery.status}; only a dead-lettered delivery can be requeued.`, { deliveryStatus: found.delivery.status });
+      throw new ApiError(
+        'conflict',
+        `Delivery ${input.deliveryId} is ${found.delivery.status}; only a dead-lettered delivery can be requeued.`,
+        { deliveryStatus: found.delivery.status },
+      );
     }
     const [requeued] = await tx
       .update(deliveries)
-      .set({ status: 'pending', attempts: 0, nextAttemptAt: sql`now()`, deadAt: null, leaseOwner: null, leaseUntil: null })
+      .set({
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: sql`now()`,
+        deadAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      })
       .where(eq(deliveries.id, input.deliveryId))
       .returning();
     if (!requeued) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
@@ -823,7 +1005,12 @@ export async function requeueDeadDelivery(db: Database, input: { principal: Prin
       caseId: requeued.caseId,
       kind: 'delivery_requeued',
       departmentCode: requeued.departmentCode,
-      detail: { deliveryId: requeued.id, previousAttempts: found.delivery.attempts, lastError: found.delivery.lastError, byClientId: input.principal.clientId },
+      detail: {
+        deliveryId: requeued.id,
+        previousAttempts: found.delivery.attempts,
+        lastError: found.delivery.lastError,
+        byClientId: input.principal.clientId,
+      },
     });
     await recordAudit(tx, {
       actor: input.principal,
@@ -841,7 +1028,10 @@ export async function requeueDeadDelivery(db: Database, input: { principal: Prin
  * Records that someone withdrew a voided part of a refused joint case from the department's
  * system by hand (the warning `cancel_by_hand` ends). Only a delivery waiting for that (`manual`).
  */
-export async function markCancellationHandled(db: Database, input: { principal: Principal; requestId: string; deliveryId: string; note: string }): Promise<DeliveryView> {
+export async function markCancellationHandled(
+  db: Database,
+  input: { principal: Principal; requestId: string; deliveryId: string; note: string },
+): Promise<DeliveryView> {
   return db.transaction(async (tx) => {
     const [found] = await tx
       .select({ delivery: deliveries, caseNumber: cases.caseNumber })
@@ -851,9 +1041,17 @@ export async function markCancellationHandled(db: Database, input: { principal: 
       .for('update', { of: deliveries });
     if (!found) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
     if (found.delivery.cancelStatus !== 'manual') {
-      throw new ApiError('conflict', `Delivery ${input.deliveryId} has no withdrawal waiting to be done by hand (${found.delivery.cancelStatus ?? 'none'}).`, { cancelStatus: found.delivery.cancelStatus });
+      throw new ApiError(
+        'conflict',
+        `Delivery ${input.deliveryId} has no withdrawal waiting to be done by hand (${found.delivery.cancelStatus ?? 'none'}).`,
+        { cancelStatus: found.delivery.cancelStatus },
+      );
     }
-    const [handled] = await tx.update(deliveries).set({ cancelStatus: 'handled', cancelledAt: sql`now()` }).where(eq(deliveries.id, input.deliveryId)).returning();
+    const [handled] = await tx
+      .update(deliveries)
+      .set({ cancelStatus: 'handled', cancelledAt: sql`now()` })
+      .where(eq(deliveries.id, input.deliveryId))
+      .returning();
     if (!handled) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
     await tx.insert(caseEvents).values({
       caseId: handled.caseId,

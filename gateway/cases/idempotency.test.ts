@@ -27,7 +27,11 @@ async function recordRun(tx: Queryable, label: string): Promise<{ status: number
 }
 
 async function runs(label: string): Promise<number> {
-  return rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from idempotency_probe where label = ${label}`))[0]?.n ?? -1;
+  return (
+    rowsOf<{ n: number }>(
+      await database.db.execute(sql`select count(*)::int as n from idempotency_probe where label = ${label}`),
+    )[0]?.n ?? -1
+  );
 }
 
 function newKey(): string {
@@ -65,8 +69,13 @@ describe('withIdempotency', () => {
     const again = await withIdempotency(database.db, request, (tx) => recordRun(tx, key));
     expect(again).toEqual({ status: 200, body: { label: key }, replayed: true });
     expect(await runs(key)).toBe(1);
-    expect((await refusalOf(withIdempotency(database.db, { ...request, body: { n: 2 } }, (tx) => recordRun(tx, key)))).code).toBe('idempotency_key_reused');
-    expect((await refusalOf(withIdempotency(database.db, { ...request, scope: 'POST /other' }, (tx) => recordRun(tx, key)))).code).toBe('idempotency_key_reused');
+    expect(
+      (await refusalOf(withIdempotency(database.db, { ...request, body: { n: 2 } }, (tx) => recordRun(tx, key)))).code,
+    ).toBe('idempotency_key_reused');
+    expect(
+      (await refusalOf(withIdempotency(database.db, { ...request, scope: 'POST /other' }, (tx) => recordRun(tx, key))))
+        .code,
+    ).toBe('idempotency_key_reused');
     // Keys belong to their client: another client's identical key is another request.
     await withIdempotency(database.db, { ...request, clientId: 'cli_idem_b' }, (tx) => recordRun(tx, key));
     expect(await runs(key)).toBe(2);
@@ -83,7 +92,11 @@ describe('withIdempotency', () => {
     expect(refusal).toMatchObject({ code: 'case_not_open', status: 409, extras: { reason: 'test' } });
     expect(await runs(key)).toBe(0);
     const replayed = await refusalOf(withIdempotency(database.db, request, (tx) => recordRun(tx, key)));
-    expect(replayed).toMatchObject({ code: 'case_not_open', detail: 'Refused after writing.', extras: { reason: 'test' } });
+    expect(replayed).toMatchObject({
+      code: 'case_not_open',
+      detail: 'Refused after writing.',
+      extras: { reason: 'test' },
+    });
     expect(await runs(key)).toBe(0);
   });
 
@@ -136,9 +149,19 @@ describe('withIdempotency', () => {
   it('honours a reservation row of the previous version while it may run, and takes it over after abandonAfterMs', async () => {
     const key = newKey();
     const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', body: {}, abandonAfterMs: 60_000 };
-    await database.db.insert(idempotencyKeys).values({ clientId: request.clientId, key, scope: request.scope, requestHash: requestHash(request.scope, request.body) });
-    expect((await refusalOf(withIdempotency(database.db, request, (tx) => recordRun(tx, key)))).code).toBe('idempotency_in_progress');
-    await database.db.update(idempotencyKeys).set({ createdAt: new Date(Date.now() - 61_000) }).where(eq(idempotencyKeys.key, key));
+    await database.db.insert(idempotencyKeys).values({
+      clientId: request.clientId,
+      key,
+      scope: request.scope,
+      requestHash: requestHash(request.scope, request.body),
+    });
+    expect((await refusalOf(withIdempotency(database.db, request, (tx) => recordRun(tx, key)))).code).toBe(
+      'idempotency_in_progress',
+    );
+    await database.db
+      .update(idempotencyKeys)
+      .set({ createdAt: new Date(Date.now() - 61_000) })
+      .where(eq(idempotencyKeys.key, key));
     expect((await withIdempotency(database.db, request, (tx) => recordRun(tx, key))).replayed).toBe(false);
     const [row] = await database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
     expect(row?.responseStatus).toBe(200);
@@ -146,49 +169,59 @@ describe('withIdempotency', () => {
   });
 });
 
-describe.skipIf(!testPostgresUrl)('withIdempotency when the connection to PostgreSQL is lost mid-work (TCP proxy)', () => {
-  let proxy: FaultProxy;
-  let proxied: DatabaseHandle;
+describe.skipIf(!testPostgresUrl)(
+  'withIdempotency when the connection to PostgreSQL is lost mid-work (TCP proxy)',
+  () => {
+    let proxy: FaultProxy;
+    let proxied: DatabaseHandle;
 
-  beforeAll(async () => {
-    const direct = new URL(fresh.environment['DATABASE_URL'] ?? '');
-    proxy = await FaultProxy.start({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const viaProxy = new URL(direct);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    proxied = await openDatabase({ kind: 'postgres', url: viaProxy.toString(), poolSize: 2 });
-  });
-
-  afterAll(async () => {
-    await proxied?.close().catch(() => undefined);
-    await proxy?.close();
-  });
-
-  async function advisoryLocksHeld(): Promise<number> {
-    return rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`))[0]?.n ?? -1;
-  }
-
-  it('frees the key with the connection: the repeat after the outage runs (not 409) and the work happens once', async () => {
-    const key = newKey();
-    const request = { clientId: 'cli_idem_outage', key, scope: 'POST /test', body: { form: 'x' } };
-    const failed = withIdempotency(proxied.db, request, async (tx) => {
-      await recordRun(tx, key);
-      // The network goes: open connections are cut and new ones refused, as while the server is down.
-      proxy.setMode({ kind: 'reset' });
-      proxy.disconnectAll();
-      return recordRun(tx, key);
+    beforeAll(async () => {
+      const direct = new URL(fresh.environment['DATABASE_URL'] ?? '');
+      proxy = await FaultProxy.start({ host: direct.hostname, port: Number(direct.port || 5432) });
+      const viaProxy = new URL(direct);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      proxied = await openDatabase({ kind: 'postgres', url: viaProxy.toString(), poolSize: 2 });
     });
-    await expect(failed).rejects.toThrow();
-    // The server ends the cut session and with it the transaction and its lock (bounded wait).
-    for (let attempt = 0; attempt < 100 && (await advisoryLocksHeld()) > 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await advisoryLocksHeld()).toBe(0);
 
-    proxy.setMode({ kind: 'pass' });
-    const repeated = await withIdempotency(proxied.db, request, (tx) => recordRun(tx, key));
-    expect(repeated).toEqual({ status: 200, body: { label: key }, replayed: false });
-    expect(await runs(key)).toBe(1);
-    const [row] = await database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
-    expect(row?.responseStatus).toBe(200);
-    expect((await withIdempotency(proxied.db, request, (tx) => recordRun(tx, key))).replayed).toBe(true);
-  });
-});
+    afterAll(async () => {
+      await proxied?.close().catch(() => undefined);
+      await proxy?.close();
+    });
+
+    async function advisoryLocksHeld(): Promise<number> {
+      return (
+        rowsOf<{ n: number }>(
+          await database.db.execute(
+            sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`,
+          ),
+        )[0]?.n ?? -1
+      );
+    }
+
+    it('frees the key with the connection: the repeat after the outage runs (not 409) and the work happens once', async () => {
+      const key = newKey();
+      const request = { clientId: 'cli_idem_outage', key, scope: 'POST /test', body: { form: 'x' } };
+      const failed = withIdempotency(proxied.db, request, async (tx) => {
+        await recordRun(tx, key);
+        // The network goes: open connections are cut and new ones refused, as while the server is down.
+        proxy.setMode({ kind: 'reset' });
+        proxy.disconnectAll();
+        return recordRun(tx, key);
+      });
+      await expect(failed).rejects.toThrow();
+      // The server ends the cut session and with it the transaction and its lock (bounded wait).
+      for (let attempt = 0; attempt < 100 && (await advisoryLocksHeld()) > 0; attempt += 1)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await advisoryLocksHeld()).toBe(0);
+
+      proxy.setMode({ kind: 'pass' });
+      const repeated = await withIdempotency(proxied.db, request, (tx) => recordRun(tx, key));
+      expect(repeated).toEqual({ status: 200, body: { label: key }, replayed: false });
+      expect(await runs(key)).toBe(1);
+      const [row] = await database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+      expect(row?.responseStatus).toBe(200);
+      expect((await withIdempotency(proxied.db, request, (tx) => recordRun(tx, key))).replayed).toBe(true);
+    });
+  },
+);

@@ -62,9 +62,13 @@ export function requestHash(scope: string, body: unknown): string {
 
 export function requireIdempotencyKey(key: string | undefined): string {
   if (key === undefined || key.trim() === '') {
-    throw new ApiError('idempotency_key_required', 'Send an Idempotency-Key header (a unique value, e.g. a UUID) so a repeated submission cannot open the case twice.');
+    throw new ApiError(
+      'idempotency_key_required',
+      'Send an Idempotency-Key header (a unique value, e.g. a UUID) so a repeated submission cannot open the case twice.',
+    );
   }
-  if (!KEY_PATTERN.test(key)) throw new ApiError('validation_failed', 'The Idempotency-Key is 8 to 200 visible ASCII characters.');
+  if (!KEY_PATTERN.test(key))
+    throw new ApiError('validation_failed', 'The Idempotency-Key is 8 to 200 visible ASCII characters.');
   return key;
 }
 
@@ -74,7 +78,9 @@ const selectKey = reusableStatement<{ clientId: string; key: string }, KeyRow[]>
   on
     .select()
     .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.clientId, sql.placeholder('clientId')), eq(idempotencyKeys.key, sql.placeholder('key'))))
+    .where(
+      and(eq(idempotencyKeys.clientId, sql.placeholder('clientId')), eq(idempotencyKeys.key, sql.placeholder('key'))),
+    )
     .prepare('select_idempotency_key'),
 );
 
@@ -92,7 +98,11 @@ const storeAnswer = reusableStatement<Required<KeyRow>, unknown>((on) => {
       .insert(idempotencyKeys)
       .values({ clientId: valuePlaceholder<string>('clientId'), key: valuePlaceholder<string>('key'), ...stored })
       // Only an abandoned reservation of the previous version can be there (checked before).
-      .onConflictDoUpdate({ target: [idempotencyKeys.clientId, idempotencyKeys.key], set: stored, where: isNull(idempotencyKeys.responseStatus) })
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.clientId, idempotencyKeys.key],
+        set: stored,
+        where: isNull(idempotencyKeys.responseStatus),
+      })
       .prepare('store_idempotent_answer')
   );
 });
@@ -103,7 +113,11 @@ const storeAnswer = reusableStatement<Required<KeyRow>, unknown>((on) => {
  * `work` (a refusal: 4xx) are stored too, so the same request keeps getting the same refusal;
  * anything else rolls everything back, key included, so a repeat starts afresh.
  */
-export async function withIdempotency<T>(db: Database, request: IdempotentRequest, work: (tx: Queryable) => Promise<{ status: number; body: T }>): Promise<IdempotentAnswer<T>> {
+export async function withIdempotency<T>(
+  db: Database,
+  request: IdempotentRequest,
+  work: (tx: Queryable) => Promise<{ status: number; body: T }>,
+): Promise<IdempotentAnswer<T>> {
   const key = requireIdempotencyKey(request.key);
   const hash = requestHash(request.scope, request.body);
   const abandonAfterMs = request.abandonAfterMs ?? 60_000;
@@ -112,13 +126,22 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
   const outcome = await db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
     // Sent together (one round trip): the server runs the select after the lock statement, so
     // what it reads is what the lock's holder may rely on.
-    const [locked, [existing]] = await Promise.all([tryLockKey(tx, request.clientId, key), selectKey(tx, { clientId: request.clientId, key })]);
+    const [locked, [existing]] = await Promise.all([
+      tryLockKey(tx, request.clientId, key),
+      selectKey(tx, { clientId: request.clientId, key }),
+    ]);
     if (!locked) {
-      throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
+      throw new ApiError(
+        'idempotency_in_progress',
+        'A request with this Idempotency-Key is still being processed; repeat it in a moment.',
+      );
     }
     if (existing) {
       if (existing.requestHash !== hash || existing.scope !== request.scope) {
-        throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+        throw new ApiError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was already used for a different request; use a new key for a new request.',
+        );
       }
       if (existing.responseStatus !== null) {
         if (existing.responseStatus >= 400) return new StoredRefusal(refusalFromStored(existing.responseBody));
@@ -127,7 +150,10 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
       // A row without an answer is a reservation written by the previous version of this module
       // (reserve, then work in another transaction). Honoured while its request may still run.
       if (existing.createdAt.getTime() > Date.now() - abandonAfterMs) {
-        throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; repeat it in a moment.');
+        throw new ApiError(
+          'idempotency_in_progress',
+          'A request with this Idempotency-Key is still being processed; repeat it in a moment.',
+        );
       }
     }
 
@@ -148,7 +174,16 @@ export async function withIdempotency<T>(db: Database, request: IdempotentReques
       answer = { status: error.status, body: storedRefusal(error) };
     }
     const completedAt = new Date();
-    await storeAnswer(tx, { clientId: request.clientId, key, scope: request.scope, requestHash: hash, responseStatus: answer.status, responseBody: answer.body, createdAt: startedAt, completedAt });
+    await storeAnswer(tx, {
+      clientId: request.clientId,
+      key,
+      scope: request.scope,
+      requestHash: hash,
+      responseStatus: answer.status,
+      responseBody: answer.body,
+      createdAt: startedAt,
+      completedAt,
+    });
     if (refusal) return new StoredRefusal(refusal);
     return { status: answer.status, body: answer.body as T, replayed: false };
   });
@@ -180,7 +215,8 @@ function storedRefusal(error: ApiError): StoredRefusalBody {
 
 function refusalFromStored(stored: unknown): ApiError {
   const body = stored as Partial<StoredRefusalBody> | null;
-  if (!body || typeof body.code !== 'string' || !Object.hasOwn(errorCatalogue, body.code)) return new ApiError('conflict', 'The first request with this Idempotency-Key was refused.');
+  if (!body || typeof body.code !== 'string' || !Object.hasOwn(errorCatalogue, body.code))
+    return new ApiError('conflict', 'The first request with this Idempotency-Key was refused.');
   return new ApiError(body.code, body.detail, body.extras ?? {});
 }
 

@@ -55,15 +55,24 @@ const ProgressSchema = z
         department: z.string(),
         delivered: z.boolean(),
         status: z.string().nullable(),
-        reason: z.string().nullable().openapi({ description: "The department's own words when it refused its part or waits for the applicant (补正)" }),
+        reason: z.string().nullable().openapi({
+          description: "The department's own words when it refused its part or waits for the applicant (补正)",
+        }),
         stage: z.number().int().openapi({ description: 'The stage of a staged item this part belongs to (1 = first)' }),
         withdrawn: z.boolean().openapi({ description: 'Withdrawn because another department refused the case' }),
       }),
     ),
     toSupply: z.array(z.object({ requirementCode: z.string(), name: z.string(), dueOn: z.string().nullable() })),
-    timeline: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() })),
-    result: ApplicantResultSchema.nullable().openapi({ description: 'How the result reaches the applicant: the pick-up code (only here), where to collect, and how, in Chinese and English' }),
-    rating: ApplicantRatingSchema.nullable().openapi({ description: "The applicant's rating (好差评); null: not rated" }),
+    timeline: z.array(
+      z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), status: z.string().nullable() }),
+    ),
+    result: ApplicantResultSchema.nullable().openapi({
+      description:
+        'How the result reaches the applicant: the pick-up code (only here), where to collect, and how, in Chinese and English',
+    }),
+    rating: ApplicantRatingSchema.nullable().openapi({
+      description: "The applicant's rating (好差评); null: not rated",
+    }),
     canRate: z.boolean().openapi({ description: 'Completed and not rated yet: POST /v1/progress/rating' }),
   })
   .openapi('CaseProgress');
@@ -76,8 +85,14 @@ const progressRoute = publicRoute({
   operationId: 'lookUpProgress',
   tags: ['cases'],
   summary: "An applicant looks up their case's progress with its number and the last 4 characters of their identifier",
-  description: 'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',
-  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
+  description:
+    'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',
+  middleware: [
+    rateLimit(
+      (c) => c.get('services').progressLookupLimiter,
+      (c) => `progress:${clientAddress(c)}`,
+    ),
+  ] as const,
   request: {
     body: {
       required: true,
@@ -88,7 +103,10 @@ const progressRoute = publicRoute({
       },
     },
   },
-  responses: { 200: { description: 'Progress', content: { 'application/json': { schema: ProgressSchema } } }, ...errorResponses(400, 404, 429) },
+  responses: {
+    200: { description: 'Progress', content: { 'application/json': { schema: ProgressSchema } } },
+    ...errorResponses(400, 404, 429),
+  },
 });
 
 const ratingRoute = publicRoute({
@@ -103,7 +121,12 @@ const ratingRoute = publicRoute({
     'number is a 429). Only a completed case (`409 case_not_rateable`), once (`409 rating_exists`); refusals write ' +
     'nothing. A score of 2 or less (差评) opens a follow-up the centre answers within RATING_FOLLOW_UP_WORKING_DAYS ' +
     'working days.',
-  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
+  middleware: [
+    rateLimit(
+      (c) => c.get('services').progressLookupLimiter,
+      (c) => `progress:${clientAddress(c)}`,
+    ),
+  ] as const,
   request: {
     body: {
       required: true,
@@ -123,7 +146,10 @@ const ratingRoute = publicRoute({
                 .string()
                 .max(COMMENT_MAX_LENGTH)
                 .optional()
-                .openapi({ description: `At most ${COMMENT_MAX_LENGTH} characters`, example: '窗口人员服务热情，一次办好。' }),
+                .openapi({
+                  description: `At most ${COMMENT_MAX_LENGTH} characters`,
+                  example: '窗口人员服务热情，一次办好。',
+                }),
             })
             .strict(),
         },
@@ -154,7 +180,10 @@ const ResultDocumentSchema = z
     size: z.number().int(),
     sha256: z.string(),
     contentBase64: z.string().openapi({ description: 'The document the department issued (PDF or OFD), base64' }),
-    envelope: z.string().openapi({ description: "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify" }),
+    envelope: z.string().openapi({
+      description:
+        "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify",
+    }),
     certificate: ApplicantResultSchema.shape.certificate.unwrap(),
   })
   .openapi('ResultDocument');
@@ -166,10 +195,21 @@ const resultDocumentRoute = publicRoute({
   tags: ['cases'],
   summary: 'An applicant downloads their electronic result (电子证照) with the same proof as the progress look-up',
   description:
-    'No credentials: the case number and the last 4 characters of the applicant\'s identifier, rate limited and locked out together with the look-up. Answers the signed document once the result is `issued`; `409 result_document_not_available` otherwise. Audited as a read of the certificate.',
-  middleware: [rateLimit((c) => c.get('services').progressLookupLimiter, (c) => `progress:${clientAddress(c)}`)] as const,
+    "No credentials: the case number and the last 4 characters of the applicant's identifier, rate limited and locked out together with the look-up. Answers the signed document once the result is `issued`; `409 result_document_not_available` otherwise. Audited as a read of the certificate.",
+  middleware: [
+    rateLimit(
+      (c) => c.get('services').progressLookupLimiter,
+      (c) => `progress:${clientAddress(c)}`,
+    ),
+  ] as const,
   request: { body: { required: true, content: { 'application/json': { schema: LookupBodySchema } } } },
-  responses: { 200: { description: 'The signed result document', content: { 'application/json': { schema: ResultDocumentSchema } } }, ...errorResponses(400, 404, 409, 429) },
+  responses: {
+    200: {
+      description: 'The signed result document',
+      content: { 'application/json': { schema: ResultDocumentSchema } },
+    },
+    ...errorResponses(400, 404, 409, 429),
+  },
 });
 
 export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -192,8 +232,20 @@ export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
   });
   app.openapi(resultDocumentRoute, async (c) => {
     const services = c.get('services');
-    const documentServices = { db: services.db, blobStore: services.blobStore, keys: services.keys, envelopes: services.envelopes, issuer: services.config.issuer };
-    const answer = await downloadResultDocument(documentServices, services.config.progress, c.req.valid('json'), c.get('requestId'), services.clock.now());
+    const documentServices = {
+      db: services.db,
+      blobStore: services.blobStore,
+      keys: services.keys,
+      envelopes: services.envelopes,
+      issuer: services.config.issuer,
+    };
+    const answer = await downloadResultDocument(
+      documentServices,
+      services.config.progress,
+      c.req.valid('json'),
+      c.get('requestId'),
+      services.clock.now(),
+    );
     c.header('Cache-Control', 'no-store');
     return c.json(answer, 200);
   });

@@ -9,7 +9,15 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
-import { caseEvents, caseMaterials, centres, certificates, deliveries, materialTypes, materials } from '../db/schema.js';
+import {
+  caseEvents,
+  caseMaterials,
+  centres,
+  certificates,
+  deliveries,
+  materialTypes,
+  materials,
+} from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError } from '../platform/errors.js';
 import { chinaToday } from '../materials/dates.js';
@@ -22,7 +30,13 @@ import { certificateClaimsOf } from '../certificates/fetch.js';
 import { materialLabel } from '../certificates/store.js';
 import type { Queryable } from '../db/client.js';
 import type { BlobStore } from '../materials/blob-store.js';
-import { type ApplicantCertificate, type ApplicantResultView, RESULT_DOCUMENT_PATH, applicantResultView, findResult } from '../results/results.js';
+import {
+  type ApplicantCertificate,
+  type ApplicantResultView,
+  RESULT_DOCUMENT_PATH,
+  applicantResultView,
+  findResult,
+} from '../results/results.js';
 
 export type { ProgressLookup } from './proof.js';
 
@@ -41,7 +55,14 @@ export interface CaseProgress {
    * Each department's part: `reason` is the department's own words when it refused its part or
    * waits for the applicant (补正) — what the applicant needs to know, verbatim.
    */
-  departments: { department: string; delivered: boolean; status: string | null; reason: string | null; stage: number; withdrawn: boolean }[];
+  departments: {
+    department: string;
+    delivered: boolean;
+    status: string | null;
+    reason: string | null;
+    stage: number;
+    withdrawn: boolean;
+  }[];
   /** Materials accepted missing (容缺) that the applicant still has to bring, with their due dates. */
   toSupply: { requirementCode: string; name: string; dueOn: string | null }[];
   timeline: { at: string; kind: string; department: string | null; status: string | null }[];
@@ -85,22 +106,52 @@ export interface LookupLimits {
 }
 
 /** The look-up's proof (proof.ts), shared by the look-up, the rating and the result download. */
-async function provenCase(db: Database, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now: Date, action: string) {
+async function provenCase(
+  db: Database,
+  limits: LookupLimits,
+  lookup: ProgressLookup,
+  requestId: string,
+  now: Date,
+  action: string,
+) {
   return (await proveCase(db, limits, lookup, requestId, now, action)).caseRow;
 }
 
-export async function lookUpProgress(db: Database, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<CaseProgress> {
+export async function lookUpProgress(
+  db: Database,
+  limits: LookupLimits,
+  lookup: ProgressLookup,
+  requestId: string,
+  now = new Date(),
+): Promise<CaseProgress> {
   const caseRow = await provenCase(db, limits, lookup, requestId, now, 'case.progress_lookup');
   return db.transaction(async (tx) => {
     const item = await requireItem(tx, caseRow.itemCode);
-    const deliveryRows = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
-    const deferred = await tx.select().from(caseMaterials).where(and(eq(caseMaterials.caseId, caseRow.id), eq(caseMaterials.resolution, 'deferred')));
-    const events = await tx.select().from(caseEvents).where(eq(caseEvents.caseId, caseRow.id)).orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
-    const centreCodes = [caseRow.centreCode, caseRow.acceptingCentreCode].filter((code): code is string => code !== null);
-    const centreRows = centreCodes.length === 0 ? [] : await tx.select().from(centres).where(inArray(centres.code, centreCodes));
+    const deliveryRows = await tx
+      .select()
+      .from(deliveries)
+      .where(eq(deliveries.caseId, caseRow.id))
+      .orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
+    const deferred = await tx
+      .select()
+      .from(caseMaterials)
+      .where(and(eq(caseMaterials.caseId, caseRow.id), eq(caseMaterials.resolution, 'deferred')));
+    const events = await tx
+      .select()
+      .from(caseEvents)
+      .where(eq(caseEvents.caseId, caseRow.id))
+      .orderBy(asc(caseEvents.occurredAt), asc(caseEvents.id));
+    const centreCodes = [caseRow.centreCode, caseRow.acceptingCentreCode].filter(
+      (code): code is string => code !== null,
+    );
+    const centreRows =
+      centreCodes.length === 0 ? [] : await tx.select().from(centres).where(inArray(centres.code, centreCodes));
     const resultRow = await findResult(tx, caseRow.id);
     const ratingRow = await findRating(tx, caseRow.id);
-    const issued = resultRow?.method === 'electronic' && resultRow.status === 'issued' && resultRow.materialId !== null ? await issuedCertificate(tx, resultRow.materialId) : null;
+    const issued =
+      resultRow?.method === 'electronic' && resultRow.status === 'issued' && resultRow.materialId !== null
+        ? await issuedCertificate(tx, resultRow.materialId)
+        : null;
     const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
     const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
     await recordAudit(tx, {
@@ -120,19 +171,29 @@ export async function lookUpProgress(db: Database, limits: LookupLimits, lookup:
       dueOn: caseRow.dueOn,
       completedOn: caseRow.completedOn,
       clockStopped: caseRow.pausedOn !== null,
-      centre: current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null,
+      centre: current
+        ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours }
+        : null,
       acceptedAt: accepting ? { code: accepting.code, name: accepting.name } : null,
       departments: deliveryRows.map((delivery) => ({
         department: delivery.departmentCode,
         delivered: delivery.status === 'delivered' || delivery.status === 'refused',
         status: delivery.departmentStatus,
-        reason: delivery.departmentStatus === 'rejected' || delivery.departmentStatus === 'awaiting_applicant' ? delivery.departmentMessage : null,
+        reason:
+          delivery.departmentStatus === 'rejected' || delivery.departmentStatus === 'awaiting_applicant'
+            ? delivery.departmentMessage
+            : null,
         stage: delivery.stage,
-        withdrawn: delivery.status === 'cancelled' || delivery.cancelStatus === 'cancelled' || delivery.cancelStatus === 'handled',
+        withdrawn:
+          delivery.status === 'cancelled' ||
+          delivery.cancelStatus === 'cancelled' ||
+          delivery.cancelStatus === 'handled',
       })),
       toSupply: deferred.map((entry) => ({
         requirementCode: entry.requirementCode,
-        name: item.materials.find((requirement) => requirement.requirementCode === entry.requirementCode)?.name ?? entry.requirementCode,
+        name:
+          item.materials.find((requirement) => requirement.requirementCode === entry.requirementCode)?.name ??
+          entry.requirementCode,
         dueOn: entry.dueOn,
       })),
       timeline: events
@@ -144,7 +205,13 @@ export async function lookUpProgress(db: Database, limits: LookupLimits, lookup:
           status: typeof event.detail['status'] === 'string' ? event.detail['status'] : null,
         })),
       result: resultRow
-        ? applicantResultView(resultRow, current ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours } : null, issued && applicantCertificate(issued, resultRow.readyAt))
+        ? applicantResultView(
+            resultRow,
+            current
+              ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours }
+              : null,
+            issued && applicantCertificate(issued, resultRow.readyAt),
+          )
         : null,
       rating: ratingRow ? applicantRatingView(ratingRow, chinaToday(now)) : null,
       canRate: isRateable(caseRow.status, ratingRow !== undefined),
@@ -163,13 +230,19 @@ async function issuedCertificate(tx: Queryable, materialId: string) {
   return row ?? null;
 }
 
-function applicantCertificate(issued: NonNullable<Awaited<ReturnType<typeof issuedCertificate>>>, readyAt: Date | null): ApplicantCertificate {
+function applicantCertificate(
+  issued: NonNullable<Awaited<ReturnType<typeof issuedCertificate>>>,
+  readyAt: Date | null,
+): ApplicantCertificate {
   const metadata = issued.certificate.metadata as unknown as CertificateMetadata;
   return {
     certificateType: issued.certificate.certificateType,
     typeName: issued.typeName,
     // The look-up carries no personal data: a number that is an identifier is masked.
-    certificateNumber: materialLabel({ certificateNumber: issued.certificate.certificateNumber, holderIdentifier: metadata.holderIdentifier }),
+    certificateNumber: materialLabel({
+      certificateNumber: issued.certificate.certificateNumber,
+      holderIdentifier: metadata.holderIdentifier,
+    }),
     issuingAuthority: metadata.issuingAuthority,
     issueDate: metadata.issueDate,
     issuedAt: readyAt?.toISOString() ?? null,
@@ -202,14 +275,24 @@ export interface ResultDocument {
  * document and the gateway's signed envelope, its holder's details masked in the envelope. Audited
  * on the holder's and the applicant's access logs as a read of the certificate.
  */
-export async function downloadResultDocument(services: ResultDocumentServices, limits: LookupLimits, lookup: ProgressLookup, requestId: string, now = new Date()): Promise<ResultDocument> {
+export async function downloadResultDocument(
+  services: ResultDocumentServices,
+  limits: LookupLimits,
+  lookup: ProgressLookup,
+  requestId: string,
+  now = new Date(),
+): Promise<ResultDocument> {
   const caseRow = await provenCase(services.db, limits, lookup, requestId, now, 'case.result_download');
   const resultRow = await findResult(services.db, caseRow.id);
   if (resultRow?.method !== 'electronic' || resultRow.status !== 'issued' || resultRow.materialId === null) {
-    throw new ApiError('result_document_not_available', `Case ${caseRow.caseNumber} has no electronic result to download${resultRow?.method === 'electronic' ? ' yet' : ''}.`, {
-      method: resultRow?.method ?? null,
-      status: resultRow?.status ?? null,
-    });
+    throw new ApiError(
+      'result_document_not_available',
+      `Case ${caseRow.caseNumber} has no electronic result to download${resultRow?.method === 'electronic' ? ' yet' : ''}.`,
+      {
+        method: resultRow?.method ?? null,
+        status: resultRow?.status ?? null,
+      },
+    );
   }
   const issued = await issuedCertificate(services.db, resultRow.materialId);
   if (!issued) throw new Error(`result material ${resultRow.materialId} has no certificate`);
@@ -217,13 +300,25 @@ export async function downloadResultDocument(services: ResultDocumentServices, l
   const stream = await services.blobStore.get(issued.material.contentSha256);
   if (!stream) throw new Error(`content of result material ${issued.material.id} is missing`);
   for await (const chunk of stream) chunks.push(chunk);
-  const claims = certificateClaimsOf({ certificate: issued.certificate, material: issued.material }, services.issuer, { stale: false, unmask: false });
+  const claims = certificateClaimsOf({ certificate: issued.certificate, material: issued.material }, services.issuer, {
+    stale: false,
+    unmask: false,
+  });
   const envelope = await services.envelopes.sign(services.keys, claims, now);
   const fields = ['result', 'certificate', 'content'];
   await services.db.transaction(async (tx) => {
-    const entry = { actor: { clientId: 'applicant', kind: 'applicant' as const }, action: 'case.result_download', fields, materialTypes: [issued.certificate.certificateType], caseRef: caseRow.caseNumber, outcome: 'allowed' as const, requestId };
+    const entry = {
+      actor: { clientId: 'applicant', kind: 'applicant' as const },
+      action: 'case.result_download',
+      fields,
+      materialTypes: [issued.certificate.certificateType],
+      caseRef: caseRow.caseNumber,
+      outcome: 'allowed' as const,
+      requestId,
+    };
     await recordAudit(tx, { ...entry, subjectRef: caseRow.subjectId });
-    if (issued.material.subjectId !== caseRow.subjectId) await recordAudit(tx, { ...entry, subjectRef: issued.material.subjectId });
+    if (issued.material.subjectId !== caseRow.subjectId)
+      await recordAudit(tx, { ...entry, subjectRef: issued.material.subjectId });
   });
   return {
     caseNumber: caseRow.caseNumber,

@@ -23,7 +23,11 @@ function sameCheck(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const notFound = () => new ApiError('not_found', { 'zh-CN': '没有与此办件编号和核对信息相符的办件。', en: 'No case matches this number and check.' });
+const notFound = () =>
+  new ApiError('not_found', {
+    'zh-CN': '没有与此办件编号和核对信息相符的办件。',
+    en: 'No case matches this number and check.',
+  });
 
 /** A case proved by its number and check: the case row and its applicant's subject. */
 export interface ProvedCase {
@@ -37,18 +41,35 @@ export interface ProvedCase {
  * applicant's access log under `action`. Every door that an applicant opens with the proof (the
  * look-up, the rating) goes through here, so they share one count of wrong guesses.
  */
-export async function proveCase(db: Database, limits: { maxFailures: number; lockMs: number }, lookup: ProgressLookup, requestId: string, now: Date, action: string): Promise<ProvedCase> {
+export async function proveCase(
+  db: Database,
+  limits: { maxFailures: number; lockMs: number },
+  lookup: ProgressLookup,
+  requestId: string,
+  now: Date,
+  action: string,
+): Promise<ProvedCase> {
   const since = new Date(now.getTime() - limits.lockMs);
   const [failures] = await db
     .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
     .from(progressLookupFailures)
-    .where(and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)));
+    .where(
+      and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)),
+    );
   if (failures && failures.failures >= limits.maxFailures) {
     const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
     const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
     const minutes = Math.ceil(retryAfter / 60);
-    const detail = { 'zh-CN': `此办件编号查询错误次数过多，请 ${minutes} 分钟后再试。`, en: `Too many wrong look-ups of this case number; try again in ${minutes} min.` };
-    throw new ApiError('rate_limited', detail, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+    const detail = {
+      'zh-CN': `此办件编号查询错误次数过多，请 ${minutes} 分钟后再试。`,
+      en: `Too many wrong look-ups of this case number; try again in ${minutes} min.`,
+    };
+    throw new ApiError(
+      'rate_limited',
+      detail,
+      { retryAfterSeconds: retryAfter },
+      { headers: { 'Retry-After': String(retryAfter) } },
+    );
   }
 
   const [row] = await db
@@ -76,4 +97,3 @@ export async function proveCase(db: Database, limits: { maxFailures: number; loc
   }
   return { caseRow: row.caseRow };
 }
-

@@ -14,7 +14,18 @@ import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
 import { CaseContactSchema, MaskedContactSchema } from '../notifications/schemas.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
-import { attachFetched, attachMaterial, auditCaseRefusals, type CaseServices, caseTimeline, fetchPlan, openCase, readCase, submitCase, transferCase } from './cases.js';
+import {
+  attachFetched,
+  attachMaterial,
+  auditCaseRefusals,
+  type CaseServices,
+  caseTimeline,
+  fetchPlan,
+  openCase,
+  readCase,
+  submitCase,
+  transferCase,
+} from './cases.js';
 import { ApiError } from '../platform/errors.js';
 import { ResultCertificateInputSchema } from '../results/electronic.js';
 import { receiveStatusCallback } from './callbacks.js';
@@ -24,12 +35,23 @@ import { WindowResultSchema } from '../results/schemas.js';
 import { withIdempotency } from './idempotency.js';
 
 const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
-const OperatorHeaders = z.object({ [OPERATOR_HEADER]: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/).optional() });
+const OperatorHeaders = z.object({
+  [OPERATOR_HEADER]: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/)
+    .optional(),
+});
 /** A read may state a purpose besides the case itself: `supervision`, for a centre above the case's. */
 const ReadHeaders = OperatorHeaders.extend({
-  [PURPOSE_HEADER]: z.string().optional().openapi({ description: 'supervision: a centre above the one handling the case reads it for supervision (directors and supervisors)' }),
+  [PURPOSE_HEADER]: z.string().optional().openapi({
+    description:
+      'supervision: a centre above the one handling the case reads it for supervision (directors and supervisors)',
+  }),
 });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 /** Deeper form data cannot be stored (JSON.stringify recurses: 100 000 levels were a 500) and no item needs it. */
 const MAX_FORM_DEPTH = 32;
 
@@ -45,7 +67,8 @@ function nestsWithin(value: unknown, maxDepth: number): boolean {
 }
 
 /** Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR; U+FFFE/F) and lone surrogates. */
-const UNTRANSFERABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNTRANSFERABLE =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Whether every key and text of the form can reach a department: forms travel in JSON and in
@@ -77,24 +100,48 @@ const NoticeEntrySchema = z
     optional: z.boolean(),
     deferrableDays: z.number().int().nullable(),
     state: z.enum(['reused', 'fetched', 'handed_in', 'fetchable', 'missing', 'deferrable', 'deferred', 'optional']),
-    material: z.object({ id: z.string(), typeCode: z.string(), provenance: z.string(), validUntil: z.string().nullable() }).nullable(),
+    material: z
+      .object({ id: z.string(), typeCode: z.string(), provenance: z.string(), validUntil: z.string().nullable() })
+      .nullable(),
     fetchableFrom: z.array(z.object({ department: z.string(), certificateType: z.string() })),
     deferredUntil: z.string().nullable(),
-    party: z.string().openapi({ description: "Whose material: applicant, or the party's role (counterparty, agent, …)" }),
+    party: z
+      .string()
+      .openapi({ description: "Whose material: applicant, or the party's role (counterparty, agent, …)" }),
     partySubjectId: z.string().nullable(),
-    reference: z.string().nullable().openapi({ description: "The certificate number the form names for this requirement (the item's formReference); null: any" }),
+    reference: z.string().nullable().openapi({
+      description: "The certificate number the form names for this requirement (the item's formReference); null: any",
+    }),
     blocks: z
       .array(
         z.object({
           code: z.enum(['restriction_blocks_acceptance', 'certificate_reference_mismatch']),
-          restriction: z.object({ kind: z.enum(['mortgage', 'seizure', 'objection', 'pre_notice']), registeredOn: z.string(), party: z.string() }).nullable(),
+          restriction: z
+            .object({
+              kind: z.enum(['mortgage', 'seizure', 'objection', 'pre_notice']),
+              registeredOn: z.string(),
+              party: z.string(),
+            })
+            .nullable(),
           message: z.object({ zh: z.string(), en: z.string() }),
         }),
       )
-      .openapi({ description: 'Why the attached certificate stops the case (a seized flat, another number than the form names); empty: nothing' }),
+      .openapi({
+        description:
+          'Why the attached certificate stops the case (a seized flat, another number than the form names); empty: nothing',
+      }),
     choices: z
-      .array(z.object({ certificateNumber: z.string(), status: z.enum(['valid', 'revoked']), location: z.string().optional() }))
-      .openapi({ description: "The applicant's other certificates of the type, when several are held and the form names none: name one in the form" }),
+      .array(
+        z.object({
+          certificateNumber: z.string(),
+          status: z.enum(['valid', 'revoked']),
+          location: z.string().optional(),
+        }),
+      )
+      .openapi({
+        description:
+          "The applicant's other certificates of the type, when several are held and the form names none: name one in the form",
+      }),
   })
   .openapi('NoticeEntry');
 
@@ -106,17 +153,31 @@ const CaseSchema = z
     itemName: z.string(),
     itemKind: z.enum(['immediate', 'promised', 'joint', 'escalated']),
     subjectId: z.string(),
-    status: z.enum(['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected', 'partially_rejected']),
+    status: z.enum([
+      'open',
+      'submitted',
+      'in_progress',
+      'awaiting_applicant',
+      'completed',
+      'rejected',
+      'partially_rejected',
+    ]),
     openedAt: z.string(),
     submittedAt: z.string().nullable(),
     acceptedOn: z.string().nullable(),
     promisedDays: z.number().int(),
     dueOn: z.string().nullable(),
     statutoryDueOn: z.string().nullable(),
-    centreCode: z.string().nullable().openapi({ description: 'The centre handling the case now (null: accepted by a window of no centre)' }),
+    centreCode: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The centre handling the case now (null: accepted by a window of no centre)' }),
     acceptingCentreCode: z.string().nullable().openapi({ description: 'The centre that accepted it (受理)' }),
     transfers: z.number().int().openapi({ description: 'Transfers and escalations so far' }),
-    dueDatesProvisional: z.boolean().openapi({ description: "A due date reaches into a year whose holidays are not loaded yet: counted by weekdays, recomputed when the year is loaded" }),
+    dueDatesProvisional: z.boolean().openapi({
+      description:
+        'A due date reaches into a year whose holidays are not loaded yet: counted by weekdays, recomputed when the year is loaded',
+    }),
     clockStopped: z.boolean(),
     pausedWorkingDays: z.number().int(),
     completedOn: z.string().nullable(),
@@ -136,16 +197,24 @@ const CaseSchema = z
           deferrable: z.number().int(),
           deferred: z.number().int(),
         }),
-        acceptable: z.boolean().openapi({ description: 'False: the case cannot be accepted whatever is handed in (see the entries\' blocks)' }),
+        acceptable: z.boolean().openapi({
+          description: "False: the case cannot be accepted whatever is handed in (see the entries' blocks)",
+        }),
         readyToSubmit: z.boolean(),
       })
-      .openapi('CaseNotice', { description: 'The one-time notice (一次性告知): what is on file, what departments supply, what the applicant must bring' }),
-    parties: z.array(z.object({ role: z.string(), subjectId: z.string() })).openapi({ description: "The case's parties besides the applicant, by role" }),
+      .openapi('CaseNotice', {
+        description:
+          'The one-time notice (一次性告知): what is on file, what departments supply, what the applicant must bring',
+      }),
+    parties: z
+      .array(z.object({ role: z.string(), subjectId: z.string() }))
+      .openapi({ description: "The case's parties besides the applicant, by role" }),
     deliveries: z.array(
       z.object({
         department: z.string(),
         status: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']).openapi({
-          description: 'held: waits for an earlier stage; refused: the department refused the submission; cancelled: never sent, the case was refused first',
+          description:
+            'held: waits for an earlier stage; refused: the department refused the submission; cancelled: never sent, the case was refused first',
         }),
         attempts: z.number().int(),
         departmentReference: z.string().nullable(),
@@ -153,12 +222,21 @@ const CaseSchema = z
         deliveredAt: z.string().nullable(),
         lastError: z.string().nullable(),
         stage: z.number().int(),
-        departmentMessage: z.string().nullable().openapi({ description: "The department's own words with its last status or refusal, verbatim" }),
-        cancelStatus: z.string().nullable().openapi({ description: 'After another department refused the case: pending, cancelled (withdrawn through its system) or manual (withdraw by hand)' }),
+        departmentMessage: z
+          .string()
+          .nullable()
+          .openapi({ description: "The department's own words with its last status or refusal, verbatim" }),
+        cancelStatus: z.string().nullable().openapi({
+          description:
+            'After another department refused the case: pending, cancelled (withdrawn through its system) or manual (withdraw by hand)',
+        }),
       }),
     ),
     contact: MaskedContactSchema,
-    result: WindowResultSchema.nullable().openapi({ description: 'How the result reaches the applicant and where it stands (never the pick-up code); null: a case opened before result delivery existed' }),
+    result: WindowResultSchema.nullable().openapi({
+      description:
+        'How the result reaches the applicant and where it stands (never the pick-up code); null: a case opened before result delivery existed',
+    }),
   })
   .openapi('Case');
 
@@ -184,17 +262,30 @@ const openRoute = protectedRoute({
               contact: CaseContactSchema.optional(),
               resultDelivery: ResultDeliveryChoiceSchema.optional(),
               parties: z
-                .array(z.object({ role: z.enum(['co_applicant', 'counterparty', 'agent', 'legal_representative']), subjectId: SubjectIdSchema }).strict())
+                .array(
+                  z
+                    .object({
+                      role: z.enum(['co_applicant', 'counterparty', 'agent', 'legal_representative']),
+                      subjectId: SubjectIdSchema,
+                    })
+                    .strict(),
+                )
                 .max(4)
                 .optional()
-                .openapi({ description: "The case's parties besides the applicant, each a subject resolved first (POST /v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative" }),
+                .openapi({
+                  description:
+                    "The case's parties besides the applicant, each a subject resolved first (POST /v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative",
+                }),
             })
             .strict(),
         },
       },
     },
   },
-  responses: { 201: json(CaseSchema, 'Opened; `notice` says what is reused, fetchable, missing or deferrable'), ...errorResponses(400, 401, 403, 404, 422) },
+  responses: {
+    201: json(CaseSchema, 'Opened; `notice` says what is reused, fetchable, missing or deferrable'),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
 });
 
 const readRoute = protectedRoute({
@@ -219,7 +310,19 @@ const timelineRoute = protectedRoute({
   scopes: ['cases:read'],
   request: { params: z.object({ caseId: CaseIdSchema }), headers: ReadHeaders },
   responses: {
-    200: json(z.object({ items: z.array(z.object({ at: z.string(), kind: z.string(), department: z.string().nullable(), detail: z.record(z.string(), z.unknown()) })) }), 'Oldest first'),
+    200: json(
+      z.object({
+        items: z.array(
+          z.object({
+            at: z.string(),
+            kind: z.string(),
+            department: z.string().nullable(),
+            detail: z.record(z.string(), z.unknown()),
+          }),
+        ),
+      }),
+      'Oldest first',
+    ),
     ...errorResponses(401, 403, 404),
   },
 });
@@ -238,11 +341,21 @@ const attachRoute = protectedRoute({
     body: {
       required: true,
       content: {
-        'application/json': { schema: z.object({ requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/), materialId: z.string().regex(/^mat_[A-Za-z0-9_-]{1,64}$/) }).strict() },
+        'application/json': {
+          schema: z
+            .object({
+              requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
+              materialId: z.string().regex(/^mat_[A-Za-z0-9_-]{1,64}$/),
+            })
+            .strict(),
+        },
       },
     },
   },
-  responses: { 200: json(CaseSchema, 'Attached; the notice is updated'), ...errorResponses(400, 401, 403, 404, 409, 422) },
+  responses: {
+    200: json(CaseSchema, 'Attached; the notice is updated'),
+    ...errorResponses(400, 401, 403, 404, 409, 422),
+  },
 });
 
 const fetchRoute = protectedRoute({
@@ -251,18 +364,34 @@ const fetchRoute = protectedRoute({
   operationId: 'fetchCaseCertificates',
   personalData: 'case',
   tags: ['cases'],
-  summary: 'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results',
+  summary:
+    'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results',
   scopes: ['cases:write', 'certificates:read'],
   request: {
     params: z.object({ caseId: CaseIdSchema }),
     headers: OperatorHeaders,
-    body: { required: false, content: { 'application/json': { schema: z.object({ deadlineMs: z.number().int().min(100).max(60_000).optional() }).strict() } } },
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z.object({ deadlineMs: z.number().int().min(100).max(60_000).optional() }).strict(),
+        },
+      },
+    },
   },
   responses: {
     200: json(
       z.object({
         case: CaseSchema,
-        results: z.array(z.object({ requirementCode: z.string(), certificateType: z.string(), status: z.string(), department: z.string().nullable(), error: z.object({ code: z.string(), message: z.string() }).nullable() })),
+        results: z.array(
+          z.object({
+            requirementCode: z.string(),
+            certificateType: z.string(),
+            status: z.string(),
+            department: z.string().nullable(),
+            error: z.object({ code: z.string(), message: z.string() }).nullable(),
+          }),
+        ),
       }),
       'What each department answered, and the updated case',
     ),
@@ -276,14 +405,25 @@ const submitRoute = protectedRoute({
   operationId: 'submitCase',
   personalData: 'case',
   tags: ['cases'],
-  summary: 'Submit the case: accepted, due dates set, one delivery per department written with it (idempotent by Idempotency-Key)',
+  summary:
+    'Submit the case: accepted, due dates set, one delivery per department written with it (idempotent by Idempotency-Key)',
   scopes: ['cases:write'],
   request: {
     params: z.object({ caseId: CaseIdSchema }),
-    headers: OperatorHeaders.extend({ 'idempotency-key': z.string().optional().openapi({ description: 'Required: a unique value per submission (e.g. a UUID); a repeat returns the first answer' }) }),
-    body: { required: false, content: { 'application/json': { schema: z.object({ form: FormSchema.optional() }).strict() } } },
+    headers: OperatorHeaders.extend({
+      'idempotency-key': z.string().optional().openapi({
+        description: 'Required: a unique value per submission (e.g. a UUID); a repeat returns the first answer',
+      }),
+    }),
+    body: {
+      required: false,
+      content: { 'application/json': { schema: z.object({ form: FormSchema.optional() }).strict() } },
+    },
   },
-  responses: { 200: json(CaseSchema, 'Submitted (or the first answer to this key)'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+  responses: {
+    200: json(CaseSchema, 'Submitted (or the first answer to this key)'),
+    ...errorResponses(400, 401, 403, 404, 409, 422, 503),
+  },
 });
 
 const transferRoute = protectedRoute({
@@ -303,7 +443,10 @@ const transferRoute = protectedRoute({
         'application/json': {
           schema: z
             .object({
-              toCentre: z.string().regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits').openapi({ example: '610113000' }),
+              toCentre: z
+                .string()
+                .regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits')
+                .openapi({ example: '610113000' }),
               reason: z.string().trim().min(1).max(500).openapi({ example: '由区县中心审批' }),
             })
             .strict(),
@@ -311,7 +454,10 @@ const transferRoute = protectedRoute({
       },
     },
   },
-  responses: { 200: json(CaseSchema, 'Transferred: the case is at the new centre; both see it'), ...errorResponses(400, 401, 403, 404, 409) },
+  responses: {
+    200: json(CaseSchema, 'Transferred: the case is at the new centre; both see it'),
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
 });
 
 const callbackRoute = protectedRoute({
@@ -320,7 +466,7 @@ const callbackRoute = protectedRoute({
   operationId: 'reportCaseStatus',
   personalData: 'request',
   tags: ['cases'],
-  summary: "A department pushes the status of its part of a case delivered to it",
+  summary: 'A department pushes the status of its part of a case delivered to it',
   description:
     'With `completed`, a department that issues the result as a certificate sends it in `resultCertificate` (电子证照: the item must declare it as its `resultCertificate`). A malformed or undeclared document is `422 result_certificate_invalid` and nothing is applied: the case stays as it was.',
   scopes: ['cases:status'],
@@ -332,7 +478,11 @@ const callbackRoute = protectedRoute({
           schema: z
             .object({
               caseNumber: z.string().regex(/^OW\d{14}$/),
-              eventId: z.string().min(1).max(100).openapi({ description: "The department's unique id of this event; a replay is refused" }),
+              eventId: z
+                .string()
+                .min(1)
+                .max(100)
+                .openapi({ description: "The department's unique id of this event; a replay is refused" }),
               status: z.enum(['received', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']),
               occurredAt: z.iso.datetime({ offset: true }),
               message: z.string().max(500).optional(),
@@ -362,10 +512,20 @@ const collectionRoute = protectedRoute({
   request: {
     params: z.object({ caseId: CaseIdSchema }),
     headers: OperatorHeaders,
-    body: { required: true, content: { 'application/json': { schema: z.object({ pickupCode: z.string().regex(/^\d{6}$/, 'a pick-up code is 6 digits') }).strict() } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({ pickupCode: z.string().regex(/^\d{6}$/, 'a pick-up code is 6 digits') }).strict(),
+        },
+      },
+    },
   },
   responses: {
-    200: json(z.object({ caseNumber: z.string(), result: WindowResultSchema }).openapi('ResultCollection'), 'Handed over: on the timeline (result_collected) and the access log'),
+    200: json(
+      z.object({ caseNumber: z.string(), result: WindowResultSchema }).openapi('ResultCollection'),
+      'Handed over: on the timeline (result_collected) and the access log',
+    ),
     ...errorResponses(400, 401, 403, 404, 409, 422, 429),
   },
 });
@@ -377,44 +537,85 @@ const collectionRoute = protectedRoute({
 function caseContext(c: Context<AppEnv>, operatorId: string | undefined, statedPurpose?: string): AccessContext {
   const purposeCodes = c.get('services').config.purposeCodes;
   if (statedPurpose !== undefined && !purposeCodes.includes(statedPurpose)) {
-    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, { purposeCodes });
+    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, {
+      purposeCodes,
+    });
   }
   return contextWithPurpose(c, { purpose: statedPurpose ?? null, caseRef: null, operatorId: operatorId ?? null });
 }
 
 function caseServices(c: Context<AppEnv>): CaseServices {
   const services = c.get('services');
-  return { departments: services.departments, reference: services.access.reference, calendar: () => services.calendar.current(), clock: services.clock };
+  return {
+    departments: services.departments,
+    reference: services.access.reference,
+    calendar: () => services.calendar.current(),
+    clock: services.clock,
+  };
 }
 
 export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(openRoute, async (c) => {
-    const view = await openCase(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('json'));
+    const view = await openCase(
+      caseContext(c, c.req.valid('header')[OPERATOR_HEADER]),
+      caseServices(c),
+      c.req.valid('json'),
+    );
     return c.json(view, 201);
   });
 
   app.openapi(readRoute, async (c) => {
     const headers = c.req.valid('header');
-    return c.json(await readCase(caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]), caseServices(c), c.req.valid('param').caseId), 200);
+    return c.json(
+      await readCase(
+        caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]),
+        caseServices(c),
+        c.req.valid('param').caseId,
+      ),
+      200,
+    );
   });
 
   app.openapi(collectionRoute, async (c) => {
-    const answer = await collectResult(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), c.req.valid('param').caseId, c.req.valid('json'), c.get('services').clock.now());
+    const answer = await collectResult(
+      caseContext(c, c.req.valid('header')[OPERATOR_HEADER]),
+      c.req.valid('param').caseId,
+      c.req.valid('json'),
+      c.get('services').clock.now(),
+    );
     return c.json(answer, 200);
   });
 
   app.openapi(timelineRoute, async (c) => {
     const headers = c.req.valid('header');
-    return c.json({ items: await caseTimeline(caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]), c.req.valid('param').caseId) }, 200);
+    return c.json(
+      {
+        items: await caseTimeline(
+          caseContext(c, headers[OPERATOR_HEADER], headers[PURPOSE_HEADER]),
+          c.req.valid('param').caseId,
+        ),
+      },
+      200,
+    );
   });
 
   app.openapi(transferRoute, async (c) => {
-    const view = await transferCase(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('param').caseId, c.req.valid('json'));
+    const view = await transferCase(
+      caseContext(c, c.req.valid('header')[OPERATOR_HEADER]),
+      caseServices(c),
+      c.req.valid('param').caseId,
+      c.req.valid('json'),
+    );
     return c.json(view, 200);
   });
 
   app.openapi(attachRoute, async (c) => {
-    const view = await attachMaterial(caseContext(c, c.req.valid('header')[OPERATOR_HEADER]), caseServices(c), c.req.valid('param').caseId, c.req.valid('json'));
+    const view = await attachMaterial(
+      caseContext(c, c.req.valid('header')[OPERATOR_HEADER]),
+      caseServices(c),
+      c.req.valid('param').caseId,
+      c.req.valid('json'),
+    );
     return c.json(view, 200);
   });
 
@@ -424,7 +625,13 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const context = caseContext(c, c.req.valid('header')[OPERATOR_HEADER]);
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
     const { row, byRequirement, numbers } = await fetchPlan(context, caseServices(c), caseId);
-    const results: { requirementCode: string; certificateType: string; status: string; department: string | null; error: { code: string; message: string } | null }[] = [];
+    const results: {
+      requirementCode: string;
+      certificateType: string;
+      status: string;
+      department: string | null;
+      error: { code: string; message: string } | null;
+    }[] = [];
     const attached: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[] = [];
     if (byRequirement.size > 0) {
       const fetchContext = {
@@ -447,9 +654,19 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
       const subjectIds = [...new Set([...byRequirement.values()].map((planned) => planned.subjectId))];
       const answers = await Promise.all(
         subjectIds.map(async (subjectId) => {
-          const types = [...new Set([...byRequirement.values()].filter((planned) => planned.subjectId === subjectId).map((planned) => planned.certificateType))];
+          const types = [
+            ...new Set(
+              [...byRequirement.values()]
+                .filter((planned) => planned.subjectId === subjectId)
+                .map((planned) => planned.certificateType),
+            ),
+          ];
           const typeNumbers = Object.fromEntries(Object.entries(numbers).filter(([type]) => types.includes(type)));
-          const answer = await fetchCertificates(fetchContext, subjectId, { types, numbers: typeNumbers, ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}) });
+          const answer = await fetchCertificates(fetchContext, subjectId, {
+            types,
+            numbers: typeNumbers,
+            ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}),
+          });
           return [subjectId, answer] as const;
         }),
       );
@@ -457,11 +674,25 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
       for (const [requirementCode, { certificateType, subjectId }] of byRequirement) {
         const result = bySubject.get(subjectId)?.results.find((entry) => entry.certificateType === certificateType);
         if (!result) continue;
-        results.push({ requirementCode, certificateType, status: result.status, department: result.department, error: result.error });
-        if (result.status === 'ok' && result.material && result.source) attached.push({ requirementCode, materialId: result.material.id, source: result.stale ? 'stored' : result.source });
+        results.push({
+          requirementCode,
+          certificateType,
+          status: result.status,
+          department: result.department,
+          error: result.error,
+        });
+        if (result.status === 'ok' && result.material && result.source)
+          attached.push({
+            requirementCode,
+            materialId: result.material.id,
+            source: result.stale ? 'stored' : result.source,
+          });
       }
     }
-    const view = attached.length > 0 ? await attachFetched(context, caseServices(c), caseId, attached) : await readCase(context, caseServices(c), caseId);
+    const view =
+      attached.length > 0
+        ? await attachFetched(context, caseServices(c), caseId, attached)
+        : await readCase(context, caseServices(c), caseId);
     return c.json({ case: view, results }, 200);
   });
 
@@ -474,7 +705,12 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const answer = await auditCaseRefusals(context, 'case.submit', () =>
       withIdempotency(
         services.db,
-        { clientId: c.get('principal').clientId, key: headers['idempotency-key'], scope: `POST /v1/cases/${caseId}/submit`, body },
+        {
+          clientId: c.get('principal').clientId,
+          key: headers['idempotency-key'],
+          scope: `POST /v1/cases/${caseId}/submit`,
+          body,
+        },
         async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
       ),
     );
@@ -492,7 +728,15 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const services = c.get('services');
     const callback = c.req.valid('json');
     const context = contextWithPurpose(c, { purpose: null, caseRef: callback.caseNumber, operatorId: null });
-    const result = await receiveStatusCallback({ ...context, calendar: () => services.calendar.current(), blobStore: services.blobStore, now: () => services.clock.now() }, callback);
+    const result = await receiveStatusCallback(
+      {
+        ...context,
+        calendar: () => services.calendar.current(),
+        blobStore: services.blobStore,
+        now: () => services.clock.now(),
+      },
+      callback,
+    );
     return c.json(result, 200);
   });
 }

@@ -4,28 +4,56 @@
  * about a fifth of the gateway's CPU.
  */
 import { asc, eq, sql } from 'drizzle-orm';
-import { caseEvents, caseMaterials, caseParties, cases, certificates, clients, deliveries, items, materials, subjects } from '../db/schema.js';
+import {
+  caseEvents,
+  caseMaterials,
+  caseParties,
+  cases,
+  certificates,
+  clients,
+  deliveries,
+  items,
+  materials,
+  subjects,
+} from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import type { CaseRow, DeliveryRow } from './status.js';
 
 const placeholder = sql.placeholder;
 
 export const selectCase = reusableStatement<{ caseId: string }, CaseRow[]>((on) =>
-  on.select().from(cases).where(eq(cases.id, placeholder('caseId'))).prepare('select_case'),
+  on
+    .select()
+    .from(cases)
+    .where(eq(cases.id, placeholder('caseId')))
+    .prepare('select_case'),
 );
 
 export const selectCaseForUpdate = reusableStatement<{ caseId: string }, CaseRow[]>((on) =>
-  on.select().from(cases).where(eq(cases.id, placeholder('caseId'))).for('update').prepare('select_case_for_update'),
+  on
+    .select()
+    .from(cases)
+    .where(eq(cases.id, placeholder('caseId')))
+    .for('update')
+    .prepare('select_case_for_update'),
 );
 
 export const selectDeliveries = reusableStatement<{ caseId: string }, DeliveryRow[]>((on) =>
-  on.select().from(deliveries).where(eq(deliveries.caseId, placeholder('caseId'))).prepare('select_case_deliveries'),
+  on
+    .select()
+    .from(deliveries)
+    .where(eq(deliveries.caseId, placeholder('caseId')))
+    .prepare('select_case_deliveries'),
 );
 
 /** The case's requirement rows, each with its attached material (if any). */
 export const selectCaseMaterials = reusableStatement<
   { caseId: string },
-  { entry: typeof caseMaterials.$inferSelect; material: typeof materials.$inferSelect | null; certificate: Record<string, unknown> | null }[]
+  {
+    entry: typeof caseMaterials.$inferSelect;
+    material: typeof materials.$inferSelect | null;
+    certificate: Record<string, unknown> | null;
+  }[]
 >((on) =>
   on
     // A fetched certificate's metadata (its restrictions, the holder's other certificates) comes along: no second round trip.
@@ -37,45 +65,73 @@ export const selectCaseMaterials = reusableStatement<
     .prepare('select_case_materials'),
 );
 
-export const selectSubjectKind = reusableStatement<{ subjectId: string }, { id: string; kind: string; identifierType: string }[]>((on) =>
-  on.select({ id: subjects.id, kind: subjects.kind, identifierType: subjects.identifierType }).from(subjects).where(eq(subjects.id, placeholder('subjectId'))).prepare('select_subject_kind'),
+export const selectSubjectKind = reusableStatement<
+  { subjectId: string },
+  { id: string; kind: string; identifierType: string }[]
+>((on) =>
+  on
+    .select({ id: subjects.id, kind: subjects.kind, identifierType: subjects.identifierType })
+    .from(subjects)
+    .where(eq(subjects.id, placeholder('subjectId')))
+    .prepare('select_subject_kind'),
 );
 
-export const insertCaseEvent = reusableStatement<{ caseId: string; kind: string; detail: Record<string, unknown> }, unknown>((on) =>
+export const insertCaseEvent = reusableStatement<
+  { caseId: string; kind: string; detail: Record<string, unknown> },
+  unknown
+>((on) =>
   on
     .insert(caseEvents)
     .values({ caseId: placeholder('caseId'), kind: placeholder('kind'), detail: placeholder('detail') })
     .prepare('insert_case_event'),
 );
 
-export type NewCase = Omit<typeof cases.$inferInsert, 'caseNumber' | 'status' | 'openedAt' | 'updatedAt' | 'submittedAt'> & {
+export type NewCase = Omit<
+  typeof cases.$inferInsert,
+  'caseNumber' | 'status' | 'openedAt' | 'updatedAt' | 'submittedAt'
+> & {
   /** `OW` and the acceptance date; the database appends a sequence shared by every instance. */
   numberPrefix: string;
 };
 
 export const insertCase = reusableStatement<
-  Required<Pick<NewCase, 'id' | 'itemCode' | 'subjectId' | 'clientId' | 'operatorId' | 'acceptingCentreCode' | 'centreCode' | 'form' | 'promisedDays' | 'materialsRequired' | 'contactMobile' | 'numberPrefix'>>,
+  Required<
+    Pick<
+      NewCase,
+      | 'id'
+      | 'itemCode'
+      | 'subjectId'
+      | 'clientId'
+      | 'operatorId'
+      | 'acceptingCentreCode'
+      | 'centreCode'
+      | 'form'
+      | 'promisedDays'
+      | 'materialsRequired'
+      | 'contactMobile'
+      | 'numberPrefix'
+    >
+  >,
   CaseRow[]
->(
-  (on) =>
-    on
-      .insert(cases)
-      .values({
-        id: placeholder('id'),
-        caseNumber: sql`${placeholder('numberPrefix')}::text || lpad(nextval('case_number_seq')::text, 6, '0')`,
-        itemCode: placeholder('itemCode'),
-        subjectId: placeholder('subjectId'),
-        clientId: placeholder('clientId'),
-        operatorId: placeholder('operatorId'),
-        acceptingCentreCode: placeholder('acceptingCentreCode'),
-        centreCode: placeholder('centreCode'),
-        form: placeholder('form'),
-        promisedDays: placeholder('promisedDays'),
-        materialsRequired: placeholder('materialsRequired'),
-        contactMobile: placeholder('contactMobile'),
-      })
-      .returning()
-      .prepare('insert_case'),
+>((on) =>
+  on
+    .insert(cases)
+    .values({
+      id: placeholder('id'),
+      caseNumber: sql`${placeholder('numberPrefix')}::text || lpad(nextval('case_number_seq')::text, 6, '0')`,
+      itemCode: placeholder('itemCode'),
+      subjectId: placeholder('subjectId'),
+      clientId: placeholder('clientId'),
+      operatorId: placeholder('operatorId'),
+      acceptingCentreCode: placeholder('acceptingCentreCode'),
+      centreCode: placeholder('centreCode'),
+      form: placeholder('form'),
+      promisedDays: placeholder('promisedDays'),
+      materialsRequired: placeholder('materialsRequired'),
+      contactMobile: placeholder('contactMobile'),
+    })
+    .returning()
+    .prepare('insert_case'),
 );
 
 /** What a submission writes on the case row. */
@@ -168,9 +224,17 @@ export const selectSubmittedCase = reusableStatement<
  * The case's materials by digest, ordered so that a redelivery carries exactly the same content:
  * departments refuse a known idempotency key with different content.
  */
-export const selectSubmittedMaterials = reusableStatement<{ caseId: string }, { typeCode: string; sha256: string; mediaType: string; size: number }[]>((on) =>
+export const selectSubmittedMaterials = reusableStatement<
+  { caseId: string },
+  { typeCode: string; sha256: string; mediaType: string; size: number }[]
+>((on) =>
   on
-    .select({ typeCode: materials.typeCode, sha256: materials.contentSha256, mediaType: materials.mediaType, size: materials.contentSize })
+    .select({
+      typeCode: materials.typeCode,
+      sha256: materials.contentSha256,
+      mediaType: materials.mediaType,
+      size: materials.contentSize,
+    })
     .from(caseMaterials)
     .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
     .where(eq(caseMaterials.caseId, placeholder('caseId')))
@@ -179,9 +243,18 @@ export const selectSubmittedMaterials = reusableStatement<{ caseId: string }, { 
 );
 
 /** The parties a department receives with the case (the buyer, an agent): role, kind, identifier and name. */
-export const selectSubmittedParties = reusableStatement<{ caseId: string }, { role: string; kind: 'person' | 'organisation'; identifierType: string; identifier: string; name: string }[]>((on) =>
+export const selectSubmittedParties = reusableStatement<
+  { caseId: string },
+  { role: string; kind: 'person' | 'organisation'; identifierType: string; identifier: string; name: string }[]
+>((on) =>
   on
-    .select({ role: caseParties.role, kind: subjects.kind, identifierType: subjects.identifierType, identifier: subjects.identifier, name: subjects.name })
+    .select({
+      role: caseParties.role,
+      kind: subjects.kind,
+      identifierType: subjects.identifierType,
+      identifier: subjects.identifier,
+      name: subjects.name,
+    })
     .from(caseParties)
     .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
     .where(eq(caseParties.caseId, placeholder('caseId')))

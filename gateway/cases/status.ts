@@ -65,7 +65,9 @@ export interface DeliveryState {
  * stage counts as not done.
  */
 export function caseStatusFrom(states: readonly DeliveryState[], allowsPartial = false): CaseStatus {
-  const statuses = states.filter((state) => state.status !== 'cancelled').map((state) => (state.status === 'refused' ? 'rejected' : state.departmentStatus));
+  const statuses = states
+    .filter((state) => state.status !== 'cancelled')
+    .map((state) => (state.status === 'refused' ? 'rejected' : state.departmentStatus));
   if (statuses.some((status) => status === 'rejected')) {
     if (!allowsPartial) return 'rejected';
     const others = statuses.filter((status) => status !== 'rejected');
@@ -84,7 +86,13 @@ export function isFinalCaseStatus(status: CaseStatus): boolean {
 }
 
 /** Due dates after the clock stood still for `pausedWorkingDays` in all. */
-export function dueDates(calendar: WorkingCalendar, acceptedOn: string, promisedDays: number, statutoryDays: number, pausedWorkingDays: number) {
+export function dueDates(
+  calendar: WorkingCalendar,
+  acceptedOn: string,
+  promisedDays: number,
+  statutoryDays: number,
+  pausedWorkingDays: number,
+) {
   return {
     dueOn: calendar.addWorkingDays(acceptedOn, promisedDays + pausedWorkingDays),
     statutoryDueOn: calendar.addWorkingDays(acceptedOn, statutoryDays + pausedWorkingDays),
@@ -96,7 +104,12 @@ export function dueDates(calendar: WorkingCalendar, acceptedOn: string, promised
  * `callback_replayed`, `callback_stale` or `case_already_final` for a callback that must be
  * refused; a poll that brings nothing new returns `changed: false`.
  */
-export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCalendar, statutoryDays: number, update: DepartmentStatusUpdate): Promise<AppliedStatus> {
+export async function applyDepartmentStatus(
+  tx: Queryable,
+  calendar: WorkingCalendar,
+  statutoryDays: number,
+  update: DepartmentStatusUpdate,
+): Promise<AppliedStatus> {
   const [caseRow] = await tx.select().from(cases).where(eq(cases.id, update.caseId)).for('update');
   if (!caseRow) throw new ApiError('callback_unknown_case', 'No such case.');
   const [delivery] = await tx
@@ -104,31 +117,56 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
     .from(deliveries)
     .where(and(eq(deliveries.caseId, update.caseId), eq(deliveries.departmentCode, update.departmentCode)))
     .for('update');
-  if (!delivery) throw new ApiError('callback_wrong_department', `Case ${caseRow.caseNumber} was not delivered to ${update.departmentCode}.`);
+  if (!delivery)
+    throw new ApiError(
+      'callback_wrong_department',
+      `Case ${caseRow.caseNumber} was not delivered to ${update.departmentCode}.`,
+    );
   if (delivery.status === 'dead') {
-    throw new ApiError('callback_wrong_department', `Case ${caseRow.caseNumber} never reached ${update.departmentCode}: its delivery failed (${delivery.lastError ?? 'dead-lettered'}).`);
+    throw new ApiError(
+      'callback_wrong_department',
+      `Case ${caseRow.caseNumber} never reached ${update.departmentCode}: its delivery failed (${delivery.lastError ?? 'dead-lettered'}).`,
+    );
   }
 
   if (update.externalEventId) {
     const [seen] = await tx
       .select({ id: caseEvents.id })
       .from(caseEvents)
-      .where(and(eq(caseEvents.departmentCode, update.departmentCode), eq(caseEvents.externalEventId, update.externalEventId)));
-    if (seen) throw new ApiError('callback_replayed', `Event ${update.externalEventId} was already received.`, { eventId: update.externalEventId });
+      .where(
+        and(
+          eq(caseEvents.departmentCode, update.departmentCode),
+          eq(caseEvents.externalEventId, update.externalEventId),
+        ),
+      );
+    if (seen)
+      throw new ApiError('callback_replayed', `Event ${update.externalEventId} was already received.`, {
+        eventId: update.externalEventId,
+      });
   }
   const unchanged = delivery.departmentStatus === update.status;
   if (update.source === 'poll' && unchanged) return { caseStatus: caseRow.status, changed: false };
   if (isFinalDepartmentStatus(delivery.departmentStatus) && !unchanged) {
     if (update.source === 'poll') return { caseStatus: caseRow.status, changed: false };
-    throw new ApiError('case_already_final', `${update.departmentCode} already reported ${delivery.departmentStatus} for case ${caseRow.caseNumber}.`);
+    throw new ApiError(
+      'case_already_final',
+      `${update.departmentCode} already reported ${delivery.departmentStatus} for case ${caseRow.caseNumber}.`,
+    );
   }
   if (delivery.departmentUpdatedAt && update.occurredAt.getTime() < delivery.departmentUpdatedAt.getTime()) {
     if (update.source === 'poll') return { caseStatus: caseRow.status, changed: false };
-    throw new ApiError('callback_stale', `The event is older than the last status applied (${delivery.departmentUpdatedAt.toISOString()}).`);
+    throw new ApiError(
+      'callback_stale',
+      `The event is older than the last status applied (${delivery.departmentUpdatedAt.toISOString()}).`,
+    );
   }
   const resultCertificate = update.resultCertificate ?? null;
   if (resultCertificate && update.status !== 'completed') {
-    throw new ApiError('result_certificate_invalid', `A result document comes with the completion, not with ${update.status}; nothing was applied.`, { problem: 'not completed' });
+    throw new ApiError(
+      'result_certificate_invalid',
+      `A result document comes with the completion, not with ${update.status}; nothing was applied.`,
+      { problem: 'not completed' },
+    );
   }
 
   await tx
@@ -154,11 +192,17 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
 
   if (resultCertificate) {
     const actor = { clientId: departmentProvider(update.departmentCode), kind: 'department' as const };
-    await recordResultCertificate(tx, { caseId: caseRow.id, departmentCode: update.departmentCode, actor, requestId: update.requestId ?? null }, resultCertificate, update.occurredAt);
+    await recordResultCertificate(
+      tx,
+      { caseId: caseRow.id, departmentCode: update.departmentCode, actor, requestId: update.requestId ?? null },
+      resultCertificate,
+      update.occurredAt,
+    );
   }
   const next = await settleCase(tx, calendar, statutoryDays, caseRow, update.occurredAt);
   // A document sent after the case completed (a repeated completion) issues a result waiting for it.
-  if (resultCertificate && (next === 'completed' || next === 'partially_rejected')) await prepareResult(tx, caseRow.id, update.occurredAt);
+  if (resultCertificate && (next === 'completed' || next === 'partially_rejected'))
+    await prepareResult(tx, caseRow.id, update.occurredAt);
   return { caseStatus: next, changed: true };
 }
 
@@ -170,20 +214,43 @@ export async function applyDepartmentStatus(tx: Queryable, calendar: WorkingCale
 export async function recordDepartmentRefusal(
   tx: Queryable,
   calendar: WorkingCalendar,
-  refusal: { deliveryId: string; caseId: string; departmentCode: string; code: string | null; message: string | null; lastError: string; at: Date },
+  refusal: {
+    deliveryId: string;
+    caseId: string;
+    departmentCode: string;
+    code: string | null;
+    message: string | null;
+    lastError: string;
+    at: Date;
+  },
 ): Promise<CaseStatus> {
   const [caseRow] = await tx.select().from(cases).where(eq(cases.id, refusal.caseId)).for('update');
   if (!caseRow) throw new Error(`delivery ${refusal.deliveryId} has no case`);
-  const [item] = await tx.select({ statutoryDays: items.statutoryDays }).from(items).where(eq(items.code, caseRow.itemCode));
+  const [item] = await tx
+    .select({ statutoryDays: items.statutoryDays })
+    .from(items)
+    .where(eq(items.code, caseRow.itemCode));
   await tx
     .update(deliveries)
-    .set({ status: 'refused', departmentStatus: 'rejected', departmentUpdatedAt: refusal.at, departmentMessage: refusal.message, lastError: refusal.lastError, leaseOwner: null, leaseUntil: null, cancelStatus: null })
+    .set({
+      status: 'refused',
+      departmentStatus: 'rejected',
+      departmentUpdatedAt: refusal.at,
+      departmentMessage: refusal.message,
+      lastError: refusal.lastError,
+      leaseOwner: null,
+      leaseUntil: null,
+      cancelStatus: null,
+    })
     .where(eq(deliveries.id, refusal.deliveryId));
   await tx.insert(caseEvents).values({
     caseId: caseRow.id,
     kind: 'department_refused',
     departmentCode: refusal.departmentCode,
-    detail: { ...(refusal.code ? { code: refusal.code } : {}), ...(refusal.message ? { message: refusal.message } : {}) },
+    detail: {
+      ...(refusal.code ? { code: refusal.code } : {}),
+      ...(refusal.message ? { message: refusal.message } : {}),
+    },
     occurredAt: refusal.at,
   });
   return settleCase(tx, calendar, item?.statutoryDays ?? 0, caseRow, refusal.at);
@@ -195,36 +262,74 @@ export async function recordDepartmentRefusal(
  * the delivery worker does through the department's cancel or by a supervision warning); a
  * completed stage of a staged item releases the next one.
  */
-async function settleCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays: number, caseRow: CaseRow, at: Date): Promise<CaseStatus> {
-  const [rules] = await tx.select({ allowsPartial: items.allowsPartial, kind: items.kind }).from(items).where(eq(items.code, caseRow.itemCode));
-  const all = await tx.select().from(deliveries).where(eq(deliveries.caseId, caseRow.id)).orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
+async function settleCase(
+  tx: Queryable,
+  calendar: WorkingCalendar,
+  statutoryDays: number,
+  caseRow: CaseRow,
+  at: Date,
+): Promise<CaseStatus> {
+  const [rules] = await tx
+    .select({ allowsPartial: items.allowsPartial, kind: items.kind })
+    .from(items)
+    .where(eq(items.code, caseRow.itemCode));
+  const all = await tx
+    .select()
+    .from(deliveries)
+    .where(eq(deliveries.caseId, caseRow.id))
+    .orderBy(asc(deliveries.stage), asc(deliveries.departmentCode));
   // An immediate case (即办件) was decided at the window: the departments' statuses are their record of it.
   if (rules?.kind === 'immediate' && isFinalCaseStatus(caseRow.status)) return caseRow.status;
   const next = caseStatusFrom(all, rules?.allowsPartial ?? false);
   const events: { kind: string; detail: Record<string, unknown> }[] = [];
   if (next === 'rejected') {
     // An attempt in flight (leased) may still arrive: it is told afterwards, like a delivered part.
-    const inFlight = (delivery: DeliveryRow) => delivery.status === 'pending' && delivery.leaseUntil !== null && delivery.leaseUntil.getTime() > Date.now();
-    const unsent = all.filter((delivery) => delivery.status === 'held' || (delivery.status === 'pending' && !inFlight(delivery)));
+    const inFlight = (delivery: DeliveryRow) =>
+      delivery.status === 'pending' && delivery.leaseUntil !== null && delivery.leaseUntil.getTime() > Date.now();
+    const unsent = all.filter(
+      (delivery) => delivery.status === 'held' || (delivery.status === 'pending' && !inFlight(delivery)),
+    );
     const running = all.filter(
-      (delivery) => ((delivery.status === 'delivered' && !isFinalDepartmentStatus(delivery.departmentStatus)) || inFlight(delivery)) && delivery.cancelStatus === null,
+      (delivery) =>
+        ((delivery.status === 'delivered' && !isFinalDepartmentStatus(delivery.departmentStatus)) ||
+          inFlight(delivery)) &&
+        delivery.cancelStatus === null,
     );
     if (unsent.length > 0) {
       await tx
         .update(deliveries)
         .set({ status: 'cancelled', cancelledAt: at, leaseOwner: null, leaseUntil: null })
-        .where(inArray(deliveries.id, unsent.map((delivery) => delivery.id)));
+        .where(
+          inArray(
+            deliveries.id,
+            unsent.map((delivery) => delivery.id),
+          ),
+        );
     }
     if (running.length > 0) {
       // next_attempt_at paces the withdrawal attempts of a delivered part (it is not delivered again).
       await tx
         .update(deliveries)
         .set({ cancelStatus: 'pending', nextAttemptAt: sql`now()` })
-        .where(inArray(deliveries.id, running.map((delivery) => delivery.id)));
+        .where(
+          inArray(
+            deliveries.id,
+            running.map((delivery) => delivery.id),
+          ),
+        );
     }
     if (unsent.length > 0 || running.length > 0) {
-      const refusedBy = all.filter((delivery) => delivery.status === 'refused' || delivery.departmentStatus === 'rejected').map((delivery) => delivery.departmentCode);
-      events.push({ kind: 'joint_refusal', detail: { refusedBy, notSent: unsent.map((delivery) => delivery.departmentCode), toCancel: running.map((delivery) => delivery.departmentCode) } });
+      const refusedBy = all
+        .filter((delivery) => delivery.status === 'refused' || delivery.departmentStatus === 'rejected')
+        .map((delivery) => delivery.departmentCode);
+      events.push({
+        kind: 'joint_refusal',
+        detail: {
+          refusedBy,
+          notSent: unsent.map((delivery) => delivery.departmentCode),
+          toCancel: running.map((delivery) => delivery.departmentCode),
+        },
+      });
     }
   } else if (!isFinalCaseStatus(next)) {
     const released = nextStage(all);
@@ -232,11 +337,22 @@ async function settleCase(tx: Queryable, calendar: WorkingCalendar, statutoryDay
       await tx
         .update(deliveries)
         .set({ status: 'pending', nextAttemptAt: sql`now()` })
-        .where(inArray(deliveries.id, released.map((delivery) => delivery.id)));
-      events.push({ kind: 'stage_started', detail: { stage: released[0]!.stage, departments: released.map((delivery) => delivery.departmentCode) } });
+        .where(
+          inArray(
+            deliveries.id,
+            released.map((delivery) => delivery.id),
+          ),
+        );
+      events.push({
+        kind: 'stage_started',
+        detail: { stage: released[0]!.stage, departments: released.map((delivery) => delivery.departmentCode) },
+      });
     }
   }
-  if (events.length > 0) await tx.insert(caseEvents).values(events.map((event) => ({ caseId: caseRow.id, kind: event.kind, detail: event.detail, occurredAt: at })));
+  if (events.length > 0)
+    await tx
+      .insert(caseEvents)
+      .values(events.map((event) => ({ caseId: caseRow.id, kind: event.kind, detail: event.detail, occurredAt: at })));
   await moveCase(tx, withProvisionalYears(calendar), statutoryDays, caseRow, next, at);
   return next;
 }
@@ -252,7 +368,14 @@ function nextStage(all: readonly DeliveryRow[]): DeliveryRow[] {
 }
 
 /** Moves a case to `next`, stopping or restarting its clock and closing it when final. */
-async function moveCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays: number, caseRow: CaseRow, next: CaseStatus, at: Date): Promise<void> {
+async function moveCase(
+  tx: Queryable,
+  calendar: WorkingCalendar,
+  statutoryDays: number,
+  caseRow: CaseRow,
+  next: CaseStatus,
+  at: Date,
+): Promise<void> {
   const today = chinaToday(at);
   const changes: Partial<typeof cases.$inferInsert> = { status: next, updatedAt: new Date() };
   const events: { kind: string; detail: Record<string, unknown> }[] = [];
@@ -267,8 +390,15 @@ async function moveCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays:
     pausedWorkingDays += stood;
     changes.pausedOn = null;
     changes.pausedWorkingDays = pausedWorkingDays;
-    if (caseRow.acceptedOn) Object.assign(changes, dueDates(calendar, caseRow.acceptedOn, caseRow.promisedDays, statutoryDays, pausedWorkingDays));
-    events.push({ kind: 'clock_restarted', detail: { on: today, workingDaysStopped: stood, dueOn: changes.dueOn ?? caseRow.dueOn } });
+    if (caseRow.acceptedOn)
+      Object.assign(
+        changes,
+        dueDates(calendar, caseRow.acceptedOn, caseRow.promisedDays, statutoryDays, pausedWorkingDays),
+      );
+    events.push({
+      kind: 'clock_restarted',
+      detail: { on: today, workingDaysStopped: stood, dueOn: changes.dueOn ?? caseRow.dueOn },
+    });
   }
   if (isFinalCaseStatus(next) && caseRow.completedAt === null) {
     changes.completedAt = at;
@@ -278,7 +408,11 @@ async function moveCase(tx: Queryable, calendar: WorkingCalendar, statutoryDays:
   }
   if (next === caseRow.status && events.length === 0) return;
   await tx.update(cases).set(changes).where(eq(cases.id, caseRow.id));
-  if (events.length > 0) await tx.insert(caseEvents).values(events.map((event) => ({ caseId: caseRow.id, kind: event.kind, detail: event.detail, occurredAt: at })));
+  if (events.length > 0)
+    await tx
+      .insert(caseEvents)
+      .values(events.map((event) => ({ caseId: caseRow.id, kind: event.kind, detail: event.detail, occurredAt: at })));
   // A result exists to hand over: prepared in this transaction, so no completed case lacks one.
-  if ((next === 'completed' || next === 'partially_rejected') && caseRow.completedAt === null) await prepareResult(tx, caseRow.id, at);
+  if ((next === 'completed' || next === 'partially_rejected') && caseRow.completedAt === null)
+    await prepareResult(tx, caseRow.id, at);
 }

@@ -6,7 +6,13 @@
  * keeps all of it in memory as reference data (access/reference-data.ts), reloaded on every change.
  */
 import { and, eq, like, sql } from 'drizzle-orm';
-import type { CentreDirectory, CentreItemRow, CentreRow, OperatorRow, ReferenceData } from '../access/reference-data.js';
+import type {
+  CentreDirectory,
+  CentreItemRow,
+  CentreRow,
+  OperatorRow,
+  ReferenceData,
+} from '../access/reference-data.js';
 import { pairKey } from '../access/reference-data.js';
 import type { Principal } from '../auth/principal.js';
 import { recordAudit } from '../audit/record.js';
@@ -56,7 +62,10 @@ const levelRank = (level: CentreLevel): number => CENTRE_LEVELS.indexOf(level);
 const pathCodes = (path: string): string[] => path.split('/').filter((part) => part.length > 0);
 
 export function centreView(directory: CentreDirectory, row: CentreRow): CentreView {
-  const children = [...directory.centres.values()].filter((centre) => centre.parentCode === row.code).map((centre) => centre.code).sort();
+  const children = [...directory.centres.values()]
+    .filter((centre) => centre.parentCode === row.code)
+    .map((centre) => centre.code)
+    .sort();
   return {
     code: row.code,
     name: row.name,
@@ -79,7 +88,9 @@ export function requireCentre(directory: CentreDirectory, code: string): CentreR
 /** The centres at and below `code`, the root first, each before its children. */
 export function subtree(directory: CentreDirectory, code: string): CentreRow[] {
   const root = requireCentre(directory, code);
-  return [...directory.centres.values()].filter((centre) => centre.path.startsWith(root.path)).sort((a, b) => a.path.localeCompare(b.path));
+  return [...directory.centres.values()]
+    .filter((centre) => centre.path.startsWith(root.path))
+    .sort((a, b) => a.path.localeCompare(b.path));
 }
 
 function invalid(problem: string, extras: Record<string, unknown> = {}): ApiError {
@@ -90,31 +101,65 @@ function invalid(problem: string, extras: Record<string, unknown> = {}): ApiErro
  * Creates or changes a centre. A move (another parent) carries its whole subtree along in the same
  * transaction; a move below itself is `centre_cycle`. Nothing is written when a check fails.
  */
-export async function upsertCentre(db: Database, reference: ReferenceData, actor: Actor, code: string, input: CentreInput): Promise<{ centre: CentreView; created: boolean }> {
+export async function upsertCentre(
+  db: Database,
+  reference: ReferenceData,
+  actor: Actor,
+  code: string,
+  input: CentreInput,
+): Promise<{ centre: CentreView; created: boolean }> {
   const result = await db.transaction(async (tx) => {
     // Serialised with every other change of the tree: two concurrent moves could otherwise build a cycle.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('onewindow_centres'))`);
     const existing = (await tx.select().from(centres).where(eq(centres.code, code)))[0];
-    const parent = input.parentCode === null ? undefined : (await tx.select().from(centres).where(eq(centres.code, input.parentCode)))[0];
-    if (input.parentCode !== null && !parent) throw new ApiError('centre_not_found', `No service centre ${input.parentCode} to place ${code} under.`, { centreCode: input.parentCode });
+    const parent =
+      input.parentCode === null
+        ? undefined
+        : (await tx.select().from(centres).where(eq(centres.code, input.parentCode)))[0];
+    if (input.parentCode !== null && !parent)
+      throw new ApiError('centre_not_found', `No service centre ${input.parentCode} to place ${code} under.`, {
+        centreCode: input.parentCode,
+      });
     // A cycle first: a centre placed under itself or below is refused as such, whatever the levels.
     if (parent !== undefined && existing && parent.path.startsWith(existing.path)) {
-      throw new ApiError('centre_cycle', `Moving ${code} under ${parent.code} would put it below itself.`, { centreCode: code, parentCode: parent.code });
+      throw new ApiError('centre_cycle', `Moving ${code} under ${parent.code} would put it below itself.`, {
+        centreCode: code,
+        parentCode: parent.code,
+      });
     }
-    if (parent === undefined && input.level !== 'province') throw invalid('only a province centre stands at the top; name the parent of a lower centre', { level: input.level });
+    if (parent === undefined && input.level !== 'province')
+      throw invalid('only a province centre stands at the top; name the parent of a lower centre', {
+        level: input.level,
+      });
     if (parent !== undefined) {
-      if (levelRank(parent.level) >= levelRank(input.level)) throw invalid(`a ${input.level} centre cannot stand under a ${parent.level} centre`, { level: input.level, parentLevel: parent.level });
+      if (levelRank(parent.level) >= levelRank(input.level))
+        throw invalid(`a ${input.level} centre cannot stand under a ${parent.level} centre`, {
+          level: input.level,
+          parentLevel: parent.level,
+        });
       const shared = SHARED_WITH_PARENT[parent.level];
       if (code.slice(0, shared) !== parent.code.slice(0, shared)) {
-        throw invalid(`the code of a ${input.level} centre starts with the first ${shared} digits of its parent's division code (${parent.code.slice(0, shared)})`, { parentCode: parent.code });
+        throw invalid(
+          `the code of a ${input.level} centre starts with the first ${shared} digits of its parent's division code (${parent.code.slice(0, shared)})`,
+          { parentCode: parent.code },
+        );
       }
     }
     const path = `${parent?.path ?? '/'}${code}/`;
     if (existing && existing.level !== input.level) {
       const children = await tx.select({ level: centres.level }).from(centres).where(eq(centres.parentCode, code));
-      if (children.some((child) => levelRank(child.level) <= levelRank(input.level))) throw invalid(`centres below ${code} would no longer be below it in level`, { level: input.level });
+      if (children.some((child) => levelRank(child.level) <= levelRank(input.level)))
+        throw invalid(`centres below ${code} would no longer be below it in level`, { level: input.level });
     }
-    const values = { name: input.name, level: input.level, parentCode: input.parentCode, path, address: input.address, openingHours: input.openingHours, updatedAt: new Date() };
+    const values = {
+      name: input.name,
+      level: input.level,
+      parentCode: input.parentCode,
+      path,
+      address: input.address,
+      openingHours: input.openingHours,
+      updatedAt: new Date(),
+    };
     if (existing) {
       await tx.update(centres).set(values).where(eq(centres.code, code));
       if (existing.path !== path) {
@@ -130,7 +175,12 @@ export async function upsertCentre(db: Database, reference: ReferenceData, actor
     await recordAudit(tx, {
       actor: actor.principal,
       action: existing ? 'centre.change' : 'centre.create',
-      fields: [`centre:${code}`, ...(existing && existing.parentCode !== input.parentCode ? [`moved:${existing.parentCode}->${input.parentCode}`] : [])],
+      fields: [
+        `centre:${code}`,
+        ...(existing && existing.parentCode !== input.parentCode
+          ? [`moved:${existing.parentCode}->${input.parentCode}`]
+          : []),
+      ],
       outcome: 'allowed',
       requestId: actor.requestId,
     });
@@ -163,16 +213,35 @@ const operatorView = (row: OperatorRow): OperatorView => ({
   active: row.disabledAt === null,
 });
 
-export async function upsertOperator(db: Database, reference: ReferenceData, actor: Actor, centreCode: string, operatorId: string, input: OperatorInput): Promise<{ operator: OperatorView; created: boolean }> {
+export async function upsertOperator(
+  db: Database,
+  reference: ReferenceData,
+  actor: Actor,
+  centreCode: string,
+  operatorId: string,
+  input: OperatorInput,
+): Promise<{ operator: OperatorView; created: boolean }> {
   requireCentre(await reference.centreDirectory(db), centreCode);
   const created = await db.transaction(async (tx) => {
-    const [existing] = await tx.select().from(operators).where(and(eq(operators.centreCode, centreCode), eq(operators.operatorId, operatorId)));
+    const [existing] = await tx
+      .select()
+      .from(operators)
+      .where(and(eq(operators.centreCode, centreCode), eq(operators.operatorId, operatorId)));
     const disabledAt = input.active ? null : (existing?.disabledAt ?? new Date());
     await tx
       .insert(operators)
       .values({ centreCode, operatorId, name: input.name, role: input.role, disabledAt })
-      .onConflictDoUpdate({ target: [operators.centreCode, operators.operatorId], set: { name: input.name, role: input.role, disabledAt } });
-    await recordAudit(tx, { actor: actor.principal, action: existing ? 'operator.change' : 'operator.register', fields: [`centre:${centreCode}`, `operator:${operatorId}`, `role:${input.role}`], outcome: 'allowed', requestId: actor.requestId });
+      .onConflictDoUpdate({
+        target: [operators.centreCode, operators.operatorId],
+        set: { name: input.name, role: input.role, disabledAt },
+      });
+    await recordAudit(tx, {
+      actor: actor.principal,
+      action: existing ? 'operator.change' : 'operator.register',
+      fields: [`centre:${centreCode}`, `operator:${operatorId}`, `role:${input.role}`],
+      outcome: 'allowed',
+      requestId: actor.requestId,
+    });
     return !existing;
   });
   reference.invalidate();
@@ -181,10 +250,17 @@ export async function upsertOperator(db: Database, reference: ReferenceData, act
   return { operator: operatorView(row), created };
 }
 
-export async function listOperators(db: Queryable, reference: ReferenceData, centreCode: string): Promise<OperatorView[]> {
+export async function listOperators(
+  db: Queryable,
+  reference: ReferenceData,
+  centreCode: string,
+): Promise<OperatorView[]> {
   const directory = await reference.centreDirectory(db);
   requireCentre(directory, centreCode);
-  return [...directory.operators.values()].filter((row) => row.centreCode === centreCode).map(operatorView).sort((a, b) => a.operatorId.localeCompare(b.operatorId));
+  return [...directory.operators.values()]
+    .filter((row) => row.centreCode === centreCode)
+    .map(operatorView)
+    .sort((a, b) => a.operatorId.localeCompare(b.operatorId));
 }
 
 export interface CentreItemInput {
@@ -205,36 +281,69 @@ export interface CentreItemView extends CentreItemInput {
 }
 
 /** Enables (or disables) an item at a centre with its promised days (承诺时限 ≤ 法定时限), notes and fees. */
-export async function setCentreItem(db: Database, reference: ReferenceData, actor: Actor, centreCode: string, itemCode: string, input: CentreItemInput): Promise<CentreItemView> {
+export async function setCentreItem(
+  db: Database,
+  reference: ReferenceData,
+  actor: Actor,
+  centreCode: string,
+  itemCode: string,
+  input: CentreItemInput,
+): Promise<CentreItemView> {
   const item = await requireItemFrom(reference, db, itemCode);
   const centre = requireCentre(await reference.centreDirectory(db), centreCode);
   if (input.enabled && item.decidingLevel !== null && levelRank(centre.level) < levelRank(item.decidingLevel)) {
-    throw new ApiError('centre_above_deciding_level', `${item.name} is decided at ${item.decidingLevel} level: a ${centre.level} centre, above it, cannot report it up.`, {
-      itemCode,
-      decidingLevel: item.decidingLevel,
-      level: centre.level,
-    });
+    throw new ApiError(
+      'centre_above_deciding_level',
+      `${item.name} is decided at ${item.decidingLevel} level: a ${centre.level} centre, above it, cannot report it up.`,
+      {
+        itemCode,
+        decidingLevel: item.decidingLevel,
+        level: centre.level,
+      },
+    );
   }
   if (input.promisedDays !== null && input.promisedDays > item.statutoryDays) {
-    throw new ApiError('promised_days_above_statutory', `A centre may promise ${item.name} in at most its statutory ${item.statutoryDays} working days, not ${input.promisedDays}.`, {
-      itemCode,
-      statutoryDays: item.statutoryDays,
-      promisedDays: input.promisedDays,
-    });
+    throw new ApiError(
+      'promised_days_above_statutory',
+      `A centre may promise ${item.name} in at most its statutory ${item.statutoryDays} working days, not ${input.promisedDays}.`,
+      {
+        itemCode,
+        statutoryDays: item.statutoryDays,
+        promisedDays: input.promisedDays,
+      },
+    );
   }
   await db.transaction(async (tx) => {
-    const values = { enabled: input.enabled, promisedDays: input.promisedDays, notes: input.notes, fees: input.fees, updatedAt: new Date() };
+    const values = {
+      enabled: input.enabled,
+      promisedDays: input.promisedDays,
+      notes: input.notes,
+      fees: input.fees,
+      updatedAt: new Date(),
+    };
     await tx
       .insert(centreItems)
       .values({ centreCode, itemCode, ...values })
       .onConflictDoUpdate({ target: [centreItems.centreCode, centreItems.itemCode], set: values });
-    await recordAudit(tx, { actor: actor.principal, action: 'centre.item', fields: [`centre:${centreCode}`, `item:${itemCode}`, `enabled:${input.enabled}`], outcome: 'allowed', requestId: actor.requestId });
+    await recordAudit(tx, {
+      actor: actor.principal,
+      action: 'centre.item',
+      fields: [`centre:${centreCode}`, `item:${itemCode}`, `enabled:${input.enabled}`],
+      outcome: 'allowed',
+      requestId: actor.requestId,
+    });
   });
   reference.invalidate();
-  return (await listCentreItems(db, reference, centreCode)).find((entry) => entry.itemCode === itemCode) as CentreItemView;
+  return (await listCentreItems(db, reference, centreCode)).find(
+    (entry) => entry.itemCode === itemCode,
+  ) as CentreItemView;
 }
 
-export async function listCentreItems(db: Queryable, reference: ReferenceData, centreCode: string): Promise<CentreItemView[]> {
+export async function listCentreItems(
+  db: Queryable,
+  reference: ReferenceData,
+  centreCode: string,
+): Promise<CentreItemView[]> {
   const directory = await reference.centreDirectory(db);
   requireCentre(directory, centreCode);
   const rows: CentreItemRow[] = [...directory.centreItems.values()].filter((row) => row.centreCode === centreCode);
@@ -260,7 +369,13 @@ export async function listCentreItems(db: Queryable, reference: ReferenceData, c
  * Registers the centres a client system serves: a window system exactly one, a department system
  * one or more, an auditor (supervision) at most one — none: the whole province; others none.
  */
-export async function setClientCentres(db: Database, reference: ReferenceData, actor: Actor, clientId: string, centreCodes: readonly string[]): Promise<{ clientId: string; centreCodes: string[] }> {
+export async function setClientCentres(
+  db: Database,
+  reference: ReferenceData,
+  actor: Actor,
+  clientId: string,
+  centreCodes: readonly string[],
+): Promise<{ clientId: string; centreCodes: string[] }> {
   const directory = await reference.centreDirectory(db);
   for (const code of centreCodes) requireCentre(directory, code);
   const codes = [...new Set(centreCodes)].sort();
@@ -282,7 +397,13 @@ export async function setClientCentres(db: Database, reference: ReferenceData, a
     }
     await tx.delete(clientCentres).where(eq(clientCentres.clientId, clientId));
     if (codes.length > 0) await tx.insert(clientCentres).values(codes.map((centreCode) => ({ clientId, centreCode })));
-    await recordAudit(tx, { actor: actor.principal, action: 'client.centres', fields: [`client:${clientId}`, ...codes.map((code) => `centre:${code}`)], outcome: 'allowed', requestId: actor.requestId });
+    await recordAudit(tx, {
+      actor: actor.principal,
+      action: 'client.centres',
+      fields: [`client:${clientId}`, ...codes.map((code) => `centre:${code}`)],
+      outcome: 'allowed',
+      requestId: actor.requestId,
+    });
   });
   reference.invalidate();
   return { clientId, centreCodes: codes };

@@ -41,7 +41,12 @@ export function maskRepresentative(representative: { name: string; mobile: strin
 }
 
 function viewOf(row: typeof centreRepresentatives.$inferSelect): RepresentativeView {
-  return { centreCode: row.centreCode, department: row.departmentCode, ...maskRepresentative(row), updatedAt: row.updatedAt.toISOString() };
+  return {
+    centreCode: row.centreCode,
+    department: row.departmentCode,
+    ...maskRepresentative(row),
+    updatedAt: row.updatedAt.toISOString(),
+  };
 }
 
 /**
@@ -60,20 +65,33 @@ export async function setRepresentative(
 ): Promise<{ representative: RepresentativeView; created: boolean }> {
   requireCentre(await reference.centreDirectory(db), centreCode);
   if (!isConfiguredDepartment(departmentCode)) {
-    throw new ApiError('representative_department_unknown', `No department system ${departmentCode} is configured: it has no cases to represent.`, { department: departmentCode });
+    throw new ApiError(
+      'representative_department_unknown',
+      `No department system ${departmentCode} is configured: it has no cases to represent.`,
+      { department: departmentCode },
+    );
   }
   if (!isMobileNumber(input.mobile)) {
-    throw new ApiError('representative_mobile_invalid', 'The mobile number is not a mainland mobile number (11 digits starting 13–19, without country code or spaces).', { field: 'mobile' });
+    throw new ApiError(
+      'representative_mobile_invalid',
+      'The mobile number is not a mainland mobile number (11 digits starting 13–19, without country code or spaces).',
+      { field: 'mobile' },
+    );
   }
   return db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ centreCode: centreRepresentatives.centreCode })
       .from(centreRepresentatives)
-      .where(and(eq(centreRepresentatives.centreCode, centreCode), eq(centreRepresentatives.departmentCode, departmentCode)));
+      .where(
+        and(eq(centreRepresentatives.centreCode, centreCode), eq(centreRepresentatives.departmentCode, departmentCode)),
+      );
     const [row] = await tx
       .insert(centreRepresentatives)
       .values({ centreCode, departmentCode, name: input.name, mobile: input.mobile })
-      .onConflictDoUpdate({ target: [centreRepresentatives.centreCode, centreRepresentatives.departmentCode], set: { name: input.name, mobile: input.mobile, updatedAt: sql`now()` } })
+      .onConflictDoUpdate({
+        target: [centreRepresentatives.centreCode, centreRepresentatives.departmentCode],
+        set: { name: input.name, mobile: input.mobile, updatedAt: sql`now()` },
+      })
       .returning();
     // The audit names what changed, never the name or the number.
     await recordAudit(tx, {
@@ -89,8 +107,16 @@ export async function setRepresentative(
 }
 
 /** The centre's chief representatives, by department, masked. */
-export async function listRepresentatives(db: Queryable, reference: ReferenceData, centreCode: string): Promise<RepresentativeView[]> {
+export async function listRepresentatives(
+  db: Queryable,
+  reference: ReferenceData,
+  centreCode: string,
+): Promise<RepresentativeView[]> {
   requireCentre(await reference.centreDirectory(db), centreCode);
-  const rows = await db.select().from(centreRepresentatives).where(eq(centreRepresentatives.centreCode, centreCode)).orderBy(asc(centreRepresentatives.departmentCode));
+  const rows = await db
+    .select()
+    .from(centreRepresentatives)
+    .where(eq(centreRepresentatives.centreCode, centreCode))
+    .orderBy(asc(centreRepresentatives.departmentCode));
   return rows.map(viewOf);
 }

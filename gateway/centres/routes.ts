@@ -7,14 +7,32 @@ import type { AppEnv } from '../platform/context.js';
 import type { AppServices } from '../platform/context.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
-import { CENTRE_LEVELS, OPERATOR_ROLES, centreView, listCentreItems, listOperators, requireCentre, setCentreItem, setClientCentres, subtree, upsertCentre, upsertOperator } from './centres.js';
+import {
+  CENTRE_LEVELS,
+  OPERATOR_ROLES,
+  centreView,
+  listCentreItems,
+  listOperators,
+  requireCentre,
+  setCentreItem,
+  setClientCentres,
+  subtree,
+  upsertCentre,
+  upsertOperator,
+} from './centres.js';
 import { listRepresentatives, setRepresentative } from './representatives.js';
 
 export const CentreCodeSchema = z
   .string()
-  .regex(/^[1-8][0-9]{8}$/, 'a centre code is the 6-digit GB/T 2260 division code and a 3-digit local suffix, e.g. 610113001')
+  .regex(
+    /^[1-8][0-9]{8}$/,
+    'a centre code is the 6-digit GB/T 2260 division code and a 3-digit local suffix, e.g. 610113001',
+  )
   .openapi({ example: '610113001' });
-const OperatorIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, 'an operator id is 1-64 letters, digits and . _ : / -').openapi({ example: 'clerk-0042' });
+const OperatorIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, 'an operator id is 1-64 letters, digits and . _ : / -')
+  .openapi({ example: 'clerk-0042' });
 const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
 const text = (max: number) => z.string().trim().max(max);
 
@@ -41,16 +59,33 @@ const CentreSchema = z
   })
   .openapi('Centre');
 
-const OperatorBodySchema = z.object({ name: z.string().trim().min(1).max(50), role: z.enum(OPERATOR_ROLES), active: z.boolean().default(true) }).strict();
+const OperatorBodySchema = z
+  .object({ name: z.string().trim().min(1).max(50), role: z.enum(OPERATOR_ROLES), active: z.boolean().default(true) })
+  .strict();
 const OperatorSchema = z
-  .object({ centreCode: z.string(), operatorId: z.string(), name: z.string(), role: z.enum(OPERATOR_ROLES), active: z.boolean() })
+  .object({
+    centreCode: z.string(),
+    operatorId: z.string(),
+    name: z.string(),
+    role: z.enum(OPERATOR_ROLES),
+    active: z.boolean(),
+  })
   .openapi('Operator');
 
-const FeeSchema = z.object({ name: z.string().trim().min(1).max(100), amountFen: z.number().int().min(0).max(100_000_000) }).strict();
+const FeeSchema = z
+  .object({ name: z.string().trim().min(1).max(100), amountFen: z.number().int().min(0).max(100_000_000) })
+  .strict();
 const CentreItemBodySchema = z
   .object({
     enabled: z.boolean(),
-    promisedDays: z.number().int().min(0).max(365).nullable().default(null).openapi({ description: '承诺时限 in working days, at most the statutory limit; null: the catalogue\'s' }),
+    promisedDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(365)
+      .nullable()
+      .default(null)
+      .openapi({ description: "承诺时限 in working days, at most the statutory limit; null: the catalogue's" }),
     notes: text(2000).default(''),
     fees: z.array(FeeSchema).max(20).default([]).openapi({ description: 'Local fees where law allows, in fen (分)' }),
   })
@@ -63,11 +98,17 @@ const CentreItemSchema = CentreItemBodySchema.extend({
   effectivePromisedDays: z.number().int(),
 }).openapi('CentreItem');
 
-const DepartmentCodeSchema = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code is upper-case letters, digits and _ (2–16), e.g. PSB').openapi({ example: 'AMR' });
+const DepartmentCodeSchema = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code is upper-case letters, digits and _ (2–16), e.g. PSB')
+  .openapi({ example: 'AMR' });
 const RepresentativeBodySchema = z
   .object({
     name: z.string().trim().min(1).max(50).openapi({ example: '王建国' }),
-    mobile: z.string().trim().min(1).max(20).openapi({ example: '13912345678', description: 'A mainland mobile number; supervision warnings are sent to it by SMS' }),
+    mobile: z.string().trim().min(1).max(20).openapi({
+      example: '13912345678',
+      description: 'A mainland mobile number; supervision warnings are sent to it by SMS',
+    }),
   })
   .strict();
 const RepresentativeSchema = z
@@ -80,7 +121,10 @@ const RepresentativeSchema = z
   })
   .openapi('ChiefRepresentative');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
 const listRoute = protectedRoute({
@@ -91,7 +135,10 @@ const listRoute = protectedRoute({
   summary: 'The service centres, or those at and below one (`under`)',
   scopes: ['centres:read'],
   request: { query: z.object({ under: CentreCodeSchema.optional() }) },
-  responses: { 200: json(z.object({ centres: z.array(CentreSchema) }), 'Root first, each centre before its children'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(z.object({ centres: z.array(CentreSchema) }), 'Root first, each centre before its children'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const getRoute = protectedRoute({
@@ -113,7 +160,11 @@ const putRoute = protectedRoute({
   summary: 'Create or change a service centre (a move carries its subtree along)',
   scopes: ['centres:admin'],
   request: { params: z.object({ code: CentreCodeSchema }), body: body(CentreBodySchema) },
-  responses: { 200: json(CentreSchema, 'Changed'), 201: json(CentreSchema, 'Created'), ...errorResponses(400, 401, 403, 404, 409, 422) },
+  responses: {
+    200: json(CentreSchema, 'Changed'),
+    201: json(CentreSchema, 'Created'),
+    ...errorResponses(400, 401, 403, 404, 409, 422),
+  },
 });
 
 const listOperatorsRoute = protectedRoute({
@@ -121,10 +172,13 @@ const listOperatorsRoute = protectedRoute({
   path: '/v1/centres/{code}/operators',
   operationId: 'listCentreOperators',
   tags: ['centres'],
-  summary: "The operators registered at a centre, with their roles",
+  summary: 'The operators registered at a centre, with their roles',
   scopes: ['centres:read'],
   request: { params: z.object({ code: CentreCodeSchema }) },
-  responses: { 200: json(z.object({ operators: z.array(OperatorSchema) }), 'The operators'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(z.object({ operators: z.array(OperatorSchema) }), 'The operators'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const putOperatorRoute = protectedRoute({
@@ -134,8 +188,15 @@ const putOperatorRoute = protectedRoute({
   tags: ['centres'],
   summary: 'Register or change an operator of a centre (active: false disables them)',
   scopes: ['centres:admin'],
-  request: { params: z.object({ code: CentreCodeSchema, operatorId: OperatorIdSchema }), body: body(OperatorBodySchema) },
-  responses: { 200: json(OperatorSchema, 'Changed'), 201: json(OperatorSchema, 'Registered'), ...errorResponses(400, 401, 403, 404) },
+  request: {
+    params: z.object({ code: CentreCodeSchema, operatorId: OperatorIdSchema }),
+    body: body(OperatorBodySchema),
+  },
+  responses: {
+    200: json(OperatorSchema, 'Changed'),
+    201: json(OperatorSchema, 'Registered'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const listItemsRoute = protectedRoute({
@@ -146,7 +207,10 @@ const listItemsRoute = protectedRoute({
   summary: 'The items a centre offers, with its promised time limits, notes and fees',
   scopes: ['centres:read'],
   request: { params: z.object({ code: CentreCodeSchema }) },
-  responses: { 200: json(z.object({ items: z.array(CentreItemSchema) }), 'The items'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(z.object({ items: z.array(CentreItemSchema) }), 'The items'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const putItemRoute = protectedRoute({
@@ -157,7 +221,10 @@ const putItemRoute = protectedRoute({
   summary: 'Offer an item at a centre: enabled, promised days (≤ statutory), local notes and fees',
   scopes: ['centres:admin'],
   request: { params: z.object({ code: CentreCodeSchema, itemCode: ItemCodeSchema }), body: body(CentreItemBodySchema) },
-  responses: { 200: json(CentreItemSchema, 'The item as the centre offers it'), ...errorResponses(400, 401, 403, 404, 422) },
+  responses: {
+    200: json(CentreItemSchema, 'The item as the centre offers it'),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
 });
 
 const putClientCentresRoute = protectedRoute({
@@ -171,7 +238,10 @@ const putClientCentresRoute = protectedRoute({
     params: z.object({ clientId: z.string().regex(/^cli_[A-Za-z0-9_-]{1,64}$/) }),
     body: body(z.object({ centreCodes: z.array(CentreCodeSchema).max(1000) }).strict()),
   },
-  responses: { 200: json(z.object({ clientId: z.string(), centreCodes: z.array(z.string()) }), 'Registered'), ...errorResponses(400, 401, 403, 404, 422) },
+  responses: {
+    200: json(z.object({ clientId: z.string(), centreCodes: z.array(z.string()) }), 'Registered'),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
 });
 
 const listRepresentativesRoute = protectedRoute({
@@ -182,7 +252,10 @@ const listRepresentativesRoute = protectedRoute({
   summary: "The departments' chief representatives (首席代表) at a centre, names and numbers masked",
   scopes: ['centres:read'],
   request: { params: z.object({ code: CentreCodeSchema }) },
-  responses: { 200: json(z.object({ representatives: z.array(RepresentativeSchema) }), 'By department'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(z.object({ representatives: z.array(RepresentativeSchema) }), 'By department'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const putRepresentativeRoute = protectedRoute({
@@ -190,24 +263,37 @@ const putRepresentativeRoute = protectedRoute({
   path: '/v1/centres/{code}/representatives/{department}',
   operationId: 'putCentreRepresentative',
   tags: ['centres'],
-  summary: "Name a department's chief representative (首席代表) at a centre: supervision warnings about the department's parts of the centre's cases go to them by SMS",
+  summary:
+    "Name a department's chief representative (首席代表) at a centre: supervision warnings about the department's parts of the centre's cases go to them by SMS",
   description:
     'Refused with `404 centre_not_found`, `422 representative_department_unknown` (no department system with this code is configured) and `422 representative_mobile_invalid` (not a mainland mobile number). The answer masks the name and the number.',
   scopes: ['centres:admin'],
-  request: { params: z.object({ code: CentreCodeSchema, department: DepartmentCodeSchema }), body: body(RepresentativeBodySchema) },
-  responses: { 200: json(RepresentativeSchema, 'Changed'), 201: json(RepresentativeSchema, 'Appointed'), ...errorResponses(400, 401, 403, 404, 422) },
+  request: {
+    params: z.object({ code: CentreCodeSchema, department: DepartmentCodeSchema }),
+    body: body(RepresentativeBodySchema),
+  },
+  responses: {
+    200: json(RepresentativeSchema, 'Changed'),
+    201: json(RepresentativeSchema, 'Appointed'),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
 });
 
 const centreServices = (services: AppServices) => ({ db: services.db, reference: services.access.reference });
 
 export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
-  const actorOf = (c: { get(key: 'principal'): AppEnv['Variables']['principal']; get(key: 'requestId'): string }) => ({ principal: c.get('principal'), requestId: c.get('requestId') });
+  const actorOf = (c: { get(key: 'principal'): AppEnv['Variables']['principal']; get(key: 'requestId'): string }) => ({
+    principal: c.get('principal'),
+    requestId: c.get('requestId'),
+  });
 
   app.openapi(listRoute, async (c) => {
     const { db, reference } = centreServices(c.get('services'));
     const directory = await reference.centreDirectory(db);
     const { under } = c.req.valid('query');
-    const rows = under ? subtree(directory, under) : [...directory.centres.values()].sort((a, b) => a.path.localeCompare(b.path));
+    const rows = under
+      ? subtree(directory, under)
+      : [...directory.centres.values()].sort((a, b) => a.path.localeCompare(b.path));
     return c.json({ centres: rows.map((row) => centreView(directory, row)) }, 200);
   });
 
@@ -219,7 +305,13 @@ export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(putRoute, async (c) => {
     const { db, reference } = centreServices(c.get('services'));
-    const { centre, created } = await upsertCentre(db, reference, actorOf(c), c.req.valid('param').code, c.req.valid('json'));
+    const { centre, created } = await upsertCentre(
+      db,
+      reference,
+      actorOf(c),
+      c.req.valid('param').code,
+      c.req.valid('json'),
+    );
     return created ? c.json(centre, 201) : c.json(centre, 200);
   });
 
@@ -231,7 +323,14 @@ export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putOperatorRoute, async (c) => {
     const { db, reference } = centreServices(c.get('services'));
     const { code, operatorId } = c.req.valid('param');
-    const { operator, created } = await upsertOperator(db, reference, actorOf(c), code, operatorId, c.req.valid('json'));
+    const { operator, created } = await upsertOperator(
+      db,
+      reference,
+      actorOf(c),
+      code,
+      operatorId,
+      c.req.valid('json'),
+    );
     return created ? c.json(operator, 201) : c.json(operator, 200);
   });
 
@@ -256,12 +355,23 @@ export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
     const { db, reference } = centreServices(services);
     const { code, department } = c.req.valid('param');
     const isConfigured = (candidate: string) => services.departments.get(candidate) !== undefined;
-    const { representative, created } = await setRepresentative(db, reference, isConfigured, actorOf(c), code, department, c.req.valid('json'));
+    const { representative, created } = await setRepresentative(
+      db,
+      reference,
+      isConfigured,
+      actorOf(c),
+      code,
+      department,
+      c.req.valid('json'),
+    );
     return created ? c.json(representative, 201) : c.json(representative, 200);
   });
 
   app.openapi(putClientCentresRoute, async (c) => {
     const { db, reference } = centreServices(c.get('services'));
-    return c.json(await setClientCentres(db, reference, actorOf(c), c.req.valid('param').clientId, c.req.valid('json').centreCodes), 200);
+    return c.json(
+      await setClientCentres(db, reference, actorOf(c), c.req.valid('param').clientId, c.req.valid('json').centreCodes),
+      200,
+    );
   });
 }

@@ -38,7 +38,13 @@ export interface CertificateClaims {
     restrictions?: { kind: 'mortgage' | 'seizure' | 'objection' | 'pre_notice'; registeredOn: string; party: string }[];
   };
   content: { sha256: string; mediaType: string; size: number };
-  source: { department: string; contractResource: string | null; contractVersion: string | null; fetchedAt: string; checkedAt: string };
+  source: {
+    department: string;
+    contractResource: string | null;
+    contractVersion: string | null;
+    fetchedAt: string;
+    checkedAt: string;
+  };
   /** True when served from a copy past its freshness because the department could not answer. */
   stale: boolean;
 }
@@ -97,7 +103,10 @@ function isClaims(value: unknown): value is CertificateClaims {
  * `envelope_malformed` (not a compact JWS of ours), `envelope_unknown_key` (a `kid` we never
  * published), `envelope_signature_invalid` (altered or forged).
  */
-export async function verifyCertificateEnvelope(keys: KeyStore, envelope: string): Promise<{ claims: CertificateClaims; kid: string }> {
+export async function verifyCertificateEnvelope(
+  keys: KeyStore,
+  envelope: string,
+): Promise<{ claims: CertificateClaims; kid: string }> {
   // Canonical base64url only: otherwise one signature has several spellings that all verify.
   if (!COMPACT_JWS.test(envelope) || !envelope.split('.').every(isCanonicalBase64url)) {
     throw new ApiError('envelope_malformed', 'The envelope is not a compact JWS (three canonical base64url parts).');
@@ -108,16 +117,32 @@ export async function verifyCertificateEnvelope(keys: KeyStore, envelope: string
   } catch {
     throw new ApiError('envelope_malformed', 'The envelope header cannot be decoded.');
   }
-  if (header.typ !== CERTIFICATE_ENVELOPE_TYPE) throw new ApiError('envelope_malformed', `The envelope is not a certificate envelope (typ must be ${CERTIFICATE_ENVELOPE_TYPE}).`);
-  if (typeof header.kid !== 'string') throw new ApiError('envelope_malformed', 'The envelope header names no key (kid).');
+  if (header.typ !== CERTIFICATE_ENVELOPE_TYPE)
+    throw new ApiError(
+      'envelope_malformed',
+      `The envelope is not a certificate envelope (typ must be ${CERTIFICATE_ENVELOPE_TYPE}).`,
+    );
+  if (typeof header.kid !== 'string')
+    throw new ApiError('envelope_malformed', 'The envelope header names no key (kid).');
   const key = await keys.historicalVerificationKey(header.kid);
-  if (!key) throw new ApiError('envelope_unknown_key', `The gateway never signed with a key ${header.kid}.`, { kid: header.kid });
-  if (header.alg !== key.alg) throw new ApiError('envelope_signature_invalid', `Key ${key.kid} signs with ${key.alg}, not ${String(header.alg)}.`);
+  if (!key)
+    throw new ApiError('envelope_unknown_key', `The gateway never signed with a key ${header.kid}.`, {
+      kid: header.kid,
+    });
+  if (header.alg !== key.alg)
+    throw new ApiError(
+      'envelope_signature_invalid',
+      `Key ${key.kid} signs with ${key.alg}, not ${String(header.alg)}.`,
+    );
   let payload: Uint8Array;
   try {
     ({ payload } = await compactVerify(envelope, key.verifyKey, { algorithms: [key.alg] }));
   } catch (error) {
-    if (error instanceof joseErrors.JOSEError) throw new ApiError('envelope_signature_invalid', 'The signature does not match the envelope: it was altered or not signed by this gateway.');
+    if (error instanceof joseErrors.JOSEError)
+      throw new ApiError(
+        'envelope_signature_invalid',
+        'The signature does not match the envelope: it was altered or not signed by this gateway.',
+      );
     throw error;
   }
   let claims: unknown;

@@ -67,7 +67,13 @@ export interface CertificateFetchRequest {
   numbers?: Readonly<Record<string, string>>;
 }
 
-export type CertificateStatus = 'ok' | 'not_found' | 'revoked' | 'department_unavailable' | 'denied' | 'department_error';
+export type CertificateStatus =
+  | 'ok'
+  | 'not_found'
+  | 'revoked'
+  | 'department_unavailable'
+  | 'denied'
+  | 'department_error';
 
 export interface CertificateAnswer {
   certificateType: string;
@@ -98,7 +104,13 @@ export interface CertificateFetchAnswer {
 }
 
 /** Department errors that mean "could not answer now" rather than "answered wrongly". */
-const UNAVAILABLE_CODES = new Set(['department_unavailable', 'department_circuit_open', 'department_overloaded', 'department_timeout', 'department_connection_failed']);
+const UNAVAILABLE_CODES = new Set([
+  'department_unavailable',
+  'department_circuit_open',
+  'department_overloaded',
+  'department_timeout',
+  'department_connection_failed',
+]);
 
 interface SubjectRow {
   id: string;
@@ -111,7 +123,10 @@ interface SubjectRow {
 /** A stored certificate as this flow needs it: the certificate row and what it uses of its material. */
 export interface ServedCertificate {
   certificate: CertificateRow;
-  material: Pick<StoredCertificate['material'], 'id' | 'subjectId' | 'status' | 'contentSha256' | 'mediaType' | 'contentSize'>;
+  material: Pick<
+    StoredCertificate['material'],
+    'id' | 'subjectId' | 'status' | 'contentSha256' | 'mediaType' | 'contentSize'
+  >;
 }
 
 interface TypePlan {
@@ -125,7 +140,12 @@ interface TypePlan {
   number: string | undefined;
 }
 
-function emptyAnswer(certificateType: string, status: CertificateStatus, department: string | null, error: ApiError | null = null): CertificateAnswer {
+function emptyAnswer(
+  certificateType: string,
+  status: CertificateStatus,
+  department: string | null,
+  error: ApiError | null = null,
+): CertificateAnswer {
   return {
     certificateType,
     status,
@@ -152,40 +172,76 @@ function isFresh(stored: ServedCertificate, type: MaterialTypeRow, now: Date): b
   return after !== null && stored.certificate.checkedAt.getTime() > after;
 }
 
-function mayServeStale(stored: ServedCertificate | undefined, type: MaterialTypeRow, now: Date): stored is ServedCertificate {
-  return stored !== undefined && type.staleGraceSeconds !== null && now.getTime() - stored.certificate.checkedAt.getTime() <= type.staleGraceSeconds * 1000;
+function mayServeStale(
+  stored: ServedCertificate | undefined,
+  type: MaterialTypeRow,
+  now: Date,
+): stored is ServedCertificate {
+  return (
+    stored !== undefined &&
+    type.staleGraceSeconds !== null &&
+    now.getTime() - stored.certificate.checkedAt.getTime() <= type.staleGraceSeconds * 1000
+  );
 }
 
 /** Refuses types no department issues, before anything is read or asked. */
-function checkTypesOffered(types: readonly string[], catalogue: Map<string, MaterialTypeRow>, departments: DepartmentRegistry): void {
+function checkTypesOffered(
+  types: readonly string[],
+  catalogue: Map<string, MaterialTypeRow>,
+  departments: DepartmentRegistry,
+): void {
   const unknown = types.filter((code) => !catalogue.has(code) || departments.providersOf(code).length === 0);
   if (unknown.length > 0) {
-    const offered = [...new Set(departments.list().flatMap((department) => [...(department.adapter.certificateTypes ?? [])]))].sort();
-    throw new ApiError('unknown_certificate_type', `No department system issues ${unknown.join(', ')}. Certificate types on offer: ${offered.join(', ') || 'none'}.`, { unknown, offered });
+    const offered = [
+      ...new Set(departments.list().flatMap((department) => [...(department.adapter.certificateTypes ?? [])])),
+    ].sort();
+    throw new ApiError(
+      'unknown_certificate_type',
+      `No department system issues ${unknown.join(', ')}. Certificate types on offer: ${offered.join(', ') || 'none'}.`,
+      { unknown, offered },
+    );
   }
 }
 
 /** Refuses types of the other kind of subject (a person's card for a company). */
-function checkTypesFitSubject(types: readonly string[], catalogue: Map<string, MaterialTypeRow>, subject: SubjectRow): void {
+function checkTypesFitSubject(
+  types: readonly string[],
+  catalogue: Map<string, MaterialTypeRow>,
+  subject: SubjectRow,
+): void {
   const wrongKind = types.filter((code) => {
     const kind = catalogue.get(code)?.subjectKind;
     return kind !== null && kind !== undefined && kind !== subject.kind;
   });
   if (wrongKind.length > 0) {
-    throw new ApiError('certificate_type_not_for_subject', `${wrongKind.join(', ')} ${wrongKind.length === 1 ? 'belongs' : 'belong'} to ${subject.kind === 'person' ? 'organisations' : 'persons'}, and this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`, { types: wrongKind });
+    throw new ApiError(
+      'certificate_type_not_for_subject',
+      `${wrongKind.join(', ')} ${wrongKind.length === 1 ? 'belongs' : 'belong'} to ${subject.kind === 'person' ? 'organisations' : 'persons'}, and this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`,
+      { types: wrongKind },
+    );
   }
 }
 
-export async function fetchCertificates(context: CertificateFetchContext, subjectId: string, request: CertificateFetchRequest): Promise<CertificateFetchAnswer> {
+export async function fetchCertificates(
+  context: CertificateFetchContext,
+  subjectId: string,
+  request: CertificateFetchRequest,
+): Promise<CertificateFetchAnswer> {
   const { services } = context;
   const now = context.now ?? (() => new Date());
   const types = [...new Set(request.types)];
-  const numbers = Object.fromEntries(Object.entries(request.numbers ?? {}).map(([type, number]) => [type, normaliseCertificateNumber(number)]));
+  const numbers = Object.fromEntries(
+    Object.entries(request.numbers ?? {}).map(([type, number]) => [type, normaliseCertificateNumber(number)]),
+  );
   const unasked = Object.keys(numbers).filter((type) => !types.includes(type));
   if (unasked.length > 0) {
-    throw new ApiError('validation_failed', `A number is given for ${unasked.join(', ')}, which is not among the types asked for.`, {
-      errors: unasked.map((type) => ({ path: `numbers.${type}`, message: 'not among types' })),
-    });
+    throw new ApiError(
+      'validation_failed',
+      `A number is given for ${unasked.join(', ')}, which is not among the types asked for.`,
+      {
+        errors: unasked.map((type) => ({ path: `numbers.${type}`, message: 'not among types' })),
+      },
+    );
   }
   const deadlineMs = Math.min(request.deadlineMs ?? services.defaultDeadlineMs, services.defaultDeadlineMs);
 
@@ -193,30 +249,54 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   // then one statement reads the subject and its stored copies and writes the audit entries of
   // the copies it serves and of the refusals, atomically: nothing is shown that is not recorded.
   const startedAt = now();
-  const { plans, unmask } = await auditRefusals(context, { action: 'certificate.fetch', subjectId, materialTypes: types }, async () => {
-    const catalogue = await services.reference.materialTypes(context.db, types);
-    checkTypesOffered(types, catalogue, services.departments);
-    const subjectResource = { kind: 'subject' as const, subjectId };
-    const planWith = (facts: GrantFacts) => {
-      const read = context.access.decideWith(facts, 'subject.read', subjectResource);
-      const decided = new Map<string, Decision>();
-      const planned: TypePlan[] = types.map((code) => {
-        const provider = services.departments.providersOf(code)[0]!;
-        const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
-        let access = resourceCode === null ? { allowed: true as const, rule: 'resource.none', grantId: null } : decided.get(resourceCode);
-        if (access === undefined && resourceCode !== null) {
-          access = context.access.decideWith(facts, 'resource.use', { kind: 'department_resource', code: resourceCode });
-          decided.set(resourceCode, access);
-        }
-        return { type: catalogue.get(code)!, provider, resourceCode, access: access!, stored: undefined, number: numbers[code] };
-      });
-      return { read, planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
-    };
-    const plan = await context.access.decideConfirmed(context.db, planWith, (made) => [made.read, ...made.planned.map((entry) => entry.access)]);
-    if (!plan.read.allowed) throw refusal(plan.read, subjectResource, 'No such subject.');
-    return { plans: plan.planned, unmask: plan.unmask };
+  const { plans, unmask } = await auditRefusals(
+    context,
+    { action: 'certificate.fetch', subjectId, materialTypes: types },
+    async () => {
+      const catalogue = await services.reference.materialTypes(context.db, types);
+      checkTypesOffered(types, catalogue, services.departments);
+      const subjectResource = { kind: 'subject' as const, subjectId };
+      const planWith = (facts: GrantFacts) => {
+        const read = context.access.decideWith(facts, 'subject.read', subjectResource);
+        const decided = new Map<string, Decision>();
+        const planned: TypePlan[] = types.map((code) => {
+          const provider = services.departments.providersOf(code)[0]!;
+          const resourceCode = provider.adapter.resources.fetchCertificate ?? null;
+          let access =
+            resourceCode === null
+              ? { allowed: true as const, rule: 'resource.none', grantId: null }
+              : decided.get(resourceCode);
+          if (access === undefined && resourceCode !== null) {
+            access = context.access.decideWith(facts, 'resource.use', {
+              kind: 'department_resource',
+              code: resourceCode,
+            });
+            decided.set(resourceCode, access);
+          }
+          return {
+            type: catalogue.get(code)!,
+            provider,
+            resourceCode,
+            access: access!,
+            stored: undefined,
+            number: numbers[code],
+          };
+        });
+        return { read, planned, unmask: context.access.decideWith(facts, 'subject.unmask', subjectResource).allowed };
+      };
+      const plan = await context.access.decideConfirmed(context.db, planWith, (made) => [
+        made.read,
+        ...made.planned.map((entry) => entry.access),
+      ]);
+      if (!plan.read.allowed) throw refusal(plan.read, subjectResource, 'No such subject.');
+      return { plans: plan.planned, unmask: plan.unmask };
+    },
+  );
+  const read = await readAndAudit(context, services.database, subjectId, plans, {
+    refresh: request.refresh === true,
+    at: startedAt,
+    numbers,
   });
-  const read = await readAndAudit(context, services.database, subjectId, plans, { refresh: request.refresh === true, at: startedAt, numbers });
   if (!read.subject) {
     await auditRefusal(context, { action: 'certificate.fetch', subjectId, outcome: 'not_found', materialTypes: types });
     throw new ApiError('not_found', 'No such subject.');
@@ -227,7 +307,8 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
   for (const plan of plans) {
     plan.stored = read.stored.get(plan.type.code);
     // The same test the statement applied when it recorded what it would serve.
-    if (plan.access.allowed && !request.refresh && plan.stored && isFresh(plan.stored, plan.type, startedAt)) served.set(plan.type.code, plan.stored);
+    if (plan.access.allowed && !request.refresh && plan.stored && isFresh(plan.stored, plan.type, startedAt))
+      served.set(plan.type.code, plan.stored);
   }
 
   // 2. Departments, in parallel, under one deadline; no transaction open.
@@ -244,7 +325,15 @@ export async function fetchCertificates(context: CertificateFetchContext, subjec
     plans.map(async (plan): Promise<CertificateAnswer> => {
       if (!plan.access.allowed) {
         const code = plan.access.reason === 'not_shared' ? 'resource_not_shared' : 'resource_grant_required';
-        return emptyAnswer(plan.type.code, 'denied', plan.provider.code, new ApiError(code, `${plan.resourceCode} needs an approved access grant for this client (POST /v1/contracts/${plan.resourceCode}/access-requests).`));
+        return emptyAnswer(
+          plan.type.code,
+          'denied',
+          plan.provider.code,
+          new ApiError(
+            code,
+            `${plan.resourceCode} needs an approved access grant for this client (POST /v1/contracts/${plan.resourceCode}/access-requests).`,
+          ),
+        );
       }
       const fresh = served.get(plan.type.code);
       if (fresh) return answerFor(context, fresh, plan, { source: 'stored', stale: false, unmask });
@@ -285,14 +374,28 @@ async function askDepartment(
   } catch (error) {
     // A person known by a passport or a permit: the department cannot be asked, so it is not called.
     if (!(error instanceof ApiError)) throw error;
-    await auditCertificate(context.db, context, subject.id, plan, 'denied', [`department:${department.code}`, `refused:${error.code}`]);
+    await auditCertificate(context.db, context, subject.id, plan, 'denied', [
+      `department:${department.code}`,
+      `refused:${error.code}`,
+    ]);
     return emptyAnswer(plan.type.code, 'denied', department.code, error);
   }
   let result: CertificateResult | 'deadline';
   try {
     result = await Promise.race([
-      invokeDepartment({ requestId: context.requestId, logger: services.logger, signal }, department, 'fetchCertificate', (adapter, callContext) =>
-        adapter.fetchCertificate!({ certificateType: plan.type.code, subject: subjectRef, ...(plan.number === undefined ? {} : { certificateNumber: plan.number }) }, callContext),
+      invokeDepartment(
+        { requestId: context.requestId, logger: services.logger, signal },
+        department,
+        'fetchCertificate',
+        (adapter, callContext) =>
+          adapter.fetchCertificate!(
+            {
+              certificateType: plan.type.code,
+              subject: subjectRef,
+              ...(plan.number === undefined ? {} : { certificateNumber: plan.number }),
+            },
+            callContext,
+          ),
       ),
       whenAborted(signal),
     ]);
@@ -301,7 +404,14 @@ async function askDepartment(
     return departmentFailed(context, subject.id, plan, error, unmask, now);
   }
   if (result === 'deadline') {
-    return departmentFailed(context, subject.id, plan, new ApiError('department_timeout', `${department.code} did not answer within the ${deadlineMs} ms deadline.`), unmask, now);
+    return departmentFailed(
+      context,
+      subject.id,
+      plan,
+      new ApiError('department_timeout', `${department.code} did not answer within the ${deadlineMs} ms deadline.`),
+      unmask,
+      now,
+    );
   }
   if (result.outcome === 'not_found') {
     await auditCertificate(context.db, context, subject.id, plan, 'not_found', [`department:${department.code}`]);
@@ -311,15 +421,26 @@ async function askDepartment(
   const { metadata, document } = result;
   const problem =
     plan.number !== undefined && normaliseCertificateNumber(metadata.certificateNumber) !== plan.number
-      ? new ApiError('department_malformed_response', `The department answered with another ${plan.type.code} than the one asked for by number; nothing was stored.`)
-      : checkCertificate(subject, plan.type, metadata.certificateType, metadata.holderIdentifier, document.mediaType, document.bytes);
+      ? new ApiError(
+          'department_malformed_response',
+          `The department answered with another ${plan.type.code} than the one asked for by number; nothing was stored.`,
+        )
+      : checkCertificate(
+          subject,
+          plan.type,
+          metadata.certificateType,
+          metadata.holderIdentifier,
+          document.mediaType,
+          document.bytes,
+        );
   if (problem) return departmentFailed(context, subject.id, plan, problem, unmask, now);
 
   // The department sent the very rendition of the stored copy (the usual answer to a refresh):
   // its content is in the store already, so the put (a transaction, and a chunk buffer) is skipped
   // — unless the stored copy was found corrupt (quarantined) or is gone: then this put repairs it.
   const sha256 = createHash('sha256').update(document.bytes).digest('hex');
-  const storedCopyServable = plan.stored?.material.contentSha256 === sha256 && (await services.blobStore.stat(sha256))?.quarantined === false;
+  const storedCopyServable =
+    plan.stored?.material.contentSha256 === sha256 && (await services.blobStore.stat(sha256))?.quarantined === false;
   const put = storedCopyServable
     ? { sha256, size: document.bytes.byteLength }
     : await services.blobStore.put(
@@ -350,16 +471,32 @@ async function askDepartment(
  * What must hold before a department's certificate is stored: about this subject, of the type
  * asked for, and a real document of a type the catalogue allows (its first bytes say so).
  */
-function checkCertificate(subject: SubjectRow, type: MaterialTypeRow, certificateType: string, holderIdentifier: string, mediaType: string, bytes: Uint8Array): ApiError | null {
+function checkCertificate(
+  subject: SubjectRow,
+  type: MaterialTypeRow,
+  certificateType: string,
+  holderIdentifier: string,
+  mediaType: string,
+  bytes: Uint8Array,
+): ApiError | null {
   if (holderIdentifier.toUpperCase() !== subject.identifier.toUpperCase()) {
-    return new ApiError('department_wrong_subject', 'The department answered with a certificate of a different holder; nothing was stored.');
+    return new ApiError(
+      'department_wrong_subject',
+      'The department answered with a certificate of a different holder; nothing was stored.',
+    );
   }
   if (certificateType !== type.code) {
-    return new ApiError('department_malformed_response', `The department answered with a ${certificateType} when a ${type.code} was asked for; nothing was stored.`);
+    return new ApiError(
+      'department_malformed_response',
+      `The department answered with a ${certificateType} when a ${type.code} was asked for; nothing was stored.`,
+    );
   }
   const detected = detectMediaType(bytes.subarray(0, 4096));
   if (!detected || detected.mediaType !== mediaType || !type.allowedMediaTypes.includes(mediaType)) {
-    return new ApiError('department_malformed_response', `The certificate document is not the ${mediaType} it claims to be, or not a type ${type.code} allows; nothing was stored.`);
+    return new ApiError(
+      'department_malformed_response',
+      `The certificate document is not the ${mediaType} it claims to be, or not a type ${type.code} allows; nothing was stored.`,
+    );
   }
   return null;
 }
@@ -375,7 +512,10 @@ async function departmentFailed(
   const unavailable = UNAVAILABLE_CODES.has(error.code);
   // A refresh that the department could not answer falls back to a copy that is still fresh
   // (not stale: the policy would have served it anyway), or to a stale one where the policy allows.
-  const fallback = unavailable && plan.stored && (isFresh(plan.stored, plan.type, now()) ? 'fresh' : mayServeStale(plan.stored, plan.type, now()) ? 'stale' : null);
+  const fallback =
+    unavailable &&
+    plan.stored &&
+    (isFresh(plan.stored, plan.type, now()) ? 'fresh' : mayServeStale(plan.stored, plan.type, now()) ? 'stale' : null);
   if (fallback && plan.stored) {
     const stale = fallback === 'stale';
     await auditAccess(context.db, context, {
@@ -388,12 +528,27 @@ async function departmentFailed(
     const answer = await answerFor(context, plan.stored, plan, { source: 'stored', stale, unmask });
     return { ...answer, error: { code: error.code, message: error.message } };
   }
-  await auditCertificate(context.db, context, subjectId, plan, 'failed', [`department:${plan.provider.code}`, `department_error:${error.code}`]);
-  return emptyAnswer(plan.type.code, unavailable ? 'department_unavailable' : 'department_error', plan.provider.code, error);
+  await auditCertificate(context.db, context, subjectId, plan, 'failed', [
+    `department:${plan.provider.code}`,
+    `department_error:${error.code}`,
+  ]);
+  return emptyAnswer(
+    plan.type.code,
+    unavailable ? 'department_unavailable' : 'department_error',
+    plan.provider.code,
+    error,
+  );
 }
 
 /** A certificate fetch that disclosed nothing to the caller (refused, not found, failed): still on record. */
-async function auditCertificate(db: Queryable, context: AccessContext, subjectId: string, plan: TypePlan, outcome: 'denied' | 'not_found' | 'failed', fields: string[]): Promise<void> {
+async function auditCertificate(
+  db: Queryable,
+  context: AccessContext,
+  subjectId: string,
+  plan: TypePlan,
+  outcome: 'denied' | 'not_found' | 'failed',
+  fields: string[],
+): Promise<void> {
   await recordAudit(db, {
     actor: context.principal,
     operatorId: context.purpose.operatorId,
@@ -414,7 +569,10 @@ function choicesIn(metadata: Record<string, unknown>): CertificateChoice[] | nul
 }
 
 /** The object, shares, holders and restrictions a department reported; co-holders masked like the holder. */
-function objectFacts(metadata: CertificateClaims['certificate'], unmask: boolean): Partial<CertificateClaims['certificate']> {
+function objectFacts(
+  metadata: CertificateClaims['certificate'],
+  unmask: boolean,
+): Partial<CertificateClaims['certificate']> {
   return {
     ...(metadata.location === undefined ? {} : { location: metadata.location }),
     ...(metadata.shareType === undefined ? {} : { shareType: metadata.shareType }),
@@ -439,14 +597,20 @@ function maskIdentifier(identifier: string): string {
  * What the gateway signs about a stored certificate (everything but `iat`): masked unless the
  * reader may see unmasked personal data. Shared by certificate answers and electronic results.
  */
-export function certificateClaimsOf(stored: ServedCertificate, issuer: string, how: { stale: boolean; unmask: boolean }): Omit<CertificateClaims, 'iat'> {
+export function certificateClaimsOf(
+  stored: ServedCertificate,
+  issuer: string,
+  how: { stale: boolean; unmask: boolean },
+): Omit<CertificateClaims, 'iat'> {
   const { certificate: record, material } = stored;
   const metadata = record.metadata as unknown as CertificateClaims['certificate'];
   const certificate: CertificateClaims['certificate'] = {
     certificateType: record.certificateType,
     // A resident ID card's or household register's number IS the holder's ID number: masked like it.
     certificateNumber:
-      how.unmask || record.certificateNumber.toUpperCase() !== metadata.holderIdentifier.toUpperCase() ? record.certificateNumber : maskIdentifier(record.certificateNumber),
+      how.unmask || record.certificateNumber.toUpperCase() !== metadata.holderIdentifier.toUpperCase()
+        ? record.certificateNumber
+        : maskIdentifier(record.certificateNumber),
     holderName: how.unmask ? metadata.holderName : maskName(metadata.holderName),
     holderIdentifier: how.unmask ? metadata.holderIdentifier : maskIdentifier(metadata.holderIdentifier),
     issuingAuthority: metadata.issuingAuthority,

@@ -14,11 +14,24 @@ import type { CertificateRow } from './store.js';
 
 export interface StoredCopy {
   certificate: CertificateRow;
-  material: { id: string; subjectId: string; status: 'valid'; contentSha256: string; mediaType: string; contentSize: number };
+  material: {
+    id: string;
+    subjectId: string;
+    status: 'valid';
+    contentSha256: string;
+    mediaType: string;
+    contentSize: number;
+  };
 }
 
 export interface StoredRead {
-  subject: { id: string; kind: 'person' | 'organisation'; identifierType: string; identifier: string; name: string } | null;
+  subject: {
+    id: string;
+    kind: 'person' | 'organisation';
+    identifierType: string;
+    identifier: string;
+    name: string;
+  } | null;
   /** The newest valid stored copy per type. */
   stored: Map<string, StoredCopy>;
 }
@@ -80,10 +93,24 @@ export async function readAndAudit(
   for (const plan of plans) {
     const code = plan.type.code;
     if (!plan.access.allowed) {
-      audits.push({ type_code: code, fresh_after_ms: null, entry_id: auditEntryId(), action: 'certificate.fetch', fields: [`resource:${plan.resourceCode}`, `refused:${plan.access.reason}`], outcome: 'denied' });
+      audits.push({
+        type_code: code,
+        fresh_after_ms: null,
+        entry_id: auditEntryId(),
+        action: 'certificate.fetch',
+        fields: [`resource:${plan.resourceCode}`, `refused:${plan.access.reason}`],
+        outcome: 'denied',
+      });
     } else if (!options.refresh && plan.type.freshForSeconds !== null) {
       const freshAfter = options.at.getTime() - plan.type.freshForSeconds * 1000;
-      audits.push({ type_code: code, fresh_after_ms: freshAfter, entry_id: auditEntryId(), action: 'certificate.serve', fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`], outcome: 'allowed' });
+      audits.push({
+        type_code: code,
+        fresh_after_ms: freshAfter,
+        entry_id: auditEntryId(),
+        action: 'certificate.serve',
+        fields: ['certificate', 'content', `grant:${plan.access.grantId ?? 'unconditional'}`],
+        outcome: 'allowed',
+      });
     }
   }
   // Arrays travel as JSON text: drizzle's sql template spreads a JS array into a list.
@@ -119,7 +146,14 @@ export async function readAndAudit(
     select (select count(*) from audited) as audited, subject.id as subject_id, subject.kind as subject_kind, subject.identifier_type, subject.identifier, subject.name, stored.*
       from subject left join stored on true`);
   const first = rows[0];
-  if (!first?.subject_id || !first.subject_kind || first.identifier_type === null || first.identifier === null || first.name === null) return { subject: null, stored: new Map() };
+  if (
+    !first?.subject_id ||
+    !first.subject_kind ||
+    first.identifier_type === null ||
+    first.identifier === null ||
+    first.name === null
+  )
+    return { subject: null, stored: new Map() };
   const stored = new Map<string, StoredCopy>();
   for (const row of rows) {
     if (row.material_id === null || row.certificate_type === null) continue;
@@ -132,12 +166,31 @@ export async function readAndAudit(
         departmentCode: row.department_code ?? '',
         contractResource: row.contract_resource,
         contractVersion: row.contract_version,
-        metadata: typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as Record<string, unknown>) : (row.metadata ?? {}),
+        metadata:
+          typeof row.metadata === 'string'
+            ? (JSON.parse(row.metadata) as Record<string, unknown>)
+            : (row.metadata ?? {}),
         fetchedAt: new Date(Number(row.fetched_ms)),
         checkedAt: new Date(Number(row.checked_ms)),
       },
-      material: { id: row.material_id, subjectId, status: 'valid', contentSha256: row.content_sha256 ?? '', mediaType: row.media_type ?? '', contentSize: Number(row.content_size) },
+      material: {
+        id: row.material_id,
+        subjectId,
+        status: 'valid',
+        contentSha256: row.content_sha256 ?? '',
+        mediaType: row.media_type ?? '',
+        contentSize: Number(row.content_size),
+      },
     });
   }
-  return { subject: { id: first.subject_id, kind: first.subject_kind, identifierType: first.identifier_type, identifier: first.identifier, name: first.name }, stored };
+  return {
+    subject: {
+      id: first.subject_id,
+      kind: first.subject_kind,
+      identifierType: first.identifier_type,
+      identifier: first.identifier,
+      name: first.name,
+    },
+    stored,
+  };
 }

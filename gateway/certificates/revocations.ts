@@ -52,21 +52,35 @@ export interface PushedRevocation {
  * checks the department may revoke each), audited once for the revocation and once for each
  * subject whose copy it revoked, so the holder's access log shows it.
  */
-export async function pushRevocation(context: AccessContext & { departments: DepartmentRegistry }, input: PushedRevocation): Promise<RevocationView> {
+export async function pushRevocation(
+  context: AccessContext & { departments: DepartmentRegistry },
+  input: PushedRevocation,
+): Promise<RevocationView> {
   const { principal } = context;
   const department = principal.departmentCode;
-  if (principal.kind !== 'department' || department === null) throw new ApiError('forbidden', 'Only a department client revokes certificates, its own ones.');
+  if (principal.kind !== 'department' || department === null)
+    throw new ApiError('forbidden', 'Only a department client revokes certificates, its own ones.');
   const type = await requireMaterialType(context.db, input.certificateType);
-  const issues = type.issuingDepartment === department || (context.departments.get(department)?.adapter.certificateTypes ?? []).includes(type.code);
+  const issues =
+    type.issuingDepartment === department ||
+    (context.departments.get(department)?.adapter.certificateTypes ?? []).includes(type.code);
   if (!issues) throw new ApiError('forbidden', `Department ${department} does not issue ${type.code} certificates.`);
   return context.db.transaction(async (tx) => {
     const facts = await context.access.grantFacts(tx);
     const decisions = new Map<string, AllowedDecision>();
-    const { revocation, revoked } = await revokeCertificate(tx, { department, ...input, reportedBy: principal.clientId }, new Date(), (material) => {
-      const decision = context.access.decideWith(facts, 'material.revoke', { kind: 'material', material: materialFacts(material) });
-      if (!decision.allowed) throw refusal(decision, { kind: 'material', material: materialFacts(material) });
-      decisions.set(material.id, decision);
-    });
+    const { revocation, revoked } = await revokeCertificate(
+      tx,
+      { department, ...input, reportedBy: principal.clientId },
+      new Date(),
+      (material) => {
+        const decision = context.access.decideWith(facts, 'material.revoke', {
+          kind: 'material',
+          material: materialFacts(material),
+        });
+        if (!decision.allowed) throw refusal(decision, { kind: 'material', material: materialFacts(material) });
+        decisions.set(material.id, decision);
+      },
+    );
     // The audit log is read by auditors and citizens' trackers: an ID number appears in it masked.
     const certificateField = `certificate:${type.code}:${maskIfResidentIdNumber(input.certificateNumber)}`;
     await recordAudit(tx, {
@@ -79,7 +93,14 @@ export async function pushRevocation(context: AccessContext & { departments: Dep
     });
     for (const material of revoked) {
       const decision = decisions.get(material.id);
-      if (decision) await auditAccess(tx, context, { decision, action: 'material.revoke', subjectId: material.subjectId, fields: ['status', certificateField], materialTypes: [type.code] });
+      if (decision)
+        await auditAccess(tx, context, {
+          decision,
+          action: 'material.revoke',
+          subjectId: material.subjectId,
+          fields: ['status', certificateField],
+          materialTypes: [type.code],
+        });
     }
     return revocationView(revocation);
   });
@@ -89,7 +110,10 @@ export async function pushRevocation(context: AccessContext & { departments: Dep
  * Revocations after `since` (oldest first), for consumers that poll. A number that is an ID number
  * (revoked ID cards, household registers) is masked unless the caller may see unmasked data.
  */
-export async function listRevocations(db: Database, filters: { since?: Date; department?: string; limit: number; unmask: boolean }): Promise<RevocationView[]> {
+export async function listRevocations(
+  db: Database,
+  filters: { since?: Date; department?: string; limit: number; unmask: boolean },
+): Promise<RevocationView[]> {
   const rows = await db
     .select()
     .from(certificateRevocations)

@@ -14,8 +14,13 @@ import { fetchCertificates } from './fetch.js';
 import { listRevocations, pushRevocation } from './revocations.js';
 import { verifyEnvelope } from './verify.js';
 
-const TypeCode = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'certificate types are material-type codes, e.g. household_register');
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const TypeCode = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'certificate types are material-type codes, e.g. household_register');
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 const CertificateMetadataSchema = z
   .object({
@@ -28,16 +33,34 @@ const CertificateMetadataSchema = z
     validFrom: z.string(),
     validUntil: z.string().nullable(),
     status: z.enum(['valid', 'revoked']),
-    location: z.string().optional().openapi({ description: '坐落: where the object of the certificate is (real estate)' }),
-    shareType: z.enum(['sole', 'joint', 'shares']).optional().openapi({ description: '单独所有 / 共同共有 / 按份共有' }),
+    location: z
+      .string()
+      .optional()
+      .openapi({ description: '坐落: where the object of the certificate is (real estate)' }),
+    shareType: z
+      .enum(['sole', 'joint', 'shares'])
+      .optional()
+      .openapi({ description: '单独所有 / 共同共有 / 按份共有' }),
     holders: z
       .array(z.object({ name: z.string(), identifier: z.string(), share: z.string().optional() }))
       .optional()
-      .openapi({ description: 'Every holder of the right (co-owners), masked like the holder unless the token has subjects:unmask' }),
+      .openapi({
+        description:
+          'Every holder of the right (co-owners), masked like the holder unless the token has subjects:unmask',
+      }),
     restrictions: z
-      .array(z.object({ kind: z.enum(['mortgage', 'seizure', 'objection', 'pre_notice']), registeredOn: z.string(), party: z.string() }))
+      .array(
+        z.object({
+          kind: z.enum(['mortgage', 'seizure', 'objection', 'pre_notice']),
+          registeredOn: z.string(),
+          party: z.string(),
+        }),
+      )
       .optional()
-      .openapi({ description: '权利限制: 抵押 mortgage, 查封 seizure, 异议登记 objection, 预告登记 pre-notice, with the day and who holds it' }),
+      .openapi({
+        description:
+          '权利限制: 抵押 mortgage, 查封 seizure, 异议登记 objection, 预告登记 pre-notice, with the day and who holds it',
+      }),
   })
   .openapi('CertificateMetadata');
 
@@ -54,12 +77,24 @@ const CertificateAnswerSchema = z
     material: z.object({ id: z.string(), status: z.string(), content: ContentSchema }).nullable(),
     fetchedAt: z.string().nullable(),
     checkedAt: z.string().nullable(),
-    envelope: z.string().nullable().openapi({ description: 'Compact JWS (typ onewindow-certificate+jws) signed by the gateway; verify against /.well-known/jwks.json' }),
+    envelope: z.string().nullable().openapi({
+      description:
+        'Compact JWS (typ onewindow-certificate+jws) signed by the gateway; verify against /.well-known/jwks.json',
+    }),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     choices: z
-      .array(z.object({ certificateNumber: z.string(), status: z.enum(['valid', 'revoked']), location: z.string().optional() }))
+      .array(
+        z.object({
+          certificateNumber: z.string(),
+          status: z.enum(['valid', 'revoked']),
+          location: z.string().optional(),
+        }),
+      )
       .nullable()
-      .openapi({ description: 'The subject holds several certificates of this type: the others, to choose one and ask again with `numbers`' }),
+      .openapi({
+        description:
+          'The subject holds several certificates of this type: the others, to choose one and ask again with `numbers`',
+      }),
   })
   .openapi('CertificateAnswer');
 
@@ -71,7 +106,7 @@ const fetchRoute = protectedRoute({
   tags: ['certificates'],
   summary: "Fetch a subject's certificates from the issuing departments (or fresh stored copies)",
   description:
-    'For each type: a stored copy while it is fresh under the type\'s policy, otherwise the issuing department, all asked in parallel ' +
+    "For each type: a stored copy while it is fresh under the type's policy, otherwise the issuing department, all asked in parallel " +
     'under one deadline. Each result says ok, not_found, revoked, department_unavailable, denied (no grant) or department_error. ' +
     'A certificate is stored once as a material; each ok answer carries a gateway-signed envelope. Needs a purpose; audited.',
   scopes: ['certificates:read'],
@@ -84,13 +119,29 @@ const fetchRoute = protectedRoute({
         'application/json': {
           schema: z
             .object({
-              types: z.array(TypeCode).min(1).max(10).openapi({ example: ['resident_id_card', 'household_register'] }),
-              refresh: z.boolean().optional().openapi({ description: 'Ask the departments even when a fresh copy is stored' }),
-              deadlineMs: z.number().int().min(100).max(60_000).optional().openapi({ description: 'Overall deadline (capped by CERTIFICATE_FETCH_DEADLINE_MS)' }),
+              types: z
+                .array(TypeCode)
+                .min(1)
+                .max(10)
+                .openapi({ example: ['resident_id_card', 'household_register'] }),
+              refresh: z
+                .boolean()
+                .optional()
+                .openapi({ description: 'Ask the departments even when a fresh copy is stored' }),
+              deadlineMs: z
+                .number()
+                .int()
+                .min(100)
+                .max(60_000)
+                .optional()
+                .openapi({ description: 'Overall deadline (capped by CERTIFICATE_FETCH_DEADLINE_MS)' }),
               numbers: z
                 .record(TypeCode, z.string().trim().min(1).max(100))
                 .optional()
-                .openapi({ description: 'Per type, the number of the one certificate meant (e.g. the flat named in the form)', example: { real_estate_certificate: '京(2015)朝阳区不动产权第0031287号' } }),
+                .openapi({
+                  description: 'Per type, the number of the one certificate meant (e.g. the flat named in the form)',
+                  example: { real_estate_certificate: '京(2015)朝阳区不动产权第0031287号' },
+                }),
             })
             .strict(),
         },
@@ -98,7 +149,12 @@ const fetchRoute = protectedRoute({
     },
   },
   responses: {
-    200: json(z.object({ subjectId: z.string(), deadlineMs: z.number().int(), results: z.array(CertificateAnswerSchema) }).openapi('CertificateFetch'), 'One result per type'),
+    200: json(
+      z
+        .object({ subjectId: z.string(), deadlineMs: z.number().int(), results: z.array(CertificateAnswerSchema) })
+        .openapi('CertificateFetch'),
+      'One result per type',
+    ),
     ...errorResponses(400, 401, 403, 404, 422),
   },
 });
@@ -109,7 +165,23 @@ const verifyRoute = publicRoute({
   operationId: 'verifyCertificate',
   tags: ['certificates'],
   summary: 'Verify a certificate envelope signed by this gateway, and whether the certificate still stands',
-  request: { body: { required: true, content: { 'application/json': { schema: z.object({ envelope: z.string().min(1).max(64 * 1024) }).strict() } } } },
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              envelope: z
+                .string()
+                .min(1)
+                .max(64 * 1024),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
   responses: {
     200: json(
       z
@@ -155,13 +227,20 @@ const pushRevocationRoute = protectedRoute({
       content: {
         'application/json': {
           schema: z
-            .object({ certificateType: TypeCode, certificateNumber: z.string().trim().min(1).max(64), reason: z.string().trim().min(1).max(500) })
+            .object({
+              certificateType: TypeCode,
+              certificateNumber: z.string().trim().min(1).max(64),
+              reason: z.string().trim().min(1).max(500),
+            })
             .strict(),
         },
       },
     },
   },
-  responses: { 201: json(RevocationSchema, 'Recorded; the materials holding it are revoked'), ...errorResponses(400, 401, 403, 422) },
+  responses: {
+    201: json(RevocationSchema, 'Recorded; the materials holding it are revoked'),
+    ...errorResponses(400, 401, 403, 422),
+  },
 });
 
 const listRevocationsRoute = protectedRoute({
@@ -174,11 +253,17 @@ const listRevocationsRoute = protectedRoute({
   request: {
     query: z.object({
       since: z.iso.datetime({ offset: true }).optional(),
-      department: z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/).optional(),
+      department: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]{1,15}$/)
+        .optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(RevocationSchema) }), 'Revocations'), ...errorResponses(400, 401, 403) },
+  responses: {
+    200: json(z.object({ items: z.array(RevocationSchema) }), 'Revocations'),
+    ...errorResponses(400, 401, 403),
+  },
 });
 
 export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -226,6 +311,16 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRevocationsRoute, async (c) => {
     const { since, department, limit } = c.req.valid('query');
     const unmask = c.get('principal').scopes.has('subjects:unmask');
-    return c.json({ items: await listRevocations(c.get('services').db, { ...(since ? { since: new Date(since) } : {}), ...(department ? { department } : {}), limit, unmask }) }, 200);
+    return c.json(
+      {
+        items: await listRevocations(c.get('services').db, {
+          ...(since ? { since: new Date(since) } : {}),
+          ...(department ? { department } : {}),
+          limit,
+          unmask,
+        }),
+      },
+      200,
+    );
   });
 }

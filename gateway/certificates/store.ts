@@ -53,7 +53,10 @@ export function departmentProvider(department: string): string {
 const placeholder = sql.placeholder;
 
 // The statements every re-fetch runs, built once (gateway/db/statements.ts).
-const selectRevocation = reusableStatement<{ department: string; certificateType: string; certificateNumber: string }, { id: string }[]>((on) =>
+const selectRevocation = reusableStatement<
+  { department: string; certificateType: string; certificateNumber: string },
+  { id: string }[]
+>((on) =>
   on
     .select({ id: certificateRevocations.id })
     .from(certificateRevocations)
@@ -93,7 +96,13 @@ const selectSameCertificate = reusableStatement<
 
 /** The department confirmed the stored certificate: when, under which contract, with what it says now. */
 const confirmCertificate = reusableStatement<
-  { materialId: string; checkedAt: Date; metadata: Record<string, unknown>; contractResource: string | null; contractVersion: string | null },
+  {
+    materialId: string;
+    checkedAt: Date;
+    metadata: Record<string, unknown>;
+    contractResource: string | null;
+    contractVersion: string | null;
+  },
   CertificateRow[]
 >((on) =>
   on
@@ -119,7 +128,10 @@ function newRevocationId(): string {
  * replacement certificate) — a holder's two flats stand side by side; for a personal certificate
  * (no object: an ID card, a licence) the newest one, as a renewed card replaces the old.
  */
-function replacedBy(current: readonly { id: string; certificateNumber: string; metadata: Record<string, unknown> }[], metadata: CertificateMetadata): { id: string } | undefined {
+function replacedBy(
+  current: readonly { id: string; certificateNumber: string; metadata: Record<string, unknown> }[],
+  metadata: CertificateMetadata,
+): { id: string } | undefined {
   const sameNumber = current.find((row) => row.certificateNumber === metadata.certificateNumber);
   if (sameNumber) return sameNumber;
   if (metadata.location === undefined) return current[0];
@@ -144,7 +156,11 @@ export async function recordFetchedCertificate(
     // One round trip: the server runs the reads after the content lock, in this order. A
     // certificate the department revoked stays revoked even if its system still answers "valid"
     // (a pushed revocation can arrive before the registry itself is updated).
-    const identity = { department: fetched.department, certificateType: fetched.metadata.certificateType, certificateNumber: fetched.metadata.certificateNumber };
+    const identity = {
+      department: fetched.department,
+      certificateType: fetched.metadata.certificateType,
+      certificateNumber: fetched.metadata.certificateNumber,
+    };
     const [, [revoked], [same]] = await Promise.all([
       lockContent(tx, content.sha256),
       selectRevocation(tx, identity),
@@ -152,12 +168,25 @@ export async function recordFetchedCertificate(
     ]);
     const knownRevoked = revoked !== undefined;
     const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
-    const audit = () => auditAccess(tx, context, { decision, action: 'certificate.fetch', subjectId, fields: ['certificate', 'content'], materialTypes: [metadata.certificateType] });
+    const audit = () =>
+      auditAccess(tx, context, {
+        decision,
+        action: 'certificate.fetch',
+        subjectId,
+        fields: ['certificate', 'content'],
+        materialTypes: [metadata.certificateType],
+      });
 
     if (same && same.material.status === 'valid' && metadata.status === 'valid') {
       // The usual re-fetch: the same valid certificate confirmed. The update and the audit entry together.
       const [[certificate]] = await Promise.all([
-        confirmCertificate(tx, { materialId: same.material.id, checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion }),
+        confirmCertificate(tx, {
+          materialId: same.material.id,
+          checkedAt: now,
+          metadata: { ...metadata },
+          contractResource: fetched.contractResource,
+          contractVersion: fetched.contractVersion,
+        }),
         audit(),
       ]);
       return { certificate: certificate ?? same.certificate, material: same.material };
@@ -165,14 +194,27 @@ export async function recordFetchedCertificate(
 
     let stored: StoredCertificate;
     if (same && !(same.material.status === 'revoked' && metadata.status === 'valid')) {
-      const [certificate] = await confirmCertificate(tx, { materialId: same.material.id, checkedAt: now, metadata: { ...metadata }, contractResource: fetched.contractResource, contractVersion: fetched.contractVersion });
+      const [certificate] = await confirmCertificate(tx, {
+        materialId: same.material.id,
+        checkedAt: now,
+        metadata: { ...metadata },
+        contractResource: fetched.contractResource,
+        contractVersion: fetched.contractVersion,
+      });
       stored = { certificate: certificate ?? same.certificate, material: same.material };
     } else {
-      const origin = { provenance: 'fetched' as const, operatorId: context.purpose.operatorId, caseRef: context.purpose.caseRef };
+      const origin = {
+        provenance: 'fetched' as const,
+        operatorId: context.purpose.operatorId,
+        caseRef: context.purpose.caseRef,
+      };
       stored = await insertCertificateMaterial(tx, origin, subjectId, { ...fetched, metadata }, now);
     }
     if (metadata.status === 'revoked' && stored.material.status !== 'revoked') {
-      stored = { ...stored, material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now) };
+      stored = {
+        ...stored,
+        material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now),
+      };
     }
     if (metadata.status === 'revoked' && !knownRevoked) {
       await tx.insert(certificateRevocations).values({
@@ -201,7 +243,13 @@ export interface CertificateOrigin {
  * Stores a certificate as a new material of `subjectId`, superseding the one it replaces (see
  * `replacedBy`), with its certificate record. Inside the caller's transaction, after `lockContent`.
  */
-export async function insertCertificateMaterial(tx: Queryable, origin: CertificateOrigin, subjectId: string, fetched: FetchedCertificate, now: Date): Promise<StoredCertificate> {
+export async function insertCertificateMaterial(
+  tx: Queryable,
+  origin: CertificateOrigin,
+  subjectId: string,
+  fetched: FetchedCertificate,
+  now: Date,
+): Promise<StoredCertificate> {
   const { metadata, content } = fetched;
   const current = await tx
     .select({ id: materials.id, certificateNumber: certificates.certificateNumber, metadata: certificates.metadata })
@@ -244,7 +292,8 @@ export async function insertCertificateMaterial(tx: Queryable, origin: Certifica
     })
     .returning();
   if (!material) throw new Error('insert returned no row');
-  if (previous) await tx.update(materials).set({ status: 'superseded', supersededById: id }).where(eq(materials.id, previous.id));
+  if (previous)
+    await tx.update(materials).set({ status: 'superseded', supersededById: id }).where(eq(materials.id, previous.id));
   const [certificate] = await tx
     .insert(certificates)
     .values({
@@ -264,7 +313,13 @@ export async function insertCertificateMaterial(tx: Queryable, origin: Certifica
   return { certificate, material };
 }
 
-async function revokeStored(tx: Queryable, material: MaterialRow, reason: string, by: string, now: Date): Promise<MaterialRow> {
+async function revokeStored(
+  tx: Queryable,
+  material: MaterialRow,
+  reason: string,
+  by: string,
+  now: Date,
+): Promise<MaterialRow> {
   const [revoked] = await tx
     .update(materials)
     .set({ status: 'revoked', revokedAt: now, revokedReason: reason, revokedByClientId: by })
@@ -312,7 +367,18 @@ export async function revokeCertificate(
   for (const { material } of held) await revokeStored(tx, material, input.reason, input.reportedBy, now);
   const [revocation] = await tx
     .insert(certificateRevocations)
-    .values({ id: newRevocationId(), ...{ departmentCode: input.department, certificateType: input.certificateType, certificateNumber: input.certificateNumber }, reason: input.reason, reportedBy: input.reportedBy, materialsRevoked: held.length, revokedAt: now })
+    .values({
+      id: newRevocationId(),
+      ...{
+        departmentCode: input.department,
+        certificateType: input.certificateType,
+        certificateNumber: input.certificateNumber,
+      },
+      reason: input.reason,
+      reportedBy: input.reportedBy,
+      materialsRevoked: held.length,
+      revokedAt: now,
+    })
     .returning();
   if (!revocation) throw new Error('insert returned no row');
   return { revocation, revoked: held.map(({ material }) => material) };

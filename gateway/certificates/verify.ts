@@ -23,7 +23,12 @@ export interface EnvelopeVerification {
 export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: string): Promise<EnvelopeVerification> {
   const { claims, kid } = await verifyCertificateEnvelope(keys, envelope);
   const [material] = await db
-    .select({ status: materials.status, contentSha256: materials.contentSha256, revokedAt: materials.revokedAt, revokedReason: materials.revokedReason })
+    .select({
+      status: materials.status,
+      contentSha256: materials.contentSha256,
+      revokedAt: materials.revokedAt,
+      revokedReason: materials.revokedReason,
+    })
     .from(materials)
     .where(eq(materials.id, claims.materialId));
   // A signed envelope whose content digest differs from the material's cannot happen unless the
@@ -34,7 +39,10 @@ export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: str
     signature: 'valid',
     kid,
     currentStatus,
-    revocation: material?.revokedAt && material.revokedReason ? { at: material.revokedAt.toISOString(), reason: material.revokedReason } : null,
+    revocation:
+      material?.revokedAt && material.revokedReason
+        ? { at: material.revokedAt.toISOString(), reason: material.revokedReason }
+        : null,
     claims,
   };
 }

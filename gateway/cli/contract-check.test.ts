@@ -46,7 +46,9 @@ describe('contracts:check', () => {
   });
 
   it('refuses catalogue data that is missing', async () => {
-    const report = await checkContractFile(await writeVariant('nocatalogue.yaml', (document) => delete document.info['x-onewindow-catalogue']));
+    const report = await checkContractFile(
+      await writeVariant('nocatalogue.yaml', (document) => delete document.info['x-onewindow-catalogue']),
+    );
     expect(report.problems.map((problem) => problem.code)).toContain('contract_catalogue_invalid');
     expect((await checkContractFile(join(directory, 'nocatalogue.yaml'), { catalogue: false })).problems).toEqual([]);
   });

@@ -37,14 +37,21 @@ export interface ContractFileReport {
 
 function problemsOf(error: unknown): ContractCheckProblem[] {
   if (error instanceof ApiError) {
-    const listed = Array.isArray(error.extras.errors) ? (error.extras.errors as { path?: unknown; message?: unknown }[]) : [];
+    const listed = Array.isArray(error.extras.errors)
+      ? (error.extras.errors as { path?: unknown; message?: unknown }[])
+      : [];
     if (listed.length === 0) return [{ code: error.code, path: '(document)', message: error.message }];
     return [
       { code: error.code, path: '(document)', message: error.message },
-      ...listed.map((item) => ({ code: error.code, path: String(item.path ?? '(document)'), message: String(item.message ?? '') })),
+      ...listed.map((item) => ({
+        code: error.code,
+        path: String(item.path ?? '(document)'),
+        message: String(item.message ?? ''),
+      })),
     ];
   }
-  if (error instanceof ContractDiffError) return [{ code: 'contract_invalid', path: '(document)', message: error.message }];
+  if (error instanceof ContractDiffError)
+    return [{ code: 'contract_invalid', path: '(document)', message: error.message }];
   throw error;
 }
 
@@ -58,7 +65,10 @@ async function read(file: string): Promise<{ parsed?: ParsedContractDocument; pr
 }
 
 /** Checks one document (and, with `previousFile`, its change from the version before). */
-export async function checkContractFile(file: string, options: { previousFile?: string; catalogue?: boolean } = {}): Promise<ContractFileReport> {
+export async function checkContractFile(
+  file: string,
+  options: { previousFile?: string; catalogue?: boolean } = {},
+): Promise<ContractFileReport> {
   const report: ContractFileReport = { file, problems: [], changes: [] };
   const { parsed, problems } = await read(file);
   report.problems.push(...problems);
@@ -74,7 +84,9 @@ export async function checkContractFile(file: string, options: { previousFile?: 
   if (options.previousFile === undefined) return report;
   const previous = await read(options.previousFile);
   if (!previous.parsed) {
-    report.problems.push(...previous.problems.map((problem) => ({ ...problem, path: `${options.previousFile}: ${problem.path}` })));
+    report.problems.push(
+      ...previous.problems.map((problem) => ({ ...problem, path: `${options.previousFile}: ${problem.path}` })),
+    );
     return report;
   }
   const before = parseSemver(previous.parsed.version);
@@ -82,7 +94,11 @@ export async function checkContractFile(file: string, options: { previousFile?: 
   if (!before || !after) return report;
   if (compareSemver(after, before) <= 0) {
     const code = compareSemver(after, before) === 0 ? 'contract_version_exists' : 'contract_version_not_newer';
-    report.problems.push({ code, path: '/info/version', message: `${parsed.version} is not greater than the previous version ${previous.parsed.version}` });
+    report.problems.push({
+      code,
+      path: '/info/version',
+      message: `${parsed.version} is not greater than the previous version ${previous.parsed.version}`,
+    });
   }
   let changes;
   try {
@@ -92,9 +108,16 @@ export async function checkContractFile(file: string, options: { previousFile?: 
     return report;
   }
   const where = (change: (typeof changes)[number]) =>
-    [change.location.method, change.location.path, change.location.pointer].filter((part) => part !== undefined).join(' ') || '(document)';
+    [change.location.method, change.location.path, change.location.pointer]
+      .filter((part) => part !== undefined)
+      .join(' ') || '(document)';
   const ordered = [...breakingChanges(changes), ...changes.filter((change) => change.severity !== 'breaking')];
-  report.changes = ordered.map((change) => ({ code: change.code, severity: change.severity, where: where(change), message: change.message }));
+  report.changes = ordered.map((change) => ({
+    code: change.code,
+    severity: change.severity,
+    where: where(change),
+    message: change.message,
+  }));
   const breaking = breakingChanges(changes);
   if (breaking.length > 0 && after.major === before.major) {
     report.problems.push({
@@ -127,7 +150,9 @@ function argumentsOf(argv: string[]): { files: string[]; previousFile?: string; 
 async function main(): Promise<number> {
   const { files: named, previousFile, catalogue } = argumentsOf(process.argv.slice(2));
   if (previousFile !== undefined && named.length !== 1) {
-    process.stderr.write('usage: npm run contracts:check [file …] [--no-catalogue] | npm run contracts:check <file> --previous <file>\n');
+    process.stderr.write(
+      'usage: npm run contracts:check [file …] [--no-catalogue] | npm run contracts:check <file> --previous <file>\n',
+    );
     return 2;
   }
   const files = named.length > 0 ? named : await findContractFiles(contractsDirectory);
@@ -135,14 +160,16 @@ async function main(): Promise<number> {
   for (const file of files) {
     const report = await checkContractFile(file, { previousFile, catalogue });
     const name = relative(repositoryRoot, file) || file;
-    for (const change of report.changes) process.stdout.write(`  ${change.severity.padEnd(10)} ${change.code} at ${change.where}\n`);
+    for (const change of report.changes)
+      process.stdout.write(`  ${change.severity.padEnd(10)} ${change.code} at ${change.where}\n`);
     if (report.problems.length === 0) {
       process.stdout.write(`ok   ${name}${report.version ? ` ${report.version}` : ''}\n`);
       continue;
     }
     failed += 1;
     process.stdout.write(`FAIL ${name}\n`);
-    for (const problem of report.problems) process.stdout.write(`  ${problem.code} ${problem.path}: ${problem.message}\n`);
+    for (const problem of report.problems)
+      process.stdout.write(`  ${problem.code} ${problem.path}: ${problem.message}\n`);
   }
   process.stdout.write(`${files.length - failed} of ${files.length} contract(s) pass the publication checks\n`);
   return failed > 0 ? 1 : 0;

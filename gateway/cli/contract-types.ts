@@ -25,7 +25,9 @@ export function typesFileFor(contractFile: string): string {
 export async function renderContractTypes(contractFile: string): Promise<string> {
   const text = await readFile(contractFile, 'utf8');
   // Parsed here (aliases capped) so openapi-typescript never resolves anything from disk or network.
-  const document = contractFile.endsWith('.json') ? (JSON.parse(text) as object) : (parseYaml(text, { schema: 'core', maxAliasCount: 20 }) as object);
+  const document = contractFile.endsWith('.json')
+    ? (JSON.parse(text) as object)
+    : (parseYaml(text, { schema: 'core', maxAliasCount: 20 }) as object);
   const ast = await openapiTS(document as Parameters<typeof openapiTS>[0], { silent: true });
   const source = relative(repositoryRoot, contractFile);
   return `${GENERATED_HEADER}// source: ${source}\n\n${astToString(ast)}`;
@@ -41,7 +43,9 @@ async function main(): Promise<number> {
     try {
       rendered = await renderContractTypes(contractFile);
     } catch (error) {
-      process.stderr.write(`${relative(repositoryRoot, contractFile)}: cannot generate types: ${(error as Error).message}\n`);
+      process.stderr.write(
+        `${relative(repositoryRoot, contractFile)}: cannot generate types: ${(error as Error).message}\n`,
+      );
       return 1;
     }
     const current = await readFile(target, 'utf8').catch(() => undefined);
@@ -54,10 +58,16 @@ async function main(): Promise<number> {
     }
   }
   if (stale.length > 0) {
-    process.stderr.write(`Contract types are out of date; run \`npm run contracts:types\` and commit the result:\n${stale.map((line) => `  ${line}`).join('\n')}\n`);
+    process.stderr.write(
+      `Contract types are out of date; run \`npm run contracts:types\` and commit the result:\n${stale.map((line) => `  ${line}`).join('\n')}\n`,
+    );
     return 1;
   }
-  process.stdout.write(check ? `contract types are up to date (${files.length} contracts)\n` : `${files.length} contracts, types current\n`);
+  process.stdout.write(
+    check
+      ? `contract types are up to date (${files.length} contracts)\n`
+      : `${files.length} contracts, types current\n`,
+  );
   return 0;
 }
 

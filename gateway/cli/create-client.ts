@@ -11,7 +11,8 @@ import { ConfigError, loadConfigFromProcess } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
 
-const usage = 'usage: npm run clients:create -- --name NAME --kind window|department|integrator|auditor|admin [--scopes s1,s2] [--department CODE] [--json]';
+const usage =
+  'usage: npm run clients:create -- --name NAME --kind window|department|integrator|auditor|admin [--scopes s1,s2] [--department CODE] [--json]';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
   });
   if (!values.name) fail('--name is required');
   const kind = values.kind;
-  if (!kind || !(clientKinds as readonly string[]).includes(kind)) fail(`--kind must be one of ${clientKinds.join(', ')}`);
+  if (!kind || !(clientKinds as readonly string[]).includes(kind))
+    fail(`--kind must be one of ${clientKinds.join(', ')}`);
   const scopes = values.scopes?.split(',').map((scope) => scope.trim());
   const unknown = scopes?.filter((scope) => !isScope(scope)) ?? [];
   if (unknown.length > 0) fail(`unknown scopes: ${unknown.join(', ')}`);
@@ -62,7 +64,9 @@ async function main(): Promise<void> {
       return result;
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ clientId: created.client.id, clientSecret: created.secret, client: created.client })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ clientId: created.client.id, clientSecret: created.secret, client: created.client })}\n`,
+      );
     } else {
       process.stdout.write(
         `client_id:     ${created.client.id}\nclient_secret: ${created.secret}\nkind:          ${created.client.kind}\nscopes:        ${created.client.scopes.join(' ')}\n` +

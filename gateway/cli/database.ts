@@ -53,7 +53,9 @@ export async function openMigratedDatabase(config: Config, nothingToRead: string
     }
     // openDatabase would create an empty database in a folder that does not exist yet.
     if (!existsSync(database.dataDir)) {
-      throw new UsageError(`no PGlite database at ${database.dataDir} (set PGLITE_DATA_DIR, or DATABASE_URL for PostgreSQL)`);
+      throw new UsageError(
+        `no PGlite database at ${database.dataDir} (set PGLITE_DATA_DIR, or DATABASE_URL for PostgreSQL)`,
+      );
     }
   }
   const handle = await openDatabase(database);

@@ -20,7 +20,12 @@ async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   // A throw-away data folder: the services create key files at start, which have no place here.
   const dataDir = await mkdtemp(join(tmpdir(), 'ow-openapi-'));
-  const config = parseConfig({ PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ONEWINDOW_DEMO: 'false' });
+  const config = parseConfig({
+    PGLITE_DATA_DIR: 'memory://',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ONEWINDOW_DEMO: 'false',
+  });
   const database = await openDatabase(config.database);
   try {
     await database.migrate();

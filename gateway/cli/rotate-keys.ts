@@ -24,7 +24,9 @@ async function main(): Promise<number> {
     throw error;
   }
   if (config.signing.keyFiles) {
-    process.stderr.write('Keys come from SIGNING_KEY_FILES: rotate by putting the new key file first and restarting.\n');
+    process.stderr.write(
+      'Keys come from SIGNING_KEY_FILES: rotate by putting the new key file first and restarting.\n',
+    );
     return 2;
   }
   const database = await openDatabase(config.database);
@@ -41,7 +43,12 @@ async function main(): Promise<number> {
       throw error;
     }
     const rotated = await keys.rotate();
-    await recordAudit(database.db, { actor: { clientId: 'cli_admin_command', kind: 'admin' }, action: 'keys.rotate', outcome: 'allowed', fields: [`kid:${rotated.kid}`] });
+    await recordAudit(database.db, {
+      actor: { clientId: 'cli_admin_command', kind: 'admin' },
+      action: 'keys.rotate',
+      outcome: 'allowed',
+      fields: [`kid:${rotated.kid}`],
+    });
     process.stdout.write(`active key: ${rotated.kid}\nretired:    ${rotated.retired.join(', ') || '(none)'}\n`);
     return 0;
   } finally {

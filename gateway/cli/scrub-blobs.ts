@@ -59,7 +59,9 @@ function parseOptions(argv: string[]): { json: boolean } | 'help' {
 
 function describeStore(config: Config): string {
   const { blobStore } = config.materials;
-  return blobStore.kind === 'filesystem' ? `filesystem at ${blobStore.directory}` : `postgres (blobs in ${describeDatabase(config.database)})`;
+  return blobStore.kind === 'filesystem'
+    ? `filesystem at ${blobStore.directory}`
+    : `postgres (blobs in ${describeDatabase(config.database)})`;
 }
 
 const list = (ids: string[]): string => (ids.length === 0 ? 'none' : ids.join(', '));
@@ -72,12 +74,15 @@ function humanReport(store: string, report: ScrubReport, seconds: number): strin
   lines.push(`  Intact:     ${report.intact}`);
   lines.push(`  Corrupt:    ${report.corrupt.length} (quarantined: refused until the same document is uploaded again)`);
   lines.push(`  Missing:    ${report.missing.length} (materials refer to them; the store does not hold them)`);
-  if (report.released.length > 0) lines.push(`  Released:   ${report.released.length} (were quarantined, intact again: served again)`);
+  if (report.released.length > 0)
+    lines.push(`  Released:   ${report.released.length} (were quarantined, intact again: served again)`);
   if (report.corrupt.length > 0 || report.missing.length > 0) lines.push('');
   for (const blob of report.corrupt) {
     const found = blob.actualSha256 ? `found sha256 ${blob.actualSha256}` : 'bytes missing';
     const when = blob.newlyQuarantined ? 'quarantined now' : 'quarantined before';
-    lines.push(`  corrupt  ${blob.sha256}  ${found}, ${blob.size} bytes, ${when}; materials: ${list(blob.materialIds)}`);
+    lines.push(
+      `  corrupt  ${blob.sha256}  ${found}, ${blob.size} bytes, ${when}; materials: ${list(blob.materialIds)}`,
+    );
   }
   for (const blob of report.missing) lines.push(`  missing  ${blob.sha256}  materials: ${list(blob.materialIds)}`);
   if (scrubFoundProblems(report)) {
@@ -113,7 +118,9 @@ async function run(argv: string[]): Promise<number> {
     const report = await scrubBlobs(store, database.db, onProgress ? { onProgress } : {});
     const seconds = (performance.now() - started) / 1000;
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ ok: !scrubFoundProblems(report), store: { kind: config.materials.blobStore.kind, location: describeStore(config) }, ...report }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ok: !scrubFoundProblems(report), store: { kind: config.materials.blobStore.kind, location: describeStore(config) }, ...report }, null, 2)}\n`,
+      );
     } else {
       process.stdout.write(humanReport(describeStore(config), report, seconds));
     }

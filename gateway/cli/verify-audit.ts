@@ -14,7 +14,15 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type TrustedKey, TrustedKeyFileError, TrustedKeys, loadCheckpointSigner, publicKeyFileOf, readTrustedKeyFile, trustedKeyOfSigner } from '../audit/checkpoint-keys.js';
+import {
+  type TrustedKey,
+  TrustedKeyFileError,
+  TrustedKeys,
+  loadCheckpointSigner,
+  publicKeyFileOf,
+  readTrustedKeyFile,
+  trustedKeyOfSigner,
+} from '../audit/checkpoint-keys.js';
 import { type SealResult, sealAll } from '../audit/sealer.js';
 import { type ChainProblemKind, type ChainVerification, type ExpectedHead, verifyAuditChain } from '../audit/verify.js';
 import { CheckpointWitness, WitnessFileError } from '../audit/witness.js';
@@ -55,7 +63,6 @@ const EXIT_PROBLEM = 1;
 const EXIT_USAGE = 2;
 const EXIT_UNVERIFIED = 3;
 
-
 interface Options {
   seal: boolean;
   json: boolean;
@@ -91,16 +98,24 @@ function parseOptions(argv: string[]): Options | 'help' {
   let expected: ExpectedHead | undefined;
   if (seqText !== undefined) {
     const seq = /^[0-9]+$/.test(seqText) ? Number(seqText) : Number.NaN;
-    if (!Number.isSafeInteger(seq) || seq < 1) throw new UsageError(`--expect-seq must be a positive integer, got "${seqText}"`, true);
+    if (!Number.isSafeInteger(seq) || seq < 1)
+      throw new UsageError(`--expect-seq must be a positive integer, got "${seqText}"`, true);
     expected = { seq };
   }
   if (hashText !== undefined) {
     if (!expected) throw new UsageError('--expect-hash needs --expect-seq (the position the hash belongs to)', true);
     const hash = hashText.toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('--expect-hash must be 64 hexadecimal digits (a SHA-256 hash)', true);
+    if (!/^[0-9a-f]{64}$/.test(hash))
+      throw new UsageError('--expect-hash must be 64 hexadecimal digits (a SHA-256 hash)', true);
     expected = { ...expected, hash };
   }
-  return { seal: values.seal, json: values.json, expected, trustedKeyFiles: values['trusted-keys'], witnessFiles: values.witness };
+  return {
+    seal: values.seal,
+    json: values.json,
+    expected,
+    trustedKeyFiles: values['trusted-keys'],
+    witnessFiles: values.witness,
+  };
 }
 
 /** The keys the verification trusts and where they came from; null keys: none were available. */
@@ -111,7 +126,10 @@ interface TrustSource {
 
 async function resolveTrustedKeys(options: Options, config: Config): Promise<TrustSource> {
   if (options.trustedKeyFiles.length > 0) {
-    return { keys: await TrustedKeys.fromFiles(options.trustedKeyFiles), description: `--trusted-keys ${options.trustedKeyFiles.join(', ')}` };
+    return {
+      keys: await TrustedKeys.fromFiles(options.trustedKeyFiles),
+      description: `--trusted-keys ${options.trustedKeyFiles.join(', ')}`,
+    };
   }
   // On the gateway's host: its own checkpoint key (the public half beside it, readable by anyone,
   // or else the private key file) and the further keys it is configured to trust.
@@ -122,7 +140,11 @@ async function resolveTrustedKeys(options: Options, config: Config): Promise<Tru
     found.push(...(await readTrustedKeyFile(publicFile)));
     used.push(publicFile);
   } else if (existsSync(config.audit.checkpointKeyFile)) {
-    found.push(trustedKeyOfSigner(await loadCheckpointSigner({ keyFile: config.audit.checkpointKeyFile, alg: config.signing.alg, create: false })));
+    found.push(
+      trustedKeyOfSigner(
+        await loadCheckpointSigner({ keyFile: config.audit.checkpointKeyFile, alg: config.signing.alg, create: false }),
+      ),
+    );
     used.push(config.audit.checkpointKeyFile);
   }
   for (const file of config.audit.trustedKeyFiles) {
@@ -135,9 +157,14 @@ async function resolveTrustedKeys(options: Options, config: Config): Promise<Tru
   return { keys: new TrustedKeys(found), description: `the gateway's key files on this host: ${used.join(', ')}` };
 }
 
-function resolveWitness(options: Options, config: Config): { files: string[]; required: boolean; description: string } | undefined {
-  if (options.witnessFiles.length > 0) return { files: options.witnessFiles, required: true, description: options.witnessFiles.join(', ') };
-  if (existsSync(config.audit.witness.file)) return { files: [config.audit.witness.file], required: true, description: config.audit.witness.file };
+function resolveWitness(
+  options: Options,
+  config: Config,
+): { files: string[]; required: boolean; description: string } | undefined {
+  if (options.witnessFiles.length > 0)
+    return { files: options.witnessFiles, required: true, description: options.witnessFiles.join(', ') };
+  if (existsSync(config.audit.witness.file))
+    return { files: [config.audit.witness.file], required: true, description: config.audit.witness.file };
   return undefined;
 }
 
@@ -147,10 +174,13 @@ const explanations: Record<ChainProblemKind, string> = {
   broken_link: 'an entry was moved, swapped or inserted',
   checkpoint_mismatch:
     'a signed checkpoint is invalid or disagrees with the chain: the chain was rewritten, or a checkpoint was altered or deleted',
-  untrusted_key: 'a checkpoint is signed by a key you did not give as trusted: someone re-signed the chain (e.g. with a key added to the database)',
+  untrusted_key:
+    'a checkpoint is signed by a key you did not give as trusted: someone re-signed the chain (e.g. with a key added to the database)',
   truncated: 'the chain ends before the last signed checkpoint (or the expected head): its tail was cut off',
-  witness_missing: 'a head published to the witness outside the database is gone from the database: history was cut or rewritten',
-  witness_mismatch: 'the database disagrees with a head published to the witness outside the database: history was rewritten',
+  witness_missing:
+    'a head published to the witness outside the database is gone from the database: history was cut or rewritten',
+  witness_mismatch:
+    'the database disagrees with a head published to the witness outside the database: history was rewritten',
 };
 
 interface Report {
@@ -170,11 +200,16 @@ function verdict(result: ChainVerification): 'OK' | 'PROBLEM FOUND' | 'NOT VERIF
 function humanReport({ location, result, expected, seal, trust, witness }: Report): string {
   const lines: string[] = [];
   const outcome = verdict(result);
-  lines.push(`Audit chain: ${outcome}${outcome === 'NOT VERIFIED' ? ' (no trusted key: links and hashes are intact, signatures were not checked)' : ''}`);
+  lines.push(
+    `Audit chain: ${outcome}${outcome === 'NOT VERIFIED' ? ' (no trusted key: links and hashes are intact, signatures were not checked)' : ''}`,
+  );
   lines.push(`  Database:         ${location}`);
   if (seal) {
     lines.push(`  Sealed now:       ${seal.sealed} pending ${seal.sealed === 1 ? 'entry' : 'entries'}`);
-    if (seal.gap) lines.push(`  Sealing gap:      the chain ended before its last checkpoint; positions ${seal.gap.from}..${seal.gap.to} left empty`);
+    if (seal.gap)
+      lines.push(
+        `  Sealing gap:      the chain ended before its last checkpoint; positions ${seal.gap.from}..${seal.gap.to} left empty`,
+      );
   }
   lines.push(`  Entries checked:  ${result.entriesChecked}${result.ok ? `, head at seq ${result.headSeq}` : ''}`);
   if (result.ok) lines.push(`  Head hash:        ${result.headHash}`);
@@ -182,28 +217,40 @@ function humanReport({ location, result, expected, seal, trust, witness }: Repor
   lines.push(
     `  Checkpoints:      ${result.checkpointsChecked}${latest ? `, latest at seq ${latest.seq} (kid ${latest.kid}, ${latest.createdAt})` : ''}`,
   );
-  lines.push(`  Trusted keys:     ${trust.keys ? `${trust.keys.kids.join(', ')} from ${trust.description}` : trust.description}`);
+  lines.push(
+    `  Trusted keys:     ${trust.keys ? `${trust.keys.kids.join(', ')} from ${trust.description}` : trust.description}`,
+  );
   const compared = result.trust.witness;
   if (compared && witness) {
-    const agreement = compared.problem ? `DISAGREES (${compared.problem.kind} at seq ${compared.problem.seq})` : 'agrees';
-    lines.push(`  Witness:          ${compared.recordsChecked} signed heads in ${witness}${compared.latestWitnessedSeq ? `, latest at seq ${compared.latestWitnessedSeq}` : ''}: ${agreement}`);
+    const agreement = compared.problem
+      ? `DISAGREES (${compared.problem.kind} at seq ${compared.problem.seq})`
+      : 'agrees';
+    lines.push(
+      `  Witness:          ${compared.recordsChecked} signed heads in ${witness}${compared.latestWitnessedSeq ? `, latest at seq ${compared.latestWitnessedSeq}` : ''}: ${agreement}`,
+    );
   } else {
-    lines.push('  Witness:          none given (--witness), none configured on this host: a rewrite signed with the real key would go unseen');
+    lines.push(
+      '  Witness:          none given (--witness), none configured on this host: a rewrite signed with the real key would go unseen',
+    );
   }
   lines.push(`  Pending entries:  ${result.pendingEntries} not yet sealed`);
   if (expected) {
     const confirmed = result.ok ? 'confirmed' : 'see the problem below';
-    lines.push(`  Expected head:    seq ${expected.seq}${expected.hash ? `, hash ${expected.hash}` : ''}: ${confirmed}`);
+    lines.push(
+      `  Expected head:    seq ${expected.seq}${expected.hash ? `, hash ${expected.hash}` : ''}: ${confirmed}`,
+    );
   }
   const problem = result.firstProblem;
   if (problem) {
     lines.push('');
-    lines.push(`  First problem:    ${problem.kind} at seq ${problem.seq}${problem.entryId ? ` (entry ${problem.entryId})` : ''}`);
+    lines.push(
+      `  First problem:    ${problem.kind} at seq ${problem.seq}${problem.entryId ? ` (entry ${problem.entryId})` : ''}`,
+    );
     lines.push(`                    ${problem.detail}`);
     lines.push(`  Meaning:          ${explanations[problem.kind]}`);
   } else if (!result.trust.signaturesChecked) {
     lines.push('');
-    lines.push('  Not verified: anyone who can write the database can recompute the hashes. Give the gateway\'s');
+    lines.push("  Not verified: anyone who can write the database can recompute the hashes. Give the gateway's");
     lines.push('  checkpoint public key with --trusted-keys FILE (the .pub.pem beside AUDIT_CHECKPOINT_KEY_FILE).');
   } else if (result.headSeq > 0) {
     lines.push('');
@@ -215,18 +262,25 @@ function humanReport({ location, result, expected, seal, trust, witness }: Repor
 
 /** Seals pending entries with the checkpoint key file and publishes the heads to the witnesses. */
 async function sealWithKeyFile(config: Config, database: DatabaseHandle): Promise<SealResult> {
-  const signer = await loadCheckpointSigner({ keyFile: config.audit.checkpointKeyFile, alg: config.signing.alg, create: false });
+  const signer = await loadCheckpointSigner({
+    keyFile: config.audit.checkpointKeyFile,
+    alg: config.signing.alg,
+    create: false,
+  });
   const { witness: settings } = config.audit;
   const witness = new CheckpointWitness({
     file: settings.file,
-    http: settings.url ? { url: settings.url, bearerToken: settings.bearerToken, timeoutMs: settings.timeoutMs } : undefined,
+    http: settings.url
+      ? { url: settings.url, bearerToken: settings.bearerToken, timeoutMs: settings.timeoutMs }
+      : undefined,
     // Diagnostics to stderr, so --json output stays parseable.
     logger: createLogger('warn', process.stderr),
   });
   const seal = await sealAll(database.db, signer, { witness });
   await witness.publishToHttpWitness();
   await witness.close();
-  if (witness.unwrittenCount > 0) throw new UsageError(`sealed, but the witness file ${settings.file} cannot be written`);
+  if (witness.unwrittenCount > 0)
+    throw new UsageError(`sealed, but the witness file ${settings.file} cannot be written`);
   return seal;
 }
 
@@ -247,7 +301,8 @@ async function run(argv: string[]): Promise<number> {
   try {
     trust = await resolveTrustedKeys(options, config);
   } catch (error) {
-    if (error instanceof TrustedKeyFileError || error instanceof PrivateFileError) throw new UsageError(`trusted keys: ${error.message}`);
+    if (error instanceof TrustedKeyFileError || error instanceof PrivateFileError)
+      throw new UsageError(`trusted keys: ${error.message}`);
     throw error;
   }
   const witness = resolveWitness(options, config);
@@ -278,11 +333,22 @@ async function run(argv: string[]): Promise<number> {
         trustedKeysFrom: trust.description,
         witnessFiles: witness?.files ?? [],
         expected: options.expected ?? null,
-        ...(seal ? { seal: { sealed: seal.sealed, headSeq: seal.headSeq, headHash: seal.headHash, ...(seal.gap ? { gap: seal.gap } : {}) } } : {}),
+        ...(seal
+          ? {
+              seal: {
+                sealed: seal.sealed,
+                headSeq: seal.headSeq,
+                headHash: seal.headHash,
+                ...(seal.gap ? { gap: seal.gap } : {}),
+              },
+            }
+          : {}),
       };
       process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     } else {
-      process.stdout.write(humanReport({ location, result, expected: options.expected, seal, trust, witness: witness?.description }));
+      process.stdout.write(
+        humanReport({ location, result, expected: options.expected, seal, trust, witness: witness?.description }),
+      );
     }
     if (!result.ok) return EXIT_PROBLEM;
     return result.trust.signaturesChecked ? EXIT_OK : EXIT_UNVERIFIED;

@@ -42,7 +42,9 @@ async function main(): Promise<number> {
       },
     }));
   } catch (error) {
-    process.stderr.write(`audit:witness: ${error instanceof Error ? error.message : String(error)}\nRun with --help for usage.\n`);
+    process.stderr.write(
+      `audit:witness: ${error instanceof Error ? error.message : String(error)}\nRun with --help for usage.\n`,
+    );
     return 2;
   }
   if (values.help) {
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
   }
   const port = /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : Number.NaN;
   if (!values.file || values['trusted-keys'].length === 0 || !(port >= 0 && port <= 65535)) {
-    process.stderr.write('audit:witness: --file and --trusted-keys are required, and --port must be 0-65535.\nRun with --help for usage.\n');
+    process.stderr.write(
+      'audit:witness: --file and --trusted-keys are required, and --port must be 0-65535.\nRun with --help for usage.\n',
+    );
     return 2;
   }
   let trustedKeys: TrustedKeys;
@@ -60,12 +64,23 @@ async function main(): Promise<number> {
     trustedKeys = await TrustedKeys.fromFiles(values['trusted-keys']);
     bearerToken = values['token-file'] ? (await readFile(values['token-file'], 'utf8')).trim() : undefined;
   } catch (error) {
-    process.stderr.write(`audit:witness: ${error instanceof TrustedKeyFileError || error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `audit:witness: ${error instanceof TrustedKeyFileError || error instanceof Error ? error.message : String(error)}\n`,
+    );
     return 2;
   }
   const logger = createLogger('info');
-  const receiver = await startWitnessReceiver({ host: values.host, port, file: values.file, trustedKeys, bearerToken, logger });
-  process.stderr.write(`audit witness listening: ${receiver.url}  (file ${values.file}, ${receiver.heads.size} heads held, trusted keys ${trustedKeys.kids.join(', ')})\n`);
+  const receiver = await startWitnessReceiver({
+    host: values.host,
+    port,
+    file: values.file,
+    trustedKeys,
+    bearerToken,
+    logger,
+  });
+  process.stderr.write(
+    `audit witness listening: ${receiver.url}  (file ${values.file}, ${receiver.heads.size} heads held, trusted keys ${trustedKeys.kids.join(', ')})\n`,
+  );
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
   });

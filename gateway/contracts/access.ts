@@ -44,7 +44,9 @@ export function accessRequestView(row: AccessRequestRow): AccessRequestView {
     status: row.status,
     requestedAt: row.requestedAt.toISOString(),
     decision:
-      row.decidedAt && row.decidedByClientId ? { at: row.decidedAt.toISOString(), by: row.decidedByClientId, reason: row.decisionReason ?? '' } : null,
+      row.decidedAt && row.decidedByClientId
+        ? { at: row.decidedAt.toISOString(), by: row.decidedByClientId, reason: row.decisionReason ?? '' }
+        : null,
   };
 }
 
@@ -56,17 +58,28 @@ export interface AccessRequestInput {
 }
 
 /** A consumer asks for access to a conditional resource. */
-export async function requestResourceAccess(db: Database, principal: Principal, resourceCode: string, input: AccessRequestInput): Promise<AccessRequestView> {
+export async function requestResourceAccess(
+  db: Database,
+  principal: Principal,
+  resourceCode: string,
+  input: AccessRequestInput,
+): Promise<AccessRequestView> {
   return db.transaction(async (tx) => {
     const resource = await requireContractResource(tx, resourceCode);
     if (resource.sharingType === 'not_shared') {
-      throw new ApiError('resource_not_shared', `${resourceCode} is not shared; access cannot be requested.`, { resourceCode });
+      throw new ApiError('resource_not_shared', `${resourceCode} is not shared; access cannot be requested.`, {
+        resourceCode,
+      });
     }
     if (resource.sharingType === 'unconditional') {
-      throw new ApiError('unprocessable', `${resourceCode} is shared unconditionally; no grant is needed.`, { resourceCode });
+      throw new ApiError('unprocessable', `${resourceCode} is shared unconditionally; no grant is needed.`, {
+        resourceCode,
+      });
     }
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
-      throw new ApiError('validation_failed', 'The requested expiry lies in the past.', { errors: [{ path: 'expiresAt', message: 'must be in the future' }] });
+      throw new ApiError('validation_failed', 'The requested expiry lies in the past.', {
+        errors: [{ path: 'expiresAt', message: 'must be in the future' }],
+      });
     }
     const [row] = await tx
       .insert(accessRequests)
@@ -101,14 +114,21 @@ export interface AccessRequestFilters {
  * The requests a client may see: a department deciding grants sees those for its department's
  * resources; a consumer sees its own. Anyone else is refused.
  */
-export async function listAccessRequests(db: Queryable, principal: Principal, filters: AccessRequestFilters = {}): Promise<AccessRequestView[]> {
+export async function listAccessRequests(
+  db: Queryable,
+  principal: Principal,
+  filters: AccessRequestFilters = {},
+): Promise<AccessRequestView[]> {
   const conditions: SQL[] = [];
   if (principal.kind === 'department' && principal.scopes.has('grants:decide') && principal.departmentCode) {
     conditions.push(eq(contractResources.departmentCode, principal.departmentCode));
   } else if (principal.scopes.has('grants:request')) {
     conditions.push(eq(accessRequests.clientId, principal.clientId));
   } else {
-    throw new ApiError('forbidden', 'Access requests are visible to the requesting client (grants:request) and the owning department (grants:decide).');
+    throw new ApiError(
+      'forbidden',
+      'Access requests are visible to the requesting client (grants:request) and the owning department (grants:decide).',
+    );
   }
   if (filters.status) conditions.push(eq(accessRequests.status, filters.status));
   if (filters.resourceCode) conditions.push(eq(accessRequests.resourceCode, filters.resourceCode));
@@ -129,7 +149,12 @@ export interface AccessDecisionInput {
 }
 
 /** The owning department approves or denies a pending request; a decided request stays decided. */
-export async function decideAccessRequest(db: Database, principal: Principal, accessRequestId: string, input: AccessDecisionInput): Promise<AccessRequestView> {
+export async function decideAccessRequest(
+  db: Database,
+  principal: Principal,
+  accessRequestId: string,
+  input: AccessDecisionInput,
+): Promise<AccessRequestView> {
   return db.transaction(async (tx) => {
     const [found] = await tx
       .select({ request: accessRequests, departmentCode: contractResources.departmentCode })
@@ -142,7 +167,9 @@ export async function decideAccessRequest(db: Database, principal: Principal, ac
       throw new ApiError('forbidden', 'Only the department that owns the resource decides its access requests.');
     }
     if (found.request.status !== 'pending') {
-      throw new ApiError('access_request_decided', `The access request was already ${found.request.status}.`, { status: found.request.status });
+      throw new ApiError('access_request_decided', `The access request was already ${found.request.status}.`, {
+        status: found.request.status,
+      });
     }
     const [row] = await tx
       .update(accessRequests)

@@ -45,7 +45,14 @@ export const CatalogueDataSchema = z
     sharingConditions: z.string().trim().min(1).max(2000).optional(),
     /** Field path (dotted, `[]` for array items) → sensitivity. */
     fieldSensitivity: z
-      .record(z.string().min(1).max(200).regex(/^[A-Za-z0-9_$.[\]-]+$/, 'a field path is dotted names, e.g. person.name'), SensitivitySchema)
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(200)
+          .regex(/^[A-Za-z0-9_$.[\]-]+$/, 'a field path is dotted names, e.g. person.name'),
+        SensitivitySchema,
+      )
       .default({})
       .refine((fields) => Object.keys(fields).length <= 1000, 'at most 1000 fields'),
     updateFrequency: UpdateFrequencySchema,
@@ -61,7 +68,10 @@ export const PartialCatalogueDataSchema = CatalogueDataSchema.partial().openapi(
 export type PartialCatalogueData = z.infer<typeof PartialCatalogueDataSchema>;
 
 /** Merges the document's embedded catalogue data with the request's (request wins) and validates the result. */
-export function resolveCatalogueData(document: Record<string, unknown>, fromRequest: PartialCatalogueData | undefined): CatalogueData {
+export function resolveCatalogueData(
+  document: Record<string, unknown>,
+  fromRequest: PartialCatalogueData | undefined,
+): CatalogueData {
   const info = (document.info ?? {}) as Record<string, unknown>;
   const embedded = info['x-onewindow-catalogue'];
   if (embedded !== undefined && (typeof embedded !== 'object' || embedded === null || Array.isArray(embedded))) {
@@ -69,13 +79,23 @@ export function resolveCatalogueData(document: Record<string, unknown>, fromRequ
       errors: [{ path: 'info.x-onewindow-catalogue', message: 'must be an object' }],
     });
   }
-  const merged: Record<string, unknown> = { ...withDepartmentCode(embedded as Record<string, unknown> | undefined), ...stripUndefined(fromRequest ?? {}) };
+  const merged: Record<string, unknown> = {
+    ...withDepartmentCode(embedded as Record<string, unknown> | undefined),
+    ...stripUndefined(fromRequest ?? {}),
+  };
   if (merged.title === undefined && typeof info.title === 'string') merged.title = info.title;
   const result = CatalogueDataSchema.safeParse(merged);
   if (!result.success) {
-    throw new ApiError('contract_catalogue_invalid', 'Catalogue data is missing or invalid; send it in `catalogue` or in info.x-onewindow-catalogue. See `errors`.', {
-      errors: result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(catalogue)', message: issue.message })),
-    });
+    throw new ApiError(
+      'contract_catalogue_invalid',
+      'Catalogue data is missing or invalid; send it in `catalogue` or in info.x-onewindow-catalogue. See `errors`.',
+      {
+        errors: result.error.issues.map((issue) => ({
+          path: issue.path.join('.') || '(catalogue)',
+          message: issue.message,
+        })),
+      },
+    );
   }
   return result.data;
 }

@@ -61,9 +61,14 @@ const DEFAULT_MAX_HEAP_MB = 512;
  */
 function startWorker(maxHeapMb: number): Worker {
   const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./document-worker.js', import.meta.url), { resourceLimits });
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./document-worker.js', import.meta.url), { resourceLimits });
   // The ESM build of tsx's API: its CommonJS build cannot register hooks from inside a worker.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const tsxApi = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
   const entry = new URL('./document-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(bootstrap, { eval: true, resourceLimits });
@@ -110,7 +115,10 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
         cleanup();
         if (worker === current) worker = undefined;
         const outOfMemory = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-        if (outOfMemory) reject(new ApiError('contract_too_complex', `Checking the document needed more than ${maxHeapMb} MiB of memory.`));
+        if (outOfMemory)
+          reject(
+            new ApiError('contract_too_complex', `Checking the document needed more than ${maxHeapMb} MiB of memory.`),
+          );
         else reject(new Error(`contract checker: the worker failed: ${error.message}`, { cause: error }));
       };
       const onExit = (code: number) => {
@@ -121,7 +129,12 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       const timer = setTimeout(() => {
         cleanup();
         void stop();
-        reject(new ApiError('contract_too_complex', `Checking the document took longer than ${timeLimitMs} ms; simplify it or split the contract.`));
+        reject(
+          new ApiError(
+            'contract_too_complex',
+            `Checking the document took longer than ${timeLimitMs} ms; simplify it or split the contract.`,
+          ),
+        );
       }, timeLimitMs);
       current.on('message', onMessage);
       current.on('error', onError);
@@ -131,7 +144,11 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       } catch (error) {
         // Only data that is not plain JSON fails to clone; `assertPlainDocument` keeps that out.
         cleanup();
-        reject(new ApiError('contract_invalid', 'The document is not plain JSON data.', { errors: [{ path: '(document)', message: (error as Error).message }] }));
+        reject(
+          new ApiError('contract_invalid', 'The document is not plain JSON data.', {
+            errors: [{ path: '(document)', message: (error as Error).message }],
+          }),
+        );
       }
     });
 
@@ -154,7 +171,11 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       if (typeof input !== 'string') assertPlainDocument(input);
       const reply = unwrap(await enqueue({ kind: 'read', input }));
       if (reply.kind !== 'read') throw new Error('contract checker: a read answered as a diff');
-      return { ...reply.parsed, document: JSON.parse(reply.documentJson) as Record<string, unknown>, documentJson: reply.documentJson };
+      return {
+        ...reply.parsed,
+        document: JSON.parse(reply.documentJson) as Record<string, unknown>,
+        documentJson: reply.documentJson,
+      };
     },
     async diff(previousJson, nextJson) {
       const reply = unwrap(await enqueue({ kind: 'diff', previousJson, nextJson }));

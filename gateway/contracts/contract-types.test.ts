@@ -8,7 +8,9 @@ const jsonFixture = fileURLToPath(new URL('./fixtures/registry/tst/register.open
 
 describe('contract types generator', () => {
   it('puts the types next to the contract', () => {
-    expect(typesFileFor('/r/contracts/psb/psb.population.openapi.yaml')).toBe('/r/contracts/psb/psb.population.types.ts');
+    expect(typesFileFor('/r/contracts/psb/psb.population.openapi.yaml')).toBe(
+      '/r/contracts/psb/psb.population.types.ts',
+    );
     expect(typesFileFor('/r/contracts/amr/x.openapi.json')).toBe('/r/contracts/amr/x.types.ts');
   });
 

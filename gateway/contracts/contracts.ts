@@ -14,7 +14,12 @@ import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
-import { type CatalogueData, type PartialCatalogueData, type SharingType, resolveCatalogueData } from './catalogue-data.js';
+import {
+  type CatalogueData,
+  type PartialCatalogueData,
+  type SharingType,
+  resolveCatalogueData,
+} from './catalogue-data.js';
 import { type ContractChange, ContractDiffError, breakingChanges } from './diff.js';
 import { sharedContractChecker } from './contract-checker.js';
 import type { ParsedContractDocument } from './document.js';
@@ -63,18 +68,29 @@ function semverOf(version: string) {
 }
 
 /** Publishes a contract version; see the module comment for the checks. */
-export async function publishContract(db: Database, publisher: Publisher, input: PublishInput, authority: PublishAuthority): Promise<PublishResult> {
+export async function publishContract(
+  db: Database,
+  publisher: Publisher,
+  input: PublishInput,
+  authority: PublishAuthority,
+): Promise<PublishResult> {
   // Parsed, validated and (below) diffed in a worker: client text must not stall the event loop.
   const parsed = await sharedContractChecker.read(input.document);
   const catalogue = resolveCatalogueData(parsed.document, input.catalogue);
   try {
-    return await db.transaction((tx) => publishParsed(tx, publisher, authority, parsed, catalogue, input.requestId ?? null));
+    return await db.transaction((tx) =>
+      publishParsed(tx, publisher, authority, parsed, catalogue, input.requestId ?? null),
+    );
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) {
       await recordAudit(db, {
         actor: publisher,
         action: 'contract.publish',
-        fields: [`contract:${catalogue.resourceCode}@${parsed.version}`, ...termsFields(catalogue), `refused:${error.code}`],
+        fields: [
+          `contract:${catalogue.resourceCode}@${parsed.version}`,
+          ...termsFields(catalogue),
+          `refused:${error.code}`,
+        ],
         outcome: 'denied',
         requestId: input.requestId,
       });
@@ -93,10 +109,19 @@ async function publishParsed(
 ): Promise<PublishResult> {
   const { resourceCode } = catalogue;
   // Publications of one resource are serialised on its catalogue row.
-  const [resource] = await tx.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode)).for('update');
+  const [resource] = await tx
+    .select()
+    .from(contractResources)
+    .where(eq(contractResources.resourceCode, resourceCode))
+    .for('update');
   let previous: ContractVersionRow | undefined;
   if (resource) {
-    [previous] = await tx.select().from(contractVersions).where(eq(contractVersions.resourceCode, resourceCode)).orderBy(desc(contractVersions.seq)).limit(1);
+    [previous] = await tx
+      .select()
+      .from(contractVersions)
+      .where(eq(contractVersions.resourceCode, resourceCode))
+      .orderBy(desc(contractVersions.seq))
+      .limit(1);
   }
   const termChanges = previous ? sharingTermChanges(previous.catalogue as unknown as CatalogueData, catalogue) : [];
   if (authority !== 'operator') {
@@ -110,29 +135,47 @@ async function publishParsed(
     const decision = await authority.access.decide(tx, 'contract.publish', { kind: 'contract', contract });
     if (!decision.allowed) {
       if (decision.reason === 'not_owner' && resource && resource.departmentCode !== catalogue.departmentCode) {
-        throw new ApiError('forbidden', `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`);
+        throw new ApiError(
+          'forbidden',
+          `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`,
+        );
       }
-      if (decision.reason === 'not_owner') throw new ApiError('forbidden', `This client may publish contracts only for its own department, not ${catalogue.departmentCode}.`);
+      if (decision.reason === 'not_owner')
+        throw new ApiError(
+          'forbidden',
+          `This client may publish contracts only for its own department, not ${catalogue.departmentCode}.`,
+        );
       throw refusal(decision, { kind: 'contract', contract });
     }
   } else if (resource && resource.departmentCode !== catalogue.departmentCode) {
-    throw new ApiError('forbidden', `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`);
+    throw new ApiError(
+      'forbidden',
+      `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`,
+    );
   }
 
   let changes: ContractChange[] = [];
   if (previous) {
     const order = compareSemver(semverOf(parsed.version), semverOf(previous.version));
     if (order === 0 || (await versionExists(tx, resourceCode, parsed.version))) {
-      throw new ApiError('contract_version_exists', `Version ${parsed.version} of ${resourceCode} is already published; raise info.version.`, {
-        resourceCode,
-        version: parsed.version,
-      });
+      throw new ApiError(
+        'contract_version_exists',
+        `Version ${parsed.version} of ${resourceCode} is already published; raise info.version.`,
+        {
+          resourceCode,
+          version: parsed.version,
+        },
+      );
     }
     if (order < 0) {
-      throw new ApiError('contract_version_not_newer', `Version ${parsed.version} is not greater than the latest version ${previous.version}.`, {
-        resourceCode,
-        latestVersion: previous.version,
-      });
+      throw new ApiError(
+        'contract_version_not_newer',
+        `Version ${parsed.version} is not greater than the latest version ${previous.version}.`,
+        {
+          resourceCode,
+          latestVersion: previous.version,
+        },
+      );
     }
     changes = [...termChanges, ...(await diffOrRefuse(JSON.stringify(previous.document), parsed.documentJson))];
     const breaking = breakingChanges(changes);
@@ -149,15 +192,29 @@ async function publishParsed(
   if (resource) {
     await tx
       .update(contractResources)
-      .set({ title: catalogue.title, sharingType: catalogue.sharingType, latestVersion: parsed.version, updatedAt: now })
+      .set({
+        title: catalogue.title,
+        sharingType: catalogue.sharingType,
+        latestVersion: parsed.version,
+        updatedAt: now,
+      })
       .where(eq(contractResources.resourceCode, resourceCode));
   } else {
     const inserted = await tx
       .insert(contractResources)
-      .values({ resourceCode, departmentCode: catalogue.departmentCode, title: catalogue.title, sharingType: catalogue.sharingType, latestVersion: parsed.version, createdAt: now, updatedAt: now })
+      .values({
+        resourceCode,
+        departmentCode: catalogue.departmentCode,
+        title: catalogue.title,
+        sharingType: catalogue.sharingType,
+        latestVersion: parsed.version,
+        createdAt: now,
+        updatedAt: now,
+      })
       .onConflictDoNothing()
       .returning({ resourceCode: contractResources.resourceCode });
-    if (inserted.length === 0) throw new ApiError('conflict', `Another publication of ${resourceCode} is in progress; retry.`);
+    if (inserted.length === 0)
+      throw new ApiError('conflict', `Another publication of ${resourceCode} is in progress; retry.`);
   }
   await tx.insert(contractVersions).values({
     id: newContractVersionId(),
@@ -269,7 +326,12 @@ export async function listContracts(db: Queryable, filters: ContractFilters = {}
 
 export async function requireContractResource(db: Queryable, resourceCode: string): Promise<ContractResourceRow> {
   const [row] = await db.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode));
-  if (!row) throw new ApiError('unknown_contract', `No contract is published as ${resourceCode}; GET /v1/contracts lists them.`, { resourceCode });
+  if (!row)
+    throw new ApiError(
+      'unknown_contract',
+      `No contract is published as ${resourceCode}; GET /v1/contracts lists them.`,
+      { resourceCode },
+    );
   return row;
 }
 
@@ -305,7 +367,11 @@ export interface ContractEntry extends ContractSummary {
 
 export async function getContract(db: Queryable, resourceCode: string): Promise<ContractEntry> {
   const resource = await requireContractResource(db, resourceCode);
-  const versions = await db.select().from(contractVersions).where(eq(contractVersions.resourceCode, resourceCode)).orderBy(desc(contractVersions.seq));
+  const versions = await db
+    .select()
+    .from(contractVersions)
+    .where(eq(contractVersions.resourceCode, resourceCode))
+    .orderBy(desc(contractVersions.seq));
   const latest = versions[0];
   if (!latest) throw new Error(`contract ${resourceCode} has no versions`);
   return {
@@ -316,13 +382,21 @@ export async function getContract(db: Queryable, resourceCode: string): Promise<
   };
 }
 
-export async function requireContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionRow> {
+export async function requireContractVersion(
+  db: Queryable,
+  resourceCode: string,
+  version: string,
+): Promise<ContractVersionRow> {
   await requireContractResource(db, resourceCode);
   const [row] = await db
     .select()
     .from(contractVersions)
     .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
-  if (!row) throw new ApiError('unknown_contract_version', `${resourceCode} has no version ${version}.`, { resourceCode, version });
+  if (!row)
+    throw new ApiError('unknown_contract_version', `${resourceCode} has no version ${version}.`, {
+      resourceCode,
+      version,
+    });
   return row;
 }
 
@@ -345,7 +419,11 @@ async function documentOf(row: ContractVersionRow): Promise<Record<string, unkno
   return JSON.parse(await sharedContractChecker.convert('yaml-to-json', row.sourceText)) as Record<string, unknown>;
 }
 
-export async function getContractVersion(db: Queryable, resourceCode: string, version: string): Promise<ContractVersionView> {
+export async function getContractVersion(
+  db: Queryable,
+  resourceCode: string,
+  version: string,
+): Promise<ContractVersionView> {
   const row = await requireContractVersion(db, resourceCode, version);
   return {
     resourceCode,
@@ -382,8 +460,16 @@ async function diffOrRefuse(previousJson: string, nextJson: string): Promise<Con
 }
 
 /** The classified changes from one version to another (any two, either order). */
-export async function diffContractVersions(db: Queryable, resourceCode: string, from: string, to: string): Promise<VersionDiff> {
-  const [previous, next] = await Promise.all([requireContractVersion(db, resourceCode, from), requireContractVersion(db, resourceCode, to)]);
+export async function diffContractVersions(
+  db: Queryable,
+  resourceCode: string,
+  from: string,
+  to: string,
+): Promise<VersionDiff> {
+  const [previous, next] = await Promise.all([
+    requireContractVersion(db, resourceCode, from),
+    requireContractVersion(db, resourceCode, to),
+  ]);
   const changes = [
     ...sharingTermChanges(previous.catalogue as unknown as CatalogueData, next.catalogue as unknown as CatalogueData),
     ...(await diffOrRefuse(JSON.stringify(previous.document), JSON.stringify(next.document))),

@@ -18,7 +18,8 @@ function isObj(value: unknown): value is Obj {
 /** The object at `path` inside `root`; a test fixture typo fails loudly here rather than later. */
 function obj(root: unknown, ...path: (string | number)[]): Obj {
   let current = root;
-  for (const token of path) current = Array.isArray(current) ? current[Number(token)] : isObj(current) ? current[String(token)] : undefined;
+  for (const token of path)
+    current = Array.isArray(current) ? current[Number(token)] : isObj(current) ? current[String(token)] : undefined;
   if (!isObj(current)) throw new Error(`fixture: no object at ${path.join('/')}`);
   return current;
 }
@@ -32,7 +33,8 @@ function arr(root: unknown, ...path: (string | number)[]): unknown[] {
 
 const schema = (doc: Obj, name: string) => obj(doc, 'components', 'schemas', name);
 const props = (doc: Obj, name: string) => obj(doc, 'components', 'schemas', name, 'properties');
-const prop = (doc: Obj, name: string, property: string) => obj(doc, 'components', 'schemas', name, 'properties', property);
+const prop = (doc: Obj, name: string, property: string) =>
+  obj(doc, 'components', 'schemas', name, 'properties', property);
 const required = (doc: Obj, name: string) => arr(doc, 'components', 'schemas', name, 'required');
 const operation = (doc: Obj, path: string, method: string) => obj(doc, 'paths', path, method);
 function parameter(doc: Obj, path: string, method: string, name: string): Obj {
@@ -77,7 +79,10 @@ function base(): Obj {
         post: {
           operationId: 'createSubject',
           summary: 'Registers a subject',
-          requestBody: { required: true, content: { ...json(ref('SubjectInput')), 'application/xml': { schema: ref('SubjectInput') } } },
+          requestBody: {
+            required: true,
+            content: { ...json(ref('SubjectInput')), 'application/xml': { schema: ref('SubjectInput') } },
+          },
           responses: {
             '201': {
               description: 'Registered',
@@ -104,15 +109,30 @@ function base(): Obj {
         put: {
           operationId: 'updateSubject',
           requestBody: { required: false, content: json(ref('SubjectInput')) },
-          responses: { '200': { description: 'Updated', content: json(ref('Subject')) }, '404': { $ref: '#/components/responses/Problem' } },
+          responses: {
+            '200': { description: 'Updated', content: json(ref('Subject')) },
+            '404': { $ref: '#/components/responses/Problem' },
+          },
         },
         delete: { operationId: 'deleteSubject', responses: { '204': { description: 'Deleted' } } },
       },
       '/certificates/{certificateNo}/file': {
         get: {
           operationId: 'getCertificateFile',
-          parameters: [{ name: 'certificateNo', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Z0-9]{12}$' } }],
-          responses: { '200': { description: 'The certificate', content: { 'application/pdf': { schema: { type: 'string', contentMediaType: 'application/pdf' } } } } },
+          parameters: [
+            {
+              name: 'certificateNo',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', pattern: '^[A-Z0-9]{12}$' },
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'The certificate',
+              content: { 'application/pdf': { schema: { type: 'string', contentMediaType: 'application/pdf' } } },
+            },
+          },
         },
       },
       '/trees/{id}': {
@@ -125,8 +145,12 @@ function base(): Obj {
     },
     components: {
       securitySchemes: { appKey: { type: 'apiKey', in: 'header', name: 'X-App-Key' } },
-      parameters: { SubjectId: { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Z]{18}$' } } },
-      responses: { Problem: { description: 'A problem', content: { 'application/problem+json': { schema: ref('Problem') } } } },
+      parameters: {
+        SubjectId: { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Z]{18}$' } },
+      },
+      responses: {
+        Problem: { description: 'A problem', content: { 'application/problem+json': { schema: ref('Problem') } } },
+      },
       schemas: {
         Subject: {
           type: 'object',
@@ -170,14 +194,31 @@ function base(): Obj {
             contact: { anyOf: [ref('Phone'), ref('Email')] },
           },
         },
-        Address: { type: 'object', required: ['line1'], properties: { line1: { type: 'string' }, city: { type: 'string' }, postcode: { type: 'string' } } },
+        Address: {
+          type: 'object',
+          required: ['line1'],
+          properties: { line1: { type: 'string' }, city: { type: 'string' }, postcode: { type: 'string' } },
+        },
         Phone: { type: 'object', title: 'Phone', required: ['phone'], properties: { phone: { type: 'string' } } },
-        Email: { type: 'object', title: 'Email', required: ['email'], properties: { email: { type: 'string', format: 'email' } } },
-        Problem: { type: 'object', required: ['type', 'title'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' } } },
+        Email: {
+          type: 'object',
+          title: 'Email',
+          required: ['email'],
+          properties: { email: { type: 'string', format: 'email' } },
+        },
+        Problem: {
+          type: 'object',
+          required: ['type', 'title'],
+          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' } },
+        },
         Tree: {
           type: 'object',
           required: ['value'],
-          properties: { value: { type: 'string' }, children: { type: 'array', items: ref('Tree') }, meta: ref('TreeMeta') },
+          properties: {
+            value: { type: 'string' },
+            children: { type: 'array', items: ref('Tree') },
+            meta: ref('TreeMeta'),
+          },
         },
         TreeMeta: { type: 'object', properties: { label: { type: 'string', maxLength: 10 }, owner: ref('Tree') } },
       },
@@ -197,7 +238,16 @@ function base30(): Obj {
   subject.parent = { allOf: [ref('Subject')], nullable: true };
   props(doc, 'SubjectPage').next = { type: 'string', nullable: true };
   props(doc, 'SubjectInput').amount = { type: 'number', multipleOf: 0.01, minimum: 0, exclusiveMinimum: true };
-  obj(doc, 'paths', '/certificates/{certificateNo}/file', 'get', 'responses', '200', 'content', 'application/pdf').schema = { type: 'string', format: 'binary' };
+  obj(
+    doc,
+    'paths',
+    '/certificates/{certificateNo}/file',
+    'get',
+    'responses',
+    '200',
+    'content',
+    'application/pdf',
+  ).schema = { type: 'string', format: 'binary' };
   return doc;
 }
 
@@ -214,22 +264,37 @@ function withDiscriminator(propertyName: string): Obj {
       Object.assign(props(d, name), { channel: { type: 'string' }, medium: { type: 'string' } });
       required(d, name).push('channel', 'medium');
     }
-    prop(d, 'Subject', 'contact').discriminator = { propertyName, mapping: { phone: '#/components/schemas/Phone', email: '#/components/schemas/Email' } };
+    prop(d, 'Subject', 'contact').discriminator = {
+      propertyName,
+      mapping: { phone: '#/components/schemas/Phone', email: '#/components/schemas/Email' },
+    };
   });
 }
 
 /** Enterprises must send more: `if` kind is enterprise `then` these are required. */
 function withConditional(requiredWhenEnterprise: string[]): Obj {
   return variant((d) => {
-    Object.assign(schema(d, 'SubjectInput'), { if: { properties: { kind: { const: 'enterprise' } }, required: ['kind'] }, then: { required: requiredWhenEnterprise } });
+    Object.assign(schema(d, 'SubjectInput'), {
+      if: { properties: { kind: { const: 'enterprise' } }, required: ['kind'] },
+      then: { required: requiredWhenEnterprise },
+    });
   });
 }
 
 /** A webhook and a callback sending the same event schema. */
 function withEvents(): Obj {
   return variant((d) => {
-    obj(d, 'components', 'schemas').SubjectEvent = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, at: { type: 'string', format: 'date-time' } } };
-    const eventDelivery = () => ({ post: { requestBody: { required: true, content: json(ref('SubjectEvent')) }, responses: { '200': { description: 'Received' } } } });
+    obj(d, 'components', 'schemas').SubjectEvent = {
+      type: 'object',
+      required: ['id'],
+      properties: { id: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
+    };
+    const eventDelivery = () => ({
+      post: {
+        requestBody: { required: true, content: json(ref('SubjectEvent')) },
+        responses: { '200': { description: 'Received' } },
+      },
+    });
     d.webhooks = { subjectChanged: eventDelivery() };
     operation(d, '/subjects', 'post').callbacks = { onRegistered: { '{$request.body#/callbackUrl}': eventDelivery() } };
   });
@@ -239,8 +304,17 @@ function withEvents(): Obj {
 function withTwinPaths(): Obj {
   return variant((d) => {
     const projectKey = (name: string) => [{ name, in: 'path', required: true, schema: { type: 'string' } }];
-    obj(d, 'paths')['/projects/{key}'] = { get: { parameters: projectKey('key'), responses: { '200': { description: 'By key', content: json({ type: 'object', properties: { key: { type: 'string' } } }) } } } };
-    obj(d, 'paths')['/projects/{id}'] = { delete: { parameters: projectKey('id'), responses: { '204': { description: 'Deleted' } } } };
+    obj(d, 'paths')['/projects/{key}'] = {
+      get: {
+        parameters: projectKey('key'),
+        responses: {
+          '200': { description: 'By key', content: json({ type: 'object', properties: { key: { type: 'string' } } }) },
+        },
+      },
+    };
+    obj(d, 'paths')['/projects/{id}'] = {
+      delete: { parameters: projectKey('id'), responses: { '204': { description: 'Deleted' } } },
+    };
   });
 }
 
@@ -273,8 +347,16 @@ interface LabelledPair {
   expected: ExpectedChange[];
 }
 
-const breaking = (code: string, where: Omit<ExpectedChange, 'code' | 'severity'> = {}): ExpectedChange => ({ code, severity: 'breaking', ...where });
-const compatible = (code: string, where: Omit<ExpectedChange, 'code' | 'severity'> = {}): ExpectedChange => ({ code, severity: 'compatible', ...where });
+const breaking = (code: string, where: Omit<ExpectedChange, 'code' | 'severity'> = {}): ExpectedChange => ({
+  code,
+  severity: 'breaking',
+  ...where,
+});
+const compatible = (code: string, where: Omit<ExpectedChange, 'code' | 'severity'> = {}): ExpectedChange => ({
+  code,
+  severity: 'compatible',
+  ...where,
+});
 
 const pairs: LabelledPair[] = [
   // --- paths and operations ---
@@ -283,7 +365,12 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => delete obj(d, 'paths')['/certificates/{certificateNo}/file']),
     classification: 'breaking',
-    expected: [breaking('path_removed', { path: '/certificates/{certificateNo}/file', pointer: '/paths/~1certificates~1{certificateNo}~1file' })],
+    expected: [
+      breaking('path_removed', {
+        path: '/certificates/{certificateNo}/file',
+        pointer: '/paths/~1certificates~1{certificateNo}~1file',
+      }),
+    ],
   },
   {
     label: 'operation removed, path kept',
@@ -295,14 +382,24 @@ const pairs: LabelledPair[] = [
   {
     label: 'path added',
     before: base(),
-    after: variant((d) => (obj(d, 'paths')['/subjects/{id}/history'] = { get: { parameters: [{ $ref: '#/components/parameters/SubjectId' }], responses: { '200': { description: 'History' } } } })),
+    after: variant(
+      (d) =>
+        (obj(d, 'paths')['/subjects/{id}/history'] = {
+          get: {
+            parameters: [{ $ref: '#/components/parameters/SubjectId' }],
+            responses: { '200': { description: 'History' } },
+          },
+        }),
+    ),
     classification: 'compatible',
     expected: [compatible('path_added', { path: '/subjects/{id}/history' })],
   },
   {
     label: 'operation added to an existing path',
     before: base(),
-    after: variant((d) => (obj(d, 'paths', '/subjects/{id}').patch = { responses: { '200': { description: 'Patched' } } })),
+    after: variant(
+      (d) => (obj(d, 'paths', '/subjects/{id}').patch = { responses: { '200': { description: 'Patched' } } }),
+    ),
     classification: 'compatible',
     expected: [compatible('operation_added', { method: 'PATCH', path: '/subjects/{id}' })],
   },
@@ -330,7 +427,13 @@ const pairs: LabelledPair[] = [
     }),
     classification: 'breaking',
     expected: [
-      breaking('request_pattern_changed', { method: 'GET', path: '/subjects/{subjectId}', parameter: 'path:subjectId', pointer: '/paths/~1subjects~1{subjectId}/get/parameters/subjectId/schema', count: 3 }),
+      breaking('request_pattern_changed', {
+        method: 'GET',
+        path: '/subjects/{subjectId}',
+        parameter: 'path:subjectId',
+        pointer: '/paths/~1subjects~1{subjectId}/get/parameters/subjectId/schema',
+        count: 3,
+      }),
     ],
   },
   {
@@ -341,7 +444,10 @@ const pairs: LabelledPair[] = [
       delete item.parameters;
       for (const method of ['get', 'put', 'delete']) {
         const target = obj(item, method);
-        target.parameters = [{ $ref: '#/components/parameters/SubjectId' }, ...(Array.isArray(target.parameters) ? target.parameters : [])];
+        target.parameters = [
+          { $ref: '#/components/parameters/SubjectId' },
+          ...(Array.isArray(target.parameters) ? target.parameters : []),
+        ];
       }
     }),
     classification: 'none',
@@ -352,19 +458,46 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => (parameter(d, '/subjects/{id}', 'get', 'fields').in = 'header')),
     classification: 'breaking',
-    expected: [breaking('request_parameter_location_changed', { method: 'GET', path: '/subjects/{id}', parameter: 'header:fields', count: 1 })],
+    expected: [
+      breaking('request_parameter_location_changed', {
+        method: 'GET',
+        path: '/subjects/{id}',
+        parameter: 'header:fields',
+        count: 1,
+      }),
+    ],
   },
   {
     label: 'new required query parameter',
     before: base(),
-    after: variant((d) => arr(d, 'paths', '/subjects', 'get', 'parameters').push({ name: 'registry', in: 'query', required: true, schema: { type: 'string' } })),
+    after: variant((d) =>
+      arr(d, 'paths', '/subjects', 'get', 'parameters').push({
+        name: 'registry',
+        in: 'query',
+        required: true,
+        schema: { type: 'string' },
+      }),
+    ),
     classification: 'breaking',
-    expected: [breaking('request_parameter_added_required', { method: 'GET', path: '/subjects', parameter: 'query:registry', direction: 'request' })],
+    expected: [
+      breaking('request_parameter_added_required', {
+        method: 'GET',
+        path: '/subjects',
+        parameter: 'query:registry',
+        direction: 'request',
+      }),
+    ],
   },
   {
     label: 'new optional query parameter',
     before: base(),
-    after: variant((d) => arr(d, 'paths', '/subjects', 'get', 'parameters').push({ name: 'registry', in: 'query', schema: { type: 'string' } })),
+    after: variant((d) =>
+      arr(d, 'paths', '/subjects', 'get', 'parameters').push({
+        name: 'registry',
+        in: 'query',
+        schema: { type: 'string' },
+      }),
+    ),
     classification: 'compatible',
     expected: [compatible('request_parameter_added', { parameter: 'query:registry' })],
   },
@@ -385,7 +518,9 @@ const pairs: LabelledPair[] = [
   {
     label: 'optional query parameter removed',
     before: base(),
-    after: variant((d) => remove(arr(d, 'paths', '/subjects', 'get', 'parameters'), parameter(d, '/subjects', 'get', 'tags'))),
+    after: variant((d) =>
+      remove(arr(d, 'paths', '/subjects', 'get', 'parameters'), parameter(d, '/subjects', 'get', 'tags')),
+    ),
     classification: 'breaking',
     expected: [breaking('request_parameter_removed', { parameter: 'query:tags' })],
   },
@@ -394,7 +529,12 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => (obj(parameter(d, '/subjects', 'get', 'page'), 'schema').default = 10)),
     classification: 'breaking',
-    expected: [breaking('request_default_changed', { parameter: 'query:page', pointer: '/paths/~1subjects/get/parameters/page/schema' })],
+    expected: [
+      breaking('request_default_changed', {
+        parameter: 'query:page',
+        pointer: '/paths/~1subjects/get/parameters/page/schema',
+      }),
+    ],
   },
   {
     label: 'array parameter serialisation changed (explode)',
@@ -462,7 +602,14 @@ const pairs: LabelledPair[] = [
   {
     label: 'required Authorization header parameter documented (ignored by OpenAPI)',
     before: base(),
-    after: variant((d) => arr(d, 'paths', '/subjects', 'get', 'parameters').push({ name: 'Authorization', in: 'header', required: true, schema: { type: 'string' } })),
+    after: variant((d) =>
+      arr(d, 'paths', '/subjects', 'get', 'parameters').push({
+        name: 'Authorization',
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+      }),
+    ),
     classification: 'none',
     expected: [],
   },
@@ -477,8 +624,18 @@ const pairs: LabelledPair[] = [
     }),
     classification: 'breaking',
     expected: [
-      breaking('request_required_property_added', { method: 'POST', path: '/subjects', pointer: `${CREATE_BODY}/properties/registryCode`, direction: 'request', count: 3 }),
-      breaking('request_required_property_added', { method: 'PUT', path: '/subjects/{id}', pointer: `${UPDATE_BODY}/properties/registryCode` }),
+      breaking('request_required_property_added', {
+        method: 'POST',
+        path: '/subjects',
+        pointer: `${CREATE_BODY}/properties/registryCode`,
+        direction: 'request',
+        count: 3,
+      }),
+      breaking('request_required_property_added', {
+        method: 'PUT',
+        path: '/subjects/{id}',
+        pointer: `${UPDATE_BODY}/properties/registryCode`,
+      }),
     ],
   },
   {
@@ -671,7 +828,12 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => delete obj(operation(d, '/subjects', 'post'), 'requestBody', 'content')['application/xml']),
     classification: 'breaking',
-    expected: [breaking('request_media_type_removed', { method: 'POST', pointer: '/paths/~1subjects/post/requestBody/content/application~1xml' })],
+    expected: [
+      breaking('request_media_type_removed', {
+        method: 'POST',
+        pointer: '/paths/~1subjects/post/requestBody/content/application~1xml',
+      }),
+    ],
   },
   {
     label: 'request media type gains a charset parameter',
@@ -687,9 +849,16 @@ const pairs: LabelledPair[] = [
   {
     label: 'request media types broadened to a wildcard range',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/subjects', 'post'), 'requestBody').content = { 'application/*': { schema: ref('SubjectInput') } })),
+    after: variant(
+      (d) =>
+        (obj(operation(d, '/subjects', 'post'), 'requestBody').content = {
+          'application/*': { schema: ref('SubjectInput') },
+        }),
+    ),
     classification: 'compatible',
-    expected: [compatible('request_media_type_added', { pointer: '/paths/~1subjects/post/requestBody/content/application~1*' })],
+    expected: [
+      compatible('request_media_type_added', { pointer: '/paths/~1subjects/post/requestBody/content/application~1*' }),
+    ],
   },
   {
     label: 'additionalProperties: false added to a request schema',
@@ -778,7 +947,15 @@ const pairs: LabelledPair[] = [
   {
     label: 'request value became anyOf with one more alternative',
     before: base(),
-    after: variant((d) => (props(d, 'SubjectInput').birthDate = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] })),
+    after: variant(
+      (d) =>
+        (props(d, 'SubjectInput').birthDate = {
+          anyOf: [
+            { type: 'string', format: 'date' },
+            { type: 'string', format: 'date-time' },
+          ],
+        }),
+    ),
     classification: 'compatible',
     expected: [compatible('request_any_of_variant_added', { pointer: `${CREATE_BODY}/properties/birthDate/anyOf/1` })],
   },
@@ -802,9 +979,19 @@ const pairs: LabelledPair[] = [
     }),
     classification: 'breaking',
     expected: [
-      breaking('request_required_property_added', { method: 'POST', pointer: `${CREATE_BODY}/properties/address/properties/country` }),
-      breaking('request_required_property_added', { method: 'PUT', pointer: `${UPDATE_BODY}/properties/address/properties/country` }),
-      compatible('response_property_added', { method: 'GET', path: '/subjects/{id}', pointer: `${GET_200}/properties/address/properties/country` }),
+      breaking('request_required_property_added', {
+        method: 'POST',
+        pointer: `${CREATE_BODY}/properties/address/properties/country`,
+      }),
+      breaking('request_required_property_added', {
+        method: 'PUT',
+        pointer: `${UPDATE_BODY}/properties/address/properties/country`,
+      }),
+      compatible('response_property_added', {
+        method: 'GET',
+        path: '/subjects/{id}',
+        pointer: `${GET_200}/properties/address/properties/country`,
+      }),
     ],
   },
 
@@ -815,9 +1002,22 @@ const pairs: LabelledPair[] = [
     after: variant((d) => delete props(d, 'Subject').score),
     classification: 'breaking',
     expected: [
-      breaking('response_property_removed', { method: 'GET', path: '/subjects', pointer: `${LIST_200}/properties/items/items/properties/score` }),
-      breaking('response_property_removed', { method: 'POST', path: '/subjects', pointer: `${CREATE_201}/content/application~1json/schema/properties/score` }),
-      breaking('response_property_removed', { method: 'GET', path: '/subjects/{id}', pointer: `${GET_200}/properties/score`, direction: 'response' }),
+      breaking('response_property_removed', {
+        method: 'GET',
+        path: '/subjects',
+        pointer: `${LIST_200}/properties/items/items/properties/score`,
+      }),
+      breaking('response_property_removed', {
+        method: 'POST',
+        path: '/subjects',
+        pointer: `${CREATE_201}/content/application~1json/schema/properties/score`,
+      }),
+      breaking('response_property_removed', {
+        method: 'GET',
+        path: '/subjects/{id}',
+        pointer: `${GET_200}/properties/score`,
+        direction: 'response',
+      }),
       breaking('response_property_removed', { method: 'PUT', path: '/subjects/{id}' }),
     ],
   },
@@ -956,7 +1156,10 @@ const pairs: LabelledPair[] = [
       delete responses['201'];
     }),
     classification: 'breaking',
-    expected: [breaking('response_status_removed', { method: 'POST', pointer: CREATE_201 }), compatible('response_status_added', { pointer: '/paths/~1subjects/post/responses/200' })],
+    expected: [
+      breaking('response_status_removed', { method: 'POST', pointer: CREATE_201 }),
+      compatible('response_status_added', { pointer: '/paths/~1subjects/post/responses/200' }),
+    ],
   },
   {
     label: 'error status removed',
@@ -968,7 +1171,9 @@ const pairs: LabelledPair[] = [
   {
     label: 'error status added',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/subjects', 'post'), 'responses')['409'] = { $ref: '#/components/responses/Problem' })),
+    after: variant(
+      (d) => (obj(operation(d, '/subjects', 'post'), 'responses')['409'] = { $ref: '#/components/responses/Problem' }),
+    ),
     classification: 'compatible',
     expected: [compatible('response_status_added', { pointer: '/paths/~1subjects/post/responses/409' })],
   },
@@ -986,26 +1191,49 @@ const pairs: LabelledPair[] = [
   {
     label: 'response media type replaced',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/subjects/{id}', 'get'), 'responses', '200').content = { 'application/xml': { schema: ref('Subject') } })),
+    after: variant(
+      (d) =>
+        (obj(operation(d, '/subjects/{id}', 'get'), 'responses', '200').content = {
+          'application/xml': { schema: ref('Subject') },
+        }),
+    ),
     classification: 'breaking',
     expected: [
-      breaking('response_media_type_removed', { pointer: '/paths/~1subjects~1{id}/get/responses/200/content/application~1json' }),
-      compatible('response_media_type_added', { pointer: '/paths/~1subjects~1{id}/get/responses/200/content/application~1xml' }),
+      breaking('response_media_type_removed', {
+        pointer: '/paths/~1subjects~1{id}/get/responses/200/content/application~1json',
+      }),
+      compatible('response_media_type_added', {
+        pointer: '/paths/~1subjects~1{id}/get/responses/200/content/application~1xml',
+      }),
     ],
   },
   {
     label: 'response media type added',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/subjects/{id}', 'get'), 'responses', '200', 'content')['application/xml'] = { schema: ref('Subject') })),
+    after: variant(
+      (d) =>
+        (obj(operation(d, '/subjects/{id}', 'get'), 'responses', '200', 'content')['application/xml'] = {
+          schema: ref('Subject'),
+        }),
+    ),
     classification: 'compatible',
     expected: [compatible('response_media_type_added')],
   },
   {
     label: 'binary download media type changed',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/certificates/{certificateNo}/file', 'get'), 'responses', '200').content = { 'application/octet-stream': {} })),
+    after: variant(
+      (d) =>
+        (obj(operation(d, '/certificates/{certificateNo}/file', 'get'), 'responses', '200').content = {
+          'application/octet-stream': {},
+        }),
+    ),
     classification: 'breaking',
-    expected: [breaking('response_media_type_removed', { pointer: '/paths/~1certificates~1{certificateNo}~1file/get/responses/200/content/application~1pdf' })],
+    expected: [
+      breaking('response_media_type_removed', {
+        pointer: '/paths/~1certificates~1{certificateNo}~1file/get/responses/200/content/application~1pdf',
+      }),
+    ],
   },
   {
     label: 'required response header removed',
@@ -1017,7 +1245,9 @@ const pairs: LabelledPair[] = [
   {
     label: 'response header became optional',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/subjects', 'post'), 'responses', '201', 'headers', 'Location').required = false)),
+    after: variant(
+      (d) => (obj(operation(d, '/subjects', 'post'), 'responses', '201', 'headers', 'Location').required = false),
+    ),
     classification: 'breaking',
     expected: [breaking('response_header_became_optional', { pointer: `${CREATE_201}/headers/Location` })],
   },
@@ -1031,7 +1261,11 @@ const pairs: LabelledPair[] = [
   {
     label: 'response header type changed',
     before: base(),
-    after: variant((d) => (obj(operation(d, '/subjects', 'post'), 'responses', '201', 'headers', 'X-Rate-Limit', 'schema').type = 'string')),
+    after: variant(
+      (d) =>
+        (obj(operation(d, '/subjects', 'post'), 'responses', '201', 'headers', 'X-Rate-Limit', 'schema').type =
+          'string'),
+    ),
     classification: 'breaking',
     expected: [breaking('response_type_changed', { pointer: `${CREATE_201}/headers/X-Rate-Limit/schema` })],
   },
@@ -1039,7 +1273,12 @@ const pairs: LabelledPair[] = [
     label: 'response oneOf alternative added',
     before: base(),
     after: variant((d) => {
-      obj(d, 'components', 'schemas').Fax = { type: 'object', title: 'Fax', required: ['fax'], properties: { fax: { type: 'string' } } };
+      obj(d, 'components', 'schemas').Fax = {
+        type: 'object',
+        title: 'Fax',
+        required: ['fax'],
+        properties: { fax: { type: 'string' } },
+      };
       arr(prop(d, 'Subject', 'contact'), 'oneOf').push(ref('Fax'));
     }),
     classification: 'breaking',
@@ -1072,9 +1311,19 @@ const pairs: LabelledPair[] = [
     after: variant((d) => {
       const properties = props(d, 'Subject');
       const core = ['id', 'name', 'kind', 'createdAt'];
-      obj(d, 'components', 'schemas').SubjectCore = { type: 'object', required: core, properties: Object.fromEntries(core.map((name) => [name, properties[name]])) };
+      obj(d, 'components', 'schemas').SubjectCore = {
+        type: 'object',
+        required: core,
+        properties: Object.fromEntries(core.map((name) => [name, properties[name]])),
+      };
       obj(d, 'components', 'schemas').Subject = {
-        allOf: [ref('SubjectCore'), { type: 'object', properties: Object.fromEntries(Object.entries(properties).filter(([name]) => !core.includes(name))) }],
+        allOf: [
+          ref('SubjectCore'),
+          {
+            type: 'object',
+            properties: Object.fromEntries(Object.entries(properties).filter(([name]) => !core.includes(name))),
+          },
+        ],
       };
     }),
     classification: 'none',
@@ -1085,7 +1334,11 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => {
       const properties = props(d, 'Subject');
-      obj(d, 'components', 'schemas').SubjectCore = { type: 'object', required: ['id', 'name', 'kind'], properties: { id: properties.id, name: properties.name, kind: properties.kind } };
+      obj(d, 'components', 'schemas').SubjectCore = {
+        type: 'object',
+        required: ['id', 'name', 'kind'],
+        properties: { id: properties.id, name: properties.name, kind: properties.kind },
+      };
       delete properties.id;
       delete properties.name;
       delete properties.kind;
@@ -1107,14 +1360,19 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => (prop(d, 'Subject', 'attributes').additionalProperties = true)),
     classification: 'breaking',
-    expected: [breaking('response_schema_removed', { pointer: `${GET_200}/properties/attributes/additionalProperties` })],
+    expected: [
+      breaking('response_schema_removed', { pointer: `${GET_200}/properties/attributes/additionalProperties` }),
+    ],
   },
   {
     label: 'additionalProperties: false lifted from a schema used both ways',
     before: variant((d) => (schema(d, 'Address').additionalProperties = false)),
     after: base(),
     classification: 'compatible',
-    expected: [compatible('request_additional_properties_allowed'), compatible('response_additional_properties_allowed')],
+    expected: [
+      compatible('request_additional_properties_allowed'),
+      compatible('response_additional_properties_allowed'),
+    ],
   },
   {
     label: 'response array item type changed',
@@ -1149,7 +1407,9 @@ const pairs: LabelledPair[] = [
     before: variant((d) => (props(d, 'Address').password = { type: 'string', writeOnly: true })),
     after: base(),
     classification: 'breaking',
-    expected: [breaking('request_property_removed', { pointer: `${CREATE_BODY}/properties/address/properties/password` })],
+    expected: [
+      breaking('request_property_removed', { pointer: `${CREATE_BODY}/properties/address/properties/password` }),
+    ],
   },
   {
     label: 'response property became write-only',
@@ -1204,7 +1464,11 @@ const pairs: LabelledPair[] = [
   },
   {
     label: 'inline response schema extracted into a component',
-    before: variant((d) => (obj(operation(d, '/subjects', 'get'), 'responses', '200', 'content', 'application/json').schema = structuredClone(schema(d, 'SubjectPage')))),
+    before: variant(
+      (d) =>
+        (obj(operation(d, '/subjects', 'get'), 'responses', '200', 'content', 'application/json').schema =
+          structuredClone(schema(d, 'SubjectPage'))),
+    ),
     after: base(),
     classification: 'none',
     expected: [],
@@ -1214,33 +1478,50 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => (prop(d, 'Tree', 'value').type = 'integer')),
     classification: 'breaking',
-    expected: [breaking('response_type_changed', { method: 'GET', path: '/trees/{id}', pointer: `${TREE_200}/properties/value`, count: 1 })],
+    expected: [
+      breaking('response_type_changed', {
+        method: 'GET',
+        path: '/trees/{id}',
+        pointer: `${TREE_200}/properties/value`,
+        count: 1,
+      }),
+    ],
   },
   {
     label: 'change inside mutually recursive schemas',
     before: base(),
     after: variant((d) => (prop(d, 'TreeMeta', 'label').maxLength = 20)),
     classification: 'breaking',
-    expected: [breaking('response_max_length_increased', { pointer: `${TREE_200}/properties/meta/properties/label`, count: 1 })],
+    expected: [
+      breaking('response_max_length_increased', { pointer: `${TREE_200}/properties/meta/properties/label`, count: 1 }),
+    ],
   },
 
   {
     label: 'request nullable type array rewritten as anyOf with null',
     before: variant((d) => (prop(d, 'SubjectInput', 'birthDate').type = ['string', 'null'])),
-    after: variant((d) => (props(d, 'SubjectInput').birthDate = { anyOf: [{ type: 'string', format: 'date' }, { type: 'null' }] })),
+    after: variant(
+      (d) => (props(d, 'SubjectInput').birthDate = { anyOf: [{ type: 'string', format: 'date' }, { type: 'null' }] }),
+    ),
     classification: 'none',
     expected: [],
   },
   {
     label: '$ref wrapped in a one-member allOf to carry a description',
     before: base(),
-    after: variant((d) => (props(d, 'Subject').address = { allOf: [ref('Address')], description: 'Where the subject is registered' })),
+    after: variant(
+      (d) =>
+        (props(d, 'Subject').address = { allOf: [ref('Address')], description: 'Where the subject is registered' }),
+    ),
     classification: 'none',
     expected: [],
   },
   {
     label: 'nullable $ref alias (3.0 sibling) rewritten as 3.1 anyOf with null',
-    before: variant((d) => (props(d, 'Subject').parent = { $ref: '#/components/schemas/Subject', nullable: true }), base30),
+    before: variant(
+      (d) => (props(d, 'Subject').parent = { $ref: '#/components/schemas/Subject', nullable: true }),
+      base30,
+    ),
     after: base(),
     classification: 'none',
     expected: [],
@@ -1267,12 +1548,21 @@ const pairs: LabelledPair[] = [
       delete props(d, 'Subject').nickname;
     }),
     classification: 'breaking',
-    expected: [breaking('response_property_removed', { method: 'GET', path: '/subjects/{id}', pointer: `${GET_200}/properties/nickname`, count: 4 })],
+    expected: [
+      breaking('response_property_removed', {
+        method: 'GET',
+        path: '/subjects/{id}',
+        pointer: `${GET_200}/properties/nickname`,
+        count: 4,
+      }),
+    ],
   },
   {
     label: 'response value that was always null may now be a string',
     before: variant((d) => (props(d, 'Subject').closedAt = { type: 'null' })),
-    after: variant((d) => (props(d, 'Subject').closedAt = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] })),
+    after: variant(
+      (d) => (props(d, 'Subject').closedAt = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] }),
+    ),
     classification: 'breaking',
     expected: [breaking('response_type_changed', { pointer: `${GET_200}/properties/closedAt` })],
   },
@@ -1295,7 +1585,15 @@ const pairs: LabelledPair[] = [
   {
     label: 'security scheme unchanged but its members reordered, re-cased and described',
     before: base(),
-    after: variant((d) => (obj(d, 'components', 'securitySchemes').appKey = { description: 'The key issued to each department', name: 'x-app-key', in: 'header', type: 'apiKey' })),
+    after: variant(
+      (d) =>
+        (obj(d, 'components', 'securitySchemes').appKey = {
+          description: 'The key issued to each department',
+          name: 'x-app-key',
+          in: 'header',
+          type: 'apiKey',
+        }),
+    ),
     classification: 'none',
     expected: [],
   },
@@ -1307,29 +1605,44 @@ const pairs: LabelledPair[] = [
       d.security = [{ token: [] }];
     }),
     classification: 'breaking',
-    expected: [breaking('security_scheme_removed', { pointer: '/components/securitySchemes/appKey' }), breaking('security_requirement_tightened')],
+    expected: [
+      breaking('security_scheme_removed', { pointer: '/components/securitySchemes/appKey' }),
+      breaking('security_requirement_tightened'),
+    ],
   },
   {
     label: 'oneOf discriminator property renamed',
     before: withDiscriminator('channel'),
     after: withDiscriminator('medium'),
     classification: 'breaking',
-    expected: [breaking('response_discriminator_property_changed', { pointer: `${GET_200}/properties/contact/discriminator/propertyName` })],
+    expected: [
+      breaking('response_discriminator_property_changed', {
+        pointer: `${GET_200}/properties/contact/discriminator/propertyName`,
+      }),
+    ],
   },
   {
     label: 'oneOf discriminator mapping rewritten in another order',
     before: withDiscriminator('channel'),
-    after: variant((d) => {
-      const discriminator = obj(d, 'components', 'schemas', 'Subject', 'properties', 'contact', 'discriminator');
-      discriminator.mapping = { email: '#/components/schemas/Email', phone: '#/components/schemas/Phone' };
-    }, () => withDiscriminator('channel')),
+    after: variant(
+      (d) => {
+        const discriminator = obj(d, 'components', 'schemas', 'Subject', 'properties', 'contact', 'discriminator');
+        discriminator.mapping = { email: '#/components/schemas/Email', phone: '#/components/schemas/Phone' };
+      },
+      () => withDiscriminator('channel'),
+    ),
     classification: 'none',
     expected: [],
   },
   {
     label: 'oneOf discriminator value added to a response',
     before: withDiscriminator('channel'),
-    after: variant((d) => (obj(d, 'components', 'schemas', 'Subject', 'properties', 'contact', 'discriminator', 'mapping').fax = '#/components/schemas/Phone'), () => withDiscriminator('channel')),
+    after: variant(
+      (d) =>
+        (obj(d, 'components', 'schemas', 'Subject', 'properties', 'contact', 'discriminator', 'mapping').fax =
+          '#/components/schemas/Phone'),
+      () => withDiscriminator('channel'),
+    ),
     classification: 'breaking',
     expected: [breaking('response_discriminator_value_added')],
   },
@@ -1338,18 +1651,31 @@ const pairs: LabelledPair[] = [
     before: base(),
     after: variant((d) => {
       obj(operation(d, '/subjects', 'post'), 'requestBody', 'content', 'application/json').schema = {
-        oneOf: [ref('SubjectInput'), { type: 'object', required: ['name'], properties: { name: { type: 'string' }, batch: { type: 'boolean' } } }],
+        oneOf: [
+          ref('SubjectInput'),
+          { type: 'object', required: ['name'], properties: { name: { type: 'string' }, batch: { type: 'boolean' } } },
+        ],
       };
     }),
     classification: 'breaking',
-    expected: [breaking('request_one_of_ambiguous', { pointer: `${CREATE_BODY}/oneOf/1`, count: 1 }), compatible('request_one_of_variant_added')],
+    expected: [
+      breaking('request_one_of_ambiguous', { pointer: `${CREATE_BODY}/oneOf/1`, count: 1 }),
+      compatible('request_one_of_variant_added'),
+    ],
   },
   {
     label: 'request body wrapped in oneOf with an alternative told apart by a constant',
     before: base(),
     after: variant((d) => {
       obj(operation(d, '/subjects', 'post'), 'requestBody', 'content', 'application/json').schema = {
-        oneOf: [ref('SubjectInput'), { type: 'object', required: ['kind', 'items'], properties: { kind: { const: 'batch' }, items: { type: 'array', items: ref('SubjectInput') } } }],
+        oneOf: [
+          ref('SubjectInput'),
+          {
+            type: 'object',
+            required: ['kind', 'items'],
+            properties: { kind: { const: 'batch' }, items: { type: 'array', items: ref('SubjectInput') } },
+          },
+        ],
       };
     }),
     classification: 'compatible',
@@ -1359,7 +1685,9 @@ const pairs: LabelledPair[] = [
     label: 'request body wrapped in oneOf with an array alternative',
     before: base(),
     after: variant((d) => {
-      obj(operation(d, '/subjects', 'post'), 'requestBody', 'content', 'application/json').schema = { oneOf: [ref('SubjectInput'), { type: 'array', items: ref('SubjectInput') }] };
+      obj(operation(d, '/subjects', 'post'), 'requestBody', 'content', 'application/json').schema = {
+        oneOf: [ref('SubjectInput'), { type: 'array', items: ref('SubjectInput') }],
+      };
     }),
     classification: 'compatible',
     expected: [compatible('request_one_of_variant_added')],
@@ -1418,7 +1746,11 @@ const pairs: LabelledPair[] = [
     before: variant((d) => (schema(d, 'SubjectInput').dependentSchemas = { idNumber: { required: ['birthDate'] } })),
     after: variant((d) => (schema(d, 'SubjectInput').dependentSchemas = { idNumber: { required: [] } })),
     classification: 'compatible',
-    expected: [compatible('request_property_became_optional', { pointer: `${CREATE_BODY}/dependentSchemas/idNumber/properties/birthDate` })],
+    expected: [
+      compatible('request_property_became_optional', {
+        pointer: `${CREATE_BODY}/dependentSchemas/idNumber/properties/birthDate`,
+      }),
+    ],
   },
   {
     label: 'if/then: a new required property inside then (request)',
@@ -1430,14 +1762,20 @@ const pairs: LabelledPair[] = [
   {
     label: 'if/then: an optional property added inside then (request)',
     before: withConditional(['idNumber']),
-    after: variant((d) => (obj(d, 'components', 'schemas', 'SubjectInput', 'then').properties = { licence: { type: 'string' } }), () => withConditional(['idNumber'])),
+    after: variant(
+      (d) => (obj(d, 'components', 'schemas', 'SubjectInput', 'then').properties = { licence: { type: 'string' } }),
+      () => withConditional(['idNumber']),
+    ),
     classification: 'compatible',
     expected: [compatible('request_property_added', { pointer: `${CREATE_BODY}/then/properties/licence` })],
   },
   {
     label: 'if/then condition changed',
     before: withConditional(['idNumber']),
-    after: variant((d) => (obj(d, 'components', 'schemas', 'SubjectInput', 'if', 'properties', 'kind').const = 'person'), () => withConditional(['idNumber'])),
+    after: variant(
+      (d) => (obj(d, 'components', 'schemas', 'SubjectInput', 'if', 'properties', 'kind').const = 'person'),
+      () => withConditional(['idNumber']),
+    ),
     classification: 'breaking',
     expected: [breaking('request_condition_changed')],
   },
@@ -1451,23 +1789,37 @@ const pairs: LabelledPair[] = [
   {
     label: 'patternProperties added to a request object',
     before: variant((d) => (props(d, 'SubjectInput').labels = { type: 'object' })),
-    after: variant((d) => (props(d, 'SubjectInput').labels = { type: 'object', patternProperties: { '^x-': { type: 'string' } } })),
+    after: variant(
+      (d) => (props(d, 'SubjectInput').labels = { type: 'object', patternProperties: { '^x-': { type: 'string' } } }),
+    ),
     classification: 'breaking',
-    expected: [breaking('request_pattern_properties_added', { pointer: `${CREATE_BODY}/properties/labels/patternProperties/^x-` })],
+    expected: [
+      breaking('request_pattern_properties_added', {
+        pointer: `${CREATE_BODY}/properties/labels/patternProperties/^x-`,
+      }),
+    ],
   },
   {
     label: 'patternProperties removed from a request object',
-    before: variant((d) => (props(d, 'SubjectInput').labels = { type: 'object', patternProperties: { '^x-': { type: 'string' } } })),
+    before: variant(
+      (d) => (props(d, 'SubjectInput').labels = { type: 'object', patternProperties: { '^x-': { type: 'string' } } }),
+    ),
     after: variant((d) => (props(d, 'SubjectInput').labels = { type: 'object' })),
     classification: 'compatible',
     expected: [compatible('request_pattern_properties_removed')],
   },
   {
     label: 'patternProperties value schema widened in a response',
-    before: variant((d) => (prop(d, 'Subject', 'attributes').patternProperties = { '^x-': { type: 'string', maxLength: 10 } })),
-    after: variant((d) => (prop(d, 'Subject', 'attributes').patternProperties = { '^x-': { type: 'string', maxLength: 20 } })),
+    before: variant(
+      (d) => (prop(d, 'Subject', 'attributes').patternProperties = { '^x-': { type: 'string', maxLength: 10 } }),
+    ),
+    after: variant(
+      (d) => (prop(d, 'Subject', 'attributes').patternProperties = { '^x-': { type: 'string', maxLength: 20 } }),
+    ),
     classification: 'breaking',
-    expected: [breaking('response_max_length_increased', { pointer: `${GET_200}/properties/attributes/patternProperties/^x-` })],
+    expected: [
+      breaking('response_max_length_increased', { pointer: `${GET_200}/properties/attributes/patternProperties/^x-` }),
+    ],
   },
   {
     label: 'propertyNames added to a request object',
@@ -1523,7 +1875,12 @@ const pairs: LabelledPair[] = [
     before: withEvents(),
     after: variant((d) => delete props(d, 'SubjectEvent').at, withEvents),
     classification: 'breaking',
-    expected: [breaking('response_property_removed', { pointer: '/webhooks/subjectChanged/post/requestBody/content/application~1json/schema/properties/at', count: 2 })],
+    expected: [
+      breaking('response_property_removed', {
+        pointer: '/webhooks/subjectChanged/post/requestBody/content/application~1json/schema/properties/at',
+        count: 2,
+      }),
+    ],
   },
   {
     label: 'webhook payload property added',
@@ -1537,7 +1894,13 @@ const pairs: LabelledPair[] = [
     before: withEvents(),
     after: variant((d) => delete operation(d, '/subjects', 'post').callbacks, withEvents),
     classification: 'breaking',
-    expected: [breaking('callback_removed', { method: 'POST', path: '/subjects', pointer: '/paths/~1subjects/post/callbacks/onRegistered/{$request.body#~1callbackUrl}' })],
+    expected: [
+      breaking('callback_removed', {
+        method: 'POST',
+        path: '/subjects',
+        pointer: '/paths/~1subjects/post/callbacks/onRegistered/{$request.body#~1callbackUrl}',
+      }),
+    ],
   },
   {
     label: 'callback added',
@@ -1585,16 +1948,35 @@ const pairs: LabelledPair[] = [
     label: '3.1 $refs with summary and description beside them',
     before: base(),
     after: variant((d) => {
-      obj(operation(d, '/subjects', 'get'), 'responses')['400'] = { $ref: '#/components/responses/Problem', summary: 'Bad input', description: 'The query is not valid' };
-      props(d, 'Subject').address = { $ref: '#/components/schemas/Address', description: 'Where the subject is registered' };
+      obj(operation(d, '/subjects', 'get'), 'responses')['400'] = {
+        $ref: '#/components/responses/Problem',
+        summary: 'Bad input',
+        description: 'The query is not valid',
+      };
+      props(d, 'Subject').address = {
+        $ref: '#/components/schemas/Address',
+        description: 'Where the subject is registered',
+      };
     }),
     classification: 'none',
     expected: [],
   },
 
   // --- OpenAPI 3.0 ↔ 3.1 ---
-  { label: 'OpenAPI 3.0 document upgraded to its 3.1 equivalent', before: base30(), after: base(), classification: 'none', expected: [] },
-  { label: 'OpenAPI 3.1 document written back as 3.0', before: base(), after: base30(), classification: 'none', expected: [] },
+  {
+    label: 'OpenAPI 3.0 document upgraded to its 3.1 equivalent',
+    before: base30(),
+    after: base(),
+    classification: 'none',
+    expected: [],
+  },
+  {
+    label: 'OpenAPI 3.1 document written back as 3.0',
+    before: base(),
+    after: base30(),
+    classification: 'none',
+    expected: [],
+  },
   {
     label: 'upgraded to 3.1 while widening a response enum',
     before: base30(),
@@ -1607,7 +1989,12 @@ const pairs: LabelledPair[] = [
 const DOCUMENTATION_CODES = new Set(['description_changed']);
 
 function summarise(changes: readonly ContractChange[]): string {
-  return changes.map((change) => `${change.severity} ${change.code} ${change.location.method ?? ''} ${change.location.path ?? ''} ${change.location.pointer ?? ''}`).join('\n');
+  return changes
+    .map(
+      (change) =>
+        `${change.severity} ${change.code} ${change.location.method ?? ''} ${change.location.path ?? ''} ${change.location.pointer ?? ''}`,
+    )
+    .join('\n');
 }
 
 function classify(changes: readonly ContractChange[]): LabelledPair['classification'] {
@@ -1640,12 +2027,24 @@ describe('contract diff on labelled document pairs', () => {
     const summary = summarise(changes);
     expect(classify(changes), summary).toBe(classification);
     for (const change of expected) {
-      expect(changes.some((candidate) => matches(candidate, change)), `expected ${change.severity} ${change.code} ${JSON.stringify(change)}\n${summary}`).toBe(true);
-      if (change.count !== undefined) expect(changes.filter((candidate) => candidate.code === change.code), summary).toHaveLength(change.count);
+      expect(
+        changes.some((candidate) => matches(candidate, change)),
+        `expected ${change.severity} ${change.code} ${JSON.stringify(change)}\n${summary}`,
+      ).toBe(true);
+      if (change.count !== undefined)
+        expect(
+          changes.filter((candidate) => candidate.code === change.code),
+          summary,
+        ).toHaveLength(change.count);
     }
     // Nothing is called breaking that the label does not expect.
-    const expectedBreaking = new Set(expected.filter((change) => change.severity === 'breaking').map((change) => change.code));
-    expect(changes.filter((change) => change.severity === 'breaking' && !expectedBreaking.has(change.code)), summary).toEqual([]);
+    const expectedBreaking = new Set(
+      expected.filter((change) => change.severity === 'breaking').map((change) => change.code),
+    );
+    expect(
+      changes.filter((change) => change.severity === 'breaking' && !expectedBreaking.has(change.code)),
+      summary,
+    ).toEqual([]);
   });
 
   it('scores the gate on its labelled pairs (precision and recall of "breaking")', () => {
@@ -1688,8 +2087,13 @@ describe('contract diff on labelled document pairs', () => {
   // and a fixed sixth of the edited ones (every document passed when the pairs were written).
   it('uses valid OpenAPI documents in its pairs', { timeout: 60_000 }, async () => {
     const distinct = new Map<string, { label: string; doc: Obj }>();
-    for (const { label, before, after } of pairs) for (const doc of [before, after]) distinct.set(JSON.stringify(doc), { label, doc });
-    const sample = [{ label: 'base', doc: base() }, { label: 'base30', doc: base30() }, ...[...distinct.values()].filter((_, index) => index % 6 === 0)];
+    for (const { label, before, after } of pairs)
+      for (const doc of [before, after]) distinct.set(JSON.stringify(doc), { label, doc });
+    const sample = [
+      { label: 'base', doc: base() },
+      { label: 'base30', doc: base30() },
+      ...[...distinct.values()].filter((_, index) => index % 6 === 0),
+    ];
     for (const { label, doc } of sample) {
       const problems = await readContractDocument(structuredClone(doc)).then(
         () => [],
@@ -1708,14 +2112,21 @@ function documentWith(paths: Obj, schemas: Schemas, openapi = '3.1.0'): Obj {
   return { openapi, info: { title: 'generated', version: '1.0.0' }, paths, components: { schemas } };
 }
 
-const getReturning = (schemaValue: unknown): Obj => ({ get: { responses: { '200': { description: 'ok', content: json(schemaValue) } } } });
+const getReturning = (schemaValue: unknown): Obj => ({
+  get: { responses: { '200': { description: 'ok', content: json(schemaValue) } } },
+});
 
 describe('contract diff on huge, deep and recursive documents', () => {
   it('reports a change deep in a component chain once for each of 1,500 operations, with linear work', () => {
     const chain = (leafType: string): Schemas => {
       const schemas: Schemas = {};
       for (let index = 0; index < 200; index += 1) {
-        const properties: Obj = { a: { type: 'string' }, b: { type: 'integer' }, c: { type: 'boolean' }, d: { type: 'array', items: { type: 'string' } } };
+        const properties: Obj = {
+          a: { type: 'string' },
+          b: { type: 'integer' },
+          c: { type: 'boolean' },
+          d: { type: 'array', items: { type: 'string' } },
+        };
         properties.next = index < 199 ? ref(`C${index + 1}`) : { type: leafType };
         schemas[`C${index}`] = { type: 'object', properties };
       }
@@ -1726,8 +2137,12 @@ describe('contract diff on huge, deep and recursive documents', () => {
     const diff = new ContractDiff(documentWith(paths, chain('string')), documentWith(paths, chain('integer')));
     const changes = diff.run();
     expect(changes).toHaveLength(1500);
-    expect(changes.every((change) => change.code === 'response_type_changed' && change.severity === 'breaking')).toBe(true);
-    expect(changes[0]?.location.pointer).toBe(`/paths/~1resources0~1{id}/get/responses/200/content/application~1json/schema${'/properties/next'.repeat(200)}`);
+    expect(changes.every((change) => change.code === 'response_type_changed' && change.severity === 'breaking')).toBe(
+      true,
+    );
+    expect(changes[0]?.location.pointer).toBe(
+      `/paths/~1resources0~1{id}/get/responses/200/content/application~1json/schema${'/properties/next'.repeat(200)}`,
+    );
     // Each pair of schemas is compared once, not once per operation: 200 objects, 5 properties, 1 item schema each.
     expect(diff.stats.comparedPairs).toBeLessThanOrEqual(200 * 7);
   });
@@ -1735,11 +2150,18 @@ describe('contract diff on huge, deep and recursive documents', () => {
   it('does not blow up on a diamond of references (2^40 routes to the bottom)', () => {
     const diamond = (leafType: string): Schemas => {
       const schemas: Schemas = {};
-      for (let level = 0; level < 40; level += 1) schemas[`D${level}`] = { type: 'object', properties: { left: ref(`D${level + 1}`), right: ref(`D${level + 1}`) } };
+      for (let level = 0; level < 40; level += 1)
+        schemas[`D${level}`] = {
+          type: 'object',
+          properties: { left: ref(`D${level + 1}`), right: ref(`D${level + 1}`) },
+        };
       schemas.D40 = { type: leafType };
       return schemas;
     };
-    const diff = new ContractDiff(documentWith({ '/d': getReturning(ref('D0')) }, diamond('string')), documentWith({ '/d': getReturning(ref('D0')) }, diamond('number')));
+    const diff = new ContractDiff(
+      documentWith({ '/d': getReturning(ref('D0')) }, diamond('string')),
+      documentWith({ '/d': getReturning(ref('D0')) }, diamond('number')),
+    );
     const changes = diff.run();
     expect(changes.map((change) => change.code)).toEqual(['response_type_changed']);
     expect(diff.stats.comparedPairs).toBeLessThanOrEqual(50);
@@ -1757,7 +2179,10 @@ describe('contract diff on huge, deep and recursive documents', () => {
         },
       },
     });
-    const diff = new ContractDiff(documentWith({ '/n': getReturning(ref('Node')) }, node('string')), documentWith({ '/n': getReturning(ref('Node')) }, node('boolean')));
+    const diff = new ContractDiff(
+      documentWith({ '/n': getReturning(ref('Node')) }, node('string')),
+      documentWith({ '/n': getReturning(ref('Node')) }, node('boolean')),
+    );
     const changes = diff.run();
     expect(changes.length).toBeGreaterThan(0);
     expect(changes.every((change) => change.code === 'response_type_changed')).toBe(true);
@@ -1767,11 +2192,21 @@ describe('contract diff on huge, deep and recursive documents', () => {
   it('does not blow up on allOf diamonds', () => {
     const layers = (leafType: string): Schemas => {
       const schemas: Schemas = {};
-      for (let level = 0; level < 30; level += 1) schemas[`A${level}`] = { allOf: [ref(`A${level + 1}`), ref(`A${level + 1}`), { type: 'object', properties: { [`p${level}`]: { type: 'string' } } }] };
+      for (let level = 0; level < 30; level += 1)
+        schemas[`A${level}`] = {
+          allOf: [
+            ref(`A${level + 1}`),
+            ref(`A${level + 1}`),
+            { type: 'object', properties: { [`p${level}`]: { type: 'string' } } },
+          ],
+        };
       schemas.A30 = { type: 'object', properties: { leaf: { type: leafType } } };
       return schemas;
     };
-    const changes = diffContracts(documentWith({ '/a': getReturning(ref('A0')) }, layers('string')), documentWith({ '/a': getReturning(ref('A0')) }, layers('integer')));
+    const changes = diffContracts(
+      documentWith({ '/a': getReturning(ref('A0')) }, layers('string')),
+      documentWith({ '/a': getReturning(ref('A0')) }, layers('integer')),
+    );
     expect(changes.map((change) => change.code)).toEqual(['response_type_changed']);
     expect(changes[0]?.location.pointer).toMatch(/\/properties\/leaf$/);
   });
@@ -1779,33 +2214,52 @@ describe('contract diff on huge, deep and recursive documents', () => {
   it('finds a change 90 inline levels deep', () => {
     const nested = (leafType: string) => {
       let current: Obj = { type: leafType };
-      for (let level = 0; level < 90; level += 1) current = { type: 'object', required: ['p'], properties: { p: current } };
+      for (let level = 0; level < 90; level += 1)
+        current = { type: 'object', required: ['p'], properties: { p: current } };
       return current;
     };
-    const changes = diffContracts(documentWith({ '/deep': getReturning(nested('string')) }, {}), documentWith({ '/deep': getReturning(nested('integer')) }, {}));
+    const changes = diffContracts(
+      documentWith({ '/deep': getReturning(nested('string')) }, {}),
+      documentWith({ '/deep': getReturning(nested('integer')) }, {}),
+    );
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ code: 'response_type_changed', severity: 'breaking' });
-    expect(changes[0]?.location.pointer).toBe(`/paths/~1deep/get/responses/200/content/application~1json/schema${'/properties/p'.repeat(90)}`);
+    expect(changes[0]?.location.pointer).toBe(
+      `/paths/~1deep/get/responses/200/content/application~1json/schema${'/properties/p'.repeat(90)}`,
+    );
   });
 
   it('follows a chain of 5,000 references without exhausting the stack', () => {
     const chain = (leafType: string): Schemas => {
       const schemas: Schemas = {};
-      for (let index = 0; index < 5000; index += 1) schemas[`L${index}`] = { type: 'object', properties: { next: index < 4999 ? ref(`L${index + 1}`) : { type: leafType } } };
+      for (let index = 0; index < 5000; index += 1)
+        schemas[`L${index}`] = {
+          type: 'object',
+          properties: { next: index < 4999 ? ref(`L${index + 1}`) : { type: leafType } },
+        };
       return schemas;
     };
-    const changes = diffContracts(documentWith({ '/long': getReturning(ref('L0')) }, chain('string')), documentWith({ '/long': getReturning(ref('L0')) }, chain('integer')));
+    const changes = diffContracts(
+      documentWith({ '/long': getReturning(ref('L0')) }, chain('string')),
+      documentWith({ '/long': getReturning(ref('L0')) }, chain('integer')),
+    );
     expect(changes.map((change) => change.code)).toEqual(['response_type_changed']);
   });
 
   it('compares a schema with 20,000 properties and finds the one that changed', () => {
     const wide = (lastType: string): Obj => {
       const properties: Obj = {};
-      for (let index = 0; index < 20_000; index += 1) properties[`field${index}`] = { type: index === 19_999 ? lastType : 'string' };
+      for (let index = 0; index < 20_000; index += 1)
+        properties[`field${index}`] = { type: index === 19_999 ? lastType : 'string' };
       return { type: 'object', properties };
     };
-    const changes = diffContracts(documentWith({ '/wide': getReturning(wide('string')) }, {}), documentWith({ '/wide': getReturning(wide('integer')) }, {}));
-    expect(changes.map((change) => change.location.pointer)).toEqual(['/paths/~1wide/get/responses/200/content/application~1json/schema/properties/field19999']);
+    const changes = diffContracts(
+      documentWith({ '/wide': getReturning(wide('string')) }, {}),
+      documentWith({ '/wide': getReturning(wide('integer')) }, {}),
+    );
+    expect(changes.map((change) => change.location.pointer)).toEqual([
+      '/paths/~1wide/get/responses/200/content/application~1json/schema/properties/field19999',
+    ]);
   });
 });
 
@@ -1823,28 +2277,44 @@ describe('contract diff on malformed input', () => {
   it('refuses documents that are not OpenAPI 3.0 or 3.1', () => {
     expect(() => diffContracts({}, valid)).toThrow(/not OpenAPI 3\.0\.x or 3\.1\.x \(found no `openapi` field\)/);
     expect(() => diffContracts({ swagger: '2.0', paths: {} }, valid)).toThrow(/Swagger 2\.0/);
-    expect(() => diffContracts(valid, { ...valid, openapi: '4.0.0' })).toThrow(/next document is not OpenAPI .*"4\.0\.0"/);
-    expect(() => diffContracts(valid, { ...valid, paths: ['/subjects'] })).toThrow(/`paths` is an array, not an object/);
+    expect(() => diffContracts(valid, { ...valid, openapi: '4.0.0' })).toThrow(
+      /next document is not OpenAPI .*"4\.0\.0"/,
+    );
+    expect(() => diffContracts(valid, { ...valid, paths: ['/subjects'] })).toThrow(
+      /`paths` is an array, not an object/,
+    );
   });
 
   it('refuses a dangling or looping $ref, naming it', () => {
     const dangling = variant((d) => (props(d, 'Subject').address = ref('Nowhere')));
     expect(() => diffContracts(valid, dangling)).toThrow(ContractDiffError);
-    expect(() => diffContracts(valid, dangling)).toThrow(/next document's \$ref "#\/components\/schemas\/Nowhere" does not resolve/);
+    expect(() => diffContracts(valid, dangling)).toThrow(
+      /next document's \$ref "#\/components\/schemas\/Nowhere" does not resolve/,
+    );
     const looping = variant((d) => {
       obj(d, 'components', 'schemas').Loop1 = ref('Loop2');
       obj(d, 'components', 'schemas').Loop2 = ref('Loop1');
       props(d, 'Subject').loop = ref('Loop1');
     });
-    expect(() => diffContracts(looping, valid)).toThrow(/previous document's \$ref "#\/components\/schemas\/Loop1" refers back to itself/);
+    expect(() => diffContracts(looping, valid)).toThrow(
+      /previous document's \$ref "#\/components\/schemas\/Loop1" refers back to itself/,
+    );
   });
 
   it('reads $refs to names with "%", "~" and "/" in them', () => {
     const odd = (type: string) =>
-      documentWith({ '/odd': getReturning({ $ref: '#/components/schemas/100%25~1per~0cent' }) }, { '100%/per~cent': { type: 'object', properties: { x: { type } } } });
+      documentWith(
+        { '/odd': getReturning({ $ref: '#/components/schemas/100%25~1per~0cent' }) },
+        { '100%/per~cent': { type: 'object', properties: { x: { type } } } },
+      );
     expect(diffContracts(odd('string'), odd('string'))).toEqual([]);
-    expect(diffContracts(odd('string'), odd('integer')).map((change) => change.code)).toEqual(['response_type_changed']);
-    const unescaped = documentWith({ '/odd': getReturning({ $ref: '#/components/schemas/a%zz' }) }, { 'a%zz': { type: 'string' } });
+    expect(diffContracts(odd('string'), odd('integer')).map((change) => change.code)).toEqual([
+      'response_type_changed',
+    ]);
+    const unescaped = documentWith(
+      { '/odd': getReturning({ $ref: '#/components/schemas/a%zz' }) },
+      { 'a%zz': { type: 'string' } },
+    );
     expect(diffContracts(unescaped, structuredClone(unescaped))).toEqual([]);
   });
 
@@ -1855,7 +2325,10 @@ describe('contract diff on malformed input', () => {
       const responses: Obj = JSON.parse('{"200": {"description": "ok"}, "__proto__": {"description": "odd"}}') as Obj;
       obj(responses, '200').content = json({ type: 'object', properties });
       const paths: Obj = JSON.parse('{"/constructor": {}, "__proto__": {}}') as Obj;
-      obj(paths, '/constructor').get = { parameters: [{ name: '__proto__', in: 'query', schema: { type: 'string' } }], responses };
+      obj(paths, '/constructor').get = {
+        parameters: [{ name: '__proto__', in: 'query', schema: { type: 'string' } }],
+        responses,
+      };
       return documentWith(paths, {});
     };
     expect(diffContracts(build(false), build(false))).toEqual([]);
@@ -1874,12 +2347,28 @@ describe('contract diff on malformed input', () => {
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
     };
-    const junkValues: unknown[] = [null, 0, -1, 'x', '', true, false, [], [1, 'a'], {}, { $ref: 7 }, { type: 12 }, { $ref: '#/nowhere' }];
+    const junkValues: unknown[] = [
+      null,
+      0,
+      -1,
+      'x',
+      '',
+      true,
+      false,
+      [],
+      [1, 'a'],
+      {},
+      { $ref: 7 },
+      { type: 12 },
+      { $ref: '#/nowhere' },
+    ];
     const containers = (root: unknown): { holder: Obj | unknown[]; key: string | number }[] => {
       const found: { holder: Obj | unknown[]; key: string | number }[] = [];
       const walk = (value: unknown) => {
-        if (Array.isArray(value)) value.forEach((item, index) => (found.push({ holder: value, key: index }), walk(item)));
-        else if (isObj(value)) for (const [key, item] of Object.entries(value)) (found.push({ holder: value, key }), walk(item));
+        if (Array.isArray(value))
+          value.forEach((item, index) => (found.push({ holder: value, key: index }), walk(item)));
+        else if (isObj(value))
+          for (const [key, item] of Object.entries(value)) found.push({ holder: value, key }), walk(item);
       };
       walk(root);
       return found;

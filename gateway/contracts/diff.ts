@@ -118,7 +118,7 @@ const WIDER_FORMATS: Record<string, string[]> = {
 };
 
 function widerFormatsOf(format: string): string[] {
-  return  Object.hasOwn(WIDER_FORMATS, format) ? (WIDER_FORMATS[format] ?? []) : [];
+  return Object.hasOwn(WIDER_FORMATS, format) ? (WIDER_FORMATS[format] ?? []) : [];
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -126,7 +126,7 @@ function isObject(value: unknown): value is JsonObject {
 }
 
 function hasOwn(object: JsonObject, key: string): boolean {
-  return  Object.hasOwn(object, key);
+  return Object.hasOwn(object, key);
 }
 
 /** An own member only: a property called `constructor` or `__proto__` is data, not the prototype's. */
@@ -212,8 +212,12 @@ class DocumentView {
     let current: unknown = node;
     while (isObject(current) && typeof current.$ref === 'string') {
       const ref = current.$ref;
-      if (seen.has(ref)) throw new ContractDiffError(`The ${this.label} document's $ref "${ref.slice(0, 200)}" refers back to itself.`);
-      if (seen.size >= MAX_REF_HOPS) throw new ContractDiffError(`The ${this.label} document chains more than ${MAX_REF_HOPS} $refs from "${ref.slice(0, 200)}".`);
+      if (seen.has(ref))
+        throw new ContractDiffError(`The ${this.label} document's $ref "${ref.slice(0, 200)}" refers back to itself.`);
+      if (seen.size >= MAX_REF_HOPS)
+        throw new ContractDiffError(
+          `The ${this.label} document chains more than ${MAX_REF_HOPS} $refs from "${ref.slice(0, 200)}".`,
+        );
       seen.add(ref);
       for (const [key, value] of Object.entries(current)) {
         // The outermost sibling wins; pure documentation at the reference site changes nothing.
@@ -221,7 +225,10 @@ class DocumentView {
         if (key !== '$ref' && meaningful && !hasOwn(overlay, key)) overlay[key] = value;
       }
       const target = resolvePointer(this.root, ref);
-      if (target === undefined) throw new ContractDiffError(`The ${this.label} document's $ref "${ref.slice(0, 200)}" does not resolve to anything in the document.`);
+      if (target === undefined)
+        throw new ContractDiffError(
+          `The ${this.label} document's $ref "${ref.slice(0, 200)}" does not resolve to anything in the document.`,
+        );
       current = target;
     }
     const result = Object.keys(overlay).length > 0 && isObject(current) ? { ...current, ...overlay } : current;
@@ -255,7 +262,18 @@ function admits(types: Set<string>, type: string): boolean {
 
 /** Keywords that say what kind of value a schema holds even without `type`. */
 function impliesStructure(schema: JsonObject): boolean {
-  return ['properties', 'additionalProperties', 'items', 'prefixItems', 'enum', 'const', 'oneOf', 'anyOf', 'allOf', 'not'].some((key) => hasOwn(schema, key));
+  return [
+    'properties',
+    'additionalProperties',
+    'items',
+    'prefixItems',
+    'enum',
+    'const',
+    'oneOf',
+    'anyOf',
+    'allOf',
+    'not',
+  ].some((key) => hasOwn(schema, key));
 }
 
 function enumOf(schema: JsonObject): unknown[] | undefined {
@@ -268,7 +286,9 @@ function enumOf(schema: JsonObject): unknown[] | undefined {
 }
 
 function requiredOf(schema: JsonObject): Set<string> {
-  return new Set(Array.isArray(schema.required) ? schema.required.filter((name): name is string => typeof name === 'string') : []);
+  return new Set(
+    Array.isArray(schema.required) ? schema.required.filter((name): name is string => typeof name === 'string') : [],
+  );
 }
 
 function propertiesOf(schema: JsonObject): JsonObject {
@@ -287,7 +307,12 @@ function formatOf(schema: JsonObject): string | undefined {
 function isBinaryString(schema: JsonObject): boolean {
   const format = formatOf(schema);
   if (format !== 'binary' && format !== 'byte') return false;
-  return Object.keys(schema).every((key) => key === 'type' || key === 'format' || ANNOTATION_KEYWORDS.has(key) || key.startsWith('x-')) && (schema.type === undefined || schema.type === 'string');
+  return (
+    Object.keys(schema).every(
+      (key) => key === 'type' || key === 'format' || ANNOTATION_KEYWORDS.has(key) || key.startsWith('x-'),
+    ) &&
+    (schema.type === undefined || schema.type === 'string')
+  );
 }
 
 /** Whether a schema refuses any value at all (an absent schema, `true` or `{}` admit everything). */
@@ -297,14 +322,32 @@ function constrains(schema: JsonObject): boolean {
 }
 
 /** Annotations an alias may carry and still be only an alias (not, say, `readOnly` or `default`). */
-const ALIAS_ANNOTATIONS = new Set(['description', 'title', 'summary', 'example', 'examples', '$comment', 'externalDocs', 'xml', 'nullable', 'discriminator']);
+const ALIAS_ANNOTATIONS = new Set([
+  'description',
+  'title',
+  'summary',
+  'example',
+  'examples',
+  '$comment',
+  'externalDocs',
+  'xml',
+  'nullable',
+  'discriminator',
+]);
 
 /** `{type: "null"}` (or `const: null`): the other half of 3.1's way of writing a nullable schema. */
 function isNullOnly(schema: unknown): boolean {
   if (!isObject(schema)) return false;
   const types = typesOf(schema);
-  const onlyNull = (types !== undefined && types.size === 1 && types.has('null')) || (hasOwn(schema, 'const') && schema.const === null);
-  return onlyNull && Object.keys(schema).every((key) => key === 'type' || key === 'const' || ANNOTATION_KEYWORDS.has(key) || key.startsWith('x-'));
+  const onlyNull =
+    (types !== undefined && types.size === 1 && types.has('null')) ||
+    (hasOwn(schema, 'const') && schema.const === null);
+  return (
+    onlyNull &&
+    Object.keys(schema).every(
+      (key) => key === 'type' || key === 'const' || ANNOTATION_KEYWORDS.has(key) || key.startsWith('x-'),
+    )
+  );
 }
 
 function admitsNull(schema: JsonObject): boolean {
@@ -326,7 +369,9 @@ function mentionsNull(schema: JsonObject): boolean {
 }
 
 function compositionKeywords(schema: JsonObject): ('oneOf' | 'anyOf')[] {
-  return (['oneOf', 'anyOf'] as const).filter((keyword) => Array.isArray(schema[keyword]) && (schema[keyword] as unknown[]).length > 0);
+  return (['oneOf', 'anyOf'] as const).filter(
+    (keyword) => Array.isArray(schema[keyword]) && (schema[keyword] as unknown[]).length > 0,
+  );
 }
 
 /** A numeric bound with its exclusivity; 3.0 spells exclusivity as a boolean next to the bound, 3.1 as the bound itself. */
@@ -336,15 +381,23 @@ interface Bound {
 }
 
 function upperBound(schema: JsonObject): Bound | undefined {
-  const inclusive = typeof schema.maximum === 'number' ? { value: schema.maximum, exclusive: schema.exclusiveMaximum === true } : undefined;
-  const exclusive = typeof schema.exclusiveMaximum === 'number' ? { value: schema.exclusiveMaximum, exclusive: true } : undefined;
+  const inclusive =
+    typeof schema.maximum === 'number'
+      ? { value: schema.maximum, exclusive: schema.exclusiveMaximum === true }
+      : undefined;
+  const exclusive =
+    typeof schema.exclusiveMaximum === 'number' ? { value: schema.exclusiveMaximum, exclusive: true } : undefined;
   if (inclusive && exclusive) return exclusive.value <= inclusive.value ? exclusive : inclusive;
   return inclusive ?? exclusive;
 }
 
 function lowerBound(schema: JsonObject): Bound | undefined {
-  const inclusive = typeof schema.minimum === 'number' ? { value: schema.minimum, exclusive: schema.exclusiveMinimum === true } : undefined;
-  const exclusive = typeof schema.exclusiveMinimum === 'number' ? { value: schema.exclusiveMinimum, exclusive: true } : undefined;
+  const inclusive =
+    typeof schema.minimum === 'number'
+      ? { value: schema.minimum, exclusive: schema.exclusiveMinimum === true }
+      : undefined;
+  const exclusive =
+    typeof schema.exclusiveMinimum === 'number' ? { value: schema.exclusiveMinimum, exclusive: true } : undefined;
   if (inclusive && exclusive) return exclusive.value >= inclusive.value ? exclusive : inclusive;
   return inclusive ?? exclusive;
 }
@@ -534,19 +587,34 @@ export class ContractDiff {
     for (const previousPath of Object.keys(previousPaths)) {
       const nextPath = counterparts.get(previousPath);
       if (nextPath === undefined) {
-        this.add('breaking', 'path_removed', { path: previousPath, pointer: pointerJoin('', 'paths', previousPath) }, `The path ${previousPath} was removed.`);
+        this.add(
+          'breaking',
+          'path_removed',
+          { path: previousPath, pointer: pointerJoin('', 'paths', previousPath) },
+          `The path ${previousPath} was removed.`,
+        );
         continue;
       }
       this.comparePathItem(previousPath, nextPath, previousPaths[previousPath], nextPaths[nextPath]);
     }
     for (const nextPath of Object.keys(nextPaths)) {
       if (!matchedNext.has(nextPath)) {
-        this.add('compatible', 'path_added', { path: nextPath, pointer: pointerJoin('', 'paths', nextPath) }, `The path ${nextPath} was added.`);
+        this.add(
+          'compatible',
+          'path_added',
+          { path: nextPath, pointer: pointerJoin('', 'paths', nextPath) },
+          `The path ${nextPath} was added.`,
+        );
       }
     }
   }
 
-  private comparePathItem(previousPath: string, nextPath: string, previousItemRaw: unknown, nextItemRaw: unknown): void {
+  private comparePathItem(
+    previousPath: string,
+    nextPath: string,
+    previousItemRaw: unknown,
+    nextItemRaw: unknown,
+  ): void {
     const previousItem = this.previous.deref(previousItemRaw);
     const nextItem = this.next.deref(nextItemRaw);
     const previousItemObject = isObject(previousItem) ? previousItem : {};
@@ -557,9 +625,19 @@ export class ContractDiff {
       const location = { method: method.toUpperCase(), path: nextPath };
       const pointer = pointerJoin('', 'paths', nextPath, method);
       if (isObject(previousOperation) && !isObject(nextOperation)) {
-        this.add('breaking', 'operation_removed', { ...location, path: previousPath, pointer: pointerJoin('', 'paths', previousPath, method) }, `${method.toUpperCase()} ${previousPath} was removed.`);
+        this.add(
+          'breaking',
+          'operation_removed',
+          { ...location, path: previousPath, pointer: pointerJoin('', 'paths', previousPath, method) },
+          `${method.toUpperCase()} ${previousPath} was removed.`,
+        );
       } else if (!isObject(previousOperation) && isObject(nextOperation)) {
-        this.add('compatible', 'operation_added', { ...location, pointer }, `${method.toUpperCase()} ${nextPath} was added.`);
+        this.add(
+          'compatible',
+          'operation_added',
+          { ...location, pointer },
+          `${method.toUpperCase()} ${nextPath} was added.`,
+        );
       } else if (isObject(previousOperation) && isObject(nextOperation)) {
         this.compareOperation(
           { ...location, pointer },
@@ -579,7 +657,10 @@ export class ContractDiff {
     if (previous.operation.deprecated !== true && next.operation.deprecated === true) {
       this.add('compatible', 'operation_deprecated', location, `${where} is now deprecated.`);
     }
-    if (previous.operation.summary !== next.operation.summary || previous.operation.description !== next.operation.description) {
+    if (
+      previous.operation.summary !== next.operation.summary ||
+      previous.operation.description !== next.operation.description
+    ) {
       this.add('compatible', 'description_changed', location, `The summary or description of ${where} changed.`);
     }
     this.compareParameters(location, this.parametersOf(this.previous, previous), this.parametersOf(this.next, next));
@@ -590,7 +671,10 @@ export class ContractDiff {
   }
 
   /** Path-level and operation-level parameters, the operation's winning; path parameters keyed by position. */
-  private parametersOf(view: DocumentView, side: { item: JsonObject; operation: JsonObject; path: string }): Map<string, JsonObject> {
+  private parametersOf(
+    view: DocumentView,
+    side: { item: JsonObject; operation: JsonObject; path: string },
+  ): Map<string, JsonObject> {
     const pathParameterNames = [...side.path.matchAll(/\{([^}]*)\}/g)].map((match) => match[1]);
     const result = new Map<string, JsonObject>();
     for (const list of [side.item.parameters, side.operation.parameters]) {
@@ -612,11 +696,21 @@ export class ContractDiff {
     return result;
   }
 
-  private compareParameters(location: OperationLocation, previous: Map<string, JsonObject>, next: Map<string, JsonObject>): void {
-    const label = (parameter: JsonObject) => `${String(parameter.in)}:${parameter.in === 'header' ? String(parameter.name).toLowerCase() : String(parameter.name)}`;
+  private compareParameters(
+    location: OperationLocation,
+    previous: Map<string, JsonObject>,
+    next: Map<string, JsonObject>,
+  ): void {
+    const label = (parameter: JsonObject) =>
+      `${String(parameter.in)}:${parameter.in === 'header' ? String(parameter.name).toLowerCase() : String(parameter.name)}`;
     const isRequired = (parameter: JsonObject) => parameter.required === true || parameter.in === 'path';
     const style = (parameter: JsonObject) => {
-      const styleName = typeof parameter.style === 'string' ? parameter.style : parameter.in === 'query' || parameter.in === 'cookie' ? 'form' : 'simple';
+      const styleName =
+        typeof parameter.style === 'string'
+          ? parameter.style
+          : parameter.in === 'query' || parameter.in === 'cookie'
+            ? 'form'
+            : 'simple';
       const explode = typeof parameter.explode === 'boolean' ? parameter.explode : styleName === 'form';
       return `${styleName}${explode ? '*' : ''}`;
     };
@@ -637,12 +731,27 @@ export class ContractDiff {
     for (const [key, nextParameter] of next) {
       const movedFrom = moved.get(key);
       const previousParameter = previous.get(movedFrom ?? key);
-      const parameterLocation = { ...location, parameter: label(nextParameter), direction: 'request' as const, pointer: pointerJoin(location.pointer, 'parameters', String(nextParameter.name)) };
+      const parameterLocation = {
+        ...location,
+        parameter: label(nextParameter),
+        direction: 'request' as const,
+        pointer: pointerJoin(location.pointer, 'parameters', String(nextParameter.name)),
+      };
       if (!previousParameter) {
         if (isRequired(nextParameter)) {
-          this.add('breaking', 'request_parameter_added_required', parameterLocation, `A new required parameter ${label(nextParameter)} was added.`);
+          this.add(
+            'breaking',
+            'request_parameter_added_required',
+            parameterLocation,
+            `A new required parameter ${label(nextParameter)} was added.`,
+          );
         } else {
-          this.add('compatible', 'request_parameter_added', parameterLocation, `A new optional parameter ${label(nextParameter)} was added.`);
+          this.add(
+            'compatible',
+            'request_parameter_added',
+            parameterLocation,
+            `A new optional parameter ${label(nextParameter)} was added.`,
+          );
         }
         continue;
       }
@@ -655,26 +764,67 @@ export class ContractDiff {
         );
       }
       if (!isRequired(previousParameter) && isRequired(nextParameter)) {
-        this.add('breaking', 'request_parameter_became_required', parameterLocation, `The parameter ${label(nextParameter)} is now required.`);
+        this.add(
+          'breaking',
+          'request_parameter_became_required',
+          parameterLocation,
+          `The parameter ${label(nextParameter)} is now required.`,
+        );
       } else if (isRequired(previousParameter) && !isRequired(nextParameter)) {
-        this.add('compatible', 'request_parameter_became_optional', parameterLocation, `The parameter ${label(nextParameter)} is now optional.`);
+        this.add(
+          'compatible',
+          'request_parameter_became_optional',
+          parameterLocation,
+          `The parameter ${label(nextParameter)} is now optional.`,
+        );
       }
       // Each location has its own default style; a moved parameter is already reported as moved.
       if (movedFrom === undefined && style(previousParameter) !== style(nextParameter)) {
-        this.add('breaking', 'request_parameter_style_changed', parameterLocation, `The parameter ${label(nextParameter)} is serialised differently (${style(previousParameter)} → ${style(nextParameter)}).`);
+        this.add(
+          'breaking',
+          'request_parameter_style_changed',
+          parameterLocation,
+          `The parameter ${label(nextParameter)} is serialised differently (${style(previousParameter)} → ${style(nextParameter)}).`,
+        );
       }
       if (previousParameter.allowEmptyValue === true && nextParameter.allowEmptyValue !== true) {
-        this.add('breaking', 'request_parameter_empty_value_refused', parameterLocation, `The parameter ${label(nextParameter)} may no longer be sent empty.`);
+        this.add(
+          'breaking',
+          'request_parameter_empty_value_refused',
+          parameterLocation,
+          `The parameter ${label(nextParameter)} may no longer be sent empty.`,
+        );
       } else if (previousParameter.allowEmptyValue !== true && nextParameter.allowEmptyValue === true) {
-        this.add('compatible', 'request_parameter_empty_value_allowed', parameterLocation, `The parameter ${label(nextParameter)} may now be sent empty.`);
+        this.add(
+          'compatible',
+          'request_parameter_empty_value_allowed',
+          parameterLocation,
+          `The parameter ${label(nextParameter)} may now be sent empty.`,
+        );
       }
       if (previousParameter.deprecated !== true && nextParameter.deprecated === true) {
-        this.add('compatible', 'parameter_deprecated', parameterLocation, `The parameter ${label(nextParameter)} is now deprecated.`);
+        this.add(
+          'compatible',
+          'parameter_deprecated',
+          parameterLocation,
+          `The parameter ${label(nextParameter)} is now deprecated.`,
+        );
       }
       if (previousParameter.description !== nextParameter.description) {
-        this.add('compatible', 'description_changed', parameterLocation, `The description of the parameter ${label(nextParameter)} changed.`);
+        this.add(
+          'compatible',
+          'description_changed',
+          parameterLocation,
+          `The description of the parameter ${label(nextParameter)} changed.`,
+        );
       }
-      this.useSchema(schemaOfParameter(previousParameter), schemaOfParameter(nextParameter), 'request', parameterLocation, pointerJoin(parameterLocation.pointer, 'schema'));
+      this.useSchema(
+        schemaOfParameter(previousParameter),
+        schemaOfParameter(nextParameter),
+        'request',
+        parameterLocation,
+        pointerJoin(parameterLocation.pointer, 'schema'),
+      );
     }
     const movedAway = new Set(moved.values());
     for (const [key, previousParameter] of previous) {
@@ -684,7 +834,12 @@ export class ContractDiff {
       this.add(
         'breaking',
         'request_parameter_removed',
-        { ...location, parameter: label(previousParameter), direction: 'request', pointer: pointerJoin(location.pointer, 'parameters', String(previousParameter.name)) },
+        {
+          ...location,
+          parameter: label(previousParameter),
+          direction: 'request',
+          pointer: pointerJoin(location.pointer, 'parameters', String(previousParameter.name)),
+        },
         `The parameter ${label(previousParameter)} was removed; what clients send in it is ignored now.`,
       );
     }
@@ -703,15 +858,25 @@ export class ContractDiff {
   private compareRequestBody(location: OperationLocation, previousRaw: unknown, nextRaw: unknown): void {
     const previous = this.previous.deref(previousRaw);
     const next = this.next.deref(nextRaw);
-    const bodyLocation = { ...location, direction: 'request' as const, pointer: pointerJoin(location.pointer, 'requestBody') };
+    const bodyLocation = {
+      ...location,
+      direction: 'request' as const,
+      pointer: pointerJoin(location.pointer, 'requestBody'),
+    };
     if (!isObject(previous) && !isObject(next)) return;
     if (!isObject(previous) && isObject(next)) {
-      if (next.required === true) this.add('breaking', 'request_body_became_required', bodyLocation, 'A required request body was added.');
+      if (next.required === true)
+        this.add('breaking', 'request_body_became_required', bodyLocation, 'A required request body was added.');
       else this.add('compatible', 'request_body_added', bodyLocation, 'An optional request body was added.');
       return;
     }
     if (isObject(previous) && !isObject(next)) {
-      this.add('breaking', 'request_body_removed', bodyLocation, 'The request body was removed; bodies clients send may be refused.');
+      this.add(
+        'breaking',
+        'request_body_removed',
+        bodyLocation,
+        'The request body was removed; bodies clients send may be refused.',
+      );
       return;
     }
     if (!isObject(previous) || !isObject(next)) return;
@@ -724,17 +889,35 @@ export class ContractDiff {
     const nextContent = this.contentOf(this.next, next);
     for (const [mediaType, previousMedia] of previousContent) {
       // A wildcard range in the new version still accepts the specific type clients send.
-      const nextMediaType = [mediaType, `${mediaType.split('/')[0]}/*`, '*/*'].find((candidate) => nextContent.has(candidate));
+      const nextMediaType = [mediaType, `${mediaType.split('/')[0]}/*`, '*/*'].find((candidate) =>
+        nextContent.has(candidate),
+      );
       const nextMedia = nextMediaType === undefined ? undefined : nextContent.get(nextMediaType);
       if (!nextMedia || nextMediaType === undefined) {
-        this.add('breaking', 'request_media_type_removed', { ...bodyLocation, pointer: pointerJoin(bodyLocation.pointer, 'content', mediaType) }, `The request body no longer accepts ${mediaType}.`);
+        this.add(
+          'breaking',
+          'request_media_type_removed',
+          { ...bodyLocation, pointer: pointerJoin(bodyLocation.pointer, 'content', mediaType) },
+          `The request body no longer accepts ${mediaType}.`,
+        );
         continue;
       }
-      this.useSchema(previousMedia.schema, nextMedia.schema, 'request', bodyLocation, pointerJoin(bodyLocation.pointer, 'content', nextMediaType, 'schema'));
+      this.useSchema(
+        previousMedia.schema,
+        nextMedia.schema,
+        'request',
+        bodyLocation,
+        pointerJoin(bodyLocation.pointer, 'content', nextMediaType, 'schema'),
+      );
     }
     for (const mediaType of nextContent.keys()) {
       if (!previousContent.has(mediaType)) {
-        this.add('compatible', 'request_media_type_added', { ...bodyLocation, pointer: pointerJoin(bodyLocation.pointer, 'content', mediaType) }, `The request body also accepts ${mediaType}.`);
+        this.add(
+          'compatible',
+          'request_media_type_added',
+          { ...bodyLocation, pointer: pointerJoin(bodyLocation.pointer, 'content', mediaType) },
+          `The request body also accepts ${mediaType}.`,
+        );
       }
     }
   }
@@ -742,13 +925,21 @@ export class ContractDiff {
   private compareResponses(location: OperationLocation, previousRaw: unknown, nextRaw: unknown): void {
     // Status keys are case-insensitive (`2xx` is `2XX`); pointers keep them as written.
     const byStatus = (raw: unknown) =>
-      new Map(Object.entries(isObject(raw) ? raw : {}).map(([key, response]) => [key.toUpperCase(), { key, response }] as const));
+      new Map(
+        Object.entries(isObject(raw) ? raw : {}).map(
+          ([key, response]) => [key.toUpperCase(), { key, response }] as const,
+        ),
+      );
     const previous = byStatus(previousRaw);
     const next = byStatus(nextRaw);
     const isSuccess = (status: string) => /^2(\d\d|XX)$/.test(status);
     const previousHasSuccess = [...previous.keys()].some(isSuccess);
     for (const [status, { key: previousKey, response: previousResponseRaw }] of previous) {
-      const responseLocation = { ...location, direction: 'response' as const, pointer: pointerJoin(location.pointer, 'responses', previousKey) };
+      const responseLocation = {
+        ...location,
+        direction: 'response' as const,
+        pointer: pointerJoin(location.pointer, 'responses', previousKey),
+      };
       // A specific status that became part of a documented range (200 → 2XX) is compared with the range.
       const rangeStatus = `${status.charAt(0)}XX`;
       const counterpart = next.get(status) ?? (/^\d{3}$/.test(status) ? next.get(rangeStatus) : undefined);
@@ -759,14 +950,27 @@ export class ContractDiff {
         if (isSuccess(status) || (status === 'DEFAULT' && !previousHasSuccess)) {
           this.add('breaking', 'response_status_removed', responseLocation, `The response ${previousKey} was removed.`);
         } else {
-          this.add('compatible', 'response_error_status_removed', responseLocation, `The response ${previousKey} is no longer documented.`);
+          this.add(
+            'compatible',
+            'response_error_status_removed',
+            responseLocation,
+            `The response ${previousKey} is no longer documented.`,
+          );
         }
         continue;
       }
       if (!isObject(previousResponse)) continue;
-      const nextLocation = { ...responseLocation, pointer: pointerJoin(location.pointer, 'responses', counterpart.key) };
+      const nextLocation = {
+        ...responseLocation,
+        pointer: pointerJoin(location.pointer, 'responses', counterpart.key),
+      };
       if (previousResponse.description !== nextResponse.description) {
-        this.add('compatible', 'description_changed', nextLocation, `The description of the response ${previousKey} changed.`);
+        this.add(
+          'compatible',
+          'description_changed',
+          nextLocation,
+          `The description of the response ${previousKey} changed.`,
+        );
       }
       this.compareResponseHeaders(nextLocation, previousResponse, nextResponse, isSuccess(status));
       const previousContent = this.contentOf(this.previous, previousResponse);
@@ -774,25 +978,51 @@ export class ContractDiff {
       for (const [mediaType, previousMedia] of previousContent) {
         const nextMedia = nextContent.get(mediaType);
         if (!nextMedia) {
-          this.add('breaking', 'response_media_type_removed', { ...nextLocation, pointer: pointerJoin(nextLocation.pointer, 'content', mediaType) }, `The response ${previousKey} no longer comes as ${mediaType}.`);
+          this.add(
+            'breaking',
+            'response_media_type_removed',
+            { ...nextLocation, pointer: pointerJoin(nextLocation.pointer, 'content', mediaType) },
+            `The response ${previousKey} no longer comes as ${mediaType}.`,
+          );
           continue;
         }
-        this.useSchema(previousMedia.schema, nextMedia.schema, 'response', nextLocation, pointerJoin(nextLocation.pointer, 'content', mediaType, 'schema'));
+        this.useSchema(
+          previousMedia.schema,
+          nextMedia.schema,
+          'response',
+          nextLocation,
+          pointerJoin(nextLocation.pointer, 'content', mediaType, 'schema'),
+        );
       }
       for (const mediaType of nextContent.keys()) {
         if (!previousContent.has(mediaType)) {
-          this.add('compatible', 'response_media_type_added', { ...nextLocation, pointer: pointerJoin(nextLocation.pointer, 'content', mediaType) }, `The response ${previousKey} may also come as ${mediaType}.`);
+          this.add(
+            'compatible',
+            'response_media_type_added',
+            { ...nextLocation, pointer: pointerJoin(nextLocation.pointer, 'content', mediaType) },
+            `The response ${previousKey} may also come as ${mediaType}.`,
+          );
         }
       }
     }
     for (const [status, { key }] of next) {
       if (!previous.has(status)) {
-        this.add('compatible', 'response_status_added', { ...location, direction: 'response', pointer: pointerJoin(location.pointer, 'responses', key) }, `The response ${key} was added.`);
+        this.add(
+          'compatible',
+          'response_status_added',
+          { ...location, direction: 'response', pointer: pointerJoin(location.pointer, 'responses', key) },
+          `The response ${key} was added.`,
+        );
       }
     }
   }
 
-  private compareResponseHeaders(location: OperationLocation, previous: JsonObject, next: JsonObject, success: boolean): void {
+  private compareResponseHeaders(
+    location: OperationLocation,
+    previous: JsonObject,
+    next: JsonObject,
+    success: boolean,
+  ): void {
     const headersOf = (view: DocumentView, response: JsonObject) => {
       const result = new Map<string, { name: string; header: JsonObject }>();
       for (const [name, raw] of Object.entries(isObject(response.headers) ? response.headers : {})) {
@@ -815,12 +1045,29 @@ export class ContractDiff {
       }
       const nextHeaderLocation = { ...location, pointer: pointerJoin(location.pointer, 'headers', counterpart.name) };
       if (reliedOn && counterpart.header.required !== true) {
-        this.add('breaking', 'response_header_became_optional', nextHeaderLocation, `The response header ${name} may now be missing.`);
+        this.add(
+          'breaking',
+          'response_header_became_optional',
+          nextHeaderLocation,
+          `The response header ${name} may now be missing.`,
+        );
       }
-      this.useSchema(schemaOfParameter(previousHeader), schemaOfParameter(counterpart.header), 'response', nextHeaderLocation, pointerJoin(nextHeaderLocation.pointer, 'schema'));
+      this.useSchema(
+        schemaOfParameter(previousHeader),
+        schemaOfParameter(counterpart.header),
+        'response',
+        nextHeaderLocation,
+        pointerJoin(nextHeaderLocation.pointer, 'schema'),
+      );
     }
     for (const [key, { name }] of nextHeaders) {
-      if (!previousHeaders.has(key)) this.add('compatible', 'response_header_added', { ...location, pointer: pointerJoin(location.pointer, 'headers', name) }, `The response header ${name} was added.`);
+      if (!previousHeaders.has(key))
+        this.add(
+          'compatible',
+          'response_header_added',
+          { ...location, pointer: pointerJoin(location.pointer, 'headers', name) },
+          `The response header ${name} was added.`,
+        );
     }
   }
 
@@ -835,17 +1082,32 @@ export class ContractDiff {
     for (const name of Object.keys(previous)) {
       const pointer = pointerJoin('', 'webhooks', name);
       if (!hasOwn(next, name)) {
-        this.add('breaking', 'webhook_removed', { path: name, pointer }, `The webhook ${name} was removed; clients no longer receive it.`);
+        this.add(
+          'breaking',
+          'webhook_removed',
+          { path: name, pointer },
+          `The webhook ${name} was removed; clients no longer receive it.`,
+        );
         continue;
       }
       this.compareOutgoingItem('webhook', { path: name, pointer }, previous[name], next[name]);
     }
     for (const name of Object.keys(next)) {
-      if (!hasOwn(previous, name)) this.add('compatible', 'webhook_added', { path: name, pointer: pointerJoin('', 'webhooks', name) }, `The webhook ${name} was added.`);
+      if (!hasOwn(previous, name))
+        this.add(
+          'compatible',
+          'webhook_added',
+          { path: name, pointer: pointerJoin('', 'webhooks', name) },
+          `The webhook ${name} was added.`,
+        );
     }
   }
 
-  private compareCallbacks(location: OperationLocation, previousOperation: JsonObject, nextOperation: JsonObject): void {
+  private compareCallbacks(
+    location: OperationLocation,
+    previousOperation: JsonObject,
+    nextOperation: JsonObject,
+  ): void {
     const callbacksOf = (operation: JsonObject) => (isObject(operation.callbacks) ? operation.callbacks : {});
     const previous = callbacksOf(previousOperation);
     const next = callbacksOf(nextOperation);
@@ -857,7 +1119,12 @@ export class ContractDiff {
       for (const expression of Object.keys(previousCallback)) {
         const at = { ...location, pointer: pointerJoin(pointer, expression) };
         if (!isObject(nextCallback) || !hasOwn(nextCallback, expression)) {
-          this.add('breaking', 'callback_removed', at, `The callback ${name} (${expression}) was removed; clients no longer receive it.`);
+          this.add(
+            'breaking',
+            'callback_removed',
+            at,
+            `The callback ${name} (${expression}) was removed; clients no longer receive it.`,
+          );
           continue;
         }
         this.compareOutgoingItem('callback', at, previousCallback[expression], nextCallback[expression]);
@@ -869,13 +1136,23 @@ export class ContractDiff {
       if (!isObject(nextCallback)) continue;
       for (const expression of Object.keys(nextCallback)) {
         if (isObject(previousCallback) && hasOwn(previousCallback, expression)) continue;
-        this.add('compatible', 'callback_added', { ...location, pointer: pointerJoin(location.pointer, 'callbacks', name, expression) }, `The callback ${name} (${expression}) was added.`);
+        this.add(
+          'compatible',
+          'callback_added',
+          { ...location, pointer: pointerJoin(location.pointer, 'callbacks', name, expression) },
+          `The callback ${name} (${expression}) was added.`,
+        );
       }
     }
   }
 
   /** A webhook's or callback's path item: its operations, and the bodies the provider sends in them. */
-  private compareOutgoingItem(kind: 'webhook' | 'callback', location: ChangeLocation & { pointer: string }, previousRaw: unknown, nextRaw: unknown): void {
+  private compareOutgoingItem(
+    kind: 'webhook' | 'callback',
+    location: ChangeLocation & { pointer: string },
+    previousRaw: unknown,
+    nextRaw: unknown,
+  ): void {
     const previousItem = this.previous.deref(previousRaw);
     const nextItem = this.next.deref(nextRaw);
     if (!isObject(previousItem)) return;
@@ -885,7 +1162,12 @@ export class ContractDiff {
       const nextOperation = isObject(nextItem) ? this.next.deref(own(nextItem, method)) : undefined;
       const at = { ...location, method: method.toUpperCase(), pointer: pointerJoin(location.pointer, method) };
       if (!isObject(nextOperation)) {
-        this.add('breaking', `${kind}_removed`, at, `The ${kind} ${location.path ?? ''} ${method.toUpperCase()} was removed; clients no longer receive it.`);
+        this.add(
+          'breaking',
+          `${kind}_removed`,
+          at,
+          `The ${kind} ${location.path ?? ''} ${method.toUpperCase()} was removed; clients no longer receive it.`,
+        );
         continue;
       }
       const previousBody = this.previous.deref(previousOperation.requestBody);
@@ -896,7 +1178,12 @@ export class ContractDiff {
         const nextMedia = nextContent.get(mediaType);
         const bodyPointer = pointerJoin(at.pointer, 'requestBody', 'content', mediaType);
         if (!nextMedia) {
-          this.add('breaking', `${kind}_media_type_changed`, { ...at, pointer: bodyPointer }, `The ${kind} no longer sends ${mediaType}.`);
+          this.add(
+            'breaking',
+            `${kind}_media_type_changed`,
+            { ...at, pointer: bodyPointer },
+            `The ${kind} no longer sends ${mediaType}.`,
+          );
           continue;
         }
         // The provider sends this body and clients read it: the rules of a response apply.
@@ -918,7 +1205,8 @@ export class ContractDiff {
     const used = new Set<string>();
     const collect = (requirements: unknown) => {
       if (!Array.isArray(requirements)) return;
-      for (const requirement of requirements) if (isObject(requirement)) for (const name of Object.keys(requirement)) used.add(name);
+      for (const requirement of requirements)
+        if (isObject(requirement)) for (const name of Object.keys(requirement)) used.add(name);
     };
     collect(this.previous.root.security);
     const previousPaths = isObject(this.previous.root.paths) ? this.previous.root.paths : {};
@@ -947,7 +1235,12 @@ export class ContractDiff {
       } else if (type === 'oauth2' && isObject(scheme.flows)) {
         essential.flows = Object.fromEntries(
           Object.entries(scheme.flows).map(([flow, value]) => {
-            const { scopes: _scopes, refreshUrl: _refreshUrl, description: _description, ...urls } = isObject(value) ? value : {};
+            const {
+              scopes: _scopes,
+              refreshUrl: _refreshUrl,
+              description: _description,
+              ...urls
+            } = isObject(value) ? value : {};
             return [flow, urls];
           }),
         );
@@ -960,20 +1253,39 @@ export class ContractDiff {
       const nextScheme = this.next.deref(own(nextSchemes, name));
       const pointer = pointerJoin('', 'components', 'securitySchemes', name);
       if (!isObject(nextScheme)) {
-        this.add('breaking', 'security_scheme_removed', { pointer }, `The security scheme ${name} that operations required was removed.`);
+        this.add(
+          'breaking',
+          'security_scheme_removed',
+          { pointer },
+          `The security scheme ${name} that operations required was removed.`,
+        );
         continue;
       }
       if (essentials(previousScheme) !== essentials(nextScheme)) {
-        this.add('breaking', 'security_scheme_changed', { pointer }, `The security scheme ${name} changed (${String(previousScheme.type)} → ${String(nextScheme.type)} or its parameters); clients' credentials no longer fit.`);
+        this.add(
+          'breaking',
+          'security_scheme_changed',
+          { pointer },
+          `The security scheme ${name} changed (${String(previousScheme.type)} → ${String(nextScheme.type)} or its parameters); clients' credentials no longer fit.`,
+        );
         continue;
       }
       if (previousScheme.type === 'oauth2' && isObject(previousScheme.flows) && isObject(nextScheme.flows)) {
         for (const [flow, previousFlow] of Object.entries(previousScheme.flows)) {
           const nextFlow = own(nextScheme.flows, flow);
-          const previousScopes = isObject(previousFlow) && isObject(previousFlow.scopes) ? Object.keys(previousFlow.scopes) : [];
-          const nextScopes = new Set(isObject(nextFlow) && isObject(nextFlow.scopes) ? Object.keys(nextFlow.scopes) : []);
+          const previousScopes =
+            isObject(previousFlow) && isObject(previousFlow.scopes) ? Object.keys(previousFlow.scopes) : [];
+          const nextScopes = new Set(
+            isObject(nextFlow) && isObject(nextFlow.scopes) ? Object.keys(nextFlow.scopes) : [],
+          );
           const removed = previousScopes.filter((scope) => !nextScopes.has(scope));
-          if (removed.length > 0) this.add('breaking', 'security_scope_removed', { pointer: pointerJoin(pointer, 'flows', flow, 'scopes') }, `The ${flow} flow no longer grants ${removed.join(', ')}.`);
+          if (removed.length > 0)
+            this.add(
+              'breaking',
+              'security_scope_removed',
+              { pointer: pointerJoin(pointer, 'flows', flow, 'scopes') },
+              `The ${flow} flow no longer grants ${removed.join(', ')}.`,
+            );
         }
       }
     }
@@ -981,46 +1293,92 @@ export class ContractDiff {
 
   /** The alternatives of requirements (OR) of schemes with scopes (AND). Empty or `{}` means anonymous access. */
   private securityOf(view: DocumentView, operation: JsonObject): Map<string, Set<string>>[] {
-    const requirements = Array.isArray(operation.security) ? operation.security : Array.isArray(view.root.security) ? view.root.security : [];
-    return requirements.filter(isObject).map(
-      (requirement) =>
-        new Map(
-          Object.entries(requirement).map(([scheme, scopes]) => [scheme, new Set(Array.isArray(scopes) ? scopes.map(String) : [])]),
-        ),
-    );
+    const requirements = Array.isArray(operation.security)
+      ? operation.security
+      : Array.isArray(view.root.security)
+        ? view.root.security
+        : [];
+    return requirements
+      .filter(isObject)
+      .map(
+        (requirement) =>
+          new Map(
+            Object.entries(requirement).map(([scheme, scopes]) => [
+              scheme,
+              new Set(Array.isArray(scopes) ? scopes.map(String) : []),
+            ]),
+          ),
+      );
   }
 
   private compareSecurity(location: OperationLocation, previousOperation: JsonObject, nextOperation: JsonObject): void {
     const previous = this.securityOf(this.previous, previousOperation);
     const next = this.securityOf(this.next, nextOperation);
-    const anonymous = (alternatives: Map<string, Set<string>>[]) => alternatives.length === 0 || alternatives.some((requirement) => requirement.size === 0);
+    const anonymous = (alternatives: Map<string, Set<string>>[]) =>
+      alternatives.length === 0 || alternatives.some((requirement) => requirement.size === 0);
     // A requirement `candidate` is met by a client meeting `held` if it asks for nothing more.
     const metBy = (candidate: Map<string, Set<string>>, held: Map<string, Set<string>>) =>
-      [...candidate].every(([scheme, scopes]) => held.has(scheme) && [...scopes].every((scope) => held.get(scheme)?.has(scope) === true));
+      [...candidate].every(
+        ([scheme, scopes]) => held.has(scheme) && [...scopes].every((scope) => held.get(scheme)?.has(scope) === true),
+      );
     const securityLocation = { ...location, pointer: pointerJoin(location.pointer, 'security') };
     if (anonymous(previous)) {
-      if (!anonymous(next)) this.add('breaking', 'security_requirement_added', securityLocation, 'The operation now requires authentication.');
+      if (!anonymous(next))
+        this.add(
+          'breaking',
+          'security_requirement_added',
+          securityLocation,
+          'The operation now requires authentication.',
+        );
       return;
     }
     if (anonymous(next)) {
-      this.add('compatible', 'security_requirement_removed', securityLocation, 'The operation no longer requires authentication.');
+      this.add(
+        'compatible',
+        'security_requirement_removed',
+        securityLocation,
+        'The operation no longer requires authentication.',
+      );
       return;
     }
     const stranded = previous.filter((held) => !next.some((candidate) => metBy(candidate, held)));
-    const describe = (alternatives: Map<string, Set<string>>[]) => canonical(alternatives.map((requirement) => [...requirement].map(([scheme, scopes]) => [scheme, [...scopes].sort()])));
+    const describe = (alternatives: Map<string, Set<string>>[]) =>
+      canonical(
+        alternatives.map((requirement) => [...requirement].map(([scheme, scopes]) => [scheme, [...scopes].sort()])),
+      );
     if (stranded.length > 0) {
-      this.add('breaking', 'security_requirement_tightened', securityLocation, 'Clients meeting the old security requirements no longer meet the new ones (a scheme or scope was added or replaced).');
+      this.add(
+        'breaking',
+        'security_requirement_tightened',
+        securityLocation,
+        'Clients meeting the old security requirements no longer meet the new ones (a scheme or scope was added or replaced).',
+      );
     } else if (describe(previous) !== describe(next)) {
-      this.add('compatible', 'security_requirement_relaxed', securityLocation, 'The security requirements were relaxed.');
+      this.add(
+        'compatible',
+        'security_requirement_relaxed',
+        securityLocation,
+        'The security requirements were relaxed.',
+      );
     }
   }
 
   // --- schemas: uses, normalisation, pairs ---
 
   /** Records that a schema pair is used here; its changes are read out of the graph at the end. */
-  private useSchema(previousRaw: unknown, nextRaw: unknown, direction: DataDirection, location: ChangeLocation, pointer: string): void {
+  private useSchema(
+    previousRaw: unknown,
+    nextRaw: unknown,
+    direction: DataDirection,
+    location: ChangeLocation,
+    pointer: string,
+  ): void {
     if (previousRaw === undefined && nextRaw === undefined) return;
-    this.entries.push({ node: this.pairOf(previousRaw, nextRaw, direction), location: { ...location, direction }, pointer });
+    this.entries.push({
+      node: this.pairOf(previousRaw, nextRaw, direction),
+      location: { ...location, direction },
+      pointer,
+    });
   }
 
   /**
@@ -1143,14 +1501,19 @@ export class ContractDiff {
 
   private aliasOf(view: DocumentView, raw: unknown): { target: unknown; addsNull: boolean } | undefined {
     if (!isObject(raw)) return undefined;
-    const onlyAlongside = (schema: JsonObject, keyword: string) => Object.keys(schema).every((key) => key === keyword || ALIAS_ANNOTATIONS.has(key) || key.startsWith('x-'));
+    const onlyAlongside = (schema: JsonObject, keyword: string) =>
+      Object.keys(schema).every((key) => key === keyword || ALIAS_ANNOTATIONS.has(key) || key.startsWith('x-'));
     if (typeof raw.$ref === 'string') {
-      if (Object.keys(raw).length > 1) return onlyAlongside(raw, '$ref') ? { target: { $ref: raw.$ref }, addsNull: raw.nullable === true } : undefined;
+      if (Object.keys(raw).length > 1)
+        return onlyAlongside(raw, '$ref') ? { target: { $ref: raw.$ref }, addsNull: raw.nullable === true } : undefined;
       // A plain reference is followed by `deref` anyway; it matters here only when it names an alias.
       const target = view.deref(raw);
-      return isObject(target) && typeof target.$ref !== 'string' && this.aliasOf(view, target) ? { target, addsNull: false } : undefined;
+      return isObject(target) && typeof target.$ref !== 'string' && this.aliasOf(view, target)
+        ? { target, addsNull: false }
+        : undefined;
     }
-    if (Array.isArray(raw.allOf) && raw.allOf.length === 1 && onlyAlongside(raw, 'allOf')) return { target: raw.allOf[0], addsNull: raw.nullable === true };
+    if (Array.isArray(raw.allOf) && raw.allOf.length === 1 && onlyAlongside(raw, 'allOf'))
+      return { target: raw.allOf[0], addsNull: raw.nullable === true };
     for (const keyword of compositionKeywords(raw)) {
       const variants = raw[keyword] as unknown[];
       if (!onlyAlongside(raw, keyword) || variants.length < 2) continue;
@@ -1164,7 +1527,8 @@ export class ContractDiff {
   private pairOf(previousRaw: unknown, nextRaw: unknown, direction: DataDirection): PairNode {
     const previous = this.resolve(this.previous, previousRaw);
     const next = this.resolve(this.next, nextRaw);
-    if (!previous.schema || !next.schema || (!previous.addsNull && !next.addsNull)) return this.pairOfSchemas(previous.schema, next.schema, direction);
+    if (!previous.schema || !next.schema || (!previous.addsNull && !next.addsNull))
+      return this.pairOfSchemas(previous.schema, next.schema, direction);
     // A nullable alias: null-ness is judged here, everything else by the pair of schemas aliased.
     const previousNull = previous.addsNull || admitsNull(previous.schema);
     const nextNull = next.addsNull || admitsNull(next.schema);
@@ -1200,7 +1564,11 @@ export class ContractDiff {
     return stripped;
   }
 
-  private pairOfSchemas(previousSchema: JsonObject | undefined, nextSchema: JsonObject | undefined, direction: DataDirection): PairNode {
+  private pairOfSchemas(
+    previousSchema: JsonObject | undefined,
+    nextSchema: JsonObject | undefined,
+    direction: DataDirection,
+  ): PairNode {
     let previous = previousSchema;
     let next = nextSchema;
     const request = direction === 'request';
@@ -1211,8 +1579,14 @@ export class ContractDiff {
         if (request) node.add('breaking', 'request_schema_added', 'A schema now constrains what used to be free-form.');
         else node.add('compatible', 'response_schema_added', 'What used to be free-form is now described by a schema.');
       } else if (previous && !next && constrains(previous)) {
-        if (request) node.add('compatible', 'request_schema_removed', 'The value is no longer constrained by a schema.');
-        else node.add('breaking', 'response_schema_removed', 'The response is no longer described by a schema; it may be anything.');
+        if (request)
+          node.add('compatible', 'request_schema_removed', 'The value is no longer constrained by a schema.');
+        else
+          node.add(
+            'breaking',
+            'response_schema_removed',
+            'The response is no longer described by a schema; it may be anything.',
+          );
       }
       this.allNodes.push(node);
       return node;
@@ -1220,8 +1594,10 @@ export class ContractDiff {
     // A plain schema against a composition is compared as a composition of one alternative.
     const previousCompositions = compositionKeywords(previous);
     const nextCompositions = compositionKeywords(next);
-    if (previousCompositions.length === 0 && nextCompositions.length === 1) previous = this.lift(this.previous, previous, nextCompositions[0]!);
-    else if (nextCompositions.length === 0 && previousCompositions.length === 1) next = this.lift(this.next, next, previousCompositions[0]!);
+    if (previousCompositions.length === 0 && nextCompositions.length === 1)
+      previous = this.lift(this.previous, previous, nextCompositions[0]!);
+    else if (nextCompositions.length === 0 && previousCompositions.length === 1)
+      next = this.lift(this.next, next, previousCompositions[0]!);
 
     const key = `${direction}:${this.idOf(previous)}:${this.idOf(next)}`;
     const known = this.pairs.get(key);
@@ -1263,7 +1639,9 @@ export class ContractDiff {
   private expandUse(use: SchemaUse): void {
     if (!use.node.changed) return;
     const visited = new Set<PairNode>([use.node]);
-    const stack: { node: PairNode; pointer: string; index: number }[] = [{ node: use.node, pointer: use.pointer, index: 0 }];
+    const stack: { node: PairNode; pointer: string; index: number }[] = [
+      { node: use.node, pointer: use.pointer, index: 0 },
+    ];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       const entry = frame.node.entries[frame.index];
@@ -1286,7 +1664,10 @@ export class ContractDiff {
     const { previous, next } = node;
     if (!previous || !next) return;
     const request = node.direction === 'request';
-    if (previous.description !== next.description && (typeof previous.description === 'string' || typeof next.description === 'string')) {
+    if (
+      previous.description !== next.description &&
+      (typeof previous.description === 'string' || typeof next.description === 'string')
+    ) {
       node.add('compatible', 'description_changed', 'A description changed.');
     }
     if (previous.deprecated !== true && next.deprecated === true) {
@@ -1327,22 +1708,44 @@ export class ContractDiff {
     if (!before && !after) return;
     const direction = node.direction;
     if (!before || !after) {
-      node.add(after ? 'compatible' : 'breaking', `${direction}_discriminator_${after ? 'added' : 'removed'}`, after ? 'A discriminator now names the alternative.' : 'The discriminator that named the alternative was removed.', '/discriminator');
+      node.add(
+        after ? 'compatible' : 'breaking',
+        `${direction}_discriminator_${after ? 'added' : 'removed'}`,
+        after
+          ? 'A discriminator now names the alternative.'
+          : 'The discriminator that named the alternative was removed.',
+        '/discriminator',
+      );
       return;
     }
     if (before.propertyName !== after.propertyName) {
-      node.add('breaking', `${direction}_discriminator_property_changed`, `The discriminator property changed: ${String(before.propertyName)} → ${String(after.propertyName)}.`, '/discriminator/propertyName');
+      node.add(
+        'breaking',
+        `${direction}_discriminator_property_changed`,
+        `The discriminator property changed: ${String(before.propertyName)} → ${String(after.propertyName)}.`,
+        '/discriminator/propertyName',
+      );
     }
     const mappingOf = (discriminator: JsonObject) => (isObject(discriminator.mapping) ? discriminator.mapping : {});
     const previousMapping = mappingOf(before);
     const nextMapping = mappingOf(after);
     for (const value of Object.keys(previousMapping)) {
       if (hasOwn(nextMapping, value)) continue;
-      node.add(request ? 'breaking' : 'compatible', `${direction}_discriminator_value_removed`, `The discriminator value ${value} is no longer ${request ? 'accepted' : 'returned'}.`, '/discriminator/mapping');
+      node.add(
+        request ? 'breaking' : 'compatible',
+        `${direction}_discriminator_value_removed`,
+        `The discriminator value ${value} is no longer ${request ? 'accepted' : 'returned'}.`,
+        '/discriminator/mapping',
+      );
     }
     for (const value of Object.keys(nextMapping)) {
       if (hasOwn(previousMapping, value)) continue;
-      node.add(request ? 'compatible' : 'breaking', `${direction}_discriminator_value_added`, `The discriminator value ${value} is now ${request ? 'accepted' : 'returned'}.`, '/discriminator/mapping');
+      node.add(
+        request ? 'compatible' : 'breaking',
+        `${direction}_discriminator_value_added`,
+        `The discriminator value ${value} is now ${request ? 'accepted' : 'returned'}.`,
+        '/discriminator/mapping',
+      );
     }
   }
 
@@ -1361,11 +1764,24 @@ export class ContractDiff {
       const after = next[keyword];
       const present = (value: unknown) => value !== undefined && value !== true;
       if (!present(before) && !present(after)) continue;
-      if (!present(before)) narrowing(true, `${snake(keyword)}_added`, `\`${keyword}\` now constrains the value.`, `/${keyword}`);
+      if (!present(before))
+        narrowing(true, `${snake(keyword)}_added`, `\`${keyword}\` now constrains the value.`, `/${keyword}`);
       else if (!present(after)) {
         // Like `additionalProperties: false` dropped: extra properties in a response are additions clients ignore.
-        if (keyword === 'unevaluatedProperties') node.add('compatible', `${direction}_unevaluated_properties_removed`, 'Properties not evaluated by the schema are now allowed.', `/${keyword}`);
-        else narrowing(false, `${snake(keyword)}_removed`, `\`${keyword}\` no longer constrains the value.`, `/${keyword}`);
+        if (keyword === 'unevaluatedProperties')
+          node.add(
+            'compatible',
+            `${direction}_unevaluated_properties_removed`,
+            'Properties not evaluated by the schema are now allowed.',
+            `/${keyword}`,
+          );
+        else
+          narrowing(
+            false,
+            `${snake(keyword)}_removed`,
+            `\`${keyword}\` no longer constrains the value.`,
+            `/${keyword}`,
+          );
       }
       // `contains` asks for at least one matching item: a looser item schema is a looser requirement, as for a property.
       else node.link(`/${keyword}`, this.pairOf(before, after, direction));
@@ -1376,10 +1792,22 @@ export class ContractDiff {
       for (const key of Object.keys(before)) {
         const pointer = pointerJoin('', keyword, key);
         if (hasOwn(after, key)) node.link(pointer, this.pairOf(before[key], after[key], direction));
-        else narrowing(false, `${snake(keyword)}_removed`, `\`${keyword}\` "${key}" no longer constrains the value.`, pointer);
+        else
+          narrowing(
+            false,
+            `${snake(keyword)}_removed`,
+            `\`${keyword}\` "${key}" no longer constrains the value.`,
+            pointer,
+          );
       }
       for (const key of Object.keys(after)) {
-        if (!hasOwn(before, key)) narrowing(true, `${snake(keyword)}_added`, `\`${keyword}\` "${key}" now constrains the value.`, pointerJoin('', keyword, key));
+        if (!hasOwn(before, key))
+          narrowing(
+            true,
+            `${snake(keyword)}_added`,
+            `\`${keyword}\` "${key}" now constrains the value.`,
+            pointerJoin('', keyword, key),
+          );
       }
     }
   }
@@ -1402,8 +1830,20 @@ export class ContractDiff {
       const added = [...after].filter((name) => !before.has(name));
       const removed = [...before].filter((name) => !after.has(name));
       const pointer = pointerJoin('', 'dependentRequired', key);
-      if (added.length > 0) node.add(request ? 'breaking' : 'compatible', `${direction}_dependent_required_added`, `With "${key}", ${added.join(', ')} must now be present too.`, pointer);
-      if (removed.length > 0) node.add(request ? 'compatible' : 'breaking', `${direction}_dependent_required_removed`, `With "${key}", ${removed.join(', ')} need no longer be present.`, pointer);
+      if (added.length > 0)
+        node.add(
+          request ? 'breaking' : 'compatible',
+          `${direction}_dependent_required_added`,
+          `With "${key}", ${added.join(', ')} must now be present too.`,
+          pointer,
+        );
+      if (removed.length > 0)
+        node.add(
+          request ? 'compatible' : 'breaking',
+          `${direction}_dependent_required_removed`,
+          `With "${key}", ${removed.join(', ')} need no longer be present.`,
+          pointer,
+        );
     }
   }
 
@@ -1413,17 +1853,30 @@ export class ContractDiff {
    */
   private compareConditional(node: PairNode, previous: JsonObject, next: JsonObject, request: boolean): void {
     const direction = node.direction;
-    const hasCondition = (schema: JsonObject) => schema.if !== undefined && (schema.then !== undefined || schema.else !== undefined);
+    const hasCondition = (schema: JsonObject) =>
+      schema.if !== undefined && (schema.then !== undefined || schema.else !== undefined);
     const before = hasCondition(previous);
     const after = hasCondition(next);
     if (!before && !after) return;
     if (!before || !after) {
       const narrowed = after;
-      node.add(narrowed === request ? 'breaking' : 'compatible', `${direction}_condition_${after ? 'added' : 'removed'}`, after ? 'A conditional (if/then/else) now constrains the value.' : 'The conditional (if/then/else) was removed.', '/if');
+      node.add(
+        narrowed === request ? 'breaking' : 'compatible',
+        `${direction}_condition_${after ? 'added' : 'removed'}`,
+        after
+          ? 'A conditional (if/then/else) now constrains the value.'
+          : 'The conditional (if/then/else) was removed.',
+        '/if',
+      );
       return;
     }
     if (canonical(this.previous.deref(previous.if)) !== canonical(this.next.deref(next.if))) {
-      node.add('breaking', `${direction}_condition_changed`, 'The condition (`if`) changed; which values its branches apply to cannot be compared.', '/if');
+      node.add(
+        'breaking',
+        `${direction}_condition_changed`,
+        'The condition (`if`) changed; which values its branches apply to cannot be compared.',
+        '/if',
+      );
       return;
     }
     for (const branch of ['then', 'else'] as const) {
@@ -1439,9 +1892,17 @@ export class ContractDiff {
     if (!previousTypes || !nextTypes) {
       // A type appearing or disappearing matters only when nothing else says what the value is.
       if (request && !previousTypes && nextTypes && !impliesStructure(previous)) {
-        node.add('breaking', 'request_type_changed', `The value used to be of any type and must now be ${[...nextTypes].join(' or ')}.`);
+        node.add(
+          'breaking',
+          'request_type_changed',
+          `The value used to be of any type and must now be ${[...nextTypes].join(' or ')}.`,
+        );
       } else if (!request && previousTypes && !nextTypes && !impliesStructure(next)) {
-        node.add('breaking', 'response_type_changed', `The returned value used to be ${[...previousTypes].join(' or ')} and may now be of any type.`);
+        node.add(
+          'breaking',
+          'response_type_changed',
+          `The returned value used to be ${[...previousTypes].join(' or ')} and may now be of any type.`,
+        );
       }
       return;
     }
@@ -1450,7 +1911,12 @@ export class ContractDiff {
     if (dropped.length === 0 && added.length === 0) return;
     const describe = `type ${[...previousTypes].join('|') || 'none'} → ${[...nextTypes].join('|') || 'none'}`;
     if (request) {
-      if (dropped.length > 0) node.add('breaking', 'request_type_changed', `The accepted ${describe} no longer admits ${dropped.join(', ')}.`);
+      if (dropped.length > 0)
+        node.add(
+          'breaking',
+          'request_type_changed',
+          `The accepted ${describe} no longer admits ${dropped.join(', ')}.`,
+        );
       else node.add('compatible', 'request_type_widened', `The accepted ${describe} admits more.`);
     } else if (added.length > 0) {
       node.add('breaking', 'response_type_changed', `The returned ${describe} may now be ${added.join(', ')}.`);
@@ -1470,7 +1936,12 @@ export class ContractDiff {
     }
     if (!nextValues) {
       if (request) node.add('compatible', 'request_enum_removed', 'The value is no longer restricted to a list.');
-      else node.add('breaking', 'response_enum_removed', 'The returned value is no longer restricted to the listed values.');
+      else
+        node.add(
+          'breaking',
+          'response_enum_removed',
+          'The returned value is no longer restricted to the listed values.',
+        );
       return;
     }
     const previousSet = new Set(previousValues.map(canonical));
@@ -1478,12 +1949,20 @@ export class ContractDiff {
     const removed = [...previousSet].filter((value) => !nextSet.has(value));
     const added = [...nextSet].filter((value) => !previousSet.has(value));
     if (removed.length > 0) {
-      if (request) node.add('breaking', 'request_enum_value_removed', `Accepted values were removed: ${removed.join(', ')}.`);
-      else node.add('compatible', 'response_enum_value_removed', `Returned values were removed: ${removed.join(', ')}.`);
+      if (request)
+        node.add('breaking', 'request_enum_value_removed', `Accepted values were removed: ${removed.join(', ')}.`);
+      else
+        node.add('compatible', 'response_enum_value_removed', `Returned values were removed: ${removed.join(', ')}.`);
     }
     if (added.length > 0) {
-      if (request) node.add('compatible', 'request_enum_value_added', `Accepted values were added: ${added.join(', ')}.`);
-      else node.add('breaking', 'response_enum_value_added', `New values may be returned that clients do not know: ${added.join(', ')}.`);
+      if (request)
+        node.add('compatible', 'request_enum_value_added', `Accepted values were added: ${added.join(', ')}.`);
+      else
+        node.add(
+          'breaking',
+          'response_enum_value_added',
+          `New values may be returned that clients do not know: ${added.join(', ')}.`,
+        );
     }
   }
 
@@ -1496,21 +1975,46 @@ export class ContractDiff {
       const widened = widerFormatsOf(before).includes(after);
       const narrowed = widerFormatsOf(after).includes(before);
       if (widened) {
-        if (request) node.add('compatible', 'request_format_widened', `The accepted format widened from ${before} to ${after}.`);
-        else node.add('breaking', 'response_format_changed', `The returned format widened from ${before} to ${after}; clients may not hold the new values.`);
+        if (request)
+          node.add('compatible', 'request_format_widened', `The accepted format widened from ${before} to ${after}.`);
+        else
+          node.add(
+            'breaking',
+            'response_format_changed',
+            `The returned format widened from ${before} to ${after}; clients may not hold the new values.`,
+          );
       } else if (narrowed) {
-        if (request) node.add('breaking', 'request_format_changed', `The accepted format narrowed from ${before} to ${after}.`);
-        else node.add('compatible', 'response_format_narrowed', `The returned format narrowed from ${before} to ${after}.`);
+        if (request)
+          node.add('breaking', 'request_format_changed', `The accepted format narrowed from ${before} to ${after}.`);
+        else
+          node.add(
+            'compatible',
+            'response_format_narrowed',
+            `The returned format narrowed from ${before} to ${after}.`,
+          );
       } else {
-        node.add('breaking', `${direction}_format_changed`, `The ${request ? 'accepted' : 'returned'} format changed from ${before} to ${after}.`);
+        node.add(
+          'breaking',
+          `${direction}_format_changed`,
+          `The ${request ? 'accepted' : 'returned'} format changed from ${before} to ${after}.`,
+        );
       }
     } else if (after !== undefined) {
       if (request) node.add('breaking', 'request_format_changed', `The value must now be in the ${after} format.`);
-      else node.add('compatible', 'response_format_added', `The returned value is now promised in the ${after} format.`);
+      else
+        node.add('compatible', 'response_format_added', `The returned value is now promised in the ${after} format.`);
     } else if (request) {
-      node.add('compatible', 'request_format_removed', `The accepted value is no longer restricted to the ${String(before)} format.`);
+      node.add(
+        'compatible',
+        'request_format_removed',
+        `The accepted value is no longer restricted to the ${String(before)} format.`,
+      );
     } else {
-      node.add('breaking', 'response_format_removed', `The returned value is no longer promised in the ${String(before)} format.`);
+      node.add(
+        'breaking',
+        'response_format_removed',
+        `The returned value is no longer promised in the ${String(before)} format.`,
+      );
     }
   }
 
@@ -1527,14 +2031,34 @@ export class ContractDiff {
     for (const keyword of ['maxLength', 'maxItems', 'maxProperties', 'maxContains'] as const) {
       const before = typeof previous[keyword] === 'number' ? previous[keyword] : Infinity;
       const after = typeof next[keyword] === 'number' ? next[keyword] : Infinity;
-      if (after < before) report(true, `${snake(keyword)}_decreased`, `${keyword} became stricter: ${String(previous[keyword] ?? 'none')} → ${String(next[keyword])}.`);
-      else if (after > before) report(false, `${snake(keyword)}_increased`, `${keyword} was relaxed: ${String(previous[keyword])} → ${String(next[keyword] ?? 'none')}.`);
+      if (after < before)
+        report(
+          true,
+          `${snake(keyword)}_decreased`,
+          `${keyword} became stricter: ${String(previous[keyword] ?? 'none')} → ${String(next[keyword])}.`,
+        );
+      else if (after > before)
+        report(
+          false,
+          `${snake(keyword)}_increased`,
+          `${keyword} was relaxed: ${String(previous[keyword])} → ${String(next[keyword] ?? 'none')}.`,
+        );
     }
     for (const keyword of ['minLength', 'minItems', 'minProperties', 'minContains'] as const) {
       const before = typeof previous[keyword] === 'number' ? previous[keyword] : 0;
       const after = typeof next[keyword] === 'number' ? next[keyword] : 0;
-      if (after > before) report(true, `${snake(keyword)}_increased`, `${keyword} became stricter: ${String(previous[keyword] ?? 'none')} → ${String(next[keyword])}.`);
-      else if (after < before) report(false, `${snake(keyword)}_decreased`, `${keyword} was relaxed: ${String(previous[keyword])} → ${String(next[keyword] ?? 'none')}.`);
+      if (after > before)
+        report(
+          true,
+          `${snake(keyword)}_increased`,
+          `${keyword} became stricter: ${String(previous[keyword] ?? 'none')} → ${String(next[keyword])}.`,
+        );
+      else if (after < before)
+        report(
+          false,
+          `${snake(keyword)}_decreased`,
+          `${keyword} was relaxed: ${String(previous[keyword])} → ${String(next[keyword] ?? 'none')}.`,
+        );
     }
     const upper = compareUpper(upperBound(previous), upperBound(next));
     if (upper < 0) report(true, 'maximum_decreased', 'The upper bound (maximum / exclusiveMaximum) became stricter.');
@@ -1543,22 +2067,39 @@ export class ContractDiff {
     if (lower < 0) report(true, 'minimum_increased', 'The lower bound (minimum / exclusiveMinimum) became stricter.');
     else if (lower > 0) report(false, 'minimum_decreased', 'The lower bound (minimum / exclusiveMinimum) was relaxed.');
     if (previous.pattern !== next.pattern) {
-      if (next.pattern === undefined) report(false, 'pattern_removed', `The pattern ${String(previous.pattern)} was removed.`);
-      else if (previous.pattern === undefined) report(true, 'pattern_added', `A pattern was added: ${String(next.pattern)}.`);
+      if (next.pattern === undefined)
+        report(false, 'pattern_removed', `The pattern ${String(previous.pattern)} was removed.`);
+      else if (previous.pattern === undefined)
+        report(true, 'pattern_added', `A pattern was added: ${String(next.pattern)}.`);
       // Two regular expressions cannot be compared in general: a changed one is breaking either way.
-      else node.add('breaking', `${direction}_pattern_changed`, `The pattern changed: ${String(previous.pattern)} → ${String(next.pattern)}.`);
+      else
+        node.add(
+          'breaking',
+          `${direction}_pattern_changed`,
+          `The pattern changed: ${String(previous.pattern)} → ${String(next.pattern)}.`,
+        );
     }
     const multipleBefore = typeof previous.multipleOf === 'number' ? previous.multipleOf : undefined;
     const multipleAfter = typeof next.multipleOf === 'number' ? next.multipleOf : undefined;
     if (multipleBefore !== multipleAfter) {
       if (multipleAfter === undefined) report(false, 'multiple_of_removed', 'multipleOf was removed.');
-      else if (multipleBefore === undefined) report(true, 'multiple_of_added', `Values must now be multiples of ${multipleAfter}.`);
-      else if (isMultipleOf(multipleBefore, multipleAfter)) report(false, 'multiple_of_changed', `multipleOf was relaxed: ${multipleBefore} → ${multipleAfter}.`);
-      else if (isMultipleOf(multipleAfter, multipleBefore)) report(true, 'multiple_of_changed', `multipleOf became stricter: ${multipleBefore} → ${multipleAfter}.`);
-      else node.add('breaking', `${direction}_multiple_of_changed`, `multipleOf changed: ${multipleBefore} → ${multipleAfter}.`);
+      else if (multipleBefore === undefined)
+        report(true, 'multiple_of_added', `Values must now be multiples of ${multipleAfter}.`);
+      else if (isMultipleOf(multipleBefore, multipleAfter))
+        report(false, 'multiple_of_changed', `multipleOf was relaxed: ${multipleBefore} → ${multipleAfter}.`);
+      else if (isMultipleOf(multipleAfter, multipleBefore))
+        report(true, 'multiple_of_changed', `multipleOf became stricter: ${multipleBefore} → ${multipleAfter}.`);
+      else
+        node.add(
+          'breaking',
+          `${direction}_multiple_of_changed`,
+          `multipleOf changed: ${multipleBefore} → ${multipleAfter}.`,
+        );
     }
-    if (previous.uniqueItems !== true && next.uniqueItems === true) report(true, 'unique_items_added', 'Array items must now be unique.');
-    else if (previous.uniqueItems === true && next.uniqueItems !== true) report(false, 'unique_items_removed', 'Array items may now repeat.');
+    if (previous.uniqueItems !== true && next.uniqueItems === true)
+      report(true, 'unique_items_added', 'Array items must now be unique.');
+    else if (previous.uniqueItems === true && next.uniqueItems !== true)
+      report(false, 'unique_items_removed', 'Array items may now repeat.');
   }
 
   /**
@@ -1570,14 +2111,33 @@ export class ContractDiff {
     const before = hasOwn(previous, 'default') ? canonical(previous.default) : undefined;
     const after = hasOwn(next, 'default') ? canonical(next.default) : undefined;
     if (before === after) return;
-    if (!request) node.add('compatible', 'response_default_changed', `The documented default changed: ${before ?? 'none'} → ${after ?? 'none'}.`);
-    else if (before === undefined) node.add('compatible', 'request_default_added', `A default was documented: ${String(after)}.`);
-    else if (after === undefined) node.add('breaking', 'request_default_removed', `The default ${before} was removed; what leaving the value out means is no longer promised.`);
-    else node.add('breaking', 'request_default_changed', `The default changed: ${before} → ${after}; clients that leave the value out get different behaviour.`);
+    if (!request)
+      node.add(
+        'compatible',
+        'response_default_changed',
+        `The documented default changed: ${before ?? 'none'} → ${after ?? 'none'}.`,
+      );
+    else if (before === undefined)
+      node.add('compatible', 'request_default_added', `A default was documented: ${String(after)}.`);
+    else if (after === undefined)
+      node.add(
+        'breaking',
+        'request_default_removed',
+        `The default ${before} was removed; what leaving the value out means is no longer promised.`,
+      );
+    else
+      node.add(
+        'breaking',
+        'request_default_changed',
+        `The default changed: ${before} → ${after}; clients that leave the value out get different behaviour.`,
+      );
   }
 
   /** Alternatives matched by `$ref`, then equal content, title, type, then position; left-overs were removed or added. */
-  private matchVariants(previousVariants: unknown[], nextVariants: unknown[]): { matched: [number, number][]; removed: number[]; added: number[] } {
+  private matchVariants(
+    previousVariants: unknown[],
+    nextVariants: unknown[],
+  ): { matched: [number, number][]; removed: number[]; added: number[] } {
     const unmatchedPrevious = new Set(previousVariants.keys());
     const unmatchedNext = new Set(nextVariants.keys());
     const matched: [number, number][] = [];
@@ -1632,28 +2192,55 @@ export class ContractDiff {
     let keywordPairs: ['oneOf' | 'anyOf', 'oneOf' | 'anyOf'][];
     if (previousKeywords.length === 1 && nextKeywords.length === 1) {
       keywordPairs = [[previousKeywords[0]!, nextKeywords[0]!]];
-    } else if (previousKeywords.length === nextKeywords.length && previousKeywords.every((keyword, index) => nextKeywords[index] === keyword)) {
+    } else if (
+      previousKeywords.length === nextKeywords.length &&
+      previousKeywords.every((keyword, index) => nextKeywords[index] === keyword)
+    ) {
       keywordPairs = previousKeywords.map((keyword) => [keyword, keyword]);
     } else {
-      node.add('breaking', `${direction}_composition_changed`, `The oneOf/anyOf structure changed (${previousKeywords.join('+') || 'none'} → ${nextKeywords.join('+') || 'none'}); clients cannot be assumed to cope.`);
+      node.add(
+        'breaking',
+        `${direction}_composition_changed`,
+        `The oneOf/anyOf structure changed (${previousKeywords.join('+') || 'none'} → ${nextKeywords.join('+') || 'none'}); clients cannot be assumed to cope.`,
+      );
       return;
     }
     for (const [previousKeyword, nextKeyword] of keywordPairs) {
       if (previousKeyword !== nextKeyword) {
         // anyOf → oneOf refuses a value that matches several alternatives; the other way admits more.
-        if (request && nextKeyword === 'oneOf') node.add('breaking', 'request_composition_changed', 'anyOf became oneOf: a value matching several alternatives is now refused.');
+        if (request && nextKeyword === 'oneOf')
+          node.add(
+            'breaking',
+            'request_composition_changed',
+            'anyOf became oneOf: a value matching several alternatives is now refused.',
+          );
         else node.add('compatible', `${direction}_composition_changed`, `${previousKeyword} became ${nextKeyword}.`);
       }
       const previousVariants = previous[previousKeyword] as unknown[];
       const nextVariants = next[nextKeyword] as unknown[];
       const { matched, removed, added } = this.matchVariants(previousVariants, nextVariants);
       for (const [previousIndex, nextIndex] of matched) {
-        node.link(`/${nextKeyword}/${nextIndex}`, this.pairOf(previousVariants[previousIndex], nextVariants[nextIndex], node.direction));
+        node.link(
+          `/${nextKeyword}/${nextIndex}`,
+          this.pairOf(previousVariants[previousIndex], nextVariants[nextIndex], node.direction),
+        );
       }
       for (const index of removed) {
         const pointer = `/${previousKeyword}/${index}`;
-        if (request) node.add('breaking', `request_${snake(previousKeyword)}_variant_removed`, `An alternative of ${previousKeyword} is no longer accepted.`, pointer);
-        else node.add('compatible', `response_${snake(previousKeyword)}_variant_removed`, `An alternative of ${previousKeyword} is no longer returned.`, pointer);
+        if (request)
+          node.add(
+            'breaking',
+            `request_${snake(previousKeyword)}_variant_removed`,
+            `An alternative of ${previousKeyword} is no longer accepted.`,
+            pointer,
+          );
+        else
+          node.add(
+            'compatible',
+            `response_${snake(previousKeyword)}_variant_removed`,
+            `An alternative of ${previousKeyword} is no longer returned.`,
+            pointer,
+          );
       }
       if (request && nextKeyword === 'oneOf' && !isObject(next.discriminator)) {
         // `oneOf` refuses a value matching two alternatives: a new one that old requests can also
@@ -1661,15 +2248,38 @@ export class ContractDiff {
         for (const index of added) {
           const addedSchema = this.normalise(this.next, nextVariants[index]);
           const ambiguous = matched.some(([previousIndex]) =>
-            this.mayOverlap(this.normalise(this.previous, previousVariants[previousIndex]), this.previous, addedSchema, this.next),
+            this.mayOverlap(
+              this.normalise(this.previous, previousVariants[previousIndex]),
+              this.previous,
+              addedSchema,
+              this.next,
+            ),
           );
-          if (ambiguous) node.add('breaking', 'request_one_of_ambiguous', 'A new alternative of oneOf also matches requests valid before, which now match two alternatives and are refused.', `/oneOf/${index}`);
+          if (ambiguous)
+            node.add(
+              'breaking',
+              'request_one_of_ambiguous',
+              'A new alternative of oneOf also matches requests valid before, which now match two alternatives and are refused.',
+              `/oneOf/${index}`,
+            );
         }
       }
       for (const index of added) {
         const pointer = `/${nextKeyword}/${index}`;
-        if (request) node.add('compatible', `request_${snake(nextKeyword)}_variant_added`, `An alternative of ${nextKeyword} is now accepted.`, pointer);
-        else node.add('breaking', `response_${snake(nextKeyword)}_variant_added`, `A new alternative of ${nextKeyword} may be returned that clients do not know.`, pointer);
+        if (request)
+          node.add(
+            'compatible',
+            `request_${snake(nextKeyword)}_variant_added`,
+            `An alternative of ${nextKeyword} is now accepted.`,
+            pointer,
+          );
+        else
+          node.add(
+            'breaking',
+            `response_${snake(nextKeyword)}_variant_added`,
+            `A new alternative of ${nextKeyword} may be returned that clients do not know.`,
+            pointer,
+          );
       }
     }
   }
@@ -1679,13 +2289,20 @@ export class ContractDiff {
    * visibly disjoint): by type, by enum/const, by a property both require with disjoint values,
    * or by a property one requires and the other refuses.
    */
-  private mayOverlap(first: JsonObject | undefined, firstView: DocumentView, second: JsonObject | undefined, secondView: DocumentView): boolean {
+  private mayOverlap(
+    first: JsonObject | undefined,
+    firstView: DocumentView,
+    second: JsonObject | undefined,
+    secondView: DocumentView,
+  ): boolean {
     if (!first || !second) return true;
     const firstTypes = typesOf(first);
     const secondTypes = typesOf(second);
     if (firstTypes && secondTypes) {
       // Integers are numbers, so `integer` and `number` overlap either way round.
-      const shared = [...firstTypes].some((type) => admits(secondTypes, type)) || [...secondTypes].some((type) => admits(firstTypes, type));
+      const shared =
+        [...firstTypes].some((type) => admits(secondTypes, type)) ||
+        [...secondTypes].some((type) => admits(firstTypes, type));
       if (!shared) return false;
     }
     const disjointValues = (a: JsonObject, b: JsonObject) => {
@@ -1724,8 +2341,20 @@ export class ContractDiff {
     const hiddenKeyword = request ? 'readOnly' : 'writeOnly';
     const isHidden = (view: DocumentView, raw: unknown) => this.normalise(view, raw)?.[hiddenKeyword] === true;
     const reportAdded = (name: string) => {
-      if (request && nextRequired.has(name)) node.add('breaking', 'request_required_property_added', `A new required property "${name}" must now be sent.`, at(name));
-      else node.add('compatible', `${direction}_property_added`, `A new ${nextRequired.has(name) ? 'required' : 'optional'} property "${name}" was added.`, at(name));
+      if (request && nextRequired.has(name))
+        node.add(
+          'breaking',
+          'request_required_property_added',
+          `A new required property "${name}" must now be sent.`,
+          at(name),
+        );
+      else
+        node.add(
+          'compatible',
+          `${direction}_property_added`,
+          `A new ${nextRequired.has(name) ? 'required' : 'optional'} property "${name}" was added.`,
+          at(name),
+        );
     };
 
     for (const name of Object.keys(nextProperties)) {
@@ -1743,8 +2372,20 @@ export class ContractDiff {
         continue;
       }
       if (hiddenAfter) {
-        if (request) node.add('breaking', 'request_property_became_read_only', `The property "${name}" is now read-only; what clients send in it is ignored.`, at(name));
-        else node.add('breaking', 'response_property_became_write_only', `The property "${name}" is now write-only and no longer returned.`, at(name));
+        if (request)
+          node.add(
+            'breaking',
+            'request_property_became_read_only',
+            `The property "${name}" is now read-only; what clients send in it is ignored.`,
+            at(name),
+          );
+        else
+          node.add(
+            'breaking',
+            'response_property_became_write_only',
+            `The property "${name}" is now write-only and no longer returned.`,
+            at(name),
+          );
         continue;
       }
       const wasRequired = previousRequired.has(name);
@@ -1752,46 +2393,110 @@ export class ContractDiff {
       if (request && !wasRequired && isRequired) {
         node.add('breaking', 'request_property_became_required', `The property "${name}" must now be sent.`, at(name));
       } else if (request && wasRequired && !isRequired) {
-        node.add('compatible', 'request_property_became_optional', `The property "${name}" may now be left out.`, at(name));
+        node.add(
+          'compatible',
+          'request_property_became_optional',
+          `The property "${name}" may now be left out.`,
+          at(name),
+        );
       } else if (!request && wasRequired && !isRequired) {
-        node.add('breaking', 'response_property_became_optional', `The property "${name}" may now be missing from the response.`, at(name));
+        node.add(
+          'breaking',
+          'response_property_became_optional',
+          `The property "${name}" may now be missing from the response.`,
+          at(name),
+        );
       } else if (!request && !wasRequired && isRequired) {
-        node.add('compatible', 'response_property_became_required', `The property "${name}" is now always returned.`, at(name));
+        node.add(
+          'compatible',
+          'response_property_became_required',
+          `The property "${name}" is now always returned.`,
+          at(name),
+        );
       }
       node.link(at(name), this.pairOf(previousProperty, nextProperty, direction));
     }
     for (const name of Object.keys(previousProperties)) {
       if (hasOwn(nextProperties, name) || isHidden(this.previous, previousProperties[name])) continue;
       if (!request) {
-        node.add('breaking', 'response_property_removed', `The property "${name}" was removed from the response.`, at(name));
+        node.add(
+          'breaking',
+          'response_property_removed',
+          `The property "${name}" was removed from the response.`,
+          at(name),
+        );
       } else if (next.additionalProperties === false) {
-        node.add('breaking', 'request_property_removed', `The property "${name}" was removed and unknown properties are refused.`, at(name));
+        node.add(
+          'breaking',
+          'request_property_removed',
+          `The property "${name}" was removed and unknown properties are refused.`,
+          at(name),
+        );
       } else {
         // Like a removed parameter: what clients send in it no longer has its effect.
-        node.add('breaking', 'request_property_removed', `The property "${name}" was removed; what clients send in it is ignored now.`, at(name));
+        node.add(
+          'breaking',
+          'request_property_removed',
+          `The property "${name}" was removed; what clients send in it is ignored now.`,
+          at(name),
+        );
       }
     }
     // Names required without being described as properties.
     for (const name of nextRequired) {
       if (previousRequired.has(name) || hasOwn(nextProperties, name) || hasOwn(previousProperties, name)) continue;
-      if (request) node.add('breaking', 'request_property_became_required', `The property "${name}" must now be sent.`, at(name));
-      else node.add('compatible', 'response_property_became_required', `The property "${name}" is now always returned.`, at(name));
+      if (request)
+        node.add('breaking', 'request_property_became_required', `The property "${name}" must now be sent.`, at(name));
+      else
+        node.add(
+          'compatible',
+          'response_property_became_required',
+          `The property "${name}" is now always returned.`,
+          at(name),
+        );
     }
     for (const name of previousRequired) {
       if (nextRequired.has(name) || hasOwn(nextProperties, name) || hasOwn(previousProperties, name)) continue;
-      if (request) node.add('compatible', 'request_property_became_optional', `The property "${name}" may now be left out.`, at(name));
-      else node.add('breaking', 'response_property_became_optional', `The property "${name}" may now be missing from the response.`, at(name));
+      if (request)
+        node.add(
+          'compatible',
+          'request_property_became_optional',
+          `The property "${name}" may now be left out.`,
+          at(name),
+        );
+      else
+        node.add(
+          'breaking',
+          'response_property_became_optional',
+          `The property "${name}" may now be missing from the response.`,
+          at(name),
+        );
     }
 
     const previousExtra = previous.additionalProperties;
     const nextExtra = next.additionalProperties;
     if (request && previousExtra !== false && nextExtra === false) {
-      node.add('breaking', 'request_additional_properties_refused', 'Properties not listed in the schema are now refused.');
+      node.add(
+        'breaking',
+        'request_additional_properties_refused',
+        'Properties not listed in the schema are now refused.',
+      );
     } else if (previousExtra === false && nextExtra !== false) {
-      node.add('compatible', `${direction}_additional_properties_allowed`, 'Properties not listed in the schema are now allowed.');
+      node.add(
+        'compatible',
+        `${direction}_additional_properties_allowed`,
+        'Properties not listed in the schema are now allowed.',
+      );
     }
     if (previousExtra !== false && nextExtra !== false && (isObject(previousExtra) || isObject(nextExtra))) {
-      node.link('/additionalProperties', this.pairOf(isObject(previousExtra) ? previousExtra : undefined, isObject(nextExtra) ? nextExtra : undefined, direction));
+      node.link(
+        '/additionalProperties',
+        this.pairOf(
+          isObject(previousExtra) ? previousExtra : undefined,
+          isObject(nextExtra) ? nextExtra : undefined,
+          direction,
+        ),
+      );
     }
   }
 }
@@ -1800,13 +2505,21 @@ export class ContractDiff {
 const NOTHING: JsonObject = { type: [] };
 
 function assertOpenApiDocument(document: unknown, label: 'previous' | 'next'): JsonObject {
-  if (!isObject(document)) throw new ContractDiffError(`The ${label} document is ${describeValue(document)}, not an OpenAPI document object.`);
+  if (!isObject(document))
+    throw new ContractDiffError(`The ${label} document is ${describeValue(document)}, not an OpenAPI document object.`);
   if (typeof document.openapi !== 'string' || !/^3\.[01]\.\d+/.test(document.openapi)) {
-    const found = typeof document.openapi === 'string' ? `"${document.openapi.slice(0, 40)}"` : document.swagger !== undefined ? 'a Swagger 2.0 document' : 'no `openapi` field';
+    const found =
+      typeof document.openapi === 'string'
+        ? `"${document.openapi.slice(0, 40)}"`
+        : document.swagger !== undefined
+          ? 'a Swagger 2.0 document'
+          : 'no `openapi` field';
     throw new ContractDiffError(`The ${label} document is not OpenAPI 3.0.x or 3.1.x (found ${found}).`);
   }
   if (document.paths !== undefined && !isObject(document.paths)) {
-    throw new ContractDiffError(`The ${label} document's \`paths\` is ${describeValue(document.paths)}, not an object.`);
+    throw new ContractDiffError(
+      `The ${label} document's \`paths\` is ${describeValue(document.paths)}, not an object.`,
+    );
   }
   return document;
 }
@@ -1822,7 +2535,10 @@ export function diffContracts(previous: unknown, next: unknown): ContractChange[
   } catch (error) {
     if (error instanceof ContractDiffError) throw error;
     // Nothing a document holds should get here; if something does, say which comparison failed.
-    throw new ContractDiffError(`The documents could not be compared: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ContractDiffError(
+      `The documents could not be compared: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 

@@ -19,16 +19,26 @@ async function run(job: CheckJob): Promise<CheckReply> {
     }
     if (job.kind === 'yaml-to-json') {
       // Published YAML was checked at publication (aliases capped), so reading it again is safe.
-      const value: unknown = parseYaml(job.yaml, { schema: 'core', merge: false, maxAliasCount: 20, logLevel: 'error' });
+      const value: unknown = parseYaml(job.yaml, {
+        schema: 'core',
+        merge: false,
+        maxAliasCount: 20,
+        logLevel: 'error',
+      });
       return { ok: true, kind: 'text', text: JSON.stringify(value) };
     }
     if (job.kind === 'json-to-yaml') {
-      return { ok: true, kind: 'text', text: toYaml(JSON.parse(job.json) as unknown, { aliasDuplicateObjects: false }) };
+      return {
+        ok: true,
+        kind: 'text',
+        text: toYaml(JSON.parse(job.json) as unknown, { aliasDuplicateObjects: false }),
+      };
     }
     const changes = diffContracts(JSON.parse(job.previousJson) as unknown, JSON.parse(job.nextJson) as unknown);
     return { ok: true, kind: 'diff', changes };
   } catch (error) {
-    if (error instanceof ApiError) return { ok: false, apiError: { code: error.code, detail: error.detail, extras: error.extras } };
+    if (error instanceof ApiError)
+      return { ok: false, apiError: { code: error.code, detail: error.detail, extras: error.extras } };
     if (error instanceof ContractDiffError) return { ok: false, diffError: error.message };
     return { ok: false, failure: error instanceof Error ? error.message : String(error) };
   }

@@ -64,13 +64,23 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
     try {
       return { value: JSON.parse(text) as unknown, format: 'json' };
     } catch (error) {
-      throw invalid('The document is not well-formed JSON.', [{ path: '(document)', message: (error as Error).message }]);
+      throw invalid('The document is not well-formed JSON.', [
+        { path: '(document)', message: (error as Error).message },
+      ]);
     }
   }
   // Duplicate keys are found below with one set per mapping: the parser's own check compares each
   // key with every earlier one, quadratic in the keys of a mapping (40,000 keys took over a minute).
   const lineCounter = new LineCounter();
-  const parsed = parseDocument(text, { schema: 'core', uniqueKeys: false, prettyErrors: true, merge: false, strict: true, logLevel: 'error', lineCounter });
+  const parsed = parseDocument(text, {
+    schema: 'core',
+    uniqueKeys: false,
+    prettyErrors: true,
+    merge: false,
+    strict: true,
+    logLevel: 'error',
+    lineCounter,
+  });
   const at = (offset: number | undefined): string => {
     if (offset === undefined) return '(document)';
     const { line, col } = lineCounter.linePos(offset);
@@ -79,7 +89,10 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
   if (parsed.errors.length > 0) {
     throw invalid(
       'The document is not well-formed YAML.',
-      parsed.errors.map((error) => ({ path: at(error.pos[0]), message: error.message.split('\n')[0] ?? error.message })),
+      parsed.errors.map((error) => ({
+        path: at(error.pos[0]),
+        message: error.message.split('\n')[0] ?? error.message,
+      })),
     );
   }
   const duplicates: DocumentProblem[] = [];
@@ -93,7 +106,11 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
       const seen = new Set<string>();
       for (const pair of map.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
-        if (seen.has(key)) duplicates.push({ path: at(isScalar(pair.key) ? pair.key.range?.[0] : undefined), message: `Map keys must be unique: "${key.slice(0, 100)}"` });
+        if (seen.has(key))
+          duplicates.push({
+            path: at(isScalar(pair.key) ? pair.key.range?.[0] : undefined),
+            message: `Map keys must be unique: "${key.slice(0, 100)}"`,
+          });
         seen.add(key);
         if (duplicates.length >= MAX_REPORTED_ERRORS) return visit.BREAK;
       }
@@ -104,7 +121,9 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
   try {
     return { value: parsed.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown, format: 'yaml' };
   } catch (error) {
-    throw invalid('The YAML document uses too many aliases or cannot become JSON.', [{ path: '(document)', message: (error as Error).message }]);
+    throw invalid('The YAML document uses too many aliases or cannot become JSON.', [
+      { path: '(document)', message: (error as Error).message },
+    ]);
   }
 }
 
@@ -145,7 +164,10 @@ function checkStructure(root: unknown): DocumentProblem[] {
     } else {
       for (const [key, item] of Object.entries(value)) {
         if ((key === '$ref' || key === '$dynamicRef') && typeof item === 'string' && !item.startsWith('#')) {
-          problems.push({ path: `${pointer}/${escapePointerToken(key)}`, message: `only local references (#/…) are allowed, not "${item.slice(0, 200)}"` });
+          problems.push({
+            path: `${pointer}/${escapePointerToken(key)}`,
+            message: `only local references (#/…) are allowed, not "${item.slice(0, 200)}"`,
+          });
         }
         walk(item, `${pointer}/${escapePointerToken(key)}`, depth + 1);
       }
@@ -172,7 +194,11 @@ function refTargetPointer(ref: string): string | undefined {
   const fragment = ref.slice(1);
   if (fragment === '') return '';
   if (!fragment.startsWith('/')) return undefined;
-  return fragment.slice(1).split('/').map((token) => `/${escapePointerToken(decodePointerToken(token))}`).join('');
+  return fragment
+    .slice(1)
+    .split('/')
+    .map((token) => `/${escapePointerToken(decodePointerToken(token))}`)
+    .join('');
 }
 
 function resolvePointer(root: unknown, pointer: string): unknown {
@@ -201,7 +227,12 @@ export function linePointers(shown: unknown, original: unknown = shown): string[
     let written = source;
     let siblings: Record<string, unknown> = {};
     const siblingsPointer = pointer;
-    while (hops < 64 && isObject(written) && typeof written.$ref === 'string' && !(isObject(node) && typeof node.$ref === 'string')) {
+    while (
+      hops < 64 &&
+      isObject(written) &&
+      typeof written.$ref === 'string' &&
+      !(isObject(node) && typeof node.$ref === 'string')
+    ) {
       const target = refTargetPointer(written.$ref);
       if (target === undefined) break;
       siblings = { ...written, ...siblings };
@@ -249,7 +280,11 @@ async function dereferencedAsValidated(copy: Record<string, unknown>): Promise<u
   });
 }
 
-async function validatorProblems(messages: { message: string }[], shown: () => Promise<unknown>, original: unknown): Promise<DocumentProblem[]> {
+async function validatorProblems(
+  messages: { message: string }[],
+  shown: () => Promise<unknown>,
+  original: unknown,
+): Promise<DocumentProblem[]> {
   let pointers: string[] | undefined;
   if (messages.some(({ message }) => CODE_FRAME_LINE.test(message))) pointers = linePointers(await shown(), original);
   return messages.map(({ message }) => {
@@ -268,7 +303,10 @@ function countOperations(document: Record<string, unknown>): number {
   for (const container of containers) {
     if (!isObject(container)) continue;
     for (const raw of Object.values(container)) {
-      const item = isObject(raw) && typeof raw.$ref === 'string' ? resolvePointer(document, refTargetPointer(raw.$ref) ?? '#') : raw;
+      const item =
+        isObject(raw) && typeof raw.$ref === 'string'
+          ? resolvePointer(document, refTargetPointer(raw.$ref) ?? '#')
+          : raw;
       if (!isObject(item)) continue;
       for (const method of HTTP_METHODS) if (isObject(item[method])) operations += 1;
     }
@@ -307,7 +345,8 @@ function forValidator(document: Record<string, unknown>, openapiVersion: string)
  */
 export function assertPlainDocument(input: Record<string, unknown>): void {
   const structureProblems = checkStructure(input);
-  if (structureProblems.length > 0) throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
+  if (structureProblems.length > 0)
+    throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
 }
 
 /** Parses, bounds and validates a contract document. Throws `contract_invalid` with the reasons. */
@@ -323,7 +362,8 @@ export async function readContractDocument(input: string | Record<string, unknow
     ({ value, format } = parseText(input));
   } else {
     const structureProblems = checkStructure(input);
-    if (structureProblems.length > 0) throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
+    if (structureProblems.length > 0)
+      throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
     sourceText = JSON.stringify(input, null, 2);
     if (Buffer.byteLength(sourceText, 'utf8') > MAX_DOCUMENT_BYTES) {
       throw new ApiError('contract_too_large', `The document is larger than ${MAX_DOCUMENT_BYTES} bytes.`);
@@ -331,25 +371,40 @@ export async function readContractDocument(input: string | Record<string, unknow
     value = input;
     format = 'json';
   }
-  if (!isObject(value)) throw invalid('The document is not an OpenAPI document.', [{ path: '/', message: 'the document must be an object' }]);
+  if (!isObject(value))
+    throw invalid('The document is not an OpenAPI document.', [
+      { path: '/', message: 'the document must be an object' },
+    ]);
   const structureProblems = checkStructure(value);
-  if (structureProblems.length > 0) throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
+  if (structureProblems.length > 0)
+    throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
 
   const openapiVersion = typeof value.openapi === 'string' ? value.openapi : undefined;
   if (value.swagger !== undefined) {
-    throw invalid('Swagger 2.0 documents are not accepted; convert the contract to OpenAPI 3.0 or 3.1.', [{ path: '/swagger', message: 'only OpenAPI 3.0.x and 3.1.x are accepted' }]);
+    throw invalid('Swagger 2.0 documents are not accepted; convert the contract to OpenAPI 3.0 or 3.1.', [
+      { path: '/swagger', message: 'only OpenAPI 3.0.x and 3.1.x are accepted' },
+    ]);
   }
   if (!openapiVersion || !/^3\.[01]\.\d+$/.test(openapiVersion)) {
     throw invalid('Only OpenAPI 3.0.x and 3.1.x documents are accepted.', [
-      { path: '/openapi', message: openapiVersion ? `"${openapiVersion.slice(0, 40)}" is not 3.0.x or 3.1.x` : 'the `openapi` field with the version (3.0.x or 3.1.x) is missing' },
+      {
+        path: '/openapi',
+        message: openapiVersion
+          ? `"${openapiVersion.slice(0, 40)}" is not 3.0.x or 3.1.x`
+          : 'the `openapi` field with the version (3.0.x or 3.1.x) is missing',
+      },
     ]);
   }
 
   const operations = countOperations(value);
   if (operations > MAX_OPERATIONS) {
-    throw new ApiError('contract_too_complex', `The document declares ${operations} operations; at most ${MAX_OPERATIONS} are accepted.`, {
-      errors: [{ path: '/paths', message: `${operations} operations, more than ${MAX_OPERATIONS}` }],
-    });
+    throw new ApiError(
+      'contract_too_complex',
+      `The document declares ${operations} operations; at most ${MAX_OPERATIONS} are accepted.`,
+      {
+        errors: [{ path: '/paths', message: `${operations} operations, more than ${MAX_OPERATIONS}` }],
+      },
+    );
   }
 
   const validatorCopy = forValidator(value, openapiVersion);
@@ -361,7 +416,8 @@ export async function readContractDocument(input: string | Record<string, unknow
     // The validator reports against its dereferenced copy; rebuild that only when a message needs it.
     const shown = () => dereferencedAsValidated(forValidator(value, openapiVersion));
     const problems = await validatorProblems(result.errors, shown, value);
-    if (result.additionalErrors > 0) problems.push({ path: '(document)', message: `and ${result.additionalErrors} more errors` });
+    if (result.additionalErrors > 0)
+      problems.push({ path: '(document)', message: `and ${result.additionalErrors} more errors` });
     throw invalid('The document is not valid OpenAPI; see `errors`.', problems);
   }
   try {
@@ -370,13 +426,17 @@ export async function readContractDocument(input: string | Record<string, unknow
     new ContractDiff(value, value).run();
   } catch (error) {
     if (!(error instanceof ContractDiffError)) throw error;
-    throw invalid('The document cannot be compared with later versions.', [{ path: '(document)', message: error.message.replace(/^The previous document's/, "The document's") }]);
+    throw invalid('The document cannot be compared with later versions.', [
+      { path: '(document)', message: error.message.replace(/^The previous document's/, "The document's") },
+    ]);
   }
 
   const info = value.info as Record<string, unknown>;
   const version = String(info.version);
   if (!parseSemver(version)) {
-    throw invalid('The contract version must be a semantic version.', [{ path: '/info/version', message: `"${version.slice(0, 100)}" is not a semantic version such as 1.2.0` }]);
+    throw invalid('The contract version must be a semantic version.', [
+      { path: '/info/version', message: `"${version.slice(0, 100)}" is not a semantic version such as 1.2.0` },
+    ]);
   }
   return {
     document: value,

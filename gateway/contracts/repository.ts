@@ -29,7 +29,9 @@ const CONTRACT_FILE = /\.openapi\.(ya?ml|json)$/;
 export async function findContractFiles(directory: string): Promise<string[]> {
   let departments: string[];
   try {
-    departments = (await readdir(directory, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    departments = (await readdir(directory, { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
   } catch {
     return [];
   }
@@ -49,7 +51,10 @@ export interface SeedReport {
   failed: { file: string; code: string; detail: string }[];
 }
 
-export async function seedRepositoryContracts(db: Database, options: { directory?: string; logger?: Logger } = {}): Promise<SeedReport> {
+export async function seedRepositoryContracts(
+  db: Database,
+  options: { directory?: string; logger?: Logger } = {},
+): Promise<SeedReport> {
   const directory = options.directory ?? repositoryContractsDirectory;
   const report: SeedReport = { published: [], unchanged: [], failed: [] };
   const candidates: { file: string; text: string; resourceCode: string; version: string }[] = [];
@@ -57,7 +62,16 @@ export async function seedRepositoryContracts(db: Database, options: { directory
     const code = error instanceof ApiError ? error.code : 'internal_error';
     const detail = error instanceof ApiError ? error.message : 'unexpected error';
     report.failed.push({ file, code, detail });
-    options.logger?.warn({ file, code, detail, errors: error instanceof ApiError ? error.extras.errors : undefined, err: error instanceof ApiError ? undefined : errorForLog(error) }, 'repository contract not published');
+    options.logger?.warn(
+      {
+        file,
+        code,
+        detail,
+        errors: error instanceof ApiError ? error.extras.errors : undefined,
+        err: error instanceof ApiError ? undefined : errorForLog(error),
+      },
+      'repository contract not published',
+    );
   };
   for (const file of await findContractFiles(directory)) {
     try {
@@ -70,12 +84,17 @@ export async function seedRepositoryContracts(db: Database, options: { directory
     }
   }
   // Older versions first, so several versions of one resource in the folder publish in order.
-  candidates.sort((a, b) => a.resourceCode.localeCompare(b.resourceCode) || compareSemver(parseSemver(a.version)!, parseSemver(b.version)!));
+  candidates.sort(
+    (a, b) =>
+      a.resourceCode.localeCompare(b.resourceCode) || compareSemver(parseSemver(a.version)!, parseSemver(b.version)!),
+  );
   for (const candidate of candidates) {
     const existing = await db
       .select({ id: contractVersions.id })
       .from(contractVersions)
-      .where(and(eq(contractVersions.resourceCode, candidate.resourceCode), eq(contractVersions.version, candidate.version)));
+      .where(
+        and(eq(contractVersions.resourceCode, candidate.resourceCode), eq(contractVersions.version, candidate.version)),
+      );
     if (existing.length > 0) {
       report.unchanged.push(candidate.file);
       continue;
@@ -89,6 +108,7 @@ export async function seedRepositoryContracts(db: Database, options: { directory
       else fail(candidate.file, error);
     }
   }
-  if (report.published.length > 0) options.logger?.info({ published: report.published.length }, 'repository contracts published');
+  if (report.published.length > 0)
+    options.logger?.info({ published: report.published.length }, 'repository contracts published');
   return report;
 }

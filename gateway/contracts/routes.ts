@@ -9,11 +9,27 @@ import { ApiError } from '../platform/errors.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { decideAccessRequest, listAccessRequests, requestResourceAccess } from './access.js';
-import { PartialCatalogueDataSchema, ResourceCodeSchema, SharingTypeSchema, CatalogueDataSchema, DepartmentCodeSchema } from './catalogue-data.js';
-import { diffContractVersions, getContract, getContractVersion, getContractVersionYaml, listContracts, publishContract } from './contracts.js';
+import {
+  PartialCatalogueDataSchema,
+  ResourceCodeSchema,
+  SharingTypeSchema,
+  CatalogueDataSchema,
+  DepartmentCodeSchema,
+} from './catalogue-data.js';
+import {
+  diffContractVersions,
+  getContract,
+  getContractVersion,
+  getContractVersionYaml,
+  listContracts,
+  publishContract,
+} from './contracts.js';
 import { MAX_DOCUMENT_BYTES } from './document.js';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 const ChangeSchema = z
   .object({
@@ -82,7 +98,13 @@ const VersionSchema = VersionSummarySchema.extend({
 }).openapi('ContractVersion');
 
 const DiffSchema = z
-  .object({ resourceCode: z.string(), from: z.string(), to: z.string(), breaking: z.boolean(), changes: z.array(ChangeSchema) })
+  .object({
+    resourceCode: z.string(),
+    from: z.string(),
+    to: z.string(),
+    breaking: z.boolean(),
+    changes: z.array(ChangeSchema),
+  })
   .openapi('ContractDiff');
 
 const AccessRequestSchema = z
@@ -101,7 +123,9 @@ const AccessRequestSchema = z
 
 const VersionParamSchema = z.string().min(1).max(100).openapi({ example: '1.2.0' });
 const resourceParams = z.object({ resourceCode: ResourceCodeSchema });
-const AccessRequestIdSchema = z.string().regex(/^acr_[A-Za-z0-9_-]{16}$/, 'an access request id looks like acr_ followed by 16 characters');
+const AccessRequestIdSchema = z
+  .string()
+  .regex(/^acr_[A-Za-z0-9_-]{16}$/, 'an access request id looks like acr_ followed by 16 characters');
 
 /** The publish body may carry a 2 MiB document as an escaped JSON string, so its own, larger cap. */
 const PUBLISH_BODY_LIMIT = 2 * MAX_DOCUMENT_BYTES + 64 * 1024;
@@ -112,7 +136,12 @@ const publishBodyLimit = bodyLimit({
   },
 });
 
-const rawDocument = { schema: { type: 'string' as const, description: 'The OpenAPI document as YAML or JSON text; catalogue data from info.x-onewindow-catalogue' } };
+const rawDocument = {
+  schema: {
+    type: 'string' as const,
+    description: 'The OpenAPI document as YAML or JSON text; catalogue data from info.x-onewindow-catalogue',
+  },
+};
 const RAW_DOCUMENT_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] as const;
 
 const publishRoute = protectedRoute({
@@ -126,7 +155,7 @@ const publishRoute = protectedRoute({
     'the document text alone as application/yaml (catalogue data then comes from `info.x-onewindow-catalogue`; ' +
     'members in `catalogue` win over it). The version is `info.version` (semver) and must be greater than the ' +
     'latest. The new version is compared with the latest: breaking changes need a major-version bump (409 ' +
-    '`contract_breaking_change` lists them). A malformed document is 422 `contract_invalid` with the validator\'s ' +
+    "`contract_breaking_change` lists them). A malformed document is 422 `contract_invalid` with the validator's " +
     'messages. Department clients publish for their own department; integrators for any.',
   scopes: ['contracts:write'],
   streamingBody: true,
@@ -147,7 +176,10 @@ const publishRoute = protectedRoute({
       },
     },
   },
-  responses: { 201: json(PublishResultSchema, 'Published, with the changes against the previous version'), ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
+  responses: {
+    201: json(PublishResultSchema, 'Published, with the changes against the previous version'),
+    ...errorResponses(400, 401, 403, 409, 413, 415, 422),
+  },
 });
 
 const listRoute = protectedRoute({
@@ -164,7 +196,10 @@ const listRoute = protectedRoute({
       sharingType: SharingTypeSchema.optional(),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(SummarySchema) }), 'Matching resources, by resource code'), ...errorResponses(400, 401, 403) },
+  responses: {
+    200: json(z.object({ items: z.array(SummarySchema) }), 'Matching resources, by resource code'),
+    ...errorResponses(400, 401, 403),
+  },
 });
 
 const entryRoute = protectedRoute({
@@ -175,7 +210,10 @@ const entryRoute = protectedRoute({
   summary: "A resource's catalogue entry and its versions",
   scopes: ['contracts:read'],
   request: { params: resourceParams },
-  responses: { 200: json(EntrySchema, 'The catalogue entry, versions newest first'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(EntrySchema, 'The catalogue entry, versions newest first'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const versionRoute = protectedRoute({
@@ -192,7 +230,10 @@ const versionRoute = protectedRoute({
   responses: {
     200: {
       description: 'The version (JSON), or the document as YAML',
-      content: { 'application/json': { schema: VersionSchema }, 'application/yaml': { schema: { type: 'string' as const } } },
+      content: {
+        'application/json': { schema: VersionSchema },
+        'application/yaml': { schema: { type: 'string' as const } },
+      },
     },
     ...errorResponses(400, 401, 403, 404),
   },
@@ -206,7 +247,10 @@ const diffRoute = protectedRoute({
   summary: 'The classified changes between two versions',
   scopes: ['contracts:read'],
   request: { params: resourceParams, query: z.object({ from: VersionParamSchema, to: VersionParamSchema }) },
-  responses: { 200: json(DiffSchema, 'Changes from `from` to `to`, each breaking or compatible'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(DiffSchema, 'Changes from `from` to `to`, each breaking or compatible'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const requestAccessRoute = protectedRoute({
@@ -242,9 +286,15 @@ const listRequestsRoute = protectedRoute({
   summary: "Access requests: a consumer's own, or those for a department's resources",
   scopes: ['contracts:read'],
   request: {
-    query: z.object({ status: z.enum(['pending', 'approved', 'denied']).optional(), resourceCode: ResourceCodeSchema.optional() }),
+    query: z.object({
+      status: z.enum(['pending', 'approved', 'denied']).optional(),
+      resourceCode: ResourceCodeSchema.optional(),
+    }),
   },
-  responses: { 200: json(z.object({ items: z.array(AccessRequestSchema) }), 'Newest first'), ...errorResponses(400, 401, 403) },
+  responses: {
+    200: json(z.object({ items: z.array(AccessRequestSchema) }), 'Newest first'),
+    ...errorResponses(400, 401, 403),
+  },
 });
 
 const decideRoute = protectedRoute({
@@ -258,7 +308,11 @@ const decideRoute = protectedRoute({
     params: z.object({ id: AccessRequestIdSchema }),
     body: {
       required: true,
-      content: { 'application/json': { schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(1).max(1000) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({ decision: z.enum(['approve', 'deny']), reason: z.string().trim().min(1).max(1000) }),
+        },
+      },
     },
   },
   responses: { 200: json(AccessRequestSchema, 'Decided'), ...errorResponses(400, 401, 403, 404, 409) },
@@ -269,15 +323,23 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
     const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     let input: Parameters<typeof publishContract>[2];
     if (/^application\/([a-z.-]+\+)?json$/.test(contentType)) {
-      const body = c.req.valid('json') as { document?: string | Record<string, unknown>; catalogue?: Record<string, unknown> };
+      const body = c.req.valid('json') as {
+        document?: string | Record<string, unknown>;
+        catalogue?: Record<string, unknown>;
+      };
       if (body.document === undefined) {
-        throw new ApiError('validation_failed', 'Send the document in `document`.', { errors: [{ path: 'document', message: 'required' }] });
+        throw new ApiError('validation_failed', 'Send the document in `document`.', {
+          errors: [{ path: 'document', message: 'required' }],
+        });
       }
       input = { document: body.document, catalogue: body.catalogue, requestId: c.get('requestId') };
     } else if ((RAW_DOCUMENT_MEDIA_TYPES as readonly string[]).includes(contentType)) {
       input = { document: await c.req.text(), requestId: c.get('requestId') };
     } else {
-      throw new ApiError('unsupported_media_type', `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`);
+      throw new ApiError(
+        'unsupported_media_type',
+        `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`,
+      );
     }
     const services = c.get('services');
     const principal = c.get('principal');
@@ -316,22 +378,33 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(requestAccessRoute, async (c) => {
     const body = c.req.valid('json');
-    const view = await requestResourceAccess(c.get('services').db, c.get('principal'), c.req.valid('param').resourceCode, {
-      purpose: body.purpose,
-      legalBasis: body.legalBasis,
-      expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
-      requestId: c.get('requestId'),
-    });
+    const view = await requestResourceAccess(
+      c.get('services').db,
+      c.get('principal'),
+      c.req.valid('param').resourceCode,
+      {
+        purpose: body.purpose,
+        legalBasis: body.legalBasis,
+        expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
+        requestId: c.get('requestId'),
+      },
+    );
     return c.json(view, 201);
   });
 
   app.openapi(listRequestsRoute, async (c) => {
-    return c.json({ items: await listAccessRequests(c.get('services').db, c.get('principal'), c.req.valid('query')) }, 200);
+    return c.json(
+      { items: await listAccessRequests(c.get('services').db, c.get('principal'), c.req.valid('query')) },
+      200,
+    );
   });
 
   app.openapi(decideRoute, async (c) => {
     const body = c.req.valid('json');
-    const view = await decideAccessRequest(c.get('services').db, c.get('principal'), c.req.valid('param').id, { ...body, requestId: c.get('requestId') });
+    const view = await decideAccessRequest(c.get('services').db, c.get('principal'), c.req.valid('param').id, {
+      ...body,
+      requestId: c.get('requestId'),
+    });
     c.get('services').access.reference.invalidate();
     return c.json(view, 200);
   });

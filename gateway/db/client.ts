@@ -32,7 +32,8 @@ const dialect = new PgDialect();
 
 export function rowsOf<Row>(result: unknown): Row[] {
   if (Array.isArray(result)) return result as Row[];
-  if (result && typeof result === 'object' && 'rows' in result && Array.isArray(result.rows)) return result.rows as Row[];
+  if (result && typeof result === 'object' && 'rows' in result && Array.isArray(result.rows))
+    return result.rows as Row[];
   return [];
 }
 
@@ -137,7 +138,8 @@ export async function openDatabase(database: Config['database']): Promise<Databa
         const { sql: text, params } = dialect.sqlToQuery(query);
         return (await client.query<Row>(text, params)).rows;
       },
-      preparedText: async <Row>(text: string, params: readonly unknown[]) => (await client.query<Row>(text, [...params])).rows,
+      preparedText: async <Row>(text: string, params: readonly unknown[]) =>
+        (await client.query<Row>(text, [...params])).rows,
       listen: async (channel, onNotify) => {
         const stop = await client.listen(channel, onNotify);
         return async () => {
@@ -184,7 +186,9 @@ export async function openDatabase(database: Config['database']): Promise<Databa
     isReady: () => isReady(db),
     prepared: async <Row>(query: SQL) => {
       const { sql: text, params } = dialect.sqlToQuery(query);
-      return (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[];
+      return (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+        prepare: true,
+      })) as unknown as Row[];
     },
     preparedText: async <Row>(text: string, params: readonly unknown[]) =>
       (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[],

@@ -28,9 +28,13 @@ export const PLANNED_EACH_TIME: Readonly<{ prepare: false }> = Object.freeze({ p
 
 function withPreparing<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
   const unsafe = (query: string, parameters?: UnsafeParameters, options?: UnsafeOptions) =>
-    client.unsafe(query, parameters, { ...options, prepare: options !== PLANNED_EACH_TIME && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS });
+    client.unsafe(query, parameters, {
+      ...options,
+      prepare: options !== PLANNED_EACH_TIME && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS,
+    });
   // The transaction's own client (given to the callback) gets the same treatment.
-  const wrapCallback = (callback: TransactionCallback) => (sql: postgres.TransactionSql) => callback(withPreparing(sql));
+  const wrapCallback = (callback: TransactionCallback) => (sql: postgres.TransactionSql) =>
+    callback(withPreparing(sql));
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') return unsafe;
@@ -44,7 +48,10 @@ function withPreparing<T extends postgres.Sql | postgres.TransactionSql>(client:
         return (nameOrCallback: string | TransactionCallback, callback?: TransactionCallback) =>
           typeof nameOrCallback === 'function'
             ? (target as postgres.TransactionSql).savepoint(wrapCallback(nameOrCallback))
-            : (target as postgres.TransactionSql).savepoint(nameOrCallback, wrapCallback(callback as TransactionCallback));
+            : (target as postgres.TransactionSql).savepoint(
+                nameOrCallback,
+                wrapCallback(callback as TransactionCallback),
+              );
       }
       return Reflect.get(target, property, receiver) as unknown;
     },

@@ -145,7 +145,9 @@ export const blobChunks = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.sha256, table.seq] }),
-    foreignKey({ columns: [table.sha256], foreignColumns: [blobs.sha256], name: 'blob_chunks_sha256_fkey' }).onDelete('cascade'),
+    foreignKey({ columns: [table.sha256], foreignColumns: [blobs.sha256], name: 'blob_chunks_sha256_fkey' }).onDelete(
+      'cascade',
+    ),
   ],
 );
 
@@ -417,7 +419,11 @@ export const certificateRevocations = pgTable(
     revokedAt: createdAt(),
   },
   (table) => [
-    index('certificate_revocations_number_idx').on(table.departmentCode, table.certificateType, table.certificateNumber),
+    index('certificate_revocations_number_idx').on(
+      table.departmentCode,
+      table.certificateType,
+      table.certificateNumber,
+    ),
     index('certificate_revocations_time_idx').on(table.revokedAt),
   ],
 );
@@ -473,7 +479,10 @@ export const items = pgTable('items', {
   /** A joint item whose departments' parts stand alone: one refusal leaves the others (partially_rejected). */
   allowsPartial: boolean('allows_partial').notNull().default(false),
   /** The parties a case of the item has besides its applicant: `[{role, name, nameZh, required}]`. */
-  parties: jsonb('parties').$type<{ role: string; name: string; nameZh: string; required: boolean }[]>().notNull().default([]),
+  parties: jsonb('parties')
+    .$type<{ role: string; name: string; nameZh: string; required: boolean }[]>()
+    .notNull()
+    .default([]),
   /** Per department of the item, the submission type its cases are delivered as (`{"NRB": "transfer_registration"}`), one its adapter declares. */
   submissions: jsonb('submissions').$type<Record<string, string>>().notNull().default({}),
   /** How the result may reach the applicant (`window_pickup`, `express`, `electronic`); the window picks one at opening. */
@@ -513,7 +522,15 @@ export const itemMaterials = pgTable(
   (table) => [primaryKey({ columns: [table.itemCode, table.requirementCode] })],
 );
 
-export const caseStatus = pgEnum('case_status', ['open', 'submitted', 'in_progress', 'awaiting_applicant', 'completed', 'rejected', 'partially_rejected']);
+export const caseStatus = pgEnum('case_status', [
+  'open',
+  'submitted',
+  'in_progress',
+  'awaiting_applicant',
+  'completed',
+  'rejected',
+  'partially_rejected',
+]);
 
 export const cases = pgTable(
   'cases',
@@ -570,7 +587,14 @@ export const cases = pgTable(
   ],
 );
 
-export const caseMaterialResolution = pgEnum('case_material_resolution', ['reused', 'fetched', 'handed_in', 'deferred', 'missing', 'waived']);
+export const caseMaterialResolution = pgEnum('case_material_resolution', [
+  'reused',
+  'fetched',
+  'handed_in',
+  'deferred',
+  'missing',
+  'waived',
+]);
 
 /**
  * The parties of a case besides its applicant (`cases.subject_id`): a co-applicant, the
@@ -588,7 +612,10 @@ export const caseParties = pgTable(
       .notNull()
       .references(() => subjects.id),
   },
-  (table) => [primaryKey({ columns: [table.caseId, table.role] }), index('case_parties_subject_idx').on(table.subjectId)],
+  (table) => [
+    primaryKey({ columns: [table.caseId, table.role] }),
+    index('case_parties_subject_idx').on(table.subjectId),
+  ],
 );
 
 /** How a case's requirement is met: a reference to a material, never a copy. */
@@ -623,7 +650,10 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
   },
-  (table) => [primaryKey({ columns: [table.clientId, table.key] }), index('idempotency_keys_created_idx').on(table.createdAt)],
+  (table) => [
+    primaryKey({ columns: [table.clientId, table.key] }),
+    index('idempotency_keys_created_idx').on(table.createdAt),
+  ],
 );
 
 /**
@@ -631,7 +661,14 @@ export const idempotencyKeys = pgTable(
  * submission itself (a business refusal, final); `cancelled`: never sent, because the case was
  * refused elsewhere first.
  */
-export const deliveryStatus = pgEnum('delivery_status', ['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']);
+export const deliveryStatus = pgEnum('delivery_status', [
+  'pending',
+  'delivered',
+  'dead',
+  'held',
+  'refused',
+  'cancelled',
+]);
 
 /**
  * The transactional outbox: one delivery per department of a submitted case, written in the
@@ -744,7 +781,10 @@ export const centres = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (table) => [index('centres_path_idx').on(sql`${table.path} text_pattern_ops`), index('centres_parent_idx').on(table.parentCode)],
+  (table) => [
+    index('centres_path_idx').on(sql`${table.path} text_pattern_ops`),
+    index('centres_parent_idx').on(table.parentCode),
+  ],
 );
 
 /** Which centres a client system serves: one for a window system, one or several for a department's. */
@@ -761,7 +801,12 @@ export const clientCentres = pgTable(
   (table) => [primaryKey({ columns: [table.clientId, table.centreCode] })],
 );
 
-export const operatorRole = pgEnum('operator_role', ['acceptance_clerk', 'back_office_approver', 'centre_director', 'supervisor']);
+export const operatorRole = pgEnum('operator_role', [
+  'acceptance_clerk',
+  'back_office_approver',
+  'centre_director',
+  'supervisor',
+]);
 
 /** The people behind window systems (the `onewindow-operator` header), registered per centre. */
 export const operators = pgTable(
@@ -808,7 +853,14 @@ export const centreItems = pgTable(
  * receipt said; `dead`: never accepted (a definitive refusal, or the last attempt failed);
  * `superseded`: newer news of the same case was due, so this older message was not sent.
  */
-export const notificationStatus = pgEnum('notification_status', ['pending', 'sent', 'delivered', 'failed', 'dead', 'superseded']);
+export const notificationStatus = pgEnum('notification_status', [
+  'pending',
+  'sent',
+  'delivered',
+  'failed',
+  'dead',
+  'superseded',
+]);
 
 /**
  * The notification outbox: one row per case event the applicant is told about by SMS, written when
@@ -912,7 +964,14 @@ export const caseResults = pgTable(
      */
     status: text('status').notNull().default('preparing'),
     /** Express only: `{province, city, district, detail, recipientName, recipientMobile}` (personal data, masked in every answer). */
-    address: jsonb('address').$type<{ province: string; city: string; district: string; detail: string; recipientName: string; recipientMobile: string }>(),
+    address: jsonb('address').$type<{
+      province: string;
+      city: string;
+      district: string;
+      detail: string;
+      recipientName: string;
+      recipientMobile: string;
+    }>(),
     /**
      * The 6-digit pick-up code: the applicant reads it in the SMS and the progress look-up and says
      * it at the window; no window answer ever carries it, so the window cannot hand over unasked.
@@ -944,7 +1003,10 @@ export const caseResults = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (table) => [index('case_results_status_idx').on(table.status), index('case_results_due_idx').on(table.nextAttemptAt).where(sql`next_attempt_at is not null`)],
+  (table) => [
+    index('case_results_status_idx').on(table.status),
+    index('case_results_due_idx').on(table.nextAttemptAt).where(sql`next_attempt_at is not null`),
+  ],
 );
 
 // --- Chief representatives (首席代表) -------------------------------------------------------------

@@ -31,9 +31,22 @@ const entriesOf = (entryId: string) => handle.db.select().from(auditEntries).whe
 
 describe('reusable statements', () => {
   it('write with the columns mapped as drizzle maps them (dates, arrays, nulls)', async () => {
-    const entryId = await recordAudit(handle.db, { actor, action: 'test.write', outcome: 'allowed', fields: ['a', 'b'], materialTypes: ['id_card'] });
+    const entryId = await recordAudit(handle.db, {
+      actor,
+      action: 'test.write',
+      outcome: 'allowed',
+      fields: ['a', 'b'],
+      materialTypes: ['id_card'],
+    });
     const [row] = await entriesOf(entryId);
-    expect(row).toMatchObject({ actorClientId: actor.clientId, action: 'test.write', fields: ['a', 'b'], materialTypes: ['id_card'], operatorId: null, purpose: null });
+    expect(row).toMatchObject({
+      actorClientId: actor.clientId,
+      action: 'test.write',
+      fields: ['a', 'b'],
+      materialTypes: ['id_card'],
+      operatorId: null,
+      purpose: null,
+    });
     expect(row?.occurredAt).toBeInstanceOf(Date);
   });
 
@@ -50,7 +63,9 @@ describe('reusable statements', () => {
     // … and gone with it.
     expect(await entriesOf(rolledBack)).toHaveLength(0);
 
-    const committed = await handle.db.transaction((tx) => recordAudit(tx, { actor, action: 'test.commit', outcome: 'allowed' }));
+    const committed = await handle.db.transaction((tx) =>
+      recordAudit(tx, { actor, action: 'test.commit', outcome: 'allowed' }),
+    );
     expect(await entriesOf(committed)).toHaveLength(1);
   });
 
@@ -82,7 +97,11 @@ describe.runIf(process.env.DATABASE_URL)('the preparing client (PostgreSQL)', ()
     const named = await handle.db.transaction(async (tx) => {
       // A plain query builder (not `.prepare`d), with a condition nothing else here uses.
       await tx.select().from(auditEntries).where(eq(auditEntries.requestId, 'req_named_probe'));
-      return rowsOf<{ count: number }>(await tx.execute(sql`select count(*)::int as count from pg_prepared_statements where statement like '%"audit_entries"."request_id" = $1%'`));
+      return rowsOf<{ count: number }>(
+        await tx.execute(
+          sql`select count(*)::int as count from pg_prepared_statements where statement like '%"audit_entries"."request_id" = $1%'`,
+        ),
+      );
     });
     expect(named[0]?.count).toBeGreaterThan(0);
   });
@@ -90,7 +109,11 @@ describe.runIf(process.env.DATABASE_URL)('the preparing client (PostgreSQL)', ()
   it('leaves a reporting statement unnamed, so it is planned for its values every time', async () => {
     const named = await handle.db.transaction(async (tx) => {
       await reportRows(tx, sql`select count(*) from audit_entries where request_id = ${'req_report_probe'}`);
-      return rowsOf<{ count: number }>(await tx.execute(sql`select count(*)::int as count from pg_prepared_statements where statement like '%from audit_entries where request_id = $1%' and statement not like '%pg_prepared_statements%'`));
+      return rowsOf<{ count: number }>(
+        await tx.execute(
+          sql`select count(*)::int as count from pg_prepared_statements where statement like '%from audit_entries where request_id = $1%' and statement not like '%pg_prepared_statements%'`,
+        ),
+      );
     });
     expect(named[0]?.count).toBe(0);
   });

@@ -23,7 +23,8 @@ interface WithSession {
 
 function clientOf(on: Queryable): unknown {
   const { session } = on as unknown as Partial<WithSession>;
-  if (!session || session.client === undefined) throw new Error('reusable statement: this drizzle object has no session client (drizzle-orm changed?)');
+  if (!session || session.client === undefined)
+    throw new Error('reusable statement: this drizzle object has no session client (drizzle-orm changed?)');
   return session.client;
 }
 

@@ -9,7 +9,16 @@ import type { ClientSecrets } from '../auth/secrets.js';
 import { type ClientKind, scopesAllowedForKind } from '../auth/scopes.js';
 import type { Database, Queryable } from '../db/client.js';
 import { newAccessRequestId } from '../contracts/access.js';
-import { accessRequests, centreItems, centreRepresentatives, centres, clientCentres, clients, contractResources, operators } from '../db/schema.js';
+import {
+  accessRequests,
+  centreItems,
+  centreRepresentatives,
+  centres,
+  clientCentres,
+  clients,
+  contractResources,
+  operators,
+} from '../db/schema.js';
 import { CENTRE_LEVELS, type OperatorRoleName } from '../centres/centres.js';
 import { type CentreLevel, seedItems } from '../items/catalogue.js';
 
@@ -32,28 +41,88 @@ export interface DemoClient {
 
 export const demoClients: DemoClient[] = [
   { id: 'cli_demo_window', secret: 'demo-window-secret', kind: 'window', name: 'Demo city service centre window' },
-  { id: 'cli_demo_department', secret: 'demo-department-secret', kind: 'department', name: 'Demo public security bureau', departmentCode: 'PSB' },
+  {
+    id: 'cli_demo_department',
+    secret: 'demo-department-secret',
+    kind: 'department',
+    name: 'Demo public security bureau',
+    departmentCode: 'PSB',
+  },
   { id: 'cli_demo_integrator', secret: 'demo-integrator-secret', kind: 'integrator', name: 'Demo integrator' },
   { id: 'cli_demo_auditor', secret: 'demo-auditor-secret', kind: 'auditor', name: 'Demo supervision office' },
   { id: 'cli_demo_admin', secret: 'demo-admin-secret', kind: 'admin', name: 'Demo administrator' },
   // The centre tree's windows and supervision (docs/centres.md): a town window accepts, the county
   // decides, the city supervises, a sibling town sees nothing.
-  { id: 'cli_demo_town_window', secret: 'demo-town-window-secret', kind: 'window', name: '小寨路街道便民服务中心 window', centreCode: '610113001' },
-  { id: 'cli_demo_town2_window', secret: 'demo-town2-window-secret', kind: 'window', name: '电子城街道便民服务中心 window', centreCode: '610113002' },
-  { id: 'cli_demo_county_window', secret: 'demo-county-window-secret', kind: 'window', name: '雁塔区政务服务中心 window', centreCode: '610113000' },
-  { id: 'cli_demo_city_window', secret: 'demo-city-window-secret', kind: 'window', name: '西安市政务服务中心 window', centreCode: '610100000' },
-  { id: 'cli_demo_city_auditor', secret: 'demo-city-auditor-secret', kind: 'auditor', name: '西安市政务服务中心 supervision', centreCode: '610100000' },
+  {
+    id: 'cli_demo_town_window',
+    secret: 'demo-town-window-secret',
+    kind: 'window',
+    name: '小寨路街道便民服务中心 window',
+    centreCode: '610113001',
+  },
+  {
+    id: 'cli_demo_town2_window',
+    secret: 'demo-town2-window-secret',
+    kind: 'window',
+    name: '电子城街道便民服务中心 window',
+    centreCode: '610113002',
+  },
+  {
+    id: 'cli_demo_county_window',
+    secret: 'demo-county-window-secret',
+    kind: 'window',
+    name: '雁塔区政务服务中心 window',
+    centreCode: '610113000',
+  },
+  {
+    id: 'cli_demo_city_window',
+    secret: 'demo-city-window-secret',
+    kind: 'window',
+    name: '西安市政务服务中心 window',
+    centreCode: '610100000',
+  },
+  {
+    id: 'cli_demo_city_auditor',
+    secret: 'demo-city-auditor-secret',
+    kind: 'auditor',
+    name: '西安市政务服务中心 supervision',
+    centreCode: '610100000',
+  },
 ];
 
 /** One city, two counties, a few towns: 陕西省 → 西安市 → 雁塔区 / 长安区 → 街道. */
 const demoCentres: { code: string; name: string; level: CentreLevel; parentCode: string | null; address: string }[] = [
   { code: '610000000', name: '陕西省政务服务中心', level: 'province', parentCode: null, address: '西安市未央区' },
-  { code: '610100000', name: '西安市政务服务中心', level: 'city', parentCode: '610000000', address: '西安市未央区凤城八路109号' },
+  {
+    code: '610100000',
+    name: '西安市政务服务中心',
+    level: 'city',
+    parentCode: '610000000',
+    address: '西安市未央区凤城八路109号',
+  },
   { code: '610113000', name: '雁塔区政务服务中心', level: 'county', parentCode: '610100000', address: '西安市雁塔区' },
   { code: '610116000', name: '长安区政务服务中心', level: 'county', parentCode: '610100000', address: '西安市长安区' },
-  { code: '610113001', name: '小寨路街道便民服务中心', level: 'town', parentCode: '610113000', address: '西安市雁塔区小寨路' },
-  { code: '610113002', name: '电子城街道便民服务中心', level: 'town', parentCode: '610113000', address: '西安市雁塔区电子城' },
-  { code: '610116001', name: '韦曲街道便民服务中心', level: 'town', parentCode: '610116000', address: '西安市长安区韦曲' },
+  {
+    code: '610113001',
+    name: '小寨路街道便民服务中心',
+    level: 'town',
+    parentCode: '610113000',
+    address: '西安市雁塔区小寨路',
+  },
+  {
+    code: '610113002',
+    name: '电子城街道便民服务中心',
+    level: 'town',
+    parentCode: '610113000',
+    address: '西安市雁塔区电子城',
+  },
+  {
+    code: '610116001',
+    name: '韦曲街道便民服务中心',
+    level: 'town',
+    parentCode: '610116000',
+    address: '西安市长安区韦曲',
+  },
 ];
 
 const demoOperators: { centreCode: string; operatorId: string; name: string; role: OperatorRoleName }[] = [
@@ -96,7 +165,12 @@ async function seedDemoClients(db: Queryable, secrets: ClientSecrets): Promise<v
   const existing = await db
     .select({ id: clients.id })
     .from(clients)
-    .where(inArray(clients.id, demoClients.map((client) => client.id)));
+    .where(
+      inArray(
+        clients.id,
+        demoClients.map((client) => client.id),
+      ),
+    );
   const have = new Set(existing.map((row) => row.id));
   for (const demo of demoClients) {
     if (have.has(demo.id)) continue;
@@ -122,7 +196,13 @@ async function seedDemoCentres(db: Queryable): Promise<void> {
   };
   await db
     .insert(centres)
-    .values(demoCentres.map((centre) => ({ ...centre, path: pathOf(centre.code), openingHours: '周一至周五 9:00-12:00, 13:30-17:00' })))
+    .values(
+      demoCentres.map((centre) => ({
+        ...centre,
+        path: pathOf(centre.code),
+        openingHours: '周一至周五 9:00-12:00, 13:30-17:00',
+      })),
+    )
     .onConflictDoNothing();
   await db.insert(operators).values(demoOperators).onConflictDoNothing();
   await db.insert(centreRepresentatives).values(demoRepresentatives).onConflictDoNothing();
@@ -130,7 +210,11 @@ async function seedDemoCentres(db: Queryable): Promise<void> {
   // only at or below the level that decides it (a centre above could not report it up).
   const offers = demoCentres.flatMap((centre) =>
     seedItems
-      .filter((item) => item.decidingLevel === null || CENTRE_LEVELS.indexOf(centre.level) >= CENTRE_LEVELS.indexOf(item.decidingLevel))
+      .filter(
+        (item) =>
+          item.decidingLevel === null ||
+          CENTRE_LEVELS.indexOf(centre.level) >= CENTRE_LEVELS.indexOf(item.decidingLevel),
+      )
       .map((item) => ({ centreCode: centre.code, itemCode: item.code, enabled: true })),
   );
   await db.insert(centreItems).values(offers).onConflictDoNothing();

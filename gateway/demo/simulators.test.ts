@@ -27,11 +27,16 @@ describe('demo simulators', () => {
   it('starts one simulator per demo department and describes each as a valid department entry', async () => {
     const simulators = await startDemoSimulators(0, logger);
     started.push(simulators);
-    expect(simulators.departments.map((department) => department.code)).toEqual(demoDepartments.map((department) => department.code));
+    expect(simulators.departments.map((department) => department.code)).toEqual(
+      demoDepartments.map((department) => department.code),
+    );
     expect(departmentsFileSchema.safeParse(simulators.departments).success).toBe(true);
     for (const department of simulators.departments) {
       expect(new URL(department.baseUrl).hostname).toBe('127.0.0.1');
-      expect(simulators.urlPolicyOverrides[department.code]).toEqual({ allowedHosts: ['127.0.0.1'], allowPrivateNetworks: true });
+      expect(simulators.urlPolicyOverrides[department.code]).toEqual({
+        allowedHosts: ['127.0.0.1'],
+        allowPrivateNetworks: true,
+      });
       // A real server answers there (any HTTP status will do: each speaks its own protocol).
       const response = await fetch(department.baseUrl);
       expect(response.status).toBeGreaterThanOrEqual(200);
@@ -56,12 +61,18 @@ describe('demo simulators', () => {
     await new Promise<void>((resolve) => blockers.pop()!.close(() => resolve()));
     // Another process may hold a neighbouring port; then, and only then, a fallback is logged.
     const fellBack: string[] = [];
-    const recording = pino({ level: 'warn' }, { write: (line: string) => void fellBack.push(String((JSON.parse(line) as { department?: unknown }).department)) });
+    const recording = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => void fellBack.push(String((JSON.parse(line) as { department?: unknown }).department)),
+      },
+    );
     const simulators = await startDemoSimulators(base, recording);
     started.push(simulators);
     expect(simulators.simulators.map((simulator) => simulator.code)).toEqual(['PSB', 'AMR', 'NRB']);
     for (const [index, simulator] of simulators.simulators.entries()) {
-      if (!fellBack.includes(simulator.code)) expect(Number(new URL(simulator.url).port), simulator.code).toBe(base + index);
+      if (!fellBack.includes(simulator.code))
+        expect(Number(new URL(simulator.url).port), simulator.code).toBe(base + index);
     }
     expect(fellBack).not.toContain('PSB');
   });

@@ -7,16 +7,43 @@
  */
 import type { Logger } from 'pino';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../../adapters/amr-enterprise/simulator.js';
-import { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET, startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simulator.js';
-import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../../adapters/nrb-realestate/simulator.js';
+import {
+  PSB_DEMO_APP_KEY,
+  PSB_DEMO_APP_SECRET,
+  startPsbPopulationSimulator,
+} from '../../adapters/psb-population/simulator.js';
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
-import { SMS_DEMO_APP_KEY, SMS_DEMO_APP_SECRET, SMS_DEMO_SIGN_NAME, startSmsGatewaySimulator } from '../../adapters/sms-gateway/simulator.js';
-import { EXPRESS_DEMO_CHECK_WORD, EXPRESS_DEMO_PARTNER_ID, type RunningExpressSimulator, startExpressSimulator } from '../../adapters/courier-express/simulator.js';
+import {
+  SMS_DEMO_APP_KEY,
+  SMS_DEMO_APP_SECRET,
+  SMS_DEMO_SIGN_NAME,
+  startSmsGatewaySimulator,
+} from '../../adapters/sms-gateway/simulator.js';
+import {
+  EXPRESS_DEMO_CHECK_WORD,
+  EXPRESS_DEMO_PARTNER_ID,
+  type RunningExpressSimulator,
+  startExpressSimulator,
+} from '../../adapters/courier-express/simulator.js';
 import { type CourierSettings, courierConfigSchema } from '../results/courier-config.js';
 import type { DepartmentConfig } from '../departments/config.js';
-import { type NotificationSettings, notificationSettingsFrom, notificationsConfigSchema } from '../notifications/config.js';
-import { defaultTemplateCode, notificationLanguages, notificationTemplates, templateIds } from '../notifications/templates.js';
+import {
+  type NotificationSettings,
+  notificationSettingsFrom,
+  notificationsConfigSchema,
+} from '../notifications/config.js';
+import {
+  defaultTemplateCode,
+  notificationLanguages,
+  notificationTemplates,
+  templateIds,
+} from '../notifications/templates.js';
 
 interface DemoDepartment {
   code: string;
@@ -121,7 +148,12 @@ export interface DemoSmsGateway {
  */
 export async function startDemoSmsGateway(port: number, logger: Logger): Promise<DemoSmsGateway> {
   const templates = Object.fromEntries(
-    templateIds.flatMap((id) => notificationLanguages.map((language) => [defaultTemplateCode(id, language), notificationTemplates[id].text[language]])),
+    templateIds.flatMap((id) =>
+      notificationLanguages.map((language) => [
+        defaultTemplateCode(id, language),
+        notificationTemplates[id].text[language],
+      ]),
+    ),
   );
   const options = { host: '127.0.0.1', templates, receiptDelayMs: 2000 };
   let simulator: RunningSimulator;
@@ -141,7 +173,11 @@ export async function startDemoSmsGateway(port: number, logger: Logger): Promise
       receipts: { pollIntervalMs: 2000 },
     }),
   );
-  return { channel: { settings, urlPolicy: loopbackOnly }, simulator: { code: 'SMS', url: simulator.url }, close: () => simulator.close() };
+  return {
+    channel: { settings, urlPolicy: loopbackOnly },
+    simulator: { code: 'SMS', url: simulator.url },
+    close: () => simulator.close(),
+  };
 }
 
 /** The demo's courier: the express platform's simulator and the courier settings pointing at it. */
@@ -169,9 +205,20 @@ export async function startDemoCourier(port: number, logger: Logger): Promise<De
     adapter: 'courier-express',
     baseUrl: simulator.url,
     options: { partnerId: EXPRESS_DEMO_PARTNER_ID, checkWord: EXPRESS_DEMO_CHECK_WORD, carrierName: '顺丰速运' },
-    sender: { name: '某某市政务服务中心', mobile: '13800000000', province: '陕西省', city: '西安市', district: '未央区', detail: '凤城八路109号' },
+    sender: {
+      name: '某某市政务服务中心',
+      mobile: '13800000000',
+      province: '陕西省',
+      city: '西安市',
+      district: '未央区',
+      detail: '凤城八路109号',
+    },
     delivery: { maxAttempts: 8, backoffBaseMs: 2000, backoffMaxMs: 60000, leaseMs: 60000 },
     routes: { pollIntervalMs: 10_000 },
   });
-  return { channel: { settings, urlPolicy: loopbackOnly }, simulator: { code: 'EXPRESS', url: simulator.url }, close: () => simulator.close() };
+  return {
+    channel: { settings, urlPolicy: loopbackOnly },
+    simulator: { code: 'EXPRESS', url: simulator.url },
+    close: () => simulator.close(),
+  };
 }

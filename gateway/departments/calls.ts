@@ -22,7 +22,8 @@ export interface DepartmentCallContext extends AccessContext {
 
 export function requireDepartment(registry: DepartmentRegistry, code: string): RegisteredDepartment {
   const department = registry.get(code);
-  if (!department) throw new ApiError('unknown_department', `No department system has the code ${code}.`, { department: code });
+  if (!department)
+    throw new ApiError('unknown_department', `No department system has the code ${code}.`, { department: code });
   return department;
 }
 
@@ -44,11 +45,17 @@ export async function callDepartment<Result>(
 }
 
 /** The policy's yes to using a department resource (none: the department publishes no terms), audited. */
-export async function requireResourceUse(context: DepartmentCallContext, resourceCode: string | null): Promise<AllowedDecision> {
+export async function requireResourceUse(
+  context: DepartmentCallContext,
+  resourceCode: string | null,
+): Promise<AllowedDecision> {
   const resource = { kind: 'department_resource' as const, code: resourceCode ?? '' };
   if (resourceCode === null) return { allowed: true, rule: 'resource.none', grantId: null };
   const decision = await context.access.decide(context.db, 'resource.use', resource);
-  const fields = [`resource:${resourceCode}`, decision.allowed ? `grant:${decision.grantId ?? 'unconditional'}` : `refused:${decision.reason}`];
+  const fields = [
+    `resource:${resourceCode}`,
+    decision.allowed ? `grant:${decision.grantId ?? 'unconditional'}` : `refused:${decision.reason}`,
+  ];
   // Allowed or refused, in a transaction of its own: the department call that follows holds none.
   await auditRefusal(context, {
     action: 'contract.access_check',
@@ -62,7 +69,10 @@ export async function requireResourceUse(context: DepartmentCallContext, resourc
 
 export function requireCapability(department: RegisteredDepartment, capability: CapabilityName): void {
   if (department.adapter[capability] === undefined) {
-    throw new ApiError('capability_not_offered', `${department.code} does not offer ${capability}.`, { department: department.code, capability });
+    throw new ApiError('capability_not_offered', `${department.code} does not offer ${capability}.`, {
+      department: department.code,
+      capability,
+    });
   }
 }
 
@@ -77,7 +87,10 @@ export async function invokeDepartment<Result>(
   call: (adapter: DepartmentAdapter, callContext: CallContext) => Promise<Result>,
 ): Promise<Result> {
   try {
-    return await call(department.adapter, { requestId: context.requestId, ...(context.signal ? { signal: context.signal } : {}) });
+    return await call(department.adapter, {
+      requestId: context.requestId,
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
   } catch (error) {
     if (!(error instanceof DepartmentError)) throw error;
     // Kind, operation and violation paths only: the department's answer may carry personal data.

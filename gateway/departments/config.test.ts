@@ -28,14 +28,20 @@ describe('departments configuration', () => {
     const file = join(folder, 'departments.json');
     writeFileSync(file, JSON.stringify([psb]));
     const config = parseConfig({ DEPARTMENTS_FILE: file, PSB_APP_SECRET: 'a-secret-from-the-vault' });
-    expect(config.departments.list).toEqual([{ ...psb, options: { appKey: 'ow-gateway', appSecret: 'a-secret-from-the-vault' }, tuning: {} }]);
+    expect(config.departments.list).toEqual([
+      { ...psb, options: { appKey: 'ow-gateway', appSecret: 'a-secret-from-the-vault' }, tuning: {} },
+    ]);
     // Departments are configured, so the demo simulators stay off.
     expect(config.departments.demoSimulators.enabled).toBe(false);
   });
 
   it('names a missing secret variable, a duplicate code and bad fields', () => {
     const problems = problemsOf({
-      DEPARTMENTS_JSON: JSON.stringify([psb, { ...psb, tuning: { retries: 99 } }, { code: 'x', name: '', adapter: 'a', baseUrl: 'u', extra: 1 }]),
+      DEPARTMENTS_JSON: JSON.stringify([
+        psb,
+        { ...psb, tuning: { retries: 99 } },
+        { code: 'x', name: '', adapter: 'a', baseUrl: 'u', extra: 1 },
+      ]),
     });
     expect(problems.join('\n')).toContain('environment variable PSB_APP_SECRET is not set');
     expect(problems.join('\n')).toContain('department PSB is listed twice');
@@ -55,7 +61,13 @@ describe('departments configuration', () => {
     expect(defaults.departments.demoSimulators).toEqual({ enabled: true, basePort: 7101 });
     expect(parseConfig({ ONEWINDOW_DEMO: 'false' }).departments.demoSimulators.enabled).toBe(false);
     expect(parseConfig({ DEMO_SIMULATORS: 'false' }).departments.demoSimulators.enabled).toBe(false);
-    const allowed = parseConfig({ DEPARTMENT_ALLOWED_HOSTS: 'psb.gov.cn, 10.20.0.0/16', DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true' });
-    expect(allowed.departments.urlPolicy).toEqual({ allowedHosts: ['psb.gov.cn', '10.20.0.0/16'], allowPrivateNetworks: true });
+    const allowed = parseConfig({
+      DEPARTMENT_ALLOWED_HOSTS: 'psb.gov.cn, 10.20.0.0/16',
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
+    expect(allowed.departments.urlPolicy).toEqual({
+      allowedHosts: ['psb.gov.cn', '10.20.0.0/16'],
+      allowPrivateNetworks: true,
+    });
   });
 });

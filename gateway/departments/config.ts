@@ -9,7 +9,9 @@
  */
 import { z } from 'zod';
 
-const departmentCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16), e.g. PSB');
+const departmentCode = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16), e.g. PSB');
 
 const tuningSchema = z
   .object({
@@ -17,7 +19,11 @@ const tuningSchema = z
     connectTimeoutMs: z.number().int().min(10).max(60_000),
     headersTimeoutMs: z.number().int().min(10).max(120_000),
     bodyTimeoutMs: z.number().int().min(10).max(300_000),
-    maxResponseBytes: z.number().int().min(1024).max(256 * 1024 * 1024),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024),
     retries: z.number().int().min(0).max(5),
     retryMinDelayMs: z.number().int().min(0).max(10_000),
     retryMaxDelayMs: z.number().int().min(0).max(60_000),
@@ -44,23 +50,32 @@ export const departmentConfigSchema = z
 
 export type DepartmentConfig = z.output<typeof departmentConfigSchema>;
 
-export const departmentsFileSchema = z
-  .array(departmentConfigSchema)
-  .check((ctx) => {
-    const seen = new Set<string>();
-    ctx.value.forEach((department, index) => {
-      if (seen.has(department.code)) {
-        ctx.issues.push({ code: 'custom', input: department.code, path: [index, 'code'], message: `department ${department.code} is listed twice` });
-      }
-      seen.add(department.code);
-    });
+export const departmentsFileSchema = z.array(departmentConfigSchema).check((ctx) => {
+  const seen = new Set<string>();
+  ctx.value.forEach((department, index) => {
+    if (seen.has(department.code)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: department.code,
+        path: [index, 'code'],
+        message: `department ${department.code} is listed twice`,
+      });
+    }
+    seen.add(department.code);
   });
+});
 
 type EnvironmentLookup = (name: string) => string | undefined;
 
 /** Replaces every `{ "$env": "NAME" }` by the variable's value; names each missing variable. */
-export function resolveEnvReferences(value: unknown, lookup: EnvironmentLookup, path: string, missing: string[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => resolveEnvReferences(item, lookup, `${path}[${index}]`, missing));
+export function resolveEnvReferences(
+  value: unknown,
+  lookup: EnvironmentLookup,
+  path: string,
+  missing: string[],
+): unknown {
+  if (Array.isArray(value))
+    return value.map((item, index) => resolveEnvReferences(item, lookup, `${path}[${index}]`, missing));
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value);
   if (entries.length === 1 && entries[0]?.[0] === '$env' && typeof entries[0][1] === 'string') {
@@ -69,7 +84,9 @@ export function resolveEnvReferences(value: unknown, lookup: EnvironmentLookup, 
     if (resolved === undefined || resolved === '') missing.push(`${path}: environment variable ${name} is not set`);
     return resolved ?? '';
   }
-  return Object.fromEntries(entries.map(([key, item]) => [key, resolveEnvReferences(item, lookup, path ? `${path}.${key}` : key, missing)]));
+  return Object.fromEntries(
+    entries.map(([key, item]) => [key, resolveEnvReferences(item, lookup, path ? `${path}.${key}` : key, missing)]),
+  );
 }
 
 /**
@@ -85,7 +102,10 @@ export function parseDepartments(
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { departments: [], problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`] };
+    return {
+      departments: [],
+      problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`],
+    };
   }
   const missing: string[] = [];
   const resolved = resolveEnvReferences(raw, lookup, '', missing);

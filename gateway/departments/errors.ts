@@ -22,7 +22,11 @@ export const departmentErrorCodes: Record<DepartmentErrorKind, ErrorCode> = {
 };
 
 /** How long a caller should wait before trying a department again, for the 503 kinds. */
-const RETRY_AFTER_SECONDS: Partial<Record<DepartmentErrorKind, number>> = { circuit_open: 10, overloaded: 1, unavailable: 5 };
+const RETRY_AFTER_SECONDS: Partial<Record<DepartmentErrorKind, number>> = {
+  circuit_open: 10,
+  overloaded: 1,
+  unavailable: 5,
+};
 
 export function toApiError(error: DepartmentError): ApiError {
   const { department, departmentCode, departmentMessage, operation } = error.details;

@@ -34,7 +34,11 @@ export class PublishedContracts {
 
   private async syncOnce(): Promise<void> {
     const latest = await this.db
-      .select({ resourceCode: contractResources.resourceCode, version: contractResources.latestVersion, departmentCode: contractResources.departmentCode })
+      .select({
+        resourceCode: contractResources.resourceCode,
+        version: contractResources.latestVersion,
+        departmentCode: contractResources.departmentCode,
+      })
       .from(contractResources);
     for (const resource of latest) {
       if (this.loaded.get(resource.resourceCode) === resource.version) continue;
@@ -44,8 +48,12 @@ export class PublishedContracts {
 
   /** Loads the latest version of one resource now (after this instance published it). */
   async refresh(resourceCode: string): Promise<void> {
-    const [resource] = await this.db.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode));
-    if (resource && this.loaded.get(resourceCode) !== resource.latestVersion) await this.load(resourceCode, resource.latestVersion, resource.departmentCode);
+    const [resource] = await this.db
+      .select()
+      .from(contractResources)
+      .where(eq(contractResources.resourceCode, resourceCode));
+    if (resource && this.loaded.get(resourceCode) !== resource.latestVersion)
+      await this.load(resourceCode, resource.latestVersion, resource.departmentCode);
   }
 
   private async load(resourceCode: string, version: string, departmentCode: string): Promise<void> {
@@ -60,14 +68,19 @@ export class PublishedContracts {
     } catch (error) {
       // A published document always passed validation; failing to compile it here is a gateway
       // bug worth a loud log, but must not take the other contracts down with it.
-      this.logger.error({ err: errorForLog(error), resourceCode, version }, 'cannot compile published contract for run-time checks');
+      this.logger.error(
+        { err: errorForLog(error), resourceCode, version },
+        'cannot compile published contract for run-time checks',
+      );
     }
   }
 
   /** Re-reads the catalogue every `intervalMs` until `stop`. */
   startPolling(intervalMs: number): void {
     this.timer ??= setInterval(() => {
-      this.sync().catch((error: unknown) => this.logger.warn({ err: errorForLog(error) }, 'refreshing published contracts failed'));
+      this.sync().catch((error: unknown) =>
+        this.logger.warn({ err: errorForLog(error) }, 'refreshing published contracts failed'),
+      );
     }, intervalMs);
     this.timer.unref();
   }

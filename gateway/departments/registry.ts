@@ -34,7 +34,6 @@ export interface DepartmentRegistryOptions {
   now?: () => Date;
 }
 
-
 export class DepartmentRegistry {
   private constructor(private readonly departments: ReadonlyMap<string, RegisteredDepartment>) {}
 
@@ -56,7 +55,8 @@ export class DepartmentRegistry {
       }
       const parsedOptions = factory.optionsSchema.safeParse(department.options);
       if (!parsedOptions.success) {
-        for (const issue of parsedOptions.error.issues) problems.push(`${where}: options.${issue.path.join('.')}: ${issue.message}`);
+        for (const issue of parsedOptions.error.issues)
+          problems.push(`${where}: options.${issue.path.join('.')}: ${issue.message}`);
         continue;
       }
       let client: DepartmentClient;
@@ -110,7 +110,9 @@ export class DepartmentRegistry {
   /** Departments whose adapter issues certificates of this type. */
   providersOf(certificateType: string): RegisteredDepartment[] {
     return this.list().filter(
-      (department) => department.adapter.fetchCertificate !== undefined && (department.adapter.certificateTypes ?? []).includes(certificateType),
+      (department) =>
+        department.adapter.fetchCertificate !== undefined &&
+        (department.adapter.certificateTypes ?? []).includes(certificateType),
     );
   }
 

@@ -23,12 +23,22 @@ const DepartmentSchema = z
     name: z.string(),
     adapterKind: z.string(),
     origin: z.string().openapi({ description: 'Scheme, host and port of the base URL' }),
-    capabilities: z.array(z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health'])),
+    capabilities: z.array(
+      z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health']),
+    ),
     certificateTypes: z.array(z.string()),
     submissionTypes: z
-      .array(z.object({ code: z.string(), name: z.string(), nameZh: z.string(), formSchema: z.record(z.string(), z.unknown()) }))
+      .array(
+        z.object({
+          code: z.string(),
+          name: z.string(),
+          nameZh: z.string(),
+          formSchema: z.record(z.string(), z.unknown()),
+        }),
+      )
       .openapi({
-        description: "The kinds of case the department's system receives (an item names one per department in `submissions`), each with the JSON Schema of the form fields it reads: the item's formSchema must require what it requires",
+        description:
+          "The kinds of case the department's system receives (an item names one per department in `submissions`), each with the JSON Schema of the form fields it reads: the item's formSchema must require what it requires",
       }),
     resources: z.record(z.string(), z.string()).openapi({ description: 'Contract resource code used per capability' }),
     breakerState: z.enum(['closed', 'open', 'half_open']),
@@ -61,7 +71,10 @@ const listRoute = protectedRoute({
   summary: 'List the department systems, with breaker state and call figures',
   scopes: ['departments:read'],
   responses: {
-    200: { description: 'The departments', content: { 'application/json': { schema: z.object({ items: z.array(DepartmentSchema) }) } } },
+    200: {
+      description: 'The departments',
+      content: { 'application/json': { schema: z.object({ items: z.array(DepartmentSchema) }) } },
+    },
     ...errorResponses(401, 403),
   },
 });
@@ -100,7 +113,10 @@ const healthRoute = protectedRoute({
 export function registerDepartmentRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, (c) => {
     const { departments, departmentMetrics } = c.get('services');
-    return c.json({ items: departments.list().map((department) => departmentView(department, departmentMetrics)) }, 200);
+    return c.json(
+      { items: departments.list().map((department) => departmentView(department, departmentMetrics)) },
+      200,
+    );
   });
 
   app.openapi(readRoute, (c) => {

@@ -6,7 +6,14 @@ import { ApiError } from '../platform/errors.js';
 import { toApiError } from './errors.js';
 import type { RegisteredDepartment } from './registry.js';
 
-const capabilityNames: readonly CapabilityName[] = ['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health'];
+const capabilityNames: readonly CapabilityName[] = [
+  'verifyIdentity',
+  'fetchCertificate',
+  'submitCase',
+  'queryCaseStatus',
+  'cancelCase',
+  'health',
+];
 
 export function departmentView(department: RegisteredDepartment, metrics: DepartmentMetricsRecorder) {
   const { adapter } = department;
@@ -20,8 +27,15 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
     capabilities: capabilityNames.filter((capability) => adapter[capability] !== undefined),
     certificateTypes: [...(adapter.certificateTypes ?? [])],
     // What an item may name as this department's submission type, with the form fields each needs.
-    submissionTypes: Object.entries(adapter.submissionTypes ?? {}).map(([code, declared]) => ({ code, name: declared.name, nameZh: declared.nameZh, formSchema: declared.formSchema })),
-    resources: Object.fromEntries(Object.entries(adapter.resources).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+    submissionTypes: Object.entries(adapter.submissionTypes ?? {}).map(([code, declared]) => ({
+      code,
+      name: declared.name,
+      nameZh: declared.nameZh,
+      formSchema: declared.formSchema,
+    })),
+    resources: Object.fromEntries(
+      Object.entries(adapter.resources).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ),
     // The client knows the breaker's state even before the first call is recorded.
     breakerState: department.client.breakerState(),
     calls: snapshot.calls,
@@ -36,7 +50,10 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
 export async function checkDepartmentHealth(department: RegisteredDepartment, requestId: string) {
   const { adapter } = department;
   if (!adapter.health) {
-    throw new ApiError('capability_not_offered', `${department.code} does not offer a health check.`, { department: department.code, capability: 'health' });
+    throw new ApiError('capability_not_offered', `${department.code} does not offer a health check.`, {
+      department: department.code,
+      capability: 'health',
+    });
   }
   const started = performance.now();
   let outcome: { ok: boolean; detail: string | null; error: { code: string; message: string } | null };

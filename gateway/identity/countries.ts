@@ -43,7 +43,9 @@ const pairs: ReadonlyArray<readonly [string, string]> = ISO_3166_1.split(' ').ma
 export const iso3166Alpha3Codes: ReadonlySet<string> = new Set(pairs.map(([alpha3]) => alpha3));
 
 /** ISO 3166-1 numeric code (three digits, `156`) → alpha-3 code (`CHN`). */
-export const iso3166Alpha3ByNumeric: ReadonlyMap<string, string> = new Map(pairs.map(([alpha3, numeric]) => [numeric, alpha3]));
+export const iso3166Alpha3ByNumeric: ReadonlyMap<string, string> = new Map(
+  pairs.map(([alpha3, numeric]) => [numeric, alpha3]),
+);
 
 /** ISO 3166-1 alpha-3 code → numeric code. */
 export const iso3166NumericByAlpha3: ReadonlyMap<string, string> = new Map(pairs);

@@ -78,21 +78,57 @@ function refOrgCheck(body: string): string {
 }
 
 const PROVINCES = [
-  '11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37',
-  '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65',
-  '71', '81', '82',
+  '11',
+  '12',
+  '13',
+  '14',
+  '15',
+  '21',
+  '22',
+  '23',
+  '31',
+  '32',
+  '33',
+  '34',
+  '35',
+  '36',
+  '37',
+  '41',
+  '42',
+  '43',
+  '44',
+  '45',
+  '46',
+  '50',
+  '51',
+  '52',
+  '53',
+  '54',
+  '61',
+  '62',
+  '63',
+  '64',
+  '65',
+  '71',
+  '81',
+  '82',
 ];
 const ID_PREFIXES = [...PROVINCES, '83', '91'];
 /** Issuing places of permanent resident ID cards: the mainland provinces (no 71, 81, 82). */
 const MAINLAND_PROVINCES = PROVINCES.filter((code) => Number(code) < 70);
 const CHINESE = ['CHN', 'HKG', 'MAC', 'TWN'];
 /** Numeric codes of foreign nationalities, from the shared ISO 3166-1 table. */
-const FOREIGN_NUMERIC = [...iso3166Alpha3ByNumeric].filter(([, alpha3]) => !CHINESE.includes(alpha3)).map(([numeric]) => numeric);
+const FOREIGN_NUMERIC = [...iso3166Alpha3ByNumeric]
+  .filter(([, alpha3]) => !CHINESE.includes(alpha3))
+  .map(([numeric]) => numeric);
 
 /** The 2023 permanent-residence shape (9, mainland province, foreign numeric nationality) or the 2017 one. */
 function refLooksLikePermanentResidence(value: string): boolean {
-  if (/^9\d{16}[\dX]$/.test(value)) return MAINLAND_PROVINCES.includes(value.slice(1, 3)) && FOREIGN_NUMERIC.includes(value.slice(3, 6));
-  return /^[A-Z]{3}\d{12}$/.test(value) && iso3166Alpha3Codes.has(value.slice(0, 3)) && !CHINESE.includes(value.slice(0, 3));
+  if (/^9\d{16}[\dX]$/.test(value))
+    return MAINLAND_PROVINCES.includes(value.slice(1, 3)) && FOREIGN_NUMERIC.includes(value.slice(3, 6));
+  return (
+    /^[A-Z]{3}\d{12}$/.test(value) && iso3166Alpha3Codes.has(value.slice(0, 3)) && !CHINESE.includes(value.slice(0, 3))
+  );
 }
 
 /** Real Gregorian date, 1800-01-01 ≤ date ≤ todayIso. */
@@ -153,7 +189,12 @@ const validIdArb = fc
 
 /** 2023 permanent resident ID card numbers: 9, issuing province, foreign nationality, birth, sequence, MOD 11-2. */
 const validPermanentResidence2023Arb = fc
-  .tuple(fc.constantFrom(...MAINLAND_PROVINCES), fc.constantFrom(...FOREIGN_NUMERIC), dateArb('1900-01-01', TODAY_ISO), digits(3))
+  .tuple(
+    fc.constantFrom(...MAINLAND_PROVINCES),
+    fc.constantFrom(...FOREIGN_NUMERIC),
+    dateArb('1900-01-01', TODAY_ISO),
+    digits(3),
+  )
   .map(([province, nationality, birth, seq]) => {
     const first17 = `9${province}${nationality}${birth}${seq}`;
     return first17 + refIdCheck(first17);
@@ -262,7 +303,8 @@ describe('resident identity number', () => {
         expect(parseResidentIdNumber(mutated, { today: TODAY })).toMatchObject({ ok: false, code: expected });
         // Outside the division prefix and the birth date only the check can catch it (unless the
         // digits 2-6 of a `91` number now read as a permanent resident card's province and nationality).
-        if (pos >= 2 && (pos < 6 || pos >= 14) && expected !== 'id_number_permanent_residence') expect(expected).toBe('id_number_check');
+        if (pos >= 2 && (pos < 6 || pos >= 14) && expected !== 'id_number_permanent_residence')
+          expect(expected).toBe('id_number_check');
       }),
       { numRuns: 2000 },
     );
@@ -342,8 +384,32 @@ describe('resident identity number', () => {
     });
 
     it('id_number_division', () => {
-      for (const prefix of ['00', '10', '16', '20', '24', '30', '38', '40', '47', '49', '55', '60', '66', '70', '72', '80', '84', '90', '92', '99']) {
-        expectFailure(parseResidentIdNumber(withCheck(`${prefix}010519491231002`), { today: TODAY }), 'id_number_division');
+      for (const prefix of [
+        '00',
+        '10',
+        '16',
+        '20',
+        '24',
+        '30',
+        '38',
+        '40',
+        '47',
+        '49',
+        '55',
+        '60',
+        '66',
+        '70',
+        '72',
+        '80',
+        '84',
+        '90',
+        '92',
+        '99',
+      ]) {
+        expectFailure(
+          parseResidentIdNumber(withCheck(`${prefix}010519491231002`), { today: TODAY }),
+          'id_number_division',
+        );
       }
       for (const prefix of ['11', '15', '46', '54', '65', '71', '81', '82', '83', '91']) {
         expect(parseResidentIdNumber(withCheck(`${prefix}010519491231002`), { today: TODAY }).ok).toBe(true);
@@ -353,7 +419,16 @@ describe('resident identity number', () => {
     });
 
     it('id_number_birth_date: impossible dates', () => {
-      for (const date of ['20230230', '19000229', '20230229', '20231301', '20230001', '20230100', '20230431', '19491232']) {
+      for (const date of [
+        '20230230',
+        '19000229',
+        '20230229',
+        '20231301',
+        '20230001',
+        '20230100',
+        '20230431',
+        '19491232',
+      ]) {
         const result = parseResidentIdNumber(withCheck(`110105${date}002`), { today: TODAY });
         expect(expectFailure(result, 'id_number_birth_date').message).toMatch(/not a real calendar date/);
       }
@@ -365,7 +440,8 @@ describe('resident identity number', () => {
 
     it('id_number_birth_date: before 1800 and in the future', () => {
       expect(
-        expectFailure(parseResidentIdNumber(withCheck('11010517991231002'), { today: TODAY }), 'id_number_birth_date').message,
+        expectFailure(parseResidentIdNumber(withCheck('11010517991231002'), { today: TODAY }), 'id_number_birth_date')
+          .message,
       ).toMatch(/before 1800/);
       // The example in GB 11643-1999 itself: born 1880-01-01.
       expect(parseResidentIdNumber('440524188001010014', { today: TODAY }).ok).toBe(true);
@@ -373,7 +449,8 @@ describe('resident identity number', () => {
       expect(parseResidentIdNumber(withCheck('11010519000101002'), { today: TODAY }).ok).toBe(true);
       expect(parseResidentIdNumber(withCheck('11010520250615002'), { today: TODAY }).ok).toBe(true);
       expect(
-        expectFailure(parseResidentIdNumber(withCheck('11010520250616002'), { today: TODAY }), 'id_number_birth_date').message,
+        expectFailure(parseResidentIdNumber(withCheck('11010520250616002'), { today: TODAY }), 'id_number_birth_date')
+          .message,
       ).toMatch(/in the future/);
       // Default "today" is now: next year is always in the future.
       const nextYear = new Date().getUTCFullYear() + 1;
@@ -383,7 +460,10 @@ describe('resident identity number', () => {
     it('id_number_birth_date: "today" is the date in China (UTC+8)', () => {
       const bornMarch2 = withCheck('11010520240302002');
       // 2024-03-01 15:59 UTC is 23:59 on 1 March in Beijing: a 2 March birth is still in the future.
-      expectFailure(parseResidentIdNumber(bornMarch2, { today: new Date('2024-03-01T15:59:00Z') }), 'id_number_birth_date');
+      expectFailure(
+        parseResidentIdNumber(bornMarch2, { today: new Date('2024-03-01T15:59:00Z') }),
+        'id_number_birth_date',
+      );
       // 16:30 UTC is 00:30 on 2 March in Beijing.
       expect(parseResidentIdNumber(bornMarch2, { today: new Date('2024-03-01T16:30:00Z') }).ok).toBe(true);
     });
@@ -397,7 +477,13 @@ describe('resident identity number', () => {
     it('id_number_permanent_residence: a permanent resident card number sent as an identity number', () => {
       // 911840198503150120: issued in Beijing (11) to a US citizen (840); hand-checked: sum 298, 298 mod 11 = 1 → 0.
       expect(refIdCheck('91184019850315012')).toBe('0');
-      for (const bad of ['911840198503150120', '911840198503150121', '931276199001010015', 'USA118503150012', ' usa118503150012 ']) {
+      for (const bad of [
+        '911840198503150120',
+        '911840198503150121',
+        '931276199001010015',
+        'USA118503150012',
+        ' usa118503150012 ',
+      ]) {
         const failure = expectFailure(parseResidentIdNumber(bad, { today: TODAY }), 'id_number_permanent_residence');
         expect(failure.message).toMatch(/foreign_permanent_residence/);
       }
@@ -473,9 +559,12 @@ describe('unified social credit code', () => {
       { numRuns: 2000 },
     );
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'), minLength: 8, maxLength: 8 }), (body) => {
-        expect(organisationCodeCheckCharacter(body)).toBe(refOrgCheck(body));
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'), minLength: 8, maxLength: 8 }),
+        (body) => {
+          expect(organisationCodeCheckCharacter(body)).toBe(refOrgCheck(body));
+        },
+      ),
       { numRuns: 2000 },
     );
     // GB 11714 edge values, by hand: sum 0 → 11 → '0'; 6·2 = 12, 12 mod 11 = 1 → 10 → 'X'.
@@ -541,10 +630,15 @@ describe('unified social credit code', () => {
 
   it('rejects I, O, Z, S and V anywhere with credit_code_characters', () => {
     fc.assert(
-      fc.property(validCreditArb, fc.integer({ min: 0, max: 17 }), fc.constantFrom(...'IOZSVioszv'), (code, pos, ch) => {
-        const result = expectFailure(parseCreditCode(replaceAt(code, pos, ch)), 'credit_code_characters');
-        expect(result.message).toMatch(/I, O, S, V and Z/);
-      }),
+      fc.property(
+        validCreditArb,
+        fc.integer({ min: 0, max: 17 }),
+        fc.constantFrom(...'IOZSVioszv'),
+        (code, pos, ch) => {
+          const result = expectFailure(parseCreditCode(replaceAt(code, pos, ch)), 'credit_code_characters');
+          expect(result.message).toMatch(/I, O, S, V and Z/);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -568,7 +662,25 @@ describe('unified social credit code', () => {
     });
 
     it('credit_code_authority: unknown department and category not used by the department', () => {
-      for (const pair of ['01', 'B1', 'Y2', 'Y9', '94', '99', '90', '13', '24', '36', '44', '58', '63', '73', '82', 'A2', 'N4']) {
+      for (const pair of [
+        '01',
+        'B1',
+        'Y2',
+        'Y9',
+        '94',
+        '99',
+        '90',
+        '13',
+        '24',
+        '36',
+        '44',
+        '58',
+        '63',
+        '73',
+        '82',
+        'A2',
+        'N4',
+      ]) {
         const code = complete(`${pair}350100M000100Y`);
         const expected = AUTHORITY_PAIRS.includes(pair) ? 'ok' : 'credit_code_authority';
         if (expected === 'ok') expect(parseCreditCode(code).ok).toBe(true);
@@ -616,7 +728,10 @@ describe('parseSubjectIdentifier', () => {
     expectFailure(parseSubjectIdentifier('resident_id', '91350100M000100Y43'), 'id_number_characters');
     // Authority 1, category 1 is a valid pair; '01' is no province.
     expectFailure(parseSubjectIdentifier('credit_code', '11010519491231002X'), 'credit_code_division');
-    expectFailure(parseSubjectIdentifier('resident_id', `11010520250616002${refIdCheck('11010520250616002')}`, { today: TODAY }), 'id_number_birth_date');
+    expectFailure(
+      parseSubjectIdentifier('resident_id', `11010520250616002${refIdCheck('11010520250616002')}`, { today: TODAY }),
+      'id_number_birth_date',
+    );
   });
 
   it('dispatches the new types, and refuses a nationality for any type but passports', () => {
@@ -632,12 +747,23 @@ describe('parseSubjectIdentifier', () => {
       expectFailure(parseSubjectIdentifier(type, 'anything', { nationality: 'USA' }), 'nationality_not_applicable');
     }
     // The 2023 card number is one of its own type, not an identity number, whichever way it is sent.
-    expectFailure(parseSubjectIdentifier('resident_id', '911840198503150120', { today: TODAY }), 'id_number_permanent_residence');
-    expectFailure(parseSubjectIdentifier('foreign_permanent_residence', '11010519491231002X', { today: TODAY }), 'permanent_residence_prefix');
+    expectFailure(
+      parseSubjectIdentifier('resident_id', '911840198503150120', { today: TODAY }),
+      'id_number_permanent_residence',
+    );
+    expectFailure(
+      parseSubjectIdentifier('foreign_permanent_residence', '11010519491231002X', { today: TODAY }),
+      'permanent_residence_prefix',
+    );
   });
 
   it('knows which types are persons', () => {
-    expect([...personIdentifierTypes].sort()).toEqual(['foreign_permanent_residence', 'mainland_travel_permit', 'passport', 'resident_id']);
+    expect([...personIdentifierTypes].sort()).toEqual([
+      'foreign_permanent_residence',
+      'mainland_travel_permit',
+      'passport',
+      'resident_id',
+    ]);
     expect(subjectIdentifierTypes.filter((type) => !personIdentifierTypes.has(type))).toEqual(['credit_code']);
   });
 
@@ -699,12 +825,21 @@ describe('passport', () => {
       ['A1234567890123456789', 'CAN', 'CAN:A1234567890123456789'], // the longest accepted: 20
     ];
     for (const [number, nationality, value] of good) {
-      expect(parsePassport(number, { nationality })).toEqual({ ok: true, kind: 'passport', value, nationality, number });
+      expect(parsePassport(number, { nationality })).toEqual({
+        ok: true,
+        kind: 'passport',
+        value,
+        nationality,
+        number,
+      });
     }
   });
 
   it('trims and upper-cases number and nationality', () => {
-    expect(parsePassport(' \te12345678\u3000', { nationality: ' usa ' })).toMatchObject({ ok: true, value: 'USA:E12345678' });
+    expect(parsePassport(' \te12345678\u3000', { nationality: ' usa ' })).toMatchObject({
+      ok: true,
+      value: 'USA:E12345678',
+    });
   });
 
   it('passport_length: below 5 or above 20 characters', () => {
@@ -715,14 +850,26 @@ describe('passport', () => {
   });
 
   it('passport_characters: spaces, hyphens, signs, accents and full-width characters', () => {
-    for (const bad of ['E1234 5678', 'E1234-5678', 'E1234/5678', 'USA:12345678', 'É12345678', 'Ｅ12345678', 'E1234\u00005678', 'Е12345678' /* Cyrillic Е */]) {
+    for (const bad of [
+      'E1234 5678',
+      'E1234-5678',
+      'E1234/5678',
+      'USA:12345678',
+      'É12345678',
+      'Ｅ12345678',
+      'E1234\u00005678',
+      'Е12345678' /* Cyrillic Е */,
+    ]) {
       expectFailure(parsePassport(bad, { nationality: 'USA' }), 'passport_characters');
     }
   });
 
   it('passport_nationality_missing', () => {
     for (const nationality of [undefined, '', '   ']) {
-      expectFailure(parsePassport('E12345678', nationality === undefined ? {} : { nationality }), 'passport_nationality_missing');
+      expectFailure(
+        parsePassport('E12345678', nationality === undefined ? {} : { nationality }),
+        'passport_nationality_missing',
+      );
     }
     expectFailure(parsePassport('E12345678'), 'passport_nationality_missing');
   });
@@ -748,19 +895,48 @@ describe('passport', () => {
 
 describe('Mainland Travel Permit', () => {
   it('accepts H and M with 8 digits (Hong Kong, Macao) and 8 digits (Taiwan)', () => {
-    expect(parseMainlandTravelPermit('H12345678')).toEqual({ ok: true, kind: 'mainland_travel_permit', value: 'H12345678', region: 'hong_kong' });
-    expect(parseMainlandTravelPermit(' m87654321 ')).toEqual({ ok: true, kind: 'mainland_travel_permit', value: 'M87654321', region: 'macao' });
-    expect(parseMainlandTravelPermit('01234567')).toEqual({ ok: true, kind: 'mainland_travel_permit', value: '01234567', region: 'taiwan' });
+    expect(parseMainlandTravelPermit('H12345678')).toEqual({
+      ok: true,
+      kind: 'mainland_travel_permit',
+      value: 'H12345678',
+      region: 'hong_kong',
+    });
+    expect(parseMainlandTravelPermit(' m87654321 ')).toEqual({
+      ok: true,
+      kind: 'mainland_travel_permit',
+      value: 'M87654321',
+      region: 'macao',
+    });
+    expect(parseMainlandTravelPermit('01234567')).toEqual({
+      ok: true,
+      kind: 'mainland_travel_permit',
+      value: '01234567',
+      region: 'taiwan',
+    });
   });
 
   it('travel_permit_renewal_count: the 2 digits after the lifelong number, with a message saying to leave them out', () => {
     for (const bad of ['H1234567800', 'M1234567801', 'h1234567812']) {
-      expect(expectFailure(parseMainlandTravelPermit(bad), 'travel_permit_renewal_count').message).toMatch(/Leave out the last two digits/);
+      expect(expectFailure(parseMainlandTravelPermit(bad), 'travel_permit_renewal_count').message).toMatch(
+        /Leave out the last two digits/,
+      );
     }
   });
 
   it('travel_permit_format: any other form', () => {
-    for (const bad of ['', 'H1234567', 'H123456789', 'A12345678', 'HK12345678', '1234567', '123456789', '1234567890', 'H 12345678', 'H1234567X', '１２３４５６７８']) {
+    for (const bad of [
+      '',
+      'H1234567',
+      'H123456789',
+      'A12345678',
+      'HK12345678',
+      '1234567',
+      '123456789',
+      '1234567890',
+      'H 12345678',
+      'H1234567X',
+      '１２３４５６７８',
+    ]) {
       expectFailure(parseMainlandTravelPermit(bad), 'travel_permit_format');
     }
   });
@@ -784,12 +960,24 @@ describe('foreign permanent resident ID card', () => {
       birthDate: '1985-03-15',
     });
     expect(refIdCheck('93127619900101001')).toBe('5');
-    expect(parseForeignPermanentResidence('931276199001010015', { today: TODAY })).toMatchObject({ ok: true, nationality: 'DEU', issuingProvinceCode: '31', birthDate: '1990-01-01' });
+    expect(parseForeignPermanentResidence('931276199001010015', { today: TODAY })).toMatchObject({
+      ok: true,
+      nationality: 'DEU',
+      issuingProvinceCode: '31',
+      birthDate: '1990-01-01',
+    });
     // 29 February 2000, Guangdong, Japan.
-    expect(parseForeignPermanentResidence(withCheck('94439220000229003'), { today: TODAY })).toMatchObject({ ok: true, nationality: 'JPN', birthDate: '2000-02-29' });
+    expect(parseForeignPermanentResidence(withCheck('94439220000229003'), { today: TODAY })).toMatchObject({
+      ok: true,
+      nationality: 'JPN',
+      birthDate: '2000-02-29',
+    });
     // An X check character, given in lower case.
     expect(refIdCheck('91184019850315018')).toBe('X');
-    expect(parseForeignPermanentResidence('91184019850315018x', { today: TODAY })).toMatchObject({ ok: true, value: '91184019850315018X' });
+    expect(parseForeignPermanentResidence('91184019850315018x', { today: TODAY })).toMatchObject({
+      ok: true,
+      value: '91184019850315018X',
+    });
   });
 
   it('parses every generated 2023 number, and refuses every single-digit substitution', () => {
@@ -805,10 +993,15 @@ describe('foreign permanent resident ID card', () => {
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(validPermanentResidence2023Arb, fc.integer({ min: 0, max: 17 }), fc.constantFrom(...'0123456789X'), (value, pos, ch) => {
-        fc.pre(value[pos] !== ch && (ch !== 'X' || pos === 17));
-        expect(parseForeignPermanentResidence(replaceAt(value, pos, ch), { today: TODAY }).ok).toBe(false);
-      }),
+      fc.property(
+        validPermanentResidence2023Arb,
+        fc.integer({ min: 0, max: 17 }),
+        fc.constantFrom(...'0123456789X'),
+        (value, pos, ch) => {
+          fc.pre(value[pos] !== ch && (ch !== 'X' || pos === 17));
+          expect(parseForeignPermanentResidence(replaceAt(value, pos, ch), { today: TODAY }).ok).toBe(false);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -823,9 +1016,13 @@ describe('foreign permanent resident ID card', () => {
       issuingProvinceCode: '11',
       birthDate: null,
     });
-    expect(parseForeignPermanentResidence(' deu310002290017 ', { today: TODAY })).toMatchObject({ ok: true, value: 'DEU310002290017' }); // 2000-02-29
+    expect(parseForeignPermanentResidence(' deu310002290017 ', { today: TODAY })).toMatchObject({
+      ok: true,
+      value: 'DEU310002290017',
+    }); // 2000-02-29
     // Any last digit passes: no published check algorithm.
-    for (const last of '0123456789') expect(parseForeignPermanentResidence(`USA11850315001${last}`, { today: TODAY }).ok).toBe(true);
+    for (const last of '0123456789')
+      expect(parseForeignPermanentResidence(`USA11850315001${last}`, { today: TODAY }).ok).toBe(true);
   });
 
   it('permanent_residence_length', () => {
@@ -835,49 +1032,83 @@ describe('foreign permanent resident ID card', () => {
   });
 
   it('permanent_residence_characters', () => {
-    for (const bad of ['91184019850315012A', '9118401985031501X0', '91184019850315 120', 'US1118503150012', 'USA11850315001X', '123456789012345']) {
+    for (const bad of [
+      '91184019850315012A',
+      '9118401985031501X0',
+      '91184019850315 120',
+      'US1118503150012',
+      'USA11850315001X',
+      '123456789012345',
+    ]) {
       expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_characters');
     }
   });
 
   it('permanent_residence_prefix: an 18-character number not starting with 9 is sent as resident_id', () => {
     for (const bad of ['11010519491231002X', '810000199001010010', withCheck('83000019900101001')]) {
-      expect(expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_prefix').message).toMatch(/resident_id/);
+      expect(
+        expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_prefix').message,
+      ).toMatch(/resident_id/);
     }
   });
 
   it('permanent_residence_division: the issuing place is a mainland province', () => {
     for (const province of ['00', '10', '16', '71', '81', '82', '83', '91', '99']) {
-      expectFailure(parseForeignPermanentResidence(withCheck(`9${province}84019850315012`), { today: TODAY }), 'permanent_residence_division');
-      expectFailure(parseForeignPermanentResidence(`USA${province}8503150012`, { today: TODAY }), 'permanent_residence_division');
+      expectFailure(
+        parseForeignPermanentResidence(withCheck(`9${province}84019850315012`), { today: TODAY }),
+        'permanent_residence_division',
+      );
+      expectFailure(
+        parseForeignPermanentResidence(`USA${province}8503150012`, { today: TODAY }),
+        'permanent_residence_division',
+      );
     }
   });
 
   it('permanent_residence_nationality: unknown codes, and Chinese ones (CHN, HKG, MAC, TWN)', () => {
     for (const numeric of ['000', '999', '156', '344', '446', '158']) {
-      expectFailure(parseForeignPermanentResidence(withCheck(`911${numeric}19850315012`), { today: TODAY }), 'permanent_residence_nationality');
+      expectFailure(
+        parseForeignPermanentResidence(withCheck(`911${numeric}19850315012`), { today: TODAY }),
+        'permanent_residence_nationality',
+      );
     }
     for (const alpha3 of ['ZZZ', 'XXA', 'CHN', 'HKG', 'MAC', 'TWN']) {
-      expectFailure(parseForeignPermanentResidence(`${alpha3}118503150012`, { today: TODAY }), 'permanent_residence_nationality');
+      expectFailure(
+        parseForeignPermanentResidence(`${alpha3}118503150012`, { today: TODAY }),
+        'permanent_residence_nationality',
+      );
     }
     expect(iso3166NumericByAlpha3.get('USA')).toBe('840');
   });
 
   it('permanent_residence_birth_date: impossible, before 1800 or after "today" (China time) in 2023 numbers; impossible in 2017 numbers', () => {
     for (const date of ['20230230', '19000229', '19851301', '19850000', '17991231', '20250616']) {
-      expectFailure(parseForeignPermanentResidence(withCheck(`911840${date}012`), { today: TODAY }), 'permanent_residence_birth_date');
+      expectFailure(
+        parseForeignPermanentResidence(withCheck(`911840${date}012`), { today: TODAY }),
+        'permanent_residence_birth_date',
+      );
     }
     expect(parseForeignPermanentResidence(withCheck('91184020250615012'), { today: TODAY }).ok).toBe(true);
     // 15 June 2025 is still in the future at 23:59 on the 14th in Beijing (15:59 UTC).
-    expectFailure(parseForeignPermanentResidence(withCheck('91184020250615012'), { today: new Date('2025-06-14T15:59:00Z') }), 'permanent_residence_birth_date');
+    expectFailure(
+      parseForeignPermanentResidence(withCheck('91184020250615012'), { today: new Date('2025-06-14T15:59:00Z') }),
+      'permanent_residence_birth_date',
+    );
     // 2017: 010229 is no date in 1901 or 2001; 850230 never; 851301 never.
     for (const yymmdd of ['010229', '850230', '851301', '850001', '850100']) {
-      expectFailure(parseForeignPermanentResidence(`USA11${yymmdd}0012`, { today: TODAY }), 'permanent_residence_birth_date');
+      expectFailure(
+        parseForeignPermanentResidence(`USA11${yymmdd}0012`, { today: TODAY }),
+        'permanent_residence_birth_date',
+      );
     }
   });
 
   it('permanent_residence_check', () => {
-    for (const bad of ['911840198503150121', '91184019850315012X', '931276199001010051' /* adjacent digits swapped */]) {
+    for (const bad of [
+      '911840198503150121',
+      '91184019850315012X',
+      '931276199001010051' /* adjacent digits swapped */,
+    ]) {
       expectFailure(parseForeignPermanentResidence(bad, { today: TODAY }), 'permanent_residence_check');
     }
   });

@@ -328,7 +328,10 @@ function isForeignNationality(alpha3: string): boolean {
  */
 function looksLikePermanentResidence(value: string): boolean {
   if (/^9\d{16}[\dX]$/.test(value)) {
-    return permanentResidenceProvinceCodes.has(value.slice(1, 3)) && foreignNationalityOfNumeric(value.slice(3, 6)) !== undefined;
+    return (
+      permanentResidenceProvinceCodes.has(value.slice(1, 3)) &&
+      foreignNationalityOfNumeric(value.slice(3, 6)) !== undefined
+    );
   }
   return /^[A-Z]{3}\d{12}$/.test(value) && isForeignNationality(value.slice(0, 3));
 }
@@ -373,7 +376,12 @@ function isRealDate(year: number, month: number, day: number): boolean {
 }
 
 /** Checks an 8-digit yyyyMMdd date; returns a failure message or undefined when acceptable. */
-function birthDateProblem(yyyymmdd: string, today: string, positions: string, document = 'identity number'): string | undefined {
+function birthDateProblem(
+  yyyymmdd: string,
+  today: string,
+  positions: string,
+  document = 'identity number',
+): string | undefined {
   const year = Number(yyyymmdd.slice(0, 4));
   const month = Number(yyyymmdd.slice(4, 6));
   const day = Number(yyyymmdd.slice(6, 8));
@@ -386,7 +394,10 @@ function birthDateProblem(yyyymmdd: string, today: string, positions: string, do
   return undefined;
 }
 
-export function parseResidentIdNumber(input: string, options?: ResidentIdOptions): ParsedResidentId | IdentifierFailure {
+export function parseResidentIdNumber(
+  input: string,
+  options?: ResidentIdOptions,
+): ParsedResidentId | IdentifierFailure {
   const raw = input.trim().toUpperCase();
   const length = [...raw].length;
   if (length !== 18 && length !== 15) {
@@ -524,7 +535,10 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
   const value = input.trim().toUpperCase();
   const length = [...value].length;
   if (length !== 18) {
-    return failure('credit_code_length', `A unified social credit code has 18 characters; the one given has ${length}.`);
+    return failure(
+      'credit_code_length',
+      `A unified social credit code has 18 characters; the one given has ${length}.`,
+    );
   }
   if (!CREDIT_CODE_PATTERN.test(value)) {
     return failure(
@@ -653,7 +667,10 @@ export function parseForeignPermanentResidence(
   return length === 18 ? parsePermanentResidence2023(value, options) : parsePermanentResidence2017(value);
 }
 
-function parsePermanentResidence2023(value: string, options?: ResidentIdOptions): ParsedForeignPermanentResidence | IdentifierFailure {
+function parsePermanentResidence2023(
+  value: string,
+  options?: ResidentIdOptions,
+): ParsedForeignPermanentResidence | IdentifierFailure {
   if (!/^\d{17}[\dX]$/.test(value)) {
     return failure(
       'permanent_residence_characters',
@@ -732,7 +749,15 @@ function parsePermanentResidence2017(value: string): ParsedForeignPermanentResid
       'The birth date in the permanent resident ID card number (characters 6 to 11) is not a real calendar date.',
     );
   }
-  return { ok: true, kind: 'foreign_permanent_residence', value, form: '2017', nationality, issuingProvinceCode, birthDate: null };
+  return {
+    ok: true,
+    kind: 'foreign_permanent_residence',
+    value,
+    form: '2017',
+    nationality,
+    issuingProvinceCode,
+    birthDate: null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

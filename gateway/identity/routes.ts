@@ -44,9 +44,13 @@ const SubjectSchema = z
   })
   .openapi('Subject');
 
-const subjectResponse = (description: string) => ({ description, content: { 'application/json': { schema: SubjectSchema } } });
+const subjectResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: SubjectSchema } },
+});
 
-const code = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `${what}: 1-40 letters, digits, _ . -`);
+const code = (what: string) =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `${what}: 1-40 letters, digits, _ . -`);
 
 const resolveRoute = protectedRoute({
   method: 'post',
@@ -88,7 +92,10 @@ const resolveRoute = protectedRoute({
               // A name travels to departments (in JSON, XML, signed requests): control and format
               // characters, lone surrogates and line separators have no place in it, and XML
               // cannot carry most of them at all.
-              .regex(/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u, 'a name may not contain control, format or line-separator characters')
+              .regex(
+                /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u,
+                'a name may not contain control, format or line-separator characters',
+              )
               // The generator would print the flagged regex as `…$/u`, which no JSON Schema validator reads.
               .openapi({ example: '张三', pattern: '^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]+$' }),
           }),
@@ -116,10 +123,17 @@ const readRoute = protectedRoute({
 });
 
 const LinkBodySchema = z.object({
-  departmentCode: code('departmentCode').optional().openapi({ description: 'Required for window clients; a department client links its own department.' }),
+  departmentCode: code('departmentCode')
+    .optional()
+    .openapi({ description: 'Required for window clients; a department client links its own department.' }),
   identifierType: code('identifierType').openapi({ example: 'household_no' }),
   value: z.string().trim().min(1).max(64),
-  source: z.string().trim().min(1).max(120).openapi({ description: 'Where the link comes from', example: 'department-system' }),
+  source: z
+    .string()
+    .trim()
+    .min(1)
+    .max(120)
+    .openapi({ description: 'Where the link comes from', example: 'department-system' }),
 });
 
 const linkRoute = protectedRoute({
@@ -156,7 +170,11 @@ const lookupRoute = protectedRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({ departmentCode: code('departmentCode'), identifierType: code('identifierType'), value: z.string().trim().min(1).max(64) }),
+          schema: z.object({
+            departmentCode: code('departmentCode'),
+            identifierType: code('identifierType'),
+            value: z.string().trim().min(1).max(64),
+          }),
         },
       },
     },
@@ -172,7 +190,7 @@ const verifyRoute = protectedRoute({
   tags: ['subjects'],
   summary: "Verify a person's name against their ID number at the population register",
   description:
-    'Sends the subject\'s ID number and name to a department that verifies identities (the first configured one, or `department`), ' +
+    "Sends the subject's ID number and name to a department that verifies identities (the first configured one, or `department`), " +
     'through its adapter. Needs a purpose and, for a conditional resource, an approved access grant; the disclosure is audited. ' +
     'Outcomes: match, name_mismatch, not_found. Department failures answer with the department_* error codes. ' +
     'A person known by a passport, Mainland Travel Permit or permanent resident ID card is refused ' +
@@ -185,7 +203,12 @@ const verifyRoute = protectedRoute({
       required: false,
       content: {
         'application/json': {
-          schema: z.object({ department: z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code, e.g. PSB').optional() }),
+          schema: z.object({
+            department: z
+              .string()
+              .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code, e.g. PSB')
+              .optional(),
+          }),
         },
       },
     },
@@ -228,7 +251,12 @@ export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
     const services = c.get('services');
     const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : c.req.valid('json');
     const view = await verifySubjectIdentity(
-      { ...accessContext(c, c.req.valid('header')), departments: services.departments, logger: services.logger, signal: c.req.raw.signal },
+      {
+        ...accessContext(c, c.req.valid('header')),
+        departments: services.departments,
+        logger: services.logger,
+        signal: c.req.raw.signal,
+      },
       c.req.valid('param').subjectId,
       { department: body.department },
     );
@@ -236,7 +264,11 @@ export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(linkRoute, async (c) => {
-    const { subject, created } = await linkSubject(accessContext(c, c.req.valid('header')), c.req.valid('param').subjectId, c.req.valid('json'));
+    const { subject, created } = await linkSubject(
+      accessContext(c, c.req.valid('header')),
+      c.req.valid('param').subjectId,
+      c.req.valid('json'),
+    );
     return created ? c.json(subject, 201) : c.json(subject, 200);
   });
 }

@@ -172,47 +172,66 @@ export async function resolveSubject(
   context: AccessContext,
   input: ResolveSubjectInput,
 ): Promise<{ subject: SubjectView; created: boolean }> {
-  const parsed = parseSubjectIdentifier(input.identifierType, input.identifier, input.nationality === undefined ? {} : { nationality: input.nationality });
+  const parsed = parseSubjectIdentifier(
+    input.identifierType,
+    input.identifier,
+    input.nationality === undefined ? {} : { nationality: input.nationality },
+  );
   if (!parsed.ok) throw new ApiError(parsed.code, parsed.message);
   const name = normaliseName(input.name);
   const { principal } = context;
   const mayCreate = principal.scopes.has('subjects:write');
 
-  const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () => context.db.transaction(async (tx) => {
-    let created = false;
-    if (mayCreate) {
-      const inserted = await tx
-        .insert(subjects)
-        .values({
-          id: newSubjectId(),
-          kind: kindOf(input.identifierType),
-          identifierType: input.identifierType,
-          identifier: parsed.value,
-          name,
-          createdByClientId: principal.clientId,
-        })
-        .onConflictDoNothing()
-        .returning({ id: subjects.id });
-      created = inserted.length > 0;
-    }
-    const [row] = await tx
-      .select()
-      .from(subjects)
-      .where(and(eq(subjects.identifierType, input.identifierType), eq(subjects.identifier, parsed.value)));
-    if (!row) return { kind: 'missing' as const };
-    if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
-    const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
-    const links = await linksOf(tx, row.id);
-    await auditAccess(tx, context, { decision, action: created ? 'subject.create' : 'subject.resolve', subjectId: row.id, fields: disclosedSubjectFields(!unmask, true) });
-    return { kind: 'found' as const, created, subject: subjectView(row, links, unmask) };
-  }));
+  const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () =>
+    context.db.transaction(async (tx) => {
+      let created = false;
+      if (mayCreate) {
+        const inserted = await tx
+          .insert(subjects)
+          .values({
+            id: newSubjectId(),
+            kind: kindOf(input.identifierType),
+            identifierType: input.identifierType,
+            identifier: parsed.value,
+            name,
+            createdByClientId: principal.clientId,
+          })
+          .onConflictDoNothing()
+          .returning({ id: subjects.id });
+        created = inserted.length > 0;
+      }
+      const [row] = await tx
+        .select()
+        .from(subjects)
+        .where(and(eq(subjects.identifierType, input.identifierType), eq(subjects.identifier, parsed.value)));
+      if (!row) return { kind: 'missing' as const };
+      if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
+      const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
+      const links = await linksOf(tx, row.id);
+      await auditAccess(tx, context, {
+        decision,
+        action: created ? 'subject.create' : 'subject.resolve',
+        subjectId: row.id,
+        fields: disclosedSubjectFields(!unmask, true),
+      });
+      return { kind: 'found' as const, created, subject: subjectView(row, links, unmask) };
+    }),
+  );
 
   if (outcome.kind === 'missing') {
     await auditRefusal(context, { action: 'subject.resolve', subjectId: null, outcome: 'not_found' });
-    throw new ApiError('not_found', 'No subject has this identifier, and this client may not create subjects (subjects:write).');
+    throw new ApiError(
+      'not_found',
+      'No subject has this identifier, and this client may not create subjects (subjects:write).',
+    );
   }
   if (outcome.kind === 'name_mismatch') {
-    await auditRefusal(context, { action: 'subject.resolve', subjectId: outcome.subjectId, outcome: 'denied', fields: ['name_mismatch'] });
+    await auditRefusal(context, {
+      action: 'subject.resolve',
+      subjectId: outcome.subjectId,
+      outcome: 'denied',
+      fields: ['name_mismatch'],
+    });
     throw new ApiError('subject_name_mismatch', 'Check the spelling of the name against the identity document.');
   }
   return { subject: outcome.subject, created: outcome.created };
@@ -231,7 +250,12 @@ export async function readSubject(context: AccessContext, subjectId: string): Pr
       const row = await requireSubject(tx, subjectId);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
       const links = await linksOf(tx, row.id);
-      await auditAccess(tx, context, { decision, action: 'subject.read', subjectId: row.id, fields: disclosedSubjectFields(!unmask, true) });
+      await auditAccess(tx, context, {
+        decision,
+        action: 'subject.read',
+        subjectId: row.id,
+        fields: disclosedSubjectFields(!unmask, true),
+      });
       return subjectView(row, links, unmask);
     }),
   );
@@ -253,9 +277,10 @@ function linkDepartment(principal: Principal, requested: string | undefined): st
     }
     return principal.departmentCode;
   }
-  if (requested === undefined) throw new ApiError('validation_failed', 'Name the department whose identifier this is.', {
-    errors: [{ path: 'departmentCode', message: 'required for non-department clients' }],
-  });
+  if (requested === undefined)
+    throw new ApiError('validation_failed', 'Name the department whose identifier this is.', {
+      errors: [{ path: 'departmentCode', message: 'required for non-department clients' }],
+    });
   return requested;
 }
 
@@ -263,43 +288,54 @@ function linkDepartment(principal: Principal, requested: string | undefined): st
  * Links a department's own identifier to a subject. Idempotent for the same subject; an
  * identifier already linked to another subject is a conflict (without saying which subject).
  */
-export async function linkSubject(context: AccessContext, subjectId: string, input: LinkInput): Promise<{ subject: SubjectView; created: boolean }> {
+export async function linkSubject(
+  context: AccessContext,
+  subjectId: string,
+  input: LinkInput,
+): Promise<{ subject: SubjectView; created: boolean }> {
   const departmentCode = linkDepartment(context.principal, input.departmentCode);
-  return auditRefusals(context, { action: 'subject.link', subjectId }, () => context.db.transaction(async (tx) => {
-    const row = await requireSubject(tx, subjectId);
-    const { decision, unmask } = await subjectDisclosure(tx, context, row.id, 'subject.link');
-    const inserted = await tx
-      .insert(subjectLinks)
-      .values({
-        id: `lnk_${randomBytes(12).toString('base64url')}`,
-        subjectId,
-        departmentCode,
-        identifierType: input.identifierType,
-        value: input.value,
-        source: input.source,
-        linkedByClientId: context.principal.clientId,
-      })
-      .onConflictDoNothing()
-      .returning({ id: subjectLinks.id });
-    if (inserted.length === 0) {
-      const [existing] = await tx
-        .select({ subjectId: subjectLinks.subjectId })
-        .from(subjectLinks)
-        .where(
-          and(
-            eq(subjectLinks.departmentCode, departmentCode),
-            eq(subjectLinks.identifierType, input.identifierType),
-            eq(subjectLinks.value, input.value),
-          ),
-        );
-      if (existing?.subjectId !== subjectId) {
-        throw new ApiError('conflict', 'This department identifier is already linked to another subject.');
+  return auditRefusals(context, { action: 'subject.link', subjectId }, () =>
+    context.db.transaction(async (tx) => {
+      const row = await requireSubject(tx, subjectId);
+      const { decision, unmask } = await subjectDisclosure(tx, context, row.id, 'subject.link');
+      const inserted = await tx
+        .insert(subjectLinks)
+        .values({
+          id: `lnk_${randomBytes(12).toString('base64url')}`,
+          subjectId,
+          departmentCode,
+          identifierType: input.identifierType,
+          value: input.value,
+          source: input.source,
+          linkedByClientId: context.principal.clientId,
+        })
+        .onConflictDoNothing()
+        .returning({ id: subjectLinks.id });
+      if (inserted.length === 0) {
+        const [existing] = await tx
+          .select({ subjectId: subjectLinks.subjectId })
+          .from(subjectLinks)
+          .where(
+            and(
+              eq(subjectLinks.departmentCode, departmentCode),
+              eq(subjectLinks.identifierType, input.identifierType),
+              eq(subjectLinks.value, input.value),
+            ),
+          );
+        if (existing?.subjectId !== subjectId) {
+          throw new ApiError('conflict', 'This department identifier is already linked to another subject.');
+        }
       }
-    }
-    const links = await linksOf(tx, subjectId);
-    await auditAccess(tx, context, { decision, action: 'subject.link', subjectId, fields: disclosedSubjectFields(!unmask, true) });
-    return { subject: subjectView(row, links, unmask), created: inserted.length > 0 };
-  }));
+      const links = await linksOf(tx, subjectId);
+      await auditAccess(tx, context, {
+        decision,
+        action: 'subject.link',
+        subjectId,
+        fields: disclosedSubjectFields(!unmask, true),
+      });
+      return { subject: subjectView(row, links, unmask), created: inserted.length > 0 };
+    }),
+  );
 }
 
 /** Finds the subject a department identifier is linked to (exact match only). */
@@ -307,24 +343,31 @@ export async function findSubjectByLink(
   context: AccessContext,
   link: { departmentCode: string; identifierType: string; value: string },
 ): Promise<SubjectView> {
-  const view = await auditRefusals(context, { action: 'subject.lookup', subjectId: null }, () => context.db.transaction(async (tx) => {
-    const [found] = await tx
-      .select({ subjectId: subjectLinks.subjectId })
-      .from(subjectLinks)
-      .where(
-        and(
-          eq(subjectLinks.departmentCode, link.departmentCode),
-          eq(subjectLinks.identifierType, link.identifierType),
-          eq(subjectLinks.value, link.value),
-        ),
-      );
-    if (!found) return null;
-    const row = await requireSubject(tx, found.subjectId);
-    const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
-    const links = await linksOf(tx, row.id);
-    await auditAccess(tx, context, { decision, action: 'subject.lookup', subjectId: row.id, fields: disclosedSubjectFields(!unmask, true) });
-    return subjectView(row, links, unmask);
-  }));
+  const view = await auditRefusals(context, { action: 'subject.lookup', subjectId: null }, () =>
+    context.db.transaction(async (tx) => {
+      const [found] = await tx
+        .select({ subjectId: subjectLinks.subjectId })
+        .from(subjectLinks)
+        .where(
+          and(
+            eq(subjectLinks.departmentCode, link.departmentCode),
+            eq(subjectLinks.identifierType, link.identifierType),
+            eq(subjectLinks.value, link.value),
+          ),
+        );
+      if (!found) return null;
+      const row = await requireSubject(tx, found.subjectId);
+      const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
+      const links = await linksOf(tx, row.id);
+      await auditAccess(tx, context, {
+        decision,
+        action: 'subject.lookup',
+        subjectId: row.id,
+        fields: disclosedSubjectFields(!unmask, true),
+      });
+      return subjectView(row, links, unmask);
+    }),
+  );
   if (!view) {
     await auditRefusal(context, { action: 'subject.lookup', subjectId: null, outcome: 'not_found' });
     throw new ApiError('not_found', 'No subject is linked to this department identifier.');

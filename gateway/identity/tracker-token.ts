@@ -52,13 +52,25 @@ export async function issueTrackerToken<Token>(
   mint: (subjectId: string) => Promise<Token>,
 ): Promise<Token> {
   return auditRefusals(context, { action: ACTION, subjectId }, async () => {
-    const decision = await context.access.require(context.db, 'access_log.issue', { kind: 'access_log', subjectId }, 'No such subject.');
+    const decision = await context.access.require(
+      context.db,
+      'access_log.issue',
+      { kind: 'access_log', subjectId },
+      'No such subject.',
+    );
     const subject = await requireSubject(context.db, subjectId);
     if (subject.kind !== 'person') {
-      throw new ApiError('identity_verification_not_applicable', "An organisation's access log is read by its legal representative through an auditor; tokens are issued to persons.");
+      throw new ApiError(
+        'identity_verification_not_applicable',
+        "An organisation's access log is read by its legal representative through an auditor; tokens are issued to persons.",
+      );
     }
     const parsed = parseSubjectIdentifier('resident_id', presented.identifier);
-    if (!parsed.ok || parsed.value !== subject.identifier || normaliseName(presented.name) !== normaliseName(subject.name)) {
+    if (
+      !parsed.ok ||
+      parsed.value !== subject.identifier ||
+      normaliseName(presented.name) !== normaliseName(subject.name)
+    ) {
       throw presenceUnproven('The identity document presented does not match this subject.');
     }
     let how: string;
@@ -66,11 +78,16 @@ export async function issueTrackerToken<Token>(
       how = 'verified:case';
     } else {
       const verification = await verifySubjectIdentity(context, subject.id, {});
-      if (verification.outcome !== 'match') throw presenceUnproven(`The population register answered ${verification.outcome}: the identity is not verified.`);
+      if (verification.outcome !== 'match')
+        throw presenceUnproven(
+          `The population register answered ${verification.outcome}: the identity is not verified.`,
+        );
       how = 'verified:now';
     }
     const token = await mint(subject.id);
-    await context.db.transaction((tx) => auditAccess(tx, context, { decision, action: ACTION, subjectId: subject.id, fields: ['access_log', how] }));
+    await context.db.transaction((tx) =>
+      auditAccess(tx, context, { decision, action: ACTION, subjectId: subject.id, fields: ['access_log', how] }),
+    );
     return token;
   });
 }

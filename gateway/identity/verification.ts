@@ -49,19 +49,28 @@ export async function verifySubjectIdentity(
     return row;
   });
   if (subject.kind !== 'person') {
-    throw new ApiError('identity_verification_not_applicable', 'Only persons (resident ID numbers) can be verified against the population register.');
+    throw new ApiError(
+      'identity_verification_not_applicable',
+      'Only persons (resident ID numbers) can be verified against the population register.',
+    );
   }
   // A person known by a passport, travel permit or permanent resident card is refused before any
   // department is chosen or called: the register is asked by resident ID number only.
   const ref = departmentSubjectRef(subject, input.department);
   if (ref.kind !== 'person') {
-    throw new ApiError('identity_verification_not_applicable', 'Only persons (resident ID numbers) can be verified against the population register.');
+    throw new ApiError(
+      'identity_verification_not_applicable',
+      'Only persons (resident ID numbers) can be verified against the population register.',
+    );
   }
   const department = chooseVerifier(context.departments, input.department);
   let answer: { result: IdentityVerificationResult; decision: AllowedDecision };
   try {
-    answer = await callDepartment({ ...context, subjectRef: subject.id }, department, 'verifyIdentity', (adapter, callContext) =>
-      adapter.verifyIdentity!({ idNumber: ref.idNumber, name: ref.name }, callContext),
+    answer = await callDepartment(
+      { ...context, subjectRef: subject.id },
+      department,
+      'verifyIdentity',
+      (adapter, callContext) => adapter.verifyIdentity!({ idNumber: ref.idNumber, name: ref.name }, callContext),
     );
   } catch (error) {
     // The identifier and name may have reached the department even when its answer failed.
@@ -89,5 +98,10 @@ export async function verifySubjectIdentity(
       fields: ['identifier', 'name', `department:${department.code}`, `result:${answer.result.outcome}`],
     }),
   );
-  return { subjectId: subject.id, department: department.code, outcome: answer.result.outcome, checkedAt: checkedAt.toISOString() };
+  return {
+    subjectId: subject.id,
+    department: department.code,
+    outcome: answer.result.outcome,
+    checkedAt: checkedAt.toISOString(),
+  };
 }

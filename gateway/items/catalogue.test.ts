@@ -17,9 +17,15 @@ describe('seed items', () => {
 
   it('checks forms with every problem listed, including conditional requirements', () => {
     const moveIn = seedItems.find((item) => item.code === 'household_move_in')!;
-    expect(() => checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'employment' })).not.toThrow();
-    expect(() => checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'home_purchase' })).toThrow(/certificateNo/);
-    expect(() => checkForm(moveIn.code, moveIn.formSchema, { reason: 'lottery', extra: 1 })).toThrow(/moveToAddress.*|reason|extra/);
+    expect(() =>
+      checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'employment' }),
+    ).not.toThrow();
+    expect(() =>
+      checkForm(moveIn.code, moveIn.formSchema, { moveToAddress: '北京市朝阳区建国路88号', reason: 'home_purchase' }),
+    ).toThrow(/certificateNo/);
+    expect(() => checkForm(moveIn.code, moveIn.formSchema, { reason: 'lottery', extra: 1 })).toThrow(
+      /moveToAddress.*|reason|extra/,
+    );
   });
 });
 

@@ -60,7 +60,12 @@ export interface ItemParty {
   formField?: string;
 }
 
-export const RESTRICTION_KINDS = ['mortgage', 'seizure', 'objection', 'pre_notice'] as const satisfies readonly RestrictionKind[];
+export const RESTRICTION_KINDS = [
+  'mortgage',
+  'seizure',
+  'objection',
+  'pre_notice',
+] as const satisfies readonly RestrictionKind[];
 
 export interface ItemDefinition {
   code: string;
@@ -109,7 +114,13 @@ const requirement = (
   requirementCode: string,
   name: string,
   acceptedTypes: string[],
-  options: { optional?: boolean; deferrableDays?: number; formReference?: string; blockingRestrictions?: RestrictionKind[]; party?: PartyRole } = {},
+  options: {
+    optional?: boolean;
+    deferrableDays?: number;
+    formReference?: string;
+    blockingRestrictions?: RestrictionKind[];
+    party?: PartyRole;
+  } = {},
 ): ItemRequirement => ({
   requirementCode,
   name,
@@ -125,7 +136,10 @@ const partySchema = {
   type: 'object',
   required: ['name', 'idNumber'],
   additionalProperties: false,
-  properties: { name: { type: 'string', minLength: 1, maxLength: 50 }, idNumber: { type: 'string', pattern: '^[0-9A-Za-z]{15,18}$' } },
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 50 },
+    idNumber: { type: 'string', pattern: '^[0-9A-Za-z]{15,18}$' },
+  },
 };
 
 /** Seed items: the three the reform's first "one thing" packages usually start with, and two more kinds. */
@@ -163,7 +177,9 @@ export const seedItems: readonly ItemDefinition[] = [
       requirement('applicant_identity', 'Identity of the legal representative', ['resident_id_card']),
       requirement('articles', 'Articles of association', ['articles_of_association']),
       requirement('premises', 'Proof of the registered address', ['real_estate_certificate', 'lease_contract']),
-      requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], { optional: true }),
+      requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], {
+        optional: true,
+      }),
     ],
   },
   {
@@ -183,7 +199,13 @@ export const seedItems: readonly ItemDefinition[] = [
     allowsPartial: false,
     // The buyer and an agent are parties with their own materials; the form's transferee must agree with the buyer.
     parties: [
-      { role: 'counterparty', name: 'Buyer (transferee)', nameZh: '买受人（受让人）', required: false, formField: 'transferee' },
+      {
+        role: 'counterparty',
+        name: 'Buyer (transferee)',
+        nameZh: '买受人（受让人）',
+        required: false,
+        formField: 'transferee',
+      },
       { role: 'agent', name: 'Agent acting for the seller', nameZh: '代办人', required: false },
     ],
     formSchema: {
@@ -201,9 +223,14 @@ export const seedItems: readonly ItemDefinition[] = [
     materials: [
       requirement('applicant_identity', 'Identity of the transferor', ['resident_id_card']),
       // A mortgaged flat may be transferred (Civil Code art. 406); a seized one, one under objection or pre-noticed to another may not.
-      requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], { formReference: 'certificateNo', blockingRestrictions: ['seizure', 'objection', 'pre_notice'] }),
+      requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], {
+        formReference: 'certificateNo',
+        blockingRestrictions: ['seizure', 'objection', 'pre_notice'],
+      }),
       requirement('household', 'Household register', ['household_register']),
-      requirement('marital_status', 'Proof of marital status', ['marriage_certificate', 'divorce_certificate'], { deferrableDays: 5 }),
+      requirement('marital_status', 'Proof of marital status', ['marriage_certificate', 'divorce_certificate'], {
+        deferrableDays: 5,
+      }),
       requirement('tax', 'Deed tax payment certificate', ['tax_clearance_certificate'], { deferrableDays: 10 }),
       requirement('buyer_identity', 'Identity of the buyer', ['resident_id_card'], { party: 'counterparty' }),
       requirement('agent_identity', 'Identity of the agent', ['resident_id_card'], { party: 'agent' }),
@@ -232,7 +259,12 @@ export const seedItems: readonly ItemDefinition[] = [
       properties: {
         moveToAddress: { type: 'string', minLength: 4, maxLength: 200 },
         reason: { type: 'string', enum: ['home_purchase', 'employment', 'family_reunion', 'education'] },
-        certificateNo: { type: 'string', minLength: 4, maxLength: 64, description: 'Real-estate title number (needed when moving in after a home purchase)' },
+        certificateNo: {
+          type: 'string',
+          minLength: 4,
+          maxLength: 64,
+          description: 'Real-estate title number (needed when moving in after a home purchase)',
+        },
         moveOutAddress: { type: 'string', maxLength: 200 },
       },
       // Moving in after a purchase: the registry checks the title.
@@ -243,7 +275,9 @@ export const seedItems: readonly ItemDefinition[] = [
     materials: [
       requirement('applicant_identity', 'Identity card', ['resident_id_card']),
       requirement('household', 'Household register', ['household_register']),
-      requirement('residence', 'Proof of lawful residence', ['real_estate_certificate', 'lease_contract'], { formReference: 'certificateNo' }),
+      requirement('residence', 'Proof of lawful residence', ['real_estate_certificate', 'lease_contract'], {
+        formReference: 'certificateNo',
+      }),
       requirement('photo', 'Identity photo', ['id_photo'], { optional: true, deferrableDays: 3 }),
     ],
   },
@@ -262,11 +296,17 @@ export const seedItems: readonly ItemDefinition[] = [
     allowsPartial: false,
     parties: [],
     resultDeliveries: ['window_pickup'],
-    formSchema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } } },
+    formSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } },
+    },
     active: true,
     materials: [
       requirement('licence', 'Business licence on record', ['business_licence']),
-      requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], { optional: true }),
+      requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], {
+        optional: true,
+      }),
     ],
   },
   {
@@ -296,7 +336,11 @@ export const seedItems: readonly ItemDefinition[] = [
       },
     },
     active: true,
-    materials: [requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], { formReference: 'certificateNo' })],
+    materials: [
+      requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], {
+        formReference: 'certificateNo',
+      }),
+    ],
   },
 ];
 
@@ -372,7 +416,12 @@ export async function applySeedItems(db: Database): Promise<void> {
 export async function listItems(db: Queryable): Promise<ItemDefinition[]> {
   const rows = await db.select().from(items).orderBy(asc(items.code));
   const requirements = await db.select().from(itemMaterials);
-  return rows.map((row) => toDefinition(row, requirements.filter((entry) => entry.itemCode === row.code)));
+  return rows.map((row) =>
+    toDefinition(
+      row,
+      requirements.filter((entry) => entry.itemCode === row.code),
+    ),
+  );
 }
 
 export async function findItem(db: Queryable, code: string): Promise<ItemDefinition | null> {
@@ -382,12 +431,17 @@ export async function findItem(db: Queryable, code: string): Promise<ItemDefinit
 }
 
 /** The item, or `unknown_item` naming the code (an inactive item counts as unknown for new cases). */
-export async function requireItem(db: Queryable, code: string, options: { activeOnly?: boolean } = {}): Promise<ItemDefinition> {
+export async function requireItem(
+  db: Queryable,
+  code: string,
+  options: { activeOnly?: boolean } = {},
+): Promise<ItemDefinition> {
   return checkedItem(await findItem(db, code), code, options);
 }
 
 function checkedItem(item: ItemDefinition | null, code: string, options: { activeOnly?: boolean }): ItemDefinition {
-  if (!item || (options.activeOnly && !item.active)) throw new ApiError('unknown_item', `No service item ${code}.`, { itemCode: code });
+  if (!item || (options.activeOnly && !item.active))
+    throw new ApiError('unknown_item', `No service item ${code}.`, { itemCode: code });
   return item;
 }
 
@@ -395,7 +449,12 @@ function checkedItem(item: ItemDefinition | null, code: string, options: { activ
 const definitionsOfRows = new WeakMap<object, ItemDefinition>();
 
 /** `requireItem` from the reference data in memory: the hot paths (opening and submitting cases) read no catalogue rows. */
-export async function requireItemFrom(reference: ReferenceData, db: Queryable, code: string, options: { activeOnly?: boolean } = {}): Promise<ItemDefinition> {
+export async function requireItemFrom(
+  reference: ReferenceData,
+  db: Queryable,
+  code: string,
+  options: { activeOnly?: boolean } = {},
+): Promise<ItemDefinition> {
   const entry = await reference.item(db, code);
   let definition = entry ? definitionsOfRows.get(entry) : undefined;
   if (entry && !definition) {
@@ -408,7 +467,8 @@ export async function requireItemFrom(reference: ReferenceData, db: Queryable, c
 /** What is wrong with an item's stages and partial rule: only joint items have them; stages name each department once. */
 function stageProblems(definition: ItemDefinition): string[] {
   const problems: string[] = [];
-  if (definition.allowsPartial && definition.kind !== 'joint') problems.push('only a joint item can end partially rejected (allowsPartial)');
+  if (definition.allowsPartial && definition.kind !== 'joint')
+    problems.push('only a joint item can end partially rejected (allowsPartial)');
   if (definition.stages === null) return problems;
   if (definition.kind !== 'joint') problems.push('only a joint item is approved in stages');
   const staged = definition.stages.flat();
@@ -429,9 +489,13 @@ function partyProblems(definition: ItemDefinition): string[] {
   const twice = roles.filter((role, index) => roles.indexOf(role) !== index);
   if (twice.length > 0) problems.push(`parties name the role ${[...new Set(twice)].join(', ')} more than once`);
   for (const entry of definition.materials) {
-    if (entry.party !== 'applicant' && !roles.includes(entry.party)) problems.push(`requirement ${entry.requirementCode} is the ${entry.party}'s, but the item names no ${entry.party}`);
+    if (entry.party !== 'applicant' && !roles.includes(entry.party))
+      problems.push(
+        `requirement ${entry.requirementCode} is the ${entry.party}'s, but the item names no ${entry.party}`,
+      );
   }
-  if (roles.includes('legal_representative') && definition.subjectKind === 'person') problems.push('a legal representative acts for an organisation; this item is for persons');
+  if (roles.includes('legal_representative') && definition.subjectKind === 'person')
+    problems.push('a legal representative acts for an organisation; this item is for persons');
   return problems;
 }
 
@@ -456,33 +520,51 @@ function formPropertyNames(schema: Record<string, unknown>): Set<string> {
  * with every gap, see `deliverability.ts`). Nothing is written otherwise. A department the item
  * names no submission type for gets its adapter's only one, when it declares exactly one.
  */
-export async function upsertItem(db: Database, given: ItemDefinition, departments: ReceivingDepartments): Promise<{ item: ItemDefinition; created: boolean }> {
-  const definition: ItemDefinition = { ...given, resultCertificate: given.resultCertificate ?? null, submissions: completedSubmissions(given, departments) };
+export async function upsertItem(
+  db: Database,
+  given: ItemDefinition,
+  departments: ReceivingDepartments,
+): Promise<{ item: ItemDefinition; created: boolean }> {
+  const definition: ItemDefinition = {
+    ...given,
+    resultCertificate: given.resultCertificate ?? null,
+    submissions: completedSubmissions(given, departments),
+  };
   const problems: string[] = [];
   const codes = new Set<string>();
   for (const entry of definition.materials) {
     if (codes.has(entry.requirementCode)) problems.push(`requirement ${entry.requirementCode} is listed twice`);
     codes.add(entry.requirementCode);
   }
-  if (definition.kind === 'joint' && new Set(definition.departments).size < 2) problems.push('a joint item is handled by two or more departments');
-  if (definition.kind !== 'joint' && new Set(definition.departments).size > 1) problems.push(`a ${definition.kind} item is handled by one department; use kind "joint" for several`);
-  if (definition.promisedDays > definition.statutoryDays) problems.push('the promised time limit cannot exceed the statutory one');
+  if (definition.kind === 'joint' && new Set(definition.departments).size < 2)
+    problems.push('a joint item is handled by two or more departments');
+  if (definition.kind !== 'joint' && new Set(definition.departments).size > 1)
+    problems.push(`a ${definition.kind} item is handled by one department; use kind "joint" for several`);
+  if (definition.promisedDays > definition.statutoryDays)
+    problems.push('the promised time limit cannot exceed the statutory one');
   const formFields = formPropertyNames(definition.formSchema);
   for (const entry of definition.materials) {
     if (entry.formReference !== null && !formFields.has(entry.formReference)) {
-      problems.push(`requirement ${entry.requirementCode} binds to the form field ${entry.formReference}, which the formSchema does not define`);
+      problems.push(
+        `requirement ${entry.requirementCode} binds to the form field ${entry.formReference}, which the formSchema does not define`,
+      );
     }
   }
   problems.push(...stageProblems(definition), ...partyProblems(definition));
-  if (definition.decidingLevel !== null && definition.kind !== 'escalated') problems.push('only an escalated item names the level that decides it (decidingLevel)');
+  if (definition.decidingLevel !== null && definition.kind !== 'escalated')
+    problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const strangers = Object.keys(definition.submissions).filter((code) => !definition.departments.includes(code));
   if (strangers.length > 0) problems.push(`submissions name ${strangers.join(', ')}, not a department of the item`);
-  if (definition.resultDeliveries.length === 0) problems.push('an item offers at least one result delivery method (resultDeliveries)');
-  if (new Set(definition.resultDeliveries).size !== definition.resultDeliveries.length) problems.push('resultDeliveries names a method more than once');
+  if (definition.resultDeliveries.length === 0)
+    problems.push('an item offers at least one result delivery method (resultDeliveries)');
+  if (new Set(definition.resultDeliveries).size !== definition.resultDeliveries.length)
+    problems.push('resultDeliveries names a method more than once');
   // Offered only when a department issues the result: a window must not promise an applicant what never comes.
   const declared = definition.resultCertificate ?? null;
   if (definition.resultDeliveries.includes('electronic') && declared === null) {
-    problems.push('electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it');
+    problems.push(
+      'electronic result delivery (电子证照) needs resultCertificate: the certificate type the result is and the department that issues it',
+    );
   }
   if (declared !== null && !definition.departments.includes(declared.department)) {
     problems.push(`resultCertificate names ${declared.department}, not a department of the item`);
@@ -493,25 +575,47 @@ export async function upsertItem(db: Database, given: ItemDefinition, department
     problems.push(`formSchema: ${error instanceof Error ? error.message : String(error)}`);
   }
   for (const pattern of catastrophicPatterns(definition.formSchema)) {
-    problems.push(`formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated again); write it without repeating a repeated group`);
+    problems.push(
+      `formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated again); write it without repeating a repeated group`,
+    );
   }
-  const typeCodes = [...new Set([...definition.materials.flatMap((entry) => entry.acceptedTypes), ...(declared === null ? [] : [declared.certificateType])])];
-  const known = typeCodes.length === 0 ? [] : await db.select({ code: materialTypes.code }).from(materialTypes).where(inArray(materialTypes.code, typeCodes));
+  const typeCodes = [
+    ...new Set([
+      ...definition.materials.flatMap((entry) => entry.acceptedTypes),
+      ...(declared === null ? [] : [declared.certificateType]),
+    ]),
+  ];
+  const known =
+    typeCodes.length === 0
+      ? []
+      : await db.select({ code: materialTypes.code }).from(materialTypes).where(inArray(materialTypes.code, typeCodes));
   const unknownTypes = typeCodes.filter((code) => !known.some((row) => row.code === code));
   if (unknownTypes.length > 0) problems.push(`unknown material types ${unknownTypes.join(', ')}`);
-  if (problems.length > 0) throw new ApiError('item_invalid', `The item definition is not valid: ${problems.join('; ')}.`, { problems });
+  if (problems.length > 0)
+    throw new ApiError('item_invalid', `The item definition is not valid: ${problems.join('; ')}.`, { problems });
   const gaps = deliverabilityGaps(definition, departments);
   if (gaps.length > 0) {
-    throw new ApiError('item_not_deliverable', `The item's cases could not be delivered: ${gaps.map((gap) => gap.message).join(' ')}`, { gaps });
+    throw new ApiError(
+      'item_not_deliverable',
+      `The item's cases could not be delivered: ${gaps.map((gap) => gap.message).join(' ')}`,
+      { gaps },
+    );
   }
 
   return db.transaction(async (tx) => {
     const { materials: requirements, ...row } = definition;
-    const [existing] = await tx.select({ code: items.code }).from(items).where(eq(items.code, definition.code)).for('update');
+    const [existing] = await tx
+      .select({ code: items.code })
+      .from(items)
+      .where(eq(items.code, definition.code))
+      .for('update');
     await tx
       .insert(items)
       .values({ ...row, departments: [...row.departments] })
-      .onConflictDoUpdate({ target: items.code, set: { ...row, departments: [...row.departments], updatedAt: new Date() } });
+      .onConflictDoUpdate({
+        target: items.code,
+        set: { ...row, departments: [...row.departments], updatedAt: new Date() },
+      });
     await tx.delete(itemMaterials).where(eq(itemMaterials.itemCode, definition.code));
     await writeRequirements(tx, definition.code, requirements);
     return { item: definition, created: !existing };

@@ -59,7 +59,11 @@ export interface DeliverableItem {
  * The submission type a department receives the item's cases as: the one the item names, or —
  * for an item saved before items named types — the adapter's only declared type. Null: none.
  */
-export function submissionTypeFor(submissions: Readonly<Record<string, string>>, department: string, adapter: Pick<DepartmentAdapter, 'submissionTypes'> | undefined): string | null {
+export function submissionTypeFor(
+  submissions: Readonly<Record<string, string>>,
+  department: string,
+  adapter: Pick<DepartmentAdapter, 'submissionTypes'> | undefined,
+): string | null {
   const named = Object.hasOwn(submissions, department) ? submissions[department] : undefined;
   if (named !== undefined) return named;
   const declared = Object.keys(adapter?.submissionTypes ?? {});
@@ -67,7 +71,10 @@ export function submissionTypeFor(submissions: Readonly<Record<string, string>>,
 }
 
 /** The item's submissions with the unambiguous ones filled in (a department whose adapter declares one type). */
-export function completedSubmissions(item: Pick<DeliverableItem, 'departments' | 'submissions'>, departments: ReceivingDepartments): Record<string, string> {
+export function completedSubmissions(
+  item: Pick<DeliverableItem, 'departments' | 'submissions'>,
+  departments: ReceivingDepartments,
+): Record<string, string> {
   const completed: Record<string, string> = { ...item.submissions };
   for (const code of item.departments) {
     const type = submissionTypeFor(item.submissions, code, departments.get(code)?.adapter);
@@ -91,23 +98,43 @@ export function deliverabilityGaps(item: DeliverableItem, departments: Receiving
     const adapter = departments.get(department)?.adapter;
     const named = Object.hasOwn(item.submissions, department) ? (item.submissions[department] ?? null) : null;
     if (adapter === undefined) {
-      gaps.push({ department, submissionType: named, problem: 'department_not_configured', message: `No department system ${department} is configured.` });
+      gaps.push({
+        department,
+        submissionType: named,
+        problem: 'department_not_configured',
+        message: `No department system ${department} is configured.`,
+      });
       continue;
     }
     if (adapter.submitCase === undefined) {
-      gaps.push({ department, submissionType: named, problem: 'not_receiving', message: `${department}'s system does not receive cases.` });
+      gaps.push({
+        department,
+        submissionType: named,
+        problem: 'not_receiving',
+        message: `${department}'s system does not receive cases.`,
+      });
       continue;
     }
     const declared = adapter.submissionTypes ?? {};
     const offered = Object.keys(declared).join(', ') || 'none';
     const type = submissionTypeFor(item.submissions, department, adapter);
     if (type === null) {
-      gaps.push({ department, submissionType: null, problem: 'submission_type_missing', message: `Name the submission type of ${department} in submissions; it takes ${offered}.` });
+      gaps.push({
+        department,
+        submissionType: null,
+        problem: 'submission_type_missing',
+        message: `Name the submission type of ${department} in submissions; it takes ${offered}.`,
+      });
       continue;
     }
     const declaration = Object.hasOwn(declared, type) ? declared[type] : undefined;
     if (declaration === undefined) {
-      gaps.push({ department, submissionType: type, problem: 'submission_type_not_declared', message: `${department} takes no submission type ${type}; it takes ${offered}.` });
+      gaps.push({
+        department,
+        submissionType: type,
+        problem: 'submission_type_not_declared',
+        message: `${department} takes no submission type ${type}; it takes ${offered}.`,
+      });
       continue;
     }
     const { all, oneSetOf } = formRequirements(declaration.formSchema);
@@ -155,14 +182,26 @@ export function deliverabilityGaps(item: DeliverableItem, departments: Receiving
  * adapter changed or is gone) is logged as a warning; submitting its cases is refused until an
  * administrator fixes the item.
  */
-export function warnUndeliverableItems(items: readonly DeliverableItem[], departments: ReceivingDepartments, logger: Pick<Logger, 'warn'>): string[] {
+export function warnUndeliverableItems(
+  items: readonly DeliverableItem[],
+  departments: ReceivingDepartments,
+  logger: Pick<Logger, 'warn'>,
+): string[] {
   const undeliverable: string[] = [];
   for (const item of items) {
     const gaps = deliverabilityGaps(item, departments);
     if (gaps.length === 0) continue;
     undeliverable.push(item.code);
     logger.warn(
-      { item: item.code, gaps: gaps.map(({ department, submissionType, problem, fields }) => ({ department, submissionType, problem, ...(fields ? { fields } : {}) })) },
+      {
+        item: item.code,
+        gaps: gaps.map(({ department, submissionType, problem, fields }) => ({
+          department,
+          submissionType,
+          problem,
+          ...(fields ? { fields } : {}),
+        })),
+      },
       'item cannot be delivered: its cases will not be accepted for submission until the item or the department is fixed',
     );
   }

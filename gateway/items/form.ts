@@ -74,7 +74,14 @@ export function checkForm(itemCode: string, schema: Record<string, unknown>, for
   if (validate(form)) return;
   const errors = (validate.errors ?? []).map((error) => ({
     path: error.instancePath || '/',
-    message: error.keyword === 'additionalProperties' ? `unknown field ${String((error.params as { additionalProperty?: unknown }).additionalProperty)}` : (error.message ?? error.keyword),
+    message:
+      error.keyword === 'additionalProperties'
+        ? `unknown field ${String((error.params as { additionalProperty?: unknown }).additionalProperty)}`
+        : (error.message ?? error.keyword),
   }));
-  throw new ApiError('form_invalid', `The application form for ${itemCode} is not complete or not valid: ${errors.map((error) => `${error.path} ${error.message}`).join('; ')}.`, { errors });
+  throw new ApiError(
+    'form_invalid',
+    `The application form for ${itemCode} is not complete or not valid: ${errors.map((error) => `${error.path} ${error.message}`).join('; ')}.`,
+    { errors },
+  );
 }

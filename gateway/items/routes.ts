@@ -10,7 +10,9 @@ import { SUBMISSION_TYPE_CODE } from '../../adapters/sdk/submissions.js';
 import { RESULT_DELIVERY_METHODS } from '../results/methods.js';
 import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } from './catalogue.js';
 
-const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
+const ItemCodeSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
 const TypeCode = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
 const DepartmentCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/);
 
@@ -20,22 +22,26 @@ const RequirementSchema = z
     name: z.string().trim().min(1).max(200),
     acceptedTypes: z.array(TypeCode).min(1).max(10),
     optional: z.boolean().default(false),
-    deferrableDays: z.number().int().min(1).max(60).nullable().default(null).openapi({ description: '容缺: may be supplied this many working days after acceptance; null: must be there at submission' }),
+    deferrableDays: z.number().int().min(1).max(60).nullable().default(null).openapi({
+      description: '容缺: may be supplied this many working days after acceptance; null: must be there at submission',
+    }),
     formReference: z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
       .nullable()
       .default(null)
-      .openapi({ description: "The form field naming the one certificate meant (e.g. certificateNo): reuse, fetch and submission bind to that number" }),
-    blockingRestrictions: z
-      .array(z.enum(RESTRICTION_KINDS))
-      .max(RESTRICTION_KINDS.length)
-      .default([])
-      .openapi({ description: "Restrictions on the certificate's right (mortgage, seizure, objection, pre_notice) that make the case unacceptable: the notice says so at once" }),
-    party: z
-      .enum(PARTY_ROLES)
-      .default('applicant')
-      .openapi({ description: "Whose material: the applicant's, or that of the case's party in this role (the buyer's ID card); listed only when the case has that party" }),
+      .openapi({
+        description:
+          'The form field naming the one certificate meant (e.g. certificateNo): reuse, fetch and submission bind to that number',
+      }),
+    blockingRestrictions: z.array(z.enum(RESTRICTION_KINDS)).max(RESTRICTION_KINDS.length).default([]).openapi({
+      description:
+        "Restrictions on the certificate's right (mortgage, seizure, objection, pre_notice) that make the case unacceptable: the notice says so at once",
+    }),
+    party: z.enum(PARTY_ROLES).default('applicant').openapi({
+      description:
+        "Whose material: the applicant's, or that of the case's party in this role (the buyer's ID card); listed only when the case has that party",
+    }),
   })
   .strict()
   .openapi('ItemRequirement');
@@ -49,19 +55,25 @@ const ItemBodySchema = z
     departments: z.array(DepartmentCode).min(1).max(10),
     statutoryDays: z.number().int().min(0).max(365),
     promisedDays: z.number().int().min(0).max(365),
-    decidingLevel: z
-      .enum(['province', 'city', 'county', 'town', 'village'])
-      .nullable()
-      .default(null)
-      .openapi({ description: 'An escalated item (上报件): the level of centre that decides it; a submitted case goes up the tree to it' }),
-    formSchema: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'JSON Schema (2020-12) of the application form' }),
+    decidingLevel: z.enum(['province', 'city', 'county', 'town', 'village']).nullable().default(null).openapi({
+      description:
+        'An escalated item (上报件): the level of centre that decides it; a submitted case goes up the tree to it',
+    }),
+    formSchema: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .openapi({ description: 'JSON Schema (2020-12) of the application form' }),
     stages: z
       .array(z.array(DepartmentCode).min(1).max(10))
       .min(1)
       .max(10)
       .nullable()
       .default(null)
-      .openapi({ description: 'A joint item approved in stages: the departments of each stage in order; a stage starts when the one before has completed (null: all at once)', example: [['NRB'], ['PSB']] }),
+      .openapi({
+        description:
+          'A joint item approved in stages: the departments of each stage in order; a stage starts when the one before has completed (null: all at once)',
+        example: [['NRB'], ['PSB']],
+      }),
     parties: z
       .array(
         z
@@ -74,13 +86,19 @@ const ItemBodySchema = z
               .string()
               .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
               .optional()
-              .openapi({ description: 'The form field that also names this party ({name, idNumber}): its ID number must be valid and be the party\'s' }),
+              .openapi({
+                description:
+                  "The form field that also names this party ({name, idNumber}): its ID number must be valid and be the party's",
+              }),
           })
           .strict(),
       )
       .max(4)
       .default([])
-      .openapi({ description: 'The parties a case has besides its applicant (co-applicant, counterparty such as the buyer, agent 代办人, legal representative), each a resolved subject named when the case is opened' }),
+      .openapi({
+        description:
+          'The parties a case has besides its applicant (co-applicant, counterparty such as the buyer, agent 代办人, legal representative), each a resolved subject named when the case is opened',
+      }),
     submissions: z
       .record(DepartmentCode, z.string().regex(SUBMISSION_TYPE_CODE))
       .default({})
@@ -94,27 +112,39 @@ const ItemBodySchema = z
       .min(1)
       .max(RESULT_DELIVERY_METHODS.length)
       .default(['window_pickup'])
-      .openapi({ description: 'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照: needs resultCertificate); the window picks one at opening' }),
+      .openapi({
+        description:
+          'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照: needs resultCertificate); the window picks one at opening',
+      }),
     resultCertificate: z
       .object({
-        certificateType: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/).openapi({ example: 'business_licence' }),
+        certificateType: z
+          .string()
+          .regex(/^[a-z][a-z0-9_]{1,63}$/)
+          .openapi({ example: 'business_licence' }),
         department: DepartmentCode,
       })
       .strict()
       .nullable()
       .default(null)
-      .openapi({ description: 'What the result is when a department issues it as a certificate (a material type and the issuing department, one of the item\'s): required to offer electronic' }),
-    allowsPartial: z
-      .boolean()
-      .default(false)
-      .openapi({ description: "A joint item whose departments' parts stand alone: one department's refusal leaves the others, and the case ends partially_rejected" }),
+      .openapi({
+        description:
+          "What the result is when a department issues it as a certificate (a material type and the issuing department, one of the item's): required to offer electronic",
+      }),
+    allowsPartial: z.boolean().default(false).openapi({
+      description:
+        "A joint item whose departments' parts stand alone: one department's refusal leaves the others, and the case ends partially_rejected",
+    }),
     active: z.boolean().default(true),
     materials: z.array(RequirementSchema).max(50),
   })
   .strict();
 
 const ItemSchema = ItemBodySchema.extend({ code: z.string() }).openapi('Item');
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 const listRoute = protectedRoute({
   method: 'get',
@@ -144,10 +174,17 @@ const putRoute = protectedRoute({
   tags: ['items'],
   summary: 'Create or replace a service item and its required materials',
   scopes: ['catalogue:admin'],
-  request: { params: z.object({ code: ItemCodeSchema }), body: { required: true, content: { 'application/json': { schema: ItemBodySchema } } } },
+  request: {
+    params: z.object({ code: ItemCodeSchema }),
+    body: { required: true, content: { 'application/json': { schema: ItemBodySchema } } },
+  },
   description:
-    "Refused with `422 item_invalid` (every problem listed) when the definition does not make sense, and with `422 item_not_deliverable` when its cases could not be delivered: `gaps` lists, per department, `{department, submissionType, problem, fields?, message}` with `problem` one of department_not_configured, not_receiving, submission_type_missing, submission_type_not_declared, form_field_not_required, form_field_type_mismatch. Nothing is written then.",
-  responses: { 200: json(ItemSchema, 'Replaced'), 201: json(ItemSchema, 'Created'), ...errorResponses(400, 401, 403, 422) },
+    'Refused with `422 item_invalid` (every problem listed) when the definition does not make sense, and with `422 item_not_deliverable` when its cases could not be delivered: `gaps` lists, per department, `{department, submissionType, problem, fields?, message}` with `problem` one of department_not_configured, not_receiving, submission_type_missing, submission_type_not_declared, form_field_not_required, form_field_type_mismatch. Nothing is written then.',
+  responses: {
+    200: json(ItemSchema, 'Replaced'),
+    201: json(ItemSchema, 'Created'),
+    ...errorResponses(400, 401, 403, 422),
+  },
 });
 
 export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -158,14 +195,19 @@ export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
     try {
       return c.json(await requireItem(c.get('services').db, code), 200);
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'unknown_item') throw new ApiError('not_found', `No service item ${code}.`);
+      if (error instanceof ApiError && error.code === 'unknown_item')
+        throw new ApiError('not_found', `No service item ${code}.`);
       throw error;
     }
   });
 
   app.openapi(putRoute, async (c) => {
     const services = c.get('services');
-    const { item, created } = await upsertItem(services.db, { code: c.req.valid('param').code, ...c.req.valid('json') }, services.departments);
+    const { item, created } = await upsertItem(
+      services.db,
+      { code: c.req.valid('param').code, ...c.req.valid('json') },
+      services.departments,
+    );
     services.access.reference.invalidate();
     return c.json(item, created ? 201 : 200);
   });

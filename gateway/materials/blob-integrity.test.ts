@@ -56,7 +56,10 @@ describe('verifiedRead', () => {
 
   it('passes nothing of a one-chunk source that does not match', async () => {
     const received: Uint8Array[] = [];
-    const read = verifiedRead(source([Buffer.from('only')]), sha256Of(Buffer.from('else')), { intact: () => {}, corrupt: async () => new Error('corrupt') });
+    const read = verifiedRead(source([Buffer.from('only')]), sha256Of(Buffer.from('else')), {
+      intact: () => {},
+      corrupt: async () => new Error('corrupt'),
+    });
     await expect(
       (async () => {
         for await (const part of read) received.push(part);
@@ -68,13 +71,20 @@ describe('verifiedRead', () => {
   it('checks an empty source too', async () => {
     const empty = verifiedRead(source([]), sha256Of(), { intact: () => {}, corrupt: async () => new Error('corrupt') });
     expect(await measure(empty)).toEqual({ sha256: sha256Of(), size: 0 });
-    const notEmpty = verifiedRead(source([]), sha256Of(Buffer.from('x')), { intact: () => {}, corrupt: async () => new Error('corrupt') });
+    const notEmpty = verifiedRead(source([]), sha256Of(Buffer.from('x')), {
+      intact: () => {},
+      corrupt: async () => new Error('corrupt'),
+    });
     await expect(measure(notEmpty)).rejects.toThrow('corrupt');
   });
 
   it('stops its source when the consumer stops early', async () => {
     let closed = false;
-    const read = verifiedRead(source(chunks, () => (closed = true)), sha256Of(...chunks), { intact: () => {}, corrupt: async () => new Error('corrupt') });
+    const read = verifiedRead(
+      source(chunks, () => (closed = true)),
+      sha256Of(...chunks),
+      { intact: () => {}, corrupt: async () => new Error('corrupt') },
+    );
     for await (const _part of read) break;
     expect(closed).toBe(true);
   });
@@ -125,7 +135,9 @@ describe('VerifiedBlobs', () => {
 
 describe('blobIntegrity', () => {
   it('checks its options and keeps a throwing hook from breaking the store', () => {
-    expect(() => blobIntegrity('test store', { rangeVerificationMaxAgeMs: -1 })).toThrow(/test store: rangeVerificationMaxAgeMs/);
+    expect(() => blobIntegrity('test store', { rangeVerificationMaxAgeMs: -1 })).toThrow(
+      /test store: rangeVerificationMaxAgeMs/,
+    );
     expect(() => blobIntegrity('test store', { verifiedBlobsRemembered: 0 })).toThrow(TypeError);
     const integrity = blobIntegrity('test store', {
       onCorruption: () => {
@@ -135,7 +147,9 @@ describe('blobIntegrity', () => {
         throw new Error('metrics down');
       },
     });
-    expect(() => integrity.reportCorruption({ sha256: 'b'.repeat(64), actualSha256: null, bytesRead: 0, detectedBy: 'read' })).not.toThrow();
+    expect(() =>
+      integrity.reportCorruption({ sha256: 'b'.repeat(64), actualSha256: null, bytesRead: 0, detectedBy: 'read' }),
+    ).not.toThrow();
     expect(() => integrity.reportRepair('b'.repeat(64))).not.toThrow();
   });
 });

@@ -84,7 +84,11 @@ export interface ReadOutcome {
  * the consumer receives the last chunk only if the whole matched `expectedSha256`, and otherwise
  * the error `outcome.corrupt` answers. A consumer that stops early stops the source too.
  */
-export async function* verifiedRead(source: AsyncIterable<Uint8Array>, expectedSha256: string, outcome: ReadOutcome): AsyncGenerator<Uint8Array> {
+export async function* verifiedRead(
+  source: AsyncIterable<Uint8Array>,
+  expectedSha256: string,
+  outcome: ReadOutcome,
+): AsyncGenerator<Uint8Array> {
   const hash = createHash('sha256');
   let size = 0;
   let held: Uint8Array | undefined;

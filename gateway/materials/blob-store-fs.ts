@@ -27,7 +27,13 @@ import { type BigIntStats, type WriteStream, createWriteStream } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type BlobIntegrityOptions, type CorruptionDetectedBy, type MeasuredBytes, blobIntegrity, verifiedRead } from './blob-integrity.js';
+import {
+  type BlobIntegrityOptions,
+  type CorruptionDetectedBy,
+  type MeasuredBytes,
+  blobIntegrity,
+  verifiedRead,
+} from './blob-integrity.js';
 import {
   type BlobCheck,
   BlobCorruptError,
@@ -204,7 +210,12 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
   };
 
   /** Quarantines and reports a corrupt blob; answers the error its reader gets. */
-  const corruptFound = async (sha256: string, read: BigIntStats, measured: MeasuredBytes, detectedBy: CorruptionDetectedBy): Promise<BlobCorruptError> => {
+  const corruptFound = async (
+    sha256: string,
+    read: BigIntStats,
+    measured: MeasuredBytes,
+    detectedBy: CorruptionDetectedBy,
+  ): Promise<BlobCorruptError> => {
     // The read is refused either way; a blob that could not be moved is found again by the next one.
     await quarantine(sha256, read).catch(() => false);
     integrity.reportCorruption({ sha256, actualSha256: measured.sha256, bytesRead: measured.size, detectedBy });
@@ -228,7 +239,12 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         return 'intact';
       }
       verified.forget(sha256);
-      integrity.reportCorruption({ sha256, actualSha256: measured.sha256, bytesRead: measured.size, detectedBy: 'upload' });
+      integrity.reportCorruption({
+        sha256,
+        actualSha256: measured.sha256,
+        bytesRead: measured.size,
+        detectedBy: 'upload',
+      });
       return 'corrupt';
     } finally {
       await handle.close();
@@ -272,7 +288,8 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
     } finally {
       await handle.close();
     }
-    if (measured.sha256 !== sha256) return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: false };
+    if (measured.sha256 !== sha256)
+      return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: false };
     // Intact after all (restored in place by an operator, or a read that raced a repair): put it back.
     await ensureShard(shardOf(sha256));
     try {
@@ -346,7 +363,13 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
       try {
         // Opened now, so a delete between `get` and reading cannot pull the file away.
         handle = await openIfPresent(path);
-        if (!handle && (await stat(quarantinePath(name)).then(() => true, () => false))) {
+        if (
+          !handle &&
+          (await stat(quarantinePath(name)).then(
+            () => true,
+            () => false,
+          ))
+        ) {
           throw new BlobCorruptError(DRIVER, name, null);
         }
       } catch (error) {
@@ -406,7 +429,12 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
           return { status: 'intact', size: measured.size, released: await unlinkIfPresent(quarantinePath(name)) };
         }
         const moved = await quarantine(name, info);
-        integrity.reportCorruption({ sha256: name, actualSha256: measured.sha256, bytesRead: measured.size, detectedBy: 'scrub' });
+        integrity.reportCorruption({
+          sha256: name,
+          actualSha256: measured.sha256,
+          bytesRead: measured.size,
+          detectedBy: 'scrub',
+        });
         return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: moved };
       } catch (error) {
         throw storeError(DRIVER, `verifying ${blobPath(name)}`, error);

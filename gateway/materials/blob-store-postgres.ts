@@ -40,7 +40,14 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Database, Queryable } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
-import { type BlobIntegrityOptions, type CorruptionDetectedBy, type MeasuredBytes, blobIntegrity, measure, verifiedRead } from './blob-integrity.js';
+import {
+  type BlobIntegrityOptions,
+  type CorruptionDetectedBy,
+  type MeasuredBytes,
+  blobIntegrity,
+  measure,
+  verifiedRead,
+} from './blob-integrity.js';
 import {
   type BlobCheck,
   BlobCorruptError,
@@ -170,7 +177,12 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
 
   const selectBlob = (executor: Queryable, sha256: string) =>
     executor
-      .select({ size: blobs.size, chunkBytes: blobs.chunkBytes, quarantined: sql<boolean>`"blobs"."quarantined_at" is not null`, fingerprint: FINGERPRINT })
+      .select({
+        size: blobs.size,
+        chunkBytes: blobs.chunkBytes,
+        quarantined: sql<boolean>`"blobs"."quarantined_at" is not null`,
+        fingerprint: FINGERPRINT,
+      })
       .from(blobs)
       .where(eq(blobs.sha256, sha256));
 
@@ -221,7 +233,13 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
     const marked = await db
       .update(blobs)
       .set({ quarantinedAt: sql`now()` })
-      .where(and(eq(blobs.sha256, sha256), sql`"blobs"."quarantined_at" is null`, sql`${FINGERPRINT} = ${stored.fingerprint}`))
+      .where(
+        and(
+          eq(blobs.sha256, sha256),
+          sql`"blobs"."quarantined_at" is null`,
+          sql`${FINGERPRINT} = ${stored.fingerprint}`,
+        ),
+      )
       .returning({ sha256: blobs.sha256 });
     return marked.length > 0;
   };
@@ -243,7 +261,12 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
    * `chunksOf` for readers: a missing chunk of a blob whose row is still there is corruption;
    * with the row gone, the blob was deleted while it was read.
    */
-  async function* readableChunks(sha256: string, stored: StoredBlob, range: ByteRange | null, detectedBy: CorruptionDetectedBy): AsyncGenerator<Uint8Array> {
+  async function* readableChunks(
+    sha256: string,
+    stored: StoredBlob,
+    range: ByteRange | null,
+    detectedBy: CorruptionDetectedBy,
+  ): AsyncGenerator<Uint8Array> {
     try {
       yield* chunksOf(sha256, stored, range);
     } catch (error) {
@@ -254,7 +277,10 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   }
 
   /** Hashes the whole stored blob; null digest when a chunk is missing. */
-  const measureStored = async (sha256: string, stored: StoredBlob): Promise<{ sha256: string | null; size: number }> => {
+  const measureStored = async (
+    sha256: string,
+    stored: StoredBlob,
+  ): Promise<{ sha256: string | null; size: number }> => {
     try {
       return await measure(chunksOf(sha256, stored, resolveRange(DRIVER, stored.size, undefined)));
     } catch (error) {
@@ -264,16 +290,28 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   };
 
   /** Whether the stored chunks of `sha256` hold exactly the uploaded bytes, compared by digests the database computes. */
-  const storedChunksMatch = async (tx: Queryable, sha256: string, storedChunkBytes: number, uploaded: Buffer[]): Promise<boolean> => {
+  const storedChunksMatch = async (
+    tx: Queryable,
+    sha256: string,
+    storedChunkBytes: number,
+    uploaded: Buffer[],
+  ): Promise<boolean> => {
     const rows = await tx
-      .select({ seq: blobChunks.seq, length: sql<number>`octet_length(${blobChunks.data})`, sha256: sql<string>`encode(sha256(${blobChunks.data}), 'hex')` })
+      .select({
+        seq: blobChunks.seq,
+        length: sql<number>`octet_length(${blobChunks.data})`,
+        sha256: sql<string>`encode(sha256(${blobChunks.data}), 'hex')`,
+      })
       .from(blobChunks)
       .where(eq(blobChunks.sha256, sha256))
       .orderBy(asc(blobChunks.seq));
     const expected = chunkDigests(uploaded, storedChunkBytes);
     return (
       rows.length === expected.length &&
-      rows.every((row, seq) => row.seq === seq && Number(row.length) === expected[seq]?.length && row.sha256 === expected[seq]?.sha256)
+      rows.every(
+        (row, seq) =>
+          row.seq === seq && Number(row.length) === expected[seq]?.length && row.sha256 === expected[seq]?.sha256,
+      )
     );
   };
 
@@ -294,7 +332,9 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         const row = { size: digest.size, sm3: digest.sm3 ?? null, chunkBytes };
         const writeChunks = async (tx: Queryable): Promise<void> => {
           for (const [seq, chunk] of collector.chunks.entries()) {
-            await tx.insert(blobChunks).values({ sha256: name, seq, data: sql`decode(${chunk.toString('base64')}, 'base64')` });
+            await tx
+              .insert(blobChunks)
+              .values({ sha256: name, seq, data: sql`decode(${chunk.toString('base64')}, 'base64')` });
           }
         };
         const outcome = await db.transaction(async (tx) => {
@@ -311,14 +351,18 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
               await tx.insert(blobs).values({ sha256: name, ...row });
             } else {
               const candidate = !existing.quarantined && existing.size === digest.size;
-              if (candidate && verified.recent(name, existing.fingerprint)) return { created: false, repaired: false, corruptionFound: false };
+              if (candidate && verified.recent(name, existing.fingerprint))
+                return { created: false, repaired: false, corruptionFound: false };
               if (candidate && (await storedChunksMatch(tx, name, existing.chunkBytes, collector.chunks))) {
                 verified.record(name, existing.fingerprint);
                 return { created: false, repaired: false, corruptionFound: false };
               }
               // Corrupt or quarantined: rewrite the chunks, in this transaction.
               await tx.delete(blobChunks).where(eq(blobChunks.sha256, name));
-              await tx.update(blobs).set({ ...row, quarantinedAt: null }).where(eq(blobs.sha256, name));
+              await tx
+                .update(blobs)
+                .set({ ...row, quarantinedAt: null })
+                .where(eq(blobs.sha256, name));
               await writeChunks(tx);
               return { created: true, repaired: true, corruptionFound: !existing.quarantined };
             }
@@ -331,7 +375,8 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
           const written = await readBlob(name);
           if (written) verified.record(name, written.fingerprint);
         }
-        if (outcome.corruptionFound) integrity.reportCorruption({ sha256: name, actualSha256: null, bytesRead: 0, detectedBy: 'upload' });
+        if (outcome.corruptionFound)
+          integrity.reportCorruption({ sha256: name, actualSha256: null, bytesRead: 0, detectedBy: 'upload' });
         if (outcome.repaired) integrity.reportRepair(name);
         return putResult(digest, outcome);
       } catch (error) {
@@ -395,7 +440,8 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
           await db.update(blobs).set({ quarantinedAt: null }).where(eq(blobs.sha256, name));
           return { status: 'intact', size: measured.size, released: true };
         }
-        if (stored.quarantined) return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: false };
+        if (stored.quarantined)
+          return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: false };
         const { marked } = await corruptFound(name, stored, measured, 'scrub');
         return { status: 'corrupt', size: measured.size, actualSha256: measured.sha256, newlyQuarantined: marked };
       } catch (error) {
@@ -408,7 +454,12 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       for (;;) {
         let page: { sha256: string }[];
         try {
-          page = await db.select({ sha256: blobs.sha256 }).from(blobs).where(gt(blobs.sha256, after)).orderBy(asc(blobs.sha256)).limit(LIST_PAGE);
+          page = await db
+            .select({ sha256: blobs.sha256 })
+            .from(blobs)
+            .where(gt(blobs.sha256, after))
+            .orderBy(asc(blobs.sha256))
+            .limit(LIST_PAGE);
         } catch (error) {
           throw storeError(DRIVER, 'listing the blobs failed', error);
         }

@@ -71,7 +71,10 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-export function describeBlobStoreConformance(name: string, setup: (probe: IntegrityProbe) => Promise<BlobStoreUnderTest>): void {
+export function describeBlobStoreConformance(
+  name: string,
+  setup: (probe: IntegrityProbe) => Promise<BlobStoreUnderTest>,
+): void {
   describe(`blob store conformance: ${name}`, () => {
     let subject: BlobStoreUnderTest;
     let store: BlobStore;
@@ -216,7 +219,9 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
       expect(error).toBeInstanceOf(BlobDigestMismatchError);
       expect(error).toMatchObject({ expectedSha256: other, actualSha256: sha256Of(bytes) });
       await expectNothingStored(before, sha256Of(bytes));
-      await expect(store.put(piecesOf(bytes), { maxBytes: LIMIT, expectedSha256: 'sha-256=:abc=:' })).rejects.toThrow(TypeError);
+      await expect(store.put(piecesOf(bytes), { maxBytes: LIMIT, expectedSha256: 'sha-256=:abc=:' })).rejects.toThrow(
+        TypeError,
+      );
       await expectNothingStored(before, sha256Of(bytes));
     });
 
@@ -258,7 +263,9 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
       const error = await rejectionOf(store.put(stalled, { maxBytes: LIMIT, signal: controller.signal }));
       expect((error as Error).name).toBe('AbortError');
       await expectNothingStored(before);
-      await expect(store.put(piecesOf(randomBytes(10)), { maxBytes: LIMIT, signal: AbortSignal.abort() })).rejects.toThrow();
+      await expect(
+        store.put(piecesOf(randomBytes(10)), { maxBytes: LIMIT, signal: AbortSignal.abort() }),
+      ).rejects.toThrow();
       await expectNothingStored(before);
     });
 
@@ -281,7 +288,9 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
         expect(part.equals(bytes.subarray(start, end + 1)), `range ${start}-${end}`).toBe(true);
       }
       // An end past the last byte is clamped, as HTTP does.
-      expect((await readAll(sha256, { start: last - 9, end: last + 1000 })).equals(bytes.subarray(last - 9))).toBe(true);
+      expect((await readAll(sha256, { start: last - 9, end: last + 1000 })).equals(bytes.subarray(last - 9))).toBe(
+        true,
+      );
       for (const range of [
         { start: last + 1, end: last + 1 },
         { start: 10, end: 9 },
@@ -371,25 +380,30 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
       it.each([
         ['a one-chunk blob', 10 * 1024],
         ['a blob of several chunks', 3 * MiB + 5],
-      ])('aborts a whole read of %s corrupted behind its back before its last bytes, reports and quarantines it', async (_label, size) => {
-        const bytes = randomBytes(size);
-        const offset = Math.floor(size / 2);
-        const sha256 = await storeCorrupted(bytes, (name) => subject.flipByte(name, offset));
-        const damaged = Buffer.from(bytes);
-        damaged[offset] = (damaged[offset] ?? 0) ^ 0xff;
-        const reported = corruptions.length;
+      ])(
+        'aborts a whole read of %s corrupted behind its back before its last bytes, reports and quarantines it',
+        async (_label, size) => {
+          const bytes = randomBytes(size);
+          const offset = Math.floor(size / 2);
+          const sha256 = await storeCorrupted(bytes, (name) => subject.flipByte(name, offset));
+          const damaged = Buffer.from(bytes);
+          damaged[offset] = (damaged[offset] ?? 0) ^ 0xff;
+          const reported = corruptions.length;
 
-        const { received, error } = await readUntilFailure(sha256);
-        expectCorruptError(error, sha256, sha256Of(damaged));
-        expect(received).toBeLessThan(size);
-        expect(corruptions.slice(reported)).toEqual([{ sha256, actualSha256: sha256Of(damaged), bytesRead: size, detectedBy: 'read' }]);
+          const { received, error } = await readUntilFailure(sha256);
+          expectCorruptError(error, sha256, sha256Of(damaged));
+          expect(received).toBeLessThan(size);
+          expect(corruptions.slice(reported)).toEqual([
+            { sha256, actualSha256: sha256Of(damaged), bytesRead: size, detectedBy: 'read' },
+          ]);
 
-        // Quarantined: refused at once, whole or in part, without being read (and reported) again.
-        expect(await store.stat(sha256)).toEqual({ size, quarantined: true });
-        expectCorruptError(await rejectionOf(store.get(sha256)), sha256, null);
-        expectCorruptError(await rejectionOf(store.get(sha256, { start: 0, end: 0 })), sha256, null);
-        expect(corruptions).toHaveLength(reported + 1);
-      });
+          // Quarantined: refused at once, whole or in part, without being read (and reported) again.
+          expect(await store.stat(sha256)).toEqual({ size, quarantined: true });
+          expectCorruptError(await rejectionOf(store.get(sha256)), sha256, null);
+          expectCorruptError(await rejectionOf(store.get(sha256, { start: 0, end: 0 })), sha256, null);
+          expect(corruptions).toHaveLength(reported + 1);
+        },
+      );
 
       it('finds bytes missing at the end', async () => {
         const bytes = randomBytes(MiB + 17);
@@ -412,8 +426,14 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
         corruptedNow.add(sha256);
         const reported = corruptions.length;
         // The range lies far from the damage, yet it is refused: nothing of a corrupt blob is served.
-        expectCorruptError(await rejectionOf(store.get(sha256, { start: 0, end: 99 })), sha256, expect.any(String) as unknown as string);
-        expect(corruptions.slice(reported)).toMatchObject([{ sha256, detectedBy: 'range_check', bytesRead: bytes.byteLength }]);
+        expectCorruptError(
+          await rejectionOf(store.get(sha256, { start: 0, end: 99 })),
+          sha256,
+          expect.any(String) as unknown as string,
+        );
+        expect(corruptions.slice(reported)).toMatchObject([
+          { sha256, detectedBy: 'range_check', bytesRead: bytes.byteLength },
+        ]);
         expect((await store.stat(sha256))?.quarantined).toBe(true);
       });
 
@@ -444,13 +464,18 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
         expect(repairs.slice(repairsBefore)).toEqual([sha256]);
         expect(await store.stat(sha256)).toEqual({ size: bytes.byteLength, quarantined: false });
         expect((await readAll(sha256)).equals(bytes)).toBe(true);
-        expect((await readAll(sha256, { start: 12_340, end: 12_350 })).equals(bytes.subarray(12_340, 12_351))).toBe(true);
+        expect((await readAll(sha256, { start: 12_340, end: 12_350 })).equals(bytes.subarray(12_340, 12_351))).toBe(
+          true,
+        );
         expect(await store.verify(sha256)).toEqual({ status: 'intact', size: bytes.byteLength, released: false });
         expect(await subject.temporaryItems()).toBe(0);
         // One good copy in place of the corrupt one.
         expect(await subject.storedBytes()).toBe(storedBefore + bytes.byteLength);
         const identity = await subject.storedIdentity(sha256);
-        expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({ created: false, repaired: false });
+        expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT })).toMatchObject({
+          created: false,
+          repaired: false,
+        });
         expect(await subject.storedIdentity(sha256)).toBe(identity);
       });
 
@@ -472,7 +497,10 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
         const identity = await subject.storedIdentity(sha256);
         clockMs += RANGE_VERIFICATION_MAX_AGE_MS;
         const reported = corruptions.length;
-        expect(await store.put(piecesOf(bytes, 4096), { maxBytes: LIMIT })).toMatchObject({ created: false, repaired: false });
+        expect(await store.put(piecesOf(bytes, 4096), { maxBytes: LIMIT })).toMatchObject({
+          created: false,
+          repaired: false,
+        });
         expect(await subject.storedIdentity(sha256)).toBe(identity);
         expect(corruptions).toHaveLength(reported);
       });
@@ -514,10 +542,16 @@ export function describeBlobStoreConformance(name: string, setup: (probe: Integr
           if (check.status === 'corrupt') corrupt.add(sha256);
         }
         expect(new Set(listed).size).toBe(listed.length);
-        for (const sha256 of [intact.sha256, flipped, shortened, ...corruptedNow]) expect(listed.includes(sha256), sha256).toBe(true);
+        for (const sha256 of [intact.sha256, flipped, shortened, ...corruptedNow])
+          expect(listed.includes(sha256), sha256).toBe(true);
         expect(corrupt).toEqual(corruptedNow);
         // The two new ones were found by the scrub (the others were quarantined before).
-        expect(corruptions.slice(reported).map((corruption) => [corruption.sha256, corruption.detectedBy]).sort()).toEqual(
+        expect(
+          corruptions
+            .slice(reported)
+            .map((corruption) => [corruption.sha256, corruption.detectedBy])
+            .sort(),
+        ).toEqual(
           [
             [flipped, 'scrub'],
             [shortened, 'scrub'],

@@ -50,7 +50,9 @@ async function openFreshDatabase(): Promise<{ handle: DatabaseHandle; close(): P
 }
 
 async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
-  const result = await handle.db.execute(sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from blob_chunks`);
+  const result = await handle.db.execute(
+    sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from blob_chunks`,
+  );
   return Number(rowsOf<{ total: string | number }>(result)[0]?.total ?? 0);
 }
 
@@ -66,16 +68,24 @@ describeBlobStoreConformance('filesystem', async (probe) => {
 });
 
 for (const chunkBytes of [undefined, 100_000]) {
-  describeBlobStoreConformance(`postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`, async (probe) => {
-    const database = await openFreshDatabase();
-    return {
-      store: createPostgresBlobStore({ db: database.handle.db, sm3: SM3_SUPPORTED, ...(chunkBytes ? { chunkBytes } : {}), ...probe.options }),
-      storedBytes: () => storedChunkBytes(database.handle),
-      temporaryItems: async () => 0,
-      ...rowTampering(database.handle.db),
-      cleanup: () => database.close(),
-    };
-  });
+  describeBlobStoreConformance(
+    `postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`,
+    async (probe) => {
+      const database = await openFreshDatabase();
+      return {
+        store: createPostgresBlobStore({
+          db: database.handle.db,
+          sm3: SM3_SUPPORTED,
+          ...(chunkBytes ? { chunkBytes } : {}),
+          ...probe.options,
+        }),
+        storedBytes: () => storedChunkBytes(database.handle),
+        temporaryItems: async () => 0,
+        ...rowTampering(database.handle.db),
+        cleanup: () => database.close(),
+      };
+    },
+  );
 }
 
 describe('filesystem blob store', () => {
@@ -104,7 +114,9 @@ describe('filesystem blob store', () => {
     const plain = await createFilesystemBlobStore({ directory }).put(piecesOf(bytes), { maxBytes: LIMIT });
     expect(plain.sm3).toBeUndefined();
     if (SM3_SUPPORTED) {
-      const withSm3 = await createFilesystemBlobStore({ directory, sm3: true }).put(piecesOf(bytes), { maxBytes: LIMIT });
+      const withSm3 = await createFilesystemBlobStore({ directory, sm3: true }).put(piecesOf(bytes), {
+        maxBytes: LIMIT,
+      });
       expect(withSm3.sm3).toBe(createHash('sm3').update(bytes).digest('hex'));
     } else {
       expect(() => createFilesystemBlobStore({ directory, sm3: true })).toThrow(TypeError);
@@ -216,7 +228,9 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
     const bytes = randomBytes(50_000);
     const { sha256 } = await writer.put(piecesOf(bytes), { maxBytes: LIMIT });
     expect((await collect((await reader.get(sha256))!)).equals(bytes)).toBe(true);
-    expect((await collect((await reader.get(sha256, { start: 4095, end: 8192 }))!)).equals(bytes.subarray(4095, 8193))).toBe(true);
+    expect(
+      (await collect((await reader.get(sha256, { start: 4095, end: 8192 }))!)).equals(bytes.subarray(4095, 8193)),
+    ).toBe(true);
   });
 
   it('deletes the chunks with the blob', async () => {
@@ -236,7 +250,12 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
 
   it('does not quarantine the good rows a put wrote while a read of the corrupt ones was under way', async () => {
     let now = 0;
-    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, now: () => now, rangeVerificationMaxAgeMs: 1000 });
+    const store = createPostgresBlobStore({
+      db: database.handle.db,
+      chunkBytes: 1000,
+      now: () => now,
+      rangeVerificationMaxAgeMs: 1000,
+    });
     const bytes = randomBytes(3000);
     const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     await rowTampering(database.handle.db).flipByte(sha256, 10);
@@ -258,7 +277,11 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
 
   it('finds a blob whose chunk was deleted behind its back corrupt, not deleted', async () => {
     const corruptions: string[] = [];
-    const store = createPostgresBlobStore({ db: database.handle.db, chunkBytes: 1000, onCorruption: (corruption) => corruptions.push(corruption.sha256) });
+    const store = createPostgresBlobStore({
+      db: database.handle.db,
+      chunkBytes: 1000,
+      onCorruption: (corruption) => corruptions.push(corruption.sha256),
+    });
     const bytes = randomBytes(3000);
     const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
     await database.handle.db.delete(blobChunks).where(and(eq(blobChunks.sha256, sha256), eq(blobChunks.seq, 1)));
@@ -266,7 +289,12 @@ describe(`postgres blob store on ${process.env.DATABASE_URL ? 'PostgreSQL (postg
     expect(error).toBeInstanceOf(BlobCorruptError);
     expect(error).toMatchObject({ actualSha256: null });
     expect(corruptions).toEqual([sha256]);
-    expect(await store.verify(sha256)).toMatchObject({ status: 'corrupt', actualSha256: null, size: 1000, newlyQuarantined: false });
+    expect(await store.verify(sha256)).toMatchObject({
+      status: 'corrupt',
+      actualSha256: null,
+      size: 1000,
+      newlyQuarantined: false,
+    });
     expect((await store.put(piecesOf(bytes), { maxBytes: LIMIT })).repaired).toBe(true);
     expect((await collect((await store.get(sha256))!)).equals(bytes)).toBe(true);
   });

@@ -311,7 +311,13 @@ export function checkExpectedDigest(driver: string, expected: string | undefined
 
 /** Builds the result of `put` from what the meter measured. */
 export function putResult(digest: BlobDigest, outcome: { created: boolean; repaired: boolean }): PutResult {
-  const result: PutResult = { sha256: digest.sha256, size: digest.size, created: outcome.created, repaired: outcome.repaired, head: digest.head };
+  const result: PutResult = {
+    sha256: digest.sha256,
+    size: digest.size,
+    created: outcome.created,
+    repaired: outcome.repaired,
+    head: digest.head,
+  };
   if (digest.sm3 !== undefined) result.sm3 = digest.sm3;
   return result;
 }

@@ -14,8 +14,14 @@ export function blobStoreKind(materials: Config['materials']): 'filesystem' | 'p
   return materials.blobStore.kind;
 }
 
-export function createConfiguredBlobStore(materials: Config['materials'], db: Database, integrity: BlobIntegrityOptions = {}): BlobStore {
+export function createConfiguredBlobStore(
+  materials: Config['materials'],
+  db: Database,
+  integrity: BlobIntegrityOptions = {},
+): BlobStore {
   const { blobStore, sm3, rangeVerificationMaxAgeMs } = materials;
   const options = { sm3, rangeVerificationMaxAgeMs, ...integrity };
-  return blobStore.kind === 'filesystem' ? createFilesystemBlobStore({ directory: blobStore.directory, ...options }) : createPostgresBlobStore({ db, ...options });
+  return blobStore.kind === 'filesystem'
+    ? createFilesystemBlobStore({ directory: blobStore.directory, ...options })
+    : createPostgresBlobStore({ db, ...options });
 }

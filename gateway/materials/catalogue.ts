@@ -39,21 +39,141 @@ const documents: DocumentMediaType[] = ['application/pdf', 'application/ofd'];
  * estate), HRSS human resources and social security, TAX taxation, HEALTH health commission.
  */
 export const seedMaterialTypes: readonly MaterialTypeDefinition[] = [
-  { code: 'resident_id_card', name: 'Resident identity card', nameZh: '居民身份证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: 3650, issuingDepartment: 'PSB', freshForSeconds: 7 * DAY, staleGraceSeconds: 90 * DAY },
-  { code: 'household_register', name: 'Household register (hukou booklet)', nameZh: '居民户口簿', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'PSB', freshForSeconds: 30 * DAY, staleGraceSeconds: 90 * DAY },
-  { code: 'marriage_certificate', name: 'Marriage certificate', nameZh: '结婚证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'CAB' },
-  { code: 'divorce_certificate', name: 'Divorce certificate', nameZh: '离婚证', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'CAB' },
-  { code: 'birth_medical_certificate', name: 'Medical certificate of birth', nameZh: '出生医学证明', subjectKind: 'person', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'HEALTH' },
-  { code: 'no_criminal_record', name: 'Certificate of no criminal record', nameZh: '无犯罪记录证明', subjectKind: 'person', allowedMediaTypes: documents, defaultValidityDays: 90, issuingDepartment: 'PSB' },
-  { code: 'social_insurance_record', name: 'Social insurance contribution record', nameZh: '社会保险参保缴费记录', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: 30, issuingDepartment: 'HRSS' },
-  { code: 'business_licence', name: 'Business licence', nameZh: '营业执照', subjectKind: 'organisation', allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'AMR', freshForSeconds: DAY, staleGraceSeconds: 30 * DAY },
+  {
+    code: 'resident_id_card',
+    name: 'Resident identity card',
+    nameZh: '居民身份证',
+    subjectKind: 'person',
+    allowedMediaTypes: scans,
+    defaultValidityDays: 3650,
+    issuingDepartment: 'PSB',
+    freshForSeconds: 7 * DAY,
+    staleGraceSeconds: 90 * DAY,
+  },
+  {
+    code: 'household_register',
+    name: 'Household register (hukou booklet)',
+    nameZh: '居民户口簿',
+    subjectKind: 'person',
+    allowedMediaTypes: scans,
+    defaultValidityDays: null,
+    issuingDepartment: 'PSB',
+    freshForSeconds: 30 * DAY,
+    staleGraceSeconds: 90 * DAY,
+  },
+  {
+    code: 'marriage_certificate',
+    name: 'Marriage certificate',
+    nameZh: '结婚证',
+    subjectKind: 'person',
+    allowedMediaTypes: scans,
+    defaultValidityDays: null,
+    issuingDepartment: 'CAB',
+  },
+  {
+    code: 'divorce_certificate',
+    name: 'Divorce certificate',
+    nameZh: '离婚证',
+    subjectKind: 'person',
+    allowedMediaTypes: scans,
+    defaultValidityDays: null,
+    issuingDepartment: 'CAB',
+  },
+  {
+    code: 'birth_medical_certificate',
+    name: 'Medical certificate of birth',
+    nameZh: '出生医学证明',
+    subjectKind: 'person',
+    allowedMediaTypes: scans,
+    defaultValidityDays: null,
+    issuingDepartment: 'HEALTH',
+  },
+  {
+    code: 'no_criminal_record',
+    name: 'Certificate of no criminal record',
+    nameZh: '无犯罪记录证明',
+    subjectKind: 'person',
+    allowedMediaTypes: documents,
+    defaultValidityDays: 90,
+    issuingDepartment: 'PSB',
+  },
+  {
+    code: 'social_insurance_record',
+    name: 'Social insurance contribution record',
+    nameZh: '社会保险参保缴费记录',
+    subjectKind: null,
+    allowedMediaTypes: documents,
+    defaultValidityDays: 30,
+    issuingDepartment: 'HRSS',
+  },
+  {
+    code: 'business_licence',
+    name: 'Business licence',
+    nameZh: '营业执照',
+    subjectKind: 'organisation',
+    allowedMediaTypes: scans,
+    defaultValidityDays: null,
+    issuingDepartment: 'AMR',
+    freshForSeconds: DAY,
+    staleGraceSeconds: 30 * DAY,
+  },
   // Drafted and handed in by the founders before the company exists, so not tied to organisations.
-  { code: 'articles_of_association', name: 'Articles of association', nameZh: '公司章程', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: null, issuingDepartment: null },
-  { code: 'tax_clearance_certificate', name: 'Tax payment certificate', nameZh: '完税证明', subjectKind: null, allowedMediaTypes: documents, defaultValidityDays: 90, issuingDepartment: 'TAX' },
-  { code: 'real_estate_certificate', name: 'Real-estate title certificate', nameZh: '不动产权证书', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: null, issuingDepartment: 'NRB', freshForSeconds: DAY, staleGraceSeconds: null },
-  { code: 'lease_contract', name: 'Lease contract', nameZh: '房屋租赁合同', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: 365, issuingDepartment: null },
-  { code: 'power_of_attorney', name: 'Power of attorney', nameZh: '授权委托书', subjectKind: null, allowedMediaTypes: scans, defaultValidityDays: 180, issuingDepartment: null },
-  { code: 'id_photo', name: 'Identity photo', nameZh: '证件照片', subjectKind: 'person', allowedMediaTypes: ['image/jpeg', 'image/png'], defaultValidityDays: 180, issuingDepartment: null },
+  {
+    code: 'articles_of_association',
+    name: 'Articles of association',
+    nameZh: '公司章程',
+    subjectKind: null,
+    allowedMediaTypes: documents,
+    defaultValidityDays: null,
+    issuingDepartment: null,
+  },
+  {
+    code: 'tax_clearance_certificate',
+    name: 'Tax payment certificate',
+    nameZh: '完税证明',
+    subjectKind: null,
+    allowedMediaTypes: documents,
+    defaultValidityDays: 90,
+    issuingDepartment: 'TAX',
+  },
+  {
+    code: 'real_estate_certificate',
+    name: 'Real-estate title certificate',
+    nameZh: '不动产权证书',
+    subjectKind: null,
+    allowedMediaTypes: scans,
+    defaultValidityDays: null,
+    issuingDepartment: 'NRB',
+    freshForSeconds: DAY,
+    staleGraceSeconds: null,
+  },
+  {
+    code: 'lease_contract',
+    name: 'Lease contract',
+    nameZh: '房屋租赁合同',
+    subjectKind: null,
+    allowedMediaTypes: scans,
+    defaultValidityDays: 365,
+    issuingDepartment: null,
+  },
+  {
+    code: 'power_of_attorney',
+    name: 'Power of attorney',
+    nameZh: '授权委托书',
+    subjectKind: null,
+    allowedMediaTypes: scans,
+    defaultValidityDays: 180,
+    issuingDepartment: null,
+  },
+  {
+    code: 'id_photo',
+    name: 'Identity photo',
+    nameZh: '证件照片',
+    subjectKind: 'person',
+    allowedMediaTypes: ['image/jpeg', 'image/png'],
+    defaultValidityDays: 180,
+    issuingDepartment: null,
+  },
 ];
 
 /** Adds the seed types that are missing; never overwrites what an administrator changed. */
@@ -68,7 +188,10 @@ export async function listMaterialTypes(db: Queryable): Promise<MaterialTypeRow[
   return db.select().from(materialTypes).orderBy(materialTypes.code);
 }
 
-export async function findMaterialTypes(db: Queryable, codes: readonly string[]): Promise<Map<string, MaterialTypeRow>> {
+export async function findMaterialTypes(
+  db: Queryable,
+  codes: readonly string[],
+): Promise<Map<string, MaterialTypeRow>> {
   if (codes.length === 0) return new Map();
   const rows = await db
     .select()
@@ -80,12 +203,20 @@ export async function findMaterialTypes(db: Queryable, codes: readonly string[])
 /** The material type, or `unknown_material_type` naming the code. */
 export async function requireMaterialType(db: Queryable, code: string): Promise<MaterialTypeRow> {
   const [row] = await db.select().from(materialTypes).where(eq(materialTypes.code, code));
-  if (!row) throw new ApiError('unknown_material_type', `There is no material type "${code}"; GET /v1/material-types lists them.`, { typeCode: code });
+  if (!row)
+    throw new ApiError(
+      'unknown_material_type',
+      `There is no material type "${code}"; GET /v1/material-types lists them.`,
+      { typeCode: code },
+    );
   return row;
 }
 
 /** Creates or replaces a material type definition (catalogue administrators). */
-export async function upsertMaterialType(db: Queryable, definition: MaterialTypeDefinition): Promise<{ type: MaterialTypeRow; created: boolean }> {
+export async function upsertMaterialType(
+  db: Queryable,
+  definition: MaterialTypeDefinition,
+): Promise<{ type: MaterialTypeRow; created: boolean }> {
   const values = { ...definition, allowedMediaTypes: [...definition.allowedMediaTypes] };
   const [row] = await db
     .insert(materialTypes)
@@ -98,11 +229,17 @@ export async function upsertMaterialType(db: Queryable, definition: MaterialType
 }
 
 /** Lets a department client read every subject's materials of one type. */
-export async function grantMaterialType(db: Queryable, typeCode: string, clientId: string, grantedBy: string): Promise<boolean> {
+export async function grantMaterialType(
+  db: Queryable,
+  typeCode: string,
+  clientId: string,
+  grantedBy: string,
+): Promise<boolean> {
   await requireMaterialType(db, typeCode);
   const [client] = await db.select({ kind: clients.kind }).from(clients).where(eq(clients.id, clientId));
   if (!client) throw new ApiError('not_found', `No client ${clientId}.`);
-  if (client.kind !== 'department') throw new ApiError('unprocessable', 'Material type grants are for department clients.');
+  if (client.kind !== 'department')
+    throw new ApiError('unprocessable', 'Material type grants are for department clients.');
   const inserted = await db
     .insert(materialTypeGrants)
     .values({ typeCode, clientId, grantedByClientId: grantedBy })
@@ -120,7 +257,10 @@ export async function revokeMaterialTypeGrant(db: Queryable, typeCode: string, c
 }
 
 export async function grantedTypesOf(db: Queryable, clientId: string): Promise<Set<string>> {
-  const rows = await db.select({ typeCode: materialTypeGrants.typeCode }).from(materialTypeGrants).where(eq(materialTypeGrants.clientId, clientId));
+  const rows = await db
+    .select({ typeCode: materialTypeGrants.typeCode })
+    .from(materialTypeGrants)
+    .where(eq(materialTypeGrants.clientId, clientId));
   return new Set(rows.map((row) => row.typeCode));
 }
 

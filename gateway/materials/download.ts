@@ -18,7 +18,12 @@ import type { AppEnv } from '../platform/context.js';
 import { formatContentDigest } from '../platform/content-digest.js';
 import { ApiError } from '../platform/errors.js';
 import { contentRangeHeader, decideRange, unsatisfiedRangeHeader } from '../platform/http-range.js';
-import { type ConditionalRequestHeaders, evaluatePreconditions, ifRangeAllowsPartial, strongEtagForDigest } from '../platform/preconditions.js';
+import {
+  type ConditionalRequestHeaders,
+  evaluatePreconditions,
+  ifRangeAllowsPartial,
+  strongEtagForDigest,
+} from '../platform/preconditions.js';
 import { BlobCorruptError, type BlobStore, type ByteRange } from './blob-store.js';
 import { type MaterialRow, readMaterial } from './materials.js';
 
@@ -33,7 +38,10 @@ const EXTENSIONS: Record<string, string> = {
 export function attachmentDisposition(row: Pick<MaterialRow, 'id' | 'fileName' | 'mediaType'>): string {
   const fallback = `${row.id}.${EXTENSIONS[row.mediaType] ?? 'bin'}`;
   if (!row.fileName) return `attachment; filename="${fallback}"`;
-  const encoded = encodeURIComponent(row.fileName).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(row.fileName).replace(
+    /['()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
@@ -51,22 +59,37 @@ function conditionalHeaders(c: Context<AppEnv>): ConditionalRequestHeaders {
 }
 
 const corrupted = (): ApiError =>
-  new ApiError('content_corrupted', 'The stored document is damaged and is withheld; uploading the original document again repairs it.');
+  new ApiError(
+    'content_corrupted',
+    'The stored document is damaged and is withheld; uploading the original document again repairs it.',
+  );
 
 const missing = (logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>): ApiError => {
-  logger.error({ materialId: row.id, sha256: row.contentSha256 }, 'the content of a material is missing from the blob store');
+  logger.error(
+    { materialId: row.id, sha256: row.contentSha256 },
+    'the content of a material is missing from the blob store',
+  );
   return new ApiError('internal_error', 'The document content is missing from the store.');
 };
 
 /** Whether the content can be served, for HEAD: the same status as a GET would have. */
-async function checkContentServable(blobStore: BlobStore, logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>): Promise<void> {
+async function checkContentServable(
+  blobStore: BlobStore,
+  logger: Logger,
+  row: Pick<MaterialRow, 'id' | 'contentSha256'>,
+): Promise<void> {
   const stored = await blobStore.stat(row.contentSha256);
   if (!stored) throw missing(logger, row);
   if (stored.quarantined) throw corrupted();
 }
 
 /** The stored bytes (checked while they stream), or the error the client gets instead. */
-async function openContent(blobStore: BlobStore, logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>, range: ByteRange | undefined): Promise<AsyncIterable<Uint8Array>> {
+async function openContent(
+  blobStore: BlobStore,
+  logger: Logger,
+  row: Pick<MaterialRow, 'id' | 'contentSha256'>,
+  range: ByteRange | undefined,
+): Promise<AsyncIterable<Uint8Array>> {
   let content: AsyncIterable<Uint8Array> | null;
   try {
     content = await blobStore.get(row.contentSha256, range);
@@ -78,7 +101,12 @@ async function openContent(blobStore: BlobStore, logger: Logger, row: Pick<Mater
   return content;
 }
 
-export async function downloadMaterial(c: Context<AppEnv>, context: AccessContext, subjectId: string, materialId: string): Promise<Response> {
+export async function downloadMaterial(
+  c: Context<AppEnv>,
+  context: AccessContext,
+  subjectId: string,
+  materialId: string,
+): Promise<Response> {
   const row = await readMaterial(context, subjectId, materialId, 'material.download');
   const { blobStore, logger } = c.get('services');
   const etag = strongEtagForDigest(row.contentSha256);
@@ -93,13 +121,31 @@ export async function downloadMaterial(c: Context<AppEnv>, context: AccessContex
     'Repr-Digest': formatContentDigest(row.contentSha256),
   });
 
-  const precondition = evaluatePreconditions({ method: c.req.method, etag, lastModified, headers: conditionalHeaders(c) });
-  if (precondition === 'precondition_failed') throw new ApiError('precondition_failed', 'The document does not match If-Match / If-Unmodified-Since.', {}, { headers: { ETag: etag } });
+  const precondition = evaluatePreconditions({
+    method: c.req.method,
+    etag,
+    lastModified,
+    headers: conditionalHeaders(c),
+  });
+  if (precondition === 'precondition_failed')
+    throw new ApiError(
+      'precondition_failed',
+      'The document does not match If-Match / If-Unmodified-Since.',
+      {},
+      { headers: { ETag: etag } },
+    );
   if (precondition === 'not_modified') return new Response(null, { status: 304, headers });
 
-  const range = ifRangeAllowsPartial(c.req.header('if-range'), etag, lastModified) ? decideRange(c.req.header('range'), size) : { kind: 'full' as const };
+  const range = ifRangeAllowsPartial(c.req.header('if-range'), etag, lastModified)
+    ? decideRange(c.req.header('range'), size)
+    : { kind: 'full' as const };
   if (range.kind === 'unsatisfiable') {
-    throw new ApiError('range_not_satisfiable', `The document has ${size} bytes.`, { size }, { headers: { 'Content-Range': unsatisfiedRangeHeader(size) } });
+    throw new ApiError(
+      'range_not_satisfiable',
+      `The document has ${size} bytes.`,
+      { size },
+      { headers: { 'Content-Range': unsatisfiedRangeHeader(size) } },
+    );
   }
   headers.set('Content-Type', row.mediaType);
   headers.set('Content-Disposition', attachmentDisposition(row));
@@ -114,7 +160,12 @@ export async function downloadMaterial(c: Context<AppEnv>, context: AccessContex
     return new Response(null, { status, headers });
   }
 
-  const content = await openContent(blobStore, logger, row, partial ? { start: range.start, end: range.end } : undefined);
+  const content = await openContent(
+    blobStore,
+    logger,
+    row,
+    partial ? { start: range.start, end: range.end } : undefined,
+  );
   // A read that finds the bytes corrupt errors this stream; the server then resets the connection.
   const body = Readable.toWeb(Readable.from(content)) as ReadableStream<Uint8Array>;
   return new Response(body, { status, headers });

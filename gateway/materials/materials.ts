@@ -65,7 +65,13 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
     status: statusOn(row, today),
     validFrom: row.validFrom,
     validUntil: row.validUntil,
-    content: { sha256: row.contentSha256, sm3: row.contentSm3, size: row.contentSize, mediaType: row.mediaType, fileName: row.fileName },
+    content: {
+      sha256: row.contentSha256,
+      sm3: row.contentSm3,
+      size: row.contentSize,
+      mediaType: row.mediaType,
+      fileName: row.fileName,
+    },
     provenance: {
       kind: row.provenance,
       providedBy: row.providedByClientId,
@@ -95,7 +101,12 @@ export function materialNotFound(): ApiError {
  * take one row per type and combination of these (DISTINCT ON), then let the policy choose: the
  * same answer as deciding every row, at a fraction of the rows.
  */
-export const policyColumns = [materials.provenance, materials.providedByClientId, materials.departmentCode, materials.sharingResource] as const;
+export const policyColumns = [
+  materials.provenance,
+  materials.providedByClientId,
+  materials.departmentCode,
+  materials.sharingResource,
+] as const;
 
 /** What the access policy knows of a material (see `policyColumns`). */
 export function materialFacts(row: MaterialRow): MaterialFacts {
@@ -115,9 +126,21 @@ export function materialFacts(row: MaterialRow): MaterialFacts {
  * loaded once). Every door that shows a material — list, metadata, content, reuse answers, case
  * notices, case attachments — goes through here or `findVisibleMaterial`.
  */
-export async function visibleMaterials<Row extends MaterialRow>(tx: Queryable, access: RequestAccess, rows: readonly Row[], viaCase?: CaseFacts): Promise<Row[]> {
+export async function visibleMaterials<Row extends MaterialRow>(
+  tx: Queryable,
+  access: RequestAccess,
+  rows: readonly Row[],
+  viaCase?: CaseFacts,
+): Promise<Row[]> {
   if (rows.length === 0) return [];
-  const decideAll = (facts: GrantFacts) => rows.map((row) => access.decideWith(facts, 'material.read', { kind: 'material', material: materialFacts(row), ...(viaCase ? { viaCase } : {}) }));
+  const decideAll = (facts: GrantFacts) =>
+    rows.map((row) =>
+      access.decideWith(facts, 'material.read', {
+        kind: 'material',
+        material: materialFacts(row),
+        ...(viaCase ? { viaCase } : {}),
+      }),
+    );
   const decisions = await access.decideConfirmed(tx, decideAll, (made) => made);
   return rows.filter((_, index) => decisions[index]?.allowed === true);
 }
@@ -147,15 +170,31 @@ async function requireMaterialAccess(
   const [row] = options.forUpdate ? await query.for('update') : await query;
   const notFoundDetail = options.notFoundDetail ?? 'No such material for this subject.';
   if (!row) throw new ApiError('not_found', notFoundDetail);
-  const decision = await context.access.require(tx, action, { kind: 'material', material: materialFacts(row) }, notFoundDetail);
+  const decision = await context.access.require(
+    tx,
+    action,
+    { kind: 'material', material: materialFacts(row) },
+    notFoundDetail,
+  );
   return { row, decision };
 }
 
-export async function readMaterial(context: AccessContext, subjectId: string, materialId: string, action = 'material.read'): Promise<MaterialRow> {
+export async function readMaterial(
+  context: AccessContext,
+  subjectId: string,
+  materialId: string,
+  action = 'material.read',
+): Promise<MaterialRow> {
   return auditRefusals(context, { action, subjectId }, () =>
     context.db.transaction(async (tx) => {
       const { row, decision } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.read');
-      await auditAccess(tx, context, { decision, action, subjectId, fields: action === 'material.download' ? ['content'] : ['metadata'], materialTypes: [row.typeCode] });
+      await auditAccess(tx, context, {
+        decision,
+        action,
+        subjectId,
+        fields: action === 'material.download' ? ['content'] : ['metadata'],
+        materialTypes: [row.typeCode],
+      });
       return row;
     }),
   );
@@ -177,7 +216,11 @@ function withheldField(total: number, shown: number): string[] {
   return total > shown ? [`withheld:${total - shown}`] : [];
 }
 
-export async function listMaterials(context: AccessContext, subjectId: string, options: ListOptions): Promise<MaterialView[]> {
+export async function listMaterials(
+  context: AccessContext,
+  subjectId: string,
+  options: ListOptions,
+): Promise<MaterialView[]> {
   const today = chinaToday(context.access.now);
   const rows = await auditRefusals(context, { action: 'material.list', subjectId }, () =>
     context.db.transaction(async (tx) => {
@@ -190,7 +233,9 @@ export async function listMaterials(context: AccessContext, subjectId: string, o
           and(
             eq(materials.subjectId, subjectId),
             options.types?.length ? inArray(materials.typeCode, options.types) : undefined,
-            options.currentOnly ? and(eq(materials.status, 'valid'), or(isNull(materials.validUntil), gte(materials.validUntil, today))) : undefined,
+            options.currentOnly
+              ? and(eq(materials.status, 'valid'), or(isNull(materials.validUntil), gte(materials.validUntil, today)))
+              : undefined,
           ),
         )
         .orderBy(asc(materials.typeCode), desc(materials.validFrom), desc(materials.createdAt))
@@ -221,7 +266,11 @@ export interface ReuseAnswer {
  * department's own copy (issued or fetched) comes before a copy handed in at a window; then the
  * newest.
  */
-export const reusePreference = [asc(sql`case when ${materials.provenance} = 'handed_in' then 1 else 0 end`), desc(materials.validFrom), desc(materials.createdAt)];
+export const reusePreference = [
+  asc(sql`case when ${materials.provenance} = 'handed_in' then 1 else 0 end`),
+  desc(materials.validFrom),
+  desc(materials.createdAt),
+];
 
 /** The order of `reusePreference`, for rows already read. */
 function preferred(a: MaterialRow, b: MaterialRow): number {
@@ -246,7 +295,11 @@ export async function preferredReadableMaterials(
   if (typeCodes.length === 0) return new Map();
   // A handed-in document carries no number (source_ref null) and is not bound.
   const bound = [...references].map(([type, reference]) =>
-    or(ne(materials.typeCode, type), isNull(materials.sourceRef), sql`regexp_replace(normalize(${materials.sourceRef}, NFKC), '[[:space:]]', '', 'g') = ${reference}`),
+    or(
+      ne(materials.typeCode, type),
+      isNull(materials.sourceRef),
+      sql`regexp_replace(normalize(${materials.sourceRef}, NFKC), '[[:space:]]', '', 'g') = ${reference}`,
+    ),
   );
   const candidates = await tx
     .selectDistinctOn([materials.typeCode, ...policyColumns])
@@ -263,7 +316,8 @@ export async function preferredReadableMaterials(
     )
     .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference);
   const chosen = new Map<string, MaterialRow>();
-  for (const row of (await visibleMaterials(tx, access, candidates)).sort(preferred)) if (!chosen.has(row.typeCode)) chosen.set(row.typeCode, row);
+  for (const row of (await visibleMaterials(tx, access, candidates)).sort(preferred))
+    if (!chosen.has(row.typeCode)) chosen.set(row.typeCode, row);
   return chosen;
 }
 
@@ -272,19 +326,32 @@ export async function preferredReadableMaterials(
  * caller may read and that is valid on `on` (not revoked or superseded, validFrom ≤ on ≤
  * validUntil), and the types with none.
  */
-export async function findReusableMaterials(context: AccessContext, subjectId: string, typeCodes: string[], on: string): Promise<ReuseAnswer> {
+export async function findReusableMaterials(
+  context: AccessContext,
+  subjectId: string,
+  typeCodes: string[],
+  on: string,
+): Promise<ReuseAnswer> {
   const wanted = [...new Set(typeCodes)];
   const rows = await auditRefusals(context, { action: 'material.reuse_check', subjectId }, () =>
     context.db.transaction(async (tx) => {
       const known = await findMaterialTypes(tx, wanted);
       const unknown = wanted.filter((code) => !known.has(code));
       if (unknown.length > 0) {
-        throw new ApiError('unknown_material_type', `Unknown material types: ${unknown.join(', ')}.`, { typeCodes: unknown });
+        throw new ApiError('unknown_material_type', `Unknown material types: ${unknown.join(', ')}.`, {
+          typeCodes: unknown,
+        });
       }
       if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', 'No such subject.');
       const decision = await listingDecision(tx, context, subjectId);
       const chosen = await preferredReadableMaterials(tx, context.access, subjectId, wanted, on);
-      await auditAccess(tx, context, { decision, action: 'material.reuse_check', subjectId, fields: ['metadata'], materialTypes: [...chosen.keys()] });
+      await auditAccess(tx, context, {
+        decision,
+        action: 'material.reuse_check',
+        subjectId,
+        fields: ['metadata'],
+        materialTypes: [...chosen.keys()],
+      });
       return chosen;
     }),
   );
@@ -327,10 +394,18 @@ export interface ProvenanceInput {
  * A department's upload is issued by it, under the terms of the resource through which it shares
  * certificates of that type (`sharingResourceOf`); anyone else's is handed in.
  */
-export function provenanceOf(principal: Principal, typeCode: string, sharingResourceOf: (departmentCode: string, typeCode: string) => string | null): ProvenanceInput {
+export function provenanceOf(
+  principal: Principal,
+  typeCode: string,
+  sharingResourceOf: (departmentCode: string, typeCode: string) => string | null,
+): ProvenanceInput {
   if (principal.kind === 'department') {
     const departmentCode = principal.departmentCode;
-    return { kind: 'issued', departmentCode, sharingResource: departmentCode === null ? null : sharingResourceOf(departmentCode, typeCode) };
+    return {
+      kind: 'issued',
+      departmentCode,
+      sharingResource: departmentCode === null ? null : sharingResourceOf(departmentCode, typeCode),
+    };
   }
   return { kind: 'handed_in', departmentCode: null, sharingResource: null };
 }
@@ -339,40 +414,68 @@ export function provenanceOf(principal: Principal, typeCode: string, sharingReso
  * Checks everything about a new material that does not need its bytes, before any byte is read:
  * subject, type, who may hold it, validity dates and the material it supersedes.
  */
-export async function planMaterial(context: AccessContext, subjectId: string, input: NewMaterialInput): Promise<PlannedMaterial> {
+export async function planMaterial(
+  context: AccessContext,
+  subjectId: string,
+  input: NewMaterialInput,
+): Promise<PlannedMaterial> {
   const db = context.db;
-  return auditRefusals(context, { action: input.supersedes ? 'material.supersede' : 'material.create', subjectId, materialTypes: [input.typeCode] }, async () => {
-    const subject = await subjectExists(db, subjectId);
-    if (!subject) throw new ApiError('not_found', 'No such subject.');
-    await context.access.require(db, 'material.create', { kind: 'subject', subjectId }, 'No such subject.');
-    return planChecked(context, subjectId, subject.kind, input);
-  });
+  return auditRefusals(
+    context,
+    { action: input.supersedes ? 'material.supersede' : 'material.create', subjectId, materialTypes: [input.typeCode] },
+    async () => {
+      const subject = await subjectExists(db, subjectId);
+      if (!subject) throw new ApiError('not_found', 'No such subject.');
+      await context.access.require(db, 'material.create', { kind: 'subject', subjectId }, 'No such subject.');
+      return planChecked(context, subjectId, subject.kind, input);
+    },
+  );
 }
 
-async function planChecked(context: AccessContext, subjectId: string, subjectKind: 'person' | 'organisation', input: NewMaterialInput): Promise<PlannedMaterial> {
+async function planChecked(
+  context: AccessContext,
+  subjectId: string,
+  subjectKind: 'person' | 'organisation',
+  input: NewMaterialInput,
+): Promise<PlannedMaterial> {
   const db = context.db;
   const subject = { kind: subjectKind };
   const type = await requireMaterialType(db, input.typeCode);
   if (type.subjectKind && type.subjectKind !== subject.kind) {
-    throw new ApiError('unprocessable', `A ${type.code} belongs to ${type.subjectKind === 'person' ? 'a person' : 'an organisation'}, and this subject is not one.`);
+    throw new ApiError(
+      'unprocessable',
+      `A ${type.code} belongs to ${type.subjectKind === 'person' ? 'a person' : 'an organisation'}, and this subject is not one.`,
+    );
   }
   const validFrom = input.validFrom ?? chinaToday(context.access.now);
-  const validUntil = input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays - 1));
+  const validUntil =
+    input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays - 1));
   if (validUntil !== null && validUntil < validFrom) {
-    throw new ApiError('validation_failed', 'validUntil is before validFrom.', { errors: [{ path: 'validUntil', message: 'before validFrom' }] });
+    throw new ApiError('validation_failed', 'validUntil is before validFrom.', {
+      errors: [{ path: 'validUntil', message: 'before validFrom' }],
+    });
   }
   if (input.supersedes) await requireSupersedable(db, context, subjectId, input.supersedes, type.code);
   return { type, validFrom, validUntil };
 }
 
 /** The material a new version replaces: the caller must be its provider (provenance is authority). */
-async function requireSupersedable(tx: Queryable, context: AccessContext, subjectId: string, materialId: string, typeCode: string, forUpdate = false): Promise<MaterialRow> {
+async function requireSupersedable(
+  tx: Queryable,
+  context: AccessContext,
+  subjectId: string,
+  materialId: string,
+  typeCode: string,
+  forUpdate = false,
+): Promise<MaterialRow> {
   const { row: old } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.supersede', {
     forUpdate,
     notFoundDetail: 'The material to supersede does not exist for this subject.',
   });
-  if (old.typeCode !== typeCode) throw new ApiError('unprocessable', `A ${typeCode} cannot supersede a ${old.typeCode}.`);
-  if (old.status !== 'valid') throw new ApiError('material_not_current', `The material to supersede is already ${old.status}.`);
+  if (old.typeCode !== typeCode)
+    throw new ApiError('unprocessable', `A ${typeCode} cannot supersede a ${old.typeCode}.`);
+  if (old.status !== 'valid')
+    throw new ApiError('material_not_current', `The material to supersede is already ${old.status}.`);
   return old;
 }
 
@@ -396,47 +499,57 @@ export async function insertMaterial(
   provenance: ProvenanceInput,
 ): Promise<MaterialView> {
   const action = input.supersedes ? 'material.supersede' : 'material.create';
-  const row = await auditRefusals(context, { action, subjectId, materialTypes: [plan.type.code] }, () => context.db.transaction(async (tx) => {
-    await lockContent(tx, content.sha256);
-    const id = newMaterialId();
-    const decision = await context.access.require(tx, 'material.create', { kind: 'subject', subjectId }, 'No such subject.');
-    if (input.supersedes) await requireSupersedable(tx, context, subjectId, input.supersedes, plan.type.code, true);
-    const [inserted] = await tx
-      .insert(materials)
-      .values({
-        id,
+  const row = await auditRefusals(context, { action, subjectId, materialTypes: [plan.type.code] }, () =>
+    context.db.transaction(async (tx) => {
+      await lockContent(tx, content.sha256);
+      const id = newMaterialId();
+      const decision = await context.access.require(
+        tx,
+        'material.create',
+        { kind: 'subject', subjectId },
+        'No such subject.',
+      );
+      if (input.supersedes) await requireSupersedable(tx, context, subjectId, input.supersedes, plan.type.code, true);
+      const [inserted] = await tx
+        .insert(materials)
+        .values({
+          id,
+          subjectId,
+          typeCode: plan.type.code,
+          contentSha256: content.sha256,
+          contentSm3: content.sm3 ?? null,
+          contentSize: content.size,
+          mediaType: content.mediaType,
+          fileName: input.fileName ?? null,
+          provenance: provenance.kind,
+          providedByClientId: context.principal.clientId,
+          operatorId: context.purpose.operatorId,
+          departmentCode: provenance.departmentCode,
+          sharingResource: provenance.sharingResource,
+          sourceRef: input.sourceRef ?? null,
+          caseRef: context.purpose.caseRef,
+          validFrom: plan.validFrom,
+          validUntil: plan.validUntil,
+          supersedesId: input.supersedes ?? null,
+        })
+        .returning();
+      if (!inserted) throw new Error('insert returned no row');
+      if (input.supersedes) {
+        await tx
+          .update(materials)
+          .set({ status: 'superseded', supersededById: id })
+          .where(eq(materials.id, input.supersedes));
+      }
+      await auditAccess(tx, context, {
+        decision,
+        action,
         subjectId,
-        typeCode: plan.type.code,
-        contentSha256: content.sha256,
-        contentSm3: content.sm3 ?? null,
-        contentSize: content.size,
-        mediaType: content.mediaType,
-        fileName: input.fileName ?? null,
-        provenance: provenance.kind,
-        providedByClientId: context.principal.clientId,
-        operatorId: context.purpose.operatorId,
-        departmentCode: provenance.departmentCode,
-        sharingResource: provenance.sharingResource,
-        sourceRef: input.sourceRef ?? null,
-        caseRef: context.purpose.caseRef,
-        validFrom: plan.validFrom,
-        validUntil: plan.validUntil,
-        supersedesId: input.supersedes ?? null,
-      })
-      .returning();
-    if (!inserted) throw new Error('insert returned no row');
-    if (input.supersedes) {
-      await tx.update(materials).set({ status: 'superseded', supersededById: id }).where(eq(materials.id, input.supersedes));
-    }
-    await auditAccess(tx, context, {
-      decision,
-      action,
-      subjectId,
-      fields: ['content', 'metadata', ...(input.supersedes ? [`supersedes:${input.supersedes}`] : [])],
-      materialTypes: [plan.type.code],
-    });
-    return inserted;
-  }));
+        fields: ['content', 'metadata', ...(input.supersedes ? [`supersedes:${input.supersedes}`] : [])],
+        materialTypes: [plan.type.code],
+      });
+      return inserted;
+    }),
+  );
   return materialView(row, chinaToday(context.access.now));
 }
 
@@ -447,7 +560,11 @@ export async function lockContent(tx: Queryable, sha256: string): Promise<void> 
 
 /** Whether any material still references this content (inside the `lockContent` lock). */
 export async function isContentReferenced(tx: Queryable, sha256: string): Promise<boolean> {
-  const [row] = await tx.select({ id: materials.id }).from(materials).where(eq(materials.contentSha256, sha256)).limit(1);
+  const [row] = await tx
+    .select({ id: materials.id })
+    .from(materials)
+    .where(eq(materials.contentSha256, sha256))
+    .limit(1);
   return row !== undefined;
 }
 
@@ -455,19 +572,40 @@ export async function isContentReferenced(tx: Queryable, sha256: string): Promis
  * Revokes a material. Only its provider may: the client that uploaded it, or the department that
  * issued it or that it was fetched from.
  */
-export async function revokeMaterial(context: AccessContext, subjectId: string, materialId: string, reason: string): Promise<MaterialView> {
+export async function revokeMaterial(
+  context: AccessContext,
+  subjectId: string,
+  materialId: string,
+  reason: string,
+): Promise<MaterialView> {
   const { principal } = context;
-  const row = await auditRefusals(context, { action: 'material.revoke', subjectId }, () => context.db.transaction(async (tx) => {
-    const { row: found, decision } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.revoke', { forUpdate: true });
-    if (found.status !== 'valid') throw new ApiError('material_not_current', `The material is already ${found.status}.`);
-    const [updated] = await tx
-      .update(materials)
-      .set({ status: 'revoked', revokedAt: new Date(), revokedReason: reason, revokedByClientId: principal.clientId })
-      .where(eq(materials.id, materialId))
-      .returning();
-    if (!updated) throw new Error('update returned no row');
-    await auditAccess(tx, context, { decision, action: 'material.revoke', subjectId, fields: ['metadata'], materialTypes: [found.typeCode] });
-    return updated;
-  }));
+  const row = await auditRefusals(context, { action: 'material.revoke', subjectId }, () =>
+    context.db.transaction(async (tx) => {
+      const { row: found, decision } = await requireMaterialAccess(
+        tx,
+        context,
+        subjectId,
+        materialId,
+        'material.revoke',
+        { forUpdate: true },
+      );
+      if (found.status !== 'valid')
+        throw new ApiError('material_not_current', `The material is already ${found.status}.`);
+      const [updated] = await tx
+        .update(materials)
+        .set({ status: 'revoked', revokedAt: new Date(), revokedReason: reason, revokedByClientId: principal.clientId })
+        .where(eq(materials.id, materialId))
+        .returning();
+      if (!updated) throw new Error('update returned no row');
+      await auditAccess(tx, context, {
+        decision,
+        action: 'material.revoke',
+        subjectId,
+        fields: ['metadata'],
+        materialTypes: [found.typeCode],
+      });
+      return updated;
+    }),
+  );
   return materialView(row, chinaToday(context.access.now));
 }

@@ -92,9 +92,7 @@ export function detectMediaType(head: Uint8Array): DetectedMediaType | null {
   if (matchesAt(head, 0, JPEG_MAGIC)) return document('image/jpeg');
   if (matchesAt(head, 0, PNG_SIGNATURE)) {
     // A PNG's first chunk must be IHDR; requiring it rejects a bare signature glued to other data.
-    return matchesAt(head, PNG_FIRST_CHUNK_TYPE_OFFSET, PNG_FIRST_CHUNK_TYPE)
-      ? document('image/png')
-      : null;
+    return matchesAt(head, PNG_FIRST_CHUNK_TYPE_OFFSET, PNG_FIRST_CHUNK_TYPE) ? document('image/png') : null;
   }
   if (matchesAt(head, 0, ZIP_LOCAL_FILE_HEADER)) {
     return zipHasRootOfdEntry(head) ? document('application/ofd') : nonDocument('application/zip');

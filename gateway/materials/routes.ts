@@ -13,7 +13,13 @@ import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { chinaToday } from './dates.js';
-import { DateSchema, DocumentMediaTypeSchema, MaterialIdSchema, TypeCodeSchema, UploadMetadataSchema } from './schemas.js';
+import {
+  DateSchema,
+  DocumentMediaTypeSchema,
+  MaterialIdSchema,
+  TypeCodeSchema,
+  UploadMetadataSchema,
+} from './schemas.js';
 import { applyGrant, listMaterialTypes, upsertMaterialType } from './catalogue.js';
 import { downloadMaterial } from './download.js';
 import { uploadMaterial } from './upload.js';
@@ -35,7 +41,10 @@ const MaterialTypeSchema = z
       .max(10 * 365 * 86_400)
       .nullable()
       .default(null)
-      .openapi({ description: 'Certificates fetched from the issuing department are reused without asking it again for this long; null: ask every time' }),
+      .openapi({
+        description:
+          'Certificates fetched from the issuing department are reused without asking it again for this long; null: ask every time',
+      }),
     staleGraceSeconds: z
       .number()
       .int()
@@ -43,7 +52,10 @@ const MaterialTypeSchema = z
       .max(10 * 365 * 86_400)
       .nullable()
       .default(null)
-      .openapi({ description: 'When the department cannot answer, a copy last confirmed at most this long ago is served, marked stale; null: never' }),
+      .openapi({
+        description:
+          'When the department cannot answer, a copy last confirmed at most this long ago is served, marked stale; null: never',
+      }),
   })
   .openapi('MaterialType');
 
@@ -55,7 +67,13 @@ const MaterialSchema = z
     status: z.enum(['valid', 'expired', 'revoked', 'superseded']),
     validFrom: z.string(),
     validUntil: z.string().nullable(),
-    content: z.object({ sha256: z.string(), sm3: z.string().nullable(), size: z.number().int(), mediaType: z.string(), fileName: z.string().nullable() }),
+    content: z.object({
+      sha256: z.string(),
+      sm3: z.string().nullable(),
+      size: z.number().int(),
+      mediaType: z.string(),
+      fileName: z.string().nullable(),
+    }),
     provenance: z.object({
       kind: z.enum(['handed_in', 'fetched', 'issued']),
       providedBy: z.string(),
@@ -71,7 +89,10 @@ const MaterialSchema = z
   })
   .openapi('Material');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const subjectParams = z.object({ subjectId: SubjectIdSchema });
 const materialParams = z.object({ subjectId: SubjectIdSchema, materialId: MaterialIdSchema });
 
@@ -82,7 +103,10 @@ const listTypesRoute = protectedRoute({
   tags: ['materials'],
   summary: 'The catalogue of material types',
   scopes: ['materials:read'],
-  responses: { 200: json(z.object({ items: z.array(MaterialTypeSchema) }), 'Every material type'), ...errorResponses(401, 403) },
+  responses: {
+    200: json(z.object({ items: z.array(MaterialTypeSchema) }), 'Every material type'),
+    ...errorResponses(401, 403),
+  },
 });
 
 const putTypeRoute = protectedRoute({
@@ -94,13 +118,28 @@ const putTypeRoute = protectedRoute({
   scopes: ['catalogue:admin'],
   request: {
     params: z.object({ code: TypeCodeSchema }),
-    body: { required: true, content: { 'application/json': { schema: MaterialTypeSchema.omit({ code: true }).extend({ allowedMediaTypes: z.array(DocumentMediaTypeSchema).min(1) }) } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: MaterialTypeSchema.omit({ code: true }).extend({
+            allowedMediaTypes: z.array(DocumentMediaTypeSchema).min(1),
+          }),
+        },
+      },
+    },
   },
-  responses: { 200: json(MaterialTypeSchema, 'Replaced'), 201: json(MaterialTypeSchema, 'Created'), ...errorResponses(400, 401, 403) },
+  responses: {
+    200: json(MaterialTypeSchema, 'Replaced'),
+    201: json(MaterialTypeSchema, 'Created'),
+    ...errorResponses(400, 401, 403),
+  },
 });
 
 const grantParams = z.object({ code: TypeCodeSchema, clientId: z.string().regex(/^cli_[A-Za-z0-9_-]{1,60}$/) });
-const GrantSchema = z.object({ typeCode: z.string(), clientId: z.string(), granted: z.boolean() }).openapi('MaterialTypeGrant');
+const GrantSchema = z
+  .object({ typeCode: z.string(), clientId: z.string(), granted: z.boolean() })
+  .openapi('MaterialTypeGrant');
 
 const putGrantRoute = protectedRoute({
   method: 'put',
@@ -194,7 +233,10 @@ const listRoute = protectedRoute({
       current: z.enum(['true', 'false']).optional().openapi({ description: 'Only materials valid today' }),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(MaterialSchema) }), 'Materials, by type, newest first'), ...errorResponses(400, 401, 403, 404) },
+  responses: {
+    200: json(z.object({ items: z.array(MaterialSchema) }), 'Materials, by type, newest first'),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
 
 const readRoute = protectedRoute({
@@ -248,9 +290,18 @@ const reuseRoute = protectedRoute({
         .string()
         .min(1)
         .max(2000)
-        .transform((value) => value.split(',').map((code) => code.trim()).filter((code) => code.length > 0))
+        .transform((value) =>
+          value
+            .split(',')
+            .map((code) => code.trim())
+            .filter((code) => code.length > 0),
+        )
         .pipe(z.array(TypeCodeSchema).min(1).max(50))
-        .openapi({ type: 'string', description: 'Comma-separated material type codes', example: 'resident_id_card,household_register' }),
+        .openapi({
+          type: 'string',
+          description: 'Comma-separated material type codes',
+          example: 'resident_id_card,household_register',
+        }),
       on: DateSchema.optional().openapi({ description: 'Default: today (China Standard Time)' }),
     }),
   },
@@ -281,7 +332,10 @@ const revokeRoute = protectedRoute({
   request: {
     params: materialParams,
     headers: PurposeHeadersSchema,
-    body: { required: true, content: { 'application/json': { schema: z.object({ reason: z.string().trim().min(1).max(500) }) } } },
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.object({ reason: z.string().trim().min(1).max(500) }) } },
+    },
   },
   responses: { 200: json(MaterialSchema, 'Revoked'), ...errorResponses(400, 401, 403, 404, 409) },
 });
@@ -325,7 +379,10 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listRoute, async (c) => {
     const { types, current } = c.req.valid('query');
-    const typeCodes = types?.split(',').map((code) => code.trim()).filter((code) => code.length > 0);
+    const typeCodes = types
+      ?.split(',')
+      .map((code) => code.trim())
+      .filter((code) => code.length > 0);
     const items = await listMaterials(accessContext(c, c.req.valid('header')), c.req.valid('param').subjectId, {
       types: typeCodes,
       currentOnly: current === 'true',
@@ -342,19 +399,32 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(downloadRoute, async (c) => {
     const { subjectId, materialId } = c.req.valid('param');
     // The response is built by hand (binary body, 206/304), which the typed route cannot express.
-    return downloadMaterial(c as unknown as Context<AppEnv>, accessContext(c, c.req.valid('header')), subjectId, materialId) as never;
+    return downloadMaterial(
+      c as unknown as Context<AppEnv>,
+      accessContext(c, c.req.valid('header')),
+      subjectId,
+      materialId,
+    ) as never;
   });
 
   app.openapi(reuseRoute, async (c) => {
     const { types, on } = c.req.valid('query');
     const context = accessContext(c, c.req.valid('header'));
     // "Today" is the gateway's clock's, like every other date it answers (a test may stop it on a day).
-    const answer = await findReusableMaterials(context, c.req.valid('param').subjectId, types, on ?? chinaToday(context.access.now));
+    const answer = await findReusableMaterials(
+      context,
+      c.req.valid('param').subjectId,
+      types,
+      on ?? chinaToday(context.access.now),
+    );
     return c.json(answer, 200);
   });
 
   app.openapi(revokeRoute, async (c) => {
     const { subjectId, materialId } = c.req.valid('param');
-    return c.json(await revokeMaterial(accessContext(c, c.req.valid('header')), subjectId, materialId, c.req.valid('json').reason), 200);
+    return c.json(
+      await revokeMaterial(accessContext(c, c.req.valid('header')), subjectId, materialId, c.req.valid('json').reason),
+      200,
+    );
   });
 }

@@ -20,14 +20,26 @@ export const DocumentMediaTypeSchema = z.enum(['application/pdf', 'application/o
 export const UploadMetadataSchema = z.object({
   typeCode: TypeCodeSchema,
   validFrom: DateSchema.optional().openapi({ description: 'Default: today (China Standard Time)' }),
-  validUntil: DateSchema.optional().openapi({ description: "Default: validFrom plus the type's default validity; none for types without one" }),
+  validUntil: DateSchema.optional().openapi({
+    description: "Default: validFrom plus the type's default validity; none for types without one",
+  }),
   fileName: z.string().trim().min(1).max(200).optional(),
-  sourceRef: z.string().trim().min(1).max(100).optional().openapi({ description: "The issuer's reference, e.g. a certificate number" }),
-  supersedes: MaterialIdSchema.optional().openapi({ description: 'The material this one replaces; it becomes superseded' }),
+  sourceRef: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .optional()
+    .openapi({ description: "The issuer's reference, e.g. a certificate number" }),
+  supersedes: MaterialIdSchema.optional().openapi({
+    description: 'The material this one replaces; it becomes superseded',
+  }),
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/)
     .optional()
-    .openapi({ description: 'Expected SHA-256 (hex) of the document, for multipart uploads; raw uploads send Content-Digest' }),
+    .openapi({
+      description: 'Expected SHA-256 (hex) of the document, for multipart uploads; raw uploads send Content-Digest',
+    }),
 });
 export type UploadMetadata = z.infer<typeof UploadMetadataSchema>;

@@ -40,7 +40,9 @@ afterAll(() => {
 
 function runCli(args: string[], environment: Record<string, string>): Promise<CliResult> {
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'PGLITE_DATA_DIR', 'BLOB_STORE', 'BLOB_STORE_DIR'].includes(key)),
+    Object.entries(process.env).filter(
+      ([key]) => !['DATABASE_URL', 'PGLITE_DATA_DIR', 'BLOB_STORE', 'BLOB_STORE_DIR'].includes(key),
+    ),
   );
   return new Promise((resolve) => {
     execFile(
@@ -61,16 +63,22 @@ for (const kind of ['filesystem', 'postgres'] as const) {
     let environment: Record<string, string>;
     const documents = new Map<string, Uint8Array>();
     /** Material id and content digest per role. */
-    const uploaded: Record<'intact' | 'flipped' | 'shortened' | 'removed', { id: string; sha256: string }> = {} as never;
+    const uploaded: Record<'intact' | 'flipped' | 'shortened' | 'removed', { id: string; sha256: string }> =
+      {} as never;
     let sharedMaterialId: string;
 
     /** Runs `work` on the store and database the CLI sees (on PGlite, only while nothing else has the folder open). */
-    async function withStore<T>(work: (tampering: BlobTampering, repair: (bytes: Uint8Array) => Promise<void>) => Promise<T>): Promise<T> {
+    async function withStore<T>(
+      work: (tampering: BlobTampering, repair: (bytes: Uint8Array) => Promise<void>) => Promise<T>,
+    ): Promise<T> {
       const config = parseConfig({ ONEWINDOW_DEMO: 'false', ...environment });
       const handle: DatabaseHandle = gw && testPostgresUrl ? gw.database : await openDatabase(config.database);
       try {
         const store = createConfiguredBlobStore(config.materials, handle.db);
-        const tampering = kind === 'filesystem' && config.materials.blobStore.kind === 'filesystem' ? fileTampering(config.materials.blobStore.directory) : rowTampering(handle.db);
+        const tampering =
+          kind === 'filesystem' && config.materials.blobStore.kind === 'filesystem'
+            ? fileTampering(config.materials.blobStore.directory)
+            : rowTampering(handle.db);
         return await work(tampering, async (bytes) => {
           await store.put(Readable.from([bytes]), { maxBytes: bytes.byteLength });
         });
@@ -80,10 +88,14 @@ for (const kind of ['filesystem', 'postgres'] as const) {
     }
 
     beforeAll(async () => {
-      environment = { BLOB_STORE: kind, ...(kind === 'filesystem' ? { BLOB_STORE_DIR: tempDir('ow-scrub-blobs-') } : {}) };
+      environment = {
+        BLOB_STORE: kind,
+        ...(kind === 'filesystem' ? { BLOB_STORE_DIR: tempDir('ow-scrub-blobs-') } : {}),
+      };
       if (!testPostgresUrl) environment['PGLITE_DATA_DIR'] = tempDir('ow-scrub-pglite-');
       gw = await createTestGateway(environment);
-      if (testPostgresUrl && gw.config.database.kind === 'postgres') environment['DATABASE_URL'] = gw.config.database.url;
+      if (testPostgresUrl && gw.config.database.kind === 'postgres')
+        environment['DATABASE_URL'] = gw.config.database.url;
       const token = await gw.tokenFor('window');
       const subject = await gw.request('/v1/subjects/resolve', {
         method: 'POST',
@@ -102,7 +114,8 @@ for (const kind of ['filesystem', 'postgres'] as const) {
         documents.set(material.content.sha256, bytes);
         return { id: material.id, sha256: material.content.sha256 };
       };
-      for (const role of ['intact', 'flipped', 'shortened', 'removed'] as const) uploaded[role] = await upload(pdfDocument(`scrub ${kind} ${role}`, 150_000));
+      for (const role of ['intact', 'flipped', 'shortened', 'removed'] as const)
+        uploaded[role] = await upload(pdfDocument(`scrub ${kind} ${role}`, 150_000));
       // A second material with the same content as `flipped`: both must be named.
       sharedMaterialId = (await upload(documents.get(uploaded.flipped.sha256)!)).id;
 
@@ -129,14 +142,19 @@ for (const kind of ['filesystem', 'postgres'] as const) {
       const report = JSON.parse(result.stdout) as ScrubReport & { ok: boolean; store: { kind: string } };
       expect(report).toMatchObject({ ok: false, store: { kind }, checked: 3, intact: 1, released: [] });
       const bySha = (sha256: string) => report.corrupt.find((blob) => blob.sha256 === sha256);
-      expect(report.corrupt.map((blob) => blob.sha256).sort()).toEqual([uploaded.flipped.sha256, uploaded.shortened.sha256].sort());
+      expect(report.corrupt.map((blob) => blob.sha256).sort()).toEqual(
+        [uploaded.flipped.sha256, uploaded.shortened.sha256].sort(),
+      );
       expect(bySha(uploaded.flipped.sha256)).toMatchObject({
         newlyQuarantined: true,
         size: documents.get(uploaded.flipped.sha256)!.byteLength,
         materialIds: [uploaded.flipped.id, sharedMaterialId].sort(),
       });
       expect(bySha(uploaded.flipped.sha256)?.actualSha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(bySha(uploaded.shortened.sha256)).toMatchObject({ newlyQuarantined: true, materialIds: [uploaded.shortened.id] });
+      expect(bySha(uploaded.shortened.sha256)).toMatchObject({
+        newlyQuarantined: true,
+        materialIds: [uploaded.shortened.id],
+      });
       expect(report.missing).toEqual([{ sha256: uploaded.removed.sha256, materialIds: [uploaded.removed.id] }]);
     });
 
@@ -154,7 +172,8 @@ for (const kind of ['filesystem', 'postgres'] as const) {
 
     it('exits 0 once the documents are stored again', async () => {
       await withStore(async (_tampering, repair) => {
-        for (const role of ['flipped', 'shortened', 'removed'] as const) await repair(documents.get(uploaded[role].sha256)!);
+        for (const role of ['flipped', 'shortened', 'removed'] as const)
+          await repair(documents.get(uploaded[role].sha256)!);
       });
       const result = await runCli([], environment);
       expect(result.code).toBe(0);

@@ -50,7 +50,11 @@ export interface ScrubOptions {
 }
 
 async function materialIdsOf(db: Queryable, sha256: string): Promise<string[]> {
-  const rows = await db.select({ id: materials.id }).from(materials).where(eq(materials.contentSha256, sha256)).orderBy(asc(materials.id));
+  const rows = await db
+    .select({ id: materials.id })
+    .from(materials)
+    .where(eq(materials.contentSha256, sha256))
+    .orderBy(asc(materials.id));
   return rows.map((row) => row.id);
 }
 
@@ -66,7 +70,13 @@ export async function scrubBlobs(store: BlobStore, db: Queryable, options: Scrub
       if (check.released) report.released.push(sha256);
     } else {
       const { actualSha256, size, newlyQuarantined } = check;
-      report.corrupt.push({ sha256, actualSha256, size, newlyQuarantined, materialIds: await materialIdsOf(db, sha256) });
+      report.corrupt.push({
+        sha256,
+        actualSha256,
+        size,
+        newlyQuarantined,
+        materialIds: await materialIdsOf(db, sha256),
+      });
     }
     options.onProgress?.(report.checked);
   }

@@ -21,7 +21,12 @@ function isIncomingMessage(value: unknown): value is IncomingMessage {
 /** The request body as a Node readable stream. */
 export function requestBodyStream(c: Context): Readable {
   const bindings: unknown = c.env;
-  if (typeof bindings === 'object' && bindings !== null && 'incoming' in bindings && isIncomingMessage(bindings.incoming)) {
+  if (
+    typeof bindings === 'object' &&
+    bindings !== null &&
+    'incoming' in bindings &&
+    isIncomingMessage(bindings.incoming)
+  ) {
     return bindings.incoming;
   }
   const body = c.req.raw.body;
@@ -77,7 +82,8 @@ function readableOrEnded(source: Readable): Promise<boolean> {
     const onReadable = (): void => settle(source.readableLength > 0 || !source.readableEnded);
     const onEnd = (): void => settle(false);
     const onError = (error: unknown): void => settle(false, error);
-    const onClose = (): void => settle(false, source.readableEnded ? undefined : new Error('the request body was closed before its end'));
+    const onClose = (): void =>
+      settle(false, source.readableEnded ? undefined : new Error('the request body was closed before its end'));
     source.on('readable', onReadable);
     source.on('end', onEnd);
     source.on('error', onError);
@@ -108,9 +114,17 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
   const fields = new Map<string, string>();
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: { 'content-type': c.req.header('content-type') ?? '' }, limits: { ...MULTIPART_LIMITS, fileSize: maxBytes + 1 } });
+    parser = busboy({
+      headers: { 'content-type': c.req.header('content-type') ?? '' },
+      limits: { ...MULTIPART_LIMITS, fileSize: maxBytes + 1 },
+    });
   } catch (error) {
-    return Promise.reject(new ApiError('invalid_multipart', error instanceof Error ? error.message : 'Malformed multipart/form-data header.'));
+    return Promise.reject(
+      new ApiError(
+        'invalid_multipart',
+        error instanceof Error ? error.message : 'Malformed multipart/form-data header.',
+      ),
+    );
   }
   return new Promise<MultipartFile>((resolve, reject) => {
     let fileSeen = false;
@@ -120,7 +134,10 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
     });
     finished.catch(() => {}); // observed by the caller after the file is stored
     const fail = (error: Error) => {
-      const problem = error instanceof ApiError ? error : new ApiError('invalid_multipart', `The multipart body is malformed: ${error.message}.`);
+      const problem =
+        error instanceof ApiError
+          ? error
+          : new ApiError('invalid_multipart', `The multipart body is malformed: ${error.message}.`);
       if (fileSeen) settleFinished?.reject(problem);
       else reject(problem);
     };
@@ -134,7 +151,8 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || fileSeen) {
         stream.resume();
-        if (name !== 'file') fail(new ApiError('invalid_multipart', `Send the document in the form field "file", not "${name}".`));
+        if (name !== 'file')
+          fail(new ApiError('invalid_multipart', `Send the document in the form field "file", not "${name}".`));
         return;
       }
       fileSeen = true;

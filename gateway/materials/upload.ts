@@ -11,9 +11,23 @@ import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { ContentDigestSyntaxError, parseContentDigest } from '../platform/content-digest.js';
 import { ApiError, errorForLog } from '../platform/errors.js';
-import { BLOB_HEAD_BYTES, BlobDigestMismatchError, type BlobStore, BlobTooLargeError, type PutResult } from './blob-store.js';
+import {
+  BLOB_HEAD_BYTES,
+  BlobDigestMismatchError,
+  type BlobStore,
+  BlobTooLargeError,
+  type PutResult,
+} from './blob-store.js';
 import { detectMediaType, normaliseDeclaredMediaType } from './media-type.js';
-import { type MaterialView, insertMaterial, isContentReferenced, lockContent, planMaterial, type PlannedMaterial, provenanceOf } from './materials.js';
+import {
+  type MaterialView,
+  insertMaterial,
+  isContentReferenced,
+  lockContent,
+  planMaterial,
+  type PlannedMaterial,
+  provenanceOf,
+} from './materials.js';
 import { type UploadMetadata, UploadMetadataSchema } from './schemas.js';
 import { peekHead, readMultipartFile, requestBodyStream } from './upload-body.js';
 import { requestLogger } from '../platform/request-logger.js';
@@ -53,14 +67,22 @@ function expectedFromContentDigest(header: string | undefined): string | undefin
     throw error;
   }
   if (!parsed.sha256) {
-    throw new ApiError('unsupported_digest_algorithm', `Send a sha-256 digest; this gateway does not check ${parsed.algorithms.join(', ')}.`, {
-      algorithms: parsed.algorithms,
-    });
+    throw new ApiError(
+      'unsupported_digest_algorithm',
+      `Send a sha-256 digest; this gateway does not check ${parsed.algorithms.join(', ')}.`,
+      {
+        algorithms: parsed.algorithms,
+      },
+    );
   }
   return Buffer.from(parsed.sha256).toString('hex');
 }
 
-async function openSource(c: Context<AppEnv>, query: Record<string, string | undefined>, maxBytes: number): Promise<UploadSource> {
+async function openSource(
+  c: Context<AppEnv>,
+  query: Record<string, string | undefined>,
+  maxBytes: number,
+): Promise<UploadSource> {
   const contentType = c.req.header('content-type');
   if (contentType?.toLowerCase().startsWith('multipart/form-data')) {
     const part = await readMultipartFile(c, maxBytes);
@@ -78,7 +100,10 @@ async function openSource(c: Context<AppEnv>, query: Record<string, string | und
   }
   const declaredMediaType = normaliseDeclaredMediaType(contentType);
   if (declaredMediaType === undefined) {
-    throw new ApiError('unsupported_media_type', 'Send the document with its Content-Type (application/pdf, application/ofd, image/jpeg, image/png), or as multipart/form-data.');
+    throw new ApiError(
+      'unsupported_media_type',
+      'Send the document with its Content-Type (application/pdf, application/ofd, image/jpeg, image/png), or as multipart/form-data.',
+    );
   }
   const metadata = parseMetadata(query);
   // Refuse at once what announces itself as too large, before reading a byte.
@@ -95,27 +120,53 @@ async function openSource(c: Context<AppEnv>, query: Record<string, string | und
 }
 
 function tooLarge(maxBytes: number): ApiError {
-  return new ApiError('payload_too_large', `A document may have at most ${maxBytes} bytes.`, { maxBytes }, { headers: { Connection: 'close' } });
+  return new ApiError(
+    'payload_too_large',
+    `A document may have at most ${maxBytes} bytes.`,
+    { maxBytes },
+    { headers: { Connection: 'close' } },
+  );
 }
 
 /** The detected type, when it is a document the material type allows and the one declared. */
 function checkMediaType(head: Uint8Array, declared: string | undefined, plan: PlannedMaterial): string {
   const detected = detectMediaType(head);
   const allowed = plan.type.allowedMediaTypes;
-  const extras = { detectedMediaType: detected?.mediaType ?? null, declaredMediaType: declared ?? null, allowedMediaTypes: allowed };
+  const extras = {
+    detectedMediaType: detected?.mediaType ?? null,
+    declaredMediaType: declared ?? null,
+    allowedMediaTypes: allowed,
+  };
   if (!detected?.document) {
-    throw new ApiError('material_type_mismatch', `The content is ${detected ? detected.mediaType : 'of no recognised document format'}, not one of ${allowed.join(', ')}.`, extras);
+    throw new ApiError(
+      'material_type_mismatch',
+      `The content is ${detected ? detected.mediaType : 'of no recognised document format'}, not one of ${allowed.join(', ')}.`,
+      extras,
+    );
   }
   if (declared !== undefined && !UNDECLARED.has(declared) && declared !== detected.mediaType) {
-    throw new ApiError('material_type_mismatch', `The content is ${detected.mediaType}, but was declared as ${declared}.`, extras);
+    throw new ApiError(
+      'material_type_mismatch',
+      `The content is ${detected.mediaType}, but was declared as ${declared}.`,
+      extras,
+    );
   }
   if (!allowed.includes(detected.mediaType)) {
-    throw new ApiError('material_type_mismatch', `A ${plan.type.code} may be ${allowed.join(', ')}; this is ${detected.mediaType}.`, extras);
+    throw new ApiError(
+      'material_type_mismatch',
+      `A ${plan.type.code} may be ${allowed.join(', ')}; this is ${detected.mediaType}.`,
+      extras,
+    );
   }
   return detected.mediaType;
 }
 
-async function store(blobStore: BlobStore, body: AsyncIterable<Uint8Array>, maxBytes: number, expectedSha256: string | undefined): Promise<PutResult> {
+async function store(
+  blobStore: BlobStore,
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  expectedSha256: string | undefined,
+): Promise<PutResult> {
   try {
     return await blobStore.put(body, expectedSha256 === undefined ? { maxBytes } : { maxBytes, expectedSha256 });
   } catch (error) {
@@ -169,13 +220,19 @@ export async function uploadMaterial(
       { ...source.metadata, fileName: source.fileName },
       plan,
       { sha256: stored.sha256, sm3: stored.sm3, size: stored.size, mediaType },
-      provenanceOf(context.principal, plan.type.code, (department, type) => c.get('services').departments.sharingResourceOf(department, type)),
+      provenanceOf(context.principal, plan.type.code, (department, type) =>
+        c.get('services').departments.sharingResourceOf(department, type),
+      ),
     );
   } catch (error) {
     closeConnectionAfter(error);
-    if (stored?.created) await removeIfUnreferenced(context, blobStore, stored.sha256).catch((cleanupError: unknown) => {
-      requestLogger(c).error({ err: errorForLog(cleanupError), sha256: stored?.sha256 }, 'removing the content of a failed upload failed');
-    });
+    if (stored?.created)
+      await removeIfUnreferenced(context, blobStore, stored.sha256).catch((cleanupError: unknown) => {
+        requestLogger(c).error(
+          { err: errorForLog(cleanupError), sha256: stored?.sha256 },
+          'removing the content of a failed upload failed',
+        );
+      });
     throw error;
   }
 }

@@ -31,19 +31,41 @@ export interface NotificationChannelOptions {
   now?: () => Date;
 }
 
-export function createNotificationChannel(settings: NotificationSettings, options: NotificationChannelOptions): NotificationChannel {
+export function createNotificationChannel(
+  settings: NotificationSettings,
+  options: NotificationChannelOptions,
+): NotificationChannel {
   const where = 'NOTIFICATIONS_JSON';
   const factory = options.factories.find((candidate) => candidate.kind === settings.adapter);
-  if (!factory) throw new ConfigError([`${where}.adapter: unknown notification adapter "${settings.adapter}" (known: ${options.factories.map((known) => known.kind).join(', ')})`]);
+  if (!factory)
+    throw new ConfigError([
+      `${where}.adapter: unknown notification adapter "${settings.adapter}" (known: ${options.factories.map((known) => known.kind).join(', ')})`,
+    ]);
   const parsed = factory.optionsSchema.safeParse(settings.options);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `${where}.options.${issue.path.join('.')}: ${issue.message}`));
+  if (!parsed.success)
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${where}.options.${issue.path.join('.')}: ${issue.message}`),
+    );
   let client: DepartmentClient;
   try {
-    client = createDepartmentClient({ ...settings.tuning, department: settings.code, baseUrl: settings.baseUrl, urlPolicy: options.urlPolicy, metrics: options.metrics, logger: options.logger });
+    client = createDepartmentClient({
+      ...settings.tuning,
+      department: settings.code,
+      baseUrl: settings.baseUrl,
+      urlPolicy: options.urlPolicy,
+      metrics: options.metrics,
+      logger: options.logger,
+    });
   } catch (error) {
-    if (error instanceof DepartmentError) throw new ConfigError([`${where}.baseUrl ${settings.baseUrl}: ${error.message}`]);
+    if (error instanceof DepartmentError)
+      throw new ConfigError([`${where}.baseUrl ${settings.baseUrl}: ${error.message}`]);
     throw error;
   }
-  const adapter = factory.create(parsed.data, { channel: settings.code, client, logger: options.logger.child({ channel: settings.code }), now: options.now ?? (() => new Date()) });
+  const adapter = factory.create(parsed.data, {
+    channel: settings.code,
+    client,
+    logger: options.logger.child({ channel: settings.code }),
+    now: options.now ?? (() => new Date()),
+  });
   return { code: settings.code, settings, adapter, client };
 }

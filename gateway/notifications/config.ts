@@ -7,7 +7,13 @@
  */
 import { z } from 'zod';
 import { departmentConfigSchema, resolveEnvReferences } from '../departments/config.js';
-import { type NotificationLanguage, type TemplateId, defaultTemplateCode, notificationLanguages, templateIds } from './templates.js';
+import {
+  type NotificationLanguage,
+  type TemplateId,
+  defaultTemplateCode,
+  notificationLanguages,
+  templateIds,
+} from './templates.js';
 
 const templateCode = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a template code is 1–64 letters, digits, _ . -');
 
@@ -16,7 +22,13 @@ const templateCodesSchema = z
   .default({})
   .check((ctx) => {
     for (const key of Object.keys(ctx.value)) {
-      if (!(templateIds as string[]).includes(key)) ctx.issues.push({ code: 'custom', input: key, path: [key], message: `unknown template (known: ${templateIds.join(', ')})` });
+      if (!(templateIds as string[]).includes(key))
+        ctx.issues.push({
+          code: 'custom',
+          input: key,
+          path: [key],
+          message: `unknown template (known: ${templateIds.join(', ')})`,
+        });
     }
   });
 
@@ -25,7 +37,10 @@ export const notificationsConfigSchema = z
     /** Notification adapter kind (adapters/index.ts `notificationAdapterFactories`). */
     adapter: z.string().min(1).default('sms-gateway'),
     /** The channel's label in metrics and logs (`onewindow_department_calls_total{department="SMS"}`). */
-    code: z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'upper-case letters, digits and _ (2–16)').default('SMS'),
+    code: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'upper-case letters, digits and _ (2–16)')
+      .default('SMS'),
     baseUrl: z.string().min(1),
     /** The adapter's options (credentials, sign name), checked by the adapter's schema. */
     options: z.record(z.string(), z.unknown()).default({}),
@@ -37,7 +52,10 @@ export const notificationsConfigSchema = z
     templateCodes: templateCodesSchema,
     /** At most `max` messages to one phone number per `windowMinutes`, across all its cases. */
     rateLimit: z
-      .object({ max: z.number().int().min(1).max(100).default(5), windowMinutes: z.number().int().min(1).max(1440).default(60) })
+      .object({
+        max: z.number().int().min(1).max(100).default(5),
+        windowMinutes: z.number().int().min(1).max(1440).default(60),
+      })
       .strict()
       .default({ max: 5, windowMinutes: 60 }),
     delivery: z
@@ -57,7 +75,15 @@ export const notificationsConfigSchema = z
         leaseMs: z.number().int().min(1000).max(3_600_000).default(30_000),
       })
       .strict()
-      .default({ maxAttempts: 8, backoffBaseMs: 2000, backoffMaxMs: 600_000, platformLimitBackoffMs: 300_000, batchSize: 20, pollIntervalMs: 1000, leaseMs: 30_000 }),
+      .default({
+        maxAttempts: 8,
+        backoffBaseMs: 2000,
+        backoffMaxMs: 600_000,
+        platformLimitBackoffMs: 300_000,
+        batchSize: 20,
+        pollIntervalMs: 1000,
+        leaseMs: 30_000,
+      }),
     receipts: z
       .object({
         /** Least time between two receipt queries about one message (0: every pass). */
@@ -71,7 +97,12 @@ export const notificationsConfigSchema = z
   .strict()
   .check((ctx) => {
     if (ctx.value.delivery.backoffMaxMs < ctx.value.delivery.backoffBaseMs) {
-      ctx.issues.push({ code: 'custom', input: ctx.value.delivery.backoffMaxMs, path: ['delivery', 'backoffMaxMs'], message: 'must be at least backoffBaseMs' });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value.delivery.backoffMaxMs,
+        path: ['delivery', 'backoffMaxMs'],
+        message: 'must be at least backoffBaseMs',
+      });
     }
   });
 
@@ -101,10 +132,15 @@ export function notificationSettingsFrom(parsed: ParsedNotifications): Notificat
     options: parsed.options,
     tuning: parsed.tuning,
     language: parsed.language,
-    templateCodes: Object.fromEntries(templateIds.map((id) => [id, parsed.templateCodes[id] ?? defaultTemplateCode(id, parsed.language)])) as Record<TemplateId, string>,
+    templateCodes: Object.fromEntries(
+      templateIds.map((id) => [id, parsed.templateCodes[id] ?? defaultTemplateCode(id, parsed.language)]),
+    ) as Record<TemplateId, string>,
     rateLimit: { max: parsed.rateLimit.max, windowMs: parsed.rateLimit.windowMinutes * 60_000 },
     delivery: parsed.delivery,
-    receipts: { pollIntervalMs: parsed.receipts.pollIntervalMs, giveUpAfterMs: parsed.receipts.giveUpAfterHours * 3_600_000 },
+    receipts: {
+      pollIntervalMs: parsed.receipts.pollIntervalMs,
+      giveUpAfterMs: parsed.receipts.giveUpAfterHours * 3_600_000,
+    },
   };
 }
 
@@ -112,19 +148,27 @@ export function notificationSettingsFrom(parsed: ParsedNotifications): Notificat
  * Parses NOTIFICATIONS_JSON (JSON text). Returns the settings, or the problems found, each naming
  * where it is (`NOTIFICATIONS_JSON.rateLimit.max: …`).
  */
-export function parseNotifications(text: string, source: string, lookup: (name: string) => string | undefined): { settings: NotificationSettings | null; problems: string[] } {
+export function parseNotifications(
+  text: string,
+  source: string,
+  lookup: (name: string) => string | undefined,
+): { settings: NotificationSettings | null; problems: string[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { settings: null, problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`] };
+    return {
+      settings: null,
+      problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`],
+    };
   }
   const missing: string[] = [];
   const resolved = resolveEnvReferences(raw, lookup, '', missing);
   const problems = missing.map((problem) => `${source}.${problem}`);
   const result = notificationsConfigSchema.safeParse(resolved);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${source}${issue.path.map((part) => `.${String(part)}`).join('')}: ${issue.message}`);
+    for (const issue of result.error.issues)
+      problems.push(`${source}${issue.path.map((part) => `.${String(part)}`).join('')}: ${issue.message}`);
     return { settings: null, problems };
   }
   if (problems.length > 0) return { settings: null, problems };

@@ -50,7 +50,10 @@ export function notificationView(row: NotificationRow, caseNumber: string): Noti
     lastError: row.lastError,
     messageId: row.bizId,
     sentAt: row.sentAt?.toISOString() ?? null,
-    receipt: row.receiptCode === null && row.receiptAt === null ? null : { code: row.receiptCode, at: row.receiptAt?.toISOString() ?? null },
+    receipt:
+      row.receiptCode === null && row.receiptAt === null
+        ? null
+        : { code: row.receiptCode, at: row.receiptAt?.toISOString() ?? null },
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -70,10 +73,21 @@ export async function caseNotifications(context: AccessContext, caseId: string):
       const decision = await caseContext.access.decide(tx, 'case.read', { kind: 'case', case: facts });
       if (!decision.allowed) {
         refusedCase = row;
-        throw decision.reason === 'not_visible' ? new ApiError('not_found', 'No such case.') : refusal(decision, { kind: 'case', case: facts });
+        throw decision.reason === 'not_visible'
+          ? new ApiError('not_found', 'No such case.')
+          : refusal(decision, { kind: 'case', case: facts });
       }
-      const rows = await tx.select().from(notifications).where(eq(notifications.caseId, caseId)).orderBy(asc(notifications.eventId));
-      await auditAccess(tx, caseContext, { decision, action: 'case.notifications', subjectId: row.subjectId, fields: ['notifications', 'contact.mobile:masked'] });
+      const rows = await tx
+        .select()
+        .from(notifications)
+        .where(eq(notifications.caseId, caseId))
+        .orderBy(asc(notifications.eventId));
+      await auditAccess(tx, caseContext, {
+        decision,
+        action: 'case.notifications',
+        subjectId: row.subjectId,
+        fields: ['notifications', 'contact.mobile:masked'],
+      });
       return rows.map((notification) => notificationView(notification, row.caseNumber));
     });
   } catch (error) {
@@ -92,7 +106,10 @@ export async function caseNotifications(context: AccessContext, caseId: string):
 }
 
 /** Notifications in one status across all cases, newest first (operations: dead letters, a backlog). */
-export async function listNotifications(db: Database, query: { status: NotificationRow['status']; limit: number }): Promise<NotificationView[]> {
+export async function listNotifications(
+  db: Database,
+  query: { status: NotificationRow['status']; limit: number },
+): Promise<NotificationView[]> {
   const rows = await db
     .select({ notification: notifications, caseNumber: cases.caseNumber })
     .from(notifications)
@@ -108,7 +125,10 @@ export async function listNotifications(db: Database, query: { status: Notificat
  * made the platform refuse it was fixed: a template approved, the account topped up). The same id,
  * and so the same outId, is used again. Recorded on the case's timeline and in the audit log.
  */
-export async function requeueDeadNotification(db: Database, input: { principal: Principal; requestId: string; notificationId: string }): Promise<NotificationView> {
+export async function requeueDeadNotification(
+  db: Database,
+  input: { principal: Principal; requestId: string; notificationId: string },
+): Promise<NotificationView> {
   return db.transaction(async (tx) => {
     const [found] = await tx
       .select({ notification: notifications, caseNumber: cases.caseNumber })
@@ -118,18 +138,35 @@ export async function requeueDeadNotification(db: Database, input: { principal: 
       .for('update', { of: notifications });
     if (!found) throw new ApiError('not_found', `No notification ${input.notificationId}.`);
     if (found.notification.status !== 'dead') {
-      throw new ApiError('conflict', `Notification ${input.notificationId} is ${found.notification.status}; only a dead-lettered notification can be requeued.`, { notificationStatus: found.notification.status });
+      throw new ApiError(
+        'conflict',
+        `Notification ${input.notificationId} is ${found.notification.status}; only a dead-lettered notification can be requeued.`,
+        { notificationStatus: found.notification.status },
+      );
     }
     const [requeued] = await tx
       .update(notifications)
-      .set({ status: 'pending', attempts: 0, nextAttemptAt: sql`now()`, deadAt: null, leaseOwner: null, leaseUntil: null })
+      .set({
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: sql`now()`,
+        deadAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      })
       .where(and(eq(notifications.id, input.notificationId), eq(notifications.status, 'dead')))
       .returning();
     if (!requeued) throw new ApiError('not_found', `No notification ${input.notificationId}.`);
     await tx.insert(caseEvents).values({
       caseId: requeued.caseId,
       kind: 'notification_requeued',
-      detail: { notificationId: requeued.id, template: requeued.template, previousAttempts: found.notification.attempts, lastError: found.notification.lastError, byClientId: input.principal.clientId },
+      detail: {
+        notificationId: requeued.id,
+        template: requeued.template,
+        previousAttempts: found.notification.attempts,
+        lastError: found.notification.lastError,
+        byClientId: input.principal.clientId,
+      },
     });
     await recordAudit(tx, {
       actor: input.principal,

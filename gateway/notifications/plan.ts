@@ -3,7 +3,14 @@
  * a department's reason, where to collect the result) and its parameters in the configured
  * language. Pure: the worker reads the facts, this decides.
  */
-import { type NotificationLanguage, type NotifiedEventKind, type TemplateId, formatDate, notifiedEventKinds, reasonParam } from './templates.js';
+import {
+  type NotificationLanguage,
+  type NotifiedEventKind,
+  type TemplateId,
+  formatDate,
+  notifiedEventKinds,
+  reasonParam,
+} from './templates.js';
 
 export function isNotifiedEventKind(kind: string): kind is NotifiedEventKind {
   return (notifiedEventKinds as readonly string[]).includes(kind);
@@ -20,9 +27,20 @@ export interface EventFacts {
   /** The centre handling the case, when it has one. */
   centre: { name: string; address: string } | null;
   /** The case's deliveries: their status, their department's status and words, oldest news first. */
-  deliveries: readonly { status: string; departmentStatus: string | null; departmentMessage: string | null; departmentUpdatedAt: Date | null }[];
+  deliveries: readonly {
+    status: string;
+    departmentStatus: string | null;
+    departmentMessage: string | null;
+    departmentUpdatedAt: Date | null;
+  }[];
   /** How the case's result reaches the applicant (gateway/results); null: a case without one. */
-  result?: { method: string; status?: string; pickupCode: string | null; carrier: string | null; trackingNumber: string | null } | null;
+  result?: {
+    method: string;
+    status?: string;
+    pickupCode: string | null;
+    carrier: string | null;
+    trackingNumber: string | null;
+  } | null;
 }
 
 export interface PlannedMessage {
@@ -59,7 +77,9 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
   switch (facts.kind) {
     case 'submitted': {
       const dueOn = text(facts.detail['dueOn']) ?? facts.dueOn;
-      return dueOn === null ? null : { template: 'case_accepted', params: { ...base, dueOn: formatDate(dueOn, language) } };
+      return dueOn === null
+        ? null
+        : { template: 'case_accepted', params: { ...base, dueOn: formatDate(dueOn, language) } };
     }
     case 'clock_stopped':
       return withReason('case_supplement', 'case_supplement_reason', supplementReason(facts));
@@ -70,13 +90,19 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
       if (facts.result?.method === 'express') return { template: 'case_completed', params: base };
       // An electronic result issued at completion: its result_issued message says completed. One
       // still waiting for its document gets the plain completion now and result_issued later.
-      if (facts.result?.method === 'electronic') return facts.result.status === 'issued' ? null : { template: 'case_completed', params: base };
+      if (facts.result?.method === 'electronic')
+        return facts.result.status === 'issued' ? null : { template: 'case_completed', params: base };
       return facts.centre !== null && facts.centre.address.trim() !== ''
-        ? { template: 'case_completed_pickup', params: { ...base, centreName: facts.centre.name, address: facts.centre.address.trim() } }
+        ? {
+            template: 'case_completed_pickup',
+            params: { ...base, centreName: facts.centre.name, address: facts.centre.address.trim() },
+          }
         : { template: 'case_completed', params: base };
     case 'rejected': {
       const refusal = refusalOf(facts);
-      return refusal.atSubmission ? withReason('case_not_accepted', 'case_not_accepted_reason', refusal.reason) : withReason('case_rejected', 'case_rejected_reason', refusal.reason);
+      return refusal.atSubmission
+        ? withReason('case_not_accepted', 'case_not_accepted_reason', refusal.reason)
+        : withReason('case_rejected', 'case_rejected_reason', refusal.reason);
     }
     case 'partially_rejected':
       return withReason('case_partially_rejected', 'case_partially_rejected_reason', refusalOf(facts).reason);
@@ -84,13 +110,18 @@ export function planMessage(facts: EventFacts, language: NotificationLanguage): 
       const pickupCode = facts.result?.pickupCode ?? null;
       if (pickupCode === null) return null;
       return facts.centre !== null && facts.centre.address.trim() !== ''
-        ? { template: 'result_ready_pickup', params: { ...base, pickupCode, centreName: facts.centre.name, address: facts.centre.address.trim() } }
+        ? {
+            template: 'result_ready_pickup',
+            params: { ...base, pickupCode, centreName: facts.centre.name, address: facts.centre.address.trim() },
+          }
         : { template: 'result_ready_pickup_window', params: { ...base, pickupCode } };
     }
     case 'result_shipped': {
       const carrier = text(facts.detail['carrier']) ?? facts.result?.carrier ?? null;
       const trackingNumber = text(facts.detail['trackingNumber']) ?? facts.result?.trackingNumber ?? null;
-      return carrier === null || trackingNumber === null ? null : { template: 'result_shipped', params: { ...base, carrier, trackingNumber } };
+      return carrier === null || trackingNumber === null
+        ? null
+        : { template: 'result_shipped', params: { ...base, carrier, trackingNumber } };
     }
     case 'result_issued':
       return { template: 'result_issued_electronic', params: base };

@@ -12,7 +12,10 @@ import { protectedRoute } from '../auth/protected-route.js';
 import { caseNotifications, listNotifications, requeueDeadNotification } from './notifications.js';
 import { NotificationSchema } from './schemas.js';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
 const NotificationIdParam = z.object({
   id: z
@@ -21,8 +24,14 @@ const NotificationIdParam = z.object({
     .openapi({ example: 'ntf_V1StGXR8Z5jdHi6BmyT2' }),
 });
 const ReadHeaders = z.object({
-  [OPERATOR_HEADER]: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/).optional(),
-  [PURPOSE_HEADER]: z.string().optional().openapi({ description: 'supervision: a centre above the one handling the case reads it for supervision (directors and supervisors)' }),
+  [OPERATOR_HEADER]: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/)
+    .optional(),
+  [PURPOSE_HEADER]: z.string().optional().openapi({
+    description:
+      'supervision: a centre above the one handling the case reads it for supervision (directors and supervisors)',
+  }),
 });
 
 const caseNotificationsRoute = protectedRoute({
@@ -31,10 +40,14 @@ const caseNotificationsRoute = protectedRoute({
   operationId: 'listCaseNotifications',
   personalData: 'case',
   tags: ['cases'],
-  summary: "The SMS the case's applicant was sent or is due: template, status, the platform's id and the receipt (回执), number masked",
+  summary:
+    "The SMS the case's applicant was sent or is due: template, status, the platform's id and the receipt (回执), number masked",
   scopes: ['cases:read'],
   request: { params: z.object({ caseId: CaseIdSchema }), headers: ReadHeaders },
-  responses: { 200: json(z.object({ items: z.array(NotificationSchema) }), 'Oldest first'), ...errorResponses(401, 403, 404) },
+  responses: {
+    200: json(z.object({ items: z.array(NotificationSchema) }), 'Oldest first'),
+    ...errorResponses(401, 403, 404),
+  },
 });
 
 const listRoute = protectedRoute({
@@ -50,7 +63,10 @@ const listRoute = protectedRoute({
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(NotificationSchema) }), 'The notifications'), ...errorResponses(400, 401, 403) },
+  responses: {
+    200: json(z.object({ items: z.array(NotificationSchema) }), 'The notifications'),
+    ...errorResponses(400, 401, 403),
+  },
 });
 
 const retryRoute = protectedRoute({
@@ -72,8 +88,15 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
     const headers = c.req.valid('header');
     const stated = headers[PURPOSE_HEADER];
     const purposeCodes = c.get('services').config.purposeCodes;
-    if (stated !== undefined && !purposeCodes.includes(stated)) throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, { purposeCodes });
-    const context = contextWithPurpose(c, { purpose: stated ?? null, caseRef: null, operatorId: headers[OPERATOR_HEADER] ?? null });
+    if (stated !== undefined && !purposeCodes.includes(stated))
+      throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, {
+        purposeCodes,
+      });
+    const context = contextWithPurpose(c, {
+      purpose: stated ?? null,
+      caseRef: null,
+      operatorId: headers[OPERATOR_HEADER] ?? null,
+    });
     return c.json({ items: await caseNotifications(context, c.req.valid('param').caseId) }, 200);
   });
 
@@ -84,7 +107,11 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(retryRoute, async (c) => {
     const services = c.get('services');
-    const view = await requeueDeadNotification(services.db, { principal: c.get('principal'), requestId: c.get('requestId'), notificationId: c.req.valid('param').id });
+    const view = await requeueDeadNotification(services.db, {
+      principal: c.get('principal'),
+      requestId: c.get('requestId'),
+      notificationId: c.req.valid('param').id,
+    });
     services.notifications.wake();
     return c.json(view, 200);
   });

@@ -38,10 +38,27 @@ export class NotificationService {
       logger.info('notifications are off: NOTIFICATIONS_JSON is not set, so applicants get no SMS about their cases');
       return new NotificationService(null, null);
     }
-    const channel = createNotificationChannel(settings, { urlPolicy: options.urlPolicy, factories: options.factories, metrics: options.departmentMetrics, logger });
-    const worker = new NotificationWorker({ db: options.db, channel, metrics: options.registry, logger, ...(options.supervision ? { supervision: options.supervision } : {}) });
+    const channel = createNotificationChannel(settings, {
+      urlPolicy: options.urlPolicy,
+      factories: options.factories,
+      metrics: options.departmentMetrics,
+      logger,
+    });
+    const worker = new NotificationWorker({
+      db: options.db,
+      channel,
+      metrics: options.registry,
+      logger,
+      ...(options.supervision ? { supervision: options.supervision } : {}),
+    });
     logger.info(
-      { channel: channel.code, adapter: settings.adapter, origin: new URL(channel.client.baseUrl).origin, language: settings.language, rateLimit: settings.rateLimit },
+      {
+        channel: channel.code,
+        adapter: settings.adapter,
+        origin: new URL(channel.client.baseUrl).origin,
+        language: settings.language,
+        rateLimit: settings.rateLimit,
+      },
       'notifications are on: applicants with a mobile number get SMS about their cases',
     );
     return new NotificationService(channel, worker);

@@ -35,7 +35,11 @@ export interface SupervisionWarningPass {
 /** A department's part that is still the department's to finish: not refused, withdrawn, decided or waiting on the applicant. */
 export function departmentPartOpen(department: WarningDepartment): boolean {
   if (department.delivery === 'refused' || department.delivery === 'cancelled') return false;
-  return department.departmentStatus !== 'completed' && department.departmentStatus !== 'rejected' && department.departmentStatus !== 'awaiting_applicant';
+  return (
+    department.departmentStatus !== 'completed' &&
+    department.departmentStatus !== 'rejected' &&
+    department.departmentStatus !== 'awaiting_applicant'
+  );
 }
 
 export function warningKeyOf(caseId: string, department: string, level: WarningLevel): string {
@@ -46,19 +50,37 @@ export function warningKeyOf(caseId: string, department: string, level: WarningL
  * Queues the warnings due on `today` that were not queued before. Returns how many it queued.
  * Safe to run concurrently: the unique warning key lets one insert win.
  */
-export async function queueSupervisionWarnings(db: Queryable, calendar: WorkingCalendar, pass: SupervisionWarningPass): Promise<{ queued: { template: TemplateId }[] }> {
+export async function queueSupervisionWarnings(
+  db: Queryable,
+  calendar: WorkingCalendar,
+  pass: SupervisionWarningPass,
+): Promise<{ queued: { template: TemplateId }[] }> {
   const warnings = await supervisionWarnings(db, calendar, { today: pass.today, warningShare: pass.warningShare });
   const open = warnings.cases.filter((warning) => warning.departments.some(departmentPartOpen));
   if (open.length === 0) return { queued: [] };
   const caseRows = await db
-    .select({ id: cases.id, caseNumber: cases.caseNumber, centreCode: cases.centreCode, itemName: items.name, itemNameZh: items.nameZh })
+    .select({
+      id: cases.id,
+      caseNumber: cases.caseNumber,
+      centreCode: cases.centreCode,
+      itemName: items.name,
+      itemNameZh: items.nameZh,
+    })
     .from(cases)
     .innerJoin(items, eq(items.code, cases.itemCode))
-    .where(inArray(cases.caseNumber, open.map((warning) => warning.caseNumber)));
+    .where(
+      inArray(
+        cases.caseNumber,
+        open.map((warning) => warning.caseNumber),
+      ),
+    );
   const caseByNumber = new Map(caseRows.map((row) => [row.caseNumber, row]));
   const centreCodes = [...new Set(caseRows.flatMap((row) => (row.centreCode === null ? [] : [row.centreCode])))];
   if (centreCodes.length === 0) return { queued: [] };
-  const representatives = await db.select().from(centreRepresentatives).where(inArray(centreRepresentatives.centreCode, centreCodes));
+  const representatives = await db
+    .select()
+    .from(centreRepresentatives)
+    .where(inArray(centreRepresentatives.centreCode, centreCodes));
   const representativeOf = new Map(representatives.map((row) => [`${row.centreCode}:${row.departmentCode}`, row]));
 
   const rows: (typeof notifications.$inferInsert)[] = [];
@@ -95,6 +117,10 @@ export async function queueSupervisionWarnings(db: Queryable, calendar: WorkingC
     }
   }
   if (rows.length === 0) return { queued: [] };
-  const queued = await db.insert(notifications).values(rows).onConflictDoNothing({ target: notifications.warningKey }).returning({ template: notifications.template });
+  const queued = await db
+    .insert(notifications)
+    .values(rows)
+    .onConflictDoNothing({ target: notifications.warningKey })
+    .returning({ template: notifications.template });
   return { queued: queued.map((row) => ({ template: row.template as TemplateId })) };
 }

@@ -57,23 +57,42 @@ describe('notification templates', () => {
       const { [first]: _dropped, ...missing } = params;
       expect(() => renderTemplate(id, 'zh-CN', missing)).toThrow(`needs ${first}`);
     }
-    expect(renderTemplate('case_accepted', 'zh-CN', SAMPLE)).toBe('您的企业设立登记已受理，受理编号OW20261218000001，承诺2026年12月23日前办结。');
+    expect(renderTemplate('case_accepted', 'zh-CN', SAMPLE)).toBe(
+      '您的企业设立登记已受理，受理编号OW20261218000001，承诺2026年12月23日前办结。',
+    );
     expect(renderTemplate('case_completed_pickup', 'en', { ...SAMPLE, itemName: 'enterprise establishment' })).toBe(
       'Your application for enterprise establishment (case OW20261218000001) has been completed. Please collect the result at 西安市政务服务中心 (西安市未央区凤城八路109号) with your identity document.',
     );
   });
 
   it('covers every notified event kind, and asks for nothing about the applicant', () => {
-    expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(new Set([...notifiedEventKinds, SUPERVISION_WARNING]));
+    expect(new Set(templateIds.map((id) => notificationTemplates[id].event))).toEqual(
+      new Set([...notifiedEventKinds, SUPERVISION_WARNING]),
+    );
     // A pick-up code is a one-time secret of the case, not something about the applicant.
-    const allowed = new Set<string>(['itemName', 'caseNumber', 'dueOn', 'reason', 'centreName', 'address', 'pickupCode', 'carrier', 'trackingNumber', 'days']);
-    for (const id of templateIds) for (const param of notificationTemplates[id].params) expect(allowed.has(param), `${id}: ${param}`).toBe(true);
+    const allowed = new Set<string>([
+      'itemName',
+      'caseNumber',
+      'dueOn',
+      'reason',
+      'centreName',
+      'address',
+      'pickupCode',
+      'carrier',
+      'trackingNumber',
+      'days',
+    ]);
+    for (const id of templateIds)
+      for (const param of notificationTemplates[id].params) expect(allowed.has(param), `${id}: ${param}`).toBe(true);
   });
 
   it('names default platform codes per template and language', () => {
     expect(defaultTemplateCode('case_accepted', 'zh-CN')).toBe('OW_CASE_ACCEPTED');
     expect(defaultTemplateCode('case_rejected_reason', 'en')).toBe('OW_CASE_REJECTED_REASON_EN');
-    expect(new Set(templateIds.flatMap((id) => notificationLanguages.map((language) => defaultTemplateCode(id, language)))).size).toBe(templateIds.length * 2);
+    expect(
+      new Set(templateIds.flatMap((id) => notificationLanguages.map((language) => defaultTemplateCode(id, language))))
+        .size,
+    ).toBe(templateIds.length * 2);
   });
 
   it('writes dates as each language does', () => {
@@ -96,7 +115,16 @@ describe('reasons and numbers', () => {
 
   it('accepts mainland mobile numbers only, and masks them as 138****1234', () => {
     for (const good of ['13812341234', '19912345678', '14700000000']) expect(isMobileNumber(good), good).toBe(true);
-    for (const bad of ['12812341234', '1381234123', '138123412345', '+8613812341234', '138 1234 1234', '1381234123a', '']) expect(isMobileNumber(bad), bad).toBe(false);
+    for (const bad of [
+      '12812341234',
+      '1381234123',
+      '138123412345',
+      '+8613812341234',
+      '138 1234 1234',
+      '1381234123a',
+      '',
+    ])
+      expect(isMobileNumber(bad), bad).toBe(false);
     expect(maskMobile('13812341234')).toBe('138****1234');
   });
 });

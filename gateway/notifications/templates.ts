@@ -16,10 +16,29 @@ export const notificationLanguages = ['zh-CN', 'en'] as const;
 export type NotificationLanguage = (typeof notificationLanguages)[number];
 
 /** Every parameter any template takes. */
-export type TemplateParam = 'itemName' | 'caseNumber' | 'dueOn' | 'reason' | 'centreName' | 'address' | 'pickupCode' | 'carrier' | 'trackingNumber' | 'days';
+export type TemplateParam =
+  | 'itemName'
+  | 'caseNumber'
+  | 'dueOn'
+  | 'reason'
+  | 'centreName'
+  | 'address'
+  | 'pickupCode'
+  | 'carrier'
+  | 'trackingNumber'
+  | 'days';
 
 /** The case events applicants are told about (`case_events.kind`). */
-export const notifiedEventKinds = ['submitted', 'clock_stopped', 'completed', 'rejected', 'partially_rejected', 'result_ready', 'result_shipped', 'result_issued'] as const;
+export const notifiedEventKinds = [
+  'submitted',
+  'clock_stopped',
+  'completed',
+  'rejected',
+  'partially_rejected',
+  'result_ready',
+  'result_shipped',
+  'result_issued',
+] as const;
 export type NotifiedEventKind = (typeof notifiedEventKinds)[number];
 
 /** What a supervision warning to a department's chief representative tells about (no case event: a date reached). */
@@ -52,7 +71,8 @@ export const notificationTemplates = {
     when: "a department's part of a case is past its due date (to the department's chief representative)",
     params: ['itemName', 'caseNumber', 'dueOn', 'days'],
     text: {
-      'zh-CN': '督办提醒：您部门承办的${itemName}（受理编号${caseNumber}）应于${dueOn}办结，已超期${days}个工作日，请立即办理。',
+      'zh-CN':
+        '督办提醒：您部门承办的${itemName}（受理编号${caseNumber}）应于${dueOn}办结，已超期${days}个工作日，请立即办理。',
       en: 'Supervision reminder: ${itemName} (case ${caseNumber}), handled by your department, was due on ${dueOn} and is ${days} working days overdue. Please complete it now.',
     },
   },
@@ -97,7 +117,8 @@ export const notificationTemplates = {
     when: 'the case is completed (办结): where to collect the result',
     params: ['itemName', 'caseNumber', 'centreName', 'address'],
     text: {
-      'zh-CN': '您的${itemName}（受理编号${caseNumber}）已办结，请携带本人有效身份证件到${centreName}（${address}）领取办理结果。',
+      'zh-CN':
+        '您的${itemName}（受理编号${caseNumber}）已办结，请携带本人有效身份证件到${centreName}（${address}）领取办理结果。',
       en: 'Your application for ${itemName} (case ${caseNumber}) has been completed. Please collect the result at ${centreName} (${address}) with your identity document.',
     },
   },
@@ -162,7 +183,8 @@ export const notificationTemplates = {
     when: 'the result waits at the centre handling the case: its pick-up code and address',
     params: ['itemName', 'caseNumber', 'pickupCode', 'centreName', 'address'],
     text: {
-      'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到${centreName}（${address}）领取，取件码请勿告知他人。',
+      'zh-CN':
+        '您的${itemName}（受理编号${caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到${centreName}（${address}）领取，取件码请勿告知他人。',
       en: 'The result of your application for ${itemName} (case ${caseNumber}) is ready. Collect it at ${centreName} (${address}) with your identity document and the pick-up code ${pickupCode}; do not share the code.',
     },
   },
@@ -171,7 +193,8 @@ export const notificationTemplates = {
     when: 'the result waits at the window and the centre has no address on file: its pick-up code',
     params: ['itemName', 'caseNumber', 'pickupCode'],
     text: {
-      'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到受理窗口领取，取件码请勿告知他人。',
+      'zh-CN':
+        '您的${itemName}（受理编号${caseNumber}）办理结果已可领取，取件码${pickupCode}，请携带本人有效身份证件到受理窗口领取，取件码请勿告知他人。',
       en: 'The result of your application for ${itemName} (case ${caseNumber}) is ready. Collect it at the service window with your identity document and the pick-up code ${pickupCode}; do not share the code.',
     },
   },
@@ -180,7 +203,8 @@ export const notificationTemplates = {
     when: 'the result was handed to the courier: the carrier and the tracking number',
     params: ['itemName', 'caseNumber', 'carrier', 'trackingNumber'],
     text: {
-      'zh-CN': '您的${itemName}（受理编号${caseNumber}）办理结果已由${carrier}寄出，运单号${trackingNumber}，请注意查收。',
+      'zh-CN':
+        '您的${itemName}（受理编号${caseNumber}）办理结果已由${carrier}寄出，运单号${trackingNumber}，请注意查收。',
       en: 'The result of your application for ${itemName} (case ${caseNumber}) has been sent by ${carrier}, tracking number ${trackingNumber}.',
     },
   },
@@ -191,7 +215,8 @@ export const notificationTemplates = {
     when: 'the result was issued as an electronic certificate: download it from the progress look-up',
     params: ['itemName', 'caseNumber'],
     text: {
-      'zh-CN': '您的${itemName}（受理编号${caseNumber}）已办结，电子证照已签发，请凭受理编号和证件号码后四位在办件进度查询中下载。',
+      'zh-CN':
+        '您的${itemName}（受理编号${caseNumber}）已办结，电子证照已签发，请凭受理编号和证件号码后四位在办件进度查询中下载。',
       en: 'Your application for ${itemName} (case ${caseNumber}) has been completed and the electronic certificate issued. Download it from the progress look-up with the case number and the last 4 characters of your identifier.',
     },
   },
@@ -220,7 +245,11 @@ export function variablesOf(text: string): string[] {
 }
 
 /** The text as the platform renders it (without the 【sign name】); throws when a parameter is missing. */
-export function renderTemplate(id: TemplateId, language: NotificationLanguage, params: Readonly<Record<string, string>>): string {
+export function renderTemplate(
+  id: TemplateId,
+  language: NotificationLanguage,
+  params: Readonly<Record<string, string>>,
+): string {
   const template: NotificationTemplate = notificationTemplates[id];
   return template.text[language].replace(VARIABLE, (_whole, name: string) => {
     const value = params[name];

@@ -97,7 +97,11 @@ interface SendFailure {
   minimumWaitMs: number;
 }
 
-function describeFailure(error: unknown, platformLimitBackoffMs: number, retryLaterCodes: ReadonlySet<string> = new Set()): SendFailure {
+function describeFailure(
+  error: unknown,
+  platformLimitBackoffMs: number,
+  retryLaterCodes: ReadonlySet<string> = new Set(),
+): SendFailure {
   if (error instanceof DepartmentError) {
     const platformCode = error.details.departmentCode ?? null;
     const retryLater = platformCode !== null && retryLaterCodes.has(platformCode);
@@ -106,16 +110,33 @@ function describeFailure(error: unknown, platformLimitBackoffMs: number, retryLa
       platformCode,
       summary: `${error.kind}${platformCode ? ` (${platformCode})` : ''}: ${error.message}`.slice(0, 500),
       definitive: DEFINITIVE_KINDS.has(error.kind) && !retryLater,
-      notSent: error.kind === 'business_error' || error.kind === 'rejected' || error.kind === 'not_allowed' || error.kind === 'circuit_open' || error.kind === 'overloaded',
+      notSent:
+        error.kind === 'business_error' ||
+        error.kind === 'rejected' ||
+        error.kind === 'not_allowed' ||
+        error.kind === 'circuit_open' ||
+        error.kind === 'overloaded',
       minimumWaitMs: retryLater ? platformLimitBackoffMs : 0,
     };
   }
   // A database error or a bug: its message may quote values, so only its class is kept.
   const kind = error instanceof Error ? error.name : typeof error;
-  return { code: 'internal_error', platformCode: null, summary: `internal_error: ${kind}`, definitive: false, notSent: false, minimumWaitMs: 0 };
+  return {
+    code: 'internal_error',
+    platformCode: null,
+    summary: `internal_error: ${kind}`,
+    definitive: false,
+    notSent: false,
+    minimumWaitMs: 0,
+  };
 }
 
-export function notificationBackoffMs(attempt: number, base: number, max: number, random: () => number = Math.random): number {
+export function notificationBackoffMs(
+  attempt: number,
+  base: number,
+  max: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   return Math.floor(random() * Math.min(max, base * 2 ** exponent));
 }
@@ -359,7 +380,9 @@ export class NotificationWorker {
                  (horizon_event_id, horizon_xmax) = (select coalesce(max(id), 0), pg_snapshot_xmax(pg_current_snapshot()) from case_events)
            where name = ${CURSOR}`);
       } else {
-        await tx.execute(sql`update notification_cursor set done_event_id = ${done}, updated_at = now() where name = ${CURSOR}`);
+        await tx.execute(
+          sql`update notification_cursor set done_event_id = ${done}, updated_at = now() where name = ${CURSOR}`,
+        );
       }
       return count;
     });
@@ -383,7 +406,12 @@ export class NotificationWorker {
       })
       .from(caseEvents)
       .innerJoin(cases, eq(cases.id, caseEvents.caseId))
-      .where(and(sql`${caseEvents.id} > ${after} and ${caseEvents.id} <= ${upTo} and ${cases.contactMobile} is not null`, inArray(caseEvents.kind, [...notifiedEventKinds])))
+      .where(
+        and(
+          sql`${caseEvents.id} > ${after} and ${caseEvents.id} <= ${upTo} and ${cases.contactMobile} is not null`,
+          inArray(caseEvents.kind, [...notifiedEventKinds]),
+        ),
+      )
       .orderBy(caseEvents.id)
       .limit(limit);
     return rows.map((row) => ({ ...row, id: Number(row.id) }));
@@ -396,13 +424,37 @@ export class NotificationWorker {
     const itemCodes = [...new Set(events.map((event) => event.itemCode))];
     const centreCodes = [...new Set(events.flatMap((event) => (event.centreCode === null ? [] : [event.centreCode])))];
     const [itemRows, centreRows, deliveryRows, resultRows] = await Promise.all([
-      tx.select({ code: items.code, name: items.name, nameZh: items.nameZh }).from(items).where(inArray(items.code, itemCodes)),
-      centreCodes.length === 0 ? Promise.resolve([]) : tx.select({ code: centres.code, name: centres.name, address: centres.address }).from(centres).where(inArray(centres.code, centreCodes)),
       tx
-        .select({ caseId: deliveries.caseId, status: deliveries.status, departmentStatus: deliveries.departmentStatus, departmentMessage: deliveries.departmentMessage, departmentUpdatedAt: deliveries.departmentUpdatedAt })
+        .select({ code: items.code, name: items.name, nameZh: items.nameZh })
+        .from(items)
+        .where(inArray(items.code, itemCodes)),
+      centreCodes.length === 0
+        ? Promise.resolve([])
+        : tx
+            .select({ code: centres.code, name: centres.name, address: centres.address })
+            .from(centres)
+            .where(inArray(centres.code, centreCodes)),
+      tx
+        .select({
+          caseId: deliveries.caseId,
+          status: deliveries.status,
+          departmentStatus: deliveries.departmentStatus,
+          departmentMessage: deliveries.departmentMessage,
+          departmentUpdatedAt: deliveries.departmentUpdatedAt,
+        })
         .from(deliveries)
         .where(inArray(deliveries.caseId, caseIds)),
-      tx.select({ caseId: caseResults.caseId, method: caseResults.method, status: caseResults.status, pickupCode: caseResults.pickupCode, carrier: caseResults.carrier, trackingNumber: caseResults.trackingNumber }).from(caseResults).where(inArray(caseResults.caseId, caseIds)),
+      tx
+        .select({
+          caseId: caseResults.caseId,
+          method: caseResults.method,
+          status: caseResults.status,
+          pickupCode: caseResults.pickupCode,
+          carrier: caseResults.carrier,
+          trackingNumber: caseResults.trackingNumber,
+        })
+        .from(caseResults)
+        .where(inArray(caseResults.caseId, caseIds)),
     ]);
     const itemByCode = new Map(itemRows.map((item) => [item.code, item]));
     const centreByCode = new Map(centreRows.map((centre) => [centre.code, centre]));
@@ -436,7 +488,11 @@ export class NotificationWorker {
       });
     }
     if (rows.length === 0) return 0;
-    const inserted = await tx.insert(notifications).values(rows).onConflictDoNothing({ target: notifications.eventId }).returning({ template: notifications.template });
+    const inserted = await tx
+      .insert(notifications)
+      .values(rows)
+      .onConflictDoNothing({ target: notifications.eventId })
+      .returning({ template: notifications.template });
     for (const row of inserted) this.metrics.messages.inc({ template: row.template, outcome: 'queued' });
     return inserted.length;
   }
@@ -478,7 +534,10 @@ export class NotificationWorker {
       returning n.id, n.template`);
     for (const row of rowsOf<{ id: string; template: string }>(result)) {
       this.metrics.messages.inc({ template: row.template, outcome: 'superseded' });
-      this.logger.info({ notification: row.id, template: row.template }, 'notification superseded by newer news of its case');
+      this.logger.info(
+        { notification: row.id, template: row.template },
+        'notification superseded by newer news of its case',
+      );
     }
   }
 
@@ -502,7 +561,12 @@ export class NotificationWorker {
 
   /** The claim still held: this worker, this attempt. */
   private held(claim: ClaimedNotification) {
-    return and(eq(notifications.id, claim.id), eq(notifications.status, 'pending'), eq(notifications.leaseOwner, this.owner), eq(notifications.attempts, claim.attempts));
+    return and(
+      eq(notifications.id, claim.id),
+      eq(notifications.status, 'pending'),
+      eq(notifications.leaseOwner, this.owner),
+      eq(notifications.attempts, claim.attempts),
+    );
   }
 
   /**
@@ -523,14 +587,20 @@ export class NotificationWorker {
       );
       if ((window?.used ?? 0) < max) {
         // False when the claim was lost meanwhile: whoever holds it now sends it.
-        const reserved = await tx.update(notifications).set({ slotAt: sql`now()` }).where(this.held(claim)).returning({ id: notifications.id });
+        const reserved = await tx
+          .update(notifications)
+          .set({ slotAt: sql`now()` })
+          .where(this.held(claim))
+          .returning({ id: notifications.id });
         return reserved.length > 0 ? 'reserved' : 'lost';
       }
       await tx
         .update(notifications)
         .set({
           attempts: claim.attempts - 1,
-          nextAttemptAt: window?.freesAt ? new Date(window.freesAt) : sql`now() + ${windowMs}::double precision * interval '1 millisecond'`,
+          nextAttemptAt: window?.freesAt
+            ? new Date(window.freesAt)
+            : sql`now() + ${windowMs}::double precision * interval '1 millisecond'`,
           leaseOwner: null,
           leaseUntil: null,
           lastError: `rate_limited: ${max} messages per ${Math.round(windowMs / 60_000)} minutes to this number`,
@@ -546,7 +616,10 @@ export class NotificationWorker {
       if (place !== 'reserved') {
         if (place === 'deferred') {
           this.metrics.messages.inc({ template: claim.template, outcome: 'rate_limited' });
-          this.logger.info({ notification: claim.id, template: claim.template }, 'notification deferred: its number reached the rate limit');
+          this.logger.info(
+            { notification: claim.id, template: claim.template },
+            'notification deferred: its number reached the rate limit',
+          );
         }
         return;
       }
@@ -558,12 +631,23 @@ export class NotificationWorker {
     let messageId: string;
     try {
       const receipt = await this.channel.adapter.send(
-        { idempotencyKey: claim.id, phoneNumber: claim.mobile, templateCode: claim.templateCode, templateParams: claim.params },
-        { requestId: `${claim.id}.${claim.attempts}`, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.settings.delivery.leaseMs)]) },
+        {
+          idempotencyKey: claim.id,
+          phoneNumber: claim.mobile,
+          templateCode: claim.templateCode,
+          templateParams: claim.params,
+        },
+        {
+          requestId: `${claim.id}.${claim.attempts}`,
+          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.settings.delivery.leaseMs)]),
+        },
       );
       messageId = receipt.messageId;
     } catch (error) {
-      await this.recordFailure(claim, describeFailure(error, this.settings.delivery.platformLimitBackoffMs, this.channel.adapter.retryLaterCodes));
+      await this.recordFailure(
+        claim,
+        describeFailure(error, this.settings.delivery.platformLimitBackoffMs, this.channel.adapter.retryLaterCodes),
+      );
       return;
     }
     await this.withRetries(`recording notification ${claim.id}`, () => this.recordSent(claim, messageId));
@@ -576,7 +660,10 @@ export class NotificationWorker {
         return await write();
       } catch (error) {
         if (attempt >= 6 || this.shutdown.signal.aborted) {
-          this.logger.error({ err: errorForLog(error) }, `${what} failed; the message is sent again after its lease (the platform recognises it by its outId)`);
+          this.logger.error(
+            { err: errorForLog(error) },
+            `${what} failed; the message is sent again after its lease (the platform recognises it by its outId)`,
+          );
           return undefined;
         }
         await delay(100 * 2 ** (attempt - 1));
@@ -592,12 +679,26 @@ export class NotificationWorker {
     const recorded = await this.db.transaction(async (tx) => {
       const [updated] = await tx
         .update(notifications)
-        .set({ status: 'sent', bizId: messageId, sentAt: sql`now()`, receiptCheckedAt: sql`now()`, leaseOwner: null, leaseUntil: null, lastError: null })
+        .set({
+          status: 'sent',
+          bizId: messageId,
+          sentAt: sql`now()`,
+          receiptCheckedAt: sql`now()`,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastError: null,
+        })
         .where(this.held(claim))
         .returning({ id: notifications.id });
       if (!updated) return false;
       const [owner] = await tx
-        .select({ caseNumber: cases.caseNumber, subjectId: cases.subjectId, clientId: cases.clientId, operatorId: cases.operatorId, kind: clients.kind })
+        .select({
+          caseNumber: cases.caseNumber,
+          subjectId: cases.subjectId,
+          clientId: cases.clientId,
+          operatorId: cases.operatorId,
+          kind: clients.kind,
+        })
         .from(cases)
         .leftJoin(clients, eq(clients.id, cases.clientId))
         .where(eq(cases.id, claim.caseId));
@@ -608,7 +709,15 @@ export class NotificationWorker {
       await tx.insert(caseEvents).values({
         caseId: claim.caseId,
         kind: 'notified',
-        detail: { recipient: 'applicant', channel: 'sms', notificationId: claim.id, template: claim.template, templateCode: claim.templateCode, about: claim.eventKind, messageId },
+        detail: {
+          recipient: 'applicant',
+          channel: 'sms',
+          notificationId: claim.id,
+          template: claim.template,
+          templateCode: claim.templateCode,
+          about: claim.eventKind,
+          messageId,
+        },
       });
       // The number went to the platform on behalf of the window that took it down with the case.
       await recordAudit(tx, {
@@ -616,7 +725,12 @@ export class NotificationWorker {
         operatorId: owner?.operatorId ?? null,
         action: NOTIFY_ACTION,
         subjectRef: owner?.subjectId ?? null,
-        fields: ['contact.mobile', `template:${claim.template}`, `channel:${this.channel.code}`, `notification:${claim.id}`],
+        fields: [
+          'contact.mobile',
+          `template:${claim.template}`,
+          `channel:${this.channel.code}`,
+          `notification:${claim.id}`,
+        ],
         purpose: NOTIFY_PURPOSE,
         caseRef: owner?.caseNumber ?? null,
         outcome: 'allowed',
@@ -625,11 +739,17 @@ export class NotificationWorker {
       return true;
     });
     if (!recorded) {
-      this.logger.warn({ notification: claim.id }, 'notification sent, but its lease was lost; the message is recorded by whoever holds it now');
+      this.logger.warn(
+        { notification: claim.id },
+        'notification sent, but its lease was lost; the message is recorded by whoever holds it now',
+      );
       return;
     }
     this.metrics.messages.inc({ template: claim.template, outcome: 'sent' });
-    this.logger.info({ notification: claim.id, case: claim.caseId, template: claim.template, attempts: claim.attempts }, 'notification sent');
+    this.logger.info(
+      { notification: claim.id, case: claim.caseId, template: claim.template, attempts: claim.attempts },
+      'notification sent',
+    );
   }
 
   /**
@@ -637,7 +757,13 @@ export class NotificationWorker {
    * answer read it; the applicant's progress look-up does not) with the representative masked, and
    * the audit entry of the representative's number handed to the platform, by the gateway itself.
    */
-  private async recordWarningSent(tx: Queryable, claim: ClaimedNotification, warning: NonNullable<ClaimedNotification['warning']>, caseNumber: string | null, messageId: string): Promise<void> {
+  private async recordWarningSent(
+    tx: Queryable,
+    claim: ClaimedNotification,
+    warning: NonNullable<ClaimedNotification['warning']>,
+    caseNumber: string | null,
+    messageId: string,
+  ): Promise<void> {
     await tx.insert(caseEvents).values({
       caseId: claim.caseId,
       kind: 'supervision_warning_sent',
@@ -657,7 +783,13 @@ export class NotificationWorker {
     await recordAudit(tx, {
       actor: { clientId: WARNING_ACTOR, kind: 'admin' },
       action: WARN_ACTION,
-      fields: ['representative.mobile', `department:${warning.department}`, `template:${claim.template}`, `channel:${this.channel.code}`, `notification:${claim.id}`],
+      fields: [
+        'representative.mobile',
+        `department:${warning.department}`,
+        `template:${claim.template}`,
+        `channel:${this.channel.code}`,
+        `notification:${claim.id}`,
+      ],
       purpose: WARN_PURPOSE,
       caseRef: caseNumber,
       outcome: 'allowed',
@@ -668,13 +800,18 @@ export class NotificationWorker {
   private async recordFailure(claim: ClaimedNotification, failure: SendFailure): Promise<void> {
     const dead = failure.definitive || claim.attempts >= this.settings.delivery.maxAttempts;
     const { backoffBaseMs, backoffMaxMs } = this.settings.delivery;
-    const waitMs = Math.max(failure.minimumWaitMs, notificationBackoffMs(claim.attempts, backoffBaseMs, backoffMaxMs, this.random));
+    const waitMs = Math.max(
+      failure.minimumWaitMs,
+      notificationBackoffMs(claim.attempts, backoffBaseMs, backoffMaxMs, this.random),
+    );
     await this.withRetries(`recording the failure of notification ${claim.id}`, () =>
       this.db.transaction(async (tx) => {
         const [updated] = await tx
           .update(notifications)
           .set({
-            ...(dead ? { status: 'dead' as const, deadAt: sql`now()` } : { nextAttemptAt: sql`now() + ${waitMs}::double precision * interval '1 millisecond'` }),
+            ...(dead
+              ? { status: 'dead' as const, deadAt: sql`now()` }
+              : { nextAttemptAt: sql`now() + ${waitMs}::double precision * interval '1 millisecond'` }),
             ...(failure.notSent ? { slotAt: null } : {}),
             lastError: failure.summary,
             leaseOwner: null,
@@ -687,7 +824,15 @@ export class NotificationWorker {
             caseId: claim.caseId,
             kind: 'notification_failed',
             ...(claim.warning ? { departmentCode: claim.warning.department } : {}),
-            detail: { recipient: claim.recipientKind, channel: 'sms', notificationId: claim.id, template: claim.template, reason: failure.code, ...(failure.platformCode ? { platformCode: failure.platformCode } : {}), attempts: claim.attempts },
+            detail: {
+              recipient: claim.recipientKind,
+              channel: 'sms',
+              notificationId: claim.id,
+              template: claim.template,
+              reason: failure.code,
+              ...(failure.platformCode ? { platformCode: failure.platformCode } : {}),
+              attempts: claim.attempts,
+            },
           });
         }
       }),
@@ -716,13 +861,28 @@ export class NotificationWorker {
               limit ${this.settings.delivery.batchSize}::integer
               for update skip locked)
       returning id, case_id as "caseId", biz_id as "messageId", mobile, sent_at as "sentAt", template, recipient_kind as "recipientKind"`);
-    const checks = rowsOf<{ id: string; caseId: string; messageId: string; mobile: string; sentAt: Date | string; template: string; recipientKind: string }>(result);
+    const checks = rowsOf<{
+      id: string;
+      caseId: string;
+      messageId: string;
+      mobile: string;
+      sentAt: Date | string;
+      template: string;
+      recipientKind: string;
+    }>(result);
     if (checks.length === 0) return 0;
     let reports;
     try {
       reports = await adapter.queryDeliveryReports(
-        checks.map((check) => ({ messageId: check.messageId, phoneNumber: check.mobile, sentAt: new Date(check.sentAt) })),
-        { requestId: `receipts.${checks[0]!.id}`, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.settings.delivery.leaseMs)]) },
+        checks.map((check) => ({
+          messageId: check.messageId,
+          phoneNumber: check.mobile,
+          sentAt: new Date(check.sentAt),
+        })),
+        {
+          requestId: `receipts.${checks[0]!.id}`,
+          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.settings.delivery.leaseMs)]),
+        },
       );
     } catch (error) {
       // Asked again after another interval: the receipt is late, not lost.
@@ -736,18 +896,32 @@ export class NotificationWorker {
       await this.db.transaction(async (tx) => {
         const [updated] = await tx
           .update(notifications)
-          .set({ status: report.state, receiptCode: report.code, receiptAt: report.reportedAt ? new Date(report.reportedAt) : sql`now()` })
+          .set({
+            status: report.state,
+            receiptCode: report.code,
+            receiptAt: report.reportedAt ? new Date(report.reportedAt) : sql`now()`,
+          })
           .where(and(eq(notifications.id, check.id), eq(notifications.status, 'sent')))
           .returning({ id: notifications.id });
         if (updated && report.state === 'failed') {
           await tx.insert(caseEvents).values({
             caseId: check.caseId,
             kind: 'notification_failed',
-            detail: { recipient: check.recipientKind, channel: 'sms', notificationId: check.id, template: check.template, reason: 'undelivered', ...(report.code ? { receiptCode: report.code } : {}) },
+            detail: {
+              recipient: check.recipientKind,
+              channel: 'sms',
+              notificationId: check.id,
+              template: check.template,
+              reason: 'undelivered',
+              ...(report.code ? { receiptCode: report.code } : {}),
+            },
           });
         }
       });
-      this.metrics.messages.inc({ template: check.template, outcome: report.state === 'delivered' ? 'delivered' : 'undelivered' });
+      this.metrics.messages.inc({
+        template: check.template,
+        outcome: report.state === 'delivered' ? 'delivered' : 'undelivered',
+      });
     }
     return checks.length;
   }

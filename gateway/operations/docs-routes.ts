@@ -12,7 +12,13 @@ import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
 import { evaluatePreconditions } from '../platform/preconditions.js';
 import { errorResponses, publicRoute, BEARER_SCHEME } from '../platform/routes.js';
-import { type DeliveryLimits, DeliverySlots, type StaticFile, nodeExchangeOf, staticFile } from '../platform/static-delivery.js';
+import {
+  type DeliveryLimits,
+  DeliverySlots,
+  type StaticFile,
+  nodeExchangeOf,
+  staticFile,
+} from '../platform/static-delivery.js';
 
 /**
  * The installed Swagger UI's folder, found without importing the package: its entry module
@@ -44,14 +50,19 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument 
   // One relative server: the document is served by the gateway it describes, at whatever address
   // the province gives it (a client generated from it takes the base URL as a setting).
   const servers = [{ url: '/', description: 'This gateway (the address this document was read from)' }];
-  return app.getOpenAPI31Document({ openapi: '3.1.0', info: OPENAPI_INFO, servers, tags: [
-    { name: 'auth', description: 'Tokens and keys' },
-    { name: 'admin', description: 'Client registry and key management' },
-    { name: 'subjects', description: 'Applicants resolved once: identifiers, masking, department links' },
-    { name: 'materials', description: 'Documents stored once: catalogue, upload, download, reuse, revocation' },
-    { name: 'audit', description: 'Audit log, its verification, and data trackers' },
-    { name: 'operations', description: 'Health, readiness, metrics and docs' },
-  ] });
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: OPENAPI_INFO,
+    servers,
+    tags: [
+      { name: 'auth', description: 'Tokens and keys' },
+      { name: 'admin', description: 'Client registry and key management' },
+      { name: 'subjects', description: 'Applicants resolved once: identifiers, masking, department links' },
+      { name: 'materials', description: 'Documents stored once: catalogue, upload, download, reuse, revocation' },
+      { name: 'audit', description: 'Audit log, its verification, and data trackers' },
+      { name: 'operations', description: 'Health, readiness, metrics and docs' },
+    ],
+  });
 }
 
 const assetFiles = {
@@ -82,7 +93,10 @@ const openApiRoute = publicRoute({
   tags: ['operations'],
   summary: 'This OpenAPI 3.1 document',
   responses: {
-    200: { description: 'OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+    200: {
+      description: 'OpenAPI document',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
     304: { description: 'Not modified: the If-None-Match entity tag is current' },
     ...errorResponses(503),
   },
@@ -105,7 +119,9 @@ const docsAssetRoute = publicRoute({
   summary: 'Static files of the API reference page',
   request: {
     params: z.object({
-      file: z.enum([...(Object.keys(assetFiles) as (keyof typeof assetFiles)[]), 'init.js']).openapi({ param: { name: 'file', in: 'path' } }),
+      file: z
+        .enum([...(Object.keys(assetFiles) as (keyof typeof assetFiles)[]), 'init.js'])
+        .openapi({ param: { name: 'file', in: 'path' } }),
     }),
   },
   responses: {
@@ -143,11 +159,20 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, limits: DeliveryLim
 
   const deliver = (c: Context<AppEnv>, file: StaticFile, cacheControl: string): Response => {
     const validators = { ETag: file.etag, 'Cache-Control': cacheControl };
-    const outcome = evaluatePreconditions({ method: c.req.method, etag: file.etag, headers: { ifNoneMatch: c.req.header('if-none-match') } });
+    const outcome = evaluatePreconditions({
+      method: c.req.method,
+      etag: file.etag,
+      headers: { ifNoneMatch: c.req.header('if-none-match') },
+    });
     if (outcome === 'not_modified') return c.body(null, 304, validators);
     // HEAD sends no bytes, so it holds nothing.
     if (c.req.method !== 'HEAD' && !slots.claim(nodeExchangeOf(c.env))) {
-      throw new ApiError('service_unavailable', 'Too many downloads of the API reference are in progress; retry in a moment.', {}, { headers: { 'Retry-After': '1' } });
+      throw new ApiError(
+        'service_unavailable',
+        'Too many downloads of the API reference are in progress; retry in a moment.',
+        {},
+        { headers: { 'Retry-After': '1' } },
+      );
     }
     return c.body(file.bytes, 200, { 'Content-Type': file.contentType, ...validators });
   };

@@ -6,7 +6,10 @@ import type { AppEnv } from '../platform/context.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 
-const HealthSchema = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.boolean()).optional() });
+const HealthSchema = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  checks: z.record(z.string(), z.boolean()).optional(),
+});
 
 const healthzRoute = publicRoute({
   method: 'get',

@@ -55,8 +55,19 @@ export function answerUnrouted(allowedMethods: AllowedMethods) {
     if (allow !== undefined && c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
     // A handler that calls notFound() on a path it serves means "no such resource": 404 as well.
     if (allow === undefined || allowed?.includes(c.req.method)) {
-      return problemResponse(c, new ApiError('route_not_found', 'No route matches this path; /openapi.json lists the routes.'));
+      return problemResponse(
+        c,
+        new ApiError('route_not_found', 'No route matches this path; /openapi.json lists the routes.'),
+      );
     }
-    return problemResponse(c, new ApiError('method_not_allowed', `This path is served with ${allow}, not ${c.req.method}.`, {}, { headers: { Allow: allow } }));
+    return problemResponse(
+      c,
+      new ApiError(
+        'method_not_allowed',
+        `This path is served with ${allow}, not ${c.req.method}.`,
+        {},
+        { headers: { Allow: allow } },
+      ),
+    );
   };
 }

@@ -52,7 +52,10 @@ export function parseTrustedProxies(entries: readonly string[]): TrustedProxies 
 /** The client's address: the peer, or, when the peer is a trusted proxy, the nearest untrusted hop it reported. */
 export function originatingAddress(peer: string, forwardedFor: string | undefined, trusted: TrustedProxies): string {
   if (trusted.size === 0 || !trusted.has(peer)) return normalise(peer);
-  const hops = (forwardedFor ?? '').split(',').map((hop) => hop.trim()).filter((hop) => hop.length > 0);
+  const hops = (forwardedFor ?? '')
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter((hop) => hop.length > 0);
   for (let index = hops.length - 1; index >= 0; index -= 1) {
     const hop = hops[index] ?? '';
     if (!trusted.has(hop)) return normalise(hop);

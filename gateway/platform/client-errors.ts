@@ -34,11 +34,23 @@ function refusalFor(code: string | undefined): { status: number; reason: string;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return refusal('request_timeout', 'Request Timeout', 'The request did not arrive in full in time.');
     case 'HPE_HEADER_OVERFLOW':
-      return refusal('request_header_too_large', 'Request Header Fields Too Large', 'The request header is larger than allowed.');
+      return refusal(
+        'request_header_too_large',
+        'Request Header Fields Too Large',
+        'The request header is larger than allowed.',
+      );
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return refusal('payload_too_large', 'Payload Too Large', 'The chunk extensions of the request body are larger than allowed.');
+      return refusal(
+        'payload_too_large',
+        'Payload Too Large',
+        'The chunk extensions of the request body are larger than allowed.',
+      );
     default:
-      return refusal('bad_request', 'Bad Request', 'The bytes received are not a well-formed HTTP/1.1 request; the connection is closed.');
+      return refusal(
+        'bad_request',
+        'Bad Request',
+        'The bytes received are not a well-formed HTTP/1.1 request; the connection is closed.',
+      );
   }
 }
 

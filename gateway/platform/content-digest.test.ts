@@ -84,7 +84,10 @@ describe('parseContentDigest: parameters', () => {
   it.each([
     ['a token parameter', ';a=b'],
     ['a boolean parameter without value', ';a'],
-    ['several parameters of every bare item type', ';int=-42;dec=3.141;str="a \\"q\\" \\\\";tok=x/y:z;bool=?0;bytes=:AAE=:'],
+    [
+      'several parameters of every bare item type',
+      ';int=-42;dec=3.141;str="a \\"q\\" \\\\";tok=x/y:z;bool=?0;bytes=:AAE=:',
+    ],
     ['a space after ";"', '; a=1'],
     ['a key starting with "*"', ';*x=1'],
   ])('ignores %s', (_label, parameters) => {

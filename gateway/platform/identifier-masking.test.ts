@@ -15,9 +15,13 @@ import {
 
 describe('maskIdentifiersInText', () => {
   it('masks ID numbers (18 characters, either x, and the 15-digit form) and credit codes (either case) wherever they stand alone', () => {
-    expect(maskIdentifiersInText('GET /v1/subjects/11010519491231002X?again=11010519491231002x')).toBe('GET /v1/subjects/110105********002X?again=110105********002x');
+    expect(maskIdentifiersInText('GET /v1/subjects/11010519491231002X?again=11010519491231002x')).toBe(
+      'GET /v1/subjects/110105********002X?again=110105********002x',
+    );
     expect(maskIdentifiersInText('old form 110105491231002.')).toBe('old form 110105*****1002.');
-    expect(maskIdentifiersInText('value "91350100M000100Y43" and 91350100m000100y43')).toBe('value "91350100********43" and 91350100********43');
+    expect(maskIdentifiersInText('value "91350100M000100Y43" and 91350100m000100y43')).toBe(
+      'value "91350100********43" and 91350100********43',
+    );
     expect(maskIdentifiersInText('id_11010519491231002X_end')).toBe('id_110105********002X_end');
   });
 
@@ -35,16 +39,28 @@ describe('maskIdentifiersInText', () => {
   it('masks permanent resident card numbers (2023: shaped like ID numbers; 2017: three letters and 12 digits)', () => {
     expect(maskIdentifiersInText('card 911840198503150120 refused')).toBe('card 911840********0120 refused');
     expect(maskIdentifiersInText('card 91184019850315018x.')).toBe('card 911840********018x.');
-    expect(maskIdentifiersInText('old card USA118503150012, again usa118503150012')).toBe('old card USA11********12, again usa11********12');
+    expect(maskIdentifiersInText('old card USA118503150012, again usa118503150012')).toBe(
+      'old card USA11********12, again usa11********12',
+    );
   });
 
   it('masks Hong Kong and Macao travel permits (with or without the renewal count) and PRC passports', () => {
     expect(maskIdentifiersInText('通行证H12345678与M8765432101')).toBe('通行证H******78与M********01');
-    expect(maskIdentifiersInText('passport E12345678 / EA1234567 / G12345678')).toBe('passport E******78 / E******67 / G******78');
+    expect(maskIdentifiersInText('passport E12345678 / EA1234567 / G12345678')).toBe(
+      'passport E******78 / E******67 / G******78',
+    );
   });
 
   it('leaves alone what cannot be told from ordinary text: foreign passports, Taiwan permits (8 digits), dates', () => {
-    const untouched = ['passport C01X00T47', 'permit 01234567', 'on 20250615', 'H1234567 has 7 digits', 'build E1234567 and E123456789', 'HK12345678', 'USA11850315001'];
+    const untouched = [
+      'passport C01X00T47',
+      'permit 01234567',
+      'on 20250615',
+      'H1234567 has 7 digits',
+      'build E1234567 and E123456789',
+      'HK12345678',
+      'USA11850315001',
+    ];
     for (const text of untouched) expect(maskIdentifiersInText(text)).toBe(text);
   });
 

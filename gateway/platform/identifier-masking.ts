@@ -86,7 +86,12 @@ export function maskPermanentResidence(value: string): string {
 const IDENTIFIER_SHAPES =
   /(?<![0-9A-Za-z])(?:(?<residentId>\d{17}[\dX])|(?<creditCode>[0-9A-HJ-NPQRTUWXY]{18})|(?<residentId15>\d{15})|(?<permanentResidence2017>[A-Z]{3}\d{12})|(?<travelPermit>[HM]\d{8}(?:\d{2})?)|(?<prcPassport>[EG]\d{8}|E[A-Z]\d{7}))(?![0-9A-Za-z])/gi;
 
-type ShapeGroups = Partial<Record<'residentId' | 'creditCode' | 'residentId15' | 'permanentResidence2017' | 'travelPermit' | 'prcPassport', string>>;
+type ShapeGroups = Partial<
+  Record<
+    'residentId' | 'creditCode' | 'residentId15' | 'permanentResidence2017' | 'travelPermit' | 'prcPassport',
+    string
+  >
+>;
 
 /** `text` with every identifier-shaped run masked (see IDENTIFIER_SHAPES). */
 export function maskIdentifiersInText(text: string): string {

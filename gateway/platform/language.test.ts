@@ -9,7 +9,9 @@ const CHINESE = /[\u4e00-\u9fff]/;
 async function languageOf(acceptLanguage: string | undefined, fallback: 'zh-CN' | 'en' = 'zh-CN'): Promise<string> {
   const app = new Hono();
   app.get('/', (c) => c.text(requestLanguage(c, fallback)));
-  const response = await app.request('/', { headers: acceptLanguage === undefined ? {} : { 'Accept-Language': acceptLanguage } });
+  const response = await app.request('/', {
+    headers: acceptLanguage === undefined ? {} : { 'Accept-Language': acceptLanguage },
+  });
   return response.text();
 }
 
@@ -33,9 +35,19 @@ describe('the language of what a person reads', () => {
   });
 
   it('answers a problem in the chosen language: title by code, detail when it has both languages', () => {
-    const error = new ApiError('pickup_code_mismatch', { 'zh-CN': '取件码不对，还可以再试 4 次。', en: 'Wrong pick-up code; 4 tries left.' });
-    expect(problemDocument(error, 'req-1', undefined, 'zh-CN')).toMatchObject({ title: '取件码不是该办件的', detail: '取件码不对，还可以再试 4 次。', code: 'pickup_code_mismatch' });
-    expect(problemDocument(error, 'req-1', undefined, 'en')).toMatchObject({ title: 'The pick-up code is not this case\'s', detail: 'Wrong pick-up code; 4 tries left.' });
+    const error = new ApiError('pickup_code_mismatch', {
+      'zh-CN': '取件码不对，还可以再试 4 次。',
+      en: 'Wrong pick-up code; 4 tries left.',
+    });
+    expect(problemDocument(error, 'req-1', undefined, 'zh-CN')).toMatchObject({
+      title: '取件码不是该办件的',
+      detail: '取件码不对，还可以再试 4 次。',
+      code: 'pickup_code_mismatch',
+    });
+    expect(problemDocument(error, 'req-1', undefined, 'en')).toMatchObject({
+      title: "The pick-up code is not this case's",
+      detail: 'Wrong pick-up code; 4 tries left.',
+    });
     // Logs and CLIs read the English.
     expect(error.message).toBe('Wrong pick-up code; 4 tries left.');
     expect(problemTitle('not_found', 'zh-CN')).toBe('资源不存在，或该客户端无权查看');

@@ -19,7 +19,17 @@ export function createLogger(level: Config['logLevel'], destination?: pino.Desti
       // Explicit paths only: wildcard paths made redaction the largest cost of an access-log line.
       // Request logs never carry these objects; this is a second line of defence.
       redact: {
-        paths: ['authorization', 'headers.authorization', 'client_secret', 'clientSecret', 'secret', 'password', 'privateJwk', 'access_token', 'accessToken'],
+        paths: [
+          'authorization',
+          'headers.authorization',
+          'client_secret',
+          'clientSecret',
+          'secret',
+          'password',
+          'privateJwk',
+          'access_token',
+          'accessToken',
+        ],
         censor: '[redacted]',
       },
     },

@@ -34,17 +34,25 @@ export async function readPrivateFile(path: string, what: string): Promise<strin
     stats = await stat(path);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
-    throw new PrivateFileError(`cannot read ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new PrivateFileError(
+      `cannot read ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   if (!stats.isFile()) throw new PrivateFileError(`${what} ${path} is not a regular file`);
   if (checksPermissions && (stats.mode & 0o077) !== 0) {
     const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
-    throw new PrivateFileError(`${what} ${path} can be accessed by other users (mode ${mode}); allow its owner only: chmod 600 ${path}`);
+    throw new PrivateFileError(
+      `${what} ${path} can be accessed by other users (mode ${mode}); allow its owner only: chmod 600 ${path}`,
+    );
   }
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new PrivateFileError(`cannot read ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new PrivateFileError(
+      `cannot read ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -69,7 +77,11 @@ async function createPrivateFile(path: string, contents: string, what: string): 
     await chmod(temporary, 0o600);
     await link(temporary, path);
   } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw new PrivateFileError(`cannot create ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    if (errorCode(error) !== 'EEXIST')
+      throw new PrivateFileError(
+        `cannot create ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
   } finally {
     await unlink(temporary).catch(() => undefined);
   }
@@ -79,7 +91,11 @@ async function createPrivateFile(path: string, contents: string, what: string): 
 }
 
 /** The private file at `path`; created from `generate()` first when there is none. */
-export async function readOrCreatePrivateFile(path: string, what: string, generate: () => Promise<string>): Promise<{ contents: string; created: boolean }> {
+export async function readOrCreatePrivateFile(
+  path: string,
+  what: string,
+  generate: () => Promise<string>,
+): Promise<{ contents: string; created: boolean }> {
   const existing = await readPrivateFile(path, what);
   if (existing !== undefined) return { contents: existing, created: false };
   const generated = await generate();

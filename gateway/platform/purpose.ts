@@ -15,10 +15,10 @@ const REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
 
 /** Header parameters of every personal-data route (Hono hands header names over in lower case). */
 export const PurposeHeadersSchema = z.object({
-  [PURPOSE_HEADER]: z
-    .string()
-    .optional()
-    .openapi({ description: 'Purpose code from the configured list (PURPOSE_CODES); required unless a case reference is sent.', example: 'case_acceptance' }),
+  [PURPOSE_HEADER]: z.string().optional().openapi({
+    description: 'Purpose code from the configured list (PURPOSE_CODES); required unless a case reference is sent.',
+    example: 'case_acceptance',
+  }),
   [CASE_REF_HEADER]: z
     .string()
     .regex(REFERENCE, 'a case reference is 1-64 letters, digits and . _ : / -')
@@ -28,7 +28,10 @@ export const PurposeHeadersSchema = z.object({
     .string()
     .regex(REFERENCE, 'an operator id is 1-64 letters, digits and . _ : / -')
     .optional()
-    .openapi({ description: 'The person at the window or desk, as the calling system knows them; recorded in the audit log.', example: 'clerk-0042' }),
+    .openapi({
+      description: 'The person at the window or desk, as the calling system knows them; recorded in the audit log.',
+      example: 'clerk-0042',
+    }),
 });
 export type PurposeHeaders = z.infer<typeof PurposeHeadersSchema>;
 
@@ -51,7 +54,9 @@ export function requirePurpose(headers: PurposeHeaders, purposeCodes: readonly s
     );
   }
   if (purpose !== null && !purposeCodes.includes(purpose)) {
-    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, { purposeCodes });
+    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, {
+      purposeCodes,
+    });
   }
   return { purpose, caseRef, operatorId };
 }

@@ -30,12 +30,23 @@ export function clientAddress(c: Context<AppEnv>): string {
 }
 
 /** The 429 answer: a problem document with `Retry-After` (RFC 9110 §10.2.3) in whole seconds. */
-export function rateLimited(retryAfterSeconds: number, detail = `Too many requests; try again in ${retryAfterSeconds} s.`): ApiError {
-  return new ApiError('rate_limited', detail, { retryAfterSeconds }, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+export function rateLimited(
+  retryAfterSeconds: number,
+  detail = `Too many requests; try again in ${retryAfterSeconds} s.`,
+): ApiError {
+  return new ApiError(
+    'rate_limited',
+    detail,
+    { retryAfterSeconds },
+    { headers: { 'Retry-After': String(retryAfterSeconds) } },
+  );
 }
 
 /** Middleware answering `429 rate_limited` with `Retry-After` once `key` is over its limit. */
-export function rateLimit(limiter: (c: Context<AppEnv>) => SharedLimiter, key: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
+export function rateLimit(
+  limiter: (c: Context<AppEnv>) => SharedLimiter,
+  key: (c: Context<AppEnv>) => string,
+): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
     const retryAfter = await limiter(c).take(key(c));
     if (retryAfter !== null) throw rateLimited(retryAfter);

@@ -40,7 +40,9 @@ function nodeResponseOf(c: Context<AppEnv>): ServerResponse | undefined {
   const env: unknown = c.env;
   if (typeof env !== 'object' || env === null || !('outgoing' in env)) return undefined;
   const { outgoing } = env as { outgoing: unknown };
-  return typeof (outgoing as Partial<ServerResponse> | undefined)?.setHeader === 'function' ? (outgoing as ServerResponse) : undefined;
+  return typeof (outgoing as Partial<ServerResponse> | undefined)?.setHeader === 'function'
+    ? (outgoing as ServerResponse)
+    : undefined;
 }
 
 export function requestContext(services: AppServices): MiddlewareHandler<AppEnv> {
@@ -49,7 +51,8 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
     const started = performance.now();
     const offered = c.req.header('x-request-id');
     // An offered id is echoed and put on every log line: one shaped like an ID number is replaced.
-    const requestId = offered && WELL_FORMED_REQUEST_ID.test(offered) && !containsIdentifier(offered) ? offered : newRequestId();
+    const requestId =
+      offered && WELL_FORMED_REQUEST_ID.test(offered) && !containsIdentifier(offered) ? offered : newRequestId();
     c.set('requestId', requestId);
     c.set('services', services);
     // On Node's response, where Node merges them with the answer's own when it writes the head
@@ -62,7 +65,10 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
     }
 
     if (lifecycle.draining) {
-      c.res = problemResponse(c, new ApiError('shutting_down', 'The gateway is shutting down; retry on another instance.'));
+      c.res = problemResponse(
+        c,
+        new ApiError('shutting_down', 'The gateway is shutting down; retry on another instance.'),
+      );
       c.header('Connection', 'close');
       c.header('Retry-After', '1');
     } else {
@@ -80,7 +86,10 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
     metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
     // The access line straight on the service logger: a child logger per request cost more than the line.
-    services.logger.info({ requestId, method: c.req.method, route, status, durationMs: Math.round(seconds * 10_000) / 10 }, 'request');
+    services.logger.info(
+      { requestId, method: c.req.method, route, status, durationMs: Math.round(seconds * 10_000) / 10 },
+      'request',
+    );
   };
 }
 

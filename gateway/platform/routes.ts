@@ -33,7 +33,9 @@ const problemResponse = (description: string) => ({
 });
 
 /** Standard error responses, so every operation documents the statuses it can answer with. */
-export function errorResponses(...statuses: (400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 416 | 422 | 429 | 502 | 503 | 504)[]) {
+export function errorResponses(
+  ...statuses: (400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 416 | 422 | 429 | 502 | 503 | 504)[]
+) {
   const descriptions: Record<number, string> = {
     400: 'Invalid request',
     401: 'Missing or invalid access token',
@@ -109,12 +111,23 @@ async function readLimited(incoming: IncomingMessage, limit: number): Promise<Bu
   try {
     for await (const chunk of incoming as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > limit) throw new ApiError('payload_too_large', `The request body exceeds ${limit} bytes.`, {}, { headers: { Connection: 'close' } });
+      if (size > limit)
+        throw new ApiError(
+          'payload_too_large',
+          `The request body exceeds ${limit} bytes.`,
+          {},
+          { headers: { Connection: 'close' } },
+        );
       chunks.push(chunk);
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    throw new ApiError('bad_request', 'The request body was not received completely.', {}, { cause: error, headers: { Connection: 'close' } });
+    throw new ApiError(
+      'bad_request',
+      'The request body was not received completely.',
+      {},
+      { cause: error, headers: { Connection: 'close' } },
+    );
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
@@ -149,4 +162,3 @@ export function publicRoute<R extends NamedRouteConfig>(config: R) {
     middleware: [jsonBodyLimit, ...asArray(config.middleware)],
   });
 }
-

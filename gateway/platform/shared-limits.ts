@@ -247,10 +247,13 @@ export class SharedLimits {
       this.nextPurgeAt = now + this.purgeIntervalMs;
       // Off the request's path: its answer does not wait for the purge, and a failed purge waits for the next one.
       this.purging = this.purgeExpired()
-        .then(() => undefined, (error: unknown) => {
-          const message = messageOf(error);
-          this.options.logger.warn({ err: { message } }, 'purging expired rate-limit counters failed');
-        })
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            const message = messageOf(error);
+            this.options.logger.warn({ err: { message } }, 'purging expired rate-limit counters failed');
+          },
+        )
         .finally(() => {
           this.purging = undefined;
         });

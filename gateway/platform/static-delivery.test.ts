@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { type DeliveryConnection, type DeliveryResponse, DeliverySlots, type Timers, staticFile } from './static-delivery.js';
+import {
+  type DeliveryConnection,
+  type DeliveryResponse,
+  DeliverySlots,
+  type Timers,
+  staticFile,
+} from './static-delivery.js';
 
 class StandInConnection extends EventEmitter implements DeliveryConnection {
   destroyed = false;

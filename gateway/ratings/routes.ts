@@ -110,12 +110,10 @@ const followUpRoute = protectedRoute({
         'application/json': {
           schema: z
             .object({
-              answer: z
-                .string()
-                .trim()
-                .min(1)
-                .max(FOLLOW_UP_ANSWER_MAX_LENGTH)
-                .openapi({ description: 'The answer to the applicant, in Chinese', example: '已致电申请人核实，已增设叫号窗口。' }),
+              answer: z.string().trim().min(1).max(FOLLOW_UP_ANSWER_MAX_LENGTH).openapi({
+                description: 'The answer to the applicant, in Chinese',
+                example: '已致电申请人核实，已增设叫号窗口。',
+              }),
               contacted: z
                 .boolean()
                 .openapi({ description: 'Whether the centre reached the applicant (telephone, in person)' }),

@@ -29,7 +29,12 @@ function sameCode(expected: string, given: string): boolean {
 /** A wrong code: counted (and the lock set) in a transaction that commits, then refused. */
 type Outcome = { collected: CollectionAnswer } | { refused: ApiError };
 
-export async function collectResult(context: AccessContext, caseId: string, input: { pickupCode: string }, now: Date): Promise<CollectionAnswer> {
+export async function collectResult(
+  context: AccessContext,
+  caseId: string,
+  input: { pickupCode: string },
+  now: Date,
+): Promise<CollectionAnswer> {
   const outcome = await auditCaseRefusals(context, 'case.result_collect', () =>
     context.db.transaction(async (tx): Promise<Outcome> => {
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
@@ -37,31 +42,54 @@ export async function collectResult(context: AccessContext, caseId: string, inpu
       const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
       if (result?.method !== 'window_pickup') {
         const detail = result
-          ? { 'zh-CN': `办件 ${row.caseNumber} 的结果以 ${result.method} 方式送达。`, en: `The result of case ${row.caseNumber} is delivered by ${result.method}.` }
-          : { 'zh-CN': `办件 ${row.caseNumber} 的结果不经网关交付。`, en: `The result of case ${row.caseNumber} is not handed over by the gateway.` };
+          ? {
+              'zh-CN': `办件 ${row.caseNumber} 的结果以 ${result.method} 方式送达。`,
+              en: `The result of case ${row.caseNumber} is delivered by ${result.method}.`,
+            }
+          : {
+              'zh-CN': `办件 ${row.caseNumber} 的结果不经网关交付。`,
+              en: `The result of case ${row.caseNumber} is not handed over by the gateway.`,
+            };
         throw new ApiError('result_not_for_pickup', detail, { method: result?.method ?? null });
       }
       if (result.status === 'collected') {
         const when = result.collectedAt?.toISOString();
-        const detail = { 'zh-CN': `办件 ${row.caseNumber} 的结果已于 ${when ?? '此前'} 领取。`, en: `The result of case ${row.caseNumber} was collected on ${when ?? 'an earlier day'}.` };
+        const detail = {
+          'zh-CN': `办件 ${row.caseNumber} 的结果已于 ${when ?? '此前'} 领取。`,
+          en: `The result of case ${row.caseNumber} was collected on ${when ?? 'an earlier day'}.`,
+        };
         throw new ApiError('result_already_collected', detail, { collectedAt: when ?? null });
       }
       if (result.status !== 'ready_for_pickup' || result.pickupCode === null) {
-        const detail = { 'zh-CN': `办件 ${row.caseNumber} 当前状态为 ${row.status}，结果尚未出来。`, en: `Case ${row.caseNumber} is ${row.status}: its result is not ready.` };
+        const detail = {
+          'zh-CN': `办件 ${row.caseNumber} 当前状态为 ${row.status}，结果尚未出来。`,
+          en: `Case ${row.caseNumber} is ${row.status}: its result is not ready.`,
+        };
         throw new ApiError('result_not_ready', detail, { caseStatus: row.status });
       }
       if (result.pickupLockedUntil !== null && result.pickupLockedUntil.getTime() > now.getTime()) {
         const retryAfter = Math.max(1, Math.ceil((result.pickupLockedUntil.getTime() - now.getTime()) / 1000));
         const until = result.pickupLockedUntil.toISOString();
-        const detail = { 'zh-CN': `取件码已输错 ${PICKUP_MAX_FAILURES} 次，请在 ${until} 之后再试。`, en: `${PICKUP_MAX_FAILURES} wrong pick-up codes: try again after ${until}.` };
-        throw new ApiError('pickup_code_locked', detail, { retryAfterSeconds: retryAfter }, { headers: { 'Retry-After': String(retryAfter) } });
+        const detail = {
+          'zh-CN': `取件码已输错 ${PICKUP_MAX_FAILURES} 次，请在 ${until} 之后再试。`,
+          en: `${PICKUP_MAX_FAILURES} wrong pick-up codes: try again after ${until}.`,
+        };
+        throw new ApiError(
+          'pickup_code_locked',
+          detail,
+          { retryAfterSeconds: retryAfter },
+          { headers: { 'Retry-After': String(retryAfter) } },
+        );
       }
       // A lock that has run out starts the count afresh.
       const failuresSoFar = result.pickupLockedUntil === null ? result.pickupFailures : 0;
       if (!sameCode(result.pickupCode, input.pickupCode)) {
         const failures = failuresSoFar + 1;
         const lockedUntil = failures >= PICKUP_MAX_FAILURES ? new Date(now.getTime() + PICKUP_LOCK_MS) : null;
-        await tx.update(caseResults).set({ pickupFailures: failures, pickupLockedUntil: lockedUntil, updatedAt: now }).where(eq(caseResults.caseId, caseId));
+        await tx
+          .update(caseResults)
+          .set({ pickupFailures: failures, pickupLockedUntil: lockedUntil, updatedAt: now })
+          .where(eq(caseResults.caseId, caseId));
         await recordAudit(tx, {
           actor: visible.context.principal,
           operatorId: visible.context.purpose.operatorId,
@@ -75,24 +103,45 @@ export async function collectResult(context: AccessContext, caseId: string, inpu
           requestId: visible.context.requestId,
         });
         return {
-          refused: new ApiError('pickup_code_mismatch', {
-            'zh-CN': `这不是办件 ${row.caseNumber} 的取件码（已错 ${failures} 次，最多 ${PICKUP_MAX_FAILURES} 次）。`,
-            en: `That is not the pick-up code of case ${row.caseNumber} (${failures} of ${PICKUP_MAX_FAILURES} wrong tries).`,
-          }, {
-            failures,
-            remainingTries: Math.max(0, PICKUP_MAX_FAILURES - failures),
-          }),
+          refused: new ApiError(
+            'pickup_code_mismatch',
+            {
+              'zh-CN': `这不是办件 ${row.caseNumber} 的取件码（已错 ${failures} 次，最多 ${PICKUP_MAX_FAILURES} 次）。`,
+              en: `That is not the pick-up code of case ${row.caseNumber} (${failures} of ${PICKUP_MAX_FAILURES} wrong tries).`,
+            },
+            {
+              failures,
+              remainingTries: Math.max(0, PICKUP_MAX_FAILURES - failures),
+            },
+          ),
         };
       }
       const collectedBy = visible.context.purpose.operatorId ?? visible.context.principal.clientId;
       const [updated] = await tx
         .update(caseResults)
-        .set({ status: 'collected', collectedAt: now, collectedBy, pickupFailures: 0, pickupLockedUntil: null, updatedAt: now })
+        .set({
+          status: 'collected',
+          collectedAt: now,
+          collectedBy,
+          pickupFailures: 0,
+          pickupLockedUntil: null,
+          updatedAt: now,
+        })
         .where(eq(caseResults.caseId, caseId))
         .returning();
       if (!updated) throw new Error('update returned no row');
-      await tx.insert(caseEvents).values({ caseId, kind: 'result_collected', detail: { method: 'window_pickup', by: collectedBy }, occurredAt: now });
-      await auditAccess(tx, visible.context, { decision: visible.decision, action: 'case.result_collect', subjectId: row.subjectId, fields: ['result'] });
+      await tx.insert(caseEvents).values({
+        caseId,
+        kind: 'result_collected',
+        detail: { method: 'window_pickup', by: collectedBy },
+        occurredAt: now,
+      });
+      await auditAccess(tx, visible.context, {
+        decision: visible.decision,
+        action: 'case.result_collect',
+        subjectId: row.subjectId,
+        fields: ['result'],
+      });
       return { collected: { caseNumber: row.caseNumber, result: windowResultView(updated) } };
     }),
   );

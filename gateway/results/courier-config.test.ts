@@ -6,7 +6,14 @@ import { parseCourier } from './courier-config.js';
 const valid = {
   baseUrl: 'https://open.express.example.cn',
   options: { partnerId: 'ONEWINDOW_XA', checkWord: { $env: 'COURIER_CHECK_WORD' }, carrierName: '顺丰速运' },
-  sender: { name: '未央区政务服务中心', mobile: '13800000000', province: '陕西省', city: '西安市', district: '未央区', detail: '凤城八路109号' },
+  sender: {
+    name: '未央区政务服务中心',
+    mobile: '13800000000',
+    province: '陕西省',
+    city: '西安市',
+    district: '未央区',
+    detail: '凤城八路109号',
+  },
 };
 const environment: Record<string, string> = { COURIER_CHECK_WORD: 'check-word-0123456789abcdef' };
 
@@ -26,9 +33,20 @@ describe('COURIER_JSON', () => {
 
   it('names every problem: not JSON, a missing secret, a bad sender number, an unknown field', () => {
     expect(parseCourier('{', 'COURIER_JSON', () => undefined).problems[0]).toMatch(/^COURIER_JSON: not valid JSON/);
-    expect(parseCourier(JSON.stringify(valid), 'COURIER_JSON', () => undefined).problems).toEqual([expect.stringContaining('COURIER_CHECK_WORD')]);
-    const { problems } = parseCourier(JSON.stringify({ ...valid, sender: { ...valid.sender, mobile: '010-1234' }, colour: 'red' }), 'COURIER_JSON', (name) => environment[name]);
-    expect(problems).toEqual(expect.arrayContaining(['COURIER_JSON.sender.mobile: a mainland mobile number', expect.stringMatching(/^COURIER_JSON: .*colour/)]));
+    expect(parseCourier(JSON.stringify(valid), 'COURIER_JSON', () => undefined).problems).toEqual([
+      expect.stringContaining('COURIER_CHECK_WORD'),
+    ]);
+    const { problems } = parseCourier(
+      JSON.stringify({ ...valid, sender: { ...valid.sender, mobile: '010-1234' }, colour: 'red' }),
+      'COURIER_JSON',
+      (name) => environment[name],
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'COURIER_JSON.sender.mobile: a mainland mobile number',
+        expect.stringMatching(/^COURIER_JSON: .*colour/),
+      ]),
+    );
   });
 
   it('is off unless set, and stops the start when wrong', () => {

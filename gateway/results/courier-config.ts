@@ -23,7 +23,10 @@ export const courierConfigSchema = z
     /** Courier adapter kind (adapters/index.ts `courierAdapterFactories`). */
     adapter: z.string().min(1).default('courier-express'),
     /** The channel's label in metrics and logs. */
-    code: z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'upper-case letters, digits and _ (2–16)').default('EXPRESS'),
+    code: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'upper-case letters, digits and _ (2–16)')
+      .default('EXPRESS'),
     baseUrl: z.string().min(1),
     /** The adapter's options (partner id, check word, carrier name), checked by the adapter's schema. */
     options: z.record(z.string(), z.unknown()).default({}),
@@ -45,26 +48,37 @@ export const courierConfigSchema = z
       .strict()
       .default({ maxAttempts: 8, backoffBaseMs: 5_000, backoffMaxMs: 600_000, leaseMs: 60_000 }),
     /** How often the routes of a parcel on its way are asked for. */
-    routes: z.object({ pollIntervalMs: z.number().int().min(0).max(86_400_000).default(1_800_000) }).strict().default({ pollIntervalMs: 1_800_000 }),
+    routes: z
+      .object({ pollIntervalMs: z.number().int().min(0).max(86_400_000).default(1_800_000) })
+      .strict()
+      .default({ pollIntervalMs: 1_800_000 }),
   })
   .strict();
 
 export type CourierSettings = z.infer<typeof courierConfigSchema>;
 
 /** Parses COURIER_JSON; the settings, or every problem naming where it is. */
-export function parseCourier(text: string, source: string, lookup: (name: string) => string | undefined): { settings: CourierSettings | null; problems: string[] } {
+export function parseCourier(
+  text: string,
+  source: string,
+  lookup: (name: string) => string | undefined,
+): { settings: CourierSettings | null; problems: string[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { settings: null, problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`] };
+    return {
+      settings: null,
+      problems: [`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)})`],
+    };
   }
   const missing: string[] = [];
   const resolved = resolveEnvReferences(raw, lookup, '', missing);
   const problems = missing.map((problem) => `${source}.${problem}`);
   const result = courierConfigSchema.safeParse(resolved);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${source}${issue.path.map((part) => `.${String(part)}`).join('')}: ${issue.message}`);
+    for (const issue of result.error.issues)
+      problems.push(`${source}${issue.path.map((part) => `.${String(part)}`).join('')}: ${issue.message}`);
     return { settings: null, problems };
   }
   return problems.length > 0 ? { settings: null, problems } : { settings: result.data, problems };

@@ -62,23 +62,49 @@ const ROUTE_BATCH = 50;
 interface ClaimedResult {
   caseId: string;
   attempts: number;
-  address: { province: string; city: string; district: string; detail: string; recipientName: string; recipientMobile: string } | null;
+  address: {
+    province: string;
+    city: string;
+    district: string;
+    detail: string;
+    recipientName: string;
+    recipientMobile: string;
+  } | null;
 }
 
 function createCourierChannel(settings: CourierSettings, options: CourierServiceOptions): CourierChannel {
   const where = 'COURIER_JSON';
   const factory = options.factories.find((candidate) => candidate.kind === settings.adapter);
-  if (!factory) throw new ConfigError([`${where}.adapter: unknown courier adapter "${settings.adapter}" (known: ${options.factories.map((known) => known.kind).join(', ')})`]);
+  if (!factory)
+    throw new ConfigError([
+      `${where}.adapter: unknown courier adapter "${settings.adapter}" (known: ${options.factories.map((known) => known.kind).join(', ')})`,
+    ]);
   const parsed = factory.optionsSchema.safeParse(settings.options);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `${where}.options.${issue.path.join('.')}: ${issue.message}`));
+  if (!parsed.success)
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${where}.options.${issue.path.join('.')}: ${issue.message}`),
+    );
   let client: DepartmentClient;
   try {
-    client = createDepartmentClient({ ...settings.tuning, department: settings.code, baseUrl: settings.baseUrl, urlPolicy: options.urlPolicy, metrics: options.departmentMetrics, logger: options.logger });
+    client = createDepartmentClient({
+      ...settings.tuning,
+      department: settings.code,
+      baseUrl: settings.baseUrl,
+      urlPolicy: options.urlPolicy,
+      metrics: options.departmentMetrics,
+      logger: options.logger,
+    });
   } catch (error) {
-    if (error instanceof DepartmentError) throw new ConfigError([`${where}.baseUrl ${settings.baseUrl}: ${error.message}`]);
+    if (error instanceof DepartmentError)
+      throw new ConfigError([`${where}.baseUrl ${settings.baseUrl}: ${error.message}`]);
     throw error;
   }
-  const adapter = factory.create(parsed.data, { channel: settings.code, client, logger: options.logger.child({ channel: settings.code }), now: options.now ?? (() => new Date()) });
+  const adapter = factory.create(parsed.data, {
+    channel: settings.code,
+    client,
+    logger: options.logger.child({ channel: settings.code }),
+    now: options.now ?? (() => new Date()),
+  });
   return { code: settings.code, settings, adapter };
 }
 
@@ -158,19 +184,35 @@ export class CourierWorker {
 
   /** The claim still held: this worker, this attempt. */
   private held(claim: ClaimedResult) {
-    return and(eq(caseResults.caseId, claim.caseId), eq(caseResults.status, 'preparing'), eq(caseResults.leaseOwner, this.owner), eq(caseResults.attempts, claim.attempts));
+    return and(
+      eq(caseResults.caseId, claim.caseId),
+      eq(caseResults.status, 'preparing'),
+      eq(caseResults.leaseOwner, this.owner),
+      eq(caseResults.attempts, claim.attempts),
+    );
   }
 
   private async makeWaybill(claim: ClaimedResult): Promise<boolean> {
     const { sender, contents } = this.settings;
     const address = claim.address;
     try {
-      if (!address) throw new DepartmentError('business_error', 'courier: the case has no address', { department: this.channel.code, operation: 'createOrder' });
+      if (!address)
+        throw new DepartmentError('business_error', 'courier: the case has no address', {
+          department: this.channel.code,
+          operation: 'createOrder',
+        });
       const waybill = await this.channel.adapter.createWaybill(
         {
           orderId: waybillOrderId(claim.caseId),
           sender,
-          recipient: { province: address.province, city: address.city, district: address.district, detail: address.detail, name: address.recipientName, mobile: address.recipientMobile },
+          recipient: {
+            province: address.province,
+            city: address.city,
+            district: address.district,
+            detail: address.detail,
+            name: address.recipientName,
+            mobile: address.recipientMobile,
+          },
           contents,
         },
         { requestId: `courier-${claim.caseId}-${claim.attempts}` },
@@ -179,12 +221,30 @@ export class CourierWorker {
       return await this.db.transaction(async (tx) => {
         const updated = await tx
           .update(caseResults)
-          .set({ status: 'shipped', carrier: this.channel.adapter.carrierName, trackingNumber: waybill.trackingNumber, nextAttemptAt: null, leaseOwner: null, leaseUntil: null, lastError: null, updatedAt: at })
+          .set({
+            status: 'shipped',
+            carrier: this.channel.adapter.carrierName,
+            trackingNumber: waybill.trackingNumber,
+            nextAttemptAt: null,
+            leaseOwner: null,
+            leaseUntil: null,
+            lastError: null,
+            updatedAt: at,
+          })
           .where(this.held(claim))
           .returning({ caseId: caseResults.caseId });
         // Lost the lease (another worker took over after it ran out): that worker records it.
         if (updated.length === 0) return false;
-        await tx.insert(caseEvents).values({ caseId: claim.caseId, kind: 'result_shipped', detail: { method: 'express', carrier: this.channel.adapter.carrierName, trackingNumber: waybill.trackingNumber }, occurredAt: at });
+        await tx.insert(caseEvents).values({
+          caseId: claim.caseId,
+          kind: 'result_shipped',
+          detail: {
+            method: 'express',
+            carrier: this.channel.adapter.carrierName,
+            trackingNumber: waybill.trackingNumber,
+          },
+          occurredAt: at,
+        });
         return true;
       });
     } catch (error) {
@@ -195,12 +255,18 @@ export class CourierWorker {
 
   private async recordFailure(claim: ClaimedResult, error: unknown): Promise<void> {
     const departmentError = error instanceof DepartmentError ? error : null;
-    const summary = (departmentError ? `${departmentError.kind}${departmentError.details.departmentCode ? ` ${departmentError.details.departmentCode}` : ''}: ${departmentError.message}` : String(error)).slice(0, LAST_ERROR_MAX_CHARS);
+    const summary = (
+      departmentError
+        ? `${departmentError.kind}${departmentError.details.departmentCode ? ` ${departmentError.details.departmentCode}` : ''}: ${departmentError.message}`
+        : String(error)
+    ).slice(0, LAST_ERROR_MAX_CHARS);
     const definitive = departmentError !== null && DEFINITIVE_KINDS.has(departmentError.kind);
     const giveUp = definitive || claim.attempts >= this.settings.delivery.maxAttempts;
     const at = this.now();
     // Due times are the database's (claims compare with its now()), as for deliveries and notifications.
-    const nextAttemptAt = giveUp ? null : sql`now() + ${backoffDelayMs(claim.attempts, this.settings.delivery, this.random)}::double precision * interval '1 millisecond'`;
+    const nextAttemptAt = giveUp
+      ? null
+      : sql`now() + ${backoffDelayMs(claim.attempts, this.settings.delivery, this.random)}::double precision * interval '1 millisecond'`;
     await this.db.transaction(async (tx) => {
       const updated = await tx
         .update(caseResults)
@@ -208,10 +274,18 @@ export class CourierWorker {
         .where(this.held(claim))
         .returning({ caseId: caseResults.caseId });
       if (updated.length > 0 && giveUp) {
-        await tx.insert(caseEvents).values({ caseId: claim.caseId, kind: 'result_shipping_failed', detail: { method: 'express', attempts: claim.attempts, error: summary }, occurredAt: at });
+        await tx.insert(caseEvents).values({
+          caseId: claim.caseId,
+          kind: 'result_shipping_failed',
+          detail: { method: 'express', attempts: claim.attempts, error: summary },
+          occurredAt: at,
+        });
       }
     });
-    this.logger.warn({ caseId: claim.caseId, attempts: claim.attempts, giveUp, error: summary }, giveUp ? 'courier waybill failed for good: left to a clerk' : 'courier waybill failed: retried later');
+    this.logger.warn(
+      { caseId: claim.caseId, attempts: claim.attempts, giveUp, error: summary },
+      giveUp ? 'courier waybill failed for good: left to a clerk' : 'courier waybill failed: retried later',
+    );
   }
 
   /** Asks for the routes of parcels on their way. Returns how many were delivered in this pass. */
@@ -221,15 +295,27 @@ export class CourierWorker {
     const shipped = await this.db
       .select({ caseId: caseResults.caseId, trackingNumber: caseResults.trackingNumber })
       .from(caseResults)
-      .where(and(eq(caseResults.status, 'shipped'), or(isNull(caseResults.routesCheckedAt), lt(caseResults.routesCheckedAt, staleBefore))))
+      .where(
+        and(
+          eq(caseResults.status, 'shipped'),
+          or(isNull(caseResults.routesCheckedAt), lt(caseResults.routesCheckedAt, staleBefore)),
+        ),
+      )
       .orderBy(asc(caseResults.routesCheckedAt))
       .limit(ROUTE_BATCH);
-    const byNumber = new Map(shipped.flatMap((row) => (row.trackingNumber === null ? [] : [[row.trackingNumber, row.caseId] as const])));
+    const byNumber = new Map(
+      shipped.flatMap((row) => (row.trackingNumber === null ? [] : [[row.trackingNumber, row.caseId] as const])),
+    );
     if (byNumber.size === 0) return 0;
-    const reports = await this.channel.adapter.queryRoutes([...byNumber.keys()], { requestId: `courier-routes-${at.getTime()}` });
+    const reports = await this.channel.adapter.queryRoutes([...byNumber.keys()], {
+      requestId: `courier-routes-${at.getTime()}`,
+    });
     let delivered = 0;
     await this.db.transaction(async (tx) => {
-      await tx.update(caseResults).set({ routesCheckedAt: at }).where(inArray(caseResults.caseId, [...byNumber.values()]));
+      await tx
+        .update(caseResults)
+        .set({ routesCheckedAt: at })
+        .where(inArray(caseResults.caseId, [...byNumber.values()]));
       for (const report of reports) {
         const caseId = byNumber.get(report.trackingNumber);
         const latest = report.events.at(-1);
@@ -237,12 +323,21 @@ export class CourierWorker {
         const isDelivered = report.events.some((event) => event.state === 'delivered');
         const updated = await tx
           .update(caseResults)
-          .set({ lastRoute: latest, ...(isDelivered ? { status: 'delivered', deliveredAt: new Date(latest.at) } : {}), updatedAt: at })
+          .set({
+            lastRoute: latest,
+            ...(isDelivered ? { status: 'delivered', deliveredAt: new Date(latest.at) } : {}),
+            updatedAt: at,
+          })
           .where(and(eq(caseResults.caseId, caseId), eq(caseResults.status, 'shipped')))
           .returning({ caseId: caseResults.caseId });
         if (isDelivered && updated.length > 0) {
           delivered += 1;
-          await tx.insert(caseEvents).values({ caseId, kind: 'result_delivered', detail: { method: 'express', trackingNumber: report.trackingNumber }, occurredAt: new Date(latest.at) });
+          await tx.insert(caseEvents).values({
+            caseId,
+            kind: 'result_delivered',
+            detail: { method: 'express', trackingNumber: report.trackingNumber },
+            occurredAt: new Date(latest.at),
+          });
         }
       }
     });
@@ -260,7 +355,10 @@ export class CourierService {
       return new CourierService(null);
     }
     const channel = createCourierChannel(options.settings, options);
-    options.logger.info({ channel: channel.code, adapter: options.settings.adapter, carrier: channel.adapter.carrierName }, 'courier is on: express results get a waybill when their case completes');
+    options.logger.info(
+      { channel: channel.code, adapter: options.settings.adapter, carrier: channel.adapter.carrierName },
+      'courier is on: express results get a waybill when their case completes',
+    );
     return new CourierService(new CourierWorker(options.db, channel, options.logger, options.now, options.random));
   }
 

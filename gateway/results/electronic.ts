@@ -47,14 +47,28 @@ export const ResultCertificateInputSchema = z
     issuingAuthority: z.string().trim().min(2).max(100).openapi({ example: '西安市未央区市场监督管理局' }),
     issueDate: z.string().regex(DAY, 'YYYY-MM-DD'),
     validFrom: z.string().regex(DAY, 'YYYY-MM-DD').optional().openapi({ description: 'Default: the issue date' }),
-    validUntil: z.string().regex(DAY, 'YYYY-MM-DD').nullable().optional().openapi({ description: 'Null or absent: no end' }),
-    location: z.string().trim().min(2).max(200).optional().openapi({ description: 'The object of a certificate about a thing (坐落)' }),
+    validUntil: z
+      .string()
+      .regex(DAY, 'YYYY-MM-DD')
+      .nullable()
+      .optional()
+      .openapi({ description: 'Null or absent: no end' }),
+    location: z
+      .string()
+      .trim()
+      .min(2)
+      .max(200)
+      .optional()
+      .openapi({ description: 'The object of a certificate about a thing (坐落)' }),
     holders: z
       .array(
         z
           .object({
             name: z.string().trim().min(1).max(100),
-            identifier: z.string().trim().regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code'),
+            identifier: z
+              .string()
+              .trim()
+              .regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code'),
           })
           .strict(),
       )
@@ -137,7 +151,10 @@ export async function receiveResultCertificate(
   result: ResultCertificate,
 ): Promise<ReceivedResultCertificate> {
   const { metadata, document } = result;
-  for (const [field, value] of [['issueDate', metadata.issueDate], ['validFrom', metadata.validFrom]] as const) {
+  for (const [field, value] of [
+    ['issueDate', metadata.issueDate],
+    ['validFrom', metadata.validFrom],
+  ] as const) {
     if (!isDay(value)) throw invalid(`${field} is not a calendar date`);
   }
   if (metadata.validUntil !== null && (!isDay(metadata.validUntil) || metadata.validUntil < metadata.validFrom)) {
@@ -251,7 +268,9 @@ export async function recordResultCertificate(
   }
   if (declared.certificateType !== metadata.certificateType || declared.department !== input.departmentCode) {
     const expected = `a ${declared.certificateType} issued by ${declared.department}`;
-    throw invalid(`item ${caseRow.itemCode} results in ${expected}, not a ${metadata.certificateType} from ${input.departmentCode}`);
+    throw invalid(
+      `item ${caseRow.itemCode} results in ${expected}, not a ${metadata.certificateType} from ${input.departmentCode}`,
+    );
   }
   const [type] = await tx.select().from(materialTypes).where(eq(materialTypes.code, metadata.certificateType));
   if (!type) throw invalid(`unknown certificate type ${metadata.certificateType}`);

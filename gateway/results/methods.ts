@@ -9,7 +9,15 @@ import { isMobileNumber } from '../notifications/mobile.js';
 export const RESULT_DELIVERY_METHODS = ['window_pickup', 'express', 'electronic'] as const;
 export type ResultDeliveryMethod = (typeof RESULT_DELIVERY_METHODS)[number];
 
-export const RESULT_STATUSES = ['preparing', 'ready_for_pickup', 'collected', 'shipped', 'delivered', 'issued', 'awaiting_document'] as const;
+export const RESULT_STATUSES = [
+  'preparing',
+  'ready_for_pickup',
+  'collected',
+  'shipped',
+  'delivered',
+  'issued',
+  'awaiting_document',
+] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
 
 export function isResultDeliveryMethod(value: string): value is ResultDeliveryMethod {
@@ -34,9 +42,13 @@ export type DeliveryAddress = z.infer<typeof DeliveryAddressSchema>;
 export const ResultDeliveryChoiceSchema = z
   .object({
     method: z.enum(RESULT_DELIVERY_METHODS),
-    address: DeliveryAddressSchema.optional().openapi({ description: 'Required for express; refused for the other methods' }),
+    address: DeliveryAddressSchema.optional().openapi({
+      description: 'Required for express; refused for the other methods',
+    }),
   })
   .strict()
-  .openapi('ResultDeliveryChoice', { description: "How the result reaches the applicant: one of the item's resultDeliveries (default window_pickup)" });
+  .openapi('ResultDeliveryChoice', {
+    description: "How the result reaches the applicant: one of the item's resultDeliveries (default window_pickup)",
+  });
 
 export type ResultDeliveryChoice = z.infer<typeof ResultDeliveryChoiceSchema>;

@@ -25,16 +25,33 @@ export const PICKUP_LOCK_MS = 30 * 60_000;
  * choice: the item's first method (window pickup for every seed item). Throws before anything is
  * written when the item does not offer the method or the address does not fit it.
  */
-export async function recordResultChoice(tx: Queryable, item: { code: string; resultDeliveries: readonly ResultDeliveryMethod[] }, caseId: string, choice: ResultDeliveryChoice | undefined): Promise<void> {
+export async function recordResultChoice(
+  tx: Queryable,
+  item: { code: string; resultDeliveries: readonly ResultDeliveryMethod[] },
+  caseId: string,
+  choice: ResultDeliveryChoice | undefined,
+): Promise<void> {
   const method = choice?.method ?? item.resultDeliveries[0] ?? 'window_pickup';
   if (!item.resultDeliveries.includes(method)) {
-    throw new ApiError('result_delivery_not_offered', `Item ${item.code} delivers its result by ${item.resultDeliveries.join(', ')}; not by ${method}.`, {
-      method,
-      offered: [...item.resultDeliveries],
-    });
+    throw new ApiError(
+      'result_delivery_not_offered',
+      `Item ${item.code} delivers its result by ${item.resultDeliveries.join(', ')}; not by ${method}.`,
+      {
+        method,
+        offered: [...item.resultDeliveries],
+      },
+    );
   }
-  if (method === 'express' && choice?.address === undefined) throw new ApiError('result_delivery_address_required', 'Sending the result by courier needs resultDelivery.address.', { method });
-  if (method !== 'express' && choice?.address !== undefined) throw new ApiError('result_delivery_address_not_applicable', `A result delivered by ${method} takes no address.`, { method });
+  if (method === 'express' && choice?.address === undefined)
+    throw new ApiError(
+      'result_delivery_address_required',
+      'Sending the result by courier needs resultDelivery.address.',
+      { method },
+    );
+  if (method !== 'express' && choice?.address !== undefined)
+    throw new ApiError('result_delivery_address_not_applicable', `A result delivered by ${method} takes no address.`, {
+      method,
+    });
   await tx.insert(caseResults).values({ caseId, method, address: choice?.address ?? null });
 }
 
@@ -59,13 +76,21 @@ export async function prepareResult(tx: Queryable, caseId: string, at: Date): Pr
   if (result.status !== 'preparing') return;
   if (result.method === 'express') {
     // The courier worker makes the waybill after this commits (results/courier.ts), due at once.
-    await tx.update(caseResults).set({ readyAt: at, nextAttemptAt: sql`now()`, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
+    await tx
+      .update(caseResults)
+      .set({ readyAt: at, nextAttemptAt: sql`now()`, updatedAt: new Date() })
+      .where(eq(caseResults.caseId, caseId));
     return;
   }
   if (result.method !== 'window_pickup') return;
-  await tx.update(caseResults).set({ status: 'ready_for_pickup', pickupCode: newPickupCode(), readyAt: at, updatedAt: new Date() }).where(eq(caseResults.caseId, caseId));
+  await tx
+    .update(caseResults)
+    .set({ status: 'ready_for_pickup', pickupCode: newPickupCode(), readyAt: at, updatedAt: new Date() })
+    .where(eq(caseResults.caseId, caseId));
   // The code itself never goes on the timeline: windows read the timeline.
-  await tx.insert(caseEvents).values({ caseId, kind: 'result_ready', detail: { method: result.method }, occurredAt: at });
+  await tx
+    .insert(caseEvents)
+    .values({ caseId, kind: 'result_ready', detail: { method: result.method }, occurredAt: at });
 }
 
 /**
@@ -77,12 +102,28 @@ async function issueElectronicResult(tx: Queryable, result: CaseResultRow, at: D
   if (result.status !== 'preparing' && result.status !== 'awaiting_document') return;
   if (result.materialId === null) {
     if (result.status === 'awaiting_document') return;
-    await tx.update(caseResults).set({ status: 'awaiting_document', updatedAt: new Date() }).where(eq(caseResults.caseId, result.caseId));
-    await tx.insert(caseEvents).values({ caseId: result.caseId, kind: 'result_awaiting_document', detail: { method: 'electronic' }, occurredAt: at });
+    await tx
+      .update(caseResults)
+      .set({ status: 'awaiting_document', updatedAt: new Date() })
+      .where(eq(caseResults.caseId, result.caseId));
+    await tx.insert(caseEvents).values({
+      caseId: result.caseId,
+      kind: 'result_awaiting_document',
+      detail: { method: 'electronic' },
+      occurredAt: at,
+    });
     return;
   }
-  await tx.update(caseResults).set({ status: 'issued', readyAt: at, updatedAt: new Date() }).where(eq(caseResults.caseId, result.caseId));
-  await tx.insert(caseEvents).values({ caseId: result.caseId, kind: 'result_issued', detail: { method: 'electronic', materialId: result.materialId }, occurredAt: at });
+  await tx
+    .update(caseResults)
+    .set({ status: 'issued', readyAt: at, updatedAt: new Date() })
+    .where(eq(caseResults.caseId, result.caseId));
+  await tx.insert(caseEvents).values({
+    caseId: result.caseId,
+    kind: 'result_issued',
+    detail: { method: 'electronic', materialId: result.materialId },
+    occurredAt: at,
+  });
 }
 
 export async function findResult(tx: Queryable, caseId: string): Promise<CaseResultRow | null> {
@@ -190,7 +231,12 @@ export interface ApplicantCertificate {
 export const RESULT_DOCUMENT_PATH = '/v1/progress/result/document';
 
 function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh: string; en: string } {
-  const place = centre ? { zh: `${centre.name}（${centre.address}${centre.openingHours ? `，${centre.openingHours}` : ''}）`, en: `${centre.name} (${centre.address}${centre.openingHours ? `, ${centre.openingHours}` : ''})` } : { zh: '受理窗口', en: 'the service window' };
+  const place = centre
+    ? {
+        zh: `${centre.name}（${centre.address}${centre.openingHours ? `，${centre.openingHours}` : ''}）`,
+        en: `${centre.name} (${centre.address}${centre.openingHours ? `, ${centre.openingHours}` : ''})`,
+      }
+    : { zh: '受理窗口', en: 'the service window' };
   switch (row.status) {
     case 'ready_for_pickup':
       return {
@@ -205,7 +251,10 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
         en: `The result has been sent by ${row.carrier ?? 'courier'}, tracking number ${row.trackingNumber ?? ''}; track it with the carrier, and sign for it in person.`,
       };
     case 'delivered':
-      return { zh: `办理结果已签收（${row.carrier ?? ''}运单号${row.trackingNumber ?? ''}）。`, en: `The result has been delivered (${row.carrier ?? 'courier'} tracking number ${row.trackingNumber ?? ''}).` };
+      return {
+        zh: `办理结果已签收（${row.carrier ?? ''}运单号${row.trackingNumber ?? ''}）。`,
+        en: `The result has been delivered (${row.carrier ?? 'courier'} tracking number ${row.trackingNumber ?? ''}).`,
+      };
     case 'issued':
       return {
         zh: '办理结果已签发为电子证照，可凭受理编号和证件号码后四位在办件进度查询中下载（附政务服务平台签名，可验真）。',
@@ -217,13 +266,28 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
         en: 'The case is completed; the electronic certificate is being prepared and an SMS will tell you when it is issued. Ask the service window if in doubt.',
       };
     default:
-      if (row.method === 'electronic') return { zh: '办结后办理结果将签发为电子证照，届时短信告知，可在办件进度查询中下载。', en: 'Once completed, the result is issued as an electronic certificate; an SMS will tell you, and you can download it from the progress look-up.' };
-      if (row.method === 'express') return { zh: '办结后办理结果将邮寄到您登记的地址，届时短信告知快递公司和运单号。', en: 'Once completed, the result is sent by courier to the address you gave; an SMS will tell you the carrier and tracking number.' };
-      return { zh: `办结后凭短信中的取件码到${place.zh}领取办理结果。`, en: `Once completed, collect the result at ${place.en} with the pick-up code sent to you by SMS.` };
+      if (row.method === 'electronic')
+        return {
+          zh: '办结后办理结果将签发为电子证照，届时短信告知，可在办件进度查询中下载。',
+          en: 'Once completed, the result is issued as an electronic certificate; an SMS will tell you, and you can download it from the progress look-up.',
+        };
+      if (row.method === 'express')
+        return {
+          zh: '办结后办理结果将邮寄到您登记的地址，届时短信告知快递公司和运单号。',
+          en: 'Once completed, the result is sent by courier to the address you gave; an SMS will tell you the carrier and tracking number.',
+        };
+      return {
+        zh: `办结后凭短信中的取件码到${place.zh}领取办理结果。`,
+        en: `Once completed, collect the result at ${place.en} with the pick-up code sent to you by SMS.`,
+      };
   }
 }
 
-export function applicantResultView(row: CaseResultRow, centre: CollectionCentre | null, certificate: ApplicantCertificate | null = null): ApplicantResultView {
+export function applicantResultView(
+  row: CaseResultRow,
+  centre: CollectionCentre | null,
+  certificate: ApplicantCertificate | null = null,
+): ApplicantResultView {
   return {
     method: row.method as ResultDeliveryMethod,
     status: row.status as ResultStatus,

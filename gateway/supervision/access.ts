@@ -48,7 +48,10 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
   const refuse = async (c: Context<AppEnv>, error: ApiError): Promise<Response> => {
     const wantsHtml = /\btext\/html\b/.test(c.req.header('accept') ?? '');
     if (wantsHtml && options.htmlRefusal) {
-      return c.html(await options.htmlRefusal(error), error.status, { ...options.htmlHeaders, 'WWW-Authenticate': BASIC_CHALLENGE });
+      return c.html(await options.htmlRefusal(error), error.status, {
+        ...options.htmlHeaders,
+        'WWW-Authenticate': BASIC_CHALLENGE,
+      });
     }
     const response = problemResponse(c, error);
     response.headers.set('WWW-Authenticate', `${BEARER_CHALLENGE}, ${BASIC_CHALLENGE}`);
@@ -58,16 +61,25 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
   return async function basicOrBearerMiddleware(c, next) {
     const header = c.req.header('authorization');
     if (!header) {
-      return refuse(c, new ApiError('unauthenticated', 'Sign in with the client id and secret of an auditor or administrator client (HTTP Basic), or send an access token.'));
+      return refuse(
+        c,
+        new ApiError(
+          'unauthenticated',
+          'Sign in with the client id and secret of an auditor or administrator client (HTTP Basic), or send an access token.',
+        ),
+      );
     }
     if (!/^Basic\b/i.test(header)) return bearer(c, next);
 
     const credentials = parseBasicCredentials(header);
-    if (!credentials) return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
+    if (!credentials)
+      return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
     const services = c.get('services');
     const address = clientAddress(c);
     const plausible = await services.signInGuard.admit(address, credentials.id);
-    const client = plausible ? await services.clientQueries.authenticate(services.clientSecrets, credentials.id, credentials.secret) : null;
+    const client = plausible
+      ? await services.clientQueries.authenticate(services.clientSecrets, credentials.id, credentials.secret)
+      : null;
     if (!client || services.disabledClients.has(client.id)) {
       await services.signInGuard.recordFailure(address, credentials.id);
       requestLogger(c).info({ scheme: 'basic' }, 'client credentials rejected');
@@ -75,7 +87,11 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     }
     const missing = options.scopes.filter((scope) => !client.scopes.includes(scope));
     if (missing.length > 0) {
-      throw new ApiError('insufficient_scope', `This page needs the scope ${missing.join(' ')}; client ${client.id} does not hold it.`, { requiredScopes: options.scopes });
+      throw new ApiError(
+        'insufficient_scope',
+        `This page needs the scope ${missing.join(' ')}; client ${client.id} does not hold it.`,
+        { requiredScopes: options.scopes },
+      );
     }
     c.set('principal', {
       clientId: client.id,

@@ -56,7 +56,16 @@ interface Sums {
   transfers: number;
 }
 
-const ZERO: Sums = { accepted: 0, concluded: 0, onTime: 0, overdue: 0, handlingDays: 0, handedIn: 0, reused: 0, transfers: 0 };
+const ZERO: Sums = {
+  accepted: 0,
+  concluded: 0,
+  onTime: 0,
+  overdue: 0,
+  handlingDays: 0,
+  handedIn: 0,
+  reused: 0,
+  transfers: 0,
+};
 const add = (a: Sums, b: Sums): Sums => ({
   accepted: a.accepted + b.accepted,
   concluded: a.concluded + b.concluded,
@@ -111,7 +120,13 @@ const sumsOf = (row: GroupRow): Sums => ({
 });
 
 /** The figures of `scope`'s subtree for the cases accepted in `period`; overdue is judged at `today`. */
-export async function centreStatistics(db: Queryable, directory: CentreDirectory, scope: SupervisionScope, period: SummaryPeriod, today: string): Promise<CentreStatistics> {
+export async function centreStatistics(
+  db: Queryable,
+  directory: CentreDirectory,
+  scope: SupervisionScope,
+  period: SummaryPeriod,
+  today: string,
+): Promise<CentreStatistics> {
   checkPeriod(period);
   const rows = await reportRows<GroupRow>(
     db,
@@ -137,13 +152,22 @@ export async function centreStatistics(db: Queryable, directory: CentreDirectory
 
   const own = new Map<string, Sums>();
   for (const row of rows) if (row.by === 'centre' && row.centre_code !== null) own.set(row.centre_code, sumsOf(row));
-  const members = [...directory.centres.values()].filter((centre) => centre.path.startsWith(scope.path)).sort((a, b) => a.path.localeCompare(b.path));
+  const members = [...directory.centres.values()]
+    .filter((centre) => centre.path.startsWith(scope.path))
+    .sort((a, b) => a.path.localeCompare(b.path));
   // Each centre's figures over its own subtree: its cases are added to it and every centre above it.
   const rolledUp = new Map<string, Sums>();
   for (const [code, sums] of own) {
-    for (const above of (directory.centres.get(code)?.path ?? '').split('/')) if (above !== '') rolledUp.set(above, add(rolledUp.get(above) ?? ZERO, sums));
+    for (const above of (directory.centres.get(code)?.path ?? '').split('/'))
+      if (above !== '') rolledUp.set(above, add(rolledUp.get(above) ?? ZERO, sums));
   }
-  const rolled = members.map((centre) => ({ code: centre.code, name: centre.name, level: centre.level, parentCode: centre.parentCode, ...figures(rolledUp.get(centre.code) ?? ZERO) }));
+  const rolled = members.map((centre) => ({
+    code: centre.code,
+    name: centre.name,
+    level: centre.level,
+    parentCode: centre.parentCode,
+    ...figures(rolledUp.get(centre.code) ?? ZERO),
+  }));
   const total = rows.find((row) => row.by === 'all');
   return {
     centre: scope,
@@ -157,7 +181,11 @@ export async function centreStatistics(db: Queryable, directory: CentreDirectory
       .sort((a, b) => a.clientId.localeCompare(b.clientId)),
     operators: rows
       .filter((row) => row.by === 'operator' && row.operator_id !== null)
-      .map((row) => ({ centreCode: row.accepting_centre_code, operatorId: row.operator_id as string, ...figures(sumsOf(row)) }))
+      .map((row) => ({
+        centreCode: row.accepting_centre_code,
+        operatorId: row.operator_id as string,
+        ...figures(sumsOf(row)),
+      }))
       .sort((a, b) => `${a.centreCode}${a.operatorId}`.localeCompare(`${b.centreCode}${b.operatorId}`)),
   };
 }

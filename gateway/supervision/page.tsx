@@ -6,7 +6,12 @@
  * the charts are drawn with SVG attributes, which that policy does not restrict.
  */
 import type { FC } from 'hono/jsx';
-import type { CaseDeadlineWarning, DeferredMaterialWarning, SupervisionWarnings, WarningDepartment } from './warnings.js';
+import type {
+  CaseDeadlineWarning,
+  DeferredMaterialWarning,
+  SupervisionWarnings,
+  WarningDepartment,
+} from './warnings.js';
 import type { CaseStatusName, MaterialFigures, SupervisionSummary } from './summary.js';
 import type { CentreStatistics } from './centre-statistics.js';
 import type { RankingList, Rankings, RatingFiguresAnswer } from '../ratings/figures.js';
@@ -83,7 +88,8 @@ const STATUS_LABELS: Record<CaseStatusName, string> = {
 };
 
 const percent = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);
-const milliseconds = (value: number | null): string => (value === null ? '—' : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${value} ms`);
+const milliseconds = (value: number | null): string =>
+  value === null ? '—' : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${value} ms`;
 
 function daysLeftText(workingDaysLeft: number): string {
   if (workingDaysLeft > 0) return `${workingDaysLeft} left`;
@@ -92,7 +98,14 @@ function daysLeftText(workingDaysLeft: number): string {
 }
 
 const Departments: FC<{ departments: WarningDepartment[] }> = ({ departments }) => (
-  <>{departments.map((department, index) => <>{index > 0 ? ', ' : ''}{department.code} <span class="note">({department.departmentStatus ?? department.delivery})</span></>)}</>
+  <>
+    {departments.map((department, index) => (
+      <>
+        {index > 0 ? ', ' : ''}
+        {department.code} <span class="note">({department.departmentStatus ?? department.delivery})</span>
+      </>
+    ))}
+  </>
 );
 
 const CaseWarningRow: FC<{ warning: CaseDeadlineWarning }> = ({ warning }) => (
@@ -105,12 +118,19 @@ const CaseWarningRow: FC<{ warning: CaseDeadlineWarning }> = ({ warning }) => (
     <td class="date">{warning.dueOn}</td>
     <td class="number">{`${warning.workingDaysUsed} of ${warning.promisedDays} (${percent(warning.shareUsed)})`}</td>
     <td class="number">{`${warning.level === 'overdue' && warning.workingDaysLeft === 0 ? 'past due' : daysLeftText(warning.workingDaysLeft)}${warning.provisional ? ' *' : ''}`}</td>
-    <td><Departments departments={warning.departments} /></td>
+    <td>
+      <Departments departments={warning.departments} />
+    </td>
   </tr>
 );
 
 const DeferredWarningRow: FC<{ warning: DeferredMaterialWarning }> = ({ warning }) => (
-  <tr class="level-overdue" data-level="overdue" data-case={warning.caseNumber} data-requirement={warning.requirementCode}>
+  <tr
+    class="level-overdue"
+    data-level="overdue"
+    data-case={warning.caseNumber}
+    data-requirement={warning.requirementCode}
+  >
     <td class="level">Overdue</td>
     <td>{warning.caseNumber}</td>
     <td>{warning.itemName}</td>
@@ -126,8 +146,8 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) =>
     <section aria-labelledby="warnings-heading">
       <h2 id="warnings-heading">Deadline warnings</h2>
       <p>
-        A case warns when it has used {percent(warnings.warningShare)} of its promised working days, and is overdue after its due date.
-        The clock of a case awaiting the applicant is stopped.
+        A case warns when it has used {percent(warnings.warningShare)} of its promised working days, and is overdue
+        after its due date. The clock of a case awaiting the applicant is stopped.
       </p>
       {warnings.provisionalYears.length > 0 ? (
         <p class="notice" id="provisional-notice">
@@ -140,11 +160,22 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) =>
         <table id="case-warnings">
           <thead>
             <tr>
-              <th>Level</th><th>Case</th><th>Item</th><th>Status</th><th>Accepted</th><th>Due</th>
-              <th class="number">Working days used</th><th class="number">Working days</th><th>Departments</th>
+              <th>Level</th>
+              <th>Case</th>
+              <th>Item</th>
+              <th>Status</th>
+              <th>Accepted</th>
+              <th>Due</th>
+              <th class="number">Working days used</th>
+              <th class="number">Working days</th>
+              <th>Departments</th>
             </tr>
           </thead>
-          <tbody>{warnings.cases.map((warning) => <CaseWarningRow warning={warning} />)}</tbody>
+          <tbody>
+            {warnings.cases.map((warning) => (
+              <CaseWarningRow warning={warning} />
+            ))}
+          </tbody>
         </table>
       )}
       <h3>Materials accepted missing (容缺) and not supplied in time</h3>
@@ -153,9 +184,20 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) =>
       ) : (
         <table id="deferred-warnings">
           <thead>
-            <tr><th>Level</th><th>Case</th><th>Item</th><th>Material</th><th>Due</th><th class="number">Working days</th></tr>
+            <tr>
+              <th>Level</th>
+              <th>Case</th>
+              <th>Item</th>
+              <th>Material</th>
+              <th>Due</th>
+              <th class="number">Working days</th>
+            </tr>
           </thead>
-          <tbody>{warnings.deferredMaterials.map((warning) => <DeferredWarningRow warning={warning} />)}</tbody>
+          <tbody>
+            {warnings.deferredMaterials.map((warning) => (
+              <DeferredWarningRow warning={warning} />
+            ))}
+          </tbody>
         </table>
       )}
       <h3>Refused joint cases to withdraw by hand (联办件退回，需人工撤件)</h3>
@@ -164,7 +206,13 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) =>
       ) : (
         <table id="cancellation-warnings">
           <thead>
-            <tr><th>Case</th><th>Item</th><th>Withdraw from</th><th>Refused by</th><th>Since</th></tr>
+            <tr>
+              <th>Case</th>
+              <th>Item</th>
+              <th>Withdraw from</th>
+              <th>Refused by</th>
+              <th>Since</th>
+            </tr>
           </thead>
           <tbody>
             {warnings.cancellations.map((warning) => (
@@ -172,7 +220,11 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) =>
                 <td>{warning.caseNumber}</td>
                 <td>{warning.itemName}</td>
                 <td>{`${warning.department}${warning.departmentReference ? ` (${warning.departmentReference})` : ''}`}</td>
-                <td>{warning.refusedBy.map((refusal) => `${refusal.department}${refusal.message ? `: ${refusal.message}` : ''}`).join('; ')}</td>
+                <td>
+                  {warning.refusedBy
+                    .map((refusal) => `${refusal.department}${refusal.message ? `: ${refusal.message}` : ''}`)
+                    .join('; ')}
+                </td>
                 <td>{warning.since ?? '—'}</td>
               </tr>
             ))}
@@ -194,31 +246,60 @@ const CHART = { titleHeight: 20, kindWidth: 80, barArea: 420, barHeight: 14, gap
 
 /** One group per item (and one for all items): its name, then four bars scaled to the largest figure. */
 const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ materials }) => {
-  const groups = [{ key: 'total', name: 'All items', figures: materials as MaterialFigures }, ...materials.byItem.map((item) => ({ key: item.itemCode, name: item.itemName, figures: item as MaterialFigures }))];
+  const groups = [
+    { key: 'total', name: 'All items', figures: materials as MaterialFigures },
+    ...materials.byItem.map((item) => ({ key: item.itemCode, name: item.itemName, figures: item as MaterialFigures })),
+  ];
   const largest = Math.max(1, ...groups.flatMap((group) => BAR_KINDS.map((kind) => kind.pick(group.figures))));
   const groupHeight = CHART.titleHeight + BAR_KINDS.length * (CHART.barHeight + CHART.gap) + CHART.groupGap;
   const width = CHART.kindWidth + CHART.barArea + CHART.valueWidth;
   const height = groups.length * groupHeight;
-  const fills: Record<(typeof BAR_KINDS)[number]['key'], string> = { required: '#9ca3af', handed_in: '#dc2626', reused: '#16a34a', fetched: '#2563eb' };
+  const fills: Record<(typeof BAR_KINDS)[number]['key'], string> = {
+    required: '#9ca3af',
+    handed_in: '#dc2626',
+    reused: '#16a34a',
+    fetched: '#2563eb',
+  };
   return (
-    <svg id="materials-chart" role="img" aria-labelledby="materials-chart-title" width={width} height={height} viewBox={`0 0 ${width} ${height}`}>
+    <svg
+      id="materials-chart"
+      role="img"
+      aria-labelledby="materials-chart-title"
+      width={width}
+      height={height}
+      viewBox={`0 0 ${width} ${height}`}
+    >
       <title id="materials-chart-title">Materials required, handed in, reused and fetched, per item</title>
       {groups.map((group, groupIndex) => {
         const top = groupIndex * groupHeight;
         return (
           <g data-item={group.key}>
-            <text x="0" y={top + 14} font-weight="600">{group.name}</text>
+            <text x="0" y={top + 14} font-weight="600">
+              {group.name}
+            </text>
             {BAR_KINDS.map((kind, index) => {
               const value = kind.pick(group.figures);
               const y = top + CHART.titleHeight + index * (CHART.barHeight + CHART.gap);
               const barWidth = Math.round((value / largest) * CHART.barArea);
               return (
                 <>
-                  <text x="0" y={y + CHART.barHeight - 3}>{kind.label}</text>
-                  <rect data-bar={kind.key} data-value={String(value)} x={CHART.kindWidth} y={y} height={CHART.barHeight} width={barWidth} fill={fills[kind.key]}>
+                  <text x="0" y={y + CHART.barHeight - 3}>
+                    {kind.label}
+                  </text>
+                  <rect
+                    data-bar={kind.key}
+                    data-value={String(value)}
+                    x={CHART.kindWidth}
+                    y={y}
+                    height={CHART.barHeight}
+                    width={barWidth}
+                    fill={fills[kind.key]}
+                  >
                     <title>{`${group.name}: ${kind.label} ${value}`}</title>
                   </rect>
-                  <text x={CHART.kindWidth + barWidth + 4} y={y + CHART.barHeight - 3}>{String(value)}</text>
+                  <text x={CHART.kindWidth + barWidth + 4} y={y + CHART.barHeight - 3}>
+                    {String(value)}
+                  </text>
                 </>
               );
             })}
@@ -239,24 +320,45 @@ const MaterialsSection: FC<{ materials: SupervisionSummary['materials'] }> = ({ 
         {`Handed in per case: ${materials.averageHandedInPerCase ?? '—'}. Not asked of the applicant: ${percent(notHandedIn)}.`}
       </p>
       <div class="legend">
-        {BAR_KINDS.map((kind) => <span><span class={`swatch ${kind.key}`}></span>{kind.label}</span>)}
+        {BAR_KINDS.map((kind) => (
+          <span>
+            <span class={`swatch ${kind.key}`}></span>
+            {kind.label}
+          </span>
+        ))}
       </div>
-      {materials.cases === 0 ? <p class="empty">No case was accepted in this period.</p> : <MaterialsChart materials={materials} />}
+      {materials.cases === 0 ? (
+        <p class="empty">No case was accepted in this period.</p>
+      ) : (
+        <MaterialsChart materials={materials} />
+      )}
     </section>
   );
 };
 
 const DepartmentsSection: FC<{ summary: SupervisionSummary }> = ({ summary }) => {
-  const codes = [...new Set([...summary.departments.map((department) => department.code), ...summary.deliveries.byDepartment.map((entry) => entry.department)])].sort();
+  const codes = [
+    ...new Set([
+      ...summary.departments.map((department) => department.code),
+      ...summary.deliveries.byDepartment.map((entry) => entry.department),
+    ]),
+  ].sort();
   return (
     <section aria-labelledby="departments-heading">
       <h2 id="departments-heading">Departments</h2>
       <table id="departments">
         <thead>
           <tr>
-            <th>Department</th><th>Breaker</th><th class="number">Calls</th><th class="number">Errors</th>
-            <th class="number">Delivered</th><th class="number">Pending</th><th class="number">Dead</th><th class="number">Retried</th>
-            <th class="number">Delivery p50</th><th class="number">Delivery p95</th>
+            <th>Department</th>
+            <th>Breaker</th>
+            <th class="number">Calls</th>
+            <th class="number">Errors</th>
+            <th class="number">Delivered</th>
+            <th class="number">Pending</th>
+            <th class="number">Dead</th>
+            <th class="number">Retried</th>
+            <th class="number">Delivery p50</th>
+            <th class="number">Delivery p95</th>
           </tr>
         </thead>
         <tbody>
@@ -266,7 +368,9 @@ const DepartmentsSection: FC<{ summary: SupervisionSummary }> = ({ summary }) =>
             return (
               <tr data-department={code}>
                 <td>{health ? `${code} — ${health.name}` : `${code} (not configured)`}</td>
-                <td class={health ? `breaker-${health.breakerState}` : ''}>{health ? health.breakerState.replace('_', '-') : '—'}</td>
+                <td class={health ? `breaker-${health.breakerState}` : ''}>
+                  {health ? health.breakerState.replace('_', '-') : '—'}
+                </td>
                 <td class="number">{health ? String(health.calls) : '—'}</td>
                 <td class="number">{health ? String(health.errors) : '—'}</td>
                 <td class="number">{String(deliveries?.delivered ?? 0)}</td>
@@ -298,7 +402,14 @@ const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters'] }>
         </p>
         <table id="dead-letters">
           <thead>
-            <tr><th>Delivery</th><th>Case</th><th>Department</th><th class="number">Attempts</th><th>Last error</th><th>Dead since</th></tr>
+            <tr>
+              <th>Delivery</th>
+              <th>Case</th>
+              <th>Department</th>
+              <th class="number">Attempts</th>
+              <th>Last error</th>
+              <th>Dead since</th>
+            </tr>
           </thead>
           <tbody>
             {deadLetters.items.map((letter) => (
@@ -338,9 +449,23 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
             <p>{`Today ${data.today} (China Standard Time) · signed in as ${data.viewer}`}</p>
           </div>
           <form method="get" action="/supervision">
-            <label>From <input type="date" name="from" value={summary.period.from} required /></label>
-            <label>to <input type="date" name="to" value={summary.period.to} required /></label>
-            <label>Centre <input type="text" name="centre" inputmode="numeric" pattern="[1-8][0-9]{8}" size={10} value={data.centres?.centre.code ?? ''} /></label>
+            <label>
+              From <input type="date" name="from" value={summary.period.from} required />
+            </label>
+            <label>
+              to <input type="date" name="to" value={summary.period.to} required />
+            </label>
+            <label>
+              Centre{' '}
+              <input
+                type="text"
+                name="centre"
+                inputmode="numeric"
+                pattern="[1-8][0-9]{8}"
+                size={10}
+                value={data.centres?.centre.code ?? ''}
+              />
+            </label>
             <button type="submit">Show</button>
           </form>
         </header>
@@ -362,7 +487,11 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
             </div>
             <div class="card" id="handed-in">
               <div class="label">Handed in per case</div>
-              <div class="value">{summary.materials.averageHandedInPerCase === null ? '—' : String(summary.materials.averageHandedInPerCase)}</div>
+              <div class="value">
+                {summary.materials.averageHandedInPerCase === null
+                  ? '—'
+                  : String(summary.materials.averageHandedInPerCase)}
+              </div>
               <div class="note">{`${summary.materials.handedIn} of ${summary.materials.required} required materials`}</div>
             </div>
             <div class={`card ${summary.deadLetters.total > 0 ? 'bad' : ''}`} id="dead-letter-count">
@@ -382,7 +511,10 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
             <table id="cases-by-status">
               <tbody>
                 {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
-                  <tr data-status={status}><th>{STATUS_LABELS[status]}</th><td class="number">{String(summary.casesByStatus[status])}</td></tr>
+                  <tr data-status={status}>
+                    <th>{STATUS_LABELS[status]}</th>
+                    <td class="number">{String(summary.casesByStatus[status])}</td>
+                  </tr>
                 ))}
               </tbody>
             </table>
@@ -404,13 +536,27 @@ const CentresSection: FC<{ statistics: CentreStatistics }> = ({ statistics }) =>
       <div class="scroll">
         <table id="centres">
           <thead>
-            <tr><th>Centre</th><th class="number">Accepted</th><th class="number">On time</th><th class="number">Overdue</th><th class="number">Avg. days</th><th class="number">Handed in</th><th class="number">Reused</th><th class="number">Transfers</th></tr>
+            <tr>
+              <th>Centre</th>
+              <th class="number">Accepted</th>
+              <th class="number">On time</th>
+              <th class="number">Overdue</th>
+              <th class="number">Avg. days</th>
+              <th class="number">Handed in</th>
+              <th class="number">Reused</th>
+              <th class="number">Transfers</th>
+            </tr>
           </thead>
           <tbody>
             {statistics.centres.map((centre) => (
               <tr data-centre={centre.code}>
                 <th class={`depth-${Math.max(0, (LEVEL_INDENT[centre.level] ?? 0) - rootIndent)}`}>
-                  <a href={`/supervision?from=${statistics.period.from}&to=${statistics.period.to}&centre=${centre.code}`}>{centre.name}</a> <span class="note">{centre.code}</span>
+                  <a
+                    href={`/supervision?from=${statistics.period.from}&to=${statistics.period.to}&centre=${centre.code}`}
+                  >
+                    {centre.name}
+                  </a>{' '}
+                  <span class="note">{centre.code}</span>
                 </th>
                 <td class="number">{String(centre.accepted)}</td>
                 <td class="number">{percent(centre.onTimeRate)}</td>
@@ -518,7 +664,9 @@ const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings }
             <tbody>
               {ratings.rows.map((row) => (
                 <tr data-centre={row.key}>
-                  <th>{row.name ?? row.key} <span class="note">{row.key}</span></th>
+                  <th>
+                    {row.name ?? row.key} <span class="note">{row.key}</span>
+                  </th>
                   <td class="number">{String(row.ratings)}</td>
                   <td class="number">{score(row.averageScore)}</td>
                   <td class="number">{String(row.badRatings)}</td>
@@ -570,7 +718,12 @@ const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings }
         operators={false}
       />
       <h3>{`${rankings.month} 为民服务标兵 · Service stars`}</h3>
-      <RankingTable id="service-stars" list={rankings.serviceStars} minimumRatings={rankings.minimumRatings} operators />
+      <RankingTable
+        id="service-stars"
+        list={rankings.serviceStars}
+        minimumRatings={rankings.minimumRatings}
+        operators
+      />
       <p class="note">
         {`得分 = ${ratingWeight}×(平均分−1)/4 + ${onTimeWeight}×按时率 + ${volumeWeight}×办结量/最高办结量；`}
         {`每月至少 ${rankings.minimumRatings} 条评价方可参评。 `}

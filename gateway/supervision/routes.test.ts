@@ -24,7 +24,9 @@ let overdueCase: string;
 const clock = fixedClock('2026-06-17T02:00:00Z');
 const today = chinaToday(clock.now());
 
-const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+const basic = (id: string, secret: string) => ({
+  authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+});
 
 beforeAll(async () => {
   gw = await createTestGateway({ DELIVERY_WORKER: 'false' }, { clock });
@@ -35,7 +37,13 @@ beforeAll(async () => {
   await ensureCalendarYears(db, gw.services.calendar, [Number(acceptedOn.slice(0, 4)), Number(today.slice(0, 4))]);
   const calendar = await gw.services.calendar.current();
   const subjectId = await seedSubject(db);
-  const seeded = await seedCase(db, { subjectId, status: 'in_progress', acceptedOn, promisedDays: 5, dueOn: calendar.addWorkingDays(acceptedOn, 5) });
+  const seeded = await seedCase(db, {
+    subjectId,
+    status: 'in_progress',
+    acceptedOn,
+    promisedDays: 5,
+    dueOn: calendar.addWorkingDays(acceptedOn, 5),
+  });
   await seedDelivery(db, seeded.id, { department: 'NRB', status: 'delivered', departmentStatus: 'in_progress' });
   overdueCase = seeded.caseNumber;
 });
@@ -43,7 +51,10 @@ beforeAll(async () => {
 afterAll(async () => gw?.close());
 
 async function auditedViews(clientId: string) {
-  return gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.actorClientId, clientId), eq(auditEntries.action, 'supervision.view')));
+  return gw.services.db
+    .select()
+    .from(auditEntries)
+    .where(and(eq(auditEntries.actorClientId, clientId), eq(auditEntries.action, 'supervision.view')));
 }
 
 describe('GET /supervision', () => {
@@ -81,7 +92,14 @@ describe('GET /supervision', () => {
     expect(html).toContain('<h1>Supervision</h1>');
     expect(html).toMatch(new RegExp(`<tr class="level-overdue" data-level="overdue" data-case="${overdueCase}">`));
     expect(html).toContain(`signed in as ${auditor.id}`);
-    expect(await auditedViews(auditor.id)).toMatchObject([{ outcome: 'allowed', actorKind: 'auditor', purpose: 'supervision', fields: ['warnings', 'summary', 'ratings', 'rankings'] }]);
+    expect(await auditedViews(auditor.id)).toMatchObject([
+      {
+        outcome: 'allowed',
+        actorKind: 'auditor',
+        purpose: 'supervision',
+        fields: ['warnings', 'summary', 'ratings', 'rankings'],
+      },
+    ]);
   });
 
   it('may not be framed, signed in or not (frame-ancestors, and X-Frame-Options for old browsers)', async () => {
@@ -91,7 +109,9 @@ describe('GET /supervision', () => {
       await gw.request('/supervision'),
     ];
     for (const response of answers) {
-      expect(response.headers.get('content-security-policy'), String(response.status)).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('content-security-policy'), String(response.status)).toContain(
+        "frame-ancestors 'none'",
+      );
       expect(response.headers.get('x-frame-options'), String(response.status)).toBe('DENY');
     }
   });
@@ -142,7 +162,10 @@ describe('GET /supervision', () => {
 
   it('is described in the OpenAPI document with its two ways in', () => {
     const document = buildOpenApiDocument(gw.app);
-    expect(document.paths?.['/supervision']?.get?.security).toEqual([{ bearerAuth: ['supervision:read'] }, { clientBasicAuth: ['supervision:read'] }]);
+    expect(document.paths?.['/supervision']?.get?.security).toEqual([
+      { bearerAuth: ['supervision:read'] },
+      { clientBasicAuth: ['supervision:read'] },
+    ]);
     expect(document.components?.securitySchemes?.['clientBasicAuth']).toMatchObject({ type: 'http', scheme: 'basic' });
     expect(document.paths?.['/v1/supervision/warnings']?.get?.security).toEqual([{ bearerAuth: ['supervision:read'] }]);
   });
@@ -155,11 +178,18 @@ describe('GET /v1/supervision/warnings', () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as SupervisionWarnings;
     expect(body).toMatchObject({ today, warningShare: 0.8, counts: { overdue: 1, approaching: 0 } });
-    expect(body.cases[0]).toMatchObject({ caseNumber: overdueCase, level: 'overdue', departments: [{ code: 'NRB', delivery: 'delivered', departmentStatus: 'in_progress' }] });
+    expect(body.cases[0]).toMatchObject({
+      caseNumber: overdueCase,
+      level: 'overdue',
+      departments: [{ code: 'NRB', delivery: 'delivered', departmentStatus: 'in_progress' }],
+    });
     const clientId = (await gw.services.tokens.verify(token)).clientId;
-    expect(await gw.services.db.select().from(auditEntries).where(and(eq(auditEntries.actorClientId, clientId), eq(auditEntries.action, 'supervision.read')))).toMatchObject([
-      { fields: ['warnings'] },
-    ]);
+    expect(
+      await gw.services.db
+        .select()
+        .from(auditEntries)
+        .where(and(eq(auditEntries.actorClientId, clientId), eq(auditEntries.action, 'supervision.read'))),
+    ).toMatchObject([{ fields: ['warnings'] }]);
   });
 });
 

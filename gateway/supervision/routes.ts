@@ -41,12 +41,22 @@ const CentreQuery = z.object({
     .string()
     .regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits')
     .optional()
-    .openapi({ description: 'Only the cases handled at this centre and below (default: your own centre, or the whole province for a supervisor of no centre)', example: '610100000' }),
+    .openapi({
+      description:
+        'Only the cases handled at this centre and below (default: your own centre, or the whole province for a supervisor of no centre)',
+      example: '610100000',
+    }),
 });
 
 const PeriodQuery = z.object({
-  from: DateSchema.optional().openapi({ description: `First day (China Standard Time); default: 29 days before \`to\`. ${PERIOD_RULE}`, example: '2026-10-01' }),
-  to: DateSchema.optional().openapi({ description: `Last day, included; default: today. ${PERIOD_RULE}`, example: '2026-10-31' }),
+  from: DateSchema.optional().openapi({
+    description: `First day (China Standard Time); default: 29 days before \`to\`. ${PERIOD_RULE}`,
+    example: '2026-10-01',
+  }),
+  to: DateSchema.optional().openapi({
+    description: `Last day, included; default: today. ${PERIOD_RULE}`,
+    example: '2026-10-31',
+  }),
 });
 
 const DepartmentOfCaseSchema = z.object({
@@ -56,17 +66,30 @@ const DepartmentOfCaseSchema = z.object({
   representative: z
     .object({ name: z.string().openapi({ example: '王**' }), mobile: z.string().openapi({ example: '139****5678' }) })
     .nullable()
-    .openapi({ description: "The department's chief representative (首席代表) at the case's centre, masked; null: none named, so no SMS warning is sent" }),
+    .openapi({
+      description:
+        "The department's chief representative (首席代表) at the case's centre, masked; null: none named, so no SMS warning is sent",
+    }),
   warned: z
-    .array(z.object({ at: z.string(), level: z.enum(['approaching', 'overdue']), representative: z.object({ name: z.string(), mobile: z.string() }) }))
+    .array(
+      z.object({
+        at: z.string(),
+        level: z.enum(['approaching', 'overdue']),
+        representative: z.object({ name: z.string(), mobile: z.string() }),
+      }),
+    )
     .openapi({ description: 'The SMS warnings sent to the representative about this part of the case, oldest first' }),
 });
 
 const WarningsSchema = z
   .object({
     today: z.string(),
-    warningShare: z.number().openapi({ description: 'SUPERVISION_WARNING_SHARE: share of the promised working days at which a case is approaching' }),
-    provisionalYears: z.array(z.number().int()).openapi({ description: 'Years the warnings touch whose holidays are not loaded: their days count by weekday alone' }),
+    warningShare: z.number().openapi({
+      description: 'SUPERVISION_WARNING_SHARE: share of the promised working days at which a case is approaching',
+    }),
+    provisionalYears: z.array(z.number().int()).openapi({
+      description: 'Years the warnings touch whose holidays are not loaded: their days count by weekday alone',
+    }),
     counts: z.object({
       overdue: z.number().int(),
       approaching: z.number().int(),
@@ -85,11 +108,18 @@ const WarningsSchema = z
         acceptedOn: z.string(),
         promisedDays: z.number().int(),
         dueOn: z.string(),
-        clockStopped: z.boolean().openapi({ description: 'Awaiting the applicant: the figures are those of the day the clock stopped' }),
-        provisional: z.boolean().openapi({ description: 'Counted partly by weekday alone: a year involved has no holidays loaded' }),
+        clockStopped: z
+          .boolean()
+          .openapi({ description: 'Awaiting the applicant: the figures are those of the day the clock stopped' }),
+        provisional: z
+          .boolean()
+          .openapi({ description: 'Counted partly by weekday alone: a year involved has no holidays loaded' }),
         workingDaysUsed: z.number().int(),
         shareUsed: z.number(),
-        workingDaysLeft: z.number().int().openapi({ description: 'Working days up to the due date; negative: working days past it' }),
+        workingDaysLeft: z
+          .number()
+          .int()
+          .openapi({ description: 'Working days up to the due date; negative: working days past it' }),
         departments: z.array(DepartmentOfCaseSchema),
       }),
     ),
@@ -124,7 +154,10 @@ const WarningsSchema = z
           since: z.string().nullable(),
         }),
       )
-      .openapi({ description: "Parts of refused joint cases to withdraw from a department's system by hand (it offers no cancel, or had finished); POST /v1/deliveries/{id}/cancellation-handled when done" }),
+      .openapi({
+        description:
+          "Parts of refused joint cases to withdraw from a department's system by hand (it offers no cancel, or had finished); POST /v1/deliveries/{id}/cancellation-handled when done",
+      }),
     ratingFollowUps: z
       .array(
         z.object({
@@ -179,7 +212,9 @@ const SummarySchema = z
         late: z.number().int(),
         onTimeRate: z.number().nullable(),
       })
-      .openapi({ description: 'Cases concluded (completed or rejected) in the period, against their promised due dates' }),
+      .openapi({
+        description: 'Cases concluded (completed or rejected) in the period, against their promised due dates',
+      }),
     casesByStatus: z
       .object({
         open: z.number().int(),
@@ -192,7 +227,10 @@ const SummarySchema = z
       })
       .openapi({ description: 'Cases opened in the period, by their current status' }),
     materials: z
-      .object({ ...MaterialFiguresShape, byItem: z.array(z.object({ itemCode: z.string(), itemName: z.string(), ...MaterialFiguresShape })) })
+      .object({
+        ...MaterialFiguresShape,
+        byItem: z.array(z.object({ itemCode: z.string(), itemName: z.string(), ...MaterialFiguresShape })),
+      })
       .openapi({ description: 'Cases accepted in the period: materials required, handed in, reused and fetched' }),
     deliveries: z
       .object({
@@ -201,9 +239,11 @@ const SummarySchema = z
           z.object({
             department: z.string(),
             ...DeliveryFiguresShape,
-            latencyMs: z.object({ delivered: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable() }).openapi({
-              description: 'Submission → acknowledgement by the department, of deliveries delivered in the period',
-            }),
+            latencyMs: z
+              .object({ delivered: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable() })
+              .openapi({
+                description: 'Submission → acknowledgement by the department, of deliveries delivered in the period',
+              }),
           }),
         ),
       })
@@ -227,9 +267,19 @@ const SummarySchema = z
     resultsAwaitingDocument: z
       .object({
         total: z.number().int(),
-        items: z.array(z.object({ caseNumber: z.string(), itemCode: z.string(), department: z.string().nullable(), completedOn: z.string().nullable() })),
+        items: z.array(
+          z.object({
+            caseNumber: z.string(),
+            itemCode: z.string(),
+            department: z.string().nullable(),
+            completedOn: z.string().nullable(),
+          }),
+        ),
       })
-      .openapi({ description: 'Completed cases whose electronic result (电子证照) still waits for the issuing department\'s document (the oldest 100 listed), whatever the period' }),
+      .openapi({
+        description:
+          "Completed cases whose electronic result (电子证照) still waits for the issuing department's document (the oldest 100 listed), whatever the period",
+      }),
     departments: z.array(
       z.object({
         code: z.string(),
@@ -258,7 +308,10 @@ const warningsRoute = protectedRoute({
   scopes: SUPERVISION_SCOPES,
   request: { query: CentreQuery },
   responses: {
-    200: { description: 'The current warnings, overdue first', content: { 'application/json': { schema: WarningsSchema } } },
+    200: {
+      description: 'The current warnings, overdue first',
+      content: { 'application/json': { schema: WarningsSchema } },
+    },
     ...errorResponses(400, 401, 403, 404, 503),
   },
 });
@@ -268,7 +321,8 @@ const summaryRoute = protectedRoute({
   path: '/v1/supervision/summary',
   operationId: 'getSupervisionSummary',
   tags: ['supervision'],
-  summary: 'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
+  summary:
+    'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
   description: `The figures of a period of China Standard Time dates (default: the 30 days up to today). ${PERIOD_RULE} Anything else is a 400 \`validation_failed\` whose \`limits\` member names the limits.`,
   scopes: SUPERVISION_SCOPES,
   request: { query: PeriodQuery.extend(CentreQuery.shape) },
@@ -296,7 +350,15 @@ const CentreStatisticsSchema = z
     period: z.object({ from: z.string(), to: z.string() }),
     today: z.string(),
     totals: z.object(FiguresShape),
-    centres: z.array(z.object({ code: z.string(), name: z.string(), level: z.string(), parentCode: z.string().nullable(), ...FiguresShape })),
+    centres: z.array(
+      z.object({
+        code: z.string(),
+        name: z.string(),
+        level: z.string(),
+        parentCode: z.string().nullable(),
+        ...FiguresShape,
+      }),
+    ),
     windows: z.array(z.object({ clientId: z.string(), ...FiguresShape })),
     operators: z.array(z.object({ centreCode: z.string().nullable(), operatorId: z.string(), ...FiguresShape })),
   })
@@ -428,7 +490,10 @@ const rankingsRoute = protectedRoute({
 /** Like `protectedRoute`, with HTTP Basic client credentials accepted besides bearer tokens (see access.ts). */
 function basicOrBearerRoute<R extends NamedRouteConfig>(config: R) {
   // Either requirement suffices (OpenAPI: alternatives); bearerAuth first, as on every protected route.
-  const security: Record<string, string[]>[] = [{ [BEARER_SCHEME]: [...SUPERVISION_SCOPES] }, { [BASIC_SCHEME]: [...SUPERVISION_SCOPES] }];
+  const security: Record<string, string[]>[] = [
+    { [BEARER_SCHEME]: [...SUPERVISION_SCOPES] },
+    { [BASIC_SCHEME]: [...SUPERVISION_SCOPES] },
+  ];
   return createRoute({
     ...config,
     security,
@@ -468,19 +533,32 @@ const pageRoute = basicOrBearerRoute({
  * The period asked for, with defaults; refused (400, naming the limits) when it starts after it
  * ends, leaves PERIOD_LIMITS or is longer than they allow.
  */
-export function resolvePeriod(query: { from?: string | undefined; to?: string | undefined }, today: string): SummaryPeriod {
+export function resolvePeriod(
+  query: { from?: string | undefined; to?: string | undefined },
+  today: string,
+): SummaryPeriod {
   const to = query.to ?? today;
   const defaultFrom = addDays(to, -(DEFAULT_PERIOD_DAYS - 1));
   // A default never makes a valid `to` fail: it stops at the earliest date.
-  const from = query.from ?? (defaultFrom < PERIOD_LIMITS.earliest && to >= PERIOD_LIMITS.earliest ? PERIOD_LIMITS.earliest : defaultFrom);
+  const from =
+    query.from ??
+    (defaultFrom < PERIOD_LIMITS.earliest && to >= PERIOD_LIMITS.earliest ? PERIOD_LIMITS.earliest : defaultFrom);
   const period = { from, to };
   checkPeriod(period);
   return period;
 }
 
-async function currentWarnings(c: Context<AppEnv>, today: string, scope: SupervisionScope | null): Promise<SupervisionWarnings> {
+async function currentWarnings(
+  c: Context<AppEnv>,
+  today: string,
+  scope: SupervisionScope | null,
+): Promise<SupervisionWarnings> {
   const services = c.get('services');
-  return supervisionWarnings(services.db, await services.calendar.current(), { today, warningShare: services.config.supervision.warningShare, scope });
+  return supervisionWarnings(services.db, await services.calendar.current(), {
+    today,
+    warningShare: services.config.supervision.warningShare,
+    scope,
+  });
 }
 
 /** The part of the tree this read covers (see scope.ts). */
@@ -489,7 +567,12 @@ async function scopeOf(c: Context<AppEnv>, requested: string | undefined): Promi
   return supervisionScope(await services.access.reference.centreDirectory(services.db), c.get('principal'), requested);
 }
 
-async function auditRead(c: Context<AppEnv>, action: string, fields: string[], scope: SupervisionScope | null): Promise<void> {
+async function auditRead(
+  c: Context<AppEnv>,
+  action: string,
+  fields: string[],
+  scope: SupervisionScope | null,
+): Promise<void> {
   await recordAudit(c.get('services').db, {
     actor: c.get('principal'),
     action,
@@ -504,7 +587,8 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent('securitySchemes', BASIC_SCHEME, {
     type: 'http',
     scheme: 'basic',
-    description: 'The client id and secret of a client holding the scopes (an auditor or administrator); only the supervision page accepts it.',
+    description:
+      'The client id and secret of a client holding the scopes (an auditor or administrator); only the supervision page accepts it.',
   });
 
   app.openapi(warningsRoute, async (c) => {
@@ -530,7 +614,10 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const today = chinaToday(services.clock.now());
     const period = resolvePeriod(query, today);
     const scope = await scopeOf(c, query.centre);
-    if (scope === null) throw new ApiError('validation_failed', 'Name the centre whose figures you want: ?centre=<code>.', { errors: [{ path: 'centre', message: 'required for a supervisor of no centre' }] });
+    if (scope === null)
+      throw new ApiError('validation_failed', 'Name the centre whose figures you want: ?centre=<code>.', {
+        errors: [{ path: 'centre', message: 'required for a supervisor of no centre' }],
+      });
     const directory = await services.access.reference.centreDirectory(services.db);
     const statistics = await centreStatistics(services.db, directory, scope, period, today);
     await auditRead(c, 'supervision.read', ['centres'], scope);
@@ -567,7 +654,16 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const scope = await scopeOf(c, query.centre);
     const summary = await supervisionSummary(services.db, services, period, scope);
     const warnings = await currentWarnings(c, today, scope);
-    const centres = scope === null ? null : await centreStatistics(services.db, await services.access.reference.centreDirectory(services.db), scope, period, today);
+    const centres =
+      scope === null
+        ? null
+        : await centreStatistics(
+            services.db,
+            await services.access.reference.centreDirectory(services.db),
+            scope,
+            period,
+            today,
+          );
     const ratings = await ratingFigures(services.db, scope, period, 'centre', today);
     const minimum = services.config.ratings.rankingMinimumRatings;
     const rankings = await monthlyRankings(services.db, scope, period.to.slice(0, 7), minimum);

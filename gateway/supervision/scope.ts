@@ -17,23 +17,36 @@ export interface SupervisionScope {
   path: string;
 }
 
-const scopeOf = (centre: CentreRow): SupervisionScope => ({ code: centre.code, name: centre.name, level: centre.level, path: centre.path });
+const scopeOf = (centre: CentreRow): SupervisionScope => ({
+  code: centre.code,
+  name: centre.name,
+  level: centre.level,
+  path: centre.path,
+});
 
 /**
  * The scope of a supervision read: the centre asked for, which must lie within the caller's own
  * (a supervisor registered at a centre sees its subtree; one of no centre, the whole province);
  * without one, the caller's centre, or null for the whole province.
  */
-export function supervisionScope(directory: CentreDirectory, principal: Principal, requested: string | undefined): SupervisionScope | null {
+export function supervisionScope(
+  directory: CentreDirectory,
+  principal: Principal,
+  requested: string | undefined,
+): SupervisionScope | null {
   const [own] = directory.clientCentres.get(principal.clientId) ?? [];
   const ownCentre = own === undefined ? undefined : directory.centres.get(own);
   if (requested === undefined) return ownCentre ? scopeOf(ownCentre) : null;
   const centre = requireCentre(directory, requested);
   if (ownCentre && !centre.path.startsWith(ownCentre.path)) {
-    throw new ApiError('centre_outside_your_tree', `Centre ${requested} is not at or below your centre ${ownCentre.code}: supervision covers your own subtree only.`, {
-      centreCode: requested,
-      yourCentre: ownCentre.code,
-    });
+    throw new ApiError(
+      'centre_outside_your_tree',
+      `Centre ${requested} is not at or below your centre ${ownCentre.code}: supervision covers your own subtree only.`,
+      {
+        centreCode: requested,
+        yourCentre: ownCentre.code,
+      },
+    );
   }
   return scopeOf(centre);
 }
@@ -44,4 +57,3 @@ export function caseInScope(scope: SupervisionScope | null, alias = 'c'): Return
   // `is not null` lets PostgreSQL use the partial indexes on the centre columns.
   return sql`${sql.raw(alias)}.centre_code is not null and ${sql.raw(alias)}.centre_code in (select code from centres where path like ${`${scope.path}%`})`;
 }
-

@@ -27,7 +27,13 @@ beforeAll(async () => {
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
     // Never called: the summary reads the registry's own figures.
     DEPARTMENTS_JSON: JSON.stringify([
-      { code: 'PSB', name: 'Population registry', adapter: 'psb-population', baseUrl: 'http://127.0.0.1:9', options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET } },
+      {
+        code: 'PSB',
+        name: 'Population registry',
+        adapter: 'psb-population',
+        baseUrl: 'http://127.0.0.1:9',
+        options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+      },
     ]),
   });
   const db = gw.services.db;
@@ -39,51 +45,123 @@ beforeAll(async () => {
 
   const c1Submitted = at('2026-10-08T10:00:00');
   const c1 = await seed('c1', {
-    status: 'completed', openedAt: at('2026-10-01T00:30:00'), submittedAt: c1Submitted, acceptedOn: '2026-10-08', dueOn: '2026-10-10', completedOn: '2026-10-09',
+    status: 'completed',
+    openedAt: at('2026-10-01T00:30:00'),
+    submittedAt: c1Submitted,
+    acceptedOn: '2026-10-08',
+    dueOn: '2026-10-10',
+    completedOn: '2026-10-09',
     materials: { required: 6, handedIn: 1, reused: 3, fetched: 2 },
   });
-  await seedDelivery(db, c1, { department: 'PSB', status: 'delivered', createdAt: c1Submitted, deliveredAt: after(c1Submitted, 100) });
-  await seedDelivery(db, c1, { department: 'NRB', status: 'delivered', attempts: 3, createdAt: c1Submitted, deliveredAt: after(c1Submitted, 2000) });
+  await seedDelivery(db, c1, {
+    department: 'PSB',
+    status: 'delivered',
+    createdAt: c1Submitted,
+    deliveredAt: after(c1Submitted, 100),
+  });
+  await seedDelivery(db, c1, {
+    department: 'NRB',
+    status: 'delivered',
+    attempts: 3,
+    createdAt: c1Submitted,
+    deliveredAt: after(c1Submitted, 2000),
+  });
 
   const c2Submitted = at('2026-10-12T10:00:00');
   const c2 = await seed('c2', {
-    status: 'completed', openedAt: at('2026-10-12T09:00:00'), submittedAt: c2Submitted, acceptedOn: '2026-10-12', dueOn: '2026-10-13', completedOn: '2026-10-15',
+    status: 'completed',
+    openedAt: at('2026-10-12T09:00:00'),
+    submittedAt: c2Submitted,
+    acceptedOn: '2026-10-12',
+    dueOn: '2026-10-13',
+    completedOn: '2026-10-15',
     materials: { required: 6, handedIn: 2, reused: 2, fetched: 1, deferred: 1 },
   });
-  await seedDelivery(db, c2, { department: 'PSB', status: 'delivered', createdAt: c2Submitted, deliveredAt: after(c2Submitted, 200) });
+  await seedDelivery(db, c2, {
+    department: 'PSB',
+    status: 'delivered',
+    createdAt: c2Submitted,
+    deliveredAt: after(c2Submitted, 200),
+  });
   deadDeliveries['c2'] = await seedDelivery(db, c2, {
-    department: 'NRB', status: 'dead', attempts: 8, createdAt: c2Submitted, deadAt: at('2026-10-12T11:00:00'),
+    department: 'NRB',
+    status: 'dead',
+    attempts: 8,
+    createdAt: c2Submitted,
+    deadAt: at('2026-10-12T11:00:00'),
     lastError: `department_rejected (NRB 422): ${SEEDED_APPLICANT.name} does not match the register`,
   });
 
   const c3Submitted = at('2026-10-20T10:00:00');
   const c3 = await seed('c3', {
-    itemCode: 'household_move_in', status: 'rejected', openedAt: at('2026-10-20T09:00:00'), submittedAt: c3Submitted, acceptedOn: '2026-10-20', dueOn: '2026-10-30', completedOn: '2026-10-22',
+    itemCode: 'household_move_in',
+    status: 'rejected',
+    openedAt: at('2026-10-20T09:00:00'),
+    submittedAt: c3Submitted,
+    acceptedOn: '2026-10-20',
+    dueOn: '2026-10-30',
+    completedOn: '2026-10-22',
     materials: { required: 4, handedIn: 4 },
   });
-  await seedDelivery(db, c3, { department: 'PSB', status: 'delivered', createdAt: c3Submitted, deliveredAt: after(c3Submitted, 300) });
+  await seedDelivery(db, c3, {
+    department: 'PSB',
+    status: 'delivered',
+    createdAt: c3Submitted,
+    deliveredAt: after(c3Submitted, 300),
+  });
 
   // September: outside the period, except that its dead letter is still listed.
   const c4Submitted = at('2026-09-21T10:00:00');
   const c4 = await seed('c4', {
-    itemCode: 'enterprise_establishment', status: 'completed', openedAt: at('2026-09-20T09:00:00'), submittedAt: c4Submitted, acceptedOn: '2026-09-21', dueOn: '2026-09-28', completedOn: '2026-09-30',
+    itemCode: 'enterprise_establishment',
+    status: 'completed',
+    openedAt: at('2026-09-20T09:00:00'),
+    submittedAt: c4Submitted,
+    acceptedOn: '2026-09-21',
+    dueOn: '2026-09-28',
+    completedOn: '2026-09-30',
     materials: { required: 3, handedIn: 3 },
   });
-  await seedDelivery(db, c4, { department: 'PSB', status: 'delivered', createdAt: c4Submitted, deliveredAt: after(c4Submitted, 50) });
+  await seedDelivery(db, c4, {
+    department: 'PSB',
+    status: 'delivered',
+    createdAt: c4Submitted,
+    deliveredAt: after(c4Submitted, 50),
+  });
   deadDeliveries['c4'] = await seedDelivery(db, c4, {
-    department: 'NRB', status: 'dead', attempts: 1, createdAt: c4Submitted, deadAt: at('2026-09-22T09:00:00'), lastError: 'department_contract_violation: response.owner missing',
+    department: 'NRB',
+    status: 'dead',
+    attempts: 1,
+    createdAt: c4Submitted,
+    deadAt: at('2026-09-22T09:00:00'),
+    lastError: 'department_contract_violation: response.owner missing',
   });
 
   const c5Submitted = at('2026-10-26T10:00:00');
   const c5 = await seed('c5', {
-    itemCode: 'enterprise_establishment', status: 'completed', openedAt: at('2026-10-26T09:00:00'), submittedAt: c5Submitted, acceptedOn: '2026-10-26', dueOn: '2026-10-31', completedOn: '2026-10-31',
+    itemCode: 'enterprise_establishment',
+    status: 'completed',
+    openedAt: at('2026-10-26T09:00:00'),
+    submittedAt: c5Submitted,
+    acceptedOn: '2026-10-26',
+    dueOn: '2026-10-31',
+    completedOn: '2026-10-31',
     materials: { required: 3, reused: 1, fetched: 2 },
   });
-  await seedDelivery(db, c5, { department: 'PSB', status: 'delivered', createdAt: c5Submitted, deliveredAt: after(c5Submitted, 1000) });
+  await seedDelivery(db, c5, {
+    department: 'PSB',
+    status: 'delivered',
+    createdAt: c5Submitted,
+    deliveredAt: after(c5Submitted, 1000),
+  });
 
   const c6Submitted = at('2026-10-31T23:59:30');
   const c6 = await seed('c6', {
-    status: 'in_progress', openedAt: at('2026-10-31T23:59:00'), submittedAt: c6Submitted, acceptedOn: '2026-10-31', dueOn: '2026-11-06',
+    status: 'in_progress',
+    openedAt: at('2026-10-31T23:59:00'),
+    submittedAt: c6Submitted,
+    acceptedOn: '2026-10-31',
+    dueOn: '2026-11-06',
     materials: { required: 6, reused: 4, fetched: 2 },
   });
   await seedDelivery(db, c6, { department: 'NRB', status: 'pending', attempts: 2, createdAt: c6Submitted });
@@ -91,14 +169,23 @@ beforeAll(async () => {
 
   await seed('c7', { status: 'open', openedAt: at('2026-11-01T00:00:00') });
   await seed('c8', { status: 'open', openedAt: at('2026-09-30T23:30:00') });
-  await seed('c9', { status: 'submitted', openedAt: at('2026-10-05T09:00:00'), submittedAt: at('2026-11-02T09:00:00'), acceptedOn: '2026-11-02', dueOn: '2026-11-09' });
+  await seed('c9', {
+    status: 'submitted',
+    openedAt: at('2026-10-05T09:00:00'),
+    submittedAt: at('2026-11-02T09:00:00'),
+    acceptedOn: '2026-11-02',
+    dueOn: '2026-11-09',
+  });
 });
 
 afterAll(async () => gw?.close());
 
 describe('the period', () => {
   it('runs from midnight China Standard Time on its first day to midnight after its last', () => {
-    expect(periodInstants(OCTOBER)).toEqual({ start: new Date('2026-09-30T16:00:00Z'), end: new Date('2026-10-31T16:00:00Z') });
+    expect(periodInstants(OCTOBER)).toEqual({
+      start: new Date('2026-09-30T16:00:00Z'),
+      end: new Date('2026-10-31T16:00:00Z'),
+    });
   });
 });
 
@@ -109,20 +196,73 @@ describe('the summary of October 2026', () => {
   });
 
   it('counts on-time completion of the cases concluded in the period, rejections included', () => {
-    expect(summary.completion).toEqual({ concluded: 4, completed: 3, rejected: 1, onTime: 3, late: 1, onTimeRate: 0.75 });
+    expect(summary.completion).toEqual({
+      concluded: 4,
+      completed: 3,
+      rejected: 1,
+      onTime: 3,
+      late: 1,
+      onTimeRate: 0.75,
+    });
   });
 
   it('counts the cases opened in the period by their current status', () => {
-    expect(summary.casesByStatus).toEqual({ open: 0, submitted: 1, in_progress: 1, awaiting_applicant: 0, completed: 3, rejected: 1, partially_rejected: 0 });
+    expect(summary.casesByStatus).toEqual({
+      open: 0,
+      submitted: 1,
+      in_progress: 1,
+      awaiting_applicant: 0,
+      completed: 3,
+      rejected: 1,
+      partially_rejected: 0,
+    });
   });
 
   it('adds up the materials of the cases accepted in the period, per item and in total', () => {
     const { byItem, ...total } = summary.materials;
-    expect(total).toEqual({ cases: 5, required: 25, handedIn: 7, reused: 10, fetched: 7, deferred: 1, averageHandedInPerCase: 1.4 });
+    expect(total).toEqual({
+      cases: 5,
+      required: 25,
+      handedIn: 7,
+      reused: 10,
+      fetched: 7,
+      deferred: 1,
+      averageHandedInPerCase: 1.4,
+    });
     expect(byItem).toEqual([
-      { itemCode: 'enterprise_establishment', itemName: expect.any(String), cases: 1, required: 3, handedIn: 0, reused: 1, fetched: 2, deferred: 0, averageHandedInPerCase: 0 },
-      { itemCode: 'household_move_in', itemName: expect.any(String), cases: 1, required: 4, handedIn: 4, reused: 0, fetched: 0, deferred: 0, averageHandedInPerCase: 4 },
-      { itemCode: 'real_estate_transfer', itemName: expect.any(String), cases: 3, required: 18, handedIn: 3, reused: 9, fetched: 5, deferred: 1, averageHandedInPerCase: 1 },
+      {
+        itemCode: 'enterprise_establishment',
+        itemName: expect.any(String),
+        cases: 1,
+        required: 3,
+        handedIn: 0,
+        reused: 1,
+        fetched: 2,
+        deferred: 0,
+        averageHandedInPerCase: 0,
+      },
+      {
+        itemCode: 'household_move_in',
+        itemName: expect.any(String),
+        cases: 1,
+        required: 4,
+        handedIn: 4,
+        reused: 0,
+        fetched: 0,
+        deferred: 0,
+        averageHandedInPerCase: 4,
+      },
+      {
+        itemCode: 'real_estate_transfer',
+        itemName: expect.any(String),
+        cases: 3,
+        required: 18,
+        handedIn: 3,
+        reused: 9,
+        fetched: 5,
+        deferred: 1,
+        averageHandedInPerCase: 1,
+      },
     ]);
   });
 
@@ -134,9 +274,25 @@ describe('the summary of October 2026', () => {
       dead: 1,
       retried: 3,
       byDepartment: [
-        { department: 'NRB', total: 3, delivered: 1, pending: 1, dead: 1, retried: 3, latencyMs: { delivered: 1, p50: 2000, p95: 2000 } },
+        {
+          department: 'NRB',
+          total: 3,
+          delivered: 1,
+          pending: 1,
+          dead: 1,
+          retried: 3,
+          latencyMs: { delivered: 1, p50: 2000, p95: 2000 },
+        },
         // 100, 200, 300 and 1000 ms: interpolated, p50 = 250 and p95 = 300 + 0.85 × 700.
-        { department: 'PSB', total: 5, delivered: 4, pending: 1, dead: 0, retried: 0, latencyMs: { delivered: 4, p50: 250, p95: 895 } },
+        {
+          department: 'PSB',
+          total: 5,
+          delivered: 4,
+          pending: 1,
+          dead: 0,
+          retried: 0,
+          latencyMs: { delivered: 4, p50: 250, p95: 895 },
+        },
       ],
     });
   });
@@ -144,22 +300,56 @@ describe('the summary of October 2026', () => {
   it('lists every dead letter, newest first, with the error code but not the message', () => {
     expect(summary.deadLetters.total).toBe(2);
     expect(summary.deadLetters.items).toEqual([
-      { deliveryId: deadDeliveries['c2'], caseNumber: cases['c2']?.caseNumber, department: 'NRB', attempts: 8, lastErrorCode: 'department_rejected', createdAt: '2026-10-12T02:00:00.000Z', deadAt: '2026-10-12T03:00:00.000Z' },
-      { deliveryId: deadDeliveries['c4'], caseNumber: cases['c4']?.caseNumber, department: 'NRB', attempts: 1, lastErrorCode: 'department_contract_violation', createdAt: '2026-09-21T02:00:00.000Z', deadAt: '2026-09-22T01:00:00.000Z' },
+      {
+        deliveryId: deadDeliveries['c2'],
+        caseNumber: cases['c2']?.caseNumber,
+        department: 'NRB',
+        attempts: 8,
+        lastErrorCode: 'department_rejected',
+        createdAt: '2026-10-12T02:00:00.000Z',
+        deadAt: '2026-10-12T03:00:00.000Z',
+      },
+      {
+        deliveryId: deadDeliveries['c4'],
+        caseNumber: cases['c4']?.caseNumber,
+        department: 'NRB',
+        attempts: 1,
+        lastErrorCode: 'department_contract_violation',
+        createdAt: '2026-09-21T02:00:00.000Z',
+        deadAt: '2026-09-22T01:00:00.000Z',
+      },
     ]);
     expect(JSON.stringify(summary)).not.toContain(SEEDED_APPLICANT.name);
   });
 
   it("shows each configured department's health from the registry", () => {
     expect(summary.departments).toEqual([
-      { code: 'PSB', name: 'Population registry', breakerState: 'closed', calls: 0, errors: 0, errorsByKind: {}, lastError: null, latencyMs: { p50: null, p99: null, window: expect.any(Number) } },
+      {
+        code: 'PSB',
+        name: 'Population registry',
+        breakerState: 'closed',
+        calls: 0,
+        errors: 0,
+        errorsByKind: {},
+        lastError: null,
+        latencyMs: { p50: null, p99: null, window: expect.any(Number) },
+      },
     ]);
   });
 
   it('answers with zeros and no rates for a period without cases', async () => {
     const empty = await supervisionSummary(gw.services.db, gw.services, { from: '2025-01-01', to: '2025-01-31' });
     expect(empty.completion).toEqual({ concluded: 0, completed: 0, rejected: 0, onTime: 0, late: 0, onTimeRate: null });
-    expect(empty.materials).toEqual({ cases: 0, required: 0, handedIn: 0, reused: 0, fetched: 0, deferred: 0, averageHandedInPerCase: null, byItem: [] });
+    expect(empty.materials).toEqual({
+      cases: 0,
+      required: 0,
+      handedIn: 0,
+      reused: 0,
+      fetched: 0,
+      deferred: 0,
+      averageHandedInPerCase: null,
+      byItem: [],
+    });
     expect(empty.deliveries.byDepartment).toEqual([]);
     expect(empty.deadLetters.total).toBe(2);
   });
@@ -169,19 +359,27 @@ describe('GET /v1/supervision/summary', () => {
   it('answers an auditor with the same figures and audits the read', async () => {
     const auditor = await gw.createClient('auditor');
     const token = (await gw.services.tokens.issue(auditor.client, ['supervision:read'])).accessToken;
-    const response = await gw.request('/v1/supervision/summary?from=2026-10-01&to=2026-10-31', { headers: bearer(token) });
+    const response = await gw.request('/v1/supervision/summary?from=2026-10-01&to=2026-10-31', {
+      headers: bearer(token),
+    });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual(JSON.parse(JSON.stringify(await supervisionSummary(gw.services.db, gw.services, OCTOBER))));
+    expect(await response.json()).toEqual(
+      JSON.parse(JSON.stringify(await supervisionSummary(gw.services.db, gw.services, OCTOBER))),
+    );
     const audited = await gw.services.db
       .select()
       .from(auditEntries)
       .where(and(eq(auditEntries.actorClientId, auditor.client.id), eq(auditEntries.action, 'supervision.read')));
-    expect(audited).toMatchObject([{ outcome: 'allowed', fields: ['summary'], purpose: 'supervision', subjectRef: null }]);
+    expect(audited).toMatchObject([
+      { outcome: 'allowed', fields: ['summary'], purpose: 'supervision', subjectRef: null },
+    ]);
   });
 
   it('defaults to the 30 days up to today and refuses a period that is not one', async () => {
     const token = await gw.tokenFor('admin', ['supervision:read']);
-    const byDefault = (await (await gw.request('/v1/supervision/summary', { headers: bearer(token) })).json()) as SupervisionSummary;
+    const byDefault = (await (
+      await gw.request('/v1/supervision/summary', { headers: bearer(token) })
+    ).json()) as SupervisionSummary;
     const days = (Date.parse(byDefault.period.to) - Date.parse(byDefault.period.from)) / 86_400_000;
     expect(days).toBe(29);
     for (const query of ['from=2026-10-31&to=2026-10-01', 'from=2026-02-30', 'to=31.10.2026']) {
@@ -195,7 +393,10 @@ describe('GET /v1/supervision/summary', () => {
     const token = await gw.tokenFor('admin', ['supervision:read']);
     const logLinesBefore = gw.logs.lines.length;
     // The attack suite's query: it was a 500 whose error log line carried the SQL and a stack.
-    for (const path of ['/v1/supervision/summary?from=0001-01-01&to=9999-12-31', '/supervision?from=0001-01-01&to=9999-12-31']) {
+    for (const path of [
+      '/v1/supervision/summary?from=0001-01-01&to=9999-12-31',
+      '/supervision?from=0001-01-01&to=9999-12-31',
+    ]) {
       const refused = await gw.request(path, { headers: bearer(token) });
       expect(refused.status, path).toBe(400);
       const problem = await problemOf(refused);
@@ -207,12 +408,18 @@ describe('GET /v1/supervision/summary', () => {
         { path: 'to', message: 'a period spans at most 366 days, both ends included' },
       ]);
     }
-    const tooLong = await gw.request('/v1/supervision/summary?from=2025-01-01&to=2026-01-02', { headers: bearer(token) });
+    const tooLong = await gw.request('/v1/supervision/summary?from=2025-01-01&to=2026-01-02', {
+      headers: bearer(token),
+    });
     expect(tooLong.status).toBe(400);
-    expect((await problemOf(tooLong))['errors']).toEqual([{ path: 'to', message: 'a period spans at most 366 days, both ends included' }]);
+    expect((await problemOf(tooLong))['errors']).toEqual([
+      { path: 'to', message: 'a period spans at most 366 days, both ends included' },
+    ]);
     // A leap year, both ends included, is the longest period answered; a `to` near the earliest
     // date gets a default `from` that stops there.
-    expect((await gw.request('/v1/supervision/summary?from=2024-01-01&to=2024-12-31', { headers: bearer(token) })).status).toBe(200);
+    expect(
+      (await gw.request('/v1/supervision/summary?from=2024-01-01&to=2024-12-31', { headers: bearer(token) })).status,
+    ).toBe(200);
     const early = await gw.request('/v1/supervision/summary?to=2000-01-10', { headers: bearer(token) });
     expect(((await early.json()) as SupervisionSummary).period).toEqual({ from: '2000-01-01', to: '2000-01-10' });
     const logged = gw.logs.lines.slice(logLinesBefore).join('\n');

@@ -64,7 +64,14 @@ export interface DeadLetter {
   deadAt: string | null;
 }
 
-export type CaseStatusName = 'open' | 'submitted' | 'in_progress' | 'awaiting_applicant' | 'completed' | 'rejected' | 'partially_rejected';
+export type CaseStatusName =
+  | 'open'
+  | 'submitted'
+  | 'in_progress'
+  | 'awaiting_applicant'
+  | 'completed'
+  | 'rejected'
+  | 'partially_rejected';
 
 export interface AwaitingDocument {
   caseNumber: string;
@@ -120,22 +127,29 @@ export interface SummaryServices {
  */
 export const PERIOD_LIMITS = { earliest: '2000-01-01', latest: '2099-12-31', maxDays: 366 } as const;
 
-const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+const daysBetween = (from: string, to: string): number =>
+  (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
 
 /** Refuses a period that is not one the summary answers for, naming the limits (400 validation_failed). */
 export function checkPeriod(period: SummaryPeriod): void {
   const { earliest, latest, maxDays } = PERIOD_LIMITS;
   const errors: { path: string; message: string }[] = [];
   for (const end of ['from', 'to'] as const) {
-    if (period[end] < earliest || period[end] > latest) errors.push({ path: end, message: `dates run from ${earliest} to ${latest}` });
+    if (period[end] < earliest || period[end] > latest)
+      errors.push({ path: end, message: `dates run from ${earliest} to ${latest}` });
   }
   if (period.from > period.to) errors.push({ path: 'from', message: `${period.from} is after ${period.to}` });
-  else if (daysBetween(period.from, period.to) + 1 > maxDays) errors.push({ path: 'to', message: `a period spans at most ${maxDays} days, both ends included` });
+  else if (daysBetween(period.from, period.to) + 1 > maxDays)
+    errors.push({ path: 'to', message: `a period spans at most ${maxDays} days, both ends included` });
   if (errors.length > 0) {
-    throw new ApiError('validation_failed', `The period must lie between ${earliest} and ${latest}, start no later than it ends, and span at most ${maxDays} days.`, {
-      errors,
-      limits: { ...PERIOD_LIMITS },
-    });
+    throw new ApiError(
+      'validation_failed',
+      `The period must lie between ${earliest} and ${latest}, start no later than it ends, and span at most ${maxDays} days.`,
+      {
+        errors,
+        limits: { ...PERIOD_LIMITS },
+      },
+    );
   }
 }
 
@@ -146,14 +160,26 @@ const CHINA_MIDNIGHT = 'T00:00:00+08:00';
 
 /** The instants a period of China Standard Time dates covers: [start, end). */
 export function periodInstants(period: SummaryPeriod): { start: Date; end: Date } {
-  return { start: new Date(`${period.from}${CHINA_MIDNIGHT}`), end: new Date(`${addDays(period.to, 1)}${CHINA_MIDNIGHT}`) };
+  return {
+    start: new Date(`${period.from}${CHINA_MIDNIGHT}`),
+    end: new Date(`${addDays(period.to, 1)}${CHINA_MIDNIGHT}`),
+  };
 }
 
 const count = (value: unknown): number => Number(value ?? 0);
 const rounded = (value: number | null | undefined, places: number): number | null =>
-  value === null || value === undefined || !Number.isFinite(Number(value)) ? null : Math.round(Number(value) * 10 ** places) / 10 ** places;
+  value === null || value === undefined || !Number.isFinite(Number(value))
+    ? null
+    : Math.round(Number(value) * 10 ** places) / 10 ** places;
 
-function materialFigures(row: { cases: unknown; required: unknown; handed_in: unknown; reused: unknown; fetched: unknown; deferred: unknown }): MaterialFigures {
+function materialFigures(row: {
+  cases: unknown;
+  required: unknown;
+  handed_in: unknown;
+  reused: unknown;
+  fetched: unknown;
+  deferred: unknown;
+}): MaterialFigures {
   const cases = count(row.cases);
   const handedIn = count(row.handed_in);
   return {
@@ -174,7 +200,12 @@ function errorCodeOf(lastError: string | null): string | null {
 
 const isoOf = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
-export async function supervisionSummary(db: Queryable, services: SummaryServices, period: SummaryPeriod, scope: SupervisionScope | null = null): Promise<SupervisionSummary> {
+export async function supervisionSummary(
+  db: Queryable,
+  services: SummaryServices,
+  period: SummaryPeriod,
+  scope: SupervisionScope | null = null,
+): Promise<SupervisionSummary> {
   checkPeriod(period);
   const { start, end } = periodInstants(period);
 
@@ -202,10 +233,27 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
        where ${caseInScope(scope)} and opened_at >= ${start.toISOString()}::timestamptz and opened_at < ${end.toISOString()}::timestamptz
        group by status`,
   );
-  const casesByStatus: Record<CaseStatusName, number> = { open: 0, submitted: 0, in_progress: 0, awaiting_applicant: 0, completed: 0, rejected: 0, partially_rejected: 0 };
+  const casesByStatus: Record<CaseStatusName, number> = {
+    open: 0,
+    submitted: 0,
+    in_progress: 0,
+    awaiting_applicant: 0,
+    completed: 0,
+    rejected: 0,
+    partially_rejected: 0,
+  };
   for (const row of statusRows) casesByStatus[row.status] = count(row.cases);
 
-  const itemRows = await reportRows<{ item_code: string; item_name: string; cases: unknown; required: unknown; handed_in: unknown; reused: unknown; fetched: unknown; deferred: unknown }>(
+  const itemRows = await reportRows<{
+    item_code: string;
+    item_name: string;
+    cases: unknown;
+    required: unknown;
+    handed_in: unknown;
+    reused: unknown;
+    fetched: unknown;
+    deferred: unknown;
+  }>(
     db,
     sql`
       select c.item_code, i.name as item_name, count(*)::int as cases,
@@ -232,7 +280,14 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
     byItem,
   };
 
-  const deliveryRows = await reportRows<{ department_code: string; total: unknown; delivered: unknown; pending: unknown; dead: unknown; retried: unknown }>(
+  const deliveryRows = await reportRows<{
+    department_code: string;
+    total: unknown;
+    delivered: unknown;
+    pending: unknown;
+    dead: unknown;
+    retried: unknown;
+  }>(
     db,
     sql`
       select department_code, count(*)::int as total,
@@ -245,7 +300,12 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
          and ${scope === null ? sql`true` : sql`exists (select 1 from cases c where c.id = d.case_id and ${caseInScope(scope)})`}
        group by department_code`,
   );
-  const latencyRows = await reportRows<{ department_code: string; delivered: unknown; p50: number | null; p95: number | null }>(
+  const latencyRows = await reportRows<{
+    department_code: string;
+    delivered: unknown;
+    p50: number | null;
+    p95: number | null;
+  }>(
     db,
     sql`
       select d.department_code, count(*)::int as delivered,
@@ -257,7 +317,9 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
          and d.delivered_at >= ${start.toISOString()}::timestamptz and d.delivered_at < ${end.toISOString()}::timestamptz
        group by d.department_code`,
   );
-  const departmentCodes = [...new Set([...deliveryRows.map((row) => row.department_code), ...latencyRows.map((row) => row.department_code)])].sort();
+  const departmentCodes = [
+    ...new Set([...deliveryRows.map((row) => row.department_code), ...latencyRows.map((row) => row.department_code)]),
+  ].sort();
   const byDepartment: DepartmentDeliveries[] = departmentCodes.map((department) => {
     const figures = deliveryRows.find((row) => row.department_code === department);
     const latency = latencyRows.find((row) => row.department_code === department);
@@ -271,9 +333,19 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
       latencyMs: { delivered: count(latency?.delivered), p50: rounded(latency?.p50, 0), p95: rounded(latency?.p95, 0) },
     };
   });
-  const total = (pick: (entry: DepartmentDeliveries) => number) => byDepartment.reduce((sum, entry) => sum + pick(entry), 0);
+  const total = (pick: (entry: DepartmentDeliveries) => number) =>
+    byDepartment.reduce((sum, entry) => sum + pick(entry), 0);
 
-  const deadRows = await reportRows<{ id: string; case_number: string; department_code: string; attempts: unknown; last_error: string | null; created_at: Date | string; dead_at: Date | string | null; total: unknown }>(
+  const deadRows = await reportRows<{
+    id: string;
+    case_number: string;
+    department_code: string;
+    attempts: unknown;
+    last_error: string | null;
+    created_at: Date | string;
+    dead_at: Date | string | null;
+    total: unknown;
+  }>(
     db,
     sql`
       select d.id, c.case_number, d.department_code, d.attempts, d.last_error, d.created_at, d.dead_at, count(*) over ()::int as total
@@ -284,7 +356,13 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
        limit ${DEAD_LETTER_LIST_LIMIT}::integer`,
   );
 
-  const awaitingRows = await reportRows<{ case_number: string; item_code: string; department: string | null; completed_on: string | null; total: unknown }>(
+  const awaitingRows = await reportRows<{
+    case_number: string;
+    item_code: string;
+    department: string | null;
+    completed_on: string | null;
+    total: unknown;
+  }>(
     db,
     sql`
       select c.case_number, c.item_code, i.result_certificate->>'department' as department,
@@ -299,7 +377,14 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
 
   return {
     period,
-    completion: { concluded, completed, rejected, onTime, late: concluded - onTime, onTimeRate: concluded > 0 ? rounded(onTime / concluded, 4) : null },
+    completion: {
+      concluded,
+      completed,
+      rejected,
+      onTime,
+      late: concluded - onTime,
+      onTimeRate: concluded > 0 ? rounded(onTime / concluded, 4) : null,
+    },
     casesByStatus,
     materials,
     deliveries: {
@@ -324,7 +409,12 @@ export async function supervisionSummary(db: Queryable, services: SummaryService
     },
     resultsAwaitingDocument: {
       total: count(awaitingRows[0]?.total),
-      items: awaitingRows.map((row) => ({ caseNumber: row.case_number, itemCode: row.item_code, department: row.department, completedOn: row.completed_on })),
+      items: awaitingRows.map((row) => ({
+        caseNumber: row.case_number,
+        itemCode: row.item_code,
+        department: row.department,
+        completedOn: row.completed_on,
+      })),
     },
     departments: services.departments.list().map((department) => {
       const view = departmentView(department, services.departmentMetrics);

@@ -104,7 +104,12 @@ export async function seedDelivery(db: Database, caseId: string, input: SeedDeli
   return id;
 }
 
-export async function seedDeferredMaterial(db: Database, caseId: string, requirementCode: string, dueOn: string): Promise<void> {
+export async function seedDeferredMaterial(
+  db: Database,
+  caseId: string,
+  requirementCode: string,
+  dueOn: string,
+): Promise<void> {
   await db.insert(caseMaterials).values({ caseId, requirementCode, resolution: 'deferred', dueOn });
 }
 
@@ -112,11 +117,19 @@ export async function seedDeferredMaterial(db: Database, caseId: string, require
  * Makes sure the calendar covers `years`: a year not loaded gets plain weeks (no holidays), so a
  * test that counts from today still runs after the shipped years.
  */
-export async function ensureCalendarYears(db: Database, calendar: CalendarService, years: readonly number[]): Promise<void> {
+export async function ensureCalendarYears(
+  db: Database,
+  calendar: CalendarService,
+  years: readonly number[],
+): Promise<void> {
   const loaded = new Set((await db.select({ year: calendarYears.year }).from(calendarYears)).map((row) => row.year));
   for (const year of new Set(years)) {
     if (loaded.has(year)) continue;
-    await loadCalendarYear(db, { year, source: 'Test fixture: plain weeks without holidays', holidays: [], adjustedWorkdays: [] }, null);
+    await loadCalendarYear(
+      db,
+      { year, source: 'Test fixture: plain weeks without holidays', holidays: [], adjustedWorkdays: [] },
+      null,
+    );
   }
   await calendar.reload();
 }

@@ -57,9 +57,14 @@ export interface DeadlinePosition {
 /** Where an accepted case stands against its promised due date on `today`. */
 export function deadlinePosition(calendar: WorkingCalendar, clock: CaseClock, today: string): DeadlinePosition {
   const clockDay = clock.pausedOn !== null && clock.pausedOn < today ? clock.pausedOn : today;
-  const workingDaysUsed = Math.max(0, calendar.workingDaysBetween(clock.acceptedOn, clockDay) - clock.pausedWorkingDays);
+  const workingDaysUsed = Math.max(
+    0,
+    calendar.workingDaysBetween(clock.acceptedOn, clockDay) - clock.pausedWorkingDays,
+  );
   const overdue = clockDay > clock.dueOn;
-  const workingDaysLeft = overdue ? 0 - calendar.workingDaysBetween(clock.dueOn, clockDay) : calendar.workingDaysBetween(clockDay, clock.dueOn);
+  const workingDaysLeft = overdue
+    ? 0 - calendar.workingDaysBetween(clock.dueOn, clockDay)
+    : calendar.workingDaysBetween(clockDay, clock.dueOn);
   const shareUsed = clock.promisedDays > 0 ? workingDaysUsed / clock.promisedDays : 1;
   return { clockDay, workingDaysUsed, shareUsed, workingDaysLeft, overdue };
 }
@@ -243,7 +248,11 @@ const departmentsOfCase = sql`coalesce((
  * date, or accepted at least share × promised calendar days ago (a working day is a calendar
  * day, so fewer calendar days cannot hold enough working days) — and the calendar decides the rest.
  */
-export async function supervisionWarnings(db: Queryable, loadedCalendar: WorkingCalendar, options: WarningOptions): Promise<SupervisionWarnings> {
+export async function supervisionWarnings(
+  db: Queryable,
+  loadedCalendar: WorkingCalendar,
+  options: WarningOptions,
+): Promise<SupervisionWarnings> {
   const { today, warningShare } = options;
   const scope = options.scope ?? null;
   const calendar = withProvisionalYears(loadedCalendar);
@@ -291,7 +300,10 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
       promisedDays: clock.promisedDays,
       dueOn: clock.dueOn,
       clockStopped: clock.pausedOn !== null,
-      provisional: provisionalBetween(clock.acceptedOn, position.clockDay > clock.dueOn ? position.clockDay : clock.dueOn),
+      provisional: provisionalBetween(
+        clock.acceptedOn,
+        position.clockDay > clock.dueOn ? position.clockDay : clock.dueOn,
+      ),
       workingDaysUsed: position.workingDaysUsed,
       shareUsed: Math.round(position.shareUsed * 1000) / 1000,
       workingDaysLeft: position.workingDaysLeft,
@@ -299,7 +311,15 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
     });
   }
   // Overdue first, the longest overdue on top; then the least time left.
-  cases.sort((a, b) => (a.level === b.level ? a.workingDaysLeft - b.workingDaysLeft || a.dueOn.localeCompare(b.dueOn) || a.caseNumber.localeCompare(b.caseNumber) : a.level === 'overdue' ? -1 : 1));
+  cases.sort((a, b) =>
+    a.level === b.level
+      ? a.workingDaysLeft - b.workingDaysLeft ||
+        a.dueOn.localeCompare(b.dueOn) ||
+        a.caseNumber.localeCompare(b.caseNumber)
+      : a.level === 'overdue'
+        ? -1
+        : 1,
+  );
 
   const deferredRows = await reportRows<DeferredRow>(
     db,
@@ -361,7 +381,10 @@ export async function supervisionWarnings(db: Queryable, loadedCalendar: Working
     deliveryId: row.delivery_id,
     department: row.department_code,
     departmentReference: row.department_reference,
-    refusedBy: typeof row.refused_by === 'string' ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy']) : (row.refused_by ?? []),
+    refusedBy:
+      typeof row.refused_by === 'string'
+        ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy'])
+        : (row.refused_by ?? []),
     since: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
   }));
 

@@ -30,9 +30,21 @@ export async function badTokens(gateway: TestGateway): Promise<Record<string, st
   const { config, services } = gateway;
   const active = await services.keys.activeKey();
   const now = Math.floor(Date.now() / 1000);
-  const claims: JWTPayload = { client_id: 'cli_attacker', scope: allScopes.join(' '), kind: 'admin', jti: 'tok_attack' };
+  const claims: JWTPayload = {
+    client_id: 'cli_attacker',
+    scope: allScopes.join(' '),
+    kind: 'admin',
+    jti: 'tok_attack',
+  };
   const sign = (
-    changes: { iss?: string; aud?: string; exp?: number; iat?: number; typ?: string; header?: Record<string, unknown> } = {},
+    changes: {
+      iss?: string;
+      aud?: string;
+      exp?: number;
+      iat?: number;
+      typ?: string;
+      header?: Record<string, unknown>;
+    } = {},
     key: Parameters<SignJWT['sign']>[0] = active.signKey,
     alg: string = active.alg,
     kid: string = active.kid,
@@ -48,7 +60,14 @@ export async function badTokens(gateway: TestGateway): Promise<Record<string, st
 
   const publicJwk = (await services.keys.jwks()).keys.find((key) => key.kid === active.kid);
   const unsigned = `${base64url(JSON.stringify({ alg: 'none', kid: active.kid, typ: ACCESS_TOKEN_TYPE }))}.${base64url(
-    JSON.stringify({ ...claims, iss: config.issuer, aud: config.audience, sub: 'cli_attacker', iat: now, exp: now + 300 }),
+    JSON.stringify({
+      ...claims,
+      iss: config.issuer,
+      aud: config.audience,
+      sub: 'cli_attacker',
+      iat: now,
+      exp: now + 300,
+    }),
   )}.`;
   const foreign = await generateKeyPair('ES256', { extractable: true });
   const foreignJwk = await exportJWK(foreign.publicKey);
@@ -60,7 +79,11 @@ export async function badTokens(gateway: TestGateway): Promise<Record<string, st
     'wrong audience': await sign({ aud: 'some-other-api' }),
     'wrong issuer': await sign({ iss: 'https://evil.example' }),
     'alg none': unsigned,
-    'HS256 with the public key as secret': await sign({}, createSecretKey(Buffer.from(JSON.stringify(publicJwk))), 'HS256'),
+    'HS256 with the public key as secret': await sign(
+      {},
+      createSecretKey(Buffer.from(JSON.stringify(publicJwk))),
+      'HS256',
+    ),
     'signed by an unknown key with our kid': await sign({}, foreign.privateKey, 'ES256'),
     'signed by an unknown key with its own kid': await sign({}, foreign.privateKey, 'ES256', 'kid-we-never-published'),
     'wrong typ (plain JWT)': await sign({ typ: 'JWT' }),

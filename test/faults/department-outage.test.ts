@@ -15,7 +15,17 @@ import { startPsbPopulationSimulator } from '../../adapters/psb-population/simul
 import type { Fault, RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from '../harness.js';
 import { FaultProxy } from './fault-proxy.js';
-import { amrDepartment, figure, identityVerifier, loopbackDepartments, median, ms, pause, psbDepartment, timed } from './support.js';
+import {
+  amrDepartment,
+  figure,
+  identityVerifier,
+  loopbackDepartments,
+  median,
+  ms,
+  pause,
+  psbDepartment,
+  timed,
+} from './support.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 /** PSB's answer-headers timeout here: a held request fails after this, so the tests stay short. */
@@ -70,7 +80,9 @@ async function breakerState(code: string): Promise<string> {
 
 /** One live AMR health check through the gateway; throws unless the department answered ok. */
 async function amrHealthCheck(): Promise<number> {
-  const { result, ms: elapsed } = await timed(() => gw.request('/v1/departments/AMR/health-check', { method: 'POST', headers: bearer(auditorToken) }));
+  const { result, ms: elapsed } = await timed(() =>
+    gw.request('/v1/departments/AMR/health-check', { method: 'POST', headers: bearer(auditorToken) }),
+  );
   const body = (await result.json()) as { ok: boolean };
   if (!body.ok) throw new Error(`AMR health check failed: ${JSON.stringify(body)}`);
   return elapsed;
@@ -123,7 +135,10 @@ beforeAll(async () => {
     FaultProxy.start(failingSimulator.url),
   ]);
   const departments = [
-    psbDepartment('PSB', psbProxy.url, { headersTimeoutMs: PSB_HEADERS_TIMEOUT_MS, breakerHalfOpenAfterMs: PSB_HALF_OPEN_AFTER_MS }),
+    psbDepartment('PSB', psbProxy.url, {
+      headersTimeoutMs: PSB_HEADERS_TIMEOUT_MS,
+      breakerHalfOpenAfterMs: PSB_HALF_OPEN_AFTER_MS,
+    }),
     amrDepartment('AMR', amrProxy.url),
     // The retry-budget departments keep the client's default tuning: what a deployment gets.
     psbDepartment('PSBR', resetProxy.url),
@@ -148,7 +163,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await Promise.all([psbProxy, amrProxy, resetProxy, failingProxy].map((proxy) => proxy?.close()));
-  await Promise.all([psbSimulator, amrSimulator, resetSimulator, failingSimulator].map((simulator) => simulator?.close()));
+  await Promise.all(
+    [psbSimulator, amrSimulator, resetSimulator, failingSimulator].map((simulator) => simulator?.close()),
+  );
 });
 
 interface OutageVariant {
@@ -158,9 +175,21 @@ interface OutageVariant {
 }
 
 const outages: OutageVariant[] = [
-  { name: 'proxy resets every connection', start: () => psbProxy.setMode({ kind: 'reset' }), stop: () => psbProxy.setMode({ kind: 'pass' }) },
-  { name: 'simulator answers HTTP 503', start: () => psbSimulator.setFault({ kind: 'http_5xx' } satisfies Fault), stop: () => psbSimulator.setFault(null) },
-  { name: 'simulator never answers', start: () => psbSimulator.setFault({ kind: 'timeout' } satisfies Fault), stop: () => psbSimulator.setFault(null) },
+  {
+    name: 'proxy resets every connection',
+    start: () => psbProxy.setMode({ kind: 'reset' }),
+    stop: () => psbProxy.setMode({ kind: 'pass' }),
+  },
+  {
+    name: 'simulator answers HTTP 503',
+    start: () => psbSimulator.setFault({ kind: 'http_5xx' } satisfies Fault),
+    stop: () => psbSimulator.setFault(null),
+  },
+  {
+    name: 'simulator never answers',
+    start: () => psbSimulator.setFault({ kind: 'timeout' } satisfies Fault),
+    stop: () => psbSimulator.setFault(null),
+  },
 ];
 
 describe('one department failing completely', () => {
@@ -184,7 +213,11 @@ describe('one department failing completely', () => {
       // Open: calls fail at once, with the stable code and Retry-After, and reach nobody. On a
       // slow run the half-open delay may run out meanwhile: then one call is the breaker's trial
       // and does reach the department (and fails, so the breaker opens again).
-      const traffic = () => ({ connections: psbProxy.counts().connections, bytes: psbProxy.counts().bytesFromClients, requests: psbSimulator.requestCount() });
+      const traffic = () => ({
+        connections: psbProxy.counts().connections,
+        bytes: psbProxy.counts().bytesFromClients,
+        requests: psbSimulator.requestCount(),
+      });
       const failFast: number[] = [];
       let trials = 0;
       for (let call = 0; call < 20; call += 1) {
@@ -217,7 +250,9 @@ describe('one department failing completely', () => {
         `PSB down (${outage.name})`,
         `breaker open after ${ms(openedAfterMs)}; fail-fast median ${ms(median(failFast))}, max ${ms(Math.max(...failFast))}; AMR median ${ms(duringAmrMedianMs)} vs ${ms(healthyAmrMedianMs)} before (×${ratio.toFixed(2)}); PSB load outcomes ${JSON.stringify(Object.fromEntries(loadOutcomes))}`,
       );
-      expect(duringAmrMedianMs).toBeLessThan(Math.max(HEALTHY_LATENCY_RATIO_BOUND * healthyAmrMedianMs, healthyAmrMedianMs + HEALTHY_LATENCY_SLACK_MS));
+      expect(duringAmrMedianMs).toBeLessThan(
+        Math.max(HEALTHY_LATENCY_RATIO_BOUND * healthyAmrMedianMs, healthyAmrMedianMs + HEALTHY_LATENCY_SLACK_MS),
+      );
 
       // Back: the breaker lets a trial call through after its half-open delay and closes again.
       const restoredAt = performance.now();
@@ -229,7 +264,10 @@ describe('one department failing completely', () => {
       }
       expect(outcome).toBe('ok');
       expect(await breakerState('PSB')).toBe('closed');
-      figure(`PSB recovered after (${outage.name})`, `${ms(performance.now() - restoredAt)} from the fault's end (half-open after ${PSB_HALF_OPEN_AFTER_MS} ms)`);
+      figure(
+        `PSB recovered after (${outage.name})`,
+        `${ms(performance.now() - restoredAt)} from the fault's end (half-open after ${PSB_HALF_OPEN_AFTER_MS} ms)`,
+      );
     });
   }
 });
@@ -239,7 +277,8 @@ describe('one department failing completely', () => {
  * (not refused by the bulkhead as `overloaded` or by the open breaker).
  */
 function describeBurst(attempts: number, outcomes: Map<string, number>): string {
-  const reached = BURST_CALLS - (outcomes.get('department_overloaded') ?? 0) - (outcomes.get('department_circuit_open') ?? 0);
+  const reached =
+    BURST_CALLS - (outcomes.get('department_overloaded') ?? 0) - (outcomes.get('department_circuit_open') ?? 0);
   return `${attempts} attempts for ${BURST_CALLS} calls = ×${(attempts / BURST_CALLS).toFixed(2)} (${reached} calls reached the department, ${attempts - reached} retries); outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`;
 }
 

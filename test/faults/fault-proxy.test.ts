@@ -18,7 +18,12 @@ function portOf(server: Server | HttpServer): number {
 }
 
 /** Connects, sends `payload`, and collects what comes back until `expectedBytes` or `waitMs`. */
-async function exchange(port: number, payload: string, expectedBytes: number, waitMs: number): Promise<{ received: string; error: string | undefined; closed: boolean; elapsedMs: number }> {
+async function exchange(
+  port: number,
+  payload: string,
+  expectedBytes: number,
+  waitMs: number,
+): Promise<{ received: string; error: string | undefined; closed: boolean; elapsedMs: number }> {
   const started = performance.now();
   const socket = createConnection({ host: '127.0.0.1', port });
   let received = '';
@@ -104,7 +109,9 @@ describe('fault proxy', () => {
     // An HTTP keep-alive connection opened before the switch is reset at its next request.
     echoProxy.setMode({ kind: 'pass' });
     const socket = createConnection({ host: '127.0.0.1', port: echoProxy.port });
-    const errored = new Promise<string>((resolve) => socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? '')));
+    const errored = new Promise<string>((resolve) =>
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? '')),
+    );
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write('one');
     await new Promise<void>((resolve) => socket.once('data', () => resolve()));

@@ -137,7 +137,8 @@ export class FaultProxy {
 
   /** Starts a proxy on 127.0.0.1 (a free port) forwarding to `target` (`http://host:port` or host and port). */
   static async start(target: string | { host: string; port: number }): Promise<FaultProxy> {
-    const { host, port } = typeof target === 'string' ? { host: new URL(target).hostname, port: Number(new URL(target).port) } : target;
+    const { host, port } =
+      typeof target === 'string' ? { host: new URL(target).hostname, port: Number(new URL(target).port) } : target;
     // allowHalfOpen: a client's FIN must not end our side by itself (`half_open` keeps it open).
     const server = createServer({ allowHalfOpen: true });
     const proxy = new FaultProxy(server, host, port);
@@ -239,10 +240,22 @@ export class FaultProxy {
   private connectUpstream(client: Socket): void {
     const upstream = createConnection({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });
     this.track(upstream);
-    const toUpstream = new ShapedPipe(client, upstream, () => this.currentMode, false, () => undefined);
-    const toClient = new ShapedPipe(upstream, client, () => this.currentMode, true, (bytes) => {
-      this.counters.bytesToClients += bytes;
-    });
+    const toUpstream = new ShapedPipe(
+      client,
+      upstream,
+      () => this.currentMode,
+      false,
+      () => undefined,
+    );
+    const toClient = new ShapedPipe(
+      upstream,
+      client,
+      () => this.currentMode,
+      true,
+      (bytes) => {
+        this.counters.bytesToClients += bytes;
+      },
+    );
     client.on('data', (chunk: Buffer) => {
       this.counters.bytesFromClients += chunk.length;
       if (this.currentMode.kind === 'reset') return this.reset(client, upstream);

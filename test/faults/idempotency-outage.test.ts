@@ -16,11 +16,24 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPsbSimulator, startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
 import { pdfDocument } from '../fixtures/documents.js';
-import { Cluster, GatewayProcess, Window, findPostgresBin, gatewayProcessEnvironment, householdMoveInItem, pause, psbSimulatorDepartment, until } from '../support/processes.js';
+import {
+  Cluster,
+  GatewayProcess,
+  Window,
+  findPostgresBin,
+  gatewayProcessEnvironment,
+  householdMoveInItem,
+  pause,
+  psbSimulatorDepartment,
+  until,
+} from '../support/processes.js';
 import { figure, ms } from './support.js';
 
 const pgBin = findPostgresBin();
-if (!pgBin) process.stderr.write('idempotency-outage: skipped, no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin\n');
+if (!pgBin)
+  process.stderr.write(
+    'idempotency-outage: skipped, no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin\n',
+  );
 
 const ITEM = 'outage_household_move_in';
 const APPLICANT = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
@@ -47,7 +60,12 @@ describe.skipIf(pgBin === undefined)('PostgreSQL dies mid-submission (gateway pr
     cluster = new Cluster(pgBin);
     await cluster.start();
     gateway = await GatewayProcess.start(
-      gatewayProcessEnvironment(cluster.url, { DEPARTMENTS_JSON: JSON.stringify([psbSimulatorDepartment(psb.url)]), DELIVERY_POLL_INTERVAL_MS: '200', DELIVERY_BACKOFF_BASE_MS: '200', DELIVERY_BACKOFF_MAX_MS: '1000' }),
+      gatewayProcessEnvironment(cluster.url, {
+        DEPARTMENTS_JSON: JSON.stringify([psbSimulatorDepartment(psb.url)]),
+        DELIVERY_POLL_INTERVAL_MS: '200',
+        DELIVERY_BACKOFF_BASE_MS: '200',
+        DELIVERY_BACKOFF_MAX_MS: '1000',
+      }),
     );
   }, 120_000);
 
@@ -63,16 +81,36 @@ describe.skipIf(pgBin === undefined)('PostgreSQL dies mid-submission (gateway pr
     const admin = await Window.connect(gateway, 'cli_demo_admin', 'demo-admin-secret');
     const window = await Window.connect(gateway, 'cli_demo_window', 'demo-window-secret');
     await admin.expect(admin.call('PUT', `/v1/items/${ITEM}`, householdMoveInItem('outage test', '断库测试')), 201);
-    const subject = await window.expect<{ id: string }>(window.call('POST', '/v1/subjects/resolve', APPLICANT, PURPOSE), 201);
-    await window.expect(window.call('POST', `/v1/subjects/${subject.id}/materials?typeCode=lease_contract&fileName=lease.pdf`, pdfDocument('lease'), { ...PURPOSE, 'content-type': 'application/pdf' }), 201);
+    const subject = await window.expect<{ id: string }>(
+      window.call('POST', '/v1/subjects/resolve', APPLICANT, PURPOSE),
+      201,
+    );
+    await window.expect(
+      window.call(
+        'POST',
+        `/v1/subjects/${subject.id}/materials?typeCode=lease_contract&fileName=lease.pdf`,
+        pdfDocument('lease'),
+        { ...PURPOSE, 'content-type': 'application/pdf' },
+      ),
+      201,
+    );
     const opened = await window.expect<{ id: string; notice: { readyToSubmit: boolean } }>(
-      window.call('POST', '/v1/cases', { itemCode: ITEM, subjectId: subject.id, form: { moveInAddress: '北京市海淀区中关村大街1号' } }),
+      window.call('POST', '/v1/cases', {
+        itemCode: ITEM,
+        subjectId: subject.id,
+        form: { moveInAddress: '北京市海淀区中关村大街1号' },
+      }),
       201,
     );
     expect(opened.notice.readyToSubmit).toBe(true);
 
     const submit = async (): Promise<Answer> => {
-      const response = await window.call('POST', `/v1/cases/${opened.id}/submit`, {}, { 'idempotency-key': `outage-${opened.id}` });
+      const response = await window.call(
+        'POST',
+        `/v1/cases/${opened.id}/submit`,
+        {},
+        { 'idempotency-key': `outage-${opened.id}` },
+      );
       const body = (await response.json()) as { code?: string };
       return { status: response.status, code: body.code, retryAfter: response.headers.get('retry-after') };
     };
@@ -83,10 +121,17 @@ describe.skipIf(pgBin === undefined)('PostgreSQL dies mid-submission (gateway pr
     await holding`begin`;
     await holding`select id from cases where id = ${opened.id} for update`;
     const during = submit();
-    await until(async () => {
-      const waiting = await liveCluster.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
-      return (waiting[0]?.n ?? 0) > 0;
-    }, 'the submission waiting inside its transaction', 200, 25);
+    await until(
+      async () => {
+        const waiting = await liveCluster.query<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+        );
+        return (waiting[0]?.n ?? 0) > 0;
+      },
+      'the submission waiting inside its transaction',
+      200,
+      25,
+    );
 
     await cluster.pgCtl('stop');
     const cut = await during;
@@ -107,7 +152,12 @@ describe.skipIf(pgBin === undefined)('PostgreSQL dies mid-submission (gateway pr
       await pause(answer.retryAfter ? Number(answer.retryAfter) * 1000 : retryAfterMs);
     }
     gateway.expectAlive();
-    figure('database dies mid-submission: repeats once it is back', repeats.map((answer) => `${answer.status}${answer.code ? ` ${answer.code}` : ''} at ${ms(answer.atMs)}`).join('; '));
+    figure(
+      'database dies mid-submission: repeats once it is back',
+      repeats
+        .map((answer) => `${answer.status}${answer.code ? ` ${answer.code}` : ''} at ${ms(answer.atMs)}`)
+        .join('; '),
+    );
     expect(repeats.filter((answer) => answer.code === 'idempotency_in_progress')).toEqual([]);
     const succeeded = repeats.at(-1);
     expect(succeeded?.status).toBe(200);
@@ -122,9 +172,20 @@ describe.skipIf(pgBin === undefined)('PostgreSQL dies mid-submission (gateway pr
       [opened.id],
     );
     expect(rows).toEqual([{ status: expect.not.stringMatching(/^open$/), deliveries: 1, submitted_events: 1 }]);
-    await until(async () => (await liveCluster.query<{ status: string }>('select status from deliveries where case_id = $1', [opened.id]))[0]?.status === 'delivered', 'the delivery made');
+    await until(
+      async () =>
+        (
+          await liveCluster.query<{ status: string }>('select status from deliveries where case_id = $1', [opened.id])
+        )[0]?.status === 'delivered',
+      'the delivery made',
+    );
     expect(psb.applicationCount()).toBe(1);
-    const replay = await window.call('POST', `/v1/cases/${opened.id}/submit`, {}, { 'idempotency-key': `outage-${opened.id}` });
+    const replay = await window.call(
+      'POST',
+      `/v1/cases/${opened.id}/submit`,
+      {},
+      { 'idempotency-key': `outage-${opened.id}` },
+    );
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
   }, 120_000);

@@ -43,7 +43,9 @@ function verify(): Promise<Response> {
 }
 
 /** One verification under `mode`: its status, stable code, the reason given, and how long it took. */
-async function verifyUnder(mode: FaultMode): Promise<{ status: number; code: string; reason: string; elapsedMs: number }> {
+async function verifyUnder(
+  mode: FaultMode,
+): Promise<{ status: number; code: string; reason: string; elapsedMs: number }> {
   proxy.setMode(mode);
   try {
     const { result: response, ms: elapsedMs } = await timed(verify);
@@ -78,7 +80,10 @@ beforeAll(async () => {
     retries: 0,
     breakerFailures: 1000,
   };
-  gw = await createTestGateway({ DEPARTMENTS_JSON: JSON.stringify([psbDepartment('SLOW', proxy.url, tuning)]), ...loopbackDepartments });
+  gw = await createTestGateway({
+    DEPARTMENTS_JSON: JSON.stringify([psbDepartment('SLOW', proxy.url, tuning)]),
+    ...loopbackDepartments,
+  });
   ({ token: windowToken, subjectId } = await identityVerifier(gw, ZHANG_SAN));
   await expectHealthyAgain();
   // Size one answer on a fresh connection count: what a drip has to deliver.
@@ -99,7 +104,10 @@ describe('a department answering at one byte per second', () => {
 
   it('from the first byte: ends at the headers timeout with 504 department_timeout', async () => {
     const outcome = await verifyUnder({ kind: 'drip', bytes: 1, everyMs: 1000 });
-    figure('1 byte/s from the start', `${outcome.code} after ${ms(outcome.elapsedMs)} (headers timeout ${HEADERS_TIMEOUT_MS} ms; the whole ${answerBytes}-byte answer would take ${ms(dripWouldTakeMs())})`);
+    figure(
+      '1 byte/s from the start',
+      `${outcome.code} after ${ms(outcome.elapsedMs)} (headers timeout ${HEADERS_TIMEOUT_MS} ms; the whole ${answerBytes}-byte answer would take ${ms(dripWouldTakeMs())})`,
+    );
     expect(outcome).toMatchObject({ status: 504, code: 'department_timeout' });
     expect(outcome.reason).toContain('headers');
     expect(outcome.elapsedMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
@@ -109,7 +117,10 @@ describe('a department answering at one byte per second', () => {
 
   it('after an intact head: the body timeout never trips (a byte every second), the budget ends it', async () => {
     const outcome = await verifyUnder({ kind: 'drip', bytes: 1, everyMs: 1000, afterHeaders: true });
-    figure('1 byte/s body after an intact head', `${outcome.code} after ${ms(outcome.elapsedMs)} (budget ${BUDGET_MS} ms, body timeout ${BODY_TIMEOUT_MS} ms)`);
+    figure(
+      '1 byte/s body after an intact head',
+      `${outcome.code} after ${ms(outcome.elapsedMs)} (budget ${BUDGET_MS} ms, body timeout ${BODY_TIMEOUT_MS} ms)`,
+    );
     expect(outcome).toMatchObject({ status: 504, code: 'department_timeout' });
     expect(outcome.reason).toContain('budget');
     expect(outcome.elapsedMs).toBeGreaterThanOrEqual(BUDGET_MS - 50);
@@ -119,7 +130,10 @@ describe('a department answering at one byte per second', () => {
 
   it('a body slower than the body timeout (a byte every 3 s): ends at the body timeout', async () => {
     const outcome = await verifyUnder({ kind: 'drip', bytes: 1, everyMs: 3000, afterHeaders: true });
-    figure('1 byte/3 s body after an intact head', `${outcome.code} after ${ms(outcome.elapsedMs)} (body timeout ${BODY_TIMEOUT_MS} ms)`);
+    figure(
+      '1 byte/3 s body after an intact head',
+      `${outcome.code} after ${ms(outcome.elapsedMs)} (body timeout ${BODY_TIMEOUT_MS} ms)`,
+    );
     expect(outcome).toMatchObject({ status: 504, code: 'department_timeout' });
     expect(outcome.reason).toContain('body');
     expect(outcome.elapsedMs).toBeLessThan(BOUNDED_MS);
@@ -131,7 +145,12 @@ describe('latency, blackhole, bandwidth cap and half-open connections end bounde
   const cases: { name: string; mode: FaultMode; expected: string; freshConnection?: boolean }[] = [
     { name: 'latency of 3 s per chunk', mode: { kind: 'latency', perChunkMs: 3000 }, expected: 'headers' },
     // The kept-alive connection is closed first, or the call would not connect at all.
-    { name: 'latency of 3 s at connect', mode: { kind: 'latency', connectMs: 3000 }, expected: 'headers', freshConnection: true },
+    {
+      name: 'latency of 3 s at connect',
+      mode: { kind: 'latency', connectMs: 3000 },
+      expected: 'headers',
+      freshConnection: true,
+    },
     { name: 'blackhole (accepted, never answered)', mode: { kind: 'drop' }, expected: 'headers' },
     { name: 'bandwidth capped at 20 bytes/s', mode: { kind: 'bandwidth', bytesPerSecond: 20 }, expected: 'headers' },
     { name: 'half-open (read, never answered, never closed)', mode: { kind: 'half_open' }, expected: 'headers' },
@@ -155,7 +174,10 @@ describe('latency, blackhole, bandwidth cap and half-open connections end bounde
   it('mild latency and a modest bandwidth cap only slow the answer down', async () => {
     const latency = await verifyUnder({ kind: 'latency', perChunkMs: 200 });
     const bandwidth = await verifyUnder({ kind: 'bandwidth', bytesPerSecond: 2000 });
-    figure('200 ms per chunk / 2000 bytes/s', `${latency.code} after ${ms(latency.elapsedMs)} / ${bandwidth.code} after ${ms(bandwidth.elapsedMs)}`);
+    figure(
+      '200 ms per chunk / 2000 bytes/s',
+      `${latency.code} after ${ms(latency.elapsedMs)} / ${bandwidth.code} after ${ms(bandwidth.elapsedMs)}`,
+    );
     expect(latency.code).toBe('ok');
     expect(bandwidth.code).toBe('ok');
   });

@@ -13,7 +13,11 @@ import { type TestGateway, bearer } from '../harness.js';
  * The environment every in-process fault gateway needs: departments on loopback, and a per-client
  * request limit far above what the suite sends (a rate-limited answer would hide the fault).
  */
-export const loopbackDepartments = { DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1', DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true', CLIENT_REQUESTS_PER_MINUTE: '1000000' };
+export const loopbackDepartments = {
+  DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
+  DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+  CLIENT_REQUESTS_PER_MINUTE: '1000000',
+};
 
 /** Waits `ms`; also lets timers and sockets run between in-process calls that never leave the event loop's microtasks. */
 export function pause(ms: number): Promise<void> {
@@ -21,7 +25,14 @@ export function pause(ms: number): Promise<void> {
 }
 
 export function psbDepartment(code: string, baseUrl: string, tuning: ClientTuning = {}): Record<string, unknown> {
-  return { code, name: `Population registry (${code})`, adapter: 'psb-population', baseUrl, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning };
+  return {
+    code,
+    name: `Population registry (${code})`,
+    adapter: 'psb-population',
+    baseUrl,
+    options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    tuning,
+  };
 }
 
 export function amrDepartment(code: string, baseUrl: string, tuning: ClientTuning = {}): Record<string, unknown> {
@@ -36,13 +47,24 @@ export function amrDepartment(code: string, baseUrl: string, tuning: ClientTunin
 }
 
 export function nrbDepartment(code: string, baseUrl: string, tuning: ClientTuning = {}): Record<string, unknown> {
-  return { code, name: `Real-estate registry (${code})`, adapter: 'nrb-realestate', baseUrl, options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }, tuning };
+  return {
+    code,
+    name: `Real-estate registry (${code})`,
+    adapter: 'nrb-realestate',
+    baseUrl,
+    options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+    tuning,
+  };
 }
 
 /** A window client holding an approved grant for the population register, and one subject. */
-export async function identityVerifier(gw: TestGateway, person: { identifier: string; name: string }): Promise<{ token: string; subjectId: string }> {
+export async function identityVerifier(
+  gw: TestGateway,
+  person: { identifier: string; name: string },
+): Promise<{ token: string; subjectId: string }> {
   const window = await gw.createClient('window');
-  const token = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'subjects:unmask'])).accessToken;
+  const token = (await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:write', 'subjects:unmask']))
+    .accessToken;
   const now = new Date();
   await gw.services.db.insert(accessRequests).values({
     id: `acr_fault_${window.client.id}`,
@@ -68,7 +90,9 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Runs `work` and returns its result with the milliseconds it took. */

@@ -25,7 +25,9 @@ interface Operation {
   scopes: string[];
 }
 
-const openapi = JSON.parse(readFileSync(new URL('../../contracts/onewindow.openapi.json', import.meta.url), 'utf8')) as {
+const openapi = JSON.parse(
+  readFileSync(new URL('../../contracts/onewindow.openapi.json', import.meta.url), 'utf8'),
+) as {
   paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
 };
 
@@ -45,7 +47,10 @@ let gateway: SecurityGateway;
 /** One token per kind with everything the kind may hold, and the scopes the token came with. */
 const tokens = new Map<ClientKind, { token: string; scopes: Set<string> }>();
 
-async function tokenWithScopes(kind: ClientKind, departmentCode?: string): Promise<{ token: string; scopes: Set<string>; clientId: string }> {
+async function tokenWithScopes(
+  kind: ClientKind,
+  departmentCode?: string,
+): Promise<{ token: string; scopes: Set<string>; clientId: string }> {
   const { id, secret } = await gateway.client(kind, departmentCode ? { departmentCode } : {});
   const answer = await gateway.send('/oauth/token', {
     method: 'POST',
@@ -67,7 +72,8 @@ function call(token: string, method: string, path: string, body?: unknown, heade
 
 beforeAll(async () => {
   gateway = await startSecurityGateway();
-  for (const kind of clientKinds) tokens.set(kind, await tokenWithScopes(kind, kind === 'department' ? 'PSB' : undefined));
+  for (const kind of clientKinds)
+    tokens.set(kind, await tokenWithScopes(kind, kind === 'department' ? 'PSB' : undefined));
 });
 afterAll(async () => gateway?.close());
 
@@ -88,11 +94,16 @@ describe('function level: the role × route matrix', () => {
         const shouldPass = operation.scopes.every((scope) => held.scopes.has(scope));
         const hasBody = operation.method !== 'GET' && operation.method !== 'DELETE';
         const answer = await call(held.token, operation.method, path, hasBody ? {} : undefined, PURPOSE);
-        const code = answer.headers.get('content-type')?.includes('json') ? (answer.json<{ code?: string }>().code ?? '') : '';
+        const code = answer.headers.get('content-type')?.includes('json')
+          ? (answer.json<{ code?: string }>().code ?? '')
+          : '';
         const refusedForScope = answer.status === 403 && code === 'insufficient_scope';
         if (!refusedForScope) allowedKinds.push(kind);
         if (answer.status === 401) wrong.push(`${key} as ${kind}: 401 with a valid token`);
-        else if (shouldPass === refusedForScope) wrong.push(`${key} as ${kind}: expected ${shouldPass ? 'to pass the scope check' : '403 insufficient_scope'}, got ${answer.status} ${code}`);
+        else if (shouldPass === refusedForScope)
+          wrong.push(
+            `${key} as ${kind}: expected ${shouldPass ? 'to pass the scope check' : '403 insufficient_scope'}, got ${answer.status} ${code}`,
+          );
       }
       matrix[key] = allowedKinds.join(' ') || '(none: subject-scoped tokens only)';
     }
@@ -116,24 +127,29 @@ describe('function level: the role × route matrix', () => {
 const objectLevel: Record<string, string> = {
   'GET /v1/clients/{clientId}': 'shared: administrators manage every client',
   'POST /v1/clients/{clientId}/disable': 'shared: administrators manage every client',
-  'GET /v1/subjects/{subjectId}': 'shared by design with a stated purpose, audited; tested: purpose required, subject tokens refused',
+  'GET /v1/subjects/{subjectId}':
+    'shared by design with a stated purpose, audited; tested: purpose required, subject tokens refused',
   'POST /v1/subjects/{subjectId}/identity-verification': 'shared by design with a stated purpose, audited',
   'POST /v1/subjects/{subjectId}/links': 'owned: a department links identifiers of its own department only (tested)',
   'PUT /v1/material-types/{code}': 'shared: catalogue administration',
   'PUT /v1/material-types/{code}/grants/{clientId}': 'shared: catalogue administration',
   'DELETE /v1/material-types/{code}/grants/{clientId}': 'shared: catalogue administration',
   'POST /v1/subjects/{subjectId}/materials': 'shared: anyone handing in a document for a subject (with purpose)',
-  'GET /v1/subjects/{subjectId}/materials': 'windows: shared by design (a document handed in once is reused), with purpose, audited; departments: own, issued or granted only (tested)',
+  'GET /v1/subjects/{subjectId}/materials':
+    'windows: shared by design (a document handed in once is reused), with purpose, audited; departments: own, issued or granted only (tested)',
   'GET /v1/subjects/{subjectId}/materials/{materialId}': 'as the listing (tested)',
   'GET /v1/subjects/{subjectId}/materials/{materialId}/content': 'as the listing (tested)',
   'GET /v1/subjects/{subjectId}/reusable-materials': 'as the listing (tested)',
-  'POST /v1/subjects/{subjectId}/materials/{materialId}/revoke': 'owned: provenance decides — only the client that handed it in, or the department that supplied it (tested)',
+  'POST /v1/subjects/{subjectId}/materials/{materialId}/revoke':
+    'owned: provenance decides — only the client that handed it in, or the department that supplied it (tested)',
   'GET /v1/subjects/{subjectId}/access-log': 'shared: auditors read any subject’s log',
-  'POST /v1/subjects/{subjectId}/tracker-token': 'owned by the applicant: only at their own request, with their identity document and a verified identity (tested)',
+  'POST /v1/subjects/{subjectId}/tracker-token':
+    'owned by the applicant: only at their own request, with their identity document and a verified identity (tested)',
   'GET /v1/contracts/{resourceCode}': 'shared: the catalogue is public to every client',
   'GET /v1/contracts/{resourceCode}/versions/{version}': 'shared: the catalogue is public to every client',
   'GET /v1/contracts/{resourceCode}/diff': 'shared: the catalogue is public to every client',
-  'POST /v1/contracts/{resourceCode}/access-requests': 'owned: the request is the caller’s own (tested: owner cannot be assigned)',
+  'POST /v1/contracts/{resourceCode}/access-requests':
+    'owned: the request is the caller’s own (tested: owner cannot be assigned)',
   'POST /v1/access-requests/{id}/decision': 'owned: only the resource’s department decides (tested)',
   'GET /v1/departments/{code}': 'shared: department health',
   'POST /v1/departments/{code}/health-check': 'shared: department health',
@@ -181,31 +197,57 @@ describe('object level', () => {
     const resolved = await call(owner.token, 'POST', '/v1/subjects/resolve', WANG_WU, PURPOSE);
     expect(resolved.status, resolved.text).toBe(201);
     subjectId = resolved.json<{ id: string }>().id;
-    const uploaded = await call(owner.token, 'POST', `/v1/subjects/${subjectId}/materials?typeCode=household_register&fileName=hukou.pdf`, Buffer.from(pdfDocument('owner hukou')), {
-      ...PURPOSE,
-      'content-type': 'application/pdf',
-    });
+    const uploaded = await call(
+      owner.token,
+      'POST',
+      `/v1/subjects/${subjectId}/materials?typeCode=household_register&fileName=hukou.pdf`,
+      Buffer.from(pdfDocument('owner hukou')),
+      {
+        ...PURPOSE,
+        'content-type': 'application/pdf',
+      },
+    );
     expect(uploaded.status, uploaded.text).toBe(201);
     materialId = uploaded.json<{ id: string }>().id;
-    const opened = await call(owner.token, 'POST', '/v1/cases', { itemCode: 'household_move_in', subjectId, form: { moveInAddress: '北京市海淀区中关村大街1号' } }, PURPOSE);
+    const opened = await call(
+      owner.token,
+      'POST',
+      '/v1/cases',
+      { itemCode: 'household_move_in', subjectId, form: { moveInAddress: '北京市海淀区中关村大街1号' } },
+      PURPOSE,
+    );
     expect(opened.status, opened.text).toBe(201);
     caseId = opened.json<{ id: string }>().id;
   });
 
   it('lists every id-bearing operation of the document with its object-level rule', () => {
-    const idOperations = protectedOperations.filter((operation) => operation.path.includes('{')).map((operation) => `${operation.method} ${operation.path}`);
+    const idOperations = protectedOperations
+      .filter((operation) => operation.path.includes('{'))
+      .map((operation) => `${operation.method} ${operation.path}`);
     expect(idOperations.filter((operation) => objectLevel[operation] === undefined)).toEqual([]);
     expect(Object.keys(objectLevel).filter((operation) => !idOperations.includes(operation))).toEqual([]);
   });
 
   /** The answer for an object that exists but is not the caller's must look like one that does not exist. */
-  async function expectSameAsMissing(method: string, path: string, missingPath: string, token: string, body?: unknown, headers: Record<string, string> = PURPOSE): Promise<void> {
+  async function expectSameAsMissing(
+    method: string,
+    path: string,
+    missingPath: string,
+    token: string,
+    body?: unknown,
+    headers: Record<string, string> = PURPOSE,
+  ): Promise<void> {
     const forbidden = await call(token, method, path, body, headers);
     const missing = await call(token, method, missingPath, body, headers);
     expect(forbidden.status, `${method} ${path}: ${forbidden.text}`).toBe(404);
     expect(missing.status, `${method} ${missingPath}: ${missing.text}`).toBe(404);
     const shape = (text: string) => {
-      const { requestId: _requestId, instance: _instance, detail: _detail, ...rest } = JSON.parse(text) as Record<string, unknown>;
+      const {
+        requestId: _requestId,
+        instance: _instance,
+        detail: _detail,
+        ...rest
+      } = JSON.parse(text) as Record<string, unknown>;
       return rest;
     };
     expect(shape(forbidden.text)).toEqual(shape(missing.text));
@@ -213,17 +255,45 @@ describe('object level', () => {
 
   it('hides a material from a department that did not issue it and was not granted its type, by id, content and listing', async () => {
     const missing = 'mat_AAAAAAAAAAAAAAAA';
-    await expectSameAsMissing('GET', `/v1/subjects/${subjectId}/materials/${materialId}`, `/v1/subjects/${subjectId}/materials/${missing}`, amrDepartment.token);
-    await expectSameAsMissing('GET', `/v1/subjects/${subjectId}/materials/${materialId}/content`, `/v1/subjects/${subjectId}/materials/${missing}/content`, amrDepartment.token);
-    await expectSameAsMissing('POST', `/v1/subjects/${subjectId}/materials/${materialId}/revoke`, `/v1/subjects/${subjectId}/materials/${missing}/revoke`, amrDepartment.token, { reason: 'not mine' });
+    await expectSameAsMissing(
+      'GET',
+      `/v1/subjects/${subjectId}/materials/${materialId}`,
+      `/v1/subjects/${subjectId}/materials/${missing}`,
+      amrDepartment.token,
+    );
+    await expectSameAsMissing(
+      'GET',
+      `/v1/subjects/${subjectId}/materials/${materialId}/content`,
+      `/v1/subjects/${subjectId}/materials/${missing}/content`,
+      amrDepartment.token,
+    );
+    await expectSameAsMissing(
+      'POST',
+      `/v1/subjects/${subjectId}/materials/${materialId}/revoke`,
+      `/v1/subjects/${subjectId}/materials/${missing}/revoke`,
+      amrDepartment.token,
+      { reason: 'not mine' },
+    );
     // Another window system sees the document (reuse) but may not revoke what it did not hand in.
-    const strangerRevoke = await call(stranger.token, 'POST', `/v1/subjects/${subjectId}/materials/${materialId}/revoke`, { reason: 'not mine' }, PURPOSE);
+    const strangerRevoke = await call(
+      stranger.token,
+      'POST',
+      `/v1/subjects/${subjectId}/materials/${materialId}/revoke`,
+      { reason: 'not mine' },
+      PURPOSE,
+    );
     expect(strangerRevoke.status).toBe(403);
     expect(strangerRevoke.json<{ code: string }>().code).toBe('provenance_authority');
     const listed = await call(amrDepartment.token, 'GET', `/v1/subjects/${subjectId}/materials`, undefined, PURPOSE);
     expect(listed.status).toBe(200);
     expect(listed.text).not.toContain(materialId);
-    const reusable = await call(amrDepartment.token, 'GET', `/v1/subjects/${subjectId}/reusable-materials`, undefined, PURPOSE);
+    const reusable = await call(
+      amrDepartment.token,
+      'GET',
+      `/v1/subjects/${subjectId}/reusable-materials`,
+      undefined,
+      PURPOSE,
+    );
     expect(reusable.text).not.toContain(materialId);
     // Still there and valid for its owner: the refusals changed nothing.
     const own = await call(owner.token, 'GET', `/v1/subjects/${subjectId}/materials/${materialId}`, undefined, PURPOSE);
@@ -233,16 +303,27 @@ describe('object level', () => {
 
   it('shares a handed-in document with other window systems only with a purpose, and audits the read', async () => {
     expect((await call(stranger.token, 'GET', `/v1/subjects/${subjectId}/materials/${materialId}`)).status).toBe(400);
-    expect((await call(stranger.token, 'GET', `/v1/subjects/${subjectId}/materials/${materialId}`, undefined, PURPOSE)).status).toBe(200);
+    expect(
+      (await call(stranger.token, 'GET', `/v1/subjects/${subjectId}/materials/${materialId}`, undefined, PURPOSE))
+        .status,
+    ).toBe(200);
     const auditor = (await tokenWithScopes('auditor')).token;
-    const log = await call(auditor, 'GET', `/v1/subjects/${subjectId}/access-log?limit=200`, undefined, { 'onewindow-purpose': 'supervision' });
+    const log = await call(auditor, 'GET', `/v1/subjects/${subjectId}/access-log?limit=200`, undefined, {
+      'onewindow-purpose': 'supervision',
+    });
     expect(log.status, log.text).toBe(200);
     expect(log.text).toContain(stranger.clientId);
   });
 
   it('does not let the same bytes open someone else’s material (content addressed by digest)', async () => {
     const sameBytes = Buffer.from(pdfDocument('owner hukou'));
-    const copy = await call(amrDepartment.token, 'POST', `/v1/subjects/${subjectId}/materials?typeCode=household_register&fileName=copy.pdf`, sameBytes, { ...PURPOSE, 'content-type': 'application/pdf' });
+    const copy = await call(
+      amrDepartment.token,
+      'POST',
+      `/v1/subjects/${subjectId}/materials?typeCode=household_register&fileName=copy.pdf`,
+      sameBytes,
+      { ...PURPOSE, 'content-type': 'application/pdf' },
+    );
     expect(copy.status, copy.text).toBe(201);
     const copyId = copy.json<{ id: string }>().id;
     expect(copyId).not.toBe(materialId);
@@ -250,7 +331,10 @@ describe('object level', () => {
     const listed = await call(amrDepartment.token, 'GET', `/v1/subjects/${subjectId}/materials`, undefined, PURPOSE);
     expect(listed.text).toContain(copyId);
     expect(listed.text).not.toContain(materialId);
-    expect((await call(amrDepartment.token, 'GET', `/v1/subjects/${subjectId}/materials/${materialId}`, undefined, PURPOSE)).status).toBe(404);
+    expect(
+      (await call(amrDepartment.token, 'GET', `/v1/subjects/${subjectId}/materials/${materialId}`, undefined, PURPOSE))
+        .status,
+    ).toBe(404);
   });
 
   it('hides a case from another window and from a department it was not sent to', async () => {
@@ -258,12 +342,33 @@ describe('object level', () => {
     for (const intruder of [stranger, amrDepartment, psbDepartment]) {
       await expectSameAsMissing('GET', `/v1/cases/${caseId}`, `/v1/cases/${missing}`, intruder.token);
       await expectSameAsMissing('GET', `/v1/cases/${caseId}/timeline`, `/v1/cases/${missing}/timeline`, intruder.token);
-      await expectSameAsMissing('GET', `/v1/cases/${caseId}/notifications`, `/v1/cases/${missing}/notifications`, intruder.token);
+      await expectSameAsMissing(
+        'GET',
+        `/v1/cases/${caseId}/notifications`,
+        `/v1/cases/${missing}/notifications`,
+        intruder.token,
+      );
     }
-    await expectSameAsMissing('POST', `/v1/cases/${caseId}/materials`, `/v1/cases/${missing}/materials`, stranger.token, { requirementCode: 'household_register', materialId });
-    await expectSameAsMissing('POST', `/v1/cases/${caseId}/certificates`, `/v1/cases/${missing}/certificates`, stranger.token, {});
-    const submit = (id: string, key: string) => call(stranger.token, 'POST', `/v1/cases/${id}/submit`, {}, { ...PURPOSE, 'idempotency-key': key });
-    const [forbiddenSubmit, missingSubmit] = [await submit(caseId, 'stranger-submit-1'), await submit(missing, 'stranger-submit-2')];
+    await expectSameAsMissing(
+      'POST',
+      `/v1/cases/${caseId}/materials`,
+      `/v1/cases/${missing}/materials`,
+      stranger.token,
+      { requirementCode: 'household_register', materialId },
+    );
+    await expectSameAsMissing(
+      'POST',
+      `/v1/cases/${caseId}/certificates`,
+      `/v1/cases/${missing}/certificates`,
+      stranger.token,
+      {},
+    );
+    const submit = (id: string, key: string) =>
+      call(stranger.token, 'POST', `/v1/cases/${id}/submit`, {}, { ...PURPOSE, 'idempotency-key': key });
+    const [forbiddenSubmit, missingSubmit] = [
+      await submit(caseId, 'stranger-submit-1'),
+      await submit(missing, 'stranger-submit-2'),
+    ];
     expect([forbiddenSubmit.status, missingSubmit.status]).toEqual([404, 404]);
     expect(forbiddenSubmit.json<{ code: string }>().code).toBe(missingSubmit.json<{ code: string }>().code);
     const own = await call(owner.token, 'GET', `/v1/cases/${caseId}`, undefined, PURPOSE);
@@ -273,7 +378,13 @@ describe('object level', () => {
 
   it('lets a department link identifiers for its own department only', async () => {
     const link = (token: string, departmentCode: string) =>
-      call(token, 'POST', `/v1/subjects/${subjectId}/links`, { departmentCode, identifierType: 'household_no', value: 'HH-0001', source: 'department-system' }, PURPOSE);
+      call(
+        token,
+        'POST',
+        `/v1/subjects/${subjectId}/links`,
+        { departmentCode, identifierType: 'household_no', value: 'HH-0001', source: 'department-system' },
+        PURPOSE,
+      );
     const foreign = await link(amrDepartment.token, 'PSB');
     expect(foreign.status, foreign.text).toBe(403);
     expect(foreign.json<{ code: string }>().code).toBe('forbidden');
@@ -282,18 +393,41 @@ describe('object level', () => {
 
   it('keeps a citizen’s tracker token to that citizen’s own log', async () => {
     // Minting needs the applicant's own request and presence (test/access-policy.test.ts mints one for real).
-    const unproven = await call(owner.token, 'POST', `/v1/subjects/${subjectId}/tracker-token`, { identifier: '110101199003074514', name: '李四' }, { 'onewindow-purpose': 'subject_request' });
+    const unproven = await call(
+      owner.token,
+      'POST',
+      `/v1/subjects/${subjectId}/tracker-token`,
+      { identifier: '110101199003074514', name: '李四' },
+      { 'onewindow-purpose': 'subject_request' },
+    );
     expect(unproven.status, unproven.text).toBe(403);
     expect(unproven.json<{ code: string }>().code).toBe('presence_unproven');
-    const notTheirRequest = await call(owner.token, 'POST', `/v1/subjects/${subjectId}/tracker-token`, { identifier: WANG_WU.identifier, name: WANG_WU.name }, PURPOSE);
+    const notTheirRequest = await call(
+      owner.token,
+      'POST',
+      `/v1/subjects/${subjectId}/tracker-token`,
+      { identifier: WANG_WU.identifier, name: WANG_WU.name },
+      PURPOSE,
+    );
     expect(notTheirRequest.status, notTheirRequest.text).toBe(400);
     expect(notTheirRequest.json<{ code: string }>().code).toBe('purpose_required');
     const windowClient = await gateway.client('window');
-    const subjectToken = (await gateway.running.services.tokens.issueForSubject({ id: windowClient.id, kind: 'window', departmentCode: null }, subjectId, 300)).accessToken;
+    const subjectToken = (
+      await gateway.running.services.tokens.issueForSubject(
+        { id: windowClient.id, kind: 'window', departmentCode: null },
+        subjectId,
+        300,
+      )
+    ).accessToken;
     const ownLog = await call(subjectToken, 'GET', '/v1/me/access-log');
     expect(ownLog.status).toBe(200);
     expect(ownLog.json<{ subjectId: string }>().subjectId).toBe(subjectId);
-    for (const path of [`/v1/subjects/${subjectId}`, `/v1/subjects/${subjectId}/access-log`, `/v1/subjects/${subjectId}/materials`, `/v1/cases/${caseId}`]) {
+    for (const path of [
+      `/v1/subjects/${subjectId}`,
+      `/v1/subjects/${subjectId}/access-log`,
+      `/v1/subjects/${subjectId}/materials`,
+      `/v1/cases/${caseId}`,
+    ]) {
       expect((await call(subjectToken, 'GET', path, undefined, PURPOSE)).status, path).toBe(403);
     }
   });
@@ -309,7 +443,13 @@ describe('object level', () => {
       info: {
         title: 'Conditional PSB resource',
         version: '1.0.0',
-        'x-onewindow-catalogue': { resourceCode: 'psb.bolaprobe', departmentCode: 'PSB', sharingType: 'conditional', updateFrequency: 'daily', sla: { availabilityPercent: 99, p95LatencyMs: 500, supportHours: 'office hours' } },
+        'x-onewindow-catalogue': {
+          resourceCode: 'psb.bolaprobe',
+          departmentCode: 'PSB',
+          sharingType: 'conditional',
+          updateFrequency: 'daily',
+          sla: { availabilityPercent: 99, p95LatencyMs: 500, supportHours: 'office hours' },
+        },
       },
       paths: { '/items': { get: { responses: { '200': { description: 'ok' } } } } },
     };
@@ -318,10 +458,14 @@ describe('object level', () => {
     expect(foreignPublish.status, foreignPublish.text).toBe(403);
     const published = await call(psbDepartment.token, 'POST', '/v1/contracts', { document: contract });
     expect(published.status, published.text).toBe(201);
-    const requested = await call(owner.token, 'POST', '/v1/contracts/psb.bolaprobe/access-requests', { purpose: 'household cases', legalBasis: 'art. 10' });
+    const requested = await call(owner.token, 'POST', '/v1/contracts/psb.bolaprobe/access-requests', {
+      purpose: 'household cases',
+      legalBasis: 'art. 10',
+    });
     expect(requested.status, requested.text).toBe(201);
     const requestId = requested.json<{ id: string }>().id;
-    const decide = (token: string) => call(token, 'POST', `/v1/access-requests/${requestId}/decision`, { decision: 'approve', reason: 'fine' });
+    const decide = (token: string) =>
+      call(token, 'POST', `/v1/access-requests/${requestId}/decision`, { decision: 'approve', reason: 'fine' });
     const foreign = await decide(amrDepartment.token);
     expect(foreign.status).toBe(403);
     const strangerList = await call(stranger.token, 'GET', '/v1/access-requests');
@@ -338,25 +482,56 @@ describe('property level: mass assignment', () => {
   beforeAll(async () => {
     window = await tokenWithScopes('window');
     admin = (await tokenWithScopes('admin')).token;
-    const resolved = await call(window.token, 'POST', '/v1/subjects/resolve', { ...WANG_WU, id: 'sub_chosen_by_caller', createdByClientId: 'cli_someone_else' }, PURPOSE);
+    const resolved = await call(
+      window.token,
+      'POST',
+      '/v1/subjects/resolve',
+      { ...WANG_WU, id: 'sub_chosen_by_caller', createdByClientId: 'cli_someone_else' },
+      PURPOSE,
+    );
     expect(resolved.status).toBeLessThan(300);
     subjectId = resolved.json<{ id: string }>().id;
     expect(subjectId).not.toBe('sub_chosen_by_caller');
   });
 
   it('refuses a client registration carrying an id, a secret or a disabled date', async () => {
-    for (const extra of [{ id: 'cli_chosen' }, { secret: 'chosen-secret' }, { secretHash: 'x' }, { disabledAt: null }, { createdAt: '2020-01-01T00:00:00Z' }]) {
-      const answer = await call(admin, 'POST', '/v1/clients', { name: 'Mass assignment probe', kind: 'window', ...extra });
+    for (const extra of [
+      { id: 'cli_chosen' },
+      { secret: 'chosen-secret' },
+      { secretHash: 'x' },
+      { disabledAt: null },
+      { createdAt: '2020-01-01T00:00:00Z' },
+    ]) {
+      const answer = await call(admin, 'POST', '/v1/clients', {
+        name: 'Mass assignment probe',
+        kind: 'window',
+        ...extra,
+      });
       expect(answer.status, JSON.stringify(extra)).toBe(400);
     }
-    const tooMuch = await call(admin, 'POST', '/v1/clients', { name: 'Window asking for admin', kind: 'window', scopes: ['clients:admin'] });
+    const tooMuch = await call(admin, 'POST', '/v1/clients', {
+      name: 'Window asking for admin',
+      kind: 'window',
+      scopes: ['clients:admin'],
+    });
     expect(tooMuch.status).toBeGreaterThanOrEqual(400);
     expect(tooMuch.status).toBeLessThan(500);
   });
 
   it('refuses a case opened with its status, number or owner set by the caller', async () => {
-    for (const extra of [{ status: 'completed' }, { caseNumber: 'OW20260101000001' }, { clientId: 'cli_someone_else' }, { acceptedOn: '2026-01-01' }]) {
-      const answer = await call(window.token, 'POST', '/v1/cases', { itemCode: 'household_move_in', subjectId, form: { moveInAddress: '北京市' }, ...extra }, PURPOSE);
+    for (const extra of [
+      { status: 'completed' },
+      { caseNumber: 'OW20260101000001' },
+      { clientId: 'cli_someone_else' },
+      { acceptedOn: '2026-01-01' },
+    ]) {
+      const answer = await call(
+        window.token,
+        'POST',
+        '/v1/cases',
+        { itemCode: 'household_move_in', subjectId, form: { moveInAddress: '北京市' }, ...extra },
+        PURPOSE,
+      );
       expect(answer.status, JSON.stringify(extra)).toBe(400);
     }
   });
@@ -371,7 +546,11 @@ describe('property level: mass assignment', () => {
       decision: { decision: 'approve' },
     });
     expect(answer.status, answer.text).toBe(201);
-    expect(answer.json<{ status: string; clientId: string; decision: unknown }>()).toMatchObject({ status: 'pending', clientId: window.clientId, decision: null });
+    expect(answer.json<{ status: string; clientId: string; decision: unknown }>()).toMatchObject({
+      status: 'pending',
+      clientId: window.clientId,
+      decision: null,
+    });
   });
 
   it('records a window’s upload as handed in, whatever provenance the query claims', async () => {
@@ -383,7 +562,9 @@ describe('property level: mass assignment', () => {
       { ...PURPOSE, 'content-type': 'application/pdf' },
     );
     expect(uploaded.status, uploaded.text).toBe(201);
-    const material = uploaded.json<{ provenance: { kind: string; departmentCode: string | null; providedByClientId?: string } }>();
+    const material = uploaded.json<{
+      provenance: { kind: string; departmentCode: string | null; providedByClientId?: string };
+    }>();
     expect(material.provenance.kind).toBe('handed_in');
     expect(material.provenance.departmentCode).toBeNull();
   });

@@ -57,7 +57,11 @@ for (const kind of ['postgres', 'filesystem'] as const) {
 
     beforeAll(async () => {
       blobDirectory = mkdtempSync(join(tmpdir(), 'ow-security-blobs-'));
-      gateway = await startSecurityGateway({ BLOB_STORE: kind, BLOB_STORE_DIR: blobDirectory, METRICS_SCRAPE_TOKEN: SCRAPE_TOKEN });
+      gateway = await startSecurityGateway({
+        BLOB_STORE: kind,
+        BLOB_STORE_DIR: blobDirectory,
+        METRICS_SCRAPE_TOKEN: SCRAPE_TOKEN,
+      });
       tampering = kind === 'filesystem' ? fileTampering(blobDirectory) : rowTampering(gateway.running.services.db);
       token = await gateway.token('window');
       const subject = await gateway.send('/v1/subjects/resolve', {
@@ -84,14 +88,22 @@ for (const kind of ['postgres', 'filesystem'] as const) {
       return { id: material.id, sha256: material.content.sha256 };
     }
 
-    async function download(materialId: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Download> {
+    async function download(
+      materialId: string,
+      init: { method?: string; headers?: Record<string, string> } = {},
+    ): Promise<Download> {
       const response = await fetch(`${gateway.url}/v1/subjects/${subjectId}/materials/${materialId}/content`, {
         method: init.method ?? 'GET',
         headers: bearerHeaders(token, { ...PURPOSE, ...init.headers }),
         signal: AbortSignal.timeout(20_000),
       });
       try {
-        return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()), failure: undefined };
+        return {
+          status: response.status,
+          headers: response.headers,
+          body: Buffer.from(await response.arrayBuffer()),
+          failure: undefined,
+        };
       } catch (failure) {
         return { status: response.status, headers: response.headers, body: undefined, failure };
       }
@@ -99,7 +111,9 @@ for (const kind of ['postgres', 'filesystem'] as const) {
 
     async function corruptionCount(): Promise<number> {
       const answer = await gateway.send('/metrics', { headers: bearerHeaders(SCRAPE_TOKEN) });
-      const line = answer.text.split('\n').find((entry) => entry.startsWith(`onewindow_blob_corruption_total{store="${kind}"}`));
+      const line = answer.text
+        .split('\n')
+        .find((entry) => entry.startsWith(`onewindow_blob_corruption_total{store="${kind}"}`));
       return Number(line?.split(' ')[1]);
     }
 
@@ -108,12 +122,21 @@ for (const kind of ['postgres', 'filesystem'] as const) {
      * (when it still can): a withheld tail of that length would let it complete the body.
      */
     const errorTextLength = (sha256: string): number =>
-      `Error: ${new BlobCorruptError(kind === 'filesystem' ? 'filesystem blob store' : 'postgres blob store', sha256, sha256).message}`.length;
+      `Error: ${new BlobCorruptError(kind === 'filesystem' ? 'filesystem blob store' : 'postgres blob store', sha256, sha256).message}`
+        .length;
 
     const attacks: [string, (document: Buffer) => Buffer, (sha256: string, document: Buffer) => Promise<void>][] = [
-      ['a byte flipped in the middle', (document) => document, (sha256, document) => tampering.flipByte(sha256, Math.floor(document.byteLength / 2))],
+      [
+        'a byte flipped in the middle',
+        (document) => document,
+        (sha256, document) => tampering.flipByte(sha256, Math.floor(document.byteLength / 2)),
+      ],
       ['the last byte cut off', (document) => document, (sha256) => tampering.dropLastByte(sha256)],
-      ['bytes appended', (document) => document, (sha256, document) => tampering.restore(sha256, Buffer.concat([document, Buffer.from('\n%appended')]))],
+      [
+        'bytes appended',
+        (document) => document,
+        (sha256, document) => tampering.restore(sha256, Buffer.concat([document, Buffer.from('\n%appended')])),
+      ],
       [
         'the document swapped for another valid one of the same size',
         (document) => document,
@@ -127,38 +150,51 @@ for (const kind of ['postgres', 'filesystem'] as const) {
       ],
     ];
 
-    it.each(attacks)('%s: the first download never completes, the detection is logged and counted once, later requests are 503', async (label, shape, damage) => {
-      const document = shape(pdfOfSize(`${kind} ${label}`, 700 * 1024));
-      const material = await upload(document);
-      await damage(material.sha256, document);
-      damaged.add(material.sha256);
-      const countBefore = await corruptionCount();
+    it.each(attacks)(
+      '%s: the first download never completes, the detection is logged and counted once, later requests are 503',
+      async (label, shape, damage) => {
+        const document = shape(pdfOfSize(`${kind} ${label}`, 700 * 1024));
+        const material = await upload(document);
+        await damage(material.sha256, document);
+        damaged.add(material.sha256);
+        const countBefore = await corruptionCount();
 
-      const first = await download(material.id);
-      if (first.status === 200) {
-        expect(first.body, 'a complete body of a corrupt document').toBeUndefined();
-        expect(first.failure).toBeInstanceOf(Error);
-      } else {
-        expect(first.status).toBe(503);
-      }
-      expect(await corruptionCount()).toBe(countBefore + 1);
-      const logged = gateway.logs.lines.filter((line) => line.includes(material.sha256) && line.includes('"level":50'));
-      expect(logged).toHaveLength(1);
-      expect(JSON.parse(logged[0] ?? '{}')).toMatchObject({ store: kind, expectedSha256: material.sha256, detectedBy: 'read' });
+        const first = await download(material.id);
+        if (first.status === 200) {
+          expect(first.body, 'a complete body of a corrupt document').toBeUndefined();
+          expect(first.failure).toBeInstanceOf(Error);
+        } else {
+          expect(first.status).toBe(503);
+        }
+        expect(await corruptionCount()).toBe(countBefore + 1);
+        const logged = gateway.logs.lines.filter(
+          (line) => line.includes(material.sha256) && line.includes('"level":50'),
+        );
+        expect(logged).toHaveLength(1);
+        expect(JSON.parse(logged[0] ?? '{}')).toMatchObject({
+          store: kind,
+          expectedSha256: material.sha256,
+          detectedBy: 'read',
+        });
 
-      const laterRequests: { method?: string; headers?: Record<string, string> }[] = [
-        {},
-        { headers: { range: 'bytes=0-99' } },
-        { headers: { range: 'bytes=-10', 'if-range': first.headers.get('etag') ?? '' } },
-        { method: 'HEAD' },
-      ];
-      for (const init of laterRequests) {
-        const again = await download(material.id, init);
-        expect(again.status, JSON.stringify(init)).toBe(503);
-        if (init.method !== 'HEAD') expect(JSON.parse(again.body?.toString() ?? '{}')).toMatchObject({ code: 'content_corrupted', status: 503 });
-      }
-      expect(await corruptionCount()).toBe(countBefore + 1);
-    });
+        const laterRequests: { method?: string; headers?: Record<string, string> }[] = [
+          {},
+          { headers: { range: 'bytes=0-99' } },
+          { headers: { range: 'bytes=-10', 'if-range': first.headers.get('etag') ?? '' } },
+          { method: 'HEAD' },
+        ];
+        for (const init of laterRequests) {
+          const again = await download(material.id, init);
+          expect(again.status, JSON.stringify(init)).toBe(503);
+          if (init.method !== 'HEAD')
+            expect(JSON.parse(again.body?.toString() ?? '{}')).toMatchObject({
+              code: 'content_corrupted',
+              status: 503,
+            });
+        }
+        expect(await corruptionCount()).toBe(countBefore + 1);
+      },
+    );
 
     it('never serves a range of a document changed since it was verified, however far from the damage', async () => {
       const document = pdfOfSize(`${kind} range`, 2 * MiB + 10);
@@ -205,7 +241,10 @@ for (const kind of ['postgres', 'filesystem'] as const) {
       damaged.add(unread.sha256);
       const report = await scrubBlobs(gateway.running.services.blobStore, gateway.running.services.db);
       expect(new Set(report.corrupt.map((blob) => blob.sha256))).toEqual(damaged);
-      expect(report.corrupt.find((blob) => blob.sha256 === unread.sha256)).toMatchObject({ newlyQuarantined: true, materialIds: [unread.id] });
+      expect(report.corrupt.find((blob) => blob.sha256 === unread.sha256)).toMatchObject({
+        newlyQuarantined: true,
+        materialIds: [unread.id],
+      });
       expect(report.missing).toEqual([]);
       expect((await download(unread.id)).status).toBe(503);
     });

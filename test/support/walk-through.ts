@@ -42,7 +42,12 @@ export function runBash(
   const file = join(scriptDir, 'walk-through.sh');
   writeFileSync(file, script);
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [file], { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [file], {
+      cwd,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -15,7 +15,11 @@ describe('minimalPdf', () => {
     const text = latin1(minimalPdf({ title: '居民身份证', lines: ['姓名：张三', 'ID 11010519491231002X'] }));
     const startxref = Number(/startxref\n(\d+)\n%%EOF\n$/.exec(text)?.[1]);
     expect(text.slice(startxref, startxref + 4)).toBe('xref');
-    const entries = text.slice(startxref).split('\n').slice(3).filter((line) => / 00000 n $/.test(line));
+    const entries = text
+      .slice(startxref)
+      .split('\n')
+      .slice(3)
+      .filter((line) => / 00000 n $/.test(line));
     expect(entries).toHaveLength(8);
     entries.forEach((entry, index) => {
       const at = Number(entry.slice(0, 10));
@@ -35,6 +39,8 @@ describe('minimalPdf', () => {
   it('is deterministic', () => {
     const input = { title: '常住人口登记表', lines: ['户号：110105000123'] };
     expect(Buffer.from(minimalPdf(input)).equals(Buffer.from(minimalPdf(input)))).toBe(true);
-    expect(Buffer.from(minimalPdf(input)).equals(Buffer.from(minimalPdf({ ...input, lines: ['户号：110105000124'] })))).toBe(false);
+    expect(
+      Buffer.from(minimalPdf(input)).equals(Buffer.from(minimalPdf({ ...input, lines: ['户号：110105000124'] }))),
+    ).toBe(false);
   });
 });

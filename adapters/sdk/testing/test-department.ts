@@ -10,7 +10,13 @@ import { defineAdapter, type AdapterEnvironment, type DepartmentResponse } from 
 import { DepartmentError } from '../errors.js';
 import { startSimulator, type RunningSimulator, type SimulatorDefinition } from '../simulator.js';
 import { unknownSubmissionType } from '../submissions.js';
-import type { CaseStatusResult, CertificateMetadata, DepartmentAdapter, SubjectRef, SubmissionTypeDeclaration } from '../types.js';
+import type {
+  CaseStatusResult,
+  CertificateMetadata,
+  DepartmentAdapter,
+  SubjectRef,
+  SubmissionTypeDeclaration,
+} from '../types.js';
 
 export const TEST_RESOURCE = 'test.registry';
 export const TEST_DEPARTMENT = 'TEST';
@@ -56,7 +62,10 @@ function certificateOf(person: Person): CertificateMetadata {
 }
 
 function send(response: ServerResponse, status: number, value: unknown, paddingBytes = 0): void {
-  const body = paddingBytes > 0 ? JSON.stringify({ ...(value as object), padding: 'x'.repeat(paddingBytes) }) : JSON.stringify(value);
+  const body =
+    paddingBytes > 0
+      ? JSON.stringify({ ...(value as object), padding: 'x'.repeat(paddingBytes) })
+      : JSON.stringify(value);
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
@@ -94,13 +103,19 @@ export async function startTestDepartmentSimulator(): Promise<RunningSimulator> 
         const person = testPeople.find((candidate) => candidate.idNumber === idNumber);
         if (!person) return send(response, 404, { code: 'NOT_FOUND' });
         const subject = fault === 'wrong_subject' ? (testPeople.find((other) => other !== person) ?? person) : person;
-        return send(response, 200, { code: '0', data: { certificate: certificateOf(subject), document: pdfOf(subject) } }, padding);
+        return send(
+          response,
+          200,
+          { code: '0', data: { certificate: certificateOf(subject), document: pdfOf(subject) } },
+          padding,
+        );
       }
       if (operation === 'submit') {
         const key = request.headers['idempotency-key'];
         if (typeof key !== 'string') return send(response, 400, { code: 'NO_KEY' });
         const existing = cases.get(key);
-        if (existing) return send(response, 200, { code: '0', data: { reference: existing.reference, duplicate: true } }, padding);
+        if (existing)
+          return send(response, 200, { code: '0', data: { reference: existing.reference, duplicate: true } }, padding);
         const created = { reference: `T-${randomUUID()}`, updatedAt: new Date().toISOString() };
         cases.set(key, created);
         return send(response, 200, { code: '0', data: { reference: created.reference, duplicate: false } }, padding);
@@ -109,7 +124,12 @@ export async function startTestDepartmentSimulator(): Promise<RunningSimulator> 
         const reference = decodeURIComponent(url.pathname.split('/')[2] ?? '');
         const found = [...cases.values()].find((entry) => entry.reference === reference);
         if (!found) return send(response, 404, { code: 'NOT_FOUND' });
-        return send(response, 200, { code: '0', data: { reference, status: 'received', updatedAt: found.updatedAt } }, padding);
+        return send(
+          response,
+          200,
+          { code: '0', data: { reference, status: 'received', updatedAt: found.updatedAt } },
+          padding,
+        );
       }
       if (operation === 'health') return send(response, 200, { code: '0', data: { up: true } });
       return send(response, 404, { code: 'NO_ROUTE' });
@@ -131,17 +151,25 @@ export const testDepartmentContract = {
         operationId: 'certificate',
         responses: {
           '200': { $ref: '#/components/responses/Envelope' },
-          '404': { description: 'none', content: { 'application/json': { schema: { type: 'object', required: ['code'] } } } },
+          '404': {
+            description: 'none',
+            content: { 'application/json': { schema: { type: 'object', required: ['code'] } } },
+          },
         },
       },
     },
     '/cases': { post: { operationId: 'submit', responses: { '200': { $ref: '#/components/responses/Envelope' } } } },
-    '/cases/{reference}': { get: { operationId: 'status', responses: { '200': { $ref: '#/components/responses/Envelope' } } } },
+    '/cases/{reference}': {
+      get: { operationId: 'status', responses: { '200': { $ref: '#/components/responses/Envelope' } } },
+    },
     '/health': { get: { operationId: 'health', responses: { '200': { $ref: '#/components/responses/Envelope' } } } },
   },
   components: {
     responses: {
-      Envelope: { description: 'an answer', content: { 'application/json': { schema: { $ref: '#/components/schemas/Envelope' } } } },
+      Envelope: {
+        description: 'an answer',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Envelope' } } },
+      },
     },
     schemas: {
       Envelope: {
@@ -171,7 +199,12 @@ export const testAdapterFactory = defineAdapter({
       try {
         parsed = JSON.parse(response.body.toString('utf8'));
       } catch (error) {
-        throw new DepartmentError('malformed', `TEST ${operation}: the answer is not JSON`, { department: TEST_DEPARTMENT, operation, status: response.status, cause: error });
+        throw new DepartmentError('malformed', `TEST ${operation}: the answer is not JSON`, {
+          department: TEST_DEPARTMENT,
+          operation,
+          status: response.status,
+          cause: error,
+        });
       }
       contracts.checkResponse(TEST_RESOURCE, operation, response.status, parsed);
       const envelope = parsed as { code: string; data?: Record<string, unknown> };
@@ -191,14 +224,23 @@ export const testAdapterFactory = defineAdapter({
     }
 
     function wrongSubject(operation: string): DepartmentError {
-      return new DepartmentError('wrong_subject', `TEST ${operation}: the answer is about a different subject`, { department: TEST_DEPARTMENT, operation });
+      return new DepartmentError('wrong_subject', `TEST ${operation}: the answer is about a different subject`, {
+        department: TEST_DEPARTMENT,
+        operation,
+      });
     }
 
     const json = { 'content-type': 'application/json' };
     return {
       department: TEST_DEPARTMENT,
       kind: 'test-registry',
-      resources: { verifyIdentity: TEST_RESOURCE, fetchCertificate: TEST_RESOURCE, submitCase: TEST_RESOURCE, queryCaseStatus: TEST_RESOURCE, health: TEST_RESOURCE },
+      resources: {
+        verifyIdentity: TEST_RESOURCE,
+        fetchCertificate: TEST_RESOURCE,
+        submitCase: TEST_RESOURCE,
+        queryCaseStatus: TEST_RESOURCE,
+        health: TEST_RESOURCE,
+      },
       certificateTypes: ['resident_id_card'],
       submissionTypes: testSubmissionTypes,
       async verifyIdentity(request, context) {
@@ -213,7 +255,11 @@ export const testAdapterFactory = defineAdapter({
         });
         const data = decode('verify', response) ?? {};
         if (data['idNumber'] !== request.idNumber) throw wrongSubject('verify');
-        return data['result'] === 'match' ? { outcome: 'match' } : data['result'] === 'mismatch' ? { outcome: 'name_mismatch' } : { outcome: 'not_found' };
+        return data['result'] === 'match'
+          ? { outcome: 'match' }
+          : data['result'] === 'mismatch'
+            ? { outcome: 'name_mismatch' }
+            : { outcome: 'not_found' };
       },
       async fetchCertificate(request, context) {
         const identifier = identifierOf(request.subject);
@@ -229,10 +275,15 @@ export const testAdapterFactory = defineAdapter({
         if (data === null) return { outcome: 'not_found' };
         const metadata = data['certificate'] as CertificateMetadata;
         if (metadata.holderIdentifier !== identifier) throw wrongSubject('certificate');
-        return { outcome: 'found', metadata, document: { mediaType: 'application/pdf', bytes: Buffer.from(String(data['document']), 'base64') } };
+        return {
+          outcome: 'found',
+          metadata,
+          document: { mediaType: 'application/pdf', bytes: Buffer.from(String(data['document']), 'base64') },
+        };
       },
       async submitCase(request, context) {
-        if (!Object.hasOwn(testSubmissionTypes, request.submissionType)) throw unknownSubmissionType('test-department', TEST_DEPARTMENT, request, testSubmissionTypes);
+        if (!Object.hasOwn(testSubmissionTypes, request.submissionType))
+          throw unknownSubmissionType('test-department', TEST_DEPARTMENT, request, testSubmissionTypes);
         const response = await client.request({
           operation: 'submit',
           method: 'POST',
@@ -247,12 +298,28 @@ export const testAdapterFactory = defineAdapter({
         return { departmentReference: String(data['reference']), duplicate: data['duplicate'] === true };
       },
       async queryCaseStatus(departmentReference, context): Promise<CaseStatusResult> {
-        const response = await client.request({ operation: 'status', method: 'GET', path: `/cases/${encodeURIComponent(departmentReference)}`, idempotent: true, context });
+        const response = await client.request({
+          operation: 'status',
+          method: 'GET',
+          path: `/cases/${encodeURIComponent(departmentReference)}`,
+          idempotent: true,
+          context,
+        });
         const data = decode('status', response) ?? {};
-        return { departmentReference: String(data['reference']), status: 'received', updatedAt: String(data['updatedAt']) };
+        return {
+          departmentReference: String(data['reference']),
+          status: 'received',
+          updatedAt: String(data['updatedAt']),
+        };
       },
       async health(context) {
-        const response = await client.request({ operation: 'health', method: 'GET', path: '/health', idempotent: true, context });
+        const response = await client.request({
+          operation: 'health',
+          method: 'GET',
+          path: '/health',
+          idempotent: true,
+          context,
+        });
         decode('health', response);
         return { ok: true };
       },
