@@ -178,6 +178,8 @@ const objectLevel: Record<string, string> = {
   'POST /v1/deliveries/{id}/retry': 'shared: operations administration',
   'POST /v1/notifications/{id}/retry': 'shared: operations administration',
   'POST /v1/deliveries/{id}/cancellation-handled': 'shared: operations administration',
+  'POST /v1/ratings/{ratingId}/follow-up':
+    "owned by the rated case's centre: another centre gets the 404 of a missing rating (test/ratings.test.ts)",
 };
 
 describe('object level', () => {
