@@ -1396,7 +1396,11 @@ export async function submitCase(
   );
   if (blocks.length > 0) {
     const first = blocks[0]!;
-    throw new ApiError(first.code, blocks.map((block) => block.message.en).join(' '), {
+    const detail = {
+      'zh-CN': blocks.map((block) => block.message.zh).join(''),
+      en: blocks.map((block) => block.message.en).join(' '),
+    };
+    throw new ApiError(first.code, detail, {
       blocks,
       messageZh: blocks.map((block) => block.message.zh).join(''),
     });
@@ -1408,7 +1412,10 @@ export async function submitCase(
   if (missing.length > 0) {
     throw new ApiError(
       'materials_missing',
-      `The case cannot be accepted without: ${missing.map((entry) => `${entry.name} (${entry.state === 'fetchable' ? `fetch it from ${entry.fetchableFrom.map((source) => source.department).join('/')}` : 'hand it in'})`).join('; ')}.`,
+      {
+        'zh-CN': `缺少以下材料，不能受理：${missing.map((entry) => `${entry.name}（${entry.state === 'fetchable' ? `可向 ${entry.fetchableFrom.map((source) => source.department).join('/')} 调取` : '请申请人提交'}）`).join('；')}。`,
+        en: `The case cannot be accepted without: ${missing.map((entry) => `${entry.name} (${entry.state === 'fetchable' ? `fetch it from ${entry.fetchableFrom.map((source) => source.department).join('/')}` : 'hand it in'})`).join('; ')}.`,
+      },
       {
         missing: missing.map((entry) => ({
           requirementCode: entry.requirementCode,
