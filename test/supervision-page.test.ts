@@ -205,6 +205,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       expect(await page.locator('h1').innerText()).toBe('Supervision');
       expect(await page.locator('h2').allInnerTexts()).toEqual([
         'Deadline warnings',
+        '满意度评价（好差评） · Satisfaction ratings',
         'Materials: handed in versus required',
         'Departments',
         'Dead letters',
