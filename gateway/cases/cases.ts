@@ -808,7 +808,10 @@ async function checkFormParties(
     if (!parsed.ok)
       throw new ApiError(
         parsed.code,
-        `${party.nameZh} (${party.name}, form field ${party.formField}): ${parsed.message}`,
+        {
+          'zh-CN': `${party.nameZh}（申请表字段 ${party.formField}）：${parsed.messageZh}`,
+          en: `${party.nameZh} (${party.name}, form field ${party.formField}): ${parsed.message}`,
+        },
         { field: `${party.formField}.idNumber` },
       );
     const subjectId = parties.get(party.role);

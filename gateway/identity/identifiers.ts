@@ -169,6 +169,8 @@ export interface IdentifierFailure {
   code: IdentifierFailureCode;
   /** English, for the window clerk; never contains the number or a part of it. */
   message: string;
+  /** The same in Simplified Chinese, the clerk's default language. */
+  messageZh: string;
 }
 
 export interface ParsedResidentId {
@@ -269,8 +271,8 @@ export interface PassportOptions {
 /** Options of `parseSubjectIdentifier`: `today` for birth dates, `nationality` for passports only. */
 export interface SubjectIdentifierOptions extends ResidentIdOptions, PassportOptions {}
 
-function failure(code: IdentifierFailureCode, message: string): IdentifierFailure {
-  return { ok: false, code, message };
+function failure(code: IdentifierFailureCode, message: string, messageZh: string): IdentifierFailure {
+  return { ok: false, code, message, messageZh };
 }
 
 function expand(ranges: ReadonlyArray<readonly [number, number]>): ReadonlySet<string> {
@@ -375,22 +377,25 @@ function isRealDate(year: number, month: number, day: number): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 
-/** Checks an 8-digit yyyyMMdd date; returns a failure message or undefined when acceptable. */
+/** Checks an 8-digit yyyyMMdd date at characters `from`–`to`; the failure's messages, or undefined when acceptable. */
 function birthDateProblem(
   yyyymmdd: string,
   today: string,
-  positions: string,
-  document = 'identity number',
-): string | undefined {
+  [from, to]: readonly [number, number],
+  document: { en: string; zh: string } = { en: 'identity number', zh: '居民身份证号码' },
+): { en: string; zh: string } | undefined {
   const year = Number(yyyymmdd.slice(0, 4));
   const month = Number(yyyymmdd.slice(4, 6));
   const day = Number(yyyymmdd.slice(6, 8));
-  if (!isRealDate(year, month, day)) {
-    return `The birth date in the ${document} (${positions}) is not a real calendar date.`;
-  }
-  if (year < 1800) return `The birth date in the ${document} (${positions}) is before 1800.`;
+  const where = {
+    en: `The birth date in the ${document.en} (characters ${from} to ${to})`,
+    zh: `${document.zh}中的出生日期（第 ${from} 至 ${to} 位）`,
+  };
+  if (!isRealDate(year, month, day))
+    return { en: `${where.en} is not a real calendar date.`, zh: `${where.zh}不是真实的日期。` };
+  if (year < 1800) return { en: `${where.en} is before 1800.`, zh: `${where.zh}早于 1800 年。` };
   const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`;
-  if (iso > today) return `The birth date in the ${document} (${positions}) is in the future.`;
+  if (iso > today) return { en: `${where.en} is in the future.`, zh: `${where.zh}晚于今天。` };
   return undefined;
 }
 
@@ -404,12 +409,14 @@ export function parseResidentIdNumber(
     return failure(
       'id_number_length',
       `An identity number has 18 characters (15 on first-generation cards); the one given has ${length}.`,
+      `居民身份证号码为 18 位（第一代证为 15 位），所填的是 ${length} 位。`,
     );
   }
   if (looksLikePermanentResidence(raw)) {
     return failure(
       'id_number_permanent_residence',
       'This is the number of a foreign permanent resident ID card, not a resident identity number: resolve it with the identifier type foreign_permanent_residence.',
+      '这是外国人永久居留身份证号码，不是居民身份证号码：请用证件类型 foreign_permanent_residence。',
     );
   }
   const legacy = length === 15;
@@ -419,17 +426,22 @@ export function parseResidentIdNumber(
       legacy
         ? 'A 15-character identity number may contain digits only.'
         : 'An identity number may contain digits only; just the last of its 18 characters may be the letter X.',
+      legacy ? '15 位居民身份证号码只能是数字。' : '居民身份证号码只能是数字，18 位中仅最后一位可以是字母 X。',
     );
   }
   // First-generation numbers (issued until 2004) carry GB/T 2260 provinces only: 83 (2018) and
   // 91 are never 15-digit, and a `91` one would convert to a permanent resident card's shape.
   if (!(legacy ? creditCodeProvincePrefixes : residentIdProvincePrefixes).has(raw.slice(0, 2))) {
-    return failure('id_number_division', 'The first two digits of the identity number are not a valid province code.');
+    return failure(
+      'id_number_division',
+      'The first two digits of the identity number are not a valid province code.',
+      '居民身份证号码的前两位不是有效的省级行政区划代码。',
+    );
   }
   const birth = legacy ? `19${raw.slice(6, 12)}` : raw.slice(6, 14);
   const today = chinaDate(options?.today ?? new Date());
-  const dateProblem = birthDateProblem(birth, today, legacy ? 'characters 7 to 12' : 'characters 7 to 14');
-  if (dateProblem !== undefined) return failure('id_number_birth_date', dateProblem);
+  const dateProblem = birthDateProblem(birth, today, legacy ? [7, 12] : [7, 14]);
+  if (dateProblem !== undefined) return failure('id_number_birth_date', dateProblem.en, dateProblem.zh);
 
   let value: string;
   if (legacy) {
@@ -440,6 +452,7 @@ export function parseResidentIdNumber(
       return failure(
         'id_number_check',
         'The identity number is not valid: its last character does not match the others. A digit has probably been mistyped or two digits swapped.',
+        '居民身份证号码无效：最后一位校验码与前面各位不符，可能有数字输错或前后颠倒。',
       );
     }
     value = raw;
@@ -538,6 +551,7 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
     return failure(
       'credit_code_length',
       `A unified social credit code has 18 characters; the one given has ${length}.`,
+      `统一社会信用代码为 18 位，所填的是 ${length} 位。`,
     );
   }
   if (!CREDIT_CODE_PATTERN.test(value)) {
@@ -545,6 +559,7 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
       'credit_code_characters',
       'A unified social credit code contains only digits and upper-case letters other than I, O, S, V and Z; ' +
         'check whether 1, 0, 5, U or 2 was meant.',
+      '统一社会信用代码只含数字和除 I、O、S、V、Z 以外的大写字母；请核对是否应为 1、0、5、U 或 2。',
     );
   }
   const authorityCode = value.charAt(0);
@@ -554,12 +569,14 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
     return failure(
       'credit_code_authority',
       'The first character of the credit code is not a known registration department code.',
+      '统一社会信用代码的第一位不是已知的登记管理部门代码。',
     );
   }
   if (!authority.categories.includes(categoryCode)) {
     return failure(
       'credit_code_authority',
       'The second character of the credit code is not an organisation category that its registration department (first character) uses.',
+      '统一社会信用代码的第二位不是该登记管理部门（第一位）使用的机构类别代码。',
     );
   }
   const divisionCode = value.slice(2, 8);
@@ -570,6 +587,7 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
     return failure(
       'credit_code_division',
       'Characters 3 to 8 of the credit code must be the six-digit administrative division of the registering office.',
+      '统一社会信用代码的第 3 至 8 位应为登记管理机关的六位行政区划代码。',
     );
   }
   const organisationCode = value.slice(8, 17);
@@ -577,12 +595,14 @@ export function parseCreditCode(input: string): ParsedCreditCode | IdentifierFai
     return failure(
       'credit_code_organisation_check',
       'The credit code is not valid: its 17th character does not match characters 9 to 16. A character has probably been mistyped.',
+      '统一社会信用代码无效：第 17 位与第 9 至 16 位（组织机构代码）不符，可能有字符输错。',
     );
   }
   if (creditCodeCheckCharacter(value.slice(0, 17)) !== value.charAt(17)) {
     return failure(
       'credit_code_check',
       'The credit code is not valid: its last character does not match the others. A character has probably been mistyped or two swapped.',
+      '统一社会信用代码无效：最后一位校验码与前面各位不符，可能有字符输错或前后颠倒。',
     );
   }
   return { ok: true, kind: 'credit_code', value, authorityCode, categoryCode, divisionCode, organisationCode };
@@ -602,12 +622,14 @@ export function parsePassport(input: string, options?: PassportOptions): ParsedP
     return failure(
       'passport_length',
       `A passport number has ${PASSPORT_NUMBER_MIN_LENGTH} to ${PASSPORT_NUMBER_MAX_LENGTH} characters; the one given has ${length}.`,
+      `护照号码为 ${PASSPORT_NUMBER_MIN_LENGTH} 至 ${PASSPORT_NUMBER_MAX_LENGTH} 位，所填的是 ${length} 位。`,
     );
   }
   if (!/^[A-Z0-9]+$/.test(number)) {
     return failure(
       'passport_characters',
       'A passport number is written with the letters A to Z and digits only, without spaces, hyphens or other signs.',
+      '护照号码只由字母 A 至 Z 和数字组成，不含空格、连字符或其他符号。',
     );
   }
   const nationality = options?.nationality?.trim().toUpperCase() ?? '';
@@ -615,12 +637,14 @@ export function parsePassport(input: string, options?: PassportOptions): ParsedP
     return failure(
       'passport_nationality_missing',
       "A passport needs its nationality: the issuing country's three-letter code (ISO 3166-1 alpha-3, e.g. CHN, USA, DEU).",
+      '护照须注明国籍：签发国的三字母代码（ISO 3166-1 alpha-3，如 CHN、USA、DEU）。',
     );
   }
   if (!/^[A-Z]{3}$/.test(nationality) || !iso3166Alpha3Codes.has(nationality)) {
     return failure(
       'passport_nationality',
       'The nationality of a passport must be a three-letter country code from ISO 3166-1 alpha-3 (e.g. CHN, USA, DEU).',
+      '护照的国籍须为 ISO 3166-1 alpha-3 三字母国家代码（如 CHN、USA、DEU）。',
     );
   }
   return { ok: true, kind: 'passport', value: `${nationality}:${number}`, nationality, number };
@@ -640,11 +664,13 @@ export function parseMainlandTravelPermit(input: string): ParsedMainlandTravelPe
     return failure(
       'travel_permit_renewal_count',
       'Leave out the last two digits: they count how often the permit was renewed and are not part of the number, which is the letter and the 8 digits before them.',
+      '请去掉最后两位：那是换证次数，不属于证件号码；号码是字母加其后的 8 位数字。',
     );
   }
   return failure(
     'travel_permit_format',
     'A Mainland Travel Permit number is H (Hong Kong) or M (Macao) followed by 8 digits, or 8 digits for Taiwan residents (cards issued since 2015).',
+    '港澳居民来往内地通行证号码为 H（香港）或 M（澳门）加 8 位数字；台湾居民来往大陆通行证（2015 年起签发）为 8 位数字。',
   );
 }
 
@@ -662,6 +688,7 @@ export function parseForeignPermanentResidence(
     return failure(
       'permanent_residence_length',
       `A foreign permanent resident ID card number has 18 characters (15 on cards issued before December 2023); the one given has ${length}.`,
+      `外国人永久居留身份证号码为 18 位（2023 年 12 月前签发的为 15 位），所填的是 ${length} 位。`,
     );
   }
   return length === 18 ? parsePermanentResidence2023(value, options) : parsePermanentResidence2017(value);
@@ -675,12 +702,14 @@ function parsePermanentResidence2023(
     return failure(
       'permanent_residence_characters',
       'An 18-character permanent resident ID card number may contain digits only; just its last character may be the letter X.',
+      '18 位永久居留身份证号码只能是数字，仅最后一位可以是字母 X。',
     );
   }
   if (!value.startsWith('9')) {
     return failure(
       'permanent_residence_prefix',
       'An 18-character permanent resident ID card number starts with 9; a number starting with another digit is a resident identity number: resolve it with the identifier type resident_id.',
+      '18 位永久居留身份证号码以 9 开头；以其他数字开头的是居民身份证号码：请用证件类型 resident_id。',
     );
   }
   const issuingProvinceCode = value.slice(1, 3);
@@ -688,6 +717,7 @@ function parsePermanentResidence2023(
     return failure(
       'permanent_residence_division',
       'Characters 2 and 3 of the permanent resident ID card number must be the province code of the issuing place.',
+      '永久居留身份证号码的第 2、3 位应为受理地的省级代码。',
     );
   }
   const nationality = foreignNationalityOfNumeric(value.slice(3, 6));
@@ -695,16 +725,21 @@ function parsePermanentResidence2023(
     return failure(
       'permanent_residence_nationality',
       'Characters 4 to 6 of the permanent resident ID card number must be the numeric code of a foreign nationality (ISO 3166-1).',
+      '永久居留身份证号码的第 4 至 6 位应为外国国籍的数字代码（ISO 3166-1）。',
     );
   }
   const birth = value.slice(6, 14);
   const today = chinaDate(options?.today ?? new Date());
-  const dateProblem = birthDateProblem(birth, today, 'characters 7 to 14', 'permanent resident ID card number');
-  if (dateProblem !== undefined) return failure('permanent_residence_birth_date', dateProblem);
+  const dateProblem = birthDateProblem(birth, today, [7, 14], {
+    en: 'permanent resident ID card number',
+    zh: '永久居留身份证号码',
+  });
+  if (dateProblem !== undefined) return failure('permanent_residence_birth_date', dateProblem.en, dateProblem.zh);
   if (residentIdCheckCharacter(value.slice(0, 17)) !== value.slice(17)) {
     return failure(
       'permanent_residence_check',
       'The permanent resident ID card number is not valid: its last character does not match the others. A digit has probably been mistyped or two digits swapped.',
+      '永久居留身份证号码无效：最后一位校验码与前面各位不符，可能有数字输错或前后颠倒。',
     );
   }
   return {
@@ -723,6 +758,7 @@ function parsePermanentResidence2017(value: string): ParsedForeignPermanentResid
     return failure(
       'permanent_residence_characters',
       'A 15-character permanent resident ID card number is three letters (the nationality) followed by 12 digits.',
+      '15 位永久居留身份证号码为 3 个字母（国籍）加 12 位数字。',
     );
   }
   const nationality = value.slice(0, 3);
@@ -730,6 +766,7 @@ function parsePermanentResidence2017(value: string): ParsedForeignPermanentResid
     return failure(
       'permanent_residence_nationality',
       'The first three letters of the permanent resident ID card number must be the code of a foreign nationality (ISO 3166-1 alpha-3).',
+      '永久居留身份证号码的前三个字母应为外国国籍代码（ISO 3166-1 alpha-3）。',
     );
   }
   const issuingProvinceCode = value.slice(3, 5);
@@ -737,6 +774,7 @@ function parsePermanentResidence2017(value: string): ParsedForeignPermanentResid
     return failure(
       'permanent_residence_division',
       'Characters 4 and 5 of the permanent resident ID card number must be the province code of the issuing place.',
+      '永久居留身份证号码的第 4、5 位应为受理地的省级代码。',
     );
   }
   // yyMMdd without a century: accepted when it is a real date in 19yy or in 20yy (29 February).
@@ -747,6 +785,7 @@ function parsePermanentResidence2017(value: string): ParsedForeignPermanentResid
     return failure(
       'permanent_residence_birth_date',
       'The birth date in the permanent resident ID card number (characters 6 to 11) is not a real calendar date.',
+      '永久居留身份证号码中的出生日期（第 6 至 11 位）不是真实的日期。',
     );
   }
   return {
@@ -803,6 +842,7 @@ export function parseSubjectIdentifier(
     return failure(
       'nationality_not_applicable',
       'A nationality is given with passports only; the other identifier types carry it themselves or need none.',
+      '只有护照需要填写国籍；其他证件类型自带国籍或不需要。',
     );
   }
   switch (type) {

@@ -177,7 +177,7 @@ export async function resolveSubject(
     input.identifier,
     input.nationality === undefined ? {} : { nationality: input.nationality },
   );
-  if (!parsed.ok) throw new ApiError(parsed.code, parsed.message);
+  if (!parsed.ok) throw new ApiError(parsed.code, { 'zh-CN': parsed.messageZh, en: parsed.message });
   const name = normaliseName(input.name);
   const { principal } = context;
   const mayCreate = principal.scopes.has('subjects:write');
