@@ -37,7 +37,6 @@ import {
   startSmsGatewaySimulator,
 } from '../adapters/sms-gateway/simulator.js';
 import {
-  accessRequests,
   auditEntries,
   caseEvents,
   caseResults,
@@ -56,7 +55,7 @@ import {
 import type { Clock } from '../gateway/platform/clock.js';
 import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13912345670';
@@ -291,32 +290,8 @@ beforeAll(async () => {
     { clock },
   );
   await gw.services.notifications.worker!.collectOnce();
-  const window = await gw.createClient('window');
-  windowToken = (
-    await gw.services.tokens.issue(window.client, [
-      'subjects:read',
-      'subjects:write',
-      'materials:read',
-      'materials:write',
-      'certificates:read',
-      'cases:read',
-      'cases:write',
-    ])
-  ).accessToken;
-  const now = new Date();
-  for (const resourceCode of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) {
-    await gw.services.db.insert(accessRequests).values({
-      id: `acr_ecert_${resourceCode}`,
-      resourceCode,
-      clientId: window.client.id,
-      purpose: 'window cases',
-      legalBasis: 'test',
-      status: 'approved',
-      requestedAt: now,
-      decidedAt: now,
-      decidedByClientId: 'cli_test',
-    });
-  }
+  const window = await caseWindow(gw);
+  windowToken = window.token;
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   adminToken = await gw.tokenFor('admin');
   zhangSan = (

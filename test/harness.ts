@@ -14,6 +14,7 @@ import { createClient, type ClientRecord } from '../gateway/auth/clients.js';
 import { type ClientKind, type Scope, scopesAllowedForKind } from '../gateway/auth/scopes.js';
 import { type Config, parseConfig } from '../gateway/config.js';
 import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
+import { accessRequests } from '../gateway/db/schema.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from '../gateway/services.js';
@@ -165,4 +166,43 @@ export async function problemOf(
     throw new Error(`expected a problem document, got ${response.status} ${contentType}: ${await response.text()}`);
   }
   return (await response.json()) as { code: string; status: number };
+}
+
+/** The scopes a window system uses for case work. */
+export const CASE_WINDOW_SCOPES: readonly Scope[] = [
+  'subjects:read',
+  'subjects:write',
+  'materials:read',
+  'materials:write',
+  'certificates:read',
+  'cases:read',
+  'cases:write',
+];
+
+/**
+ * A window system for case work: registered, given a token with `scopes`, and granted the
+ * departments' conditional `resources` as if each owner had approved its access request.
+ */
+export async function caseWindow(
+  gateway: TestGateway,
+  resources: readonly string[] = ['psb.population', 'nrb.real-estate', 'amr.enterprise'],
+  scopes: readonly Scope[] = CASE_WINDOW_SCOPES,
+): Promise<{ client: ClientRecord; token: string }> {
+  const { client } = await gateway.createClient('window');
+  const token = (await gateway.services.tokens.issue(client, [...scopes])).accessToken;
+  const now = new Date();
+  for (const resourceCode of resources) {
+    await gateway.services.db.insert(accessRequests).values({
+      id: `acr_${client.id.slice(-12)}_${resourceCode}`,
+      resourceCode,
+      clientId: client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
+  }
+  return { client, token };
 }

@@ -20,9 +20,9 @@ import {
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { accessRequests, caseEvents, deliveries } from '../gateway/db/schema.js';
+import { caseEvents, deliveries } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const SOLE_FLAT = '京(2015)朝阳区不动产权第0031287号';
@@ -172,36 +172,11 @@ beforeAll(async () => {
     },
     { clock },
   );
-  const window = await gw.createClient('window');
-  windowToken = (
-    await gw.services.tokens.issue(window.client, [
-      'subjects:read',
-      'subjects:write',
-      'materials:read',
-      'materials:write',
-      'certificates:read',
-      'contracts:read',
-      'cases:read',
-      'cases:write',
-    ])
-  ).accessToken;
+  const window = await caseWindow(gw, ['psb.population', 'nrb.real-estate'], [...CASE_WINDOW_SCOPES, 'contracts:read']);
+  windowToken = window.token;
   adminToken = await gw.tokenFor('admin');
   psbToken = await gw.tokenFor('department', undefined, { departmentCode: 'PSB' });
   nrbToken = await gw.tokenFor('department', undefined, { departmentCode: 'NRB' });
-  const now = new Date();
-  for (const resource of ['psb.population', 'nrb.real-estate']) {
-    await gw.services.db.insert(accessRequests).values({
-      id: `acr_joint_${resource}`,
-      resourceCode: resource,
-      clientId: window.client.id,
-      purpose: 'window cases',
-      legalBasis: 'test',
-      status: 'approved',
-      requestedAt: now,
-      decidedAt: now,
-      decidedByClientId: 'cli_test',
-    });
-  }
   zhangSan = (
     await ok<{ id: string }>(
       await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),

@@ -32,7 +32,7 @@ import {
   startSmsGatewaySimulator,
 } from '../adapters/sms-gateway/simulator.js';
 import { ConfigError, parseConfig } from '../gateway/config.js';
-import { accessRequests, auditEntries, cases, notifications } from '../gateway/db/schema.js';
+import { auditEntries, cases, notifications } from '../gateway/db/schema.js';
 import { createNotificationChannel } from '../gateway/notifications/channel.js';
 import {
   defaultTemplateCode,
@@ -44,7 +44,7 @@ import type { NotificationWorker } from '../gateway/notifications/worker.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { createMetrics } from '../gateway/platform/metrics.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13812341234';
@@ -246,32 +246,8 @@ beforeAll(async () => {
   // The cursor starts at the newest event when notifications are first on: from here on.
   await worker.collectOnce();
 
-  const window = await gw.createClient('window');
-  windowToken = (
-    await gw.services.tokens.issue(window.client, [
-      'subjects:read',
-      'subjects:write',
-      'materials:read',
-      'materials:write',
-      'certificates:read',
-      'cases:read',
-      'cases:write',
-    ])
-  ).accessToken;
-  const now = new Date();
-  for (const resourceCode of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) {
-    await gw.services.db.insert(accessRequests).values({
-      id: `acr_notify_${resourceCode}`,
-      resourceCode,
-      clientId: window.client.id,
-      purpose: 'window cases',
-      legalBasis: 'test',
-      status: 'approved',
-      requestedAt: now,
-      decidedAt: now,
-      decidedByClientId: 'cli_test',
-    });
-  }
+  const window = await caseWindow(gw);
+  windowToken = window.token;
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   adminToken = await gw.tokenFor('admin');
   zhangSan = (

@@ -17,9 +17,9 @@ import {
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
+import { caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const LI_MEI = { identifier: '330106198503150120', name: '李梅' };
@@ -144,33 +144,8 @@ beforeAll(async () => {
     },
     { clock: fixedClock('2026-12-18T02:00:00.000Z') },
   );
-  const window = await gw.createClient('window');
-  windowToken = (
-    await gw.services.tokens.issue(window.client, [
-      'subjects:read',
-      'subjects:write',
-      'materials:read',
-      'materials:write',
-      'certificates:read',
-      'contracts:read',
-      'cases:read',
-      'cases:write',
-    ])
-  ).accessToken;
-  const now = new Date();
-  for (const resource of ['psb.population', 'nrb.real-estate']) {
-    await gw.services.db.insert(accessRequests).values({
-      id: `acr_real_${resource}`,
-      resourceCode: resource,
-      clientId: window.client.id,
-      purpose: 'window cases',
-      legalBasis: 'test',
-      status: 'approved',
-      requestedAt: now,
-      decidedAt: now,
-      decidedByClientId: 'cli_test',
-    });
-  }
+  const window = await caseWindow(gw, ['psb.population', 'nrb.real-estate'], [...CASE_WINDOW_SCOPES, 'contracts:read']);
+  windowToken = window.token;
   zhangSan = (
     await ok<{ id: string }>(
       await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...ZHANG_SAN }, headers: purpose }),

@@ -27,10 +27,10 @@ import {
   startExpressSimulator,
 } from '../adapters/courier-express/simulator.js';
 import { waybillOrderId } from '../gateway/results/courier.js';
-import { accessRequests, auditEntries, caseEvents, caseResults, cases } from '../gateway/db/schema.js';
+import { auditEntries, caseEvents, caseResults, cases } from '../gateway/db/schema.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const json = { 'content-type': 'application/json' };
@@ -61,15 +61,6 @@ let express: RunningExpressSimulator;
 let gw: TestGateway;
 let windowToken: string;
 let windowClient: Awaited<ReturnType<TestGateway['createClient']>>['client'];
-const windowScopes = [
-  'subjects:read',
-  'subjects:write',
-  'materials:read',
-  'materials:write',
-  'certificates:read',
-  'cases:read',
-  'cases:write',
-] as const;
 let amrToken: string;
 let adminToken: string;
 let zhangSan: string;
@@ -248,23 +239,9 @@ beforeAll(async () => {
     },
     { clock },
   );
-  const window = await gw.createClient('window');
+  const window = await caseWindow(gw);
   windowClient = window.client;
-  windowToken = (await gw.services.tokens.issue(window.client, [...windowScopes])).accessToken;
-  const now = new Date();
-  for (const resourceCode of ['psb.population', 'nrb.real-estate', 'amr.enterprise']) {
-    await gw.services.db.insert(accessRequests).values({
-      id: `acr_results_${resourceCode}`,
-      resourceCode,
-      clientId: window.client.id,
-      purpose: 'window cases',
-      legalBasis: 'test',
-      status: 'approved',
-      requestedAt: now,
-      decidedAt: now,
-      decidedByClientId: 'cli_test',
-    });
-  }
+  windowToken = window.token;
   amrToken = await gw.tokenFor('department', undefined, { departmentCode: 'AMR' });
   adminToken = await gw.tokenFor('admin');
   zhangSan = (
@@ -553,7 +530,7 @@ describe('a result collected at the window', () => {
     });
     instant += 30 * 60_000 + 1000;
     // Tokens expire on the gateway's clock too.
-    windowToken = (await gw.services.tokens.issue(windowClient, [...windowScopes])).accessToken;
+    windowToken = (await gw.services.tokens.issue(windowClient, [...CASE_WINDOW_SCOPES])).accessToken;
     const fresh = await collect(other.id, otherThan(code));
     expect(await problemOf(fresh)).toMatchObject({ code: 'pickup_code_mismatch', failures: 1 });
     expect((await ok<{ result: ResultBody }>(await collect(other.id, code))).result.status).toBe('collected');
