@@ -459,6 +459,23 @@ export const calendarDays = pgTable(
 export const itemKind = pgEnum('item_kind', ['immediate', 'promised', 'joint', 'escalated']);
 
 /** A service item (政务服务事项): who handles it, in how many working days, and what it needs. */
+/**
+ * An item's guide (办事指南) as stored; validated by the item API (gateway/items/routes.ts), which
+ * documents each field. Kept here so that the schema depends on no capability.
+ */
+export interface ItemGuideColumn {
+  legalBasis: { title: string; article?: string }[];
+  conditions: string[];
+  procedure: { name: string; description: string }[];
+  fee: { free: true } | { free: false; amountYuan: string; basis: string };
+  whereToGo: string;
+  onlineLevel: 'offline' | 'online_application' | 'fully_online';
+  maxTrips: 0 | 1 | 2;
+  /** Samples and blank templates the applicant may download, named per requirement. */
+  samples?: { requirementCode: string; title: string; url: string }[];
+  notes?: string;
+}
+
 export const items = pgTable('items', {
   code: text('code').primaryKey(),
   name: text('name').notNull(),
@@ -492,6 +509,8 @@ export const items = pgTable('items', {
    * department}`): electronic delivery (电子证照) is offered only for items that declare it.
    */
   resultCertificate: jsonb('result_certificate').$type<{ certificateType: string; department: string }>(),
+  /** The published guide (办事指南): legal basis, conditions, procedure, fees, where to go (null: none yet). */
+  guide: jsonb('guide').$type<ItemGuideColumn>(),
   active: boolean('active').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

@@ -14,7 +14,7 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { ReferenceData } from '../access/reference-data.js';
 import type { Database, Queryable } from '../db/client.js';
-import { itemMaterials, items, materialTypes } from '../db/schema.js';
+import { type ItemGuideColumn, itemMaterials, items, materialTypes } from '../db/schema.js';
 import { ApiError } from '../platform/errors.js';
 import { completedSubmissions, deliverabilityGaps, type ReceivingDepartments } from './deliverability.js';
 import { catastrophicPatterns, compileFormSchema } from './form.js';
@@ -99,9 +99,14 @@ export interface ItemDefinition {
    * department to hand the document over at completion. Absent or null: no declared result.
    */
   resultCertificate?: ItemResultCertificate | null;
+  /** The published guide (办事指南), public by design; absent or null: not written yet. */
+  guide?: ItemGuide | null;
   active: boolean;
   materials: ItemRequirement[];
 }
+
+/** 办事指南: legal basis, conditions, procedure, fees, where to go, online-ability, trips (schema.ts). */
+export type ItemGuide = ItemGuideColumn;
 
 export interface ItemResultCertificate {
   certificateType: string;
@@ -142,6 +147,108 @@ const partySchema = {
   },
 };
 
+/** The seed items' guides (办事指南), written as a centre publishes them. */
+const seedGuides: Record<string, ItemGuide> = {
+  enterprise_establishment: {
+    legalBasis: [
+      { title: '《中华人民共和国公司法》', article: '第二十九条' },
+      { title: '《中华人民共和国市场主体登记管理条例》', article: '第十九条' },
+    ],
+    conditions: [
+      '有符合公司章程规定的全体股东认缴的出资额',
+      '有公司名称，建立符合要求的组织机构',
+      '有公司住所，住所使用证明真实有效',
+    ],
+    procedure: [
+      { name: '申请', description: '通过一网通办平台在线填报，或到综合受理窗口提交申请材料' },
+      { name: '受理', description: '综合受理窗口一次性告知所需材料，材料齐全、符合法定形式的当场受理' },
+      { name: '审核', description: '市场监管部门对申请材料进行审查，作出准予登记或不予登记的决定' },
+      { name: '发证', description: '准予登记的，核发营业执照，同步生成电子营业执照' },
+    ],
+    fee: { free: true },
+    whereToGo: '市政务服务中心一楼综合受理窗口（企业开办专区），工作日 9:00-17:00',
+    onlineLevel: 'fully_online',
+    maxTrips: 0,
+    samples: [
+      {
+        requirementCode: 'articles',
+        title: '有限责任公司章程（示范文本）',
+        url: '/samples/articles-of-association.docx',
+      },
+    ],
+    notes: '申请人可选择窗口领取或电子营业执照，全程网办零跑动。',
+  },
+  real_estate_transfer: {
+    legalBasis: [
+      { title: '《中华人民共和国民法典》', article: '第二百零九条' },
+      { title: '《不动产登记暂行条例》', article: '第十四条' },
+      { title: '《中华人民共和国户口登记条例》', article: '第十三条' },
+    ],
+    conditions: [
+      '不动产权属清楚，未被查封，无异议登记或预告登记',
+      '转让方与受让方身份真实，已签订买卖、赠与或互换合同',
+      '已依法缴纳契税；办理户口迁入的，迁入人在该不动产处取得合法稳定住所',
+    ],
+    procedure: [
+      { name: '申请', description: '转让双方（或代办人）到综合受理窗口提出申请，一窗受理不动产登记与户口迁入' },
+      { name: '受理', description: '窗口核验身份并调取不动产权证书、户口簿等电子证照，一次性告知缺少的材料' },
+      { name: '审核', description: '不动产登记机构审核并登簿，公安机关同步办理户口迁入' },
+      { name: '登簿发证', description: '核发新的不动产权证书，可窗口领取或邮寄送达' },
+    ],
+    fee: {
+      free: false,
+      amountYuan: '80',
+      basis:
+        '《国家发展改革委 财政部关于不动产登记收费标准等有关问题的通知》（发改价格规〔2016〕2559号）：住宅每件80元',
+    },
+    whereToGo: '市政务服务中心二楼不动产登记综合窗口，工作日 9:00-17:00',
+    onlineLevel: 'online_application',
+    maxTrips: 1,
+    notes: '婚姻状况证明、契税完税证明可容缺受理，在规定的工作日内补交。',
+  },
+  household_move_in: {
+    legalBasis: [{ title: '《中华人民共和国户口登记条例》', article: '第十三条' }],
+    conditions: ['在本市有合法稳定住所（自有住房或依法登记的租赁住房）', '符合本市户口迁入政策'],
+    procedure: [
+      { name: '申请', description: '到综合受理窗口或派出所户籍窗口提出申请' },
+      { name: '审核', description: '公安机关审核迁入条件' },
+      { name: '办结', description: '准予迁入的，办理落户并签发户口簿' },
+    ],
+    fee: { free: true },
+    whereToGo: '市政务服务中心一楼公安综合窗口，或户籍所在地派出所',
+    onlineLevel: 'online_application',
+    maxTrips: 1,
+  },
+  business_licence_reissue: {
+    legalBasis: [{ title: '《中华人民共和国市场主体登记管理条例实施细则》', article: '第六十三条' }],
+    conditions: ['营业执照遗失或者毁损', '市场主体处于存续状态'],
+    procedure: [
+      { name: '申请', description: '在线或到窗口提交补领申请' },
+      { name: '办结', description: '即办件，当场核发营业执照' },
+    ],
+    fee: { free: true },
+    whereToGo: '市政务服务中心一楼市场监管窗口',
+    onlineLevel: 'fully_online',
+    maxTrips: 0,
+  },
+  real_estate_mortgage_cancellation: {
+    legalBasis: [
+      { title: '《中华人民共和国民法典》', article: '第三百九十三条' },
+      { title: '《不动产登记暂行条例实施细则》', article: '第七十四条' },
+    ],
+    conditions: ['主债权已消灭、抵押权人放弃抵押权或抵押权已实现'],
+    procedure: [
+      { name: '申请', description: '抵押人与抵押权人共同申请，或抵押权人单方申请' },
+      { name: '上报', description: '镇街窗口受理后上报县级不动产登记机构审核' },
+      { name: '登簿', description: '县级登记机构办理注销登记并登簿' },
+    ],
+    fee: { free: true },
+    whereToGo: '镇（街道）便民服务中心综合窗口',
+    onlineLevel: 'online_application',
+    maxTrips: 1,
+  },
+};
+
 /** Seed items: the three the reform's first "one thing" packages usually start with, and two more kinds. */
 export const seedItems: readonly ItemDefinition[] = [
   {
@@ -172,6 +279,7 @@ export const seedItems: readonly ItemDefinition[] = [
         address: { type: 'string', maxLength: 200 },
       },
     },
+    guide: seedGuides['enterprise_establishment'],
     active: true,
     materials: [
       requirement('applicant_identity', 'Identity of the legal representative', ['resident_id_card']),
@@ -219,6 +327,7 @@ export const seedItems: readonly ItemDefinition[] = [
         price: { type: 'string', maxLength: 40 },
       },
     },
+    guide: seedGuides['real_estate_transfer'],
     active: true,
     materials: [
       requirement('applicant_identity', 'Identity of the transferor', ['resident_id_card']),
@@ -271,6 +380,7 @@ export const seedItems: readonly ItemDefinition[] = [
       if: { properties: { reason: { const: 'home_purchase' } }, required: ['reason'] },
       then: { required: ['certificateNo'] },
     },
+    guide: seedGuides['household_move_in'],
     active: true,
     materials: [
       requirement('applicant_identity', 'Identity card', ['resident_id_card']),
@@ -301,6 +411,7 @@ export const seedItems: readonly ItemDefinition[] = [
       additionalProperties: false,
       properties: { reason: { type: 'string', enum: ['lost', 'damaged'] } },
     },
+    guide: seedGuides['business_licence_reissue'],
     active: true,
     materials: [
       requirement('licence', 'Business licence on record', ['business_licence']),
@@ -335,6 +446,7 @@ export const seedItems: readonly ItemDefinition[] = [
         cancellationReason: { type: 'string', enum: ['debt_repaid', 'mortgagee_waiver', 'realised', 'other'] },
       },
     },
+    guide: seedGuides['real_estate_mortgage_cancellation'],
     active: true,
     materials: [
       requirement('title', 'Real-estate title certificate', ['real_estate_certificate'], {
@@ -364,6 +476,7 @@ function toDefinition(row: ItemRow, requirements: (typeof itemMaterials.$inferSe
     submissions: row.submissions,
     resultDeliveries: row.resultDeliveries.filter(isResultDeliveryMethod),
     resultCertificate: row.resultCertificate ?? null,
+    guide: row.guide ?? null,
     active: row.active,
     materials: requirements
       .sort((a, b) => a.position - b.position)
@@ -499,6 +612,29 @@ function partyProblems(definition: ItemDefinition): string[] {
   return problems;
 }
 
+/**
+ * What is wrong with an item's guide beyond its shape: a sample names a requirement of the item,
+ * and the trips agree with the online-ability (an applicant cannot make zero trips to a window-only item).
+ */
+function guideProblems(definition: ItemDefinition): string[] {
+  const guide = definition.guide;
+  if (!guide) return [];
+  const problems: string[] = [];
+  const requirementCodes = new Set(definition.materials.map((entry) => entry.requirementCode));
+  for (const sample of guide.samples ?? []) {
+    if (!requirementCodes.has(sample.requirementCode))
+      problems.push(`guide: the sample ${sample.title} names ${sample.requirementCode}, not a requirement of the item`);
+  }
+  if (guide.maxTrips === 0 && guide.onlineLevel !== 'fully_online')
+    problems.push('guide: zero trips (零跑动) needs onlineLevel fully_online');
+  const ownStep = new Set<string>();
+  for (const step of guide.procedure) {
+    if (ownStep.has(step.name)) problems.push(`guide: the procedure names the step ${step.name} twice`);
+    ownStep.add(step.name);
+  }
+  return problems;
+}
+
 /** The stage (1 = first) a department's part of a case belongs to. */
 export function stageOf(item: Pick<ItemDefinition, 'stages'>, departmentCode: string): number {
   if (item.stages === null) return 1;
@@ -528,6 +664,7 @@ export async function upsertItem(
   const definition: ItemDefinition = {
     ...given,
     resultCertificate: given.resultCertificate ?? null,
+    guide: given.guide ?? null,
     submissions: completedSubmissions(given, departments),
   };
   const problems: string[] = [];
@@ -550,7 +687,7 @@ export async function upsertItem(
       );
     }
   }
-  problems.push(...stageProblems(definition), ...partyProblems(definition));
+  problems.push(...stageProblems(definition), ...partyProblems(definition), ...guideProblems(definition));
   if (definition.decidingLevel !== null && definition.kind !== 'escalated')
     problems.push('only an escalated item names the level that decides it (decidingLevel)');
   const strangers = Object.keys(definition.submissions).filter((code) => !definition.departments.includes(code));

@@ -46,6 +46,59 @@ const RequirementSchema = z
   .strict()
   .openapi('ItemRequirement');
 
+const GuideText = (max: number) => z.string().trim().min(1).max(max);
+
+/** 办事指南: what a centre publishes about the item; public, so it must hold no personal data. */
+export const ItemGuideSchema = z
+  .object({
+    legalBasis: z
+      .array(z.object({ title: GuideText(200), article: GuideText(100).optional() }).strict())
+      .min(1)
+      .max(20)
+      .openapi({ description: '设定依据: the laws and regulations, with the article where one applies' }),
+    conditions: z.array(GuideText(500)).max(30).openapi({ description: '受理条件' }),
+    procedure: z
+      .array(z.object({ name: GuideText(50), description: GuideText(1000) }).strict())
+      .min(1)
+      .max(20)
+      .openapi({ description: '办理流程, in order' }),
+    fee: z
+      .discriminatedUnion('free', [
+        z.object({ free: z.literal(true) }).strict(),
+        z
+          .object({
+            free: z.literal(false),
+            amountYuan: z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. 80 or 12.50'),
+            basis: GuideText(500).openapi({ description: '收费依据' }),
+          })
+          .strict(),
+      ])
+      .openapi({ description: '收费标准: free, or the amount in yuan with its legal basis' }),
+    whereToGo: GuideText(500).openapi({ description: '办理地点和时间' }),
+    onlineLevel: z.enum(['offline', 'online_application', 'fully_online']).openapi({
+      description: 'offline: at a window only; online_application: applied for online; fully_online: 全程网办',
+    }),
+    maxTrips: z
+      .union([z.literal(0), z.literal(1), z.literal(2)])
+      .openapi({ description: '最多跑几次: 0 零跑动 (needs fully_online), 1 最多跑一次, 2' }),
+    samples: z
+      .array(
+        z
+          .object({
+            requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
+            title: GuideText(200),
+            url: z.string().regex(/^(\/[\w\-./]*|https:\/\/[\w\-.]+(\/[\w\-./%]*)?)$/, 'a path or an https URL'),
+          })
+          .strict(),
+      )
+      .max(50)
+      .optional()
+      .openapi({ description: '样表和空白模板, per required material (requirementCode)' }),
+    notes: GuideText(2000).optional(),
+  })
+  .strict()
+  .openapi('ItemGuide');
+
 const ItemBodySchema = z
   .object({
     name: z.string().trim().min(1).max(200),
@@ -134,6 +187,10 @@ const ItemBodySchema = z
     allowsPartial: z.boolean().default(false).openapi({
       description:
         "A joint item whose departments' parts stand alone: one department's refusal leaves the others, and the case ends partially_rejected",
+    }),
+    guide: ItemGuideSchema.nullable().default(null).openapi({
+      description:
+        'The published guide (办事指南), served without a token by GET /v1/public/items/{code} and /guides/{code}',
     }),
     active: z.boolean().default(true),
     materials: z.array(RequirementSchema).max(50),
