@@ -17,6 +17,7 @@ import { registerContractRoutes } from './contracts/routes.js';
 import { registerDepartmentRoutes } from './departments/routes.js';
 import { registerSubjectRoutes } from './identity/routes.js';
 import { registerItemRoutes } from './items/routes.js';
+import { registerPublicItemRoutes } from './items/public-routes.js';
 import { registerMaterialRoutes } from './materials/routes.js';
 import { registerNotificationRoutes } from './notifications/routes.js';
 import { allowedMethodsTable, answerUnrouted } from './platform/allowed-methods.js';
@@ -61,6 +62,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerCertificateRoutes(app);
   registerCalendarRoutes(app);
   registerItemRoutes(app);
+  registerPublicItemRoutes(app);
   registerCentreRoutes(app);
   registerCaseRoutes(app);
   registerSupervisionRoutes(app);
