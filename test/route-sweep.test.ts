@@ -30,6 +30,10 @@ const PUBLIC_BY_DESIGN = new Set([
   'POST /v1/progress/rating',
   // The applicant's electronic result, with the same second factor and lock-out as the look-up.
   'POST /v1/progress/result/document',
+  // Item guides (办事指南) are published to everyone: catalogue facts only, no personal data.
+  'GET /v1/public/items',
+  'GET /v1/public/items/{code}',
+  'GET /guides/{code}',
 ]);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
