@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedItems } from './catalogue.js';
 import { catastrophicPatterns, checkForm, compileFormSchema } from './form.js';
+import { ItemGuideSchema } from './routes.js';
 
 describe('seed items', () => {
   it('have form schemas that compile in strict mode', () => {
@@ -12,6 +13,15 @@ describe('seed items', () => {
       expect(item.departments.length > 1, item.code).toBe(item.kind === 'joint');
       expect(item.promisedDays).toBeLessThanOrEqual(item.statutoryDays);
       expect(new Set(item.materials.map((entry) => entry.requirementCode)).size).toBe(item.materials.length);
+    }
+  });
+
+  it('each publish a guide (办事指南) the item API would accept, its samples naming its own requirements', () => {
+    for (const item of seedItems) {
+      const guide = ItemGuideSchema.parse(item.guide);
+      const codes = item.materials.map((entry) => entry.requirementCode);
+      for (const sample of guide.samples ?? []) expect(codes, item.code).toContain(sample.requirementCode);
+      if (guide.maxTrips === 0) expect(guide.onlineLevel, item.code).toBe('fully_online');
     }
   });
 
