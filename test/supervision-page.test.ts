@@ -220,7 +220,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
         '本期新建办件（按状态）',
       ]);
       expect(await page.locator('header').innerText()).toContain(`当前登录：${AUDITOR.username}`);
-      expect(await page.locator('#language-switch').innerText()).toBe('English');
+      expect(await page.locator('#language-switch').innerText()).toBe('English（英文）');
       expect(await page.locator('#language-switch').getAttribute('href')).toContain('lang=en');
 
       // Warnings: the overdue case first, in red; the approaching one in amber.
@@ -236,7 +236,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       expect(await approachingRow.getAttribute('data-case')).toBe(seeded.approaching);
       expect(await approachingRow.locator('td.level').innerText()).toBe('临近到期');
       expect(await computed(approachingRow, 'background-color')).toBe(APPROACHING_AMBER);
-      expect(await approachingRow.innerText()).toContain('4 / 5（80.0%）');
+      expect(await approachingRow.innerText()).toContain('已用 4 / 5（80.0%）');
       expect(await approachingRow.innerText()).toContain('剩余 1 天');
 
       // The on-time rate: 3 of 4 concluded cases.
@@ -351,6 +351,14 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
           viewport: root.ownerDocument.defaultView?.innerWidth ?? 0,
         }));
         expect(widths.viewport).toBe(390);
+        // Whatever reaches past the right edge, named, so a failure says what to fix.
+        const tooWide = await page.locator('body *').evaluateAll((elements) =>
+          elements
+            .filter((element) => element.getBoundingClientRect().right > 390.5 && !element.closest('.scroll'))
+            .map((element) => `${element.tagName.toLowerCase()}#${element.id}.${element.className}`)
+            .slice(0, 5),
+        );
+        expect(tooWide).toEqual([]);
         expect(widths.document).toBeLessThanOrEqual(390);
         // The chart scales into the phone's width, still drawn in proportion.
         const chart = await page.locator('#materials-chart').boundingBox();

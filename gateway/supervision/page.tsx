@@ -51,16 +51,6 @@ const STYLE = `
 .scroll { overflow-x: auto; max-width: 100%; }
 #materials-chart { display: block; width: 100%; max-width: 540px; height: auto; }
 .language-switch { color: #fff; }
-@media (max-width: 600px) {
-  header { padding: .75rem 1rem; }
-  header h1 { font-size: 1.25rem; }
-  header form { flex-wrap: wrap; }
-  main { padding: .75rem .5rem 2rem; gap: .75rem; }
-  section { padding: .75rem; }
-  .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .5rem; }
-  .card .value { font-size: 1.4rem; }
-  table { font-size: .85rem; }
-}
 .depth-1 { padding-left: 1.2rem; } .depth-2 { padding-left: 2.4rem; } .depth-3 { padding-left: 3.6rem; } .depth-4 { padding-left: 4.8rem; }
 :root { color-scheme: light; font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: #1f2937; }
 body { margin: 0; background: #f3f4f6; }
@@ -98,6 +88,19 @@ tr.level-approaching .level { color: #92400e; font-weight: 700; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
 .swatch.required { background: #9ca3af; } .swatch.handed_in { background: #dc2626; } .swatch.reused { background: #16a34a; } .swatch.fetched { background: #2563eb; }
 svg text { font-size: 12px; fill: #1f2937; }
+/* A phone: two cards a row, less padding; headers stay on one line and their table scrolls. */
+@media (max-width: 600px) {
+  header { padding: .75rem 1rem; }
+  header h1 { font-size: 1.25rem; }
+  header form { flex-wrap: wrap; }
+  main { padding: .75rem .5rem 2rem; gap: .75rem; }
+  section { padding: .75rem; }
+  .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .5rem; }
+  .card .value { font-size: 1.4rem; }
+  table { font-size: .85rem; }
+  th { white-space: nowrap; }
+  #cases-by-status th { white-space: normal; }
+}
 `;
 
 const STATUS_LABELS: Record<CaseStatusName, PageMessageKey> = {
@@ -591,16 +594,19 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
           <DeadLettersSection deadLetters={summary.deadLetters} t={t} />
           <section aria-labelledby="status-heading">
             <h2 id="status-heading">{t('statusHeading')}</h2>
-            <table id="cases-by-status">
-              <tbody>
-                {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
-                  <tr data-status={status}>
-                    <th>{t(STATUS_LABELS[status])}</th>
-                    <td class="number">{String(summary.casesByStatus[status])}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div class="scroll">
+              {' '}
+              <table id="cases-by-status">
+                <tbody>
+                  {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
+                    <tr data-status={status}>
+                      <th>{t(STATUS_LABELS[status])}</th>
+                      <td class="number">{String(summary.casesByStatus[status])}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </section>
         </main>
       </body>
