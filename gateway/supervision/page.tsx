@@ -129,12 +129,28 @@ function daysLeftText(t: Texts, workingDaysLeft: number): string {
   return t('daysOver', { days: -workingDaysLeft });
 }
 
-const Departments: FC<{ departments: WarningDepartment[] }> = ({ departments }) => (
+const DELIVERY_LABELS: Record<WarningDepartment['delivery'], PageMessageKey> = {
+  pending: 'deliveryPending',
+  delivered: 'deliveryDelivered',
+  dead: 'deliveryDead',
+  held: 'deliveryHeld',
+  refused: 'deliveryRefused',
+  cancelled: 'deliveryCancelled',
+};
+
+/** Where a department stands: its own status when it is one of ours, else how far the delivery got. */
+function departmentStanding(t: Texts, department: WarningDepartment): string {
+  const status = department.departmentStatus;
+  if (status === null) return t(DELIVERY_LABELS[department.delivery]);
+  return status in STATUS_LABELS ? t(STATUS_LABELS[status as CaseStatusName]) : status;
+}
+
+const Departments: FC<{ departments: WarningDepartment[]; t: Texts }> = ({ departments, t }) => (
   <>
     {departments.map((department, index) => (
       <>
         {index > 0 ? ', ' : ''}
-        {department.code} <span class="note">({department.departmentStatus ?? department.delivery})</span>
+        {department.code} <span class="note">({departmentStanding(t, department)})</span>
       </>
     ))}
   </>
@@ -159,7 +175,7 @@ const CaseWarningRow: FC<{ warning: CaseDeadlineWarning; t: Texts }> = ({ warnin
       {`${warning.level === 'overdue' && warning.workingDaysLeft === 0 ? t('pastDue') : daysLeftText(t, warning.workingDaysLeft)}${warning.provisional ? ' *' : ''}`}
     </td>
     <td>
-      <Departments departments={warning.departments} />
+      <Departments departments={warning.departments} t={t} />
     </td>
   </tr>
 );
@@ -595,7 +611,6 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
           <section aria-labelledby="status-heading">
             <h2 id="status-heading">{t('statusHeading')}</h2>
             <div class="scroll">
-              {' '}
               <table id="cases-by-status">
                 <tbody>
                   {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
