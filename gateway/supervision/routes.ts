@@ -504,7 +504,7 @@ function basicOrBearerRoute<R extends NamedRouteConfig>(config: R) {
         htmlRefusal: (error, c) => {
           const language = pageLanguage(c);
           c.header('Content-Language', language);
-          c.header('Vary', 'Accept-Language');
+          c.header('Vary', 'Accept-Language', { append: true });
           return renderSignInRefusalPage(language, error.status, error.code);
         },
         htmlHeaders: { 'Content-Security-Policy': supervisionPagePolicy(null) },
@@ -708,7 +708,7 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     });
     c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
     c.header('Content-Language', language);
-    c.header('Vary', 'Accept-Language');
+    c.header('Vary', 'Accept-Language', { append: true });
     return c.html(html, 200);
   });
 }
