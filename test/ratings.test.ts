@@ -709,9 +709,13 @@ describe('figures and rankings', () => {
     const response = await call(auditor, `/supervision?${period}&centre=${CITY}`);
     expect(response.status).toBe(200);
     const html = await response.text();
-    expect(html).toContain('满意度评价（好差评） · Satisfaction ratings');
+    expect(html).toContain('<h2 id="ratings-heading">满意度评价（好差评）</h2>');
     expect(html).toContain('群众满意窗口');
     expect(html).toContain('为民服务标兵');
+    const english = await (await call(auditor, `/supervision?${period}&centre=${CITY}&lang=en`)).text();
+    expect(english).toContain('<h2 id="ratings-heading">Satisfaction ratings</h2>');
+    expect(english).toContain('Most satisfying windows');
+    expect(english).toContain('Service stars');
     expect(html).toMatch(new RegExp(`<tr data-rank="1" data-id="${windows.weiyang.id}">`));
     expect(html).toContain('data-id="clerk-w"');
     expect(html).not.toContain('13912345678');

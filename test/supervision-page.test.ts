@@ -9,7 +9,9 @@
  *
  * Needs /usr/bin/chromium (`apt-get install chromium`); skipped with a message without it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { type Browser, type Locator, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,18 +184,23 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
    * Opens the page in a fresh browser context, signed in with `credentials` or cancelling the
    * prompt without them; collects Content-Security-Policy complaints.
    */
-  async function open(credentials?: {
-    username: string;
-    password: string;
-  }): Promise<{ page: Page; status: number; cspViolations: string[] }> {
-    const context = await browser.newContext(credentials ? { httpCredentials: credentials } : {});
+  async function open(
+    credentials?: { username: string; password: string },
+    options: { acceptLanguage?: string; width?: number; path?: string } = {},
+  ): Promise<{ page: Page; status: number; cspViolations: string[] }> {
+    const context = await browser.newContext({
+      ...(credentials ? { httpCredentials: credentials } : {}),
+      // Chromium sends its own Accept-Language (the system's, often en-US): each run names its own.
+      extraHTTPHeaders: { 'Accept-Language': options.acceptLanguage ?? 'zh-CN,zh;q=0.9' },
+      viewport: { width: options.width ?? 1280, height: 900 },
+    });
     const page = await context.newPage();
     if (!credentials) await cancelSignInPrompts(page);
     const cspViolations: string[] = [];
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
     });
-    const response = await page.goto(`${gateway.url}/supervision`);
+    const response = await page.goto(`${gateway.url}${options.path ?? '/supervision'}`);
     return { page, status: response?.status() ?? 0, cspViolations };
   }
 
@@ -201,17 +208,20 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
     const { page, status, cspViolations } = await open(AUDITOR);
     try {
       expect(status).toBe(200);
-      await expect(page.title()).resolves.toBe('Supervision — onewindow');
-      expect(await page.locator('h1').innerText()).toBe('Supervision');
+      await expect(page.title()).resolves.toBe('电子监察 — onewindow');
+      expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+      expect(await page.locator('h1').innerText()).toBe('电子监察');
       expect(await page.locator('h2').allInnerTexts()).toEqual([
-        'Deadline warnings',
-        '满意度评价（好差评） · Satisfaction ratings',
-        'Materials: handed in versus required',
-        'Departments',
-        'Dead letters',
-        'Cases opened in the period, by status',
+        '办件时限预警',
+        '满意度评价（好差评）',
+        '材料：实交与应交',
+        '部门系统',
+        '投递失败（死信）',
+        '本期新建办件（按状态）',
       ]);
-      expect(await page.locator('header').innerText()).toContain(`signed in as ${AUDITOR.username}`);
+      expect(await page.locator('header').innerText()).toContain(`当前登录：${AUDITOR.username}`);
+      expect(await page.locator('#language-switch').innerText()).toBe('English（英文）');
+      expect(await page.locator('#language-switch').getAttribute('href')).toContain('lang=en');
 
       // Warnings: the overdue case first, in red; the approaching one in amber.
       const rows = page.locator('#case-warnings tbody tr');
@@ -219,24 +229,24 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       const overdueRow = rows.nth(0);
       const approachingRow = rows.nth(1);
       expect(await overdueRow.getAttribute('data-case')).toBe(seeded.overdue);
-      expect(await overdueRow.locator('td.level').innerText()).toBe('Overdue');
+      expect(await overdueRow.locator('td.level').innerText()).toBe('超期');
       expect(await computed(overdueRow, 'background-color')).toBe(OVERDUE_RED);
       expect(await computed(overdueRow.locator('td.level'), 'color')).toBe('rgb(185, 28, 28)');
       expect(await overdueRow.innerText()).toContain('NRB');
       expect(await approachingRow.getAttribute('data-case')).toBe(seeded.approaching);
-      expect(await approachingRow.locator('td.level').innerText()).toBe('Approaching');
+      expect(await approachingRow.locator('td.level').innerText()).toBe('临近到期');
       expect(await computed(approachingRow, 'background-color')).toBe(APPROACHING_AMBER);
-      expect(await approachingRow.innerText()).toContain('4 of 5 (80.0%)');
-      expect(await approachingRow.innerText()).toContain('1 left');
+      expect(await approachingRow.innerText()).toContain('已用 4 / 5（80.0%）');
+      expect(await approachingRow.innerText()).toContain('剩余 1 天');
 
       // The on-time rate: 3 of 4 concluded cases.
       expect(await page.locator('#on-time .value').innerText()).toBe('75.0%');
-      expect(await page.locator('#on-time .note').innerText()).toContain('3 of 4 cases concluded');
+      expect(await page.locator('#on-time .note').innerText()).toContain('办结 4 件，按时办结 3 件');
       expect(await page.locator('#overdue-count .value').innerText()).toBe('1');
       expect(await page.locator('#approaching-count .value').innerText()).toBe('1');
 
       // Reuse: the handed-in bar is a quarter of the required one (4 of 16).
-      expect(await page.locator('#handed-in .note').innerText()).toBe('4 of 16 required materials');
+      expect(await page.locator('#handed-in .note').innerText()).toBe('应交材料 16 份，实交 4 份');
       const totalGroup = page.locator('#materials-chart g[data-item="total"]');
       const required = await totalGroup.locator('rect[data-bar="required"]').boundingBox();
       const handedIn = await totalGroup.locator('rect[data-bar="handed_in"]').boundingBox();
@@ -252,7 +262,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
         .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-department')));
       expect(departments).toEqual(['AMR', 'NRB', 'PSB']);
       const psb = page.locator('#departments tr[data-department="PSB"]');
-      expect(await psb.innerText()).toContain('closed');
+      expect(await psb.innerText()).toContain('闭合（正常）');
       expect(await psb.locator('td').nth(8).innerText()).toBe('120 ms');
       expect(await computed(psb.locator('td.breaker-closed'), 'color')).toBe('rgb(21, 128, 61)');
 
@@ -274,11 +284,113 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
     expect(views.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('reads in English with Accept-Language: en, and ?lang= overrides the header', async () => {
+    const { page, status, cspViolations } = await open(AUDITOR, { acceptLanguage: 'en-GB,en;q=0.9' });
+    try {
+      expect(status).toBe(200);
+      await expect(page.title()).resolves.toBe('Supervision — onewindow');
+      expect(await page.locator('html').getAttribute('lang')).toBe('en');
+      expect(await page.locator('h1').innerText()).toBe('Supervision');
+      expect(await page.locator('h2').allInnerTexts()).toEqual([
+        'Deadline warnings',
+        'Satisfaction ratings',
+        'Materials: handed in versus required',
+        'Departments',
+        'Dead letters',
+        'Cases opened in the period, by status',
+      ]);
+      expect(await page.locator('header').innerText()).toContain(`signed in as ${AUDITOR.username}`);
+      const approachingRow = page.locator(`#case-warnings tr[data-case="${seeded.approaching}"]`);
+      expect(await approachingRow.locator('td.level').innerText()).toBe('Approaching');
+      expect(await approachingRow.innerText()).toContain('4 of 5 (80.0%)');
+      expect(await approachingRow.innerText()).toContain('1 left');
+      expect(await page.locator('#on-time .note').innerText()).toContain('3 of 4 cases concluded');
+      expect(await page.locator('#handed-in .note').innerText()).toBe('4 of 16 required materials');
+      expect(await page.locator('#departments tr[data-department="PSB"]').innerText()).toContain('closed');
+      expect(cspViolations).toEqual([]);
+
+      // The switch link leads back to Chinese although the browser still asks for English.
+      await page.locator('#language-switch').click();
+      expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+      expect(await page.locator('h1').innerText()).toBe('电子监察');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('answers in the configured default without Accept-Language, naming the language', async () => {
+    const basic = Buffer.from(`${AUDITOR.username}:${AUDITOR.password}`).toString('base64');
+    const plain = await fetch(`${gateway.url}/supervision`, { headers: { authorization: `Basic ${basic}` } });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-language')).toBe('zh-CN');
+    expect(plain.headers.get('vary') ?? '').toMatch(/accept-language/i);
+    expect(await plain.text()).toContain('<html lang="zh-CN">');
+    const english = await fetch(`${gateway.url}/supervision`, {
+      headers: { authorization: `Basic ${basic}`, 'accept-language': 'en' },
+    });
+    expect(english.headers.get('content-language')).toBe('en');
+    expect(await english.text()).toContain('<html lang="en">');
+    const unknown = await fetch(`${gateway.url}/supervision?lang=fr`, { headers: { authorization: `Basic ${basic}` } });
+    expect(unknown.status).toBe(400);
+  });
+
+  it('fits a 390 px phone without scrolling sideways, and leaves screenshots for a person to look at', async () => {
+    const screenshots = mkdtempSync(join(tmpdir(), 'supervision-page-'));
+    const desktop = await open(AUDITOR, { width: 1280 });
+    try {
+      await desktop.page.screenshot({ path: join(screenshots, 'desktop-zh-CN.png'), fullPage: true });
+    } finally {
+      await desktop.page.context().close();
+    }
+    for (const acceptLanguage of ['zh-CN', 'en']) {
+      const { page, status, cspViolations } = await open(AUDITOR, { width: 390, acceptLanguage });
+      try {
+        expect(status).toBe(200);
+        const widths = await page.locator('html').evaluate((root) => ({
+          document: root.scrollWidth,
+          viewport: root.ownerDocument.defaultView?.innerWidth ?? 0,
+        }));
+        expect(widths.viewport).toBe(390);
+        // Whatever reaches past the right edge, named, so a failure says what to fix.
+        const tooWide = await page.locator('body *').evaluateAll((elements) =>
+          elements
+            .filter((element) => element.getBoundingClientRect().right > 390.5 && !element.closest('.scroll'))
+            .map((element) => `${element.tagName.toLowerCase()}#${element.id}.${element.className}`)
+            .slice(0, 5),
+        );
+        expect(tooWide).toEqual([]);
+        expect(widths.document).toBeLessThanOrEqual(390);
+        // The chart scales into the phone's width, still drawn in proportion.
+        const chart = await page.locator('#materials-chart').boundingBox();
+        expect(chart?.width ?? 0).toBeGreaterThan(200);
+        expect(chart?.width ?? 1000).toBeLessThanOrEqual(390);
+        // The wide tables scroll inside their box instead.
+        const departments = await page.locator('#departments').evaluate((table) => ({
+          table: table.scrollWidth,
+          box: table.parentElement?.clientWidth ?? 0,
+          overflow: table.parentElement
+            ? (table.ownerDocument.defaultView?.getComputedStyle(table.parentElement).overflowX ?? '')
+            : '',
+        }));
+        expect(departments.overflow).toBe('auto');
+        expect(departments.box).toBeLessThanOrEqual(390);
+        expect(cspViolations).toEqual([]);
+        await page.screenshot({ path: join(screenshots, `phone-${acceptLanguage}.png`), fullPage: true });
+      } finally {
+        await page.context().close();
+      }
+    }
+    for (const name of ['desktop-zh-CN.png', 'phone-zh-CN.png', 'phone-en.png'])
+      expect(statSync(join(screenshots, name)).size).toBeGreaterThan(10_000);
+    console.info(`test/supervision-page.test.ts: screenshots in ${screenshots}`);
+  });
+
   it('shows 401 to someone who cancels the sign-in prompt', async () => {
     const { page, status } = await open();
     try {
       expect(status).toBe(401);
-      expect(await page.locator('h1').innerText()).toBe('Sign-in required');
+      expect(await page.locator('h1').innerText()).toBe('需要登录');
+      expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
       expect(await page.locator('body').innerText()).not.toContain(seeded.overdue);
     } finally {
       await page.context().close();

@@ -26,9 +26,10 @@ export interface BasicOrBearerOptions {
   scopes: readonly Scope[];
   /**
    * The body of a refusal for a browser (a request that accepts text/html); problem documents
-   * otherwise. It must not depend on the request: it is sent before anyone is known.
+   * otherwise. It may read the request's language, nothing that needs to know who asks: it is
+   * sent before anyone is known.
    */
-  htmlRefusal?: (error: ApiError) => string | Promise<string>;
+  htmlRefusal?: (error: ApiError, c: Context<AppEnv>) => string | Promise<string>;
   /** Headers sent with an HTML refusal (its Content-Security-Policy). */
   htmlHeaders?: Record<string, string>;
 }
@@ -48,7 +49,7 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
   const refuse = async (c: Context<AppEnv>, error: ApiError): Promise<Response> => {
     const wantsHtml = /\btext\/html\b/.test(c.req.header('accept') ?? '');
     if (wantsHtml && options.htmlRefusal) {
-      return c.html(await options.htmlRefusal(error), error.status, {
+      return c.html(await options.htmlRefusal(error, c), error.status, {
         ...options.htmlHeaders,
         'WWW-Authenticate': BASIC_CHALLENGE,
       });

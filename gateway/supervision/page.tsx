@@ -15,6 +15,8 @@ import type {
 import type { CaseStatusName, MaterialFigures, SupervisionSummary } from './summary.js';
 import type { CentreStatistics } from './centre-statistics.js';
 import type { RankingList, Rankings, RatingFiguresAnswer } from '../ratings/figures.js';
+import type { Language } from '../platform/language.js';
+import { type PageMessageKey, pageText } from './page-messages.js';
 
 export interface SupervisionPageData {
   today: string;
@@ -28,7 +30,16 @@ export interface SupervisionPageData {
   rankings: Rankings;
   /** Nonce of the inline style sheet. */
   nonce: string;
+  /** The language the page is written in (Accept-Language or ?lang=). */
+  language: Language;
 }
+
+/** The page's texts in one language: `text(key, values)`. */
+type Texts = (key: PageMessageKey, values?: Readonly<Record<string, string | number>>) => string;
+const textsIn =
+  (language: Language): Texts =>
+  (key, values) =>
+    pageText(language, key, values);
 
 /** The policy of every response of the page; `nonce` admits its one style element. */
 export function supervisionPagePolicy(nonce: string | null): string {
@@ -37,7 +48,9 @@ export function supervisionPagePolicy(nonce: string | null): string {
 }
 
 const STYLE = `
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
+#materials-chart { display: block; width: 100%; max-width: 540px; height: auto; }
+.language-switch { color: #fff; }
 .depth-1 { padding-left: 1.2rem; } .depth-2 { padding-left: 2.4rem; } .depth-3 { padding-left: 3.6rem; } .depth-4 { padding-left: 4.8rem; }
 :root { color-scheme: light; font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: #1f2937; }
 body { margin: 0; background: #f3f4f6; }
@@ -46,8 +59,8 @@ header h1 { margin: 0; font-size: 1.5rem; }
 header p { margin: 0; opacity: .85; }
 header form { display: flex; gap: .5rem; align-items: center; }
 header input, header button { font: inherit; padding: .2rem .4rem; }
-main { padding: 1rem 2rem 3rem; display: grid; gap: 1.25rem; }
-section { background: #fff; border-radius: 8px; padding: 1rem 1.25rem; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+main { padding: 1rem 2rem 3rem; display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.25rem; }
+section { min-width: 0; background: #fff; border-radius: 8px; padding: 1rem 1.25rem; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
 h2 { margin: 0 0 .75rem; font-size: 1.15rem; }
 h3 { margin: 1rem 0 .5rem; font-size: 1rem; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: 1rem; background: none; box-shadow: none; padding: 0; }
@@ -75,179 +88,227 @@ tr.level-approaching .level { color: #92400e; font-weight: 700; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
 .swatch.required { background: #9ca3af; } .swatch.handed_in { background: #dc2626; } .swatch.reused { background: #16a34a; } .swatch.fetched { background: #2563eb; }
 svg text { font-size: 12px; fill: #1f2937; }
+/* A phone: two cards a row, less padding; headers stay on one line and their table scrolls. */
+@media (max-width: 600px) {
+  header { padding: .75rem 1rem; }
+  header h1 { font-size: 1.25rem; }
+  header form { flex-wrap: wrap; }
+  main { padding: .75rem .5rem 2rem; gap: .75rem; }
+  section { padding: .75rem; }
+  .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .5rem; }
+  .card .value { font-size: 1.4rem; }
+  table { font-size: .85rem; }
+  th { white-space: nowrap; }
+  #cases-by-status th { white-space: normal; }
+}
 `;
 
-const STATUS_LABELS: Record<CaseStatusName, string> = {
-  open: 'Open',
-  submitted: 'Submitted',
-  in_progress: 'In progress',
-  awaiting_applicant: 'Awaiting applicant (clock stopped)',
-  completed: 'Completed',
-  rejected: 'Rejected',
-  partially_rejected: 'Partly rejected (a department refused its part)',
+const STATUS_LABELS: Record<CaseStatusName, PageMessageKey> = {
+  open: 'statusOpen',
+  submitted: 'statusSubmitted',
+  in_progress: 'statusInProgress',
+  awaiting_applicant: 'statusAwaitingApplicant',
+  completed: 'statusCompleted',
+  rejected: 'statusRejected',
+  partially_rejected: 'statusPartiallyRejected',
+};
+
+const BREAKER_LABELS: Record<string, PageMessageKey> = {
+  closed: 'breakerClosed',
+  half_open: 'breakerHalfOpen',
+  open: 'breakerOpen',
 };
 
 const percent = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);
 const milliseconds = (value: number | null): string =>
   value === null ? '—' : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${value} ms`;
 
-function daysLeftText(workingDaysLeft: number): string {
-  if (workingDaysLeft > 0) return `${workingDaysLeft} left`;
-  if (workingDaysLeft === 0) return 'due today';
-  return `${-workingDaysLeft} over`;
+function daysLeftText(t: Texts, workingDaysLeft: number): string {
+  if (workingDaysLeft > 0) return t('daysLeft', { days: workingDaysLeft });
+  if (workingDaysLeft === 0) return t('dueToday');
+  return t('daysOver', { days: -workingDaysLeft });
 }
 
-const Departments: FC<{ departments: WarningDepartment[] }> = ({ departments }) => (
+const DELIVERY_LABELS: Record<WarningDepartment['delivery'], PageMessageKey> = {
+  pending: 'deliveryPending',
+  delivered: 'deliveryDelivered',
+  dead: 'deliveryDead',
+  held: 'deliveryHeld',
+  refused: 'deliveryRefused',
+  cancelled: 'deliveryCancelled',
+};
+
+/** Where a department stands: its own status when it is one of ours, else how far the delivery got. */
+function departmentStanding(t: Texts, department: WarningDepartment): string {
+  const status = department.departmentStatus;
+  if (status === null) return t(DELIVERY_LABELS[department.delivery]);
+  return status in STATUS_LABELS ? t(STATUS_LABELS[status as CaseStatusName]) : status;
+}
+
+const Departments: FC<{ departments: WarningDepartment[]; t: Texts }> = ({ departments, t }) => (
   <>
     {departments.map((department, index) => (
       <>
         {index > 0 ? ', ' : ''}
-        {department.code} <span class="note">({department.departmentStatus ?? department.delivery})</span>
+        {department.code} <span class="note">({departmentStanding(t, department)})</span>
       </>
     ))}
   </>
 );
 
-const CaseWarningRow: FC<{ warning: CaseDeadlineWarning }> = ({ warning }) => (
+const CaseWarningRow: FC<{ warning: CaseDeadlineWarning; t: Texts }> = ({ warning, t }) => (
   <tr class={`level-${warning.level}`} data-level={warning.level} data-case={warning.caseNumber}>
-    <td class="level">{warning.level === 'overdue' ? 'Overdue' : 'Approaching'}</td>
+    <td class="level">{t(warning.level === 'overdue' ? 'levelOverdue' : 'levelApproaching')}</td>
     <td>{warning.caseNumber}</td>
     <td>{warning.itemName}</td>
-    <td>{STATUS_LABELS[warning.status]}</td>
+    <td>{t(STATUS_LABELS[warning.status])}</td>
     <td class="date">{warning.acceptedOn}</td>
     <td class="date">{warning.dueOn}</td>
-    <td class="number">{`${warning.workingDaysUsed} of ${warning.promisedDays} (${percent(warning.shareUsed)})`}</td>
-    <td class="number">{`${warning.level === 'overdue' && warning.workingDaysLeft === 0 ? 'past due' : daysLeftText(warning.workingDaysLeft)}${warning.provisional ? ' *' : ''}`}</td>
+    <td class="number">
+      {t('daysUsed', {
+        used: warning.workingDaysUsed,
+        promised: warning.promisedDays,
+        share: percent(warning.shareUsed),
+      })}
+    </td>
+    <td class="number">
+      {`${warning.level === 'overdue' && warning.workingDaysLeft === 0 ? t('pastDue') : daysLeftText(t, warning.workingDaysLeft)}${warning.provisional ? ' *' : ''}`}
+    </td>
     <td>
-      <Departments departments={warning.departments} />
+      <Departments departments={warning.departments} t={t} />
     </td>
   </tr>
 );
 
-const DeferredWarningRow: FC<{ warning: DeferredMaterialWarning }> = ({ warning }) => (
+const DeferredWarningRow: FC<{ warning: DeferredMaterialWarning; t: Texts }> = ({ warning, t }) => (
   <tr
     class="level-overdue"
     data-level="overdue"
     data-case={warning.caseNumber}
     data-requirement={warning.requirementCode}
   >
-    <td class="level">Overdue</td>
+    <td class="level">{t('levelOverdue')}</td>
     <td>{warning.caseNumber}</td>
     <td>{warning.itemName}</td>
     <td>{warning.requirementName}</td>
     <td class="date">{warning.dueOn}</td>
-    <td class="number">{`${warning.workingDaysOver === 0 ? 'past due' : `${warning.workingDaysOver} over`}${warning.provisional ? ' *' : ''}`}</td>
+    <td class="number">
+      {`${warning.workingDaysOver === 0 ? t('pastDue') : t('daysOver', { days: warning.workingDaysOver })}${warning.provisional ? ' *' : ''}`}
+    </td>
   </tr>
 );
 
-const WarningsSection: FC<{ warnings: SupervisionWarnings }> = ({ warnings }) => {
+const WarningsSection: FC<{ warnings: SupervisionWarnings; t: Texts }> = ({ warnings, t }) => {
   const years = warnings.provisionalYears.join(', ');
   return (
     <section aria-labelledby="warnings-heading">
-      <h2 id="warnings-heading">Deadline warnings</h2>
-      <p>
-        A case warns when it has used {percent(warnings.warningShare)} of its promised working days, and is overdue
-        after its due date. The clock of a case awaiting the applicant is stopped.
-      </p>
+      <h2 id="warnings-heading">{t('warningsHeading')}</h2>
+      <p>{t('warningsExplanation', { share: percent(warnings.warningShare) })}</p>
       {warnings.provisionalYears.length > 0 ? (
         <p class="notice" id="provisional-notice">
-          {`The holidays of ${years} are not loaded: its days count by weekday alone, so the figures marked * are provisional. An administrator loads them with PUT /v1/calendar/years/{year}.`}
+          {t('provisionalNotice', { years })}
         </p>
       ) : null}
       {warnings.cases.length === 0 ? (
-        <p class="empty">No case is close to or past its deadline.</p>
+        <p class="empty">{t('noCaseWarnings')}</p>
       ) : (
-        <table id="case-warnings">
-          <thead>
-            <tr>
-              <th>Level</th>
-              <th>Case</th>
-              <th>Item</th>
-              <th>Status</th>
-              <th>Accepted</th>
-              <th>Due</th>
-              <th class="number">Working days used</th>
-              <th class="number">Working days</th>
-              <th>Departments</th>
-            </tr>
-          </thead>
-          <tbody>
-            {warnings.cases.map((warning) => (
-              <CaseWarningRow warning={warning} />
-            ))}
-          </tbody>
-        </table>
-      )}
-      <h3>Materials accepted missing (容缺) and not supplied in time</h3>
-      {warnings.deferredMaterials.length === 0 ? (
-        <p class="empty">None.</p>
-      ) : (
-        <table id="deferred-warnings">
-          <thead>
-            <tr>
-              <th>Level</th>
-              <th>Case</th>
-              <th>Item</th>
-              <th>Material</th>
-              <th>Due</th>
-              <th class="number">Working days</th>
-            </tr>
-          </thead>
-          <tbody>
-            {warnings.deferredMaterials.map((warning) => (
-              <DeferredWarningRow warning={warning} />
-            ))}
-          </tbody>
-        </table>
-      )}
-      <h3>Refused joint cases to withdraw by hand (联办件退回，需人工撤件)</h3>
-      {warnings.cancellations.length === 0 ? (
-        <p class="empty">None.</p>
-      ) : (
-        <table id="cancellation-warnings">
-          <thead>
-            <tr>
-              <th>Case</th>
-              <th>Item</th>
-              <th>Withdraw from</th>
-              <th>Refused by</th>
-              <th>Since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {warnings.cancellations.map((warning) => (
+        <div class="scroll">
+          <table id="case-warnings">
+            <thead>
               <tr>
-                <td>{warning.caseNumber}</td>
-                <td>{warning.itemName}</td>
-                <td>{`${warning.department}${warning.departmentReference ? ` (${warning.departmentReference})` : ''}`}</td>
-                <td>
-                  {warning.refusedBy
-                    .map((refusal) => `${refusal.department}${refusal.message ? `: ${refusal.message}` : ''}`)
-                    .join('; ')}
-                </td>
-                <td>{warning.since ?? '—'}</td>
+                <th>{t('columnLevel')}</th>
+                <th>{t('columnCase')}</th>
+                <th>{t('columnItem')}</th>
+                <th>{t('columnStatus')}</th>
+                <th>{t('columnAccepted')}</th>
+                <th>{t('columnDue')}</th>
+                <th class="number">{t('columnDaysUsed')}</th>
+                <th class="number">{t('columnDaysLeft')}</th>
+                <th>{t('columnDepartments')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {warnings.cases.map((warning) => (
+                <CaseWarningRow warning={warning} t={t} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h3>{t('deferredHeading')}</h3>
+      {warnings.deferredMaterials.length === 0 ? (
+        <p class="empty">{t('none')}</p>
+      ) : (
+        <div class="scroll">
+          <table id="deferred-warnings">
+            <thead>
+              <tr>
+                <th>{t('columnLevel')}</th>
+                <th>{t('columnCase')}</th>
+                <th>{t('columnItem')}</th>
+                <th>{t('columnMaterial')}</th>
+                <th>{t('columnDue')}</th>
+                <th class="number">{t('columnDaysLeft')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {warnings.deferredMaterials.map((warning) => (
+                <DeferredWarningRow warning={warning} t={t} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h3>{t('cancellationsHeading')}</h3>
+      {warnings.cancellations.length === 0 ? (
+        <p class="empty">{t('none')}</p>
+      ) : (
+        <div class="scroll">
+          <table id="cancellation-warnings">
+            <thead>
+              <tr>
+                <th>{t('columnCase')}</th>
+                <th>{t('columnItem')}</th>
+                <th>{t('columnWithdrawFrom')}</th>
+                <th>{t('columnRefusedBy')}</th>
+                <th>{t('columnSince')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {warnings.cancellations.map((warning) => (
+                <tr>
+                  <td>{warning.caseNumber}</td>
+                  <td>{warning.itemName}</td>
+                  <td>{`${warning.department}${warning.departmentReference ? ` (${warning.departmentReference})` : ''}`}</td>
+                  <td>
+                    {warning.refusedBy
+                      .map((refusal) => `${refusal.department}${refusal.message ? `: ${refusal.message}` : ''}`)
+                      .join('; ')}
+                  </td>
+                  <td>{warning.since ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
 };
 
 const BAR_KINDS = [
-  { key: 'required', label: 'Required', pick: (figures: MaterialFigures) => figures.required },
-  { key: 'handed_in', label: 'Handed in', pick: (figures: MaterialFigures) => figures.handedIn },
-  { key: 'reused', label: 'Reused', pick: (figures: MaterialFigures) => figures.reused },
-  { key: 'fetched', label: 'Fetched', pick: (figures: MaterialFigures) => figures.fetched },
+  { key: 'required', label: 'barRequired', pick: (figures: MaterialFigures) => figures.required },
+  { key: 'handed_in', label: 'barHandedIn', pick: (figures: MaterialFigures) => figures.handedIn },
+  { key: 'reused', label: 'barReused', pick: (figures: MaterialFigures) => figures.reused },
+  { key: 'fetched', label: 'barFetched', pick: (figures: MaterialFigures) => figures.fetched },
 ] as const;
 
 const CHART = { titleHeight: 20, kindWidth: 80, barArea: 420, barHeight: 14, gap: 3, groupGap: 12, valueWidth: 40 };
 
 /** One group per item (and one for all items): its name, then four bars scaled to the largest figure. */
-const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ materials }) => {
+const MaterialsChart: FC<{ materials: SupervisionSummary['materials']; t: Texts }> = ({ materials, t }) => {
   const groups = [
-    { key: 'total', name: 'All items', figures: materials as MaterialFigures },
+    { key: 'total', name: t('allItems'), figures: materials as MaterialFigures },
     ...materials.byItem.map((item) => ({ key: item.itemCode, name: item.itemName, figures: item as MaterialFigures })),
   ];
   const largest = Math.max(1, ...groups.flatMap((group) => BAR_KINDS.map((kind) => kind.pick(group.figures))));
@@ -265,11 +326,10 @@ const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ ma
       id="materials-chart"
       role="img"
       aria-labelledby="materials-chart-title"
-      width={width}
-      height={height}
+      width="100%"
       viewBox={`0 0 ${width} ${height}`}
     >
-      <title id="materials-chart-title">Materials required, handed in, reused and fetched, per item</title>
+      <title id="materials-chart-title">{t('chartTitle')}</title>
       {groups.map((group, groupIndex) => {
         const top = groupIndex * groupHeight;
         return (
@@ -284,7 +344,7 @@ const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ ma
               return (
                 <>
                   <text x="0" y={y + CHART.barHeight - 3}>
-                    {kind.label}
+                    {t(kind.label)}
                   </text>
                   <rect
                     data-bar={kind.key}
@@ -295,7 +355,7 @@ const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ ma
                     width={barWidth}
                     fill={fills[kind.key]}
                   >
-                    <title>{`${group.name}: ${kind.label} ${value}`}</title>
+                    <title>{`${group.name}: ${t(kind.label)} ${value}`}</title>
                   </rect>
                   <text x={CHART.kindWidth + barWidth + 4} y={y + CHART.barHeight - 3}>
                     {String(value)}
@@ -310,33 +370,40 @@ const MaterialsChart: FC<{ materials: SupervisionSummary['materials'] }> = ({ ma
   );
 };
 
-const MaterialsSection: FC<{ materials: SupervisionSummary['materials'] }> = ({ materials }) => {
+const MaterialsSection: FC<{ materials: SupervisionSummary['materials']; t: Texts }> = ({ materials, t }) => {
   const notHandedIn = materials.required > 0 ? 1 - materials.handedIn / materials.required : null;
   return (
     <section aria-labelledby="materials-heading">
-      <h2 id="materials-heading">Materials: handed in versus required</h2>
+      <h2 id="materials-heading">{t('materialsHeading')}</h2>
       <p id="materials-figures">
-        {`${materials.cases} cases accepted: ${materials.handedIn} materials handed in of ${materials.required} required; ${materials.reused} reused, ${materials.fetched} fetched from departments, ${materials.deferred} accepted missing. `}
-        {`Handed in per case: ${materials.averageHandedInPerCase ?? '—'}. Not asked of the applicant: ${percent(notHandedIn)}.`}
+        {t('materialsFigures', {
+          cases: materials.cases,
+          handedIn: materials.handedIn,
+          required: materials.required,
+          reused: materials.reused,
+          fetched: materials.fetched,
+          deferred: materials.deferred,
+        })}
+        {t('materialsPerCase', { perCase: materials.averageHandedInPerCase ?? '—', share: percent(notHandedIn) })}
       </p>
       <div class="legend">
         {BAR_KINDS.map((kind) => (
           <span>
             <span class={`swatch ${kind.key}`}></span>
-            {kind.label}
+            {t(kind.label)}
           </span>
         ))}
       </div>
       {materials.cases === 0 ? (
-        <p class="empty">No case was accepted in this period.</p>
+        <p class="empty">{t('noCaseAccepted')}</p>
       ) : (
-        <MaterialsChart materials={materials} />
+        <MaterialsChart materials={materials} t={t} />
       )}
     </section>
   );
 };
 
-const DepartmentsSection: FC<{ summary: SupervisionSummary }> = ({ summary }) => {
+const DepartmentsSection: FC<{ summary: SupervisionSummary; t: Texts }> = ({ summary, t }) => {
   const codes = [
     ...new Set([
       ...summary.departments.map((department) => department.code),
@@ -345,118 +412,140 @@ const DepartmentsSection: FC<{ summary: SupervisionSummary }> = ({ summary }) =>
   ].sort();
   return (
     <section aria-labelledby="departments-heading">
-      <h2 id="departments-heading">Departments</h2>
-      <table id="departments">
-        <thead>
-          <tr>
-            <th>Department</th>
-            <th>Breaker</th>
-            <th class="number">Calls</th>
-            <th class="number">Errors</th>
-            <th class="number">Delivered</th>
-            <th class="number">Pending</th>
-            <th class="number">Dead</th>
-            <th class="number">Retried</th>
-            <th class="number">Delivery p50</th>
-            <th class="number">Delivery p95</th>
-          </tr>
-        </thead>
-        <tbody>
-          {codes.map((code) => {
-            const health = summary.departments.find((department) => department.code === code);
-            const deliveries = summary.deliveries.byDepartment.find((entry) => entry.department === code);
-            return (
-              <tr data-department={code}>
-                <td>{health ? `${code} — ${health.name}` : `${code} (not configured)`}</td>
-                <td class={health ? `breaker-${health.breakerState}` : ''}>
-                  {health ? health.breakerState.replace('_', '-') : '—'}
-                </td>
-                <td class="number">{health ? String(health.calls) : '—'}</td>
-                <td class="number">{health ? String(health.errors) : '—'}</td>
-                <td class="number">{String(deliveries?.delivered ?? 0)}</td>
-                <td class="number">{String(deliveries?.pending ?? 0)}</td>
-                <td class="number">{String(deliveries?.dead ?? 0)}</td>
-                <td class="number">{String(deliveries?.retried ?? 0)}</td>
-                <td class="number">{milliseconds(deliveries?.latencyMs.p50 ?? null)}</td>
-                <td class="number">{milliseconds(deliveries?.latencyMs.p95 ?? null)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      {codes.length === 0 ? <p class="empty">No department system is configured.</p> : null}
+      <h2 id="departments-heading">{t('departmentsHeading')}</h2>
+      <div class="scroll">
+        <table id="departments">
+          <thead>
+            <tr>
+              <th>{t('columnDepartment')}</th>
+              <th>{t('columnBreaker')}</th>
+              <th class="number">{t('columnCalls')}</th>
+              <th class="number">{t('columnErrors')}</th>
+              <th class="number">{t('columnDelivered')}</th>
+              <th class="number">{t('columnPending')}</th>
+              <th class="number">{t('columnDead')}</th>
+              <th class="number">{t('columnRetried')}</th>
+              <th class="number">{t('columnLatencyP50')}</th>
+              <th class="number">{t('columnLatencyP95')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {codes.map((code) => {
+              const health = summary.departments.find((department) => department.code === code);
+              const deliveries = summary.deliveries.byDepartment.find((entry) => entry.department === code);
+              return (
+                <tr data-department={code}>
+                  <td>{health ? `${code} — ${health.name}` : t('notConfigured', { code })}</td>
+                  <td class={health ? `breaker-${health.breakerState}` : ''}>
+                    {health ? breakerLabel(t, health.breakerState) : '—'}
+                  </td>
+                  <td class="number">{health ? String(health.calls) : '—'}</td>
+                  <td class="number">{health ? String(health.errors) : '—'}</td>
+                  <td class="number">{String(deliveries?.delivered ?? 0)}</td>
+                  <td class="number">{String(deliveries?.pending ?? 0)}</td>
+                  <td class="number">{String(deliveries?.dead ?? 0)}</td>
+                  <td class="number">{String(deliveries?.retried ?? 0)}</td>
+                  <td class="number">{milliseconds(deliveries?.latencyMs.p50 ?? null)}</td>
+                  <td class="number">{milliseconds(deliveries?.latencyMs.p95 ?? null)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {codes.length === 0 ? <p class="empty">{t('noDepartments')}</p> : null}
     </section>
   );
 };
 
-const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters'] }> = ({ deadLetters }) => (
+const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters']; t: Texts }> = ({ deadLetters, t }) => (
   <section aria-labelledby="dead-letters-heading">
-    <h2 id="dead-letters-heading">Dead letters</h2>
+    <h2 id="dead-letters-heading">{t('deadLettersHeading')}</h2>
     {deadLetters.total === 0 ? (
-      <p class="empty">No delivery is dead-lettered.</p>
+      <p class="empty">{t('noDeadLetters')}</p>
     ) : (
       <>
         <p>
-          {`${deadLetters.total === 1 ? '1 delivery' : `${deadLetters.total} deliveries`} could not be delivered and ${deadLetters.total === 1 ? 'waits' : 'wait'} for an administrator (POST /v1/deliveries/{id}/retry once the cause is fixed).`}
-          {deadLetters.total > deadLetters.items.length ? ` The newest ${deadLetters.items.length} are listed.` : ''}
+          {t('deadLettersExplanation', { count: deadLetters.total })}
+          {deadLetters.total > deadLetters.items.length
+            ? t('deadLettersNewest', { count: deadLetters.items.length })
+            : ''}
         </p>
-        <table id="dead-letters">
-          <thead>
-            <tr>
-              <th>Delivery</th>
-              <th>Case</th>
-              <th>Department</th>
-              <th class="number">Attempts</th>
-              <th>Last error</th>
-              <th>Dead since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deadLetters.items.map((letter) => (
-              <tr data-delivery={letter.deliveryId}>
-                <td>{letter.deliveryId}</td>
-                <td>{letter.caseNumber}</td>
-                <td>{letter.department}</td>
-                <td class="number">{String(letter.attempts)}</td>
-                <td>{letter.lastErrorCode ?? '—'}</td>
-                <td>{letter.deadAt ?? '—'}</td>
+        <div class="scroll">
+          <table id="dead-letters">
+            <thead>
+              <tr>
+                <th>{t('columnDelivery')}</th>
+                <th>{t('columnCase')}</th>
+                <th>{t('columnDepartment')}</th>
+                <th class="number">{t('columnAttempts')}</th>
+                <th>{t('columnLastError')}</th>
+                <th>{t('columnDeadSince')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {deadLetters.items.map((letter) => (
+                <tr data-delivery={letter.deliveryId}>
+                  <td>{letter.deliveryId}</td>
+                  <td>{letter.caseNumber}</td>
+                  <td>{letter.department}</td>
+                  <td class="number">{String(letter.attempts)}</td>
+                  <td>{letter.lastErrorCode ?? '—'}</td>
+                  <td>{letter.deadAt ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </>
     )}
   </section>
 );
 
+function breakerLabel(t: Texts, state: string): string {
+  const key = BREAKER_LABELS[state];
+  return key ? t(key) : state;
+}
+
+/** The same view in the other language: the period and centre kept, `lang` switched. */
+function otherLanguageHref(data: SupervisionPageData): string {
+  const other: Language = data.language === 'zh-CN' ? 'en' : 'zh-CN';
+  const query = new URLSearchParams({ from: data.summary.period.from, to: data.summary.period.to });
+  if (data.centres) query.set('centre', data.centres.centre.code);
+  query.set('lang', other);
+  return `/supervision?${query.toString()}`;
+}
+
 const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
   const { summary, warnings } = data;
   const { completion } = summary;
   const { counts } = warnings;
+  const t = textsIn(data.language);
+  const otherLanguage: Language = data.language === 'zh-CN' ? 'en' : 'zh-CN';
   return (
-    <html lang="en">
+    <html lang={data.language}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>Supervision — onewindow</title>
+        <title>{t('pageTitle')}</title>
         {/* A constant, and text inside <style> is not unescaped: so it goes in raw. */}
         <style nonce={data.nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
       </head>
       <body>
         <header>
           <div>
-            <h1>Supervision</h1>
-            <p>{`Today ${data.today} (China Standard Time) · signed in as ${data.viewer}`}</p>
+            <h1>{t('heading')}</h1>
+            <p>{t('todayAndViewer', { today: data.today, viewer: data.viewer })}</p>
           </div>
           <form method="get" action="/supervision">
             <label>
-              From <input type="date" name="from" value={summary.period.from} required />
+              {t('periodFrom')} <input type="date" name="from" value={summary.period.from} required />
             </label>
             <label>
-              to <input type="date" name="to" value={summary.period.to} required />
+              {t('periodTo')} <input type="date" name="to" value={summary.period.to} required />
             </label>
             <label>
-              Centre{' '}
+              {t('periodCentre')}{' '}
               <input
                 type="text"
                 name="centre"
@@ -466,58 +555,73 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
                 value={data.centres?.centre.code ?? ''}
               />
             </label>
-            <button type="submit">Show</button>
+            <input type="hidden" name="lang" value={data.language} />
+            <button type="submit">{t('periodShow')}</button>
           </form>
+          <a class="language-switch" id="language-switch" href={otherLanguageHref(data)} hreflang={otherLanguage}>
+            {t('switchLanguage')}
+          </a>
         </header>
         <main>
-          <section class="cards" aria-label="Figures at a glance">
+          <section class="cards" aria-label={t('figuresAtAGlance')}>
             <div class="card" id="on-time">
-              <div class="label">On-time completion</div>
+              <div class="label">{t('onTimeLabel')}</div>
               <div class="value">{percent(completion.onTimeRate)}</div>
-              <div class="note">{`${completion.onTime} of ${completion.concluded} cases concluded ${summary.period.from} – ${summary.period.to} on time`}</div>
+              <div class="note">
+                {t('onTimeNote', {
+                  onTime: completion.onTime,
+                  concluded: completion.concluded,
+                  from: summary.period.from,
+                  to: summary.period.to,
+                })}
+              </div>
             </div>
             <div class={`card ${counts.overdue > 0 ? 'bad' : ''}`} id="overdue-count">
-              <div class="label">Overdue cases</div>
+              <div class="label">{t('overdueLabel')}</div>
               <div class="value">{String(counts.overdue)}</div>
-              <div class="note">{`${counts.deferredMaterialsOverdue} deferred material${counts.deferredMaterialsOverdue === 1 ? '' : 's'} overdue`}</div>
+              <div class="note">{t('deferredOverdueNote', { count: counts.deferredMaterialsOverdue })}</div>
             </div>
             <div class={`card ${counts.approaching > 0 ? 'warn' : ''}`} id="approaching-count">
-              <div class="label">Approaching their deadline</div>
+              <div class="label">{t('approachingLabel')}</div>
               <div class="value">{String(counts.approaching)}</div>
             </div>
             <div class="card" id="handed-in">
-              <div class="label">Handed in per case</div>
+              <div class="label">{t('handedInLabel')}</div>
               <div class="value">
                 {summary.materials.averageHandedInPerCase === null
                   ? '—'
                   : String(summary.materials.averageHandedInPerCase)}
               </div>
-              <div class="note">{`${summary.materials.handedIn} of ${summary.materials.required} required materials`}</div>
+              <div class="note">
+                {t('handedInNote', { handedIn: summary.materials.handedIn, required: summary.materials.required })}
+              </div>
             </div>
             <div class={`card ${summary.deadLetters.total > 0 ? 'bad' : ''}`} id="dead-letter-count">
-              <div class="label">Dead letters</div>
+              <div class="label">{t('deadLetterLabel')}</div>
               <div class="value">{String(summary.deadLetters.total)}</div>
-              <div class="note">{`${summary.deliveries.retried} ${summary.deliveries.retried === 1 ? 'delivery' : 'deliveries'} needed retries`}</div>
+              <div class="note">{t('retriedNote', { count: summary.deliveries.retried })}</div>
             </div>
           </section>
-          {data.centres ? <CentresSection statistics={data.centres} /> : null}
-          <WarningsSection warnings={warnings} />
-          <RatingsSection ratings={data.ratings} rankings={data.rankings} warnings={warnings} />
-          <MaterialsSection materials={summary.materials} />
-          <DepartmentsSection summary={summary} />
-          <DeadLettersSection deadLetters={summary.deadLetters} />
+          {data.centres ? <CentresSection statistics={data.centres} t={t} /> : null}
+          <WarningsSection warnings={warnings} t={t} />
+          <RatingsSection ratings={data.ratings} rankings={data.rankings} warnings={warnings} t={t} />
+          <MaterialsSection materials={summary.materials} t={t} />
+          <DepartmentsSection summary={summary} t={t} />
+          <DeadLettersSection deadLetters={summary.deadLetters} t={t} />
           <section aria-labelledby="status-heading">
-            <h2 id="status-heading">Cases opened in the period, by status</h2>
-            <table id="cases-by-status">
-              <tbody>
-                {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
-                  <tr data-status={status}>
-                    <th>{STATUS_LABELS[status]}</th>
-                    <td class="number">{String(summary.casesByStatus[status])}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <h2 id="status-heading">{t('statusHeading')}</h2>
+            <div class="scroll">
+              <table id="cases-by-status">
+                <tbody>
+                  {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
+                    <tr data-status={status}>
+                      <th>{t(STATUS_LABELS[status])}</th>
+                      <td class="number">{String(summary.casesByStatus[status])}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </section>
         </main>
       </body>
@@ -528,23 +632,23 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
 const LEVEL_INDENT: Record<string, number> = { province: 0, city: 1, county: 2, town: 3, village: 4 };
 
 /** The subtree's centres, each rolled up over the centres below it; a link narrows the page to one. */
-const CentresSection: FC<{ statistics: CentreStatistics }> = ({ statistics }) => {
+const CentresSection: FC<{ statistics: CentreStatistics; t: Texts }> = ({ statistics, t }) => {
   const rootIndent = LEVEL_INDENT[statistics.centre.level] ?? 0;
   return (
     <section aria-labelledby="centres-heading">
-      <h2 id="centres-heading">{`Centres: ${statistics.centre.name} and below`}</h2>
+      <h2 id="centres-heading">{t('centresHeading', { name: statistics.centre.name })}</h2>
       <div class="scroll">
         <table id="centres">
           <thead>
             <tr>
-              <th>Centre</th>
-              <th class="number">Accepted</th>
-              <th class="number">On time</th>
-              <th class="number">Overdue</th>
-              <th class="number">Avg. days</th>
-              <th class="number">Handed in</th>
-              <th class="number">Reused</th>
-              <th class="number">Transfers</th>
+              <th>{t('columnCentre')}</th>
+              <th class="number">{t('columnCentreAccepted')}</th>
+              <th class="number">{t('columnOnTime')}</th>
+              <th class="number">{t('columnOverdue')}</th>
+              <th class="number">{t('columnAverageDays')}</th>
+              <th class="number">{t('columnHandedIn')}</th>
+              <th class="number">{t('columnReused')}</th>
+              <th class="number">{t('columnTransfers')}</th>
             </tr>
           </thead>
           <tbody>
@@ -582,44 +686,44 @@ interface RankingTableProps {
   list: RankingList;
   minimumRatings: number;
   operators: boolean;
+  t: Texts;
 }
 
-const RankingTable: FC<RankingTableProps> = ({ id, list, minimumRatings, operators }) =>
+const RankingTable: FC<RankingTableProps> = ({ id, list, minimumRatings, operators, t }) =>
   list.ranked.length === 0 ? (
-    <p class="empty">
-      {`暂无达到${minimumRatings}条评价的${operators ? '工作人员' : '窗口'}。 `}
-      {`No ${operators ? 'operator' : 'window'} has ${minimumRatings} ratings this month.`}
-    </p>
+    <p class="empty">{t(operators ? 'noRankedOperator' : 'noRankedWindow', { minimum: minimumRatings })}</p>
   ) : (
-    <table id={id}>
-      <thead>
-        <tr>
-          <th class="number">名次 Rank</th>
-          <th>{operators ? '工作人员 Operator' : '窗口 Window'}</th>
-          <th class="number">评价 Ratings</th>
-          <th class="number">平均分 Average</th>
-          <th class="number">按时率 On time</th>
-          <th class="number">办结量 Volume</th>
-          <th class="number">得分 Points</th>
-        </tr>
-      </thead>
-      <tbody>
-        {list.ranked.slice(0, 10).map((entry) => (
-          <tr data-rank={String(entry.rank)} data-id={entry.id}>
-            <td class="number">{String(entry.rank)}</td>
-            <td>
-              {entry.name ?? entry.id}{' '}
-              <span class="note">{operators && entry.centreCode ? `${entry.centreCode}/${entry.id}` : entry.id}</span>
-            </td>
-            <td class="number">{String(entry.ratings)}</td>
-            <td class="number">{score(entry.averageScore)}</td>
-            <td class="number">{percent(entry.onTimeRate)}</td>
-            <td class="number">{String(entry.volume)}</td>
-            <td class="number">{entry.points.toFixed(2)}</td>
+    <div class="scroll">
+      <table id={id}>
+        <thead>
+          <tr>
+            <th class="number">{t('columnRank')}</th>
+            <th>{t(operators ? 'columnOperator' : 'columnWindow')}</th>
+            <th class="number">{t('columnRatings')}</th>
+            <th class="number">{t('columnAverage')}</th>
+            <th class="number">{t('columnOnTime')}</th>
+            <th class="number">{t('columnVolume')}</th>
+            <th class="number">{t('columnPoints')}</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {list.ranked.slice(0, 10).map((entry) => (
+            <tr data-rank={String(entry.rank)} data-id={entry.id}>
+              <td class="number">{String(entry.rank)}</td>
+              <td>
+                {entry.name ?? entry.id}{' '}
+                <span class="note">{operators && entry.centreCode ? `${entry.centreCode}/${entry.id}` : entry.id}</span>
+              </td>
+              <td class="number">{String(entry.ratings)}</td>
+              <td class="number">{score(entry.averageScore)}</td>
+              <td class="number">{percent(entry.onTimeRate)}</td>
+              <td class="number">{String(entry.volume)}</td>
+              <td class="number">{entry.points.toFixed(2)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 
 /** 好差评: the period's figures per centre, the 差评 follow-ups past due, and the month's rankings. */
@@ -627,38 +731,38 @@ interface RatingsSectionProps {
   ratings: RatingFiguresAnswer;
   rankings: Rankings;
   warnings: SupervisionWarnings;
+  t: Texts;
 }
 
-const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings }) => {
+const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings, t }) => {
   const { totals } = ratings;
-  const average = score(totals.averageScore);
-  const badShare = percent(totals.badShare);
-  const followUpsOnTime = percent(totals.followUps.onTimeRate);
   const { rating: ratingWeight, onTime: onTimeWeight, volume: volumeWeight } = rankings.weights;
   return (
     <section aria-labelledby="ratings-heading">
-      <h2 id="ratings-heading">满意度评价（好差评） · Satisfaction ratings</h2>
+      <h2 id="ratings-heading">{t('ratingsHeading')}</h2>
       <p id="ratings-totals">
-        {`${ratings.period.from} – ${ratings.period.to}：${totals.ratings} 条评价，平均 ${average} 分，`}
-        {`差评 ${totals.badRatings} 条（${badShare}），回访按时率 ${followUpsOnTime}。`}
-        <br />
-        <span class="note">
-          {`${totals.ratings} ratings, average ${average}, ${totals.badRatings} bad (${badShare}), `}
-          {`follow-ups answered on time ${followUpsOnTime}.`}
-        </span>
+        {t('ratingsTotals', {
+          from: ratings.period.from,
+          to: ratings.period.to,
+          ratings: totals.ratings,
+          average: score(totals.averageScore),
+          bad: totals.badRatings,
+          badShare: percent(totals.badShare),
+          followUps: percent(totals.followUps.onTimeRate),
+        })}
       </p>
       {ratings.rows.length === 0 ? null : (
         <div class="scroll">
           <table id="ratings-by-centre">
             <thead>
               <tr>
-                <th>中心 Centre</th>
-                <th class="number">评价 Ratings</th>
-                <th class="number">平均分 Average</th>
-                <th class="number">差评 Bad</th>
-                <th class="number">差评率 Bad share</th>
-                <th class="number">回访按时 Answered on time</th>
-                <th class="number">回访超期 Overdue</th>
+                <th>{t('columnCentre')}</th>
+                <th class="number">{t('columnRatings')}</th>
+                <th class="number">{t('columnAverage')}</th>
+                <th class="number">{t('columnBad')}</th>
+                <th class="number">{t('columnBadShare')}</th>
+                <th class="number">{t('columnAnsweredOnTime')}</th>
+                <th class="number">{t('columnFollowUpsOverdue')}</th>
               </tr>
             </thead>
             <tbody>
@@ -679,67 +783,73 @@ const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings }
           </table>
         </div>
       )}
-      <h3>差评回访超期 · Follow-ups of bad ratings past due</h3>
+      <h3>{t('followUpsHeading')}</h3>
       {warnings.ratingFollowUps.length === 0 ? (
-        <p class="empty">无 · None</p>
+        <p class="empty">{t('none')}</p>
       ) : (
-        <table id="rating-follow-ups">
-          <thead>
-            <tr>
-              <th>办件 Case</th>
-              <th>事项 Item</th>
-              <th>中心 Centre</th>
-              <th class="number">评分 Score</th>
-              <th>应答复 Due</th>
-              <th class="number">超期 Over</th>
-            </tr>
-          </thead>
-          <tbody>
-            {warnings.ratingFollowUps.map((warning) => (
-              <tr class="level-overdue" data-level="overdue" data-rating={warning.ratingId}>
-                <td>{warning.caseNumber}</td>
-                <td>{warning.itemName}</td>
-                <td>{warning.centreName ?? warning.centreCode ?? '—'}</td>
-                <td class="number">{String(warning.score)}</td>
-                <td class="date">{warning.dueOn}</td>
-                <td class="number">
-                  {`${warning.workingDaysOver} 个工作日 working days${warning.provisional ? ' *' : ''}`}
-                </td>
+        <div class="scroll">
+          <table id="rating-follow-ups">
+            <thead>
+              <tr>
+                <th>{t('columnCase')}</th>
+                <th>{t('columnItem')}</th>
+                <th>{t('columnCentre')}</th>
+                <th class="number">{t('columnScore')}</th>
+                <th>{t('columnAnswerDue')}</th>
+                <th class="number">{t('columnOver')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {warnings.ratingFollowUps.map((warning) => (
+                <tr class="level-overdue" data-level="overdue" data-rating={warning.ratingId}>
+                  <td>{warning.caseNumber}</td>
+                  <td>{warning.itemName}</td>
+                  <td>{warning.centreName ?? warning.centreCode ?? '—'}</td>
+                  <td class="number">{String(warning.score)}</td>
+                  <td class="date">{warning.dueOn}</td>
+                  <td class="number">
+                    {`${t('workingDaysOver', { days: warning.workingDaysOver })}${warning.provisional ? ' *' : ''}`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
-      <h3>{`${rankings.month} 群众满意窗口 · Most satisfying windows`}</h3>
+      <h3>{t('satisfiedWindowsHeading', { month: rankings.month })}</h3>
       <RankingTable
         id="satisfied-windows"
         list={rankings.satisfiedWindows}
         minimumRatings={rankings.minimumRatings}
         operators={false}
+        t={t}
       />
-      <h3>{`${rankings.month} 为民服务标兵 · Service stars`}</h3>
+      <h3>{t('serviceStarsHeading', { month: rankings.month })}</h3>
       <RankingTable
         id="service-stars"
         list={rankings.serviceStars}
         minimumRatings={rankings.minimumRatings}
         operators
+        t={t}
       />
       <p class="note">
-        {`得分 = ${ratingWeight}×(平均分−1)/4 + ${onTimeWeight}×按时率 + ${volumeWeight}×办结量/最高办结量；`}
-        {`每月至少 ${rankings.minimumRatings} 条评价方可参评。 `}
-        {`Points = ${ratingWeight}·(average − 1)/4 + ${onTimeWeight}·on-time rate + `}
-        {`${volumeWeight}·volume/highest volume; `}
-        {`ranked with at least ${rankings.minimumRatings} ratings in the month.`}
+        {t('rankingFormula', {
+          rating: ratingWeight,
+          onTime: onTimeWeight,
+          volume: volumeWeight,
+          minimum: rankings.minimumRatings,
+        })}
       </p>
     </section>
   );
 };
 
-const RefusalPage: FC<{ title: string; detail: string }> = ({ title, detail }) => (
-  <html lang="en">
+const RefusalPage: FC<{ title: string; detail: string; language: Language }> = ({ title, detail, language }) => (
+  <html lang={language}>
     <head>
       <meta charset="utf-8" />
-      <title>{`${title} — onewindow supervision`}</title>
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <title>{pageText(language, 'refusalTitleSuffix', { title })}</title>
     </head>
     <body>
       <h1>{title}</h1>
@@ -757,7 +867,9 @@ export function renderSupervisionPage(data: SupervisionPageData): Promise<string
   return documentOf(<SupervisionPage data={data} />);
 }
 
-/** The page a browser shows when the viewer has not signed in (or the sign-in failed). */
-export function renderRefusalPage(title: string, detail: string): Promise<string> {
-  return documentOf(<RefusalPage title={title} detail={detail} />);
+/** The page a browser shows when the viewer has not signed in (or the sign-in failed), in `language`. */
+export function renderSignInRefusalPage(language: Language, status: number, code: string): Promise<string> {
+  const title = pageText(language, 'signInRequired');
+  const detail = pageText(language, 'signInDetail', { status, code });
+  return documentOf(<RefusalPage title={title} detail={detail} language={language} />);
 }

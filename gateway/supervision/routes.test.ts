@@ -73,8 +73,12 @@ describe('GET /supervision', () => {
     // Basic alone: a browser reads one challenge per header line and would not prompt for Bearer.
     expect(response.headers.get('www-authenticate')).toBe(BASIC_CHALLENGE);
     const html = await response.text();
-    expect(html).toContain('<h1>Sign-in required</h1>');
+    expect(html).toContain('<h1>需要登录</h1>');
     expect(html).not.toContain(overdueCase);
+    expect(response.headers.get('content-language')).toBe('zh-CN');
+    const english = await gw.request('/supervision', { headers: { accept: 'text/html', 'accept-language': 'en' } });
+    expect(await english.text()).toContain('<h1>Sign-in required</h1>');
+    expect(english.headers.get('content-language')).toBe('en');
   });
 
   it('shows an auditor signed in with HTTP Basic the page, under a nonce policy, and audits the view', async () => {
@@ -89,9 +93,9 @@ describe('GET /supervision', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain(`<style nonce="${nonce}">`);
     expect(html).not.toMatch(/<script|style="/);
-    expect(html).toContain('<h1>Supervision</h1>');
+    expect(html).toContain('<h1>电子监察</h1>');
     expect(html).toMatch(new RegExp(`<tr class="level-overdue" data-level="overdue" data-case="${overdueCase}">`));
-    expect(html).toContain(`signed in as ${auditor.id}`);
+    expect(html).toContain(`当前登录：${auditor.id}`);
     expect(await auditedViews(auditor.id)).toMatchObject([
       {
         outcome: 'allowed',
@@ -207,7 +211,11 @@ describe('a calendar year that is not loaded', () => {
     const page = await gw.request('/supervision', { headers: basic(auditor.id, auditor.secret) });
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain(`The holidays of ${year} are not loaded`);
-    expect(html).toMatch(/over \*<\/td>/);
+    expect(html).toContain(`${year} 年的节假日尚未导入`);
+    expect(html).toMatch(/超期 \d+ 天 \*<\/td>/);
+    const english = await gw.request('/supervision?lang=en', { headers: basic(auditor.id, auditor.secret) });
+    const englishHtml = await english.text();
+    expect(englishHtml).toContain(`The holidays of ${year} are not loaded`);
+    expect(englishHtml).toMatch(/over \*<\/td>/);
   });
 });

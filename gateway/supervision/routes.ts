@@ -15,7 +15,8 @@ import type { AppEnv } from '../platform/context.js';
 import { BEARER_SCHEME, type NamedRouteConfig, errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { basicOrBearer } from './access.js';
-import { renderRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
+import { renderSignInRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
+import { LANGUAGES, type Language, requestLanguage } from '../platform/language.js';
 import { PERIOD_LIMITS, type SummaryPeriod, checkPeriod, supervisionSummary } from './summary.js';
 import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
 import { centreStatistics } from './centre-statistics.js';
@@ -500,11 +501,34 @@ function basicOrBearerRoute<R extends NamedRouteConfig>(config: R) {
     middleware: [
       basicOrBearer({
         scopes: SUPERVISION_SCOPES,
-        htmlRefusal: (error) => renderRefusalPage('Sign-in required', `${error.message} (HTTP ${error.status})`),
+        htmlRefusal: (error, c) => {
+          const language = pageLanguage(c);
+          c.header('Content-Language', language);
+          c.header('Vary', 'Accept-Language', { append: true });
+          return renderSignInRefusalPage(language, error.status, error.code);
+        },
         htmlHeaders: { 'Content-Security-Policy': supervisionPagePolicy(null) },
       }),
     ],
   });
+}
+
+const PageLanguageQuery = z.object({
+  lang: z
+    .enum(LANGUAGES)
+    .optional()
+    .openapi({ description: 'The language of the page; default: from Accept-Language, then DEFAULT_LANGUAGE.' }),
+});
+
+/**
+ * The page's language: `?lang=` when it names one the gateway writes (the switch link sets it),
+ * else Accept-Language, else the configured default. Read raw because a refusal is written
+ * before the query is validated.
+ */
+function pageLanguage(c: Context<AppEnv>): Language {
+  const asked = c.req.query('lang');
+  const named = LANGUAGES.find((language) => language === asked);
+  return named ?? requestLanguage(c, c.get('services').config.defaultLanguage);
 }
 
 /**
@@ -522,7 +546,7 @@ const pageRoute = basicOrBearerRoute({
   description:
     'The same figures as the supervision API, at a glance. A browser asks for the client id and secret of an auditor or administrator client ' +
     '(HTTP Basic); scripts may send an access token instead. Every view is audited (`supervision.view`).',
-  request: { query: PeriodQuery.extend(CentreQuery.shape) },
+  request: { query: PeriodQuery.extend(CentreQuery.shape).extend(PageLanguageQuery.shape) },
   responses: {
     200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
     ...errorResponses(400, 401, 403),
@@ -670,8 +694,21 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     await auditRead(c, 'supervision.view', ['warnings', 'summary', 'ratings', 'rankings'], scope);
     const nonce = randomBytes(16).toString('base64');
     const viewer = c.get('principal').clientId;
-    const html = await renderSupervisionPage({ today, viewer, summary, warnings, centres, ratings, rankings, nonce });
+    const language = pageLanguage(c);
+    const html = await renderSupervisionPage({
+      today,
+      viewer,
+      summary,
+      warnings,
+      centres,
+      ratings,
+      rankings,
+      nonce,
+      language,
+    });
     c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
+    c.header('Content-Language', language);
+    c.header('Vary', 'Accept-Language', { append: true });
     return c.html(html, 200);
   });
 }
