@@ -529,7 +529,7 @@ describe('statistics by centre', () => {
   });
 
   it('show the subtree on the supervision page, and the whole province to a supervisor of no centre', async () => {
-    const page = await call(auditors.city, `/supervision?${period}&centre=${COUNTY}`);
+    const page = await call(auditors.city, `/supervision?${period}&centre=${COUNTY}&lang=en`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('余杭区行政服务中心 and below');
