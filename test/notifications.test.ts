@@ -97,6 +97,7 @@ interface NotificationBody {
   status: string;
   attempts: number;
   lastError: string | null;
+  nextAttemptAt: string | null;
   messageId: string | null;
   receipt: { code: string | null; at: string | null } | null;
 }
@@ -557,6 +558,8 @@ describe('refusals and receipts', () => {
     const [waiting] = await notificationsOf(limited.id);
     expect(waiting).toMatchObject({ status: 'pending', attempts: 1 });
     expect(waiting?.lastError).toContain('isv.BUSINESS_LIMIT_CONTROL');
+    // The retry is due after a jittered backoff (at most 20 ms here): wait for it rather than race it.
+    await sleep(Math.max(0, Date.parse(waiting!.nextAttemptAt!) - Date.now()) + 5);
     await deliverAll(1);
     expect((await notificationsOf(limited.id))[0]?.status).toBe('delivered');
   });
