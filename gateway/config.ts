@@ -49,6 +49,8 @@ export const configSchema = z
     PGLITE_DATA_DIR: z.string().min(1).optional(),
     /** pino log level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Log lines are written once this many bytes wait (at least every second, and on exit); 0: each at once. */
+    LOG_BUFFER_BYTES: integer(0, 1024 * 1024).default(4096),
     /** The language of problem titles and details when a request's Accept-Language names none we have. */
     DEFAULT_LANGUAGE: z.enum(['zh-CN', 'en']).default('zh-CN'),
     /** Largest request body accepted by JSON routes, in bytes. */
@@ -278,6 +280,7 @@ export interface Config {
   audience: string;
   database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
   logLevel: ParsedEnvironment['LOG_LEVEL'];
+  logBufferBytes: number;
   /** Problems are answered in the request's Accept-Language when it names zh or en, else in this. */
   defaultLanguage: ParsedEnvironment['DEFAULT_LANGUAGE'];
   bodyLimitBytes: number;
@@ -432,6 +435,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
       : { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR ?? underDataDir('pglite') },
     logLevel: env.LOG_LEVEL,
+    logBufferBytes: env.LOG_BUFFER_BYTES,
     defaultLanguage: env.DEFAULT_LANGUAGE,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     server: {

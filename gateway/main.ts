@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logBufferBytes);
   const gateway = await startGateway(config, logger);
   logger.info({ url: gateway.url, database: gateway.services.database.kind }, 'onewindow gateway listening');
 

@@ -47,7 +47,7 @@ export interface StartOptions {
 
 export async function startGateway(
   config: Config,
-  logger: Logger = createLogger(config.logLevel),
+  logger: Logger = createLogger(config.logLevel, undefined, config.logBufferBytes),
   options: StartOptions = {},
 ): Promise<RunningGateway> {
   const database = await openDatabase(config.database);
