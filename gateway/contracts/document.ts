@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { dereference, validate } from '@readme/openapi-parser';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
-import { methodDispatchProblems } from '../../adapters/sdk/contract-validation.js';
+import { methodDispatchProblems } from '../../adapters/sdk/method-dispatch.js';
 import { ApiError } from '../platform/errors.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
