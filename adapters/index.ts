@@ -5,6 +5,7 @@
  * adapters/README.md) and add one line here.
  */
 import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
+import { mcaMarriageAdapter } from './mca-marriage/adapter.js';
 import { courierExpressAdapter } from './courier-express/adapter.js';
 import { registerCourierAdapter, type RegisteredCourierAdapterFactory } from './sdk/courier.js';
 import { nrbRealEstateAdapter } from './nrb-realestate/adapter.js';
@@ -17,6 +18,7 @@ export const adapterFactories: readonly RegisteredAdapterFactory[] = [
   registerAdapter(psbPopulationAdapter),
   registerAdapter(amrEnterpriseAdapter),
   registerAdapter(nrbRealEstateAdapter),
+  registerAdapter(mcaMarriageAdapter),
 ];
 
 /** Every notification adapter kind (NOTIFICATIONS_JSON names one in `adapter`; see docs/notifications.md). */

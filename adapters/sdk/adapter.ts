@@ -9,6 +9,21 @@ import type { CallContext, DepartmentAdapter } from './types.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
+/** What one attempt sends, when the adapter builds each attempt itself (`DepartmentRequest.build`). */
+export interface AttemptRequest {
+  method: HttpMethod;
+  /** Path and query, relative to the department's base URL (starts with `/`). */
+  path: string;
+  /** Merged over the call's `headers` (and under `prepare`'s). */
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+/** Which attempt is being built: 1 for the first, 2 for the first retry, … */
+export interface AttemptInfo {
+  attempt: number;
+}
+
 export interface DepartmentRequest {
   /** Names the call for metrics, logs and faults, e.g. the contract's operationId. */
   operation: string;
@@ -32,6 +47,14 @@ export interface DepartmentRequest {
     path: string;
     body: Uint8Array;
   }) => Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Builds the whole request afresh for every attempt (retries included): method, path, headers
+   * and body. For protocols that sign a timestamp and nonce inside the body (form-encoded
+   * single-URL gateways): a retry must not resend the first attempt's signature. When given, its
+   * result replaces `method`, `path` and `body` (which then only name the call in logs) and its
+   * headers are merged over `headers`; `prepare`, if also given, runs on the built request.
+   */
+  build?: (attempt: AttemptInfo) => AttemptRequest | Promise<AttemptRequest>;
   /**
    * Statuses handed back to the adapter instead of being turned into an error. Default: 2xx.
    * Other 4xx become `rejected`, 5xx `unavailable` (retried when idempotent).

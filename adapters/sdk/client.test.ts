@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DepartmentClient, DepartmentRequest } from './adapter.js';
@@ -258,6 +259,68 @@ describe('retries', () => {
     expect(server.seen.map((request) => request.headers['x-nonce'])).toEqual(['1', '2', '3']);
     expect(server.seen.every((request) => request.headers['x-request-id'] === 'req_test')).toBe(true);
     expect(bodies).toEqual(['payload', 'payload', 'payload']);
+  });
+
+  it('builds the whole request per attempt with `build`, so a retry carries a fresh body signature', async () => {
+    server.on('/gateway', behaviours.failTimes(2, 503, behaviours.json(200, {})));
+    const key = 'test-signing-key';
+    const signed = (fields: Record<string, string>): string => {
+      const base = Object.keys(fields)
+        .sort()
+        .map((name) => `${name}=${fields[name]}`)
+        .join('&');
+      return createHmac('sha256', key).update(`${base}&key=${key}`).digest('hex').toUpperCase();
+    };
+    const attempts: number[] = [];
+    await client({ retries: 2 }).request(
+      get('/gateway', {
+        method: 'POST',
+        headers: { 'x-static': 'kept' },
+        build: ({ attempt }) => {
+          attempts.push(attempt);
+          const fields = { method: 'test.query', nonce: `n${attempt}`, timestamp: `2026-01-01 00:00:0${attempt}` };
+          const form = new URLSearchParams({ ...fields, sign: signed(fields) });
+          return {
+            method: 'POST',
+            path: '/gateway',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: form.toString(),
+          };
+        },
+      }),
+    );
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(server.seen).toHaveLength(3);
+    const forms = server.seen.map((request) => new URLSearchParams(request.body));
+    // Every attempt went with its own nonce and a signature that verifies over that attempt's fields.
+    expect(new Set(forms.map((form) => form.get('nonce'))).size).toBe(3);
+    expect(new Set(forms.map((form) => form.get('sign'))).size).toBe(3);
+    for (const form of forms) {
+      const { sign, ...fields } = Object.fromEntries(form);
+      expect(sign).toBe(signed(fields));
+    }
+    expect(server.seen.every((request) => request.headers['x-static'] === 'kept')).toBe(true);
+    expect(
+      server.seen.every((request) => request.headers['content-type'] === 'application/x-www-form-urlencoded'),
+    ).toBe(true);
+  });
+
+  it('lets `build` choose method and path per attempt, and runs `prepare` on the built request', async () => {
+    server.on('/first', behaviours.json(503, {}));
+    server.on('/second', behaviours.json(200, {}));
+    const prepared: string[] = [];
+    await client({ retries: 1 }).request(
+      get('/ignored', {
+        build: ({ attempt }) => ({ method: 'PUT', path: attempt === 1 ? '/first' : '/second', body: `b${attempt}` }),
+        prepare: ({ method, path, body }) => {
+          prepared.push(`${method} ${path} ${Buffer.from(body).toString('utf8')}`);
+          return {};
+        },
+      }),
+    );
+    expect(prepared).toEqual(['PUT /first b1', 'PUT /second b2']);
+    expect(server.seen.map((request) => `${request.path} ${request.body}`)).toEqual(['/first b1', '/second b2']);
+    expect(server.count('/ignored')).toBe(0);
   });
 
   it('ends the wait before a retry as soon as the caller cancels, and makes no further attempt', async () => {

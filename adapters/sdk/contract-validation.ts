@@ -378,3 +378,7 @@ export function createContractSet(
     },
   };
 }
+
+// The method-dispatch convention and its publish-time check live in their own small module (the
+// contract worker imports it without Ajv); re-exported here with the rest of contract validation.
+export * from './method-dispatch.js';

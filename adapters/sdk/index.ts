@@ -14,3 +14,4 @@ export * from './contract-validation.js';
 export * from './simulator.js';
 export * from './submissions.js';
 export type * from './conformance-types.js';
+export * from './helpers/index.js';

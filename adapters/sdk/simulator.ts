@@ -52,8 +52,12 @@ export interface SimulatorRequest {
 
 export interface SimulatorDefinition {
   name: string;
-  /** Names the operation of a request (for counting and for faults limited to one operation). */
-  operationOf(request: IncomingMessage, url: URL): string;
+  /**
+   * Names the operation of a request (for counting and for faults limited to one operation). It
+   * gets the whole body too, so a single-URL protocol can name the operation by the `method` field
+   * of a form-encoded body (`formMethodOperation`).
+   */
+  operationOf(request: IncomingMessage, url: URL, body: Buffer): string;
   handle(request: SimulatorRequest): Promise<void> | void;
 }
 
@@ -132,10 +136,10 @@ export async function startSimulator(
     if (url.pathname === CONTROL_PATH && request.method === 'GET')
       return sendJson(response, 200, { fault, counts: Object.fromEntries(counts) });
 
-    const operation = definition.operationOf(request, url);
+    const body = await readBody(request);
+    const operation = definition.operationOf(request, url, body);
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
     const active = takeFault(operation);
-    const body = await readBody(request);
     switch (active?.kind) {
       case 'http_5xx':
         return sendJson(response, 503, { error: 'service temporarily unavailable (simulated)' });
@@ -200,5 +204,26 @@ export async function startSimulator(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** What a form-encoded request body holds, as a plain object (the last value of a repeated field). */
+export function readFormBody(body: Buffer): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+}
+
+/**
+ * `operationOf` for a single-URL method-dispatch protocol: the operation is the `method` field
+ * (or `field`) of the form-encoded body posted to `path`; anything else is named `other:<path>`
+ * (unknown or missing methods: `unknown-method`).
+ */
+export function formMethodOperation(
+  path: string,
+  field = 'method',
+): (request: IncomingMessage, url: URL, body: Buffer) => string {
+  return (request, url, body) => {
+    if (url.pathname !== path || request.method !== 'POST') return `other:${url.pathname}`;
+    const value = readFormBody(body)[field];
+    return value === undefined || value === '' ? 'unknown-method' : value;
   };
 }

@@ -145,4 +145,20 @@ describe('readContractDocument', () => {
     const parsed = await readContractDocument(`${lines.join('\n')}\n`);
     expect(Object.keys(parsed.document['x-many'] as Obj)).toHaveLength(MAX_KEYS_PER_OBJECT - 1_000);
   });
+
+  it('refuses single-URL method-dispatch operations that break the convention, and accepts those that keep it', async () => {
+    const operation = (operationId: string): Obj => ({
+      post: { operationId, responses: { '200': { description: 'ok' } } },
+    });
+    await expect(
+      readContractDocument(
+        documentWith({ '/gateway#method=mca.a': operation('mca.a'), '/gateway#method=mca.b': operation('mca.b') }),
+      ),
+    ).resolves.toMatchObject({ version: '1.0.0' });
+    const error = await refusal(documentWith({ '/gateway#method=mca.a': operation('getA') }));
+    expect(error.code).toBe('contract_invalid');
+    expect(error.extras).toMatchObject({
+      errors: [{ path: '/paths/~1gateway#method=mca.a/post/operationId', message: expect.stringMatching(/mca\.a/) }],
+    });
+  });
 });

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { dereference, validate } from '@readme/openapi-parser';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { methodDispatchProblems } from '../../adapters/sdk/method-dispatch.js';
 import { ApiError } from '../platform/errors.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
@@ -420,6 +421,12 @@ export async function readContractDocument(input: string | Record<string, unknow
       problems.push({ path: '(document)', message: `and ${result.additionalErrors} more errors` });
     throw invalid('The document is not valid OpenAPI; see `errors`.', problems);
   }
+  const dispatchProblems = methodDispatchProblems(value);
+  if (dispatchProblems.length > 0)
+    throw invalid(
+      'The single-URL method-dispatch operations do not follow the convention (adapters/README.md).',
+      dispatchProblems,
+    );
   try {
     // The check every later version's publication makes: a document the diff cannot read (a `$ref`
     // that loops without reaching a schema) would be accepted now and then block every successor.

@@ -17,6 +17,12 @@ import {
   PSB_DEMO_APP_SECRET,
   startPsbPopulationSimulator,
 } from '../../adapters/psb-population/simulator.js';
+import {
+  MCA_DEMO_APP_ID,
+  MCA_DEMO_APP_KEY,
+  MCA_DEMO_PROXY_SEED,
+  startMcaMarriageSimulator,
+} from '../../adapters/mca-marriage/simulator.js';
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import {
@@ -51,6 +57,8 @@ interface DemoDepartment {
   adapter: string;
   /** Demo credentials: well known, like the demo clients' secrets. */
   options: Record<string, unknown>;
+  /** Its port is the base port plus this (default: its place in the list); SMS and courier take +3 and +4. */
+  portOffset?: number;
   start(options: StartSimulatorOptions): Promise<RunningSimulator>;
 }
 
@@ -75,6 +83,16 @@ export const demoDepartments: readonly DemoDepartment[] = [
     adapter: 'nrb-realestate',
     options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
     start: (options) => startNrbRealEstateSimulator(options),
+  },
+  {
+    code: 'MCA',
+    name: 'Civil Affairs marriage registry (simulator)',
+    adapter: 'mca-marriage',
+    options: { appId: MCA_DEMO_APP_ID, appKey: MCA_DEMO_APP_KEY },
+    // 7106 by default: 7104 and 7105 are the SMS platform's and the courier's.
+    portOffset: 5,
+    // With its front proxy: about one call in ten is a 502 the client retries, as in real life.
+    start: (options) => startMcaMarriageSimulator({ ...options, frontProxy: { seed: MCA_DEMO_PROXY_SEED } }),
   },
 ];
 
@@ -101,7 +119,7 @@ export async function startDemoSimulators(basePort: number, logger: Logger): Pro
   const running: { department: DemoDepartment; simulator: RunningSimulator }[] = [];
   try {
     for (const [index, department] of demoDepartments.entries()) {
-      const port = basePort === 0 ? 0 : basePort + index;
+      const port = basePort === 0 ? 0 : basePort + (department.portOffset ?? index);
       let simulator: RunningSimulator;
       try {
         simulator = await department.start({ port, host: '127.0.0.1' });

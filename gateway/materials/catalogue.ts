@@ -34,9 +34,10 @@ const scans: DocumentMediaType[] = ['application/pdf', 'application/ofd', 'image
 const documents: DocumentMediaType[] = ['application/pdf', 'application/ofd'];
 
 /**
- * Department codes used here: PSB public security (household register, ID cards), CAB civil
- * affairs (marriage), AMR market regulation (business licences), NRB natural resources (real
- * estate), HRSS human resources and social security, TAX taxation, HEALTH health commission.
+ * Department codes used here: PSB public security (household register, ID cards), MCA civil
+ * affairs (the marriage registry: marriage and divorce certificates), AMR market regulation
+ * (business licences), NRB natural resources (real estate), HRSS human resources and social
+ * security, TAX taxation, HEALTH health commission.
  */
 export const seedMaterialTypes: readonly MaterialTypeDefinition[] = [
   {
@@ -68,7 +69,7 @@ export const seedMaterialTypes: readonly MaterialTypeDefinition[] = [
     subjectKind: 'person',
     allowedMediaTypes: scans,
     defaultValidityDays: null,
-    issuingDepartment: 'CAB',
+    issuingDepartment: 'MCA',
   },
   {
     code: 'divorce_certificate',
@@ -77,7 +78,7 @@ export const seedMaterialTypes: readonly MaterialTypeDefinition[] = [
     subjectKind: 'person',
     allowedMediaTypes: scans,
     defaultValidityDays: null,
-    issuingDepartment: 'CAB',
+    issuingDepartment: 'MCA',
   },
   {
     code: 'birth_medical_certificate',

@@ -90,7 +90,7 @@ export async function startTestDepartmentSimulator(): Promise<RunningSimulator> 
         return void response.end('{"code":"0","data":');
       }
       const padding = fault === 'oversized' ? OVERSIZED_PADDING_BYTES : 0;
-      const operation = definition.operationOf(request, url);
+      const operation = definition.operationOf(request, url, body);
       if (operation === 'verify') {
         const asked = JSON.parse(body.toString('utf8')) as Person;
         const person = testPeople.find((candidate) => candidate.idNumber === asked.idNumber);
