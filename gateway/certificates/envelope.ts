@@ -38,7 +38,11 @@ export interface CertificateClaims {
     holders?: { name: string; identifier: string; share?: string }[];
     restrictions?: { kind: 'mortgage' | 'seizure' | 'objection' | 'pre_notice'; registeredOn: string; party: string }[];
   };
-  content: { sha256: string; mediaType: string; size: number };
+  /**
+   * The rendition's digests: SHA-256, and SM3 (GB/T 32905, lower-case hex) for every copy stored
+   * or refreshed since SM3 digests were recorded (absent only on older copies not yet refreshed).
+   */
+  content: { sha256: string; sm3?: string; mediaType: string; size: number };
   source: {
     department: string;
     contractResource: string | null;
