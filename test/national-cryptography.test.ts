@@ -6,9 +6,13 @@
  * verified, and after a key rotation what the old key signed still verifies.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { desc } from 'drizzle-orm';
-import { decodeProtectedHeader } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PSB_DEMO_APP_KEY,
@@ -23,6 +27,7 @@ import { accessRequests, auditCheckpoints } from '../gateway/db/schema.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 import { opensslVerifySm2Jws, opensslVersion } from './support/openssl-sm2.js';
 
+const run = promisify(execFile);
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const json = { 'content-type': 'application/json' };
 const forCase = { 'onewindow-purpose': 'case_acceptance', 'onewindow-case-ref': 'CASE-SM2' };
@@ -246,5 +251,28 @@ describe('a gateway with SIGNING_ALG=SM2', () => {
     const newToken = await gw.tokenFor('window', ['subjects:read']);
     expect(decodeProtectedHeader(newToken)).toMatchObject({ alg: 'SM2SM3', kid: newKid });
     expect((await gw.request(`/v1/subjects/${subjectId}`, { headers: bearer(newToken, forCase) })).status).toBe(200);
+  });
+
+  it('takes SM2 keys from PKCS#8 files made by OpenSSL (the first signs, the others stay verifiable)', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'onewindow-sm2-keys-'));
+    const files = [join(folder, 'active.pem'), join(folder, 'previous.pem')];
+    for (const file of files) await run('openssl', ['genpkey', '-algorithm', 'SM2', '-out', file]);
+    const fileGateway = await createTestGateway({ SIGNING_ALG: 'SM2', SIGNING_KEY_FILES: files.join(',') });
+    try {
+      const keys = ((await (await fileGateway.request('/.well-known/jwks.json')).json()) as { keys: PublishedJwk[] })
+        .keys;
+      expect(keys.map((key) => [key.crv, key.alg])).toEqual([
+        ['SM2', 'SM2SM3'],
+        ['SM2', 'SM2SM3'],
+      ]);
+      for (const key of keys) expect(key.kid).toBe((await calculateJwkThumbprint(key)).slice(0, 16));
+      const token = await fileGateway.tokenFor('admin');
+      expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'SM2SM3', kid: keys[0]?.kid });
+      expect((await opensslVerifySm2Jws(token, keys[0] ?? {})).verified).toBe(true);
+      expect((await fileGateway.request('/v1/clients', { headers: bearer(token) })).status).toBe(200);
+    } finally {
+      await fileGateway.close();
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
