@@ -23,6 +23,8 @@ import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { readTrustedKeyFile } from '../gateway/audit/checkpoint-keys.js';
 import { sealPendingEntries } from '../gateway/audit/sealer.js';
 import { verifyAuditChain } from '../gateway/audit/verify.js';
+import { signCompactJws } from '../gateway/auth/jws.js';
+import { TokenRejected } from '../gateway/auth/tokens.js';
 import { accessRequests, auditCheckpoints } from '../gateway/db/schema.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 import { opensslVerifySm2Jws, opensslVersion } from './support/openssl-sm2.js';
@@ -168,6 +170,45 @@ describe('a gateway with SIGNING_ALG=SM2', () => {
     raw[10] = (raw[10] as number) ^ 1;
     const flipped = `${encodedHeader}.${payload}.${raw.toString('base64url')}`;
     expect((await gw.request(`/v1/subjects/${subjectId}`, { headers: bearer(flipped, forCase) })).status).toBe(401);
+  });
+
+  it('checks the claims of SM2 tokens as jose does for ES256: issuer, audience, expiry, not-before, required claims', async () => {
+    const active = await gw.services.keys.activeKey();
+    const now = Math.floor(Date.now() / 1000);
+    const base = {
+      client_id: 'cli_sm2',
+      scope: 'subjects:read',
+      kind: 'window',
+      iss: gw.config.issuer,
+      aud: gw.config.audience,
+      sub: 'cli_sm2',
+      iat: now,
+      nbf: now,
+      exp: now + 60,
+      jti: 'tok_sm2',
+    };
+    const sign = (claims: Record<string, unknown>, header: Record<string, string> = {}) =>
+      signCompactJws(
+        { alg: active.alg, kid: active.kid, typ: 'at+jwt', ...header },
+        new TextEncoder().encode(JSON.stringify(claims)),
+        active.signKey,
+      );
+    const reason = (token: string) =>
+      gw.services.tokens.verify(token).then(
+        () => 'accepted',
+        (error: unknown) => (error instanceof TokenRejected ? error.reason : String(error)),
+      );
+    expect(await reason(await sign(base))).toBe('accepted');
+    const { jti: _jti, ...withoutJti } = base;
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['expired', { ...base, iat: now - 600, nbf: now - 600, exp: now - 300 }, 'ERR_JWT_EXPIRED'],
+      ['wrong issuer', { ...base, iss: 'https://elsewhere.example' }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+      ['wrong audience', { ...base, aud: 'another-api' }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+      ['not yet valid', { ...base, nbf: now + 600, exp: now + 660, iat: now }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+      ['without jti', withoutJti, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+      ['issued in the future', { ...base, iat: now + 600, nbf: now, exp: now + 660 }, 'issued in the future'],
+    ];
+    for (const [, claims, expected] of cases) expect(await reason(await sign(claims))).toBe(expected);
   });
 
   it('signs certificate envelopes with SM2 over the SM3 digest of the document; the verify endpoint and OpenSSL accept them, tampering is refused', async () => {
