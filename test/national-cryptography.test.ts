@@ -3,7 +3,8 @@
  * tokens it issues are accepted by its own routes, its certificate envelopes carry the document's
  * SM3 digest and verify at its verify endpoint and with OpenSSL's command line (the independent
  * implementation, given only the JWKS), tampering is refused, audit checkpoints are SM2-signed and
- * verified, and after a key rotation what the old key signed still verifies.
+ * verified (in process and by `npm run audit:verify`), keys come from OpenSSL-made files too, and
+ * after a key rotation what the old key signed still verifies.
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -21,7 +22,7 @@ import {
 } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { readTrustedKeyFile } from '../gateway/audit/checkpoint-keys.js';
-import { sealPendingEntries } from '../gateway/audit/sealer.js';
+import { sealAll, sealPendingEntries } from '../gateway/audit/sealer.js';
 import { verifyAuditChain } from '../gateway/audit/verify.js';
 import { signCompactJws } from '../gateway/auth/jws.js';
 import { TokenRejected } from '../gateway/auth/tokens.js';
@@ -315,5 +316,43 @@ describe('a gateway with SIGNING_ALG=SM2', () => {
       await fileGateway.close();
       await rm(folder, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
+
+  it('npm run audit:verify verifies the SM2-signed chain with the PEM public key, and not with a stranger SM2 key', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'onewindow-sm2-audit-'));
+    const pgliteDir = await mkdtemp(join(tmpdir(), 'onewindow-sm2-audit-db-'));
+    const environment = { PGLITE_DATA_DIR: pgliteDir, DATA_DIR: dataDir, SIGNING_ALG: 'SM2' };
+    try {
+      // On PGlite one process at a time opens the folder: the gateway seals, closes, then the command runs.
+      const sealing = await createTestGateway(environment);
+      const { signer, witness } = sealing.services.audit;
+      await sealAll(sealing.services.db, signer, { witness });
+      await sealing.close();
+      const stranger = join(dataDir, 'stranger.pem');
+      await run('openssl', ['genpkey', '-algorithm', 'SM2', '-out', stranger]);
+      const auditVerify = (trusted: string) =>
+        run(process.execPath, ['--import', 'tsx', 'gateway/cli/verify-audit.ts', '--trusted-keys', trusted, '--json'], {
+          env: { ...process.env, ...environment },
+          timeout: 120_000,
+        }).then(
+          ({ stdout }) => ({
+            code: 0,
+            report: JSON.parse(stdout) as { verified: boolean; trust: { trustedKeys: string[] } },
+          }),
+          (error: { code?: number; stdout?: string }) => ({
+            code: error.code ?? -1,
+            report: JSON.parse(error.stdout || '{}') as { verified?: boolean; firstProblem?: { kind: string } },
+          }),
+        );
+      const trusted = await auditVerify(signer.publicKeyFile);
+      expect(trusted.code).toBe(0);
+      expect(trusted.report).toMatchObject({ verified: true, trust: { trustedKeys: [signer.kid] } });
+      const untrusted = await auditVerify(stranger);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.report).toMatchObject({ verified: false, firstProblem: { kind: 'untrusted_key' } });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(pgliteDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
