@@ -75,8 +75,15 @@ export const configSchema = z
     ACCESS_TOKEN_TTL_SECONDS: integer(30, 3600).default(300),
     /** Clock tolerance when checking `exp` and `nbf`. */
     TOKEN_CLOCK_TOLERANCE_SECONDS: integer(0, 120).default(30),
-    /** Signature algorithm of keys the gateway generates. */
-    SIGNING_ALG: z.enum(['ES256', 'EdDSA']).default('ES256'),
+    /**
+     * Signature algorithm of keys the gateway generates (signing keys and the audit checkpoint
+     * key). `SM2` signs with SM2/SM3 (GB/T 32918, GB/T 32905) under the JWS name `SM2SM3`, which
+     * is also accepted here; see docs/national-cryptography.md.
+     */
+    SIGNING_ALG: z
+      .enum(['ES256', 'EdDSA', 'SM2', 'SM2SM3'])
+      .default('ES256')
+      .transform((alg) => (alg === 'SM2' ? 'SM2SM3' : alg)),
     /**
      * Comma-separated PKCS#8 PEM files with the signing keys; the first is the active one.
      * When absent, keys are generated at first start and kept in the database, their private
@@ -337,7 +344,8 @@ export interface Config {
 
 /** The keys that sign tokens and certificate envelopes (gateway/auth/keys.ts). */
 export interface SigningSettings {
-  alg: 'ES256' | 'EdDSA';
+  /** The JWS `alg` of the keys the gateway generates; `SM2SM3` is SIGNING_ALG=SM2. */
+  alg: 'ES256' | 'EdDSA' | 'SM2SM3';
   /** Key files (SIGNING_KEY_FILES); undefined: keys are kept in the database, sealed. */
   keyFiles: string[] | undefined;
   retiredKeyPublishSeconds: number;

@@ -19,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, importSPKI } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SM2_JWS_ALG, verifyCompactJws } from '../auth/jws.js';
 import { PrivateFileError } from '../platform/private-files.js';
+import { Sm2PrivateKey } from '../platform/sm2.js';
 import {
   TrustedKeyFileError,
   TrustedKeys,
@@ -27,6 +29,7 @@ import {
   publicKeyFileOf,
   readTrustedKeyFile,
 } from './checkpoint-keys.js';
+import { signCheckpoint } from './sealer.js';
 
 const folders: string[] = [];
 function tempFolder(): string {
@@ -176,5 +179,38 @@ describe('trusted key files', () => {
     await expect(readTrustedKeyFile(rsaFile)).rejects.toThrow('holds a rsa key');
     mkdirSync(join(folder, 'sub'));
     await expect(readTrustedKeyFile(join(folder, 'sub', 'none.pem'))).rejects.toThrow('cannot be read');
+  });
+});
+
+describe('SM2 checkpoint keys (SIGNING_ALG=SM2)', () => {
+  it('are created as SM2 PKCS#8 files; the PEM and a JWKS with crv SM2 are trusted under the same kid, and verify its checkpoints', async () => {
+    const keyFile = join(tempFolder(), 'keys', 'audit-checkpoint.pem');
+    const signer = await loadCheckpointSigner({ keyFile, alg: SM2_JWS_ALG, create: true });
+    expect(signer.alg).toBe('SM2SM3');
+    expect(signer.publicJwk).toMatchObject({ kty: 'EC', crv: 'SM2' });
+    expect(signer.kid).toBe(await calculateJwkThumbprint(signer.publicJwk));
+    // The file is the one OpenSSL writes and reads: loading it again gives the same key.
+    expect(Sm2PrivateKey.fromPem(readFileSync(keyFile, 'utf8'))?.publicKey.toJwk()).toEqual(signer.publicJwk);
+    expect((await loadCheckpointSigner({ keyFile, alg: 'ES256', create: false })).kid).toBe(signer.kid);
+
+    const fromPem = await readTrustedKeyFile(signer.publicKeyFile);
+    expect(fromPem.map((key) => [key.kid, key.alg])).toEqual([[signer.kid, 'SM2SM3']]);
+    const jwksFile = join(tempFolder(), 'trusted.json');
+    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...signer.publicJwk, kid: 'sm2-legacy' }] }));
+    const trusted = await TrustedKeys.fromFiles([jwksFile]);
+    expect(trusted.kids.sort()).toEqual([signer.kid, 'sm2-legacy'].sort());
+
+    const { signature } = await signCheckpoint(signer, { seq: 7, headHash: 'ab'.repeat(32), createdAt: 'now' });
+    for (const key of [fromPem[0], trusted.get(signer.kid)]) {
+      if (!key) throw new Error('no trusted key');
+      const verified = await verifyCompactJws(signature, key.verifyKey, key.alg);
+      expect(JSON.parse(new TextDecoder().decode(verified.payload))).toMatchObject({ seq: 7 });
+    }
+    const stranger = await loadCheckpointSigner({
+      keyFile: join(tempFolder(), 'other.pem'),
+      alg: SM2_JWS_ALG,
+      create: true,
+    });
+    await expect(verifyCompactJws(signature, stranger.verifyKey, SM2_JWS_ALG)).rejects.toThrow();
   });
 });

@@ -10,17 +10,11 @@
  */
 import { type JsonWebKey, type KeyObject, X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import {
-  type JWK,
-  calculateJwkThumbprint,
-  exportJWK,
-  exportPKCS8,
-  generateKeyPair,
-  importJWK,
-  importPKCS8,
-} from 'jose';
-import type { CryptoKey, SigningAlg } from '../auth/keys.js';
+import { type JWK, calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
+import { SM2_JWS_ALG, type SignKey, type VerifyKey, importVerifyKey } from '../auth/jws.js';
+import type { SigningAlg } from '../auth/keys.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
+import { Sm2PrivateKey, Sm2PublicKey, generateSm2PrivateKey } from '../platform/sm2.js';
 
 const CHECKPOINT_KEY_FILE = 'audit checkpoint key file';
 
@@ -28,8 +22,8 @@ export interface CheckpointSigner {
   /** RFC 7638 thumbprint of the public key. */
   kid: string;
   alg: SigningAlg;
-  signKey: CryptoKey;
-  verifyKey: CryptoKey;
+  signKey: SignKey;
+  verifyKey: VerifyKey;
   publicJwk: JWK;
   /** The private key file, and the public key file written beside it for verifiers. */
   keyFile: string;
@@ -39,7 +33,7 @@ export interface CheckpointSigner {
 export interface TrustedKey {
   kid: string;
   alg: SigningAlg;
-  verifyKey: CryptoKey;
+  verifyKey: VerifyKey;
   /** Where the verifier was given it (a file name), for reports. */
   source: string;
 }
@@ -65,14 +59,28 @@ function publicMembers(jwk: JWK): JWK {
   return Object.fromEntries(Object.entries({ kty, crv, x, y }).filter(([, value]) => value !== undefined));
 }
 
-async function trustedKeyOf(publicKey: KeyObject, source: string, statedKid?: string): Promise<TrustedKey[]> {
-  const alg = algOfKey(publicKey);
+/**
+ * An SM2 public key in a KeyObject: Node reports such a key (read from PEM) as of no known type,
+ * so it is recognised by its SubjectPublicKeyInfo.
+ */
+function sm2KeyOf(publicKey: KeyObject): Sm2PublicKey | undefined {
+  if (publicKey.asymmetricKeyType !== undefined && publicKey.asymmetricKeyType !== 'ec') return undefined;
+  return Sm2PublicKey.fromSpkiDer(publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+async function trustedKeyOf(
+  publicKey: KeyObject | Sm2PublicKey,
+  source: string,
+  statedKid?: string,
+): Promise<TrustedKey[]> {
+  const sm2 = publicKey instanceof Sm2PublicKey ? publicKey : sm2KeyOf(publicKey);
+  const alg = sm2 ? SM2_JWS_ALG : algOfKey(publicKey as KeyObject);
   if (!alg)
     throw new TrustedKeyFileError(
-      `${source}: holds a ${publicKey.asymmetricKeyType ?? 'unknown'} key; checkpoints are signed with P-256 (ES256) or Ed25519 (EdDSA) keys`,
+      `${source}: holds a ${(publicKey as KeyObject).asymmetricKeyType ?? 'unknown'} key; checkpoints are signed with P-256 (ES256), Ed25519 (EdDSA) or SM2 (SM2SM3) keys`,
     );
-  const publicJwk = publicMembers(await exportJWK(publicKey));
-  const verifyKey = (await importJWK(publicJwk, alg)) as CryptoKey;
+  const publicJwk = sm2 ? sm2.toJwk() : publicMembers(await exportJWK(publicKey as KeyObject));
+  const verifyKey = await importVerifyKey(publicJwk, alg);
   const thumbprint = await calculateJwkThumbprint(publicJwk);
   const keys = [{ kid: thumbprint, alg, verifyKey, source }];
   // A JWKS may name a key by another kid (e.g. keys exported from an older deployment): the
@@ -96,9 +104,12 @@ async function keysOfJwks(text: string, source: string): Promise<TrustedKey[]> {
       throw new TrustedKeyFileError(`${source}: key ${index + 1} is not a JWK`);
     }
     const jwk = entry as JWK;
-    let publicKey: KeyObject;
+    let publicKey: KeyObject | Sm2PublicKey;
     try {
-      publicKey = createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
+      publicKey =
+        jwk.crv === 'SM2'
+          ? Sm2PublicKey.fromJwk(jwk)
+          : createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
     } catch (error) {
       throw new TrustedKeyFileError(
         `${source}: key ${index + 1} is not a usable public key (${error instanceof Error ? error.message : String(error)})`,
@@ -185,6 +196,7 @@ export function trustedKeyOfSigner(signer: CheckpointSigner): TrustedKey {
 }
 
 async function generatePem(alg: SigningAlg): Promise<string> {
+  if (alg === SM2_JWS_ALG) return generateSm2PrivateKey().toPkcs8Pem();
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
   return exportPKCS8(privateKey);
 }
@@ -216,20 +228,34 @@ export async function loadCheckpointSigner(options: {
     );
   }
   const publicKey = createPublicKey(privateKey);
+  const publicKeyFile = publicKeyFileOf(keyFile);
+  const sm2 = Sm2PrivateKey.fromPem(pem);
+  if (sm2) {
+    if (options.create) await writePublicKeyFile(publicKeyFile, publicKey);
+    const publicJwk = sm2.publicKey.toJwk();
+    return {
+      kid: await calculateJwkThumbprint(publicJwk),
+      alg: SM2_JWS_ALG,
+      signKey: sm2,
+      verifyKey: sm2.publicKey,
+      publicJwk,
+      keyFile,
+      publicKeyFile,
+    };
+  }
   const alg = algOfKey(publicKey);
   if (!alg)
     throw new PrivateFileError(
-      `${CHECKPOINT_KEY_FILE} ${keyFile} holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key; use a P-256 or Ed25519 key`,
+      `${CHECKPOINT_KEY_FILE} ${keyFile} holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key; use a P-256, Ed25519 or SM2 key`,
     );
   const publicJwk = publicMembers(await exportJWK(publicKey));
   const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const publicKeyFile = publicKeyFileOf(keyFile);
   if (options.create) await writePublicKeyFile(publicKeyFile, publicKey);
   return {
     kid: await calculateJwkThumbprint(publicJwk),
     alg,
     signKey: await importPKCS8(pkcs8, alg),
-    verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey,
+    verifyKey: await importVerifyKey(publicJwk, alg),
     publicJwk,
     keyFile,
     publicKeyFile,

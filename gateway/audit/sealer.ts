@@ -5,9 +5,9 @@
  * advisory lock lets one sealer work at a time, while requests only ever insert unsealed rows
  * and never wait for it.
  */
-import { CompactSign } from 'jose';
 import { asc, desc, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { signCompactJws } from '../auth/jws.js';
 import type { Database } from '../db/client.js';
 import { auditCheckpoints, auditEntries } from '../db/schema.js';
 import { CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
@@ -35,9 +35,11 @@ export async function signCheckpoint(
   signer: CheckpointSigner,
   payload: CheckpointPayload,
 ): Promise<{ signature: string; kid: string }> {
-  const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: CHECKPOINT_TYPE })
-    .sign(signer.signKey);
+  const signature = await signCompactJws(
+    { alg: signer.alg, kid: signer.kid, typ: CHECKPOINT_TYPE },
+    new TextEncoder().encode(JSON.stringify(payload)),
+    signer.signKey,
+  );
   return { signature, kid: signer.kid };
 }
 

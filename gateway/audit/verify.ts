@@ -5,7 +5,8 @@
  * problem found with the sequence number it concerns.
  */
 import { and, asc, count, eq, gt, isNull, lt } from 'drizzle-orm';
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose';
+import { verifyCompactJws } from '../auth/jws.js';
 import type { Queryable } from '../db/client.js';
 import { auditCheckpoints, auditEntries } from '../db/schema.js';
 import { type AuditRow, CHECKPOINT_TYPE, type CheckpointPayload, GENESIS_HASH, entryHash } from './chain.js';
@@ -100,7 +101,7 @@ async function verifyCheckpointSignature(trustedKeys: TrustedKeys, signature: st
   const key = trustedKeys.get(kid);
   if (!key) return { status: 'untrusted', kid };
   try {
-    const { payload, protectedHeader } = await compactVerify(signature, key.verifyKey, { algorithms: [key.alg] });
+    const { payload, protectedHeader } = await verifyCompactJws(signature, key.verifyKey, key.alg);
     if (protectedHeader.typ !== CHECKPOINT_TYPE) return { status: 'invalid' };
     return { status: 'ok', payload: JSON.parse(new TextDecoder().decode(payload)) as CheckpointPayload };
   } catch {

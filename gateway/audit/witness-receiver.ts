@@ -15,7 +15,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose';
+import { verifyCompactJws } from '../auth/jws.js';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorCode, problemDocument } from '../platform/errors.js';
 import { CHECKPOINT_TYPE, type CheckpointPayload } from './chain.js';
@@ -88,7 +89,7 @@ async function checkSignature(trustedKeys: TrustedKeys, head: SignedCheckpoint):
     throw refuse(`The checkpoint is not signed by a key this witness trusts (kid ${String(kid)}).`);
   let payload: CheckpointPayload;
   try {
-    const verified = await compactVerify(head.signature, key.verifyKey, { algorithms: [key.alg] });
+    const verified = await verifyCompactJws(head.signature, key.verifyKey, key.alg);
     if (verified.protectedHeader.typ !== CHECKPOINT_TYPE) throw new Error('typ');
     payload = JSON.parse(new TextDecoder().decode(verified.payload)) as CheckpointPayload;
   } catch {

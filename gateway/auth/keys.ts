@@ -24,8 +24,6 @@ import {
   compactDecrypt,
   decodeProtectedHeader,
   exportJWK,
-  generateKeyPair,
-  importJWK,
   importPKCS8,
   type JWK,
 } from 'jose';
@@ -34,24 +32,34 @@ import type { SigningSettings } from '../config.js';
 import type { Database } from '../db/client.js';
 import { signingKeys } from '../db/schema.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
+import { Sm2PrivateKey } from '../platform/sm2.js';
+import {
+  SM2_JWS_ALG,
+  type SignKey,
+  type VerifyKey,
+  generateSigningJwks,
+  importSignKey,
+  importVerifyKey,
+  isSigningAlg,
+} from './jws.js';
 
 /** WebCrypto key, as jose uses them; imported once and reused for every signature. */
 export type CryptoKey = webcrypto.CryptoKey;
 
 export type SigningAlg = SigningSettings['alg'];
-export const acceptedAlgorithms: SigningAlg[] = ['ES256', 'EdDSA'];
+export const acceptedAlgorithms: SigningAlg[] = ['ES256', 'EdDSA', SM2_JWS_ALG];
 
 export interface PublishedKey {
   kid: string;
   alg: SigningAlg;
   publicJwk: JWK;
-  verifyKey: CryptoKey;
+  verifyKey: VerifyKey;
 }
 
 export interface ActiveKey {
   kid: string;
   alg: SigningAlg;
-  signKey: CryptoKey;
+  signKey: SignKey;
 }
 
 interface KeySet {
@@ -64,10 +72,6 @@ interface KeySet {
 const REFRESH_INTERVAL_MS = 30_000;
 /** An unknown `kid` triggers a reload at most this often, so random kids cannot hammer the database. */
 const UNKNOWN_KID_RELOAD_MS = 5_000;
-
-function isSigningAlg(value: unknown): value is SigningAlg {
-  return value === 'ES256' || value === 'EdDSA';
-}
 
 function publicJwkOnly(jwk: JWK): JWK {
   // Copy only public members, so a private member can never reach the JWKS by accident.
@@ -200,9 +204,9 @@ function sealNamesKey(row: SigningKeyRow, kek: KeyEncryptionKey): boolean {
 }
 
 async function generateSealedKey(alg: SigningAlg, kek: KeyEncryptionKey) {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const publicJwk = publicJwkOnly(await exportJWK(publicKey));
-  const privateJwk = await exportJWK(privateKey);
+  const generated = await generateSigningJwks(alg);
+  const publicJwk = publicJwkOnly(generated.publicJwk);
+  const privateJwk = generated.privateJwk;
   // The thumbprint plus a random suffix: stable for the key and unique even if a key repeats.
   const kid = `${(await calculateJwkThumbprint(publicJwk)).slice(0, 16)}-${randomBytes(3).toString('hex')}`;
   return {
@@ -215,7 +219,7 @@ async function generateSealedKey(alg: SigningAlg, kek: KeyEncryptionKey) {
 
 async function publishedKeyOf(kid: string, alg: SigningAlg, privateJwk: JWK): Promise<PublishedKey> {
   const publicJwk = publicJwkOnly(privateJwk);
-  return { kid, alg, publicJwk, verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey };
+  return { kid, alg, publicJwk, verifyKey: await importVerifyKey(publicJwk, alg) };
 }
 
 export interface KeyStoreOptions {
@@ -397,7 +401,7 @@ export class KeyStore {
         active = {
           kid: row.kid,
           alg: unsealed.alg,
-          signKey: (await importJWK(unsealed.privateJwk, unsealed.alg)) as CryptoKey,
+          signKey: await importSignKey(unsealed.privateJwk, unsealed.alg),
         };
       }
     }
@@ -436,11 +440,22 @@ export class KeyStore {
   }
 }
 
-function algOfPem(pem: string, file: string): SigningAlg {
+/** The key in a PEM file, with the algorithm its type implies. */
+async function keyOfPem(
+  pem: string,
+  file: string,
+): Promise<{ alg: SigningAlg; publicJwk: JWK; signKey: SignKey; verifyKey: VerifyKey }> {
+  // SM2 first: Node reports an SM2 key read from PEM as of no known type, and jose cannot use it.
+  const sm2 = Sm2PrivateKey.fromPem(pem);
+  if (sm2) {
+    return { alg: SM2_JWS_ALG, publicJwk: sm2.publicKey.toJwk(), signKey: sm2, verifyKey: sm2.publicKey };
+  }
   const keyType = createPublicKey(pem).asymmetricKeyType;
-  if (keyType === 'ec') return 'ES256';
-  if (keyType === 'ed25519') return 'EdDSA';
-  throw new Error(`keys: ${file} holds a ${keyType ?? 'unknown'} key; use a P-256 or Ed25519 PKCS#8 key`);
+  const alg: SigningAlg | undefined = keyType === 'ec' ? 'ES256' : keyType === 'ed25519' ? 'EdDSA' : undefined;
+  if (!alg)
+    throw new Error(`keys: ${file} holds a ${keyType ?? 'unknown'} key; use a P-256, Ed25519 or SM2 PKCS#8 key`);
+  const publicJwk = publicJwkOnly(await exportJWK(createPublicKey(pem)));
+  return { alg, publicJwk, signKey: await importPKCS8(pem, alg), verifyKey: await importVerifyKey(publicJwk, alg) };
 }
 
 async function loadFromFiles(files: string[]): Promise<KeySet> {
@@ -450,11 +465,13 @@ async function loadFromFiles(files: string[]): Promise<KeySet> {
     const pem = await readFile(file, 'utf8').catch((cause: unknown) => {
       throw new Error(`keys: cannot read signing key file ${file}`, { cause });
     });
-    const alg = algOfPem(pem, file);
-    const publicJwk = publicJwkOnly(await exportJWK(createPublicKey(pem)));
-    const kid = (await calculateJwkThumbprint(publicJwk)).slice(0, 16);
-    published.set(kid, { kid, alg, publicJwk, verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey });
-    active ??= { kid, alg, signKey: await importPKCS8(pem, alg) };
+    const key = await keyOfPem(pem, file).catch((cause: unknown) => {
+      if (cause instanceof Error && cause.message.startsWith('keys:')) throw cause;
+      throw new Error(`keys: ${file} does not hold a usable PEM private key`, { cause });
+    });
+    const kid = (await calculateJwkThumbprint(key.publicJwk)).slice(0, 16);
+    published.set(kid, { kid, alg: key.alg, publicJwk: key.publicJwk, verifyKey: key.verifyKey });
+    active ??= { kid, alg: key.alg, signKey: key.signKey };
   }
   if (!active) throw new Error('keys: SIGNING_KEY_FILES names no file');
   return { active, published, loadedAt: Date.now() };

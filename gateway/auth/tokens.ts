@@ -10,10 +10,12 @@
  * tolerance: no `iat` in the future, and no lifetime longer than this gateway issues.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config.js';
+import type { Sm2PublicKey } from '../platform/sm2.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { parseCompactJsonObject, readCanonicalCompactJws } from './compact-jws.js';
+import { SM2_JWS_ALG, type SigningAlg, type VerifyKey, signCompactJws, verifyCompactJws } from './jws.js';
 import type { Principal } from './principal.js';
 import type { KeyStore } from './keys.js';
 import { type ClientKind, type Scope, clientKinds, isScope } from './scopes.js';
@@ -110,16 +112,21 @@ export class TokenService {
   private async sign(clientId: string, claims: TokenClaims, ttlSeconds: number): Promise<string> {
     const key = await this.keys.activeKey();
     const issuedAt = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
-      .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.audience)
-      .setSubject(clientId)
-      .setIssuedAt(issuedAt)
-      .setNotBefore(issuedAt)
-      .setExpirationTime(issuedAt + ttlSeconds)
-      .setJti(`tok_${randomUUID().replaceAll('-', '')}`)
-      .sign(key.signKey);
+    const payload: TokenClaims = {
+      ...claims,
+      iss: this.settings.issuer,
+      aud: this.settings.audience,
+      sub: clientId,
+      iat: issuedAt,
+      nbf: issuedAt,
+      exp: issuedAt + ttlSeconds,
+      jti: `tok_${randomUUID().replaceAll('-', '')}`,
+    };
+    return signCompactJws(
+      { alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE },
+      new TextEncoder().encode(JSON.stringify(payload)),
+      key.signKey,
+    );
   }
 
   /**
@@ -165,15 +172,7 @@ export class TokenService {
 
     let payload: TokenClaims;
     try {
-      ({ payload } = await jwtVerify<TokenClaims>(token, key.verifyKey, {
-        algorithms: [key.alg],
-        issuer: this.settings.issuer,
-        audience: this.settings.audience,
-        typ: ACCESS_TOKEN_TYPE,
-        clockTolerance: this.settings.clockToleranceSeconds,
-        currentDate: now,
-        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope'],
-      }));
+      payload = await this.verifySignatureAndClaims(token, key.verifyKey, key.alg, now);
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) throw new TokenRejected(error.code);
       throw error;
@@ -183,6 +182,55 @@ export class TokenService {
     const principal = principalFromClaims(payload);
     this.verified.set(token, principal, kid, expiresAt * 1000);
     return principal;
+  }
+
+  /**
+   * The signature and the registered claims. jose does both for the algorithms it knows; for SM2
+   * the signature is checked by our own JWS module and the claims here, with jose's rules and
+   * error codes (issuer and audience equal, required claims present, `exp` not passed and `nbf`
+   * reached within the clock tolerance).
+   */
+  private async verifySignatureAndClaims(
+    token: string,
+    verifyKey: VerifyKey,
+    alg: SigningAlg,
+    now: Date,
+  ): Promise<TokenClaims> {
+    const required = ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope'];
+    const tolerance = this.settings.clockToleranceSeconds;
+    if (alg !== SM2_JWS_ALG) {
+      const { payload } = await jwtVerify<TokenClaims>(token, verifyKey as Exclude<VerifyKey, Sm2PublicKey>, {
+        algorithms: [alg],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: tolerance,
+        currentDate: now,
+        requiredClaims: required,
+      });
+      return payload;
+    }
+    const verified = await verifyCompactJws(token, verifyKey, alg);
+    const payload = parseCompactJsonObject(new TextDecoder().decode(verified.payload)) as TokenClaims | undefined;
+    if (!payload) throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
+    const claimFailed = (claim: string, reason: string) =>
+      new joseErrors.JWTClaimValidationFailed(`unexpected "${claim}" claim value`, payload, claim, reason);
+    for (const claim of required) {
+      if (!Object.hasOwn(payload, claim)) throw claimFailed(claim, 'missing');
+    }
+    if (payload.iss !== this.settings.issuer) throw claimFailed('iss', 'check_failed');
+    const audiences = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+    if (!audiences.includes(this.settings.audience)) throw claimFailed('aud', 'check_failed');
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    if (typeof payload.iat !== 'number') throw claimFailed('iat', 'invalid');
+    if (payload.nbf !== undefined) {
+      if (typeof payload.nbf !== 'number') throw claimFailed('nbf', 'invalid');
+      if (payload.nbf > nowSeconds + tolerance) throw claimFailed('nbf', 'check_failed');
+    }
+    if (typeof payload.exp !== 'number') throw claimFailed('exp', 'invalid');
+    if (payload.exp <= nowSeconds - tolerance)
+      throw new joseErrors.JWTExpired('"exp" claim timestamp check failed', payload, 'exp', 'check_failed');
+    return payload;
   }
 
   /**

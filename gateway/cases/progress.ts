@@ -6,6 +6,7 @@
  * the guesses come from. The answer carries no personal data: the item, the status, the dates, the
  * departments' progress and the timeline's milestones.
  */
+import { createHash } from 'node:crypto';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
@@ -300,7 +301,12 @@ export async function downloadResultDocument(
   const stream = await services.blobStore.get(issued.material.contentSha256);
   if (!stream) throw new Error(`content of result material ${issued.material.id} is missing`);
   for await (const chunk of stream) chunks.push(chunk);
-  const claims = certificateClaimsOf({ certificate: issued.certificate, material: issued.material }, services.issuer, {
+  // The envelope always carries the SM3 digest; a result stored without one gets it from its bytes.
+  const material = {
+    ...issued.material,
+    contentSm3: issued.material.contentSm3 ?? createHash('sm3').update(Buffer.concat(chunks)).digest('hex'),
+  };
+  const claims = certificateClaimsOf({ certificate: issued.certificate, material }, services.issuer, {
     stale: false,
     unmask: false,
   });

@@ -5,8 +5,9 @@
  * with any JOSE library. `typ` keeps it from being mistaken for an access token or an audit
  * checkpoint signed by the same key.
  */
-import { CompactSign, compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { isCanonicalBase64url } from '../auth/compact-jws.js';
+import { signCompactJws, verifyCompactJws } from '../auth/jws.js';
 import type { KeyStore } from '../auth/keys.js';
 import { ApiError } from '../platform/errors.js';
 
@@ -37,7 +38,11 @@ export interface CertificateClaims {
     holders?: { name: string; identifier: string; share?: string }[];
     restrictions?: { kind: 'mortgage' | 'seizure' | 'objection' | 'pre_notice'; registeredOn: string; party: string }[];
   };
-  content: { sha256: string; mediaType: string; size: number };
+  /**
+   * The rendition's digests: SHA-256, and SM3 (GB/T 32905, lower-case hex) for every copy stored
+   * or refreshed since SM3 digests were recorded (absent only on older copies not yet refreshed).
+   */
+  content: { sha256: string; sm3?: string; mediaType: string; size: number };
   source: {
     department: string;
     contractResource: string | null;
@@ -51,9 +56,11 @@ export interface CertificateClaims {
 
 export async function signCertificate(keys: KeyStore, claims: CertificateClaims): Promise<string> {
   const key = await keys.activeKey();
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CERTIFICATE_ENVELOPE_TYPE })
-    .sign(key.signKey);
+  return signCompactJws(
+    { alg: key.alg, kid: key.kid, typ: CERTIFICATE_ENVELOPE_TYPE },
+    new TextEncoder().encode(JSON.stringify(claims)),
+    key.signKey,
+  );
 }
 
 /**
@@ -136,7 +143,7 @@ export async function verifyCertificateEnvelope(
     );
   let payload: Uint8Array;
   try {
-    ({ payload } = await compactVerify(envelope, key.verifyKey, { algorithms: [key.alg] }));
+    ({ payload } = await verifyCompactJws(envelope, key.verifyKey, key.alg));
   } catch (error) {
     if (error instanceof joseErrors.JOSEError)
       throw new ApiError(

@@ -126,7 +126,7 @@ export interface ServedCertificate {
   material: Pick<
     StoredCertificate['material'],
     'id' | 'subjectId' | 'status' | 'contentSha256' | 'mediaType' | 'contentSize'
-  >;
+  > & { contentSm3?: string | null };
 }
 
 interface TypePlan {
@@ -439,6 +439,8 @@ async function askDepartment(
   // its content is in the store already, so the put (a transaction, and a chunk buffer) is skipped
   // — unless the stored copy was found corrupt (quarantined) or is gone: then this put repairs it.
   const sha256 = createHash('sha256').update(document.bytes).digest('hex');
+  // The SM3 digest goes into every envelope of this copy (GB/T 32905), whatever CONTENT_SM3 says.
+  const sm3 = createHash('sm3').update(document.bytes).digest('hex');
   const storedCopyServable =
     plan.stored?.material.contentSha256 === sha256 && (await services.blobStore.stat(sha256))?.quarantined === false;
   const put = storedCopyServable
@@ -460,7 +462,7 @@ async function askDepartment(
       contractResource: plan.resourceCode,
       contractVersion: contract?.version ?? null,
       metadata,
-      content: { sha256: put.sha256, size: put.size, mediaType: document.mediaType },
+      content: { sha256: put.sha256, sm3, size: put.size, mediaType: document.mediaType },
     },
     now(),
   );
@@ -625,7 +627,12 @@ export function certificateClaimsOf(
     materialId: material.id,
     subjectId: material.subjectId,
     certificate,
-    content: { sha256: material.contentSha256, mediaType: material.mediaType, size: material.contentSize },
+    content: {
+      sha256: material.contentSha256,
+      ...(material.contentSm3 ? { sm3: material.contentSm3 } : {}),
+      mediaType: material.mediaType,
+      size: material.contentSize,
+    },
     source: {
       department: record.departmentCode,
       contractResource: record.contractResource,

@@ -19,6 +19,7 @@ export interface StoredCopy {
     subjectId: string;
     status: 'valid';
     contentSha256: string;
+    contentSm3: string | null;
     mediaType: string;
     contentSize: number;
   };
@@ -69,6 +70,7 @@ interface Row {
   fetched_ms: number | string | null;
   checked_ms: number | string | null;
   content_sha256: string | null;
+  content_sm3: string | null;
   media_type: string | null;
   content_size: number | string | null;
 }
@@ -125,7 +127,7 @@ export async function readAndAudit(
       select distinct on (c.certificate_type)
              c.material_id, c.certificate_type, c.certificate_number, c.department_code, c.contract_resource, c.contract_version,
              c.metadata, (extract(epoch from c.fetched_at) * 1000)::float8 as fetched_ms, (extract(epoch from c.checked_at) * 1000)::float8 as checked_ms,
-             m.content_sha256, m.media_type, m.content_size::float8 as content_size
+             m.content_sha256, m.content_sm3, m.media_type, m.content_size::float8 as content_size
         from certificates c join materials m on m.id = c.material_id
        where c.subject_id = ${subjectId} and c.certificate_type = any(array(select jsonb_array_elements_text(${JSON.stringify(types)}::jsonb))) and m.status = 'valid'
          and coalesce(c.certificate_number = ${JSON.stringify(options.numbers ?? {})}::jsonb ->> c.certificate_type, true)
@@ -178,6 +180,7 @@ export async function readAndAudit(
         subjectId,
         status: 'valid',
         contentSha256: row.content_sha256 ?? '',
+        contentSm3: row.content_sm3,
         mediaType: row.media_type ?? '',
         contentSize: Number(row.content_size),
       },

@@ -64,7 +64,13 @@ const CertificateMetadataSchema = z
   })
   .openapi('CertificateMetadata');
 
-const ContentSchema = z.object({ sha256: z.string(), mediaType: z.string(), size: z.number().int() });
+const ContentSchema = z.object({
+  sha256: z.string(),
+  /** SM3 (GB/T 32905) of the rendition, lower-case hex; absent only on copies stored before it was recorded. */
+  sm3: z.string().optional(),
+  mediaType: z.string(),
+  size: z.number().int(),
+});
 
 const CertificateAnswerSchema = z
   .object({

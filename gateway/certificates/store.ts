@@ -42,7 +42,8 @@ export interface FetchedCertificate {
   contractResource: string | null;
   contractVersion: string | null;
   metadata: CertificateMetadata;
-  content: { sha256: string; size: number; mediaType: string };
+  /** `sm3`: lower-case hex SM3 of the bytes, recorded on the material and signed in its envelopes. */
+  content: { sha256: string; sm3?: string; size: number; mediaType: string };
 }
 
 /** The client id recorded as a fetched material's provider: the department, never the caller. */
@@ -166,6 +167,11 @@ export async function recordFetchedCertificate(
       selectRevocation(tx, identity),
       selectSameCertificate(tx, { ...identity, subjectId, sha256: content.sha256 }),
     ]);
+    if (same && same.material.contentSm3 === null && content.sm3) {
+      // A copy stored before SM3 digests were recorded gets its digest at its next refresh.
+      await tx.update(materials).set({ contentSm3: content.sm3 }).where(eq(materials.id, same.material.id));
+      same.material = { ...same.material, contentSm3: content.sm3 };
+    }
     const knownRevoked = revoked !== undefined;
     const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
     const audit = () =>
@@ -275,6 +281,7 @@ export async function insertCertificateMaterial(
       subjectId,
       typeCode: fetched.type.code,
       contentSha256: content.sha256,
+      contentSm3: content.sm3 ?? null,
       contentSize: content.size,
       mediaType: content.mediaType,
       fileName: `${metadata.certificateType}-${label}.${content.mediaType === 'application/ofd' ? 'ofd' : 'pdf'}`,
