@@ -21,7 +21,7 @@ import { calculateJwkThumbprint, exportJWK, importSPKI } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SM2_JWS_ALG, verifyCompactJws } from '../auth/jws.js';
 import { PrivateFileError } from '../platform/private-files.js';
-import { Sm2PrivateKey } from '../platform/sm2.js';
+import { Sm2PrivateKey } from '../../adapters/sdk/helpers/sm2.js';
 import {
   TrustedKeyFileError,
   TrustedKeys,

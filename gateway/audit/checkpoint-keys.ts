@@ -14,7 +14,7 @@ import { type JWK, calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPa
 import { SM2_JWS_ALG, type SignKey, type VerifyKey, importVerifyKey } from '../auth/jws.js';
 import type { SigningAlg } from '../auth/keys.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
-import { Sm2PrivateKey, Sm2PublicKey, generateSm2PrivateKey } from '../platform/sm2.js';
+import { Sm2PrivateKey, Sm2PublicKey, generateSm2PrivateKey } from '../../adapters/sdk/helpers/sm2.js';
 
 const CHECKPOINT_KEY_FILE = 'audit checkpoint key file';
 

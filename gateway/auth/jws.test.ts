@@ -17,8 +17,8 @@ import {
   Sm2PublicKey,
   generateSm2PrivateKey,
   signatureToDer,
-  sm2Verify,
-} from '../platform/sm2.js';
+  sm2VerifySignature,
+} from '../../adapters/sdk/helpers/sm2.js';
 import { opensslVerifySm2Jws, opensslVersion } from '../../test/support/openssl-sm2.js';
 import {
   SM2_JWS_ALG,
@@ -127,11 +127,11 @@ describe('SM2 signatures (GB/T 32918.2) against OpenSSL', () => {
         join(folder, 'openssl.sig'),
       ]);
       const signature = readDerSignature(await readFile(join(folder, 'openssl.sig')));
-      expect(sm2Verify(key.publicKey, Buffer.from('message digest'), signature, id)).toBe(true);
-      expect(sm2Verify(key.publicKey, Buffer.from('message digesT'), signature, id)).toBe(false);
-      expect(sm2Verify(key.publicKey, Buffer.from('message digest'), { ...signature, s: signature.s ^ 1n }, id)).toBe(
-        false,
-      );
+      expect(sm2VerifySignature(key.publicKey, Buffer.from('message digest'), signature, id)).toBe(true);
+      expect(sm2VerifySignature(key.publicKey, Buffer.from('message digesT'), signature, id)).toBe(false);
+      expect(
+        sm2VerifySignature(key.publicKey, Buffer.from('message digest'), { ...signature, s: signature.s ^ 1n }, id),
+      ).toBe(false);
     }
   });
 
@@ -139,10 +139,10 @@ describe('SM2 signatures (GB/T 32918.2) against OpenSSL', () => {
     const key = generateSm2PrivateKey();
     const message = Buffer.from('m');
     const { r, s } = key.sign(message);
-    expect(sm2Verify(key.publicKey, message, { r, s })).toBe(true);
-    expect(sm2Verify(key.publicKey, message, { r: r + SM2_ORDER, s })).toBe(false);
-    expect(sm2Verify(key.publicKey, message, { r, s: 0n })).toBe(false);
-    expect(sm2Verify(key.publicKey, message, { r: SM2_ORDER - s, s })).toBe(false);
+    expect(sm2VerifySignature(key.publicKey, message, { r, s })).toBe(true);
+    expect(sm2VerifySignature(key.publicKey, message, { r: r + SM2_ORDER, s })).toBe(false);
+    expect(sm2VerifySignature(key.publicKey, message, { r, s: 0n })).toBe(false);
+    expect(sm2VerifySignature(key.publicKey, message, { r: SM2_ORDER - s, s })).toBe(false);
     const { x, y } = key.publicKey.point;
     expect(() => new Sm2PublicKey({ x, y: y ^ 1n })).toThrow(RangeError);
     expect(() => new Sm2PrivateKey(0n)).toThrow(RangeError);
@@ -151,7 +151,7 @@ describe('SM2 signatures (GB/T 32918.2) against OpenSSL', () => {
     expect(again?.publicKey.point).toEqual(key.publicKey.point);
     expect(Sm2PublicKey.fromSpkiDer(key.publicKey.toSpkiDer())?.point).toEqual(key.publicKey.point);
     const fromJwk = Sm2PrivateKey.fromJwk(key.toJwk());
-    expect(sm2Verify(key.publicKey, message, fromJwk.sign(message))).toBe(true);
+    expect(sm2VerifySignature(key.publicKey, message, fromJwk.sign(message))).toBe(true);
     const other = generateSm2PrivateKey();
     const { x: otherX, y: otherY } = other.publicKey.toJwk();
     expect(() => Sm2PrivateKey.fromJwk({ ...key.toJwk(), x: otherX, y: otherY })).toThrow(TypeError);

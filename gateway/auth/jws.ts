@@ -30,8 +30,8 @@ import {
   generateSm2PrivateKey,
   signatureFromRaw,
   signatureToRaw,
-  sm2Verify,
-} from '../platform/sm2.js';
+  sm2VerifySignature,
+} from '../../adapters/sdk/helpers/sm2.js';
 import { isCanonicalBase64url, parseCompactJsonObject, readCanonicalCompactJws } from './compact-jws.js';
 
 /** The JWS `alg` of SM2 signatures with SM3 (not IANA-registered; see above). */
@@ -90,7 +90,8 @@ export async function verifyCompactJws(
   if (!isCanonicalBase64url(encodedSignature)) throw new joseErrors.JWSInvalid('signature is not base64url');
   const signature = signatureFromRaw(Buffer.from(encodedSignature, 'base64url'));
   const signingInput = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
-  if (!signature || !sm2Verify(key, signingInput, signature)) throw new joseErrors.JWSSignatureVerificationFailed();
+  if (!signature || !sm2VerifySignature(key, signingInput, signature))
+    throw new joseErrors.JWSSignatureVerificationFailed();
   return { payload: Buffer.from(encodedPayload, 'base64url'), protectedHeader: header };
 }
 

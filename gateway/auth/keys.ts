@@ -32,7 +32,7 @@ import type { SigningSettings } from '../config.js';
 import type { Database } from '../db/client.js';
 import { signingKeys } from '../db/schema.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
-import { Sm2PrivateKey } from '../platform/sm2.js';
+import { Sm2PrivateKey } from '../../adapters/sdk/helpers/sm2.js';
 import {
   SM2_JWS_ALG,
   type SignKey,

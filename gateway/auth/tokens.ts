@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config.js';
-import type { Sm2PublicKey } from '../platform/sm2.js';
+import type { Sm2PublicKey } from '../../adapters/sdk/helpers/sm2.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { parseCompactJsonObject, readCanonicalCompactJws } from './compact-jws.js';
 import { SM2_JWS_ALG, type SigningAlg, type VerifyKey, signCompactJws, verifyCompactJws } from './jws.js';

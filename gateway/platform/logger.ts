@@ -14,11 +14,7 @@ const BUFFER_FLUSH_INTERVAL_MS = 1000;
  * lines are written once that many bytes wait (and at least every second, and on exit): one write
  * per line cost ~7 % of a small read's CPU (bench, issue 15).
  */
-export function createLogger(
-  level: Config['logLevel'],
-  destination?: pino.DestinationStream,
-  bufferBytes = 0,
-): Logger {
+export function createLogger(level: Config['logLevel'], destination?: pino.DestinationStream, bufferBytes = 0): Logger {
   const logger = pino(
     {
       level,
