@@ -20,9 +20,30 @@ export interface CallContext {
   signal?: AbortSignal;
 }
 
+/** The identifier types natural persons are known by in the gateway. */
+export const personIdentifierTypes = [
+  'resident_id',
+  'passport',
+  'mainland_travel_permit',
+  'foreign_permanent_residence',
+] as const;
+
+export type PersonIdentifierType = (typeof personIdentifierTypes)[number];
+
 export interface IdentityVerificationRequest {
+  /**
+   * The document number as the gateway normalised it: the 18-character resident ID number, or the
+   * passport / travel permit / permanent resident card number (without the nationality).
+   */
   idNumber: string;
   name: string;
+  /**
+   * Which document `idNumber` is. Absent means `resident_id`: adapters that only verify resident
+   * ID numbers (the default of `identityIdentifierTypes`) never see another type.
+   */
+  identifierType?: PersonIdentifierType;
+  /** ISO 3166-1 alpha-3 issuing state, with `passport` only. */
+  nationality?: string;
 }
 
 /** Whether the department's register holds this ID number, and whether the name matches it. */
@@ -211,6 +232,12 @@ export interface HealthResult {
 /** The optional capabilities. Absent methods mean the department does not offer that service. */
 export interface AdapterCapabilities {
   verifyIdentity?(request: IdentityVerificationRequest, context: CallContext): Promise<IdentityVerificationResult>;
+  /**
+   * The identifier types `verifyIdentity` accepts. Default: `['resident_id']`. The gateway sends a
+   * department only the types it declares here and its configuration routes to it
+   * (`identityVerification.identifierTypes` in the departments file).
+   */
+  identityIdentifierTypes?: readonly PersonIdentifierType[];
   /** Certificate types (gateway material-type codes) this department issues. */
   certificateTypes?: readonly string[];
   fetchCertificate?(request: CertificateRequest, context: CallContext): Promise<CertificateResult>;

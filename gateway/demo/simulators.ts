@@ -51,6 +51,8 @@ interface DemoDepartment {
   adapter: string;
   /** Demo credentials: well known, like the demo clients' secrets. */
   options: Record<string, unknown>;
+  /** The identity verifications this department answers (PSB: resident ID numbers). */
+  identityVerification?: DepartmentConfig['identityVerification'];
   start(options: StartSimulatorOptions): Promise<RunningSimulator>;
 }
 
@@ -60,6 +62,7 @@ export const demoDepartments: readonly DemoDepartment[] = [
     name: 'Public Security population registry (simulator)',
     adapter: 'psb-population',
     options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    identityVerification: { identifierTypes: ['resident_id'] },
     start: (options) => startPsbPopulationSimulator(options),
   },
   {
@@ -124,6 +127,7 @@ export async function startDemoSimulators(basePort: number, logger: Logger): Pro
       baseUrl: simulator.url,
       options: department.options,
       tuning: {},
+      ...(department.identityVerification ? { identityVerification: department.identityVerification } : {}),
     })),
     urlPolicyOverrides: Object.fromEntries(running.map(({ department }) => [department.code, loopbackOnly])),
     simulators: running.map(({ department, simulator }) => ({ code: department.code, url: simulator.url })),

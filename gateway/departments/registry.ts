@@ -8,7 +8,7 @@ import type { ContractSet, DepartmentClient, RegisteredAdapterFactory } from '..
 import { createDepartmentClient } from '../../adapters/sdk/client.js';
 import type { DepartmentMetrics } from '../../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
-import type { DepartmentAdapter } from '../../adapters/sdk/types.js';
+import type { DepartmentAdapter, PersonIdentifierType } from '../../adapters/sdk/types.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { ConfigError } from '../config.js';
 import type { DepartmentConfig } from './config.js';
@@ -20,6 +20,8 @@ export interface RegisteredDepartment {
   baseUrl: string;
   adapter: DepartmentAdapter;
   client: DepartmentClient;
+  /** The identifier types the configuration routes identity verification of to this department. */
+  answersIdentityVerification: PersonIdentifierType[];
 }
 
 export interface DepartmentRegistryOptions {
@@ -34,8 +36,61 @@ export interface DepartmentRegistryOptions {
   now?: () => Date;
 }
 
+/** The identifier types an adapter's `verifyIdentity` accepts (none when it does not verify). */
+export function verifiableIdentifierTypes(adapter: DepartmentAdapter): readonly PersonIdentifierType[] {
+  if (adapter.verifyIdentity === undefined) return [];
+  return adapter.identityIdentifierTypes ?? ['resident_id'];
+}
+
+/**
+ * Who answers identity verification for each identifier type, from the departments'
+ * `identityVerification.identifierTypes`. Refuses (problems) a type claimed by two departments
+ * and a claim the department's adapter cannot honour, so nothing is decided by list order.
+ */
+function identityRoutes(
+  departments: readonly DepartmentConfig[],
+  built: ReadonlyMap<string, RegisteredDepartment>,
+  problems: string[],
+): Map<PersonIdentifierType, string> {
+  const routes = new Map<PersonIdentifierType, string>();
+  for (const department of departments) {
+    const claimed = department.identityVerification?.identifierTypes;
+    if (claimed === undefined) continue;
+    const where = `department ${department.code}: identityVerification.identifierTypes`;
+    const registered = built.get(department.code);
+    // A department that failed to build already has its problem listed.
+    if (!registered) continue;
+    const accepted = verifiableIdentifierTypes(registered.adapter);
+    if (accepted.length === 0) {
+      problems.push(`${where}: its adapter ${department.adapter} does not verify identities`);
+      continue;
+    }
+    for (const type of new Set(claimed)) {
+      const other = routes.get(type);
+      if (other !== undefined) {
+        problems.push(
+          `${where}: ${type} is already answered by ${other}; exactly one department may answer each identifier type`,
+        );
+        continue;
+      }
+      if (!accepted.includes(type)) {
+        problems.push(
+          `${where}: its adapter ${department.adapter} does not verify ${type} (it verifies ${accepted.join(', ')})`,
+        );
+        continue;
+      }
+      routes.set(type, department.code);
+      registered.answersIdentityVerification.push(type);
+    }
+  }
+  return routes;
+}
+
 export class DepartmentRegistry {
-  private constructor(private readonly departments: ReadonlyMap<string, RegisteredDepartment>) {}
+  private constructor(
+    private readonly departments: ReadonlyMap<string, RegisteredDepartment>,
+    private readonly identityRoutes: ReadonlyMap<PersonIdentifierType, string>,
+  ) {}
 
   /**
    * Builds every department's client and adapter. Problems (unknown adapter kind, bad options,
@@ -90,13 +145,15 @@ export class DepartmentRegistry {
         baseUrl: client.baseUrl,
         adapter,
         client,
+        answersIdentityVerification: [],
       });
     }
+    const routes = identityRoutes(options.departments, built, problems);
     if (problems.length > 0) {
       for (const department of built.values()) void department.adapter.close();
       throw new ConfigError(problems);
     }
-    return new DepartmentRegistry(built);
+    return new DepartmentRegistry(built, routes);
   }
 
   get(code: string): RegisteredDepartment | undefined {
@@ -125,9 +182,23 @@ export class DepartmentRegistry {
     return department?.adapter.resources.fetchCertificate ?? null;
   }
 
-  /** Departments that can verify identities. */
+  /** Departments that can verify identities (whether or not the configuration routes any type to them). */
   identityVerifiers(): RegisteredDepartment[] {
     return this.list().filter((department) => department.adapter.verifyIdentity !== undefined);
+  }
+
+  /**
+   * The department the configuration names to verify persons known by this identifier type;
+   * undefined when none is named (then only a caller naming a department gets a verification).
+   */
+  identityVerifierFor(identifierType: PersonIdentifierType): RegisteredDepartment | undefined {
+    const code = this.identityRoutes.get(identifierType);
+    return code === undefined ? undefined : this.departments.get(code);
+  }
+
+  /** Identifier type → department code, as configured (the departments API shows it). */
+  identityVerificationRoutes(): Record<string, string> {
+    return Object.fromEntries(this.identityRoutes);
   }
 
   async close(): Promise<void> {

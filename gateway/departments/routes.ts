@@ -27,6 +27,17 @@ const DepartmentSchema = z
       z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health']),
     ),
     certificateTypes: z.array(z.string()),
+    identityVerification: z
+      .object({
+        identifierTypes: z
+          .array(z.string())
+          .openapi({ description: 'The identifier types of persons its system can verify (empty: it verifies none)' }),
+        answersByDefault: z.array(z.string()).openapi({
+          description:
+            'The identifier types the configuration routes to it (identityVerification.identifierTypes in the departments file): it answers verifications of these when the caller names no department',
+        }),
+      })
+      .openapi({ description: 'Who answers identity verification, per identifier type' }),
     submissionTypes: z
       .array(
         z.object({

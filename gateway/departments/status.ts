@@ -4,7 +4,7 @@ import type { CapabilityName } from '../../adapters/sdk/types.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { ApiError } from '../platform/errors.js';
 import { toApiError } from './errors.js';
-import type { RegisteredDepartment } from './registry.js';
+import { type RegisteredDepartment, verifiableIdentifierTypes } from './registry.js';
 
 const capabilityNames: readonly CapabilityName[] = [
   'verifyIdentity',
@@ -26,6 +26,10 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
     origin: new URL(department.baseUrl).origin,
     capabilities: capabilityNames.filter((capability) => adapter[capability] !== undefined),
     certificateTypes: [...(adapter.certificateTypes ?? [])],
+    identityVerification: {
+      identifierTypes: [...verifiableIdentifierTypes(adapter)],
+      answersByDefault: [...department.answersIdentityVerification],
+    },
     // What an item may name as this department's submission type, with the form fields each needs.
     submissionTypes: Object.entries(adapter.submissionTypes ?? {}).map(([code, declared]) => ({
       code,
