@@ -3,7 +3,9 @@
  * routes the subject's identifier type to, never the first verifier listed. A second population
  * register listed before PSB (same adapter kind, its own simulator) does not take over; it answers
  * only when a caller names it; a type nobody is routed for is refused before any call; and a
- * gateway with verifiers but no routing has no default verifier.
+ * gateway with verifiers but no routing has no default verifier. And the retries behind an answer
+ * are visible: a register answering 503 then 200 shows both attempts in the departments API and
+ * on /metrics, and a business error inside a 200 shows as a result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +13,7 @@ import {
   PSB_DEMO_APP_SECRET,
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
+import type { RunningPsbSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { accessRequests } from '../gateway/db/schema.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
@@ -18,7 +21,7 @@ import { type TestGateway, bearer, createTestGateway, problemOf } from './harnes
 const PURPOSE = { 'onewindow-purpose': 'case_acceptance', 'onewindow-operator': 'clerk-7' };
 const JSON_BODY = { 'content-type': 'application/json' };
 
-let psb: RunningSimulator;
+let psb: RunningPsbSimulator;
 let otherRegister: RunningSimulator;
 let gw: TestGateway;
 let unrouted: TestGateway;
@@ -174,5 +177,89 @@ describe('identity verification routing', () => {
     expect(psb.requestCount()).toBe(0);
     const named = await verify(unrouted, unroutedToken, id, 'PSB');
     expect(await named.json()).toMatchObject({ department: 'PSB', outcome: 'match' });
+  });
+});
+
+interface Traffic {
+  calls: number;
+  attempts: number;
+  retries: number;
+  outcomes: Record<'calls' | 'attempts' | 'retries' | 'results', Record<string, number>>;
+  operations: { operation: string; attempts: number; retries: number; attemptOutcomes: Record<string, number> }[];
+  lastFailure: { level: string; operation: string; outcome: string; attempt?: string } | null;
+}
+
+async function trafficOf(code: string): Promise<Traffic> {
+  const response = await gw.request(`/v1/departments/${code}`, { headers: bearer(windowToken) });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { traffic: Traffic }).traffic;
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const changed: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after))
+    if (value !== (before[key] ?? 0)) changed[key] = value - (before[key] ?? 0);
+  return changed;
+}
+
+describe('retries made visible', () => {
+  it('a 503 answered by a retry: the call is ok, the attempts say 503 then ok, in the API and on /metrics', async () => {
+    const id = await subject(gw, windowToken, {
+      identifierType: 'resident_id',
+      identifier: '11010519491231002X',
+      name: '张三',
+    });
+    const before = await trafficOf('PSB');
+    psb.setFault({ kind: 'http_5xx', times: 1 });
+    const response = await verify(gw, windowToken, id);
+    expect(await response.json()).toMatchObject({ department: 'PSB', outcome: 'match' });
+    const after = await trafficOf('PSB');
+    expect(after.calls - before.calls).toBe(1);
+    expect(after.attempts - before.attempts).toBe(2);
+    expect(after.retries - before.retries).toBe(1);
+    expect(difference(after.outcomes.calls, before.outcomes.calls)).toEqual({ ok: 1 });
+    expect(difference(after.outcomes.attempts, before.outcomes.attempts)).toEqual({ http_503: 1, ok: 1 });
+    expect(difference(after.outcomes.retries, before.outcomes.retries)).toEqual({ ok: 1 });
+    expect(difference(after.outcomes.results, before.outcomes.results)).toEqual({ ok: 1 });
+    expect(after.lastFailure).toMatchObject({ level: 'attempt', outcome: 'http_503', attempt: 'first' });
+    const operation = after.operations.find((entry) => entry.attemptOutcomes['http_503'] !== undefined);
+    expect(operation?.retries).toBeGreaterThanOrEqual(1);
+
+    const metrics = await gw.request('/metrics', { headers: bearer(await gw.tokenFor('auditor', ['metrics:read'])) });
+    const text = await metrics.text();
+    expect(text).toMatch(
+      new RegExp(
+        `onewindow_department_attempts_total\\{department="PSB",operation="${operation?.operation}",outcome="http_503",attempt="first"\\} [1-9]`,
+      ),
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `onewindow_department_attempts_total\\{department="PSB",operation="${operation?.operation}",outcome="ok",attempt="retry"\\} [1-9]`,
+      ),
+    );
+  });
+
+  it('a business error inside a 200 is an ok call and attempt, and a business_error result', async () => {
+    const id = await subject(gw, windowToken, {
+      identifierType: 'resident_id',
+      identifier: '11010519491231002X',
+      name: '张三',
+    });
+    const before = await trafficOf('PSB');
+    psb.setFault({ kind: 'business_error', times: 1 });
+    const response = await verify(gw, windowToken, id);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    const after = await trafficOf('PSB');
+    expect(difference(after.outcomes.attempts, before.outcomes.attempts)).toEqual({ ok: 1 });
+    expect(difference(after.outcomes.results, before.outcomes.results)).toEqual({ business_error: 1 });
+    expect(after.lastFailure).toMatchObject({
+      level: 'result',
+      operation: 'verifyIdentity',
+      outcome: 'business_error',
+    });
+    const metrics = await gw.request('/metrics', { headers: bearer(await gw.tokenFor('auditor', ['metrics:read'])) });
+    expect(await metrics.text()).toMatch(
+      /onewindow_department_results_total\{department="PSB",capability="verifyIdentity",outcome="business_error"\} 1/,
+    );
   });
 });

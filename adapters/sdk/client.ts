@@ -44,7 +44,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { BreakerState, DepartmentClient, DepartmentRequest, DepartmentResponse } from './adapter.js';
 import { DepartmentError, countsAsDepartmentFailure, isRetryable, type DepartmentErrorKind } from './errors.js';
-import type { DepartmentMetrics } from './metrics.js';
+import { attemptOutcomeOf, type DepartmentMetrics } from './metrics.js';
 import { checkBaseUrl, createGuardedLookup, type UrlPolicy } from './url-policy.js';
 
 /** Timeouts, caps, retry and breaker settings; every field has a default. */
@@ -198,6 +198,7 @@ interface CallState {
   budgetExhausted: boolean;
   callerCancelled: boolean;
   lastStatus: number | undefined;
+  attemptsMade: number;
   budgetTimer: NodeJS.Timeout | undefined;
   onCallerAbort: (() => void) | undefined;
 }
@@ -315,6 +316,7 @@ class ResilientDepartmentClient implements DepartmentClient {
       budgetExhausted: false,
       callerCancelled: false,
       lastStatus: undefined,
+      attemptsMade: 0,
       budgetTimer: undefined,
       onCallerAbort: undefined,
     };
@@ -354,9 +356,17 @@ class ResilientDepartmentClient implements DepartmentClient {
    */
   private async attempts(state: CallState): Promise<DepartmentResponse> {
     const attemptOnce = async (): Promise<DepartmentResponse> => {
-      const response = await this.attempt(state);
-      this.retryThrottle.succeeded();
-      return response;
+      const attempt = state.attemptsMade++ === 0 ? 'first' : 'retry';
+      try {
+        const response = await this.attempt(state);
+        this.metrics?.observeAttempt?.(this.department, state.request.operation, 'ok', attempt);
+        this.retryThrottle.succeeded();
+        return response;
+      } catch (error) {
+        // Every exchange is counted with its own outcome: a 502 answered by a retry's 200 shows.
+        this.metrics?.observeAttempt?.(this.department, state.request.operation, attemptOutcomeOf(error), attempt);
+        throw error;
+      }
     };
     try {
       return await attemptOnce();

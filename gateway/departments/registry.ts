@@ -20,6 +20,8 @@ export interface RegisteredDepartment {
   baseUrl: string;
   adapter: DepartmentAdapter;
   client: DepartmentClient;
+  /** Where the outcomes of its capability calls are counted (`invokeDepartment`). */
+  metrics: DepartmentMetrics;
   /** The identifier types the configuration routes identity verification of to this department. */
   answersIdentityVerification: PersonIdentifierType[];
 }
@@ -145,6 +147,7 @@ export class DepartmentRegistry {
         baseUrl: client.baseUrl,
         adapter,
         client,
+        metrics: options.metrics,
         answersIdentityVerification: [],
       });
     }

@@ -48,6 +48,16 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
     lastError: snapshot.lastError,
     latencyMs: snapshot.latencyMs,
     contractViolations: snapshot.contractViolations,
+    // Retries made visible: a 502 answered by a retry's 200 is an ok call but not an ok attempt.
+    traffic: {
+      since: snapshot.since,
+      calls: snapshot.calls,
+      attempts: snapshot.attempts,
+      retries: snapshot.retries,
+      outcomes: snapshot.outcomes,
+      operations: snapshot.operations,
+      lastFailure: snapshot.lastFailure,
+    },
   };
 }
 
