@@ -224,6 +224,18 @@ const verifyRoute = protectedRoute({
               subjectId: z.string(),
               department: z.string(),
               outcome: z.enum(['match', 'name_mismatch', 'not_found']),
+              attributes: z
+                .object({
+                  maritalStatus: z.enum(['unmarried', 'married', 'divorced', 'widowed']).optional(),
+                  maritalStatusSince: z.string().optional(),
+                  householdDivision: z.string().optional(),
+                  deceasedOn: z.string().optional(),
+                })
+                .optional()
+                .openapi({
+                  description:
+                    'Facts the register holds about the person beyond the match (only with match, when its department says them): typed in the adapter SDK (IdentityAttributes) and checked',
+                }),
               checkedAt: z.string(),
             })
             .openapi('IdentityVerification'),

@@ -6,7 +6,10 @@
  * No database transaction is held while the department answers.
  */
 import type { Logger } from 'pino';
+import { DepartmentError } from '../../adapters/sdk/errors.js';
+import { checkIdentityAttributes } from '../../adapters/sdk/identity.js';
 import {
+  type IdentityAttributes,
   type IdentityVerificationRequest,
   type IdentityVerificationResult,
   type PersonIdentifierType,
@@ -30,10 +33,16 @@ export interface VerificationContext extends AccessContext {
   signal?: AbortSignal;
 }
 
+function attributesOf(result: IdentityVerificationResult): IdentityAttributes | undefined {
+  return result.outcome === 'match' ? result.attributes : undefined;
+}
+
 export interface IdentityVerificationView {
   subjectId: string;
   department: string;
   outcome: IdentityVerificationResult['outcome'];
+  /** What the register holds about the person beyond the match (only with `match`, when it says). */
+  attributes?: IdentityAttributes;
   checkedAt: string;
 }
 
@@ -102,6 +111,29 @@ function verificationRequest(
   return { idNumber: subject.identifier, name: subject.name, identifierType };
 }
 
+/**
+ * The adapter's answer with its attributes checked against the SDK's schema: a malformed or
+ * unknown attribute is the department breaking its contract (502 department_contract_violation),
+ * and attributes never travel with anything but a match.
+ */
+export function checkedResult(department: string, result: IdentityVerificationResult): IdentityVerificationResult {
+  if (result.outcome !== 'match') return { outcome: result.outcome };
+  if (result.attributes === undefined) return { outcome: 'match' };
+  const checked = checkIdentityAttributes(result.attributes);
+  if (!checked.ok)
+    throw new DepartmentError('contract_violation', `${department} verifyIdentity: attributes break the SDK's types`, {
+      department,
+      operation: 'verifyIdentity',
+      violations: checked.problems.map((problem) => ({
+        path: problem.split(':')[0] ?? '/attributes',
+        keyword: 'attributes',
+      })),
+    });
+  return Object.keys(checked.attributes).length === 0
+    ? { outcome: 'match' }
+    : { outcome: 'match', attributes: checked.attributes };
+}
+
 export async function verifySubjectIdentity(
   context: VerificationContext,
   subjectId: string,
@@ -128,7 +160,8 @@ export async function verifySubjectIdentity(
       { ...context, subjectRef: subject.id },
       department,
       'verifyIdentity',
-      (adapter, callContext) => adapter.verifyIdentity!(request, callContext),
+      async (adapter, callContext) =>
+        checkedResult(department.code, await adapter.verifyIdentity!(request, callContext)),
     );
   } catch (error) {
     // The identifier and name may have reached the department even when its answer failed.
@@ -153,13 +186,21 @@ export async function verifySubjectIdentity(
       decision: answer.decision,
       action: ACTION,
       subjectId: subject.id,
-      fields: ['identifier', 'name', `department:${department.code}`, `result:${answer.result.outcome}`],
+      fields: [
+        'identifier',
+        'name',
+        `department:${department.code}`,
+        `result:${answer.result.outcome}`,
+        // Which facts the register disclosed (names only: the values are personal data).
+        ...Object.keys(attributesOf(answer.result) ?? {}).map((name) => `attribute:${name}`),
+      ],
     }),
   );
   return {
     subjectId: subject.id,
     department: department.code,
     outcome: answer.result.outcome,
+    ...(attributesOf(answer.result) ? { attributes: attributesOf(answer.result) } : {}),
     checkedAt: checkedAt.toISOString(),
   };
 }
