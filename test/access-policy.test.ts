@@ -112,6 +112,7 @@ beforeAll(async () => {
         adapter: 'psb-population',
         baseUrl: psb.url,
         options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+        identityVerification: { identifierTypes: ['resident_id'] },
         tuning: { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 },
       },
     ]),

@@ -20,7 +20,15 @@ import {
 } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { applyDepartmentStatus } from '../gateway/cases/status.js';
-import { accessRequests, caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
+import {
+  accessRequests,
+  auditEntries,
+  caseEvents,
+  cases,
+  certificateRevocations,
+  deliveries,
+  idempotencyKeys,
+} from '../gateway/db/schema.js';
 import { invented2027 } from '../gateway/calendar/test-fixtures.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { fixedClock } from '../gateway/platform/clock.js';
@@ -722,6 +730,133 @@ describe('a mortgage cancellation', () => {
     expect(nrb.requestCount('submitMortgageCancellation')).toBe(before.cancellations + 1);
     // Deliveries of earlier tests' transfers may go out in the same pass; none is this case's.
     expect(nrb.requestCount('submitTransferRegistration') - before.transfers).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('a cancelled certificate (注销, ended by a later registration)', () => {
+  it('is shown as cancelled — not ok, not revoked, not signed — and refused at a case with the reason in both languages', async () => {
+    const holder = (await (
+      await call('/v1/subjects/resolve', {
+        body: { identifierType: 'resident_id', identifier: '320102197807120033', name: '王建国' },
+        headers: purpose,
+      })
+    ).json()) as { id: string };
+    const fetched = await ok<{
+      results: {
+        status: string;
+        envelope: string | null;
+        certificate: { status: string; certificateNumber: string } | null;
+        material: { id: string; status: string } | null;
+      }[];
+    }>(
+      await call(`/v1/subjects/${holder.id}/certificates`, {
+        body: { types: ['real_estate_certificate'] },
+        headers: purpose,
+      }),
+    );
+    const [answer] = fetched.results;
+    expect(answer).toMatchObject({
+      status: 'cancelled',
+      envelope: null,
+      certificate: { status: 'cancelled', certificateNumber: '苏(2016)南京市不动产权第0067890号' },
+      material: { status: 'cancelled' },
+    });
+    // A cancellation is not a revocation: nothing is recorded as revoked.
+    expect(
+      await gw.services.db
+        .select()
+        .from(certificateRevocations)
+        .where(eq(certificateRevocations.certificateNumber, '苏(2016)南京市不动产权第0067890号')),
+    ).toEqual([]);
+
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'enterprise_establishment', subjectId: holder.id } }),
+      201,
+    );
+    const attach = (language: string) =>
+      call(`/v1/cases/${opened.id}/materials`, {
+        body: { requirementCode: 'premises', materialId: answer?.material?.id },
+        headers: { 'accept-language': language },
+      });
+    const inChinese = await problemOf(await attach('zh-CN'));
+    expect(inChinese).toMatchObject({ status: 422, code: 'certificate_cancelled', requirementCode: 'premises' });
+    expect(String(inChinese['detail'])).toContain('注销');
+    const inEnglish = await problemOf(await attach('en'));
+    expect(inEnglish).toMatchObject({ code: 'certificate_cancelled' });
+    expect(String(inEnglish['detail'])).toContain('cancelled by its issuing department');
+  });
+});
+
+describe('a jointly held certificate (共同共有: 0107652 of 张三 and 王秀英)', () => {
+  const number = '京(2019)朝阳区不动产权第0107652号';
+  type Answer = {
+    status: string;
+    certificate: {
+      certificateNumber: string;
+      holderIdentifier: string;
+      holders?: { name: string; identifier: string }[];
+    } | null;
+    material: { id: string } | null;
+  };
+
+  it('each holder fetches it in their own name; the other holder stays masked; the read is on both records', async () => {
+    const wang = (await (
+      await call('/v1/subjects/resolve', {
+        body: { identifierType: 'resident_id', identifier: '110105195203150021', name: '王秀英' },
+        headers: purpose,
+      })
+    ).json()) as { id: string };
+    const window = await gw.createClient('window');
+    const now = new Date();
+    await gw.services.db.insert(accessRequests).values({
+      id: 'acr_cases_joint_unmask',
+      resourceCode: 'nrb.real-estate',
+      clientId: window.client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test',
+    });
+    const unmaskToken = (
+      await gw.services.tokens.issue(window.client, ['subjects:read', 'subjects:unmask', 'certificates:read'])
+    ).accessToken;
+    const fetchFor = async (subjectId: string, token: string) =>
+      (
+        await ok<{ results: Answer[] }>(
+          await call(`/v1/subjects/${subjectId}/certificates`, {
+            body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: number } },
+            headers: purpose,
+            token,
+          }),
+        )
+      ).results[0];
+
+    const forZhang = await fetchFor(zhangSan, unmaskToken);
+    expect(forZhang).toMatchObject({
+      status: 'ok',
+      certificate: { certificateNumber: number, holderIdentifier: '11010519491231002X' },
+    });
+    // Unmasked for the holder being served; the co-holder's number stays masked all the same.
+    expect(forZhang?.certificate?.holders?.map((holder) => holder.identifier)).toEqual([
+      '11010519491231002X',
+      expect.stringMatching(/^110105\*+0021$/),
+    ]);
+    const forWang = await fetchFor(wang.id, windowToken);
+    expect(forWang).toMatchObject({ status: 'ok', certificate: { certificateNumber: number } });
+    expect(forWang?.material?.id).not.toBe(forZhang?.material?.id);
+
+    // Zhang's fetch is on Wang's record as a co-holder read, and Wang's on Zhang's.
+    const onRecordOf = async (subjectId: string) =>
+      (
+        await gw.services.db
+          .select({ fields: auditEntries.fields })
+          .from(auditEntries)
+          .where(eq(auditEntries.subjectRef, subjectId))
+      ).map((row) => row.fields);
+    expect(await onRecordOf(wang.id)).toContainEqual(['co_holder', `certificate_of:${zhangSan}`]);
+    expect(await onRecordOf(zhangSan)).toContainEqual(['co_holder', `certificate_of:${wang.id}`]);
   });
 });
 

@@ -40,6 +40,7 @@ function departmentsJson(psbUrl: string, amrUrl: string): string {
       adapter: 'psb-population',
       baseUrl: psbUrl,
       options: { appKey: PSB_DEMO_APP_KEY, appSecret: { $env: 'TEST_PSB_SECRET' } },
+      identityVerification: { identifierTypes: ['resident_id'] },
       // Small breaker and quick retries so the breaker test is short.
       tuning: {
         breakerFailures: 3,

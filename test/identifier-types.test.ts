@@ -48,6 +48,7 @@ beforeAll(async () => {
         adapter: 'psb-population',
         baseUrl: psb.url,
         options: { appKey: PSB_DEMO_APP_KEY, appSecret: { $env: 'TEST_PSB_SECRET' } },
+        identityVerification: { identifierTypes: ['resident_id'] },
       },
     ]),
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',

@@ -77,7 +77,7 @@ export function certificateMetadata(
     issueDate: record.issueDate,
     validFrom: record.registeredAt,
     validUntil: null,
-    status: record.certificateStatus === 'VALID' ? 'valid' : 'revoked',
+    status: statusOf(record),
     location: record.location,
     shareType: shareTypes[record.shareType],
     holders: record.rightHolders.map((entry) => ({
@@ -88,6 +88,11 @@ export function certificateMetadata(
     restrictions: record.restrictions.map(restrictionOf),
     ...(alternatives.length > 0 ? { alternatives } : {}),
   };
+}
+
+/** 现势 is valid; 注销 (ended by a later registration: a transfer, a merger of flats) is cancelled, not revoked. */
+function statusOf(record: CertificateRecordWire): CertificateMetadata['status'] {
+  return record.certificateStatus === 'VALID' ? 'valid' : 'cancelled';
 }
 
 const shareTypes = { SOLE: 'sole', JOINT: 'joint', SHARED: 'shares' } as const satisfies Record<
@@ -106,7 +111,7 @@ function restrictionOf(restriction: RestrictionWire): CertificateRestriction {
 function choiceOf(record: CertificateRecordWire): CertificateChoice {
   return {
     certificateNumber: record.certificateNo,
-    status: record.certificateStatus === 'VALID' ? 'valid' : 'revoked',
+    status: statusOf(record),
     location: record.location,
   };
 }

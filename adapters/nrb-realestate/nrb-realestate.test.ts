@@ -402,12 +402,12 @@ describe('nrb-realestate adapter: certificates', () => {
         context,
       ),
     ).toEqual({ outcome: 'not_found' });
-    // A cancelled certificate named by number is reported as it is: revoked.
+    // A cancelled certificate (注销) named by number is reported as it is: cancelled, not revoked.
     const cancelled = await adapter.fetchCertificate!(
       { ...certificateOf(person(ZHANG_SAN)), certificateNumber: '京(2021)朝阳区不动产权第0045218号' },
       context,
     );
-    expect(cancelled.outcome === 'found' && cancelled.metadata.status).toBe('revoked');
+    expect(cancelled.outcome === 'found' && cancelled.metadata.status).toBe('cancelled');
   });
 
   it("reports a court's seizure as a restriction of kind seizure, with the day and the court", async () => {
@@ -432,7 +432,7 @@ describe('nrb-realestate adapter: certificates', () => {
     });
   });
 
-  it('finds certificates of organisations, and reports a holder with only cancelled certificates as revoked', async () => {
+  it('finds certificates of organisations, and reports a holder with only cancelled certificates as cancelled', async () => {
     const { adapter } = await start();
     const company = await adapter.fetchCertificate!(
       certificateOf({ kind: 'organisation', creditCode: YUNQI_TECH.idNumber.toLowerCase(), name: YUNQI_TECH.name }),
@@ -446,7 +446,7 @@ describe('nrb-realestate adapter: certificates', () => {
     const cancelled = await adapter.fetchCertificate!(certificateOf(person(WANG_JIANGUO)), context);
     expect(cancelled.outcome === 'found' && cancelled.metadata).toMatchObject({
       certificateNumber: '苏(2016)南京市不动产权第0067890号',
-      status: 'revoked',
+      status: 'cancelled',
     });
   });
 

@@ -50,7 +50,7 @@ import type {
   DepartmentResponse,
 } from './adapter.js';
 import { DepartmentError, countsAsDepartmentFailure, isRetryable, type DepartmentErrorKind } from './errors.js';
-import type { DepartmentMetrics } from './metrics.js';
+import { attemptOutcomeOf, type DepartmentMetrics } from './metrics.js';
 import { checkBaseUrl, createGuardedLookup, type UrlPolicy } from './url-policy.js';
 
 /** Timeouts, caps, retry and breaker settings; every field has a default. */
@@ -206,6 +206,7 @@ interface CallState {
   /** Attempts started so far (`build` is told which one it builds). */
   attemptCount: number;
   lastStatus: number | undefined;
+  attemptsMade: number;
   budgetTimer: NodeJS.Timeout | undefined;
   onCallerAbort: (() => void) | undefined;
 }
@@ -324,6 +325,7 @@ class ResilientDepartmentClient implements DepartmentClient {
       callerCancelled: false,
       attemptCount: 0,
       lastStatus: undefined,
+      attemptsMade: 0,
       budgetTimer: undefined,
       onCallerAbort: undefined,
     };
@@ -363,9 +365,17 @@ class ResilientDepartmentClient implements DepartmentClient {
    */
   private async attempts(state: CallState): Promise<DepartmentResponse> {
     const attemptOnce = async (): Promise<DepartmentResponse> => {
-      const response = await this.attempt(state);
-      this.retryThrottle.succeeded();
-      return response;
+      const attempt = state.attemptsMade++ === 0 ? 'first' : 'retry';
+      try {
+        const response = await this.attempt(state);
+        this.metrics?.observeAttempt?.(this.department, state.request.operation, 'ok', attempt);
+        this.retryThrottle.succeeded();
+        return response;
+      } catch (error) {
+        // Every exchange is counted with its own outcome: a 502 answered by a retry's 200 shows.
+        this.metrics?.observeAttempt?.(this.department, state.request.operation, attemptOutcomeOf(error), attempt);
+        throw error;
+      }
     };
     try {
       return await attemptOnce();

@@ -1,6 +1,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createDepartmentMetrics } from './metrics.js';
+import { createDepartmentClient } from './client.js';
+import { DepartmentError } from './errors.js';
+import { attemptOutcomeOf, createDepartmentMetrics } from './metrics.js';
+import { behaviours, startTestServer } from './testing/test-server.js';
 
 describe('department metrics', () => {
   it('exposes calls, latency, breaker state and contract violations as Prometheus series', async () => {
@@ -71,5 +74,146 @@ describe('department metrics', () => {
       createDepartmentMetrics(new Registry());
       createDepartmentMetrics(new Registry());
     }).not.toThrow();
+  });
+
+  it('names an attempt by its HTTP status when the status refused it, else by the error kind', () => {
+    const failed = (kind: 'unavailable' | 'rejected' | 'timeout' | 'connection', status?: number) =>
+      new DepartmentError(kind, 'x', { department: 'PSB', operation: 'verify', ...(status ? { status } : {}) });
+    expect(attemptOutcomeOf(failed('unavailable', 502))).toBe('http_502');
+    expect(attemptOutcomeOf(failed('rejected', 429))).toBe('http_429');
+    expect(attemptOutcomeOf(failed('timeout', 200))).toBe('timeout');
+    expect(attemptOutcomeOf(failed('connection'))).toBe('connection');
+    expect(attemptOutcomeOf(new Error('not ours'))).toBe('connection');
+  });
+
+  it('counts attempts, retries and capability results apart, per department and operation, with the last failure', async () => {
+    const clock = { now: new Date('2025-03-01T08:00:00.000Z') };
+    const registry = new Registry();
+    const metrics = createDepartmentMetrics(registry, { now: () => clock.now });
+    metrics.observeAttempt('MCA', 'marriage.query', 'http_502', 'first');
+    clock.now = new Date('2025-03-01T08:00:01.000Z');
+    metrics.observeAttempt('MCA', 'marriage.query', 'ok', 'retry');
+    metrics.observeCall('MCA', 'marriage.query', 'ok', 0.05);
+    metrics.observeResult('MCA', 'fetchCertificate', 'business_error');
+    metrics.observeAttempt('MCA', 'health', 'ok', 'first');
+    metrics.observeCall('MCA', 'health', 'ok', 0.01);
+    metrics.observeResult('MCA', 'health', 'ok');
+    const snapshot = metrics.snapshot('MCA');
+    expect(snapshot).toMatchObject({
+      since: '2025-03-01T08:00:00.000Z',
+      calls: 2,
+      attempts: 3,
+      retries: 1,
+      errors: 0,
+      outcomes: {
+        calls: { ok: 2 },
+        attempts: { http_502: 1, ok: 2 },
+        retries: { ok: 1 },
+        results: { business_error: 1, ok: 1 },
+      },
+      lastFailure: {
+        at: '2025-03-01T08:00:01.000Z',
+        level: 'result',
+        operation: 'fetchCertificate',
+        outcome: 'business_error',
+      },
+    });
+    expect(snapshot.operations).toEqual([
+      {
+        operation: 'marriage.query',
+        calls: 1,
+        attempts: 2,
+        retries: 1,
+        callOutcomes: { ok: 1 },
+        attemptOutcomes: { http_502: 1, ok: 1 },
+        retryOutcomes: { ok: 1 },
+      },
+      {
+        operation: 'health',
+        calls: 1,
+        attempts: 1,
+        retries: 0,
+        callOutcomes: { ok: 1 },
+        attemptOutcomes: { ok: 1 },
+        retryOutcomes: {},
+      },
+    ]);
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'onewindow_department_attempts_total{department="MCA",operation="marriage.query",outcome="http_502",attempt="first"} 1',
+    );
+    expect(text).toContain(
+      'onewindow_department_attempts_total{department="MCA",operation="marriage.query",outcome="ok",attempt="retry"} 1',
+    );
+    expect(text).toContain(
+      'onewindow_department_results_total{department="MCA",capability="fetchCertificate",outcome="business_error"} 1',
+    );
+  });
+
+  it('a department answering 502 then 200 shows the 502 and the retry, not only outcome="ok" (real client, real server)', async () => {
+    const server = await startTestServer();
+    const registry = new Registry();
+    const metrics = createDepartmentMetrics(registry);
+    const client = createDepartmentClient({
+      department: 'MCA',
+      baseUrl: server.url,
+      urlPolicy: { allowedHosts: [], allowPrivateNetworks: true },
+      retryMinDelayMs: 1,
+      retryMaxDelayMs: 5,
+      metrics,
+    });
+    try {
+      server.on('/gateway', behaviours.failTimes(1, 502, behaviours.json(200, { code: '0' })));
+      const response = await client.request({
+        operation: 'civil.marriage.query',
+        method: 'POST',
+        path: '/gateway',
+        body: 'method=civil.marriage.query',
+        idempotent: true,
+        context: { requestId: 'req_retry_visibility' },
+      });
+      expect(response.status).toBe(200);
+      expect(server.count('/gateway')).toBe(2);
+      // A write that is not idempotent is made once: one attempt, no retry.
+      server.on('/submit', behaviours.failTimes(1, 502, behaviours.json(200, { code: '0' })));
+      await expect(
+        client.request({
+          operation: 'civil.marriage.submit',
+          method: 'POST',
+          path: '/submit',
+          idempotent: false,
+          context: { requestId: 'req_no_retry' },
+        }),
+      ).rejects.toMatchObject({ kind: 'unavailable' });
+      const text = await registry.metrics();
+      expect(text).toContain(
+        'onewindow_department_calls_total{department="MCA",operation="civil.marriage.query",outcome="ok"} 1',
+      );
+      expect(text).toContain(
+        'onewindow_department_attempts_total{department="MCA",operation="civil.marriage.query",outcome="http_502",attempt="first"} 1',
+      );
+      expect(text).toContain(
+        'onewindow_department_attempts_total{department="MCA",operation="civil.marriage.query",outcome="ok",attempt="retry"} 1',
+      );
+      expect(text).toContain(
+        'onewindow_department_attempts_total{department="MCA",operation="civil.marriage.submit",outcome="http_502",attempt="first"} 1',
+      );
+      expect(text).not.toContain('operation="civil.marriage.submit",outcome="ok"');
+      const snapshot = metrics.snapshot('MCA');
+      expect(snapshot).toMatchObject({
+        calls: 2,
+        attempts: 3,
+        retries: 1,
+        outcomes: {
+          calls: { ok: 1, unavailable: 1 },
+          attempts: { http_502: 2, ok: 1 },
+          retries: { ok: 1 },
+        },
+        lastFailure: { level: 'call', operation: 'civil.marriage.submit', outcome: 'unavailable' },
+      });
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });

@@ -20,13 +20,58 @@ export interface CallContext {
   signal?: AbortSignal;
 }
 
+/** The identifier types natural persons are known by in the gateway. */
+export const personIdentifierTypes = [
+  'resident_id',
+  'passport',
+  'mainland_travel_permit',
+  'foreign_permanent_residence',
+] as const;
+
+export type PersonIdentifierType = (typeof personIdentifierTypes)[number];
+
 export interface IdentityVerificationRequest {
+  /**
+   * The document number as the gateway normalised it: the 18-character resident ID number, or the
+   * passport / travel permit / permanent resident card number (without the nationality).
+   */
   idNumber: string;
   name: string;
+  /**
+   * Which document `idNumber` is. Absent means `resident_id`: adapters that only verify resident
+   * ID numbers (the default of `identityIdentifierTypes`) never see another type.
+   */
+  identifierType?: PersonIdentifierType;
+  /** ISO 3166-1 alpha-3 issuing state, with `passport` only. */
+  nationality?: string;
+}
+
+/** 婚姻状况: 未婚, 已婚, 离婚, 丧偶. */
+export const maritalStatuses = ['unmarried', 'married', 'divorced', 'widowed'] as const;
+export type MaritalStatus = (typeof maritalStatuses)[number];
+
+/**
+ * Facts the verifying register holds about the person, beyond "the name matches", typed so the
+ * gateway can check and pass them on (`identity.ts` has the schema it checks them with). Only with
+ * `match`: nothing is said about a number whose name did not match. Add a fact here, with its
+ * schema, rather than sending it untyped.
+ */
+export interface IdentityAttributes {
+  /** The marital status the register records (a civil-affairs marriage registry, 婚姻登记). */
+  maritalStatus?: MaritalStatus;
+  /** `YYYY-MM-DD` of the last marital-status change the register records (结婚/离婚登记日期). */
+  maritalStatusSince?: string;
+  /** The six-digit division code (GB/T 2260) of the household registration (户籍地). */
+  householdDivision?: string;
+  /** `YYYY-MM-DD`, when the register records the person as deceased (死亡注销). */
+  deceasedOn?: string;
 }
 
 /** Whether the department's register holds this ID number, and whether the name matches it. */
-export type IdentityVerificationResult = { outcome: 'match' } | { outcome: 'name_mismatch' } | { outcome: 'not_found' };
+export type IdentityVerificationResult =
+  | { outcome: 'match'; attributes?: IdentityAttributes }
+  | { outcome: 'name_mismatch' }
+  | { outcome: 'not_found' };
 
 /**
  * Certificate metadata, in the fields of the national e-certificate metadata standard
@@ -46,8 +91,12 @@ export interface CertificateMetadata {
   validFrom: string;
   /** `YYYY-MM-DD`, inclusive; null when it does not expire. */
   validUntil: string | null;
-  /** What the department says about it now. */
-  status: 'valid' | 'revoked';
+  /**
+   * What the department says about it now: `revoked` (撤销: it should never have been issued, or
+   * was withdrawn as wrong) or `cancelled` (注销: ended by a later event — a divorce, a transfer of
+   * the flat, a merged company — it was right when issued). Neither is served as valid.
+   */
+  status: CertificateStatus;
   /** Where the object of the certificate is (坐落), when the certificate is about a thing (a flat, land). */
   location?: string;
   /** How the right is held: by one holder (单独所有), jointly (共同共有) or in shares (按份共有). */
@@ -62,6 +111,8 @@ export interface CertificateMetadata {
    */
   alternatives?: CertificateChoice[];
 }
+
+export type CertificateStatus = 'valid' | 'revoked' | 'cancelled';
 
 export interface CertificateHolder {
   name: string;
@@ -84,7 +135,7 @@ export interface CertificateRestriction {
 
 export interface CertificateChoice {
   certificateNumber: string;
-  status: 'valid' | 'revoked';
+  status: CertificateStatus;
   location?: string;
 }
 
@@ -211,6 +262,12 @@ export interface HealthResult {
 /** The optional capabilities. Absent methods mean the department does not offer that service. */
 export interface AdapterCapabilities {
   verifyIdentity?(request: IdentityVerificationRequest, context: CallContext): Promise<IdentityVerificationResult>;
+  /**
+   * The identifier types `verifyIdentity` accepts. Default: `['resident_id']`. The gateway sends a
+   * department only the types it declares here and its configuration routes to it
+   * (`identityVerification.identifierTypes` in the departments file).
+   */
+  identityIdentifierTypes?: readonly PersonIdentifierType[];
   /** Certificate types (gateway material-type codes) this department issues. */
   certificateTypes?: readonly string[];
   fetchCertificate?(request: CertificateRequest, context: CallContext): Promise<CertificateResult>;

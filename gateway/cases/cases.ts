@@ -96,7 +96,7 @@ export interface NoticeEntry {
   /** Why the case cannot be accepted because of this requirement's certificate (empty: nothing stands in the way). */
   blocks: NoticeBlock[];
   /** The applicant holds several certificates of the type: the others, to name one in the form. */
-  choices: { certificateNumber: string; status: 'valid' | 'revoked'; location?: string }[];
+  choices: { certificateNumber: string; status: 'valid' | 'revoked' | 'cancelled'; location?: string }[];
 }
 
 /** A reason, found on the attached certificate, why the case is not acceptable. */
@@ -312,7 +312,7 @@ function buildNotice(
 /** What a case needs to know of an attached certificate beyond its material row. */
 export interface CertificateFacts {
   restrictions: CertificateRestriction[];
-  alternatives: { certificateNumber: string; status: 'valid' | 'revoked'; location?: string }[];
+  alternatives: { certificateNumber: string; status: 'valid' | 'revoked' | 'cancelled'; location?: string }[];
 }
 
 /** The certificate number the form names for a requirement bound to a form field, normalised. */
@@ -1131,6 +1131,15 @@ export async function attachMaterial(
           `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`,
         );
       }
+      if (material.status === 'cancelled')
+        throw new ApiError(
+          'certificate_cancelled',
+          {
+            'zh-CN': `证照 ${material.sourceRef ?? ''} 已被发证部门注销（因后续登记事项终止，如离婚、转移登记），不能作为“${requirement.name}”的材料；请提交现势有效的证照。`,
+            en: `Certificate ${material.sourceRef ?? ''} was cancelled by its issuing department (ended by a later registration, e.g. a divorce or a transfer) and cannot be attached for "${requirement.name}"; attach one that is in force.`,
+          },
+          { requirementCode: requirement.requirementCode },
+        );
       if (!isUsableOn(material, today))
         throw new ApiError(
           'material_not_accepted',

@@ -134,7 +134,7 @@ const NoticeEntrySchema = z
       .array(
         z.object({
           certificateNumber: z.string(),
-          status: z.enum(['valid', 'revoked']),
+          status: z.enum(['valid', 'revoked', 'cancelled']),
           location: z.string().optional(),
         }),
       )

@@ -30,7 +30,7 @@ export interface CertificateClaims {
     issueDate: string;
     validFrom: string;
     validUntil: string | null;
-    status: 'valid' | 'revoked';
+    status: 'valid' | 'revoked' | 'cancelled';
     /** What the department reported about the object and the right; absent when it reports none. */
     location?: string;
     shareType?: 'sole' | 'joint' | 'shares';

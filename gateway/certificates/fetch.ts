@@ -12,7 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CertificateChoice, CertificateResult, SubjectRef } from '../../adapters/sdk/types.js';
+import type {
+  CertificateChoice,
+  CertificateMetadata,
+  CertificateResult,
+  SubjectRef,
+} from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import type { KeyStore } from '../auth/keys.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
@@ -32,7 +37,7 @@ import { ApiError } from '../platform/errors.js';
 import type { CertificateClaims, EnvelopeCache } from './envelope.js';
 import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
-import { type CertificateRow, type StoredCertificate, recordFetchedCertificate } from './store.js';
+import { type CertificateRow, type StoredCertificate, coHolderSubjects, recordFetchedCertificate } from './store.js';
 
 export interface CertificateServices {
   departments: DepartmentRegistry;
@@ -71,6 +76,7 @@ export type CertificateStatus =
   | 'ok'
   | 'not_found'
   | 'revoked'
+  | 'cancelled'
   | 'department_unavailable'
   | 'denied'
   | 'department_error';
@@ -336,7 +342,10 @@ export async function fetchCertificates(
         );
       }
       const fresh = served.get(plan.type.code);
-      if (fresh) return answerFor(context, fresh, plan, { source: 'stored', stale: false, unmask });
+      if (fresh) {
+        await auditCoHolderRead(context, fresh, subjectId, plan, 'certificate.serve');
+        return answerFor(context, fresh, plan, { source: 'stored', stale: false, unmask });
+      }
       return askDepartment(context, subject, plan, departmentSignal(), deadlineMs, unmask, now);
     }),
   );
@@ -344,6 +353,28 @@ export async function fetchCertificates(
 }
 
 /** The decision of a plan the departments are asked for: only allowed plans get that far. */
+/** A stored jointly held certificate served to one holder is a read on the other holders' record too. */
+async function auditCoHolderRead(
+  context: CertificateFetchContext,
+  stored: ServedCertificate,
+  subjectId: string,
+  plan: TypePlan,
+  action: string,
+): Promise<void> {
+  const metadata = stored.certificate.metadata as unknown as CertificateMetadata;
+  if ((metadata.holders?.length ?? 0) < 2) return;
+  await context.db.transaction(async (tx) => {
+    for (const coHolder of await coHolderSubjects(tx, metadata, subjectId))
+      await auditAccess(tx, context, {
+        decision: allowedAccess(plan),
+        action,
+        subjectId: coHolder,
+        fields: ['co_holder', `certificate_of:${subjectId}`],
+        materialTypes: [plan.type.code],
+      });
+  });
+}
+
 function allowedAccess(plan: TypePlan): AllowedDecision {
   if (!plan.access.allowed) throw new Error(`certificate plan for ${plan.type.code} was refused, yet used`);
   return plan.access;
@@ -570,11 +601,16 @@ function choicesIn(metadata: Record<string, unknown>): CertificateChoice[] | nul
   return Array.isArray(listed) && listed.length > 0 ? (listed as CertificateChoice[]) : null;
 }
 
-/** The object, shares, holders and restrictions a department reported; co-holders masked like the holder. */
+/**
+ * The object, shares, holders and restrictions a department reported. The other holders'
+ * identifiers are always masked: the reader is served this holder's certificate, and unmasking
+ * another person's number would need a read of that person. Their names follow the holder's.
+ */
 function objectFacts(
   metadata: CertificateClaims['certificate'],
   unmask: boolean,
 ): Partial<CertificateClaims['certificate']> {
+  const self = metadata.holderIdentifier.toUpperCase();
   return {
     ...(metadata.location === undefined ? {} : { location: metadata.location }),
     ...(metadata.shareType === undefined ? {} : { shareType: metadata.shareType }),
@@ -583,7 +619,10 @@ function objectFacts(
       : {
           holders: metadata.holders.map((holder) => ({
             name: unmask ? holder.name : maskName(holder.name),
-            identifier: unmask ? holder.identifier : maskIdentifier(holder.identifier),
+            identifier:
+              unmask && holder.identifier.toUpperCase() === self
+                ? holder.identifier
+                : maskIdentifier(holder.identifier),
             ...(holder.share === undefined ? {} : { share: holder.share }),
           })),
         }),
@@ -619,7 +658,7 @@ export function certificateClaimsOf(
     issueDate: metadata.issueDate,
     validFrom: metadata.validFrom,
     validUntil: metadata.validUntil,
-    status: material.status === 'revoked' ? 'revoked' : metadata.status,
+    status: material.status === 'revoked' || material.status === 'cancelled' ? material.status : metadata.status,
     ...objectFacts(metadata, how.unmask),
   };
   return {
@@ -653,10 +692,11 @@ async function answerFor(
   const { certificate: record, material } = stored;
   const claims = certificateClaimsOf(stored, context.services.issuer, how);
   const { certificate, content } = claims;
-  const revoked = material.status === 'revoked';
+  // Revoked (撤销) and cancelled (注销 by a later event) are shown as what they are, never as ok.
+  const ended = material.status === 'revoked' || material.status === 'cancelled' ? material.status : null;
   return {
     certificateType: plan.type.code,
-    status: revoked ? 'revoked' : 'ok',
+    status: ended ?? 'ok',
     department: record.departmentCode,
     source: how.source,
     stale: how.stale,
@@ -664,8 +704,8 @@ async function answerFor(
     material: { id: material.id, status: material.status, content },
     fetchedAt: claims.source.fetchedAt,
     checkedAt: claims.source.checkedAt,
-    // A revoked certificate gets no signature: nothing should vouch for it.
-    envelope: revoked ? null : await context.services.envelopes.sign(context.services.keys, claims, new Date()),
+    // A revoked or cancelled certificate gets no signature: nothing should vouch for it.
+    envelope: ended !== null ? null : await context.services.envelopes.sign(context.services.keys, claims, new Date()),
     error: null,
     choices: plan.number === undefined ? choicesIn(record.metadata) : null,
   };

@@ -32,7 +32,10 @@ const CertificateMetadataSchema = z
     issueDate: z.string(),
     validFrom: z.string(),
     validUntil: z.string().nullable(),
-    status: z.enum(['valid', 'revoked']),
+    status: z.enum(['valid', 'revoked', 'cancelled']).openapi({
+      description:
+        'revoked: 撤销 (withdrawn as wrong); cancelled: 注销, ended by a later event (a divorce, a transfer)',
+    }),
     location: z
       .string()
       .optional()
@@ -75,7 +78,7 @@ const ContentSchema = z.object({
 const CertificateAnswerSchema = z
   .object({
     certificateType: z.string(),
-    status: z.enum(['ok', 'not_found', 'revoked', 'department_unavailable', 'denied', 'department_error']),
+    status: z.enum(['ok', 'not_found', 'revoked', 'cancelled', 'department_unavailable', 'denied', 'department_error']),
     department: z.string().nullable(),
     source: z.enum(['stored', 'department']).nullable(),
     stale: z.boolean(),
@@ -92,7 +95,7 @@ const CertificateAnswerSchema = z
       .array(
         z.object({
           certificateNumber: z.string(),
-          status: z.enum(['valid', 'revoked']),
+          status: z.enum(['valid', 'revoked', 'cancelled']),
           location: z.string().optional(),
         }),
       )
@@ -195,7 +198,7 @@ const verifyRoute = publicRoute({
           valid: z.boolean(),
           signature: z.literal('valid'),
           kid: z.string(),
-          currentStatus: z.enum(['valid', 'revoked', 'superseded', 'unknown']),
+          currentStatus: z.enum(['valid', 'revoked', 'superseded', 'cancelled', 'unknown']),
           revocation: z.object({ at: z.string(), reason: z.string() }).nullable(),
           claims: z.record(z.string(), z.unknown()),
         })

@@ -7,11 +7,11 @@
  * another flat of the same holder (`replacedBy`); a revoked one is never served as valid again.
  */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { Queryable } from '../db/client.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
-import { certificateRevocations, certificates, materials } from '../db/schema.js';
+import { certificateRevocations, certificates, materials, subjects } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
 import { auditAccess } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
@@ -174,14 +174,24 @@ export async function recordFetchedCertificate(
     }
     const knownRevoked = revoked !== undefined;
     const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
-    const audit = () =>
-      auditAccess(tx, context, {
+    const audit = async () => {
+      await auditAccess(tx, context, {
         decision,
         action: 'certificate.fetch',
         subjectId,
         fields: ['certificate', 'content'],
         materialTypes: [metadata.certificateType],
       });
+      // A jointly held right names every holder: the read is on the other holders' record too.
+      for (const coHolder of await coHolderSubjects(tx, metadata, subjectId))
+        await auditAccess(tx, context, {
+          decision,
+          action: 'certificate.fetch',
+          subjectId: coHolder,
+          fields: ['co_holder', `certificate_of:${subjectId}`],
+          materialTypes: [metadata.certificateType],
+        });
+    };
 
     if (same && same.material.status === 'valid' && metadata.status === 'valid') {
       // The usual re-fetch: the same valid certificate confirmed. The update and the audit entry together.
@@ -222,6 +232,15 @@ export async function recordFetchedCertificate(
         material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now),
       };
     }
+    if (metadata.status === 'cancelled' && stored.material.status === 'valid') {
+      // 注销 by a later event: kept and shown as cancelled, never recorded as a revocation.
+      const [cancelled] = await tx
+        .update(materials)
+        .set({ status: 'cancelled' })
+        .where(eq(materials.id, stored.material.id))
+        .returning();
+      stored = { ...stored, material: cancelled ?? stored.material };
+    }
     if (metadata.status === 'revoked' && !knownRevoked) {
       await tx.insert(certificateRevocations).values({
         id: newRevocationId(),
@@ -236,6 +255,26 @@ export async function recordFetchedCertificate(
     await audit();
     return stored;
   });
+}
+
+/**
+ * The gateway's subjects among a certificate's other holders (by resident ID number or credit
+ * code, as the department registered them), for auditing a read of a jointly held right.
+ */
+export async function coHolderSubjects(
+  tx: Queryable,
+  metadata: Pick<CertificateMetadata, 'holders' | 'holderIdentifier'>,
+  subjectId: string,
+): Promise<string[]> {
+  const others = (metadata.holders ?? [])
+    .map((holder) => holder.identifier.toUpperCase())
+    .filter((identifier) => identifier !== metadata.holderIdentifier.toUpperCase());
+  if (others.length === 0) return [];
+  const rows = await tx
+    .select({ id: subjects.id })
+    .from(subjects)
+    .where(and(inArray(subjects.identifierType, ['resident_id', 'credit_code']), inArray(subjects.identifier, others)));
+  return rows.map((row) => row.id).filter((id) => id !== subjectId);
 }
 
 /** How a certificate material came to be: fetched for a caller, or issued to its holder at a case's completion. */

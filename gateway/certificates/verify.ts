@@ -15,7 +15,7 @@ export interface EnvelopeVerification {
   signature: 'valid';
   kid: string;
   /** What the gateway knows now about the material the envelope names. */
-  currentStatus: 'valid' | 'revoked' | 'superseded' | 'unknown';
+  currentStatus: 'valid' | 'revoked' | 'superseded' | 'cancelled' | 'unknown';
   revocation: { at: string; reason: string } | null;
   claims: CertificateClaims;
 }

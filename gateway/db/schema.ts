@@ -156,7 +156,8 @@ export const blobChunks = pgTable(
 export const subjectKind = pgEnum('subject_kind', ['person', 'organisation']);
 export const provenanceKind = pgEnum('provenance_kind', ['handed_in', 'fetched', 'issued']);
 /** `expired` is not stored: it follows from `valid_until` and the date asked about. */
-export const materialStatus = pgEnum('material_status', ['valid', 'revoked', 'superseded']);
+/** `cancelled`: a certificate its department reports ended by a later event (注销), not a revocation. */
+export const materialStatus = pgEnum('material_status', ['valid', 'revoked', 'superseded', 'cancelled']);
 
 /**
  * Applicants: natural persons (resident ID number; or passport, Mainland Travel Permit, foreign

@@ -59,6 +59,8 @@ interface DemoDepartment {
   options: Record<string, unknown>;
   /** Its port is the base port plus this (default: its place in the list); SMS and courier take +3 and +4. */
   portOffset?: number;
+  /** The identity verifications this department answers (PSB: resident ID numbers). */
+  identityVerification?: DepartmentConfig['identityVerification'];
   start(options: StartSimulatorOptions): Promise<RunningSimulator>;
 }
 
@@ -68,6 +70,7 @@ export const demoDepartments: readonly DemoDepartment[] = [
     name: 'Public Security population registry (simulator)',
     adapter: 'psb-population',
     options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    identityVerification: { identifierTypes: ['resident_id'] },
     start: (options) => startPsbPopulationSimulator(options),
   },
   {
@@ -142,6 +145,7 @@ export async function startDemoSimulators(basePort: number, logger: Logger): Pro
       baseUrl: simulator.url,
       options: department.options,
       tuning: {},
+      ...(department.identityVerification ? { identityVerification: department.identityVerification } : {}),
     })),
     urlPolicyOverrides: Object.fromEntries(running.map(({ department }) => [department.code, loopbackOnly])),
     simulators: running.map(({ department, simulator }) => ({ code: department.code, url: simulator.url })),

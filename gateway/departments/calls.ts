@@ -87,11 +87,19 @@ export async function invokeDepartment<Result>(
   call: (adapter: DepartmentAdapter, callContext: CallContext) => Promise<Result>,
 ): Promise<Result> {
   try {
-    return await call(department.adapter, {
+    const result = await call(department.adapter, {
       requestId: context.requestId,
       ...(context.signal ? { signal: context.signal } : {}),
     });
+    department.metrics.observeResult?.(department.code, capability, 'ok');
+    return result;
   } catch (error) {
+    // A business error inside a 200 is an `ok` call for the client: only here does it show.
+    department.metrics.observeResult?.(
+      department.code,
+      capability,
+      error instanceof DepartmentError ? error.kind : 'gateway_error',
+    );
     if (!(error instanceof DepartmentError)) throw error;
     // Kind, operation and violation paths only: the department's answer may carry personal data.
     context.logger.warn(

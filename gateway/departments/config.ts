@@ -8,6 +8,7 @@
  * (`registry.ts`), because only the adapter knows them.
  */
 import { z } from 'zod';
+import { personIdentifierTypes } from '../../adapters/sdk/types.js';
 
 const departmentCode = z
   .string()
@@ -45,6 +46,23 @@ export const departmentConfigSchema = z
     /** Adapter-specific options (credentials, paths), checked by the adapter's schema. */
     options: z.record(z.string(), z.unknown()).default({}),
     tuning: tuningSchema.default({}),
+    /**
+     * Which identity verifications this department answers when a caller names no department:
+     * one department per identifier type, across the whole file. A department not listed for a
+     * type is never asked about it unless a caller names it.
+     */
+    identityVerification: z
+      .object({
+        identifierTypes: z
+          .array(
+            z.enum(personIdentifierTypes, {
+              error: `an identifier type of persons: ${personIdentifierTypes.join(', ')} (organisations are not verified)`,
+            }),
+          )
+          .min(1, 'name at least one identifier type, or leave identityVerification out'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

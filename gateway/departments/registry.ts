@@ -8,7 +8,7 @@ import type { ContractSet, DepartmentClient, RegisteredAdapterFactory } from '..
 import { createDepartmentClient } from '../../adapters/sdk/client.js';
 import type { DepartmentMetrics } from '../../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
-import type { DepartmentAdapter } from '../../adapters/sdk/types.js';
+import type { DepartmentAdapter, PersonIdentifierType } from '../../adapters/sdk/types.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { ConfigError } from '../config.js';
 import type { DepartmentConfig } from './config.js';
@@ -20,6 +20,10 @@ export interface RegisteredDepartment {
   baseUrl: string;
   adapter: DepartmentAdapter;
   client: DepartmentClient;
+  /** Where the outcomes of its capability calls are counted (`invokeDepartment`). */
+  metrics: DepartmentMetrics;
+  /** The identifier types the configuration routes identity verification of to this department. */
+  answersIdentityVerification: PersonIdentifierType[];
 }
 
 export interface DepartmentRegistryOptions {
@@ -34,8 +38,81 @@ export interface DepartmentRegistryOptions {
   now?: () => Date;
 }
 
+/** The identifier types an adapter's `verifyIdentity` accepts (none when it does not verify). */
+export function verifiableIdentifierTypes(adapter: DepartmentAdapter): readonly PersonIdentifierType[] {
+  if (adapter.verifyIdentity === undefined) return [];
+  return adapter.identityIdentifierTypes ?? ['resident_id'];
+}
+
+/**
+ * Who answers identity verification for each identifier type, from the departments'
+ * `identityVerification.identifierTypes`. Refuses (problems) a type claimed by two departments
+ * and a claim the department's adapter cannot honour, so nothing is decided by list order. When
+ * no department names any, a single department able to verify answers; several refuse the start.
+ */
+function identityRoutes(
+  departments: readonly DepartmentConfig[],
+  built: ReadonlyMap<string, RegisteredDepartment>,
+  problems: string[],
+): Map<PersonIdentifierType, string> {
+  const routes = new Map<PersonIdentifierType, string>();
+  for (const department of departments) {
+    const claimed = department.identityVerification?.identifierTypes;
+    if (claimed === undefined) continue;
+    const where = `department ${department.code}: identityVerification.identifierTypes`;
+    const registered = built.get(department.code);
+    // A department that failed to build already has its problem listed.
+    if (!registered) continue;
+    const accepted = verifiableIdentifierTypes(registered.adapter);
+    if (accepted.length === 0) {
+      problems.push(`${where}: its adapter ${department.adapter} does not verify identities`);
+      continue;
+    }
+    for (const type of new Set(claimed)) {
+      const other = routes.get(type);
+      if (other !== undefined) {
+        problems.push(
+          `${where}: ${type} is already answered by ${other}; exactly one department may answer each identifier type`,
+        );
+        continue;
+      }
+      if (!accepted.includes(type)) {
+        problems.push(
+          `${where}: its adapter ${department.adapter} does not verify ${type} (it verifies ${accepted.join(', ')})`,
+        );
+        continue;
+      }
+      routes.set(type, department.code);
+      registered.answersIdentityVerification.push(type);
+    }
+  }
+  if (departments.some((department) => department.identityVerification !== undefined)) return routes;
+  // Nothing named: one department able to verify is unambiguous and answers what it verifies; two
+  // or more are ambiguous, and a newly listed one must not take over silently, so the start stops.
+  const verifiers = departments.flatMap((department) => {
+    const registered = built.get(department.code);
+    return registered && verifiableIdentifierTypes(registered.adapter).length > 0 ? [registered] : [];
+  });
+  const [only] = verifiers;
+  if (verifiers.length === 1 && only) {
+    for (const type of verifiableIdentifierTypes(only.adapter)) {
+      routes.set(type, only.code);
+      only.answersIdentityVerification.push(type);
+    }
+  } else if (verifiers.length > 1) {
+    problems.push(
+      `departments ${verifiers.map((verifier) => verifier.code).join(', ')} can all verify identities and none names ` +
+        'what it answers: set identityVerification.identifierTypes on the department that answers each identifier type',
+    );
+  }
+  return routes;
+}
+
 export class DepartmentRegistry {
-  private constructor(private readonly departments: ReadonlyMap<string, RegisteredDepartment>) {}
+  private constructor(
+    private readonly departments: ReadonlyMap<string, RegisteredDepartment>,
+    private readonly identityRoutes: ReadonlyMap<PersonIdentifierType, string>,
+  ) {}
 
   /**
    * Builds every department's client and adapter. Problems (unknown adapter kind, bad options,
@@ -90,13 +167,16 @@ export class DepartmentRegistry {
         baseUrl: client.baseUrl,
         adapter,
         client,
+        metrics: options.metrics,
+        answersIdentityVerification: [],
       });
     }
+    const routes = identityRoutes(options.departments, built, problems);
     if (problems.length > 0) {
       for (const department of built.values()) void department.adapter.close();
       throw new ConfigError(problems);
     }
-    return new DepartmentRegistry(built);
+    return new DepartmentRegistry(built, routes);
   }
 
   get(code: string): RegisteredDepartment | undefined {
@@ -125,9 +205,23 @@ export class DepartmentRegistry {
     return department?.adapter.resources.fetchCertificate ?? null;
   }
 
-  /** Departments that can verify identities. */
+  /** Departments that can verify identities (whether or not the configuration routes any type to them). */
   identityVerifiers(): RegisteredDepartment[] {
     return this.list().filter((department) => department.adapter.verifyIdentity !== undefined);
+  }
+
+  /**
+   * The department the configuration names to verify persons known by this identifier type;
+   * undefined when none is named (then only a caller naming a department gets a verification).
+   */
+  identityVerifierFor(identifierType: PersonIdentifierType): RegisteredDepartment | undefined {
+    const code = this.identityRoutes.get(identifierType);
+    return code === undefined ? undefined : this.departments.get(code);
+  }
+
+  /** Identifier type → department code, as configured (the departments API shows it). */
+  identityVerificationRoutes(): Record<string, string> {
+    return Object.fromEntries(this.identityRoutes);
   }
 
   async close(): Promise<void> {

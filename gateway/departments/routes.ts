@@ -17,6 +17,8 @@ const DepartmentCodeParam = z.object({
     .openapi({ example: 'PSB' }),
 });
 
+const OutcomeCountsSchema = z.record(z.string(), z.number().int());
+
 const DepartmentSchema = z
   .object({
     code: z.string(),
@@ -27,6 +29,17 @@ const DepartmentSchema = z
       z.enum(['verifyIdentity', 'fetchCertificate', 'submitCase', 'queryCaseStatus', 'cancelCase', 'health']),
     ),
     certificateTypes: z.array(z.string()),
+    identityVerification: z
+      .object({
+        identifierTypes: z
+          .array(z.string())
+          .openapi({ description: 'The identifier types of persons its system can verify (empty: it verifies none)' }),
+        answersByDefault: z.array(z.string()).openapi({
+          description:
+            'The identifier types the configuration routes to it (identityVerification.identifierTypes in the departments file): it answers verifications of these when the caller names no department',
+        }),
+      })
+      .openapi({ description: 'Who answers identity verification, per identifier type' }),
     submissionTypes: z
       .array(
         z.object({
@@ -48,6 +61,47 @@ const DepartmentSchema = z
     lastError: z.object({ kind: z.string(), at: z.string() }).nullable(),
     latencyMs: z.object({ p50: z.number().nullable(), p99: z.number().nullable(), window: z.number().int() }),
     contractViolations: z.number().int(),
+    traffic: z
+      .object({
+        since: z.string().openapi({ description: 'When counting started (the gateway process start)' }),
+        calls: z.number().int(),
+        attempts: z.number().int().openapi({ description: 'HTTP exchanges, first attempts and retries' }),
+        retries: z.number().int(),
+        outcomes: z
+          .object({
+            calls: OutcomeCountsSchema.openapi({ description: 'How calls ended after their retries' }),
+            attempts: OutcomeCountsSchema.openapi({ description: 'How every HTTP exchange ended' }),
+            retries: OutcomeCountsSchema.openapi({ description: 'How the retries ended' }),
+            results: OutcomeCountsSchema.openapi({
+              description:
+                'What capability calls ended with once the adapter read the answer (business_error included)',
+            }),
+          })
+          .openapi({ description: 'Counts by outcome: ok, http_<status>, timeout, connection, business_error…' }),
+        operations: z.array(
+          z.object({
+            operation: z.string(),
+            calls: z.number().int(),
+            attempts: z.number().int(),
+            retries: z.number().int(),
+            callOutcomes: OutcomeCountsSchema,
+            attemptOutcomes: OutcomeCountsSchema,
+            retryOutcomes: OutcomeCountsSchema,
+          }),
+        ),
+        lastFailure: z
+          .object({
+            at: z.string(),
+            level: z.enum(['attempt', 'call', 'result']),
+            operation: z.string(),
+            outcome: z.string(),
+            attempt: z.enum(['first', 'retry']).optional(),
+          })
+          .nullable(),
+      })
+      .openapi({
+        description: 'Calls, attempts, retries and their outcomes since start, per department and operation',
+      }),
   })
   .openapi('Department');
 

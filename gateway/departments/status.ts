@@ -4,7 +4,7 @@ import type { CapabilityName } from '../../adapters/sdk/types.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { ApiError } from '../platform/errors.js';
 import { toApiError } from './errors.js';
-import type { RegisteredDepartment } from './registry.js';
+import { type RegisteredDepartment, verifiableIdentifierTypes } from './registry.js';
 
 const capabilityNames: readonly CapabilityName[] = [
   'verifyIdentity',
@@ -26,6 +26,10 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
     origin: new URL(department.baseUrl).origin,
     capabilities: capabilityNames.filter((capability) => adapter[capability] !== undefined),
     certificateTypes: [...(adapter.certificateTypes ?? [])],
+    identityVerification: {
+      identifierTypes: [...verifiableIdentifierTypes(adapter)],
+      answersByDefault: [...department.answersIdentityVerification],
+    },
     // What an item may name as this department's submission type, with the form fields each needs.
     submissionTypes: Object.entries(adapter.submissionTypes ?? {}).map(([code, declared]) => ({
       code,
@@ -44,6 +48,16 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
     lastError: snapshot.lastError,
     latencyMs: snapshot.latencyMs,
     contractViolations: snapshot.contractViolations,
+    // Retries made visible: a 502 answered by a retry's 200 is an ok call but not an ok attempt.
+    traffic: {
+      since: snapshot.since,
+      calls: snapshot.calls,
+      attempts: snapshot.attempts,
+      retries: snapshot.retries,
+      outcomes: snapshot.outcomes,
+      operations: snapshot.operations,
+      lastFailure: snapshot.lastFailure,
+    },
   };
 }
 

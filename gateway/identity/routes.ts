@@ -190,10 +190,11 @@ const verifyRoute = protectedRoute({
   tags: ['subjects'],
   summary: "Verify a person's name against their ID number at the population register",
   description:
-    "Sends the subject's ID number and name to a department that verifies identities (the first configured one, or `department`), " +
+    "Sends the subject's ID number and name to a department that verifies identities: `department` when named, else the one " +
+    "the departments configuration routes the subject's identifier type to (`identityVerification.identifierTypes`, or the only department able to verify; none: 503 no_identity_verifier), " +
     'through its adapter. Needs a purpose and, for a conditional resource, an approved access grant; the disclosure is audited. ' +
     'Outcomes: match, name_mismatch, not_found. Department failures answer with the department_* error codes. ' +
-    'A person known by a passport, Mainland Travel Permit or permanent resident ID card is refused ' +
+    'A person known by an identifier type that no configured department (or not the named one) verifies, e.g. a passport, is refused ' +
     '(422 identifier_type_not_supported_by_department) before any department is asked.',
   scopes: ['subjects:read'],
   request: {
@@ -223,6 +224,18 @@ const verifyRoute = protectedRoute({
               subjectId: z.string(),
               department: z.string(),
               outcome: z.enum(['match', 'name_mismatch', 'not_found']),
+              attributes: z
+                .object({
+                  maritalStatus: z.enum(['unmarried', 'married', 'divorced', 'widowed']).optional(),
+                  maritalStatusSince: z.string().optional(),
+                  householdDivision: z.string().optional(),
+                  deceasedOn: z.string().optional(),
+                })
+                .optional()
+                .openapi({
+                  description:
+                    'Facts the register holds about the person beyond the match (only with match, when its department says them): typed in the adapter SDK (IdentityAttributes) and checked',
+                }),
               checkedAt: z.string(),
             })
             .openapi('IdentityVerification'),

@@ -6,14 +6,26 @@
  * No database transaction is held while the department answers.
  */
 import type { Logger } from 'pino';
-import type { IdentityVerificationResult } from '../../adapters/sdk/types.js';
+import { DepartmentError } from '../../adapters/sdk/errors.js';
+import { checkIdentityAttributes } from '../../adapters/sdk/identity.js';
+import {
+  type IdentityAttributes,
+  type IdentityVerificationRequest,
+  type IdentityVerificationResult,
+  type PersonIdentifierType,
+  personIdentifierTypes,
+} from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
-import { callDepartment, requireDepartment } from '../departments/calls.js';
-import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
+import { callDepartment, requireCapability, requireDepartment } from '../departments/calls.js';
+import {
+  type DepartmentRegistry,
+  type RegisteredDepartment,
+  verifiableIdentifierTypes,
+} from '../departments/registry.js';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
 import { ApiError } from '../platform/errors.js';
-import { departmentSubjectRef, requireSubject, subjectDisclosure } from './subjects.js';
+import { requireSubject, subjectDisclosure } from './subjects.js';
 
 export interface VerificationContext extends AccessContext {
   departments: DepartmentRegistry;
@@ -21,20 +33,105 @@ export interface VerificationContext extends AccessContext {
   signal?: AbortSignal;
 }
 
+function attributesOf(result: IdentityVerificationResult): IdentityAttributes | undefined {
+  return result.outcome === 'match' ? result.attributes : undefined;
+}
+
 export interface IdentityVerificationView {
   subjectId: string;
   department: string;
   outcome: IdentityVerificationResult['outcome'];
+  /** What the register holds about the person beyond the match (only with `match`, when it says). */
+  attributes?: IdentityAttributes;
   checkedAt: string;
 }
 
 const ACTION = 'subject.identity_verification';
 
-function chooseVerifier(departments: DepartmentRegistry, code: string | undefined): RegisteredDepartment {
-  if (code !== undefined) return requireDepartment(departments, code);
-  const [first] = departments.identityVerifiers();
-  if (!first) throw new ApiError('no_identity_verifier', 'No configured department system verifies identities.');
-  return first;
+const identifierTypeNames: Record<PersonIdentifierType, string> = {
+  resident_id: 'a resident ID number',
+  passport: 'a passport',
+  mainland_travel_permit: 'a Mainland Travel Permit',
+  foreign_permanent_residence: 'a foreign permanent resident ID card',
+};
+
+function isPersonIdentifierType(type: string): type is PersonIdentifierType {
+  return (personIdentifierTypes as readonly string[]).includes(type);
+}
+
+/**
+ * The department that answers: the one the caller names, else the one the configuration routes
+ * this identifier type to (`identityVerification.identifierTypes`). Never the first in the list.
+ */
+function chooseVerifier(
+  departments: DepartmentRegistry,
+  identifierType: PersonIdentifierType,
+  code: string | undefined,
+): RegisteredDepartment {
+  const department =
+    code !== undefined ? requireDepartment(departments, code) : departments.identityVerifierFor(identifierType);
+  if (department === undefined) {
+    if (Object.keys(departments.identityVerificationRoutes()).length === 0)
+      throw new ApiError(
+        'no_identity_verifier',
+        'No department system is configured to verify identities (identityVerification in the departments configuration).',
+        { identifierType },
+      );
+    throw new ApiError(
+      'identifier_type_not_supported_by_department',
+      `No department system is configured to verify persons known by ${identifierTypeNames[identifierType]}.`,
+      { identifierType },
+    );
+  }
+  requireCapability(department, 'verifyIdentity');
+  if (!verifiableIdentifierTypes(department.adapter).includes(identifierType))
+    throw new ApiError(
+      'identifier_type_not_supported_by_department',
+      `${department.code} does not verify persons known by ${identifierTypeNames[identifierType]}.`,
+      { identifierType, department: department.code },
+    );
+  return department;
+}
+
+/** What the department is sent: the number without the gateway's `NATIONALITY:` prefix of passports. */
+function verificationRequest(
+  subject: { identifier: string; name: string },
+  identifierType: PersonIdentifierType,
+): IdentityVerificationRequest {
+  if (identifierType === 'resident_id') return { idNumber: subject.identifier, name: subject.name };
+  if (identifierType === 'passport') {
+    const separator = subject.identifier.indexOf(':');
+    return {
+      idNumber: subject.identifier.slice(separator + 1),
+      name: subject.name,
+      identifierType,
+      nationality: subject.identifier.slice(0, separator),
+    };
+  }
+  return { idNumber: subject.identifier, name: subject.name, identifierType };
+}
+
+/**
+ * The adapter's answer with its attributes checked against the SDK's schema: a malformed or
+ * unknown attribute is the department breaking its contract (502 department_contract_violation),
+ * and attributes never travel with anything but a match.
+ */
+export function checkedResult(department: string, result: IdentityVerificationResult): IdentityVerificationResult {
+  if (result.outcome !== 'match') return { outcome: result.outcome };
+  if (result.attributes === undefined) return { outcome: 'match' };
+  const checked = checkIdentityAttributes(result.attributes);
+  if (!checked.ok)
+    throw new DepartmentError('contract_violation', `${department} verifyIdentity: attributes break the SDK's types`, {
+      department,
+      operation: 'verifyIdentity',
+      violations: checked.problems.map((problem) => ({
+        path: problem.split(':')[0] ?? '/attributes',
+        keyword: 'attributes',
+      })),
+    });
+  return Object.keys(checked.attributes).length === 0
+    ? { outcome: 'match' }
+    : { outcome: 'match', attributes: checked.attributes };
 }
 
 export async function verifySubjectIdentity(
@@ -48,29 +145,23 @@ export async function verifySubjectIdentity(
     await subjectDisclosure(context.db, context, row.id);
     return row;
   });
-  if (subject.kind !== 'person') {
+  if (subject.kind !== 'person' || !isPersonIdentifierType(subject.identifierType)) {
     throw new ApiError(
       'identity_verification_not_applicable',
-      'Only persons (resident ID numbers) can be verified against the population register.',
+      'Only persons can be verified against a population register.',
     );
   }
-  // A person known by a passport, travel permit or permanent resident card is refused before any
-  // department is chosen or called: the register is asked by resident ID number only.
-  const ref = departmentSubjectRef(subject, input.department);
-  if (ref.kind !== 'person') {
-    throw new ApiError(
-      'identity_verification_not_applicable',
-      'Only persons (resident ID numbers) can be verified against the population register.',
-    );
-  }
-  const department = chooseVerifier(context.departments, input.department);
+  // Chosen (and refused when nobody verifies this kind of document) before any department is called.
+  const department = chooseVerifier(context.departments, subject.identifierType, input.department);
+  const request = verificationRequest(subject, subject.identifierType);
   let answer: { result: IdentityVerificationResult; decision: AllowedDecision };
   try {
     answer = await callDepartment(
       { ...context, subjectRef: subject.id },
       department,
       'verifyIdentity',
-      (adapter, callContext) => adapter.verifyIdentity!({ idNumber: ref.idNumber, name: ref.name }, callContext),
+      async (adapter, callContext) =>
+        checkedResult(department.code, await adapter.verifyIdentity!(request, callContext)),
     );
   } catch (error) {
     // The identifier and name may have reached the department even when its answer failed.
@@ -95,13 +186,21 @@ export async function verifySubjectIdentity(
       decision: answer.decision,
       action: ACTION,
       subjectId: subject.id,
-      fields: ['identifier', 'name', `department:${department.code}`, `result:${answer.result.outcome}`],
+      fields: [
+        'identifier',
+        'name',
+        `department:${department.code}`,
+        `result:${answer.result.outcome}`,
+        // Which facts the register disclosed (names only: the values are personal data).
+        ...Object.keys(attributesOf(answer.result) ?? {}).map((name) => `attribute:${name}`),
+      ],
     }),
   );
   return {
     subjectId: subject.id,
     department: department.code,
     outcome: answer.result.outcome,
+    ...(attributesOf(answer.result) ? { attributes: attributesOf(answer.result) } : {}),
     checkedAt: checkedAt.toISOString(),
   };
 }

@@ -22,7 +22,7 @@ import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './
 import { addDays, chinaToday } from './dates.js';
 
 export type MaterialRow = typeof materials.$inferSelect;
-export type MaterialStatus = 'valid' | 'expired' | 'revoked' | 'superseded';
+export type MaterialStatus = 'valid' | 'expired' | 'revoked' | 'superseded' | 'cancelled';
 export type Provenance = 'handed_in' | 'fetched' | 'issued';
 
 export interface MaterialView {

@@ -64,7 +64,7 @@ const MaterialSchema = z
     id: z.string(),
     subjectId: z.string(),
     typeCode: z.string(),
-    status: z.enum(['valid', 'expired', 'revoked', 'superseded']),
+    status: z.enum(['valid', 'expired', 'revoked', 'superseded', 'cancelled']),
     validFrom: z.string(),
     validUntil: z.string().nullable(),
     content: z.object({

@@ -147,6 +147,7 @@ export const errorTitlesZh = {
   department_timeout: '部门系统未能及时应答',
   unknown_department: '没有这个代码的部门系统',
   capability_not_offered: '该部门系统不提供此项服务',
+  certificate_cancelled: '证照已被发证部门注销（因后续登记事项终止），不能作为办件材料',
   no_identity_verifier: '没有配置核验身份的部门系统',
   identity_verification_not_applicable: '只有个人才能与人口信息库核验身份',
   contract_invalid: '契约不是有效的 OpenAPI 3.0 或 3.1 文档',

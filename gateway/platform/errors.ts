@@ -152,6 +152,10 @@ export const errorCatalogue = {
     title: 'The document format is not allowed for this material type, or not what was declared',
   },
   unknown_material_type: { status: 422, title: 'No material type has this code' },
+  certificate_cancelled: {
+    status: 422,
+    title: 'The certificate was cancelled by its issuing department (ended by a later event) and cannot be attached',
+  },
   material_not_current: { status: 409, title: 'The material is already revoked or superseded' },
   unknown_certificate_type: { status: 422, title: 'No department system issues certificates of this type' },
   certificate_type_not_for_subject: { status: 422, title: 'This certificate type belongs to another kind of subject' },

@@ -1,0 +1,1 @@
+ALTER TYPE "public"."material_status" ADD VALUE 'cancelled';
