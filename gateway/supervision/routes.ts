@@ -286,10 +286,15 @@ const SummarySchema = z
         code: z.string(),
         name: z.string(),
         breakerState: z.enum(['closed', 'open', 'half_open']),
-        calls: z.number().int(),
-        errors: z.number().int(),
+        calls: z.number().int().openapi({
+          description: 'Calls finished in the period (counted in the database: restarts do not reset them)',
+        }),
+        errors: z.number().int().openapi({ description: 'Of those, failed' }),
         errorsByKind: z.record(z.string(), z.number().int()),
-        lastError: z.object({ kind: z.string(), at: z.string() }).nullable(),
+        lastError: z
+          .object({ kind: z.string(), at: z.string() })
+          .nullable()
+          .openapi({ description: 'The latest failed call of the period' }),
         latencyMs: z.object({ p50: z.number().nullable(), p99: z.number().nullable(), window: z.number().int() }),
       }),
     ),
