@@ -91,14 +91,14 @@ function conditions(filter: CaseListFilter, scope: SupervisionScope | null, toda
   }
   if (filter.status !== undefined) parts.push(sql`c.status = ${filter.status}`);
   if (filter.department !== undefined)
-    parts.push(sql`exists (select 1 from deliveries d where d.case_id = c.id and d.department_code = ${filter.department})`);
-  if (filter.outcome === 'on_time') parts.push(sql`${CONCLUDED} and c.due_on is not null and c.completed_on <= c.due_on`);
-  else if (filter.outcome === 'late')
-    parts.push(sql`${CONCLUDED} and (c.due_on is null or c.completed_on > c.due_on)`);
-  else if (filter.outcome === 'overdue')
     parts.push(
-      sql`((${CONCLUDED} and c.completed_on > c.due_on) or (not ${CONCLUDED} and c.due_on < ${today}::date))`,
+      sql`exists (select 1 from deliveries d where d.case_id = c.id and d.department_code = ${filter.department})`,
     );
+  if (filter.outcome === 'on_time')
+    parts.push(sql`${CONCLUDED} and c.due_on is not null and c.completed_on <= c.due_on`);
+  else if (filter.outcome === 'late') parts.push(sql`${CONCLUDED} and (c.due_on is null or c.completed_on > c.due_on)`);
+  else if (filter.outcome === 'overdue')
+    parts.push(sql`((${CONCLUDED} and c.completed_on > c.due_on) or (not ${CONCLUDED} and c.due_on < ${today}::date))`);
   return sql.join(parts, sql` and `);
 }
 
@@ -174,7 +174,10 @@ export async function supervisionCases(
       departments: Array.isArray(row.departments)
         ? row.departments
         : typeof row.departments === 'string'
-          ? row.departments.replace(/^\{|\}$/g, '').split(',').filter(Boolean)
+          ? row.departments
+              .replace(/^\{|\}$/g, '')
+              .split(',')
+              .filter(Boolean)
           : [],
     })),
   };

@@ -39,7 +39,11 @@ export function tableAsCsv(table: ExportTable): string {
 
 /** A worksheet name Excel accepts: at most 31 characters, none of `[]:*?/\`, unique in the book. */
 function sheetName(title: string, taken: Set<string>): string {
-  const base = title.replace(/[[\]:*?/\\]/g, ' ').trim().slice(0, 28) || 'Sheet';
+  const base =
+    title
+      .replace(/[[\]:*?/\\]/g, ' ')
+      .trim()
+      .slice(0, 28) || 'Sheet';
   let name = base;
   for (let index = 2; taken.has(name.toLowerCase()); index += 1) name = `${base.slice(0, 26)} ${index}`;
   taken.add(name.toLowerCase());

@@ -201,7 +201,8 @@ export const pageMessages = {
     en: 'Cases accepted and concluded per day ({from} to {until})',
   },
   casesPerDayDescription: {
-    'zh-CN': '柱形为每日受理件数，折线为每日办结件数；共受理 {accepted} 件，办结 {concluded} 件。点击柱形查看当日受理的办件。',
+    'zh-CN':
+      '柱形为每日受理件数，折线为每日办结件数；共受理 {accepted} 件，办结 {concluded} 件。点击柱形查看当日受理的办件。',
     en: 'Bars: cases accepted each day; line: cases concluded each day. {accepted} accepted and {concluded} concluded in all. A bar links to the cases accepted that day.',
   },
   onTimePerWeekTitle: {
@@ -210,14 +211,15 @@ export const pageMessages = {
   },
   onTimePerWeekDescription: {
     'zh-CN': '每周办结的办件中按时办结的比例；没有办结的周不画点。点击圆点查看该周办结的办件。',
-    en: 'The share of the cases concluded each week that were concluded on time; a week without concluded cases has no point. A point links to the week\'s concluded cases.',
+    en: "The share of the cases concluded each week that were concluded on time; a week without concluded cases has no point. A point links to the week's concluded cases.",
   },
   overduePerDayTitle: {
     'zh-CN': '每日超期办件（{from} 至 {until}）',
     en: 'Cases overdue on each day ({from} to {until})',
   },
   overduePerDayDescription: {
-    'zh-CN': '当日已过到期日仍未办结的办件数（等待补正暂停计时的不计），按日历日判断；最高 {highest} 件。点击柱形查看当日超期的办件。',
+    'zh-CN':
+      '当日已过到期日仍未办结的办件数（等待补正暂停计时的不计），按日历日判断；最高 {highest} 件。点击柱形查看当日超期的办件。',
     en: 'Cases past their due date and not concluded on each day (those waiting for the applicant not counted), by calendar date; at most {highest}. A bar links to the cases overdue that day.',
   },
   showFigures: { 'zh-CN': '查看数据表', en: 'Show the figures as a table' },
