@@ -230,7 +230,7 @@ const ExportLinks: FC<{ links: PageLinks; table: PageTableId; title: string; t: 
   title,
   t,
 }) => (
-  <p class="exports" aria-label={t('exportLabel', { table: title })}>
+  <p class="exports" role="group" aria-label={t('exportLabel', { table: title })}>
     <a href={links.exportTable(table, 'csv')} data-export={`${table}.csv`} download>
       {t('exportCsv')}
     </a>
@@ -1091,7 +1091,7 @@ const CaseListPage: FC<{ data: CaseListPageData }> = ({ data }) => {
             <p id="case-list-total">
               {t('caseListTotal', { total: list.total, page, pages: list.pages })} · {t('caseListMasked')}
             </p>
-            <p class="exports" aria-label={t('exportLabel', { table: t('caseListTitle') })}>
+            <p class="exports" role="group" aria-label={t('exportLabel', { table: t('caseListTitle') })}>
               <a href={data.exportHref('csv')} data-export="cases.csv" download>
                 {t('exportCsv')}
               </a>
