@@ -113,6 +113,7 @@ tr.level-approaching .level { color: #92400e; font-weight: 700; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
 .exports { font-size: .85rem; margin: -.25rem 0 .5rem; display: flex; flex-wrap: wrap; gap: .75rem; }
 .exports a, td a, th a { color: #1d4ed8; }
+.trend-grid figure { margin: 0; min-width: 0; }
 .trend-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); gap: 1rem; }
 .trend-chart { display: block; width: 100%; height: auto; }
 .trend-chart text { font-size: 11px; }
