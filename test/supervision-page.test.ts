@@ -444,7 +444,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       await page.waitForURL(/\/supervision\?/);
       const [xlsx] = await Promise.all([
         page.waitForEvent('download'),
-        page.locator('a[data-export="trend-days.xlsx"]').click(),
+        page.locator('a[data-export="trend-days.xlsx"]').first().click(),
       ]);
       expect(xlsx.suggestedFilename()).toBe(`supervision-trend-days-${today}.xlsx`);
       // An XLSX file is a zip archive.

@@ -114,6 +114,8 @@ tr.level-approaching .level { color: #92400e; font-weight: 700; }
 .exports { font-size: .85rem; margin: -.25rem 0 .5rem; display: flex; flex-wrap: wrap; gap: .75rem; }
 .exports a, td a, th a { color: #1d4ed8; }
 .trend-grid figure { margin: 0; min-width: 0; }
+.trend-grid figcaption { font-weight: 600; font-size: .95rem; margin-bottom: .25rem; }
+.swatch.accepted { background: #60a5fa; } .swatch.concluded { background: #15803d; }
 .trend-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); gap: 1rem; }
 .trend-chart { display: block; width: 100%; height: auto; }
 .trend-chart text { font-size: 11px; }
@@ -256,6 +258,17 @@ const TrendsSection: FC<{ trends: SupervisionTrends; links: PageLinks; t: Texts 
       <h2 id="trends-heading">{t('trendsHeading')}</h2>
       <div class="trend-grid">
         <figure>
+          <figcaption>{t('casesPerDayTitle', { from: firstDay, until: trends.until })}</figcaption>
+          <p class="legend" aria-hidden="true">
+            <span>
+              <span class="swatch accepted"></span>
+              {t('seriesAccepted')}
+            </span>
+            <span>
+              <span class="swatch concluded"></span>
+              {t('seriesConcluded')}
+            </span>
+          </p>
           <CasesPerDayChart trends={trends} links={trendLinks} t={t} />
           <ExportLinks
             links={links}
@@ -265,6 +278,7 @@ const TrendsSection: FC<{ trends: SupervisionTrends; links: PageLinks; t: Texts 
           />
         </figure>
         <figure>
+          <figcaption>{t('onTimePerWeekTitle', { weeks: trends.weeks.length })}</figcaption>
           <OnTimePerWeekChart trends={trends} links={trendLinks} t={t} />
           <ExportLinks
             links={links}
@@ -274,7 +288,14 @@ const TrendsSection: FC<{ trends: SupervisionTrends; links: PageLinks; t: Texts 
           />
         </figure>
         <figure>
+          <figcaption>{t('overduePerDayTitle', { from: firstDay, until: trends.until })}</figcaption>
           <OverduePerDayChart trends={trends} links={trendLinks} t={t} />
+          <ExportLinks
+            links={links}
+            table="trend-days"
+            title={t('overduePerDayTitle', { from: firstDay, until: trends.until })}
+            t={t}
+          />
         </figure>
       </div>
       <details>

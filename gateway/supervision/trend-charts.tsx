@@ -36,9 +36,10 @@ const round1 = (value: number): number => Math.round(value * 10) / 10;
 /** `2026-06-17` → `06-17`. */
 const shortDay = (day: string): string => day.slice(5);
 
-const Axis: FC<{ top: number; format: (value: number) => string }> = ({ top, format }) => (
+/** Gridlines at 0, half-way (when a count there is whole, or always for rates) and the top. */
+const Axis: FC<{ top: number; format: (value: number) => string; counts: boolean }> = ({ top, format, counts }) => (
   <g class="axis">
-    {[0, top / 2, top].map((value) => (
+    {(counts && top % 2 !== 0 ? [0, top] : [0, top / 2, top]).map((value) => (
       <>
         <line
           x1={VIEW.left}
@@ -56,11 +57,11 @@ const Axis: FC<{ top: number; format: (value: number) => string }> = ({ top, for
   </g>
 );
 
-/** Labels under every `every`-th slot, the last one always. */
+/** Labels under every `every`-th slot counted back from the last, which is always labelled. */
 const XLabels: FC<{ labels: string[]; every: number }> = ({ labels, every }) => (
   <g class="x-labels">
     {labels.map((label, index) =>
-      index % every === 0 || index === labels.length - 1 ? (
+      (labels.length - 1 - index) % every === 0 ? (
         <text
           x={round1(slotOf(index, labels.length).x + slotOf(index, labels.length).width / 2)}
           y={VIEW.height - VIEW.bottom + 14}
@@ -124,7 +125,7 @@ export const CasesPerDayChart: FC<ChartProps> = ({ trends, links, t }) => {
       title={t('casesPerDayTitle', { from: days[0]?.day ?? trends.until, until: trends.until })}
       description={t('casesPerDayDescription', { accepted, concluded })}
     >
-      <Axis top={top} format={(value) => String(Math.round(value * 10) / 10)} />
+      <Axis top={top} format={(value) => String(value)} counts />
       {days.map((day, index) => {
         const slot = slotOf(index, days.length);
         const y = yOf(day.accepted, top);
@@ -184,7 +185,7 @@ export const OnTimePerWeekChart: FC<ChartProps> = ({ trends, links, t }) => {
       title={t('onTimePerWeekTitle', { weeks: weeks.length })}
       description={t('onTimePerWeekDescription')}
     >
-      <Axis top={1} format={(value) => `${Math.round(value * 100)}%`} />
+      <Axis top={1} format={(value) => `${Math.round(value * 100)}%`} counts={false} />
       {segments.map((points) => (
         <polyline fill="none" stroke="#1e3a5f" stroke-width="2" points={points.join(' ')} />
       ))}
@@ -220,7 +221,7 @@ export const OverduePerDayChart: FC<ChartProps> = ({ trends, links, t }) => {
       title={t('overduePerDayTitle', { from: days[0]?.day ?? trends.until, until: trends.until })}
       description={t('overduePerDayDescription', { highest })}
     >
-      <Axis top={top} format={(value) => String(Math.round(value * 10) / 10)} />
+      <Axis top={top} format={(value) => String(value)} counts />
       {days.map((day, index) => {
         const slot = slotOf(index, days.length);
         const y = yOf(day.overdue, top);
