@@ -81,70 +81,81 @@ async function psbFigures(
   return summary.departments.find((department) => department.code === 'PSB');
 }
 
+// Migrating a PGlite folder on disk takes a while on a busy machine.
+const STARTS = 180_000;
+
 describe('department call figures across a restart', () => {
   let auditor: ClientRecord;
   const before: Record<string, unknown> = {};
 
-  it('are counted per day in the database by the first process', async () => {
-    await runGateway(async ({ services, app }) => {
-      auditor = (
-        await createClient(services.db, services.clientSecrets, {
-          name: 'restart auditor',
-          kind: 'auditor',
-          scopes: ['supervision:read'],
-          departmentCode: null,
-        })
-      ).client;
-      // 14 October (China): two calls answered.
-      now = new Date('2026-10-14T02:00:00Z');
-      services.departmentMetrics.observeCall('PSB', 'verifyIdentity', 'ok', 0.05);
-      services.departmentMetrics.observeCall('PSB', 'fetchCertificate', 'ok', 0.07);
-      // 15 October, 09:00 and 09:30 China time: one answered, one timed out.
-      now = new Date('2026-10-15T01:00:00Z');
-      services.departmentMetrics.observeCall('PSB', 'verifyIdentity', 'ok', 0.04);
-      now = new Date('2026-10-15T01:30:00Z');
-      services.departmentMetrics.observeCall('PSB', 'verifyIdentity', 'timeout', 5);
-      const token = (await services.tokens.issue(auditor, ['supervision:read'])).accessToken;
+  it(
+    'are counted per day in the database by the first process',
+    async () => {
+      await runGateway(async ({ services, app }) => {
+        auditor = (
+          await createClient(services.db, services.clientSecrets, {
+            name: 'restart auditor',
+            kind: 'auditor',
+            scopes: ['supervision:read'],
+            departmentCode: null,
+          })
+        ).client;
+        // 14 October (China): two calls answered.
+        now = new Date('2026-10-14T02:00:00Z');
+        services.departmentMetrics.observeCall('PSB', 'verifyIdentity', 'ok', 0.05);
+        services.departmentMetrics.observeCall('PSB', 'fetchCertificate', 'ok', 0.07);
+        // 15 October, 09:00 and 09:30 China time: one answered, one timed out.
+        now = new Date('2026-10-15T01:00:00Z');
+        services.departmentMetrics.observeCall('PSB', 'verifyIdentity', 'ok', 0.04);
+        now = new Date('2026-10-15T01:30:00Z');
+        services.departmentMetrics.observeCall('PSB', 'verifyIdentity', 'timeout', 5);
+        const token = (await services.tokens.issue(auditor, ['supervision:read'])).accessToken;
 
-      const day = await psbFigures(app, token, OCTOBER_15);
-      expect(day).toMatchObject({
-        calls: 2,
-        errors: 1,
-        errorsByKind: { timeout: 1 },
-        lastError: { kind: 'timeout', at: '2026-10-15T01:30:00.000Z' },
+        const day = await psbFigures(app, token, OCTOBER_15);
+        expect(day).toMatchObject({
+          calls: 2,
+          errors: 1,
+          errorsByKind: { timeout: 1 },
+          lastError: { kind: 'timeout', at: '2026-10-15T01:30:00.000Z' },
+        });
+        const month = await psbFigures(app, token, OCTOBER);
+        expect(month).toMatchObject({ calls: 4, errors: 1 });
+        before.day = day;
+        before.month = month;
+        // One more call after the last read: written at shutdown, not lost.
+        services.departmentMetrics.observeCall('PSB', 'queryCaseStatus', 'ok', 0.03);
       });
-      const month = await psbFigures(app, token, OCTOBER);
-      expect(month).toMatchObject({ calls: 4, errors: 1 });
-      before.day = day;
-      before.month = month;
-      // One more call after the last read: written at shutdown, not lost.
-      services.departmentMetrics.observeCall('PSB', 'queryCaseStatus', 'ok', 0.03);
-    });
-  });
+    },
+    STARTS,
+  );
 
-  it('are the same when a second process reads them (plus the call written at shutdown)', async () => {
-    await runGateway(async ({ services, app }) => {
-      const token = (await services.tokens.issue(auditor, ['supervision:read'])).accessToken;
-      // The in-memory figures of the new process start at zero…
-      expect(services.departmentMetrics.snapshot('PSB').calls).toBe(0);
-      // …the page's figures do not.
-      const day = await psbFigures(app, token, OCTOBER_15);
-      const month = await psbFigures(app, token, OCTOBER);
-      expect({ ...day, latencyMs: null }).toEqual({
-        ...(before.day as object),
-        calls: 3,
-        latencyMs: null,
-      });
-      expect(month).toMatchObject({ calls: 5, errors: 1, errorsByKind: { timeout: 1 } });
+  it(
+    'are the same when a second process reads them (plus the call written at shutdown)',
+    async () => {
+      await runGateway(async ({ services, app }) => {
+        const token = (await services.tokens.issue(auditor, ['supervision:read'])).accessToken;
+        // The in-memory figures of the new process start at zero…
+        expect(services.departmentMetrics.snapshot('PSB').calls).toBe(0);
+        // …the page's figures do not.
+        const day = await psbFigures(app, token, OCTOBER_15);
+        const month = await psbFigures(app, token, OCTOBER);
+        expect({ ...day, latencyMs: null }).toEqual({
+          ...(before.day as object),
+          calls: 3,
+          latencyMs: null,
+        });
+        expect(month).toMatchObject({ calls: 5, errors: 1, errorsByKind: { timeout: 1 } });
 
-      const page = await app.request(`/supervision?from=${OCTOBER_15.from}&to=${OCTOBER_15.to}&lang=en`, {
-        headers: bearer(token),
+        const page = await app.request(`/supervision?from=${OCTOBER_15.from}&to=${OCTOBER_15.to}&lang=en`, {
+          headers: bearer(token),
+        });
+        const html = await page.text();
+        const row = /<tr data-department="PSB">(.*?)<\/tr>/s.exec(html)?.[1] ?? '';
+        const cells = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((match) => match[1]);
+        // Department, breaker, calls, errors…
+        expect(cells.slice(2, 4)).toEqual(['3', '1']);
       });
-      const html = await page.text();
-      const row = /<tr data-department="PSB">(.*?)<\/tr>/s.exec(html)?.[1] ?? '';
-      const cells = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((match) => match[1]);
-      // Department, breaker, calls, errors…
-      expect(cells.slice(2, 4)).toEqual(['3', '1']);
-    });
-  });
+    },
+    STARTS,
+  );
 });
