@@ -346,14 +346,15 @@ describe('exports', () => {
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await response.arrayBuffer());
     const [sheet] = workbook.worksheets;
-    expect((sheet?.getRow(1).values as unknown[]).slice(1, 6)).toEqual([
+    if (!sheet) throw new Error('the workbook has no worksheet');
+    expect((sheet.getRow(1).values as unknown[]).slice(1, 6)).toEqual([
       'Case',
       'Item',
       'Status',
       'Centre',
       'Applicant',
     ]);
-    const rows = sheet?.getRows(2, (sheet?.rowCount ?? 1) - 1) ?? [];
+    const rows = sheet.getRows(2, sheet.rowCount - 1) ?? [];
     expect(rows.map((row) => row.getCell(1).value).sort()).toEqual([seeded.A, seeded.B].sort());
     expect(rows.map((row) => row.getCell(5).value)).toEqual(['监******', '监******']);
   });

@@ -233,14 +233,14 @@ const ExportLinks: FC<{ links: PageLinks; table: PageTableId; title: string; t: 
   title,
   t,
 }) => (
-  <p class="exports" role="group" aria-label={t('exportLabel', { table: title })}>
+  <nav class="exports" aria-label={t('exportLabel', { table: title })}>
     <a href={links.exportTable(table, 'csv')} data-export={`${table}.csv`} download>
       {t('exportCsv')}
     </a>
     <a href={links.exportTable(table, 'xlsx')} data-export={`${table}.xlsx`} download>
       {t('exportXlsx')}
     </a>
-  </p>
+  </nav>
 );
 
 const percentOrDash = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);
@@ -1113,14 +1113,14 @@ const CaseListPage: FC<{ data: CaseListPageData }> = ({ data }) => {
             <p id="case-list-total">
               {t('caseListTotal', { total: list.total, page, pages: list.pages })} · {t('caseListMasked')}
             </p>
-            <p class="exports" role="group" aria-label={t('exportLabel', { table: t('caseListTitle') })}>
+            <nav class="exports" aria-label={t('exportLabel', { table: t('caseListTitle') })}>
               <a href={data.exportHref('csv')} data-export="cases.csv" download>
                 {t('exportCsv')}
               </a>
               <a href={data.exportHref('xlsx')} data-export="cases.xlsx" download>
                 {t('exportXlsx')}
               </a>
-            </p>
+            </nav>
             {list.items.length === 0 ? (
               <p class="empty">{t('noCases')}</p>
             ) : (
