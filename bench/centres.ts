@@ -733,7 +733,12 @@ async function gatewayStatements(city: CityExpectation, period: Period, today: s
   await centreStatistics(recordingDatabase(statistics, ['centre statistics']), noCentres, scope, period, today);
   const summary: CapturedStatement[] = [];
   // No departments: the summary's last part reads the registry, not the database.
-  const services = { departments: { list: () => [] }, departmentMetrics: {} } as unknown as SummaryServices;
+  // No calls recorded in this process: the ledger has nothing to write before the calls are read.
+  const services = {
+    departments: { list: () => [] },
+    departmentMetrics: {},
+    departmentCalls: { flush: async () => undefined },
+  } as unknown as SummaryServices;
   await supervisionSummary(recordingDatabase(summary, SUMMARY_STATEMENTS), services, period, scope);
   return [...statistics, ...summary];
 }

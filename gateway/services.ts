@@ -30,6 +30,7 @@ import type { Database, DatabaseHandle } from './db/client.js';
 import type { DepartmentConfig } from './departments/config.js';
 import { PublishedContracts } from './departments/published-contracts.js';
 import { DepartmentRegistry } from './departments/registry.js';
+import { DepartmentCallLedger, withCallLedger } from './departments/call-ledger.js';
 import type { BlobIntegrityOptions } from './materials/blob-integrity.js';
 import type { BlobStore } from './materials/blob-store.js';
 import { blobStoreKind, createConfiguredBlobStore } from './materials/blob-stores.js';
@@ -83,6 +84,8 @@ export interface GatewayServices {
   /** The department systems: adapters over their resilient clients. */
   departments: DepartmentRegistry;
   departmentMetrics: DepartmentMetricsRecorder;
+  /** Every department call counted per day in the database (the supervision figures); flush before reading. */
+  departmentCalls: DepartmentCallLedger;
   /** The contracts department answers are checked against (latest published versions). */
   publishedContracts: PublishedContracts;
   /** The working-day calendar deadlines are counted in, cached in memory. */
@@ -182,7 +185,8 @@ export async function createServices(
   const calendar = new CalendarService(database.db, logger);
   await calendar.reload();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
-  const departmentMetrics = createDepartmentMetrics(metrics.registry);
+  const departmentCalls = new DepartmentCallLedger({ db: database.db, now: () => clock.now(), logger });
+  const departmentMetrics = withCallLedger(createDepartmentMetrics(metrics.registry), departmentCalls);
   const publishedContracts = new PublishedContracts(
     database.db,
     createContractSet([], { metrics: departmentMetrics }),
@@ -256,6 +260,7 @@ export async function createServices(
     lifecycle: { draining: false },
     departments,
     departmentMetrics,
+    departmentCalls,
     publishedContracts,
     calendar,
     deliveryWorker: new DeliveryWorker({
@@ -302,6 +307,8 @@ export async function closeServices(services: GatewayServices): Promise<void> {
   services.publishedContracts.stop();
   await services.access.reference.stop();
   await services.departments.close();
+  // After every call has finished: the last counts are written before the database closes.
+  await services.departmentCalls.close();
   await services.audit.witness.close();
   await services.sharedLimits.settled();
 }

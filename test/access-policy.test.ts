@@ -787,6 +787,10 @@ const withoutPersonalData: Record<string, string> = {
   'PUT /v1/centres/{code}/items/{itemCode}': 'centre item administration',
   'PUT /v1/clients/{clientId}/centres': 'client system administration',
   'GET /supervision': 'figures and case numbers',
+  'GET /supervision/cases':
+    'the cases behind a supervision figure: case numbers, items, dates; applicants masked to 张**, no identifier or contact; every view audited',
+  'GET /supervision/export':
+    'the supervision tables (and case lists) as CSV/XLSX: the same figures, scope and masking as the page; every export audited',
   'POST /v1/deliveries/{id}/retry': 'outbox administration',
   'GET /v1/notifications':
     'the notification outbox for operations: case numbers, templates and statuses, numbers masked',

@@ -9,7 +9,7 @@
  *
  * Needs /usr/bin/chromium (`apt-get install chromium`); skipped with a message without it.
  */
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
@@ -212,6 +212,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
       expect(await page.locator('h1').innerText()).toBe('电子监察');
       expect(await page.locator('h2').allInnerTexts()).toEqual([
+        '趋势',
         '办件时限预警',
         '满意度评价（好差评）',
         '材料：实交与应交',
@@ -292,6 +293,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       expect(await page.locator('html').getAttribute('lang')).toBe('en');
       expect(await page.locator('h1').innerText()).toBe('Supervision');
       expect(await page.locator('h2').allInnerTexts()).toEqual([
+        'Trends',
         'Deadline warnings',
         'Satisfaction ratings',
         'Materials: handed in versus required',
@@ -339,6 +341,16 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
     const desktop = await open(AUDITOR, { width: 1280 });
     try {
       await desktop.page.screenshot({ path: join(screenshots, 'desktop-zh-CN.png'), fullPage: true });
+      await desktop.page
+        .locator('section[aria-labelledby="trends-heading"]')
+        .screenshot({ path: join(screenshots, 'desktop-trends-zh-CN.png') });
+      // Desktop: the three charts side by side, each drawn at a readable size.
+      const boxes = await Promise.all(
+        ['#chart-cases-per-day', '#chart-on-time-per-week', '#chart-overdue-per-day'].map((id) =>
+          desktop.page.locator(id).boundingBox(),
+        ),
+      );
+      for (const box of boxes) expect(box?.width ?? 0).toBeGreaterThan(300);
     } finally {
       await desktop.page.context().close();
     }
@@ -364,6 +376,16 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
         const chart = await page.locator('#materials-chart').boundingBox();
         expect(chart?.width ?? 0).toBeGreaterThan(200);
         expect(chart?.width ?? 1000).toBeLessThanOrEqual(390);
+        // So do the trend charts, one under the other, with their bars.
+        for (const id of ['#chart-cases-per-day', '#chart-on-time-per-week', '#chart-overdue-per-day']) {
+          const box = await page.locator(id).boundingBox();
+          expect(box?.width ?? 0, id).toBeGreaterThan(300);
+          expect(box?.width ?? 1000, id).toBeLessThanOrEqual(390);
+        }
+        expect(await page.locator('#chart-overdue-per-day rect.bar-overdue').count()).toBe(30);
+        await page
+          .locator('section[aria-labelledby="trends-heading"]')
+          .screenshot({ path: join(screenshots, `phone-trends-${acceptLanguage}.png`) });
         // The wide tables scroll inside their box instead.
         const departments = await page.locator('#departments').evaluate((table) => ({
           table: table.scrollWidth,
@@ -380,9 +402,61 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
         await page.context().close();
       }
     }
-    for (const name of ['desktop-zh-CN.png', 'phone-zh-CN.png', 'phone-en.png'])
+    for (const name of [
+      'desktop-zh-CN.png',
+      'desktop-trends-zh-CN.png',
+      'phone-zh-CN.png',
+      'phone-en.png',
+      'phone-trends-zh-CN.png',
+      'phone-trends-en.png',
+    ])
       expect(statSync(join(screenshots, name)).size).toBeGreaterThan(10_000);
     console.info(`test/supervision-page.test.ts: screenshots in ${screenshots}`);
+  });
+
+  it('drills down from a chart bar to the cases behind it, and downloads a table as CSV and Excel', async () => {
+    const { page, cspViolations } = await open(AUDITOR, { width: 390 });
+    try {
+      // Today's overdue bar: the one overdue case.
+      const bar = page.locator(`#chart-overdue-per-day a[data-day="${today}"]`);
+      expect(await bar.locator('rect').getAttribute('data-value')).toBe('1');
+      await bar.locator('rect').click();
+      await page.waitForURL(/\/supervision\/cases\?/);
+      expect(await page.locator('h1').innerText()).toBe('办件清单');
+      expect(
+        await page.locator('#cases tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-case'))),
+      ).toEqual([seeded.overdue]);
+      expect(await page.locator('#cases tbody tr').first().innerText()).toContain('监******');
+      expect(await page.locator('body').innerText()).not.toContain('监督测试申请人');
+      const widths = await page.locator('html').evaluate((root) => root.scrollWidth);
+      expect(widths).toBeLessThanOrEqual(390);
+      const [csv] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('a[data-export="cases.csv"]').click(),
+      ]);
+      expect(csv.suggestedFilename()).toBe(`supervision-cases-${today}.csv`);
+      const path = await csv.path();
+      const text = readFileSync(path, 'utf8');
+      expect(text.startsWith('\uFEFF办件,事项,状态')).toBe(true);
+      expect(text).toContain(seeded.overdue);
+
+      await page.locator('#back').click();
+      await page.waitForURL(/\/supervision\?/);
+      const [xlsx] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('a[data-export="trend-days.xlsx"]').first().click(),
+      ]);
+      expect(xlsx.suggestedFilename()).toBe(`supervision-trend-days-${today}.xlsx`);
+      // An XLSX file is a zip archive.
+      expect(
+        readFileSync(await xlsx.path())
+          .subarray(0, 2)
+          .toString('latin1'),
+      ).toBe('PK');
+      expect(cspViolations).toEqual([]);
+    } finally {
+      await page.context().close();
+    }
   });
 
   it('shows 401 to someone who cancels the sign-in prompt', async () => {

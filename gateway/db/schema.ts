@@ -1122,3 +1122,25 @@ export const rateLimitBuckets = pgTable(
   },
   (table) => [index('rate_limit_buckets_expires_at_idx').on(table.expiresAt)],
 );
+
+/**
+ * Calls to department systems (and the notification and courier channels), counted per department,
+ * China Standard Time day and outcome (`ok` or a DepartmentError kind): the figures the supervision
+ * page shows, kept in the database so a restart does not reset them (gateway/departments/call-ledger.ts
+ * adds to them in one batched upsert a second, off the call path).
+ */
+export const departmentCallDays = pgTable(
+  'department_call_days',
+  {
+    departmentCode: text('department_code').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    outcome: text('outcome').notNull(),
+    calls: bigint('calls', { mode: 'number' }).notNull(),
+    /** When the latest of these calls finished. */
+    lastAt: timestamp('last_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.departmentCode, table.day, table.outcome] }),
+    index('department_call_days_day_idx').on(table.day),
+  ],
+);

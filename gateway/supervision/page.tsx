@@ -17,21 +17,46 @@ import type { CentreStatistics } from './centre-statistics.js';
 import type { RankingList, Rankings, RatingFiguresAnswer } from '../ratings/figures.js';
 import type { Language } from '../platform/language.js';
 import { type PageMessageKey, pageText } from './page-messages.js';
+import { type PageFigures, type PageTableId, STATUS_LABELS, departmentCodes } from './page-tables.js';
+import { CasesPerDayChart, OnTimePerWeekChart, OverduePerDayChart, type TrendLinks } from './trend-charts.js';
+import type { SupervisionTrends } from './trends.js';
+import type { CaseList } from './case-list.js';
 
-export interface SupervisionPageData {
-  today: string;
+/**
+ * What the page shows: the figures (page-tables.ts: also what the exports write), who is looking,
+ * and the nonce of its style sheet. The language is Accept-Language's or ?lang='s.
+ */
+export interface SupervisionPageData extends PageFigures {
   viewer: string;
-  summary: SupervisionSummary;
-  warnings: SupervisionWarnings;
-  /** The figures per centre of the subtree shown; null for the whole province. */
-  centres: CentreStatistics | null;
-  /** Satisfaction ratings (好差评) of the period per centre, and the rankings of the month of the period's last day. */
-  ratings: RatingFiguresAnswer;
-  rankings: Rankings;
   /** Nonce of the inline style sheet. */
   nonce: string;
-  /** The language the page is written in (Accept-Language or ?lang=). */
+}
+
+/** The query a case list or export link carries: the page's period, centre and language, and its own filter. */
+export type LinkQuery = Readonly<Record<string, string | number | undefined>>;
+
+/** Where the page's figures lead: the cases behind them, and each table as a file. */
+export interface PageLinks {
+  cases(filter: LinkQuery): string;
+  exportTable(table: PageTableId | 'all', format: 'csv' | 'xlsx'): string;
+}
+
+export function pageLinks(data: {
+  summary: SupervisionSummary;
+  centres: CentreStatistics | null;
   language: Language;
+}): PageLinks {
+  const base = (extra: LinkQuery): string => {
+    const query = new URLSearchParams({ from: data.summary.period.from, to: data.summary.period.to });
+    if (data.centres) query.set('centre', data.centres.centre.code);
+    for (const [name, value] of Object.entries(extra)) if (value !== undefined) query.set(name, String(value));
+    query.set('lang', data.language);
+    return query.toString();
+  };
+  return {
+    cases: (filter) => `/supervision/cases?${base(filter)}`,
+    exportTable: (table, format) => `/supervision/export?${base({ table, format })}`,
+  };
 }
 
 /** The page's texts in one language: `text(key, values)`. */
@@ -86,6 +111,19 @@ tr.level-approaching .level { color: #92400e; font-weight: 700; }
 .breaker-open { color: #b91c1c; font-weight: 700; }
 .legend { display: flex; gap: 1rem; font-size: .85rem; margin: .25rem 0 .5rem; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
+.exports { font-size: .85rem; margin: -.25rem 0 .5rem; display: flex; flex-wrap: wrap; gap: .75rem; }
+.exports a, td a, th a { color: #1d4ed8; }
+.trend-grid figure { margin: 0; min-width: 0; }
+.trend-grid figcaption { font-weight: 600; font-size: .95rem; margin-bottom: .25rem; }
+.swatch.accepted { background: #60a5fa; } .swatch.concluded { background: #15803d; }
+.trend-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); gap: 1rem; }
+.trend-chart { display: block; width: 100%; height: auto; }
+.trend-chart text { font-size: 11px; }
+.trend-chart a:hover rect, .trend-chart a:focus rect { opacity: .75; }
+details summary { cursor: pointer; color: #1d4ed8; font-size: .85rem; margin: .25rem 0; }
+.card a.drill { color: inherit; text-decoration: none; }
+.card a.drill:hover .value, .card a.drill:focus .value { text-decoration: underline; }
+.pager { display: flex; gap: 1rem; align-items: center; margin-top: .75rem; }
 .swatch.required { background: #9ca3af; } .swatch.handed_in { background: #dc2626; } .swatch.reused { background: #16a34a; } .swatch.fetched { background: #2563eb; }
 svg text { font-size: 12px; fill: #1f2937; }
 /* A phone: two cards a row, less padding; headers stay on one line and their table scrolls. */
@@ -102,16 +140,6 @@ svg text { font-size: 12px; fill: #1f2937; }
   #cases-by-status th { white-space: normal; }
 }
 `;
-
-const STATUS_LABELS: Record<CaseStatusName, PageMessageKey> = {
-  open: 'statusOpen',
-  submitted: 'statusSubmitted',
-  in_progress: 'statusInProgress',
-  awaiting_applicant: 'statusAwaitingApplicant',
-  completed: 'statusCompleted',
-  rejected: 'statusRejected',
-  partially_rejected: 'statusPartiallyRejected',
-};
 
 const BREAKER_LABELS: Record<string, PageMessageKey> = {
   closed: 'breakerClosed',
@@ -198,11 +226,143 @@ const DeferredWarningRow: FC<{ warning: DeferredMaterialWarning; t: Texts }> = (
   </tr>
 );
 
-const WarningsSection: FC<{ warnings: SupervisionWarnings; t: Texts }> = ({ warnings, t }) => {
+/** "CSV · Excel" under a table's heading: the table as the page shows it, as a file. */
+const ExportLinks: FC<{ links: PageLinks; table: PageTableId; title: string; t: Texts }> = ({
+  links,
+  table,
+  title,
+  t,
+}) => (
+  <nav class="exports" aria-label={t('exportLabel', { table: title })}>
+    <a href={links.exportTable(table, 'csv')} data-export={`${table}.csv`} download>
+      {t('exportCsv')}
+    </a>
+    <a href={links.exportTable(table, 'xlsx')} data-export={`${table}.xlsx`} download>
+      {t('exportXlsx')}
+    </a>
+  </nav>
+);
+
+const percentOrDash = (share: number | null): string => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);
+
+/** Cases per day, on-time rate per week and overdue cases per day: charts, then their figures as tables. */
+const TrendsSection: FC<{ trends: SupervisionTrends; links: PageLinks; t: Texts }> = ({ trends, links, t }) => {
+  const trendLinks: TrendLinks = {
+    acceptedOn: (day) => links.cases({ basis: 'accepted', from: day, to: day }),
+    concludedBetween: (from, to) => links.cases({ basis: 'concluded', from, to }),
+    overdueOn: (day) => links.cases({ overdueOn: day }),
+  };
+  const firstDay = trends.days[0]?.day ?? trends.until;
+  return (
+    <section aria-labelledby="trends-heading">
+      <h2 id="trends-heading">{t('trendsHeading')}</h2>
+      <div class="trend-grid">
+        <figure>
+          <figcaption>{t('casesPerDayTitle', { from: firstDay, until: trends.until })}</figcaption>
+          <p class="legend" aria-hidden="true">
+            <span>
+              <span class="swatch accepted"></span>
+              {t('seriesAccepted')}
+            </span>
+            <span>
+              <span class="swatch concluded"></span>
+              {t('seriesConcluded')}
+            </span>
+          </p>
+          <CasesPerDayChart trends={trends} links={trendLinks} t={t} />
+          <ExportLinks
+            links={links}
+            table="trend-days"
+            title={t('casesPerDayTitle', { from: firstDay, until: trends.until })}
+            t={t}
+          />
+        </figure>
+        <figure>
+          <figcaption>{t('onTimePerWeekTitle', { weeks: trends.weeks.length })}</figcaption>
+          <OnTimePerWeekChart trends={trends} links={trendLinks} t={t} />
+          <ExportLinks
+            links={links}
+            table="trend-weeks"
+            title={t('onTimePerWeekTitle', { weeks: trends.weeks.length })}
+            t={t}
+          />
+        </figure>
+        <figure>
+          <figcaption>{t('overduePerDayTitle', { from: firstDay, until: trends.until })}</figcaption>
+          <OverduePerDayChart trends={trends} links={trendLinks} t={t} />
+          <ExportLinks
+            links={links}
+            table="trend-days"
+            title={t('overduePerDayTitle', { from: firstDay, until: trends.until })}
+            t={t}
+          />
+        </figure>
+      </div>
+      <details>
+        <summary>{t('showFigures')}</summary>
+        <div class="scroll">
+          <table id="trend-days">
+            <caption>{t('casesPerDayTitle', { from: firstDay, until: trends.until })}</caption>
+            <thead>
+              <tr>
+                <th>{t('columnDay')}</th>
+                <th class="number">{t('seriesAccepted')}</th>
+                <th class="number">{t('seriesConcluded')}</th>
+                <th class="number">{t('columnOverdueOnDay')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {trends.days.map((day) => (
+                <tr data-day={day.day}>
+                  <td class="date">{day.day}</td>
+                  <td class="number">
+                    <a href={trendLinks.acceptedOn(day.day)}>{String(day.accepted)}</a>
+                  </td>
+                  <td class="number">
+                    <a href={trendLinks.concludedBetween(day.day, day.day)}>{String(day.concluded)}</a>
+                  </td>
+                  <td class="number">
+                    <a href={trendLinks.overdueOn(day.day)}>{String(day.overdue)}</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <table id="trend-weeks">
+            <caption>{t('onTimePerWeekTitle', { weeks: trends.weeks.length })}</caption>
+            <thead>
+              <tr>
+                <th>{t('columnWeek')}</th>
+                <th class="number">{t('columnConcluded')}</th>
+                <th class="number">{t('columnOnTimeCount')}</th>
+                <th class="number">{t('columnOnTimeRate')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {trends.weeks.map((week) => (
+                <tr data-week={week.weekStart}>
+                  <td class="date">{`${week.weekStart} – ${week.weekEnd}`}</td>
+                  <td class="number">
+                    <a href={trendLinks.concludedBetween(week.weekStart, week.weekEnd)}>{String(week.concluded)}</a>
+                  </td>
+                  <td class="number">{String(week.onTime)}</td>
+                  <td class="number">{percentOrDash(week.onTimeRate)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </section>
+  );
+};
+
+const WarningsSection: FC<{ warnings: SupervisionWarnings; links: PageLinks; t: Texts }> = ({ warnings, links, t }) => {
   const years = warnings.provisionalYears.join(', ');
   return (
     <section aria-labelledby="warnings-heading">
       <h2 id="warnings-heading">{t('warningsHeading')}</h2>
+      <ExportLinks links={links} table="case-warnings" title={t('warningsHeading')} t={t} />
       <p>{t('warningsExplanation', { share: percent(warnings.warningShare) })}</p>
       {warnings.provisionalYears.length > 0 ? (
         <p class="notice" id="provisional-notice">
@@ -236,6 +396,7 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings; t: Texts }> = ({ warn
         </div>
       )}
       <h3>{t('deferredHeading')}</h3>
+      <ExportLinks links={links} table="deferred-warnings" title={t('deferredHeading')} t={t} />
       {warnings.deferredMaterials.length === 0 ? (
         <p class="empty">{t('none')}</p>
       ) : (
@@ -260,6 +421,7 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings; t: Texts }> = ({ warn
         </div>
       )}
       <h3>{t('cancellationsHeading')}</h3>
+      <ExportLinks links={links} table="cancellation-warnings" title={t('cancellationsHeading')} t={t} />
       {warnings.cancellations.length === 0 ? (
         <p class="empty">{t('none')}</p>
       ) : (
@@ -370,11 +532,16 @@ const MaterialsChart: FC<{ materials: SupervisionSummary['materials']; t: Texts 
   );
 };
 
-const MaterialsSection: FC<{ materials: SupervisionSummary['materials']; t: Texts }> = ({ materials, t }) => {
+const MaterialsSection: FC<{ materials: SupervisionSummary['materials']; links: PageLinks; t: Texts }> = ({
+  materials,
+  links,
+  t,
+}) => {
   const notHandedIn = materials.required > 0 ? 1 - materials.handedIn / materials.required : null;
   return (
     <section aria-labelledby="materials-heading">
       <h2 id="materials-heading">{t('materialsHeading')}</h2>
+      <ExportLinks links={links} table="materials-by-item" title={t('materialsHeading')} t={t} />
       <p id="materials-figures">
         {t('materialsFigures', {
           cases: materials.cases,
@@ -403,16 +570,12 @@ const MaterialsSection: FC<{ materials: SupervisionSummary['materials']; t: Text
   );
 };
 
-const DepartmentsSection: FC<{ summary: SupervisionSummary; t: Texts }> = ({ summary, t }) => {
-  const codes = [
-    ...new Set([
-      ...summary.departments.map((department) => department.code),
-      ...summary.deliveries.byDepartment.map((entry) => entry.department),
-    ]),
-  ].sort();
+const DepartmentsSection: FC<{ summary: SupervisionSummary; links: PageLinks; t: Texts }> = ({ summary, links, t }) => {
+  const codes = departmentCodes(summary);
   return (
     <section aria-labelledby="departments-heading">
       <h2 id="departments-heading">{t('departmentsHeading')}</h2>
+      <ExportLinks links={links} table="departments" title={t('departmentsHeading')} t={t} />
       <div class="scroll">
         <table id="departments">
           <thead>
@@ -435,7 +598,11 @@ const DepartmentsSection: FC<{ summary: SupervisionSummary; t: Texts }> = ({ sum
               const deliveries = summary.deliveries.byDepartment.find((entry) => entry.department === code);
               return (
                 <tr data-department={code}>
-                  <td>{health ? `${code} — ${health.name}` : t('notConfigured', { code })}</td>
+                  <td>
+                    <a href={links.cases({ basis: 'opened', department: code })}>
+                      {health ? `${code} — ${health.name}` : t('notConfigured', { code })}
+                    </a>
+                  </td>
                   <td class={health ? `breaker-${health.breakerState}` : ''}>
                     {health ? breakerLabel(t, health.breakerState) : '—'}
                   </td>
@@ -458,9 +625,14 @@ const DepartmentsSection: FC<{ summary: SupervisionSummary; t: Texts }> = ({ sum
   );
 };
 
-const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters']; t: Texts }> = ({ deadLetters, t }) => (
+const DeadLettersSection: FC<{ deadLetters: SupervisionSummary['deadLetters']; links: PageLinks; t: Texts }> = ({
+  deadLetters,
+  links,
+  t,
+}) => (
   <section aria-labelledby="dead-letters-heading">
     <h2 id="dead-letters-heading">{t('deadLettersHeading')}</h2>
+    <ExportLinks links={links} table="dead-letters" title={t('deadLettersHeading')} t={t} />
     {deadLetters.total === 0 ? (
       <p class="empty">{t('noDeadLetters')}</p>
     ) : (
@@ -522,6 +694,7 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
   const { counts } = warnings;
   const t = textsIn(data.language);
   const otherLanguage: Language = data.language === 'zh-CN' ? 'en' : 'zh-CN';
+  const links = pageLinks(data);
   return (
     <html lang={data.language}>
       <head>
@@ -561,12 +734,17 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
           <a class="language-switch" id="language-switch" href={otherLanguageHref(data)} hreflang={otherLanguage}>
             {t('switchLanguage')}
           </a>
+          <a class="language-switch" id="export-all" href={links.exportTable('all', 'xlsx')} download>
+            {t('exportAll')}
+          </a>
         </header>
         <main>
           <section class="cards" aria-label={t('figuresAtAGlance')}>
             <div class="card" id="on-time">
               <div class="label">{t('onTimeLabel')}</div>
-              <div class="value">{percent(completion.onTimeRate)}</div>
+              <a class="drill" href={links.cases({ basis: 'concluded' })} title={t('viewCases')}>
+                <div class="value">{percent(completion.onTimeRate)}</div>
+              </a>
               <div class="note">
                 {t('onTimeNote', {
                   onTime: completion.onTime,
@@ -578,45 +756,57 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
             </div>
             <div class={`card ${counts.overdue > 0 ? 'bad' : ''}`} id="overdue-count">
               <div class="label">{t('overdueLabel')}</div>
-              <div class="value">{String(counts.overdue)}</div>
+              <a class="drill" href={links.cases({ overdueOn: data.today })} title={t('viewCases')}>
+                <div class="value">{String(counts.overdue)}</div>
+              </a>
               <div class="note">{t('deferredOverdueNote', { count: counts.deferredMaterialsOverdue })}</div>
             </div>
             <div class={`card ${counts.approaching > 0 ? 'warn' : ''}`} id="approaching-count">
               <div class="label">{t('approachingLabel')}</div>
-              <div class="value">{String(counts.approaching)}</div>
+              <a class="drill" href="#case-warnings" title={t('warningsHeading')}>
+                <div class="value">{String(counts.approaching)}</div>
+              </a>
             </div>
             <div class="card" id="handed-in">
               <div class="label">{t('handedInLabel')}</div>
-              <div class="value">
-                {summary.materials.averageHandedInPerCase === null
-                  ? '—'
-                  : String(summary.materials.averageHandedInPerCase)}
-              </div>
+              <a class="drill" href={links.cases({ basis: 'accepted' })} title={t('viewCases')}>
+                <div class="value">
+                  {summary.materials.averageHandedInPerCase === null
+                    ? '—'
+                    : String(summary.materials.averageHandedInPerCase)}
+                </div>
+              </a>
               <div class="note">
                 {t('handedInNote', { handedIn: summary.materials.handedIn, required: summary.materials.required })}
               </div>
             </div>
             <div class={`card ${summary.deadLetters.total > 0 ? 'bad' : ''}`} id="dead-letter-count">
               <div class="label">{t('deadLetterLabel')}</div>
-              <div class="value">{String(summary.deadLetters.total)}</div>
+              <a class="drill" href="#dead-letters-heading" title={t('deadLettersHeading')}>
+                <div class="value">{String(summary.deadLetters.total)}</div>
+              </a>
               <div class="note">{t('retriedNote', { count: summary.deliveries.retried })}</div>
             </div>
           </section>
-          {data.centres ? <CentresSection statistics={data.centres} t={t} /> : null}
-          <WarningsSection warnings={warnings} t={t} />
-          <RatingsSection ratings={data.ratings} rankings={data.rankings} warnings={warnings} t={t} />
-          <MaterialsSection materials={summary.materials} t={t} />
-          <DepartmentsSection summary={summary} t={t} />
-          <DeadLettersSection deadLetters={summary.deadLetters} t={t} />
+          <TrendsSection trends={data.trends} links={links} t={t} />
+          {data.centres ? <CentresSection statistics={data.centres} links={links} t={t} /> : null}
+          <WarningsSection warnings={warnings} links={links} t={t} />
+          <RatingsSection ratings={data.ratings} rankings={data.rankings} warnings={warnings} links={links} t={t} />
+          <MaterialsSection materials={summary.materials} links={links} t={t} />
+          <DepartmentsSection summary={summary} links={links} t={t} />
+          <DeadLettersSection deadLetters={summary.deadLetters} links={links} t={t} />
           <section aria-labelledby="status-heading">
             <h2 id="status-heading">{t('statusHeading')}</h2>
+            <ExportLinks links={links} table="cases-by-status" title={t('statusHeading')} t={t} />
             <div class="scroll">
               <table id="cases-by-status">
                 <tbody>
                   {(Object.keys(STATUS_LABELS) as CaseStatusName[]).map((status) => (
                     <tr data-status={status}>
                       <th>{t(STATUS_LABELS[status])}</th>
-                      <td class="number">{String(summary.casesByStatus[status])}</td>
+                      <td class="number">
+                        <a href={links.cases({ basis: 'opened', status })}>{String(summary.casesByStatus[status])}</a>
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -629,14 +819,20 @@ const SupervisionPage: FC<{ data: SupervisionPageData }> = ({ data }) => {
   );
 };
 
+/** The page narrowed to one centre of the subtree (its period and language kept). */
+function narrowedHref(links: PageLinks, centre: string): string {
+  return links.cases({ centre }).replace('/supervision/cases?', '/supervision?');
+}
+
 const LEVEL_INDENT: Record<string, number> = { province: 0, city: 1, county: 2, town: 3, village: 4 };
 
 /** The subtree's centres, each rolled up over the centres below it; a link narrows the page to one. */
-const CentresSection: FC<{ statistics: CentreStatistics; t: Texts }> = ({ statistics, t }) => {
+const CentresSection: FC<{ statistics: CentreStatistics; links: PageLinks; t: Texts }> = ({ statistics, links, t }) => {
   const rootIndent = LEVEL_INDENT[statistics.centre.level] ?? 0;
   return (
     <section aria-labelledby="centres-heading">
       <h2 id="centres-heading">{t('centresHeading', { name: statistics.centre.name })}</h2>
+      <ExportLinks links={links} table="centres" title={t('centresHeading', { name: statistics.centre.name })} t={t} />
       <div class="scroll">
         <table id="centres">
           <thead>
@@ -655,16 +851,17 @@ const CentresSection: FC<{ statistics: CentreStatistics; t: Texts }> = ({ statis
             {statistics.centres.map((centre) => (
               <tr data-centre={centre.code}>
                 <th class={`depth-${Math.max(0, (LEVEL_INDENT[centre.level] ?? 0) - rootIndent)}`}>
-                  <a
-                    href={`/supervision?from=${statistics.period.from}&to=${statistics.period.to}&centre=${centre.code}`}
-                  >
-                    {centre.name}
-                  </a>{' '}
-                  <span class="note">{centre.code}</span>
+                  <a href={narrowedHref(links, centre.code)}>{centre.name}</a> <span class="note">{centre.code}</span>
                 </th>
-                <td class="number">{String(centre.accepted)}</td>
+                <td class="number">
+                  <a href={links.cases({ basis: 'accepted', centre: centre.code })}>{String(centre.accepted)}</a>
+                </td>
                 <td class="number">{percent(centre.onTimeRate)}</td>
-                <td class="number">{String(centre.overdue)}</td>
+                <td class="number">
+                  <a href={links.cases({ basis: 'accepted', centre: centre.code, outcome: 'overdue' })}>
+                    {String(centre.overdue)}
+                  </a>
+                </td>
                 <td class="number">{centre.averageHandlingDays === null ? '—' : String(centre.averageHandlingDays)}</td>
                 <td class="number">{String(centre.materialsHandedIn)}</td>
                 <td class="number">{String(centre.materialsReused)}</td>
@@ -728,18 +925,20 @@ const RankingTable: FC<RankingTableProps> = ({ id, list, minimumRatings, operato
 
 /** 好差评: the period's figures per centre, the 差评 follow-ups past due, and the month's rankings. */
 interface RatingsSectionProps {
+  links: PageLinks;
   ratings: RatingFiguresAnswer;
   rankings: Rankings;
   warnings: SupervisionWarnings;
   t: Texts;
 }
 
-const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings, t }) => {
+const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings, links, t }) => {
   const { totals } = ratings;
   const { rating: ratingWeight, onTime: onTimeWeight, volume: volumeWeight } = rankings.weights;
   return (
     <section aria-labelledby="ratings-heading">
       <h2 id="ratings-heading">{t('ratingsHeading')}</h2>
+      <ExportLinks links={links} table="ratings-by-centre" title={t('ratingsHeading')} t={t} />
       <p id="ratings-totals">
         {t('ratingsTotals', {
           from: ratings.period.from,
@@ -784,6 +983,7 @@ const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings, 
         </div>
       )}
       <h3>{t('followUpsHeading')}</h3>
+      <ExportLinks links={links} table="rating-follow-ups" title={t('followUpsHeading')} t={t} />
       {warnings.ratingFollowUps.length === 0 ? (
         <p class="empty">{t('none')}</p>
       ) : (
@@ -817,6 +1017,12 @@ const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings, 
         </div>
       )}
       <h3>{t('satisfiedWindowsHeading', { month: rankings.month })}</h3>
+      <ExportLinks
+        links={links}
+        table="satisfied-windows"
+        title={t('satisfiedWindowsHeading', { month: rankings.month })}
+        t={t}
+      />
       <RankingTable
         id="satisfied-windows"
         list={rankings.satisfiedWindows}
@@ -825,6 +1031,12 @@ const RatingsSection: FC<RatingsSectionProps> = ({ ratings, rankings, warnings, 
         t={t}
       />
       <h3>{t('serviceStarsHeading', { month: rankings.month })}</h3>
+      <ExportLinks
+        links={links}
+        table="service-stars"
+        title={t('serviceStarsHeading', { month: rankings.month })}
+        t={t}
+      />
       <RankingTable
         id="service-stars"
         list={rankings.serviceStars}
@@ -857,6 +1069,116 @@ const RefusalPage: FC<{ title: string; detail: string; language: Language }> = (
     </body>
   </html>
 );
+
+export interface CaseListPageData {
+  list: CaseList;
+  /** What the list is, in words: "Cases · accepted 2026-06-01 to 2026-06-17 · …". */
+  description: string;
+  /** The same list on another page, or as a file, or the supervision page it came from. */
+  pageHref: (page: number) => string;
+  exportHref: (format: 'csv' | 'xlsx') => string;
+  backHref: string;
+  viewer: string;
+  today: string;
+  nonce: string;
+  language: Language;
+}
+
+/** The cases behind a figure: a page of them, masked, with links to the other pages and the exports. */
+const CaseListPage: FC<{ data: CaseListPageData }> = ({ data }) => {
+  const t = textsIn(data.language);
+  const { list } = data;
+  const page = list.filter.page;
+  return (
+    <html lang={data.language}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${t('caseListTitle')} — ${t('pageTitle')}`}</title>
+        <style nonce={data.nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
+      </head>
+      <body>
+        <header>
+          <div>
+            <h1>{t('caseListTitle')}</h1>
+            <p>{t('todayAndViewer', { today: data.today, viewer: data.viewer })}</p>
+          </div>
+          <a class="language-switch" id="back" href={data.backHref}>
+            {t('backToSupervision')}
+          </a>
+        </header>
+        <main>
+          <section aria-labelledby="case-list-heading">
+            <h2 id="case-list-heading">{data.description}</h2>
+            <p id="case-list-total">
+              {t('caseListTotal', { total: list.total, page, pages: list.pages })} · {t('caseListMasked')}
+            </p>
+            <nav class="exports" aria-label={t('exportLabel', { table: t('caseListTitle') })}>
+              <a href={data.exportHref('csv')} data-export="cases.csv" download>
+                {t('exportCsv')}
+              </a>
+              <a href={data.exportHref('xlsx')} data-export="cases.xlsx" download>
+                {t('exportXlsx')}
+              </a>
+            </nav>
+            {list.items.length === 0 ? (
+              <p class="empty">{t('noCases')}</p>
+            ) : (
+              <div class="scroll">
+                <table id="cases">
+                  <thead>
+                    <tr>
+                      <th>{t('columnCase')}</th>
+                      <th>{t('columnItem')}</th>
+                      <th>{t('columnStatus')}</th>
+                      <th>{t('columnCentre')}</th>
+                      <th>{t('columnApplicant')}</th>
+                      <th>{t('columnAccepted')}</th>
+                      <th>{t('columnDue')}</th>
+                      <th>{t('columnCompleted')}</th>
+                      <th>{t('columnDepartments')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.items.map((entry) => (
+                      <tr data-case={entry.caseNumber}>
+                        <td>{entry.caseNumber}</td>
+                        <td>{entry.itemName}</td>
+                        <td>{t(STATUS_LABELS[entry.status])}</td>
+                        <td>{entry.centreName ?? entry.centreCode ?? '—'}</td>
+                        <td>{entry.applicant}</td>
+                        <td class="date">{entry.acceptedOn ?? '—'}</td>
+                        <td class="date">{entry.dueOn ?? '—'}</td>
+                        <td class="date">{entry.completedOn ?? '—'}</td>
+                        <td>{entry.departments.join(', ') || '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <nav class="pager" aria-label={t('caseListTotal', { total: list.total, page, pages: list.pages })}>
+              {page > 1 ? (
+                <a href={data.pageHref(page - 1)} rel="prev" id="previous-page">
+                  {t('previousPage')}
+                </a>
+              ) : null}
+              {page < list.pages ? (
+                <a href={data.pageHref(page + 1)} rel="next" id="next-page">
+                  {t('nextPage')}
+                </a>
+              ) : null}
+            </nav>
+          </section>
+        </main>
+      </body>
+    </html>
+  );
+};
+
+export function renderCaseListPage(data: CaseListPageData): Promise<string> {
+  return documentOf(<CaseListPage data={data} />);
+}
 
 async function documentOf(node: ReturnType<FC>): Promise<string> {
   const rendered = await node;

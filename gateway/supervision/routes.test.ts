@@ -101,7 +101,7 @@ describe('GET /supervision', () => {
         outcome: 'allowed',
         actorKind: 'auditor',
         purpose: 'supervision',
-        fields: ['warnings', 'summary', 'ratings', 'rankings'],
+        fields: ['warnings', 'summary', 'ratings', 'rankings', 'trends'],
       },
     ]);
   });

@@ -15,7 +15,19 @@ import type { AppEnv } from '../platform/context.js';
 import { BEARER_SCHEME, type NamedRouteConfig, errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { basicOrBearer } from './access.js';
-import { renderSignInRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
+import { renderCaseListPage, renderSignInRefusalPage, renderSupervisionPage, supervisionPagePolicy } from './page.js';
+import { type PageFigures, PAGE_TABLE_IDS, caseListTable, pageTables } from './page-tables.js';
+import { pageText } from './page-messages.js';
+import { EXPORT_FORMATS, type ExportTable, tableAsCsv, tablesAsXlsx } from './export.js';
+import {
+  CASE_LIST_BASES,
+  CASE_LIST_OUTCOMES,
+  CASE_STATUSES,
+  type CaseList,
+  type CaseListFilter,
+  supervisionCases,
+} from './case-list.js';
+import { supervisionTrends } from './trends.js';
 import { LANGUAGES, type Language, requestLanguage } from '../platform/language.js';
 import { PERIOD_LIMITS, type SummaryPeriod, checkPeriod, supervisionSummary } from './summary.js';
 import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
@@ -286,10 +298,15 @@ const SummarySchema = z
         code: z.string(),
         name: z.string(),
         breakerState: z.enum(['closed', 'open', 'half_open']),
-        calls: z.number().int(),
-        errors: z.number().int(),
+        calls: z.number().int().openapi({
+          description: 'Calls finished in the period (counted in the database: restarts do not reset them)',
+        }),
+        errors: z.number().int().openapi({ description: 'Of those, failed' }),
         errorsByKind: z.record(z.string(), z.number().int()),
-        lastError: z.object({ kind: z.string(), at: z.string() }).nullable(),
+        lastError: z
+          .object({ kind: z.string(), at: z.string() })
+          .nullable()
+          .openapi({ description: 'The latest failed call of the period' }),
         latencyMs: z.object({ p50: z.number().nullable(), p99: z.number().nullable(), window: z.number().int() }),
       }),
     ),
@@ -553,6 +570,78 @@ const pageRoute = basicOrBearerRoute({
   },
 });
 
+const CaseListQuery = PeriodQuery.extend(CentreQuery.shape)
+  .extend(PageLanguageQuery.shape)
+  .extend({
+    basis: z
+      .enum(CASE_LIST_BASES)
+      .default('accepted')
+      .openapi({ description: 'Which date of a case puts it in the period: acceptance, opening, conclusion' }),
+    status: z.enum(CASE_STATUSES).optional().openapi({ description: 'Only cases in this status now' }),
+    department: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'a department code')
+      .optional()
+      .openapi({ description: 'Only cases with a delivery to this department', example: 'PSB' }),
+    outcome: z.enum(CASE_LIST_OUTCOMES).optional().openapi({
+      description:
+        'on_time / late: concluded by / after the due date; overdue: concluded late, or open past the due date today',
+    }),
+    overdueOn: DateSchema.optional().openapi({
+      description: 'Only cases overdue on this day, as the trend counts them (the period is then not used)',
+      example: '2026-06-17',
+    }),
+    page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ description: '1-based' }),
+  });
+
+const caseListRoute = basicOrBearerRoute({
+  method: 'get',
+  path: '/supervision/cases',
+  operationId: 'getSupervisionCaseList',
+  tags: ['supervision'],
+  summary: 'The cases behind a figure of the supervision page (HTML), 50 a page',
+  description:
+    "Within your centre's subtree, as every supervision read. Applicants are named masked (张**); no identifier or contact. " +
+    `Every view is audited (\`supervision.view\`, fields \`cases\`). ${PERIOD_RULE}`,
+  request: { query: CaseListQuery },
+  responses: {
+    200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const exportRoute = basicOrBearerRoute({
+  method: 'get',
+  path: '/supervision/export',
+  operationId: 'exportSupervisionTable',
+  tags: ['supervision'],
+  summary: 'A table of the supervision page, or the cases behind a figure, as CSV or XLSX',
+  description:
+    'The same figures, scope and masking as the page; column headers in the page language (Chinese by default, ' +
+    '`?lang=en`). CSV is UTF-8 with a byte order mark; `table=all` (XLSX only) writes every table of the page, one ' +
+    'worksheet each; `table=cases` takes the case list filters. Every export is audited (`supervision.export`).',
+  request: {
+    query: CaseListQuery.extend({
+      table: z
+        .enum([...PAGE_TABLE_IDS, 'cases', 'all'])
+        .openapi({ description: 'The id of the table on the page', example: 'trend-days' }),
+      format: z.enum(EXPORT_FORMATS).default('csv'),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'The file',
+      content: {
+        'text/csv': { schema: z.string() },
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': {
+          schema: z.string().openapi({ format: 'binary' }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
 /**
  * The period asked for, with defaults; refused (400, naming the limits) when it starts after it
  * ends, leaves PERIOD_LIMITS or is longer than they allow.
@@ -590,6 +679,111 @@ async function scopeOf(c: Context<AppEnv>, requested: string | undefined): Promi
   const services = c.get('services');
   return supervisionScope(await services.access.reference.centreDirectory(services.db), c.get('principal'), requested);
 }
+
+/** Everything the page shows, read for one request (the page and its exports). */
+async function loadPageFigures(
+  c: Context<AppEnv>,
+  query: { from?: string | undefined; to?: string | undefined; centre?: string | undefined },
+): Promise<{ figures: PageFigures; scope: SupervisionScope | null }> {
+  const services = c.get('services');
+  const today = chinaToday(services.clock.now());
+  const period = resolvePeriod(query, today);
+  const scope = await scopeOf(c, query.centre);
+  const summary = await supervisionSummary(services.db, services, period, scope);
+  const warnings = await currentWarnings(c, today, scope);
+  const centres =
+    scope === null
+      ? null
+      : await centreStatistics(
+          services.db,
+          await services.access.reference.centreDirectory(services.db),
+          scope,
+          period,
+          today,
+        );
+  const ratings = await ratingFigures(services.db, scope, period, 'centre', today);
+  const minimum = services.config.ratings.rankingMinimumRatings;
+  const rankings = await monthlyRankings(services.db, scope, period.to.slice(0, 7), minimum);
+  // Trends run to the period's last day, never past today.
+  const trends = await supervisionTrends(services.db, scope, period.to < today ? period.to : today);
+  const language = pageLanguage(c);
+  return { figures: { today, summary, warnings, centres, ratings, rankings, trends, language }, scope };
+}
+
+type CaseListQueryValues = z.infer<typeof CaseListQuery>;
+
+/** The case list a request asks for, within the caller's scope, and what it is in words. */
+async function loadCaseList(
+  c: Context<AppEnv>,
+  query: CaseListQueryValues,
+): Promise<{ list: CaseList; scope: SupervisionScope | null; description: string; today: string }> {
+  const services = c.get('services');
+  const today = chinaToday(services.clock.now());
+  const period = resolvePeriod(query, today);
+  const scope = await scopeOf(c, query.centre);
+  const filter: CaseListFilter = {
+    period,
+    basis: query.basis,
+    status: query.status,
+    department: query.department,
+    outcome: query.outcome,
+    overdueOn: query.overdueOn,
+    page: query.page,
+  };
+  const list = await supervisionCases(services.db, scope, filter, today);
+  const language = pageLanguage(c);
+  const t = (key: Parameters<typeof pageText>[1], values?: Record<string, string | number>) =>
+    pageText(language, key, values);
+  const parts = [t('caseListTitle'), scope ? t('caseListCentre', { name: scope.name }) : t('caseListProvince')];
+  if (filter.overdueOn !== undefined) parts.push(t('caseListOverdueOn', { day: filter.overdueOn }));
+  else
+    parts.push(
+      t(
+        filter.basis === 'accepted'
+          ? 'caseListBasisAccepted'
+          : filter.basis === 'opened'
+            ? 'caseListBasisOpened'
+            : 'caseListBasisConcluded',
+        { from: period.from, to: period.to },
+      ),
+    );
+  if (filter.status !== undefined) parts.push(t('caseListStatus', { status: t(STATUS_KEYS[filter.status]) }));
+  if (filter.department !== undefined) parts.push(t('caseListDepartment', { code: filter.department }));
+  if (filter.outcome !== undefined)
+    parts.push(
+      t(
+        filter.outcome === 'on_time'
+          ? 'caseListOutcomeOnTime'
+          : filter.outcome === 'late'
+            ? 'caseListOutcomeLate'
+            : 'caseListOutcomeOverdue',
+      ),
+    );
+  return { list, scope, description: parts.join(' · '), today };
+}
+
+const STATUS_KEYS = {
+  open: 'statusOpen',
+  submitted: 'statusSubmitted',
+  in_progress: 'statusInProgress',
+  awaiting_applicant: 'statusAwaitingApplicant',
+  completed: 'statusCompleted',
+  rejected: 'statusRejected',
+  partially_rejected: 'statusPartiallyRejected',
+} as const;
+
+/** The case list's own query again (for its pages and exports), with `changes`. */
+function caseListHref(path: string, query: CaseListQueryValues, language: string, changes: Record<string, string>) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && name !== 'lang') search.set(name, String(value));
+  search.set('lang', language);
+  for (const [name, value] of Object.entries(changes)) search.set(name, value);
+  return `${path}?${search.toString()}`;
+}
+
+/** A download name: `supervision-trend-days-2026-06-17.csv`. */
+const fileName = (table: string, today: string, format: string) => `supervision-${table}-${today}.${format}`;
 
 async function auditRead(
   c: Context<AppEnv>,
@@ -671,38 +865,39 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(pageRoute, async (c) => {
-    const services = c.get('services');
-    const query = c.req.valid('query');
-    const today = chinaToday(services.clock.now());
-    const period = resolvePeriod(query, today);
-    const scope = await scopeOf(c, query.centre);
-    const summary = await supervisionSummary(services.db, services, period, scope);
-    const warnings = await currentWarnings(c, today, scope);
-    const centres =
-      scope === null
-        ? null
-        : await centreStatistics(
-            services.db,
-            await services.access.reference.centreDirectory(services.db),
-            scope,
-            period,
-            today,
-          );
-    const ratings = await ratingFigures(services.db, scope, period, 'centre', today);
-    const minimum = services.config.ratings.rankingMinimumRatings;
-    const rankings = await monthlyRankings(services.db, scope, period.to.slice(0, 7), minimum);
-    await auditRead(c, 'supervision.view', ['warnings', 'summary', 'ratings', 'rankings'], scope);
+    const { figures, scope } = await loadPageFigures(c, c.req.valid('query'));
+    await auditRead(c, 'supervision.view', ['warnings', 'summary', 'ratings', 'rankings', 'trends'], scope);
     const nonce = randomBytes(16).toString('base64');
     const viewer = c.get('principal').clientId;
+    const html = await renderSupervisionPage({ ...figures, viewer, nonce });
+    c.header('Content-Security-Policy', supervisionPagePolicy(nonce));
+    c.header('Content-Language', figures.language);
+    c.header('Vary', 'Accept-Language', { append: true });
+    return c.html(html, 200);
+  });
+
+  app.openapi(caseListRoute, async (c) => {
+    const query = c.req.valid('query');
+    const { list, scope, description, today } = await loadCaseList(c, query);
+    await auditRead(c, 'supervision.view', ['cases', `page:${list.filter.page}`, `rows:${list.items.length}`], scope);
     const language = pageLanguage(c);
-    const html = await renderSupervisionPage({
+    const nonce = randomBytes(16).toString('base64');
+    const backQuery = new URLSearchParams({ from: list.filter.period.from, to: list.filter.period.to });
+    if (query.centre !== undefined) backQuery.set('centre', query.centre);
+    backQuery.set('lang', language);
+    const html = await renderCaseListPage({
+      list,
+      description,
+      pageHref: (page) => caseListHref('/supervision/cases', query, language, { page: String(page) }),
+      exportHref: (format) =>
+        caseListHref('/supervision/export', query, language, {
+          table: 'cases',
+          format,
+          page: String(list.filter.page),
+        }),
+      backHref: `/supervision?${backQuery.toString()}`,
+      viewer: c.get('principal').clientId,
       today,
-      viewer,
-      summary,
-      warnings,
-      centres,
-      ratings,
-      rankings,
       nonce,
       language,
     });
@@ -710,5 +905,55 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     c.header('Content-Language', language);
     c.header('Vary', 'Accept-Language', { append: true });
     return c.html(html, 200);
+  });
+
+  app.openapi(exportRoute, async (c) => {
+    const query = c.req.valid('query');
+    const language = pageLanguage(c);
+    let tables: ExportTable[];
+    let scope: SupervisionScope | null;
+    let today: string;
+    if (query.table === 'cases') {
+      const loaded = await loadCaseList(c, query);
+      tables = [caseListTable(loaded.list, language, loaded.description)];
+      scope = loaded.scope;
+      today = loaded.today;
+    } else {
+      const loaded = await loadPageFigures(c, query);
+      const all = pageTables(loaded.figures);
+      tables = query.table === 'all' ? all : all.filter((table) => table.id === query.table);
+      scope = loaded.scope;
+      today = loaded.figures.today;
+      if (tables.length === 0)
+        throw new ApiError('not_found', `The page shows no table ${query.table} for this scope.`, {
+          table: query.table,
+        });
+    }
+    if (query.format === 'csv' && tables.length !== 1)
+      throw new ApiError('validation_failed', 'CSV holds one table: name it, or ask for format=xlsx.', {
+        errors: [{ path: 'format', message: 'table=all is written as xlsx only' }],
+      });
+    await auditRead(
+      c,
+      'supervision.export',
+      [
+        `table:${query.table}`,
+        `format:${query.format}`,
+        ...tables.map((table) => `rows:${table.id}:${table.rows.length}`),
+      ],
+      scope,
+    );
+    c.header('Content-Language', language);
+    c.header('Vary', 'Accept-Language', { append: true });
+    c.header('Cache-Control', 'no-store');
+    c.header('Content-Disposition', `attachment; filename="${fileName(query.table, today, query.format)}"`);
+    const [only] = tables;
+    if (query.format === 'csv' && only) {
+      c.header('Content-Type', 'text/csv; charset=utf-8');
+      return c.body(tableAsCsv(only), 200);
+    }
+    const workbook = await tablesAsXlsx(tables, c.get('principal').clientId);
+    c.header('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    return c.body(new Uint8Array(workbook), 200);
   });
 }

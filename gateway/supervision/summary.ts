@@ -10,6 +10,7 @@
 import { sql } from 'drizzle-orm';
 import type { DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
 import { type Queryable, reportRows } from '../db/client.js';
+import { type DepartmentCallLedger, departmentCallFigures } from '../departments/call-ledger.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { departmentView } from '../departments/status.js';
 import { addDays } from '../materials/dates.js';
@@ -101,7 +102,11 @@ export interface SupervisionSummary {
   deadLetters: { total: number; items: DeadLetter[] };
   /** Electronic results of completed cases still waiting for the issuing department's document, whatever the period. */
   resultsAwaitingDocument: { total: number; items: AwaitingDocument[] };
-  /** The department systems as the registry sees them now. */
+  /**
+   * The department systems: their breaker as the registry sees it now, their calls and errors over
+   * the period from the database (they survive restarts), the latency of the recent calls of this
+   * process.
+   */
   departments: {
     code: string;
     name: string;
@@ -117,6 +122,7 @@ export interface SupervisionSummary {
 export interface SummaryServices {
   departments: DepartmentRegistry;
   departmentMetrics: DepartmentMetricsRecorder;
+  departmentCalls: DepartmentCallLedger;
 }
 
 /**
@@ -375,6 +381,9 @@ export async function supervisionSummary(
        limit ${DEAD_LETTER_LIST_LIMIT}::integer`,
   );
 
+  await services.departmentCalls.flush();
+  const calls = await departmentCallFigures(db, period);
+
   return {
     period,
     completion: {
@@ -418,14 +427,15 @@ export async function supervisionSummary(
     },
     departments: services.departments.list().map((department) => {
       const view = departmentView(department, services.departmentMetrics);
+      const figures = calls.get(department.code);
       return {
         code: view.code,
         name: view.name,
         breakerState: view.breakerState,
-        calls: view.calls,
-        errors: view.errors,
-        errorsByKind: view.errorsByKind,
-        lastError: view.lastError,
+        calls: figures?.calls ?? 0,
+        errors: figures?.errors ?? 0,
+        errorsByKind: figures?.errorsByKind ?? {},
+        lastError: figures?.lastError ?? null,
         latencyMs: view.latencyMs,
       };
     }),

@@ -44,6 +44,8 @@ export interface SeedCase {
   pausedOn?: string | null;
   pausedWorkingDays?: number;
   completedOn?: string | null;
+  /** The centre handling it (and, unless said otherwise, the one that accepted it). */
+  centreCode?: string | null;
   materials?: { required?: number; handedIn?: number; reused?: number; fetched?: number; deferred?: number };
 }
 
@@ -66,6 +68,8 @@ export async function seedCase(db: Database, input: SeedCase): Promise<{ id: str
     pausedOn: input.pausedOn ?? null,
     pausedWorkingDays: input.pausedWorkingDays ?? 0,
     completedOn: input.completedOn ?? null,
+    centreCode: input.centreCode ?? null,
+    acceptingCentreCode: input.centreCode ?? null,
     completedAt: input.completedOn ? new Date(`${input.completedOn}T10:00:00+08:00`) : null,
     materialsRequired: input.materials?.required ?? 0,
     materialsHandedIn: input.materials?.handedIn ?? 0,
