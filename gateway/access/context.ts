@@ -10,7 +10,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ApiError, bilingualError } from '../platform/errors.js';
+import { ApiError, bilingualError, message } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import type { ReferenceData } from './reference-data.js';
 import {
@@ -235,10 +235,7 @@ export function refusal(
         'This case is handled at another centre now: it can be read here but changed only there.',
       ),
     answered_at_its_centre: () =>
-      bilingualError('rating_answered_at_its_centre', {
-        zh: '差评回访由被评价办件所在的中心答复，上级中心只能查看。',
-        en: 'The follow-up of a bad rating is answered by the centre of the rated case; a centre above reads it only.',
-      }),
+      bilingualError('rating_answered_at_its_centre', message('rating.answered_at_its_centre')),
   };
   return messages[decision.reason]();
 }

@@ -11,8 +11,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ApiError, type ErrorCode, type ProblemExtras } from '../platform/errors.js';
-import type { Bilingual } from '../platform/language.js';
+import { ApiError, type DetailText, type ErrorCode, type ProblemExtras } from '../platform/errors.js';
+
 import { type ContractChange, ContractDiffError } from './diff.js';
 import { type ParsedContractDocument, assertPlainDocument } from './document.js';
 
@@ -26,7 +26,7 @@ export type CheckReply =
   | { ok: true; kind: 'read'; parsed: Omit<ParsedContractDocument, 'document'>; documentJson: string }
   | { ok: true; kind: 'diff'; changes: ContractChange[] }
   | { ok: true; kind: 'text'; text: string }
-  | { ok: false; apiError: { code: ErrorCode; detail?: string | Bilingual; extras: ProblemExtras } }
+  | { ok: false; apiError: { code: ErrorCode; detail?: DetailText; extras: ProblemExtras } }
   | { ok: false; diffError: string }
   | { ok: false; failure: string };
 

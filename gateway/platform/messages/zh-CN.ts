@@ -1,10 +1,12 @@
 /**
- * The problem titles in Simplified Chinese, the gateway's default language (errors.ts holds the
- * English ones beside each code's status). errors.ts checks with `satisfies` that every code has
- * its Chinese title, so a new code without one does not compile. Written for the clerk at the
- * window and the applicant: plain words, the terms the centres use (办件, 材料, 证照, 部门).
+ * The Simplified Chinese message catalogue, the gateway's default language: the same keys as en.ts
+ * (`satisfies` makes a missing or extra key a compile error; a test checks that the arguments
+ * match). Written for the clerk at the window and the applicant: plain words, the terms the
+ * centres use (办件, 材料, 证照, 部门).
  */
-export const errorTitlesZh = {
+import type { problemDetailsEn, problemTitlesEn } from './en.js';
+
+export const problemTitlesZh = {
   validation_failed: '请求内容不符合要求',
   malformed_json: '请求内容不是格式正确的 JSON',
   bad_request: '请求有误',
@@ -105,9 +107,9 @@ export const errorTitlesZh = {
   result_not_ready: '结果尚未出来：办件还没有办结',
   result_already_collected: '结果已经领取',
   pickup_code_mismatch: '取件码不是该办件的',
-  pickup_code_locked: '取件码输错次数过多：暂时不能领取',
   result_certificate_invalid: '部门发送的结果文件无效或不是该事项的结果；未作任何处理',
   result_document_not_available: '该办件没有可下载的电子结果文件（不是电子证照方式，或尚未签发）',
+  pickup_code_locked: '取件码输错次数过多：暂时不能领取',
   case_not_rateable: '该办件不能评价：只有已办结的办件才能评价',
   rating_exists: '该办件已经评价过：每个办件只能评价一次',
   rating_follow_up_not_open: '该评价没有待处理的回访：不是差评，或已经答复',
@@ -152,10 +154,10 @@ export const errorTitlesZh = {
   contract_invalid: '契约不是有效的 OpenAPI 3.0 或 3.1 文档',
   contract_catalogue_invalid: '契约的目录信息缺失或无效',
   contract_too_large: '契约文档超过允许的大小',
+  contract_too_complex: '契约文档的接口或键过多，或检查超时',
   contract_breaking_change: '新版本契约有不兼容的变更，但主版本号没有升级',
   contract_version_exists: '该契约版本已经发布',
   contract_version_not_newer: '新契约版本必须高于已发布的最新版本',
-  contract_too_complex: '契约文档的接口或键过多，或检查超时',
   unknown_contract: '该资源代码下没有发布契约',
   unknown_contract_version: '该契约没有这个版本',
   resource_not_shared: '所属部门不共享此资源',
@@ -170,4 +172,23 @@ export const errorTitlesZh = {
   database_unavailable: '数据库不可用',
   service_unavailable: '服务暂时不可用',
   gateway_timeout: '部门系统未能及时应答',
-} as const;
+} as const satisfies Record<keyof typeof problemTitlesEn, string>;
+
+export const problemDetailsZh = {
+  'case.proof_not_found': '没有与此办件编号和核对信息相符的办件。',
+  'case.proof_locked': '此办件编号查询错误次数过多，请 {minutes} 分钟后再试。',
+  'result.delivered_otherwise': '办件 {caseNumber} 的结果以 {method} 方式送达。',
+  'result.not_through_gateway': '办件 {caseNumber} 的结果不经网关交付。',
+  'result.already_collected': '办件 {caseNumber} 的结果已于{when, select, earlier {此前} other { {when} }}领取。',
+  'result.not_ready':
+    '办件 {caseNumber} 当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”，结果尚未出来。',
+  'result.pickup_locked': '取件码已输错 {failures} 次，请在 {until} 之后再试。',
+  'result.pickup_code_mismatch': '这不是办件 {caseNumber} 的取件码（已错 {failures} 次，最多 {maxFailures} 次）。',
+  'item.public_not_found': '没有服务事项 {itemCode}。',
+  'rating.case_not_rateable':
+    '办件{caseNumber}当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”，办结后才能评价。',
+  'rating.exists': '办件{caseNumber}已评价过，每件只能评价一次。',
+  'rating.follow_up_answered': '该差评已回访答复。',
+  'rating.follow_up_not_bad': '该评价不是差评，无需回访。',
+  'rating.answered_at_its_centre': '差评回访由被评价办件所在的中心答复，上级中心只能查看。',
+} as const satisfies Record<keyof typeof problemDetailsEn, string>;
