@@ -12,7 +12,7 @@ import { callDepartment, requireDepartment } from '../departments/calls.js';
 import type { DepartmentRegistry, RegisteredDepartment } from '../departments/registry.js';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { departmentSubjectRef, requireSubject, subjectDisclosure } from './subjects.js';
 
 export interface VerificationContext extends AccessContext {
@@ -33,7 +33,7 @@ const ACTION = 'subject.identity_verification';
 function chooseVerifier(departments: DepartmentRegistry, code: string | undefined): RegisteredDepartment {
   if (code !== undefined) return requireDepartment(departments, code);
   const [first] = departments.identityVerifiers();
-  if (!first) throw new ApiError('no_identity_verifier', 'No configured department system verifies identities.');
+  if (!first) throw new ApiError('no_identity_verifier', message('identity.no_verifier'));
   return first;
 }
 
@@ -49,19 +49,13 @@ export async function verifySubjectIdentity(
     return row;
   });
   if (subject.kind !== 'person') {
-    throw new ApiError(
-      'identity_verification_not_applicable',
-      'Only persons (resident ID numbers) can be verified against the population register.',
-    );
+    throw new ApiError('identity_verification_not_applicable', message('identity.persons_only'));
   }
   // A person known by a passport, travel permit or permanent resident card is refused before any
   // department is chosen or called: the register is asked by resident ID number only.
   const ref = departmentSubjectRef(subject, input.department);
   if (ref.kind !== 'person') {
-    throw new ApiError(
-      'identity_verification_not_applicable',
-      'Only persons (resident ID numbers) can be verified against the population register.',
-    );
+    throw new ApiError('identity_verification_not_applicable', message('identity.persons_only'));
   }
   const department = chooseVerifier(context.departments, input.department);
   let answer: { result: IdentityVerificationResult; decision: AllowedDecision };

@@ -17,7 +17,7 @@ import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import { materials, subjects } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, type DetailText } from '../platform/errors.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
 
@@ -161,7 +161,7 @@ async function requireMaterialAccess(
   subjectId: string,
   materialId: string,
   action: 'material.read' | 'material.supersede' | 'material.revoke',
-  options: { forUpdate?: boolean; notFoundDetail?: string } = {},
+  options: { forUpdate?: boolean; notFoundDetail?: DetailText } = {},
 ): Promise<{ row: MaterialRow; decision: AllowedDecision }> {
   const query = tx
     .select()

@@ -17,21 +17,43 @@ import { problemDetailsZh, problemTitlesZh } from './zh-CN.js';
 export type TitleCode = keyof typeof problemTitlesEn;
 export type DetailKey = keyof typeof problemDetailsEn;
 
-/** The argument names of an ICU message: `{name}`, `{name, plural, …}`; `{# …}` plural branches skipped. */
-type ArgumentNames<Text extends string> = Text extends `${string}{${infer Rest}`
-  ? Rest extends `${infer Head}}${string}`
-    ?
-        | (Head extends `${infer Name},${string}` ? Trimmed<Name> : Head extends `#${string}` ? never : Trimmed<Head>)
-        | ArgumentNames<Rest>
-    : never
-  : never;
+/**
+ * The argument names of an ICU message, read at compile time: a small parser over the text, one
+ * character at a time, with a stack of states — `t` in text (where `{` starts an argument), `o`
+ * among the options of a plural or select (where `{` starts a branch, itself text). `{count,
+ * plural, one {# try} other {# tries}}` takes `count`; the words in its branches are not arguments.
+ */
+type ArgumentNames<Text extends string> = Parse<Text, ['t'], never>;
+type State = 't' | 'o';
+type Parse<Text extends string, Stack extends State[], Found extends string> = Text extends `${infer Char}${infer Rest}`
+  ? Stack extends [...infer Outer extends State[], infer Top]
+    ? Char extends '{'
+      ? Top extends 't'
+        ? ReadArgument<Rest, Stack, Found>
+        : Parse<Rest, [...Stack, 't'], Found>
+      : Char extends '}'
+        ? Parse<Rest, Outer, Found>
+        : Parse<Rest, Stack, Found>
+    : Found
+  : Found;
+type ReadArgument<
+  Text extends string,
+  Stack extends State[],
+  Found extends string,
+> = Text extends `${infer Head}}${infer After}`
+  ? Head extends `${infer Name},${infer Kind},${infer Options}`
+    ? Trimmed<Kind> extends 'plural' | 'select' | 'selectordinal'
+      ? Parse<`${Options}}${After}`, [...Stack, 'o'], Found | Trimmed<Name>>
+      : Parse<After, Stack, Found | Trimmed<Name>>
+    : Head extends `${infer Name},${string}`
+      ? Parse<After, Stack, Found | Trimmed<Name>>
+      : Parse<After, Stack, Found | Trimmed<Head>>
+  : Found;
 type Trimmed<Text extends string> = Text extends ` ${infer Inner}`
   ? Trimmed<Inner>
   : Text extends `${infer Inner} `
     ? Trimmed<Inner>
-    : Text extends `${string}{${string}` | `${string} ${string}` | `#${string}` | ''
-      ? never
-      : Text;
+    : Text;
 
 export type MessageValue = string | number;
 export type MessageArguments<Key extends DetailKey> = Readonly<

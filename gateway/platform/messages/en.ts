@@ -204,4 +204,123 @@ export const problemDetailsEn = {
   'rating.follow_up_not_bad': 'This rating is not a bad rating: it has no follow-up.',
   'rating.answered_at_its_centre':
     'The follow-up of a bad rating is answered by the centre of the rated case; a centre above reads it only.',
+  'department.business_error':
+    '{department} answered the call{operation, select, none {} other { ({operation})}} with a business error: see departmentCode and departmentMessage.',
+  'department.rejected':
+    '{department} refused the request the gateway sent{operation, select, none {} other { ({operation})}}; retrying the same request will not help.',
+  'department.unavailable':
+    '{department} is failing or cannot be reached{operation, select, none {} other { ({operation})}}; try again shortly.',
+  'department.timeout': '{department} did not answer in time{operation, select, none {} other { ({operation})}}.',
+  'department.connection': 'The connection to {department} failed{operation, select, none {} other { ({operation})}}.',
+  'department.malformed':
+    '{department} answered{operation, select, none {} other { ({operation})}} with something the gateway cannot parse.',
+  'department.oversized':
+    '{department} answered{operation, select, none {} other { ({operation})}} with more data than allowed.',
+  'department.contract_violation':
+    'The answer of {department}{operation, select, none {} other { ({operation})}} violates its published data contract: see violations.',
+  'department.wrong_subject':
+    '{department} answered{operation, select, none {} other { ({operation})}} about another subject than asked; nothing was used.',
+  'department.circuit_open': 'Calls to {department} are paused after repeated failures; try again in a few seconds.',
+  'department.overloaded': 'Too many calls to {department} are in flight; try again shortly.',
+  'department.not_allowed': 'The address of {department} is not allowed (allowlist, private network or redirect).',
+  'department.unknown': 'No department system has the code {department}.',
+  'department.capability_not_offered': '{department} does not offer {capability}.',
+  'contract.resource_not_shared': '{resourceCode} is not shared; access cannot be requested.',
+  'contract.shared_unconditionally': '{resourceCode} is shared unconditionally; no grant is needed.',
+  'contract.grant_expiry_past': 'The requested expiry lies in the past.',
+  'contract.access_requests_visibility':
+    'Access requests are visible to the requesting client (grants:request) and the owning department (grants:decide).',
+  'contract.no_access_request': 'No such access request.',
+  'contract.owner_decides': 'Only the department that owns the resource decides its access requests.',
+  'contract.access_request_decided': 'The access request was already {status}.',
+  'contract.catalogue_not_object': 'info.x-onewindow-catalogue must be an object.',
+  'contract.catalogue_invalid':
+    'Catalogue data is missing or invalid; send it in `catalogue` or in info.x-onewindow-catalogue. See `errors`.',
+  'contract.check_memory': 'Checking the document needed more than {maxHeapMb} MiB of memory.',
+  'contract.check_time': 'Checking the document took longer than {timeLimitMs} ms; simplify it or split the contract.',
+  'contract.not_plain_json': 'The document is not plain JSON data.',
+  'contract.owner_fixed': 'The resource {resourceCode} belongs to department {department}; its owner cannot change.',
+  'contract.own_department_only': 'This client may publish contracts only for its own department, not {department}.',
+  'contract.version_exists': 'Version {version} of {resourceCode} is already published; raise info.version.',
+  'contract.version_not_newer': 'Version {version} is not greater than the latest version {latest}.',
+  'contract.breaking_change':
+    'Version {version} makes {count, plural, one {# breaking change} other {# breaking changes}} to {latest} without raising the major version; publish {nextMajor} or undo them.',
+  'contract.publication_in_progress': 'Another publication of {resourceCode} is in progress; retry.',
+  'contract.unknown': 'No contract is published as {resourceCode}; GET /v1/contracts lists them.',
+  'contract.unknown_version': '{resourceCode} has no version {version}.',
+  'contract.not_comparable': 'The document cannot be compared with later versions.',
+  'contract.not_json': 'The document is not well-formed JSON.',
+  'contract.not_yaml': 'The document is not well-formed YAML.',
+  'contract.yaml_aliases': 'The YAML document uses too many aliases or cannot become JSON.',
+  'contract.not_self_contained': 'The document is not plain JSON data or refers outside itself.',
+  'contract.not_openapi': 'The document is not an OpenAPI document.',
+  'contract.swagger2': 'Swagger 2.0 documents are not accepted; convert the contract to OpenAPI 3.0 or 3.1.',
+  'contract.openapi_version': 'Only OpenAPI 3.0.x and 3.1.x documents are accepted.',
+  'contract.not_valid_openapi': 'The document is not valid OpenAPI; see `errors`.',
+  'contract.version_not_semver': 'The contract version must be a semantic version.',
+  'contract.too_large': 'The document is larger than {maxBytes, number} bytes.',
+  'contract.too_many_operations':
+    'The document declares {operations, number} operations; at most {maxOperations, number} are accepted.',
+  'request.body_too_large': 'The request body exceeds {maxBytes, number} bytes.',
+  'contract.document_required': 'Send the document in `document`.',
+  'contract.media_types': 'Send application/json or one of {mediaTypes}.',
+  'certificate.unknown_types': 'No department system issues {unknown}. Certificate types on offer: {offered}.',
+  'certificate.type_not_for_subject':
+    '{types} {count, plural, one {belongs} other {belong}} to {subjectKind, select, person {organisations} other {persons}}, and this subject is {subjectKind, select, person {a person} other {an organisation}}.',
+  'certificate.number_for_unasked_type': 'A number is given for {types}, which is not among the types asked for.',
+  'subject.not_found': 'No such subject.',
+  'certificate.grant_required':
+    '{resourceCode} needs an approved access grant for this client (POST /v1/contracts/{resourceCode}/access-requests).',
+  'certificate.deadline': '{department} did not answer within the {deadlineMs, number} ms deadline.',
+  'certificate.other_number':
+    'The department answered with another {type} than the one asked for by number; nothing was stored.',
+  'certificate.other_holder': 'The department answered with a certificate of a different holder; nothing was stored.',
+  'certificate.other_type':
+    'The department answered with a {answered} when a {asked} was asked for; nothing was stored.',
+  'certificate.document_type':
+    'The certificate document is not the {mediaType} it claims to be, or not a type {type} allows; nothing was stored.',
+  'identity.no_verifier': 'No configured department system verifies identities.',
+  'identity.persons_only': 'Only persons (resident ID numbers) can be verified against the population register.',
+  'access.not_found': 'Not found.',
+  'access.grant_required':
+    '{resourceCode} is conditional; request access with POST /v1/contracts/{resourceCode}/access-requests.',
+  'access.not_shared': '{resourceCode} is not shared by its department.',
+  'access.unknown_contract': 'No contract is published as {resourceCode}.',
+  'access.provenance_authority':
+    'A material a department supplied is replaced or revoked only by that department; one handed in only by the client that handed it in.',
+  'access.not_owner': 'Only the department that owns this resource may do this.',
+  'access.wrong_client_kind': 'This kind of client may not do this.',
+  'access.own_log_purpose':
+    "A token for a citizen's own access log is issued only at their own request: send onewindow-purpose: subject_request.",
+  'access.purpose_required': 'State the purpose of this access: a case reference or a purpose code.',
+  'access.sharing_terms_owner_only':
+    'Only the department that owns {resourceCode} decides who may read it (sharing type, conditions, field sensitivity); publish technical changes only.',
+  'access.scope_missing': 'The access token lacks a scope this needs.',
+  'access.operator_required':
+    'A window system of a service centre names the operator at the window: send onewindow-operator.',
+  'access.operator_unknown':
+    "The operator is not an active operator of this window's service centre, or may not do this in their role.",
+  'access.supervision_only':
+    'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.',
+  'access.handled_elsewhere': 'This case is handled at another centre now: it can be read here but changed only there.',
+  'subject.department_needs_resident_id':
+    '{department, select, none {The department system} other {{department}}} is asked about persons by resident ID number only, and this person is known by {identifierType, select, resident_id {a resident ID number} credit_code {a unified social credit code} passport {a passport number} mainland_travel_permit {a Mainland Travel Permit number} foreign_permanent_residence {a foreign permanent resident ID card number} other {{identifierType}}}.',
+  'subject.unknown_may_not_create':
+    'No subject has this identifier, and this client may not create subjects (subjects:write).',
+  'subject.name_mismatch': 'Check the spelling of the name against the identity document.',
+  'subject.client_without_department': 'This department client has no department code.',
+  'subject.link_own_department': 'A department links identifiers of its own department only.',
+  'subject.name_department': 'Name the department whose identifier this is.',
+  'subject.link_taken': 'This department identifier is already linked to another subject.',
+  'subject.no_link': 'No subject is linked to this department identifier.',
+  'centre.not_found': 'No service centre {centreCode}.',
+  'centre.parent_not_found': 'No service centre {parentCode} to place {centreCode} under.',
+  'centre.cycle': 'Moving {centreCode} under {parentCode} would put it below itself.',
+  'centre.above_deciding_level':
+    '{itemName} is decided at {decidingLevel} level: a {level} centre, above it, cannot report it up.',
+  'centre.promised_above_statutory':
+    'A centre may promise {itemName} in at most its statutory {statutoryDays, plural, one {# working day} other {# working days}}, not {promisedDays}.',
+  'client.not_found': 'No client {clientId}.',
+  'centre.client_centres':
+    'A window system serves exactly one centre, a department system one or more, an auditor at most one (none: the whole province); other clients serve none.',
 } as const;
