@@ -14,12 +14,14 @@ interface MessageNode {
 }
 
 /** The argument names an ICU message uses, however deeply nested in plurals and selects. */
-function argumentsOf(text: string, language: Language): string[] {
+function argumentsOf(text: string, language: Language, paired = true): string[] {
   const names = new Set<string>();
   const walk = (nodes: MessageNode[]): void => {
     for (const node of nodes) {
       // 0 is literal text and 7 the `#` of a plural branch; every other element names an argument.
-      if (node.type !== 0 && node.type !== 7 && typeof node.value === 'string') names.add(node.value);
+      // A name in the language's own words pairs with the English one: {itemNameZh} with {itemName}.
+      if (node.type !== 0 && node.type !== 7 && typeof node.value === 'string')
+        names.add(paired ? node.value.replace(/Zh$/, '') : node.value);
       for (const option of Object.values(node.options ?? {})) walk(option.value);
       if (node.children) walk(node.children);
     }
@@ -93,7 +95,8 @@ describe('the message catalogues', () => {
 
   it('formats every detail in both languages with its arguments filled', () => {
     for (const key of Object.keys(catalogues.details.en) as (keyof typeof catalogues.details.en)[]) {
-      const args = Object.fromEntries(argumentsOf(catalogues.details.en[key], 'en').map((name) => [name, 2]));
+      const names = LANGUAGES.flatMap((language) => argumentsOf(catalogues.details[language][key], language, false));
+      const args = Object.fromEntries(names.map((name) => [name, 2]));
       for (const language of LANGUAGES) {
         const text = formatMessage({ key, args }, language);
         expect(text, `${key} ${language}`).not.toMatch(/[{}]/);

@@ -6,8 +6,9 @@
  * A detail is carried as a `Message` (key and arguments), not as text: it is written in the
  * language of the request that reads it, and a refusal stored for an idempotent replay (plain
  * JSON) is answered in the replay's language. The arguments a key takes are read from its English
- * text at compile time, so `message('contract.version_exists', {})` without `version` does not
- * compile; a test checks that both languages use the same arguments.
+ * texts at compile time, so `message('contract.version_exists', {})` without `version` does not
+ * compile; a test checks that both languages use the same arguments (a `Zh` name pairing with its
+ * English one).
  */
 import { IntlMessageFormat } from 'intl-messageformat';
 import type { Language } from '../language.js';
@@ -56,9 +57,14 @@ type Trimmed<Text extends string> = Text extends ` ${infer Inner}`
     : Text;
 
 export type MessageValue = string | number;
-export type MessageArguments<Key extends DetailKey> = Readonly<
-  Record<ArgumentNames<(typeof problemDetailsEn)[Key]>, MessageValue>
->;
+/**
+ * The arguments of `Key` in either language. A name a language writes in its own words ends in
+ * `Zh` in the Chinese text (`{itemNameZh}` beside the English `{itemName}`); both are passed.
+ */
+type KeyArguments<Key extends DetailKey> =
+  | ArgumentNames<(typeof problemDetailsEn)[Key]>
+  | ArgumentNames<(typeof problemDetailsZh)[Key]>;
+export type MessageArguments<Key extends DetailKey> = Readonly<Record<KeyArguments<Key>, MessageValue>>;
 
 /** A detail to be written in the reader's language: a catalogue key and its arguments (plain JSON). */
 export interface Message {
@@ -69,7 +75,7 @@ export interface Message {
 /** The detail `key` with its arguments; a key that takes arguments cannot be called without them. */
 export function message<Key extends DetailKey>(
   key: Key,
-  ...args: [ArgumentNames<(typeof problemDetailsEn)[Key]>] extends [never] ? [] : [MessageArguments<Key>]
+  ...args: [KeyArguments<Key>] extends [never] ? [] : [MessageArguments<Key>]
 ): Message {
   return args[0] === undefined ? { key } : { key, args: args[0] };
 }

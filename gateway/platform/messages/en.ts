@@ -323,4 +323,45 @@ export const problemDetailsEn = {
   'client.not_found': 'No client {clientId}.',
   'centre.client_centres':
     'A window system serves exactly one centre, a department system one or more, an auditor at most one (none: the whole province); other clients serve none.',
+  'case.not_found': 'No such case.',
+  'case.window_of_its_centre': 'Only a window system of the centre handling the case may change it.',
+  'case.party_role_not_allowed':
+    '{itemName} has no party {roles}; its parties are {allowed, select, none {none besides the applicant} other {{allowed}}}.',
+  'case.party_duplicate': 'Each role names one party, each party one role, and the applicant is not a party besides.',
+  'case.party_missing': '{itemName} needs {parties} as a party of the case.',
+  'case.party_must_be_person': 'The {party} is a person; the subject named is an organisation.',
+  'case.party_form_mismatch': "The form's {field} is not the {party} named as a party of the case.",
+  'case.item_not_for_subject':
+    '{itemName} is for {subjectKind, select, person {organisations} other {persons}}; this subject is {subjectKind, select, person {a person} other {an organisation}}.',
+  'case.requirement_unknown': '{itemName} has no requirement {requirementCode}; it has {requirements}.',
+  'case.only_deferred_materials': 'Case {caseNumber} is {status}; only deferred materials can still be supplied.',
+  'case.requirement_party_missing': 'The case has no {party}; "{requirement}" is theirs.',
+  'case.no_such_material': 'No such material of this applicant.',
+  'case.material_type_not_accepted': 'A {typeCode} does not satisfy "{requirement}"; accepted: {accepted}.',
+  'case.material_not_valid':
+    'The material is not valid today ({status}{validUntil, select, none {} other {, valid until {validUntil}}}).',
+  'case.certificate_reference_mismatch': 'The material is certificate {sourceRef}; the form names {reference}.',
+  'case.status_is': 'Case {caseNumber} is {status}.',
+  'case.item_not_offered_here':
+    '{itemName} is not offered at centre {centreCode}; enable it there first (PUT /v1/centres/{centreCode}/items/{itemCode}).',
+  'case.concluded_no_transfer': 'Case {caseNumber} is {status}: it cannot be transferred.',
+  'case.no_centre_no_transfer': 'This case was accepted by a window of no service centre: it cannot be transferred.',
+  'case.already_at_centre': 'The case is already at {centreCode}.',
+  'case.centre_not_handling_item':
+    'Centre {centreCode} does not handle {itemCode}; transfer it to a centre that offers the item.',
+  'case.already_submitted': 'Case {caseNumber} was already submitted ({status}).',
+  'material.not_found': 'No such material for this subject.',
+  'material.unknown_types': 'Unknown material types: {typeCodes}.',
+  'material.type_for_other_subject':
+    'A {typeCode} belongs to {subjectKind, select, person {a person} other {an organisation}}, and this subject is not one.',
+  'material.valid_until_before_from': 'validUntil is before validFrom.',
+  'material.cannot_supersede': 'A {typeCode} cannot supersede a {oldTypeCode}.',
+  'material.to_supersede_not_current': 'The material to supersede is already {status}.',
+  'material.not_current': 'The material is already {status}.',
+  'material.to_supersede_not_found': 'The material to supersede does not exist for this subject.',
+  'material.unknown_type': 'There is no material type "{typeCode}"; GET /v1/material-types lists them.',
+  'material.grants_for_departments': 'Material type grants are for department clients.',
+  'result.delivery_not_offered': 'Item {itemCode} delivers its result by {offered}; not by {method}.',
+  'result.address_required': 'Sending the result by courier needs resultDelivery.address.',
+  'result.address_not_applicable': 'A result delivered by {method} takes no address.',
 } as const;

@@ -300,4 +300,51 @@ export const problemDetailsZh = {
   'client.not_found': '没有客户端 {clientId}。',
   'centre.client_centres':
     '窗口系统只服务一个中心，部门系统服务一个或多个，审计方最多一个（不填为全省）；其他客户端不服务中心。',
+  'case.not_found': '没有这个办件。',
+  'case.window_of_its_centre': '只有办理该办件的中心的窗口系统才能修改它。',
+  'case.party_role_not_allowed':
+    '{itemNameZh}没有 {roles} 这类当事人；其当事人为{allowed, select, none {（申请人以外无）} other { {allowed}}}。',
+  'case.party_duplicate': '每个身份只能填一个当事人，每个当事人只能有一个身份，申请人不能再作为当事人。',
+  'case.party_missing': '{itemNameZh}须填写当事人：{partiesZh}。',
+  'case.party_must_be_person': '{partyZh}必须是个人，所填主体是单位。',
+  'case.party_form_mismatch': '申请表字段 {field} 填写的人不是办件中的{partyZh}。',
+  'case.item_not_for_subject':
+    '{itemNameZh}是为{subjectKind, select, person {单位} other {个人}}办理的；该主体是{subjectKind, select, person {个人} other {单位}}。',
+  'case.requirement_unknown': '{itemNameZh}没有所需材料 {requirementCode}；它的所需材料为 {requirements}。',
+  'case.only_deferred_materials':
+    '办件 {caseNumber} 当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”，只能补交容缺后补的材料。',
+  'case.requirement_party_missing': '该办件没有 {party} 这一当事人，而“{requirement}”是其材料。',
+  'case.no_such_material': '该申请人没有这份材料。',
+  'case.material_type_not_accepted': '{typeCode} 不符合“{requirement}”的要求；可接受：{accepted}。',
+  'case.material_not_valid':
+    '该材料今天无效（{status}{validUntil, select, none {} other {，有效期至 {validUntil}}}）。',
+  'case.certificate_reference_mismatch': '该材料是证照 {sourceRef}，申请表中填写的是 {reference}。',
+  'case.status_is':
+    '办件 {caseNumber} 当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”。',
+  'case.item_not_offered_here':
+    '中心 {centreCode} 不办理{itemNameZh}；请先在该中心开通（PUT /v1/centres/{centreCode}/items/{itemCode}）。',
+  'case.concluded_no_transfer':
+    '办件 {caseNumber} 当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”，不能转办。',
+  'case.no_centre_no_transfer': '该办件不是由服务中心的窗口受理的，不能转办。',
+  'case.already_at_centre': '该办件已在中心 {centreCode}。',
+  'case.centre_not_handling_item': '中心 {centreCode} 不办理 {itemCode}；请转到开通了该事项的中心。',
+  'case.already_submitted':
+    '办件 {caseNumber} 已经提交（{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}）。',
+  'material.not_found': '该主体没有这份材料。',
+  'material.unknown_types': '未知的材料类型：{typeCodes}。',
+  'material.type_for_other_subject': '{typeCode} 属于{subjectKind, select, person {个人} other {单位}}，而该主体不是。',
+  'material.valid_until_before_from': '有效期截止日期（validUntil）早于起始日期（validFrom）。',
+  'material.cannot_supersede': '{typeCode} 不能替换 {oldTypeCode}。',
+  'material.to_supersede_not_current':
+    '要替换的材料已经{status, select, valid {有效} superseded {已被替换} revoked {已作废} expired {已过期} other {{status}}}。',
+  'material.not_current':
+    '该材料已经{status, select, valid {有效} superseded {已被替换} revoked {已作废} expired {已过期} other {{status}}}。',
+  'material.to_supersede_not_found': '该主体没有要替换的这份材料。',
+  'material.unknown_type': '没有材料类型“{typeCode}”；GET /v1/material-types 列出了全部类型。',
+  'material.grants_for_departments': '材料类型授权只授予部门客户端。',
+  'result.delivery_not_offered':
+    '事项 {itemCode} 的结果以 {offered} 方式送达，不提供 {method, select, window_pickup {窗口领取} express {邮寄} electronic {电子证照} other {{method}}}。',
+  'result.address_required': '邮寄结果须填写 resultDelivery.address。',
+  'result.address_not_applicable':
+    '以{method, select, window_pickup {窗口领取} express {邮寄} electronic {电子证照} other {{method}}}方式送达的结果不需要地址。',
 } as const satisfies Record<keyof typeof problemDetailsEn, string>;
