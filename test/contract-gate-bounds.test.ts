@@ -238,14 +238,14 @@ describe('contract gate at bounded cost', () => {
     const { result: response, longestBlockMs } = await leastBlock(() =>
       gw.request('/v1/contracts', {
         method: 'POST',
-        headers: bearer(departmentToken, { 'content-type': 'application/json' }),
+        headers: bearer(departmentToken, { 'content-type': 'application/json', 'accept-language': 'en' }),
         body: JSON.stringify({ document: text }),
       }),
     );
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
     expect(problem.code).toBe('contract_too_complex');
-    expect(String(problem.detail)).toContain(`at most ${MAX_OPERATIONS}`);
+    expect(String(problem.detail)).toContain(`at most ${MAX_OPERATIONS.toLocaleString('en')}`);
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 

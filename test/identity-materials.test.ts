@@ -572,7 +572,7 @@ describe('isolation between subjects and callers', () => {
         type: 'urn:onewindow:problem:not_found',
         title: expect.any(String),
         status: 404,
-        detail: 'No such material for this subject.',
+        detail: '该主体没有这份材料。',
         code: 'not_found',
       });
     }

@@ -10,7 +10,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ApiError, bilingualError } from '../platform/errors.js';
+import { ApiError, bilingualError, type DetailText, message } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import type { ReferenceData } from './reference-data.js';
 import {
@@ -161,7 +161,7 @@ export class RequestAccess {
     db: Queryable,
     action: PolicyAction,
     resource: PolicyResource,
-    notFoundDetail = 'Not found.',
+    notFoundDetail: DetailText = message('access.not_found'),
   ): Promise<AllowedDecision> {
     const decision = await this.decide(db, action, resource);
     if (!decision.allowed) throw refusal(decision, resource, notFoundDetail);
@@ -173,7 +173,7 @@ export class RequestAccess {
 export function refusal(
   decision: Extract<Decision, { allowed: false }>,
   resource: PolicyResource,
-  notFoundDetail = 'Not found.',
+  notFoundDetail: DetailText = message('access.not_found'),
 ): ApiError {
   const resourceCode =
     resource.kind === 'department_resource'
@@ -184,61 +184,37 @@ export function refusal(
   const messages: Record<DenyReason, () => ApiError> = {
     not_visible: () => new ApiError('not_found', notFoundDetail),
     no_grant: () =>
-      new ApiError(
-        'resource_grant_required',
-        `${resourceCode} is conditional; request access with POST /v1/contracts/${resourceCode}/access-requests.`,
-        { resourceCode },
-      ),
+      new ApiError('resource_grant_required', message('access.grant_required', { resourceCode: resourceCode ?? '' }), {
+        resourceCode,
+      }),
     not_shared: () =>
-      new ApiError('resource_not_shared', `${resourceCode} is not shared by its department.`, { resourceCode }),
+      new ApiError('resource_not_shared', message('access.not_shared', { resourceCode: resourceCode ?? '' }), {
+        resourceCode,
+      }),
     unknown_resource: () =>
-      new ApiError('unknown_contract', `No contract is published as ${resourceCode}.`, { resourceCode }),
-    provenance_authority: () =>
-      new ApiError(
-        'provenance_authority',
-        'A material a department supplied is replaced or revoked only by that department; one handed in only by the client that handed it in.',
-      ),
-    not_owner: () => new ApiError('forbidden', 'Only the department that owns this resource may do this.'),
-    wrong_client_kind: () => new ApiError('forbidden', 'This kind of client may not do this.'),
+      new ApiError('unknown_contract', message('access.unknown_contract', { resourceCode: resourceCode ?? '' }), {
+        resourceCode,
+      }),
+    provenance_authority: () => new ApiError('provenance_authority', message('access.provenance_authority')),
+    not_owner: () => new ApiError('forbidden', message('access.not_owner')),
+    wrong_client_kind: () => new ApiError('forbidden', message('access.wrong_client_kind')),
     purpose_required: () =>
       resource.kind === 'access_log'
-        ? new ApiError(
-            'purpose_required',
-            "A token for a citizen's own access log is issued only at their own request: send onewindow-purpose: subject_request.",
-          )
-        : new ApiError('purpose_required', 'State the purpose of this access: a case reference or a purpose code.'),
+        ? new ApiError('purpose_required', message('access.own_log_purpose'))
+        : new ApiError('purpose_required', message('access.purpose_required')),
     sharing_terms_owner_only: () =>
       new ApiError(
         'sharing_terms_owner_only',
-        `Only the department that owns ${resourceCode} decides who may read it (sharing type, conditions, field sensitivity); publish technical changes only.`,
+        message('access.sharing_terms_owner_only', { resourceCode: resourceCode ?? '' }),
         { resourceCode },
       ),
-    scope_missing: () => new ApiError('insufficient_scope', 'The access token lacks a scope this needs.'),
-    operator_required: () =>
-      new ApiError(
-        'operator_required',
-        'A window system of a service centre names the operator at the window: send onewindow-operator.',
-      ),
-    operator_unknown: () =>
-      new ApiError(
-        'operator_unknown',
-        "The operator is not an active operator of this window's service centre, or may not do this in their role.",
-      ),
-    supervision_only: () =>
-      new ApiError(
-        'supervision_only',
-        'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.',
-      ),
-    read_only_here: () =>
-      new ApiError(
-        'case_handled_elsewhere',
-        'This case is handled at another centre now: it can be read here but changed only there.',
-      ),
+    scope_missing: () => new ApiError('insufficient_scope', message('access.scope_missing')),
+    operator_required: () => new ApiError('operator_required', message('access.operator_required')),
+    operator_unknown: () => new ApiError('operator_unknown', message('access.operator_unknown')),
+    supervision_only: () => new ApiError('supervision_only', message('access.supervision_only')),
+    read_only_here: () => new ApiError('case_handled_elsewhere', message('access.handled_elsewhere')),
     answered_at_its_centre: () =>
-      bilingualError('rating_answered_at_its_centre', {
-        zh: '差评回访由被评价办件所在的中心答复，上级中心只能查看。',
-        en: 'The follow-up of a bad rating is answered by the centre of the rated case; a centre above reads it only.',
-      }),
+      bilingualError('rating_answered_at_its_centre', message('rating.answered_at_its_centre')),
   };
   return messages[decision.reason]();
 }

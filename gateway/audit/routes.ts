@@ -105,6 +105,7 @@ const verifyRoute = protectedRoute({
       expectHash: z
         .string()
         .regex(/^[0-9a-f]{64}$/)
+        .openapi({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' })
         .optional()
         .openapi({ description: 'The head hash you saw at expectSeq' }),
     }),

@@ -56,6 +56,7 @@ const pageQuery = z.object({
   before: z
     .string()
     .regex(/^\d{1,18}$/)
+    .openapi({ example: '1042' })
     .optional()
     .openapi({ description: 'nextBefore of the previous page' }),
 });

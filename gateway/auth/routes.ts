@@ -175,6 +175,7 @@ const createClientRoute = protectedRoute({
               departmentCode: z
                 .string()
                 .regex(/^[A-Z0-9_]{2,32}$/)
+                .openapi({ example: 'PSB' })
                 .optional(),
             })
             .openapi('NewClient'),

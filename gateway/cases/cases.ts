@@ -48,7 +48,7 @@ import {
   type WindowResultView,
   windowResultView,
 } from '../results/results.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import {
   insertCase,
   insertCaseEvent,
@@ -491,16 +491,16 @@ export async function visibleCase(
     (options.lock ? selectCaseForUpdate : selectCase)(tx, { caseId }),
     selectDeliveries(tx, { caseId }),
   ]);
-  if (!row) throw new ApiError('not_found', 'No such case.');
+  if (!row) throw new ApiError('not_found', message('case.not_found'));
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
   const facts = factsOfCase(row, deliveryRows);
   const decision = await caseContext.access.decide(tx, action, { kind: 'case', case: facts });
   if (!decision.allowed) {
     const refused =
       decision.reason === 'not_visible'
-        ? new ApiError('not_found', 'No such case.')
+        ? new ApiError('not_found', message('case.not_found'))
         : decision.reason === 'wrong_client_kind'
-          ? new ApiError('forbidden', 'Only a window system of the centre handling the case may change it.')
+          ? new ApiError('forbidden', message('case.window_of_its_centre'))
           : refusal(decision, { kind: 'case', case: facts });
     throw new CaseRefusal(row, refused);
   }
@@ -744,7 +744,12 @@ async function checkedParties(
   if (unknown.length > 0) {
     throw new ApiError(
       'party_role_not_allowed',
-      `${item.name} has no party ${unknown.join(', ')}; its parties are ${item.parties.map((party) => party.role).join(', ') || 'none besides the applicant'}.`,
+      message('case.party_role_not_allowed', {
+        itemName: item.name,
+        itemNameZh: item.nameZh,
+        roles: unknown.join(', '),
+        allowed: item.parties.map((party) => party.role).join(', ') || 'none',
+      }),
       { roles: unknown },
     );
   }
@@ -755,16 +760,18 @@ async function checkedParties(
     new Set(subjects).size !== subjects.length ||
     subjects.includes(applicantId)
   ) {
-    throw new ApiError(
-      'party_duplicate',
-      'Each role names one party, each party one role, and the applicant is not a party besides.',
-    );
+    throw new ApiError('party_duplicate', message('case.party_duplicate'));
   }
   const missing = item.parties.filter((party) => party.required && !roles.includes(party.role));
   if (missing.length > 0) {
     throw new ApiError(
       'party_missing',
-      `${item.name} needs ${missing.map((party) => `${party.nameZh} (${party.name})`).join(', ')} as a party of the case.`,
+      message('case.party_missing', {
+        itemName: item.name,
+        itemNameZh: item.nameZh,
+        parties: missing.map((party) => party.name).join(', '),
+        partiesZh: missing.map((party) => party.nameZh).join('、'),
+      }),
       { roles: missing.map((party) => party.role) },
     );
   }
@@ -772,11 +779,14 @@ async function checkedParties(
   for (const party of given) {
     const { decision } = await subjectDisclosure(tx, context, party.subjectId);
     const [found] = await selectSubjectKind(tx, { subjectId: party.subjectId });
-    if (!found) throw new ApiError('not_found', 'No such subject.');
+    if (!found) throw new ApiError('not_found', message('subject.not_found'));
     if (PERSON_ROLES.has(party.role) && found.kind !== 'person') {
       throw new ApiError(
         'party_kind_mismatch',
-        `The ${declared.get(party.role)?.name ?? party.role} is a person; the subject named is an organisation.`,
+        message('case.party_must_be_person', {
+          party: declared.get(party.role)?.name ?? party.role,
+          partyZh: declared.get(party.role)?.nameZh ?? party.role,
+        }),
         { role: party.role },
       );
     }
@@ -823,7 +833,7 @@ async function checkFormParties(
     if (named && named.identifier.toUpperCase() !== parsed.value.toUpperCase()) {
       throw new ApiError(
         'party_form_mismatch',
-        `The form's ${party.formField} is not the ${party.name} named as a party of the case.`,
+        message('case.party_form_mismatch', { field: party.formField, party: party.name, partyZh: party.nameZh }),
         { role: party.role, field: party.formField },
       );
     }
@@ -914,7 +924,7 @@ export async function openCase(
           ),
         ),
       ]);
-      if (!subject) throw new ApiError('not_found', 'No such subject.');
+      if (!subject) throw new ApiError('not_found', message('subject.not_found'));
       // The case goes to department systems that know persons by resident ID number only.
       requireDepartmentIdentifier(subject.identifierType, item.departments.join(', '));
       const reusableFor = new Map<string, Map<string, MaterialRow>>([
@@ -926,7 +936,11 @@ export async function openCase(
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
         throw new ApiError(
           'item_not_for_subject',
-          `${item.name} is for ${item.subjectKind === 'person' ? 'persons' : 'organisations'}; this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`,
+          message('case.item_not_for_subject', {
+            itemName: item.name,
+            itemNameZh: item.nameZh,
+            subjectKind: subject.kind,
+          }),
           {
             itemCode: item.code,
             subjectKind: subject.kind,
@@ -1096,7 +1110,12 @@ export async function attachMaterial(
       if (!requirement) {
         throw new ApiError(
           'requirement_unknown',
-          `${item.name} has no requirement ${input.requirementCode}; it has ${item.materials.map((entry) => entry.requirementCode).join(', ')}.`,
+          message('case.requirement_unknown', {
+            itemName: item.name,
+            itemNameZh: item.nameZh,
+            requirementCode: input.requirementCode,
+            requirements: item.materials.map((entry) => entry.requirementCode).join(', '),
+          }),
         );
       }
       const [current] = await tx
@@ -1107,16 +1126,20 @@ export async function attachMaterial(
       if (row.status !== 'open' && !supplying)
         throw new ApiError(
           'case_not_open',
-          `Case ${row.caseNumber} is ${row.status}; only deferred materials can still be supplied.`,
+          message('case.only_deferred_materials', { caseNumber: row.caseNumber, status: row.status }),
         );
 
       // A party's requirement takes that party's material (the buyer's ID card), not the applicant's.
       const owner =
         requirement.party === 'applicant' ? row.subjectId : (await partiesOf(tx, row.id)).get(requirement.party);
       if (owner === undefined)
-        throw new ApiError('party_missing', `The case has no ${requirement.party}; "${requirement.name}" is theirs.`, {
-          roles: [requirement.party],
-        });
+        throw new ApiError(
+          'party_missing',
+          message('case.requirement_party_missing', { party: requirement.party, requirement: requirement.name }),
+          {
+            roles: [requirement.party],
+          },
+        );
       const candidates = await tx
         .select()
         .from(materials)
@@ -1124,11 +1147,15 @@ export async function attachMaterial(
       // A material the window may not read is answered like one that does not exist.
       const [material] = await visibleMaterials(tx, visible.context.access, candidates);
       const today = chinaToday(services.clock.now());
-      if (!material) throw new ApiError('material_not_accepted', 'No such material of this applicant.');
+      if (!material) throw new ApiError('material_not_accepted', message('case.no_such_material'));
       if (!requirement.acceptedTypes.includes(material.typeCode)) {
         throw new ApiError(
           'material_not_accepted',
-          `A ${material.typeCode} does not satisfy "${requirement.name}"; accepted: ${requirement.acceptedTypes.join(', ')}.`,
+          message('case.material_type_not_accepted', {
+            typeCode: material.typeCode,
+            requirement: requirement.name,
+            accepted: requirement.acceptedTypes.join(', '),
+          }),
         );
       }
       if (material.status === 'cancelled')
@@ -1143,13 +1170,16 @@ export async function attachMaterial(
       if (!isUsableOn(material, today))
         throw new ApiError(
           'material_not_accepted',
-          `The material is not valid today (${material.status}${material.validUntil ? `, valid until ${material.validUntil}` : ''}).`,
+          message('case.material_not_valid', { status: material.status, validUntil: material.validUntil ?? 'none' }),
         );
       const reference = referenceOf(requirement, row.form);
       if (!matchesReference(material, reference)) {
         throw new ApiError(
           'certificate_reference_mismatch',
-          `The material is certificate ${material.sourceRef}; the form names ${reference}.`,
+          message('case.certificate_reference_mismatch', {
+            sourceRef: material.sourceRef ?? '',
+            reference: reference ?? '',
+          }),
           { requirementCode: requirement.requirementCode, formReference: requirement.formReference },
         );
       }
@@ -1208,7 +1238,10 @@ export async function fetchPlan(
       const visible = await visibleCase(tx, context, caseId, 'case.change');
       const { row } = visible;
       if (row.status !== 'open' && row.status !== 'awaiting_applicant')
-        throw new ApiError('case_not_open', `Case ${row.caseNumber} is ${row.status}.`);
+        throw new ApiError(
+          'case_not_open',
+          message('case.status_is', { caseNumber: row.caseNumber, status: row.status }),
+        );
       const view = await caseView(tx, visible, services);
       const byRequirement = new Map<string, { certificateType: string; subjectId: string }>();
       // A requirement bound to the form's number fetches that certificate, not the department's usual choice.
@@ -1242,7 +1275,12 @@ function offerAt(
   if (!offered?.enabled) {
     throw new ApiError(
       'item_not_offered_here',
-      `${item.name} is not offered at centre ${centreCode}; enable it there first (PUT /v1/centres/${centreCode}/items/${item.code}).`,
+      message('case.item_not_offered_here', {
+        itemName: item.name,
+        itemNameZh: item.nameZh,
+        centreCode,
+        itemCode: item.code,
+      }),
       {
         centreCode,
         itemCode: item.code,
@@ -1322,21 +1360,25 @@ export async function transferCase(
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
       const { row } = visible;
       if (row.status === 'completed' || row.status === 'rejected')
-        throw new ApiError('case_concluded', `Case ${row.caseNumber} is ${row.status}: it cannot be transferred.`);
-      if (row.centreCode === null)
         throw new ApiError(
-          'case_has_no_centre',
-          'This case was accepted by a window of no service centre: it cannot be transferred.',
+          'case_concluded',
+          message('case.concluded_no_transfer', { caseNumber: row.caseNumber, status: row.status }),
         );
+      if (row.centreCode === null) throw new ApiError('case_has_no_centre', message('case.no_centre_no_transfer'));
       const directory = await services.reference.centreDirectory(tx);
       if (!directory.centres.has(input.toCentre))
-        throw new ApiError('centre_not_found', `No service centre ${input.toCentre}.`, { centreCode: input.toCentre });
+        throw new ApiError('centre_not_found', message('centre.not_found', { centreCode: input.toCentre }), {
+          centreCode: input.toCentre,
+        });
       if (input.toCentre === row.centreCode)
-        throw new ApiError('transfer_to_same_centre', `The case is already at ${input.toCentre}.`);
+        throw new ApiError(
+          'transfer_to_same_centre',
+          message('case.already_at_centre', { centreCode: input.toCentre }),
+        );
       if (!directory.centreItems.get(pairKey(input.toCentre, row.itemCode))?.enabled) {
         throw new ApiError(
           'centre_not_handling_item',
-          `Centre ${input.toCentre} does not handle ${row.itemCode}; transfer it to a centre that offers the item.`,
+          message('case.centre_not_handling_item', { centreCode: input.toCentre, itemCode: row.itemCode }),
           {
             centreCode: input.toCentre,
             itemCode: row.itemCode,
@@ -1379,7 +1421,10 @@ export async function submitCase(
   ]);
   const { row } = visible;
   if (row.status !== 'open')
-    throw new ApiError('case_not_open', `Case ${row.caseNumber} was already submitted (${row.status}).`);
+    throw new ApiError(
+      'case_not_open',
+      message('case.already_submitted', { caseNumber: row.caseNumber, status: row.status }),
+    );
   const item = await requireItemFrom(services.reference, tx, row.itemCode);
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);

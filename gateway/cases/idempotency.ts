@@ -17,8 +17,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
-import { ApiError, type ErrorCode, errorCatalogue } from '../platform/errors.js';
-import type { Bilingual } from '../platform/language.js';
+import { ApiError, type DetailText, type ErrorCode, errorCatalogue } from '../platform/errors.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{8,200}$/;
 
@@ -205,7 +204,7 @@ async function tryLockKey(tx: Queryable, clientId: string, key: string): Promise
 interface StoredRefusalBody {
   code: ErrorCode;
   /** Both languages where the refusal had them (a replay is answered in the repeat's language). */
-  detail: string | Bilingual;
+  detail: DetailText;
   extras: Record<string, unknown>;
 }
 

@@ -12,8 +12,14 @@ import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
 import { RESULT_DOCUMENT_PATH } from '../results/results.js';
 import { downloadResultDocument, lookUpProgress } from './progress.js';
 
-const CaseNumberSchema = z.string().regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123');
-const CheckSchema = z.string().regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code');
+const CaseNumberSchema = z
+  .string()
+  .regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123')
+  .openapi({ example: 'OW20261130000123' });
+const CheckSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code')
+  .openapi({ example: '002X' });
 
 const FollowUpSchema = z
   .object({

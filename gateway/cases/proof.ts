@@ -9,7 +9,7 @@ import { and, count, eq, gte, min } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
 import { cases, progressLookupFailures, subjects } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 export interface ProgressLookup {
   caseNumber: string;
@@ -23,11 +23,7 @@ function sameCheck(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const notFound = () =>
-  new ApiError('not_found', {
-    'zh-CN': '没有与此办件编号和核对信息相符的办件。',
-    en: 'No case matches this number and check.',
-  });
+const notFound = () => new ApiError('not_found', message('case.proof_not_found'));
 
 /** A case proved by its number and check: the case row and its applicant's subject. */
 export interface ProvedCase {
@@ -60,10 +56,7 @@ export async function proveCase(
     const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
     const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
     const minutes = Math.ceil(retryAfter / 60);
-    const detail = {
-      'zh-CN': `此办件编号查询错误次数过多，请 ${minutes} 分钟后再试。`,
-      en: `Too many wrong look-ups of this case number; try again in ${minutes} min.`,
-    };
+    const detail = message('case.proof_locked', { minutes });
     throw new ApiError(
       'rate_limited',
       detail,

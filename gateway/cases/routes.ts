@@ -34,11 +34,15 @@ import { ResultDeliveryChoiceSchema } from '../results/methods.js';
 import { WindowResultSchema } from '../results/schemas.js';
 import { withIdempotency } from './idempotency.js';
 
-const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
+const CaseIdSchema = z
+  .string()
+  .regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…')
+  .openapi({ example: 'case_V1StGXR8Z5jdHi6B' });
 const OperatorHeaders = z.object({
   [OPERATOR_HEADER]: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/)
+    .openapi({ example: 'op-xian-0417' })
     .optional(),
 });
 /** A read may state a purpose besides the case itself: `supervision`, for a centre above the case's. */
@@ -345,7 +349,10 @@ const attachRoute = protectedRoute({
           schema: z
             .object({
               requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
-              materialId: z.string().regex(/^mat_[A-Za-z0-9_-]{1,64}$/),
+              materialId: z
+                .string()
+                .regex(/^mat_[A-Za-z0-9_-]{1,64}$/)
+                .openapi({ example: 'mat_4kT9wQz2LmXc8RbN' }),
             })
             .strict(),
         },
@@ -477,7 +484,10 @@ const callbackRoute = protectedRoute({
         'application/json': {
           schema: z
             .object({
-              caseNumber: z.string().regex(/^OW\d{14}$/),
+              caseNumber: z
+                .string()
+                .regex(/^OW\d{14}$/)
+                .openapi({ example: 'OW20261130000123' }),
               eventId: z
                 .string()
                 .min(1)
@@ -516,7 +526,14 @@ const collectionRoute = protectedRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({ pickupCode: z.string().regex(/^\d{6}$/, 'a pick-up code is 6 digits') }).strict(),
+          schema: z
+            .object({
+              pickupCode: z
+                .string()
+                .regex(/^\d{6}$/, 'a pick-up code is 6 digits')
+                .openapi({ example: '428613' }),
+            })
+            .strict(),
         },
       },
     },

@@ -20,7 +20,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { centreItems, centres, clientCentres, clients, operators } from '../db/schema.js';
 import { requireItemFrom } from '../items/catalogue.js';
 import type { CentreLevel } from '../items/catalogue.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 export const CENTRE_LEVELS: readonly CentreLevel[] = ['province', 'city', 'county', 'town', 'village'];
 export const OPERATOR_ROLES = ['acceptance_clerk', 'back_office_approver', 'centre_director', 'supervisor'] as const;
@@ -81,7 +81,8 @@ export function centreView(directory: CentreDirectory, row: CentreRow): CentreVi
 /** The centre, or `centre_not_found` naming the code. */
 export function requireCentre(directory: CentreDirectory, code: string): CentreRow {
   const centre = directory.centres.get(code);
-  if (!centre) throw new ApiError('centre_not_found', `No service centre ${code}.`, { centreCode: code });
+  if (!centre)
+    throw new ApiError('centre_not_found', message('centre.not_found', { centreCode: code }), { centreCode: code });
   return centre;
 }
 
@@ -117,12 +118,16 @@ export async function upsertCentre(
         ? undefined
         : (await tx.select().from(centres).where(eq(centres.code, input.parentCode)))[0];
     if (input.parentCode !== null && !parent)
-      throw new ApiError('centre_not_found', `No service centre ${input.parentCode} to place ${code} under.`, {
-        centreCode: input.parentCode,
-      });
+      throw new ApiError(
+        'centre_not_found',
+        message('centre.parent_not_found', { parentCode: input.parentCode, centreCode: code }),
+        {
+          centreCode: input.parentCode,
+        },
+      );
     // A cycle first: a centre placed under itself or below is refused as such, whatever the levels.
     if (parent !== undefined && existing && parent.path.startsWith(existing.path)) {
-      throw new ApiError('centre_cycle', `Moving ${code} under ${parent.code} would put it below itself.`, {
+      throw new ApiError('centre_cycle', message('centre.cycle', { centreCode: code, parentCode: parent.code }), {
         centreCode: code,
         parentCode: parent.code,
       });
@@ -294,7 +299,11 @@ export async function setCentreItem(
   if (input.enabled && item.decidingLevel !== null && levelRank(centre.level) < levelRank(item.decidingLevel)) {
     throw new ApiError(
       'centre_above_deciding_level',
-      `${item.name} is decided at ${item.decidingLevel} level: a ${centre.level} centre, above it, cannot report it up.`,
+      message('centre.above_deciding_level', {
+        itemName: item.name,
+        decidingLevel: item.decidingLevel,
+        level: centre.level,
+      }),
       {
         itemCode,
         decidingLevel: item.decidingLevel,
@@ -305,7 +314,11 @@ export async function setCentreItem(
   if (input.promisedDays !== null && input.promisedDays > item.statutoryDays) {
     throw new ApiError(
       'promised_days_above_statutory',
-      `A centre may promise ${item.name} in at most its statutory ${item.statutoryDays} working days, not ${input.promisedDays}.`,
+      message('centre.promised_above_statutory', {
+        itemName: item.name,
+        statutoryDays: item.statutoryDays,
+        promisedDays: input.promisedDays,
+      }),
       {
         itemCode,
         statutoryDays: item.statutoryDays,
@@ -381,7 +394,7 @@ export async function setClientCentres(
   const codes = [...new Set(centreCodes)].sort();
   await db.transaction(async (tx) => {
     const [client] = await tx.select({ kind: clients.kind }).from(clients).where(eq(clients.id, clientId));
-    if (!client) throw new ApiError('not_found', `No client ${clientId}.`);
+    if (!client) throw new ApiError('not_found', message('client.not_found', { clientId }));
     const allowed: Record<string, (count: number) => boolean> = {
       window: (count) => count === 1,
       department: (count) => count >= 1,
@@ -389,11 +402,10 @@ export async function setClientCentres(
     };
     const rule = allowed[client.kind];
     if (!rule?.(codes.length)) {
-      throw new ApiError(
-        'client_centres_invalid',
-        'A window system serves exactly one centre, a department system one or more, an auditor at most one (none: the whole province); other clients serve none.',
-        { kind: client.kind, centreCodes: codes },
-      );
+      throw new ApiError('client_centres_invalid', message('centre.client_centres'), {
+        kind: client.kind,
+        centreCodes: codes,
+      });
     }
     await tx.delete(clientCentres).where(eq(clientCentres.clientId, clientId));
     if (codes.length > 0) await tx.insert(clientCentres).values(codes.map((centreCode) => ({ clientId, centreCode })));

@@ -32,8 +32,12 @@ export const CentreCodeSchema = z
 const OperatorIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, 'an operator id is 1-64 letters, digits and . _ : / -')
+
   .openapi({ example: 'clerk-0042' });
-const ItemCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
+const ItemCodeSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,59}$/)
+  .openapi({ example: 'household_proof_immediate' });
 const text = (max: number) => z.string().trim().max(max);
 
 const CentreBodySchema = z
@@ -101,6 +105,7 @@ const CentreItemSchema = CentreItemBodySchema.extend({
 const DepartmentCodeSchema = z
   .string()
   .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code is upper-case letters, digits and _ (2–16), e.g. PSB')
+
   .openapi({ example: 'AMR' });
 const RepresentativeBodySchema = z
   .object({
@@ -235,7 +240,12 @@ const putClientCentresRoute = protectedRoute({
   summary: 'The centres a client system serves (window: one; department: one or more; auditor: at most one)',
   scopes: ['centres:admin'],
   request: {
-    params: z.object({ clientId: z.string().regex(/^cli_[A-Za-z0-9_-]{1,64}$/) }),
+    params: z.object({
+      clientId: z
+        .string()
+        .regex(/^cli_[A-Za-z0-9_-]{1,64}$/)
+        .openapi({ example: 'cli_Q2x5b3dpbmRvdzE' }),
+    }),
     body: body(z.object({ centreCodes: z.array(CentreCodeSchema).max(1000) }).strict()),
   },
   responses: {

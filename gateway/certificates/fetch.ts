@@ -33,7 +33,7 @@ import { departmentSubjectRef } from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import type { CertificateClaims, EnvelopeCache } from './envelope.js';
 import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
@@ -203,7 +203,7 @@ function checkTypesOffered(
     ].sort();
     throw new ApiError(
       'unknown_certificate_type',
-      `No department system issues ${unknown.join(', ')}. Certificate types on offer: ${offered.join(', ') || 'none'}.`,
+      message('certificate.unknown_types', { unknown: unknown.join(', '), offered: offered.join(', ') || 'none' }),
       { unknown, offered },
     );
   }
@@ -222,7 +222,11 @@ function checkTypesFitSubject(
   if (wrongKind.length > 0) {
     throw new ApiError(
       'certificate_type_not_for_subject',
-      `${wrongKind.join(', ')} ${wrongKind.length === 1 ? 'belongs' : 'belong'} to ${subject.kind === 'person' ? 'organisations' : 'persons'}, and this subject is ${subject.kind === 'person' ? 'a person' : 'an organisation'}.`,
+      message('certificate.type_not_for_subject', {
+        types: wrongKind.join(', '),
+        count: wrongKind.length,
+        subjectKind: subject.kind,
+      }),
       { types: wrongKind },
     );
   }
@@ -243,7 +247,7 @@ export async function fetchCertificates(
   if (unasked.length > 0) {
     throw new ApiError(
       'validation_failed',
-      `A number is given for ${unasked.join(', ')}, which is not among the types asked for.`,
+      message('certificate.number_for_unasked_type', { types: unasked.join(', ') }),
       {
         errors: unasked.map((type) => ({ path: `numbers.${type}`, message: 'not among types' })),
       },
@@ -305,7 +309,7 @@ export async function fetchCertificates(
   });
   if (!read.subject) {
     await auditRefusal(context, { action: 'certificate.fetch', subjectId, outcome: 'not_found', materialTypes: types });
-    throw new ApiError('not_found', 'No such subject.');
+    throw new ApiError('not_found', message('subject.not_found'));
   }
   const subject = read.subject;
   checkTypesFitSubject(types, new Map(plans.map((plan) => [plan.type.code, plan.type])), subject);
@@ -337,7 +341,7 @@ export async function fetchCertificates(
           plan.provider.code,
           new ApiError(
             code,
-            `${plan.resourceCode} needs an approved access grant for this client (POST /v1/contracts/${plan.resourceCode}/access-requests).`,
+            message('certificate.grant_required', { resourceCode: plan.resourceCode ?? plan.type.code }),
           ),
         );
       }
@@ -439,7 +443,7 @@ async function askDepartment(
       context,
       subject.id,
       plan,
-      new ApiError('department_timeout', `${department.code} did not answer within the ${deadlineMs} ms deadline.`),
+      new ApiError('department_timeout', message('certificate.deadline', { department: department.code, deadlineMs })),
       unmask,
       now,
     );
@@ -452,10 +456,7 @@ async function askDepartment(
   const { metadata, document } = result;
   const problem =
     plan.number !== undefined && normaliseCertificateNumber(metadata.certificateNumber) !== plan.number
-      ? new ApiError(
-          'department_malformed_response',
-          `The department answered with another ${plan.type.code} than the one asked for by number; nothing was stored.`,
-        )
+      ? new ApiError('department_malformed_response', message('certificate.other_number', { type: plan.type.code }))
       : checkCertificate(
           subject,
           plan.type,
@@ -513,22 +514,19 @@ function checkCertificate(
   bytes: Uint8Array,
 ): ApiError | null {
   if (holderIdentifier.toUpperCase() !== subject.identifier.toUpperCase()) {
-    return new ApiError(
-      'department_wrong_subject',
-      'The department answered with a certificate of a different holder; nothing was stored.',
-    );
+    return new ApiError('department_wrong_subject', message('certificate.other_holder'));
   }
   if (certificateType !== type.code) {
     return new ApiError(
       'department_malformed_response',
-      `The department answered with a ${certificateType} when a ${type.code} was asked for; nothing was stored.`,
+      message('certificate.other_type', { answered: certificateType, asked: type.code }),
     );
   }
   const detected = detectMediaType(bytes.subarray(0, 4096));
   if (!detected || detected.mediaType !== mediaType || !type.allowedMediaTypes.includes(mediaType)) {
     return new ApiError(
       'department_malformed_response',
-      `The certificate document is not the ${mediaType} it claims to be, or not a type ${type.code} allows; nothing was stored.`,
+      message('certificate.document_type', { mediaType, type: type.code }),
     );
   }
   return null;

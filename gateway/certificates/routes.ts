@@ -16,7 +16,8 @@ import { verifyEnvelope } from './verify.js';
 
 const TypeCode = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'certificate types are material-type codes, e.g. household_register');
+  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'certificate types are material-type codes, e.g. household_register')
+  .openapi({ example: 'household_register' });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
@@ -265,6 +266,7 @@ const listRevocationsRoute = protectedRoute({
       department: z
         .string()
         .regex(/^[A-Z][A-Z0-9_]{1,15}$/)
+        .openapi({ example: 'PSB' })
         .optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),

@@ -11,7 +11,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { accessRequests, contractResources } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { requireContractResource } from './contracts.js';
 
 export type AccessRequestRow = typeof accessRequests.$inferSelect;
@@ -67,17 +67,17 @@ export async function requestResourceAccess(
   return db.transaction(async (tx) => {
     const resource = await requireContractResource(tx, resourceCode);
     if (resource.sharingType === 'not_shared') {
-      throw new ApiError('resource_not_shared', `${resourceCode} is not shared; access cannot be requested.`, {
+      throw new ApiError('resource_not_shared', message('contract.resource_not_shared', { resourceCode }), {
         resourceCode,
       });
     }
     if (resource.sharingType === 'unconditional') {
-      throw new ApiError('unprocessable', `${resourceCode} is shared unconditionally; no grant is needed.`, {
+      throw new ApiError('unprocessable', message('contract.shared_unconditionally', { resourceCode }), {
         resourceCode,
       });
     }
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
-      throw new ApiError('validation_failed', 'The requested expiry lies in the past.', {
+      throw new ApiError('validation_failed', message('contract.grant_expiry_past'), {
         errors: [{ path: 'expiresAt', message: 'must be in the future' }],
       });
     }
@@ -125,10 +125,7 @@ export async function listAccessRequests(
   } else if (principal.scopes.has('grants:request')) {
     conditions.push(eq(accessRequests.clientId, principal.clientId));
   } else {
-    throw new ApiError(
-      'forbidden',
-      'Access requests are visible to the requesting client (grants:request) and the owning department (grants:decide).',
-    );
+    throw new ApiError('forbidden', message('contract.access_requests_visibility'));
   }
   if (filters.status) conditions.push(eq(accessRequests.status, filters.status));
   if (filters.resourceCode) conditions.push(eq(accessRequests.resourceCode, filters.resourceCode));
@@ -162,14 +159,18 @@ export async function decideAccessRequest(
       .innerJoin(contractResources, eq(contractResources.resourceCode, accessRequests.resourceCode))
       .where(eq(accessRequests.id, accessRequestId))
       .for('update', { of: accessRequests });
-    if (!found) throw new ApiError('not_found', 'No such access request.');
+    if (!found) throw new ApiError('not_found', message('contract.no_access_request'));
     if (principal.kind !== 'department' || principal.departmentCode !== found.departmentCode) {
-      throw new ApiError('forbidden', 'Only the department that owns the resource decides its access requests.');
+      throw new ApiError('forbidden', message('contract.owner_decides'));
     }
     if (found.request.status !== 'pending') {
-      throw new ApiError('access_request_decided', `The access request was already ${found.request.status}.`, {
-        status: found.request.status,
-      });
+      throw new ApiError(
+        'access_request_decided',
+        message('contract.access_request_decided', { status: found.request.status }),
+        {
+          status: found.request.status,
+        },
+      );
     }
     const [row] = await tx
       .update(accessRequests)

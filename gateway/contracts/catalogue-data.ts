@@ -5,7 +5,7 @@
  * (handy for contract files kept in a repository); members in the request win.
  */
 import { z } from '@hono/zod-openapi';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 export const ResourceCodeSchema = z
   .string()
@@ -16,6 +16,7 @@ export const ResourceCodeSchema = z
 export const DepartmentCodeSchema = z
   .string()
   .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16), e.g. PSB')
+
   .openapi({ example: 'PSB' });
 
 export const sharingTypes = ['unconditional', 'conditional', 'not_shared'] as const;
@@ -75,7 +76,7 @@ export function resolveCatalogueData(
   const info = (document.info ?? {}) as Record<string, unknown>;
   const embedded = info['x-onewindow-catalogue'];
   if (embedded !== undefined && (typeof embedded !== 'object' || embedded === null || Array.isArray(embedded))) {
-    throw new ApiError('contract_catalogue_invalid', 'info.x-onewindow-catalogue must be an object.', {
+    throw new ApiError('contract_catalogue_invalid', message('contract.catalogue_not_object'), {
       errors: [{ path: 'info.x-onewindow-catalogue', message: 'must be an object' }],
     });
   }
@@ -86,16 +87,12 @@ export function resolveCatalogueData(
   if (merged.title === undefined && typeof info.title === 'string') merged.title = info.title;
   const result = CatalogueDataSchema.safeParse(merged);
   if (!result.success) {
-    throw new ApiError(
-      'contract_catalogue_invalid',
-      'Catalogue data is missing or invalid; send it in `catalogue` or in info.x-onewindow-catalogue. See `errors`.',
-      {
-        errors: result.error.issues.map((issue) => ({
-          path: issue.path.join('.') || '(catalogue)',
-          message: issue.message,
-        })),
-      },
-    );
+    throw new ApiError('contract_catalogue_invalid', message('contract.catalogue_invalid'), {
+      errors: result.error.issues.map((issue) => ({
+        path: issue.path.join('.') || '(catalogue)',
+        message: issue.message,
+      })),
+    });
   }
   return result.data;
 }

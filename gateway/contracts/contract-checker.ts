@@ -11,8 +11,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ApiError, type ErrorCode, type ProblemExtras } from '../platform/errors.js';
-import type { Bilingual } from '../platform/language.js';
+import { ApiError, type DetailText, type ErrorCode, type ProblemExtras, message } from '../platform/errors.js';
+
 import { type ContractChange, ContractDiffError } from './diff.js';
 import { type ParsedContractDocument, assertPlainDocument } from './document.js';
 
@@ -26,7 +26,7 @@ export type CheckReply =
   | { ok: true; kind: 'read'; parsed: Omit<ParsedContractDocument, 'document'>; documentJson: string }
   | { ok: true; kind: 'diff'; changes: ContractChange[] }
   | { ok: true; kind: 'text'; text: string }
-  | { ok: false; apiError: { code: ErrorCode; detail?: string | Bilingual; extras: ProblemExtras } }
+  | { ok: false; apiError: { code: ErrorCode; detail?: DetailText; extras: ProblemExtras } }
   | { ok: false; diffError: string }
   | { ok: false; failure: string };
 
@@ -115,10 +115,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
         cleanup();
         if (worker === current) worker = undefined;
         const outOfMemory = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-        if (outOfMemory)
-          reject(
-            new ApiError('contract_too_complex', `Checking the document needed more than ${maxHeapMb} MiB of memory.`),
-          );
+        if (outOfMemory) reject(new ApiError('contract_too_complex', message('contract.check_memory', { maxHeapMb })));
         else reject(new Error(`contract checker: the worker failed: ${error.message}`, { cause: error }));
       };
       const onExit = (code: number) => {
@@ -129,12 +126,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       const timer = setTimeout(() => {
         cleanup();
         void stop();
-        reject(
-          new ApiError(
-            'contract_too_complex',
-            `Checking the document took longer than ${timeLimitMs} ms; simplify it or split the contract.`,
-          ),
-        );
+        reject(new ApiError('contract_too_complex', message('contract.check_time', { timeLimitMs })));
       }, timeLimitMs);
       current.on('message', onMessage);
       current.on('error', onError);
@@ -145,7 +137,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
         // Only data that is not plain JSON fails to clone; `assertPlainDocument` keeps that out.
         cleanup();
         reject(
-          new ApiError('contract_invalid', 'The document is not plain JSON data.', {
+          new ApiError('contract_invalid', message('contract.not_plain_json'), {
             errors: [{ path: '(document)', message: (error as Error).message }],
           }),
         );

@@ -13,7 +13,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import {
   type CatalogueData,
   type PartialCatalogueData,
@@ -137,20 +137,20 @@ async function publishParsed(
       if (decision.reason === 'not_owner' && resource && resource.departmentCode !== catalogue.departmentCode) {
         throw new ApiError(
           'forbidden',
-          `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`,
+          message('contract.owner_fixed', { resourceCode, department: resource.departmentCode }),
         );
       }
       if (decision.reason === 'not_owner')
         throw new ApiError(
           'forbidden',
-          `This client may publish contracts only for its own department, not ${catalogue.departmentCode}.`,
+          message('contract.own_department_only', { department: catalogue.departmentCode }),
         );
       throw refusal(decision, { kind: 'contract', contract });
     }
   } else if (resource && resource.departmentCode !== catalogue.departmentCode) {
     throw new ApiError(
       'forbidden',
-      `The resource ${resourceCode} belongs to department ${resource.departmentCode}; its owner cannot change.`,
+      message('contract.owner_fixed', { resourceCode, department: resource.departmentCode }),
     );
   }
 
@@ -160,7 +160,7 @@ async function publishParsed(
     if (order === 0 || (await versionExists(tx, resourceCode, parsed.version))) {
       throw new ApiError(
         'contract_version_exists',
-        `Version ${parsed.version} of ${resourceCode} is already published; raise info.version.`,
+        message('contract.version_exists', { version: parsed.version, resourceCode }),
         {
           resourceCode,
           version: parsed.version,
@@ -170,7 +170,7 @@ async function publishParsed(
     if (order < 0) {
       throw new ApiError(
         'contract_version_not_newer',
-        `Version ${parsed.version} is not greater than the latest version ${previous.version}.`,
+        message('contract.version_not_newer', { version: parsed.version, latest: previous.version }),
         {
           resourceCode,
           latestVersion: previous.version,
@@ -182,7 +182,12 @@ async function publishParsed(
     if (breaking.length > 0 && semverOf(parsed.version).major === semverOf(previous.version).major) {
       throw new ApiError(
         'contract_breaking_change',
-        `Version ${parsed.version} makes ${breaking.length} breaking change(s) to ${previous.version} without raising the major version; publish ${semverOf(previous.version).major + 1}.0.0 or undo them.`,
+        message('contract.breaking_change', {
+          version: parsed.version,
+          count: breaking.length,
+          latest: previous.version,
+          nextMajor: `${semverOf(previous.version).major + 1}.0.0`,
+        }),
         { resourceCode, latestVersion: previous.version, breakingChanges: breaking },
       );
     }
@@ -214,7 +219,7 @@ async function publishParsed(
       .onConflictDoNothing()
       .returning({ resourceCode: contractResources.resourceCode });
     if (inserted.length === 0)
-      throw new ApiError('conflict', `Another publication of ${resourceCode} is in progress; retry.`);
+      throw new ApiError('conflict', message('contract.publication_in_progress', { resourceCode }));
   }
   await tx.insert(contractVersions).values({
     id: newContractVersionId(),
@@ -326,12 +331,7 @@ export async function listContracts(db: Queryable, filters: ContractFilters = {}
 
 export async function requireContractResource(db: Queryable, resourceCode: string): Promise<ContractResourceRow> {
   const [row] = await db.select().from(contractResources).where(eq(contractResources.resourceCode, resourceCode));
-  if (!row)
-    throw new ApiError(
-      'unknown_contract',
-      `No contract is published as ${resourceCode}; GET /v1/contracts lists them.`,
-      { resourceCode },
-    );
+  if (!row) throw new ApiError('unknown_contract', message('contract.unknown', { resourceCode }), { resourceCode });
   return row;
 }
 
@@ -393,7 +393,7 @@ export async function requireContractVersion(
     .from(contractVersions)
     .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
   if (!row)
-    throw new ApiError('unknown_contract_version', `${resourceCode} has no version ${version}.`, {
+    throw new ApiError('unknown_contract_version', message('contract.unknown_version', { resourceCode, version }), {
       resourceCode,
       version,
     });
@@ -454,7 +454,10 @@ async function diffOrRefuse(previousJson: string, nextJson: string): Promise<Con
   try {
     return await sharedContractChecker.diff(previousJson, nextJson);
   } catch (error) {
-    if (error instanceof ContractDiffError) throw new ApiError('contract_invalid', error.message);
+    if (error instanceof ContractDiffError)
+      throw new ApiError('contract_invalid', message('contract.not_comparable'), {
+        errors: [{ path: '(document)', message: error.message }],
+      });
     throw error;
   }
 }

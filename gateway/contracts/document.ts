@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { dereference, validate } from '@readme/openapi-parser';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { methodDispatchProblems } from '../../adapters/sdk/method-dispatch.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, type Message, message } from '../platform/errors.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
 
@@ -45,7 +45,7 @@ export interface ParsedContractDocument {
   version: string;
 }
 
-function invalid(detail: string, errors: DocumentProblem[]): ApiError {
+function invalid(detail: Message, errors: DocumentProblem[]): ApiError {
   // One mistake in a shared schema is found once per use; it is one problem.
   const distinct = new Map(errors.map((problem) => [`${problem.path}\u0000${problem.message}`, problem]));
   return new ApiError('contract_invalid', detail, { errors: [...distinct.values()].slice(0, MAX_REPORTED_ERRORS) });
@@ -65,9 +65,7 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
     try {
       return { value: JSON.parse(text) as unknown, format: 'json' };
     } catch (error) {
-      throw invalid('The document is not well-formed JSON.', [
-        { path: '(document)', message: (error as Error).message },
-      ]);
+      throw invalid(message('contract.not_json'), [{ path: '(document)', message: (error as Error).message }]);
     }
   }
   // Duplicate keys are found below with one set per mapping: the parser's own check compares each
@@ -89,7 +87,7 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
   };
   if (parsed.errors.length > 0) {
     throw invalid(
-      'The document is not well-formed YAML.',
+      message('contract.not_yaml'),
       parsed.errors.map((error) => ({
         path: at(error.pos[0]),
         message: error.message.split('\n')[0] ?? error.message,
@@ -118,13 +116,11 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
       return undefined;
     },
   });
-  if (duplicates.length > 0) throw invalid('The document is not well-formed YAML.', duplicates);
+  if (duplicates.length > 0) throw invalid(message('contract.not_yaml'), duplicates);
   try {
     return { value: parsed.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown, format: 'yaml' };
   } catch (error) {
-    throw invalid('The YAML document uses too many aliases or cannot become JSON.', [
-      { path: '(document)', message: (error as Error).message },
-    ]);
+    throw invalid(message('contract.yaml_aliases'), [{ path: '(document)', message: (error as Error).message }]);
   }
 }
 
@@ -346,8 +342,7 @@ function forValidator(document: Record<string, unknown>, openapiVersion: string)
  */
 export function assertPlainDocument(input: Record<string, unknown>): void {
   const structureProblems = checkStructure(input);
-  if (structureProblems.length > 0)
-    throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
+  if (structureProblems.length > 0) throw invalid(message('contract.not_self_contained'), structureProblems);
 }
 
 /** Parses, bounds and validates a contract document. Throws `contract_invalid` with the reasons. */
@@ -357,37 +352,33 @@ export async function readContractDocument(input: string | Record<string, unknow
   let format: 'json' | 'yaml';
   if (typeof input === 'string') {
     if (Buffer.byteLength(input, 'utf8') > MAX_DOCUMENT_BYTES) {
-      throw new ApiError('contract_too_large', `The document is larger than ${MAX_DOCUMENT_BYTES} bytes.`);
+      throw new ApiError('contract_too_large', message('contract.too_large', { maxBytes: MAX_DOCUMENT_BYTES }));
     }
     sourceText = input;
     ({ value, format } = parseText(input));
   } else {
     const structureProblems = checkStructure(input);
-    if (structureProblems.length > 0)
-      throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
+    if (structureProblems.length > 0) throw invalid(message('contract.not_self_contained'), structureProblems);
     sourceText = JSON.stringify(input, null, 2);
     if (Buffer.byteLength(sourceText, 'utf8') > MAX_DOCUMENT_BYTES) {
-      throw new ApiError('contract_too_large', `The document is larger than ${MAX_DOCUMENT_BYTES} bytes.`);
+      throw new ApiError('contract_too_large', message('contract.too_large', { maxBytes: MAX_DOCUMENT_BYTES }));
     }
     value = input;
     format = 'json';
   }
   if (!isObject(value))
-    throw invalid('The document is not an OpenAPI document.', [
-      { path: '/', message: 'the document must be an object' },
-    ]);
+    throw invalid(message('contract.not_openapi'), [{ path: '/', message: 'the document must be an object' }]);
   const structureProblems = checkStructure(value);
-  if (structureProblems.length > 0)
-    throw invalid('The document is not plain JSON data or refers outside itself.', structureProblems);
+  if (structureProblems.length > 0) throw invalid(message('contract.not_self_contained'), structureProblems);
 
   const openapiVersion = typeof value.openapi === 'string' ? value.openapi : undefined;
   if (value.swagger !== undefined) {
-    throw invalid('Swagger 2.0 documents are not accepted; convert the contract to OpenAPI 3.0 or 3.1.', [
+    throw invalid(message('contract.swagger2'), [
       { path: '/swagger', message: 'only OpenAPI 3.0.x and 3.1.x are accepted' },
     ]);
   }
   if (!openapiVersion || !/^3\.[01]\.\d+$/.test(openapiVersion)) {
-    throw invalid('Only OpenAPI 3.0.x and 3.1.x documents are accepted.', [
+    throw invalid(message('contract.openapi_version'), [
       {
         path: '/openapi',
         message: openapiVersion
@@ -401,7 +392,7 @@ export async function readContractDocument(input: string | Record<string, unknow
   if (operations > MAX_OPERATIONS) {
     throw new ApiError(
       'contract_too_complex',
-      `The document declares ${operations} operations; at most ${MAX_OPERATIONS} are accepted.`,
+      message('contract.too_many_operations', { operations, maxOperations: MAX_OPERATIONS }),
       {
         errors: [{ path: '/paths', message: `${operations} operations, more than ${MAX_OPERATIONS}` }],
       },
@@ -419,21 +410,17 @@ export async function readContractDocument(input: string | Record<string, unknow
     const problems = await validatorProblems(result.errors, shown, value);
     if (result.additionalErrors > 0)
       problems.push({ path: '(document)', message: `and ${result.additionalErrors} more errors` });
-    throw invalid('The document is not valid OpenAPI; see `errors`.', problems);
+    throw invalid(message('contract.not_valid_openapi'), problems);
   }
   const dispatchProblems = methodDispatchProblems(value);
-  if (dispatchProblems.length > 0)
-    throw invalid(
-      'The single-URL method-dispatch operations do not follow the convention (adapters/README.md).',
-      dispatchProblems,
-    );
+  if (dispatchProblems.length > 0) throw invalid(message('contract.method_dispatch'), dispatchProblems);
   try {
     // The check every later version's publication makes: a document the diff cannot read (a `$ref`
     // that loops without reaching a schema) would be accepted now and then block every successor.
     new ContractDiff(value, value).run();
   } catch (error) {
     if (!(error instanceof ContractDiffError)) throw error;
-    throw invalid('The document cannot be compared with later versions.', [
+    throw invalid(message('contract.not_comparable'), [
       { path: '(document)', message: error.message.replace(/^The previous document's/, "The document's") },
     ]);
   }
@@ -441,7 +428,7 @@ export async function readContractDocument(input: string | Record<string, unknow
   const info = value.info as Record<string, unknown>;
   const version = String(info.version);
   if (!parseSemver(version)) {
-    throw invalid('The contract version must be a semantic version.', [
+    throw invalid(message('contract.version_not_semver'), [
       { path: '/info/version', message: `"${version.slice(0, 100)}" is not a semantic version such as 1.2.0` },
     ]);
   }

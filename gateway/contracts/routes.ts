@@ -5,7 +5,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { decideAccessRequest, listAccessRequests, requestResourceAccess } from './access.js';
@@ -125,14 +125,15 @@ const VersionParamSchema = z.string().min(1).max(100).openapi({ example: '1.2.0'
 const resourceParams = z.object({ resourceCode: ResourceCodeSchema });
 const AccessRequestIdSchema = z
   .string()
-  .regex(/^acr_[A-Za-z0-9_-]{16}$/, 'an access request id looks like acr_ followed by 16 characters');
+  .regex(/^acr_[A-Za-z0-9_-]{16}$/, 'an access request id looks like acr_ followed by 16 characters')
+  .openapi({ example: 'acr_Xh3kP9qL2mN7vB4c' });
 
 /** The publish body may carry a 2 MiB document as an escaped JSON string, so its own, larger cap. */
 const PUBLISH_BODY_LIMIT = 2 * MAX_DOCUMENT_BYTES + 64 * 1024;
 const publishBodyLimit = bodyLimit({
   maxSize: PUBLISH_BODY_LIMIT,
   onError: () => {
-    throw new ApiError('contract_too_large', `The request body exceeds ${PUBLISH_BODY_LIMIT} bytes.`);
+    throw new ApiError('contract_too_large', message('request.body_too_large', { maxBytes: PUBLISH_BODY_LIMIT }));
   },
 });
 
@@ -328,7 +329,7 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
         catalogue?: Record<string, unknown>;
       };
       if (body.document === undefined) {
-        throw new ApiError('validation_failed', 'Send the document in `document`.', {
+        throw new ApiError('validation_failed', message('contract.document_required'), {
           errors: [{ path: 'document', message: 'required' }],
         });
       }
@@ -338,7 +339,7 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
     } else {
       throw new ApiError(
         'unsupported_media_type',
-        `Send application/json or one of ${RAW_DOCUMENT_MEDIA_TYPES.join(', ')}.`,
+        message('contract.media_types', { mediaTypes: RAW_DOCUMENT_MEDIA_TYPES.join(', ') }),
       );
     }
     const services = c.get('services');

@@ -9,7 +9,7 @@ import { DepartmentError } from '../../adapters/sdk/errors.js';
 import type { CapabilityName, CallContext, DepartmentAdapter } from '../../adapters/sdk/types.js';
 import { auditRefusal } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { toApiError } from './errors.js';
 import type { DepartmentRegistry, RegisteredDepartment } from './registry.js';
 
@@ -23,7 +23,7 @@ export interface DepartmentCallContext extends AccessContext {
 export function requireDepartment(registry: DepartmentRegistry, code: string): RegisteredDepartment {
   const department = registry.get(code);
   if (!department)
-    throw new ApiError('unknown_department', `No department system has the code ${code}.`, { department: code });
+    throw new ApiError('unknown_department', message('department.unknown', { department: code }), { department: code });
   return department;
 }
 
@@ -69,10 +69,14 @@ export async function requireResourceUse(
 
 export function requireCapability(department: RegisteredDepartment, capability: CapabilityName): void {
   if (department.adapter[capability] === undefined) {
-    throw new ApiError('capability_not_offered', `${department.code} does not offer ${capability}.`, {
-      department: department.code,
-      capability,
-    });
+    throw new ApiError(
+      'capability_not_offered',
+      message('department.capability_not_offered', { department: department.code, capability }),
+      {
+        department: department.code,
+        capability,
+      },
+    );
   }
 }
 

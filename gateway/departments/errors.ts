@@ -4,7 +4,7 @@
  * department's raw answer (it may carry personal data).
  */
 import { DepartmentError, type DepartmentErrorKind } from '../../adapters/sdk/errors.js';
-import { ApiError, type ErrorCode } from '../platform/errors.js';
+import { ApiError, type ErrorCode, message } from '../platform/errors.js';
 
 export const departmentErrorCodes: Record<DepartmentErrorKind, ErrorCode> = {
   business_error: 'department_error',
@@ -33,9 +33,11 @@ export function toApiError(error: DepartmentError): ApiError {
   const retryAfter = RETRY_AFTER_SECONDS[error.kind];
   return new ApiError(
     departmentErrorCodes[error.kind],
-    `${department}: ${error.message}`,
+    message(`department.${error.kind}`, { department, operation: operation ?? 'none' }),
     {
       department,
+      // The adapter's own words, for the integrator's diagnosis: technical English, no personal data.
+      reason: error.message,
       ...(operation === undefined ? {} : { operation }),
       ...(departmentCode === undefined ? {} : { departmentCode }),
       ...(departmentMessage === undefined ? {} : { departmentMessage }),

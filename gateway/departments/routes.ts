@@ -14,6 +14,7 @@ const DepartmentCodeParam = z.object({
   code: z
     .string()
     .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16)')
+
     .openapi({ example: 'PSB' }),
 });
 

@@ -2,7 +2,7 @@
 import type { DepartmentMetricsRecorder } from '../../adapters/sdk/metrics.js';
 import type { CapabilityName } from '../../adapters/sdk/types.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { toApiError } from './errors.js';
 import { type RegisteredDepartment, verifiableIdentifierTypes } from './registry.js';
 
@@ -64,10 +64,14 @@ export function departmentView(department: RegisteredDepartment, metrics: Depart
 export async function checkDepartmentHealth(department: RegisteredDepartment, requestId: string) {
   const { adapter } = department;
   if (!adapter.health) {
-    throw new ApiError('capability_not_offered', `${department.code} does not offer a health check.`, {
-      department: department.code,
-      capability: 'health',
-    });
+    throw new ApiError(
+      'capability_not_offered',
+      message('department.capability_not_offered', { department: department.code, capability: 'health' }),
+      {
+        department: department.code,
+        capability: 'health',
+      },
+    );
   }
   const started = performance.now();
   let outcome: { ok: boolean; detail: string | null; error: { code: string; message: string } | null };

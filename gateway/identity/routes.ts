@@ -50,7 +50,10 @@ const subjectResponse = (description: string) => ({
 });
 
 const code = (what: string) =>
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `${what}: 1-40 letters, digits, _ . -`);
+  z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `${what}: 1-40 letters, digits, _ . -`)
+    .openapi({ example: 'PSB' });
 
 const resolveRoute = protectedRoute({
   method: 'post',
@@ -208,6 +211,7 @@ const verifyRoute = protectedRoute({
             department: z
               .string()
               .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code, e.g. PSB')
+              .openapi({ example: 'PSB' })
               .optional(),
           }),
         },

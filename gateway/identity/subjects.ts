@@ -13,7 +13,7 @@ import { type AccessContext, type AllowedDecision, refusal } from '../access/con
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import { subjectLinks, subjects } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import {
   type SubjectIdentifierType,
   maskName,
@@ -78,22 +78,9 @@ export function requireDepartmentIdentifier(identifierType: string, departmentCo
   if (identifierType === 'resident_id' || identifierType === 'credit_code') return;
   throw new ApiError(
     'identifier_type_not_supported_by_department',
-    `${departmentCode ?? 'The department system'} is asked about persons by resident ID number only, and this person is known by ${identifierTypeLabel(identifierType)}.`,
+    message('subject.department_needs_resident_id', { department: departmentCode ?? 'none', identifierType }),
     { identifierType },
   );
-}
-
-function identifierTypeLabel(type: string): string {
-  switch (type) {
-    case 'passport':
-      return 'a passport';
-    case 'mainland_travel_permit':
-      return 'a Mainland Travel Permit';
-    case 'foreign_permanent_residence':
-      return 'a foreign permanent resident ID card';
-    default:
-      return 'another identifier';
-  }
 }
 
 /** Names compare after Unicode normalisation and with inner whitespace collapsed. */
@@ -220,10 +207,7 @@ export async function resolveSubject(
 
   if (outcome.kind === 'missing') {
     await auditRefusal(context, { action: 'subject.resolve', subjectId: null, outcome: 'not_found' });
-    throw new ApiError(
-      'not_found',
-      'No subject has this identifier, and this client may not create subjects (subjects:write).',
-    );
+    throw new ApiError('not_found', message('subject.unknown_may_not_create'));
   }
   if (outcome.kind === 'name_mismatch') {
     await auditRefusal(context, {
@@ -232,7 +216,7 @@ export async function resolveSubject(
       outcome: 'denied',
       fields: ['name_mismatch'],
     });
-    throw new ApiError('subject_name_mismatch', 'Check the spelling of the name against the identity document.');
+    throw new ApiError('subject_name_mismatch', message('subject.name_mismatch'));
   }
   return { subject: outcome.subject, created: outcome.created };
 }
@@ -240,7 +224,7 @@ export async function resolveSubject(
 /** Loads a subject row inside a transaction, or throws the generic not-found. */
 export async function requireSubject(tx: Queryable, subjectId: string): Promise<SubjectRow> {
   const [row] = await tx.select().from(subjects).where(eq(subjects.id, subjectId));
-  if (!row) throw new ApiError('not_found', 'No such subject.');
+  if (!row) throw new ApiError('not_found', message('subject.not_found'));
   return row;
 }
 
@@ -271,14 +255,14 @@ export interface LinkInput {
 
 function linkDepartment(principal: Principal, requested: string | undefined): string {
   if (principal.kind === 'department') {
-    if (!principal.departmentCode) throw new ApiError('forbidden', 'This department client has no department code.');
+    if (!principal.departmentCode) throw new ApiError('forbidden', message('subject.client_without_department'));
     if (requested !== undefined && requested !== principal.departmentCode) {
-      throw new ApiError('forbidden', 'A department links identifiers of its own department only.');
+      throw new ApiError('forbidden', message('subject.link_own_department'));
     }
     return principal.departmentCode;
   }
   if (requested === undefined)
-    throw new ApiError('validation_failed', 'Name the department whose identifier this is.', {
+    throw new ApiError('validation_failed', message('subject.name_department'), {
       errors: [{ path: 'departmentCode', message: 'required for non-department clients' }],
     });
   return requested;
@@ -323,7 +307,7 @@ export async function linkSubject(
             ),
           );
         if (existing?.subjectId !== subjectId) {
-          throw new ApiError('conflict', 'This department identifier is already linked to another subject.');
+          throw new ApiError('conflict', message('subject.link_taken'));
         }
       }
       const links = await linksOf(tx, subjectId);
@@ -370,7 +354,7 @@ export async function findSubjectByLink(
   );
   if (!view) {
     await auditRefusal(context, { action: 'subject.lookup', subjectId: null, outcome: 'not_found' });
-    throw new ApiError('not_found', 'No subject is linked to this department identifier.');
+    throw new ApiError('not_found', message('subject.no_link'));
   }
   return view;
 }

@@ -24,7 +24,7 @@ import {
 } from '../departments/registry.js';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { requireSubject, subjectDisclosure } from './subjects.js';
 
 export interface VerificationContext extends AccessContext {
@@ -48,13 +48,6 @@ export interface IdentityVerificationView {
 
 const ACTION = 'subject.identity_verification';
 
-const identifierTypeNames: Record<PersonIdentifierType, string> = {
-  resident_id: 'a resident ID number',
-  passport: 'a passport',
-  mainland_travel_permit: 'a Mainland Travel Permit',
-  foreign_permanent_residence: 'a foreign permanent resident ID card',
-};
-
 function isPersonIdentifierType(type: string): type is PersonIdentifierType {
   return (personIdentifierTypes as readonly string[]).includes(type);
 }
@@ -72,14 +65,10 @@ function chooseVerifier(
     code !== undefined ? requireDepartment(departments, code) : departments.identityVerifierFor(identifierType);
   if (department === undefined) {
     if (Object.keys(departments.identityVerificationRoutes()).length === 0)
-      throw new ApiError(
-        'no_identity_verifier',
-        'No department system is configured to verify identities (identityVerification in the departments configuration).',
-        { identifierType },
-      );
+      throw new ApiError('no_identity_verifier', message('identity.no_verifier'), { identifierType });
     throw new ApiError(
       'identifier_type_not_supported_by_department',
-      `No department system is configured to verify persons known by ${identifierTypeNames[identifierType]}.`,
+      message('identity.type_not_routed', { identifierType }),
       { identifierType },
     );
   }
@@ -87,7 +76,7 @@ function chooseVerifier(
   if (!verifiableIdentifierTypes(department.adapter).includes(identifierType))
     throw new ApiError(
       'identifier_type_not_supported_by_department',
-      `${department.code} does not verify persons known by ${identifierTypeNames[identifierType]}.`,
+      message('identity.department_does_not_verify_type', { department: department.code, identifierType }),
       { identifierType, department: department.code },
     );
   return department;
@@ -146,10 +135,7 @@ export async function verifySubjectIdentity(
     return row;
   });
   if (subject.kind !== 'person' || !isPersonIdentifierType(subject.identifierType)) {
-    throw new ApiError(
-      'identity_verification_not_applicable',
-      'Only persons can be verified against a population register.',
-    );
+    throw new ApiError('identity_verification_not_applicable', message('identity.persons_only_any_register'));
   }
   // Chosen (and refused when nobody verifies this kind of document) before any department is called.
   const department = chooseVerifier(context.departments, subject.identifierType, input.department);

@@ -15,7 +15,7 @@ import { asc, eq, inArray } from 'drizzle-orm';
 import type { ReferenceData } from '../access/reference-data.js';
 import type { Database, Queryable } from '../db/client.js';
 import { type ItemGuideColumn, itemMaterials, items, materialTypes } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { completedSubmissions, deliverabilityGaps, type ReceivingDepartments } from './deliverability.js';
 import { catastrophicPatterns, compileFormSchema } from './form.js';
 import type { RestrictionKind } from '../../adapters/sdk/types.js';
@@ -554,7 +554,7 @@ export async function requireItem(
 
 function checkedItem(item: ItemDefinition | null, code: string, options: { activeOnly?: boolean }): ItemDefinition {
   if (!item || (options.activeOnly && !item.active))
-    throw new ApiError('unknown_item', `No service item ${code}.`, { itemCode: code });
+    throw new ApiError('unknown_item', message('item.public_not_found', { itemCode: code }), { itemCode: code });
   return item;
 }
 

@@ -8,7 +8,7 @@ import { inArray } from 'drizzle-orm';
 import type { Queryable } from '../db/client.js';
 import { materialTypes } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { strongEtagForDigest } from '../platform/preconditions.js';
 import { type ItemDefinition, type ItemGuide, type PartyRole, findItem, listItems } from './catalogue.js';
 
@@ -93,11 +93,7 @@ export async function listPublicItems(db: Queryable, providers: Providers): Prom
 export async function publicItem(db: Queryable, providers: Providers, code: string): Promise<PublicItem> {
   const item = await findItem(db, code);
   if (!item || !item.active)
-    throw new ApiError(
-      'not_found',
-      { 'zh-CN': `没有服务事项 ${code}。`, en: `No service item ${code}.` },
-      { itemCode: code },
-    );
+    throw new ApiError('not_found', message('item.public_not_found', { itemCode: code }), { itemCode: code });
   return toPublicItem(item, await typeNames(db, [item]), providers);
 }
 

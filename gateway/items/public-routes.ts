@@ -13,7 +13,12 @@ import { GUIDE_PAGE_POLICY, renderGuidePage } from './guide-page.js';
 import { ItemGuideSchema } from './routes.js';
 import { PUBLIC_CATALOGUE_CACHE_CONTROL, entityTagOf, listPublicItems, publicItem } from './public-guide.js';
 
-const ItemCodeParam = z.object({ code: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/) });
+const ItemCodeParam = z.object({
+  code: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{1,59}$/)
+    .openapi({ example: 'household_register' }),
+});
 
 const PublicItemSchema = z
   .object({

@@ -12,13 +12,23 @@ import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } fr
 
 const ItemCodeSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores');
-const TypeCode = z.string().regex(/^[a-z][a-z0-9_]{1,59}$/);
-const DepartmentCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,15}$/);
+  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores')
+  .openapi({ example: 'household_register' });
+const TypeCode = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,59}$/)
+  .openapi({ example: 'household_register' });
+const DepartmentCode = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{1,15}$/)
+  .openapi({ example: 'PSB' });
 
 const RequirementSchema = z
   .object({
-    requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
+    requirementCode: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{1,59}$/)
+      .openapi({ example: 'household_register' }),
     name: z.string().trim().min(1).max(200),
     acceptedTypes: z.array(TypeCode).min(1).max(10),
     optional: z.boolean().default(false),
@@ -28,6 +38,7 @@ const RequirementSchema = z
     formReference: z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
+      .openapi({ example: 'applicant' })
       .nullable()
       .default(null)
       .openapi({
@@ -68,7 +79,10 @@ export const ItemGuideSchema = z
         z
           .object({
             free: z.literal(false),
-            amountYuan: z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. 80 or 12.50'),
+            amountYuan: z
+              .string()
+              .regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. 80 or 12.50')
+              .openapi({ example: '80.00' }),
             basis: GuideText(500).openapi({ description: '收费依据' }),
           })
           .strict(),
@@ -85,9 +99,15 @@ export const ItemGuideSchema = z
       .array(
         z
           .object({
-            requirementCode: z.string().regex(/^[a-z][a-z0-9_]{1,59}$/),
+            requirementCode: z
+              .string()
+              .regex(/^[a-z][a-z0-9_]{1,59}$/)
+              .openapi({ example: 'household_register' }),
             title: GuideText(200),
-            url: z.string().regex(/^(\/[\w\-./]*|https:\/\/[\w\-.]+(\/[\w\-./%]*)?)$/, 'a path or an https URL'),
+            url: z
+              .string()
+              .regex(/^(\/[\w\-./]*|https:\/\/[\w\-.]+(\/[\w\-./%]*)?)$/, 'a path or an https URL')
+              .openapi({ example: '/samples/household-register-application.pdf' }),
           })
           .strict(),
       )
@@ -138,6 +158,7 @@ const ItemBodySchema = z
             formField: z
               .string()
               .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
+              .openapi({ example: 'applicant' })
               .optional()
               .openapi({
                 description:

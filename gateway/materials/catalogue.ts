@@ -9,7 +9,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { clients, materialTypeGrants, materialTypes } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import type { DocumentMediaType } from './media-type.js';
 
 export type MaterialTypeRow = typeof materialTypes.$inferSelect;
@@ -205,11 +205,9 @@ export async function findMaterialTypes(
 export async function requireMaterialType(db: Queryable, code: string): Promise<MaterialTypeRow> {
   const [row] = await db.select().from(materialTypes).where(eq(materialTypes.code, code));
   if (!row)
-    throw new ApiError(
-      'unknown_material_type',
-      `There is no material type "${code}"; GET /v1/material-types lists them.`,
-      { typeCode: code },
-    );
+    throw new ApiError('unknown_material_type', message('material.unknown_type', { typeCode: code }), {
+      typeCode: code,
+    });
   return row;
 }
 
@@ -238,9 +236,8 @@ export async function grantMaterialType(
 ): Promise<boolean> {
   await requireMaterialType(db, typeCode);
   const [client] = await db.select({ kind: clients.kind }).from(clients).where(eq(clients.id, clientId));
-  if (!client) throw new ApiError('not_found', `No client ${clientId}.`);
-  if (client.kind !== 'department')
-    throw new ApiError('unprocessable', 'Material type grants are for department clients.');
+  if (!client) throw new ApiError('not_found', message('client.not_found', { clientId }));
+  if (client.kind !== 'department') throw new ApiError('unprocessable', message('material.grants_for_departments'));
   const inserted = await db
     .insert(materialTypeGrants)
     .values({ typeCode, clientId, grantedByClientId: grantedBy })

@@ -17,7 +17,7 @@ import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import { materials, subjects } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, type DetailText, message } from '../platform/errors.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
 
@@ -92,7 +92,7 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
 
 /** The same answer for "no such material", "another subject's material" and "not yours to see". */
 export function materialNotFound(): ApiError {
-  return new ApiError('not_found', 'No such material for this subject.');
+  return new ApiError('not_found', message('material.not_found'));
 }
 
 /**
@@ -161,14 +161,14 @@ async function requireMaterialAccess(
   subjectId: string,
   materialId: string,
   action: 'material.read' | 'material.supersede' | 'material.revoke',
-  options: { forUpdate?: boolean; notFoundDetail?: string } = {},
+  options: { forUpdate?: boolean; notFoundDetail?: DetailText } = {},
 ): Promise<{ row: MaterialRow; decision: AllowedDecision }> {
   const query = tx
     .select()
     .from(materials)
     .where(and(eq(materials.id, materialId), eq(materials.subjectId, subjectId)));
   const [row] = options.forUpdate ? await query.for('update') : await query;
-  const notFoundDetail = options.notFoundDetail ?? 'No such material for this subject.';
+  const notFoundDetail = options.notFoundDetail ?? message('material.not_found');
   if (!row) throw new ApiError('not_found', notFoundDetail);
   const decision = await context.access.require(
     tx,
@@ -224,7 +224,7 @@ export async function listMaterials(
   const today = chinaToday(context.access.now);
   const rows = await auditRefusals(context, { action: 'material.list', subjectId }, () =>
     context.db.transaction(async (tx) => {
-      if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', 'No such subject.');
+      if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', message('subject.not_found'));
       const decision = await listingDecision(tx, context, subjectId);
       const found = await tx
         .select()
@@ -338,11 +338,15 @@ export async function findReusableMaterials(
       const known = await findMaterialTypes(tx, wanted);
       const unknown = wanted.filter((code) => !known.has(code));
       if (unknown.length > 0) {
-        throw new ApiError('unknown_material_type', `Unknown material types: ${unknown.join(', ')}.`, {
-          typeCodes: unknown,
-        });
+        throw new ApiError(
+          'unknown_material_type',
+          message('material.unknown_types', { typeCodes: unknown.join(', ') }),
+          {
+            typeCodes: unknown,
+          },
+        );
       }
-      if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', 'No such subject.');
+      if (!(await subjectExists(tx, subjectId))) throw new ApiError('not_found', message('subject.not_found'));
       const decision = await listingDecision(tx, context, subjectId);
       const chosen = await preferredReadableMaterials(tx, context.access, subjectId, wanted, on);
       await auditAccess(tx, context, {
@@ -425,8 +429,8 @@ export async function planMaterial(
     { action: input.supersedes ? 'material.supersede' : 'material.create', subjectId, materialTypes: [input.typeCode] },
     async () => {
       const subject = await subjectExists(db, subjectId);
-      if (!subject) throw new ApiError('not_found', 'No such subject.');
-      await context.access.require(db, 'material.create', { kind: 'subject', subjectId }, 'No such subject.');
+      if (!subject) throw new ApiError('not_found', message('subject.not_found'));
+      await context.access.require(db, 'material.create', { kind: 'subject', subjectId }, message('subject.not_found'));
       return planChecked(context, subjectId, subject.kind, input);
     },
   );
@@ -444,14 +448,14 @@ async function planChecked(
   if (type.subjectKind && type.subjectKind !== subject.kind) {
     throw new ApiError(
       'unprocessable',
-      `A ${type.code} belongs to ${type.subjectKind === 'person' ? 'a person' : 'an organisation'}, and this subject is not one.`,
+      message('material.type_for_other_subject', { typeCode: type.code, subjectKind: type.subjectKind ?? 'person' }),
     );
   }
   const validFrom = input.validFrom ?? chinaToday(context.access.now);
   const validUntil =
     input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays - 1));
   if (validUntil !== null && validUntil < validFrom) {
-    throw new ApiError('validation_failed', 'validUntil is before validFrom.', {
+    throw new ApiError('validation_failed', message('material.valid_until_before_from'), {
       errors: [{ path: 'validUntil', message: 'before validFrom' }],
     });
   }
@@ -470,12 +474,12 @@ async function requireSupersedable(
 ): Promise<MaterialRow> {
   const { row: old } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.supersede', {
     forUpdate,
-    notFoundDetail: 'The material to supersede does not exist for this subject.',
+    notFoundDetail: message('material.to_supersede_not_found'),
   });
   if (old.typeCode !== typeCode)
-    throw new ApiError('unprocessable', `A ${typeCode} cannot supersede a ${old.typeCode}.`);
+    throw new ApiError('unprocessable', message('material.cannot_supersede', { typeCode, oldTypeCode: old.typeCode }));
   if (old.status !== 'valid')
-    throw new ApiError('material_not_current', `The material to supersede is already ${old.status}.`);
+    throw new ApiError('material_not_current', message('material.to_supersede_not_current', { status: old.status }));
   return old;
 }
 
@@ -590,7 +594,7 @@ export async function revokeMaterial(
         { forUpdate: true },
       );
       if (found.status !== 'valid')
-        throw new ApiError('material_not_current', `The material is already ${found.status}.`);
+        throw new ApiError('material_not_current', message('material.not_current', { status: found.status }));
       const [updated] = await tx
         .update(materials)
         .set({ status: 'revoked', revokedAt: new Date(), revokedReason: reason, revokedByClientId: principal.clientId })

@@ -136,7 +136,13 @@ const putTypeRoute = protectedRoute({
   },
 });
 
-const grantParams = z.object({ code: TypeCodeSchema, clientId: z.string().regex(/^cli_[A-Za-z0-9_-]{1,60}$/) });
+const grantParams = z.object({
+  code: TypeCodeSchema,
+  clientId: z
+    .string()
+    .regex(/^cli_[A-Za-z0-9_-]{1,60}$/)
+    .openapi({ example: 'cli_Q2x5b3dpbmRvdzE' }),
+});
 const GrantSchema = z
   .object({ typeCode: z.string(), clientId: z.string(), granted: z.boolean() })
   .openapi('MaterialTypeGrant');

@@ -5,6 +5,7 @@ import { isCalendarDate } from './dates.js';
 export const MaterialIdSchema = z
   .string()
   .regex(/^mat_[A-Za-z0-9_-]{16}$/, 'a material id looks like mat_ followed by 16 characters')
+
   .openapi({ example: 'mat_8fJ2kq0ZrT5bW1xY' });
 
 export const TypeCodeSchema = z
@@ -37,6 +38,7 @@ export const UploadMetadataSchema = z.object({
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/)
+    .openapi({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' })
     .optional()
     .openapi({
       description: 'Expected SHA-256 (hex) of the document, for multipart uploads; raw uploads send Content-Digest',

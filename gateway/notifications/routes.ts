@@ -16,7 +16,10 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
-const CaseIdSchema = z.string().regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…');
+const CaseIdSchema = z
+  .string()
+  .regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…')
+  .openapi({ example: 'case_V1StGXR8Z5jdHi6B' });
 const NotificationIdParam = z.object({
   id: z
     .string()
@@ -27,6 +30,7 @@ const ReadHeaders = z.object({
   [OPERATOR_HEADER]: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/)
+    .openapi({ example: 'op-xian-0417' })
     .optional(),
   [PURPOSE_HEADER]: z.string().optional().openapi({
     description:

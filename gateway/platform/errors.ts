@@ -1,344 +1,207 @@
 /**
  * One error shape for every error a client sees: RFC 9457 problem details with a stable
- * machine-readable `code` and the request id. Codes are listed here with their status and title;
- * new capabilities add their codes to this table rather than inventing statuses inline.
+ * machine-readable `code` and the request id. Codes are listed here with their status; their
+ * titles and the details people read are in the message catalogues (messages/en.ts, zh-CN.ts).
+ * New capabilities add their codes to this table and a title in both catalogues (a code without
+ * one does not compile) rather than inventing statuses inline.
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { AppEnv } from './context.js';
-import { errorTitlesZh } from './error-titles-zh.js';
 import { maskIdentifiersInText } from './identifier-masking.js';
 import { type Bilingual, type Language, inLanguage, requestLanguage } from './language.js';
+import { type Message, type TitleCode, formatMessage, isMessage, titleIn } from './messages/catalogue.js';
+
+export { type Message, message } from './messages/catalogue.js';
 import { requestLogger } from './request-logger.js';
 
 export const errorCatalogue = {
-  validation_failed: { status: 400, title: 'The request is not valid' },
-  malformed_json: { status: 400, title: 'The request body is not well-formed JSON' },
-  bad_request: { status: 400, title: 'Bad request' },
-  invalid_request: { status: 400, title: 'The token request is missing or repeats a parameter' },
-  unsupported_grant_type: { status: 400, title: 'Only the client_credentials grant is supported' },
-  invalid_scope: { status: 400, title: 'A requested scope is unknown or not granted to this client' },
-  purpose_required: { status: 400, title: 'Reading personal data needs a purpose: a case reference or a purpose code' },
-  purpose_unknown: { status: 400, title: 'The purpose code is not one of the configured purpose codes' },
-  invalid_content_digest: { status: 400, title: 'The Content-Digest header is not a valid RFC 9530 digest field' },
-  unsupported_digest_algorithm: { status: 400, title: 'Content-Digest carries no sha-256 digest' },
-  invalid_multipart: { status: 400, title: 'The multipart body is malformed or lacks its file part' },
-  unauthenticated: { status: 401, title: 'Authentication is required' },
-  invalid_token: { status: 401, title: 'The access token is missing, malformed, expired or not ours' },
-  invalid_client: { status: 401, title: 'Client authentication failed' },
-  insufficient_scope: { status: 403, title: 'The access token lacks a scope this operation needs' },
-  forbidden: { status: 403, title: 'This client may not perform this operation' },
-  operator_required: { status: 400, title: 'A window system of a service centre must name the operator' },
-  operator_unknown: { status: 403, title: 'The operator is not registered at this service centre for this' },
-  supervision_only: { status: 403, title: 'A case of a centre below is read for supervision only' },
-  case_handled_elsewhere: { status: 403, title: 'The case is handled at another centre now' },
-  centre_not_found: { status: 404, title: 'No such service centre' },
-  centre_outside_your_tree: { status: 403, title: 'The centre is not at or below your own' },
-  centre_invalid: { status: 422, title: 'The service centre is not valid' },
-  centre_cycle: { status: 409, title: 'The move would put a centre below itself' },
-  representative_department_unknown: {
-    status: 422,
-    title: 'No department system with this code is configured to have a chief representative',
-  },
-  representative_mobile_invalid: {
-    status: 422,
-    title: "The chief representative's mobile number is not a mainland mobile number",
-  },
-  item_not_offered_here: { status: 409, title: "The item is not offered at this window's service centre" },
-  no_deciding_centre: { status: 409, title: 'No centre above decides this escalated item' },
-  centre_above_deciding_level: { status: 422, title: 'The centre is above the level that decides this escalated item' },
-  promised_days_above_statutory: { status: 422, title: 'A promised time limit cannot exceed the statutory one' },
-  centre_not_handling_item: { status: 409, title: 'The target centre does not handle this item' },
-  transfer_to_same_centre: { status: 409, title: 'The case is already at that centre' },
-  case_has_no_centre: { status: 409, title: 'The case was accepted at no service centre' },
-  case_concluded: { status: 409, title: 'The case is concluded' },
-  client_centres_invalid: { status: 422, title: 'The client cannot serve these centres' },
-  not_found: { status: 404, title: 'The resource does not exist or is not visible to this client' },
-  route_not_found: { status: 404, title: 'No such route' },
-  method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
-  conflict: { status: 409, title: 'The request conflicts with the current state' },
-  request_timeout: { status: 408, title: 'The request did not arrive in time' },
-  payload_too_large: { status: 413, title: 'The request body is larger than allowed' },
-  request_header_too_large: { status: 431, title: 'The request header fields are larger than allowed' },
-  unsupported_media_type: { status: 415, title: 'The request body has an unsupported media type' },
-  unprocessable: { status: 422, title: 'The request is well-formed but cannot be processed' },
-  id_number_length: { status: 422, title: 'A resident ID number has 18 characters (or 15 in the old form)' },
-  id_number_characters: { status: 422, title: 'A resident ID number has only digits, and X as its last character' },
-  id_number_division: {
-    status: 422,
-    title: 'The resident ID number does not start with a valid administrative division',
-  },
-  id_number_birth_date: { status: 422, title: 'The birth date in the resident ID number is not a real past date' },
-  id_number_check: {
-    status: 422,
-    title: 'The check character of the resident ID number is wrong (a digit is mistyped)',
-  },
-  credit_code_length: { status: 422, title: 'A unified social credit code has 18 characters' },
-  credit_code_characters: {
-    status: 422,
-    title: 'A unified social credit code uses digits and letters other than I, O, S, V and Z',
-  },
-  credit_code_authority: {
-    status: 422,
-    title: 'The registration authority or institution category of the credit code is unknown',
-  },
-  credit_code_division: { status: 422, title: 'The credit code does not carry a valid administrative division' },
-  credit_code_organisation_check: {
-    status: 422,
-    title: 'The organisation code inside the credit code has a wrong check character',
-  },
-  credit_code_check: {
-    status: 422,
-    title: 'The check character of the unified social credit code is wrong (a character is mistyped)',
-  },
-  id_number_permanent_residence: {
-    status: 422,
-    title: 'This is a foreign permanent resident ID card number: use the identifier type foreign_permanent_residence',
-  },
-  nationality_not_applicable: { status: 422, title: 'A nationality is given with passports only' },
-  passport_length: { status: 422, title: 'A passport number has 5 to 20 characters' },
-  passport_characters: { status: 422, title: 'A passport number has only letters A-Z and digits, without spaces' },
-  passport_nationality_missing: {
-    status: 422,
-    title: 'A passport needs its nationality (ISO 3166-1 alpha-3, e.g. USA)',
-  },
-  passport_nationality: { status: 422, title: 'The nationality is not an ISO 3166-1 alpha-3 country code' },
-  travel_permit_renewal_count: {
-    status: 422,
-    title: 'Leave out the 2-digit renewal count after the travel permit number',
-  },
-  travel_permit_format: {
-    status: 422,
-    title: 'A Mainland Travel Permit number is H or M and 8 digits, or 8 digits for Taiwan residents',
-  },
-  permanent_residence_length: {
-    status: 422,
-    title: 'A foreign permanent resident ID card number has 18 characters (or 15 on older cards)',
-  },
-  permanent_residence_characters: {
-    status: 422,
-    title: 'A permanent resident ID card number has 17 digits and a digit or X, or 3 letters and 12 digits',
-  },
-  permanent_residence_prefix: {
-    status: 422,
-    title: 'An 18-character permanent resident ID card number starts with 9: this looks like a resident ID number',
-  },
-  permanent_residence_division: {
-    status: 422,
-    title: 'The permanent resident ID card number does not carry a valid issuing province',
-  },
-  permanent_residence_nationality: {
-    status: 422,
-    title: 'The permanent resident ID card number does not carry a valid foreign nationality',
-  },
-  permanent_residence_birth_date: {
-    status: 422,
-    title: 'The birth date in the permanent resident ID card number is not a real past date',
-  },
-  permanent_residence_check: {
-    status: 422,
-    title: 'The check character of the permanent resident ID card number is wrong (a digit is mistyped)',
-  },
-  identifier_type_not_supported_by_department: {
-    status: 422,
-    title: 'Department systems are asked about persons by resident ID number only; this subject has another identifier',
-  },
-  subject_name_mismatch: { status: 422, title: 'The name does not match the name on file for this identifier' },
-  digest_mismatch: { status: 422, title: 'The content does not have the digest announced in Content-Digest' },
-  material_type_mismatch: {
-    status: 415,
-    title: 'The document format is not allowed for this material type, or not what was declared',
-  },
-  unknown_material_type: { status: 422, title: 'No material type has this code' },
-  certificate_cancelled: {
-    status: 422,
-    title: 'The certificate was cancelled by its issuing department (ended by a later event) and cannot be attached',
-  },
-  material_not_current: { status: 409, title: 'The material is already revoked or superseded' },
-  unknown_certificate_type: { status: 422, title: 'No department system issues certificates of this type' },
-  certificate_type_not_for_subject: { status: 422, title: 'This certificate type belongs to another kind of subject' },
-  envelope_malformed: { status: 422, title: 'The envelope is not a certificate envelope of this gateway' },
-  envelope_unknown_key: { status: 422, title: 'The envelope names a key this gateway never signed with' },
-  envelope_signature_invalid: {
-    status: 422,
-    title: 'The envelope signature does not verify: it was altered or forged',
-  },
-  witness_untrusted_checkpoint: {
-    status: 422,
-    title: 'The audit checkpoint is not signed by a key this witness trusts, or its signature does not match it',
-  },
-  witness_conflict: { status: 409, title: 'This witness already holds a different audit head at that position' },
-  audit_witness_unreadable: {
-    status: 503,
-    title: "The gateway's audit witness file cannot be read, so the log cannot be compared with it",
-  },
-  unknown_item: { status: 422, title: 'There is no such service item' },
-  item_invalid: { status: 422, title: 'The item definition is not valid; `problems` lists why' },
-  item_not_deliverable: {
-    status: 422,
-    title: "The item's cases could not be delivered to its departments; `gaps` lists each department's problem",
-  },
-  form_invalid: {
-    status: 422,
-    title: "The application form does not satisfy the item's form schema; `errors` lists every problem",
-  },
-  item_not_for_subject: { status: 422, title: 'This item is for the other kind of subject (persons or organisations)' },
-  requirement_unknown: { status: 422, title: 'The item has no such required material' },
-  material_not_accepted: {
-    status: 422,
-    title: 'The material does not satisfy this requirement (type, subject or validity)',
-  },
-  materials_missing: {
-    status: 422,
-    title: 'Required materials are missing and may not be supplied later; `missing` lists them',
-  },
-  case_not_open: { status: 409, title: 'The case is no longer open for changes' },
-  // Results reach the applicant (gateway/results).
-  result_delivery_not_offered: { status: 422, title: 'The item does not offer this result delivery method' },
-  result_delivery_address_required: { status: 422, title: 'Sending the result by courier needs the address' },
-  result_delivery_address_not_applicable: { status: 422, title: 'Only a result sent by courier takes an address' },
-  result_not_for_pickup: { status: 409, title: 'The result of this case is not collected at the window' },
-  result_not_ready: { status: 409, title: 'The result is not ready yet: the case has not completed' },
-  result_already_collected: { status: 409, title: 'The result was already collected' },
-  pickup_code_mismatch: { status: 422, title: "The pick-up code is not this case's" },
-  result_certificate_invalid: {
-    status: 422,
-    title: "The result document a department sent is not valid or not this item's result; nothing was applied",
-  },
-  result_document_not_available: {
-    status: 409,
-    title: 'The case has no electronic result document to download (not electronic, or not issued yet)',
-  },
-  pickup_code_locked: { status: 429, title: 'Too many wrong pick-up codes: collection is locked for a while' },
-  // Satisfaction ratings (gateway/ratings).
-  case_not_rateable: { status: 409, title: 'The case cannot be rated: only a completed case is rated' },
-  rating_exists: { status: 409, title: 'The case has been rated already: a case is rated once' },
-  rating_follow_up_not_open: {
-    status: 409,
-    title: 'The rating has no open follow-up: not a bad rating, or answered already',
-  },
-  rating_answered_at_its_centre: { status: 403, title: 'A bad rating is followed up at the centre of the rated case' },
-  restriction_blocks_acceptance: {
-    status: 409,
-    title: "A restriction on the certificate's right (e.g. a seizure) makes the case unacceptable; `blocks` says which",
-  },
-  certificate_reference_mismatch: { status: 409, title: 'The certificate is not the one the form names by number' },
-  party_role_not_allowed: { status: 422, title: 'The item has no party in this role' },
-  party_duplicate: {
-    status: 422,
-    title: 'A role or a subject is named twice, or the applicant is named as a party too',
-  },
-  party_missing: { status: 422, title: 'A party the item requires is not named' },
-  party_kind_mismatch: { status: 422, title: 'The party in this role must be a person' },
-  party_form_mismatch: { status: 422, title: 'The form names another person than the party in that role' },
-  idempotency_key_required: { status: 400, title: 'This request needs an Idempotency-Key header' },
-  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was already used for a different request' },
-  idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
-  department_not_receiving: { status: 503, title: 'A department of this item is not configured to receive cases' },
-  callback_unknown_case: { status: 404, title: 'No case with this number was delivered to the calling department' },
-  callback_wrong_department: { status: 403, title: 'The case was not delivered to the calling department' },
-  callback_replayed: { status: 409, title: 'This status event was already received' },
-  callback_stale: {
-    status: 422,
-    title: 'The status event is too old, in the future, or older than the last one applied',
-  },
-  case_already_final: { status: 409, title: "The department's part of the case is already finished" },
-  range_not_satisfiable: { status: 416, title: 'The requested byte range lies outside the document' },
-  precondition_failed: { status: 412, title: 'A precondition (If-Match / If-Unmodified-Since) failed' },
-  rate_limited: { status: 429, title: 'Too many requests' },
-  internal_error: { status: 500, title: 'Internal error' },
-  content_corrupted: {
-    status: 503,
-    title: 'The stored document is damaged; it is withheld until the same document is uploaded again',
-  },
-  department_error: { status: 502, title: 'A department system answered with an error' },
-  department_rejected: { status: 502, title: 'The department system refused the request the gateway sent' },
-  department_unavailable: { status: 503, title: 'The department system is failing or unreachable; try again later' },
-  department_circuit_open: {
-    status: 503,
-    title: 'The department system failed repeatedly and is not being called for now',
-  },
-  department_overloaded: { status: 503, title: 'Too many calls to this department system are in flight' },
-  department_connection_failed: { status: 502, title: 'The connection to the department system failed' },
-  department_malformed_response: {
-    status: 502,
-    title: 'The department system answered with something that cannot be parsed',
-  },
-  department_response_too_large: { status: 502, title: 'The department system answered with more data than allowed' },
-  department_contract_violation: {
-    status: 502,
-    title: "The department system's answer violates its published data contract",
-  },
-  department_wrong_subject: {
-    status: 502,
-    title: 'The department system answered about a different subject than asked',
-  },
-  department_not_allowed: {
-    status: 502,
-    title: "The department system's address is not allowed (allowlist, private network or redirect)",
-  },
-  department_timeout: { status: 504, title: 'The department system did not answer in time' },
-  unknown_department: { status: 404, title: 'No department system has this code' },
-  capability_not_offered: { status: 422, title: 'The department system does not offer this service' },
-  no_identity_verifier: { status: 503, title: 'No configured department system verifies identities' },
-  identity_verification_not_applicable: {
-    status: 422,
-    title: 'Only persons can be verified against the population register',
-  },
-  contract_invalid: { status: 422, title: 'The contract is not a valid OpenAPI 3.0 or 3.1 document' },
-  contract_catalogue_invalid: { status: 422, title: "The contract's catalogue data is missing or invalid" },
-  contract_too_large: { status: 413, title: 'The contract document is larger than allowed' },
-  contract_too_complex: {
-    status: 422,
-    title: 'The contract document has more operations or keys than allowed, or took too long to check',
-  },
-  contract_breaking_change: {
-    status: 409,
-    title: 'The new contract version makes breaking changes without a major-version bump',
-  },
-  contract_version_exists: { status: 409, title: 'This contract version is already published' },
-  contract_version_not_newer: {
-    status: 409,
-    title: 'A new contract version must be greater than the latest published version',
-  },
-  unknown_contract: { status: 404, title: 'No contract is published under this resource code' },
-  unknown_contract_version: { status: 404, title: 'The contract has no such version' },
-  resource_not_shared: { status: 403, title: 'The owning department does not share this resource' },
-  resource_grant_required: {
-    status: 403,
-    title: 'This conditional resource needs an approved access grant for the calling client',
-  },
-  sharing_terms_owner_only: { status: 403, title: 'Only the owning department may change who may read its resource' },
-  provenance_authority: {
-    status: 403,
-    title: 'Only the provider of a material may replace or revoke it: its department, or the client that handed it in',
-  },
-  presence_unproven: {
-    status: 403,
-    title: "The applicant's presence is not proven: their identity must be verified in this request or case",
-  },
-  access_request_decided: { status: 409, title: 'The access request has already been decided' },
-  calendar_invalid: { status: 422, title: 'The calendar document is not valid; `errors` lists every problem' },
-  calendar_year_missing: {
-    status: 503,
-    title: 'The working-day calendar of a year needed for a deadline is not loaded',
-  },
-  shutting_down: { status: 503, title: 'The gateway is shutting down' },
-  database_unavailable: { status: 503, title: 'The database is unavailable' },
-  service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
-  gateway_timeout: { status: 504, title: 'A department system did not answer in time' },
-} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+  validation_failed: { status: 400 },
+  malformed_json: { status: 400 },
+  bad_request: { status: 400 },
+  invalid_request: { status: 400 },
+  unsupported_grant_type: { status: 400 },
+  invalid_scope: { status: 400 },
+  purpose_required: { status: 400 },
+  purpose_unknown: { status: 400 },
+  invalid_content_digest: { status: 400 },
+  unsupported_digest_algorithm: { status: 400 },
+  invalid_multipart: { status: 400 },
+  unauthenticated: { status: 401 },
+  invalid_token: { status: 401 },
+  invalid_client: { status: 401 },
+  insufficient_scope: { status: 403 },
+  forbidden: { status: 403 },
+  operator_required: { status: 400 },
+  operator_unknown: { status: 403 },
+  supervision_only: { status: 403 },
+  case_handled_elsewhere: { status: 403 },
+  centre_not_found: { status: 404 },
+  centre_outside_your_tree: { status: 403 },
+  centre_invalid: { status: 422 },
+  centre_cycle: { status: 409 },
+  representative_department_unknown: { status: 422 },
+  representative_mobile_invalid: { status: 422 },
+  item_not_offered_here: { status: 409 },
+  no_deciding_centre: { status: 409 },
+  centre_above_deciding_level: { status: 422 },
+  promised_days_above_statutory: { status: 422 },
+  centre_not_handling_item: { status: 409 },
+  transfer_to_same_centre: { status: 409 },
+  case_has_no_centre: { status: 409 },
+  case_concluded: { status: 409 },
+  client_centres_invalid: { status: 422 },
+  not_found: { status: 404 },
+  route_not_found: { status: 404 },
+  method_not_allowed: { status: 405 },
+  conflict: { status: 409 },
+  request_timeout: { status: 408 },
+  payload_too_large: { status: 413 },
+  request_header_too_large: { status: 431 },
+  unsupported_media_type: { status: 415 },
+  unprocessable: { status: 422 },
+  id_number_length: { status: 422 },
+  id_number_characters: { status: 422 },
+  id_number_division: { status: 422 },
+  id_number_birth_date: { status: 422 },
+  id_number_check: { status: 422 },
+  credit_code_length: { status: 422 },
+  credit_code_characters: { status: 422 },
+  credit_code_authority: { status: 422 },
+  credit_code_division: { status: 422 },
+  credit_code_organisation_check: { status: 422 },
+  credit_code_check: { status: 422 },
+  id_number_permanent_residence: { status: 422 },
+  nationality_not_applicable: { status: 422 },
+  passport_length: { status: 422 },
+  passport_characters: { status: 422 },
+  passport_nationality_missing: { status: 422 },
+  passport_nationality: { status: 422 },
+  travel_permit_renewal_count: { status: 422 },
+  travel_permit_format: { status: 422 },
+  permanent_residence_length: { status: 422 },
+  permanent_residence_characters: { status: 422 },
+  permanent_residence_prefix: { status: 422 },
+  permanent_residence_division: { status: 422 },
+  permanent_residence_nationality: { status: 422 },
+  permanent_residence_birth_date: { status: 422 },
+  permanent_residence_check: { status: 422 },
+  identifier_type_not_supported_by_department: { status: 422 },
+  subject_name_mismatch: { status: 422 },
+  digest_mismatch: { status: 422 },
+  material_type_mismatch: { status: 415 },
+  unknown_material_type: { status: 422 },
+  certificate_cancelled: { status: 422 },
+  material_not_current: { status: 409 },
+  unknown_certificate_type: { status: 422 },
+  certificate_type_not_for_subject: { status: 422 },
+  envelope_malformed: { status: 422 },
+  envelope_unknown_key: { status: 422 },
+  envelope_signature_invalid: { status: 422 },
+  witness_untrusted_checkpoint: { status: 422 },
+  witness_conflict: { status: 409 },
+  audit_witness_unreadable: { status: 503 },
+  unknown_item: { status: 422 },
+  item_invalid: { status: 422 },
+  item_not_deliverable: { status: 422 },
+  form_invalid: { status: 422 },
+  item_not_for_subject: { status: 422 },
+  requirement_unknown: { status: 422 },
+  material_not_accepted: { status: 422 },
+  materials_missing: { status: 422 },
+  case_not_open: { status: 409 },
+  result_delivery_not_offered: { status: 422 },
+  result_delivery_address_required: { status: 422 },
+  result_delivery_address_not_applicable: { status: 422 },
+  result_not_for_pickup: { status: 409 },
+  result_not_ready: { status: 409 },
+  result_already_collected: { status: 409 },
+  pickup_code_mismatch: { status: 422 },
+  result_certificate_invalid: { status: 422 },
+  result_document_not_available: { status: 409 },
+  pickup_code_locked: { status: 429 },
+  case_not_rateable: { status: 409 },
+  rating_exists: { status: 409 },
+  rating_follow_up_not_open: { status: 409 },
+  rating_answered_at_its_centre: { status: 403 },
+  restriction_blocks_acceptance: { status: 409 },
+  certificate_reference_mismatch: { status: 409 },
+  party_role_not_allowed: { status: 422 },
+  party_duplicate: { status: 422 },
+  party_missing: { status: 422 },
+  party_kind_mismatch: { status: 422 },
+  party_form_mismatch: { status: 422 },
+  idempotency_key_required: { status: 400 },
+  idempotency_key_reused: { status: 422 },
+  idempotency_in_progress: { status: 409 },
+  department_not_receiving: { status: 503 },
+  callback_unknown_case: { status: 404 },
+  callback_wrong_department: { status: 403 },
+  callback_replayed: { status: 409 },
+  callback_stale: { status: 422 },
+  case_already_final: { status: 409 },
+  range_not_satisfiable: { status: 416 },
+  precondition_failed: { status: 412 },
+  rate_limited: { status: 429 },
+  internal_error: { status: 500 },
+  content_corrupted: { status: 503 },
+  department_error: { status: 502 },
+  department_rejected: { status: 502 },
+  department_unavailable: { status: 503 },
+  department_circuit_open: { status: 503 },
+  department_overloaded: { status: 503 },
+  department_connection_failed: { status: 502 },
+  department_malformed_response: { status: 502 },
+  department_response_too_large: { status: 502 },
+  department_contract_violation: { status: 502 },
+  department_wrong_subject: { status: 502 },
+  department_not_allowed: { status: 502 },
+  department_timeout: { status: 504 },
+  unknown_department: { status: 404 },
+  capability_not_offered: { status: 422 },
+  no_identity_verifier: { status: 503 },
+  identity_verification_not_applicable: { status: 422 },
+  contract_invalid: { status: 422 },
+  contract_catalogue_invalid: { status: 422 },
+  contract_too_large: { status: 413 },
+  contract_too_complex: { status: 422 },
+  contract_breaking_change: { status: 409 },
+  contract_version_exists: { status: 409 },
+  contract_version_not_newer: { status: 409 },
+  unknown_contract: { status: 404 },
+  unknown_contract_version: { status: 404 },
+  resource_not_shared: { status: 403 },
+  resource_grant_required: { status: 403 },
+  sharing_terms_owner_only: { status: 403 },
+  provenance_authority: { status: 403 },
+  presence_unproven: { status: 403 },
+  access_request_decided: { status: 409 },
+  calendar_invalid: { status: 422 },
+  calendar_year_missing: { status: 503 },
+  shutting_down: { status: 503 },
+  database_unavailable: { status: 503 },
+  service_unavailable: { status: 503 },
+  gateway_timeout: { status: 504 },
+} as const satisfies Record<TitleCode, { status: ContentfulStatusCode }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
-/** Every code's title in Chinese (error-titles-zh.ts): a code without one does not compile. */
-const titlesZh: Readonly<Record<ErrorCode, string>> = errorTitlesZh satisfies Record<ErrorCode, string>;
-
-/** A code's title in `language`. */
+/** A code's title in `language`, from the message catalogues. */
 export function problemTitle(code: ErrorCode, language: Language): string {
-  return language === 'zh-CN' ? titlesZh[code] : errorCatalogue[code].title;
+  return titleIn(code, language);
+}
+
+/**
+ * What went wrong in this case: a catalogue message (written in the reader's language), both
+ * languages as text, or English alone (texts a person does not read, e.g. Hono's own messages).
+ */
+export type DetailText = string | Bilingual | Message;
+
+/** `detail` in `language`. */
+export function detailIn(detail: DetailText, language: Language): string {
+  return isMessage(detail) ? formatMessage(detail, language) : inLanguage(detail, language);
 }
 
 /** Extra members a problem document may carry, e.g. `errors` for validation failures. */
@@ -348,13 +211,13 @@ export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
   constructor(
     readonly code: ErrorCode,
-    /** What went wrong in this case: both languages where a person reads it, or English alone. */
-    readonly detail?: string | Bilingual,
+    /** What went wrong in this case, preferably a catalogue `message(…)`. */
+    readonly detail?: DetailText,
     readonly extras: ProblemExtras = {},
     options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(
-      detail === undefined ? errorCatalogue[code].title : inLanguage(detail, 'en'),
+      detail === undefined ? titleIn(code, 'en') : detailIn(detail, 'en'),
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = 'ApiError';
@@ -370,11 +233,12 @@ export class ApiError extends Error {
  */
 export function bilingualError(
   code: ErrorCode,
-  message: { zh: string; en: string },
+  detail: Message,
   extras: ProblemExtras = {},
   options?: { headers?: Record<string, string> },
 ): ApiError {
-  return new ApiError(code, { 'zh-CN': message.zh, en: message.en }, { ...extras, message }, options);
+  const both = { zh: formatMessage(detail, 'zh-CN'), en: formatMessage(detail, 'en') };
+  return new ApiError(code, detail, { ...extras, message: both }, options);
 }
 
 export interface ProblemDocument {
@@ -414,7 +278,7 @@ export function problemDocument(
     type: `urn:onewindow:problem:${error.code}`,
     title: problemTitle(error.code, language),
     status: error.status,
-    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(inLanguage(error.detail, language)) }),
+    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(detailIn(error.detail, language)) }),
     ...(instance === undefined ? {} : { instance }),
     code: error.code,
     ...(requestId === undefined ? {} : { requestId }),

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { errorTitlesZh } from './error-titles-zh.js';
 import { ApiError, errorCatalogue, problemDocument, problemTitle } from './errors.js';
 import { requestLanguage } from './language.js';
+import { problemTitlesZh } from './messages/zh-CN.js';
 
 const CHINESE = /[\u4e00-\u9fff]/;
 
@@ -17,8 +17,8 @@ async function languageOf(acceptLanguage: string | undefined, fallback: 'zh-CN' 
 
 describe('the language of what a person reads', () => {
   it('has a Chinese title for every error code, and none for a code that does not exist', () => {
-    expect(Object.keys(errorTitlesZh).sort()).toEqual(Object.keys(errorCatalogue).sort());
-    for (const [code, title] of Object.entries(errorTitlesZh)) expect(title, code).toMatch(CHINESE);
+    expect(Object.keys(problemTitlesZh).sort()).toEqual(Object.keys(errorCatalogue).sort());
+    for (const [code, title] of Object.entries(problemTitlesZh)) expect(title, code).toMatch(CHINESE);
   });
 
   it('reads Simplified Chinese by default and English on request', async () => {

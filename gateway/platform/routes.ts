@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './context.js';
-import { ApiError, type ErrorCode, errorCatalogue } from './errors.js';
+import { ApiError, type ErrorCode, errorCatalogue, problemTitle } from './errors.js';
 
 export const BEARER_SCHEME = 'bearerAuth';
 
@@ -27,16 +27,52 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-const problemResponse = (description: string) => ({
+type DocumentedErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 416 | 422 | 429 | 502 | 503 | 504;
+
+/**
+ * The code each documented status shows in its example: a typical problem of that status, so a
+ * reader of /docs (and a generated client's tests) sees `invalid_token` under 401, not the first
+ * code of the enum. A test checks that each code really answers with its status.
+ */
+export const exampleProblemCodes: Readonly<Record<DocumentedErrorStatus, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'invalid_token',
+  403: 'insufficient_scope',
+  404: 'not_found',
+  409: 'conflict',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
+  422: 'unprocessable',
+  429: 'rate_limited',
+  502: 'department_error',
+  503: 'service_unavailable',
+  504: 'department_timeout',
+};
+
+/** A problem document as the gateway writes it (in its default language, zh-CN). */
+function exampleProblem(status: DocumentedErrorStatus): Record<string, unknown> {
+  const code = exampleProblemCodes[status];
+  return {
+    type: `urn:onewindow:problem:${code}`,
+    title: problemTitle(code, 'zh-CN'),
+    status,
+    instance: 'urn:onewindow:request:req_7QmZk2xW9vLp4tYs',
+    code,
+    requestId: 'req_7QmZk2xW9vLp4tYs',
+    ...(status === 400 ? { errors: [{ path: 'subject.idNumber', message: 'Required' }] } : {}),
+  };
+}
+
+const problemResponse = (status: DocumentedErrorStatus, description: string) => ({
   description,
-  content: { 'application/problem+json': { schema: ProblemSchema } },
+  content: { 'application/problem+json': { schema: ProblemSchema, example: exampleProblem(status) } },
 });
 
 /** Standard error responses, so every operation documents the statuses it can answer with. */
-export function errorResponses(
-  ...statuses: (400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 416 | 422 | 429 | 502 | 503 | 504)[]
-) {
-  const descriptions: Record<number, string> = {
+export function errorResponses(...statuses: DocumentedErrorStatus[]) {
+  const descriptions: Record<DocumentedErrorStatus, string> = {
     400: 'Invalid request',
     401: 'Missing or invalid access token',
     403: 'Token lacks a required scope or the client may not do this',
@@ -52,7 +88,7 @@ export function errorResponses(
     503: 'Unavailable',
     504: 'Department timeout',
   };
-  return Object.fromEntries(statuses.map((status) => [status, problemResponse(descriptions[status] ?? 'Error')]));
+  return Object.fromEntries(statuses.map((status) => [status, problemResponse(status, descriptions[status])]));
 }
 
 function payloadTooLarge(limit: number): MiddlewareHandler<AppEnv> {

@@ -27,7 +27,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { maskMobile } from '../notifications/mobile.js';
-import { ApiError, bilingualError } from '../platform/errors.js';
+import { ApiError, bilingualError, message } from '../platform/errors.js';
 import { maskIdentifiersInText } from '../platform/identifier-masking.js';
 
 /** Scores at or below this are a 差评 and open a follow-up. */
@@ -73,16 +73,6 @@ export interface RatingReceipt extends ApplicantRatingView {
 }
 
 /** How the applicant reads a case's status (the refusal of a rating names it). */
-const STATUS_ZH: Record<(typeof cases.$inferSelect)['status'], string> = {
-  open: '待提交',
-  submitted: '已受理',
-  in_progress: '办理中',
-  awaiting_applicant: '待补正',
-  completed: '已办结',
-  rejected: '不予许可',
-  partially_rejected: '部分不予许可',
-};
-
 export const newRatingId = (): string => `rat_${randomBytes(12).toString('base64url')}`;
 
 /** Open, overdue (open past its due date on `today`) or answered; null: no follow-up (a good rating). */
@@ -145,18 +135,12 @@ export async function rateCase(
       const status = locked?.status ?? caseRow.status;
       throw bilingualError(
         'case_not_rateable',
-        {
-          zh: `办件${caseRow.caseNumber}当前状态为“${STATUS_ZH[status]}”，办结后才能评价。`,
-          en: `Case ${caseRow.caseNumber} is ${status}: only a completed case is rated.`,
-        },
+        message('rating.case_not_rateable', { caseNumber: caseRow.caseNumber, status }),
         { caseStatus: status },
       );
     }
     if (await findRating(tx, locked.id)) {
-      throw bilingualError('rating_exists', {
-        zh: `办件${locked.caseNumber}已评价过，每件只能评价一次。`,
-        en: `Case ${locked.caseNumber} has been rated already; a case is rated once.`,
-      });
+      throw bilingualError('rating_exists', message('rating.exists', { caseNumber: locked.caseNumber }));
     }
     const departmentRows = await tx
       .selectDistinct({ code: deliveries.departmentCode })
@@ -205,13 +189,13 @@ export async function rateCase(
       outcome: 'allowed',
       requestId,
     });
-    const message = bad
+    const thanks = bad
       ? {
           zh: `感谢您的评价。服务中心将在${followUpDueOn}前回访并答复您反映的问题。`,
           en: `Thank you for your rating. The service centre will follow it up and answer you by ${followUpDueOn}.`,
         }
       : { zh: '感谢您的评价。', en: 'Thank you for your rating.' };
-    return { caseNumber: locked.caseNumber, ...applicantRatingView(row, ratedOn), message };
+    return { caseNumber: locked.caseNumber, ...applicantRatingView(row, ratedOn), message: thanks };
   });
 }
 
@@ -372,8 +356,8 @@ export async function answerFollowUp(
         throw bilingualError(
           'rating_follow_up_not_open',
           found.rating.followUpStatus === 'answered'
-            ? { zh: '该差评已回访答复。', en: 'This bad rating has been followed up and answered already.' }
-            : { zh: '该评价不是差评，无需回访。', en: 'This rating is not a bad rating: it has no follow-up.' },
+            ? message('rating.follow_up_answered')
+            : message('rating.follow_up_not_bad'),
           { followUpStatus: found.rating.followUpStatus },
         );
       }

@@ -101,7 +101,10 @@ const followUpRoute = protectedRoute({
   personalData: 'request',
   request: {
     params: z.object({
-      ratingId: z.string().regex(/^rat_[A-Za-z0-9_-]{16}$/, 'a rating id looks like rat_ and 16 characters'),
+      ratingId: z
+        .string()
+        .regex(/^rat_[A-Za-z0-9_-]{16}$/, 'a rating id looks like rat_ and 16 characters')
+        .openapi({ example: 'rat_9fKq2LmXz7TcW4pB' }),
     }),
     headers: PurposeHeadersSchema,
     body: {

@@ -12,7 +12,7 @@ import { auditAccess } from '../access/audit.js';
 import { recordAudit } from '../audit/record.js';
 import { auditCaseRefusals, visibleCase } from '../cases/cases.js';
 import { caseEvents, caseResults } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { PICKUP_LOCK_MS, PICKUP_MAX_FAILURES, type WindowResultView, windowResultView } from './results.js';
 
 export interface CollectionAnswer {
@@ -42,38 +42,23 @@ export async function collectResult(
       const [result] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId)).for('update');
       if (result?.method !== 'window_pickup') {
         const detail = result
-          ? {
-              'zh-CN': `办件 ${row.caseNumber} 的结果以 ${result.method} 方式送达。`,
-              en: `The result of case ${row.caseNumber} is delivered by ${result.method}.`,
-            }
-          : {
-              'zh-CN': `办件 ${row.caseNumber} 的结果不经网关交付。`,
-              en: `The result of case ${row.caseNumber} is not handed over by the gateway.`,
-            };
+          ? message('result.delivered_otherwise', { caseNumber: row.caseNumber, method: result.method })
+          : message('result.not_through_gateway', { caseNumber: row.caseNumber });
         throw new ApiError('result_not_for_pickup', detail, { method: result?.method ?? null });
       }
       if (result.status === 'collected') {
         const when = result.collectedAt?.toISOString();
-        const detail = {
-          'zh-CN': `办件 ${row.caseNumber} 的结果已于 ${when ?? '此前'} 领取。`,
-          en: `The result of case ${row.caseNumber} was collected on ${when ?? 'an earlier day'}.`,
-        };
+        const detail = message('result.already_collected', { caseNumber: row.caseNumber, when: when ?? 'earlier' });
         throw new ApiError('result_already_collected', detail, { collectedAt: when ?? null });
       }
       if (result.status !== 'ready_for_pickup' || result.pickupCode === null) {
-        const detail = {
-          'zh-CN': `办件 ${row.caseNumber} 当前状态为 ${row.status}，结果尚未出来。`,
-          en: `Case ${row.caseNumber} is ${row.status}: its result is not ready.`,
-        };
+        const detail = message('result.not_ready', { caseNumber: row.caseNumber, status: row.status });
         throw new ApiError('result_not_ready', detail, { caseStatus: row.status });
       }
       if (result.pickupLockedUntil !== null && result.pickupLockedUntil.getTime() > now.getTime()) {
         const retryAfter = Math.max(1, Math.ceil((result.pickupLockedUntil.getTime() - now.getTime()) / 1000));
         const until = result.pickupLockedUntil.toISOString();
-        const detail = {
-          'zh-CN': `取件码已输错 ${PICKUP_MAX_FAILURES} 次，请在 ${until} 之后再试。`,
-          en: `${PICKUP_MAX_FAILURES} wrong pick-up codes: try again after ${until}.`,
-        };
+        const detail = message('result.pickup_locked', { failures: PICKUP_MAX_FAILURES, until });
         throw new ApiError(
           'pickup_code_locked',
           detail,
@@ -105,10 +90,11 @@ export async function collectResult(
         return {
           refused: new ApiError(
             'pickup_code_mismatch',
-            {
-              'zh-CN': `这不是办件 ${row.caseNumber} 的取件码（已错 ${failures} 次，最多 ${PICKUP_MAX_FAILURES} 次）。`,
-              en: `That is not the pick-up code of case ${row.caseNumber} (${failures} of ${PICKUP_MAX_FAILURES} wrong tries).`,
-            },
+            message('result.pickup_code_mismatch', {
+              caseNumber: row.caseNumber,
+              failures,
+              maxFailures: PICKUP_MAX_FAILURES,
+            }),
             {
               failures,
               remainingTries: Math.max(0, PICKUP_MAX_FAILURES - failures),

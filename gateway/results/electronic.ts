@@ -68,7 +68,8 @@ export const ResultCertificateInputSchema = z
             identifier: z
               .string()
               .trim()
-              .regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code'),
+              .regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code')
+              .openapi({ example: '11010519491231002X' }),
           })
           .strict(),
       )

@@ -11,7 +11,7 @@ import type { Queryable } from '../db/client.js';
 import { caseEvents, caseResults } from '../db/schema.js';
 import { maskName } from '../identity/identifiers.js';
 import { maskMobile } from '../notifications/mobile.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import type { ResultDeliveryChoice, ResultDeliveryMethod, ResultStatus } from './methods.js';
 
 export type CaseResultRow = typeof caseResults.$inferSelect;
@@ -35,7 +35,11 @@ export async function recordResultChoice(
   if (!item.resultDeliveries.includes(method)) {
     throw new ApiError(
       'result_delivery_not_offered',
-      `Item ${item.code} delivers its result by ${item.resultDeliveries.join(', ')}; not by ${method}.`,
+      message('result.delivery_not_offered', {
+        itemCode: item.code,
+        offered: item.resultDeliveries.join(', '),
+        method,
+      }),
       {
         method,
         offered: [...item.resultDeliveries],
@@ -43,13 +47,9 @@ export async function recordResultChoice(
     );
   }
   if (method === 'express' && choice?.address === undefined)
-    throw new ApiError(
-      'result_delivery_address_required',
-      'Sending the result by courier needs resultDelivery.address.',
-      { method },
-    );
+    throw new ApiError('result_delivery_address_required', message('result.address_required'), { method });
   if (method !== 'express' && choice?.address !== undefined)
-    throw new ApiError('result_delivery_address_not_applicable', `A result delivered by ${method} takes no address.`, {
+    throw new ApiError('result_delivery_address_not_applicable', message('result.address_not_applicable', { method }), {
       method,
     });
   await tx.insert(caseResults).values({ caseId, method, address: choice?.address ?? null });

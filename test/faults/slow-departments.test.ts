@@ -54,8 +54,8 @@ async function verifyUnder(
       return { status: 200, code: 'ok', reason: '', elapsedMs };
     }
     const problem = await problemOf(response);
-    // The problem's detail names which timer ended the call (no personal data in it).
-    return { status: problem.status, code: problem.code, reason: String(problem['detail'] ?? ''), elapsedMs };
+    // The problem's `reason` (the adapter's own words) names which timer ended the call (no personal data in it).
+    return { status: problem.status, code: problem.code, reason: String(problem['reason'] ?? ''), elapsedMs };
   } finally {
     proxy.setMode({ kind: 'pass' });
   }
