@@ -164,7 +164,7 @@ describe('identity verification routing', () => {
     });
   });
 
-  it('with one department able to verify and none named, that one answers (several would refuse the start)', async () => {
+  it('with one department able to verify and none named, that one answers (with several, none would)', async () => {
     const id = await subject(unrouted, unroutedToken, {
       identifierType: 'resident_id',
       identifier: '11010519491231002X',

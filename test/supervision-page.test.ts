@@ -261,7 +261,7 @@ describe.skipIf(!haveChromium)(`the supervision page in headless Chromium (${CHR
       const departments = await page
         .locator('#departments tbody tr')
         .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-department')));
-      expect(departments).toEqual(['AMR', 'NRB', 'PSB']);
+      expect(departments).toEqual(['AMR', 'MCA', 'NRB', 'PSB']);
       const psb = page.locator('#departments tr[data-department="PSB"]');
       expect(await psb.innerText()).toContain('闭合（正常）');
       expect(await psb.locator('td').nth(8).innerText()).toBe('120 ms');

@@ -2088,6 +2088,8 @@ export interface components {
             error: {
                 code: string;
                 message: string;
+                /** @description The adapter's own words for the failure (technical English) */
+                reason: string;
             } | null;
             latencyMs: number;
             checkedAt: string;

@@ -48,12 +48,13 @@ export function verifiableIdentifierTypes(adapter: DepartmentAdapter): readonly 
  * Who answers identity verification for each identifier type, from the departments'
  * `identityVerification.identifierTypes`. Refuses (problems) a type claimed by two departments
  * and a claim the department's adapter cannot honour, so nothing is decided by list order. When
- * no department names any, a single department able to verify answers; several refuse the start.
+ * no department names any, a single department able to verify answers; with several, none does.
  */
 function identityRoutes(
   departments: readonly DepartmentConfig[],
   built: ReadonlyMap<string, RegisteredDepartment>,
   problems: string[],
+  logger: Logger,
 ): Map<PersonIdentifierType, string> {
   const routes = new Map<PersonIdentifierType, string>();
   for (const department of departments) {
@@ -87,8 +88,9 @@ function identityRoutes(
     }
   }
   if (departments.some((department) => department.identityVerification !== undefined)) return routes;
-  // Nothing named: one department able to verify is unambiguous and answers what it verifies; two
-  // or more are ambiguous, and a newly listed one must not take over silently, so the start stops.
+  // Nothing named: one department able to verify is unambiguous and answers what it verifies. With
+  // several, nobody answers unless a caller names one (503 no_identity_verifier, and a warning at
+  // start): a newly listed department never takes over silently.
   const verifiers = departments.flatMap((department) => {
     const registered = built.get(department.code);
     return registered && verifiableIdentifierTypes(registered.adapter).length > 0 ? [registered] : [];
@@ -100,9 +102,10 @@ function identityRoutes(
       only.answersIdentityVerification.push(type);
     }
   } else if (verifiers.length > 1) {
-    problems.push(
-      `departments ${verifiers.map((verifier) => verifier.code).join(', ')} can all verify identities and none names ` +
-        'what it answers: set identityVerification.identifierTypes on the department that answers each identifier type',
+    logger.warn(
+      { departments: verifiers.map((verifier) => verifier.code) },
+      'several departments can verify identities and none names what it answers ' +
+        '(identityVerification.identifierTypes): identity checks answer 503 no_identity_verifier unless a caller names a department',
     );
   }
   return routes;
@@ -171,7 +174,7 @@ export class DepartmentRegistry {
         answersIdentityVerification: [],
       });
     }
-    const routes = identityRoutes(options.departments, built, problems);
+    const routes = identityRoutes(options.departments, built, problems, options.logger);
     if (problems.length > 0) {
       for (const department of built.values()) void department.adapter.close();
       throw new ConfigError(problems);

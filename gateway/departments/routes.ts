@@ -111,7 +111,13 @@ const HealthCheckSchema = z
     code: z.string(),
     ok: z.boolean(),
     detail: z.string().nullable(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        reason: z.string().openapi({ description: "The adapter's own words for the failure (technical English)" }),
+      })
+      .nullable(),
     latencyMs: z.number(),
     checkedAt: z.string(),
     breakerState: z.enum(['closed', 'open', 'half_open']),

@@ -74,14 +74,19 @@ export async function checkDepartmentHealth(department: RegisteredDepartment, re
     );
   }
   const started = performance.now();
-  let outcome: { ok: boolean; detail: string | null; error: { code: string; message: string } | null };
+  let outcome: {
+    ok: boolean;
+    detail: string | null;
+    error: { code: string; message: string; reason: string } | null;
+  };
   try {
     const result = await adapter.health({ requestId });
     outcome = { ok: result.ok, detail: result.detail ?? null, error: null };
   } catch (error) {
     if (!(error instanceof DepartmentError)) throw error;
     const mapped = toApiError(error);
-    outcome = { ok: false, detail: null, error: { code: mapped.code, message: mapped.message } };
+    // `reason`: the adapter's own words (why exactly), for the operator diagnosing the link.
+    outcome = { ok: false, detail: null, error: { code: mapped.code, message: mapped.message, reason: error.message } };
   }
   return {
     code: department.code,

@@ -199,7 +199,7 @@ const ownNameIsInternal = await lookup(ownName, { all: true }).then(
 
 interface HealthCheck {
   ok: boolean;
-  error: { code: string; message: string } | null;
+  error: { code: string; message: string; reason: string } | null;
 }
 
 async function healthCheck(gateway: SecurityGateway, token: string, code: string): Promise<HealthCheck> {
@@ -263,7 +263,7 @@ describe('call time: redirects are never followed, network-path adapter paths st
       const outcome = await healthCheck(gateway, adminToken, `R${status}`);
       expect(outcome.ok).toBe(false);
       expect(outcome.error?.code).toBe('department_not_allowed');
-      expect(outcome.error?.message).toContain(`redirect (${status})`);
+      expect(outcome.error?.reason).toContain(`redirect (${status})`);
       // The department was asked once (no retry of a redirect), the redirect target never.
       expect(redirecting.hits.length - before).toBe(1);
       expect(metadata.hits).toEqual([]);
@@ -435,7 +435,7 @@ describe('call time: a host name on the allowlist that resolves to loopback (DNS
       const outcome = await healthCheck(gateway, adminToken, 'NAMED');
       expect(outcome.ok).toBe(false);
       expect(outcome.error?.code).toBe('department_not_allowed');
-      expect(outcome.error?.message).toContain('non-public range');
+      expect(outcome.error?.reason).toContain('non-public range');
       expect(behindName.hits).toEqual([]);
     },
   );
