@@ -8,7 +8,7 @@
 import { and, arrayContains, desc, eq } from 'drizzle-orm';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import { auditEntries } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { parseSubjectIdentifier } from './identifiers.js';
 import { normaliseName, requireSubject } from './subjects.js';
 import { type VerificationContext, verifySubjectIdentity } from './verification.js';
@@ -60,10 +60,7 @@ export async function issueTrackerToken<Token>(
     );
     const subject = await requireSubject(context.db, subjectId);
     if (subject.kind !== 'person') {
-      throw new ApiError(
-        'identity_verification_not_applicable',
-        "An organisation's access log is read by its legal representative through an auditor; tokens are issued to persons.",
-      );
+      throw new ApiError('identity_verification_not_applicable', message('identity.access_log_persons_only'));
     }
     const parsed = parseSubjectIdentifier('resident_id', presented.identifier);
     if (
