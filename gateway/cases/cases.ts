@@ -1305,7 +1305,12 @@ function decidingCentreFor(directory: CentreDirectory, from: string, item: ItemD
   }
   throw new ApiError(
     'no_deciding_centre',
-    `No centre of level ${item.decidingLevel} above ${from} offers ${item.name}: it cannot be reported up; the case was not submitted.`,
+    message('case.no_deciding_centre', {
+      decidingLevel: item.decidingLevel,
+      from,
+      itemName: item.name,
+      itemNameZh: item.nameZh,
+    }),
     {
       centreCode: from,
       itemCode: item.code,
