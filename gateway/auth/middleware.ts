@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { rateLimited } from '../platform/rate-limit.js';
 import type { Scope } from './scopes.js';
 import { TokenRejected } from './tokens.js';
@@ -35,7 +35,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     if (!header) {
       throw new ApiError(
         'unauthenticated',
-        'Send an access token: Authorization: Bearer <token>.',
+        message('auth.token_required'),
         {},
         {
           headers: { 'WWW-Authenticate': 'Bearer realm="onewindow"' },
@@ -64,7 +64,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     if (missing.length > 0) {
       throw new ApiError(
         'insufficient_scope',
-        `This operation needs the scope ${missing.join(' ')}.`,
+        message('auth.scope_missing', { scopes: missing.join(' ') }),
         { requiredScopes: scopes },
         {
           headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` },
@@ -85,7 +85,7 @@ export async function limitClientRequests(services: AppEnv['Variables']['service
 function invalidToken(): ApiError {
   return new ApiError(
     'invalid_token',
-    'The access token is not valid.',
+    message('auth.token_invalid'),
     {},
     {
       headers: { 'WWW-Authenticate': 'Bearer realm="onewindow", error="invalid_token"' },

@@ -5,7 +5,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { clientAddress } from '../platform/rate-limit.js';
 import { ProblemSchema, errorResponses, publicRoute } from '../platform/routes.js';
 import { protectedRoute } from './protected-route.js';
@@ -379,7 +379,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(rotateKeysRoute, async (c) => {
     const { keys, db } = c.get('services');
     if (c.get('services').config.signing.keyFiles) {
-      throw new ApiError('conflict', 'Keys come from SIGNING_KEY_FILES; rotate by changing the files and restarting.');
+      throw new ApiError('conflict', message('auth.keys_from_files'));
     }
     const rotated = await keys.rotate();
     await recordAudit(db, {
