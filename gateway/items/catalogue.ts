@@ -729,7 +729,9 @@ export async function upsertItem(
   const unknownTypes = typeCodes.filter((code) => !known.some((row) => row.code === code));
   if (unknownTypes.length > 0) problems.push(`unknown material types ${unknownTypes.join(', ')}`);
   if (problems.length > 0)
-    throw new ApiError('item_invalid', `The item definition is not valid: ${problems.join('; ')}.`, { problems });
+    throw new ApiError('item_invalid', message('item.definition_invalid', { problems: problems.join('; ') }), {
+      problems,
+    });
   const gaps = deliverabilityGaps(definition, departments);
   if (gaps.length > 0) {
     throw new ApiError(
