@@ -268,7 +268,7 @@ export async function listRatings(
     const facts = await context.access.grantFacts(context.db);
     const centreCode = query.centre ?? facts.centres.own[0];
     if (centreCode === undefined) {
-      throw new ApiError('validation_failed', 'Name the centre whose ratings you want: ?centre=<code>.', {
+      throw new ApiError('validation_failed', message('rating.centre_required'), {
         errors: [{ path: 'centre', message: 'required for a window of no centre' }],
       });
     }
