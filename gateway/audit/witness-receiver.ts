@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import { verifyCompactJws } from '../auth/jws.js';
 import type { Logger } from 'pino';
-import { ApiError, type ErrorCode, problemDocument, message } from '../platform/errors.js';
+import { ApiError, type ErrorCode, type Message, message, problemDocument } from '../platform/errors.js';
 import { CHECKPOINT_TYPE, type CheckpointPayload } from './chain.js';
 import type { TrustedKeys } from './checkpoint-keys.js';
 import { type SignedCheckpoint, appendWitnessRecords, readWitnessHeads, witnessSubmissionSchema } from './witness.js';
@@ -76,27 +76,26 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 }
 
 async function checkSignature(trustedKeys: TrustedKeys, head: SignedCheckpoint): Promise<void> {
-  const refuse = (detail: string, code: ErrorCode = 'witness_untrusted_checkpoint') =>
+  const refuse = (detail: Message, code: ErrorCode = 'witness_untrusted_checkpoint') =>
     new ApiError(code, detail, { seq: head.seq });
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(head.signature).kid;
   } catch {
-    throw refuse('The signature is not a compact JWS.');
+    throw refuse(message('witness.signature_not_jws'));
   }
   const key = typeof kid === 'string' ? trustedKeys.get(kid) : undefined;
-  if (!key || kid !== head.kid)
-    throw refuse(`The checkpoint is not signed by a key this witness trusts (kid ${String(kid)}).`);
+  if (!key || kid !== head.kid) throw refuse(message('witness.untrusted_key', { kid: String(kid) }));
   let payload: CheckpointPayload;
   try {
     const verified = await verifyCompactJws(head.signature, key.verifyKey, key.alg);
     if (verified.protectedHeader.typ !== CHECKPOINT_TYPE) throw new Error('typ');
     payload = JSON.parse(new TextDecoder().decode(verified.payload)) as CheckpointPayload;
   } catch {
-    throw refuse('The signature does not verify.');
+    throw refuse(message('witness.signature_invalid'));
   }
   if (payload.seq !== head.seq || payload.headHash !== head.headHash || payload.createdAt !== head.createdAt) {
-    throw refuse('The signed checkpoint says something else than the submission.');
+    throw refuse(message('witness.payload_differs'));
   }
 }
 

@@ -78,8 +78,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
 /** Counts one request of the client; 429 `rate_limited` with Retry-After once over CLIENT_REQUESTS_PER_MINUTE. */
 export async function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): Promise<void> {
   const retryAfter = await services.clientRequestLimiter.take(clientId);
-  if (retryAfter !== null)
-    throw rateLimited(retryAfter, `This client made too many requests; try again in ${retryAfter} s.`);
+  if (retryAfter !== null) throw rateLimited(retryAfter, message('rate.client_requests', { seconds: retryAfter }));
 }
 
 function invalidToken(): ApiError {

@@ -736,7 +736,7 @@ export async function upsertItem(
   if (gaps.length > 0) {
     throw new ApiError(
       'item_not_deliverable',
-      `The item's cases could not be delivered: ${gaps.map((gap) => gap.message).join(' ')}`,
+      message('item.not_deliverable', { gaps: gaps.map((gap) => gap.message).join(' ') }),
       { gaps },
     );
   }

@@ -346,7 +346,7 @@ export async function answerFollowUp(
         .innerJoin(cases, eq(cases.id, caseRatings.caseId))
         .where(eq(caseRatings.id, ratingId))
         .for('update', { of: caseRatings });
-      const notFoundDetail = 'No rating has this id.';
+      const notFoundDetail = message('rating.not_found');
       if (!found) throw new ApiError('not_found', notFoundDetail);
       refused.subjectId = found.subjectId;
       const resource = { kind: 'rating', centreCode: found.rating.centreCode } as const;

@@ -494,4 +494,41 @@ export const problemDetailsEn = {
   'calendar.not_loaded': 'No calendar is loaded for {year}.',
   'calendar.year_missing':
     'The working-day calendar for {year} is not loaded, so the gateway cannot compute a legal deadline that involves days of {year}. An administrator loads it with PUT /v1/calendar/years/{year}.',
+  'identity.document_mismatch': 'The identity document presented does not match this subject.',
+  'identity.register_not_verified': 'The population register answered {outcome}: the identity is not verified.',
+  'witness.signature_not_jws': 'The signature is not a compact JWS.',
+  'witness.untrusted_key': 'The checkpoint is not signed by a key this witness trusts (kid {kid}).',
+  'witness.signature_invalid': 'The signature does not verify.',
+  'witness.payload_differs': 'The signed checkpoint says something else than the submission.',
+  'rate.too_many_requests': 'Too many requests; try again in {seconds} s.',
+  'rate.client_requests': 'This client made too many requests; try again in {seconds} s.',
+  'rate.sign_in_attempts': 'Too many sign-in attempts from this address; try again in {seconds} s.',
+  'rate.sign_in_failures': 'Too many failed sign-ins for this client from this address; try again in {seconds} s.',
+  'request.timeout': 'The request did not arrive in full in time.',
+  'request.header_too_large': 'The request header is larger than allowed.',
+  'request.chunk_extensions_too_large': 'The chunk extensions of the request body are larger than allowed.',
+  'request.not_http': 'The bytes received are not a well-formed HTTP/1.1 request; the connection is closed.',
+  'oauth.parameters_in_url':
+    'Send {parameters} in the form body, never in the URL; a secret sent in a URL must be considered disclosed.',
+  'oauth.two_methods': 'Use either HTTP Basic or client_secret_post, not both.',
+  'oauth.grant_type': 'Only grant_type=client_credentials is supported.',
+  'oauth.client_authentication_required': 'Client authentication is required.',
+  'oauth.scope_not_granted': 'Not granted to this client: {scopes}',
+  'oauth.parameter_repeated': 'Each token parameter must appear at most once, as text.',
+  'centre.top_is_province':
+    'The centre is not valid: only a province centre stands at the top; name the parent of a lower centre.',
+  'centre.level_under_parent': 'The centre is not valid: a {level} centre cannot stand under a {parentLevel} centre.',
+  'centre.code_prefix':
+    "The centre is not valid: the code of a {level} centre starts with the first {digits} digits of its parent's division code ({prefix}).",
+  'centre.children_level': 'The centre is not valid: centres below {centreCode} would no longer be below it in level.',
+  'result.document_not_accepted': 'The result document is not accepted: {problem}; nothing was applied.',
+  'case.department_not_receiving':
+    'No configured department system receives these cases for {departments}: {gaps} The case was not submitted.',
+  'item.not_deliverable': "The item's cases could not be delivered: {gaps}",
+  'rating.not_found': 'No rating has this id.',
+  'case.party_identifier_invalid': '{partyZh} ({party}, form field {field}): {reason}',
+  'case.certificate_cancelled':
+    'Certificate {sourceRef} was cancelled by its issuing department (ended by a later registration, e.g. a divorce or a transfer) and cannot be attached for "{requirement}"; attach one that is in force.',
+  'case.missing_material': '{name} ({state, select, fetchable {fetch it from {departments}} other {hand it in}})',
+  'case.materials_missing': 'The case cannot be accepted without: {missing}.',
 } as const;
