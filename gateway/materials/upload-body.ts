@@ -122,7 +122,7 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
     return Promise.reject(
       new ApiError(
         'invalid_multipart',
-        error instanceof Error ? error.message : 'Malformed multipart/form-data header.',
+        message('upload.multipart_header', { reason: error instanceof Error ? error.message : 'none' }),
       ),
     );
   }

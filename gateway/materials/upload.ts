@@ -63,7 +63,8 @@ function expectedFromContentDigest(header: string | undefined): string | undefin
   try {
     parsed = parseContentDigest(header);
   } catch (error) {
-    if (error instanceof ContentDigestSyntaxError) throw new ApiError('invalid_content_digest', error.message);
+    if (error instanceof ContentDigestSyntaxError)
+      throw new ApiError('invalid_content_digest', message('upload.content_digest_invalid', { reason: error.message }));
     throw error;
   }
   if (!parsed.sha256) {

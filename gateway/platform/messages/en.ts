@@ -531,4 +531,6 @@ export const problemDetailsEn = {
     'Certificate {sourceRef} was cancelled by its issuing department (ended by a later registration, e.g. a divorce or a transfer) and cannot be attached for "{requirement}"; attach one that is in force.',
   'case.missing_material': '{name} ({state, select, fetchable {fetch it from {departments}} other {hand it in}})',
   'case.materials_missing': 'The case cannot be accepted without: {missing}.',
+  'upload.multipart_header': '{reason, select, none {Malformed multipart/form-data header.} other {{reason}}}',
+  'upload.content_digest_invalid': '{reason}',
 } as const;

@@ -499,4 +499,6 @@ export const problemDetailsZh = {
     '证照 {sourceRef} 已被发证部门注销（因后续登记事项终止，如离婚、转移登记），不能作为“{requirement}”的材料；请提交现势有效的证照。',
   'case.missing_material': '{name}（{state, select, fetchable {可向 {departments} 调取} other {请申请人提交}}）',
   'case.materials_missing': '缺少以下材料，不能受理：{missingZh}。',
+  'upload.multipart_header': 'multipart/form-data 请求头格式有误{reason, select, none {。} other {：{reason}}}',
+  'upload.content_digest_invalid': 'Content-Digest 请求头无效：{reason}',
 } as const satisfies Record<keyof typeof problemDetailsEn, string>;
