@@ -200,6 +200,11 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
 /** The policy's yes to reading this subject's access log (an auditor's, or the citizen's own). */
 async function requireTrackerRead(context: AccessContext, subjectId: string): Promise<void> {
   await auditRefusals(context, { action: 'subject.tracker.read', subjectId }, () =>
-    context.access.require(context.db, 'access_log.read', { kind: 'access_log', subjectId }, 'No such subject.'),
+    context.access.require(
+      context.db,
+      'access_log.read',
+      { kind: 'access_log', subjectId },
+      message('subject.not_found'),
+    ),
   );
 }

@@ -56,7 +56,7 @@ export async function issueTrackerToken<Token>(
       context.db,
       'access_log.issue',
       { kind: 'access_log', subjectId },
-      'No such subject.',
+      message('subject.not_found'),
     );
     const subject = await requireSubject(context.db, subjectId);
     if (subject.kind !== 'person') {

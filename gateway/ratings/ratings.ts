@@ -274,7 +274,7 @@ export async function listRatings(
     }
     // The policy first: a centre outside the caller's tree is answered alike whether it exists or not.
     const decision = await context.access.decide(context.db, 'rating.read', { kind: 'rating', centreCode });
-    if (!decision.allowed) throw refusal(decision, { kind: 'rating', centreCode }, 'No such centre among yours.');
+    if (!decision.allowed) throw refusal(decision, { kind: 'rating', centreCode }, message('rating.centre_not_yours'));
     const centre = requireCentre(directory, centreCode);
     const stateCondition =
       query.status === 'answered'

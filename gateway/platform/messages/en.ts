@@ -533,4 +533,5 @@ export const problemDetailsEn = {
   'case.materials_missing': 'The case cannot be accepted without: {missing}.',
   'upload.multipart_header': '{reason, select, none {Malformed multipart/form-data header.} other {{reason}}}',
   'upload.content_digest_invalid': '{reason}',
+  'rating.centre_not_yours': 'No such centre among yours.',
 } as const;

@@ -501,4 +501,5 @@ export const problemDetailsZh = {
   'case.materials_missing': '缺少以下材料，不能受理：{missingZh}。',
   'upload.multipart_header': 'multipart/form-data 请求头格式有误{reason, select, none {。} other {：{reason}}}',
   'upload.content_digest_invalid': 'Content-Digest 请求头无效：{reason}',
+  'rating.centre_not_yours': '您所辖范围内没有这个中心。',
 } as const satisfies Record<keyof typeof problemDetailsEn, string>;
