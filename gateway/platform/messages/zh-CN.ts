@@ -403,7 +403,7 @@ export const problemDetailsZh = {
   'callback.not_delivered_to': '办件 {caseNumber} 没有推送给 {department}。',
   'callback.delivery_failed': '办件 {caseNumber} 从未送达 {department}：推送失败（{lastError}）。',
   'callback.replayed': '事件 {eventId} 已经收到过。',
-  'callback.already_final': '{department} 已报告办件 {caseNumber} 的状态为 {status}。',
+  'callback.already_final': '{department} 已报告过办件 {caseNumber} 的最终状态 {status}。',
   'callback.older_than_last': '该事件早于最近一次采用的状态（{lastAppliedAt}）。',
   'case.no_deciding_centre':
     '{from} 之上没有开通{itemNameZh}的{decidingLevel, select, province {省级} city {市级} county {县级} town {乡镇（街道）} village {村（社区）} other {{decidingLevel}}}中心：无法上报，办件未提交。',
@@ -491,7 +491,7 @@ export const problemDetailsZh = {
     '服务中心无效：{level, select, province {省级} city {市级} county {县级} town {乡镇（街道）} village {村（社区）} other {{level}}}中心的代码须以上级中心区划代码的前 {digits} 位（{prefix}）开头。',
   'centre.children_level': '服务中心无效：{centreCode} 的下级中心在层级上将不再低于它。',
   'result.document_not_accepted': '结果文件未被接受：{problem}；未作任何变更。',
-  'case.department_not_receiving': '已配置的部门系统中没有接收 {departments} 这类办件的：{gaps} 办件未提交。',
+  'case.department_not_receiving': '没有已配置的部门系统接收发往 {departments} 的办件：{gaps} 办件未提交。',
   'item.not_deliverable': '该事项的办件无法推送给部门：{gaps}',
   'rating.not_found': '没有此 ID 的评价。',
   'case.party_identifier_invalid': '{partyZh}（申请表字段 {field}）：{reasonZh}',
