@@ -23,7 +23,7 @@ import { registerNotificationRoutes } from './notifications/routes.js';
 import { allowedMethodsTable, answerUnrouted } from './platform/allowed-methods.js';
 import type { AppEnv } from './platform/context.js';
 import { registerDocsRoutes } from './operations/docs-routes.js';
-import { ApiError, handleError } from './platform/errors.js';
+import { ApiError, handleError, message } from './platform/errors.js';
 import { registerHealthRoutes } from './operations/health-routes.js';
 import { requestContext } from './platform/request-context.js';
 import { registerRatingRoutes } from './ratings/routes.js';
@@ -37,7 +37,7 @@ export function createApp(services: GatewayServices): GatewayApp {
     // Validation failures become one problem document listing every bad field.
     defaultHook: (result) => {
       if (result.success) return;
-      throw new ApiError('validation_failed', 'Some fields are missing or invalid; see `errors`.', {
+      throw new ApiError('validation_failed', message('request.fields_invalid'), {
         errors: result.error.issues.map((issue) => ({
           path: issue.path.join('.') || '(root)',
           message: issue.message,

@@ -189,6 +189,7 @@ function push(caseNumber: string, status: string, resultCertificate?: unknown): 
       ...(resultCertificate === undefined ? {} : { resultCertificate }),
     },
     token: amrToken,
+    headers: { 'Accept-Language': 'en' },
   });
 }
 

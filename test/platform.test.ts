@@ -109,7 +109,7 @@ describe('errors', () => {
       ['HEAD', '/oauth/token', 'POST, OPTIONS'],
     ];
     for (const [method, path, allow] of cases) {
-      const response = await gw.request(path, { method, headers: bearer(adminToken) });
+      const response = await gw.request(path, { method, headers: { ...bearer(adminToken), 'Accept-Language': 'en' } });
       expect(response.status, `${method} ${path}`).toBe(405);
       expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
       if (method === 'HEAD') continue;

@@ -5,7 +5,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { auditEntries } from '../db/schema.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { recordAudit } from './record.js';
@@ -165,10 +165,7 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
         { err: { message: error.message } },
         'audit verification: the witness file cannot be read',
       );
-      throw new ApiError(
-        'audit_witness_unreadable',
-        'The audit witness file is unreadable or holds something other than witness records; see the gateway log.',
-      );
+      throw new ApiError('audit_witness_unreadable', message('audit.witness_unreadable'));
     }
     await recordAudit(db, {
       actor: c.get('principal'),

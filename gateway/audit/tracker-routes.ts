@@ -9,7 +9,7 @@ import { accessContext, contextWithPurpose } from '../access/request.js';
 import { SubjectIdSchema } from '../identity/routes.js';
 import { issueTrackerToken } from '../identity/tracker-token.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
@@ -155,7 +155,7 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(ownTrackerRoute, async (c) => {
     const subjectId = c.get('principal').subjectId;
-    if (!subjectId) throw new ApiError('forbidden', 'This route needs a subject-scoped token.');
+    if (!subjectId) throw new ApiError('forbidden', message('audit.subject_token_required'));
     const context = contextWithPurpose(c, { purpose: 'subject_request', caseRef: null, operatorId: null });
     await requireTrackerRead(context, subjectId);
     const page = await readDataTracker(
@@ -200,6 +200,11 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
 /** The policy's yes to reading this subject's access log (an auditor's, or the citizen's own). */
 async function requireTrackerRead(context: AccessContext, subjectId: string): Promise<void> {
   await auditRefusals(context, { action: 'subject.tracker.read', subjectId }, () =>
-    context.access.require(context.db, 'access_log.read', { kind: 'access_log', subjectId }, 'No such subject.'),
+    context.access.require(
+      context.db,
+      'access_log.read',
+      { kind: 'access_log', subjectId },
+      message('subject.not_found'),
+    ),
   );
 }

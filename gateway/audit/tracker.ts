@@ -10,7 +10,7 @@ import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.js';
 import type { Database } from '../db/client.js';
 import { auditEntries, centres, clients, subjects } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import { recordAudit } from './record.js';
 
@@ -61,7 +61,7 @@ const GATEWAY_CASE_NUMBER = /^OW\d{14}$/;
 export async function readDataTracker(db: Database, reader: TrackerReader, query: TrackerQuery): Promise<TrackerPage> {
   const before = query.before === undefined ? undefined : Number(query.before);
   if (before !== undefined && !Number.isSafeInteger(before)) {
-    throw new ApiError('validation_failed', 'before is a cursor from a previous page.', {
+    throw new ApiError('validation_failed', message('audit.cursor_invalid'), {
       errors: [{ path: 'before', message: 'not a cursor' }],
     });
   }
@@ -99,7 +99,7 @@ export async function readDataTracker(db: Database, reader: TrackerReader, query
     });
     return rows;
   });
-  if (!page) throw new ApiError('not_found', 'No such subject.');
+  if (!page) throw new ApiError('not_found', message('subject.not_found'));
   const last = page.at(-1);
   return {
     subjectId: query.subjectId,

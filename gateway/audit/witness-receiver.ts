@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import { verifyCompactJws } from '../auth/jws.js';
 import type { Logger } from 'pino';
-import { ApiError, type ErrorCode, problemDocument } from '../platform/errors.js';
+import { ApiError, type ErrorCode, type Message, message, problemDocument } from '../platform/errors.js';
 import { CHECKPOINT_TYPE, type CheckpointPayload } from './chain.js';
 import type { TrustedKeys } from './checkpoint-keys.js';
 import { type SignedCheckpoint, appendWitnessRecords, readWitnessHeads, witnessSubmissionSchema } from './witness.js';
@@ -62,7 +62,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
     const buffer = Buffer.from(chunk as Buffer);
     size += buffer.length;
     if (size > BODY_LIMIT_BYTES)
-      throw new ApiError('payload_too_large', `A checkpoint is at most ${BODY_LIMIT_BYTES} bytes.`);
+      throw new ApiError('payload_too_large', message('witness.checkpoint_too_large', { maxBytes: BODY_LIMIT_BYTES }));
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -76,27 +76,26 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 }
 
 async function checkSignature(trustedKeys: TrustedKeys, head: SignedCheckpoint): Promise<void> {
-  const refuse = (detail: string, code: ErrorCode = 'witness_untrusted_checkpoint') =>
+  const refuse = (detail: Message, code: ErrorCode = 'witness_untrusted_checkpoint') =>
     new ApiError(code, detail, { seq: head.seq });
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(head.signature).kid;
   } catch {
-    throw refuse('The signature is not a compact JWS.');
+    throw refuse(message('witness.signature_not_jws'));
   }
   const key = typeof kid === 'string' ? trustedKeys.get(kid) : undefined;
-  if (!key || kid !== head.kid)
-    throw refuse(`The checkpoint is not signed by a key this witness trusts (kid ${String(kid)}).`);
+  if (!key || kid !== head.kid) throw refuse(message('witness.untrusted_key', { kid: String(kid) }));
   let payload: CheckpointPayload;
   try {
     const verified = await verifyCompactJws(head.signature, key.verifyKey, key.alg);
     if (verified.protectedHeader.typ !== CHECKPOINT_TYPE) throw new Error('typ');
     payload = JSON.parse(new TextDecoder().decode(verified.payload)) as CheckpointPayload;
   } catch {
-    throw refuse('The signature does not verify.');
+    throw refuse(message('witness.signature_invalid'));
   }
   if (payload.seq !== head.seq || payload.headHash !== head.headHash || payload.createdAt !== head.createdAt) {
-    throw refuse('The signed checkpoint says something else than the submission.');
+    throw refuse(message('witness.payload_differs'));
   }
 }
 
@@ -115,7 +114,7 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
         { seq: head.seq, held, submitted: head.headHash },
         'audit witness: a second, different head for a position already witnessed; refused',
       );
-      throw new ApiError('witness_conflict', `This witness already holds hash ${held} at position ${head.seq}.`, {
+      throw new ApiError('witness_conflict', message('witness.conflict', { held, seq: head.seq }), {
         seq: head.seq,
         heldHash: held,
       });
@@ -132,16 +131,16 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
     try {
       if (path === LATEST_PATH && request.method === 'GET') {
         const latest = Math.max(0, ...heads.keys());
-        if (latest === 0) throw new ApiError('not_found', 'No head witnessed yet.');
+        if (latest === 0) throw new ApiError('not_found', message('witness.no_head'));
         send(response, 200, { seq: latest, headHash: heads.get(latest) });
         return;
       }
       if (path !== SUBMIT_PATH) throw new ApiError('route_not_found');
       if (request.method !== 'POST') throw new ApiError('method_not_allowed');
       if (options.bearerToken && !bearerMatches(request.headers.authorization, options.bearerToken))
-        throw new ApiError('unauthenticated', 'This witness needs its bearer token.');
+        throw new ApiError('unauthenticated', message('witness.token_required'));
       if (!String(request.headers['content-type'] ?? '').startsWith('application/json'))
-        throw new ApiError('unsupported_media_type', 'Send the checkpoint as application/json.');
+        throw new ApiError('unsupported_media_type', message('witness.json_only'));
       let parsed: unknown;
       try {
         parsed = JSON.parse(await readBody(request));
@@ -150,11 +149,7 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
         throw new ApiError('malformed_json');
       }
       const submission = witnessSubmissionSchema.strict().safeParse(parsed);
-      if (!submission.success)
-        throw new ApiError(
-          'validation_failed',
-          'The body is not a signed checkpoint { seq, headHash, createdAt, kid, signature }.',
-        );
+      if (!submission.success) throw new ApiError('validation_failed', message('witness.not_checkpoint'));
       const taking = queue.catch(() => undefined).then(() => take(submission.data));
       queue = taking;
       const result = await taking;

@@ -148,8 +148,9 @@ describe('token endpoint — errors', () => {
       const problem = await tokenErrorOf(response);
       expect(problem.code).toBe('invalid_client');
       expect(problem.error).toBe('invalid_client');
-      expect(problem.detail).toBe('Unknown client, wrong secret, or disabled client.');
-      expect(problem.error_description).toBe(problem.detail);
+      // The detail in the request's language (Chinese by default); error_description in English (ASCII only).
+      expect(problem.detail).toBe('客户端不存在、密钥错误或客户端已停用。');
+      expect(problem.error_description).toBe('Unknown client, wrong secret, or disabled client.');
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
     }
   });

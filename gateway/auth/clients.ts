@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { clients } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { type ClientSecrets, generateClientSecret } from './secrets.js';
 import { type ClientKind, type Scope, defaultScopesForKind, scopesAllowedForKind } from './scopes.js';
 
@@ -55,17 +55,21 @@ export function scopesForNewClient(input: Pick<NewClient, 'kind' | 'scopes' | 'd
   const scopes = input.scopes ?? defaultScopesForKind(input.kind);
   const refused = scopes.filter((scope) => !allowed.includes(scope));
   if (refused.length > 0) {
-    throw new ApiError('validation_failed', `A ${input.kind} client may not hold: ${refused.join(', ')}.`, {
-      errors: [{ path: 'scopes', message: `not allowed for kind ${input.kind}: ${refused.join(', ')}` }],
-    });
+    throw new ApiError(
+      'validation_failed',
+      message('client.scopes_not_for_kind', { kind: input.kind, scopes: refused.join(', ') }),
+      {
+        errors: [{ path: 'scopes', message: `not allowed for kind ${input.kind}: ${refused.join(', ')}` }],
+      },
+    );
   }
   if (input.kind === 'department' && !input.departmentCode) {
-    throw new ApiError('validation_failed', 'A department client needs a departmentCode.', {
+    throw new ApiError('validation_failed', message('client.department_code_required'), {
       errors: [{ path: 'departmentCode', message: 'required for kind department' }],
     });
   }
   if (input.kind !== 'department' && input.departmentCode) {
-    throw new ApiError('validation_failed', 'Only department clients carry a departmentCode.', {
+    throw new ApiError('validation_failed', message('client.department_code_departments_only'), {
       errors: [{ path: 'departmentCode', message: `not allowed for kind ${input.kind}` }],
     });
   }
@@ -154,7 +158,7 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'prep
     },
     async getClient(id: string): Promise<ClientRecord> {
       const row = await read(id);
-      if (!row) throw new ApiError('not_found', 'No client with this id.');
+      if (!row) throw new ApiError('not_found', message('client.no_such_id'));
       return {
         id: row.id,
         name: row.name,
@@ -171,7 +175,7 @@ export type ClientQueries = ReturnType<typeof prepareClientQueries>;
 
 export async function getClient(db: Queryable, id: string): Promise<ClientRecord> {
   const [row] = await db.select(publicColumns).from(clients).where(eq(clients.id, id));
-  if (!row) throw new ApiError('not_found', 'No client with this id.');
+  if (!row) throw new ApiError('not_found', message('client.no_such_id'));
   return toRecord(row);
 }
 

@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { rateLimited } from '../platform/rate-limit.js';
 import type { Scope } from './scopes.js';
 import { TokenRejected } from './tokens.js';
@@ -35,7 +35,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     if (!header) {
       throw new ApiError(
         'unauthenticated',
-        'Send an access token: Authorization: Bearer <token>.',
+        message('auth.token_required'),
         {},
         {
           headers: { 'WWW-Authenticate': 'Bearer realm="onewindow"' },
@@ -64,7 +64,7 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     if (missing.length > 0) {
       throw new ApiError(
         'insufficient_scope',
-        `This operation needs the scope ${missing.join(' ')}.`,
+        message('auth.scope_missing', { scopes: missing.join(' ') }),
         { requiredScopes: scopes },
         {
           headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` },
@@ -78,14 +78,13 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
 /** Counts one request of the client; 429 `rate_limited` with Retry-After once over CLIENT_REQUESTS_PER_MINUTE. */
 export async function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): Promise<void> {
   const retryAfter = await services.clientRequestLimiter.take(clientId);
-  if (retryAfter !== null)
-    throw rateLimited(retryAfter, `This client made too many requests; try again in ${retryAfter} s.`);
+  if (retryAfter !== null) throw rateLimited(retryAfter, message('rate.client_requests', { seconds: retryAfter }));
 }
 
 function invalidToken(): ApiError {
   return new ApiError(
     'invalid_token',
-    'The access token is not valid.',
+    message('auth.token_invalid'),
     {},
     {
       headers: { 'WWW-Authenticate': 'Bearer realm="onewindow", error="invalid_token"' },

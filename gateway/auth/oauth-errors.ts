@@ -9,7 +9,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { type ErrorCode, type ProblemDocument, problemTitle } from '../platform/errors.js';
+import { ApiError, type ErrorCode, type ProblemDocument, problemDocument, problemTitle } from '../platform/errors.js';
 
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 
@@ -36,10 +36,15 @@ export function oauthErrorFor(code: ErrorCode, status: number): OAuthErrorCode {
   return 'invalid_request';
 }
 
-/** RFC 6749 §5.2 allows only printable ASCII in `error_description`: English when the detail is Chinese. */
+/**
+ * RFC 6749 §5.2 allows only printable ASCII in `error_description`: the detail in English when
+ * the answer is in Chinese (catalogue details are written in either), else the code's English title.
+ */
 const OAUTH_DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
-function oauthDescription(problem: ProblemDocument): string {
+function oauthDescription(problem: ProblemDocument, error: Error | undefined): string {
   if (problem.detail !== undefined && OAUTH_DESCRIPTION.test(problem.detail)) return problem.detail;
+  const english = error instanceof ApiError ? problemDocument(error, undefined, undefined, 'en').detail : undefined;
+  if (english !== undefined && OAUTH_DESCRIPTION.test(english)) return english;
   return problemTitle(problem.code, 'en');
 }
 
@@ -51,7 +56,7 @@ export const oauthErrorResponses: MiddlewareHandler<AppEnv> = async function oau
   const body = {
     ...problem,
     error: oauthErrorFor(problem.code, c.res.status),
-    error_description: oauthDescription(problem),
+    error_description: oauthDescription(problem, c.error),
   };
   // Hono carries the old answer's headers (WWW-Authenticate, Retry-After, X-Request-Id) over, except its type.
   c.res = new Response(JSON.stringify(body), { status: c.res.status, headers: { 'Content-Type': 'application/json' } });

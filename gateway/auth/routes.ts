@@ -5,7 +5,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, type Message, message } from '../platform/errors.js';
 import { clientAddress } from '../platform/rate-limit.js';
 import { ProblemSchema, errorResponses, publicRoute } from '../platform/routes.js';
 import { protectedRoute } from './protected-route.js';
@@ -76,7 +76,7 @@ const tokenErrorResponses = (statuses: Record<number, string>) =>
 /** A token endpoint refusal; oauth-errors.ts adds `error` and `error_description` from its code and detail. */
 const oauthError = (
   code: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope',
-  detail: string,
+  detail: Message,
 ) =>
   new ApiError(
     code,
@@ -101,10 +101,7 @@ const tokenParameters = [
 const refuseParametersInUrl: MiddlewareHandler<AppEnv> = async function refuseParametersInUrl(c, next) {
   const inUrl = tokenParameters.filter((name) => c.req.query(name) !== undefined);
   if (inUrl.length > 0) {
-    throw oauthError(
-      'invalid_request',
-      `Send ${inUrl.join(', ')} in the form body, never in the URL; a secret sent in a URL must be considered disclosed.`,
-    );
+    throw oauthError('invalid_request', message('oauth.parameters_in_url', { parameters: inUrl.join(', ') }));
   }
   return next();
 };
@@ -271,16 +268,16 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       const formId = form.client_id || undefined;
       const formSecret = form.client_secret || undefined;
       const basic = parseBasicCredentials(c.req.header('authorization'));
-      if (basic === null) throw oauthError('invalid_client', 'The Authorization header is not valid HTTP Basic.');
+      if (basic === null) throw oauthError('invalid_client', message('auth.basic_invalid'));
       // RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request.
       if (basic && (formId !== undefined || formSecret !== undefined)) {
-        throw oauthError('invalid_request', 'Use either HTTP Basic or client_secret_post, not both.');
+        throw oauthError('invalid_request', message('oauth.two_methods'));
       }
       if (form.grant_type !== 'client_credentials') {
-        throw oauthError('unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
+        throw oauthError('unsupported_grant_type', message('oauth.grant_type'));
       }
       const credentials = basic ?? (formId && formSecret ? { id: formId, secret: formSecret } : undefined);
-      if (!credentials) throw oauthError('invalid_client', 'Client authentication is required.');
+      if (!credentials) throw oauthError('invalid_client', message('oauth.client_authentication_required'));
       const address = clientAddress(c);
       const plausible = await signInGuard.admit(address, credentials.id);
       const client = plausible
@@ -290,7 +287,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
         : null;
       if (!client) {
         await signInGuard.recordFailure(address, credentials.id);
-        throw oauthError('invalid_client', 'Unknown client, wrong secret, or disabled client.');
+        throw oauthError('invalid_client', message('auth.client_credentials_refused'));
       }
 
       const requested = form.scope?.split(' ').filter((scope) => scope.length > 0);
@@ -298,7 +295,8 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       let scopes: Scope[] = client.scopes.filter((scope) => !isExplicitOnlyScope(scope));
       if (requested && requested.length > 0) {
         const refused = requested.filter((scope) => !isScope(scope) || !client.scopes.includes(scope));
-        if (refused.length > 0) throw oauthError('invalid_scope', `Not granted to this client: ${refused.join(' ')}`);
+        if (refused.length > 0)
+          throw oauthError('invalid_scope', message('oauth.scope_not_granted', { scopes: refused.join(' ') }));
         scopes = [...new Set(requested as Scope[])];
       }
       const issued = await tokens.issue(client, scopes);
@@ -315,8 +313,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
       );
     },
     (result) => {
-      if (!result.success)
-        throw oauthError('invalid_request', 'Each token parameter must appear at most once, as text.');
+      if (!result.success) throw oauthError('invalid_request', message('oauth.parameter_repeated'));
       return undefined;
     },
   );
@@ -379,7 +376,7 @@ export function registerAuthRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(rotateKeysRoute, async (c) => {
     const { keys, db } = c.get('services');
     if (c.get('services').config.signing.keyFiles) {
-      throw new ApiError('conflict', 'Keys come from SIGNING_KEY_FILES; rotate by changing the files and restarting.');
+      throw new ApiError('conflict', message('auth.keys_from_files'));
     }
     const rotated = await keys.rotate();
     await recordAudit(db, {

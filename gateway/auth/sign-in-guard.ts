@@ -15,6 +15,7 @@
  * without a key of its own, so made-up ids cannot fill the limiter's memory.
  */
 import type { Config } from '../config.js';
+import { message } from '../platform/errors.js';
 import { rateLimited } from '../platform/rate-limit.js';
 import type { SharedLimiter, SharedLimits } from '../platform/shared-limits.js';
 
@@ -50,14 +51,9 @@ export class SignInGuard {
       this.attemptsPerAddress.take(address),
       plausible ? this.failuresPerClientAndAddress.blocked(failureKey(clientId, address)) : null,
     ]);
-    if (retryAfter !== null)
-      throw rateLimited(retryAfter, `Too many sign-in attempts from this address; try again in ${retryAfter} s.`);
+    if (retryAfter !== null) throw rateLimited(retryAfter, message('rate.sign_in_attempts', { seconds: retryAfter }));
     if (!plausible) return false;
-    if (lockedFor !== null)
-      throw rateLimited(
-        lockedFor,
-        `Too many failed sign-ins for this client from this address; try again in ${lockedFor} s.`,
-      );
+    if (lockedFor !== null) throw rateLimited(lockedFor, message('rate.sign_in_failures', { seconds: lockedFor }));
     return true;
   }
 

@@ -10,7 +10,7 @@
  * a year that is not loaded is never guessed at: it is `calendar_year_missing`.
  */
 import { isCalendarDate } from '../materials/dates.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 export interface WorkingCalendar {
   /** `YYYY-MM-DD` */
@@ -79,12 +79,7 @@ export function yearOfDayNumber(dayNumber: number): number {
 }
 
 export function calendarYearMissing(year: number): ApiError {
-  return new ApiError(
-    'calendar_year_missing',
-    `The working-day calendar for ${year} is not loaded, so the gateway cannot compute a legal deadline that involves days of ${year}. ` +
-      `An administrator loads it with PUT /v1/calendar/years/${year}.`,
-    { year },
-  );
+  return new ApiError('calendar_year_missing', message('calendar.year_missing', { year }), { year });
 }
 
 /** One loaded year: a working-day flag per day and the running count of working days. */

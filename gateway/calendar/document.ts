@@ -17,7 +17,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { isCalendarDate } from '../materials/dates.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import {
   dateOfDayNumber,
   dayNumberOf,
@@ -185,8 +185,9 @@ export function calendarProblems(error: z.ZodError): CalendarProblem[] {
 }
 
 export function calendarInvalid(problems: CalendarProblem[]): ApiError {
-  const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`;
-  return new ApiError('calendar_invalid', `The calendar document has ${count}; see \`errors\`.`, { errors: problems });
+  return new ApiError('calendar_invalid', message('calendar.invalid', { count: problems.length }), {
+    errors: problems,
+  });
 }
 
 /** The validated document, or `calendar_invalid` listing every problem. */

@@ -6,7 +6,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { recomputeDueDates } from '../cases/deadlines.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { dateOfDayNumber, dayNumberOf } from './calendar.js';
@@ -220,7 +220,7 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getYearRoute, async (c) => {
     const { year } = c.req.valid('param');
     const view = await getCalendarYear(c.get('services').db, year);
-    if (!view) throw new ApiError('not_found', `No calendar is loaded for ${year}.`);
+    if (!view) throw new ApiError('not_found', message('calendar.not_loaded', { year }));
     return c.json(view, 200);
   });
 

@@ -13,7 +13,7 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { cases } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import type { BlobStore } from '../materials/blob-store.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import {
   type ResultCertificateInput,
   receiveResultCertificate,
@@ -48,13 +48,13 @@ export async function receiveStatusCallback(
 ): Promise<{ caseNumber: string; caseStatus: string; dueOn: string | null }> {
   const department = context.principal.departmentCode;
   if (context.principal.kind !== 'department' || department === null)
-    throw new ApiError('forbidden', 'Only a department client reports case status.');
+    throw new ApiError('forbidden', message('callback.departments_only'));
   const now = (context.now ?? (() => new Date()))();
   const occurredAt = new Date(callback.occurredAt);
   if (occurredAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS)
-    throw new ApiError('callback_stale', 'The event is dated in the future; check the sending clock.');
+    throw new ApiError('callback_stale', message('callback.dated_in_future'));
   if (occurredAt.getTime() < now.getTime() - MAX_AGE_MS)
-    throw new ApiError('callback_stale', 'The event is more than a week old; it is not applied.');
+    throw new ApiError('callback_stale', message('callback.too_old'));
   const calendar = await context.calendar();
 
   return auditRefusals(
@@ -64,7 +64,7 @@ export async function receiveStatusCallback(
       if (callback.resultCertificate && callback.status !== 'completed') {
         throw new ApiError(
           'result_certificate_invalid',
-          `A result document comes with the completion, not with ${callback.status}; nothing was applied.`,
+          message('callback.result_only_on_completion', { status: callback.status }),
           { problem: 'not completed' },
         );
       }
@@ -75,7 +75,10 @@ export async function receiveStatusCallback(
       return context.db.transaction(async (tx) => {
         const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));
         const unknown = () =>
-          new ApiError('callback_unknown_case', `No case ${callback.caseNumber} was delivered to ${department}.`);
+          new ApiError(
+            'callback_unknown_case',
+            message('callback.unknown_case', { caseNumber: callback.caseNumber, department }),
+          );
         if (!row) throw unknown();
         // A case not delivered to this department is answered like an unknown one.
         const decision = await context.access.decide(tx, 'case.report_status', {

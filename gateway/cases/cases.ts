@@ -48,7 +48,8 @@ import {
   type WindowResultView,
   windowResultView,
 } from '../results/results.js';
-import { ApiError, message } from '../platform/errors.js';
+import { ApiError, type Message, message } from '../platform/errors.js';
+import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertCase,
   insertCaseEvent,
@@ -818,10 +819,13 @@ async function checkFormParties(
     if (!parsed.ok)
       throw new ApiError(
         parsed.code,
-        {
-          'zh-CN': `${party.nameZh}（申请表字段 ${party.formField}）：${parsed.messageZh}`,
-          en: `${party.nameZh} (${party.name}, form field ${party.formField}): ${parsed.message}`,
-        },
+        message('case.party_identifier_invalid', {
+          party: party.name,
+          partyZh: party.nameZh,
+          field: party.formField,
+          reason: parsed.message,
+          reasonZh: parsed.messageZh,
+        }),
         { field: `${party.formField}.idNumber` },
       );
     const subjectId = parties.get(party.role);
@@ -1161,10 +1165,7 @@ export async function attachMaterial(
       if (material.status === 'cancelled')
         throw new ApiError(
           'certificate_cancelled',
-          {
-            'zh-CN': `证照 ${material.sourceRef ?? ''} 已被发证部门注销（因后续登记事项终止，如离婚、转移登记），不能作为“${requirement.name}”的材料；请提交现势有效的证照。`,
-            en: `Certificate ${material.sourceRef ?? ''} was cancelled by its issuing department (ended by a later registration, e.g. a divorce or a transfer) and cannot be attached for "${requirement.name}"; attach one that is in force.`,
-          },
+          message('case.certificate_cancelled', { sourceRef: material.sourceRef ?? '', requirement: requirement.name }),
           { requirementCode: requirement.requirementCode },
         );
       if (!isUsableOn(material, today))
@@ -1305,7 +1306,12 @@ function decidingCentreFor(directory: CentreDirectory, from: string, item: ItemD
   }
   throw new ApiError(
     'no_deciding_centre',
-    `No centre of level ${item.decidingLevel} above ${from} offers ${item.name}: it cannot be reported up; the case was not submitted.`,
+    message('case.no_deciding_centre', {
+      decidingLevel: item.decidingLevel,
+      from,
+      itemName: item.name,
+      itemNameZh: item.nameZh,
+    }),
     {
       centreCode: from,
       itemCode: item.code,
@@ -1401,6 +1407,24 @@ export interface SubmitInput {
 }
 
 /**
+ * The refusal naming the materials still missing: each entry written in both languages (where to
+ * fetch it, or that the applicant hands it in), the list joined in each language's own way.
+ */
+function missingMaterials(missing: NoticeEntry[]): Message {
+  const entries = missing.map((entry) =>
+    message('case.missing_material', {
+      name: entry.name,
+      state: entry.state,
+      departments: entry.fetchableFrom.map((source) => source.department).join('/'),
+    }),
+  );
+  return message('case.materials_missing', {
+    missing: entries.map((entry) => formatMessage(entry, 'en')).join('; '),
+    missingZh: entries.map((entry) => formatMessage(entry, 'zh-CN')).join('；'),
+  });
+}
+
+/**
  * Submits an open case inside the caller's transaction (the idempotency wrapper's): checks the
  * form and the materials, accepts deferrable ones as deferred with their due dates, computes the
  * promised and statutory due dates on the working-day calendar, and writes the case and one
@@ -1437,7 +1461,10 @@ export async function submitCase(
     const notReceiving = [...new Set(gaps.map((gap) => gap.department))];
     throw new ApiError(
       'department_not_receiving',
-      `No configured department system receives these cases for ${notReceiving.join(', ')}: ${gaps.map((gap) => gap.message).join(' ')} The case was not submitted.`,
+      message('case.department_not_receiving', {
+        departments: notReceiving.join(', '),
+        gaps: gaps.map((gap) => gap.message).join(' '),
+      }),
       { departments: notReceiving, gaps },
     );
   }
@@ -1467,20 +1494,13 @@ export async function submitCase(
       (entry.state === 'missing' || entry.state === 'fetchable') && !entry.optional && entry.deferrableDays === null,
   );
   if (missing.length > 0) {
-    throw new ApiError(
-      'materials_missing',
-      {
-        'zh-CN': `缺少以下材料，不能受理：${missing.map((entry) => `${entry.name}（${entry.state === 'fetchable' ? `可向 ${entry.fetchableFrom.map((source) => source.department).join('/')} 调取` : '请申请人提交'}）`).join('；')}。`,
-        en: `The case cannot be accepted without: ${missing.map((entry) => `${entry.name} (${entry.state === 'fetchable' ? `fetch it from ${entry.fetchableFrom.map((source) => source.department).join('/')}` : 'hand it in'})`).join('; ')}.`,
-      },
-      {
-        missing: missing.map((entry) => ({
-          requirementCode: entry.requirementCode,
-          name: entry.name,
-          state: entry.state,
-        })),
-      },
-    );
+    throw new ApiError('materials_missing', missingMaterials(missing), {
+      missing: missing.map((entry) => ({
+        requirementCode: entry.requirementCode,
+        name: entry.name,
+        state: entry.state,
+      })),
+    });
   }
   const deferred = view.notice.entries.filter(
     (entry) =>

@@ -44,7 +44,7 @@ import type { DepartmentRegistry } from '../departments/registry.js';
 import { submissionTypeFor } from '../items/deliverability.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { type ReceivedResultCertificate, receiveResultCertificate } from '../results/electronic.js';
-import { ApiError, type ErrorCode, errorForLog } from '../platform/errors.js';
+import { ApiError, type ErrorCode, errorForLog, message } from '../platform/errors.js';
 import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 
@@ -400,7 +400,7 @@ export class DeliveryWorker {
       if (!department)
         throw new ApiError(
           'unknown_department',
-          `No department system ${claim.departmentCode} is configured on this instance.`,
+          message('dispatch.department_not_configured', { department: claim.departmentCode }),
           { department: claim.departmentCode },
         );
       requireCapability(department, 'submitCase');
@@ -414,7 +414,10 @@ export class DeliveryWorker {
         'submitCase',
         (adapter, context) => {
           if (!adapter.submitCase)
-            throw new ApiError('capability_not_offered', `${department.code} does not offer submitCase.`);
+            throw new ApiError(
+              'capability_not_offered',
+              message('dispatch.capability_not_offered', { department: department.code, capability: 'submitCase' }),
+            );
           return adapter.submitCase(submission.request, context);
         },
       );
@@ -433,7 +436,7 @@ export class DeliveryWorker {
       selectSubmittedMaterials(this.db, { caseId: claim.caseId }),
       selectSubmittedParties(this.db, { caseId: claim.caseId }),
     ]);
-    if (!row) throw new ApiError('not_found', `The case of delivery ${claim.id} does not exist.`);
+    if (!row) throw new ApiError('not_found', message('dispatch.case_of_delivery_missing', { deliveryId: claim.id }));
     // Opening refused subjects departments cannot be asked about; a subject changed since is refused here, definitively.
     const subject = departmentSubjectRef(row, claim.departmentCode);
     const parties = partyRows.map((party) => ({
@@ -772,11 +775,7 @@ export class DeliveryWorker {
 
   private async receiveDocument(document: ResultCertificate): Promise<ReceivedResultCertificate> {
     if (!this.blobStore)
-      throw new ApiError(
-        'result_certificate_invalid',
-        'This worker keeps no result documents (no blob store); nothing was applied.',
-        { problem: 'no blob store' },
-      );
+      throw new ApiError('result_certificate_invalid', message('dispatch.no_blob_store'), { problem: 'no blob store' });
     return receiveResultCertificate(this.blobStore, document);
   }
 
@@ -795,7 +794,13 @@ export class DeliveryWorker {
         'queryCaseStatus',
         (adapter, context) => {
           if (!adapter.queryCaseStatus)
-            throw new ApiError('capability_not_offered', `${department.code} does not offer queryCaseStatus.`);
+            throw new ApiError(
+              'capability_not_offered',
+              message('dispatch.capability_not_offered', {
+                department: department.code,
+                capability: 'queryCaseStatus',
+              }),
+            );
           return adapter.queryCaseStatus(check.departmentReference, context);
         },
       );
@@ -980,11 +985,11 @@ export async function requeueDeadDelivery(
       .innerJoin(cases, eq(cases.id, deliveries.caseId))
       .where(eq(deliveries.id, input.deliveryId))
       .for('update', { of: deliveries });
-    if (!found) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    if (!found) throw new ApiError('not_found', message('dispatch.no_delivery', { deliveryId: input.deliveryId }));
     if (found.delivery.status !== 'dead') {
       throw new ApiError(
         'conflict',
-        `Delivery ${input.deliveryId} is ${found.delivery.status}; only a dead-lettered delivery can be requeued.`,
+        message('dispatch.requeue_not_dead', { deliveryId: input.deliveryId, status: found.delivery.status }),
         { deliveryStatus: found.delivery.status },
       );
     }
@@ -1000,7 +1005,7 @@ export async function requeueDeadDelivery(
       })
       .where(eq(deliveries.id, input.deliveryId))
       .returning();
-    if (!requeued) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    if (!requeued) throw new ApiError('not_found', message('dispatch.no_delivery', { deliveryId: input.deliveryId }));
     await tx.insert(caseEvents).values({
       caseId: requeued.caseId,
       kind: 'delivery_requeued',
@@ -1039,11 +1044,14 @@ export async function markCancellationHandled(
       .innerJoin(cases, eq(cases.id, deliveries.caseId))
       .where(eq(deliveries.id, input.deliveryId))
       .for('update', { of: deliveries });
-    if (!found) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    if (!found) throw new ApiError('not_found', message('dispatch.no_delivery', { deliveryId: input.deliveryId }));
     if (found.delivery.cancelStatus !== 'manual') {
       throw new ApiError(
         'conflict',
-        `Delivery ${input.deliveryId} has no withdrawal waiting to be done by hand (${found.delivery.cancelStatus ?? 'none'}).`,
+        message('dispatch.no_manual_withdrawal', {
+          deliveryId: input.deliveryId,
+          cancelStatus: found.delivery.cancelStatus ?? 'none',
+        }),
         { cancelStatus: found.delivery.cancelStatus },
       );
     }
@@ -1052,7 +1060,7 @@ export async function markCancellationHandled(
       .set({ cancelStatus: 'handled', cancelledAt: sql`now()` })
       .where(eq(deliveries.id, input.deliveryId))
       .returning();
-    if (!handled) throw new ApiError('not_found', `No delivery ${input.deliveryId}.`);
+    if (!handled) throw new ApiError('not_found', message('dispatch.no_delivery', { deliveryId: input.deliveryId }));
     await tx.insert(caseEvents).values({
       caseId: handled.caseId,
       kind: 'cancel_handled',

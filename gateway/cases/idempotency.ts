@@ -17,7 +17,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
-import { ApiError, type DetailText, type ErrorCode, errorCatalogue } from '../platform/errors.js';
+import { ApiError, type DetailText, type ErrorCode, errorCatalogue, message } from '../platform/errors.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{8,200}$/;
 
@@ -61,13 +61,9 @@ export function requestHash(scope: string, body: unknown): string {
 
 export function requireIdempotencyKey(key: string | undefined): string {
   if (key === undefined || key.trim() === '') {
-    throw new ApiError(
-      'idempotency_key_required',
-      'Send an Idempotency-Key header (a unique value, e.g. a UUID) so a repeated submission cannot open the case twice.',
-    );
+    throw new ApiError('idempotency_key_required', message('idempotency.key_required'));
   }
-  if (!KEY_PATTERN.test(key))
-    throw new ApiError('validation_failed', 'The Idempotency-Key is 8 to 200 visible ASCII characters.');
+  if (!KEY_PATTERN.test(key)) throw new ApiError('validation_failed', message('idempotency.key_format'));
   return key;
 }
 
@@ -130,17 +126,11 @@ export async function withIdempotency<T>(
       selectKey(tx, { clientId: request.clientId, key }),
     ]);
     if (!locked) {
-      throw new ApiError(
-        'idempotency_in_progress',
-        'A request with this Idempotency-Key is still being processed; repeat it in a moment.',
-      );
+      throw new ApiError('idempotency_in_progress', message('idempotency.in_progress'));
     }
     if (existing) {
       if (existing.requestHash !== hash || existing.scope !== request.scope) {
-        throw new ApiError(
-          'idempotency_key_reused',
-          'This Idempotency-Key was already used for a different request; use a new key for a new request.',
-        );
+        throw new ApiError('idempotency_key_reused', message('idempotency.key_reused'));
       }
       if (existing.responseStatus !== null) {
         if (existing.responseStatus >= 400) return new StoredRefusal(refusalFromStored(existing.responseBody));
@@ -149,10 +139,7 @@ export async function withIdempotency<T>(
       // A row without an answer is a reservation written by the previous version of this module
       // (reserve, then work in another transaction). Honoured while its request may still run.
       if (existing.createdAt.getTime() > Date.now() - abandonAfterMs) {
-        throw new ApiError(
-          'idempotency_in_progress',
-          'A request with this Idempotency-Key is still being processed; repeat it in a moment.',
-        );
+        throw new ApiError('idempotency_in_progress', message('idempotency.in_progress'));
       }
     }
 
@@ -215,7 +202,7 @@ function storedRefusal(error: ApiError): StoredRefusalBody {
 function refusalFromStored(stored: unknown): ApiError {
   const body = stored as Partial<StoredRefusalBody> | null;
   if (!body || typeof body.code !== 'string' || !Object.hasOwn(errorCatalogue, body.code))
-    return new ApiError('conflict', 'The first request with this Idempotency-Key was refused.');
+    return new ApiError('conflict', message('idempotency.first_refused'));
   return new ApiError(body.code, body.detail, body.extras ?? {});
 }
 

@@ -20,7 +20,7 @@ import {
   materials,
 } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { chinaToday } from '../materials/dates.js';
 import { type ApplicantRatingView, applicantRatingView, findRating, isRateable } from '../ratings/ratings.js';
 import { type ProgressLookup, proveCase } from './proof.js';
@@ -288,7 +288,10 @@ export async function downloadResultDocument(
   if (resultRow?.method !== 'electronic' || resultRow.status !== 'issued' || resultRow.materialId === null) {
     throw new ApiError(
       'result_document_not_available',
-      `Case ${caseRow.caseNumber} has no electronic result to download${resultRow?.method === 'electronic' ? ' yet' : ''}.`,
+      message('result.no_electronic_document', {
+        caseNumber: caseRow.caseNumber,
+        electronic: resultRow?.method === 'electronic' ? 'yes' : 'no',
+      }),
       {
         method: resultRow?.method ?? null,
         status: resultRow?.status ?? null,

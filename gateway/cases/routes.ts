@@ -26,7 +26,7 @@ import {
   submitCase,
   transferCase,
 } from './cases.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { ResultCertificateInputSchema } from '../results/electronic.js';
 import { receiveStatusCallback } from './callbacks.js';
 import { collectResult } from '../results/collection.js';
@@ -554,7 +554,7 @@ const collectionRoute = protectedRoute({
 function caseContext(c: Context<AppEnv>, operatorId: string | undefined, statedPurpose?: string): AccessContext {
   const purposeCodes = c.get('services').config.purposeCodes;
   if (statedPurpose !== undefined && !purposeCodes.includes(statedPurpose)) {
-    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, {
+    throw new ApiError('purpose_unknown', message('purpose.unknown', { purposeCodes: purposeCodes.join(', ') }), {
       purposeCodes,
     });
   }

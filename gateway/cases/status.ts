@@ -16,7 +16,7 @@ import { departmentProvider } from '../certificates/store.js';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { type ReceivedResultCertificate, recordResultCertificate } from '../results/electronic.js';
 import { prepareResult } from '../results/results.js';
 
@@ -111,7 +111,7 @@ export async function applyDepartmentStatus(
   update: DepartmentStatusUpdate,
 ): Promise<AppliedStatus> {
   const [caseRow] = await tx.select().from(cases).where(eq(cases.id, update.caseId)).for('update');
-  if (!caseRow) throw new ApiError('callback_unknown_case', 'No such case.');
+  if (!caseRow) throw new ApiError('callback_unknown_case', message('case.not_found'));
   const [delivery] = await tx
     .select()
     .from(deliveries)
@@ -120,12 +120,16 @@ export async function applyDepartmentStatus(
   if (!delivery)
     throw new ApiError(
       'callback_wrong_department',
-      `Case ${caseRow.caseNumber} was not delivered to ${update.departmentCode}.`,
+      message('callback.not_delivered_to', { caseNumber: caseRow.caseNumber, department: update.departmentCode }),
     );
   if (delivery.status === 'dead') {
     throw new ApiError(
       'callback_wrong_department',
-      `Case ${caseRow.caseNumber} never reached ${update.departmentCode}: its delivery failed (${delivery.lastError ?? 'dead-lettered'}).`,
+      message('callback.delivery_failed', {
+        caseNumber: caseRow.caseNumber,
+        department: update.departmentCode,
+        lastError: delivery.lastError ?? 'dead-lettered',
+      }),
     );
   }
 
@@ -140,7 +144,7 @@ export async function applyDepartmentStatus(
         ),
       );
     if (seen)
-      throw new ApiError('callback_replayed', `Event ${update.externalEventId} was already received.`, {
+      throw new ApiError('callback_replayed', message('callback.replayed', { eventId: update.externalEventId }), {
         eventId: update.externalEventId,
       });
   }
@@ -150,21 +154,25 @@ export async function applyDepartmentStatus(
     if (update.source === 'poll') return { caseStatus: caseRow.status, changed: false };
     throw new ApiError(
       'case_already_final',
-      `${update.departmentCode} already reported ${delivery.departmentStatus} for case ${caseRow.caseNumber}.`,
+      message('callback.already_final', {
+        department: update.departmentCode,
+        status: delivery.departmentStatus ?? '',
+        caseNumber: caseRow.caseNumber,
+      }),
     );
   }
   if (delivery.departmentUpdatedAt && update.occurredAt.getTime() < delivery.departmentUpdatedAt.getTime()) {
     if (update.source === 'poll') return { caseStatus: caseRow.status, changed: false };
     throw new ApiError(
       'callback_stale',
-      `The event is older than the last status applied (${delivery.departmentUpdatedAt.toISOString()}).`,
+      message('callback.older_than_last', { lastAppliedAt: delivery.departmentUpdatedAt.toISOString() }),
     );
   }
   const resultCertificate = update.resultCertificate ?? null;
   if (resultCertificate && update.status !== 'completed') {
     throw new ApiError(
       'result_certificate_invalid',
-      `A result document comes with the completion, not with ${update.status}; nothing was applied.`,
+      message('callback.result_only_on_completion', { status: update.status }),
       { problem: 'not completed' },
     );
   }

@@ -20,7 +20,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { centreItems, centres, clientCentres, clients, operators } from '../db/schema.js';
 import { requireItemFrom } from '../items/catalogue.js';
 import type { CentreLevel } from '../items/catalogue.js';
-import { ApiError, message } from '../platform/errors.js';
+import { ApiError, type Message, message } from '../platform/errors.js';
 
 export const CENTRE_LEVELS: readonly CentreLevel[] = ['province', 'city', 'county', 'town', 'village'];
 export const OPERATOR_ROLES = ['acceptance_clerk', 'back_office_approver', 'centre_director', 'supervisor'] as const;
@@ -94,8 +94,8 @@ export function subtree(directory: CentreDirectory, code: string): CentreRow[] {
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
-function invalid(problem: string, extras: Record<string, unknown> = {}): ApiError {
-  return new ApiError('centre_invalid', `The centre is not valid: ${problem}.`, extras);
+function invalid(problem: Message, extras: Record<string, unknown> = {}): ApiError {
+  return new ApiError('centre_invalid', problem, extras);
 }
 
 /**
@@ -133,19 +133,19 @@ export async function upsertCentre(
       });
     }
     if (parent === undefined && input.level !== 'province')
-      throw invalid('only a province centre stands at the top; name the parent of a lower centre', {
+      throw invalid(message('centre.top_is_province'), {
         level: input.level,
       });
     if (parent !== undefined) {
       if (levelRank(parent.level) >= levelRank(input.level))
-        throw invalid(`a ${input.level} centre cannot stand under a ${parent.level} centre`, {
+        throw invalid(message('centre.level_under_parent', { level: input.level, parentLevel: parent.level }), {
           level: input.level,
           parentLevel: parent.level,
         });
       const shared = SHARED_WITH_PARENT[parent.level];
       if (code.slice(0, shared) !== parent.code.slice(0, shared)) {
         throw invalid(
-          `the code of a ${input.level} centre starts with the first ${shared} digits of its parent's division code (${parent.code.slice(0, shared)})`,
+          message('centre.code_prefix', { level: input.level, digits: shared, prefix: parent.code.slice(0, shared) }),
           { parentCode: parent.code },
         );
       }
@@ -154,7 +154,7 @@ export async function upsertCentre(
     if (existing && existing.level !== input.level) {
       const children = await tx.select({ level: centres.level }).from(centres).where(eq(centres.parentCode, code));
       if (children.some((child) => levelRank(child.level) <= levelRank(input.level)))
-        throw invalid(`centres below ${code} would no longer be below it in level`, { level: input.level });
+        throw invalid(message('centre.children_level', { centreCode: code }), { level: input.level });
     }
     const values = {
       name: input.name,

@@ -12,7 +12,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { centreRepresentatives } from '../db/schema.js';
 import { maskName } from '../identity/identifiers.js';
 import { isMobileNumber, maskMobile } from '../notifications/mobile.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import type { ReferenceData } from '../access/reference-data.js';
 import { type Actor, requireCentre } from './centres.js';
 
@@ -67,16 +67,14 @@ export async function setRepresentative(
   if (!isConfiguredDepartment(departmentCode)) {
     throw new ApiError(
       'representative_department_unknown',
-      `No department system ${departmentCode} is configured: it has no cases to represent.`,
+      message('centre.representative_department_unknown', { department: departmentCode }),
       { department: departmentCode },
     );
   }
   if (!isMobileNumber(input.mobile)) {
-    throw new ApiError(
-      'representative_mobile_invalid',
-      'The mobile number is not a mainland mobile number (11 digits starting 13–19, without country code or spaces).',
-      { field: 'mobile' },
-    );
+    throw new ApiError('representative_mobile_invalid', message('centre.representative_mobile_invalid'), {
+      field: 'mobile',
+    });
   }
   return db.transaction(async (tx) => {
     const [existing] = await tx

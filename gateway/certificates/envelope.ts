@@ -9,7 +9,7 @@ import { decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { isCanonicalBase64url } from '../auth/compact-jws.js';
 import { signCompactJws, verifyCompactJws } from '../auth/jws.js';
 import type { KeyStore } from '../auth/keys.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 export const CERTIFICATE_ENVELOPE_TYPE = 'onewindow-certificate+jws';
 
@@ -116,48 +116,41 @@ export async function verifyCertificateEnvelope(
 ): Promise<{ claims: CertificateClaims; kid: string }> {
   // Canonical base64url only: otherwise one signature has several spellings that all verify.
   if (!COMPACT_JWS.test(envelope) || !envelope.split('.').every(isCanonicalBase64url)) {
-    throw new ApiError('envelope_malformed', 'The envelope is not a compact JWS (three canonical base64url parts).');
+    throw new ApiError('envelope_malformed', message('envelope.not_compact_jws'));
   }
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(envelope);
   } catch {
-    throw new ApiError('envelope_malformed', 'The envelope header cannot be decoded.');
+    throw new ApiError('envelope_malformed', message('envelope.header_undecodable'));
   }
   if (header.typ !== CERTIFICATE_ENVELOPE_TYPE)
-    throw new ApiError(
-      'envelope_malformed',
-      `The envelope is not a certificate envelope (typ must be ${CERTIFICATE_ENVELOPE_TYPE}).`,
-    );
-  if (typeof header.kid !== 'string')
-    throw new ApiError('envelope_malformed', 'The envelope header names no key (kid).');
+    throw new ApiError('envelope_malformed', message('envelope.wrong_type', { type: CERTIFICATE_ENVELOPE_TYPE }));
+  if (typeof header.kid !== 'string') throw new ApiError('envelope_malformed', message('envelope.no_kid'));
   const key = await keys.historicalVerificationKey(header.kid);
   if (!key)
-    throw new ApiError('envelope_unknown_key', `The gateway never signed with a key ${header.kid}.`, {
+    throw new ApiError('envelope_unknown_key', message('envelope.unknown_key', { kid: String(header.kid) }), {
       kid: header.kid,
     });
   if (header.alg !== key.alg)
     throw new ApiError(
       'envelope_signature_invalid',
-      `Key ${key.kid} signs with ${key.alg}, not ${String(header.alg)}.`,
+      message('envelope.wrong_algorithm', { kid: key.kid, algorithm: key.alg, headerAlgorithm: String(header.alg) }),
     );
   let payload: Uint8Array;
   try {
     ({ payload } = await verifyCompactJws(envelope, key.verifyKey, key.alg));
   } catch (error) {
     if (error instanceof joseErrors.JOSEError)
-      throw new ApiError(
-        'envelope_signature_invalid',
-        'The signature does not match the envelope: it was altered or not signed by this gateway.',
-      );
+      throw new ApiError('envelope_signature_invalid', message('envelope.signature_mismatch'));
     throw error;
   }
   let claims: unknown;
   try {
     claims = JSON.parse(new TextDecoder().decode(payload));
   } catch {
-    throw new ApiError('envelope_malformed', 'The signed payload is not JSON.');
+    throw new ApiError('envelope_malformed', message('envelope.payload_not_json'));
   }
-  if (!isClaims(claims)) throw new ApiError('envelope_malformed', 'The signed payload is not a certificate.');
+  if (!isClaims(claims)) throw new ApiError('envelope_malformed', message('envelope.payload_not_certificate'));
   return { claims, kid: key.kid };
 }

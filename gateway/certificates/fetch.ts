@@ -298,7 +298,7 @@ export async function fetchCertificates(
         made.read,
         ...made.planned.map((entry) => entry.access),
       ]);
-      if (!plan.read.allowed) throw refusal(plan.read, subjectResource, 'No such subject.');
+      if (!plan.read.allowed) throw refusal(plan.read, subjectResource, message('subject.not_found'));
       return { plans: plan.planned, unmask: plan.unmask };
     },
   );

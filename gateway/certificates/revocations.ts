@@ -14,7 +14,7 @@ import type { Database } from '../db/client.js';
 import { certificateRevocations } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { requireMaterialType } from '../materials/catalogue.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { type RevocationRow, revokeCertificate } from './store.js';
 
 export interface RevocationView {
@@ -59,12 +59,13 @@ export async function pushRevocation(
   const { principal } = context;
   const department = principal.departmentCode;
   if (principal.kind !== 'department' || department === null)
-    throw new ApiError('forbidden', 'Only a department client revokes certificates, its own ones.');
+    throw new ApiError('forbidden', message('certificate.revoke_departments_only'));
   const type = await requireMaterialType(context.db, input.certificateType);
   const issues =
     type.issuingDepartment === department ||
     (context.departments.get(department)?.adapter.certificateTypes ?? []).includes(type.code);
-  if (!issues) throw new ApiError('forbidden', `Department ${department} does not issue ${type.code} certificates.`);
+  if (!issues)
+    throw new ApiError('forbidden', message('certificate.revoke_not_issuer', { department, type: type.code }));
   return context.db.transaction(async (tx) => {
     const facts = await context.access.grantFacts(tx);
     const decisions = new Map<string, AllowedDecision>();

@@ -106,7 +106,7 @@ export async function subjectDisclosure(
   action: 'subject.read' | 'subject.link' = 'subject.read',
 ): Promise<{ decision: AllowedDecision; unmask: boolean }> {
   const decision = await context.access.decide(tx, action, { kind: 'subject', subjectId });
-  if (!decision.allowed) throw refusal(decision, { kind: 'subject', subjectId }, 'No such subject.');
+  if (!decision.allowed) throw refusal(decision, { kind: 'subject', subjectId }, message('subject.not_found'));
   const unmask = (await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId })).allowed;
   return { decision, unmask };
 }

@@ -8,7 +8,7 @@
 import { and, arrayContains, desc, eq } from 'drizzle-orm';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import { auditEntries } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, type Message, message } from '../platform/errors.js';
 import { parseSubjectIdentifier } from './identifiers.js';
 import { normaliseName, requireSubject } from './subjects.js';
 import { type VerificationContext, verifySubjectIdentity } from './verification.js';
@@ -21,7 +21,7 @@ export interface PresentedIdentity {
   name: string;
 }
 
-function presenceUnproven(detail: string): ApiError {
+function presenceUnproven(detail: Message): ApiError {
   return new ApiError('presence_unproven', detail);
 }
 
@@ -56,14 +56,11 @@ export async function issueTrackerToken<Token>(
       context.db,
       'access_log.issue',
       { kind: 'access_log', subjectId },
-      'No such subject.',
+      message('subject.not_found'),
     );
     const subject = await requireSubject(context.db, subjectId);
     if (subject.kind !== 'person') {
-      throw new ApiError(
-        'identity_verification_not_applicable',
-        "An organisation's access log is read by its legal representative through an auditor; tokens are issued to persons.",
-      );
+      throw new ApiError('identity_verification_not_applicable', message('identity.access_log_persons_only'));
     }
     const parsed = parseSubjectIdentifier('resident_id', presented.identifier);
     if (
@@ -71,7 +68,7 @@ export async function issueTrackerToken<Token>(
       parsed.value !== subject.identifier ||
       normaliseName(presented.name) !== normaliseName(subject.name)
     ) {
-      throw presenceUnproven('The identity document presented does not match this subject.');
+      throw presenceUnproven(message('identity.document_mismatch'));
     }
     let how: string;
     if (context.purpose.caseRef !== null && (await verifiedInCase(context, subject.id, context.purpose.caseRef))) {
@@ -79,9 +76,7 @@ export async function issueTrackerToken<Token>(
     } else {
       const verification = await verifySubjectIdentity(context, subject.id, {});
       if (verification.outcome !== 'match')
-        throw presenceUnproven(
-          `The population register answered ${verification.outcome}: the identity is not verified.`,
-        );
+        throw presenceUnproven(message('identity.register_not_verified', { outcome: verification.outcome }));
       how = 'verified:now';
     }
     const token = await mint(subject.id);

@@ -729,12 +729,14 @@ export async function upsertItem(
   const unknownTypes = typeCodes.filter((code) => !known.some((row) => row.code === code));
   if (unknownTypes.length > 0) problems.push(`unknown material types ${unknownTypes.join(', ')}`);
   if (problems.length > 0)
-    throw new ApiError('item_invalid', `The item definition is not valid: ${problems.join('; ')}.`, { problems });
+    throw new ApiError('item_invalid', message('item.definition_invalid', { problems: problems.join('; ') }), {
+      problems,
+    });
   const gaps = deliverabilityGaps(definition, departments);
   if (gaps.length > 0) {
     throw new ApiError(
       'item_not_deliverable',
-      `The item's cases could not be delivered: ${gaps.map((gap) => gap.message).join(' ')}`,
+      message('item.not_deliverable', { gaps: gaps.map((gap) => gap.message).join(' ') }),
       { gaps },
     );
   }

@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import safeRegex from 'safe-regex2';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 // ajv-formats is CommonJS: under ESM its plugin is the module's `default`.
 const addFormats = formatsModule.default;
@@ -81,7 +81,10 @@ export function checkForm(itemCode: string, schema: Record<string, unknown>, for
   }));
   throw new ApiError(
     'form_invalid',
-    `The application form for ${itemCode} is not complete or not valid: ${errors.map((error) => `${error.path} ${error.message}`).join('; ')}.`,
+    message('item.form_invalid', {
+      itemCode,
+      errors: errors.map((error) => `${error.path} ${error.message}`).join('; '),
+    }),
     { errors },
   );
 }

@@ -3,7 +3,7 @@
  */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { SUBMISSION_TYPE_CODE } from '../../adapters/sdk/submissions.js';
@@ -274,7 +274,7 @@ export function registerItemRoutes(app: OpenAPIHono<AppEnv>): void {
       return c.json(await requireItem(c.get('services').db, code), 200);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'unknown_item')
-        throw new ApiError('not_found', `No service item ${code}.`);
+        throw new ApiError('not_found', message('item.public_not_found', { itemCode: code }));
       throw error;
     }
   });

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { formatContentDigest } from '../platform/content-digest.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { contentRangeHeader, decideRange, unsatisfiedRangeHeader } from '../platform/http-range.js';
 import {
   type ConditionalRequestHeaders,
@@ -58,18 +58,14 @@ function conditionalHeaders(c: Context<AppEnv>): ConditionalRequestHeaders {
   return headers;
 }
 
-const corrupted = (): ApiError =>
-  new ApiError(
-    'content_corrupted',
-    'The stored document is damaged and is withheld; uploading the original document again repairs it.',
-  );
+const corrupted = (): ApiError => new ApiError('content_corrupted', message('material.content_corrupted'));
 
 const missing = (logger: Logger, row: Pick<MaterialRow, 'id' | 'contentSha256'>): ApiError => {
   logger.error(
     { materialId: row.id, sha256: row.contentSha256 },
     'the content of a material is missing from the blob store',
   );
-  return new ApiError('internal_error', 'The document content is missing from the store.');
+  return new ApiError('internal_error', message('material.content_missing'));
 };
 
 /** Whether the content can be served, for HEAD: the same status as a GET would have. */
@@ -128,12 +124,7 @@ export async function downloadMaterial(
     headers: conditionalHeaders(c),
   });
   if (precondition === 'precondition_failed')
-    throw new ApiError(
-      'precondition_failed',
-      'The document does not match If-Match / If-Unmodified-Since.',
-      {},
-      { headers: { ETag: etag } },
-    );
+    throw new ApiError('precondition_failed', message('material.precondition_failed'), {}, { headers: { ETag: etag } });
   if (precondition === 'not_modified') return new Response(null, { status: 304, headers });
 
   const range = ifRangeAllowsPartial(c.req.header('if-range'), etag, lastModified)
@@ -142,7 +133,7 @@ export async function downloadMaterial(
   if (range.kind === 'unsatisfiable') {
     throw new ApiError(
       'range_not_satisfiable',
-      `The document has ${size} bytes.`,
+      message('material.range_not_satisfiable', { size }),
       { size },
       { headers: { 'Content-Range': unsatisfiedRangeHeader(size) } },
     );

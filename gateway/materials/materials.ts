@@ -208,7 +208,7 @@ export interface ListOptions {
 
 /** A disclosure decision for a listing (which itself reveals only what the policy allowed). */
 async function listingDecision(tx: Queryable, context: AccessContext, subjectId: string): Promise<AllowedDecision> {
-  return context.access.require(tx, 'subject.read', { kind: 'subject', subjectId }, 'No such subject.');
+  return context.access.require(tx, 'subject.read', { kind: 'subject', subjectId }, message('subject.not_found'));
 }
 
 /** What the audit entry of a listing says was left out, so the record shows the policy at work. */
@@ -511,7 +511,7 @@ export async function insertMaterial(
         tx,
         'material.create',
         { kind: 'subject', subjectId },
-        'No such subject.',
+        message('subject.not_found'),
       );
       if (input.supersedes) await requireSupersedable(tx, context, subjectId, input.supersedes, plan.type.code, true);
       const [inserted] = await tx

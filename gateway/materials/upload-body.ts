@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import type { Context } from 'hono';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 function isIncomingMessage(value: unknown): value is IncomingMessage {
   return value instanceof Readable && 'headers' in value && 'method' in value;
@@ -122,7 +122,7 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
     return Promise.reject(
       new ApiError(
         'invalid_multipart',
-        error instanceof Error ? error.message : 'Malformed multipart/form-data header.',
+        message('upload.multipart_header', { reason: error instanceof Error ? error.message : 'none' }),
       ),
     );
   }
@@ -137,13 +137,13 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
       const problem =
         error instanceof ApiError
           ? error
-          : new ApiError('invalid_multipart', `The multipart body is malformed: ${error.message}.`);
+          : new ApiError('invalid_multipart', message('upload.multipart_malformed', { reason: error.message }));
       if (fileSeen) settleFinished?.reject(problem);
       else reject(problem);
     };
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated || info.nameTruncated) {
-        fail(new ApiError('invalid_multipart', `The form field ${name} is too long.`));
+        fail(new ApiError('invalid_multipart', message('upload.field_too_long', { name })));
         return;
       }
       fields.set(name, value);
@@ -151,19 +151,18 @@ export function readMultipartFile(c: Context, maxBytes: number): Promise<Multipa
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || fileSeen) {
         stream.resume();
-        if (name !== 'file')
-          fail(new ApiError('invalid_multipart', `Send the document in the form field "file", not "${name}".`));
+        if (name !== 'file') fail(new ApiError('invalid_multipart', message('upload.file_field_name', { name })));
         return;
       }
       fileSeen = true;
       resolve({ fields, stream, mediaType: info.mimeType, fileName: info.filename || undefined, finished });
     });
-    parser.on('partsLimit', () => fail(new ApiError('invalid_multipart', 'Too many form parts.')));
-    parser.on('fieldsLimit', () => fail(new ApiError('invalid_multipart', 'Too many form fields.')));
-    parser.on('filesLimit', () => fail(new ApiError('invalid_multipart', 'Send one file per upload.')));
+    parser.on('partsLimit', () => fail(new ApiError('invalid_multipart', message('upload.too_many_parts'))));
+    parser.on('fieldsLimit', () => fail(new ApiError('invalid_multipart', message('upload.too_many_fields'))));
+    parser.on('filesLimit', () => fail(new ApiError('invalid_multipart', message('upload.one_file'))));
     parser.on('error', (error: Error) => fail(error));
     parser.on('close', () => {
-      if (!fileSeen) reject(new ApiError('invalid_multipart', 'The form has no file part named "file".'));
+      if (!fileSeen) reject(new ApiError('invalid_multipart', message('upload.no_file_part')));
       settleFinished?.resolve();
     });
     requestBodyStream(c).pipe(parser);

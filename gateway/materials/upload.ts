@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { ContentDigestSyntaxError, parseContentDigest } from '../platform/content-digest.js';
-import { ApiError, errorForLog } from '../platform/errors.js';
+import { ApiError, errorForLog, message } from '../platform/errors.js';
 import {
   BLOB_HEAD_BYTES,
   BlobDigestMismatchError,
@@ -50,7 +50,7 @@ interface UploadSource {
 function parseMetadata(values: Record<string, string | undefined>): UploadMetadata {
   const result = UploadMetadataSchema.safeParse(values);
   if (!result.success) {
-    throw new ApiError('validation_failed', 'Some upload fields are missing or invalid; see `errors`.', {
+    throw new ApiError('validation_failed', message('upload.fields_invalid'), {
       errors: result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
     });
   }
@@ -63,13 +63,14 @@ function expectedFromContentDigest(header: string | undefined): string | undefin
   try {
     parsed = parseContentDigest(header);
   } catch (error) {
-    if (error instanceof ContentDigestSyntaxError) throw new ApiError('invalid_content_digest', error.message);
+    if (error instanceof ContentDigestSyntaxError)
+      throw new ApiError('invalid_content_digest', message('upload.content_digest_invalid', { reason: error.message }));
     throw error;
   }
   if (!parsed.sha256) {
     throw new ApiError(
       'unsupported_digest_algorithm',
-      `Send a sha-256 digest; this gateway does not check ${parsed.algorithms.join(', ')}.`,
+      message('upload.digest_algorithm', { algorithms: parsed.algorithms.join(', ') }),
       {
         algorithms: parsed.algorithms,
       },
@@ -100,10 +101,7 @@ async function openSource(
   }
   const declaredMediaType = normaliseDeclaredMediaType(contentType);
   if (declaredMediaType === undefined) {
-    throw new ApiError(
-      'unsupported_media_type',
-      'Send the document with its Content-Type (application/pdf, application/ofd, image/jpeg, image/png), or as multipart/form-data.',
-    );
+    throw new ApiError('unsupported_media_type', message('upload.content_type_required'));
   }
   const metadata = parseMetadata(query);
   // Refuse at once what announces itself as too large, before reading a byte.
@@ -122,7 +120,7 @@ async function openSource(
 function tooLarge(maxBytes: number): ApiError {
   return new ApiError(
     'payload_too_large',
-    `A document may have at most ${maxBytes} bytes.`,
+    message('upload.too_large', { maxBytes }),
     { maxBytes },
     { headers: { Connection: 'close' } },
   );
@@ -140,21 +138,28 @@ function checkMediaType(head: Uint8Array, declared: string | undefined, plan: Pl
   if (!detected?.document) {
     throw new ApiError(
       'material_type_mismatch',
-      `The content is ${detected ? detected.mediaType : 'of no recognised document format'}, not one of ${allowed.join(', ')}.`,
+      message('upload.format_not_allowed', {
+        detected: detected ? detected.mediaType : 'none',
+        allowed: allowed.join(', '),
+      }),
       extras,
     );
   }
   if (declared !== undefined && !UNDECLARED.has(declared) && declared !== detected.mediaType) {
     throw new ApiError(
       'material_type_mismatch',
-      `The content is ${detected.mediaType}, but was declared as ${declared}.`,
+      message('upload.format_not_declared', { detected: detected.mediaType, declared }),
       extras,
     );
   }
   if (!allowed.includes(detected.mediaType)) {
     throw new ApiError(
       'material_type_mismatch',
-      `A ${plan.type.code} may be ${allowed.join(', ')}; this is ${detected.mediaType}.`,
+      message('upload.format_not_for_type', {
+        typeCode: plan.type.code,
+        allowed: allowed.join(', '),
+        detected: detected.mediaType,
+      }),
       extras,
     );
   }
@@ -172,7 +177,7 @@ async function store(
   } catch (error) {
     if (error instanceof BlobTooLargeError) throw tooLarge(maxBytes);
     if (error instanceof BlobDigestMismatchError) {
-      throw new ApiError('digest_mismatch', `The document's SHA-256 is not the one announced; nothing was stored.`, {
+      throw new ApiError('digest_mismatch', message('upload.digest_mismatch'), {
         expectedSha256: error.expectedSha256,
       });
     }

@@ -10,7 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import { caseFacts } from '../cases/cases.js';
 import type { Database } from '../db/client.js';
 import { caseEvents, cases, notifications } from '../db/schema.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { maskMobile } from './mobile.js';
 
 export type NotificationRow = typeof notifications.$inferSelect;
@@ -67,14 +67,14 @@ export async function caseNotifications(context: AccessContext, caseId: string):
   try {
     return await context.db.transaction(async (tx) => {
       const [row] = await tx.select().from(cases).where(eq(cases.id, caseId));
-      if (!row) throw new ApiError('not_found', 'No such case.');
+      if (!row) throw new ApiError('not_found', message('case.not_found'));
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
       const facts = await caseFacts(tx, row);
       const decision = await caseContext.access.decide(tx, 'case.read', { kind: 'case', case: facts });
       if (!decision.allowed) {
         refusedCase = row;
         throw decision.reason === 'not_visible'
-          ? new ApiError('not_found', 'No such case.')
+          ? new ApiError('not_found', message('case.not_found'))
           : refusal(decision, { kind: 'case', case: facts });
       }
       const rows = await tx
@@ -136,11 +136,15 @@ export async function requeueDeadNotification(
       .innerJoin(cases, eq(cases.id, notifications.caseId))
       .where(eq(notifications.id, input.notificationId))
       .for('update', { of: notifications });
-    if (!found) throw new ApiError('not_found', `No notification ${input.notificationId}.`);
+    if (!found)
+      throw new ApiError('not_found', message('notification.not_found', { notificationId: input.notificationId }));
     if (found.notification.status !== 'dead') {
       throw new ApiError(
         'conflict',
-        `Notification ${input.notificationId} is ${found.notification.status}; only a dead-lettered notification can be requeued.`,
+        message('notification.requeue_not_dead', {
+          notificationId: input.notificationId,
+          status: found.notification.status,
+        }),
         { notificationStatus: found.notification.status },
       );
     }
@@ -156,7 +160,8 @@ export async function requeueDeadNotification(
       })
       .where(and(eq(notifications.id, input.notificationId), eq(notifications.status, 'dead')))
       .returning();
-    if (!requeued) throw new ApiError('not_found', `No notification ${input.notificationId}.`);
+    if (!requeued)
+      throw new ApiError('not_found', message('notification.not_found', { notificationId: input.notificationId }));
     await tx.insert(caseEvents).values({
       caseId: requeued.caseId,
       kind: 'notification_requeued',

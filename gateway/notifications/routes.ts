@@ -5,7 +5,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { contextWithPurpose } from '../access/request.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
@@ -93,7 +93,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
     const stated = headers[PURPOSE_HEADER];
     const purposeCodes = c.get('services').config.purposeCodes;
     if (stated !== undefined && !purposeCodes.includes(stated))
-      throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, {
+      throw new ApiError('purpose_unknown', message('purpose.unknown', { purposeCodes: purposeCodes.join(', ') }), {
         purposeCodes,
       });
     const context = contextWithPurpose(c, {

@@ -9,7 +9,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { scopeDescriptions } from '../auth/scopes.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { evaluatePreconditions } from '../platform/preconditions.js';
 import { errorResponses, publicRoute, BEARER_SCHEME } from '../platform/routes.js';
 import {
@@ -169,7 +169,7 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, limits: DeliveryLim
     if (c.req.method !== 'HEAD' && !slots.claim(nodeExchangeOf(c.env))) {
       throw new ApiError(
         'service_unavailable',
-        'Too many downloads of the API reference are in progress; retry in a moment.',
+        message('docs.too_many_downloads'),
         {},
         { headers: { 'Retry-After': '1' } },
       );

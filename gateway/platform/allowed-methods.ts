@@ -11,7 +11,7 @@ import type { Context } from 'hono';
 import { METHOD_NAME_ALL } from 'hono/router';
 import { TrieRouter } from 'hono/router/trie-router';
 import type { AppEnv } from './context.js';
-import { ApiError, problemResponse } from './errors.js';
+import { ApiError, problemResponse, message } from './errors.js';
 
 /** The order `Allow` lists methods in. */
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -55,16 +55,13 @@ export function answerUnrouted(allowedMethods: AllowedMethods) {
     if (allow !== undefined && c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
     // A handler that calls notFound() on a path it serves means "no such resource": 404 as well.
     if (allow === undefined || allowed?.includes(c.req.method)) {
-      return problemResponse(
-        c,
-        new ApiError('route_not_found', 'No route matches this path; /openapi.json lists the routes.'),
-      );
+      return problemResponse(c, new ApiError('route_not_found', message('request.route_not_found')));
     }
     return problemResponse(
       c,
       new ApiError(
         'method_not_allowed',
-        `This path is served with ${allow}, not ${c.req.method}.`,
+        message('request.method_not_allowed', { allow, method: c.req.method }),
         {},
         { headers: { Allow: allow } },
       ),

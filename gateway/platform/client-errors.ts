@@ -19,38 +19,30 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ApiError, type ErrorCode, problemDocument } from './errors.js';
+import { ApiError, type ErrorCode, type Message, message, problemDocument } from './errors.js';
 
 /** How long a refused connection is drained before it is closed regardless. */
 const LINGER_MS = 2000;
 
 /** Node's clientError codes and the refusal each gets (Node's own statuses). */
 function refusalFor(code: string | undefined): { status: number; reason: string; error: ApiError } {
-  const refusal = (errorCode: ErrorCode, reason: string, detail: string) => {
+  const refusal = (errorCode: ErrorCode, reason: string, detail: Message) => {
     const error = new ApiError(errorCode, detail);
     return { status: error.status, reason, error };
   };
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return refusal('request_timeout', 'Request Timeout', 'The request did not arrive in full in time.');
+      return refusal('request_timeout', 'Request Timeout', message('request.timeout'));
     case 'HPE_HEADER_OVERFLOW':
       return refusal(
         'request_header_too_large',
         'Request Header Fields Too Large',
-        'The request header is larger than allowed.',
+        message('request.header_too_large'),
       );
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return refusal(
-        'payload_too_large',
-        'Payload Too Large',
-        'The chunk extensions of the request body are larger than allowed.',
-      );
+      return refusal('payload_too_large', 'Payload Too Large', message('request.chunk_extensions_too_large'));
     default:
-      return refusal(
-        'bad_request',
-        'Bad Request',
-        'The bytes received are not a well-formed HTTP/1.1 request; the connection is closed.',
-      );
+      return refusal('bad_request', 'Bad Request', message('request.not_http'));
   }
 }
 

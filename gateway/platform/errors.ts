@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AppEnv } from './context.js';
 import { maskIdentifiersInText } from './identifier-masking.js';
 import { type Bilingual, type Language, inLanguage, requestLanguage } from './language.js';
-import { type Message, type TitleCode, formatMessage, isMessage, titleIn } from './messages/catalogue.js';
+import { type Message, type TitleCode, formatMessage, isMessage, message, titleIn } from './messages/catalogue.js';
 
 export { type Message, message } from './messages/catalogue.js';
 import { requestLogger } from './request-logger.js';
@@ -326,7 +326,7 @@ const statusToCode: Partial<Record<number, ErrorCode>> = {
 /** Maps a Hono HTTPException (thrown by validators and middleware) to our error shape. */
 function fromHttpException(exception: HTTPException): ApiError {
   if (exception.status === 400 && /JSON/i.test(exception.message)) {
-    return new ApiError('malformed_json', 'The request body could not be parsed as JSON.');
+    return new ApiError('malformed_json', message('request.malformed_json'));
   }
   const code = statusToCode[exception.status] ?? (exception.status >= 500 ? 'internal_error' : 'bad_request');
   // Hono's messages are short and fixed (no user data, no internals), so they are safe to pass on.
@@ -352,7 +352,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     loggerIfAny(c)?.warn({ err: errorForLog(error) }, 'text with U+0000 refused by the database');
     return problemResponse(
       c,
-      new ApiError('validation_failed', 'A text value contains a character that cannot be stored (U+0000, NUL).', {
+      new ApiError('validation_failed', message('request.nul_character'), {
         errors: [{ path: '(body)', message: 'text values may not contain U+0000 (NUL)' }],
       }),
     );
@@ -363,7 +363,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
       c,
       new ApiError(
         'database_unavailable',
-        'The database cannot be reached; retry shortly.',
+        message('request.database_unavailable'),
         {},
         { headers: { 'Retry-After': '2' } },
       ),

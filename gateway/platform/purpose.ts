@@ -5,7 +5,7 @@
  * carry it and it never ends up in URLs (which proxies and logs keep).
  */
 import { z } from '@hono/zod-openapi';
-import { ApiError } from './errors.js';
+import { ApiError, message } from './errors.js';
 
 export const PURPOSE_HEADER = 'onewindow-purpose';
 export const CASE_REF_HEADER = 'onewindow-case-ref';
@@ -49,12 +49,12 @@ export function requirePurpose(headers: PurposeHeaders, purposeCodes: readonly s
   if (purpose === null && caseRef === null) {
     throw new ApiError(
       'purpose_required',
-      `Send the case this access serves in ${CASE_REF_HEADER}, or a purpose code in ${PURPOSE_HEADER}.`,
+      message('purpose.required', { caseHeader: CASE_REF_HEADER, purposeHeader: PURPOSE_HEADER }),
       { purposeCodes },
     );
   }
   if (purpose !== null && !purposeCodes.includes(purpose)) {
-    throw new ApiError('purpose_unknown', `Use one of the configured purpose codes: ${purposeCodes.join(', ')}.`, {
+    throw new ApiError('purpose_unknown', message('purpose.unknown', { purposeCodes: purposeCodes.join(', ') }), {
       purposeCodes,
     });
   }

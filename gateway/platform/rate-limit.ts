@@ -8,7 +8,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './context.js';
 import { originatingAddress } from './client-address.js';
-import { ApiError } from './errors.js';
+import { ApiError, type Message, message } from './errors.js';
 import type { SharedLimiter } from './shared-limits.js';
 
 export { type FixedWindowLimiter, fixedWindowLimiter } from './fixed-window.js';
@@ -32,7 +32,7 @@ export function clientAddress(c: Context<AppEnv>): string {
 /** The 429 answer: a problem document with `Retry-After` (RFC 9110 §10.2.3) in whole seconds. */
 export function rateLimited(
   retryAfterSeconds: number,
-  detail = `Too many requests; try again in ${retryAfterSeconds} s.`,
+  detail: Message = message('rate.too_many_requests', { seconds: retryAfterSeconds }),
 ): ApiError {
   return new ApiError(
     'rate_limited',

@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv, AppServices } from './context.js';
-import { ApiError, problemResponse } from './errors.js';
+import { ApiError, problemResponse, message } from './errors.js';
 import { containsIdentifier } from './identifier-masking.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -65,10 +65,7 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
     }
 
     if (lifecycle.draining) {
-      c.res = problemResponse(
-        c,
-        new ApiError('shutting_down', 'The gateway is shutting down; retry on another instance.'),
-      );
+      c.res = problemResponse(c, new ApiError('shutting_down', message('request.shutting_down')));
       c.header('Connection', 'close');
       c.header('Retry-After', '1');
     } else {

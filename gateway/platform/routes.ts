@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './context.js';
-import { ApiError, type ErrorCode, errorCatalogue, problemTitle } from './errors.js';
+import { ApiError, type ErrorCode, errorCatalogue, problemTitle, message } from './errors.js';
 
 export const BEARER_SCHEME = 'bearerAuth';
 
@@ -95,7 +95,7 @@ function payloadTooLarge(limit: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
     maxSize: limit,
     onError: () => {
-      throw new ApiError('payload_too_large', `The request body exceeds ${limit} bytes.`);
+      throw new ApiError('payload_too_large', message('request.body_too_large', { maxBytes: limit }));
     },
   });
 }
@@ -150,7 +150,7 @@ async function readLimited(incoming: IncomingMessage, limit: number): Promise<Bu
       if (size > limit)
         throw new ApiError(
           'payload_too_large',
-          `The request body exceeds ${limit} bytes.`,
+          message('request.body_too_large', { maxBytes: limit }),
           {},
           { headers: { Connection: 'close' } },
         );
@@ -160,7 +160,7 @@ async function readLimited(incoming: IncomingMessage, limit: number): Promise<Bu
     if (error instanceof ApiError) throw error;
     throw new ApiError(
       'bad_request',
-      'The request body was not received completely.',
+      message('request.body_incomplete'),
       {},
       { cause: error, headers: { Connection: 'close' } },
     );

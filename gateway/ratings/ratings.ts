@@ -268,13 +268,13 @@ export async function listRatings(
     const facts = await context.access.grantFacts(context.db);
     const centreCode = query.centre ?? facts.centres.own[0];
     if (centreCode === undefined) {
-      throw new ApiError('validation_failed', 'Name the centre whose ratings you want: ?centre=<code>.', {
+      throw new ApiError('validation_failed', message('rating.centre_required'), {
         errors: [{ path: 'centre', message: 'required for a window of no centre' }],
       });
     }
     // The policy first: a centre outside the caller's tree is answered alike whether it exists or not.
     const decision = await context.access.decide(context.db, 'rating.read', { kind: 'rating', centreCode });
-    if (!decision.allowed) throw refusal(decision, { kind: 'rating', centreCode }, 'No such centre among yours.');
+    if (!decision.allowed) throw refusal(decision, { kind: 'rating', centreCode }, message('rating.centre_not_yours'));
     const centre = requireCentre(directory, centreCode);
     const stateCondition =
       query.status === 'answered'
@@ -346,7 +346,7 @@ export async function answerFollowUp(
         .innerJoin(cases, eq(cases.id, caseRatings.caseId))
         .where(eq(caseRatings.id, ratingId))
         .for('update', { of: caseRatings });
-      const notFoundDetail = 'No rating has this id.';
+      const notFoundDetail = message('rating.not_found');
       if (!found) throw new ApiError('not_found', notFoundDetail);
       refused.subjectId = found.subjectId;
       const resource = { kind: 'rating', centreCode: found.rating.centreCode } as const;

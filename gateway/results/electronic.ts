@@ -28,7 +28,7 @@ import { newSubjectId, normaliseName } from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 /** Largest result document taken (a licence or title certificate is a few hundred KB). */
 export const RESULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
@@ -94,8 +94,7 @@ export const ResultCertificateInputSchema = z
 export type ResultCertificateInput = z.infer<typeof ResultCertificateInputSchema>;
 
 function invalid(problem: string): ApiError {
-  const message = `The result document is not accepted: ${problem}; nothing was applied.`;
-  return new ApiError('result_certificate_invalid', message, { problem });
+  return new ApiError('result_certificate_invalid', message('result.document_not_accepted', { problem }), { problem });
 }
 
 /** The callback's JSON as the SDK's result certificate (the one shape the poll path has too). */

@@ -14,7 +14,7 @@ import { parseBasicCredentials } from '../auth/basic-credentials.js';
 import { limitClientRequests, requireScopes } from '../auth/middleware.js';
 import type { Scope } from '../auth/scopes.js';
 import type { AppEnv } from '../platform/context.js';
-import { ApiError, problemResponse } from '../platform/errors.js';
+import { ApiError, problemResponse, message } from '../platform/errors.js';
 import { clientAddress } from '../platform/rate-limit.js';
 import { requestLogger } from '../platform/request-logger.js';
 
@@ -62,19 +62,12 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
   return async function basicOrBearerMiddleware(c, next) {
     const header = c.req.header('authorization');
     if (!header) {
-      return refuse(
-        c,
-        new ApiError(
-          'unauthenticated',
-          'Sign in with the client id and secret of an auditor or administrator client (HTTP Basic), or send an access token.',
-        ),
-      );
+      return refuse(c, new ApiError('unauthenticated', message('supervision.sign_in')));
     }
     if (!/^Basic\b/i.test(header)) return bearer(c, next);
 
     const credentials = parseBasicCredentials(header);
-    if (!credentials)
-      return refuse(c, new ApiError('invalid_client', 'The Authorization header is not valid HTTP Basic.'));
+    if (!credentials) return refuse(c, new ApiError('invalid_client', message('auth.basic_invalid')));
     const services = c.get('services');
     const address = clientAddress(c);
     const plausible = await services.signInGuard.admit(address, credentials.id);
@@ -84,13 +77,13 @@ export function basicOrBearer(options: BasicOrBearerOptions): MiddlewareHandler<
     if (!client || services.disabledClients.has(client.id)) {
       await services.signInGuard.recordFailure(address, credentials.id);
       requestLogger(c).info({ scheme: 'basic' }, 'client credentials rejected');
-      return refuse(c, new ApiError('invalid_client', 'Unknown client, wrong secret, or disabled client.'));
+      return refuse(c, new ApiError('invalid_client', message('auth.client_credentials_refused')));
     }
     const missing = options.scopes.filter((scope) => !client.scopes.includes(scope));
     if (missing.length > 0) {
       throw new ApiError(
         'insufficient_scope',
-        `This page needs the scope ${missing.join(' ')}; client ${client.id} does not hold it.`,
+        message('supervision.scope_missing', { scopes: missing.join(' '), clientId: client.id }),
         { requiredScopes: options.scopes },
       );
     }

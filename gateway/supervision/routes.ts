@@ -33,7 +33,7 @@ import { PERIOD_LIMITS, type SummaryPeriod, checkPeriod, supervisionSummary } fr
 import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
 import { centreStatistics } from './centre-statistics.js';
 import { type SupervisionScope, supervisionScope } from './scope.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { RATING_GROUPINGS, type Rankings, monthlyRankings, ratingFigures } from '../ratings/figures.js';
 
 const SUPERVISION_SCOPES: Scope[] = ['supervision:read'];
@@ -833,7 +833,7 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const period = resolvePeriod(query, today);
     const scope = await scopeOf(c, query.centre);
     if (scope === null)
-      throw new ApiError('validation_failed', 'Name the centre whose figures you want: ?centre=<code>.', {
+      throw new ApiError('validation_failed', message('supervision.centre_required'), {
         errors: [{ path: 'centre', message: 'required for a supervisor of no centre' }],
       });
     const directory = await services.access.reference.centreDirectory(services.db);
@@ -925,12 +925,12 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
       scope = loaded.scope;
       today = loaded.figures.today;
       if (tables.length === 0)
-        throw new ApiError('not_found', `The page shows no table ${query.table} for this scope.`, {
+        throw new ApiError('not_found', message('supervision.no_table', { table: query.table }), {
           table: query.table,
         });
     }
     if (query.format === 'csv' && tables.length !== 1)
-      throw new ApiError('validation_failed', 'CSV holds one table: name it, or ask for format=xlsx.', {
+      throw new ApiError('validation_failed', message('supervision.csv_one_table'), {
         errors: [{ path: 'format', message: 'table=all is written as xlsx only' }],
       });
     await auditRead(

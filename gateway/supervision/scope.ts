@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { CentreDirectory, CentreRow } from '../access/reference-data.js';
 import type { Principal } from '../auth/principal.js';
 import { requireCentre } from '../centres/centres.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 
 /** The part of the tree a supervision read covers: a centre and everything below it. */
 export interface SupervisionScope {
@@ -41,7 +41,7 @@ export function supervisionScope(
   if (ownCentre && !centre.path.startsWith(ownCentre.path)) {
     throw new ApiError(
       'centre_outside_your_tree',
-      `Centre ${requested} is not at or below your centre ${ownCentre.code}: supervision covers your own subtree only.`,
+      message('supervision.outside_subtree', { requested, ownCentre: ownCentre.code }),
       {
         centreCode: requested,
         yourCentre: ownCentre.code,

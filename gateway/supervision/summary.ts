@@ -14,7 +14,7 @@ import { type DepartmentCallLedger, departmentCallFigures } from '../departments
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { departmentView } from '../departments/status.js';
 import { addDays } from '../materials/dates.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, message } from '../platform/errors.js';
 import { type SupervisionScope, caseInScope } from './scope.js';
 
 export interface SummaryPeriod {
@@ -148,14 +148,10 @@ export function checkPeriod(period: SummaryPeriod): void {
   else if (daysBetween(period.from, period.to) + 1 > maxDays)
     errors.push({ path: 'to', message: `a period spans at most ${maxDays} days, both ends included` });
   if (errors.length > 0) {
-    throw new ApiError(
-      'validation_failed',
-      `The period must lie between ${earliest} and ${latest}, start no later than it ends, and span at most ${maxDays} days.`,
-      {
-        errors,
-        limits: { ...PERIOD_LIMITS },
-      },
-    );
+    throw new ApiError('validation_failed', message('supervision.period_invalid', { earliest, latest, maxDays }), {
+      errors,
+      limits: { ...PERIOD_LIMITS },
+    });
   }
 }
 
