@@ -27,7 +27,7 @@ import { verifyAuditChain } from '../gateway/audit/verify.js';
 import { signCompactJws } from '../gateway/auth/jws.js';
 import { TokenRejected } from '../gateway/auth/tokens.js';
 import { accessRequests, auditCheckpoints } from '../gateway/db/schema.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, testPostgresUrl } from './harness.js';
 import { opensslVerifySm2Jws, opensslVersion } from './support/openssl-sm2.js';
 
 const run = promisify(execFile);
@@ -134,6 +134,13 @@ afterAll(async () => {
   await gw?.close();
   await psb?.close();
 });
+
+/** This process's environment without its database settings: the command gets the test's own. */
+function inheritedEnvironment(): Record<string, string | undefined> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && key !== 'PGLITE_DATA_DIR'),
+  );
+}
 
 describe('a gateway with SIGNING_ALG=SM2', () => {
   it('publishes its SM2 key in the JWKS as kty EC, crv SM2, alg SM2SM3', async () => {
@@ -321,18 +328,27 @@ describe('a gateway with SIGNING_ALG=SM2', () => {
   it('npm run audit:verify verifies the SM2-signed chain with the PEM public key, and not with a stranger SM2 key', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'onewindow-sm2-audit-'));
     const pgliteDir = await mkdtemp(join(tmpdir(), 'onewindow-sm2-audit-db-'));
-    const environment = { PGLITE_DATA_DIR: pgliteDir, DATA_DIR: dataDir, SIGNING_ALG: 'SM2' };
+    // PGlite: a folder the command opens after the gateway closed it (one process at a time);
+    // PostgreSQL (DATABASE_URL set): the gateway's own fresh database.
+    let environment: Record<string, string> = { PGLITE_DATA_DIR: pgliteDir, DATA_DIR: dataDir, SIGNING_ALG: 'SM2' };
+    let sealing: TestGateway | undefined;
     try {
-      // On PGlite one process at a time opens the folder: the gateway seals, closes, then the command runs.
-      const sealing = await createTestGateway(environment);
+      sealing = await createTestGateway(testPostgresUrl ? { DATA_DIR: dataDir, SIGNING_ALG: 'SM2' } : environment);
       const { signer, witness } = sealing.services.audit;
       await sealAll(sealing.services.db, signer, { witness });
-      await sealing.close();
+      const database = sealing.config.database;
+      if (database.kind === 'postgres') {
+        // Its database lives as long as the gateway: the command reads it while it is open.
+        environment = { DATABASE_URL: database.url, DATA_DIR: dataDir, SIGNING_ALG: 'SM2' };
+      } else {
+        await sealing.close();
+        sealing = undefined;
+      }
       const stranger = join(dataDir, 'stranger.pem');
       await run('openssl', ['genpkey', '-algorithm', 'SM2', '-out', stranger]);
       const auditVerify = (trusted: string) =>
         run(process.execPath, ['--import', 'tsx', 'gateway/cli/verify-audit.ts', '--trusted-keys', trusted, '--json'], {
-          env: { ...process.env, ...environment },
+          env: { ...inheritedEnvironment(), ...environment },
           timeout: 120_000,
         }).then(
           ({ stdout }) => ({
@@ -351,6 +367,7 @@ describe('a gateway with SIGNING_ALG=SM2', () => {
       expect(untrusted.code).toBe(1);
       expect(untrusted.report).toMatchObject({ verified: false, firstProblem: { kind: 'untrusted_key' } });
     } finally {
+      await sealing?.close();
       await rm(dataDir, { recursive: true, force: true });
       await rm(pgliteDir, { recursive: true, force: true });
     }
