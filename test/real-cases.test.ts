@@ -17,7 +17,15 @@ import {
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
-import { caseEvents, cases, deliveries, idempotencyKeys } from '../gateway/db/schema.js';
+import {
+  auditEntries,
+  caseEvents,
+  caseMaterials,
+  cases,
+  deliveries,
+  idempotencyKeys,
+  materials,
+} from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
 
@@ -49,11 +57,13 @@ interface CaseBody {
   notice: { entries: NoticeEntry[]; acceptable: boolean; readyToSubmit: boolean };
 }
 interface CertificateAnswer {
+  certificateType: string;
   status: string;
+  error: { code: string; message: string } | null;
   certificate: {
     certificateNumber: string;
     shareType?: string;
-    holders?: { name: string; identifier: string }[];
+    holders?: { name: string; identifier: string; share?: string }[];
     restrictions?: { kind: string }[];
   } | null;
   material: { id: string } | null;
@@ -432,5 +442,128 @@ describe('parties of a case', () => {
       state: 'missing',
     });
     expect(entry(opened, 'agent_identity')).toMatchObject({ party: 'agent', partySubjectId: agent });
+  });
+});
+
+describe('a certificate number that is not the subject’s', () => {
+  // No one holds the first; the second is 李梅's seized flat: both are answered alike, so the refusal never says whether another holder has it.
+  const UNKNOWN_FLAT = '浙(2024)杭州市不动产权第0099999号';
+  const materialsOf = async (subjectId: string) =>
+    (await gw.services.db.select({ id: materials.id }).from(materials).where(eq(materials.subjectId, subjectId)))
+      .length;
+
+  it.each([UNKNOWN_FLAT, SEIZED_FLAT])(
+    'asked for alone (%s) is 422 certificate_not_held, audited, nothing stored',
+    async (number) => {
+      const before = await materialsOf(zhangSan);
+      const refused = await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: { types: ['real_estate_certificate'], numbers: { real_estate_certificate: number } },
+        headers: purpose,
+      });
+      expect(refused.status).toBe(422);
+      const problem = await problemOf(refused);
+      expect(problem).toMatchObject({
+        code: 'certificate_not_held',
+        certificateType: 'real_estate_certificate',
+        certificateNumber: number,
+      });
+      expect(String(problem['detail'])).toContain(number);
+      expect(JSON.stringify(problem)).not.toContain('李');
+      expect(await materialsOf(zhangSan)).toBe(before);
+      const audit = await gw.services.db
+        .select()
+        .from(auditEntries)
+        .where(eq(auditEntries.requestId, String(problem.requestId)));
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          action: 'certificate.fetch',
+          subjectRef: zhangSan,
+          outcome: 'not_found',
+          fields: ['department:NRB', 'refused:certificate_not_held'],
+        }),
+      );
+    },
+  );
+
+  it('asked for with another type keeps the other answer and marks this one not_found with the code', async () => {
+    const answer = await ok<{ results: CertificateAnswer[] }>(
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: {
+          types: ['real_estate_certificate', 'resident_id_card'],
+          numbers: { real_estate_certificate: UNKNOWN_FLAT },
+        },
+        headers: purpose,
+      }),
+    );
+    const byType = new Map(answer.results.map((result) => [result.certificateType, result]));
+    expect(byType.get('real_estate_certificate')).toMatchObject({
+      status: 'not_found',
+      certificate: null,
+      error: { code: 'certificate_not_held' },
+    });
+    expect(byType.get('resident_id_card')?.status).toBe('ok');
+  });
+
+  it('named in a transfer form is refused at the case’s fetch with the code, in both languages; nothing attached or dispatched', async () => {
+    const opened = await openTransfer(zhangSan, UNKNOWN_FLAT);
+    expect(entry(opened, 'title')).toMatchObject({ state: 'fetchable', reference: UNKNOWN_FLAT });
+    const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+    const attachedBefore = await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id));
+    const refused = await call(`/v1/cases/${opened.id}/certificates`, { body: {} });
+    expect(refused.status).toBe(422);
+    const problem = await problemOf(refused);
+    expect(problem).toMatchObject({
+      code: 'certificate_not_held',
+      requirementCode: 'title',
+      certificateType: 'real_estate_certificate',
+      certificateNumber: UNKNOWN_FLAT,
+      party: 'applicant',
+    });
+    const both = problem['message'] as { zh: string; en: string };
+    expect(both.zh).toContain('申请人未持有该证照');
+    expect(both.en).toContain('the applicant does not hold it');
+    expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(
+      events.length,
+    );
+    expect(await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id))).toEqual(
+      attachedBefore,
+    );
+    expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id))).toEqual([]);
+    const read = await ok<CaseBody>(await call(`/v1/cases/${opened.id}`));
+    expect(read.status).toBe('open');
+    expect(entry(read, 'title')).toMatchObject({ state: 'fetchable', material: null });
+  });
+});
+
+describe('a flat held in shares (按份共有)', () => {
+  it('carries each co-owner with their share, masked like the holder', async () => {
+    const chen = (
+      await ok<{ id: string }>(
+        await call('/v1/subjects/resolve', {
+          body: { identifierType: 'resident_id', identifier: '330106198806120041', name: '陈志强' },
+          headers: purpose,
+        }),
+        201,
+      )
+    ).id;
+    const answer = await ok<{ results: CertificateAnswer[] }>(
+      await call(`/v1/subjects/${chen}/certificates`, {
+        body: { types: ['real_estate_certificate'] },
+        headers: purpose,
+      }),
+    );
+    const [result] = answer.results;
+    expect(result?.certificate).toMatchObject({
+      certificateNumber: '浙(2023)杭州市不动产权第0187430号',
+      shareType: 'shares',
+      restrictions: [],
+    });
+    const holders = result?.certificate?.holders ?? [];
+    expect(holders.map((holder) => [holder.name, holder.share])).toEqual([
+      ['陈**', '60%'],
+      ['刘*', '40%'],
+    ]);
+    expect(holders.every((holder) => holder.identifier.includes('*'))).toBe(true);
+    expect(JSON.stringify(result)).not.toContain('330106199009180089');
   });
 });

@@ -9,6 +9,8 @@
  *    court, one cancelled;
  *  - the company: a mortgaged office and a land-only certificate (no building, unit code `W`);
  *  - 王建国: only a cancelled certificate (→ revoked);
+ *  - 陈志强 and 刘芳: one flat held in shares (按份共有), 60% and 40% — their only certificate, so
+ *    it is the usual choice for either of them;
  *  - `NRB_UNKNOWN_ID_NUMBER` / `NRB_UNKNOWN_CREDIT_CODE`: valid identifiers with no certificates.
  */
 import type { CertificateRecordWire, RightHolderWire } from './protocol.js';
@@ -17,6 +19,8 @@ export const ZHANG_SAN: RightHolderWire = { name: '张三', idType: 'ID_CARD', i
 export const WANG_XIUYING: RightHolderWire = { name: '王秀英', idType: 'ID_CARD', idNumber: '110105195203150021' };
 export const LI_MEI: RightHolderWire = { name: '李梅', idType: 'ID_CARD', idNumber: '330106198503150120' };
 export const WANG_JIANGUO: RightHolderWire = { name: '王建国', idType: 'ID_CARD', idNumber: '320102197807120033' };
+export const CHEN_ZHIQIANG: RightHolderWire = { name: '陈志强', idType: 'ID_CARD', idNumber: '330106198806120041' };
+export const LIU_FANG: RightHolderWire = { name: '刘芳', idType: 'ID_CARD', idNumber: '330106199009180089' };
 export const YUNQI_TECH: RightHolderWire = {
   name: '杭州西湖云栖科技有限公司',
   idType: 'USCC',
@@ -212,6 +216,30 @@ export const seededCertificates: readonly CertificateRecordWire[] = [
     registeredAt: '2016-06-30',
     issueDate: '2016-07-05',
     certificateStatus: 'CANCELLED',
+    restrictions: [],
+  },
+  {
+    certificateId: 'ZS33010620230187430',
+    certificateNo: '浙(2023)杭州市不动产权第0187430号',
+    unitNo: '330106016002GB00064F00070702',
+    location: '浙江省杭州市西湖区紫金港路21号7幢702室',
+    // 按份共有: each holder's share is registered; the holders may dispose of their own share.
+    rightHolders: [
+      { ...CHEN_ZHIQIANG, share: '60%' },
+      { ...LIU_FANG, share: '40%' },
+    ],
+    shareType: 'SHARED',
+    rightType: '国有建设用地使用权/房屋所有权',
+    rightNature: '出让/市场化商品房',
+    usage: '城镇住宅用地/住宅',
+    landArea: 19.8,
+    buildingArea: 102.45,
+    landUseFrom: '2018-04-01',
+    landUseTo: '2088-03-31',
+    registrationAuthority: HANGZHOU,
+    registeredAt: '2023-06-12',
+    issueDate: '2023-06-19',
+    certificateStatus: 'VALID',
     restrictions: [],
   },
 ];

@@ -48,7 +48,7 @@ import {
   type WindowResultView,
   windowResultView,
 } from '../results/results.js';
-import { ApiError, type Message, message } from '../platform/errors.js';
+import { ApiError, type Message, bilingualError, message } from '../platform/errors.js';
 import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertCase,
@@ -1231,7 +1231,7 @@ export async function fetchPlan(
   caseId: string,
 ): Promise<{
   row: CaseRow;
-  byRequirement: Map<string, { certificateType: string; subjectId: string }>;
+  byRequirement: Map<string, { certificateType: string; subjectId: string; party: string }>;
   numbers: Record<string, string>;
 }> {
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
@@ -1244,7 +1244,7 @@ export async function fetchPlan(
           message('case.status_is', { caseNumber: row.caseNumber, status: row.status }),
         );
       const view = await caseView(tx, visible, services);
-      const byRequirement = new Map<string, { certificateType: string; subjectId: string }>();
+      const byRequirement = new Map<string, { certificateType: string; subjectId: string; party: string }>();
       // A requirement bound to the form's number fetches that certificate, not the department's usual choice.
       const numbers: Record<string, string> = {};
       for (const entry of view.notice.entries) {
@@ -1254,6 +1254,7 @@ export async function fetchPlan(
           byRequirement.set(entry.requirementCode, {
             certificateType: first.certificateType,
             subjectId: entry.partySubjectId ?? row.subjectId,
+            party: entry.party,
           });
           if (entry.reference !== null && numbers[first.certificateType] === undefined)
             numbers[first.certificateType] = entry.reference;
@@ -1262,6 +1263,38 @@ export async function fetchPlan(
       return { row, byRequirement, numbers };
     }),
   );
+}
+
+/**
+ * A case's fetch refused when the form names a certificate by number that its holder does not hold
+ * (the department looked among that holder's certificates): the case could only fail at submission,
+ * so nothing is attached and the window hears it now, in both languages, with the requirement.
+ * The fetch answers on record say the rest (each is audited with `refused:certificate_not_held`).
+ */
+export function refuseCertificatesNotHeld(
+  byRequirement: ReadonlyMap<string, { certificateType: string; subjectId: string; party: string }>,
+  answers: ReadonlyMap<string, { results: readonly { certificateType: string; error: { code: string } | null }[] }>,
+  numbers: Readonly<Record<string, string>>,
+  types: ReadonlyMap<string, { name: string; nameZh: string }>,
+): void {
+  for (const [requirementCode, { certificateType, subjectId, party }] of byRequirement) {
+    const number = numbers[certificateType];
+    if (number === undefined) continue;
+    const result = answers.get(subjectId)?.results.find((entry) => entry.certificateType === certificateType);
+    if (result?.error?.code !== 'certificate_not_held') continue;
+    const type = types.get(certificateType);
+    throw bilingualError(
+      'certificate_not_held',
+      message('case.certificate_not_held', {
+        typeName: type?.name ?? certificateType,
+        typeNameZh: type?.nameZh ?? certificateType,
+        certificateNumber: number,
+        requirementCode,
+        party,
+      }),
+      { requirementCode, certificateType, certificateNumber: number, party },
+    );
+  }
 }
 
 /** Where a window system's new case is accepted, and the promised days it gets there. */

@@ -21,6 +21,7 @@ import {
   type CaseServices,
   caseTimeline,
   fetchPlan,
+  refuseCertificatesNotHeld,
   openCase,
   readCase,
   submitCase,
@@ -372,7 +373,7 @@ const fetchRoute = protectedRoute({
   personalData: 'case',
   tags: ['cases'],
   summary:
-    'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results',
+    'Fetch every fetchable requirement from its issuing department (the certificate flow) and attach the results; a number the form names that its holder does not hold is 422 certificate_not_held, nothing attached',
   scopes: ['cases:write', 'certificates:read'],
   request: {
     params: z.object({ caseId: CaseIdSchema }),
@@ -402,7 +403,8 @@ const fetchRoute = protectedRoute({
       }),
       'What each department answered, and the updated case',
     ),
-    ...errorResponses(400, 401, 403, 404, 409),
+    // 422 certificate_not_held: the form names a certificate number its holder does not hold; nothing attached.
+    ...errorResponses(400, 401, 403, 404, 409, 422),
   },
 });
 
@@ -682,12 +684,20 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
           const answer = await fetchCertificates(fetchContext, subjectId, {
             types,
             numbers: typeNumbers,
+            // Decided below per requirement, with the case's words, once every subject has answered.
+            refuseNotHeld: false,
             ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}),
           });
           return [subjectId, answer] as const;
         }),
       );
       const bySubject = new Map(answers);
+      refuseCertificatesNotHeld(
+        byRequirement,
+        bySubject,
+        numbers,
+        await services.access.reference.materialTypes(services.db, Object.keys(numbers)),
+      );
       for (const [requirementCode, { certificateType, subjectId }] of byRequirement) {
         const result = bySubject.get(subjectId)?.results.find((entry) => entry.certificateType === certificateType);
         if (!result) continue;

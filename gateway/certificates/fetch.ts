@@ -70,6 +70,11 @@ export interface CertificateFetchRequest {
   deadlineMs?: number;
   /** Per type, the number of the one certificate meant (the flat named in the form), normalised by `normaliseCertificateNumber`. */
   numbers?: Readonly<Record<string, string>>;
+  /**
+   * False: a number the holder does not hold stays a per-type `not_found` result (code
+   * `certificate_not_held`) even when nothing else was asked — for a caller that decides itself.
+   */
+  refuseNotHeld?: boolean;
 }
 
 export type CertificateStatus =
@@ -353,7 +358,22 @@ export async function fetchCertificates(
       return askDepartment(context, subject, plan, departmentSignal(), deadlineMs, unmask, now);
     }),
   );
+  // Asked for nothing but certificates by number the holder does not hold: the request itself is
+  // wrong, so it is refused as a whole (each refusal is on record above, nothing was stored).
+  if (request.refuseNotHeld !== false && answers.every((answer) => answer.error?.code === 'certificate_not_held')) {
+    const [first] = plans;
+    if (first?.number !== undefined) throw certificateNotHeld(first.type, first.number);
+  }
   return { subjectId, deadlineMs, results: answers };
+}
+
+/** A number the holder does not hold (as its department reports): named by type and number, never by whose it is. */
+export function certificateNotHeld(type: Pick<MaterialTypeRow, 'code' | 'name' | 'nameZh'>, number: string): ApiError {
+  return new ApiError(
+    'certificate_not_held',
+    message('certificate.not_held', { typeName: type.name, typeNameZh: type.nameZh, certificateNumber: number }),
+    { certificateType: type.code, certificateNumber: number },
+  );
 }
 
 /** The decision of a plan the departments are asked for: only allowed plans get that far. */
@@ -449,8 +469,17 @@ async function askDepartment(
     );
   }
   if (result.outcome === 'not_found') {
-    await auditCertificate(context.db, context, subject.id, plan, 'not_found', [`department:${department.code}`]);
-    return emptyAnswer(plan.type.code, 'not_found', department.code);
+    if (plan.number === undefined) {
+      await auditCertificate(context.db, context, subject.id, plan, 'not_found', [`department:${department.code}`]);
+      return emptyAnswer(plan.type.code, 'not_found', department.code);
+    }
+    // Asked by number: the department looked among this holder's certificates only, so the answer
+    // says nothing about whether someone else holds that number — and neither does the code.
+    await auditCertificate(context.db, context, subject.id, plan, 'not_found', [
+      `department:${department.code}`,
+      'refused:certificate_not_held',
+    ]);
+    return emptyAnswer(plan.type.code, 'not_found', department.code, certificateNotHeld(plan.type, plan.number));
   }
 
   const { metadata, document } = result;

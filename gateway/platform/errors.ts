@@ -128,6 +128,7 @@ export const errorCatalogue = {
   rating_answered_at_its_centre: { status: 403 },
   restriction_blocks_acceptance: { status: 409 },
   certificate_reference_mismatch: { status: 409 },
+  certificate_not_held: { status: 422 },
   party_role_not_allowed: { status: 422 },
   party_duplicate: { status: 422 },
   party_missing: { status: 422 },

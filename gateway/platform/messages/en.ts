@@ -127,6 +127,7 @@ export const problemTitlesEn = {
   restriction_blocks_acceptance:
     "A restriction on the certificate's right (e.g. a seizure) makes the case unacceptable; `blocks` says which",
   certificate_reference_mismatch: 'The certificate is not the one the form names by number',
+  certificate_not_held: 'The subject does not hold the certificate with this number',
   party_role_not_allowed: 'The item has no party in this role',
   party_duplicate: 'A role or a subject is named twice, or the applicant is named as a party too',
   party_missing: 'A party the item requires is not named',
@@ -278,6 +279,8 @@ export const problemDetailsEn = {
   'certificate.deadline': '{department} did not answer within the {deadlineMs, number} ms deadline.',
   'certificate.other_number':
     'The department answered with another {type} than the one asked for by number; nothing was stored.',
+  'certificate.not_held':
+    'The subject holds no {typeName} numbered {certificateNumber} (as the department reports); nothing was stored.',
   'certificate.other_holder': 'The department answered with a certificate of a different holder; nothing was stored.',
   'certificate.other_type':
     'The department answered with a {answered} when a {asked} was asked for; nothing was stored.',
@@ -349,6 +352,8 @@ export const problemDetailsEn = {
   'case.material_type_not_accepted': 'A {typeCode} does not satisfy "{requirement}"; accepted: {accepted}.',
   'case.material_not_valid':
     'The material is not valid today ({status}{validUntil, select, none {} other {, valid until {validUntil}}}).',
+  'case.certificate_not_held':
+    'The form names {typeName} {certificateNumber} (requirement {requirementCode}), and the department reports that {party, select, applicant {the applicant} other {the {party}}} does not hold it: correct the number in a new case. Nothing was attached.',
   'case.certificate_reference_mismatch': 'The material is certificate {sourceRef}; the form names {reference}.',
   'case.status_is': 'Case {caseNumber} is {status}.',
   'case.item_not_offered_here':

@@ -117,6 +117,7 @@ export const problemTitlesZh = {
   rating_answered_at_its_centre: '差评由被评价办件所在的中心回访答复',
   restriction_blocks_acceptance: '该证照所载权利受限制（如查封），不能受理；blocks 说明是哪项限制',
   certificate_reference_mismatch: '该证照不是申请表中按证号指明的那一本',
+  certificate_not_held: '该主体未持有此证号的证照',
   party_role_not_allowed: '该事项没有这个身份的当事人',
   party_duplicate: '某个身份或某个人被重复填写，或申请人又被填为当事人',
   party_missing: '缺少该事项要求的当事人',
@@ -260,6 +261,7 @@ export const problemDetailsZh = {
     '{resourceCode} 需要该客户端获得批准的访问授权（POST /v1/contracts/{resourceCode}/access-requests）。',
   'certificate.deadline': '部门系统 {department} 未在 {deadlineMs, number} 毫秒的时限内应答。',
   'certificate.other_number': '部门返回的 {type} 不是按证号请求的那一本；未保存任何内容。',
+  'certificate.not_held': '据部门答复，该主体未持有证号为 {certificateNumber} 的{typeNameZh}；未保存任何内容。',
   'certificate.other_holder': '部门返回的证照持证人不同；未保存任何内容。',
   'certificate.other_type': '请求的是 {asked}，部门返回的却是 {answered}；未保存任何内容。',
   'certificate.document_type': '证照文件不是其声明的 {mediaType}，或不是 {type} 允许的格式；未保存任何内容。',
@@ -325,6 +327,8 @@ export const problemDetailsZh = {
   'case.material_type_not_accepted': '{typeCode} 不符合“{requirement}”的要求；可接受：{accepted}。',
   'case.material_not_valid':
     '该材料今天无效（{status}{validUntil, select, none {} other {，有效期至 {validUntil}}}）。',
+  'case.certificate_not_held':
+    '申请表（材料 {requirementCode}）填写的{typeNameZh}证号为 {certificateNumber}，但据部门答复，{party, select, applicant {申请人} other {当事人 {party} }}未持有该证照；请以正确证号另行申请。未附加任何材料。',
   'case.certificate_reference_mismatch': '该材料是证照 {sourceRef}，申请表中填写的是 {reference}。',
   'case.status_is':
     '办件 {caseNumber} 当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”。',
