@@ -207,7 +207,8 @@ export const configSchema = z
     /**
      * Seed the demo clients (with well-known secrets) at start. Turn off in production. On a
      * non-loopback HOST the demo is refused unless forced (`force`): anyone who can reach the
-     * gateway could sign in as its administrator with the published secret.
+     * gateway could sign in as its administrator with the published secret. The same holds for
+     * demo clients an earlier demo start left enabled in the database (gateway/demo/exposure.ts).
      */
     ONEWINDOW_DEMO: z.enum(['true', 'false', '1', '0', 'yes', 'no', 'force']).default('true'),
     /** JSON file listing the department systems and their adapters (see docs/departments.md). */
@@ -303,6 +304,11 @@ export interface Config {
   audit: AuditSettings;
   metricsScrapeToken: string | undefined;
   demo: boolean;
+  /**
+   * ONEWINDOW_DEMO=force: the demo is exposed on purpose, so demo clients left enabled in the
+   * database do not stop a start on a non-loopback HOST either.
+   */
+  demoForced: boolean;
   materials: {
     uploadMaxBytes: number;
     blobStore: { kind: 'postgres' } | { kind: 'filesystem'; directory: string };
@@ -475,6 +481,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     metricsScrapeToken: env.METRICS_SCRAPE_TOKEN,
     demo: env.ONEWINDOW_DEMO,
+    demoForced: result.data.ONEWINDOW_DEMO === 'force',
     materials: {
       uploadMaxBytes: env.UPLOAD_MAX_BYTES,
       blobStore:
