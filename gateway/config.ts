@@ -421,8 +421,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   };
   if (env.ONEWINDOW_DEMO && result.data.ONEWINDOW_DEMO !== 'force' && !isLoopbackHost(env.HOST)) {
     throw new ConfigError([
-      `ONEWINDOW_DEMO: the demo creates clients with well-known secrets (an administrator among them), and HOST=${env.HOST} makes the gateway reachable from other machines. ` +
-        'Set ONEWINDOW_DEMO=false for a real deployment (create clients with `npm run clients:create`), or ONEWINDOW_DEMO=force to expose the demo anyway.',
+      'ONEWINDOW_DEMO: the demo creates clients with well-known secrets (an administrator among them), and ' +
+        `HOST=${env.HOST} makes the gateway reachable from other machines. ` +
+        'Set ONEWINDOW_DEMO=false for a real deployment (create clients with `npm run clients:create`), or ' +
+        'ONEWINDOW_DEMO=force to expose the demo anyway.',
     ]);
   }
   const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
