@@ -484,8 +484,10 @@ function printReport(settings: Settings, rows: Row[], comparisons: Comparison[])
     );
   }
   console.log(
-    `\n  Targets (every concurrency): adapter throughput >= ${THROUGHPUT_TARGET} of the baseline, added p50 < ${ADDED_P50_TARGET_MS} ms. Overall: ${verdict}.` +
-      '\n  Client CPU = this process (the measured client) per call: the steadiest figure; its difference is what the adapter and the SDK add.',
+    `\n  Targets (every concurrency): adapter throughput >= ${THROUGHPUT_TARGET} of the baseline, added p50 < ` +
+      `${ADDED_P50_TARGET_MS} ms. Overall: ${verdict}.` +
+      '\n  Client CPU = this process (the measured client) per call: the steadiest figure; its difference is what ' +
+      'the adapter and the SDK add.',
   );
 }
 
@@ -576,7 +578,8 @@ async function main(): Promise<number> {
   console.log(
     `onewindow adapter SDK benchmark: concurrency ${settings.concurrencies.join(', ')}; calls ${settings.calls.join(', ')} per way; ` +
       `warm-up ${settings.warmupCalls}; ${settings.rounds} rounds\n` +
-      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ` +
+      `${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
       `${typeof globalThis.gc === 'function' ? '' : '; no --expose-gc: garbage is not collected between slices'}`,
   );
   const started = performance.now();

@@ -502,7 +502,8 @@ function assertNoFailures(title: string, run: SliceRun): void {
   if (run.failures.length === 0) return;
   const first = [...new Set(run.failures)].slice(0, 4).join('\n    ');
   throw new Error(
-    `${title}: ${run.failures.length} failed submission(s), ${run.submissions} succeeded. First:\n    ${first}${run.diagnosis ? `\n  ${run.diagnosis}` : ''}`,
+    `${title}: ${run.failures.length} failed submission(s), ${run.submissions} succeeded. First:\n` +
+      `    ${first}${run.diagnosis ? `\n  ${run.diagnosis}` : ''}`,
   );
 }
 
@@ -552,7 +553,8 @@ async function deliveryLagsMs(sql: postgres.Sql, caseIds: string[]): Promise<Flo
      where d.case_id = any(${caseIds}::text[])`;
   if (rows.length !== caseIds.length || rows.some((row) => row.status !== 'delivered')) {
     throw new Error(
-      `${caseIds.length} cases submitted, but ${rows.length} deliveries found, ${rows.filter((row) => row.status === 'delivered').length} delivered`,
+      `${caseIds.length} cases submitted, but ${rows.length} deliveries found, ` +
+        `${rows.filter((row) => row.status === 'delivered').length} delivered`,
     );
   }
   return Float64Array.from(rows, (row) => Number(row.lag_ms));
@@ -864,8 +866,11 @@ interface ThroughputResult {
 async function runThroughput(context: ThroughputContext): Promise<ThroughputResult> {
   const { settings } = context;
   console.log(
-    `\n(a) submission throughput with dispatch: ${LOAD_ITEM} for ${LOAD_APPLICANT.name} (3 materials reused, 1 optional), delivered to the PSB simulator;\n` +
-      `    concurrency ${settings.concurrency.join(', ')}; per target and concurrency at most ${settings.maxSubmissions} submissions or ${settings.durationSeconds} s, in ${settings.rounds} interleaved slice(s)`,
+    `\n(a) submission throughput with dispatch: ${LOAD_ITEM} for ${LOAD_APPLICANT.name} (3 materials reused, 1 ` +
+      'optional), delivered to the PSB simulator;\n' +
+      `    concurrency ${settings.concurrency.join(', ')}; per target and concurrency at most ` +
+      `${settings.maxSubmissions} submissions or ${settings.durationSeconds} s, in ${settings.rounds} ` +
+      'interleaved slice(s)',
   );
   process.stdout.write(`  warm-up (${settings.warmupSubmissions} submissions per target) … `);
   const warmStarted = performance.now();
@@ -969,26 +974,35 @@ function printThroughput(result: ThroughputResult, settings: Settings): void {
     );
   } else {
     console.log(
-      `\n  Targets (issue 15) are judged at concurrency ${TARGETS.concurrency}, which this run did not measure (BENCH_CONCURRENCY): no verdict.`,
+      `\n  Targets (issue 15) are judged at concurrency ${TARGETS.concurrency}, which this run did not measure ` +
+        '(BENCH_CONCURRENCY): no verdict.',
     );
   }
   const once = result.exactlyOnce;
   console.log(
     `\n  Exactly once: ${once.casesSubmitted} cases submitted (warm-up included) → ${once.deliveriesDelivered} deliveries delivered, ` +
-      `${once.deliveredEvents} 'delivered' timeline events; the PSB simulator holds ${once.psbDistinctApplications} distinct applications ` +
-      `(${once.psbSubmitRequests} submit requests received: ${once.psbSubmitRequests - once.psbDistinctApplications} redeliveries recognised), each under the number recorded on its delivery.`,
+      `${once.deliveredEvents} 'delivered' timeline events; the PSB simulator holds ${once.psbDistinctApplications} ` +
+      'distinct applications ' +
+      `(${once.psbSubmitRequests} submit requests received: ${once.psbSubmitRequests - once.psbDistinctApplications} ` +
+      'redeliveries recognised), each under the number recorded on its delivery.',
   );
   const notes = [
     '',
     '  subs/s: open + submit pairs completed per second of the slices. ms columns: submit and open requests, and the delivery lag',
     "  (case submittedAt → delivery deliveredAt, the department's acknowledgement recorded; from the database) of every case of that row.",
     `  drain s: longest wait after a gateway slice until nothing was pending. CPU columns: ms per submission — the gateway's from the`,
-    '  slice start to the end of its drain, so they include delivering; "sim" the PSB simulator receiving the deliveries (and status polls).',
-    `  Delivery worker: batch ${settings.deliveryBatchSize}, woken by each submission, poll every ${settings.deliveryPollMs} ms (the gateway's defaults unless set).`,
-    `  The baseline checks the token, inserts the case row (open), and in one transaction marks it submitted, writes one outbox row and the`,
-    '  key with its answer (submit); it delivers nothing. The gateway also checks the item and form, computes the one-time notice (material',
-    '  reuse), numbers the case, computes due dates on the working-day calendar, writes timeline events and audit entries, answers the full',
-    `  case, and its worker delivers every case to the PSB over signed HTTP. This machine has ${cpus().length} cores shared by the load generator, the servers,`,
+    '  slice start to the end of its drain, so they include delivering; "sim" the PSB simulator receiving the ' +
+      'deliveries (and status polls).',
+    `  Delivery worker: batch ${settings.deliveryBatchSize}, woken by each submission, poll every ` +
+      `${settings.deliveryPollMs} ms (the gateway's defaults unless set).`,
+    '  The baseline checks the token, inserts the case row (open), and in one transaction marks it submitted, writes ' +
+      'one outbox row and the',
+    '  key with its answer (submit); it delivers nothing. The gateway also checks the item and form, computes the ' +
+      'one-time notice (material',
+    '  reuse), numbers the case, computes due dates on the working-day calendar, writes timeline events and audit ' +
+      'entries, answers the full',
+    `  case, and its worker delivers every case to the PSB over signed HTTP. This machine has ${cpus().length} cores ` +
+      'shared by the load generator, the servers,',
     '  the simulators and PostgreSQL, so throughput ratios follow CPU per submission.',
   ];
   console.log(notes.join('\n'));
@@ -1165,7 +1179,8 @@ async function runStory(gatewayUrl: string, windowToken: string): Promise<StoryC
 
 function printStory(cases: StoryCase[]): void {
   console.log(
-    `\n(b) the demo story: ${STORY_APPLICANT.name} (${STORY_APPLICANT.identifier}), one item after another — open, fetch certificates, hand in what is still missing, submit:\n`,
+    `\n(b) the demo story: ${STORY_APPLICANT.name} (${STORY_APPLICANT.identifier}), one item after another — open, ` +
+      'fetch certificates, hand in what is still missing, submit:\n',
   );
   console.log(
     table(
@@ -1191,8 +1206,10 @@ function printStory(cases: StoryCase[]): void {
   const required = total((counts) => counts.required);
   const handedIn = total((counts) => counts.handedIn);
   console.log(
-    `  total: ${required} materials required; ${handedIn} handed in, ${total((counts) => counts.reused)} reused, ${total((counts) => counts.fetched)} fetched from departments, ` +
-      `${total((counts) => counts.deferred)} deferred — the applicant brought ${handedIn} of ${required} (${((100 * handedIn) / Math.max(1, required)).toFixed(0)} %).`,
+    `  total: ${required} materials required; ${handedIn} handed in, ${total((counts) => counts.reused)} reused, ` +
+      `${total((counts) => counts.fetched)} fetched from departments, ` +
+      `${total((counts) => counts.deferred)} deferred — the applicant brought ${handedIn} of ${required} ` +
+      `(${((100 * handedIn) / Math.max(1, required)).toFixed(0)} %).`,
   );
   console.log('');
   for (const [index, entry] of cases.entries()) {
@@ -1226,7 +1243,8 @@ async function main(): Promise<number> {
   const { workDir } = run;
 
   console.log(
-    `onewindow cases benchmark: parts ${settings.parts.join(', ')}; gateway LOG_LEVEL=${settings.gatewayLogLevel}; database pool: gateway ${settings.gatewayPoolSize}, ` +
+    `onewindow cases benchmark: parts ${settings.parts.join(', ')}; gateway LOG_LEVEL=${settings.gatewayLogLevel}; ` +
+      `database pool: gateway ${settings.gatewayPoolSize}, ` +
       `baseline ${settings.poolSize}; budget ${settings.budgetSeconds} s`,
   );
   const started = performance.now();
@@ -1242,7 +1260,8 @@ async function main(): Promise<number> {
       packages: packageVersions(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm']),
     };
     console.log(
-      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}, ` +
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ` +
+        `${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}, ` +
         `PostgreSQL ${environment.postgresServer}; database ${database.name} (dropped at the end)`,
     );
 
@@ -1251,7 +1270,8 @@ async function main(): Promise<number> {
     const gateway = await startGateway(settings, workDir, database.url, departmentsJson(simulators));
     children.push(gateway.server);
     console.log(
-      `  gateway ${gateway.url}; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      `  gateway ${gateway.url}; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ` +
+        `${simulators.NRB.url} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
     );
 
     const windowToken = await issueToken(gateway.url, WINDOW_CLIENT);

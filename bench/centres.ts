@@ -930,7 +930,8 @@ async function main(): Promise<number> {
   // Two years of working days up to today: the measured year lies wholly inside.
   const window: CaseWindow = { first: addDays(today, -729), last: today, today };
   console.log(
-    `onewindow centres benchmark: ${settings.cases.toLocaleString('en')} cases over ${window.first}..${window.last}, period ${period.from}..${period.to}, ` +
+    `onewindow centres benchmark: ${settings.cases.toLocaleString('en')} cases over ${window.first}..${window.last}, ` +
+      `period ${period.from}..${period.to}, ` +
       `${settings.requests} requests per route (+${settings.warmupRequests} warm-up), budget ${settings.budgetSeconds} s`,
   );
   let gateway: { server: ServerProcess; url: string } | undefined;
@@ -961,7 +962,8 @@ async function main(): Promise<number> {
       packages: packageVersions(['hono', '@hono/node-server', 'postgres', 'undici', 'drizzle-orm']),
     };
     console.log(
-      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}, ` +
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ` +
+        `${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}, ` +
         `PostgreSQL ${environment.postgresServer} (${Object.entries(environment.postgresSettings)
           .map(([name, value]) => `${name} ${value}`)
           .join(
@@ -980,12 +982,16 @@ async function main(): Promise<number> {
         `generated cases break invariants: ${broken.map(([name, count]) => `${name} ${count}`).join(', ')}`,
       );
     console.log(
-      `  ${generation.cases.toLocaleString('en')} cases in ${generation.seconds.cases.toFixed(1)} s, vacuum (analyze) ${generation.seconds.vacuumAnalyze.toFixed(1)} s, ` +
+      `  ${generation.cases.toLocaleString('en')} cases in ${generation.seconds.cases.toFixed(1)} s, vacuum ` +
+        `(analyze) ${generation.seconds.vacuumAnalyze.toFixed(1)} s, ` +
         `checkpoint ${generation.seconds.checkpoint.toFixed(1)} s; generation ${generation.seconds.total.toFixed(1)} s in all ` +
-        `(foreign keys ${generation.perRowChecksSkipped ? 'checked once afterwards, by anti-joins' : 'checked per row'}; every invariant holds)`,
+        '(foreign keys ' +
+        `${generation.perRowChecksSkipped ? 'checked once afterwards, by anti-joins' : 'checked per row'}; every ` +
+        'invariant holds)',
     );
     console.log(
-      `  database ${mib(generation.databaseBytes)}; cases table ${mib(generation.casesTableBytes)} + its indexes ${mib(generation.casesIndexBytes)}`,
+      `  database ${mib(generation.databaseBytes)}; cases table ${mib(generation.casesTableBytes)} + its indexes ` +
+        `${mib(generation.casesIndexBytes)}`,
     );
 
     const token = await issueToken(gateway.url, ADMIN_CLIENT);
@@ -1020,8 +1026,10 @@ async function main(): Promise<number> {
         `  stopped after ${measured.requests} requests per route: BENCH_MEASURE_SECONDS (${settings.measureSeconds} s) ran out`,
       );
     console.log(
-      `\n  ${measured.requests} requests per route in ${measured.seconds.toFixed(1)} s; a statistics answer lists ${measured.statisticsShape.centres} centres, ` +
-        `${measured.statisticsShape.windows} windows, ${measured.statisticsShape.operators} operators (${(measured.statistics.responseBytes / 1024).toFixed(0)} KiB at most)\n`,
+      `\n  ${measured.requests} requests per route in ${measured.seconds.toFixed(1)} s; a statistics answer lists ` +
+        `${measured.statisticsShape.centres} centres, ` +
+        `${measured.statisticsShape.windows} windows, ${measured.statisticsShape.operators} operators ` +
+        `(${(measured.statistics.responseBytes / 1024).toFixed(0)} KiB at most)\n`,
     );
     console.log(
       table([
@@ -1043,7 +1051,9 @@ async function main(): Promise<number> {
       ]),
     );
     console.log(
-      `\n  The machine was busy ${fixed(measured.machineBusyPerSecond, 2)} CPU s/s meanwhile (of ${environment.cpus}): the gateway, PostgreSQL with its parallel workers, this process, and anything else running.`,
+      `\n  The machine was busy ${fixed(measured.machineBusyPerSecond, 2)} CPU s/s meanwhile (of ` +
+        `${environment.cpus}): the gateway, PostgreSQL with its parallel workers, this process, and ` +
+        'anything else running.',
     );
     const median = (values: number[]): number => percentile(Float64Array.from(values).sort(), 50);
     // Over the run, in tens: a step shows the gateway's prepared statements switching plans (or other work on the machine).
@@ -1077,7 +1087,8 @@ async function main(): Promise<number> {
       pass: measured.statistics.p95 < TARGET.p95Ms,
     };
     console.log(
-      `\n  Target (issue 16): ${generation.centres.toLocaleString('en')} centres, ${generation.cases.toLocaleString('en')} cases, PostgreSQL, sequential requests:\n`,
+      `\n  Target (issue 16): ${generation.centres.toLocaleString('en')} centres, ` +
+        `${generation.cases.toLocaleString('en')} cases, PostgreSQL, sequential requests:\n`,
     );
     console.log(
       table([
@@ -1089,7 +1100,8 @@ async function main(): Promise<number> {
     // The plans, for the largest city (the busiest subtree), after the measurement: the caches are as the requests left them.
     const largest = [...cities].sort((a, b) => b.accepted - a.accepted)[0] as CityExpectation;
     console.log(
-      `\n  Plans of the gateway's statements for ${largest.code} (${largest.accepted.toLocaleString('en')} cases in the period), EXPLAIN (ANALYZE, BUFFERS):\n`,
+      `\n  Plans of the gateway's statements for ${largest.code} (${largest.accepted.toLocaleString('en')} cases in ` +
+        'the period), EXPLAIN (ANALYZE, BUFFERS):\n',
     );
     const plans: { label: string; text: string; params: unknown[]; plans: PlanSummary[] }[] = [];
     for (const statement of await gatewayStatements(largest, period, today)) {
@@ -1119,7 +1131,8 @@ async function main(): Promise<number> {
     const statisticsPlans = plans.find((entry) => entry.label === 'centre statistics')?.plans ?? [];
     for (const plan of statisticsPlans) {
       console.log(
-        `\n  centre statistics, ${plan.mode} plan (execution ${plan.executionMs.toFixed(1)} ms${plan.jitMs === null ? '' : `, of which JIT ${plan.jitMs.toFixed(1)} ms`}):`,
+        `\n  centre statistics, ${plan.mode} plan (execution ${plan.executionMs.toFixed(1)} ` +
+          `ms${plan.jitMs === null ? '' : `, of which JIT ${plan.jitMs.toFixed(1)} ms`}):`,
       );
       for (const line of plan.nodes) console.log(`    ${line}`);
     }

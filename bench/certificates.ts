@@ -528,7 +528,8 @@ async function measure(options: MeasureOptions): Promise<Measurement[]> {
     const exited = exitedEarly.get(target.server);
     if (exited !== undefined) {
       throw new Error(
-        `${title}: ${target.label} exited (${exited}) during the measurement, not stopped by the benchmark — killed from outside? See its log: ${target.server.logFile}`,
+        `${title}: ${target.label} exited (${exited}) during the measurement, not stopped by the benchmark — killed ` +
+          `from outside? See its log: ${target.server.logFile}`,
       );
     }
     assertSliceClean(title, slice);
@@ -795,7 +796,8 @@ async function benchDatabase(
 
   if (fanout && settings.parts.includes('cold')) {
     console.log(
-      `\n(b) cold fetch (refresh: true) of ${COLD_TYPES.join(' + ')}: PSB (2 signed GETs) and NRB (query job, 2 polls, 1 result page, document) in parallel (${databaseLabel(database)}):`,
+      `\n(b) cold fetch (refresh: true) of ${COLD_TYPES.join(' + ')}: PSB (2 signed GETs) and NRB (query job, 2 ` +
+        `polls, 1 result page, document) in parallel (${databaseLabel(database)}):`,
     );
     for (const connections of settings.coldConcurrency) {
       results.push(
@@ -821,7 +823,8 @@ async function benchDatabase(
               count >= per * answered && count <= per * (answered + inFlight);
             if (!fits(calls.psb, 2) || !fits(calls.nrbQueries, 1)) {
               throw new Error(
-                `${title}: ${answered} fetches answered, but PSB received ${calls.psb} certificate calls and NRB ${calls.nrbQueries} queries`,
+                `${title}: ${answered} fetches answered, but PSB received ${calls.psb} certificate calls and NRB ` +
+                  `${calls.nrbQueries} queries`,
               );
             }
           },
@@ -924,7 +927,8 @@ function compare(results: Measurement[]): Comparison[] {
 
 function printReport(results: Measurement[], comparisons: Comparison[], settings: Settings): void {
   console.log(
-    `\nResults (per row: ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured in ${settings.rounds} slice(s) interleaved with the ` +
+    `\nResults (per row: ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured in ` +
+      `${settings.rounds} slice(s) interleaved with the ` +
       "other targets; latency from each 2xx answer's own timing; every answer checked):\n",
   );
   console.log(
@@ -985,13 +989,15 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   );
   const notes = [
     '',
-    `(a) judged at concurrency ${TARGETS.cachedConcurrency} against the two baselines with the token cache: the gateway keeps verified tokens until they`,
+    `(a) judged at concurrency ${TARGETS.cachedConcurrency} against the two baselines with the token cache: the ` +
+      'gateway keeps verified tokens until they',
     '    expire and every request here carries the same token, so they do the same. "1 select" is the least code that answers;',
     '    "same work" also writes the gateway\'s audit entry in the select\'s transaction and signs an ES256 envelope per answer',
     '    (checked against its JWKS before timing). "(verify each)" checks the token\'s signature on every request (info).',
     '(b) "three departments": AMR issues certificates of organisations only, so the honest cold fetch for one person is three',
     '    certificates from TWO department systems: PSB (resident_id_card, household_register: 2 signed GETs) and NRB',
-    `    (real_estate_certificate: query job, 2 polls ${settings.nrbPollMs} ms then ${2 * settings.nrbPollMs} ms apart, 1 result page, the document; its OAuth token cached),`,
+    `    (real_estate_certificate: query job, 2 polls ${settings.nrbPollMs} ms then ${2 * settings.nrbPollMs} ms ` +
+      'apart, 1 result page, the document; its OAuth token cached),',
     '    all asked in parallel. Both targets make exactly these calls (checked with the simulators\' counters: "dept calls/req").',
     '    The gateway also checks every answer against the published contract, confirms the stored certificate (checkedAt,',
     '    content put, one transaction per certificate), audits, and signs three envelopes; the fan-out stores nothing.',
@@ -1018,7 +1024,8 @@ async function main(): Promise<number> {
   console.log(
     `onewindow certificates benchmark: parts ${settings.parts.join(', ')}; ${settings.databases.map(databaseLabel).join(' + ')}; ` +
       `(a) concurrency ${settings.cachedConcurrency.join(', ')}, (b) concurrency ${settings.coldConcurrency.join(', ')}; ` +
-      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ${settings.rounds} round(s); gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
+      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ${settings.rounds} ` +
+      `round(s); gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
   );
   const started = performance.now();
   try {
@@ -1040,7 +1047,8 @@ async function main(): Promise<number> {
       ]),
     };
     console.log(
-      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ` +
+        `${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
         `${environment.postgresServer ? `, PostgreSQL ${environment.postgresServer}` : ''}`,
     );
     const simulatorsUp = await startSimulators(workDir);

@@ -480,7 +480,8 @@ async function benchTokens(settings: Settings, workDir: string, keyFile: string)
     reference.scope === ''
   ) {
     throw new Error(
-      `the token endpoint answered an unexpected token: ${JSON.stringify({ token_type: reference.token_type, scope: reference.scope, claims: payload })}`,
+      'the token endpoint answered an unexpected token: ' +
+        `${JSON.stringify({ token_type: reference.token_type, scope: reference.scope, claims: payload })}`,
     );
   }
   const scope = reference.scope;
@@ -681,7 +682,8 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
   );
   const notes = [
     'Headline verdict: gateway LOG_LEVEL=info against the baseline "+ token cache"; targets (issue 15) on PostgreSQL',
-    `throughput ratio >= ${TARGETS.postgresThroughput} and p99 ratio <= ${TARGETS.postgresP99}, on PGlite throughput ratio >= ${TARGETS.pgliteThroughput}.`,
+    `throughput ratio >= ${TARGETS.postgresThroughput} and p99 ratio <= ${TARGETS.postgresP99}, on PGlite throughput ` +
+      `ratio >= ${TARGETS.pgliteThroughput}.`,
     '- LOG_LEVEL=info is the gateway default: the access-log line every request writes (to a file here) is part',
     '  of its request path. LOG_LEVEL=warn is the same gateway without it (baselines log nothing): its cost.',
     '- The gateway keeps verified tokens until they expire, and every request of a slice here carries the same',
@@ -738,12 +740,14 @@ function printTokens(tokens: TokenMeasurement, settings: Settings): void {
     ]),
   );
   const notes = [
-    `Target (issue 15): >= ${TARGETS.tokensPerSecond} tokens/s at concurrency ${TARGET_CONCURRENCY} on PostgreSQL. An absolute target: no hand-written`,
+    `Target (issue 15): >= ${TARGETS.tokensPerSecond} tokens/s at concurrency ${TARGET_CONCURRENCY} on PostgreSQL. ` +
+      'An absolute target: no hand-written',
     'baseline runs for this part, so no ratio is printed. Each token is a client_credentials grant of the demo window client',
     `(${WINDOW_CLIENT.id}, HTTP Basic): the client row read, the secret's keyed hash (HMAC-SHA256) checked, one ES256 signature,`,
     'the access-log line (LOG_LEVEL=info). The gateway has a fresh database of its own; one token was verified against its JWKS',
     'first, then every answer of the load checked (a compact JWS access token, type Bearer, the same scopes).',
-    `"server CPU ms/token" and "PG CPU ms/token": the gateway's and PostgreSQL's CPU per token; ${cpus().length} cores are shared with autocannon.`,
+    `"server CPU ms/token" and "PG CPU ms/token": the gateway's and PostgreSQL's CPU per token; ${cpus().length} ` +
+      'cores are shared with autocannon.',
   ];
   console.log(`\n${notes.join('\n')}`);
 }
@@ -769,7 +773,8 @@ async function main(): Promise<number> {
     `onewindow foundation benchmark: parts ${settings.parts.join(', ')}; ` +
       (withRead
         ? `read on ${settings.databases.join(' + ')}, concurrency ${settings.concurrencies.join(', ')}, ` +
-          `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ${settings.rounds} interleaved round(s), ` +
+          `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target in ` +
+          `${settings.rounds} interleaved round(s), ` +
           `gateway LOG_LEVEL ${settings.logLevels.join(', ')}`
         : '') +
       (withTokens

@@ -947,7 +947,8 @@ function transferRows(cells: TransferCell[]): TransferRow[] {
 function printTransferTable(part: 'upload' | 'download', rows: TransferRow[], settings: Settings): void {
   const title = part === 'upload' ? 'Upload throughput' : 'Download throughput';
   console.log(
-    `\n${title} (concurrency ${settings.concurrency}; ${settings.rounds} interleaved round(s); MB = 10^6 bytes; ratio = target / bare of the same size):\n`,
+    `\n${title} (concurrency ${settings.concurrency}; ${settings.rounds} interleaved round(s); MB = 10^6 bytes; ` +
+      'ratio = target / bare of the same size):\n',
   );
   const upload = part === 'upload';
   console.log(
@@ -1258,8 +1259,10 @@ async function benchReuse(
     const byStatus = new Map<string, number>();
     for (const row of rows) byStatus.set(row.status ?? 'valid', (byStatus.get(row.status ?? 'valid') ?? 0) + 1);
     console.log(
-      `  subject ${subjectId}: ${held} materials of ${new Set([...rows.map((row) => row.typeCode), ...uploaded.map((m) => m.typeCode)]).size} types ` +
-        `(${uploaded.length} uploaded through the API, ${rows.length} inserted directly: ${[...byStatus].map(([status, n]) => `${n} ${status}`).join(', ')}) in ${seedSeconds.toFixed(1)} s`,
+      `  subject ${subjectId}: ${held} materials of ` +
+        `${new Set([...rows.map((row) => row.typeCode), ...uploaded.map((m) => m.typeCode)]).size} types ` +
+        `(${uploaded.length} uploaded through the API, ${rows.length} inserted directly: ` +
+        `${[...byStatus].map(([status, n]) => `${n} ${status}`).join(', ')}) in ${seedSeconds.toFixed(1)} s`,
     );
 
     // The three ways of asking, each checked to give the same answer before it is timed.
@@ -1340,7 +1343,8 @@ async function benchReuse(
     if (httpIds.length === 0)
       throw new Error('the reuse answer found no material: the seeded data does not fit the question');
     console.log(
-      `  question: types=${wanted.join(',')} on=${on}; answer: ${httpIds.length} found, missing: ${httpAnswer.missing.join(', ') || 'none'}`,
+      `  question: types=${wanted.join(',')} on=${on}; answer: ${httpIds.length} found, missing: ` +
+        `${httpAnswer.missing.join(', ') || 'none'}`,
     );
 
     // Warm-up, then rounds interleaving the three (order rotated), each bounded in time.
@@ -1472,7 +1476,8 @@ function printSummary(rows: TransferRow[], reuse: ReuseResult[], settings: Setti
     );
     lines.push(`  filesystem driver / (bare + file write/fsync): ${fsToBareFile.join('; ')}`);
     lines.push(
-      `  target: filesystem driver >= ${UPLOAD_TARGET.ratio} of bare for ${UPLOAD_TARGET.sizes.map(formatSize).join(' and ')}; PostgreSQL blob store: no target.`,
+      `  target: filesystem driver >= ${UPLOAD_TARGET.ratio} of bare for ` +
+        `${UPLOAD_TARGET.sizes.map(formatSize).join(' and ')}; PostgreSQL blob store: no target.`,
     );
   }
   const downloads = rows.filter((row) => row.part === 'download');
@@ -1555,7 +1560,8 @@ async function main(): Promise<number> {
         : undefined,
   };
   console.log(
-    `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
+    `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load ` +
+      `${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}` +
       `${environment.postgresServer ? `, PostgreSQL ${environment.postgresServer}` : ''}; temp files in ${workDir}`,
   );
 

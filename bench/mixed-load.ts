@@ -902,8 +902,10 @@ async function measureMixSlice(context: MeasureContext, topology: Topology, roun
   topology.maxDrainSeconds = Math.max(topology.maxDrainSeconds, drained);
   const whole = wholeResult('mix', [result], context.totalConnections);
   console.log(
-    `  round ${round}, ${topology.instances} instance(s), mix:      ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
-      `(gateways ${fixed(cpu.perSecond.gateways, 2)}, PostgreSQL ${fixed(cpu.perSecond.postgres, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s; drained in ${fixed(drained, 2)} s)`,
+    `  round ${round}, ${topology.instances} instance(s), mix:      ${fixed(whole.perSecond, 0).padStart(6)} ` +
+      `answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
+      `(gateways ${fixed(cpu.perSecond.gateways, 2)}, PostgreSQL ${fixed(cpu.perSecond.postgres, 2)}, other ` +
+      `${fixed(cpu.perSecond.other, 2)} CPU s/s; drained in ${fixed(drained, 2)} s)`,
   );
 }
 
@@ -922,8 +924,10 @@ async function measureBaselineSlice(context: MeasureContext, topology: Topology,
   topology.baselineCpu.push(cpu);
   const whole = wholeResult('baseline', [result], context.totalConnections);
   console.log(
-    `  round ${round}, ${topology.instances} instance(s), baseline: ${fixed(whole.perSecond, 0).padStart(6)} answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
-      `(bare hono ${fixed(cpu.perSecond.bare, 2)}, load generator ${fixed(cpu.perSecond.loadgen, 2)}, other ${fixed(cpu.perSecond.other, 2)} CPU s/s)`,
+    `  round ${round}, ${topology.instances} instance(s), baseline: ${fixed(whole.perSecond, 0).padStart(6)} ` +
+      `answers/s  p50 ${ms(whole.latencyMs.p50)} ms  p99 ${ms(whole.latencyMs.p99)} ms  ` +
+      `(bare hono ${fixed(cpu.perSecond.bare, 2)}, load generator ${fixed(cpu.perSecond.loadgen, 2)}, other ` +
+      `${fixed(cpu.perSecond.other, 2)} CPU s/s)`,
   );
 }
 
@@ -1053,8 +1057,10 @@ const ms = (value: number): string => fixed(value, value < 10 ? 2 : value < 100 
 function printResults(settings: Settings, result: TopologyResult): void {
   const { steps, whole, baseline, cpu } = result;
   console.log(
-    `\nResults with ${result.instances} gateway instance(s): ${whole.connections} connections dealt round-robin over them (${result.connectionsPerInstance.join(', ')}); ` +
-      `${settings.durationSeconds} s of the mix and ${settings.baselineSeconds} s of the baseline, in ${settings.rounds} interleaved round(s); every answer checked.\n`,
+    `\nResults with ${result.instances} gateway instance(s): ${whole.connections} connections dealt round-robin over ` +
+      `them (${result.connectionsPerInstance.join(', ')}); ` +
+      `${settings.durationSeconds} s of the mix and ${settings.baselineSeconds} s of the baseline, in ` +
+      `${settings.rounds} interleaved round(s); every answer checked.\n`,
   );
   const row = (entry: StepResult): string[] => [
     entry.operation,
@@ -1079,13 +1085,16 @@ function printResults(settings: Settings, result: TopologyResult): void {
     ),
   );
   console.log(
-    `\n  whole / baseline: throughput ${fixed(result.ratio.throughput, 4)}, p50 ${fixed(result.ratio.p50, 0)}x, p99 ${fixed(result.ratio.p99, 0)}x` +
-      `  (baseline: ${result.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON — no auth, no database — on the same ${baseline.connections} connections from the same load generator)`,
+    `\n  whole / baseline: throughput ${fixed(result.ratio.throughput, 4)}, p50 ${fixed(result.ratio.p50, 0)}x, p99 ` +
+      `${fixed(result.ratio.p99, 0)}x` +
+      `  (baseline: ${result.instances} bare Hono process(es) answering GET /json with a ~60-byte JSON — no auth, no ` +
+      `database — on the same ${baseline.connections} connections from the same load generator)`,
   );
   const mixCpuPerAnswer =
     result.cpuMsPerAnswer.gateways + result.cpuMsPerAnswer.postgres + result.cpuMsPerAnswer.simulators;
   console.log(
-    `  server CPU per answer: mix ${fixed(mixCpuPerAnswer, 2)} ms (gateways + PostgreSQL + simulators), baseline ${fixed(result.bareCpuMsPerAnswer, 3)} ms (bare hono): ` +
+    `  server CPU per answer: mix ${fixed(mixCpuPerAnswer, 2)} ms (gateways + PostgreSQL + simulators), baseline ` +
+      `${fixed(result.bareCpuMsPerAnswer, 3)} ms (bare hono): ` +
       `${fixed(result.ratio.serverCpuPerAnswer, 0)}x — the steadier comparison on a shared machine`,
   );
 
@@ -1129,7 +1138,8 @@ function printResults(settings: Settings, result: TopologyResult): void {
   );
 
   console.log(
-    `\n  CPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this benchmark — other people's work):\n`,
+    `\n  CPU seconds per second (this machine has ${cpus().length} cores; "other" is everything outside this ` +
+      "benchmark — other people's work):\n",
   );
   const cpuRow = (label: string, figures: CpuFigures): string[] => [
     label,
@@ -1153,9 +1163,11 @@ function printResults(settings: Settings, result: TopologyResult): void {
   );
   const perAnswer = result.cpuMsPerAnswer;
   console.log(
-    `\n  CPU per answer of the mix: gateways ${fixed(perAnswer.gateways, 2)} ms, PostgreSQL ${fixed(perAnswer.postgres, 2)} ms, simulators ${fixed(perAnswer.simulators, 2)} ms, ` +
+    `\n  CPU per answer of the mix: gateways ${fixed(perAnswer.gateways, 2)} ms, PostgreSQL ` +
+      `${fixed(perAnswer.postgres, 2)} ms, simulators ${fixed(perAnswer.simulators, 2)} ms, ` +
       `load generator ${fixed(perAnswer.loadgen, 2)} ms. With all ${cpus().length} cores for this mix, the CPU would allow about ` +
-      `${fixed(perAnswer.ceiling, 0)} answers/s (an estimate: cores / CPU per answer; measured ${fixed(whole.perSecond, 0)} with "other" taking ${fixed(cpu.mix.perSecond.other, 2)} CPU s/s).`,
+      `${fixed(perAnswer.ceiling, 0)} answers/s (an estimate: cores / CPU per answer; measured ` +
+      `${fixed(whole.perSecond, 0)} with "other" taking ${fixed(cpu.mix.perSecond.other, 2)} CPU s/s).`,
   );
 }
 
@@ -1251,11 +1263,13 @@ async function main(): Promise<number> {
 
   const totalConnections = Object.values(settings.mix).reduce((total, count) => total + count, 0);
   console.log(
-    `onewindow mixed load benchmark: ${settings.instanceCounts.join(' and ')} gateway instance(s) on one PostgreSQL database, ${totalConnections} connections ` +
+    `onewindow mixed load benchmark: ${settings.instanceCounts.join(' and ')} gateway instance(s) on one PostgreSQL ` +
+      `database, ${totalConnections} connections ` +
       `(${OPERATION_KEYS.filter((key) => settings.mix[key] > 0)
         .map((key) => `${key} ${settings.mix[key]}`)
         .join(', ')}); ` +
-      `${settings.warmupSeconds} s warm-up, then per instance count ${settings.durationSeconds} s mix + ${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); ` +
+      `${settings.warmupSeconds} s warm-up, then per instance count ${settings.durationSeconds} s mix + ` +
+      `${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); ` +
       `gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
   );
   const started = performance.now();
@@ -1280,7 +1294,8 @@ async function main(): Promise<number> {
     const sql = postgres(database.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
     addCleanup(() => sql.end({ timeout: 5 }));
     console.log(
-      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load average ${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}; ` +
+      `  node ${environment.node}, ${environment.cpus} CPUs (${environment.cpuModel}), load average ` +
+        `${environment.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}; ` +
         `database ${database.name} (dropped at the end); limits set high: ${Object.entries(environment.rateLimitsSet)
           .map(([name, value]) => `${name}=${value}`)
           .join(', ')}`,
@@ -1290,7 +1305,8 @@ async function main(): Promise<number> {
     servers = await startServers(settings, workDir, database.url, metricsToken);
     const { gateways, bare, simulators } = servers;
     console.log(
-      `  ${gateways.length} gateway(s) ${gateways.map((gateway) => gateway.url).join(', ')}; ${bare.length} bare hono; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} ` +
+      `  ${gateways.length} gateway(s) ${gateways.map((gateway) => gateway.url).join(', ')}; ${bare.length} bare ` +
+        `hono; simulators PSB ${simulators.PSB.url}, AMR ${simulators.AMR.url}, NRB ${simulators.NRB.url} ` +
         `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
     );
     const fixture = await prepare(gateways);
@@ -1418,7 +1434,8 @@ async function main(): Promise<number> {
     }
     const maxDrainSeconds = Math.max(...results.map((result) => result.maxDrainSeconds));
     console.log(
-      `\nCases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ${deliveries.pending} pending, ${deliveries.dead} dead; ` +
+      `\nCases: ${deliveries.submittedCases} submitted in the run, ${deliveries.delivered} deliveries delivered, ` +
+        `${deliveries.pending} pending, ${deliveries.dead} dead; ` +
         `longest wait after a mix slice until none was pending ${fixed(maxDrainSeconds, 2)} s.`,
     );
     if (deliveries.pending > 0)

@@ -150,13 +150,16 @@ async function main(): Promise<void> {
     );
     const rounded = (value: number) => Math.round(value * 10) / 10;
     console.log(
-      `${readers} slow readers of ${ASSET}, held ${holdMs} ms; answers: ${[...tally].map(([status, count]) => `${status}×${count}`).join(', ')}; /healthz meanwhile: ${normal}`,
+      `${readers} slow readers of ${ASSET}, held ${holdMs} ms; answers: ` +
+        `${[...tally].map(([status, count]) => `${status}×${count}`).join(', ')}; /healthz meanwhile: ${normal}`,
     );
     console.log(
-      `  gateway RSS: ${before} MiB before, peak ${peak.rss} MiB (+${rounded(peak.rss - before)} MiB, ${Math.round(((peak.rss - before) * MIB) / readers / 1024)} KiB per reader), at the end ${last.rss} MiB`,
+      `  gateway RSS: ${before} MiB before, peak ${peak.rss} MiB (+${rounded(peak.rss - before)} MiB, ` +
+        `${Math.round(((peak.rss - before) * MIB) / readers / 1024)} KiB per reader), at the end ${last.rss} MiB`,
     );
     console.log(
-      `  gateway's connections: peak ${peak.open} open with ${peak.sendQueues} MiB in the kernel's send queues; at the end ${last.open} open with ${last.sendQueues} MiB`,
+      `  gateway's connections: peak ${peak.open} open with ${peak.sendQueues} MiB in the kernel's send queues; at ` +
+        `the end ${last.open} open with ${last.sendQueues} MiB`,
     );
     console.log(
       `  kernel TCP memory, both ends, whole machine: ${kernelBefore} MiB before, peak ${peak.kernel} MiB, at the end ${last.kernel} MiB`,

@@ -207,7 +207,8 @@ export const configSchema = z
     /**
      * Seed the demo clients (with well-known secrets) at start. Turn off in production. On a
      * non-loopback HOST the demo is refused unless forced (`force`): anyone who can reach the
-     * gateway could sign in as its administrator with the published secret.
+     * gateway could sign in as its administrator with the published secret. The same holds for
+     * demo clients an earlier demo start left enabled in the database (gateway/demo/exposure.ts).
      */
     ONEWINDOW_DEMO: z.enum(['true', 'false', '1', '0', 'yes', 'no', 'force']).default('true'),
     /** JSON file listing the department systems and their adapters (see docs/departments.md). */
@@ -303,6 +304,11 @@ export interface Config {
   audit: AuditSettings;
   metricsScrapeToken: string | undefined;
   demo: boolean;
+  /**
+   * ONEWINDOW_DEMO=force: the demo is exposed on purpose, so demo clients left enabled in the
+   * database do not stop a start on a non-loopback HOST either.
+   */
+  demoForced: boolean;
   materials: {
     uploadMaxBytes: number;
     blobStore: { kind: 'postgres' } | { kind: 'filesystem'; directory: string };
@@ -415,8 +421,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   };
   if (env.ONEWINDOW_DEMO && result.data.ONEWINDOW_DEMO !== 'force' && !isLoopbackHost(env.HOST)) {
     throw new ConfigError([
-      `ONEWINDOW_DEMO: the demo creates clients with well-known secrets (an administrator among them), and HOST=${env.HOST} makes the gateway reachable from other machines. ` +
-        'Set ONEWINDOW_DEMO=false for a real deployment (create clients with `npm run clients:create`), or ONEWINDOW_DEMO=force to expose the demo anyway.',
+      'ONEWINDOW_DEMO: the demo creates clients with well-known secrets (an administrator among them), and ' +
+        `HOST=${env.HOST} makes the gateway reachable from other machines. ` +
+        'Set ONEWINDOW_DEMO=false for a real deployment (create clients with `npm run clients:create`), or ' +
+        'ONEWINDOW_DEMO=force to expose the demo anyway.',
     ]);
   }
   const departments = readDepartments(env.DEPARTMENTS_FILE, env.DEPARTMENTS_JSON, (name) => present[name]);
@@ -475,6 +483,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     metricsScrapeToken: env.METRICS_SCRAPE_TOKEN,
     demo: env.ONEWINDOW_DEMO,
+    demoForced: result.data.ONEWINDOW_DEMO === 'force',
     materials: {
       uploadMaxBytes: env.UPLOAD_MAX_BYTES,
       blobStore:

@@ -3,6 +3,7 @@
  * listens (and the demo credentials), and stop gracefully on SIGTERM or SIGINT.
  */
 import { ConfigError, loadConfigFromProcess } from './config.js';
+import { DemoClientsExposedError } from './demo/exposure.js';
 import { createLogger } from './platform/logger.js';
 import { startGateway } from './server.js';
 
@@ -55,6 +56,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A refusal the operator resolves by a setting or a command, like a configuration error.
+  if (error instanceof DemoClientsExposedError) {
+    process.stderr.write(`onewindow: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`onewindow: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -15,6 +15,7 @@ import { handleClientErrors } from './platform/client-errors.js';
 import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './services.js';
+import { refuseExposedDemoClients } from './demo/exposure.js';
 import { seedDemoData, type DemoClient } from './demo/seed.js';
 import {
   type DemoCourier,
@@ -51,7 +52,13 @@ export async function startGateway(
   options: StartOptions = {},
 ): Promise<RunningGateway> {
   const database = await openDatabase(config.database);
-  await database.migrate();
+  try {
+    await database.migrate();
+    await refuseExposedDemoClients(config, database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   let simulators: DemoSimulators | undefined;
   let sms: DemoSmsGateway | undefined;
   let courier: DemoCourier | undefined;

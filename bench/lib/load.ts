@@ -171,8 +171,10 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
 export function assertSliceClean(title: string, slice: Slice, hint = ''): void {
   if (slice.non2xx === 0 && slice.errors === 0 && slice.timeouts === 0 && slice.mismatches === 0) return;
   throw new Error(
-    `${title}: ${slice.non2xx} non-2xx answers (status codes ${JSON.stringify(slice.statusCodes)}), ${slice.errors} errors${slice.errorSamples.length > 0 ? ` (${slice.errorSamples.join(' | ')})` : ''}, ` +
-      `${slice.timeouts} timeouts, ${slice.mismatches} answers that are not what was asked for${slice.mismatchSample ? ` (e.g. ${slice.mismatchSample})` : ''}. The figures would mean nothing.${hint}`,
+    `${title}: ${slice.non2xx} non-2xx answers (status codes ${JSON.stringify(slice.statusCodes)}), ${slice.errors} ` +
+      `errors${slice.errorSamples.length > 0 ? ` (${slice.errorSamples.join(' | ')})` : ''}, ` +
+      `${slice.timeouts} timeouts, ${slice.mismatches} answers that are not what was asked ` +
+      `for${slice.mismatchSample ? ` (e.g. ${slice.mismatchSample})` : ''}. The figures would mean nothing.${hint}`,
   );
 }
 

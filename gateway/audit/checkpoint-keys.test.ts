@@ -80,7 +80,8 @@ describe('the checkpoint key file', () => {
     await loadCheckpointSigner({ keyFile, alg: 'ES256', create: true });
     chmodSync(keyFile, unsafe);
     await expect(loadCheckpointSigner({ keyFile, alg: 'ES256', create: true })).rejects.toThrow(
-      `audit checkpoint key file ${keyFile} can be accessed by other users (mode 0${unsafe.toString(8)}); allow its owner only: chmod 600 ${keyFile}`,
+      `audit checkpoint key file ${keyFile} can be accessed by other users (mode 0${unsafe.toString(8)}); allow its ` +
+        `owner only: chmod 600 ${keyFile}`,
     );
   });
 

@@ -77,7 +77,8 @@ async function trustedKeyOf(
   const alg = sm2 ? SM2_JWS_ALG : algOfKey(publicKey as KeyObject);
   if (!alg)
     throw new TrustedKeyFileError(
-      `${source}: holds a ${(publicKey as KeyObject).asymmetricKeyType ?? 'unknown'} key; checkpoints are signed with P-256 (ES256), Ed25519 (EdDSA) or SM2 (SM2SM3) keys`,
+      `${source}: holds a ${(publicKey as KeyObject).asymmetricKeyType ?? 'unknown'} key; checkpoints are signed ` +
+        'with P-256 (ES256), Ed25519 (EdDSA) or SM2 (SM2SM3) keys',
     );
   const publicJwk = sm2 ? sm2.toJwk() : publicMembers(await exportJWK(publicKey as KeyObject));
   const verifyKey = await importVerifyKey(publicJwk, alg);

@@ -159,7 +159,8 @@ export function startSealer(
         if (result.gap) {
           logger.error(
             { auditGapFrom: result.gap.from, auditGapTo: result.gap.to },
-            'audit chain ended before its last signed checkpoint (entries cut off or unsealed); sealing continued after the checkpoint; run npm run audit:verify',
+            'audit chain ended before its last signed checkpoint (entries cut off or unsealed); sealing continued ' +
+              'after the checkpoint; run npm run audit:verify',
           );
         }
         if (result.sealed > 0) {

@@ -300,7 +300,9 @@ export async function verifyAuditChain(
         kind: 'checkpoint_mismatch',
         seq: coveredTo + 1,
         entryId: row?.entryId ?? null,
-        detail: `entries ${coveredTo + 1}..${headSeq} are sealed but no signed checkpoint covers them: a checkpoint was deleted, or entries were sealed outside the sealer`,
+        detail:
+          `entries ${coveredTo + 1}..${headSeq} are sealed but no signed checkpoint covers them: a checkpoint ` +
+          'was deleted, or entries were sealed outside the sealer',
       });
     }
   }
@@ -389,7 +391,9 @@ async function compareWithWitness(
         kind: 'witness_missing',
         seq: head.seq,
         entryId: null,
-        detail: `the witness (${head.source}) holds a signed head at ${head.seq} (hash ${head.headHash}) but the database has no checkpoint there`,
+        detail:
+          `the witness (${head.source}) holds a signed head at ${head.seq} (hash ${head.headHash}) but the ` +
+          'database has no checkpoint there',
       };
     }
     if (checkpoint.headHash !== head.headHash) {
@@ -397,7 +401,9 @@ async function compareWithWitness(
         kind: 'witness_mismatch',
         seq: head.seq,
         entryId: null,
-        detail: `the witness (${head.source}) holds hash ${head.headHash} at ${head.seq}, the database's checkpoint says ${checkpoint.headHash}`,
+        detail:
+          `the witness (${head.source}) holds hash ${head.headHash} at ${head.seq}, the database's checkpoint ` +
+          `says ${checkpoint.headHash}`,
       };
     }
     if (trustedKeys && head.signature !== null) {

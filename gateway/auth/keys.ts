@@ -427,8 +427,10 @@ export class KeyStore {
         const foreign = opened.find(({ row, unsealed }) => unsealed.status === 'foreign' && row.retiredAt === null);
         if (foreign && !rows.some((row) => sealNamesKey(row, kek))) {
           throw new KeyEncryptionKeyMismatchError(
-            `keys: the active signing key ${foreign.row.kid} in the database is sealed with another key-encryption key than ${this.signing.keyEncryptionKeyFile}; ` +
-              'every instance of a deployment needs the same SIGNING_KEY_ENCRYPTION_KEY_FILE (copy it from the instance that created the key)',
+            `keys: the active signing key ${foreign.row.kid} in the database is sealed with another key-encryption ` +
+              `key than ${this.signing.keyEncryptionKeyFile}; ` +
+              'every instance of a deployment needs the same SIGNING_KEY_ENCRYPTION_KEY_FILE (copy it from the ' +
+              'instance that created the key)',
           );
         }
         await tx.insert(signingKeys).values(await generateSealedKey(this.signing.alg, kek));

@@ -154,7 +154,8 @@ const createClientRoute = protectedRoute({
   tags: ['admin'],
   summary: 'Register a client system',
   description:
-    'The secret is returned once, in this response, and is stored only as a keyed hash (HMAC-SHA256 under a pepper kept outside the database).',
+    'The secret is returned once, in this response, and is stored only as a keyed hash (HMAC-SHA256 under a pepper ' +
+    'kept outside the database).',
   scopes: ['clients:admin'],
   request: {
     body: {

@@ -99,7 +99,8 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     if (length > MAX_HOLIDAY_DAYS) {
       problem(
         path,
-        `"${holiday.name}" runs ${length} days, from ${holiday.from} to ${holiday.to}; a holiday is at most ${MAX_HOLIDAY_DAYS} days — check the dates`,
+        `"${holiday.name}" runs ${length} days, from ${holiday.from} to ${holiday.to}; a holiday is at most ` +
+          `${MAX_HOLIDAY_DAYS} days — check the dates`,
       );
       return;
     }
@@ -130,7 +131,8 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     } else if (foreignWeekdays.length > 0) {
       problem(
         path,
-        `"${holiday.name}" includes ${foreignWeekdays.join(', ')}, outside ${year}: only weekend days of another year may be part of a holiday here; ` +
+        `"${holiday.name}" includes ${foreignWeekdays.join(', ')}, outside ${year}: only weekend days of another ` +
+          'year may be part of a holiday here; ' +
           `a weekday of another year belongs in that year's calendar`,
       );
     }
@@ -158,14 +160,16 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     if (!isWeekendDayNumber(dayNumber)) {
       problem(
         path,
-        `${day} is a ${WEEKDAY_NAMES[weekdayOfDayNumber(dayNumber)]}, a working day anyway: an adjusted workday is a Saturday or Sunday that is worked`,
+        `${day} is a ${WEEKDAY_NAMES[weekdayOfDayNumber(dayNumber)]}, a working day anyway: an adjusted workday is a ` +
+          'Saturday or Sunday that is worked',
       );
     }
     const holiday = dayOff.get(dayNumber);
     if (holiday !== undefined) {
       problem(
         path,
-        `${day} is also a day off of "${document.holidays[holiday]?.name}" (holidays.${holiday}): a day is either a holiday or an adjusted workday`,
+        `${day} is also a day off of "${document.holidays[holiday]?.name}" (holidays.${holiday}): a day is either a ` +
+          'holiday or an adjusted workday',
       );
     }
   });

@@ -69,8 +69,10 @@ const cancellationHandledRoute = protectedRoute({
   tags: ['cases'],
   summary: "Record that a refused joint case's part was withdrawn from the department's system by hand",
   description:
-    "When another department refused a joint case, each other part is withdrawn through its department's cancel where the system offers one; " +
-    'otherwise supervision warns (`cancel_by_hand`) until someone withdraws it there and records it here. Only a delivery waiting for that (409 otherwise).',
+    "When another department refused a joint case, each other part is withdrawn through its department's cancel " +
+    'where the system offers one; ' +
+    'otherwise supervision warns (`cancel_by_hand`) until someone withdraws it there and records it here. Only a ' +
+    'delivery waiting for that (409 otherwise).',
   scopes: ['catalogue:admin'],
   request: {
     params: DeliveryIdParam,

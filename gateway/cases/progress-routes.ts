@@ -92,7 +92,8 @@ const progressRoute = publicRoute({
   tags: ['cases'],
   summary: "An applicant looks up their case's progress with its number and the last 4 characters of their identifier",
   description:
-    'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A wrong number and a wrong check answer the same 404.',
+    'No credentials. Rate limited per address; a case number is locked for 15 minutes after repeated wrong checks. A ' +
+    'wrong number and a wrong check answer the same 404.',
   middleware: [
     rateLimit(
       (c) => c.get('services').progressLookupLimiter,
@@ -188,7 +189,8 @@ const ResultDocumentSchema = z
     contentBase64: z.string().openapi({ description: 'The document the department issued (PDF or OFD), base64' }),
     envelope: z.string().openapi({
       description:
-        "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify",
+        "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against " +
+        '/.well-known/jwks.json or at POST /v1/certificates/verify',
     }),
     certificate: ApplicantResultSchema.shape.certificate.unwrap(),
   })
@@ -201,7 +203,9 @@ const resultDocumentRoute = publicRoute({
   tags: ['cases'],
   summary: 'An applicant downloads their electronic result (电子证照) with the same proof as the progress look-up',
   description:
-    "No credentials: the case number and the last 4 characters of the applicant's identifier, rate limited and locked out together with the look-up. Answers the signed document once the result is `issued`; `409 result_document_not_available` otherwise. Audited as a read of the certificate.",
+    "No credentials: the case number and the last 4 characters of the applicant's identifier, rate limited and " +
+    'locked out together with the look-up. Answers the signed document once the result is `issued`; `409 ' +
+    'result_document_not_available` otherwise. Audited as a read of the certificate.',
   middleware: [
     rateLimit(
       (c) => c.get('services').progressLookupLimiter,

@@ -219,7 +219,8 @@ const CaseSchema = z
         department: z.string(),
         status: z.enum(['pending', 'delivered', 'dead', 'held', 'refused', 'cancelled']).openapi({
           description:
-            'held: waits for an earlier stage; refused: the department refused the submission; cancelled: never sent, the case was refused first',
+            'held: waits for an earlier stage; refused: the department refused the submission; cancelled: never ' +
+            'sent, the case was refused first',
         }),
         attempts: z.number().int(),
         departmentReference: z.string().nullable(),
@@ -240,7 +241,8 @@ const CaseSchema = z
     contact: MaskedContactSchema,
     result: WindowResultSchema.nullable().openapi({
       description:
-        'How the result reaches the applicant and where it stands (never the pick-up code); null: a case opened before result delivery existed',
+        'How the result reaches the applicant and where it stands (never the pick-up code); null: a case opened ' +
+        'before result delivery existed',
     }),
   })
   .openapi('Case');
@@ -279,7 +281,8 @@ const openRoute = protectedRoute({
                 .optional()
                 .openapi({
                   description:
-                    "The case's parties besides the applicant, each a subject resolved first (POST /v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative",
+                    "The case's parties besides the applicant, each a subject resolved first (POST " +
+                    '/v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative',
                 }),
             })
             .strict(),
@@ -477,7 +480,9 @@ const callbackRoute = protectedRoute({
   tags: ['cases'],
   summary: 'A department pushes the status of its part of a case delivered to it',
   description:
-    'With `completed`, a department that issues the result as a certificate sends it in `resultCertificate` (电子证照: the item must declare it as its `resultCertificate`). A malformed or undeclared document is `422 result_certificate_invalid` and nothing is applied: the case stays as it was.',
+    'With `completed`, a department that issues the result as a certificate sends it in `resultCertificate` (电子证照: ' +
+    'the item must declare it as its `resultCertificate`). A malformed or undeclared document is `422 ' +
+    'result_certificate_invalid` and nothing is applied: the case stays as it was.',
   scopes: ['cases:status'],
   request: {
     body: {
@@ -519,7 +524,9 @@ const collectionRoute = protectedRoute({
   tags: ['cases'],
   summary: 'Hand over the result at the window: the applicant says their pick-up code (窗口领取)',
   description:
-    'The window never sees the code: the applicant has it from the SMS or the progress look-up. A wrong code is `422 pickup_code_mismatch` (counted); the fifth wrong code locks collection for 30 minutes (`429 pickup_code_locked`); a collected result is `409 result_already_collected`.',
+    'The window never sees the code: the applicant has it from the SMS or the progress look-up. A wrong code is `422 ' +
+    'pickup_code_mismatch` (counted); the fifth wrong code locks collection for 30 minutes (`429 ' +
+    'pickup_code_locked`); a collected result is `409 result_already_collected`.',
   scopes: ['cases:write'],
   request: {
     params: z.object({ caseId: CaseIdSchema }),

@@ -274,9 +274,12 @@ const putRepresentativeRoute = protectedRoute({
   operationId: 'putCentreRepresentative',
   tags: ['centres'],
   summary:
-    "Name a department's chief representative (首席代表) at a centre: supervision warnings about the department's parts of the centre's cases go to them by SMS",
+    "Name a department's chief representative (首席代表) at a centre: supervision warnings about the department's parts " +
+    "of the centre's cases go to them by SMS",
   description:
-    'Refused with `404 centre_not_found`, `422 representative_department_unknown` (no department system with this code is configured) and `422 representative_mobile_invalid` (not a mainland mobile number). The answer masks the name and the number.',
+    'Refused with `404 centre_not_found`, `422 representative_department_unknown` (no department system with this ' +
+    'code is configured) and `422 representative_mobile_invalid` (not a mainland mobile number). The answer masks ' +
+    'the name and the number.',
   scopes: ['centres:admin'],
   request: {
     params: z.object({ code: CentreCodeSchema, department: DepartmentCodeSchema }),

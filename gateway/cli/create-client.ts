@@ -12,7 +12,8 @@ import { openDatabase } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
 
 const usage =
-  'usage: npm run clients:create -- --name NAME --kind window|department|integrator|auditor|admin [--scopes s1,s2] [--department CODE] [--json]';
+  'usage: npm run clients:create -- --name NAME --kind window|department|integrator|auditor|admin [--scopes s1,s2] ' +
+  '[--department CODE] [--json]';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
       );
     } else {
       process.stdout.write(
-        `client_id:     ${created.client.id}\nclient_secret: ${created.secret}\nkind:          ${created.client.kind}\nscopes:        ${created.client.scopes.join(' ')}\n` +
+        `client_id:     ${created.client.id}\nclient_secret: ${created.secret}\n` +
+          `kind:          ${created.client.kind}\nscopes:        ${created.client.scopes.join(' ')}\n` +
           'The secret is shown only now; it is stored only as a keyed hash.\n',
       );
     }

@@ -226,7 +226,9 @@ function humanReport({ location, result, expected, seal, trust, witness }: Repor
       ? `DISAGREES (${compared.problem.kind} at seq ${compared.problem.seq})`
       : 'agrees';
     lines.push(
-      `  Witness:          ${compared.recordsChecked} signed heads in ${witness}${compared.latestWitnessedSeq ? `, latest at seq ${compared.latestWitnessedSeq}` : ''}: ${agreement}`,
+      `  Witness:          ${compared.recordsChecked} signed heads in ` +
+        `${witness}${compared.latestWitnessedSeq ? `, latest at seq ${compared.latestWitnessedSeq}` : ''}: ` +
+        `${agreement}`,
     );
   } else {
     lines.push(

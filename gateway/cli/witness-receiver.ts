@@ -79,7 +79,8 @@ async function main(): Promise<number> {
     logger,
   });
   process.stderr.write(
-    `audit witness listening: ${receiver.url}  (file ${values.file}, ${receiver.heads.size} heads held, trusted keys ${trustedKeys.kids.join(', ')})\n`,
+    `audit witness listening: ${receiver.url}  (file ${values.file}, ${receiver.heads.size} heads held, trusted keys ` +
+      `${trustedKeys.kids.join(', ')})\n`,
   );
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());

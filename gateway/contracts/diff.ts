@@ -1266,7 +1266,8 @@ export class ContractDiff {
           'breaking',
           'security_scheme_changed',
           { pointer },
-          `The security scheme ${name} changed (${String(previousScheme.type)} → ${String(nextScheme.type)} or its parameters); clients' credentials no longer fit.`,
+          `The security scheme ${name} changed (${String(previousScheme.type)} → ${String(nextScheme.type)} or its ` +
+            "parameters); clients' credentials no longer fit.",
         );
         continue;
       }
@@ -2201,7 +2202,8 @@ export class ContractDiff {
       node.add(
         'breaking',
         `${direction}_composition_changed`,
-        `The oneOf/anyOf structure changed (${previousKeywords.join('+') || 'none'} → ${nextKeywords.join('+') || 'none'}); clients cannot be assumed to cope.`,
+        `The oneOf/anyOf structure changed (${previousKeywords.join('+') || 'none'} → ` +
+          `${nextKeywords.join('+') || 'none'}); clients cannot be assumed to cope.`,
       );
       return;
     }

@@ -131,7 +131,8 @@ describe('identity verification routing', () => {
         department('MCA', { identityVerification: { identifierTypes: ['resident_id'] } }),
       ]),
     ).toEqual([
-      'department MCA: identityVerification.identifierTypes: resident_id is already answered by PSB; exactly one department may answer each identifier type',
+      'department MCA: identityVerification.identifierTypes: resident_id is already answered by PSB; exactly one ' +
+        'department may answer each identifier type',
     ]);
   });
 
@@ -162,7 +163,8 @@ describe('identity verification routing', () => {
     expect(result.success).toBe(false);
     const issues = (result.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     expect(issues).toEqual([
-      '0.identityVerification.identifierTypes.0: an identifier type of persons: resident_id, passport, mainland_travel_permit, foreign_permanent_residence (organisations are not verified)',
+      '0.identityVerification.identifierTypes.0: an identifier type of persons: resident_id, passport, ' +
+        'mainland_travel_permit, foreign_permanent_residence (organisations are not verified)',
       '1.identityVerification.identifierTypes: name at least one identifier type, or leave identityVerification out',
       expect.stringMatching(/^2\.identityVerification: .*fallback/),
     ]);

@@ -37,7 +37,8 @@ const DepartmentSchema = z
           .openapi({ description: 'The identifier types of persons its system can verify (empty: it verifies none)' }),
         answersByDefault: z.array(z.string()).openapi({
           description:
-            'The identifier types the configuration routes to it (identityVerification.identifierTypes in the departments file): it answers verifications of these when the caller names no department',
+            'The identifier types the configuration routes to it (identityVerification.identifierTypes in the ' +
+            'departments file): it answers verifications of these when the caller names no department',
         }),
       })
       .openapi({ description: 'Who answers identity verification, per identifier type' }),
@@ -52,7 +53,9 @@ const DepartmentSchema = z
       )
       .openapi({
         description:
-          "The kinds of case the department's system receives (an item names one per department in `submissions`), each with the JSON Schema of the form fields it reads: the item's formSchema must require what it requires",
+          "The kinds of case the department's system receives (an item names one per department in `submissions`), " +
+          "each with the JSON Schema of the form fields it reads: the item's formSchema must require " +
+          'what it requires',
       }),
     resources: z.record(z.string(), z.string()).openapi({ description: 'Contract resource code used per capability' }),
     breakerState: z.enum(['closed', 'open', 'half_open']),

@@ -415,7 +415,8 @@ export function parseResidentIdNumber(
   if (looksLikePermanentResidence(raw)) {
     return failure(
       'id_number_permanent_residence',
-      'This is the number of a foreign permanent resident ID card, not a resident identity number: resolve it with the identifier type foreign_permanent_residence.',
+      'This is the number of a foreign permanent resident ID card, not a resident identity number: resolve it with ' +
+        'the identifier type foreign_permanent_residence.',
       '这是外国人永久居留身份证号码，不是居民身份证号码：请用证件类型 foreign_permanent_residence。',
     );
   }
@@ -451,7 +452,8 @@ export function parseResidentIdNumber(
     if (residentIdCheckCharacter(raw.slice(0, 17)) !== raw.slice(17)) {
       return failure(
         'id_number_check',
-        'The identity number is not valid: its last character does not match the others. A digit has probably been mistyped or two digits swapped.',
+        'The identity number is not valid: its last character does not match the others. A digit has probably been ' +
+          'mistyped or two digits swapped.',
         '居民身份证号码无效：最后一位校验码与前面各位不符，可能有数字输错或前后颠倒。',
       );
     }
@@ -663,13 +665,15 @@ export function parseMainlandTravelPermit(input: string): ParsedMainlandTravelPe
   if (/^[HM]\d{10}$/.test(value)) {
     return failure(
       'travel_permit_renewal_count',
-      'Leave out the last two digits: they count how often the permit was renewed and are not part of the number, which is the letter and the 8 digits before them.',
+      'Leave out the last two digits: they count how often the permit was renewed and are not part of the number, ' +
+        'which is the letter and the 8 digits before them.',
       '请去掉最后两位：那是换证次数，不属于证件号码；号码是字母加其后的 8 位数字。',
     );
   }
   return failure(
     'travel_permit_format',
-    'A Mainland Travel Permit number is H (Hong Kong) or M (Macao) followed by 8 digits, or 8 digits for Taiwan residents (cards issued since 2015).',
+    'A Mainland Travel Permit number is H (Hong Kong) or M (Macao) followed by 8 digits, or 8 digits for Taiwan ' +
+      'residents (cards issued since 2015).',
     '港澳居民来往内地通行证号码为 H（香港）或 M（澳门）加 8 位数字；台湾居民来往大陆通行证（2015 年起签发）为 8 位数字。',
   );
 }
@@ -687,7 +691,8 @@ export function parseForeignPermanentResidence(
   if (length !== 18 && length !== 15) {
     return failure(
       'permanent_residence_length',
-      `A foreign permanent resident ID card number has 18 characters (15 on cards issued before December 2023); the one given has ${length}.`,
+      'A foreign permanent resident ID card number has 18 characters (15 on cards issued before December 2023); the ' +
+        `one given has ${length}.`,
       `外国人永久居留身份证号码为 18 位（2023 年 12 月前签发的为 15 位），所填的是 ${length} 位。`,
     );
   }
@@ -708,7 +713,8 @@ function parsePermanentResidence2023(
   if (!value.startsWith('9')) {
     return failure(
       'permanent_residence_prefix',
-      'An 18-character permanent resident ID card number starts with 9; a number starting with another digit is a resident identity number: resolve it with the identifier type resident_id.',
+      'An 18-character permanent resident ID card number starts with 9; a number starting with another digit is a ' +
+        'resident identity number: resolve it with the identifier type resident_id.',
       '18 位永久居留身份证号码以 9 开头；以其他数字开头的是居民身份证号码：请用证件类型 resident_id。',
     );
   }
@@ -738,7 +744,8 @@ function parsePermanentResidence2023(
   if (residentIdCheckCharacter(value.slice(0, 17)) !== value.slice(17)) {
     return failure(
       'permanent_residence_check',
-      'The permanent resident ID card number is not valid: its last character does not match the others. A digit has probably been mistyped or two digits swapped.',
+      'The permanent resident ID card number is not valid: its last character does not match the others. A digit has ' +
+        'probably been mistyped or two digits swapped.',
       '永久居留身份证号码无效：最后一位校验码与前面各位不符，可能有数字输错或前后颠倒。',
     );
   }

@@ -24,9 +24,11 @@ const SubjectSchema = z
     identifierType: z.enum(subjectIdentifierTypes),
     identifier: z.string().openapi({
       description:
-        'Masked unless the token has subjects:unmask: ID numbers and 2023 permanent resident card numbers keep the first 6 and last 4 characters, ' +
+        'Masked unless the token has subjects:unmask: ID numbers and 2023 permanent resident card numbers keep the ' +
+        'first 6 and last 4 characters, ' +
         'credit codes the first 8 and last 2, passports (stored as NATIONALITY:NUMBER, e.g. USA:123456789) the nationality and, ' +
-        'from 8 characters on, the first and last 2, travel permits the H or M and the last 2, 2017 permanent resident card numbers the first 5 and last 2',
+        'from 8 characters on, the first and last 2, travel permits the H or M and the last 2, 2017 permanent ' +
+        'resident card numbers the first 5 and last 2',
     }),
     name: z.string().openapi({ description: 'Masked (first character kept) unless the token has subjects:unmask' }),
     masked: z.boolean(),
@@ -194,7 +196,8 @@ const verifyRoute = protectedRoute({
   summary: "Verify a person's name against their ID number at the population register",
   description:
     "Sends the subject's ID number and name to a department that verifies identities: `department` when named, else the one " +
-    "the departments configuration routes the subject's identifier type to (`identityVerification.identifierTypes`, or the only department able to verify; none: 503 no_identity_verifier), " +
+    "the departments configuration routes the subject's identifier type to (`identityVerification.identifierTypes`, " +
+    'or the only department able to verify; none: 503 no_identity_verifier), ' +
     'through its adapter. Needs a purpose and, for a conditional resource, an approved access grant; the disclosure is audited. ' +
     'Outcomes: match, name_mismatch, not_found. Department failures answer with the department_* error codes. ' +
     'A person known by an identifier type that no configured department (or not the named one) verifies, e.g. a passport, is refused ' +
@@ -238,7 +241,8 @@ const verifyRoute = protectedRoute({
                 .optional()
                 .openapi({
                   description:
-                    'Facts the register holds about the person beyond the match (only with match, when its department says them): typed in the adapter SDK (IdentityAttributes) and checked',
+                    'Facts the register holds about the person beyond the match (only with match, when its ' +
+                    'department says them): typed in the adapter SDK (IdentityAttributes) and checked',
                 }),
               checkedAt: z.string(),
             })

@@ -713,7 +713,8 @@ export async function upsertItem(
   }
   for (const pattern of catastrophicPatterns(definition.formSchema)) {
     problems.push(
-      `formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated again); write it without repeating a repeated group`,
+      `formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated ` +
+        'again); write it without repeating a repeated group',
     );
   }
   const typeCodes = [

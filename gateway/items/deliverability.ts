@@ -145,7 +145,9 @@ export function deliverabilityGaps(item: DeliverableItem, departments: Receiving
         submissionType: type,
         problem: 'form_field_not_required',
         fields: missing,
-        message: `${declaration.name} (${declaration.nameZh}) at ${department} needs ${missing.join(', ')}: the item's formSchema must require ${missing.length === 1 ? 'it' : 'them'}.`,
+        message:
+          `${declaration.name} (${declaration.nameZh}) at ${department} needs ${missing.join(', ')}: the ` +
+          `item's formSchema must require ${missing.length === 1 ? 'it' : 'them'}.`,
       });
     }
     if (oneSetOf.length > 0 && !oneSetOf.some((set) => set.every((field) => itemRequires.has(field)))) {
@@ -154,7 +156,9 @@ export function deliverabilityGaps(item: DeliverableItem, departments: Receiving
         submissionType: type,
         problem: 'form_field_not_required',
         fields: [...new Set(oneSetOf.flat())],
-        message: `${declaration.name} (${declaration.nameZh}) at ${department} needs one of ${oneSetOf.map((set) => set.join(' + ')).join(' or ')}: the item's formSchema must require one of them.`,
+        message:
+          `${declaration.name} (${declaration.nameZh}) at ${department} needs one of ` +
+          `${oneSetOf.map((set) => set.join(' + ')).join(' or ')}: the item's formSchema must require one of them.`,
       });
     }
     const properties = declaration.formSchema['properties'];

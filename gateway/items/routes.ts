@@ -45,14 +45,23 @@ const RequirementSchema = z
         description:
           'The form field naming the one certificate meant (e.g. certificateNo): reuse, fetch and submission bind to that number',
       }),
-    blockingRestrictions: z.array(z.enum(RESTRICTION_KINDS)).max(RESTRICTION_KINDS.length).default([]).openapi({
-      description:
-        "Restrictions on the certificate's right (mortgage, seizure, objection, pre_notice) that make the case unacceptable: the notice says so at once",
-    }),
-    party: z.enum(PARTY_ROLES).default('applicant').openapi({
-      description:
-        "Whose material: the applicant's, or that of the case's party in this role (the buyer's ID card); listed only when the case has that party",
-    }),
+    blockingRestrictions: z
+      .array(z.enum(RESTRICTION_KINDS))
+      .max(RESTRICTION_KINDS.length)
+      .default([])
+      .openapi({
+        description:
+          "Restrictions on the certificate's right (mortgage, seizure, objection, pre_notice) that make the case " +
+          'unacceptable: the notice says so at once',
+      }),
+    party: z
+      .enum(PARTY_ROLES)
+      .default('applicant')
+      .openapi({
+        description:
+          "Whose material: the applicant's, or that of the case's party in this role (the buyer's ID card); listed " +
+          'only when the case has that party',
+      }),
   })
   .strict()
   .openapi('ItemRequirement');
@@ -144,7 +153,8 @@ const ItemBodySchema = z
       .default(null)
       .openapi({
         description:
-          'A joint item approved in stages: the departments of each stage in order; a stage starts when the one before has completed (null: all at once)',
+          'A joint item approved in stages: the departments of each stage in order; a stage starts when the one ' +
+          'before has completed (null: all at once)',
         example: [['NRB'], ['PSB']],
       }),
     parties: z
@@ -171,14 +181,17 @@ const ItemBodySchema = z
       .default([])
       .openapi({
         description:
-          'The parties a case has besides its applicant (co-applicant, counterparty such as the buyer, agent 代办人, legal representative), each a resolved subject named when the case is opened',
+          'The parties a case has besides its applicant (co-applicant, counterparty such as the buyer, agent 代办人, ' +
+          'legal representative), each a resolved subject named when the case is opened',
       }),
     submissions: z
       .record(DepartmentCode, z.string().regex(SUBMISSION_TYPE_CODE))
       .default({})
       .openapi({
         description:
-          "Per department, the submission type its cases are delivered as: one its adapter declares (GET /v1/departments lists them), and the item's formSchema must require the fields that type requires. A department left out gets its adapter's only type when it declares exactly one",
+          'Per department, the submission type its cases are delivered as: one its adapter declares (GET ' +
+          "/v1/departments lists them), and the item's formSchema must require the fields that type requires. A " +
+          "department left out gets its adapter's only type when it declares exactly one",
         example: { NRB: 'transfer_registration', PSB: 'household_move_in' },
       }),
     resultDeliveries: z
@@ -188,7 +201,8 @@ const ItemBodySchema = z
       .default(['window_pickup'])
       .openapi({
         description:
-          'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), electronic (电子证照: needs resultCertificate); the window picks one at opening',
+          'How the result may reach the applicant: window_pickup (窗口领取, with a pick-up code), express (邮寄), ' +
+          'electronic (电子证照: needs resultCertificate); the window picks one at opening',
       }),
     resultCertificate: z
       .object({
@@ -203,12 +217,17 @@ const ItemBodySchema = z
       .default(null)
       .openapi({
         description:
-          "What the result is when a department issues it as a certificate (a material type and the issuing department, one of the item's): required to offer electronic",
+          'What the result is when a department issues it as a certificate (a material type and the issuing ' +
+          "department, one of the item's): required to offer electronic",
       }),
-    allowsPartial: z.boolean().default(false).openapi({
-      description:
-        "A joint item whose departments' parts stand alone: one department's refusal leaves the others, and the case ends partially_rejected",
-    }),
+    allowsPartial: z
+      .boolean()
+      .default(false)
+      .openapi({
+        description:
+          "A joint item whose departments' parts stand alone: one department's refusal leaves the others, and the case " +
+          'ends partially_rejected',
+      }),
     guide: ItemGuideSchema.nullable().default(null).openapi({
       description:
         'The published guide (办事指南), served without a token by GET /v1/public/items/{code} and /guides/{code}',
@@ -257,7 +276,11 @@ const putRoute = protectedRoute({
     body: { required: true, content: { 'application/json': { schema: ItemBodySchema } } },
   },
   description:
-    'Refused with `422 item_invalid` (every problem listed) when the definition does not make sense, and with `422 item_not_deliverable` when its cases could not be delivered: `gaps` lists, per department, `{department, submissionType, problem, fields?, message}` with `problem` one of department_not_configured, not_receiving, submission_type_missing, submission_type_not_declared, form_field_not_required, form_field_type_mismatch. Nothing is written then.',
+    'Refused with `422 item_invalid` (every problem listed) when the definition does not make sense, and with `422 ' +
+    'item_not_deliverable` when its cases could not be delivered: `gaps` lists, per department, `{department, ' +
+    'submissionType, problem, fields?, message}` with `problem` one of department_not_configured, not_receiving, ' +
+    'submission_type_missing, submission_type_not_declared, form_field_not_required, form_field_type_mismatch. ' +
+    'Nothing is written then.',
   responses: {
     200: json(ItemSchema, 'Replaced'),
     201: json(ItemSchema, 'Created'),

@@ -39,7 +39,8 @@ export function createNotificationChannel(
   const factory = options.factories.find((candidate) => candidate.kind === settings.adapter);
   if (!factory)
     throw new ConfigError([
-      `${where}.adapter: unknown notification adapter "${settings.adapter}" (known: ${options.factories.map((known) => known.kind).join(', ')})`,
+      `${where}.adapter: unknown notification adapter "${settings.adapter}" (known: ` +
+        `${options.factories.map((known) => known.kind).join(', ')})`,
     ]);
   const parsed = factory.optionsSchema.safeParse(settings.options);
   if (!parsed.success)

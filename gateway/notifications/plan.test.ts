@@ -224,7 +224,8 @@ describe('planning a message from a case event', () => {
       'en',
     );
     expect(renderTemplate(shipped!.template, 'en', shipped!.params)).toBe(
-      'The result of your application for Enterprise establishment registration (case OW20261218000007) has been sent by 顺丰速运, tracking number SF1400000000001.',
+      'The result of your application for Enterprise establishment registration (case OW20261218000007) has been ' +
+        'sent by 顺丰速运, tracking number SF1400000000001.',
     );
   });
 

@@ -81,7 +81,8 @@ const retryRoute = protectedRoute({
   summary: 'Requeue a dead-lettered applicant notification',
   description:
     'Puts the notification back in the queue with a fresh set of attempts; a notification worker picks it up at once. It keeps its id, ' +
-    "which is the outId the SMS platform recognises a resend by. Only dead-lettered notifications can be requeued (409 otherwise). The phone number's rate limit still applies.",
+    'which is the outId the SMS platform recognises a resend by. Only dead-lettered notifications can be requeued ' +
+    "(409 otherwise). The phone number's rate limit still applies.",
   scopes: ['catalogue:admin'],
   request: { params: NotificationIdParam },
   responses: { 200: json(NotificationSchema, 'The requeued notification'), ...errorResponses(400, 401, 403, 404, 409) },

@@ -39,7 +39,8 @@ export const NotificationSchema = z
     mobile: z.string().openapi({ example: '138****1234', description: 'Masked' }),
     status: z.enum(['pending', 'sent', 'delivered', 'failed', 'dead', 'superseded']).openapi({
       description:
-        'pending: to be sent (or waiting for room in the number’s rate limit); sent: accepted, receipt awaited; delivered/failed: the receipt; dead: never accepted; superseded: newer news of the case went instead',
+        'pending: to be sent (or waiting for room in the number’s rate limit); sent: accepted, receipt awaited; ' +
+        'delivered/failed: the receipt; dead: never accepted; superseded: newer news of the case went instead',
     }),
     attempts: z.number().int(),
     nextAttemptAt: z.string().nullable().openapi({ format: 'date-time', description: 'While pending' }),

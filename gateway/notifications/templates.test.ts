@@ -61,7 +61,8 @@ describe('notification templates', () => {
       '您的企业设立登记已受理，受理编号OW20261218000001，承诺2026年12月23日前办结。',
     );
     expect(renderTemplate('case_completed_pickup', 'en', { ...SAMPLE, itemName: 'enterprise establishment' })).toBe(
-      'Your application for enterprise establishment (case OW20261218000001) has been completed. Please collect the result at 西安市政务服务中心 (西安市未央区凤城八路109号) with your identity document.',
+      'Your application for enterprise establishment (case OW20261218000001) has been completed. Please collect the ' +
+        'result at 西安市政务服务中心 (西安市未央区凤城八路109号) with your identity document.',
     );
   });
 

@@ -65,7 +65,9 @@ export function notificationMetrics(registry: Registry): NotificationMetrics {
   const created: NotificationMetrics = {
     messages: new Counter({
       name: 'onewindow_notifications_total',
-      help: 'Applicant notifications by template and outcome (queued, sent, retried, rate_limited, superseded, dead, delivered, undelivered)',
+      help:
+        'Applicant notifications by template and outcome (queued, sent, retried, rate_limited, superseded, dead, ' +
+        'delivered, undelivered)',
       labelNames: ['template', 'outcome'],
       registers: [registry],
     }),

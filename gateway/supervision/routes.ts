@@ -169,7 +169,8 @@ const WarningsSchema = z
       )
       .openapi({
         description:
-          "Parts of refused joint cases to withdraw from a department's system by hand (it offers no cancel, or had finished); POST /v1/deliveries/{id}/cancellation-handled when done",
+          "Parts of refused joint cases to withdraw from a department's system by hand (it offers no cancel, or had " +
+          'finished); POST /v1/deliveries/{id}/cancellation-handled when done',
       }),
     ratingFollowUps: z
       .array(
@@ -291,7 +292,8 @@ const SummarySchema = z
       })
       .openapi({
         description:
-          "Completed cases whose electronic result (电子证照) still waits for the issuing department's document (the oldest 100 listed), whatever the period",
+          "Completed cases whose electronic result (电子证照) still waits for the issuing department's document (the " +
+          'oldest 100 listed), whatever the period',
       }),
     departments: z.array(
       z.object({
@@ -320,8 +322,10 @@ const warningsRoute = protectedRoute({
   tags: ['supervision'],
   summary: 'Cases approaching or past their promised due date, and deferred materials not supplied in time',
   description:
-    'Accepted, unfinished cases that have used SUPERVISION_WARNING_SHARE of their promised working days (`approaching`) or whose due date has ' +
-    'passed (`overdue`); a case awaiting the applicant is read on the day its clock stopped. Days of a year whose holidays are not loaded ' +
+    'Accepted, unfinished cases that have used SUPERVISION_WARNING_SHARE of their promised working days ' +
+    '(`approaching`) or whose due date has ' +
+    'passed (`overdue`); a case awaiting the applicant is read on the day its clock stopped. Days of a year whose ' +
+    'holidays are not loaded ' +
     'count by weekday alone, and the warnings they affect are `provisional`. Case numbers only, no personal data.',
   scopes: SUPERVISION_SCOPES,
   request: { query: CentreQuery },
@@ -341,7 +345,9 @@ const summaryRoute = protectedRoute({
   tags: ['supervision'],
   summary:
     'On-time rate, materials handed in versus reused, delivery latency and failures, dead letters and department health',
-  description: `The figures of a period of China Standard Time dates (default: the 30 days up to today). ${PERIOD_RULE} Anything else is a 400 \`validation_failed\` whose \`limits\` member names the limits.`,
+  description:
+    'The figures of a period of China Standard Time dates (default: the 30 days up to today). ' +
+    `${PERIOD_RULE} Anything else is a 400 \`validation_failed\` whose \`limits\` member names the limits.`,
   scopes: SUPERVISION_SCOPES,
   request: { query: PeriodQuery.extend(CentreQuery.shape) },
   responses: {
@@ -561,7 +567,8 @@ const pageRoute = basicOrBearerRoute({
   tags: ['supervision'],
   summary: 'The supervision page (HTML) for supervisors in a browser',
   description:
-    'The same figures as the supervision API, at a glance. A browser asks for the client id and secret of an auditor or administrator client ' +
+    'The same figures as the supervision API, at a glance. A browser asks for the client id and secret of an auditor ' +
+    'or administrator client ' +
     '(HTTP Basic); scripts may send an access token instead. Every view is audited (`supervision.view`).',
   request: { query: PeriodQuery.extend(CentreQuery.shape).extend(PageLanguageQuery.shape) },
   responses: {
