@@ -40,7 +40,7 @@ import {
 import { type LoadResult, type Slice, assertSliceClean, runSlice, summarise } from './lib/load.js';
 import { WINDOW_CLIENT, basicAuth } from './lib/api.js';
 import { type BenchDatabase, createBenchDatabase, postgresVersion } from './lib/database.js';
-import { integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
+import { gatewayEntry, integerFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 import { addCleanup, cleanup, errorText, startRun } from './lib/run.js';
 import { machineFacts, packageVersions } from './lib/environment.js';
 
@@ -224,7 +224,7 @@ async function startGateway(
   const server = spawnServer({
     name: `gateway (${instance}, LOG_LEVEL=${logLevel})`,
     root: ROOT,
-    entry: 'gateway/main.ts',
+    entry: gatewayEntry(ROOT),
     logFile: join(workDir, `gateway-${instance}.log`),
     ...(settings.cpuProfile ? { cpuProfileDir: profileDir } : {}),
     env: {
@@ -244,6 +244,8 @@ async function startGateway(
       SHUTDOWN_GRACE_MS: '2000',
       ...unthrottledGatewayEnv,
       ...shared.databaseEnv,
+      // Node flags for the gateway only (e.g. `--max-semi-space-size=32`): what an operator may tune.
+      ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
     },
   });
   await waitForHttp(server, `${url}/readyz`, 120_000);

@@ -204,6 +204,15 @@ describe('body size limit', () => {
     const response = await postClient(JSON.stringify({ name: 'Small window', kind: 'window' }));
     expect(response.status).toBe(201);
   });
+
+  it('refuses a read (GET) announcing a body over the limit, though reads have no body middleware', async () => {
+    const headers = bearer(adminToken, { 'content-length': '5000000' });
+    const response = await gw.request('/v1/clients', { method: 'GET', headers });
+    expect(response.status).toBe(413);
+    expect((await problemOf(response)).code).toBe('payload_too_large');
+    const plain = await gw.request('/v1/clients', { method: 'GET', headers: bearer(adminToken) });
+    expect(plain.status).toBe(200);
+  });
 });
 
 describe('request ids', () => {

@@ -47,19 +47,16 @@ export function spawnServer(options: {
   const fd = openSync(options.logFile, 'a');
   // `--cpu-prof` is refused in NODE_OPTIONS, so a profiled server is started as `node --import tsx`
   // (what tsx's wrapper does anyway) with the flag on the command line.
-  const [command, args] = options.cpuProfileDir
-    ? [
-        process.execPath,
-        [
-          '--cpu-prof',
-          `--cpu-prof-dir=${options.cpuProfileDir}`,
-          '--import',
-          'tsx',
-          options.entry,
-          ...(options.args ?? []),
-        ],
-      ]
-    : [join(options.root, 'node_modules/.bin/tsx'), [options.entry, ...(options.args ?? [])]];
+  // A compiled entry (`dist/…/*.js`, the production build) runs on plain node, without tsx.
+  const compiled = options.entry.endsWith('.js');
+  const profileFlags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const [command, args] =
+    options.cpuProfileDir || compiled
+      ? [
+          process.execPath,
+          [...profileFlags, ...(compiled ? [] : ['--import', 'tsx']), options.entry, ...(options.args ?? [])],
+        ]
+      : [join(options.root, 'node_modules/.bin/tsx'), [options.entry, ...(options.args ?? [])]];
   const child = spawn(command, args, {
     cwd: options.root,
     env,

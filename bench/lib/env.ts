@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 /** Benchmark knobs from the environment: a bad value stops the run with the variable's name. */
 export function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -31,3 +34,15 @@ export const unthrottledGatewayEnv: Record<string, string> = {
   CLIENT_REQUESTS_PER_MINUTE: '10000000',
   SIGN_IN_ATTEMPTS_PER_MINUTE: '100000',
 };
+
+/**
+ * The gateway's entry for a benchmark: its TypeScript source through tsx (`BENCH_GATEWAY_BUILD=source`,
+ * the default) or the production build that operators run (`dist`, made by `npm run build`).
+ */
+export function gatewayEntry(root: string): string {
+  const build = listFromEnv('BENCH_GATEWAY_BUILD', ['source'], ['source', 'dist'])[0];
+  if (build === 'source') return 'gateway/main.ts';
+  if (!existsSync(join(root, 'dist/gateway/main.js')))
+    throw new Error('BENCH_GATEWAY_BUILD=dist needs the production build: run `npm run build` first');
+  return 'dist/gateway/main.js';
+}

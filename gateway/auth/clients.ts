@@ -132,19 +132,22 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'prep
     .where(eq(clients.id, sql.placeholder('id')))
     .prepare('client_sign_in');
   // A named prepared statement with the driver's own rows: drizzle's mapping and tracing cost more
-  // than the rest of the read (bench "read").
-  const read = async (id: string) => {
-    const [row] = await database.preparedText<ClientRow>(CLIENT_BY_ID, [id]);
-    // Times as epoch milliseconds: the drivers give timestamps back in different forms.
-    return (
-      row && {
-        ...row,
-        departmentCode: row.department_code,
-        createdAt: new Date(Number(row.created_ms)),
-        disabledAt: row.disabled_ms === null ? null : new Date(Number(row.disabled_ms)),
-      }
+  // than the rest of the read (bench "read"). One record is built from the row, nothing in between.
+  const read = (id: string): Promise<ClientRecord | undefined> =>
+    database.preparedText<ClientRow>(CLIENT_BY_ID, [id]).then(([row]) =>
+      row === undefined
+        ? undefined
+        : {
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            scopes: row.scopes as Scope[],
+            departmentCode: row.department_code,
+            // Times as epoch milliseconds: the drivers give timestamps back in different forms.
+            createdAt: new Date(Number(row.created_ms)),
+            disabledAt: row.disabled_ms === null ? null : new Date(Number(row.disabled_ms)),
+          },
     );
-  };
   return {
     /** `authenticateClient` with the client read by a prepared statement (the token endpoint's hot path). */
     authenticate(secrets: ClientSecrets, id: string, secret: string): Promise<ClientRecord | null> {
@@ -157,17 +160,9 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'prep
       );
     },
     async getClient(id: string): Promise<ClientRecord> {
-      const row = await read(id);
-      if (!row) throw new ApiError('not_found', message('client.no_such_id'));
-      return {
-        id: row.id,
-        name: row.name,
-        kind: row.kind,
-        scopes: row.scopes as Scope[],
-        departmentCode: row.departmentCode,
-        createdAt: row.createdAt,
-        disabledAt: row.disabledAt,
-      };
+      const client = await read(id);
+      if (!client) throw new ApiError('not_found', message('client.no_such_id'));
+      return client;
     },
   };
 }

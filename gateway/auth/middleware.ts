@@ -9,6 +9,7 @@ import { rateLimited } from '../platform/rate-limit.js';
 import type { Scope } from './scopes.js';
 import { TokenRejected } from './tokens.js';
 import { requestLogger } from '../platform/request-logger.js';
+import { requestHeader } from '../platform/node-http.js';
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i;
 
@@ -31,7 +32,7 @@ export interface RequireScopesOptions {
 /** Authenticates the caller and checks it holds every one of `scopes`. */
 export function requireScopes(scopes: readonly Scope[], options: RequireScopesOptions = {}): MiddlewareHandler<AppEnv> {
   return async function requireScopesMiddleware(c, next) {
-    const header = c.req.header('authorization');
+    const header = requestHeader(c, 'authorization');
     if (!header) {
       throw new ApiError(
         'unauthenticated',
@@ -47,10 +48,11 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
     const staticToken = options.staticToken?.(services);
     if (token && staticToken && sameSecret(token, staticToken)) return next();
     if (!token) throw invalidToken();
+    // A token seen before is answered from the cache without a promise (most requests).
+    let principal = services.tokens.cachedPrincipal(token);
     try {
-      const principal = await services.tokens.verify(token);
+      principal ??= await services.tokens.verify(token);
       if (services.disabledClients.has(principal.clientId)) throw new TokenRejected('client disabled');
-      c.set('principal', principal);
     } catch (error) {
       if (error instanceof TokenRejected) {
         requestLogger(c).info({ reason: error.reason }, 'token rejected');
@@ -58,8 +60,10 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
       }
       throw error;
     }
-    await limitClientRequests(services, c.get('principal').clientId);
-    const granted = c.get('principal').scopes;
+    c.set('principal', principal);
+    const counted = limitClientRequests(services, principal.clientId);
+    if (counted) await counted;
+    const granted = principal.scopes;
     const missing = scopes.filter((scope) => !granted.has(scope));
     if (missing.length > 0) {
       throw new ApiError(
@@ -75,10 +79,25 @@ export function requireScopes(scopes: readonly Scope[], options: RequireScopesOp
   };
 }
 
-/** Counts one request of the client; 429 `rate_limited` with Retry-After once over CLIENT_REQUESTS_PER_MINUTE. */
-export async function limitClientRequests(services: AppEnv['Variables']['services'], clientId: string): Promise<void> {
-  const retryAfter = await services.clientRequestLimiter.take(clientId);
-  if (retryAfter !== null) throw rateLimited(retryAfter, message('rate.client_requests', { seconds: retryAfter }));
+/**
+ * Counts one request of the client; 429 `rate_limited` with Retry-After once over
+ * CLIENT_REQUESTS_PER_MINUTE. Answers without a promise when the instance's lease decides (most
+ * requests), with one when the shared counter must be asked.
+ */
+export function limitClientRequests(
+  services: AppEnv['Variables']['services'],
+  clientId: string,
+): Promise<void> | undefined {
+  const limiter = services.clientRequestLimiter;
+  const refuseOver = (retryAfter: number | null) => {
+    if (retryAfter !== null) throw rateLimited(retryAfter, message('rate.client_requests', { seconds: retryAfter }));
+  };
+  const decided = limiter.takeLocally(clientId);
+  if (decided !== undefined) {
+    refuseOver(decided);
+    return undefined;
+  }
+  return limiter.take(clientId).then(refuseOver);
 }
 
 function invalidToken(): ApiError {

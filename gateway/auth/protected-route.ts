@@ -7,7 +7,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError } from '../platform/errors.js';
-import { BEARER_SCHEME, type NamedRouteConfig, asArray, errorResponses, jsonBodyLimit } from '../platform/routes.js';
+import { BEARER_SCHEME, type NamedRouteConfig, asArray, bodyLimitFor, errorResponses } from '../platform/routes.js';
 import { type RequireScopesOptions, requireScopes } from './middleware.js';
 import type { Scope } from './scopes.js';
 
@@ -74,7 +74,7 @@ export function protectedRoute<R extends NamedRouteConfig>(
     responses: { ...errorResponses(429), ...base.responses },
     middleware: [
       scopesAuditingRefusals(scopes, authOptions, personalData),
-      ...(streamingBody ? [] : [jsonBodyLimit]),
+      ...(streamingBody ? [] : bodyLimitFor(base.method)),
       ...asArray(base.middleware),
     ],
   });

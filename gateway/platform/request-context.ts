@@ -5,12 +5,13 @@
  * their access line.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv, AppServices } from './context.js';
 import { ApiError, problemResponse, message } from './errors.js';
 import { containsIdentifier } from './identifier-masking.js';
+import { accessLineWriter } from './logger.js';
+import { nodeResponseOf, requestHeader } from './node-http.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -35,21 +36,13 @@ function newRequestId(): string {
   return `req_${randomUUID().replaceAll('-', '')}`;
 }
 
-/** Node's response under the Hono context, when served by @hono/node-server (not in `app.request`). */
-function nodeResponseOf(c: Context<AppEnv>): ServerResponse | undefined {
-  const env: unknown = c.env;
-  if (typeof env !== 'object' || env === null || !('outgoing' in env)) return undefined;
-  const { outgoing } = env as { outgoing: unknown };
-  return typeof (outgoing as Partial<ServerResponse> | undefined)?.setHeader === 'function'
-    ? (outgoing as ServerResponse)
-    : undefined;
-}
-
 export function requestContext(services: AppServices): MiddlewareHandler<AppEnv> {
   const { metrics, lifecycle } = services;
+  const writeAccessLine = accessLineWriter(services.logger);
+  const { bodyLimitBytes } = services.config;
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
-    const offered = c.req.header('x-request-id');
+    const offered = requestHeader(c, 'x-request-id');
     // An offered id is echoed and put on every log line: one shaped like an ID number is replaced.
     const requestId =
       offered && WELL_FORMED_REQUEST_ID.test(offered) && !containsIdentifier(offered) ? offered : newRequestId();
@@ -68,6 +61,14 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
       c.res = problemResponse(c, new ApiError('shutting_down', message('request.shutting_down')));
       c.header('Connection', 'close');
       c.header('Retry-After', '1');
+    } else if (readWithOversizeBody(c, bodyLimitBytes)) {
+      // GET and HEAD routes have no body-limit middleware (they read no body): a body sent with
+      // one over the limit is refused here, as on every other route, instead of drained unread.
+      c.res = problemResponse(
+        c,
+        new ApiError('payload_too_large', message('request.body_too_large', { maxBytes: bodyLimitBytes })),
+      );
+      c.header('Connection', 'close');
     } else {
       await next();
       // A request that was in flight when draining began closes its connection when done, so
@@ -82,12 +83,20 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
     const status = c.res.status;
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
     metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
-    // The access line straight on the service logger: a child logger per request cost more than the line.
-    services.logger.info(
-      { requestId, method: c.req.method, route, status, durationMs: Math.round(seconds * 10_000) / 10 },
-      'request',
-    );
+    // Straight on the service logger's destination: a child logger per request, or pino's generic
+    // serialiser, cost more than the line.
+    writeAccessLine({ requestId, method: c.req.method, route, status, durationMs: Math.round(seconds * 10_000) / 10 });
   };
+}
+
+/** A GET or HEAD announcing a body over the limit, or a chunked one (whose size is unknown). */
+function readWithOversizeBody(c: Context<AppEnv>, limit: number): boolean {
+  const method = c.req.method;
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const header = (name: string) => requestHeader(c, name);
+  if (header('transfer-encoding') !== undefined) return true;
+  const length = header('content-length');
+  return typeof length === 'string' && Number(length) > limit;
 }
 
 function addBaselineHeaders(headers: Headers, requestId: string): void {

@@ -6,11 +6,11 @@
  */
 import { type RouteConfig, createRoute, z } from '@hono/zod-openapi';
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './context.js';
 import { ApiError, type ErrorCode, errorCatalogue, problemTitle, message } from './errors.js';
+import { nodeRequestOf } from './node-http.js';
 
 export const BEARER_SCHEME = 'bearerAuth';
 
@@ -133,13 +133,6 @@ export const jsonBodyLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
 const JSON_MEDIA_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
 /** The Node request behind a request served by @hono/node-server (absent in `app.request()` tests). */
-function nodeRequestOf(c: Context<AppEnv>): IncomingMessage | undefined {
-  const env: unknown = c.env;
-  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
-  const incoming = (env as { incoming: unknown }).incoming;
-  return incoming instanceof Readable ? (incoming as IncomingMessage) : undefined;
-}
-
 /** The whole body, refused as soon as it passes `limit` bytes (the rest is not read: the connection closes). */
 async function readLimited(incoming: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -191,10 +184,18 @@ export function asArray(middleware: RouteConfig['middleware']): Middleware[] {
 /** Every operation names itself (`operationId`): generated clients take their method names from it. */
 export type NamedRouteConfig = RouteConfig & { operationId: string };
 
+/**
+ * The body limit where a body can be read: not on GET and HEAD, whose handlers read none (a body
+ * sent with one is drained by Node unread), so a read skips a middleware it cannot need.
+ */
+export function bodyLimitFor(method: RouteConfig['method']): Middleware[] {
+  return method === 'get' || method === 'head' ? [] : [jsonBodyLimit];
+}
+
 export function publicRoute<R extends NamedRouteConfig>(config: R) {
   return createRoute({
     ...config,
     security: [],
-    middleware: [jsonBodyLimit, ...asArray(config.middleware)],
+    middleware: [...bodyLimitFor(config.method), ...asArray(config.middleware)],
   });
 }

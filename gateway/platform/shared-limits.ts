@@ -77,6 +77,12 @@ export function postgresLimitStore(db: Database): LimitStore {
 export interface SharedLimiter {
   /** Counts one event for `subject`; the seconds to wait when over the limit, else null. */
   take(subject: string): Promise<number | null>;
+  /**
+   * `take` when this instance can decide alone (a lease share left, or the subject refused for
+   * this window): the same answer without a promise. Undefined when the store must be asked:
+   * then nothing was counted and `take` is to be called.
+   */
+  takeLocally(subject: string): number | null | undefined;
   /** The seconds to wait when `subject` is already at its limit, else null; counts nothing. */
   blocked(subject: string): Promise<number | null>;
 }
@@ -159,16 +165,25 @@ export class SharedLimits {
       return state;
     };
 
+    const decideLocally = (subject: string, now: number): number | null | undefined => {
+      const window = windowOf(now);
+      const state = stateOf(subject, window);
+      if (state.exhausted) return secondsLeft(window, now);
+      if (state.leased > 0) {
+        state.leased -= 1;
+        return null;
+      }
+      return undefined;
+    };
+
     return {
+      takeLocally: (subject) => decideLocally(subject, this.options.now()),
       take: async (subject) => {
         const now = this.options.now();
+        const local = decideLocally(subject, now);
+        if (local !== undefined) return local;
         const window = windowOf(now);
         const state = stateOf(subject, window);
-        if (state.exhausted) return secondsLeft(window, now);
-        if (state.leased > 0) {
-          state.leased -= 1;
-          return null;
-        }
         if (!this.storeAvailable(now)) return this.fellBack(name, () => fallback.take(subject, now));
         let count: number;
         try {
