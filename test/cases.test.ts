@@ -26,8 +26,10 @@ import {
   caseEvents,
   cases,
   certificateRevocations,
+  certificates,
   deliveries,
   idempotencyKeys,
+  materials,
 } from '../gateway/db/schema.js';
 import { invented2027 } from '../gateway/calendar/test-fixtures.js';
 import { pdfDocument } from './fixtures/documents.js';
@@ -799,7 +801,7 @@ describe('a jointly held certificate (共同共有: 0107652 of 张三 and 王秀
     material: { id: string } | null;
   };
 
-  it('each holder fetches it in their own name; the other holder stays masked; the read is on both records', async () => {
+  it('each holder has it in their own name, stored once fetched for either; the other holder stays masked; the read is on both records', async () => {
     const wang = (await (
       await call('/v1/subjects/resolve', {
         body: { identifierType: 'resident_id', identifier: '110105195203150021', name: '王秀英' },
@@ -843,8 +845,17 @@ describe('a jointly held certificate (共同共有: 0107652 of 张三 and 王秀
       '11010519491231002X',
       expect.stringMatching(/^110105\*+0021$/),
     ]);
-    const forWang = await fetchFor(wang.id, windowToken);
-    expect(forWang).toMatchObject({ status: 'ok', certificate: { certificateNumber: number } });
+    // Fetched for Zhang, it is in Wang's file too: the same document, her own material.
+    const wangsCopies = await gw.services.db
+      .select({ id: materials.id, sha256: materials.contentSha256, status: materials.status })
+      .from(certificates)
+      .innerJoin(materials, eq(materials.id, certificates.materialId))
+      .where(and(eq(certificates.subjectId, wang.id), eq(certificates.certificateNumber, number)));
+    expect(wangsCopies).toHaveLength(1);
+    expect(wangsCopies[0]?.status).toBe('valid');
+    const forWang = (await fetchFor(wang.id, windowToken)) as Answer & { source?: string };
+    expect(forWang).toMatchObject({ status: 'ok', source: 'stored', certificate: { certificateNumber: number } });
+    expect(forWang?.material?.id).toBe(wangsCopies[0]?.id);
     expect(forWang?.material?.id).not.toBe(forZhang?.material?.id);
 
     // Zhang's fetch is on Wang's record as a co-holder read, and Wang's on Zhang's.

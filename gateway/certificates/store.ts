@@ -174,6 +174,8 @@ export async function recordFetchedCertificate(
     }
     const knownRevoked = revoked !== undefined;
     const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
+    const certificate = { ...fetched, metadata };
+    const coHolders = await coHoldersKnown(tx, metadata, subjectId);
     const audit = async () => {
       await auditAccess(tx, context, {
         decision,
@@ -182,64 +184,35 @@ export async function recordFetchedCertificate(
         fields: ['certificate', 'content'],
         materialTypes: [metadata.certificateType],
       });
-      // A jointly held right names every holder: the read is on the other holders' record too.
-      for (const coHolder of await coHolderSubjects(tx, metadata, subjectId))
+      // A jointly held right names every holder: the read is on the other holders' record too,
+      // and the copy is theirs as well (stored in their file below).
+      for (const coHolder of coHolders)
         await auditAccess(tx, context, {
           decision,
           action: 'certificate.fetch',
-          subjectId: coHolder,
+          subjectId: coHolder.subjectId,
           fields: ['co_holder', `certificate_of:${subjectId}`],
           materialTypes: [metadata.certificateType],
         });
     };
-
-    if (same && same.material.status === 'valid' && metadata.status === 'valid') {
-      // The usual re-fetch: the same valid certificate confirmed. The update and the audit entry together.
-      const [[certificate]] = await Promise.all([
-        confirmCertificate(tx, {
-          materialId: same.material.id,
-          checkedAt: now,
-          metadata: { ...metadata },
-          contractResource: fetched.contractResource,
-          contractVersion: fetched.contractVersion,
-        }),
-        audit(),
-      ]);
-      return { certificate: certificate ?? same.certificate, material: same.material };
-    }
-
-    let stored: StoredCertificate;
-    if (same && !(same.material.status === 'revoked' && metadata.status === 'valid')) {
-      const [certificate] = await confirmCertificate(tx, {
-        materialId: same.material.id,
-        checkedAt: now,
-        metadata: { ...metadata },
-        contractResource: fetched.contractResource,
-        contractVersion: fetched.contractVersion,
+    const origin: CertificateOrigin = {
+      provenance: 'fetched',
+      operatorId: context.purpose.operatorId,
+      caseRef: context.purpose.caseRef,
+    };
+    const [stored] = await Promise.all([storeHolderCopy(tx, origin, subjectId, same, certificate, now), audit()]);
+    // One certificate with several holders (spouses, joint owners) is each holder's: every holder
+    // the gateway knows gets it in their file, so a later fetch for them is served from the store
+    // instead of asking the department again for what it has already answered.
+    for (const { subjectId: coHolder, holder } of coHolders) {
+      const [coHolderSame] = await selectSameCertificate(tx, {
+        ...identity,
+        subjectId: coHolder,
+        sha256: content.sha256,
       });
-      stored = { certificate: certificate ?? same.certificate, material: same.material };
-    } else {
-      const origin = {
-        provenance: 'fetched' as const,
-        operatorId: context.purpose.operatorId,
-        caseRef: context.purpose.caseRef,
-      };
-      stored = await insertCertificateMaterial(tx, origin, subjectId, { ...fetched, metadata }, now);
-    }
-    if (metadata.status === 'revoked' && stored.material.status !== 'revoked') {
-      stored = {
-        ...stored,
-        material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now),
-      };
-    }
-    if (metadata.status === 'cancelled' && stored.material.status === 'valid') {
-      // 注销 by a later event: kept and shown as cancelled, never recorded as a revocation.
-      const [cancelled] = await tx
-        .update(materials)
-        .set({ status: 'cancelled' })
-        .where(eq(materials.id, stored.material.id))
-        .returning();
-      stored = { ...stored, material: cancelled ?? stored.material };
+      // Their copy names them as its holder, as the department answers when asked for them.
+      const theirs = { ...metadata, holderName: holder.name, holderIdentifier: holder.identifier };
+      await storeHolderCopy(tx, origin, coHolder, coHolderSame, { ...certificate, metadata: theirs }, now);
     }
     if (metadata.status === 'revoked' && !knownRevoked) {
       await tx.insert(certificateRevocations).values({
@@ -249,12 +222,60 @@ export async function recordFetchedCertificate(
         certificateNumber: metadata.certificateNumber,
         reason: 'Reported revoked by the issuing department when fetched',
         reportedBy: 'adapter',
-        materialsRevoked: 1,
+        materialsRevoked: 1 + coHolders.length,
       });
     }
-    await audit();
     return stored;
   });
+}
+
+/**
+ * One holder's copy of a certificate the department just returned: the same valid certificate
+ * confirmed (checkedAt moves), anything else a new material superseding the holder's previous
+ * one; stored revoked or cancelled as the department says.
+ */
+async function storeHolderCopy(
+  tx: Queryable,
+  origin: CertificateOrigin,
+  holderId: string,
+  same: StoredCertificate | undefined,
+  fetched: FetchedCertificate,
+  now: Date,
+): Promise<StoredCertificate> {
+  const { metadata } = fetched;
+  const confirm = async (copy: StoredCertificate): Promise<StoredCertificate> => {
+    const [certificate] = await confirmCertificate(tx, {
+      materialId: copy.material.id,
+      checkedAt: now,
+      metadata: { ...metadata },
+      contractResource: fetched.contractResource,
+      contractVersion: fetched.contractVersion,
+    });
+    return { certificate: certificate ?? copy.certificate, material: copy.material };
+  };
+  // The usual re-fetch: the same valid certificate confirmed.
+  if (same && same.material.status === 'valid' && metadata.status === 'valid') return confirm(same);
+
+  let stored =
+    same && !(same.material.status === 'revoked' && metadata.status === 'valid')
+      ? await confirm(same)
+      : await insertCertificateMaterial(tx, origin, holderId, fetched, now);
+  if (metadata.status === 'revoked' && stored.material.status !== 'revoked') {
+    stored = {
+      ...stored,
+      material: await revokeStored(tx, stored.material, 'Reported revoked by the issuing department', 'adapter', now),
+    };
+  }
+  if (metadata.status === 'cancelled' && stored.material.status === 'valid') {
+    // 注销 by a later event: kept and shown as cancelled, never recorded as a revocation.
+    const [cancelled] = await tx
+      .update(materials)
+      .set({ status: 'cancelled' })
+      .where(eq(materials.id, stored.material.id))
+      .returning();
+    stored = { ...stored, material: cancelled ?? stored.material };
+  }
+  return stored;
 }
 
 /**
@@ -266,15 +287,31 @@ export async function coHolderSubjects(
   metadata: Pick<CertificateMetadata, 'holders' | 'holderIdentifier'>,
   subjectId: string,
 ): Promise<string[]> {
-  const others = (metadata.holders ?? [])
-    .map((holder) => holder.identifier.toUpperCase())
-    .filter((identifier) => identifier !== metadata.holderIdentifier.toUpperCase());
-  if (others.length === 0) return [];
+  return (await coHoldersKnown(tx, metadata, subjectId)).map((coHolder) => coHolder.subjectId);
+}
+
+/** The other holders the gateway knows as subjects, each with the department's entry for them. */
+async function coHoldersKnown(
+  tx: Queryable,
+  metadata: Pick<CertificateMetadata, 'holders' | 'holderIdentifier'>,
+  subjectId: string,
+): Promise<{ subjectId: string; holder: NonNullable<CertificateMetadata['holders']>[number] }[]> {
+  const entries = new Map((metadata.holders ?? []).map((holder) => [holder.identifier.toUpperCase(), holder]));
+  entries.delete(metadata.holderIdentifier.toUpperCase());
+  if (entries.size === 0) return [];
   const rows = await tx
-    .select({ id: subjects.id })
+    .select({ id: subjects.id, identifier: subjects.identifier })
     .from(subjects)
-    .where(and(inArray(subjects.identifierType, ['resident_id', 'credit_code']), inArray(subjects.identifier, others)));
-  return rows.map((row) => row.id).filter((id) => id !== subjectId);
+    .where(
+      and(
+        inArray(subjects.identifierType, ['resident_id', 'credit_code']),
+        inArray(subjects.identifier, [...entries.keys()]),
+      ),
+    );
+  return rows.flatMap((row) => {
+    const holder = entries.get(row.identifier.toUpperCase());
+    return holder && row.id !== subjectId ? [{ subjectId: row.id, holder }] : [];
+  });
 }
 
 /** How a certificate material came to be: fetched for a caller, or issued to its holder at a case's completion. */
