@@ -10,7 +10,7 @@ import { routePath } from 'hono/route';
 import type { AppEnv, AppServices } from './context.js';
 import { ApiError, problemResponse, message } from './errors.js';
 import { containsIdentifier } from './identifier-masking.js';
-import { accessLineWriter } from './logger.js';
+import { type AccessLine, accessLineWriter } from './logger.js';
 import { nodeResponseOf, requestHeader } from './node-http.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -38,7 +38,8 @@ function newRequestId(): string {
 
 export function requestContext(services: AppServices): MiddlewareHandler<AppEnv> {
   const { metrics, lifecycle } = services;
-  const writeAccessLine = accessLineWriter(services.logger);
+  // Made at the first request: apps built for inspection only (the route sweep) have no logger.
+  let writeAccessLine: ((line: AccessLine) => void) | undefined;
   const { bodyLimitBytes } = services.config;
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
@@ -85,6 +86,7 @@ export function requestContext(services: AppServices): MiddlewareHandler<AppEnv>
     metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
     // Straight on the service logger's destination: a child logger per request, or pino's generic
     // serialiser, cost more than the line.
+    writeAccessLine ??= accessLineWriter(services.logger);
     writeAccessLine({ requestId, method: c.req.method, route, status, durationMs: Math.round(seconds * 10_000) / 10 });
   };
 }
