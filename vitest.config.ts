@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['gateway/**/*.test.ts', 'adapters/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['gateway/**/*.test.ts', 'adapters/**/*.test.ts', 'packages/**/*.test.ts', 'test/**/*.test.ts'],
     // The fault suite (`npm run test:faults`, vitest.faults.config.ts) stops databases and drips
     // bytes for minutes; it runs on its own, once, in CI.
     exclude: ['**/node_modules/**', 'test/faults/**'],

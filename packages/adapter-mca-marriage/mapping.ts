@@ -5,8 +5,8 @@
  * later divorce) → `revoked` for now. TODO(idroute): a divorce is not a revocation — map `已注销`
  * to the `cancelled` status once the certificate model has it (branch `idroute`).
  */
-import type { CertificateMetadata } from '../sdk/types.js';
-import { parseChineseDate } from '../sdk/helpers/wire-formats.js';
+import type { CertificateMetadata } from '@onewindow/adapter-sdk';
+import { parseChineseDate } from '@onewindow/adapter-sdk';
 import type { MarriageCertificateWire, RegistrationState } from './protocol.js';
 
 export const MARRIAGE_CERTIFICATE = 'marriage_certificate';
