@@ -17,15 +17,7 @@ import {
 import { mcaMarriageAdapter, mcaMarriageOptionsSchema } from './adapter.js';
 import { MARRIAGE_CERTIFICATE } from './mapping.js';
 import { mcaMethods } from './protocol.js';
-import {
-  CHEN_ZHIQIANG,
-  LI_MEI,
-  MA_XIAOYAN,
-  WANG_JIANGUO,
-  ZHANG_SAN,
-  ZHAO_LIHUA,
-  type SeededParty,
-} from './seed.js';
+import { CHEN_ZHIQIANG, LI_MEI, MA_XIAOYAN, WANG_JIANGUO, ZHANG_SAN, ZHAO_LIHUA, type SeededParty } from './seed.js';
 import {
   MCA_DEMO_APP_ID,
   MCA_DEMO_APP_KEY,
