@@ -159,6 +159,7 @@ export interface LoadedAdapterPackage {
   version: string;
   adapterInterface: string;
   factory: RegisteredAdapterFactory;
+  location: AdapterPackageLocation;
 }
 
 /**
@@ -211,6 +212,7 @@ export async function loadAdapterPackage(
     version: typeof location.manifest.version === 'string' ? location.manifest.version : '0.0.0',
     adapterInterface: declared,
     factory: registerAdapter(exported),
+    location,
   };
 }
 
