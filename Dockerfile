@@ -11,6 +11,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # The npm workspaces' manifests too, so npm ci links them (the adapter SDK, the adapter packages).
 COPY adapters/sdk/package.json ./adapters/sdk/package.json
+COPY adapters/psb-population/package.json ./adapters/psb-population/package.json
+COPY adapters/amr-enterprise/package.json ./adapters/amr-enterprise/package.json
+COPY adapters/nrb-realestate/package.json ./adapters/nrb-realestate/package.json
 COPY packages/adapter-mca-marriage/package.json ./packages/adapter-mca-marriage/package.json
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

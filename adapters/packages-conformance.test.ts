@@ -1,6 +1,7 @@
 /**
  * The SDK's conformance suite for every adapter package: by default each npm workspace of the
- * repository that declares an adapter interface (packages/*), or the packages and folders given to
+ * repository that is one (the SDK as a peer: the three compiled in under adapters/ and the
+ * out-of-tree packages/*), or the packages and folders given to
  * `npm run adapters:conformance -- <package-or-folder> …` (scripts/adapters-conformance.mjs passes
  * them in ADAPTER_CONFORMANCE_TARGETS). Each is loaded exactly as the gateway loads it at start
  * (found, its interface version checked, its `adapter` export) and must export a harness from
@@ -15,7 +16,7 @@ import type { ConformanceHarness } from './sdk/conformance-types.js';
 
 const repository = resolve(import.meta.dirname, '..');
 
-/** The repository's workspaces that are adapter packages (they name an adapter interface; the SDK names none). */
+/** The repository's workspaces that are adapter packages: those with the SDK as a peer (the SDK itself is not one). */
 function workspaceAdapterPackages(): string[] {
   const { workspaces = [] } = JSON.parse(readFileSync(join(repository, 'package.json'), 'utf8')) as {
     workspaces?: string[];
@@ -30,9 +31,9 @@ function workspaceAdapterPackages(): string[] {
   return folders.flatMap((folder) => {
     const manifest = JSON.parse(readFileSync(join(repository, folder, 'package.json'), 'utf8')) as {
       name: string;
-      exports?: Record<string, unknown>;
+      peerDependencies?: Record<string, string>;
     };
-    return manifest.exports?.['./conformance'] !== undefined && folder.startsWith('packages') ? [manifest.name] : [];
+    return manifest.peerDependencies?.['@onewindow/adapter-sdk'] !== undefined ? [manifest.name] : [];
   });
 }
 
@@ -40,6 +41,19 @@ function targets(): string[] {
   const given = process.env['ADAPTER_CONFORMANCE_TARGETS'];
   if (given) return JSON.parse(given) as string[];
   return workspaceAdapterPackages();
+}
+
+if (process.env['ADAPTER_CONFORMANCE_TARGETS'] === undefined) {
+  describe('the workspace', () => {
+    it('holds the four adapter packages, each for the conformance suite', () => {
+      expect(workspaceAdapterPackages().sort()).toEqual([
+        '@onewindow/adapter-amr-enterprise',
+        '@onewindow/adapter-mca-marriage',
+        '@onewindow/adapter-nrb-realestate',
+        '@onewindow/adapter-psb-population',
+      ]);
+    });
+  });
 }
 
 /** A folder when it looks like a path (./x, ../x, /x), a package name otherwise. */

@@ -10,9 +10,9 @@
  * folder holding only the package files and dist/ links no workspace).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -47,6 +47,35 @@ for (const pattern of workspaces) {
     if (!existsSync(manifest)) continue;
     if (!existsSync(join(dist, folder))) throw new Error(`build: workspace ${folder} compiled to nothing`);
     cpSync(manifest, join(dist, folder, 'package.json'));
+  }
+}
+
+// The adapters compiled in import the SDK by its package name, as every adapter package does. npm
+// links the workspace in development; in production (npm ci --omit=dev beside dist/, no workspace
+// links) dist/node_modules holds the name, each of its exports re-exporting the compiled SDK in
+// dist/adapters/sdk, so there is one SDK, the gateway's. (Packages loaded from elsewhere get it
+// through the loader's resolve hook, gateway/departments/adapter-packages.ts.)
+const sdkManifest = JSON.parse(readFileSync(join(root, 'adapters/sdk/package.json'), 'utf8'));
+const sdkDist = join(dist, 'adapters/sdk');
+const shim = join(dist, 'node_modules', sdkManifest.name);
+mkdirSync(shim, { recursive: true });
+writeFileSync(
+  join(shim, 'package.json'),
+  `${JSON.stringify({ name: sdkManifest.name, version: sdkManifest.version, private: true, type: 'module', exports: sdkManifest.exports }, null, 2)}\n`,
+);
+for (const target of Object.values(sdkManifest.exports)) {
+  const star = target.indexOf('*');
+  const files =
+    star < 0
+      ? [target]
+      : readdirSync(join(sdkDist, dirname(target)))
+          .filter((name) => name.endsWith(target.slice(star + 1)))
+          .map((name) => `${dirname(target)}/${name}`);
+  for (const file of files) {
+    const shimFile = join(shim, file);
+    if (!existsSync(join(sdkDist, file))) throw new Error(`build: the SDK exports ${file}, which was not compiled`);
+    mkdirSync(dirname(shimFile), { recursive: true });
+    writeFileSync(shimFile, `export * from '${relative(dirname(shimFile), join(sdkDist, file))}';\n`);
   }
 }
 console.log(`built ${dist}`);

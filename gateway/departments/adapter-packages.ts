@@ -259,7 +259,10 @@ export async function loadDepartmentAdapters(
         const holder = kinds.get(result.factory.kind);
         if (holder !== undefined)
           throw new Error(
-            `its adapter kind "${result.factory.kind}" is already ${holder}; each kind names one adapter`,
+            `its adapter kind "${result.factory.kind}" is already ${holder}; each kind names one adapter` +
+              (holder === 'a shipped adapter'
+                ? ` (a shipped kind is named with "adapter": "${result.factory.kind}")`
+                : ''),
           );
         kinds.set(result.factory.kind, `the adapter of ${result.source}`);
         loaded.push(result);
