@@ -45,12 +45,13 @@ if [ -z "$ready" ]; then
   exit 1
 fi
 curl -sf "http://127.0.0.1:$port/readyz"; echo
+kill -TERM "$pid"
+for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+if kill -0 "$pid" 2>/dev/null; then echo "the gateway did not stop on SIGTERM within 30 s" >&2; exit 1; fi
+# Checked once the gateway has stopped: its log is buffered (LOG_BUFFER_BYTES) and flushed on exit.
 if ! grep -q '"adapterPackage":"@onewindow/adapter-mca-marriage".*"adapter package loaded"' "$log"; then
   echo "the out-of-tree adapter package was not loaded; the gateway's log:" >&2
   cat "$log" >&2
   exit 1
 fi
-kill -TERM "$pid"
-for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-if kill -0 "$pid" 2>/dev/null; then echo "the gateway did not stop on SIGTERM within 30 s" >&2; exit 1; fi
 echo "production build and start: ready on /readyz with production dependencies only and an adapter package, stopped on SIGTERM"
