@@ -95,20 +95,29 @@ describe('mca-marriage adapter: certificates', () => {
       validFrom: '2019-05-20',
       validUntil: null,
       status: 'valid',
+      holders: [
+        { name: '赵丽华', identifier: ZHAO_LIHUA.idNumber },
+        { name: '王建国', identifier: WANG_JIANGUO.idNumber },
+      ],
     });
     expect(result.document.mediaType).toBe('application/pdf');
     expect(Buffer.from(result.document.bytes.subarray(0, 5)).toString('latin1')).toBe('%PDF-');
     // The other spouse holds the same certificate number.
     const other = await adapter.fetchCertificate!(certificateOf(WANG_JIANGUO), context);
     expect(other.outcome === 'found' && other.metadata.certificateNumber).toBe('J320102-2019-000517');
+    // Both spouses are its holders, the one asked about first.
+    expect(other.outcome === 'found' && other.metadata.holders?.map((holder) => holder.identifier)).toEqual([
+      WANG_JIANGUO.idNumber,
+      ZHAO_LIHUA.idNumber,
+    ]);
   });
 
-  it('maps 已撤销 to revoked, and 已注销 (ended by divorce) to revoked until the model has `cancelled`', async () => {
+  it('maps 已撤销 to revoked, and 已注销 (ended by divorce) to cancelled: history, not a revocation', async () => {
     const { adapter } = await start();
     const revoked = await adapter.fetchCertificate!(certificateOf(ZHANG_SAN), context);
     expect(revoked.outcome === 'found' && revoked.metadata.status).toBe('revoked');
     const divorced = await adapter.fetchCertificate!(certificateOf(MA_XIAOYAN), context);
-    expect(divorced.outcome === 'found' && divorced.metadata.status).toBe('revoked');
+    expect(divorced.outcome === 'found' && divorced.metadata.status).toBe('cancelled');
   });
 
   it('answers not_found without a call for organisations and other certificate types, and for another number', async () => {
