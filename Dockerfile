@@ -1,18 +1,26 @@
 # syntax=docker/dockerfile:1
 # onewindow gateway image (docs/operations.md). Two stages: the build stage has the dev
 # dependencies (TypeScript) and compiles to dist/; the runtime stage has production dependencies
-# and dist/ only, the same as .ci/production-start.sh ships.
+# and dist/ only, the same as .ci/production-start.sh ships (the shipped adapter packages are
+# built into dist/packages/, where the gateway finds them without npm's workspace links).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Package files first, so source edits do not re-run the install (no install scripts of our own).
 COPY package.json package-lock.json ./
+# The npm workspaces' manifests too, so npm ci links them (the adapter SDK, the adapter packages).
+COPY adapters/sdk/package.json ./adapters/sdk/package.json
+COPY adapters/psb-population/package.json ./adapters/psb-population/package.json
+COPY adapters/amr-enterprise/package.json ./adapters/amr-enterprise/package.json
+COPY adapters/nrb-realestate/package.json ./adapters/nrb-realestate/package.json
+COPY packages/adapter-mca-marriage/package.json ./packages/adapter-mca-marriage/package.json
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY gateway ./gateway
 COPY adapters ./adapters
+COPY packages ./packages
 COPY contracts ./contracts
 RUN npm run build
 

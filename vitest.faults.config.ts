@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { sdkAlias } from './vitest.sdk-alias.js';
 
 /**
  * `npm run test:faults`: the fault suite under test/faults. It starts its own department
@@ -7,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * failing fast while another department keeps its latency) need the machine to themselves.
  */
 export default defineConfig({
+  resolve: { alias: sdkAlias },
   test: {
     include: ['test/faults/**/*.test.ts'],
     pool: 'forks',

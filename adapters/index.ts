@@ -1,11 +1,12 @@
 /**
  * Every adapter kind this build of the gateway can run. A department entry in the configuration
  * names one of these kinds (`"adapter": "psb-population"`); the gateway checks the entry's options
- * against the factory's schema at start. To add a department system, write its adapter (see
- * adapters/README.md) and add one line here.
+ * against the factory's schema at start. Adapters outside the gateway's source tree (npm packages
+ * or folders, like packages/adapter-mca-marriage) are not listed here: a department names them with
+ * `adapterPackage` or `adapterPath` and the gateway loads them at start
+ * (gateway/departments/adapter-packages.ts, adapters/README.md).
  */
 import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
-import { mcaMarriageAdapter } from './mca-marriage/adapter.js';
 import { courierExpressAdapter } from './courier-express/adapter.js';
 import { registerCourierAdapter, type RegisteredCourierAdapterFactory } from './sdk/courier.js';
 import { nrbRealEstateAdapter } from './nrb-realestate/adapter.js';
@@ -18,7 +19,6 @@ export const adapterFactories: readonly RegisteredAdapterFactory[] = [
   registerAdapter(psbPopulationAdapter),
   registerAdapter(amrEnterpriseAdapter),
   registerAdapter(nrbRealEstateAdapter),
-  registerAdapter(mcaMarriageAdapter),
 ];
 
 /** Every notification adapter kind (NOTIFICATIONS_JSON names one in `adapter`; see docs/notifications.md). */

@@ -9,6 +9,7 @@ import { SignInGuard } from './auth/sign-in-guard.js';
 import { type SharedLimiter, SharedLimits, postgresLimitStore } from './platform/shared-limits.js';
 import type { Logger } from 'pino';
 import { adapterFactories, courierAdapterFactories, notificationAdapterFactories } from '../adapters/index.js';
+import { loadDepartmentAdapters } from './departments/adapter-packages.js';
 import { CourierService } from './results/courier.js';
 import type { CourierSettings } from './results/courier-config.js';
 import { createContractSet } from '../adapters/sdk/contract-validation.js';
@@ -193,11 +194,26 @@ export async function createServices(
     logger,
   );
   await publishedContracts.sync();
+  // Out-of-tree adapters (adapterPackage, adapterPath) are imported now, before the registry needs them.
+  const departmentAdapters = await loadDepartmentAdapters(
+    [...config.departments.list, ...(options.extraDepartments?.list ?? [])],
+    adapterFactories,
+  );
+  for (const loaded of departmentAdapters.packages)
+    logger.info(
+      {
+        adapterPackage: loaded.name,
+        version: loaded.version,
+        adapterInterface: loaded.adapterInterface,
+        kind: loaded.factory.kind,
+      },
+      'adapter package loaded',
+    );
   const departments = DepartmentRegistry.create({
-    departments: [...config.departments.list, ...(options.extraDepartments?.list ?? [])],
+    departments: departmentAdapters.departments,
     urlPolicy: config.departments.urlPolicy,
     urlPolicyOverrides: options.extraDepartments?.urlPolicyOverrides ?? {},
-    factories: adapterFactories,
+    factories: departmentAdapters.factories,
     contracts: publishedContracts.set,
     metrics: departmentMetrics,
     logger,

@@ -346,4 +346,29 @@ describe('department configuration at start', () => {
     await expect(attempt).rejects.toThrow(/department XYZ: unknown adapter "no-such-adapter"/);
     await expect(attempt).rejects.toThrow(/department PSB: options\.appSecret/);
   });
+
+  it("refuses an adapter package that is not installed, naming the department, and checks a loaded one's options", async () => {
+    const missing = createTestGateway({
+      DEPARTMENTS_JSON: JSON.stringify([
+        { code: 'CAB', name: 'Marriage', adapterPackage: '@acme/onewindow-adapter-cab', baseUrl: psb.url },
+      ]),
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
+    await expect(missing).rejects.toThrow(
+      /department CAB: adapterPackage "@acme\/onewindow-adapter-cab" is not installed/,
+    );
+    const badOptions = createTestGateway({
+      DEPARTMENTS_JSON: JSON.stringify([
+        {
+          code: 'MCA',
+          name: 'Marriage',
+          adapterPackage: '@onewindow/adapter-mca-marriage',
+          baseUrl: psb.url,
+          options: { appId: 'x', appKey: 'short' },
+        },
+      ]),
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
+    await expect(badOptions).rejects.toThrow(/department MCA: options\.appKey/);
+  });
 });

@@ -5,13 +5,13 @@
  * certificates API once the window holds a grant — and denied before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LI_MEI } from '../adapters/mca-marriage/seed.js';
+import { LI_MEI } from '@onewindow/adapter-mca-marriage/seed';
 import {
   MCA_DEMO_APP_ID,
   MCA_DEMO_APP_KEY,
   startMcaMarriageSimulator,
   type RunningMcaSimulator,
-} from '../adapters/mca-marriage/simulator.js';
+} from '@onewindow/adapter-mca-marriage/simulator';
 import { accessRequests } from '../gateway/db/schema.js';
 import { type TestGateway, bearer, createTestGateway } from './harness.js';
 
@@ -53,7 +53,7 @@ beforeAll(async () => {
       {
         code: 'MCA',
         name: 'Civil affairs marriage registry',
-        adapter: 'mca-marriage',
+        adapterPackage: '@onewindow/adapter-mca-marriage',
         baseUrl: mca.url,
         options: { appId: MCA_DEMO_APP_ID, appKey: MCA_DEMO_APP_KEY },
         tuning: { retries: 3, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 },

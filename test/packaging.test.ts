@@ -5,7 +5,7 @@
  * as a non-root user and probes /readyz on the port the gateway listens on by default, compose
  * runs two gateway instances over one PostgreSQL, and every setting named exists in config.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -95,6 +95,35 @@ describe('Dockerfile', () => {
     const copiesBuild = (copy: Instruction) =>
       copy.argument.startsWith('--from=') && copy.argument.includes('/app/dist');
     expect(ofRuntime('COPY').some(copiesBuild)).toBe(true);
+  });
+
+  it("copies every npm workspace's package.json before npm ci and its sources before the build", () => {
+    const build = stages[0] ?? [];
+    const { workspaces = [] } = JSON.parse(read('package.json')) as { workspaces?: string[] };
+    const folders = workspaces.flatMap((pattern) =>
+      pattern.endsWith('/*')
+        ? readdirSync(join(root, pattern.slice(0, -2)), { withFileTypes: true })
+            .filter((entry) => entry.isDirectory())
+            .map((entry) => `${pattern.slice(0, -2)}/${entry.name}`)
+        : [pattern],
+    );
+    expect(folders.length).toBeGreaterThan(0);
+    const install = build.findIndex(
+      (instruction) => instruction.keyword === 'RUN' && /\bnpm ci\b/.test(instruction.argument),
+    );
+    const compile = build.findIndex(
+      (instruction) => instruction.keyword === 'RUN' && instruction.argument === 'npm run build',
+    );
+    const copies = build.map((instruction, index) => ({ ...instruction, index })).filter((i) => i.keyword === 'COPY');
+    for (const folder of folders) {
+      const manifest = copies.find((copy) => copy.argument.startsWith(`${folder}/package.json `));
+      expect(manifest?.index, `${folder}/package.json copied before npm ci`).toBeLessThan(install);
+      const sources = copies.find((copy) => {
+        const [from = ''] = copy.argument.split(/\s+/);
+        return folder === from || folder.startsWith(`${from}/`);
+      });
+      expect(sources?.index, `${folder} copied before npm run build`).toBeLessThan(compile);
+    }
   });
 
   it('runs the start command of .ci/production-start.sh, node directly', () => {

@@ -9,8 +9,8 @@
  * rejected, others → business_error), Server faults and unreadable 500s are `unavailable`.
  */
 import { z } from 'zod';
-import { defineAdapter, type AdapterEnvironment, type DepartmentResponse } from '../sdk/adapter.js';
-import { DepartmentError } from '../sdk/errors.js';
+import { defineAdapter, type AdapterEnvironment, type DepartmentResponse } from '@onewindow/adapter-sdk';
+import { DepartmentError } from '@onewindow/adapter-sdk';
 import type {
   CallContext,
   CaseStatusResult,
@@ -26,8 +26,8 @@ import type {
   ResultCertificate,
   SubjectRef,
   SubmissionTypeDeclaration,
-} from '../sdk/types.js';
-import { unknownSubmissionType } from '../sdk/submissions.js';
+} from '@onewindow/adapter-sdk';
+import { unknownSubmissionType } from '@onewindow/adapter-sdk';
 import { CharsetError, decodeMessage, encodeMessage, type WireCharset } from './charset.js';
 import {
   faultCodes,

@@ -5,10 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeConformance } from '../sdk/conformance.js';
-import type { ConformanceHarness } from '../sdk/conformance-types.js';
-import { DepartmentError } from '../sdk/errors.js';
-import type { CaseSubmissionRequest, CertificateRequest, DepartmentAdapter } from '../sdk/types.js';
+import { DepartmentError } from '@onewindow/adapter-sdk';
+import type { CertificateRequest, DepartmentAdapter } from '@onewindow/adapter-sdk';
 import { amrEnterpriseAdapter, amrEnterpriseOptionsSchema } from './adapter.js';
 import { encodeMessage } from './charset.js';
 import { licenceDocument } from './licence-document.js';
@@ -17,43 +15,11 @@ import { seededEnterprises, unknownCreditCode } from './seed.js';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator, type RunningAmrSimulator } from './simulator.js';
 import { amrTestEnvironment } from './test-environment.js';
 import { element } from './xml.js';
+import { licenceRequest, reissue, submission } from './conformance.js';
 
 const context = { requestId: 'req_amr_test' };
 const [trading, trading2, listed, cancelled, revoked] = seededEnterprises;
 if (!trading || !trading2 || !listed || !cancelled || !revoked) throw new Error('seed data changed');
-
-function licenceRequest(creditCode: string, name = '某公司'): CertificateRequest {
-  return { certificateType: 'business_licence', subject: { kind: 'organisation', creditCode, name } };
-}
-
-function submission(idempotencyKey: string, companyName = '杭州西湖新设R&D<测试>有限公司'): CaseSubmissionRequest {
-  return {
-    idempotencyKey,
-    caseNumber: 'CASE-2026-0001',
-    itemCode: 'amr.enterprise.establish',
-    submissionType: 'enterprise_establishment',
-    subject: { kind: 'person', idNumber: '330106198503150120', name: '李梅' },
-    materials: [
-      { typeCode: 'articles_of_association', sha256: 'b'.repeat(64), mediaType: 'application/pdf', size: 2048 },
-    ],
-    form: { companyName, registeredCapital: '100万元人民币' },
-  };
-}
-
-/** 杭州西湖云栖科技 lost its licence and applies for a new one itself. */
-function reissue(idempotencyKey: string): CaseSubmissionRequest {
-  const enterprise = seededEnterprises[0];
-  if (!enterprise) throw new Error('seed data changed');
-  return {
-    idempotencyKey,
-    caseNumber: 'CASE-2026-0002',
-    itemCode: 'business_licence_reissue',
-    submissionType: 'business_licence_reissue',
-    subject: { kind: 'organisation', creditCode: enterprise.tyshxydm, name: enterprise.qymc },
-    materials: [],
-    form: { reason: 'lost' },
-  };
-}
 
 async function failure(promise: Promise<unknown>): Promise<DepartmentError> {
   try {
@@ -406,46 +372,3 @@ describe('AMR adapter against a hostile or broken registry', () => {
     );
   });
 });
-
-// ---------------------------------------------------------------------------------------------
-// The shared conformance suite.
-// ---------------------------------------------------------------------------------------------
-
-const amrConformanceHarness: ConformanceHarness = {
-  name: 'AMR enterprise registry',
-  async start(tuning) {
-    const running = await startAmrEnterpriseSimulator();
-    const options = amrEnterpriseOptionsSchema.parse({
-      wsUsername: defaultAmrCredentials.username,
-      wsPassword: defaultAmrCredentials.password,
-    });
-    const environment = await amrTestEnvironment(running.url, tuning);
-    const conformanceAdapter = amrEnterpriseAdapter.create(options, environment);
-    return {
-      simulator: running,
-      adapter: conformanceAdapter,
-      client: environment.client,
-      async close() {
-        await conformanceAdapter.close();
-        await running.close();
-      },
-    };
-  },
-  samples: {
-    fetchCertificate: {
-      found: [licenceRequest(trading.tyshxydm, trading.qymc), licenceRequest(cancelled.tyshxydm, cancelled.qymc)],
-      notFound: licenceRequest(unknownCreditCode),
-    },
-    submitCase: submission('YW-CONFORMANCE-1'),
-    otherSubmissionTypes: [reissue('YW-CONFORMANCE-REISSUE')],
-    queryCaseStatus: true,
-  },
-  operations: {
-    fetchCertificate: 'QueryBusinessLicence',
-    submitCase: 'SubmitRegistration',
-    queryCaseStatus: 'QueryRegistrationStatus',
-    health: 'Ping',
-  },
-};
-
-describeConformance(amrConformanceHarness);

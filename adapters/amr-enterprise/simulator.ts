@@ -19,7 +19,7 @@ import {
   type SimulatorDefinition,
   type SimulatorRequest,
   type StartSimulatorOptions,
-} from '../sdk/simulator.js';
+} from '@onewindow/adapter-sdk';
 import { CharsetError, decodeMessage, encodeMessage, type WireCharset } from './charset.js';
 import { licenceDocument } from './licence-document.js';
 import {

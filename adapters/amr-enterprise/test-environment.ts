@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import YAML from 'yaml';
-import type { AdapterEnvironment, ContractSet } from '../sdk/adapter.js';
-import { createDepartmentClient, type ClientTuning } from '../sdk/client.js';
-import { createContractSet } from '../sdk/contract-validation.js';
+import type { AdapterEnvironment, ContractSet } from '@onewindow/adapter-sdk';
+import { createDepartmentClient, type ClientTuning } from '@onewindow/adapter-sdk';
+import { createContractSet } from '@onewindow/adapter-sdk';
 import { AMR_RESOURCE } from './adapter.js';
 
 export const AMR_CONTRACT_PATH = new URL('../../contracts/amr/amr.enterprise.openapi.yaml', import.meta.url);

@@ -21,8 +21,13 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { defineAdapter, type AdapterEnvironment, type DepartmentResponse, type HttpMethod } from '../sdk/adapter.js';
-import { DepartmentError, type DepartmentErrorDetails, type DepartmentErrorKind } from '../sdk/errors.js';
+import {
+  defineAdapter,
+  type AdapterEnvironment,
+  type DepartmentResponse,
+  type HttpMethod,
+} from '@onewindow/adapter-sdk';
+import { DepartmentError, type DepartmentErrorDetails, type DepartmentErrorKind } from '@onewindow/adapter-sdk';
 import type {
   CallContext,
   CaseStatusResult,
@@ -33,8 +38,8 @@ import type {
   DepartmentAdapter,
   HealthResult,
   SubmissionTypeDeclaration,
-} from '../sdk/types.js';
-import { unknownSubmissionType } from '../sdk/submissions.js';
+} from '@onewindow/adapter-sdk';
+import { unknownSubmissionType } from '@onewindow/adapter-sdk';
 import {
   caseStatusOf,
   certificateMetadata,

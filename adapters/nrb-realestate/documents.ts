@@ -3,7 +3,7 @@
  * PDF from the shared generator, laid out like the paper certificate's register page. Built from
  * the record alone (no dates or ids of its own), so the same certificate always gives the same bytes.
  */
-import { minimalPdf } from '../sdk/testing/pdf.js';
+import { minimalPdf } from '@onewindow/adapter-sdk/testing/pdf';
 import type { CertificateRecordWire } from './protocol.js';
 
 const shareTypeNames: Readonly<Record<CertificateRecordWire['shareType'], string>> = {

@@ -10,7 +10,7 @@ import type {
   DepartmentCaseStatus,
   RestrictionKind,
   SubjectRef,
-} from '../sdk/types.js';
+} from '@onewindow/adapter-sdk';
 import type {
   ApplicationStatus,
   CertificateRecordWire,

@@ -7,10 +7,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapterFactories } from '../index.js';
-import { describeConformance } from '../sdk/conformance.js';
-import type { ConformanceHarness } from '../sdk/conformance-types.js';
-import { DepartmentError } from '../sdk/errors.js';
-import type { CaseSubmissionRequest, CertificateRequest, DepartmentAdapter, SubjectRef } from '../sdk/types.js';
+import { DepartmentError } from '@onewindow/adapter-sdk';
+import type { CaseSubmissionRequest, DepartmentAdapter } from '@onewindow/adapter-sdk';
 import { nrbRealEstateAdapter, nrbRealEstateOptionsSchema } from './adapter.js';
 import { certificateDocument } from './documents.js';
 import { chooseCertificate, transfereeOf } from './mapping.js';
@@ -33,6 +31,15 @@ import {
   type RunningNrbSimulator,
 } from './simulator.js';
 import { nrbTestEnvironment, type NrbTestEnvironmentOptions } from './test-environment.js';
+import {
+  TRANSFERABLE,
+  certificateOf,
+  fastPolling,
+  mortgageCancellation,
+  person,
+  seeded,
+  transfer,
+} from './conformance.js';
 
 const context = { requestId: 'req_nrb_test' };
 const fastTuning: NrbTestEnvironmentOptions = {
@@ -42,8 +49,6 @@ const fastTuning: NrbTestEnvironmentOptions = {
   headersTimeoutMs: 2000,
   budgetMs: 5000,
 };
-/** Quick polls: the simulator's jobs finish after a set number of polls, not after a time. */
-const fastPolling = { pollInitialDelayMs: 2, pollMaxDelayMs: 10 };
 
 interface Fixture {
   simulator: RunningNrbSimulator;
@@ -85,64 +90,6 @@ async function failureOf(promise: Promise<unknown>): Promise<DepartmentError> {
   );
   if (!(error instanceof DepartmentError)) throw new Error(`expected a DepartmentError, got ${String(error)}`);
   return error;
-}
-
-const person = (holder: { idNumber: string; name: string }): SubjectRef => ({
-  kind: 'person',
-  idNumber: holder.idNumber,
-  name: holder.name,
-});
-const certificateOf = (subject: SubjectRef): CertificateRequest => ({
-  certificateType: 'real_estate_certificate',
-  subject,
-});
-const seeded = (certificateId: string): CertificateRecordWire => {
-  const record = seededCertificates.find((candidate) => candidate.certificateId === certificateId);
-  if (!record) throw new Error(`seed has no ${certificateId}`);
-  return record;
-};
-
-/** 张三's sole-owned flat: valid, not sealed, so it may be transferred. */
-const TRANSFERABLE = seeded('ZS11010520150031287');
-
-function transfer(idempotencyKey: string, form: Record<string, unknown> = {}): CaseSubmissionRequest {
-  return {
-    idempotencyKey,
-    caseNumber: 'CASE-2026-0107',
-    itemCode: 'nrb.real-estate.transfer',
-    submissionType: 'transfer_registration',
-    subject: person(ZHANG_SAN),
-    materials: [{ typeCode: 'sale_contract', sha256: 'C'.repeat(64), mediaType: 'application/pdf', size: 4096 }],
-    form: {
-      certificateNo: TRANSFERABLE.certificateNo,
-      transferee: { name: '李梅', idNumber: LI_MEI.idNumber },
-      transferReason: '买卖',
-      price: '5200000',
-      ...form,
-    },
-  };
-}
-
-/** 张三 and 王秀英's jointly owned flat, mortgaged to ICBC 望京支行: its mortgage may be cancelled. */
-const MORTGAGED = seeded('ZS11010520190107652');
-
-function mortgageCancellation(idempotencyKey: string, form: Record<string, unknown> = {}): CaseSubmissionRequest {
-  return {
-    idempotencyKey,
-    caseNumber: 'CASE-2026-0211',
-    itemCode: 'real_estate_mortgage_cancellation',
-    submissionType: 'mortgage_cancellation',
-    subject: person(ZHANG_SAN),
-    materials: [
-      { typeCode: 'real_estate_certificate', sha256: 'D'.repeat(64), mediaType: 'application/pdf', size: 8192 },
-    ],
-    form: {
-      certificateNo: MORTGAGED.certificateNo,
-      mortgagee: '中国工商银行股份有限公司北京望京支行',
-      cancellationReason: 'debt_repaid',
-      ...form,
-    },
-  };
 }
 
 /** Rewrites the answers of one operation (the simulator's test hook). */
@@ -866,50 +813,3 @@ describe('nrb-realestate adapter: health', () => {
     expect(await adapter.health!(context)).toEqual({ ok: false, detail: 'registry reports state DOWN' });
   });
 });
-
-export const nrbConformanceHarness: ConformanceHarness = {
-  name: 'NRB real-estate registry',
-  async start(tuning) {
-    const simulator = await startNrbRealEstateSimulator();
-    const environment = nrbTestEnvironment(simulator.url, tuning);
-    const adapter = nrbRealEstateAdapter.create(
-      nrbRealEstateOptionsSchema.parse({
-        clientId: NRB_DEMO_CLIENT_ID,
-        clientSecret: NRB_DEMO_CLIENT_SECRET,
-        ...fastPolling,
-      }),
-      environment,
-    );
-    return {
-      simulator,
-      adapter,
-      client: environment.client,
-      async close() {
-        await adapter.close();
-        await simulator.close();
-      },
-    };
-  },
-  samples: {
-    fetchCertificate: {
-      found: [
-        certificateOf(person(ZHANG_SAN)),
-        certificateOf({ kind: 'organisation', creditCode: YUNQI_TECH.idNumber, name: YUNQI_TECH.name }),
-      ],
-      notFound: certificateOf(person({ idNumber: NRB_UNKNOWN_ID_NUMBER, name: '某某' })),
-    },
-    submitCase: transfer('conformance'),
-    otherSubmissionTypes: [mortgageCancellation('conformance-mc')],
-    queryCaseStatus: true,
-  },
-  // Faults hit the step that starts each capability: the query (then polls, pages and the PDF
-  // follow), the submission, the status read.
-  operations: {
-    fetchCertificate: 'createCertificateQuery',
-    submitCase: 'submitTransferRegistration',
-    queryCaseStatus: 'getTransferRegistration',
-    health: 'health',
-  },
-};
-
-describeConformance(nrbConformanceHarness);

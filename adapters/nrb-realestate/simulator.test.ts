@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ContractSet } from '../sdk/adapter.js';
+import type { ContractSet } from '@onewindow/adapter-sdk';
 import { NRB_RESOURCE } from './adapter.js';
 import {
   basicCredentials,

@@ -30,7 +30,7 @@ import {
   type SimulatorDefinition,
   type SimulatorRequest,
   type StartSimulatorOptions,
-} from '../sdk/simulator.js';
+} from '@onewindow/adapter-sdk';
 import { certificateDocument } from './documents.js';
 import {
   applicationStatusNames,

@@ -10,8 +10,13 @@
  * deduplicates it by its 业务流水号 (`ywlsh`, the delivery's idempotency key).
  */
 import { z } from 'zod';
-import { defineAdapter, type AdapterEnvironment, type DepartmentResponse, type HttpMethod } from '../sdk/adapter.js';
-import { DepartmentError, type DepartmentErrorKind } from '../sdk/errors.js';
+import {
+  defineAdapter,
+  type AdapterEnvironment,
+  type DepartmentResponse,
+  type HttpMethod,
+} from '@onewindow/adapter-sdk';
+import { DepartmentError, type DepartmentErrorKind } from '@onewindow/adapter-sdk';
 import type {
   CallContext,
   CaseStatusResult,
@@ -26,8 +31,8 @@ import type {
   CaseCancellationRequest,
   CaseCancellationResult,
   SubmissionTypeDeclaration,
-} from '../sdk/types.js';
-import { unknownSubmissionType } from '../sdk/submissions.js';
+} from '@onewindow/adapter-sdk';
+import { unknownSubmissionType } from '@onewindow/adapter-sdk';
 import {
   caseStatusOf,
   FormValueError,

@@ -3,7 +3,7 @@
  * generator. Built from the record alone (no dates or ids of their own), so the same certificate
  * always gives the same bytes.
  */
-import { minimalPdf } from '../sdk/testing/pdf.js';
+import { minimalPdf } from '@onewindow/adapter-sdk/testing/pdf';
 import { ethnicityNames, type SeededPerson } from './seed.js';
 
 function displayDate(yyyymmdd: string): string {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseResidentIdNumber } from '../../gateway/identity/identifiers.js';
 import { householdRegisterDocument, residentIdCardDocument } from './documents.js';
-import type { CaseSubmissionRequest } from '../sdk/types.js';
+import type { CaseSubmissionRequest } from '@onewindow/adapter-sdk';
 import {
   caseStatusOf,
   FormValueError,

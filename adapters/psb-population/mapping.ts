@@ -3,7 +3,7 @@
  * record already passed the contract check and refuse (as `malformed`) only what a schema cannot
  * say, such as 20230231 as a date.
  */
-import type { CaseSubmissionRequest, CertificateMetadata, DepartmentCaseStatus } from '../sdk/types.js';
+import type { CaseSubmissionRequest, CertificateMetadata, DepartmentCaseStatus } from '@onewindow/adapter-sdk';
 import {
   moveInTypeCodes,
   psbCodes,

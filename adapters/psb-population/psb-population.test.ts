@@ -5,10 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeConformance } from '../sdk/conformance.js';
-import type { ConformanceHarness } from '../sdk/conformance-types.js';
-import { DepartmentError } from '../sdk/errors.js';
-import type { CaseSubmissionRequest, DepartmentAdapter } from '../sdk/types.js';
+import { DepartmentError } from '@onewindow/adapter-sdk';
+import type { CaseSubmissionRequest, DepartmentAdapter } from '@onewindow/adapter-sdk';
 import { psbPopulationAdapter, psbPopulationOptionsSchema } from './adapter.js';
 import { residentIdCardDocument } from './documents.js';
 import { PSB_NO_HOUSEHOLD_ID_NUMBER, PSB_UNKNOWN_ID_NUMBER, seededPeople } from './seed.js';
@@ -21,9 +19,8 @@ import {
   type RunningPsbSimulator,
 } from './simulator.js';
 import { psbTestEnvironment, type PsbTestEnvironmentOptions } from './test-environment.js';
+import { LI_MEI, MOVE_IN, ZHANG_SAN, person } from './conformance.js';
 
-const ZHANG_SAN = { idNumber: '11010519491231002X', name: '张三' };
-const LI_MEI = { idNumber: '330106198503150120', name: '李梅' };
 const context = { requestId: 'req_psb_test' };
 const fastTuning = { retries: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, headersTimeoutMs: 2000, budgetMs: 5000 };
 
@@ -65,25 +62,6 @@ async function failureOf(promise: Promise<unknown>): Promise<DepartmentError> {
   if (!(error instanceof DepartmentError)) throw new Error(`expected a DepartmentError, got ${String(error)}`);
   return error;
 }
-
-const person = (who: { idNumber: string; name: string }) => ({ kind: 'person' as const, ...who });
-
-/** 张三 moves into the flat she bought: the PSB half of "real-estate transfer + household move-in". */
-const MOVE_IN: CaseSubmissionRequest = {
-  idempotencyKey: 'dlv_psb_move_in_0001',
-  caseNumber: 'OW-2026-000123',
-  itemCode: 'household_move_in',
-  submissionType: 'household_move_in',
-  subject: person(ZHANG_SAN),
-  materials: [
-    { typeCode: 'real_estate_certificate', sha256: 'A1'.repeat(32), mediaType: 'application/pdf', size: 48_213 },
-    { typeCode: 'household_register', sha256: '0f'.repeat(32), mediaType: 'application/pdf', size: 20_117 },
-  ],
-  form: {
-    moveInAddress: '北京市海淀区中关村南大街5号院2号楼1单元101室',
-    certificateNo: '京(2026)海淀区不动产权第0012345号',
-  },
-};
 
 const moveIn = (changes: Partial<CaseSubmissionRequest>): CaseSubmissionRequest => ({ ...MOVE_IN, ...changes });
 
@@ -721,52 +699,3 @@ describe('psb-population adapter: household move-in cases', () => {
     expect((await failureOf(noFlag.adapter.submitCase!(MOVE_IN, context))).kind).toBe('contract_violation');
   });
 });
-
-export const psbConformanceHarness: ConformanceHarness = {
-  name: 'PSB population registry',
-  async start(tuning) {
-    const simulator = await startPsbPopulationSimulator();
-    const environment = await psbTestEnvironment(simulator.url, tuning);
-    const adapter = psbPopulationAdapter.create(
-      psbPopulationOptionsSchema.parse({ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }),
-      environment,
-    );
-    return {
-      simulator,
-      adapter,
-      client: environment.client,
-      async close() {
-        await adapter.close();
-        await simulator.close();
-      },
-    };
-  },
-  samples: {
-    verifyIdentity: {
-      match: ZHANG_SAN,
-      mismatch: { idNumber: LI_MEI.idNumber, name: '李美' },
-      unknown: { idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' },
-    },
-    fetchCertificate: {
-      found: [
-        { certificateType: 'resident_id_card', subject: person(ZHANG_SAN) },
-        { certificateType: 'household_register', subject: person(LI_MEI) },
-      ],
-      notFound: {
-        certificateType: 'resident_id_card',
-        subject: person({ idNumber: PSB_UNKNOWN_ID_NUMBER, name: '某某' }),
-      },
-    },
-    submitCase: MOVE_IN,
-    queryCaseStatus: true,
-  },
-  operations: {
-    verifyIdentity: 'verifyIdentity',
-    fetchCertificate: 'getResidentIdCertificate',
-    submitCase: 'submitHouseholdMoveIn',
-    queryCaseStatus: 'getApplicationStatus',
-    health: 'health',
-  },
-};
-
-describeConformance(psbConformanceHarness);

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSimulator } from '../sdk/simulator.js';
+import type { RunningSimulator } from '@onewindow/adapter-sdk';
 import { psbPopulationAdapter, psbPopulationOptionsSchema } from './adapter.js';
 import { NonceCache } from './nonce-cache.js';
 import {

@@ -32,7 +32,7 @@ import {
   type SimulatorDefinition,
   type SimulatorRequest,
   type StartSimulatorOptions,
-} from '../sdk/simulator.js';
+} from '@onewindow/adapter-sdk';
 import { ApplicationDesk, isMoveInApplication, type AdvanceOutcome, type ApplicationSummary } from './applications.js';
 import { householdRegisterDocument, residentIdCardDocument } from './documents.js';
 import { NonceCache } from './nonce-cache.js';

@@ -14,7 +14,13 @@ import type { ConformanceFixture, ConformanceHarness } from './conformance-types
 import { DepartmentError, type DepartmentErrorKind } from './errors.js';
 import type { FaultKind } from './simulator.js';
 import { submissionTypeProblems } from './submissions.js';
-import type { CallContext, CaseSubmissionRequest, CertificateRequest, DepartmentAdapter } from './types.js';
+import {
+  type CallContext,
+  type CaseSubmissionRequest,
+  type CertificateRequest,
+  type DepartmentAdapter,
+  certificateStatuses,
+} from './types.js';
 
 /**
  * Short timeouts and a small breaker so faults show quickly. The size cap is lowered to 2 MiB:
@@ -234,7 +240,7 @@ export function describeConformance(harness: ConformanceHarness): void {
               expect(metadata.issueDate).toMatch(isoDate);
               expect(metadata.validFrom).toMatch(isoDate);
               if (metadata.validUntil !== null) expect(metadata.validUntil).toMatch(isoDate);
-              expect(['valid', 'revoked']).toContain(metadata.status);
+              expect(certificateStatuses).toContain(metadata.status);
               const head = Buffer.from(document.bytes.subarray(0, 5)).toString('latin1');
               if (document.mediaType === 'application/pdf') expect(head).toBe('%PDF-');
               else {

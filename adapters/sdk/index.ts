@@ -15,3 +15,4 @@ export * from './simulator.js';
 export * from './submissions.js';
 export type * from './conformance-types.js';
 export * from './helpers/index.js';
+export * from './version.js';

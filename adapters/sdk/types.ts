@@ -112,7 +112,9 @@ export interface CertificateMetadata {
   alternatives?: CertificateChoice[];
 }
 
-export type CertificateStatus = 'valid' | 'revoked' | 'cancelled';
+/** Every status a certificate can have (cancelled: ended by a later event, e.g. 已注销 by divorce; not a revocation). */
+export const certificateStatuses = ['valid', 'revoked', 'cancelled'] as const;
+export type CertificateStatus = (typeof certificateStatuses)[number];
 
 export interface CertificateHolder {
   name: string;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapterFactories } from '../../adapters/index.js';
+import { loadDepartmentAdapters } from '../departments/adapter-packages.js';
 import { departmentsFileSchema } from '../departments/config.js';
 import { type DemoSimulators, demoDepartments, startDemoSimulators } from './simulators.js';
 
@@ -43,15 +44,33 @@ describe('demo simulators', () => {
     }
   });
 
-  it('runs the four department systems, each with options its adapter accepts', () => {
+  it('runs the four department systems, each with options its adapter accepts (MCA from its package)', async () => {
     expect(demoDepartments.map((department) => [department.code, department.adapter])).toEqual([
-      ['PSB', 'psb-population'],
-      ['AMR', 'amr-enterprise'],
-      ['NRB', 'nrb-realestate'],
-      ['MCA', 'mca-marriage'],
+      ['PSB', { adapter: 'psb-population' }],
+      ['AMR', { adapter: 'amr-enterprise' }],
+      ['NRB', { adapter: 'nrb-realestate' }],
+      ['MCA', { adapterPackage: '@onewindow/adapter-mca-marriage' }],
     ]);
-    for (const department of demoDepartments) {
-      const factory = adapterFactories.find((candidate) => candidate.kind === department.adapter);
+    const configured = departmentsFileSchema.parse(
+      await Promise.all(
+        demoDepartments.map(async (department) => ({
+          code: department.code,
+          name: department.name,
+          ...department.adapter,
+          baseUrl: 'http://127.0.0.1:1',
+          options: await department.options(),
+        })),
+      ),
+    );
+    const loaded = await loadDepartmentAdapters(configured, adapterFactories);
+    expect(loaded.departments.map((department) => department.adapter)).toEqual([
+      'psb-population',
+      'amr-enterprise',
+      'nrb-realestate',
+      'mca-marriage',
+    ]);
+    for (const department of loaded.departments) {
+      const factory = loaded.factories.find((candidate) => candidate.kind === department.adapter);
       expect(factory, department.adapter).toBeDefined();
       expect(factory?.optionsSchema.safeParse(department.options).success, `${department.code} options`).toBe(true);
     }

@@ -17,12 +17,8 @@ import {
   PSB_DEMO_APP_SECRET,
   startPsbPopulationSimulator,
 } from '../../adapters/psb-population/simulator.js';
-import {
-  MCA_DEMO_APP_ID,
-  MCA_DEMO_APP_KEY,
-  MCA_DEMO_PROXY_SEED,
-  startMcaMarriageSimulator,
-} from '../../adapters/mca-marriage/simulator.js';
+import type * as McaSimulator from '@onewindow/adapter-mca-marriage/simulator';
+import { importAdapterPackageExport } from '../departments/adapter-packages.js';
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import {
@@ -54,9 +50,10 @@ import {
 interface DemoDepartment {
   code: string;
   name: string;
-  adapter: string;
+  /** A shipped adapter kind, or (MCA) the out-of-tree adapter package, as a departments file names them. */
+  adapter: { adapter: string } | { adapterPackage: string };
   /** Demo credentials: well known, like the demo clients' secrets. */
-  options: Record<string, unknown>;
+  options(): Promise<Record<string, unknown>>;
   /** Its port is the base port plus this (default: its place in the list); SMS and courier take +3 and +4. */
   portOffset?: number;
   /** The identity verifications this department answers (PSB: resident ID numbers). */
@@ -64,38 +61,50 @@ interface DemoDepartment {
   start(options: StartSimulatorOptions): Promise<RunningSimulator>;
 }
 
+const MCA_PACKAGE = '@onewindow/adapter-mca-marriage';
+const mcaSimulator = async (): Promise<typeof McaSimulator> =>
+  (await importAdapterPackageExport(MCA_PACKAGE, './simulator')) as typeof McaSimulator;
+
 export const demoDepartments: readonly DemoDepartment[] = [
   {
     code: 'PSB',
     name: 'Public Security population registry (simulator)',
-    adapter: 'psb-population',
-    options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
+    adapter: { adapter: 'psb-population' },
+    options: async () => ({ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }),
     identityVerification: { identifierTypes: ['resident_id'] },
     start: (options) => startPsbPopulationSimulator(options),
   },
   {
     code: 'AMR',
     name: 'Market Regulation enterprise registry (simulator)',
-    adapter: 'amr-enterprise',
-    options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+    adapter: { adapter: 'amr-enterprise' },
+    options: async () => ({ wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }),
     start: (options) => startAmrEnterpriseSimulator(options),
   },
   {
     code: 'NRB',
     name: 'Natural Resources real-estate registry (simulator)',
-    adapter: 'nrb-realestate',
-    options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+    adapter: { adapter: 'nrb-realestate' },
+    options: async () => ({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }),
     start: (options) => startNrbRealEstateSimulator(options),
   },
   {
     code: 'MCA',
     name: 'Civil Affairs marriage registry (simulator)',
-    adapter: 'mca-marriage',
-    options: { appId: MCA_DEMO_APP_ID, appKey: MCA_DEMO_APP_KEY },
+    // Out of the gateway's tree (packages/adapter-mca-marriage), loaded by package name like any
+    // operator-installed adapter; its simulator comes from the same package.
+    adapter: { adapterPackage: MCA_PACKAGE },
+    options: async () => {
+      const { MCA_DEMO_APP_ID, MCA_DEMO_APP_KEY } = await mcaSimulator();
+      return { appId: MCA_DEMO_APP_ID, appKey: MCA_DEMO_APP_KEY };
+    },
     // 7106 by default: 7104 and 7105 are the SMS platform's and the courier's.
     portOffset: 5,
     // With its front proxy: about one call in ten is a 502 the client retries, as in real life.
-    start: (options) => startMcaMarriageSimulator({ ...options, frontProxy: { seed: MCA_DEMO_PROXY_SEED } }),
+    start: async (options) => {
+      const { startMcaMarriageSimulator, MCA_DEMO_PROXY_SEED } = await mcaSimulator();
+      return startMcaMarriageSimulator({ ...options, frontProxy: { seed: MCA_DEMO_PROXY_SEED } });
+    },
   },
 ];
 
@@ -137,16 +146,19 @@ export async function startDemoSimulators(basePort: number, logger: Logger): Pro
     await Promise.allSettled(running.map(({ simulator }) => simulator.close()));
     throw error;
   }
-  return {
-    departments: running.map(({ department, simulator }) => ({
+  const departments: DepartmentConfig[] = [];
+  for (const { department, simulator } of running)
+    departments.push({
       code: department.code,
       name: department.name,
-      adapter: department.adapter,
+      ...department.adapter,
       baseUrl: simulator.url,
-      options: department.options,
+      options: await department.options(),
       tuning: {},
       ...(department.identityVerification ? { identityVerification: department.identityVerification } : {}),
-    })),
+    });
+  return {
+    departments,
     urlPolicyOverrides: Object.fromEntries(running.map(({ department }) => [department.code, loopbackOnly])),
     simulators: running.map(({ department, simulator }) => ({ code: department.code, url: simulator.url })),
     close: async () => {

@@ -40,8 +40,21 @@ export const departmentConfigSchema = z
   .object({
     code: departmentCode,
     name: z.string().min(1).max(200),
-    /** Adapter kind, e.g. `psb-population` (see adapters/index.ts). */
-    adapter: z.string().min(1),
+    /**
+     * A shipped adapter kind, e.g. `psb-population` (see adapters/index.ts). After an
+     * `adapterPackage` or `adapterPath` is loaded (adapter-packages.ts), the kind it exports.
+     */
+    adapter: z.string().min(1).optional(),
+    /** An out-of-tree adapter: an npm package installed beside the gateway (node_modules). */
+    adapterPackage: z
+      .string()
+      .regex(
+        /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/,
+        'an npm package name, e.g. @acme/onewindow-adapter-cab',
+      )
+      .optional(),
+    /** An out-of-tree adapter: a folder with a package.json (relative to the working directory). */
+    adapterPath: z.string().min(1).optional(),
     baseUrl: z.string().min(1),
     /** Adapter-specific options (credentials, paths), checked by the adapter's schema. */
     options: z.record(z.string(), z.unknown()).default({}),
@@ -68,9 +81,23 @@ export const departmentConfigSchema = z
 
 export type DepartmentConfig = z.output<typeof departmentConfigSchema>;
 
+const adapterSources = ['adapter', 'adapterPackage', 'adapterPath'] as const;
+
 export const departmentsFileSchema = z.array(departmentConfigSchema).check((ctx) => {
   const seen = new Set<string>();
   ctx.value.forEach((department, index) => {
+    const named = adapterSources.filter((source) => department[source] !== undefined);
+    if (named.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: department,
+        path: [index],
+        message:
+          named.length === 0
+            ? 'name the adapter: "adapter" (a shipped kind), "adapterPackage" (an npm package) or "adapterPath" (a folder)'
+            : `name the adapter once: ${named.join(' and ')} are both given`,
+      });
+    }
     if (seen.has(department.code)) {
       ctx.issues.push({
         code: 'custom',

@@ -128,9 +128,17 @@ export class DepartmentRegistry {
     const built = new Map<string, RegisteredDepartment>();
     for (const department of options.departments) {
       const where = `department ${department.code}`;
-      const factory = factories.get(department.adapter);
+      const kind = department.adapter;
+      if (kind === undefined) {
+        // An adapterPackage/adapterPath entry: loadDepartmentAdapters sets its kind before this.
+        problems.push(
+          `${where}: adapter ${department.adapterPackage ?? department.adapterPath ?? ''} was not loaded (loadDepartmentAdapters)`,
+        );
+        continue;
+      }
+      const factory = factories.get(kind);
       if (!factory) {
-        problems.push(`${where}: unknown adapter "${department.adapter}" (known: ${[...factories.keys()].join(', ')})`);
+        problems.push(`${where}: unknown adapter "${kind}" (known: ${[...factories.keys()].join(', ')})`);
         continue;
       }
       const parsedOptions = factory.optionsSchema.safeParse(department.options);
@@ -166,7 +174,7 @@ export class DepartmentRegistry {
       built.set(department.code, {
         code: department.code,
         name: department.name,
-        adapterKind: department.adapter,
+        adapterKind: kind,
         baseUrl: client.baseUrl,
         adapter,
         client,

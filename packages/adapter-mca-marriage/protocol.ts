@@ -15,7 +15,7 @@
  * - in front of it sits a proxy that answers 502 now and then (the reason every call is retried).
  */
 import type { components } from '../../contracts/mca/mca.marriage.types.js';
-import type { EnvelopeTable } from '../sdk/helpers/envelope.js';
+import type { EnvelopeTable } from '@onewindow/adapter-sdk';
 
 export const MCA_GATEWAY_PATH = '/gateway';
 export const MCA_SIGNATURE_WINDOW_SECONDS = 300;

@@ -1,30 +1,23 @@
 /**
  * The MCA adapter against its simulator: the signed form (fresh per attempt, also after the front
  * proxy's 502s), the registry's codes (HTTP 200 with an error code), Chinese dates, statuses, the
- * certificate file, answers that break the contract, metrics per method — and the shared
- * conformance suite.
+ * certificate file, answers that break the contract, metrics per method. The shared conformance
+ * suite runs on `conformance.ts` (`npm run adapters:conformance`).
  */
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adapterFactories } from '../index.js';
-import { describeConformance } from '../sdk/conformance.js';
-import type { ConformanceHarness } from '../sdk/conformance-types.js';
-import { DepartmentError } from '../sdk/errors.js';
-import { createDepartmentMetrics } from '../sdk/metrics.js';
-import type { CertificateRequest, DepartmentAdapter } from '../sdk/types.js';
+import { readFileSync } from 'node:fs';
+import {
+  type CertificateRequest,
+  type DepartmentAdapter,
+  DepartmentError,
+  createDepartmentMetrics,
+  interfaceIncompatibility,
+} from '@onewindow/adapter-sdk';
 import { mcaMarriageAdapter, mcaMarriageOptionsSchema } from './adapter.js';
 import { MARRIAGE_CERTIFICATE } from './mapping.js';
 import { mcaMethods } from './protocol.js';
-import {
-  CHEN_ZHIQIANG,
-  LI_MEI,
-  MA_XIAOYAN,
-  MCA_UNKNOWN_ID_NUMBER,
-  WANG_JIANGUO,
-  ZHANG_SAN,
-  ZHAO_LIHUA,
-  type SeededParty,
-} from './seed.js';
+import { CHEN_ZHIQIANG, LI_MEI, MA_XIAOYAN, WANG_JIANGUO, ZHANG_SAN, ZHAO_LIHUA, type SeededParty } from './seed.js';
 import {
   MCA_DEMO_APP_ID,
   MCA_DEMO_APP_KEY,
@@ -102,20 +95,29 @@ describe('mca-marriage adapter: certificates', () => {
       validFrom: '2019-05-20',
       validUntil: null,
       status: 'valid',
+      holders: [
+        { name: '赵丽华', identifier: ZHAO_LIHUA.idNumber },
+        { name: '王建国', identifier: WANG_JIANGUO.idNumber },
+      ],
     });
     expect(result.document.mediaType).toBe('application/pdf');
     expect(Buffer.from(result.document.bytes.subarray(0, 5)).toString('latin1')).toBe('%PDF-');
     // The other spouse holds the same certificate number.
     const other = await adapter.fetchCertificate!(certificateOf(WANG_JIANGUO), context);
     expect(other.outcome === 'found' && other.metadata.certificateNumber).toBe('J320102-2019-000517');
+    // Both spouses are its holders, the one asked about first.
+    expect(other.outcome === 'found' && other.metadata.holders?.map((holder) => holder.identifier)).toEqual([
+      WANG_JIANGUO.idNumber,
+      ZHAO_LIHUA.idNumber,
+    ]);
   });
 
-  it('maps 已撤销 to revoked, and 已注销 (ended by divorce) to revoked until the model has `cancelled`', async () => {
+  it('maps 已撤销 to revoked, and 已注销 (ended by divorce) to cancelled: history, not a revocation', async () => {
     const { adapter } = await start();
     const revoked = await adapter.fetchCertificate!(certificateOf(ZHANG_SAN), context);
     expect(revoked.outcome === 'found' && revoked.metadata.status).toBe('revoked');
     const divorced = await adapter.fetchCertificate!(certificateOf(MA_XIAOYAN), context);
-    expect(divorced.outcome === 'found' && divorced.metadata.status).toBe('revoked');
+    expect(divorced.outcome === 'found' && divorced.metadata.status).toBe('cancelled');
   });
 
   it('answers not_found without a call for organisations and other certificate types, and for another number', async () => {
@@ -238,37 +240,12 @@ describe('mca-marriage adapter: the signed form and the registry’s codes', () 
     expect(text).toContain('operation="mca.gateway.health",outcome="ok"');
   });
 
-  it('is registered as an adapter kind', () => {
-    expect(adapterFactories.map((factory) => factory.kind)).toContain('mca-marriage');
+  it("is the package's adapter, for the interface the SDK implements", async () => {
+    const entry = await import('./index.js');
+    expect(entry.adapter.kind).toBe('mca-marriage');
+    const manifest = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
+      onewindow: { adapterInterface: string };
+    };
+    expect(interfaceIncompatibility(manifest.onewindow.adapterInterface)).toBeUndefined();
   });
 });
-
-export const mcaConformanceHarness: ConformanceHarness = {
-  name: 'MCA marriage registry',
-  async start(tuning) {
-    const simulator = await startMcaMarriageSimulator();
-    const environment = mcaTestEnvironment(simulator.url, tuning);
-    const adapter = mcaMarriageAdapter.create(
-      mcaMarriageOptionsSchema.parse({ appId: MCA_DEMO_APP_ID, appKey: MCA_DEMO_APP_KEY }),
-      environment,
-    );
-    return {
-      simulator,
-      adapter,
-      client: environment.client,
-      async close() {
-        await adapter.close();
-        await simulator.close();
-      },
-    };
-  },
-  samples: {
-    fetchCertificate: {
-      found: [certificateOf(LI_MEI), certificateOf(WANG_JIANGUO), certificateOf(MA_XIAOYAN)],
-      notFound: certificateOf({ idNumber: MCA_UNKNOWN_ID_NUMBER, name: '某某' }),
-    },
-  },
-  operations: { fetchCertificate: mcaMethods.certificateQuery, health: mcaMethods.health },
-};
-
-describeConformance(mcaConformanceHarness);

@@ -1,12 +1,14 @@
 /**
  * The registry's certificate → the gateway's certificate metadata.
  *
- * Status: `有效` → `valid`; `已撤销` (revoked, e.g. by a court) → `revoked`; `已注销` (ended by a
- * later divorce) → `revoked` for now. TODO(idroute): a divorce is not a revocation — map `已注销`
- * to the `cancelled` status once the certificate model has it (branch `idroute`).
+ * Status: `有效` → `valid`; `已撤销` (revoked, e.g. by a court: the marriage never validly
+ * existed) → `revoked`; `已注销` (ended by a later divorce: the certificate was valid and is
+ * history now) → `cancelled`, which the gateway keeps and shows but never treats as a revocation.
+ * Holders: both spouses hold the same certificate number (each their own booklet): the holder
+ * asked about first, the other spouse second, so the gateway files it for both.
  */
-import type { CertificateMetadata } from '../sdk/types.js';
-import { parseChineseDate } from '../sdk/helpers/wire-formats.js';
+import type { CertificateMetadata } from '@onewindow/adapter-sdk';
+import { parseChineseDate } from '@onewindow/adapter-sdk';
 import type { MarriageCertificateWire, RegistrationState } from './protocol.js';
 
 export const MARRIAGE_CERTIFICATE = 'marriage_certificate';
@@ -14,8 +16,7 @@ export const MARRIAGE_CERTIFICATE = 'marriage_certificate';
 export const statusOfRegistration: Record<RegistrationState, CertificateMetadata['status']> = {
   有效: 'valid',
   已撤销: 'revoked',
-  // TODO(idroute): `cancelled` (ended by divorce), not `revoked`, when the model has it.
-  已注销: 'revoked',
+  已注销: 'cancelled',
 };
 
 /** Throws `WireFormatError` for a date that does not exist. */
@@ -27,8 +28,10 @@ export function marriageCertificateMetadata(wire: MarriageCertificateWire): Cert
     // The holder (持证人) is the spouse asked about.
     holderName: wire.holder.name,
     holderIdentifier: wire.holder.id_number,
-    // TODO(idroute): the second spouse (wire.spouse: name, id_number) goes here as the certificate's
-    // second holder once two-holder certificates exist; today's model names one holder.
+    holders: [
+      { name: wire.holder.name, identifier: wire.holder.id_number },
+      ...(wire.spouse ? [{ name: wire.spouse.name, identifier: wire.spouse.id_number }] : []),
+    ],
     issuingAuthority: wire.djjg,
     issueDate: registeredOn,
     validFrom: registeredOn,

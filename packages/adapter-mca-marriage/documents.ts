@@ -2,7 +2,7 @@
  * The certificate PDFs the simulated registry hands out, from the shared generator: built from
  * the record alone, so one certificate always gives the same bytes.
  */
-import { minimalPdf } from '../sdk/testing/pdf.js';
+import { minimalPdf } from '@onewindow/adapter-sdk/testing/pdf';
 import type { SeededMarriage, SeededParty } from './seed.js';
 
 export function marriageCertificateDocument(marriage: SeededMarriage, holder: SeededParty): Uint8Array {

@@ -1,7 +1,7 @@
 /**
  * Runs the MCA marriage registry simulator on its own, for the demo or by hand:
  *
- *     node --import tsx adapters/mca-marriage/run-simulator.ts [port] [host]
+ *     node --import tsx packages/adapter-mca-marriage/run-simulator.ts [port] [host]
  *
  * Default port 7106; the demo app (MCA_DEMO_APP_ID / MCA_DEMO_APP_KEY); the front proxy on (502
  * for about one call in ten, from the demo seed).

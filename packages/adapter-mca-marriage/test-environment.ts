@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import YAML from 'yaml';
-import type { AdapterEnvironment } from '../sdk/adapter.js';
-import { createDepartmentClient, type ClientTuning } from '../sdk/client.js';
-import { createContractSet, type ContractSetOptions } from '../sdk/contract-validation.js';
-import type { DepartmentMetrics } from '../sdk/metrics.js';
+import type { AdapterEnvironment } from '@onewindow/adapter-sdk';
+import { createDepartmentClient, type ClientTuning } from '@onewindow/adapter-sdk';
+import { createContractSet, type ContractSetOptions } from '@onewindow/adapter-sdk';
+import type { DepartmentMetrics } from '@onewindow/adapter-sdk';
 import { MCA_RESOURCE } from './adapter.js';
 
 export const MCA_CONTRACT_PATH = new URL('../../contracts/mca/mca.marriage.openapi.yaml', import.meta.url);

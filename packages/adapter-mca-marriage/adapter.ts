@@ -8,24 +8,24 @@
  * not resend the first attempt's body. Every call is a read and marked idempotent.
  */
 import { z } from 'zod';
-import { defineAdapter, type AdapterEnvironment } from '../sdk/adapter.js';
-import { DepartmentError, type DepartmentErrorKind } from '../sdk/errors.js';
-import { readEnvelope } from '../sdk/helpers/envelope.js';
-import { sm3Sign } from '../sdk/helpers/signing.js';
+import { defineAdapter, type AdapterEnvironment } from '@onewindow/adapter-sdk';
+import { DepartmentError, type DepartmentErrorKind } from '@onewindow/adapter-sdk';
+import { readEnvelope } from '@onewindow/adapter-sdk';
+import { sm3Sign } from '@onewindow/adapter-sdk';
 import {
   beijingTimestamp,
   decodeBase64Document,
   DocumentTooLargeError,
   randomNonce,
   WireFormatError,
-} from '../sdk/helpers/wire-formats.js';
+} from '@onewindow/adapter-sdk';
 import type {
   CallContext,
   CertificateRequest,
   CertificateResult,
   DepartmentAdapter,
   HealthResult,
-} from '../sdk/types.js';
+} from '@onewindow/adapter-sdk';
 import { MARRIAGE_CERTIFICATE, marriageCertificateMetadata } from './mapping.js';
 import {
   MCA_GATEWAY_PATH,

@@ -14,15 +14,15 @@
  * person's certificate.
  */
 import type { ServerResponse } from 'node:http';
-import { verifyFieldsSignature } from '../sdk/helpers/signing.js';
-import { parseBeijingTimestamp } from '../sdk/helpers/wire-formats.js';
+import { verifyFieldsSignature } from '@onewindow/adapter-sdk';
+import { parseBeijingTimestamp } from '@onewindow/adapter-sdk';
 import {
   formMethodOperation,
   readFormBody,
   startSimulator,
   type RunningSimulator,
   type StartSimulatorOptions,
-} from '../sdk/simulator.js';
+} from '@onewindow/adapter-sdk';
 import { marriageCertificateDocument } from './documents.js';
 import {
   MCA_GATEWAY_PATH,
