@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  Sm2PrivateKey,
+  type Sm2PrivateKey,
   Sm2PublicKey,
   signatureFromDer,
   signatureToDer,
