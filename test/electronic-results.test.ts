@@ -55,6 +55,8 @@ import {
 import type { Clock } from '../gateway/platform/clock.js';
 import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
+import { opensslVerifySeal } from './support/openssl-seal.js';
+import { opensslVersion } from './support/openssl-sm2.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
@@ -80,6 +82,8 @@ const approvedTemplates = Object.fromEntries(
 const instant = new Date('2026-12-18T02:00:00.000Z').getTime();
 const clock: Clock = { now: () => new Date(instant) };
 let registryInstant = instant;
+/** The offline seal check runs where an OpenSSL command line is installed. */
+const withOpenssl = (await opensslVersion()) !== undefined;
 
 let psb: RunningSimulator;
 let amr: RunningSimulator;
@@ -125,6 +129,7 @@ interface DocumentBody {
   sha256: string;
   contentBase64: string;
   envelope: string;
+  seal: string | null;
   certificate: ApplicantCertificateBody;
 }
 
@@ -513,6 +518,64 @@ describe('a result issued by the registry', () => {
         ),
       );
     expect(reads.map((entry) => entry.subjectRef).sort()).toEqual([zhangSan, stored!.subjectId].sort());
+  });
+
+  it('carries the gateway’s electronic seal (GB/T 38540), verified by the endpoint and refused on a changed document', async () => {
+    const document = await ok<DocumentBody>(
+      await publicPost('/v1/progress/result/document', proofOf(issuedCase.caseNumber)),
+    );
+    expect(document.seal).toEqual(expect.any(String));
+    const gatewaySeal = await ok<{ certificatePem: string; sealBase64: string; seal: { name: string; esID: string } }>(
+      await gw.request('/v1/seals/gateway'),
+    );
+    expect(gatewaySeal.seal.name).toBe('某某市政务服务中心电子印章');
+    const verified = await ok<{
+      valid: boolean;
+      signedAt: string;
+      dataHash: string;
+      propertyInfo: string;
+      seal: { name: string; esID: string };
+    }>(await publicPost('/v1/seals/verify', { documentBase64: document.contentBase64, sealBase64: document.seal }));
+    const bytes = Buffer.from(document.contentBase64, 'base64');
+    expect(verified).toMatchObject({
+      valid: true,
+      signedAt: new Date(instant).toISOString(),
+      dataHash: createHash('sm3').update(bytes).digest('hex'),
+      propertyInfo: `type=business_licence;mediaType=application/pdf;size=${bytes.byteLength}`,
+      seal: { name: '某某市政务服务中心电子印章', esID: gatewaySeal.seal.esID },
+    });
+    // The seal signature names neither the holder nor the certificate number.
+    const sealText = Buffer.from(document.seal ?? '', 'base64').toString('latin1');
+    expect(sealText).not.toContain(creditCode);
+
+    const changed = Buffer.from(bytes);
+    changed[changed.length - 10] = (changed[changed.length - 10] as number) ^ 1;
+    const refused = await publicPost('/v1/seals/verify', {
+      documentBase64: changed.toString('base64'),
+      sealBase64: document.seal,
+    });
+    expect([refused.status, (await problemOf(refused)).code]).toEqual([422, 'seal_document_mismatch']);
+    const garbage = await publicPost('/v1/seals/verify', {
+      documentBase64: document.contentBase64,
+      sealBase64: Buffer.from('not a seal').toString('base64'),
+    });
+    expect([garbage.status, (await problemOf(garbage)).code]).toEqual([422, 'seal_malformed']);
+  });
+
+  it.runIf(withOpenssl)('has a seal OpenSSL alone verifies, following the documented steps', async () => {
+    const document = await ok<DocumentBody>(
+      await publicPost('/v1/progress/result/document', proofOf(issuedCase.caseNumber)),
+    );
+    const report = await opensslVerifySeal(
+      Buffer.from(document.contentBase64, 'base64'),
+      Buffer.from(document.seal ?? '', 'base64'),
+    );
+    expect(report, report.output).toMatchObject({
+      signatureVerified: true,
+      documentMatches: true,
+      makerSignatureVerified: true,
+      certificateVerified: true,
+    });
   });
 
   it('does not download without the proof: a wrong check is 404, counted, and on the applicant’s access log', async () => {

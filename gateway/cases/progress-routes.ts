@@ -190,6 +190,10 @@ const ResultDocumentSchema = z
       description:
         "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify",
     }),
+    seal: z.string().nullable().openapi({
+      description:
+        "The gateway's electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64) with SM2/SM3. Verify at POST /v1/seals/verify or offline with OpenSSL (docs/national-cryptography.md); null for a result stored before seals",
+    }),
     certificate: ApplicantResultSchema.shape.certificate.unwrap(),
   })
   .openapi('ResultDocument');

@@ -22,13 +22,23 @@ import type { CertificateMetadata, ResultCertificate } from '../../adapters/sdk/
 import { recordAudit } from '../audit/record.js';
 import { insertCertificateMaterial, departmentProvider } from '../certificates/store.js';
 import type { Queryable } from '../db/client.js';
-import { caseEvents, caseParties, caseResults, cases, items, materialTypes, subjects } from '../db/schema.js';
+import {
+  caseEvents,
+  caseParties,
+  caseResults,
+  cases,
+  items,
+  materialTypes,
+  materials,
+  subjects,
+} from '../db/schema.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { newSubjectId, normaliseName } from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
+import type { GatewaySeal } from '../seals/gateway-seal.js';
 
 /** Largest result document taken (a licence or title certificate is a few hundred KB). */
 export const RESULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
@@ -138,6 +148,14 @@ function identifierTypeOf(identifier: string): 'resident_id' | 'credit_code' | n
 export interface ReceivedResultCertificate {
   metadata: CertificateMetadata;
   content: { sha256: string; size: number; mediaType: string };
+  /** The gateway's seal signature (SES_Signature, DER) over the document, when it seals results. */
+  sealSignature?: Buffer;
+}
+
+/** The gateway seal results are sealed with, and the clock that dates the sealing. */
+export interface ResultSealing {
+  seal: GatewaySeal;
+  now: () => Date;
 }
 
 /**
@@ -149,6 +167,7 @@ export interface ReceivedResultCertificate {
 export async function receiveResultCertificate(
   blobStore: BlobStore,
   result: ResultCertificate,
+  sealing?: ResultSealing,
 ): Promise<ReceivedResultCertificate> {
   const { metadata, document } = result;
   for (const [field, value] of [
@@ -181,9 +200,17 @@ export async function receiveResultCertificate(
     })(),
     { maxBytes: document.bytes.byteLength, expectedSha256: sha256 },
   );
+  // The gateway's seal over the very bytes stored (dataHash = SM3 of them); propertyInfo says what
+  // they are in ASCII (IA5String), without the holder's identifiers.
+  const sealSignature = sealing?.seal.sign(
+    document.bytes,
+    sealing.now(),
+    `type=${metadata.certificateType};mediaType=${document.mediaType};size=${document.bytes.byteLength}`,
+  );
   return {
     metadata: { ...metadata, holderIdentifier: metadata.holderIdentifier.toUpperCase(), status: 'valid' },
     content: { sha256: put.sha256, size: put.size, mediaType: document.mediaType },
+    ...(sealSignature ? { sealSignature } : {}),
   };
 }
 
@@ -291,6 +318,12 @@ export async function recordResultCertificate(
     { type, department: input.departmentCode, contractResource: null, contractVersion: null, metadata, content },
     at,
   );
+  if (received.sealSignature) {
+    await tx
+      .update(materials)
+      .set({ sealSignature: received.sealSignature.toString('base64') })
+      .where(eq(materials.id, stored.material.id));
+  }
   await tx
     .update(caseResults)
     .set({ materialId: stored.material.id, updatedAt: new Date() })

@@ -13,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Sm2PrivateKey, generateSm2PrivateKey } from '../../adapters/sdk/helpers/sm2.js';
 import { PrivateFileError, readOrCreatePrivateFile } from '../platform/private-files.js';
 import { certificatePem, readCertificate, selfSignedSm2Certificate } from './certificate.js';
+import type { SealSettings } from './config.js';
 import { drawSealPng } from './picture.js';
 import { type SealVerification, makeSeal, signWithSeal, verifySealSignature } from './seal.js';
 import { type SesSeal, decodeSesSeal } from './ses.js';
@@ -24,16 +25,6 @@ export const SEAL_VENDOR_ID = 'onewindow';
 const ORGANISATION_SEAL = 1;
 const SEAL_SIZE_MM = 40;
 const YEAR_MS = 365 * 86_400_000;
-
-export interface SealSettings {
-  keyFile: string;
-  /** 印章名称, e.g. 某某市政务服务中心电子印章. */
-  name: string;
-  /** Years a newly made seal and its certificate are valid. */
-  validYears: number;
-  /** More certificates (PEM files) whose seals the verify endpoint accepts, e.g. departments' seals. */
-  trustedCertificateFiles: string[];
-}
 
 /** `x.pem` → `x.crt.pem` and `x.esl`. */
 export function sealFilesOf(keyFile: string): { certificateFile: string; sealFile: string } {
