@@ -53,6 +53,7 @@ import {
   templateIds,
 } from '../gateway/notifications/templates.js';
 import type { Clock } from '../gateway/platform/clock.js';
+import { inspectPdf } from '../gateway/seals/pdf-appearance.js';
 import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { opensslVerifySeal } from './support/openssl-seal.js';
@@ -544,6 +545,13 @@ describe('a result issued by the registry', () => {
       propertyInfo: `type=business_licence;mediaType=application/pdf;size=${bytes.byteLength}`,
       seal: { name: '某某市政务服务中心电子印章', esID: gatewaySeal.seal.esID },
     });
+    // The PDF shows the seal: an incremental update stamps the last page; the registry's file is
+    // the first part, unchanged (a complete PDF without the stamp).
+    expect(inspectPdf(bytes)).toMatchObject({ lastPageAnnots: 1 });
+    expect(bytes.toString('latin1')).toContain('/Subtype /Stamp');
+    const registryPart = bytes.subarray(0, bytes.indexOf('%%EOF\n') + '%%EOF\n'.length);
+    expect(inspectPdf(registryPart)).toMatchObject({ lastPageAnnots: 0 });
+    expect(registryPart.toString('latin1')).toContain('/BaseFont /STSong-Light');
     // The seal signature names neither the holder nor the certificate number.
     const sealText = Buffer.from(document.seal ?? '', 'base64').toString('latin1');
     expect(sealText).not.toContain(creditCode);

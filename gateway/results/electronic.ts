@@ -39,6 +39,7 @@ import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
 import type { GatewaySeal } from '../seals/gateway-seal.js';
+import { addSealAppearance } from '../seals/pdf-appearance.js';
 
 /** Largest result document taken (a licence or title certificate is a few hundred KB). */
 export const RESULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
@@ -193,19 +194,27 @@ export async function receiveResultCertificate(
   if (!detected || detected.mediaType !== document.mediaType) {
     throw invalid(`the document is not the ${document.mediaType} it claims to be`);
   }
-  const sha256 = createHash('sha256').update(document.bytes).digest('hex');
+  // A PDF the gateway seals shows the seal: an incremental update stamps its last page, the
+  // department's file left intact as the first part. A PDF that cannot be updated that way
+  // (object streams, encryption) is kept as sent and sealed without an appearance.
+  const appearance =
+    sealing && document.mediaType === 'application/pdf'
+      ? addSealAppearance(document.bytes, sealing.seal.name)
+      : undefined;
+  const bytes: Uint8Array = appearance ?? document.bytes;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const put = await blobStore.put(
     (async function* () {
-      yield document.bytes;
+      yield bytes;
     })(),
-    { maxBytes: document.bytes.byteLength, expectedSha256: sha256 },
+    { maxBytes: bytes.byteLength, expectedSha256: sha256 },
   );
   // The gateway's seal over the very bytes stored (dataHash = SM3 of them); propertyInfo says what
   // they are in ASCII (IA5String), without the holder's identifiers.
   const sealSignature = sealing?.seal.sign(
-    document.bytes,
+    bytes,
     sealing.now(),
-    `type=${metadata.certificateType};mediaType=${document.mediaType};size=${document.bytes.byteLength}`,
+    `type=${metadata.certificateType};mediaType=${document.mediaType};size=${bytes.byteLength}`,
   );
   return {
     metadata: { ...metadata, holderIdentifier: metadata.holderIdentifier.toUpperCase(), status: 'valid' },

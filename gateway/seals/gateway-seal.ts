@@ -38,6 +38,9 @@ function pemBody(text: string, label: string): Buffer[] {
 }
 
 export class GatewaySeal {
+  /** 印章名称, as written in the seal. */
+  readonly name: string;
+
   constructor(
     private readonly key: Sm2PrivateKey,
     /** The seal key's certificate, DER. */
@@ -46,7 +49,9 @@ export class GatewaySeal {
     readonly seal: Buffer,
     readonly trustedCertificates: Buffer[],
     readonly files: { keyFile: string; certificateFile: string; sealFile: string },
-  ) {}
+  ) {
+    this.name = decodeSesSeal(seal).info.name;
+  }
 
   get decoded(): SesSeal {
     return decodeSesSeal(this.seal);

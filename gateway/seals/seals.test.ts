@@ -22,6 +22,7 @@ import {
   utf8String,
 } from './der.js';
 import { loadGatewaySeal, sealFilesOf } from './gateway-seal.js';
+import { addSealAppearance, inspectPdf, sealDrawing } from './pdf-appearance.js';
 import { drawSealPng } from './picture.js';
 import { SealProblem, type SealProblemCode, makeSeal, signWithSeal, sm3, verifySealSignature } from './seal.js';
 import { type SealInfoInput, decodeSesSeal, decodeSesSignature, encodeSesSeal } from './ses.js';
@@ -292,6 +293,84 @@ describe('SES_Seal and SES_Signature', () => {
     const changed = Buffer.from(DOCUMENT);
     changed[0] = 0x25 ^ 1;
     expect((await opensslVerifySeal(changed, signature)).documentMatches).toBe(false);
+  });
+});
+
+/** A PDF like the registry's licences: classic cross-reference table, one A4 page. */
+function simplePdf(pageExtras = '', extraObjects: string[] = []): Buffer {
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>',
+    `<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << >>${pageExtras} >>`,
+    '<< /Length 22 >>\nstream\nBT (licence) Tj ET q Q\nendstream',
+    ...extraObjects,
+  ];
+  let text = '%PDF-1.7\n';
+  const offsets: number[] = [];
+  for (const [index, object] of objects.entries()) {
+    offsets.push(text.length);
+    text += `${index + 1} 0 obj\n${object}\nendobj\n`;
+  }
+  const xref = text.length;
+  text += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) text += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  text += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R /ID [<00ff> <00ff>] >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(text, 'latin1');
+}
+
+describe('the seal’s appearance on a PDF', () => {
+  it('stamps the last page in an incremental update: the original is the first part, unchanged', () => {
+    const original = simplePdf();
+    const sealed = addSealAppearance(original, '某某市政务服务中心电子印章');
+    expect(sealed).toBeDefined();
+    expect(sealed?.subarray(0, original.length).equals(original)).toBe(true);
+    expect(inspectPdf(original)).toEqual({ objects: 4, lastPageAnnots: 0, sizeEntry: 5 });
+    // Every object the new cross-reference names is where it says; the page has the stamp.
+    expect(inspectPdf(sealed as Buffer)).toEqual({ objects: 9, lastPageAnnots: 1, sizeEntry: 10 });
+    const update = (sealed as Buffer).subarray(original.length).toString('latin1');
+    expect(update).toMatch(/^3 0 obj\n<< \/Type \/Page \/Parent 2 0 R .*\/Annots \[5 0 R\] >>/);
+    expect(update).toContain('/Subtype /Stamp /Rect [425.61 56 539 169.39] /F 132');
+    expect(update).toContain(`/Prev ${original.toString('latin1').match(/startxref\n(\d+)/)?.[1]}`);
+    expect(update).toContain('/ID [<00ff> <00ff>]');
+    expect(update.endsWith('%%EOF\n')).toBe(true);
+    // Deterministic, and a second seal adds a second stamp.
+    expect(addSealAppearance(original, '某某市政务服务中心电子印章')?.equals(sealed as Buffer)).toBe(true);
+    expect(inspectPdf(addSealAppearance(sealed as Buffer, '第二枚印章') as Buffer)).toMatchObject({
+      lastPageAnnots: 2,
+    });
+  });
+
+  it('adds to existing annotations, inline or in their own object', () => {
+    expect(inspectPdf(addSealAppearance(simplePdf(' /Annots [ ]'), '印章') as Buffer)).toMatchObject({
+      lastPageAnnots: 1,
+    });
+    const referenced = addSealAppearance(simplePdf(' /Annots 5 0 R', ['[]']), '印章') as Buffer;
+    expect(inspectPdf(referenced)).toMatchObject({ lastPageAnnots: 1 });
+    expect(referenced.toString('latin1')).toMatch(/5 0 obj\n\[ 6 0 R\]/);
+  });
+
+  it('leaves alone what it cannot update safely: no classic cross-reference, encrypted, no pages', () => {
+    expect(addSealAppearance(Buffer.from('%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\n%%EOF\n'), 'x')).toBeUndefined();
+    const xrefStream = Buffer.from(
+      '%PDF-1.7\n1 0 obj\n<< /Type /XRef /Size 2 /Root 1 0 R /Length 0 >>\nstream\n\nendstream\nendobj\nstartxref\n9\n%%EOF\n',
+      'latin1',
+    );
+    expect(addSealAppearance(xrefStream, 'x')).toBeUndefined();
+    const encrypted = Buffer.from(
+      simplePdf().toString('latin1').replace('/Root 1 0 R', '/Root 1 0 R /Encrypt 9 0 R'),
+      'latin1',
+    );
+    expect(addSealAppearance(encrypted, 'x')).toBeUndefined();
+    expect(addSealAppearance(Buffer.from('%PDF-1.7\nstartxref\n999999\n%%EOF\n'), 'x')).toBeUndefined();
+  });
+
+  it('draws a ring, a star and the name in seal red', () => {
+    const drawing = sealDrawing(113.39, '电子印章');
+    expect(drawing).toMatch(/^q 0\.843 0\.102 0\.129 rg\n/);
+    expect(drawing.match(/ c\n?/g)?.length).toBe(8);
+    expect(drawing).toContain('f*');
+    expect(drawing.match(/Tj/g)).toHaveLength(4);
+    expect(drawing).toContain('<7535> Tj');
   });
 });
 
