@@ -3,16 +3,27 @@
  * file outside the database, created at first start, mode 0600), a self-signed certificate for it
  * and the SES_Seal made with it, both written beside the key (`seal.pem` → `seal.crt.pem`,
  * `seal.esl`) so verifiers can be handed them. The certificate and the seal are made again when
- * they no longer match the key or the configured name (a replaced key, a renamed seal).
+ * they no longer match the key or the configured name (a replaced key, a renamed seal), or have
+ * expired. Instances sharing the key folder share the files: each is created once (written under a
+ * temporary name and linked into place, so the first instance's wins), and any certificate of the
+ * gateway's own key that the key itself signed is trusted, so a seal made by another instance (or
+ * before a renaming) still verifies.
  *
  * The gateway is both maker (制章者) and signer (签章者) of this seal: a real deployment gets the
  * seal made by a seal authority and the certificate from a CA recognised for e-seals.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Sm2PrivateKey, generateSm2PrivateKey } from '../../adapters/sdk/helpers/sm2.js';
 import { PrivateFileError, readOrCreatePrivateFile } from '../platform/private-files.js';
-import { certificatePem, readCertificate, selfSignedSm2Certificate } from './certificate.js';
+import {
+  type CertificateFields,
+  certificatePem,
+  certificateSignedBy,
+  readCertificate,
+  selfSignedSm2Certificate,
+} from './certificate.js';
 import type { SealSettings } from './config.js';
 import { drawSealPng } from './picture.js';
 import { type SealVerification, makeSeal, signWithSeal, verifySealSignature } from './seal.js';
@@ -62,10 +73,53 @@ export class GatewaySeal {
     return signWithSeal(document, this.seal, { key: this.key, cert: this.certificate }, at, propertyInfo);
   }
 
+  /**
+   * Trusted for seals: a configured certificate (byte for byte), or a certificate of the gateway's
+   * own seal key signed by that key (made by this instance, another one, or before a renaming).
+   */
+  trusts(certificate: Buffer, fields: CertificateFields): boolean {
+    if (this.trustedCertificates.some((candidate) => candidate.equals(certificate))) return true;
+    const own = this.key.publicKey;
+    return fields.publicKey?.uncompressed.equals(own.uncompressed) === true && certificateSignedBy(fields, own);
+  }
+
   /** Throws SealProblem when the signature does not verify. */
   verify(document: Uint8Array, signature: Uint8Array, now: Date): SealVerification {
-    return verifySealSignature(document, signature, { now, trustedCertificates: this.trustedCertificates });
+    return verifySealSignature(document, signature, {
+      now,
+      trust: (certificate, fields) => this.trusts(certificate, fields),
+    });
   }
+}
+
+/**
+ * Puts `contents` at `path` whole or not at all (temporary file, then linked or renamed into
+ * place). `replace`: a stale file is replaced; otherwise an existing file (another instance's,
+ * written meanwhile) is kept. Answers the contents now at `path`.
+ */
+async function placeFile(path: string, contents: Buffer, replace: boolean): Promise<Buffer> {
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const temporary = join(folder, `.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temporary, 'wx', 0o644);
+  try {
+    await handle.writeFile(contents);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (replace) {
+    await rename(temporary, path);
+    return contents;
+  }
+  try {
+    await link(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
+  return readFile(path);
 }
 
 async function readOptional(file: string): Promise<Buffer | undefined> {
@@ -123,10 +177,16 @@ export async function loadGatewaySeal(settings: SealSettings, now: Date): Promis
       notBefore: now,
       notAfter: new Date(now.getTime() + settings.validYears * YEAR_MS),
     });
-    await writeFile(certificateFile, certificatePem(certificate), { mode: 0o644 });
+    const placed = await placeFile(
+      certificateFile,
+      Buffer.from(certificatePem(certificate)),
+      storedCertificate !== undefined,
+    );
+    certificate = pemBody(placed.toString('utf8'), 'CERTIFICATE')[0] ?? certificate;
   }
 
-  let seal = await readOptional(sealFile);
+  const storedSeal = await readOptional(sealFile);
+  let seal = storedSeal;
   if (!seal || !sealMatches(seal, certificate, settings.name, now)) {
     const fields = readCertificate(certificate);
     seal = makeSeal(
@@ -143,7 +203,9 @@ export async function loadGatewaySeal(settings: SealSettings, now: Date): Promis
       },
       { key, cert: certificate },
     );
-    await writeFile(sealFile, seal, { mode: 0o644 });
+    const made = seal;
+    const placed = await placeFile(sealFile, made, storedSeal !== undefined);
+    seal = sealMatches(placed, certificate, settings.name, now) ? placed : made;
   }
 
   const trusted = [certificate];

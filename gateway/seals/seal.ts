@@ -123,17 +123,26 @@ function signedBy(message: Buffer, signature: Buffer, certificate: CertificateFi
 
 const day = (at: Date) => at.toISOString();
 
+/** Which certificates a verifier trusts for seals (as signer and as maker). */
+export type SealTrust = (certificate: Buffer, fields: CertificateFields) => boolean;
+
+/** Trusts exactly these certificates, byte for byte (no chain building). */
+export const trustCertificates =
+  (certificates: Buffer[]): SealTrust =>
+  (certificate) =>
+    certificates.some((candidate) => candidate.equals(certificate));
+
 /**
  * Checks an SES_Signature over `document`, in this order: structure and algorithms; the signer's
  * signature over TBS_Sign (any change to the seal, time, hash or property breaks it); the document's
  * SM3 against dataHash; the maker's signature over the seal information; the signer among the
  * seal's certificates; the signing time within the seal's and both certificates' validity and not
- * after `now`; both certificates among `trustedCertificates` (byte for byte: no chain building).
+ * after `now`; both certificates trusted (`trust`: e.g. a list, byte for byte: no chain building).
  */
 export function verifySealSignature(
   document: Uint8Array,
   signatureDer: Uint8Array,
-  options: { now: Date; trustedCertificates: Buffer[] },
+  options: { now: Date; trust: SealTrust },
 ): SealVerification {
   let signature: SesSignature;
   try {
@@ -184,8 +193,7 @@ export function verifySealSignature(
   }
   if (signedAt.getTime() > options.now.getTime())
     throw new SealProblem('seal_not_yet_valid', `signed at ${day(signedAt)}, which is later than now`);
-  const trusted = (der: Buffer) => options.trustedCertificates.some((candidate) => candidate.equals(der));
-  if (!trusted(signature.cert) || !trusted(seal.makerCert))
+  if (!options.trust(signature.cert, signer) || !options.trust(seal.makerCert, maker))
     throw new SealProblem(
       'seal_untrusted',
       "the signer's or the maker's certificate is not one this gateway trusts for seals",

@@ -24,7 +24,15 @@ import {
 import { loadGatewaySeal, sealFilesOf } from './gateway-seal.js';
 import { addSealAppearance, inspectPdf, sealDrawing } from './pdf-appearance.js';
 import { drawSealPng } from './picture.js';
-import { SealProblem, type SealProblemCode, makeSeal, signWithSeal, sm3, verifySealSignature } from './seal.js';
+import {
+  SealProblem,
+  type SealProblemCode,
+  makeSeal,
+  signWithSeal,
+  sm3,
+  trustCertificates,
+  verifySealSignature,
+} from './seal.js';
 import { type SealInfoInput, decodeSesSeal, decodeSesSignature, encodeSesSeal } from './ses.js';
 
 const run = promisify(execFile);
@@ -222,7 +230,7 @@ describe('SES_Seal and SES_Signature', () => {
   });
 
   it('verifies, with the seal’s facts', () => {
-    const verified = verifySealSignature(DOCUMENT, signature, { now: NOW, trustedCertificates: [maker.cert] });
+    const verified = verifySealSignature(DOCUMENT, signature, { now: NOW, trust: trustCertificates([maker.cert]) });
     expect(verified).toMatchObject({
       valid: true,
       signedAt: SIGNED_AT,
@@ -233,7 +241,7 @@ describe('SES_Seal and SES_Signature', () => {
   });
 
   it('names the failed check: tampered document, tampered seal, wrong key, maker, dates, trust, structure', () => {
-    const trusted = { now: NOW, trustedCertificates: [maker.cert] };
+    const trusted = { now: NOW, trust: trustCertificates([maker.cert]) };
     const check = (document: Uint8Array, der: Uint8Array, options = trusted) =>
       problemOf(() => verifySealSignature(document, der, options));
 
@@ -266,12 +274,12 @@ describe('SES_Seal and SES_Signature', () => {
 
     // Signed "tomorrow" according to the injected clock.
     expect(
-      check(DOCUMENT, signature, { now: new Date('2026-12-17T00:00:00Z'), trustedCertificates: [maker.cert] }),
+      check(DOCUMENT, signature, { now: new Date('2026-12-17T00:00:00Z'), trust: trustCertificates([maker.cert]) }),
     ).toBe('seal_not_yet_valid');
 
     const other = party('另一个单位');
     const notHolder = signWithSeal(DOCUMENT, seal, other, SIGNED_AT);
-    expect(check(DOCUMENT, notHolder, { now: NOW, trustedCertificates: [maker.cert, other.cert] })).toBe(
+    expect(check(DOCUMENT, notHolder, { now: NOW, trust: trustCertificates([maker.cert, other.cert]) })).toBe(
       'seal_signer_not_in_seal',
     );
 
@@ -396,5 +404,32 @@ describe('the gateway seal', () => {
     expect(renamed.certificate.equals(first.certificate)).toBe(true);
     // A signature made with the old seal still verifies: same key and certificate.
     expect(renamed.verify(DOCUMENT, signature, NOW).seal.name).toBe(settings.name);
+  });
+
+  it('is one seal for instances starting together on one key folder, and trusts its own key’s certificates', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'gateway-seal-'));
+    const settings = {
+      keyFile: join(folder, 'seal.pem'),
+      name: '某某市政务服务中心电子印章',
+      validYears: 1,
+      trustedCertificateFiles: [],
+    };
+    const [first, second] = await Promise.all([
+      loadGatewaySeal(settings, SIGNED_AT),
+      loadGatewaySeal(settings, SIGNED_AT),
+    ]);
+    expect(second?.seal.equals(first?.seal as Buffer)).toBe(true);
+    const signature = (first as Awaited<ReturnType<typeof loadGatewaySeal>>).sign(DOCUMENT, SIGNED_AT);
+    // Two years on, the seal and its certificate are made again; what was sealed before still verifies.
+    const later = new Date(SIGNED_AT.getTime() + 2 * YEAR);
+    const renewed = await loadGatewaySeal(settings, later);
+    expect(renewed.certificate.equals(first?.certificate as Buffer)).toBe(false);
+    expect(renewed.verify(DOCUMENT, signature, later).signedAt).toEqual(SIGNED_AT);
+    // A certificate for another key, even with the same name, is not trusted.
+    const stranger = party('某某市政务服务中心电子印章');
+    const strangersSeal = makeSeal(sealInfo(stranger.cert), stranger);
+    expect(
+      problemOf(() => renewed.verify(DOCUMENT, signWithSeal(DOCUMENT, strangersSeal, stranger, SIGNED_AT), NOW)),
+    ).toBe('seal_untrusted');
   });
 });
