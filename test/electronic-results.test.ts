@@ -711,6 +711,13 @@ describe('a result document pushed in a status callback', () => {
       await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber)),
     );
     expect(document.certificate).toMatchObject({ certificateType: 'business_licence', issueDate: '2026-12-18' });
+    // Pushed in a status callback, it is sealed and stamped the same way as one answered to a poll.
+    expect(inspectPdf(Buffer.from(document.contentBase64, 'base64'))).toMatchObject({ lastPageAnnots: 1 });
+    const sealed = await publicPost('/v1/seals/verify', {
+      documentBase64: document.contentBase64,
+      sealBase64: document.seal,
+    });
+    expect(await ok<{ valid: boolean }>(sealed)).toMatchObject({ valid: true });
   });
 
   it('is stored for a window pick-up case too (the holder’s file), but the result stays a pick-up', async () => {
