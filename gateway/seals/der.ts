@@ -236,13 +236,17 @@ export function readText(element: DerElement | undefined, tag: number, path: str
   return value.toString('latin1');
 }
 
-/** GeneralizedTime `YYYYMMDDHHMMSSZ` (the DER form; fractions are not written by anyone here). */
+/**
+ * GeneralizedTime in its DER form: `YYYYMMDDHHMMSSZ`, or with a fraction of a second without
+ * trailing zeros (`YYYYMMDDHHMMSS.5Z`), which other seal products write; milliseconds are kept.
+ */
 export function readGeneralizedTime(element: DerElement | undefined, path: string): Date {
   const text = readText(element, TAG.generalizedTime, path);
-  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!match) throw new DerError(`${path}: GeneralizedTime is not YYYYMMDDHHMMSSZ`);
-  const [, year, month, day, hours, minutes, seconds] = match.map(Number) as number[];
-  const at = new Date(Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds));
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d*[1-9]))?Z$/.exec(text);
+  if (!match) throw new DerError(`${path}: GeneralizedTime is not YYYYMMDDHHMMSS[.fff]Z`);
+  const [year, month, day, hours, minutes, seconds] = match.slice(1, 7).map(Number) as number[];
+  const milliseconds = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const at = new Date(Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds, milliseconds));
   if (at.getUTCMonth() !== (month as number) - 1 || at.getUTCDate() !== day) throw new DerError(`${path}: not a date`);
   return at;
 }

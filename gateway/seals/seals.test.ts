@@ -116,6 +116,12 @@ describe('DER', () => {
     expect(readOid(decode(oid('2.999.3')), 'oid')).toBe('2.999.3');
     expect(generalizedTime(SIGNED_AT).subarray(2).toString('latin1')).toBe('20261218080000Z');
     expect(readGeneralizedTime(decode(generalizedTime(SIGNED_AT)), 't')).toEqual(SIGNED_AT);
+    const withFraction = Buffer.concat([Buffer.of(0x18, 17), Buffer.from('20261218080000.5Z', 'latin1')]);
+    expect(readGeneralizedTime(decode(withFraction), 't')).toEqual(new Date('2026-12-18T08:00:00.500Z'));
+    const trailingZero = Buffer.concat([Buffer.of(0x18, 18), Buffer.from('20261218080000.50Z', 'latin1')]);
+    expect(() => readGeneralizedTime(decode(trailingZero), 't')).toThrow(DerError);
+    const local = Buffer.concat([Buffer.of(0x18, 14), Buffer.from('20261218080000', 'latin1')]);
+    expect(() => readGeneralizedTime(decode(local), 't')).toThrow(DerError);
   });
 
   it('refuses what is not DER: long lengths that fit short, indefinite lengths, trailing bytes, padded integers', () => {
