@@ -2891,6 +2891,8 @@ export interface components {
                 mediaType: "application/pdf" | "application/ofd";
                 /** @description The issued document, base64 (RFC 4648 §4) */
                 contentBase64: string;
+                /** @description The department's own electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64), SM2/SM3, by a certificate in the gateway's SEAL_TRUSTED_CERTIFICATES. Verified on receipt (a seal that does not verify refuses the completion); the document is then kept exactly as sent, without the gateway's stamp */
+                sealBase64?: string;
             };
         };
         SupervisionWarnings: {
@@ -3516,6 +3518,8 @@ export interface components {
             envelope: string;
             /** @description The gateway's electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64) with SM2/SM3. Verify at POST /v1/seals/verify or offline with OpenSSL (docs/national-cryptography.md); null for a result stored before seals */
             seal: string | null;
+            /** @description The issuing department's own electronic seal over the document (SES_Signature, DER, base64), verified by the gateway on receipt; null when it sent none */
+            departmentSeal: string | null;
             certificate: {
                 certificateType: string;
                 /** @example 营业执照 */

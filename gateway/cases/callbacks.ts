@@ -17,6 +17,7 @@ import { ApiError, message } from '../platform/errors.js';
 import {
   type ResultCertificateInput,
   type ResultSealing,
+  departmentSealFromInput,
   receiveResultCertificate,
   resultCertificateFromInput,
 } from '../results/electronic.js';
@@ -77,6 +78,7 @@ export async function receiveStatusCallback(
             context.blobStore,
             resultCertificateFromInput(callback.resultCertificate),
             context.sealing,
+            departmentSealFromInput(callback.resultCertificate),
           )
         : null;
       return context.db.transaction(async (tx) => {

@@ -273,6 +273,8 @@ export interface ResultDocument {
    * POST /v1/seals/verify or offline with OpenSSL; null for a result stored before seals.
    */
   seal: string | null;
+  /** The issuing department's own seal over the document (SES_Signature, DER, base64), when it sent one. */
+  departmentSeal: string | null;
   certificate: ApplicantCertificate;
 }
 
@@ -343,6 +345,7 @@ export async function downloadResultDocument(
     contentBase64: Buffer.concat(chunks).toString('base64'),
     envelope,
     seal: issued.material.sealSignature ?? null,
+    departmentSeal: issued.material.departmentSealSignature ?? null,
     certificate: applicantCertificate(issued, resultRow.readyAt),
   };
 }

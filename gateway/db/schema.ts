@@ -286,6 +286,11 @@ export const materials = pgTable(
      * result documents the gateway received and sealed (gateway/results/electronic.ts).
      */
     sealSignature: text('seal_signature'),
+    /**
+     * The issuing department's own electronic seal over the document as it sent it (SES_Signature,
+     * DER, base64), verified on receipt; null when it sent none.
+     */
+    departmentSealSignature: text('department_seal_signature'),
     createdAt: createdAt(),
   },
   (table) => [

@@ -123,6 +123,9 @@ function signedBy(message: Buffer, signature: Buffer, certificate: CertificateFi
 
 const day = (at: Date) => at.toISOString();
 
+/** How far a signer's clock may run ahead of the verifier's (as for status callbacks). */
+export const CLOCK_TOLERANCE_MS = 5 * 60_000;
+
 /** Which certificates a verifier trusts for seals (as signer and as maker). */
 export type SealTrust = (certificate: Buffer, fields: CertificateFields) => boolean;
 
@@ -137,12 +140,12 @@ export const trustCertificates =
  * signature over TBS_Sign (any change to the seal, time, hash or property breaks it); the document's
  * SM3 against dataHash; the maker's signature over the seal information; the signer among the
  * seal's certificates; the signing time within the seal's and both certificates' validity and not
- * after `now`; both certificates trusted (`trust`: e.g. a list, byte for byte: no chain building).
+ * after `now` (give or take `clockToleranceMs`, 5 minutes); both certificates trusted (`trust`: e.g. a list, byte for byte: no chain building).
  */
 export function verifySealSignature(
   document: Uint8Array,
   signatureDer: Uint8Array,
-  options: { now: Date; trust: SealTrust },
+  options: { now: Date; trust: SealTrust; clockToleranceMs?: number },
 ): SealVerification {
   let signature: SesSignature;
   try {
@@ -191,7 +194,7 @@ export function verifySealSignature(
     if (signedAt > end)
       throw new SealProblem('seal_expired', `signed at ${day(signedAt)}, after ${what} ended (${day(end)})`);
   }
-  if (signedAt.getTime() > options.now.getTime())
+  if (signedAt.getTime() > options.now.getTime() + (options.clockToleranceMs ?? CLOCK_TOLERANCE_MS))
     throw new SealProblem('seal_not_yet_valid', `signed at ${day(signedAt)}, which is later than now`);
   if (!options.trust(signature.cert, signer) || !options.trust(seal.makerCert, maker))
     throw new SealProblem(
