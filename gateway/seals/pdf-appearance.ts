@@ -9,8 +9,10 @@
  * content and resources are not touched, only its /Annots gains one entry. The update is written
  * with a classic cross-reference table, so a file whose last cross-reference section is a stream
  * (PDF 1.5 object streams), an encrypted file, or one whose last page cannot be found this way is
- * not changed: `undefined`, and the result is sealed without an appearance. Deterministic: the
- * same PDF and seal name give the same bytes.
+ * not changed: `undefined`, and the result is sealed without an appearance (so is a hybrid file,
+ * whose trailer points at a cross-reference stream too, and a page too small for the stamp). The
+ * stamp is placed in the page's unrotated coordinates (a /Rotate page shows it turned with the
+ * page). Deterministic: the same PDF and seal name give the same bytes.
  */
 
 const WHITESPACE = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
@@ -179,7 +181,8 @@ function readStructure(text: string): PdfFile | undefined {
     if (!text.startsWith('trailer', reader.pos)) return undefined;
     reader.pos += 'trailer'.length;
     const dict = dictOf(reader.value());
-    if (!dict) return undefined;
+    // A hybrid file keeps some objects in a cross-reference stream only: not followed here.
+    if (!dict || dict.has('XRefStm')) return undefined;
     trailer ??= dict;
     const prev = dict.get('Prev')?.value;
     at = prev?.kind === 'number' ? prev.value : undefined;
@@ -320,7 +323,8 @@ export function addSealAppearance(pdf: Uint8Array, sealName: string): Buffer | u
 
   const [x1, y1, x2] = mediaBoxOf(file, page.dict);
   const rect = [x2 - MARGIN_PT - SEAL_SIZE_PT, y1 + MARGIN_PT, x2 - MARGIN_PT, y1 + MARGIN_PT + SEAL_SIZE_PT];
-  if ((rect[0] as number) < x1) return undefined;
+  const [, , , top] = mediaBoxOf(file, page.dict);
+  if ((rect[0] as number) < x1 || (rect[3] as number) > top) return undefined;
   const [annotation, form, font, cidFont, descriptor] = [0, 1, 2, 3, 4].map((i) => size.value + i) as [
     number,
     number,

@@ -375,6 +375,13 @@ describe('the seal’s appearance on a PDF', () => {
       'latin1',
     );
     expect(addSealAppearance(encrypted, 'x')).toBeUndefined();
+    const hybrid = Buffer.from(
+      simplePdf().toString('latin1').replace('/Root 1 0 R', '/Root 1 0 R /XRefStm 9'),
+      'latin1',
+    );
+    expect(addSealAppearance(hybrid, 'x')).toBeUndefined();
+    const tiny = Buffer.from(simplePdf().toString('latin1').replace('[0 0 595 842]', '[0 0 100 100]'), 'latin1');
+    expect(addSealAppearance(tiny, 'x')).toBeUndefined();
     expect(addSealAppearance(Buffer.from('%PDF-1.7\nstartxref\n999999\n%%EOF\n'), 'x')).toBeUndefined();
   });
 
