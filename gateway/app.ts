@@ -13,6 +13,7 @@ import { registerDispatchRoutes } from './cases/dispatch-routes.js';
 import { registerCaseRoutes } from './cases/routes.js';
 import { registerCentreRoutes } from './centres/routes.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
+import { registerSealRoutes } from './seals/routes.js';
 import { registerContractRoutes } from './contracts/routes.js';
 import { registerDepartmentRoutes } from './departments/routes.js';
 import { registerSubjectRoutes } from './identity/routes.js';
@@ -60,6 +61,7 @@ export function createApp(services: GatewayServices): GatewayApp {
   registerContractRoutes(app);
   registerDepartmentRoutes(app);
   registerCertificateRoutes(app);
+  registerSealRoutes(app);
   registerCalendarRoutes(app);
   registerItemRoutes(app);
   registerPublicItemRoutes(app);

@@ -9,6 +9,7 @@ import { type DepartmentConfig, parseDepartments } from './departments/config.js
 import { type NotificationSettings, parseNotifications } from './notifications/config.js';
 import { type CourierSettings, parseCourier } from './results/courier-config.js';
 import { type TrustedProxies, parseTrustedProxies } from './platform/client-address.js';
+import type { SealSettings } from './seals/config.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -124,6 +125,21 @@ export const configSchema = z
     AUDIT_WITNESS_BEARER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Time allowed for one POST to the HTTP witness (connect, headers and body). */
     AUDIT_WITNESS_TIMEOUT_MS: integer(100, 120_000).default(5000),
+    /**
+     * PKCS#8 PEM SM2 private key of the gateway's electronic seal (GB/T 38540), kept like the audit
+     * checkpoint key: never in the database, created at first start (mode 0600), its self-signed
+     * certificate (`….crt.pem`) and seal data (`….esl`) written beside it. Default DATA_DIR/keys/seal.pem.
+     */
+    SEAL_KEY_FILE: z.string().min(1).optional(),
+    /** The seal's name (印章名称), written in the seal data. */
+    SEAL_NAME: z.string().trim().min(2).max(100).default('某某市政务服务中心电子印章'),
+    /** Years a seal (and its certificate) made at start are valid; a seal past its end is made again. */
+    SEAL_VALID_YEARS: integer(1, 30).default(5),
+    /**
+     * More certificates (comma-separated PEM files) whose seals POST /v1/seals/verify accepts, e.g.
+     * a department's seal certificate; the gateway's own is always trusted.
+     */
+    SEAL_TRUSTED_CERTIFICATES: listFromEnv.default([]),
     /** Static bearer token a Prometheus scraper may use on /metrics (besides a `metrics:read` token). */
     METRICS_SCRAPE_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     /** Largest document accepted by the upload routes, in bytes; enforced while reading (413). */
@@ -302,6 +318,8 @@ export interface Config {
   dataDir: string;
   signing: SigningSettings;
   audit: AuditSettings;
+  /** The gateway's electronic seal (gateway/seals). */
+  seals: SealSettings;
   metricsScrapeToken: string | undefined;
   demo: boolean;
   /**
@@ -480,6 +498,12 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         bearerToken: env.AUDIT_WITNESS_BEARER_TOKEN,
         timeoutMs: env.AUDIT_WITNESS_TIMEOUT_MS,
       },
+    },
+    seals: {
+      keyFile: env.SEAL_KEY_FILE ?? underDataDir('keys', 'seal.pem'),
+      name: env.SEAL_NAME,
+      validYears: env.SEAL_VALID_YEARS,
+      trustedCertificateFiles: env.SEAL_TRUSTED_CERTIFICATES,
     },
     metricsScrapeToken: env.METRICS_SCRAPE_TOKEN,
     demo: env.ONEWINDOW_DEMO,

@@ -20,6 +20,7 @@ import { ClientSecrets } from './auth/secrets.js';
 import { EnvelopeCache } from './certificates/envelope.js';
 import { DisabledClients } from './auth/disabled-clients.js';
 import { type AuditTrust, createAuditTrust } from './audit/trust.js';
+import { type GatewaySeal, loadGatewaySeal } from './seals/gateway-seal.js';
 import { KeyStore } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
 import { CalendarService } from './calendar/service.js';
@@ -62,6 +63,8 @@ export interface GatewayServices {
   keys: KeyStore;
   /** The audit checkpoint key, the keys checkpoints are verified with, and the witnesses (never the database). */
   audit: AuditTrust;
+  /** The gateway's electronic seal (GB/T 38540): its key, certificate and seal data, outside the database. */
+  seal: GatewaySeal;
   tokens: TokenService;
   clientQueries: ClientQueries;
   /** Keyed hashes of client secrets (the pepper from its file). */
@@ -176,6 +179,7 @@ export async function createServices(
   const access = new AccessPolicy(reference);
   await keys.initialise();
   const audit = await createAuditTrust(config.audit, config.signing.alg, logger);
+  const seal = await loadGatewaySeal(config.seals, clock.now());
   const disabledClients = new DisabledClients(database.db);
   await disabledClients.initialise();
   await applySeedMaterialTypes(database.db);
@@ -259,6 +263,7 @@ export async function createServices(
     logger,
     keys,
     audit,
+    seal,
     tokens: new TokenService(
       keys,
       {
@@ -287,6 +292,7 @@ export async function createServices(
       logger,
       settings: config.cases.dispatch,
       blobStore,
+      sealing: { seal, now: () => clock.now() },
     }),
     notifications: NotificationService.create({
       settings: options.notificationChannel?.settings ?? config.notifications.channel,

@@ -761,6 +761,8 @@ const withoutPersonalData: Record<string, string> = {
   'GET /v1/departments/{code}': 'department health',
   'POST /v1/departments/{code}/health-check': 'department health',
   'POST /v1/certificates/verify': 'public signature check of an envelope the caller already holds',
+  'POST /v1/seals/verify': 'public check of an electronic seal over a document the caller already holds',
+  'GET /v1/seals/gateway': "the gateway's seal certificate and seal data, no personal data",
   'GET /v1/certificates/revocations': 'revoked certificate numbers, ID numbers masked, no subjects',
   'PUT /v1/calendar/years/{year}': 'working-day calendar',
   'GET /v1/calendar/years/{year}': 'working-day calendar',

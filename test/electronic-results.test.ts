@@ -9,6 +9,9 @@
  * electronic only for items that declare their result.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { and, count, eq } from 'drizzle-orm';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,8 +56,14 @@ import {
   templateIds,
 } from '../gateway/notifications/templates.js';
 import type { Clock } from '../gateway/platform/clock.js';
+import { generateSm2PrivateKey } from '../adapters/sdk/helpers/sm2.js';
+import { certificatePem, selfSignedSm2Certificate } from '../gateway/seals/certificate.js';
+import { inspectPdf } from '../gateway/seals/pdf-appearance.js';
+import { makeSeal, signWithSeal } from '../gateway/seals/seal.js';
 import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
+import { opensslVerifySeal } from './support/openssl-seal.js';
+import { opensslVersion } from './support/openssl-sm2.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
@@ -80,6 +89,36 @@ const approvedTemplates = Object.fromEntries(
 const instant = new Date('2026-12-18T02:00:00.000Z').getTime();
 const clock: Clock = { now: () => new Date(instant) };
 let registryInstant = instant;
+/** AMR's own electronic seal (its certificate is trusted by the gateway through SEAL_TRUSTED_CERTIFICATES). */
+const amrSealKey = generateSm2PrivateKey();
+const amrSealCertificate = selfSignedSm2Certificate(amrSealKey, {
+  organisation: '西安市未央区市场监督管理局',
+  commonName: '西安市未央区市场监督管理局电子印章',
+  notBefore: new Date('2026-01-01T00:00:00Z'),
+  notAfter: new Date('2031-01-01T00:00:00Z'),
+});
+const amrSeal = makeSeal(
+  {
+    vid: 'amr-test',
+    esID: 'amr-0001',
+    type: 1,
+    name: '西安市未央区市场监督管理局',
+    certs: [amrSealCertificate],
+    createDate: new Date('2026-01-01T00:00:00Z'),
+    validStart: new Date('2026-01-01T00:00:00Z'),
+    validEnd: new Date('2031-01-01T00:00:00Z'),
+    picture: { type: 'PNG', data: Buffer.from('89504e470d0a1a0a', 'hex'), widthMm: 40, heightMm: 40 },
+  },
+  { key: amrSealKey, cert: amrSealCertificate },
+);
+const amrSealCertificateFile = join(mkdtempSync(join(tmpdir(), 'amr-seal-')), 'amr-seal.crt.pem');
+writeFileSync(amrSealCertificateFile, certificatePem(amrSealCertificate));
+/** AMR's seal over `bytes`, base64, as it would send it with the document. */
+const amrSealOver = (bytes: Uint8Array) =>
+  signWithSeal(bytes, amrSeal, { key: amrSealKey, cert: amrSealCertificate }, new Date(instant)).toString('base64');
+
+/** The offline seal check runs where an OpenSSL command line is installed. */
+const withOpenssl = (await opensslVersion()) !== undefined;
 
 let psb: RunningSimulator;
 let amr: RunningSimulator;
@@ -125,6 +164,8 @@ interface DocumentBody {
   sha256: string;
   contentBase64: string;
   envelope: string;
+  seal: string | null;
+  departmentSeal: string | null;
   certificate: ApplicantCertificateBody;
 }
 
@@ -191,6 +232,15 @@ function push(caseNumber: string, status: string, resultCertificate?: unknown): 
     token: amrToken,
     headers: { 'Accept-Language': 'en' },
   });
+}
+
+/** The licence with AMR's own seal over `sealed`'s document (by default its own). */
+function withAmrSeal<T extends { document: { mediaType: string; contentBase64: string } }>(
+  licence: T,
+  sealed: { document: { contentBase64: string } } = licence,
+): T & { document: { sealBase64: string } } {
+  const sealBase64 = amrSealOver(Buffer.from(sealed.document.contentBase64, 'base64'));
+  return { ...licence, document: { ...licence.document, sealBase64 } };
 }
 
 /** A licence document as a department would push it, for a new enterprise with this credit code. */
@@ -284,6 +334,7 @@ beforeAll(async () => {
       }),
       TEST_SMS_SECRET: SMS_DEMO_APP_SECRET,
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+      SEAL_TRUSTED_CERTIFICATES: amrSealCertificateFile,
       DELIVERY_WORKER: 'false',
       NOTIFICATION_WORKER: 'false',
       COURIER_WORKER: 'false',
@@ -515,6 +566,71 @@ describe('a result issued by the registry', () => {
     expect(reads.map((entry) => entry.subjectRef).sort()).toEqual([zhangSan, stored!.subjectId].sort());
   });
 
+  it('carries the gateway’s electronic seal (GB/T 38540), verified by the endpoint and refused on a changed document', async () => {
+    const document = await ok<DocumentBody>(
+      await publicPost('/v1/progress/result/document', proofOf(issuedCase.caseNumber)),
+    );
+    expect(document.seal).toEqual(expect.any(String));
+    const gatewaySeal = await ok<{ certificatePem: string; sealBase64: string; seal: { name: string; esID: string } }>(
+      await gw.request('/v1/seals/gateway'),
+    );
+    expect(gatewaySeal.seal.name).toBe('某某市政务服务中心电子印章');
+    const verified = await ok<{
+      valid: boolean;
+      signedAt: string;
+      dataHash: string;
+      propertyInfo: string;
+      seal: { name: string; esID: string };
+    }>(await publicPost('/v1/seals/verify', { documentBase64: document.contentBase64, sealBase64: document.seal }));
+    const bytes = Buffer.from(document.contentBase64, 'base64');
+    expect(verified).toMatchObject({
+      valid: true,
+      signedAt: new Date(instant).toISOString(),
+      dataHash: createHash('sm3').update(bytes).digest('hex'),
+      propertyInfo: `type=business_licence;mediaType=application/pdf;size=${bytes.byteLength}`,
+      seal: { name: '某某市政务服务中心电子印章', esID: gatewaySeal.seal.esID },
+    });
+    // The PDF shows the seal: an incremental update stamps the last page; the registry's file is
+    // the first part, unchanged (a complete PDF without the stamp).
+    expect(inspectPdf(bytes)).toMatchObject({ lastPageAnnots: 1 });
+    expect(bytes.toString('latin1')).toContain('/Subtype /Stamp');
+    const registryPart = bytes.subarray(0, bytes.indexOf('%%EOF\n') + '%%EOF\n'.length);
+    expect(inspectPdf(registryPart)).toMatchObject({ lastPageAnnots: 0 });
+    expect(registryPart.toString('latin1')).toContain('/BaseFont /STSong-Light');
+    // The seal signature names neither the holder nor the certificate number.
+    const sealText = Buffer.from(document.seal ?? '', 'base64').toString('latin1');
+    expect(sealText).not.toContain(creditCode);
+
+    const changed = Buffer.from(bytes);
+    changed[changed.length - 10] = (changed[changed.length - 10] as number) ^ 1;
+    const refused = await publicPost('/v1/seals/verify', {
+      documentBase64: changed.toString('base64'),
+      sealBase64: document.seal,
+    });
+    expect([refused.status, (await problemOf(refused)).code]).toEqual([422, 'seal_document_mismatch']);
+    const garbage = await publicPost('/v1/seals/verify', {
+      documentBase64: document.contentBase64,
+      sealBase64: Buffer.from('not a seal').toString('base64'),
+    });
+    expect([garbage.status, (await problemOf(garbage)).code]).toEqual([422, 'seal_malformed']);
+  });
+
+  it.runIf(withOpenssl)('has a seal OpenSSL alone verifies, following the documented steps', async () => {
+    const document = await ok<DocumentBody>(
+      await publicPost('/v1/progress/result/document', proofOf(issuedCase.caseNumber)),
+    );
+    const report = await opensslVerifySeal(
+      Buffer.from(document.contentBase64, 'base64'),
+      Buffer.from(document.seal ?? '', 'base64'),
+    );
+    expect(report, report.output).toMatchObject({
+      signatureVerified: true,
+      documentMatches: true,
+      makerSignatureVerified: true,
+      certificateVerified: true,
+    });
+  });
+
   it('does not download without the proof: a wrong check is 404, counted, and on the applicant’s access log', async () => {
     const wrong = await publicPost('/v1/progress/result/document', proofOf(issuedCase.caseNumber, '0000'));
     expect([wrong.status, (await problemOf(wrong)).code]).toEqual([404, 'not_found']);
@@ -585,6 +701,12 @@ describe('a result document pushed in a status callback', () => {
         'completed',
         'not base64',
       ],
+      [
+        // AMR's seal, but over another licence.
+        withAmrSeal(pushedLicence(issuedCreditCode(7)), pushedLicence(issuedCreditCode(8))),
+        'completed',
+        "the department's seal does not verify (seal_document_mismatch",
+      ],
     ];
     for (const [document, status, says] of refusals) {
       const refused = await push(pending.caseNumber, status, document);
@@ -601,6 +723,30 @@ describe('a result document pushed in a status callback', () => {
     expect(await resultOf(pending.id)).toMatchObject({ status: 'preparing', materialId: null });
     const [delivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, pending.id));
     expect(delivery?.departmentStatus).toBeNull();
+  });
+
+  it('keeps a department’s own seal: verified on receipt, the document stored exactly as sent, both seals verify', async () => {
+    const sealedCase = await submittedElectronicCase();
+    const licence = withAmrSeal(pushedLicence(issuedCreditCode(43)));
+    const sent = Buffer.from(licence.document.contentBase64, 'base64');
+    await ok(await push(sealedCase.caseNumber, 'completed', licence));
+    const document = await ok<DocumentBody>(
+      await publicPost('/v1/progress/result/document', proofOf(sealedCase.caseNumber)),
+    );
+    expect(Buffer.from(document.contentBase64, 'base64').equals(sent)).toBe(true);
+    expect(document.departmentSeal).toBe(licence.document.sealBase64);
+    const departments = await ok<{ signer: { subject: string }; seal: { name: string } }>(
+      await publicPost('/v1/seals/verify', {
+        documentBase64: document.contentBase64,
+        sealBase64: document.departmentSeal,
+      }),
+    );
+    expect(departments.seal.name).toBe('西安市未央区市场监督管理局');
+    expect(departments.signer.subject).toContain('西安市未央区市场监督管理局电子印章');
+    const gateways = await ok<{ seal: { name: string } }>(
+      await publicPost('/v1/seals/verify', { documentBase64: document.contentBase64, sealBase64: document.seal }),
+    );
+    expect(gateways.seal.name).toBe('某某市政务服务中心电子印章');
   });
 
   it('is awaited when the completion brings none, and issues the result when a repeated completion brings it', async () => {
@@ -640,6 +786,13 @@ describe('a result document pushed in a status callback', () => {
       await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber)),
     );
     expect(document.certificate).toMatchObject({ certificateType: 'business_licence', issueDate: '2026-12-18' });
+    // Pushed in a status callback, it is sealed and stamped the same way as one answered to a poll.
+    expect(inspectPdf(Buffer.from(document.contentBase64, 'base64'))).toMatchObject({ lastPageAnnots: 1 });
+    const sealed = await publicPost('/v1/seals/verify', {
+      documentBase64: document.contentBase64,
+      sealBase64: document.seal,
+    });
+    expect(await ok<{ valid: boolean }>(sealed)).toMatchObject({ valid: true });
   });
 
   it('is stored for a window pick-up case too (the holder’s file), but the result stays a pick-up', async () => {

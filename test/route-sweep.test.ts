@@ -23,6 +23,10 @@ const PUBLIC_BY_DESIGN = new Set([
   // Whoever was handed a certificate envelope may check it; it reveals only the envelope's own
   // claims and whether that certificate still stands.
   'POST /v1/certificates/verify',
+  // Likewise whoever holds a sealed document and its seal signature (GB/T 38540), and the
+  // gateway's seal certificate and seal data they need to check it offline.
+  'POST /v1/seals/verify',
+  'GET /v1/seals/gateway',
   // Applicants have no client credentials; they prove the case is theirs with a second factor,
   // under rate limits.
   'POST /v1/progress',

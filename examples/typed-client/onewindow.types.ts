@@ -776,6 +776,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/seals/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an electronic seal (GB/T 38540 SES_Signature, SM2/SM3) over a document
+         * @description Checks, in order: the structure (version 4, SM2-with-SM3); the signer's SM2 signature over TBS_Sign; dataHash against SM3 of the document; the seal maker's signature over the seal information; the signer's certificate among the seal's; the signing time within the seal's and the certificates' validity and not later than now; both certificates trusted by this gateway (its own seal certificate and SEAL_TRUSTED_CERTIFICATES). The first failed check answers 422 with its code. The request body is limited by BODY_LIMIT_BYTES.
+         */
+        post: operations["verifySeal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/seals/gateway": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The gateway's seal certificate and seal data, for verifying its seals offline */
+        get: operations["getGatewaySeal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/calendar/years/{year}": {
         parameters: {
             query?: never;
@@ -1604,7 +1641,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "bad_request" | "invalid_request" | "unsupported_grant_type" | "invalid_scope" | "purpose_required" | "purpose_unknown" | "invalid_content_digest" | "unsupported_digest_algorithm" | "invalid_multipart" | "unauthenticated" | "invalid_token" | "invalid_client" | "insufficient_scope" | "forbidden" | "operator_required" | "operator_unknown" | "supervision_only" | "case_handled_elsewhere" | "centre_not_found" | "centre_outside_your_tree" | "centre_invalid" | "centre_cycle" | "representative_department_unknown" | "representative_mobile_invalid" | "item_not_offered_here" | "no_deciding_centre" | "centre_above_deciding_level" | "promised_days_above_statutory" | "centre_not_handling_item" | "transfer_to_same_centre" | "case_has_no_centre" | "case_concluded" | "client_centres_invalid" | "not_found" | "route_not_found" | "method_not_allowed" | "conflict" | "request_timeout" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "unprocessable" | "id_number_length" | "id_number_characters" | "id_number_division" | "id_number_birth_date" | "id_number_check" | "credit_code_length" | "credit_code_characters" | "credit_code_authority" | "credit_code_division" | "credit_code_organisation_check" | "credit_code_check" | "id_number_permanent_residence" | "nationality_not_applicable" | "passport_length" | "passport_characters" | "passport_nationality_missing" | "passport_nationality" | "travel_permit_renewal_count" | "travel_permit_format" | "permanent_residence_length" | "permanent_residence_characters" | "permanent_residence_prefix" | "permanent_residence_division" | "permanent_residence_nationality" | "permanent_residence_birth_date" | "permanent_residence_check" | "identifier_type_not_supported_by_department" | "subject_name_mismatch" | "digest_mismatch" | "material_type_mismatch" | "unknown_material_type" | "certificate_cancelled" | "material_not_current" | "unknown_certificate_type" | "certificate_type_not_for_subject" | "envelope_malformed" | "envelope_unknown_key" | "envelope_signature_invalid" | "witness_untrusted_checkpoint" | "witness_conflict" | "audit_witness_unreadable" | "unknown_item" | "item_invalid" | "item_not_deliverable" | "form_invalid" | "item_not_for_subject" | "requirement_unknown" | "material_not_accepted" | "materials_missing" | "case_not_open" | "result_delivery_not_offered" | "result_delivery_address_required" | "result_delivery_address_not_applicable" | "result_not_for_pickup" | "result_not_ready" | "result_already_collected" | "pickup_code_mismatch" | "result_certificate_invalid" | "result_document_not_available" | "pickup_code_locked" | "case_not_rateable" | "rating_exists" | "rating_follow_up_not_open" | "rating_answered_at_its_centre" | "restriction_blocks_acceptance" | "certificate_reference_mismatch" | "certificate_not_held" | "party_role_not_allowed" | "party_duplicate" | "party_missing" | "party_kind_mismatch" | "party_form_mismatch" | "idempotency_key_required" | "idempotency_key_reused" | "idempotency_in_progress" | "department_not_receiving" | "callback_unknown_case" | "callback_wrong_department" | "callback_replayed" | "callback_stale" | "case_already_final" | "range_not_satisfiable" | "precondition_failed" | "rate_limited" | "internal_error" | "content_corrupted" | "department_error" | "department_rejected" | "department_unavailable" | "department_circuit_open" | "department_overloaded" | "department_connection_failed" | "department_malformed_response" | "department_response_too_large" | "department_contract_violation" | "department_wrong_subject" | "department_not_allowed" | "department_timeout" | "unknown_department" | "capability_not_offered" | "no_identity_verifier" | "identity_verification_not_applicable" | "contract_invalid" | "contract_catalogue_invalid" | "contract_too_large" | "contract_too_complex" | "contract_breaking_change" | "contract_version_exists" | "contract_version_not_newer" | "unknown_contract" | "unknown_contract_version" | "resource_not_shared" | "resource_grant_required" | "sharing_terms_owner_only" | "provenance_authority" | "presence_unproven" | "access_request_decided" | "calendar_invalid" | "calendar_year_missing" | "shutting_down" | "database_unavailable" | "service_unavailable" | "gateway_timeout";
+            code: "validation_failed" | "malformed_json" | "bad_request" | "invalid_request" | "unsupported_grant_type" | "invalid_scope" | "purpose_required" | "purpose_unknown" | "invalid_content_digest" | "unsupported_digest_algorithm" | "invalid_multipart" | "unauthenticated" | "invalid_token" | "invalid_client" | "insufficient_scope" | "forbidden" | "operator_required" | "operator_unknown" | "supervision_only" | "case_handled_elsewhere" | "centre_not_found" | "centre_outside_your_tree" | "centre_invalid" | "centre_cycle" | "representative_department_unknown" | "representative_mobile_invalid" | "item_not_offered_here" | "no_deciding_centre" | "centre_above_deciding_level" | "promised_days_above_statutory" | "centre_not_handling_item" | "transfer_to_same_centre" | "case_has_no_centre" | "case_concluded" | "client_centres_invalid" | "not_found" | "route_not_found" | "method_not_allowed" | "conflict" | "request_timeout" | "payload_too_large" | "request_header_too_large" | "unsupported_media_type" | "unprocessable" | "id_number_length" | "id_number_characters" | "id_number_division" | "id_number_birth_date" | "id_number_check" | "credit_code_length" | "credit_code_characters" | "credit_code_authority" | "credit_code_division" | "credit_code_organisation_check" | "credit_code_check" | "id_number_permanent_residence" | "nationality_not_applicable" | "passport_length" | "passport_characters" | "passport_nationality_missing" | "passport_nationality" | "travel_permit_renewal_count" | "travel_permit_format" | "permanent_residence_length" | "permanent_residence_characters" | "permanent_residence_prefix" | "permanent_residence_division" | "permanent_residence_nationality" | "permanent_residence_birth_date" | "permanent_residence_check" | "identifier_type_not_supported_by_department" | "subject_name_mismatch" | "digest_mismatch" | "material_type_mismatch" | "unknown_material_type" | "certificate_cancelled" | "material_not_current" | "unknown_certificate_type" | "certificate_type_not_for_subject" | "envelope_malformed" | "envelope_unknown_key" | "envelope_signature_invalid" | "witness_untrusted_checkpoint" | "witness_conflict" | "audit_witness_unreadable" | "unknown_item" | "item_invalid" | "item_not_deliverable" | "form_invalid" | "item_not_for_subject" | "requirement_unknown" | "material_not_accepted" | "materials_missing" | "case_not_open" | "result_delivery_not_offered" | "result_delivery_address_required" | "result_delivery_address_not_applicable" | "result_not_for_pickup" | "result_not_ready" | "result_already_collected" | "pickup_code_mismatch" | "result_certificate_invalid" | "result_document_not_available" | "seal_malformed" | "seal_document_mismatch" | "seal_signature_invalid" | "seal_maker_signature_invalid" | "seal_signer_not_in_seal" | "seal_expired" | "seal_not_yet_valid" | "seal_untrusted" | "pickup_code_locked" | "case_not_rateable" | "rating_exists" | "rating_follow_up_not_open" | "rating_answered_at_its_centre" | "restriction_blocks_acceptance" | "certificate_reference_mismatch" | "certificate_not_held" | "party_role_not_allowed" | "party_duplicate" | "party_missing" | "party_kind_mismatch" | "party_form_mismatch" | "idempotency_key_required" | "idempotency_key_reused" | "idempotency_in_progress" | "department_not_receiving" | "callback_unknown_case" | "callback_wrong_department" | "callback_replayed" | "callback_stale" | "case_already_final" | "range_not_satisfiable" | "precondition_failed" | "rate_limited" | "internal_error" | "content_corrupted" | "department_error" | "department_rejected" | "department_unavailable" | "department_circuit_open" | "department_overloaded" | "department_connection_failed" | "department_malformed_response" | "department_response_too_large" | "department_contract_violation" | "department_wrong_subject" | "department_not_allowed" | "department_timeout" | "unknown_department" | "capability_not_offered" | "no_identity_verifier" | "identity_verification_not_applicable" | "contract_invalid" | "contract_catalogue_invalid" | "contract_too_large" | "contract_too_complex" | "contract_breaking_change" | "contract_version_exists" | "contract_version_not_newer" | "unknown_contract" | "unknown_contract_version" | "resource_not_shared" | "resource_grant_required" | "sharing_terms_owner_only" | "provenance_authority" | "presence_unproven" | "access_request_decided" | "calendar_invalid" | "calendar_year_missing" | "shutting_down" | "database_unavailable" | "service_unavailable" | "gateway_timeout";
             requestId?: string;
             errors?: {
                 path: string;
@@ -2197,6 +2234,68 @@ export interface components {
             reportedBy: string;
             materialsRevoked: number;
             revokedAt: string;
+        };
+        SealVerification: {
+            /** @enum {boolean} */
+            valid: true;
+            signedAt: string;
+            /** @description SM3 of the document, hex */
+            dataHash: string;
+            propertyInfo: string;
+            seal: {
+                /** @description The seal’s identifier (esID) */
+                esID: string;
+                /**
+                 * @description 印章名称
+                 * @example 某某市政务服务中心电子印章
+                 */
+                name: string;
+                type: number;
+                /** @description The implementer id in the seal header (Vid) */
+                vid: string;
+                createDate: string;
+                validStart: string;
+                validEnd: string;
+                picture: {
+                    type: string;
+                    widthMm: number;
+                    heightMm: number;
+                };
+            };
+            signer: {
+                subject: string;
+                serialNumber: string;
+            };
+            maker: {
+                subject: string;
+                serialNumber: string;
+            };
+        };
+        GatewaySeal: {
+            /** @description The seal key’s X.509 certificate (self-signed, SM2-with-SM3) */
+            certificatePem: string;
+            /** @description The SES_Seal (DER), base64 */
+            sealBase64: string;
+            seal: {
+                /** @description The seal’s identifier (esID) */
+                esID: string;
+                /**
+                 * @description 印章名称
+                 * @example 某某市政务服务中心电子印章
+                 */
+                name: string;
+                type: number;
+                /** @description The implementer id in the seal header (Vid) */
+                vid: string;
+                createDate: string;
+                validStart: string;
+                validEnd: string;
+                picture: {
+                    type: string;
+                    widthMm: number;
+                    heightMm: number;
+                };
+            };
         };
         CalendarYear: components["schemas"]["CalendarYearSummary"] & {
             /** @description Days off inside the year, as ranges */
@@ -2792,6 +2891,8 @@ export interface components {
                 mediaType: "application/pdf" | "application/ofd";
                 /** @description The issued document, base64 (RFC 4648 §4) */
                 contentBase64: string;
+                /** @description The department's own electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64), SM2/SM3, by a certificate in the gateway's SEAL_TRUSTED_CERTIFICATES. Verified on receipt (a seal that does not verify refuses the completion); the document is then kept exactly as sent, without the gateway's stamp */
+                sealBase64?: string;
             };
         };
         SupervisionWarnings: {
@@ -3415,6 +3516,10 @@ export interface components {
             contentBase64: string;
             /** @description The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against /.well-known/jwks.json or at POST /v1/certificates/verify */
             envelope: string;
+            /** @description The gateway's electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64) with SM2/SM3. Verify at POST /v1/seals/verify or offline with OpenSSL (docs/national-cryptography.md); null for a result stored before seals */
+            seal: string | null;
+            /** @description The issuing department's own electronic seal over the document (SES_Signature, DER, base64), verified by the gateway on receipt; null when it sent none */
+            departmentSeal: string | null;
             certificate: {
                 certificateType: string;
                 /** @example 营业执照 */
@@ -9424,6 +9529,118 @@ export interface operations {
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verifySeal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The document the seal was applied to, base64 (RFC 4648 §4) */
+                    documentBase64: string;
+                    /** @description The SES_Signature (DER), base64, e.g. `seal` of a downloaded result */
+                    sealBase64: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every check passed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealVerification"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:onewindow:problem:validation_failed",
+                     *       "title": "请求内容不符合要求",
+                     *       "status": 400,
+                     *       "instance": "urn:onewindow:request:req_7QmZk2xW9vLp4tYs",
+                     *       "code": "validation_failed",
+                     *       "requestId": "req_7QmZk2xW9vLp4tYs",
+                     *       "errors": [
+                     *         {
+                     *           "path": "subject.idNumber",
+                     *           "message": "Required"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:onewindow:problem:payload_too_large",
+                     *       "title": "请求内容超过允许的大小",
+                     *       "status": 413,
+                     *       "instance": "urn:onewindow:request:req_7QmZk2xW9vLp4tYs",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_7QmZk2xW9vLp4tYs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:onewindow:problem:unprocessable",
+                     *       "title": "请求格式正确，但无法处理",
+                     *       "status": 422,
+                     *       "instance": "urn:onewindow:request:req_7QmZk2xW9vLp4tYs",
+                     *       "code": "unprocessable",
+                     *       "requestId": "req_7QmZk2xW9vLp4tYs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getGatewaySeal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The gateway's seal */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewaySeal"];
                 };
             };
         };

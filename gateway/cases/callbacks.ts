@@ -16,6 +16,8 @@ import type { BlobStore } from '../materials/blob-store.js';
 import { ApiError, message } from '../platform/errors.js';
 import {
   type ResultCertificateInput,
+  type ResultSealing,
+  departmentSealFromInput,
   receiveResultCertificate,
   resultCertificateFromInput,
 } from '../results/electronic.js';
@@ -39,6 +41,8 @@ export interface CallbackContext extends AccessContext {
   calendar: () => Promise<WorkingCalendar>;
   /** Where a result document's bytes go (content-addressed), before the completion's transaction. */
   blobStore: BlobStore;
+  /** Seals a result document the gateway keeps (GB/T 38540); absent: kept unsealed. */
+  sealing?: ResultSealing;
   now?: () => Date;
 }
 
@@ -70,7 +74,12 @@ export async function receiveStatusCallback(
       }
       // Checked, then its bytes stored, before the transaction: a refused document leaves the case as it was.
       const received = callback.resultCertificate
-        ? await receiveResultCertificate(context.blobStore, resultCertificateFromInput(callback.resultCertificate))
+        ? await receiveResultCertificate(
+            context.blobStore,
+            resultCertificateFromInput(callback.resultCertificate),
+            context.sealing,
+            departmentSealFromInput(callback.resultCertificate),
+          )
         : null;
       return context.db.transaction(async (tx) => {
         const [row] = await tx.select().from(cases).where(eq(cases.caseNumber, callback.caseNumber));

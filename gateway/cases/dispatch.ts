@@ -43,7 +43,7 @@ import { invokeDepartment, requireCapability } from '../departments/calls.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { submissionTypeFor } from '../items/deliverability.js';
 import type { BlobStore } from '../materials/blob-store.js';
-import { type ReceivedResultCertificate, receiveResultCertificate } from '../results/electronic.js';
+import { type ReceivedResultCertificate, type ResultSealing, receiveResultCertificate } from '../results/electronic.js';
 import { ApiError, type ErrorCode, errorForLog, message } from '../platform/errors.js';
 import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
@@ -173,6 +173,8 @@ export interface DeliveryWorkerOptions {
   settings: DispatchSettings;
   /** Where a result document a department answers a status poll with is stored (electronic results). */
   blobStore?: BlobStore;
+  /** Seals the result documents it receives (GB/T 38540); absent: kept unsealed. */
+  sealing?: ResultSealing;
   /** Lease owner name; unique per worker. Default: host, process id and a random suffix. */
   owner?: string;
   /** Jitter source, for tests. */
@@ -231,9 +233,11 @@ export class DeliveryWorker {
   private readonly passes = new Set<Promise<unknown>>();
   private failingSince: number | undefined;
   private readonly blobStore: BlobStore | undefined;
+  private readonly sealing: ResultSealing | undefined;
 
   constructor(options: DeliveryWorkerOptions) {
     this.blobStore = options.blobStore;
+    this.sealing = options.sealing;
     this.db = options.db;
     this.departments = options.departments;
     this.calendar = options.calendar;
@@ -776,7 +780,7 @@ export class DeliveryWorker {
   private async receiveDocument(document: ResultCertificate): Promise<ReceivedResultCertificate> {
     if (!this.blobStore)
       throw new ApiError('result_certificate_invalid', message('dispatch.no_blob_store'), { problem: 'no blob store' });
-    return receiveResultCertificate(this.blobStore, document);
+    return receiveResultCertificate(this.blobStore, document, this.sealing);
   }
 
   private async pollStatus(check: StatusCheck): Promise<void> {

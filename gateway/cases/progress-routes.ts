@@ -192,6 +192,14 @@ const ResultDocumentSchema = z
         "The gateway's compact JWS (ES256) over the certificate and the document's SHA-256: verify offline against " +
         '/.well-known/jwks.json or at POST /v1/certificates/verify',
     }),
+    seal: z.string().nullable().openapi({
+      description:
+        "The gateway's electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64) with SM2/SM3. Verify at POST /v1/seals/verify or offline with OpenSSL (docs/national-cryptography.md); null for a result stored before seals",
+    }),
+    departmentSeal: z.string().nullable().openapi({
+      description:
+        "The issuing department's own electronic seal over the document (SES_Signature, DER, base64), verified by the gateway on receipt; null when it sent none",
+    }),
     certificate: ApplicantResultSchema.shape.certificate.unwrap(),
   })
   .openapi('ResultDocument');

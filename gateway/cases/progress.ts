@@ -268,6 +268,13 @@ export interface ResultDocument {
   contentBase64: string;
   /** The gateway's compact JWS over the certificate and the document's digest (verify against the JWKS). */
   envelope: string;
+  /**
+   * The gateway's electronic seal over the document (GB/T 38540 SES_Signature, DER, base64): verify at
+   * POST /v1/seals/verify or offline with OpenSSL; null for a result stored before seals.
+   */
+  seal: string | null;
+  /** The issuing department's own seal over the document (SES_Signature, DER, base64), when it sent one. */
+  departmentSeal: string | null;
   certificate: ApplicantCertificate;
 }
 
@@ -337,6 +344,8 @@ export async function downloadResultDocument(
     sha256: issued.material.contentSha256,
     contentBase64: Buffer.concat(chunks).toString('base64'),
     envelope,
+    seal: issued.material.sealSignature ?? null,
+    departmentSeal: issued.material.departmentSealSignature ?? null,
     certificate: applicantCertificate(issued, resultRow.readyAt),
   };
 }

@@ -767,6 +767,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
         ...context,
         calendar: () => services.calendar.current(),
         blobStore: services.blobStore,
+        sealing: { seal: services.seal, now: () => services.clock.now() },
         now: () => services.clock.now(),
       },
       callback,

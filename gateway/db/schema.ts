@@ -281,6 +281,16 @@ export const materials = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
     revokedReason: text('revoked_reason'),
     revokedByClientId: text('revoked_by_client_id'),
+    /**
+     * The gateway's electronic seal over the document (GB/T 38540 SES_Signature, DER, base64): set on
+     * result documents the gateway received and sealed (gateway/results/electronic.ts).
+     */
+    sealSignature: text('seal_signature'),
+    /**
+     * The issuing department's own electronic seal over the document as it sent it (SES_Signature,
+     * DER, base64), verified on receipt; null when it sent none.
+     */
+    departmentSealSignature: text('department_seal_signature'),
     createdAt: createdAt(),
   },
   (table) => [

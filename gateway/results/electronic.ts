@@ -22,13 +22,25 @@ import type { CertificateMetadata, ResultCertificate } from '../../adapters/sdk/
 import { recordAudit } from '../audit/record.js';
 import { insertCertificateMaterial, departmentProvider } from '../certificates/store.js';
 import type { Queryable } from '../db/client.js';
-import { caseEvents, caseParties, caseResults, cases, items, materialTypes, subjects } from '../db/schema.js';
+import {
+  caseEvents,
+  caseParties,
+  caseResults,
+  cases,
+  items,
+  materialTypes,
+  materials,
+  subjects,
+} from '../db/schema.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { newSubjectId, normaliseName } from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
+import type { GatewaySeal } from '../seals/gateway-seal.js';
+import { addSealAppearance } from '../seals/pdf-appearance.js';
+import { SealProblem } from '../seals/seal.js';
 
 /** Largest result document taken (a licence or title certificate is a few hundred KB). */
 export const RESULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
@@ -84,6 +96,15 @@ export const ResultCertificateInputSchema = z
           .min(8)
           .max(Math.ceil(RESULT_DOCUMENT_MAX_BYTES / 3) * 4)
           .openapi({ description: 'The issued document, base64 (RFC 4648 §4)' }),
+        sealBase64: z
+          .string()
+          .min(8)
+          .max(256 * 1024)
+          .optional()
+          .openapi({
+            description:
+              "The department's own electronic seal over the document: a GB/T 38540-2020 SES_Signature (DER, base64), SM2/SM3, by a certificate in the gateway's SEAL_TRUSTED_CERTIFICATES. Verified on receipt (a seal that does not verify refuses the completion); the document is then kept exactly as sent, without the gateway's stamp",
+          }),
       })
       .strict(),
   })
@@ -95,6 +116,14 @@ export type ResultCertificateInput = z.infer<typeof ResultCertificateInputSchema
 
 function invalid(problem: string): ApiError {
   return new ApiError('result_certificate_invalid', message('result.document_not_accepted', { problem }), { problem });
+}
+
+/** The department's own seal signature sent with the document (callbacks only), DER. */
+export function departmentSealFromInput(input: ResultCertificateInput): Buffer | undefined {
+  const text = input.document.sealBase64;
+  if (text === undefined) return undefined;
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw invalid('document.sealBase64 is not base64');
+  return Buffer.from(text, 'base64');
 }
 
 /** The callback's JSON as the SDK's result certificate (the one shape the poll path has too). */
@@ -138,6 +167,16 @@ function identifierTypeOf(identifier: string): 'resident_id' | 'credit_code' | n
 export interface ReceivedResultCertificate {
   metadata: CertificateMetadata;
   content: { sha256: string; size: number; mediaType: string };
+  /** The gateway's seal signature (SES_Signature, DER) over the document, when it seals results. */
+  sealSignature?: Buffer;
+  /** The department's own seal signature over the document, verified. */
+  departmentSealSignature?: Buffer;
+}
+
+/** The gateway seal results are sealed with, and the clock that dates the sealing. */
+export interface ResultSealing {
+  seal: GatewaySeal;
+  now: () => Date;
 }
 
 /**
@@ -149,6 +188,8 @@ export interface ReceivedResultCertificate {
 export async function receiveResultCertificate(
   blobStore: BlobStore,
   result: ResultCertificate,
+  sealing?: ResultSealing,
+  departmentSeal?: Buffer,
 ): Promise<ReceivedResultCertificate> {
   const { metadata, document } = result;
   for (const [field, value] of [
@@ -174,16 +215,45 @@ export async function receiveResultCertificate(
   if (!detected || detected.mediaType !== document.mediaType) {
     throw invalid(`the document is not the ${document.mediaType} it claims to be`);
   }
-  const sha256 = createHash('sha256').update(document.bytes).digest('hex');
+  if (departmentSeal) {
+    // Checked against the bytes as sent; trusted are the certificates of SEAL_TRUSTED_CERTIFICATES.
+    if (!sealing) throw invalid('a department seal came, and this gateway verifies none');
+    try {
+      sealing.seal.verify(document.bytes, departmentSeal, sealing.now());
+    } catch (error) {
+      if (error instanceof SealProblem)
+        throw invalid(`the department's seal does not verify (${error.code}: ${error.problem})`);
+      throw error;
+    }
+  }
+  // A PDF the gateway seals shows the seal: an incremental update stamps its last page, the
+  // department's file left intact as the first part. A PDF that cannot be updated that way
+  // (object streams, encryption) is kept as sent and sealed without an appearance, and so is one
+  // that came with the department's own seal, which covers the bytes as sent.
+  const appearance =
+    sealing && !departmentSeal && document.mediaType === 'application/pdf'
+      ? addSealAppearance(document.bytes, sealing.seal.name)
+      : undefined;
+  const bytes: Uint8Array = appearance ?? document.bytes;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const put = await blobStore.put(
     (async function* () {
-      yield document.bytes;
+      yield bytes;
     })(),
-    { maxBytes: document.bytes.byteLength, expectedSha256: sha256 },
+    { maxBytes: bytes.byteLength, expectedSha256: sha256 },
+  );
+  // The gateway's seal over the very bytes stored (dataHash = SM3 of them); propertyInfo says what
+  // they are in ASCII (IA5String), without the holder's identifiers.
+  const sealSignature = sealing?.seal.sign(
+    bytes,
+    sealing.now(),
+    `type=${metadata.certificateType};mediaType=${document.mediaType};size=${bytes.byteLength}`,
   );
   return {
     metadata: { ...metadata, holderIdentifier: metadata.holderIdentifier.toUpperCase(), status: 'valid' },
     content: { sha256: put.sha256, size: put.size, mediaType: document.mediaType },
+    ...(sealSignature ? { sealSignature } : {}),
+    ...(departmentSeal ? { departmentSealSignature: departmentSeal } : {}),
   };
 }
 
@@ -291,6 +361,15 @@ export async function recordResultCertificate(
     { type, department: input.departmentCode, contractResource: null, contractVersion: null, metadata, content },
     at,
   );
+  if (received.sealSignature || received.departmentSealSignature) {
+    await tx
+      .update(materials)
+      .set({
+        sealSignature: received.sealSignature?.toString('base64') ?? null,
+        departmentSealSignature: received.departmentSealSignature?.toString('base64') ?? null,
+      })
+      .where(eq(materials.id, stored.material.id));
+  }
   await tx
     .update(caseResults)
     .set({ materialId: stored.material.id, updatedAt: new Date() })

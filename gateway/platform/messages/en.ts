@@ -117,6 +117,15 @@ export const problemTitlesEn = {
   pickup_code_mismatch: "The pick-up code is not this case's",
   result_certificate_invalid:
     "The result document a department sent is not valid or not this item's result; nothing was applied",
+  seal_malformed: 'The electronic seal is not a GB/T 38540 seal signature (version 4, SM2 with SM3) that can be read',
+  seal_document_mismatch: 'The electronic seal was not applied to this document: its digest differs',
+  seal_signature_invalid:
+    "The electronic seal's signature does not verify: the seal data was altered or signed with another key",
+  seal_maker_signature_invalid: "The seal maker's signature over the seal does not verify: the seal was altered",
+  seal_signer_not_in_seal: 'The electronic seal was applied by a certificate the seal does not name',
+  seal_expired: 'The electronic seal was applied after the seal or its certificate expired',
+  seal_not_yet_valid: 'The electronic seal was applied before the seal or its certificate was valid, or later than now',
+  seal_untrusted: "The electronic seal's certificate is not one this gateway trusts",
   result_document_not_available:
     'The case has no electronic result document to download (not electronic, or not issued yet)',
   pickup_code_locked: 'Too many wrong pick-up codes: collection is locked for a while',
@@ -526,6 +535,8 @@ export const problemDetailsEn = {
   'centre.code_prefix':
     "The centre is not valid: the code of a {level} centre starts with the first {digits} digits of its parent's division code ({prefix}).",
   'centre.children_level': 'The centre is not valid: centres below {centreCode} would no longer be below it in level.',
+  'seal.not_verified': 'The electronic seal does not verify: {problem}.',
+  'seal.not_base64': '{field} is not base64 (RFC 4648 §4).',
   'result.document_not_accepted': 'The result document is not accepted: {problem}; nothing was applied.',
   'case.department_not_receiving':
     'No configured department system receives these cases for {departments}: {gaps} The case was not submitted.',
