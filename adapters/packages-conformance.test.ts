@@ -45,13 +45,17 @@ function targets(): string[] {
 
 if (process.env['ADAPTER_CONFORMANCE_TARGETS'] === undefined) {
   describe('the workspace', () => {
-    it('holds the four adapter packages, each for the conformance suite', () => {
-      expect(workspaceAdapterPackages().sort()).toEqual([
-        '@onewindow/adapter-amr-enterprise',
-        '@onewindow/adapter-mca-marriage',
-        '@onewindow/adapter-nrb-realestate',
-        '@onewindow/adapter-psb-population',
-      ]);
+    // At least the four shipped ones: a package an integrator generates (`new-adapter --package`)
+    // joins them here without editing this test.
+    it('holds the four shipped adapter packages, each for the conformance suite', () => {
+      expect(workspaceAdapterPackages()).toEqual(
+        expect.arrayContaining([
+          '@onewindow/adapter-amr-enterprise',
+          '@onewindow/adapter-mca-marriage',
+          '@onewindow/adapter-nrb-realestate',
+          '@onewindow/adapter-psb-population',
+        ]),
+      );
     });
   });
 }

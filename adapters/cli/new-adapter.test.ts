@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderContractTypes } from '../../gateway/cli/contract-types.js';
 import { resolveCatalogueData } from '../../gateway/contracts/catalogue-data.js';
 import { readContractDocument } from '../../gateway/contracts/document.js';
+import { loadAdapterPackage } from '../../gateway/departments/adapter-packages.js';
 import {
   checkRequest,
   generateAdapter,
@@ -57,6 +58,16 @@ const organisationRequest: NewAdapterRequest = {
 };
 const person = await generateAdapter(personRequest, locations);
 const organisation = await generateAdapter(organisationRequest, locations);
+const packagesDirectory = join(scratch, 'packages');
+await mkdir(packagesDirectory);
+const packageRequest: NewAdapterRequest = {
+  name: 'uvw-permits',
+  department: 'UVW',
+  resource: 'uvw.permits',
+  certificateType: 'uvw_permit',
+  asPackage: true,
+};
+const packaged = await generateAdapter(packageRequest, { ...locations, packagesDirectory });
 
 async function failureOf(promise: Promise<unknown>): Promise<NewAdapterError> {
   const outcome: unknown = await promise.then(
@@ -75,6 +86,7 @@ describe('new-adapter: the generated project', () => {
         'adapter.ts',
         'protocol.ts',
         'run-simulator.ts',
+        'conformance.ts',
         'seed.ts',
         'simulator.ts',
         'xyz-records.test.ts',
@@ -82,7 +94,7 @@ describe('new-adapter: the generated project', () => {
     );
     expect(relative(scratch, person.contractFile)).toBe(join('contracts', 'xyz', 'xyz.records.openapi.yaml'));
     expect(relative(scratch, person.typesFile)).toBe(join('contracts', 'xyz', 'xyz.records.types.ts'));
-    expect(person.files).toHaveLength(9);
+    expect(person.files).toHaveLength(10);
   });
 
   it('writes types exactly as `npm run contracts:types` would (so its --check passes)', async () => {
@@ -135,6 +147,51 @@ describe('new-adapter: the generated project', () => {
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
   }, 180_000);
+});
+
+describe('new-adapter --package: an adapter package outside the gateway', () => {
+  it('writes packages/adapter-<name> with its manifest and entry, importing the SDK by its package name only', async () => {
+    expect(relative(scratch, packaged.adapterDirectory)).toBe(join('packages', 'adapter-uvw-permits'));
+    expect((await readdir(packaged.adapterDirectory)).sort()).toEqual(
+      [
+        'README.md',
+        'adapter.ts',
+        'conformance.ts',
+        'index.ts',
+        'package.json',
+        'protocol.ts',
+        'run-simulator.ts',
+        'seed.ts',
+        'simulator.ts',
+        'uvw-permits.test.ts',
+      ].sort(),
+    );
+    const sources = await Promise.all(
+      packaged.files
+        .filter((file) => file.endsWith('.ts') && !file.endsWith('.types.ts'))
+        .map((file) => readFile(file, 'utf8')),
+    );
+    const sdkImports = sources.flatMap((text) =>
+      [...text.matchAll(/from '([^']*(?:adapter-sdk|\/sdk\/)[^']*)'/g)].map((m) => m[1]),
+    );
+    expect(sdkImports.length).toBeGreaterThan(5);
+    for (const specifier of sdkImports)
+      expect([
+        '@onewindow/adapter-sdk',
+        '@onewindow/adapter-sdk/conformance',
+        '@onewindow/adapter-sdk/testing/pdf',
+      ]).toContain(specifier);
+    const readme = await readFile(join(packaged.adapterDirectory, 'README.md'), 'utf8');
+    expect(readme).toContain('"adapterPackage": "@onewindow/adapter-uvw-permits"');
+    expect(readme).toContain('npm run adapters:conformance -- @onewindow/adapter-uvw-permits');
+    expect(readme).not.toContain('adapters/index.ts');
+  });
+
+  it('is loaded as the gateway loads a department’s adapter package: interface checked, its factory exported', async () => {
+    const loaded = await loadAdapterPackage({ adapterPath: packaged.adapterDirectory });
+    expect(loaded).toMatchObject({ name: '@onewindow/adapter-uvw-permits', adapterInterface: '1.0' });
+    expect(loaded.factory.kind).toBe('uvw-permits');
+  });
 });
 
 describe('new-adapter: never overwrites', () => {
@@ -304,3 +361,4 @@ describe('new-adapter: bad input is refused with a clear message', () => {
 // shared conformance suite (their describe blocks register in this file).
 await import(join(person.adapterDirectory, 'xyz-records.test.ts'));
 await import(join(organisation.adapterDirectory, 'qrs-licences.test.ts'));
+await import(join(packaged.adapterDirectory, 'uvw-permits.test.ts'));

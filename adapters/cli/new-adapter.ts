@@ -41,11 +41,19 @@ export interface NewAdapterRequest {
   holderKind?: HolderKind;
   /** Human title of the department system. Default `<DEPT> <resource>`. */
   title?: string;
+  /**
+   * An adapter package outside the gateway's tree (`packages/adapter-<name>/`, npm package
+   * `@onewindow/adapter-<name>`, the SDK imported by its package name), which a department entry
+   * names with `adapterPackage`; instead of a folder under adapters/ listed in adapters/index.ts.
+   */
+  asPackage?: boolean;
 }
 
 /** Where to write; the defaults are the repository's own folders. */
 export interface GenerateLocations {
   adaptersDirectory: string;
+  /** Where adapter packages go (`asPackage`): an npm workspace folder (`packages/*`). */
+  packagesDirectory?: string;
   contractsDirectory: string;
   /** The SDK the generated files import (relative imports are computed from it). */
   sdkDirectory: string;
@@ -55,6 +63,7 @@ export interface GenerateLocations {
 
 export const repositoryLocations: GenerateLocations = {
   adaptersDirectory: join(repositoryRoot, 'adapters'),
+  packagesDirectory: join(repositoryRoot, 'packages'),
   contractsDirectory: join(repositoryRoot, 'contracts'),
   sdkDirectory: join(repositoryRoot, 'adapters', 'sdk'),
   repositoryRoot,
@@ -79,8 +88,10 @@ export class NewAdapterError extends Error {
 export const usage = `Usage: npm run new-adapter <name> -- --department <CODE> --resource <resource.code> [options]
    or: node --import tsx adapters/cli/new-adapter.ts <name> --department <CODE> --resource <resource.code> [options]
 
-Scaffolds adapters/<name>/ (adapter, simulator, conformance test, README) and a starter contract
-contracts/<department in lower case>/<resource.code>.openapi.yaml with its generated types. Never overwrites.
+Scaffolds adapters/<name>/ (adapter, simulator, conformance harness and test, README) — or, with
+--package, the adapter package packages/adapter-<name>/ (@onewindow/adapter-<name>) — and a starter
+contract contracts/<department in lower case>/<resource.code>.openapi.yaml with its generated types.
+Never overwrites.
 
   <name>                      adapter kind and folder: lower-case words joined by hyphens, e.g. cab-marriage
   --department <CODE>         department code: upper-case letters, digits and _, e.g. CAB
@@ -90,6 +101,8 @@ contracts/<department in lower case>/<resource.code>.openapi.yaml with its gener
                               a placeholder the gateway's material catalogue does not know
   --holder person|organisation  whose certificates the department keeps (default person)
   --title <text>              the system's name, for the contract and the README
+  --package                   an adapter package outside the gateway's tree, loaded by name from the
+                              departments file ("adapterPackage"), instead of a folder in adapters/
   -h, --help                  this text`;
 
 const ADAPTER_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -183,6 +196,7 @@ export function parseArguments(argv: readonly string[]): NewAdapterRequest | 'he
     ...(values['certificate-type'] === undefined ? {} : { certificateType: values['certificate-type'] }),
     ...(values.holder === undefined ? {} : { holderKind: values.holder as HolderKind }),
     ...(values.title === undefined ? {} : { title: values.title }),
+    ...(values.package ? { asPackage: true } : {}),
   };
 }
 
@@ -197,6 +211,7 @@ function parseCommandLine(argv: readonly string[]) {
       'certificate-type': { type: 'string' },
       holder: { type: 'string' },
       title: { type: 'string' },
+      package: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -343,6 +358,7 @@ function commandLineOf(request: NewAdapterRequest): string {
   if (request.certificateType !== undefined) parts.push('--certificate-type', request.certificateType);
   if (request.holderKind !== undefined) parts.push('--holder', request.holderKind);
   if (request.title !== undefined) parts.push('--title', quote(request.title));
+  if (request.asPackage) parts.push('--package');
   return parts.join(' ');
 }
 
@@ -383,6 +399,28 @@ async function describedResources(contractsDirectory: string): Promise<Map<strin
   return described;
 }
 
+/** The SDK as an adapter package imports it: the gateway provides this one copy at run time. */
+const SDK_PACKAGE = '@onewindow/adapter-sdk';
+
+function packageFolderOf(name: string): string {
+  return `adapter-${name}`;
+}
+
+function packageNameOf(name: string): string {
+  return `@onewindow/adapter-${name}`;
+}
+
+/**
+ * A package imports the SDK by its package name and the exports it has: the root for everything,
+ * `/conformance` for the suite, `/testing/<file>` for test helpers (templates name SDK files).
+ */
+function sdkByPackageName(text: string): string {
+  return text
+    .replaceAll(`'${SDK_PACKAGE}/conformance.js'`, `'${SDK_PACKAGE}/conformance'`)
+    .replace(new RegExp(`'${SDK_PACKAGE}/testing/([\\w-]+)\\.js'`, 'g'), `'${SDK_PACKAGE}/testing/$1'`)
+    .replace(new RegExp(`'${SDK_PACKAGE}/[\\w-]+\\.js'`, 'g'), `'${SDK_PACKAGE}'`);
+}
+
 export async function generateAdapter(
   request: NewAdapterRequest,
   locations: GenerateLocations = repositoryLocations,
@@ -395,7 +433,10 @@ export async function generateAdapter(
   const title = request.title?.trim() ?? `${department} ${resource}`;
   const departmentLower = department.toLowerCase();
 
-  const adapterDirectory = join(locations.adaptersDirectory, name);
+  const packagesDirectory = locations.packagesDirectory ?? join(locations.repositoryRoot, 'packages');
+  const adapterDirectory = request.asPackage
+    ? join(packagesDirectory, packageFolderOf(name))
+    : join(locations.adaptersDirectory, name);
   const contractDirectory = join(locations.contractsDirectory, departmentLower);
   const contractFile = join(contractDirectory, `${resource}.openapi.yaml`);
   const typesFile = typesFileFor(contractFile);
@@ -403,8 +444,8 @@ export async function generateAdapter(
 
   // Everything that would be overwritten or duplicated is refused before anything is written.
   const collisions: string[] = [];
-  if (!existsSync(locations.adaptersDirectory))
-    collisions.push(`the adapters folder ${show(locations.adaptersDirectory)} does not exist`);
+  const parentDirectory = request.asPackage ? packagesDirectory : locations.adaptersDirectory;
+  if (!existsSync(parentDirectory)) collisions.push(`the folder ${show(parentDirectory)} does not exist`);
   if (existsSync(adapterDirectory))
     collisions.push(
       `${show(adapterDirectory)} exists already; the generator never overwrites (choose another name or remove the folder)`,
@@ -436,7 +477,18 @@ export async function generateAdapter(
     titleYaml: JSON.stringify(title),
     titleJson: JSON.stringify(title),
     descriptionLiteral: tsString(`${title}: ${certificateType} certificates and health.`),
-    sdk: importPath(adapterDirectory, locations.sdkDirectory),
+    sdk: request.asPackage ? SDK_PACKAGE : importPath(adapterDirectory, locations.sdkDirectory),
+    packageName: packageNameOf(name),
+    packageFileRows: request.asPackage
+      ? '| `package.json` | the npm package: its name, the SDK as a peer, the adapter interface it was built for |\n' +
+        '| `index.ts` | the package entry: exports `adapter` (the factory the gateway loads) |\n'
+      : '',
+    registerStep: request.asPackage
+      ? `5. Link the package into the workspace: \`npm install\`; then \`npm run adapters:conformance -- ${packageNameOf(name)}\`\n` +
+        '   runs the SDK conformance suite on it, loaded exactly as the gateway loads it at start.'
+      : `5. Register the kind in \`adapters/index.ts\`:\n   \`import { ${camelCase(name)}Adapter } from './${name}/adapter.js';\`` +
+        ` and add \`registerAdapter(${camelCase(name)}Adapter)\` to the list.`,
+    adapterEntry: request.asPackage ? `"adapterPackage": "${packageNameOf(name)}"` : `"adapter": "${name}"`,
     typesFromAdapter: importPath(adapterDirectory, typesFile).replace(/\.ts$/, '.js'),
     contractFromAdapter: importPath(adapterDirectory, contractFile),
     contractRepoPath: show(contractFile),
@@ -458,17 +510,21 @@ export async function generateAdapter(
     ['seed.ts.template', 'seed.ts'],
     ['simulator.ts.template', 'simulator.ts'],
     ['run-simulator.ts.template', 'run-simulator.ts'],
+    ['conformance.ts.template', 'conformance.ts'],
     ['adapter.test.ts.template', `${name}.test.ts`],
     ['README.md.template', 'README.md'],
+    ...(request.asPackage
+      ? ([
+          ['package.json.template', 'package.json'],
+          ['index.ts.template', 'index.ts'],
+        ] satisfies [string, string][])
+      : []),
   ];
   const rendered = await Promise.all(
-    adapterFiles.map(
-      async ([template, file]) =>
-        [
-          join(adapterDirectory, file),
-          fill(await readFile(join(templatesDirectory, template), 'utf8'), values, template),
-        ] as const,
-    ),
+    adapterFiles.map(async ([template, file]) => {
+      const text = fill(await readFile(join(templatesDirectory, template), 'utf8'), values, template);
+      return [join(adapterDirectory, file), request.asPackage ? sdkByPackageName(text) : text] as const;
+    }),
   );
   const contractText = fill(
     await readFile(join(templatesDirectory, 'contract.openapi.yaml.template'), 'utf8'),
@@ -511,13 +567,21 @@ export function nextSteps(request: NewAdapterRequest, generated: GeneratedAdapte
   const adapterPath = repositoryPath(root, generated.adapterDirectory);
   const contractPath = repositoryPath(root, generated.contractFile);
   const camel = camelCase(request.name);
+  const packageName = packageNameOf(request.name);
   return [
     `Next (adapters/README.md walks through each step):`,
     `  1. Describe the real system in ${contractPath} (and its catalogue data), then: npm run contracts:types`,
     `  2. Work through the TODOs: grep -rn 'TODO(${request.department})' ${adapterPath} ${contractPath}`,
     `  3. Test: npx vitest run ${adapterPath}   and   npx tsc --noEmit -p .`,
-    `  4. Register it in adapters/index.ts: import { ${camel}Adapter } from './${request.name}/adapter.js'; … registerAdapter(${camel}Adapter)`,
-    `  5. Configure the department in DEPARTMENTS_FILE (see ${adapterPath}/README.md)`,
+    ...(request.asPackage
+      ? [
+          `  4. Link the package into the workspace: npm install   (then npm run adapters:conformance -- ${packageName})`,
+          `  5. Configure the department in DEPARTMENTS_FILE with "adapterPackage": "${packageName}" (see ${adapterPath}/README.md)`,
+        ]
+      : [
+          `  4. Register it in adapters/index.ts: import { ${camel}Adapter } from './${request.name}/adapter.js'; … registerAdapter(${camel}Adapter)`,
+          `  5. Configure the department in DEPARTMENTS_FILE (see ${adapterPath}/README.md)`,
+        ]),
   ].join('\n');
 }
 
