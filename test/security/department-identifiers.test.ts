@@ -93,14 +93,17 @@ beforeAll(async () => {
   }
   gateway = await startSecurityGateway({
     DEPARTMENTS_JSON: JSON.stringify(
-      demoDepartments.map((department) => ({
-        code: department.code,
-        name: department.name,
-        adapter: department.adapter,
-        baseUrl: proxies.get(department.code)?.url,
-        options: department.options,
-        tuning: { retries: 0 },
-      })),
+      await Promise.all(
+        demoDepartments.map(async (department) => ({
+          code: department.code,
+          name: department.name,
+          ...department.adapter,
+          baseUrl: proxies.get(department.code)?.url,
+          options: await department.options(),
+          tuning: { retries: 0 },
+          ...(department.identityVerification ? { identityVerification: department.identityVerification } : {}),
+        })),
+      ),
     ),
     DEPARTMENT_ALLOWED_HOSTS: '127.0.0.1',
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
