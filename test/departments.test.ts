@@ -80,17 +80,21 @@ function verify(subjectId: string, body?: object, headers: Record<string, string
 
 async function grantPopulationRegister(clientId: string): Promise<void> {
   const now = new Date();
-  await gw.services.db.insert(accessRequests).values({
-    id: `acr_test_${clientId}`,
-    resourceCode: 'psb.population',
-    clientId,
-    purpose: 'verify applicants',
-    legalBasis: 'test',
-    status: 'approved',
-    requestedAt: now,
-    decidedAt: now,
-    decidedByClientId: 'cli_test_psb',
-  });
+  await gw.services.db
+    .insert(accessRequests)
+    .values({
+      id: `acr_test_${clientId}`,
+      resourceCode: 'psb.population',
+      clientId,
+      purpose: 'verify applicants',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: now,
+      decidedAt: now,
+      decidedByClientId: 'cli_test_psb',
+    })
+    // Granted once per client: a test run alone grants it, in the file an earlier test may have.
+    .onConflictDoNothing();
 }
 
 beforeAll(async () => {
@@ -218,6 +222,20 @@ describe('identity verification through the PSB adapter', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ outcome: 'allowed', purpose: 'case_acceptance', actorClientId: windowClientId });
     expect(entries[0]?.fields).toEqual(['identifier', 'name', 'department:PSB', 'result:match']);
+  });
+
+  it('carries the marital status the register records as typed attributes, audited by name', async () => {
+    await grantPopulationRegister(windowClientId);
+    const wangJianguo = await resolve('320102197807120033', '王建国');
+    expect(await (await verify(wangJianguo)).json()).toMatchObject({
+      outcome: 'match',
+      attributes: { maritalStatus: 'married', maritalStatusSince: '2019-05-20' },
+    });
+    const [entry] = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.action, 'subject.identity_verification'), eq(auditEntries.subjectRef, wangJianguo)));
+    expect(entry?.fields).toEqual(expect.arrayContaining(['attribute:maritalStatus', 'attribute:maritalStatusSince']));
   });
 
   it('refuses organisations, departments without the capability, unknown departments and unknown subjects', async () => {

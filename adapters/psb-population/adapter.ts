@@ -26,6 +26,7 @@ import type {
   CertificateResult,
   DepartmentAdapter,
   HealthResult,
+  IdentityAttributes,
   IdentityVerificationRequest,
   IdentityVerificationResult,
   CaseCancellationRequest,
@@ -38,6 +39,7 @@ import {
   FormValueError,
   householdRegisterMetadata,
   HOUSEHOLD_REGISTER,
+  identityAttributesOf,
   isoInstantFromCompactBeijing,
   meaningOfCode,
   moveInApplicationOf,
@@ -281,7 +283,15 @@ export function createPsbPopulationAdapter(
     );
     if (data === null) return { outcome: 'not_found' };
     requireSubject(data.sfzh, sfzh, operation);
-    return data.pp === '1' ? { outcome: 'match' } : { outcome: 'name_mismatch' };
+    if (data.pp !== '1') return { outcome: 'name_mismatch' };
+    let attributes: IdentityAttributes | undefined;
+    try {
+      attributes = identityAttributesOf(data);
+    } catch (error) {
+      if (error instanceof WireValueError) fail('malformed', error.message, operation, { status: 200, cause: error });
+      throw error;
+    }
+    return attributes ? { outcome: 'match', attributes } : { outcome: 'match' };
   }
 
   async function fetchCertificate(request: CertificateRequest, context: CallContext): Promise<CertificateResult> {

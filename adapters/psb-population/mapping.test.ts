@@ -7,6 +7,7 @@ import {
   caseStatusOf,
   FormValueError,
   householdRegisterMetadata,
+  identityAttributesOf,
   isoDateFromCompact,
   isoInstantFromCompactBeijing,
   meaningOfCode,
@@ -46,6 +47,21 @@ describe('PSB mapping', () => {
     expect(() => isoDateFromCompact('19000229')).toThrow(WireValueError);
     expect(() => isoDateFromCompact('20231301')).toThrow(WireValueError);
     expect(() => isoDateFromCompact('1949-12-31')).toThrow(WireValueError);
+  });
+
+  it('reads the marital status codes of GB/T 2261.2; 90 and no code say nothing; a day that does not exist is refused', () => {
+    const verified = { sfzh: '11010519491231002X', pp: '1' as const };
+    expect(identityAttributesOf({ ...verified, hyzk: '10' })).toEqual({ maritalStatus: 'unmarried' });
+    for (const code of ['20', '21', '22', '23'] as const)
+      expect(identityAttributesOf({ ...verified, hyzk: code, hyzkbgrq: '20190520' })).toEqual({
+        maritalStatus: 'married',
+        maritalStatusSince: '2019-05-20',
+      });
+    expect(identityAttributesOf({ ...verified, hyzk: '30' })).toEqual({ maritalStatus: 'widowed' });
+    expect(identityAttributesOf({ ...verified, hyzk: '40' })).toEqual({ maritalStatus: 'divorced' });
+    expect(identityAttributesOf({ ...verified, hyzk: '90', hyzkbgrq: '20190520' })).toBeUndefined();
+    expect(identityAttributesOf(verified)).toBeUndefined();
+    expect(() => identityAttributesOf({ ...verified, hyzk: '20', hyzkbgrq: '20230230' })).toThrow(WireValueError);
   });
 
   it('reads 长期 as no expiry', () => {

@@ -3,7 +3,12 @@
  * record already passed the contract check and refuse (as `malformed`) only what a schema cannot
  * say, such as 20230231 as a date.
  */
-import type { CaseSubmissionRequest, CertificateMetadata, DepartmentCaseStatus } from '@onewindow/adapter-sdk';
+import type {
+  CaseSubmissionRequest,
+  CertificateMetadata,
+  DepartmentCaseStatus,
+  IdentityAttributes,
+} from '@onewindow/adapter-sdk';
 import {
   moveInTypeCodes,
   psbCodes,
@@ -13,6 +18,7 @@ import {
   type MoveInTypeCode,
   type PersonWireFields,
   type ResidentIdCardWire,
+  type VerifyIdentityWireResult,
 } from './protocol.js';
 
 export const RESIDENT_ID_CARD = 'resident_id_card';
@@ -265,4 +271,29 @@ export function meaningOfCode(code: string): CodeMeaning {
   if (/^1\d{3}$/.test(code) || code === psbCodes.parameterInvalid) return 'rejected';
   if (code === psbCodes.systemBusy) return 'unavailable';
   return 'business_error';
+}
+
+/** 婚姻状况 (GB/T 2261.2) → the SDK's marital status; 90 未说明 says nothing. */
+const maritalStatusOfCode: Readonly<Record<string, IdentityAttributes['maritalStatus']>> = {
+  '10': 'unmarried',
+  '20': 'married',
+  '21': 'married',
+  '22': 'married',
+  '23': 'married',
+  '30': 'widowed',
+  '40': 'divorced',
+  '90': undefined,
+};
+
+/**
+ * The typed facts a matching verification carries (contract 1.3.0): the marital status and since
+ * when; nothing when the registry sends none or 90 (未说明). A day that does not exist is refused.
+ */
+export function identityAttributesOf(wire: VerifyIdentityWireResult): IdentityAttributes | undefined {
+  const maritalStatus = wire.hyzk === undefined ? undefined : maritalStatusOfCode[wire.hyzk];
+  if (maritalStatus === undefined) return undefined;
+  return {
+    maritalStatus,
+    ...(wire.hyzkbgrq === undefined ? {} : { maritalStatusSince: isoDateFromCompact(wire.hyzkbgrq) }),
+  };
 }

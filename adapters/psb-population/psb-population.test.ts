@@ -116,6 +116,23 @@ describe('psb-population adapter: happy paths', () => {
     });
   });
 
+  it('carries the registered marital status of a match as typed attributes (contract 1.3.0), never with a mismatch', async () => {
+    const { adapter } = await start();
+    await expect(adapter.verifyIdentity!(LI_MEI, context)).resolves.toEqual({
+      outcome: 'match',
+      attributes: { maritalStatus: 'married', maritalStatusSince: '2023-10-08' },
+    });
+    const maXiaoyan = seededPeople.find((person) => person.xm === '马晓燕');
+    if (!maXiaoyan) throw new Error('seed: 马晓燕');
+    await expect(adapter.verifyIdentity!({ idNumber: maXiaoyan.sfzh, name: '马晓燕' }, context)).resolves.toEqual({
+      outcome: 'match',
+      attributes: { maritalStatus: 'divorced', maritalStatusSince: '2022-09-15' },
+    });
+    await expect(adapter.verifyIdentity!({ idNumber: maXiaoyan.sfzh, name: '马小燕' }, context)).resolves.toEqual({
+      outcome: 'name_mismatch',
+    });
+  });
+
   it('accepts a lower-case x in the number', async () => {
     const { adapter } = await start();
     await expect(

@@ -13,6 +13,8 @@ export interface SeededPerson extends PersonWireFields {
     yxqjzrq: string;
     zjzt: '1' | '2';
   };
+  /** 婚姻状况 as the registry records it (GB/T 2261.2) and since when; absent: not recorded (not sent). */
+  marital?: { hyzk: string; hyzkbgrq: string };
   /** Absent: the registry answers 2002 for this person's household register. */
   household?: Pick<HouseholdRegisterWire, 'hh' | 'hzxm' | 'yhzgx' | 'hb' | 'qfjg' | 'yxqxq' | 'zjhm'>;
 }
@@ -44,6 +46,7 @@ export const seededPeople: readonly SeededPerson[] = [
     csrq: '19850315',
     zz: '浙江省杭州市西湖区文三路159号2幢301室',
     idCard: { qfjg: '杭州市公安局西湖分局', yxqxq: '20180722', yxqjzrq: '20380722', zjzt: '1' },
+    marital: { hyzk: '20', hyzkbgrq: '20231008' },
     household: {
       hh: '330106078901',
       hzxm: '李梅',
@@ -62,6 +65,7 @@ export const seededPeople: readonly SeededPerson[] = [
     csrq: '19780712',
     zz: '江苏省南京市玄武区中山路18号',
     idCard: { qfjg: '南京市公安局玄武分局', yxqxq: '20100301', yxqjzrq: '20300301', zjzt: '1' },
+    marital: { hyzk: '20', hyzkbgrq: '20190520' },
     household: {
       hh: '320102004567',
       hzxm: '王建国',
@@ -81,6 +85,7 @@ export const seededPeople: readonly SeededPerson[] = [
     zz: '广东省深圳市福田区福华三路100号',
     // Her card was reported lost and voided (作废); the number stays hers.
     idCard: { qfjg: '深圳市公安局福田分局', yxqxq: '20220830', yxqjzrq: '20420830', zjzt: '2' },
+    marital: { hyzk: '20', hyzkbgrq: '20190520' },
     household: {
       hh: '440304112233',
       hzxm: '周明',
@@ -99,6 +104,7 @@ export const seededPeople: readonly SeededPerson[] = [
     csrq: '20011023',
     zz: '四川省成都市武侯区人民南路四段27号',
     idCard: { qfjg: '成都市公安局武侯区分局', yxqxq: '20171105', yxqjzrq: '20271105', zjzt: '1' },
+    marital: { hyzk: '20', hyzkbgrq: '20231008' },
     household: {
       hh: '510107334455',
       hzxm: '陈建华',
@@ -117,6 +123,7 @@ export const seededPeople: readonly SeededPerson[] = [
     csrq: '19960701',
     zz: '宁夏回族自治区银川市兴庆区解放西街2号',
     idCard: { qfjg: '银川市公安局兴庆区分局', yxqxq: '20140811', yxqjzrq: '20240811', zjzt: '1' },
+    marital: { hyzk: '40', hyzkbgrq: '20220915' },
   },
 ];
 

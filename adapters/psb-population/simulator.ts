@@ -292,7 +292,13 @@ export function createPsbPopulationSimulator(options: PsbSimulatorOptions = {}):
     switch (operation) {
       case 'verifyIdentity': {
         const matches = found.xm === subject.xm;
-        return envelope<VerifyIdentityWireResult>(psbCodes.success, { sfzh: person.sfzh, pp: matches ? '1' : '0' });
+        // The marital status only with a match (contract 1.3.0), and only where the registry has one.
+        const marital = matches && person.marital ? person.marital : {};
+        return envelope<VerifyIdentityWireResult>(psbCodes.success, {
+          sfzh: person.sfzh,
+          pp: matches ? '1' : '0',
+          ...marital,
+        });
       }
       case 'getResidentIdCertificate':
         return envelope(psbCodes.success, residentIdCardOf(person));

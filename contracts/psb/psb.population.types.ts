@@ -328,6 +328,9 @@ export interface operations {
                             sfzh: components["schemas"]["IdNumber"];
                             /** @enum {string} */
                             pp: "1" | "0";
+                            /** @enum {string} */
+                            hyzk?: "10" | "20" | "21" | "22" | "23" | "30" | "40" | "90";
+                            hyzkbgrq?: string;
                         };
                     } | components["schemas"]["Failure"];
                 };
