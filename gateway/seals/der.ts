@@ -196,18 +196,26 @@ export function readSmallInteger(element: DerElement | undefined, path: string):
   return Number(value);
 }
 
+/** The longest arc read: 20 bytes of 7 bits, room for the 128-bit UUID arcs under 2.25 (X.667). */
+const OID_ARC_MAX_BYTES = 20;
+const OID_ARC_MAX_BITS = OID_ARC_MAX_BYTES * 7;
+
 export function readOid(element: DerElement | undefined, path: string): string {
   const { value } = expectTag(element, TAG.oid, path);
   if (value.length === 0 || (value[value.length - 1] as number) & 0x80) throw new DerError(`${path}: bad OID`);
   const arcs: bigint[] = [];
   let current = 0n;
+  let arcBytes = 0;
   for (const [index, byte] of value.entries()) {
     if (current === 0n && byte === 0x80 && (index === 0 || !((value[index - 1] as number) & 0x80)))
       throw new DerError(`${path}: OID arc not in its shortest form`);
+    // Each byte shifts the whole arc: an unbounded arc is quadratic work (a 190 kB arc took seconds).
+    if (++arcBytes > OID_ARC_MAX_BYTES) throw new DerError(`${path}: OID arc longer than ${OID_ARC_MAX_BITS} bits`);
     current = (current << 7n) | BigInt(byte & 0x7f);
     if (!(byte & 0x80)) {
       arcs.push(current);
       current = 0n;
+      arcBytes = 0;
     }
   }
   const [head, ...rest] = arcs as [bigint, ...bigint[]];
