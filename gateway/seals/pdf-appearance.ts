@@ -238,7 +238,11 @@ function mediaBoxOf(file: PdfFile, page: NonNullable<ReturnType<typeof dictOf>>)
   let dict: ReturnType<typeof dictOf> = page;
   for (let depth = 0; dict && depth < 32; depth++) {
     const box = resolve(file, dict.get('MediaBox')?.value);
-    if (box?.kind === 'array' && box.items.length === 4 && box.items.every((item) => item.kind === 'number')) {
+    if (
+      box?.kind === 'array' &&
+      box.items.length === 4 &&
+      box.items.every((item) => item.kind === 'number' && Number.isFinite(item.value))
+    ) {
       const [x1, y1, x2, y2] = box.items.map((item) => (item as { value: number }).value) as [
         number,
         number,
@@ -330,7 +334,9 @@ export function addSealAppearance(pdf: Uint8Array, sealName: string): Buffer | u
   }
   const size = file.trailer.get('Size')?.value;
   const root = file.trailer.get('Root')?.value;
-  if (!page || size?.kind !== 'number' || root?.kind !== 'ref') return undefined;
+  // The new objects are numbered from /Size on: it must be a plain object number for them to be.
+  if (!page || size?.kind !== 'number' || !Number.isSafeInteger(size.value) || size.value < 1 || root?.kind !== 'ref')
+    return undefined;
 
   const [x1, y1, x2] = mediaBoxOf(file, page.dict);
   const rect = [x2 - MARGIN_PT - SEAL_SIZE_PT, y1 + MARGIN_PT, x2 - MARGIN_PT, y1 + MARGIN_PT + SEAL_SIZE_PT];

@@ -227,4 +227,19 @@ describe('hostile result PDFs', () => {
     ]);
     expect(addSealAppearance(pdf, '印章')).toBeUndefined();
   });
+
+  it('leaves a file unstamped whose /Size cannot number new objects, and ignores a MediaBox of infinite numbers', () => {
+    const page = (box: string) => [
+      '<< /Type /Catalog /Pages 2 0 R >>',
+      '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+      `<< /Type /Page /Parent 2 0 R /MediaBox ${box} >>`,
+    ];
+    const withSize = (size: string) =>
+      Buffer.from(pdfOf(page('[0 0 595 842]')).toString('latin1').replace('/Size 4', `/Size ${size}`), 'latin1');
+    expect(addSealAppearance(withSize('4'), '印章')).toBeInstanceOf(Buffer);
+    for (const size of ['1.5', '-4', '0', '99999999999999999999'])
+      expect(addSealAppearance(withSize(size), '印章'), size).toBeUndefined();
+    const infinite = addSealAppearance(pdfOf(page(`[0 0 ${'9'.repeat(400)} 842]`)), '印章');
+    expect(infinite?.toString('latin1')).not.toMatch(/Infinity|NaN/);
+  });
 });
