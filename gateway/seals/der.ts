@@ -255,6 +255,8 @@ export function readGeneralizedTime(element: DerElement | undefined, path: strin
   const [year, month, day, hours, minutes, seconds] = match.slice(1, 7).map(Number) as number[];
   const milliseconds = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
   const at = new Date(Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds, milliseconds));
+  // Date.UTC reads the years 0–99 as 1900–1999: the year is set on its own.
+  at.setUTCFullYear(year as number, (month as number) - 1, day);
   if (at.getUTCMonth() !== (month as number) - 1 || at.getUTCDate() !== day) throw new DerError(`${path}: not a date`);
   return at;
 }

@@ -17,6 +17,7 @@ import {
   octetString,
   oid,
   printableString,
+  readGeneralizedTime,
   readOid,
   sequence,
   tlv,
@@ -98,6 +99,13 @@ describe('hostile DER in a seal', () => {
     // UUID arcs (2.25, 128 bits) still read.
     const uuidOid = `2.25.${2n ** 128n - 1n}`;
     expect(readOid(decode(oid(uuidOid)), 'oid')).toBe(uuidOid);
+  });
+
+  it('reads a GeneralizedTime of the years 0–99 as those years, not as 1900–1999', () => {
+    const time = (text: string) => tlv(0x18, Buffer.from(text, 'latin1'));
+    expect(readGeneralizedTime(decode(time('00260101000000Z')), 't').toISOString()).toBe('0026-01-01T00:00:00.000Z');
+    expect(readGeneralizedTime(decode(time('20280229000000Z')), 't').toISOString()).toBe('2028-02-29T00:00:00.000Z');
+    expect(() => readGeneralizedTime(decode(time('20260229000000Z')), 't')).toThrow(DerError);
   });
 
   it('answers seal_malformed for such an identifier in SES_Signature.signatureAlgID', () => {
