@@ -269,5 +269,7 @@ export function readX509Time(element: DerElement | undefined, path: string): Dat
   if (!match) throw new DerError(`${path}: UTCTime is not YYMMDDHHMMSSZ`);
   const [, yy, month, day, hours, minutes, seconds] = match.map(Number) as number[];
   const year = (yy as number) < 50 ? 2000 + (yy as number) : 1900 + (yy as number);
-  return new Date(Date.UTC(year, (month as number) - 1, day, hours, minutes, seconds));
+  const at = new Date(Date.UTC(year, (month as number) - 1, day, hours, minutes, seconds));
+  if (at.getUTCMonth() !== (month as number) - 1 || at.getUTCDate() !== day) throw new DerError(`${path}: not a date`);
+  return at;
 }

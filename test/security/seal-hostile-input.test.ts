@@ -19,6 +19,7 @@ import {
   printableString,
   readGeneralizedTime,
   readOid,
+  readX509Time,
   sequence,
   tlv,
   utf8String,
@@ -101,11 +102,16 @@ describe('hostile DER in a seal', () => {
     expect(readOid(decode(oid(uuidOid)), 'oid')).toBe(uuidOid);
   });
 
-  it('reads a GeneralizedTime of the years 0–99 as those years, not as 1900–1999', () => {
+  it('reads a GeneralizedTime of the years 0–99 as those years, not as 1900–1999, and refuses UTCTimes that are no date', () => {
     const time = (text: string) => tlv(0x18, Buffer.from(text, 'latin1'));
     expect(readGeneralizedTime(decode(time('00260101000000Z')), 't').toISOString()).toBe('0026-01-01T00:00:00.000Z');
     expect(readGeneralizedTime(decode(time('20280229000000Z')), 't').toISOString()).toBe('2028-02-29T00:00:00.000Z');
     expect(() => readGeneralizedTime(decode(time('20260229000000Z')), 't')).toThrow(DerError);
+    // UTCTime (certificate validity) is held to real dates too: month 13 was read as the next January.
+    const utc = (text: string) => tlv(0x17, Buffer.from(text, 'latin1'));
+    expect(readX509Time(decode(utc('261231000000Z')), 't').toISOString()).toBe('2026-12-31T00:00:00.000Z');
+    for (const text of ['261301000000Z', '260230000000Z', '260100000000Z'])
+      expect(() => readX509Time(decode(utc(text)), 't'), text).toThrow(DerError);
   });
 
   it('answers seal_malformed for such an identifier in SES_Signature.signatureAlgID', () => {
