@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { register } from 'node:module';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type RegisteredAdapterFactory, registerAdapter } from '../../adapters/sdk/adapter.js';
 import { SDK_INTERFACE_VERSION, interfaceIncompatibility } from '../../adapters/sdk/version.js';
@@ -139,7 +139,7 @@ export async function importFromAdapterPackage(location: AdapterPackageLocation,
   // refuses `../` in `exports` too, but not in `main`).
   const file = join(location.folder, target);
   const inside = relative(location.folder, file);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+  if (inside === '' || inside.split(sep)[0] === '..' || isAbsolute(inside))
     throw new Error(`its package.json names ${JSON.stringify(target)} for ${subpath}, outside the package's folder`);
   provideSdkToAdapters();
   return import(pathToFileURL(file).href);
