@@ -280,7 +280,8 @@ async function storeHolderCopy(
 
 /**
  * The gateway's subjects among a certificate's other holders (by resident ID number or credit
- * code, as the department registered them), for auditing a read of a jointly held right.
+ * code, as the department registered them), for auditing a read of a jointly held right. None
+ * when `holders` does not name the holder itself.
  */
 export async function coHolderSubjects(
   tx: Queryable,
@@ -297,8 +298,9 @@ async function coHoldersKnown(
   subjectId: string,
 ): Promise<{ subjectId: string; holder: NonNullable<CertificateMetadata['holders']>[number] }[]> {
   const entries = new Map((metadata.holders ?? []).map((holder) => [holder.identifier.toUpperCase(), holder]));
-  entries.delete(metadata.holderIdentifier.toUpperCase());
-  if (entries.size === 0) return [];
+  // A list that does not name the holder asked about is not this certificate's list of holders
+  // (an adapter's mistake): nobody in it gets the copy, or the read on their record.
+  if (!entries.delete(metadata.holderIdentifier.toUpperCase()) || entries.size === 0) return [];
   const rows = await tx
     .select({ id: subjects.id, identifier: subjects.identifier })
     .from(subjects)

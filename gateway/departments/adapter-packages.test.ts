@@ -2,7 +2,8 @@
  * Out-of-tree adapters named in the departments file: a folder outside the repository (no
  * node_modules of its own) is loaded with the gateway's own SDK; a missing package, a package.json
  * without an adapter interface, an interface of another major or a newer minor, an entry without
- * `adapter` and a kind that clashes with a shipped one each refuse the start, naming the department.
+ * `adapter`, a kind that clashes with a shipped one and an entry outside the package's folder each
+ * refuse the start, naming the department; an adapterPath that is a URL is refused as one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -128,6 +129,12 @@ console.log(JSON.stringify({ kind: loaded.departments[0].adapter, sameSdk: modul
       'export const other = 1;\n',
     );
     const clash = adapterFolder('clash', { onewindow: { adapterInterface: '1.0' } }, workingAdapter('psb-population'));
+    adapterFolder('elsewhere', {}, workingAdapter('d-kind'));
+    const leaving = adapterFolder(
+      'leaving',
+      { onewindow: { adapterInterface: '1.0' }, exports: undefined, main: '../elsewhere/index.js' },
+      'export const other = 1;\n',
+    );
     const problems = await problemsOf([
       department('AAA', { adapterPackage: '@acme/onewindow-adapter-nowhere' }),
       department('BBB', { adapterPath: newerMinor }),
@@ -136,8 +143,9 @@ console.log(JSON.stringify({ kind: loaded.departments[0].adapter, sameSdk: modul
       department('EEE', { adapterPath: noExport }),
       department('FFF', { adapterPath: clash }),
       department('GGG', { adapterPath: join(root, 'not-there') }),
+      department('HHH', { adapterPath: leaving }),
     ]);
-    expect(problems).toHaveLength(7);
+    expect(problems).toHaveLength(8);
     expect(problems[0]).toMatch(/^department AAA: adapterPackage "@acme\/onewindow-adapter-nowhere" is not installed/);
     expect(problems[1]).toMatch(
       /^department BBB: .*written for adapter interface 1\.9, newer than this gateway's SDK \(1\.0\)/,
@@ -147,6 +155,7 @@ console.log(JSON.stringify({ kind: loaded.departments[0].adapter, sameSdk: modul
     expect(problems[4]).toMatch(/^department EEE: .*exports no adapter/);
     expect(problems[5]).toMatch(/^department FFF: .*kind "psb-population" is already a shipped adapter/);
     expect(problems[6]).toMatch(/^department GGG: adapterPath ".*not-there": no package\.json/);
+    expect(problems[7]).toMatch(/^department HHH: .*"\.\.\/elsewhere\/index\.js" for \., outside the package's folder/);
   });
 
   it('loads a package named by several departments once', async () => {
@@ -177,5 +186,14 @@ describe('the departments file names each adapter once', () => {
       'name the adapter once: adapter and adapterPath are both given',
     ]);
     expect(messages({ ...base, adapterPackage: 'Not A Name' })).toEqual([expect.stringMatching(/an npm package name/)]);
+    for (const url of [
+      'https://adapters.example.com/cab.js',
+      'data:text/javascript,export const adapter = 1',
+      'file:///opt/cab',
+    ])
+      expect(messages({ ...base, adapterPath: url }), url).toEqual([
+        expect.stringMatching(/a folder on this machine.*not a URL/),
+      ]);
+    expect(messages({ ...base, adapterPath: 'C:\\adapters\\cab' })).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { register } from 'node:module';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type RegisteredAdapterFactory, registerAdapter } from '../../adapters/sdk/adapter.js';
 import { SDK_INTERFACE_VERSION, interfaceIncompatibility } from '../../adapters/sdk/version.js';
@@ -135,8 +135,14 @@ export async function resolve(specifier, context, nextResolve) {
 export async function importFromAdapterPackage(location: AdapterPackageLocation, subpath = '.'): Promise<unknown> {
   const target = exportTarget(location.manifest, subpath);
   if (target === undefined) throw new Error(`its package.json exports no ${subpath}`);
+  // The operator named this folder: its package.json may not send the import elsewhere (Node
+  // refuses `../` in `exports` too, but not in `main`).
+  const file = join(location.folder, target);
+  const inside = relative(location.folder, file);
+  if (inside === '' || inside.split(sep)[0] === '..' || isAbsolute(inside))
+    throw new Error(`its package.json names ${JSON.stringify(target)} for ${subpath}, outside the package's folder`);
   provideSdkToAdapters();
-  return import(pathToFileURL(join(location.folder, target)).href);
+  return import(pathToFileURL(file).href);
 }
 
 function isAdapterFactory(value: unknown): value is RegisteredAdapterFactory {

@@ -54,7 +54,15 @@ export const departmentConfigSchema = z
       )
       .optional(),
     /** An out-of-tree adapter: a folder with a package.json (relative to the working directory). */
-    adapterPath: z.string().min(1).optional(),
+    adapterPath: z
+      .string()
+      .min(1)
+      // Loaded as a file path whatever it says; a URL here is a mistake to name, not a folder to look for.
+      .refine(
+        (path) => !/^[a-z][a-z0-9+.-]+:/i.test(path),
+        'a folder on this machine (an absolute path, or relative to the working directory), not a URL',
+      )
+      .optional(),
     baseUrl: z.string().min(1),
     /** Adapter-specific options (credentials, paths), checked by the adapter's schema. */
     options: z.record(z.string(), z.unknown()).default({}),

@@ -196,18 +196,26 @@ export function readSmallInteger(element: DerElement | undefined, path: string):
   return Number(value);
 }
 
+/** The longest arc read: 20 bytes of 7 bits, room for the 128-bit UUID arcs under 2.25 (X.667). */
+const OID_ARC_MAX_BYTES = 20;
+const OID_ARC_MAX_BITS = OID_ARC_MAX_BYTES * 7;
+
 export function readOid(element: DerElement | undefined, path: string): string {
   const { value } = expectTag(element, TAG.oid, path);
   if (value.length === 0 || (value[value.length - 1] as number) & 0x80) throw new DerError(`${path}: bad OID`);
   const arcs: bigint[] = [];
   let current = 0n;
+  let arcBytes = 0;
   for (const [index, byte] of value.entries()) {
     if (current === 0n && byte === 0x80 && (index === 0 || !((value[index - 1] as number) & 0x80)))
       throw new DerError(`${path}: OID arc not in its shortest form`);
+    // Each byte shifts the whole arc: an unbounded arc is quadratic work (a 190 kB arc took seconds).
+    if (++arcBytes > OID_ARC_MAX_BYTES) throw new DerError(`${path}: OID arc longer than ${OID_ARC_MAX_BITS} bits`);
     current = (current << 7n) | BigInt(byte & 0x7f);
     if (!(byte & 0x80)) {
       arcs.push(current);
       current = 0n;
+      arcBytes = 0;
     }
   }
   const [head, ...rest] = arcs as [bigint, ...bigint[]];
@@ -247,6 +255,8 @@ export function readGeneralizedTime(element: DerElement | undefined, path: strin
   const [year, month, day, hours, minutes, seconds] = match.slice(1, 7).map(Number) as number[];
   const milliseconds = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
   const at = new Date(Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds, milliseconds));
+  // Date.UTC reads the years 0–99 as 1900–1999: the year is set on its own.
+  at.setUTCFullYear(year as number, (month as number) - 1, day);
   if (at.getUTCMonth() !== (month as number) - 1 || at.getUTCDate() !== day) throw new DerError(`${path}: not a date`);
   return at;
 }
@@ -259,5 +269,7 @@ export function readX509Time(element: DerElement | undefined, path: string): Dat
   if (!match) throw new DerError(`${path}: UTCTime is not YYMMDDHHMMSSZ`);
   const [, yy, month, day, hours, minutes, seconds] = match.map(Number) as number[];
   const year = (yy as number) < 50 ? 2000 + (yy as number) : 1900 + (yy as number);
-  return new Date(Date.UTC(year, (month as number) - 1, day, hours, minutes, seconds));
+  const at = new Date(Date.UTC(year, (month as number) - 1, day, hours, minutes, seconds));
+  if (at.getUTCMonth() !== (month as number) - 1 || at.getUTCDate() !== day) throw new DerError(`${path}: not a date`);
+  return at;
 }

@@ -142,6 +142,8 @@ interface PdfFile {
   offsets: Map<number, XrefEntry>;
   trailer: Map<string, { value: PdfValue; raw: string }>;
   startxref: number;
+  /** Objects already read: a page tree whose nodes share (or are) one large object reads it once. */
+  read: Map<number, { value: PdfValue; gen: number } | undefined>;
 }
 
 function dictOf(value: PdfValue | undefined): Map<string, { value: PdfValue; raw: string }> | undefined {
@@ -187,16 +189,21 @@ function readStructure(text: string): PdfFile | undefined {
     const prev = dict.get('Prev')?.value;
     at = prev?.kind === 'number' ? prev.value : undefined;
   }
-  return trailer ? { text, offsets, trailer, startxref } : undefined;
+  return trailer ? { text, offsets, trailer, startxref, read: new Map() } : undefined;
 }
 
 /** The object `num` (its value and its generation), read at its offset. */
 function objectAt(file: PdfFile, num: number): { value: PdfValue; gen: number } | undefined {
+  if (file.read.has(num)) return file.read.get(num);
   const entry = file.offsets.get(num);
-  if (!entry) return undefined;
-  const header = new RegExp(`^${num}\\s+${entry.gen}\\s+obj`).exec(file.text.slice(entry.offset, entry.offset + 40));
-  if (!header) return undefined;
-  return { value: new PdfReader(file.text, entry.offset + header[0].length).value(), gen: entry.gen };
+  const header =
+    entry && new RegExp(`^${num}\\s+${entry.gen}\\s+obj`).exec(file.text.slice(entry.offset, entry.offset + 40));
+  const object =
+    entry && header
+      ? { value: new PdfReader(file.text, entry.offset + header[0].length).value(), gen: entry.gen }
+      : undefined;
+  file.read.set(num, object);
+  return object;
 }
 
 function resolve(file: PdfFile, value: PdfValue | undefined): PdfValue | undefined {
@@ -209,7 +216,11 @@ function lastPage(
 ): { num: number; gen: number; dict: NonNullable<ReturnType<typeof dictOf>> } | undefined {
   const root = dictOf(resolve(file, file.trailer.get('Root')?.value));
   let node = root?.get('Pages')?.value;
+  const visited = new Set<number>();
   for (let depth = 0; depth < 32 && node?.kind === 'ref'; depth++) {
+    // A page tree with a cycle has no last page.
+    if (visited.has(node.num)) return undefined;
+    visited.add(node.num);
     const object = objectAt(file, node.num);
     const dict = dictOf(object?.value);
     if (!object || !dict) return undefined;
@@ -227,7 +238,11 @@ function mediaBoxOf(file: PdfFile, page: NonNullable<ReturnType<typeof dictOf>>)
   let dict: ReturnType<typeof dictOf> = page;
   for (let depth = 0; dict && depth < 32; depth++) {
     const box = resolve(file, dict.get('MediaBox')?.value);
-    if (box?.kind === 'array' && box.items.length === 4 && box.items.every((item) => item.kind === 'number')) {
+    if (
+      box?.kind === 'array' &&
+      box.items.length === 4 &&
+      box.items.every((item) => item.kind === 'number' && Number.isFinite(item.value))
+    ) {
       const [x1, y1, x2, y2] = box.items.map((item) => (item as { value: number }).value) as [
         number,
         number,
@@ -319,7 +334,9 @@ export function addSealAppearance(pdf: Uint8Array, sealName: string): Buffer | u
   }
   const size = file.trailer.get('Size')?.value;
   const root = file.trailer.get('Root')?.value;
-  if (!page || size?.kind !== 'number' || root?.kind !== 'ref') return undefined;
+  // The new objects are numbered from /Size on: it must be a plain object number for them to be.
+  if (!page || size?.kind !== 'number' || !Number.isSafeInteger(size.value) || size.value < 1 || root?.kind !== 'ref')
+    return undefined;
 
   const [x1, y1, x2] = mediaBoxOf(file, page.dict);
   const rect = [x2 - MARGIN_PT - SEAL_SIZE_PT, y1 + MARGIN_PT, x2 - MARGIN_PT, y1 + MARGIN_PT + SEAL_SIZE_PT];

@@ -5,6 +5,8 @@
  * - An ID number in a path — plain, in the query, percent-encoded — or in an X-Request-Id never
  *   comes back in an answer or reaches a log line (problem `instance` was the raw path).
  * - A known path with a method it does not serve is 405 with Allow.
+ * - A repeated Authorization is refused (401) whichever copy is valid: Node keeps only the first
+ *   copy, where a proxy in front may have looked at another; every access line is valid JSON.
  * - No answer may be framed; HTML answers carry frame-ancestors 'none' and X-Frame-Options.
  * - The public static files (/docs/assets/*, /openapi.json) are the same bytes for every reader,
  *   revalidate with 304, and slow readers are bounded: DOCS_MAX_CONCURRENT_DELIVERIES deliveries
@@ -174,6 +176,47 @@ describe('methods', () => {
     expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
     expect(wrongMethod.json<{ code: string }>().code).toBe('method_not_allowed');
     expect((await gateway.send('/v1/nothing-here', { method: 'DELETE' })).status).toBe(404);
+  });
+});
+
+describe('request headers read straight from Node', () => {
+  it('a repeated Authorization is refused, whichever copy is the valid one (Node keeps only the first)', async () => {
+    const adminToken = await gateway.token('admin');
+    const connection = await openConnection();
+    try {
+      expect((await connection.request('/v1/clients', { authorization: `Bearer ${adminToken}` })).status).toBe(200);
+      for (const [first, second] of [
+        [`Bearer ${adminToken}`, 'Bearer forged'],
+        ['Bearer forged', `Bearer ${adminToken}`],
+        [`Bearer ${adminToken}`, `Bearer ${adminToken}`],
+      ] as const) {
+        // Two spellings of the name, so both lines go out.
+        const answer = await connection.request('/v1/clients', { authorization: first, Authorization: second });
+        expect(answer.status, `${first.slice(0, 12)} then ${second.slice(0, 12)}`).toBe(401);
+      }
+    } finally {
+      connection.socket.destroy();
+    }
+  });
+
+  it('every access line is one line of valid JSON, whatever the method and path', async () => {
+    const connection = await openConnection();
+    const before = gateway.logs.lines.length;
+    try {
+      for (const [method, path] of [
+        ['PROPFIND', '/v1/clients'],
+        ['M-SEARCH', '/%22%5C%0a%22'],
+        ['SEARCH', '/v1/subjects/%22%0d%0a'],
+      ] as const) {
+        connection.socket.write(`${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      connection.socket.destroy();
+    }
+    const lines = gateway.logs.lines.slice(before).filter((line) => line.includes('"msg":"request"'));
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
   });
 });
 
