@@ -28,7 +28,7 @@ import {
   operators,
   referenceGenerations,
 } from '../db/schema.js';
-import { errorForLog } from '../platform/errors.js';
+import { ApiError, errorForLog } from '../platform/errors.js';
 import type { CentreFacts, GrantFacts, OperatorRole, ResourceFacts } from './policy.js';
 
 export const REFERENCE_CHANNEL = 'onewindow_reference';
@@ -253,6 +253,17 @@ export class ReferenceData {
   }
 
   /**
+   * The centre tree, confirmed current first when it lacks one of `codes`: a centre created
+   * through another instance moments ago is found, an unknown one costs one small read more.
+   */
+  async centreDirectoryWith(db: Queryable, codes: readonly (string | undefined)[]): Promise<CentreDirectory> {
+    const directory = (await this.current(db)).directory;
+    const missing = codes.some((code) => code !== undefined && !directory.centres.has(code));
+    if (!missing || !(await this.confirmCurrent(db))) return directory;
+    return (await this.current(db)).directory;
+  }
+
+  /**
    * Makes sure the copy is not older than the database's generation (one small read on `db`),
    * reloading it when it is; true when it changed. Called before a refusal that a change made
    * through another instance moments ago could turn (a grant approved there): its notification
@@ -263,6 +274,21 @@ export class ReferenceData {
     if (this.isCurrent() && this.snapshot && generation <= this.snapshot.generation) return false;
     await this.reload(db);
     return true;
+  }
+
+  /**
+   * Runs `decide` on the copy; when it refuses (an `ApiError`), confirms the copy is current and,
+   * if a change had not reached it yet, decides once more on the fresh copy. Something created
+   * through another instance moments ago (an item, a centre, a material type) is never refused
+   * here while its notification is still on its way.
+   */
+  async decideConfirmingRefusal<T>(db: Queryable, decide: () => Promise<T>): Promise<T> {
+    try {
+      return await decide();
+    } catch (error) {
+      if (!(error instanceof ApiError) || !(await this.confirmCurrent(db))) throw error;
+      return decide();
+    }
   }
 
   private current(db: Queryable): Promise<Snapshot> {

@@ -872,7 +872,9 @@ export async function openCase(
       const item = await requireItemFrom(services.reference, tx, input.itemCode, { activeOnly: true });
       const today = chinaToday(services.clock.now());
       const id = newCaseId();
-      const offer = offerAt(await services.reference.centreDirectory(tx), context.principal.clientId, item);
+      const offer = await services.reference.decideConfirmingRefusal(tx, async () =>
+        offerAt(await services.reference.centreDirectory(tx), context.principal.clientId, item),
+      );
       const facts: CaseFacts = {
         id,
         subjectId: input.subjectId,

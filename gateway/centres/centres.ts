@@ -226,7 +226,7 @@ export async function upsertOperator(
   operatorId: string,
   input: OperatorInput,
 ): Promise<{ operator: OperatorView; created: boolean }> {
-  requireCentre(await reference.centreDirectory(db), centreCode);
+  requireCentre(await reference.centreDirectoryWith(db, [centreCode]), centreCode);
   const created = await db.transaction(async (tx) => {
     const [existing] = await tx
       .select()
@@ -260,7 +260,7 @@ export async function listOperators(
   reference: ReferenceData,
   centreCode: string,
 ): Promise<OperatorView[]> {
-  const directory = await reference.centreDirectory(db);
+  const directory = await reference.centreDirectoryWith(db, [centreCode]);
   requireCentre(directory, centreCode);
   return [...directory.operators.values()]
     .filter((row) => row.centreCode === centreCode)
@@ -295,7 +295,7 @@ export async function setCentreItem(
   input: CentreItemInput,
 ): Promise<CentreItemView> {
   const item = await requireItemFrom(reference, db, itemCode);
-  const centre = requireCentre(await reference.centreDirectory(db), centreCode);
+  const centre = requireCentre(await reference.centreDirectoryWith(db, [centreCode]), centreCode);
   if (input.enabled && item.decidingLevel !== null && levelRank(centre.level) < levelRank(item.decidingLevel)) {
     throw new ApiError(
       'centre_above_deciding_level',
@@ -357,7 +357,7 @@ export async function listCentreItems(
   reference: ReferenceData,
   centreCode: string,
 ): Promise<CentreItemView[]> {
-  const directory = await reference.centreDirectory(db);
+  const directory = await reference.centreDirectoryWith(db, [centreCode]);
   requireCentre(directory, centreCode);
   const rows: CentreItemRow[] = [...directory.centreItems.values()].filter((row) => row.centreCode === centreCode);
   const views: CentreItemView[] = [];
@@ -389,7 +389,7 @@ export async function setClientCentres(
   clientId: string,
   centreCodes: readonly string[],
 ): Promise<{ clientId: string; centreCodes: string[] }> {
-  const directory = await reference.centreDirectory(db);
+  const directory = await reference.centreDirectoryWith(db, centreCodes);
   for (const code of centreCodes) requireCentre(directory, code);
   const codes = [...new Set(centreCodes)].sort();
   await db.transaction(async (tx) => {

@@ -63,7 +63,7 @@ export async function setRepresentative(
   departmentCode: string,
   input: RepresentativeInput,
 ): Promise<{ representative: RepresentativeView; created: boolean }> {
-  requireCentre(await reference.centreDirectory(db), centreCode);
+  requireCentre(await reference.centreDirectoryWith(db, [centreCode]), centreCode);
   if (!isConfiguredDepartment(departmentCode)) {
     throw new ApiError(
       'representative_department_unknown',
@@ -110,7 +110,7 @@ export async function listRepresentatives(
   reference: ReferenceData,
   centreCode: string,
 ): Promise<RepresentativeView[]> {
-  requireCentre(await reference.centreDirectory(db), centreCode);
+  requireCentre(await reference.centreDirectoryWith(db, [centreCode]), centreCode);
   const rows = await db
     .select()
     .from(centreRepresentatives)

@@ -302,8 +302,8 @@ export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listRoute, async (c) => {
     const { db, reference } = centreServices(c.get('services'));
-    const directory = await reference.centreDirectory(db);
     const { under } = c.req.valid('query');
+    const directory = await reference.centreDirectoryWith(db, [under]);
     const rows = under
       ? subtree(directory, under)
       : [...directory.centres.values()].sort((a, b) => a.path.localeCompare(b.path));
@@ -312,8 +312,9 @@ export function registerCentreRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(getRoute, async (c) => {
     const { db, reference } = centreServices(c.get('services'));
-    const directory = await reference.centreDirectory(db);
-    return c.json(centreView(directory, requireCentre(directory, c.req.valid('param').code)), 200);
+    const { code } = c.req.valid('param');
+    const directory = await reference.centreDirectoryWith(db, [code]);
+    return c.json(centreView(directory, requireCentre(directory, code)), 200);
   });
 
   app.openapi(putRoute, async (c) => {

@@ -268,8 +268,11 @@ export async function fetchCertificates(
     context,
     { action: 'certificate.fetch', subjectId, materialTypes: types },
     async () => {
-      const catalogue = await services.reference.materialTypes(context.db, types);
-      checkTypesOffered(types, catalogue, services.departments);
+      const catalogue = await services.reference.decideConfirmingRefusal(context.db, async () => {
+        const found = await services.reference.materialTypes(context.db, types);
+        checkTypesOffered(types, found, services.departments);
+        return found;
+      });
       const subjectResource = { kind: 'subject' as const, subjectId };
       const planWith = (facts: GrantFacts) => {
         const read = context.access.decideWith(facts, 'subject.read', subjectResource);

@@ -568,13 +568,15 @@ export async function requireItemFrom(
   code: string,
   options: { activeOnly?: boolean } = {},
 ): Promise<ItemDefinition> {
-  const entry = await reference.item(db, code);
-  let definition = entry ? definitionsOfRows.get(entry) : undefined;
-  if (entry && !definition) {
-    definition = toDefinition(entry.row, [...entry.requirements]);
-    definitionsOfRows.set(entry, definition);
-  }
-  return checkedItem(definition ?? null, code, options);
+  return reference.decideConfirmingRefusal(db, async () => {
+    const entry = await reference.item(db, code);
+    let definition = entry ? definitionsOfRows.get(entry) : undefined;
+    if (entry && !definition) {
+      definition = toDefinition(entry.row, [...entry.requirements]);
+      definitionsOfRows.set(entry, definition);
+    }
+    return checkedItem(definition ?? null, code, options);
+  });
 }
 
 /** What is wrong with an item's stages and partial rule: only joint items have them; stages name each department once. */

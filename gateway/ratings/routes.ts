@@ -135,9 +135,10 @@ const followUpRoute = protectedRoute({
 export function registerRatingRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, async (c) => {
     const services = c.get('services');
-    const directory = await services.access.reference.centreDirectory(services.db);
+    const query = c.req.valid('query');
+    const directory = await services.access.reference.centreDirectoryWith(services.db, [query.centre]);
     const context = accessContext(c, c.req.valid('header'));
-    const answer = await listRatings(context, directory, c.req.valid('query'), chinaToday(services.clock.now()));
+    const answer = await listRatings(context, directory, query, chinaToday(services.clock.now()));
     return c.json(answer, 200);
   });
 

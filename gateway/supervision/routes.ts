@@ -684,7 +684,8 @@ async function currentWarnings(
 /** The part of the tree this read covers (see scope.ts). */
 async function scopeOf(c: Context<AppEnv>, requested: string | undefined): Promise<SupervisionScope | null> {
   const services = c.get('services');
-  return supervisionScope(await services.access.reference.centreDirectory(services.db), c.get('principal'), requested);
+  const directory = await services.access.reference.centreDirectoryWith(services.db, [requested]);
+  return supervisionScope(directory, c.get('principal'), requested);
 }
 
 /** Everything the page shows, read for one request (the page and its exports). */
