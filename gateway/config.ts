@@ -126,6 +126,27 @@ export const configSchema = z
     /** Time allowed for one POST to the HTTP witness (connect, headers and body). */
     AUDIT_WITNESS_TIMEOUT_MS: integer(100, 120_000).default(5000),
     /**
+     * Personal data encrypted at rest (gateway/protection): `sm4-gcm` (GB/T 32907) or
+     * `aes-256-gcm` seal subjects' identifiers and names under data keys kept in the database,
+     * wrapped by the key-encryption key file below; lookups by identifier use a keyed blind index.
+     * `off` keeps them in clear (values sealed earlier still open while their keys are there).
+     */
+    DATA_PROTECTION: z
+      .enum(['off', 'sm4-gcm', 'aes-256-gcm', 'SM4', 'AES'])
+      .default('off')
+      .transform((mode) => (mode === 'SM4' ? 'sm4-gcm' : mode === 'AES' ? 'aes-256-gcm' : mode)),
+    /**
+     * The 256-bit key (a JSON JWK {"kty":"oct","k":…}) that wraps the data keys; never in the
+     * database. Created at first start (mode 0600); every instance needs the same file.
+     * Default DATA_DIR/keys/data-keys.kek.json.
+     */
+    DATA_KEY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * Earlier key-encryption key files (comma-separated), kept while rotating: data keys wrapped
+     * by one of them are wrapped again by the current file at start; the data is not touched.
+     */
+    DATA_KEY_ENCRYPTION_KEY_PREVIOUS_FILES: listFromEnv.default([]),
+    /**
      * PKCS#8 PEM SM2 private key of the gateway's electronic seal (GB/T 38540), kept like the audit
      * checkpoint key: never in the database, created at first start (mode 0600), its self-signed
      * certificate (`….crt.pem`) and seal data (`….esl`) written beside it. Default DATA_DIR/keys/seal.pem.
@@ -320,6 +341,7 @@ export interface Config {
   audit: AuditSettings;
   /** The gateway's electronic seal (gateway/seals). */
   seals: SealSettings;
+  protection: ProtectionSettings;
   metricsScrapeToken: string | undefined;
   demo: boolean;
   /**
@@ -375,6 +397,13 @@ export interface SigningSettings {
   retiredKeyPublishSeconds: number;
   /** Seals the private keys kept in the database (unused with key files). */
   keyEncryptionKeyFile: string;
+}
+
+/** Personal data encrypted at rest (gateway/protection). */
+export interface ProtectionSettings {
+  mode: 'off' | 'sm4-gcm' | 'aes-256-gcm';
+  keyEncryptionKeyFile: string;
+  previousKeyEncryptionKeyFiles: string[];
 }
 
 /** Sealing and verifying the audit log (gateway/audit). */
@@ -498,6 +527,11 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         bearerToken: env.AUDIT_WITNESS_BEARER_TOKEN,
         timeoutMs: env.AUDIT_WITNESS_TIMEOUT_MS,
       },
+    },
+    protection: {
+      mode: env.DATA_PROTECTION,
+      keyEncryptionKeyFile: env.DATA_KEY_ENCRYPTION_KEY_FILE ?? underDataDir('keys', 'data-keys.kek.json'),
+      previousKeyEncryptionKeyFiles: env.DATA_KEY_ENCRYPTION_KEY_PREVIOUS_FILES,
     },
     seals: {
       keyFile: env.SEAL_KEY_FILE ?? underDataDir('keys', 'seal.pem'),

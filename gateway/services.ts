@@ -2,6 +2,8 @@
  * Everything a request handler may use, built once at start and shared by the server and the
  * tests. Handlers reach it as `c.get('services')`; service functions receive what they need.
  */
+import { sealStoredSubjects } from './identity/subjects.js';
+import { DataProtection } from './protection/data-protection.js';
 import { AccessPolicy } from './access/context.js';
 import { ReferenceData } from './access/reference-data.js';
 import { recordRouteRefusal } from './access/refusals.js';
@@ -176,7 +178,18 @@ export async function createServices(
   const clientSecrets = await ClientSecrets.open(config.clientSecretPepperFile);
   const reference = new ReferenceData(database.db, logger);
   await reference.start(database);
-  const access = new AccessPolicy(reference);
+  const protection = await DataProtection.start(database.db, config.protection, logger);
+  if (protection.mode !== 'off') {
+    // Subjects written while protection was off are sealed before the first request is served.
+    const { sealed, left } = await sealStoredSubjects(database.db, protection);
+    if (sealed > 0) logger.info({ sealed }, 'subjects kept in clear were sealed (DATA_PROTECTION)');
+    if (left.length > 0)
+      logger.error(
+        { subjects: left },
+        'subjects left in clear: the same identifier is also stored sealed (two subjects of one holder); merge them',
+      );
+  }
+  const access = new AccessPolicy(reference, protection);
   await keys.initialise();
   const audit = await createAuditTrust(config.audit, config.signing.alg, logger);
   const seal = await loadGatewaySeal(config.seals, clock.now());
@@ -286,6 +299,7 @@ export async function createServices(
     calendar,
     deliveryWorker: new DeliveryWorker({
       db: database.db,
+      protection,
       departments,
       calendar,
       metrics: metrics.registry,

@@ -967,7 +967,7 @@ describe('the clock', () => {
     await db.update(cases).set({ dueOn: '2026-10-10' }).where(eq(cases.id, caseId));
     const apply = (status: 'awaiting_applicant' | 'in_progress' | 'completed', at: string) =>
       db.transaction((tx) =>
-        applyDepartmentStatus(tx, calendar, 20, {
+        applyDepartmentStatus(tx, gw.services.access.protection, calendar, 20, {
           caseId,
           departmentCode: 'AMR',
           status,

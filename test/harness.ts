@@ -22,6 +22,16 @@ import { type GatewayServices, closeServices, createServices } from '../gateway/
 /** The PostgreSQL server tests use when DATABASE_URL is set; undefined means PGlite. */
 export const testPostgresUrl = process.env.DATABASE_URL;
 
+/**
+ * The algorithms the whole suite runs under when asked (CI's second pass): TEST_DATA_PROTECTION
+ * (DATA_PROTECTION, e.g. `sm4-gcm`) and TEST_SIGNING_ALG (SIGNING_ALG, e.g. `SM2`). A test that
+ * sets either itself wins.
+ */
+const cryptographyProfile: Record<string, string> = {
+  ...(process.env.TEST_DATA_PROTECTION ? { DATA_PROTECTION: process.env.TEST_DATA_PROTECTION } : {}),
+  ...(process.env.TEST_SIGNING_ALG ? { SIGNING_ALG: process.env.TEST_SIGNING_ALG } : {}),
+};
+
 export interface TestDatabase {
   environment: Record<string, string>;
   drop(): Promise<void>;
@@ -36,7 +46,10 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ow-data-'));
   const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
   if (!testPostgresUrl)
-    return { environment: { PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir }, drop: async () => removeDataDir() };
+    return {
+      environment: { PGLITE_DATA_DIR: 'memory://', DATA_DIR: dataDir, ...cryptographyProfile },
+      drop: async () => removeDataDir(),
+    };
   const name = `ow_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
@@ -44,7 +57,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const url = new URL(testPostgresUrl);
   url.pathname = `/${name}`;
   return {
-    environment: { DATABASE_URL: url.toString(), DATA_DIR: dataDir },
+    environment: { DATABASE_URL: url.toString(), DATA_DIR: dataDir, ...cryptographyProfile },
     drop: async () => {
       const dropper = postgres(testPostgresUrl, { max: 1, onnotice: () => {} });
       await dropper.unsafe(`drop database if exists "${name}" with (force)`);

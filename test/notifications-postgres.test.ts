@@ -76,6 +76,7 @@ describe.skipIf(pgBin === undefined)('notifications on PostgreSQL, with concurre
       kind: 'person',
       identifierType: 'resident_id',
       identifier: ZHANG_SAN.identifier,
+      identifierLookup: ZHANG_SAN.identifier,
       name: ZHANG_SAN.name,
       createdByClientId: 'cli_test',
     });

@@ -274,12 +274,26 @@ describe('drill-down: from a figure to the cases behind it', () => {
   it('pages the list, newest acceptance first, and says how many there are', async () => {
     const scope = { code: YANTA, name: '雁塔', level: 'county' as const, path: `/${PROVINCE}/${CITY}/${YANTA}/` };
     const filter = { period: { from: '2026-06-01', to: TODAY }, basis: 'accepted' as const, page: 1 };
-    const first = await supervisionCases(gw.services.db, scope, filter, TODAY, 2);
+    const first = await supervisionCases(gw.services.db, gw.services.access.protection, scope, filter, TODAY, 2);
     expect({ total: first.total, pages: first.pages }).toEqual({ total: 5, pages: 3 });
     expect(first.items.map((entry) => entry.caseNumber)[0]).toBe(seeded.E);
-    const third = await supervisionCases(gw.services.db, scope, { ...filter, page: 3 }, TODAY, 2);
+    const third = await supervisionCases(
+      gw.services.db,
+      gw.services.access.protection,
+      scope,
+      { ...filter, page: 3 },
+      TODAY,
+      2,
+    );
     expect(third.items.map((entry) => entry.caseNumber)).toEqual([seeded.A]);
-    const beyond = await supervisionCases(gw.services.db, scope, { ...filter, page: 9 }, TODAY, 2);
+    const beyond = await supervisionCases(
+      gw.services.db,
+      gw.services.access.protection,
+      scope,
+      { ...filter, page: 9 },
+      TODAY,
+      2,
+    );
     expect({ total: beyond.total, items: beyond.items }).toEqual({ total: 5, items: [] });
   });
 });

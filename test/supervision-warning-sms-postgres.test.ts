@@ -101,6 +101,7 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
       kind: 'person',
       identifierType: 'resident_id',
       identifier: '11010519491231002X',
+      identifierLookup: '11010519491231002X',
       name: '张三',
       createdByClientId: 'cli_test',
     });

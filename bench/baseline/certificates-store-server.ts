@@ -146,6 +146,7 @@ async function pgliteStore(rows: CopiedCertificate[], action: string, fields: st
         kind: 'person',
         identifierType: 'resident_id',
         identifier: row.subjectId,
+        identifierLookup: row.subjectId,
         name: 'bench',
         createdByClientId: 'bench',
       })

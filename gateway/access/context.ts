@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { ApiError, bilingualError, type DetailText, message } from '../platform/errors.js';
 import type { AccessPurpose } from '../platform/purpose.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import type { ReferenceData } from './reference-data.js';
 import {
   type Decision,
@@ -40,6 +41,8 @@ export class AccessPolicy {
   constructor(
     /** Resources and grants, kept in memory and current (see reference-data.ts). */
     readonly reference: ReferenceData,
+    /** Seals and opens personal data at rest, and makes identifier lookups (gateway/protection). */
+    readonly protection: DataProtection,
   ) {}
 
   forRequest(principal: Principal, purpose: AccessPurpose | null, requestId: string, now: Date): RequestAccess {
@@ -76,6 +79,11 @@ export class RequestAccess {
     known?: RequestFacts,
   ) {
     this.known = known ?? { facts: undefined, loaded: undefined, confirmed: false };
+  }
+
+  /** Seals and opens personal data at rest for this request's reads and writes. */
+  get protection(): DataProtection {
+    return this.policy.protection;
   }
 
   /** The same caller and facts under another purpose (a case route: the case is the purpose). */

@@ -96,7 +96,7 @@ export async function receiveStatusCallback(
         });
         if (!decision.allowed) throw unknown();
         const item = await requireItem(tx, row.itemCode);
-        const applied = await applyDepartmentStatus(tx, calendar, item.statutoryDays, {
+        const applied = await applyDepartmentStatus(tx, context.access.protection, calendar, item.statutoryDays, {
           caseId: row.id,
           departmentCode: department,
           status: callback.status,

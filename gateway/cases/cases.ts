@@ -32,7 +32,7 @@ import {
 } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import { requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
+import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
 import { type ItemDefinition, type ItemRequirement, requireItemFrom, stageOf } from '../items/catalogue.js';
 import { deliverabilityGaps } from '../items/deliverability.js';
 import { checkForm } from '../items/form.js';
@@ -49,6 +49,7 @@ import {
   windowResultView,
 } from '../results/results.js';
 import { ApiError, type Message, bilingualError, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertCase,
@@ -804,6 +805,7 @@ async function checkedParties(
  */
 async function checkFormParties(
   tx: Queryable,
+  protection: DataProtection,
   item: ItemDefinition,
   form: Record<string, unknown>,
   parties: ReadonlyMap<string, string>,
@@ -834,7 +836,8 @@ async function checkFormParties(
       .select({ identifier: subjects.identifier })
       .from(subjects)
       .where(eq(subjects.id, subjectId));
-    if (named && named.identifier.toUpperCase() !== parsed.value.toUpperCase()) {
+    const identifier = named && (await openSubjectIdentifier(protection, subjectId, named.identifier));
+    if (identifier !== undefined && identifier.toUpperCase() !== parsed.value.toUpperCase()) {
       throw new ApiError(
         'party_form_mismatch',
         message('case.party_form_mismatch', { field: party.formField, party: party.name, partyZh: party.nameZh }),
@@ -890,6 +893,7 @@ export async function openCase(
       const parties = await checkedParties(tx, opening, item, input.subjectId, input.parties ?? []);
       await checkFormParties(
         tx,
+        context.access.protection,
         item,
         input.form ?? {},
         new Map([...parties].map(([role, party]) => [role, party.id])),
@@ -1488,7 +1492,7 @@ export async function submitCase(
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);
   if (item.parties.some((party) => party.formField !== undefined))
-    await checkFormParties(tx, item, form, await partiesOf(tx, row.id));
+    await checkFormParties(tx, context.access.protection, item, form, await partiesOf(tx, row.id));
 
   // Deliverable as the departments stand now: an adapter may have changed since the item was saved.
   const gaps = deliverabilityGaps(item, services.departments);

@@ -22,6 +22,7 @@ import { type TestGateway, bearer, createTestGateway, problemOf } from '../../te
 import { ConfigError, type DispatchSettings, parseConfig } from '../config.js';
 import { rowsOf } from '../db/client.js';
 import { auditEntries, caseEvents, caseMaterials, cases, deliveries, materials, subjects } from '../db/schema.js';
+import { storedSubjectValues } from '../identity/subjects.js';
 import type { RegisteredDepartment } from '../departments/registry.js';
 import { DeliveryWorker, type DeliveryWorkerOptions, type DepartmentLookup, backoffDelayMs } from './dispatch.js';
 
@@ -52,6 +53,7 @@ function worker(
   const { settings, ...rest } = options;
   return new DeliveryWorker({
     db: gw.services.db,
+    protection: gw.services.access.protection,
     departments: gw.services.departments,
     calendar: gw.services.calendar,
     metrics: gw.services.metrics.registry,
@@ -168,14 +170,16 @@ beforeAll(async () => {
   });
   windowClientId = (await gw.createClient('window')).client.id;
   subjectId = `sub_${randomBytes(8).toString('hex')}`;
-  await gw.services.db.insert(subjects).values({
-    id: subjectId,
-    kind: 'person',
-    identifierType: 'resident_id',
-    identifier: APPLICANT.idNumber,
-    name: APPLICANT.name,
-    createdByClientId: windowClientId,
-  });
+  await gw.services.db.insert(subjects).values(
+    storedSubjectValues(gw.services.access.protection, {
+      id: subjectId,
+      kind: 'person',
+      identifierType: 'resident_id',
+      identifier: APPLICANT.idNumber,
+      name: APPLICANT.name,
+      createdByClientId: windowClientId,
+    }),
+  );
 }, 60_000);
 
 afterEach(async () => {

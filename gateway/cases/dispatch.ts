@@ -31,7 +31,7 @@ import type {
   ResultCertificate,
   SubmittedMaterial,
 } from '../../adapters/sdk/types.js';
-import { departmentSubjectRef } from '../identity/subjects.js';
+import { departmentSubjectRef, openSubjectValues } from '../identity/subjects.js';
 import { newAuditEntryId, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { ClientKind } from '../auth/scopes.js';
@@ -45,6 +45,7 @@ import { submissionTypeFor } from '../items/deliverability.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { type ReceivedResultCertificate, type ResultSealing, receiveResultCertificate } from '../results/electronic.js';
 import { ApiError, type ErrorCode, errorForLog, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 
@@ -165,6 +166,8 @@ export type DepartmentLookup = Pick<DepartmentRegistry, 'get' | 'list'>;
 
 export interface DeliveryWorkerOptions {
   db: Database;
+  /** Opens the subjects' sealed identifiers and names sent to departments (gateway/protection). */
+  protection: DataProtection;
   departments: DepartmentLookup;
   calendar: CalendarSource;
   /** The registry the dispatch metrics are registered in (the gateway's metrics registry). */
@@ -217,6 +220,7 @@ function delay(ms: number): Promise<void> {
 export class DeliveryWorker {
   readonly owner: string;
   private readonly db: Database;
+  private readonly protection: DataProtection;
   private readonly departments: DepartmentLookup;
   private readonly calendar: CalendarSource;
   private readonly metrics: DispatchMetrics;
@@ -239,6 +243,7 @@ export class DeliveryWorker {
     this.blobStore = options.blobStore;
     this.sealing = options.sealing;
     this.db = options.db;
+    this.protection = options.protection;
     this.departments = options.departments;
     this.calendar = options.calendar;
     this.metrics = dispatchMetrics(options.metrics);
@@ -442,11 +447,19 @@ export class DeliveryWorker {
     ]);
     if (!row) throw new ApiError('not_found', message('dispatch.case_of_delivery_missing', { deliveryId: claim.id }));
     // Opening refused subjects departments cannot be asked about; a subject changed since is refused here, definitively.
-    const subject = departmentSubjectRef(row, claim.departmentCode);
-    const parties = partyRows.map((party) => ({
-      role: party.role,
-      subject: departmentSubjectRef(party, claim.departmentCode),
-    }));
+    const subject = departmentSubjectRef(
+      await openSubjectValues(this.protection, row.subjectId, row),
+      claim.departmentCode,
+    );
+    const parties = await Promise.all(
+      partyRows.map(async (party) => ({
+        role: party.role,
+        subject: departmentSubjectRef(
+          await openSubjectValues(this.protection, party.subjectId, party),
+          claim.departmentCode,
+        ),
+      })),
+    );
     const submitted: SubmittedMaterial[] = attached.map((material) => ({
       typeCode: material.typeCode,
       sha256: material.sha256,
@@ -822,7 +835,7 @@ export class DeliveryWorker {
           .innerJoin(items, eq(items.code, cases.itemCode))
           .where(eq(cases.id, check.caseId));
         if (!item) return null;
-        return applyDepartmentStatus(tx, calendar, item.statutoryDays, {
+        return applyDepartmentStatus(tx, this.protection, calendar, item.statutoryDays, {
           caseId: check.caseId,
           departmentCode: check.departmentCode,
           status: result.status,

@@ -10,7 +10,15 @@ import { errorResponses, publicRoute } from '../platform/routes.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
 import { RESULT_DOCUMENT_PATH } from '../results/results.js';
+import type { GatewayServices } from '../services.js';
 import { downloadResultDocument, lookUpProgress } from './progress.js';
+import type { ProofStore } from './proof.js';
+
+/** What checks an applicant's proof (case number and the ID number's last four). */
+const proofStore = (services: GatewayServices): ProofStore => ({
+  db: services.db,
+  protection: services.access.protection,
+});
 
 const CaseNumberSchema = z
   .string()
@@ -235,7 +243,13 @@ export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
     const services = c.get('services');
     const lookup = c.req.valid('json');
     const now = services.clock.now();
-    const progress = await lookUpProgress(services.db, services.config.progress, lookup, c.get('requestId'), now);
+    const progress = await lookUpProgress(
+      proofStore(services),
+      services.config.progress,
+      lookup,
+      c.get('requestId'),
+      now,
+    );
     return c.json(progress, 200);
   });
 
@@ -245,13 +259,21 @@ export function registerProgressRoutes(app: OpenAPIHono<AppEnv>): void {
     const settings = { limits: services.config.progress, followUpWorkingDays };
     const calendar = await services.calendar.current();
     const input = c.req.valid('json');
-    const receipt = await rateCase(services.db, calendar, settings, input, c.get('requestId'), services.clock.now());
+    const receipt = await rateCase(
+      proofStore(services),
+      calendar,
+      settings,
+      input,
+      c.get('requestId'),
+      services.clock.now(),
+    );
     return c.json(receipt, 201);
   });
   app.openapi(resultDocumentRoute, async (c) => {
     const services = c.get('services');
     const documentServices = {
       db: services.db,
+      protection: services.access.protection,
       blobStore: services.blobStore,
       keys: services.keys,
       envelopes: services.envelopes,

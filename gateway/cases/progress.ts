@@ -21,9 +21,10 @@ import {
 } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { chinaToday } from '../materials/dates.js';
 import { type ApplicantRatingView, applicantRatingView, findRating, isRateable } from '../ratings/ratings.js';
-import { type ProgressLookup, proveCase } from './proof.js';
+import { type ProgressLookup, type ProofStore, proveCase } from './proof.js';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { KeyStore } from '../auth/keys.js';
 import type { EnvelopeCache } from '../certificates/envelope.js';
@@ -108,24 +109,24 @@ export interface LookupLimits {
 
 /** The look-up's proof (proof.ts), shared by the look-up, the rating and the result download. */
 async function provenCase(
-  db: Database,
+  store: ProofStore,
   limits: LookupLimits,
   lookup: ProgressLookup,
   requestId: string,
   now: Date,
   action: string,
 ) {
-  return (await proveCase(db, limits, lookup, requestId, now, action)).caseRow;
+  return (await proveCase(store, limits, lookup, requestId, now, action)).caseRow;
 }
 
 export async function lookUpProgress(
-  db: Database,
+  { db, protection }: ProofStore,
   limits: LookupLimits,
   lookup: ProgressLookup,
   requestId: string,
   now = new Date(),
 ): Promise<CaseProgress> {
-  const caseRow = await provenCase(db, limits, lookup, requestId, now, 'case.progress_lookup');
+  const caseRow = await provenCase({ db, protection }, limits, lookup, requestId, now, 'case.progress_lookup');
   return db.transaction(async (tx) => {
     const item = await requireItem(tx, caseRow.itemCode);
     const deliveryRows = await tx
@@ -253,6 +254,7 @@ function applicantCertificate(
 
 export interface ResultDocumentServices {
   db: Database;
+  protection: DataProtection;
   blobStore: BlobStore;
   keys: KeyStore;
   envelopes: EnvelopeCache;
@@ -290,7 +292,7 @@ export async function downloadResultDocument(
   requestId: string,
   now = new Date(),
 ): Promise<ResultDocument> {
-  const caseRow = await provenCase(services.db, limits, lookup, requestId, now, 'case.result_download');
+  const caseRow = await provenCase(services, limits, lookup, requestId, now, 'case.result_download');
   const resultRow = await findResult(services.db, caseRow.id);
   if (resultRow?.method !== 'electronic' || resultRow.status !== 'issued' || resultRow.materialId === null) {
     throw new ApiError(

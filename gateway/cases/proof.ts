@@ -8,7 +8,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { and, count, eq, gte, min } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
+import type { DataProtection } from '../protection/data-protection.js';
+
+/** Where a proof is checked: the database and the key that opens the applicant's identifier. */
+export interface ProofStore {
+  db: Database;
+  protection: DataProtection;
+}
 import { cases, progressLookupFailures, subjects } from '../db/schema.js';
+import { openSubjectIdentifier } from '../identity/subjects.js';
 import { ApiError, message } from '../platform/errors.js';
 
 export interface ProgressLookup {
@@ -38,7 +46,7 @@ export interface ProvedCase {
  * look-up, the rating) goes through here, so they share one count of wrong guesses.
  */
 export async function proveCase(
-  db: Database,
+  { db, protection }: ProofStore,
   limits: { maxFailures: number; lockMs: number },
   lookup: ProgressLookup,
   requestId: string,
@@ -70,7 +78,8 @@ export async function proveCase(
     .from(cases)
     .innerJoin(subjects, eq(subjects.id, cases.subjectId))
     .where(eq(cases.caseNumber, lookup.caseNumber));
-  if (!row || !sameCheck(row.identifier.slice(-4), lookup.check)) {
+  const identifier = row ? await openSubjectIdentifier(protection, row.caseRow.subjectId, row.identifier) : '';
+  if (!row || !sameCheck(identifier.slice(-4), lookup.check)) {
     await db.transaction(async (tx) => {
       await tx.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
       // A wrong check on a real case is someone trying the applicant's case: on their access log.

@@ -245,11 +245,19 @@ export const selectSubmittedMaterials = reusableStatement<
 /** The parties a department receives with the case (the buyer, an agent): role, kind, identifier and name. */
 export const selectSubmittedParties = reusableStatement<
   { caseId: string },
-  { role: string; kind: 'person' | 'organisation'; identifierType: string; identifier: string; name: string }[]
+  {
+    role: string;
+    subjectId: string;
+    kind: 'person' | 'organisation';
+    identifierType: string;
+    identifier: string;
+    name: string;
+  }[]
 >((on) =>
   on
     .select({
       role: caseParties.role,
+      subjectId: subjects.id,
       kind: subjects.kind,
       identifierType: subjects.identifierType,
       identifier: subjects.identifier,

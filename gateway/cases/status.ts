@@ -17,6 +17,7 @@ import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { type ReceivedResultCertificate, recordResultCertificate } from '../results/electronic.js';
 import { prepareResult } from '../results/results.js';
 
@@ -106,6 +107,7 @@ export function dueDates(
  */
 export async function applyDepartmentStatus(
   tx: Queryable,
+  protection: DataProtection,
   calendar: WorkingCalendar,
   statutoryDays: number,
   update: DepartmentStatusUpdate,
@@ -202,6 +204,7 @@ export async function applyDepartmentStatus(
     const actor = { clientId: departmentProvider(update.departmentCode), kind: 'department' as const };
     await recordResultCertificate(
       tx,
+      protection,
       { caseId: caseRow.id, departmentCode: update.departmentCode, actor, requestId: update.requestId ?? null },
       resultCertificate,
       update.occurredAt,

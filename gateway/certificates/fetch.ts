@@ -391,7 +391,7 @@ async function auditCoHolderRead(
   const metadata = stored.certificate.metadata as unknown as CertificateMetadata;
   if ((metadata.holders?.length ?? 0) < 2) return;
   await context.db.transaction(async (tx) => {
-    for (const coHolder of await coHolderSubjects(tx, metadata, subjectId))
+    for (const coHolder of await coHolderSubjects(tx, context.access.protection, metadata, subjectId))
       await auditAccess(tx, context, {
         decision: allowedAccess(plan),
         action,

@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import type { AccessContext } from '../access/context.js';
 import type { Decision } from '../access/policy.js';
 import type { DatabaseHandle } from '../db/client.js';
+import { openSubjectValues } from '../identity/subjects.js';
 import type { CertificateRow } from './store.js';
 
 export interface StoredCopy {
@@ -186,13 +187,17 @@ export async function readAndAudit(
       },
     });
   }
+  const opened = await openSubjectValues(context.access.protection, first.subject_id, {
+    identifier: first.identifier,
+    name: first.name,
+  });
   return {
     subject: {
       id: first.subject_id,
       kind: first.subject_kind,
       identifierType: first.identifier_type,
-      identifier: first.identifier,
-      name: first.name,
+      identifier: opened.identifier,
+      name: opened.name,
     },
     stored,
   };

@@ -13,6 +13,8 @@ import type { Queryable } from '../db/client.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { certificateRevocations, certificates, materials, subjects } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
+import { subjectLookups } from '../identity/subjects.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { auditAccess } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
@@ -175,7 +177,7 @@ export async function recordFetchedCertificate(
     const knownRevoked = revoked !== undefined;
     const metadata: CertificateMetadata = knownRevoked ? { ...fetched.metadata, status: 'revoked' } : fetched.metadata;
     const certificate = { ...fetched, metadata };
-    const coHolders = await coHoldersKnown(tx, metadata, subjectId);
+    const coHolders = await coHoldersKnown(tx, context.access.protection, metadata, subjectId);
     const audit = async () => {
       await auditAccess(tx, context, {
         decision,
@@ -285,15 +287,17 @@ async function storeHolderCopy(
  */
 export async function coHolderSubjects(
   tx: Queryable,
+  protection: DataProtection,
   metadata: Pick<CertificateMetadata, 'holders' | 'holderIdentifier'>,
   subjectId: string,
 ): Promise<string[]> {
-  return (await coHoldersKnown(tx, metadata, subjectId)).map((coHolder) => coHolder.subjectId);
+  return (await coHoldersKnown(tx, protection, metadata, subjectId)).map((coHolder) => coHolder.subjectId);
 }
 
 /** The other holders the gateway knows as subjects, each with the department's entry for them. */
 async function coHoldersKnown(
   tx: Queryable,
+  protection: DataProtection,
   metadata: Pick<CertificateMetadata, 'holders' | 'holderIdentifier'>,
   subjectId: string,
 ): Promise<{ subjectId: string; holder: NonNullable<CertificateMetadata['holders']>[number] }[]> {
@@ -301,17 +305,29 @@ async function coHoldersKnown(
   // A list that does not name the holder asked about is not this certificate's list of holders
   // (an adapter's mistake): nobody in it gets the copy, or the read on their record.
   if (!entries.delete(metadata.holderIdentifier.toUpperCase()) || entries.size === 0) return [];
+  // Found by the identifier's lookup (a blind index when data protection is on), either kind of identifier.
+  const byLookup = new Map<string, string>();
+  const lookups = new Set<string>();
+  for (const identifier of entries.keys()) {
+    for (const type of ['resident_id', 'credit_code']) {
+      for (const lookup of subjectLookups(protection, type, identifier)) {
+        byLookup.set(`${type}\u001f${lookup}`, identifier);
+        lookups.add(lookup);
+      }
+    }
+  }
   const rows = await tx
-    .select({ id: subjects.id, identifier: subjects.identifier })
+    .select({ id: subjects.id, identifierType: subjects.identifierType, lookup: subjects.identifierLookup })
     .from(subjects)
     .where(
       and(
         inArray(subjects.identifierType, ['resident_id', 'credit_code']),
-        inArray(subjects.identifier, [...entries.keys()]),
+        inArray(subjects.identifierLookup, [...lookups]),
       ),
     );
   return rows.flatMap((row) => {
-    const holder = entries.get(row.identifier.toUpperCase());
+    const identifier = byLookup.get(`${row.identifierType}\u001f${row.lookup}`);
+    const holder = identifier === undefined ? undefined : entries.get(identifier);
     return holder && row.id !== subjectId ? [{ subjectId: row.id, holder }] : [];
   });
 }

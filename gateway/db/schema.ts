@@ -59,6 +59,32 @@ export const signingKeys = pgTable('signing_keys', {
 });
 
 /**
+ * The data keys that seal personal data at rest (gateway/protection), each wrapped by the
+ * key-encryption key file named by `kek_id` (never kept here). One active sealing key per
+ * algorithm seals; every key opens what it sealed. The one blind-index key is never rotated.
+ */
+export const dataKeys = pgTable(
+  'data_keys',
+  {
+    id: text('id').primaryKey(),
+    /** `seal` or `index`. */
+    purpose: text('purpose').notNull(),
+    /** `aes-256-gcm` or `sm4-gcm` for sealing keys, `hmac-sha256` or `hmac-sm3` for the index key. */
+    algorithm: text('algorithm').notNull(),
+    kekId: text('kek_id').notNull(),
+    /** The algorithm that wrapped the key under the key-encryption key. */
+    wrapAlgorithm: text('wrap_algorithm').notNull(),
+    wrappedKey: text('wrapped_key').notNull(),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('data_keys_one_active').on(table.purpose, table.algorithm).where(sql`${table.active}`),
+    uniqueIndex('data_keys_one_index').on(table.purpose).where(sql`${table.purpose} = 'index'`),
+  ],
+);
+
+/**
  * The audit log. A request writes its entry in its own transaction with the seal columns empty;
  * the sealer later links entries into a hash chain in `chain_seq` order. Sealing after the fact
  * keeps requests from queueing on one lock for the chain head.
@@ -172,12 +198,16 @@ export const subjects = pgTable(
     id: text('id').primaryKey(),
     kind: subjectKind('kind').notNull(),
     identifierType: text('identifier_type').notNull(),
+    /** The identifier, sealed when data protection is on (gateway/protection). */
     identifier: text('identifier').notNull(),
+    /** What lookups match: the keyed blind index of the identifier, or the identifier itself when protection is off. */
+    identifierLookup: text('identifier_lookup').notNull(),
+    /** The name, sealed when data protection is on. */
     name: text('name').notNull(),
     createdByClientId: text('created_by_client_id').notNull(),
     createdAt: createdAt(),
   },
-  (table) => [uniqueIndex('subjects_identifier_key').on(table.identifierType, table.identifier)],
+  (table) => [uniqueIndex('subjects_identifier_lookup_key').on(table.identifierType, table.identifierLookup)],
 );
 
 /** A department's own identifier for a subject (household number, taxpayer number, …). */

@@ -6,13 +6,14 @@
  * identifier, its exact department link, or its id.
  */
 import { randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, notLike, or } from 'drizzle-orm';
 import type { SubjectRef } from '../../adapters/sdk/types.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import type { Principal } from '../auth/principal.js';
-import type { Queryable } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { subjectLinks, subjects } from '../db/schema.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { ApiError, message } from '../platform/errors.js';
 import {
   type SubjectIdentifierType,
@@ -50,6 +51,114 @@ type LinkRow = typeof subjectLinks.$inferSelect;
 
 export function newSubjectId(): string {
   return `sub_${randomBytes(12).toString('base64url')}`;
+}
+
+/** Where a subject's sealed values are kept: what their seal is bound to (gateway/protection). */
+const identifierPlace = (subjectId: string) => `subjects.identifier:${subjectId}`;
+const namePlace = (subjectId: string) => `subjects.name:${subjectId}`;
+
+/** A new subject row as it is stored: identifier and name sealed, the identifier's lookup beside them. */
+export function storedSubjectValues(
+  protection: DataProtection,
+  subject: {
+    id: string;
+    kind: SubjectKind;
+    identifierType: string;
+    identifier: string;
+    name: string;
+    createdByClientId: string;
+  },
+): typeof subjects.$inferInsert {
+  return {
+    ...subject,
+    identifier: protection.sealText(identifierPlace(subject.id), subject.identifier),
+    identifierLookup: protection.lookupOf(subject.identifierType, subject.identifier),
+    name: protection.sealText(namePlace(subject.id), subject.name),
+  };
+}
+
+/** The subject values of a stored row, opened (rows written while protection was off read as they are). */
+export async function openSubjectValues<Row extends { identifier: string; name: string }>(
+  protection: DataProtection,
+  subjectId: string,
+  row: Row,
+): Promise<Row> {
+  const [identifier, name] = await Promise.all([
+    protection.openText(identifierPlace(subjectId), row.identifier),
+    protection.openText(namePlace(subjectId), row.name),
+  ]);
+  return { ...row, identifier, name };
+}
+
+/** PostgreSQL's unique_violation, wherever the driver put it in the chain of causes. */
+function isUniqueViolation(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause)
+    if ((current as Error & { code?: unknown }).code === '23505') return true;
+  return false;
+}
+
+/**
+ * Seals the subjects kept in clear (written while protection was off) or, with `allKeys`, also
+ * those sealed under a data key that is no longer the active one (after a rotation), in batches,
+ * each row only if unchanged since read. A clear row whose identifier was also stored sealed
+ * since (two rows of one person) is left and reported: merging subjects is an administrator's
+ * decision. Returns how many rows were sealed and which were left.
+ */
+export async function sealStoredSubjects(
+  db: Database,
+  protection: DataProtection,
+  options: { allKeys?: boolean; batchSize?: number } = {},
+): Promise<{ sealed: number; left: string[] }> {
+  const prefix = protection.currentSealPrefix;
+  if (prefix === null) return { sealed: 0, left: [] };
+  const batchSize = options.batchSize ?? 500;
+  const outdated = options.allKeys
+    ? or(notLike(subjects.identifier, `${prefix}%`), notLike(subjects.name, `${prefix}%`))
+    : or(notLike(subjects.identifier, 'ow1.%'), notLike(subjects.name, 'ow1.%'));
+  const left: string[] = [];
+  let sealed = 0;
+  for (;;) {
+    const rows = await db
+      .select()
+      .from(subjects)
+      .where(left.length > 0 ? and(outdated, notInArray(subjects.id, left)) : outdated)
+      .orderBy(subjects.id)
+      .limit(batchSize);
+    if (rows.length === 0) break;
+    for (const stored of rows) {
+      const row = await openSubjectValues(protection, stored.id, stored);
+      const values = storedSubjectValues(protection, row);
+      try {
+        const updated = await db
+          .update(subjects)
+          .set({ identifier: values.identifier, identifierLookup: values.identifierLookup, name: values.name })
+          .where(
+            and(eq(subjects.id, row.id), eq(subjects.identifier, stored.identifier), eq(subjects.name, stored.name)),
+          )
+          .returning({ id: subjects.id });
+        sealed += updated.length;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        left.push(row.id);
+      }
+    }
+  }
+  return { sealed, left };
+}
+
+/** A subject's stored identifier, opened (when only the identifier was read). */
+export function openSubjectIdentifier(protection: DataProtection, subjectId: string, stored: string): Promise<string> {
+  return protection.openText(identifierPlace(subjectId), stored);
+}
+
+/** A subject's stored name, opened (when only the name was read). */
+export function openSubjectName(protection: DataProtection, subjectId: string, stored: string): Promise<string> {
+  return protection.openText(namePlace(subjectId), stored);
+}
+
+/** The stored lookups that match a subject with this identifier (see DataProtection.lookupsOf). */
+export function subjectLookups(protection: DataProtection, identifierType: string, identifier: string): string[] {
+  return protection.lookupsOf(identifierType, identifier);
 }
 
 function kindOf(type: SubjectIdentifierType): SubjectKind {
@@ -168,6 +277,7 @@ export async function resolveSubject(
   const name = normaliseName(input.name);
   const { principal } = context;
   const mayCreate = principal.scopes.has('subjects:write');
+  const { protection } = context.access;
 
   const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () =>
     context.db.transaction(async (tx) => {
@@ -175,23 +285,32 @@ export async function resolveSubject(
       if (mayCreate) {
         const inserted = await tx
           .insert(subjects)
-          .values({
-            id: newSubjectId(),
-            kind: kindOf(input.identifierType),
-            identifierType: input.identifierType,
-            identifier: parsed.value,
-            name,
-            createdByClientId: principal.clientId,
-          })
+          .values(
+            storedSubjectValues(protection, {
+              id: newSubjectId(),
+              kind: kindOf(input.identifierType),
+              identifierType: input.identifierType,
+              identifier: parsed.value,
+              name,
+              createdByClientId: principal.clientId,
+            }),
+          )
           .onConflictDoNothing()
           .returning({ id: subjects.id });
         created = inserted.length > 0;
       }
-      const [row] = await tx
+      const [stored] = await tx
         .select()
         .from(subjects)
-        .where(and(eq(subjects.identifierType, input.identifierType), eq(subjects.identifier, parsed.value)));
-      if (!row) return { kind: 'missing' as const };
+        .where(
+          and(
+            eq(subjects.identifierType, input.identifierType),
+            inArray(subjects.identifierLookup, subjectLookups(protection, input.identifierType, parsed.value)),
+          ),
+        )
+        .limit(1);
+      if (!stored) return { kind: 'missing' as const };
+      const row = await openSubjectValues(protection, stored.id, stored);
       if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
       const links = await linksOf(tx, row.id);
@@ -222,16 +341,20 @@ export async function resolveSubject(
 }
 
 /** Loads a subject row inside a transaction, or throws the generic not-found. */
-export async function requireSubject(tx: Queryable, subjectId: string): Promise<SubjectRow> {
+export async function requireSubject(
+  tx: Queryable,
+  protection: DataProtection,
+  subjectId: string,
+): Promise<SubjectRow> {
   const [row] = await tx.select().from(subjects).where(eq(subjects.id, subjectId));
   if (!row) throw new ApiError('not_found', message('subject.not_found'));
-  return row;
+  return openSubjectValues(protection, row.id, row);
 }
 
 export async function readSubject(context: AccessContext, subjectId: string): Promise<SubjectView> {
   return auditRefusals(context, { action: 'subject.read', subjectId }, () =>
     context.db.transaction(async (tx) => {
-      const row = await requireSubject(tx, subjectId);
+      const row = await requireSubject(tx, context.access.protection, subjectId);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
       const links = await linksOf(tx, row.id);
       await auditAccess(tx, context, {
@@ -280,7 +403,7 @@ export async function linkSubject(
   const departmentCode = linkDepartment(context.principal, input.departmentCode);
   return auditRefusals(context, { action: 'subject.link', subjectId }, () =>
     context.db.transaction(async (tx) => {
-      const row = await requireSubject(tx, subjectId);
+      const row = await requireSubject(tx, context.access.protection, subjectId);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id, 'subject.link');
       const inserted = await tx
         .insert(subjectLinks)
@@ -340,7 +463,7 @@ export async function findSubjectByLink(
           ),
         );
       if (!found) return null;
-      const row = await requireSubject(tx, found.subjectId);
+      const row = await requireSubject(tx, context.access.protection, found.subjectId);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
       const links = await linksOf(tx, row.id);
       await auditAccess(tx, context, {

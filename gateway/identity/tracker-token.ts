@@ -58,7 +58,7 @@ export async function issueTrackerToken<Token>(
       { kind: 'access_log', subjectId },
       message('subject.not_found'),
     );
-    const subject = await requireSubject(context.db, subjectId);
+    const subject = await requireSubject(context.db, context.access.protection, subjectId);
     if (subject.kind !== 'person') {
       throw new ApiError('identity_verification_not_applicable', message('identity.access_log_persons_only'));
     }

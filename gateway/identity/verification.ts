@@ -129,7 +129,7 @@ export async function verifySubjectIdentity(
   input: { department?: string | undefined },
 ): Promise<IdentityVerificationView> {
   const subject = await auditRefusals(context, { action: ACTION, subjectId }, async () => {
-    const row = await requireSubject(context.db, subjectId);
+    const row = await requireSubject(context.db, context.access.protection, subjectId);
     // Sending the name and number to a department discloses them: the caller must be allowed to see them.
     await subjectDisclosure(context.db, context, row.id);
     return row;

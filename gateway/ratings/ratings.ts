@@ -22,7 +22,7 @@ import { recordAudit } from '../audit/record.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { requireCentre } from '../centres/centres.js';
-import { type ProgressLookup, proveCase } from '../cases/proof.js';
+import { type ProgressLookup, type ProofStore, proveCase } from '../cases/proof.js';
 import type { Database, Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
@@ -119,7 +119,7 @@ export const isRateable = (status: string, rated: boolean): boolean => status ==
  * for a wrong proof (the count of wrong guesses and the entry on the applicant's access log).
  */
 export async function rateCase(
-  db: Database,
+  { db, protection }: ProofStore,
   calendar: WorkingCalendar,
   settings: RatingSettings,
   input: RatingInput,
@@ -127,7 +127,7 @@ export async function rateCase(
   now: Date,
 ): Promise<RatingReceipt> {
   const proof = { caseNumber: input.caseNumber, check: input.check };
-  const { caseRow } = await proveCase(db, settings.limits, proof, requestId, now, 'case.rating');
+  const { caseRow } = await proveCase({ db, protection }, settings.limits, proof, requestId, now, 'case.rating');
   return db.transaction(async (tx) => {
     // The case row locked: two ratings sent at once are one rating and one `rating_exists`.
     const [locked] = await tx.select().from(cases).where(eq(cases.id, caseRow.id)).for('update');

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { CertificateMetadata, ResultCertificate } from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import { insertCertificateMaterial, departmentProvider } from '../certificates/store.js';
@@ -33,11 +33,18 @@ import {
   subjects,
 } from '../db/schema.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import { newSubjectId, normaliseName } from '../identity/subjects.js';
+import {
+  newSubjectId,
+  normaliseName,
+  openSubjectValues,
+  storedSubjectValues,
+  subjectLookups,
+} from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import type { GatewaySeal } from '../seals/gateway-seal.js';
 import { addSealAppearance } from '../seals/pdf-appearance.js';
 import { SealProblem } from '../seals/seal.js';
@@ -264,38 +271,50 @@ export async function receiveResultCertificate(
  */
 async function holderSubject(
   tx: Queryable,
+  protection: DataProtection,
   caseRow: typeof cases.$inferSelect,
   metadata: CertificateMetadata,
   department: string,
 ): Promise<typeof subjects.$inferSelect> {
   const identifierType = identifierTypeOf(metadata.holderIdentifier);
   if (identifierType === null) throw invalid('the holder identifier is not valid');
-  const [applicant] = await tx.select().from(subjects).where(eq(subjects.id, caseRow.subjectId));
+  const [applicantRow] = await tx.select().from(subjects).where(eq(subjects.id, caseRow.subjectId));
+  const applicant = applicantRow && (await openSubjectValues(protection, applicantRow.id, applicantRow));
   if (applicant && applicant.identifier.toUpperCase() === metadata.holderIdentifier) return applicant;
   const parties = await tx
     .select({ subject: subjects })
     .from(caseParties)
     .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
     .where(eq(caseParties.caseId, caseRow.id));
-  const party = parties.find((entry) => entry.subject.identifier.toUpperCase() === metadata.holderIdentifier);
-  if (party) return party.subject;
+  for (const entry of parties) {
+    const party = await openSubjectValues(protection, entry.subject.id, entry.subject);
+    if (party.identifier.toUpperCase() === metadata.holderIdentifier) return party;
+  }
   await tx
     .insert(subjects)
-    .values({
-      id: newSubjectId(),
-      kind: identifierType === 'resident_id' ? 'person' : 'organisation',
-      identifierType,
-      identifier: metadata.holderIdentifier,
-      name: normaliseName(metadata.holderName),
-      createdByClientId: departmentProvider(department),
-    })
+    .values(
+      storedSubjectValues(protection, {
+        id: newSubjectId(),
+        kind: identifierType === 'resident_id' ? 'person' : 'organisation',
+        identifierType,
+        identifier: metadata.holderIdentifier,
+        name: normaliseName(metadata.holderName),
+        createdByClientId: departmentProvider(department),
+      }),
+    )
     .onConflictDoNothing();
   const [known] = await tx
     .select()
     .from(subjects)
-    .where(and(eq(subjects.identifierType, identifierType), eq(subjects.identifier, metadata.holderIdentifier)));
+    .where(
+      and(
+        eq(subjects.identifierType, identifierType),
+        inArray(subjects.identifierLookup, subjectLookups(protection, identifierType, metadata.holderIdentifier)),
+      ),
+    )
+    .limit(1);
   if (!known) throw new Error('subject insert returned no row');
-  return known;
+  return openSubjectValues(protection, known.id, known);
 }
 
 /**
@@ -307,6 +326,7 @@ async function holderSubject(
  */
 export async function recordResultCertificate(
   tx: Queryable,
+  protection: DataProtection,
   input: {
     caseId: string;
     departmentCode: string;
@@ -347,7 +367,7 @@ export async function recordResultCertificate(
   if (!type.allowedMediaTypes.includes(content.mediaType)) {
     throw invalid(`${type.code} is not kept as ${content.mediaType}`);
   }
-  const holder = await holderSubject(tx, caseRow, metadata, input.departmentCode);
+  const holder = await holderSubject(tx, protection, caseRow, metadata, input.departmentCode);
   if (type.subjectKind !== null && type.subjectKind !== holder.kind) {
     const owner = type.subjectKind === 'person' ? 'a person' : 'an organisation';
     throw invalid(`a ${type.code} belongs to ${owner}, and its holder is not one`);

@@ -7,6 +7,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Queryable, reportRows } from '../db/client.js';
 import { maskName } from '../identity/identifiers.js';
+import { openSubjectName } from '../identity/subjects.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { type SupervisionScope, caseInScope } from './scope.js';
 import { type CaseStatusName, type SummaryPeriod, checkPeriod, periodInstants } from './summary.js';
 
@@ -105,6 +107,7 @@ function conditions(filter: CaseListFilter, scope: SupervisionScope | null, toda
 /** A page of the cases matching `filter` within `scope`, newest acceptance first; `today` judges "overdue". */
 export async function supervisionCases(
   db: Queryable,
+  protection: DataProtection,
   scope: SupervisionScope | null,
   filter: CaseListFilter,
   today: string,
@@ -121,6 +124,7 @@ export async function supervisionCases(
     centre_code: string | null;
     centre_name: string | null;
     subject_kind: string;
+    subject_id: string;
     subject_name: string;
     opened_at: Date | string;
     accepted_on: string | null;
@@ -132,7 +136,7 @@ export async function supervisionCases(
     db,
     sql`
       select c.case_number, c.item_code, i.name as item_name, c.status::text as status,
-             c.centre_code, ce.name as centre_name, s.kind::text as subject_kind, s.name as subject_name,
+             c.centre_code, ce.name as centre_name, s.kind::text as subject_kind, s.id as subject_id, s.name as subject_name,
              c.opened_at, c.accepted_on::text as accepted_on, c.due_on::text as due_on,
              c.completed_on::text as completed_on,
              array(select distinct d.department_code from deliveries d where d.case_id = c.id order by 1) as departments,
@@ -159,26 +163,31 @@ export async function supervisionCases(
     total,
     pageSize,
     pages: Math.max(1, Math.ceil(total / pageSize)),
-    items: rows.map((row) => ({
-      caseNumber: row.case_number,
-      itemCode: row.item_code,
-      itemName: row.item_name,
-      status: row.status,
-      centreCode: row.centre_code,
-      centreName: row.centre_name,
-      applicant: row.subject_kind === 'person' ? maskName(row.subject_name) : row.subject_name,
-      openedOn: new Date(new Date(row.opened_at).getTime() + 8 * 3_600_000).toISOString().slice(0, 10),
-      acceptedOn: row.accepted_on,
-      dueOn: row.due_on,
-      completedOn: row.completed_on,
-      departments: Array.isArray(row.departments)
-        ? row.departments
-        : typeof row.departments === 'string'
-          ? row.departments
-              .replace(/^\{|\}$/g, '')
-              .split(',')
-              .filter(Boolean)
-          : [],
-    })),
+    items: await Promise.all(
+      rows.map(async (row) => {
+        const subjectName = await openSubjectName(protection, row.subject_id, row.subject_name);
+        return {
+          caseNumber: row.case_number,
+          itemCode: row.item_code,
+          itemName: row.item_name,
+          status: row.status,
+          centreCode: row.centre_code,
+          centreName: row.centre_name,
+          applicant: row.subject_kind === 'person' ? maskName(subjectName) : subjectName,
+          openedOn: new Date(new Date(row.opened_at).getTime() + 8 * 3_600_000).toISOString().slice(0, 10),
+          acceptedOn: row.accepted_on,
+          dueOn: row.due_on,
+          completedOn: row.completed_on,
+          departments: Array.isArray(row.departments)
+            ? row.departments
+            : typeof row.departments === 'string'
+              ? row.departments
+                  .replace(/^\{|\}$/g, '')
+                  .split(',')
+                  .filter(Boolean)
+              : [],
+        };
+      }),
+    ),
   };
 }

@@ -738,7 +738,7 @@ async function loadCaseList(
     overdueOn: query.overdueOn,
     page: query.page,
   };
-  const list = await supervisionCases(services.db, scope, filter, today);
+  const list = await supervisionCases(services.db, services.access.protection, scope, filter, today);
   const language = pageLanguage(c);
   const t = (key: Parameters<typeof pageText>[1], values?: Record<string, string | number>) =>
     pageText(language, key, values);

@@ -18,12 +18,15 @@ export const SEEDED_APPLICANT = { name: '监督测试申请人', identifier: '11
 
 export async function seedSubject(db: Database): Promise<string> {
   const id = `sub_${randomBytes(8).toString('hex')}`;
+  // Unique per subject; the check digit does not matter here.
+  const identifier = `${SEEDED_APPLICANT.identifier.slice(0, 12)}${randomBytes(3).readUIntBE(0, 3).toString().padStart(6, '0').slice(0, 6)}`;
+  // Stored as a gateway with data protection off stores it (the lookup is the identifier itself).
   await db.insert(subjects).values({
     id,
     kind: 'person',
     identifierType: 'resident_id',
-    // Unique per subject; the check digit does not matter here.
-    identifier: `${SEEDED_APPLICANT.identifier.slice(0, 12)}${randomBytes(3).readUIntBE(0, 3).toString().padStart(6, '0').slice(0, 6)}`,
+    identifier,
+    identifierLookup: identifier,
     name: SEEDED_APPLICANT.name,
     createdByClientId: 'cli_test',
   });

@@ -1,0 +1,102 @@
+/**
+ * `npm run data-keys -- <command>`: the data keys that seal personal data at rest
+ * (gateway/protection, docs/national-cryptography.md). Run where the gateway runs: it needs the
+ * key-encryption key file (DATA_KEY_ENCRYPTION_KEY_FILE) and the gateway's DATA_PROTECTION.
+ *
+ *   status   the data keys and how many subjects are in clear or under an earlier key
+ *   rotate   a new active sealing key, then every subject sealed again under it
+ *   reseal   every subject in clear or under an earlier key sealed under the active key
+ *
+ * Running instances open values under a key they have not seen by reading the keys again.
+ */
+import { count, notLike, or } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.js';
+import { ConfigError, loadConfigFromProcess } from '../config.js';
+import { openDatabase } from '../db/client.js';
+import { dataKeys, subjects } from '../db/schema.js';
+import { sealStoredSubjects } from '../identity/subjects.js';
+import { PrivateFileError } from '../platform/private-files.js';
+import { DataKeyError, DataProtection } from '../protection/data-protection.js';
+import pino from 'pino';
+
+const USAGE = 'usage: npm run data-keys -- status | rotate | reseal\n';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = argv[0];
+  if (command === undefined || !['status', 'rotate', 'reseal'].includes(command) || argv.length > 1) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfigFromProcess();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const database = await openDatabase(config.database);
+  try {
+    await database.migrate();
+    let protection: DataProtection;
+    try {
+      protection = await DataProtection.start(database.db, config.protection, pino({ level: 'warn' }));
+    } catch (error) {
+      if (error instanceof PrivateFileError || error instanceof DataKeyError) {
+        process.stderr.write(`data-keys: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+    if (command === 'status') {
+      const keys = await database.db.select().from(dataKeys).orderBy(dataKeys.createdAt);
+      for (const key of keys)
+        process.stdout.write(
+          `${key.id}  ${key.purpose.padEnd(5)}  ${key.algorithm.padEnd(11)}  ${key.active ? 'active ' : 'retired'}  wrapped by ${key.kekId}\n`,
+        );
+      const [clear] = await database.db
+        .select({ n: count() })
+        .from(subjects)
+        .where(or(notLike(subjects.identifier, 'ow1.%'), notLike(subjects.name, 'ow1.%')));
+      const prefix = protection.currentSealPrefix;
+      const [outdated] = prefix
+        ? await database.db
+            .select({ n: count() })
+            .from(subjects)
+            .where(or(notLike(subjects.identifier, `${prefix}%`), notLike(subjects.name, `${prefix}%`)))
+        : [{ n: 0 }];
+      process.stdout.write(
+        `protection: ${protection.mode}\nsubjects in clear: ${clear?.n ?? 0}\nsubjects not under the active key: ${outdated?.n ?? 0}\n`,
+      );
+      return 0;
+    }
+    try {
+      if (command === 'rotate') {
+        const id = await protection.rotateSealingKey();
+        process.stdout.write(`active sealing key: ${id}\n`);
+      }
+    } catch (error) {
+      if (error instanceof DataKeyError) {
+        process.stderr.write(`data-keys: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+    const { sealed, left } = await sealStoredSubjects(database.db, protection, { allKeys: true });
+    await recordAudit(database.db, {
+      actor: { clientId: 'cli_admin_command', kind: 'admin' },
+      action: `data_keys.${command}`,
+      outcome: 'allowed',
+      fields: [`sealed:${sealed}`, `left:${left.length}`],
+    });
+    process.stdout.write(`subjects sealed again: ${sealed}\n`);
+    if (left.length > 0) process.stdout.write(`left in clear (stored twice, merge them): ${left.join(', ')}\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
