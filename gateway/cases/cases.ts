@@ -967,7 +967,7 @@ export async function openCase(
         operatorId: context.purpose.operatorId ?? null,
         acceptingCentreCode: offer.centreCode,
         centreCode: offer.centreCode,
-        form: input.form ?? {},
+        form: context.access.protection.sealJson('cases.form', input.form ?? {}),
         promisedDays: offer.promisedDays,
         materialsRequired: item.materials.filter((requirement) => !requirement.optional && applies(requirement)).length,
         contactMobile: input.contact?.mobile ?? null,
@@ -1574,7 +1574,7 @@ export async function submitCase(
   const [[submitted], inserted] = await Promise.all([
     markCaseSubmitted(tx, {
       caseId: row.id,
-      form,
+      form: context.access.protection.sealJson('cases.form', form),
       submittedAt: now,
       acceptedOn: today,
       promisedDays: row.promisedDays,

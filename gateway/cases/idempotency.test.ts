@@ -7,17 +7,21 @@
  * and the server, as an outage does) leaves the key free for the repeat once the network is back.
  */
 import { eq, sql } from 'drizzle-orm';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../test/faults/fault-proxy.js';
 import { freshDatabase, testPostgresUrl, type TestDatabase } from '../../test/harness.js';
 import { parseConfig } from '../config.js';
 import { type DatabaseHandle, type Queryable, openDatabase, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
+import { DataProtection } from '../protection/data-protection.js';
 import { ApiError } from '../platform/errors.js';
 import { requestHash, withIdempotency } from './idempotency.js';
 
 let fresh: TestDatabase;
 let database: DatabaseHandle;
+/** Seals stored answers as the gateway's configuration says (on in CI's national-cryptography pass). */
+let protection: DataProtection;
 let sequence = 0;
 
 /** The work of these tests: one row per run in a table of its own, so runs can be counted. */
@@ -50,8 +54,10 @@ async function refusalOf(promise: Promise<unknown>): Promise<ApiError> {
 
 beforeAll(async () => {
   fresh = await freshDatabase();
-  database = await openDatabase(parseConfig(fresh.environment).database);
+  const config = parseConfig(fresh.environment);
+  database = await openDatabase(config.database);
   await database.migrate();
+  protection = await DataProtection.start(database.db, config.protection, pino({ level: 'silent' }));
   await database.db.execute(sql`create table idempotency_probe (id serial primary key, label text not null)`);
 });
 
@@ -63,7 +69,7 @@ afterAll(async () => {
 describe('withIdempotency', () => {
   it('runs the work once, replays its answer, and refuses another body under the same key', async () => {
     const key = newKey();
-    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', body: { n: 1 } };
+    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: { n: 1 } };
     const first = await withIdempotency(database.db, request, (tx) => recordRun(tx, key));
     expect(first).toEqual({ status: 200, body: { label: key }, replayed: false });
     const again = await withIdempotency(database.db, request, (tx) => recordRun(tx, key));
@@ -83,7 +89,7 @@ describe('withIdempotency', () => {
 
   it('stores a refusal as the answer, without what the refused work wrote, and replays it', async () => {
     const key = newKey();
-    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', body: {} };
+    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: {} };
     const refuse = async (tx: Queryable) => {
       await recordRun(tx, key);
       throw new ApiError('case_not_open', 'Refused after writing.', { reason: 'test' });
@@ -102,7 +108,7 @@ describe('withIdempotency', () => {
 
   it('leaves nothing behind when the work fails unexpectedly: the repeat runs at once', async () => {
     const key = newKey();
-    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', body: {} };
+    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: {} };
     const failing = async (tx: Queryable) => {
       await recordRun(tx, key);
       throw new Error('the work broke');
@@ -116,7 +122,7 @@ describe('withIdempotency', () => {
 
   it('answers a duplicate of a request still running: 409 at once on PostgreSQL, the first answer after it on PGlite', async () => {
     const key = newKey();
-    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', body: {} };
+    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: {} };
     let started!: () => void;
     const workStarted = new Promise<void>((resolve) => (started = resolve));
     let finish!: () => void;
@@ -148,7 +154,7 @@ describe('withIdempotency', () => {
 
   it('honours a reservation row of the previous version while it may run, and takes it over after abandonAfterMs', async () => {
     const key = newKey();
-    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', body: {}, abandonAfterMs: 60_000 };
+    const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: {}, abandonAfterMs: 60_000 };
     await database.db.insert(idempotencyKeys).values({
       clientId: request.clientId,
       key,
@@ -201,7 +207,7 @@ describe.skipIf(!testPostgresUrl)(
 
     it('frees the key with the connection: the repeat after the outage runs (not 409) and the work happens once', async () => {
       const key = newKey();
-      const request = { clientId: 'cli_idem_outage', key, scope: 'POST /test', body: { form: 'x' } };
+      const request = { clientId: 'cli_idem_outage', key, scope: 'POST /test', protection, body: { form: 'x' } };
       const failed = withIdempotency(proxied.db, request, async (tx) => {
         await recordRun(tx, key);
         // The network goes: open connections are cut and new ones refused, as while the server is down.

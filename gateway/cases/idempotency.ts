@@ -18,6 +18,7 @@ import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { ApiError, type DetailText, type ErrorCode, errorCatalogue, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{8,200}$/;
 
@@ -29,6 +30,8 @@ export interface IdempotentRequest {
   scope: string;
   /** The request content that must be identical on a repeat (canonical JSON). */
   body: unknown;
+  /** Seals the stored answer (it shows the case with its form) when data protection is on. */
+  protection: DataProtection;
   /**
    * Age after which a reservation row written by the previous version of this module (no answer
    * yet, no lock) counts as abandoned and is taken over. Default 60 s.
@@ -166,7 +169,7 @@ export async function withIdempotency<T>(
       scope: request.scope,
       requestHash: hash,
       responseStatus: answer.status,
-      responseBody: answer.body,
+      responseBody: request.protection.sealJson('idempotency_keys.response_body', answer.body),
       createdAt: startedAt,
       completedAt,
     });

@@ -34,6 +34,7 @@ import { collectResult } from '../results/collection.js';
 import { ResultDeliveryChoiceSchema } from '../results/methods.js';
 import { WindowResultSchema } from '../results/schemas.js';
 import { withIdempotency } from './idempotency.js';
+import { SEALED_JSON_MARK } from '../protection/sealed-json.js';
 
 const CaseIdSchema = z
   .string()
@@ -95,6 +96,8 @@ const FormSchema = z
   .record(z.string(), z.unknown())
   .refine((form) => nestsWithin(form, MAX_FORM_DEPTH), `form data may nest at most ${MAX_FORM_DEPTH} levels`)
   .refine(transferable, 'form text may not contain control characters other than tab and line breaks')
+  // The stored form of a sealed value (gateway/protection/sealed-json.ts): never a field of a form.
+  .refine((form) => !Object.hasOwn(form, SEALED_JSON_MARK), `${SEALED_JSON_MARK} is not a form field`)
   .openapi({ description: "The item's application form (see the item's formSchema)" });
 
 const NoticeEntrySchema = z
@@ -744,6 +747,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
           key: headers['idempotency-key'],
           scope: `POST /v1/cases/${caseId}/submit`,
           body,
+          protection: services.access.protection,
         },
         async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
       ),

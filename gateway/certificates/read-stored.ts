@@ -11,6 +11,7 @@ import type { AccessContext } from '../access/context.js';
 import type { Decision } from '../access/policy.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { openSubjectValues } from '../identity/subjects.js';
+import { openSealedJson } from '../protection/sealed-json.js';
 import type { CertificateRow } from './store.js';
 
 export interface StoredCopy {
@@ -169,10 +170,11 @@ export async function readAndAudit(
         departmentCode: row.department_code ?? '',
         contractResource: row.contract_resource,
         contractVersion: row.contract_version,
-        metadata:
-          typeof row.metadata === 'string'
-            ? (JSON.parse(row.metadata) as Record<string, unknown>)
-            : (row.metadata ?? {}),
+        // Read past drizzle's column decoder: opened here when sealed (gateway/protection/sealed-json.ts).
+        metadata: openSealedJson(
+          'certificates.metadata',
+          typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {}),
+        ) as Record<string, unknown>,
         fetchedAt: new Date(Number(row.fetched_ms)),
         checkedAt: new Date(Number(row.checked_ms)),
       },

@@ -202,7 +202,10 @@ export async function recordFetchedCertificate(
       operatorId: context.purpose.operatorId,
       caseRef: context.purpose.caseRef,
     };
-    const [stored] = await Promise.all([storeHolderCopy(tx, origin, subjectId, same, certificate, now), audit()]);
+    const [stored] = await Promise.all([
+      storeHolderCopy(tx, context.access.protection, origin, subjectId, same, certificate, now),
+      audit(),
+    ]);
     // One certificate with several holders (spouses, joint owners) is each holder's: every holder
     // the gateway knows gets it in their file, so a later fetch for them is served from the store
     // instead of asking the department again for what it has already answered.
@@ -214,7 +217,15 @@ export async function recordFetchedCertificate(
       });
       // Their copy names them as its holder, as the department answers when asked for them.
       const theirs = { ...metadata, holderName: holder.name, holderIdentifier: holder.identifier };
-      await storeHolderCopy(tx, origin, coHolder, coHolderSame, { ...certificate, metadata: theirs }, now);
+      await storeHolderCopy(
+        tx,
+        context.access.protection,
+        origin,
+        coHolder,
+        coHolderSame,
+        { ...certificate, metadata: theirs },
+        now,
+      );
     }
     if (metadata.status === 'revoked' && !knownRevoked) {
       await tx.insert(certificateRevocations).values({
@@ -238,6 +249,7 @@ export async function recordFetchedCertificate(
  */
 async function storeHolderCopy(
   tx: Queryable,
+  protection: DataProtection,
   origin: CertificateOrigin,
   holderId: string,
   same: StoredCertificate | undefined,
@@ -249,7 +261,7 @@ async function storeHolderCopy(
     const [certificate] = await confirmCertificate(tx, {
       materialId: copy.material.id,
       checkedAt: now,
-      metadata: { ...metadata },
+      metadata: protection.sealJson('certificates.metadata', { ...metadata }),
       contractResource: fetched.contractResource,
       contractVersion: fetched.contractVersion,
     });
@@ -261,7 +273,7 @@ async function storeHolderCopy(
   let stored =
     same && !(same.material.status === 'revoked' && metadata.status === 'valid')
       ? await confirm(same)
-      : await insertCertificateMaterial(tx, origin, holderId, fetched, now);
+      : await insertCertificateMaterial(tx, protection, origin, holderId, fetched, now);
   if (metadata.status === 'revoked' && stored.material.status !== 'revoked') {
     stored = {
       ...stored,
@@ -345,6 +357,7 @@ export interface CertificateOrigin {
  */
 export async function insertCertificateMaterial(
   tx: Queryable,
+  protection: DataProtection,
   origin: CertificateOrigin,
   subjectId: string,
   fetched: FetchedCertificate,
@@ -405,7 +418,7 @@ export async function insertCertificateMaterial(
       departmentCode: fetched.department,
       contractResource: fetched.contractResource,
       contractVersion: fetched.contractVersion,
-      metadata: { ...metadata },
+      metadata: protection.sealJson('certificates.metadata', { ...metadata }),
       fetchedAt: now,
       checkedAt: now,
     })

@@ -3,6 +3,7 @@
  * drizzle-kit (`npm run db:generate`) into gateway/db/migrations and applied at start.
  */
 import { sql } from 'drizzle-orm';
+import { sealedJsonb } from '../protection/sealed-json.js';
 import {
   bigint,
   boolean,
@@ -435,7 +436,8 @@ export const certificates = pgTable(
     /** The contract resource and version the department's answer was checked against. */
     contractResource: text('contract_resource'),
     contractVersion: text('contract_version'),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull(),
+    /** Sealed when data protection is on (gateway/protection/sealed-json.ts): holders, co-owners. */
+    metadata: sealedJsonb<Record<string, unknown>>('metadata', 'certificates.metadata').notNull(),
     fetchedAt: timestamp('fetched_at', { withTimezone: true, mode: 'date' }).notNull(),
     checkedAt: timestamp('checked_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
@@ -612,7 +614,8 @@ export const cases = pgTable(
     centreCode: text('centre_code'),
     transfers: integer('transfers').notNull().default(0),
     status: caseStatus('status').notNull().default('open'),
-    form: jsonb('form').$type<Record<string, unknown>>().notNull().default({}),
+    /** Sealed when data protection is on: forms name parties and their ID numbers. */
+    form: sealedJsonb<Record<string, unknown>>('form', 'cases.form').notNull().default({}),
     openedAt: timestamp('opened_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Accepted: the deadline runs from here. */
     submittedAt: timestamp('submitted_at', { withTimezone: true, mode: 'date' }),
@@ -706,7 +709,8 @@ export const idempotencyKeys = pgTable(
     requestHash: text('request_hash').notNull(),
     /** Null while the first request is still being processed. */
     responseStatus: integer('response_status'),
-    responseBody: jsonb('response_body').$type<unknown>(),
+    /** Sealed when data protection is on: an answer shows the case with its form. */
+    responseBody: sealedJsonb<unknown>('response_body', 'idempotency_keys.response_body'),
     createdAt: createdAt(),
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
   },

@@ -32,7 +32,17 @@ export function aeadSeal(
   plaintext: Uint8Array,
   associated: Uint8Array,
 ): Buffer {
-  const iv = randomBytes(IV_BYTES);
+  return aeadSealWithIv(algorithm, key, randomBytes(IV_BYTES), plaintext, associated);
+}
+
+/** `aeadSeal` with a given 96-bit IV: only for known-answer tests (an IV must never repeat under a key). */
+export function aeadSealWithIv(
+  algorithm: ProtectionAlgorithm,
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  associated: Uint8Array,
+): Buffer {
   if (algorithm === 'aes-256-gcm') {
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(associated);

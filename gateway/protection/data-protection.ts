@@ -25,9 +25,13 @@ import type { ProtectionSettings } from '../config.js';
 import type { Database } from '../db/client.js';
 import { dataKeys } from '../db/schema.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
+import { registerOpeningKey, SEALED_JSON_MARK } from './sealed-json.js';
 import { aeadOpen, aeadSeal, HASH_OF, KEY_BYTES, type ProtectionAlgorithm, SealBrokenError } from './aead.js';
 
 const SEALED_PREFIX = 'ow1.';
+
+/** The JSON columns kept sealed; the name is the associated data a value is bound to. */
+export type SealedJsonColumn = 'certificates.metadata' | 'cases.form' | 'idempotency_keys.response_body';
 const LOOKUP_PREFIX = 'bi1.';
 const KEK_FILE = 'data key-encryption key file';
 const INDEX_KEY_BYTES = 32;
@@ -137,6 +141,22 @@ export class DataProtection {
     if (!key) return text;
     const sealed = aeadSeal(key.algorithm as ProtectionAlgorithm, key.key, encoder.encode(text), encoder.encode(where));
     return `${SEALED_PREFIX}${key.id}.${base64url.encode(sealed)}`;
+  }
+
+  /**
+   * `value` sealed for the JSON column `column` (see sealed-json.ts), as the column's type; as it
+   * is when protection is off.
+   */
+  sealJson<Value>(column: SealedJsonColumn, value: Value): Value {
+    const key = this.sealingKey;
+    if (!key) return value;
+    const sealed = aeadSeal(
+      key.algorithm as ProtectionAlgorithm,
+      key.key,
+      encoder.encode(JSON.stringify(value)),
+      encoder.encode(column),
+    );
+    return { [SEALED_JSON_MARK]: `${SEALED_PREFIX}${key.id}.${base64url.encode(sealed)}` } as Value;
   }
 
   /** Opens a value read from `where`; a value in clear (from before protection) is returned as it is. */
@@ -301,6 +321,7 @@ export class DataProtection {
           cause: error,
         });
       }
+      if (row.purpose === 'seal') registerOpeningKey(row.id, row.algorithm as ProtectionAlgorithm, key);
       keys.set(row.id, {
         id: row.id,
         purpose: row.purpose as DataKey['purpose'],

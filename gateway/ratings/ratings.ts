@@ -23,7 +23,7 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { requireCentre } from '../centres/centres.js';
 import { type ProgressLookup, type ProofStore, proveCase } from '../cases/proof.js';
-import type { Database, Queryable } from '../db/client.js';
+import type { Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { maskMobile } from '../notifications/mobile.js';

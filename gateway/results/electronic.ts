@@ -376,6 +376,7 @@ export async function recordResultCertificate(
   await lockContent(tx, content.sha256);
   const stored = await insertCertificateMaterial(
     tx,
+    protection,
     { provenance: 'issued', operatorId: null, caseRef: caseRow.caseNumber },
     holder.id,
     { type, department: input.departmentCode, contractResource: null, contractVersion: null, metadata, content },
