@@ -2,6 +2,7 @@
  * Everything a request handler may use, built once at start and shared by the server and the
  * tests. Handlers reach it as `c.get('services')`; service functions receive what they need.
  */
+import { sealStoredCertificates } from './certificates/store.js';
 import { sealStoredSubjects } from './identity/subjects.js';
 import { DataProtection } from './protection/data-protection.js';
 import { AccessPolicy } from './access/context.js';
@@ -182,7 +183,9 @@ export async function createServices(
   if (protection.mode !== 'off') {
     // Subjects written while protection was off are sealed before the first request is served.
     const { sealed, left } = await sealStoredSubjects(database.db, protection);
-    if (sealed > 0) logger.info({ sealed }, 'subjects kept in clear were sealed (DATA_PROTECTION)');
+    const certificateRows = await sealStoredCertificates(database.db, protection);
+    if (sealed + certificateRows > 0)
+      logger.info({ subjects: sealed, certificateRows }, 'personal data kept in clear was sealed (DATA_PROTECTION)');
     if (left.length > 0)
       logger.error(
         { subjects: left },

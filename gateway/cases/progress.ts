@@ -242,7 +242,7 @@ function applicantCertificate(
     typeName: issued.typeName,
     // The look-up carries no personal data: a number that is an identifier is masked.
     certificateNumber: materialLabel({
-      certificateNumber: issued.certificate.certificateNumber,
+      certificateNumber: metadata.certificateNumber,
       holderIdentifier: metadata.holderIdentifier,
     }),
     issuingAuthority: metadata.issuingAuthority,

@@ -679,9 +679,9 @@ export function certificateClaimsOf(
     certificateType: record.certificateType,
     // A resident ID card's or household register's number IS the holder's ID number: masked like it.
     certificateNumber:
-      how.unmask || record.certificateNumber.toUpperCase() !== metadata.holderIdentifier.toUpperCase()
-        ? record.certificateNumber
-        : maskIdentifier(record.certificateNumber),
+      how.unmask || metadata.certificateNumber.toUpperCase() !== metadata.holderIdentifier.toUpperCase()
+        ? metadata.certificateNumber
+        : maskIdentifier(metadata.certificateNumber),
     holderName: how.unmask ? metadata.holderName : maskName(metadata.holderName),
     holderIdentifier: how.unmask ? metadata.holderIdentifier : maskIdentifier(metadata.holderIdentifier),
     issuingAuthority: metadata.issuingAuthority,

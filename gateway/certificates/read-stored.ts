@@ -122,6 +122,15 @@ export async function readAndAudit(
   const kinds = [...new Set(plans.flatMap((plan) => (plan.type.subjectKind === null ? [] : [plan.type.subjectKind])))];
   const types = plans.map((plan) => plan.type.code);
   const { principal, purpose, requestId } = context;
+  // Numbers are stored as their lookup (a blind index when data protection is on): matched in every stored form.
+  const numberLookups = JSON.stringify(
+    Object.fromEntries(
+      Object.entries(options.numbers ?? {}).map(([type, number]) => [
+        type,
+        context.access.protection.certificateNumberLookups(type, number),
+      ]),
+    ),
+  );
   const rows = await database.prepared<Row>(sql`
     with subject as (
       select id, kind::text as kind, identifier_type, identifier, name from subjects where id = ${subjectId}
@@ -132,7 +141,8 @@ export async function readAndAudit(
              m.content_sha256, m.content_sm3, m.media_type, m.content_size::float8 as content_size
         from certificates c join materials m on m.id = c.material_id
        where c.subject_id = ${subjectId} and c.certificate_type = any(array(select jsonb_array_elements_text(${JSON.stringify(types)}::jsonb))) and m.status = 'valid'
-         and coalesce(c.certificate_number = ${JSON.stringify(options.numbers ?? {})}::jsonb ->> c.certificate_type, true)
+         and ((${numberLookups}::jsonb -> c.certificate_type) is null
+              or c.certificate_number = any(array(select jsonb_array_elements_text(${numberLookups}::jsonb -> c.certificate_type))))
        order by c.certificate_type, c.checked_at desc
     ), planned as (
       select * from jsonb_to_recordset(${JSON.stringify(audits)}::jsonb)
@@ -161,20 +171,22 @@ export async function readAndAudit(
   const stored = new Map<string, StoredCopy>();
   for (const row of rows) {
     if (row.material_id === null || row.certificate_type === null) continue;
+    // Read past drizzle's column decoder: opened here when sealed (gateway/protection/sealed-json.ts).
+    const metadata = openSealedJson(
+      'certificates.metadata',
+      typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {}),
+    ) as Record<string, unknown>;
     stored.set(row.certificate_type, {
       certificate: {
         materialId: row.material_id,
         subjectId,
         certificateType: row.certificate_type,
-        certificateNumber: row.certificate_number ?? '',
+        // The column holds the number's lookup; the number itself is the metadata's.
+        certificateNumber: typeof metadata.certificateNumber === 'string' ? metadata.certificateNumber : '',
         departmentCode: row.department_code ?? '',
         contractResource: row.contract_resource,
         contractVersion: row.contract_version,
-        // Read past drizzle's column decoder: opened here when sealed (gateway/protection/sealed-json.ts).
-        metadata: openSealedJson(
-          'certificates.metadata',
-          typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {}),
-        ) as Record<string, unknown>,
+        metadata,
         fetchedAt: new Date(Number(row.fetched_ms)),
         checkedAt: new Date(Number(row.checked_ms)),
       },

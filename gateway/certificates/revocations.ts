@@ -15,7 +15,8 @@ import { certificateRevocations } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { requireMaterialType } from '../materials/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
-import { type RevocationRow, revokeCertificate } from './store.js';
+import type { DataProtection } from '../protection/data-protection.js';
+import { type RevocationRow, revocationNumberPlace, revokeCertificate } from './store.js';
 
 export interface RevocationView {
   id: string;
@@ -28,12 +29,16 @@ export interface RevocationView {
   revokedAt: string;
 }
 
-export function revocationView(row: RevocationRow): RevocationView {
+/** The revocation as shown; its number opened when it was sealed (data protection on). */
+export async function revocationView(protection: DataProtection, row: RevocationRow): Promise<RevocationView> {
   return {
     id: row.id,
     department: row.departmentCode,
     certificateType: row.certificateType,
-    certificateNumber: row.certificateNumber,
+    certificateNumber:
+      row.certificateNumberSealed === null
+        ? row.certificateNumber
+        : await protection.openText(revocationNumberPlace(row.id), row.certificateNumberSealed),
     reason: row.reason,
     reportedBy: row.reportedBy,
     materialsRevoked: row.materialsRevoked,
@@ -71,6 +76,7 @@ export async function pushRevocation(
     const decisions = new Map<string, AllowedDecision>();
     const { revocation, revoked } = await revokeCertificate(
       tx,
+      context.access.protection,
       { department, ...input, reportedBy: principal.clientId },
       new Date(),
       (material) => {
@@ -103,7 +109,7 @@ export async function pushRevocation(
           materialTypes: [type.code],
         });
     }
-    return revocationView(revocation);
+    return revocationView(context.access.protection, revocation);
   });
 }
 
@@ -113,6 +119,7 @@ export async function pushRevocation(
  */
 export async function listRevocations(
   db: Database,
+  protection: DataProtection,
   filters: { since?: Date; department?: string; limit: number; unmask: boolean },
 ): Promise<RevocationView[]> {
   const rows = await db
@@ -126,8 +133,10 @@ export async function listRevocations(
     )
     .orderBy(asc(certificateRevocations.revokedAt), asc(certificateRevocations.id))
     .limit(filters.limit);
-  return rows.map((row) => {
-    const view = revocationView(row);
-    return filters.unmask ? view : { ...view, certificateNumber: maskIfResidentIdNumber(view.certificateNumber) };
-  });
+  return Promise.all(
+    rows.map(async (row) => {
+      const view = await revocationView(protection, row);
+      return filters.unmask ? view : { ...view, certificateNumber: maskIfResidentIdNumber(view.certificateNumber) };
+    }),
+  );
 }

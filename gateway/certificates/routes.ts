@@ -324,7 +324,7 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
     const unmask = c.get('principal').scopes.has('subjects:unmask');
     return c.json(
       {
-        items: await listRevocations(c.get('services').db, {
+        items: await listRevocations(c.get('services').db, c.get('services').access.protection, {
           ...(since ? { since: new Date(since) } : {}),
           ...(department ? { department } : {}),
           limit,

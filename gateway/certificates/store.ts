@@ -7,14 +7,15 @@
  * another flat of the same holder (`replacedBy`); a revoked one is never served as valid again.
  */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, ne, or, sql } from 'drizzle-orm';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
-import type { Queryable } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { certificateRevocations, certificates, materials, subjects } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
 import { subjectLookups } from '../identity/subjects.js';
 import type { DataProtection } from '../protection/data-protection.js';
+import { SEALED_JSON_MARK } from '../protection/sealed-json.js';
 import { auditAccess } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
@@ -57,7 +58,7 @@ const placeholder = sql.placeholder;
 
 // The statements every re-fetch runs, built once (gateway/db/statements.ts).
 const selectRevocation = reusableStatement<
-  { department: string; certificateType: string; certificateNumber: string },
+  { department: string; certificateType: string; certificateNumber: string; certificateNumberClear: string },
   { id: string }[]
 >((on) =>
   on
@@ -67,7 +68,10 @@ const selectRevocation = reusableStatement<
       and(
         eq(certificateRevocations.departmentCode, placeholder('department')),
         eq(certificateRevocations.certificateType, placeholder('certificateType')),
-        eq(certificateRevocations.certificateNumber, placeholder('certificateNumber')),
+        or(
+          eq(certificateRevocations.certificateNumber, placeholder('certificateNumber')),
+          eq(certificateRevocations.certificateNumber, placeholder('certificateNumberClear')),
+        ),
       ),
     )
     .limit(1)
@@ -76,7 +80,14 @@ const selectRevocation = reusableStatement<
 
 /** The subject's stored copy of this very certificate and rendition (locked), unless superseded. */
 const selectSameCertificate = reusableStatement<
-  { subjectId: string; department: string; certificateType: string; certificateNumber: string; sha256: string },
+  {
+    subjectId: string;
+    department: string;
+    certificateType: string;
+    certificateNumber: string;
+    certificateNumberClear: string;
+    sha256: string;
+  },
   { certificate: CertificateRow; material: MaterialRow }[]
 >((on) =>
   on
@@ -88,7 +99,10 @@ const selectSameCertificate = reusableStatement<
         eq(certificates.subjectId, placeholder('subjectId')),
         eq(certificates.certificateType, placeholder('certificateType')),
         eq(certificates.departmentCode, placeholder('department')),
-        eq(certificates.certificateNumber, placeholder('certificateNumber')),
+        or(
+          eq(certificates.certificateNumber, placeholder('certificateNumber')),
+          eq(certificates.certificateNumber, placeholder('certificateNumberClear')),
+        ),
         eq(materials.contentSha256, placeholder('sha256')),
         ne(materials.status, 'superseded'),
       ),
@@ -132,10 +146,10 @@ function newRevocationId(): string {
  * (no object: an ID card, a licence) the newest one, as a renewed card replaces the old.
  */
 function replacedBy(
-  current: readonly { id: string; certificateNumber: string; metadata: Record<string, unknown> }[],
+  current: readonly { id: string; metadata: Record<string, unknown> }[],
   metadata: CertificateMetadata,
 ): { id: string } | undefined {
-  const sameNumber = current.find((row) => row.certificateNumber === metadata.certificateNumber);
+  const sameNumber = current.find((row) => row.metadata.certificateNumber === metadata.certificateNumber);
   if (sameNumber) return sameNumber;
   if (metadata.location === undefined) return current[0];
   return current.find((row) => row.metadata['location'] === metadata.location);
@@ -159,10 +173,16 @@ export async function recordFetchedCertificate(
     // One round trip: the server runs the reads after the content lock, in this order. A
     // certificate the department revoked stays revoked even if its system still answers "valid"
     // (a pushed revocation can arrive before the registry itself is updated).
+    const { protection } = context.access;
+    const [certificateNumber, certificateNumberClear] = protection.certificateNumberLookups(
+      fetched.metadata.certificateType,
+      fetched.metadata.certificateNumber,
+    );
     const identity = {
       department: fetched.department,
       certificateType: fetched.metadata.certificateType,
-      certificateNumber: fetched.metadata.certificateNumber,
+      certificateNumber,
+      certificateNumberClear,
     };
     const [, [revoked], [same]] = await Promise.all([
       lockContent(tx, content.sha256),
@@ -228,11 +248,12 @@ export async function recordFetchedCertificate(
       );
     }
     if (metadata.status === 'revoked' && !knownRevoked) {
+      const id = newRevocationId();
       await tx.insert(certificateRevocations).values({
-        id: newRevocationId(),
+        id,
         departmentCode: fetched.department,
         certificateType: metadata.certificateType,
-        certificateNumber: metadata.certificateNumber,
+        ...storedRevocationNumber(protection, id, metadata.certificateType, metadata.certificateNumber),
         reason: 'Reported revoked by the issuing department when fetched',
         reportedBy: 'adapter',
         materialsRevoked: 1 + coHolders.length,
@@ -365,7 +386,7 @@ export async function insertCertificateMaterial(
 ): Promise<StoredCertificate> {
   const { metadata, content } = fetched;
   const current = await tx
-    .select({ id: materials.id, certificateNumber: certificates.certificateNumber, metadata: certificates.metadata })
+    .select({ id: materials.id, metadata: certificates.metadata })
     .from(certificates)
     .innerJoin(materials, eq(materials.id, certificates.materialId))
     .where(
@@ -414,7 +435,7 @@ export async function insertCertificateMaterial(
       materialId: id,
       subjectId,
       certificateType: metadata.certificateType,
-      certificateNumber: metadata.certificateNumber,
+      certificateNumber: protection.certificateNumberLookup(metadata.certificateType, metadata.certificateNumber),
       departmentCode: fetched.department,
       contractResource: fetched.contractResource,
       contractVersion: fetched.contractVersion,
@@ -442,6 +463,24 @@ async function revokeStored(
   return revoked ?? material;
 }
 
+/** Where a revocation's sealed number is kept: what its seal is bound to. */
+export const revocationNumberPlace = (revocationId: string) => `certificate_revocations.number:${revocationId}`;
+
+/** A revocation's number as stored: its lookup, and the number sealed for showing when protection is on. */
+function storedRevocationNumber(
+  protection: DataProtection,
+  revocationId: string,
+  certificateType: string,
+  certificateNumber: string,
+): { certificateNumber: string; certificateNumberSealed: string | null } {
+  const lookup = protection.certificateNumberLookup(certificateType, certificateNumber);
+  return {
+    certificateNumber: lookup,
+    certificateNumberSealed:
+      lookup === certificateNumber ? null : protection.sealText(revocationNumberPlace(revocationId), certificateNumber),
+  };
+}
+
 export interface RevocationInput {
   department: string;
   certificateType: string;
@@ -459,6 +498,7 @@ export type RevocationRow = typeof certificateRevocations.$inferSelect;
  */
 export async function revokeCertificate(
   tx: Queryable,
+  protection: DataProtection,
   input: RevocationInput,
   now: Date,
   /** The access policy's check of each material to revoke; throws to refuse. */
@@ -472,22 +512,24 @@ export async function revokeCertificate(
       and(
         eq(certificates.departmentCode, input.department),
         eq(certificates.certificateType, input.certificateType),
-        eq(certificates.certificateNumber, input.certificateNumber),
+        inArray(
+          certificates.certificateNumber,
+          protection.certificateNumberLookups(input.certificateType, input.certificateNumber),
+        ),
         ne(materials.status, 'revoked'),
       ),
     )
     .for('update');
   for (const { material } of held) mayRevoke(material);
   for (const { material } of held) await revokeStored(tx, material, input.reason, input.reportedBy, now);
+  const id = newRevocationId();
   const [revocation] = await tx
     .insert(certificateRevocations)
     .values({
-      id: newRevocationId(),
-      ...{
-        departmentCode: input.department,
-        certificateType: input.certificateType,
-        certificateNumber: input.certificateNumber,
-      },
+      id,
+      departmentCode: input.department,
+      certificateType: input.certificateType,
+      ...storedRevocationNumber(protection, id, input.certificateType, input.certificateNumber),
       reason: input.reason,
       reportedBy: input.reportedBy,
       materialsRevoked: held.length,
@@ -496,4 +538,81 @@ export async function revokeCertificate(
     .returning();
   if (!revocation) throw new Error('insert returned no row');
   return { revocation, revoked: held.map(({ material }) => material) };
+}
+
+/**
+ * Seals the certificates and revocations kept in clear (written while data protection was off)
+ * or, with `allKeys`, sealed under a data key that is no longer the active one: the metadata
+ * sealed, the number stored as its lookup (and, for a revocation, sealed for showing). In
+ * batches by id; returns how many rows were written.
+ */
+export async function sealStoredCertificates(
+  db: Database,
+  protection: DataProtection,
+  options: { allKeys?: boolean; batchSize?: number } = {},
+): Promise<number> {
+  const prefix = protection.currentSealPrefix;
+  if (prefix === null) return 0;
+  const batchSize = options.batchSize ?? 500;
+  const sealedAs = options.allKeys ? `${prefix}%` : 'ow1.%';
+  let written = 0;
+  for (let after = ''; ; ) {
+    const rows = await db
+      .select({
+        materialId: certificates.materialId,
+        type: certificates.certificateType,
+        metadata: certificates.metadata,
+      })
+      .from(certificates)
+      .where(
+        and(
+          gt(certificates.materialId, after),
+          sql`coalesce(${certificates.metadata} ->> ${SEALED_JSON_MARK}, '') not like ${sealedAs}`,
+        ),
+      )
+      .orderBy(asc(certificates.materialId))
+      .limit(batchSize);
+    for (const row of rows) {
+      const number = String(row.metadata.certificateNumber ?? '');
+      await db
+        .update(certificates)
+        .set({
+          metadata: protection.sealJson('certificates.metadata', row.metadata),
+          certificateNumber: protection.certificateNumberLookup(row.type, number),
+        })
+        .where(eq(certificates.materialId, row.materialId));
+      written += 1;
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < batchSize) break;
+    after = last.materialId;
+  }
+  for (let after = ''; ; ) {
+    const rows = await db
+      .select()
+      .from(certificateRevocations)
+      .where(
+        and(
+          gt(certificateRevocations.id, after),
+          sql`coalesce(${certificateRevocations.certificateNumberSealed}, '') not like ${sealedAs}`,
+        ),
+      )
+      .orderBy(asc(certificateRevocations.id))
+      .limit(batchSize);
+    for (const row of rows) {
+      const number =
+        row.certificateNumberSealed === null
+          ? row.certificateNumber
+          : await protection.openText(revocationNumberPlace(row.id), row.certificateNumberSealed);
+      await db
+        .update(certificateRevocations)
+        .set(storedRevocationNumber(protection, row.id, row.certificateType, number))
+        .where(eq(certificateRevocations.id, row.id));
+      written += 1;
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < batchSize) break;
+    after = last.id;
+  }
+  return written;
 }

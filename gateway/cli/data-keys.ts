@@ -14,6 +14,7 @@ import { recordAudit } from '../audit/record.js';
 import { ConfigError, loadConfigFromProcess } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { dataKeys, subjects } from '../db/schema.js';
+import { sealStoredCertificates } from '../certificates/store.js';
 import { sealStoredSubjects } from '../identity/subjects.js';
 import { PrivateFileError } from '../platform/private-files.js';
 import { DataKeyError, DataProtection } from '../protection/data-protection.js';
@@ -85,13 +86,16 @@ async function main(argv: readonly string[]): Promise<number> {
       throw error;
     }
     const { sealed, left } = await sealStoredSubjects(database.db, protection, { allKeys: true });
+    const certificateRows = await sealStoredCertificates(database.db, protection, { allKeys: true });
     await recordAudit(database.db, {
       actor: { clientId: 'cli_admin_command', kind: 'admin' },
       action: `data_keys.${command}`,
       outcome: 'allowed',
-      fields: [`sealed:${sealed}`, `left:${left.length}`],
+      fields: [`sealed:${sealed}`, `certificate_rows:${certificateRows}`, `left:${left.length}`],
     });
-    process.stdout.write(`subjects sealed again: ${sealed}\n`);
+    process.stdout.write(
+      `subjects sealed again: ${sealed}\ncertificates and revocations sealed again: ${certificateRows}\n`,
+    );
     if (left.length > 0) process.stdout.write(`left in clear (stored twice, merge them): ${left.join(', ')}\n`);
     return 0;
   } finally {

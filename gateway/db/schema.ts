@@ -431,6 +431,7 @@ export const certificates = pgTable(
       .notNull()
       .references(() => subjects.id),
     certificateType: text('certificate_type').notNull(),
+    /** The number, or its blind index when data protection is on (the number is in the sealed metadata). */
     certificateNumber: text('certificate_number').notNull(),
     departmentCode: text('department_code').notNull(),
     /** The contract resource and version the department's answer was checked against. */
@@ -454,7 +455,9 @@ export const certificateRevocations = pgTable(
     id: text('id').primaryKey(),
     departmentCode: text('department_code').notNull(),
     certificateType: text('certificate_type').notNull(),
+    /** The number, or its blind index when data protection is on (then sealed below for showing). */
     certificateNumber: text('certificate_number').notNull(),
+    certificateNumberSealed: text('certificate_number_sealed'),
     reason: text('reason').notNull(),
     /** `adapter` when a fetch reported it, otherwise the department client that pushed it. */
     reportedBy: text('reported_by').notNull(),

@@ -231,6 +231,21 @@ export class DataProtection {
     return this.indexKey ? [this.blindIndex(this.indexKey, kind, value), value] : [value];
   }
 
+  /**
+   * What a certificate's number is stored and matched as: a resident ID card's or household
+   * register's number IS the holder's ID number, so numbers are kept as a blind index too (the
+   * number itself is in the sealed metadata).
+   */
+  certificateNumberLookup(certificateType: string, certificateNumber: string): string {
+    return this.lookupOf(`certificate:${certificateType}`, certificateNumber);
+  }
+
+  /** Every stored form of a certificate number (see lookupsOf): the blind index and the clear number. */
+  certificateNumberLookups(certificateType: string, certificateNumber: string): [string, string] {
+    const forms = this.lookupsOf(`certificate:${certificateType}`, certificateNumber);
+    return [forms[0] ?? certificateNumber, forms.at(-1) ?? certificateNumber];
+  }
+
   private blindIndex(key: DataKey, kind: string, value: string): string {
     const hash = key.algorithm === 'hmac-sm3' ? 'sm3' : 'sha256';
     const mac = createHmac(hash, key.key).update(`${kind}\u001f${value}`).digest();

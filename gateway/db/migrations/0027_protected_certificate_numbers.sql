@@ -1,0 +1,1 @@
+ALTER TABLE "certificate_revocations" ADD COLUMN "certificate_number_sealed" text;
