@@ -5,7 +5,7 @@
  * callbacks (and their refusals), clocks stopped while waiting for the applicant, and who may see
  * a case.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import {
@@ -768,7 +768,15 @@ describe('a cancelled certificate (注销, ended by a later registration)', () =
       await gw.services.db
         .select()
         .from(certificateRevocations)
-        .where(eq(certificateRevocations.certificateNumber, '苏(2016)南京市不动产权第0067890号')),
+        .where(
+          inArray(
+            certificateRevocations.certificateNumber,
+            gw.services.access.protection.certificateNumberLookups(
+              'real_estate_certificate',
+              '苏(2016)南京市不动产权第0067890号',
+            ),
+          ),
+        ),
     ).toEqual([]);
 
     const opened = await ok<CaseBody>(
@@ -852,7 +860,16 @@ describe('a jointly held certificate (共同共有: 0107652 of 张三 and 王秀
       .select({ id: materials.id, sha256: materials.contentSha256, status: materials.status })
       .from(certificates)
       .innerJoin(materials, eq(materials.id, certificates.materialId))
-      .where(and(eq(certificates.subjectId, wang.id), eq(certificates.certificateNumber, number)));
+      .where(
+        and(
+          eq(certificates.subjectId, wang.id),
+          // Kept as its lookup (a blind index when DATA_PROTECTION is on).
+          eq(
+            certificates.certificateNumber,
+            gw.services.access.protection.certificateNumberLookup('real_estate_certificate', number),
+          ),
+        ),
+      );
     expect(wangsCopies).toHaveLength(1);
     expect(wangsCopies[0]?.status).toBe('valid');
     const forWang = (await fetchFor(wang.id, windowToken)) as Answer & { source?: string };

@@ -65,6 +65,7 @@ import { pdfDocument } from './fixtures/documents.js';
 import { opensslVerifySeal } from './support/openssl-seal.js';
 import { opensslVersion } from './support/openssl-sm2.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
+import { openSubjectValues } from '../gateway/identity/subjects.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13912345670';
@@ -458,12 +459,16 @@ describe('a result issued by the registry', () => {
       caseRef: issuedCase.caseNumber,
       mediaType: 'application/pdf',
     });
+    // As stored: the number as its lookup, the subject's values sealed when DATA_PROTECTION is on.
+    const protection = gw.services.access.protection;
     expect(stored?.certificate).toMatchObject({
       certificateType: 'business_licence',
-      certificateNumber: creditCode,
+      certificateNumber: protection.certificateNumberLookup('business_licence', creditCode),
       departmentCode: 'AMR',
+      metadata: expect.objectContaining({ certificateNumber: creditCode }),
     });
-    expect(stored?.subject).toMatchObject({
+    if (!stored) throw new Error('nothing stored');
+    expect(await openSubjectValues(protection, stored.subject.id, stored.subject)).toMatchObject({
       kind: 'organisation',
       identifierType: 'credit_code',
       identifier: creditCode,

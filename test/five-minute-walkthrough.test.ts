@@ -25,6 +25,7 @@ import {
   deliveries,
   materialTypes,
 } from '../gateway/db/schema.js';
+import { revocationView } from '../gateway/certificates/revocations.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
@@ -157,7 +158,11 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
     );
 
     // Only the third applicant's household register is revoked: 张三's and 李梅's stay usable.
-    const revocations = await db.select().from(certificateRevocations);
+    const revocations = await Promise.all(
+      (await db.select().from(certificateRevocations)).map((row) =>
+        revocationView(gateway.services.access.protection, row),
+      ),
+    );
     expect(revocations.map((row) => [row.certificateType, row.certificateNumber, row.reason])).toEqual([
       ['household_register', 'HJ510107334455', 'Household moved'],
     ]);
