@@ -33,6 +33,12 @@
  * bytea travels as base64 text (`decode`/`encode` in SQL). postgres-js would send a Buffer as
  * hex text anyway; PGlite converts bytea parameters and results byte by byte through strings,
  * which measured 5-15 times slower than base64 for 1 MiB chunks.
+ *
+ * Encryption at rest (blob-sealing.ts): with `keys` whose sealing key is active, the chunks hold
+ * the sealed form of the content (`blobs.size` stays the content's size); reads open it, rows in
+ * clear (written while protection was off) read as they are. A put that finds a sealed copy (or
+ * seals its own) cannot compare chunks by digest, as the sealed bytes differ at every sealing: it
+ * opens and hashes the stored copy instead.
  */
 import { createHash } from 'node:crypto';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
@@ -46,8 +52,16 @@ import {
   type MeasuredBytes,
   blobIntegrity,
   measure,
+  UnreadableContentError,
   verifiedRead,
 } from './blob-integrity.js';
+import {
+  type BlobContent,
+  type BlobKeys,
+  blobContent,
+  SEALED_HEADER_PROBE_BYTES,
+  storedBytesStage,
+} from './blob-sealing.js';
 import {
   type BlobCheck,
   BlobCorruptError,
@@ -83,6 +97,8 @@ export interface PostgresBlobStoreOptions extends BlobIntegrityOptions {
    * for few rows per document, small enough for modest statements and reads of ranges.
    */
   chunkBytes?: number;
+  /** Data keys: new blobs are sealed with the active one; sealed blobs are opened with theirs. */
+  keys?: BlobKeys;
 }
 
 /** Collects the bytes of an upload into `chunkBytes`-sized buffers. */
@@ -149,10 +165,17 @@ interface StoredBlob {
   quarantined: boolean;
   /** See `FINGERPRINT`. */
   fingerprint: string;
+  /** Base64 of the first stored bytes (`SEALED_HEADER_PROBE_BYTES`): sealed or in clear. Null when no chunk holds them. */
+  head: string | null;
 }
 
 /** The row versions of a blob's row and chunks: any UPDATE of them, or a delete and re-insert, changes it. */
 const FINGERPRINT = sql<string>`md5("blobs"."xmin"::text || ':' || coalesce((select string_agg(c.seq::text || '/' || c.xmin::text, '.' order by c.seq) from "blob_chunks" c where c.sha256 = "blobs"."sha256"), ''))`;
+
+/** The first stored bytes of a blob, across chunks however small. */
+const HEAD = sql<
+  string | null
+>`(select encode(substring(string_agg(c.data, ''::bytea order by c.seq) from 1 for ${sql.raw(String(SEALED_HEADER_PROBE_BYTES))}), 'base64') from "blob_chunks" c where c.sha256 = "blobs"."sha256" and c.seq::bigint * "blobs"."chunk_bytes" < ${sql.raw(String(SEALED_HEADER_PROBE_BYTES))})`;
 
 /** A chunk of a blob that is not there, or shorter than the blob's size says. */
 class MissingChunk extends Error {
@@ -174,6 +197,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   }
   const integrity = blobIntegrity(DRIVER, options);
   const { verified } = integrity;
+  const { keys } = options;
 
   const selectBlob = (executor: Queryable, sha256: string) =>
     executor
@@ -182,6 +206,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         chunkBytes: blobs.chunkBytes,
         quarantined: sql<boolean>`"blobs"."quarantined_at" is not null`,
         fingerprint: FINGERPRINT,
+        head: HEAD,
       })
       .from(blobs)
       .where(eq(blobs.sha256, sha256));
@@ -189,8 +214,14 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   const readBlob = async (sha256: string): Promise<StoredBlob | null> => (await selectBlob(db, sha256))[0] ?? null;
 
   /** Bytes `from`..`from + length - 1` (0-based) of chunk `seq`, or null when the chunk is gone. */
-  const readChunk = async (sha256: string, seq: number, from: number, length: number): Promise<Buffer | null> => {
-    const rows = await db
+  const readChunk = async (
+    executor: Queryable,
+    sha256: string,
+    seq: number,
+    from: number,
+    length: number,
+  ): Promise<Buffer | null> => {
+    const rows = await executor
       .select({ data: sql<string>`encode(substring(${blobChunks.data} from ${from + 1} for ${length}), 'base64')` })
       .from(blobChunks)
       .where(and(eq(blobChunks.sha256, sha256), eq(blobChunks.seq, seq)));
@@ -203,7 +234,12 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
    * stays at one chunk and no connection is held while a slow client downloads. Throws
    * `MissingChunk` when a chunk is not there in full.
    */
-  async function* chunksOf(sha256: string, stored: StoredBlob, range: ByteRange | null): AsyncGenerator<Uint8Array> {
+  async function* chunksOf(
+    executor: Queryable,
+    sha256: string,
+    stored: StoredBlob,
+    range: ByteRange | null,
+  ): AsyncGenerator<Uint8Array> {
     if (!range) return;
     const first = Math.floor(range.start / stored.chunkBytes);
     const last = Math.floor(range.end / stored.chunkBytes);
@@ -214,7 +250,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       const to = Math.min(range.end, chunkStart + stored.chunkBytes - 1) - chunkStart;
       let data: Buffer | null;
       try {
-        data = await readChunk(sha256, seq, from, to - from + 1);
+        data = await readChunk(executor, sha256, seq, from, to - from + 1);
       } catch (error) {
         throw storeError(DRIVER, 'reading the blob failed', error);
       }
@@ -223,6 +259,14 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       yield data;
     }
   }
+
+  /** The content of a stored blob (sealed or in clear), read through `executor` as the consumer reads. */
+  const contentOf = (sha256: string, stored: StoredBlob, executor: Queryable = db): BlobContent =>
+    blobContent(DRIVER, keys, {
+      head: stored.head === null ? new Uint8Array(0) : Buffer.from(stored.head, 'base64'),
+      size: { content: stored.size },
+      read: (range) => chunksOf(executor, sha256, stored, range),
+    });
 
   /**
    * Marks a corrupt blob quarantined, unless its rows changed since they were read (a concurrent
@@ -258,8 +302,9 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   };
 
   /**
-   * `chunksOf` for readers: a missing chunk of a blob whose row is still there is corruption;
-   * with the row gone, the blob was deleted while it was read.
+   * The content of `range` for readers: a missing chunk of a blob whose row is still there is
+   * corruption (with the row gone, the blob was deleted while it was read), and so is a sealed
+   * segment that does not open.
    */
   async function* readableChunks(
     sha256: string,
@@ -268,21 +313,24 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
     detectedBy: CorruptionDetectedBy,
   ): AsyncGenerator<Uint8Array> {
     try {
-      yield* chunksOf(sha256, stored, range);
+      yield* contentOf(sha256, stored).read(range);
     } catch (error) {
+      if (error instanceof UnreadableContentError)
+        throw (await corruptFound(sha256, stored, { sha256: null, size: error.bytesRead }, detectedBy)).error;
       if (!(error instanceof MissingChunk)) throw error;
       if (!(await readBlob(sha256))) throw new BlobStoreError(DRIVER, `blob ${sha256} was deleted while it was read`);
       throw (await corruptFound(sha256, stored, { sha256: null, size: error.bytesRead }, detectedBy)).error;
     }
   }
 
-  /** Hashes the whole stored blob; null digest when a chunk is missing. */
+  /** Hashes the whole content of a stored blob; null digest when a chunk is missing or a sealed segment does not open. */
   const measureStored = async (
     sha256: string,
     stored: StoredBlob,
-  ): Promise<{ sha256: string | null; size: number }> => {
+    executor: Queryable = db,
+  ): Promise<MeasuredBytes> => {
     try {
-      return await measure(chunksOf(sha256, stored, resolveRange(DRIVER, stored.size, undefined)));
+      return await measure(contentOf(sha256, stored, executor).read(null));
     } catch (error) {
       if (error instanceof MissingChunk) return { sha256: null, size: error.bytesRead };
       throw error;
@@ -315,6 +363,22 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
     );
   };
 
+  /**
+   * Whether the stored copy holds the content named `sha256`: both in clear, compared chunk by
+   * chunk with the uploaded bytes by digests the database computes; otherwise opened and hashed.
+   */
+  const storedCopyIntact = async (
+    tx: Queryable,
+    sha256: string,
+    existing: StoredBlob,
+    uploadedInClear: boolean,
+    uploaded: Buffer[],
+  ): Promise<boolean> => {
+    if (uploadedInClear && !contentOf(sha256, existing, tx).sealed)
+      return storedChunksMatch(tx, sha256, existing.chunkBytes, uploaded);
+    return (await measureStored(sha256, existing, tx)).sha256 === sha256;
+  };
+
   return {
     driver: DRIVER,
 
@@ -323,8 +387,10 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       putOptions.signal?.throwIfAborted();
       try {
         const meter = new BlobMeter(DRIVER, putOptions.maxBytes, chunkBytes, withSm3);
+        const sealingKey = keys?.activeSealingKey;
+        const stage = storedBytesStage(DRIVER, sealingKey, chunkBytes);
         const collector = new ChunkCollector(chunkBytes);
-        await pipeline(source, meter, collector, putOptions.signal ? { signal: putOptions.signal } : {});
+        await pipeline(source, meter, stage, collector, putOptions.signal ? { signal: putOptions.signal } : {});
         const digest = meter.digest();
         checkExpectedDigest(DRIVER, expected, digest);
         putOptions.signal?.throwIfAborted();
@@ -353,7 +419,10 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
               const candidate = !existing.quarantined && existing.size === digest.size;
               if (candidate && verified.recent(name, existing.fingerprint))
                 return { created: false, repaired: false, corruptionFound: false };
-              if (candidate && (await storedChunksMatch(tx, name, existing.chunkBytes, collector.chunks))) {
+              if (
+                candidate &&
+                (await storedCopyIntact(tx, name, existing, sealingKey === undefined, collector.chunks))
+              ) {
                 verified.record(name, existing.fingerprint);
                 return { created: false, repaired: false, corruptionFound: false };
               }
@@ -412,7 +481,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         });
       }
       if (!verified.recent(name, blob.fingerprint)) {
-        let measured: MeasuredBytes | { sha256: null; size: number };
+        let measured: MeasuredBytes;
         try {
           measured = await measureStored(name, blob);
         } catch (error) {
