@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { aeadOpen, aeadSeal, type ProtectionAlgorithm } from '../protection/aead.js';
 import { UnreadableContentError } from './blob-integrity.js';
-import { BlobStoreError, type ByteRange } from './blob-store.js';
+import { type BlobStore, BlobStoreError, type ByteRange } from './blob-store.js';
 
 /** A data key for blobs: `DataProtection` has them. */
 export interface BlobSealingKey {
@@ -224,6 +224,8 @@ export interface StoredBytes {
 /** A stored blob seen as its content. */
 export interface BlobContent {
   sealed: boolean;
+  /** The id of the data key it is sealed with; null in clear (or when the header is damaged). */
+  sealedWith: string | null;
   /** Content size (for a sealed blob whose stored size fits no content: 0, and every read fails). */
   size: number;
   /** Stored size. */
@@ -258,6 +260,7 @@ export function blobContent(driver: string, keys: BlobKeys | undefined, stored: 
     const size = 'stored' in stored.size ? stored.size.stored : stored.size.content;
     return {
       sealed: false,
+      sealedWith: null,
       size,
       storedSize: size,
       read: (range) => (range ? stored.read(range) : size === 0 ? nothing() : stored.read({ start: 0, end: size - 1 })),
@@ -265,14 +268,18 @@ export function blobContent(driver: string, keys: BlobKeys | undefined, stored: 
   }
   if (layout === 'malformed') {
     const storedSize = 'stored' in stored.size ? stored.size.stored : stored.head.byteLength;
-    return { sealed: true, size: 0, storedSize, read: () => unreadable('its sealed-blob header is damaged', 0) };
+    const read = () => unreadable('its sealed-blob header is damaged', 0);
+    return { sealed: true, sealedWith: null, size: 0, storedSize, read };
   }
   const storedSize = 'stored' in stored.size ? stored.size.stored : sealedSize(stored.size.content, layout);
   const size = 'content' in stored.size ? stored.size.content : contentSizeOf(storedSize, layout);
-  if (size === null)
-    return { sealed: true, size: 0, storedSize, read: () => unreadable('its sealed bytes are truncated', 0) };
+  if (size === null) {
+    const read = () => unreadable('its sealed bytes are truncated', 0);
+    return { sealed: true, sealedWith: layout.keyId, size: 0, storedSize, read };
+  }
   return {
     sealed: true,
+    sealedWith: layout.keyId,
     size,
     storedSize,
     read: (range) => openSegments(driver, keys, stored, layout, size, range ?? { start: 0, end: size - 1 }),
@@ -345,4 +352,47 @@ async function* openSegments(
     yield* open(Buffer.concat(parts, partBytes));
   }
   if (index <= last) throw new UnreadableContentError(`its segment ${index} is missing or short`, bytesRead);
+}
+
+/** What `resealBlobs` did. */
+export interface ResealReport {
+  /** Blobs written again under the active key (they were in clear or under an earlier key). */
+  resealed: number;
+  /** Blobs under the active key already. */
+  current: number;
+  /** Blobs that could not be sealed again (quarantined, corrupt, key unavailable, deleted meanwhile): their names. */
+  failed: string[];
+}
+
+/**
+ * Seals again, under the active key, every blob of `store` that is in clear (stored while
+ * protection was off) or under an earlier key: for `npm run data-keys -- reseal`. Each one is
+ * read (its content checked against its name, as every read is) and put back with `rewrite`,
+ * which replaces the stored copy atomically; the name, and so every reference to it, stays.
+ * Running instances keep reading throughout. A blob that fails is left as it was and named.
+ */
+export async function resealBlobs(store: BlobStore, keys: BlobKeys): Promise<ResealReport> {
+  const active = keys.activeSealingKey;
+  if (!active) throw new TypeError('data protection is off (DATA_PROTECTION): there is no key to seal documents with');
+  const report: ResealReport = { resealed: 0, current: 0, failed: [] };
+  for await (const sha256 of store.list()) {
+    try {
+      const form = await store.storedForm(sha256);
+      if (form === null) {
+        report.failed.push(sha256); // quarantined: a put of the same document repairs it, sealed
+        continue;
+      }
+      if (form.sealedWith === active.id) {
+        report.current += 1;
+        continue;
+      }
+      const content = await store.get(sha256);
+      if (!content) continue; // deleted meanwhile
+      await store.put(content, { maxBytes: Number.MAX_SAFE_INTEGER, expectedSha256: sha256, rewrite: true });
+      report.resealed += 1;
+    } catch {
+      report.failed.push(sha256);
+    }
+  }
+  return report;
 }

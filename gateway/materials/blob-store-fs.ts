@@ -56,6 +56,7 @@ import {
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type StoredForm,
   checkExpectedDigest,
   checkPutOptions,
   checkSm3Option,
@@ -305,16 +306,25 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
 
   /**
    * Makes the finished temporary file the blob `sha256`: `created` false when an intact copy was
-   * there already; `repaired` when it replaced a corrupt or quarantined one.
+   * there already; `repaired` when it replaced a corrupt or quarantined one; `rewritten` when
+   * `rewrite` replaced an intact one.
    */
-  const publish = async (temporaryPath: string, sha256: string): Promise<{ created: boolean; repaired: boolean }> => {
+  const publish = async (
+    temporaryPath: string,
+    sha256: string,
+    rewrite: boolean,
+  ): Promise<{ created: boolean; repaired: boolean; rewritten?: boolean }> => {
     const target = blobPath(sha256);
     try {
       await link(temporaryPath, target);
       return { created: true, repaired: await unlinkIfPresent(quarantinePath(sha256)) };
     } catch (error) {
       if (isErrno(error, 'EEXIST')) {
-        if ((await checkStored(sha256)) === 'intact') return { created: false, repaired: false };
+        if ((await checkStored(sha256)) === 'intact') {
+          if (!rewrite) return { created: false, repaired: false };
+          await rename(temporaryPath, target);
+          return { created: false, repaired: false, rewritten: true };
+        }
         await rename(temporaryPath, target);
         await unlinkIfPresent(quarantinePath(sha256));
         return { created: true, repaired: true };
@@ -324,7 +334,11 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
     // No hard links here: rename, which replaces a file a concurrent put published meanwhile
     // (same bytes, so harmless) and then reports `created` twice.
     const stored = await checkStored(sha256);
-    if (stored === 'intact') return { created: false, repaired: false };
+    if (stored === 'intact' && !rewrite) return { created: false, repaired: false };
+    if (stored === 'intact') {
+      await rename(temporaryPath, target);
+      return { created: false, repaired: false, rewritten: true };
+    }
     await rename(temporaryPath, target);
     const wasQuarantined = await unlinkIfPresent(quarantinePath(sha256));
     return { created: true, repaired: stored === 'corrupt' || wasQuarantined };
@@ -371,14 +385,14 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         const digest = meter.digest();
         checkExpectedDigest(DRIVER, expected, digest);
         await ensureShard(shardOf(digest.sha256));
-        const outcome = await publish(temporaryPath, digest.sha256);
-        if (outcome.created) {
+        const outcome = await publish(temporaryPath, digest.sha256, putOptions.rewrite ?? false);
+        if (outcome.created || outcome.rewritten) {
           await syncDirectory(shardOf(digest.sha256));
           // Written from bytes hashed on their way in: as good as verified.
           verified.record(digest.sha256, fingerprintOf(await stat(blobPath(digest.sha256), { bigint: true })));
           if (outcome.repaired) integrity.reportRepair(digest.sha256);
         }
-        return putResult(digest, outcome);
+        return putResult(digest, { created: outcome.created, repaired: outcome.repaired });
       } catch (error) {
         throw storeError(DRIVER, 'storing the content failed', error);
       } finally {
@@ -502,6 +516,21 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         yield* quarantined;
       } catch (error) {
         throw storeError(DRIVER, `listing ${root}`, error);
+      }
+    },
+
+    async storedForm(sha256: string): Promise<StoredForm | null> {
+      const name = normalizeSha256(DRIVER, sha256);
+      try {
+        const handle = await openIfPresent(blobPath(name));
+        if (!handle) return null;
+        try {
+          return { sealedWith: (await contentOf(handle, (await handle.stat()).size)).sealedWith };
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        throw storeError(DRIVER, `reading ${blobPath(name)}`, error);
       }
     },
 

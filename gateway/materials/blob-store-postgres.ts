@@ -73,6 +73,7 @@ import {
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type StoredForm,
   checkExpectedDigest,
   checkPutOptions,
   checkSm3Option,
@@ -417,12 +418,18 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
               await tx.insert(blobs).values({ sha256: name, ...row });
             } else {
               const candidate = !existing.quarantined && existing.size === digest.size;
-              if (candidate && verified.recent(name, existing.fingerprint))
-                return { created: false, repaired: false, corruptionFound: false };
-              if (
+              const intact =
                 candidate &&
-                (await storedCopyIntact(tx, name, existing, sealingKey === undefined, collector.chunks))
-              ) {
+                (verified.recent(name, existing.fingerprint) ||
+                  (await storedCopyIntact(tx, name, existing, sealingKey === undefined, collector.chunks)));
+              if (intact && putOptions.rewrite) {
+                // Written again in the form new blobs get now (`resealBlobs`), in this transaction.
+                await tx.delete(blobChunks).where(eq(blobChunks.sha256, name));
+                await tx.update(blobs).set(row).where(eq(blobs.sha256, name));
+                await writeChunks(tx);
+                return { created: false, repaired: false, corruptionFound: false, rewritten: true };
+              }
+              if (intact) {
                 verified.record(name, existing.fingerprint);
                 return { created: false, repaired: false, corruptionFound: false };
               }
@@ -439,7 +446,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
           await writeChunks(tx);
           return { created: true, repaired: false, corruptionFound: false };
         });
-        if (outcome.created) {
+        if (outcome.created || ('rewritten' in outcome && outcome.rewritten)) {
           // Written from bytes hashed on their way in: as good as verified.
           const written = await readBlob(name);
           if (written) verified.record(name, written.fingerprint);
@@ -447,7 +454,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         if (outcome.corruptionFound)
           integrity.reportCorruption({ sha256: name, actualSha256: null, bytesRead: 0, detectedBy: 'upload' });
         if (outcome.repaired) integrity.reportRepair(name);
-        return putResult(digest, outcome);
+        return putResult(digest, { created: outcome.created, repaired: outcome.repaired });
       } catch (error) {
         throw storeError(DRIVER, 'storing the content failed', error);
       }
@@ -536,6 +543,16 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         const last = page.at(-1);
         if (!last || page.length < LIST_PAGE) return;
         after = last.sha256;
+      }
+    },
+
+    async storedForm(sha256: string): Promise<StoredForm | null> {
+      const name = normalizeSha256(DRIVER, sha256);
+      try {
+        const stored = await readBlob(name);
+        return stored && !stored.quarantined ? { sealedWith: contentOf(name, stored).sealedWith } : null;
+      } catch (error) {
+        throw storeError(DRIVER, 'reading the blob failed', error);
       }
     },
 

@@ -341,6 +341,25 @@ export function describeBlobStoreConformance(
       expect((await readAll(sha256)).equals(bytes)).toBe(true);
     });
 
+    it('writes an intact blob again on a put with rewrite, atomically, and says how it is stored', async () => {
+      const bytes = randomBytes(200_000);
+      const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
+      const form = await store.storedForm(sha256);
+      expect(form?.sealedWith === null).toBe(!subject.sealed);
+      const identity = await subject.storedIdentity(sha256);
+      const before = await subject.storedBytes();
+      expect(await store.put(piecesOf(bytes), { maxBytes: LIMIT, rewrite: true })).toMatchObject({
+        created: false,
+        repaired: false,
+      });
+      expect(await subject.storedIdentity(sha256)).not.toBe(identity);
+      expect(await subject.storedBytes()).toBe(before);
+      expect(await subject.temporaryItems()).toBe(0);
+      expect((await readAll(sha256)).equals(bytes)).toBe(true);
+      expect((await readAll(sha256, { start: 70_000, end: 70_009 })).equals(bytes.subarray(70_000, 70_010))).toBe(true);
+      expect(await store.storedForm(sha256.replace(/^./, sha256.startsWith('0') ? '1' : '0'))).toBeNull();
+    });
+
     it('looks digests up case-insensitively', async () => {
       const bytes = randomBytes(10);
       const { sha256 } = await store.put(piecesOf(bytes), { maxBytes: LIMIT });
