@@ -173,10 +173,16 @@ interface StoredBlob {
 /** The row versions of a blob's row and chunks: any UPDATE of them, or a delete and re-insert, changes it. */
 const FINGERPRINT = sql<string>`md5("blobs"."xmin"::text || ':' || coalesce((select string_agg(c.seq::text || '/' || c.xmin::text, '.' order by c.seq) from "blob_chunks" c where c.sha256 = "blobs"."sha256"), ''))`;
 
-/** The first stored bytes of a blob, across chunks however small. */
+const PROBE = sql.raw(String(SEALED_HEADER_PROBE_BYTES));
+
+/**
+ * The first stored bytes of a blob, across chunks however small. Each chunk is cut before the
+ * chunks are joined, so a 1 MiB first chunk is not read whole (an uncompressed TOAST value is
+ * read in slices): chunks before the last are full, so the pieces are contiguous.
+ */
 const HEAD = sql<
   string | null
->`(select encode(substring(string_agg(c.data, ''::bytea order by c.seq) from 1 for ${sql.raw(String(SEALED_HEADER_PROBE_BYTES))}), 'base64') from "blob_chunks" c where c.sha256 = "blobs"."sha256" and c.seq::bigint * "blobs"."chunk_bytes" < ${sql.raw(String(SEALED_HEADER_PROBE_BYTES))})`;
+>`(select encode(substring(string_agg(substring(c.data from 1 for ${PROBE}), ''::bytea order by c.seq) from 1 for ${PROBE}), 'base64') from "blob_chunks" c where c.sha256 = "blobs"."sha256" and c.seq::bigint * "blobs"."chunk_bytes" < ${PROBE})`;
 
 /** A chunk of a blob that is not there, or shorter than the blob's size says. */
 class MissingChunk extends Error {

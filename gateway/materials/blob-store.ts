@@ -7,7 +7,9 @@
  *
  * This module holds what the drivers share: the interface, the error classes, argument checks,
  * and `BlobMeter`, the stream stage that hashes, counts and limits the bytes while they flow.
- * What keeps stored bytes honest (verifying reads, quarantine, repair) is in blob-integrity.ts.
+ * What keeps stored bytes honest (verifying reads, quarantine, repair) is in blob-integrity.ts;
+ * how they are encrypted at rest (DATA_PROTECTION), in blob-sealing.ts: a blob's name and
+ * everything callers see are those of its content, sealed or not.
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
