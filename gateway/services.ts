@@ -244,10 +244,12 @@ export async function createServices(
     departments,
     logger,
   );
+  // Documents are sealed at rest with the same data keys as subjects (DATA_PROTECTION).
   const blobStore = createConfiguredBlobStore(
     config.materials,
     database.db,
     blobIntegrityReporting(config, logger, metrics, clock),
+    protection,
   );
   const sharedLimits = new SharedLimits({
     store: postgresLimitStore(database.db),

@@ -9,9 +9,11 @@
  * configuration, database or store error (the scrub did not finish).
  */
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { type Config, ConfigError, loadConfigFromProcess } from '../config.js';
 import { createConfiguredBlobStore } from '../materials/blob-stores.js';
 import { type ScrubReport, scrubBlobs, scrubFoundProblems } from '../materials/scrub.js';
+import { DataProtection } from '../protection/data-protection.js';
 import { UsageError, describeDatabase, openMigratedDatabase, runCommand } from './database.js';
 
 const USAGE = `Usage: npm run blobs:scrub -- [options]
@@ -108,7 +110,9 @@ async function run(argv: string[]): Promise<number> {
   }
   const database = await openMigratedDatabase(config, 'no documents to scrub');
   try {
-    const store = createConfiguredBlobStore(config.materials, database.db);
+    // The data keys open sealed documents (DATA_PROTECTION): without them none could be checked.
+    const protection = await DataProtection.start(database.db, config.protection, pino({ level: 'warn' }));
+    const store = createConfiguredBlobStore(config.materials, database.db, {}, protection);
     const started = performance.now();
     const onProgress = process.stderr.isTTY
       ? (checked: number) => {

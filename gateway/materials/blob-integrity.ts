@@ -14,6 +14,9 @@
  * - A corrupt blob is quarantined by its driver, so later reads refuse it at once
  *   (`BlobCorruptError`), and reported through `onCorruption` (the gateway logs and counts it).
  *   Putting the same content again repairs it.
+ * - A sealed blob (blob-sealing.ts) is opened segment by segment while it is read: a segment that
+ *   does not open (`UnreadableContentError`) is corruption like a digest that does not match,
+ *   with no digest of the content to report.
  */
 import { createHash } from 'node:crypto';
 
@@ -55,9 +58,23 @@ export interface BlobIntegrityOptions {
 export const DEFAULT_RANGE_VERIFICATION_MAX_AGE_MS = 10 * 60 * 1000;
 const DEFAULT_VERIFIED_BLOBS_REMEMBERED = 10_000;
 
-/** Digest and length of bytes that were read. */
+/** The stored bytes do not yield the content: a sealed segment that does not open (changed, truncated, moved). */
+export class UnreadableContentError extends Error {
+  override name = 'UnreadableContentError';
+
+  constructor(
+    reason: string,
+    /** Content bytes passed on before. */
+    readonly bytesRead: number,
+    options?: ErrorOptions,
+  ) {
+    super(`the stored bytes do not yield the content: ${reason}`, options);
+  }
+}
+
+/** Digest and length of bytes that were read; null digest when the content could not be read to the end. */
 export interface MeasuredBytes {
-  sha256: string;
+  sha256: string | null;
   size: number;
 }
 
@@ -65,9 +82,14 @@ export interface MeasuredBytes {
 export async function measure(source: AsyncIterable<Uint8Array>): Promise<MeasuredBytes> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of source) {
-    hash.update(chunk);
-    size += chunk.byteLength;
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+    }
+  } catch (error) {
+    if (error instanceof UnreadableContentError) return { sha256: null, size };
+    throw error;
   }
   return { sha256: hash.digest('hex'), size };
 }
@@ -92,11 +114,16 @@ export async function* verifiedRead(
   const hash = createHash('sha256');
   let size = 0;
   let held: Uint8Array | undefined;
-  for await (const chunk of source) {
-    hash.update(chunk);
-    size += chunk.byteLength;
-    if (held) yield held;
-    held = chunk;
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      if (held) yield held;
+      held = chunk;
+    }
+  } catch (error) {
+    if (error instanceof UnreadableContentError) throw await outcome.corrupt({ sha256: null, size });
+    throw error;
   }
   const actual = hash.digest('hex');
   if (actual !== expectedSha256) throw await outcome.corrupt({ sha256: actual, size });

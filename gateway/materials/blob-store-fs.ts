@@ -21,8 +21,12 @@
  * file (unless it was verified recently) and replaces a corrupt one by `rename`, atomically. The
  * fingerprint that lets a verified file serve ranges is device, inode, size, mtime and ctime: any
  * write or replacement changes it, and nobody can set a ctime back.
+ *
+ * Encryption at rest (blob-sealing.ts): with `keys` whose sealing key is active, the file holds
+ * the sealed form of the content; reads open it, files in clear (written while protection was
+ * off) read as they are.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type BigIntStats, type WriteStream, createWriteStream } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,8 +36,16 @@ import {
   type CorruptionDetectedBy,
   type MeasuredBytes,
   blobIntegrity,
+  measure,
   verifiedRead,
 } from './blob-integrity.js';
+import {
+  type BlobContent,
+  type BlobKeys,
+  blobContent,
+  SEALED_HEADER_PROBE_BYTES,
+  storedBytesStage,
+} from './blob-sealing.js';
 import {
   type BlobCheck,
   BlobCorruptError,
@@ -44,6 +56,7 @@ import {
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type StoredForm,
   checkExpectedDigest,
   checkPutOptions,
   checkSm3Option,
@@ -72,6 +85,8 @@ export interface FilesystemBlobStoreOptions extends BlobIntegrityOptions {
   sm3?: boolean;
   /** Buffer size of the file streams (their highWaterMark) in bytes. Default 1 MiB. */
   streamBufferBytes?: number;
+  /** Data keys: new blobs are sealed with the active one; sealed blobs are opened with theirs. */
+  keys?: BlobKeys;
 }
 
 const isErrno = (error: unknown, ...codes: string[]): boolean =>
@@ -98,18 +113,28 @@ function fingerprintOf(info: BigIntStats): string {
   return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
-/** Hashes the whole file behind `handle` with positional reads, one buffer of `bufferBytes`. */
-async function measureFile(handle: FileHandle, bufferBytes: number): Promise<MeasuredBytes> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(bufferBytes);
-  let position = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, bufferBytes, position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
+/**
+ * Bytes `range` of the file behind `handle`, by positional reads of `bufferBytes` (fewer when the
+ * file is shorter). The handle stays open: several reads may follow, and `closing` closes it.
+ */
+async function* fileRange(handle: FileHandle, range: ByteRange, bufferBytes: number): AsyncGenerator<Uint8Array> {
+  let position = range.start;
+  while (position <= range.end) {
+    const length = Math.min(bufferBytes, range.end - position + 1);
+    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(length), 0, length, position);
+    if (bytesRead === 0) return;
     position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
   }
-  return { sha256: hash.digest('hex'), size: position };
+}
+
+/** Passes `source` on and closes `handle` once it is read, failed or given up. */
+async function* closing(source: AsyncIterable<Uint8Array>, handle: FileHandle): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } finally {
+    await handle.close().catch(() => {});
+  }
 }
 
 /** Opens a file for reading; null when it does not exist. */
@@ -151,6 +176,34 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
   const withSm3 = checkSm3Option(DRIVER, options.sm3);
   const integrity = blobIntegrity(DRIVER, options);
   const { verified } = integrity;
+  const { keys } = options;
+
+  /** The content of the file behind `handle`, `storedSize` bytes long: sealed or in clear. */
+  const contentOf = async (handle: FileHandle, storedSize: number): Promise<BlobContent> => {
+    const probe = Math.min(SEALED_HEADER_PROBE_BYTES, storedSize);
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(probe), 0, probe, 0);
+    return blobContent(DRIVER, keys, {
+      head: buffer.subarray(0, bytesRead),
+      size: { stored: storedSize },
+      read: (range) => fileRange(handle, range, bufferBytes),
+    });
+  };
+
+  /** Hashes the whole content of the file behind `handle`: null digest when sealed bytes do not open. */
+  const measureFile = async (handle: FileHandle): Promise<MeasuredBytes> => {
+    const { size } = await handle.stat();
+    return measure((await contentOf(handle, size)).read(null));
+  };
+
+  /** The content size of the file at `path`. */
+  const contentSizeAt = async (path: string): Promise<number> => {
+    const handle = await open(path, 'r');
+    try {
+      return (await contentOf(handle, (await handle.stat()).size)).size;
+    } finally {
+      await handle.close();
+    }
+  };
   /** Shard directories known to exist, to skip a mkdir per upload. */
   const knownShards = new Set<string>();
   let ready: Promise<void> | undefined;
@@ -233,7 +286,7 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
       const info = await handle.stat({ bigint: true });
       const fingerprint = fingerprintOf(info);
       if (verified.recent(sha256, fingerprint)) return 'intact';
-      const measured = await measureFile(handle, bufferBytes);
+      const measured = await measureFile(handle);
       if (measured.sha256 === sha256) {
         verified.record(sha256, fingerprint);
         return 'intact';
@@ -253,16 +306,25 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
 
   /**
    * Makes the finished temporary file the blob `sha256`: `created` false when an intact copy was
-   * there already; `repaired` when it replaced a corrupt or quarantined one.
+   * there already; `repaired` when it replaced a corrupt or quarantined one; `rewritten` when
+   * `rewrite` replaced an intact one.
    */
-  const publish = async (temporaryPath: string, sha256: string): Promise<{ created: boolean; repaired: boolean }> => {
+  const publish = async (
+    temporaryPath: string,
+    sha256: string,
+    rewrite: boolean,
+  ): Promise<{ created: boolean; repaired: boolean; rewritten?: boolean }> => {
     const target = blobPath(sha256);
     try {
       await link(temporaryPath, target);
       return { created: true, repaired: await unlinkIfPresent(quarantinePath(sha256)) };
     } catch (error) {
       if (isErrno(error, 'EEXIST')) {
-        if ((await checkStored(sha256)) === 'intact') return { created: false, repaired: false };
+        if ((await checkStored(sha256)) === 'intact') {
+          if (!rewrite) return { created: false, repaired: false };
+          await rename(temporaryPath, target);
+          return { created: false, repaired: false, rewritten: true };
+        }
         await rename(temporaryPath, target);
         await unlinkIfPresent(quarantinePath(sha256));
         return { created: true, repaired: true };
@@ -272,7 +334,11 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
     // No hard links here: rename, which replaces a file a concurrent put published meanwhile
     // (same bytes, so harmless) and then reports `created` twice.
     const stored = await checkStored(sha256);
-    if (stored === 'intact') return { created: false, repaired: false };
+    if (stored === 'intact' && !rewrite) return { created: false, repaired: false };
+    if (stored === 'intact') {
+      await rename(temporaryPath, target);
+      return { created: false, repaired: false, rewritten: true };
+    }
     await rename(temporaryPath, target);
     const wasQuarantined = await unlinkIfPresent(quarantinePath(sha256));
     return { created: true, repaired: stored === 'corrupt' || wasQuarantined };
@@ -284,7 +350,7 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
     if (!handle) return { status: 'missing' };
     let measured: MeasuredBytes;
     try {
-      measured = await measureFile(handle, bufferBytes);
+      measured = await measureFile(handle);
     } finally {
       await handle.close();
     }
@@ -314,18 +380,19 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         const meter = new BlobMeter(DRIVER, putOptions.maxBytes, bufferBytes, withSm3);
         // `flush`: fsync before the stream closes its file, and pipeline waits for that close.
         file = createWriteStream(temporaryPath, { flags: 'wx', mode: 0o600, highWaterMark: bufferBytes, flush: true });
-        await pipeline(source, meter, file, putOptions.signal ? { signal: putOptions.signal } : {});
+        const stage = storedBytesStage(DRIVER, keys?.activeSealingKey, bufferBytes);
+        await pipeline(source, meter, stage, file, putOptions.signal ? { signal: putOptions.signal } : {});
         const digest = meter.digest();
         checkExpectedDigest(DRIVER, expected, digest);
         await ensureShard(shardOf(digest.sha256));
-        const outcome = await publish(temporaryPath, digest.sha256);
-        if (outcome.created) {
+        const outcome = await publish(temporaryPath, digest.sha256, putOptions.rewrite ?? false);
+        if (outcome.created || outcome.rewritten) {
           await syncDirectory(shardOf(digest.sha256));
           // Written from bytes hashed on their way in: as good as verified.
           verified.record(digest.sha256, fingerprintOf(await stat(blobPath(digest.sha256), { bigint: true })));
           if (outcome.repaired) integrity.reportRepair(digest.sha256);
         }
-        return putResult(digest, outcome);
+        return putResult(digest, { created: outcome.created, repaired: outcome.repaired });
       } catch (error) {
         throw storeError(DRIVER, 'storing the content failed', error);
       } finally {
@@ -345,7 +412,7 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
           [quarantinePath(name), true],
         ] as const) {
           try {
-            return { size: (await stat(path)).size, quarantined };
+            return { size: await contentSizeAt(path), quarantined };
           } catch (error) {
             if (!isErrno(error, 'ENOENT')) throw error;
           }
@@ -380,30 +447,22 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
       try {
         const info = await file.stat({ bigint: true });
         const fingerprint = fingerprintOf(info);
+        // The size at open, exactly: a read past it would cost a buffer and a round trip per
+        // download; bytes appended before the open are in the size and fail the digest.
+        const content = await contentOf(file, Number(info.size));
         if (range === undefined) {
-          // The size at open, exactly: a read past it would cost a buffer and a round trip per
-          // download; bytes appended before the open are in the size and fail the digest.
-          const size = Number(info.size);
-          let bytes: AsyncIterable<Uint8Array>;
-          if (size === 0) {
-            await file.close();
-            bytes = (async function* nothing(): AsyncGenerator<Uint8Array> {})();
-          } else {
-            bytes = file.createReadStream({ start: 0, end: size - 1, highWaterMark: bufferBytes });
-          }
-          return verifiedRead(bytes, name, {
+          const bytes = verifiedRead(content.read(null), name, {
             intact: () => verified.record(name, fingerprint),
             corrupt: (measured) => corruptFound(name, info, measured, 'read'),
           });
+          return closing(bytes, file);
         }
         if (!verified.recent(name, fingerprint)) {
-          const measured = await measureFile(file, bufferBytes);
+          const measured = await measure(content.read(null));
           if (measured.sha256 !== name) throw await corruptFound(name, info, measured, 'range_check');
           verified.record(name, fingerprint);
         }
-        const resolved = resolveRange(DRIVER, Number(info.size), range);
-        if (!resolved) throw new TypeError('unreachable: a range was given');
-        return file.createReadStream({ start: resolved.start, end: resolved.end, highWaterMark: bufferBytes });
+        return closing(content.read(resolveRange(DRIVER, content.size, range)), file);
       } catch (error) {
         await file.close().catch(() => {});
         throw storeError(DRIVER, `reading ${path}`, error);
@@ -419,7 +478,7 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         let measured: MeasuredBytes;
         try {
           info = await handle.stat({ bigint: true });
-          measured = await measureFile(handle, bufferBytes);
+          measured = await measureFile(handle);
         } finally {
           await handle.close();
         }
@@ -457,6 +516,21 @@ export function createFilesystemBlobStore(options: FilesystemBlobStoreOptions): 
         yield* quarantined;
       } catch (error) {
         throw storeError(DRIVER, `listing ${root}`, error);
+      }
+    },
+
+    async storedForm(sha256: string): Promise<StoredForm | null> {
+      const name = normalizeSha256(DRIVER, sha256);
+      try {
+        const handle = await openIfPresent(blobPath(name));
+        if (!handle) return null;
+        try {
+          return { sealedWith: (await contentOf(handle, (await handle.stat()).size)).sealedWith };
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        throw storeError(DRIVER, `reading ${blobPath(name)}`, error);
       }
     },
 

@@ -33,6 +33,12 @@
  * bytea travels as base64 text (`decode`/`encode` in SQL). postgres-js would send a Buffer as
  * hex text anyway; PGlite converts bytea parameters and results byte by byte through strings,
  * which measured 5-15 times slower than base64 for 1 MiB chunks.
+ *
+ * Encryption at rest (blob-sealing.ts): with `keys` whose sealing key is active, the chunks hold
+ * the sealed form of the content (`blobs.size` stays the content's size); reads open it, rows in
+ * clear (written while protection was off) read as they are. A put that finds a sealed copy (or
+ * seals its own) cannot compare chunks by digest, as the sealed bytes differ at every sealing: it
+ * opens and hashes the stored copy instead.
  */
 import { createHash } from 'node:crypto';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
@@ -46,8 +52,16 @@ import {
   type MeasuredBytes,
   blobIntegrity,
   measure,
+  UnreadableContentError,
   verifiedRead,
 } from './blob-integrity.js';
+import {
+  type BlobContent,
+  type BlobKeys,
+  blobContent,
+  SEALED_HEADER_PROBE_BYTES,
+  storedBytesStage,
+} from './blob-sealing.js';
 import {
   type BlobCheck,
   BlobCorruptError,
@@ -59,6 +73,7 @@ import {
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type StoredForm,
   checkExpectedDigest,
   checkPutOptions,
   checkSm3Option,
@@ -83,6 +98,8 @@ export interface PostgresBlobStoreOptions extends BlobIntegrityOptions {
    * for few rows per document, small enough for modest statements and reads of ranges.
    */
   chunkBytes?: number;
+  /** Data keys: new blobs are sealed with the active one; sealed blobs are opened with theirs. */
+  keys?: BlobKeys;
 }
 
 /** Collects the bytes of an upload into `chunkBytes`-sized buffers. */
@@ -149,10 +166,23 @@ interface StoredBlob {
   quarantined: boolean;
   /** See `FINGERPRINT`. */
   fingerprint: string;
+  /** Base64 of the first stored bytes (`SEALED_HEADER_PROBE_BYTES`): sealed or in clear. Null when no chunk holds them. */
+  head: string | null;
 }
 
 /** The row versions of a blob's row and chunks: any UPDATE of them, or a delete and re-insert, changes it. */
 const FINGERPRINT = sql<string>`md5("blobs"."xmin"::text || ':' || coalesce((select string_agg(c.seq::text || '/' || c.xmin::text, '.' order by c.seq) from "blob_chunks" c where c.sha256 = "blobs"."sha256"), ''))`;
+
+const PROBE = sql.raw(String(SEALED_HEADER_PROBE_BYTES));
+
+/**
+ * The first stored bytes of a blob, across chunks however small. Each chunk is cut before the
+ * chunks are joined, so a 1 MiB first chunk is not read whole (an uncompressed TOAST value is
+ * read in slices): chunks before the last are full, so the pieces are contiguous.
+ */
+const HEAD = sql<
+  string | null
+>`(select encode(substring(string_agg(substring(c.data from 1 for ${PROBE}), ''::bytea order by c.seq) from 1 for ${PROBE}), 'base64') from "blob_chunks" c where c.sha256 = "blobs"."sha256" and c.seq::bigint * "blobs"."chunk_bytes" < ${PROBE})`;
 
 /** A chunk of a blob that is not there, or shorter than the blob's size says. */
 class MissingChunk extends Error {
@@ -174,6 +204,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   }
   const integrity = blobIntegrity(DRIVER, options);
   const { verified } = integrity;
+  const { keys } = options;
 
   const selectBlob = (executor: Queryable, sha256: string) =>
     executor
@@ -182,6 +213,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         chunkBytes: blobs.chunkBytes,
         quarantined: sql<boolean>`"blobs"."quarantined_at" is not null`,
         fingerprint: FINGERPRINT,
+        head: HEAD,
       })
       .from(blobs)
       .where(eq(blobs.sha256, sha256));
@@ -189,8 +221,14 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   const readBlob = async (sha256: string): Promise<StoredBlob | null> => (await selectBlob(db, sha256))[0] ?? null;
 
   /** Bytes `from`..`from + length - 1` (0-based) of chunk `seq`, or null when the chunk is gone. */
-  const readChunk = async (sha256: string, seq: number, from: number, length: number): Promise<Buffer | null> => {
-    const rows = await db
+  const readChunk = async (
+    executor: Queryable,
+    sha256: string,
+    seq: number,
+    from: number,
+    length: number,
+  ): Promise<Buffer | null> => {
+    const rows = await executor
       .select({ data: sql<string>`encode(substring(${blobChunks.data} from ${from + 1} for ${length}), 'base64')` })
       .from(blobChunks)
       .where(and(eq(blobChunks.sha256, sha256), eq(blobChunks.seq, seq)));
@@ -203,7 +241,12 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
    * stays at one chunk and no connection is held while a slow client downloads. Throws
    * `MissingChunk` when a chunk is not there in full.
    */
-  async function* chunksOf(sha256: string, stored: StoredBlob, range: ByteRange | null): AsyncGenerator<Uint8Array> {
+  async function* chunksOf(
+    executor: Queryable,
+    sha256: string,
+    stored: StoredBlob,
+    range: ByteRange | null,
+  ): AsyncGenerator<Uint8Array> {
     if (!range) return;
     const first = Math.floor(range.start / stored.chunkBytes);
     const last = Math.floor(range.end / stored.chunkBytes);
@@ -214,7 +257,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       const to = Math.min(range.end, chunkStart + stored.chunkBytes - 1) - chunkStart;
       let data: Buffer | null;
       try {
-        data = await readChunk(sha256, seq, from, to - from + 1);
+        data = await readChunk(executor, sha256, seq, from, to - from + 1);
       } catch (error) {
         throw storeError(DRIVER, 'reading the blob failed', error);
       }
@@ -223,6 +266,14 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       yield data;
     }
   }
+
+  /** The content of a stored blob (sealed or in clear), read through `executor` as the consumer reads. */
+  const contentOf = (sha256: string, stored: StoredBlob, executor: Queryable = db): BlobContent =>
+    blobContent(DRIVER, keys, {
+      head: stored.head === null ? new Uint8Array(0) : Buffer.from(stored.head, 'base64'),
+      size: { content: stored.size },
+      read: (range) => chunksOf(executor, sha256, stored, range),
+    });
 
   /**
    * Marks a corrupt blob quarantined, unless its rows changed since they were read (a concurrent
@@ -258,8 +309,9 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
   };
 
   /**
-   * `chunksOf` for readers: a missing chunk of a blob whose row is still there is corruption;
-   * with the row gone, the blob was deleted while it was read.
+   * The content of `range` for readers: a missing chunk of a blob whose row is still there is
+   * corruption (with the row gone, the blob was deleted while it was read), and so is a sealed
+   * segment that does not open.
    */
   async function* readableChunks(
     sha256: string,
@@ -268,21 +320,24 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
     detectedBy: CorruptionDetectedBy,
   ): AsyncGenerator<Uint8Array> {
     try {
-      yield* chunksOf(sha256, stored, range);
+      yield* contentOf(sha256, stored).read(range);
     } catch (error) {
+      if (error instanceof UnreadableContentError)
+        throw (await corruptFound(sha256, stored, { sha256: null, size: error.bytesRead }, detectedBy)).error;
       if (!(error instanceof MissingChunk)) throw error;
       if (!(await readBlob(sha256))) throw new BlobStoreError(DRIVER, `blob ${sha256} was deleted while it was read`);
       throw (await corruptFound(sha256, stored, { sha256: null, size: error.bytesRead }, detectedBy)).error;
     }
   }
 
-  /** Hashes the whole stored blob; null digest when a chunk is missing. */
+  /** Hashes the whole content of a stored blob; null digest when a chunk is missing or a sealed segment does not open. */
   const measureStored = async (
     sha256: string,
     stored: StoredBlob,
-  ): Promise<{ sha256: string | null; size: number }> => {
+    executor: Queryable = db,
+  ): Promise<MeasuredBytes> => {
     try {
-      return await measure(chunksOf(sha256, stored, resolveRange(DRIVER, stored.size, undefined)));
+      return await measure(contentOf(sha256, stored, executor).read(null));
     } catch (error) {
       if (error instanceof MissingChunk) return { sha256: null, size: error.bytesRead };
       throw error;
@@ -315,6 +370,22 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
     );
   };
 
+  /**
+   * Whether the stored copy holds the content named `sha256`: both in clear, compared chunk by
+   * chunk with the uploaded bytes by digests the database computes; otherwise opened and hashed.
+   */
+  const storedCopyIntact = async (
+    tx: Queryable,
+    sha256: string,
+    existing: StoredBlob,
+    uploadedInClear: boolean,
+    uploaded: Buffer[],
+  ): Promise<boolean> => {
+    if (uploadedInClear && !contentOf(sha256, existing, tx).sealed)
+      return storedChunksMatch(tx, sha256, existing.chunkBytes, uploaded);
+    return (await measureStored(sha256, existing, tx)).sha256 === sha256;
+  };
+
   return {
     driver: DRIVER,
 
@@ -323,8 +394,10 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       putOptions.signal?.throwIfAborted();
       try {
         const meter = new BlobMeter(DRIVER, putOptions.maxBytes, chunkBytes, withSm3);
+        const sealingKey = keys?.activeSealingKey;
+        const stage = storedBytesStage(DRIVER, sealingKey, chunkBytes);
         const collector = new ChunkCollector(chunkBytes);
-        await pipeline(source, meter, collector, putOptions.signal ? { signal: putOptions.signal } : {});
+        await pipeline(source, meter, stage, collector, putOptions.signal ? { signal: putOptions.signal } : {});
         const digest = meter.digest();
         checkExpectedDigest(DRIVER, expected, digest);
         putOptions.signal?.throwIfAborted();
@@ -351,9 +424,18 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
               await tx.insert(blobs).values({ sha256: name, ...row });
             } else {
               const candidate = !existing.quarantined && existing.size === digest.size;
-              if (candidate && verified.recent(name, existing.fingerprint))
-                return { created: false, repaired: false, corruptionFound: false };
-              if (candidate && (await storedChunksMatch(tx, name, existing.chunkBytes, collector.chunks))) {
+              const intact =
+                candidate &&
+                (verified.recent(name, existing.fingerprint) ||
+                  (await storedCopyIntact(tx, name, existing, sealingKey === undefined, collector.chunks)));
+              if (intact && putOptions.rewrite) {
+                // Written again in the form new blobs get now (`resealBlobs`), in this transaction.
+                await tx.delete(blobChunks).where(eq(blobChunks.sha256, name));
+                await tx.update(blobs).set(row).where(eq(blobs.sha256, name));
+                await writeChunks(tx);
+                return { created: false, repaired: false, corruptionFound: false, rewritten: true };
+              }
+              if (intact) {
                 verified.record(name, existing.fingerprint);
                 return { created: false, repaired: false, corruptionFound: false };
               }
@@ -370,7 +452,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
           await writeChunks(tx);
           return { created: true, repaired: false, corruptionFound: false };
         });
-        if (outcome.created) {
+        if (outcome.created || ('rewritten' in outcome && outcome.rewritten)) {
           // Written from bytes hashed on their way in: as good as verified.
           const written = await readBlob(name);
           if (written) verified.record(name, written.fingerprint);
@@ -378,7 +460,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         if (outcome.corruptionFound)
           integrity.reportCorruption({ sha256: name, actualSha256: null, bytesRead: 0, detectedBy: 'upload' });
         if (outcome.repaired) integrity.reportRepair(name);
-        return putResult(digest, outcome);
+        return putResult(digest, { created: outcome.created, repaired: outcome.repaired });
       } catch (error) {
         throw storeError(DRIVER, 'storing the content failed', error);
       }
@@ -412,7 +494,7 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         });
       }
       if (!verified.recent(name, blob.fingerprint)) {
-        let measured: MeasuredBytes | { sha256: null; size: number };
+        let measured: MeasuredBytes;
         try {
           measured = await measureStored(name, blob);
         } catch (error) {
@@ -467,6 +549,16 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
         const last = page.at(-1);
         if (!last || page.length < LIST_PAGE) return;
         after = last.sha256;
+      }
+    },
+
+    async storedForm(sha256: string): Promise<StoredForm | null> {
+      const name = normalizeSha256(DRIVER, sha256);
+      try {
+        const stored = await readBlob(name);
+        return stored && !stored.quarantined ? { sealedWith: contentOf(name, stored).sealedWith } : null;
+      } catch (error) {
+        throw storeError(DRIVER, 'reading the blob failed', error);
       }
     },
 

@@ -13,6 +13,7 @@ import { parseConfig } from '../config.js';
 import { type DatabaseHandle, openDatabase, rowsOf } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
 import { freshDatabase } from '../../test/harness.js';
+import { type BlobProtection, sealedTestSize, testBlobKeys } from '../../test/support/blob-keys.js';
 import { fileTampering, rowTampering } from '../../test/support/blob-tampering.js';
 import { BlobCorruptError, SM3_SUPPORTED } from './blob-store.js';
 import { collect, describeBlobStoreConformance, piecesOf } from './blob-store.conformance.js';
@@ -56,32 +57,54 @@ async function storedChunkBytes(handle: DatabaseHandle): Promise<number> {
   return Number(rowsOf<{ total: string | number }>(result)[0]?.total ?? 0);
 }
 
-describeBlobStoreConformance('filesystem', async (probe) => {
-  const directory = await temporaryDirectory();
-  return {
-    store: createFilesystemBlobStore({ directory, sm3: SM3_SUPPORTED, ...probe.options }),
-    storedBytes: () => storedFileBytes(directory),
-    temporaryItems: () => countTemporaryFiles(directory),
-    ...fileTampering(directory),
-    cleanup: () => rm(directory, { recursive: true, force: true }),
-  };
-});
+/** Each driver runs the suite with protection off and on: blobs in clear, and sealed (blob-sealing.ts). */
+const PROTECTIONS: readonly BlobProtection[] = ['off', 'aes-256-gcm', 'sm4-gcm'];
 
-for (const chunkBytes of [undefined, 100_000]) {
+/** What the suite needs to know of a store that seals. */
+const sealingOf = (protection: BlobProtection) =>
+  protection === 'off' ? {} : { sealed: { storedSizeOf: sealedTestSize } };
+
+for (const protection of PROTECTIONS) {
+  describeBlobStoreConformance(`filesystem, protection ${protection}`, async (probe) => {
+    const directory = await temporaryDirectory();
+    return {
+      store: createFilesystemBlobStore({
+        directory,
+        sm3: SM3_SUPPORTED,
+        keys: testBlobKeys(protection),
+        ...probe.options,
+      }),
+      storedBytes: () => storedFileBytes(directory),
+      temporaryItems: () => countTemporaryFiles(directory),
+      ...fileTampering(directory),
+      ...sealingOf(protection),
+      cleanup: () => rm(directory, { recursive: true, force: true }),
+    };
+  });
+}
+
+for (const [chunkBytes, protection] of [
+  [undefined, 'off'],
+  [100_000, 'off'],
+  [undefined, 'aes-256-gcm'],
+  [100_000, 'sm4-gcm'],
+] as const) {
   describeBlobStoreConformance(
-    `postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'})`,
+    `postgres (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, chunkBytes ${chunkBytes ?? 'default'}, protection ${protection})`,
     async (probe) => {
       const database = await openFreshDatabase();
       return {
         store: createPostgresBlobStore({
           db: database.handle.db,
           sm3: SM3_SUPPORTED,
+          keys: testBlobKeys(protection),
           ...(chunkBytes ? { chunkBytes } : {}),
           ...probe.options,
         }),
         storedBytes: () => storedChunkBytes(database.handle),
         temporaryItems: async () => 0,
         ...rowTampering(database.handle.db),
+        ...sealingOf(protection),
         cleanup: () => database.close(),
       };
     },

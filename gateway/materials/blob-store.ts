@@ -7,7 +7,9 @@
  *
  * This module holds what the drivers share: the interface, the error classes, argument checks,
  * and `BlobMeter`, the stream stage that hashes, counts and limits the bytes while they flow.
- * What keeps stored bytes honest (verifying reads, quarantine, repair) is in blob-integrity.ts.
+ * What keeps stored bytes honest (verifying reads, quarantine, repair) is in blob-integrity.ts;
+ * how they are encrypted at rest (DATA_PROTECTION), in blob-sealing.ts: a blob's name and
+ * everything callers see are those of its content, sealed or not.
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -44,6 +46,16 @@ export interface PutOptions {
   expectedSha256?: string;
   /** Aborts reading and storing; `put` then rejects with the signal's abort error, nothing stored. */
   signal?: AbortSignal;
+  /**
+   * When the content is stored intact already, write it again anyway, atomically, in the form new
+   * blobs get now (sealed under the active data key): for `resealBlobs`. Reported `created: false`.
+   */
+  rewrite?: boolean;
+}
+
+/** How a blob's bytes are kept: `sealedWith` names the data key (blob-sealing.ts), null in clear. */
+export interface StoredForm {
+  sealedWith: string | null;
 }
 
 export interface PutResult {
@@ -131,6 +143,8 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes a blob (and a quarantined copy); false when it was not stored. For garbage collection. */
   delete(sha256: string): Promise<boolean>;
+  /** How a stored (not quarantined) blob is kept, or null when there is none: for `resealBlobs`. */
+  storedForm(sha256: string): Promise<StoredForm | null>;
 }
 
 /** Any error of a blob store; the message starts with the driver's name. */

@@ -5,6 +5,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { BlobIntegrityOptions } from './blob-integrity.js';
+import type { BlobKeys } from './blob-sealing.js';
 import type { BlobStore } from './blob-store.js';
 import { createFilesystemBlobStore } from './blob-store-fs.js';
 import { createPostgresBlobStore } from './blob-store-postgres.js';
@@ -14,13 +15,18 @@ export function blobStoreKind(materials: Config['materials']): 'filesystem' | 'p
   return materials.blobStore.kind;
 }
 
+/**
+ * `keys` (the services' `DataProtection`) seal new documents when protection is on, and open
+ * sealed ones whatever the mode: without them a sealed document cannot be read.
+ */
 export function createConfiguredBlobStore(
   materials: Config['materials'],
   db: Database,
   integrity: BlobIntegrityOptions = {},
+  keys?: BlobKeys,
 ): BlobStore {
   const { blobStore, sm3, rangeVerificationMaxAgeMs } = materials;
-  const options = { sm3, rangeVerificationMaxAgeMs, ...integrity };
+  const options = { sm3, rangeVerificationMaxAgeMs, ...integrity, ...(keys ? { keys } : {}) };
   return blobStore.kind === 'filesystem'
     ? createFilesystemBlobStore({ directory: blobStore.directory, ...options })
     : createPostgresBlobStore({ db, ...options });
