@@ -4,8 +4,8 @@
  * key-encryption key file (DATA_KEY_ENCRYPTION_KEY_FILE) and the gateway's DATA_PROTECTION.
  *
  *   status   the data keys and how many subjects are in clear or under an earlier key
- *   rotate   a new active sealing key, then every subject sealed again under it
- *   reseal   every subject in clear or under an earlier key sealed under the active key
+ *   rotate   a new active sealing key, then every subject, certificate and document sealed again under it
+ *   reseal   everything in clear or under an earlier key sealed under the active key
  *
  * Running instances open values under a key they have not seen by reading the keys again.
  */
@@ -16,6 +16,8 @@ import { openDatabase } from '../db/client.js';
 import { dataKeys, subjects } from '../db/schema.js';
 import { sealStoredCertificates } from '../certificates/store.js';
 import { sealStoredSubjects } from '../identity/subjects.js';
+import { resealBlobs } from '../materials/blob-sealing.js';
+import { createConfiguredBlobStore } from '../materials/blob-stores.js';
 import { PrivateFileError } from '../platform/private-files.js';
 import { DataKeyError, DataProtection } from '../protection/data-protection.js';
 import pino from 'pino';
@@ -87,15 +89,33 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const { sealed, left } = await sealStoredSubjects(database.db, protection, { allKeys: true });
     const certificateRows = await sealStoredCertificates(database.db, protection, { allKeys: true });
+    // Documents too: those kept in clear or under an earlier key, each replaced atomically.
+    const blobs = await resealBlobs(
+      createConfiguredBlobStore(config.materials, database.db, {}, protection),
+      protection,
+    );
     await recordAudit(database.db, {
       actor: { clientId: 'cli_admin_command', kind: 'admin' },
       action: `data_keys.${command}`,
       outcome: 'allowed',
-      fields: [`sealed:${sealed}`, `certificate_rows:${certificateRows}`, `left:${left.length}`],
+      fields: [
+        `sealed:${sealed}`,
+        `certificate_rows:${certificateRows}`,
+        `documents:${blobs.resealed}`,
+        `documents_failed:${blobs.failed.length}`,
+        `left:${left.length}`,
+      ],
     });
     process.stdout.write(
       `subjects sealed again: ${sealed}\ncertificates and revocations sealed again: ${certificateRows}\n`,
     );
+    process.stdout.write(
+      `documents sealed again: ${blobs.resealed} (already under the active key: ${blobs.current})\n`,
+    );
+    if (blobs.failed.length > 0)
+      process.stdout.write(
+        `documents not sealed (quarantined or unreadable, see npm run blobs:scrub): ${blobs.failed.join(', ')}\n`,
+      );
     if (left.length > 0) process.stdout.write(`left in clear (stored twice, merge them): ${left.join(', ')}\n`);
     return 0;
   } finally {
