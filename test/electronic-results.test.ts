@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, count, eq } from 'drizzle-orm';
-import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { licenceDocument } from '../adapters/amr-enterprise/licence-document.js';
 import {
@@ -66,6 +66,7 @@ import { opensslVerifySeal } from './support/openssl-seal.js';
 import { opensslVersion } from './support/openssl-sm2.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
 import { openSubjectValues } from '../gateway/identity/subjects.js';
+import { verifyOffline } from './support/offline-verify.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13912345670';
@@ -543,10 +544,12 @@ describe('a result issued by the registry', () => {
       size: bytes.byteLength,
       sha256: stored!.contentSha256,
     });
-    const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: never[] };
-    expect(decodeProtectedHeader(document.envelope)).toMatchObject({ alg: 'ES256', typ: 'onewindow-certificate+jws' });
-    const { payload } = await compactVerify(document.envelope, createLocalJWKSet(jwks));
-    const claims = JSON.parse(new TextDecoder().decode(payload)) as {
+    const jwks = (await (await gw.request('/.well-known/jwks.json')).json()) as { keys: JWK[] };
+    expect(decodeProtectedHeader(document.envelope)).toMatchObject({
+      alg: gw.config.signing.alg,
+      typ: 'onewindow-certificate+jws',
+    });
+    const claims = (await verifyOffline(document.envelope, jwks)) as unknown as {
       materialId: string;
       content: { sha256: string };
       certificate: { certificateNumber: string; holderIdentifier: string };
