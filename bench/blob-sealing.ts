@@ -15,7 +15,7 @@ import { openDatabase } from '../gateway/db/client.js';
 import type { BlobStore } from '../gateway/materials/blob-store.js';
 import { createFilesystemBlobStore } from '../gateway/materials/blob-store-fs.js';
 import { createPostgresBlobStore } from '../gateway/materials/blob-store-postgres.js';
-import { aeadSeal, KEY_BYTES } from '../gateway/protection/aead.js';
+import { aeadSeal, KEY_BYTES } from '../gateway/platform/aead.js';
 import { freshDatabase } from '../test/harness.js';
 import { type BlobProtection, testBlobKeys } from '../test/support/blob-keys.js';
 

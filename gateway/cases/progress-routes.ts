@@ -10,12 +10,11 @@ import { errorResponses, publicRoute } from '../platform/routes.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
 import { RESULT_DOCUMENT_PATH } from '../results/results.js';
-import type { GatewayServices } from '../services.js';
 import { downloadResultDocument, lookUpProgress } from './progress.js';
 import type { ProofStore } from './proof.js';
 
 /** What checks an applicant's proof (case number and the ID number's last four). */
-const proofStore = (services: GatewayServices): ProofStore => ({
+const proofStore = (services: Pick<ProofStore, 'db'> & { access: Pick<ProofStore, 'protection'> }): ProofStore => ({
   db: services.db,
   protection: services.access.protection,
 });

@@ -34,7 +34,7 @@ import { collectResult } from '../results/collection.js';
 import { ResultDeliveryChoiceSchema } from '../results/methods.js';
 import { WindowResultSchema } from '../results/schemas.js';
 import { withIdempotency } from './idempotency.js';
-import { SEALED_JSON_MARK } from '../protection/sealed-json.js';
+import { SEALED_JSON_MARK } from '../db/sealed-json.js';
 
 const CaseIdSchema = z
   .string()
@@ -96,7 +96,7 @@ const FormSchema = z
   .record(z.string(), z.unknown())
   .refine((form) => nestsWithin(form, MAX_FORM_DEPTH), `form data may nest at most ${MAX_FORM_DEPTH} levels`)
   .refine(transferable, 'form text may not contain control characters other than tab and line breaks')
-  // The stored form of a sealed value (gateway/protection/sealed-json.ts): never a field of a form.
+  // The stored form of a sealed value (gateway/db/sealed-json.ts): never a field of a form.
   .refine((form) => !Object.hasOwn(form, SEALED_JSON_MARK), `${SEALED_JSON_MARK} is not a form field`)
   .openapi({ description: "The item's application form (see the item's formSchema)" });
 

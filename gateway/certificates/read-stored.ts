@@ -11,7 +11,7 @@ import type { AccessContext } from '../access/context.js';
 import type { Decision } from '../access/policy.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { openSubjectValues } from '../identity/subjects.js';
-import { openSealedJson } from '../protection/sealed-json.js';
+import { openSealedJson } from '../db/sealed-json.js';
 import type { CertificateRow } from './store.js';
 
 export interface StoredCopy {
@@ -171,7 +171,7 @@ export async function readAndAudit(
   const stored = new Map<string, StoredCopy>();
   for (const row of rows) {
     if (row.material_id === null || row.certificate_type === null) continue;
-    // Read past drizzle's column decoder: opened here when sealed (gateway/protection/sealed-json.ts).
+    // Read past drizzle's column decoder: opened here when sealed (gateway/db/sealed-json.ts).
     const metadata = openSealedJson(
       'certificates.metadata',
       typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {}),

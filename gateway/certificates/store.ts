@@ -15,7 +15,7 @@ import { certificateRevocations, certificates, materials, subjects } from '../db
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
 import { subjectLookups } from '../identity/subjects.js';
 import type { DataProtection } from '../protection/data-protection.js';
-import { SEALED_JSON_MARK } from '../protection/sealed-json.js';
+import { SEALED_JSON_MARK } from '../db/sealed-json.js';
 import { auditAccess } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';

@@ -3,7 +3,7 @@
  * drizzle-kit (`npm run db:generate`) into gateway/db/migrations and applied at start.
  */
 import { sql } from 'drizzle-orm';
-import { sealedJsonb } from '../protection/sealed-json.js';
+import { sealedJsonb } from './sealed-json.js';
 import {
   bigint,
   boolean,
@@ -437,7 +437,7 @@ export const certificates = pgTable(
     /** The contract resource and version the department's answer was checked against. */
     contractResource: text('contract_resource'),
     contractVersion: text('contract_version'),
-    /** Sealed when data protection is on (gateway/protection/sealed-json.ts): holders, co-owners. */
+    /** Sealed when data protection is on (gateway/db/sealed-json.ts): holders, co-owners. */
     metadata: sealedJsonb<Record<string, unknown>>('metadata', 'certificates.metadata').notNull(),
     fetchedAt: timestamp('fetched_at', { withTimezone: true, mode: 'date' }).notNull(),
     checkedAt: timestamp('checked_at', { withTimezone: true, mode: 'date' }).notNull(),

@@ -17,7 +17,7 @@ import { fileTampering, rowTampering } from '../../test/support/blob-tampering.j
 import { parseConfig } from '../config.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { blobChunks, blobs } from '../db/schema.js';
-import type { ProtectionAlgorithm } from '../protection/aead.js';
+import type { ProtectionAlgorithm } from '../platform/aead.js';
 import { DataProtection } from '../protection/data-protection.js';
 import { type BlobStore, BlobCorruptError, BlobStoreError } from './blob-store.js';
 import { collect, piecesOf } from './blob-store.conformance.js';

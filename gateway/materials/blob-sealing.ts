@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { aeadOpen, aeadSeal, type ProtectionAlgorithm } from '../protection/aead.js';
+import { aeadOpen, aeadSeal, type ProtectionAlgorithm } from '../platform/aead.js';
 import { UnreadableContentError } from './blob-integrity.js';
 import { type BlobStore, BlobStoreError, type ByteRange } from './blob-store.js';
 

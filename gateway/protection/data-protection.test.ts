@@ -17,9 +17,9 @@ import { parseConfig } from '../config.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { dataKeys, subjects } from '../db/schema.js';
 import { openSubjectValues, sealStoredSubjects, storedSubjectValues } from '../identity/subjects.js';
-import { aeadOpen, aeadSeal, aeadSealWithIv, SealBrokenError } from './aead.js';
+import { aeadOpen, aeadSeal, aeadSealWithIv, SealBrokenError } from '../platform/aead.js';
 import { DataKeyError, DataProtection } from './data-protection.js';
-import { isSealedJson, openSealedJson } from './sealed-json.js';
+import { isSealedJson, openSealedJson } from '../db/sealed-json.js';
 
 const hex = (text: string) => Buffer.from(text, 'hex');
 const bytes = (text: string) => new TextEncoder().encode(text);

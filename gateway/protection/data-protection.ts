@@ -25,8 +25,8 @@ import type { ProtectionSettings } from '../config.js';
 import type { Database } from '../db/client.js';
 import { dataKeys } from '../db/schema.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
-import { registerOpeningKey, SEALED_JSON_MARK } from './sealed-json.js';
-import { aeadOpen, aeadSeal, HASH_OF, KEY_BYTES, type ProtectionAlgorithm, SealBrokenError } from './aead.js';
+import { registerOpeningKey, SEALED_JSON_MARK } from '../db/sealed-json.js';
+import { aeadOpen, aeadSeal, HASH_OF, KEY_BYTES, type ProtectionAlgorithm, SealBrokenError } from '../platform/aead.js';
 
 const SEALED_PREFIX = 'ow1.';
 

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { BlobKeys, BlobSealingKey } from '../../gateway/materials/blob-sealing.js';
 import { sealedSize } from '../../gateway/materials/blob-sealing.js';
-import { KEY_BYTES, type ProtectionAlgorithm } from '../../gateway/protection/aead.js';
-import { SealBrokenError } from '../../gateway/protection/aead.js';
+import { KEY_BYTES, type ProtectionAlgorithm } from '../../gateway/platform/aead.js';
+import { SealBrokenError } from '../../gateway/platform/aead.js';
 
 export type BlobProtection = 'off' | ProtectionAlgorithm;
 

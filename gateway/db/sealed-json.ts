@@ -11,7 +11,7 @@
  */
 import { customType } from 'drizzle-orm/pg-core';
 import { base64url } from 'jose';
-import { aeadOpen, type ProtectionAlgorithm, SealBrokenError } from './aead.js';
+import { aeadOpen, type ProtectionAlgorithm, SealBrokenError } from '../platform/aead.js';
 
 export const SEALED_JSON_MARK = '$sealed';
 const SEALED_PREFIX = 'ow1.';
