@@ -29,7 +29,7 @@ import {
   type ProtectionAlgorithm,
   aeadOpen,
   aeadSeal,
-} from '../gateway/protection/aead.js';
+} from '../gateway/platform/aead.js';
 import {
   PURPOSE,
   WINDOW_CLIENT,

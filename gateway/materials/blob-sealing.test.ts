@@ -271,14 +271,25 @@ describe.each(drivers)('sealed blobs: $name', (driver) => {
     await expect(store.put(piecesOf(lookalike, 3), { maxBytes: LIMIT })).rejects.toThrow(/sealed-blob marker/);
   });
 
-  it('answers a sealed blob whose key it does not have with an error, not a quarantine', async () => {
+  it('answers a sealed blob with an error, not a quarantine, when the store was given no keys at all', async () => {
     const { sha256 } = await put(driver.store(testBlobKeys('sm4-gcm')), randomBytes(5000));
-    const stranger = driver.store(testBlobKeys('sm4-gcm'));
-    const error = await read(stranger, sha256).catch((failure: unknown) => failure);
+    const keyless = driver.store(undefined);
+    const error = await read(keyless, sha256).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(BlobKeyUnavailableError);
     expect(error).toBeInstanceOf(BlobStoreError);
-    await expect(stranger.verify(sha256)).rejects.toBeInstanceOf(BlobKeyUnavailableError);
-    expect(await stranger.stat(sha256)).toEqual({ size: 5000, quarantined: false });
+    expect(await keyless.stat(sha256)).toEqual({ size: 5000, quarantined: false });
+  });
+
+  it('quarantines a sealed blob naming a data key the deployment never had (a damaged header), repaired by a put', async () => {
+    const content = randomBytes(5000);
+    const { sha256 } = await put(driver.store(testBlobKeys('sm4-gcm')), content);
+    const stranger = driver.store(testBlobKeys('sm4-gcm'));
+    const error = await read(stranger, sha256).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(BlobStoreError);
+    expect(error).not.toBeInstanceOf(BlobKeyUnavailableError);
+    expect(await stranger.stat(sha256)).toEqual({ size: 5000, quarantined: true });
+    await put(stranger, content);
+    expect((await read(stranger, sha256)).equals(content)).toBe(true);
   });
 
   // Last: it seals again everything the other tests left in this store.

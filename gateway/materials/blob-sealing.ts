@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { aeadOpen, aeadSeal, type ProtectionAlgorithm } from '../platform/aead.js';
+import { aeadOpen, aeadSeal, type ProtectionAlgorithm, SealBrokenError } from '../platform/aead.js';
 import { UnreadableContentError } from './blob-integrity.js';
 import { type BlobStore, BlobStoreError, type ByteRange } from './blob-store.js';
 
@@ -307,6 +307,14 @@ async function* openSegments(
   try {
     key = await keys.sealingKeyById(layout.keyId);
   } catch (error) {
+    // No such key in the deployment, even after reading the keys again: the header names a key
+    // that never sealed anything here (damaged bytes, or a blob from elsewhere) — corrupt like
+    // any bytes that do not open. Any other failure (the database down) is not evidence.
+    if (error instanceof SealBrokenError)
+      throw new UnreadableContentError(
+        `its header names the data key ${layout.keyId}, which this deployment does not have`,
+        0,
+      );
     throw new BlobKeyUnavailableError(driver, layout.keyId, { cause: error });
   }
   const lastIndex = segmentCount(size, layout.segmentBytes) - 1;

@@ -9,6 +9,8 @@ import { generateKeyPair, SignJWT, exportJWK, type JWTPayload } from 'jose';
 import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { allScopes, type Scope } from '../../gateway/auth/scopes.js';
+import { Sm2PrivateKey } from '../../adapters/sdk/helpers/sm2.js';
+import { type ProtectedHeader, signCompactJws } from '../../gateway/auth/jws.js';
 import { ACCESS_TOKEN_TYPE, SUBJECT_TOKEN_SCOPE } from '../../gateway/auth/tokens.js';
 import { type TestGateway, problemOf } from '../harness.js';
 
@@ -45,18 +47,34 @@ export async function badTokens(gateway: TestGateway): Promise<Record<string, st
       typ?: string;
       header?: Record<string, unknown>;
     } = {},
-    key: Parameters<SignJWT['sign']>[0] = active.signKey,
+    key: Parameters<SignJWT['sign']>[0] | Sm2PrivateKey = active.signKey,
     alg: string = active.alg,
     kid: string = active.kid,
   ) =>
-    new SignJWT(claims)
-      .setProtectedHeader({ alg, kid, typ: changes.typ ?? ACCESS_TOKEN_TYPE, ...changes.header })
-      .setIssuer(changes.iss ?? config.issuer)
-      .setAudience(changes.aud ?? config.audience)
-      .setSubject('cli_attacker')
-      .setIssuedAt(changes.iat ?? now)
-      .setExpirationTime(changes.exp ?? now + 300)
-      .sign(key);
+    // The gateway's own SM2 key (the suite's SM2 pass) signs through its JWS code: jose knows no SM2.
+    key instanceof Sm2PrivateKey
+      ? signCompactJws(
+          { alg, kid, typ: changes.typ ?? ACCESS_TOKEN_TYPE, ...changes.header } as ProtectedHeader,
+          new TextEncoder().encode(
+            JSON.stringify({
+              ...claims,
+              iss: changes.iss ?? config.issuer,
+              aud: changes.aud ?? config.audience,
+              sub: 'cli_attacker',
+              iat: changes.iat ?? now,
+              exp: changes.exp ?? now + 300,
+            }),
+          ),
+          key,
+        )
+      : new SignJWT(claims)
+          .setProtectedHeader({ alg, kid, typ: changes.typ ?? ACCESS_TOKEN_TYPE, ...changes.header })
+          .setIssuer(changes.iss ?? config.issuer)
+          .setAudience(changes.aud ?? config.audience)
+          .setSubject('cli_attacker')
+          .setIssuedAt(changes.iat ?? now)
+          .setExpirationTime(changes.exp ?? now + 300)
+          .sign(key);
 
   const publicJwk = (await services.keys.jwks()).keys.find((key) => key.kid === active.kid);
   const unsigned = `${base64url(JSON.stringify({ alg: 'none', kid: active.kid, typ: ACCESS_TOKEN_TYPE }))}.${base64url(
