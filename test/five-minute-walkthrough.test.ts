@@ -55,6 +55,8 @@ describe('the 5-minute walk-through (docs/walk-through.md)', () => {
         ONEWINDOW_DEMO: 'true',
         DEMO_SIMULATORS: 'true',
         DEMO_SIMULATOR_BASE_PORT: '0',
+        // The page shows the default key (ES256) in the JWKS it prints, whatever the suite's pass.
+        SIGNING_ALG: 'ES256',
       }),
       createLogger('warn', new LogCapture()),
       { clock },
