@@ -5,7 +5,7 @@
  *
  *   1. micro, in this process: seal + open of an 18-character ID number (as `sealText` /
  *      `openText` store it: `ow1.<key id>.<base64url>`) per second, and seal / open MiB/s on
- *      1 MiB buffers, with aeadSeal/aeadOpen for aes-256-gcm (OpenSSL) and sm4-gcm (sm-crypto-v2);
+ *      1 MiB buffers, with aeadSeal/aeadOpen for aes-256-gcm (OpenSSL) and sm4-gcm (OpenSSL's SM4 + GHASH);
  *   2. the cached certificate fetch (`POST /v1/subjects/{id}/certificates`, the stored
  *      household_register) of a gateway with protection off against one with sm4-gcm (and
  *      aes-256-gcm with BENCH_PROTECTION_MODES): each gateway its own PostgreSQL database and
