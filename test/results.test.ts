@@ -6,7 +6,8 @@
  * hands the result over with the code (wrong codes counted, the fifth locks collection for 30
  * minutes, a second collection refused), on the timeline and the access log.
  */
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
+import { rowsOf } from '../gateway/db/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import {
@@ -353,6 +354,12 @@ describe('delivery methods per item', () => {
       expect(readText).not.toContain(secret);
     const [stored] = await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, opened.id));
     expect(stored?.address).toEqual(address);
+    // As kept: sealed when DATA_PROTECTION is on (the suite's SM4 pass), else in clear.
+    const [kept] = rowsOf<{ address: string }>(
+      await gw.services.db.execute(sql`select address::text as address from case_results where case_id = ${opened.id}`),
+    );
+    if (gw.config.protection.mode === 'off') expect(kept?.address).toContain(address.recipientName);
+    else expect(kept?.address).not.toContain(address.recipientName);
     // Nothing but the choice: the window's own default is pick-up.
     const plain = await ok<CaseBody>(
       await call('/v1/cases', { body: { itemCode: 'real_estate_transfer', subjectId: zhangSan } }),

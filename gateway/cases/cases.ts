@@ -973,7 +973,7 @@ export async function openCase(
         contactMobile: input.contact?.mobile ?? null,
       });
       if (!row) throw new Error('insert returned no row');
-      await recordResultChoice(tx, item, id, input.resultDelivery);
+      await recordResultChoice(tx, context.access.protection, item, id, input.resultDelivery);
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();

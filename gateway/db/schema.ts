@@ -1031,14 +1031,14 @@ export const caseResults = pgTable(
      */
     status: text('status').notNull().default('preparing'),
     /** Express only: `{province, city, district, detail, recipientName, recipientMobile}` (personal data, masked in every answer). */
-    address: jsonb('address').$type<{
+    address: sealedJsonb<{
       province: string;
       city: string;
       district: string;
       detail: string;
       recipientName: string;
       recipientMobile: string;
-    }>(),
+    } | null>('address', 'case_results.address'),
     /**
      * The 6-digit pick-up code: the applicant reads it in the SMS and the progress look-up and says
      * it at the window; no window answer ever carries it, so the window cannot hand over unasked.

@@ -101,6 +101,8 @@ const resolveRoute = protectedRoute({
                 /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u,
                 'a name may not contain control, format or line-separator characters',
               )
+              // How a sealed value begins (gateway/protection): a name kept in clear must not read as one.
+              .refine((name) => !name.startsWith('ow1.'), 'a name may not begin with "ow1."')
               // The generator would print the flagged regex as `…$/u`, which no JSON Schema validator reads.
               .openapi({ example: '张三', pattern: '^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]+$' }),
           }),

@@ -88,6 +88,8 @@ describe('data keys and sealed values', () => {
     const off = await DataProtection.start(database.db, settings('off', 'a.kek.json'), silent);
     expect(off.sealText('subjects.name:sub_x', '张三')).toBe('张三');
     expect(off.lookupOf('resident_id', '11010519491231002X')).toBe('11010519491231002X');
+    // Kept in clear, it would read as a sealed value that does not open: refused.
+    expect(() => off.sealText('subjects.name:sub_x', 'ow1.x.y')).toThrow(TypeError);
     expect(await database.db.select().from(dataKeys)).toEqual([]);
   });
 

@@ -31,7 +31,11 @@ import { aeadOpen, aeadSeal, HASH_OF, KEY_BYTES, type ProtectionAlgorithm, SealB
 const SEALED_PREFIX = 'ow1.';
 
 /** The JSON columns kept sealed; the name is the associated data a value is bound to. */
-export type SealedJsonColumn = 'certificates.metadata' | 'cases.form' | 'idempotency_keys.response_body';
+export type SealedJsonColumn =
+  | 'certificates.metadata'
+  | 'cases.form'
+  | 'idempotency_keys.response_body'
+  | 'case_results.address';
 const LOOKUP_PREFIX = 'bi1.';
 const KEK_FILE = 'data key-encryption key file';
 const INDEX_KEY_BYTES = 32;
@@ -138,6 +142,9 @@ export class DataProtection {
   /** Seals `text` for the place `where` names (table.column:row id); clear when protection is off. */
   sealText(where: string, text: string): string {
     const key = this.sealingKey;
+    // Kept in clear, it would later read as a sealed value that does not open (routes refuse such names).
+    if (!key && text.startsWith(SEALED_PREFIX))
+      throw new TypeError(`a value kept in clear at ${where.split(':')[0]} may not begin with ${SEALED_PREFIX}`);
     if (!key) return text;
     const sealed = aeadSeal(key.algorithm as ProtectionAlgorithm, key.key, encoder.encode(text), encoder.encode(where));
     return `${SEALED_PREFIX}${key.id}.${base64url.encode(sealed)}`;

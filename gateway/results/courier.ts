@@ -30,6 +30,7 @@ import { backoffDelayMs } from '../cases/dispatch.js';
 import { ConfigError } from '../config.js';
 import { type Database, rowsOf } from '../db/client.js';
 import { caseEvents, caseResults } from '../db/schema.js';
+import { openSealedJson } from '../db/sealed-json.js';
 import type { CourierSettings } from './courier-config.js';
 
 export interface CourierChannel {
@@ -179,7 +180,14 @@ export class CourierWorker {
               limit ${limit}::integer
               for update skip locked)
       returning case_id as "caseId", attempts, address`);
-    return rowsOf<ClaimedResult>(result);
+    // Read past drizzle's column decoder: the address opened here when sealed (db/sealed-json.ts).
+    return rowsOf<ClaimedResult>(result).map((claim) => ({
+      ...claim,
+      address: openSealedJson(
+        'case_results.address',
+        typeof claim.address === 'string' ? JSON.parse(claim.address) : claim.address,
+      ) as ClaimedResult['address'],
+    }));
   }
 
   /** The claim still held: this worker, this attempt. */

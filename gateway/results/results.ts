@@ -12,6 +12,7 @@ import { caseEvents, caseResults } from '../db/schema.js';
 import { maskName } from '../identity/identifiers.js';
 import { maskMobile } from '../notifications/mobile.js';
 import { ApiError, message } from '../platform/errors.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import type { ResultDeliveryChoice, ResultDeliveryMethod, ResultStatus } from './methods.js';
 
 export type CaseResultRow = typeof caseResults.$inferSelect;
@@ -27,6 +28,7 @@ export const PICKUP_LOCK_MS = 30 * 60_000;
  */
 export async function recordResultChoice(
   tx: Queryable,
+  protection: DataProtection,
   item: { code: string; resultDeliveries: readonly ResultDeliveryMethod[] },
   caseId: string,
   choice: ResultDeliveryChoice | undefined,
@@ -52,7 +54,9 @@ export async function recordResultChoice(
     throw new ApiError('result_delivery_address_not_applicable', message('result.address_not_applicable', { method }), {
       method,
     });
-  await tx.insert(caseResults).values({ caseId, method, address: choice?.address ?? null });
+  // The recipient's name, mobile and street address: sealed at rest when data protection is on.
+  const address = choice?.address === undefined ? null : protection.sealJson('case_results.address', choice.address);
+  await tx.insert(caseResults).values({ caseId, method, address });
 }
 
 /** Six random digits, leading zeros kept: said at the window, typed on a keypad. */

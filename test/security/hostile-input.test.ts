@@ -567,6 +567,21 @@ describe('hostile JSON', () => {
     expect(gateway.logs.text()).not.toContain(NEVER_CREATED_PERSON.identifier);
   });
 
+  it('what reads as a sealed value is no name and no form field: a 400, never kept in clear to fail later', async () => {
+    const name = await hostile(
+      '/v1/subjects/resolve',
+      windowToken,
+      JSON.stringify({ identifierType: 'resident_id', identifier: NEVER_CREATED_PERSON.identifier, name: 'ow1.x.y' }),
+    );
+    expect([name.status, name.code]).toEqual([400, 'validation_failed']);
+    const form = await gateway.send('/v1/cases', {
+      method: 'POST',
+      headers: bearerHeaders(windowToken, { 'content-type': 'application/json', ...purpose }),
+      body: JSON.stringify({ itemCode: 'household_move_in', subjectId, form: { $sealed: 'ow1.x.y' } }),
+    });
+    expect(form.status, form.text.slice(0, 300)).toBe(400);
+  });
+
   it('a logged database error carries neither bound parameters (clear ID numbers and names) nor the SQL text', () => {
     const cause = Object.assign(new Error(`invalid input syntax for type date: "${NEVER_CREATED_PERSON.identifier}"`), {
       code: '22007',
