@@ -6,8 +6,10 @@
  * Multiplication by H uses tables: for each of the 16 byte positions of a block and each byte
  * value, the product of that block (only that byte set) with H, so one multiplication is 16
  * lookups and XORs (64 KiB of tables per H). Blocks are handled as four big-endian 32-bit words.
- * Table lookups depend on the data hashed (here ciphertext and associated data, which are not
- * secret); H itself stays in the tables, as it stays in any software GHASH.
+ * The lookups are indexed by the running state (state · H ⊕ block), which depends on H: like any
+ * table-driven software GHASH, this is open to cache-timing attacks by code sharing the CPU with
+ * the gateway (not by a remote client, who sees no per-lookup timing). Hardware GHASH (OpenSSL's
+ * AES-GCM path) does not have this; docs/national-cryptography.md says so.
  */
 
 const BLOCK_BYTES = 16;
