@@ -18,6 +18,25 @@ const SEALED_PREFIX = 'ow1.';
 
 const openingKeys = new Map<string, { algorithm: ProtectionAlgorithm; key: Uint8Array }>();
 
+/**
+ * Values opened lately, by place and sealed form (a sealed form never changes: a new value gets a
+ * new random IV): the same certificate read again costs a parse, not a decryption. Bounded; the
+ * plaintext is in this process's memory anyway while requests use it.
+ */
+const OPENED_LIMIT = 4096;
+const opened = new Map<string, string>();
+
+/** `open()` of `sealed` at `place`, remembered (oldest forgotten first). */
+export function openRemembered(place: string, sealed: string, open: () => string): string {
+  const key = `${place}\u0000${sealed}`;
+  const known = opened.get(key);
+  if (known !== undefined) return known;
+  const text = open();
+  if (opened.size >= OPENED_LIMIT) opened.delete(opened.keys().next().value ?? '');
+  opened.set(key, text);
+  return text;
+}
+
 /** Makes a data key available to the column decoders of this process. */
 export function registerOpeningKey(id: string, algorithm: ProtectionAlgorithm, key: Uint8Array): void {
   openingKeys.set(id, { algorithm, key });
@@ -46,10 +65,14 @@ export function openSealedJson(column: string, value: unknown): unknown {
   if (text === undefined) return value;
   const dot = text.indexOf('.', SEALED_PREFIX.length);
   const keyId = text.slice(SEALED_PREFIX.length, dot < 0 ? undefined : dot);
-  const key = openingKeys.get(keyId);
-  if (dot < 0 || !key) throw new SealBrokenError(`the data key ${keyId} of a sealed value in ${column} is unknown`);
-  const opened = aeadOpen(key.algorithm, key.key, base64url.decode(text.slice(dot + 1)), encoder.encode(column));
-  return JSON.parse(decoder.decode(opened)) as unknown;
+  const json = openRemembered(column, text, () => {
+    const key = openingKeys.get(keyId);
+    if (dot < 0 || !key) throw new SealBrokenError(`the data key ${keyId} of a sealed value in ${column} is unknown`);
+    return decoder.decode(
+      aeadOpen(key.algorithm, key.key, base64url.decode(text.slice(dot + 1)), encoder.encode(column)),
+    );
+  });
+  return JSON.parse(json) as unknown;
 }
 
 /** A jsonb column whose values may be sealed; reads open them (see above). */

@@ -25,7 +25,7 @@ import type { ProtectionSettings } from '../config.js';
 import type { Database } from '../db/client.js';
 import { dataKeys } from '../db/schema.js';
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from '../platform/private-files.js';
-import { registerOpeningKey, SEALED_JSON_MARK } from '../db/sealed-json.js';
+import { openRemembered, registerOpeningKey, SEALED_JSON_MARK } from '../db/sealed-json.js';
 import { aeadOpen, aeadSeal, HASH_OF, KEY_BYTES, type ProtectionAlgorithm, SealBrokenError } from '../platform/aead.js';
 
 const SEALED_PREFIX = 'ow1.';
@@ -180,13 +180,17 @@ export class DataProtection {
     }
     if (!key || key.purpose !== 'seal')
       throw new SealBrokenError(`the data key ${keyId} of a value at ${where} is unknown`);
-    const opened = aeadOpen(
-      key.algorithm as ProtectionAlgorithm,
-      key.key,
-      base64url.decode(stored.slice(dot + 1)),
-      encoder.encode(where),
+    const sealingKey = key;
+    return openRemembered(where, stored, () =>
+      new TextDecoder().decode(
+        aeadOpen(
+          sealingKey.algorithm as ProtectionAlgorithm,
+          sealingKey.key,
+          base64url.decode(stored.slice(dot + 1)),
+          encoder.encode(where),
+        ),
+      ),
     );
-    return new TextDecoder().decode(opened);
   }
 
   /**
