@@ -13,7 +13,6 @@ import type { Database, Queryable } from '../db/client.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { certificateRevocations, certificates, materials, subjects } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
-import { subjectLookups } from '../identity/subjects.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { SEALED_JSON_MARK } from '../db/sealed-json.js';
 import { auditAccess } from '../access/audit.js';
@@ -343,7 +342,7 @@ async function coHoldersKnown(
   const lookups = new Set<string>();
   for (const identifier of entries.keys()) {
     for (const type of ['resident_id', 'credit_code']) {
-      for (const lookup of subjectLookups(protection, type, identifier)) {
+      for (const lookup of protection.lookupsOf(type, identifier)) {
         byLookup.set(`${type}\u001f${lookup}`, identifier);
         lookups.add(lookup);
       }

@@ -13,6 +13,7 @@ import { count, notLike, or } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import { ConfigError, loadConfigFromProcess } from '../config.js';
 import { openDatabase } from '../db/client.js';
+import { runCommand, UsageError } from './database.js';
 import { dataKeys, subjects } from '../db/schema.js';
 import { sealStoredCertificates } from '../certificates/store.js';
 import { sealStoredSubjects } from '../identity/subjects.js';
@@ -22,37 +23,30 @@ import { PrivateFileError } from '../platform/private-files.js';
 import { DataKeyError, DataProtection } from '../protection/data-protection.js';
 import pino from 'pino';
 
-const USAGE = 'usage: npm run data-keys -- status | rotate | reseal\n';
+const USAGE = 'usage: npm run data-keys -- status | rotate | reseal';
 
-async function main(argv: readonly string[]): Promise<number> {
-  const command = argv[0];
-  if (command === undefined || !['status', 'rotate', 'reseal'].includes(command) || argv.length > 1) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  let config;
+/** Errors an operator fixes without a stack trace: the configuration, the key files, the data keys. */
+async function asUsageError<T>(work: () => Promise<T> | T): Promise<T> {
   try {
-    config = loadConfigFromProcess();
+    return await work();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
+    if (error instanceof ConfigError || error instanceof PrivateFileError || error instanceof DataKeyError)
+      throw new UsageError(error.message);
     throw error;
   }
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const command = argv[0];
+  if (command === undefined || !['status', 'rotate', 'reseal'].includes(command) || argv.length > 1)
+    throw new UsageError(USAGE);
+  const config = await asUsageError(() => loadConfigFromProcess());
   const database = await openDatabase(config.database);
   try {
     await database.migrate();
-    let protection: DataProtection;
-    try {
-      protection = await DataProtection.start(database.db, config.protection, pino({ level: 'warn' }));
-    } catch (error) {
-      if (error instanceof PrivateFileError || error instanceof DataKeyError) {
-        process.stderr.write(`data-keys: ${error.message}\n`);
-        return 2;
-      }
-      throw error;
-    }
+    const protection = await asUsageError(() =>
+      DataProtection.start(database.db, config.protection, pino({ level: 'warn' })),
+    );
     if (command === 'status') {
       const keys = await database.db.select().from(dataKeys).orderBy(dataKeys.createdAt);
       for (const key of keys)
@@ -75,17 +69,9 @@ async function main(argv: readonly string[]): Promise<number> {
       );
       return 0;
     }
-    try {
-      if (command === 'rotate') {
-        const id = await protection.rotateSealingKey();
-        process.stdout.write(`active sealing key: ${id}\n`);
-      }
-    } catch (error) {
-      if (error instanceof DataKeyError) {
-        process.stderr.write(`data-keys: ${error.message}\n`);
-        return 2;
-      }
-      throw error;
+    if (command === 'rotate') {
+      const id = await asUsageError(() => protection.rotateSealingKey());
+      process.stdout.write(`active sealing key: ${id}\n`);
     }
     const { sealed, left } = await sealStoredSubjects(database.db, protection, { allKeys: true });
     const certificateRows = await sealStoredCertificates(database.db, protection, { allKeys: true });
@@ -123,4 +109,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+runCommand('data-keys', 'the command', () => run(process.argv.slice(2)), 2);

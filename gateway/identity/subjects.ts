@@ -156,11 +156,6 @@ export function openSubjectName(protection: DataProtection, subjectId: string, s
   return protection.openText(namePlace(subjectId), stored);
 }
 
-/** The stored lookups that match a subject with this identifier (see DataProtection.lookupsOf). */
-export function subjectLookups(protection: DataProtection, identifierType: string, identifier: string): string[] {
-  return protection.lookupsOf(identifierType, identifier);
-}
-
 function kindOf(type: SubjectIdentifierType): SubjectKind {
   return personIdentifierTypes.has(type) ? 'person' : 'organisation';
 }
@@ -305,7 +300,7 @@ export async function resolveSubject(
         .where(
           and(
             eq(subjects.identifierType, input.identifierType),
-            inArray(subjects.identifierLookup, subjectLookups(protection, input.identifierType, parsed.value)),
+            inArray(subjects.identifierLookup, protection.lookupsOf(input.identifierType, parsed.value)),
           ),
         )
         .limit(1);

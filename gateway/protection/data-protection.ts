@@ -213,19 +213,9 @@ export class DataProtection {
     return { id: key.id, algorithm: key.algorithm as ProtectionAlgorithm, key: key.key };
   }
 
-  /** Whether a stored value is sealed (not from before protection was on). */
-  static isSealed(stored: string): boolean {
-    return stored.startsWith(SEALED_PREFIX);
-  }
-
   /** What every value sealed now begins with (null when protection is off): values without it are sealed again by `reseal`. */
   get currentSealPrefix(): string | null {
     return this.sealingKey ? `${SEALED_PREFIX}${this.sealingKey.id}.` : null;
-  }
-
-  /** Whether a stored lookup is the blind index (not a clear identifier from before protection). */
-  static isBlindLookup(stored: string): boolean {
-    return stored.startsWith(LOOKUP_PREFIX);
   }
 
   /** What a lookup of `value` (of kind `kind`, e.g. an identifier type) matches when written now. */

@@ -33,13 +33,7 @@ import {
   subjects,
 } from '../db/schema.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import {
-  newSubjectId,
-  normaliseName,
-  openSubjectValues,
-  storedSubjectValues,
-  subjectLookups,
-} from '../identity/subjects.js';
+import { newSubjectId, normaliseName, openSubjectValues, storedSubjectValues } from '../identity/subjects.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
@@ -309,7 +303,7 @@ async function holderSubject(
     .where(
       and(
         eq(subjects.identifierType, identifierType),
-        inArray(subjects.identifierLookup, subjectLookups(protection, identifierType, metadata.holderIdentifier)),
+        inArray(subjects.identifierLookup, protection.lookupsOf(identifierType, metadata.holderIdentifier)),
       ),
     )
     .limit(1);
