@@ -164,6 +164,27 @@ describe('three instances over one database', () => {
   });
 });
 
+describe('concurrent requests of one client', () => {
+  it('wait for the lease one of them fetches instead of each drawing a lease of its own', async () => {
+    const limits = new SharedLimits({
+      store: postgresLimitStore(database.db),
+      now: () => instant,
+      logger: pino({ level: 'silent' }),
+      fallbackCounter: testCounter('concurrent_fallback_total'),
+    });
+    const limiter = limits.limiter({ name: 'concurrent-test', limit: 1000, windowMs: 60_000 }); // leases of 10
+    // Fifty at once, as fifty connections of one client reach an instance whose lease ran out.
+    const answers = await Promise.all(Array.from({ length: 50 }, () => limiter.take('cli_burst')));
+    expect(answers.every((answer) => answer === null)).toBe(true);
+    const [row] = await database.db
+      .select({ count: rateLimitBuckets.count })
+      .from(rateLimitBuckets)
+      .where(sql`${rateLimitBuckets.key} like 'concurrent-test|cli_burst|%'`);
+    // Five leases of ten for fifty requests: the allowance is not drawn fifty leases at a time.
+    expect(row?.count).toBe(50);
+  });
+});
+
 describe('when the shared counters fail', () => {
   it('each instance limits on its own, logs it once and counts it on /metrics', async () => {
     const failing = instance(0);

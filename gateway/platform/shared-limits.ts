@@ -117,6 +117,11 @@ interface LocalState {
   leased: number;
   /** Refused in this window: no more store round trips until it ends. */
   exhausted: boolean;
+  /**
+   * The lease being fetched: requests that find the lease spent meanwhile wait for it instead of
+   * each fetching one (fifty concurrent fetches would draw fifty leases and keep one).
+   */
+  refilling?: Promise<void>;
 }
 
 /**
@@ -179,29 +184,44 @@ export class SharedLimits {
     return {
       takeLocally: (subject) => decideLocally(subject, this.options.now()),
       take: async (subject) => {
-        const now = this.options.now();
-        const local = decideLocally(subject, now);
-        if (local !== undefined) return local;
-        const window = windowOf(now);
-        const state = stateOf(subject, window);
-        if (!this.storeAvailable(now)) return this.fellBack(name, () => fallback.take(subject, now));
-        let count: number;
-        try {
-          const windowEnd = new Date((window + 1) * windowMs);
-          count = await this.options.store.increment(keyOf(subject, window), leaseSize, windowEnd);
-        } catch (error) {
-          this.storeFailed(now, error);
-          return this.fellBack(name, () => fallback.take(subject, now));
+        for (;;) {
+          const now = this.options.now();
+          const local = decideLocally(subject, now);
+          if (local !== undefined) return local;
+          const window = windowOf(now);
+          const state = stateOf(subject, window);
+          // Another request is fetching this subject's lease: decide again once it has (each
+          // round either takes from a lease, finds the subject refused, or fetches one itself).
+          if (state.refilling) {
+            await state.refilling;
+            continue;
+          }
+          if (!this.storeAvailable(now)) return this.fellBack(name, () => fallback.take(subject, now));
+          let refilled = () => {};
+          state.refilling = new Promise<void>((resolve) => {
+            refilled = resolve;
+          });
+          let count: number;
+          try {
+            const windowEnd = new Date((window + 1) * windowMs);
+            count = await this.options.store.increment(keyOf(subject, window), leaseSize, windowEnd);
+          } catch (error) {
+            this.storeFailed(now, error);
+            return this.fellBack(name, () => fallback.take(subject, now));
+          } finally {
+            state.refilling = undefined;
+            refilled();
+          }
+          this.storeAnswered(now);
+          // What the store had before our lease; the part of the lease still under the limit is ours.
+          const granted = Math.min(leaseSize, Math.max(0, limit - (count - leaseSize)));
+          if (granted === 0) {
+            state.exhausted = true;
+            return secondsLeft(window, now);
+          }
+          state.leased += granted - 1;
+          return null;
         }
-        this.storeAnswered(now);
-        // What the store had before our lease; the part of the lease still under the limit is ours.
-        const granted = Math.min(leaseSize, Math.max(0, limit - (count - leaseSize)));
-        if (granted === 0) {
-          state.exhausted = true;
-          return secondsLeft(window, now);
-        }
-        state.leased = granted - 1;
-        return null;
       },
       blocked: async (subject) => {
         const now = this.options.now();
