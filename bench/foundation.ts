@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { type JWK, createLocalJWKSet, jwtVerify } from 'jose';
+import postgres from 'postgres';
 import {
   type CpuSnapshot,
   type ServerProcess,
@@ -80,6 +81,14 @@ type LogLevel = 'info' | 'warn';
  * their `exp`, as the gateway's TokenService does, so the comparison is like for like.
  */
 type BaselineKind = 'verify' | 'cached';
+/**
+ * `one`: every request reads the same client (the benchmark as first specified). `many`: each
+ * request reads one of MANY_IDS clients at random (PostgreSQL only: the PGlite baselines hold one
+ * row), so that nothing is won by reading one key for many requests.
+ */
+type ReadKeys = 'one' | 'many';
+/** Clients seeded for the `many` reads. */
+const MANY_IDS = 1000;
 
 interface Settings {
   parts: Part[];
@@ -90,6 +99,7 @@ interface Settings {
   concurrencies: number[];
   logLevels: LogLevel[];
   baselines: BaselineKind[];
+  readKeys: ReadKeys[];
   /** The read part's databases; the token part always runs on PostgreSQL. */
   databases: DatabaseKind[];
   postgresAdminUrl: string;
@@ -130,6 +140,7 @@ function settingsFromEnv(): Settings {
     concurrencies,
     logLevels: listFromEnv<LogLevel>('BENCH_GATEWAY_LOG_LEVELS', ['info', 'warn'], ['info', 'warn']),
     baselines: listFromEnv<BaselineKind>('BENCH_BASELINES', ['verify', 'cached'], ['verify', 'cached']),
+    readKeys: listFromEnv<ReadKeys>('BENCH_READ_KEYS', ['one', 'many'], ['one', 'many']),
     databases: listFromEnv<DatabaseKind>('BENCH_DATABASES', ['postgres', 'pglite'], ['postgres', 'pglite']),
     postgresAdminUrl,
     cpuProfile: process.env.BENCH_CPU_PROFILE === '1',
@@ -143,6 +154,7 @@ interface Measurement extends LoadResult {
   logLevel?: LogLevel;
   /** Which baseline; absent for gateways. */
   baseline?: BaselineKind;
+  keys: ReadKeys;
   label: string;
 }
 
@@ -157,6 +169,7 @@ interface Comparison {
   database: DatabaseKind;
   logLevel: LogLevel;
   baseline: BaselineKind;
+  keys: ReadKeys;
   connections: number;
   throughputRatio: number;
   p99Ratio: number;
@@ -290,15 +303,48 @@ function writeSigningKey(workDir: string): string {
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-function assertClean(title: string, result: Pick<LoadResult, 'non2xx' | 'errors' | 'timeouts' | 'statusCodes'>): void {
-  if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0) return;
-  throw new Error(
-    `${title}: ${result.non2xx} non-2xx responses (status codes ${JSON.stringify(result.statusCodes)}), ` +
-      `${result.errors} errors, ${result.timeouts} timeouts. The endpoint must answer 200 for the figures to mean anything.`,
-  );
-}
-
 const CLIENT_PATH = `/v1/clients/${ADMIN_CLIENT.id}`;
+
+/**
+ * Seeds MANY_IDS clients straight into the gateway's database (as an administrator would have
+ * created them) and reads each one's answer from the first gateway; every other target must answer
+ * the same for each of them.
+ */
+async function seedManyClients(
+  postgresEnv: Record<string, string>,
+  first: Target,
+  targets: Target[],
+  answerText: (target: Target, path: string) => Promise<string>,
+): Promise<{ path: string; text: string }[]> {
+  const url = postgresEnv.DATABASE_URL;
+  if (!url) throw new Error('no database to seed');
+  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await sql`
+      insert into clients (id, name, kind, scopes, department_code, secret_hash)
+      select 'cli_bench_' || lpad(i::text, 4, '0'), '基准窗口 ' || i, 'window', array['certificates:read'],
+             null, 'not-used-for-sign-in'
+      from generate_series(1, ${MANY_IDS}) as i
+      on conflict (id) do nothing`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const answers: { path: string; text: string }[] = [];
+  for (let i = 1; i <= MANY_IDS; i += 1) {
+    const path = `/v1/clients/cli_bench_${String(i).padStart(4, '0')}`;
+    answers.push({ path, text: await answerText(first, path) });
+  }
+  for (const target of targets) {
+    if (target === first) continue;
+    for (const answer of answers.filter((_, index) => index % 25 === 0)) {
+      const text = await answerText(target, answer.path);
+      if (text !== answer.text)
+        throw new Error(`${target.label} answers ${answer.path} differently:\n  ${answer.text}\n  ${text}`);
+    }
+  }
+  console.log(`  ${MANY_IDS} clients seeded for reads spread over many ids`);
+  return answers;
+}
 
 async function benchDatabase(
   settings: Settings,
@@ -366,54 +412,87 @@ async function benchDatabase(
     }
   }
 
+  // Every answer under load is checked against the target's own answer read here (on PGlite
+  // each gateway seeded its own row, so their texts differ in createdAt).
+  const adminHeaders = { authorization: `Bearer ${await issueToken(first.url)}` };
+  const answerText = async (target: Target, path: string) => {
+    const response = await fetch(`${target.url}${path}`, {
+      headers: adminHeaders,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${target.label} GET ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
+    return text;
+  };
+  const expectedText = new Map<Target, string>();
+  for (const target of targets) expectedText.set(target, await answerText(target, CLIENT_PATH));
+
+  const readKeys = settings.readKeys.filter((keys) => keys === 'one' || database === 'postgres');
+  const manyAnswers =
+    readKeys.includes('many') && postgresEnv ? await seedManyClients(postgresEnv, first, targets, answerText) : [];
+
   const results: Measurement[] = [];
   const sliceSeconds = settings.durationSeconds / settings.rounds;
   for (const connections of settings.concurrencies) {
-    const load = async (target: Target, title: string, durationSeconds: number, withCpu: boolean) => {
-      // Fresh token per slice: no slice can outlive its token, whatever the durations.
-      const headers = { authorization: `Bearer ${await issueToken(first.url)}` };
-      const cpu: Record<string, () => CpuSnapshot> = { server: () => treeCpu(target.server.pid) };
-      if (database === 'postgres') cpu.postgres = postgresCpu;
-      const slice = await runSlice({
-        title,
-        url: `${target.url}${CLIENT_PATH}`,
-        headers,
-        connections,
-        durationSeconds,
-        ...(withCpu ? { cpu } : {}),
-      });
-      assertClean(title, slice);
-      return slice;
-    };
-    // JIT, connection pools, prepared statements and PostgreSQL's caches warm up here.
-    if (settings.warmupSeconds > 0) {
-      for (const target of targets)
-        await load(target, `${target.label} c=${connections} warm-up`, settings.warmupSeconds, false);
-    }
-    // Interleaved rounds, in alternating order, so that drift and bursts of other work on the
-    // machine fall on every target alike rather than on whichever happened to run then.
-    const slices = new Map<Target, Slice[]>(targets.map((target) => [target, []]));
-    for (let round = 0; round < settings.rounds; round += 1) {
-      for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
-        slices
-          .get(target)
-          ?.push(await load(target, `${target.label} c=${connections} round ${round + 1}`, sliceSeconds, true));
+    for (const keys of readKeys) {
+      const keysLabel = keys === 'one' ? '1 id' : `${MANY_IDS} ids`;
+      const load = async (target: Target, title: string, durationSeconds: number, withCpu: boolean) => {
+        // Fresh token per slice: no slice can outlive its token, whatever the durations.
+        const headers = { authorization: `Bearer ${await issueToken(first.url)}` };
+        const cpu: Record<string, () => CpuSnapshot> = { server: () => treeCpu(target.server.pid) };
+        if (database === 'postgres') cpu.postgres = postgresCpu;
+        const expected = expectedText.get(target);
+        const slice = await runSlice({
+          title,
+          url: `${target.url}${CLIENT_PATH}`,
+          headers,
+          connections,
+          durationSeconds,
+          ...(keys === 'one'
+            ? { verifyBody: (body: string) => body === expected }
+            : {
+                pickRequest: () => {
+                  const picked = manyAnswers[Math.floor(Math.random() * manyAnswers.length)];
+                  if (!picked) throw new Error('no seeded clients to read');
+                  return { path: picked.path, check: (body: string) => body === picked.text };
+                },
+              }),
+          ...(withCpu ? { cpu } : {}),
+        });
+        assertSliceClean(title, slice);
+        return slice;
+      };
+      // JIT, connection pools, prepared statements and PostgreSQL's caches warm up here.
+      if (settings.warmupSeconds > 0) {
+        for (const target of targets)
+          await load(target, `${target.label} ${keysLabel} c=${connections} warm-up`, settings.warmupSeconds, false);
       }
-    }
-    for (const target of targets) {
-      const result = summarise(connections, slices.get(target) ?? []);
-      console.log(
-        `  ${`${target.label} c=${connections}`.padEnd(44)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
-          `p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
-      );
-      results.push({
-        ...result,
-        database,
-        target: target.target,
-        label: target.label,
-        ...(target.logLevel ? { logLevel: target.logLevel } : {}),
-        ...(target.baseline ? { baseline: target.baseline } : {}),
-      });
+      // Interleaved rounds, in alternating order, so that drift and bursts of other work on the
+      // machine fall on every target alike rather than on whichever happened to run then.
+      const slices = new Map<Target, Slice[]>(targets.map((target) => [target, []]));
+      for (let round = 0; round < settings.rounds; round += 1) {
+        for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+          const title = `${target.label} ${keysLabel} c=${connections} round ${round + 1}`;
+          slices.get(target)?.push(await load(target, title, sliceSeconds, true));
+        }
+      }
+      for (const target of targets) {
+        const result = summarise(connections, slices.get(target) ?? []);
+        const label = `${target.label} ${keysLabel}`;
+        console.log(
+          `  ${`${label} c=${connections}`.padEnd(52)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
+            `p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
+        );
+        results.push({
+          ...result,
+          database,
+          target: target.target,
+          label,
+          keys,
+          ...(target.logLevel ? { logLevel: target.logLevel } : {}),
+          ...(target.baseline ? { baseline: target.baseline } : {}),
+        });
+      }
     }
   }
   for (const target of targets) await stopServer(target.server);
@@ -551,6 +630,7 @@ function compare(results: Measurement[]): Comparison[] {
       (result) =>
         result.target === 'gateway' &&
         result.database === baseline.database &&
+        result.keys === baseline.keys &&
         result.connections === baseline.connections,
     );
     for (const gateway of gateways) {
@@ -589,6 +669,7 @@ function compare(results: Measurement[]): Comparison[] {
         database: gateway.database,
         logLevel: gateway.logLevel,
         baseline: baseline.baseline,
+        keys: gateway.keys,
         connections: gateway.connections,
         throughputRatio,
         p99Ratio,
@@ -657,6 +738,7 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
         'database',
         'baseline',
         'gateway LOG_LEVEL',
+        'ids',
         'conc',
         'throughput ratio',
         'p99 ratio',
@@ -667,6 +749,7 @@ function printReport(results: Measurement[], comparisons: Comparison[], settings
         comparison.database,
         comparison.baseline === 'cached' ? '+ token cache' : 'verify each request',
         comparison.logLevel,
+        comparison.keys === 'one' ? '1' : String(MANY_IDS),
         String(comparison.connections),
         comparison.throughputRatio.toFixed(3),
         comparison.p99Ratio.toFixed(3),
@@ -762,7 +845,7 @@ async function main(): Promise<number> {
   const withRead = settings.parts.includes('read');
   const withTokens = settings.parts.includes('tokens');
   // Everything is bounded: runs, plus generous time for starting servers (PGlite init, tsx).
-  const targetsPerDatabase = 1 + settings.logLevels.length;
+  const targetsPerDatabase = (settings.baselines.length + settings.logLevels.length) * settings.readKeys.length;
   const secondsPerTarget =
     settings.concurrencies.length * (settings.warmupSeconds + settings.durationSeconds + 5 * (settings.rounds + 1));
   const readSeconds = withRead ? settings.databases.length * targetsPerDatabase * (secondsPerTarget + 120) : 0;

@@ -2,7 +2,6 @@
  * The app factory: one function builds the Hono app for the server and for the tests.
  * Capabilities register their routes here; each owns its routes and service functions.
  */
-import { OpenAPIHono } from '@hono/zod-openapi';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerTrackerRoutes } from './audit/tracker-routes.js';
 import { TOKEN_ENDPOINT_PATH, oauthErrorResponses } from './auth/oauth-errors.js';
@@ -22,28 +21,22 @@ import { registerPublicItemRoutes } from './items/public-routes.js';
 import { registerMaterialRoutes } from './materials/routes.js';
 import { registerNotificationRoutes } from './notifications/routes.js';
 import { allowedMethodsTable, answerUnrouted } from './platform/allowed-methods.js';
-import type { AppEnv } from './platform/context.js';
 import { registerDocsRoutes } from './operations/docs-routes.js';
-import { ApiError, handleError, message } from './platform/errors.js';
+import { handleError } from './platform/errors.js';
+import { GatewayOpenAPIHono, validationFailed } from './platform/openapi-app.js';
 import { registerHealthRoutes } from './operations/health-routes.js';
 import { requestContext } from './platform/request-context.js';
 import { registerRatingRoutes } from './ratings/routes.js';
 import type { GatewayServices } from './services.js';
 import { registerSupervisionRoutes } from './supervision/routes.js';
 
-export type GatewayApp = OpenAPIHono<AppEnv>;
+export type GatewayApp = GatewayOpenAPIHono;
 
 export function createApp(services: GatewayServices): GatewayApp {
-  const app = new OpenAPIHono<AppEnv>({
+  const app = new GatewayOpenAPIHono({
     // Validation failures become one problem document listing every bad field.
     defaultHook: (result) => {
-      if (result.success) return;
-      throw new ApiError('validation_failed', message('request.fields_invalid'), {
-        errors: result.error.issues.map((issue) => ({
-          path: issue.path.join('.') || '(root)',
-          message: issue.message,
-        })),
-      });
+      if (!result.success) throw validationFailed(result.error.issues);
     },
   });
 

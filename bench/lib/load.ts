@@ -25,6 +25,11 @@ export interface SliceOptions {
   maxRequests?: number;
   /** Each 2xx answer must pass this, or it counts as a mismatch (see `assertSliceClean`). */
   verifyBody?: (body: string) => boolean;
+  /**
+   * A path per request instead of `url`'s, with the check of that request's own answer (a 2xx
+   * answer failing it counts as a mismatch): loads that spread over many keys.
+   */
+  pickRequest?: () => { path: string; check: (body: string) => boolean };
   /** A request unanswered this long counts as an error, not waited for. Default 10 s. */
   timeoutSeconds?: number;
 }
@@ -75,6 +80,10 @@ export interface LoadResult {
   otherCpuPerSecond: number | undefined;
 }
 
+interface PickedContext {
+  check?: (body: string) => boolean;
+}
+
 export async function runSlice(options: SliceOptions): Promise<Slice> {
   // A growable typed buffer: at thousands of responses a second a JS array of numbers would
   // allocate more, in the very process that generates the load.
@@ -82,7 +91,8 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
   let count = 0;
   let mismatchSample: string | undefined;
   const errorSamples = new Set<string>();
-  const { verifyBody } = options;
+  const { verifyBody, pickRequest } = options;
+  let pickedMismatches = 0;
   const cpuBefore = Object.fromEntries(Object.entries(options.cpu ?? {}).map(([name, take]) => [name, take()]));
   const ownBefore = process.cpuUsage();
   const machineBefore = machineBusySeconds();
@@ -100,6 +110,25 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
         ...(options.maxRequests === undefined ? {} : { maxOverallRequests: options.maxRequests }),
         // A request taking this long is counted as an error, not waited for.
         timeout: options.timeoutSeconds ?? 10,
+        ...(pickRequest
+          ? {
+              requests: [
+                {
+                  // Per connection: the answer is recorded before the connection's next request is set up.
+                  setupRequest: (request: autocannon.Request, context: PickedContext) => {
+                    const picked = pickRequest();
+                    context.check = picked.check;
+                    return { ...request, path: picked.path };
+                  },
+                  onResponse: (status: number, body: string, context: PickedContext) => {
+                    if (status < 200 || status > 299 || context.check?.(body)) return;
+                    pickedMismatches += 1;
+                    mismatchSample ??= body.slice(0, 600);
+                  },
+                },
+              ],
+            }
+          : {}),
         ...(verifyBody
           ? {
               verifyBody: (body: unknown) => {
@@ -161,7 +190,7 @@ export async function runSlice(options: SliceOptions): Promise<Slice> {
     ownCpuSeconds: (own.user + own.system) / 1e6,
     machineBusyCpuSeconds:
       machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
-    mismatches: result.mismatches,
+    mismatches: result.mismatches + pickedMismatches,
     mismatchSample,
     errorSamples: [...errorSamples],
   };

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { DatabaseHandle, Queryable } from '../db/client.js';
+import { batchedRead } from '../db/batched-reads.js';
 import { clients } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
 import { type ClientSecrets, generateClientSecret } from './secrets.js';
@@ -124,6 +125,7 @@ interface SignInRow {
 const CLIENT_BY_ID = `select id, name, kind, scopes, department_code,
     (extract(epoch from created_at) * 1000)::float8 as created_ms, (extract(epoch from disabled_at) * 1000)::float8 as disabled_ms
   from clients where id = $1`;
+const CLIENTS_BY_IDS = CLIENT_BY_ID.replace('where id = $1', 'where id = any($1::text[])');
 
 export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'preparedText'>) {
   const signInById = database.db
@@ -133,8 +135,14 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'prep
     .prepare('client_sign_in');
   // A named prepared statement with the driver's own rows: drizzle's mapping and tracing cost more
   // than the rest of the read (bench "read"). One record is built from the row, nothing in between.
+  // Reads arriving together (an admin UI's burst, a load test) share one statement.
+  const readRow = batchedRead<string, ClientRow>({
+    readOne: (id) => database.preparedText<ClientRow>(CLIENT_BY_ID, [id]),
+    readMany: (ids) => database.preparedText<ClientRow>(CLIENTS_BY_IDS, [ids]),
+    keyOf: (row) => row.id,
+  });
   const read = (id: string): Promise<ClientRecord | undefined> =>
-    database.preparedText<ClientRow>(CLIENT_BY_ID, [id]).then(([row]) =>
+    readRow(id).then((row) =>
       row === undefined
         ? undefined
         : {
