@@ -115,7 +115,7 @@ interface LocalState {
   window: number;
   /** Granted by the store and not yet used in this window. */
   leased: number;
-  /** Refused in this window: no more store round trips until it ends. */
+  /** Refused in this window: no more store round trips until it ends (once `leased` is used up). */
   exhausted: boolean;
 }
 
@@ -168,11 +168,12 @@ export class SharedLimits {
     const decideLocally = (subject: string, now: number): number | null | undefined => {
       const window = windowOf(now);
       const state = stateOf(subject, window);
-      if (state.exhausted) return secondsLeft(window, now);
+      // A lease share left is within the allowance even once another fetch found it spent.
       if (state.leased > 0) {
         state.leased -= 1;
         return null;
       }
+      if (state.exhausted) return secondsLeft(window, now);
       return undefined;
     };
 
@@ -200,7 +201,9 @@ export class SharedLimits {
           state.exhausted = true;
           return secondsLeft(window, now);
         }
-        state.leased = granted - 1;
+        // Added, not set: requests of one subject that found the lease spent together each fetched
+        // a share, and every share fetched is counted in the store (setting lost all but the last).
+        state.leased += granted - 1;
         return null;
       },
       blocked: async (subject) => {
