@@ -9,8 +9,9 @@
  * limits, an instance leases a share of the allowance at once (1 % of the limit, at least 1): the
  * requests of a lease cost no round trip. The sum of what all instances are granted never exceeds
  * the limit; an instance's unused lease at the end of a window is lost, so a client may be refused
- * up to (instances × (lease − 1)) requests early. Small limits (sign-ins: under 200) lease one
- * at a time and are exact. A subject found over its limit is refused locally until its window
+ * up to (instances × (lease − 1)) requests early (more when many requests of one subject found an
+ * instance's lease spent together: each fetched a share, all kept). Small limits (sign-ins: under
+ * 200) lease one at a time and are exact. A subject found over its limit is refused locally until its window
  * ends, so a flood of refused requests costs no database work either.
  *
  * When the store fails (database down, pool exhausted), counting falls back to this instance's
