@@ -10,24 +10,40 @@
  *   - `client-requests ×3`: the same 6,000 spread round-robin over three instances sharing the database.
  * Every answer is checked: one instance allows exactly the allowance per subject and refuses the
  * rest; three instances never allow more, and at most 3 × (lease − 1) fewer. The clock is fixed, so
- * no window ends during the run. Results: a table, and bench/results/shared-limits-<time>.json.
+ * no window ends during the run.
+ *
+ * On PostgreSQL, a second part runs the same three workloads through rate-limiter-flexible's
+ * PostgreSQL store (RateLimiterPostgres, one upsert per decision, `inMemoryBlockOnConsumed` at the
+ * limit so refusals stay in memory as ours do) over the same pool, and through our counter: the
+ * library first, at most BENCH_LIMIT_COMPARE_SECONDS (default 5) per workload, then our counter on
+ * exactly the takes per subject the library got through. Subjects: BENCH_LIMIT_CONCURRENCY (all at
+ * once) for 6,000/min, BENCH_LIMIT_SUBJECTS for 60/min. Every answer is checked for both: on one
+ * instance each allows min(takes, limit) per subject (the same count), on three the library
+ * exactly that and ours never more and at most 3 × (lease − 1) fewer. Reported per workload:
+ * decisions per second, PostgreSQL CPU per decision (the backends serving the bench database,
+ * from /proc), statements per 1,000 decisions, and the ratios ours ÷ library.
+ * Results: tables, and bench/results/shared-limits-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import postgres from 'postgres';
 import { Counter, Registry } from 'prom-client';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { type DatabaseHandle, openDatabase } from '../gateway/db/client.js';
 import { fixedWindowLimiter } from '../gateway/platform/rate-limit.js';
-import { SharedLimits, postgresLimitStore } from '../gateway/platform/shared-limits.js';
-import { createBenchDatabase } from './lib/database.js';
+import { type LimitStore, SharedLimits, postgresLimitStore } from '../gateway/platform/shared-limits.js';
+import { type CpuSnapshot, cpuSpent, processesCpu } from './lib/children.js';
+import { createBenchDatabase, serverVersion } from './lib/database.js';
 import { integerFromEnv } from './lib/env.js';
 import { addCleanup, cleanup } from './lib/run.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SUBJECTS = integerFromEnv('BENCH_LIMIT_SUBJECTS', 200, 1, 100_000);
 const CONCURRENCY = integerFromEnv('BENCH_LIMIT_CONCURRENCY', 16, 1, 1000);
+const COMPARE_SECONDS = integerFromEnv('BENCH_LIMIT_COMPARE_SECONDS', 5, 1, 600);
 const EXTRA = 10;
 /** A fixed instant in the middle of a minute: no window ends during the run. */
 const NOW = Date.parse('2026-12-18T02:00:30.000Z');
@@ -75,7 +91,7 @@ function check(name: string, allowed: number[], low: number, high: number): void
   if (wrong !== -1) throw new Error(`${name}: subject ${wrong} was allowed ${allowed[wrong]}, expected ${low}–${high}`);
 }
 
-async function openBenchDatabase(): Promise<{ database: DatabaseHandle; kind: string }> {
+async function openBenchDatabase(): Promise<{ database: DatabaseHandle; kind: string; url?: string }> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl)
     return { database: await openDatabase({ kind: 'pglite', dataDir: 'memory://' }), kind: 'PGlite (in process)' };
@@ -83,11 +99,237 @@ async function openBenchDatabase(): Promise<{ database: DatabaseHandle; kind: st
   return {
     database: await openDatabase({ kind: 'postgres', url: created.url, poolSize: CONCURRENCY }),
     kind: 'PostgreSQL',
+    url: created.url,
   };
 }
 
+// ---- Our counter against rate-limiter-flexible's PostgreSQL store, same workloads, same pool ----
+
+interface Phase {
+  /** Allowed per subject. */
+  allowed: number[];
+  /** Taken per subject (the library may stop at the time limit; ours then takes exactly as many). */
+  taken: number[];
+  decisions: number;
+  seconds: number;
+  decisionsPerSecond: number;
+  statements: number;
+  /** PostgreSQL CPU (backends of the bench database) and this process's, µs per decision. */
+  postgresMicroseconds: number | null;
+  nodeMicroseconds: number;
+}
+
+/**
+ * Every subject takes up to `plan[subject]` times, CONCURRENCY subjects at once, one take after the
+ * other per subject; no take starts after `deadline` (performance.now()).
+ */
+async function drivePlan(
+  limiters: Limiter[],
+  prefix: string,
+  plan: readonly number[],
+  deadline: number,
+): Promise<{ allowed: number[]; taken: number[]; seconds: number }> {
+  const allowed = new Array<number>(plan.length).fill(0);
+  const taken = new Array<number>(plan.length).fill(0);
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    for (let subject = next++; subject < plan.length; subject = next++) {
+      const key = `${prefix}-${subject}`;
+      const takes = plan[subject] ?? 0;
+      for (let take = 0; take < takes && performance.now() < deadline; take += 1) {
+        const limiter = limiters[take % limiters.length] as Limiter;
+        if ((await limiter.take(key)) === null) allowed[subject] = (allowed[subject] ?? 0) + 1;
+        taken[subject] = take + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { allowed, taken, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The backends serving the bench database (its pool's connections, autovacuum on it), not the asker. */
+async function backendsCpu(monitor: postgres.Sql | undefined): Promise<CpuSnapshot | undefined> {
+  if (!monitor || process.platform !== 'linux') return undefined;
+  const rows = await monitor<{ pid: number }[]>`
+    select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  return processesCpu(rows.map((row) => row.pid));
+}
+
+async function measuredPhase(
+  monitor: postgres.Sql | undefined,
+  statements: () => number,
+  run: () => Promise<{ allowed: number[]; taken: number[]; seconds: number }>,
+): Promise<Phase> {
+  const statementsBefore = statements();
+  const postgresBefore = await backendsCpu(monitor);
+  const nodeBefore = process.cpuUsage();
+  const { allowed, taken, seconds } = await run();
+  const node = process.cpuUsage(nodeBefore);
+  const postgresAfter = await backendsCpu(monitor);
+  const decisions = taken.reduce((sum, count) => sum + count, 0);
+  const postgresSeconds = postgresBefore && postgresAfter ? (cpuSpent(postgresBefore, postgresAfter) ?? null) : null;
+  return {
+    allowed,
+    taken,
+    decisions,
+    seconds,
+    decisionsPerSecond: decisions / seconds,
+    statements: statements() - statementsBefore,
+    postgresMicroseconds: postgresSeconds === null ? null : (postgresSeconds * 1e6) / decisions,
+    nodeMicroseconds: (node.user + node.system) / decisions,
+  };
+}
+
+/** Our store, counting its statements. */
+function countingStore(store: LimitStore, counter: { statements: number }): LimitStore {
+  return {
+    increment: (key, amount, expiresAt) => {
+      counter.statements += 1;
+      return store.increment(key, amount, expiresAt);
+    },
+    read: (key) => {
+      counter.statements += 1;
+      return store.read(key);
+    },
+    purgeExpired: (now, batchSize) => {
+      counter.statements += 1;
+      return store.purgeExpired(now, batchSize);
+    },
+  };
+}
+
+/**
+ * rate-limiter-flexible's PostgreSQL store over the gateway's own pool and driver (postgres.js):
+ * its `pool` client type asks only for `query({text, values})` answering `{rows, rowCount}`, which
+ * `preparedText` gives (a named prepared statement, as node-postgres would with the library's
+ * statement names). Limits per fixed 60 s window from a key's first point; refused subjects are
+ * kept in memory until the window ends (`inMemoryBlockOnConsumed`), as ours are.
+ */
+async function flexibleLimiter(
+  database: DatabaseHandle,
+  keyPrefix: string,
+  limit: number,
+  counter: { statements: number },
+): Promise<Limiter> {
+  const storeClient = {
+    query: async ({ text, values }: { text: string; values?: unknown[] }) => {
+      counter.statements += 1;
+      const rows = await database.preparedText<Record<string, unknown>>(text, values ?? []);
+      return { rows, rowCount: rows.length };
+    },
+  };
+  const limiter = await new Promise<RateLimiterPostgres>((resolve, reject) => {
+    const created: RateLimiterPostgres = new RateLimiterPostgres(
+      {
+        storeClient,
+        storeType: 'pool',
+        tableName: 'bench_rate_limiter_flexible',
+        keyPrefix,
+        points: limit,
+        duration: 60,
+        inMemoryBlockOnConsumed: limit,
+        clearExpiredByTimeout: false,
+      },
+      (error?: unknown) => (error ? reject(error) : resolve(created)),
+    );
+  });
+  return {
+    take: (subject) =>
+      limiter.consume(subject).then(
+        () => null,
+        (refusal: unknown) => {
+          // A refusal is a RateLimiterRes; anything else (a failed statement) stops the run.
+          if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+          throw refusal;
+        },
+      ),
+  };
+}
+
+interface ComparisonRow {
+  limit: string;
+  subjects: number;
+  ours: Omit<Phase, 'allowed' | 'taken'>;
+  library: Omit<Phase, 'allowed' | 'taken'>;
+  /** ours ÷ library */
+  decisionsPerSecondRatio: number;
+  postgresCpuRatio: number | null;
+}
+
+async function compareWithLibrary(
+  database: DatabaseHandle,
+  url: string,
+  makeInstance: (store: LimitStore) => SharedLimits,
+): Promise<ComparisonRow[]> {
+  const monitor = postgres(url, { max: 1, onnotice: () => {} });
+  addCleanup(() => monitor.end({ timeout: 5 }));
+  const rows: ComparisonRow[] = [];
+  for (const [name, limit, instances, subjects] of [
+    ['client-requests', 6000, 1, CONCURRENCY],
+    ['sign-in', 60, 1, SUBJECTS],
+    ['client-requests ×3', 6000, 3, CONCURRENCY],
+  ] as const) {
+    const prefix = `cmp-${name.replace(/\W+/g, '-')}`;
+    const libraryCounter = { statements: 0 };
+    const library = await Promise.all(
+      Array.from({ length: instances }, () => flexibleLimiter(database, prefix, limit, libraryCounter)),
+    );
+    const full = new Array<number>(subjects).fill(limit + EXTRA);
+    const libraryPhase = await measuredPhase(
+      monitor,
+      () => libraryCounter.statements,
+      () => drivePlan(library, `${prefix}-library`, full, performance.now() + COMPARE_SECONDS * 1000),
+    );
+    const oursCounter = { statements: 0 };
+    const ours = Array.from({ length: instances }, () =>
+      makeInstance(countingStore(postgresLimitStore(database.db), oursCounter)).limiter({
+        name: prefix,
+        limit,
+        windowMs: 60_000,
+      }),
+    );
+    const oursPhase = await measuredPhase(
+      monitor,
+      () => oursCounter.statements,
+      () => drivePlan(ours, `${prefix}-ours`, libraryPhase.taken, Number.POSITIVE_INFINITY),
+    );
+    // Every answer checked: the same takes per subject, and the allowance enforced alike.
+    const lease = Math.max(1, Math.floor(limit / 100));
+    libraryPhase.taken.forEach((taken, subject) => {
+      const expected = Math.min(taken, limit);
+      const mine = oursPhase.allowed[subject] ?? 0;
+      const theirs = libraryPhase.allowed[subject] ?? 0;
+      if (oursPhase.taken[subject] !== taken)
+        throw new Error(
+          `${name}: subject ${subject} took ${oursPhase.taken[subject]} with ours, ${taken} with the library`,
+        );
+      if (theirs !== expected)
+        throw new Error(`${name}: the library allowed subject ${subject} ${theirs} of ${taken}, expected ${expected}`);
+      const low = instances === 1 ? expected : Math.max(0, expected - instances * (lease - 1));
+      if (mine < low || mine > expected)
+        throw new Error(`${name}: ours allowed subject ${subject} ${mine} of ${taken}, expected ${low}–${expected}`);
+    });
+    const { allowed: _a, taken: _t, ...oursFigures } = oursPhase;
+    const { allowed: _b, taken: _u, ...libraryFigures } = libraryPhase;
+    rows.push({
+      limit: name,
+      subjects,
+      ours: oursFigures,
+      library: libraryFigures,
+      decisionsPerSecondRatio: oursPhase.decisionsPerSecond / libraryPhase.decisionsPerSecond,
+      postgresCpuRatio:
+        oursPhase.postgresMicroseconds === null || libraryPhase.postgresMicroseconds === null
+          ? null
+          : oursPhase.postgresMicroseconds / libraryPhase.postgresMicroseconds,
+    });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
-  const { database, kind } = await openBenchDatabase();
+  const runStarted = performance.now();
+  const { database, kind, url } = await openBenchDatabase();
   addCleanup(() => database.close());
   await database.migrate();
   const registry = new Registry();
@@ -97,9 +339,9 @@ async function main(): Promise<void> {
     labelNames: ['limit'],
     registers: [registry],
   });
-  const instance = () =>
+  const instance = (store: LimitStore = postgresLimitStore(database.db)) =>
     new SharedLimits({
-      store: postgresLimitStore(database.db),
+      store,
       now: () => NOW,
       logger: pino({ level: 'warn' }),
       fallbackCounter,
@@ -125,6 +367,7 @@ async function main(): Promise<void> {
       ratio: result.measured.perSecond / perInstance.measured.perSecond,
     });
   }
+  const comparison = url ? await compareWithLibrary(database, url, instance) : [];
   const fallbacks = (await registry.getMetricsAsJSON())[0]?.values.reduce((sum, value) => sum + value.value, 0) ?? 0;
   if (fallbacks !== 0)
     throw new Error(`${fallbacks} counting steps fell back to memory: the store failed during the run`);
@@ -138,12 +381,48 @@ async function main(): Promise<void> {
         `${fixed(row.shared.microsecondsPerTake, 1).padStart(17)}${fixed(row.ratio, 4).padStart(8)}`,
     );
   }
+  if (comparison.length === 0) {
+    console.log('\nrate-limiter-flexible (RateLimiterPostgres): set DATABASE_URL to compare on PostgreSQL');
+  } else {
+    const version = await (async () => {
+      const client = postgres(url ?? '', { max: 1, onnotice: () => {} });
+      try {
+        return await serverVersion(client);
+      } finally {
+        await client.end({ timeout: 5 });
+      }
+    })();
+    const micro = (value: number | null) => (value === null ? 'n/a' : fixed(value, 1));
+    console.log(
+      `\nours vs rate-limiter-flexible RateLimiterPostgres on PostgreSQL ${version}, same pool, same takes per subject ` +
+        `(library first, ≤ ${COMPARE_SECONDS} s a workload); every answer checked`,
+    );
+    console.log(
+      'limit                subjects  decisions   ours/s  library/s  ratio   PG µs/decision ours  library  ratio   statements/1000 ours  library',
+    );
+    for (const row of comparison) {
+      console.log(
+        `${row.limit.padEnd(21)}${String(row.subjects).padStart(8)}${String(row.ours.decisions).padStart(11)}` +
+          `${fixed(row.ours.decisionsPerSecond, 0).padStart(9)}${fixed(row.library.decisionsPerSecond, 0).padStart(11)}` +
+          `${fixed(row.decisionsPerSecondRatio, 2).padStart(7)}${micro(row.ours.postgresMicroseconds).padStart(22)}` +
+          `${micro(row.library.postgresMicroseconds).padStart(9)}${(row.postgresCpuRatio === null ? 'n/a' : fixed(row.postgresCpuRatio, 3)).padStart(7)}` +
+          `${fixed((row.ours.statements * 1000) / row.ours.decisions, 1).padStart(22)}` +
+          `${fixed((row.library.statements * 1000) / row.library.decisions, 1).padStart(9)}`,
+      );
+    }
+    console.log(
+      `node CPU µs/decision (ours, library): ${comparison
+        .map((row) => `${row.limit} ${fixed(row.ours.nodeMicroseconds, 1)}, ${fixed(row.library.nodeMicroseconds, 1)}`)
+        .join('; ')}`,
+    );
+  }
+  console.log(`run: ${fixed((performance.now() - runStarted) / 1000, 1)} s`);
   const folder = join(ROOT, 'bench', 'results');
   mkdirSync(folder, { recursive: true });
   const file = join(folder, `shared-limits-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ database: kind, subjects: SUBJECTS, concurrency: CONCURRENCY, rows }, null, 2)}\n`,
+    `${JSON.stringify({ database: kind, subjects: SUBJECTS, concurrency: CONCURRENCY, rows, comparison }, null, 2)}\n`,
   );
   console.log(`results: ${file}`);
 }

@@ -2,8 +2,9 @@
  * Who answers identity verification, through the HTTP API: the department the configuration
  * routes the subject's identifier type to, never the first verifier listed. A second population
  * register listed before PSB (same adapter kind, its own simulator) does not take over; it answers
- * only when a caller names it; a type nobody is routed for is refused before any call; and a
- * gateway with verifiers but no routing has no default verifier. And the retries behind an answer
+ * only when a caller names it; a type nobody is routed for is refused before any call; a gateway
+ * whose only verifier names nothing lets it answer; and a gateway with several verifiers and no
+ * routing does not start (ambiguous), naming the key that decides. And the retries behind an answer
  * are visible: a register answering 503 then 200 shows both attempts in the departments API and
  * on /metrics, and a business error inside a 200 shows as a result.
  */
@@ -164,7 +165,7 @@ describe('identity verification routing', () => {
     });
   });
 
-  it('with one department able to verify and none named, that one answers (with several, none would)', async () => {
+  it('with one department able to verify and none named, that one answers (several would refuse the start)', async () => {
     const id = await subject(unrouted, unroutedToken, {
       identifierType: 'resident_id',
       identifier: '11010519491231002X',
@@ -174,6 +175,23 @@ describe('identity verification routing', () => {
     const answered = await verify(unrouted, unroutedToken, id);
     expect(await answered.json()).toMatchObject({ department: 'PSB', outcome: 'match' });
     expect(psb.requestCount()).toBeGreaterThan(0);
+  });
+
+  it('with several departments able to verify and none named, the gateway refuses to start and names the key', async () => {
+    await expect(
+      createTestGateway({
+        DEPARTMENTS_JSON: JSON.stringify([register('MCA', otherRegister.url, false), register('PSB', psb.url, false)]),
+        DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+        DELIVERY_WORKER: 'false',
+      }),
+    ).rejects.toMatchObject({
+      name: 'ConfigError',
+      problems: [
+        expect.stringMatching(
+          /^departments MCA, PSB can all verify identities .*identityVerification\.identifierTypes/,
+        ),
+      ],
+    });
   });
 });
 

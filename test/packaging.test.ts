@@ -3,13 +3,22 @@
  * CI machine does not have (nor hadolint): the files are parsed and held to what the gateway
  * actually does — the runtime command is the one .ci/production-start.sh starts, the image runs
  * as a non-root user and probes /readyz on the port the gateway listens on by default, compose
- * runs two gateway instances over one PostgreSQL, and every setting named exists in config.ts.
+ * runs two gateway instances over one PostgreSQL with a simulator service behind every department,
+ * SMS and courier endpoint they are given, and every setting named exists in config.ts.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { adapterFactories } from '../adapters/index.js';
+import { createContractSet } from '../adapters/sdk/contract-validation.js';
+import { createDepartmentMetrics } from '../adapters/sdk/metrics.js';
 import { configSchema, parseConfig } from '../gateway/config.js';
+import { demoDepartments } from '../gateway/demo/simulators.js';
+import { loadDepartmentAdapters } from '../gateway/departments/adapter-packages.js';
+import { DepartmentRegistry } from '../gateway/departments/registry.js';
 
 const root = join(import.meta.dirname, '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -186,6 +195,9 @@ interface ComposeService {
   volumes?: string[];
 }
 
+/** A simulator service's command: the compiled run-simulator of an adapter (or adapter package), port, all interfaces. */
+const simulatorCommand = /^node dist\/((?:adapters|packages)\/[a-z-]+\/run-simulator)\.js (\d+) 0\.0\.0\.0$/;
+
 describe('compose.yaml', () => {
   const compose = parseYaml(read('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService> };
   const services = Object.entries(compose.services);
@@ -204,22 +216,56 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('gives the gateways settings that exist and parse, with every department at a simulator service', () => {
+  it('gives the gateways settings that exist and parse, with every department, the SMS platform and the courier at a simulator service', () => {
     for (const [name, gateway] of gateways) {
       const environment = gateway.environment ?? {};
       for (const setting of Object.keys(environment)) {
         expect(settingNames.has(setting), `${name}: ${setting}`).toBe(true);
       }
       const config = parseConfig({ ...dockerEnvironment, ...environment });
-      expect(config.departments.list.map((department) => department.code).sort()).toEqual(['AMR', 'NRB', 'PSB']);
-      for (const department of config.departments.list) {
-        const simulator = compose.services[new URL(department.baseUrl).hostname];
-        const simulatorCommand = /^node dist\/adapters\/[a-z-]+\/run-simulator\.js \d+ 0\.0\.0\.0$/;
-        expect(simulator?.command?.join(' '), department.code).toMatch(simulatorCommand);
+      // What `npm start` runs as its demo (gateway/demo/simulators.ts), no less.
+      expect(config.departments.list.map((department) => department.code).sort()).toEqual(
+        demoDepartments.map((department) => department.code).sort(),
+      );
+      const endpoints: [string, string | undefined][] = [
+        ...config.departments.list.map((department): [string, string] => [department.code, department.baseUrl]),
+        ['notifications', config.notifications.channel?.baseUrl],
+        ['courier', config.courier.channel?.baseUrl],
+      ];
+      const dependsOn = Array.isArray(gateway.depends_on) ? gateway.depends_on : Object.keys(gateway.depends_on ?? {});
+      for (const [what, baseUrl] of endpoints) {
+        expect(baseUrl, `${name}: ${what} configured`).toBeDefined();
+        const url = new URL(baseUrl ?? '');
+        const service = compose.services[url.hostname];
+        expect(service, `${name}: ${what} at ${url.hostname}, a compose service`).toBeDefined();
+        // A compiled simulator of this repository, listening on all interfaces at the URL's port.
+        const [, source, port] = simulatorCommand.exec(service?.command?.join(' ') ?? '') ?? [];
+        expect(source, `${name}: ${what}: ${url.hostname} runs a simulator`).toBeDefined();
+        expect(existsSync(join(root, `${source}.ts`)), `${source}.ts`).toBe(true);
+        expect(port, `${name}: ${what}: port`).toBe(url.port);
+        expect(dependsOn, `${name}: ${what}: started first`).toContain(url.hostname);
+        expect(config.departments.urlPolicy.allowedHosts, `${name}: ${what}: allowed host`).toContain(url.hostname);
       }
       // The gateways share the key files (pepper, key-encryption key, checkpoint key), not their data folders.
       const keysFolder = `gateway-keys:${environment['DATA_DIR']}/keys`;
       expect(gateway.volumes).toContain(keysFolder);
+    }
+  });
+
+  it('gives the gateways a departments list they start with: adapters load, one department answers identity checks', async () => {
+    for (const [name, gateway] of gateways) {
+      const config = parseConfig({ ...dockerEnvironment, ...(gateway.environment ?? {}) });
+      const loaded = await loadDepartmentAdapters(config.departments.list, adapterFactories);
+      const registry = DepartmentRegistry.create({
+        departments: loaded.departments,
+        urlPolicy: config.departments.urlPolicy,
+        factories: loaded.factories,
+        contracts: createContractSet([]),
+        metrics: createDepartmentMetrics(new Registry()),
+        logger: pino({ level: 'silent' }),
+      });
+      expect(registry.identityVerificationRoutes(), name).toEqual({ resident_id: 'PSB' });
+      await registry.close();
     }
   });
 

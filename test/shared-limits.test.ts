@@ -162,6 +162,25 @@ describe('three instances over one database', () => {
     // Round trips: one per lease, and one per instance to learn the allowance is spent.
     expect(row?.count).toBeLessThanOrEqual(limit + 3 * 10);
   });
+
+  it('grant one instance its whole allowance when a client sends many requests at once (no lease lost)', async () => {
+    const limits = new SharedLimits({
+      store: postgresLimitStore(database.db),
+      now: () => instant,
+      logger: pino({ level: 'silent' }),
+      fallbackCounter: testCounter('concurrent_lease_fallback_total'),
+    });
+    const limit = 1000; // leases of 10
+    const limiter = limits.limiter({ name: 'concurrent-lease-test', limit, windowMs: 60_000 });
+    let granted = 0;
+    // 20 in flight at a time: several find the lease spent together and each fetches one; every
+    // lease fetched must be usable, or the client is refused long before its allowance.
+    for (let sent = 0; sent < limit + 100; sent += 20) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => limiter.take('cli_concurrent')));
+      granted += answers.filter((answer) => answer === null).length;
+    }
+    expect(granted).toBe(limit);
+  });
 });
 
 describe('concurrent requests of one client', () => {

@@ -206,6 +206,14 @@ export function treeCpu(pid: number): CpuSnapshot {
   return snapshot;
 }
 
+/** These processes (e.g. the PostgreSQL backends serving one database); empty off Linux. */
+export function processesCpu(pids: readonly number[]): CpuSnapshot {
+  const snapshot: CpuSnapshot = new Map();
+  if (process.platform !== 'linux') return snapshot;
+  for (const pid of pids) snapshot.set(pid, cpuSecondsOf(pid));
+  return snapshot;
+}
+
 /** Every process named `postgres`: the server and its backends (one per pooled connection). */
 export function postgresCpu(): CpuSnapshot {
   const snapshot: CpuSnapshot = new Map();

@@ -1,8 +1,9 @@
 /**
  * Who answers identity verification: the departments configuration routes each identifier type to
- * one department; the start is refused when the routing is ambiguous or names a department that
- * cannot answer, and a department offering verifyIdentity without being routed never answers by
- * default, whatever its place in the list.
+ * one department; the start is refused when the routing is ambiguous (two claims on one type, or
+ * several verifiers and no claim at all) or names a department that cannot answer, and a
+ * department offering verifyIdentity without being routed never answers by default, whatever its
+ * place in the list.
  */
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -111,9 +112,23 @@ describe('identity verification routing', () => {
     await registry.close();
   });
 
-  it('has no default verifier when several can verify and none names what it answers', async () => {
-    const registry = build([department('PSB'), department('MCA')]);
-    expect(registry.identityVerifierFor('resident_id')).toBeUndefined();
+  it('refuses to start when several departments can verify and none names what it answers, naming the key', () => {
+    expect(
+      problemsOf([department('PSB'), department('NRB', { adapter: 'fake-certificates' }), department('MCA')]),
+    ).toEqual([
+      'departments PSB, MCA can all verify identities and none names what it answers: set ' +
+        'identityVerification.identifierTypes on the department that answers each identifier type (e.g. ' +
+        '"identityVerification": {"identifierTypes":["resident_id"]} on PSB); the others answer only when a caller names them',
+    ]);
+  });
+
+  it('starts when one of several verifiers is named: the others answer only when a caller names them', async () => {
+    const registry = build([
+      department('MCA'),
+      department('PSB', { identityVerification: { identifierTypes: ['resident_id'] } }),
+    ]);
+    expect(registry.identityVerifierFor('resident_id')?.code).toBe('PSB');
+    expect(registry.get('MCA')?.answersIdentityVerification).toEqual([]);
     await registry.close();
   });
 

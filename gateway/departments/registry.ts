@@ -48,13 +48,13 @@ export function verifiableIdentifierTypes(adapter: DepartmentAdapter): readonly 
  * Who answers identity verification for each identifier type, from the departments'
  * `identityVerification.identifierTypes`. Refuses (problems) a type claimed by two departments
  * and a claim the department's adapter cannot honour, so nothing is decided by list order. When
- * no department names any, a single department able to verify answers; with several, none does.
+ * no department names any, a single department able to verify answers; several refuse the start
+ * (ambiguous: which one answers is the operator's decision, written in the file).
  */
 function identityRoutes(
   departments: readonly DepartmentConfig[],
   built: ReadonlyMap<string, RegisteredDepartment>,
   problems: string[],
-  logger: Logger,
 ): Map<PersonIdentifierType, string> {
   const routes = new Map<PersonIdentifierType, string>();
   for (const department of departments) {
@@ -88,24 +88,26 @@ function identityRoutes(
     }
   }
   if (departments.some((department) => department.identityVerification !== undefined)) return routes;
-  // Nothing named: one department able to verify is unambiguous and answers what it verifies. With
-  // several, nobody answers unless a caller names one (503 no_identity_verifier, and a warning at
-  // start): a newly listed department never takes over silently.
+  // Nothing named: one department able to verify is unambiguous and answers what it verifies. Two
+  // or more are ambiguous; a newly listed one must neither take over silently nor leave every
+  // window's checks answering 503 unnoticed, so the start stops and names the key that decides.
   const verifiers = departments.flatMap((department) => {
     const registered = built.get(department.code);
     return registered && verifiableIdentifierTypes(registered.adapter).length > 0 ? [registered] : [];
   });
-  const [only] = verifiers;
-  if (verifiers.length === 1 && only) {
-    for (const type of verifiableIdentifierTypes(only.adapter)) {
-      routes.set(type, only.code);
-      only.answersIdentityVerification.push(type);
+  const [first] = verifiers;
+  if (first === undefined) return routes;
+  if (verifiers.length === 1) {
+    for (const type of verifiableIdentifierTypes(first.adapter)) {
+      routes.set(type, first.code);
+      first.answersIdentityVerification.push(type);
     }
-  } else if (verifiers.length > 1) {
-    logger.warn(
-      { departments: verifiers.map((verifier) => verifier.code) },
-      'several departments can verify identities and none names what it answers ' +
-        '(identityVerification.identifierTypes): identity checks answer 503 no_identity_verifier unless a caller names a department',
+  } else {
+    const example = JSON.stringify({ identifierTypes: verifiableIdentifierTypes(first.adapter) });
+    problems.push(
+      `departments ${verifiers.map((verifier) => verifier.code).join(', ')} can all verify identities and none names ` +
+        'what it answers: set identityVerification.identifierTypes on the department that answers each identifier ' +
+        `type (e.g. "identityVerification": ${example} on ${first.code}); the others answer only when a caller names them`,
     );
   }
   return routes;
@@ -182,7 +184,7 @@ export class DepartmentRegistry {
         answersIdentityVerification: [],
       });
     }
-    const routes = identityRoutes(options.departments, built, problems, options.logger);
+    const routes = identityRoutes(options.departments, built, problems);
     if (problems.length > 0) {
       for (const department of built.values()) void department.adapter.close();
       throw new ConfigError(problems);

@@ -9,8 +9,9 @@
  * limits, an instance leases a share of the allowance at once (1 % of the limit, at least 1): the
  * requests of a lease cost no round trip. The sum of what all instances are granted never exceeds
  * the limit; an instance's unused lease at the end of a window is lost, so a client may be refused
- * up to (instances × (lease − 1)) requests early. Small limits (sign-ins: under 200) lease one
- * at a time and are exact. A subject found over its limit is refused locally until its window
+ * up to (instances × (lease − 1)) requests early (requests of one subject that find an instance's
+ * lease spent together wait for the one share one of them fetches). Small limits (sign-ins: under
+ * 200) lease one at a time and are exact. A subject found over its limit is refused locally until its window
  * ends, so a flood of refused requests costs no database work either.
  *
  * When the store fails (database down, pool exhausted), counting falls back to this instance's
@@ -115,7 +116,7 @@ interface LocalState {
   window: number;
   /** Granted by the store and not yet used in this window. */
   leased: number;
-  /** Refused in this window: no more store round trips until it ends. */
+  /** Refused in this window: no more store round trips until it ends (once `leased` is used up). */
   exhausted: boolean;
   /**
    * The lease being fetched: requests that find the lease spent meanwhile wait for it instead of
@@ -173,11 +174,12 @@ export class SharedLimits {
     const decideLocally = (subject: string, now: number): number | null | undefined => {
       const window = windowOf(now);
       const state = stateOf(subject, window);
-      if (state.exhausted) return secondsLeft(window, now);
+      // A lease share left is within the allowance even once another fetch found it spent.
       if (state.leased > 0) {
         state.leased -= 1;
         return null;
       }
+      if (state.exhausted) return secondsLeft(window, now);
       return undefined;
     };
 
@@ -219,6 +221,7 @@ export class SharedLimits {
             state.exhausted = true;
             return secondsLeft(window, now);
           }
+          // Added: a share left from before (used before a refusal, see decideLocally) stays ours.
           state.leased += granted - 1;
           return null;
         }

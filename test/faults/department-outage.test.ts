@@ -135,10 +135,14 @@ beforeAll(async () => {
     FaultProxy.start(failingSimulator.url),
   ]);
   const departments = [
-    psbDepartment('PSB', psbProxy.url, {
-      headersTimeoutMs: PSB_HEADERS_TIMEOUT_MS,
-      breakerHalfOpenAfterMs: PSB_HALF_OPEN_AFTER_MS,
-    }),
+    {
+      ...psbDepartment('PSB', psbProxy.url, {
+        headersTimeoutMs: PSB_HEADERS_TIMEOUT_MS,
+        breakerHalfOpenAfterMs: PSB_HALF_OPEN_AFTER_MS,
+      }),
+      // Three population registers: PSB answers resident IDs; PSBR and PSBS only when named.
+      identityVerification: { identifierTypes: ['resident_id'] },
+    },
     amrDepartment('AMR', amrProxy.url),
     // The retry-budget departments keep the client's default tuning: what a deployment gets.
     psbDepartment('PSBR', resetProxy.url),

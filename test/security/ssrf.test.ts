@@ -230,7 +230,11 @@ describe('call time: redirects are never followed, network-path adapter paths st
     amrDepartment = await startRecorder((_request, response) => response.writeHead(503).end());
     gateway = await startSecurityGateway({
       DEPARTMENTS_JSON: JSON.stringify([
-        ...redirectStatuses.map((status) => psbDepartment(`R${status}`, `${redirecting.url}/r${status}/`)),
+        // Several population registers: one answers resident IDs by default (else the start is refused).
+        ...redirectStatuses.map((status, index) => ({
+          ...psbDepartment(`R${status}`, `${redirecting.url}/r${status}/`),
+          ...(index === 0 ? { identityVerification: { identifierTypes: ['resident_id'] } } : {}),
+        })),
         {
           code: 'AMR',
           name: 'AMR with a network-path servicePath',
