@@ -283,7 +283,7 @@ async function compareWithLibrary(
     );
     const oursCounter = { statements: 0 };
     const ours = Array.from({ length: instances }, () =>
-      makeInstance(countingStore(postgresLimitStore(database.db), oursCounter)).limiter({
+      makeInstance(countingStore(postgresLimitStore(database), oursCounter)).limiter({
         name: prefix,
         limit,
         windowMs: 60_000,
@@ -339,7 +339,7 @@ async function main(): Promise<void> {
     labelNames: ['limit'],
     registers: [registry],
   });
-  const instance = (store: LimitStore = postgresLimitStore(database.db)) =>
+  const instance = (store: LimitStore = postgresLimitStore(database)) =>
     new SharedLimits({
       store,
       now: () => NOW,

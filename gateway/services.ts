@@ -252,7 +252,7 @@ export async function createServices(
     protection,
   );
   const sharedLimits = new SharedLimits({
-    store: postgresLimitStore(database.db),
+    store: postgresLimitStore(database),
     now: () => clock.now().getTime(),
     logger,
     fallbackCounter: metrics.sharedLimitsFallback,

@@ -141,7 +141,7 @@ describe('three instances over one database', () => {
 
   it('lease a share of a large allowance per round trip and never grant more than the allowance', async () => {
     const limits = new SharedLimits({
-      store: postgresLimitStore(database.db),
+      store: postgresLimitStore(database),
       now: () => instant,
       logger: pino({ level: 'silent' }),
       fallbackCounter: testCounter('lease_fallback_total'),
@@ -165,7 +165,7 @@ describe('three instances over one database', () => {
 
   it('grant one instance its whole allowance when a client sends many requests at once (no lease lost)', async () => {
     const limits = new SharedLimits({
-      store: postgresLimitStore(database.db),
+      store: postgresLimitStore(database),
       now: () => instant,
       logger: pino({ level: 'silent' }),
       fallbackCounter: testCounter('concurrent_lease_fallback_total'),
@@ -186,7 +186,7 @@ describe('three instances over one database', () => {
 describe('concurrent requests of one client', () => {
   it('wait for the lease one of them fetches instead of each drawing a lease of its own', async () => {
     const limits = new SharedLimits({
-      store: postgresLimitStore(database.db),
+      store: postgresLimitStore(database),
       now: () => instant,
       logger: pino({ level: 'silent' }),
       fallbackCounter: testCounter('concurrent_fallback_total'),
@@ -270,7 +270,7 @@ describe('when the shared counters fail', () => {
 
 describe('expired counters', () => {
   it('are purged in bounded batches, live ones kept', async () => {
-    const store = postgresLimitStore(database.db);
+    const store = postgresLimitStore(database);
     const now = new Date(instant);
     const ended = new Date(now.getTime() - 1000);
     for (let index = 0; index < 5; index += 1) await store.increment(`purge-test|old-${index}|1`, 1, ended);
