@@ -197,6 +197,37 @@ describe('the right certificate', () => {
     ]);
   });
 
+  it("a case whose form names no number reuses the usual flat and lists the holder's other flat in the notice, to name one", async () => {
+    // The registry's usual choice (the joint flat) on file, as the fetch above left it.
+    await ok(
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: { types: ['real_estate_certificate'] },
+        headers: purpose,
+      }),
+    );
+    // 户口迁入 for work: the title number is optional, so the residence requirement is not bound to one.
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'household_move_in',
+          subjectId: zhangSan,
+          form: { moveToAddress: '北京市朝阳区望京西园四区412号楼8单元801', reason: 'employment' },
+        },
+      }),
+      201,
+    );
+    const expected = {
+      state: 'reused',
+      reference: null,
+      blocks: [],
+      choices: [{ certificateNumber: SOLE_FLAT, status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' }],
+    };
+    expect(entry(opened, 'residence')).toMatchObject(expected);
+    expect(entry(opened, 'residence').material?.typeCode).toBe('real_estate_certificate');
+    // The same notice when the case is read again.
+    expect(entry(await ok<CaseBody>(await call(`/v1/cases/${opened.id}`)), 'residence')).toMatchObject(expected);
+  });
+
   it('fetched by number, answers that flat (also as typed with full-width brackets), and a stored copy of the other flat is not served for it', async () => {
     const answer = await ok<{ results: CertificateAnswer[] }>(
       await call(`/v1/subjects/${zhangSan}/certificates`, {
