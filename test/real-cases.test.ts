@@ -355,6 +355,83 @@ describe('a seized flat', () => {
   });
 });
 
+describe('a flat under an objection (异议登记) or pre-noticed (预告登记)', () => {
+  const restricted = [
+    {
+      kind: 'objection',
+      holder: { identifier: '33010619760912003X', name: '赵志刚' },
+      flat: '浙(2019)杭州市不动产权第0211408号',
+      restriction: { kind: 'objection', registeredOn: '2025-10-14', party: '杭州恒达建设工程有限公司' },
+      message: {
+        zh: '不予受理：该不动产已于2025年10月14日办理异议登记（申请人：杭州恒达建设工程有限公司）。',
+        en: 'Not acceptable: an objection by 杭州恒达建设工程有限公司 is registered since 2025-10-14.',
+      },
+      zhWord: '异议登记',
+    },
+    {
+      kind: 'pre_notice',
+      holder: { identifier: '330106198102270041', name: '孙雅琴' },
+      flat: '浙(2021)杭州市不动产权第0264315号',
+      restriction: { kind: 'pre_notice', registeredOn: '2025-06-30', party: '杭州西湖云栖科技有限公司' },
+      message: {
+        zh: '不予受理：该不动产已于2025年6月30日办理预告登记（权利人：杭州西湖云栖科技有限公司）。',
+        en: 'Not acceptable: a pre-notice registration for 杭州西湖云栖科技有限公司 since 2025-06-30.',
+      },
+      zhWord: '预告登记',
+    },
+  ];
+
+  it.each(restricted)(
+    '$kind: the notice says not acceptable once the certificate is fetched, and submitting is 409 with nothing written',
+    async ({ kind, holder, flat, restriction, message, zhWord }) => {
+      const seller = (
+        await ok<{ id: string }>(
+          await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...holder }, headers: purpose }),
+          201,
+        )
+      ).id;
+      const opened = await openTransfer(seller, flat);
+      expect(entry(opened, 'title')).toMatchObject({ state: 'fetchable', reference: flat, blocks: [] });
+      const notice = await fetchForCase(opened.id);
+      expect(entry(notice, 'title')).toMatchObject({
+        state: 'fetched',
+        blocks: [{ code: 'restriction_blocks_acceptance', restriction, message }],
+      });
+      expect(notice.notice).toMatchObject({ acceptable: false, readyToSubmit: false });
+
+      const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+      const attached = await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id));
+      const refused = await call(`/v1/cases/${opened.id}/submit`, {
+        body: {},
+        headers: { 'idempotency-key': `restricted-flat-${kind}` },
+      });
+      expect(refused.status).toBe(409);
+      const problem = await problemOf(refused);
+      expect(problem.code).toBe('restriction_blocks_acceptance');
+      expect(problem['messageZh']).toBe(message.zh);
+      expect(problem['blocks']).toEqual([
+        { requirementCode: 'title', code: 'restriction_blocks_acceptance', restriction, message },
+      ]);
+      expect(String(problem.detail)).toContain(zhWord);
+      // Nothing written: no delivery, no event, the requirements as they were, the case still open.
+      expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id))).toEqual([]);
+      expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(
+        events.length,
+      );
+      expect(await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id))).toEqual(
+        attached,
+      );
+      const [row] = await gw.services.db.select().from(cases).where(eq(cases.id, opened.id));
+      expect(row).toMatchObject({ status: 'open', submittedAt: null });
+
+      // A second case about the same flat reuses the stored certificate: not acceptable at opening already.
+      const again = await openTransfer(seller, flat);
+      expect(entry(again, 'title')).toMatchObject({ state: 'reused', blocks: [{ restriction, message }] });
+      expect(again.notice.acceptable).toBe(false);
+    },
+  );
+});
+
 describe('the item catalogue binds requirements', () => {
   it('refuses a requirement bound to a form field the form does not define', async () => {
     const admin = await gw.tokenFor('admin');

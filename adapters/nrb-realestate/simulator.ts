@@ -547,6 +547,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
         return error(422, nrbCodes.applicantNotHolder);
       if (certificate.restrictions.some((restriction) => restriction.type === 'SEAL'))
         return error(422, nrbCodes.propertySealed);
+      // 预告登记: not disposed of without the pre-notice holder's consent (Civil Code art. 221). An
+      // objection (异议登记) only warns the applicant at the registry, so it is not refused here.
+      if (certificate.restrictions.some((restriction) => restriction.type === 'PRE_NOTICE'))
+        return error(422, nrbCodes.businessRefused, '该不动产已办理预告登记，未经预告登记权利人同意，不予办理转移登记');
       return null;
     });
   }
