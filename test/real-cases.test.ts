@@ -530,6 +530,82 @@ describe('parties of a case', () => {
     expect((await problemOf(companyAgent)).code).toBe('party_kind_mismatch');
   });
 
+  it('refuses a case without a party the item requires (party_missing), in both languages, with nothing written', async () => {
+    // The seeded transfer with the buyer required as a party.
+    const seeded = await ok<Record<string, unknown> & { parties: { role: string }[] }>(
+      await call('/v1/items/real_estate_transfer'),
+    );
+    const { code: _code, ...definition } = seeded;
+    const saved = await call('/v1/items/transfer_buyer_required', {
+      method: 'PUT',
+      token: await gw.tokenFor('admin'),
+      body: {
+        ...definition,
+        name: 'Transfer (buyer required)',
+        parties: definition.parties.map((party) =>
+          party.role === 'counterparty' ? { ...party, required: true } : party,
+        ),
+      },
+    });
+    expect([200, 201]).toContain(saved.status);
+    const before = await caseCount();
+    for (const [language, expected] of [
+      ['zh-CN', '不动产转移登记（含户口迁入）须填写当事人：买受人（受让人）。'],
+      ['en', 'Transfer (buyer required) needs Buyer (transferee) as a party of the case.'],
+    ] as const) {
+      const refused = await call('/v1/cases', {
+        body: { itemCode: 'transfer_buyer_required', subjectId: zhangSan, form: buyerForm() },
+        headers: { 'accept-language': language },
+      });
+      expect(refused.status).toBe(422);
+      const problem = await problemOf(refused);
+      expect(problem).toMatchObject({ code: 'party_missing', roles: ['counterparty'], detail: expected });
+    }
+    // An agent alone does not stand in for the buyer.
+    const agentOnly = await call('/v1/cases', {
+      body: {
+        itemCode: 'transfer_buyer_required',
+        subjectId: zhangSan,
+        form: buyerForm(),
+        parties: [{ role: 'agent', subjectId: liMei }],
+      },
+    });
+    expect((await problemOf(agentOnly)).code).toBe('party_missing');
+    expect(await caseCount()).toBe(before);
+    // Named, it opens.
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'transfer_buyer_required',
+          subjectId: zhangSan,
+          form: buyerForm(),
+          parties: [{ role: 'counterparty', subjectId: liMei }],
+        },
+      }),
+      201,
+    );
+    expect(opened.parties).toEqual([{ role: 'counterparty', subjectId: liMei }]);
+  });
+
+  it("refuses attaching a material to a party's requirement on a case without that party (party_missing)", async () => {
+    const opened = await ok<CaseBody>(await open({ form: buyerForm() }), 201);
+    expect(opened.parties).toEqual([]);
+    const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+    const [idCard] = await gw.services.db
+      .select({ id: materials.id })
+      .from(materials)
+      .where(eq(materials.subjectId, liMei))
+      .limit(1);
+    const refused = await call(`/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'buyer_identity', materialId: idCard?.id ?? 'mat_none' },
+    });
+    expect(refused.status).toBe(422);
+    expect(await problemOf(refused)).toMatchObject({ code: 'party_missing', roles: ['counterparty'] });
+    expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(
+      events.length,
+    );
+  });
+
   it("an agent brings the agent's identity and a power of attorney, listed as the agent's", async () => {
     const agent = (
       await ok<{ id: string }>(
