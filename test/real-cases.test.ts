@@ -6,6 +6,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import {
   NRB_DEMO_CLIENT_ID,
   NRB_DEMO_CLIENT_SECRET,
@@ -72,6 +73,7 @@ interface CertificateAnswer {
 
 let psb: RunningSimulator;
 let nrb: RunningSimulator;
+let amr: RunningSimulator;
 let gw: TestGateway;
 let windowToken: string;
 let zhangSan: string;
@@ -122,6 +124,29 @@ async function openTransfer(subjectId: string, certificateNo: string): Promise<C
   );
 }
 
+/** The subject's id, resolved now or before (200 or 201). */
+async function resolved(identifierType: 'resident_id' | 'credit_code', identifier: string, name: string) {
+  const response = await call('/v1/subjects/resolve', { body: { identifierType, identifier, name }, headers: purpose });
+  if (response.status !== 200 && response.status !== 201)
+    throw new Error(`resolve: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** The subject's certificates of these types, fetched (or served from storage) outside any case. */
+async function onFile(subjectId: string, types: string[]): Promise<void> {
+  await ok(await call(`/v1/subjects/${subjectId}/certificates`, { body: { types }, headers: purpose }));
+}
+
+/** Whose material it is (its subject id), read from the store. */
+async function ownerOf(materialId: string | undefined): Promise<string | undefined> {
+  if (materialId === undefined) return undefined;
+  const [row] = await gw.services.db
+    .select({ subjectId: materials.subjectId })
+    .from(materials)
+    .where(eq(materials.id, materialId));
+  return row?.subjectId;
+}
+
 async function fetchForCase(caseId: string): Promise<CaseBody> {
   return (await ok<{ case: CaseBody }>(await call(`/v1/cases/${caseId}/certificates`, { body: {} }))).case;
 }
@@ -129,6 +154,7 @@ async function fetchForCase(caseId: string): Promise<CaseBody> {
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
   nrb = await startNrbRealEstateSimulator();
+  amr = await startAmrEnterpriseSimulator();
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
@@ -148,13 +174,25 @@ beforeAll(async () => {
           options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
           tuning,
         },
+        {
+          code: 'AMR',
+          name: 'Market regulation registry',
+          adapter: 'amr-enterprise',
+          baseUrl: amr.url,
+          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+          tuning,
+        },
       ]),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
     },
     { clock: fixedClock('2026-12-18T02:00:00.000Z') },
   );
-  const window = await caseWindow(gw, ['psb.population', 'nrb.real-estate'], [...CASE_WINDOW_SCOPES, 'contracts:read']);
+  const window = await caseWindow(
+    gw,
+    ['psb.population', 'nrb.real-estate', 'amr.enterprise'],
+    [...CASE_WINDOW_SCOPES, 'contracts:read'],
+  );
   windowToken = window.token;
   zhangSan = (
     await ok<{ id: string }>(
@@ -172,7 +210,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([psb?.close(), nrb?.close()]);
+  await Promise.all([psb?.close(), nrb?.close(), amr?.close()]);
 });
 
 describe('the right certificate', () => {
@@ -626,6 +664,93 @@ describe('parties of a case', () => {
       state: 'missing',
     });
     expect(entry(opened, 'agent_identity')).toMatchObject({ party: 'agent', partySubjectId: agent });
+  });
+});
+
+describe('a co-owner applying with the seller (co_applicant)', () => {
+  it("is listed with the co-owner's own ID card, reused from the co-owner's record, and the case goes through", async () => {
+    const wang = await resolved('resident_id', '110105195203150021', '王秀英');
+    // 王秀英's ID card on file (from PSB): it is hers, and reused for her as the co-applicant.
+    await onFile(wang, ['resident_id_card']);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'real_estate_transfer',
+          subjectId: zhangSan,
+          // The jointly owned flat: both owners dispose of it.
+          form: transferForm(JOINT_MORTGAGED_FLAT),
+          parties: [{ role: 'co_applicant', subjectId: wang }],
+        },
+      }),
+      201,
+    );
+    expect(opened.parties).toEqual([{ role: 'co_applicant', subjectId: wang }]);
+    expect(entry(opened, 'co_owner_identity')).toMatchObject({
+      party: 'co_applicant',
+      partySubjectId: wang,
+      state: 'reused',
+      material: { typeCode: 'resident_id_card' },
+    });
+    expect(await ownerOf(entry(opened, 'co_owner_identity').material?.id)).toBe(wang);
+    expect(opened.notice.entries.some((candidate) => candidate.requirementCode === 'buyer_identity')).toBe(false);
+    const fetched = await fetchForCase(opened.id);
+    expect(entry(fetched, 'title')).toMatchObject({ reference: JOINT_MORTGAGED_FLAT, blocks: [] });
+    // The seller's own ID card is his, hers stays hers.
+    expect(await ownerOf(entry(fetched, 'applicant_identity').material?.id)).toBe(zhangSan);
+    expect(await ownerOf(entry(fetched, 'co_owner_identity').material?.id)).toBe(wang);
+    expect(fetched.notice.readyToSubmit).toBe(true);
+    const submitted = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'co-applicant-0001' } }),
+    );
+    expect(submitted.status).toBe('submitted');
+    expect(submitted.parties).toEqual([{ role: 'co_applicant', subjectId: wang }]);
+    // Her access log shows the case that named her.
+    const audit = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.subjectRef, wang));
+    expect(audit.some((row) => row.action === 'case.open' && row.fields.includes('party:co_applicant'))).toBe(true);
+  });
+});
+
+describe('an organisation applying through its legal representative (legal_representative)', () => {
+  it("lists the legal representative's ID card, reuses the representative's own, and is decided and delivered to AMR", async () => {
+    const company = await resolved('credit_code', '91330106MA2B7K1Q20', '杭州西湖云栖科技有限公司');
+    // 李梅 is the company's legal representative (法定代表人) at AMR; her ID card is on file.
+    await onFile(liMei, ['resident_id_card']);
+    const reissue = (parties: { role: string; subjectId: string }[]) =>
+      call('/v1/cases', {
+        body: { itemCode: 'business_licence_reissue', subjectId: company, form: { reason: 'lost' }, parties },
+      });
+    // Without a legal representative named, the representative's ID card is not asked for.
+    const alone = await ok<CaseBody>(await reissue([]), 201);
+    expect(alone.notice.entries.map((candidate) => candidate.requirementCode)).not.toContain(
+      'legal_representative_identity',
+    );
+    // An organisation cannot be a legal representative.
+    const other = await resolved('credit_code', '91110105MA01C8XN3W', '北京朝阳晨光餐饮管理有限公司');
+    expect((await problemOf(await reissue([{ role: 'legal_representative', subjectId: other }]))).code).toBe(
+      'party_kind_mismatch',
+    );
+
+    const opened = await ok<CaseBody>(await reissue([{ role: 'legal_representative', subjectId: liMei }]), 201);
+    expect(opened.parties).toEqual([{ role: 'legal_representative', subjectId: liMei }]);
+    expect(entry(opened, 'legal_representative_identity')).toMatchObject({
+      party: 'legal_representative',
+      partySubjectId: liMei,
+      state: 'reused',
+      material: { typeCode: 'resident_id_card' },
+    });
+    expect(await ownerOf(entry(opened, 'legal_representative_identity').material?.id)).toBe(liMei);
+    expect(entry(opened, 'licence')).toMatchObject({ party: 'applicant', state: 'fetchable' });
+    const fetched = await fetchForCase(opened.id);
+    expect(entry(fetched, 'licence').state).toBe('fetched');
+    expect(fetched.notice.readyToSubmit).toBe(true);
+    // 即办件: decided at the window; AMR gets the record.
+    const decided = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'legal-rep-0001' } }),
+    );
+    expect(decided.status).toBe('completed');
+    await gw.services.deliveryWorker.runOnce();
+    const [delivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id));
+    expect(delivery).toMatchObject({ departmentCode: 'AMR', status: 'delivered' });
   });
 });
 
