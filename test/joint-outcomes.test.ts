@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   NRB_DEMO_CLIENT_ID,
   NRB_DEMO_CLIENT_SECRET,
+  type RunningNrbSimulator,
   startNrbRealEstateSimulator,
 } from '../adapters/nrb-realestate/simulator.js';
 import {
@@ -19,13 +20,13 @@ import {
   type RunningPsbSimulator,
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
-import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import { caseEvents, deliveries } from '../gateway/db/schema.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const SOLE_FLAT = '京(2015)朝阳区不动产权第0031287号';
+const LI_MEI = { idNumber: '330106198503150120', name: '李梅' };
 
 interface Delivery {
   department: string;
@@ -37,6 +38,7 @@ interface Delivery {
 }
 interface CaseBody {
   id: string;
+  parties?: { role: string; subjectId: string }[];
   caseNumber: string;
   status: string;
   notice: { readyToSubmit: boolean };
@@ -44,7 +46,7 @@ interface CaseBody {
 }
 
 let psb: RunningPsbSimulator;
-let nrb: RunningSimulator;
+let nrb: RunningNrbSimulator;
 let gw: TestGateway;
 let windowToken: string;
 let adminToken: string;
@@ -404,5 +406,65 @@ describe('an immediate item (即办件)', () => {
     // The department's own progress on its record does not reopen the decided case.
     expect(await push(decided.caseNumber, psbToken, 'in_progress')).toBe('completed');
     expect((await read(opened.id)).status).toBe('completed');
+  });
+});
+
+describe('the parties reach the departments', () => {
+  it("the buyer named as the case's counterparty is the transferee NRB registers and the person PSB moves in", async () => {
+    const liMei = (
+      await ok<{ id: string }>(
+        await call('/v1/subjects/resolve', {
+          body: { identifierType: 'resident_id', identifier: LI_MEI.idNumber, name: LI_MEI.name },
+          headers: purpose,
+        }),
+        201,
+      )
+    ).id;
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'real_estate_transfer',
+          subjectId: zhangSan,
+          form: {
+            certificateNo: SOLE_FLAT,
+            transferee: { name: LI_MEI.name, idNumber: LI_MEI.idNumber },
+            transferReason: 'sale',
+          },
+          parties: [{ role: 'counterparty', subjectId: liMei }],
+        },
+      }),
+      201,
+    );
+    expect(opened.parties).toEqual([{ role: 'counterparty', subjectId: liMei }]);
+    const fetched = (await ok<{ case: CaseBody }>(await call(`/v1/cases/${opened.id}/certificates`, { body: {} })))
+      .case;
+    expect(fetched.notice.readyToSubmit).toBe(true);
+    await ok(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'parties-reach-0001' } }),
+    );
+    await worker().runOnce();
+    const sent = await read(opened.id);
+    const nrbPart = part(sent, 'NRB');
+    const psbPart = part(sent, 'PSB');
+    expect([nrbPart.status, psbPart.status]).toEqual(['delivered', 'delivered']);
+    const [nrbRow, psbRow] = await gw.services.db
+      .select()
+      .from(deliveries)
+      .where(eq(deliveries.caseId, opened.id))
+      .orderBy(deliveries.departmentCode);
+    // What each registry received, as it recorded it.
+    expect(nrb.applications().find((application) => application.applicationNo === nrbRow?.departmentReference)).toEqual(
+      {
+        applicationNo: nrbRow?.departmentReference,
+        kind: 'transfer',
+        certificateNo: SOLE_FLAT,
+        applicant: { name: ZHANG_SAN.name, idType: 'ID_CARD', idNumber: ZHANG_SAN.identifier },
+        transferee: { name: LI_MEI.name, idType: 'ID_CARD', idNumber: LI_MEI.idNumber },
+      },
+    );
+    expect(psb.applications().find((application) => application.slbh === psbRow?.departmentReference)?.sqr).toEqual({
+      xm: LI_MEI.name,
+      sfzh: LI_MEI.idNumber,
+    });
   });
 });

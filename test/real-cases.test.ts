@@ -6,6 +6,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import {
   NRB_DEMO_CLIENT_ID,
   NRB_DEMO_CLIENT_SECRET,
@@ -72,6 +73,7 @@ interface CertificateAnswer {
 
 let psb: RunningSimulator;
 let nrb: RunningSimulator;
+let amr: RunningSimulator;
 let gw: TestGateway;
 let windowToken: string;
 let zhangSan: string;
@@ -122,6 +124,29 @@ async function openTransfer(subjectId: string, certificateNo: string): Promise<C
   );
 }
 
+/** The subject's id, resolved now or before (200 or 201). */
+async function resolved(identifierType: 'resident_id' | 'credit_code', identifier: string, name: string) {
+  const response = await call('/v1/subjects/resolve', { body: { identifierType, identifier, name }, headers: purpose });
+  if (response.status !== 200 && response.status !== 201)
+    throw new Error(`resolve: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** The subject's certificates of these types, fetched (or served from storage) outside any case. */
+async function onFile(subjectId: string, types: string[]): Promise<void> {
+  await ok(await call(`/v1/subjects/${subjectId}/certificates`, { body: { types }, headers: purpose }));
+}
+
+/** Whose material it is (its subject id), read from the store. */
+async function ownerOf(materialId: string | undefined): Promise<string | undefined> {
+  if (materialId === undefined) return undefined;
+  const [row] = await gw.services.db
+    .select({ subjectId: materials.subjectId })
+    .from(materials)
+    .where(eq(materials.id, materialId));
+  return row?.subjectId;
+}
+
 async function fetchForCase(caseId: string): Promise<CaseBody> {
   return (await ok<{ case: CaseBody }>(await call(`/v1/cases/${caseId}/certificates`, { body: {} }))).case;
 }
@@ -129,6 +154,7 @@ async function fetchForCase(caseId: string): Promise<CaseBody> {
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
   nrb = await startNrbRealEstateSimulator();
+  amr = await startAmrEnterpriseSimulator();
   gw = await createTestGateway(
     {
       DEPARTMENTS_JSON: JSON.stringify([
@@ -148,13 +174,25 @@ beforeAll(async () => {
           options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
           tuning,
         },
+        {
+          code: 'AMR',
+          name: 'Market regulation registry',
+          adapter: 'amr-enterprise',
+          baseUrl: amr.url,
+          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
+          tuning,
+        },
       ]),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
     },
     { clock: fixedClock('2026-12-18T02:00:00.000Z') },
   );
-  const window = await caseWindow(gw, ['psb.population', 'nrb.real-estate'], [...CASE_WINDOW_SCOPES, 'contracts:read']);
+  const window = await caseWindow(
+    gw,
+    ['psb.population', 'nrb.real-estate', 'amr.enterprise'],
+    [...CASE_WINDOW_SCOPES, 'contracts:read'],
+  );
   windowToken = window.token;
   zhangSan = (
     await ok<{ id: string }>(
@@ -172,7 +210,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([psb?.close(), nrb?.close()]);
+  await Promise.all([psb?.close(), nrb?.close(), amr?.close()]);
 });
 
 describe('the right certificate', () => {
@@ -195,6 +233,37 @@ describe('the right certificate', () => {
     expect(result?.choices).toEqual([
       { certificateNumber: SOLE_FLAT, status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' },
     ]);
+  });
+
+  it("a case whose form names no number reuses the usual flat and lists the holder's other flat in the notice, to name one", async () => {
+    // The registry's usual choice (the joint flat) on file, as the fetch above left it.
+    await ok(
+      await call(`/v1/subjects/${zhangSan}/certificates`, {
+        body: { types: ['real_estate_certificate'] },
+        headers: purpose,
+      }),
+    );
+    // 户口迁入 for work: the title number is optional, so the residence requirement is not bound to one.
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'household_move_in',
+          subjectId: zhangSan,
+          form: { moveToAddress: '北京市朝阳区望京西园四区412号楼8单元801', reason: 'employment' },
+        },
+      }),
+      201,
+    );
+    const expected = {
+      state: 'reused',
+      reference: null,
+      blocks: [],
+      choices: [{ certificateNumber: SOLE_FLAT, status: 'valid', location: '北京市朝阳区建国路88号院3号楼1单元502' }],
+    };
+    expect(entry(opened, 'residence')).toMatchObject(expected);
+    expect(entry(opened, 'residence').material?.typeCode).toBe('real_estate_certificate');
+    // The same notice when the case is read again.
+    expect(entry(await ok<CaseBody>(await call(`/v1/cases/${opened.id}`)), 'residence')).toMatchObject(expected);
   });
 
   it('fetched by number, answers that flat (also as typed with full-width brackets), and a stored copy of the other flat is not served for it', async () => {
@@ -324,6 +393,83 @@ describe('a seized flat', () => {
   });
 });
 
+describe('a flat under an objection (异议登记) or pre-noticed (预告登记)', () => {
+  const restricted = [
+    {
+      kind: 'objection',
+      holder: { identifier: '33010619760912003X', name: '赵志刚' },
+      flat: '浙(2019)杭州市不动产权第0211408号',
+      restriction: { kind: 'objection', registeredOn: '2025-10-14', party: '杭州恒达建设工程有限公司' },
+      message: {
+        zh: '不予受理：该不动产已于2025年10月14日办理异议登记（申请人：杭州恒达建设工程有限公司）。',
+        en: 'Not acceptable: an objection by 杭州恒达建设工程有限公司 is registered since 2025-10-14.',
+      },
+      zhWord: '异议登记',
+    },
+    {
+      kind: 'pre_notice',
+      holder: { identifier: '330106198102270041', name: '孙雅琴' },
+      flat: '浙(2021)杭州市不动产权第0264315号',
+      restriction: { kind: 'pre_notice', registeredOn: '2025-06-30', party: '杭州西湖云栖科技有限公司' },
+      message: {
+        zh: '不予受理：该不动产已于2025年6月30日办理预告登记（权利人：杭州西湖云栖科技有限公司）。',
+        en: 'Not acceptable: a pre-notice registration for 杭州西湖云栖科技有限公司 since 2025-06-30.',
+      },
+      zhWord: '预告登记',
+    },
+  ];
+
+  it.each(restricted)(
+    '$kind: the notice says not acceptable once the certificate is fetched, and submitting is 409 with nothing written',
+    async ({ kind, holder, flat, restriction, message, zhWord }) => {
+      const seller = (
+        await ok<{ id: string }>(
+          await call('/v1/subjects/resolve', { body: { identifierType: 'resident_id', ...holder }, headers: purpose }),
+          201,
+        )
+      ).id;
+      const opened = await openTransfer(seller, flat);
+      expect(entry(opened, 'title')).toMatchObject({ state: 'fetchable', reference: flat, blocks: [] });
+      const notice = await fetchForCase(opened.id);
+      expect(entry(notice, 'title')).toMatchObject({
+        state: 'fetched',
+        blocks: [{ code: 'restriction_blocks_acceptance', restriction, message }],
+      });
+      expect(notice.notice).toMatchObject({ acceptable: false, readyToSubmit: false });
+
+      const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+      const attached = await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id));
+      const refused = await call(`/v1/cases/${opened.id}/submit`, {
+        body: {},
+        headers: { 'idempotency-key': `restricted-flat-${kind}` },
+      });
+      expect(refused.status).toBe(409);
+      const problem = await problemOf(refused);
+      expect(problem.code).toBe('restriction_blocks_acceptance');
+      expect(problem['messageZh']).toBe(message.zh);
+      expect(problem['blocks']).toEqual([
+        { requirementCode: 'title', code: 'restriction_blocks_acceptance', restriction, message },
+      ]);
+      expect(String(problem.detail)).toContain(zhWord);
+      // Nothing written: no delivery, no event, the requirements as they were, the case still open.
+      expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id))).toEqual([]);
+      expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(
+        events.length,
+      );
+      expect(await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id))).toEqual(
+        attached,
+      );
+      const [row] = await gw.services.db.select().from(cases).where(eq(cases.id, opened.id));
+      expect(row).toMatchObject({ status: 'open', submittedAt: null });
+
+      // A second case about the same flat reuses the stored certificate: not acceptable at opening already.
+      const again = await openTransfer(seller, flat);
+      expect(entry(again, 'title')).toMatchObject({ state: 'reused', blocks: [{ restriction, message }] });
+      expect(again.notice.acceptable).toBe(false);
+    },
+  );
+});
+
 describe('the item catalogue binds requirements', () => {
   it('refuses a requirement bound to a form field the form does not define', async () => {
     const admin = await gw.tokenFor('admin');
@@ -422,6 +568,82 @@ describe('parties of a case', () => {
     expect((await problemOf(companyAgent)).code).toBe('party_kind_mismatch');
   });
 
+  it('refuses a case without a party the item requires (party_missing), in both languages, with nothing written', async () => {
+    // The seeded transfer with the buyer required as a party.
+    const seeded = await ok<Record<string, unknown> & { parties: { role: string }[] }>(
+      await call('/v1/items/real_estate_transfer'),
+    );
+    const { code: _code, ...definition } = seeded;
+    const saved = await call('/v1/items/transfer_buyer_required', {
+      method: 'PUT',
+      token: await gw.tokenFor('admin'),
+      body: {
+        ...definition,
+        name: 'Transfer (buyer required)',
+        parties: definition.parties.map((party) =>
+          party.role === 'counterparty' ? { ...party, required: true } : party,
+        ),
+      },
+    });
+    expect([200, 201]).toContain(saved.status);
+    const before = await caseCount();
+    for (const [language, expected] of [
+      ['zh-CN', '不动产转移登记（含户口迁入）须填写当事人：买受人（受让人）。'],
+      ['en', 'Transfer (buyer required) needs Buyer (transferee) as a party of the case.'],
+    ] as const) {
+      const refused = await call('/v1/cases', {
+        body: { itemCode: 'transfer_buyer_required', subjectId: zhangSan, form: buyerForm() },
+        headers: { 'accept-language': language },
+      });
+      expect(refused.status).toBe(422);
+      const problem = await problemOf(refused);
+      expect(problem).toMatchObject({ code: 'party_missing', roles: ['counterparty'], detail: expected });
+    }
+    // An agent alone does not stand in for the buyer.
+    const agentOnly = await call('/v1/cases', {
+      body: {
+        itemCode: 'transfer_buyer_required',
+        subjectId: zhangSan,
+        form: buyerForm(),
+        parties: [{ role: 'agent', subjectId: liMei }],
+      },
+    });
+    expect((await problemOf(agentOnly)).code).toBe('party_missing');
+    expect(await caseCount()).toBe(before);
+    // Named, it opens.
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'transfer_buyer_required',
+          subjectId: zhangSan,
+          form: buyerForm(),
+          parties: [{ role: 'counterparty', subjectId: liMei }],
+        },
+      }),
+      201,
+    );
+    expect(opened.parties).toEqual([{ role: 'counterparty', subjectId: liMei }]);
+  });
+
+  it("refuses attaching a material to a party's requirement on a case without that party (party_missing)", async () => {
+    const opened = await ok<CaseBody>(await open({ form: buyerForm() }), 201);
+    expect(opened.parties).toEqual([]);
+    const events = await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id));
+    const [idCard] = await gw.services.db
+      .select({ id: materials.id })
+      .from(materials)
+      .where(eq(materials.subjectId, liMei))
+      .limit(1);
+    const refused = await call(`/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'buyer_identity', materialId: idCard?.id ?? 'mat_none' },
+    });
+    expect(refused.status).toBe(422);
+    expect(await problemOf(refused)).toMatchObject({ code: 'party_missing', roles: ['counterparty'] });
+    expect(await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).toHaveLength(
+      events.length,
+    );
+  });
+
   it("an agent brings the agent's identity and a power of attorney, listed as the agent's", async () => {
     const agent = (
       await ok<{ id: string }>(
@@ -442,6 +664,93 @@ describe('parties of a case', () => {
       state: 'missing',
     });
     expect(entry(opened, 'agent_identity')).toMatchObject({ party: 'agent', partySubjectId: agent });
+  });
+});
+
+describe('a co-owner applying with the seller (co_applicant)', () => {
+  it("is listed with the co-owner's own ID card, reused from the co-owner's record, and the case goes through", async () => {
+    const wang = await resolved('resident_id', '110105195203150021', '王秀英');
+    // 王秀英's ID card on file (from PSB): it is hers, and reused for her as the co-applicant.
+    await onFile(wang, ['resident_id_card']);
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', {
+        body: {
+          itemCode: 'real_estate_transfer',
+          subjectId: zhangSan,
+          // The jointly owned flat: both owners dispose of it.
+          form: transferForm(JOINT_MORTGAGED_FLAT),
+          parties: [{ role: 'co_applicant', subjectId: wang }],
+        },
+      }),
+      201,
+    );
+    expect(opened.parties).toEqual([{ role: 'co_applicant', subjectId: wang }]);
+    expect(entry(opened, 'co_owner_identity')).toMatchObject({
+      party: 'co_applicant',
+      partySubjectId: wang,
+      state: 'reused',
+      material: { typeCode: 'resident_id_card' },
+    });
+    expect(await ownerOf(entry(opened, 'co_owner_identity').material?.id)).toBe(wang);
+    expect(opened.notice.entries.some((candidate) => candidate.requirementCode === 'buyer_identity')).toBe(false);
+    const fetched = await fetchForCase(opened.id);
+    expect(entry(fetched, 'title')).toMatchObject({ reference: JOINT_MORTGAGED_FLAT, blocks: [] });
+    // The seller's own ID card is his, hers stays hers.
+    expect(await ownerOf(entry(fetched, 'applicant_identity').material?.id)).toBe(zhangSan);
+    expect(await ownerOf(entry(fetched, 'co_owner_identity').material?.id)).toBe(wang);
+    expect(fetched.notice.readyToSubmit).toBe(true);
+    const submitted = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'co-applicant-0001' } }),
+    );
+    expect(submitted.status).toBe('submitted');
+    expect(submitted.parties).toEqual([{ role: 'co_applicant', subjectId: wang }]);
+    // Her access log shows the case that named her.
+    const audit = await gw.services.db.select().from(auditEntries).where(eq(auditEntries.subjectRef, wang));
+    expect(audit.some((row) => row.action === 'case.open' && row.fields.includes('party:co_applicant'))).toBe(true);
+  });
+});
+
+describe('an organisation applying through its legal representative (legal_representative)', () => {
+  it("lists the legal representative's ID card, reuses the representative's own, and is decided and delivered to AMR", async () => {
+    const company = await resolved('credit_code', '91330106MA2B7K1Q20', '杭州西湖云栖科技有限公司');
+    // 李梅 is the company's legal representative (法定代表人) at AMR; her ID card is on file.
+    await onFile(liMei, ['resident_id_card']);
+    const reissue = (parties: { role: string; subjectId: string }[]) =>
+      call('/v1/cases', {
+        body: { itemCode: 'business_licence_reissue', subjectId: company, form: { reason: 'lost' }, parties },
+      });
+    // Without a legal representative named, the representative's ID card is not asked for.
+    const alone = await ok<CaseBody>(await reissue([]), 201);
+    expect(alone.notice.entries.map((candidate) => candidate.requirementCode)).not.toContain(
+      'legal_representative_identity',
+    );
+    // An organisation cannot be a legal representative.
+    const other = await resolved('credit_code', '91110105MA01C8XN3W', '北京朝阳晨光餐饮管理有限公司');
+    expect((await problemOf(await reissue([{ role: 'legal_representative', subjectId: other }]))).code).toBe(
+      'party_kind_mismatch',
+    );
+
+    const opened = await ok<CaseBody>(await reissue([{ role: 'legal_representative', subjectId: liMei }]), 201);
+    expect(opened.parties).toEqual([{ role: 'legal_representative', subjectId: liMei }]);
+    expect(entry(opened, 'legal_representative_identity')).toMatchObject({
+      party: 'legal_representative',
+      partySubjectId: liMei,
+      state: 'reused',
+      material: { typeCode: 'resident_id_card' },
+    });
+    expect(await ownerOf(entry(opened, 'legal_representative_identity').material?.id)).toBe(liMei);
+    expect(entry(opened, 'licence')).toMatchObject({ party: 'applicant', state: 'fetchable' });
+    const fetched = await fetchForCase(opened.id);
+    expect(entry(fetched, 'licence').state).toBe('fetched');
+    expect(fetched.notice.readyToSubmit).toBe(true);
+    // 即办件: decided at the window; AMR gets the record.
+    const decided = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'legal-rep-0001' } }),
+    );
+    expect(decided.status).toBe('completed');
+    await gw.services.deliveryWorker.runOnce();
+    const [delivery] = await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id));
+    expect(delivery).toMatchObject({ departmentCode: 'AMR', status: 'delivered' });
   });
 });
 

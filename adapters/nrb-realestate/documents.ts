@@ -12,7 +12,7 @@ const shareTypeNames: Readonly<Record<CertificateRecordWire['shareType'], string
   SHARED: '按份共有',
 };
 
-const restrictionNames = { SEAL: '查封', MORTGAGE: '抵押', OBJECTION: '异议登记' } as const;
+const restrictionNames = { SEAL: '查封', MORTGAGE: '抵押', OBJECTION: '异议登记', PRE_NOTICE: '预告登记' } as const;
 
 function displayDate(iso: string): string {
   return `${iso.slice(0, 4)}年${iso.slice(5, 7)}月${iso.slice(8, 10)}日`;

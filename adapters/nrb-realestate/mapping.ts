@@ -99,10 +99,12 @@ const shareTypes = { SOLE: 'sole', JOINT: 'joint', SHARED: 'shares' } as const s
   CertificateRecordWire['shareType'],
   CertificateMetadata['shareType']
 >;
-const restrictionKinds = { SEAL: 'seizure', MORTGAGE: 'mortgage', OBJECTION: 'objection' } as const satisfies Record<
-  RestrictionWire['type'],
-  RestrictionKind
->;
+const restrictionKinds = {
+  SEAL: 'seizure',
+  MORTGAGE: 'mortgage',
+  OBJECTION: 'objection',
+  PRE_NOTICE: 'pre_notice',
+} as const satisfies Record<RestrictionWire['type'], RestrictionKind>;
 
 function restrictionOf(restriction: RestrictionWire): CertificateRestriction {
   return { kind: restrictionKinds[restriction.type], registeredOn: restriction.registeredAt, party: restriction.party };

@@ -18,10 +18,12 @@ import {
   NRB_UNKNOWN_CREDIT_CODE,
   NRB_UNKNOWN_ID_NUMBER,
   seededCertificates,
+  SUN_YAQIN,
   WANG_JIANGUO,
   WANG_XIUYING,
   YUNQI_TECH,
   ZHANG_SAN,
+  ZHAO_ZHIGANG,
 } from './seed.js';
 import {
   NRB_DEMO_CLIENT_ID,
@@ -365,6 +367,18 @@ describe('nrb-realestate adapter: certificates', () => {
     );
     expect(sealed.outcome === 'found' && sealed.metadata.restrictions).toEqual([
       { kind: 'seizure', registeredOn: '2024-05-20', party: '杭州市西湖区人民法院' },
+    ]);
+  });
+
+  it('reports an objection (异议登记) and a pre-notice (预告登记) with the day and who holds them', async () => {
+    const { adapter } = await start();
+    const objected = await adapter.fetchCertificate!(certificateOf(person(ZHAO_ZHIGANG)), context);
+    expect(objected.outcome === 'found' && objected.metadata.restrictions).toEqual([
+      { kind: 'objection', registeredOn: '2025-10-14', party: '杭州恒达建设工程有限公司' },
+    ]);
+    const preNoticed = await adapter.fetchCertificate!(certificateOf(person(SUN_YAQIN)), context);
+    expect(preNoticed.outcome === 'found' && preNoticed.metadata.restrictions).toEqual([
+      { kind: 'pre_notice', registeredOn: '2025-06-30', party: '杭州西湖云栖科技有限公司' },
     ]);
   });
 

@@ -11,6 +11,9 @@
  *  - 王建国: only a cancelled certificate (→ revoked);
  *  - 陈志强 and 刘芳: one flat held in shares (按份共有), 60% and 40% — their only certificate, so
  *    it is the usual choice for either of them;
+ *  - 赵志刚: one flat under an objection registration (异议登记) by a builder who has sued over it;
+ *  - 孙雅琴: one flat pre-noticed (预告登记) to the company, which has contracted to buy it — the
+ *    registry refuses its transfer to anyone else (Civil Code art. 221);
  *  - `NRB_UNKNOWN_ID_NUMBER` / `NRB_UNKNOWN_CREDIT_CODE`: valid identifiers with no certificates.
  */
 import type { CertificateRecordWire, RightHolderWire } from './protocol.js';
@@ -21,6 +24,8 @@ export const LI_MEI: RightHolderWire = { name: '李梅', idType: 'ID_CARD', idNu
 export const WANG_JIANGUO: RightHolderWire = { name: '王建国', idType: 'ID_CARD', idNumber: '320102197807120033' };
 export const CHEN_ZHIQIANG: RightHolderWire = { name: '陈志强', idType: 'ID_CARD', idNumber: '330106198806120041' };
 export const LIU_FANG: RightHolderWire = { name: '刘芳', idType: 'ID_CARD', idNumber: '330106199009180089' };
+export const ZHAO_ZHIGANG: RightHolderWire = { name: '赵志刚', idType: 'ID_CARD', idNumber: '33010619760912003X' };
+export const SUN_YAQIN: RightHolderWire = { name: '孙雅琴', idType: 'ID_CARD', idNumber: '330106198102270041' };
 export const YUNQI_TECH: RightHolderWire = {
   name: '杭州西湖云栖科技有限公司',
   idType: 'USCC',
@@ -241,5 +246,48 @@ export const seededCertificates: readonly CertificateRecordWire[] = [
     issueDate: '2023-06-19',
     certificateStatus: 'VALID',
     restrictions: [],
+  },
+  {
+    certificateId: 'ZS33010620190211408',
+    certificateNo: '浙(2019)杭州市不动产权第0211408号',
+    unitNo: '330106018003GB00031F00031101',
+    location: '浙江省杭州市西湖区天目山路398号3幢1101室',
+    rightHolders: [ZHAO_ZHIGANG],
+    shareType: 'SOLE',
+    rightType: '国有建设用地使用权/房屋所有权',
+    rightNature: '出让/市场化商品房',
+    usage: '城镇住宅用地/住宅',
+    landArea: 17.35,
+    buildingArea: 91.08,
+    landUseFrom: '2012-08-01',
+    landUseTo: '2082-07-31',
+    registrationAuthority: HANGZHOU,
+    registeredAt: '2019-05-22',
+    issueDate: '2019-05-28',
+    certificateStatus: 'VALID',
+    // The builder claims the flat was registered to the wrong owner and sued within 15 days, so the
+    // objection stands until the court decides.
+    restrictions: [{ type: 'OBJECTION', registeredAt: '2025-10-14', party: '杭州恒达建设工程有限公司' }],
+  },
+  {
+    certificateId: 'ZS33010620210264315',
+    certificateNo: '浙(2021)杭州市不动产权第0264315号',
+    unitNo: '330106021002GB00012F00020902',
+    location: '浙江省杭州市西湖区丰潭路430号2幢902室',
+    rightHolders: [SUN_YAQIN],
+    shareType: 'SOLE',
+    rightType: '国有建设用地使用权/房屋所有权',
+    rightNature: '出让/市场化商品房',
+    usage: '城镇住宅用地/住宅',
+    landArea: 16.72,
+    buildingArea: 88.4,
+    landUseFrom: '2015-03-01',
+    landUseTo: '2085-02-28',
+    registrationAuthority: HANGZHOU,
+    registeredAt: '2021-09-08',
+    issueDate: '2021-09-14',
+    certificateStatus: 'VALID',
+    // Sold to the company by contract; the pre-notice secures the purchase until the transfer is registered.
+    restrictions: [{ type: 'PRE_NOTICE', registeredAt: '2025-06-30', party: '杭州西湖云栖科技有限公司' }],
   },
 ];

@@ -15,7 +15,7 @@ import {
   type ResultPageWire,
   type TransferReceiptWire,
 } from './protocol.js';
-import { LI_MEI, NRB_UNKNOWN_ID_NUMBER, seededCertificates, ZHANG_SAN } from './seed.js';
+import { LI_MEI, NRB_UNKNOWN_ID_NUMBER, SUN_YAQIN, ZHAO_ZHIGANG, seededCertificates, ZHANG_SAN } from './seed.js';
 import {
   NRB_DEMO_CLIENT_ID,
   NRB_DEMO_CLIENT_SECRET,
@@ -370,6 +370,8 @@ describe('NRB simulator: transfer registrations', () => {
       [transferBody(byId('ZS11010520210045218')), 'BDC-4226'],
       [transferBody(byId('ZS33010620180156789')), 'BDC-4224'],
       [transferBody('京(2015)朝阳区不动产权第9999999号'), 'BDC-4223'],
+      // Pre-noticed to a buyer: refused without the pre-notice holder's consent (Civil Code art. 221).
+      [transferBody(byId('ZS33010620210264315'), SUN_YAQIN), 'BDC-4220'],
     ];
     for (const [body, code] of cases) {
       expect(
@@ -384,6 +386,13 @@ describe('NRB simulator: transfer registrations', () => {
         body: { code },
       });
     }
+    // An objection (异议登记) only warns at the registry: the transfer is received; the gateway's item rules refuse it first.
+    const objected = await call('POST', '/api/v1/transfer-registrations', {
+      token: accessToken,
+      json: transferBody(byId('ZS33010620190211408'), ZHAO_ZHIGANG),
+      headers: { 'idempotency-key': 'idem-objection' },
+    });
+    expect(objected.status).toBe(201);
   });
 
   it('advances the status with time and pins it through the control', async () => {

@@ -96,6 +96,17 @@ export interface NrbSimulatorControl {
   revokeTokens(): void;
   /** Pins an application's status; false when the application is unknown. */
   setApplicationStatus(applicationNo: string, status: ApplicationStatus, remark?: string): boolean;
+  /** Every application received (first deliveries only), with the parties as the request named them. */
+  applications(): NrbApplicationSummary[];
+}
+
+export interface NrbApplicationSummary {
+  applicationNo: string;
+  kind: ApplicationKind;
+  certificateNo: string;
+  applicant: { name: string; idType: IdType; idNumber: string };
+  /** A transfer's buyer (受让人), when the request named one. */
+  transferee?: { name: string; idType: IdType; idNumber: string };
 }
 
 export type RunningNrbSimulator = RunningSimulator & NrbSimulatorControl;
@@ -148,6 +159,8 @@ interface Application {
   fingerprint: string;
   receivedAtMs: number;
   pinned?: { status: ApplicationStatus; remark?: string; atMs: number };
+  /** What `applications()` reports of it. */
+  summary: NrbApplicationSummary;
 }
 
 /** ISO 8601 in China Standard Time, e.g. `2026-03-02T10:00:00+08:00`. */
@@ -534,7 +547,15 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
     const receivedAtMs = now();
     const day = registryTimestamp(receivedAtMs).slice(0, 10).replace(/-/g, '');
     const applicationNo = `${APPLICATION_PREFIX[kind]}${day}${String(applicationSequence % 1_000_000).padStart(6, '0')}`;
-    const application: Application = { kind, applicationNo, idempotencyKey: key, fingerprint, receivedAtMs };
+    const parties = body as unknown as { applicant: NrbApplicationSummary['applicant']; transferee?: unknown };
+    const summary: NrbApplicationSummary = {
+      applicationNo,
+      kind,
+      certificateNo: body.certificateNo.trim(),
+      applicant: { ...parties.applicant },
+      ...(isParty(parties.transferee) ? { transferee: { ...parties.transferee } } : {}),
+    };
+    const application: Application = { kind, applicationNo, idempotencyKey: key, fingerprint, receivedAtMs, summary };
     applicationsByKey.set(key, application);
     applicationsByNumber.set(application.applicationNo, application);
     return { status: 201, body: receiptOf(application, false, echoedKey) };
@@ -547,6 +568,10 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
         return error(422, nrbCodes.applicantNotHolder);
       if (certificate.restrictions.some((restriction) => restriction.type === 'SEAL'))
         return error(422, nrbCodes.propertySealed);
+      // 预告登记: not disposed of without the pre-notice holder's consent (Civil Code art. 221). An
+      // objection (异议登记) only warns the applicant at the registry, so it is not refused here.
+      if (certificate.restrictions.some((restriction) => restriction.type === 'PRE_NOTICE'))
+        return error(422, nrbCodes.businessRefused, '该不动产已办理预告登记，未经预告登记权利人同意，不予办理转移登记');
       return null;
     });
   }
@@ -609,6 +634,9 @@ export function createNrbRealEstateSimulator(options: NrbSimulatorOptions = {}):
       if (!application) return false;
       application.pinned = remark === undefined ? { status, atMs: now() } : { status, remark, atMs: now() };
       return true;
+    },
+    applications() {
+      return [...applicationsByNumber.values()].map((application) => structuredClone(application.summary));
     },
   };
 

@@ -69,7 +69,8 @@ export const PSB_ADAPTER_KIND = 'psb-population';
 
 /**
  * What the registry's application desk (户籍业务受理) takes: household move-ins only. The moving
- * person is the subject, or the buyer (`transferee`) after a transfer; without an address the
+ * person is the subject, or the buyer after a transfer (the case's `counterparty` party, else the
+ * form's `transferee`); without an address the
  * registry takes the address of the property `certificateNo` names.
  */
 export const psbSubmissionTypes = {

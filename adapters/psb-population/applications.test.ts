@@ -206,7 +206,15 @@ describe('PSB application desk: status controls', () => {
       status: 200,
       body: {
         count: 1,
-        applications: [{ slbh, ywlsh: 'dlv_wire_0001', blzt: '04', gxsj: expect.stringMatching(/^\d{14}$/) }],
+        applications: [
+          {
+            slbh,
+            ywlsh: 'dlv_wire_0001',
+            sqr: { xm: '李梅', sfzh: '330106198503150120' },
+            blzt: '04',
+            gxsj: expect.stringMatching(/^\d{14}$/),
+          },
+        ],
       },
     });
   });

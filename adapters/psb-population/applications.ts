@@ -35,6 +35,8 @@ interface Application {
   /** SHA-256 of the application's canonical JSON, to tell a retry from a reused key. */
   fingerprint: string;
   receivedAtMs: number;
+  /** Who applies to move in (申请人): the name and ID number as received. */
+  sqr: { xm: string; sfzh: string };
   /** Where `advance` put it; automatic progression no longer applies. */
   pinned?: CurrentStatus;
 }
@@ -53,6 +55,8 @@ export type AdvanceOutcome = 'advanced' | 'unknown' | 'final';
 export interface ApplicationSummary {
   slbh: string;
   ywlsh: string;
+  /** Who applies to move in, as received. */
+  sqr: { xm: string; sfzh: string };
   blzt: ApplicationStatusCode;
   gxsj: string;
 }
@@ -193,6 +197,7 @@ export class ApplicationDesk {
       ywlsh: application.ywlsh,
       fingerprint,
       receivedAtMs,
+      sqr: { xm: application.sqr.xm, sfzh: application.sqr.sfzh },
     };
     this.byKey.set(created.ywlsh, created);
     this.byNumber.set(created.slbh, created);
@@ -253,6 +258,7 @@ export class ApplicationDesk {
       return {
         slbh: application.slbh,
         ywlsh: application.ywlsh,
+        sqr: { ...application.sqr },
         blzt: current.blzt,
         gxsj: compactBeijingTimestamp(current.atMs),
       };

@@ -242,6 +242,48 @@ describe('PSB mapping: household move-in applications', () => {
     expect(wire.qrdz).toBeUndefined();
   });
 
+  it("moves in the buyer the case names as its counterparty, and refuses a form's transferee that is someone else", () => {
+    const transfer = {
+      ...submission,
+      itemCode: 'real_estate_transfer',
+      parties: [
+        { role: 'counterparty', subject: { kind: 'person' as const, name: '李梅 ', idNumber: '330106198503150120' } },
+      ],
+      form: { certificateNo: '京(2026)海淀区不动产权第0012345号', transferReason: 'sale' },
+    };
+    // Without a transferee in the form the named buyer moves in.
+    expect(moveInApplicationOf(transfer).sqr).toEqual({ xm: '李梅', sfzh: '330106198503150120' });
+    // The form agrees with the party: the party (the gateway resolved it) is what is sent.
+    expect(
+      moveInApplicationOf({
+        ...transfer,
+        form: { ...transfer.form, transferee: { name: '李 梅', idNumber: '330106198503150120' } },
+      }).sqr,
+    ).toEqual({ xm: '李梅', sfzh: '330106198503150120' });
+    expect(() =>
+      moveInApplicationOf({
+        ...transfer,
+        form: { ...transfer.form, transferee: { name: '王秀英', idNumber: '110105195203150021' } },
+      }),
+    ).toThrow(/not the buyer/);
+    expect(() =>
+      moveInApplicationOf({
+        ...transfer,
+        parties: [
+          { role: 'counterparty', subject: { kind: 'organisation', creditCode: '91110105MA01ABCD2X', name: '某公司' } },
+        ],
+      }),
+    ).toThrow(/must be a person/);
+    // Another role (an agent) does not move in.
+    expect(
+      moveInApplicationOf({
+        ...transfer,
+        parties: [{ role: 'agent', subject: { kind: 'person', name: '王小明', idNumber: '110101199003070038' } }],
+        form: { ...transfer.form, transferee: { name: '李梅', idNumber: '330106198503150120' } },
+      }).sqr,
+    ).toEqual({ xm: '李梅', sfzh: '330106198503150120' });
+  });
+
   it('refuses what the registry could not take, naming the form member and no values', () => {
     const refused = (form: Record<string, unknown>, subject: CaseSubmissionRequest['subject'] = submission.subject) => {
       try {

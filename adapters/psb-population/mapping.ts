@@ -174,23 +174,39 @@ function moveInTypeOf(form: Record<string, unknown>, propertyCertificate: string
 
 const ID_NUMBER = /^\d{17}[\dX]$/;
 
+/** The form's `transferee` `{name, idNumber}` as the moving person; undefined when the form has none. */
+function formTransfereeOf(form: Record<string, unknown>): MoveInApplicationWire['sqr'] | undefined {
+  const transferee = form['transferee'];
+  if (typeof transferee !== 'object' || transferee === null || Array.isArray(transferee)) return undefined;
+  const party = transferee as Record<string, unknown>;
+  const name = formText(party, 'name');
+  const idNumber = formText(party, 'idNumber')?.toUpperCase();
+  if (name === undefined || idNumber === undefined || !ID_NUMBER.test(idNumber)) {
+    throw new FormValueError(
+      'the transferee who moves in needs a name and a resident ID number (an organisation has no household)',
+    );
+  }
+  return { xm: name, sfzh: idNumber };
+}
+
 /**
- * Who moves in. In a transfer with move-in the buyer (the form's `transferee`) moves in, not the
- * case's subject (the seller); otherwise the subject, who must be a person.
+ * Who moves in. In a transfer with move-in the buyer moves in, not the case's subject (the
+ * seller): the buyer named as the case's `counterparty` (a subject the gateway resolved and
+ * validated) before the form's `transferee`; when both are given they must be the same person.
+ * Otherwise the subject, who must be a person.
  */
 function movingPersonOf(request: CaseSubmissionRequest): MoveInApplicationWire['sqr'] {
-  const transferee = request.form['transferee'];
-  if (typeof transferee === 'object' && transferee !== null && !Array.isArray(transferee)) {
-    const party = transferee as Record<string, unknown>;
-    const name = formText(party, 'name');
-    const idNumber = formText(party, 'idNumber')?.toUpperCase();
-    if (name === undefined || idNumber === undefined || !ID_NUMBER.test(idNumber)) {
-      throw new FormValueError(
-        'the transferee who moves in needs a name and a resident ID number (an organisation has no household)',
-      );
-    }
-    return { xm: name, sfzh: idNumber };
+  const fromForm = formTransfereeOf(request.form);
+  const buyer = request.parties?.find((party) => party.role === 'counterparty')?.subject;
+  if (buyer !== undefined) {
+    if (buyer.kind !== 'person')
+      throw new FormValueError('the buyer who moves in must be a person (an organisation has no household)');
+    const named = { xm: buyer.name.trim(), sfzh: buyer.idNumber.trim().toUpperCase() };
+    if (fromForm !== undefined && fromForm.sfzh !== named.sfzh)
+      throw new FormValueError("the form's transferee is not the buyer named as the case's counterparty");
+    return named;
   }
+  if (fromForm !== undefined) return fromForm;
   const { subject } = request;
   if (subject.kind !== 'person')
     throw new FormValueError('a household move-in is applied for by a person, not an organisation');
@@ -220,7 +236,8 @@ function accompanyingPersonsOf(form: Record<string, unknown>): MoveInApplication
  * item catalogue's, or the registry's own): `moveInAddress` / `moveToAddress` / `qrdz`,
  * `moveOutAddress` / `qcdz`, `certificateNo` / `bdcqzh` (the property's certificate number; without
  * an address the registry takes the property's), `moveInReason` / `reason` / `qrlx`,
- * `accompanyingPersons`, and `transferee` (who moves in after a transfer). The whole form also
+ * `accompanyingPersons`, and `transferee` (who moves in after a transfer, unless the case names the
+ * buyer as its `counterparty`: then that party, and the form's transferee must agree). The whole form also
  * travels as `bdsj`.
  */
 export function moveInApplicationOf(request: CaseSubmissionRequest): MoveInApplicationWire {

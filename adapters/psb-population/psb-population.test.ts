@@ -545,7 +545,13 @@ describe('psb-population adapter: household move-in cases', () => {
     expect(simulator.advanceApplication(departmentReference, applicationStatusCodes.completed)).toBe('final');
     expect(simulator.advanceApplication('HK20261009999999', applicationStatusCodes.completed)).toBe('unknown');
     expect(simulator.applications()).toEqual([
-      { slbh: departmentReference, ywlsh: MOVE_IN.idempotencyKey, blzt: '05', gxsj: '20261009110100' },
+      {
+        slbh: departmentReference,
+        ywlsh: MOVE_IN.idempotencyKey,
+        sqr: { xm: ZHANG_SAN.name, sfzh: ZHANG_SAN.idNumber },
+        blzt: '05',
+        gxsj: '20261009110100',
+      },
     ]);
   });
 

@@ -1,6 +1,6 @@
 /**
- * The simulated registry's people. The first two agree with the gateway's demo (张三, 李梅); the
- * others have generated numbers with valid GB 11643 check characters. 马晓燕 is registered but has
+ * The simulated registry's people. 张三 and 李梅 agree with the gateway's demo, 王秀英 (张三's wife,
+ * in his household) with the NRB simulator's co-owner of his 2019 flat; the others have generated numbers with valid GB 11643 check characters. 马晓燕 is registered but has
  * no household-register record (her household registration is being moved), and
  * `PSB_UNKNOWN_ID_NUMBER` is a valid number the registry does not know.
  */
@@ -32,6 +32,26 @@ export const seededPeople: readonly SeededPerson[] = [
       hh: '110105012345',
       hzxm: '张三',
       yhzgx: '户主',
+      hb: '家庭户',
+      qfjg: '北京市公安局朝阳分局建外派出所',
+      yxqxq: '19800312',
+      zjhm: 'HJ110105012345',
+    },
+  },
+  {
+    // 张三's wife, in his household: co-owner of his 2019 flat in the NRB simulator.
+    xm: '王秀英',
+    sfzh: '110105195203150021',
+    xb: '2',
+    mz: '01',
+    csrq: '19520315',
+    zz: '北京市朝阳区建国路88号院3号楼1单元502室',
+    idCard: { qfjg: '北京市公安局朝阳分局', yxqxq: '20120305', yxqjzrq: '长期', zjzt: '1' },
+    marital: { hyzk: '20', hyzkbgrq: '19760520' },
+    household: {
+      hh: '110105012345',
+      hzxm: '张三',
+      yhzgx: '妻',
       hb: '家庭户',
       qfjg: '北京市公安局朝阳分局建外派出所',
       yxqxq: '19800312',

@@ -250,10 +250,10 @@ export interface components {
         };
         Restriction: {
             /** @enum {string} */
-            type: "SEAL" | "MORTGAGE" | "OBJECTION";
+            type: "SEAL" | "MORTGAGE" | "OBJECTION" | "PRE_NOTICE";
             /** Format: date */
             registeredAt: string;
-            /** @description 查封机关, 抵押权人 or 异议申请人 */
+            /** @description 查封机关, 抵押权人, 异议申请人 or 预告登记权利人 */
             party: string;
         };
         CertificateRecord: {

@@ -406,10 +406,15 @@ function blocksOf(
 
 /**
  * Whether a view built from materials read without their certificates (the reused ones at opening)
- * needs one more read for them: only when a restriction could block the case.
+ * needs one more read for them: only when a restriction could block the case, or when a
+ * requirement bound to a form field is not named in the form (the notice lists the choices).
  */
-function needsCertificateFacts(item: ItemDefinition): boolean {
-  return item.materials.some((requirement) => requirement.blockingRestrictions.length > 0);
+function needsCertificateFacts(item: ItemDefinition, form: Record<string, unknown>): boolean {
+  return item.materials.some(
+    (requirement) =>
+      requirement.blockingRestrictions.length > 0 ||
+      (requirement.formReference !== null && referenceOf(requirement, form) === undefined),
+  );
 }
 
 function certificateFactsFrom(metadata: Record<string, unknown>): CertificateFacts {
@@ -614,7 +619,7 @@ async function caseView(
   // not read: whether the case is acceptable does not depend on who asks.
   const certificateFacts =
     known.certificates ??
-    (needsCertificateFacts(item)
+    (needsCertificateFacts(item, row.form)
       ? await certificateFactsOf(tx, [...known.materials.keys()])
       : new Map<string, CertificateFacts>());
   const deliveryRows = [...known.deliveries].sort(

@@ -305,7 +305,7 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: null,
     stages: null,
     allowsPartial: false,
-    // The buyer and an agent are parties with their own materials; the form's transferee must agree with the buyer.
+    // The buyer, a co-owner and an agent are parties with their own materials; the form's transferee must agree with the buyer.
     parties: [
       {
         role: 'counterparty',
@@ -313,6 +313,13 @@ export const seedItems: readonly ItemDefinition[] = [
         nameZh: '买受人（受让人）',
         required: false,
         formField: 'transferee',
+      },
+      // A jointly owned flat (共同共有) is disposed of by all its owners: the other owner applies with the seller.
+      {
+        role: 'co_applicant',
+        name: 'Co-owner applying with the seller',
+        nameZh: '共有人（共同申请人）',
+        required: false,
       },
       { role: 'agent', name: 'Agent acting for the seller', nameZh: '代办人', required: false },
     ],
@@ -342,6 +349,7 @@ export const seedItems: readonly ItemDefinition[] = [
       }),
       requirement('tax', 'Deed tax payment certificate', ['tax_clearance_certificate'], { deferrableDays: 10 }),
       requirement('buyer_identity', 'Identity of the buyer', ['resident_id_card'], { party: 'counterparty' }),
+      requirement('co_owner_identity', 'Identity of the co-owner', ['resident_id_card'], { party: 'co_applicant' }),
       requirement('agent_identity', 'Identity of the agent', ['resident_id_card'], { party: 'agent' }),
       requirement('power_of_attorney', 'Power of attorney for the agent', ['power_of_attorney'], { party: 'agent' }),
     ],
@@ -404,7 +412,8 @@ export const seedItems: readonly ItemDefinition[] = [
     decidingLevel: null,
     stages: null,
     allowsPartial: false,
-    parties: [],
+    // The legal representative (法定代表人) signs the application for the enterprise; when named, their ID card is asked for.
+    parties: [{ role: 'legal_representative', name: 'Legal representative', nameZh: '法定代表人', required: false }],
     resultDeliveries: ['window_pickup'],
     formSchema: {
       type: 'object',
@@ -415,6 +424,9 @@ export const seedItems: readonly ItemDefinition[] = [
     active: true,
     materials: [
       requirement('licence', 'Business licence on record', ['business_licence']),
+      requirement('legal_representative_identity', 'Identity of the legal representative', ['resident_id_card'], {
+        party: 'legal_representative',
+      }),
       requirement('authorisation', 'Power of attorney (when an agent applies)', ['power_of_attorney'], {
         optional: true,
       }),
