@@ -193,16 +193,24 @@ describe('contract gate at bounded cost', () => {
     expect(jsonBlock).toBeLessThan(EVENT_LOOP_BOUND_MS);
 
     // A large document published as JSON is rendered to YAML on request (in the worker).
-    const json = JSON.parse(JSON.stringify(manyOperationsDocument('tst.jsonbig', MAX_OPERATIONS))) as {
-      components: { schemas: Record<string, unknown> };
-    };
-    json.components.schemas.Bad = { type: 'object', properties: { a: { type: 'string' } } };
-    const published = await gw.request('/v1/contracts', {
-      method: 'POST',
-      headers: bearer(departmentToken, { 'content-type': 'application/json' }),
-      body: JSON.stringify({ document: json }),
+    // Publishing it (checks in the worker; storing it and compiling its validators here) is
+    // measured too: each attempt publishes a resource of its own, the first `tst.jsonbig`.
+    const { result: publishedStatus, longestBlockMs: publishBlock } = await leastBlock(async (attempt) => {
+      const resourceCode = attempt === 1 ? 'tst.jsonbig' : `tst.jsonbig${attempt}`;
+      const json = JSON.parse(JSON.stringify(manyOperationsDocument(resourceCode, MAX_OPERATIONS))) as {
+        components: { schemas: Record<string, unknown> };
+      };
+      json.components.schemas.Bad = { type: 'object', properties: { a: { type: 'string' } } };
+      const published = await gw.request('/v1/contracts', {
+        method: 'POST',
+        headers: bearer(departmentToken, { 'content-type': 'application/json' }),
+        body: JSON.stringify({ document: json }),
+      });
+      return published.status;
     });
-    expect(published.status).toBe(201);
+    console.info(`contract gate: longest event-loop block publishing 1,000 operations: ${publishBlock.toFixed(1)} ms`);
+    expect(publishedStatus).toBe(201);
+    expect(publishBlock).toBeLessThan(EVENT_LOOP_BOUND_MS);
     const { result: yaml, longestBlockMs: yamlBlock } = await leastBlock(async () => {
       const response = await gw.request('/v1/contracts/tst.jsonbig/versions/1.0.0?format=yaml', {
         headers: bearer(readToken),
