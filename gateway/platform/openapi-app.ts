@@ -13,7 +13,7 @@
  */
 import { OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { ZodType } from 'zod';
+import { type ZodType, core } from 'zod';
 import type { AppEnv } from './context.js';
 import { ApiError, message } from './errors.js';
 
@@ -40,7 +40,7 @@ function parseInput(schema: ZodType, value: unknown): ParsedInput | Promise<Pars
     return schema.safeParse(value);
   } catch (error) {
     // zod throws when a schema holds an async refinement: parse that one asynchronously.
-    if (error instanceof Error && error.constructor.name === '$ZodAsyncError') return schema.safeParseAsync(value);
+    if (error instanceof core.$ZodAsyncError) return schema.safeParseAsync(value);
     throw error;
   }
 }
