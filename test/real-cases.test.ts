@@ -10,6 +10,7 @@ import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/
 import {
   NRB_DEMO_CLIENT_ID,
   NRB_DEMO_CLIENT_SECRET,
+  type RunningNrbSimulator,
   startNrbRealEstateSimulator,
 } from '../adapters/nrb-realestate/simulator.js';
 import {
@@ -72,7 +73,7 @@ interface CertificateAnswer {
 }
 
 let psb: RunningSimulator;
-let nrb: RunningSimulator;
+let nrb: RunningNrbSimulator;
 let amr: RunningSimulator;
 let gw: TestGateway;
 let windowToken: string;
@@ -664,6 +665,196 @@ describe('parties of a case', () => {
       state: 'missing',
     });
     expect(entry(opened, 'agent_identity')).toMatchObject({ party: 'agent', partySubjectId: agent });
+  });
+});
+
+describe('two buyers (a married couple) as counterparty', () => {
+  const WANG_JIANGUO = { identifier: '320102197807120033', name: '王建国' };
+  const coupleForm = (transferee: { name: string; identifier: string }) => ({
+    certificateNo: SOLE_FLAT,
+    transferee: { name: transferee.name, idNumber: transferee.identifier },
+    transferReason: 'sale',
+  });
+  const buyers = (body: CaseBody) =>
+    body.notice.entries.filter((candidate) => candidate.requirementCode === 'buyer_identity');
+  const buyerEntry = (body: CaseBody, subjectId: string) => {
+    const found = buyers(body).find((candidate) => candidate.partySubjectId === subjectId);
+    if (!found) throw new Error(`no buyer_identity for ${subjectId}`);
+    return found;
+  };
+  const caseCount = async () => (await gw.services.db.select({ id: cases.id }).from(cases)).length;
+  let wangJianguo: string;
+
+  beforeAll(async () => {
+    wangJianguo = await resolved('resident_id', WANG_JIANGUO.identifier, WANG_JIANGUO.name);
+    // 李梅's ID card is on file; 王建国's is not yet.
+    await onFile(liMei, ['resident_id_card']);
+  });
+
+  const openCouple = async (transferee = WANG_JIANGUO) =>
+    call('/v1/cases', {
+      body: {
+        itemCode: 'real_estate_transfer',
+        subjectId: zhangSan,
+        // The form names one transferee: one of the buyers named as parties (here the second).
+        form: coupleForm(transferee),
+        parties: [
+          { role: 'counterparty', subjectId: liMei },
+          { role: 'counterparty', subjectId: wangJianguo },
+        ],
+      },
+    });
+
+  it("lists each buyer's ID card, reuses and fetches per buyer, the next case reuses both, and NRB gets the first buyer", async () => {
+    const opened = await ok<CaseBody>(await openCouple(), 201);
+    expect(opened.parties).toEqual([
+      { role: 'counterparty', subjectId: liMei },
+      { role: 'counterparty', subjectId: wangJianguo },
+    ]);
+    expect(buyers(opened)).toHaveLength(2);
+    expect(buyerEntry(opened, liMei)).toMatchObject({ party: 'counterparty', state: 'reused' });
+    expect(await ownerOf(buyerEntry(opened, liMei).material?.id)).toBe(liMei);
+    expect(buyerEntry(opened, wangJianguo)).toMatchObject({
+      party: 'counterparty',
+      state: 'fetchable',
+      material: null,
+    });
+
+    // The case's fetch asks PSB for 王建国's own ID card and attaches it to his requirement only.
+    const fetched = await fetchForCase(opened.id);
+    expect(buyerEntry(fetched, wangJianguo)).toMatchObject({ state: 'fetched' });
+    expect(await ownerOf(buyerEntry(fetched, wangJianguo).material?.id)).toBe(wangJianguo);
+    expect(await ownerOf(buyerEntry(fetched, liMei).material?.id)).toBe(liMei);
+    const rows = await gw.services.db.select().from(caseMaterials).where(eq(caseMaterials.caseId, opened.id));
+    expect(
+      rows
+        .filter((row) => row.requirementCode === 'buyer_identity')
+        .map((row) => row.partySubjectId)
+        .sort(),
+    ).toEqual([liMei, wangJianguo].sort());
+    expect(rows.find((row) => row.requirementCode === 'applicant_identity')?.partySubjectId).toBeNull();
+
+    // The next case of the same couple reuses each buyer's own card.
+    const again = await ok<CaseBody>(await openCouple(LI_MEI), 201);
+    expect(buyerEntry(again, liMei)).toMatchObject({ state: 'reused' });
+    expect(buyerEntry(again, wangJianguo)).toMatchObject({ state: 'reused' });
+    expect(await ownerOf(buyerEntry(again, wangJianguo).material?.id)).toBe(wangJianguo);
+
+    // Submitted, the registry's transfer (one transferee in its contract) names the first buyer.
+    expect(fetched.notice.readyToSubmit).toBe(true);
+    const submitted = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/submit`, { body: {}, headers: { 'idempotency-key': 'two-buyers-0001' } }),
+    );
+    expect(submitted.status).toBe('submitted');
+    await gw.services.deliveryWorker.runOnce();
+    const nrbDelivery = (await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id))).find(
+      (row) => row.departmentCode === 'NRB',
+    );
+    expect(nrbDelivery?.status).toBe('delivered');
+    const application = nrb
+      .applications()
+      .find((candidate) => candidate.applicationNo === nrbDelivery?.departmentReference);
+    expect(application?.transferee).toMatchObject({ name: LI_MEI.name, idNumber: LI_MEI.identifier });
+    // PSB moves in the buyer the form names, one of the two.
+    const psbDelivery = (await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, opened.id))).find(
+      (row) => row.departmentCode === 'PSB',
+    );
+    expect(psbDelivery?.status).toBe('delivered');
+  });
+
+  it('attaches a material to the second buyer by naming him; without the name, or naming someone else, it is refused', async () => {
+    const opened = await ok<CaseBody>(await openCouple(), 201);
+    const [hisCard] = await gw.services.db
+      .select({ id: materials.id })
+      .from(materials)
+      .where(eq(materials.subjectId, wangJianguo))
+      .limit(1);
+    if (!hisCard) throw new Error('no material of 王建国');
+    const events = async () =>
+      (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).length;
+    const before = await events();
+    for (const [language, detail] of [
+      ['en', 'The case has 2 subjects as counterparty: name whose "Identity of the buyer" this is (partySubjectId).'],
+      ['zh-CN', '该办件有 2 位 counterparty 当事人，须指明“Identity of the buyer”属于哪一位（partySubjectId）。'],
+    ] as const) {
+      const unnamed = await call(`/v1/cases/${opened.id}/materials`, {
+        body: { requirementCode: 'buyer_identity', materialId: hisCard.id },
+        headers: { 'accept-language': language },
+      });
+      expect(unnamed.status).toBe(422);
+      expect(await problemOf(unnamed)).toMatchObject({
+        code: 'party_subject_required',
+        partySubjectIds: [liMei, wangJianguo],
+        detail,
+      });
+    }
+    const notAParty = await call(`/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'buyer_identity', materialId: hisCard.id, partySubjectId: zhangSan },
+    });
+    expect((await problemOf(notAParty)).code).toBe('party_subject_unknown');
+    // His card is not hers.
+    const wrongBuyer = await call(`/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'buyer_identity', materialId: hisCard.id, partySubjectId: liMei },
+    });
+    expect((await problemOf(wrongBuyer)).code).toBe('material_not_accepted');
+    expect(await events()).toBe(before);
+
+    const attached = await ok<CaseBody>(
+      await call(`/v1/cases/${opened.id}/materials`, {
+        body: { requirementCode: 'buyer_identity', materialId: hisCard.id, partySubjectId: wangJianguo },
+      }),
+    );
+    expect(buyerEntry(attached, wangJianguo)).toMatchObject({ state: 'reused', material: { id: hisCard.id } });
+    expect(buyerEntry(attached, liMei).material?.id).not.toBe(hisCard.id);
+    const [event] = (await gw.services.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.id))).filter(
+      (row) => row.kind === 'material_attached',
+    );
+    expect(event?.detail).toMatchObject({ requirementCode: 'buyer_identity', partySubjectId: wangJianguo });
+  });
+
+  it('refuses a form whose transferee is neither buyer, the same buyer twice, and an agent twice; nothing written', async () => {
+    const before = await caseCount();
+    const mismatch = await openCouple({ name: '王秀英', identifier: '110105195203150021' });
+    expect(mismatch.status).toBe(422);
+    expect(await problemOf(mismatch)).toMatchObject({ code: 'party_form_mismatch', role: 'counterparty' });
+
+    const twice = await call('/v1/cases', {
+      body: {
+        itemCode: 'real_estate_transfer',
+        subjectId: zhangSan,
+        form: coupleForm(LI_MEI),
+        parties: [
+          { role: 'counterparty', subjectId: liMei },
+          { role: 'counterparty', subjectId: liMei },
+        ],
+      },
+    });
+    expect(twice.status).toBe(422);
+    expect(await problemOf(twice)).toMatchObject({ code: 'party_duplicate', subjectIds: [liMei] });
+
+    for (const [language, detail] of [
+      [
+        'en',
+        'A case names one agent; only co_applicant, counterparty may name several subjects (two buyers, co-owners).',
+      ],
+      ['zh-CN', '办件只能填写一个 agent；只有 co_applicant, counterparty 可以填写多人（如两位买受人、多位共有人）。'],
+    ] as const) {
+      const agents = await call('/v1/cases', {
+        body: {
+          itemCode: 'real_estate_transfer',
+          subjectId: zhangSan,
+          form: coupleForm(LI_MEI),
+          parties: [
+            { role: 'agent', subjectId: liMei },
+            { role: 'agent', subjectId: wangJianguo },
+          ],
+        },
+        headers: { 'accept-language': language },
+      });
+      expect(agents.status).toBe(422);
+      expect(await problemOf(agents)).toMatchObject({ code: 'party_role_single', roles: ['agent'], detail });
+    }
+    expect(await caseCount()).toBe(before);
   });
 });
 

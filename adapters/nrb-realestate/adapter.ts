@@ -596,6 +596,8 @@ export function createNrbRealEstateAdapter(
     if (certificateNo === undefined)
       fail('rejected', 'the form names no certificateNo (不动产权证号) of the property to transfer', operation);
     // The buyer named as a party of the case (resolved and validated by the gateway) before the form's transferee.
+    // The registry's transfer takes one transferee: of several buyers (a married couple) it gets the
+    // first named; the gateway sends them all, and the contract is not changed here.
     const buyer = request.parties?.find((party) => party.role === 'counterparty')?.subject;
     const transferee = buyer === undefined ? transfereeOf(form) : partyOf(buyer);
     const transferReason = formText(form, 'transferReason');

@@ -265,7 +265,22 @@ describe('PSB mapping: household move-in applications', () => {
         ...transfer,
         form: { ...transfer.form, transferee: { name: '王秀英', idNumber: '110105195203150021' } },
       }),
-    ).toThrow(/not the buyer/);
+    ).toThrow(/none of the buyers/);
+    // Two buyers (a married couple): the one the form names moves in; without a transferee, the first named.
+    const couple = {
+      ...transfer,
+      parties: [
+        ...transfer.parties,
+        { role: 'counterparty', subject: { kind: 'person' as const, name: '王建国', idNumber: '320102197807120033' } },
+      ],
+    };
+    expect(moveInApplicationOf(couple).sqr).toEqual({ xm: '李梅', sfzh: '330106198503150120' });
+    expect(
+      moveInApplicationOf({
+        ...couple,
+        form: { ...couple.form, transferee: { name: '王建国', idNumber: '320102197807120033' } },
+      }).sqr,
+    ).toEqual({ xm: '王建国', sfzh: '320102197807120033' });
     expect(() =>
       moveInApplicationOf({
         ...transfer,

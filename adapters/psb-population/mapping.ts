@@ -190,21 +190,26 @@ function formTransfereeOf(form: Record<string, unknown>): MoveInApplicationWire[
 }
 
 /**
- * Who moves in. In a transfer with move-in the buyer moves in, not the case's subject (the
- * seller): the buyer named as the case's `counterparty` (a subject the gateway resolved and
- * validated) before the form's `transferee`; when both are given they must be the same person.
- * Otherwise the subject, who must be a person.
+ * Who moves in. In a transfer with move-in a buyer moves in, not the case's subject (the seller):
+ * of the buyers named as the case's `counterparty` (subjects the gateway resolved and validated;
+ * a married couple may be two), the one the form's `transferee` names — it must be one of them —
+ * else the first named. Otherwise the subject, who must be a person.
  */
 function movingPersonOf(request: CaseSubmissionRequest): MoveInApplicationWire['sqr'] {
   const fromForm = formTransfereeOf(request.form);
-  const buyer = request.parties?.find((party) => party.role === 'counterparty')?.subject;
-  if (buyer !== undefined) {
+  const buyers = (request.parties ?? []).filter((party) => party.role === 'counterparty').map((party) => party.subject);
+  if (buyers.length > 0) {
+    const buyer =
+      fromForm === undefined
+        ? buyers[0]
+        : buyers.find(
+            (candidate) => candidate.kind === 'person' && candidate.idNumber.trim().toUpperCase() === fromForm.sfzh,
+          );
+    if (buyer === undefined)
+      throw new FormValueError("the form's transferee is none of the buyers named as the case's counterparty");
     if (buyer.kind !== 'person')
       throw new FormValueError('the buyer who moves in must be a person (an organisation has no household)');
-    const named = { xm: buyer.name.trim(), sfzh: buyer.idNumber.trim().toUpperCase() };
-    if (fromForm !== undefined && fromForm.sfzh !== named.sfzh)
-      throw new FormValueError("the form's transferee is not the buyer named as the case's counterparty");
-    return named;
+    return { xm: buyer.name.trim(), sfzh: buyer.idNumber.trim().toUpperCase() };
   }
   if (fromForm !== undefined) return fromForm;
   const { subject } = request;

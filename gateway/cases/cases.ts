@@ -10,7 +10,7 @@
  * is on the record. Every answer that carries the case (its form, its materials) is audited.
  */
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
 import type { CaseFacts } from '../access/policy.js';
@@ -33,7 +33,14 @@ import {
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
-import { type ItemDefinition, type ItemRequirement, requireItemFrom, stageOf } from '../items/catalogue.js';
+import {
+  type ItemDefinition,
+  type ItemRequirement,
+  type PartyRole,
+  SEVERAL_SUBJECT_ROLES,
+  requireItemFrom,
+  stageOf,
+} from '../items/catalogue.js';
 import { deliverabilityGaps } from '../items/deliverability.js';
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
@@ -234,16 +241,14 @@ function buildNotice(
   bound: {
     form: Record<string, unknown>;
     certificates: ReadonlyMap<string, CertificateFacts>;
-    parties?: ReadonlyMap<string, string>;
+    parties?: PartySubjects;
   } = { form: {}, certificates: new Map() },
 ): CaseNotice {
-  const parties = bound.parties ?? new Map<string, string>();
-  // A party's requirements are listed only when the case has that party (an agent's power of attorney).
-  const listed = item.materials.filter(
-    (requirement) => requirement.party === 'applicant' || parties.has(requirement.party),
-  );
-  const entries: NoticeEntry[] = listed.map((requirement) => {
-    const row = rows.find((entry) => entry.requirementCode === requirement.requirementCode);
+  const listed = requirementsOfCase(item, bound.parties ?? new Map());
+  const entries: NoticeEntry[] = listed.map(({ requirement, partySubjectId }) => {
+    const row = rows.find(
+      (entry) => entry.requirementCode === requirement.requirementCode && entry.partySubjectId === partySubjectId,
+    );
     const material = row?.materialId ? attached.get(row.materialId) : undefined;
     const usable = material !== undefined && isUsableOn(material, today);
     const sources = fetchableFrom(requirement, departments);
@@ -280,7 +285,7 @@ function buildNotice(
       fetchableFrom: state === 'fetchable' ? sources : [],
       deferredUntil: state === 'deferred' ? (row?.dueOn ?? null) : null,
       party: requirement.party,
-      partySubjectId: requirement.party === 'applicant' ? null : (parties.get(requirement.party) ?? null),
+      partySubjectId,
       reference: reference ?? null,
       blocks: usable && material ? blocksOf(requirement, material, reference, facts) : [],
       choices: reference === undefined ? (facts?.alternatives ?? []) : [],
@@ -297,7 +302,7 @@ function buildNotice(
       .filter((entry) => entry.state === 'missing' || entry.state === 'deferrable' || entry.state === 'deferred')
       .map((entry) => entry.requirementCode),
     counts: {
-      required: listed.filter((requirement) => !requirement.optional).length,
+      required: listed.filter(({ requirement }) => !requirement.optional).length,
       reused: count('reused'),
       fetched: count('fetched'),
       handedIn: count('handed_in'),
@@ -309,6 +314,24 @@ function buildNotice(
     acceptable: entries.every((entry) => entry.blocks.length === 0),
     readyToSubmit: blocking.length === 0 && entries.every((entry) => entry.blocks.length === 0),
   };
+}
+
+/** A case's parties besides its applicant: per role, the subject ids in the order named (the first buyer first). */
+export type PartySubjects = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * The requirements a case lists: the applicant's once, and a party's once per subject of its role
+ * (each buyer's ID card) — none for a role the case does not name (an agent's power of attorney).
+ */
+function requirementsOfCase(
+  item: ItemDefinition,
+  parties: PartySubjects,
+): { requirement: ItemRequirement; partySubjectId: string | null }[] {
+  return item.materials.flatMap<{ requirement: ItemRequirement; partySubjectId: string | null }>((requirement) =>
+    requirement.party === 'applicant'
+      ? [{ requirement, partySubjectId: null }]
+      : (parties.get(requirement.party) ?? []).map((subjectId) => ({ requirement, partySubjectId: subjectId })),
+  );
 }
 
 /** What a case needs to know of an attached certificate beyond its material row. */
@@ -560,7 +583,7 @@ interface CaseParts {
   materials: ReadonlyMap<string, MaterialRow>;
   deliveries: readonly DeliveryRow[];
   /** The case's parties by role (subject ids); read by the view when the item has parties and they are not given. */
-  parties?: ReadonlyMap<string, string>;
+  parties?: PartySubjects;
   /** Restrictions and alternatives of the attached certificates, when read with the requirement rows. */
   certificates?: ReadonlyMap<string, CertificateFacts>;
 }
@@ -611,8 +634,8 @@ async function caseView(
     findResult(tx, row.id),
   ]);
   const rows = known.entries;
-  const parties =
-    item.parties.length === 0 ? new Map<string, string>() : (known.parties ?? (await partiesOf(tx, row.id)));
+  const parties: PartySubjects =
+    item.parties.length === 0 ? new Map() : (known.parties ?? (await partiesOf(tx, row.id)));
   const readable = await visibleMaterials(tx, visible.context.access, [...known.materials.values()], visible.facts);
   const attached = new Map(readable.map((material) => [material.id, material]));
   // Restrictions and alternatives come from every attached certificate, also one the caller may
@@ -660,7 +683,7 @@ async function caseView(
       certificates: certificateFacts,
       parties,
     }),
-    parties: [...parties].map(([role, subjectId]) => ({ role, subjectId })),
+    parties: [...parties].flatMap(([role, subjectIds]) => subjectIds.map((subjectId) => ({ role, subjectId }))),
     deliveries: deliveryRows.map((delivery) => ({
       department: delivery.departmentCode,
       status: delivery.status,
@@ -723,21 +746,36 @@ async function addEvent(
   await insertCaseEvent(tx, { caseId, kind, detail });
 }
 
-/** The case's parties besides its applicant, by role. */
-async function partiesOf(tx: Queryable, caseId: string): Promise<Map<string, string>> {
+/** The case's parties besides its applicant, by role, in the order they were named. */
+async function partiesOf(tx: Queryable, caseId: string): Promise<Map<string, string[]>> {
   const rows = await tx
     .select({ role: caseParties.role, subjectId: caseParties.subjectId })
     .from(caseParties)
-    .where(eq(caseParties.caseId, caseId));
-  return new Map(rows.map((row) => [row.role, row.subjectId]));
+    .where(eq(caseParties.caseId, caseId))
+    .orderBy(asc(caseParties.position), asc(caseParties.subjectId));
+  return groupByRole(rows.map((row) => [row.role, row.subjectId] as const));
+}
+
+function groupByRole(entries: Iterable<readonly [string, string]>): Map<string, string[]> {
+  const grouped = new Map<string, string[]>();
+  for (const [role, subjectId] of entries) grouped.set(role, [...(grouped.get(role) ?? []), subjectId]);
+  return grouped;
 }
 
 const PERSON_ROLES: ReadonlySet<string> = new Set(['co_applicant', 'agent', 'legal_representative']);
 
+/** A party named at opening, resolved and allowed: its role, subject id and the policy's yes. */
+interface CheckedParty {
+  role: string;
+  id: string;
+  decision: AllowedDecision;
+}
+
 /**
- * The parties named at opening, checked against the item: each role one the item names, once; the
- * required ones present; none the applicant again; each an existing subject the caller may read
- * (the policy's yes, as for the applicant); persons where the role is a person's.
+ * The parties named at opening, checked against the item: each role one the item names — an agent
+ * or a legal representative once, a co-applicant or counterparty as often as there are (two buyers);
+ * each subject once, and not the applicant again; the required ones present; each an existing
+ * subject the caller may read (the policy's yes, as for the applicant); persons where the role is a person's.
  */
 async function checkedParties(
   tx: Queryable,
@@ -745,7 +783,7 @@ async function checkedParties(
   item: ItemDefinition,
   applicantId: string,
   given: readonly { role: string; subjectId: string }[],
-): Promise<Map<string, { id: string; decision: AllowedDecision }>> {
+): Promise<CheckedParty[]> {
   const declared = new Map(item.parties.map((party) => [party.role as string, party]));
   const unknown = given.filter((party) => !declared.has(party.role)).map((party) => party.role);
   if (unknown.length > 0) {
@@ -762,12 +800,24 @@ async function checkedParties(
   }
   const roles = given.map((party) => party.role);
   const subjects = given.map((party) => party.subjectId);
-  if (
-    new Set(roles).size !== roles.length ||
-    new Set(subjects).size !== subjects.length ||
-    subjects.includes(applicantId)
-  ) {
-    throw new ApiError('party_duplicate', message('case.party_duplicate'));
+  if (new Set(subjects).size !== subjects.length || subjects.includes(applicantId)) {
+    const twice = subjects.filter(
+      (subjectId, index) => subjectId === applicantId || subjects.indexOf(subjectId) !== index,
+    );
+    throw new ApiError('party_duplicate', message('case.party_duplicate'), { subjectIds: [...new Set(twice)] });
+  }
+  const single = [...new Set(roles)].filter(
+    (role) => !SEVERAL_SUBJECT_ROLES.has(role as PartyRole) && roles.filter((named) => named === role).length > 1,
+  );
+  if (single.length > 0) {
+    throw new ApiError(
+      'party_role_single',
+      message('case.party_role_single', {
+        roles: single.join(', '),
+        several: [...SEVERAL_SUBJECT_ROLES].join(', '),
+      }),
+      { roles: single },
+    );
   }
   const missing = item.parties.filter((party) => party.required && !roles.includes(party.role));
   if (missing.length > 0) {
@@ -782,7 +832,7 @@ async function checkedParties(
       { roles: missing.map((party) => party.role) },
     );
   }
-  const checked = new Map<string, { id: string; decision: AllowedDecision }>();
+  const checked: CheckedParty[] = [];
   for (const party of given) {
     const { decision } = await subjectDisclosure(tx, context, party.subjectId);
     const [found] = await selectSubjectKind(tx, { subjectId: party.subjectId });
@@ -798,7 +848,7 @@ async function checkedParties(
       );
     }
     requireDepartmentIdentifier(found.identifierType, item.departments.join(', '));
-    checked.set(party.role, { id: found.id, decision });
+    checked.push({ role: party.role, id: found.id, decision });
   }
   return checked;
 }
@@ -806,14 +856,14 @@ async function checkedParties(
 /**
  * A party the form names too (the transfer's `transferee`): its ID number must be a valid one —
  * an invalid check digit is refused here, not by a department days later — and, when the case
- * names that party, the party's own.
+ * names subjects in that role, one of theirs (one of the two buyers).
  */
 async function checkFormParties(
   tx: Queryable,
   protection: DataProtection,
   item: ItemDefinition,
   form: Record<string, unknown>,
-  parties: ReadonlyMap<string, string>,
+  parties: PartySubjects,
 ): Promise<void> {
   for (const party of item.parties) {
     if (party.formField === undefined) continue;
@@ -835,17 +885,24 @@ async function checkFormParties(
         }),
         { field: `${party.formField}.idNumber` },
       );
-    const subjectId = parties.get(party.role);
-    if (subjectId === undefined) continue;
-    const [named] = await tx
-      .select({ identifier: subjects.identifier })
+    const subjectIds = parties.get(party.role) ?? [];
+    if (subjectIds.length === 0) continue;
+    const named = await tx
+      .select({ id: subjects.id, identifier: subjects.identifier })
       .from(subjects)
-      .where(eq(subjects.id, subjectId));
-    const identifier = named && (await openSubjectIdentifier(protection, subjectId, named.identifier));
-    if (identifier !== undefined && identifier.toUpperCase() !== parsed.value.toUpperCase()) {
+      .where(inArray(subjects.id, [...subjectIds]));
+    const identifiers = await Promise.all(
+      named.map((subject) => openSubjectIdentifier(protection, subject.id, subject.identifier)),
+    );
+    if (!identifiers.some((identifier) => identifier.toUpperCase() === parsed.value.toUpperCase())) {
       throw new ApiError(
         'party_form_mismatch',
-        message('case.party_form_mismatch', { field: party.formField, party: party.name, partyZh: party.nameZh }),
+        message('case.party_form_mismatch', {
+          field: party.formField,
+          party: party.name,
+          partyZh: party.nameZh,
+          count: subjectIds.length,
+        }),
         { role: party.role, field: party.formField },
       );
     }
@@ -896,15 +953,9 @@ export async function openCase(
       const decision = await opening.access.require(tx, 'case.open', { kind: 'case', case: facts });
       await subjectDisclosure(tx, opening, input.subjectId);
       const parties = await checkedParties(tx, opening, item, input.subjectId, input.parties ?? []);
-      await checkFormParties(
-        tx,
-        context.access.protection,
-        item,
-        input.form ?? {},
-        new Map([...parties].map(([role, party]) => [role, party.id])),
-      );
-      const applies = (requirement: ItemRequirement) =>
-        requirement.party === 'applicant' || parties.has(requirement.party);
+      const partyIds = groupByRole(parties.map((party) => [party.role, party.id] as const));
+      await checkFormParties(tx, context.access.protection, item, input.form ?? {}, partyIds);
+      const listed = requirementsOfCase(item, partyIds);
       const acceptedTypes = [
         ...new Set(
           item.materials
@@ -922,8 +973,8 @@ export async function openCase(
           today,
           boundReferences(item, input.form ?? {}),
         ),
-        // Reuse works per party: the buyer's ID card on file is the buyer's, not the seller's.
-        ...[...parties].map(([role, party]) =>
+        // Reuse works per party subject: each buyer's ID card on file is that buyer's, not the seller's.
+        ...parties.map((party) =>
           preferredReadableMaterials(
             tx,
             opening.access,
@@ -931,7 +982,7 @@ export async function openCase(
             [
               ...new Set(
                 item.materials
-                  .filter((requirement) => requirement.party === role)
+                  .filter((requirement) => requirement.party === party.role)
                   .flatMap((requirement) => requirement.acceptedTypes),
               ),
             ],
@@ -942,11 +993,10 @@ export async function openCase(
       if (!subject) throw new ApiError('not_found', message('subject.not_found'));
       // The case goes to department systems that know persons by resident ID number only.
       requireDepartmentIdentifier(subject.identifierType, item.departments.join(', '));
+      // Per subject id: the applicant's and each party's (no party is the applicant).
       const reusableFor = new Map<string, Map<string, MaterialRow>>([
-        ['applicant', available],
-        ...[...parties.keys()].map(
-          (role, index) => [role, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const,
-        ),
+        [input.subjectId, available],
+        ...parties.map((party, index) => [party.id, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const),
       ]);
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
         throw new ApiError(
@@ -974,7 +1024,7 @@ export async function openCase(
         centreCode: offer.centreCode,
         form: context.access.protection.sealJson('cases.form', input.form ?? {}),
         promisedDays: offer.promisedDays,
-        materialsRequired: item.materials.filter((requirement) => !requirement.optional && applies(requirement)).length,
+        materialsRequired: listed.filter(({ requirement }) => !requirement.optional).length,
         contactMobile: input.contact?.mobile ?? null,
       });
       if (!row) throw new Error('insert returned no row');
@@ -982,15 +1032,16 @@ export async function openCase(
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();
-      const entries: CaseMaterialRow[] = item.materials.filter(applies).map((requirement) => {
+      const entries: CaseMaterialRow[] = listed.map(({ requirement, partySubjectId }) => {
         // The accepted types are in order of preference; the preferred material of the first type held wins.
-        const held = reusableFor.get(requirement.party) ?? new Map<string, MaterialRow>();
+        const held = reusableFor.get(partySubjectId ?? input.subjectId) ?? new Map<string, MaterialRow>();
         const reused = requirement.acceptedTypes
           .map((type) => held.get(type))
           .find((material) => material !== undefined);
         return {
           caseId: id,
           requirementCode: requirement.requirementCode,
+          partySubjectId,
           materialId: reused?.id ?? null,
           resolution: reused ? 'reused' : 'missing',
           dueOn: null,
@@ -999,15 +1050,17 @@ export async function openCase(
       });
       await Promise.all([
         entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
-        parties.size > 0
+        parties.length > 0
           ? tx
               .insert(caseParties)
-              .values([...parties].map(([role, party]) => ({ caseId: id, role, subjectId: party.id })))
+              .values(
+                parties.map((party, position) => ({ caseId: id, role: party.role, subjectId: party.id, position })),
+              )
           : Promise.resolve(),
         addEvent(tx, id, 'opened', {
           itemCode: item.code,
           reused: entries.filter((entry) => entry.resolution === 'reused').length,
-          ...(parties.size > 0 ? { parties: [...parties.keys()] } : {}),
+          ...(parties.length > 0 ? { parties: parties.map((party) => party.role) } : {}),
         }),
         auditAccess(tx, caseContext, {
           decision,
@@ -1017,20 +1070,19 @@ export async function openCase(
           materialTypes: [...available.keys()],
         }),
         // Each party's access log shows the case that named them, and which of their materials it reused.
-        ...[...parties].map(([role, party]) =>
+        ...parties.map((party) =>
           auditAccess(tx, caseContext, {
             decision: party.decision,
             action: 'case.open',
             subjectId: party.id,
-            fields: [`party:${role}`, 'materials'],
-            materialTypes: [...(reusableFor.get(role)?.keys() ?? [])],
+            fields: [`party:${party.role}`, 'materials'],
+            materialTypes: [...(reusableFor.get(party.id)?.keys() ?? [])],
           }),
         ),
       ]);
       const attached = new Map(
         [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
       );
-      const partyIds = new Map([...parties].map(([role, party]) => [role, party.id]));
       return caseView(tx, { row, facts, context: caseContext }, services, today, {
         entries,
         materials: attached,
@@ -1114,7 +1166,7 @@ export async function attachMaterial(
   context: AccessContext,
   services: CaseServices,
   caseId: string,
-  input: { requirementCode: string; materialId: string },
+  input: { requirementCode: string; materialId: string; partySubjectId?: string },
 ): Promise<CaseView> {
   return auditCaseRefusals(context, 'case.attach_material', () =>
     context.db.transaction(async (tx) => {
@@ -1133,10 +1185,20 @@ export async function attachMaterial(
           }),
         );
       }
+      // A party's requirement takes that party's material (the buyer's ID card), not the applicant's;
+      // where the role has several subjects (two buyers) the window names whose.
+      const owner = await requirementOwner(tx, row, requirement, input.partySubjectId);
+      const partySubjectId = requirement.party === 'applicant' ? null : owner;
       const [current] = await tx
         .select()
         .from(caseMaterials)
-        .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, input.requirementCode)));
+        .where(
+          and(
+            eq(caseMaterials.caseId, caseId),
+            eq(caseMaterials.requirementCode, input.requirementCode),
+            partyOf(partySubjectId),
+          ),
+        );
       const supplying = current?.resolution === 'deferred' || row.status === 'awaiting_applicant';
       if (row.status !== 'open' && !supplying)
         throw new ApiError(
@@ -1144,17 +1206,6 @@ export async function attachMaterial(
           message('case.only_deferred_materials', { caseNumber: row.caseNumber, status: row.status }),
         );
 
-      // A party's requirement takes that party's material (the buyer's ID card), not the applicant's.
-      const owner =
-        requirement.party === 'applicant' ? row.subjectId : (await partiesOf(tx, row.id)).get(requirement.party);
-      if (owner === undefined)
-        throw new ApiError(
-          'party_missing',
-          message('case.requirement_party_missing', { party: requirement.party, requirement: requirement.name }),
-          {
-            roles: [requirement.party],
-          },
-        );
       const candidates = await tx
         .select()
         .from(materials)
@@ -1199,9 +1250,9 @@ export async function attachMaterial(
       const resolution = resolutionOf(material, row.openedAt);
       await tx
         .insert(caseMaterials)
-        .values({ caseId, requirementCode: input.requirementCode, materialId: material.id, resolution })
+        .values({ caseId, requirementCode: input.requirementCode, partySubjectId, materialId: material.id, resolution })
         .onConflictDoUpdate({
-          target: [caseMaterials.caseId, caseMaterials.requirementCode],
+          target: [caseMaterials.caseId, caseMaterials.requirementCode, caseMaterials.partySubjectId],
           set: { materialId: material.id, resolution, dueOn: null, updatedAt: new Date() },
         });
       if (row.status !== 'open') {
@@ -1224,6 +1275,7 @@ export async function attachMaterial(
       }
       await addEvent(tx, caseId, row.status === 'open' ? 'material_attached' : 'material_supplied', {
         requirementCode: input.requirementCode,
+        ...(partySubjectId === null ? {} : { partySubjectId }),
         materialId: material.id,
         resolution,
       });
@@ -1235,6 +1287,72 @@ export async function attachMaterial(
   );
 }
 
+/** The row condition for whose a requirement row is: the applicant's (null) or one party subject's. */
+function partyOf(partySubjectId: string | null) {
+  return partySubjectId === null
+    ? isNull(caseMaterials.partySubjectId)
+    : eq(caseMaterials.partySubjectId, partySubjectId);
+}
+
+/**
+ * Whose material a requirement takes on this case: the applicant's, or the one party subject of
+ * its role — the one named (`partySubjectId`), which must be a subject of that role; naming none
+ * is enough only where the role has one.
+ */
+async function requirementOwner(
+  tx: Queryable,
+  row: CaseRow,
+  requirement: ItemRequirement,
+  named: string | undefined,
+): Promise<string> {
+  if (requirement.party === 'applicant') {
+    if (named !== undefined && named !== row.subjectId)
+      throw new ApiError(
+        'party_subject_unknown',
+        message('case.party_subject_unknown', { requirement: requirement.name, party: 'applicant' }),
+        { requirementCode: requirement.requirementCode, partySubjectId: named },
+      );
+    return row.subjectId;
+  }
+  const subjectIds = (await partiesOf(tx, row.id)).get(requirement.party) ?? [];
+  if (subjectIds.length === 0)
+    throw new ApiError(
+      'party_missing',
+      message('case.requirement_party_missing', { party: requirement.party, requirement: requirement.name }),
+      { roles: [requirement.party] },
+    );
+  if (named === undefined) {
+    if (subjectIds.length === 1) return subjectIds[0]!;
+    throw new ApiError(
+      'party_subject_required',
+      message('case.party_subject_required', {
+        requirement: requirement.name,
+        party: requirement.party,
+        count: subjectIds.length,
+      }),
+      { requirementCode: requirement.requirementCode, role: requirement.party, partySubjectIds: subjectIds },
+    );
+  }
+  if (!subjectIds.includes(named))
+    throw new ApiError(
+      'party_subject_unknown',
+      message('case.party_subject_unknown', { requirement: requirement.name, party: requirement.party }),
+      { requirementCode: requirement.requirementCode, partySubjectId: named, partySubjectIds: subjectIds },
+    );
+  return named;
+}
+
+/** One requirement of a case to fetch: whose certificate of which type. */
+export interface PlannedFetch {
+  requirementCode: string;
+  /** Null: the applicant's requirement; otherwise the party subject it is for (the second buyer). */
+  partySubjectId: string | null;
+  certificateType: string;
+  /** Whose certificate: the applicant's or the party subject's. */
+  subjectId: string;
+  party: string;
+}
+
 /** The certificate types to fetch for a case: per fetchable requirement, its first type a department issues. */
 export async function fetchPlan(
   context: AccessContext,
@@ -1242,7 +1360,7 @@ export async function fetchPlan(
   caseId: string,
 ): Promise<{
   row: CaseRow;
-  byRequirement: Map<string, { certificateType: string; subjectId: string; party: string }>;
+  planned: PlannedFetch[];
   numbers: Record<string, string>;
 }> {
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
@@ -1255,14 +1373,16 @@ export async function fetchPlan(
           message('case.status_is', { caseNumber: row.caseNumber, status: row.status }),
         );
       const view = await caseView(tx, visible, services);
-      const byRequirement = new Map<string, { certificateType: string; subjectId: string; party: string }>();
+      const planned: PlannedFetch[] = [];
       // A requirement bound to the form's number fetches that certificate, not the department's usual choice.
       const numbers: Record<string, string> = {};
       for (const entry of view.notice.entries) {
         const first = entry.fetchableFrom[0];
         const mismatched = entry.blocks.some((block) => block.code === 'certificate_reference_mismatch');
         if ((entry.state === 'fetchable' || mismatched) && first) {
-          byRequirement.set(entry.requirementCode, {
+          planned.push({
+            requirementCode: entry.requirementCode,
+            partySubjectId: entry.partySubjectId,
             certificateType: first.certificateType,
             subjectId: entry.partySubjectId ?? row.subjectId,
             party: entry.party,
@@ -1271,7 +1391,7 @@ export async function fetchPlan(
             numbers[first.certificateType] = entry.reference;
         }
       }
-      return { row, byRequirement, numbers };
+      return { row, planned, numbers };
     }),
   );
 }
@@ -1283,12 +1403,12 @@ export async function fetchPlan(
  * The fetch answers on record say the rest (each is audited with `refused:certificate_not_held`).
  */
 export function refuseCertificatesNotHeld(
-  byRequirement: ReadonlyMap<string, { certificateType: string; subjectId: string; party: string }>,
+  planned: readonly PlannedFetch[],
   answers: ReadonlyMap<string, { results: readonly { certificateType: string; error: { code: string } | null }[] }>,
   numbers: Readonly<Record<string, string>>,
   types: ReadonlyMap<string, { name: string; nameZh: string }>,
 ): void {
-  for (const [requirementCode, { certificateType, subjectId, party }] of byRequirement) {
+  for (const { requirementCode, certificateType, subjectId, party } of planned) {
     const number = numbers[certificateType];
     if (number === undefined) continue;
     const result = answers.get(subjectId)?.results.find((entry) => entry.certificateType === certificateType);
@@ -1541,6 +1661,7 @@ export async function submitCase(
     throw new ApiError('materials_missing', missingMaterials(missing), {
       missing: missing.map((entry) => ({
         requirementCode: entry.requirementCode,
+        partySubjectId: entry.partySubjectId,
         name: entry.name,
         state: entry.state,
       })),
@@ -1553,8 +1674,18 @@ export async function submitCase(
       entry.deferrableDays !== null,
   );
   const now = services.clock.now();
+  // Per requirement row: the requirement and whose (a party's requirement is one row per subject).
+  const rowKey = (requirementCode: string, partySubjectId: string | null) =>
+    partySubjectId === null ? requirementCode : `${requirementCode} ${partySubjectId}`;
   const deferredUntil = new Map(
-    deferred.map((entry) => [entry.requirementCode, calendar.addWorkingDays(today, entry.deferrableDays ?? 0)]),
+    deferred.map((entry) => [
+      rowKey(entry.requirementCode, entry.partySubjectId),
+      {
+        requirementCode: entry.requirementCode,
+        partySubjectId: entry.partySubjectId,
+        dueOn: calendar.addWorkingDays(today, entry.deferrableDays ?? 0),
+      },
+    ]),
   );
   const due = dueDates(calendar, today, row.promisedDays, item.statutoryDays, 0);
   // An escalated item (上报件) goes up the tree to the centre of the level that decides it.
@@ -1591,11 +1722,17 @@ export async function submitCase(
       materialsDeferred: deferred.length,
     }),
     tx.insert(deliveries).values(deliveryRows).returning(),
-    ...[...deferredUntil].map(([requirementCode, dueOn]) =>
+    ...[...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>
       tx
         .update(caseMaterials)
         .set({ resolution: 'deferred', materialId: null, dueOn, updatedAt: now })
-        .where(and(eq(caseMaterials.caseId, row.id), eq(caseMaterials.requirementCode, requirementCode))),
+        .where(
+          and(
+            eq(caseMaterials.caseId, row.id),
+            eq(caseMaterials.requirementCode, requirementCode),
+            partyOf(partySubjectId),
+          ),
+        ),
     ),
     addEvent(tx, row.id, 'submitted', {
       acceptedOn: today,
@@ -1630,7 +1767,7 @@ export async function submitCase(
     Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
   // The answer from what was just written, without reading it back.
   const entries = parts.entries.map((entry) => {
-    const dueOn = deferredUntil.get(entry.requirementCode);
+    const dueOn = deferredUntil.get(rowKey(entry.requirementCode, entry.partySubjectId))?.dueOn;
     return dueOn === undefined
       ? entry
       : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
@@ -1653,7 +1790,12 @@ export async function attachFetched(
   context: AccessContext,
   services: CaseServices,
   caseId: string,
-  fetched: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[],
+  fetched: {
+    requirementCode: string;
+    partySubjectId: string | null;
+    materialId: string;
+    source: 'stored' | 'department';
+  }[],
 ): Promise<CaseView> {
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
     context.db.transaction(async (tx) => {
@@ -1663,9 +1805,16 @@ export async function attachFetched(
         await tx
           .update(caseMaterials)
           .set({ materialId: entry.materialId, resolution, dueOn: null, updatedAt: new Date() })
-          .where(and(eq(caseMaterials.caseId, caseId), eq(caseMaterials.requirementCode, entry.requirementCode)));
+          .where(
+            and(
+              eq(caseMaterials.caseId, caseId),
+              eq(caseMaterials.requirementCode, entry.requirementCode),
+              partyOf(entry.partySubjectId),
+            ),
+          );
         await addEvent(tx, caseId, 'certificate_fetched', {
           requirementCode: entry.requirementCode,
+          ...(entry.partySubjectId === null ? {} : { partySubjectId: entry.partySubjectId }),
           materialId: entry.materialId,
           source: entry.source,
         });

@@ -116,7 +116,10 @@ const NoticeEntrySchema = z
     party: z
       .string()
       .openapi({ description: "Whose material: applicant, or the party's role (counterparty, agent, …)" }),
-    partySubjectId: z.string().nullable(),
+    partySubjectId: z.string().nullable().openapi({
+      description:
+        "Whose, for a party's requirement: the party subject (each buyer's ID card is its own entry); null: the applicant's",
+    }),
     reference: z.string().nullable().openapi({
       description: "The certificate number the form names for this requirement (the item's formReference); null: any",
     }),
@@ -280,12 +283,14 @@ const openRoute = protectedRoute({
                     })
                     .strict(),
                 )
-                .max(4)
+                .max(12)
                 .optional()
                 .openapi({
                   description:
                     "The case's parties besides the applicant, each a subject resolved first (POST " +
-                    '/v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative',
+                    '/v1/subjects/resolve): the buyer as counterparty, an agent (代办人), a legal representative. ' +
+                    'co_applicant and counterparty may name several subjects (two buyers, co-owners), in order; agent ' +
+                    'and legal_representative one (party_role_single); a subject once (party_duplicate)',
                 }),
             })
             .strict(),
@@ -360,6 +365,11 @@ const attachRoute = protectedRoute({
                 .string()
                 .regex(/^mat_[A-Za-z0-9_-]{1,64}$/)
                 .openapi({ example: 'mat_4kT9wQz2LmXc8RbN' }),
+              partySubjectId: SubjectIdSchema.optional().openapi({
+                description:
+                  "For a party's requirement whose role has several subjects (two buyers): whose material it is " +
+                  '(party_subject_required without it); optional where the role has one',
+              }),
             })
             .strict(),
         },
@@ -400,6 +410,7 @@ const fetchRoute = protectedRoute({
         results: z.array(
           z.object({
             requirementCode: z.string(),
+            partySubjectId: z.string().nullable(),
             certificateType: z.string(),
             status: z.string(),
             department: z.string().nullable(),
@@ -653,16 +664,22 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
     const caseId = c.req.valid('param').caseId;
     const context = caseContext(c, c.req.valid('header')[OPERATOR_HEADER]);
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {};
-    const { row, byRequirement, numbers } = await fetchPlan(context, caseServices(c), caseId);
+    const { row, planned, numbers } = await fetchPlan(context, caseServices(c), caseId);
     const results: {
       requirementCode: string;
+      partySubjectId: string | null;
       certificateType: string;
       status: string;
       department: string | null;
       error: { code: string; message: string } | null;
     }[] = [];
-    const attached: { requirementCode: string; materialId: string; source: 'stored' | 'department' }[] = [];
-    if (byRequirement.size > 0) {
+    const attached: {
+      requirementCode: string;
+      partySubjectId: string | null;
+      materialId: string;
+      source: 'stored' | 'department';
+    }[] = [];
+    if (planned.length > 0) {
       const fetchContext = {
         ...withPurpose(context, { ...context.purpose, caseRef: row.caseNumber }),
         services: {
@@ -679,16 +696,12 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
         },
         signal: c.req.raw.signal,
       };
-      // One fetch per subject of the case: the applicant's certificates, and each party's (the buyer's ID card).
-      const subjectIds = [...new Set([...byRequirement.values()].map((planned) => planned.subjectId))];
+      // One fetch per subject of the case: the applicant's certificates, and each party subject's (each buyer's ID card).
+      const subjectIds = [...new Set(planned.map((entry) => entry.subjectId))];
       const answers = await Promise.all(
         subjectIds.map(async (subjectId) => {
           const types = [
-            ...new Set(
-              [...byRequirement.values()]
-                .filter((planned) => planned.subjectId === subjectId)
-                .map((planned) => planned.certificateType),
-            ),
+            ...new Set(planned.filter((entry) => entry.subjectId === subjectId).map((entry) => entry.certificateType)),
           ];
           const typeNumbers = Object.fromEntries(Object.entries(numbers).filter(([type]) => types.includes(type)));
           const answer = await fetchCertificates(fetchContext, subjectId, {
@@ -703,16 +716,17 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
       );
       const bySubject = new Map(answers);
       refuseCertificatesNotHeld(
-        byRequirement,
+        planned,
         bySubject,
         numbers,
         await services.access.reference.materialTypes(services.db, Object.keys(numbers)),
       );
-      for (const [requirementCode, { certificateType, subjectId }] of byRequirement) {
+      for (const { requirementCode, partySubjectId, certificateType, subjectId } of planned) {
         const result = bySubject.get(subjectId)?.results.find((entry) => entry.certificateType === certificateType);
         if (!result) continue;
         results.push({
           requirementCode,
+          partySubjectId,
           certificateType,
           status: result.status,
           department: result.department,
@@ -721,6 +735,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
         if (result.status === 'ok' && result.material && result.source)
           attached.push({
             requirementCode,
+            partySubjectId,
             materialId: result.material.id,
             source: result.stale ? 'stored' : result.source,
           });

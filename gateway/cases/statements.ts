@@ -242,7 +242,7 @@ export const selectSubmittedMaterials = reusableStatement<
     .prepare('select_submitted_materials'),
 );
 
-/** The parties a department receives with the case (the buyer, an agent): role, kind, identifier and name. */
+/** The parties a department receives with the case (every buyer, an agent): role, kind, identifier and name. */
 export const selectSubmittedParties = reusableStatement<
   { caseId: string },
   {
@@ -266,6 +266,7 @@ export const selectSubmittedParties = reusableStatement<
     .from(caseParties)
     .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
     .where(eq(caseParties.caseId, placeholder('caseId')))
-    .orderBy(asc(caseParties.role))
+    // Within a role in the order named: a department taking one buyer takes the first.
+    .orderBy(asc(caseParties.role), asc(caseParties.position), asc(caseParties.subjectId))
     .prepare('select_submitted_parties'),
 );

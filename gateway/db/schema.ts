@@ -19,6 +19,7 @@ import {
   pgTable,
   text,
   timestamp,
+  unique,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
@@ -665,7 +666,8 @@ export const caseMaterialResolution = pgEnum('case_material_resolution', [
 /**
  * The parties of a case besides its applicant (`cases.subject_id`): a co-applicant, the
  * counterparty (the buyer of a flat), an agent (代办人) or an organisation's legal representative,
- * each a resolved subject. One subject per role.
+ * each a resolved subject. A co-applicant and a counterparty may be several subjects (two buyers, a
+ * married couple); an agent and a legal representative are one.
  */
 export const caseParties = pgTable(
   'case_parties',
@@ -677,9 +679,11 @@ export const caseParties = pgTable(
     subjectId: text('subject_id')
       .notNull()
       .references(() => subjects.id),
+    /** The order the parties were named in at opening (the first buyer first). */
+    position: integer('position').notNull().default(0),
   },
   (table) => [
-    primaryKey({ columns: [table.caseId, table.role] }),
+    primaryKey({ columns: [table.caseId, table.role, table.subjectId] }),
     index('case_parties_subject_idx').on(table.subjectId),
   ],
 );
@@ -692,13 +696,19 @@ export const caseMaterials = pgTable(
       .notNull()
       .references(() => cases.id, { onDelete: 'cascade' }),
     requirementCode: text('requirement_code').notNull(),
+    /** For a party's requirement: whose (each buyer's ID card is its own row); null: the applicant's. */
+    partySubjectId: text('party_subject_id').references(() => subjects.id),
     materialId: text('material_id').references(() => materials.id),
     resolution: caseMaterialResolution('resolution').notNull(),
     /** For a deferred (容缺) requirement: the last working day to supply it. */
     dueOn: date('due_on', { mode: 'string' }),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (table) => [primaryKey({ columns: [table.caseId, table.requirementCode] })],
+  (table) => [
+    unique('case_materials_case_requirement_party_key')
+      .on(table.caseId, table.requirementCode, table.partySubjectId)
+      .nullsNotDistinct(),
+  ],
 );
 
 /** Idempotency keys of state-changing requests: the first answer is kept and replayed. */

@@ -46,6 +46,13 @@ export interface ItemRequirement {
 export const PARTY_ROLES = ['applicant', 'co_applicant', 'counterparty', 'agent', 'legal_representative'] as const;
 export type PartyRole = (typeof PARTY_ROLES)[number];
 
+/**
+ * The roles a case may name several subjects in: two buyers (a married couple) as counterparty,
+ * the co-owners applying with the seller. An agent and a legal representative are one person;
+ * a party's requirements are repeated per subject of its role (each buyer's ID card).
+ */
+export const SEVERAL_SUBJECT_ROLES: ReadonlySet<PartyRole> = new Set(['co_applicant', 'counterparty']);
+
 /** A party a case of the item has besides its applicant. */
 export interface ItemParty {
   role: Exclude<PartyRole, 'applicant'>;

@@ -142,6 +142,9 @@ export const problemTitlesEn = {
   party_missing: 'A party the item requires is not named',
   party_kind_mismatch: 'The party in this role must be a person',
   party_form_mismatch: 'The form names another person than the party in that role',
+  party_role_single: 'This role takes one subject only',
+  party_subject_required: 'Name the party subject the material is for',
+  party_subject_unknown: 'The subject named is not a party of the case in that role',
   idempotency_key_required: 'This request needs an Idempotency-Key header',
   idempotency_key_reused: 'The Idempotency-Key was already used for a different request',
   idempotency_in_progress: 'A request with this Idempotency-Key is still being processed',
@@ -348,10 +351,16 @@ export const problemDetailsEn = {
   'case.window_of_its_centre': 'Only a window system of the centre handling the case may change it.',
   'case.party_role_not_allowed':
     '{itemName} has no party {roles}; its parties are {allowed, select, none {none besides the applicant} other {{allowed}}}.',
-  'case.party_duplicate': 'Each role names one party, each party one role, and the applicant is not a party besides.',
+  'case.party_duplicate': 'Each subject is named once, in one role, and the applicant is not a party besides.',
+  'case.party_role_single':
+    'A case names one {roles}; only {several} may name several subjects (two buyers, co-owners).',
+  'case.party_subject_required':
+    'The case has {count} subjects as {party}: name whose "{requirement}" this is (partySubjectId).',
+  'case.party_subject_unknown': 'The subject named is not the case\'s {party}, whose "{requirement}" this is.',
   'case.party_missing': '{itemName} needs {parties} as a party of the case.',
   'case.party_must_be_person': 'The {party} is a person; the subject named is an organisation.',
-  'case.party_form_mismatch': "The form's {field} is not the {party} named as a party of the case.",
+  'case.party_form_mismatch':
+    "The form's {field} is {count, plural, one {not the {party}} other {none of the # subjects}} named as {party} of the case.",
   'case.item_not_for_subject':
     '{itemName} is for {subjectKind, select, person {organisations} other {persons}}; this subject is {subjectKind, select, person {a person} other {an organisation}}.',
   'case.requirement_unknown': '{itemName} has no requirement {requirementCode}; it has {requirements}.',

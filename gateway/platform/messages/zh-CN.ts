@@ -131,6 +131,9 @@ export const problemTitlesZh = {
   party_missing: '缺少该事项要求的当事人',
   party_kind_mismatch: '该身份的当事人必须是个人',
   party_form_mismatch: '申请表中该身份填写的人与当事人不一致',
+  party_role_single: '该身份只能填写一个当事人',
+  party_subject_required: '须指明材料属于哪一位当事人',
+  party_subject_unknown: '所指主体不是该办件中该身份的当事人',
   idempotency_key_required: '此请求需要 Idempotency-Key 请求头',
   idempotency_key_reused: '该 Idempotency-Key 已用于另一个请求',
   idempotency_in_progress: '使用该 Idempotency-Key 的请求仍在处理中',
@@ -321,10 +324,15 @@ export const problemDetailsZh = {
   'case.window_of_its_centre': '只有办理该办件的中心的窗口系统才能修改它。',
   'case.party_role_not_allowed':
     '{itemNameZh}没有 {roles} 这类当事人；其当事人为{allowed, select, none {（申请人以外无）} other { {allowed}}}。',
-  'case.party_duplicate': '每个身份只能填一个当事人，每个当事人只能有一个身份，申请人不能再作为当事人。',
+  'case.party_duplicate': '每个当事人只能填写一次、只能有一个身份，申请人不能再作为当事人。',
+  'case.party_role_single': '办件只能填写一个 {roles}；只有 {several} 可以填写多人（如两位买受人、多位共有人）。',
+  'case.party_subject_required':
+    '该办件有 {count} 位 {party} 当事人，须指明“{requirement}”属于哪一位（partySubjectId）。',
+  'case.party_subject_unknown': '所指主体不是该办件的 {party} 当事人，“{requirement}”是其材料。',
   'case.party_missing': '{itemNameZh}须填写当事人：{partiesZh}。',
   'case.party_must_be_person': '{partyZh}必须是个人，所填主体是单位。',
-  'case.party_form_mismatch': '申请表字段 {field} 填写的人不是办件中的{partyZh}。',
+  'case.party_form_mismatch':
+    '申请表字段 {field} 填写的人{count, plural, =1 {不是办件中的{partyZh}} other {不是办件中的任何一位{partyZh}（共 # 位）}}。',
   'case.item_not_for_subject':
     '{itemNameZh}是为{subjectKind, select, person {单位} other {个人}}办理的；该主体是{subjectKind, select, person {个人} other {单位}}。',
   'case.requirement_unknown': '{itemNameZh}没有所需材料 {requirementCode}；它的所需材料为 {requirements}。',
