@@ -2,7 +2,8 @@
 # onewindow gateway image (docs/operations.md). Two stages: the build stage has the dev
 # dependencies (TypeScript) and compiles to dist/; the runtime stage has production dependencies
 # and dist/ only, the same as .ci/production-start.sh ships (the shipped adapter packages are
-# built into dist/packages/, where the gateway finds them without npm's workspace links).
+# built into dist/adapters/<name>/ and dist/packages/<name>/, where the gateway finds them without
+# npm's workspace links).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build

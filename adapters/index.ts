@@ -1,25 +1,21 @@
 /**
- * Every adapter kind this build of the gateway can run. A department entry in the configuration
- * names one of these kinds (`"adapter": "psb-population"`); the gateway checks the entry's options
- * against the factory's schema at start. Adapters outside the gateway's source tree (npm packages
- * or folders, like packages/adapter-mca-marriage) are not listed here: a department names them with
- * `adapterPackage` or `adapterPath` and the gateway loads them at start
- * (gateway/departments/adapter-packages.ts, adapters/README.md).
+ * The adapter kinds compiled into this build of the gateway. The department adapters shipped with
+ * it are not among them: they are packages (adapters/psb-population, adapters/amr-enterprise,
+ * adapters/nrb-realestate, packages/adapter-mca-marriage), named in the departments file by
+ * `adapterPackage` (or, as older files do, by their kind, `"adapter": "psb-population"`) and loaded
+ * at start with their adapter interface checked (gateway/departments/adapter-packages.ts,
+ * adapters/README.md), like any adapter an operator installs. `adapterFactories` is where a fork's
+ * own compiled-in department adapters would go (the generator's default form); it is empty here.
+ * The notification and courier adapters are compiled in.
  */
-import { amrEnterpriseAdapter } from './amr-enterprise/adapter.js';
 import { courierExpressAdapter } from './courier-express/adapter.js';
 import { registerCourierAdapter, type RegisteredCourierAdapterFactory } from './sdk/courier.js';
-import { nrbRealEstateAdapter } from './nrb-realestate/adapter.js';
-import { psbPopulationAdapter } from './psb-population/adapter.js';
-import { registerAdapter, type RegisteredAdapterFactory } from './sdk/adapter.js';
+import type { RegisteredAdapterFactory } from './sdk/adapter.js';
 import { registerNotificationAdapter, type RegisteredNotificationAdapterFactory } from './sdk/notification.js';
 import { smsGatewayAdapter } from './sms-gateway/adapter.js';
 
-export const adapterFactories: readonly RegisteredAdapterFactory[] = [
-  registerAdapter(psbPopulationAdapter),
-  registerAdapter(amrEnterpriseAdapter),
-  registerAdapter(nrbRealEstateAdapter),
-];
+/** Department adapter kinds compiled in (a departments file names one in `adapter`): none shipped. */
+export const adapterFactories: readonly RegisteredAdapterFactory[] = [];
 
 /** Every notification adapter kind (NOTIFICATIONS_JSON names one in `adapter`; see docs/notifications.md). */
 export const notificationAdapterFactories: readonly RegisteredNotificationAdapterFactory[] = [

@@ -1,7 +1,7 @@
 /**
  * The SDK's conformance suite for every adapter package: by default each npm workspace of the
- * repository that is one (the SDK as a peer: the three compiled in under adapters/ and the
- * out-of-tree packages/*), or the packages and folders given to
+ * repository that is one (the SDK as a peer: the three shipped under adapters/ and those in
+ * packages/*), or the packages and folders given to
  * `npm run adapters:conformance -- <package-or-folder> …` (scripts/adapters-conformance.mjs passes
  * them in ADAPTER_CONFORMANCE_TARGETS). Each is loaded exactly as the gateway loads it at start
  * (found, its interface version checked, its `adapter` export) and must export a harness from

@@ -24,8 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Pool } from 'undici';
-import { adapterFactories } from '../adapters/index.js';
-import { PSB_RESOURCE } from '../adapters/psb-population/adapter.js';
+import { PSB_RESOURCE, psbPopulationAdapter } from '../adapters/psb-population/adapter.js';
 import {
   PSB_PATHS,
   psbCodes,
@@ -40,6 +39,7 @@ import {
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
 import { loadPsbContract } from '../adapters/psb-population/test-environment.js';
+import { registerAdapter } from '../adapters/sdk/adapter.js';
 import { defaultClientTuning } from '../adapters/sdk/client.js';
 import { createContractSet } from '../adapters/sdk/contract-validation.js';
 import { createDepartmentMetrics } from '../adapters/sdk/metrics.js';
@@ -234,7 +234,8 @@ function adapterCaller(baseUrl: string): { verify: VerifyCall; close: () => Prom
     ],
     urlPolicy: { allowedHosts: [], allowPrivateNetworks: false },
     urlPolicyOverrides: { PSB: LOOPBACK_ONLY },
-    factories: adapterFactories,
+    // The PSB package's factory, as the gateway loads it (the shipped adapters are packages).
+    factories: [registerAdapter(psbPopulationAdapter)],
     contracts,
     metrics: departmentMetrics,
     // The gateway's default level; the SDK logs only failed calls (none in a passing run).

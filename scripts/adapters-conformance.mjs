@@ -2,8 +2,8 @@
 /**
  * `npm run adapters:conformance [-- <package-or-folder> …]`: the SDK's conformance suite for
  * adapter packages, loaded as the gateway loads them (interface version checked). With no argument,
- * every adapter package of the repository's workspaces (packages/*); otherwise the npm packages
- * (by name, from node_modules) and folders (a path: ./x, ../x or /x, relative to where npm was run)
+ * every adapter package of the repository's workspaces (adapters/<name>, packages/*); otherwise
+ * the npm packages (by name: a shipped one, or from node_modules) and folders (a path: ./x, ../x or /x, relative to where npm was run)
  * given. Each must export `./conformance` with a `conformanceHarness` (adapters/README.md, step 6).
  */
 import { spawnSync } from 'node:child_process';

@@ -6,8 +6,8 @@
  * templates — so that `node dist/gateway/main.js` runs with production dependencies only. Each
  * npm workspace (the SDK, the adapter packages under packages/) gets its package.json beside its
  * compiled code: the gateway reads the SDK's exports and the packages' adapter interface versions
- * from them, and finds the shipped adapter packages in dist/packages/ (npm ci --omit=dev in a
- * folder holding only the package files and dist/ links no workspace).
+ * from them, and finds the shipped adapter packages in dist/adapters/<name>/ and dist/packages/<name>/
+ * (npm ci --omit=dev in a folder holding only the package files and dist/ links no workspace).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,11 +50,13 @@ for (const pattern of workspaces) {
   }
 }
 
-// The adapters compiled in import the SDK by its package name, as every adapter package does. npm
-// links the workspace in development; in production (npm ci --omit=dev beside dist/, no workspace
-// links) dist/node_modules holds the name, each of its exports re-exporting the compiled SDK in
-// dist/adapters/sdk, so there is one SDK, the gateway's. (Packages loaded from elsewhere get it
-// through the loader's resolve hook, gateway/departments/adapter-packages.ts.)
+// The shipped adapter packages import the SDK by its package name, as every adapter package does.
+// Loaded by the gateway they get it through the loader's resolve hook
+// (gateway/departments/adapter-packages.ts); code run without the loader (the simulators'
+// run-simulator.js, as compose.yaml runs them) finds it here: npm links the workspace in
+// development, and in production (npm ci --omit=dev beside dist/, no workspace links)
+// dist/node_modules holds the name, each of its exports re-exporting the compiled SDK in
+// dist/adapters/sdk, so there is one SDK, the gateway's.
 const sdkManifest = JSON.parse(readFileSync(join(root, 'adapters/sdk/package.json'), 'utf8'));
 const sdkDist = join(dist, 'adapters/sdk');
 const shim = join(dist, 'node_modules', sdkManifest.name);

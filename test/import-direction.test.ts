@@ -173,6 +173,11 @@ describe('imports run one way', () => {
     expect(cycles(edges)).toEqual([]);
   });
 
+  it('the gateway links no department adapter in: the shipped adapter packages are loaded from the departments file', () => {
+    const shippedPackage = /^(adapters\/(psb-population|amr-enterprise|nrb-realestate)|packages)\//;
+    expect(edges.filter((edge) => shippedPackage.test(edge.to)).map(describeEdge)).toEqual([]);
+  });
+
   it('the checks can fail: a cycle and an upward import are found in a made-up graph', () => {
     const madeUp: ImportEdge[] = [
       { from: 'gateway/platform/a.ts', to: 'gateway/cases/b.ts', typeOnly: true },

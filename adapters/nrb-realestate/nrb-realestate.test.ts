@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adapterFactories } from '../index.js';
+import { loadDepartmentAdapters } from '../../gateway/departments/adapter-packages.js';
 import { DepartmentError } from '@onewindow/adapter-sdk';
 import type { CaseSubmissionRequest, DepartmentAdapter } from '@onewindow/adapter-sdk';
 import { nrbRealEstateAdapter, nrbRealEstateOptionsSchema } from './adapter.js';
@@ -132,8 +132,18 @@ describe('nrb-realestate adapter: options and declarations', () => {
     });
   });
 
-  it('is registered with the gateway under its kind', () => {
-    const factory = adapterFactories.find((candidate) => candidate.kind === 'nrb-realestate');
+  it('is loaded by the gateway from its package, also under its kind', async () => {
+    const options = { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET };
+    const base = { name: 'NRB', baseUrl: 'https://nrb.example.gov.cn', options, tuning: {} };
+    const loaded = await loadDepartmentAdapters(
+      [
+        { ...base, code: 'NRB', adapterPackage: '@onewindow/adapter-nrb-realestate' },
+        { ...base, code: 'NR2', adapter: 'nrb-realestate' },
+      ],
+      [],
+    );
+    expect(loaded.departments.map((department) => department.adapter)).toEqual(['nrb-realestate', 'nrb-realestate']);
+    const factory = loaded.factories.find((candidate) => candidate.kind === 'nrb-realestate');
     expect(factory).toBeDefined();
     expect(
       factory?.optionsSchema.safeParse({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }).success,

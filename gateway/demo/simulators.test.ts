@@ -44,11 +44,11 @@ describe('demo simulators', () => {
     }
   });
 
-  it('runs the four department systems, each with options its adapter accepts (MCA from its package)', async () => {
+  it('runs the four department systems, each adapter from its package, with options it accepts', async () => {
     expect(demoDepartments.map((department) => [department.code, department.adapter])).toEqual([
-      ['PSB', { adapter: 'psb-population' }],
-      ['AMR', { adapter: 'amr-enterprise' }],
-      ['NRB', { adapter: 'nrb-realestate' }],
+      ['PSB', { adapterPackage: '@onewindow/adapter-psb-population' }],
+      ['AMR', { adapterPackage: '@onewindow/adapter-amr-enterprise' }],
+      ['NRB', { adapterPackage: '@onewindow/adapter-nrb-realestate' }],
       ['MCA', { adapterPackage: '@onewindow/adapter-mca-marriage' }],
     ]);
     const configured = departmentsFileSchema.parse(

@@ -3,21 +3,14 @@
  * works on a fresh machine with no department systems at hand. Each simulator is a real HTTP
  * server on loopback speaking its department's own protocol; the gateway is connected to them
  * exactly as it would be to the real systems (same adapters, same client, same contracts), with
- * one difference: these departments' URL policy allows loopback and nothing else.
+ * one difference: these departments' URL policy allows loopback and nothing else. Every department
+ * adapter is a package named by `adapterPackage`, and its simulator comes from the same package.
  */
 import type { Logger } from 'pino';
-import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../../adapters/amr-enterprise/simulator.js';
-import {
-  NRB_DEMO_CLIENT_ID,
-  NRB_DEMO_CLIENT_SECRET,
-  startNrbRealEstateSimulator,
-} from '../../adapters/nrb-realestate/simulator.js';
-import {
-  PSB_DEMO_APP_KEY,
-  PSB_DEMO_APP_SECRET,
-  startPsbPopulationSimulator,
-} from '../../adapters/psb-population/simulator.js';
+import type * as AmrSimulator from '@onewindow/adapter-amr-enterprise/simulator';
 import type * as McaSimulator from '@onewindow/adapter-mca-marriage/simulator';
+import type * as NrbSimulator from '@onewindow/adapter-nrb-realestate/simulator';
+import type * as PsbSimulator from '@onewindow/adapter-psb-population/simulator';
 import { importAdapterPackageExport } from '../departments/adapter-packages.js';
 import type { RunningSimulator, StartSimulatorOptions } from '../../adapters/sdk/simulator.js';
 import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
@@ -50,8 +43,8 @@ import {
 interface DemoDepartment {
   code: string;
   name: string;
-  /** A shipped adapter kind, or (MCA) the out-of-tree adapter package, as a departments file names them. */
-  adapter: { adapter: string } | { adapterPackage: string };
+  /** The adapter package, as a departments file names it. */
+  adapter: { adapterPackage: string };
   /** Demo credentials: well known, like the demo clients' secrets. */
   options(): Promise<Record<string, unknown>>;
   /** Its port is the base port plus this (default: its place in the list); SMS and courier take +3 and +4. */
@@ -61,7 +54,18 @@ interface DemoDepartment {
   start(options: StartSimulatorOptions): Promise<RunningSimulator>;
 }
 
+const PSB_PACKAGE = '@onewindow/adapter-psb-population';
+const AMR_PACKAGE = '@onewindow/adapter-amr-enterprise';
+const NRB_PACKAGE = '@onewindow/adapter-nrb-realestate';
 const MCA_PACKAGE = '@onewindow/adapter-mca-marriage';
+// Each simulator comes from its adapter's package, found as the gateway finds the adapter, so the
+// gateway's own code links no adapter in.
+const psbSimulator = async (): Promise<typeof PsbSimulator> =>
+  (await importAdapterPackageExport(PSB_PACKAGE, './simulator')) as typeof PsbSimulator;
+const amrSimulator = async (): Promise<typeof AmrSimulator> =>
+  (await importAdapterPackageExport(AMR_PACKAGE, './simulator')) as typeof AmrSimulator;
+const nrbSimulator = async (): Promise<typeof NrbSimulator> =>
+  (await importAdapterPackageExport(NRB_PACKAGE, './simulator')) as typeof NrbSimulator;
 const mcaSimulator = async (): Promise<typeof McaSimulator> =>
   (await importAdapterPackageExport(MCA_PACKAGE, './simulator')) as typeof McaSimulator;
 
@@ -69,30 +73,37 @@ export const demoDepartments: readonly DemoDepartment[] = [
   {
     code: 'PSB',
     name: 'Public Security population registry (simulator)',
-    adapter: { adapter: 'psb-population' },
-    options: async () => ({ appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET }),
+    adapter: { adapterPackage: PSB_PACKAGE },
+    options: async () => {
+      const { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } = await psbSimulator();
+      return { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET };
+    },
     identityVerification: { identifierTypes: ['resident_id'] },
-    start: (options) => startPsbPopulationSimulator(options),
+    start: async (options) => (await psbSimulator()).startPsbPopulationSimulator(options),
   },
   {
     code: 'AMR',
     name: 'Market Regulation enterprise registry (simulator)',
-    adapter: { adapter: 'amr-enterprise' },
-    options: async () => ({ wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password }),
-    start: (options) => startAmrEnterpriseSimulator(options),
+    adapter: { adapterPackage: AMR_PACKAGE },
+    options: async () => {
+      const { defaultAmrCredentials } = await amrSimulator();
+      return { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password };
+    },
+    start: async (options) => (await amrSimulator()).startAmrEnterpriseSimulator(options),
   },
   {
     code: 'NRB',
     name: 'Natural Resources real-estate registry (simulator)',
-    adapter: { adapter: 'nrb-realestate' },
-    options: async () => ({ clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET }),
-    start: (options) => startNrbRealEstateSimulator(options),
+    adapter: { adapterPackage: NRB_PACKAGE },
+    options: async () => {
+      const { NRB_DEMO_CLIENT_ID, NRB_DEMO_CLIENT_SECRET } = await nrbSimulator();
+      return { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET };
+    },
+    start: async (options) => (await nrbSimulator()).startNrbRealEstateSimulator(options),
   },
   {
     code: 'MCA',
     name: 'Civil Affairs marriage registry (simulator)',
-    // Out of the gateway's tree (packages/adapter-mca-marriage), loaded by package name like any
-    // operator-installed adapter; its simulator comes from the same package.
     adapter: { adapterPackage: MCA_PACKAGE },
     options: async () => {
       const { MCA_DEMO_APP_ID, MCA_DEMO_APP_KEY } = await mcaSimulator();

@@ -3,7 +3,8 @@
  * node_modules of its own) is loaded with the gateway's own SDK; a missing package, a package.json
  * without an adapter interface, an interface of another major or a newer minor, an entry without
  * `adapter`, a kind that clashes with a shipped one and an entry outside the package's folder each
- * refuse the start, naming the department; an adapterPath that is a URL is refused as one.
+ * refuse the start, naming the department; an adapterPath that is a URL is refused as one. The
+ * shipped adapters are packages too: named by package or, as older departments files do, by kind.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,9 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterFactories } from '../../adapters/index.js';
+import { z } from 'zod';
+import { defineAdapter, registerAdapter } from '../../adapters/sdk/adapter.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { ConfigError } from '../config.js';
-import { loadDepartmentAdapters } from './adapter-packages.js';
+import { loadDepartmentAdapters, locateAdapterPackage, shippedAdapterKinds } from './adapter-packages.js';
 import { type DepartmentConfig, departmentsFileSchema } from './config.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ow-adapter-packages-'));
@@ -81,7 +84,10 @@ describe('adapter packages and folders', () => {
       root,
     );
     expect(loaded.departments.map((entry) => entry.adapter)).toEqual(['psb-population', 'cab-marriage']);
-    expect(loaded.packages).toMatchObject([{ name: 'cab-adapter', version: '0.3.1', adapterInterface: '1.0' }]);
+    expect(loaded.packages).toMatchObject([
+      { name: '@onewindow/adapter-psb-population', adapterInterface: '1.0' },
+      { name: 'cab-adapter', version: '0.3.1', adapterInterface: '1.0' },
+    ]);
     const module = (await import(join(folder, 'index.js'))) as { DepartmentError: unknown };
     expect(module.DepartmentError).toBe(DepartmentError);
     // A relative adapterPath is taken from the working directory.
@@ -153,7 +159,9 @@ console.log(JSON.stringify({ kind: loaded.departments[0].adapter, sameSdk: modul
     expect(problems[2]).toMatch(/^department CCC: .*adapter interface 2\.0.*another major version/);
     expect(problems[3]).toMatch(/^department DDD: .*does not say which adapter interface.*"adapterInterface": "1\.0"/);
     expect(problems[4]).toMatch(/^department EEE: .*exports no adapter/);
-    expect(problems[5]).toMatch(/^department FFF: .*kind "psb-population" is already a shipped adapter/);
+    expect(problems[5]).toMatch(
+      /^department FFF: .*kind "psb-population" is already a shipped adapter \(@onewindow\/adapter-psb-population\).*"adapterPackage": "@onewindow\/adapter-psb-population"/,
+    );
     expect(problems[6]).toMatch(/^department GGG: adapterPath ".*not-there": no package\.json/);
     expect(problems[7]).toMatch(/^department HHH: .*"\.\.\/elsewhere\/index\.js" for \., outside the package's folder/);
   });
@@ -170,6 +178,85 @@ console.log(JSON.stringify({ kind: loaded.departments[0].adapter, sameSdk: modul
   });
 });
 
+describe('the shipped adapters are packages', () => {
+  const shippedFolder = (name: string): string => new URL(`../../${name}`, import.meta.url).pathname.replace(/\/$/, '');
+
+  it('loads each by package name from beside the gateway, its interface checked, none compiled in', async () => {
+    expect(adapterFactories).toEqual([]);
+    const loaded = await loadDepartmentAdapters(
+      Object.values(shippedAdapterKinds).map((name, index) => department(`D${index}`, { adapterPackage: name })),
+      adapterFactories,
+      root,
+    );
+    expect(loaded.departments.map((entry) => entry.adapter)).toEqual(Object.keys(shippedAdapterKinds));
+    expect(loaded.packages.map(({ name, adapterInterface }) => ({ name, adapterInterface }))).toEqual(
+      Object.values(shippedAdapterKinds).map((name) => ({ name, adapterInterface: '1.0' })),
+    );
+    // The gateway's own copies (here the sources), whatever node_modules holds.
+    expect(locateAdapterPackage('@onewindow/adapter-psb-population', root)?.folder).toBe(
+      shippedFolder('adapters/psb-population'),
+    );
+    expect(locateAdapterPackage('@onewindow/adapter-mca-marriage', root)?.folder).toBe(
+      shippedFolder('packages/adapter-mca-marriage'),
+    );
+  });
+
+  it('takes a shipped kind, as departments files written before the packages name it, for its package', async () => {
+    const loaded = await loadDepartmentAdapters(
+      [
+        department('PSB', { adapter: 'psb-population' }),
+        department('AMR', { adapter: 'amr-enterprise' }),
+        department('NRB', { adapter: 'nrb-realestate' }),
+        department('PS2', { adapterPackage: '@onewindow/adapter-psb-population' }),
+      ],
+      adapterFactories,
+      root,
+    );
+    expect(loaded.departments.map((entry) => entry.adapter)).toEqual([
+      'psb-population',
+      'amr-enterprise',
+      'nrb-realestate',
+      'psb-population',
+    ]);
+    // Loaded once each, with the same check as a package named by name.
+    expect(loaded.packages.map((entry) => [entry.source, entry.name, entry.adapterInterface])).toEqual([
+      ['@onewindow/adapter-psb-population', '@onewindow/adapter-psb-population', '1.0'],
+      ['@onewindow/adapter-amr-enterprise', '@onewindow/adapter-amr-enterprise', '1.0'],
+      ['@onewindow/adapter-nrb-realestate', '@onewindow/adapter-nrb-realestate', '1.0'],
+    ]);
+    expect(loaded.factories.map((factory) => factory.kind)).toEqual([
+      'psb-population',
+      'amr-enterprise',
+      'nrb-realestate',
+    ]);
+  });
+
+  it('leaves a kind it does not know to the registry, and a compiled-in kind as it is', async () => {
+    const compiled = registerAdapter(
+      defineAdapter({
+        kind: 'fork-kind',
+        description: "A fork's compiled-in adapter",
+        optionsSchema: z.object({}),
+        create: (_options, environment) => ({
+          kind: 'fork-kind',
+          department: environment.department,
+          resources: {},
+          health: async () => ({ ok: true }),
+          close: async () => {},
+        }),
+      }),
+    );
+    const loaded = await loadDepartmentAdapters(
+      [department('XYZ', { adapter: 'no-such-adapter' }), department('FRK', { adapter: 'fork-kind' })],
+      [compiled],
+      root,
+    );
+    expect(loaded.packages).toEqual([]);
+    expect(loaded.departments.map((entry) => entry.adapter)).toEqual(['no-such-adapter', 'fork-kind']);
+    expect(loaded.factories).toEqual([compiled]);
+  });
+});
+
 describe('the departments file names each adapter once', () => {
   const base = { code: 'CAB', name: 'CAB registry', baseUrl: 'https://x.example.gov.cn' };
   it('takes a kind, a package or a folder', () => {
@@ -180,7 +267,7 @@ describe('the departments file names each adapter once', () => {
     const messages = (entry: Record<string, unknown>) =>
       departmentsFileSchema.safeParse([entry]).error?.issues.map((issue) => issue.message) ?? [];
     expect(messages(base)).toEqual([
-      expect.stringMatching(/name the adapter: "adapter".*"adapterPackage".*"adapterPath"/),
+      expect.stringMatching(/name the adapter: "adapterPackage".*"adapterPath".*"adapter"/),
     ]);
     expect(messages({ ...base, adapter: 'psb-population', adapterPath: './x' })).toEqual([
       'name the adapter once: adapter and adapterPath are both given',

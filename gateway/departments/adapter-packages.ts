@@ -1,10 +1,12 @@
 /**
- * Adapters outside the gateway's source tree: a department entry may name an npm package
- * (`"adapterPackage": "@acme/onewindow-adapter-cab"`) or a folder (`"adapterPath": "/opt/adapters/cab"`)
- * instead of a shipped kind. Each is loaded here at start, before the registry is built: its
- * package.json must say which adapter interface it was written for (`"onewindow":
- * {"adapterInterface": "1.0"}`, checked against the SDK's), and its entry must export `adapter`, an
- * adapter factory. Every problem names its department and the start is refused (ConfigError).
+ * Department adapters are packages, loaded here at start, before the registry is built: a
+ * department entry names an npm package (`"adapterPackage": "@acme/onewindow-adapter-cab"`), a
+ * folder (`"adapterPath": "/opt/adapters/cab"`) or, for the adapters shipped with the gateway, their
+ * kind (`"adapter": "psb-population"`, the name departments files used before the shipped adapters
+ * became packages), which stands for the shipped package (`shippedAdapterKinds`). Each package.json
+ * must say which adapter interface it was written for (`"onewindow": {"adapterInterface": "1.0"}`,
+ * checked against the SDK's), and its entry must export `adapter`, an adapter factory. Every problem
+ * names its department and the start is refused (ConfigError).
  *
  * The SDK is the gateway's own: a package importing `@onewindow/adapter-sdk` gets the very modules
  * the gateway runs (a resolve hook maps the name), whatever copy its own node_modules may hold, so
@@ -21,8 +23,27 @@ import type { DepartmentConfig } from './config.js';
 
 /** The SDK's folder beside this module (the sources under tsx and vitest, dist/ in production). */
 const sdkFolder = new URL('../../adapters/sdk/', import.meta.url);
-/** The adapter packages the gateway's repository holds (npm workspaces), built into dist/ with it. */
-const shippedPackagesFolder = new URL('../../packages/', import.meta.url);
+/**
+ * Where the adapter packages shipped with the gateway lie (npm workspaces of its repository, built
+ * into dist/ with it): the department adapters under adapters/ (PSB, AMR, NRB) and packages/ (MCA).
+ */
+const shippedPackagesFolders = [
+  new URL('../../adapters/', import.meta.url),
+  new URL('../../packages/', import.meta.url),
+];
+
+/**
+ * The kinds of the department adapters shipped with the gateway, each standing for its package: a
+ * departments file naming `"adapter": "psb-population"` gets `@onewindow/adapter-psb-population`,
+ * loaded and checked like any package (the same as naming the package). Kept so that departments
+ * files written when these adapters were compiled in keep working; new files name the package.
+ */
+export const shippedAdapterKinds: Readonly<Record<string, string>> = {
+  'psb-population': '@onewindow/adapter-psb-population',
+  'amr-enterprise': '@onewindow/adapter-amr-enterprise',
+  'nrb-realestate': '@onewindow/adapter-nrb-realestate',
+  'mca-marriage': '@onewindow/adapter-mca-marriage',
+};
 
 interface PackageManifest {
   name?: unknown;
@@ -45,25 +66,35 @@ function readManifest(folder: string): PackageManifest | undefined {
   return typeof parsed === 'object' && parsed !== null ? (parsed as PackageManifest) : undefined;
 }
 
+/** A package shipped with the gateway, by name: its folder beside the gateway's code. */
+function locateShippedPackage(name: string): AdapterPackageLocation | undefined {
+  for (const url of shippedPackagesFolders) {
+    const shipped = fileURLToPath(url);
+    if (!existsSync(shipped)) continue;
+    for (const entry of readdirSync(shipped, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const folder = join(shipped, entry.name);
+      const manifest = readManifest(folder);
+      if (manifest?.name === name && manifest.onewindow !== undefined) return { folder, manifest };
+    }
+  }
+  return undefined;
+}
+
 /**
- * Where a package named in the departments file lives: node_modules from `baseDirectory` upwards,
- * as Node looks, then the adapter packages shipped with the gateway (in production their built
- * copies in dist/packages, which npm ci does not link).
+ * Where a package named in the departments file lives: first among the adapter packages shipped
+ * with the gateway (beside its code: the sources in development, their built copies in dist/ in
+ * production, where npm ci links no workspace), so a shipped package is always the one built and
+ * tested with this gateway; then node_modules from `baseDirectory` upwards, as Node looks.
  */
 export function locateAdapterPackage(name: string, baseDirectory: string): AdapterPackageLocation | undefined {
+  const shipped = locateShippedPackage(name);
+  if (shipped) return shipped;
   for (let directory = resolve(baseDirectory); ; directory = dirname(directory)) {
     const folder = join(directory, 'node_modules', name);
     const manifest = readManifest(folder);
     if (manifest) return { folder, manifest };
     if (dirname(directory) === directory) break;
-  }
-  const shipped = fileURLToPath(shippedPackagesFolder);
-  if (!existsSync(shipped)) return undefined;
-  for (const entry of readdirSync(shipped, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const folder = join(shipped, entry.name);
-    const manifest = readManifest(folder);
-    if (manifest?.name === name) return { folder, manifest };
   }
   return undefined;
 }
@@ -225,34 +256,46 @@ export async function loadAdapterPackage(
 export interface DepartmentAdapters {
   /** The departments, each with `adapter` set to its kind (a loaded package's own kind). */
   departments: DepartmentConfig[];
-  /** The shipped factories and those of the loaded packages. */
+  /** The compiled-in factories and those of the loaded packages. */
   factories: RegisteredAdapterFactory[];
   packages: LoadedAdapterPackage[];
 }
 
 /**
- * Loads the adapter package or folder of every department that names one, once per package, and
- * returns the departments with their adapter kinds and the factories to build them with. A kind
- * that clashes with a shipped kind or another package's is refused: kinds label metrics and the
- * departments API, so each must mean one adapter.
+ * Loads the adapter package or folder of every department that names one (or names a shipped
+ * kind, `shippedAdapterKinds`), once per package, and returns the departments with their adapter
+ * kinds and the factories to build them with. `compiledIn` are the factories compiled into this
+ * build (adapters/index.ts: none in the gateway as shipped, a fork's own); a department naming one
+ * of their kinds is left as it is. A kind that clashes with a compiled-in kind, a shipped package's
+ * kind or another package's is refused: kinds label metrics and the departments API, so each must
+ * mean one adapter. A kind that is none of these is left for the registry to refuse (with the
+ * other problems of the file).
  */
 export async function loadDepartmentAdapters(
   departments: readonly DepartmentConfig[],
-  shipped: readonly RegisteredAdapterFactory[],
+  compiledIn: readonly RegisteredAdapterFactory[],
   baseDirectory: string = process.cwd(),
 ): Promise<DepartmentAdapters> {
   const problems: string[] = [];
   const bySource = new Map<string, LoadedAdapterPackage | Error>();
-  const kinds = new Map(shipped.map((factory) => [factory.kind, 'a shipped adapter']));
+  const kinds = new Map(compiledIn.map((factory) => [factory.kind, 'a compiled-in adapter']));
   const loaded: LoadedAdapterPackage[] = [];
   const resolved: DepartmentConfig[] = [];
   for (const department of departments) {
+    const shippedKind =
+      department.adapter !== undefined &&
+      !kinds.has(department.adapter) &&
+      Object.hasOwn(shippedAdapterKinds, department.adapter)
+        ? department.adapter
+        : undefined;
     const source =
       department.adapterPackage !== undefined
         ? { adapterPackage: department.adapterPackage }
         : department.adapterPath !== undefined
           ? { adapterPath: department.adapterPath }
-          : undefined;
+          : shippedKind !== undefined
+            ? { adapterPackage: shippedAdapterKinds[shippedKind] ?? '' }
+            : undefined;
     if (source === undefined) {
       resolved.push(department);
       continue;
@@ -262,15 +305,21 @@ export async function loadDepartmentAdapters(
     if (result === undefined) {
       try {
         result = await loadAdapterPackage(source, baseDirectory);
-        const holder = kinds.get(result.factory.kind);
+        const kind = result.factory.kind;
+        const shippedPackage = Object.hasOwn(shippedAdapterKinds, kind) ? shippedAdapterKinds[kind] : undefined;
+        const holder =
+          kinds.get(kind) ??
+          (shippedPackage !== undefined && shippedPackage !== result.name
+            ? `a shipped adapter (${shippedPackage})`
+            : undefined);
         if (holder !== undefined)
           throw new Error(
-            `its adapter kind "${result.factory.kind}" is already ${holder}; each kind names one adapter` +
-              (holder === 'a shipped adapter'
-                ? ` (a shipped kind is named with "adapter": "${result.factory.kind}")`
+            `its adapter kind "${kind}" is already ${holder}; each kind names one adapter` +
+              (shippedPackage !== undefined
+                ? ` (the shipped one is named with "adapterPackage": "${shippedPackage}")`
                 : ''),
           );
-        kinds.set(result.factory.kind, `the adapter of ${result.source}`);
+        kinds.set(kind, `the adapter of ${result.source}`);
         loaded.push(result);
       } catch (error) {
         result = error instanceof Error ? error : new Error(String(error));
@@ -278,18 +327,30 @@ export async function loadDepartmentAdapters(
       bySource.set(key, result);
     }
     if (result instanceof Error) {
-      problems.push(`department ${department.code}: ${result.message}`);
+      problems.push(
+        `department ${department.code}: ${shippedKind !== undefined ? `adapter "${shippedKind}": ` : ''}${result.message}`,
+      );
+      continue;
+    }
+    if (shippedKind !== undefined && result.factory.kind !== shippedKind) {
+      problems.push(
+        `department ${department.code}: adapter "${shippedKind}": its package ${result.name} exports the kind "${result.factory.kind}"`,
+      );
       continue;
     }
     resolved.push({ ...department, adapter: result.factory.kind });
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { departments: resolved, factories: [...shipped, ...loaded.map((entry) => entry.factory)], packages: loaded };
+  return {
+    departments: resolved,
+    factories: [...compiledIn, ...loaded.map((entry) => entry.factory)],
+    packages: loaded,
+  };
 }
 
 /**
- * One export of an adapter package found as `loadAdapterPackage` finds it (the demo's simulators
- * of out-of-tree packages): imported at run time, so the gateway's build never links the package in.
+ * One export of an adapter package found as `loadAdapterPackage` finds it (the demo's simulators,
+ * from the shipped packages): imported at run time, so the gateway's code never links a package in.
  */
 export async function importAdapterPackageExport(
   name: string,

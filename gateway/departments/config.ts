@@ -41,11 +41,12 @@ export const departmentConfigSchema = z
     code: departmentCode,
     name: z.string().min(1).max(200),
     /**
-     * A shipped adapter kind, e.g. `psb-population` (see adapters/index.ts). After an
-     * `adapterPackage` or `adapterPath` is loaded (adapter-packages.ts), the kind it exports.
+     * A shipped adapter's kind, e.g. `psb-population`, standing for its package
+     * (`shippedAdapterKinds`, adapter-packages.ts), or a kind a fork compiles in (adapters/index.ts).
+     * After an adapter package is loaded (adapter-packages.ts), the kind it exports.
      */
     adapter: z.string().min(1).optional(),
-    /** An out-of-tree adapter: an npm package installed beside the gateway (node_modules). */
+    /** An adapter package: one shipped with the gateway, or an npm package installed beside it (node_modules). */
     adapterPackage: z
       .string()
       .regex(
@@ -102,7 +103,7 @@ export const departmentsFileSchema = z.array(departmentConfigSchema).check((ctx)
         path: [index],
         message:
           named.length === 0
-            ? 'name the adapter: "adapter" (a shipped kind), "adapterPackage" (an npm package) or "adapterPath" (a folder)'
+            ? 'name the adapter: "adapterPackage" (an npm package), "adapterPath" (a folder) or "adapter" (a shipped kind)'
             : `name the adapter once: ${named.join(' and ')} are both given`,
       });
     }

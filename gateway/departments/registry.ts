@@ -11,6 +11,7 @@ import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import type { DepartmentAdapter, PersonIdentifierType } from '../../adapters/sdk/types.js';
 import { DepartmentError } from '../../adapters/sdk/errors.js';
 import { ConfigError } from '../config.js';
+import { shippedAdapterKinds } from './adapter-packages.js';
 import type { DepartmentConfig } from './config.js';
 
 export interface RegisteredDepartment {
@@ -140,7 +141,11 @@ export class DepartmentRegistry {
       }
       const factory = factories.get(kind);
       if (!factory) {
-        problems.push(`${where}: unknown adapter "${kind}" (known: ${[...factories.keys()].join(', ')})`);
+        const known = [...new Set([...factories.keys(), ...Object.keys(shippedAdapterKinds)])];
+        problems.push(
+          `${where}: unknown adapter "${kind}" (known: ${known.join(', ')}; an adapter of your own is named with ` +
+            '"adapterPackage" or "adapterPath")',
+        );
         continue;
       }
       const parsedOptions = factory.optionsSchema.safeParse(department.options);

@@ -35,6 +35,7 @@ import { createDepartmentMetrics } from '../../adapters/sdk/metrics.js';
 import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../../adapters/psb-population/simulator.js';
 import { nonPublicReason } from '../../adapters/sdk/url-policy.js';
 import { ConfigError, parseConfig } from '../../gateway/config.js';
+import { loadDepartmentAdapters } from '../../gateway/departments/adapter-packages.js';
 import { DepartmentRegistry } from '../../gateway/departments/registry.js';
 import { bearerHeaders, type SecurityGateway, startSecurityGateway, unmaskedIdNumberLeaks } from './support.js';
 
@@ -85,17 +86,21 @@ function psbDepartment(code: string, baseUrl: string): Record<string, unknown> {
  * environment parsed as at start (`parseConfig`), then the department registry built exactly as
  * `startGateway` → `createServices` builds it (without a database, which it does not need).
  */
-function startupProblems(departments: Record<string, unknown>[], environment: Record<string, string> = {}): string[] {
+async function startupProblems(
+  departments: Record<string, unknown>[],
+  environment: Record<string, string> = {},
+): Promise<string[]> {
   try {
     const config = parseConfig({
       ONEWINDOW_DEMO: 'false',
       DEPARTMENTS_JSON: JSON.stringify(departments),
       ...environment,
     });
+    const loaded = await loadDepartmentAdapters(config.departments.list, adapterFactories);
     const registry = DepartmentRegistry.create({
-      departments: config.departments.list,
+      departments: loaded.departments,
       urlPolicy: config.departments.urlPolicy,
-      factories: adapterFactories,
+      factories: loaded.factories,
       contracts: createContractSet([]),
       metrics: createDepartmentMetrics(new Registry()),
       logger: pino({ level: 'silent' }),
@@ -153,7 +158,7 @@ describe('configuration time: base URLs into the gateway’s own network stop th
     const departments = internalBaseUrls.map(([, url], index) =>
       psbDepartment(`D${String(index).padStart(2, '0')}`, url),
     );
-    const problems = startupProblems(departments);
+    const problems = await startupProblems(departments);
     const unexplained: string[] = [];
     internalBaseUrls.forEach(([spelling, url], index) => {
       const code = `D${String(index).padStart(2, '0')}`;
@@ -178,7 +183,7 @@ describe('configuration time: base URLs into the gateway’s own network stop th
       'http://127.0.0.1/?host=registry.example.gov.cn',
       'http://registry-example.gov.cn/',
     ];
-    const problems = startupProblems(
+    const problems = await startupProblems(
       tricks.map((url, index) => psbDepartment(`A${index}`, url)),
       { DEPARTMENT_ALLOWED_HOSTS: 'registry.example.gov.cn' },
     );
@@ -281,7 +286,7 @@ describe('call time: redirects are never followed, network-path adapter paths st
     expect(amrDepartment.hits.map((hit) => hit.url)).toContain('//elsewhere.example/steal');
     expect(amrDepartment.hits.every((hit) => hit.host === `127.0.0.1:${amrDepartment.port}`)).toBe(true);
     // A path naming a port (or any other character outside the path syntax) is refused at configuration.
-    const problems = startupProblems([
+    const problems = await startupProblems([
       {
         code: 'AMR',
         name: 'AMR',
@@ -445,7 +450,7 @@ describe('call time: a host name on the allowlist that resolves to loopback (DNS
   );
 
   it('localhost itself is refused already at configuration time', async () => {
-    const problems = startupProblems([psbDepartment('LOCAL', `http://localhost:${behindName.port}/`)], {
+    const problems = await startupProblems([psbDepartment('LOCAL', `http://localhost:${behindName.port}/`)], {
       DEPARTMENT_ALLOWED_HOSTS: 'localhost',
     });
     expect(problems).toEqual([
