@@ -329,8 +329,11 @@ interface CertificateAnswer {
   source: string | null;
 }
 
-/** A department's definitive answers: the certificate, or that it is revoked. Anything else (unavailable, error) is a failure. */
-const DEFINITIVE_STATUSES = ['ok', 'revoked'];
+/**
+ * A department's definitive answers: the certificate, or that it is revoked or cancelled by a later
+ * event (已注销). Anything else (unavailable, error) is a failure.
+ */
+const DEFINITIVE_STATUSES = ['ok', 'revoked', 'cancelled'];
 
 /** undefined when every asked type was answered definitively from `source`, else what differed. */
 function certificateProblem(
@@ -341,7 +344,7 @@ function certificateProblem(
   for (const type of types) {
     const result = results.find((candidate) => candidate.certificateType === type);
     if (!result || !DEFINITIVE_STATUSES.includes(result.status) || result.source !== source)
-      return `${type}: ${JSON.stringify(result ?? null).slice(0, 300)} (expected ok or revoked, from ${source})`;
+      return `${type}: ${JSON.stringify(result ?? null).slice(0, 300)} (expected ok, revoked or cancelled, from ${source})`;
   }
   return undefined;
 }

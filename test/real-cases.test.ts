@@ -4,7 +4,7 @@
  * seized flat refused at the one-time notice — before anything is dispatched — instead of a dead
  * letter days later. Real NRB and PSB simulators; the gateway's clock stands still.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
 import {
@@ -54,6 +54,7 @@ interface NoticeEntry {
 }
 interface CaseBody {
   id: string;
+  caseNumber: string;
   status: string;
   parties: { role: string; subjectId: string }[];
   notice: { entries: NoticeEntry[]; acceptable: boolean; readyToSubmit: boolean };
@@ -733,6 +734,14 @@ describe('two buyers (a married couple) as counterparty', () => {
         .sort(),
     ).toEqual([liMei, wangJianguo].sort());
     expect(rows.find((row) => row.requirementCode === 'applicant_identity')?.partySubjectId).toBeNull();
+    // Showing the case with 王建国's card is a use of his data: on his own record, with the request's purpose.
+    const shownToWang = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(and(eq(auditEntries.subjectRef, wangJianguo), eq(auditEntries.action, 'case.fetch_certificates')));
+    expect(shownToWang.map((entry) => [entry.caseRef, entry.materialTypes])).toEqual([
+      [opened.caseNumber, ['resident_id_card']],
+    ]);
 
     // The next case of the same couple reuses each buyer's own card.
     const again = await ok<CaseBody>(await openCouple(LI_MEI), 201);

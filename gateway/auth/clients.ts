@@ -149,7 +149,8 @@ export function prepareClientQueries(database: Pick<DatabaseHandle, 'db' | 'prep
             id: row.id,
             name: row.name,
             kind: row.kind,
-            scopes: row.scopes as Scope[],
+            // Its own copy: callers of one batched read share the row.
+            scopes: [...row.scopes] as Scope[],
             departmentCode: row.department_code,
             // Times as epoch milliseconds: the drivers give timestamps back in different forms.
             createdAt: new Date(Number(row.created_ms)),

@@ -735,6 +735,24 @@ async function auditCaseView(
     fields,
     materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
   });
+  // A party's materials shown in the case are a use of that party's data: on the party's own record
+  // too, so each buyer's access log shows who saw their ID card and why.
+  const partyMaterialTypes = new Map<string, string[]>();
+  for (const entry of view.notice.entries) {
+    if (!entry.material || entry.partySubjectId === null || entry.partySubjectId === visible.row.subjectId) continue;
+    const types = partyMaterialTypes.get(entry.partySubjectId) ?? [];
+    types.push(entry.material.typeCode);
+    partyMaterialTypes.set(entry.partySubjectId, types);
+  }
+  for (const [subjectId, materialTypes] of partyMaterialTypes) {
+    await auditAccess(tx, visible.context, {
+      decision: visible.decision,
+      action,
+      subjectId,
+      fields: ['materials'],
+      materialTypes,
+    });
+  }
 }
 
 async function addEvent(

@@ -8,8 +8,8 @@
  * have written them anyway (postgres.js writes at `setImmediate` too), so a lone read waits no
  * longer and a busy instance sends one statement where it sent dozens.
  *
- * Each caller gets its own row (or `undefined`) and each caller sees a failure of the statement:
- * nothing is shared but the round trip. Only for reads whose answer does not depend on the
+ * Each caller gets its key's row (or `undefined`) and each caller sees a failure of the statement.
+ * Callers asking for the same key in one turn get the same row object: treat rows as read-only. Only for reads whose answer does not depend on the
  * caller's transaction: a read inside a transaction must go through that transaction.
  */
 export interface BatchedReadOptions<Key, Row> {
@@ -49,7 +49,11 @@ export function batchedRead<Key, Row>(options: BatchedReadOptions<Key, Row>): Ba
 
   function send(batch: Map<Key, Waiting<Row>[]>): void {
     const keys = [...batch.keys()];
-    const reading = keys.length === 1 ? options.readOne(keys[0] as Key) : options.readMany(keys);
+    // Started inside a promise: a read that throws instead of rejecting fails its callers too,
+    // rather than escaping from the timer with every caller left waiting.
+    const reading = Promise.resolve().then(() =>
+      keys.length === 1 ? options.readOne(keys[0] as Key) : options.readMany(keys),
+    );
     reading.then(
       (rows) => settle(batch, rows),
       (error: unknown) => fail(batch, error),

@@ -46,10 +46,11 @@ function parseInput(schema: ZodType, value: unknown): ParsedInput | Promise<Pars
 }
 
 function queryOf(c: Context<AppEnv>): Record<string, string | string[]> {
-  // As Hono's validator presents a query: a value, or the values of a repeated name.
-  const values: Record<string, string | string[]> = {};
-  for (const [name, all] of Object.entries(c.req.queries())) values[name] = all.length === 1 ? (all[0] as string) : all;
-  return values;
+  // As Hono's validator presents a query: a value, or the values of a repeated name. Built by
+  // Object.fromEntries, never by assignment: a name `__proto__` must stay a plain key.
+  return Object.fromEntries(
+    Object.entries(c.req.queries()).map(([name, all]) => [name, all.length === 1 ? (all[0] as string) : all]),
+  );
 }
 
 function checkedInput(
