@@ -280,6 +280,21 @@ describe('contract gate at bounded cost', () => {
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);
   });
 
+  it('stops its worker when idle and starts one again for the next check', { timeout: 60_000 }, async () => {
+    // A worker holds ~100 MiB; publications are rare, so it does not stay.
+    const checker = createContractChecker({ idleStopMs: 50 });
+    try {
+      expect(checker.hasWorker()).toBe(false);
+      await checker.read(manyKeysYaml('tst.idle', 10));
+      expect(checker.hasWorker()).toBe(true);
+      await expect.poll(() => checker.hasWorker(), { timeout: 10_000, interval: 20 }).toBe(false);
+      await expect(checker.read(manyKeysYaml('tst.idle', 10))).resolves.toMatchObject({ version: '1.0.0' });
+    } finally {
+      await checker.close();
+    }
+    expect(checker.hasWorker()).toBe(false);
+  });
+
   it('stops a check that runs past its time limit and says so', { timeout: 60_000 }, async () => {
     const checker = createContractChecker({ timeLimitMs: 1 });
     try {

@@ -35,6 +35,11 @@ export interface ContractCheckerOptions {
   timeLimitMs?: number;
   /** Heap the worker may use (MiB); a document that needs more is refused rather than starving the gateway. */
   maxHeapMb?: number;
+  /**
+   * How long the worker is kept after its last check (ms). Publications are rare and a worker
+   * holds ~100 MiB (its own heap and module graph): stopped when idle, started again on demand.
+   */
+  idleStopMs?: number;
 }
 
 export interface ContractChecker {
@@ -47,12 +52,15 @@ export interface ContractChecker {
    * 2 MiB document takes the YAML library half a second; readers must not hold the event loop either.
    */
   convert(kind: 'yaml-to-json' | 'json-to-yaml', text: string): Promise<string>;
+  /** Whether a worker is running now (it is stopped when idle). */
+  hasWorker(): boolean;
   /** Stops the worker (tests, shutdown); a later check starts a new one. */
   close(): Promise<void>;
 }
 
 const DEFAULT_TIME_LIMIT_MS = 15_000;
 const DEFAULT_MAX_HEAP_MB = 512;
+const DEFAULT_IDLE_STOP_MS = 5_000;
 
 /**
  * A worker running the compiled `document-worker.js` in production. From source (`npm start`, the
@@ -77,9 +85,12 @@ function startWorker(maxHeapMb: number): Worker {
 export function createContractChecker(options: ContractCheckerOptions = {}): ContractChecker {
   const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const maxHeapMb = options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
+  const idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
   let worker: Worker | undefined;
   let nextId = 1;
   let queue: Promise<unknown> = Promise.resolve();
+  let inFlight = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
 
   const stop = async (): Promise<void> => {
     const current = worker;
@@ -145,9 +156,17 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
     });
 
   const enqueue = (job: CheckJob): Promise<CheckReply> => {
+    clearTimeout(idleTimer);
+    inFlight += 1;
     const result = queue.then(() => runOnce(job));
     // The next check waits for this one to settle, whatever its outcome.
     queue = result.catch(() => undefined);
+    void queue.then(() => {
+      inFlight -= 1;
+      if (inFlight > 0) return;
+      idleTimer = setTimeout(() => void stop(), idleStopMs);
+      idleTimer.unref();
+    });
     return result;
   };
 
@@ -179,7 +198,11 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       if (reply.kind !== 'text') throw new Error('contract checker: a conversion answered as something else');
       return reply.text;
     },
-    close: stop,
+    hasWorker: () => worker !== undefined,
+    close: async () => {
+      clearTimeout(idleTimer);
+      await stop();
+    },
   };
 }
 
