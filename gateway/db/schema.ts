@@ -997,7 +997,7 @@ export const notifications = pgTable(
   ],
 );
 
-/** A 64-bit transaction id (PostgreSQL 13+), read and written as text. */
+/** A 64-bit transaction id (xid8, PostgreSQL 13+; the gateway needs 15+, docs/running.md), read and written as text. */
 const xid8 = customType<{ data: string; driverData: string }>({
   dataType: () => 'xid8',
 });
