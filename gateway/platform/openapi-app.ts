@@ -11,11 +11,12 @@
  * Bodies, headers and cookies, and routes with a hook of their own, keep zod-openapi's validators.
  * The OpenAPI document is unchanged: the route is registered as declared.
  */
-import { OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { type ZodType, core } from 'zod';
 import type { AppEnv } from './context.js';
 import { ApiError, message } from './errors.js';
+import { asArray } from './routes.js';
 
 interface Issue {
   path: PropertyKey[];
@@ -82,11 +83,6 @@ function plainInputs(query: ZodType | undefined, params: ZodType | undefined): M
   };
 }
 
-function asList(middleware: RouteConfig['middleware']): MiddlewareHandler[] {
-  if (!middleware) return [];
-  return (Array.isArray(middleware) ? middleware : [middleware]) as MiddlewareHandler[];
-}
-
 export class GatewayOpenAPIHono extends OpenAPIHono<AppEnv> {
   constructor(init?: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0]) {
     super(init);
@@ -102,7 +98,10 @@ export class GatewayOpenAPIHono extends OpenAPIHono<AppEnv> {
           ...route,
           hide: true,
           request: rest,
-          middleware: [...asList(middleware), plainInputs(query as ZodType | undefined, params as ZodType | undefined)],
+          middleware: [
+            ...asArray(middleware),
+            plainInputs(query as ZodType | undefined, params as ZodType | undefined),
+          ],
         },
         handler,
       );
