@@ -30,6 +30,7 @@ import { CalendarService } from './calendar/service.js';
 import { seedShippedCalendars } from './calendar/store.js';
 import { DeliveryWorker } from './cases/dispatch.js';
 import type { Config } from './config.js';
+import { sharedContractChecker } from './contracts/contract-checker.js';
 import { seedRepositoryContracts } from './contracts/repository.js';
 import type { Database, DatabaseHandle } from './db/client.js';
 import type { DepartmentConfig } from './departments/config.js';
@@ -212,6 +213,7 @@ export async function createServices(
     database.db,
     createContractSet([], { metrics: departmentMetrics }),
     logger,
+    (json) => sharedContractChecker.rewriteOpenApi30(json),
   );
   await publishedContracts.sync();
   // Out-of-tree adapters (adapterPackage, adapterPath) are imported now, before the registry needs them.

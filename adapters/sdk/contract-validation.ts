@@ -10,12 +10,22 @@
  * - A violation lists JSON pointers and keywords only, never values (they may be personal data).
  * - Unknown keywords (`x-*`, `xml`, `example`, `discriminator`, …) are annotations and ignored.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import type { ContractSet } from './adapter.js';
 import { DepartmentError } from './errors.js';
+import { MAX_COMPILED_SCHEMA_NODES, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
 import type { DepartmentMetrics } from './metrics.js';
+import { rewriteOpenApi30 } from './openapi-30-schemas.js';
+import {
+  type JsonObject,
+  escapePointerToken,
+  follow,
+  fragmentOf,
+  isObject,
+  resolveLocalPointer,
+} from './schema-pointers.js';
 
 export interface ContractMeta {
   department: string;
@@ -30,6 +40,8 @@ export interface ContractViolation {
 
 /** A result of checking one answer: `null` when it conforms. */
 export type ContractCheck = ContractViolation[] | null;
+
+type ResponseCheck = (body: unknown) => ContractCheck;
 
 export interface CompiledContract extends ContractMeta {
   readonly openapiVersion: '3.0' | '3.1';
@@ -48,74 +60,6 @@ export interface CompiledContract extends ContractMeta {
 const formatsPlugin = formatsModule.default;
 
 const MAX_VIOLATIONS = 20;
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function escapePointerToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** A JSON pointer as a URI fragment (Ajv percent-decodes it before reading the pointer). */
-function fragmentOf(tokens: readonly string[]): string {
-  return tokens.map((token) => encodeURIComponent(escapePointerToken(token))).join('/');
-}
-
-function resolveLocalPointer(document: JsonObject, ref: string): { value: unknown; tokens: string[] } {
-  if (!ref.startsWith('#/')) throw new Error(`only local references are supported (${ref})`);
-  const tokens = ref
-    .slice(2)
-    .split('/')
-    .map((token) => decodeURIComponent(token).replace(/~1/g, '/').replace(/~0/g, '~'));
-  let value: unknown = document;
-  for (const token of tokens) {
-    if (!isObject(value) && !Array.isArray(value)) throw new Error(`reference ${ref} does not resolve`);
-    value = (value as JsonObject)[token];
-  }
-  if (value === undefined) throw new Error(`reference ${ref} does not resolve`);
-  return { value, tokens };
-}
-
-/** Follows `$ref`s of non-schema objects (path items, responses), keeping where they led. */
-function follow(document: JsonObject, value: unknown, tokens: string[]): { value: unknown; tokens: string[] } {
-  let current = { value, tokens };
-  for (let hops = 0; hops < 16 && isObject(current.value) && typeof current.value['$ref'] === 'string'; hops++) {
-    current = resolveLocalPointer(document, current.value['$ref']);
-  }
-  return current;
-}
-
-/**
- * Rewrites OpenAPI 3.0 schema dialect into what draft-07 Ajv understands, on a copy: `nullable`
- * becomes a `null` type (and a `null` enum member), boolean `exclusiveMinimum`/`exclusiveMaximum`
- * become the numeric form. Walks the whole document; the rewrite only touches shapes that only
- * schemas have.
- */
-function rewriteOpenApi30(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(rewriteOpenApi30);
-  if (!isObject(value)) return value;
-  const result: JsonObject = {};
-  for (const [key, child] of Object.entries(value)) result[key] = rewriteOpenApi30(child);
-  if (result['nullable'] === true) {
-    delete result['nullable'];
-    const type = result['type'];
-    if (typeof type === 'string') result['type'] = [type, 'null'];
-    if (Array.isArray(result['enum']) && !result['enum'].includes(null)) result['enum'] = [...result['enum'], null];
-  } else if (result['nullable'] === false) delete result['nullable'];
-  for (const [flag, bound] of [
-    ['exclusiveMinimum', 'minimum'],
-    ['exclusiveMaximum', 'maximum'],
-  ] as const) {
-    if (result[flag] === true && typeof result[bound] === 'number') {
-      result[flag] = result[bound];
-      delete result[bound];
-    } else if (typeof result[flag] === 'boolean') delete result[flag];
-  }
-  return result;
-}
 
 const INT32 = 2 ** 31;
 
@@ -153,8 +97,55 @@ interface OperationEntry {
 
 let contractCounter = 0;
 
+/**
+ * A document holding only `schemaTokens`' schema and the `references` it reaches, each at its
+ * own pointer and shared with `document`, not copied. A pointer inside one already placed is
+ * already there.
+ */
+function reachableParts(
+  document: JsonObject,
+  schemaTokens: readonly string[],
+  references: ReadonlySet<string>,
+): JsonObject {
+  if (references.has('#')) return document;
+  const pointers = [
+    schemaTokens,
+    ...[...references].map((reference) => resolveLocalPointer(document, reference).tokens),
+  ];
+  pointers.sort((left, right) => left.length - right.length);
+  const parts: JsonObject = {};
+  const placed: string[] = [];
+  for (const tokens of pointers) {
+    const joined = tokens.map((token) => `/${escapePointerToken(token)}`).join('');
+    if (placed.some((prefix) => joined === prefix || joined.startsWith(`${prefix}/`))) continue;
+    placed.push(joined);
+    let into: Record<string, unknown> = parts;
+    let from = document as Record<string, unknown>;
+    for (const token of tokens.slice(0, -1)) {
+      from = from[token] as Record<string, unknown>;
+      // Arrays stay arrays (a reference into `allOf/0`): Ajv walks them as it would the original.
+      into[token] ??= Array.isArray(from) ? [] : {};
+      into = into[token] as Record<string, unknown>;
+    }
+    const last = tokens.at(-1);
+    if (last !== undefined) into[last] = from[last];
+  }
+  return parts;
+}
+
 /** Compiles a contract document; throws a plain Error when it is not an OpenAPI 3.0/3.1 document. */
-export function compileContract(document: object, meta: ContractMeta): CompiledContract {
+export interface CompileOptions {
+  /** Response schemas with more nodes are interpreted, not compiled (tests set 0 to compare). */
+  maxCompiledSchemaNodes?: number;
+  /**
+   * The document's 3.0 schemas were already rewritten as JSON Schema (`rewriteOpenApi30`, which
+   * the gateway runs in its contract worker for large documents): used as it is, not walked.
+   */
+  schemasRewritten?: boolean;
+}
+
+export function compileContract(document: object, meta: ContractMeta, options: CompileOptions = {}): CompiledContract {
+  const maxCompiledNodes = options.maxCompiledSchemaNodes ?? MAX_COMPILED_SCHEMA_NODES;
   if (!isObject(document)) throw new Error(`${meta.resourceCode}: the contract is not an object`);
   const declared = document['openapi'];
   const dialect =
@@ -167,14 +158,17 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
     throw new Error(
       `${meta.resourceCode}: the contract is not an OpenAPI 3.0 or 3.1 document (openapi: ${String(declared)})`,
     );
-  const source = (dialect === '3.0' ? rewriteOpenApi30(document) : structuredClone(document)) as JsonObject;
-  contractCounter += 1;
-  const key = `urn:onewindow:contract:${contractCounter}`;
-  // The document's own `$id` (rare at the top of an OpenAPI document) would override the key.
+  // Nothing below changes the document: a copy of its top level is enough to drop its own `$id`
+  // (rare at the top of an OpenAPI document), which would override the key Ajv knows it by. A deep
+  // copy of a 2 MB document would hold the event loop ~0.1 s.
+  const source =
+    dialect === '3.0' && options.schemasRewritten !== true
+      ? (rewriteOpenApi30(document) as JsonObject)
+      : { ...document };
   delete source['$id'];
   delete source['$schema'];
-  const ajv = newAjv(dialect);
-  ajv.addSchema(source, key);
+  const checkedDialect: '3.0' | '3.1' = dialect;
+  let ajv: Ajv | undefined;
 
   const operations = new Map<string, OperationEntry>();
   const paths = isObject(source['paths']) ? source['paths'] : {};
@@ -189,8 +183,31 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
     }
   }
 
-  /** Per `operationId status`: the validator, or null when the answer has no schema to meet. */
-  const validators = new Map<string, ValidateFunction | null>();
+  /** Per `operationId status`: the check, or null when the answer has no schema to meet. */
+  const validators = new Map<string, ResponseCheck | null>();
+
+  /**
+   * Compiled by Ajv when the schema is small enough to compile quickly, interpreted otherwise
+   * (see interpreted-schemas.ts): either way the event loop is never held for long.
+   */
+  function responseCheck(schemaTokens: string[], schema: unknown): ResponseCheck {
+    const references = new Set<string>();
+    if (schemaNodeCount(source, schema, maxCompiledNodes, references) > maxCompiledNodes) {
+      const interpreted = interpretedCheck(source, schema, checkedDialect);
+      return (body) => {
+        const found = interpreted(body);
+        return found.length === 0 ? null : distinctViolations(found);
+      };
+    }
+    // Ajv reads the schemas it is given whole: it gets the response schema and what it references,
+    // each at its own pointer, not the whole document (adding a 2 MB document cost ~0.1 s).
+    ajv ??= newAjv(checkedDialect);
+    contractCounter += 1;
+    const key = `urn:onewindow:contract:${contractCounter}`;
+    ajv.addSchema(reachableParts(source, schemaTokens, references), key);
+    const validate = ajv.compile({ $ref: `${key}#/${fragmentOf(schemaTokens)}` });
+    return (body) => (validate(body) ? null : violationsOf(validate.errors ?? []));
+  }
 
   function responseKeyFor(entry: OperationEntry, status: number): string | undefined {
     const exact = String(status);
@@ -200,7 +217,7 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
     return 'default' in entry.responses ? 'default' : undefined;
   }
 
-  function validatorFor(operationId: string, entry: OperationEntry, status: number): ValidateFunction | null {
+  function validatorFor(operationId: string, entry: OperationEntry, status: number): ResponseCheck | null {
     const responseKey = responseKeyFor(entry, status);
     if (responseKey === undefined) {
       throw new DepartmentError(
@@ -218,7 +235,7 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
     const cached = validators.get(cacheKey);
     if (cached !== undefined) return cached;
     const response = follow(source, entry.responses[responseKey], [...entry.responsesTokens, responseKey]);
-    let validator: ValidateFunction | null = null;
+    let validator: ResponseCheck | null = null;
     const content = isObject(response.value) && isObject(response.value['content']) ? response.value['content'] : null;
     if (content) {
       // JSON media types first; otherwise the first media type with a schema (XML departments
@@ -235,9 +252,9 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
           (mediaType) => isObject(content[mediaType]) && (content[mediaType] as JsonObject)['schema'] !== undefined,
         );
       if (chosen !== undefined) {
-        const pointer = fragmentOf([...response.tokens, 'content', chosen, 'schema']);
+        const schemaTokens = [...response.tokens, 'content', chosen, 'schema'];
         try {
-          validator = ajv.compile({ $ref: `${key}#/${pointer}` });
+          validator = responseCheck(schemaTokens, (content[chosen] as JsonObject)['schema']);
         } catch (error) {
           throw new DepartmentError(
             'contract_violation',
@@ -276,27 +293,45 @@ export function compileContract(document: object, meta: ContractMeta): CompiledC
         );
       }
       const validate = validatorFor(operationId, entry, status);
-      if (validate === null || validate(body)) return null;
-      return violationsOf(validate.errors ?? []);
+      if (validate === null) return null;
+      try {
+        return validate(body);
+      } catch (error) {
+        // Only the interpreter throws while checking (a `$ref` that does not resolve, a `pattern`
+        // that is no regular expression): the contract's fault, as a schema Ajv cannot compile.
+        throw new DepartmentError(
+          'contract_violation',
+          `${meta.resourceCode} ${operationId}: the contract's schema for status ${status} cannot be checked`,
+          { department: meta.department, operation: operationId, status, cause: error },
+        );
+      }
     },
   };
 }
 
 function violationsOf(errors: readonly ErrorObject[]): ContractViolation[] {
+  return distinctViolations(
+    errors.map((error) => {
+      // A missing property's NAME comes from the schema, not the data: safe and useful to show.
+      const missing =
+        error.keyword === 'required' ? (error.params as { missingProperty?: unknown }).missingProperty : undefined;
+      const path =
+        typeof missing === 'string' ? `${error.instancePath}/${escapePointerToken(missing)}` : error.instancePath;
+      return { path, keyword: error.keyword };
+    }),
+  );
+}
+
+/** At most `MAX_VIOLATIONS`, each once (branches of oneOf/anyOf report the same miss once each). */
+function distinctViolations(found: readonly ContractViolation[]): ContractViolation[] {
   const violations: ContractViolation[] = [];
   const seen = new Set<string>();
-  for (const error of errors) {
+  for (const violation of found) {
     if (violations.length >= MAX_VIOLATIONS) break;
-    // A missing property's NAME comes from the schema, not the data: safe and useful to show.
-    const missing =
-      error.keyword === 'required' ? (error.params as { missingProperty?: unknown }).missingProperty : undefined;
-    const path =
-      typeof missing === 'string' ? `${error.instancePath}/${escapePointerToken(missing)}` : error.instancePath;
-    // Branches of oneOf/anyOf report the same miss once each: list it once.
-    const key = `${path} ${error.keyword}`;
+    const key = `${violation.path} ${violation.keyword}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    violations.push({ path, keyword: error.keyword });
+    violations.push(violation);
   }
   return violations;
 }
@@ -317,7 +352,13 @@ export interface ContractSetOptions {
 /** The gateway's contract set: every resource's current contract, replaceable at run time. */
 export interface MutableContractSet extends ContractSet {
   /** Compiles and swaps in `document` for `resourceCode` (a newly published version). */
-  setContract(resourceCode: string, document: object, version?: string, department?: string): CompiledContract;
+  setContract(
+    resourceCode: string,
+    document: object,
+    version?: string,
+    department?: string,
+    compileOptions?: CompileOptions,
+  ): CompiledContract;
   removeContract(resourceCode: string): void;
   get(resourceCode: string): CompiledContract | undefined;
 }
@@ -334,8 +375,15 @@ export function createContractSet(
 ): MutableContractSet {
   const contracts = new Map<string, CompiledContract>();
 
-  function setContract(resourceCode: string, document: object, version?: string, department = ''): CompiledContract {
-    const compiled = compileContract(document, { resourceCode, version: version ?? versionOf(document), department });
+  function setContract(
+    resourceCode: string,
+    document: object,
+    version?: string,
+    department = '',
+    compileOptions: CompileOptions = {},
+  ): CompiledContract {
+    const meta = { resourceCode, version: version ?? versionOf(document), department };
+    const compiled = compileContract(document, meta, compileOptions);
     // One assignment: calls in flight keep the version they started with, later ones see the new one.
     contracts.set(resourceCode, compiled);
     return compiled;

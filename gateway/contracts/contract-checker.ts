@@ -14,13 +14,16 @@ import { Worker } from 'node:worker_threads';
 import { ApiError, type DetailText, type ErrorCode, type ProblemExtras, message } from '../platform/errors.js';
 
 import { type ContractChange, ContractDiffError } from './diff.js';
-import { type ParsedContractDocument, assertPlainDocument } from './document.js';
+import type { ParsedContractDocument } from './document.js';
 
 export type CheckJob =
-  | { kind: 'read'; input: string | Record<string, unknown> }
+  | { kind: 'read'; input: string }
+  /** A document given as an object, sent as JSON text (cloning a 2 MiB object graph holds the loop). */
+  | { kind: 'read-object'; json: string }
   | { kind: 'diff'; previousJson: string; nextJson: string }
   | { kind: 'yaml-to-json'; yaml: string }
-  | { kind: 'json-to-yaml'; json: string };
+  | { kind: 'json-to-yaml'; json: string }
+  | { kind: 'openapi30-json-schema'; json: string };
 
 export type CheckReply =
   | { ok: true; kind: 'read'; parsed: Omit<ParsedContractDocument, 'document'>; documentJson: string }
@@ -52,6 +55,12 @@ export interface ContractChecker {
    * 2 MiB document takes the YAML library half a second; readers must not hold the event loop either.
    */
   convert(kind: 'yaml-to-json' | 'json-to-yaml', text: string): Promise<string>;
+  /**
+   * A published OpenAPI 3.0 document (JSON text) with its schemas rewritten as JSON Schema, for the
+   * run-time checks of department answers (`rewriteOpenApi30`): a 2 MiB document is not walked on
+   * the event loop.
+   */
+  rewriteOpenApi30(json: string): Promise<string>;
   /** Whether a worker is running now (it is stopped when idle). */
   hasWorker(): boolean;
   /** Stops the worker (tests, shutdown); a later check starts a new one. */
@@ -145,7 +154,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       try {
         current.postMessage({ id, job });
       } catch (error) {
-        // Only data that is not plain JSON fails to clone; `assertPlainDocument` keeps that out.
+        // Jobs carry text and plain values only; a failure to clone them is a bug, reported as such.
         cleanup();
         reject(
           new ApiError('contract_invalid', message('contract.not_plain_json'), {
@@ -179,8 +188,21 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
 
   return {
     async read(input) {
-      if (typeof input !== 'string') assertPlainDocument(input);
-      const reply = unwrap(await enqueue({ kind: 'read', input }));
+      let job: CheckJob;
+      if (typeof input === 'string') job = { kind: 'read', input };
+      else {
+        let json: string;
+        try {
+          json = JSON.stringify(input);
+        } catch (error) {
+          // A cycle or a BigInt: not a JSON document (HTTP bodies never are; a caller's object may be).
+          throw new ApiError('contract_invalid', message('contract.not_plain_json'), {
+            errors: [{ path: '(document)', message: (error as Error).message }],
+          });
+        }
+        job = { kind: 'read-object', json };
+      }
+      const reply = unwrap(await enqueue(job));
       if (reply.kind !== 'read') throw new Error('contract checker: a read answered as a diff');
       return {
         ...reply.parsed,
@@ -196,6 +218,11 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
     async convert(kind, text) {
       const reply = unwrap(await enqueue(kind === 'yaml-to-json' ? { kind, yaml: text } : { kind, json: text }));
       if (reply.kind !== 'text') throw new Error('contract checker: a conversion answered as something else');
+      return reply.text;
+    },
+    async rewriteOpenApi30(json) {
+      const reply = unwrap(await enqueue({ kind: 'openapi30-json-schema', json }));
+      if (reply.kind !== 'text') throw new Error('contract checker: a rewrite answered as something else');
       return reply.text;
     },
     hasWorker: () => worker !== undefined,

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { rewriteOpenApi30 } from '../../adapters/sdk/openapi-30-schemas.js';
 import { ApiError } from '../platform/errors.js';
 import { ContractDiffError, diffContracts } from './diff.js';
 import { readContractDocument } from './document.js';
@@ -12,8 +13,9 @@ import type { CheckJob, CheckReply } from './contract-checker.js';
 
 async function run(job: CheckJob): Promise<CheckReply> {
   try {
-    if (job.kind === 'read') {
-      const { document, ...parsed } = await readContractDocument(job.input);
+    if (job.kind === 'read' || job.kind === 'read-object') {
+      const input = job.kind === 'read' ? job.input : (JSON.parse(job.json) as Record<string, unknown>);
+      const { document, ...parsed } = await readContractDocument(input);
       // Text crosses the thread boundary far more cheaply than a cloned object graph.
       return { ok: true, kind: 'read', parsed, documentJson: JSON.stringify(document) };
     }
@@ -27,6 +29,8 @@ async function run(job: CheckJob): Promise<CheckReply> {
       });
       return { ok: true, kind: 'text', text: JSON.stringify(value) };
     }
+    if (job.kind === 'openapi30-json-schema')
+      return { ok: true, kind: 'text', text: JSON.stringify(rewriteOpenApi30(JSON.parse(job.json) as unknown)) };
     if (job.kind === 'json-to-yaml') {
       return {
         ok: true,

@@ -335,16 +335,6 @@ function forValidator(document: Record<string, unknown>, openapiVersion: string)
   return copy;
 }
 
-/**
- * The checks an already parsed document must pass before it can be handed to a worker: plain JSON
- * data, bounded nesting (cloning a 100,000-deep object for the worker would overflow the stack),
- * no cycles, local references only. Linear and cheap; throws `contract_invalid`.
- */
-export function assertPlainDocument(input: Record<string, unknown>): void {
-  const structureProblems = checkStructure(input);
-  if (structureProblems.length > 0) throw invalid(message('contract.not_self_contained'), structureProblems);
-}
-
 /** Parses, bounds and validates a contract document. Throws `contract_invalid` with the reasons. */
 export async function readContractDocument(input: string | Record<string, unknown>): Promise<ParsedContractDocument> {
   let sourceText: string;

@@ -5,12 +5,15 @@
  * version pointers periodically, so a publication through another instance is seen within the
  * interval without a restart.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { MutableContractSet } from '../../adapters/sdk/contract-validation.js';
 import type { Database } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
+
+/** A 3.0 document this size is rewritten on the event loop in a few milliseconds. */
+const REWRITE_HERE_MAX_CHARS = 64 * 1024;
 
 export class PublishedContracts {
   /** resource code → version currently compiled into the set. */
@@ -22,6 +25,11 @@ export class PublishedContracts {
     private readonly db: Database,
     readonly set: MutableContractSet,
     private readonly logger: Logger,
+    /**
+     * Rewrites a large OpenAPI 3.0 document's schemas as JSON Schema off the event loop (the
+     * contract worker); smaller ones are rewritten here. Without it, all are rewritten here.
+     */
+    private readonly rewriteOpenApi30?: (json: string) => Promise<string>,
   ) {}
 
   /** Compiles every resource whose latest version is not the one loaded. */
@@ -58,12 +66,13 @@ export class PublishedContracts {
 
   private async load(resourceCode: string, version: string, departmentCode: string): Promise<void> {
     const [row] = await this.db
-      .select({ document: contractVersions.document })
+      .select({ documentJson: sql<string>`${contractVersions.document}::text` })
       .from(contractVersions)
       .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
     if (!row) return;
     try {
-      this.set.setContract(resourceCode, row.document, version, departmentCode);
+      const { document, schemasRewritten } = await this.checkableDocument(row.documentJson);
+      this.set.setContract(resourceCode, document, version, departmentCode, { schemasRewritten });
       this.loaded.set(resourceCode, version);
     } catch (error) {
       // A published document always passed validation; failing to compile it here is a gateway
@@ -73,6 +82,15 @@ export class PublishedContracts {
         'cannot compile published contract for run-time checks',
       );
     }
+  }
+
+  /** The document, its 3.0 schemas rewritten in the worker when it is large. */
+  private async checkableDocument(json: string): Promise<{ document: object; schemasRewritten: boolean }> {
+    const document = JSON.parse(json) as { openapi?: unknown };
+    const is30 = typeof document.openapi === 'string' && document.openapi.startsWith('3.0');
+    if (!is30 || !this.rewriteOpenApi30 || json.length <= REWRITE_HERE_MAX_CHARS)
+      return { document, schemasRewritten: false };
+    return { document: JSON.parse(await this.rewriteOpenApi30(json)) as object, schemasRewritten: true };
   }
 
   /** Re-reads the catalogue every `intervalMs` until `stop`. */

@@ -1,0 +1,198 @@
+/**
+ * Response schemas too large to compile are checked by an interpreting validator.
+ *
+ * Ajv turns a schema into JavaScript: fast to run, but generating and compiling that code holds
+ * the event loop for 0.1–0.4 ms per schema node (measured: a 1,000-property response schema held it
+ * 0.3–1.1 s at the department's first answer, a 10,000-property one 2–3.6 s). A contract under the
+ * size limit may hold 20,000 properties in one schema, so above `MAX_COMPILED_SCHEMA_NODES` the
+ * answer is checked by @cfworker/json-schema instead, which walks schema and answer together: no
+ * set-up cost, a check proportional to the answer (a 10,000-property answer: ~20 ms, Ajv's ~9 ms).
+ *
+ * `$ref`s are resolved on demand against the document (`lookup` is read lazily), so nothing walks
+ * the whole schema before the first answer; only local references (`#/…`) resolve, as in Ajv.
+ * One difference from the compiled check: the OpenAPI number formats (`int32`, `int64`) are
+ * not checked here (the interpreter checks formats of strings only).
+ */
+import { type OutputUnit, type Schema, type SchemaDraft, validate } from '@cfworker/json-schema';
+import { type JsonObject, isObject, resolveLocalPointer } from './schema-pointers.js';
+
+/**
+ * Above this many nodes (see `schemaNodeCount`) a response schema is interpreted, not compiled:
+ * Ajv's compile of a schema this size held the event loop 20–80 ms on this project's 2-core
+ * machine (worst shape: flat string properties, first compile in a fresh process). The shipped
+ * departments' response schemas have 50–170.
+ */
+export const MAX_COMPILED_SCHEMA_NODES = 200;
+
+/** Annotations Ajv generates no code for: their values are not counted. */
+const ANNOTATIONS = new Set([
+  'description',
+  'title',
+  'summary',
+  'example',
+  'examples',
+  'default',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  '$comment',
+  'externalDocs',
+  'xml',
+  'discriminator',
+]);
+
+/**
+ * The JSON nodes of `schema` and of what its local `$ref`s reach, counted where each reference
+ * is used (Ajv inlines small referenced schemas, so a schema used twice costs twice; a reference
+ * already being counted on the way down is not entered again). Stops counting past `limit`: the
+ * count costs at most `limit` steps whatever the document's size. Adds each local reference it
+ * followed to `references` (all of them when the count is within `limit`).
+ */
+export function schemaNodeCount(
+  document: JsonObject,
+  schema: unknown,
+  limit: number,
+  references?: Set<string>,
+): number {
+  let count = 0;
+  const entered = new Set<unknown>();
+  const visit = (value: unknown): void => {
+    count += 1;
+    if (count > limit) return;
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        visit(item);
+        if (count > limit) return;
+      }
+      return;
+    }
+    if (!isObject(value)) return;
+    for (const key in value) {
+      if (ANNOTATIONS.has(key) || key.startsWith('x-')) continue;
+      visit(value[key]);
+      if (count > limit) return;
+    }
+    const ref = value['$ref'];
+    if (typeof ref !== 'string') return;
+    let target: unknown;
+    try {
+      target = ref === '#' ? document : resolveLocalPointer(document, ref).value;
+    } catch {
+      return; // Ajv refuses it when compiling; nothing to count.
+    }
+    references?.add(ref);
+    if (entered.has(target)) return;
+    entered.add(target);
+    visit(target);
+    entered.delete(target);
+  };
+  visit(schema);
+  return count;
+}
+
+export interface InterpretedViolation {
+  /** JSON pointer into the answer, escaped as Ajv's `instancePath` is. */
+  path: string;
+  keyword: string;
+}
+
+/**
+ * Results the interpreter reports around the errors that say what is wrong (a `$ref` or
+ * `properties` failed because something inside failed); Ajv does not report these.
+ */
+const WRAPPER_KEYWORDS = new Set([
+  '$ref',
+  '$recursiveRef',
+  'properties',
+  'patternProperties',
+  'items',
+  'prefixItems',
+  'additionalItems',
+  'allOf',
+  'dependentSchemas',
+  'unevaluatedItems',
+]);
+
+const REQUIRED_PROPERTY = /required property "(.*)"\.$/;
+
+/** `#/a%20b/0` (the interpreter's instance location) as Ajv's `/a b/0`. */
+function instancePathOf(location: string): string {
+  return location
+    .slice(1)
+    .split('/')
+    .map((token) => decodeURIComponent(token))
+    .join('/');
+}
+
+function parentOf(location: string): string {
+  return location.slice(0, location.lastIndexOf('/'));
+}
+
+function violationOf(unit: OutputUnit): InterpretedViolation | null {
+  if (WRAPPER_KEYWORDS.has(unit.keyword)) return null;
+  const path = instancePathOf(unit.instanceLocation);
+  if (unit.keyword === 'required') {
+    // The missing property's NAME comes from the schema, so it is safe to show (as Ajv's is).
+    const missing = REQUIRED_PROPERTY.exec(unit.error)?.[1];
+    return {
+      path: missing === undefined ? path : `${path}/${missing.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      keyword: 'required',
+    };
+  }
+  if (unit.keyword === 'false') return { path, keyword: 'false schema' };
+  return { path, keyword: unit.keyword };
+}
+
+/** Resolves `#…` references against the document on first use, each once. */
+function lazyLookup(document: JsonObject): Record<string, Schema> {
+  const resolved = new Map<string, Schema | undefined>();
+  return new Proxy({} as Record<string, Schema>, {
+    get(_target, uri) {
+      if (typeof uri !== 'string') return undefined;
+      if (resolved.has(uri)) return resolved.get(uri);
+      let schema: Schema | undefined;
+      try {
+        const value = uri === '#' ? document : resolveLocalPointer(document, uri).value;
+        schema = isObject(value) || typeof value === 'boolean' ? (value as Schema) : undefined;
+      } catch {
+        schema = undefined;
+      }
+      resolved.set(uri, schema);
+      return schema;
+    },
+  });
+}
+
+export type InterpretedCheck = (body: unknown) => InterpretedViolation[];
+
+/**
+ * A check of answers against `schema` (a schema inside `document`, after the 3.0 rewrite for a
+ * 3.0 contract). Throws when the schema cannot be checked (an unresolvable `$ref`, an invalid
+ * `pattern`): the caller reports that as the contract's fault, as it does Ajv's compile errors.
+ */
+export function interpretedCheck(document: JsonObject, schema: unknown, dialect: '3.0' | '3.1'): InterpretedCheck {
+  const draft: SchemaDraft = dialect === '3.1' ? '2020-12' : '7';
+  const lookup = lazyLookup(document);
+  const root = schema as Schema;
+  return (body) => {
+    const result = validate(body, root, draft, lookup, false);
+    if (result.valid) return [];
+    const violations: InterpretedViolation[] = [];
+    // `additionalProperties: false` also reports each extra property as failing a `false` schema;
+    // Ajv reports the object once, under `additionalProperties`: so does this.
+    const closedObjects = new Set<string>();
+    for (const unit of result.errors)
+      if (unit.keyword === 'additionalProperties' || unit.keyword === 'unevaluatedProperties')
+        closedObjects.add(unit.instanceLocation);
+    for (const unit of result.errors) {
+      if (unit.keyword === 'false' && closedObjects.has(parentOf(unit.instanceLocation))) continue;
+      const violation = violationOf(unit);
+      if (violation) violations.push(violation);
+    }
+    // Never "invalid" with nothing to show: the outermost result says where, at least.
+    const outermost = result.errors.at(-1);
+    if (violations.length === 0 && outermost)
+      violations.push({ path: instancePathOf(outermost.instanceLocation), keyword: outermost.keyword });
+    return violations;
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * OpenAPI 3.0's schema dialect as JSON Schema (draft-07), for the run-time checks of department
+ * answers. Its own module, free of Ajv: the gateway's contract worker runs it on large documents
+ * so that the event loop does not walk them.
+ */
+import { type JsonObject, isObject } from './schema-pointers.js';
+
+/**
+ * Rewrites OpenAPI 3.0 schema dialect into what draft-07 Ajv understands, on a copy: `nullable`
+ * becomes a `null` type (and a `null` enum member), boolean `exclusiveMinimum`/`exclusiveMaximum`
+ * become the numeric form. Walks the whole document; the rewrite only touches shapes that only
+ * schemas have.
+ */
+export function rewriteOpenApi30(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteOpenApi30);
+  if (!isObject(value)) return value;
+  const result: JsonObject = {};
+  for (const [key, child] of Object.entries(value)) result[key] = rewriteOpenApi30(child);
+  if (result['nullable'] === true) {
+    delete result['nullable'];
+    const type = result['type'];
+    if (typeof type === 'string') result['type'] = [type, 'null'];
+    if (Array.isArray(result['enum']) && !result['enum'].includes(null)) result['enum'] = [...result['enum'], null];
+  } else if (result['nullable'] === false) delete result['nullable'];
+  for (const [flag, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
+    if (result[flag] === true && typeof result[bound] === 'number') {
+      result[flag] = result[bound];
+      delete result[bound];
+    } else if (typeof result[flag] === 'boolean') delete result[flag];
+  }
+  return result;
+}
