@@ -180,6 +180,7 @@ describe('new-adapter --package: an adapter package outside the gateway', () => 
         '@onewindow/adapter-sdk',
         '@onewindow/adapter-sdk/conformance',
         '@onewindow/adapter-sdk/testing/pdf',
+        '@onewindow/adapter-sdk/testing/run-simulator',
       ]).toContain(specifier);
     const readme = await readFile(join(packaged.adapterDirectory, 'README.md'), 'utf8');
     expect(readme).toContain('"adapterPackage": "@onewindow/adapter-uvw-permits"');

@@ -9,29 +9,18 @@
  * counts as approved. Receipts are final two seconds after a message is accepted and, with a
  * callback URL, pushed there.
  */
+import { runSimulator } from '@onewindow/adapter-sdk/testing/run-simulator';
 import { SMS_SIMULATOR_DEFAULT_PORT, startSmsGatewaySimulator } from './simulator.js';
 
-const port = Number(process.argv[2] ?? SMS_SIMULATOR_DEFAULT_PORT);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError('port must be an integer 0-65535');
-const [second, third] = process.argv.slice(3);
+// `[port] [host] [callbackUrl]` or `[port] [callbackUrl]`: a second argument that is a URL is the callback.
+const [port, second, third] = process.argv.slice(2);
 const secondIsUrl = second?.includes('://') === true;
-const host = secondIsUrl ? '127.0.0.1' : (second ?? '127.0.0.1');
 const callbackUrl = secondIsUrl ? second : third;
-const simulator = await startSmsGatewaySimulator({
-  port,
-  host,
-  receiptDelayMs: 2000,
-  ...(callbackUrl ? { callbackUrl } : {}),
+await runSimulator({
+  defaultPort: SMS_SIMULATOR_DEFAULT_PORT,
+  argv: [port ?? String(SMS_SIMULATOR_DEFAULT_PORT), ...(secondIsUrl || second === undefined ? [] : [second])],
+  start: ({ port: listenPort, host }) =>
+    startSmsGatewaySimulator({ port: listenPort, host, receiptDelayMs: 2000, ...(callbackUrl ? { callbackUrl } : {}) }),
+  describe: (simulator) =>
+    `SMS platform simulator listening on ${simulator.url}${callbackUrl ? ` (receipts pushed to ${callbackUrl})` : ''}`,
 });
-process.stdout.write(
-  `SMS platform simulator listening on ${simulator.url}${callbackUrl ? ` (receipts pushed to ${callbackUrl})` : ''}\n`,
-);
-
-const stop = (): void => {
-  simulator.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
