@@ -18,7 +18,12 @@ describe('configuration', () => {
       PORT: '',
       PUBLIC_BASE_URL: 'https://gw.example.gov.cn/',
     });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@127.0.0.1:5432/db', poolSize: 10 });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@127.0.0.1:5432/db',
+      poolSize: 10,
+      statementTimeoutMs: 60_000,
+    });
     expect(config.port).toBe(8080);
     expect(config.issuer).toBe('https://gw.example.gov.cn');
   });

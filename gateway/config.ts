@@ -42,6 +42,12 @@ export const configSchema = z
     /** Maximum connections in the PostgreSQL pool (ignored on PGlite). */
     DATABASE_POOL_SIZE: integer(1, 200).default(10),
     /**
+     * Longest a statement may run, and a transaction sit idle, on the gateway's PostgreSQL
+     * connections before the server ends it (ignored on PGlite): a stuck statement or a leaked
+     * transaction must not hold a connection and its locks for good.
+     */
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(1000, 3_600_000).default(60_000),
+    /**
      * The gateway's data folder: the defaults of the PGlite database, the filesystem blob store,
      * the private key files and the audit witness file all lie under it. One folder per deployment.
      */
@@ -323,7 +329,9 @@ export interface Config {
   host: string;
   issuer: string;
   audience: string;
-  database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
+  database:
+    | { kind: 'postgres'; url: string; poolSize: number; statementTimeoutMs?: number }
+    | { kind: 'pglite'; dataDir: string };
   logLevel: ParsedEnvironment['LOG_LEVEL'];
   logBufferBytes: number;
   /** Problems are answered in the request's Accept-Language when it names zh or en, else in this. */
@@ -495,7 +503,12 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     issuer,
     audience: env.TOKEN_AUDIENCE,
     database: env.DATABASE_URL
-      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      ? {
+          kind: 'postgres',
+          url: env.DATABASE_URL,
+          poolSize: env.DATABASE_POOL_SIZE,
+          statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        }
       : { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR ?? underDataDir('pglite') },
     logLevel: env.LOG_LEVEL,
     logBufferBytes: env.LOG_BUFFER_BYTES,

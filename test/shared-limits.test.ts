@@ -227,6 +227,35 @@ describe('when the shared counters fail', () => {
     expect(metrics).toContain(`${metric}{limit="client-requests"} ${REQUESTS_PER_MINUTE + 2}`);
   });
 
+  it('decides in memory when the store does not answer in time, instead of waiting with the request', async () => {
+    // A store that hangs (a lock held on the counters, an overloaded database) is a failure too.
+    let asked = 0;
+    const hanging: LimitStore = {
+      increment: () => {
+        asked += 1;
+        return new Promise<number>(() => {});
+      },
+      read: () => new Promise<number>(() => {}),
+      purgeExpired: async () => 0,
+    };
+    const logs = new LogCapture();
+    const limits = new SharedLimits({
+      store: hanging,
+      now: () => Date.parse('2026-12-18T02:00:00.000Z'),
+      logger: createLogger('info', logs),
+      fallbackCounter: testCounter('hanging_fallback_total'),
+      storeTimeoutMs: 50,
+    });
+    const limiter = limits.limiter({ name: 'hanging-test', limit: 2, windowMs: 60_000 });
+    expect(await limiter.take('a')).toBeNull();
+    expect(await limiter.take('a')).toBeNull();
+    expect(await limiter.take('a')).toBe(60);
+    expect(await limiter.blocked('a')).toBe(60);
+    // One round trip timed out; the rest were decided in memory during the retry period.
+    expect(asked).toBe(1);
+    expect(logs.lines.filter((line) => line.includes('shared rate limits unavailable'))).toHaveLength(1);
+  });
+
   it('goes back to the store after the retry period and says so', async () => {
     let failures = 0;
     let healthy = false;

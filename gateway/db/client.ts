@@ -63,6 +63,9 @@ export const migrationsFolder = fileURLToPath(new URL('./migrations', import.met
 /** Serialises concurrent migrators of several instances starting together on one PostgreSQL. */
 const MIGRATION_LOCK_KEY = 7_461_230_001;
 
+/** Statements and idle transactions on the gateway's connections end after this (ms) unless configured. */
+const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+
 interface MigrationJournal {
   entries: { tag: string }[];
 }
@@ -165,9 +168,15 @@ export async function openDatabase(database: Config['database']): Promise<Databa
     idle_timeout: 60,
     max_lifetime: 30 * 60,
     onnotice: () => {},
-    // JIT compilation costs 0.1–0.2 s on a supervision statement (bench:centres) and nothing a
-    // gateway runs is long enough to win it back.
-    connection: { jit: 'off' },
+    connection: {
+      // JIT compilation costs 0.1–0.2 s on a supervision statement (bench:centres) and nothing a
+      // gateway runs is long enough to win it back.
+      jit: 'off',
+      // Nothing the gateway runs takes a minute; a statement that does, or a transaction left idle,
+      // is ended by the server instead of holding its connection and locks (DATABASE_STATEMENT_TIMEOUT_MS).
+      statement_timeout: database.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: database.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    },
   });
   const db = drizzlePostgres(preparingClient(client)) as unknown as Database;
   return {

@@ -118,3 +118,24 @@ describe.runIf(process.env.DATABASE_URL)('the preparing client (PostgreSQL)', ()
     expect(named[0]?.count).toBe(0);
   });
 });
+
+describe('PostgreSQL connections', () => {
+  it('end a statement that runs past DATABASE_STATEMENT_TIMEOUT_MS, and an idle transaction', async (context) => {
+    const { DATABASE_URL: url } = database.environment;
+    if (!url) return context.skip(); // PGlite runs in this process: nothing to end.
+    const short = await openDatabase({ kind: 'postgres', url, poolSize: 1, statementTimeoutMs: 1000 });
+    try {
+      const [setting] = rowsOf<{ statement_timeout: string }>(await short.db.execute(sql`show statement_timeout`));
+      expect(setting?.statement_timeout).toBe('1s');
+      await expect(short.db.execute(sql`select pg_sleep(3)`)).rejects.toMatchObject({
+        cause: { code: '57014' }, // query_canceled: statement timeout
+      });
+      const [idle] = rowsOf<{ idle_in_transaction_session_timeout: string }>(
+        await short.db.execute(sql`show idle_in_transaction_session_timeout`),
+      );
+      expect(idle?.idle_in_transaction_session_timeout).toBe('1s');
+    } finally {
+      await short.close();
+    }
+  });
+});

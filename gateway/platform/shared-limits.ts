@@ -99,6 +99,13 @@ export interface SharedLimitsOptions {
   fallbackCounter: Counter<'limit'>;
   /** How long to count in memory after a store failure before asking the store again (default 5 s). */
   retryStoreAfterMs?: number;
+  /**
+   * How long a counting step waits for the store (default 1 s). A store that does not answer in
+   * time (a lock, an overloaded database) is treated as failed: the request is decided in memory
+   * instead of waiting with it. A late increment still counts in the store, so the error is on
+   * the side of refusing early, never of granting more.
+   */
+  storeTimeoutMs?: number;
   /** Least time between two purges of expired counters by this instance (default 60 s). */
   purgeIntervalMs?: number;
   /** Expired counters removed by one purge statement (default 1000). */
@@ -133,6 +140,7 @@ interface LocalState {
  */
 export class SharedLimits {
   private readonly retryStoreAfterMs: number;
+  private readonly storeTimeoutMs: number;
   private readonly purgeIntervalMs: number;
   private readonly purgeBatchSize: number;
   private readonly maxSubjects: number;
@@ -143,6 +151,7 @@ export class SharedLimits {
 
   constructor(private readonly options: SharedLimitsOptions) {
     this.retryStoreAfterMs = options.retryStoreAfterMs ?? 5000;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 1000;
     this.purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
     this.purgeBatchSize = options.purgeBatchSize ?? 1000;
     this.maxSubjects = options.maxSubjects ?? 100_000;
@@ -208,7 +217,7 @@ export class SharedLimits {
           let count: number;
           try {
             const windowEnd = new Date((window + 1) * windowMs);
-            count = await this.options.store.increment(keyOf(subject, window), leaseSize, windowEnd);
+            count = await this.intime(this.options.store.increment(keyOf(subject, window), leaseSize, windowEnd));
           } catch (error) {
             this.storeFailed(now, error);
             return this.fellBack(name, () => fallback.take(subject, now));
@@ -236,7 +245,7 @@ export class SharedLimits {
         if (!this.storeAvailable(now)) return this.fellBack(name, () => fallback.blocked(subject, now));
         let count: number;
         try {
-          count = await this.options.store.read(keyOf(subject, window));
+          count = await this.intime(this.options.store.read(keyOf(subject, window)));
         } catch (error) {
           this.storeFailed(now, error);
           return this.fellBack(name, () => fallback.blocked(subject, now));
@@ -247,6 +256,19 @@ export class SharedLimits {
         return secondsLeft(window, now);
       },
     };
+  }
+
+  /** `work`, or a failure once the store has taken `storeTimeoutMs` (the work goes on unobserved). */
+  private intime<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`shared limits: the store did not answer within ${this.storeTimeoutMs} ms`)),
+        this.storeTimeoutMs,
+      );
+    });
+    work.catch(() => {}); // A failure after the time limit has nobody left to tell.
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
   }
 
   /** Removes expired counters now (one bounded batch); the limiters also do it every purge interval. */
