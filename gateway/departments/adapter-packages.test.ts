@@ -201,6 +201,22 @@ describe('the shipped adapters are packages', () => {
     );
   });
 
+  it('never takes a shipped package from node_modules, even when the build lacks it', () => {
+    const base = join(root, 'squatted');
+    for (const name of ['@onewindow/adapter-psb-population', '@example/adapter-other']) {
+      const folder = join(base, 'node_modules', ...name.split('/'));
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'package.json'), JSON.stringify({ name, onewindow: { adapterInterface: '1.0' } }));
+    }
+    // With the build's folders, the shipped package is the one beside the gateway.
+    expect(locateAdapterPackage('@onewindow/adapter-psb-population', base)?.folder).not.toContain('node_modules');
+    // A build without it finds nothing rather than a package of the same name from elsewhere.
+    expect(locateAdapterPackage('@onewindow/adapter-psb-population', base, [])).toBeUndefined();
+    expect(locateAdapterPackage('@example/adapter-other', base, [])?.folder).toBe(
+      join(base, 'node_modules', '@example', 'adapter-other'),
+    );
+  });
+
   it('takes a shipped kind, as departments files written before the packages name it, for its package', async () => {
     const loaded = await loadDepartmentAdapters(
       [

@@ -67,8 +67,8 @@ function readManifest(folder: string): PackageManifest | undefined {
 }
 
 /** A package shipped with the gateway, by name: its folder beside the gateway's code. */
-function locateShippedPackage(name: string): AdapterPackageLocation | undefined {
-  for (const url of shippedPackagesFolders) {
+function locateShippedPackage(name: string, folders: readonly URL[]): AdapterPackageLocation | undefined {
+  for (const url of folders) {
     const shipped = fileURLToPath(url);
     if (!existsSync(shipped)) continue;
     for (const entry of readdirSync(shipped, { withFileTypes: true })) {
@@ -85,11 +85,20 @@ function locateShippedPackage(name: string): AdapterPackageLocation | undefined 
  * Where a package named in the departments file lives: first among the adapter packages shipped
  * with the gateway (beside its code: the sources in development, their built copies in dist/ in
  * production, where npm ci links no workspace), so a shipped package is always the one built and
- * tested with this gateway; then node_modules from `baseDirectory` upwards, as Node looks.
+ * tested with this gateway, and never looked for elsewhere; other packages in node_modules from
+ * `baseDirectory` upwards, as Node looks.
  */
-export function locateAdapterPackage(name: string, baseDirectory: string): AdapterPackageLocation | undefined {
-  const shipped = locateShippedPackage(name);
+export function locateAdapterPackage(
+  name: string,
+  baseDirectory: string,
+  /** Where shipped packages lie (tests give a build that lacks them). */
+  shippedFolders: readonly URL[] = shippedPackagesFolders,
+): AdapterPackageLocation | undefined {
+  const shipped = locateShippedPackage(name, shippedFolders);
   if (shipped) return shipped;
+  // A shipped package missing beside the gateway (a broken build or copy) is missing: a package of
+  // the same name in node_modules is not the one built and tested with this gateway.
+  if (Object.values(shippedAdapterKinds).includes(name)) return undefined;
   for (let directory = resolve(baseDirectory); ; directory = dirname(directory)) {
     const folder = join(directory, 'node_modules', name);
     const manifest = readManifest(folder);
