@@ -15,7 +15,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import type { ContractSet } from './adapter.js';
 import { DepartmentError } from './errors.js';
-import { MAX_COMPILED_SCHEMA_NODES, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
+import { MAX_COMPILED_SCHEMA_NODES, OPENAPI_BYTE, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
 import type { DepartmentMetrics } from './metrics.js';
 import { rewriteOpenApi30 } from './openapi-30-schemas.js';
 import {
@@ -70,6 +70,8 @@ function newAjv(dialect: '3.0' | '3.1'): Ajv {
     allErrors: true,
     validateSchema: false,
     logger: false as const,
+    // `multipleOf: 0.01` must accept 1.13: without it Ajv divides in floating point and refuses it.
+    multipleOfPrecision: 9,
   };
   const ajv = dialect === '3.1' ? new Ajv2020(options) : new Ajv(options);
   formatsPlugin(ajv);
@@ -81,7 +83,7 @@ function newAjv(dialect: '3.0' | '3.1'): Ajv {
   ajv.addFormat('int64', { type: 'number', validate: (value: number) => Number.isInteger(value) });
   ajv.addFormat('float', { type: 'number', validate: () => true });
   ajv.addFormat('double', { type: 'number', validate: () => true });
-  ajv.addFormat('byte', /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
+  ajv.addFormat('byte', OPENAPI_BYTE);
   ajv.addFormat('binary', true);
   ajv.addFormat('password', true);
   return ajv;

@@ -180,8 +180,12 @@ describe('schemaNodeCount', () => {
       type: 'object',
       properties: { a: { $ref: '#/components/schemas/Name' }, b: { $ref: '#/components/schemas/Name' } },
     };
-    // object(1) + 'object'(1) + properties(1) + 2 × ({$ref}(1) + its string(1) + Name(1) + 'string'(1))
-    expect(schemaNodeCount(document, twice, 1_000)).toBe(11);
+    // object(1) + 'object'(1) + properties(1)
+    //   + 2 × ({$ref}(1) + its string(1) + Name(1) + 'string'(1) + the description's key, not its 1,000 characters(1))
+    expect(schemaNodeCount(document, twice, 1_000)).toBe(13);
+    // A long string costs Ajv its length: an enum of five 6,400-character members is 500 nodes.
+    const longEnum = { enum: Array.from({ length: 5 }, (_, index) => String(index).repeat(6_400)) };
+    expect(schemaNodeCount(document, longEnum, 1_000)).toBeGreaterThan(500);
   });
 
   it('enters a recursive reference once and stops counting past its limit', () => {

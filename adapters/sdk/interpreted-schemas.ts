@@ -10,11 +10,45 @@
  *
  * `$ref`s are resolved on demand against the document (`lookup` is read lazily), so nothing walks
  * the whole schema before the first answer; only local references (`#/…`) resolve, as in Ajv.
- * One difference from the compiled check: the OpenAPI number formats (`int32`, `int64`) are
- * not checked here (the interpreter checks formats of strings only).
+ * String formats are Ajv's own (below). One difference from the compiled check: the OpenAPI number
+ * formats (`int32`, `int64`) are not checked here (the interpreter checks formats of strings only).
  */
-import { type OutputUnit, type Schema, type SchemaDraft, validate } from '@cfworker/json-schema';
+import {
+  format as interpreterFormats,
+  type OutputUnit,
+  type Schema,
+  type SchemaDraft,
+  validate,
+} from '@cfworker/json-schema';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { type JsonObject, isObject, resolveLocalPointer } from './schema-pointers.js';
+
+/** OpenAPI's `byte`: standard base64 with padding (both validators). */
+export const OPENAPI_BYTE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The interpreter checks string formats with Ajv's own definitions (ajv-formats, as the compiled
+ * check has them), so a format gives one verdict whichever validator runs: its table of formats
+ * is the library's exported object, filled here once. Number formats (`int32`, …) it cannot check.
+ */
+function useCompiledCheckFormats(): void {
+  const table = interpreterFormats as Record<string, (value: string) => boolean>;
+  for (const [name, definition] of Object.entries(fullFormats)) {
+    if (definition instanceof RegExp) table[name] = (value) => definition.test(value);
+    else if (typeof definition === 'function') table[name] = (value) => definition(value);
+    else if (typeof definition === 'boolean') table[name] = () => definition;
+    else if (typeof definition === 'string') table[name] = (value) => new RegExp(definition, 'u').test(value);
+    else if ('type' in definition && definition.type === 'number') delete table[name];
+    else {
+      const check = definition.validate;
+      if (check instanceof RegExp) table[name] = (value) => check.test(value);
+      else if (typeof check === 'string') table[name] = (value) => new RegExp(check, 'u').test(value);
+      else table[name] = (value) => (check as (candidate: string) => boolean)(value);
+    }
+  }
+  table['byte'] = (value) => OPENAPI_BYTE.test(value);
+}
+useCompiledCheckFormats();
 
 /**
  * Above this many nodes (see `schemaNodeCount`) a response schema is interpreted, not compiled:
@@ -57,7 +91,9 @@ export function schemaNodeCount(
   let count = 0;
   const entered = new Set<unknown>();
   const visit = (value: unknown): void => {
-    count += 1;
+    // Long strings cost Ajv in proportion to their length (a 10 KB enum member or property name is
+    // written into the code it compiles): one node per 64 characters.
+    count += typeof value === 'string' ? 1 + Math.floor(value.length / 64) : 1;
     if (count > limit) return;
     if (Array.isArray(value)) {
       for (const item of value) {
@@ -68,7 +104,13 @@ export function schemaNodeCount(
     }
     if (!isObject(value)) return;
     for (const key in value) {
-      if (ANNOTATIONS.has(key) || key.startsWith('x-')) continue;
+      // Every key is walked (Ajv walks them too), annotations' values are not.
+      if (ANNOTATIONS.has(key) || key.startsWith('x-')) {
+        count += 1;
+        if (count > limit) return;
+        continue;
+      }
+      if (key.length > 64) count += Math.floor(key.length / 64);
       visit(value[key]);
       if (count > limit) return;
     }

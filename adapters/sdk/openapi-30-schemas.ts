@@ -8,12 +8,14 @@ import { type JsonObject, isObject } from './schema-pointers.js';
 /**
  * Rewrites OpenAPI 3.0 schema dialect into what draft-07 Ajv understands, on a copy: `nullable`
  * becomes a `null` type (and a `null` enum member), boolean `exclusiveMinimum`/`exclusiveMaximum`
- * become the numeric form. Walks the whole document; the rewrite only touches shapes that only
- * schemas have.
+ * become the numeric form, and keywords beside a `$ref` are dropped (3.0 ignores them). Walks the
+ * whole document; the rewrite only touches shapes that only schemas have.
  */
 export function rewriteOpenApi30(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteOpenApi30);
   if (!isObject(value)) return value;
+  // A 3.0 Reference Object: anything beside `$ref` is ignored (the specification), so not checked.
+  if (typeof value['$ref'] === 'string') return { $ref: value['$ref'] };
   const result: JsonObject = {};
   for (const [key, child] of Object.entries(value)) result[key] = rewriteOpenApi30(child);
   if (result['nullable'] === true) {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { dereference, validate } from '@readme/openapi-parser';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { methodDispatchProblems } from '../../adapters/sdk/method-dispatch.js';
+import { checkCostProblems } from './check-cost.js';
 import { ApiError, type Message, message } from '../platform/errors.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
@@ -404,6 +405,9 @@ export async function readContractDocument(input: string | Record<string, unknow
   }
   const dispatchProblems = methodDispatchProblems(value);
   if (dispatchProblems.length > 0) throw invalid(message('contract.method_dispatch'), dispatchProblems);
+  const costProblems = checkCostProblems(value);
+  if (costProblems.length > 0)
+    throw new ApiError('contract_too_complex', message('contract.check_cost'), { errors: costProblems });
   try {
     // The check every later version's publication makes: a document the diff cannot read (a `$ref`
     // that loops without reaching a schema) would be accepted now and then block every successor.

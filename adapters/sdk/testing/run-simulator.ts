@@ -32,9 +32,12 @@ export interface RunSimulatorOptions<Simulator extends { url: string; close(): P
 export async function runSimulator<Simulator extends { url: string; close(): Promise<void> }>(
   options: RunSimulatorOptions<Simulator>,
 ): Promise<Simulator> {
-  const simulator = await options.start(simulatorAddress(options.defaultPort, options.argv));
-  process.stdout.write(`${options.describe(simulator)}\n`);
+  let simulator: Simulator | undefined;
+  // Listening for the signals first: one that arrives while the simulator starts still closes it.
+  let stopping = false;
   const stop = (): void => {
+    stopping = true;
+    if (!simulator) return;
     simulator.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -42,5 +45,8 @@ export async function runSimulator<Simulator extends { url: string; close(): Pro
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  simulator = await options.start(simulatorAddress(options.defaultPort, options.argv));
+  process.stdout.write(`${options.describe(simulator)}\n`);
+  if (stopping) stop();
   return simulator;
 }

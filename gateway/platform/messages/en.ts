@@ -275,6 +275,8 @@ export const problemDetailsEn = {
   'contract.method_dispatch':
     'The single-URL method-dispatch operations do not follow the convention (adapters/README.md); see `errors`.',
   'contract.version_not_semver': 'The contract version must be a semantic version.',
+  'contract.check_cost':
+    'Checking department answers against this contract would cost far more than the answers themselves (see `errors`).',
   'contract.too_large': 'The document is larger than {maxBytes, number} bytes.',
   'contract.too_many_operations':
     'The document declares {operations, number} operations; at most {maxOperations, number} are accepted.',

@@ -258,6 +258,7 @@ export const problemDetailsZh = {
   'contract.not_valid_openapi': '该文档不是有效的 OpenAPI；见 errors。',
   'contract.method_dispatch': '单一地址按 method 分发的接口不符合约定（见 adapters/README.md），详见 `errors`。',
   'contract.version_not_semver': '契约版本号必须是语义化版本号。',
+  'contract.check_cost': '按此契约校验部门应答的开销将远超应答本身（详见 errors）。',
   'contract.too_large': '该文档超过 {maxBytes, number} 字节。',
   'contract.too_many_operations': '该文档声明了 {operations, number} 个接口；最多接受 {maxOperations, number} 个。',
   'request.body_too_large': '请求内容超过 {maxBytes, number} 字节。',

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { readContractDocument } from './document.js';
+import { MAX_EXPANDED_SCHEMA_NODES, checkCostProblems } from './check-cost.js';
+
+type Json = Record<string, unknown>;
+
+function contract(schema: unknown, schemas: Json = {}): Json {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Cost', version: '1.0.0' },
+    paths: {
+      '/thing': {
+        get: {
+          operationId: 'getThing',
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema } } } },
+        },
+      },
+    },
+    components: { schemas },
+  };
+}
+
+const answerSchema = '/paths/~1thing/get/responses/200/content/application~1json/schema';
+
+describe('what checking answers would cost, bounded at publication', () => {
+  it('refuses references that fan out (each schema an allOf of the next twice)', () => {
+    const schemas: Json = { S19: { type: 'object' } };
+    for (let level = 18; level >= 0; level -= 1)
+      schemas[`S${level}`] = {
+        allOf: [{ $ref: `#/components/schemas/S${level + 1}` }, { $ref: `#/components/schemas/S${level + 1}` }],
+      };
+    const problems = checkCostProblems(contract({ $ref: '#/components/schemas/S0' }, schemas));
+    expect(problems).toEqual([
+      { path: answerSchema, message: expect.stringContaining(String(MAX_EXPANDED_SCHEMA_NODES)) },
+    ]);
+  });
+
+  it('accepts a recursive schema, a wide flat one and schemas shared many times without fan-out', () => {
+    const tree = {
+      type: 'object',
+      properties: { children: { type: 'array', items: { $ref: '#/components/schemas/Tree' } } },
+    };
+    expect(checkCostProblems(contract({ $ref: '#/components/schemas/Tree' }, { Tree: tree }))).toEqual([]);
+    const wide: Json = {};
+    for (let index = 0; index < 19_000; index += 1) wide[`field${index}`] = { type: 'string' };
+    expect(checkCostProblems(contract({ type: 'object', properties: wide }))).toEqual([]);
+    const name = { type: 'string', maxLength: 20 };
+    const shared: Json = {};
+    for (let index = 0; index < 500; index += 1) shared[`p${index}`] = { $ref: '#/components/schemas/Name' };
+    expect(checkCostProblems(contract({ type: 'object', properties: shared }, { Name: name }))).toEqual([]);
+  });
+
+  it('refuses $id, $anchor and dynamic references in response schemas', () => {
+    const schemas = {
+      Node: { $id: 'https://example.org/node', $dynamicAnchor: 'node', type: 'object' },
+    };
+    const problems = checkCostProblems(contract({ $ref: '#/components/schemas/Node' }, schemas));
+    expect(problems.map((problem) => problem.path)).toEqual(['/components/schemas/Node/$id']);
+  });
+
+  it('is part of publication: the document is refused as contract_too_complex, with the places', async () => {
+    const document = contract({ $ref: '#/components/schemas/Node' }, { Node: { $anchor: 'node', type: 'object' } });
+    (document['info'] as Json)['x-onewindow-catalogue'] = {
+      resourceCode: 'tst.cost',
+      departmentCode: 'TESTDEPT',
+      sharingType: 'unconditional',
+      updateFrequency: 'daily',
+      sla: { availabilityPercent: 99.9, p95LatencyMs: 800, supportHours: 'Mon-Fri' },
+    };
+    await expect(readContractDocument(document)).rejects.toMatchObject({
+      code: 'contract_too_complex',
+      extras: { errors: [{ path: '/components/schemas/Node/$anchor' }] },
+    });
+  });
+});

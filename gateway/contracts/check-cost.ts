@@ -1,0 +1,145 @@
+/**
+ * What checking a department's answers against a contract would cost, bounded at publication.
+ *
+ * Every answer is checked against its response schema on the gateway's event loop (see
+ * adapters/sdk/interpreted-schemas.ts). A schema whose `$ref`s fan out makes that check cost far
+ * more than the answer's size, whichever validator runs it: 19 small schemas, each an `allOf` of
+ * the next one twice, make every check walk 2^19 schemas (measured 0.6–1.4 s for the answer `{}`).
+ * So the walk one check may make, references followed where they are used, is counted here (in
+ * the contract worker; each schema once, memoised) and bounded by `MAX_EXPANDED_SCHEMA_NODES`; a
+ * recursive schema (a tree) counts once, as its cost follows the answer's depth. Response schemas
+ * may not use `$id`, `$anchor` or dynamic references either (see below).
+ *
+ * Not bounded here: a `pattern` with nested quantifiers (`^(a+)+$`) backtracks exponentially on a
+ * crafted answer in both validators (star-height checks such as safe-regex2 also refuse ordinary
+ * patterns like `^\d{1,9}(\.\d{1,2})?$`).
+ */
+
+/** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
+export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+type Json = Record<string, unknown>;
+
+/**
+ * Keywords that give a schema its own base or a dynamic target. Answers are checked with local
+ * `#/…` references resolved against the document: under these the two validators disagree (one
+ * ignores `$dynamicRef`, the other cannot compile a component with its own `$id`), so a response
+ * schema may not use them.
+ */
+const EMBEDDED_IDENTIFIERS = new Set([
+  '$id',
+  '$anchor',
+  '$dynamicRef',
+  '$dynamicAnchor',
+  '$recursiveRef',
+  '$recursiveAnchor',
+]);
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function pointerOf(tokens: readonly string[]): string {
+  return tokens.map((token) => `/${token.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+function resolve(document: Json, ref: string): unknown {
+  if (ref === '#') return document;
+  if (!ref.startsWith('#/')) return undefined;
+  let value: unknown = document;
+  for (const raw of ref.slice(2).split('/')) {
+    let token: string;
+    try {
+      token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    } catch {
+      return undefined;
+    }
+    if (!isObject(value) && !Array.isArray(value)) return undefined;
+    value = (value as Json)[token];
+  }
+  return value;
+}
+
+export interface CheckCostProblem {
+  path: string;
+  message: string;
+}
+
+/** The problems of `document`'s response schemas, at most `limit` of them. */
+export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[] {
+  const problems: CheckCostProblem[] = [];
+  const expanded = new Map<object, number>();
+  const onPath = new Set<object>();
+  const identifiersSeen = new Set<object>();
+
+  /** Nodes a check walks from `value`, each reference followed; stops adding past the bound. */
+  const size = (value: unknown, tokens: string[]): number => {
+    if (Array.isArray(value)) {
+      let total = 1;
+      value.forEach((item, index) => {
+        if (total <= MAX_EXPANDED_SCHEMA_NODES) total += size(item, [...tokens, String(index)]);
+      });
+      return total;
+    }
+    if (!isObject(value)) return 1;
+    const known = expanded.get(value);
+    if (known !== undefined) return known;
+    if (onPath.has(value)) return 1;
+    onPath.add(value);
+    let total = 1;
+    for (const key in value) {
+      total += 1;
+      if (total > MAX_EXPANDED_SCHEMA_NODES) break;
+      const child = value[key];
+      if (EMBEDDED_IDENTIFIERS.has(key) && problems.length < limit && !identifiersSeen.has(value)) {
+        identifiersSeen.add(value);
+        problems.push({
+          path: pointerOf([...tokens, key]),
+          message: `${key} is not supported in response schemas (answers are checked with local #/ references only): use a #/components reference`,
+        });
+      }
+      if (key.startsWith('x-') || key === 'example' || key === 'examples' || key === 'description') continue;
+      total += size(child, [...tokens, key]);
+    }
+    const ref = value['$ref'];
+    if (typeof ref === 'string' && total <= MAX_EXPANDED_SCHEMA_NODES) {
+      const target = resolve(document, ref);
+      if (target !== undefined) total += size(target, ref.slice(2).split('/'));
+    }
+    onPath.delete(value);
+    const bounded = Math.min(total, MAX_EXPANDED_SCHEMA_NODES + 1);
+    expanded.set(value, bounded);
+    return bounded;
+  };
+
+  const paths = isObject(document['paths']) ? document['paths'] : {};
+  for (const [path, rawItem] of Object.entries(paths)) {
+    const item =
+      isObject(rawItem) && typeof rawItem['$ref'] === 'string' ? resolve(document, rawItem['$ref']) : rawItem;
+    if (!isObject(item)) continue;
+    for (const method of HTTP_METHODS) {
+      const operation = item[method];
+      if (!isObject(operation) || !isObject(operation['responses'])) continue;
+      for (const [status, rawResponse] of Object.entries(operation['responses'])) {
+        const response =
+          isObject(rawResponse) && typeof rawResponse['$ref'] === 'string'
+            ? resolve(document, rawResponse['$ref'])
+            : rawResponse;
+        if (!isObject(response) || !isObject(response['content'])) continue;
+        for (const [mediaType, media] of Object.entries(response['content'])) {
+          if (!isObject(media) || media['schema'] === undefined) continue;
+          const tokens = ['paths', path, method, 'responses', status, 'content', mediaType, 'schema'];
+          const walked = size(media['schema'], tokens);
+          if (walked > MAX_EXPANDED_SCHEMA_NODES && problems.length < limit)
+            problems.push({
+              path: pointerOf(tokens),
+              message: `checking an answer against this schema walks more than ${MAX_EXPANDED_SCHEMA_NODES} schema nodes (its references fan out): share less, or flatten it`,
+            });
+        }
+      }
+    }
+  }
+  return problems;
+}
