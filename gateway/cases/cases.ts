@@ -49,6 +49,7 @@ import type { Clock } from '../platform/clock.js';
 import { maskMobile } from '../notifications/mobile.js';
 import type { ResultDeliveryChoice } from '../results/methods.js';
 import {
+  type CaseResultRow,
   findResult,
   prepareResult,
   recordResultChoice,
@@ -586,6 +587,8 @@ interface CaseParts {
   parties?: PartySubjects;
   /** Restrictions and alternatives of the attached certificates, when read with the requirement rows. */
   certificates?: ReadonlyMap<string, CertificateFacts>;
+  /** The case's result row (null: none), when the caller read or wrote it already. */
+  result?: CaseResultRow | null;
 }
 
 /** The case's requirement rows with their materials, and its deliveries: one round trip. */
@@ -631,7 +634,7 @@ async function caseView(
   const [item, known, resultRow] = await Promise.all([
     requireItemFrom(services.reference, tx, row.itemCode),
     parts ?? readCaseParts(tx, row.id, visible.deliveries ? { deliveries: visible.deliveries } : {}),
-    findResult(tx, row.id),
+    parts?.result !== undefined ? parts.result : findResult(tx, row.id),
   ]);
   const rows = known.entries;
   const parties: PartySubjects =
@@ -1046,7 +1049,6 @@ export async function openCase(
         contactMobile: input.contact?.mobile ?? null,
       });
       if (!row) throw new Error('insert returned no row');
-      await recordResultChoice(tx, context.access.protection, item, id, input.resultDelivery);
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();
@@ -1066,7 +1068,16 @@ export async function openCase(
           updatedAt: now,
         };
       });
-      await Promise.all([
+      const attached = new Map(
+        [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
+      );
+      // The case's other writes and the view's one read in one round trip (the result choice is
+      // checked before anything is sent).
+      const [resultRow, certificateFacts] = await Promise.all([
+        recordResultChoice(tx, context.access.protection, item, id, input.resultDelivery),
+        needsCertificateFacts(item, input.form ?? {})
+          ? certificateFactsOf(tx, [...attached.keys()])
+          : Promise.resolve(new Map<string, CertificateFacts>()),
         entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
         parties.length > 0
           ? tx
@@ -1098,14 +1109,13 @@ export async function openCase(
           }),
         ),
       ]);
-      const attached = new Map(
-        [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
-      );
       return caseView(tx, { row, facts, context: caseContext }, services, today, {
         entries,
         materials: attached,
         deliveries: [],
         parties: partyIds,
+        certificates: certificateFacts,
+        result: resultRow,
       });
     }),
   );
@@ -1619,11 +1629,12 @@ export async function submitCase(
   caseId: string,
   input: SubmitInput,
 ): Promise<CaseView> {
-  // One round trip: the case (locked first: the statements run in this order), its deliveries and
-  // its requirement rows. The rows are used only once the policy has said yes.
-  const [visible, joined] = await Promise.all([
+  // One round trip: the case (locked first: the statements run in this order), its deliveries, its
+  // requirement rows and its result. The rows are used only once the policy has said yes.
+  const [visible, joined, resultRow] = await Promise.all([
     visibleCase(tx, context, caseId, 'case.change', { lock: true }),
     selectCaseMaterials(tx, { caseId }),
+    findResult(tx, caseId),
   ]);
   const { row } = visible;
   if (row.status !== 'open')
@@ -1654,7 +1665,7 @@ export async function submitCase(
   const today = chinaToday(services.clock.now());
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
-  const parts = casePartsFrom(joined, visible.deliveries);
+  const parts = { ...casePartsFrom(joined, visible.deliveries), result: resultRow };
   const view = await caseView(tx, { ...visible, row: { ...row, form } }, services, today, parts);
   // Not acceptable whatever is handed in: refused before anything is written or dispatched.
   const blocks = view.notice.entries.flatMap((entry) =>
@@ -1799,6 +1810,12 @@ export async function submitCase(
       entries,
       materials: parts.materials,
       deliveries: inserted as DeliveryRow[],
+      // As `caseView` would read them (the same rows as the requirement rows' join).
+      certificates: needsCertificateFacts(item, form)
+        ? (parts.certificates ?? new Map<string, CertificateFacts>())
+        : new Map<string, CertificateFacts>(),
+      // An immediate case's result was just prepared: read again.
+      ...(item.kind === 'immediate' ? {} : { result: resultRow }),
     },
   );
 }

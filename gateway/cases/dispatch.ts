@@ -46,7 +46,7 @@ import type { BlobStore } from '../materials/blob-store.js';
 import { type ReceivedResultCertificate, type ResultSealing, receiveResultCertificate } from '../results/electronic.js';
 import { ApiError, type ErrorCode, errorForLog, message } from '../platform/errors.js';
 import type { DataProtection } from '../protection/data-protection.js';
-import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
+import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
@@ -199,6 +199,23 @@ interface Submission {
   submitter: { clientId: string; kind: ClientKind; operatorId: string | null };
 }
 
+/** What departments receive of the cases of one delivery pass, read together (three statements, not three per delivery). */
+interface SubmissionRows {
+  cases: Map<string, Awaited<ReturnType<typeof selectSubmittedCases>>[number]>;
+  materials: Map<string, Awaited<ReturnType<typeof selectSubmittedMaterials>>>;
+  parties: Map<string, Awaited<ReturnType<typeof selectSubmittedParties>>>;
+}
+
+function groupedByCase<Row extends { caseId: string }>(rows: readonly Row[]): Map<string, Row[]> {
+  const grouped = new Map<string, Row[]>();
+  for (const row of rows) {
+    const ofCase = grouped.get(row.caseId);
+    if (ofCase) ofCase.push(row);
+    else grouped.set(row.caseId, [row]);
+  }
+  return grouped;
+}
+
 type AttemptOutcome =
   | { kind: 'delivered'; receipt: CaseSubmissionReceipt; submission: Submission }
   | { kind: 'failed'; failure: AttemptFailure };
@@ -316,16 +333,25 @@ export class DeliveryWorker {
       15_000,
     );
     let nextStatusPassAt = 0;
+    let nextCancelPassAt = 0;
     while (!this.stopping) {
       this.wakeRequested = false;
       let claimed = 0;
       try {
         claimed = await this.deliverDue();
+        let statusPassRan = false;
         if (!this.stopping && Date.now() >= nextStatusPassAt) {
           nextStatusPassAt = Date.now() + statusPassEveryMs;
           await this.pollStatuses();
+          statusPassRan = true;
         }
-        if (!this.stopping) await this.cancelVoided();
+        // Voided parts are looked for once per poll interval (and after a status pass, which may
+        // void some), not after every wake: under load a submission wakes the worker many times a
+        // second, and each look was a statement.
+        if (!this.stopping && (statusPassRan || Date.now() >= nextCancelPassAt)) {
+          nextCancelPassAt = Date.now() + this.settings.pollIntervalMs;
+          await this.cancelVoided();
+        }
         this.recovered();
       } catch (error) {
         this.failed(error);
@@ -370,7 +396,11 @@ export class DeliveryWorker {
 
   private async deliverDue(): Promise<number> {
     const claims = await this.claimDue(this.settings.batchSize);
-    await Promise.all(claims.map((claim) => this.deliver(claim)));
+    if (claims.length === 0) return 0;
+    const rows = this.readSubmissions([...new Set(claims.map((claim) => claim.caseId))]);
+    // A failed read fails each delivery's attempt (awaited there).
+    rows.catch(() => undefined);
+    await Promise.all(claims.map((claim) => this.deliver(claim, rows)));
     return claims.length;
   }
 
@@ -398,13 +428,13 @@ export class DeliveryWorker {
     return rowsOf<ClaimedDelivery>(result).map((row) => ({ ...row, attempts: Number(row.attempts) }));
   }
 
-  private async deliver(claim: ClaimedDelivery): Promise<void> {
+  private async deliver(claim: ClaimedDelivery, rows: Promise<SubmissionRows>): Promise<void> {
     const leaseEndsAt = Date.now() + this.settings.leaseMs;
     // The call must be over before the lease is: after it, another worker may deliver the row.
     const callBudgetMs = this.settings.leaseMs - Math.min(Math.floor(this.settings.leaseMs / 5), 5000);
     let outcome: AttemptOutcome;
     try {
-      const submission = await this.loadSubmission(claim);
+      const submission = await this.loadSubmission(claim, await rows);
       const department = this.departments.get(claim.departmentCode);
       if (!department)
         throw new ApiError(
@@ -437,14 +467,25 @@ export class DeliveryWorker {
     await this.recordOutcome(claim, outcome, leaseEndsAt);
   }
 
-  /** What the department receives: the case as submitted, its subject, and its materials by digest. */
-  private async loadSubmission(claim: ClaimedDelivery): Promise<Submission> {
-    // The case and its materials in one round trip.
-    const [[row], attached, partyRows] = await Promise.all([
-      selectSubmittedCase(this.db, { caseId: claim.caseId }),
-      selectSubmittedMaterials(this.db, { caseId: claim.caseId }),
-      selectSubmittedParties(this.db, { caseId: claim.caseId }),
+  /** The cases, materials and parties of a pass's deliveries: three statements for all of them. */
+  private async readSubmissions(caseIds: string[]): Promise<SubmissionRows> {
+    const [caseRows, materialRows, partyRows] = await Promise.all([
+      selectSubmittedCases(this.db, { caseIds }),
+      selectSubmittedMaterials(this.db, { caseIds }),
+      selectSubmittedParties(this.db, { caseIds }),
     ]);
+    return {
+      cases: new Map(caseRows.map((row) => [row.caseId, row])),
+      materials: groupedByCase(materialRows),
+      parties: groupedByCase(partyRows),
+    };
+  }
+
+  /** What the department receives: the case as submitted, its subject, and its materials by digest. */
+  private async loadSubmission(claim: ClaimedDelivery, rows: SubmissionRows): Promise<Submission> {
+    const row = rows.cases.get(claim.caseId);
+    const attached = rows.materials.get(claim.caseId) ?? [];
+    const partyRows = rows.parties.get(claim.caseId) ?? [];
     if (!row) throw new ApiError('not_found', message('dispatch.case_of_delivery_missing', { deliveryId: claim.id }));
     // Opening refused subjects departments cannot be asked about; a subject changed since is refused here, definitively.
     const subject = departmentSubjectRef(

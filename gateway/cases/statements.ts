@@ -175,10 +175,14 @@ export const markCaseSubmitted = reusableStatement<SubmittedCase, CaseRow[]>((on
 
 // --- The delivery worker ---------------------------------------------------------------------
 
-/** What a department receives of the case besides its materials: the case, its subject and who submitted it. */
-export const selectSubmittedCase = reusableStatement<
-  { caseId: string },
+/**
+ * What a department receives of each case besides its materials: the case, its subject and who
+ * submitted it. For every case of a delivery pass at once (`caseIds`): one statement, not one per delivery.
+ */
+export const selectSubmittedCases = reusableStatement<
+  { caseIds: string[] },
   {
+    caseId: string;
     caseNumber: string;
     itemCode: string;
     form: Record<string, unknown>;
@@ -197,6 +201,7 @@ export const selectSubmittedCase = reusableStatement<
 >((on) =>
   on
     .select({
+      caseId: cases.id,
       caseNumber: cases.caseNumber,
       itemCode: cases.itemCode,
       form: cases.form,
@@ -216,20 +221,21 @@ export const selectSubmittedCase = reusableStatement<
     .innerJoin(subjects, eq(subjects.id, cases.subjectId))
     .innerJoin(items, eq(items.code, cases.itemCode))
     .leftJoin(clients, eq(clients.id, cases.clientId))
-    .where(eq(cases.id, placeholder('caseId')))
-    .prepare('select_submitted_case'),
+    .where(sql`${cases.id} = any(${placeholder('caseIds')}::text[])`)
+    .prepare('select_submitted_cases'),
 );
 
 /**
- * The case's materials by digest, ordered so that a redelivery carries exactly the same content:
- * departments refuse a known idempotency key with different content.
+ * The cases' materials by digest, ordered within a case so that a redelivery carries exactly the
+ * same content: departments refuse a known idempotency key with different content.
  */
 export const selectSubmittedMaterials = reusableStatement<
-  { caseId: string },
-  { typeCode: string; sha256: string; mediaType: string; size: number }[]
+  { caseIds: string[] },
+  { caseId: string; typeCode: string; sha256: string; mediaType: string; size: number }[]
 >((on) =>
   on
     .select({
+      caseId: caseMaterials.caseId,
       typeCode: materials.typeCode,
       sha256: materials.contentSha256,
       mediaType: materials.mediaType,
@@ -237,15 +243,16 @@ export const selectSubmittedMaterials = reusableStatement<
     })
     .from(caseMaterials)
     .innerJoin(materials, eq(materials.id, caseMaterials.materialId))
-    .where(eq(caseMaterials.caseId, placeholder('caseId')))
-    .orderBy(asc(caseMaterials.requirementCode), asc(materials.id))
-    .prepare('select_submitted_materials'),
+    .where(sql`${caseMaterials.caseId} = any(${placeholder('caseIds')}::text[])`)
+    .orderBy(asc(caseMaterials.caseId), asc(caseMaterials.requirementCode), asc(materials.id))
+    .prepare('select_submitted_materials_of_cases'),
 );
 
 /** The parties a department receives with the case (every buyer, an agent): role, kind, identifier and name. */
 export const selectSubmittedParties = reusableStatement<
-  { caseId: string },
+  { caseIds: string[] },
   {
+    caseId: string;
     role: string;
     subjectId: string;
     kind: 'person' | 'organisation';
@@ -256,6 +263,7 @@ export const selectSubmittedParties = reusableStatement<
 >((on) =>
   on
     .select({
+      caseId: caseParties.caseId,
       role: caseParties.role,
       subjectId: subjects.id,
       kind: subjects.kind,
@@ -265,8 +273,8 @@ export const selectSubmittedParties = reusableStatement<
     })
     .from(caseParties)
     .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
-    .where(eq(caseParties.caseId, placeholder('caseId')))
+    .where(sql`${caseParties.caseId} = any(${placeholder('caseIds')}::text[])`)
     // Within a role in the order named: a department taking one buyer takes the first.
-    .orderBy(asc(caseParties.role), asc(caseParties.position), asc(caseParties.subjectId))
-    .prepare('select_submitted_parties'),
+    .orderBy(asc(caseParties.caseId), asc(caseParties.role), asc(caseParties.position), asc(caseParties.subjectId))
+    .prepare('select_submitted_parties_of_cases'),
 );

@@ -24,15 +24,16 @@ export const PICKUP_LOCK_MS = 30 * 60_000;
 /**
  * Checks the window's choice against what the item offers and stores it with the new case. No
  * choice: the item's first method (window pickup for every seed item). Throws before anything is
- * written when the item does not offer the method or the address does not fit it.
+ * written when the item does not offer the method or the address does not fit it (synchronously:
+ * the caller may send the insert together with the case's other writes). Answers the stored row.
  */
-export async function recordResultChoice(
+export function recordResultChoice(
   tx: Queryable,
   protection: DataProtection,
   item: { code: string; resultDeliveries: readonly ResultDeliveryMethod[] },
   caseId: string,
   choice: ResultDeliveryChoice | undefined,
-): Promise<void> {
+): Promise<CaseResultRow> {
   const method = choice?.method ?? item.resultDeliveries[0] ?? 'window_pickup';
   if (!item.resultDeliveries.includes(method)) {
     throw new ApiError(
@@ -56,7 +57,14 @@ export async function recordResultChoice(
     });
   // The recipient's name, mobile and street address: sealed at rest when data protection is on.
   const address = choice?.address === undefined ? null : protection.sealJson('case_results.address', choice.address);
-  await tx.insert(caseResults).values({ caseId, method, address });
+  return tx
+    .insert(caseResults)
+    .values({ caseId, method, address })
+    .returning()
+    .then(([row]) => {
+      if (!row) throw new Error('insert returned no row');
+      return row;
+    });
 }
 
 /** Six random digits, leading zeros kept: said at the window, typed on a keypad. */
