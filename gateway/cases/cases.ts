@@ -20,16 +20,7 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
 import type { Queryable } from '../db/client.js';
 import { normaliseCertificateNumber } from '../certificates/numbers.js';
-import {
-  caseEvents,
-  caseMaterials,
-  caseParties,
-  cases,
-  certificates,
-  deliveries,
-  materials,
-  subjects,
-} from '../db/schema.js';
+import { caseEvents, caseMaterials, caseParties, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
@@ -50,6 +41,7 @@ import { maskMobile } from '../notifications/mobile.js';
 import type { ResultDeliveryChoice } from '../results/methods.js';
 import {
   type CaseResultRow,
+  checkResultChoice,
   findResult,
   prepareResult,
   recordResultChoice,
@@ -62,10 +54,12 @@ import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertCase,
   insertCaseEvent,
+  nextCaseNumber,
   markCaseSubmitted,
   selectCase,
   selectCaseForUpdate,
   selectCaseMaterials,
+  selectCertificateFacts,
   selectDeliveries,
   selectSubjectKind,
 } from './statements.js';
@@ -457,10 +451,7 @@ async function certificateFactsOf(
   materialIds: readonly string[],
 ): Promise<Map<string, CertificateFacts>> {
   if (materialIds.length === 0) return new Map();
-  const rows = await tx
-    .select({ materialId: certificates.materialId, metadata: certificates.metadata })
-    .from(certificates)
-    .where(inArray(certificates.materialId, [...materialIds]));
+  const rows = await selectCertificateFacts(tx, { materialIds: [...materialIds] });
   return new Map(rows.map((row) => [row.materialId, certificateFactsFrom(row.metadata)]));
 }
 
@@ -984,8 +975,12 @@ export async function openCase(
             .flatMap((requirement) => requirement.acceptedTypes),
         ),
       ];
-      const [[subject], available, ...partyMaterials] = await Promise.all([
+      const [[subject], [numbered], available, ...partyMaterials] = await Promise.all([
         selectSubjectKind(tx, { subjectId: input.subjectId }),
+        // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read
+        // out. Drawn now, so every write of the case goes in one round trip (a refused opening
+        // leaves a gap in the sequence, as a rolled-back one always did).
+        nextCaseNumber(tx, [`OW${today.replaceAll('-', '')}`]),
         preferredReadableMaterials(
           tx,
           opening.access,
@@ -1033,10 +1028,12 @@ export async function openCase(
           },
         );
       }
-      const [row] = await insertCase(tx, {
+      if (!numbered) throw new Error('no case number drawn');
+      const resultChoice = checkResultChoice(context.access.protection, item, id, input.resultDelivery);
+      const caseContext = withPurpose(context, { ...context.purpose, caseRef: numbered.caseNumber });
+      const inserted = insertCase(tx, {
         id,
-        // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read out.
-        numberPrefix: `OW${today.replaceAll('-', '')}`,
+        caseNumber: numbered.caseNumber,
         itemCode: item.code,
         subjectId: subject.id,
         clientId: context.principal.clientId,
@@ -1048,8 +1045,6 @@ export async function openCase(
         materialsRequired: listed.filter(({ requirement }) => !requirement.optional).length,
         contactMobile: input.contact?.mobile ?? null,
       });
-      if (!row) throw new Error('insert returned no row');
-      const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();
       const entries: CaseMaterialRow[] = listed.map(({ requirement, partySubjectId }) => {
@@ -1071,10 +1066,11 @@ export async function openCase(
       const attached = new Map(
         [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
       );
-      // The case's other writes and the view's one read in one round trip (the result choice is
-      // checked before anything is sent).
-      const [resultRow, certificateFacts] = await Promise.all([
-        recordResultChoice(tx, context.access.protection, item, id, input.resultDelivery),
+      // The case, its other writes and the view's one read in one round trip (the case row goes
+      // first: the others refer to it).
+      const [[row], resultRow, certificateFacts] = await Promise.all([
+        inserted,
+        recordResultChoice(tx, resultChoice),
         needsCertificateFacts(item, input.form ?? {})
           ? certificateFactsOf(tx, [...attached.keys()])
           : Promise.resolve(new Map<string, CertificateFacts>()),
@@ -1109,6 +1105,7 @@ export async function openCase(
           }),
         ),
       ]);
+      if (!row) throw new Error('insert returned no row');
       return caseView(tx, { row, facts, context: caseContext }, services, today, {
         entries,
         materials: attached,

@@ -16,7 +16,7 @@ import {
   materials,
   subjects,
 } from '../db/schema.js';
-import { reusableStatement, valuePlaceholder } from '../db/statements.js';
+import { reusableStatement, textStatement, valuePlaceholder } from '../db/statements.js';
 import type { CaseRow, DeliveryRow } from './status.js';
 
 const placeholder = sql.placeholder;
@@ -65,6 +65,18 @@ export const selectCaseMaterials = reusableStatement<
     .prepare('select_case_materials'),
 );
 
+/** Restrictions and alternatives of certificates, by material id (the ids as one array). */
+export const selectCertificateFacts = reusableStatement<
+  { materialIds: string[] },
+  { materialId: string; metadata: Record<string, unknown> }[]
+>((on) =>
+  on
+    .select({ materialId: certificates.materialId, metadata: certificates.metadata })
+    .from(certificates)
+    .where(sql`${certificates.materialId} = any(${placeholder('materialIds')}::text[])`)
+    .prepare('select_certificate_facts'),
+);
+
 export const selectSubjectKind = reusableStatement<
   { subjectId: string },
   { id: string; kind: string; identifierType: string }[]
@@ -86,12 +98,20 @@ export const insertCaseEvent = reusableStatement<
     .prepare('insert_case_event'),
 );
 
+/**
+ * The next case number: `OW` and the acceptance date (the prefix), then a sequence shared by every
+ * instance. Drawn with the opening's first reads, so the case's writes can all go together.
+ */
+export const nextCaseNumber = textStatement<[numberPrefix: string], { caseNumber: string }>(
+  `select $1::text || lpad(nextval('case_number_seq')::text, 6, '0') as "caseNumber"`,
+);
+
 export type NewCase = Omit<
   typeof cases.$inferInsert,
   'caseNumber' | 'status' | 'openedAt' | 'updatedAt' | 'submittedAt'
 > & {
-  /** `OW` and the acceptance date; the database appends a sequence shared by every instance. */
-  numberPrefix: string;
+  /** From `nextCaseNumber`. */
+  caseNumber: string;
 };
 
 export const insertCase = reusableStatement<
@@ -109,7 +129,7 @@ export const insertCase = reusableStatement<
       | 'promisedDays'
       | 'materialsRequired'
       | 'contactMobile'
-      | 'numberPrefix'
+      | 'caseNumber'
     >
   >,
   CaseRow[]
@@ -118,7 +138,7 @@ export const insertCase = reusableStatement<
     .insert(cases)
     .values({
       id: placeholder('id'),
-      caseNumber: sql`${placeholder('numberPrefix')}::text || lpad(nextval('case_number_seq')::text, 6, '0')`,
+      caseNumber: placeholder('caseNumber'),
       itemCode: placeholder('itemCode'),
       subjectId: placeholder('subjectId'),
       clientId: placeholder('clientId'),
