@@ -220,6 +220,22 @@ type AttemptOutcome =
   | { kind: 'delivered'; receipt: CaseSubmissionReceipt; submission: Submission }
   | { kind: 'failed'; failure: AttemptFailure };
 
+/**
+ * Under load (the last pass found work), a wake waits this long before the next pass, so one pass
+ * claims, reads and records the deliveries of several submissions with one statement each instead
+ * of one pass per submission (bench:cases). An idle worker's first wake is served at once.
+ */
+const WAKE_GATHER_MS = 15;
+
+/** An acknowledged delivery waiting for the turn's one statement that records them all. */
+interface PendingAck {
+  claim: ClaimedDelivery;
+  receipt: CaseSubmissionReceipt;
+  submission: Submission;
+  resolve(recorded: boolean): void;
+  reject(error: unknown): void;
+}
+
 /** Status passes ask about at most this many batches of deliveries. */
 const STATUS_PASS_MAX_BATCHES = 5;
 /** Writing an attempt's outcome is retried this often (database restarting) within the lease. */
@@ -253,6 +269,7 @@ export class DeliveryWorker {
   /** Passes started outside the loop (tests, `runOnce`), so `stop()` waits for them too. */
   private readonly passes = new Set<Promise<unknown>>();
   private failingSince: number | undefined;
+  private pendingAcks: PendingAck[] = [];
   private readonly blobStore: BlobStore | undefined;
   private readonly sealing: ResultSealing | undefined;
 
@@ -358,7 +375,11 @@ export class DeliveryWorker {
       }
       if (this.stopping) break;
       // A full batch means more may be due: go on at once. Otherwise wait for a wake or the interval.
-      if (claimed >= this.settings.batchSize || this.wakeRequested) continue;
+      if (claimed >= this.settings.batchSize) continue;
+      if (this.wakeRequested) {
+        if (claimed > 0) await delay(WAKE_GATHER_MS);
+        continue;
+      }
       await this.sleep(this.settings.pollIntervalMs);
     }
     this.logger.info({ owner: this.owner }, 'delivery worker stopped');
@@ -569,7 +590,7 @@ export class DeliveryWorker {
     const department = claim.departmentCode;
     if (outcome.kind === 'delivered') {
       const { receipt, submission } = outcome;
-      const recorded = await recordDelivered(this.db, claim, this.owner, receipt, submission);
+      const recorded = await this.recordDeliveredTogether(claim, receipt, submission);
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'delivered' });
       this.metrics.lag.observe({ department }, Math.max(0, Date.now() - submission.submittedAt.getTime()) / 1000);
@@ -664,6 +685,42 @@ export class DeliveryWorker {
     this.logger.warn(
       { delivery: claim.id, department, attempts: claim.attempts, retryInMs: waitMs, error: failure.summary },
       'case delivery failed; retrying later',
+    );
+  }
+
+  /**
+   * Acknowledgements that arrive in the same turn of the event loop (the department's answers to
+   * one pass's calls usually do) are recorded by one statement; each caller learns whether its
+   * delivery was still held, and each sees a failure of the statement (and retries it).
+   */
+  private recordDeliveredTogether(
+    claim: ClaimedDelivery,
+    receipt: CaseSubmissionReceipt,
+    submission: Submission,
+  ): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pendingAcks.push({ claim, receipt, submission, resolve, reject });
+      if (this.pendingAcks.length === 1) setImmediate(() => this.flushAcks());
+    });
+  }
+
+  private flushAcks(): void {
+    const batch = this.pendingAcks;
+    this.pendingAcks = [];
+    const [only] = batch;
+    const recording: Promise<ReadonlySet<string>> =
+      batch.length === 1 && only
+        ? recordDelivered(this.db, only.claim, this.owner, only.receipt, only.submission).then(
+            (recorded): ReadonlySet<string> => new Set(recorded ? [only.claim.id] : []),
+          )
+        : Promise.resolve().then(() => recordDeliveredMany(this.db, batch, this.owner));
+    recording.then(
+      (recorded) => {
+        for (const ack of batch) ack.resolve(recorded.has(ack.claim.id));
+      },
+      (error: unknown) => {
+        for (const ack of batch) ack.reject(error);
+      },
     );
   }
 
@@ -981,6 +1038,74 @@ async function recordDelivered(
     )
     select count(*)::int as delivered from updated`);
   return Number(rowsOf<{ delivered: number }>(result)[0]?.delivered ?? 0) > 0;
+}
+
+/**
+ * `recordDelivered` for several acknowledgements in one statement: each row as one element of a
+ * JSON array, the deliveries marked where this worker still holds them under their attempt, and
+ * only for those the `delivered` event and the audit entry. Answers the ids recorded.
+ */
+async function recordDeliveredMany(
+  db: Database,
+  acks: readonly Pick<PendingAck, 'claim' | 'receipt' | 'submission'>[],
+  owner: string,
+): Promise<Set<string>> {
+  const rows = acks.map(({ claim, receipt, submission }) => {
+    const disclosure = disclosureOf(claim, submission);
+    return {
+      id: claim.id,
+      attempts: claim.attempts,
+      case_id: claim.caseId,
+      department_code: claim.departmentCode,
+      department_reference: receipt.departmentReference,
+      detail: {
+        deliveryId: claim.id,
+        departmentReference: receipt.departmentReference,
+        attempts: claim.attempts,
+        duplicate: receipt.duplicate,
+        worker: owner,
+      },
+      entry_id: newAuditEntryId(),
+      occurred_at: new Date().toISOString(),
+      actor_client_id: disclosure.actor.clientId,
+      actor_kind: disclosure.actor.kind,
+      operator_id: disclosure.operatorId,
+      action: disclosure.action,
+      subject_ref: disclosure.subjectRef,
+      fields: disclosure.fields,
+      material_types: disclosure.materialTypes,
+      purpose: disclosure.purpose,
+      case_ref: disclosure.caseRef,
+      outcome: disclosure.outcome,
+      request_id: disclosure.requestId,
+    };
+  });
+  const result = await db.execute(sql`
+    with acked as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as a(
+        id text, attempts int, case_id text, department_code text, department_reference text, detail jsonb,
+        entry_id text, occurred_at timestamptz, actor_client_id text, actor_kind text, operator_id text, action text,
+        subject_ref text, fields jsonb, material_types jsonb, purpose text, case_ref text, outcome text, request_id text)
+    ), updated as (
+      update deliveries d
+         set status = 'delivered', department_reference = a.department_reference, delivered_at = now(),
+             -- The first status query comes one poll interval after the acknowledgement.
+             last_polled_at = now(), lease_owner = null, lease_until = null, last_error = null
+        from acked a
+       where d.id = a.id and d.status = 'pending' and d.lease_owner = ${owner} and d.attempts = a.attempts
+      returning d.id
+    ), event as (
+      insert into case_events (case_id, kind, department_code, detail)
+      select a.case_id, 'delivered', a.department_code, a.detail from acked a join updated u on u.id = a.id
+    ), audit as (
+      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
+      select a.entry_id, a.occurred_at, a.actor_client_id, a.actor_kind, a.operator_id, a.action, a.subject_ref,
+             array(select jsonb_array_elements_text(a.fields)), array(select jsonb_array_elements_text(a.material_types)),
+             a.purpose, a.case_ref, a.outcome, a.request_id
+        from acked a join updated u on u.id = a.id
+    )
+    select id from updated`);
+  return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
 }
 
 // --- Requeueing a dead letter --------------------------------------------------------------------
