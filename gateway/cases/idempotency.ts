@@ -121,7 +121,8 @@ export async function withIdempotency<T>(
   const abandonAfterMs = request.abandonAfterMs ?? 60_000;
   const startedAt = new Date();
 
-  const outcome = await db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
+  let stored: Promise<unknown> | undefined;
+  const transaction = db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
     // Sent together (one round trip): the server runs the select after the lock statement, so
     // what it reads is what the lock's holder may rely on.
     const [locked, [existing]] = await Promise.all([
@@ -163,7 +164,9 @@ export async function withIdempotency<T>(
       answer = { status: error.status, body: storedRefusal(error) };
     }
     const completedAt = new Date();
-    await storeAnswer(tx, {
+    // Not awaited here: the answer goes out with the commit, in one round trip. Should it fail, the
+    // transaction is aborted and its commit rolls everything back; the failure is thrown below.
+    stored = storeAnswer(tx, {
       clientId: request.clientId,
       key,
       scope: request.scope,
@@ -173,9 +176,16 @@ export async function withIdempotency<T>(
       createdAt: startedAt,
       completedAt,
     });
+    stored.catch(() => undefined);
     if (refusal) return new StoredRefusal(refusal);
     return { status: answer.status, body: answer.body as T, replayed: false };
   });
+  const outcome = await transaction.catch(async (error: unknown) => {
+    // The answer's own failure says more than "rolled back instead of committed".
+    await stored;
+    throw error;
+  });
+  await stored;
   if (outcome instanceof StoredRefusal) throw outcome.refusal;
   return outcome;
 }
