@@ -18,7 +18,7 @@ import { type CentreDirectory, type ReferenceData, pairKey } from '../access/ref
 import type { CertificateRestriction } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
-import type { Queryable } from '../db/client.js';
+import { type Queryable, transactionEndingWith } from '../db/client.js';
 import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, caseParties, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
@@ -944,8 +944,8 @@ export async function openCase(
   services: CaseServices,
   input: OpenCaseInput,
 ): Promise<CaseView> {
-  return auditCaseRefusals(context, 'case.open', () =>
-    context.db.transaction(async (tx) => {
+  const opened = await auditCaseRefusals(context, 'case.open', () =>
+    transactionEndingWith(context.db, async (tx) => {
       const item = await requireItemFrom(services.reference, tx, input.itemCode, { activeOnly: true });
       const today = chinaToday(services.clock.now());
       const id = newCaseId();
@@ -1066,21 +1066,22 @@ export async function openCase(
       const attached = new Map(
         [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
       );
-      // The case, its other writes and the view's one read in one round trip (the case row goes
-      // first: the others refer to it).
-      const [[row], resultRow, certificateFacts] = await Promise.all([
+      // The case, its other writes and the view's one read in one round trip with the commit (the
+      // case row goes first: the others refer to it). Each is issued here, before the commit.
+      const written = Promise.all([
         inserted,
         recordResultChoice(tx, resultChoice),
         needsCertificateFacts(item, input.form ?? {})
           ? certificateFactsOf(tx, [...attached.keys()])
           : Promise.resolve(new Map<string, CertificateFacts>()),
-        entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
+        entries.length > 0 ? tx.insert(caseMaterials).values(entries).execute() : Promise.resolve(),
         parties.length > 0
           ? tx
               .insert(caseParties)
               .values(
                 parties.map((party, position) => ({ caseId: id, role: party.role, subjectId: party.id, position })),
               )
+              .execute()
           : Promise.resolve(),
         addEvent(tx, id, 'opened', {
           itemCode: item.code,
@@ -1105,17 +1106,24 @@ export async function openCase(
           }),
         ),
       ]);
-      if (!row) throw new Error('insert returned no row');
-      return caseView(tx, { row, facts, context: caseContext }, services, today, {
-        entries,
-        materials: attached,
-        deliveries: [],
-        parties: partyIds,
-        certificates: certificateFacts,
-        result: resultRow,
-      });
+      return {
+        last: written.then(([[row], resultRow, certificateFacts]) => {
+          if (!row) throw new Error('insert returned no row');
+          // The answer is built once the case is committed, from what was written and read.
+          return () =>
+            caseView(context.db, { row, facts, context: caseContext }, services, today, {
+              entries,
+              materials: attached,
+              deliveries: [],
+              parties: partyIds,
+              certificates: certificateFacts,
+              result: resultRow,
+            });
+        }),
+      };
     }),
   );
+  return opened();
 }
 
 export async function readCase(

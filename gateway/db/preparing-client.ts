@@ -61,7 +61,9 @@ function transactionClient(state: TransactionState): postgres.TransactionSql {
   const unsafe = preparedUnsafe(state.reserved);
   const guardedUnsafe = (query: string, parameters?: UnsafeParameters, options?: UnsafeOptions) => {
     if (state.ended) throw transactionEnded();
-    return unsafe(query, parameters, options);
+    // Started now (postgres.js starts a statement when it is first awaited): the statements reach
+    // the connection in the order they were issued, ahead of a commit issued after them.
+    return unsafe(query, parameters, options).execute();
   };
   const savepoint = (nameOrCallback: string | TransactionCallback, callback?: TransactionCallback) =>
     typeof nameOrCallback === 'function'
