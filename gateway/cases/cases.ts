@@ -1625,7 +1625,9 @@ function missingMaterials(missing: NoticeEntry[]): Message {
  * Submits an open case inside the caller's transaction (the idempotency wrapper's): checks the
  * form and the materials, accepts deferrable ones as deferred with their due dates, computes the
  * promised and statutory due dates on the working-day calendar, and writes the case and one
- * delivery per department of the item — all or nothing.
+ * delivery per department of the item — all or nothing. Answers the case as submitted and its
+ * writes (`written`: issued, not yet answered — the caller sends its last statement and the
+ * commit behind them and awaits them after; their failure aborts the transaction).
  */
 export async function submitCase(
   tx: Queryable,
@@ -1633,7 +1635,7 @@ export async function submitCase(
   services: CaseServices,
   caseId: string,
   input: SubmitInput,
-): Promise<CaseView> {
+): Promise<{ view: CaseView; written: Promise<void> }> {
   // One round trip: the case (locked first: the statements run in this order), its deliveries, its
   // requirement rows and its result. The rows are used only once the policy has said yes.
   const [visible, joined, resultRow] = await Promise.all([
@@ -1740,8 +1742,10 @@ export async function submitCase(
       status: stage === firstStage ? ('pending' as const) : ('held' as const),
     };
   });
-  // Every write in one round trip: they do not depend on each other.
-  const [[submitted], inserted] = await Promise.all([
+  // Every write in one round trip: they do not depend on each other. Each is issued here (a
+  // builder by `.execute()`), so the caller may send its own last statement and the commit behind them.
+  const moved = decidingCentre !== null && decidingCentre !== row.centreCode;
+  const writes = Promise.all([
     markCaseSubmitted(tx, {
       caseId: row.id,
       form: context.access.protection.sealJson('cases.form', form),
@@ -1755,7 +1759,7 @@ export async function submitCase(
       materialsFetched: counts.fetched,
       materialsDeferred: deferred.length,
     }),
-    tx.insert(deliveries).values(deliveryRows).returning(),
+    tx.insert(deliveries).values(deliveryRows).returning().execute(),
     ...[...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>
       tx
         .update(caseMaterials)
@@ -1766,7 +1770,8 @@ export async function submitCase(
             eq(caseMaterials.requirementCode, requirementCode),
             partyOf(partySubjectId),
           ),
-        ),
+        )
+        .execute(),
     ),
     addEvent(tx, row.id, 'submitted', {
       acceptedOn: today,
@@ -1774,7 +1779,7 @@ export async function submitCase(
       departments: item.departments,
       deferred: deferred.map((entry) => entry.requirementCode),
     }),
-    ...(decidingCentre && decidingCentre !== row.centreCode
+    ...(moved && decidingCentre
       ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
       : []),
     auditAccess(tx, visible.context, {
@@ -1785,6 +1790,80 @@ export async function submitCase(
       materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
     }),
   ]);
+  // The answer from what is written, without reading it back.
+  const entries = parts.entries.map((entry) => {
+    const dueOn = deferredUntil.get(rowKey(entry.requirementCode, entry.partySubjectId))?.dueOn;
+    return dueOn === undefined
+      ? entry
+      : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
+  });
+  const answer = (submitted: CaseRow, inserted: readonly DeliveryRow[]) =>
+    caseView(
+      tx,
+      { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } },
+      services,
+      today,
+      {
+        entries,
+        materials: parts.materials,
+        deliveries: inserted,
+        // As `caseView` would read them (the same rows as the requirement rows' join).
+        certificates: needsCertificateFacts(item, form)
+          ? (parts.certificates ?? new Map<string, CertificateFacts>())
+          : new Map<string, CertificateFacts>(),
+        // An immediate case's result was just prepared: read again.
+        ...(item.kind === 'immediate' ? {} : { result: resultRow }),
+      },
+    );
+
+  if (item.kind !== 'immediate' && !moved) {
+    // The common case: the rows the writes return are known already (no trigger or default of
+    // these tables shows in the answer), so the answer is built without waiting for them and the
+    // writes go out with the idempotency key's answer and the commit.
+    writes.catch(() => undefined);
+    const submitted: CaseRow = {
+      ...row,
+      status: 'submitted',
+      form,
+      submittedAt: now,
+      acceptedOn: today,
+      promisedDays: row.promisedDays,
+      dueOn: due.dueOn,
+      statutoryDueOn: due.statutoryDueOn,
+      materialsRequired: counts.required,
+      materialsHandedIn: counts.handedIn,
+      materialsReused: counts.reused,
+      materialsFetched: counts.fetched,
+      materialsDeferred: deferred.length,
+      updatedAt: now,
+    };
+    const inserted: DeliveryRow[] = deliveryRows.map((delivery) => ({
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+      departmentReference: null,
+      departmentStatus: null,
+      departmentUpdatedAt: null,
+      createdAt: now,
+      deliveredAt: null,
+      deadAt: null,
+      lastPolledAt: null,
+      departmentMessage: null,
+      cancelStatus: null,
+      cancelledAt: null,
+      ...delivery,
+    }));
+    return {
+      view: await answer(submitted, inserted),
+      written: writes.then(([[updated]]) => {
+        if (!updated) throw new Error('update returned no row');
+      }),
+    };
+  }
+
+  const [[submitted], inserted] = await writes;
   if (!submitted) throw new Error('update returned no row');
   // 即办件: decided at the window in the same visit — concluded today; the departments get the record.
   if (item.kind === 'immediate') {
@@ -1797,32 +1876,8 @@ export async function submitCase(
     await addEvent(tx, row.id, 'completed', { on: today, dueOn: submitted.dueOn, onTime: true, decidedAt: 'window' });
     await prepareResult(tx, row.id, now);
   }
-  if (decidingCentre && decidingCentre !== row.centreCode)
-    Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
-  // The answer from what was just written, without reading it back.
-  const entries = parts.entries.map((entry) => {
-    const dueOn = deferredUntil.get(rowKey(entry.requirementCode, entry.partySubjectId))?.dueOn;
-    return dueOn === undefined
-      ? entry
-      : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
-  });
-  return caseView(
-    tx,
-    { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } },
-    services,
-    today,
-    {
-      entries,
-      materials: parts.materials,
-      deliveries: inserted as DeliveryRow[],
-      // As `caseView` would read them (the same rows as the requirement rows' join).
-      certificates: needsCertificateFacts(item, form)
-        ? (parts.certificates ?? new Map<string, CertificateFacts>())
-        : new Map<string, CertificateFacts>(),
-      // An immediate case's result was just prepared: read again.
-      ...(item.kind === 'immediate' ? {} : { result: resultRow }),
-    },
-  );
+  if (moved) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
+  return { view: await answer(submitted, inserted as DeliveryRow[]), written: Promise.resolve() };
 }
 
 /** Attaches fetched certificates to the requirements they were fetched for. */

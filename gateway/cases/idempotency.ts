@@ -107,14 +107,16 @@ const storeAnswer = reusableStatement<Required<KeyRow>, unknown>((on) => {
 
 /**
  * Runs `work` once per (client, key). `work` gets the transaction to write in (a savepoint of the
- * one holding the key's lock); its answer is stored in the same transaction. ApiErrors thrown by
+ * one holding the key's lock); its answer is stored in the same transaction. `work` may leave its
+ * last writes unawaited (`written`, every statement issued before it returns): they go out with
+ * the stored answer and the commit, and their failure rolls everything back. ApiErrors thrown by
  * `work` (a refusal: 4xx) are stored too, so the same request keeps getting the same refusal;
  * anything else rolls everything back, key included, so a repeat starts afresh.
  */
 export async function withIdempotency<T>(
   db: Database,
   request: IdempotentRequest,
-  work: (tx: Queryable) => Promise<{ status: number; body: T }>,
+  work: (tx: Queryable) => Promise<{ status: number; body: T; written?: Promise<unknown> }>,
 ): Promise<IdempotentAnswer<T>> {
   const key = requireIdempotencyKey(request.key);
   const hash = requestHash(request.scope, request.body);
@@ -148,6 +150,7 @@ export async function withIdempotency<T>(
     }
 
     let answer: { status: number; body: unknown };
+    let written: Promise<unknown> | undefined;
     let refusal: ApiError | undefined;
     // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
     // Sent ahead of the work's first statements, in the same round trip (`.then` sends it now);
@@ -155,7 +158,9 @@ export async function withIdempotency<T>(
     const savepoint = tx.execute(sql`savepoint idempotent_work`).then(() => undefined);
     try {
       const [, done] = await Promise.all([savepoint, work(tx)]);
-      answer = done;
+      answer = { status: done.status, body: done.body };
+      written = done.written;
+      written?.catch(() => undefined);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
       await savepoint;
@@ -166,7 +171,7 @@ export async function withIdempotency<T>(
     const completedAt = new Date();
     // Not awaited here: the answer goes out with the commit, in one round trip. Should it fail, the
     // transaction is aborted and its commit rolls everything back; the failure is thrown below.
-    stored = storeAnswer(tx, {
+    const storing = storeAnswer(tx, {
       clientId: request.clientId,
       key,
       scope: request.scope,
@@ -176,6 +181,7 @@ export async function withIdempotency<T>(
       createdAt: startedAt,
       completedAt,
     });
+    stored = written ? Promise.all([written, storing]) : storing;
     stored.catch(() => undefined);
     if (refusal) return new StoredRefusal(refusal);
     return { status: answer.status, body: answer.body as T, replayed: false };
