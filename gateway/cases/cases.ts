@@ -54,6 +54,8 @@ import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertCase,
   insertCaseEvent,
+  insertCaseMaterials,
+  insertDelivery,
   nextCaseNumber,
   markCaseSubmitted,
   selectCase,
@@ -1074,7 +1076,20 @@ export async function openCase(
         needsCertificateFacts(item, input.form ?? {})
           ? certificateFactsOf(tx, [...attached.keys()])
           : Promise.resolve(new Map<string, CertificateFacts>()),
-        entries.length > 0 ? tx.insert(caseMaterials).values(entries).execute() : Promise.resolve(),
+        entries.length > 0
+          ? insertCaseMaterials(tx, [
+              id,
+              JSON.stringify(
+                entries.map((entry) => ({
+                  requirement_code: entry.requirementCode,
+                  party_subject_id: entry.partySubjectId,
+                  material_id: entry.materialId,
+                  resolution: entry.resolution,
+                })),
+              ),
+              now.toISOString(),
+            ])
+          : Promise.resolve(),
         parties.length > 0
           ? tx
               .insert(caseParties)
@@ -1759,7 +1774,9 @@ export async function submitCase(
       materialsFetched: counts.fetched,
       materialsDeferred: deferred.length,
     }),
-    tx.insert(deliveries).values(deliveryRows).returning().execute(),
+    deliveryRows.length === 1 && deliveryRows[0]
+      ? insertDelivery(tx, deliveryRows[0])
+      : tx.insert(deliveries).values(deliveryRows).returning().execute(),
     ...[...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>
       tx
         .update(caseMaterials)

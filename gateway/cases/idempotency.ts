@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { type Database, type Queryable, rowsOf } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
-import { reusableStatement, valuePlaceholder } from '../db/statements.js';
+import { reusableStatement, textStatement, valuePlaceholder } from '../db/statements.js';
 import { ApiError, type DetailText, type ErrorCode, errorCatalogue, message } from '../platform/errors.js';
 import type { DataProtection } from '../protection/data-protection.js';
 
@@ -202,10 +202,13 @@ export async function withIdempotency<T>(
  * newline cannot be forged into a collision).
  */
 async function tryLockKey(tx: Queryable, clientId: string, key: string): Promise<boolean> {
-  const lockName = `onewindow:idempotency:${clientId}\n${key}`;
-  const result = await tx.execute(sql`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`);
-  return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
+  const [row] = await tryLockStatement(tx, [`onewindow:idempotency:${clientId}\n${key}`]);
+  return row?.locked === true;
 }
+
+const tryLockStatement = textStatement<[lockName: string], { locked: boolean }>(
+  'select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as locked',
+);
 
 interface StoredRefusalBody {
   code: ErrorCode;

@@ -106,6 +106,17 @@ export const nextCaseNumber = textStatement<[numberPrefix: string], { caseNumber
   `select $1::text || lpad(nextval('case_number_seq')::text, 6, '0') as "caseNumber"`,
 );
 
+/**
+ * A new case's requirement rows in one fixed statement (a JSON array of rows; drizzle built a
+ * multi-row insert per opening: ~0.3 ms of the gateway's CPU per case, bench:cases profile).
+ * Params: case id, the rows as JSON, the time.
+ */
+export const insertCaseMaterials = textStatement<[caseId: string, rows: string, updatedAt: string], never>(
+  `insert into case_materials (case_id, requirement_code, party_subject_id, material_id, resolution, due_on, updated_at)
+   select $1::text, r.requirement_code, r.party_subject_id, r.material_id, r.resolution::case_material_resolution, null, $3::timestamptz
+     from jsonb_to_recordset($2::jsonb) as r(requirement_code text, party_subject_id text, material_id text, resolution text)`,
+);
+
 export type NewCase = Omit<
   typeof cases.$inferInsert,
   'caseNumber' | 'status' | 'openedAt' | 'updatedAt' | 'submittedAt'
@@ -152,6 +163,24 @@ export const insertCase = reusableStatement<
     })
     .returning()
     .prepare('insert_case'),
+);
+
+/** A submission's delivery row when its item goes to one department (the common case). */
+export const insertDelivery = reusableStatement<
+  { id: string; caseId: string; departmentCode: string; stage: number; status: 'pending' | 'held' },
+  DeliveryRow[]
+>((on) =>
+  on
+    .insert(deliveries)
+    .values({
+      id: valuePlaceholder<string>('id'),
+      caseId: valuePlaceholder<string>('caseId'),
+      departmentCode: valuePlaceholder<string>('departmentCode'),
+      stage: valuePlaceholder<number>('stage'),
+      status: valuePlaceholder<'pending' | 'held'>('status'),
+    })
+    .returning()
+    .prepare('insert_delivery'),
 );
 
 /** What a submission writes on the case row. */
