@@ -495,6 +495,13 @@ describe('a case from opening to completion', () => {
     expect(submitted.acceptedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(submitted.dueOn! > submitted.acceptedOn!).toBe(true);
     expect(submitted.deliveries).toEqual([expect.objectContaining({ department: 'AMR', status: 'pending' })]);
+    // The answer is built from what the submission wrote, without reading it back: the case as a
+    // read shows it (but for what a delivery may have changed since, and the notice's certificate
+    // choices, which the submit answer has only for an item that needs them — as it always had).
+    const { notice: readNotice, ...read } = await ok<CaseBody>(await call(`/v1/cases/${first.id}`));
+    const { notice: submittedNotice, ...answered } = submitted;
+    expect({ ...read, status: 'submitted', deliveries: [] }).toEqual({ ...answered, deliveries: [] });
+    expect(readNotice.counts).toEqual(submittedNotice.counts);
 
     const replay = await call(`/v1/cases/${first.id}/submit`, {
       body: { form: establishmentForm },

@@ -18,18 +18,9 @@ import { type CentreDirectory, type ReferenceData, pairKey } from '../access/ref
 import type { CertificateRestriction } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears, yearsNotLoaded } from '../calendar/provisional.js';
-import type { Queryable } from '../db/client.js';
+import { type Queryable, transactionEndingWith } from '../db/client.js';
 import { normaliseCertificateNumber } from '../certificates/numbers.js';
-import {
-  caseEvents,
-  caseMaterials,
-  caseParties,
-  cases,
-  certificates,
-  deliveries,
-  materials,
-  subjects,
-} from '../db/schema.js';
+import { caseEvents, caseMaterials, caseParties, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
 import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
@@ -49,6 +40,8 @@ import type { Clock } from '../platform/clock.js';
 import { maskMobile } from '../notifications/mobile.js';
 import type { ResultDeliveryChoice } from '../results/methods.js';
 import {
+  type CaseResultRow,
+  checkResultChoice,
   findResult,
   prepareResult,
   recordResultChoice,
@@ -61,10 +54,14 @@ import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertCase,
   insertCaseEvent,
+  insertCaseMaterials,
+  insertDelivery,
+  nextCaseNumber,
   markCaseSubmitted,
   selectCase,
   selectCaseForUpdate,
   selectCaseMaterials,
+  selectCertificateFacts,
   selectDeliveries,
   selectSubjectKind,
 } from './statements.js';
@@ -456,10 +453,7 @@ async function certificateFactsOf(
   materialIds: readonly string[],
 ): Promise<Map<string, CertificateFacts>> {
   if (materialIds.length === 0) return new Map();
-  const rows = await tx
-    .select({ materialId: certificates.materialId, metadata: certificates.metadata })
-    .from(certificates)
-    .where(inArray(certificates.materialId, [...materialIds]));
+  const rows = await selectCertificateFacts(tx, { materialIds: [...materialIds] });
   return new Map(rows.map((row) => [row.materialId, certificateFactsFrom(row.metadata)]));
 }
 
@@ -586,6 +580,8 @@ interface CaseParts {
   parties?: PartySubjects;
   /** Restrictions and alternatives of the attached certificates, when read with the requirement rows. */
   certificates?: ReadonlyMap<string, CertificateFacts>;
+  /** The case's result row (null: none), when the caller read or wrote it already. */
+  result?: CaseResultRow | null;
 }
 
 /** The case's requirement rows with their materials, and its deliveries: one round trip. */
@@ -631,7 +627,7 @@ async function caseView(
   const [item, known, resultRow] = await Promise.all([
     requireItemFrom(services.reference, tx, row.itemCode),
     parts ?? readCaseParts(tx, row.id, visible.deliveries ? { deliveries: visible.deliveries } : {}),
-    findResult(tx, row.id),
+    parts?.result !== undefined ? parts.result : findResult(tx, row.id),
   ]);
   const rows = known.entries;
   const parties: PartySubjects =
@@ -950,8 +946,8 @@ export async function openCase(
   services: CaseServices,
   input: OpenCaseInput,
 ): Promise<CaseView> {
-  return auditCaseRefusals(context, 'case.open', () =>
-    context.db.transaction(async (tx) => {
+  const opened = await auditCaseRefusals(context, 'case.open', () =>
+    transactionEndingWith(context.db, async (tx) => {
       const item = await requireItemFrom(services.reference, tx, input.itemCode, { activeOnly: true });
       const today = chinaToday(services.clock.now());
       const id = newCaseId();
@@ -981,8 +977,12 @@ export async function openCase(
             .flatMap((requirement) => requirement.acceptedTypes),
         ),
       ];
-      const [[subject], available, ...partyMaterials] = await Promise.all([
+      const [[subject], [numbered], available, ...partyMaterials] = await Promise.all([
         selectSubjectKind(tx, { subjectId: input.subjectId }),
+        // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read
+        // out. Drawn now, so every write of the case goes in one round trip (a refused opening
+        // leaves a gap in the sequence, as a rolled-back one always did).
+        nextCaseNumber(tx, [`OW${today.replaceAll('-', '')}`]),
         preferredReadableMaterials(
           tx,
           opening.access,
@@ -1030,10 +1030,12 @@ export async function openCase(
           },
         );
       }
-      const [row] = await insertCase(tx, {
+      if (!numbered) throw new Error('no case number drawn');
+      const resultChoice = checkResultChoice(context.access.protection, item, id, input.resultDelivery);
+      const caseContext = withPurpose(context, { ...context.purpose, caseRef: numbered.caseNumber });
+      const inserted = insertCase(tx, {
         id,
-        // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read out.
-        numberPrefix: `OW${today.replaceAll('-', '')}`,
+        caseNumber: numbered.caseNumber,
         itemCode: item.code,
         subjectId: subject.id,
         clientId: context.principal.clientId,
@@ -1045,9 +1047,6 @@ export async function openCase(
         materialsRequired: listed.filter(({ requirement }) => !requirement.optional).length,
         contactMobile: input.contact?.mobile ?? null,
       });
-      if (!row) throw new Error('insert returned no row');
-      await recordResultChoice(tx, context.access.protection, item, id, input.resultDelivery);
-      const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
 
       const now = new Date();
       const entries: CaseMaterialRow[] = listed.map(({ requirement, partySubjectId }) => {
@@ -1066,14 +1065,38 @@ export async function openCase(
           updatedAt: now,
         };
       });
-      await Promise.all([
-        entries.length > 0 ? tx.insert(caseMaterials).values(entries) : Promise.resolve(),
+      const attached = new Map(
+        [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
+      );
+      // The case, its other writes and the view's one read in one round trip with the commit (the
+      // case row goes first: the others refer to it). Each is issued here, before the commit.
+      const written = Promise.all([
+        inserted,
+        recordResultChoice(tx, resultChoice),
+        needsCertificateFacts(item, input.form ?? {})
+          ? certificateFactsOf(tx, [...attached.keys()])
+          : Promise.resolve(new Map<string, CertificateFacts>()),
+        entries.length > 0
+          ? insertCaseMaterials(tx, [
+              id,
+              JSON.stringify(
+                entries.map((entry) => ({
+                  requirement_code: entry.requirementCode,
+                  party_subject_id: entry.partySubjectId,
+                  material_id: entry.materialId,
+                  resolution: entry.resolution,
+                })),
+              ),
+              now.toISOString(),
+            ])
+          : Promise.resolve(),
         parties.length > 0
           ? tx
               .insert(caseParties)
               .values(
                 parties.map((party, position) => ({ caseId: id, role: party.role, subjectId: party.id, position })),
               )
+              .execute()
           : Promise.resolve(),
         addEvent(tx, id, 'opened', {
           itemCode: item.code,
@@ -1098,17 +1121,24 @@ export async function openCase(
           }),
         ),
       ]);
-      const attached = new Map(
-        [...reusableFor.values()].flatMap((held) => [...held.values()]).map((material) => [material.id, material]),
-      );
-      return caseView(tx, { row, facts, context: caseContext }, services, today, {
-        entries,
-        materials: attached,
-        deliveries: [],
-        parties: partyIds,
-      });
+      return {
+        last: written.then(([[row], resultRow, certificateFacts]) => {
+          if (!row) throw new Error('insert returned no row');
+          // The answer is built once the case is committed, from what was written and read.
+          return () =>
+            caseView(context.db, { row, facts, context: caseContext }, services, today, {
+              entries,
+              materials: attached,
+              deliveries: [],
+              parties: partyIds,
+              certificates: certificateFacts,
+              result: resultRow,
+            });
+        }),
+      };
     }),
   );
+  return opened();
 }
 
 export async function readCase(
@@ -1610,7 +1640,9 @@ function missingMaterials(missing: NoticeEntry[]): Message {
  * Submits an open case inside the caller's transaction (the idempotency wrapper's): checks the
  * form and the materials, accepts deferrable ones as deferred with their due dates, computes the
  * promised and statutory due dates on the working-day calendar, and writes the case and one
- * delivery per department of the item — all or nothing.
+ * delivery per department of the item — all or nothing. Answers the case as submitted and its
+ * writes (`written`: issued, not yet answered — the caller sends its last statement and the
+ * commit behind them and awaits them after; their failure aborts the transaction).
  */
 export async function submitCase(
   tx: Queryable,
@@ -1618,12 +1650,13 @@ export async function submitCase(
   services: CaseServices,
   caseId: string,
   input: SubmitInput,
-): Promise<CaseView> {
-  // One round trip: the case (locked first: the statements run in this order), its deliveries and
-  // its requirement rows. The rows are used only once the policy has said yes.
-  const [visible, joined] = await Promise.all([
+): Promise<{ view: CaseView; written: Promise<void> }> {
+  // One round trip: the case (locked first: the statements run in this order), its deliveries, its
+  // requirement rows and its result. The rows are used only once the policy has said yes.
+  const [visible, joined, resultRow] = await Promise.all([
     visibleCase(tx, context, caseId, 'case.change', { lock: true }),
     selectCaseMaterials(tx, { caseId }),
+    findResult(tx, caseId),
   ]);
   const { row } = visible;
   if (row.status !== 'open')
@@ -1654,7 +1687,7 @@ export async function submitCase(
   const today = chinaToday(services.clock.now());
   // Days of a year whose holidays are not published yet count by the weekday rule (provisional).
   const calendar = withProvisionalYears(await services.calendar());
-  const parts = casePartsFrom(joined, visible.deliveries);
+  const parts = { ...casePartsFrom(joined, visible.deliveries), result: resultRow };
   const view = await caseView(tx, { ...visible, row: { ...row, form } }, services, today, parts);
   // Not acceptable whatever is handed in: refused before anything is written or dispatched.
   const blocks = view.notice.entries.flatMap((entry) =>
@@ -1724,8 +1757,10 @@ export async function submitCase(
       status: stage === firstStage ? ('pending' as const) : ('held' as const),
     };
   });
-  // Every write in one round trip: they do not depend on each other.
-  const [[submitted], inserted] = await Promise.all([
+  // Every write in one round trip: they do not depend on each other. Each is issued here (a
+  // builder by `.execute()`), so the caller may send its own last statement and the commit behind them.
+  const moved = decidingCentre !== null && decidingCentre !== row.centreCode;
+  const writes = Promise.all([
     markCaseSubmitted(tx, {
       caseId: row.id,
       form: context.access.protection.sealJson('cases.form', form),
@@ -1739,7 +1774,9 @@ export async function submitCase(
       materialsFetched: counts.fetched,
       materialsDeferred: deferred.length,
     }),
-    tx.insert(deliveries).values(deliveryRows).returning(),
+    deliveryRows.length === 1 && deliveryRows[0]
+      ? insertDelivery(tx, deliveryRows[0])
+      : tx.insert(deliveries).values(deliveryRows).returning().execute(),
     ...[...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>
       tx
         .update(caseMaterials)
@@ -1750,7 +1787,8 @@ export async function submitCase(
             eq(caseMaterials.requirementCode, requirementCode),
             partyOf(partySubjectId),
           ),
-        ),
+        )
+        .execute(),
     ),
     addEvent(tx, row.id, 'submitted', {
       acceptedOn: today,
@@ -1758,7 +1796,7 @@ export async function submitCase(
       departments: item.departments,
       deferred: deferred.map((entry) => entry.requirementCode),
     }),
-    ...(decidingCentre && decidingCentre !== row.centreCode
+    ...(moved && decidingCentre
       ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
       : []),
     auditAccess(tx, visible.context, {
@@ -1769,6 +1807,80 @@ export async function submitCase(
       materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
     }),
   ]);
+  // The answer from what is written, without reading it back.
+  const entries = parts.entries.map((entry) => {
+    const dueOn = deferredUntil.get(rowKey(entry.requirementCode, entry.partySubjectId))?.dueOn;
+    return dueOn === undefined
+      ? entry
+      : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
+  });
+  const answer = (submitted: CaseRow, inserted: readonly DeliveryRow[]) =>
+    caseView(
+      tx,
+      { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } },
+      services,
+      today,
+      {
+        entries,
+        materials: parts.materials,
+        deliveries: inserted,
+        // As `caseView` would read them (the same rows as the requirement rows' join).
+        certificates: needsCertificateFacts(item, form)
+          ? (parts.certificates ?? new Map<string, CertificateFacts>())
+          : new Map<string, CertificateFacts>(),
+        // An immediate case's result was just prepared: read again.
+        ...(item.kind === 'immediate' ? {} : { result: resultRow }),
+      },
+    );
+
+  if (item.kind !== 'immediate' && !moved) {
+    // The common case: the rows the writes return are known already (no trigger or default of
+    // these tables shows in the answer), so the answer is built without waiting for them and the
+    // writes go out with the idempotency key's answer and the commit.
+    writes.catch(() => undefined);
+    const submitted: CaseRow = {
+      ...row,
+      status: 'submitted',
+      form,
+      submittedAt: now,
+      acceptedOn: today,
+      promisedDays: row.promisedDays,
+      dueOn: due.dueOn,
+      statutoryDueOn: due.statutoryDueOn,
+      materialsRequired: counts.required,
+      materialsHandedIn: counts.handedIn,
+      materialsReused: counts.reused,
+      materialsFetched: counts.fetched,
+      materialsDeferred: deferred.length,
+      updatedAt: now,
+    };
+    const inserted: DeliveryRow[] = deliveryRows.map((delivery) => ({
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+      departmentReference: null,
+      departmentStatus: null,
+      departmentUpdatedAt: null,
+      createdAt: now,
+      deliveredAt: null,
+      deadAt: null,
+      lastPolledAt: null,
+      departmentMessage: null,
+      cancelStatus: null,
+      cancelledAt: null,
+      ...delivery,
+    }));
+    return {
+      view: await answer(submitted, inserted),
+      written: writes.then(([[updated]]) => {
+        if (!updated) throw new Error('update returned no row');
+      }),
+    };
+  }
+
+  const [[submitted], inserted] = await writes;
   if (!submitted) throw new Error('update returned no row');
   // 即办件: decided at the window in the same visit — concluded today; the departments get the record.
   if (item.kind === 'immediate') {
@@ -1781,26 +1893,8 @@ export async function submitCase(
     await addEvent(tx, row.id, 'completed', { on: today, dueOn: submitted.dueOn, onTime: true, decidedAt: 'window' });
     await prepareResult(tx, row.id, now);
   }
-  if (decidingCentre && decidingCentre !== row.centreCode)
-    Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
-  // The answer from what was just written, without reading it back.
-  const entries = parts.entries.map((entry) => {
-    const dueOn = deferredUntil.get(rowKey(entry.requirementCode, entry.partySubjectId))?.dueOn;
-    return dueOn === undefined
-      ? entry
-      : { ...entry, resolution: 'deferred' as const, materialId: null, dueOn, updatedAt: now };
-  });
-  return caseView(
-    tx,
-    { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } },
-    services,
-    today,
-    {
-      entries,
-      materials: parts.materials,
-      deliveries: inserted as DeliveryRow[],
-    },
-  );
+  if (moved) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
+  return { view: await answer(submitted, inserted as DeliveryRow[]), written: Promise.resolve() };
 }
 
 /** Attaches fetched certificates to the requirements they were fetched for. */

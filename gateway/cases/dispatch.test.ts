@@ -438,6 +438,78 @@ describe('leases and concurrent workers', () => {
     expect(delivered[0]?.detail).toMatchObject({ duplicate: true, worker: 'surviving-worker', attempts: 2 });
   });
 
+  it("records one pass's acknowledgements together: each marked, one event and one disclosure each, none where the lease was lost", async () => {
+    const submitted = [await submittedCase(), await submittedCase(), await submittedCase()];
+    const ids = new Set(submitted.map((entry) => entry.deliveryId));
+    const lost = submitted[2]?.deliveryId ?? '';
+    const real = gw.services.departments.get('PSB');
+    if (!real) throw new Error('no PSB');
+    // The department answers all three calls at once, so the acknowledgements arrive in one turn;
+    // meanwhile the third delivery's lease is taken over (as when it ran out and another worker claimed it).
+    let arrived = 0;
+    let answerAll: () => void = () => undefined;
+    const together = new Promise<void>((resolve) => {
+      answerAll = resolve;
+    });
+    const department: RegisteredDepartment = {
+      ...real,
+      adapter: {
+        ...real.adapter,
+        submitCase: async (request): Promise<CaseSubmissionReceipt> => {
+          if (ids.has(request.idempotencyKey)) arrived += 1;
+          if (arrived === ids.size) {
+            await gw.services.db
+              .update(deliveries)
+              .set({ leaseOwner: 'another-worker' })
+              .where(eq(deliveries.id, lost));
+            answerAll();
+          }
+          await together;
+          return { departmentReference: `ref-${request.idempotencyKey}`, duplicate: false };
+        },
+      },
+    };
+    const deliverer = worker({
+      owner: 'batching-worker',
+      departments: { get: (code) => (code === 'PSB' ? department : undefined), list: () => [department] },
+    });
+    expect(await deliverer.runOnce()).toBe(3);
+
+    for (const entry of submitted) {
+      const row = await deliveryRow(entry.deliveryId);
+      const disclosures = await gw.services.db
+        .select()
+        .from(auditEntries)
+        .where(and(eq(auditEntries.action, 'case.deliver'), eq(auditEntries.caseRef, entry.caseNumber)));
+      const events = await eventsOf(entry.caseId, 'delivered');
+      if (entry.deliveryId === lost) {
+        expect(row).toMatchObject({ status: 'pending', leaseOwner: 'another-worker' });
+        expect(events).toHaveLength(0);
+        expect(disclosures).toHaveLength(0);
+      } else {
+        expect(row).toMatchObject({
+          status: 'delivered',
+          departmentReference: `ref-${entry.deliveryId}`,
+          leaseOwner: null,
+        });
+        expect(events).toHaveLength(1);
+        expect(events[0]?.detail).toMatchObject({
+          deliveryId: entry.deliveryId,
+          worker: 'batching-worker',
+          attempts: 1,
+        });
+        expect(disclosures).toHaveLength(1);
+        expect(disclosures[0]).toMatchObject({
+          subjectRef: subjectId,
+          actorClientId: windowClientId,
+          actorKind: 'window',
+        });
+        expect(disclosures[0]?.fields).toContain(`delivery:${entry.deliveryId}`);
+        expect(disclosures[0]?.materialTypes).toEqual(['resident_id_card']);
+      }
+    }
+  });
+
   it('two workers on one database share the deliveries and never take the same one', async () => {
     const before = psb.applicationCount();
     const beforeRequests = psb.requestCount(SUBMIT);

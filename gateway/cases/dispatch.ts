@@ -46,7 +46,7 @@ import type { BlobStore } from '../materials/blob-store.js';
 import { type ReceivedResultCertificate, type ResultSealing, receiveResultCertificate } from '../results/electronic.js';
 import { ApiError, type ErrorCode, errorForLog, message } from '../platform/errors.js';
 import type { DataProtection } from '../protection/data-protection.js';
-import { selectSubmittedCase, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
+import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
@@ -199,9 +199,42 @@ interface Submission {
   submitter: { clientId: string; kind: ClientKind; operatorId: string | null };
 }
 
+/** What departments receive of the cases of one delivery pass, read together (three statements, not three per delivery). */
+interface SubmissionRows {
+  cases: Map<string, Awaited<ReturnType<typeof selectSubmittedCases>>[number]>;
+  materials: Map<string, Awaited<ReturnType<typeof selectSubmittedMaterials>>>;
+  parties: Map<string, Awaited<ReturnType<typeof selectSubmittedParties>>>;
+}
+
+function groupedByCase<Row extends { caseId: string }>(rows: readonly Row[]): Map<string, Row[]> {
+  const grouped = new Map<string, Row[]>();
+  for (const row of rows) {
+    const ofCase = grouped.get(row.caseId);
+    if (ofCase) ofCase.push(row);
+    else grouped.set(row.caseId, [row]);
+  }
+  return grouped;
+}
+
 type AttemptOutcome =
   | { kind: 'delivered'; receipt: CaseSubmissionReceipt; submission: Submission }
   | { kind: 'failed'; failure: AttemptFailure };
+
+/**
+ * Under load (the last pass found work), a wake waits this long before the next pass, so one pass
+ * claims, reads and records the deliveries of several submissions with one statement each instead
+ * of one pass per submission (bench:cases). An idle worker's first wake is served at once.
+ */
+const WAKE_GATHER_MS = 15;
+
+/** An acknowledged delivery waiting for the turn's one statement that records them all. */
+interface PendingAck {
+  claim: ClaimedDelivery;
+  receipt: CaseSubmissionReceipt;
+  submission: Submission;
+  resolve(recorded: boolean): void;
+  reject(error: unknown): void;
+}
 
 /** Status passes ask about at most this many batches of deliveries. */
 const STATUS_PASS_MAX_BATCHES = 5;
@@ -236,6 +269,7 @@ export class DeliveryWorker {
   /** Passes started outside the loop (tests, `runOnce`), so `stop()` waits for them too. */
   private readonly passes = new Set<Promise<unknown>>();
   private failingSince: number | undefined;
+  private pendingAcks: PendingAck[] = [];
   private readonly blobStore: BlobStore | undefined;
   private readonly sealing: ResultSealing | undefined;
 
@@ -316,23 +350,36 @@ export class DeliveryWorker {
       15_000,
     );
     let nextStatusPassAt = 0;
+    let nextCancelPassAt = 0;
     while (!this.stopping) {
       this.wakeRequested = false;
       let claimed = 0;
       try {
         claimed = await this.deliverDue();
+        let statusPassRan = false;
         if (!this.stopping && Date.now() >= nextStatusPassAt) {
           nextStatusPassAt = Date.now() + statusPassEveryMs;
           await this.pollStatuses();
+          statusPassRan = true;
         }
-        if (!this.stopping) await this.cancelVoided();
+        // Voided parts are looked for once per poll interval (and after a status pass, which may
+        // void some), not after every wake: under load a submission wakes the worker many times a
+        // second, and each look was a statement.
+        if (!this.stopping && (statusPassRan || Date.now() >= nextCancelPassAt)) {
+          nextCancelPassAt = Date.now() + this.settings.pollIntervalMs;
+          await this.cancelVoided();
+        }
         this.recovered();
       } catch (error) {
         this.failed(error);
       }
       if (this.stopping) break;
       // A full batch means more may be due: go on at once. Otherwise wait for a wake or the interval.
-      if (claimed >= this.settings.batchSize || this.wakeRequested) continue;
+      if (claimed >= this.settings.batchSize) continue;
+      if (this.wakeRequested) {
+        if (claimed > 0) await delay(WAKE_GATHER_MS);
+        continue;
+      }
       await this.sleep(this.settings.pollIntervalMs);
     }
     this.logger.info({ owner: this.owner }, 'delivery worker stopped');
@@ -370,7 +417,11 @@ export class DeliveryWorker {
 
   private async deliverDue(): Promise<number> {
     const claims = await this.claimDue(this.settings.batchSize);
-    await Promise.all(claims.map((claim) => this.deliver(claim)));
+    if (claims.length === 0) return 0;
+    const rows = this.readSubmissions([...new Set(claims.map((claim) => claim.caseId))]);
+    // A failed read fails each delivery's attempt (awaited there).
+    rows.catch(() => undefined);
+    await Promise.all(claims.map((claim) => this.deliver(claim, rows)));
     return claims.length;
   }
 
@@ -398,13 +449,13 @@ export class DeliveryWorker {
     return rowsOf<ClaimedDelivery>(result).map((row) => ({ ...row, attempts: Number(row.attempts) }));
   }
 
-  private async deliver(claim: ClaimedDelivery): Promise<void> {
+  private async deliver(claim: ClaimedDelivery, rows: Promise<SubmissionRows>): Promise<void> {
     const leaseEndsAt = Date.now() + this.settings.leaseMs;
     // The call must be over before the lease is: after it, another worker may deliver the row.
     const callBudgetMs = this.settings.leaseMs - Math.min(Math.floor(this.settings.leaseMs / 5), 5000);
     let outcome: AttemptOutcome;
     try {
-      const submission = await this.loadSubmission(claim);
+      const submission = await this.loadSubmission(claim, await rows);
       const department = this.departments.get(claim.departmentCode);
       if (!department)
         throw new ApiError(
@@ -437,14 +488,25 @@ export class DeliveryWorker {
     await this.recordOutcome(claim, outcome, leaseEndsAt);
   }
 
-  /** What the department receives: the case as submitted, its subject, and its materials by digest. */
-  private async loadSubmission(claim: ClaimedDelivery): Promise<Submission> {
-    // The case and its materials in one round trip.
-    const [[row], attached, partyRows] = await Promise.all([
-      selectSubmittedCase(this.db, { caseId: claim.caseId }),
-      selectSubmittedMaterials(this.db, { caseId: claim.caseId }),
-      selectSubmittedParties(this.db, { caseId: claim.caseId }),
+  /** The cases, materials and parties of a pass's deliveries: three statements for all of them. */
+  private async readSubmissions(caseIds: string[]): Promise<SubmissionRows> {
+    const [caseRows, materialRows, partyRows] = await Promise.all([
+      selectSubmittedCases(this.db, { caseIds }),
+      selectSubmittedMaterials(this.db, { caseIds }),
+      selectSubmittedParties(this.db, { caseIds }),
     ]);
+    return {
+      cases: new Map(caseRows.map((row) => [row.caseId, row])),
+      materials: groupedByCase(materialRows),
+      parties: groupedByCase(partyRows),
+    };
+  }
+
+  /** What the department receives: the case as submitted, its subject, and its materials by digest. */
+  private async loadSubmission(claim: ClaimedDelivery, rows: SubmissionRows): Promise<Submission> {
+    const row = rows.cases.get(claim.caseId);
+    const attached = rows.materials.get(claim.caseId) ?? [];
+    const partyRows = rows.parties.get(claim.caseId) ?? [];
     if (!row) throw new ApiError('not_found', message('dispatch.case_of_delivery_missing', { deliveryId: claim.id }));
     // Opening refused subjects departments cannot be asked about; a subject changed since is refused here, definitively.
     const subject = departmentSubjectRef(
@@ -528,7 +590,7 @@ export class DeliveryWorker {
     const department = claim.departmentCode;
     if (outcome.kind === 'delivered') {
       const { receipt, submission } = outcome;
-      const recorded = await recordDelivered(this.db, claim, this.owner, receipt, submission);
+      const recorded = await this.recordDeliveredTogether(claim, receipt, submission);
       if (!recorded) return this.leaseLost(claim);
       this.metrics.deliveries.inc({ department, outcome: 'delivered' });
       this.metrics.lag.observe({ department }, Math.max(0, Date.now() - submission.submittedAt.getTime()) / 1000);
@@ -623,6 +685,42 @@ export class DeliveryWorker {
     this.logger.warn(
       { delivery: claim.id, department, attempts: claim.attempts, retryInMs: waitMs, error: failure.summary },
       'case delivery failed; retrying later',
+    );
+  }
+
+  /**
+   * Acknowledgements that arrive in the same turn of the event loop (the department's answers to
+   * one pass's calls usually do) are recorded by one statement; each caller learns whether its
+   * delivery was still held, and each sees a failure of the statement (and retries it).
+   */
+  private recordDeliveredTogether(
+    claim: ClaimedDelivery,
+    receipt: CaseSubmissionReceipt,
+    submission: Submission,
+  ): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pendingAcks.push({ claim, receipt, submission, resolve, reject });
+      if (this.pendingAcks.length === 1) setImmediate(() => this.flushAcks());
+    });
+  }
+
+  private flushAcks(): void {
+    const batch = this.pendingAcks;
+    this.pendingAcks = [];
+    const [only] = batch;
+    const recording: Promise<ReadonlySet<string>> =
+      batch.length === 1 && only
+        ? recordDelivered(this.db, only.claim, this.owner, only.receipt, only.submission).then(
+            (recorded): ReadonlySet<string> => new Set(recorded ? [only.claim.id] : []),
+          )
+        : Promise.resolve().then(() => recordDeliveredMany(this.db, batch, this.owner));
+    recording.then(
+      (recorded) => {
+        for (const ack of batch) ack.resolve(recorded.has(ack.claim.id));
+      },
+      (error: unknown) => {
+        for (const ack of batch) ack.reject(error);
+      },
     );
   }
 
@@ -940,6 +1038,74 @@ async function recordDelivered(
     )
     select count(*)::int as delivered from updated`);
   return Number(rowsOf<{ delivered: number }>(result)[0]?.delivered ?? 0) > 0;
+}
+
+/**
+ * `recordDelivered` for several acknowledgements in one statement: each row as one element of a
+ * JSON array, the deliveries marked where this worker still holds them under their attempt, and
+ * only for those the `delivered` event and the audit entry. Answers the ids recorded.
+ */
+async function recordDeliveredMany(
+  db: Database,
+  acks: readonly Pick<PendingAck, 'claim' | 'receipt' | 'submission'>[],
+  owner: string,
+): Promise<Set<string>> {
+  const rows = acks.map(({ claim, receipt, submission }) => {
+    const disclosure = disclosureOf(claim, submission);
+    return {
+      id: claim.id,
+      attempts: claim.attempts,
+      case_id: claim.caseId,
+      department_code: claim.departmentCode,
+      department_reference: receipt.departmentReference,
+      detail: {
+        deliveryId: claim.id,
+        departmentReference: receipt.departmentReference,
+        attempts: claim.attempts,
+        duplicate: receipt.duplicate,
+        worker: owner,
+      },
+      entry_id: newAuditEntryId(),
+      occurred_at: new Date().toISOString(),
+      actor_client_id: disclosure.actor.clientId,
+      actor_kind: disclosure.actor.kind,
+      operator_id: disclosure.operatorId,
+      action: disclosure.action,
+      subject_ref: disclosure.subjectRef,
+      fields: disclosure.fields,
+      material_types: disclosure.materialTypes,
+      purpose: disclosure.purpose,
+      case_ref: disclosure.caseRef,
+      outcome: disclosure.outcome,
+      request_id: disclosure.requestId,
+    };
+  });
+  const result = await db.execute(sql`
+    with acked as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as a(
+        id text, attempts int, case_id text, department_code text, department_reference text, detail jsonb,
+        entry_id text, occurred_at timestamptz, actor_client_id text, actor_kind text, operator_id text, action text,
+        subject_ref text, fields jsonb, material_types jsonb, purpose text, case_ref text, outcome text, request_id text)
+    ), updated as (
+      update deliveries d
+         set status = 'delivered', department_reference = a.department_reference, delivered_at = now(),
+             -- The first status query comes one poll interval after the acknowledgement.
+             last_polled_at = now(), lease_owner = null, lease_until = null, last_error = null
+        from acked a
+       where d.id = a.id and d.status = 'pending' and d.lease_owner = ${owner} and d.attempts = a.attempts
+      returning d.id
+    ), event as (
+      insert into case_events (case_id, kind, department_code, detail)
+      select a.case_id, 'delivered', a.department_code, a.detail from acked a join updated u on u.id = a.id
+    ), audit as (
+      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
+      select a.entry_id, a.occurred_at, a.actor_client_id, a.actor_kind, a.operator_id, a.action, a.subject_ref,
+             array(select jsonb_array_elements_text(a.fields)), array(select jsonb_array_elements_text(a.material_types)),
+             a.purpose, a.case_ref, a.outcome, a.request_id
+        from acked a join updated u on u.id = a.id
+    )
+    select id from updated`);
+  return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
 }
 
 // --- Requeueing a dead letter --------------------------------------------------------------------

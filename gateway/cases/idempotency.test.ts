@@ -120,6 +120,33 @@ describe('withIdempotency', () => {
     expect(await runs(key)).toBe(1);
   });
 
+  it('rolls the work back when its answer cannot be stored (the answer goes out with the commit)', async () => {
+    await database.db.execute(sql`
+      create or replace function idempotency_probe_refuse() returns trigger language plpgsql as $$
+      begin
+        if new.key like 'idem-refused-%' then raise exception 'answer refused by the probe'; end if;
+        return new;
+      end $$`);
+    await database.db.execute(
+      sql`create trigger idempotency_probe_refuse before insert on idempotency_keys for each row execute function idempotency_probe_refuse()`,
+    );
+    try {
+      const key = `idem-refused-${newKey()}`;
+      const request = { clientId: 'cli_idem_store', key, scope: 'POST /test', protection, body: {} };
+      const failure = await withIdempotency(database.db, request, (tx) => recordRun(tx, key)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // The store's own failure (drizzle wraps it), not only "the server rolled back".
+      expect(failure).toBeInstanceOf(Error);
+      expect(String((failure as Error).cause ?? failure)).toMatch(/answer refused by the probe/);
+      expect(await runs(key)).toBe(0);
+      expect(await database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key))).toHaveLength(0);
+    } finally {
+      await database.db.execute(sql`drop trigger idempotency_probe_refuse on idempotency_keys`);
+    }
+  });
+
   it('answers a duplicate of a request still running: 409 at once on PostgreSQL, the first answer after it on PGlite', async () => {
     const key = newKey();
     const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: {} };

@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { type Database, type Queryable, rowsOf } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
-import { reusableStatement, valuePlaceholder } from '../db/statements.js';
+import { reusableStatement, textStatement, valuePlaceholder } from '../db/statements.js';
 import { ApiError, type DetailText, type ErrorCode, errorCatalogue, message } from '../platform/errors.js';
 import type { DataProtection } from '../protection/data-protection.js';
 
@@ -107,21 +107,24 @@ const storeAnswer = reusableStatement<Required<KeyRow>, unknown>((on) => {
 
 /**
  * Runs `work` once per (client, key). `work` gets the transaction to write in (a savepoint of the
- * one holding the key's lock); its answer is stored in the same transaction. ApiErrors thrown by
+ * one holding the key's lock); its answer is stored in the same transaction. `work` may leave its
+ * last writes unawaited (`written`, every statement issued before it returns): they go out with
+ * the stored answer and the commit, and their failure rolls everything back. ApiErrors thrown by
  * `work` (a refusal: 4xx) are stored too, so the same request keeps getting the same refusal;
  * anything else rolls everything back, key included, so a repeat starts afresh.
  */
 export async function withIdempotency<T>(
   db: Database,
   request: IdempotentRequest,
-  work: (tx: Queryable) => Promise<{ status: number; body: T }>,
+  work: (tx: Queryable) => Promise<{ status: number; body: T; written?: Promise<unknown> }>,
 ): Promise<IdempotentAnswer<T>> {
   const key = requireIdempotencyKey(request.key);
   const hash = requestHash(request.scope, request.body);
   const abandonAfterMs = request.abandonAfterMs ?? 60_000;
   const startedAt = new Date();
 
-  const outcome = await db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
+  let stored: Promise<unknown> | undefined;
+  const transaction = db.transaction(async (tx): Promise<IdempotentAnswer<T> | StoredRefusal> => {
     // Sent together (one round trip): the server runs the select after the lock statement, so
     // what it reads is what the lock's holder may rely on.
     const [locked, [existing]] = await Promise.all([
@@ -147,6 +150,7 @@ export async function withIdempotency<T>(
     }
 
     let answer: { status: number; body: unknown };
+    let written: Promise<unknown> | undefined;
     let refusal: ApiError | undefined;
     // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
     // Sent ahead of the work's first statements, in the same round trip (`.then` sends it now);
@@ -154,7 +158,9 @@ export async function withIdempotency<T>(
     const savepoint = tx.execute(sql`savepoint idempotent_work`).then(() => undefined);
     try {
       const [, done] = await Promise.all([savepoint, work(tx)]);
-      answer = done;
+      answer = { status: done.status, body: done.body };
+      written = done.written;
+      written?.catch(() => undefined);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
       await savepoint;
@@ -163,7 +169,9 @@ export async function withIdempotency<T>(
       answer = { status: error.status, body: storedRefusal(error) };
     }
     const completedAt = new Date();
-    await storeAnswer(tx, {
+    // Not awaited here: the answer goes out with the commit, in one round trip. Should it fail, the
+    // transaction is aborted and its commit rolls everything back; the failure is thrown below.
+    const storing = storeAnswer(tx, {
       clientId: request.clientId,
       key,
       scope: request.scope,
@@ -173,9 +181,17 @@ export async function withIdempotency<T>(
       createdAt: startedAt,
       completedAt,
     });
+    stored = written ? Promise.all([written, storing]) : storing;
+    stored.catch(() => undefined);
     if (refusal) return new StoredRefusal(refusal);
     return { status: answer.status, body: answer.body as T, replayed: false };
   });
+  const outcome = await transaction.catch(async (error: unknown) => {
+    // The answer's own failure says more than "rolled back instead of committed".
+    await stored;
+    throw error;
+  });
+  await stored;
   if (outcome instanceof StoredRefusal) throw outcome.refusal;
   return outcome;
 }
@@ -186,10 +202,13 @@ export async function withIdempotency<T>(
  * newline cannot be forged into a collision).
  */
 async function tryLockKey(tx: Queryable, clientId: string, key: string): Promise<boolean> {
-  const lockName = `onewindow:idempotency:${clientId}\n${key}`;
-  const result = await tx.execute(sql`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`);
-  return rowsOf<{ locked: boolean }>(result)[0]?.locked === true;
+  const [row] = await tryLockStatement(tx, [`onewindow:idempotency:${clientId}\n${key}`]);
+  return row?.locked === true;
 }
+
+const tryLockStatement = textStatement<[lockName: string], { locked: boolean }>(
+  'select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as locked',
+);
 
 interface StoredRefusalBody {
   code: ErrorCode;

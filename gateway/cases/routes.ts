@@ -764,7 +764,10 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
           body,
           protection: services.access.protection,
         },
-        async (tx) => ({ status: 200, body: await submitCase(tx, context, caseServices(c), caseId, body) }),
+        async (tx) => {
+          const { view, written } = await submitCase(tx, context, caseServices(c), caseId, body);
+          return { status: 200, body: view, written };
+        },
       ),
     );
     // The local worker delivers at once; other instances' workers find it on their next poll.

@@ -58,6 +58,39 @@ export async function reportRows<Row>(on: Queryable, query: SQL): Promise<Row[]>
   throw new Error('reportRows: unknown driver client');
 }
 
+/**
+ * A transaction whose last statements go out together with its commit: `work` returns them
+ * unawaited (`last`), the commit is queued behind them on the same connection, and their answers
+ * are awaited after it — one round trip instead of two. Should one of them fail, the transaction
+ * is aborted and its commit rolls everything back (postgres.js and PGlite both report that), and
+ * the statement's own failure is what is thrown. Nothing may depend on `last` before the commit.
+ *
+ * Every statement of `last` must be issued before `work` returns: a reusable statement, an async
+ * function that starts its statement before its first await, or a builder's `.execute()` (a drizzle
+ * builder handed to `Promise.all` starts a microtask later). `last` itself may be a builder.
+ */
+export async function transactionEndingWith<T>(
+  db: Database,
+  work: (tx: Transaction) => Promise<{ last: PromiseLike<T> }>,
+): Promise<T> {
+  let last: Promise<T> | undefined;
+  try {
+    await db.transaction(async (tx) => {
+      const issued = (await work(tx)).last;
+      // Started now, and once: a drizzle builder runs its statement again on every `then`.
+      last = new Promise<T>((resolve, reject) => {
+        issued.then(resolve, reject);
+      });
+      last.catch(() => undefined);
+    });
+  } catch (error) {
+    await last;
+    throw error;
+  }
+  if (!last) throw new Error('transactionEndingWith: the work returned no statements');
+  return last;
+}
+
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
 /** Serialises concurrent migrators of several instances starting together on one PostgreSQL. */

@@ -7,7 +7,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../../test/harness.js';
 import { recordAudit } from '../audit/record.js';
-import { type DatabaseHandle, openDatabase, reportRows, rowsOf } from './client.js';
+import { type DatabaseHandle, openDatabase, reportRows, rowsOf, transactionEndingWith } from './client.js';
 import { auditEntries } from './schema.js';
 import { reusableStatement } from './statements.js';
 
@@ -89,6 +89,45 @@ describe('reusable statements', () => {
     );
     expect(seen).toEqual([2, 2]);
     expect((await countInside(handle.db, { action: 'test.one' }))[0]?.count).toBe(2);
+  });
+});
+
+describe('transactions', () => {
+  it('begin with their first statement and roll back to a savepoint where drizzle nests one', async () => {
+    let inner = '';
+    const outer = await handle.db.transaction(async (tx) => {
+      const kept = await recordAudit(tx, { actor, action: 'test.outer', outcome: 'allowed' });
+      await expect(
+        tx.transaction(async (nested) => {
+          inner = await recordAudit(nested, { actor, action: 'test.nested', outcome: 'allowed' });
+          throw new Error('undo the nested part');
+        }),
+      ).rejects.toThrow('undo the nested part');
+      return kept;
+    });
+    expect(await entriesOf(outer)).toHaveLength(1);
+    expect(await entriesOf(inner)).toHaveLength(0);
+  });
+
+  it('send their last statements with the commit: committed with it, or all rolled back with the failure thrown', async () => {
+    let first = '';
+    const last = await transactionEndingWith(handle.db, async (tx) => {
+      first = await recordAudit(tx, { actor, action: 'test.before_last', outcome: 'allowed' });
+      return { last: recordAudit(tx, { actor, action: 'test.last', outcome: 'allowed' }) };
+    });
+    expect(await entriesOf(first)).toHaveLength(1);
+    expect(await entriesOf(last)).toHaveLength(1);
+
+    let kept = '';
+    const failure = await transactionEndingWith(handle.db, async (tx) => {
+      kept = await recordAudit(tx, { actor, action: 'test.rolled_back', outcome: 'allowed' });
+      return { last: tx.execute(sql`select 1 / 0`) };
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(String((failure as Error).cause ?? failure)).toMatch(/division by zero/);
+    expect(await entriesOf(kept)).toHaveLength(0);
   });
 });
 

@@ -9,7 +9,7 @@
  * transaction (checked by statements.test.ts on both drivers).
  */
 import { sql } from 'drizzle-orm';
-import type { Queryable } from './client.js';
+import { type Queryable, rowsOf } from './client.js';
 
 /** What drizzle's `.prepare(name)` returns, on either driver. */
 interface PreparedQuery<Result> {
@@ -42,6 +42,29 @@ export function reusableStatement<Values extends Record<string, unknown>, Result
     const bound = Object.create(built) as PreparedQuery<Result> & { client: unknown };
     bound.client = clientOf(on);
     return bound.execute(values);
+  };
+}
+
+interface TextClient {
+  /** postgres.js (the preparing client: a named prepared statement). */
+  unsafe?: (text: string, params: unknown[]) => PromiseLike<unknown>;
+  /** PGlite. */
+  query?: (text: string, params: unknown[]) => Promise<unknown>;
+}
+
+/**
+ * A statement written as text with `$1`… placeholders, run on `on` (the database or an open
+ * transaction) as a prepared statement, for what drizzle's builders cannot say (a select without
+ * a table). The rows come as the driver gives them: name the columns with `as "camelCase"`.
+ */
+export function textStatement<Params extends readonly unknown[], Row>(
+  text: string,
+): (on: Queryable, params: Params) => Promise<Row[]> {
+  return async (on, params) => {
+    const client = clientOf(on) as TextClient;
+    if (client.unsafe) return rowsOf<Row>(await client.unsafe(text, [...params]));
+    if (client.query) return rowsOf<Row>(await client.query(text, [...params]));
+    throw new Error('text statement: unknown driver client');
   };
 }
 

@@ -17,6 +17,7 @@ import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
 import { materials, subjects } from '../db/schema.js';
+import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
@@ -283,6 +284,25 @@ function preferred(a: MaterialRow, b: MaterialRow): number {
  * returns the best row of each type and policy-relevant combination (see `policyColumns`); the
  * policy decides which of those the caller may read, and the best readable one per type wins.
  */
+/** The candidates' statement when no certificate number binds a type (every case open): built once. */
+const selectReuseCandidates = reusableStatement<{ subjectId: string; typeCodes: string[]; day: string }, MaterialRow[]>(
+  (on) =>
+    on
+      .selectDistinctOn([materials.typeCode, ...policyColumns])
+      .from(materials)
+      .where(
+        and(
+          eq(materials.subjectId, sql.placeholder('subjectId')),
+          sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
+          eq(materials.status, 'valid'),
+          lte(materials.validFrom, sql.placeholder('day')),
+          or(isNull(materials.validUntil), gte(materials.validUntil, sql.placeholder('day'))),
+        ),
+      )
+      .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference)
+      .prepare('select_reuse_candidates'),
+);
+
 export async function preferredReadableMaterials(
   tx: Queryable,
   access: RequestAccess,
@@ -301,20 +321,23 @@ export async function preferredReadableMaterials(
       sql`regexp_replace(normalize(${materials.sourceRef}, NFKC), '[[:space:]]', '', 'g') = ${reference}`,
     ),
   );
-  const candidates = await tx
-    .selectDistinctOn([materials.typeCode, ...policyColumns])
-    .from(materials)
-    .where(
-      and(
-        eq(materials.subjectId, subjectId),
-        inArray(materials.typeCode, [...typeCodes]),
-        eq(materials.status, 'valid'),
-        lte(materials.validFrom, day),
-        or(isNull(materials.validUntil), gte(materials.validUntil, day)),
-        ...bound,
-      ),
-    )
-    .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference);
+  const candidates =
+    bound.length === 0
+      ? await selectReuseCandidates(tx, { subjectId, typeCodes: [...typeCodes], day })
+      : await tx
+          .selectDistinctOn([materials.typeCode, ...policyColumns])
+          .from(materials)
+          .where(
+            and(
+              eq(materials.subjectId, subjectId),
+              inArray(materials.typeCode, [...typeCodes]),
+              eq(materials.status, 'valid'),
+              lte(materials.validFrom, day),
+              or(isNull(materials.validUntil), gte(materials.validUntil, day)),
+              ...bound,
+            ),
+          )
+          .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference);
   const chosen = new Map<string, MaterialRow>();
   for (const row of (await visibleMaterials(tx, access, candidates)).sort(preferred))
     if (!chosen.has(row.typeCode)) chosen.set(row.typeCode, row);

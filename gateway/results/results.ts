@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, caseResults } from '../db/schema.js';
+import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { maskName } from '../identity/identifiers.js';
 import { maskMobile } from '../notifications/mobile.js';
 import { ApiError, message } from '../platform/errors.js';
@@ -17,22 +18,52 @@ import type { ResultDeliveryChoice, ResultDeliveryMethod, ResultStatus } from '.
 
 export type CaseResultRow = typeof caseResults.$inferSelect;
 
+// Built once: every case open writes its result row and every case view reads it.
+const insertResultChoice = reusableStatement<
+  { caseId: string; method: ResultDeliveryMethod; address: CaseResultRow['address'] },
+  CaseResultRow[]
+>((on) =>
+  on
+    .insert(caseResults)
+    .values({
+      caseId: valuePlaceholder<string>('caseId'),
+      method: valuePlaceholder<ResultDeliveryMethod>('method'),
+      address: valuePlaceholder<CaseResultRow['address']>('address'),
+    })
+    .returning()
+    .prepare('insert_result_choice'),
+);
+
+const selectResult = reusableStatement<{ caseId: string }, CaseResultRow[]>((on) =>
+  on
+    .select()
+    .from(caseResults)
+    .where(eq(caseResults.caseId, sql.placeholder('caseId')))
+    .prepare('select_case_result'),
+);
+
 /** Wrong pick-up codes before collection is locked, and for how long. */
 export const PICKUP_MAX_FAILURES = 5;
 export const PICKUP_LOCK_MS = 30 * 60_000;
 
+/** A result choice checked against the item, ready to be stored with the new case. */
+export interface CheckedResultChoice {
+  caseId: string;
+  method: ResultDeliveryMethod;
+  address: CaseResultRow['address'];
+}
+
 /**
- * Checks the window's choice against what the item offers and stores it with the new case. No
- * choice: the item's first method (window pickup for every seed item). Throws before anything is
- * written when the item does not offer the method or the address does not fit it.
+ * Checks the window's choice against what the item offers. No choice: the item's first method
+ * (window pickup for every seed item). Throws when the item does not offer the method or the
+ * address does not fit it — before the opening writes anything.
  */
-export async function recordResultChoice(
-  tx: Queryable,
+export function checkResultChoice(
   protection: DataProtection,
   item: { code: string; resultDeliveries: readonly ResultDeliveryMethod[] },
   caseId: string,
   choice: ResultDeliveryChoice | undefined,
-): Promise<void> {
+): CheckedResultChoice {
   const method = choice?.method ?? item.resultDeliveries[0] ?? 'window_pickup';
   if (!item.resultDeliveries.includes(method)) {
     throw new ApiError(
@@ -56,7 +87,15 @@ export async function recordResultChoice(
     });
   // The recipient's name, mobile and street address: sealed at rest when data protection is on.
   const address = choice?.address === undefined ? null : protection.sealJson('case_results.address', choice.address);
-  await tx.insert(caseResults).values({ caseId, method, address });
+  return { caseId, method, address };
+}
+
+/** Stores the checked choice with the new case (in the opening's transaction); answers the stored row. */
+export function recordResultChoice(tx: Queryable, checked: CheckedResultChoice): Promise<CaseResultRow> {
+  return insertResultChoice(tx, checked).then(([row]) => {
+    if (!row) throw new Error('insert returned no row');
+    return row;
+  });
 }
 
 /** Six random digits, leading zeros kept: said at the window, typed on a keypad. */
@@ -131,7 +170,7 @@ async function issueElectronicResult(tx: Queryable, result: CaseResultRow, at: D
 }
 
 export async function findResult(tx: Queryable, caseId: string): Promise<CaseResultRow | null> {
-  const [row] = await tx.select().from(caseResults).where(eq(caseResults.caseId, caseId));
+  const [row] = await selectResult(tx, { caseId });
   return row ?? null;
 }
 
