@@ -48,6 +48,7 @@ import { ApiError, type ErrorCode, errorForLog, message } from '../platform/erro
 import type { DataProtection } from '../protection/data-protection.js';
 import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
+import { signalWithin } from '../platform/deadline.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
 
@@ -468,7 +469,7 @@ export class DeliveryWorker {
         {
           requestId: `${claim.id}.${claim.attempts}`,
           logger: this.logger,
-          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]),
+          signal: signalWithin(callBudgetMs, this.shutdown.signal),
         },
         department,
         'submitCase',
@@ -821,7 +822,7 @@ export class DeliveryWorker {
         {
           requestId: `${claim.id}.cancel`,
           logger: this.logger,
-          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(Math.min(this.settings.leaseMs, 30_000))]),
+          signal: signalWithin(Math.min(this.settings.leaseMs, 30_000), this.shutdown.signal),
         },
         department,
         'cancelCase',
@@ -903,7 +904,7 @@ export class DeliveryWorker {
         {
           requestId: `${check.id}.status`,
           logger: this.logger,
-          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(callBudgetMs)]),
+          signal: signalWithin(callBudgetMs, this.shutdown.signal),
         },
         department,
         'queryCaseStatus',

@@ -38,6 +38,7 @@ import type { CertificateClaims, EnvelopeCache } from './envelope.js';
 import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
 import { type CertificateRow, type StoredCertificate, coHolderSubjects, recordFetchedCertificate } from './store.js';
+import { signalWithin } from '../platform/deadline.js';
 
 export interface CertificateServices {
   departments: DepartmentRegistry;
@@ -334,8 +335,7 @@ export async function fetchCertificates(
   let signal: AbortSignal | undefined;
   const departmentSignal = (): AbortSignal => {
     if (!signal) {
-      const deadline = AbortSignal.timeout(deadlineMs);
-      signal = context.signal ? AbortSignal.any([deadline, context.signal]) : deadline;
+      signal = signalWithin(deadlineMs, context.signal);
     }
     return signal;
   };

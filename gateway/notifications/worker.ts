@@ -49,6 +49,7 @@ import { queueSupervisionWarnings } from './supervision-warnings.js';
 import { type NotifiedEventKind, notifiedEventKinds } from './templates.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { maskRepresentative } from '../centres/representatives.js';
+import { signalWithin } from '../platform/deadline.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
 
@@ -641,7 +642,7 @@ export class NotificationWorker {
         },
         {
           requestId: `${claim.id}.${claim.attempts}`,
-          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.settings.delivery.leaseMs)]),
+          signal: signalWithin(this.settings.delivery.leaseMs, this.shutdown.signal),
         },
       );
       messageId = receipt.messageId;
@@ -883,7 +884,7 @@ export class NotificationWorker {
         })),
         {
           requestId: `receipts.${checks[0]!.id}`,
-          signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.settings.delivery.leaseMs)]),
+          signal: signalWithin(this.settings.delivery.leaseMs, this.shutdown.signal),
         },
       );
     } catch (error) {
