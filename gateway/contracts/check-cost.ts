@@ -15,6 +15,8 @@
  * patterns like `^\d{1,9}(\.\d{1,2})?$`).
  */
 
+import { escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
+
 /** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
 export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
 
@@ -37,29 +39,18 @@ const EMBEDDED_IDENTIFIERS = new Set([
   '$recursiveAnchor',
 ]);
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function pointerOf(tokens: readonly string[]): string {
-  return tokens.map((token) => `/${token.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  return tokens.map((token) => `/${escapePointerToken(token)}`).join('');
 }
 
+/** The `$ref` target, or undefined when it does not resolve (the OpenAPI validation reports that). */
 function resolve(document: Json, ref: string): unknown {
   if (ref === '#') return document;
-  if (!ref.startsWith('#/')) return undefined;
-  let value: unknown = document;
-  for (const raw of ref.slice(2).split('/')) {
-    let token: string;
-    try {
-      token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    } catch {
-      return undefined;
-    }
-    if (!isObject(value) && !Array.isArray(value)) return undefined;
-    value = (value as Json)[token];
+  try {
+    return resolveLocalPointer(document, ref).value;
+  } catch {
+    return undefined;
   }
-  return value;
 }
 
 export interface CheckCostProblem {
