@@ -15,6 +15,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import type { ContractSet } from './adapter.js';
 import { DepartmentError } from './errors.js';
+import { linearRegExpEngine } from './linear-patterns.js';
 import { MAX_COMPILED_SCHEMA_NODES, OPENAPI_BYTE, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
 import type { DepartmentMetrics } from './metrics.js';
 import { rewriteOpenApi30 } from './openapi-30-schemas.js';
@@ -26,6 +27,7 @@ import {
   isObject,
   resolveLocalPointer,
 } from './schema-pointers.js';
+import { hasDuplicateItems } from './unique-items.js';
 
 export interface ContractMeta {
   department: string;
@@ -72,8 +74,18 @@ function newAjv(dialect: '3.0' | '3.1'): Ajv {
     logger: false as const,
     // `multipleOf: 0.01` must accept 1.13: without it Ajv divides in floating point and refuses it.
     multipleOfPrecision: 9,
+    // Patterns match in time linear in the answer (see linear-patterns.ts).
+    code: { regExp: linearRegExpEngine },
   };
   const ajv = dialect === '3.1' ? new Ajv2020(options) : new Ajv(options);
+  // Ajv compares every pair of items unless they are declared scalar: quadratic in the answer.
+  ajv.removeKeyword('uniqueItems');
+  ajv.addKeyword({
+    keyword: 'uniqueItems',
+    type: 'array',
+    schemaType: 'boolean',
+    validate: (unique: boolean, items: unknown[]) => !unique || !hasDuplicateItems(items),
+  });
   formatsPlugin(ajv);
   // OpenAPI's own formats.
   ajv.addFormat('int32', {

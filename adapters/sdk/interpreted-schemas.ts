@@ -12,6 +12,11 @@
  * the whole schema before the first answer; only local references (`#/…`) resolve, as in Ajv.
  * String formats are Ajv's own (below). One difference from the compiled check: the OpenAPI number
  * formats (`int32`, `int64`) are not checked here (the interpreter checks formats of strings only).
+ *
+ * The interpreter's own `pattern` (a backtracking RegExp) and `uniqueItems` (every pair compared)
+ * could hold the event loop for seconds on a crafted answer, so it is given a rewritten copy of
+ * each schema it walks (`linearCopy`): see there. `patternProperties` it would still match with a
+ * backtracking RegExp, so publication refuses it in schemas checked here (gateway/contracts/check-cost.ts).
  */
 import {
   format as interpreterFormats,
@@ -21,6 +26,7 @@ import {
   validate,
 } from '@cfworker/json-schema';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { matchesPattern } from './linear-patterns.js';
 import { type JsonObject, isObject, resolveLocalPointer } from './schema-pointers.js';
 
 /** OpenAPI's `byte`: standard base64 with padding (both validators). */
@@ -31,8 +37,10 @@ export const OPENAPI_BYTE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z
  * check has them), so a format gives one verdict whichever validator runs: its table of formats
  * is the library's exported object, filled here once. Number formats (`int32`, …) it cannot check.
  */
+const interpreterFormatTable = interpreterFormats as Record<string, (value: string) => boolean>;
+
 function useCompiledCheckFormats(): void {
-  const table = interpreterFormats as Record<string, (value: string) => boolean>;
+  const table = interpreterFormatTable;
   for (const [name, definition] of Object.entries(fullFormats)) {
     if (definition instanceof RegExp) table[name] = (value) => definition.test(value);
     else if (typeof definition === 'function') table[name] = (value) => definition(value);
@@ -173,6 +181,11 @@ function parentOf(location: string): string {
 function violationOf(unit: OutputUnit): InterpretedViolation | null {
   if (WRAPPER_KEYWORDS.has(unit.keyword)) return null;
   const path = instancePathOf(unit.instanceLocation);
+  // The rewritten copy's stand-ins (see `linearCopy`) report the keyword they stand for.
+  if (unit.keyword === 'format' && unit.error.includes(`"${PATTERN_FORMAT_PREFIX}`))
+    return { path, keyword: 'pattern' };
+  if (unit.keyword === 'maxItems' && unit.keywordLocation.endsWith(UNIQUE_ITEMS_ELSE))
+    return { path, keyword: 'uniqueItems' };
   if (unit.keyword === 'required') {
     // The missing property's NAME comes from the schema, so it is safe to show (as Ajv's is).
     const missing = REQUIRED_PROPERTY.exec(unit.error)?.[1];
@@ -185,6 +198,82 @@ function violationOf(unit: OutputUnit): InterpretedViolation | null {
   return { path, keyword: unit.keyword };
 }
 
+/**
+ * Arrays at most this long are checked for `uniqueItems` by the interpreter, which compares every
+ * pair (1,000 objects: ~1 million comparisons, 10–40 ms). A longer one under `uniqueItems` is
+ * refused as not unique: the interpreter cannot tell in bounded time (the compiled check can).
+ */
+export const MAX_INTERPRETED_UNIQUE_ITEMS = 1000;
+
+const PATTERN_FORMAT_PREFIX = 'onewindow-linear-pattern:';
+/** Where the `uniqueItems` stand-in reports (see `linearCopy`). */
+const UNIQUE_ITEMS_THEN = '/then/uniqueItems';
+const UNIQUE_ITEMS_ELSE = '/else/maxItems';
+
+/** Keywords whose value is one schema (or, for `items`, a list of schemas). */
+const SCHEMA_VALUED = new Set([
+  'additionalProperties',
+  'additionalItems',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+  'items',
+]);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items']);
+const SCHEMA_MAPS = new Set([
+  'properties',
+  'patternProperties',
+  'dependentSchemas',
+  'dependencies',
+  '$defs',
+  'definitions',
+]);
+
+/** Copies already made, per original schema object (documents do not change once loaded). */
+const linearCopies = new WeakMap<object, unknown>();
+
+/**
+ * `schema` with the interpreter's unbounded keywords replaced by bounded stand-ins:
+ * - `pattern: P` becomes an `allOf` entry `{format: "onewindow-linear-pattern:P"}`, a string
+ *   format this module registers to match P with re2js, in time linear in the answer;
+ * - `uniqueItems: true` becomes `{if: {maxItems: 1000}, then: {uniqueItems: true}, else:
+ *   {maxItems: 1000}}`: arrays up to the bound are checked, longer ones refused.
+ * Subschemas are copied as they are reached, `$ref` targets when the lookup resolves them; values
+ * that are not schemas (`enum`, `const`, `default`, …) are shared, not copied.
+ */
+function linearCopy(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(linearCopy);
+  if (!isObject(schema)) return schema;
+  const known = linearCopies.get(schema);
+  if (known !== undefined) return known;
+  const copy: JsonObject = {};
+  linearCopies.set(schema, copy);
+  const standIns: JsonObject[] = [];
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'pattern' && typeof value === 'string') {
+      const name = `${PATTERN_FORMAT_PREFIX}${value}`;
+      interpreterFormatTable[name] ??= (candidate) => matchesPattern(value, candidate);
+      standIns.push({ format: name });
+    } else if (key === 'uniqueItems' && value === true) {
+      const bound = { maxItems: MAX_INTERPRETED_UNIQUE_ITEMS };
+      standIns.push({ if: bound, then: { uniqueItems: true }, else: bound });
+    } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) copy[key] = value.map(linearCopy);
+    else if (SCHEMA_VALUED.has(key)) copy[key] = linearCopy(value);
+    else if (SCHEMA_MAPS.has(key) && isObject(value)) {
+      const map: JsonObject = {};
+      for (const [name, subschema] of Object.entries(value)) map[name] = linearCopy(subschema);
+      copy[key] = map;
+    } else copy[key] = value;
+  }
+  if (standIns.length > 0) copy['allOf'] = [...((copy['allOf'] as unknown[] | undefined) ?? []), ...standIns];
+  return copy;
+}
+
 /** Resolves `#…` references against the document on first use, each once. */
 function lazyLookup(document: JsonObject): Record<string, Schema> {
   const resolved = new Map<string, Schema | undefined>();
@@ -195,7 +284,7 @@ function lazyLookup(document: JsonObject): Record<string, Schema> {
       let schema: Schema | undefined;
       try {
         const value = uri === '#' ? document : resolveLocalPointer(document, uri).value;
-        schema = isObject(value) || typeof value === 'boolean' ? (value as Schema) : undefined;
+        schema = isObject(value) || typeof value === 'boolean' ? (linearCopy(value) as Schema) : undefined;
       } catch {
         schema = undefined;
       }
@@ -215,7 +304,7 @@ export type InterpretedCheck = (body: unknown) => InterpretedViolation[];
 export function interpretedCheck(document: JsonObject, schema: unknown, dialect: '3.0' | '3.1'): InterpretedCheck {
   const draft: SchemaDraft = dialect === '3.1' ? '2020-12' : '7';
   const lookup = lazyLookup(document);
-  const root = schema as Schema;
+  const root = linearCopy(schema) as Schema;
   return (body) => {
     const result = validate(body, root, draft, lookup, false);
     if (result.valid) return [];
@@ -223,11 +312,18 @@ export function interpretedCheck(document: JsonObject, schema: unknown, dialect:
     // `additionalProperties: false` also reports each extra property as failing a `false` schema;
     // Ajv reports the object once, under `additionalProperties`: so does this.
     const closedObjects = new Set<string>();
-    for (const unit of result.errors)
+    // The `if` around the `uniqueItems` stand-in reports too; the compiled check has no such `if`.
+    const standInConditions = new Set<string>();
+    for (const unit of result.errors) {
       if (unit.keyword === 'additionalProperties' || unit.keyword === 'unevaluatedProperties')
         closedObjects.add(unit.instanceLocation);
+      for (const suffix of [UNIQUE_ITEMS_THEN, UNIQUE_ITEMS_ELSE])
+        if (unit.keywordLocation.endsWith(suffix))
+          standInConditions.add(`${unit.keywordLocation.slice(0, -suffix.length)}/if`);
+    }
     for (const unit of result.errors) {
       if (unit.keyword === 'false' && closedObjects.has(parentOf(unit.instanceLocation))) continue;
+      if (unit.keyword === 'if' && standInConditions.has(unit.keywordLocation)) continue;
       const violation = violationOf(unit);
       if (violation) violations.push(violation);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readContractDocument } from './document.js';
+import { MAX_COMPILED_SCHEMA_NODES } from '../../adapters/sdk/interpreted-schemas.js';
 import { MAX_EXPANDED_SCHEMA_NODES, checkCostProblems } from './check-cost.js';
 
 type Json = Record<string, unknown>;
@@ -56,6 +57,52 @@ describe('what checking answers would cost, bounded at publication', () => {
     };
     const problems = checkCostProblems(contract({ $ref: '#/components/schemas/Node' }, schemas));
     expect(problems.map((problem) => problem.path)).toEqual(['/components/schemas/Node/$id']);
+  });
+
+  it('refuses patterns no linear-time engine can match, and accepts nested quantifiers (matched linearly)', () => {
+    const schemas = {
+      Person: {
+        type: 'object',
+        properties: {
+          same: { type: 'string', pattern: '^(a)\\1$' },
+          ahead: { type: 'string', pattern: '^(?=.*\\d).+$' },
+          nested: { type: 'string', pattern: '^(a+)+$' },
+          amount: { type: 'string', pattern: '^\\d{1,9}(\\.\\d{1,2})?$' },
+          pattern: { type: 'string' },
+          choice: { enum: [{ pattern: '(a)\\1' }] },
+        },
+        patternProperties: { '^(?<!x)y$': { type: 'string' } },
+      },
+    };
+    const problems = checkCostProblems(contract({ $ref: '#/components/schemas/Person' }, schemas));
+    expect(problems).toEqual([
+      {
+        path: '/components/schemas/Person/properties/same/pattern',
+        message: expect.stringContaining('backreferences'),
+      },
+      { path: '/components/schemas/Person/properties/ahead/pattern', message: expect.stringContaining('lookahead') },
+      {
+        path: '/components/schemas/Person/patternProperties/^(?<!x)y$',
+        message: expect.any(String),
+      },
+    ]);
+  });
+
+  it('refuses patternProperties only in response schemas too large to compile', () => {
+    const small = { type: 'object', patternProperties: { '^x-': { type: 'string' } } };
+    expect(checkCostProblems(contract({ $ref: '#/components/schemas/Small' }, { Small: small }))).toEqual([]);
+    const properties: Json = {};
+    for (let index = 0; index < MAX_COMPILED_SCHEMA_NODES; index += 1) properties[`p${index}`] = { type: 'string' };
+    const large = { type: 'object', properties, additionalProperties: { $ref: '#/components/schemas/Small' } };
+    const problems = checkCostProblems(
+      contract({ $ref: '#/components/schemas/Large' }, { Small: small, Large: large }),
+    );
+    expect(problems).toEqual([
+      {
+        path: '/components/schemas/Small/patternProperties',
+        message: expect.stringContaining(`more than ${MAX_COMPILED_SCHEMA_NODES} nodes`),
+      },
+    ]);
   });
 
   it('is part of publication: the document is refused as contract_too_complex, with the places', async () => {

@@ -10,15 +10,21 @@
  * recursive schema (a tree) counts once, as its cost follows the answer's depth. Response schemas
  * may not use `$id`, `$anchor` or dynamic references either (see below).
  *
- * Not bounded here: a `pattern` with nested quantifiers (`^(a+)+$`) backtracks exponentially on a
- * crafted answer in both validators (star-height checks such as safe-regex2 also refuse ordinary
- * patterns like `^\d{1,9}(\.\d{1,2})?$`).
+ * Patterns are matched in linear time at run time (adapters/sdk/linear-patterns.ts), so a response
+ * schema's `pattern`s and `patternProperties` must be ones a linear-time engine can match (no
+ * backreferences or lookaround); and a schema large enough to be interpreted rather than compiled
+ * may not use `patternProperties`, which the interpreter matches with a backtracking RegExp.
  */
 
+import { MAX_COMPILED_SCHEMA_NODES, schemaNodeCount } from '../../adapters/sdk/interpreted-schemas.js';
+import { linearPatternProblem } from '../../adapters/sdk/linear-patterns.js';
 import { escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
 
 /** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
 export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
+
+/** Values that are data, not schemas: a `pattern` inside an `enum` member is no pattern. */
+const DATA_VALUED = new Set(['example', 'examples', 'description', 'enum', 'const', 'default']);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -64,6 +70,15 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
   const expanded = new Map<object, number>();
   const onPath = new Set<object>();
   const identifiersSeen = new Set<object>();
+  /** Schemas that use `patternProperties`, with where. */
+  const patternPropertiesAt = new Map<object, string[]>();
+  const searched = new Set<string>();
+
+  const patternProblem = (pattern: string, tokens: string[]): void => {
+    const problem = linearPatternProblem(pattern);
+    if (problem !== undefined && problems.length < limit)
+      problems.push({ path: pointerOf(tokens), message: `this pattern ${problem}` });
+  };
 
   /** Nodes a check walks from `value`, each reference followed; stops adding past the bound. */
   const size = (value: unknown, tokens: string[]): number => {
@@ -91,7 +106,12 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
           message: `${key} is not supported in response schemas (answers are checked with local #/ references only): use a #/components reference`,
         });
       }
-      if (key.startsWith('x-') || key === 'example' || key === 'examples' || key === 'description') continue;
+      if (key.startsWith('x-') || DATA_VALUED.has(key)) continue;
+      if (key === 'pattern' && typeof child === 'string') patternProblem(child, [...tokens, key]);
+      if (key === 'patternProperties' && isObject(child)) {
+        for (const pattern in child) patternProblem(pattern, [...tokens, key, pattern]);
+        patternPropertiesAt.set(value, [...tokens, key]);
+      }
       total += size(child, [...tokens, key]);
     }
     const ref = value['$ref'];
@@ -128,9 +148,48 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
               path: pointerOf(tokens),
               message: `checking an answer against this schema walks more than ${MAX_EXPANDED_SCHEMA_NODES} schema nodes (its references fan out): share less, or flatten it`,
             });
+          else if (patternPropertiesAt.size > 0 && problems.length < limit) {
+            const schema = media['schema'];
+            // Operations share schemas through references: each shared one is searched once.
+            const ref = isObject(schema) && typeof schema['$ref'] === 'string' ? schema['$ref'] : undefined;
+            if (ref !== undefined && searched.has(ref)) continue;
+            if (ref !== undefined) searched.add(ref);
+            const interpreted =
+              schemaNodeCount(document, schema, MAX_COMPILED_SCHEMA_NODES) > MAX_COMPILED_SCHEMA_NODES;
+            const used = interpreted ? firstReached(document, schema, patternPropertiesAt) : undefined;
+            if (used !== undefined)
+              problems.push({
+                path: pointerOf(used),
+                message: `patternProperties is not supported in a response schema of more than ${MAX_COMPILED_SCHEMA_NODES} nodes (${pointerOf(tokens)}): such answers are checked by an interpreter that cannot match it in bounded time; use properties or additionalProperties, or a smaller schema`,
+              });
+          }
         }
       }
     }
   }
   return problems;
+}
+
+/**
+ * The first of `marked`'s schemas reachable from `schema` (references followed), or undefined.
+ * Each schema object is entered once per call: bounded by the document's size.
+ */
+function firstReached(document: Json, schema: unknown, marked: ReadonlyMap<object, string[]>): string[] | undefined {
+  const entered = new Set<object>();
+  const pending: unknown[] = [schema];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (Array.isArray(value)) {
+      pending.push(...value);
+      continue;
+    }
+    if (!isObject(value) || entered.has(value)) continue;
+    entered.add(value);
+    const found = marked.get(value);
+    if (found) return found;
+    for (const key in value) if (!key.startsWith('x-') && !DATA_VALUED.has(key)) pending.push(value[key]);
+    const ref = value['$ref'];
+    if (typeof ref === 'string') pending.push(resolve(document, ref));
+  }
+  return undefined;
 }
