@@ -27,7 +27,7 @@ import {
   isObject,
   resolveLocalPointer,
 } from './schema-pointers.js';
-import { hasDuplicateItems } from './unique-items.js';
+import { useLinearUniqueItems } from './unique-items.js';
 
 export interface ContractMeta {
   department: string;
@@ -79,13 +79,7 @@ function newAjv(dialect: '3.0' | '3.1'): Ajv {
   };
   const ajv = dialect === '3.1' ? new Ajv2020(options) : new Ajv(options);
   // Ajv compares every pair of items unless they are declared scalar: quadratic in the answer.
-  ajv.removeKeyword('uniqueItems');
-  ajv.addKeyword({
-    keyword: 'uniqueItems',
-    type: 'array',
-    schemaType: 'boolean',
-    validate: (unique: boolean, items: unknown[]) => !unique || !hasDuplicateItems(items),
-  });
+  useLinearUniqueItems(ajv);
   formatsPlugin(ajv);
   // OpenAPI's own formats.
   ajv.addFormat('int32', {

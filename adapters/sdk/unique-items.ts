@@ -5,6 +5,7 @@
  * scalar): 5,000 objects held the event loop 0.3–0.9 s. Here each item gets a canonical text
  * (object keys sorted, as JSON Schema's equality ignores their order) and a set finds a repeat.
  */
+import type { Ajv } from 'ajv';
 
 /** Canonical text of a JSON value: equal values (in JSON Schema's sense) get equal texts. */
 function canonical(value: unknown): string {
@@ -35,4 +36,15 @@ export function hasDuplicateItems(items: readonly unknown[]): boolean {
     }
   }
   return false;
+}
+
+/** Replaces Ajv's `uniqueItems` (pairwise unless the items are declared scalar) with the check above. */
+export function useLinearUniqueItems(ajv: Pick<Ajv, 'removeKeyword' | 'addKeyword'>): void {
+  ajv.removeKeyword('uniqueItems');
+  ajv.addKeyword({
+    keyword: 'uniqueItems',
+    type: 'array',
+    schemaType: 'boolean',
+    validate: (unique: boolean, items: unknown[]) => !unique || !hasDuplicateItems(items),
+  });
 }

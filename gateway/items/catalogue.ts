@@ -17,7 +17,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { type ItemGuideColumn, itemMaterials, items, materialTypes } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
 import { completedSubmissions, deliverabilityGaps, type ReceivingDepartments } from './deliverability.js';
-import { catastrophicPatterns, compileFormSchema } from './form.js';
+import { compileFormSchema, nonLinearPatterns } from './form.js';
 import type { RestrictionKind } from '../../adapters/sdk/types.js';
 import { isResultDeliveryMethod, type ResultDeliveryMethod } from '../results/methods.js';
 
@@ -732,12 +732,8 @@ export async function upsertItem(
   } catch (error) {
     problems.push(`formSchema: ${error instanceof Error ? error.message : String(error)}`);
   }
-  for (const pattern of catastrophicPatterns(definition.formSchema)) {
-    problems.push(
-      `formSchema: the pattern ${pattern} can take exponential time on some inputs (a repeated group repeated ` +
-        'again); write it without repeating a repeated group',
-    );
-  }
+  for (const { pattern, problem } of nonLinearPatterns(definition.formSchema))
+    problems.push(`formSchema: the pattern ${pattern} ${problem}`);
   const typeCodes = [
     ...new Set([
       ...definition.materials.flatMap((entry) => entry.acceptedTypes),

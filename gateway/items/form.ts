@@ -6,7 +6,8 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
-import safeRegex from 'safe-regex2';
+import { linearPatternProblem, linearRegExpEngine } from '../../adapters/sdk/linear-patterns.js';
+import { useLinearUniqueItems } from '../../adapters/sdk/unique-items.js';
 import { ApiError, message } from '../platform/errors.js';
 
 // ajv-formats is CommonJS: under ESM its plugin is the module's `default`.
@@ -14,7 +15,15 @@ const addFormats = formatsModule.default;
 
 // Strict, so a misspelt keyword in an administrator's schema is refused rather than ignored; except
 // `required` naming a property defined elsewhere (in `if`/`then` branches), which is legitimate.
-const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+// Window systems send the text patterns run against: patterns match in linear time (re2js, see
+// adapters/sdk/linear-patterns.ts), and `uniqueItems` is decided without comparing every pair.
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  code: { regExp: linearRegExpEngine },
+});
+useLinearUniqueItems(ajv);
 addFormats(ajv);
 
 /** Compiled validators by schema text: items are few and their schemas rarely change. */
@@ -32,15 +41,17 @@ export function compileFormSchema(schema: Record<string, unknown>): ValidateFunc
 }
 
 /**
- * The `pattern`s (and `patternProperties` keys) of a form schema that could take exponential time
- * on a crafted input because a repeated group is repeated again (star height above one, such as
- * `^(a+)+$`). Window systems send the text these run against, so an administrator's slip would let
- * any of them stall the event loop; such schemas are refused when the item is saved. The check
- * (safe-regex2) does not see overlapping alternatives under one repetition (`^(\d|\d\d)+$`);
- * Node has no linear-time regex engine built in, so those remain the administrator's care.
+ * The `pattern`s (and `patternProperties` keys) of a form schema that no linear-time engine can
+ * match (backreferences, lookaround), each with the reason: refused when the item is saved, as
+ * the form check could not run them.
  */
-export function catastrophicPatterns(schema: unknown): string[] {
-  const found: string[] = [];
+export function nonLinearPatterns(schema: unknown): { pattern: string; problem: string }[] {
+  const found: { pattern: string; problem: string }[] = [];
+  const check = (pattern: string): void => {
+    const problem = linearPatternProblem(pattern);
+    // A pattern that is no regular expression at all is reported by the strict compile.
+    if (problem !== undefined && !problem.startsWith('not a regular expression')) found.push({ pattern, problem });
+  };
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) {
       for (const entry of node) visit(entry);
@@ -48,24 +59,15 @@ export function catastrophicPatterns(schema: unknown): string[] {
     }
     if (node === null || typeof node !== 'object') return;
     for (const [key, value] of Object.entries(node)) {
-      if (key === 'pattern' && typeof value === 'string' && !isSafePattern(value)) found.push(value);
+      if (key === 'pattern' && typeof value === 'string') check(value);
       if (key === 'patternProperties' && value !== null && typeof value === 'object') {
-        for (const property of Object.keys(value)) if (!isSafePattern(property)) found.push(property);
+        for (const property of Object.keys(value)) check(property);
       }
       visit(value);
     }
   };
   visit(schema);
   return found;
-}
-
-function isSafePattern(pattern: string): boolean {
-  try {
-    return safeRegex(pattern);
-  } catch {
-    // Not a pattern the checker can read: ajv's strict compile reports invalid ones itself.
-    return true;
-  }
 }
 
 /** Checks a case's form data; `form_invalid` (422) lists every problem with its pointer. */
