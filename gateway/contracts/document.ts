@@ -13,8 +13,19 @@ import { ApiError, type Message, message } from '../platform/errors.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
 
-/** The largest document accepted, in bytes of its text. */
+/**
+ * The largest document accepted, in bytes: of its text as sent, and of its JSON (YAML aliases
+ * expanded, numbers written out) — the form the gateway stores, diffs and loads.
+ */
 export const MAX_DOCUMENT_BYTES = 2 * 1024 * 1024;
+/**
+ * JSON values in one document, aliases expanded: every object, array and scalar (an object's
+ * members counted by their values). Loading a published document for the run-time checks parses
+ * it on the event loop, and parsing costs per value, not per byte: 600,000 empty objects fit in
+ * 1.8 MB and held the loop 0.4 s. At this many the worst shapes parse in tens of milliseconds
+ * (docs/contract-gate.md); real contracts have one value per ~25 bytes, so 2 MiB of them ~85,000.
+ */
+export const MAX_DOCUMENT_NODES = 200_000;
 /** YAML aliases allowed in one document; real contracts need few, expansion bombs need many. */
 const MAX_YAML_ALIASES = 20;
 /** Nesting deeper than this is not a real contract; it would only make the walkers work hard. */
@@ -37,6 +48,8 @@ export interface DocumentProblem {
 
 export interface ParsedContractDocument {
   document: Record<string, unknown>;
+  /** The document as compact JSON (aliases expanded): what is stored, diffed and loaded. */
+  documentJson: string;
   /** The text as sent (or, for a parsed object, its JSON), kept with every version. */
   sourceText: string;
   sourceFormat: 'json' | 'yaml';
@@ -127,13 +140,16 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
 
 /**
  * Checks the value is plain JSON data of bounded depth without cycles (YAML aliases can build
- * those) and collects every `$ref` that is not local.
+ * those), collects every `$ref` that is not local and counts the values (a value reached through
+ * several aliases once per place).
  */
-function checkStructure(root: unknown): DocumentProblem[] {
+function checkStructure(root: unknown): { problems: DocumentProblem[]; nodes: number } {
   const problems: DocumentProblem[] = [];
   const onPath = new Set<object>();
+  let nodes = 0;
   const walk = (value: unknown, pointer: string, depth: number): void => {
     if (problems.length >= MAX_REPORTED_ERRORS) return;
+    nodes += 1;
     if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) problems.push({ path: pointer || '/', message: 'numbers must be finite' });
@@ -173,7 +189,7 @@ function checkStructure(root: unknown): DocumentProblem[] {
     onPath.delete(value);
   };
   walk(root, '', 0);
-  return problems;
+  return { problems, nodes };
 }
 
 function decodePointerToken(token: string): string {
@@ -341,6 +357,7 @@ export async function readContractDocument(input: string | Record<string, unknow
   let sourceText: string;
   let value: unknown;
   let format: 'json' | 'yaml';
+  let structure: ReturnType<typeof checkStructure> | undefined;
   if (typeof input === 'string') {
     if (Buffer.byteLength(input, 'utf8') > MAX_DOCUMENT_BYTES) {
       throw new ApiError('contract_too_large', message('contract.too_large', { maxBytes: MAX_DOCUMENT_BYTES }));
@@ -348,8 +365,9 @@ export async function readContractDocument(input: string | Record<string, unknow
     sourceText = input;
     ({ value, format } = parseText(input));
   } else {
-    const structureProblems = checkStructure(input);
-    if (structureProblems.length > 0) throw invalid(message('contract.not_self_contained'), structureProblems);
+    // Before anything stringifies it: a cycle or a BigInt is not JSON data.
+    structure = checkStructure(input);
+    if (structure.problems.length > 0) throw invalid(message('contract.not_self_contained'), structure.problems);
     sourceText = JSON.stringify(input, null, 2);
     if (Buffer.byteLength(sourceText, 'utf8') > MAX_DOCUMENT_BYTES) {
       throw new ApiError('contract_too_large', message('contract.too_large', { maxBytes: MAX_DOCUMENT_BYTES }));
@@ -359,8 +377,25 @@ export async function readContractDocument(input: string | Record<string, unknow
   }
   if (!isObject(value))
     throw invalid(message('contract.not_openapi'), [{ path: '/', message: 'the document must be an object' }]);
-  const structureProblems = checkStructure(value);
-  if (structureProblems.length > 0) throw invalid(message('contract.not_self_contained'), structureProblems);
+  structure ??= checkStructure(value);
+  if (structure.problems.length > 0) throw invalid(message('contract.not_self_contained'), structure.problems);
+  // What the event loop handles later is the parsed document, so its size is bounded as well as the text's.
+  if (structure.nodes > MAX_DOCUMENT_NODES) {
+    throw new ApiError(
+      'contract_too_complex',
+      message('contract.too_many_nodes', { nodes: structure.nodes, maxNodes: MAX_DOCUMENT_NODES }),
+      { errors: [{ path: '(document)', message: `${structure.nodes} JSON values, more than ${MAX_DOCUMENT_NODES}` }] },
+    );
+  }
+  const documentJson = JSON.stringify(value);
+  const jsonBytes = Buffer.byteLength(documentJson, 'utf8');
+  if (jsonBytes > MAX_DOCUMENT_BYTES) {
+    throw new ApiError(
+      'contract_too_large',
+      message('contract.too_large_as_json', { bytes: jsonBytes, maxBytes: MAX_DOCUMENT_BYTES }),
+      { errors: [{ path: '(document)', message: `${jsonBytes} bytes as JSON, more than ${MAX_DOCUMENT_BYTES}` }] },
+    );
+  }
 
   const openapiVersion = typeof value.openapi === 'string' ? value.openapi : undefined;
   if (value.swagger !== undefined) {
@@ -428,6 +463,7 @@ export async function readContractDocument(input: string | Record<string, unknow
   }
   return {
     document: value,
+    documentJson,
     sourceText,
     sourceFormat: format,
     sourceSha256: createHash('sha256').update(sourceText, 'utf8').digest('hex'),

@@ -178,7 +178,8 @@ export const problemTitlesEn = {
   contract_invalid: 'The contract is not a valid OpenAPI 3.0 or 3.1 document',
   contract_catalogue_invalid: "The contract's catalogue data is missing or invalid",
   contract_too_large: 'The contract document is larger than allowed',
-  contract_too_complex: 'The contract document has more operations or keys than allowed, or took too long to check',
+  contract_too_complex:
+    'The contract document has more operations, keys or values than allowed, or took too long to check',
   contract_breaking_change: 'The new contract version makes breaking changes without a major-version bump',
   contract_version_exists: 'This contract version is already published',
   contract_version_not_newer: 'A new contract version must be greater than the latest published version',
@@ -278,10 +279,13 @@ export const problemDetailsEn = {
   'contract.check_cost':
     'Checking department answers against this contract would cost far more than the answers themselves (see `errors`).',
   'contract.too_large': 'The document is larger than {maxBytes, number} bytes.',
+  'contract.too_large_as_json':
+    'As JSON, with its YAML aliases expanded, the document has {bytes, number} bytes; at most {maxBytes, number} are accepted.',
+  'contract.too_many_nodes':
+    'The document has {nodes, number} JSON values (objects, arrays and scalars, YAML aliases expanded); at most {maxNodes, number} are accepted.',
   'contract.too_many_operations':
     'The document declares {operations, number} operations; at most {maxOperations, number} are accepted.',
   'request.body_too_large': 'The request body exceeds {maxBytes, number} bytes.',
-  'contract.document_required': 'Send the document in `document`.',
   'contract.media_types': 'Send application/json or one of {mediaTypes}.',
   'certificate.unknown_types': 'No department system issues {unknown}. Certificate types on offer: {offered}.',
   'certificate.type_not_for_subject':

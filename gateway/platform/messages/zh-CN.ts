@@ -167,7 +167,7 @@ export const problemTitlesZh = {
   contract_invalid: '契约不是有效的 OpenAPI 3.0 或 3.1 文档',
   contract_catalogue_invalid: '契约的目录信息缺失或无效',
   contract_too_large: '契约文档超过允许的大小',
-  contract_too_complex: '契约文档的接口或键过多，或检查超时',
+  contract_too_complex: '契约文档的接口、键或值过多，或检查超时',
   contract_breaking_change: '新版本契约有不兼容的变更，但主版本号没有升级',
   contract_version_exists: '该契约版本已经发布',
   contract_version_not_newer: '新契约版本必须高于已发布的最新版本',
@@ -260,9 +260,12 @@ export const problemDetailsZh = {
   'contract.version_not_semver': '契约版本号必须是语义化版本号。',
   'contract.check_cost': '按此契约校验部门应答的开销将远超应答本身（详见 errors）。',
   'contract.too_large': '该文档超过 {maxBytes, number} 字节。',
+  'contract.too_large_as_json':
+    '该文档转换为 JSON（展开 YAML 别名）后为 {bytes, number} 字节；最多接受 {maxBytes, number} 字节。',
+  'contract.too_many_nodes':
+    '该文档含 {nodes, number} 个 JSON 值（对象、数组和标量，YAML 别名展开后计）；最多接受 {maxNodes, number} 个。',
   'contract.too_many_operations': '该文档声明了 {operations, number} 个接口；最多接受 {maxOperations, number} 个。',
   'request.body_too_large': '请求内容超过 {maxBytes, number} 字节。',
-  'contract.document_required': '请在 document 中发送文档。',
   'contract.media_types': '请以 application/json 或以下类型之一发送：{mediaTypes}。',
   'certificate.unknown_types': '没有部门系统签发 {unknown}。可提供的证照类型：{offered}。',
   'certificate.type_not_for_subject':
