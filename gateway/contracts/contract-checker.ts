@@ -13,20 +13,29 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ApiError, type DetailText, type ErrorCode, type ProblemExtras, message } from '../platform/errors.js';
 
+import type { CatalogueData, PartialCatalogueData } from './catalogue-data.js';
 import { type ContractChange, ContractDiffError } from './diff.js';
 import type { ParsedContractDocument } from './document.js';
 
 export type CheckJob =
-  | { kind: 'read'; input: string }
+  | { kind: 'read'; input: string; catalogue?: PartialCatalogueData }
   /** A document given as an object, sent as JSON text (cloning a 2 MiB object graph holds the loop). */
-  | { kind: 'read-object'; json: string }
+  | { kind: 'read-object'; json: string; catalogue?: PartialCatalogueData }
+  /** A publish request's JSON body, `{ document, catalogue }`, as it came. */
+  | { kind: 'read-request'; body: string }
   | { kind: 'diff'; previousJson: string; nextJson: string }
   | { kind: 'yaml-to-json'; yaml: string }
   | { kind: 'json-to-yaml'; json: string }
   | { kind: 'openapi30-json-schema'; json: string };
 
 export type CheckReply =
-  | { ok: true; kind: 'read'; parsed: Omit<ParsedContractDocument, 'document'>; documentJson: string }
+  | {
+      ok: true;
+      kind: 'read';
+      parsed: Omit<ParsedContractDocument, 'document' | 'documentJson'>;
+      documentJson: string;
+      catalogue: CatalogueData;
+    }
   | { ok: true; kind: 'diff'; changes: ContractChange[] }
   | { ok: true; kind: 'text'; text: string }
   | { ok: false; apiError: { code: ErrorCode; detail?: DetailText; extras: ProblemExtras } }
@@ -45,9 +54,26 @@ export interface ContractCheckerOptions {
   idleStopMs?: number;
 }
 
+/**
+ * A document read and checked in the worker, without the parsed object: the event loop stores,
+ * serves and diffs its JSON text and never parses it (a 2 MiB document can hold the loop).
+ */
+export type CheckedContract = Omit<ParsedContractDocument, 'document'> & {
+  /** The catalogue data, resolved from the document's and the request's (`resolveCatalogueData`). */
+  catalogue: CatalogueData;
+};
+
 export interface ContractChecker {
-  /** `readContractDocument`, in the worker. Throws `contract_invalid`, `contract_too_large` or `contract_too_complex`. */
-  read(input: string | Record<string, unknown>): Promise<ParsedContractDocument & { documentJson: string }>;
+  /**
+   * `readContractDocument` and `resolveCatalogueData`, in the worker. Throws `contract_invalid`,
+   * `contract_too_large`, `contract_too_complex` or `contract_catalogue_invalid`.
+   */
+  read(input: string | Record<string, unknown>, catalogue?: PartialCatalogueData): Promise<CheckedContract>;
+  /**
+   * `read` of a publish request's JSON body as it came (`publication-request.ts`): also
+   * `malformed_json` or `validation_failed` when the body is not such a request.
+   */
+  readRequest(body: string): Promise<CheckedContract>;
   /** `diffContracts`, in the worker; throws `ContractDiffError` as the diff does. */
   diff(previousJson: string, nextJson: string): Promise<ContractChange[]>;
   /**
@@ -186,10 +212,15 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
     throw new Error(`contract checker: ${reply.failure}`);
   };
 
+  const checked = (reply: CheckReply & { ok: true }): CheckedContract => {
+    if (reply.kind !== 'read') throw new Error('contract checker: a read answered as something else');
+    return { ...reply.parsed, documentJson: reply.documentJson, catalogue: reply.catalogue };
+  };
+
   return {
-    async read(input) {
+    async read(input, catalogue) {
       let job: CheckJob;
-      if (typeof input === 'string') job = { kind: 'read', input };
+      if (typeof input === 'string') job = { kind: 'read', input, catalogue };
       else {
         let json: string;
         try {
@@ -200,15 +231,12 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
             errors: [{ path: '(document)', message: (error as Error).message }],
           });
         }
-        job = { kind: 'read-object', json };
+        job = { kind: 'read-object', json, catalogue };
       }
-      const reply = unwrap(await enqueue(job));
-      if (reply.kind !== 'read') throw new Error('contract checker: a read answered as a diff');
-      return {
-        ...reply.parsed,
-        document: JSON.parse(reply.documentJson) as Record<string, unknown>,
-        documentJson: reply.documentJson,
-      };
+      return checked(unwrap(await enqueue(job)));
+    },
+    async readRequest(body) {
+      return checked(unwrap(await enqueue({ kind: 'read-request', body })));
     },
     async diff(previousJson, nextJson) {
       const reply = unwrap(await enqueue({ kind: 'diff', previousJson, nextJson }));

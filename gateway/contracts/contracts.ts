@@ -6,38 +6,37 @@
  * entries in one transaction. Versions are never changed or deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { type SQL, and, asc, desc, eq, ilike, or } from 'drizzle-orm';
+import { type SQL, and, asc, desc, eq, ilike, or, sql } from 'drizzle-orm';
 import type { RequestAccess } from '../access/context.js';
 import { refusal } from '../access/context.js';
 import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
+import type { SelectedFields } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
-import {
-  type CatalogueData,
-  type PartialCatalogueData,
-  type SharingType,
-  resolveCatalogueData,
-} from './catalogue-data.js';
+import type { CatalogueData, PartialCatalogueData, SharingType } from './catalogue-data.js';
 import { type ContractChange, ContractDiffError, breakingChanges } from './diff.js';
-import { sharedContractChecker } from './contract-checker.js';
-import type { ParsedContractDocument } from './document.js';
+import { type CheckedContract, sharedContractChecker } from './contract-checker.js';
 import { compareSemver, parseSemver } from './semver.js';
 import { sharingTermChanges, termsFields } from './terms.js';
 
-export type ContractVersionRow = typeof contractVersions.$inferSelect;
 export type ContractResourceRow = typeof contractResources.$inferSelect;
 
 /** Who publishes: a client, or the gateway itself seeding the repository's contract files. */
 export type Publisher = Pick<Principal, 'clientId' | 'kind' | 'departmentCode'>;
 
-export interface PublishInput {
-  /** The OpenAPI document: JSON or YAML text, or a parsed JSON object. */
-  document: string | Record<string, unknown>;
-  catalogue?: PartialCatalogueData;
-  requestId?: string | null;
-}
+export type PublishInput = (
+  | {
+      /** The OpenAPI document: JSON or YAML text, or a parsed JSON object. */
+      document: string | Record<string, unknown>;
+      catalogue?: PartialCatalogueData;
+    }
+  | {
+      /** A publish request's JSON body as it came (`publication-request.ts`), read in the worker. */
+      requestJson: string;
+    }
+) & { requestId?: string | null };
 
 export interface PublishResult {
   resourceCode: string;
@@ -50,6 +49,12 @@ export interface PublishResult {
   changes: ContractChange[];
   breakingChanges: number;
 }
+
+/**
+ * A version's document as JSON text, rendered by the database. Reading the `jsonb` column as a
+ * value would make the driver parse the whole document on the event loop; the worker parses this.
+ */
+const documentJsonColumn = sql<string>`${contractVersions.document}::text`;
 
 export function newContractVersionId(): string {
   return `ctv_${randomBytes(12).toString('base64url')}`;
@@ -75,12 +80,14 @@ export async function publishContract(
   authority: PublishAuthority,
 ): Promise<PublishResult> {
   // Parsed, validated and (below) diffed in a worker: client text must not stall the event loop.
-  const parsed = await sharedContractChecker.read(input.document);
-  const catalogue = resolveCatalogueData(parsed.document, input.catalogue);
+  // Only the document's JSON text comes back; this thread stores it without parsing it.
+  const parsed =
+    'requestJson' in input
+      ? await sharedContractChecker.readRequest(input.requestJson)
+      : await sharedContractChecker.read(input.document, input.catalogue);
+  const { catalogue } = parsed;
   try {
-    return await db.transaction((tx) =>
-      publishParsed(tx, publisher, authority, parsed, catalogue, input.requestId ?? null),
-    );
+    return await db.transaction((tx) => publishParsed(tx, publisher, authority, parsed, input.requestId ?? null));
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) {
       await recordAudit(db, {
@@ -103,10 +110,10 @@ async function publishParsed(
   tx: Queryable,
   publisher: Publisher,
   authority: PublishAuthority,
-  parsed: ParsedContractDocument & { documentJson: string },
-  catalogue: CatalogueData,
+  parsed: CheckedContract,
   requestId: string | null,
 ): Promise<PublishResult> {
+  const { catalogue } = parsed;
   const { resourceCode } = catalogue;
   // Publications of one resource are serialised on its catalogue row.
   const [resource] = await tx
@@ -114,10 +121,15 @@ async function publishParsed(
     .from(contractResources)
     .where(eq(contractResources.resourceCode, resourceCode))
     .for('update');
-  let previous: ContractVersionRow | undefined;
+  let previous: { version: string; seq: number; catalogue: Record<string, unknown>; documentJson: string } | undefined;
   if (resource) {
     [previous] = await tx
-      .select()
+      .select({
+        version: contractVersions.version,
+        seq: contractVersions.seq,
+        catalogue: contractVersions.catalogue,
+        documentJson: documentJsonColumn,
+      })
       .from(contractVersions)
       .where(eq(contractVersions.resourceCode, resourceCode))
       .orderBy(desc(contractVersions.seq))
@@ -177,7 +189,7 @@ async function publishParsed(
         },
       );
     }
-    changes = [...termChanges, ...(await diffOrRefuse(JSON.stringify(previous.document), parsed.documentJson))];
+    changes = [...termChanges, ...(await diffOrRefuse(previous.documentJson, parsed.documentJson))];
     const breaking = breakingChanges(changes);
     if (breaking.length > 0 && semverOf(parsed.version).major === semverOf(previous.version).major) {
       throw new ApiError(
@@ -227,7 +239,8 @@ async function publishParsed(
     version: parsed.version,
     seq: previous ? previous.seq + 1 : 1,
     openapiVersion: parsed.openapiVersion,
-    document: parsed.document,
+    // Handed to the database as text: stringifying the object would hold the event loop.
+    document: sql`${parsed.documentJson}::jsonb`,
     sourceText: parsed.sourceText,
     sourceFormat: parsed.sourceFormat,
     sourceSha256: parsed.sourceSha256,
@@ -345,16 +358,42 @@ export interface VersionSummary {
   breakingChanges: number;
 }
 
-function versionSummaryOf(row: ContractVersionRow): VersionSummary {
-  const changes = row.changes as unknown as ContractChange[];
+/**
+ * What a version summary needs, counted by the database: the stored list of changes between two
+ * large documents can run to megabytes, and the catalogue entry lists every version.
+ */
+const versionSummaryColumns = {
+  version: contractVersions.version,
+  openapiVersion: contractVersions.openapiVersion,
+  sourceSha256: contractVersions.sourceSha256,
+  publishedAt: contractVersions.publishedAt,
+  publishedByClientId: contractVersions.publishedByClientId,
+  changeCount: sql<number>`jsonb_array_length(${contractVersions.changes})`.mapWith(Number),
+  breakingCount:
+    sql<number>`(select count(*)::int from jsonb_array_elements(${contractVersions.changes}) as change where change->>'severity' = 'breaking')`.mapWith(
+      Number,
+    ),
+};
+
+type VersionSummaryRow = {
+  version: string;
+  openapiVersion: string;
+  sourceSha256: string;
+  publishedAt: Date;
+  publishedByClientId: string;
+  changeCount: number;
+  breakingCount: number;
+};
+
+function versionSummaryOf(row: VersionSummaryRow): VersionSummary {
   return {
     version: row.version,
     openapiVersion: row.openapiVersion,
     sha256: row.sourceSha256,
     publishedAt: row.publishedAt.toISOString(),
     publishedBy: row.publishedByClientId,
-    changes: changes.length,
-    breakingChanges: breakingChanges(changes).length,
+    changes: row.changeCount,
+    breakingChanges: row.breakingCount,
   };
 }
 
@@ -367,12 +406,18 @@ export interface ContractEntry extends ContractSummary {
 
 export async function getContract(db: Queryable, resourceCode: string): Promise<ContractEntry> {
   const resource = await requireContractResource(db, resourceCode);
+  // Summaries only: neither the documents nor the lists of changes are read.
   const versions = await db
-    .select()
+    .select(versionSummaryColumns)
     .from(contractVersions)
     .where(eq(contractVersions.resourceCode, resourceCode))
     .orderBy(desc(contractVersions.seq));
-  const latest = versions[0];
+  const [latest] = await db
+    .select({ catalogue: contractVersions.catalogue })
+    .from(contractVersions)
+    .where(eq(contractVersions.resourceCode, resourceCode))
+    .orderBy(desc(contractVersions.seq))
+    .limit(1);
   if (!latest) throw new Error(`contract ${resourceCode} has no versions`);
   return {
     ...summaryOf(resource),
@@ -382,14 +427,16 @@ export async function getContract(db: Queryable, resourceCode: string): Promise<
   };
 }
 
-export async function requireContractVersion(
+/** One version's `columns`, or `unknown_contract` / `unknown_contract_version`. */
+async function requireContractVersion<Columns extends SelectedFields>(
   db: Queryable,
   resourceCode: string,
   version: string,
-): Promise<ContractVersionRow> {
+  columns: Columns,
+) {
   await requireContractResource(db, resourceCode);
   const [row] = await db
-    .select()
+    .select(columns)
     .from(contractVersions)
     .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
   if (!row)
@@ -400,6 +447,7 @@ export async function requireContractVersion(
   return row;
 }
 
+/** The JSON body `GET …/versions/{version}` answers (the `ContractVersion` schema). */
 export interface ContractVersionView extends VersionSummary {
   resourceCode: string;
   sourceFormat: string;
@@ -410,34 +458,38 @@ export interface ContractVersionView extends VersionSummary {
 }
 
 /**
- * The document as published. It is read back from the stored text rather than from the jsonb
- * column, which reorders keys.
+ * The version as a `ContractVersionView` in JSON text. The document is the published text as it
+ * is when it was JSON, or the YAML converted in the worker; it and the list of changes are put
+ * into the answer as text, never parsed here: a document at the limits parsed on the event loop
+ * held it for up to 0.4 s. The stored text, not the `jsonb` column (which reorders keys), is what
+ * the publisher wrote.
  */
-async function documentOf(row: ContractVersionRow): Promise<Record<string, unknown>> {
-  if (row.sourceFormat === 'json') return JSON.parse(row.sourceText) as Record<string, unknown>;
-  // YAML is parsed in the checker's worker: a large document would hold the event loop for seconds.
-  return JSON.parse(await sharedContractChecker.convert('yaml-to-json', row.sourceText)) as Record<string, unknown>;
-}
-
-export async function getContractVersion(
-  db: Queryable,
-  resourceCode: string,
-  version: string,
-): Promise<ContractVersionView> {
-  const row = await requireContractVersion(db, resourceCode, version);
-  return {
+export async function getContractVersionJson(db: Queryable, resourceCode: string, version: string): Promise<string> {
+  const row = await requireContractVersion(db, resourceCode, version, {
+    ...versionSummaryColumns,
+    sourceFormat: contractVersions.sourceFormat,
+    sourceText: contractVersions.sourceText,
+    catalogue: contractVersions.catalogue,
+    changesJson: sql<string>`${contractVersions.changes}::text`,
+  });
+  const documentJson =
+    row.sourceFormat === 'json' ? row.sourceText : await sharedContractChecker.convert('yaml-to-json', row.sourceText);
+  const rest: Omit<ContractVersionView, 'changeList' | 'document'> = {
     resourceCode,
     ...versionSummaryOf(row),
     sourceFormat: row.sourceFormat,
     catalogue: row.catalogue as unknown as CatalogueData,
-    changeList: row.changes as unknown as ContractChange[],
-    document: await documentOf(row),
   };
+  // `rest` is a non-empty object: its text ends with the `}` the two members go before.
+  return `${JSON.stringify(rest).slice(0, -1)},"changeList":${row.changesJson},"document":${documentJson}}`;
 }
 
 /** The version's document as YAML: the published text when it was YAML, else converted. */
 export async function getContractVersionYaml(db: Queryable, resourceCode: string, version: string): Promise<string> {
-  const row = await requireContractVersion(db, resourceCode, version);
+  const row = await requireContractVersion(db, resourceCode, version, {
+    sourceFormat: contractVersions.sourceFormat,
+    sourceText: contractVersions.sourceText,
+  });
   return row.sourceFormat === 'yaml' ? row.sourceText : sharedContractChecker.convert('json-to-yaml', row.sourceText);
 }
 
@@ -462,20 +514,21 @@ async function diffOrRefuse(previousJson: string, nextJson: string): Promise<Con
   }
 }
 
-/** The classified changes from one version to another (any two, either order). */
+/** The classified changes from one version to another (any two, either order); the documents go to the worker as text. */
 export async function diffContractVersions(
   db: Queryable,
   resourceCode: string,
   from: string,
   to: string,
 ): Promise<VersionDiff> {
+  const columns = { catalogue: contractVersions.catalogue, documentJson: documentJsonColumn };
   const [previous, next] = await Promise.all([
-    requireContractVersion(db, resourceCode, from),
-    requireContractVersion(db, resourceCode, to),
+    requireContractVersion(db, resourceCode, from, columns),
+    requireContractVersion(db, resourceCode, to, columns),
   ]);
   const changes = [
     ...sharingTermChanges(previous.catalogue as unknown as CatalogueData, next.catalogue as unknown as CatalogueData),
-    ...(await diffOrRefuse(JSON.stringify(previous.document), JSON.stringify(next.document))),
+    ...(await diffOrRefuse(previous.documentJson, next.documentJson)),
   ];
   return { resourceCode, from, to, breaking: breakingChanges(changes).length > 0, changes };
 }

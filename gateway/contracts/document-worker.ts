@@ -7,17 +7,29 @@ import { parentPort } from 'node:worker_threads';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { rewriteOpenApi30 } from '../../adapters/sdk/openapi-30-schemas.js';
 import { ApiError } from '../platform/errors.js';
+import { type PartialCatalogueData, resolveCatalogueData } from './catalogue-data.js';
 import { ContractDiffError, diffContracts } from './diff.js';
 import { readContractDocument } from './document.js';
 import type { CheckJob, CheckReply } from './contract-checker.js';
+import { readPublicationRequest } from './publication-request.js';
+
+/**
+ * The document checked and its catalogue data resolved here: the event loop gets the document as
+ * JSON text (which crosses the thread boundary far more cheaply than a cloned object graph) and
+ * never needs to parse it.
+ */
+async function read(input: string | Record<string, unknown>, catalogue?: PartialCatalogueData): Promise<CheckReply> {
+  const { document, documentJson, ...parsed } = await readContractDocument(input);
+  return { ok: true, kind: 'read', parsed, documentJson, catalogue: resolveCatalogueData(document, catalogue) };
+}
 
 async function run(job: CheckJob): Promise<CheckReply> {
   try {
-    if (job.kind === 'read' || job.kind === 'read-object') {
-      const input = job.kind === 'read' ? job.input : (JSON.parse(job.json) as Record<string, unknown>);
-      const { document, ...parsed } = await readContractDocument(input);
-      // Text crosses the thread boundary far more cheaply than a cloned object graph.
-      return { ok: true, kind: 'read', parsed, documentJson: JSON.stringify(document) };
+    if (job.kind === 'read') return await read(job.input, job.catalogue);
+    if (job.kind === 'read-object') return await read(JSON.parse(job.json) as Record<string, unknown>, job.catalogue);
+    if (job.kind === 'read-request') {
+      const request = readPublicationRequest(job.body);
+      return await read(request.document, request.catalogue);
     }
     if (job.kind === 'yaml-to-json') {
       // Published YAML was checked at publication (aliases capped), so reading it again is safe.

@@ -66,12 +66,15 @@ export class PublishedContracts {
 
   private async load(resourceCode: string, version: string, departmentCode: string): Promise<void> {
     const [row] = await this.db
-      .select({ documentJson: sql<string>`${contractVersions.document}::text` })
+      .select({
+        documentJson: sql<string>`${contractVersions.document}::text`,
+        openapiVersion: contractVersions.openapiVersion,
+      })
       .from(contractVersions)
       .where(and(eq(contractVersions.resourceCode, resourceCode), eq(contractVersions.version, version)));
     if (!row) return;
     try {
-      const { document, schemasRewritten } = await this.checkableDocument(row.documentJson);
+      const { document, schemasRewritten } = await this.checkableDocument(row.documentJson, row.openapiVersion);
       this.set.setContract(resourceCode, document, version, departmentCode, { schemasRewritten });
       this.loaded.set(resourceCode, version);
     } catch (error) {
@@ -84,12 +87,18 @@ export class PublishedContracts {
     }
   }
 
-  /** The document, its 3.0 schemas rewritten in the worker when it is large. */
-  private async checkableDocument(json: string): Promise<{ document: object; schemasRewritten: boolean }> {
-    const document = JSON.parse(json) as { openapi?: unknown };
-    const is30 = typeof document.openapi === 'string' && document.openapi.startsWith('3.0');
+  /**
+   * The document, its 3.0 schemas rewritten in the worker when it is large. Compiling needs the
+   * object, so it is parsed here, once: publication bounds its values (`MAX_DOCUMENT_NODES`) so
+   * that this stays short.
+   */
+  private async checkableDocument(
+    json: string,
+    openapiVersion: string,
+  ): Promise<{ document: object; schemasRewritten: boolean }> {
+    const is30 = openapiVersion.startsWith('3.0');
     if (!is30 || !this.rewriteOpenApi30 || json.length <= REWRITE_HERE_MAX_CHARS)
-      return { document, schemasRewritten: false };
+      return { document: JSON.parse(json) as object, schemasRewritten: false };
     return { document: JSON.parse(await this.rewriteOpenApi30(json)) as object, schemasRewritten: true };
   }
 
