@@ -80,6 +80,14 @@ const MAX_MERGE_DEPTH = 256;
  * the cap only stops a hostile pair of documents from holding the publisher's request for long.
  */
 const MAX_SCHEMA_PAIRS = 250_000;
+/**
+ * Changes listed at most. A schema's changes are listed once per operation that uses it, so one
+ * 500-property schema shared by 900 operations (0.16 MB of document) made 450,000 changes: 128 MB
+ * that publication stored and answered, holding the gateway's event loop for seconds. Past the
+ * cap one `changes_not_listed` entry counts the rest, breaking when any of them is, so whether a
+ * version breaks its clients is decided as on the whole list.
+ */
+export const MAX_LISTED_CHANGES = 1_000;
 /** Keywords that describe a schema without constraining its values. */
 const ANNOTATION_KEYWORDS = new Set([
   'description',
@@ -506,6 +514,8 @@ export class ContractDiff {
   private comparedPairs = 0;
   /** Set when a limit stopped the comparison short; the result then says so as a breaking change. */
   private incomplete = false;
+  /** Changes past `MAX_LISTED_CHANGES`, counted instead of listed. */
+  private readonly notListed = { changes: 0, breaking: 0 };
   private ran = false;
 
   constructor(previous: unknown, next: unknown) {
@@ -520,6 +530,14 @@ export class ContractDiff {
 
   private add(severity: ChangeSeverity, code: string, location: ChangeLocation, message: string): void {
     this.entries.push({ code, severity, location, message });
+  }
+
+  /** Whether the next change is listed; when not, it is counted (so callers build only listed ones). */
+  private listing(severity: ChangeSeverity): boolean {
+    if (this.changes.length < MAX_LISTED_CHANGES) return true;
+    this.notListed.changes += 1;
+    if (severity === 'breaking') this.notListed.breaking += 1;
+    return false;
   }
 
   private idOf(value: object): number {
@@ -542,7 +560,16 @@ export class ContractDiff {
     this.markChanged();
     for (const entry of this.entries) {
       if ('node' in entry) this.expandUse(entry);
-      else this.changes.push(entry);
+      else if (this.listing(entry.severity)) this.changes.push(entry);
+    }
+    if (this.notListed.changes > 0) {
+      const { changes, breaking } = this.notListed;
+      this.changes.push({
+        code: 'changes_not_listed',
+        severity: breaking > 0 ? 'breaking' : 'compatible',
+        location: {},
+        message: `${changes} more changes (${breaking} of them breaking) are not listed; the first ${MAX_LISTED_CHANGES} are.`,
+      });
     }
     if (this.incomplete) {
       // Conservative: a comparison that could not finish cannot vouch for compatibility.
@@ -1653,7 +1680,13 @@ export class ContractDiff {
       frame.index += 1;
       if ('change' in entry) {
         const { severity, code, pointer, message } = entry.change;
-        this.changes.push({ code, severity, location: { ...use.location, pointer: frame.pointer + pointer }, message });
+        if (this.listing(severity))
+          this.changes.push({
+            code,
+            severity,
+            location: { ...use.location, pointer: frame.pointer + pointer },
+            message,
+          });
       } else if (entry.edge.node.changed && !visited.has(entry.edge.node)) {
         visited.add(entry.edge.node);
         stack.push({ node: entry.edge.node, pointer: frame.pointer + entry.edge.pointer, index: 0 });

@@ -25,7 +25,7 @@ export const MAX_DOCUMENT_BYTES = 2 * 1024 * 1024;
  * 1.8 MB and held the loop 0.4 s. At this many the worst shapes parse in tens of milliseconds
  * (docs/contract-gate.md); real contracts have one value per ~25 bytes, so 2 MiB of them ~85,000.
  */
-export const MAX_DOCUMENT_NODES = 200_000;
+export const MAX_DOCUMENT_NODES = 120_000;
 /** YAML aliases allowed in one document; real contracts need few, expansion bombs need many. */
 const MAX_YAML_ALIASES = 20;
 /** Nesting deeper than this is not a real contract; it would only make the walkers work hard. */
