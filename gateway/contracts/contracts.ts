@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type SQL, and, asc, desc, eq, ilike, or, sql } from 'drizzle-orm';
+import type { SelectedFields } from 'drizzle-orm/pg-core';
 import type { RequestAccess } from '../access/context.js';
 import { refusal } from '../access/context.js';
 import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
-import type { SelectedFields } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../db/client.js';
 import { contractResources, contractVersions } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
@@ -359,8 +359,9 @@ export interface VersionSummary {
 }
 
 /**
- * What a version summary needs, counted by the database: the stored list of changes between two
- * large documents can run to megabytes, and the catalogue entry lists every version.
+ * What a version summary needs, the changes counted by the database: the catalogue entry lists
+ * every version, and their lists of changes (up to 1,000 entries each, more for versions
+ * published before that cap) need not be read to be counted.
  */
 const versionSummaryColumns = {
   version: contractVersions.version,

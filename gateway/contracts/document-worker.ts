@@ -1,7 +1,8 @@
 /**
  * The worker thread that reads, validates and diffs contract documents for `contract-checker.ts`.
- * Parsing YAML, validating against the OpenAPI schema and diffing are CPU work on text a client
- * sent; here they cannot hold up the gateway's event loop, and the checker can stop them.
+ * Parsing publish requests and YAML, validating against the OpenAPI schema and diffing are CPU work
+ * on text a client sent; here they cannot hold up the gateway's event loop, and the checker can
+ * stop them.
  */
 import { parentPort } from 'node:worker_threads';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
