@@ -291,3 +291,23 @@ describe('createContractSet', () => {
     expect(contracts.checkResponse('amr.enterprise', 'getLicence', 200, { ...licence, scopes: [] })).toBe('3.0.0');
   });
 });
+
+describe('operations', () => {
+  it('are read under HTTP methods only: an x- entry of a path item with an operationId is an extension', () => {
+    const answer = { 200: { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } } };
+    const strict = { 200: { description: 'ok', content: { 'application/json': { schema: { type: 'string' } } } } };
+    const document = {
+      openapi: '3.1.0',
+      info: { title: 'Ghost', version: '1.0.0' },
+      paths: {
+        '/thing': {
+          get: { operationId: 'getThing', responses: answer },
+          'x-shadow': { operationId: 'getThing', responses: strict },
+        },
+      },
+    };
+    const contract = compileContract(document, { department: 'T', resourceCode: 't.ghost', version: '1.0.0' });
+    expect(contract.operationIds).toEqual(['getThing']);
+    expect(contract.check('getThing', 200, {})).toBeNull();
+  });
+});

@@ -95,6 +95,8 @@ function newAjv(dialect: '3.0' | '3.1'): Ajv {
   return ajv;
 }
 
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:;|$)/i;
 
 interface OperationEntry {
@@ -184,6 +186,9 @@ export function compileContract(document: object, meta: ContractMeta, options: C
     const item = follow(source, rawItem, ['paths', path]);
     if (!isObject(item.value)) continue;
     for (const [method, operation] of Object.entries(item.value)) {
+      // Only HTTP methods hold operations: an `x-…` entry with an operationId is an extension, and
+      // the publication checks (and the diff) never read it.
+      if (!HTTP_METHODS.has(method)) continue;
       if (!isObject(operation) || typeof operation['operationId'] !== 'string') continue;
       const tokens = [...item.tokens, method];
       const responses = isObject(operation['responses']) ? operation['responses'] : {};

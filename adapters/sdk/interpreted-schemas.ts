@@ -26,7 +26,14 @@ import {
   validate,
 } from '@cfworker/json-schema';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
-import { matchesPattern } from './linear-patterns.js';
+import { type LinearPattern, linearPattern } from './linear-patterns.js';
+import {
+  SCHEMA_LIST_KEYWORDS,
+  SCHEMA_MAP_KEYWORDS,
+  SCHEMA_VALUED_KEYWORDS,
+  type SchemaPart,
+  partUnder,
+} from './schema-keywords.js';
 import { type JsonObject, isObject, resolveLocalPointer } from './schema-pointers.js';
 
 /** OpenAPI's `byte`: standard base64 with padding (both validators). */
@@ -66,23 +73,6 @@ useCompiledCheckFormats();
  */
 export const MAX_COMPILED_SCHEMA_NODES = 200;
 
-/** Annotations Ajv generates no code for: their values are not counted. */
-const ANNOTATIONS = new Set([
-  'description',
-  'title',
-  'summary',
-  'example',
-  'examples',
-  'default',
-  'deprecated',
-  'readOnly',
-  'writeOnly',
-  '$comment',
-  'externalDocs',
-  'xml',
-  'discriminator',
-]);
-
 /**
  * The JSON nodes of `schema` and of what its local `$ref`s reach, counted where each reference
  * is used (Ajv inlines small referenced schemas, so a schema used twice costs twice; a reference
@@ -98,14 +88,14 @@ export function schemaNodeCount(
 ): number {
   let count = 0;
   const entered = new Set<unknown>();
-  const visit = (value: unknown): void => {
+  const visit = (value: unknown, part: SchemaPart): void => {
     // Long strings cost Ajv in proportion to their length (a 10 KB enum member or property name is
     // written into the code it compiles): one node per 64 characters.
     count += typeof value === 'string' ? 1 + Math.floor(value.length / 64) : 1;
     if (count > limit) return;
     if (Array.isArray(value)) {
       for (const item of value) {
-        visit(item);
+        visit(item, part);
         if (count > limit) return;
       }
       return;
@@ -113,17 +103,14 @@ export function schemaNodeCount(
     if (!isObject(value)) return;
     for (const key in value) {
       // Every key is walked (Ajv walks them too), annotations' values are not.
-      if (ANNOTATIONS.has(key) || key.startsWith('x-')) {
-        count += 1;
-        if (count > limit) return;
-        continue;
-      }
       if (key.length > 64) count += Math.floor(key.length / 64);
-      visit(value[key]);
+      const under = partUnder(part, key);
+      if (under === 'annotation') count += 1;
+      else visit(value[key], under);
       if (count > limit) return;
     }
     const ref = value['$ref'];
-    if (typeof ref !== 'string') return;
+    if (part !== 'schema' || typeof ref !== 'string') return;
     let target: unknown;
     try {
       target = ref === '#' ? document : resolveLocalPointer(document, ref).value;
@@ -133,10 +120,10 @@ export function schemaNodeCount(
     references?.add(ref);
     if (entered.has(target)) return;
     entered.add(target);
-    visit(target);
+    visit(target, 'schema');
     entered.delete(target);
   };
-  visit(schema);
+  visit(schema, 'schema');
   return count;
 }
 
@@ -210,30 +197,6 @@ const PATTERN_FORMAT_PREFIX = 'onewindow-linear-pattern:';
 const UNIQUE_ITEMS_THEN = '/then/uniqueItems';
 const UNIQUE_ITEMS_ELSE = '/else/maxItems';
 
-/** Keywords whose value is one schema (or, for `items`, a list of schemas). */
-const SCHEMA_VALUED = new Set([
-  'additionalProperties',
-  'additionalItems',
-  'unevaluatedProperties',
-  'unevaluatedItems',
-  'contains',
-  'propertyNames',
-  'not',
-  'if',
-  'then',
-  'else',
-  'items',
-]);
-const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items']);
-const SCHEMA_MAPS = new Set([
-  'properties',
-  'patternProperties',
-  'dependentSchemas',
-  'dependencies',
-  '$defs',
-  'definitions',
-]);
-
 /** Copies already made, per original schema object (documents do not change once loaded). */
 const linearCopies = new WeakMap<object, unknown>();
 
@@ -257,14 +220,21 @@ function linearCopy(schema: unknown): unknown {
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'pattern' && typeof value === 'string') {
       const name = `${PATTERN_FORMAT_PREFIX}${value}`;
-      interpreterFormatTable[name] ??= (candidate) => matchesPattern(value, candidate);
+      if (!Object.hasOwn(interpreterFormatTable, name)) {
+        // Compiled at its first use, then held here: never again, whatever the pattern cache holds.
+        let compiled: LinearPattern | undefined;
+        interpreterFormatTable[name] = (candidate) => (compiled ??= linearPattern(value)).test(candidate);
+      }
       standIns.push({ format: name });
+    } else if (key === 'format' && typeof value === 'string' && !Object.hasOwn(interpreterFormatTable, value)) {
+      // An unknown format is ignored, as Ajv ignores it; the table is a plain object, so a name
+      // such as `hasOwnProperty` must not reach its prototype.
     } else if (key === 'uniqueItems' && value === true) {
       const bound = { maxItems: MAX_INTERPRETED_UNIQUE_ITEMS };
       standIns.push({ if: bound, then: { uniqueItems: true }, else: bound });
-    } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) copy[key] = value.map(linearCopy);
-    else if (SCHEMA_VALUED.has(key)) copy[key] = linearCopy(value);
-    else if (SCHEMA_MAPS.has(key) && isObject(value)) {
+    } else if (SCHEMA_LIST_KEYWORDS.has(key) && Array.isArray(value)) copy[key] = value.map(linearCopy);
+    else if (SCHEMA_VALUED_KEYWORDS.has(key)) copy[key] = linearCopy(value);
+    else if (SCHEMA_MAP_KEYWORDS.has(key) && isObject(value)) {
       const map: JsonObject = {};
       for (const [name, subschema] of Object.entries(value)) map[name] = linearCopy(subschema);
       copy[key] = map;

@@ -21,6 +21,12 @@ const AGREEMENT: [string, string[]][] = [
   ['^\\u{1F600}$', ['😀', 'x']],
   ['^(?<year>\\d{4})年(\\d{2})月(\\d{2})日$', ['2019年05月20日', '2019-05-20']],
   ['^\\/path\\/[a-z-]+$', ['/path/a-b', '/path/A']],
+  ['^[\\S]+$', ['a\u3000b', 'ab', '中文']],
+  ['^[^\\S\\r\\n]+$', ['\u00a0', '\u3000 ', '\r', 'a']],
+  ['^\\uD83D\\uDE00$', ['😀', '\ud83d']],
+  ['^[\\uD83D\\uDE00]$', ['😀', 'a']],
+  ['^a[^]b$', ['a\nb', 'ab']],
+  ['^a[]?b$', ['ab', 'axb']],
 ];
 
 describe('patterns matched in linear time', () => {
@@ -45,6 +51,9 @@ describe('patterns matched in linear time', () => {
     expect(linearPatternProblem('^(a)\\1$')).toMatch(/backreferences/);
     expect(linearPatternProblem('^(?=.*\\d)\\w+$')).toMatch(/lookahead/);
     expect(linearPatternProblem('(?<=a)b')).toMatch(/lookbehind/);
+    expect(linearPatternProblem('^(?<a>x)\\k<a>$')).toMatch(/backreference/);
+    expect(linearPatternProblem('a[ab]{1000}c')).toMatch(/1004 automaton instructions/);
+    expect(linearPatternProblem(`^(?:${'w|'.repeat(1_500)}z)$`)).toMatch(/longer than/);
     expect(linearPatternProblem('a{1,5000}')).toMatch(/linear/);
     expect(linearPatternProblem('(unclosed')).toMatch(/^not a regular expression/);
   });

@@ -24,7 +24,36 @@ const JS_DOT = '[^\\n\\r\\u2028\\u2029]';
 /** `\p{Script=Han}`, `\p{sc=Han}`, `\p{gc=Lu}`: RE2 names scripts and categories bare. */
 const PROPERTY_NAME = /^\{(?:Script|sc|Script_Extensions|scx|General_Category|gc)=([A-Za-z_]+)\}/;
 
-/** The pattern in RE2's syntax, JavaScript's meaning kept (see above). */
+/** `\uD83D\uDE00`: with the `u` flag, an escaped surrogate pair is the one code point it encodes. */
+const SURROGATE_PAIR = /^u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})/i;
+
+const WHITE_SPACE_RANGES: Array<[number, number]> = [
+  [0x09, 0x0d],
+  [0x20, 0x20],
+  [0xa0, 0xa0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+  [0xfeff, 0xfeff],
+];
+
+const hex = (codePoint: number) => `\\u{${codePoint.toString(16)}}`;
+
+/** JavaScript's `\S` inside a class: every code point that is not `\s`, as ranges. */
+const JS_NOT_WHITE_SPACE = (() => {
+  let out = '';
+  let from = 0;
+  for (const [start, end] of WHITE_SPACE_RANGES) {
+    if (start > from) out += `${hex(from)}-${hex(start - 1)}`;
+    from = end + 1;
+  }
+  return `${out}${hex(from)}-${hex(0x10ffff)}`;
+})();
+
+/** The pattern in RE2's syntax, JavaScript's meaning kept (see above); throws what RE2 lacks. */
 export function toRe2Syntax(pattern: string): string {
   let out = '';
   let inClass = false;
@@ -34,8 +63,15 @@ export function toRe2Syntax(pattern: string): string {
       const next = pattern[index + 1] ?? '';
       index += 1;
       if (next === 's') out += inClass ? JS_WHITE_SPACE : `[${JS_WHITE_SPACE}]`;
-      else if (next === 'S' && !inClass) out += `[^${JS_WHITE_SPACE}]`;
-      else if (next === 'p' || next === 'P') {
+      else if (next === 'S') out += inClass ? JS_NOT_WHITE_SPACE : `[^${JS_WHITE_SPACE}]`;
+      else if (next === 'k') throw new Error('invalid escape sequence: `\\k` (a named backreference)');
+      else if (next === 'u' && SURROGATE_PAIR.test(pattern.slice(index))) {
+        const pair = SURROGATE_PAIR.exec(pattern.slice(index))!;
+        const high = Number.parseInt(pair[1]!, 16);
+        const low = Number.parseInt(pair[2]!, 16);
+        out += hex((high - 0xd800) * 0x400 + (low - 0xdc00) + 0x10000);
+        index += pair[0].length - 1;
+      } else if (next === 'p' || next === 'P') {
         const named = PROPERTY_NAME.exec(pattern.slice(index + 1));
         if (named) {
           out += `\\${next}{${named[1]}}`;
@@ -50,9 +86,15 @@ export function toRe2Syntax(pattern: string): string {
       continue;
     }
     if (char === '[') {
+      // `[]` matches nothing and `[^]` anything in JavaScript; RE2 reads a `]` first as a member.
+      const empty = /^\[\^?\]/.exec(pattern.slice(index));
+      if (empty) {
+        out += empty[0] === '[]' ? `[^${hex(0)}-${hex(0x10ffff)}]` : `[${hex(0)}-${hex(0x10ffff)}]`;
+        index += empty[0].length - 1;
+        continue;
+      }
       inClass = true;
       out += char;
-      // A `]` first in a class (`[]a]`, `[^]]`) is JavaScript's empty class, copied as written.
       continue;
     }
     out += char === '.' ? JS_DOT : char;
@@ -60,22 +102,46 @@ export function toRe2Syntax(pattern: string): string {
   return RE2JS.translateRegExp(out);
 }
 
-/** Compiled patterns, shared by every contract (a pattern is compiled once per process). */
+/** A compiled pattern: `test` answers whether the value contains a match. */
+export interface LinearPattern {
+  test(value: string): boolean;
+}
+
+/** Compiled patterns, shared by every contract; the oldest is dropped when full. */
 const compiled = new Map<string, RE2JS>();
-/** Enough for every pattern of every contract a province publishes; past it, compiled per use. */
 const MAX_CACHED_PATTERNS = 20_000;
+
+/**
+ * Patterns publication accepts: at most this long, and compiled to at most this many automaton
+ * instructions. When RE2's cached automaton overflows it simulates one thread per instruction:
+ * `a[ab]{1000}c` (1,004 instructions) took ~0.4 s on a 100 KB answer, 300 take ~0.1 s.
+ */
+export const MAX_PATTERN_LENGTH = 2_000;
+export const MAX_PATTERN_INSTRUCTIONS = 300;
 
 function compile(pattern: string): RE2JS {
   const known = compiled.get(pattern);
   if (known) return known;
   const re2 = RE2JS.compile(toRe2Syntax(pattern));
-  if (compiled.size < MAX_CACHED_PATTERNS) compiled.set(pattern, re2);
+  if (compiled.size >= MAX_CACHED_PATTERNS) compiled.delete(compiled.keys().next().value as string);
+  compiled.set(pattern, re2);
   return re2;
+}
+
+/** `pattern` compiled for matching in linear time (as `new RegExp(pattern, 'u')` reads it). */
+export function linearPattern(pattern: string): LinearPattern {
+  return compile(pattern);
 }
 
 /** Whether `value` contains a match of `pattern` (as `new RegExp(pattern, 'u').test(value)`). */
 export function matchesPattern(pattern: string, value: string): boolean {
   return compile(pattern).test(value);
+}
+
+/** Instructions of RE2's program for a compiled pattern (re2js keeps it on an internal field). */
+function instructionsOf(re2: RE2JS): number | undefined {
+  const internal = (re2 as unknown as { re2Input?: { prog?: { numInst?: () => number } } }).re2Input;
+  return internal?.prog?.numInst?.();
 }
 
 /** Why `pattern` cannot be matched in linear time (or is no regular expression); undefined if it can. */
@@ -85,8 +151,12 @@ export function linearPatternProblem(pattern: string): string | undefined {
   } catch (error) {
     return `not a regular expression: ${(error as Error).message}`;
   }
+  if (pattern.length > MAX_PATTERN_LENGTH)
+    return `is longer than ${MAX_PATTERN_LENGTH} characters (${pattern.length}): matching it costs in proportion to its size on every answer`;
   try {
-    compile(pattern);
+    const instructions = instructionsOf(compile(pattern)) ?? 0;
+    if (instructions > MAX_PATTERN_INSTRUCTIONS)
+      return `compiles to ${instructions} automaton instructions, over ${MAX_PATTERN_INSTRUCTIONS} (large counted repetitions such as {1000}): matching it costs in proportion to that on every answer; use maxLength for lengths`;
     return undefined;
   } catch (error) {
     const reason = (error as Error).message.replace(/^error parsing regexp: /, '');

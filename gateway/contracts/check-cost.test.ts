@@ -105,6 +105,51 @@ describe('what checking answers would cost, bounded at publication', () => {
     ]);
   });
 
+  it('refuses 3.1 response schemas that are not JSON Schema 2020-12 (no validator could check answers)', () => {
+    const schemas = {
+      Odd: {
+        type: 'object',
+        required: 'name',
+        properties: {
+          born: { type: 'date' },
+          pair: { type: 'array', items: [{ type: 'string' }, { type: 'integer' }] },
+          count: { type: 'integer', minimum: 0, exclusiveMinimum: true },
+          title: { type: 'string', enum: 'a' },
+        },
+      },
+    };
+    const paths = checkCostProblems(contract({ $ref: '#/components/schemas/Odd' }, schemas)).map(
+      (problem) => problem.path,
+    );
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/components/schemas/Odd/required',
+        '/components/schemas/Odd/properties/born/type',
+        '/components/schemas/Odd/properties/pair/items',
+        '/components/schemas/Odd/properties/count/exclusiveMinimum',
+        '/components/schemas/Odd/properties/title/enum',
+      ]),
+    );
+  });
+
+  it('reads a property named like a keyword as a property: its schema is walked and checked', () => {
+    const schemas: Json = { S18: { type: 'object' } };
+    for (let level = 17; level >= 0; level -= 1)
+      schemas[`S${level}`] = {
+        allOf: [{ $ref: `#/components/schemas/S${level + 1}` }, { $ref: `#/components/schemas/S${level + 1}` }],
+      };
+    for (const name of ['title', 'description', 'x-note', 'enum', 'example']) {
+      const hidden = { type: 'object', properties: { [name]: { $ref: '#/components/schemas/S0' } } };
+      expect(checkCostProblems(contract(hidden, schemas)), name).toHaveLength(1);
+    }
+    const lookahead = { type: 'object', properties: { description: { type: 'string', pattern: '^(?=a).+$' } } };
+    expect(checkCostProblems(contract(lookahead))).toEqual([
+      { path: `${answerSchema}/properties/description/pattern`, message: expect.stringContaining('lookahead') },
+    ]);
+    // An enum member is data: a `pattern` in it is no pattern.
+    expect(checkCostProblems(contract({ enum: [{ pattern: '(a)\\1' }] }))).toEqual([]);
+  });
+
   it('is part of publication: the document is refused as contract_too_complex, with the places', async () => {
     const document = contract({ $ref: '#/components/schemas/Node' }, { Node: { $anchor: 'node', type: 'object' } });
     (document['info'] as Json)['x-onewindow-catalogue'] = {

@@ -16,15 +16,14 @@
  * may not use `patternProperties`, which the interpreter matches with a backtracking RegExp.
  */
 
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { MAX_COMPILED_SCHEMA_NODES, schemaNodeCount } from '../../adapters/sdk/interpreted-schemas.js';
 import { linearPatternProblem } from '../../adapters/sdk/linear-patterns.js';
+import { type SchemaPart, partUnder } from '../../adapters/sdk/schema-keywords.js';
 import { escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
 
 /** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
 export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
-
-/** Values that are data, not schemas: a `pattern` inside an `enum` member is no pattern. */
-const DATA_VALUED = new Set(['example', 'examples', 'description', 'enum', 'const', 'default']);
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -73,6 +72,8 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
   /** Schemas that use `patternProperties`, with where. */
   const patternPropertiesAt = new Map<object, string[]>();
   const searched = new Set<string>();
+  /** Response schemas and the schemas their references reach, with where each is. */
+  const schemaRoots = new Map<object, string[]>();
 
   const patternProblem = (pattern: string, tokens: string[]): void => {
     const problem = linearPatternProblem(pattern);
@@ -80,17 +81,23 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
       problems.push({ path: pointerOf(tokens), message: `this pattern ${problem}` });
   };
 
-  /** Nodes a check walks from `value`, each reference followed; stops adding past the bound. */
-  const size = (value: unknown, tokens: string[]): number => {
+  /**
+   * Nodes a check walks from `value` read as `part` (see schema-keywords.ts: a property named
+   * `title` is a schema, an `enum` member is data), each reference followed; stops adding past the
+   * bound. Schemas are memoised; data is counted where it is.
+   */
+  const size = (value: unknown, tokens: string[], part: SchemaPart): number => {
+    if (part === 'annotation') return 1;
     if (Array.isArray(value)) {
       let total = 1;
       value.forEach((item, index) => {
-        if (total <= MAX_EXPANDED_SCHEMA_NODES) total += size(item, [...tokens, String(index)]);
+        if (total <= MAX_EXPANDED_SCHEMA_NODES) total += size(item, [...tokens, String(index)], part);
       });
       return total;
     }
     if (!isObject(value)) return 1;
-    const known = expanded.get(value);
+    const memo = part === 'data' ? undefined : expanded;
+    const known = memo?.get(value);
     if (known !== undefined) return known;
     if (onPath.has(value)) return 1;
     onPath.add(value);
@@ -99,30 +106,41 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
       total += 1;
       if (total > MAX_EXPANDED_SCHEMA_NODES) break;
       const child = value[key];
-      if (EMBEDDED_IDENTIFIERS.has(key) && problems.length < limit && !identifiersSeen.has(value)) {
-        identifiersSeen.add(value);
-        problems.push({
-          path: pointerOf([...tokens, key]),
-          message: `${key} is not supported in response schemas (answers are checked with local #/ references only): use a #/components reference`,
-        });
-      }
-      if (key.startsWith('x-') || DATA_VALUED.has(key)) continue;
-      if (key === 'pattern' && typeof child === 'string') patternProblem(child, [...tokens, key]);
-      if (key === 'patternProperties' && isObject(child)) {
-        for (const pattern in child) patternProblem(pattern, [...tokens, key, pattern]);
-        patternPropertiesAt.set(value, [...tokens, key]);
-      }
-      total += size(child, [...tokens, key]);
+      if (part === 'schema') schemaKeywordProblems(value, key, child, tokens);
+      total += size(child, [...tokens, key], partUnder(part, key));
     }
     const ref = value['$ref'];
-    if (typeof ref === 'string' && total <= MAX_EXPANDED_SCHEMA_NODES) {
+    if (part === 'schema' && typeof ref === 'string' && total <= MAX_EXPANDED_SCHEMA_NODES) {
       const target = resolve(document, ref);
-      if (target !== undefined) total += size(target, ref.slice(2).split('/'));
+      if (target !== undefined) {
+        if (isObject(target)) schemaRoots.set(target, resolveLocalPointer(document, ref).tokens);
+        total += size(target, ref.slice(2).split('/'), 'schema');
+      }
     }
     onPath.delete(value);
     const bounded = Math.min(total, MAX_EXPANDED_SCHEMA_NODES + 1);
-    expanded.set(value, bounded);
+    memo?.set(value, bounded);
     return bounded;
+  };
+
+  /** What publication refuses in a response schema's own keywords. */
+  const schemaKeywordProblems = (schema: Json, key: string, child: unknown, tokens: string[]): void => {
+    if (problems.length >= limit) return;
+    if (EMBEDDED_IDENTIFIERS.has(key) && !identifiersSeen.has(schema)) {
+      identifiersSeen.add(schema);
+      problems.push({
+        path: pointerOf([...tokens, key]),
+        message: `${key} is not supported in response schemas (answers are checked with local #/ references only): use a #/components reference`,
+      });
+    }
+    if (key === 'pattern' && typeof child === 'string') patternProblem(child, [...tokens, key]);
+    if (key === 'patternProperties' && isObject(child)) {
+      for (const pattern in child) patternProblem(pattern, [...tokens, key, pattern]);
+      patternPropertiesAt.set(schema, [...tokens, key]);
+    }
+    // The validators look formats up by name in plain objects: `constructor` would be found.
+    if (key === 'format' && typeof child === 'string' && child in Object.prototype)
+      problems.push({ path: pointerOf([...tokens, key]), message: `${child} is not a format` });
   };
 
   const paths = isObject(document['paths']) ? document['paths'] : {};
@@ -142,7 +160,8 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
         for (const [mediaType, media] of Object.entries(response['content'])) {
           if (!isObject(media) || media['schema'] === undefined) continue;
           const tokens = ['paths', path, method, 'responses', status, 'content', mediaType, 'schema'];
-          const walked = size(media['schema'], tokens);
+          if (isObject(media['schema'])) schemaRoots.set(media['schema'], tokens);
+          const walked = size(media['schema'], tokens, 'schema');
           if (walked > MAX_EXPANDED_SCHEMA_NODES && problems.length < limit)
             problems.push({
               path: pointerOf(tokens),
@@ -167,6 +186,11 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
       }
     }
   }
+  if (typeof document['openapi'] === 'string' && document['openapi'].startsWith('3.1'))
+    for (const [schema, tokens] of schemaRoots) {
+      if (problems.length >= limit) break;
+      problems.push(...notJsonSchema(schema, tokens).slice(0, limit - problems.length));
+    }
   return problems;
 }
 
@@ -176,20 +200,43 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
  */
 function firstReached(document: Json, schema: unknown, marked: ReadonlyMap<object, string[]>): string[] | undefined {
   const entered = new Set<object>();
-  const pending: unknown[] = [schema];
+  const pending: Array<{ value: unknown; part: SchemaPart }> = [{ value: schema, part: 'schema' }];
   while (pending.length > 0) {
-    const value = pending.pop();
+    const { value, part } = pending.pop()!;
+    if (part === 'data' || part === 'annotation') continue;
     if (Array.isArray(value)) {
-      pending.push(...value);
+      for (const item of value) pending.push({ value: item, part });
       continue;
     }
     if (!isObject(value) || entered.has(value)) continue;
     entered.add(value);
-    const found = marked.get(value);
+    const found = part === 'schema' ? marked.get(value) : undefined;
     if (found) return found;
-    for (const key in value) if (!key.startsWith('x-') && !DATA_VALUED.has(key)) pending.push(value[key]);
+    for (const key in value) pending.push({ value: value[key], part: partUnder(part, key) });
     const ref = value['$ref'];
-    if (typeof ref === 'string') pending.push(resolve(document, ref));
+    if (part === 'schema' && typeof ref === 'string') pending.push({ value: resolve(document, ref), part: 'schema' });
   }
   return undefined;
+}
+
+let metaSchemaChecker: Ajv2020 | undefined;
+
+/**
+ * Where a 3.1 response schema is not JSON Schema 2020-12 (checked against its meta-schema):
+ * `items` as a list, `exclusiveMinimum: true`, `type: date`, `required` as a string. Neither
+ * validator could check answers against such a schema, so every answer would be refused.
+ */
+function notJsonSchema(schema: object, tokens: readonly string[]): CheckCostProblem[] {
+  metaSchemaChecker ??= new Ajv2020({ strict: false, allErrors: true, logger: false });
+  if (metaSchemaChecker.validateSchema(schema) === true) return [];
+  const seen = new Set<string>();
+  const problems: CheckCostProblem[] = [];
+  for (const error of metaSchemaChecker.errors ?? []) {
+    // The meta-schema's branches report one mistake several times: once per place.
+    const path = `${pointerOf(tokens)}${error.instancePath}`;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    problems.push({ path, message: `not a JSON Schema 2020-12 schema: ${error.message ?? error.keyword}` });
+  }
+  return problems;
 }
