@@ -150,6 +150,42 @@ describe('what checking answers would cost, bounded at publication', () => {
     expect(checkCostProblems(contract({ enum: [{ pattern: '(a)\\1' }] }))).toEqual([]);
   });
 
+  it('refuses recursion that checks one part of the answer twice per level, or applies itself in place', () => {
+    const twice = {
+      T: { type: 'object', properties: { c: { $ref: '#/components/schemas/C' } } },
+      C: { allOf: [{ $ref: '#/components/schemas/T' }, { $ref: '#/components/schemas/T' }] },
+    };
+    expect(checkCostProblems(contract({ $ref: '#/components/schemas/T' }, twice))).toEqual([
+      { path: '/components/schemas/T', message: expect.stringContaining('twice for the same part of the answer (/c)') },
+    ]);
+    const inPlace = { A: { type: 'object', allOf: [{ $ref: '#/components/schemas/A' }] } };
+    expect(checkCostProblems(contract({ $ref: '#/components/schemas/A' }, inPlace))).toEqual([
+      { path: '/components/schemas/A', message: expect.stringContaining('never end') },
+    ]);
+    const throughAReference = {
+      A: { $ref: '#/components/schemas/B' },
+      B: { allOf: [{ $ref: '#/components/schemas/A' }] },
+    };
+    expect(checkCostProblems(contract({ $ref: '#/components/schemas/A' }, throughAReference))).toEqual([
+      { path: '/components/schemas/A', message: expect.stringContaining('never end') },
+    ]);
+  });
+
+  it('accepts trees: one reference per child, however many children', () => {
+    const trees = {
+      Node: {
+        type: 'object',
+        properties: {
+          left: { $ref: '#/components/schemas/Node' },
+          right: { $ref: '#/components/schemas/Node' },
+          children: { type: 'array', items: { $ref: '#/components/schemas/Wrapped' } },
+        },
+      },
+      Wrapped: { oneOf: [{ type: 'string' }, { $ref: '#/components/schemas/Node' }] },
+    };
+    expect(checkCostProblems(contract({ $ref: '#/components/schemas/Node' }, trees))).toEqual([]);
+  });
+
   it('is part of publication: the document is refused as contract_too_complex, with the places', async () => {
     const document = contract({ $ref: '#/components/schemas/Node' }, { Node: { $anchor: 'node', type: 'object' } });
     (document['info'] as Json)['x-onewindow-catalogue'] = {

@@ -74,6 +74,7 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
   const searched = new Set<string>();
   /** Response schemas and the schemas their references reach, with where each is. */
   const schemaRoots = new Map<object, string[]>();
+  const responseSchemas: Array<[Json, string[]]> = [];
 
   const patternProblem = (pattern: string, tokens: string[]): void => {
     const problem = linearPatternProblem(pattern);
@@ -160,7 +161,10 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
         for (const [mediaType, media] of Object.entries(response['content'])) {
           if (!isObject(media) || media['schema'] === undefined) continue;
           const tokens = ['paths', path, method, 'responses', status, 'content', mediaType, 'schema'];
-          if (isObject(media['schema'])) schemaRoots.set(media['schema'], tokens);
+          if (isObject(media['schema'])) {
+            schemaRoots.set(media['schema'], tokens);
+            responseSchemas.push([media['schema'], tokens]);
+          }
           const walked = size(media['schema'], tokens, 'schema');
           if (walked > MAX_EXPANDED_SCHEMA_NODES && problems.length < limit)
             problems.push({
@@ -186,6 +190,8 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
       }
     }
   }
+  if (problems.length < limit)
+    problems.push(...recursiveFanOut(document, responseSchemas).slice(0, limit - problems.length));
   if (typeof document['openapi'] === 'string' && document['openapi'].startsWith('3.1'))
     for (const [schema, tokens] of schemaRoots) {
       if (problems.length >= limit) break;
@@ -238,5 +244,107 @@ function notJsonSchema(schema: object, tokens: readonly string[]): CheckCostProb
     seen.add(path);
     problems.push({ path, message: `not a JSON Schema 2020-12 schema: ${error.message ?? error.keyword}` });
   }
+  return problems;
+}
+
+/** The part of the answer each applicator applies its schema to, relative to the schema's own. */
+const ANSWER_STEP: Record<string, string> = {
+  allOf: '',
+  anyOf: '',
+  oneOf: '',
+  not: '',
+  if: '',
+  then: '',
+  else: '',
+  dependentSchemas: '',
+  items: '/[]',
+  prefixItems: '/[]',
+  additionalItems: '/[]',
+  contains: '/[]',
+  unevaluatedItems: '/[]',
+  additionalProperties: '/*',
+  unevaluatedProperties: '/*',
+  patternProperties: '/*',
+  propertyNames: '/#name',
+};
+
+/** A way from a schema back to `head`, a schema it is inside of, applying to the answer at `at`. */
+interface Loop {
+  head: object;
+  at: string;
+  /** Every schema on the way is a bare `{$ref}`: a loop of references, the document check's to refuse. */
+  bare: boolean;
+}
+
+const MAX_LOOPS_PER_SCHEMA = 256;
+
+/**
+ * Recursive schemas whose checks grow exponentially with the answer's depth. A tree that refers
+ * to itself once per child (`children: {items: {$ref: Node}}`) is checked in time linear in the
+ * answer; one that refers to itself twice for the same part of the answer (`c: {allOf: [{$ref:
+ * T}, {$ref: T}]}`) checks that part twice per level, 2^depth in all (a 140-byte answer held the
+ * loop seconds), and one that applies itself to the same part (`allOf: [{$ref: A}]` inside A)
+ * never ends. Each schema's ways back to the schemas it is inside of are summarised once
+ * (memoised), so this costs time linear in the document.
+ */
+function recursiveFanOut(document: Json, roots: ReadonlyArray<[Json, string[]]>): CheckCostProblem[] {
+  const problems: CheckCostProblem[] = [];
+  const summaries = new Map<object, Loop[]>();
+  const onPath = new Set<object>();
+  const where = new Map<object, string[]>();
+
+  const visit = (value: unknown, tokens: string[]): Loop[] => {
+    if (!isObject(value)) return [];
+    if (onPath.has(value)) return [{ head: value, at: '', bare: true }];
+    const known = summaries.get(value);
+    if (known) return known;
+    onPath.add(value);
+    where.set(value, tokens);
+    const loops: Loop[] = [];
+    const bare = Object.keys(value).length === 1 && typeof value['$ref'] === 'string';
+    const add = (found: readonly Loop[], step: string): void => {
+      for (const loop of found)
+        if (loops.length < MAX_LOOPS_PER_SCHEMA)
+          loops.push({ head: loop.head, at: step + loop.at, bare: bare && loop.bare });
+    };
+    for (const key in value) {
+      const child = value[key];
+      if (key === 'properties' && isObject(child)) {
+        for (const name in child) add(visit(child[name], [...tokens, key, name]), `/${name}`);
+        continue;
+      }
+      const step = ANSWER_STEP[key];
+      if (step === undefined) continue;
+      if (Array.isArray(child)) child.forEach((item, index) => add(visit(item, [...tokens, key, String(index)]), step));
+      else if ((key === 'patternProperties' || key === 'dependentSchemas') && isObject(child))
+        for (const name in child) add(visit(child[name], [...tokens, key, name]), step);
+      else add(visit(child, [...tokens, key]), step);
+    }
+    const ref = value['$ref'];
+    if (typeof ref === 'string') {
+      const target = resolve(document, ref);
+      if (target !== undefined) add(visit(target, ref === '#' ? [] : resolveLocalPointer(document, ref).tokens), '');
+    }
+    onPath.delete(value);
+    const ownLoops = loops.filter((loop) => loop.head === value);
+    const own = ownLoops.map((loop) => loop.at);
+    const path = pointerOf(where.get(value) ?? tokens);
+    if (ownLoops.some((loop) => loop.at === '' && !loop.bare))
+      problems.push({
+        path,
+        message: 'this schema applies itself to the same part of the answer: a check would never end',
+      });
+    else if (new Set(own).size < own.length) {
+      const twice = own.find((at, index) => own.indexOf(at) !== index) ?? '';
+      problems.push({
+        path,
+        message: `this recursive schema refers back to itself twice for the same part of the answer (${twice}): checking an answer would cost 2 to the power of its depth`,
+      });
+    }
+    const rest = loops.filter((loop) => loop.head !== value);
+    summaries.set(value, rest);
+    return rest;
+  };
+  for (const [schema, tokens] of roots) visit(schema, tokens);
   return problems;
 }
