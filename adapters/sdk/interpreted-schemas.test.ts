@@ -28,7 +28,22 @@ function contractWith(openapi: '3.0.3' | '3.1.0', schema: unknown, schemas: Json
 
 const meta = { department: 'TEST', resourceCode: 'test.thing', version: '1.0.0' };
 
-/** The same answer checked by Ajv's compiled code and by the interpreter: the same findings. */
+/**
+ * The interpreter stops at its first violation (gathering all costs schema size × answer size);
+ * the compiled check reports all of a small answer's. Same findings: the same verdict, and what
+ * the interpreter reports is among what the compiled check reports.
+ */
+function expectSameFindings(found: { compiled: string[] | null; interpreted: string[] | null }, label: string) {
+  if (found.compiled === null) {
+    expect(found.interpreted, label).toBeNull();
+    return;
+  }
+  expect(found.interpreted, label).not.toBeNull();
+  expect(found.interpreted!.length, label).toBeGreaterThan(0);
+  expect(found.compiled, label).toEqual(expect.arrayContaining(found.interpreted!));
+}
+
+/** The same answer checked by Ajv's compiled code and by the interpreter. */
 function bothWays(document: Json, answer: unknown) {
   const compiled = compileContract(document, meta).check('getThing', 200, answer);
   const interpreted = compileContract(document, meta, { maxCompiledSchemaNodes: 0 }).check('getThing', 200, answer);
@@ -107,13 +122,12 @@ describe('interpreted response checks find what compiled ones find', () => {
   for (const [name, schema, schemas, answers] of cases31) {
     it(`OpenAPI 3.1: ${name}`, () => {
       for (const answer of answers) {
-        const { compiled, interpreted } = bothWays(contractWith('3.1.0', schema, schemas), answer);
-        expect(interpreted, JSON.stringify(answer)).toEqual(compiled);
+        expectSameFindings(bothWays(contractWith('3.1.0', schema, schemas), answer), JSON.stringify(answer));
       }
     });
   }
 
-  it('contains and propertyNames: the same verdict, the interpreter says where more precisely', () => {
+  it('contains and propertyNames: the same verdict', () => {
     const schema = {
       type: 'object',
       properties: {
@@ -124,7 +138,8 @@ describe('interpreted response checks find what compiled ones find', () => {
     const { compiled, interpreted } = bothWays(contractWith('3.1.0', schema), { list: [1], map: { long: 1 } });
     // Ajv also lists each item that is not a string, and the object for the long name.
     expect(compiled).toEqual(expect.arrayContaining(['/list contains', '/map propertyNames']));
-    expect(interpreted).toEqual(['/list contains', '/map propertyNames', '/map/long maxLength']);
+    // The interpreter stops at its first violation, and says where more precisely.
+    expect(interpreted).toEqual(['/list contains']);
     expect(bothWays(contractWith('3.1.0', schema), { list: ['a'], map: { ok: 1 } })).toEqual({
       compiled: null,
       interpreted: null,
@@ -143,8 +158,7 @@ describe('interpreted response checks find what compiled ones find', () => {
       },
     };
     for (const answer of [{ count: 1, note: null, kind: null }, { count: 0, note: 3, kind: 'c', extra: true }, {}]) {
-      const { compiled, interpreted } = bothWays(contractWith('3.0.3', schema), answer);
-      expect(interpreted, JSON.stringify(answer)).toEqual(compiled);
+      expectSameFindings(bothWays(contractWith('3.0.3', schema), answer), JSON.stringify(answer));
     }
   });
 

@@ -276,7 +276,9 @@ export function interpretedCheck(document: JsonObject, schema: unknown, dialect:
   const lookup = lazyLookup(document);
   const root = linearCopy(schema) as Schema;
   return (body) => {
-    const result = validate(body, root, draft, lookup, false);
+    // Up to the first violation: gathering every one costs schema size × answer size (10,000
+    // required names × 30 items: 0.3 s), and the compiled check reports them for small answers.
+    const result = validate(body, root, draft, lookup, true);
     if (result.valid) return [];
     const violations: InterpretedViolation[] = [];
     // `additionalProperties: false` also reports each extra property as failing a `false` schema;

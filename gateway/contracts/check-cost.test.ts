@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readContractDocument } from './document.js';
 import { MAX_COMPILED_SCHEMA_NODES } from '../../adapters/sdk/interpreted-schemas.js';
-import { MAX_EXPANDED_SCHEMA_NODES, checkCostProblems } from './check-cost.js';
+import { MAX_DISTINCT_PATTERNS, MAX_EXPANDED_SCHEMA_NODES, checkCostProblems } from './check-cost.js';
 
 type Json = Record<string, unknown>;
 
@@ -88,6 +88,19 @@ describe('what checking answers would cost, bounded at publication', () => {
     ]);
   });
 
+  it('refuses uniqueItems only in response schemas too large to compile', () => {
+    const tags = { type: 'array', items: { type: 'string' }, uniqueItems: true };
+    expect(checkCostProblems(contract({ type: 'object', properties: { tags } }))).toEqual([]);
+    const properties: Json = { tags };
+    for (let index = 0; index < MAX_COMPILED_SCHEMA_NODES; index += 1) properties[`p${index}`] = { type: 'string' };
+    expect(checkCostProblems(contract({ type: 'object', properties }))).toEqual([
+      {
+        path: `${answerSchema}/properties/tags/uniqueItems`,
+        message: expect.stringContaining('uniqueItems is not supported'),
+      },
+    ]);
+  });
+
   it('refuses patternProperties only in response schemas too large to compile', () => {
     const small = { type: 'object', patternProperties: { '^x-': { type: 'string' } } };
     expect(checkCostProblems(contract({ $ref: '#/components/schemas/Small' }, { Small: small }))).toEqual([]);
@@ -169,6 +182,20 @@ describe('what checking answers would cost, bounded at publication', () => {
     expect(checkCostProblems(contract({ $ref: '#/components/schemas/A' }, throughAReference))).toEqual([
       { path: '/components/schemas/A', message: expect.stringContaining('never end') },
     ]);
+  });
+
+  it('refuses more distinct patterns than the gateway compiles quickly at a first answer', () => {
+    const properties: Json = {};
+    for (let index = 0; index <= MAX_DISTINCT_PATTERNS; index += 1)
+      properties[`p${index}`] = { type: 'string', pattern: `^p${index}$` };
+    expect(checkCostProblems(contract({ type: 'object', properties }))).toEqual([
+      {
+        path: expect.any(String),
+        message: expect.stringContaining(`more than ${MAX_DISTINCT_PATTERNS} distinct patterns`),
+      },
+    ]);
+    delete properties[`p${MAX_DISTINCT_PATTERNS}`];
+    expect(checkCostProblems(contract({ type: 'object', properties }))).toEqual([]);
   });
 
   it('accepts trees: one reference per child, however many children', () => {

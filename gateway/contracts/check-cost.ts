@@ -13,7 +13,8 @@
  * Patterns are matched in linear time at run time (adapters/sdk/linear-patterns.ts), so a response
  * schema's `pattern`s and `patternProperties` must be ones a linear-time engine can match (no
  * backreferences or lookaround); and a schema large enough to be interpreted rather than compiled
- * may not use `patternProperties`, which the interpreter matches with a backtracking RegExp.
+ * may not use `patternProperties` (the interpreter matches it with a backtracking RegExp) or
+ * `uniqueItems` (it compares every pair of items, each in full).
  */
 
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -24,6 +25,12 @@ import { escapePointerToken, isObject, resolveLocalPointer } from '../../adapter
 
 /** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
 export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
+
+/**
+ * Distinct patterns in a document's response schemas. Each is compiled when an answer first meets
+ * it, on the event loop: 10,000 at one answer held it 0.25–0.35 s; 1,000 take ~30 ms.
+ */
+export const MAX_DISTINCT_PATTERNS = 1_000;
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -69,14 +76,21 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
   const expanded = new Map<object, number>();
   const onPath = new Set<object>();
   const identifiersSeen = new Set<object>();
-  /** Schemas that use `patternProperties`, with where. */
-  const patternPropertiesAt = new Map<object, string[]>();
+  /** Schemas that use `patternProperties` or `uniqueItems` (the interpreter's unbounded ones), with where. */
+  const interpreterUnboundedAt = new Map<object, string[]>();
   const searched = new Set<string>();
   /** Response schemas and the schemas their references reach, with where each is. */
   const schemaRoots = new Map<object, string[]>();
   const responseSchemas: Array<[Json, string[]]> = [];
 
+  const patterns = new Set<string>();
   const patternProblem = (pattern: string, tokens: string[]): void => {
+    patterns.add(pattern);
+    if (patterns.size === MAX_DISTINCT_PATTERNS + 1 && problems.length < limit)
+      problems.push({
+        path: pointerOf(tokens),
+        message: `the response schemas use more than ${MAX_DISTINCT_PATTERNS} distinct patterns: each is compiled on the gateway at its first answer (~30 µs each)`,
+      });
     const problem = linearPatternProblem(pattern);
     if (problem !== undefined && problems.length < limit)
       problems.push({ path: pointerOf(tokens), message: `this pattern ${problem}` });
@@ -137,8 +151,9 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
     if (key === 'pattern' && typeof child === 'string') patternProblem(child, [...tokens, key]);
     if (key === 'patternProperties' && isObject(child)) {
       for (const pattern in child) patternProblem(pattern, [...tokens, key, pattern]);
-      patternPropertiesAt.set(schema, [...tokens, key]);
+      interpreterUnboundedAt.set(schema, [...tokens, key]);
     }
+    if (key === 'uniqueItems' && child === true) interpreterUnboundedAt.set(schema, [...tokens, key]);
     // The validators look formats up by name in plain objects: `constructor` would be found.
     if (key === 'format' && typeof child === 'string' && child in Object.prototype)
       problems.push({ path: pointerOf([...tokens, key]), message: `${child} is not a format` });
@@ -171,7 +186,7 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
               path: pointerOf(tokens),
               message: `checking an answer against this schema walks more than ${MAX_EXPANDED_SCHEMA_NODES} schema nodes (its references fan out): share less, or flatten it`,
             });
-          else if (patternPropertiesAt.size > 0 && problems.length < limit) {
+          else if (interpreterUnboundedAt.size > 0 && problems.length < limit) {
             const schema = media['schema'];
             // Operations share schemas through references: each shared one is searched once.
             const ref = isObject(schema) && typeof schema['$ref'] === 'string' ? schema['$ref'] : undefined;
@@ -179,11 +194,11 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
             if (ref !== undefined) searched.add(ref);
             const interpreted =
               schemaNodeCount(document, schema, MAX_COMPILED_SCHEMA_NODES) > MAX_COMPILED_SCHEMA_NODES;
-            const used = interpreted ? firstReached(document, schema, patternPropertiesAt) : undefined;
+            const used = interpreted ? firstReached(document, schema, interpreterUnboundedAt) : undefined;
             if (used !== undefined)
               problems.push({
                 path: pointerOf(used),
-                message: `patternProperties is not supported in a response schema of more than ${MAX_COMPILED_SCHEMA_NODES} nodes (${pointerOf(tokens)}): such answers are checked by an interpreter that cannot match it in bounded time; use properties or additionalProperties, or a smaller schema`,
+                message: `${used.at(-1)} is not supported in a response schema of more than ${MAX_COMPILED_SCHEMA_NODES} nodes (${pointerOf(tokens)}): such answers are checked by an interpreter that cannot check it in bounded time (it compares every pair of items, or matches names with a backtracking engine); leave it out, or make the schema smaller`,
               });
           }
         }
