@@ -74,6 +74,8 @@ function newAjv(dialect: '3.0' | '3.1', allErrors: boolean): Ajv {
     logger: false as const,
     // `multipleOf: 0.01` must accept 1.13: without it Ajv divides in floating point and refuses it.
     multipleOfPrecision: 9,
+    // An answer's `{}` has no property `constructor`, whatever Object.prototype holds (as in the interpreter).
+    ownProperties: true,
     // Patterns match in time linear in the answer (see linear-patterns.ts).
     code: { regExp: linearRegExpEngine },
   };

@@ -109,7 +109,9 @@ export interface LinearPattern {
 
 /** Compiled patterns, shared by every contract; the oldest is dropped when full. */
 const compiled = new Map<string, RE2JS>();
-const MAX_CACHED_PATTERNS = 20_000;
+// Each compiled pattern may grow an automaton cache of its own as it is used: the cache is kept
+// small; what a schema uses, its validator holds anyway.
+const MAX_CACHED_PATTERNS = 2_000;
 
 /**
  * Patterns publication accepts: at most this long, and compiled to at most this many automaton
