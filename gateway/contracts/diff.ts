@@ -39,6 +39,8 @@
  *   operation it affects, each with a pointer along the route to it.
  */
 
+import { ANNOTATION_KEYWORDS as CHECK_ANNOTATION_KEYWORDS } from '../../adapters/sdk/schema-keywords.js';
+
 export type ChangeSeverity = 'breaking' | 'compatible';
 export type DataDirection = 'request' | 'response';
 
@@ -88,24 +90,15 @@ const MAX_SCHEMA_PAIRS = 250_000;
  * version breaks its clients is decided as on the whole list.
  */
 export const MAX_LISTED_CHANGES = 1_000;
-/** Keywords that describe a schema without constraining its values. */
+/**
+ * Keywords that describe a schema without constraining its values: those the run-time check skips
+ * too, and the ones the diff also treats as description (identifiers, `nullable`, content hints).
+ */
 const ANNOTATION_KEYWORDS = new Set([
-  'description',
-  'title',
-  'summary',
-  'example',
-  'examples',
-  'default',
-  'deprecated',
-  'readOnly',
-  'writeOnly',
-  '$comment',
+  ...CHECK_ANNOTATION_KEYWORDS,
   '$schema',
   '$id',
   '$anchor',
-  'externalDocs',
-  'xml',
-  'discriminator',
   'nullable',
   'contentMediaType',
   'contentEncoding',
