@@ -20,6 +20,7 @@ import { MAX_COMPILED_SCHEMA_NODES, OPENAPI_BYTE, interpretedCheck, schemaNodeCo
 import type { DepartmentMetrics } from './metrics.js';
 import { rewriteOpenApi30 } from './openapi-30-schemas.js';
 import {
+  HTTP_METHODS,
   type JsonObject,
   escapePointerToken,
   follow,
@@ -96,8 +97,6 @@ function newAjv(dialect: '3.0' | '3.1', allErrors: boolean): Ajv {
   ajv.addFormat('password', true);
   return ajv;
 }
-
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:;|$)/i;
 
@@ -194,7 +193,7 @@ export function compileContract(document: object, meta: ContractMeta, options: C
     for (const [method, operation] of Object.entries(item.value)) {
       // Only HTTP methods hold operations: an `x-…` entry with an operationId is an extension, and
       // the publication checks (and the diff) never read it.
-      if (!HTTP_METHODS.has(method)) continue;
+      if (!(HTTP_METHODS as readonly string[]).includes(method)) continue;
       if (!isObject(operation) || typeof operation['operationId'] !== 'string') continue;
       const tokens = [...item.tokens, method];
       const responses = isObject(operation['responses']) ? operation['responses'] : {};

@@ -135,11 +135,6 @@ export function linearPattern(pattern: string): LinearPattern {
   return compile(pattern);
 }
 
-/** Whether `value` contains a match of `pattern` (as `new RegExp(pattern, 'u').test(value)`). */
-export function matchesPattern(pattern: string, value: string): boolean {
-  return compile(pattern).test(value);
-}
-
 /** Instructions of RE2's program for a compiled pattern (re2js keeps it on an internal field). */
 function instructionsOf(re2: RE2JS): number | undefined {
   const internal = (re2 as unknown as { re2Input?: { prog?: { numInst?: () => number } } }).re2Input;

@@ -4,11 +4,7 @@
  * here: the publishing worker imports this alone.
  */
 
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { HTTP_METHODS, type JsonObject, isObject } from './schema-pointers.js';
 
 function escapePointerToken(token: string): string {
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -56,7 +52,6 @@ function follow(document: JsonObject, value: unknown, _tokens: string[]): { valu
  */
 export const METHOD_DISPATCH_MARKER = '#method=';
 const METHOD_VALUE = /^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$/;
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 export interface MethodDispatchTarget {
   /** The URL path the request goes to, e.g. `/gateway`. */

@@ -2,6 +2,9 @@
 
 export type JsonObject = Record<string, unknown>;
 
+/** The keys of an OpenAPI path item that hold operations. */
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

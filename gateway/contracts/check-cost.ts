@@ -21,7 +21,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { MAX_COMPILED_SCHEMA_NODES, schemaNodeCount } from '../../adapters/sdk/interpreted-schemas.js';
 import { linearPatternProblem } from '../../adapters/sdk/linear-patterns.js';
 import { type SchemaPart, partUnder } from '../../adapters/sdk/schema-keywords.js';
-import { escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
+import { HTTP_METHODS, escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
 
 /** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
 export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
@@ -31,8 +31,6 @@ export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
  * it, on the event loop: 10,000 at one answer held it 0.25–0.35 s; 1,000 take ~30 ms.
  */
 export const MAX_DISTINCT_PATTERNS = 1_000;
-
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 type Json = Record<string, unknown>;
 

@@ -40,6 +40,7 @@
  */
 
 import { ANNOTATION_KEYWORDS as CHECK_ANNOTATION_KEYWORDS } from '../../adapters/sdk/schema-keywords.js';
+import { HTTP_METHODS } from '../../adapters/sdk/schema-pointers.js';
 
 export type ChangeSeverity = 'breaking' | 'compatible';
 export type DataDirection = 'request' | 'response';
@@ -72,7 +73,6 @@ export class ContractDiffError extends Error {
 
 type JsonObject = Record<string, unknown>;
 
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 /** `$ref` hops followed from one place; real documents need a handful, a longer chain is a loop or an attack. */
 const MAX_REF_HOPS = 64;
 /** `allOf` members nested inside each other while merging; beyond it the merge gives up (and says so). */

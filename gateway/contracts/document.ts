@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { dereference, validate } from '@readme/openapi-parser';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { methodDispatchProblems } from '../../adapters/sdk/method-dispatch.js';
+import { HTTP_METHODS } from '../../adapters/sdk/schema-pointers.js';
 import { checkCostProblems } from './check-cost.js';
 import { ApiError, type Message, message } from '../platform/errors.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
@@ -39,7 +40,6 @@ const MAX_REPORTED_ERRORS = 50;
 export const MAX_OPERATIONS = 1_000;
 /** Keys in one mapping (object). A real schema has tens of properties; this is far above any. */
 export const MAX_KEYS_PER_OBJECT = 20_000;
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 export interface DocumentProblem {
   path: string;
