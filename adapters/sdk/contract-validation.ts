@@ -16,8 +16,9 @@ import formatsModule from 'ajv-formats';
 import type { ContractSet } from './adapter.js';
 import { DepartmentError } from './errors.js';
 import { linearRegExpEngine } from './linear-patterns.js';
-import { MAX_COMPILED_SCHEMA_NODES, OPENAPI_BYTE, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
+import { MAX_COMPILED_SCHEMA_NODES, ajvMisreads, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
 import type { DepartmentMetrics } from './metrics.js';
+import { OPENAPI_FORMATS } from './openapi-formats.js';
 import { rewriteOpenApi30 } from './openapi-30-schemas.js';
 import {
   HTTP_METHODS,
@@ -64,8 +65,6 @@ const formatsPlugin = formatsModule.default;
 
 const MAX_VIOLATIONS = 20;
 
-const INT32 = 2 ** 31;
-
 function newAjv(dialect: '3.0' | '3.1', allErrors: boolean): Ajv {
   const options = {
     // Contracts carry annotations Ajv does not know (x-*, xml, example, discriminator): ignore them.
@@ -84,17 +83,8 @@ function newAjv(dialect: '3.0' | '3.1', allErrors: boolean): Ajv {
   // Ajv compares every pair of items unless they are declared scalar: quadratic in the answer.
   useLinearUniqueItems(ajv);
   formatsPlugin(ajv);
-  // OpenAPI's own formats.
-  ajv.addFormat('int32', {
-    type: 'number',
-    validate: (value: number) => Number.isInteger(value) && value >= -INT32 && value < INT32,
-  });
-  ajv.addFormat('int64', { type: 'number', validate: (value: number) => Number.isInteger(value) });
-  ajv.addFormat('float', { type: 'number', validate: () => true });
-  ajv.addFormat('double', { type: 'number', validate: () => true });
-  ajv.addFormat('byte', OPENAPI_BYTE);
-  ajv.addFormat('binary', true);
-  ajv.addFormat('password', true);
+  // OpenAPI's own formats (the interpreter reads the same table).
+  for (const [name, definition] of Object.entries(OPENAPI_FORMATS)) ajv.addFormat(name, definition);
   return ajv;
 }
 
@@ -205,15 +195,18 @@ export function compileContract(document: object, meta: ContractMeta, options: C
   const validators = new Map<string, ResponseCheck | null>();
 
   /**
-   * Compiled by Ajv when the schema is small enough to compile quickly, interpreted otherwise
-   * (see interpreted-schemas.ts): either way the event loop is never held for long.
+   * Compiled by Ajv when the schema is small enough to compile quickly and uses nothing Ajv
+   * misreads, interpreted otherwise (see interpreted-schemas.ts): either way the event loop is
+   * never held for long.
    */
   function responseCheck(schemaTokens: string[], schema: unknown): ResponseCheck {
     const references = new Set<string>();
-    if (schemaNodeCount(source, schema, maxCompiledNodes, references) > maxCompiledNodes) {
+    const keywords = new Set<string>();
+    const nodes = schemaNodeCount(source, schema, maxCompiledNodes, references, keywords);
+    if (nodes > maxCompiledNodes || ajvMisreads(keywords)) {
       const interpreted = interpretedCheck(source, schema, checkedDialect);
       return (body) => {
-        const found = interpreted(body);
+        const found = interpreted(body, isSmallAnswer(body));
         return found.length === 0 ? null : distinctViolations(found);
       };
     }
@@ -329,7 +322,8 @@ export function compileContract(document: object, meta: ContractMeta, options: C
         return validate(body);
       } catch (error) {
         // Only the interpreter throws while checking (a `$ref` that does not resolve, a `pattern`
-        // that is no regular expression): the contract's fault, as a schema Ajv cannot compile.
+        // that is no regular expression, an answer past its step budget): the contract's fault, as
+        // a schema Ajv cannot compile.
         throw new DepartmentError(
           'contract_violation',
           `${meta.resourceCode} ${operationId}: the contract's schema for status ${status} cannot be checked`,

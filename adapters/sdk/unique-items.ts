@@ -8,12 +8,12 @@
 import type { Ajv } from 'ajv';
 
 /** Canonical text of a JSON value: equal values (in JSON Schema's sense) get equal texts. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+export function canonicalText(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalText).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(record[key])}`).join(',')}}`;
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalText(record[key])}`).join(',')}}`;
   }
   // Numbers: 1 and 1.0 are one JavaScript number already; strings are quoted, so "1" is not 1.
   return JSON.stringify(value) ?? 'undefined';
@@ -26,7 +26,7 @@ export function hasDuplicateItems(items: readonly unknown[]): boolean {
   for (const item of items) {
     if (item !== null && typeof item === 'object') {
       texts ??= new Set();
-      const text = canonical(item);
+      const text = canonicalText(item);
       if (texts.has(text)) return true;
       texts.add(text);
     } else {

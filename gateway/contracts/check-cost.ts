@@ -12,13 +12,11 @@
  *
  * Patterns are matched in linear time at run time (adapters/sdk/linear-patterns.ts), so a response
  * schema's `pattern`s and `patternProperties` must be ones a linear-time engine can match (no
- * backreferences or lookaround); and a schema large enough to be interpreted rather than compiled
- * may not use `patternProperties` (the interpreter matches it with a backtracking RegExp) or
- * `uniqueItems` (it compares every pair of items, each in full).
+ * backreferences or lookaround). Everything else a check does costs in proportion to the answer
+ * (the interpreter of large schemas counts its steps: adapters/sdk/schema-interpreter.ts).
  */
 
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { MAX_COMPILED_SCHEMA_NODES, schemaNodeCount } from '../../adapters/sdk/interpreted-schemas.js';
 import { linearPatternProblem } from '../../adapters/sdk/linear-patterns.js';
 import { type SchemaPart, partUnder } from '../../adapters/sdk/schema-keywords.js';
 import { HTTP_METHODS, escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
@@ -74,9 +72,6 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
   const expanded = new Map<object, number>();
   const onPath = new Set<object>();
   const identifiersSeen = new Set<object>();
-  /** Schemas that use `patternProperties` or `uniqueItems` (the interpreter's unbounded ones), with where. */
-  const interpreterUnboundedAt = new Map<object, string[]>();
-  const searched = new Set<string>();
   /** Response schemas and the schemas their references reach, with where each is. */
   const schemaRoots = new Map<object, string[]>();
   const responseSchemas: Array<[Json, string[]]> = [];
@@ -147,11 +142,8 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
       });
     }
     if (key === 'pattern' && typeof child === 'string') patternProblem(child, [...tokens, key]);
-    if (key === 'patternProperties' && isObject(child)) {
+    if (key === 'patternProperties' && isObject(child))
       for (const pattern in child) patternProblem(pattern, [...tokens, key, pattern]);
-      interpreterUnboundedAt.set(schema, [...tokens, key]);
-    }
-    if (key === 'uniqueItems' && child === true) interpreterUnboundedAt.set(schema, [...tokens, key]);
     // The validators look formats up by name in plain objects: `constructor` would be found.
     if (key === 'format' && typeof child === 'string' && child in Object.prototype)
       problems.push({ path: pointerOf([...tokens, key]), message: `${child} is not a format` });
@@ -184,21 +176,6 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
               path: pointerOf(tokens),
               message: `checking an answer against this schema walks more than ${MAX_EXPANDED_SCHEMA_NODES} schema nodes (its references fan out): share less, or flatten it`,
             });
-          else if (interpreterUnboundedAt.size > 0 && problems.length < limit) {
-            const schema = media['schema'];
-            // Operations share schemas through references: each shared one is searched once.
-            const ref = isObject(schema) && typeof schema['$ref'] === 'string' ? schema['$ref'] : undefined;
-            if (ref !== undefined && searched.has(ref)) continue;
-            if (ref !== undefined) searched.add(ref);
-            const interpreted =
-              schemaNodeCount(document, schema, MAX_COMPILED_SCHEMA_NODES) > MAX_COMPILED_SCHEMA_NODES;
-            const used = interpreted ? firstReached(document, schema, interpreterUnboundedAt) : undefined;
-            if (used !== undefined)
-              problems.push({
-                path: pointerOf(used),
-                message: `${used.at(-1)} is not supported in a response schema of more than ${MAX_COMPILED_SCHEMA_NODES} nodes (${pointerOf(tokens)}): such answers are checked by an interpreter that cannot check it in bounded time (it compares every pair of items, or matches names with a backtracking engine); leave it out, or make the schema smaller`,
-              });
-          }
         }
       }
     }
@@ -211,31 +188,6 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
       problems.push(...notJsonSchema(schema, tokens).slice(0, limit - problems.length));
     }
   return problems;
-}
-
-/**
- * The first of `marked`'s schemas reachable from `schema` (references followed), or undefined.
- * Each schema object is entered once per call: bounded by the document's size.
- */
-function firstReached(document: Json, schema: unknown, marked: ReadonlyMap<object, string[]>): string[] | undefined {
-  const entered = new Set<object>();
-  const pending: Array<{ value: unknown; part: SchemaPart }> = [{ value: schema, part: 'schema' }];
-  while (pending.length > 0) {
-    const { value, part } = pending.pop()!;
-    if (part === 'data' || part === 'annotation') continue;
-    if (Array.isArray(value)) {
-      for (const item of value) pending.push({ value: item, part });
-      continue;
-    }
-    if (!isObject(value) || entered.has(value)) continue;
-    entered.add(value);
-    const found = part === 'schema' ? marked.get(value) : undefined;
-    if (found) return found;
-    for (const key in value) pending.push({ value: value[key], part: partUnder(part, key) });
-    const ref = value['$ref'];
-    if (part === 'schema' && typeof ref === 'string') pending.push({ value: resolve(document, ref), part: 'schema' });
-  }
-  return undefined;
 }
 
 let metaSchemaChecker: Ajv2020 | undefined;
