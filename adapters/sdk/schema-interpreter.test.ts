@@ -259,6 +259,16 @@ describe('the interpreter at bounded cost', () => {
     expect(interpreter.check(schema, [{}])).toEqual([]);
   });
 
+  it('reads a bounded number of new schema nodes per answer, and goes on at the next', () => {
+    const branches = Array.from({ length: 25_000 }, (_, index) => ({ required: [`k${index}`] }));
+    const interpreter = new SchemaInterpreter({}, '2020-12');
+    const schema = { anyOf: [...branches, { type: 'object' }] };
+    // One value meets 25,000 schemas: the first answers stop at 10,001 new nodes each.
+    expect(() => interpreter.check(schema, {})).toThrow(UncheckableAnswer);
+    expect(() => interpreter.check(schema, {})).toThrow(UncheckableAnswer);
+    expect(interpreter.check(schema, {})).toEqual([]);
+  });
+
   it('checks a 2,000-deep tree, and refuses one nested past the stack as uncheckable', () => {
     const document = {
       components: {

@@ -49,6 +49,8 @@ export type SchemaDialect = 'draft-07' | '2020-12';
 const BASE_STEPS = 100_000;
 const STEPS_PER_VALUE = 64;
 const CHARACTERS_PER_STEP = 8;
+/** New schema nodes one answer may read, besides one per JSON value in it. */
+const BASE_NODE_READS = 10_000;
 /** Characters a pattern, format or equality test covers per step. */
 const CHARACTERS_PER_TEST_STEP = 32;
 /** Violations gathered at most when every one is asked for (contract-validation.ts shows 20). */
@@ -571,6 +573,8 @@ function answerSize(body: unknown): { values: number; characters: number } {
 export class SchemaInterpreter {
   private readonly nodes = new WeakMap<object, SchemaNode>();
   private readonly references = new Map<string, unknown>();
+  /** Schema nodes the current check may still read (see `check`). */
+  private readsLeft = 0;
 
   constructor(
     private readonly document: JsonObject,
@@ -582,6 +586,11 @@ export class SchemaInterpreter {
     if (!isObject(schema)) return unreadable('subschema', 'is neither an object nor a boolean');
     let node = this.nodes.get(schema);
     if (node === undefined) {
+      this.readsLeft -= 1;
+      if (this.readsLeft < 0)
+        throw new UncheckableAnswer(
+          'checking the answer would read more new schema nodes than its budget (those read so far are kept)',
+        );
       node = readNode(schema, this.dialect);
       this.nodes.set(schema, node);
     }
@@ -607,6 +616,10 @@ export class SchemaInterpreter {
    */
   check(schema: unknown, body: unknown, every = false): InterpretedViolation[] {
     const size = answerSize(body);
+    // Reading a node costs 1–5 µs, once per contract: one answer may read a bounded number of new
+    // ones (an answer needs more only when one value meets thousands of schemas; a later answer
+    // then goes on where it stopped).
+    this.readsLeft = BASE_NODE_READS + size.values;
     const walk = new AnswerWalk(
       this,
       BASE_STEPS + STEPS_PER_VALUE * size.values + Math.ceil(size.characters / CHARACTERS_PER_STEP),
