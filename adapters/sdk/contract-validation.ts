@@ -18,7 +18,7 @@ import { DepartmentError } from './errors.js';
 import { linearRegExpEngine } from './linear-patterns.js';
 import { MAX_COMPILED_SCHEMA_NODES, ajvMisreads, interpretedCheck, schemaNodeCount } from './interpreted-schemas.js';
 import type { DepartmentMetrics } from './metrics.js';
-import { OPENAPI_FORMATS } from './openapi-formats.js';
+import { FORMAT_CHECKS, OPENAPI_FORMATS } from './openapi-formats.js';
 import { rewriteOpenApi30 } from './openapi-30-schemas.js';
 import {
   HTTP_METHODS,
@@ -85,6 +85,10 @@ function newAjv(dialect: '3.0' | '3.1', allErrors: boolean): Ajv {
   formatsPlugin(ajv);
   // OpenAPI's own formats (the interpreter reads the same table).
   for (const [name, definition] of Object.entries(OPENAPI_FORMATS)) ajv.addFormat(name, definition);
+  // Text formats bounded in length (FORMAT_MAX_LENGTHS: some backtrack on long strings).
+  for (const [name, check] of FORMAT_CHECKS)
+    if (check.maxLength !== undefined)
+      ajv.addFormat(name, { type: 'string', validate: (value: string) => check.test(value) });
   return ajv;
 }
 

@@ -20,6 +20,13 @@ import { type JsonObject, isObject, resolveLocalPointer } from './schema-pointer
  */
 export const MAX_COMPILED_SCHEMA_NODES = 200;
 
+/** What a Unicode property class in a pattern counts towards `MAX_COMPILED_SCHEMA_NODES`. */
+const UNICODE_CLASS_NODES = 20;
+
+function unicodeClassNodes(pattern: string): number {
+  return UNICODE_CLASS_NODES * (pattern.match(/\\[pP]\{/g)?.length ?? 0);
+}
+
 /**
  * Whether Ajv (8.20) misreads a schema using these keywords, letting answers through that JSON
  * Schema refuses; such schemas are interpreted whatever their size (schema-interpreter.test.ts):
@@ -66,7 +73,14 @@ export function schemaNodeCount(
       // Every key is walked (Ajv walks them too), annotations' values are not.
       if (key.length > 64) count += Math.floor(key.length / 64);
       const under = partUnder(part, key);
-      if (part === 'schema') keywords?.add(key);
+      if (part === 'schema') {
+        keywords?.add(key);
+        // A pattern costs Ajv its compiling too, mostly for Unicode property classes (`\p{L}` has
+        // hundreds of ranges: 1–2.5 ms a pattern): a compiled schema holds a few of those at most.
+        if (key === 'pattern' && typeof value[key] === 'string') count += unicodeClassNodes(value[key]);
+        else if (key === 'patternProperties' && isObject(value[key]))
+          for (const pattern in value[key]) count += unicodeClassNodes(pattern);
+      }
       if (under === 'annotation') count += 1;
       else visit(value[key], under);
       if (count > limit) return;

@@ -21,7 +21,7 @@
  * allows 1e-9 of rounding. It stops at the first violation and reports it as Ajv would (keyword
  * and instance path), so what it reports is among what Ajv reports.
  */
-import { linearPattern, type LinearPattern } from './linear-patterns.js';
+import { compileCostOf, linearPattern, type LinearPattern } from './linear-patterns.js';
 import { FORMAT_CHECKS, type FormatCheck } from './openapi-formats.js';
 import { escapePointerToken, isObject, type JsonObject, resolveLocalPointer } from './schema-pointers.js';
 import { canonicalText } from './unique-items.js';
@@ -43,20 +43,26 @@ export type SchemaDialect = 'draft-07' | '2020-12';
 /**
  * Steps allowed per answer: a fixed allowance plus some per JSON value and per string character.
  * A step is a schema applied to a value, a key or item visited, or a pattern, format or equality
- * test (long strings and values count in proportion to their length). Ordinary schemas take 4–7
- * steps per value (19,000 string fields: 4; a list of six-variant `oneOf` records with patterns
- * and formats: 6.5). A step takes 35–100 ns here, so a 60 KB answer that exhausts its 580,000
- * steps held the event loop 20–60 ms (on a loaded machine).
+ * test (those count more, and in proportion to the string's length). Ordinary schemas take 4–12
+ * steps per value (19,000 string fields: 4; 500 records of a six-variant `oneOf` with patterns
+ * and formats: 11.7). A step takes 35–100 ns here: an answer of 50,000 one-byte items that spends
+ * its whole budget held the event loop 30–60 ms on a loaded machine (test/interpreter-attacks).
  */
 const BASE_STEPS = 100_000;
 const STEPS_PER_VALUE = 16;
-const CHARACTERS_PER_STEP = 2;
+const STEPS_PER_CHARACTER = 2;
+/** Pattern compiling one answer may do (units of ~10 µs, `compileCostOf`): 20–50 ms. */
+const COMPILE_UNITS_PER_ANSWER = 5_000;
 /** New schema nodes one answer may read, besides one per JSON value in it. */
 const BASE_NODE_READS = 10_000;
 /** Characters a format, length or equality test covers per step (native code, 1–3 ns each). */
 const CHARACTERS_PER_TEST_STEP = 32;
-/** Characters a pattern covers per step (re2js, an automaton in JavaScript: ~15 ns each). */
-const CHARACTERS_PER_PATTERN_STEP = 4;
+/** Characters a pattern covers per step (re2js, an automaton in JavaScript: 15–80 ns each). */
+const CHARACTERS_PER_PATTERN_STEP = 1;
+/** Steps of a pattern test besides its characters (re2js sets up a matcher: 0.7–6 µs a test). */
+const PATTERN_TEST_STEPS = 12;
+/** Characters of canonical text (an `enum` or `uniqueItems` over objects) made per step. */
+const CHARACTERS_PER_CANONICAL_STEP = 8;
 /** Violations gathered at most when every one is asked for (contract-validation.ts shows 20). */
 const MAX_GATHERED = 20;
 
@@ -101,7 +107,7 @@ interface NumberRules {
 interface StringRules {
   minLength: number | undefined;
   maxLength: number | undefined;
-  pattern: LinearPattern | undefined;
+  pattern: PatternSlot | undefined;
 }
 
 interface ArrayRules {
@@ -128,7 +134,7 @@ interface ObjectRules {
   maxProperties: number | undefined;
   required: readonly string[] | undefined;
   properties: Map<string, unknown> | undefined;
-  patternProperties: ReadonlyArray<readonly [LinearPattern, unknown]> | undefined;
+  patternProperties: ReadonlyArray<readonly [PatternSlot, unknown]> | undefined;
   additionalProperties: unknown;
   propertyNames: unknown;
   /** `dependentRequired`, `dependentSchemas` and `dependencies`, by the property that triggers them. */
@@ -172,19 +178,15 @@ interface SchemaNode {
 interface Evaluated {
   properties: Set<string>;
   allProperties: boolean;
+  /** Items before this index (`prefixItems`). */
   items: number;
+  /** Items `contains` matched. */
+  itemIndices: Set<number>;
   allItems: boolean;
 }
 
 function newEvaluated(): Evaluated {
-  return { properties: new Set(), allProperties: false, items: 0, allItems: false };
-}
-
-function mergeEvaluated(into: Evaluated, from: Evaluated): void {
-  for (const name of from.properties) into.properties.add(name);
-  into.allProperties ||= from.allProperties;
-  into.items = Math.max(into.items, from.items);
-  into.allItems ||= from.allItems;
+  return { properties: new Set(), allProperties: false, items: 0, itemIndices: new Set(), allItems: false };
 }
 
 function unreadable(keyword: string, detail: string): never {
@@ -387,9 +389,6 @@ function readNode(schema: JsonObject, dialect: SchemaDialect): SchemaNode {
       arrays.items = undefined;
     } else arrays.additionalItems = undefined;
   }
-  // Ajv ignores `if` without `then` or `else`.
-  const logic = node.logic;
-  if (logic !== undefined && logic.then === undefined && logic.else === undefined) logic.if = undefined;
   node.refOnly =
     node.ref !== undefined &&
     node.types === 0 &&
@@ -530,12 +529,14 @@ function readKeyword(node: SchemaNode, schema: JsonObject, key: string, modern: 
   }
 }
 
-function patternOf(source: string): LinearPattern {
-  try {
-    return linearPattern(source);
-  } catch (error) {
-    return unreadable('pattern', `is not a regular expression (${(error as Error).message})`);
-  }
+/** A pattern of the schema, compiled at its first test (see `SchemaInterpreter.compile`). */
+interface PatternSlot {
+  source: string;
+  compiled: LinearPattern | undefined;
+}
+
+function patternOf(source: string): PatternSlot {
+  return { source, compiled: undefined };
 }
 
 /** Code points in `text` (what `minLength`/`maxLength` count, as Ajv does). */
@@ -579,6 +580,8 @@ export class SchemaInterpreter {
   private readonly references = new Map<string, unknown>();
   /** Schema nodes the current check may still read (see `check`). */
   private readsLeft = 0;
+  /** Pattern compiling the current check may still do, in `compileCostOf` units. */
+  private compileUnitsLeft = 0;
   /** Steps the last check took (for tests and benchmarks: how far an answer is from its budget). */
   stepsOfLastCheck = 0;
 
@@ -601,6 +604,26 @@ export class SchemaInterpreter {
       this.nodes.set(schema, node);
     }
     return node;
+  }
+
+  /**
+   * `slot`'s pattern, compiled. Compiling costs 0.03–2.5 ms a pattern, once per contract: one answer
+   * may compile patterns worth `COMPILE_UNITS_PER_ANSWER` (a contract may hold 1,000; the next
+   * answer goes on where this one stopped).
+   */
+  compiled(slot: PatternSlot): LinearPattern {
+    if (slot.compiled !== undefined) return slot.compiled;
+    if (this.compileUnitsLeft <= 0)
+      throw new UncheckableAnswer(
+        'checking the answer would compile more patterns than its budget (those compiled are kept)',
+      );
+    try {
+      this.compileUnitsLeft -= compileCostOf(slot.source);
+      slot.compiled = linearPattern(slot.source);
+    } catch (error) {
+      return unreadable('pattern', `is not a regular expression (${(error as Error).message})`);
+    }
+    return slot.compiled;
   }
 
   resolve(ref: string): unknown {
@@ -626,9 +649,10 @@ export class SchemaInterpreter {
     // ones (an answer needs more only when one value meets thousands of schemas; a later answer
     // then goes on where it stopped).
     this.readsLeft = BASE_NODE_READS + size.values;
+    this.compileUnitsLeft = COMPILE_UNITS_PER_ANSWER;
     const walk = new AnswerWalk(
       this,
-      BASE_STEPS + STEPS_PER_VALUE * size.values + Math.ceil(size.characters / CHARACTERS_PER_STEP),
+      BASE_STEPS + STEPS_PER_VALUE * size.values + STEPS_PER_CHARACTER * size.characters,
       every,
     );
     let holds: boolean;
@@ -654,6 +678,7 @@ class AnswerWalk {
   /** Above 0 inside `anyOf`, `oneOf`, `not`, `if`, `contains`, `propertyNames`: a failure there is no violation. */
   private trying = 0;
   readonly violations: InterpretedViolation[] = [];
+  private readonly canonicalTexts = new WeakMap<object, string>();
 
   constructor(
     private readonly interpreter: SchemaInterpreter,
@@ -750,7 +775,7 @@ class AnswerWalk {
       } else if (type === TYPE_BITS.array && unevaluatedItems !== undefined) {
         if (!this.checkUnevaluatedItems(value as unknown[], unevaluatedItems, own)) return false;
       }
-      if (evaluated !== null) mergeEvaluated(evaluated, own);
+      if (evaluated !== null) this.merge(evaluated, own);
     }
     return true;
   }
@@ -758,9 +783,38 @@ class AnswerWalk {
   private isMember(value: unknown, members: MemberSet): boolean {
     if (value === null || typeof value !== 'object') return members.scalars.has(value);
     if (members.texts.size === 0) return false;
-    const text = canonicalText(value);
-    this.step(Math.ceil(text.length / CHARACTERS_PER_TEST_STEP));
-    return members.texts.has(text);
+    return members.texts.has(this.canonicalTextOf(value));
+  }
+
+  /** An object's or array's canonical text, made once per check (an enum in each of 1,000 branches). */
+  private canonicalTextOf(value: object): string {
+    this.step();
+    let text = this.canonicalTexts.get(value);
+    if (text === undefined) {
+      text = canonicalText(value);
+      this.step(Math.ceil(text.length / CHARACTERS_PER_CANONICAL_STEP));
+      this.canonicalTexts.set(value, text);
+    }
+    return text;
+  }
+
+  /** Adds what a branch evaluated; the copying is counted (a chain of branches copies each name again). */
+  private merge(into: Evaluated, from: Evaluated): void {
+    // `from` is dropped after: an empty set is replaced, not filled (a chain of branches passes one
+    // set up instead of copying it at every level). Copies are counted: ~250 ns an entry.
+    if (into.properties.size === 0) into.properties = from.properties;
+    else {
+      this.step(4 * from.properties.size);
+      for (const name of from.properties) into.properties.add(name);
+    }
+    if (into.itemIndices.size === 0) into.itemIndices = from.itemIndices;
+    else {
+      this.step(4 * from.itemIndices.size);
+      for (const index of from.itemIndices) into.itemIndices.add(index);
+    }
+    into.allProperties ||= from.allProperties;
+    into.items = Math.max(into.items, from.items);
+    into.allItems ||= from.allItems;
   }
 
   private checkNumber(value: number, node: SchemaNode): boolean {
@@ -790,13 +844,16 @@ class AnswerWalk {
         if (rules.minLength !== undefined && length < rules.minLength) return this.fail('minLength');
       }
       if (rules.pattern !== undefined) {
-        this.step(1 + Math.ceil(value.length / CHARACTERS_PER_PATTERN_STEP));
-        if (!rules.pattern.test(value)) return this.fail('pattern');
+        this.step(PATTERN_TEST_STEPS + Math.ceil(value.length / CHARACTERS_PER_PATTERN_STEP));
+        if (!this.interpreter.compiled(rules.pattern).test(value)) return this.fail('pattern');
       }
     }
-    if (node.format?.appliesTo === 'string') {
-      this.step(1 + Math.ceil(value.length / CHARACTERS_PER_TEST_STEP));
-      if (!node.format.test(value)) return this.fail('format');
+    const format = node.format;
+    if (format?.appliesTo === 'string') {
+      // A format that may backtrack is bounded in length and counted as if quadratic in it.
+      const length = Math.min(value.length, format.maxLength ?? 0);
+      this.step(1 + Math.ceil(value.length / CHARACTERS_PER_TEST_STEP) + Math.ceil((length * length) / 256));
+      if (!format.test(value)) return this.fail('format');
     }
     return true;
   }
@@ -826,7 +883,22 @@ class AnswerWalk {
       const rest = modern ? rules.items : rules.additionalItems;
       if (rest === false && items.length > prefix.length) return this.fail(modern ? 'items' : 'additionalItems');
       if (rest !== undefined && !this.eachItem(items, prefix.length, rest, evaluated)) return false;
-    } else if (rules.items !== undefined && !this.eachItem(items, 0, rules.items, evaluated)) return false;
+    } else if (rules.items !== undefined) {
+      // The common case, checked in this frame: a deep answer of arrays nests as deep as objects.
+      let valid = true;
+      for (let index = 0; index < items.length; index++) {
+        this.step();
+        this.tokens.push(index);
+        const holds = this.validate(items[index], rules.items, null);
+        this.tokens.pop();
+        if (!holds) {
+          if (!this.goesOn()) return false;
+          valid = false;
+        }
+      }
+      if (!valid) return false;
+      if (evaluated !== null) evaluated.allItems = true;
+    }
     if (rules.contains !== undefined && !this.checkContains(items, rules, evaluated)) return false;
     return true;
   }
@@ -847,15 +919,18 @@ class AnswerWalk {
     return valid;
   }
 
+  /**
+   * `contains` as JSON Schema reads it: the items it matched count as evaluated (Ajv marks every
+   * item, and skips `minContains: 0` alone: schemas with `contains` are interpreted, `ajvMisreads`).
+   */
   private checkContains(items: unknown[], rules: ArrayRules, evaluated: Evaluated | null): boolean {
     const least = rules.minContains;
     const most = rules.maxContains;
-    // As Ajv: `minContains: 0` alone checks nothing, a schema every item meets only counts items,
-    // and neither marks items evaluated.
-    if (least === 0 && most === undefined) return true;
     if (most !== undefined && least > most) return this.fail('contains');
+    if (evaluated === null && least === 0 && most === undefined) return true;
     if (this.interpreter.nodeOf(rules.contains).always === true) {
       if (items.length < least || (most !== undefined && items.length > most)) return this.fail('contains');
+      if (evaluated !== null) evaluated.allItems = true;
       return true;
     }
     let matches = 0;
@@ -864,15 +939,14 @@ class AnswerWalk {
       this.tokens.push(index);
       const matched = this.tries(items[index], rules.contains, null);
       this.tokens.pop();
-      if (matched) {
-        matches += 1;
-        if (matches >= least && most === undefined) break;
-        if (most !== undefined && matches > most) return this.fail('contains');
-      }
+      if (!matched) continue;
+      matches += 1;
+      evaluated?.itemIndices.add(index);
+      if (most !== undefined && matches > most) return this.fail('contains');
+      // Every match is an annotation when they are gathered; otherwise enough is enough.
+      if (evaluated === null && most === undefined && matches >= least) break;
     }
     if (matches < least) return this.fail('contains');
-    // Ajv counts every item evaluated once `contains` holds.
-    if (evaluated !== null) evaluated.allItems = true;
     return true;
   }
 
@@ -882,8 +956,7 @@ class AnswerWalk {
     for (const item of items) {
       this.step();
       if (item !== null && typeof item === 'object') {
-        const text = canonicalText(item);
-        this.step(Math.ceil(text.length / CHARACTERS_PER_TEST_STEP));
+        const text = this.canonicalTextOf(item);
         if (texts.has(text)) return true;
         texts.add(text);
       } else {
@@ -952,8 +1025,8 @@ class AnswerWalk {
     }
     if (rules.patternProperties !== undefined) {
       for (const [pattern, subschema] of rules.patternProperties) {
-        this.step(1 + Math.ceil(key.length / CHARACTERS_PER_PATTERN_STEP));
-        if (!pattern.test(key)) continue;
+        this.step(PATTERN_TEST_STEPS + Math.ceil(key.length / CHARACTERS_PER_PATTERN_STEP));
+        if (!this.interpreter.compiled(pattern).test(key)) continue;
         known = true;
         if (!this.below(key, object[key], subschema, null)) return false;
       }
@@ -994,7 +1067,7 @@ class AnswerWalk {
         if (!this.tries(value, subschema, branch)) continue;
         any = true;
         if (evaluated === null || branch === null) break;
-        mergeEvaluated(evaluated, branch);
+        this.merge(evaluated, branch);
       }
       if (!any) return this.fail('anyOf');
     }
@@ -1009,12 +1082,16 @@ class AnswerWalk {
         holding = branch;
       }
       if (count === 0) return this.fail('oneOf');
-      if (holding !== null && evaluated !== null) mergeEvaluated(evaluated, holding);
+      if (holding !== null && evaluated !== null) this.merge(evaluated, holding);
     }
     if (rules.not !== undefined && this.tries(value, rules.not, null)) return this.fail('not');
-    if (rules.if !== undefined) {
-      // Ajv counts no annotation of `if` itself, only of the branch taken.
-      const branch = this.tries(value, rules.if, null) ? rules.then : rules.else;
+    if (rules.if !== undefined && (evaluated !== null || rules.then !== undefined || rules.else !== undefined)) {
+      // A passing `if` adds its annotations (JSON Schema; Ajv drops them, so schemas where that
+      // matters are interpreted: `ajvMisreads`). Without `then`/`else` only they are left to do.
+      const annotations = evaluated === null ? null : newEvaluated();
+      const holds = this.tries(value, rules.if, annotations);
+      if (holds && annotations !== null && evaluated !== null) this.merge(evaluated, annotations);
+      const branch = holds ? rules.then : rules.else;
       if (branch !== undefined && !this.validate(value, branch, evaluated)) return false;
     }
     return true;
@@ -1034,8 +1111,15 @@ class AnswerWalk {
 
   private checkUnevaluatedItems(items: unknown[], rest: unknown, evaluated: Evaluated): boolean {
     if (evaluated.allItems || items.length <= evaluated.items) return true;
-    if (rest === false) return this.fail('unevaluatedItems');
-    if (!this.eachItem(items, evaluated.items, rest, null)) return false;
+    for (let index = evaluated.items; index < items.length; index++) {
+      this.step();
+      if (evaluated.itemIndices.has(index)) continue;
+      if (rest === false) return this.fail('unevaluatedItems');
+      this.tokens.push(index);
+      const holds = this.validate(items[index], rest, null);
+      this.tokens.pop();
+      if (!holds) return false;
+    }
     evaluated.allItems = true;
     return true;
   }

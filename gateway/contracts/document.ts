@@ -287,6 +287,24 @@ export function linePointers(shown: unknown, original: unknown = shown): string[
 const CODE_FRAME_LINE = /^>\s*(\d+)\s*\|/m;
 
 /** The copy as the validator checked it: `$ref`s replaced by their targets, circular ones left. */
+/**
+ * A chain of hundreds of `$ref`s (each schema an `anyOf` of the next) exhausts the validator's
+ * dereference depth or the stack of a walk: refused as too complex, not a server error.
+ */
+function refuseDeepNesting(error: unknown): never {
+  const deep =
+    error instanceof RangeError || (error instanceof Error && /dereference depth|call stack/i.test(error.message));
+  if (!deep) throw error;
+  throw new ApiError('contract_too_complex', message('contract.check_cost'), {
+    errors: [
+      {
+        path: '(document)',
+        message: `its references nest too deeply to check (${error.message.slice(0, 120)}): flatten the chain`,
+      },
+    ],
+  });
+}
+
 async function dereferencedAsValidated(copy: Record<string, unknown>): Promise<unknown> {
   return dereference(copy as unknown as Parameters<typeof dereference>[0], {
     resolve: { external: false, file: false },
@@ -429,7 +447,7 @@ export async function readContractDocument(input: string | Record<string, unknow
   const result = await validate(validatorCopy as unknown as Parameters<typeof validate>[0], {
     resolve: { external: false, file: false },
     validate: { errors: { colorize: false } },
-  });
+  }).catch(refuseDeepNesting);
   if (!result.valid) {
     // The validator reports against its dereferenced copy; rebuild that only when a message needs it.
     const shown = () => dereferencedAsValidated(forValidator(value, openapiVersion));
@@ -440,7 +458,12 @@ export async function readContractDocument(input: string | Record<string, unknow
   }
   const dispatchProblems = methodDispatchProblems(value);
   if (dispatchProblems.length > 0) throw invalid(message('contract.method_dispatch'), dispatchProblems);
-  const costProblems = checkCostProblems(value);
+  let costProblems: ReturnType<typeof checkCostProblems>;
+  try {
+    costProblems = checkCostProblems(value);
+  } catch (error) {
+    refuseDeepNesting(error);
+  }
   if (costProblems.length > 0)
     throw new ApiError('contract_too_complex', message('contract.check_cost'), { errors: costProblems });
   try {
@@ -448,7 +471,7 @@ export async function readContractDocument(input: string | Record<string, unknow
     // that loops without reaching a schema) would be accepted now and then block every successor.
     new ContractDiff(value, value).run();
   } catch (error) {
-    if (!(error instanceof ContractDiffError)) throw error;
+    if (!(error instanceof ContractDiffError)) refuseDeepNesting(error);
     throw invalid(message('contract.not_comparable'), [
       { path: '(document)', message: error.message.replace(/^The previous document's/, "The document's") },
     ]);
