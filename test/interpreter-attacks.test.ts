@@ -41,6 +41,15 @@ function contractWith(schema: unknown, schemas: Json = {}, openapi = '3.1.0'): J
 }
 
 /** Publication accepts the document (the gate's own checks, the cost check among them). */
+/** A contract whose answer schema is a chain of `levels` one-branch `anyOf`s, each a `$ref` to the next. */
+function refChain(levels: number): Json {
+  const schemas: Json = {};
+  for (let level = 0; level < levels; level += 1)
+    schemas[`L${level}`] = { anyOf: [{ $ref: `#/components/schemas/L${level + 1}` }] };
+  schemas[`L${levels}`] = { type: 'object' };
+  return contractWith({ $ref: '#/components/schemas/L0' }, schemas);
+}
+
 async function expectPublishable(document: Json): Promise<void> {
   expect(checkCostProblems(document)).toEqual([]);
   // As a department sends it: compact JSON text.
@@ -277,26 +286,12 @@ describe('verdicts: as JSON Schema 2020-12 reads them, never a crash', () => {
     // Outside the interpreter, found on the way: 300 chained anyOf $refs make readContractDocument
     // reject with the OpenAPI validator's raw RangeError ("Maximum dereference depth (500)
     // exceeded"), and 1,500 make checkCostProblems itself overflow the stack.
-    const chain = (levels: number) => {
-      const schemas: Json = {};
-      for (let level = 0; level < levels; level += 1)
-        schemas[`L${level}`] = { anyOf: [{ $ref: `#/components/schemas/L${level + 1}` }] };
-      schemas[`L${levels}`] = { type: 'object' };
-      return contractWith({ $ref: '#/components/schemas/L0' }, schemas);
-    };
     // The OpenAPI validator refuses the chain before the walk runs; either way a clear refusal.
-    await expect(readContractDocument(chain(1_500))).rejects.toBeInstanceOf(ApiError);
+    await expect(readContractDocument(refChain(1_500))).rejects.toBeInstanceOf(ApiError);
   });
 
   it('publication refuses a 300-long $ref chain with ApiError, not a raw RangeError', async () => {
-    const chain = (levels: number) => {
-      const schemas: Json = {};
-      for (let level = 0; level < levels; level += 1)
-        schemas[`L${level}`] = { anyOf: [{ $ref: `#/components/schemas/L${level + 1}` }] };
-      schemas[`L${levels}`] = { type: 'object' };
-      return contractWith({ $ref: '#/components/schemas/L0' }, schemas);
-    };
-    const refusal = await readContractDocument(chain(300)).then(
+    const refusal = await readContractDocument(refChain(300)).then(
       () => undefined,
       (error: unknown) => error,
     );

@@ -33,10 +33,12 @@ function unicodeClassNodes(pattern: string): number {
  * - `contains` is not checked on an empty array that follows one that met it (under `items` or
  *   `additionalProperties`), nor beside a tuple in first-error mode;
  * - an `if` whose subschemas use `additionalProperties` can count properties evaluated for an
- *   enclosing `unevaluatedProperties` although its branch is not taken.
+ *   enclosing `unevaluatedProperties` although its branch is not taken, and a passing `if`'s own
+ *   annotations are dropped (JSON Schema counts them; the interpreter does).
  */
 export function ajvMisreads(keywords: ReadonlySet<string>): boolean {
-  return keywords.has('contains') || (keywords.has('if') && keywords.has('unevaluatedProperties'));
+  const unevaluated = keywords.has('unevaluatedProperties') || keywords.has('unevaluatedItems');
+  return keywords.has('contains') || (keywords.has('if') && unevaluated);
 }
 
 /**
