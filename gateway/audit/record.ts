@@ -3,7 +3,7 @@
  * transaction that performs the access: if the entry cannot be written the transaction fails and
  * so does the access (fail closed). Entries are written unsealed; the sealer chains them later.
  */
-import { randomBytes } from 'node:crypto';
+import { newRandomId } from '../platform/random-ids.js';
 import type { Principal } from '../auth/principal.js';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client.js';
@@ -34,7 +34,7 @@ export interface AuditEntryInput {
 }
 
 export function newAuditEntryId(): string {
-  return `aud_${randomBytes(12).toString('base64url')}`;
+  return newRandomId('aud');
 }
 
 const placeholder = sql.placeholder;

@@ -9,7 +9,7 @@
  * delivered to; anyone else gets the same 404 as for a case that does not exist, and the refusal
  * is on the record. Every answer that carries the case (its form, its materials) is audited.
  */
-import { randomBytes } from 'node:crypto';
+import { newRandomId } from '../platform/random-ids.js';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
@@ -195,11 +195,11 @@ export interface CaseView {
 type CaseMaterialRow = typeof caseMaterials.$inferSelect;
 
 export function newCaseId(): string {
-  return `case_${randomBytes(12).toString('base64url')}`;
+  return newRandomId('case');
 }
 
 export function newDeliveryId(): string {
-  return `dlv_${randomBytes(12).toString('base64url')}`;
+  return newRandomId('dlv');
 }
 
 function isUsableOn(material: Pick<MaterialRow, 'status' | 'validFrom' | 'validUntil'>, day: string): boolean {
