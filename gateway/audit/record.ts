@@ -39,36 +39,41 @@ export function newAuditEntryId(): string {
 
 const placeholder = sql.placeholder;
 
+/** An audit entry as written: its id and time drawn, every column given. */
+export type AuditEntryValues = Required<
+  Omit<typeof auditEntries.$inferInsert, 'id' | 'chainSeq' | 'prevHash' | 'entryHash' | 'sealedAt'>
+>;
+
+/**
+ * The audit entry insert's values as placeholders named as in `AuditEntryValues`: for statements
+ * that write the entry together with the rows of the access it records (a data-modifying CTE).
+ */
+export const auditEntryPlaceholders = {
+  entryId: placeholder('entryId'),
+  occurredAt: placeholder('occurredAt'),
+  actorClientId: placeholder('actorClientId'),
+  actorKind: placeholder('actorKind'),
+  operatorId: placeholder('operatorId'),
+  centreCode: placeholder('centreCode'),
+  action: placeholder('action'),
+  subjectRef: placeholder('subjectRef'),
+  fields: placeholder('fields'),
+  materialTypes: placeholder('materialTypes'),
+  purpose: placeholder('purpose'),
+  caseRef: placeholder('caseRef'),
+  outcome: placeholder('outcome'),
+  requestId: placeholder('requestId'),
+};
+
 // The one statement every audited access runs: built once (gateway/db/statements.ts).
-const insertAuditEntry = reusableStatement<
-  Required<Omit<typeof auditEntries.$inferInsert, 'id' | 'chainSeq' | 'prevHash' | 'entryHash' | 'sealedAt'>>,
-  unknown
->((on) =>
-  on
-    .insert(auditEntries)
-    .values({
-      entryId: placeholder('entryId'),
-      occurredAt: placeholder('occurredAt'),
-      actorClientId: placeholder('actorClientId'),
-      actorKind: placeholder('actorKind'),
-      operatorId: placeholder('operatorId'),
-      centreCode: placeholder('centreCode'),
-      action: placeholder('action'),
-      subjectRef: placeholder('subjectRef'),
-      fields: placeholder('fields'),
-      materialTypes: placeholder('materialTypes'),
-      purpose: placeholder('purpose'),
-      caseRef: placeholder('caseRef'),
-      outcome: placeholder('outcome'),
-      requestId: placeholder('requestId'),
-    })
-    .prepare('insert_audit_entry'),
+const insertAuditEntry = reusableStatement<AuditEntryValues, unknown>((on) =>
+  on.insert(auditEntries).values(auditEntryPlaceholders).prepare('insert_audit_entry'),
 );
 
-export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promise<string> {
-  const entryId = newAuditEntryId();
-  await insertAuditEntry(tx, {
-    entryId,
+/** What `recordAudit` writes for `input`, for a statement that writes it with other rows. */
+export function auditEntryValues(input: AuditEntryInput): AuditEntryValues {
+  return {
+    entryId: newAuditEntryId(),
     occurredAt: new Date(),
     actorClientId: input.actor.clientId,
     actorKind: input.actor.kind,
@@ -82,6 +87,11 @@ export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promis
     caseRef: input.caseRef ?? null,
     outcome: input.outcome,
     requestId: input.requestId ?? null,
-  });
-  return entryId;
+  };
+}
+
+export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promise<string> {
+  const values = auditEntryValues(input);
+  await insertAuditEntry(tx, values);
+  return values.entryId;
 }

@@ -11,7 +11,8 @@
  */
 import { newRandomId } from '../platform/random-ids.js';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { auditAccess, auditRefusal } from '../access/audit.js';
+import { auditAccess, auditRefusal, disclosureEntry } from '../access/audit.js';
+import { auditEntryValues } from '../audit/record.js';
 import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
 import type { CaseFacts } from '../access/policy.js';
 import { type CentreDirectory, type ReferenceData, pairKey } from '../access/reference-data.js';
@@ -52,9 +53,8 @@ import { ApiError, type Message, bilingualError, message } from '../platform/err
 import type { DataProtection } from '../protection/data-protection.js';
 import { formatMessage } from '../platform/messages/catalogue.js';
 import {
-  insertCase,
+  insertOpenedCase,
   insertCaseEvent,
-  insertCaseMaterials,
   insertDelivery,
   nextCaseNumber,
   markCaseSubmitted,
@@ -1033,7 +1033,7 @@ export async function openCase(
       if (!numbered) throw new Error('no case number drawn');
       const resultChoice = checkResultChoice(context.access.protection, item, id, input.resultDelivery);
       const caseContext = withPurpose(context, { ...context.purpose, caseRef: numbered.caseNumber });
-      const inserted = insertCase(tx, {
+      const newCase = {
         id,
         caseNumber: numbered.caseNumber,
         itemCode: item.code,
@@ -1046,7 +1046,7 @@ export async function openCase(
         promisedDays: offer.promisedDays,
         materialsRequired: listed.filter(({ requirement }) => !requirement.optional).length,
         contactMobile: input.contact?.mobile ?? null,
-      });
+      };
 
       const now = new Date();
       const entries: CaseMaterialRow[] = listed.map(({ requirement, partySubjectId }) => {
@@ -1071,25 +1071,37 @@ export async function openCase(
       // The case, its other writes and the view's one read in one round trip with the commit (the
       // case row goes first: the others refer to it). Each is issued here, before the commit.
       const written = Promise.all([
-        inserted,
+        // The case with its requirement rows, event and the applicant's audit entry: one statement.
+        insertOpenedCase(tx, {
+          ...newCase,
+          requirementRows: JSON.stringify(
+            entries.map((entry) => ({
+              requirement_code: entry.requirementCode,
+              party_subject_id: entry.partySubjectId,
+              material_id: entry.materialId,
+              resolution: entry.resolution,
+            })),
+          ),
+          materialsUpdatedAt: now.toISOString(),
+          eventDetail: {
+            itemCode: item.code,
+            reused: entries.filter((entry) => entry.resolution === 'reused').length,
+            ...(parties.length > 0 ? { parties: parties.map((party) => party.role) } : {}),
+          },
+          ...auditEntryValues(
+            disclosureEntry(caseContext, {
+              decision,
+              action: 'case.open',
+              subjectId: subject.id,
+              fields: ['materials'],
+              materialTypes: [...available.keys()],
+            }),
+          ),
+        }),
         recordResultChoice(tx, resultChoice),
         needsCertificateFacts(item, input.form ?? {})
           ? certificateFactsOf(tx, [...attached.keys()])
           : Promise.resolve(new Map<string, CertificateFacts>()),
-        entries.length > 0
-          ? insertCaseMaterials(tx, [
-              id,
-              JSON.stringify(
-                entries.map((entry) => ({
-                  requirement_code: entry.requirementCode,
-                  party_subject_id: entry.partySubjectId,
-                  material_id: entry.materialId,
-                  resolution: entry.resolution,
-                })),
-              ),
-              now.toISOString(),
-            ])
-          : Promise.resolve(),
         parties.length > 0
           ? tx
               .insert(caseParties)
@@ -1098,18 +1110,6 @@ export async function openCase(
               )
               .execute()
           : Promise.resolve(),
-        addEvent(tx, id, 'opened', {
-          itemCode: item.code,
-          reused: entries.filter((entry) => entry.resolution === 'reused').length,
-          ...(parties.length > 0 ? { parties: parties.map((party) => party.role) } : {}),
-        }),
-        auditAccess(tx, caseContext, {
-          decision,
-          action: 'case.open',
-          subjectId: subject.id,
-          fields: ['materials'],
-          materialTypes: [...available.keys()],
-        }),
         // Each party's access log shows the case that named them, and which of their materials it reused.
         ...parties.map((party) =>
           auditAccess(tx, caseContext, {
