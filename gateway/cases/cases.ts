@@ -58,6 +58,7 @@ import {
   insertDelivery,
   nextCaseNumber,
   markCaseSubmitted,
+  submitCaseWrites,
   selectCase,
   selectCaseForUpdate,
   selectCaseMaterials,
@@ -1760,24 +1761,34 @@ export async function submitCase(
   // Every write in one round trip: they do not depend on each other. Each is issued here (a
   // builder by `.execute()`), so the caller may send its own last statement and the commit behind them.
   const moved = decidingCentre !== null && decidingCentre !== row.centreCode;
-  const writes = Promise.all([
-    markCaseSubmitted(tx, {
-      caseId: row.id,
-      form: context.access.protection.sealJson('cases.form', form),
-      submittedAt: now,
-      acceptedOn: today,
-      promisedDays: row.promisedDays,
-      ...due,
-      materialsRequired: counts.required,
-      materialsHandedIn: counts.handedIn,
-      materialsReused: counts.reused,
-      materialsFetched: counts.fetched,
-      materialsDeferred: deferred.length,
-    }),
-    deliveryRows.length === 1 && deliveryRows[0]
-      ? insertDelivery(tx, deliveryRows[0])
-      : tx.insert(deliveries).values(deliveryRows).returning().execute(),
-    ...[...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>
+  const submittedValues = {
+    caseId: row.id,
+    form: context.access.protection.sealJson('cases.form', form),
+    submittedAt: now,
+    acceptedOn: today,
+    promisedDays: row.promisedDays,
+    ...due,
+    materialsRequired: counts.required,
+    materialsHandedIn: counts.handedIn,
+    materialsReused: counts.reused,
+    materialsFetched: counts.fetched,
+    materialsDeferred: deferred.length,
+  };
+  const submittedEvent = {
+    acceptedOn: today,
+    ...due,
+    departments: item.departments,
+    deferred: deferred.map((entry) => entry.requirementCode),
+  };
+  const disclosure = {
+    decision: visible.decision,
+    action: 'case.submit',
+    subjectId: row.subjectId,
+    fields: ['materials', `departments:${item.departments.join(',')}`],
+    materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
+  };
+  const deferring = () =>
+    [...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>
       tx
         .update(caseMaterials)
         .set({ resolution: 'deferred', materialId: null, dueOn, updatedAt: now })
@@ -1789,24 +1800,35 @@ export async function submitCase(
           ),
         )
         .execute(),
-    ),
-    addEvent(tx, row.id, 'submitted', {
-      acceptedOn: today,
-      ...due,
-      departments: item.departments,
-      deferred: deferred.map((entry) => entry.requirementCode),
-    }),
-    ...(moved && decidingCentre
-      ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
-      : []),
-    auditAccess(tx, visible.context, {
-      decision: visible.decision,
-      action: 'case.submit',
-      subjectId: row.subjectId,
-      fields: ['materials', `departments:${item.departments.join(',')}`],
-      materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
-    }),
-  ]);
+    );
+  const single = deliveryRows.length === 1 && item.kind !== 'immediate' && !moved ? deliveryRows[0] : undefined;
+  const writes: Promise<{ submitted: CaseRow | undefined; inserted: DeliveryRow[] } | { updated: boolean }> = single
+    ? // The common case, one department: the case's update, its delivery row, its event and the
+      // audit entry in one statement (data-modifying CTEs), the deferred rows (if any) beside it.
+      Promise.all([
+        submitCaseWrites(tx, {
+          ...submittedValues,
+          deliveryId: single.id,
+          departmentCode: single.departmentCode,
+          stage: single.stage,
+          deliveryStatus: single.status,
+          eventDetail: submittedEvent,
+          ...auditEntryValues(disclosureEntry(visible.context, disclosure)),
+        }),
+        ...deferring(),
+      ]).then(([updated]) => ({ updated: updated.length > 0 }))
+    : Promise.all([
+        markCaseSubmitted(tx, submittedValues),
+        deliveryRows.length === 1 && deliveryRows[0]
+          ? insertDelivery(tx, deliveryRows[0])
+          : tx.insert(deliveries).values(deliveryRows).returning().execute(),
+        ...deferring(),
+        addEvent(tx, row.id, 'submitted', submittedEvent),
+        ...(moved && decidingCentre
+          ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
+          : []),
+        auditAccess(tx, visible.context, disclosure),
+      ]).then(([[submitted], inserted]) => ({ submitted, inserted: inserted as DeliveryRow[] }));
   // The answer from what is written, without reading it back.
   const entries = parts.entries.map((entry) => {
     const dueOn = deferredUntil.get(rowKey(entry.requirementCode, entry.partySubjectId))?.dueOn;
@@ -1874,14 +1896,16 @@ export async function submitCase(
     }));
     return {
       view: await answer(submitted, inserted),
-      written: writes.then(([[updated]]) => {
-        if (!updated) throw new Error('update returned no row');
+      written: writes.then((done) => {
+        if ('updated' in done ? !done.updated : !done.submitted) throw new Error('update returned no row');
       }),
     };
   }
 
-  const [[submitted], inserted] = await writes;
-  if (!submitted) throw new Error('update returned no row');
+  const done = await writes;
+  const submitted = 'submitted' in done ? done.submitted : undefined;
+  if (!submitted || !('inserted' in done)) throw new Error('update returned no row');
+  const { inserted } = done;
   // 即办件: decided at the window in the same visit — concluded today; the departments get the record.
   if (item.kind === 'immediate') {
     const [concluded] = await tx
@@ -1894,7 +1918,7 @@ export async function submitCase(
     await prepareResult(tx, row.id, now);
   }
   if (moved) Object.assign(submitted, { centreCode: decidingCentre, transfers: submitted.transfers + 1 });
-  return { view: await answer(submitted, inserted as DeliveryRow[]), written: Promise.resolve() };
+  return { view: await answer(submitted, inserted), written: Promise.resolve() };
 }
 
 /** Attaches fetched certificates to the requirements they were fetched for. */

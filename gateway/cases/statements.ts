@@ -227,28 +227,75 @@ export type SubmittedCase = {
   materialsDeferred: number;
 };
 
+/** A submission's update of the case row, its values as placeholders (`SubmittedCase`). */
+const submittedCaseSet = {
+  status: 'submitted' as const,
+  form: valuePlaceholder<Record<string, unknown>>('form'),
+  submittedAt: valuePlaceholder<Date>('submittedAt'),
+  acceptedOn: valuePlaceholder<string>('acceptedOn'),
+  promisedDays: valuePlaceholder<number>('promisedDays'),
+  dueOn: valuePlaceholder<string | null>('dueOn'),
+  statutoryDueOn: valuePlaceholder<string | null>('statutoryDueOn'),
+  materialsRequired: valuePlaceholder<number>('materialsRequired'),
+  materialsHandedIn: valuePlaceholder<number>('materialsHandedIn'),
+  materialsReused: valuePlaceholder<number>('materialsReused'),
+  materialsFetched: valuePlaceholder<number>('materialsFetched'),
+  materialsDeferred: valuePlaceholder<number>('materialsDeferred'),
+  updatedAt: valuePlaceholder<Date>('submittedAt'),
+};
+
 export const markCaseSubmitted = reusableStatement<SubmittedCase, CaseRow[]>((on) =>
   on
     .update(cases)
-    .set({
-      status: 'submitted',
-      form: valuePlaceholder<Record<string, unknown>>('form'),
-      submittedAt: valuePlaceholder<Date>('submittedAt'),
-      acceptedOn: valuePlaceholder<string>('acceptedOn'),
-      promisedDays: valuePlaceholder<number>('promisedDays'),
-      dueOn: valuePlaceholder<string | null>('dueOn'),
-      statutoryDueOn: valuePlaceholder<string | null>('statutoryDueOn'),
-      materialsRequired: valuePlaceholder<number>('materialsRequired'),
-      materialsHandedIn: valuePlaceholder<number>('materialsHandedIn'),
-      materialsReused: valuePlaceholder<number>('materialsReused'),
-      materialsFetched: valuePlaceholder<number>('materialsFetched'),
-      materialsDeferred: valuePlaceholder<number>('materialsDeferred'),
-      updatedAt: valuePlaceholder<Date>('submittedAt'),
-    })
+    .set(submittedCaseSet)
     .where(eq(cases.id, placeholder('caseId')))
     .returning()
     .prepare('mark_case_submitted'),
 );
+
+/**
+ * A submission to one department: the case row's update, its delivery row, its `submitted` event
+ * and the audit entry, in one statement (data-modifying CTEs: one execution instead of four,
+ * bench:cases). Answers the case's id when the case row was updated (nothing, the other rows
+ * written all the same: the caller fails the transaction).
+ */
+export const submitCaseWrites = reusableStatement<
+  SubmittedCase & {
+    deliveryId: string;
+    departmentCode: string;
+    stage: number;
+    deliveryStatus: 'pending' | 'held';
+    eventDetail: Record<string, unknown>;
+  } & AuditEntryValues,
+  { id: string }[]
+>((on) => {
+  const delivery = on.$with('delivery', {}).as(
+    on
+      .insert(deliveries)
+      .values({
+        id: valuePlaceholder<string>('deliveryId'),
+        caseId: valuePlaceholder<string>('caseId'),
+        departmentCode: valuePlaceholder<string>('departmentCode'),
+        stage: valuePlaceholder<number>('stage'),
+        status: valuePlaceholder<'pending' | 'held'>('deliveryStatus'),
+      })
+      .getSQL(),
+  );
+  const submittedEvent = on.$with('submitted_event', {}).as(
+    on
+      .insert(caseEvents)
+      .values({ caseId: placeholder('caseId'), kind: 'submitted', detail: placeholder('eventDetail') })
+      .getSQL(),
+  );
+  const audit = on.$with('audit_entry', {}).as(on.insert(auditEntries).values(auditEntryPlaceholders).getSQL());
+  return on
+    .with(delivery, submittedEvent, audit)
+    .update(cases)
+    .set(submittedCaseSet)
+    .where(eq(cases.id, placeholder('caseId')))
+    .returning({ id: cases.id })
+    .prepare('submit_case_writes');
+});
 
 // --- The delivery worker ---------------------------------------------------------------------
 
