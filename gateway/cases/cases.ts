@@ -45,7 +45,7 @@ import {
   checkResultChoice,
   findResult,
   prepareResult,
-  recordResultChoice,
+  resultChoiceRow,
   type WindowResultView,
   windowResultView,
 } from '../results/results.js';
@@ -56,7 +56,7 @@ import {
   insertOpenedCase,
   insertCaseEvent,
   insertDelivery,
-  nextCaseNumber,
+  selectSubjectNumberingCase,
   markCaseSubmitted,
   submitCaseWrites,
   selectCase,
@@ -978,12 +978,11 @@ export async function openCase(
             .flatMap((requirement) => requirement.acceptedTypes),
         ),
       ];
-      const [[subject], [numbered], available, ...partyMaterials] = await Promise.all([
-        selectSubjectKind(tx, { subjectId: input.subjectId }),
-        // `OW` + acceptance-centre date + a sequence shared by every instance: short enough to read
-        // out. Drawn now, so every write of the case goes in one round trip (a refused opening
-        // leaves a gap in the sequence, as a rolled-back one always did).
-        nextCaseNumber(tx, [`OW${today.replaceAll('-', '')}`]),
+      const [[subject], available, ...partyMaterials] = await Promise.all([
+        // With the case number: `OW` + acceptance-centre date + a sequence shared by every instance,
+        // short enough to read out. Drawn now, so every write of the case goes in one round trip (a
+        // refused opening leaves a gap in the sequence, as a rolled-back one always did).
+        selectSubjectNumberingCase(tx, [input.subjectId, `OW${today.replaceAll('-', '')}`]),
         preferredReadableMaterials(
           tx,
           opening.access,
@@ -1031,12 +1030,11 @@ export async function openCase(
           },
         );
       }
-      if (!numbered) throw new Error('no case number drawn');
       const resultChoice = checkResultChoice(context.access.protection, item, id, input.resultDelivery);
-      const caseContext = withPurpose(context, { ...context.purpose, caseRef: numbered.caseNumber });
+      const caseContext = withPurpose(context, { ...context.purpose, caseRef: subject.caseNumber });
       const newCase = {
         id,
-        caseNumber: numbered.caseNumber,
+        caseNumber: subject.caseNumber,
         itemCode: item.code,
         subjectId: subject.id,
         clientId: context.principal.clientId,
@@ -1072,7 +1070,7 @@ export async function openCase(
       // The case, its other writes and the view's one read in one round trip with the commit (the
       // case row goes first: the others refer to it). Each is issued here, before the commit.
       const written = Promise.all([
-        // The case with its requirement rows, event and the applicant's audit entry: one statement.
+        // The case with its requirement rows, event, result choice and the applicant's audit entry: one statement.
         insertOpenedCase(tx, {
           ...newCase,
           requirementRows: JSON.stringify(
@@ -1084,6 +1082,8 @@ export async function openCase(
             })),
           ),
           materialsUpdatedAt: now.toISOString(),
+          resultMethod: resultChoice.method,
+          resultAddress: resultChoice.address,
           eventDetail: {
             itemCode: item.code,
             reused: entries.filter((entry) => entry.resolution === 'reused').length,
@@ -1099,7 +1099,6 @@ export async function openCase(
             }),
           ),
         }),
-        recordResultChoice(tx, resultChoice),
         needsCertificateFacts(item, input.form ?? {})
           ? certificateFactsOf(tx, [...attached.keys()])
           : Promise.resolve(new Map<string, CertificateFacts>()),
@@ -1123,7 +1122,7 @@ export async function openCase(
         ),
       ]);
       return {
-        last: written.then(([[row], resultRow, certificateFacts]) => {
+        last: written.then(([[row], certificateFacts]) => {
           if (!row) throw new Error('insert returned no row');
           // The answer is built once the case is committed, from what was written and read.
           return () =>
@@ -1133,7 +1132,8 @@ export async function openCase(
               deliveries: [],
               parties: partyIds,
               certificates: certificateFacts,
-              result: resultRow,
+              // As the result row reads back (the address opened: the choice as given).
+              result: resultChoiceRow(resultChoice, input.resultDelivery?.address ?? null, now),
             });
         }),
       };

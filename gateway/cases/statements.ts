@@ -9,6 +9,7 @@ import {
   caseEvents,
   caseMaterials,
   caseParties,
+  caseResults,
   cases,
   certificates,
   clients,
@@ -101,18 +102,25 @@ export const insertCaseEvent = reusableStatement<
 );
 
 /**
- * The next case number: `OW` and the acceptance date (the prefix), then a sequence shared by every
- * instance. Drawn with the opening's first reads, so the case's writes can all go together.
+ * The applicant subject (id, kind, identifier type) and, when it exists, the next case number:
+ * `OW` and the acceptance date (`$2`, the prefix), then a sequence shared by every instance. Drawn
+ * with the opening's first reads, so the case's writes can all go together; one statement (the
+ * number is drawn once, for the one row found; none when the subject is unknown).
  */
-export const nextCaseNumber = textStatement<[numberPrefix: string], { caseNumber: string }>(
-  `select $1::text || lpad(nextval('case_number_seq')::text, 6, '0') as "caseNumber"`,
+export const selectSubjectNumberingCase = textStatement<
+  [subjectId: string, numberPrefix: string],
+  { id: string; kind: (typeof subjects.$inferSelect)['kind']; identifierType: string; caseNumber: string }
+>(
+  `select s.id, s.kind, s.identifier_type as "identifierType",
+          $2::text || lpad(nextval('case_number_seq')::text, 6, '0') as "caseNumber"
+     from subjects s where s.id = $1`,
 );
 
 export type NewCase = Omit<
   typeof cases.$inferInsert,
   'caseNumber' | 'status' | 'openedAt' | 'updatedAt' | 'submittedAt'
 > & {
-  /** From `nextCaseNumber`. */
+  /** From `selectSubjectNumberingCase`. */
   caseNumber: string;
 };
 
@@ -166,11 +174,14 @@ export type OpenedCaseExtras = {
   materialsUpdatedAt: string;
   /** The `opened` event's detail. */
   eventDetail: Record<string, unknown>;
+  /** The result choice (`checkResultChoice`): its method and its address (sealed when protection is on). */
+  resultMethod: string;
+  resultAddress: (typeof caseResults.$inferInsert)['address'];
 };
 
 /**
- * A new case, its requirement rows, its `opened` event and the applicant's audit entry, in one
- * statement (data-modifying CTEs: one execution instead of four, bench:cases). Every part runs
+ * A new case, its requirement rows, its `opened` event, its result choice and the applicant's
+ * audit entry, in one statement (data-modifying CTEs: one execution instead of five, bench:cases). Every part runs
  * whether or not the main insert reads it, all in the opening's transaction; the foreign keys
  * are checked at the end of the statement, when the case row is there.
  */
@@ -183,9 +194,19 @@ export const insertOpenedCase = reusableStatement<NewCaseValues & OpenedCaseExtr
         .values({ caseId: placeholder('id'), kind: 'opened', detail: placeholder('eventDetail') })
         .getSQL(),
     );
+    const resultChoice = on.$with('result_choice', {}).as(
+      on
+        .insert(caseResults)
+        .values({
+          caseId: valuePlaceholder<string>('id'),
+          method: valuePlaceholder<string>('resultMethod'),
+          address: valuePlaceholder<(typeof caseResults.$inferInsert)['address']>('resultAddress'),
+        })
+        .getSQL(),
+    );
     const audit = on.$with('audit_entry', {}).as(on.insert(auditEntries).values(auditEntryPlaceholders).getSQL());
     return on
-      .with(requirementRows, openedEvent, audit)
+      .with(requirementRows, openedEvent, resultChoice, audit)
       .insert(cases)
       .values(newCasePlaceholders)
       .returning()
