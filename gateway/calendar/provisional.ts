@@ -79,11 +79,13 @@ export function withProvisionalYears(loaded: WorkingCalendar): ProvisionalWorkin
       // Asked first rather than caught: a deadline reaching into next year's unpublished calendar
       // is the rule every December, and building the refusal's error per case cost more than the
       // count (bench:cases profile).
+      if (days === 0) return from;
       const lastLoaded = lastLoadedDayFrom(from);
-      if (days === 0 || (lastLoaded !== undefined && loaded.workingDaysBetween(from, lastLoaded) >= days))
-        return loaded.addWorkingDays(from, days);
-      let dayNumber = dayNumberOf(from);
-      for (let counted = 0; counted < days; ) {
+      const loadedDays = lastLoaded === undefined ? 0 : loaded.workingDaysBetween(from, lastLoaded);
+      if (loadedDays >= days) return loaded.addWorkingDays(from, days);
+      // The loaded years' working days counted at once; the days after them one by one.
+      let dayNumber = dayNumberOf(lastLoaded ?? from);
+      for (let counted = loadedDays; counted < days; ) {
         dayNumber += 1;
         if (isWorking(dayNumber)) counted += 1;
       }
