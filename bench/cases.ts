@@ -51,7 +51,7 @@ import {
   cpuSpent,
   freePort,
   logTail,
-  postgresCpu,
+  processesCpu,
   spawnServer,
   stopServer,
   treeCpu,
@@ -524,6 +524,21 @@ async function connectionStates(sql: postgres.Sql, poolSize: number): Promise<st
 }
 
 /** Waits until the gateway has no pending delivery; fails on a dead letter or after `limitSeconds`. */
+/** The bench's own connections (its checks and drains), left out of the database's CPU. */
+const MONITOR_APPLICATION = 'ow-bench-cases-monitor';
+
+/**
+ * The server processes working for this run's database (the targets' pooled connections,
+ * autovacuum on it), not the bench's own. Other databases' backends (a test suite on the same
+ * server) are not counted; neither are the shared WAL writer and checkpointer.
+ */
+async function databaseBackends(sql: postgres.Sql): Promise<number[]> {
+  const rows = await sql<{ pid: number }[]>`
+    select pid from pg_stat_activity
+     where datname = current_database() and application_name is distinct from ${MONITOR_APPLICATION}`;
+  return rows.map((row) => row.pid);
+}
+
 async function drainDeliveries(sql: postgres.Sql, limitSeconds: number): Promise<number> {
   const started = performance.now();
   const deadline = Date.now() + limitSeconds * 1000;
@@ -635,9 +650,11 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
       // Order reversed every round: drift on the machine falls on both alike.
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
+        // The backends of this run's database only: the server is shared with other work (tests on other databases).
+        let backends = await databaseBackends(sql);
         const probes: CpuProbe[] = [
           { name: 'server', take: () => treeCpu(target.server.pid) },
-          { name: 'postgres', take: postgresCpu },
+          { name: 'postgres', take: () => processesCpu(backends) },
           { name: 'simulator', take: () => treeCpu(context.psb.server.pid) },
         ];
         const before = cpuBefore(probes);
@@ -650,6 +667,7 @@ async function measureConcurrency(context: ThroughputContext, connections: numbe
         assertNoFailures(`${target.label} at concurrency ${connections}`, run);
         // The gateway's work for a submission ends when it is delivered: the next slice starts after that.
         const drain = target.key === 'gateway' ? await drainDeliveries(sql, settings.drainSeconds) : undefined;
+        backends = await databaseBackends(sql);
         const own = process.cpuUsage(ownBefore);
         const machineAfter = machineBusySeconds();
         const entry = collected.get(target.key);
@@ -1251,7 +1269,12 @@ async function main(): Promise<number> {
   const children: ServerProcess[] = [];
   try {
     const database = await createPostgresDatabase(settings.postgresAdminUrl);
-    const sql = postgres(database.url, { max: 2, connect_timeout: 5, onnotice: () => {} });
+    const sql = postgres(database.url, {
+      max: 2,
+      connect_timeout: 5,
+      onnotice: () => {},
+      connection: { application_name: MONITOR_APPLICATION },
+    });
     addCleanup(() => sql.end({ timeout: 5 }));
     const environment = {
       ...machineFacts(),

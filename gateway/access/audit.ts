@@ -4,7 +4,7 @@
  * service can record (and so perform) an access the policy was not asked about; a refusal is
  * written in a transaction of its own, since the refused work is rolled back.
  */
-import { recordAudit } from '../audit/record.js';
+import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { Queryable } from '../db/client.js';
 import { ApiError } from '../platform/errors.js';
 import type { AccessContext, AllowedDecision, RequestAccess } from './context.js';
@@ -23,9 +23,9 @@ export interface Disclosure {
   caseRef?: string | null;
 }
 
-/** Records an allowed disclosure of a subject's data in the transaction that performs it. */
-export async function auditAccess(tx: Queryable, context: Actor, disclosure: Disclosure): Promise<void> {
-  await recordAudit(tx, {
+/** The audit entry of an allowed disclosure (for `auditAccess`, or a statement that writes it with the access's rows). */
+export function disclosureEntry(context: Actor, disclosure: Disclosure): AuditEntryInput {
+  return {
     actor: context.principal,
     operatorId: context.purpose.operatorId,
     centreCode: context.access?.actingCentre() ?? null,
@@ -37,7 +37,12 @@ export async function auditAccess(tx: Queryable, context: Actor, disclosure: Dis
     caseRef: disclosure.caseRef === undefined ? context.purpose.caseRef : disclosure.caseRef,
     outcome: 'allowed',
     requestId: context.requestId,
-  });
+  };
+}
+
+/** Records an allowed disclosure of a subject's data in the transaction that performs it. */
+export async function auditAccess(tx: Queryable, context: Actor, disclosure: Disclosure): Promise<void> {
+  await recordAudit(tx, disclosureEntry(context, disclosure));
 }
 
 export interface Refusal {

@@ -6,7 +6,7 @@
  * previous material, and so does a new number of a personal certificate (a renewed card) — not
  * another flat of the same holder (`replacedBy`); a revoked one is never served as valid again.
  */
-import { randomBytes } from 'node:crypto';
+import { newRandomId } from '../platform/random-ids.js';
 import { and, asc, desc, eq, gt, inArray, ne, or, sql } from 'drizzle-orm';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import type { Database, Queryable } from '../db/client.js';
@@ -135,7 +135,7 @@ const confirmCertificate = reusableStatement<
 );
 
 function newRevocationId(): string {
-  return `rvk_${randomBytes(12).toString('base64url')}`;
+  return newRandomId('rvk');
 }
 
 /**

@@ -8,7 +8,8 @@
  *
  * Statements whose text varies with their input (an IN list, a multi-row VALUES) would each
  * become a prepared statement of their own that lives as long as the connection; those with many
- * parameters are left unnamed to bound that (connections are recycled every 30 minutes).
+ * parameters are left unnamed to bound that (connections are recycled every 30 minutes), unless
+ * drizzle says they were built once (`.prepare(name)`: one text, however many parameters).
  *
  * Transactions begin without a round trip of their own: postgres.js sends `begin` and waits for
  * its answer before the first statement, and `savepoint` likewise. Here both are queued on the
@@ -37,7 +38,10 @@ function preparedUnsafe(client: postgres.Sql | postgres.ReservedSql) {
   return (query: string, parameters?: UnsafeParameters, options?: UnsafeOptions) =>
     client.unsafe(query, parameters, {
       ...options,
-      prepare: options !== PLANNED_EACH_TIME && (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS,
+      // drizzle asks to prepare (`prepare: true`) only what was built once with `.prepare(name)`: fixed text.
+      prepare:
+        options !== PLANNED_EACH_TIME &&
+        (options?.prepare === true || (parameters?.length ?? 0) <= MOST_PREPARED_PARAMETERS),
     });
 }
 

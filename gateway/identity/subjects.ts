@@ -5,7 +5,7 @@
  * that same transaction. There is no listing or search: a subject is reached by its exact
  * identifier, its exact department link, or its id.
  */
-import { randomBytes } from 'node:crypto';
+import { newRandomId } from '../platform/random-ids.js';
 import { and, eq, inArray, notInArray, notLike, or } from 'drizzle-orm';
 import type { SubjectRef } from '../../adapters/sdk/types.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
@@ -50,7 +50,7 @@ type SubjectRow = typeof subjects.$inferSelect;
 type LinkRow = typeof subjectLinks.$inferSelect;
 
 export function newSubjectId(): string {
-  return `sub_${randomBytes(12).toString('base64url')}`;
+  return newRandomId('sub');
 }
 
 /** Where a subject's sealed values are kept: what their seal is bound to (gateway/protection). */
@@ -403,7 +403,7 @@ export async function linkSubject(
       const inserted = await tx
         .insert(subjectLinks)
         .values({
-          id: `lnk_${randomBytes(12).toString('base64url')}`,
+          id: newRandomId('lnk'),
           subjectId,
           departmentCode,
           identifierType: input.identifierType,

@@ -28,15 +28,23 @@ addFormats(ajv);
 
 /** Compiled validators by schema text: items are few and their schemas rarely change. */
 const compiled = new Map<string, ValidateFunction>();
+/**
+ * The same by schema object: the item catalogue hands out one object per item until it reloads,
+ * and writing it out as the key cost every case check a serialisation (bench:cases profile).
+ */
+const compiledByObject = new WeakMap<Record<string, unknown>, ValidateFunction>();
 
 /** Compiles a form schema, throwing the compiler's message when it is not a valid strict schema. */
 export function compileFormSchema(schema: Record<string, unknown>): ValidateFunction {
+  const known = compiledByObject.get(schema);
+  if (known) return known;
   const key = JSON.stringify(schema);
   let validate = compiled.get(key);
   if (!validate) {
     validate = ajv.compile(schema);
     compiled.set(key, validate);
   }
+  compiledByObject.set(schema, validate);
   return validate;
 }
 

@@ -90,6 +90,44 @@ export function checkResultChoice(
   return { caseId, method, address };
 }
 
+/**
+ * The row `recordResultChoice` stores for `checked`, as a read would answer it (`address`: the
+ * choice's address as given, which a read opens back to). For statements that write it with the
+ * case (`insertOpenedCase`): no column of the row the window sees has a default that the
+ * database decides.
+ */
+export function resultChoiceRow(
+  checked: CheckedResultChoice,
+  address: CaseResultRow['address'],
+  at: Date,
+): CaseResultRow {
+  return {
+    caseId: checked.caseId,
+    method: checked.method,
+    status: 'preparing',
+    address,
+    pickupCode: null,
+    pickupFailures: 0,
+    pickupLockedUntil: null,
+    readyAt: null,
+    collectedAt: null,
+    collectedBy: null,
+    carrier: null,
+    trackingNumber: null,
+    lastRoute: null,
+    routesCheckedAt: null,
+    deliveredAt: null,
+    materialId: null,
+    attempts: 0,
+    nextAttemptAt: null,
+    leaseOwner: null,
+    leaseUntil: null,
+    lastError: null,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
 /** Stores the checked choice with the new case (in the opening's transaction); answers the stored row. */
 export function recordResultChoice(tx: Queryable, checked: CheckedResultChoice): Promise<CaseResultRow> {
   return insertResultChoice(tx, checked).then(([row]) => {
