@@ -50,11 +50,8 @@ export interface PublishResult {
   breakingChanges: number;
 }
 
-/**
- * A version's document as JSON text, rendered by the database. Reading the `jsonb` column as a
- * value would make the driver parse the whole document on the event loop; the worker parses this.
- */
-const documentJsonColumn = sql<string>`${contractVersions.document}::text`;
+/** A version's document as JSON text (stored so): the worker parses it, not the event loop. */
+const documentJsonColumn = contractVersions.document;
 
 export function newContractVersionId(): string {
   return `ctv_${randomBytes(12).toString('base64url')}`;
@@ -239,8 +236,8 @@ async function publishParsed(
     version: parsed.version,
     seq: previous ? previous.seq + 1 : 1,
     openapiVersion: parsed.openapiVersion,
-    // Handed to the database as text: stringifying the object would hold the event loop.
-    document: sql`${parsed.documentJson}::jsonb`,
+    // The worker's JSON text: stringifying the object would hold the event loop.
+    document: parsed.documentJson,
     sourceText: parsed.sourceText,
     sourceFormat: parsed.sourceFormat,
     sourceSha256: parsed.sourceSha256,

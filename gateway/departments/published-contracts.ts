@@ -5,7 +5,7 @@
  * version pointers periodically, so a publication through another instance is seen within the
  * interval without a restart.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { MutableContractSet } from '../../adapters/sdk/contract-validation.js';
 import type { Database } from '../db/client.js';
@@ -67,7 +67,7 @@ export class PublishedContracts {
   private async load(resourceCode: string, version: string, departmentCode: string): Promise<void> {
     const [row] = await this.db
       .select({
-        documentJson: sql<string>`${contractVersions.document}::text`,
+        documentJson: contractVersions.document,
         openapiVersion: contractVersions.openapiVersion,
       })
       .from(contractVersions)
