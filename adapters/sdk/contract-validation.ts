@@ -339,10 +339,13 @@ export function compileContract(document: object, meta: ContractMeta, options: C
 }
 
 /** JSON values in an answer small enough to gather all its violations (at most ~1 ms per 100 values). */
-const MAX_VALUES_FOR_EVERY_VIOLATION = 1_000;
+export const MAX_VALUES_FOR_EVERY_VIOLATION = 1_000;
 
-/** Whether `body` has at most `MAX_VALUES_FOR_EVERY_VIOLATION` values; stops counting past it. */
-function isSmallAnswer(body: unknown): boolean {
+/**
+ * Whether `body` has at most `MAX_VALUES_FOR_EVERY_VIOLATION` values; stops counting past it.
+ * Gathering every violation costs schema size × answer size, so only small values get it.
+ */
+export function isSmallAnswer(body: unknown): boolean {
   let values = 0;
   const pending: unknown[] = [body];
   while (pending.length > 0) {

@@ -63,11 +63,24 @@ const MAX_FORM_DEPTH = 32;
 
 /** Whether `value` nests at most `maxDepth` levels; iterative, so hostile depth cannot overflow the stack. */
 function nestsWithin(value: unknown, maxDepth: number): boolean {
-  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    if (next.depth >= maxDepth) return false;
-    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  // Only objects and arrays are queued, each with its depth: a million-element array of numbers
+  // allocates nothing per element (a record per element cost ~1 s with its collection).
+  const pending: object[] = [];
+  const depths: number[] = [];
+  if (typeof value === 'object' && value !== null) {
+    pending.push(value);
+    depths.push(0);
+  }
+  while (pending.length > 0) {
+    const next = pending.pop() as object;
+    const depth = depths.pop() as number;
+    if (depth >= maxDepth) return false;
+    const children: unknown[] = Array.isArray(next) ? next : Object.values(next);
+    for (const child of children) {
+      if (typeof child !== 'object' || child === null) continue;
+      pending.push(child);
+      depths.push(depth + 1);
+    }
   }
   return true;
 }
@@ -82,11 +95,18 @@ const UNTRANSFERABLE =
  */
 function transferable(value: unknown): boolean {
   const pending: unknown[] = [value];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+  while (pending.length > 0) {
+    const next = pending.pop();
     if (typeof next === 'string') {
       if (UNTRANSFERABLE.test(next)) return false;
+    } else if (Array.isArray(next)) {
+      // Array indexes are no text of the form: only the items are read (no key strings made).
+      for (const item of next) if (typeof item === 'object' || typeof item === 'string') pending.push(item);
     } else if (typeof next === 'object' && next !== null) {
-      for (const [key, child] of Object.entries(next)) pending.push(key, child);
+      for (const key in next) {
+        if (UNTRANSFERABLE.test(key)) return false;
+        pending.push((next as Record<string, unknown>)[key]);
+      }
     }
   }
   return true;

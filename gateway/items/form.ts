@@ -6,6 +6,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
+import { isSmallAnswer } from '../../adapters/sdk/contract-validation.js';
 import { linearPatternProblem, linearRegExpEngine } from '../../adapters/sdk/linear-patterns.js';
 import { useLinearUniqueItems } from '../../adapters/sdk/unique-items.js';
 import { ApiError, message } from '../platform/errors.js';
@@ -17,35 +18,58 @@ const addFormats = formatsModule.default;
 // `required` naming a property defined elsewhere (in `if`/`then` branches), which is legitimate.
 // Window systems send the text patterns run against: patterns match in linear time (re2js, see
 // adapters/sdk/linear-patterns.ts), and `uniqueItems` is decided without comparing every pair.
-const ajv = new Ajv2020({
-  allErrors: true,
-  strict: true,
-  strictRequired: false,
-  code: { regExp: linearRegExpEngine },
-});
-useLinearUniqueItems(ajv);
-addFormats(ajv);
+function newFormAjv(allErrors: boolean): Ajv2020 {
+  const instance = new Ajv2020({
+    allErrors,
+    strict: true,
+    strictRequired: false,
+    code: { regExp: linearRegExpEngine },
+  });
+  useLinearUniqueItems(instance);
+  addFormats(instance);
+  return instance;
+}
 
-/** Compiled validators by schema text: items are few and their schemas rarely change. */
-const compiled = new Map<string, ValidateFunction>();
 /**
- * The same by schema object: the item catalogue hands out one object per item until it reloads,
- * and writing it out as the key cost every case check a serialisation (bench:cases profile).
+ * Forms are checked up to their first problem, then (when small) again for every problem: with
+ * every problem gathered at once, a form of a million failing array items held the event loop
+ * 1.5 s (test/security/hostile-input.test.ts).
  */
-const compiledByObject = new WeakMap<Record<string, unknown>, ValidateFunction>();
+const firstProblem = newFormAjv(false);
+const everyProblem = newFormAjv(true);
+
+interface CompiledForms {
+  byText: Map<string, ValidateFunction>;
+  /**
+   * The same by schema object: the item catalogue hands out one object per item until it
+   * reloads, and writing it out as the key cost every case check a serialisation (bench:cases).
+   */
+  byObject: WeakMap<Record<string, unknown>, ValidateFunction>;
+}
+
+const compiledForms = new Map<Ajv2020, CompiledForms>();
+
+function compiledWith(instance: Ajv2020, schema: Record<string, unknown>): ValidateFunction {
+  let forms = compiledForms.get(instance);
+  if (!forms) {
+    forms = { byText: new Map(), byObject: new WeakMap() };
+    compiledForms.set(instance, forms);
+  }
+  const known = forms.byObject.get(schema);
+  if (known) return known;
+  const key = JSON.stringify(schema);
+  let validate = forms.byText.get(key);
+  if (!validate) {
+    validate = instance.compile(schema);
+    forms.byText.set(key, validate);
+  }
+  forms.byObject.set(schema, validate);
+  return validate;
+}
 
 /** Compiles a form schema, throwing the compiler's message when it is not a valid strict schema. */
 export function compileFormSchema(schema: Record<string, unknown>): ValidateFunction {
-  const known = compiledByObject.get(schema);
-  if (known) return known;
-  const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(key, validate);
-  }
-  compiledByObject.set(schema, validate);
-  return validate;
+  return compiledWith(everyProblem, schema);
 }
 
 /**
@@ -78,11 +102,23 @@ export function nonLinearPatterns(schema: unknown): { pattern: string; problem: 
   return found;
 }
 
-/** Checks a case's form data; `form_invalid` (422) lists every problem with its pointer. */
+/** Problems one `form_invalid` answer lists at most. */
+const MAX_LISTED_PROBLEMS = 20;
+
+/**
+ * Checks a case's form data; `form_invalid` (422) lists its problems with their pointers: every
+ * one (up to 20) for a form of at most 1,000 values, the first for a larger one.
+ */
 export function checkForm(itemCode: string, schema: Record<string, unknown>, form: Record<string, unknown>): void {
-  const validate = compileFormSchema(schema);
-  if (validate(form)) return;
-  const errors = (validate.errors ?? []).map((error) => ({
+  const first = compiledWith(firstProblem, schema);
+  if (first(form)) return;
+  let found = first.errors ?? [];
+  if (isSmallAnswer(form)) {
+    const every = compileFormSchema(schema);
+    every(form);
+    found = every.errors ?? found;
+  }
+  const errors = found.slice(0, MAX_LISTED_PROBLEMS).map((error) => ({
     path: error.instancePath || '/',
     message:
       error.keyword === 'additionalProperties'
