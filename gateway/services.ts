@@ -213,7 +213,7 @@ export async function createServices(
     database.db,
     createContractSet([], { metrics: departmentMetrics }),
     logger,
-    (json) => sharedContractChecker.rewriteOpenApi30(json),
+    (json, options) => sharedContractChecker.checkableSlices(json, options),
   );
   await publishedContracts.sync();
   // Out-of-tree adapters (adapterPackage, adapterPath) are imported now, before the registry needs them.

@@ -6,13 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Principal } from '../gateway/auth/principal.js';
 import { requireResourceUse } from '../gateway/departments/calls.js';
 import { seedRepositoryContracts } from '../gateway/contracts/repository.js';
-import { auditEntries } from '../gateway/db/schema.js';
+import { auditEntries, contractVersions } from '../gateway/db/schema.js';
 import { ApiError } from '../gateway/platform/errors.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 
@@ -199,6 +199,38 @@ describe('publishing', () => {
   it('publishes a JSON envelope with the document as text', async () => {
     const response = await publishJson({ document: toYaml(small('tst.licences', '1.0.0', 'conditional')) });
     expect(response.status, await response.clone().text()).toBe(201);
+  });
+
+  it('stores a compact JSON document once, and a reformatted one beside its source; both are served and loaded', async () => {
+    const compact = small('tst.compactjson', '1.0.0');
+    const pretty = small('tst.prettyjson', '1.0.0');
+    expect((await publishJson({ document: JSON.stringify(compact) })).status).toBe(201);
+    expect((await publishJson({ document: JSON.stringify(pretty, null, 2) })).status).toBe(201);
+    const stored = await gw.services.db
+      .select({ resourceCode: contractVersions.resourceCode, document: contractVersions.document })
+      .from(contractVersions)
+      .where(inArray(contractVersions.resourceCode, ['tst.compactjson', 'tst.prettyjson']))
+      .orderBy(contractVersions.resourceCode);
+    // The compact source is the document's JSON text: stored once, read through source_text.
+    expect(stored).toEqual([
+      { resourceCode: 'tst.compactjson', document: null },
+      { resourceCode: 'tst.prettyjson', document: JSON.stringify(pretty) },
+    ]);
+    for (const [code, document] of [
+      ['tst.compactjson', compact],
+      ['tst.prettyjson', pretty],
+    ] as const) {
+      const version = await get(`/v1/contracts/${code}/versions/1.0.0`, departmentToken);
+      expect(((await version.json()) as { document: Doc }).document).toEqual(document);
+      expect(gw.services.publishedContracts.set.get(code)?.version).toBe('1.0.0');
+    }
+    // The next version is diffed against the stored (or source) JSON of the one before.
+    const next = small('tst.compactjson', '1.1.0');
+    next.paths['/extra'] = structuredClone(Object.values(next.paths)[0]);
+    next.paths['/extra'].get.operationId = 'getExtra';
+    const published = await publishJson({ document: JSON.stringify(next) });
+    expect(published.status, await published.clone().text()).toBe(201);
+    expect(await published.json()).toMatchObject({ changes: [{ code: 'path_added', severity: 'compatible' }] });
   });
 
   it('refuses a department publishing for another department', async () => {

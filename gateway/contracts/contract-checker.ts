@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ApiError, type DetailText, type ErrorCode, type ProblemExtras, message } from '../platform/errors.js';
-
+import type { JsonSlice } from '../platform/json-slices.js';
 import type { CatalogueData, PartialCatalogueData } from './catalogue-data.js';
 import { type ContractChange, ContractDiffError } from './diff.js';
 import type { ParsedContractDocument } from './document.js';
@@ -24,9 +24,8 @@ export type CheckJob =
   /** A publish request's JSON body, `{ document, catalogue }`, as it came. */
   | { kind: 'read-request'; body: string }
   | { kind: 'diff'; previousJson: string; nextJson: string }
-  | { kind: 'yaml-to-json'; yaml: string }
   | { kind: 'json-to-yaml'; json: string }
-  | { kind: 'openapi30-json-schema'; json: string };
+  | { kind: 'checkable-slices'; json: string; rewriteOpenApi30: boolean };
 
 export type CheckReply =
   | {
@@ -38,6 +37,7 @@ export type CheckReply =
     }
   | { ok: true; kind: 'diff'; changes: ContractChange[] }
   | { ok: true; kind: 'text'; text: string }
+  | { ok: true; kind: 'slices'; slices: JsonSlice[] }
   | { ok: false; apiError: { code: ErrorCode; detail?: DetailText; extras: ProblemExtras } }
   | { ok: false; diffError: string }
   | { ok: false; failure: string };
@@ -77,16 +77,17 @@ export interface ContractChecker {
   /** `diffContracts`, in the worker; throws `ContractDiffError` as the diff does. */
   diff(previousJson: string, nextJson: string): Promise<ContractChange[]>;
   /**
-   * A published YAML document as JSON text, or a published JSON document as YAML text. Converting a
-   * 2 MiB document takes the YAML library half a second; readers must not hold the event loop either.
+   * A published JSON document as YAML text. Converting a 2 MiB document takes the YAML library half
+   * a second; readers must not hold the event loop either.
    */
-  convert(kind: 'yaml-to-json' | 'json-to-yaml', text: string): Promise<string>;
+  toYaml(json: string): Promise<string>;
   /**
-   * A published OpenAPI 3.0 document (JSON text) with its schemas rewritten as JSON Schema, for the
-   * run-time checks of department answers (`rewriteOpenApi30`): a 2 MiB document is not walked on
-   * the event loop.
+   * A published document (JSON text) for the run-time checks of department answers, in slices the
+   * event loop parses one per turn (`assembleJsonSlices`): parsing the largest allowed document at
+   * once held it 50–150 ms. With `rewriteOpenApi30`, its 3.0 schemas are first rewritten as JSON
+   * Schema (`rewriteOpenApi30`), here too.
    */
-  rewriteOpenApi30(json: string): Promise<string>;
+  checkableSlices(json: string, options: { rewriteOpenApi30: boolean }): Promise<JsonSlice[]>;
   /** Whether a worker is running now (it is stopped when idle). */
   hasWorker(): boolean;
   /** Stops the worker (tests, shutdown); a later check starts a new one. */
@@ -243,15 +244,15 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
       if (reply.kind !== 'diff') throw new Error('contract checker: a diff answered as a read');
       return reply.changes;
     },
-    async convert(kind, text) {
-      const reply = unwrap(await enqueue(kind === 'yaml-to-json' ? { kind, yaml: text } : { kind, json: text }));
+    async toYaml(json) {
+      const reply = unwrap(await enqueue({ kind: 'json-to-yaml', json }));
       if (reply.kind !== 'text') throw new Error('contract checker: a conversion answered as something else');
       return reply.text;
     },
-    async rewriteOpenApi30(json) {
-      const reply = unwrap(await enqueue({ kind: 'openapi30-json-schema', json }));
-      if (reply.kind !== 'text') throw new Error('contract checker: a rewrite answered as something else');
-      return reply.text;
+    async checkableSlices(json, options) {
+      const reply = unwrap(await enqueue({ kind: 'checkable-slices', json, ...options }));
+      if (reply.kind !== 'slices') throw new Error('contract checker: slicing answered as something else');
+      return reply.slices;
     },
     hasWorker: () => worker !== undefined,
     close: async () => {

@@ -13,7 +13,7 @@ import { refusal } from '../access/context.js';
 import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
-import { contractResources, contractVersions } from '../db/schema.js';
+import { contractDocumentJson, contractResources, contractVersions } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
 import type { CatalogueData, PartialCatalogueData, SharingType } from './catalogue-data.js';
 import { type ContractChange, ContractDiffError, breakingChanges } from './diff.js';
@@ -51,7 +51,11 @@ export interface PublishResult {
 }
 
 /** A version's document as JSON text (stored so): the worker parses it, not the event loop. */
-const documentJsonColumn = contractVersions.document;
+const documentJsonColumn = contractDocumentJson;
+
+/** The document column's value: null when the source is the document's JSON text already. */
+const storedDocumentJson = (parsed: { documentJson: string; sourceText: string; sourceFormat: string }) =>
+  parsed.sourceFormat === 'json' && parsed.documentJson === parsed.sourceText ? null : parsed.documentJson;
 
 export function newContractVersionId(): string {
   return `ctv_${randomBytes(12).toString('base64url')}`;
@@ -237,7 +241,7 @@ async function publishParsed(
     seq: previous ? previous.seq + 1 : 1,
     openapiVersion: parsed.openapiVersion,
     // The worker's JSON text: stringifying the object would hold the event loop.
-    document: parsed.documentJson,
+    document: storedDocumentJson(parsed),
     sourceText: parsed.sourceText,
     sourceFormat: parsed.sourceFormat,
     sourceSha256: parsed.sourceSha256,
@@ -457,21 +461,21 @@ export interface ContractVersionView extends VersionSummary {
 
 /**
  * The version as a `ContractVersionView` in JSON text. The document is the published text as it
- * is when it was JSON, or the YAML converted in the worker; it and the list of changes are put
- * into the answer as text, never parsed here: a document at the limits parsed on the event loop
- * held it for up to 0.4 s. The stored text, not the `jsonb` column (which reorders keys), is what
- * the publisher wrote.
+ * is when it was JSON, or the stored JSON of a YAML one (the document publication checked, read
+ * with its linear key check: the YAML library's own took 6–9 s of worker time for 19,000 keys);
+ * it and the list of changes are put into the answer as text, never parsed here: a document at
+ * the limits parsed on the event loop held it for up to 0.4 s.
  */
 export async function getContractVersionJson(db: Queryable, resourceCode: string, version: string): Promise<string> {
   const row = await requireContractVersion(db, resourceCode, version, {
     ...versionSummaryColumns,
     sourceFormat: contractVersions.sourceFormat,
-    sourceText: contractVersions.sourceText,
+    // A JSON source is answered as written, with its spacing; a YAML one as its stored JSON.
+    documentJson: sql<string>`case when ${contractVersions.sourceFormat} = 'json' then ${contractVersions.sourceText} else ${documentJsonColumn} end`,
     catalogue: contractVersions.catalogue,
     changesJson: sql<string>`${contractVersions.changes}::text`,
   });
-  const documentJson =
-    row.sourceFormat === 'json' ? row.sourceText : await sharedContractChecker.convert('yaml-to-json', row.sourceText);
+  const { documentJson } = row;
   const rest: Omit<ContractVersionView, 'changeList' | 'document'> = {
     resourceCode,
     ...versionSummaryOf(row),
@@ -488,7 +492,7 @@ export async function getContractVersionYaml(db: Queryable, resourceCode: string
     sourceFormat: contractVersions.sourceFormat,
     sourceText: contractVersions.sourceText,
   });
-  return row.sourceFormat === 'yaml' ? row.sourceText : sharedContractChecker.convert('json-to-yaml', row.sourceText);
+  return row.sourceFormat === 'yaml' ? row.sourceText : sharedContractChecker.toYaml(row.sourceText);
 }
 
 export interface VersionDiff {

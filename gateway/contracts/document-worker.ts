@@ -5,9 +5,10 @@
  * stop them.
  */
 import { parentPort } from 'node:worker_threads';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import { rewriteOpenApi30 } from '../../adapters/sdk/openapi-30-schemas.js';
 import { ApiError } from '../platform/errors.js';
+import { sliceJson } from '../platform/json-slices.js';
 import { type PartialCatalogueData, resolveCatalogueData } from './catalogue-data.js';
 import { ContractDiffError, diffContracts } from './diff.js';
 import { readContractDocument } from './document.js';
@@ -32,18 +33,14 @@ async function run(job: CheckJob): Promise<CheckReply> {
       const request = readPublicationRequest(job.body);
       return await read(request.document, request.catalogue);
     }
-    if (job.kind === 'yaml-to-json') {
-      // Published YAML was checked at publication (aliases capped), so reading it again is safe.
-      const value: unknown = parseYaml(job.yaml, {
-        schema: 'core',
-        merge: false,
-        maxAliasCount: 20,
-        logLevel: 'error',
-      });
-      return { ok: true, kind: 'text', text: JSON.stringify(value) };
+    if (job.kind === 'checkable-slices') {
+      const document = JSON.parse(job.json) as unknown;
+      return {
+        ok: true,
+        kind: 'slices',
+        slices: sliceJson(job.rewriteOpenApi30 ? rewriteOpenApi30(document) : document),
+      };
     }
-    if (job.kind === 'openapi30-json-schema')
-      return { ok: true, kind: 'text', text: JSON.stringify(rewriteOpenApi30(JSON.parse(job.json) as unknown)) };
     if (job.kind === 'json-to-yaml') {
       return {
         ok: true,

@@ -373,7 +373,9 @@ export const contractVersions = pgTable(
     openapiVersion: text('openapi_version').notNull(),
     // JSON text, not jsonb: nothing queries inside it, and embedded PGlite parsed a 2 MiB jsonb
     // document on the gateway's thread at every publication (65–230 ms against 25–37 ms as text).
-    document: text('document').notNull(),
+    // Null when it is the source text itself (JSON sent compact, the common case): the JSON is
+    // then read from source_text, and PGlite writes the document once, not twice (issue 18).
+    document: text('document'),
     sourceText: text('source_text').notNull(),
     sourceFormat: text('source_format').notNull(),
     sourceSha256: text('source_sha256').notNull(),
@@ -387,6 +389,12 @@ export const contractVersions = pgTable(
     uniqueIndex('contract_versions_resource_seq_key').on(table.resourceCode, table.seq),
   ],
 );
+
+/**
+ * A version's document as JSON text: stored apart only when it differs from the JSON source
+ * (`contract_versions.document` is null otherwise).
+ */
+export const contractDocumentJson = sql<string>`coalesce(${contractVersions.document}, ${contractVersions.sourceText})`;
 
 /**
  * A consumer's request for a conditional resource, and the owning department's decision. An

@@ -9,11 +9,12 @@ import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { MutableContractSet } from '../../adapters/sdk/contract-validation.js';
 import type { Database } from '../db/client.js';
-import { contractResources, contractVersions } from '../db/schema.js';
+import { contractDocumentJson, contractResources, contractVersions } from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
+import { type JsonSlice, assembleJsonSlices } from '../platform/json-slices.js';
 
-/** A 3.0 document this size is rewritten on the event loop in a few milliseconds. */
-const REWRITE_HERE_MAX_CHARS = 64 * 1024;
+/** A document this size is parsed (and its 3.0 schemas rewritten) on the event loop in a few milliseconds. */
+const LOAD_HERE_MAX_CHARS = 64 * 1024;
 
 export class PublishedContracts {
   /** resource code → version currently compiled into the set. */
@@ -26,10 +27,11 @@ export class PublishedContracts {
     readonly set: MutableContractSet,
     private readonly logger: Logger,
     /**
-     * Rewrites a large OpenAPI 3.0 document's schemas as JSON Schema off the event loop (the
-     * contract worker); smaller ones are rewritten here. Without it, all are rewritten here.
+     * Cuts a large document into slices off the event loop (the contract worker), its OpenAPI 3.0
+     * schemas rewritten as JSON Schema first when asked; smaller ones are parsed and rewritten
+     * here. Without it, all are.
      */
-    private readonly rewriteOpenApi30?: (json: string) => Promise<string>,
+    private readonly checkableSlices?: (json: string, options: { rewriteOpenApi30: boolean }) => Promise<JsonSlice[]>,
   ) {}
 
   /** Compiles every resource whose latest version is not the one loaded. */
@@ -67,7 +69,7 @@ export class PublishedContracts {
   private async load(resourceCode: string, version: string, departmentCode: string): Promise<void> {
     const [row] = await this.db
       .select({
-        documentJson: contractVersions.document,
+        documentJson: contractDocumentJson,
         openapiVersion: contractVersions.openapiVersion,
       })
       .from(contractVersions)
@@ -88,18 +90,18 @@ export class PublishedContracts {
   }
 
   /**
-   * The document, its 3.0 schemas rewritten in the worker when it is large. Compiling needs the
-   * object, so it is parsed here, once: publication bounds its values (`MAX_DOCUMENT_NODES`) so
-   * that this stays short.
+   * The document as an object: compiling the checks needs one. A large one is built here from the
+   * worker's slices, one per turn of the event loop, its 3.0 schemas already rewritten there.
    */
   private async checkableDocument(
     json: string,
     openapiVersion: string,
   ): Promise<{ document: object; schemasRewritten: boolean }> {
-    const is30 = openapiVersion.startsWith('3.0');
-    if (!is30 || !this.rewriteOpenApi30 || json.length <= REWRITE_HERE_MAX_CHARS)
+    if (!this.checkableSlices || json.length <= LOAD_HERE_MAX_CHARS)
       return { document: JSON.parse(json) as object, schemasRewritten: false };
-    return { document: JSON.parse(await this.rewriteOpenApi30(json)) as object, schemasRewritten: true };
+    const rewriteOpenApi30 = openapiVersion.startsWith('3.0');
+    const slices = await this.checkableSlices(json, { rewriteOpenApi30 });
+    return { document: (await assembleJsonSlices(slices)) as object, schemasRewritten: rewriteOpenApi30 };
   }
 
   /** Re-reads the catalogue every `intervalMs` until `stop`. */
