@@ -139,28 +139,48 @@ export interface DatabaseHandle {
 
 /** The first byte of a frontend message that starts a statement: Parse (extended) or Query (simple). */
 const STATEMENT_START_BYTES = new Set(['P'.charCodeAt(0), 'Q'.charCodeAt(0)]);
+const BIND_BYTE = 'B'.charCodeAt(0);
 const SYNC_BYTE = 'S'.charCodeAt(0);
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Work PGlite may do in one turn of the event loop before the next statement waits for another. */
+const TURN_SHARE_MS = 4;
+/** Parameters this large (a contract document) cost the engine tens of ms: a turn of their own. */
+const LARGE_BIND_BYTES = 64 * 1024;
 
 /**
- * PGlite whose every statement starts in a macrotask of its own. Its engine runs on the calling
- * thread and answers without I/O, so a transaction's statements and the work between them would
- * otherwise all run in one turn of the event loop: publishing the largest allowed contract held it
- * 160–230 ms (select, insert of ~1.2 MB, audit, commit, then the load that parses the document).
+ * PGlite that lets the event loop turn between statements. Its engine runs on the calling thread
+ * and answers without I/O, so a transaction's statements and the work between them all ran in one
+ * turn: publishing the largest allowed contract held it 160–230 ms (select, insert of ~1.2 MB,
+ * audit, commit). A statement now starts in a new turn once the current one has worked
+ * `TURN_SHARE_MS` (yielding before every statement cost ~50 % more per cheap statement), one with
+ * large parameters always does, and the work on a slow statement's rows starts in a new turn too.
  * PostgreSQL's answers arrive as socket reads, so there each statement is a turn of its own anyway.
  */
 function yieldingBetweenStatements(Embedded: typeof PGlite): typeof PGlite {
   return class YieldingPGlite extends Embedded {
+    /** When this client last resumed from a yield: the current turn started no earlier. */
+    private turnStartedAt = performance.now();
+
+    private async nextTurn(): Promise<void> {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.turnStartedAt = performance.now();
+    }
+
+    private turnSpent(): boolean {
+      return performance.now() - this.turnStartedAt > TURN_SHARE_MS;
+    }
+
     override async execProtocolStream(
       message: Uint8Array,
       options: Parameters<PGlite['execProtocolStream']>[1],
     ): ReturnType<PGlite['execProtocolStream']> {
       const first = message[0] ?? 0;
-      if (STATEMENT_START_BYTES.has(first)) await nextTurn();
+      if (
+        (STATEMENT_START_BYTES.has(first) && this.turnSpent()) ||
+        (first === BIND_BYTE && message.length > LARGE_BIND_BYTES)
+      )
+        await this.nextTurn();
       const answer = await super.execProtocolStream(message, options);
-      // After a statement's Sync, the caller's work on its rows (parsing a large document, say)
-      // starts in a turn of its own too.
-      if (first === SYNC_BYTE) await nextTurn();
+      if (first === SYNC_BYTE && this.turnSpent()) await this.nextTurn();
       return answer;
     }
   };

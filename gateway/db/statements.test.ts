@@ -181,15 +181,26 @@ describe('PostgreSQL connections', () => {
 });
 
 describe('statements and the event loop', () => {
-  it("leave the event loop a turn between a transaction's statements, on embedded PGlite too", async () => {
-    // PGlite answers on this thread without I/O: without a turn between statements, a whole
-    // transaction (and the work on its rows) held the loop at once (issue 18: 160–230 ms).
+  // PGlite answers on this thread without I/O: without turns between statements, a whole
+  // transaction (and the work on its rows) held the loop at once (issue 18: 160–230 ms).
+  it('leave the event loop a turn before a statement with large parameters, on embedded PGlite too', async () => {
+    const document = 'x'.repeat(100_000);
     const turns = await turnsDuring(() =>
       handle.db.transaction(async (tx) => {
-        for (let index = 0; index < 5; index += 1) await tx.execute(sql`select ${index}::int as n`);
+        for (let index = 0; index < 5; index += 1) await tx.execute(sql`select length(${document}) as n`);
       }),
     );
-    // begin, five selects and commit: a turn at least before each statement.
-    expect(turns).toBeGreaterThanOrEqual(7);
+    expect(turns).toBeGreaterThanOrEqual(5);
+  });
+
+  it('leave the event loop a turn after a slow statement, on embedded PGlite too', async () => {
+    // Each of these takes the engine far longer than the few ms a turn may work.
+    const turns = await turnsDuring(() =>
+      handle.db.transaction(async (tx) => {
+        for (let index = 0; index < 3; index += 1)
+          await tx.execute(sql`select count(*) from generate_series(1, 300000 + ${index})`);
+      }),
+    );
+    expect(turns).toBeGreaterThanOrEqual(3);
   });
 });
