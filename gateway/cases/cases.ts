@@ -65,6 +65,8 @@ import {
   selectCertificateFacts,
   selectDeliveries,
   selectSubjectKind,
+  selectSubmissionParts,
+  type JoinedRequirementRow,
 } from './statements.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
 
@@ -517,6 +519,17 @@ export async function visibleCase(
     selectDeliveries(tx, { caseId }),
   ]);
   if (!row) throw new ApiError('not_found', message('case.not_found'));
+  return decidedCase(tx, context, row, deliveryRows, action);
+}
+
+/** The policy's yes to `action` on a case read (with its deliveries); otherwise as `visibleCase` refuses. */
+async function decidedCase(
+  tx: Queryable,
+  context: AccessContext,
+  row: CaseRow,
+  deliveryRows: DeliveryRow[],
+  action: 'case.read' | 'case.change',
+): Promise<VisibleCase> {
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
   const facts = factsOfCase(row, deliveryRows);
   const decision = await caseContext.access.decide(tx, action, { kind: 'case', case: facts });
@@ -598,10 +611,7 @@ async function readCaseParts(
   return casePartsFrom(joined, deliveryRows);
 }
 
-function casePartsFrom(
-  joined: Awaited<ReturnType<typeof selectCaseMaterials>>,
-  deliveryRows: readonly DeliveryRow[],
-): CaseParts {
+function casePartsFrom(joined: readonly JoinedRequirementRow[], deliveryRows: readonly DeliveryRow[]): CaseParts {
   const attached = new Map<string, MaterialRow>();
   const facts = new Map<string, CertificateFacts>();
   for (const { material, certificate } of joined) {
@@ -1651,13 +1661,14 @@ export async function submitCase(
   caseId: string,
   input: SubmitInput,
 ): Promise<{ view: CaseView; written: Promise<void> }> {
-  // One round trip: the case (locked first: the statements run in this order), its deliveries, its
-  // requirement rows and its result. The rows are used only once the policy has said yes.
-  const [visible, joined, resultRow] = await Promise.all([
-    visibleCase(tx, context, caseId, 'case.change', { lock: true }),
-    selectCaseMaterials(tx, { caseId }),
-    findResult(tx, caseId),
+  // One round trip: the case locked, then (a statement of its own, so it reads after the lock is
+  // granted) its deliveries, requirement rows and result. Used only once the policy has said yes.
+  const [[locked], { deliveries: readDeliveries, requirements: joined, result: resultRow }] = await Promise.all([
+    selectCaseForUpdate(tx, { caseId }),
+    selectSubmissionParts(tx, caseId),
   ]);
+  if (!locked) throw new ApiError('not_found', message('case.not_found'));
+  const visible = await decidedCase(tx, context, locked, readDeliveries, 'case.change');
   const { row } = visible;
   if (row.status !== 'open')
     throw new ApiError(

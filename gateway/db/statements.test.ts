@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../../test/harness.js';
 import { recordAudit } from '../audit/record.js';
 import { type DatabaseHandle, openDatabase, reportRows, rowsOf, transactionEndingWith } from './client.js';
-import { auditEntries } from './schema.js';
-import { reusableStatement } from './statements.js';
+import { auditEntries, idempotencyKeys } from './schema.js';
+import { reusableStatement, tableRowReader, textStatement } from './statements.js';
 
 let database: TestDatabase;
 let handle: DatabaseHandle;
@@ -89,6 +89,50 @@ describe('reusable statements', () => {
     );
     expect(seen).toEqual([2, 2]);
     expect((await countInside(handle.db, { action: 'test.one' }))[0]?.count).toBe(2);
+  });
+});
+
+describe('rows read by a text statement or as JSON', () => {
+  it('come out as drizzle maps them (timestamps, arrays, nulls, JSON values of every kind)', async () => {
+    const entryId = await recordAudit(handle.db, {
+      actor,
+      action: 'test.row_reader',
+      outcome: 'allowed',
+      fields: ['a', 'b'],
+      materialTypes: [],
+    });
+    const bodies = [{ nested: { list: [1, 'two'] } }, ['a', 2], 42, null];
+    await handle.db.insert(idempotencyKeys).values(
+      bodies.map((responseBody, index) => ({
+        clientId: 'cli_row_reader',
+        key: `key-${index}`,
+        scope: 'test',
+        requestHash: 'hash',
+        responseStatus: index === 3 ? null : 200,
+        responseBody,
+      })),
+    );
+    const readAudit = tableRowReader(auditEntries);
+    const readKey = tableRowReader(idempotencyKeys);
+    const asText = textStatement<[entryId: string], Record<string, unknown>>(
+      'select * from audit_entries where entry_id = $1',
+    );
+    const asJson = textStatement<[entryId: string, clientId: string], { audit: unknown; keys: unknown[] }>(
+      `select (select to_json(a) from audit_entries a where a.entry_id = $1) as audit,
+              (select json_agg(k order by k.key) from idempotency_keys k where k.client_id = $2) as keys`,
+    );
+    const [audited] = await entriesOf(entryId);
+    const keys = await handle.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.clientId, 'cli_row_reader'))
+      .orderBy(idempotencyKeys.key);
+    expect(keys.map((key) => key.responseBody)).toEqual(bodies);
+    const [text] = await asText(handle.db, [entryId]);
+    expect(readAudit(text)).toEqual(audited);
+    const [json] = await asJson(handle.db, [entryId, 'cli_row_reader']);
+    expect(readAudit(json?.audit)).toEqual(audited);
+    expect(json?.keys.map(readKey)).toEqual(keys);
   });
 });
 

@@ -8,7 +8,8 @@
  * client of the database or transaction it is given: inside a transaction it runs in that
  * transaction (checked by statements.test.ts on both drivers).
  */
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import { type Queryable, rowsOf } from './client.js';
 
 /** What drizzle's `.prepare(name)` returns, on either driver. */
@@ -73,3 +74,31 @@ export function textStatement<Params extends readonly unknown[], Row>(
  * at run time drizzle wraps it with the column's encoder like any value (jsonb, timestamps).
  */
 export const valuePlaceholder = <Value>(name: string): Value => sql.placeholder(name) as unknown as Value;
+
+/**
+ * Reads rows of `table` as PostgreSQL names their columns — a text statement's columns, or a row
+ * turned into JSON (`to_json(t)`, `json_agg(t)`) — into the objects drizzle's select gives, each
+ * value through its column's decoder as drizzle's own mapping does (timestamps, sealed JSON). A
+ * JSON column's value inside a JSON row is already parsed: a string there is passed on as the JSON
+ * text of that string, so the decoder parses it back to what it was.
+ */
+export function tableRowReader<Table extends PgTable>(table: Table): (raw: unknown) => Table['$inferSelect'] {
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
+    key,
+    name: column.name,
+    column,
+    isJson: column.getSQLType() === 'json' || column.getSQLType() === 'jsonb',
+  }));
+  return (raw) => {
+    const source = raw as Record<string, unknown>;
+    const row: Record<string, unknown> = {};
+    for (const { key, name, column, isJson } of columns) {
+      const value = source[name];
+      row[key] =
+        value === null || value === undefined
+          ? null
+          : column.mapFromDriverValue(isJson && typeof value === 'string' ? JSON.stringify(value) : value);
+    }
+    return row as Table['$inferSelect'];
+  };
+}
