@@ -36,7 +36,7 @@ import {
 import { deliverabilityGaps } from '../items/deliverability.js';
 import { checkForm } from '../items/form.js';
 import { chinaToday } from '../materials/dates.js';
-import { type MaterialRow, preferredReadableMaterials, visibleMaterials } from '../materials/materials.js';
+import { type MaterialRow, preferredReadableMaterialsWith, visibleMaterials } from '../materials/materials.js';
 import type { Clock } from '../platform/clock.js';
 import { maskMobile } from '../notifications/mobile.js';
 import type { ResultDeliveryChoice } from '../results/methods.js';
@@ -65,6 +65,8 @@ import {
   selectCertificateFacts,
   selectDeliveries,
   selectSubjectKind,
+  selectSubmissionParts,
+  type JoinedRequirementRow,
 } from './statements.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
 
@@ -517,6 +519,17 @@ export async function visibleCase(
     selectDeliveries(tx, { caseId }),
   ]);
   if (!row) throw new ApiError('not_found', message('case.not_found'));
+  return decidedCase(tx, context, row, deliveryRows, action);
+}
+
+/** The policy's yes to `action` on a case read (with its deliveries); otherwise as `visibleCase` refuses. */
+async function decidedCase(
+  tx: Queryable,
+  context: AccessContext,
+  row: CaseRow,
+  deliveryRows: DeliveryRow[],
+  action: 'case.read' | 'case.change',
+): Promise<VisibleCase> {
   const caseContext = withPurpose(context, { ...context.purpose, caseRef: row.caseNumber });
   const facts = factsOfCase(row, deliveryRows);
   const decision = await caseContext.access.decide(tx, action, { kind: 'case', case: facts });
@@ -598,10 +611,7 @@ async function readCaseParts(
   return casePartsFrom(joined, deliveryRows);
 }
 
-function casePartsFrom(
-  joined: Awaited<ReturnType<typeof selectCaseMaterials>>,
-  deliveryRows: readonly DeliveryRow[],
-): CaseParts {
+function casePartsFrom(joined: readonly JoinedRequirementRow[], deliveryRows: readonly DeliveryRow[]): CaseParts {
   const attached = new Map<string, MaterialRow>();
   const facts = new Map<string, CertificateFacts>();
   for (const { material, certificate } of joined) {
@@ -978,22 +988,25 @@ export async function openCase(
             .flatMap((requirement) => requirement.acceptedTypes),
         ),
       ];
-      const [[subject], available, ...partyMaterials] = await Promise.all([
+      // The chosen certificates' restrictions and alternatives come with the materials when the view needs them.
+      const withCertificates = needsCertificateFacts(item, input.form ?? {});
+      const [[subject], applicantMaterials, ...partyMaterials] = await Promise.all([
         // With the case number: `OW` + acceptance-centre date + a sequence shared by every instance,
         // short enough to read out. Drawn now, so every write of the case goes in one round trip (a
         // refused opening leaves a gap in the sequence, as a rolled-back one always did).
         selectSubjectNumberingCase(tx, [input.subjectId, `OW${today.replaceAll('-', '')}`]),
-        preferredReadableMaterials(
+        preferredReadableMaterialsWith(
           tx,
           opening.access,
           input.subjectId,
           acceptedTypes,
           today,
           boundReferences(item, input.form ?? {}),
+          withCertificates,
         ),
         // Reuse works per party subject: each buyer's ID card on file is that buyer's, not the seller's.
         ...parties.map((party) =>
-          preferredReadableMaterials(
+          preferredReadableMaterialsWith(
             tx,
             opening.access,
             party.id,
@@ -1005,16 +1018,24 @@ export async function openCase(
               ),
             ],
             today,
+            new Map(),
+            withCertificates,
           ),
         ),
       ]);
+      const available = applicantMaterials.chosen;
+      const certificateFacts = new Map<string, CertificateFacts>();
+      for (const { certificates: held } of [applicantMaterials, ...partyMaterials])
+        for (const [materialId, metadata] of held) certificateFacts.set(materialId, certificateFactsFrom(metadata));
       if (!subject) throw new ApiError('not_found', message('subject.not_found'));
       // The case goes to department systems that know persons by resident ID number only.
       requireDepartmentIdentifier(subject.identifierType, item.departments.join(', '));
       // Per subject id: the applicant's and each party's (no party is the applicant).
       const reusableFor = new Map<string, Map<string, MaterialRow>>([
         [input.subjectId, available],
-        ...parties.map((party, index) => [party.id, partyMaterials[index] ?? new Map<string, MaterialRow>()] as const),
+        ...parties.map(
+          (party, index) => [party.id, partyMaterials[index]?.chosen ?? new Map<string, MaterialRow>()] as const,
+        ),
       ]);
       if (item.subjectKind !== null && item.subjectKind !== subject.kind) {
         throw new ApiError(
@@ -1098,9 +1119,6 @@ export async function openCase(
             }),
           ),
         }),
-        needsCertificateFacts(item, input.form ?? {})
-          ? certificateFactsOf(tx, [...attached.keys()])
-          : Promise.resolve(new Map<string, CertificateFacts>()),
         parties.length > 0
           ? tx
               .insert(caseParties)
@@ -1121,7 +1139,7 @@ export async function openCase(
         ),
       ]);
       return {
-        last: written.then(([[row], certificateFacts]) => {
+        last: written.then(([[row]]) => {
           if (!row) throw new Error('insert returned no row');
           // The answer is built once the case is committed, from what was written and read.
           return () =>
@@ -1651,13 +1669,14 @@ export async function submitCase(
   caseId: string,
   input: SubmitInput,
 ): Promise<{ view: CaseView; written: Promise<void> }> {
-  // One round trip: the case (locked first: the statements run in this order), its deliveries, its
-  // requirement rows and its result. The rows are used only once the policy has said yes.
-  const [visible, joined, resultRow] = await Promise.all([
-    visibleCase(tx, context, caseId, 'case.change', { lock: true }),
-    selectCaseMaterials(tx, { caseId }),
-    findResult(tx, caseId),
+  // One round trip: the case locked, then (a statement of its own, so it reads after the lock is
+  // granted) its deliveries, requirement rows and result. Used only once the policy has said yes.
+  const [[locked], { deliveries: readDeliveries, requirements: joined, result: resultRow }] = await Promise.all([
+    selectCaseForUpdate(tx, { caseId }),
+    selectSubmissionParts(tx, caseId),
   ]);
+  if (!locked) throw new ApiError('not_found', message('case.not_found'));
+  const visible = await decidedCase(tx, context, locked, readDeliveries, 'case.change');
   const { row } = visible;
   if (row.status !== 'open')
     throw new ApiError(

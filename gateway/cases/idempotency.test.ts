@@ -71,7 +71,8 @@ describe('withIdempotency', () => {
     const key = newKey();
     const request = { clientId: 'cli_idem_a', key, scope: 'POST /test', protection, body: { n: 1 } };
     const first = await withIdempotency(database.db, request, (tx) => recordRun(tx, key));
-    expect(first).toEqual({ status: 200, body: { label: key }, replayed: false });
+    // The answer's JSON text is written once, for the stored answer and the HTTP answer alike.
+    expect(first).toEqual({ status: 200, body: { label: key }, replayed: false, json: JSON.stringify({ label: key }) });
     const again = await withIdempotency(database.db, request, (tx) => recordRun(tx, key));
     expect(again).toEqual({ status: 200, body: { label: key }, replayed: true });
     expect(await runs(key)).toBe(1);
@@ -250,7 +251,12 @@ describe.skipIf(!testPostgresUrl)(
 
       proxy.setMode({ kind: 'pass' });
       const repeated = await withIdempotency(proxied.db, request, (tx) => recordRun(tx, key));
-      expect(repeated).toEqual({ status: 200, body: { label: key }, replayed: false });
+      expect(repeated).toEqual({
+        status: 200,
+        body: { label: key },
+        replayed: false,
+        json: JSON.stringify({ label: key }),
+      });
       expect(await runs(key)).toBe(1);
       const [row] = await database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
       expect(row?.responseStatus).toBe(200);

@@ -44,6 +44,8 @@ export interface IdempotentAnswer<T> {
   body: T;
   /** True when this is the stored answer of an earlier request. */
   replayed: boolean;
+  /** `body` as JSON text, when this request's work made it (written once: stored and sent alike). */
+  json?: string;
 }
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` hash alike. */
@@ -82,12 +84,16 @@ const selectKey = reusableStatement<{ clientId: string; key: string }, KeyRow[]>
     .prepare('select_idempotency_key'),
 );
 
-const storeAnswer = reusableStatement<Required<KeyRow>, unknown>((on) => {
+/** The key's row to store; the answer as the JSON text to store (`DataProtection.sealJsonText`). */
+type StoredKeyValues = Omit<Required<KeyRow>, 'responseBody'> & { responseJson: string };
+
+const storeAnswer = reusableStatement<StoredKeyValues, unknown>((on) => {
   const stored = {
     scope: valuePlaceholder<string>('scope'),
     requestHash: valuePlaceholder<string>('requestHash'),
     responseStatus: valuePlaceholder<number>('responseStatus'),
-    responseBody: valuePlaceholder<unknown>('responseBody'),
+    // The text as written, not through the column's encoder (which would stringify it again).
+    responseBody: sql`${sql.placeholder('responseJson')}::jsonb`,
     createdAt: valuePlaceholder<Date>('createdAt'),
     completedAt: valuePlaceholder<Date>('completedAt'),
   };
@@ -149,7 +155,7 @@ export async function withIdempotency<T>(
       }
     }
 
-    let answer: { status: number; body: unknown };
+    let answer: { status: number; body: unknown; json: string };
     let written: Promise<unknown> | undefined;
     let refusal: ApiError | undefined;
     // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
@@ -158,7 +164,7 @@ export async function withIdempotency<T>(
     const savepoint = tx.execute(sql`savepoint idempotent_work`).then(() => undefined);
     try {
       const [, done] = await Promise.all([savepoint, work(tx)]);
-      answer = { status: done.status, body: done.body };
+      answer = { status: done.status, body: done.body, json: JSON.stringify(done.body) };
       written = done.written;
       written?.catch(() => undefined);
     } catch (error) {
@@ -166,7 +172,8 @@ export async function withIdempotency<T>(
       await savepoint;
       await tx.execute(sql`rollback to savepoint idempotent_work`);
       refusal = error;
-      answer = { status: error.status, body: storedRefusal(error) };
+      const body = storedRefusal(error);
+      answer = { status: error.status, body, json: JSON.stringify(body) };
     }
     const completedAt = new Date();
     // Not awaited here: the answer goes out with the commit, in one round trip. Should it fail, the
@@ -177,14 +184,14 @@ export async function withIdempotency<T>(
       scope: request.scope,
       requestHash: hash,
       responseStatus: answer.status,
-      responseBody: request.protection.sealJson('idempotency_keys.response_body', answer.body),
+      responseJson: request.protection.sealJsonText('idempotency_keys.response_body', answer.json),
       createdAt: startedAt,
       completedAt,
     });
     stored = written ? Promise.all([written, storing]) : storing;
     stored.catch(() => undefined);
     if (refusal) return new StoredRefusal(refusal);
-    return { status: answer.status, body: answer.body as T, replayed: false };
+    return { status: answer.status, body: answer.body as T, replayed: false, json: answer.json };
   });
   const outcome = await transaction.catch(async (error: unknown) => {
     // The answer's own failure says more than "rolled back instead of committed".

@@ -797,6 +797,8 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
       await readCase(context, caseServices(c), caseId, 'case.submit_replay');
       c.header('Idempotent-Replayed', 'true');
     }
+    // The JSON text the key stored, when this request made the answer: not serialised twice.
+    if (answer.json !== undefined) return c.body(answer.json, 200, { 'Content-Type': 'application/json' }) as never;
     return c.json(answer.body, 200);
   });
 

@@ -9,8 +9,8 @@ import { turnsDuring } from '../../test/event-loop-turns.js';
 import { freshDatabase, type TestDatabase } from '../../test/harness.js';
 import { recordAudit } from '../audit/record.js';
 import { type DatabaseHandle, openDatabase, reportRows, rowsOf, transactionEndingWith } from './client.js';
-import { auditEntries } from './schema.js';
-import { reusableStatement } from './statements.js';
+import { auditEntries, idempotencyKeys } from './schema.js';
+import { reusableStatement, tableRowReader, textStatement } from './statements.js';
 
 let database: TestDatabase;
 let handle: DatabaseHandle;
@@ -90,6 +90,97 @@ describe('reusable statements', () => {
     );
     expect(seen).toEqual([2, 2]);
     expect((await countInside(handle.db, { action: 'test.one' }))[0]?.count).toBe(2);
+  });
+});
+
+describe('reusable statements run directly on postgres.js', () => {
+  it('answer what drizzle answers: flat rows, joined rows with a missing side, writes, and failures', async () => {
+    const entryId = await recordAudit(handle.db, {
+      actor,
+      action: 'test.direct',
+      outcome: 'allowed',
+      fields: ['x'],
+      materialTypes: ['id_card'],
+    });
+    const flat = reusableStatement<{ entryId: string }, (typeof auditEntries.$inferSelect)[]>((on) =>
+      on
+        .select()
+        .from(auditEntries)
+        .where(eq(auditEntries.entryId, sql.placeholder('entryId')))
+        .prepare('test_direct_flat'),
+    );
+    const joined = reusableStatement<{ entryId: string }, unknown[]>((on) =>
+      on
+        .select({ entry: auditEntries, key: idempotencyKeys, action: sql<string>`upper(${auditEntries.action})` })
+        .from(auditEntries)
+        .leftJoin(idempotencyKeys, eq(idempotencyKeys.key, auditEntries.entryId))
+        .where(eq(auditEntries.entryId, sql.placeholder('entryId')))
+        .prepare('test_direct_joined'),
+    );
+    const insertKey = reusableStatement<{ key: string }, { key: string; createdAt: Date }[]>((on) =>
+      on
+        .insert(idempotencyKeys)
+        .values({ clientId: 'cli_direct', key: sql.placeholder('key'), scope: 'test', requestHash: 'hash' })
+        .returning({ key: idempotencyKeys.key, createdAt: idempotencyKeys.createdAt })
+        .prepare('test_direct_insert'),
+    );
+    const expected = await handle.db.select().from(auditEntries).where(eq(auditEntries.entryId, entryId));
+    expect(await flat(handle.db, { entryId })).toEqual(expected);
+    expect(await joined(handle.db, { entryId })).toEqual([{ entry: expected[0], key: null, action: 'TEST.DIRECT' }]);
+    const [inserted] = await handle.db.transaction((tx) => insertKey(tx, { key: 'direct-1' }));
+    expect(inserted?.key).toBe('direct-1');
+    expect(inserted?.createdAt).toBeInstanceOf(Date);
+    // A failure reads as drizzle's: its error, the driver's (here a unique violation) as the cause.
+    const failure = await insertKey(handle.db, { key: 'direct-1' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ cause: { code: '23505' } });
+    await expect(flat(handle.db, {} as { entryId: string })).rejects.toThrow('No value for placeholder "entryId"');
+  });
+});
+
+describe('rows read by a text statement or as JSON', () => {
+  it('come out as drizzle maps them (timestamps, arrays, nulls, JSON values of every kind)', async () => {
+    const entryId = await recordAudit(handle.db, {
+      actor,
+      action: 'test.row_reader',
+      outcome: 'allowed',
+      fields: ['a', 'b'],
+      materialTypes: [],
+    });
+    const bodies = [{ nested: { list: [1, 'two'] } }, ['a', 2], 42, null];
+    await handle.db.insert(idempotencyKeys).values(
+      bodies.map((responseBody, index) => ({
+        clientId: 'cli_row_reader',
+        key: `key-${index}`,
+        scope: 'test',
+        requestHash: 'hash',
+        responseStatus: index === 3 ? null : 200,
+        responseBody,
+      })),
+    );
+    const readAudit = tableRowReader(auditEntries);
+    const readKey = tableRowReader(idempotencyKeys);
+    const asText = textStatement<[entryId: string], Record<string, unknown>>(
+      'select * from audit_entries where entry_id = $1',
+    );
+    const asJson = textStatement<[entryId: string, clientId: string], { audit: unknown; keys: unknown[] }>(
+      `select (select to_json(a) from audit_entries a where a.entry_id = $1) as audit,
+              (select json_agg(k order by k.key) from idempotency_keys k where k.client_id = $2) as keys`,
+    );
+    const [audited] = await entriesOf(entryId);
+    const keys = await handle.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.clientId, 'cli_row_reader'))
+      .orderBy(idempotencyKeys.key);
+    expect(keys.map((key) => key.responseBody)).toEqual(bodies);
+    const [text] = await asText(handle.db, [entryId]);
+    expect(readAudit(text)).toEqual(audited);
+    const [json] = await asJson(handle.db, [entryId, 'cli_row_reader']);
+    expect(readAudit(json?.audit)).toEqual(audited);
+    expect(json?.keys.map(readKey)).toEqual(keys);
   });
 });
 

@@ -10,13 +10,13 @@
  * answered exactly like a material that does not exist.
  */
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gte, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { type SQL, and, asc, desc, eq, gte, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext, AllowedDecision, RequestAccess } from '../access/context.js';
 import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
-import { materials, subjects } from '../db/schema.js';
+import { certificates, materials, subjects } from '../db/schema.js';
 import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
@@ -284,6 +284,18 @@ function preferred(a: MaterialRow, b: MaterialRow): number {
  * returns the best row of each type and policy-relevant combination (see `policyColumns`); the
  * policy decides which of those the caller may read, and the best readable one per type wins.
  */
+/** The candidates' conditions: the subject's valid materials of the types, valid on `day`. */
+const candidateConditions = (subjectId: unknown, typeCodes: SQL, day: unknown) => [
+  eq(materials.subjectId, subjectId as string),
+  typeCodes,
+  eq(materials.status, 'valid'),
+  lte(materials.validFrom, day as string),
+  or(isNull(materials.validUntil), gte(materials.validUntil, day as string)),
+];
+
+/** The candidates' order: by type and policy columns, the preferred first (`distinct on` keeps it). */
+const candidateOrder = [asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference];
+
 /** The candidates' statement when no certificate number binds a type (every case open): built once. */
 const selectReuseCandidates = reusableStatement<{ subjectId: string; typeCodes: string[]; day: string }, MaterialRow[]>(
   (on) =>
@@ -292,17 +304,60 @@ const selectReuseCandidates = reusableStatement<{ subjectId: string; typeCodes: 
       .from(materials)
       .where(
         and(
-          eq(materials.subjectId, sql.placeholder('subjectId')),
-          sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
-          eq(materials.status, 'valid'),
-          lte(materials.validFrom, sql.placeholder('day')),
-          or(isNull(materials.validUntil), gte(materials.validUntil, sql.placeholder('day'))),
+          ...candidateConditions(
+            sql.placeholder('subjectId'),
+            sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
+            sql.placeholder('day'),
+          ),
         ),
       )
-      .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference)
+      .orderBy(...candidateOrder)
       .prepare('select_reuse_candidates'),
 );
 
+/** A candidate with its certificate's metadata (restrictions, alternatives), null for other materials. */
+interface CandidateWithCertificate {
+  material: MaterialRow;
+  certificate: Record<string, unknown> | null;
+}
+
+/** `selectReuseCandidates` with each certificate's metadata: a case's opening needs both (one statement). */
+const selectReuseCandidatesWithCertificates = reusableStatement<
+  { subjectId: string; typeCodes: string[]; day: string },
+  CandidateWithCertificate[]
+>((on) =>
+  on
+    .selectDistinctOn([materials.typeCode, ...policyColumns], {
+      material: materials,
+      certificate: certificates.metadata,
+    })
+    .from(materials)
+    .leftJoin(certificates, eq(certificates.materialId, materials.id))
+    .where(
+      and(
+        ...candidateConditions(
+          sql.placeholder('subjectId'),
+          sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
+          sql.placeholder('day'),
+        ),
+      ),
+    )
+    .orderBy(...candidateOrder)
+    .prepare('select_reuse_candidates_with_certificates'),
+);
+
+/** The preferred readable materials by type, and the metadata of those that are certificates, by material id. */
+export interface PreferredMaterials {
+  chosen: Map<string, MaterialRow>;
+  /** Filled only when asked for (`withCertificates`). */
+  certificates: Map<string, Record<string, unknown>>;
+}
+
+/**
+ * For each type, the preferred material valid on `day` that the caller may read. The database
+ * returns the best row of each type and policy-relevant combination (see `policyColumns`); the
+ * policy decides which of those the caller may read, and the best readable one per type wins.
+ */
 export async function preferredReadableMaterials(
   tx: Queryable,
   access: RequestAccess,
@@ -312,7 +367,23 @@ export async function preferredReadableMaterials(
   /** Per type, the one certificate meant (normalised number): materials of the type with another number are left out. */
   references: ReadonlyMap<string, string> = new Map(),
 ): Promise<Map<string, MaterialRow>> {
-  if (typeCodes.length === 0) return new Map();
+  return (await preferredReadableMaterialsWith(tx, access, subjectId, typeCodes, day, references, false)).chosen;
+}
+
+/**
+ * `preferredReadableMaterials`, with the metadata of the chosen certificates read by the same
+ * statement when `withCertificates` (a case's opening: no statement of their own).
+ */
+export async function preferredReadableMaterialsWith(
+  tx: Queryable,
+  access: RequestAccess,
+  subjectId: string,
+  typeCodes: readonly string[],
+  day: string,
+  references: ReadonlyMap<string, string>,
+  withCertificates: boolean,
+): Promise<PreferredMaterials> {
+  if (typeCodes.length === 0) return { chosen: new Map(), certificates: new Map() };
   // A handed-in document carries no number (source_ref null) and is not bound.
   const bound = [...references].map(([type, reference]) =>
     or(
@@ -321,27 +392,43 @@ export async function preferredReadableMaterials(
       sql`regexp_replace(normalize(${materials.sourceRef}, NFKC), '[[:space:]]', '', 'g') = ${reference}`,
     ),
   );
-  const candidates =
+  const values = { subjectId, typeCodes: [...typeCodes], day };
+  const boundConditions = () =>
+    and(...candidateConditions(subjectId, inArray(materials.typeCode, [...typeCodes]), day), ...bound);
+  const candidates: CandidateWithCertificate[] =
     bound.length === 0
-      ? await selectReuseCandidates(tx, { subjectId, typeCodes: [...typeCodes], day })
-      : await tx
-          .selectDistinctOn([materials.typeCode, ...policyColumns])
-          .from(materials)
-          .where(
-            and(
-              eq(materials.subjectId, subjectId),
-              inArray(materials.typeCode, [...typeCodes]),
-              eq(materials.status, 'valid'),
-              lte(materials.validFrom, day),
-              or(isNull(materials.validUntil), gte(materials.validUntil, day)),
-              ...bound,
-            ),
-          )
-          .orderBy(asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference);
+      ? withCertificates
+        ? await selectReuseCandidatesWithCertificates(tx, values)
+        : (await selectReuseCandidates(tx, values)).map((material) => ({ material, certificate: null }))
+      : withCertificates
+        ? await tx
+            .selectDistinctOn([materials.typeCode, ...policyColumns], {
+              material: materials,
+              certificate: certificates.metadata,
+            })
+            .from(materials)
+            .leftJoin(certificates, eq(certificates.materialId, materials.id))
+            .where(boundConditions())
+            .orderBy(...candidateOrder)
+        : (
+            await tx
+              .selectDistinctOn([materials.typeCode, ...policyColumns])
+              .from(materials)
+              .where(boundConditions())
+              .orderBy(...candidateOrder)
+          ).map((material) => ({ material, certificate: null }));
   const chosen = new Map<string, MaterialRow>();
-  for (const row of (await visibleMaterials(tx, access, candidates)).sort(preferred))
-    if (!chosen.has(row.typeCode)) chosen.set(row.typeCode, row);
-  return chosen;
+  const readable = await visibleMaterials(
+    tx,
+    access,
+    candidates.map((candidate) => candidate.material),
+  );
+  for (const row of readable.sort(preferred)) if (!chosen.has(row.typeCode)) chosen.set(row.typeCode, row);
+  const metadata = new Map<string, Record<string, unknown>>();
+  if (withCertificates)
+    for (const { material, certificate } of candidates)
+      if (certificate && chosen.get(material.typeCode)?.id === material.id) metadata.set(material.id, certificate);
+  return { chosen, certificates: metadata };
 }
 
 /**

@@ -157,13 +157,28 @@ export class DataProtection {
   sealJson<Value>(column: SealedJsonColumn, value: Value): Value {
     const key = this.sealingKey;
     if (!key) return value;
+    return this.sealedMark(key, column, JSON.stringify(value)) as Value;
+  }
+
+  /**
+   * `sealJson` for a value already written as JSON text (`json`): the JSON text to store in
+   * `column` — `json` itself when protection is off. Spares a second `JSON.stringify` of a value
+   * whose text is also sent (an idempotent answer).
+   */
+  sealJsonText(column: SealedJsonColumn, json: string): string {
+    const key = this.sealingKey;
+    if (!key) return json;
+    return JSON.stringify(this.sealedMark(key, column, json));
+  }
+
+  private sealedMark(key: DataKey, column: SealedJsonColumn, json: string) {
     const sealed = aeadSeal(
       key.algorithm as ProtectionAlgorithm,
       key.key,
-      encoder.encode(JSON.stringify(value)),
+      encoder.encode(json),
       encoder.encode(column),
     );
-    return { [SEALED_JSON_MARK]: `${SEALED_PREFIX}${key.id}.${base64url.encode(sealed)}` } as Value;
+    return { [SEALED_JSON_MARK]: `${SEALED_PREFIX}${key.id}.${base64url.encode(sealed)}` };
   }
 
   /** Opens a value read from `where`; a value in clear (from before protection) is returned as it is. */
