@@ -93,53 +93,6 @@ describe('reusable statements', () => {
   });
 });
 
-describe('reusable statements run directly on postgres.js', () => {
-  it('answer what drizzle answers: flat rows, joined rows with a missing side, writes, and failures', async () => {
-    const entryId = await recordAudit(handle.db, {
-      actor,
-      action: 'test.direct',
-      outcome: 'allowed',
-      fields: ['x'],
-      materialTypes: ['id_card'],
-    });
-    const flat = reusableStatement<{ entryId: string }, (typeof auditEntries.$inferSelect)[]>((on) =>
-      on
-        .select()
-        .from(auditEntries)
-        .where(eq(auditEntries.entryId, sql.placeholder('entryId')))
-        .prepare('test_direct_flat'),
-    );
-    const joined = reusableStatement<{ entryId: string }, unknown[]>((on) =>
-      on
-        .select({ entry: auditEntries, key: idempotencyKeys, action: sql<string>`upper(${auditEntries.action})` })
-        .from(auditEntries)
-        .leftJoin(idempotencyKeys, eq(idempotencyKeys.key, auditEntries.entryId))
-        .where(eq(auditEntries.entryId, sql.placeholder('entryId')))
-        .prepare('test_direct_joined'),
-    );
-    const insertKey = reusableStatement<{ key: string }, { key: string; createdAt: Date }[]>((on) =>
-      on
-        .insert(idempotencyKeys)
-        .values({ clientId: 'cli_direct', key: sql.placeholder('key'), scope: 'test', requestHash: 'hash' })
-        .returning({ key: idempotencyKeys.key, createdAt: idempotencyKeys.createdAt })
-        .prepare('test_direct_insert'),
-    );
-    const expected = await handle.db.select().from(auditEntries).where(eq(auditEntries.entryId, entryId));
-    expect(await flat(handle.db, { entryId })).toEqual(expected);
-    expect(await joined(handle.db, { entryId })).toEqual([{ entry: expected[0], key: null, action: 'TEST.DIRECT' }]);
-    const [inserted] = await handle.db.transaction((tx) => insertKey(tx, { key: 'direct-1' }));
-    expect(inserted?.key).toBe('direct-1');
-    expect(inserted?.createdAt).toBeInstanceOf(Date);
-    // A failure reads as drizzle's: its error, the driver's (here a unique violation) as the cause.
-    const failure = await insertKey(handle.db, { key: 'direct-1' }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(failure).toMatchObject({ cause: { code: '23505' } });
-    await expect(flat(handle.db, {} as { entryId: string })).rejects.toThrow('No value for placeholder "entryId"');
-  });
-});
-
 describe('rows read by a text statement or as JSON', () => {
   it('come out as drizzle maps them (timestamps, arrays, nulls, JSON values of every kind)', async () => {
     const entryId = await recordAudit(handle.db, {
