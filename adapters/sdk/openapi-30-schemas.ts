@@ -17,7 +17,15 @@ export function rewriteOpenApi30(value: unknown): unknown {
   // A 3.0 Reference Object: anything beside `$ref` is ignored (the specification), so not checked.
   if (typeof value['$ref'] === 'string') return { $ref: value['$ref'] };
   const result: JsonObject = {};
-  for (const [key, child] of Object.entries(value)) result[key] = rewriteOpenApi30(child);
+  // Defined, not assigned: assigning a `__proto__` member (a schema may be named so) set the copy's
+  // prototype instead, and the member vanished from the rewritten document.
+  for (const [key, child] of Object.entries(value))
+    Object.defineProperty(result, key, {
+      value: rewriteOpenApi30(child),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   if (result['nullable'] === true) {
     delete result['nullable'];
     const type = result['type'];
