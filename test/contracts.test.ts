@@ -12,7 +12,8 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Principal } from '../gateway/auth/principal.js';
 import { requireResourceUse } from '../gateway/departments/calls.js';
 import { seedRepositoryContracts } from '../gateway/contracts/repository.js';
-import { auditEntries, contractVersions } from '../gateway/db/schema.js';
+import { auditEntries, contractVersionTexts, contractVersions } from '../gateway/db/schema.js';
+import { TEXT_PIECE_CHARS } from '../gateway/contracts/contracts.js';
 import { ApiError } from '../gateway/platform/errors.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
 
@@ -231,6 +232,50 @@ describe('publishing', () => {
     const published = await publishJson({ document: JSON.stringify(next) });
     expect(published.status, await published.clone().text()).toBe(201);
     expect(await published.json()).toMatchObject({ changes: [{ code: 'path_added', severity: 'compatible' }] });
+  });
+
+  it('stores a large version in pieces, never cutting a character in two, and serves it as sent', async () => {
+    // The first cut falls between the two halves of an emoji (a surrogate pair in JavaScript).
+    const document = small('tst.piecesjson', '1.0.0');
+    const textWith = (filler: number) => {
+      document.info.description = `${'键'.repeat(filler)}😀${'x'.repeat(300_000)}`;
+      return `${JSON.stringify(document, null, 1)}\n`;
+    };
+    const text = textWith(TEXT_PIECE_CHARS - 1 - textWith(0).indexOf('😀'));
+    expect(text.charCodeAt(TEXT_PIECE_CHARS - 1)).toBe(0xd83d);
+    const response = await publishJson({ document: text });
+    expect(response.status, await response.clone().text()).toBe(201);
+    const [row] = await gw.services.db
+      .select({ id: contractVersions.id, sourceText: contractVersions.sourceText, document: contractVersions.document })
+      .from(contractVersions)
+      .where(eq(contractVersions.resourceCode, 'tst.piecesjson'));
+    expect(row).toMatchObject({ sourceText: null, document: null });
+    const pieces = await gw.services.db
+      .select()
+      .from(contractVersionTexts)
+      .where(eq(contractVersionTexts.versionId, row!.id))
+      .orderBy(contractVersionTexts.part, contractVersionTexts.seq);
+    const source = pieces.filter((piece) => piece.part === 'source').map((piece) => piece.piece);
+    expect(source.length).toBeGreaterThan(2);
+    expect(source[0]!.endsWith('😀')).toBe(true);
+    expect(source.join('')).toBe(text);
+    expect(
+      pieces
+        .filter((piece) => piece.part === 'document')
+        .map((piece) => piece.piece)
+        .join(''),
+    ).toBe(JSON.stringify(document));
+    // Served as sent, loaded for the checks, and the next version diffed against it.
+    const version = await get('/v1/contracts/tst.piecesjson/versions/1.0.0', departmentToken);
+    expect(((await version.json()) as { document: Doc }).document).toEqual(document);
+    const yaml = await (await get('/v1/contracts/tst.piecesjson/versions/1.0.0?format=yaml', departmentToken)).text();
+    expect(parseYaml(yaml)).toEqual(document);
+    expect(gw.services.publishedContracts.set.get('tst.piecesjson')?.version).toBe('1.0.0');
+    const next = structuredClone(document);
+    next.info.version = '1.0.1';
+    const republished = await publishJson({ document: JSON.stringify(next) });
+    expect(republished.status, await republished.clone().text()).toBe(201);
+    expect(await republished.json()).toMatchObject({ changes: [] });
   });
 
   it('refuses a department publishing for another department', async () => {

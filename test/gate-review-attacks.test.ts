@@ -233,12 +233,10 @@ const asYaml = (json: string) => ({ body: toYaml(JSON.parse(json), { lineWidth: 
 const oneLongString = (attempt: number) => JSON.stringify(randomText(2_050_000, attempt));
 
 describe('attack: 2 MiB of text written by embedded PGlite on the event loop', () => {
-  // Not fixed: these fail on PGlite. PGlite writes a row on this thread (MEMFS growth, WAL, TOAST,
-  // garbage collection), ~50–100 ms a MB, in one statement. A compact JSON document is stored once
-  // since c932004, a YAML or reformatted one twice: 4 MB in one INSERT. Best of 3 on a shared
-  // machine, ms: compact publish 96–98, next version 77–95 (at the bound); spaced publish 221–389,
-  // next 179–420; YAML publish 159, next 173. Reads, diff and load stay under 35 ms (one string is
-  // one slice). A fix needs the text written in pieces, one statement each (or PostgreSQL).
+  // PGlite writes a row on this thread (MEMFS growth, WAL, TOAST, garbage collection), ~50–100 ms
+  // a MB in one statement. A YAML or reformatted document is stored twice, source and JSON: 4 MB in
+  // one INSERT held the loop 159–420 ms (compact, stored once: 77–98). Large texts are now written
+  // in pieces of 128 Ki characters, one statement each (`contract_version_texts`).
   for (const [name, format] of [
     ['compact JSON', asJson],
     ['spaced JSON', asSpacedJson],

@@ -375,8 +375,9 @@ export const contractVersions = pgTable(
     // document on the gateway's thread at every publication (65–230 ms against 25–37 ms as text).
     // Null when it is the source text itself (JSON sent compact, the common case): the JSON is
     // then read from source_text, and PGlite writes the document once, not twice (issue 18).
+    // Also null, as source_text is, when the text is in `contract_version_texts` (large ones).
     document: text('document'),
-    sourceText: text('source_text').notNull(),
+    sourceText: text('source_text'),
     sourceFormat: text('source_format').notNull(),
     sourceSha256: text('source_sha256').notNull(),
     catalogue: jsonb('catalogue').$type<Record<string, unknown>>().notNull(),
@@ -391,10 +392,35 @@ export const contractVersions = pgTable(
 );
 
 /**
- * A version's document as JSON text: stored apart only when it differs from the JSON source
- * (`contract_versions.document` is null otherwise).
+ * The texts of a version larger than one row should hold, in pieces: embedded PGlite writes a row
+ * on the gateway's thread, ~50–100 ms a MB in one statement, and 4 MB (a 2 MiB YAML source and its
+ * JSON) held the event loop 160–420 ms. Piece by piece, each statement is a turn of its own.
  */
-export const contractDocumentJson = sql<string>`coalesce(${contractVersions.document}, ${contractVersions.sourceText})`;
+export const contractVersionTexts = pgTable(
+  'contract_version_texts',
+  {
+    versionId: text('version_id')
+      .notNull()
+      .references(() => contractVersions.id),
+    /** `source` (the published text) or `document` (its JSON, when it differs). */
+    part: text('part').notNull(),
+    seq: integer('seq').notNull(),
+    piece: text('piece').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.versionId, table.part, table.seq] })],
+);
+
+const piecesOf = (part: 'source' | 'document') =>
+  sql`(select string_agg(${contractVersionTexts.piece}, '' order by ${contractVersionTexts.seq}) from ${contractVersionTexts} where ${contractVersionTexts.versionId} = ${contractVersions.id} and ${contractVersionTexts.part} = ${part})`;
+
+/** A version's published text, from its row or its pieces. */
+export const contractSourceText = sql<string>`coalesce(${contractVersions.sourceText}, ${piecesOf('source')})`;
+
+/**
+ * A version's document as JSON text: stored apart only when it differs from the JSON source
+ * (`contract_versions.document` and its pieces are null otherwise).
+ */
+export const contractDocumentJson = sql<string>`coalesce(${contractVersions.document}, ${piecesOf('document')}, ${contractSourceText})`;
 
 /**
  * A consumer's request for a conditional resource, and the owning department's decision. An
