@@ -10,10 +10,8 @@ import { PublishedContracts } from '../gateway/departments/published-contracts.j
 import { assembleJsonSlices } from '../gateway/platform/json-slices.js';
 import { rewriteOpenApi30 } from '../adapters/sdk/openapi-30-schemas.js';
 import { type ContractChange, MAX_LISTED_CHANGE_CHARS, diffContracts } from '../gateway/contracts/diff.js';
+import { EVENT_LOOP_BOUND_MS, leastBlock } from './event-loop.js';
 import { type TestGateway, bearer, createTestGateway, testPostgresUrl } from './harness.js';
-
-const EVENT_LOOP_BOUND_MS = 100;
-const PROBE_INTERVAL_MS = 5;
 
 let gw: TestGateway;
 let departmentToken: string;
@@ -23,37 +21,6 @@ beforeAll(async () => {
   departmentToken = await gw.tokenFor('department', undefined, { departmentCode: 'TESTDEPT' });
 });
 afterAll(async () => gw?.close());
-
-async function longestBlock<T>(work: () => Promise<T>): Promise<{ result: T; longestBlockMs: number }> {
-  let last = performance.now();
-  let longest = 0;
-  const probe = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last - PROBE_INTERVAL_MS);
-    last = now;
-  }, PROBE_INTERVAL_MS);
-  try {
-    const result = await work();
-    await new Promise((resolve) => setTimeout(resolve, 3 * PROBE_INTERVAL_MS));
-    return { result, longestBlockMs: longest };
-  } finally {
-    clearInterval(probe);
-  }
-}
-
-async function leastBlock<T>(
-  work: (attempt: number) => Promise<T>,
-  attempts = 3,
-): Promise<{ result: T; longestBlockMs: number; all: number[] }> {
-  let best: { result: T; longestBlockMs: number } | undefined;
-  const all: number[] = [];
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const measured = await longestBlock(() => work(attempt));
-    all.push(Math.round(measured.longestBlockMs));
-    if (!best || measured.longestBlockMs < best.longestBlockMs) best = measured;
-  }
-  return { ...best!, all };
-}
 
 const catalogueOf = (resourceCode: string) => ({
   resourceCode,

@@ -5,7 +5,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { turnsDuring } from '../../test/event-loop-turns.js';
+import { turnsDuring } from '../../test/event-loop.js';
 import { freshDatabase, type TestDatabase } from '../../test/harness.js';
 import { recordAudit } from '../audit/record.js';
 import { type DatabaseHandle, openDatabase, reportRows, rowsOf, transactionEndingWith } from './client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { turnsDuring } from '../../test/event-loop-turns.js';
+import { turnsDuring } from '../../test/event-loop.js';
 import { type JsonSlice, MAX_VALUES_PER_SLICE, assembleJsonSlices, sliceJson } from './json-slices.js';
 
 /** Values in a JSON value: every object, array and scalar (members counted by their values). */
