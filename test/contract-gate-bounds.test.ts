@@ -26,7 +26,8 @@ let gw: TestGateway;
 let departmentToken: string;
 
 beforeAll(async () => {
-  gw = await createTestGateway();
+  // PGlite in a folder, as deployed (`pgliteOnDisk`): the in-memory one's file growth is not the gateway's.
+  gw = await createTestGateway({}, { pgliteOnDisk: true });
   departmentToken = await gw.tokenFor('department', undefined, { departmentCode: 'TESTDEPT' });
 });
 afterAll(async () => gw?.close());

@@ -10,14 +10,19 @@ import { PublishedContracts } from '../gateway/departments/published-contracts.j
 import { assembleJsonSlices } from '../gateway/platform/json-slices.js';
 import { rewriteOpenApi30 } from '../adapters/sdk/openapi-30-schemas.js';
 import { type ContractChange, MAX_LISTED_CHANGE_CHARS, diffContracts } from '../gateway/contracts/diff.js';
-import { EVENT_LOOP_BOUND_MS, leastBlock } from './event-loop.js';
+import { EVENT_LOOP_BOUND_MS, leastBlock as leastBlockOf } from './event-loop.js';
 import { type TestGateway, bearer, createTestGateway, testPostgresUrl } from './harness.js';
+
+/** Attempts per measurement: each publishing attempt has its own resource, made for three. */
+const ATTEMPTS = 3;
+const leastBlock = <T>(work: (attempt: number) => Promise<T>) => leastBlockOf(work, ATTEMPTS);
 
 let gw: TestGateway;
 let departmentToken: string;
 
 beforeAll(async () => {
-  gw = await createTestGateway();
+  // PGlite in a folder, as deployed (`pgliteOnDisk`): the in-memory one's file growth is not the gateway's.
+  gw = await createTestGateway({}, { pgliteOnDisk: true });
   departmentToken = await gw.tokenFor('department', undefined, { departmentCode: 'TESTDEPT' });
 });
 afterAll(async () => gw?.close());

@@ -105,6 +105,12 @@ export interface TestGateway {
 export interface TestGatewayOptions {
   /** Where the gateway reads "today" from; date-dependent tests fix it so they never depend on the day they run. */
   clock?: Clock;
+  /**
+   * Embedded PGlite in a folder, as a deployment runs it, not in memory. The in-memory file system
+   * grows a file by copying all of it: with tens of MB written, one growth held the event loop
+   * 60–300 ms, which the event-loop bound tests would measure instead of the gateway.
+   */
+  pgliteOnDisk?: boolean;
 }
 
 export async function createTestGateway(
@@ -117,6 +123,9 @@ export async function createTestGateway(
     ONEWINDOW_DEMO: 'false',
     PUBLIC_BASE_URL: 'http://gateway.test',
     ...fresh.environment,
+    ...(options.pgliteOnDisk && fresh.environment.PGLITE_DATA_DIR
+      ? { PGLITE_DATA_DIR: join(fresh.environment.DATA_DIR ?? tmpdir(), 'pglite') }
+      : {}),
     ...environment,
   });
   const logs = new LogCapture();
