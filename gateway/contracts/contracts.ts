@@ -56,9 +56,6 @@ export interface PublishResult {
   breakingChanges: number;
 }
 
-/** A version's document as JSON text (stored so): the worker parses it, not the event loop. */
-const documentJsonColumn = contractDocumentJson;
-
 /** The document column's value: null when the source is the document's JSON text already. */
 const storedDocumentJson = (parsed: { documentJson: string; sourceText: string; sourceFormat: string }) =>
   parsed.sourceFormat === 'json' && parsed.documentJson === parsed.sourceText ? null : parsed.documentJson;
@@ -167,7 +164,7 @@ async function publishParsed(
         version: contractVersions.version,
         seq: contractVersions.seq,
         catalogue: contractVersions.catalogue,
-        documentJson: documentJsonColumn,
+        documentJson: contractDocumentJson,
       })
       .from(contractVersions)
       .where(eq(contractVersions.resourceCode, resourceCode))
@@ -515,7 +512,7 @@ export async function getContractVersionJson(db: Queryable, resourceCode: string
     ...versionSummaryColumns,
     sourceFormat: contractVersions.sourceFormat,
     // A JSON source is answered as written, with its spacing; a YAML one as its stored JSON.
-    documentJson: sql<string>`case when ${contractVersions.sourceFormat} = 'json' then ${contractSourceText} else ${documentJsonColumn} end`,
+    documentJson: sql<string>`case when ${contractVersions.sourceFormat} = 'json' then ${contractSourceText} else ${contractDocumentJson} end`,
     catalogue: contractVersions.catalogue,
     changesJson: sql<string>`${contractVersions.changes}::text`,
   });
@@ -567,7 +564,7 @@ export async function diffContractVersions(
   from: string,
   to: string,
 ): Promise<VersionDiff> {
-  const columns = { catalogue: contractVersions.catalogue, documentJson: documentJsonColumn };
+  const columns = { catalogue: contractVersions.catalogue, documentJson: contractDocumentJson };
   const [previous, next] = await Promise.all([
     requireContractVersion(db, resourceCode, from, columns),
     requireContractVersion(db, resourceCode, to, columns),

@@ -417,10 +417,11 @@ const piecesOf = (part: 'source' | 'document') =>
 export const contractSourceText = sql<string>`coalesce(${contractVersions.sourceText}, ${piecesOf('source')})`;
 
 /**
- * A version's document as JSON text: stored apart only when it differs from the JSON source
- * (`contract_versions.document` and its pieces are null otherwise).
+ * A version's document as JSON text (the worker parses it, not the event loop): stored apart only
+ * when it differs from the JSON source (`contract_versions.document` and its pieces are null
+ * otherwise). A YAML source always has its JSON stored apart.
  */
-export const contractDocumentJson = sql<string>`coalesce(${contractVersions.document}, ${piecesOf('document')}, ${contractSourceText})`;
+export const contractDocumentJson = sql<string>`coalesce(${contractVersions.document}, ${piecesOf('document')}, case when ${contractVersions.sourceFormat} = 'json' then ${contractSourceText} end)`;
 
 /**
  * A consumer's request for a conditional resource, and the owning department's decision. An

@@ -9,6 +9,4 @@ CREATE TABLE "contract_version_texts" (
 --> statement-breakpoint
 ALTER TABLE "contract_versions" ALTER COLUMN "document" DROP NOT NULL;--> statement-breakpoint
 ALTER TABLE "contract_versions" ALTER COLUMN "source_text" DROP NOT NULL;--> statement-breakpoint
-ALTER TABLE "contract_version_texts" ADD CONSTRAINT "contract_version_texts_version_id_contract_versions_id_fk" FOREIGN KEY ("version_id") REFERENCES "public"."contract_versions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
--- A document equal to its JSON source is stored once, in source_text (issue 18).
-UPDATE "contract_versions" SET "document" = NULL WHERE "source_format" = 'json' AND "document" = "source_text";
+ALTER TABLE "contract_version_texts" ADD CONSTRAINT "contract_version_texts_version_id_contract_versions_id_fk" FOREIGN KEY ("version_id") REFERENCES "public"."contract_versions"("id") ON DELETE no action ON UPDATE no action;
