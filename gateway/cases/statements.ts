@@ -70,7 +70,6 @@ export const selectCaseMaterials = reusableStatement<
     .prepare('select_case_materials'),
 );
 
-/** Restrictions and alternatives of certificates, by material id (the ids as one array). */
 /** A requirement row with its attached material and that material's certificate metadata (if any). */
 export type JoinedRequirementRow = Awaited<ReturnType<typeof selectCaseMaterials>>[number];
 

@@ -279,11 +279,6 @@ function preferred(a: MaterialRow, b: MaterialRow): number {
   return rank(a) - rank(b) || b.validFrom.localeCompare(a.validFrom) || b.createdAt.getTime() - a.createdAt.getTime();
 }
 
-/**
- * For each type, the preferred material valid on `day` that the caller may read. The database
- * returns the best row of each type and policy-relevant combination (see `policyColumns`); the
- * policy decides which of those the caller may read, and the best readable one per type wins.
- */
 /** The candidates' conditions: the subject's valid materials of the types, valid on `day`. */
 const candidateConditions = (subjectId: unknown, typeCodes: SQL, day: unknown) => [
   eq(materials.subjectId, subjectId as string),
@@ -296,21 +291,23 @@ const candidateConditions = (subjectId: unknown, typeCodes: SQL, day: unknown) =
 /** The candidates' order: by type and policy columns, the preferred first (`distinct on` keeps it). */
 const candidateOrder = [asc(materials.typeCode), ...policyColumns.map((column) => asc(column)), ...reusePreference];
 
+/** The candidates' conditions with the subject, the types (one array) and the day as placeholders. */
+const candidatesOfTypes = () =>
+  and(
+    ...candidateConditions(
+      sql.placeholder('subjectId'),
+      sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
+      sql.placeholder('day'),
+    ),
+  );
+
 /** The candidates' statement when no certificate number binds a type (every case open): built once. */
 const selectReuseCandidates = reusableStatement<{ subjectId: string; typeCodes: string[]; day: string }, MaterialRow[]>(
   (on) =>
     on
       .selectDistinctOn([materials.typeCode, ...policyColumns])
       .from(materials)
-      .where(
-        and(
-          ...candidateConditions(
-            sql.placeholder('subjectId'),
-            sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
-            sql.placeholder('day'),
-          ),
-        ),
-      )
+      .where(candidatesOfTypes())
       .orderBy(...candidateOrder)
       .prepare('select_reuse_candidates'),
 );
@@ -333,15 +330,7 @@ const selectReuseCandidatesWithCertificates = reusableStatement<
     })
     .from(materials)
     .leftJoin(certificates, eq(certificates.materialId, materials.id))
-    .where(
-      and(
-        ...candidateConditions(
-          sql.placeholder('subjectId'),
-          sql`${materials.typeCode} = any(${sql.placeholder('typeCodes')}::text[])`,
-          sql.placeholder('day'),
-        ),
-      ),
-    )
+    .where(candidatesOfTypes())
     .orderBy(...candidateOrder)
     .prepare('select_reuse_candidates_with_certificates'),
 );
