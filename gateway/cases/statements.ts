@@ -124,6 +124,7 @@ export async function selectSubmissionParts(on: Queryable, caseId: string): Prom
   };
 }
 
+/** Restrictions and alternatives of certificates, by material id (the ids as one array). */
 export const selectCertificateFacts = reusableStatement<
   { materialIds: string[] },
   { materialId: string; metadata: Record<string, unknown> }[]
