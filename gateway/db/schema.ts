@@ -118,7 +118,9 @@ export const auditEntries = pgTable(
   },
   (table) => [
     uniqueIndex('audit_entries_entry_id_key').on(table.entryId),
-    uniqueIndex('audit_entries_chain_seq_key').on(table.chainSeq),
+    // Sealed entries only: an entry is written unsealed, so a full index would take an entry for
+    // its null at every insert and another when it is sealed (issue 15).
+    uniqueIndex('audit_entries_chain_seq_key').on(table.chainSeq).where(sql`${table.chainSeq} is not null`),
     index('audit_entries_unsealed_idx').on(table.id).where(sql`${table.chainSeq} is null`),
     index('audit_entries_subject_idx').on(table.subjectRef, table.occurredAt),
   ],
@@ -847,7 +849,11 @@ export const caseEvents = pgTable(
   },
   (table) => [
     index('case_events_case_idx').on(table.caseId, table.id),
-    uniqueIndex('case_events_external_key').on(table.departmentCode, table.externalEventId),
+    // Only department-pushed events have an id to deduplicate by; the gateway's own events (opened,
+    // submitted, delivered: three per case) stay out of the index.
+    uniqueIndex('case_events_external_key')
+      .on(table.departmentCode, table.externalEventId)
+      .where(sql`${table.externalEventId} is not null`),
   ],
 );
 
