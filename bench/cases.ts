@@ -755,9 +755,9 @@ async function warmUp(context: ThroughputContext): Promise<void> {
   } finally {
     await Promise.all(targets.map((target) => target.pool.close()));
   }
-  // A deployment's autovacuum gathers planner statistics within a minute of a table filling up.
-  // This database is seconds old, so without them the planner takes the tables it filled in the
-  // warm-up for empty and keeps choosing sequential scans (bench/README.md).
+  // A deployment's autovacuum keeps planner statistics (PostgreSQL's default; this machine kind
+  // runs with it off). Without them the planner takes the tables the warm-up filled for empty and
+  // keeps choosing sequential scans (bench/README.md).
   await context.sql`analyze`;
 }
 

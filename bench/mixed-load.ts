@@ -1380,6 +1380,10 @@ async function main(): Promise<number> {
       );
       await drainDeliveries(sql, settings.drainSeconds);
     }
+    // A deployment's autovacuum keeps planner statistics (PostgreSQL's default; this machine kind
+    // runs with it off). Without them the planner takes the tables filled since the start for
+    // empty and chooses sequential scans, so they are gathered once before measuring.
+    await sql`analyze`;
 
     // Interleaved, order reversed every round: drift and other people's work fall on every
     // instance count and on the baseline alike.
