@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { type GatewayApp, createApp } from './app.js';
 import { startSealer } from './audit/sealer.js';
 import type { Config } from './config.js';
-import { openDatabase } from './db/client.js';
+import { openDatabase, runsWithoutAutovacuum } from './db/client.js';
 import { handleClientErrors } from './platform/client-errors.js';
 import type { Clock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
@@ -55,6 +55,12 @@ export async function startGateway(
   try {
     await database.migrate();
     await refuseExposedDemoClients(config, database.db);
+    if (await runsWithoutAutovacuum(database))
+      logger.warn(
+        { setting: 'autovacuum', value: 'off' },
+        'PostgreSQL runs without autovacuum: planner statistics go stale as tables grow and reads turn ' +
+          'into sequential scans; analyze on a schedule (docs/operations.md, "Autovacuum on")',
+      );
   } catch (error) {
     await database.close();
     throw error;

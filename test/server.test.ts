@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../gateway/config.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
+import { sql } from 'drizzle-orm';
 import { clients } from '../gateway/db/schema.js';
 import { freshDatabase, LogCapture, type TestDatabase } from './harness.js';
 
@@ -19,6 +20,7 @@ let gateway: RunningGateway;
 let database: TestDatabase;
 let adminToken: string;
 let port: number;
+const logs = new LogCapture();
 
 /** Sends raw bytes and returns the raw response (or what arrived before the server closed). */
 function rawExchange(
@@ -68,7 +70,7 @@ beforeAll(async () => {
     REQUEST_TIMEOUT_MS: '3000',
     SHUTDOWN_GRACE_MS: '5000',
   });
-  gateway = await startGateway(config, createLogger('info', new LogCapture()));
+  gateway = await startGateway(config, createLogger('info', logs));
   port = Number(new URL(gateway.url).port);
   const response = await fetch(`${gateway.url}/oauth/token`, {
     method: 'POST',
@@ -88,6 +90,20 @@ afterAll(async () => {
 const bigBody = JSON.stringify({ name: 'x'.repeat(10_000), kind: 'window' });
 const head = (extra: string) =>
   `POST /v1/clients HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\n${extra}`;
+
+describe('start', () => {
+  it('warns when PostgreSQL runs without autovacuum, and only then', async () => {
+    const onPostgres = database.environment.DATABASE_URL !== undefined;
+    const [row] = onPostgres
+      ? ((await gateway.services.db.execute(sql`select current_setting('autovacuum') as autovacuum`)) as unknown as {
+          autovacuum: string;
+        }[])
+      : [];
+    if (onPostgres) expect(['on', 'off']).toContain(row?.autovacuum);
+    const warned = logs.lines.some((line) => line.includes('PostgreSQL runs without autovacuum'));
+    expect(warned).toBe(row?.autovacuum === 'off');
+  });
+});
 
 describe('body limits on the wire', () => {
   it('refuses an oversize body announced by Content-Length', async () => {

@@ -186,6 +186,20 @@ function yieldingBetweenStatements(Embedded: typeof PGlite): typeof PGlite {
   };
 }
 
+/**
+ * True when the PostgreSQL server has autovacuum off. Its planner statistics then stay as they
+ * were when tables were last analyzed (bench/README.md, 2026-12-07). Embedded PGlite has no
+ * autovacuum, but it plans every statement anew, from the tables' current size.
+ */
+export async function runsWithoutAutovacuum(handle: DatabaseHandle): Promise<boolean> {
+  if (handle.kind !== 'postgres') return false;
+  const [row] = await handle.preparedText<{ autovacuum: string }>(
+    "select current_setting('autovacuum') as autovacuum",
+    [],
+  );
+  return row?.autovacuum === 'off';
+}
+
 export async function openDatabase(database: Config['database']): Promise<DatabaseHandle> {
   const expectedMigrations = expectedMigrationCount();
   const isReady = async (db: Database): Promise<boolean> => {
