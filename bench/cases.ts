@@ -57,7 +57,7 @@ import {
   treeCpu,
   waitForHttp,
 } from './lib/children.js';
-import { type BenchDatabase, createBenchDatabase, serverVersion } from './lib/database.js';
+import { type BenchDatabase, analyzeAfterWarmUp, createBenchDatabase, serverVersion } from './lib/database.js';
 import { integerFromEnv, listFromEnv, unthrottledGatewayEnv } from './lib/env.js';
 import { addCleanup, cleanup, errorText, settingsOrComplaint, startRun } from './lib/run.js';
 import { departmentsJson, startSimulatorProcesses } from './lib/simulators.js';
@@ -755,10 +755,7 @@ async function warmUp(context: ThroughputContext): Promise<void> {
   } finally {
     await Promise.all(targets.map((target) => target.pool.close()));
   }
-  // A deployment's autovacuum keeps planner statistics (PostgreSQL's default; this machine kind
-  // runs with it off). Without them the planner takes the tables the warm-up filled for empty and
-  // keeps choosing sequential scans (bench/README.md).
-  await context.sql`analyze`;
+  await analyzeAfterWarmUp(context.sql);
 }
 
 interface ExactlyOnce {

@@ -57,7 +57,7 @@ import {
   treeCpu,
   waitForHttp,
 } from './lib/children.js';
-import { createBenchDatabase } from './lib/database.js';
+import { analyzeAfterWarmUp, createBenchDatabase } from './lib/database.js';
 import { integerFromEnv } from './lib/env.js';
 import {
   type MixOperation,
@@ -1380,10 +1380,7 @@ async function main(): Promise<number> {
       );
       await drainDeliveries(sql, settings.drainSeconds);
     }
-    // A deployment's autovacuum keeps planner statistics (PostgreSQL's default; this machine kind
-    // runs with it off). Without them the planner takes the tables filled since the start for
-    // empty and chooses sequential scans, so they are gathered once before measuring.
-    await sql`analyze`;
+    await analyzeAfterWarmUp(sql);
 
     // Interleaved, order reversed every round: drift and other people's work fall on every
     // instance count and on the baseline alike.

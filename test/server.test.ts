@@ -13,6 +13,7 @@ import { parseConfig } from '../gateway/config.js';
 import { createLogger } from '../gateway/platform/logger.js';
 import { type RunningGateway, startGateway } from '../gateway/server.js';
 import { sql } from 'drizzle-orm';
+import { rowsOf } from '../gateway/db/client.js';
 import { clients } from '../gateway/db/schema.js';
 import { freshDatabase, LogCapture, type TestDatabase } from './harness.js';
 
@@ -95,9 +96,9 @@ describe('start', () => {
   it('warns when PostgreSQL runs without autovacuum, and only then', async () => {
     const onPostgres = database.environment.DATABASE_URL !== undefined;
     const [row] = onPostgres
-      ? ((await gateway.services.db.execute(sql`select current_setting('autovacuum') as autovacuum`)) as unknown as {
-          autovacuum: string;
-        }[])
+      ? rowsOf<{ autovacuum: string }>(
+          await gateway.services.db.execute(sql`select current_setting('autovacuum') as autovacuum`),
+        )
       : [];
     if (onPostgres) expect(['on', 'off']).toContain(row?.autovacuum);
     const warned = logs.lines.some((line) => line.includes('PostgreSQL runs without autovacuum'));

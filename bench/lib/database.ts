@@ -36,6 +36,15 @@ export async function createBenchDatabase(
   return { url: url.toString(), name };
 }
 
+/**
+ * Gathers planner statistics once the warm-up has filled the tables, as a deployment's autovacuum
+ * would (PostgreSQL's default; this machine kind runs with it off). Without them the planner takes
+ * those tables for empty and keeps choosing sequential scans (bench/README.md, 2026-12-07).
+ */
+export async function analyzeAfterWarmUp(sql: postgres.Sql): Promise<void> {
+  await sql`analyze`;
+}
+
 /** The server's version as `show server_version` gives it, on an open client. */
 export async function serverVersion(sql: postgres.Sql): Promise<string> {
   const [row] = await sql<{ server_version: string }[]>`show server_version`;
