@@ -287,6 +287,11 @@ export const configSchema = z
     DELIVERY_BATCH_SIZE: integer(1, 1000).default(10),
     /** How often a delivered case's status is asked of a department that offers status queries, at most. */
     STATUS_POLL_INTERVAL_MS: integer(1000, 86_400_000).default(60_000),
+    /**
+     * How long a submission's Idempotency-Key and its stored answer (the case with its form) are
+     * kept; after that the same key is a new request. At least an hour, at most a year.
+     */
+    IDEMPOTENCY_KEY_RETENTION_HOURS: integer(1, 8760).default(168),
     /** The SMS platform applicants are told about their cases through, as JSON (docs/notifications.md); unset: notifications are off. */
     NOTIFICATIONS_JSON: z.string().min(1).optional(),
     /** The express company results are sent by (docs/results.md); unset: no courier, express results wait. */
@@ -389,6 +394,8 @@ export interface Config {
   };
   cases: {
     dispatch: DispatchSettings;
+    /** How long idempotency keys and their stored answers are kept (gateway/cases/idempotency.ts). */
+    idempotencyKeyRetentionMs: number;
   };
   /** Telling applicants about their cases (gateway/notifications); `channel` null: off. */
   notifications: { channel: NotificationSettings | null; workerEnabled: boolean; demoSimulator: boolean };
@@ -606,6 +613,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         batchSize: env.DELIVERY_BATCH_SIZE,
         statusPollIntervalMs: env.STATUS_POLL_INTERVAL_MS,
       },
+      idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_HOURS * 3_600_000,
     },
     notifications: {
       channel: notifications.settings,

@@ -9,10 +9,11 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { type GatewayApp, createApp } from './app.js';
 import { startSealer } from './audit/sealer.js';
+import { startKeyPurge } from './cases/idempotency.js';
 import type { Config } from './config.js';
 import { openDatabase, runsWithoutAutovacuum } from './db/client.js';
 import { handleClientErrors } from './platform/client-errors.js';
-import type { Clock } from './platform/clock.js';
+import { type Clock, systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { type GatewayServices, closeServices, createServices } from './services.js';
 import { refuseExposedDemoClients } from './demo/exposure.js';
@@ -28,6 +29,8 @@ import {
 
 /** How often each instance re-reads the catalogue for contract versions published elsewhere. */
 const CONTRACT_REFRESH_INTERVAL_MS = 30_000;
+/** How often expired idempotency keys are removed (IDEMPOTENCY_KEY_RETENTION_HOURS says which). */
+const KEY_PURGE_INTERVAL_MS = 10 * 60_000;
 
 export interface RunningGateway {
   url: string;
@@ -112,6 +115,15 @@ export async function startGateway(
     logger,
   );
   if (config.cases.dispatch.workerEnabled) services.deliveryWorker.start();
+  const stopKeyPurge = startKeyPurge(database.db, {
+    retentionMs: config.cases.idempotencyKeyRetentionMs,
+    intervalMs: KEY_PURGE_INTERVAL_MS,
+    batchSize: 1000,
+    maxBatches: 20,
+    // The keys' own times are the wall clock's, not the (in tests fixed) calendar clock's.
+    now: () => systemClock.now(),
+    logger,
+  });
   if (config.notifications.workerEnabled) services.notifications.start();
   if (config.courier.workerEnabled) services.courier.start();
 
@@ -160,6 +172,7 @@ export async function startGateway(
       }
       await workerStopped;
       await stopSealer();
+      await stopKeyPurge();
       await closeServices(services);
       await simulators?.close();
       await sms?.close();

@@ -19,6 +19,7 @@ import {
   startPsbPopulationSimulator,
 } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
+import { purgeExpiredKeys } from '../gateway/cases/idempotency.js';
 import { applyDepartmentStatus } from '../gateway/cases/status.js';
 import {
   accessRequests,
@@ -523,6 +524,23 @@ describe('a case from opening to completion', () => {
     expect((await problemOf(again)).code).toBe('case_not_open');
     expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, first.id))).toHaveLength(1);
     first = submitted;
+  });
+
+  it('once its key has expired, the same key finds the case submitted: never a second delivery', async () => {
+    const key = 'submit-0001-establishment';
+    // As if the retention had passed: the key's request started long ago.
+    await gw.services.db
+      .update(idempotencyKeys)
+      .set({ createdAt: new Date('2001-01-01T00:00:00Z') })
+      .where(eq(idempotencyKeys.key, key));
+    expect(await purgeExpiredKeys(gw.services.db, new Date('2001-02-01T00:00:00Z'), 100)).toBe(1);
+    const repeated = await call(`/v1/cases/${first.id}/submit`, {
+      body: { form: establishmentForm },
+      headers: { 'idempotency-key': key },
+    });
+    expect(repeated.headers.get('idempotent-replayed')).toBeNull();
+    expect((await problemOf(repeated)).code).toBe('case_not_open');
+    expect(await gw.services.db.select().from(deliveries).where(eq(deliveries.caseId, first.id))).toHaveLength(1);
   });
 
   it('answers 409 to a duplicate while the first request is still in progress', async () => {

@@ -8,7 +8,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FaultProxy } from '../../test/faults/fault-proxy.js';
 import { freshDatabase, testPostgresUrl, type TestDatabase } from '../../test/harness.js';
 import { parseConfig } from '../config.js';
@@ -16,7 +16,7 @@ import { type DatabaseHandle, type Queryable, openDatabase, rowsOf } from '../db
 import { idempotencyKeys } from '../db/schema.js';
 import { DataProtection } from '../protection/data-protection.js';
 import { ApiError } from '../platform/errors.js';
-import { requestHash, withIdempotency } from './idempotency.js';
+import { purgeExpiredKeys, requestHash, startKeyPurge, withIdempotency } from './idempotency.js';
 
 let fresh: TestDatabase;
 let database: DatabaseHandle;
@@ -200,6 +200,83 @@ describe('withIdempotency', () => {
     const [row] = await database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
     expect(row?.responseStatus).toBe(200);
     expect(await runs(key)).toBe(1);
+  });
+});
+
+describe('expired keys', () => {
+  /** Keys of a run of their own, their requests started on these (long past) days. */
+  async function keysStartedOn(clientId: string, days: readonly string[]): Promise<string[]> {
+    const keys: string[] = [];
+    for (const day of days) {
+      const key = newKey();
+      keys.push(key);
+      await withIdempotency(database.db, { clientId, key, scope: 'POST /test', protection, body: {} }, (tx) =>
+        recordRun(tx, key),
+      );
+      await database.db
+        .update(idempotencyKeys)
+        .set({ createdAt: new Date(`${day}T00:00:00Z`) })
+        .where(eq(idempotencyKeys.key, key));
+    }
+    return keys;
+  }
+
+  async function keysLeft(clientId: string): Promise<string[]> {
+    const rows = await database.db
+      .select({ key: idempotencyKeys.key })
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.clientId, clientId));
+    return rows.map((row) => row.key).sort();
+  }
+
+  it('removes keys started before the cut-off, oldest first and at most a batch at a time; then the key is new', async () => {
+    const clientId = 'cli_idem_purge';
+    const [oldest, older, recent] = await keysStartedOn(clientId, ['2001-01-01', '2001-01-02', '2001-03-01']);
+    const cutOff = new Date('2001-02-01T00:00:00Z');
+    expect(await purgeExpiredKeys(database.db, cutOff, 1)).toBe(1);
+    expect(await keysLeft(clientId)).toEqual([older, recent]);
+    expect(await purgeExpiredKeys(database.db, cutOff, 10)).toBe(1);
+    expect(await purgeExpiredKeys(database.db, cutOff, 10)).toBe(0);
+    expect(await keysLeft(clientId)).toEqual([recent]);
+    // Gone with its answer: the same key runs the work again (the work itself must refuse a repeat).
+    const request = { clientId, key: oldest!, scope: 'POST /test', protection, body: {} };
+    expect((await withIdempotency(database.db, request, (tx) => recordRun(tx, oldest!))).replayed).toBe(false);
+    expect(await runs(oldest!)).toBe(2);
+  });
+
+  it('purges at start and then on its schedule, a bounded number of batches per round, and logs what it removed', async () => {
+    const clientId = 'cli_idem_schedule';
+    // Older keys of the tests before go first (oldest first): none is left before this test's keys.
+    await purgeExpiredKeys(database.db, new Date('2002-01-01T00:00:00Z'), 1000);
+    const [, , , newest] = await keysStartedOn(clientId, ['2002-01-01', '2002-01-02', '2002-01-03', '2002-03-01']);
+    const logged: unknown[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const stop = startKeyPurge(database.db, {
+      retentionMs: 30 * 86_400_000,
+      intervalMs: 3_600_000,
+      batchSize: 1,
+      maxBatches: 2,
+      now: () => new Date('2002-03-02T00:00:00Z'),
+      logger,
+    });
+    // The round run at start; the next is an hour away.
+    await vi.waitFor(() => expect(logged).toHaveLength(1));
+    await stop();
+    expect(await keysLeft(clientId)).toHaveLength(2);
+    expect(logged).toEqual([expect.objectContaining({ msg: 'idempotency keys purged', purged: 2 })]);
+    expect(await purgeExpiredKeys(database.db, new Date('2002-02-01T00:00:00Z'), 10)).toBe(1);
+    expect(await keysLeft(clientId)).toEqual([newest]);
+  });
+
+  it.skipIf(!testPostgresUrl)('skips a key another transaction holds', async () => {
+    const clientId = 'cli_idem_locked';
+    await purgeExpiredKeys(database.db, new Date('2003-01-01T00:00:00Z'), 1000);
+    const [held] = await keysStartedOn(clientId, ['2003-01-01']);
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from idempotency_keys where client_id = ${clientId} and key = ${held} for update`);
+      expect(await purgeExpiredKeys(database.db, new Date('2003-02-01T00:00:00Z'), 10)).toBe(0);
+    });
+    expect(await purgeExpiredKeys(database.db, new Date('2003-02-01T00:00:00Z'), 10)).toBe(1);
   });
 });
 

@@ -13,8 +13,9 @@
  * waits for the first to finish and then gets its stored answer.)
  */
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Database, Queryable } from '../db/client.js';
+import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { reusableStatement, textStatement, valuePlaceholder } from '../db/statements.js';
 import { ApiError, type DetailText, type ErrorCode, errorCatalogue, message } from '../platform/errors.js';
@@ -238,4 +239,72 @@ function refusalFromStored(stored: unknown): ApiError {
 /** A refusal that is the key's answer: returned from the transaction (so it commits), then thrown. */
 class StoredRefusal {
   constructor(readonly refusal: ApiError) {}
+}
+
+/**
+ * Removes at most `batchSize` keys whose request started before `before`, oldest first; answers
+ * how many. A stored answer shows the case with its form, so keys are not kept for ever: once a
+ * key is gone, the same key is a new request (a repeated submission of a submitted case is then
+ * refused as `case_not_open`, never submitted twice). Locked rows are skipped: a key in use stays.
+ */
+export async function purgeExpiredKeys(db: Database, before: Date, batchSize: number): Promise<number> {
+  const deleted = await db.execute(sql`
+    delete from idempotency_keys
+     where (client_id, key) in (
+       select client_id, key from idempotency_keys
+        where created_at < ${before.toISOString()}::timestamptz
+        order by created_at
+        limit ${batchSize}
+          for update skip locked)
+    returning 1`);
+  return rowsOf(deleted).length;
+}
+
+export interface KeyPurgeSchedule {
+  /** How long a key and its stored answer are kept after its request started. */
+  retentionMs: number;
+  /** Time between two purges (the first runs at start). */
+  intervalMs: number;
+  /** Keys removed by one statement; a purge runs at most `maxBatches` of them. */
+  batchSize: number;
+  maxBatches: number;
+  now: () => Date;
+  logger: Logger;
+}
+
+/**
+ * Purges expired keys now and then every `intervalMs` (several instances may: each skips what
+ * another has locked). Bounded per round, so a long-stopped purge catches up over several rounds
+ * instead of one long statement. Returns a function that stops it after the round in progress.
+ */
+export function startKeyPurge(db: Database, schedule: KeyPurgeSchedule): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const round = () => {
+    running = running.then(async () => {
+      let purged = 0;
+      try {
+        const before = new Date(schedule.now().getTime() - schedule.retentionMs);
+        for (let batch = 0; batch < schedule.maxBatches && !stopped; batch += 1) {
+          const deleted = await purgeExpiredKeys(db, before, schedule.batchSize);
+          purged += deleted;
+          if (deleted < schedule.batchSize) break;
+        }
+        if (purged > 0) schedule.logger.info({ purged, before }, 'idempotency keys purged');
+      } catch (error) {
+        schedule.logger.warn(
+          { err: { message: error instanceof Error ? error.message : String(error) }, purged },
+          'idempotency key purge failed; will retry',
+        );
+      }
+    });
+  };
+  round();
+  const timer = setInterval(round, schedule.intervalMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }
