@@ -708,6 +708,13 @@ const personalOperations: Record<string, Exercise> = {
     path: () => `/v1/subjects/${subjectId}/access-log`,
     headers: { 'onewindow-purpose': 'supervision' },
   },
+  // The whole chain carries subject ids, no identifiers or names; one subject's entries are their
+  // access log, read as the tracker reads it (policy, purpose, on their own log).
+  'GET /v1/audit/entries': {
+    token: () => tokens.auditor,
+    path: () => `/v1/audit/entries?subjectRef=${subjectId}`,
+    headers: { 'onewindow-purpose': 'supervision' },
+  },
   'POST /v1/subjects/{subjectId}/tracker-token': {
     token: () => tokens.windowA,
     path: () => `/v1/subjects/${subjectId}/tracker-token`,
@@ -743,8 +750,6 @@ const withoutPersonalData: Record<string, string> = {
   'POST /v1/clients/{clientId}/disable': 'client registry (administrators)',
   'POST /v1/keys/rotate': 'signing keys (administrators)',
   'GET /v1/audit/verify': 'chain verification: hashes and counts',
-  'GET /v1/audit/entries':
-    'the audit log for auditors: subject ids and references, no identifiers or names; itself audited',
   'GET /v1/material-types': 'catalogue',
   'PUT /v1/material-types/{code}': 'catalogue administration',
   'PUT /v1/material-types/{code}/grants/{clientId}': 'catalogue administration',

@@ -1037,4 +1037,44 @@ describe('the clock', () => {
       expect.arrayContaining(['clock_stopped', 'clock_restarted', 'completed']),
     );
   });
+
+  it('keeps a department’s reason without the ID numbers it quotes: stored, in the case and in its timeline', async () => {
+    const { db } = gw.services;
+    const [template] = await db.select().from(cases).limit(1);
+    const caseId = 'case_reasonTest000001';
+    await db.insert(cases).values({
+      ...template!,
+      id: caseId,
+      caseNumber: 'OW20260928000002',
+      status: 'submitted',
+      acceptedOn: '2026-09-28',
+      completedAt: null,
+      completedOn: null,
+    });
+    await db
+      .insert(deliveries)
+      .values({ id: 'dlv_reasonTest000001', caseId, departmentCode: 'AMR', status: 'delivered' });
+    const calendar = await gw.services.calendar.current();
+    await db.transaction((tx) =>
+      applyDepartmentStatus(tx, gw.services.access.protection, calendar, 20, {
+        caseId,
+        departmentCode: 'AMR',
+        status: 'awaiting_applicant',
+        message: '请补交股东王建国（身份证320102197807120033）的签字页',
+        occurredAt: new Date('2026-09-29T10:00:00+08:00'),
+        source: 'poll',
+      }),
+    );
+    const masked = '请补交股东王建国（身份证320102********0033）的签字页';
+    const [stored] = await db.select().from(deliveries).where(eq(deliveries.caseId, caseId));
+    expect(stored?.departmentMessage).toBe(masked);
+    const read = await ok<{ deliveries: { departmentMessage: string | null }[] }>(await call(`/v1/cases/${caseId}`));
+    expect(read.deliveries.map((delivery) => delivery.departmentMessage)).toEqual([masked]);
+    const { items: timeline } = await ok<{ items: { kind: string; detail: { message?: string } }[] }>(
+      await call(`/v1/cases/${caseId}/timeline`),
+    );
+    expect(timeline.filter((event) => event.kind === 'department_status').map((event) => event.detail.message)).toEqual(
+      [masked],
+    );
+  });
 });

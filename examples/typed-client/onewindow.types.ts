@@ -245,7 +245,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read audit entries in chain order */
+        /**
+         * Read audit entries in chain order
+         * @description Every read is itself on the record (`audit.read`). Filtered by `subjectRef` it is a read of that subject's access log: it needs a purpose (as GET /v1/subjects/{subjectId}/access-log does), the access policy's yes, and it is on the subject's own access log (`subject.tracker.read`).
+         */
         get: operations["listAuditEntries"];
         put?: never;
         post?: never;
@@ -4700,7 +4703,14 @@ export interface operations {
                 actorClientId?: string;
                 subjectRef?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Purpose code from the configured list (PURPOSE_CODES); required unless a case reference is sent. */
+                "onewindow-purpose"?: string;
+                /** @description The case this access serves. */
+                "onewindow-case-ref"?: string;
+                /** @description The person at the window or desk, as the calling system knows them; recorded in the audit log. */
+                "onewindow-operator"?: string;
+            };
             path?: never;
             cookie?: never;
         };

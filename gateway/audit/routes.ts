@@ -12,6 +12,18 @@ import { recordAudit } from './record.js';
 import { type ChainVerification, verifyAuditChain } from './verify.js';
 import { WitnessFileError } from './witness.js';
 import { requestLogger } from '../platform/request-logger.js';
+import {
+  type AccessPurpose,
+  CASE_REF_HEADER,
+  OPERATOR_HEADER,
+  PURPOSE_HEADER,
+  type PurposeHeaders,
+  PurposeHeadersSchema,
+  requirePurpose,
+} from '../platform/purpose.js';
+import { accessContext, contextWithPurpose } from '../access/request.js';
+import type { Queryable } from '../db/client.js';
+import { requireTrackerRead } from './tracker-routes.js';
 
 const ProblemSchema = z
   .object({
@@ -125,8 +137,14 @@ const listEntriesRoute = protectedRoute({
   operationId: 'listAuditEntries',
   tags: ['audit'],
   summary: 'Read audit entries in chain order',
+  description:
+    'Every read is itself on the record (`audit.read`). Filtered by `subjectRef` it is a read of that ' +
+    "subject's access log: it needs a purpose (as GET /v1/subjects/{subjectId}/access-log does), the " +
+    "access policy's yes, and it is on the subject's own access log (`subject.tracker.read`).",
   scopes: ['audit:read'],
+  personalData: 'subject',
   request: {
+    headers: PurposeHeadersSchema,
     query: z.object({
       afterSeq: z.coerce.number().int().min(0).default(0),
       limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -178,19 +196,27 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listEntriesRoute, async (c) => {
     const query = c.req.valid('query');
-    const { db } = c.get('services');
-    const rows = await db
-      .select()
-      .from(auditEntries)
-      .where(
-        and(
-          gt(auditEntries.chainSeq, query.afterSeq),
-          query.actorClientId ? eq(auditEntries.actorClientId, query.actorClientId) : undefined,
-          query.subjectRef ? eq(auditEntries.subjectRef, query.subjectRef) : undefined,
-        ),
-      )
-      .orderBy(asc(auditEntries.chainSeq))
-      .limit(query.limit);
+    const headers = c.req.valid('header');
+    // One subject's entries are their access log: read as the tracker reads it. The whole chain
+    // (an auditor checking the log) is on the record as a read of the log, with a purpose if sent.
+    const context = query.subjectRef
+      ? accessContext(c, headers)
+      : contextWithPurpose(c, statedPurpose(headers, c.get('services').config.purposeCodes));
+    if (query.subjectRef) await requireTrackerRead(context, query.subjectRef);
+    const rows = await context.db.transaction(async (tx) => {
+      await recordAudit(tx, {
+        actor: context.principal,
+        operatorId: context.purpose.operatorId,
+        action: query.subjectRef ? 'subject.tracker.read' : 'audit.read',
+        ...(query.subjectRef ? { subjectRef: query.subjectRef } : {}),
+        fields: query.subjectRef ? ['access_log'] : ['audit_entries'],
+        purpose: context.purpose.purpose,
+        caseRef: context.purpose.caseRef,
+        outcome: 'allowed',
+        requestId: context.requestId,
+      });
+      return readEntries(tx, query);
+    });
     const items = rows.map((row) => ({
       entryId: row.entryId,
       occurredAt: row.occurredAt.toISOString(),
@@ -212,4 +238,30 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>): void {
     const last = items.at(-1);
     return c.json({ items, nextAfterSeq: items.length === query.limit && last ? last.chainSeq : null }, 200);
   });
+}
+
+/** Sealed entries after `afterSeq`, in chain order, as filtered. */
+function readEntries(
+  tx: Queryable,
+  query: { afterSeq: number; limit: number; actorClientId?: string | undefined; subjectRef?: string | undefined },
+) {
+  return tx
+    .select()
+    .from(auditEntries)
+    .where(
+      and(
+        gt(auditEntries.chainSeq, query.afterSeq),
+        query.actorClientId ? eq(auditEntries.actorClientId, query.actorClientId) : undefined,
+        query.subjectRef ? eq(auditEntries.subjectRef, query.subjectRef) : undefined,
+      ),
+    )
+    .orderBy(asc(auditEntries.chainSeq))
+    .limit(query.limit);
+}
+
+/** The purpose the headers state, checked like any other; none stated is a purpose of null. */
+function statedPurpose(headers: PurposeHeaders, purposeCodes: readonly string[]): AccessPurpose {
+  if (headers[PURPOSE_HEADER] !== undefined || headers[CASE_REF_HEADER] !== undefined)
+    return requirePurpose(headers, purposeCodes);
+  return { purpose: null, caseRef: null, operatorId: headers[OPERATOR_HEADER] ?? null };
 }

@@ -198,7 +198,7 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
 }
 
 /** The policy's yes to reading this subject's access log (an auditor's, or the citizen's own). */
-async function requireTrackerRead(context: AccessContext, subjectId: string): Promise<void> {
+export async function requireTrackerRead(context: AccessContext, subjectId: string): Promise<void> {
   await auditRefusals(context, { action: 'subject.tracker.read', subjectId }, () =>
     context.access.require(
       context.db,

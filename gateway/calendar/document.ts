@@ -39,7 +39,10 @@ export const CalendarDateSchema = z
   .superRefine((value, context) => {
     if (isCalendarDate(value)) return;
     const shown = value.length <= 40 ? JSON.stringify(value) : 'the value';
-    context.addIssue({ code: 'custom', message: `${shown} is not a calendar date written YYYY-MM-DD` });
+    context.addIssue({
+      code: 'custom',
+      message: `${shown} is not a calendar date written YYYY-MM-DD (years 1900–2199)`,
+    });
   })
   .openapi({ example: '2026-10-01', description: 'A date, YYYY-MM-DD' });
 

@@ -10,6 +10,7 @@
  * is on the record. Every answer that carries the case (its form, its materials) is audited.
  */
 import { newRandomId } from '../platform/random-ids.js';
+import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal, disclosureEntry } from '../access/audit.js';
 import { auditEntryValues } from '../audit/record.js';
@@ -700,7 +701,8 @@ async function caseView(
       deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
       lastError: delivery.lastError,
       stage: delivery.stage,
-      departmentMessage: delivery.departmentMessage,
+      // Stored masked since 2026-12; older rows masked here.
+      departmentMessage: maskIdentifiersInNote(delivery.departmentMessage),
       cancelStatus: delivery.cancelStatus,
     })),
     contact: row.contactMobile ? { mobile: maskMobile(row.contactMobile) } : null,
@@ -1218,9 +1220,11 @@ function redactedDetail(
   detail: Record<string, unknown>,
   readable: ReadonlyMap<string, MaterialRow>,
 ): Record<string, unknown> {
+  // A department's words (stored masked since 2026-12; older rows masked here).
+  const said = typeof detail['message'] === 'string' ? { message: maskIdentifiersInText(detail['message']) } : {};
   const materialId = detail['materialId'];
-  if (typeof materialId !== 'string' || readable.has(materialId)) return detail;
-  return { ...detail, materialId: null, withheld: true };
+  if (typeof materialId !== 'string' || readable.has(materialId)) return { ...detail, ...said };
+  return { ...detail, ...said, materialId: null, withheld: true };
 }
 
 /**

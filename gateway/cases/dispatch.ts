@@ -49,6 +49,7 @@ import type { DataProtection } from '../protection/data-protection.js';
 import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 import { signalWithin } from '../platform/deadline.js';
+import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
 
@@ -145,7 +146,8 @@ function describeFailure(error: unknown): AttemptFailure {
       summary: summary.slice(0, LAST_ERROR_MAX_CHARS),
       definitive: DEFINITIVE_FAILURES.has(error.code),
       ...(typeof departmentMessage === 'string'
-        ? { departmentMessage: departmentMessage.slice(0, LAST_ERROR_MAX_CHARS) }
+        ? // Shown to windows, the applicant and other departments: identifiers in it masked.
+          { departmentMessage: maskIdentifiersInText(departmentMessage).slice(0, LAST_ERROR_MAX_CHARS) }
         : {}),
       ...(typeof departmentCode === 'string' ? { departmentCode } : {}),
     };
@@ -815,7 +817,7 @@ export class DeliveryWorker {
       .select({ departmentCode: deliveries.departmentCode, message: deliveries.departmentMessage })
       .from(deliveries)
       .where(and(eq(deliveries.caseId, claim.caseId), eq(deliveries.departmentStatus, 'rejected')));
-    const reason = `联办件已被${refusals.map((refusal) => `${refusal.departmentCode}${refusal.message ? `（${refusal.message}）` : ''}`).join('、')}退回，请撤销本部门办理。`;
+    const reason = `联办件已被${refusals.map((refusal) => `${refusal.departmentCode}${refusal.message ? `（${maskIdentifiersInText(refusal.message)}）` : ''}`).join('、')}退回，请撤销本部门办理。`;
     const departmentReference = claim.departmentReference;
     try {
       const outcome = await invokeDepartment(
@@ -1148,7 +1150,7 @@ export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView
     createdAt: row.createdAt.toISOString(),
     deliveredAt: row.deliveredAt?.toISOString() ?? null,
     deadAt: row.deadAt?.toISOString() ?? null,
-    departmentMessage: row.departmentMessage,
+    departmentMessage: maskIdentifiersInNote(row.departmentMessage),
     cancelStatus: row.cancelStatus,
   };
 }

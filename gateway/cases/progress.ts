@@ -21,6 +21,7 @@ import {
 } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { chinaToday } from '../materials/dates.js';
 import { type ApplicantRatingView, applicantRatingView, findRating, isRateable } from '../ratings/ratings.js';
@@ -183,7 +184,7 @@ export async function lookUpProgress(
         status: delivery.departmentStatus,
         reason:
           delivery.departmentStatus === 'rejected' || delivery.departmentStatus === 'awaiting_applicant'
-            ? delivery.departmentMessage
+            ? maskIdentifiersInNote(delivery.departmentMessage)
             : null,
         stage: delivery.stage,
         withdrawn:

@@ -5,7 +5,7 @@
  * share one count.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { and, count, eq, gte, min } from 'drizzle-orm';
+import { and, count, eq, gte, min, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/client.js';
 import type { DataProtection } from '../protection/data-protection.js';
@@ -31,6 +31,9 @@ function sameCheck(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The first key of the proof's advisory locks (the second is the case number's hash): a space of its own. */
+const PROOF_LOCK_SPACE = 0x70726f66;
+
 const notFound = () => new ApiError('not_found', message('case.proof_not_found'));
 
 /** A case proved by its number and check: the case row and its applicant's subject. */
@@ -54,48 +57,50 @@ export async function proveCase(
   action: string,
 ): Promise<ProvedCase> {
   const since = new Date(now.getTime() - limits.lockMs);
-  const [failures] = await db
-    .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
-    .from(progressLookupFailures)
-    .where(
-      and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)),
-    );
-  if (failures && failures.failures >= limits.maxFailures) {
-    const unlocksAt = (failures.first ?? now).getTime() + limits.lockMs;
-    const retryAfter = Math.max(1, Math.ceil((unlocksAt - now.getTime()) / 1000));
-    const minutes = Math.ceil(retryAfter / 60);
-    const detail = message('case.proof_locked', { minutes });
-    throw new ApiError(
-      'rate_limited',
-      detail,
-      { retryAfterSeconds: retryAfter },
-      { headers: { 'Retry-After': String(retryAfter) } },
-    );
-  }
-
-  const [row] = await db
-    .select({ caseRow: cases, identifier: subjects.identifier })
-    .from(cases)
-    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
-    .where(eq(cases.caseNumber, lookup.caseNumber));
-  const identifier = row ? await openSubjectIdentifier(protection, row.caseRow.subjectId, row.identifier) : '';
-  if (!row || !sameCheck(identifier.slice(-4), lookup.check)) {
-    await db.transaction(async (tx) => {
-      await tx.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
-      // A wrong check on a real case is someone trying the applicant's case: on their access log.
-      if (row) {
-        await recordAudit(tx, {
-          actor: { clientId: 'applicant', kind: 'applicant' },
-          action,
-          subjectRef: row.caseRow.subjectId,
-          fields: ['case_status', 'refused:wrong_check'],
-          caseRef: row.caseRow.caseNumber,
-          outcome: 'denied',
-          requestId,
-        });
-      }
-    });
-    throw notFound();
-  }
-  return { caseRow: row.caseRow };
+  // One proof of a case number at a time, counted and compared under a lock: guesses sent at once
+  // are each checked against the count of those before them, so no more than `maxFailures` are
+  // ever compared with the identifier.
+  const outcome = await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${PROOF_LOCK_SPACE}, hashtext(${lookup.caseNumber}))`);
+    const [failures] = await tx
+      .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
+      .from(progressLookupFailures)
+      .where(
+        and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)),
+      );
+    if (failures && failures.failures >= limits.maxFailures) {
+      return { kind: 'locked', unlocksAt: (failures.first ?? now).getTime() + limits.lockMs } as const;
+    }
+    const [row] = await tx
+      .select({ caseRow: cases, identifier: subjects.identifier })
+      .from(cases)
+      .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+      .where(eq(cases.caseNumber, lookup.caseNumber));
+    const identifier = row ? await openSubjectIdentifier(protection, row.caseRow.subjectId, row.identifier) : '';
+    if (row && sameCheck(identifier.slice(-4), lookup.check)) return { kind: 'proved', caseRow: row.caseRow } as const;
+    await tx.insert(progressLookupFailures).values({ caseNumber: lookup.caseNumber, occurredAt: now });
+    // A wrong check on a real case is someone trying the applicant's case: on their access log.
+    if (row) {
+      await recordAudit(tx, {
+        actor: { clientId: 'applicant', kind: 'applicant' },
+        action,
+        subjectRef: row.caseRow.subjectId,
+        fields: ['case_status', 'refused:wrong_check'],
+        caseRef: row.caseRow.caseNumber,
+        outcome: 'denied',
+        requestId,
+      });
+    }
+    return { kind: 'wrong' } as const;
+  });
+  if (outcome.kind === 'proved') return { caseRow: outcome.caseRow };
+  if (outcome.kind === 'wrong') throw notFound();
+  const retryAfter = Math.max(1, Math.ceil((outcome.unlocksAt - now.getTime()) / 1000));
+  const minutes = Math.ceil(retryAfter / 60);
+  throw new ApiError(
+    'rate_limited',
+    message('case.proof_locked', { minutes }),
+    { retryAfterSeconds: retryAfter },
+    { headers: { 'Retry-After': String(retryAfter) } },
+  );
 }

@@ -13,6 +13,7 @@ import type { AppEnv } from '../platform/context.js';
 import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
 import { CaseContactSchema, MaskedContactSchema } from '../notifications/schemas.js';
 import { errorResponses } from '../platform/routes.js';
+import { InstantSchema } from '../platform/time-range.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import {
   attachFetched,
@@ -535,7 +536,7 @@ const callbackRoute = protectedRoute({
                 .max(100)
                 .openapi({ description: "The department's unique id of this event; a replay is refused" }),
               status: z.enum(['received', 'in_progress', 'awaiting_applicant', 'completed', 'rejected']),
-              occurredAt: z.iso.datetime({ offset: true }),
+              occurredAt: InstantSchema,
               message: z.string().max(500).optional(),
               resultCertificate: ResultCertificateInputSchema.optional(),
             })

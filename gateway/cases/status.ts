@@ -17,6 +17,7 @@ import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError, message } from '../platform/errors.js';
+import { maskIdentifiersInText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { type ReceivedResultCertificate, recordResultCertificate } from '../results/electronic.js';
 import { prepareResult } from '../results/results.js';
@@ -179,13 +180,16 @@ export async function applyDepartmentStatus(
     );
   }
 
+  const departmentMessage = update.message ? maskIdentifiersInText(update.message) : null;
   await tx
     .update(deliveries)
     .set({
       departmentStatus: update.status,
       departmentUpdatedAt: update.occurredAt,
-      // The department's own words (a refusal's reason, a 补正 request), kept verbatim.
-      ...(update.message ? { departmentMessage: update.message } : {}),
+      // The department's own words (a refusal's reason, a 补正 request), kept but for anything
+      // shaped like an identifier (a co-owner's ID number quoted in a reason): windows, the
+      // applicant's look-up and other departments see this text.
+      ...(departmentMessage ? { departmentMessage } : {}),
       // A part the department itself refused needs no withdrawing.
       ...(update.status === 'rejected' && delivery.cancelStatus === 'pending' ? { cancelStatus: null } : {}),
       ...(update.source === 'poll' ? { lastPolledAt: new Date() } : {}),
@@ -196,7 +200,11 @@ export async function applyDepartmentStatus(
     kind: 'department_status',
     departmentCode: update.departmentCode,
     externalEventId: update.externalEventId ?? null,
-    detail: { status: update.status, source: update.source, ...(update.message ? { message: update.message } : {}) },
+    detail: {
+      status: update.status,
+      source: update.source,
+      ...(departmentMessage ? { message: departmentMessage } : {}),
+    },
     occurredAt: update.occurredAt,
   });
 

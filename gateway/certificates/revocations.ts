@@ -15,6 +15,7 @@ import { certificateRevocations } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { requireMaterialType } from '../materials/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
+import { maskIdentifiersInText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { type RevocationRow, revocationNumberPlace, revokeCertificate } from './store.js';
 
@@ -39,7 +40,8 @@ export async function revocationView(protection: DataProtection, row: Revocation
       row.certificateNumberSealed === null
         ? row.certificateNumber
         : await protection.openText(revocationNumberPlace(row.id), row.certificateNumberSealed),
-    reason: row.reason,
+    // The department's words: an ID number quoted in them masked, as in every reason shown.
+    reason: maskIdentifiersInText(row.reason),
     reportedBy: row.reportedBy,
     materialsRevoked: row.materialsRevoked,
     revokedAt: row.revokedAt.toISOString(),
@@ -115,12 +117,14 @@ export async function pushRevocation(
 
 /**
  * Revocations after `since` (oldest first), for consumers that poll. A number that is an ID number
- * (revoked ID cards, household registers) is masked unless the caller may see unmasked data.
+ * (revoked ID cards, household registers) is always masked: the feed is the province's, read
+ * without a purpose or a subject, so it is no door to anyone's ID number. Whose certificate was
+ * revoked shows where the policy decides it: the subject's materials (status `revoked`).
  */
 export async function listRevocations(
   db: Database,
   protection: DataProtection,
-  filters: { since?: Date; department?: string; limit: number; unmask: boolean },
+  filters: { since?: Date; department?: string; limit: number },
 ): Promise<RevocationView[]> {
   const rows = await db
     .select()
@@ -136,7 +140,7 @@ export async function listRevocations(
   return Promise.all(
     rows.map(async (row) => {
       const view = await revocationView(protection, row);
-      return filters.unmask ? view : { ...view, certificateNumber: maskIfResidentIdNumber(view.certificateNumber) };
+      return { ...view, certificateNumber: maskIfResidentIdNumber(view.certificateNumber) };
     }),
   );
 }

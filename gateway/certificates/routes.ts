@@ -9,6 +9,7 @@ import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
+import { InstantSchema } from '../platform/time-range.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { fetchCertificates } from './fetch.js';
 import { listRevocations, pushRevocation } from './revocations.js';
@@ -262,7 +263,7 @@ const listRevocationsRoute = protectedRoute({
   scopes: ['certificates:read'],
   request: {
     query: z.object({
-      since: z.iso.datetime({ offset: true }).optional(),
+      since: InstantSchema.optional(),
       department: z
         .string()
         .regex(/^[A-Z][A-Z0-9_]{1,15}$/)
@@ -321,14 +322,12 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listRevocationsRoute, async (c) => {
     const { since, department, limit } = c.req.valid('query');
-    const unmask = c.get('principal').scopes.has('subjects:unmask');
     return c.json(
       {
         items: await listRevocations(c.get('services').db, c.get('services').access.protection, {
           ...(since ? { since: new Date(since) } : {}),
           ...(department ? { department } : {}),
           limit,
-          unmask,
         }),
       },
       200,

@@ -7,6 +7,7 @@ import { eq } from 'drizzle-orm';
 import type { KeyStore } from '../auth/keys.js';
 import type { Database } from '../db/client.js';
 import { materials } from '../db/schema.js';
+import { maskIdentifiersInText } from '../platform/identifier-masking.js';
 import { type CertificateClaims, verifyCertificateEnvelope } from './envelope.js';
 
 export interface EnvelopeVerification {
@@ -41,7 +42,7 @@ export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: str
     currentStatus,
     revocation:
       material?.revokedAt && material.revokedReason
-        ? { at: material.revokedAt.toISOString(), reason: material.revokedReason }
+        ? { at: material.revokedAt.toISOString(), reason: maskIdentifiersInText(material.revokedReason) }
         : null,
     claims,
   };

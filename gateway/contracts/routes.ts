@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, message } from '../platform/errors.js';
 import { errorResponses } from '../platform/routes.js';
+import { InstantSchema } from '../platform/time-range.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { decideAccessRequest, listAccessRequests, requestResourceAccess } from './access.js';
 import { ResourceCodeSchema, SharingTypeSchema, CatalogueDataSchema, DepartmentCodeSchema } from './catalogue-data.js';
@@ -258,7 +259,7 @@ const requestAccessRoute = protectedRoute({
           schema: z.object({
             purpose: z.string().trim().min(1).max(500),
             legalBasis: z.string().trim().min(1).max(500).openapi({ example: 'State Council Decree No. 33, art. 12' }),
-            expiresAt: z.iso.datetime({ offset: true }).optional(),
+            expiresAt: InstantSchema.optional(),
           }),
         },
       },

@@ -562,12 +562,15 @@ export function createPostgresBlobStore(options: PostgresBlobStoreOptions): Blob
       }
     },
 
-    async delete(sha256: string): Promise<boolean> {
+    async delete(sha256: string, within?: Queryable): Promise<boolean> {
       const name = normalizeSha256(DRIVER, sha256);
       verified.forget(name);
       try {
         // The chunks go with the row (on delete cascade).
-        const deleted = await db.delete(blobs).where(eq(blobs.sha256, name)).returning({ sha256: blobs.sha256 });
+        const deleted = await (within ?? db)
+          .delete(blobs)
+          .where(eq(blobs.sha256, name))
+          .returning({ sha256: blobs.sha256 });
         return deleted.length > 0;
       } catch (error) {
         throw storeError(DRIVER, 'deleting the blob failed', error);

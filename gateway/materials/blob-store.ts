@@ -13,6 +13,7 @@
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import type { Queryable } from '../db/client.js';
 
 /** The default upload limit for one document (20 MiB); callers pass their own as `maxBytes`. */
 export const DEFAULT_MAX_BLOB_BYTES = 20 * 1024 * 1024;
@@ -141,8 +142,13 @@ export interface BlobStore {
   verify(sha256: string): Promise<BlobCheck>;
   /** The names of all stored blobs, quarantined ones included, in no particular order. */
   list(): AsyncIterable<string>;
-  /** Removes a blob (and a quarantined copy); false when it was not stored. For garbage collection. */
-  delete(sha256: string): Promise<boolean>;
+  /**
+   * Removes a blob (and a quarantined copy); false when it was not stored. For garbage collection.
+   * `within`: the caller's transaction, when the removal must happen under the locks it holds; a
+   * store in the database removes the rows in it (on embedded PGlite it is the only connection: a
+   * statement beside it would wait for it for ever). Other stores need no transaction.
+   */
+  delete(sha256: string, within?: Queryable): Promise<boolean>;
   /** How a stored (not quarantined) blob is kept, or null when there is none: for `resealBlobs`. */
   storedForm(sha256: string): Promise<StoredForm | null>;
 }

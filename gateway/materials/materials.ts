@@ -19,6 +19,7 @@ import type { Queryable } from '../db/client.js';
 import { certificates, materials, subjects } from '../db/schema.js';
 import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
+import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
 
@@ -71,21 +72,27 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
       sm3: row.contentSm3,
       size: row.contentSize,
       mediaType: row.mediaType,
-      fileName: row.fileName,
+      // Typed in by whoever handed it in: an ID number in it is masked like any other.
+      fileName: maskIdentifiersInNote(row.fileName),
     },
     provenance: {
       kind: row.provenance,
       providedBy: row.providedByClientId,
       operatorId: row.operatorId,
       departmentCode: row.departmentCode,
-      sourceRef: row.sourceRef,
+      // A certificate's number; an ID card's is its holder's ID number: masked in every view.
+      sourceRef: maskIdentifiersInNote(row.sourceRef),
       caseRef: row.caseRef,
     },
     supersedes: row.supersedesId,
     supersededBy: row.supersededById,
     revocation:
       row.revokedAt && row.revokedReason && row.revokedByClientId
-        ? { at: row.revokedAt.toISOString(), reason: row.revokedReason, by: row.revokedByClientId }
+        ? {
+            at: row.revokedAt.toISOString(),
+            reason: maskIdentifiersInText(row.revokedReason),
+            by: row.revokedByClientId,
+          }
         : null,
     createdAt: row.createdAt.toISOString(),
   };

@@ -13,7 +13,7 @@ export const TypeCodeSchema = z
   .regex(/^[a-z][a-z0-9_]{1,63}$/, 'a material type code is lower-case letters, digits and _')
   .openapi({ example: 'household_register' });
 
-export const DateSchema = z.string().refine(isCalendarDate, 'a calendar date YYYY-MM-DD');
+export const DateSchema = z.string().refine(isCalendarDate, 'a calendar date YYYY-MM-DD of a year 1900–2199');
 
 export const DocumentMediaTypeSchema = z.enum(['application/pdf', 'application/ofd', 'image/jpeg', 'image/png']);
 

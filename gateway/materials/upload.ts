@@ -189,7 +189,7 @@ async function store(
 async function removeIfUnreferenced(context: AccessContext, blobStore: BlobStore, sha256: string): Promise<void> {
   await context.db.transaction(async (tx) => {
     await lockContent(tx, sha256);
-    if (!(await isContentReferenced(tx, sha256))) await blobStore.delete(sha256);
+    if (!(await isContentReferenced(tx, sha256))) await blobStore.delete(sha256, tx);
   });
 }
 

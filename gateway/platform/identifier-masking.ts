@@ -105,6 +105,14 @@ export function maskIdentifiersInText(text: string): string {
   });
 }
 
+/**
+ * Free text from elsewhere (a department's reason, a courier's remark) as shown to anyone: what is
+ * shaped like an identifier masked; null stays null.
+ */
+export function maskIdentifiersInNote(text: string | null): string | null {
+  return text === null ? null : maskIdentifiersInText(text);
+}
+
 /** The same shapes without the global flag, whose `lastIndex` would make `test` stateful. */
 const IDENTIFIER_SHAPE = new RegExp(IDENTIFIER_SHAPES.source, 'i');
 

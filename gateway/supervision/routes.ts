@@ -10,7 +10,7 @@ import { type OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { recordAudit } from '../audit/record.js';
 import type { Scope } from '../auth/scopes.js';
-import { addDays, chinaToday, isCalendarDate } from '../materials/dates.js';
+import { addDays, chinaToday, isRealDate } from '../materials/dates.js';
 import type { AppEnv } from '../platform/context.js';
 import { BEARER_SCHEME, type NamedRouteConfig, errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
@@ -42,10 +42,11 @@ export const BASIC_SCHEME = 'clientBasicAuth';
 /** The default period of the summary: the 30 days up to today. */
 const DEFAULT_PERIOD_DAYS = 30;
 
+/** A date of any year: the period's own check (checkPeriod) names the range it takes. */
 const DateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are written YYYY-MM-DD')
-  .refine(isCalendarDate, 'not a real calendar date');
+  .refine(isRealDate, 'not a real calendar date');
 
 const PERIOD_RULE = `Dates from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}; a period spans at most ${PERIOD_LIMITS.maxDays} days.`;
 
@@ -594,10 +595,15 @@ const CaseListQuery = PeriodQuery.extend(CentreQuery.shape)
       description:
         'on_time / late: concluded by / after the due date; overdue: concluded late, or open past the due date today',
     }),
-    overdueOn: DateSchema.optional().openapi({
-      description: 'Only cases overdue on this day, as the trend counts them (the period is then not used)',
-      example: '2026-06-17',
-    }),
+    overdueOn: DateSchema.refine(
+      (day) => day >= PERIOD_LIMITS.earliest && day <= PERIOD_LIMITS.latest,
+      `dates run from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}`,
+    )
+      .optional()
+      .openapi({
+        description: 'Only cases overdue on this day, as the trend counts them (the period is then not used)',
+        example: '2026-06-17',
+      }),
     page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ description: '1-based' }),
   });
 

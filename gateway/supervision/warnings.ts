@@ -22,6 +22,7 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { type Queryable, reportRows } from '../db/client.js';
 import { type MaskedRepresentative, maskRepresentative } from '../centres/representatives.js';
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 
 export type WarningLevel = 'approaching' | 'overdue';
 
@@ -381,10 +382,11 @@ export async function supervisionWarnings(
     deliveryId: row.delivery_id,
     department: row.department_code,
     departmentReference: row.department_reference,
-    refusedBy:
-      typeof row.refused_by === 'string'
-        ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy'])
-        : (row.refused_by ?? []),
+    // The departments' reasons as windows see them: identifiers masked (stored masked since 2026-12).
+    refusedBy: (typeof row.refused_by === 'string'
+      ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy'])
+      : (row.refused_by ?? [])
+    ).map((refusal) => ({ ...refusal, message: maskIdentifiersInNote(refusal.message) })),
     since: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
   }));
 
