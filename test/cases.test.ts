@@ -977,19 +977,18 @@ describe('bad requests', () => {
 });
 
 describe('the clock', () => {
-  it('stops while a department waits for the applicant and moves the due date by the working days it stood still', async () => {
-    const opened = await ok<CaseBody>(
-      await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }),
-      201,
-    ).catch(() => null);
-    expect(opened).toBeNull(); // a person cannot; build the case directly for a controlled calendar
+  /**
+   * A case submitted on 2026-09-28 (5 promised days) and delivered to the AMR, written directly
+   * (an item a person cannot open), for a controlled calendar. Answers its id.
+   */
+  async function submittedToAmr(idSuffix: string, caseNumber: string): Promise<string> {
     const { db } = gw.services;
     const [template] = await db.select().from(cases).limit(1);
-    const caseId = 'case_clockTest000000001';
+    const caseId = `case_${idSuffix}`;
     await db.insert(cases).values({
       ...template!,
       id: caseId,
-      caseNumber: 'OW20260928000001',
+      caseNumber,
       status: 'submitted',
       acceptedOn: '2026-09-28',
       promisedDays: 5,
@@ -1000,9 +999,18 @@ describe('the clock', () => {
       completedAt: null,
       completedOn: null,
     });
-    await db
-      .insert(deliveries)
-      .values({ id: 'dlv_clockTest000000001', caseId, departmentCode: 'AMR', status: 'delivered' });
+    await db.insert(deliveries).values({ id: `dlv_${idSuffix}`, caseId, departmentCode: 'AMR', status: 'delivered' });
+    return caseId;
+  }
+
+  it('stops while a department waits for the applicant and moves the due date by the working days it stood still', async () => {
+    const opened = await ok<CaseBody>(
+      await call('/v1/cases', { body: { itemCode: 'business_licence_reissue', subjectId: zhangSan } }),
+      201,
+    ).catch(() => null);
+    expect(opened).toBeNull(); // a person cannot; build the case directly for a controlled calendar
+    const { db } = gw.services;
+    const caseId = await submittedToAmr('clockTest000000001', 'OW20260928000001');
     const calendar = await gw.services.calendar.current();
     // 2026-09-28 + 5 working days: 09-29, 09-30, (National Day 10-01..07), 10-08, 10-09, 10-10 (adjusted Saturday).
     expect(calendar.addWorkingDays('2026-09-28', 5)).toBe('2026-10-10');
@@ -1040,20 +1048,7 @@ describe('the clock', () => {
 
   it('keeps a department’s reason without the ID numbers it quotes: stored, in the case and in its timeline', async () => {
     const { db } = gw.services;
-    const [template] = await db.select().from(cases).limit(1);
-    const caseId = 'case_reasonTest000001';
-    await db.insert(cases).values({
-      ...template!,
-      id: caseId,
-      caseNumber: 'OW20260928000002',
-      status: 'submitted',
-      acceptedOn: '2026-09-28',
-      completedAt: null,
-      completedOn: null,
-    });
-    await db
-      .insert(deliveries)
-      .values({ id: 'dlv_reasonTest000001', caseId, departmentCode: 'AMR', status: 'delivered' });
+    const caseId = await submittedToAmr('reasonTest000001', 'OW20260928000002');
     const calendar = await gw.services.calendar.current();
     await db.transaction((tx) =>
       applyDepartmentStatus(tx, gw.services.access.protection, calendar, 20, {

@@ -58,12 +58,26 @@ describe('dates the validators accept but the code behind them cannot handle', (
   });
   afterAll(async () => gw?.close());
 
-  it('GET /v1/calendar/due-date?from=9999-12-31 answers 400 validation_failed, not 500', async () => {
+  it('GET /v1/calendar/due-date?from=9999-12-31 answers 400 validation_failed, not 500, each field in both languages', async () => {
     const response = await gw.request('/v1/calendar/due-date?from=9999-12-31&workingDays=1', {
       headers: bearer(windowToken),
     });
     expect(response.status).toBe(400);
-    expect((await problemOf(response)).code).toBe('validation_failed');
+    const problem = await problemOf(response);
+    expect(problem.code).toBe('validation_failed');
+    expect(problem['errors']).toEqual([
+      {
+        path: 'from',
+        message: '"9999-12-31" is not a calendar date written YYYY-MM-DD (years 1900–2199)',
+        messageZh: '无效输入',
+      },
+    ]);
+    const wrongKind = await problemOf(
+      await gw.request('/v1/calendar/due-date?from=2026-10-01&workingDays=many', { headers: bearer(windowToken) }),
+    );
+    expect(wrongKind['errors']).toEqual([
+      { path: 'workingDays', message: expect.any(String), messageZh: expect.stringMatching(/^无效输入：期望 数字/) },
+    ]);
   });
 
   it('POST /v1/subjects/{id}/materials?validFrom=0000-01-01 answers 400 validation_failed, not 500', async () => {

@@ -342,6 +342,7 @@ describe('the applicant’s mobile number', () => {
       {
         path: 'contact.mobile',
         message: 'a mainland mobile number: 11 digits starting 13–19, without country code or spaces',
+        messageZh: expect.stringMatching(/^无效字符串/),
       },
     ]);
     const [after] = await gw.services.db.select({ cases: count() }).from(cases);

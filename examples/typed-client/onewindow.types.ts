@@ -1649,6 +1649,8 @@ export interface components {
             errors?: {
                 path: string;
                 message: string;
+                /** @description What is wrong, in Simplified Chinese (input checks: zod’s wording of the issue) */
+                messageZh?: string;
             }[];
         };
         TokenResponse: {

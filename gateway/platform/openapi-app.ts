@@ -13,7 +13,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { type ZodType, core } from 'zod';
+import { type ZodType, core, z } from 'zod';
 import type { AppEnv } from './context.js';
 import { ApiError, message } from './errors.js';
 import { asArray } from './routes.js';
@@ -23,12 +23,27 @@ interface Issue {
   message: string;
 }
 
-/** The problem every failed input check answers: 400 `validation_failed` naming each field. */
+/** zod's own wording in Simplified Chinese (its zh-CN locale), for any issue it raised. */
+const chineseIssueText = z.locales.zhCN().localeError;
+
+/** What is wrong with one field in Chinese: zod's wording of the issue (its kind, not our English). */
+function issueInChinese(issue: Issue): string {
+  const worded = chineseIssueText(issue as unknown as Parameters<typeof chineseIssueText>[0]);
+  const text = typeof worded === 'string' ? worded : worded?.message;
+  return text || '无效输入';
+}
+
+/**
+ * The problem every failed input check answers: 400 `validation_failed` naming each field, what
+ * is wrong in English (`message`, the check's own words) and in Chinese (`messageZh`), as the
+ * other problems that list items do.
+ */
 export function validationFailed(issues: readonly Issue[]): ApiError {
   return new ApiError('validation_failed', message('request.fields_invalid'), {
     errors: issues.map((issue) => ({
       path: issue.path.map(String).join('.') || '(root)',
       message: issue.message,
+      messageZh: issueInChinese(issue),
     })),
   });
 }

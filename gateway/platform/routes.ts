@@ -23,7 +23,17 @@ export const ProblemSchema = z
     instance: z.string().optional(),
     code: z.enum(Object.keys(errorCatalogue) as [ErrorCode, ...ErrorCode[]]),
     requestId: z.string().optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          path: z.string(),
+          message: z.string(),
+          messageZh: z.string().optional().openapi({
+            description: 'What is wrong, in Simplified Chinese (input checks: zod’s wording of the issue)',
+          }),
+        }),
+      )
+      .optional(),
   })
   .openapi('Problem');
 
