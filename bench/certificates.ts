@@ -451,7 +451,8 @@ async function servedAuditEntry(gatewayUrl: string, subjectId: string): Promise<
       const page: { items: AuditEntry[]; nextAfterSeq: number | null } = await callJson(
         `${gatewayUrl}/v1/audit/entries?afterSeq=${afterSeq}&limit=500&subjectRef=${encodeURIComponent(subjectId)}`,
         [200],
-        { headers: { authorization: `Bearer ${token}` } },
+        // One subject's entries are their access log: read with a purpose, as the tracker is.
+        { headers: { authorization: `Bearer ${token}`, 'onewindow-purpose': 'supervision' } },
       );
       const served = page.items.find(
         (entry) => entry.action === 'certificate.serve' && entry.actorClientId === WINDOW_CLIENT.id,
