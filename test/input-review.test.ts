@@ -151,7 +151,7 @@ describe('a failed upload of new content on embedded PGlite (the default databas
   // Bounded: were the only connection held again, closing would wait for it.
   afterAll(async () => {
     await within(
-      5000,
+      20_000,
       gw.close().then(() => new Response()),
     );
   });
@@ -170,8 +170,9 @@ describe('a failed upload of new content on embedded PGlite (the default databas
       ),
       Buffer.from(`--${boundary}--\r\n`),
     ]);
+    // Generous (a loaded CI machine), and still short of the test's own 30 s: a held connection never answers.
     const answer = await within(
-      10_000,
+      15_000,
       gw.request(`/v1/subjects/${subjectId}/materials`, {
         method: 'POST',
         headers: bearer(windowToken, { 'content-type': `multipart/form-data; boundary=${boundary}`, ...purpose }),
@@ -181,7 +182,7 @@ describe('a failed upload of new content on embedded PGlite (the default databas
     expect(answer, 'the upload was never answered').not.toBe('no answer');
     expect((answer as Response).status).toBe(400);
     expect((await problemOf(answer as Response)).code).toBe('invalid_multipart');
-    const next = await within(5000, gw.request('/v1/calendar/years', { headers: bearer(windowToken) }));
+    const next = await within(10_000, gw.request('/v1/calendar/years', { headers: bearer(windowToken) }));
     expect(next, 'the gateway stopped answering after the failed upload').not.toBe('no answer');
     expect((next as Response).status).toBe(200);
     // Nothing of the failed upload is left: its content was removed with it.

@@ -260,7 +260,7 @@ describe('expired keys', () => {
       logger,
     });
     // The round run at start; the next is an hour away.
-    await vi.waitFor(() => expect(logged).toHaveLength(1));
+    await vi.waitFor(() => expect(logged).toHaveLength(1), { timeout: 15_000 });
     await stop();
     expect(await keysLeft(clientId)).toHaveLength(2);
     expect(logged).toEqual([expect.objectContaining({ msg: 'idempotency keys purged', purged: 2 })]);
