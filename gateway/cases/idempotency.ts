@@ -18,7 +18,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { reusableStatement, textStatement, valuePlaceholder } from '../db/statements.js';
-import { ApiError, type DetailText, type ErrorCode, errorCatalogue, message } from '../platform/errors.js';
+import { ApiError, type DetailText, type ErrorCode, errorCatalogue, errorForLog, message } from '../platform/errors.js';
 import type { DataProtection } from '../protection/data-protection.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{8,200}$/;
@@ -293,7 +293,8 @@ export function startKeyPurge(db: Database, schedule: KeyPurgeSchedule): () => P
         if (purged > 0) schedule.logger.info({ purged, before }, 'idempotency keys purged');
       } catch (error) {
         schedule.logger.warn(
-          { err: { message: error instanceof Error ? error.message : String(error) }, purged },
+          // A database error's message may quote values: logged as the project logs errors.
+          { err: errorForLog(error), purged },
           'idempotency key purge failed; will retry',
         );
       }
