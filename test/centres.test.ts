@@ -315,6 +315,14 @@ describe('a case accepted at a town, decided by its county', () => {
       await refused(await route(windows.city, supervising('nobody-at-all')), 403, 'operator_unknown');
       expect((await route(windows.city, supervising('director-1'))).status).toBe(200);
     }
+    // A supervisor oversees the case; the applicant's answers are for the hands that work it.
+    const formOf = async (response: Response) => ((await response.json()) as { form: Record<string, unknown> }).form;
+    expect(await formOf(await read(windows.town1, as('clerk-1')))).toEqual({
+      certificateNo: '浙(2020)杭州市不动产权第0031287号',
+    });
+    const overseen = await (await read(windows.city, supervising('director-1'))).text();
+    expect((JSON.parse(overseen) as { form: Record<string, unknown> }).form['certificateNo']).toMatch(/^浙\(2020\*+$/);
+    expect(overseen).not.toContain('0031287');
     // Changing it is for its own centre: an ancestor reads, never writes.
     await refused(
       await call(windows.city.token, `/v1/cases/${caseId}/certificates`, { body: {}, headers: as('director-1') }),

@@ -314,8 +314,13 @@ describe('a staged item', () => {
     ]);
     expect(await worker().runOnce()).toBe(1);
     expect(part(await read(body.id), 'PSB').status).toBe('held');
+    // The later stage's department does not see the case (its form, the buyer) before its stage.
+    const psbReads = () => call(`/v1/cases/${body.id}`, { token: psbToken });
+    expect((await psbReads()).status).toBe(404);
+    expect((await call(`/v1/cases/${body.id}`, { token: nrbToken })).status).toBe(200);
     expect(await push(body.caseNumber, nrbToken, 'completed')).toBe('in_progress');
     expect(part(await read(body.id), 'PSB').status).toBe('pending');
+    expect((await psbReads()).status).toBe(200);
     expect(await worker().runOnce()).toBe(1);
     expect(part(await read(body.id), 'PSB').status).toBe('delivered');
     expect(await push(body.caseNumber, psbToken, 'completed')).toBe('completed');
@@ -339,6 +344,8 @@ describe('a staged item', () => {
       .orderBy(deliveries.stage)
       .offset(1);
     expect(psbDelivery?.attempts).toBe(0);
+    // Its part cancelled before it was ever sent: the case never reached PSB, which may not read it.
+    expect((await call(`/v1/cases/${body.id}`, { token: psbToken })).status).toBe(404);
   });
 
   it('refuses stages that leave out a department or name another one, and partial rules on items that are not joint', async () => {

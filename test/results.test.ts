@@ -710,6 +710,23 @@ describe('a result sent by courier', () => {
       deliveredAt: expect.any(String),
       lastRoute: { state: 'delivered' },
     });
+    // A carrier's remark naming who signed, with a number, passes on masked to window and applicant.
+    const [stored] = await gw.services.db.select().from(caseResults).where(eq(caseResults.caseId, posted.id));
+    const signedBy = { ...stored!.lastRoute!, remark: '快件已签收，签收人：门卫 13812345678，证件 11010519491231002X' };
+    await gw.services.db.update(caseResults).set({ lastRoute: signedBy }).where(eq(caseResults.caseId, posted.id));
+    const shown = [
+      (await ok<CaseBody>(await call(`/v1/cases/${posted.id}`))).result?.lastRoute?.remark,
+      (await progressOf(posted.caseNumber)).result?.lastRoute,
+    ];
+    for (const remark of shown) {
+      expect(remark).toContain('签收人：门卫 138****5678');
+      expect(remark).not.toContain('13812345678');
+      expect(remark).not.toContain('19491231');
+    }
+    await gw.services.db
+      .update(caseResults)
+      .set({ lastRoute: stored!.lastRoute })
+      .where(eq(caseResults.caseId, posted.id));
     instant += 1000;
     expect(await worker().trackOnce()).toBe(0);
     expect(await eventsOf(posted.id, 'result_delivered')).toHaveLength(1);

@@ -244,6 +244,15 @@ export function refusedForWantOfGrant(decision: Decision): boolean {
   return !decision.allowed && decision.rule === 'resource.conditional_without_grant';
 }
 
+/**
+ * Whether a yes to read a case is for overseeing it (a supervisor above its centre, reading for
+ * supervision) rather than working it: such a reader needs its status, deadlines and notice, not
+ * the applicant's answers, so the case's form and the certificate numbers in it are shown masked.
+ */
+export function readsForOversight(decision: Decision): boolean {
+  return decision.allowed && decision.rule === 'case.ancestor_supervises';
+}
+
 function asNotVisible(decision: Decision): Decision {
   return decision.allowed ? decision : { ...decision, reason: 'not_visible' };
 }

@@ -10,12 +10,18 @@
  * is on the record. Every answer that carries the case (its form, its materials) is audited.
  */
 import { newRandomId } from '../platform/random-ids.js';
-import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
+import {
+  maskForOversight,
+  maskIdentifiersInNote,
+  maskIdentifiersInText,
+  maskJsonForOversight,
+  maskPersonalText,
+} from '../platform/identifier-masking.js';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { auditAccess, auditRefusal, disclosureEntry } from '../access/audit.js';
 import { auditEntryValues } from '../audit/record.js';
 import { type AccessContext, type AllowedDecision, refusal, withPurpose } from '../access/context.js';
-import type { CaseFacts } from '../access/policy.js';
+import { type CaseFacts, readsForOversight } from '../access/policy.js';
 import { type CentreDirectory, type ReferenceData, pairKey } from '../access/reference-data.js';
 import type { CertificateRestriction } from '../../adapters/sdk/types.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
@@ -475,19 +481,33 @@ export interface CaseServices {
 /** What the policy knows of a case: who opened it, whose it is, whom it was delivered to. */
 export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts> {
   const delivered = await tx
-    .select({ departmentCode: deliveries.departmentCode })
+    .select({ departmentCode: deliveries.departmentCode, status: deliveries.status, attempts: deliveries.attempts })
     .from(deliveries)
     .where(eq(deliveries.caseId, row.id));
   return factsOfCase(row, delivered);
 }
 
+type ReachedFacts = Pick<DeliveryRow, 'departmentCode' | 'status' | 'attempts'>;
+
+/**
+ * The departments a case has reached or is being sent to. A later stage's department (its part
+ * held), or one whose part was cancelled before it was ever sent, has not: it may not read the case.
+ */
+export function departmentsReached(deliveryRows: readonly ReachedFacts[]): string[] {
+  return deliveryRows.flatMap((delivery) =>
+    delivery.status === 'held' || (delivery.status === 'cancelled' && delivery.attempts === 0)
+      ? []
+      : [delivery.departmentCode],
+  );
+}
+
 /** The policy's facts of a case row and its deliveries. */
-export function factsOfCase(row: CaseRow, deliveryRows: readonly { departmentCode: string }[]): CaseFacts {
+export function factsOfCase(row: CaseRow, deliveryRows: readonly ReachedFacts[]): CaseFacts {
   return {
     id: row.id,
     subjectId: row.subjectId,
     clientId: row.clientId,
-    deliveredTo: deliveryRows.map((delivery) => delivery.departmentCode),
+    deliveredTo: departmentsReached(deliveryRows),
     centreCode: row.centreCode,
     acceptingCentreCode: row.acceptingCentreCode,
   };
@@ -630,7 +650,10 @@ function casePartsFrom(joined: readonly JoinedRequirementRow[], deliveryRows: re
 
 async function caseView(
   tx: Queryable,
-  visible: Pick<VisibleCase, 'row' | 'facts' | 'context'> & { deliveries?: readonly DeliveryRow[] },
+  visible: Pick<VisibleCase, 'row' | 'facts' | 'context'> & {
+    deliveries?: readonly DeliveryRow[];
+    decision?: AllowedDecision;
+  },
   services: CaseServices,
   today = chinaToday(services.clock.now()),
   parts?: CaseParts,
@@ -663,7 +686,7 @@ async function caseView(
   const loadedYears = (await services.calendar()).years;
   const provisional =
     row.acceptedOn !== null && lastDue !== undefined && yearsNotLoaded(loadedYears, row.acceptedOn, lastDue).length > 0;
-  return {
+  const view: CaseView = {
     id: row.id,
     caseNumber: row.caseNumber,
     itemCode: row.itemCode,
@@ -707,6 +730,40 @@ async function caseView(
     })),
     contact: row.contactMobile ? { mobile: maskMobile(row.contactMobile) } : null,
     result: resultRow ? windowResultView(resultRow) : null,
+  };
+  return visible.decision && readsForOversight(visible.decision) ? overseenCaseView(view) : view;
+}
+
+/** A notice's words for oversight: personal identifiers and the number the form names masked. */
+function maskedMessage(text: string, reference: string | null): string {
+  const masked = maskPersonalText(text);
+  return reference === null ? masked : masked.replaceAll(reference, maskForOversight(reference));
+}
+
+/** The case as a supervisor above its centre sees it: the applicant's answers and certificate numbers masked. */
+function overseenCaseView(view: CaseView): CaseView {
+  const masked = (text: string | null) => (text === null ? null : maskForOversight(text));
+  return {
+    ...view,
+    form: maskJsonForOversight(view.form) as Record<string, unknown>,
+    notice: {
+      ...view.notice,
+      entries: view.notice.entries.map((entry) => ({
+        ...entry,
+        reference: masked(entry.reference),
+        choices: entry.choices.map((choice) => ({
+          ...choice,
+          certificateNumber: maskForOversight(choice.certificateNumber),
+        })),
+        blocks: entry.blocks.map((block) => ({
+          ...block,
+          message: {
+            zh: maskedMessage(block.message.zh, entry.reference),
+            en: maskedMessage(block.message.en, entry.reference),
+          },
+        })),
+      })),
+    },
   };
 }
 
@@ -1873,7 +1930,7 @@ export async function submitCase(
   const answer = (submitted: CaseRow, inserted: readonly DeliveryRow[]) =>
     caseView(
       tx,
-      { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: item.departments } },
+      { ...visible, row: submitted, facts: { ...visible.facts, deliveredTo: departmentsReached(inserted) } },
       services,
       today,
       {

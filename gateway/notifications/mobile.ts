@@ -11,8 +11,5 @@ export function isMobileNumber(value: string): boolean {
   return MOBILE_PATTERN.test(value);
 }
 
-/** `138****1234`: the network prefix and the last four digits, as Chinese services show a number. */
-export function maskMobile(value: string): string {
-  if (value.length < 8) return '*'.repeat(value.length);
-  return `${value.slice(0, 3)}${'*'.repeat(value.length - 7)}${value.slice(-4)}`;
-}
+// One masking rule for a number wherever it shows (also inside free text): the platform's.
+export { maskMobile } from '../platform/identifier-masking.js';

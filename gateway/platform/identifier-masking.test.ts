@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import {
   containsIdentifier,
   maskCreditCode,
+  maskForOversight,
+  maskIdentifiersInNote,
   maskIdentifiersInText,
+  maskJsonForOversight,
   maskPassport,
   maskPermanentResidence,
   maskResidentId,
@@ -85,5 +88,38 @@ describe('containsIdentifier', () => {
       expect(containsIdentifier('trace-E12345678')).toBe(true);
       expect(containsIdentifier('trace-C01X00T47')).toBe(false);
     }
+  });
+});
+
+describe('free text from elsewhere and oversight', () => {
+  it('masks mobile numbers beside identifiers in a note, and leaves longer digit runs alone', () => {
+    expect(maskIdentifiersInNote('签收人：门卫 13812345678')).toBe('签收人：门卫 138****5678');
+    expect(maskIdentifiersInNote('单号 9138123456789012')).toBe('单号 9138123456789012');
+    expect(maskIdentifiersInNote('申请人 11010519491231002X')).toBe('申请人 110105********002X');
+    expect(maskIdentifiersInNote(null)).toBeNull();
+  });
+
+  it('keeps the leading third of a text for oversight, at most six characters', () => {
+    expect(maskForOversight('张三')).toBe('张*');
+    expect(maskForOversight('北京市海淀区中关村大街1号院3号楼')).toBe('北京市海淀区***********');
+    expect(maskForOversight('')).toBe('');
+    // An ID number is masked before the prefix is kept, so its division is all that shows.
+    expect(maskForOversight('11010519491231002X')).toBe('110105************');
+  });
+
+  it('masks every string of a form, keeping its keys, numbers and booleans', () => {
+    expect(
+      maskJsonForOversight({
+        moveToAddress: '杭州市西湖区文三路90号',
+        members: [{ name: '李梅', age: 41 }],
+        ownsHome: true,
+        note: null,
+      }),
+    ).toEqual({
+      moveToAddress: '杭州市西********',
+      members: [{ name: '李*', age: 41 }],
+      ownsHome: true,
+      note: null,
+    });
   });
 });

@@ -105,12 +105,47 @@ export function maskIdentifiersInText(text: string): string {
   });
 }
 
+/** `138****1234`: the network prefix and the last four digits, as Chinese services show a number. */
+export function maskMobile(value: string): string {
+  if (value.length < 8) return '*'.repeat(value.length);
+  return `${value.slice(0, 3)}${'*'.repeat(value.length - 7)}${value.slice(-4)}`;
+}
+
+/** A mainland mobile number standing alone in text (not inside a longer run of digits). */
+const MOBILE_IN_TEXT = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
+
+/** `text` with identifiers (see IDENTIFIER_SHAPES) and mainland mobile numbers masked. */
+export function maskPersonalText(text: string): string {
+  return maskIdentifiersInText(text).replace(MOBILE_IN_TEXT, (mobile) => maskMobile(mobile));
+}
+
 /**
- * Free text from elsewhere (a department's reason, a courier's remark) as shown to anyone: what is
- * shaped like an identifier masked; null stays null.
+ * Free text from elsewhere (a department's reason, a courier's remark such as 「签收人 张三
+ * 13812345678」) as shown to anyone: identifiers and mobile numbers masked; null stays null.
  */
 export function maskIdentifiersInNote(text: string | null): string | null {
-  return text === null ? null : maskIdentifiersInText(text);
+  return text === null ? null : maskPersonalText(text);
+}
+
+/**
+ * Free text shown to someone who oversees the case but does not work it (a supervisor above its
+ * centre): the leading third (at most six characters, e.g. 「北京市海淀区」 of an address, 「张」 of
+ * a name) kept, the rest hidden, identifiers and mobile numbers masked first.
+ */
+export function maskForOversight(text: string): string {
+  const chars = [...maskPersonalText(text)];
+  const keep = Math.min(6, Math.ceil(chars.length / 3));
+  return chars.slice(0, keep).join('') + '*'.repeat(chars.length - keep);
+}
+
+/** Every string in a JSON value masked for oversight (`maskForOversight`); numbers, booleans and keys kept. */
+export function maskJsonForOversight(value: unknown): unknown {
+  if (typeof value === 'string') return maskForOversight(value);
+  if (Array.isArray(value)) return value.map(maskJsonForOversight);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskJsonForOversight(entry)]));
+  }
+  return value;
 }
 
 /** The same shapes without the global flag, whose `lastIndex` would make `test` stateful. */

@@ -26,9 +26,8 @@ import { type ProgressLookup, type ProofStore, proveCase } from '../cases/proof.
 import type { Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
-import { maskMobile } from '../notifications/mobile.js';
 import { ApiError, bilingualError, message } from '../platform/errors.js';
-import { maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 
 /** Scores at or below this are a 差评 and open a follow-up. */
 export const BAD_RATING_MAX_SCORE = 2;
@@ -200,14 +199,6 @@ export async function rateCase(
 }
 
 // --- The centre's side: listing ratings and answering follow-ups --------------------------------
-
-/** Mainland mobile numbers inside free text (not part of a longer run of digits). */
-const MOBILE_IN_TEXT = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
-
-/** An applicant's free text as answers show it: identifier-shaped runs and mobile numbers masked. */
-export function maskPersonalText(text: string): string {
-  return maskIdentifiersInText(text).replace(MOBILE_IN_TEXT, (mobile) => maskMobile(mobile));
-}
 
 export interface CentreRatingView {
   id: string;

@@ -13,6 +13,7 @@ import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { maskName } from '../identity/identifiers.js';
 import { maskMobile } from '../notifications/mobile.js';
 import { ApiError, message } from '../platform/errors.js';
+import { maskIdentifiersInNote, maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import type { ResultDeliveryChoice, ResultDeliveryMethod, ResultStatus } from './methods.js';
 
@@ -266,9 +267,10 @@ export function windowResultView(row: CaseResultRow): WindowResultView {
     pickupLockedUntil: row.pickupLockedUntil?.toISOString() ?? null,
     carrier: row.carrier,
     trackingNumber: row.trackingNumber,
-    lastRoute: row.lastRoute ?? null,
+    // The carrier's words pass on masked: a remark often names who signed, with a number.
+    lastRoute: row.lastRoute ? { ...row.lastRoute, remark: maskPersonalText(row.lastRoute.remark) } : null,
     deliveredAt: row.deliveredAt?.toISOString() ?? null,
-    courierError: row.lastError,
+    courierError: maskIdentifiersInNote(row.lastError),
     materialId: row.materialId,
   };
 }
@@ -375,7 +377,9 @@ export function applicantResultView(
     pickupCode: row.status === 'ready_for_pickup' ? row.pickupCode : null,
     carrier: row.carrier,
     trackingNumber: row.trackingNumber,
-    lastRoute: row.lastRoute ? `${row.lastRoute.remark}（${row.lastRoute.place}，${row.lastRoute.at}）` : null,
+    lastRoute: row.lastRoute
+      ? `${maskPersonalText(row.lastRoute.remark)}（${row.lastRoute.place}，${row.lastRoute.at}）`
+      : null,
     materialId: row.method === 'electronic' && row.status === 'issued' ? row.materialId : null,
     collectAt: row.method === 'window_pickup' ? centre : null,
     certificate: row.method === 'electronic' && row.status === 'issued' ? certificate : null,
