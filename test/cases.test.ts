@@ -484,7 +484,7 @@ describe('a case from opening to completion', () => {
     expect((problem['errors'] as unknown[]).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('submits once: the same key returns the first answer, another body under it is refused, a new key finds the case submitted', async () => {
+  it('submits once: the same key answers the case as it is now, another body under it is refused, a new key finds the case submitted', async () => {
     const key = 'submit-0001-establishment';
     const submitted = await ok<CaseBody>(
       await call(`/v1/cases/${first.id}/submit`, {
@@ -510,7 +510,10 @@ describe('a case from opening to completion', () => {
     });
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    expect(await replay.json()).toEqual(submitted);
+    // The case read again through the policy (not a stored copy): what a read answers now.
+    expect(await replay.json()).toEqual(await ok<CaseBody>(await call(`/v1/cases/${first.id}`)));
+    const [storedKey] = await gw.services.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+    expect(storedKey?.responseBody).toEqual({ caseId: first.id });
 
     const otherBody = await call(`/v1/cases/${first.id}/submit`, {
       body: { form: { ...establishmentForm, registeredCapital: '1元' } },

@@ -13204,7 +13204,7 @@ export interface operations {
             query?: never;
             header?: {
                 "onewindow-operator"?: string;
-                /** @description Required: a unique value per submission (e.g. a UUID); a repeat returns the first answer */
+                /** @description Required: a unique value per submission (e.g. a UUID); a repeat is answered with the case as it is now (Idempotent-Replayed: true) */
                 "idempotency-key"?: string;
             };
             path: {
@@ -13223,7 +13223,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Submitted (or the first answer to this key) */
+            /** @description Submitted (a repeat of this key: the case as it is now) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -40,14 +40,14 @@ export interface IdempotentRequest {
   abandonAfterMs?: number;
 }
 
-export interface IdempotentAnswer<T> {
-  status: number;
-  body: T;
-  /** True when this is the stored answer of an earlier request. */
-  replayed: boolean;
-  /** `body` as JSON text, when this request's work made it (written once: stored and sent alike). */
-  json?: string;
-}
+/**
+ * This request's answer (`json`: `body` as JSON text, written once: stored and sent alike), or an
+ * earlier request's stored one: its `body` is what the work chose to store (`stored`), so a caller
+ * that stores a reference rebuilds the answer from it.
+ */
+export type IdempotentAnswer<T> =
+  | { status: number; body: T; replayed: false; json: string }
+  | { status: number; body: unknown; replayed: true };
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` hash alike. */
 function canonicalJson(value: unknown): string {
@@ -118,12 +118,13 @@ const storeAnswer = reusableStatement<StoredKeyValues, unknown>((on) => {
  * last writes unawaited (`written`, every statement issued before it returns): they go out with
  * the stored answer and the commit, and their failure rolls everything back. ApiErrors thrown by
  * `work` (a refusal: 4xx) are stored too, so the same request keeps getting the same refusal;
- * anything else rolls everything back, key included, so a repeat starts afresh.
+ * anything else rolls everything back, key included, so a repeat starts afresh. A work that
+ * rebuilds its answer on a repeat gives `stored`, a reference to keep instead of the whole answer.
  */
 export async function withIdempotency<T>(
   db: Database,
   request: IdempotentRequest,
-  work: (tx: Queryable) => Promise<{ status: number; body: T; written?: Promise<unknown> }>,
+  work: (tx: Queryable) => Promise<{ status: number; body: T; written?: Promise<unknown>; stored?: unknown }>,
 ): Promise<IdempotentAnswer<T>> {
   const key = requireIdempotencyKey(request.key);
   const hash = requestHash(request.scope, request.body);
@@ -147,7 +148,7 @@ export async function withIdempotency<T>(
       }
       if (existing.responseStatus !== null) {
         if (existing.responseStatus >= 400) return new StoredRefusal(refusalFromStored(existing.responseBody));
-        return { status: existing.responseStatus, body: existing.responseBody as T, replayed: true };
+        return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
       }
       // A row without an answer is a reservation written by the previous version of this module
       // (reserve, then work in another transaction). Honoured while its request may still run.
@@ -156,7 +157,7 @@ export async function withIdempotency<T>(
       }
     }
 
-    let answer: { status: number; body: unknown; json: string };
+    let answer: { status: number; body: unknown; json: string; storedJson: string };
     let written: Promise<unknown> | undefined;
     let refusal: ApiError | undefined;
     // A savepoint: a refusal undoes what the work wrote but keeps the lock, to record the refusal.
@@ -165,7 +166,9 @@ export async function withIdempotency<T>(
     const savepoint = tx.execute(sql`savepoint idempotent_work`).then(() => undefined);
     try {
       const [, done] = await Promise.all([savepoint, work(tx)]);
-      answer = { status: done.status, body: done.body, json: JSON.stringify(done.body) };
+      const json = JSON.stringify(done.body);
+      const storedJson = done.stored === undefined ? json : JSON.stringify(done.stored);
+      answer = { status: done.status, body: done.body, json, storedJson };
       written = done.written;
       written?.catch(() => undefined);
     } catch (error) {
@@ -174,7 +177,8 @@ export async function withIdempotency<T>(
       await tx.execute(sql`rollback to savepoint idempotent_work`);
       refusal = error;
       const body = storedRefusal(error);
-      answer = { status: error.status, body, json: JSON.stringify(body) };
+      const json = JSON.stringify(body);
+      answer = { status: error.status, body, json, storedJson: json };
     }
     const completedAt = new Date();
     // Not awaited here: the answer goes out with the commit, in one round trip. Should it fail, the
@@ -185,7 +189,7 @@ export async function withIdempotency<T>(
       scope: request.scope,
       requestHash: hash,
       responseStatus: answer.status,
-      responseJson: request.protection.sealJsonText('idempotency_keys.response_body', answer.json),
+      responseJson: request.protection.sealJsonText('idempotency_keys.response_body', answer.storedJson),
       createdAt: startedAt,
       completedAt,
     });

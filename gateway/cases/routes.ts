@@ -459,7 +459,8 @@ const submitRoute = protectedRoute({
     params: z.object({ caseId: CaseIdSchema }),
     headers: OperatorHeaders.extend({
       'idempotency-key': z.string().optional().openapi({
-        description: 'Required: a unique value per submission (e.g. a UUID); a repeat returns the first answer',
+        description:
+          'Required: a unique value per submission (e.g. a UUID); a repeat is answered with the case as it is now (Idempotent-Replayed: true)',
       }),
     }),
     body: {
@@ -468,7 +469,7 @@ const submitRoute = protectedRoute({
     },
   },
   responses: {
-    200: json(CaseSchema, 'Submitted (or the first answer to this key)'),
+    200: json(CaseSchema, 'Submitted (a repeat of this key: the case as it is now)'),
     ...errorResponses(400, 401, 403, 404, 409, 422, 503),
   },
 });
@@ -787,20 +788,23 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
         },
         async (tx) => {
           const { view, written } = await submitCase(tx, context, caseServices(c), caseId, body);
-          return { status: 200, body: view, written };
+          // The key keeps which case it submitted, not the view: a repeat is answered with the case
+          // as it is now, read through the policy now (a material whose grant lapsed since is gone
+          // from it), and a week of keys does not keep a copy of every form.
+          return { status: 200, body: view, written, stored: { caseId: view.id } };
         },
       ),
     );
-    // The local worker delivers at once; other instances' workers find it on their next poll.
-    if (!answer.replayed) services.deliveryWorker.wake();
     if (answer.replayed) {
-      // The stored answer carries the case again: that disclosure is recorded like a read.
-      await readCase(context, caseServices(c), caseId, 'case.submit_replay');
+      // The case read again, as a read: the policy decides and the disclosure is on the record.
+      const view = await readCase(context, caseServices(c), caseId, 'case.submit_replay');
       c.header('Idempotent-Replayed', 'true');
+      return c.json(view, 200);
     }
-    // The JSON text the key stored, when this request made the answer: not serialised twice.
-    if (answer.json !== undefined) return c.body(answer.json, 200, { 'Content-Type': 'application/json' }) as never;
-    return c.json(answer.body, 200);
+    // The local worker delivers at once; other instances' workers find it on their next poll.
+    services.deliveryWorker.wake();
+    // The JSON text this request's answer was written as: not serialised twice.
+    return c.body(answer.json, 200, { 'Content-Type': 'application/json' }) as never;
   });
 
   app.openapi(callbackRoute, async (c) => {
