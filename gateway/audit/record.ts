@@ -3,6 +3,7 @@
  * transaction that performs the access: if the entry cannot be written the transaction fails and
  * so does the access (fail closed). Entries are written unsealed; the sealer chains them later.
  */
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import { newRandomId } from '../platform/random-ids.js';
 import type { Principal } from '../auth/principal.js';
 import { sql } from 'drizzle-orm';
@@ -86,14 +87,16 @@ export function auditEntryValues(input: AuditEntryInput): AuditEntryValues {
     auditOccurredAt: new Date(),
     auditActorClientId: input.actor.clientId,
     auditActorKind: input.actor.kind,
-    auditOperatorId: input.operatorId ?? null,
+    // Both are the calling system's own words: one that used an ID number as its reference must
+    // not hand it to every reader of the log (an auditor reads the whole chain without a purpose).
+    auditOperatorId: maskIdentifiersInNote(input.operatorId ?? null),
     auditCentreCode: input.centreCode ?? null,
     auditAction: input.action,
     auditSubjectRef: input.subjectRef ?? null,
     auditFields: input.fields ?? [],
     auditMaterialTypes: input.materialTypes ?? [],
     auditPurpose: input.purpose ?? null,
-    auditCaseRef: input.caseRef ?? null,
+    auditCaseRef: maskIdentifiersInNote(input.caseRef ?? null),
     auditOutcome: input.outcome,
     auditRequestId: input.requestId ?? null,
   };

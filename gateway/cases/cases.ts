@@ -13,8 +13,8 @@ import { newRandomId } from '../platform/random-ids.js';
 import {
   maskForOversight,
   maskIdentifiersInNote,
-  maskIdentifiersInText,
   maskJsonForOversight,
+  maskPersonalJson,
   maskPersonalText,
 } from '../platform/identifier-masking.js';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -1258,7 +1258,7 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
         at: row.occurredAt.toISOString(),
         kind: row.kind,
         department: row.departmentCode,
-        detail: redactedDetail(row.detail, readable),
+        detail: redactedDetail(row.detail, readable, readsForOversight(visible.decision)),
       }));
       await auditAccess(tx, visible.context, {
         decision: visible.decision,
@@ -1272,16 +1272,30 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
   );
 }
 
-/** An event's detail without the id of a material the caller may not read (the event stays). */
+/** Free-text fields of event details: a department's words, a clerk's reason for a transfer. */
+const EVENT_FREE_TEXT = ['message', 'reason'] as const;
+
+/**
+ * An event's detail as the caller may see it: identifiers and mobile numbers masked in every text
+ * (a department's words and a clerk's reason are stored masked since 2026-12; older rows are
+ * masked here), the free text kept to its leading third for a supervisor above the centre, and
+ * without the id of a material the caller may not read (the event stays).
+ */
 function redactedDetail(
   detail: Record<string, unknown>,
   readable: ReadonlyMap<string, MaterialRow>,
+  oversight: boolean,
 ): Record<string, unknown> {
-  // A department's words (stored masked since 2026-12; older rows masked here).
-  const said = typeof detail['message'] === 'string' ? { message: maskIdentifiersInText(detail['message']) } : {};
+  const masked = maskPersonalJson(detail) as Record<string, unknown>;
+  if (oversight) {
+    for (const field of EVENT_FREE_TEXT) {
+      const text = masked[field];
+      if (typeof text === 'string') masked[field] = maskForOversight(text);
+    }
+  }
   const materialId = detail['materialId'];
-  if (typeof materialId !== 'string' || readable.has(materialId)) return { ...detail, ...said };
-  return { ...detail, ...said, materialId: null, withheld: true };
+  if (typeof materialId !== 'string' || readable.has(materialId)) return masked;
+  return { ...masked, materialId: null, withheld: true };
 }
 
 /**
@@ -1626,7 +1640,8 @@ async function moveCase(
     addEvent(tx, row.id, move.kind, {
       from: row.centreCode,
       to: move.to,
-      ...(move.reason === null ? {} : { reason: move.reason }),
+      // A clerk's words may quote the applicant's number: kept masked, as a department's are.
+      ...(move.reason === null ? {} : { reason: maskPersonalText(move.reason) }),
     }),
     auditAccess(tx, visible.context, {
       decision: visible.decision,

@@ -49,7 +49,7 @@ import type { DataProtection } from '../protection/data-protection.js';
 import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 import { signalWithin } from '../platform/deadline.js';
-import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { maskIdentifiersInNote, maskPersonalText } from '../platform/identifier-masking.js';
 
 // --- Metrics -------------------------------------------------------------------------------------
 
@@ -147,7 +147,7 @@ function describeFailure(error: unknown): AttemptFailure {
       definitive: DEFINITIVE_FAILURES.has(error.code),
       ...(typeof departmentMessage === 'string'
         ? // Shown to windows, the applicant and other departments: identifiers in it masked.
-          { departmentMessage: maskIdentifiersInText(departmentMessage).slice(0, LAST_ERROR_MAX_CHARS) }
+          { departmentMessage: maskPersonalText(departmentMessage).slice(0, LAST_ERROR_MAX_CHARS) }
         : {}),
       ...(typeof departmentCode === 'string' ? { departmentCode } : {}),
     };
@@ -817,7 +817,7 @@ export class DeliveryWorker {
       .select({ departmentCode: deliveries.departmentCode, message: deliveries.departmentMessage })
       .from(deliveries)
       .where(and(eq(deliveries.caseId, claim.caseId), eq(deliveries.departmentStatus, 'rejected')));
-    const reason = `联办件已被${refusals.map((refusal) => `${refusal.departmentCode}${refusal.message ? `（${maskIdentifiersInText(refusal.message)}）` : ''}`).join('、')}退回，请撤销本部门办理。`;
+    const reason = `联办件已被${refusals.map((refusal) => `${refusal.departmentCode}${refusal.message ? `（${maskPersonalText(refusal.message)}）` : ''}`).join('、')}退回，请撤销本部门办理。`;
     const departmentReference = claim.departmentReference;
     try {
       const outcome = await invokeDepartment(
@@ -987,7 +987,8 @@ interface StatusCheck {
 function disclosureOf(claim: ClaimedDelivery, submission: Submission) {
   return {
     actor: { clientId: submission.submitter.clientId, kind: submission.submitter.kind },
-    operatorId: submission.submitter.operatorId,
+    // As every audit entry keeps it (gateway/audit/record.ts): identifier-shaped text masked.
+    operatorId: maskIdentifiersInNote(submission.submitter.operatorId),
     action: 'case.deliver',
     subjectRef: submission.subjectId,
     fields: ['identifier', 'name', 'form', `department:${claim.departmentCode}`, `delivery:${claim.id}`],

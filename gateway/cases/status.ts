@@ -17,7 +17,7 @@ import type { Queryable } from '../db/client.js';
 import { caseEvents, cases, deliveries, items } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError, message } from '../platform/errors.js';
-import { maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { type ReceivedResultCertificate, recordResultCertificate } from '../results/electronic.js';
 import { prepareResult } from '../results/results.js';
@@ -180,7 +180,7 @@ export async function applyDepartmentStatus(
     );
   }
 
-  const departmentMessage = update.message ? maskIdentifiersInText(update.message) : null;
+  const departmentMessage = update.message ? maskPersonalText(update.message) : null;
   await tx
     .update(deliveries)
     .set({

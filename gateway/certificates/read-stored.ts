@@ -12,6 +12,7 @@ import type { Decision } from '../access/policy.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { openSubjectValues } from '../identity/subjects.js';
 import { openSealedJson } from '../db/sealed-json.js';
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import type { CertificateRow } from './store.js';
 
 export interface StoredCopy {
@@ -149,8 +150,8 @@ export async function readAndAudit(
         as p(type_code text, fresh_after_ms float8, entry_id text, action text, fields text[], outcome text)
     ), audited as (
       insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, centre_code, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
-      select p.entry_id, ${options.at.toISOString()}::timestamptz, ${principal.clientId}, ${principal.kind}, ${purpose.operatorId}, ${context.access.actingCentre()}, p.action, ${subjectId},
-             p.fields, array[p.type_code], ${purpose.purpose}, ${purpose.caseRef}, p.outcome, ${requestId}
+      select p.entry_id, ${options.at.toISOString()}::timestamptz, ${principal.clientId}, ${principal.kind}, ${maskIdentifiersInNote(purpose.operatorId)}, ${context.access.actingCentre()}, p.action, ${subjectId},
+             p.fields, array[p.type_code], ${purpose.purpose}, ${maskIdentifiersInNote(purpose.caseRef)}, p.outcome, ${requestId}
         from planned p
        where exists (select 1 from subject where subject.kind = all(array(select jsonb_array_elements_text(${JSON.stringify(kinds)}::jsonb))))
          and (p.fresh_after_ms is null

@@ -138,14 +138,24 @@ export function maskForOversight(text: string): string {
   return chars.slice(0, keep).join('') + '*'.repeat(chars.length - keep);
 }
 
-/** Every string in a JSON value masked for oversight (`maskForOversight`); numbers, booleans and keys kept. */
-export function maskJsonForOversight(value: unknown): unknown {
-  if (typeof value === 'string') return maskForOversight(value);
-  if (Array.isArray(value)) return value.map(maskJsonForOversight);
+/** A JSON value with `mask` applied to every string in it; numbers, booleans and keys kept. */
+function maskStrings(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (Array.isArray(value)) return value.map((entry) => maskStrings(entry, mask));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskJsonForOversight(entry)]));
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskStrings(entry, mask)]));
   }
   return value;
+}
+
+/** Every string in a JSON value masked for oversight (`maskForOversight`); numbers, booleans and keys kept. */
+export function maskJsonForOversight(value: unknown): unknown {
+  return maskStrings(value, maskForOversight);
+}
+
+/** Every string in a JSON value with its identifiers and mobile numbers masked (`maskPersonalText`). */
+export function maskPersonalJson(value: unknown): unknown {
+  return maskStrings(value, maskPersonalText);
 }
 
 /** The same shapes without the global flag, whose `lastIndex` would make `test` stateful. */
