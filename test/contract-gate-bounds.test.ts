@@ -273,6 +273,7 @@ describe('contract gate at bounded cost', () => {
       {
         path: '/components/schemas/Bad/properties/a/type',
         message: expect.stringContaining('must be equal to one of the allowed values'),
+        messageZh: expect.stringMatching(/^不符合 OpenAPI 规范：/),
       },
     ]);
     expect(longestBlockMs).toBeLessThan(EVENT_LOOP_BOUND_MS);

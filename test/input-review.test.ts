@@ -69,7 +69,7 @@ describe('dates the validators accept but the code behind them cannot handle', (
       {
         path: 'from',
         message: '"9999-12-31" is not a calendar date written YYYY-MM-DD (years 1900–2199)',
-        messageZh: '无效输入',
+        messageZh: '"9999-12-31" 不是格式为 YYYY-MM-DD 的真实日期（年份 1900–2199）',
       },
     ]);
     const wrongKind = await problemOf(
@@ -93,19 +93,43 @@ describe('dates the validators accept but the code behind them cannot handle', (
     expect((await problemOf(response)).code).toBe('validation_failed');
   });
 
-  it('GET /v1/subjects/{id}/reusable-materials?on=0000-01-01 answers 400 validation_failed, not 500', async () => {
+  it('GET /v1/subjects/{id}/reusable-materials?on=0000-01-01 answers 400 validation_failed in both languages', async () => {
     const response = await gw.request(
       `/v1/subjects/${subjectId}/reusable-materials?types=resident_id_card&on=0000-01-01`,
       { headers: bearer(windowToken, purpose) },
     );
     expect(response.status).toBe(400);
-    expect((await problemOf(response)).code).toBe('validation_failed');
+    const problem = await problemOf(response);
+    expect(problem.code).toBe('validation_failed');
+    expect(problem['errors']).toEqual([
+      {
+        path: 'on',
+        message: 'a calendar date YYYY-MM-DD of a year 1900–2199',
+        messageZh: '应为 1900–2199 年间的真实日期，格式 YYYY-MM-DD',
+      },
+    ]);
   });
 
   it('GET /supervision/cases?overdueOn=0000-01-01 answers 400 validation_failed, not 500', async () => {
     const response = await gw.request('/supervision/cases?overdueOn=0000-01-01', { headers: bearer(adminToken) });
     expect(response.status).toBe(400);
     expect((await problemOf(response)).code).toBe('validation_failed');
+  });
+
+  it('GET /supervision/cases?centre=6101 names the centre code in Chinese, and a period problem found by hand too', async () => {
+    const badCentre = await problemOf(
+      await gw.request('/supervision/cases?centre=6101', { headers: bearer(adminToken) }),
+    );
+    expect(badCentre['errors']).toEqual([
+      { path: 'centre', message: 'a centre code is 9 digits', messageZh: '服务中心代码为 9 位数字' },
+    ]);
+    const backwards = await problemOf(
+      await gw.request('/supervision/cases?from=2026-03-01&to=2026-02-01', { headers: bearer(adminToken) }),
+    );
+    expect(backwards.code).toBe('validation_failed');
+    expect(backwards['errors']).toEqual([
+      { path: 'from', message: '2026-03-01 is after 2026-02-01', messageZh: '起始日 2026-03-01 晚于截止日 2026-02-01' },
+    ]);
   });
 });
 

@@ -342,7 +342,7 @@ describe('the applicant’s mobile number', () => {
       {
         path: 'contact.mobile',
         message: 'a mainland mobile number: 11 digits starting 13–19, without country code or spaces',
-        messageZh: expect.stringMatching(/^无效字符串/),
+        messageZh: '应为内地手机号码：以 13–19 开头的 11 位数字，不加国家代码和空格',
       },
     ]);
     const [after] = await gw.services.db.select({ cases: count() }).from(cases);

@@ -71,6 +71,14 @@ export interface ContractProblem {
   /** JSON pointer into the document. */
   path: string;
   message: string;
+  /** The same in Simplified Chinese, for the department's and the centres' staff. */
+  messageZh: string;
+}
+
+/** What is wrong in English and in Chinese. */
+interface Wording {
+  message: string;
+  messageZh: string;
 }
 
 function pointer(...tokens: string[]): string {
@@ -78,16 +86,20 @@ function pointer(...tokens: string[]): string {
 }
 
 /** Pins `schema.properties.method` to `value`? (Only local `$ref`s of the schema itself are followed.) */
-function methodPropertyProblem(document: JsonObject, schema: unknown, value: string): string | null {
+function methodPropertyProblem(document: JsonObject, schema: unknown, value: string): Wording | null {
   const resolved = follow(document, schema, []).value;
   if (!isObject(resolved) || !isObject(resolved['properties'])) return null;
   const property = follow(document, resolved['properties']['method'], []).value;
   if (property === undefined) return null;
-  if (!isObject(property)) return 'the `method` property is not a schema';
+  if (!isObject(property))
+    return { message: 'the `method` property is not a schema', messageZh: '`method` 属性不是一个模式' };
   if (property['const'] === value) return null;
   const enumValues = property['enum'];
   if (Array.isArray(enumValues) && enumValues.length === 1 && enumValues[0] === value) return null;
-  return `the request body's \`method\` property must be pinned to "${value}" (const, or an enum of that one value)`;
+  return {
+    message: `the request body's \`method\` property must be pinned to "${value}" (const, or an enum of that one value)`,
+    messageZh: `请求体的 \`method\` 属性必须固定为“${value}”（用 const，或只含这一个值的 enum）`,
+  };
 }
 
 /**
@@ -106,6 +118,7 @@ export function methodDispatchProblems(document: Record<string, unknown>): Contr
       problems.push({
         path: where,
         message: `a path with "#" must be a method-dispatch path "<path>${METHOD_DISPATCH_MARKER}<dotted.method.name>"`,
+        messageZh: `含“#”的路径必须是方法分派路径“<path>${METHOD_DISPATCH_MARKER}<dotted.method.name>”`,
       });
       continue;
     }
@@ -120,6 +133,7 @@ export function methodDispatchProblems(document: Record<string, unknown>): Contr
       problems.push({
         path: where,
         message: `a method-dispatch path holds exactly one operation (found ${operations.length})`,
+        messageZh: `一个方法分派路径只能有一个操作（现有 ${operations.length} 个）`,
       });
       continue;
     }
@@ -128,17 +142,23 @@ export function methodDispatchProblems(document: Record<string, unknown>): Contr
       problems.push({
         path: pointer('paths', pathKey, httpMethod, 'operationId'),
         message: `the operationId of a method-dispatch operation must be its method value "${target.method}"`,
+        messageZh: `方法分派操作的 operationId 必须是它的方法值“${target.method}”`,
       });
     const group = seen.get(target.path);
     if (!group) seen.set(target.path, { methods: new Set([target.method]), httpMethod });
     else {
       if (group.methods.has(target.method))
-        problems.push({ path: where, message: `the method "${target.method}" is declared twice for ${target.path}` });
+        problems.push({
+          path: where,
+          message: `the method "${target.method}" is declared twice for ${target.path}`,
+          messageZh: `方法“${target.method}”在 ${target.path} 上声明了两次`,
+        });
       group.methods.add(target.method);
       if (group.httpMethod !== httpMethod)
         problems.push({
           path: pointer('paths', pathKey, httpMethod),
           message: `every method-dispatch operation of ${target.path} must use the same HTTP method (${group.httpMethod})`,
+          messageZh: `${target.path} 的所有方法分派操作必须使用同一个 HTTP 方法（${group.httpMethod}）`,
         });
     }
     const requestBody = follow(document as JsonObject, operation['requestBody'], []).value;
@@ -149,7 +169,7 @@ export function methodDispatchProblems(document: Record<string, unknown>): Contr
       if (problem)
         problems.push({
           path: pointer('paths', pathKey, httpMethod, 'requestBody', 'content', mediaType, 'schema'),
-          message: problem,
+          ...problem,
         });
     }
   }

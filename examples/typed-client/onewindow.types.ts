@@ -1649,7 +1649,7 @@ export interface components {
             errors?: {
                 path: string;
                 message: string;
-                /** @description What is wrong, in Simplified Chinese (input checks: zod’s wording of the issue) */
+                /** @description What is wrong, in Simplified Chinese: the check’s own Chinese, or zod’s wording of the issue */
                 messageZh?: string;
             }[];
         };
@@ -3838,8 +3838,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4011,8 +4012,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4120,8 +4122,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4262,8 +4265,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4385,8 +4389,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4610,8 +4615,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4746,8 +4752,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -4880,8 +4887,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -5037,8 +5045,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -5167,8 +5176,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -5304,8 +5314,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -5537,8 +5548,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -5789,8 +5801,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -5894,8 +5907,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -6037,8 +6051,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -6193,8 +6208,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -6357,8 +6373,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -6564,8 +6581,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -6711,8 +6729,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -6903,8 +6922,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7059,8 +7079,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7212,8 +7233,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7337,8 +7359,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7477,8 +7500,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7681,8 +7705,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7791,8 +7816,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -7971,8 +7997,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8098,8 +8125,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8224,8 +8252,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8357,8 +8386,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8502,8 +8532,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8614,8 +8645,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8835,8 +8867,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -8958,8 +8991,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9132,8 +9166,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9278,8 +9313,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9348,8 +9384,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9459,8 +9496,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9589,8 +9627,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9694,8 +9733,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -9830,8 +9870,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -10054,8 +10095,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -10447,8 +10489,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -10606,8 +10649,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -10679,8 +10723,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -10747,8 +10792,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -10870,8 +10916,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11020,8 +11067,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11183,8 +11231,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11326,8 +11375,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11451,8 +11501,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11596,8 +11647,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11740,8 +11792,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -11885,8 +11938,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -12036,8 +12090,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -12199,8 +12254,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -12452,8 +12508,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -12735,8 +12792,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -12892,8 +12950,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -13074,8 +13133,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -13248,8 +13308,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -13445,8 +13506,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -13607,8 +13669,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -13754,8 +13817,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -13882,8 +13946,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14012,8 +14077,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14138,8 +14204,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14268,8 +14335,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14372,8 +14440,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14499,8 +14568,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14610,8 +14680,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -14752,8 +14823,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15001,8 +15073,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15105,8 +15178,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15254,8 +15328,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15356,8 +15431,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15467,8 +15543,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15581,8 +15658,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }
@@ -15723,8 +15801,9 @@ export interface operations {
                      *       "requestId": "req_7QmZk2xW9vLp4tYs",
                      *       "errors": [
                      *         {
-                     *           "path": "subject.idNumber",
-                     *           "message": "Required"
+                     *           "path": "centre",
+                     *           "message": "a centre code is 9 digits",
+                     *           "messageZh": "服务中心代码为 9 位数字"
                      *         }
                      *       ]
                      *     }

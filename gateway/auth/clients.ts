@@ -8,6 +8,7 @@ import type { DatabaseHandle, Queryable } from '../db/client.js';
 import { batchedRead } from '../db/batched-reads.js';
 import { clients } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import { type ClientSecrets, generateClientSecret } from './secrets.js';
 import { type ClientKind, type Scope, defaultScopesForKind, scopesAllowedForKind } from './scopes.js';
 
@@ -60,18 +61,26 @@ export function scopesForNewClient(input: Pick<NewClient, 'kind' | 'scopes' | 'd
       'validation_failed',
       message('client.scopes_not_for_kind', { kind: input.kind, scopes: refused.join(', ') }),
       {
-        errors: [{ path: 'scopes', message: `not allowed for kind ${input.kind}: ${refused.join(', ')}` }],
+        errors: [
+          fieldProblem(
+            'scopes',
+            `not allowed for kind ${input.kind}: ${refused.join(', ')}`,
+            `${input.kind} 类客户端不能持有：${refused.join('、')}`,
+          ),
+        ],
       },
     );
   }
   if (input.kind === 'department' && !input.departmentCode) {
     throw new ApiError('validation_failed', message('client.department_code_required'), {
-      errors: [{ path: 'departmentCode', message: 'required for kind department' }],
+      errors: [fieldProblem('departmentCode', 'required for kind department', '部门客户端必须填写部门代码')],
     });
   }
   if (input.kind !== 'department' && input.departmentCode) {
     throw new ApiError('validation_failed', message('client.department_code_departments_only'), {
-      errors: [{ path: 'departmentCode', message: `not allowed for kind ${input.kind}` }],
+      errors: [
+        fieldProblem('departmentCode', `not allowed for kind ${input.kind}`, `${input.kind} 类客户端不填写部门代码`),
+      ],
     });
   }
   return [...new Set(scopes)];

@@ -277,7 +277,9 @@ describe('calendar documents', () => {
   });
 
   it('refuses something that is not a document at all', () => {
-    expect(problemsOf('2026')).toEqual([{ path: '(root)', message: expect.any(String) }]);
+    expect(problemsOf('2026')).toEqual([
+      { path: '(root)', message: expect.any(String), messageZh: expect.stringMatching(/^无效输入：期望 object/) },
+    ]);
     expect(problemsOf(null)).toHaveLength(1);
   });
 });

@@ -18,6 +18,7 @@
 import { z } from '@hono/zod-openapi';
 import { isCalendarDate } from '../materials/dates.js';
 import { ApiError, message } from '../platform/errors.js';
+import { type FieldProblem, bilingualIssue, fieldProblemsOf } from '../platform/field-problems.js';
 import {
   dateOfDayNumber,
   dayNumberOf,
@@ -33,15 +34,19 @@ export const MAX_CALENDAR_YEAR = 2100;
 export const MAX_HOLIDAY_DAYS = 31;
 
 const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
+const WEEKDAY_NAMES_ZH = ['星期日', '星期一', '星期二', '星期三', '星期四', '星期五', '星期六'] as const;
 
 export const CalendarDateSchema = z
   .string()
   .superRefine((value, context) => {
     if (isCalendarDate(value)) return;
-    const shown = value.length <= 40 ? JSON.stringify(value) : 'the value';
+    const shown = value.length <= 40 ? JSON.stringify(value) : undefined;
     context.addIssue({
       code: 'custom',
-      message: `${shown} is not a calendar date written YYYY-MM-DD (years 1900–2199)`,
+      ...bilingualIssue(
+        `${shown ?? 'the value'} is not a calendar date written YYYY-MM-DD (years 1900–2199)`,
+        `${shown ? `${shown} ` : '该值'}不是格式为 YYYY-MM-DD 的真实日期（年份 1900–2199）`,
+      ),
     });
   })
   .openapi({ example: '2026-10-01', description: 'A date, YYYY-MM-DD' });
@@ -83,7 +88,8 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
   const { year } = document;
   // Problems with the year itself are reported by its own schema; without a year there is nothing to check against.
   if (!CalendarYearSchema.safeParse(year).success) return;
-  const problem = (path: (string | number)[], message: string) => context.addIssue({ code: 'custom', path, message });
+  const problem = (path: (string | number)[], en: string, zh: string) =>
+    context.addIssue({ code: 'custom', path, ...bilingualIssue(en, zh) });
   /** Day number → the holiday (index) that takes that day off, for days inside the year. */
   const dayOff = new Map<number, number>();
 
@@ -95,7 +101,11 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
     const first = dayNumberOf(holiday.from);
     const last = dayNumberOf(holiday.to);
     if (last < first) {
-      problem([...path, 'to'], `"${holiday.name}" ends (${holiday.to}) before it begins (${holiday.from})`);
+      problem(
+        [...path, 'to'],
+        `"${holiday.name}" ends (${holiday.to}) before it begins (${holiday.from})`,
+        `“${holiday.name}”的结束日（${holiday.to}）早于开始日（${holiday.from}）`,
+      );
       return;
     }
     const length = last - first + 1;
@@ -104,6 +114,8 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
         path,
         `"${holiday.name}" runs ${length} days, from ${holiday.from} to ${holiday.to}; a holiday is at most ` +
           `${MAX_HOLIDAY_DAYS} days — check the dates`,
+        `“${holiday.name}”从 ${holiday.from} 到 ${holiday.to} 共 ${length} 天；一个假期最长 ${MAX_HOLIDAY_DAYS} 天，` +
+          '请核对日期',
       );
       return;
     }
@@ -122,6 +134,7 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
         problem(
           path,
           `"${holiday.name}" overlaps "${document.holidays[other]?.name}" (holidays.${other}) on ${dateOfDayNumber(dayNumber)}`,
+          `“${holiday.name}”与“${document.holidays[other]?.name}”（holidays.${other}）在 ${dateOfDayNumber(dayNumber)} 重叠`,
         );
       }
       if (other === undefined) dayOff.set(dayNumber, index);
@@ -130,6 +143,7 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
       problem(
         path,
         `"${holiday.name}" (${holiday.from} to ${holiday.to}) lies entirely outside ${year}; it belongs in that year's calendar`,
+        `“${holiday.name}”（${holiday.from} 至 ${holiday.to}）完全不在 ${year} 年内，应列入它所在年份的日历`,
       );
     } else if (foreignWeekdays.length > 0) {
       problem(
@@ -137,6 +151,8 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
         `"${holiday.name}" includes ${foreignWeekdays.join(', ')}, outside ${year}: only weekend days of another ` +
           'year may be part of a holiday here; ' +
           `a weekday of another year belongs in that year's calendar`,
+        `“${holiday.name}”包含 ${year} 年以外的 ${foreignWeekdays.join('、')}：这里的假期只能跨入另一年的周末，` +
+          '另一年的工作日应列入该年的日历',
       );
     }
   });
@@ -151,12 +167,17 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
       problem(
         path,
         `${day} is in ${dayYear}, not ${year}: add it to the ${dayYear} calendar (load that year again with it)`,
+        `${day} 属于 ${dayYear} 年而不是 ${year} 年：请把它加入 ${dayYear} 年的日历（重新加载该年日历）`,
       );
       return;
     }
     const earlier = seenWorkdays.get(dayNumber);
     if (earlier !== undefined) {
-      problem(path, `${day} is listed twice (also adjustedWorkdays.${earlier})`);
+      problem(
+        path,
+        `${day} is listed twice (also adjustedWorkdays.${earlier})`,
+        `${day} 重复列出（另见 adjustedWorkdays.${earlier}）`,
+      );
       return;
     }
     seenWorkdays.set(dayNumber, index);
@@ -165,6 +186,7 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
         path,
         `${day} is a ${WEEKDAY_NAMES[weekdayOfDayNumber(dayNumber)]}, a working day anyway: an adjusted workday is a ` +
           'Saturday or Sunday that is worked',
+        `${day} 是${WEEKDAY_NAMES_ZH[weekdayOfDayNumber(dayNumber)]}，本来就是工作日：调休上班日只能是要上班的星期六或星期日`,
       );
     }
     const holiday = dayOff.get(dayNumber);
@@ -173,6 +195,8 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
         path,
         `${day} is also a day off of "${document.holidays[holiday]?.name}" (holidays.${holiday}): a day is either a ` +
           'holiday or an adjusted workday',
+        `${day} 同时是“${document.holidays[holiday]?.name}”（holidays.${holiday}）的休息日：` +
+          '一天只能是假日或调休上班日之一',
       );
     }
   });
@@ -182,16 +206,12 @@ function checkCalendarDocument(document: CalendarDocument, context: RefinementCo
 export const CalendarDocumentSchema =
   CalendarDocumentShape.superRefine(checkCalendarDocument).openapi('CalendarDocument');
 
-export interface CalendarProblem {
-  path: string;
-  message: string;
+/** Every problem of a calendar document, in English and in Chinese. */
+export function calendarProblems(error: z.ZodError): FieldProblem[] {
+  return fieldProblemsOf(error.issues);
 }
 
-export function calendarProblems(error: z.ZodError): CalendarProblem[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
-}
-
-export function calendarInvalid(problems: CalendarProblem[]): ApiError {
+export function calendarInvalid(problems: FieldProblem[]): ApiError {
   return new ApiError('calendar_invalid', message('calendar.invalid', { count: problems.length }), {
     errors: problems,
   });

@@ -164,9 +164,21 @@ describe('loading a year', () => {
     const problem = await problemOf(response);
     expect(problem.code).toBe('calendar_invalid');
     expect(problem.errors).toEqual([
-      { path: 'adjustedWorkdays.1', message: expect.stringMatching(/not a calendar date/) },
-      { path: 'holidays.0.to', message: expect.stringMatching(/ends \(2027-10-01\) before it begins \(2027-10-07\)/) },
-      { path: 'adjustedWorkdays.0', message: expect.stringMatching(/2027-03-03 is a Wednesday/) },
+      {
+        path: 'adjustedWorkdays.1',
+        message: expect.stringMatching(/not a calendar date/),
+        messageZh: '"2027-02-30" 不是格式为 YYYY-MM-DD 的真实日期（年份 1900–2199）',
+      },
+      {
+        path: 'holidays.0.to',
+        message: expect.stringMatching(/ends \(2027-10-01\) before it begins \(2027-10-07\)/),
+        messageZh: '“Backwards”的结束日（2027-10-01）早于开始日（2027-10-07）',
+      },
+      {
+        path: 'adjustedWorkdays.0',
+        message: expect.stringMatching(/2027-03-03 is a Wednesday/),
+        messageZh: '2027-03-03 是星期三，本来就是工作日：调休上班日只能是要上班的星期六或星期日',
+      },
     ]);
     expect((await get('/v1/calendar/years/2027')).status).toBe(404);
   });
@@ -176,7 +188,13 @@ describe('loading a year', () => {
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
     expect(problem.code).toBe('calendar_invalid');
-    expect(problem.errors).toEqual([{ path: 'year', message: 'The document is for 2027, but the path names 2028' }]);
+    expect(problem.errors).toEqual([
+      {
+        path: 'year',
+        message: 'The document is for 2027, but the path names 2028',
+        messageZh: '文档是 2027 年的日历，但路径中的年份是 2028',
+      },
+    ]);
   });
 
   it('refuses malformed JSON and an impossible year in the path with 400', async () => {

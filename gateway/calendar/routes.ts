@@ -7,6 +7,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { recomputeDueDates } from '../cases/deadlines.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { dateOfDayNumber, dayNumberOf } from './calendar.js';
@@ -195,7 +196,11 @@ export function registerCalendarRoutes(app: OpenAPIHono<AppEnv>): void {
       const document = c.req.valid('json');
       if (document.year !== year) {
         throw calendarInvalid([
-          { path: 'year', message: `The document is for ${document.year}, but the path names ${year}` },
+          fieldProblem(
+            'year',
+            `The document is for ${document.year}, but the path names ${year}`,
+            `文档是 ${document.year} 年的日历，但路径中的年份是 ${year}`,
+          ),
         ]);
       }
       const { replaced } = await c

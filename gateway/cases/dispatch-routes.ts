@@ -5,13 +5,14 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { errorResponses } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { markCancellationHandled, requeueDeadDelivery } from './dispatch.js';
 
 const DeliveryIdParam = z.object({
   id: z
     .string()
-    .regex(/^dlv_[A-Za-z0-9_-]{1,100}$/, 'delivery ids start with dlv_')
+    .regex(/^dlv_[A-Za-z0-9_-]{1,100}$/, bilingualCheck('delivery ids start with dlv_', '投递标识以 dlv_ 开头'))
     .openapi({ example: 'dlv_V1StGXR8Z5jdHi6BmyT2' }),
 });
 

@@ -7,6 +7,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { clientAddress, rateLimit } from '../platform/rate-limit.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { ApplicantResultSchema } from '../results/schemas.js';
 import { COMMENT_MAX_LENGTH, rateCase } from '../ratings/ratings.js';
 import { RESULT_DOCUMENT_PATH } from '../results/results.js';
@@ -21,11 +22,17 @@ const proofStore = (services: Pick<ProofStore, 'db'> & { access: Pick<ProofStore
 
 const CaseNumberSchema = z
   .string()
-  .regex(/^OW\d{14}$/, 'case numbers look like OW20261130000123')
+  .regex(/^OW\d{14}$/, bilingualCheck('case numbers look like OW20261130000123', '办件编号形如 OW20261130000123'))
   .openapi({ example: 'OW20261130000123' });
 const CheckSchema = z
   .string()
-  .regex(/^[0-9A-Za-z]{4}$/, 'the last 4 characters of the ID number or credit code')
+  .regex(
+    /^[0-9A-Za-z]{4}$/,
+    bilingualCheck(
+      'the last 4 characters of the ID number or credit code',
+      '应为身份证号码或统一社会信用代码的后 4 位',
+    ),
+  )
   .openapi({ example: '002X' });
 
 const FollowUpSchema = z

@@ -13,6 +13,7 @@ import type { AppEnv } from '../platform/context.js';
 import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
 import { CaseContactSchema, MaskedContactSchema } from '../notifications/schemas.js';
 import { errorResponses } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { InstantSchema } from '../platform/time-range.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import {
@@ -39,7 +40,7 @@ import { SEALED_JSON_MARK } from '../db/sealed-json.js';
 
 const CaseIdSchema = z
   .string()
-  .regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…')
+  .regex(/^case_[A-Za-z0-9_-]{16}$/, bilingualCheck('case ids look like case_…', '办件标识形如 case_…'))
   .openapi({ example: 'case_V1StGXR8Z5jdHi6B' });
 const OperatorHeaders = z.object({
   [OPERATOR_HEADER]: z
@@ -115,10 +116,22 @@ function transferable(value: unknown): boolean {
 
 const FormSchema = z
   .record(z.string(), z.unknown())
-  .refine((form) => nestsWithin(form, MAX_FORM_DEPTH), `form data may nest at most ${MAX_FORM_DEPTH} levels`)
-  .refine(transferable, 'form text may not contain control characters other than tab and line breaks')
+  .refine(
+    (form) => nestsWithin(form, MAX_FORM_DEPTH),
+    bilingualCheck(`form data may nest at most ${MAX_FORM_DEPTH} levels`, `表单数据最多嵌套 ${MAX_FORM_DEPTH} 层`),
+  )
+  .refine(
+    transferable,
+    bilingualCheck(
+      'form text may not contain control characters other than tab and line breaks',
+      '表单文字中除制表符和换行外不能含有控制字符',
+    ),
+  )
   // The stored form of a sealed value (gateway/db/sealed-json.ts): never a field of a form.
-  .refine((form) => !Object.hasOwn(form, SEALED_JSON_MARK), `${SEALED_JSON_MARK} is not a form field`)
+  .refine(
+    (form) => !Object.hasOwn(form, SEALED_JSON_MARK),
+    bilingualCheck(`${SEALED_JSON_MARK} is not a form field`, `${SEALED_JSON_MARK} 不能用作表单字段名`),
+  )
   .openapi({ description: "The item's application form (see the item's formSchema)" });
 
 const NoticeEntrySchema = z
@@ -493,7 +506,7 @@ const transferRoute = protectedRoute({
             .object({
               toCentre: z
                 .string()
-                .regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits')
+                .regex(/^[1-8][0-9]{8}$/, bilingualCheck('a centre code is 9 digits', '服务中心代码为 9 位数字'))
                 .openapi({ example: '610113000' }),
               reason: z.string().trim().min(1).max(500).openapi({ example: '由区县中心审批' }),
             })
@@ -575,7 +588,7 @@ const collectionRoute = protectedRoute({
             .object({
               pickupCode: z
                 .string()
-                .regex(/^\d{6}$/, 'a pick-up code is 6 digits')
+                .regex(/^\d{6}$/, bilingualCheck('a pick-up code is 6 digits', '取件码为 6 位数字'))
                 .openapi({ example: '428613' }),
             })
             .strict(),

@@ -6,6 +6,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import type { AppServices } from '../platform/context.js';
 import { errorResponses } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import {
   CENTRE_LEVELS,
@@ -26,13 +27,21 @@ export const CentreCodeSchema = z
   .string()
   .regex(
     /^[1-8][0-9]{8}$/,
-    'a centre code is the 6-digit GB/T 2260 division code and a 3-digit local suffix, e.g. 610113001',
+    bilingualCheck(
+      'a centre code is the 6-digit GB/T 2260 division code and a 3-digit local suffix, e.g. 610113001',
+      '服务中心代码为 6 位 GB/T 2260 行政区划代码加 3 位本地编号，如 610113001',
+    ),
   )
   .openapi({ example: '610113001' });
 const OperatorIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, 'an operator id is 1-64 letters, digits and . _ : / -')
-
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/,
+    bilingualCheck(
+      'an operator id is 1-64 letters, digits and . _ : / -',
+      '经办人标识为 1–64 个字母、数字或 . _ : / -',
+    ),
+  )
   .openapi({ example: 'clerk-0042' });
 const ItemCodeSchema = z
   .string()
@@ -104,8 +113,13 @@ const CentreItemSchema = CentreItemBodySchema.extend({
 
 const DepartmentCodeSchema = z
   .string()
-  .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code is upper-case letters, digits and _ (2–16), e.g. PSB')
-
+  .regex(
+    /^[A-Z][A-Z0-9_]{1,15}$/,
+    bilingualCheck(
+      'a department code is upper-case letters, digits and _ (2–16), e.g. PSB',
+      '部门代码为 2–16 位大写字母、数字或下划线，如 PSB',
+    ),
+  )
   .openapi({ example: 'AMR' });
 const RepresentativeBodySchema = z
   .object({

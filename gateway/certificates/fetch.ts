@@ -34,6 +34,7 @@ import type { BlobStore } from '../materials/blob-store.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import type { CertificateClaims, EnvelopeCache } from './envelope.js';
 import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
@@ -255,7 +256,9 @@ export async function fetchCertificates(
       'validation_failed',
       message('certificate.number_for_unasked_type', { types: unasked.join(', ') }),
       {
-        errors: unasked.map((type) => ({ path: `numbers.${type}`, message: 'not among types' })),
+        errors: unasked.map((type) =>
+          fieldProblem(`numbers.${type}`, 'not among types', '该证照类型不在 types 所列之中'),
+        ),
       },
     );
   }

@@ -7,6 +7,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { accessContext, contextWithPurpose } from '../access/request.js';
 import { SubjectIdSchema } from '../identity/routes.js';
 import type { AppEnv } from '../platform/context.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
 import { InstantSchema } from '../platform/time-range.js';
@@ -17,7 +18,13 @@ import { verifyEnvelope } from './verify.js';
 
 const TypeCode = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'certificate types are material-type codes, e.g. household_register')
+  .regex(
+    /^[a-z][a-z0-9_]{1,59}$/,
+    bilingualCheck(
+      'certificate types are material-type codes, e.g. household_register',
+      '证照类型为材料类型代码，如 household_register',
+    ),
+  )
   .openapi({ example: 'household_register' });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,

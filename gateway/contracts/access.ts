@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import { accessRequests, contractResources } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import { requireContractResource } from './contracts.js';
 
 export type AccessRequestRow = typeof accessRequests.$inferSelect;
@@ -78,7 +79,7 @@ export async function requestResourceAccess(
     }
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw new ApiError('validation_failed', message('contract.grant_expiry_past'), {
-        errors: [{ path: 'expiresAt', message: 'must be in the future' }],
+        errors: [fieldProblem('expiresAt', 'must be in the future', '到期时间须晚于当前时间')],
       });
     }
     const [row] = await tx

@@ -6,17 +6,29 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ApiError, message } from '../platform/errors.js';
+import { bilingualCheck, fieldProblem, fieldProblemsOf } from '../platform/field-problems.js';
 
 export const ResourceCodeSchema = z
   .string()
   .max(100)
-  .regex(/^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$/, 'a resource code is dotted lower-case words, e.g. psb.population')
+  .regex(
+    /^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$/,
+    bilingualCheck(
+      'a resource code is dotted lower-case words, e.g. psb.population',
+      '资源代码为以点分隔的小写单词，如 psb.population',
+    ),
+  )
   .openapi({ example: 'psb.population' });
 
 export const DepartmentCodeSchema = z
   .string()
-  .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16), e.g. PSB')
-
+  .regex(
+    /^[A-Z][A-Z0-9_]{1,15}$/,
+    bilingualCheck(
+      'department codes are upper-case letters, digits and _ (2–16), e.g. PSB',
+      '部门代码为 2–16 位大写字母、数字或下划线，如 PSB',
+    ),
+  )
   .openapi({ example: 'PSB' });
 
 export const sharingTypes = ['unconditional', 'conditional', 'not_shared'] as const;
@@ -51,11 +63,20 @@ export const CatalogueDataSchema = z
           .string()
           .min(1)
           .max(200)
-          .regex(/^[A-Za-z0-9_$.[\]-]+$/, 'a field path is dotted names, e.g. person.name'),
+          .regex(
+            /^[A-Za-z0-9_$.[\]-]+$/,
+            bilingualCheck(
+              'a field path is dotted names, e.g. person.name',
+              '字段路径为以点分隔的名称，如 person.name',
+            ),
+          ),
         SensitivitySchema,
       )
       .default({})
-      .refine((fields) => Object.keys(fields).length <= 1000, 'at most 1000 fields'),
+      .refine(
+        (fields) => Object.keys(fields).length <= 1000,
+        bilingualCheck('at most 1000 fields', '最多 1000 个字段'),
+      ),
     updateFrequency: UpdateFrequencySchema,
     sla: ServiceLevelSchema,
   })
@@ -77,7 +98,7 @@ export function resolveCatalogueData(
   const embedded = info['x-onewindow-catalogue'];
   if (embedded !== undefined && (typeof embedded !== 'object' || embedded === null || Array.isArray(embedded))) {
     throw new ApiError('contract_catalogue_invalid', message('contract.catalogue_not_object'), {
-      errors: [{ path: 'info.x-onewindow-catalogue', message: 'must be an object' }],
+      errors: [fieldProblem('info.x-onewindow-catalogue', 'must be an object', '应为一个对象')],
     });
   }
   const merged: Record<string, unknown> = {
@@ -88,10 +109,7 @@ export function resolveCatalogueData(
   const result = CatalogueDataSchema.safeParse(merged);
   if (!result.success) {
     throw new ApiError('contract_catalogue_invalid', message('contract.catalogue_invalid'), {
-      errors: result.error.issues.map((issue) => ({
-        path: issue.path.join('.') || '(catalogue)',
-        message: issue.message,
-      })),
+      errors: fieldProblemsOf(result.error.issues, '(catalogue)'),
     });
   }
   return result.data;

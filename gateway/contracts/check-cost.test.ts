@@ -22,6 +22,8 @@ function contract(schema: unknown, schemas: Json = {}): Json {
 }
 
 const answerSchema = '/paths/~1thing/get/responses/200/content/application~1json/schema';
+/** A schema applying itself in place, in Chinese. */
+const NEVER_ENDS_ZH = '该模式对应答的同一部分反复套用自身：检查永远不会结束';
 
 describe('what checking answers would cost, bounded at publication', () => {
   it('refuses references that fan out (each schema an allOf of the next twice)', () => {
@@ -32,7 +34,11 @@ describe('what checking answers would cost, bounded at publication', () => {
       };
     const problems = checkCostProblems(contract({ $ref: '#/components/schemas/S0' }, schemas));
     expect(problems).toEqual([
-      { path: answerSchema, message: expect.stringContaining(String(MAX_EXPANDED_SCHEMA_NODES)) },
+      {
+        path: answerSchema,
+        message: expect.stringContaining(String(MAX_EXPANDED_SCHEMA_NODES)),
+        messageZh: expect.stringContaining(`超过 ${MAX_EXPANDED_SCHEMA_NODES} 个模式节点`),
+      },
     ]);
   });
 
@@ -79,11 +85,17 @@ describe('what checking answers would cost, bounded at publication', () => {
       {
         path: '/components/schemas/Person/properties/same/pattern',
         message: expect.stringContaining('backreferences'),
+        messageZh: expect.stringMatching(/^该正则表达式不能用于检查应答：.*backreferences/),
       },
-      { path: '/components/schemas/Person/properties/ahead/pattern', message: expect.stringContaining('lookahead') },
+      {
+        path: '/components/schemas/Person/properties/ahead/pattern',
+        message: expect.stringContaining('lookahead'),
+        messageZh: expect.stringContaining('该正则表达式'),
+      },
       {
         path: '/components/schemas/Person/patternProperties/^(?<!x)y$',
         message: expect.any(String),
+        messageZh: expect.stringContaining('该正则表达式'),
       },
     ]);
   });
@@ -138,7 +150,11 @@ describe('what checking answers would cost, bounded at publication', () => {
     }
     const lookahead = { type: 'object', properties: { description: { type: 'string', pattern: '^(?=a).+$' } } };
     expect(checkCostProblems(contract(lookahead))).toEqual([
-      { path: `${answerSchema}/properties/description/pattern`, message: expect.stringContaining('lookahead') },
+      {
+        path: `${answerSchema}/properties/description/pattern`,
+        message: expect.stringContaining('lookahead'),
+        messageZh: expect.stringContaining('该正则表达式'),
+      },
     ]);
     // An enum member is data: a `pattern` in it is no pattern.
     expect(checkCostProblems(contract({ enum: [{ pattern: '(a)\\1' }] }))).toEqual([]);
@@ -150,18 +166,22 @@ describe('what checking answers would cost, bounded at publication', () => {
       C: { allOf: [{ $ref: '#/components/schemas/T' }, { $ref: '#/components/schemas/T' }] },
     };
     expect(checkCostProblems(contract({ $ref: '#/components/schemas/T' }, twice))).toEqual([
-      { path: '/components/schemas/T', message: expect.stringContaining('twice for the same part of the answer (/c)') },
+      {
+        path: '/components/schemas/T',
+        message: expect.stringContaining('twice for the same part of the answer (/c)'),
+        messageZh: expect.stringContaining('同一部分（/c）两次引用自身'),
+      },
     ]);
     const inPlace = { A: { type: 'object', allOf: [{ $ref: '#/components/schemas/A' }] } };
     expect(checkCostProblems(contract({ $ref: '#/components/schemas/A' }, inPlace))).toEqual([
-      { path: '/components/schemas/A', message: expect.stringContaining('never end') },
+      { path: '/components/schemas/A', message: expect.stringContaining('never end'), messageZh: NEVER_ENDS_ZH },
     ]);
     const throughAReference = {
       A: { $ref: '#/components/schemas/B' },
       B: { allOf: [{ $ref: '#/components/schemas/A' }] },
     };
     expect(checkCostProblems(contract({ $ref: '#/components/schemas/A' }, throughAReference))).toEqual([
-      { path: '/components/schemas/A', message: expect.stringContaining('never end') },
+      { path: '/components/schemas/A', message: expect.stringContaining('never end'), messageZh: NEVER_ENDS_ZH },
     ]);
   });
 
@@ -173,6 +193,7 @@ describe('what checking answers would cost, bounded at publication', () => {
       {
         path: expect.any(String),
         message: expect.stringContaining(`more than ${MAX_DISTINCT_PATTERNS} distinct patterns`),
+        messageZh: expect.stringContaining(`超过 ${MAX_DISTINCT_PATTERNS} 个`),
       },
     ]);
     delete properties[`p${MAX_DISTINCT_PATTERNS}`];

@@ -20,6 +20,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { linearPatternProblem } from '../../adapters/sdk/linear-patterns.js';
 import { type SchemaPart, partUnder } from '../../adapters/sdk/schema-keywords.js';
 import { HTTP_METHODS, escapePointerToken, isObject, resolveLocalPointer } from '../../adapters/sdk/schema-pointers.js';
+import { type FieldProblem, fieldProblem } from '../platform/field-problems.js';
 
 /** Schema nodes one check may walk (a flat 20,000-property schema has ~60,000). */
 export const MAX_EXPANDED_SCHEMA_NODES = 100_000;
@@ -61,10 +62,8 @@ function resolve(document: Json, ref: string): unknown {
   }
 }
 
-export interface CheckCostProblem {
-  path: string;
-  message: string;
-}
+/** Where a response schema costs too much to check, and why, in both languages. */
+export type CheckCostProblem = FieldProblem;
 
 /** The problems of `document`'s response schemas, at most `limit` of them. */
 export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[] {
@@ -80,13 +79,18 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
   const patternProblem = (pattern: string, tokens: string[]): void => {
     patterns.add(pattern);
     if (patterns.size === MAX_DISTINCT_PATTERNS + 1 && problems.length < limit)
-      problems.push({
-        path: pointerOf(tokens),
-        message: `the response schemas use more than ${MAX_DISTINCT_PATTERNS} distinct patterns: each is compiled on the gateway at its first answer (~30 µs each)`,
-      });
+      problems.push(
+        fieldProblem(
+          pointerOf(tokens),
+          `the response schemas use more than ${MAX_DISTINCT_PATTERNS} distinct patterns: each is compiled on the gateway at its first answer (~30 µs each)`,
+          `应答模式中不同的正则表达式超过 ${MAX_DISTINCT_PATTERNS} 个：每个都要在网关首次收到应答时编译（每个约 30 微秒）`,
+        ),
+      );
     const problem = linearPatternProblem(pattern);
     if (problem !== undefined && problems.length < limit)
-      problems.push({ path: pointerOf(tokens), message: `this pattern ${problem}` });
+      problems.push(
+        fieldProblem(pointerOf(tokens), `this pattern ${problem}`, `该正则表达式不能用于检查应答：${problem}`),
+      );
   };
 
   /**
@@ -136,17 +140,20 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
     if (problems.length >= limit) return;
     if (EMBEDDED_IDENTIFIERS.has(key) && !identifiersSeen.has(schema)) {
       identifiersSeen.add(schema);
-      problems.push({
-        path: pointerOf([...tokens, key]),
-        message: `${key} is not supported in response schemas (answers are checked with local #/ references only): use a #/components reference`,
-      });
+      problems.push(
+        fieldProblem(
+          pointerOf([...tokens, key]),
+          `${key} is not supported in response schemas (answers are checked with local #/ references only): use a #/components reference`,
+          `应答模式不支持 ${key}（检查应答时只用本地 #/ 引用）：请改用 #/components 引用`,
+        ),
+      );
     }
     if (key === 'pattern' && typeof child === 'string') patternProblem(child, [...tokens, key]);
     if (key === 'patternProperties' && isObject(child))
       for (const pattern in child) patternProblem(pattern, [...tokens, key, pattern]);
     // The validators look formats up by name in plain objects: `constructor` would be found.
     if (key === 'format' && typeof child === 'string' && child in Object.prototype)
-      problems.push({ path: pointerOf([...tokens, key]), message: `${child} is not a format` });
+      problems.push(fieldProblem(pointerOf([...tokens, key]), `${child} is not a format`, `${child} 不是一种 format`));
   };
 
   const paths = isObject(document['paths']) ? document['paths'] : {};
@@ -172,10 +179,13 @@ export function checkCostProblems(document: Json, limit = 20): CheckCostProblem[
           }
           const walked = size(media['schema'], tokens, 'schema');
           if (walked > MAX_EXPANDED_SCHEMA_NODES && problems.length < limit)
-            problems.push({
-              path: pointerOf(tokens),
-              message: `checking an answer against this schema walks more than ${MAX_EXPANDED_SCHEMA_NODES} schema nodes (its references fan out): share less, or flatten it`,
-            });
+            problems.push(
+              fieldProblem(
+                pointerOf(tokens),
+                `checking an answer against this schema walks more than ${MAX_EXPANDED_SCHEMA_NODES} schema nodes (its references fan out): share less, or flatten it`,
+                `按此模式检查应答要遍历超过 ${MAX_EXPANDED_SCHEMA_NODES} 个模式节点（引用层层展开）：请减少共用，或把它展平`,
+              ),
+            );
         }
       }
     }
@@ -207,7 +217,10 @@ function notJsonSchema(schema: object, tokens: readonly string[]): CheckCostProb
     const path = `${pointerOf(tokens)}${error.instancePath}`;
     if (seen.has(path)) continue;
     seen.add(path);
-    problems.push({ path, message: `not a JSON Schema 2020-12 schema: ${error.message ?? error.keyword}` });
+    const reason = error.message ?? error.keyword;
+    problems.push(
+      fieldProblem(path, `not a JSON Schema 2020-12 schema: ${reason}`, `不是 JSON Schema 2020-12 模式：${reason}`),
+    );
   }
   return problems;
 }
@@ -295,16 +308,22 @@ function recursiveFanOut(document: Json, roots: ReadonlyArray<[Json, string[]]>)
     const own = ownLoops.map((loop) => loop.at);
     const path = pointerOf(where.get(value) ?? tokens);
     if (ownLoops.some((loop) => loop.at === '' && !loop.bare))
-      problems.push({
-        path,
-        message: 'this schema applies itself to the same part of the answer: a check would never end',
-      });
+      problems.push(
+        fieldProblem(
+          path,
+          'this schema applies itself to the same part of the answer: a check would never end',
+          '该模式对应答的同一部分反复套用自身：检查永远不会结束',
+        ),
+      );
     else if (new Set(own).size < own.length) {
       const twice = own.find((at, index) => own.indexOf(at) !== index) ?? '';
-      problems.push({
-        path,
-        message: `this recursive schema refers back to itself twice for the same part of the answer (${twice}): checking an answer would cost 2 to the power of its depth`,
-      });
+      problems.push(
+        fieldProblem(
+          path,
+          `this recursive schema refers back to itself twice for the same part of the answer (${twice}): checking an answer would cost 2 to the power of its depth`,
+          `该递归模式对应答的同一部分（${twice}）两次引用自身：检查一个应答的代价是 2 的嵌套深度次方`,
+        ),
+      );
     }
     const rest = loops.filter((loop) => loop.head !== value);
     summaries.set(value, rest);

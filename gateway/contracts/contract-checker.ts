@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ApiError, type DetailText, type ErrorCode, type ProblemExtras, message } from '../platform/errors.js';
+import { type FieldProblem, fieldProblem } from '../platform/field-problems.js';
 import type { JsonSlice } from '../platform/json-slices.js';
 import type { CatalogueData, PartialCatalogueData } from './catalogue-data.js';
 import { type ContractChange, ContractDiffError } from './diff.js';
@@ -92,6 +93,12 @@ export interface ContractChecker {
   hasWorker(): boolean;
   /** Stops the worker (tests, shutdown); a later check starts a new one. */
   close(): Promise<void>;
+}
+
+/** The problem of a value that is not plain JSON (a cycle, a BigInt), with the runtime's reason. */
+function notPlainJson(error: unknown): FieldProblem {
+  const reason = (error as Error).message;
+  return fieldProblem('(document)', reason, `不是纯 JSON 数据：${reason}`);
 }
 
 const DEFAULT_TIME_LIMIT_MS = 15_000;
@@ -185,7 +192,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
         cleanup();
         reject(
           new ApiError('contract_invalid', message('contract.not_plain_json'), {
-            errors: [{ path: '(document)', message: (error as Error).message }],
+            errors: [notPlainJson(error)],
           }),
         );
       }
@@ -229,7 +236,7 @@ export function createContractChecker(options: ContractCheckerOptions = {}): Con
         } catch (error) {
           // A cycle or a BigInt: not a JSON document (HTTP bodies never are; a caller's object may be).
           throw new ApiError('contract_invalid', message('contract.not_plain_json'), {
-            errors: [{ path: '(document)', message: (error as Error).message }],
+            errors: [notPlainJson(error)],
           });
         }
         job = { kind: 'read-object', json, catalogue };

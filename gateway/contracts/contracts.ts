@@ -21,6 +21,7 @@ import {
   contractVersions,
 } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import type { CatalogueData, PartialCatalogueData, SharingType } from './catalogue-data.js';
 import { type ContractChange, ContractDiffError, breakingChanges } from './diff.js';
 import { type CheckedContract, sharedContractChecker } from './contract-checker.js';
@@ -551,7 +552,7 @@ async function diffOrRefuse(previousJson: string, nextJson: string): Promise<Con
   } catch (error) {
     if (error instanceof ContractDiffError)
       throw new ApiError('contract_invalid', message('contract.not_comparable'), {
-        errors: [{ path: '(document)', message: error.message }],
+        errors: [fieldProblem('(document)', error.message, `无法比较这两个版本：${error.message}`)],
       });
     throw error;
   }

@@ -165,7 +165,11 @@ describe('readContractDocument', () => {
       documentWith(paths, { schemas: { Bad: { type: 'object', properties: { a: { type: 'strin' } } } } }, '3.0.3'),
     );
     expect(error.extras.errors).toEqual([
-      { path: '/components/schemas/Bad/properties/a/type', message: expect.stringContaining('allowed values') },
+      {
+        path: '/components/schemas/Bad/properties/a/type',
+        message: expect.stringContaining('allowed values'),
+        messageZh: expect.stringMatching(/^不符合 OpenAPI 规范：.*allowed values/),
+      },
     ]);
   });
 
@@ -177,6 +181,7 @@ describe('readContractDocument', () => {
       {
         path: '/paths/~1x/get/responses/200/content/application~1json/schema/properties/a/type',
         message: expect.stringContaining('allowed values'),
+        messageZh: expect.stringMatching(/^不符合 OpenAPI 规范：/),
       },
     ]);
   });
@@ -187,7 +192,13 @@ describe('readContractDocument', () => {
     );
     const error = await refusal(text);
     expect(error.code).toBe('contract_invalid');
-    expect(error.extras.errors).toEqual([{ path: 'line 5, column 3', message: 'Map keys must be unique: "title"' }]);
+    expect(error.extras.errors).toEqual([
+      {
+        path: 'line 5, column 3',
+        message: 'Map keys must be unique: "title"',
+        messageZh: '映射中的键不能重复：“title”',
+      },
+    ]);
   });
 
   it('refuses a mapping or object with more keys than the limit, and more operations than the limit', async () => {
@@ -227,7 +238,11 @@ describe('readContractDocument', () => {
       args: { nodes: MAX_DOCUMENT_NODES + 1, maxNodes: MAX_DOCUMENT_NODES },
     });
     expect(over.extras.errors).toEqual([
-      { path: '(document)', message: `${MAX_DOCUMENT_NODES + 1} JSON values, more than ${MAX_DOCUMENT_NODES}` },
+      {
+        path: '(document)',
+        message: `${MAX_DOCUMENT_NODES + 1} JSON values, more than ${MAX_DOCUMENT_NODES}`,
+        messageZh: `共 ${MAX_DOCUMENT_NODES + 1} 个 JSON 值，超过上限 ${MAX_DOCUMENT_NODES}`,
+      },
     ]);
 
     // 600,000 empty objects fit in 1.8 MB of text: under the size limit, far over the value limit.

@@ -11,6 +11,7 @@ import { methodDispatchProblems } from '../../adapters/sdk/method-dispatch.js';
 import { HTTP_METHODS } from '../../adapters/sdk/schema-pointers.js';
 import { checkCostProblems } from './check-cost.js';
 import { ApiError, type Message, message } from '../platform/errors.js';
+import { type FieldProblem, fieldProblem } from '../platform/field-problems.js';
 import { ContractDiff, ContractDiffError } from './diff.js';
 import { parseSemver } from './semver.js';
 
@@ -41,10 +42,8 @@ export const MAX_OPERATIONS = 1_000;
 /** Keys in one mapping (object). A real schema has tens of properties; this is far above any. */
 export const MAX_KEYS_PER_OBJECT = 20_000;
 
-export interface DocumentProblem {
-  path: string;
-  message: string;
-}
+/** A problem of the document: where (a JSON pointer, a line, `(document)`) and what, in both languages. */
+export type DocumentProblem = FieldProblem;
 
 export interface ParsedContractDocument {
   document: Record<string, unknown>;
@@ -79,7 +78,8 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
     try {
       return { value: JSON.parse(text) as unknown, format: 'json' };
     } catch (error) {
-      throw invalid(message('contract.not_json'), [{ path: '(document)', message: (error as Error).message }]);
+      const reason = (error as Error).message;
+      throw invalid(message('contract.not_json'), [fieldProblem('(document)', reason, `JSON 解析出错：${reason}`)]);
     }
   }
   // Duplicate keys are found below with one set per mapping: the parser's own check compares each
@@ -102,10 +102,10 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
   if (parsed.errors.length > 0) {
     throw invalid(
       message('contract.not_yaml'),
-      parsed.errors.map((error) => ({
-        path: at(error.pos[0]),
-        message: error.message.split('\n')[0] ?? error.message,
-      })),
+      parsed.errors.map((error) => {
+        const reason = error.message.split('\n')[0] ?? error.message;
+        return fieldProblem(at(error.pos[0]), reason, `YAML 解析出错：${reason}`);
+      }),
     );
   }
   const duplicates: DocumentProblem[] = [];
@@ -113,17 +113,26 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
     Map(_, map) {
       if (!isMap(map)) return;
       if (map.items.length > MAX_KEYS_PER_OBJECT) {
-        duplicates.push({ path: at(map.range?.[0]), message: `a mapping with more than ${MAX_KEYS_PER_OBJECT} keys` });
+        duplicates.push(
+          fieldProblem(
+            at(map.range?.[0]),
+            `a mapping with more than ${MAX_KEYS_PER_OBJECT} keys`,
+            `一个映射中的键超过 ${MAX_KEYS_PER_OBJECT} 个`,
+          ),
+        );
         return visit.BREAK;
       }
       const seen = new Set<string>();
       for (const pair of map.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
         if (seen.has(key))
-          duplicates.push({
-            path: at(isScalar(pair.key) ? pair.key.range?.[0] : undefined),
-            message: `Map keys must be unique: "${key.slice(0, 100)}"`,
-          });
+          duplicates.push(
+            fieldProblem(
+              at(isScalar(pair.key) ? pair.key.range?.[0] : undefined),
+              `Map keys must be unique: "${key.slice(0, 100)}"`,
+              `映射中的键不能重复：“${key.slice(0, 100)}”`,
+            ),
+          );
         seen.add(key);
         if (duplicates.length >= MAX_REPORTED_ERRORS) return visit.BREAK;
       }
@@ -134,7 +143,10 @@ function parseText(text: string): { value: unknown; format: 'json' | 'yaml' } {
   try {
     return { value: parsed.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown, format: 'yaml' };
   } catch (error) {
-    throw invalid(message('contract.yaml_aliases'), [{ path: '(document)', message: (error as Error).message }]);
+    const reason = (error as Error).message;
+    throw invalid(message('contract.yaml_aliases'), [
+      fieldProblem('(document)', reason, `YAML 别名展开出错：${reason}`),
+    ]);
   }
 }
 
@@ -152,24 +164,41 @@ function checkStructure(root: unknown): { problems: DocumentProblem[]; nodes: nu
     nodes += 1;
     if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) problems.push({ path: pointer || '/', message: 'numbers must be finite' });
+      if (!Number.isFinite(value))
+        problems.push(fieldProblem(pointer || '/', 'numbers must be finite', '数值必须是有限数'));
       return;
     }
     if (typeof value !== 'object') {
-      problems.push({ path: pointer || '/', message: `a ${typeof value} is not JSON data` });
+      problems.push(
+        fieldProblem(pointer || '/', `a ${typeof value} is not JSON data`, `${typeof value} 类型的值不是 JSON 数据`),
+      );
       return;
     }
     if (depth > MAX_NESTING) {
-      problems.push({ path: pointer || '/', message: `nested deeper than ${MAX_NESTING} levels` });
+      problems.push(
+        fieldProblem(pointer || '/', `nested deeper than ${MAX_NESTING} levels`, `嵌套超过 ${MAX_NESTING} 层`),
+      );
       return;
     }
     if (onPath.has(value)) {
-      problems.push({ path: pointer || '/', message: 'the document refers to itself (a recursive YAML alias)' });
+      problems.push(
+        fieldProblem(
+          pointer || '/',
+          'the document refers to itself (a recursive YAML alias)',
+          '文档引用了它自身（递归的 YAML 别名）',
+        ),
+      );
       return;
     }
     onPath.add(value);
     if (!Array.isArray(value) && Object.keys(value).length > MAX_KEYS_PER_OBJECT) {
-      problems.push({ path: pointer || '/', message: `an object with more than ${MAX_KEYS_PER_OBJECT} keys` });
+      problems.push(
+        fieldProblem(
+          pointer || '/',
+          `an object with more than ${MAX_KEYS_PER_OBJECT} keys`,
+          `一个对象中的键超过 ${MAX_KEYS_PER_OBJECT} 个`,
+        ),
+      );
       onPath.delete(value);
       return;
     }
@@ -178,10 +207,13 @@ function checkStructure(root: unknown): { problems: DocumentProblem[]; nodes: nu
     } else {
       for (const [key, item] of Object.entries(value)) {
         if ((key === '$ref' || key === '$dynamicRef') && typeof item === 'string' && !item.startsWith('#')) {
-          problems.push({
-            path: `${pointer}/${escapePointerToken(key)}`,
-            message: `only local references (#/…) are allowed, not "${item.slice(0, 200)}"`,
-          });
+          problems.push(
+            fieldProblem(
+              `${pointer}/${escapePointerToken(key)}`,
+              `only local references (#/…) are allowed, not "${item.slice(0, 200)}"`,
+              `只允许本地引用（#/…），不能引用“${item.slice(0, 200)}”`,
+            ),
+          );
         }
         walk(item, `${pointer}/${escapePointerToken(key)}`, depth + 1);
       }
@@ -297,10 +329,11 @@ function refuseDeepNesting(error: unknown): never {
   if (!deep) throw error;
   throw new ApiError('contract_too_complex', message('contract.check_cost'), {
     errors: [
-      {
-        path: '(document)',
-        message: `its references nest too deeply to check (${error.message.slice(0, 120)}): flatten the chain`,
-      },
+      fieldProblem(
+        '(document)',
+        `its references nest too deeply to check (${error.message.slice(0, 120)}): flatten the chain`,
+        `引用嵌套过深，无法检查（${error.message.slice(0, 120)}）：请减少引用链的层数`,
+      ),
     ],
   });
 }
@@ -324,7 +357,7 @@ async function validatorProblems(
     const line = CODE_FRAME_LINE.exec(message)?.[1];
     let path = '(document)';
     if (line !== undefined && pointers) path = pointers[Number(line) - 1] || '/';
-    return { path, message: headline.trim() };
+    return fieldProblem(path, headline.trim(), `不符合 OpenAPI 规范：${headline.trim()}`);
   });
 }
 
@@ -394,7 +427,9 @@ export async function readContractDocument(input: string | Record<string, unknow
     format = 'json';
   }
   if (!isObject(value))
-    throw invalid(message('contract.not_openapi'), [{ path: '/', message: 'the document must be an object' }]);
+    throw invalid(message('contract.not_openapi'), [
+      fieldProblem('/', 'the document must be an object', '文档必须是一个对象'),
+    ]);
   structure ??= checkStructure(value);
   if (structure.problems.length > 0) throw invalid(message('contract.not_self_contained'), structure.problems);
   // What the event loop handles later is the parsed document, so its size is bounded as well as the text's.
@@ -402,7 +437,15 @@ export async function readContractDocument(input: string | Record<string, unknow
     throw new ApiError(
       'contract_too_complex',
       message('contract.too_many_nodes', { nodes: structure.nodes, maxNodes: MAX_DOCUMENT_NODES }),
-      { errors: [{ path: '(document)', message: `${structure.nodes} JSON values, more than ${MAX_DOCUMENT_NODES}` }] },
+      {
+        errors: [
+          fieldProblem(
+            '(document)',
+            `${structure.nodes} JSON values, more than ${MAX_DOCUMENT_NODES}`,
+            `共 ${structure.nodes} 个 JSON 值，超过上限 ${MAX_DOCUMENT_NODES}`,
+          ),
+        ],
+      },
     );
   }
   const documentJson = JSON.stringify(value);
@@ -411,24 +454,37 @@ export async function readContractDocument(input: string | Record<string, unknow
     throw new ApiError(
       'contract_too_large',
       message('contract.too_large_as_json', { bytes: jsonBytes, maxBytes: MAX_DOCUMENT_BYTES }),
-      { errors: [{ path: '(document)', message: `${jsonBytes} bytes as JSON, more than ${MAX_DOCUMENT_BYTES}` }] },
+      {
+        errors: [
+          fieldProblem(
+            '(document)',
+            `${jsonBytes} bytes as JSON, more than ${MAX_DOCUMENT_BYTES}`,
+            `转成 JSON 后共 ${jsonBytes} 字节，超过上限 ${MAX_DOCUMENT_BYTES}`,
+          ),
+        ],
+      },
     );
   }
 
   const openapiVersion = typeof value.openapi === 'string' ? value.openapi : undefined;
   if (value.swagger !== undefined) {
     throw invalid(message('contract.swagger2'), [
-      { path: '/swagger', message: 'only OpenAPI 3.0.x and 3.1.x are accepted' },
+      fieldProblem('/swagger', 'only OpenAPI 3.0.x and 3.1.x are accepted', '只接受 OpenAPI 3.0.x 和 3.1.x'),
     ]);
   }
   if (!openapiVersion || !/^3\.[01]\.\d+$/.test(openapiVersion)) {
     throw invalid(message('contract.openapi_version'), [
-      {
-        path: '/openapi',
-        message: openapiVersion
-          ? `"${openapiVersion.slice(0, 40)}" is not 3.0.x or 3.1.x`
-          : 'the `openapi` field with the version (3.0.x or 3.1.x) is missing',
-      },
+      openapiVersion
+        ? fieldProblem(
+            '/openapi',
+            `"${openapiVersion.slice(0, 40)}" is not 3.0.x or 3.1.x`,
+            `“${openapiVersion.slice(0, 40)}”不是 3.0.x 或 3.1.x`,
+          )
+        : fieldProblem(
+            '/openapi',
+            'the `openapi` field with the version (3.0.x or 3.1.x) is missing',
+            '缺少注明版本（3.0.x 或 3.1.x）的 `openapi` 字段',
+          ),
     ]);
   }
 
@@ -438,7 +494,13 @@ export async function readContractDocument(input: string | Record<string, unknow
       'contract_too_complex',
       message('contract.too_many_operations', { operations, maxOperations: MAX_OPERATIONS }),
       {
-        errors: [{ path: '/paths', message: `${operations} operations, more than ${MAX_OPERATIONS}` }],
+        errors: [
+          fieldProblem(
+            '/paths',
+            `${operations} operations, more than ${MAX_OPERATIONS}`,
+            `共 ${operations} 个操作，超过上限 ${MAX_OPERATIONS}`,
+          ),
+        ],
       },
     );
   }
@@ -453,7 +515,13 @@ export async function readContractDocument(input: string | Record<string, unknow
     const shown = () => dereferencedAsValidated(forValidator(value, openapiVersion));
     const problems = await validatorProblems(result.errors, shown, value);
     if (result.additionalErrors > 0)
-      problems.push({ path: '(document)', message: `and ${result.additionalErrors} more errors` });
+      problems.push(
+        fieldProblem(
+          '(document)',
+          `and ${result.additionalErrors} more errors`,
+          `另有 ${result.additionalErrors} 处错误未列出`,
+        ),
+      );
     throw invalid(message('contract.not_valid_openapi'), problems);
   }
   const dispatchProblems = methodDispatchProblems(value);
@@ -472,8 +540,9 @@ export async function readContractDocument(input: string | Record<string, unknow
     new ContractDiff(value, value).run();
   } catch (error) {
     if (!(error instanceof ContractDiffError)) refuseDeepNesting(error);
+    const reason = error.message.replace(/^The previous document's/, "The document's");
     throw invalid(message('contract.not_comparable'), [
-      { path: '(document)', message: error.message.replace(/^The previous document's/, "The document's") },
+      fieldProblem('(document)', reason, `文档无法用于比较版本：${reason}`),
     ]);
   }
 
@@ -481,7 +550,11 @@ export async function readContractDocument(input: string | Record<string, unknow
   const version = String(info.version);
   if (!parseSemver(version)) {
     throw invalid(message('contract.version_not_semver'), [
-      { path: '/info/version', message: `"${version.slice(0, 100)}" is not a semantic version such as 1.2.0` },
+      fieldProblem(
+        '/info/version',
+        `"${version.slice(0, 100)}" is not a semantic version such as 1.2.0`,
+        `“${version.slice(0, 100)}”不是语义化版本号（如 1.2.0）`,
+      ),
     ]);
   }
   return {

@@ -6,6 +6,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, message } from '../platform/errors.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { errorResponses } from '../platform/routes.js';
 import { InstantSchema } from '../platform/time-range.js';
 import { protectedRoute } from '../auth/protected-route.js';
@@ -121,7 +122,13 @@ const VersionParamSchema = z.string().min(1).max(100).openapi({ example: '1.2.0'
 const resourceParams = z.object({ resourceCode: ResourceCodeSchema });
 const AccessRequestIdSchema = z
   .string()
-  .regex(/^acr_[A-Za-z0-9_-]{16}$/, 'an access request id looks like acr_ followed by 16 characters')
+  .regex(
+    /^acr_[A-Za-z0-9_-]{16}$/,
+    bilingualCheck(
+      'an access request id looks like acr_ followed by 16 characters',
+      '访问申请标识为 acr_ 加 16 个字符',
+    ),
+  )
   .openapi({ example: 'acr_Xh3kP9qL2mN7vB4c' });
 
 /** The publish body may carry a 2 MiB document as an escaped JSON string, so its own, larger cap. */

@@ -6,6 +6,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { errorResponses } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { checkDepartmentHealth, departmentView } from './status.js';
 import { requireDepartment } from './calls.js';
@@ -13,7 +14,13 @@ import { requireDepartment } from './calls.js';
 const DepartmentCodeParam = z.object({
   code: z
     .string()
-    .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'department codes are upper-case letters, digits and _ (2–16)')
+    .regex(
+      /^[A-Z][A-Z0-9_]{1,15}$/,
+      bilingualCheck(
+        'department codes are upper-case letters, digits and _ (2–16)',
+        '部门代码为 2–16 位大写字母、数字或下划线',
+      ),
+    )
 
     .openapi({ example: 'PSB' }),
 });

@@ -7,6 +7,7 @@ import type { AppEnv } from '../platform/context.js';
 import { accessContext } from '../access/request.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { subjectIdentifierTypes } from './identifiers.js';
 import { findSubjectByLink, linkSubject, readSubject, resolveSubject } from './subjects.js';
@@ -14,7 +15,10 @@ import { verifySubjectIdentity } from './verification.js';
 
 export const SubjectIdSchema = z
   .string()
-  .regex(/^sub_[A-Za-z0-9_-]{16}$/, 'a subject id looks like sub_ followed by 16 characters')
+  .regex(
+    /^sub_[A-Za-z0-9_-]{16}$/,
+    bilingualCheck('a subject id looks like sub_ followed by 16 characters', '主体标识为 sub_ 加 16 个字符'),
+  )
   .openapi({ example: 'sub_Qk2c9X1v0aLm4TzR' });
 
 const SubjectSchema = z
@@ -54,7 +58,10 @@ const subjectResponse = (description: string) => ({
 const code = (what: string) =>
   z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `${what}: 1-40 letters, digits, _ . -`)
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/,
+      bilingualCheck(`${what}: 1-40 letters, digits, _ . -`, `${what} 为 1–40 个字母、数字或 _ . -，以字母或数字开头`),
+    )
     .openapi({ example: 'PSB' });
 
 const resolveRoute = protectedRoute({
@@ -99,10 +106,16 @@ const resolveRoute = protectedRoute({
               // cannot carry most of them at all.
               .regex(
                 /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u,
-                'a name may not contain control, format or line-separator characters',
+                bilingualCheck(
+                  'a name may not contain control, format or line-separator characters',
+                  '姓名中不能含有控制字符、格式字符或换行类字符',
+                ),
               )
               // How a sealed value begins (gateway/protection): a name kept in clear must not read as one.
-              .refine((name) => !name.startsWith('ow1.'), 'a name may not begin with "ow1."')
+              .refine(
+                (name) => !name.startsWith('ow1.'),
+                bilingualCheck('a name may not begin with "ow1."', '姓名不能以“ow1.”开头'),
+              )
               // The generator would print the flagged regex as `…$/u`, which no JSON Schema validator reads.
               .openapi({ example: '张三', pattern: '^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]+$' }),
           }),
@@ -215,7 +228,7 @@ const verifyRoute = protectedRoute({
           schema: z.object({
             department: z
               .string()
-              .regex(/^[A-Z][A-Z0-9_]{1,15}$/, 'a department code, e.g. PSB')
+              .regex(/^[A-Z][A-Z0-9_]{1,15}$/, bilingualCheck('a department code, e.g. PSB', '应为部门代码，如 PSB'))
               .openapi({ example: 'PSB' })
               .optional(),
           }),

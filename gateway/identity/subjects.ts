@@ -15,6 +15,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { subjectLinks, subjects } from '../db/schema.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import {
   type SubjectIdentifierType,
   maskName,
@@ -381,7 +382,7 @@ function linkDepartment(principal: Principal, requested: string | undefined): st
   }
   if (requested === undefined)
     throw new ApiError('validation_failed', message('subject.name_department'), {
-      errors: [{ path: 'departmentCode', message: 'required for non-department clients' }],
+      errors: [fieldProblem('departmentCode', 'required for non-department clients', '非部门客户端须填写部门代码')],
     });
   return requested;
 }

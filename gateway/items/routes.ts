@@ -4,6 +4,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, message } from '../platform/errors.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
 import { SUBMISSION_TYPE_CODE } from '../../adapters/sdk/submissions.js';
@@ -12,7 +13,13 @@ import { listItems, PARTY_ROLES, RESTRICTION_KINDS, requireItem, upsertItem } fr
 
 const ItemCodeSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{1,59}$/, 'item codes are lower-case letters, digits and underscores')
+  .regex(
+    /^[a-z][a-z0-9_]{1,59}$/,
+    bilingualCheck(
+      'item codes are lower-case letters, digits and underscores',
+      '事项代码由小写字母、数字和下划线组成，以字母开头',
+    ),
+  )
   .openapi({ example: 'household_register' });
 const TypeCode = z
   .string()
@@ -90,7 +97,10 @@ export const ItemGuideSchema = z
             free: z.literal(false),
             amountYuan: z
               .string()
-              .regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. 80 or 12.50')
+              .regex(
+                /^\d{1,9}(\.\d{1,2})?$/,
+                bilingualCheck('an amount in yuan, e.g. 80 or 12.50', '应为以元计的金额，如 80 或 12.50'),
+              )
               .openapi({ example: '80.00' }),
             basis: GuideText(500).openapi({ description: '收费依据' }),
           })
@@ -115,7 +125,10 @@ export const ItemGuideSchema = z
             title: GuideText(200),
             url: z
               .string()
-              .regex(/^(\/[\w\-./]*|https:\/\/[\w\-.]+(\/[\w\-./%]*)?)$/, 'a path or an https URL')
+              .regex(
+                /^(\/[\w\-./]*|https:\/\/[\w\-.]+(\/[\w\-./%]*)?)$/,
+                bilingualCheck('a path or an https URL', '应为以 / 开头的路径或 https 网址'),
+              )
               .openapi({ example: '/samples/household-register-application.pdf' }),
           })
           .strict(),

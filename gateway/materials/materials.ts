@@ -19,6 +19,7 @@ import type { Queryable } from '../db/client.js';
 import { certificates, materials, subjects } from '../db/schema.js';
 import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
@@ -562,7 +563,7 @@ async function planChecked(
     input.validUntil ?? (type.defaultValidityDays === null ? null : addDays(validFrom, type.defaultValidityDays - 1));
   if (validUntil !== null && validUntil < validFrom) {
     throw new ApiError('validation_failed', message('material.valid_until_before_from'), {
-      errors: [{ path: 'validUntil', message: 'before validFrom' }],
+      errors: [fieldProblem('validUntil', 'before validFrom', '有效期截止日早于起始日')],
     });
   }
   if (input.supersedes) await requireSupersedable(db, context, subjectId, input.supersedes, type.code);

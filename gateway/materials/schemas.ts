@@ -1,19 +1,33 @@
 /** Request schemas shared by the materials routes and the upload reader. */
 import { z } from '@hono/zod-openapi';
 import { isCalendarDate } from './dates.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 
 export const MaterialIdSchema = z
   .string()
-  .regex(/^mat_[A-Za-z0-9_-]{16}$/, 'a material id looks like mat_ followed by 16 characters')
-
+  .regex(
+    /^mat_[A-Za-z0-9_-]{16}$/,
+    bilingualCheck('a material id looks like mat_ followed by 16 characters', '材料标识为 mat_ 加 16 个字符'),
+  )
   .openapi({ example: 'mat_8fJ2kq0ZrT5bW1xY' });
 
 export const TypeCodeSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{1,63}$/, 'a material type code is lower-case letters, digits and _')
+  .regex(
+    /^[a-z][a-z0-9_]{1,63}$/,
+    bilingualCheck(
+      'a material type code is lower-case letters, digits and _',
+      '材料类型代码由小写字母、数字和下划线组成，以字母开头',
+    ),
+  )
   .openapi({ example: 'household_register' });
 
-export const DateSchema = z.string().refine(isCalendarDate, 'a calendar date YYYY-MM-DD of a year 1900–2199');
+export const DateSchema = z
+  .string()
+  .refine(
+    isCalendarDate,
+    bilingualCheck('a calendar date YYYY-MM-DD of a year 1900–2199', '应为 1900–2199 年间的真实日期，格式 YYYY-MM-DD'),
+  );
 
 export const DocumentMediaTypeSchema = z.enum(['application/pdf', 'application/ofd', 'image/jpeg', 'image/png']);
 

@@ -11,6 +11,7 @@ import type { AccessContext } from '../access/context.js';
 import type { AppEnv } from '../platform/context.js';
 import { ContentDigestSyntaxError, parseContentDigest } from '../platform/content-digest.js';
 import { ApiError, errorForLog, message } from '../platform/errors.js';
+import { fieldProblemsOf } from '../platform/field-problems.js';
 import {
   BLOB_HEAD_BYTES,
   BlobDigestMismatchError,
@@ -51,7 +52,7 @@ function parseMetadata(values: Record<string, string | undefined>): UploadMetada
   const result = UploadMetadataSchema.safeParse(values);
   if (!result.success) {
     throw new ApiError('validation_failed', message('upload.fields_invalid'), {
-      errors: result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
+      errors: fieldProblemsOf(result.error.issues),
     });
   }
   return result.data;

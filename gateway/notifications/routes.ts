@@ -6,6 +6,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { contextWithPurpose } from '../access/request.js';
 import type { AppEnv } from '../platform/context.js';
 import { ApiError, message } from '../platform/errors.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { OPERATOR_HEADER, PURPOSE_HEADER } from '../platform/purpose.js';
 import { errorResponses } from '../platform/routes.js';
 import { protectedRoute } from '../auth/protected-route.js';
@@ -18,12 +19,12 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 });
 const CaseIdSchema = z
   .string()
-  .regex(/^case_[A-Za-z0-9_-]{16}$/, 'case ids look like case_…')
+  .regex(/^case_[A-Za-z0-9_-]{16}$/, bilingualCheck('case ids look like case_…', '办件标识形如 case_…'))
   .openapi({ example: 'case_V1StGXR8Z5jdHi6B' });
 const NotificationIdParam = z.object({
   id: z
     .string()
-    .regex(/^ntf_[A-Za-z0-9_-]{1,100}$/, 'notification ids start with ntf_')
+    .regex(/^ntf_[A-Za-z0-9_-]{1,100}$/, bilingualCheck('notification ids start with ntf_', '通知标识以 ntf_ 开头'))
     .openapi({ example: 'ntf_V1StGXR8Z5jdHi6BmyT2' }),
 });
 const ReadHeaders = z.object({

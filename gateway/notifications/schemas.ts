@@ -3,6 +3,7 @@
  * masked contact and notifications every answer shows. The full number is never in an answer.
  */
 import { z } from '@hono/zod-openapi';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { MOBILE_PATTERN } from './mobile.js';
 import { templateIds } from './templates.js';
 
@@ -10,7 +11,13 @@ export const CaseContactSchema = z
   .object({
     mobile: z
       .string()
-      .regex(MOBILE_PATTERN, 'a mainland mobile number: 11 digits starting 13–19, without country code or spaces')
+      .regex(
+        MOBILE_PATTERN,
+        bilingualCheck(
+          'a mainland mobile number: 11 digits starting 13–19, without country code or spaces',
+          '应为内地手机号码：以 13–19 开头的 11 位数字，不加国家代码和空格',
+        ),
+      )
       .openapi({
         example: '13812341234',
         description:

@@ -10,6 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { AppEnv } from './context.js';
+import { fieldProblem } from './field-problems.js';
 import { maskIdentifiersInText } from './identifier-masking.js';
 import { type Bilingual, type Language, inLanguage, requestLanguage } from './language.js';
 import { type Message, type TitleCode, formatMessage, isMessage, message, titleIn } from './messages/catalogue.js';
@@ -365,7 +366,9 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     return problemResponse(
       c,
       new ApiError('validation_failed', message('request.nul_character'), {
-        errors: [{ path: '(body)', message: 'text values may not contain U+0000 (NUL)' }],
+        errors: [
+          fieldProblem('(body)', 'text values may not contain U+0000 (NUL)', '文本中不能含有 U+0000（NUL）字符'),
+        ],
       }),
     );
   }

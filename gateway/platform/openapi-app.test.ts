@@ -7,6 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import { handleError } from './errors.js';
+import { bilingualCheck, bilingualIssue, fieldProblem } from './field-problems.js';
 import { GatewayOpenAPIHono, validationFailed } from './openapi-app.js';
 
 function app(): GatewayOpenAPIHono {
@@ -79,5 +80,68 @@ describe('path and query parameters checked in one step', () => {
       'query:limit',
       'query:tag',
     ]);
+  });
+});
+
+describe('messageZh of each field', () => {
+  const checkedRoute = createRoute({
+    method: 'get',
+    path: '/centres/{centre}',
+    request: {
+      params: z.object({
+        centre: z
+          .string()
+          .regex(/^[1-8][0-9]{8}$/, bilingualCheck('a centre code is 9 digits', '服务中心代码为 9 位数字')),
+      }),
+      query: z.object({
+        day: z
+          .string()
+          .refine((day) => day.startsWith('20'), bilingualCheck('a day of this century', '应为本世纪的日期'))
+          .superRefine((day, context) => {
+            if (day.length !== 10)
+              context.addIssue({ code: 'custom', ...bilingualIssue(`${day} is not 10 long`, `${day} 不是 10 个字符`) });
+          }),
+        limit: z.coerce.number().int().max(50).optional(),
+      }),
+    },
+    responses: { 200: { description: 'ok' } },
+  });
+
+  async function problemFor(url: string): Promise<{ errors: { path: string; message: string; messageZh: string }[] }> {
+    const gateway = app();
+    gateway.openapi(checkedRoute, (c) => c.json({}, 200));
+    const response = await gateway.request(url);
+    expect(response.status).toBe(400);
+    return (await response.json()) as { errors: { path: string; message: string; messageZh: string }[] };
+  }
+
+  it('answers the Chinese a check was written with, a refinement and a regex alike', async () => {
+    expect((await problemFor('/centres/610113000?day=1999-01-01')).errors).toEqual([
+      { path: 'day', message: 'a day of this century', messageZh: '应为本世纪的日期' },
+    ]);
+    expect((await problemFor('/centres/61011300?day=2026-01-01')).errors).toEqual([
+      { path: 'centre', message: 'a centre code is 9 digits', messageZh: '服务中心代码为 9 位数字' },
+    ]);
+  });
+
+  it('answers the Chinese a per-value issue carries, and zod’s wording for its own checks', async () => {
+    const problem = await problemFor('/centres/610113000?day=2026-1-1&limit=500');
+    expect(problem.errors).toEqual([
+      { path: 'day', message: '2026-1-1 is not 10 long', messageZh: '2026-1-1 不是 10 个字符' },
+      { path: 'limit', message: expect.any(String), messageZh: expect.stringMatching(/^数值过大/) },
+    ]);
+  });
+
+  it('refuses one English text written with two Chinese texts', () => {
+    expect(bilingualCheck('a centre code is 9 digits', '服务中心代码为 9 位数字')).toBe('a centre code is 9 digits');
+    expect(() => bilingualCheck('a centre code is 9 digits', '中心代码是九位')).toThrow(/already/);
+  });
+
+  it('writes a problem found by hand in the same shape', () => {
+    expect(fieldProblem('centre', 'required', '必须填写')).toEqual({
+      path: 'centre',
+      message: 'required',
+      messageZh: '必须填写',
+    });
   });
 });

@@ -13,42 +13,23 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { type ZodType, core, z } from 'zod';
+import { type ZodType, core } from 'zod';
 import type { AppEnv } from './context.js';
 import { ApiError, message } from './errors.js';
+import { type CheckIssue, fieldProblemsOf } from './field-problems.js';
 import { asArray } from './routes.js';
-
-interface Issue {
-  path: PropertyKey[];
-  message: string;
-}
-
-/** zod's own wording in Simplified Chinese (its zh-CN locale), for any issue it raised. */
-const chineseIssueText = z.locales.zhCN().localeError;
-
-/** What is wrong with one field in Chinese: zod's wording of the issue (its kind, not our English). */
-function issueInChinese(issue: Issue): string {
-  const worded = chineseIssueText(issue as unknown as Parameters<typeof chineseIssueText>[0]);
-  const text = typeof worded === 'string' ? worded : worded?.message;
-  return text || '无效输入';
-}
 
 /**
  * The problem every failed input check answers: 400 `validation_failed` naming each field, what
- * is wrong in English (`message`, the check's own words) and in Chinese (`messageZh`), as the
- * other problems that list items do.
+ * is wrong in English (`message`, the check's own words) and in Chinese (`messageZh`: a check's
+ * own Chinese where it was written with `bilingualCheck`, else zod's wording), as the other
+ * problems that list fields do.
  */
-export function validationFailed(issues: readonly Issue[]): ApiError {
-  return new ApiError('validation_failed', message('request.fields_invalid'), {
-    errors: issues.map((issue) => ({
-      path: issue.path.map(String).join('.') || '(root)',
-      message: issue.message,
-      messageZh: issueInChinese(issue),
-    })),
-  });
+export function validationFailed(issues: readonly CheckIssue[]): ApiError {
+  return new ApiError('validation_failed', message('request.fields_invalid'), { errors: fieldProblemsOf(issues) });
 }
 
-type ParsedInput = { success: true; data: unknown } | { success: false; error: { issues: Issue[] } };
+type ParsedInput = { success: true; data: unknown } | { success: false; error: { issues: CheckIssue[] } };
 
 /** zod's synchronous parse; the asynchronous one only for a schema that needs it. */
 function parseInput(schema: ZodType, value: unknown): ParsedInput | Promise<ParsedInput> {

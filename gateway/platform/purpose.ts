@@ -6,6 +6,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ApiError, message } from './errors.js';
+import { bilingualCheck } from './field-problems.js';
 
 export const PURPOSE_HEADER = 'onewindow-purpose';
 export const CASE_REF_HEADER = 'onewindow-case-ref';
@@ -21,12 +22,24 @@ export const PurposeHeadersSchema = z.object({
   }),
   [CASE_REF_HEADER]: z
     .string()
-    .regex(REFERENCE, 'a case reference is 1-64 letters, digits and . _ : / -')
+    .regex(
+      REFERENCE,
+      bilingualCheck(
+        'a case reference is 1-64 letters, digits and . _ : / -',
+        '办件参考号为 1–64 个字母、数字或 . _ : / -',
+      ),
+    )
     .optional()
     .openapi({ description: 'The case this access serves.', example: 'CASE-2026-000123' }),
   [OPERATOR_HEADER]: z
     .string()
-    .regex(REFERENCE, 'an operator id is 1-64 letters, digits and . _ : / -')
+    .regex(
+      REFERENCE,
+      bilingualCheck(
+        'an operator id is 1-64 letters, digits and . _ : / -',
+        '经办人标识为 1–64 个字母、数字或 . _ : / -',
+      ),
+    )
     .optional()
     .openapi({
       description: 'The person at the window or desk, as the calling system knows them; recorded in the audit log.',

@@ -10,6 +10,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './context.js';
 import { ApiError, type ErrorCode, errorCatalogue, problemTitle, message } from './errors.js';
+import { fieldProblem } from './field-problems.js';
 import { nodeRequestOf } from './node-http.js';
 
 export const BEARER_SCHEME = 'bearerAuth';
@@ -29,7 +30,7 @@ export const ProblemSchema = z
           path: z.string(),
           message: z.string(),
           messageZh: z.string().optional().openapi({
-            description: 'What is wrong, in Simplified Chinese (input checks: zod’s wording of the issue)',
+            description: 'What is wrong, in Simplified Chinese: the check’s own Chinese, or zod’s wording of the issue',
           }),
         }),
       )
@@ -61,6 +62,9 @@ export const exampleProblemCodes: Readonly<Record<DocumentedErrorStatus, ErrorCo
   504: 'department_timeout',
 };
 
+/** A field problem as a 400 lists it: a centre code that is not one. */
+const exampleFieldProblem = fieldProblem('centre', 'a centre code is 9 digits', '服务中心代码为 9 位数字');
+
 /** A problem document as the gateway writes it (in its default language, zh-CN). */
 function exampleProblem(status: DocumentedErrorStatus): Record<string, unknown> {
   const code = exampleProblemCodes[status];
@@ -71,7 +75,7 @@ function exampleProblem(status: DocumentedErrorStatus): Record<string, unknown> 
     instance: 'urn:onewindow:request:req_7QmZk2xW9vLp4tYs',
     code,
     requestId: 'req_7QmZk2xW9vLp4tYs',
-    ...(status === 400 ? { errors: [{ path: 'subject.idNumber', message: 'Required' }] } : {}),
+    ...(status === 400 ? { errors: [exampleFieldProblem] } : {}),
   };
 }
 

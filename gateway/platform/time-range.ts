@@ -5,12 +5,19 @@
  * running past year 9999.)
  */
 import { z } from '@hono/zod-openapi';
+import { bilingualCheck } from './field-problems.js';
 
 export const MIN_DATE_YEAR = 1900;
 export const MAX_DATE_YEAR = 2199;
 
 /** An instant with its offset (RFC 3339), in a year MIN_DATE_YEAR–MAX_DATE_YEAR (UTC). */
-export const InstantSchema = z.iso.datetime({ offset: true }).refine((value) => {
-  const year = new Date(value).getUTCFullYear();
-  return year >= MIN_DATE_YEAR && year <= MAX_DATE_YEAR;
-}, `a time in the years ${MIN_DATE_YEAR}–${MAX_DATE_YEAR}`);
+export const InstantSchema = z.iso.datetime({ offset: true }).refine(
+  (value) => {
+    const year = new Date(value).getUTCFullYear();
+    return year >= MIN_DATE_YEAR && year <= MAX_DATE_YEAR;
+  },
+  bilingualCheck(
+    `a time in the years ${MIN_DATE_YEAR}–${MAX_DATE_YEAR}`,
+    `应为 ${MIN_DATE_YEAR}–${MAX_DATE_YEAR} 年间的时间`,
+  ),
+);

@@ -27,6 +27,7 @@ import type { Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError, bilingualError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import { maskPersonalText } from '../platform/identifier-masking.js';
 
 /** Scores at or below this are a 差评 and open a follow-up. */
@@ -260,7 +261,7 @@ export async function listRatings(
     const centreCode = query.centre ?? facts.centres.own[0];
     if (centreCode === undefined) {
       throw new ApiError('validation_failed', message('rating.centre_required'), {
-        errors: [{ path: 'centre', message: 'required for a window of no centre' }],
+        errors: [fieldProblem('centre', 'required for a window of no centre', '未隶属任何服务中心的窗口须指定中心')],
       });
     }
     // The policy first: a centre outside the caller's tree is answered alike whether it exists or not.

@@ -11,11 +11,12 @@ import { chinaToday } from '../materials/dates.js';
 import type { AppEnv } from '../platform/context.js';
 import { PurposeHeadersSchema } from '../platform/purpose.js';
 import { errorResponses } from '../platform/routes.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import { FOLLOW_UP_ANSWER_MAX_LENGTH, RATING_LIST_LIMIT, answerFollowUp, listRatings } from './ratings.js';
 
 const CentreQuerySchema = z
   .string()
-  .regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits')
+  .regex(/^[1-8][0-9]{8}$/, bilingualCheck('a centre code is 9 digits', '服务中心代码为 9 位数字'))
   .openapi({
     description: "The centre whose subtree's ratings to list (default: the window's own centre)",
     example: '610113000',
@@ -103,7 +104,10 @@ const followUpRoute = protectedRoute({
     params: z.object({
       ratingId: z
         .string()
-        .regex(/^rat_[A-Za-z0-9_-]{16}$/, 'a rating id looks like rat_ and 16 characters')
+        .regex(
+          /^rat_[A-Za-z0-9_-]{16}$/,
+          bilingualCheck('a rating id looks like rat_ and 16 characters', '评价标识为 rat_ 加 16 个字符'),
+        )
         .openapi({ example: 'rat_9fKq2LmXz7TcW4pB' }),
     }),
     headers: PurposeHeadersSchema,

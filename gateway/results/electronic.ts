@@ -38,6 +38,7 @@ import type { BlobStore } from '../materials/blob-store.js';
 import { lockContent } from '../materials/materials.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import type { GatewaySeal } from '../seals/gateway-seal.js';
 import { addSealAppearance } from '../seals/pdf-appearance.js';
@@ -48,6 +49,7 @@ export const RESULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const DAY_TEXT = bilingualCheck('YYYY-MM-DD', '日期格式为 YYYY-MM-DD');
 
 /** The result document as a department sends it in a status callback (JSON, the bytes in base64). */
 export const ResultCertificateInputSchema = z
@@ -58,11 +60,11 @@ export const ResultCertificateInputSchema = z
       .openapi({ description: 'Gateway material-type code', example: 'business_licence' }),
     certificateNumber: z.string().trim().min(1).max(64).openapi({ example: '91610113MA6U000015' }),
     issuingAuthority: z.string().trim().min(2).max(100).openapi({ example: '西安市未央区市场监督管理局' }),
-    issueDate: z.string().regex(DAY, 'YYYY-MM-DD'),
-    validFrom: z.string().regex(DAY, 'YYYY-MM-DD').optional().openapi({ description: 'Default: the issue date' }),
+    issueDate: z.string().regex(DAY, DAY_TEXT),
+    validFrom: z.string().regex(DAY, DAY_TEXT).optional().openapi({ description: 'Default: the issue date' }),
     validUntil: z
       .string()
-      .regex(DAY, 'YYYY-MM-DD')
+      .regex(DAY, DAY_TEXT)
       .nullable()
       .optional()
       .openapi({ description: 'Null or absent: no end' }),
@@ -81,7 +83,13 @@ export const ResultCertificateInputSchema = z
             identifier: z
               .string()
               .trim()
-              .regex(/^[0-9A-Za-z]{18}$/, 'a resident ID number or unified social credit code')
+              .regex(
+                /^[0-9A-Za-z]{18}$/,
+                bilingualCheck(
+                  'a resident ID number or unified social credit code',
+                  '应为 18 位居民身份证号码或统一社会信用代码',
+                ),
+              )
               .openapi({ example: '11010519491231002X' }),
           })
           .strict(),

@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { isMobileNumber } from '../notifications/mobile.js';
+import { bilingualCheck } from '../platform/field-problems.js';
 
 export const RESULT_DELIVERY_METHODS = ['window_pickup', 'express', 'electronic'] as const;
 export type ResultDeliveryMethod = (typeof RESULT_DELIVERY_METHODS)[number];
@@ -32,7 +33,15 @@ export const DeliveryAddressSchema = z
     district: z.string().trim().min(2).max(30),
     detail: z.string().trim().min(4).max(120),
     recipientName: z.string().trim().min(1).max(50),
-    recipientMobile: z.string().refine(isMobileNumber, 'a mainland mobile number: 11 digits starting with 1'),
+    recipientMobile: z
+      .string()
+      .refine(
+        isMobileNumber,
+        bilingualCheck(
+          'a mainland mobile number: 11 digits starting with 1',
+          '应为内地手机号码：以 1 开头的 11 位数字',
+        ),
+      ),
   })
   .strict()
   .openapi('DeliveryAddress', { description: 'The courier address (邮寄地址); personal data, masked in every answer' });

@@ -34,6 +34,7 @@ import { type SupervisionWarnings, supervisionWarnings } from './warnings.js';
 import { centreStatistics } from './centre-statistics.js';
 import { type SupervisionScope, supervisionScope } from './scope.js';
 import { ApiError, message } from '../platform/errors.js';
+import { bilingualCheck, fieldProblem } from '../platform/field-problems.js';
 import { RATING_GROUPINGS, type Rankings, monthlyRankings, ratingFigures } from '../ratings/figures.js';
 
 const SUPERVISION_SCOPES: Scope[] = ['supervision:read'];
@@ -45,15 +46,15 @@ const DEFAULT_PERIOD_DAYS = 30;
 /** A date of any year: the period's own check (checkPeriod) names the range it takes. */
 const DateSchema = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are written YYYY-MM-DD')
-  .refine(isRealDate, 'not a real calendar date');
+  .regex(/^\d{4}-\d{2}-\d{2}$/, bilingualCheck('dates are written YYYY-MM-DD', '日期格式为 YYYY-MM-DD'))
+  .refine(isRealDate, bilingualCheck('not a real calendar date', '不是真实存在的日期'));
 
 const PERIOD_RULE = `Dates from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}; a period spans at most ${PERIOD_LIMITS.maxDays} days.`;
 
 const CentreQuery = z.object({
   centre: z
     .string()
-    .regex(/^[1-8][0-9]{8}$/, 'a centre code is 9 digits')
+    .regex(/^[1-8][0-9]{8}$/, bilingualCheck('a centre code is 9 digits', '服务中心代码为 9 位数字'))
     .optional()
     .openapi({
       description:
@@ -492,7 +493,7 @@ const RankingsSchema = z
 
 const MonthSchema = z
   .string()
-  .regex(/^20\d{2}-(0[1-9]|1[0-2])$/, 'a month is written YYYY-MM')
+  .regex(/^20\d{2}-(0[1-9]|1[0-2])$/, bilingualCheck('a month is written YYYY-MM', '月份格式为 YYYY-MM'))
   .openapi({ description: 'The month (China Standard Time); default: the current month', example: '2026-12' });
 
 const rankingsRoute = protectedRoute({
@@ -588,7 +589,7 @@ const CaseListQuery = PeriodQuery.extend(CentreQuery.shape)
     status: z.enum(CASE_STATUSES).optional().openapi({ description: 'Only cases in this status now' }),
     department: z
       .string()
-      .regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'a department code')
+      .regex(/^[A-Z][A-Z0-9_]{1,31}$/, bilingualCheck('a department code', '应为部门代码'))
       .optional()
       .openapi({ description: 'Only cases with a delivery to this department', example: 'PSB' }),
     outcome: z.enum(CASE_LIST_OUTCOMES).optional().openapi({
@@ -597,7 +598,10 @@ const CaseListQuery = PeriodQuery.extend(CentreQuery.shape)
     }),
     overdueOn: DateSchema.refine(
       (day) => day >= PERIOD_LIMITS.earliest && day <= PERIOD_LIMITS.latest,
-      `dates run from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}`,
+      bilingualCheck(
+        `dates run from ${PERIOD_LIMITS.earliest} to ${PERIOD_LIMITS.latest}`,
+        `日期须在 ${PERIOD_LIMITS.earliest} 至 ${PERIOD_LIMITS.latest} 之间`,
+      ),
     )
       .optional()
       .openapi({
@@ -848,7 +852,9 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     const scope = await scopeOf(c, query.centre);
     if (scope === null)
       throw new ApiError('validation_failed', message('supervision.centre_required'), {
-        errors: [{ path: 'centre', message: 'required for a supervisor of no centre' }],
+        errors: [
+          fieldProblem('centre', 'required for a supervisor of no centre', '未隶属任何服务中心的督查人员须指定中心'),
+        ],
       });
     const directory = await services.access.reference.centreDirectory(services.db);
     const statistics = await centreStatistics(services.db, directory, scope, period, today);
@@ -945,7 +951,7 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     }
     if (query.format === 'csv' && tables.length !== 1)
       throw new ApiError('validation_failed', message('supervision.csv_one_table'), {
-        errors: [{ path: 'format', message: 'table=all is written as xlsx only' }],
+        errors: [fieldProblem('format', 'table=all is written as xlsx only', 'table=all 只能导出为 xlsx 格式')],
       });
     await auditRead(
       c,

@@ -20,6 +20,9 @@ let gw: TestGateway;
 const OCTOBER = { from: '2026-10-01', to: '2026-10-31' };
 const cases: Record<string, { id: string; caseNumber: string }> = {};
 const deadDeliveries: Record<string, string> = {};
+/** The period's limits in Chinese, as the summary answers them. */
+const OUTSIDE_YEARS_ZH = '日期须在 2000-01-01 至 2099-12-31 之间';
+const TOO_LONG_ZH = '统计期最长 366 天（含首尾两天）';
 
 beforeAll(async () => {
   gw = await createTestGateway({
@@ -403,9 +406,9 @@ describe('GET /v1/supervision/summary', () => {
       expect(problem.code).toBe('validation_failed');
       expect(problem['limits']).toEqual({ earliest: '2000-01-01', latest: '2099-12-31', maxDays: 366 });
       expect(problem['errors']).toEqual([
-        { path: 'from', message: 'dates run from 2000-01-01 to 2099-12-31' },
-        { path: 'to', message: 'dates run from 2000-01-01 to 2099-12-31' },
-        { path: 'to', message: 'a period spans at most 366 days, both ends included' },
+        { path: 'from', message: 'dates run from 2000-01-01 to 2099-12-31', messageZh: OUTSIDE_YEARS_ZH },
+        { path: 'to', message: 'dates run from 2000-01-01 to 2099-12-31', messageZh: OUTSIDE_YEARS_ZH },
+        { path: 'to', message: 'a period spans at most 366 days, both ends included', messageZh: TOO_LONG_ZH },
       ]);
     }
     const tooLong = await gw.request('/v1/supervision/summary?from=2025-01-01&to=2026-01-02', {
@@ -413,7 +416,7 @@ describe('GET /v1/supervision/summary', () => {
     });
     expect(tooLong.status).toBe(400);
     expect((await problemOf(tooLong))['errors']).toEqual([
-      { path: 'to', message: 'a period spans at most 366 days, both ends included' },
+      { path: 'to', message: 'a period spans at most 366 days, both ends included', messageZh: TOO_LONG_ZH },
     ]);
     // A leap year, both ends included, is the longest period answered; a `to` near the earliest
     // date gets a default `from` that stops there.

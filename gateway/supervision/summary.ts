@@ -15,6 +15,7 @@ import type { DepartmentRegistry } from '../departments/registry.js';
 import { departmentView } from '../departments/status.js';
 import { addDays } from '../materials/dates.js';
 import { ApiError, message } from '../platform/errors.js';
+import { type FieldProblem, fieldProblem } from '../platform/field-problems.js';
 import { type SupervisionScope, caseInScope } from './scope.js';
 
 export interface SummaryPeriod {
@@ -139,14 +140,25 @@ const daysBetween = (from: string, to: string): number =>
 /** Refuses a period that is not one the summary answers for, naming the limits (400 validation_failed). */
 export function checkPeriod(period: SummaryPeriod): void {
   const { earliest, latest, maxDays } = PERIOD_LIMITS;
-  const errors: { path: string; message: string }[] = [];
+  const errors: FieldProblem[] = [];
   for (const end of ['from', 'to'] as const) {
     if (period[end] < earliest || period[end] > latest)
-      errors.push({ path: end, message: `dates run from ${earliest} to ${latest}` });
+      errors.push(
+        fieldProblem(end, `dates run from ${earliest} to ${latest}`, `日期须在 ${earliest} 至 ${latest} 之间`),
+      );
   }
-  if (period.from > period.to) errors.push({ path: 'from', message: `${period.from} is after ${period.to}` });
+  if (period.from > period.to)
+    errors.push(
+      fieldProblem('from', `${period.from} is after ${period.to}`, `起始日 ${period.from} 晚于截止日 ${period.to}`),
+    );
   else if (daysBetween(period.from, period.to) + 1 > maxDays)
-    errors.push({ path: 'to', message: `a period spans at most ${maxDays} days, both ends included` });
+    errors.push(
+      fieldProblem(
+        'to',
+        `a period spans at most ${maxDays} days, both ends included`,
+        `统计期最长 ${maxDays} 天（含首尾两天）`,
+      ),
+    );
   if (errors.length > 0) {
     throw new ApiError('validation_failed', message('supervision.period_invalid', { earliest, latest, maxDays }), {
       errors,
