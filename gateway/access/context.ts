@@ -220,6 +220,7 @@ export function refusal(
     operator_required: () => new ApiError('operator_required', message('access.operator_required')),
     operator_unknown: () => new ApiError('operator_unknown', message('access.operator_unknown')),
     supervision_only: () => new ApiError('supervision_only', message('access.supervision_only')),
+    oversight_only: () => new ApiError('oversight_only', message('access.oversight_only')),
     read_only_here: () => new ApiError('case_handled_elsewhere', message('access.handled_elsewhere')),
     answered_at_its_centre: () =>
       bilingualError('rating_answered_at_its_centre', message('rating.answered_at_its_centre')),

@@ -349,7 +349,8 @@ describe('cases by position in the centre tree', () => {
     ['C', 'case.read', asked('supervisor', 'supervision'), true],
     ['C', 'case.read', asked('clerk', 'supervision'), 'supervision_only'],
     ['C', 'case.read', asked('director', 'case_review'), 'supervision_only'],
-    ['C', 'case.change', asked('director', 'supervision'), 'read_only_here'],
+    ['C', 'case.change', asked('director', 'supervision'), 'oversight_only'], // supervision changes nothing
+    ['C', 'case.change', asked('director', 'case_review'), 'read_only_here'],
   ];
   it.each(rows)('a window at %s: %s as %o', (centre, action, purpose, expected) => {
     const { principal, facts } = windowAt(centre);
@@ -395,6 +396,24 @@ describe('cases by position in the centre tree', () => {
         facts: factsOf(actor),
       });
       expect(decision).toMatchObject({ allowed: false, reason: 'not_visible' });
+    }
+  });
+
+  it('lets the purpose supervision read cases and what they name through them, never a subject or a document directly', () => {
+    const { principal, facts } = windowAt('C');
+    const purpose = asked('director', 'supervision');
+    const asks = (action: PolicyAction, resource: PolicyResource) =>
+      decide({ principal, action, resource, purpose, facts });
+    const material = { kind: 'material', material: handedInByWindow } as const;
+    expect(asks('material.read', { ...material, viaCase: escalated })).toMatchObject({ allowed: true });
+    for (const [action, resource] of [
+      ['material.read', material],
+      ['material.create', material],
+      ['subject.read', { kind: 'subject', subjectId: 'sub_citizen' }],
+      ['subject.unmask', { kind: 'subject', subjectId: 'sub_citizen' }],
+      ['resource.use', { kind: 'department_resource', code: 'psb.household' }],
+    ] as const) {
+      expect(asks(action, resource)).toMatchObject({ allowed: false, reason: 'oversight_only' });
     }
   });
 

@@ -169,7 +169,9 @@ export type DenyReason =
   /** The case can be read here but is changed only at the centre handling it. */
   | 'read_only_here'
   /** A rating is read above its centre but answered only there. */
-  | 'answered_at_its_centre';
+  | 'answered_at_its_centre'
+  /** The purpose `supervision` oversees cases: it reads no subject or document directly. */
+  | 'oversight_only';
 
 export type Decision =
   | { allowed: true; rule: string; grantId: string | null }
@@ -242,6 +244,28 @@ function materialRead(principal: Principal, material: MaterialFacts, facts: Gran
  */
 export function refusedForWantOfGrant(decision: Decision): boolean {
   return !decision.allowed && decision.rule === 'resource.conditional_without_grant';
+}
+
+const SUPERVISION_PURPOSE = 'supervision';
+
+/**
+ * What the purpose `supervision` may be stated for: reading cases (and what a case's notice names,
+ * through the case), ratings and access logs. Reading a subject or a document directly, using a
+ * department's data or changing anything needs the purpose of the work itself; otherwise a director
+ * shown a case masked could read its documents in clear by their ids.
+ */
+function servesOversight(action: PolicyAction, resource: PolicyResource): boolean {
+  switch (action) {
+    case 'case.read':
+    case 'access_log.read':
+    case 'rating.read':
+    case 'rating.follow_up':
+      return true;
+    case 'material.read':
+      return resource.kind === 'material' && resource.viaCase !== undefined;
+    default:
+      return false;
+  }
 }
 
 /**
@@ -423,6 +447,8 @@ export function decide(request: PolicyRequest): Decision {
   }
   const operatorRefusal = operatorCheck(principal, purpose, facts);
   if (operatorRefusal) return operatorRefusal;
+  if (purpose?.purpose === SUPERVISION_PURPOSE && !servesOversight(action, resource))
+    return deny('supervision.oversees_cases_only', 'oversight_only');
   switch (action) {
     case 'subject.read':
     case 'subject.link':

@@ -260,6 +260,9 @@ export interface ResolveSubjectInput {
  * Finds the subject with this identifier, or creates it when the caller may (`subjects:write`).
  * A name that differs from the one on file is refused without revealing the name on file.
  */
+/** The subject of a resolve before it is found: the policy's rule for reading subjects names none. */
+const UNRESOLVED_SUBJECT = '';
+
 export async function resolveSubject(
   context: AccessContext,
   input: ResolveSubjectInput,
@@ -277,6 +280,9 @@ export async function resolveSubject(
 
   const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () =>
     context.db.transaction(async (tx) => {
+      // The policy's yes first (it does not depend on which subject): a caller it refuses learns
+      // nothing, not whether the number is known nor whether the name is the right one.
+      await subjectDisclosure(tx, context, UNRESOLVED_SUBJECT);
       let created = false;
       if (mayCreate) {
         const inserted = await tx

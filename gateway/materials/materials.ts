@@ -529,6 +529,7 @@ export async function planMaterial(
   context: AccessContext,
   subjectId: string,
   input: NewMaterialInput,
+  provenance: ProvenanceInput,
 ): Promise<PlannedMaterial> {
   const db = context.db;
   return auditRefusals(
@@ -538,7 +539,7 @@ export async function planMaterial(
       const subject = await subjectExists(db, subjectId);
       if (!subject) throw new ApiError('not_found', message('subject.not_found'));
       await context.access.require(db, 'material.create', { kind: 'subject', subjectId }, message('subject.not_found'));
-      return planChecked(context, subjectId, subject.kind, input);
+      return planChecked(context, subjectId, subject.kind, input, provenance);
     },
   );
 }
@@ -548,10 +549,26 @@ async function planChecked(
   subjectId: string,
   subjectKind: 'person' | 'organisation',
   input: NewMaterialInput,
+  provenance: ProvenanceInput,
 ): Promise<PlannedMaterial> {
   const db = context.db;
   const subject = { kind: subjectKind };
   const type = await requireMaterialType(db, input.typeCode);
+  // Provenance is authority (a department's copy is reused before one handed in), so a department
+  // issues only the types the catalogue names it for, or that it shares through a resource of its own.
+  if (
+    provenance.kind === 'issued' &&
+    type.issuingDepartment !== null &&
+    type.issuingDepartment !== provenance.departmentCode &&
+    provenance.sharingResource === null
+  ) {
+    const department = provenance.departmentCode ?? '';
+    throw new ApiError(
+      'not_issuer',
+      message('material.not_issuer', { department, typeCode: type.code, issuer: type.issuingDepartment }),
+      { department, typeCode: type.code },
+    );
+  }
   if (type.subjectKind && type.subjectKind !== subject.kind) {
     throw new ApiError(
       'unprocessable',

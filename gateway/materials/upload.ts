@@ -215,7 +215,10 @@ export async function uploadMaterial(
   let stored: PutResult | undefined;
   try {
     source = await openSource(c, query, maxBytes);
-    const plan = await planMaterial(context, subjectId, source.metadata);
+    const provenance = provenanceOf(context.principal, source.metadata.typeCode, (department, type) =>
+      c.get('services').departments.sharingResourceOf(department, type),
+    );
+    const plan = await planMaterial(context, subjectId, source.metadata, provenance);
     const { head, body } = await peekHead(source.stream, BLOB_HEAD_BYTES);
     const mediaType = checkMediaType(head, source.declaredMediaType, plan);
     stored = await store(blobStore, body, maxBytes, source.expectedSha256);
@@ -226,9 +229,7 @@ export async function uploadMaterial(
       { ...source.metadata, fileName: source.fileName },
       plan,
       { sha256: stored.sha256, sm3: stored.sm3, size: stored.size, mediaType },
-      provenanceOf(context.principal, plan.type.code, (department, type) =>
-        c.get('services').departments.sharingResourceOf(department, type),
-      ),
+      provenance,
     );
   } catch (error) {
     closeConnectionAfter(error);

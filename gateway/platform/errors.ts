@@ -38,6 +38,8 @@ export const errorCatalogue = {
   operator_required: { status: 400 },
   operator_unknown: { status: 403 },
   supervision_only: { status: 403 },
+  oversight_only: { status: 403 },
+  not_issuer: { status: 403 },
   case_handled_elsewhere: { status: 403 },
   centre_not_found: { status: 404 },
   centre_outside_your_tree: { status: 403 },

@@ -37,7 +37,7 @@ describe('review 3: caller-supplied references in the audit feed', () => {
     // The whole chain: no purpose, no subject.
     const feed = await gw.request('/v1/audit/entries', { headers: bearer(auditorToken) });
     expect(feed.status).toBe(200);
-    // FAILS: caseRef "11010519491231002X" in clear.
+    // Before the fix (2026-12-07): caseRef "11010519491231002X" in clear.
     expect(findResidentIdNumbers(await feed.text())).toEqual([]);
   });
 });

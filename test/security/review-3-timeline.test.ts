@@ -61,7 +61,7 @@ describe('review 3: department messages on the timeline', () => {
         await gw.request(`/v1/cases/${caseId}/timeline`, { headers: bearer(nrbToken, purpose) })
       ).text(),
     };
-    // FAILS: cases.ts redactedDetail masks `detail.message` with maskIdentifiersInText only.
+    // Before the fix (2026-12-07): cases.ts redactedDetail masks `detail.message` with maskIdentifiersInText only.
     expect({
       window: timelines.window.includes(MOBILE),
       otherDepartment: timelines.otherDepartment.includes(MOBILE),

@@ -25,6 +25,8 @@ export const problemTitlesEn = {
   operator_required: 'A window system of a service centre must name the operator',
   operator_unknown: 'The operator is not registered at this service centre for this',
   supervision_only: 'A case of a centre below is read for supervision only',
+  oversight_only: 'The purpose supervision reads cases, not subjects or documents',
+  not_issuer: 'This department does not issue materials of this type',
   case_handled_elsewhere: 'The case is handled at another centre now',
   centre_not_found: 'No such service centre',
   centre_outside_your_tree: 'The centre is not at or below your own',
@@ -332,6 +334,8 @@ export const problemDetailsEn = {
     "The operator is not an active operator of this window's service centre, or may not do this in their role.",
   'access.supervision_only':
     'A case of a centre below yours is read for supervision only: purpose supervision, by a centre director or supervisor.',
+  'access.oversight_only':
+    'The purpose supervision is for overseeing cases (and ratings and access logs): a subject or a document is read, and anything changed, with the purpose of the work itself.',
   'access.handled_elsewhere': 'This case is handled at another centre now: it can be read here but changed only there.',
   'subject.department_needs_resident_id':
     '{department, select, none {The department system} other {{department}}} is asked about persons by resident ID number only, and this person is known by {identifierType, select, resident_id {a resident ID number} credit_code {a unified social credit code} passport {a passport number} mainland_travel_permit {a Mainland Travel Permit number} foreign_permanent_residence {a foreign permanent resident ID card number} other {{identifierType}}}.',
@@ -413,6 +417,8 @@ export const problemDetailsEn = {
   'envelope.payload_not_json': 'The signed payload is not JSON.',
   'envelope.payload_not_certificate': 'The signed payload is not a certificate.',
   'certificate.revoke_departments_only': 'Only a department client revokes certificates, its own ones.',
+  'material.not_issuer':
+    'Department {department} does not issue {typeCode} (the catalogue names {issuer}) and shares no such certificates: its system may not hand one in as issued.',
   'certificate.revoke_not_issuer': 'Department {department} does not issue {type} certificates.',
   'identity.access_log_persons_only':
     "An organisation's access log is read by its legal representative through an auditor; tokens are issued to persons.",

@@ -26,6 +26,8 @@ export const problemTitlesZh = {
   operator_required: '服务中心的窗口系统须注明经办人',
   operator_unknown: '该经办人未在本服务中心登记，不能办理此项',
   supervision_only: '下级中心的办件只能查看，用于监督',
+  oversight_only: '监督用途只能查看办件，不能查看当事人或材料',
+  not_issuer: '该部门不签发此类材料',
   case_handled_elsewhere: '该办件现由其他中心办理',
   centre_not_found: '没有这个服务中心',
   centre_outside_your_tree: '该中心不在本中心及下级范围内',
@@ -304,6 +306,8 @@ export const problemDetailsZh = {
   'access.operator_required': '服务中心的窗口系统须注明窗口经办人：请发送 onewindow-operator 请求头。',
   'access.operator_unknown': '该经办人不是本窗口所在服务中心的在岗经办人，或其岗位不能办理此事。',
   'access.supervision_only': '下级中心的办件只能用于监督查看：用途为 supervision，由中心主任或督查人员查看。',
+  'access.oversight_only':
+    '用途 supervision 只用于监督办件（以及评价和查询记录）：查看当事人或材料、办理任何事项，须写明所办事务本身的用途。',
   'access.handled_elsewhere': '该办件现由其他中心办理：此处只能查看，修改须在该中心进行。',
   'subject.department_needs_resident_id':
     '{department, select, none {部门系统} other {部门系统 {department} }}只按居民身份证号码查询个人，而此人登记的是{identifierType, select, resident_id {居民身份证号码} credit_code {统一社会信用代码} passport {护照号码} mainland_travel_permit {来往内地（大陆）通行证号码} foreign_permanent_residence {外国人永久居留身份证号码} other {{identifierType}}}。',
@@ -388,6 +392,8 @@ export const problemDetailsZh = {
   'envelope.payload_not_json': '签名内容不是 JSON。',
   'envelope.payload_not_certificate': '签名内容不是证照。',
   'certificate.revoke_departments_only': '只有部门客户端才能注销证照，且只能注销本部门签发的证照。',
+  'material.not_issuer':
+    '部门 {department} 不签发 {typeCode}（目录中的签发部门为 {issuer}），也未共享此类证照：不能作为签发材料上传。',
   'certificate.revoke_not_issuer': '部门 {department} 不签发 {type} 证照。',
   'identity.access_log_persons_only': '单位的访问记录由其法定代表人通过审计方查阅；令牌只签发给个人。',
   'upload.multipart_malformed': 'multipart 请求内容格式有误：{reason}。',

@@ -1,0 +1,233 @@
+/**
+ * Review 3 (attacker's eye), centre tree: a supervisor above a case's centre is meant to see the
+ * case's form and the certificate numbers it names masked (`readsForOversight`). These tests look
+ * for the same data through other doors, and for free text on the timeline that is shown unmasked.
+ *
+ *   330000000 province
+ *   └ 330100000 city     (window city: director-1)
+ *     └ 330110000 county (window county: approver-1)
+ *       ├ 330110001 town 1 (window town1: clerk-1)
+ *       └ 330110002 town 2 (window town2: clerk-2)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NRB_DEMO_CLIENT_ID,
+  NRB_DEMO_CLIENT_SECRET,
+  startNrbRealEstateSimulator,
+} from '../../adapters/nrb-realestate/simulator.js';
+import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
+import { fixedClock } from '../../gateway/platform/clock.js';
+import { pdfDocument } from '../fixtures/documents.js';
+import { type TestGateway, bearer, createTestGateway } from '../harness.js';
+import { findResidentIdNumbers } from './support.js';
+
+const ZHANG_SAN = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
+const MORTGAGE = 'real_estate_mortgage_cancellation';
+const CITY = '330100000';
+const COUNTY = '330110000';
+const TOWN1 = '330110001';
+const TOWN2 = '330110002';
+const CERTIFICATE_NO = '浙(2020)杭州市不动产权第0031287号';
+const clock = fixedClock('2026-12-18T02:00:00.000Z');
+
+let gw: TestGateway;
+let nrb: RunningSimulator;
+let admin: string;
+const windows: Record<'town1' | 'town2' | 'county' | 'city', string> = { town1: '', town2: '', county: '', city: '' };
+let subjectId = '';
+
+async function call(
+  token: string,
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return gw.request(path, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: bearer(token, {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.headers ?? {}),
+    }),
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+}
+
+async function ok<T>(response: Response, status = 200): Promise<T> {
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+const put = (path: string, body: unknown) => call(admin, path, { method: 'PUT', body });
+const as = (operatorId: string, extra: Record<string, string> = {}) => ({ 'onewindow-operator': operatorId, ...extra });
+const supervising = (operatorId: string) => as(operatorId, { 'onewindow-purpose': 'supervision' });
+
+async function windowAt(code: string): Promise<string> {
+  const { client } = await gw.createClient('window');
+  await ok(await put(`/v1/clients/${client.id}/centres`, { centreCodes: [code] }));
+  // The default scopes of a window: no subjects:unmask.
+  return (
+    await gw.services.tokens.issue(client, [
+      'subjects:read',
+      'subjects:write',
+      'materials:read',
+      'materials:write',
+      'certificates:read',
+      'contracts:read',
+      'cases:read',
+      'cases:write',
+      'centres:read',
+    ])
+  ).accessToken;
+}
+
+beforeAll(async () => {
+  nrb = await startNrbRealEstateSimulator();
+  gw = await createTestGateway(
+    {
+      DEPARTMENTS_JSON: JSON.stringify([
+        {
+          code: 'NRB',
+          name: 'Real-estate registry',
+          adapter: 'nrb-realestate',
+          baseUrl: nrb.url,
+          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
+        },
+      ]),
+      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+      DELIVERY_WORKER: 'false',
+    },
+    { clock },
+  );
+  admin = await gw.tokenFor('admin');
+  const centre = (code: string, name: string, level: string, parentCode: string | null) =>
+    put(`/v1/centres/${code}`, { name, level, parentCode, address: `${name} 地址`, openingHours: '9:00-17:00' });
+  await ok(await centre('330000000', '浙江省政务服务中心', 'province', null), 201);
+  await ok(await centre(CITY, '杭州市民中心', 'city', '330000000'), 201);
+  await ok(await centre(COUNTY, '余杭区行政服务中心', 'county', CITY), 201);
+  await ok(await centre(TOWN1, '仓前街道便民服务中心', 'town', COUNTY), 201);
+  await ok(await centre(TOWN2, '五常街道便民服务中心', 'town', COUNTY), 201);
+  for (const [code, id, role] of [
+    [TOWN1, 'clerk-1', 'acceptance_clerk'],
+    [TOWN2, 'clerk-2', 'acceptance_clerk'],
+    [COUNTY, 'approver-1', 'back_office_approver'],
+    [CITY, 'director-1', 'centre_director'],
+  ] as const) {
+    await ok(await put(`/v1/centres/${code}/operators/${id}`, { name: id, role }), 201);
+  }
+  for (const code of [TOWN1, TOWN2, COUNTY])
+    await ok(await put(`/v1/centres/${code}/items/${MORTGAGE}`, { enabled: true }));
+  windows.town1 = await windowAt(TOWN1);
+  windows.town2 = await windowAt(TOWN2);
+  windows.county = await windowAt(COUNTY);
+  windows.city = await windowAt(CITY);
+  const resolved = await call(windows.town1, '/v1/subjects/resolve', {
+    body: ZHANG_SAN,
+    headers: as('clerk-1', { 'onewindow-purpose': 'case_acceptance' }),
+  });
+  subjectId = (await ok<{ id: string }>(resolved, 201)).id;
+}, 120_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await nrb?.close();
+});
+
+interface CaseBody {
+  id: string;
+  form: Record<string, unknown>;
+  notice: { entries: { requirementCode: string; material: { id: string } | null; reference: string | null }[] };
+}
+
+async function openWithTitleDeed(): Promise<{ caseId: string; materialId: string }> {
+  const opened = await ok<CaseBody>(
+    await call(windows.town1, '/v1/cases', {
+      body: { itemCode: MORTGAGE, subjectId, form: { certificateNo: CERTIFICATE_NO } },
+      headers: as('clerk-1'),
+    }),
+    201,
+  );
+  // The clerk scans the title deed the applicant brought and types its number in, as a clerk does.
+  const upload = await gw.request(
+    `/v1/subjects/${subjectId}/materials?${new URLSearchParams({
+      typeCode: 'real_estate_certificate',
+      sourceRef: CERTIFICATE_NO,
+      fileName: '张三-建国路88号院3号楼502-title.pdf',
+    })}`,
+    {
+      method: 'POST',
+      headers: bearer(windows.town1, {
+        ...as('clerk-1', { 'onewindow-purpose': 'case_acceptance' }),
+        'content-type': 'application/pdf',
+      }),
+      body: Buffer.from(pdfDocument(`title deed ${CERTIFICATE_NO} 0031287`)),
+    },
+  );
+  const material = await ok<{ id: string }>(upload, 201);
+  await ok(
+    await call(windows.town1, `/v1/cases/${opened.id}/materials`, {
+      body: { requirementCode: 'title', materialId: material.id },
+      headers: as('clerk-1'),
+    }),
+  );
+  return { caseId: opened.id, materialId: material.id };
+}
+
+describe('review 3: a supervisor above the centre', () => {
+  it('sees the form masked on the case, and cannot read the documents it names by their ids', async () => {
+    const { caseId } = await openWithTitleDeed();
+    // The case read for supervision: the form and the number it names masked (as 4311b7c promises).
+    const overseenText = await (
+      await call(windows.city, `/v1/cases/${caseId}`, { headers: supervising('director-1') })
+    ).text();
+    expect(overseenText).not.toContain('0031287');
+    const overseen = JSON.parse(overseenText) as CaseBody;
+    const titleEntry = overseen.notice.entries.find((entry) => entry.requirementCode === 'title');
+    // ...yet the view hands the supervisor the attached material's id and the subject's id.
+    const materialId = titleEntry?.material?.id;
+    expect(materialId).toBeTruthy();
+
+    // Same client, same operator, same purpose ('supervision'): the material's metadata, its
+    // content (the scanned title deed) and the subject's whole list are refused — oversight reads
+    // cases, not documents — and nothing of the number or the address shows in the answers.
+    const routes = [
+      `/v1/subjects/${subjectId}/materials/${materialId}`,
+      `/v1/subjects/${subjectId}/materials/${materialId}/content`,
+      `/v1/subjects/${subjectId}/materials`,
+    ];
+    for (const route of routes) {
+      const response = await call(windows.city, route, { headers: supervising('director-1') });
+      const text = await response.text();
+      expect({ route, status: response.status, code: (JSON.parse(text) as { code?: string }).code }).toEqual({
+        route,
+        status: 403,
+        code: 'oversight_only',
+      });
+      expect(text).not.toContain('0031287');
+      expect(text).not.toContain('建国路88号');
+    }
+  });
+
+  it('a transfer reason typed by a clerk is shown masked on the timeline to the other centre and to supervisors', async () => {
+    const { caseId } = await openWithTitleDeed();
+    const reason = '申请人张三（身份证11010519491231002X，电话13812345678）要求就近办理';
+    await ok(
+      await call(windows.town1, `/v1/cases/${caseId}/transfer`, {
+        body: { toCentre: TOWN2, reason },
+        headers: as('clerk-1'),
+      }),
+    );
+    const readers = {
+      town2: await call(windows.town2, `/v1/cases/${caseId}/timeline`, { headers: as('clerk-2') }),
+      city: await call(windows.city, `/v1/cases/${caseId}/timeline`, { headers: supervising('director-1') }),
+    };
+    const shown: Record<string, { ids: string[]; mobile: boolean }> = {};
+    for (const [who, response] of Object.entries(readers)) {
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      shown[who] = { ids: findResidentIdNumbers(text), mobile: text.includes('13812345678') };
+    }
+    // docs/security.md: "Free text that may quote an ID number is masked wherever it is shown,
+    // whatever the caller's scopes". Before the fix (2026-12-07): the `transferred` event's `reason` is shown verbatim.
+    expect(shown).toEqual({ town2: { ids: [], mobile: false }, city: { ids: [], mobile: false } });
+  });
+});
