@@ -477,12 +477,18 @@ describe('a 差评 and its follow-up', () => {
 
   it("is answered by the centre's director once; the applicant reads the answer in the look-up", async () => {
     const answered = await ok<{ followUp: Record<string, unknown> }>(
-      await answerAt(windows.yanta, 'director-y', ratingId, '已电话联系申请人致歉，窗口已增设材料预审。'),
+      await answerAt(
+        windows.yanta,
+        'director-y',
+        ratingId,
+        '已电话联系申请人（13812345678）致歉，窗口已增设材料预审。',
+      ),
     );
+    // The centre's words may quote the applicant's number: shown masked, as the comment is.
     expect(answered.followUp).toEqual({
       state: 'answered',
       dueOn: '2026-12-23',
-      answer: '已电话联系申请人致歉，窗口已增设材料预审。',
+      answer: '已电话联系申请人（138****5678）致歉，窗口已增设材料预审。',
       contacted: true,
       answeredAt: '2026-12-24T02:00:00.000Z',
       answeredBy: 'director-y',
@@ -502,7 +508,7 @@ describe('a 差评 and its follow-up', () => {
     );
     expect(progress.rating.followUp).toMatchObject({
       state: 'answered',
-      answer: '已电话联系申请人致歉，窗口已增设材料预审。',
+      answer: '已电话联系申请人（138****5678）致歉，窗口已增设材料预审。',
     });
     expect(
       (await ok<SupervisionWarnings>(await call(auditor, `/v1/supervision/warnings?centre=${CITY}`))).ratingFollowUps,

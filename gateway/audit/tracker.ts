@@ -11,6 +11,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Database } from '../db/client.js';
 import { auditEntries, centres, clients, subjects } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
+import { fieldProblem } from '../platform/field-problems.js';
 import type { AccessPurpose } from '../platform/purpose.js';
 import { recordAudit } from './record.js';
 
@@ -62,7 +63,7 @@ export async function readDataTracker(db: Database, reader: TrackerReader, query
   const before = query.before === undefined ? undefined : Number(query.before);
   if (before !== undefined && !Number.isSafeInteger(before)) {
     throw new ApiError('validation_failed', message('audit.cursor_invalid'), {
-      errors: [{ path: 'before', message: 'not a cursor' }],
+      errors: [fieldProblem('before', 'not a cursor', '不是有效的翻页游标')],
     });
   }
   const page = await db.transaction(async (tx) => {

@@ -11,7 +11,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { AppEnv } from './context.js';
 import { fieldProblem } from './field-problems.js';
-import { maskIdentifiersInText } from './identifier-masking.js';
+import { maskPersonalText } from './identifier-masking.js';
 import { type Bilingual, type Language, inLanguage, requestLanguage } from './language.js';
 import { type Message, type TitleCode, formatMessage, isMessage, message, titleIn } from './messages/catalogue.js';
 
@@ -267,9 +267,9 @@ export interface ProblemDocument {
   [extra: string]: unknown;
 }
 
-/** `value` with identifier-shaped runs masked in every string it holds (arrays and plain objects walked). */
+/** `value` with identifier-shaped runs and mobile numbers masked in every string it holds (arrays and plain objects walked). */
 function withIdentifiersMasked(value: unknown): unknown {
-  if (typeof value === 'string') return maskIdentifiersInText(value);
+  if (typeof value === 'string') return maskPersonalText(value);
   if (Array.isArray(value)) return value.map(withIdentifiersMasked);
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withIdentifiersMasked(member)]));
@@ -293,7 +293,7 @@ export function problemDocument(
     type: `urn:onewindow:problem:${error.code}`,
     title: problemTitle(error.code, language),
     status: error.status,
-    ...(error.detail === undefined ? {} : { detail: maskIdentifiersInText(detailIn(error.detail, language)) }),
+    ...(error.detail === undefined ? {} : { detail: maskPersonalText(detailIn(error.detail, language)) }),
     ...(instance === undefined ? {} : { instance }),
     code: error.code,
     ...(requestId === undefined ? {} : { requestId }),
@@ -439,7 +439,7 @@ function isUnstorableCharacter(error: unknown): boolean {
  * (a database message quoting a value, a URL) has identifier-shaped runs masked.
  */
 function logSafeMessage(message: string): string {
-  return maskIdentifiersInText(
+  return maskPersonalText(
     message.replace(/Failed query: [\s\S]*$/, 'Failed query (SQL text and parameters are not logged)'),
   );
 }

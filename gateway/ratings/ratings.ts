@@ -91,7 +91,8 @@ function followUpView(row: RatingRow, today: string): FollowUpView | null {
   return {
     state,
     dueOn: row.followUpDueOn,
-    answer: row.followUpAnswer,
+    // The centre's words to the applicant may quote a number: shown as the comment is.
+    answer: row.followUpAnswer === null ? null : maskPersonalText(row.followUpAnswer),
     contacted: row.followUpContacted,
     answeredAt: row.followUpAnsweredAt?.toISOString() ?? null,
   };
