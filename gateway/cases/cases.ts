@@ -746,6 +746,11 @@ function overseenCaseView(view: CaseView): CaseView {
   return {
     ...view,
     form: maskJsonForOversight(view.form) as Record<string, unknown>,
+    // A department's words, as on the timeline: its leading third.
+    deliveries: view.deliveries.map((delivery) => ({
+      ...delivery,
+      departmentMessage: masked(delivery.departmentMessage),
+    })),
     notice: {
       ...view.notice,
       entries: view.notice.entries.map((entry) => ({
