@@ -344,8 +344,11 @@ function fromHttpException(exception: HTTPException): ApiError {
     return new ApiError('malformed_json', message('request.malformed_json'));
   }
   const code = statusToCode[exception.status] ?? (exception.status >= 500 ? 'internal_error' : 'bad_request');
-  // Hono's messages are short and fixed (no user data, no internals), so they are safe to pass on.
-  return new ApiError(code, exception.message || undefined);
+  // Hono's messages are short and English (e.g. a form body it could not parse): passed on as the
+  // English detail, beside a Chinese one that says what happened in general.
+  const general = message('request.not_handled', { status: exception.status });
+  const english = exception.message || formatMessage(general, 'en');
+  return new ApiError(code, { 'zh-CN': formatMessage(general, 'zh-CN'), en: english });
 }
 
 /**

@@ -5,6 +5,7 @@
  * route documented as declared.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
 import { describe, expect, it } from 'vitest';
 import { handleError } from './errors.js';
 import { bilingualCheck, bilingualIssue, fieldProblem } from './field-problems.js';
@@ -143,5 +144,21 @@ describe('messageZh of each field', () => {
       message: 'required',
       messageZh: '必须填写',
     });
+  });
+});
+
+describe("Hono's own HTTP errors", () => {
+  it('answer in Chinese by default, with Hono’s English words as the English detail', async () => {
+    const gateway = app();
+    gateway.post('/forms', () => {
+      throw new HTTPException(400, { message: 'Malformed FormData request.' });
+    });
+    const chinese = await gateway.request('/forms', { method: 'POST' });
+    expect(chinese.status).toBe(400);
+    expect(((await chinese.json()) as { detail: string }).detail).toBe(
+      '请求无法按所发送的内容处理（HTTP 400）。请检查请求的格式与内容类型。',
+    );
+    const english = await gateway.request('/forms', { method: 'POST', headers: { 'accept-language': 'en' } });
+    expect(((await english.json()) as { detail: string }).detail).toBe('Malformed FormData request.');
   });
 });

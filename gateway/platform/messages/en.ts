@@ -481,6 +481,7 @@ export const problemDetailsEn = {
   'request.route_not_found': 'No route matches this path; /openapi.json lists the routes.',
   'request.method_not_allowed': 'This path is served with {allow}, not {method}.',
   'request.malformed_json': 'The request body could not be parsed as JSON.',
+  'request.not_handled': 'The request could not be handled as sent (HTTP {status, number}).',
   'request.nul_character': 'A text value contains a character that cannot be stored (U+0000, NUL).',
   'request.database_unavailable': 'The database cannot be reached; retry shortly.',
   'auth.token_required': "Send an access token: Authorization: Bearer '<'token>.",

@@ -450,6 +450,7 @@ export const problemDetailsZh = {
   'request.route_not_found': '没有与此路径匹配的接口；/openapi.json 列出了全部接口。',
   'request.method_not_allowed': '此路径支持 {allow}，不支持 {method}。',
   'request.malformed_json': '请求内容无法按 JSON 解析。',
+  'request.not_handled': '请求无法按所发送的内容处理（HTTP {status, number}）。请检查请求的格式与内容类型。',
   'request.nul_character': '文本中含有无法保存的字符（U+0000，NUL）。',
   'request.database_unavailable': '无法连接数据库；请稍后重试。',
   'auth.token_required': "请发送访问令牌：Authorization: Bearer '<'令牌>。",
