@@ -282,7 +282,12 @@ export async function resolveSubject(
     context.db.transaction(async (tx) => {
       // The policy's yes first (it does not depend on which subject): a caller it refuses learns
       // nothing, not whether the number is known nor whether the name is the right one.
-      await subjectDisclosure(tx, context, UNRESOLVED_SUBJECT);
+      await context.access.require(
+        tx,
+        'subject.read',
+        { kind: 'subject', subjectId: UNRESOLVED_SUBJECT },
+        message('subject.not_found'),
+      );
       let created = false;
       if (mayCreate) {
         const inserted = await tx
