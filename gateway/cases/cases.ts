@@ -14,6 +14,7 @@ import {
   maskForOversight,
   maskIdentifiersInNote,
   maskJsonForOversight,
+  maskNamesInText,
   maskPersonalJson,
   maskPersonalText,
 } from '../platform/identifier-masking.js';
@@ -31,7 +32,12 @@ import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, caseParties, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
+import {
+  openSubjectIdentifier,
+  openSubjectName,
+  requireDepartmentIdentifier,
+  subjectDisclosure,
+} from '../identity/subjects.js';
 import {
   type ItemDefinition,
   type ItemRequirement,
@@ -731,21 +737,43 @@ async function caseView(
     contact: row.contactMobile ? { mobile: maskMobile(row.contactMobile) } : null,
     result: resultRow ? windowResultView(resultRow) : null,
   };
-  return visible.decision && readsForOversight(visible.decision) ? overseenCaseView(view) : view;
+  if (!(visible.decision && readsForOversight(visible.decision))) return view;
+  return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.subjectId, parties));
 }
 
-/** A notice's words for oversight: personal identifiers and the number the form names masked. */
-function maskedMessage(text: string, reference: string | null): string {
-  const masked = maskPersonalText(text);
+/**
+ * The names of a case's applicant and parties, opened: a supervisor's view masks them wherever
+ * the form or free text repeats them (「李梅（买方）」), which keeping a leading third would not.
+ */
+async function namesInCase(
+  tx: Queryable,
+  protection: DataProtection,
+  applicantId: string,
+  parties: PartySubjects,
+): Promise<string[]> {
+  const ids = [...new Set([applicantId, ...[...parties.values()].flat()])];
+  const rows = await tx
+    .select({ id: subjects.id, name: subjects.name })
+    .from(subjects)
+    .where(inArray(subjects.id, ids));
+  return Promise.all(rows.map((subject) => openSubjectName(protection, subject.id, subject.name)));
+}
+
+/** A notice's words for oversight: personal identifiers, the case's names and the number the form names masked. */
+function maskedMessage(text: string, reference: string | null, names: readonly string[]): string {
+  const masked = maskNamesInText(maskPersonalText(text), names);
   return reference === null ? masked : masked.replaceAll(reference, maskForOversight(reference));
 }
 
-/** The case as a supervisor above its centre sees it: the applicant's answers and certificate numbers masked. */
-function overseenCaseView(view: CaseView): CaseView {
-  const masked = (text: string | null) => (text === null ? null : maskForOversight(text));
+/**
+ * The case as a supervisor above its centre sees it: the applicant's answers, certificate numbers
+ * and the case's `names` (applicant and parties) masked.
+ */
+function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
+  const masked = (text: string | null) => (text === null ? null : maskForOversight(text, names));
   return {
     ...view,
-    form: maskJsonForOversight(view.form) as Record<string, unknown>,
+    form: maskJsonForOversight(view.form, names) as Record<string, unknown>,
     // A department's words, as on the timeline: its leading third.
     deliveries: view.deliveries.map((delivery) => ({
       ...delivery,
@@ -763,8 +791,8 @@ function overseenCaseView(view: CaseView): CaseView {
         blocks: entry.blocks.map((block) => ({
           ...block,
           message: {
-            zh: maskedMessage(block.message.zh, entry.reference),
-            en: maskedMessage(block.message.en, entry.reference),
+            zh: maskedMessage(block.message.zh, entry.reference, names),
+            en: maskedMessage(block.message.en, entry.reference, names),
           },
         })),
       })),
@@ -1259,11 +1287,21 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
         typeof row.detail['materialId'] === 'string' ? [row.detail['materialId']] : [],
       );
       const readable = await attachedMaterials(tx, visible, mentioned);
+      const oversight = readsForOversight(visible.decision)
+        ? {
+            names: await namesInCase(
+              tx,
+              visible.context.access.protection,
+              visible.row.subjectId,
+              await partiesOf(tx, caseId),
+            ),
+          }
+        : null;
       const events = rows.map((row) => ({
         at: row.occurredAt.toISOString(),
         kind: row.kind,
         department: row.departmentCode,
-        detail: redactedDetail(row.detail, readable, readsForOversight(visible.decision)),
+        detail: redactedDetail(row.detail, readable, oversight),
       }));
       await auditAccess(tx, visible.context, {
         decision: visible.decision,
@@ -1283,19 +1321,20 @@ const EVENT_FREE_TEXT = ['message', 'reason'] as const;
 /**
  * An event's detail as the caller may see it: identifiers and mobile numbers masked in every text
  * (a department's words and a clerk's reason are stored masked since 2026-12; older rows are
- * masked here), the free text kept to its leading third for a supervisor above the centre, and
- * without the id of a material the caller may not read (the event stays).
+ * masked here); for a supervisor above the centre (`oversight`) the case's names masked too and
+ * the free text kept to its leading third; and without the id of a material the caller may not
+ * read (the event stays).
  */
 function redactedDetail(
   detail: Record<string, unknown>,
   readable: ReadonlyMap<string, MaterialRow>,
-  oversight: boolean,
+  oversight: { names: readonly string[] } | null,
 ): Record<string, unknown> {
-  const masked = maskPersonalJson(detail) as Record<string, unknown>;
+  const masked = maskPersonalJson(detail, oversight?.names) as Record<string, unknown>;
   if (oversight) {
     for (const field of EVENT_FREE_TEXT) {
       const text = masked[field];
-      if (typeof text === 'string') masked[field] = maskForOversight(text);
+      if (typeof text === 'string') masked[field] = maskForOversight(text, oversight.names);
     }
   }
   const materialId = detail['materialId'];

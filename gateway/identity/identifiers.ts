@@ -122,6 +122,7 @@
 
 import {
   maskCreditCode,
+  maskName,
   maskPassport,
   maskPermanentResidence,
   maskResidentId,
@@ -867,7 +868,7 @@ export function parseSubjectIdentifier(
 }
 
 // Masking lives in the platform, which masks identifiers in what it logs; re-exported for identity's callers.
-export { maskCreditCode, maskPassport, maskPermanentResidence, maskResidentId, maskTravelPermit };
+export { maskCreditCode, maskName, maskPassport, maskPermanentResidence, maskResidentId, maskTravelPermit };
 
 /** A subject's stored identifier masked the way its type is masked (see the platform's masks). */
 export function maskSubjectIdentifier(type: SubjectIdentifierType, value: string): string {
@@ -892,12 +893,4 @@ export function maskSubjectIdentifier(type: SubjectIdentifierType, value: string
  */
 export function maskIfResidentIdNumber(value: string): string {
   return /^\d{17}[\dXx]$/.test(value) ? maskResidentId(value) : value;
-}
-
-/** `张**`: the first code point kept, one `*` for every further code point (surrogate pairs count once). */
-export function maskName(name: string): string {
-  const chars = [...name];
-  const first = chars[0];
-  if (first === undefined) return '';
-  return first + '*'.repeat(chars.length - 1);
 }

@@ -10,6 +10,7 @@ import {
   maskIdentifiersInNote,
   maskIdentifiersInText,
   maskJsonForOversight,
+  maskNamesInText,
   maskPassport,
   maskPermanentResidence,
   maskResidentId,
@@ -107,6 +108,16 @@ describe('free text from elsewhere and oversight', () => {
     expect(maskForOversight('11010519491231002X')).toBe('110105************');
   });
 
+  it('masks the names a case holds wherever free text repeats them, longest first', () => {
+    expect(maskNamesInText('李梅（买方）已签字，王五代办', ['李梅', '王五'])).toBe('李*（买方）已签字，王*代办');
+    expect(maskNamesInText('欧阳娜娜与欧阳', ['欧阳', '欧阳娜娜'])).toBe('欧***与欧*');
+    // One character is a word, not a name worth hiding everywhere.
+    expect(maskNamesInText('张家口市', ['张'])).toBe('张家口市');
+    // A name at the start of a reason would survive the leading third without it.
+    expect(maskForOversight('李梅提供的材料不全', ['李梅'])).toBe('李*提******');
+    expect(maskForOversight('李梅提供的材料不全')).toBe('李梅提******');
+  });
+
   it('masks every string of a form, keeping its keys, numbers and booleans', () => {
     expect(
       maskJsonForOversight({
@@ -121,5 +132,8 @@ describe('free text from elsewhere and oversight', () => {
       ownsHome: true,
       note: null,
     });
+    // 「李梅（买方）」 keeps two of six characters: without the case's names, the whole name.
+    expect(maskJsonForOversight({ buyer: '李梅（买方）' })).toEqual({ buyer: '李梅****' });
+    expect(maskJsonForOversight({ buyer: '李梅（买方）' }, ['李梅'])).toEqual({ buyer: '李*****' });
   });
 });

@@ -127,13 +127,37 @@ export function maskIdentifiersInNote(text: string | null): string | null {
   return text === null ? null : maskPersonalText(text);
 }
 
+/** `张**`: the first code point kept, one `*` for every further code point (surrogate pairs count once). */
+export function maskName(name: string): string {
+  const chars = [...name];
+  const first = chars[0];
+  if (first === undefined) return '';
+  return first + '*'.repeat(chars.length - 1);
+}
+
+/**
+ * `text` with every occurrence of a known name (the case's applicant and parties) masked as
+ * `maskName` masks it: 「李梅（买方）」 → 「李*（买方）」. Names are not recognisable in free text,
+ * but the names a case holds are known. Single characters are left alone: they are common words.
+ */
+export function maskNamesInText(text: string, names: readonly string[]): string {
+  let masked = text;
+  // Longest first, so 「欧阳娜娜」 is masked whole before a shorter name inside it.
+  for (const name of [...new Set(names)].sort((a, b) => [...b].length - [...a].length)) {
+    if ([...name].length < 2) continue;
+    masked = masked.replaceAll(name, maskName(name));
+  }
+  return masked;
+}
+
 /**
  * Free text shown to someone who oversees the case but does not work it (a supervisor above its
  * centre): the leading third (at most six characters, e.g. 「北京市海淀区」 of an address, 「张」 of
- * a name) kept, the rest hidden, identifiers and mobile numbers masked first.
+ * a name) kept, the rest hidden; identifiers, mobile numbers and the case's known `names` masked
+ * first, so a name at the start of a reason is not kept whole.
  */
-export function maskForOversight(text: string): string {
-  const chars = [...maskPersonalText(text)];
+export function maskForOversight(text: string, names: readonly string[] = []): string {
+  const chars = [...maskNamesInText(maskPersonalText(text), names)];
   const keep = Math.min(6, Math.ceil(chars.length / 3));
   return chars.slice(0, keep).join('') + '*'.repeat(chars.length - keep);
 }
@@ -149,13 +173,16 @@ function maskStrings(value: unknown, mask: (text: string) => string): unknown {
 }
 
 /** Every string in a JSON value masked for oversight (`maskForOversight`); numbers, booleans and keys kept. */
-export function maskJsonForOversight(value: unknown): unknown {
-  return maskStrings(value, maskForOversight);
+export function maskJsonForOversight(value: unknown, names: readonly string[] = []): unknown {
+  return maskStrings(value, (text) => maskForOversight(text, names));
 }
 
-/** Every string in a JSON value with its identifiers and mobile numbers masked (`maskPersonalText`). */
-export function maskPersonalJson(value: unknown): unknown {
-  return maskStrings(value, maskPersonalText);
+/**
+ * Every string in a JSON value with its identifiers and mobile numbers masked (`maskPersonalText`),
+ * and the known `names` given (`maskNamesInText`).
+ */
+export function maskPersonalJson(value: unknown, names: readonly string[] = []): unknown {
+  return maskStrings(value, (text) => maskNamesInText(maskPersonalText(text), names));
 }
 
 /** The same shapes without the global flag, whose `lastIndex` would make `test` stateful. */

@@ -230,4 +230,27 @@ describe('review 3: a supervisor above the centre', () => {
     // whatever the caller's scopes". Before the fix (2026-12-07): the `transferred` event's `reason` is shown verbatim.
     expect(shown).toEqual({ town2: { ids: [], mobile: false }, city: { ids: [], mobile: false } });
   });
+
+  it('does not see the applicant’s name whole where a reason starts with it', async () => {
+    const { caseId } = await openWithTitleDeed();
+    // 8 characters: the leading third alone would keep 「张三要」, the whole name.
+    await ok(
+      await call(windows.town1, `/v1/cases/${caseId}/transfer`, {
+        body: { toCentre: TOWN2, reason: '张三要求就近办理' },
+        headers: as('clerk-1'),
+      }),
+    );
+    type Timeline = { items: { kind: string; detail: { reason?: string } }[] };
+    const reasonIn = (timeline: Timeline) =>
+      timeline.items.find((event) => event.kind === 'transferred')?.detail.reason;
+    const overseen = await ok<Timeline>(
+      await call(windows.city, `/v1/cases/${caseId}/timeline`, { headers: supervising('director-1') }),
+    );
+    expect(reasonIn(overseen)).toBe('张*要*****');
+    // The centre the case went to works it and reads the reason as written.
+    const worked = await ok<Timeline>(
+      await call(windows.town2, `/v1/cases/${caseId}/timeline`, { headers: as('clerk-2') }),
+    );
+    expect(reasonIn(worked)).toBe('张三要求就近办理');
+  });
 });
