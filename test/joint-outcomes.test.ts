@@ -264,10 +264,8 @@ describe('one department refuses a joint case', () => {
       cancellations: { caseNumber: string; department: string; deliveryId: string; refusedBy: unknown[] }[];
     }>(await call('/v1/supervision/warnings', { token: adminToken }));
     const warning = warnings.cancellations.find((entry) => entry.caseNumber === body.caseNumber);
-    expect(warning).toMatchObject({
-      department: 'NRB',
-      refusedBy: [{ department: 'PSB', message: '申请人有在办的户籍迁移业务' }],
-    });
+    // Who refused, not their words: warnings carry no personal data (review 4).
+    expect(warning).toMatchObject({ department: 'NRB', refusedBy: [{ department: 'PSB' }] });
 
     const handled = await call(`/v1/deliveries/${warning!.deliveryId}/cancellation-handled`, {
       token: adminToken,

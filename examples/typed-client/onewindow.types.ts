@@ -3012,7 +3012,6 @@ export interface components {
                 departmentReference: string | null;
                 refusedBy: {
                     department: string;
-                    message: string | null;
                 }[];
                 since: string | null;
             }[];

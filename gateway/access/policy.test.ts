@@ -417,6 +417,28 @@ describe('cases by position in the centre tree', () => {
     }
   });
 
+  it('lets a supervisor, who handles no case, read no subject or document directly whatever purpose is stated', () => {
+    const { principal, facts } = windowAt('C');
+    const material = { kind: 'material', material: handedInByWindow } as const;
+    const asks = (operatorId: string, action: PolicyAction, resource: PolicyResource) =>
+      decide({ principal, action, resource, purpose: asked(operatorId, 'case_acceptance'), facts });
+    for (const [action, resource] of [
+      ['material.read', material],
+      ['material.create', material],
+      ['subject.read', { kind: 'subject', subjectId: 'sub_citizen' }],
+      ['subject.link', { kind: 'subject', subjectId: 'sub_citizen' }],
+      ['resource.use', { kind: 'department_resource', code: 'psb.household' }],
+    ] as const) {
+      expect(asks('supervisor', action, resource)).toMatchObject({ allowed: false, reason: 'operator_unknown' });
+      // A director handles cases at their centre: the documents are theirs to read for that work.
+      expect(asks('director', action, resource)).not.toMatchObject({ reason: 'operator_unknown' });
+    }
+    // What a case's notice names, through the case, stays the case rule's to decide.
+    expect(asks('supervisor', 'material.read', { ...material, viaCase: escalated })).not.toMatchObject({
+      reason: 'operator_unknown',
+    });
+  });
+
   it('opens cases at a centre only by its handling operators', () => {
     const { principal, facts } = windowAt('A1');
     const open = (purpose: AccessPurpose) =>

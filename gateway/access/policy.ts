@@ -390,6 +390,26 @@ function operatorCheck(principal: Principal, purpose: AccessPurpose | null, fact
     : null;
 }
 
+/** What a window does with personal data outside a case's own actions (which check the role themselves). */
+const OUTSIDE_CASES: ReadonlySet<PolicyAction> = new Set<PolicyAction>([
+  'subject.read',
+  'subject.unmask',
+  'subject.link',
+  'material.read',
+  'material.create',
+  'material.supersede',
+  'material.revoke',
+  'resource.use',
+  'access_log.issue',
+]);
+
+/** An operator whose role oversees cases and handles none (a `supervisor`). */
+function oversightOnlyOperator(principal: Principal, purpose: AccessPurpose | null, facts: GrantFacts): boolean {
+  if (principal.kind !== 'window' || !purpose?.operatorId) return false;
+  const role = facts.centres.operatorRole(purpose.operatorId);
+  return role !== undefined && !HANDLING_ROLES.has(role);
+}
+
 function contractPublish(principal: Principal, contract: ContractTermsFacts): Decision {
   if (contract.existing && contract.existing.departmentCode !== contract.departmentCode)
     return deny('contract.owner_fixed', 'not_owner');
@@ -449,6 +469,15 @@ export function decide(request: PolicyRequest): Decision {
   if (operatorRefusal) return operatorRefusal;
   if (purpose?.purpose === SUPERVISION_PURPOSE && !servesOversight(action, resource))
     return deny('supervision.oversees_cases_only', 'oversight_only');
+  // Decided by who is at the window, not by the purpose they state: a supervisor (督查人员) works
+  // no case, so reads no subject or document directly, whatever the header says. (Case actions
+  // check the role themselves.)
+  if (
+    OUTSIDE_CASES.has(action) &&
+    !servesOversight(action, resource) &&
+    oversightOnlyOperator(principal, purpose, facts)
+  )
+    return deny('operator.oversees_only', 'operator_unknown');
   switch (action) {
     case 'subject.read':
     case 'subject.link':

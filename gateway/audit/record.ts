@@ -3,7 +3,7 @@
  * transaction that performs the access: if the entry cannot be written the transaction fails and
  * so does the access (fail closed). Entries are written unsealed; the sealer chains them later.
  */
-import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
+import { maskIdentifiersInNote, maskPersonalText } from '../platform/identifier-masking.js';
 import { newRandomId } from '../platform/random-ids.js';
 import type { Principal } from '../auth/principal.js';
 import { sql } from 'drizzle-orm';
@@ -93,7 +93,8 @@ export function auditEntryValues(input: AuditEntryInput): AuditEntryValues {
     auditCentreCode: input.centreCode ?? null,
     auditAction: input.action,
     auditSubjectRef: input.subjectRef ?? null,
-    auditFields: input.fields ?? [],
+    // A field may carry another system's words too (a department's event id): masked the same way.
+    auditFields: input.fields ? input.fields.map(maskPersonalText) : [],
     auditMaterialTypes: input.materialTypes ?? [],
     auditPurpose: input.purpose ?? null,
     auditCaseRef: maskIdentifiersInNote(input.caseRef ?? null),

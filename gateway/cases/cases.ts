@@ -759,15 +759,20 @@ async function namesInCase(
   return Promise.all(rows.map((subject) => openSubjectName(protection, subject.id, subject.name)));
 }
 
-/** A notice's words for oversight: personal identifiers, the case's names and the number the form names masked. */
-function maskedMessage(text: string, reference: string | null, names: readonly string[]): string {
-  const masked = maskNamesInText(maskPersonalText(text), names);
-  return reference === null ? masked : masked.replaceAll(reference, maskForOversight(reference));
+/**
+ * A notice's words for oversight: personal identifiers and the case's names masked, and each of
+ * `quoted` (the number the form names, a restriction's holder) as it is masked where it stands alone.
+ */
+function maskedMessage(text: string, names: readonly string[], quoted: readonly (string | null)[]): string {
+  let masked = maskNamesInText(maskPersonalText(text), names);
+  for (const clear of quoted) if (clear) masked = masked.replaceAll(clear, maskForOversight(clear, names));
+  return masked;
 }
 
 /**
- * The case as a supervisor above its centre sees it: the applicant's answers, certificate numbers
- * and the case's `names` (applicant and parties) masked.
+ * The case as a supervisor above its centre sees it: the applicant's answers, certificate numbers,
+ * the addresses of the applicant's other certificates, who holds a restriction, and the case's
+ * `names` (applicant and parties) masked.
  */
 function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
   const masked = (text: string | null) => (text === null ? null : maskForOversight(text, names));
@@ -778,6 +783,7 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
     deliveries: view.deliveries.map((delivery) => ({
       ...delivery,
       departmentMessage: masked(delivery.departmentMessage),
+      lastError: delivery.lastError === null ? null : maskNamesInText(maskPersonalText(delivery.lastError), names),
     })),
     notice: {
       ...view.notice,
@@ -787,14 +793,25 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
         choices: entry.choices.map((choice) => ({
           ...choice,
           certificateNumber: maskForOversight(choice.certificateNumber),
+          // The 坐落 of the applicant's other flats: where they own a home.
+          ...(choice.location === undefined ? {} : { location: maskForOversight(choice.location, names) }),
         })),
-        blocks: entry.blocks.map((block) => ({
-          ...block,
-          message: {
-            zh: maskedMessage(block.message.zh, entry.reference, names),
-            en: maskedMessage(block.message.en, entry.reference, names),
-          },
-        })),
+        blocks: entry.blocks.map((block) => {
+          // A court or a bank, but an objector or a pre-notice holder may be a private person.
+          const holder = block.restriction?.party ?? null;
+          const quoted = [entry.reference, holder];
+          return {
+            ...block,
+            restriction:
+              block.restriction === null
+                ? null
+                : { ...block.restriction, party: maskForOversight(block.restriction.party, names) },
+            message: {
+              zh: maskedMessage(block.message.zh, names, quoted),
+              en: maskedMessage(block.message.en, names, quoted),
+            },
+          };
+        }),
       })),
     },
   };

@@ -442,11 +442,7 @@ const WarningsSection: FC<{ warnings: SupervisionWarnings; links: PageLinks; t: 
                   <td>{warning.caseNumber}</td>
                   <td>{warning.itemName}</td>
                   <td>{`${warning.department}${warning.departmentReference ? ` (${warning.departmentReference})` : ''}`}</td>
-                  <td>
-                    {warning.refusedBy
-                      .map((refusal) => `${refusal.department}${refusal.message ? `: ${refusal.message}` : ''}`)
-                      .join('; ')}
-                  </td>
+                  <td>{warning.refusedBy.map((refusal) => refusal.department).join('; ')}</td>
                   <td>{warning.since ?? '—'}</td>
                 </tr>
               ))}

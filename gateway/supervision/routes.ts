@@ -165,7 +165,7 @@ const WarningsSchema = z
           deliveryId: z.string(),
           department: z.string(),
           departmentReference: z.string().nullable(),
-          refusedBy: z.array(z.object({ department: z.string(), message: z.string().nullable() })),
+          refusedBy: z.array(z.object({ department: z.string() })),
           since: z.string().nullable(),
         }),
       )

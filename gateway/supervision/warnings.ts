@@ -22,7 +22,6 @@ import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { type Queryable, reportRows } from '../db/client.js';
 import { type MaskedRepresentative, maskRepresentative } from '../centres/representatives.js';
-import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 
 export type WarningLevel = 'approaching' | 'overdue';
 
@@ -146,8 +145,12 @@ export interface CancellationWarning {
   /** The department to withdraw the case from. */
   department: string;
   departmentReference: string | null;
-  /** The departments that refused the case, with their reasons verbatim. */
-  refusedBy: { department: string; message: string | null }[];
+  /**
+   * The departments that refused the case. Their words are not here: a refusal reason may name
+   * the applicant and their address, and warnings carry no personal data (the case itself, read
+   * for supervision, shows them masked).
+   */
+  refusedBy: { department: string }[];
   /** When the case was refused (its conclusion). */
   since: string | null;
 }
@@ -360,12 +363,12 @@ export async function supervisionWarnings(
     department_code: string;
     department_reference: string | null;
     completed_at: Date | string | null;
-    refused_by: { department: string; message: string | null }[] | string | null;
+    refused_by: { department: string }[] | string | null;
   }>(
     db,
     sql`
       select c.case_number, c.item_code, i.name as item_name, d.id as delivery_id, d.department_code, d.department_reference, c.completed_at,
-             coalesce((select json_agg(json_build_object('department', r.department_code, 'message', r.department_message) order by r.department_code)
+             coalesce((select json_agg(json_build_object('department', r.department_code) order by r.department_code)
                          from deliveries r where r.case_id = c.id and r.department_status = 'rejected'), '[]'::json) as refused_by
         from deliveries d
         join cases c on c.id = d.case_id
@@ -382,11 +385,10 @@ export async function supervisionWarnings(
     deliveryId: row.delivery_id,
     department: row.department_code,
     departmentReference: row.department_reference,
-    // The departments' reasons as windows see them: identifiers masked (stored masked since 2026-12).
-    refusedBy: (typeof row.refused_by === 'string'
-      ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy'])
-      : (row.refused_by ?? [])
-    ).map((refusal) => ({ ...refusal, message: maskIdentifiersInNote(refusal.message) })),
+    refusedBy:
+      typeof row.refused_by === 'string'
+        ? (JSON.parse(row.refused_by) as CancellationWarning['refusedBy'])
+        : (row.refused_by ?? []),
     since: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
   }));
 

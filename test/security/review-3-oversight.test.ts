@@ -4,11 +4,12 @@
  * for the same data through other doors, and for free text on the timeline that is shown unmasked.
  *
  *   330000000 province
- *   └ 330100000 city     (window city: director-1)
+ *   └ 330100000 city     (window city: director-1, inspector-1 a supervisor)
  *     └ 330110000 county (window county: approver-1)
  *       ├ 330110001 town 1 (window town1: clerk-1)
  *       └ 330110002 town 2 (window town2: clerk-2)
  */
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NRB_DEMO_CLIENT_ID,
@@ -16,6 +17,7 @@ import {
   startNrbRealEstateSimulator,
 } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
+import { auditEntries } from '../../gateway/db/schema.js';
 import { fixedClock } from '../../gateway/platform/clock.js';
 import { pdfDocument } from '../fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway } from '../harness.js';
@@ -111,6 +113,7 @@ beforeAll(async () => {
     [TOWN2, 'clerk-2', 'acceptance_clerk'],
     [COUNTY, 'approver-1', 'back_office_approver'],
     [CITY, 'director-1', 'centre_director'],
+    [CITY, 'inspector-1', 'supervisor'],
   ] as const) {
     await ok(await put(`/v1/centres/${code}/operators/${id}`, { name: id, role }), 201);
   }
@@ -252,5 +255,54 @@ describe('review 3: a supervisor above the centre', () => {
       await call(windows.town2, `/v1/cases/${caseId}/timeline`, { headers: as('clerk-2') }),
     );
     expect(reasonIn(worked)).toBe('张三要求就近办理');
+  });
+});
+
+/**
+ * Review 4: `oversight_only` held only while the request stated the purpose `supervision`; the same
+ * window and operator stating `case_acceptance` read the documents the masked view named. It is now
+ * decided by who is at the window as well: a supervisor (督查人员) handles no case and reads no
+ * subject or document directly, whatever purpose is stated. A centre director handles cases at
+ * their own centre, and reads handed-in documents as every window does ("read all, with a
+ * purpose"): that read is recorded under the director's name and the purpose stated.
+ */
+describe('review 4: oversight decided by who is at the window, not by the purpose stated', () => {
+  it('a supervisor reads no subject or document directly under another purpose', async () => {
+    const { caseId, materialId } = await openWithTitleDeed();
+    const overseen = await ok<{ notice: CaseBody['notice'] }>(
+      await call(windows.city, `/v1/cases/${caseId}`, { headers: supervising('inspector-1') }),
+    );
+    expect(overseen.notice.entries.find((entry) => entry.requirementCode === 'title')?.material?.id).toBe(materialId);
+    const asWork = as('inspector-1', { 'onewindow-purpose': 'case_acceptance' });
+    const answers: Record<string, unknown> = {};
+    for (const [door, response] of Object.entries({
+      metadata: await call(windows.city, `/v1/subjects/${subjectId}/materials/${materialId}`, { headers: asWork }),
+      content: await call(windows.city, `/v1/subjects/${subjectId}/materials/${materialId}/content`, {
+        headers: asWork,
+      }),
+      list: await call(windows.city, `/v1/subjects/${subjectId}/materials`, { headers: asWork }),
+      subject: await call(windows.city, `/v1/subjects/${subjectId}`, { headers: asWork }),
+      resolve: await call(windows.city, '/v1/subjects/resolve', { body: ZHANG_SAN, headers: asWork }),
+    })) {
+      const text = await response.text();
+      expect(text).not.toContain('0031287');
+      answers[door] = { status: response.status, code: (JSON.parse(text) as { code?: string }).code };
+    }
+    const refused = { status: 403, code: 'operator_unknown' };
+    // Before the fix: 200 for all five.
+    expect(answers).toEqual({ metadata: refused, content: refused, list: refused, subject: refused, resolve: refused });
+  });
+
+  it('a director reading a document for case work is recorded under that purpose and name', async () => {
+    const { materialId } = await openWithTitleDeed();
+    const read = await call(windows.city, `/v1/subjects/${subjectId}/materials/${materialId}`, {
+      headers: as('director-1', { 'onewindow-purpose': 'case_acceptance' }),
+    });
+    expect(read.status).toBe(200);
+    const recorded = await gw.services.db
+      .select({ purpose: auditEntries.purpose, outcome: auditEntries.outcome })
+      .from(auditEntries)
+      .where(and(eq(auditEntries.operatorId, 'director-1'), eq(auditEntries.action, 'material.read')));
+    expect(recorded).toContainEqual({ purpose: 'case_acceptance', outcome: 'allowed' });
   });
 });
