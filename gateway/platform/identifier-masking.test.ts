@@ -135,5 +135,12 @@ describe('free text from elsewhere and oversight', () => {
     // 「李梅（买方）」 keeps two of six characters: without the case's names, the whole name.
     expect(maskJsonForOversight({ buyer: '李梅（买方）' })).toEqual({ buyer: '李梅****' });
     expect(maskJsonForOversight({ buyer: '李梅（买方）' }, ['李梅'])).toEqual({ buyer: '李*****' });
+    // A mobile typed as a JSON number is masked as text; an age or an area stays a number.
+    expect(maskJsonForOversight({ phone: 13812345678, age: 41, area: 89.5, rooms: [3] })).toEqual({
+      phone: '138********',
+      age: 41,
+      area: 89.5,
+      rooms: [3],
+    });
   });
 });

@@ -172,9 +172,27 @@ function maskStrings(value: unknown, mask: (text: string) => string): unknown {
   return value;
 }
 
-/** Every string in a JSON value masked for oversight (`maskForOversight`); numbers, booleans and keys kept. */
+/** A number of six digits or more: a mobile, an account or a house number typed as a JSON number. */
+const LONG_NUMBER = /^-?\d{6,}(\.\d+)?$/;
+
+/** `value` with every number of six digits or more turned into its text masked by `mask`. */
+function maskLongNumbers(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'number') return LONG_NUMBER.test(String(value)) ? mask(String(value)) : value;
+  if (Array.isArray(value)) return value.map((entry) => maskLongNumbers(entry, mask));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskLongNumbers(entry, mask)]));
+  }
+  return value;
+}
+
+/**
+ * Every string in a JSON value masked for oversight (`maskForOversight`), and every number of six
+ * digits or more as its text masked the same way (a form may take a mobile as a number); shorter
+ * numbers (an age, a floor area), booleans and keys kept.
+ */
 export function maskJsonForOversight(value: unknown, names: readonly string[] = []): unknown {
-  return maskStrings(value, (text) => maskForOversight(text, names));
+  const mask = (text: string) => maskForOversight(text, names);
+  return maskLongNumbers(maskStrings(value, mask), mask);
 }
 
 /**
