@@ -1,7 +1,8 @@
 /**
- * Review 3 (attacker's eye), centre tree: a supervisor above a case's centre is meant to see the
- * case's form and the certificate numbers it names masked (`readsForOversight`). These tests look
- * for the same data through other doors, and for free text on the timeline that is shown unmasked.
+ * Reviews 3 and 4 (attacker's eye), centre tree: a supervisor above a case's centre is meant to see
+ * the case's form and the certificate numbers it names masked (`readsForOversight`). These tests
+ * look for the same data through other doors, for free text on the timeline shown unmasked, and
+ * for parts of the notice that carry it in clear.
  *
  *   330000000 province
  *   └ 330100000 city     (window city: director-1, inspector-1 a supervisor)
@@ -17,7 +18,7 @@ import {
   startNrbRealEstateSimulator,
 } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
-import { auditEntries } from '../../gateway/db/schema.js';
+import { accessRequests, auditEntries } from '../../gateway/db/schema.js';
 import { fixedClock } from '../../gateway/platform/clock.js';
 import { pdfDocument } from '../fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway } from '../harness.js';
@@ -25,6 +26,7 @@ import { findResidentIdNumbers } from './support.js';
 
 const ZHANG_SAN = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
 const MORTGAGE = 'real_estate_mortgage_cancellation';
+const MOVE_IN = 'household_move_in';
 const CITY = '330100000';
 const COUNTY = '330110000';
 const TOWN1 = '330110001';
@@ -63,9 +65,23 @@ const put = (path: string, body: unknown) => call(admin, path, { method: 'PUT', 
 const as = (operatorId: string, extra: Record<string, string> = {}) => ({ 'onewindow-operator': operatorId, ...extra });
 const supervising = (operatorId: string) => as(operatorId, { 'onewindow-purpose': 'supervision' });
 
-async function windowAt(code: string): Promise<string> {
+async function windowAt(code: string, grants: string[] = []): Promise<string> {
   const { client } = await gw.createClient('window');
   await ok(await put(`/v1/clients/${client.id}/centres`, { centreCodes: [code] }));
+  const at = clock.now();
+  for (const resourceCode of grants) {
+    await gw.services.db.insert(accessRequests).values({
+      id: `acr_${client.id.slice(-12)}_${resourceCode}`,
+      resourceCode,
+      clientId: client.id,
+      purpose: 'window cases',
+      legalBasis: 'test',
+      status: 'approved',
+      requestedAt: at,
+      decidedAt: at,
+      decidedByClientId: 'cli_test',
+    });
+  }
   // The default scopes of a window: no subjects:unmask.
   return (
     await gw.services.tokens.issue(client, [
@@ -117,12 +133,15 @@ beforeAll(async () => {
   ] as const) {
     await ok(await put(`/v1/centres/${code}/operators/${id}`, { name: id, role }), 201);
   }
-  for (const code of [TOWN1, TOWN2, COUNTY])
+  for (const code of [TOWN1, TOWN2, COUNTY]) {
     await ok(await put(`/v1/centres/${code}/items/${MORTGAGE}`, { enabled: true }));
-  windows.town1 = await windowAt(TOWN1);
+    await ok(await put(`/v1/centres/${code}/items/${MOVE_IN}`, { enabled: true }));
+  }
+  // Town 1 and the city fetch titles from the registry, as windows that handle flats do.
+  windows.town1 = await windowAt(TOWN1, ['nrb.real-estate']);
   windows.town2 = await windowAt(TOWN2);
   windows.county = await windowAt(COUNTY);
-  windows.city = await windowAt(CITY);
+  windows.city = await windowAt(CITY, ['nrb.real-estate']);
   const resolved = await call(windows.town1, '/v1/subjects/resolve', {
     body: ZHANG_SAN,
     headers: as('clerk-1', { 'onewindow-purpose': 'case_acceptance' }),
@@ -174,6 +193,34 @@ async function openWithTitleDeed(): Promise<{ caseId: string; materialId: string
   );
   return { caseId: opened.id, materialId: material.id };
 }
+
+// First: the applicant has no title handed in yet, so the clerk fetches it and its choices.
+describe('review 4: the notice as a supervisor above the centre reads it', () => {
+  it('masks the addresses of the applicant’s other flats (choices[].location)', async () => {
+    // Moving in: the form names no title number (only needed for a home purchase).
+    const opened = await ok<{ id: string }>(
+      await call(windows.town1, '/v1/cases', {
+        body: { itemCode: MOVE_IN, subjectId, form: { moveToAddress: '浙江省杭州市余杭区仓前街道文一西路1号' } },
+        headers: as('clerk-1'),
+      }),
+      201,
+    );
+    // The clerk fetches the title from the registry; it lists the applicant's other certificates.
+    const fetched = await ok<{ case: { notice: { entries: { requirementCode: string; choices: unknown[] }[] } } }>(
+      await call(windows.town1, `/v1/cases/${opened.id}/certificates`, { body: {}, headers: as('clerk-1') }),
+    );
+    const residence = fetched.case.notice.entries.find((entry) => entry.requirementCode === 'residence');
+    expect(residence?.choices.length).toBeGreaterThan(0);
+
+    const overseen = await call(windows.city, `/v1/cases/${opened.id}`, { headers: supervising('director-1') });
+    expect(overseen.status).toBe(200);
+    const text = await overseen.text();
+    expect(text).not.toContain('文一西路1号');
+    // Before the fix: overseenCaseView masked each choice's certificateNumber but not its location
+    // (北京市朝阳区建国路88号院3号楼1单元502).
+    expect(text).not.toContain('建国路88号院3号楼1单元502');
+  });
+});
 
 describe('review 3: a supervisor above the centre', () => {
   it('sees the form masked on the case, and cannot read the documents it names by their ids', async () => {
