@@ -108,7 +108,7 @@ describe("the README's flat-transfer walk-through", () => {
     );
     expect(out).toContain('审批结果为不予许可，原因：迁入地址与不动产坐落不一致，不符合落户条件。');
     expect(out).toContain('{"department":"NRB","departmentStatus":null,"cancelStatus":"manual"}');
-    // The household move-in: a pick-up code in the SMS and the look-up, never shown to the window.
+    // The household move-in: a pick-up code in the SMS only, never shown to the window.
     expect(out).toContain(
       '办理结果已可领取，取件码······，请携带本人有效身份证件到小寨路街道便民服务中心（西安市雁塔区小寨路）领取',
     );
@@ -116,6 +116,8 @@ describe("the README's flat-transfer walk-through", () => {
       '{"method":"window_pickup","status":"ready_for_pickup","collectAt":"小寨路街道便民服务中心"}',
     );
     expect(out).toContain('{"status":"ready_for_pickup","pickupCode":null}');
+    // The applicant gave a mobile number: the code is in the SMS only, not in the look-up.
+    expect(out).toMatch(/^null$/m);
     expect(out).toContain('refused as expected: 422 pickup_code_mismatch');
     expect(out).toContain('{"status":"collected"}');
     // 李梅 rates the collected case: a 差评, answered by the town centre's director, read back in the look-up.

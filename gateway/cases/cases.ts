@@ -738,25 +738,42 @@ async function caseView(
     result: resultRow ? windowResultView(resultRow) : null,
   };
   if (!(visible.decision && readsForOversight(visible.decision))) return view;
-  return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.subjectId, parties));
+  return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
 }
 
 /**
- * The names of a case's applicant and parties, opened: a supervisor's view masks them wherever
- * the form or free text repeats them (「李梅（买方）」), which keeping a leading third would not.
+ * The names of each case's applicant and parties, opened, by case id: oversight masks them wherever
+ * a form or free text repeats them (「李梅（买方）」), which keeping a leading third would not.
  */
-async function namesInCase(
+export async function namesOfCases(
   tx: Queryable,
   protection: DataProtection,
-  applicantId: string,
-  parties: PartySubjects,
-): Promise<string[]> {
-  const ids = [...new Set([applicantId, ...[...parties.values()].flat()])];
-  const rows = await tx
-    .select({ id: subjects.id, name: subjects.name })
-    .from(subjects)
-    .where(inArray(subjects.id, ids));
-  return Promise.all(rows.map((subject) => openSubjectName(protection, subject.id, subject.name)));
+  caseIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  const names = new Map<string, string[]>();
+  if (caseIds.length === 0) return names;
+  const ids = [...new Set(caseIds)];
+  const named = await tx
+    .select({ caseId: cases.id, subjectId: subjects.id, name: subjects.name })
+    .from(cases)
+    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
+    .where(inArray(cases.id, ids))
+    .unionAll(
+      tx
+        .select({ caseId: caseParties.caseId, subjectId: subjects.id, name: subjects.name })
+        .from(caseParties)
+        .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
+        .where(inArray(caseParties.caseId, ids)),
+    );
+  for (const row of named) {
+    const name = await openSubjectName(protection, row.subjectId, row.name);
+    names.set(row.caseId, [...(names.get(row.caseId) ?? []), name]);
+  }
+  return names;
+}
+
+async function namesInCase(tx: Queryable, protection: DataProtection, caseId: string): Promise<string[]> {
+  return (await namesOfCases(tx, protection, [caseId])).get(caseId) ?? [];
 }
 
 /**
@@ -785,6 +802,18 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
       departmentMessage: masked(delivery.departmentMessage),
       lastError: delivery.lastError === null ? null : maskNamesInText(maskPersonalText(delivery.lastError), names),
     })),
+    // A carrier's remark names who signed (「签收人：张三」): its leading third, as a department's words.
+    result:
+      view.result === null
+        ? null
+        : {
+            ...view.result,
+            lastRoute:
+              view.result.lastRoute === null
+                ? null
+                : { ...view.result.lastRoute, remark: maskForOversight(view.result.lastRoute.remark, names) },
+            courierError: masked(view.result.courierError),
+          },
     notice: {
       ...view.notice,
       entries: view.notice.entries.map((entry) => ({
@@ -1306,12 +1335,7 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
       const readable = await attachedMaterials(tx, visible, mentioned);
       const oversight = readsForOversight(visible.decision)
         ? {
-            names: await namesInCase(
-              tx,
-              visible.context.access.protection,
-              visible.row.subjectId,
-              await partiesOf(tx, caseId),
-            ),
+            names: await namesInCase(tx, visible.context.access.protection, caseId),
           }
         : null;
       const events = rows.map((row) => ({

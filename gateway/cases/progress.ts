@@ -213,7 +213,8 @@ export async function lookUpProgress(
             current
               ? { code: current.code, name: current.name, address: current.address, openingHours: current.openingHours }
               : null,
-            issued && applicantCertificate(issued, resultRow.readyAt),
+            (issued && applicantCertificate(issued, resultRow.readyAt)) || null,
+            caseRow.contactMobile !== null,
           )
         : null,
       rating: ratingRow ? applicantRatingView(ratingRow, chinaToday(now)) : null,

@@ -37,6 +37,10 @@ const PROOF_LOCK_SPACE = 0x70726f66;
 const notFound = () => new ApiError('not_found', message('case.proof_not_found'));
 
 /** A case proved by its number and check: the case row and its applicant's subject. */
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** At most this many locks' worth of wrong checks per case number in any 24 hours (20 at the defaults). */
+const DAILY_FAILURES_PER_LOCK = 4;
+
 export interface ProvedCase {
   caseRow: typeof cases.$inferSelect;
 }
@@ -57,19 +61,33 @@ export async function proveCase(
   action: string,
 ): Promise<ProvedCase> {
   const since = new Date(now.getTime() - limits.lockMs);
+  const dayAgo = new Date(now.getTime() - Math.max(DAY_MS, limits.lockMs));
   // One proof of a case number at a time, counted and compared under a lock: guesses sent at once
   // are each checked against the count of those before them, so no more than `maxFailures` are
   // ever compared with the identifier.
   const outcome = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${PROOF_LOCK_SPACE}, hashtext(${lookup.caseNumber}))`);
+    const recentOnly = sql`filter (where ${progressLookupFailures.occurredAt} >= ${since.toISOString()}::timestamptz)`;
     const [failures] = await tx
-      .select({ failures: count(), first: min(progressLookupFailures.occurredAt) })
+      .select({
+        recent: sql<number>`count(*) ${recentOnly}`.mapWith(Number),
+        firstRecent: sql<Date | string | null>`min(${progressLookupFailures.occurredAt}) ${recentOnly}`,
+        daily: count(),
+        firstDaily: min(progressLookupFailures.occurredAt),
+      })
       .from(progressLookupFailures)
       .where(
-        and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, since)),
+        and(eq(progressLookupFailures.caseNumber, lookup.caseNumber), gte(progressLookupFailures.occurredAt, dayAgo)),
       );
-    if (failures && failures.failures >= limits.maxFailures) {
-      return { kind: 'locked', unlocksAt: (failures.first ?? now).getTime() + limits.lockMs } as const;
+    if (failures && failures.recent >= limits.maxFailures) {
+      const first = failures.firstRecent === null ? now : new Date(failures.firstRecent);
+      return { kind: 'locked', unlocksAt: first.getTime() + limits.lockMs } as const;
+    }
+    // Locks that run out would otherwise allow `maxFailures` more every `lockMs`, forever: 480 a
+    // day at the defaults, enough to try every last four of an ID number in days. A day's wrong
+    // checks are capped too.
+    if (failures && failures.daily >= limits.maxFailures * DAILY_FAILURES_PER_LOCK) {
+      return { kind: 'locked', unlocksAt: (failures.firstDaily ?? now).getTime() + DAY_MS } as const;
     }
     const [row] = await tx
       .select({ caseRow: cases, identifier: subjects.identifier })

@@ -22,13 +22,14 @@ import { recordAudit } from '../audit/record.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { requireCentre } from '../centres/centres.js';
+import { namesOfCases } from '../cases/cases.js';
 import { type ProgressLookup, type ProofStore, proveCase } from '../cases/proof.js';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';
 import { chinaToday } from '../materials/dates.js';
 import { ApiError, bilingualError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
-import { maskPersonalText } from '../platform/identifier-masking.js';
+import { maskNamesInText, maskPersonalText } from '../platform/identifier-masking.js';
 
 /** Scores at or below this are a 差评 and open a follow-up. */
 export const BAD_RATING_MAX_SCORE = 2;
@@ -220,13 +221,23 @@ export interface CentreRatingView {
   followUp: (FollowUpView & { answeredBy: string | null }) | null;
 }
 
-function centreRatingView(row: RatingRow, centreName: string | null, today: string): CentreRatingView {
+/**
+ * `names`: the case's applicant and parties, masked in the comment wherever the applicant repeats
+ * them (「我是张三丰，…」 → 「我是张**，…」): the comment is read by the centre and the centres above
+ * for supervision, who need what went wrong, not who wrote it.
+ */
+function centreRatingView(
+  row: RatingRow,
+  centreName: string | null,
+  today: string,
+  names: readonly string[] = [],
+): CentreRatingView {
   const followUp = followUpView(row, today);
   return {
     id: row.id,
     caseNumber: row.caseNumber,
     score: row.score,
-    comment: row.comment === null ? null : maskPersonalText(row.comment),
+    comment: row.comment === null ? null : maskNamesInText(maskPersonalText(row.comment), names),
     centreCode: row.centreCode,
     centreName,
     itemCode: row.itemCode,
@@ -310,7 +321,17 @@ export async function listRatings(
           requestId: context.requestId,
         });
       }
-      return { centre: centreCode, ratings: rows.map((row) => centreRatingView(row.rating, row.centreName, today)) };
+      const names = await namesOfCases(
+        tx,
+        context.access.protection,
+        rows.flatMap((row) => (row.rating.comment === null ? [] : [row.rating.caseId])),
+      );
+      return {
+        centre: centreCode,
+        ratings: rows.map((row) =>
+          centreRatingView(row.rating, row.centreName, today, names.get(row.rating.caseId) ?? []),
+        ),
+      };
     });
   });
 }
@@ -382,7 +403,8 @@ export async function answerFollowUp(
         updated.centreCode === null
           ? []
           : await tx.select({ name: centres.name }).from(centres).where(eq(centres.code, updated.centreCode));
-      return centreRatingView(updated, centre?.name ?? null, chinaToday(now));
+      const names = await namesOfCases(tx, context.access.protection, [updated.caseId]);
+      return centreRatingView(updated, centre?.name ?? null, chinaToday(now), names.get(updated.caseId));
     }),
   );
 }

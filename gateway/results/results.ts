@@ -286,7 +286,11 @@ export interface CollectionCentre {
 export interface ApplicantResultView {
   method: ResultDeliveryMethod;
   status: ResultStatus;
-  /** Only while the result waits at the window: the applicant says it there. */
+  /**
+   * Only while the result waits at the window, and only for a case whose applicant gave no mobile
+   * number: otherwise the SMS is the code's one channel, so knowing the case number and the last
+   * four characters of the identifier (as the window that opened the case does) does not give it.
+   */
   pickupCode: string | null;
   carrier: string | null;
   trackingNumber: string | null;
@@ -313,7 +317,11 @@ export interface ApplicantCertificate {
 
 export const RESULT_DOCUMENT_PATH = '/v1/progress/result/document';
 
-function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh: string; en: string } {
+function howToCollect(
+  row: CaseResultRow,
+  centre: CollectionCentre | null,
+  shownCode: string | null,
+): { zh: string; en: string } {
   const place = centre
     ? {
         zh: `${centre.name}（${centre.address}${centre.openingHours ? `，${centre.openingHours}` : ''}）`,
@@ -322,10 +330,15 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
     : { zh: '受理窗口', en: 'the service window' };
   switch (row.status) {
     case 'ready_for_pickup':
-      return {
-        zh: `请携带本人有效身份证件到${place.zh}，向窗口出示取件码${row.pickupCode ?? ''}领取办理结果。`,
-        en: `Collect the result at ${place.en}: bring your identity document and give the pick-up code ${row.pickupCode ?? ''} at the window.`,
-      };
+      return shownCode === null
+        ? {
+            zh: `请携带本人有效身份证件到${place.zh}，向窗口出示短信中的取件码领取办理结果。`,
+            en: `Collect the result at ${place.en}: bring your identity document and give the pick-up code from the SMS at the window.`,
+          }
+        : {
+            zh: `请携带本人有效身份证件到${place.zh}，向窗口出示取件码${shownCode}领取办理结果。`,
+            en: `Collect the result at ${place.en}: bring your identity document and give the pick-up code ${shownCode} at the window.`,
+          };
     case 'collected':
       return { zh: '办理结果已领取。', en: 'The result has been collected.' };
     case 'shipped':
@@ -366,15 +379,21 @@ function howToCollect(row: CaseResultRow, centre: CollectionCentre | null): { zh
   }
 }
 
+/**
+ * The result as the applicant's look-up shows it. `codeSentBySms`: the applicant gave a mobile
+ * number, so the pick-up code went to them by SMS and is not shown here (see `pickupCode`).
+ */
 export function applicantResultView(
   row: CaseResultRow,
   centre: CollectionCentre | null,
-  certificate: ApplicantCertificate | null = null,
+  certificate: ApplicantCertificate | null,
+  codeSentBySms: boolean,
 ): ApplicantResultView {
+  const shownCode = row.status === 'ready_for_pickup' && !codeSentBySms ? row.pickupCode : null;
   return {
     method: row.method as ResultDeliveryMethod,
     status: row.status as ResultStatus,
-    pickupCode: row.status === 'ready_for_pickup' ? row.pickupCode : null,
+    pickupCode: shownCode,
     carrier: row.carrier,
     trackingNumber: row.trackingNumber,
     lastRoute: row.lastRoute
@@ -383,6 +402,6 @@ export function applicantResultView(
     materialId: row.method === 'electronic' && row.status === 'issued' ? row.materialId : null,
     collectAt: row.method === 'window_pickup' ? centre : null,
     certificate: row.method === 'electronic' && row.status === 'issued' ? certificate : null,
-    howToCollect: howToCollect(row, centre),
+    howToCollect: howToCollect(row, centre, shownCode),
   };
 }

@@ -18,10 +18,10 @@ import {
   startNrbRealEstateSimulator,
 } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
-import { accessRequests, auditEntries } from '../../gateway/db/schema.js';
+import { auditEntries } from '../../gateway/db/schema.js';
 import { fixedClock } from '../../gateway/platform/clock.js';
 import { pdfDocument } from '../fixtures/documents.js';
-import { type TestGateway, bearer, createTestGateway } from '../harness.js';
+import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway } from '../harness.js';
 import { findResidentIdNumbers } from './support.js';
 
 const ZHANG_SAN = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
@@ -65,37 +65,11 @@ const put = (path: string, body: unknown) => call(admin, path, { method: 'PUT', 
 const as = (operatorId: string, extra: Record<string, string> = {}) => ({ 'onewindow-operator': operatorId, ...extra });
 const supervising = (operatorId: string) => as(operatorId, { 'onewindow-purpose': 'supervision' });
 
+/** A window of the centre `code` with a window's default scopes (no subjects:unmask) and `grants`. */
 async function windowAt(code: string, grants: string[] = []): Promise<string> {
-  const { client } = await gw.createClient('window');
+  const { client, token } = await caseWindow(gw, grants, [...CASE_WINDOW_SCOPES, 'contracts:read', 'centres:read']);
   await ok(await put(`/v1/clients/${client.id}/centres`, { centreCodes: [code] }));
-  const at = clock.now();
-  for (const resourceCode of grants) {
-    await gw.services.db.insert(accessRequests).values({
-      id: `acr_${client.id.slice(-12)}_${resourceCode}`,
-      resourceCode,
-      clientId: client.id,
-      purpose: 'window cases',
-      legalBasis: 'test',
-      status: 'approved',
-      requestedAt: at,
-      decidedAt: at,
-      decidedByClientId: 'cli_test',
-    });
-  }
-  // The default scopes of a window: no subjects:unmask.
-  return (
-    await gw.services.tokens.issue(client, [
-      'subjects:read',
-      'subjects:write',
-      'materials:read',
-      'materials:write',
-      'certificates:read',
-      'contracts:read',
-      'cases:read',
-      'cases:write',
-      'centres:read',
-    ])
-  ).accessToken;
+  return token;
 }
 
 beforeAll(async () => {
