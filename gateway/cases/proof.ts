@@ -36,11 +36,11 @@ const PROOF_LOCK_SPACE = 0x70726f66;
 
 const notFound = () => new ApiError('not_found', message('case.proof_not_found'));
 
-/** A case proved by its number and check: the case row and its applicant's subject. */
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** At most this many locks' worth of wrong checks per case number in any 24 hours (20 at the defaults). */
 const DAILY_FAILURES_PER_LOCK = 4;
 
+/** A case proved by its number and check: the case row and its applicant's subject. */
 export interface ProvedCase {
   caseRow: typeof cases.$inferSelect;
 }
