@@ -18,7 +18,7 @@ import {
   startNrbRealEstateSimulator,
 } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
-import { auditEntries } from '../../gateway/db/schema.js';
+import { auditEntries, caseResults, cases } from '../../gateway/db/schema.js';
 import { fixedClock } from '../../gateway/platform/clock.js';
 import { pdfDocument } from '../fixtures/documents.js';
 import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway } from '../harness.js';
@@ -325,5 +325,75 @@ describe('review 4: oversight decided by who is at the window, not by the purpos
       .from(auditEntries)
       .where(and(eq(auditEntries.operatorId, 'director-1'), eq(auditEntries.action, 'material.read')));
     expect(recorded).toContainEqual({ purpose: 'case_acceptance', outcome: 'allowed' });
+  });
+});
+
+/**
+ * Review 5: two more free texts a supervisor above the centre reads — a carrier's route remark on
+ * the case's result, and the applicant's rating comment listed to the centres above — kept the
+ * applicant's name whole.
+ */
+describe('review 5: free text with the applicant’s name, read from above', () => {
+  async function completedMoveIn(): Promise<{ id: string; caseNumber: string }> {
+    const opened = await ok<{ id: string; caseNumber: string }>(
+      await call(windows.town1, '/v1/cases', {
+        body: { itemCode: MOVE_IN, subjectId, form: { moveToAddress: '浙江省杭州市余杭区仓前街道文一西路1号' } },
+        headers: as('clerk-1'),
+      }),
+      201,
+    );
+    await gw.services.db
+      .update(cases)
+      .set({ status: 'completed', acceptedOn: '2026-12-16', dueOn: '2026-12-23', completedOn: '2026-12-18' })
+      .where(eq(cases.id, opened.id));
+    return opened;
+  }
+
+  it('masks the name in a carrier’s route remark', async () => {
+    const opened = await completedMoveIn();
+    // The courier worker stores the newest route node as the carrier sent it (courier.ts).
+    await gw.services.db
+      .update(caseResults)
+      .set({
+        method: 'express',
+        status: 'delivered',
+        carrier: '顺丰速运',
+        trackingNumber: 'SF1400000000001',
+        lastRoute: {
+          at: '2026-12-18T01:30:00.000Z',
+          place: '杭州市余杭区',
+          remark: '签收人：张三，已签收',
+          state: 'delivered',
+        },
+        deliveredAt: new Date('2026-12-18T01:30:00.000Z'),
+      })
+      .where(eq(caseResults.caseId, opened.id));
+    const overseen = await ok<{ result: { lastRoute: { remark: string } } }>(
+      await call(windows.city, `/v1/cases/${opened.id}`, { headers: supervising('director-1') }),
+    );
+    // Before the fix: overseenCaseView passed `result` through as the window sees it.
+    expect(overseen.result.lastRoute.remark).not.toContain('张三');
+  });
+
+  it('masks the applicant’s name in a rating comment listed to the centres above, keeping the words', async () => {
+    const opened = await completedMoveIn();
+    const rated = await gw.request('/v1/progress/rating', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        caseNumber: opened.caseNumber,
+        check: ZHANG_SAN.identifier.slice(-4),
+        score: 1,
+        comment: '我是张三，窗口让我跑了三趟。',
+      }),
+    });
+    expect(rated.status).toBe(201);
+    const listed = await ok<{ ratings: { caseNumber: string; comment: string | null }[] }>(
+      await call(windows.city, `/v1/ratings?centre=${TOWN1}`, { headers: supervising('director-1') }),
+    );
+    // Before the fix: 「我是张三，…」 in clear.
+    expect(listed.ratings.find((rating) => rating.caseNumber === opened.caseNumber)?.comment).toBe(
+      '我是张*，窗口让我跑了三趟。',
+    );
   });
 });
