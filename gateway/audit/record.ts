@@ -94,7 +94,7 @@ export function auditEntryValues(input: AuditEntryInput): AuditEntryValues {
     auditAction: input.action,
     auditSubjectRef: input.subjectRef ?? null,
     // A field may carry another system's words too (a department's event id): masked the same way.
-    auditFields: input.fields ? input.fields.map(maskPersonalText) : [],
+    auditFields: input.fields ? input.fields.map((field) => maskPersonalText(field)) : [],
     auditMaterialTypes: input.materialTypes ?? [],
     auditPurpose: input.purpose ?? null,
     auditCaseRef: maskIdentifiersInNote(input.caseRef ?? null),

@@ -14,7 +14,6 @@ import {
   maskForOversight,
   maskIdentifiersInNote,
   maskJsonForOversight,
-  maskNamesInText,
   maskPersonalJson,
   maskPersonalText,
 } from '../platform/identifier-masking.js';
@@ -781,7 +780,7 @@ async function namesInCase(tx: Queryable, protection: DataProtection, caseId: st
  * `quoted` (the number the form names, a restriction's holder) as it is masked where it stands alone.
  */
 function maskedMessage(text: string, names: readonly string[], quoted: readonly (string | null)[]): string {
-  let masked = maskNamesInText(maskPersonalText(text), names);
+  let masked = maskPersonalText(text, names);
   for (const clear of quoted) if (clear) masked = masked.replaceAll(clear, maskForOversight(clear, names));
   return masked;
 }
@@ -800,7 +799,7 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
     deliveries: view.deliveries.map((delivery) => ({
       ...delivery,
       departmentMessage: masked(delivery.departmentMessage),
-      lastError: delivery.lastError === null ? null : maskNamesInText(maskPersonalText(delivery.lastError), names),
+      lastError: delivery.lastError === null ? null : maskPersonalText(delivery.lastError, names),
     })),
     // A carrier's remark names who signed (「签收人：张三」): its leading third, as a department's words.
     result:

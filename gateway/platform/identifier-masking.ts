@@ -114,9 +114,13 @@ export function maskMobile(value: string): string {
 /** A mainland mobile number standing alone in text (not inside a longer run of digits). */
 const MOBILE_IN_TEXT = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
 
-/** `text` with identifiers (see IDENTIFIER_SHAPES) and mainland mobile numbers masked. */
-export function maskPersonalText(text: string): string {
-  return maskIdentifiersInText(text).replace(MOBILE_IN_TEXT, (mobile) => maskMobile(mobile));
+/**
+ * `text` with identifiers (see IDENTIFIER_SHAPES) and mainland mobile numbers masked, and each of
+ * the known `names` given (`maskNamesInText`).
+ */
+export function maskPersonalText(text: string, names: readonly string[] = []): string {
+  const masked = maskIdentifiersInText(text).replace(MOBILE_IN_TEXT, (mobile) => maskMobile(mobile));
+  return names.length === 0 ? masked : maskNamesInText(masked, names);
 }
 
 /**
@@ -157,30 +161,24 @@ export function maskNamesInText(text: string, names: readonly string[]): string 
  * first, so a name at the start of a reason is not kept whole.
  */
 export function maskForOversight(text: string, names: readonly string[] = []): string {
-  const chars = [...maskNamesInText(maskPersonalText(text), names)];
+  const chars = [...maskPersonalText(text, names)];
   const keep = Math.min(6, Math.ceil(chars.length / 3));
   return chars.slice(0, keep).join('') + '*'.repeat(chars.length - keep);
-}
-
-/** A JSON value with `mask` applied to every string in it; numbers, booleans and keys kept. */
-function maskStrings(value: unknown, mask: (text: string) => string): unknown {
-  if (typeof value === 'string') return mask(value);
-  if (Array.isArray(value)) return value.map((entry) => maskStrings(entry, mask));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskStrings(entry, mask)]));
-  }
-  return value;
 }
 
 /** A number of six digits or more: a mobile, an account or a house number typed as a JSON number. */
 const LONG_NUMBER = /^-?\d{6,}(\.\d+)?$/;
 
-/** `value` with every number of six digits or more turned into its text masked by `mask`. */
-function maskLongNumbers(value: unknown, mask: (text: string) => string): unknown {
-  if (typeof value === 'number') return LONG_NUMBER.test(String(value)) ? mask(String(value)) : value;
-  if (Array.isArray(value)) return value.map((entry) => maskLongNumbers(entry, mask));
+/**
+ * A JSON value with `mask` applied to every string in it and, with `numbersToo`, to the text of
+ * every number of six digits or more; other numbers, booleans and keys kept.
+ */
+function maskStrings(value: unknown, mask: (text: string) => string, numbersToo = false): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (numbersToo && typeof value === 'number' && LONG_NUMBER.test(String(value))) return mask(String(value));
+  if (Array.isArray(value)) return value.map((entry) => maskStrings(entry, mask, numbersToo));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskLongNumbers(entry, mask)]));
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, maskStrings(entry, mask, numbersToo)]));
   }
   return value;
 }
@@ -191,16 +189,15 @@ function maskLongNumbers(value: unknown, mask: (text: string) => string): unknow
  * numbers (an age, a floor area), booleans and keys kept.
  */
 export function maskJsonForOversight(value: unknown, names: readonly string[] = []): unknown {
-  const mask = (text: string) => maskForOversight(text, names);
-  return maskLongNumbers(maskStrings(value, mask), mask);
+  return maskStrings(value, (text) => maskForOversight(text, names), true);
 }
 
 /**
- * Every string in a JSON value with its identifiers and mobile numbers masked (`maskPersonalText`),
- * and the known `names` given (`maskNamesInText`).
+ * Every string in a JSON value with its identifiers, mobile numbers and the known `names` given
+ * masked (`maskPersonalText`).
  */
 export function maskPersonalJson(value: unknown, names: readonly string[] = []): unknown {
-  return maskStrings(value, (text) => maskNamesInText(maskPersonalText(text), names));
+  return maskStrings(value, (text) => maskPersonalText(text, names));
 }
 
 /** The same shapes without the global flag, whose `lastIndex` would make `test` stateful. */

@@ -29,7 +29,7 @@ import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schem
 import { chinaToday } from '../materials/dates.js';
 import { ApiError, bilingualError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
-import { maskNamesInText, maskPersonalText } from '../platform/identifier-masking.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 
 /** Scores at or below this are a 差评 and open a follow-up. */
 export const BAD_RATING_MAX_SCORE = 2;
@@ -237,7 +237,7 @@ function centreRatingView(
     id: row.id,
     caseNumber: row.caseNumber,
     score: row.score,
-    comment: row.comment === null ? null : maskNamesInText(maskPersonalText(row.comment), names),
+    comment: row.comment === null ? null : maskPersonalText(row.comment, names),
     centreCode: row.centreCode,
     centreName,
     itemCode: row.itemCode,
