@@ -13,6 +13,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { reusableStatement, valuePlaceholder } from '../db/statements.js';
 import { certificateRevocations, certificates, materials, subjects } from '../db/schema.js';
 import { maskCreditCode, maskResidentId } from '../identity/identifiers.js';
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { SEALED_JSON_MARK } from '../db/sealed-json.js';
 import { auditAccess } from '../access/audit.js';
@@ -218,8 +219,9 @@ export async function recordFetchedCertificate(
     };
     const origin: CertificateOrigin = {
       provenance: 'fetched',
-      operatorId: context.purpose.operatorId,
-      caseRef: context.purpose.caseRef,
+      // Stored as the audit entry stores them: a window's reference may be the applicant's ID number.
+      operatorId: maskIdentifiersInNote(context.purpose.operatorId),
+      caseRef: maskIdentifiersInNote(context.purpose.caseRef),
     };
     const [stored] = await Promise.all([
       storeHolderCopy(tx, context.access.protection, origin, subjectId, same, certificate, now),

@@ -18,6 +18,7 @@ import type { AppEnv } from '../platform/context.js';
 import { formatContentDigest } from '../platform/content-digest.js';
 import { ApiError, message } from '../platform/errors.js';
 import { contentRangeHeader, decideRange, unsatisfiedRangeHeader } from '../platform/http-range.js';
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import {
   type ConditionalRequestHeaders,
   evaluatePreconditions,
@@ -37,8 +38,10 @@ const EXTENSIONS: Record<string, string> = {
 /** RFC 6266 attachment with an ASCII fallback name and the real name in RFC 8187 encoding. */
 export function attachmentDisposition(row: Pick<MaterialRow, 'id' | 'fileName' | 'mediaType'>): string {
   const fallback = `${row.id}.${EXTENSIONS[row.mediaType] ?? 'bin'}`;
-  if (!row.fileName) return `attachment; filename="${fallback}"`;
-  const encoded = encodeURIComponent(row.fileName).replace(
+  // Masked as the material's view masks it: headers end up in proxy logs and download histories.
+  const fileName = maskIdentifiersInNote(row.fileName);
+  if (!fileName) return `attachment; filename="${fallback}"`;
+  const encoded = encodeURIComponent(fileName).replace(
     /['()*]/g,
     (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
   );

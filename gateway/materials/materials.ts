@@ -79,11 +79,13 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
     provenance: {
       kind: row.provenance,
       providedBy: row.providedByClientId,
-      operatorId: row.operatorId,
+      // The window's own references (headers it chose): often the applicant's ID number. Stored
+      // masked since review 6; masked here too for rows written before.
+      operatorId: maskIdentifiersInNote(row.operatorId),
       departmentCode: row.departmentCode,
       // A certificate's number; an ID card's is its holder's ID number: masked in every view.
       sourceRef: maskIdentifiersInNote(row.sourceRef),
-      caseRef: row.caseRef,
+      caseRef: maskIdentifiersInNote(row.caseRef),
     },
     supersedes: row.supersedesId,
     supersededBy: row.supersededById,
@@ -651,11 +653,12 @@ export async function insertMaterial(
           fileName: input.fileName ?? null,
           provenance: provenance.kind,
           providedByClientId: context.principal.clientId,
-          operatorId: context.purpose.operatorId,
+          // Kept as the audit entry keeps them: a window's reference may be the applicant's ID number.
+          operatorId: maskIdentifiersInNote(context.purpose.operatorId),
           departmentCode: provenance.departmentCode,
           sharingResource: provenance.sharingResource,
           sourceRef: input.sourceRef ?? null,
-          caseRef: context.purpose.caseRef,
+          caseRef: maskIdentifiersInNote(context.purpose.caseRef),
           validFrom: plan.validFrom,
           validUntil: plan.validUntil,
           supersedesId: input.supersedes ?? null,
