@@ -1829,9 +1829,11 @@ export interface components {
                 /** @enum {string} */
                 kind: "handed_in" | "fetched" | "issued";
                 providedBy: string;
+                /** @description The operator the calling system named; identifier-shaped text masked */
                 operatorId: string | null;
                 departmentCode: string | null;
                 sourceRef: string | null;
+                /** @description The calling system's case reference; identifier-shaped text masked */
                 caseRef: string | null;
             };
             supersedes: string | null;

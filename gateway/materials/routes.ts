@@ -77,10 +77,16 @@ const MaterialSchema = z
     provenance: z.object({
       kind: z.enum(['handed_in', 'fetched', 'issued']),
       providedBy: z.string(),
-      operatorId: z.string().nullable(),
+      operatorId: z
+        .string()
+        .nullable()
+        .openapi({ description: 'The operator the calling system named; identifier-shaped text masked' }),
       departmentCode: z.string().nullable(),
       sourceRef: z.string().nullable(),
-      caseRef: z.string().nullable(),
+      caseRef: z
+        .string()
+        .nullable()
+        .openapi({ description: "The calling system's case reference; identifier-shaped text masked" }),
     }),
     supersedes: z.string().nullable(),
     supersededBy: z.string().nullable(),
