@@ -1764,6 +1764,7 @@ export interface components {
                 departmentCode: string;
                 identifierType: string;
                 value: string;
+                /** @description Where the link comes from; identifiers and mobile numbers masked (the name too in a masked view) */
                 source: string;
                 linkedBy: string;
                 linkedAt: string;
@@ -5507,7 +5508,7 @@ export interface operations {
                     identifierType: string;
                     value: string;
                     /**
-                     * @description Where the link comes from
+                     * @description Where the link comes from; stored with identifiers and mobile numbers masked
                      * @example department-system
                      */
                     source: string;

@@ -42,7 +42,10 @@ const SubjectSchema = z
         departmentCode: z.string(),
         identifierType: z.string(),
         value: z.string(),
-        source: z.string(),
+        source: z.string().openapi({
+          description:
+            'Where the link comes from; identifiers and mobile numbers masked (the name too in a masked view)',
+        }),
         linkedBy: z.string(),
         linkedAt: z.string(),
       }),
@@ -148,12 +151,10 @@ const LinkBodySchema = z.object({
     .openapi({ description: 'Required for window clients; a department client links its own department.' }),
   identifierType: code('identifierType').openapi({ example: 'household_no' }),
   value: z.string().trim().min(1).max(64),
-  source: z
-    .string()
-    .trim()
-    .min(1)
-    .max(120)
-    .openapi({ description: 'Where the link comes from', example: 'department-system' }),
+  source: z.string().trim().min(1).max(120).openapi({
+    description: 'Where the link comes from; stored with identifiers and mobile numbers masked',
+    example: 'department-system',
+  }),
 });
 
 const linkRoute = protectedRoute({

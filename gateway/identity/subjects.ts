@@ -16,6 +16,7 @@ import { subjectLinks, subjects } from '../db/schema.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { ApiError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 import {
   type SubjectIdentifierType,
   maskName,
@@ -237,7 +238,9 @@ export function subjectView(row: SubjectRow, links: LinkRow[], unmask: boolean):
       departmentCode: link.departmentCode,
       identifierType: link.identifierType,
       value: unmask ? link.value : maskLinkValue(link.value),
-      source: link.source,
+      // Free text the linking system typed (「窗口核验 身份证… 手机…」): stored masked since
+      // review 7, masked again here for older rows, and the subject's name too unless unmasked.
+      source: maskPersonalText(link.source, unmask ? [] : [row.name]),
       linkedBy: link.linkedByClientId,
       linkedAt: link.linkedAt.toISOString(),
     })),
@@ -420,7 +423,7 @@ export async function linkSubject(
           departmentCode,
           identifierType: input.identifierType,
           value: input.value,
-          source: input.source,
+          source: maskPersonalText(input.source),
           linkedByClientId: context.principal.clientId,
         })
         .onConflictDoNothing()
