@@ -15,6 +15,7 @@ import { adapterFactories, courierAdapterFactories, notificationAdapterFactories
 import { loadDepartmentAdapters } from './departments/adapter-packages.js';
 import { CourierService } from './results/courier.js';
 import type { CourierSettings } from './results/courier-config.js';
+import { shareIssuedResultsUnderTerms } from './results/electronic.js';
 import { createContractSet } from '../adapters/sdk/contract-validation.js';
 import { createDepartmentMetrics, type DepartmentMetricsRecorder } from '../adapters/sdk/metrics.js';
 import type { UrlPolicy } from '../adapters/sdk/url-policy.js';
@@ -240,6 +241,9 @@ export async function createServices(
     metrics: departmentMetrics,
     logger,
   });
+  const resultsShared = await shareIssuedResultsUnderTerms(database.db, departments);
+  if (resultsShared > 0)
+    logger.info({ materials: resultsShared }, 'issued results stored without sharing terms now read under them');
   // An item a changed department can no longer take is said at start; submitting its cases is refused.
   warnUndeliverableItems(
     (await listItems(database.db)).filter((item) => item.active),

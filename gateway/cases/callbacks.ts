@@ -41,6 +41,8 @@ export interface CallbackContext extends AccessContext {
   calendar: () => Promise<WorkingCalendar>;
   /** Where a result document's bytes go (content-addressed), before the completion's transaction. */
   blobStore: BlobStore;
+  /** The resource a department shares a certificate type through: an issued result is kept under its terms. */
+  sharingResourceOf: (departmentCode: string, certificateType: string) => string | null;
   /** Seals a result document the gateway keeps (GB/T 38540); absent: kept unsealed. */
   sealing?: ResultSealing;
   now?: () => Date;
@@ -77,6 +79,7 @@ export async function receiveStatusCallback(
         ? await receiveResultCertificate(
             context.blobStore,
             resultCertificateFromInput(callback.resultCertificate),
+            context.sharingResourceOf(department, callback.resultCertificate.certificateType),
             context.sealing,
             departmentSealFromInput(callback.resultCertificate),
           )

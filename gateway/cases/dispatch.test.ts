@@ -412,6 +412,7 @@ describe('leases and concurrent workers', () => {
     const crashedDepartments: DepartmentLookup = {
       get: (code) => (code === 'PSB' ? dying : undefined),
       list: () => [dying],
+      sharingResourceOf: () => null,
     };
     const crashed = worker({ departments: crashedDepartments, owner: 'crashed-worker', settings: { leaseMs: 3000 } });
     const survivor = worker({ owner: 'surviving-worker' });
@@ -471,7 +472,11 @@ describe('leases and concurrent workers', () => {
     };
     const deliverer = worker({
       owner: 'batching-worker',
-      departments: { get: (code) => (code === 'PSB' ? department : undefined), list: () => [department] },
+      departments: {
+        get: (code) => (code === 'PSB' ? department : undefined),
+        list: () => [department],
+        sharingResourceOf: () => null,
+      },
     });
     expect(await deliverer.runOnce()).toBe(3);
 

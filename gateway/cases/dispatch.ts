@@ -165,7 +165,7 @@ export interface CalendarSource {
 }
 
 /** The departments the worker delivers to (the gateway's DepartmentRegistry). */
-export type DepartmentLookup = Pick<DepartmentRegistry, 'get' | 'list'>;
+export type DepartmentLookup = Pick<DepartmentRegistry, 'get' | 'list' | 'sharingResourceOf'>;
 
 export interface DeliveryWorkerOptions {
   db: Database;
@@ -891,10 +891,14 @@ export class DeliveryWorker {
     return rowsOf<StatusCheck>(result);
   }
 
-  private async receiveDocument(document: ResultCertificate): Promise<ReceivedResultCertificate> {
+  private async receiveDocument(
+    departmentCode: string,
+    document: ResultCertificate,
+  ): Promise<ReceivedResultCertificate> {
     if (!this.blobStore)
       throw new ApiError('result_certificate_invalid', message('dispatch.no_blob_store'), { problem: 'no blob store' });
-    return receiveResultCertificate(this.blobStore, document, this.sealing);
+    const sharingResource = this.departments.sharingResourceOf(departmentCode, document.metadata.certificateType);
+    return receiveResultCertificate(this.blobStore, document, sharingResource, this.sealing);
   }
 
   private async pollStatus(check: StatusCheck): Promise<void> {
@@ -927,7 +931,7 @@ export class DeliveryWorker {
       // Checked and its bytes stored before the transaction; a bad document leaves the status unapplied (asked again later).
       const received =
         result.resultCertificate && result.status === 'completed'
-          ? await this.receiveDocument(result.resultCertificate)
+          ? await this.receiveDocument(check.departmentCode, result.resultCertificate)
           : null;
       const applied = await this.db.transaction(async (tx) => {
         const [item] = await tx

@@ -829,6 +829,7 @@ export function registerCaseRoutes(app: OpenAPIHono<AppEnv>): void {
         ...context,
         calendar: () => services.calendar.current(),
         blobStore: services.blobStore,
+        sharingResourceOf: (department, type) => services.departments.sharingResourceOf(department, type),
         sealing: { seal: services.seal, now: () => services.clock.now() },
         now: () => services.clock.now(),
       },

@@ -17,11 +17,11 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { CertificateMetadata, ResultCertificate } from '../../adapters/sdk/types.js';
 import { recordAudit } from '../audit/record.js';
 import { insertCertificateMaterial, departmentProvider } from '../certificates/store.js';
-import type { Queryable } from '../db/client.js';
+import { type Queryable, rowsOf } from '../db/client.js';
 import {
   caseEvents,
   caseParties,
@@ -175,6 +175,12 @@ function identifierTypeOf(identifier: string): 'resident_id' | 'credit_code' | n
 /** A result document received and its bytes stored (content-addressed), not yet recorded. */
 export interface ReceivedResultCertificate {
   metadata: CertificateMetadata;
+  /**
+   * The resource the issuing department shares this type through (`sharingResourceOf`): the issued
+   * document is read by others under those terms, as the same certificate fetched or uploaded would
+   * be (review 8). Null when the department publishes none for the type.
+   */
+  sharingResource: string | null;
   content: { sha256: string; size: number; mediaType: string };
   /** The gateway's seal signature (SES_Signature, DER) over the document, when it seals results. */
   sealSignature?: Buffer;
@@ -197,6 +203,7 @@ export interface ResultSealing {
 export async function receiveResultCertificate(
   blobStore: BlobStore,
   result: ResultCertificate,
+  sharingResource: string | null,
   sealing?: ResultSealing,
   departmentSeal?: Buffer,
 ): Promise<ReceivedResultCertificate> {
@@ -261,6 +268,7 @@ export async function receiveResultCertificate(
   return {
     metadata: { ...metadata, holderIdentifier: metadata.holderIdentifier.toUpperCase(), status: 'valid' },
     content: { sha256: put.sha256, size: put.size, mediaType: document.mediaType },
+    sharingResource,
     ...(sealSignature ? { sealSignature } : {}),
     ...(departmentSeal ? { departmentSealSignature: departmentSeal } : {}),
   };
@@ -381,7 +389,14 @@ export async function recordResultCertificate(
     protection,
     { provenance: 'issued', operatorId: null, caseRef: caseRow.caseNumber },
     holder.id,
-    { type, department: input.departmentCode, contractResource: null, contractVersion: null, metadata, content },
+    {
+      type,
+      department: input.departmentCode,
+      contractResource: received.sharingResource,
+      contractVersion: null,
+      metadata,
+      content,
+    },
     at,
   );
   if (received.sealSignature || received.departmentSealSignature) {
@@ -416,4 +431,33 @@ export async function recordResultCertificate(
     requestId: input.requestId,
   });
   return { materialId: stored.material.id, subjectId: holder.id };
+}
+
+/** What `shareIssuedResultsUnderTerms` needs of the department registry. */
+export interface IssuingDepartments {
+  list(): readonly { code: string; adapter: { certificateTypes?: readonly string[] | undefined } }[];
+  sharingResourceOf(departmentCode: string, certificateType: string): string | null;
+}
+
+/**
+ * Issued results stored before review 8 carry no sharing resource, so the policy let every window
+ * read them. At start each gets the resource its department shares the type through, as a result
+ * received now does. One statement; only rows still without a resource are touched.
+ */
+export async function shareIssuedResultsUnderTerms(db: Queryable, departments: IssuingDepartments): Promise<number> {
+  const terms = departments.list().flatMap((department) =>
+    (department.adapter.certificateTypes ?? []).flatMap((type) => {
+      const resource = departments.sharingResourceOf(department.code, type);
+      return resource === null ? [] : [{ department: department.code, type, resource }];
+    }),
+  );
+  if (terms.length === 0) return 0;
+  const updated = await db.execute(sql`
+    update materials as m
+       set sharing_resource = t.resource
+      from jsonb_to_recordset(${JSON.stringify(terms)}::jsonb) as t(department text, type text, resource text)
+     where m.provenance = 'issued' and m.sharing_resource is null
+       and m.department_code = t.department and m.type_code = t.type
+    returning m.id`);
+  return rowsOf<{ id: string }>(updated).length;
 }
