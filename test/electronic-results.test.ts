@@ -16,21 +16,9 @@ import { and, count, eq } from 'drizzle-orm';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { licenceDocument } from '../adapters/amr-enterprise/licence-document.js';
-import {
-  defaultAmrCredentials,
-  issuedCreditCode,
-  startAmrEnterpriseSimulator,
-} from '../adapters/amr-enterprise/simulator.js';
-import {
-  NRB_DEMO_CLIENT_ID,
-  NRB_DEMO_CLIENT_SECRET,
-  startNrbRealEstateSimulator,
-} from '../adapters/nrb-realestate/simulator.js';
-import {
-  PSB_DEMO_APP_KEY,
-  PSB_DEMO_APP_SECRET,
-  startPsbPopulationSimulator,
-} from '../adapters/psb-population/simulator.js';
+import { issuedCreditCode, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
+import { startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
+import { startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import {
   SMS_DEMO_APP_KEY,
@@ -67,6 +55,7 @@ import { opensslVersion } from './support/openssl-sm2.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
 import { openSubjectValues } from '../gateway/identity/subjects.js';
 import { verifyOffline } from './support/offline-verify.js';
+import { simulatedDepartmentsJson } from './support/simulated-departments.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13912345670';
@@ -294,32 +283,7 @@ beforeAll(async () => {
   sms = await startSmsGatewaySimulator({ templates: approvedTemplates });
   gw = await createTestGateway(
     {
-      DEPARTMENTS_JSON: JSON.stringify([
-        {
-          code: 'PSB',
-          name: 'Population registry',
-          adapter: 'psb-population',
-          baseUrl: psb.url,
-          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
-          tuning,
-        },
-        {
-          code: 'AMR',
-          name: 'Enterprise registry',
-          adapter: 'amr-enterprise',
-          baseUrl: amr.url,
-          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
-          tuning,
-        },
-        {
-          code: 'NRB',
-          name: 'Real-estate registry',
-          adapter: 'nrb-realestate',
-          baseUrl: nrb.url,
-          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
-          tuning,
-        },
-      ]),
+      DEPARTMENTS_JSON: simulatedDepartmentsJson({ psb: psb.url, amr: amr.url, nrb: nrb.url }, tuning),
       NOTIFICATIONS_JSON: JSON.stringify({
         adapter: 'sms-gateway',
         baseUrl: sms.url,

@@ -9,17 +9,9 @@
 import { and, count, eq, sql } from 'drizzle-orm';
 import { rowsOf } from '../gateway/db/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultAmrCredentials, startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
-import {
-  NRB_DEMO_CLIENT_ID,
-  NRB_DEMO_CLIENT_SECRET,
-  startNrbRealEstateSimulator,
-} from '../adapters/nrb-realestate/simulator.js';
-import {
-  PSB_DEMO_APP_KEY,
-  PSB_DEMO_APP_SECRET,
-  startPsbPopulationSimulator,
-} from '../adapters/psb-population/simulator.js';
+import { startAmrEnterpriseSimulator } from '../adapters/amr-enterprise/simulator.js';
+import { startNrbRealEstateSimulator } from '../adapters/nrb-realestate/simulator.js';
+import { startPsbPopulationSimulator } from '../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../adapters/sdk/simulator.js';
 import {
   EXPRESS_DEMO_CHECK_WORD,
@@ -32,6 +24,7 @@ import { auditEntries, caseEvents, caseResults, cases } from '../gateway/db/sche
 import type { Clock } from '../gateway/platform/clock.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
+import { simulatedDepartmentsJson } from './support/simulated-departments.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const json = { 'content-type': 'application/json' };
@@ -187,32 +180,7 @@ beforeAll(async () => {
   express = await startExpressSimulator({ now: () => instant, unservedProvinces: ['西藏自治区'] });
   gw = await createTestGateway(
     {
-      DEPARTMENTS_JSON: JSON.stringify([
-        {
-          code: 'PSB',
-          name: 'Population registry',
-          adapter: 'psb-population',
-          baseUrl: psb.url,
-          options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
-          tuning,
-        },
-        {
-          code: 'AMR',
-          name: 'Enterprise registry',
-          adapter: 'amr-enterprise',
-          baseUrl: amr.url,
-          options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
-          tuning,
-        },
-        {
-          code: 'NRB',
-          name: 'Real-estate registry',
-          adapter: 'nrb-realestate',
-          baseUrl: nrb.url,
-          options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
-          tuning,
-        },
-      ]),
+      DEPARTMENTS_JSON: simulatedDepartmentsJson({ psb: psb.url, amr: amr.url, nrb: nrb.url }, tuning),
       DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
       DELIVERY_WORKER: 'false',
       COURIER_WORKER: 'false',
