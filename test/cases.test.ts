@@ -27,7 +27,7 @@ import {
 import { invented2027 } from '../gateway/calendar/test-fixtures.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { fixedClock } from '../gateway/platform/clock.js';
-import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, ok, windowCaller } from './harness.js';
 import { simulatedDepartmentsJson } from './support/simulated-departments.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
@@ -72,22 +72,10 @@ function entry(body: CaseBody, requirementCode: string): NoticeEntry {
 
 const tuning = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 
-async function call(
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
-): Promise<Response> {
-  return gw.request(path, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-}
-
-async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status)
-    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const call = windowCaller(
+  () => gw,
+  () => windowToken,
+);
 
 async function grant(resourceCode: string, clientId: string): Promise<void> {
   const now = new Date();

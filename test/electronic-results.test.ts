@@ -52,7 +52,7 @@ import { supervisionSummary } from '../gateway/supervision/summary.js';
 import { pdfDocument } from './fixtures/documents.js';
 import { opensslVerifySeal } from './support/openssl-seal.js';
 import { opensslVersion } from './support/openssl-sm2.js';
-import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, ok, windowCaller } from './harness.js';
 import { openSubjectValues } from '../gateway/identity/subjects.js';
 import { verifyOffline } from './support/offline-verify.js';
 import { simulatedDepartmentsJson } from './support/simulated-departments.js';
@@ -160,22 +160,10 @@ interface DocumentBody {
   certificate: ApplicantCertificateBody;
 }
 
-async function call(
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
-): Promise<Response> {
-  return gw.request(path, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-}
-
-async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status)
-    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const call = windowCaller(
+  () => gw,
+  () => windowToken,
+);
 
 function publicPost(path: string, body: unknown): Promise<Response> {
   return gw.request(path, { method: 'POST', headers: json, body: JSON.stringify(body) });

@@ -180,6 +180,39 @@ export function bearer(token: string, extra: Record<string, string> = {}): Recor
   return { authorization: `Bearer ${token}`, ...extra };
 }
 
+/** The JSON body of an answer of `status`; otherwise throws with the status and body that came instead. */
+export async function ok<T>(response: Response, status = 200): Promise<T> {
+  if (response.status !== status)
+    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export interface CallInit {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  token?: string;
+}
+
+/**
+ * A caller of the gateway `gateway()` as the window holding `token()` (both read at each call, so a
+ * test can set them in `beforeAll`): a body goes as JSON, POST unless `method` says otherwise.
+ */
+export function windowCaller(
+  gateway: () => TestGateway,
+  token: () => string,
+): (path: string, init?: CallInit) => Promise<Response> {
+  return (path, init = {}) =>
+    gateway().request(path, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: bearer(init.token ?? token(), {
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(init.headers ?? {}),
+      }),
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+}
+
 export async function problemOf(
   response: Response,
 ): Promise<{ code: string; status: number; requestId?: string; [key: string]: unknown }> {

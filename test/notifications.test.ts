@@ -36,12 +36,12 @@ import type { NotificationWorker } from '../gateway/notifications/worker.js';
 import { fixedClock } from '../gateway/platform/clock.js';
 import { createMetrics } from '../gateway/platform/metrics.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow } from './harness.js';
+import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, ok, windowCaller } from './harness.js';
 import { simulatedDepartmentsJson } from './support/simulated-departments.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
 const MOBILE = '13812341234';
-const json = { 'content-type': 'application/json' };
+const _json = { 'content-type': 'application/json' };
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
 const establishmentForm = {
   companyName: '北京朝阳晨星咨询有限公司',
@@ -99,22 +99,10 @@ interface TimelineItem {
   detail: Record<string, unknown>;
 }
 
-async function call(
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
-): Promise<Response> {
-  return gw.request(path, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-}
-
-async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status)
-    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const call = windowCaller(
+  () => gw,
+  () => windowToken,
+);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

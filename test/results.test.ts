@@ -23,7 +23,16 @@ import { waybillOrderId } from '../gateway/results/courier.js';
 import { auditEntries, caseEvents, caseResults, cases } from '../gateway/db/schema.js';
 import type { Clock } from '../gateway/platform/clock.js';
 import { pdfDocument } from './fixtures/documents.js';
-import { type TestGateway, bearer, createTestGateway, problemOf, caseWindow, CASE_WINDOW_SCOPES } from './harness.js';
+import {
+  type TestGateway,
+  bearer,
+  createTestGateway,
+  problemOf,
+  caseWindow,
+  CASE_WINDOW_SCOPES,
+  ok,
+  windowCaller,
+} from './harness.js';
 import { simulatedDepartmentsJson } from './support/simulated-departments.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
@@ -96,22 +105,10 @@ interface ProgressBody {
   timeline: { kind: string }[];
 }
 
-async function call(
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
-): Promise<Response> {
-  return gw.request(path, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-}
-
-async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status)
-    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const call = windowCaller(
+  () => gw,
+  () => windowToken,
+);
 
 async function progressOf(caseNumber: string): Promise<ProgressBody> {
   return ok<ProgressBody>(

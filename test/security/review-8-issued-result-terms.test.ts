@@ -32,11 +32,11 @@ import { caseResults, cases, contractResources, deliveries, materials } from '..
 import { shareIssuedResultsUnderTerms } from '../../gateway/results/electronic.js';
 import type { Clock } from '../../gateway/platform/clock.js';
 import { pdfDocument } from '../fixtures/documents.js';
-import { type TestGateway, bearer, caseWindow, createTestGateway } from '../harness.js';
+import { type TestGateway, bearer, caseWindow, createTestGateway, ok, windowCaller } from '../harness.js';
 import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
 
 const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
-const json = { 'content-type': 'application/json' };
+const _json = { 'content-type': 'application/json' };
 const purpose = { 'onewindow-purpose': 'case_acceptance' };
 const establishmentForm = {
   companyName: '西安未央晨星咨询有限公司',
@@ -59,22 +59,10 @@ let licenceId = '';
 let caseNumber = '';
 let enterpriseId = '';
 
-async function call(
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string } = {},
-): Promise<Response> {
-  return gw.request(path, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: bearer(init.token ?? windowToken, { ...(init.body === undefined ? {} : json), ...(init.headers ?? {}) }),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-}
-
-async function ok<T>(response: Response, status = 200): Promise<T> {
-  if (response.status !== status)
-    throw new Error(`expected ${status}, got ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const call = windowCaller(
+  () => gw,
+  () => windowToken,
+);
 
 beforeAll(async () => {
   psb = await startPsbPopulationSimulator();
