@@ -584,13 +584,16 @@ async function departmentFailed(
     (isFresh(plan.stored, plan.type, now()) ? 'fresh' : mayServeStale(plan.stored, plan.type, now()) ? 'stale' : null);
   if (fallback && plan.stored) {
     const stale = fallback === 'stale';
+    const action = stale ? 'certificate.serve_stale' : 'certificate.serve';
     await auditAccess(context.db, context, {
       decision: allowedAccess(plan),
-      action: stale ? 'certificate.serve_stale' : 'certificate.serve',
+      action,
       subjectId,
       fields: ['certificate', 'content', `department_error:${error.code}`],
       materialTypes: [plan.type.code],
     });
+    // A jointly held copy served while the department is down is a read of every holder's record too.
+    await auditCoHolderRead(context, plan.stored, subjectId, plan, action);
     const answer = await answerFor(context, plan.stored, plan, { source: 'stored', stale, unmask });
     return { ...answer, error: { code: error.code, message: error.message } };
   }
@@ -659,8 +662,28 @@ function objectFacts(
             ...(holder.share === undefined ? {} : { share: holder.share }),
           })),
         }),
-    ...(metadata.restrictions === undefined ? {} : { restrictions: metadata.restrictions }),
+    ...(metadata.restrictions === undefined
+      ? {}
+      : {
+          restrictions: metadata.restrictions.map((restriction) =>
+            unmask || !heldByPerson(restriction) ? restriction : { ...restriction, party: maskName(restriction.party) },
+          ),
+        }),
   };
+}
+
+/** A personal name's shape: two to four Han characters (or a minority name with 「·」). */
+const PERSON_NAME_SHAPE = /^[\u4e00-\u9fff·]{2,4}$/u;
+/** How the names of organisations end (a bank, court, company, bureau, centre, association …). */
+const ORGANISATION_ENDING = /(公司|银行|法院|局|中心|会|社|所|院|厂|店|处|部|行)$/u;
+
+/**
+ * Whether a restriction's party is a person, whose name is personal data masked like the holders'
+ * (review 9: a pre-notice secures a private buyer's purchase, an objection may be a person's).
+ * Banks, courts and companies stay readable: the window tells the applicant who to settle with.
+ */
+function heldByPerson(restriction: { party: string }): boolean {
+  return PERSON_NAME_SHAPE.test(restriction.party) && !ORGANISATION_ENDING.test(restriction.party);
 }
 
 function maskIdentifier(identifier: string): string {

@@ -236,8 +236,11 @@ export async function recordFetchedCertificate(
         subjectId: coHolder,
         sha256: content.sha256,
       });
-      // Their copy names them as its holder, as the department answers when asked for them.
-      const theirs = { ...metadata, holderName: holder.name, holderIdentifier: holder.identifier };
+      // Their copy names them as its holder, as the department answers when asked for them. The
+      // alternatives are the asked holder's other certificates, not theirs: never in their copy
+      // (review 9: a co-owner's own flats were served as the other's choices).
+      const { alternatives: _askedHoldersOwn, ...shared } = metadata;
+      const theirs = { ...shared, holderName: holder.name, holderIdentifier: holder.identifier };
       await storeHolderCopy(
         tx,
         context.access.protection,
