@@ -29,6 +29,7 @@ import { KeyStore } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
 import { CalendarService } from './calendar/service.js';
 import { seedShippedCalendars } from './calendar/store.js';
+import { namesOfCases } from './cases/cases.js';
 import { DeliveryWorker } from './cases/dispatch.js';
 import type { Config } from './config.js';
 import { sharedContractChecker } from './contracts/contract-checker.js';
@@ -327,6 +328,7 @@ export async function createServices(
       registry: metrics.registry,
       departmentMetrics,
       logger,
+      caseNames: (tx, caseIds) => namesOfCases(tx, protection, caseIds),
       supervision: {
         calendar: () => calendar.current(),
         warningShare: config.supervision.warningShare,

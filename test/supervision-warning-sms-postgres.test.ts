@@ -68,6 +68,8 @@ describe.skipIf(!serverUrl?.startsWith('postgres'))('supervision warnings on Pos
       metrics: createMetrics({ processMetrics: false }).registry,
       logger: pino({ level: 'silent' }),
       owner,
+      // Names in the departments' words are not what this test is about (review-10-sms-reason-names).
+      caseNames: async () => new Map(),
       supervision: { calendar: () => calendar.current(), warningShare: 0.8, today: () => today },
     });
 

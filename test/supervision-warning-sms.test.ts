@@ -42,6 +42,7 @@ import { createMetrics } from '../gateway/platform/metrics.js';
 import { ensureCalendarYears, seedCase, seedDelivery, seedSubject } from '../gateway/supervision/test-fixtures.js';
 import type { SupervisionWarnings } from '../gateway/supervision/warnings.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
+import { namesOfCases } from '../gateway/cases/cases.js';
 
 const PROVINCE = '610000000';
 const CITY = '610100000';
@@ -74,6 +75,7 @@ function workerNamed(owner: string): NotificationWorker {
     metrics: createMetrics({ processMetrics: false }).registry,
     logger: pino({ level: 'silent' }),
     owner,
+    caseNames: (tx, caseIds) => namesOfCases(tx, gw.services.access.protection, caseIds),
     supervision: { calendar: () => gw.services.calendar.current(), warningShare: 0.8, today: () => today },
   });
 }

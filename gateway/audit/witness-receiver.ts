@@ -109,6 +109,9 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
     const held = heads.get(head.seq);
     if (held === head.headHash)
       return { status: 200, body: { accepted: true, duplicate: true, seq: head.seq, headHash: head.headHash } };
+    // Signed before compared: the conflict below is the "history rewritten" alarm, and a head nobody
+    // trusted signed must not raise it (review 10).
+    await checkSignature(options.trustedKeys, head);
     if (held !== undefined) {
       options.logger.error(
         { seq: head.seq, held, submitted: head.headHash },
@@ -119,7 +122,6 @@ export async function startWitnessReceiver(options: WitnessReceiverOptions): Pro
         heldHash: held,
       });
     }
-    await checkSignature(options.trustedKeys, head);
     const receivedAt = new Date().toISOString();
     await appendWitnessRecords(options.file, [{ type: 'checkpoint', ...head }]);
     heads.set(head.seq, head.headHash);

@@ -15,7 +15,7 @@ import { certificateRevocations } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { requireMaterialType } from '../materials/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
-import { maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { type RevocationRow, revocationNumberPlace, revokeCertificate } from './store.js';
 
@@ -40,8 +40,8 @@ export async function revocationView(protection: DataProtection, row: Revocation
       row.certificateNumberSealed === null
         ? row.certificateNumber
         : await protection.openText(revocationNumberPlace(row.id), row.certificateNumberSealed),
-    // The department's words: an ID number quoted in them masked, as in every reason shown.
-    reason: maskIdentifiersInText(row.reason),
+    // The department's words: an ID number or mobile quoted in them masked, as in every reason shown.
+    reason: maskPersonalText(row.reason),
     reportedBy: row.reportedBy,
     materialsRevoked: row.materialsRevoked,
     revokedAt: row.revokedAt.toISOString(),

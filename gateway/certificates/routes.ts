@@ -316,7 +316,12 @@ export function registerCertificateRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(verifyRoute, async (c) => {
     const services = c.get('services');
-    const result = await verifyEnvelope(services.db, services.keys, c.req.valid('json').envelope);
+    const result = await verifyEnvelope(
+      services.db,
+      services.keys,
+      services.access.protection,
+      c.req.valid('json').envelope,
+    );
     return c.json({ ...result, claims: { ...result.claims } }, 200);
   });
 

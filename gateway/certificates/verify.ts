@@ -6,8 +6,10 @@
 import { eq } from 'drizzle-orm';
 import type { KeyStore } from '../auth/keys.js';
 import type { Database } from '../db/client.js';
-import { materials } from '../db/schema.js';
-import { maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { materials, subjects } from '../db/schema.js';
+import { openSubjectValues } from '../identity/subjects.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
+import type { DataProtection } from '../protection/data-protection.js';
 import { type CertificateClaims, verifyCertificateEnvelope } from './envelope.js';
 
 export interface EnvelopeVerification {
@@ -21,7 +23,12 @@ export interface EnvelopeVerification {
   claims: CertificateClaims;
 }
 
-export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: string): Promise<EnvelopeVerification> {
+export async function verifyEnvelope(
+  db: Database,
+  keys: KeyStore,
+  protection: DataProtection,
+  envelope: string,
+): Promise<EnvelopeVerification> {
   const { claims, kid } = await verifyCertificateEnvelope(keys, envelope);
   const [material] = await db
     .select({
@@ -29,6 +36,7 @@ export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: str
       contentSha256: materials.contentSha256,
       revokedAt: materials.revokedAt,
       revokedReason: materials.revokedReason,
+      subjectId: materials.subjectId,
     })
     .from(materials)
     .where(eq(materials.id, claims.materialId));
@@ -42,8 +50,27 @@ export async function verifyEnvelope(db: Database, keys: KeyStore, envelope: str
     currentStatus,
     revocation:
       material?.revokedAt && material.revokedReason
-        ? { at: material.revokedAt.toISOString(), reason: maskIdentifiersInText(material.revokedReason) }
+        ? {
+            at: material.revokedAt.toISOString(),
+            reason: await publicReason(db, protection, material.subjectId, material.revokedReason),
+          }
         : null,
     claims,
   };
+}
+
+/**
+ * The department's words as anyone holding an envelope may read them (no token): identifiers,
+ * mobile numbers and the holder's name masked (review 10: 「张三户口已迁出，联系电话138…」).
+ */
+async function publicReason(
+  db: Database,
+  protection: DataProtection,
+  subjectId: string,
+  reason: string,
+): Promise<string> {
+  const [holder] = await db.select().from(subjects).where(eq(subjects.id, subjectId));
+  if (!holder) return maskPersonalText(reason);
+  const { name } = await openSubjectValues(protection, holder.id, holder);
+  return maskPersonalText(reason, [name]);
 }

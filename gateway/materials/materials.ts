@@ -20,7 +20,7 @@ import { certificates, materials, subjects } from '../db/schema.js';
 import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
-import { maskIdentifiersInNote, maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { maskIdentifiersInNote, maskPersonalText } from '../platform/identifier-masking.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
 
@@ -93,7 +93,7 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
       row.revokedAt && row.revokedReason && row.revokedByClientId
         ? {
             at: row.revokedAt.toISOString(),
-            reason: maskIdentifiersInText(row.revokedReason),
+            reason: maskPersonalText(row.revokedReason),
             by: row.revokedByClientId,
           }
         : null,

@@ -10,6 +10,7 @@ const base: EventFacts = {
   dueOn: '2026-12-25',
   item: { name: 'Enterprise establishment registration', nameZh: '企业设立登记' },
   centre: null,
+  names: [],
   deliveries: [],
 };
 const at = (iso: string) => new Date(iso);

@@ -33,6 +33,8 @@ export interface EventFacts {
     departmentMessage: string | null;
     departmentUpdatedAt: Date | null;
   }[];
+  /** The names the case holds (its applicant's and parties'): masked wherever a department's words repeat them. */
+  names: readonly string[];
   /** How the case's result reaches the applicant (gateway/results); null: a case without one. */
   result?: {
     method: string;
@@ -58,7 +60,7 @@ function refusalOf(facts: EventFacts): { reason: string; atSubmission: boolean }
     .filter((delivery) => delivery.status === 'refused' || delivery.departmentStatus === 'rejected')
     .sort((a, b) => (a.departmentUpdatedAt?.getTime() ?? Infinity) - (b.departmentUpdatedAt?.getTime() ?? Infinity));
   const first = refusals[0];
-  return { reason: reasonParam(first?.departmentMessage), atSubmission: first?.status === 'refused' };
+  return { reason: reasonParam(first?.departmentMessage, facts.names), atSubmission: first?.status === 'refused' };
 }
 
 /** The words of the department waiting for the applicant (the latest to ask). */
@@ -66,7 +68,7 @@ function supplementReason(facts: EventFacts): string {
   const waiting = facts.deliveries
     .filter((delivery) => delivery.departmentStatus === 'awaiting_applicant')
     .sort((a, b) => (b.departmentUpdatedAt?.getTime() ?? 0) - (a.departmentUpdatedAt?.getTime() ?? 0));
-  return reasonParam(waiting[0]?.departmentMessage);
+  return reasonParam(waiting[0]?.departmentMessage, facts.names);
 }
 
 /** The message for an event, or null when there is nothing to say (a submission without a due date). */

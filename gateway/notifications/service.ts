@@ -11,7 +11,7 @@ import type { UrlPolicy } from '../../adapters/sdk/url-policy.js';
 import type { Database } from '../db/client.js';
 import type { NotificationSettings } from './config.js';
 import { type NotificationChannel, createNotificationChannel } from './channel.js';
-import { NotificationWorker, type SupervisionWarningSettings } from './worker.js';
+import { NotificationWorker, type NotificationWorkerOptions, type SupervisionWarningSettings } from './worker.js';
 
 export interface NotificationServiceOptions {
   settings: NotificationSettings | null;
@@ -23,6 +23,8 @@ export interface NotificationServiceOptions {
   logger: Logger;
   /** Supervision warnings to the departments' chief representatives, sent by the same worker. */
   supervision?: SupervisionWarningSettings;
+  /** The names each case holds, masked in the department's words an SMS quotes (the worker's `caseNames`). */
+  caseNames: NotificationWorkerOptions['caseNames'];
 }
 
 export class NotificationService {
@@ -49,6 +51,7 @@ export class NotificationService {
       channel,
       metrics: options.registry,
       logger,
+      caseNames: options.caseNames,
       ...(options.supervision ? { supervision: options.supervision } : {}),
     });
     logger.info(

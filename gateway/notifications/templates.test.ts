@@ -107,6 +107,7 @@ describe('reasons and numbers', () => {
     expect(reasonParam('该不动产已被杭州市西湖区人民法院查封。')).toBe('该不动产已被杭州市西湖区人民法院查封');
     expect(reasonParam('申请人11010519491231002X户口不在本辖区')).toBe('申请人110105********002X户口不在本辖区');
     expect(reasonParam('【通知】请补充\n购房合同；')).toBe('通知 请补充 购房合同');
+    expect(reasonParam('张三请补充股东会决议，联系13812345678', ['张三'])).toBe('张*请补充股东会决议，联系138****5678');
     expect(reasonParam(null)).toBe('');
     expect(reasonParam('。')).toBe('');
     const long = reasonParam('请补充'.repeat(40));

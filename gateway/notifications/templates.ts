@@ -10,7 +10,7 @@
  * number, a name or anything else about the applicant: the text goes through the platform and
  * the operators' networks, and lies on a phone's lock screen.
  */
-import { maskIdentifiersInText } from '../platform/identifier-masking.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 
 export const notificationLanguages = ['zh-CN', 'en'] as const;
 export type NotificationLanguage = (typeof notificationLanguages)[number];
@@ -274,9 +274,9 @@ export const REASON_MAX_CHARS = 60;
  * characters dropped, white space collapsed, closing punctuation dropped (the template ends the
  * sentence), at most REASON_MAX_CHARS characters. Empty: no usable reason.
  */
-export function reasonParam(text: string | null | undefined): string {
+export function reasonParam(text: string | null | undefined, names: readonly string[] = []): string {
   if (!text) return '';
-  const cleaned = maskIdentifiersInText(text)
+  const cleaned = maskPersonalText(text, names)
     .replace(/[【】[\]\u0000-\u001f\u007f]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()

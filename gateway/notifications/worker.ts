@@ -158,6 +158,11 @@ export interface NotificationWorkerOptions {
   random?: () => number;
   /** Supervision warnings to the departments' chief representatives (supervision-warnings.ts); absent: none. */
   supervision?: SupervisionWarningSettings;
+  /**
+   * The names each case holds (its applicant's and parties', opened): a department's words quoted in
+   * an SMS have them masked, since the text shows on a lock screen (review 10).
+   */
+  caseNames: (tx: Queryable, caseIds: readonly string[]) => Promise<Map<string, string[]>>;
 }
 
 export interface SupervisionWarningSettings {
@@ -220,6 +225,7 @@ export class NotificationWorker {
   private readonly passes = new Set<Promise<unknown>>();
   private failingSince: number | undefined;
   private readonly supervision: SupervisionWarningSettings | undefined;
+  private readonly caseNames: NotificationWorkerOptions['caseNames'];
   private warningsLookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: NotificationWorkerOptions) {
@@ -230,6 +236,7 @@ export class NotificationWorker {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.random = options.random ?? Math.random;
     this.supervision = options.supervision;
+    this.caseNames = options.caseNames;
   }
 
   private get settings() {
@@ -426,7 +433,7 @@ export class NotificationWorker {
     const caseIds = [...new Set(events.map((event) => event.caseId))];
     const itemCodes = [...new Set(events.map((event) => event.itemCode))];
     const centreCodes = [...new Set(events.flatMap((event) => (event.centreCode === null ? [] : [event.centreCode])))];
-    const [itemRows, centreRows, deliveryRows, resultRows] = await Promise.all([
+    const [itemRows, centreRows, deliveryRows, resultRows, namesByCase] = await Promise.all([
       tx
         .select({ code: items.code, name: items.name, nameZh: items.nameZh })
         .from(items)
@@ -458,6 +465,7 @@ export class NotificationWorker {
         })
         .from(caseResults)
         .where(inArray(caseResults.caseId, caseIds)),
+      this.caseNames(tx, caseIds),
     ]);
     const itemByCode = new Map(itemRows.map((item) => [item.code, item]));
     const centreByCode = new Map(centreRows.map((centre) => [centre.code, centre]));
@@ -475,6 +483,7 @@ export class NotificationWorker {
         centre: event.centreCode === null ? null : (centreByCode.get(event.centreCode) ?? null),
         deliveries: deliveryRows.filter((delivery) => delivery.caseId === event.caseId),
         result: resultRows.find((result) => result.caseId === event.caseId) ?? null,
+        names: namesByCase.get(event.caseId) ?? [],
       };
       const planned = planMessage(facts, language);
       if (!planned) continue;
