@@ -14,13 +14,10 @@
  * certificate was read as a co-holder, not that his other flat was shown.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  NRB_DEMO_CLIENT_ID,
-  NRB_DEMO_CLIENT_SECRET,
-  startNrbRealEstateSimulator,
-} from '../../adapters/nrb-realestate/simulator.js';
+import { startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { type TestGateway, bearer, caseWindow, createTestGateway } from '../harness.js';
+import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
 
 const ZHANG_SAN = { identifierType: 'resident_id', identifier: '11010519491231002X', name: '张三' };
 const WANG_XIUYING = { identifierType: 'resident_id', identifier: '110105195203150021', name: '王秀英' };
@@ -70,16 +67,10 @@ async function fetchEstate(subjectId: string, refresh = false): Promise<Answer['
 beforeAll(async () => {
   nrb = await startNrbRealEstateSimulator();
   gw = await createTestGateway({
-    DEPARTMENTS_JSON: JSON.stringify([
-      {
-        code: 'NRB',
-        name: 'Real-estate registry',
-        adapter: 'nrb-realestate',
-        baseUrl: nrb.url,
-        options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
-        tuning: { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 },
-      },
-    ]),
+    DEPARTMENTS_JSON: simulatedDepartmentsJson(
+      { nrb: nrb.url },
+      { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 },
+    ),
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
     DELIVERY_WORKER: 'false',
     NOTIFICATION_WORKER: 'false',

@@ -18,13 +18,10 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededCertificates } from '../../adapters/nrb-realestate/seed.js';
-import {
-  NRB_DEMO_CLIENT_ID,
-  NRB_DEMO_CLIENT_SECRET,
-  startNrbRealEstateSimulator,
-} from '../../adapters/nrb-realestate/simulator.js';
+import { startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { type TestGateway, bearer, caseWindow, createTestGateway } from '../harness.js';
+import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
 
 const SUN_YAQIN = { identifierType: 'resident_id', identifier: '330106198102270041', name: '孙雅琴' };
 const BUYER = '周建华';
@@ -58,16 +55,10 @@ beforeAll(async () => {
     ),
   });
   gw = await createTestGateway({
-    DEPARTMENTS_JSON: JSON.stringify([
-      {
-        code: 'NRB',
-        name: 'Real-estate registry',
-        adapter: 'nrb-realestate',
-        baseUrl: nrb.url,
-        options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
-        tuning: { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 },
-      },
-    ]),
+    DEPARTMENTS_JSON: simulatedDepartmentsJson(
+      { nrb: nrb.url },
+      { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 },
+    ),
     DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
     DELIVERY_WORKER: 'false',
     NOTIFICATION_WORKER: 'false',

@@ -9,12 +9,13 @@ import { PSB_DEMO_APP_KEY, PSB_DEMO_APP_SECRET } from '../../adapters/psb-popula
 /** Retries short and the breaker out of the way: a test waits on the department, not on back-off. */
 export const FAST_TUNING = { retries: 1, retryMinDelayMs: 1, retryMaxDelayMs: 5, breakerFailures: 1000 };
 
+/** The simulated departments whose URL is given (all three in the case stories), as `DEPARTMENTS_JSON`. */
 export function simulatedDepartmentsJson(
-  urls: { psb: string; amr: string; nrb: string },
+  urls: { psb?: string; amr?: string; nrb?: string },
   tuning: Record<string, number> = FAST_TUNING,
 ): string {
-  return JSON.stringify([
-    {
+  const departments = [
+    urls.psb && {
       code: 'PSB',
       name: 'Population registry',
       adapter: 'psb-population',
@@ -22,7 +23,7 @@ export function simulatedDepartmentsJson(
       options: { appKey: PSB_DEMO_APP_KEY, appSecret: PSB_DEMO_APP_SECRET },
       tuning,
     },
-    {
+    urls.amr && {
       code: 'AMR',
       name: 'Enterprise registry',
       adapter: 'amr-enterprise',
@@ -30,7 +31,7 @@ export function simulatedDepartmentsJson(
       options: { wsUsername: defaultAmrCredentials.username, wsPassword: defaultAmrCredentials.password },
       tuning,
     },
-    {
+    urls.nrb && {
       code: 'NRB',
       name: 'Real-estate registry',
       adapter: 'nrb-realestate',
@@ -38,5 +39,6 @@ export function simulatedDepartmentsJson(
       options: { clientId: NRB_DEMO_CLIENT_ID, clientSecret: NRB_DEMO_CLIENT_SECRET },
       tuning,
     },
-  ]);
+  ];
+  return JSON.stringify(departments.filter(Boolean));
 }
