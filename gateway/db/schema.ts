@@ -331,6 +331,11 @@ export const materials = pgTable(
     index('materials_subject_type_idx').on(table.subjectId, table.typeCode, table.validFrom),
     index('materials_content_idx').on(table.contentSha256),
     uniqueIndex('materials_supersedes_key').on(table.supersedesId),
+    // Issued results stored without their department's terms (before review 8): the start's repair
+    // (shareIssuedResultsUnderTerms) finds them here instead of scanning every material; empty after.
+    index('materials_issued_without_terms_idx')
+      .on(table.departmentCode, table.typeCode)
+      .where(sql`${table.provenance} = 'issued' and ${table.sharingResource} is null`),
   ],
 );
 

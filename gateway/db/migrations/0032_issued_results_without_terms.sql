@@ -1,0 +1,1 @@
+CREATE INDEX "materials_issued_without_terms_idx" ON "materials" USING btree ("department_code","type_code") WHERE "materials"."provenance" = 'issued' and "materials"."sharing_resource" is null;
