@@ -6,8 +6,8 @@
 import { eq } from 'drizzle-orm';
 import type { KeyStore } from '../auth/keys.js';
 import type { Database } from '../db/client.js';
-import { materials, subjects } from '../db/schema.js';
-import { openSubjectValues } from '../identity/subjects.js';
+import { materials } from '../db/schema.js';
+import { requireSubject } from '../identity/subjects.js';
 import { maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { type CertificateClaims, verifyCertificateEnvelope } from './envelope.js';
@@ -69,8 +69,6 @@ async function publicReason(
   subjectId: string,
   reason: string,
 ): Promise<string> {
-  const [holder] = await db.select().from(subjects).where(eq(subjects.id, subjectId));
-  if (!holder) return maskPersonalText(reason);
-  const { name } = await openSubjectValues(protection, holder.id, holder);
+  const { name } = await requireSubject(db, protection, subjectId);
   return maskPersonalText(reason, [name]);
 }

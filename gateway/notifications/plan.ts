@@ -16,6 +16,13 @@ export function isNotifiedEventKind(kind: string): kind is NotifiedEventKind {
   return (notifiedEventKinds as readonly string[]).includes(kind);
 }
 
+/** The events whose message quotes a department's words (`refusalOf`, `supplementReason`). */
+export const eventsQuotingDepartments: ReadonlySet<NotifiedEventKind> = new Set([
+  'clock_stopped',
+  'rejected',
+  'partially_rejected',
+]);
+
 /** What the worker knows about an event when it plans its message. */
 export interface EventFacts {
   kind: NotifiedEventKind;

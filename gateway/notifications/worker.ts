@@ -44,7 +44,7 @@ import { type Database, type Queryable, rowsOf } from '../db/client.js';
 import { caseEvents, caseResults, cases, centres, clients, deliveries, items, notifications } from '../db/schema.js';
 import { errorForLog } from '../platform/errors.js';
 import type { NotificationChannel } from './channel.js';
-import { type EventFacts, planMessage } from './plan.js';
+import { type EventFacts, eventsQuotingDepartments, planMessage } from './plan.js';
 import { queueSupervisionWarnings } from './supervision-warnings.js';
 import { type NotifiedEventKind, notifiedEventKinds } from './templates.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
@@ -465,7 +465,14 @@ export class NotificationWorker {
         })
         .from(caseResults)
         .where(inArray(caseResults.caseId, caseIds)),
-      this.caseNames(tx, caseIds),
+      // Names only for messages that quote a department's words: the rest never show them.
+      this.caseNames(tx, [
+        ...new Set(
+          events.flatMap((event) =>
+            eventsQuotingDepartments.has(event.kind as NotifiedEventKind) ? [event.caseId] : [],
+          ),
+        ),
+      ]),
     ]);
     const itemByCode = new Map(itemRows.map((item) => [item.code, item]));
     const centreByCode = new Map(centreRows.map((centre) => [centre.code, centre]));
