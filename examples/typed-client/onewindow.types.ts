@@ -287,7 +287,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Find the subject a department's identifier is linked to (exact match only) */
+        /**
+         * Find the subject a department's identifier is linked to (exact match only)
+         * @description A department looks up by its own identifiers only (`403 forbidden` otherwise), and a subject view shows a department its own links only; a window may look up by any department's identifier.
+         */
         post: operations["lookUpSubject"];
         delete?: never;
         options?: never;

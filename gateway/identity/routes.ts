@@ -184,6 +184,8 @@ const lookupRoute = protectedRoute({
   personalData: 'request',
   tags: ['subjects'],
   summary: "Find the subject a department's identifier is linked to (exact match only)",
+  description:
+    "A department looks up by its own identifiers only (`403 forbidden` otherwise), and a subject view shows a department its own links only; a window may look up by any department's identifier.",
   scopes: ['subjects:read'],
   request: {
     headers: PurposeHeadersSchema,

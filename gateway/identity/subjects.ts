@@ -247,8 +247,18 @@ export function subjectView(row: SubjectRow, links: LinkRow[], unmask: boolean):
   };
 }
 
-async function linksOf(tx: Queryable, subjectId: string): Promise<LinkRow[]> {
-  return tx.select().from(subjectLinks).where(eq(subjectLinks.subjectId, subjectId)).orderBy(subjectLinks.linkedAt);
+/**
+ * The links the caller sees: a department sees its own identifiers only (another department's
+ * internal number is no business of it, and would let it correlate the two systems' files).
+ */
+async function linksOf(tx: Queryable, subjectId: string, principal: Principal): Promise<LinkRow[]> {
+  const ofSubject = eq(subjectLinks.subjectId, subjectId);
+  const departmentCode = principal.kind === 'department' ? (principal.departmentCode ?? '') : null;
+  return tx
+    .select()
+    .from(subjectLinks)
+    .where(departmentCode === null ? ofSubject : and(ofSubject, eq(subjectLinks.departmentCode, departmentCode)))
+    .orderBy(subjectLinks.linkedAt);
 }
 
 export interface ResolveSubjectInput {
@@ -323,7 +333,7 @@ export async function resolveSubject(
       const row = await openSubjectValues(protection, stored.id, stored);
       if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
-      const links = await linksOf(tx, row.id);
+      const links = await linksOf(tx, row.id, context.principal);
       await auditAccess(tx, context, {
         decision,
         action: created ? 'subject.create' : 'subject.resolve',
@@ -366,7 +376,7 @@ export async function readSubject(context: AccessContext, subjectId: string): Pr
     context.db.transaction(async (tx) => {
       const row = await requireSubject(tx, context.access.protection, subjectId);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
-      const links = await linksOf(tx, row.id);
+      const links = await linksOf(tx, row.id, context.principal);
       await auditAccess(tx, context, {
         decision,
         action: 'subject.read',
@@ -443,7 +453,7 @@ export async function linkSubject(
           throw new ApiError('conflict', message('subject.link_taken'));
         }
       }
-      const links = await linksOf(tx, subjectId);
+      const links = await linksOf(tx, subjectId, context.principal);
       await auditAccess(tx, context, {
         decision,
         action: 'subject.link',
@@ -462,6 +472,9 @@ export async function findSubjectByLink(
 ): Promise<SubjectView> {
   const view = await auditRefusals(context, { action: 'subject.lookup', subjectId: null }, () =>
     context.db.transaction(async (tx) => {
+      // A department looks up by its own identifiers only, as it links only those.
+      if (context.principal.kind === 'department' && context.principal.departmentCode !== link.departmentCode)
+        throw new ApiError('forbidden', message('subject.lookup_own_department'));
       const [found] = await tx
         .select({ subjectId: subjectLinks.subjectId })
         .from(subjectLinks)
@@ -475,7 +488,7 @@ export async function findSubjectByLink(
       if (!found) return null;
       const row = await requireSubject(tx, context.access.protection, found.subjectId);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
-      const links = await linksOf(tx, row.id);
+      const links = await linksOf(tx, row.id, context.principal);
       await auditAccess(tx, context, {
         decision,
         action: 'subject.lookup',

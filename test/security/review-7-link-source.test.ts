@@ -30,7 +30,7 @@ beforeAll(async () => {
   const windowA = (await gw.services.tokens.issue(a, MASKED_WINDOW)).accessToken;
   const { client: b } = await gw.createClient('window', { scopes: MASKED_WINDOW });
   windowB = (await gw.services.tokens.issue(b, MASKED_WINDOW)).accessToken;
-  department = await gw.tokenFor('department', ['subjects:read'], { departmentCode: 'NRB' });
+  department = await gw.tokenFor('department', ['subjects:read'], { departmentCode: 'PSB' });
   const resolved = await gw.request('/v1/subjects/resolve', {
     method: 'POST',
     headers: bearer(windowA, { ...json, 'onewindow-purpose': 'case_acceptance' }),

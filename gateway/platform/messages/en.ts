@@ -344,6 +344,7 @@ export const problemDetailsEn = {
   'subject.name_mismatch': 'Check the spelling of the name against the identity document.',
   'subject.client_without_department': 'This department client has no department code.',
   'subject.link_own_department': 'A department links identifiers of its own department only.',
+  'subject.lookup_own_department': 'A department looks up identifiers of its own department only.',
   'subject.name_department': 'Name the department whose identifier this is.',
   'subject.link_taken': 'This department identifier is already linked to another subject.',
   'subject.no_link': 'No subject is linked to this department identifier.',

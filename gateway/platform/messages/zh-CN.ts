@@ -315,6 +315,7 @@ export const problemDetailsZh = {
   'subject.name_mismatch': '请对照身份证件核对姓名的写法。',
   'subject.client_without_department': '该部门客户端没有部门代码。',
   'subject.link_own_department': '部门只能关联本部门的标识。',
+  'subject.lookup_own_department': '部门只能按本部门的标识查找。',
   'subject.name_department': '请注明这是哪个部门的标识。',
   'subject.link_taken': '该部门标识已关联到另一个主体。',
   'subject.no_link': '没有主体关联到该部门标识。',
