@@ -140,6 +140,8 @@ interface Settings {
   nrbPollMs: number;
   poolSize: number;
   gatewayLogLevel: 'info' | 'warn';
+  /** BENCH_CPU_PROFILE=1: each gateway writes a V8 CPU profile into the run's folder when it stops. */
+  cpuProfile: boolean;
   drainSeconds: number;
   timeoutSeconds: number;
   postgresAdminUrl: string;
@@ -194,6 +196,7 @@ function settingsFromEnv(): Settings {
     nrbPollMs: integerFromEnv('LOAD_NRB_POLL_MS', 200, 1, 2000),
     poolSize: integerFromEnv('LOAD_POOL_SIZE', 10, 1, 200),
     gatewayLogLevel: logLevel,
+    cpuProfile: process.env.BENCH_CPU_PROFILE === '1',
     drainSeconds: integerFromEnv('LOAD_DRAIN_SECONDS', 30, 1, 600),
     timeoutSeconds: integerFromEnv('LOAD_TIMEOUT_SECONDS', 20, 1, 120),
     postgresAdminUrl,
@@ -254,6 +257,7 @@ async function startGatewayInstance(
     root: ROOT,
     entry,
     logFile: join(workDir, `gateway-${index + 1}.log`),
+    ...(settings.cpuProfile ? { cpuProfileDir: join(workDir, `profile-gateway-${index + 1}`) } : {}),
     env: {
       ...env,
       PORT: String(port),
@@ -1459,6 +1463,10 @@ async function main(): Promise<number> {
       `${JSON.stringify({ startedAt, finishedAt: new Date(), settings, environment, results, deliveries, departmentCalls }, null, 2)}\n`,
     );
     console.log(`Written ${file}`);
+    if (settings.cpuProfile) {
+      run.keepWorkDir();
+      console.log(`CPU profiles kept in ${workDir}/profile-gateway-*`);
+    }
     // A MISS is a finding printed above, not a failed run (as in the other benchmarks).
     return 0;
   } catch (error) {

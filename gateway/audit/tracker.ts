@@ -132,11 +132,20 @@ function departmentOfActor(actorClientId: string): string | null {
 }
 
 /**
- * The kinds of data an entry lists, for the citizen: field names and categories, without the
- * internal references some entries carry (material, grant and request ids, resources).
+ * Prefixed fields a citizen may read: who received their data and in which role. Every other
+ * prefixed field is an internal reference (material, delivery, grant and request ids, another
+ * holder's subject id, operators, routes): withheld by default, so a reference added later to an
+ * entry does not reach the citizen unless it is listed here.
  */
+const CITIZEN_READABLE_PREFIXES: ReadonlySet<string> = new Set(['department', 'departments', 'party']);
+
+/** The kinds of data an entry lists, for the citizen: field names and categories, no internal references. */
 function dataCategories(fields: readonly string[]): string[] {
-  const internal =
-    /^(material|grant|access_request|client|contract|resource|supersedes|change|from|to|refused|withheld|result):/;
-  return [...new Set(fields.filter((field) => !internal.test(field)).map((field) => field.replace(/:masked$/, '')))];
+  const readable = (field: string) => {
+    const colon = field.indexOf(':');
+    // `identifier:masked` is a category as shown masked, not a reference.
+    if (colon === -1 || field.endsWith(':masked')) return true;
+    return CITIZEN_READABLE_PREFIXES.has(field.slice(0, colon));
+  };
+  return [...new Set(fields.filter(readable).map((field) => field.replace(/:masked$/, '')))];
 }
