@@ -199,6 +199,8 @@ interface Submission {
   request: CaseSubmissionRequest;
   submittedAt: Date;
   subjectId: string;
+  /** The case's parties: each received with the case, so each has the delivery on their own record. */
+  parties: { subjectId: string; role: string; materialTypes: string[] }[];
   submitter: { clientId: string; kind: ClientKind; operatorId: string | null };
 }
 
@@ -550,6 +552,13 @@ export class DeliveryWorker {
       },
       submittedAt: row.submittedAt ?? row.openedAt,
       subjectId: row.subjectId,
+      parties: partyRows.map((party) => ({
+        subjectId: party.subjectId,
+        role: party.role,
+        materialTypes: [
+          ...new Set(attached.filter((material) => material.partySubjectId === party.subjectId).map((m) => m.typeCode)),
+        ],
+      })),
       submitter: { clientId: row.clientId, kind: row.clientKind ?? 'window', operatorId: row.operatorId },
     };
   }
@@ -988,21 +997,54 @@ interface StatusCheck {
  * disclosure on behalf of the client that submitted the case, recorded in the same statement as
  * the delivery so the subject's data tracker shows it.
  */
-function disclosureOf(claim: ClaimedDelivery, submission: Submission) {
-  return {
-    actor: { clientId: submission.submitter.clientId, kind: submission.submitter.kind },
+/**
+ * The audit entries of a delivery: the applicant's, and one per party, since each party's identity
+ * (and their materials) went to the department with the case.
+ */
+function disclosuresOf(claim: ClaimedDelivery, submission: Submission) {
+  const common = {
+    actor_client_id: submission.submitter.clientId,
+    actor_kind: submission.submitter.kind,
     // As every audit entry keeps it (gateway/audit/record.ts): identifier-shaped text masked.
-    operatorId: maskIdentifiersInNote(submission.submitter.operatorId),
+    operator_id: maskIdentifiersInNote(submission.submitter.operatorId),
     action: 'case.deliver',
-    subjectRef: submission.subjectId,
-    fields: ['identifier', 'name', 'form', `department:${claim.departmentCode}`, `delivery:${claim.id}`],
-    materialTypes: [...new Set(submission.request.materials.map((material) => material.typeCode))],
     purpose: 'case_acceptance',
-    caseRef: submission.request.caseNumber,
+    case_ref: submission.request.caseNumber,
     outcome: 'allowed' as const,
-    requestId: `${claim.id}.${claim.attempts}`,
+    request_id: `${claim.id}.${claim.attempts}`,
   };
+  const occurredAt = new Date().toISOString();
+  const delivered = [`department:${claim.departmentCode}`, `delivery:${claim.id}`];
+  return [
+    {
+      ...common,
+      entry_id: newAuditEntryId(),
+      occurred_at: occurredAt,
+      subject_ref: submission.subjectId,
+      fields: ['identifier', 'name', 'form', ...delivered],
+      material_types: [...new Set(submission.request.materials.map((material) => material.typeCode))],
+    },
+    ...submission.parties.map((party) => ({
+      ...common,
+      entry_id: newAuditEntryId(),
+      occurred_at: occurredAt,
+      subject_ref: party.subjectId,
+      fields: ['identifier', 'name', `party:${party.role}`, ...delivered],
+      material_types: party.materialTypes,
+    })),
+  ];
 }
+
+/** Inserts the audit entries of the acknowledged deliveries (`acked` rows carrying `audits`, joined to `updated`). */
+const DELIVERY_AUDIT_INSERT = sql`
+      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
+      select e.entry_id, e.occurred_at, e.actor_client_id, e.actor_kind, e.operator_id, e.action, e.subject_ref,
+             array(select jsonb_array_elements_text(e.fields)), array(select jsonb_array_elements_text(e.material_types)),
+             e.purpose, e.case_ref, e.outcome, e.request_id
+        from acked a join updated u on u.id = a.id
+       cross join jsonb_to_recordset(a.audits) as e(
+             entry_id text, occurred_at timestamptz, actor_client_id text, actor_kind text, operator_id text, action text,
+             subject_ref text, fields jsonb, material_types jsonb, purpose text, case_ref text, outcome text, request_id text)`;
 
 /**
  * Records a delivery the department acknowledged, in ONE statement (one round trip, atomic): the
@@ -1017,7 +1059,6 @@ async function recordDelivered(
   receipt: CaseSubmissionReceipt,
   submission: Submission,
 ): Promise<boolean> {
-  const disclosure = disclosureOf(claim, submission);
   const detail = {
     deliveryId: claim.id,
     departmentReference: receipt.departmentReference,
@@ -1026,7 +1067,9 @@ async function recordDelivered(
     worker: owner,
   };
   const result = await db.execute(sql`
-    with updated as (
+    with acked as (
+      select ${claim.id}::text as id, ${JSON.stringify(disclosuresOf(claim, submission))}::jsonb as audits
+    ), updated as (
       update deliveries
          set status = 'delivered', department_reference = ${receipt.departmentReference}, delivered_at = now(),
              -- The first status query comes one poll interval after the acknowledgement.
@@ -1036,13 +1079,7 @@ async function recordDelivered(
     ), event as (
       insert into case_events (case_id, kind, department_code, detail)
       select ${claim.caseId}, 'delivered', ${claim.departmentCode}, ${JSON.stringify(detail)}::jsonb from updated
-    ), audit as (
-      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
-      select ${newAuditEntryId()}, ${new Date().toISOString()}::timestamptz, ${disclosure.actor.clientId}, ${disclosure.actor.kind}, ${disclosure.operatorId},
-             ${disclosure.action}, ${disclosure.subjectRef}, array(select jsonb_array_elements_text(${JSON.stringify(disclosure.fields)}::jsonb)),
-             array(select jsonb_array_elements_text(${JSON.stringify(disclosure.materialTypes)}::jsonb)),
-             ${disclosure.purpose}, ${disclosure.caseRef}, ${disclosure.outcome}, ${disclosure.requestId}
-        from updated
+    ), audit as (${DELIVERY_AUDIT_INSERT}
     )
     select count(*)::int as delivered from updated`);
   return Number(rowsOf<{ delivered: number }>(result)[0]?.delivered ?? 0) > 0;
@@ -1058,42 +1095,25 @@ async function recordDeliveredMany(
   acks: readonly Pick<PendingAck, 'claim' | 'receipt' | 'submission'>[],
   owner: string,
 ): Promise<Set<string>> {
-  const rows = acks.map(({ claim, receipt, submission }) => {
-    const disclosure = disclosureOf(claim, submission);
-    return {
-      id: claim.id,
+  const rows = acks.map(({ claim, receipt, submission }) => ({
+    id: claim.id,
+    attempts: claim.attempts,
+    case_id: claim.caseId,
+    department_code: claim.departmentCode,
+    department_reference: receipt.departmentReference,
+    detail: {
+      deliveryId: claim.id,
+      departmentReference: receipt.departmentReference,
       attempts: claim.attempts,
-      case_id: claim.caseId,
-      department_code: claim.departmentCode,
-      department_reference: receipt.departmentReference,
-      detail: {
-        deliveryId: claim.id,
-        departmentReference: receipt.departmentReference,
-        attempts: claim.attempts,
-        duplicate: receipt.duplicate,
-        worker: owner,
-      },
-      entry_id: newAuditEntryId(),
-      occurred_at: new Date().toISOString(),
-      actor_client_id: disclosure.actor.clientId,
-      actor_kind: disclosure.actor.kind,
-      operator_id: disclosure.operatorId,
-      action: disclosure.action,
-      subject_ref: disclosure.subjectRef,
-      fields: disclosure.fields,
-      material_types: disclosure.materialTypes,
-      purpose: disclosure.purpose,
-      case_ref: disclosure.caseRef,
-      outcome: disclosure.outcome,
-      request_id: disclosure.requestId,
-    };
-  });
+      duplicate: receipt.duplicate,
+      worker: owner,
+    },
+    audits: disclosuresOf(claim, submission),
+  }));
   const result = await db.execute(sql`
     with acked as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as a(
-        id text, attempts int, case_id text, department_code text, department_reference text, detail jsonb,
-        entry_id text, occurred_at timestamptz, actor_client_id text, actor_kind text, operator_id text, action text,
-        subject_ref text, fields jsonb, material_types jsonb, purpose text, case_ref text, outcome text, request_id text)
+        id text, attempts int, case_id text, department_code text, department_reference text, detail jsonb, audits jsonb)
     ), updated as (
       update deliveries d
          set status = 'delivered', department_reference = a.department_reference, delivered_at = now(),
@@ -1105,12 +1125,7 @@ async function recordDeliveredMany(
     ), event as (
       insert into case_events (case_id, kind, department_code, detail)
       select a.case_id, 'delivered', a.department_code, a.detail from acked a join updated u on u.id = a.id
-    ), audit as (
-      insert into audit_entries (entry_id, occurred_at, actor_client_id, actor_kind, operator_id, action, subject_ref, fields, material_types, purpose, case_ref, outcome, request_id)
-      select a.entry_id, a.occurred_at, a.actor_client_id, a.actor_kind, a.operator_id, a.action, a.subject_ref,
-             array(select jsonb_array_elements_text(a.fields)), array(select jsonb_array_elements_text(a.material_types)),
-             a.purpose, a.case_ref, a.outcome, a.request_id
-        from acked a join updated u on u.id = a.id
+    ), audit as (${DELIVERY_AUDIT_INSERT}
     )
     select id from updated`);
   return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));

@@ -432,11 +432,12 @@ export const selectSubmittedCases = reusableStatement<
  */
 export const selectSubmittedMaterials = reusableStatement<
   { caseIds: string[] },
-  { caseId: string; typeCode: string; sha256: string; mediaType: string; size: number }[]
+  { caseId: string; partySubjectId: string | null; typeCode: string; sha256: string; mediaType: string; size: number }[]
 >((on) =>
   on
     .select({
       caseId: caseMaterials.caseId,
+      partySubjectId: caseMaterials.partySubjectId,
       typeCode: materials.typeCode,
       sha256: materials.contentSha256,
       mediaType: materials.mediaType,
