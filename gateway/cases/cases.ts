@@ -736,8 +736,17 @@ async function caseView(
     contact: row.contactMobile ? { mobile: maskMobile(row.contactMobile) } : null,
     result: resultRow ? windowResultView(resultRow) : null,
   };
-  if (!(visible.decision && readsForOversight(visible.decision))) return view;
-  return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
+  if (visible.decision && readsForOversight(visible.decision))
+    return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
+  // The form repeats the applicant's and parties' names and ID numbers (a buyer's 「transferee」): a
+  // caller who sees subjects masked sees them masked here too.
+  const unmask = await visible.context.access.decide(tx, 'subject.unmask', {
+    kind: 'subject',
+    subjectId: row.subjectId,
+  });
+  if (unmask.allowed) return view;
+  const names = await namesInCase(tx, visible.context.access.protection, row.id);
+  return { ...view, form: maskPersonalJson(view.form, names) as Record<string, unknown> };
 }
 
 /**
