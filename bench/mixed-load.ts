@@ -24,8 +24,12 @@
  * baseline (same connections, same load generator, in interleaved slices of the same run); per
  * gateway instance RSS, heap used and event-loop delay, scraped from its /metrics every second;
  * where the CPU went (gateways, PostgreSQL, simulators, load generator, other processes).
+ * The gateways run as deployed (the Dockerfile's `node dist/gateway/main.js`), built from this
+ * checkout at the start (`npm run build`); LOAD_GATEWAY_BUILD=source runs gateway/main.ts through
+ * tsx instead, whose loader and source maps cost ~75 MiB of RSS more per instance.
  * See bench/README.md, "Mixed load (bench:load)", for the knobs and how to read the output.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -140,6 +144,8 @@ interface Settings {
   nrbPollMs: number;
   poolSize: number;
   gatewayLogLevel: 'info' | 'warn';
+  /** `dist`: the production build (built at the start); `source`: gateway/main.ts through tsx. */
+  gatewayBuild: 'dist' | 'source';
   /** BENCH_CPU_PROFILE=1: each gateway writes a V8 CPU profile into the run's folder when it stops. */
   cpuProfile: boolean;
   drainSeconds: number;
@@ -184,6 +190,9 @@ function settingsFromEnv(): Settings {
   const logLevel = process.env.LOAD_GATEWAY_LOG_LEVEL ?? 'info';
   const instanceCounts = instanceCountsFromEnv();
   if (logLevel !== 'info' && logLevel !== 'warn') throw new Error('LOAD_GATEWAY_LOG_LEVEL must be info or warn');
+  const gatewayBuild = process.env.LOAD_GATEWAY_BUILD ?? 'dist';
+  if (gatewayBuild !== 'dist' && gatewayBuild !== 'source')
+    throw new Error('LOAD_GATEWAY_BUILD must be dist or source');
   return {
     instanceCounts,
     mix: mixFromEnv(),
@@ -197,6 +206,7 @@ function settingsFromEnv(): Settings {
     poolSize: integerFromEnv('LOAD_POOL_SIZE', 10, 1, 200),
     gatewayLogLevel: logLevel,
     cpuProfile: process.env.BENCH_CPU_PROFILE === '1',
+    gatewayBuild: gatewayBuild === 'source' ? 'source' : 'dist',
     drainSeconds: integerFromEnv('LOAD_DRAIN_SECONDS', 30, 1, 600),
     timeoutSeconds: integerFromEnv('LOAD_TIMEOUT_SECONDS', 20, 1, 120),
     postgresAdminUrl,
@@ -250,8 +260,11 @@ async function startGatewayInstance(
   const url = `http://${HOST}:${port}`;
   // Started through a link in the run's folder, so its command line names no `gateway/main.ts`:
   // something on the shared machine signals processes by that name (see bench/certificates.ts).
-  const entry = join(workDir, 'onewindow-load-gateway.ts');
-  if (!existsSync(entry)) symlinkSync(join(ROOT, 'gateway/main.ts'), entry);
+  const [entry, target] =
+    settings.gatewayBuild === 'dist'
+      ? [join(workDir, 'onewindow-load-gateway.js'), join(ROOT, 'dist/gateway/main.js')]
+      : [join(workDir, 'onewindow-load-gateway.ts'), join(ROOT, 'gateway/main.ts')];
+  if (!existsSync(entry)) symlinkSync(target, entry);
   const server = spawnServer({
     name: `gateway ${index + 1}`,
     root: ROOT,
@@ -1277,7 +1290,7 @@ async function main(): Promise<number> {
         .join(', ')}); ` +
       `${settings.warmupSeconds} s warm-up, then per instance count ${settings.durationSeconds} s mix + ` +
       `${settings.baselineSeconds} s baseline in ${settings.rounds} round(s); ` +
-      `gateway LOG_LEVEL=${settings.gatewayLogLevel}`,
+      `gateway LOG_LEVEL=${settings.gatewayLogLevel}, run from ${settings.gatewayBuild === 'dist' ? 'dist/ (the production build)' : 'source (tsx)'}`,
   );
   const started = performance.now();
   let servers: Servers | undefined;
@@ -1308,6 +1321,12 @@ async function main(): Promise<number> {
           .join(', ')}`,
     );
 
+    if (settings.gatewayBuild === 'dist') {
+      const building = performance.now();
+      // As the image is built: the gateway and adapters compiled to dist/ with their run-time files.
+      execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'ignore' });
+      console.log(`  gateway built to dist/ (${((performance.now() - building) / 1000).toFixed(1)} s)`);
+    }
     const metricsToken = randomBytes(24).toString('hex');
     servers = await startServers(settings, workDir, database.url, metricsToken);
     const { gateways, bare, simulators } = servers;
