@@ -739,7 +739,10 @@ async function caseView(
   if (visible.decision && readsForOversight(visible.decision))
     return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
   // The form repeats the applicant's and parties' names and ID numbers (a buyer's 「transferee」): a
-  // caller who sees subjects masked sees them masked here too.
+  // caller who sees subjects masked sees them masked here too, but for the window system that
+  // opened the case, which typed them (and whose every answer on the case path would otherwise
+  // read the names again).
+  if (row.clientId === visible.context.principal.clientId) return view;
   const unmask = await visible.context.access.decide(tx, 'subject.unmask', {
     kind: 'subject',
     subjectId: row.subjectId,

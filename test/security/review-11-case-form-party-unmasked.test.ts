@@ -18,6 +18,7 @@ import { startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simul
 import { startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { fixedClock } from '../../gateway/platform/clock.js';
+import { seedDelivery } from '../../gateway/supervision/test-fixtures.js';
 import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway, ok } from '../harness.js';
 import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
 
@@ -95,12 +96,22 @@ describe("review 11: a case's form does not unmask its parties for a caller with
     expect(text).not.toContain(LI_MEI.name);
   });
 
-  it("the case read by that token does not show the buyer's full ID number and name", async () => {
+  it("a department the case was delivered to, without subjects:unmask, reads the buyer's ID number and name masked", async () => {
+    await seedDelivery(gw.services.db, caseId, { department: 'NRB', status: 'delivered' });
+    const nrbToken = await gw.tokenFor('department', ['cases:read'], { departmentCode: 'NRB' });
+    const view = await ok<{ form: { transferee: { name: string; idNumber: string } } }>(
+      await call(nrbToken, `/v1/cases/${caseId}`, undefined, purpose),
+    );
+    // Before: { name: '李梅', idNumber: '330106198503150120' }.
+    expect(view.form.transferee.idNumber).toBe('330106********0120');
+    expect(view.form.transferee.name).not.toBe(LI_MEI.name);
+    expect(JSON.stringify(view)).not.toContain(LI_MEI.identifier);
+  });
+
+  it('control: the window system that opened the case reads the form as it typed it', async () => {
     const view = await ok<{ form: { transferee: { name: string; idNumber: string } } }>(
       await call(maskedToken, `/v1/cases/${caseId}`, undefined, purpose),
     );
-    // Today: { name: '李梅', idNumber: '330106198503150120' }.
-    expect(view.form.transferee.idNumber).not.toBe(LI_MEI.identifier);
-    expect(view.form.transferee.name).not.toBe(LI_MEI.name);
+    expect(view.form.transferee).toEqual({ name: LI_MEI.name, idNumber: LI_MEI.identifier });
   });
 });
