@@ -858,21 +858,78 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
 }
 
 /** The case's attached materials the caller may read through it, by id. */
-async function attachedMaterials(
+/**
+ * The materials a timeline's events name that the caller may read, by id. Only those still
+ * attached to the case are read through it (a department it was delivered to reads what it was
+ * sent); one replaced before, or a result filed elsewhere, is decided on its own terms.
+ */
+async function timelineMaterials(
   tx: Queryable,
   visible: Pick<VisibleCase, 'facts' | 'context'>,
+  caseId: string,
   ids: readonly string[],
 ): Promise<Map<string, MaterialRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx
-    .select()
-    .from(materials)
-    .where(inArray(materials.id, [...new Set(ids)]));
-  return new Map(
-    (await visibleMaterials(tx, visible.context.access, rows, visible.facts)).map((material) => [
-      material.id,
-      material,
-    ]),
+  const [rows, attachedRows] = await Promise.all([
+    tx
+      .select()
+      .from(materials)
+      .where(inArray(materials.id, [...new Set(ids)])),
+    tx.select({ materialId: caseMaterials.materialId }).from(caseMaterials).where(eq(caseMaterials.caseId, caseId)),
+  ]);
+  const attached = new Set(attachedRows.map((row) => row.materialId));
+  const access = visible.context.access;
+  const readable = [
+    ...(await visibleMaterials(
+      tx,
+      access,
+      rows.filter((row) => attached.has(row.id)),
+      visible.facts,
+    )),
+    ...(await visibleMaterials(
+      tx,
+      access,
+      rows.filter((row) => !attached.has(row.id)),
+    )),
+  ];
+  return new Map(readable.map((material) => [material.id, material]));
+}
+
+/**
+ * A party's materials shown with a case are a use of that party's data: on the party's own record
+ * too, so each buyer's access log shows who saw their ID card and why.
+ */
+async function auditOthersMaterials(
+  tx: Queryable,
+  visible: Pick<VisibleCase, 'context' | 'decision' | 'row'>,
+  action: string,
+  shown: readonly { subjectId: string; typeCode: string }[],
+): Promise<void> {
+  const typesBySubject = new Map<string, string[]>();
+  for (const { subjectId, typeCode } of shown) {
+    if (subjectId === visible.row.subjectId) continue;
+    typesBySubject.set(subjectId, [...(typesBySubject.get(subjectId) ?? []), typeCode]);
+  }
+  // Issued together (each statement is sent when issued), so a caller may queue its commit behind them.
+  await Promise.all(
+    [...typesBySubject].map(([subjectId, materialTypes]) =>
+      auditAccess(tx, visible.context, {
+        decision: visible.decision,
+        action,
+        subjectId,
+        fields: ['materials'],
+        materialTypes,
+      }),
+    ),
+  );
+}
+
+/** The party materials of a case view, as `auditOthersMaterials` takes them. */
+function partyMaterialsShown(view: CaseView): { subjectId: string; typeCode: string }[] {
+  return view.notice.entries.flatMap((entry) =>
+    entry.material && entry.partySubjectId !== null
+      ? [{ subjectId: entry.partySubjectId, typeCode: entry.material.typeCode }]
+      : [],
   );
 }
 
@@ -891,24 +948,7 @@ async function auditCaseView(
     fields,
     materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
   });
-  // A party's materials shown in the case are a use of that party's data: on the party's own record
-  // too, so each buyer's access log shows who saw their ID card and why.
-  const partyMaterialTypes = new Map<string, string[]>();
-  for (const entry of view.notice.entries) {
-    if (!entry.material || entry.partySubjectId === null || entry.partySubjectId === visible.row.subjectId) continue;
-    const types = partyMaterialTypes.get(entry.partySubjectId) ?? [];
-    types.push(entry.material.typeCode);
-    partyMaterialTypes.set(entry.partySubjectId, types);
-  }
-  for (const [subjectId, materialTypes] of partyMaterialTypes) {
-    await auditAccess(tx, visible.context, {
-      decision: visible.decision,
-      action,
-      subjectId,
-      fields: ['materials'],
-      materialTypes,
-    });
-  }
+  await auditOthersMaterials(tx, visible, action, partyMaterialsShown(view));
 }
 
 async function addEvent(
@@ -1343,7 +1383,7 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
       const mentioned = rows.flatMap((row) =>
         typeof row.detail['materialId'] === 'string' ? [row.detail['materialId']] : [],
       );
-      const readable = await attachedMaterials(tx, visible, mentioned);
+      const readable = await timelineMaterials(tx, visible, caseId, mentioned);
       const oversight = readsForOversight(visible.decision)
         ? {
             names: await namesInCase(tx, visible.context.access.protection, caseId),
@@ -1362,6 +1402,8 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
         fields: ['timeline'],
         materialTypes: [...readable.values()].map((material) => material.typeCode),
       });
+      // A party's (or a result's other holder's) materials named on the timeline: on their record too.
+      await auditOthersMaterials(tx, visible, 'case.timeline', [...readable.values()]);
       return events;
     }),
   );
@@ -2018,6 +2060,7 @@ export async function submitCase(
           ...auditEntryValues(disclosureEntry(visible.context, disclosure)),
         }),
         ...deferring(),
+        auditOthersMaterials(tx, visible, 'case.submit', partyMaterialsShown(view)),
       ]).then(([updated]) => ({ updated: updated.length > 0 }))
     : Promise.all([
         markCaseSubmitted(tx, submittedValues),
@@ -2030,6 +2073,7 @@ export async function submitCase(
           ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
           : []),
         auditAccess(tx, visible.context, disclosure),
+        auditOthersMaterials(tx, visible, 'case.submit', partyMaterialsShown(view)),
       ]).then(([[submitted], inserted]) => ({ submitted, inserted: inserted as DeliveryRow[] }));
   // The answer from what is written, without reading it back.
   const entries = parts.entries.map((entry) => {
