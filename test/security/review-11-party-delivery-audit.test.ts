@@ -15,54 +15,33 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAmrEnterpriseSimulator } from '../../adapters/amr-enterprise/simulator.js';
-import { startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
-import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { auditEntries, deliveries } from '../../gateway/db/schema.js';
-import { fixedClock } from '../../gateway/platform/clock.js';
-import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway, ok } from '../harness.js';
-import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
+import { type TestGateway, ok } from '../harness.js';
+import {
+  type Call,
+  COMPANY,
+  LI_MEI,
+  type LicenceReissueStage,
+  PURPOSE,
+  licenceReissueStage,
+} from '../support/licence-reissue.js';
 
-const LI_MEI = { identifier: '330106198503150120', name: '李梅' };
-const COMPANY = { identifier: '91330106MA2B7K1Q20', name: '杭州西湖云栖科技有限公司' };
-const purpose = { 'onewindow-purpose': 'case_acceptance' };
+const purpose = PURPOSE;
 
-let psb: RunningSimulator;
-let amr: RunningSimulator;
+let stage: LicenceReissueStage;
 let gw: TestGateway;
-let token = '';
 
-async function call(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return gw.request(path, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: bearer(token, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }),
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
+const call: Call = (...args) => stage.call(...args);
 
-async function resolved(identifierType: string, who: { identifier: string; name: string }): Promise<string> {
-  const response = await call('/v1/subjects/resolve', { identifierType, ...who }, purpose);
-  if (response.status !== 200 && response.status !== 201) throw new Error(await response.text());
-  return ((await response.json()) as { id: string }).id;
-}
+const resolved: LicenceReissueStage['resolve'] = (identifierType, who) => stage.resolve(identifierType, who);
 
 beforeAll(async () => {
-  psb = await startPsbPopulationSimulator();
-  amr = await startAmrEnterpriseSimulator();
-  gw = await createTestGateway(
-    {
-      DEPARTMENTS_JSON: simulatedDepartmentsJson({ psb: psb.url, amr: amr.url }),
-      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_WORKER: 'false',
-    },
-    { clock: fixedClock('2026-12-18T02:00:00.000Z') },
-  );
-  token = (await caseWindow(gw, ['psb.population', 'amr.enterprise'], [...CASE_WINDOW_SCOPES])).token;
+  stage = await licenceReissueStage();
+  ({ gw } = stage);
 });
 
 afterAll(async () => {
-  await gw?.close();
-  await Promise.all([psb?.close(), amr?.close()]);
+  await stage?.close();
 });
 
 describe("a case delivered with a party: the party's identity goes to the department", () => {

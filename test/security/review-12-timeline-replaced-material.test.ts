@@ -7,32 +7,26 @@
  * delivered department read any material asked about "via the case", attached now or not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAmrEnterpriseSimulator } from '../../adapters/amr-enterprise/simulator.js';
-import { startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
-import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
-import { fixedClock } from '../../gateway/platform/clock.js';
-import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway, ok } from '../harness.js';
+import { type TestGateway, bearer, ok } from '../harness.js';
 import { pdfDocument } from '../fixtures/documents.js';
-import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
+import {
+  type Call,
+  COMPANY,
+  type LicenceReissueStage,
+  PURPOSE,
+  licenceReissueStage,
+} from '../support/licence-reissue.js';
 
-const COMPANY = { identifier: '91330106MA2B7K1Q20', name: '杭州西湖云栖科技有限公司' };
-const purpose = { 'onewindow-purpose': 'case_acceptance' };
+const purpose = PURPOSE;
 
-let psb: RunningSimulator;
-let amr: RunningSimulator;
+let stage: LicenceReissueStage;
 let gw: TestGateway;
 let token = '';
 let caseId = '';
 let replacedId = '';
 let keptId = '';
 
-async function call(path: string, body?: unknown, headers: Record<string, string> = {}, as = token): Promise<Response> {
-  return gw.request(path, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: bearer(as, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }),
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
+const call: Call = (...args) => stage.call(...args);
 
 async function upload(subjectId: string, label: string): Promise<string> {
   const response = await gw.request(`/v1/subjects/${subjectId}/materials?typeCode=power_of_attorney`, {
@@ -44,17 +38,8 @@ async function upload(subjectId: string, label: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  psb = await startPsbPopulationSimulator();
-  amr = await startAmrEnterpriseSimulator();
-  gw = await createTestGateway(
-    {
-      DEPARTMENTS_JSON: simulatedDepartmentsJson({ psb: psb.url, amr: amr.url }),
-      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_WORKER: 'false',
-    },
-    { clock: fixedClock('2026-12-18T02:00:00.000Z') },
-  );
-  token = (await caseWindow(gw, ['psb.population', 'amr.enterprise'], [...CASE_WINDOW_SCOPES])).token;
+  stage = await licenceReissueStage();
+  ({ gw, token } = stage);
   const resolved = await call('/v1/subjects/resolve', { identifierType: 'credit_code', ...COMPANY }, purpose);
   const company = ((await resolved.json()) as { id: string }).id;
   const opened = await ok<{ id: string }>(
@@ -73,8 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gw?.close();
-  await Promise.all([psb?.close(), amr?.close()]);
+  await stage?.close();
 });
 
 describe('review 12: a replaced material on the timeline of a delivered department', () => {
