@@ -35,6 +35,7 @@ import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 import type { CertificateClaims, EnvelopeCache } from './envelope.js';
 import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
@@ -170,9 +171,17 @@ function emptyAnswer(
     fetchedAt: null,
     checkedAt: null,
     envelope: null,
-    error: error ? { code: error.code, message: error.message } : null,
+    error: error ? answerError(error) : null,
     choices: null,
   };
+}
+
+/**
+ * A per-type error as the answer carries it: its text masked as a problem document's is (a
+ * department's words, or a number the caller sent, may quote an ID number or a mobile).
+ */
+export function answerError(error: ApiError): { code: string; message: string } {
+  return { code: error.code, message: maskPersonalText(error.message) };
 }
 
 /** The instant after which a copy last confirmed then is fresh at `now`; null when the type is never served from storage. */
@@ -595,7 +604,7 @@ async function departmentFailed(
     // A jointly held copy served while the department is down is a read of every holder's record too.
     await auditCoHolderRead(context, plan.stored, subjectId, plan, action);
     const answer = await answerFor(context, plan.stored, plan, { source: 'stored', stale, unmask });
-    return { ...answer, error: { code: error.code, message: error.message } };
+    return { ...answer, error: answerError(error) };
   }
   await auditCertificate(context.db, context, subjectId, plan, 'failed', [
     `department:${plan.provider.code}`,
