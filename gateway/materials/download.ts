@@ -18,7 +18,6 @@ import type { AppEnv } from '../platform/context.js';
 import { formatContentDigest } from '../platform/content-digest.js';
 import { ApiError, message } from '../platform/errors.js';
 import { contentRangeHeader, decideRange, unsatisfiedRangeHeader } from '../platform/http-range.js';
-import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import {
   type ConditionalRequestHeaders,
   evaluatePreconditions,
@@ -26,7 +25,7 @@ import {
   strongEtagForDigest,
 } from '../platform/preconditions.js';
 import { BlobCorruptError, type BlobStore, type ByteRange } from './blob-store.js';
-import { type MaterialRow, readMaterial } from './materials.js';
+import { type MaterialRow, materialFileName, readMaterial } from './materials.js';
 
 const EXTENSIONS: Record<string, string> = {
   'application/pdf': 'pdf',
@@ -36,10 +35,13 @@ const EXTENSIONS: Record<string, string> = {
 };
 
 /** RFC 6266 attachment with an ASCII fallback name and the real name in RFC 8187 encoding. */
-export function attachmentDisposition(row: Pick<MaterialRow, 'id' | 'fileName' | 'mediaType'>): string {
+export function attachmentDisposition(
+  row: Pick<MaterialRow, 'id' | 'fileName' | 'mediaType'>,
+  names: readonly string[] = [],
+): string {
   const fallback = `${row.id}.${EXTENSIONS[row.mediaType] ?? 'bin'}`;
   // Masked as the material's view masks it: headers end up in proxy logs and download histories.
-  const fileName = maskIdentifiersInNote(row.fileName);
+  const fileName = materialFileName(row, names);
   if (!fileName) return `attachment; filename="${fallback}"`;
   const encoded = encodeURIComponent(fileName).replace(
     /['()*]/g,
@@ -106,7 +108,7 @@ export async function downloadMaterial(
   subjectId: string,
   materialId: string,
 ): Promise<Response> {
-  const row = await readMaterial(context, subjectId, materialId, 'material.download');
+  const { row, names } = await readMaterial(context, subjectId, materialId, 'material.download');
   const { blobStore, logger } = c.get('services');
   const etag = strongEtagForDigest(row.contentSha256);
   const lastModified = row.createdAt;
@@ -142,7 +144,7 @@ export async function downloadMaterial(
     );
   }
   headers.set('Content-Type', row.mediaType);
-  headers.set('Content-Disposition', attachmentDisposition(row));
+  headers.set('Content-Disposition', attachmentDisposition(row, names));
   headers.set('X-Content-Type-Options', 'nosniff');
   const partial = range.kind === 'partial';
   if (partial) headers.set('Content-Range', contentRangeHeader(range, size));

@@ -20,6 +20,7 @@ import { certificates, materials, subjects } from '../db/schema.js';
 import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
+import { openSubjectValues } from '../identity/subjects.js';
 import { maskIdentifiersInNote, maskPersonalText } from '../platform/identifier-masking.js';
 import { type MaterialTypeRow, findMaterialTypes, requireMaterialType } from './catalogue.js';
 import { addDays, chinaToday } from './dates.js';
@@ -60,7 +61,15 @@ export function statusOn(row: Pick<MaterialRow, 'status' | 'validUntil'>, date: 
   return row.validUntil !== null && row.validUntil < date ? 'expired' : 'valid';
 }
 
-export function materialView(row: MaterialRow, today: string = chinaToday()): MaterialView {
+/**
+ * `names`: the subject's name when the caller sees the subject masked (`namesMaskedFor`), masked
+ * wherever the material's free text repeats it (a scan named 「欧阳娜娜-身份证.pdf」).
+ */
+export function materialView(
+  row: MaterialRow,
+  today: string = chinaToday(),
+  names: readonly string[] = [],
+): MaterialView {
   return {
     id: row.id,
     subjectId: row.subjectId,
@@ -73,8 +82,8 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
       sm3: row.contentSm3,
       size: row.contentSize,
       mediaType: row.mediaType,
-      // Typed in by whoever handed it in: an ID number in it is masked like any other.
-      fileName: maskIdentifiersInNote(row.fileName),
+      // Typed in by whoever handed it in: an ID number, a mobile or the subject's name in it is masked.
+      fileName: materialFileName(row, names),
     },
     provenance: {
       kind: row.provenance,
@@ -93,7 +102,7 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
       row.revokedAt && row.revokedReason && row.revokedByClientId
         ? {
             at: row.revokedAt.toISOString(),
-            reason: maskPersonalText(row.revokedReason),
+            reason: maskPersonalText(row.revokedReason, names),
             by: row.revokedByClientId,
           }
         : null,
@@ -102,6 +111,24 @@ export function materialView(row: MaterialRow, today: string = chinaToday()): Ma
 }
 
 /** The same answer for "no such material", "another subject's material" and "not yours to see". */
+/** A material's file name as a caller is shown it (the view and a download's `Content-Disposition`). */
+export function materialFileName(row: Pick<MaterialRow, 'fileName'>, names: readonly string[] = []): string | null {
+  return row.fileName === null ? null : maskPersonalText(row.fileName, names);
+}
+
+/**
+ * The names a material's free text is masked with for this caller: the subject's, unless the
+ * policy unmasks the subject for it (as the subject's own view is masked).
+ */
+async function namesMaskedFor(tx: Queryable, context: AccessContext, subjectId: string): Promise<string[]> {
+  if ((await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId })).allowed) return [];
+  const [row] = await tx
+    .select({ identifier: subjects.identifier, name: subjects.name })
+    .from(subjects)
+    .where(eq(subjects.id, subjectId));
+  return row ? [(await openSubjectValues(context.access.protection, subjectId, row)).name] : [];
+}
+
 export function materialNotFound(): ApiError {
   return new ApiError('not_found', message('material.not_found'));
 }
@@ -190,12 +217,18 @@ async function requireMaterialAccess(
   return { row, decision };
 }
 
+/** A material read, with the names its free text is masked with for the caller (`namesMaskedFor`). */
+export interface ReadMaterial {
+  row: MaterialRow;
+  names: string[];
+}
+
 export async function readMaterial(
   context: AccessContext,
   subjectId: string,
   materialId: string,
   action = 'material.read',
-): Promise<MaterialRow> {
+): Promise<ReadMaterial> {
   return auditRefusals(context, { action, subjectId }, () =>
     context.db.transaction(async (tx) => {
       const { row, decision } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.read');
@@ -206,7 +239,7 @@ export async function readMaterial(
         fields: action === 'material.download' ? ['content'] : ['metadata'],
         materialTypes: [row.typeCode],
       });
-      return row;
+      return { row, names: await namesMaskedFor(tx, context, subjectId) };
     }),
   );
 }
@@ -259,10 +292,10 @@ export async function listMaterials(
         fields: ['metadata', ...withheldField(found.length, shown.length)],
         materialTypes: shown.map((row) => row.typeCode),
       });
-      return shown;
+      return { shown, names: await namesMaskedFor(tx, context, subjectId) };
     }),
   );
-  return rows.map((row) => materialView(row, today));
+  return rows.shown.map((row) => materialView(row, today, rows.names));
 }
 
 export interface ReuseAnswer {
@@ -465,7 +498,7 @@ export async function findReusableMaterials(
         fields: ['metadata'],
         materialTypes: [...chosen.keys()],
       });
-      return chosen;
+      return { chosen, names: await namesMaskedFor(tx, context, subjectId) };
     }),
   );
   const today = chinaToday(context.access.now);
@@ -473,10 +506,10 @@ export async function findReusableMaterials(
     subjectId,
     on,
     found: wanted.flatMap((code) => {
-      const row = rows.get(code);
-      return row ? [{ typeCode: code, material: materialView(row, today) }] : [];
+      const row = rows.chosen.get(code);
+      return row ? [{ typeCode: code, material: materialView(row, today, rows.names) }] : [];
     }),
-    missing: wanted.filter((code) => !rows.has(code)),
+    missing: wanted.filter((code) => !rows.chosen.has(code)),
   };
 }
 
@@ -735,8 +768,8 @@ export async function revokeMaterial(
         fields: ['metadata'],
         materialTypes: [found.typeCode],
       });
-      return updated;
+      return { updated, names: await namesMaskedFor(tx, context, subjectId) };
     }),
   );
-  return materialView(row, chinaToday(context.access.now));
+  return materialView(row.updated, chinaToday(context.access.now), row.names);
 }

@@ -404,8 +404,8 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(readRoute, async (c) => {
     const { subjectId, materialId } = c.req.valid('param');
-    const row = await readMaterial(accessContext(c, c.req.valid('header')), subjectId, materialId);
-    return c.json(materialView(row), 200);
+    const { row, names } = await readMaterial(accessContext(c, c.req.valid('header')), subjectId, materialId);
+    return c.json(materialView(row, undefined, names), 200);
   });
 
   app.openapi(downloadRoute, async (c) => {
