@@ -727,7 +727,7 @@ async function caseView(
       departmentReference: delivery.departmentReference,
       departmentStatus: delivery.departmentStatus,
       deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
-      lastError: delivery.lastError,
+      lastError: maskIdentifiersInNote(delivery.lastError),
       stage: delivery.stage,
       // Stored masked since 2026-12; older rows masked here.
       departmentMessage: maskIdentifiersInNote(delivery.departmentMessage),

@@ -1164,7 +1164,8 @@ export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView
     status: row.status,
     attempts: row.attempts,
     nextAttemptAt: row.nextAttemptAt.toISOString(),
-    lastError: row.lastError,
+    // An error may quote what a department answered: identifiers and mobiles masked, as in the case view.
+    lastError: maskIdentifiersInNote(row.lastError),
     departmentReference: row.departmentReference,
     departmentStatus: row.departmentStatus,
     createdAt: row.createdAt.toISOString(),
