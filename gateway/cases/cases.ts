@@ -857,7 +857,6 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
   };
 }
 
-/** The case's attached materials the caller may read through it, by id. */
 /**
  * The materials a timeline's events name that the caller may read, by id. Only those still
  * attached to the case are read through it (a department it was delivered to reads what it was

@@ -995,11 +995,8 @@ interface StatusCheck {
 /**
  * The delivery hands the subject's identity, the form and the materials to the department: a
  * disclosure on behalf of the client that submitted the case, recorded in the same statement as
- * the delivery so the subject's data tracker shows it.
- */
-/**
- * The audit entries of a delivery: the applicant's, and one per party, since each party's identity
- * (and their materials) went to the department with the case.
+ * the delivery so the data tracker shows it. One entry for the applicant, and one per party, whose
+ * identity (and materials) went with the case.
  */
 function disclosuresOf(claim: ClaimedDelivery, submission: Submission) {
   const common = {

@@ -120,7 +120,14 @@ export function materialFileName(row: Pick<MaterialRow, 'fileName'>, names: read
  * The names a material's free text is masked with for this caller: the subject's, unless the
  * policy unmasks the subject for it (as the subject's own view is masked).
  */
-async function namesMaskedFor(tx: Queryable, context: AccessContext, subjectId: string): Promise<string[]> {
+async function namesMaskedFor(
+  tx: Queryable,
+  context: AccessContext,
+  subjectId: string,
+  rows: readonly Pick<MaterialRow, 'fileName' | 'revokedReason'>[],
+): Promise<string[]> {
+  // Nothing typed in to mask: no decision to make, no name to open (most fetched certificates).
+  if (!rows.some((row) => row.fileName !== null || row.revokedReason !== null)) return [];
   if ((await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId })).allowed) return [];
   const [row] = await tx
     .select({ identifier: subjects.identifier, name: subjects.name })
@@ -239,7 +246,7 @@ export async function readMaterial(
         fields: action === 'material.download' ? ['content'] : ['metadata'],
         materialTypes: [row.typeCode],
       });
-      return { row, names: await namesMaskedFor(tx, context, subjectId) };
+      return { row, names: await namesMaskedFor(tx, context, subjectId, [row]) };
     }),
   );
 }
@@ -292,7 +299,7 @@ export async function listMaterials(
         fields: ['metadata', ...withheldField(found.length, shown.length)],
         materialTypes: shown.map((row) => row.typeCode),
       });
-      return { shown, names: await namesMaskedFor(tx, context, subjectId) };
+      return { shown, names: await namesMaskedFor(tx, context, subjectId, shown) };
     }),
   );
   return rows.shown.map((row) => materialView(row, today, rows.names));
@@ -498,7 +505,7 @@ export async function findReusableMaterials(
         fields: ['metadata'],
         materialTypes: [...chosen.keys()],
       });
-      return { chosen, names: await namesMaskedFor(tx, context, subjectId) };
+      return { chosen, names: await namesMaskedFor(tx, context, subjectId, [...chosen.values()]) };
     }),
   );
   const today = chinaToday(context.access.now);
@@ -768,7 +775,7 @@ export async function revokeMaterial(
         fields: ['metadata'],
         materialTypes: [found.typeCode],
       });
-      return { updated, names: await namesMaskedFor(tx, context, subjectId) };
+      return { updated, names: await namesMaskedFor(tx, context, subjectId, [updated]) };
     }),
   );
   return materialView(row.updated, chinaToday(context.access.now), row.names);
