@@ -237,6 +237,12 @@ export const configSchema = z
     }),
     /** Requests one client may make to protected routes per minute, across all instances (429 beyond, with Retry-After). */
     CLIENT_REQUESTS_PER_MINUTE: integer(1, 10_000_000).default(6000),
+    /**
+     * Public verifications (`/v1/certificates/verify`, `/v1/seals/verify`) allowed per client address
+     * per minute, across all instances: each checks signatures (an SM2 seal's two) over up to a body's
+     * worth of document, so an anonymous caller could otherwise make the gateway spend its CPU on them.
+     */
+    VERIFICATIONS_PER_MINUTE: integer(1, 100_000).default(120),
     /** Applicant progress look-ups allowed per client address per minute (across all instances). */
     PROGRESS_LOOKUPS_PER_MINUTE: integer(1, 10_000).default(20),
     /** Failed look-ups of one case number (any address, all instances) before it is locked for 15 minutes. */
@@ -379,6 +385,8 @@ export interface Config {
     signInFailuresPerClient: number;
     signInFailureWindowMs: number;
     clientRequestsPerMinute: number;
+    /** Public verifications (certificate envelopes, electronic seals) per client address per minute. */
+    verificationsPerMinute: number;
     trustedProxies: TrustedProxies;
   };
   /** Supervision (gateway/supervision): a case warns `approaching` once this share (0–1] of its promised time is used. */
@@ -584,6 +592,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       signInFailuresPerClient: env.SIGN_IN_FAILURES_PER_CLIENT,
       signInFailureWindowMs: 15 * 60_000,
       clientRequestsPerMinute: env.CLIENT_REQUESTS_PER_MINUTE,
+      verificationsPerMinute: env.VERIFICATIONS_PER_MINUTE,
       trustedProxies: env.TRUSTED_PROXIES,
     },
     supervision: { warningShare: env.SUPERVISION_WARNING_SHARE },

@@ -29,7 +29,7 @@ import { KeyStore } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
 import { CalendarService } from './calendar/service.js';
 import { seedShippedCalendars } from './calendar/store.js';
-import { namesOfCases } from './cases/cases.js';
+import { namesOfCases } from './cases/names.js';
 import { DeliveryWorker } from './cases/dispatch.js';
 import type { Config } from './config.js';
 import { sharedContractChecker } from './contracts/contract-checker.js';
@@ -87,6 +87,8 @@ export interface GatewayServices {
   clientRequestLimiter: SharedLimiter;
   /** Applicant progress look-ups per client address (across instances). */
   progressLookupLimiter: SharedLimiter;
+  /** Public verifications per client address (VERIFICATIONS_PER_MINUTE). */
+  verificationLimiter: SharedLimiter;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
@@ -272,6 +274,11 @@ export async function createServices(
     clientRequestLimiter: sharedLimits.limiter({
       name: 'client-requests',
       limit: config.rateLimits.clientRequestsPerMinute,
+      windowMs: 60_000,
+    }),
+    verificationLimiter: sharedLimits.limiter({
+      name: 'verifications',
+      limit: config.rateLimits.verificationsPerMinute,
       windowMs: 60_000,
     }),
     progressLookupLimiter: sharedLimits.limiter({

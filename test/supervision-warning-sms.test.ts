@@ -42,7 +42,7 @@ import { createMetrics } from '../gateway/platform/metrics.js';
 import { ensureCalendarYears, seedCase, seedDelivery, seedSubject } from '../gateway/supervision/test-fixtures.js';
 import type { SupervisionWarnings } from '../gateway/supervision/warnings.js';
 import { type TestGateway, bearer, createTestGateway, problemOf } from './harness.js';
-import { namesOfCases } from '../gateway/cases/cases.js';
+import { namesOfCases } from '../gateway/cases/names.js';
 
 const PROVINCE = '610000000';
 const CITY = '610100000';

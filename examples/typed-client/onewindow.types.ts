@@ -9347,6 +9347,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:onewindow:problem:rate_limited",
+                     *       "title": "请求过于频繁",
+                     *       "status": 429,
+                     *       "instance": "urn:onewindow:request:req_7QmZk2xW9vLp4tYs",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_7QmZk2xW9vLp4tYs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listCertificateRevocations: {
@@ -9674,6 +9693,25 @@ export interface operations {
                      *       "status": 422,
                      *       "instance": "urn:onewindow:request:req_7QmZk2xW9vLp4tYs",
                      *       "code": "unprocessable",
+                     *       "requestId": "req_7QmZk2xW9vLp4tYs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:onewindow:problem:rate_limited",
+                     *       "title": "请求过于频繁",
+                     *       "status": 429,
+                     *       "instance": "urn:onewindow:request:req_7QmZk2xW9vLp4tYs",
+                     *       "code": "rate_limited",
                      *       "requestId": "req_7QmZk2xW9vLp4tYs"
                      *     }
                      */

@@ -31,12 +31,7 @@ import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, caseParties, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import {
-  openSubjectIdentifier,
-  openSubjectName,
-  requireDepartmentIdentifier,
-  subjectDisclosure,
-} from '../identity/subjects.js';
+import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
 import {
   type ItemDefinition,
   type ItemRequirement,
@@ -80,6 +75,7 @@ import {
   selectSubmissionParts,
   type JoinedRequirementRow,
 } from './statements.js';
+import { namesInCase } from './names.js';
 import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
 
 export type RequirementState =
@@ -738,53 +734,51 @@ async function caseView(
   };
   if (visible.decision && readsForOversight(visible.decision))
     return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
-  // The form repeats the applicant's and parties' names and ID numbers (a buyer's 「transferee」): a
-  // caller who sees subjects masked sees them masked here too, but for the window system that
-  // opened the case, which typed them (and whose every answer on the case path would otherwise
-  // read the names again).
-  if (row.clientId === visible.context.principal.clientId) return view;
-  const unmask = await visible.context.access.decide(tx, 'subject.unmask', {
-    kind: 'subject',
-    subjectId: row.subjectId,
-  });
-  if (unmask.allowed) return view;
-  const names = await namesInCase(tx, visible.context.access.protection, row.id);
-  return { ...view, form: maskPersonalJson(view.form, names) as Record<string, unknown> };
+  const names = await namesHiddenFrom(tx, visible);
+  return names === null ? view : maskedCaseView(view, names);
 }
 
 /**
- * The names of each case's applicant and parties, opened, by case id: oversight masks them wherever
- * a form or free text repeats them (「李梅（买方）」), which keeping a leading third would not.
+ * The case's names (applicant and parties) to mask in what `visible`'s caller reads of the case,
+ * or null when it reads them in clear: the window system that opened the case (it typed them, and
+ * its every answer on the case path would otherwise read the names again) or a caller the policy
+ * lets unmask the applicant. The form repeats them (a buyer's 「transferee」), and so may a
+ * department's words or a courier's remark.
  */
-export async function namesOfCases(
-  tx: Queryable,
-  protection: DataProtection,
-  caseIds: readonly string[],
-): Promise<Map<string, string[]>> {
-  const names = new Map<string, string[]>();
-  if (caseIds.length === 0) return names;
-  const ids = [...new Set(caseIds)];
-  const named = await tx
-    .select({ caseId: cases.id, subjectId: subjects.id, name: subjects.name })
-    .from(cases)
-    .innerJoin(subjects, eq(subjects.id, cases.subjectId))
-    .where(inArray(cases.id, ids))
-    .unionAll(
-      tx
-        .select({ caseId: caseParties.caseId, subjectId: subjects.id, name: subjects.name })
-        .from(caseParties)
-        .innerJoin(subjects, eq(subjects.id, caseParties.subjectId))
-        .where(inArray(caseParties.caseId, ids)),
-    );
-  for (const row of named) {
-    const name = await openSubjectName(protection, row.subjectId, row.name);
-    names.set(row.caseId, [...(names.get(row.caseId) ?? []), name]);
-  }
-  return names;
+async function namesHiddenFrom(tx: Queryable, visible: Pick<VisibleCase, 'row' | 'context'>): Promise<string[] | null> {
+  const { row, context } = visible;
+  if (row.clientId === context.principal.clientId) return null;
+  const unmask = await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId: row.subjectId });
+  if (unmask.allowed) return null;
+  return namesInCase(tx, context.access.protection, row.id);
 }
 
-async function namesInCase(tx: Queryable, protection: DataProtection, caseId: string): Promise<string[]> {
-  return (await namesOfCases(tx, protection, [caseId])).get(caseId) ?? [];
+/**
+ * The case as a caller who sees subjects masked reads it: its `names` masked, with identifiers and
+ * mobiles, in the form, a department's words, a delivery's error and the courier's remark and error.
+ */
+function maskedCaseView(view: CaseView, names: readonly string[]): CaseView {
+  const masked = (text: string | null) => (text === null ? null : maskPersonalText(text, names));
+  return {
+    ...view,
+    form: maskPersonalJson(view.form, names) as Record<string, unknown>,
+    deliveries: view.deliveries.map((delivery) => ({
+      ...delivery,
+      departmentMessage: masked(delivery.departmentMessage),
+      lastError: masked(delivery.lastError),
+    })),
+    result:
+      view.result === null
+        ? null
+        : {
+            ...view.result,
+            lastRoute:
+              view.result.lastRoute === null
+                ? null
+                : { ...view.result.lastRoute, remark: maskPersonalText(view.result.lastRoute.remark, names) },
+            courierError: masked(view.result.courierError),
+          },
+  };
 }
 
 /**
@@ -1384,15 +1378,15 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
       );
       const readable = await timelineMaterials(tx, visible, caseId, mentioned);
       const oversight = readsForOversight(visible.decision)
-        ? {
-            names: await namesInCase(tx, visible.context.access.protection, caseId),
-          }
+        ? { names: await namesInCase(tx, visible.context.access.protection, caseId) }
         : null;
+      // A department's words and a clerk's reason may name the applicant (「张三的户口已迁入」).
+      const hidden = oversight?.names ?? (await namesHiddenFrom(tx, visible)) ?? [];
       const events = rows.map((row) => ({
         at: row.occurredAt.toISOString(),
         kind: row.kind,
         department: row.departmentCode,
-        detail: redactedDetail(row.detail, readable, oversight),
+        detail: redactedDetail(row.detail, readable, hidden, oversight !== null),
       }));
       await auditAccess(tx, visible.context, {
         decision: visible.decision,
@@ -1414,20 +1408,21 @@ const EVENT_FREE_TEXT = ['message', 'reason'] as const;
 /**
  * An event's detail as the caller may see it: identifiers and mobile numbers masked in every text
  * (a department's words and a clerk's reason are stored masked since 2026-12; older rows are
- * masked here); for a supervisor above the centre (`oversight`) the case's names masked too and
- * the free text kept to its leading third; and without the id of a material the caller may not
- * read (the event stays).
+ * masked here), and the case's `names` the caller sees masked; for a supervisor above the centre
+ * (`oversight`) the free text kept to its leading third; and without the id of a material the
+ * caller may not read (the event stays).
  */
 function redactedDetail(
   detail: Record<string, unknown>,
   readable: ReadonlyMap<string, MaterialRow>,
-  oversight: { names: readonly string[] } | null,
+  names: readonly string[],
+  oversight: boolean,
 ): Record<string, unknown> {
-  const masked = maskPersonalJson(detail, oversight?.names) as Record<string, unknown>;
+  const masked = maskPersonalJson(detail, names) as Record<string, unknown>;
   if (oversight) {
     for (const field of EVENT_FREE_TEXT) {
       const text = masked[field];
-      if (typeof text === 'string') masked[field] = maskForOversight(text, oversight.names);
+      if (typeof text === 'string') masked[field] = maskForOversight(text, names);
     }
   }
   const materialId = detail['materialId'];

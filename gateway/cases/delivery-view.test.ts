@@ -31,3 +31,16 @@ describe('deliveryView', () => {
     expect(view.lastError).toBe('department_error 4001: 证件号110105********002X不存在，联系138****5678');
   });
 });
+
+describe('deliveryView with the case names', () => {
+  it("masks the case's names in a department's words and in an error", () => {
+    const view = deliveryView(
+      { ...dead, departmentMessage: '张三、李梅请到场补正', lastError: 'department_error: 张三不在册' },
+      'OW2026121800000001',
+      ['张三', '李梅'],
+    );
+    expect(view.departmentMessage).not.toMatch(/张三|李梅/);
+    expect(view.lastError).not.toContain('张三');
+    expect(view.departmentMessage).toContain('请到场补正');
+  });
+});

@@ -99,7 +99,8 @@ const cancellationHandledRoute = protectedRoute({
 
 export function registerDispatchRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(cancellationHandledRoute, async (c) => {
-    const view = await markCancellationHandled(c.get('services').db, {
+    const { db, access } = c.get('services');
+    const view = await markCancellationHandled(db, access.protection, {
       principal: c.get('principal'),
       requestId: c.get('requestId'),
       deliveryId: c.req.valid('param').id,
@@ -108,8 +109,8 @@ export function registerDispatchRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(view, 200);
   });
   app.openapi(retryRoute, async (c) => {
-    const { db, deliveryWorker } = c.get('services');
-    const view = await requeueDeadDelivery(db, {
+    const { db, access, deliveryWorker } = c.get('services');
+    const view = await requeueDeadDelivery(db, access.protection, {
       principal: c.get('principal'),
       requestId: c.get('requestId'),
       deliveryId: c.req.valid('param').id,

@@ -46,6 +46,7 @@ import type { BlobStore } from '../materials/blob-store.js';
 import { type ReceivedResultCertificate, type ResultSealing, receiveResultCertificate } from '../results/electronic.js';
 import { ApiError, type ErrorCode, errorForLog, message } from '../platform/errors.js';
 import type { DataProtection } from '../protection/data-protection.js';
+import { namesInCase } from './names.js';
 import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
 import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
 import { signalWithin } from '../platform/deadline.js';
@@ -1152,7 +1153,13 @@ export interface DeliveryView {
   cancelStatus: string | null;
 }
 
-export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView {
+/**
+ * A delivery as an operator reads it. A department's words and an error quoting its answer are
+ * masked: identifiers and mobiles, and `names` (the case's applicant and parties), as a caller
+ * without `subjects:unmask` reads them in the case view.
+ */
+export function deliveryView(row: DeliveryRow, caseNumber: string, names: readonly string[] = []): DeliveryView {
+  const masked = (text: string | null) => (text === null ? null : maskPersonalText(text, names));
   return {
     id: row.id,
     caseId: row.caseId,
@@ -1161,14 +1168,13 @@ export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView
     status: row.status,
     attempts: row.attempts,
     nextAttemptAt: row.nextAttemptAt.toISOString(),
-    // An error may quote what a department answered: identifiers and mobiles masked, as in the case view.
-    lastError: maskIdentifiersInNote(row.lastError),
+    lastError: masked(row.lastError),
     departmentReference: row.departmentReference,
     departmentStatus: row.departmentStatus,
     createdAt: row.createdAt.toISOString(),
     deliveredAt: row.deliveredAt?.toISOString() ?? null,
     deadAt: row.deadAt?.toISOString() ?? null,
-    departmentMessage: maskIdentifiersInNote(row.departmentMessage),
+    departmentMessage: masked(row.departmentMessage),
     cancelStatus: row.cancelStatus,
   };
 }
@@ -1180,6 +1186,7 @@ export function deliveryView(row: DeliveryRow, caseNumber: string): DeliveryView
  */
 export async function requeueDeadDelivery(
   db: Database,
+  protection: DataProtection,
   input: { principal: Principal; requestId: string; deliveryId: string },
 ): Promise<DeliveryView> {
   return db.transaction(async (tx) => {
@@ -1229,7 +1236,7 @@ export async function requeueDeadDelivery(
       outcome: 'allowed',
       requestId: input.requestId,
     });
-    return deliveryView(requeued, found.caseNumber);
+    return deliveryView(requeued, found.caseNumber, await namesInCase(tx, protection, requeued.caseId));
   });
 }
 
@@ -1239,6 +1246,7 @@ export async function requeueDeadDelivery(
  */
 export async function markCancellationHandled(
   db: Database,
+  protection: DataProtection,
   input: { principal: Principal; requestId: string; deliveryId: string; note: string },
 ): Promise<DeliveryView> {
   return db.transaction(async (tx) => {
@@ -1279,6 +1287,6 @@ export async function markCancellationHandled(
       outcome: 'allowed',
       requestId: input.requestId,
     });
-    return deliveryView(handled, found.caseNumber);
+    return deliveryView(handled, found.caseNumber, await namesInCase(tx, protection, handled.caseId));
   });
 }

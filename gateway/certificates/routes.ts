@@ -15,6 +15,7 @@ import { protectedRoute } from '../auth/protected-route.js';
 import { fetchCertificates } from './fetch.js';
 import { listRevocations, pushRevocation } from './revocations.js';
 import { verifyEnvelope } from './verify.js';
+import { clientAddress, rateLimit } from '../platform/rate-limit.js';
 
 const TypeCode = z
   .string()
@@ -183,6 +184,13 @@ const verifyRoute = publicRoute({
   operationId: 'verifyCertificate',
   tags: ['certificates'],
   summary: 'Verify a certificate envelope signed by this gateway, and whether the certificate still stands',
+  // Anonymous and CPU-bound (signature checks): rate limited per address across instances.
+  middleware: [
+    rateLimit(
+      (c) => c.get('services').verificationLimiter,
+      (c) => `verify:${clientAddress(c)}`,
+    ),
+  ] as const,
   request: {
     body: {
       required: true,
@@ -214,7 +222,7 @@ const verifyRoute = publicRoute({
         .openapi('EnvelopeVerification'),
       'The signature verifies; `valid` also needs the certificate to be neither revoked nor superseded',
     ),
-    ...errorResponses(400, 422),
+    ...errorResponses(400, 422, 429),
   },
 });
 

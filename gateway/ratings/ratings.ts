@@ -22,7 +22,7 @@ import { recordAudit } from '../audit/record.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
 import { withProvisionalYears } from '../calendar/provisional.js';
 import { requireCentre } from '../centres/centres.js';
-import { namesOfCases } from '../cases/cases.js';
+import { namesOfCases } from '../cases/names.js';
 import { type ProgressLookup, type ProofStore, proveCase } from '../cases/proof.js';
 import type { Queryable } from '../db/client.js';
 import { caseEvents, caseRatings, cases, centres, deliveries } from '../db/schema.js';

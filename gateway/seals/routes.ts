@@ -9,6 +9,7 @@ import { ApiError, message } from '../platform/errors.js';
 import { errorResponses, publicRoute } from '../platform/routes.js';
 import { certificatePem } from './certificate.js';
 import { SealProblem } from './seal.js';
+import { clientAddress, rateLimit } from '../platform/rate-limit.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** The largest result document (10 MB) in base64. */
@@ -38,6 +39,13 @@ const verifySealRoute = publicRoute({
   summary: 'Verify an electronic seal (GB/T 38540 SES_Signature, SM2/SM3) over a document',
   description:
     "Checks, in order: the structure (version 4, SM2-with-SM3); the signer's SM2 signature over TBS_Sign; dataHash against SM3 of the document; the seal maker's signature over the seal information; the signer's certificate among the seal's; the signing time within the seal's and the certificates' validity and not later than now; both certificates trusted by this gateway (its own seal certificate and SEAL_TRUSTED_CERTIFICATES). The first failed check answers 422 with its code. The request body is limited by BODY_LIMIT_BYTES.",
+  // Anonymous and CPU-bound (signature checks): rate limited per address across instances.
+  middleware: [
+    rateLimit(
+      (c) => c.get('services').verificationLimiter,
+      (c) => `verify:${clientAddress(c)}`,
+    ),
+  ] as const,
   request: {
     body: {
       required: true,
@@ -76,7 +84,7 @@ const verifySealRoute = publicRoute({
         .openapi('SealVerification'),
       'Every check passed',
     ),
-    ...errorResponses(400, 413, 422),
+    ...errorResponses(400, 413, 422, 429),
   },
 });
 

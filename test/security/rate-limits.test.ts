@@ -9,7 +9,8 @@
  *   lock a client out); ids that cannot exist are refused without a secret check or a key;
  * - requests per client on protected routes: one client over its allowance is refused, another
  *   is not, and refused requests never reach the handler;
- * - the applicant's public progress look-up, per address.
+ * - the applicant's public progress look-up, per address;
+ * - the public verifications (certificate envelopes, electronic seals), per address.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SecurityGateway, basic, bearerHeaders, startSecurityGateway, unmaskedIdNumberLeaks } from './support.js';
@@ -212,6 +213,28 @@ describe('the public progress look-up per address', () => {
       });
     for (let attempt = 0; attempt < 3; attempt += 1) expect((await lookUp()).status).not.toBe(429);
     expectRateLimited(await lookUp(), 60);
+  });
+});
+
+describe('the public verifications per address', () => {
+  let gateway: SecurityGateway;
+  beforeAll(async () => {
+    gateway = await gatewayWith({ VERIFICATIONS_PER_MINUTE: '3' });
+  });
+
+  it('answers 429 with Retry-After once an address is over its allowance, envelopes and seals alike', async () => {
+    const verify = (path: string, body: unknown) =>
+      gateway.send(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const envelope = () => verify('/v1/certificates/verify', { envelope: 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln' });
+    for (let attempt = 0; attempt < 2; attempt += 1) expect((await envelope()).status).not.toBe(429);
+    // Both routes draw on one allowance per address: a seal after two envelopes is the third.
+    expect((await verify('/v1/seals/verify', { documentBase64: 'AAAA', sealBase64: 'AAAA' })).status).not.toBe(429);
+    expectRateLimited(await envelope(), 60);
+    expectRateLimited(await verify('/v1/seals/verify', { documentBase64: 'AAAA', sealBase64: 'AAAA' }), 60);
   });
 });
 
