@@ -890,27 +890,44 @@ async function timelineMaterials(
 
 /**
  * A party's materials shown with a case are a use of that party's data: on the party's own record
- * too, so each buyer's access log shows who saw their ID card and why.
+ * too, so each buyer's access log shows who saw their ID card and why. So is the form, which names
+ * the parties (a buyer's 「transferee」 with her ID number): each of `named` gets the entry, with
+ * their role, when the caller was shown it.
  */
 async function auditOthersMaterials(
   tx: Queryable,
   visible: Pick<VisibleCase, 'context' | 'decision' | 'row'>,
   action: string,
   shown: readonly { subjectId: string; typeCode: string }[],
+  named: readonly { role: string; subjectId: string }[] = [],
 ): Promise<void> {
-  const typesBySubject = new Map<string, string[]>();
+  const bySubject = new Map<string, { fields: Set<string>; materialTypes: string[] }>();
+  const entryOf = (subjectId: string) => {
+    let entry = bySubject.get(subjectId);
+    if (!entry) {
+      entry = { fields: new Set(), materialTypes: [] };
+      bySubject.set(subjectId, entry);
+    }
+    return entry;
+  };
+  for (const { role, subjectId } of named) {
+    if (subjectId === visible.row.subjectId) continue;
+    entryOf(subjectId).fields.add(`party:${role}`).add('form');
+  }
   for (const { subjectId, typeCode } of shown) {
     if (subjectId === visible.row.subjectId) continue;
-    typesBySubject.set(subjectId, [...(typesBySubject.get(subjectId) ?? []), typeCode]);
+    const entry = entryOf(subjectId);
+    entry.fields.add('materials');
+    entry.materialTypes.push(typeCode);
   }
   // Issued together (each statement is sent when issued), so a caller may queue its commit behind them.
   await Promise.all(
-    [...typesBySubject].map(([subjectId, materialTypes]) =>
+    [...bySubject].map(([subjectId, { fields, materialTypes }]) =>
       auditAccess(tx, visible.context, {
         decision: visible.decision,
         action,
         subjectId,
-        fields: ['materials'],
+        fields: [...fields],
         materialTypes,
       }),
     ),
@@ -941,7 +958,13 @@ async function auditCaseView(
     fields,
     materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
   });
-  await auditOthersMaterials(tx, visible, action, partyMaterialsShown(view));
+  await auditOthersMaterials(
+    tx,
+    visible,
+    action,
+    partyMaterialsShown(view),
+    fields.includes('form') ? view.parties : [],
+  );
 }
 
 async function addEvent(
@@ -2054,7 +2077,7 @@ export async function submitCase(
           ...auditEntryValues(disclosureEntry(visible.context, disclosure)),
         }),
         ...deferring(),
-        auditOthersMaterials(tx, visible, 'case.submit', partyMaterialsShown(view)),
+        auditOthersMaterials(tx, visible, 'case.submit', partyMaterialsShown(view), view.parties),
       ]).then(([updated]) => ({ updated: updated.length > 0 }))
     : Promise.all([
         markCaseSubmitted(tx, submittedValues),
@@ -2067,7 +2090,7 @@ export async function submitCase(
           ? [moveCase(tx, visible, { to: decidingCentre, kind: 'escalated', reason: null })]
           : []),
         auditAccess(tx, visible.context, disclosure),
-        auditOthersMaterials(tx, visible, 'case.submit', partyMaterialsShown(view)),
+        auditOthersMaterials(tx, visible, 'case.submit', partyMaterialsShown(view), view.parties),
       ]).then(([[submitted], inserted]) => ({ submitted, inserted: inserted as DeliveryRow[] }));
   // The answer from what is written, without reading it back.
   const entries = parts.entries.map((entry) => {

@@ -21,9 +21,10 @@ import {
 } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
-import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
+import { maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { chinaToday } from '../materials/dates.js';
+import { namesInCase } from './names.js';
 import { type ApplicantRatingView, applicantRatingView, findRating, isRateable } from '../ratings/ratings.js';
 import { type ProgressLookup, type ProofStore, proveCase } from './proof.js';
 import type { CertificateMetadata } from '../../adapters/sdk/types.js';
@@ -155,6 +156,10 @@ export async function lookUpProgress(
       resultRow?.method === 'electronic' && resultRow.status === 'issued' && resultRow.materialId !== null
         ? await issuedCertificate(tx, resultRow.materialId)
         : null;
+    // Whoever holds the proof reads the look-up: a department's words, the courier's remark and the
+    // centre's answer keep their meaning but not the case's names (「张三、李梅请…」 → 「张*、李*请…」).
+    const names = await namesInCase(tx, protection, caseRow.id);
+    const masked = (text: string | null) => (text === null ? null : maskPersonalText(text, names));
     const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
     const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
     await recordAudit(tx, {
@@ -184,7 +189,7 @@ export async function lookUpProgress(
         status: delivery.departmentStatus,
         reason:
           delivery.departmentStatus === 'rejected' || delivery.departmentStatus === 'awaiting_applicant'
-            ? maskIdentifiersInNote(delivery.departmentMessage)
+            ? masked(delivery.departmentMessage)
             : null,
         stage: delivery.stage,
         withdrawn:
@@ -215,9 +220,10 @@ export async function lookUpProgress(
               : null,
             (issued && applicantCertificate(issued, resultRow.readyAt)) || null,
             caseRow.contactMobile !== null,
+            names,
           )
         : null,
-      rating: ratingRow ? applicantRatingView(ratingRow, chinaToday(now)) : null,
+      rating: ratingRow ? applicantRatingView(ratingRow, chinaToday(now), names) : null,
       canRate: isRateable(caseRow.status, ratingRow !== undefined),
     };
   });

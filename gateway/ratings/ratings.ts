@@ -86,25 +86,27 @@ export function followUpState(
   return today > row.followUpDueOn ? 'overdue' : 'open';
 }
 
-function followUpView(row: RatingRow, today: string): FollowUpView | null {
+/** `names`: the case's names, masked in the centre's answer as in a comment (「已电话联系张*本人」). */
+function followUpView(row: RatingRow, today: string, names: readonly string[] = []): FollowUpView | null {
   const state = followUpState(row, today);
   if (state === null || row.followUpDueOn === null) return null;
   return {
     state,
     dueOn: row.followUpDueOn,
-    // The centre's words to the applicant may quote a number: shown as the comment is.
-    answer: row.followUpAnswer === null ? null : maskPersonalText(row.followUpAnswer),
+    // The centre's words to the applicant may quote a number or name them: shown as the comment is.
+    answer: row.followUpAnswer === null ? null : maskPersonalText(row.followUpAnswer, names),
     contacted: row.followUpContacted,
     answeredAt: row.followUpAnsweredAt?.toISOString() ?? null,
   };
 }
 
-export function applicantRatingView(row: RatingRow, today: string): ApplicantRatingView {
+/** `names`: the case's names, masked in the centre's answer (the look-up carries no personal data). */
+export function applicantRatingView(row: RatingRow, today: string, names: readonly string[] = []): ApplicantRatingView {
   return {
     score: row.score,
     ratedAt: row.ratedAt.toISOString(),
     hasComment: row.comment !== null,
-    followUp: followUpView(row, today),
+    followUp: followUpView(row, today, names),
   };
 }
 
@@ -232,7 +234,7 @@ function centreRatingView(
   today: string,
   names: readonly string[] = [],
 ): CentreRatingView {
-  const followUp = followUpView(row, today);
+  const followUp = followUpView(row, today, names);
   return {
     id: row.id,
     caseNumber: row.caseNumber,
@@ -297,18 +299,22 @@ export async function listRatings(
         .where(and(isNotNull(caseRatings.centreCode), sql`${centres.path} like ${`${centre.path}%`}`, stateCondition))
         .orderBy(desc(caseRatings.ratedAt), asc(caseRatings.id))
         .limit(RATING_LIST_LIMIT);
-      // Every comment shown is on its applicant's access log, in the transaction that read it.
+      // Every comment and answer to the applicant shown is on their access log, in the transaction that read it.
+      const personal = (rating: RatingRow) => rating.comment !== null || rating.followUpAnswer !== null;
       for (const row of rows) {
-        if (row.rating.comment === null) continue;
+        if (!personal(row.rating)) continue;
         await auditAccess(tx, context, {
           decision,
           action: 'rating.read',
           subjectId: row.subjectId,
-          fields: ['rating_comment'],
+          fields: [
+            ...(row.rating.comment === null ? [] : ['rating_comment']),
+            ...(row.rating.followUpAnswer === null ? [] : ['rating_follow_up']),
+          ],
           caseRef: row.rating.caseNumber,
         });
       }
-      if (rows.every((row) => row.rating.comment === null)) {
+      if (!rows.some((row) => personal(row.rating))) {
         // Nothing personal disclosed; the read itself is still on the record (who looked at which centre).
         await recordAudit(tx, {
           actor: context.principal,
@@ -324,7 +330,7 @@ export async function listRatings(
       const names = await namesOfCases(
         tx,
         context.access.protection,
-        rows.flatMap((row) => (row.rating.comment === null ? [] : [row.rating.caseId])),
+        rows.flatMap((row) => (personal(row.rating) ? [row.rating.caseId] : [])),
       );
       return {
         centre: centreCode,

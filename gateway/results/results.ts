@@ -382,12 +382,14 @@ function howToCollect(
 /**
  * The result as the applicant's look-up shows it. `codeSentBySms`: the applicant gave a mobile
  * number, so the pick-up code went to them by SMS and is not shown here (see `pickupCode`).
+ * `names`: the case's names, masked in the courier's remark (「签收人：张*」).
  */
 export function applicantResultView(
   row: CaseResultRow,
   centre: CollectionCentre | null,
   certificate: ApplicantCertificate | null,
   codeSentBySms: boolean,
+  names: readonly string[] = [],
 ): ApplicantResultView {
   const shownCode = row.status === 'ready_for_pickup' && !codeSentBySms ? row.pickupCode : null;
   return {
@@ -397,7 +399,7 @@ export function applicantResultView(
     carrier: row.carrier,
     trackingNumber: row.trackingNumber,
     lastRoute: row.lastRoute
-      ? `${maskPersonalText(row.lastRoute.remark)}（${row.lastRoute.place}，${row.lastRoute.at}）`
+      ? `${maskPersonalText(row.lastRoute.remark, names)}（${row.lastRoute.place}，${row.lastRoute.at}）`
       : null,
     materialId: row.method === 'electronic' && row.status === 'issued' ? row.materialId : null,
     collectAt: row.method === 'window_pickup' ? centre : null,
