@@ -11,6 +11,7 @@ import { caseFacts } from '../cases/cases.js';
 import type { Database } from '../db/client.js';
 import { caseEvents, cases, notifications } from '../db/schema.js';
 import { ApiError, message } from '../platform/errors.js';
+import { maskIdentifiersInNote } from '../platform/identifier-masking.js';
 import { maskMobile } from './mobile.js';
 
 export type NotificationRow = typeof notifications.$inferSelect;
@@ -47,7 +48,8 @@ export function notificationView(row: NotificationRow, caseNumber: string): Noti
     status: row.status,
     attempts: row.attempts,
     nextAttemptAt: row.status === 'pending' ? row.nextAttemptAt.toISOString() : null,
-    lastError: row.lastError,
+    // An SMS provider's error may quote the number or the text sent: masked as a department's error is.
+    lastError: maskIdentifiersInNote(row.lastError),
     messageId: row.bizId,
     sentAt: row.sentAt?.toISOString() ?? null,
     receipt:
@@ -169,7 +171,7 @@ export async function requeueDeadNotification(
         notificationId: requeued.id,
         template: requeued.template,
         previousAttempts: found.notification.attempts,
-        lastError: found.notification.lastError,
+        lastError: maskIdentifiersInNote(found.notification.lastError),
         byClientId: input.principal.clientId,
       },
     });
