@@ -758,25 +758,39 @@ async function namesHiddenFrom(tx: Queryable, visible: Pick<VisibleCase, 'row' |
  * mobiles, in the form, a department's words, a delivery's error and the courier's remark and error.
  */
 function maskedCaseView(view: CaseView, names: readonly string[]): CaseView {
-  const masked = (text: string | null) => (text === null ? null : maskPersonalText(text, names));
+  const masked = (text: string) => maskPersonalText(text, names);
   return {
     ...view,
     form: maskPersonalJson(view.form, names) as Record<string, unknown>,
+    ...withOutsideTexts(view, masked, masked),
+  };
+}
+
+/**
+ * A case view's deliveries and result with the texts written elsewhere passed through `words` (a
+ * department's words, the courier's remark and error) and `errors` (a delivery's error).
+ */
+function withOutsideTexts(
+  view: CaseView,
+  words: (text: string) => string,
+  errors: (text: string) => string,
+): Pick<CaseView, 'deliveries' | 'result'> {
+  const through = (mask: (text: string) => string, text: string | null) => (text === null ? null : mask(text));
+  const { result } = view;
+  return {
     deliveries: view.deliveries.map((delivery) => ({
       ...delivery,
-      departmentMessage: masked(delivery.departmentMessage),
-      lastError: masked(delivery.lastError),
+      departmentMessage: through(words, delivery.departmentMessage),
+      lastError: through(errors, delivery.lastError),
     })),
     result:
-      view.result === null
+      result === null
         ? null
         : {
-            ...view.result,
+            ...result,
             lastRoute:
-              view.result.lastRoute === null
-                ? null
-                : { ...view.result.lastRoute, remark: maskPersonalText(view.result.lastRoute.remark, names) },
-            courierError: masked(view.result.courierError),
+              result.lastRoute === null ? null : { ...result.lastRoute, remark: words(result.lastRoute.remark) },
+            courierError: through(words, result.courierError),
           },
   };
 }
@@ -801,24 +815,13 @@ function overseenCaseView(view: CaseView, names: readonly string[]): CaseView {
   return {
     ...view,
     form: maskJsonForOversight(view.form, names) as Record<string, unknown>,
-    // A department's words, as on the timeline: its leading third.
-    deliveries: view.deliveries.map((delivery) => ({
-      ...delivery,
-      departmentMessage: masked(delivery.departmentMessage),
-      lastError: delivery.lastError === null ? null : maskPersonalText(delivery.lastError, names),
-    })),
-    // A carrier's remark names who signed (「签收人：张三」): its leading third, as a department's words.
-    result:
-      view.result === null
-        ? null
-        : {
-            ...view.result,
-            lastRoute:
-              view.result.lastRoute === null
-                ? null
-                : { ...view.result.lastRoute, remark: maskForOversight(view.result.lastRoute.remark, names) },
-            courierError: masked(view.result.courierError),
-          },
+    // A department's words, as on the timeline, and a carrier's remark, which names who signed
+    // (「签收人：张三」): their leading third.
+    ...withOutsideTexts(
+      view,
+      (text) => maskForOversight(text, names),
+      (text) => maskPersonalText(text, names),
+    ),
     notice: {
       ...view.notice,
       entries: view.notice.entries.map((entry) => ({

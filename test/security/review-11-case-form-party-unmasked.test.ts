@@ -14,82 +14,25 @@
  * window of the same centre, a department the case was delivered to) reads the case.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simulator.js';
-import { startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
-import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
-import { fixedClock } from '../../gateway/platform/clock.js';
 import { seedDelivery } from '../../gateway/supervision/test-fixtures.js';
-import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway, ok } from '../harness.js';
-import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
+import { ok } from '../harness.js';
+import { type FlatSaleStage, LI_MEI, PURPOSE, flatSaleStage } from '../support/flat-sale.js';
 
-const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
-const LI_MEI = { identifier: '330106198503150120', name: '李梅' };
-const SOLE_FLAT = '京(2015)朝阳区不动产权第0031287号';
-const purpose = { 'onewindow-purpose': 'case_acceptance' };
-
-let psb: RunningSimulator;
-let nrb: RunningSimulator;
-let gw: TestGateway;
-let maskedToken = '';
-let caseId = '';
-let liMei = '';
-
-async function call(token: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return gw.request(path, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: bearer(token, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }),
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
+let stage: FlatSaleStage;
 
 beforeAll(async () => {
-  psb = await startPsbPopulationSimulator();
-  nrb = await startNrbRealEstateSimulator();
-  gw = await createTestGateway(
-    {
-      DEPARTMENTS_JSON: simulatedDepartmentsJson({ psb: psb.url, nrb: nrb.url }),
-      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_WORKER: 'false',
-    },
-    { clock: fixedClock('2026-12-18T02:00:00.000Z') },
-  );
-  // The window's default tokens carry no subjects:unmask (an explicit-only scope).
-  const window = await caseWindow(gw, ['psb.population', 'nrb.real-estate'], [...CASE_WINDOW_SCOPES]);
-  maskedToken = window.token;
-  const resolve = async (who: typeof ZHANG_SAN) =>
-    (
-      await ok<{ id: string }>(
-        await call(maskedToken, '/v1/subjects/resolve', { identifierType: 'resident_id', ...who }, purpose),
-        201,
-      )
-    ).id;
-  const zhangSan = await resolve(ZHANG_SAN);
-  liMei = await resolve(LI_MEI);
-  const opened = await ok<{ id: string }>(
-    await call(maskedToken, '/v1/cases', {
-      itemCode: 'real_estate_transfer',
-      subjectId: zhangSan,
-      form: {
-        certificateNo: SOLE_FLAT,
-        transferee: { name: LI_MEI.name, idNumber: LI_MEI.identifier },
-        transferReason: 'sale',
-      },
-      parties: [{ role: 'counterparty', subjectId: liMei }],
-    }),
-    201,
-  );
-  caseId = opened.id;
+  stage = await flatSaleStage();
 }, 120_000);
 
 afterAll(async () => {
-  await gw?.close();
-  await Promise.all([psb?.close(), nrb?.close()]);
+  await stage?.close();
 });
 
 describe("review 11: a case's form does not unmask its parties for a caller without subjects:unmask", () => {
   it('control: the buyer read as a subject by the same token is masked', async () => {
+    const { call, openerToken: maskedToken, liMei } = stage;
     const subject = await ok<Record<string, unknown>>(
-      await call(maskedToken, `/v1/subjects/${liMei}`, undefined, purpose),
+      await call(maskedToken, `/v1/subjects/${liMei}`, undefined, PURPOSE),
     );
     const text = JSON.stringify(subject);
     expect(text).not.toContain(LI_MEI.identifier);
@@ -97,10 +40,11 @@ describe("review 11: a case's form does not unmask its parties for a caller with
   });
 
   it("a department the case was delivered to, without subjects:unmask, reads the buyer's ID number and name masked", async () => {
+    const { gw, call, caseId } = stage;
     await seedDelivery(gw.services.db, caseId, { department: 'NRB', status: 'delivered' });
     const nrbToken = await gw.tokenFor('department', ['cases:read'], { departmentCode: 'NRB' });
     const view = await ok<{ form: { transferee: { name: string; idNumber: string } } }>(
-      await call(nrbToken, `/v1/cases/${caseId}`, undefined, purpose),
+      await call(nrbToken, `/v1/cases/${caseId}`, undefined, PURPOSE),
     );
     // Before: { name: '李梅', idNumber: '330106198503150120' }.
     expect(view.form.transferee.idNumber).toBe('330106********0120');
@@ -109,8 +53,9 @@ describe("review 11: a case's form does not unmask its parties for a caller with
   });
 
   it('control: the window system that opened the case reads the form as it typed it', async () => {
+    const { call, openerToken: maskedToken, caseId } = stage;
     const view = await ok<{ form: { transferee: { name: string; idNumber: string } } }>(
-      await call(maskedToken, `/v1/cases/${caseId}`, undefined, purpose),
+      await call(maskedToken, `/v1/cases/${caseId}`, undefined, PURPOSE),
     );
     expect(view.form.transferee).toEqual({ name: LI_MEI.name, idNumber: LI_MEI.identifier });
   });

@@ -22,90 +22,35 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNrbRealEstateSimulator } from '../../adapters/nrb-realestate/simulator.js';
-import { startPsbPopulationSimulator } from '../../adapters/psb-population/simulator.js';
-import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
 import { auditEntries } from '../../gateway/db/schema.js';
-import { fixedClock } from '../../gateway/platform/clock.js';
 import { seedDelivery } from '../../gateway/supervision/test-fixtures.js';
-import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway, ok } from '../harness.js';
-import { simulatedDepartmentsJson } from '../support/simulated-departments.js';
+import { ok } from '../harness.js';
+import { type FlatSaleStage, LI_MEI, PURPOSE, flatSaleStage } from '../support/flat-sale.js';
 
-const ZHANG_SAN = { identifier: '11010519491231002X', name: '张三' };
-const LI_MEI = { identifier: '330106198503150120', name: '李梅' };
-const SOLE_FLAT = '京(2015)朝阳区不动产权第0031287号';
-const purpose = { 'onewindow-purpose': 'case_acceptance' };
-
-let psb: RunningSimulator;
-let nrb: RunningSimulator;
-let gw: TestGateway;
-let caseId = '';
-let zhangSan = '';
-let liMei = '';
-
-async function call(token: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return gw.request(path, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: bearer(token, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }),
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
+let stage: FlatSaleStage;
 
 async function entriesOf(subjectId: string, clientId: string) {
-  return gw.services.db
+  return stage.gw.services.db
     .select()
     .from(auditEntries)
     .where(and(eq(auditEntries.subjectRef, subjectId), eq(auditEntries.actorClientId, clientId)));
 }
 
 beforeAll(async () => {
-  psb = await startPsbPopulationSimulator();
-  nrb = await startNrbRealEstateSimulator();
-  gw = await createTestGateway(
-    {
-      DEPARTMENTS_JSON: simulatedDepartmentsJson({ psb: psb.url, nrb: nrb.url }),
-      DEPARTMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_WORKER: 'false',
-    },
-    { clock: fixedClock('2026-12-18T02:00:00.000Z') },
-  );
-  const window = await caseWindow(gw, ['psb.population', 'nrb.real-estate'], [...CASE_WINDOW_SCOPES]);
-  const resolve = async (who: typeof ZHANG_SAN) =>
-    (
-      await ok<{ id: string }>(
-        await call(window.token, '/v1/subjects/resolve', { identifierType: 'resident_id', ...who }, purpose),
-        201,
-      )
-    ).id;
-  zhangSan = await resolve(ZHANG_SAN);
-  liMei = await resolve(LI_MEI);
-  const opened = await ok<{ id: string }>(
-    await call(window.token, '/v1/cases', {
-      itemCode: 'real_estate_transfer',
-      subjectId: zhangSan,
-      form: {
-        certificateNo: SOLE_FLAT,
-        transferee: { name: LI_MEI.name, idNumber: LI_MEI.identifier },
-        transferReason: 'sale',
-      },
-      parties: [{ role: 'counterparty', subjectId: liMei }],
-    }),
-    201,
-  );
-  caseId = opened.id;
-  await seedDelivery(gw.services.db, caseId, { department: 'NRB', status: 'delivered' });
+  stage = await flatSaleStage();
+  await seedDelivery(stage.gw.services.db, stage.caseId, { department: 'NRB', status: 'delivered' });
 }, 120_000);
 
 afterAll(async () => {
-  await gw?.close();
-  await Promise.all([psb?.close(), nrb?.close()]);
+  await stage?.close();
 });
 
 describe("review 14: a case read that shows a party's identity in the form is on the party's record", () => {
   it("NRB (subjects:unmask) reads the buyer's full ID number in the form: the read is on 李梅's record too", async () => {
+    const { gw, call, caseId, zhangSan, liMei } = stage;
     const reader = await gw.tokenFor('department', ['cases:read', 'subjects:unmask'], { departmentCode: 'NRB' });
     const view = await ok<{ form: { transferee: { name: string; idNumber: string } } }>(
-      await call(reader, `/v1/cases/${caseId}`, undefined, purpose),
+      await call(reader, `/v1/cases/${caseId}`, undefined, PURPOSE),
     );
     // What was disclosed: the buyer's identity, in clear.
     expect(view.form.transferee).toEqual({ name: LI_MEI.name, idNumber: LI_MEI.identifier });
