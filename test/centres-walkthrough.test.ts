@@ -132,6 +132,9 @@ describe('docs/centres.md walk-through', () => {
           eq(auditEntries.outcome, 'allowed'),
         ),
       );
-    expect(transferred).toEqual({ centreCode: '610113000', fields: ['centre:610113000->610116000'] });
+    expect(transferred).toEqual({
+      centreCode: '610113000',
+      fields: ['centre:610113000->610116000', 'form', 'materials', 'deliveries'],
+    });
   });
 });

@@ -421,7 +421,11 @@ describe('a case accepted at a town, decided by its county', () => {
           eq(auditEntries.outcome, 'allowed'),
         ),
       );
-    expect(entry).toEqual({ fields: [`centre:${COUNTY}->${OTHER_COUNTY}`], centreCode: COUNTY });
+    // With what the transfer's answer showed (the case view), as on every read of the case.
+    expect(entry).toEqual({
+      fields: [`centre:${COUNTY}->${OTHER_COUNTY}`, 'form', 'materials', 'deliveries'],
+      centreCode: COUNTY,
+    });
   });
 
   it('shows the applicant where the case is', async () => {

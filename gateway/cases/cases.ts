@@ -11,9 +11,11 @@
  */
 import { newRandomId } from '../platform/random-ids.js';
 import {
+  isPersonName,
   maskForOversight,
   maskIdentifiersInNote,
   maskJsonForOversight,
+  maskName,
   maskPersonalJson,
   maskPersonalText,
 } from '../platform/identifier-masking.js';
@@ -735,7 +737,42 @@ async function caseView(
   if (visible.decision && readsForOversight(visible.decision))
     return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
   const names = await namesHiddenFrom(tx, visible);
-  return names === null ? view : maskedCaseView(view, names);
+  return withPrivatePartiesMasked(tx, visible, names === null ? view : maskedCaseView(view, names));
+}
+
+/**
+ * A restriction held by a person (a private buyer's pre-notice, an objector) names someone the
+ * case does not hold, whom not even the window that opened the case typed: masked, in the
+ * restriction and the message read out, for a caller who may not unmask the applicant, as in the
+ * certificate's own answer. Decided only when such a restriction is there.
+ */
+async function withPrivatePartiesMasked(
+  tx: Queryable,
+  visible: Pick<VisibleCase, 'row' | 'context'>,
+  view: CaseView,
+): Promise<CaseView> {
+  const held = (block: NoticeBlock) => block.restriction !== null && isPersonName(block.restriction.party);
+  if (!view.notice.entries.some((entry) => entry.blocks.some(held))) return view;
+  const { row, context } = visible;
+  const unmask = await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId: row.subjectId });
+  if (unmask.allowed) return view;
+  const masked = (block: NoticeBlock): NoticeBlock => {
+    if (block.restriction === null || !held(block)) return block;
+    const { party } = block.restriction;
+    const hidden = maskName(party);
+    return {
+      ...block,
+      restriction: { ...block.restriction, party: hidden },
+      message: { zh: block.message.zh.replaceAll(party, hidden), en: block.message.en.replaceAll(party, hidden) },
+    };
+  };
+  return {
+    ...view,
+    notice: {
+      ...view.notice,
+      entries: view.notice.entries.map((entry) => ({ ...entry, blocks: entry.blocks.map(masked) })),
+    },
+  };
 }
 
 /**
@@ -937,6 +974,11 @@ async function auditOthersMaterials(
   );
 }
 
+/** The types of the materials a case view shows. */
+function materialTypesShown(view: CaseView): string[] {
+  return view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : []));
+}
+
 /** The party materials of a case view, as `auditOthersMaterials` takes them. */
 function partyMaterialsShown(view: CaseView): { subjectId: string; typeCode: string }[] {
   return view.notice.entries.flatMap((entry) =>
@@ -959,7 +1001,7 @@ async function auditCaseView(
     action,
     subjectId: visible.row.subjectId,
     fields,
-    materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
+    materialTypes: materialTypesShown(view),
   });
   await auditOthersMaterials(
     tx,
@@ -1788,6 +1830,7 @@ async function moveCase(
   tx: Queryable,
   visible: VisibleCase,
   move: { to: string; kind: 'transferred' | 'escalated'; reason: string | null },
+  shown?: CaseView,
 ): Promise<void> {
   const { row } = visible;
   await Promise.all([
@@ -1805,8 +1848,21 @@ async function moveCase(
       decision: visible.decision,
       action: `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`,
       subjectId: row.subjectId,
-      fields: [`centre:${row.centreCode}->${move.to}`],
+      // With the case view it answers (a transfer's): what was shown, as on every read of the case.
+      fields: [`centre:${row.centreCode}->${move.to}`, ...(shown ? ['form', 'materials', 'deliveries'] : [])],
+      ...(shown ? { materialTypes: materialTypesShown(shown) } : {}),
     }),
+    ...(shown
+      ? [
+          auditOthersMaterials(
+            tx,
+            visible,
+            `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`,
+            partyMaterialsShown(shown),
+            shown.parties,
+          ),
+        ]
+      : []),
   ]);
 }
 
@@ -1855,13 +1911,14 @@ export async function transferCase(
           },
         );
       }
-      await moveCase(tx, visible, { to: input.toCentre, kind: 'transferred', reason: input.reason });
       const moved = { ...row, centreCode: input.toCentre, transfers: row.transfers + 1 };
-      return caseView(
+      const view = await caseView(
         tx,
         { ...visible, row: moved, facts: { ...visible.facts, centreCode: input.toCentre } },
         services,
       );
+      await moveCase(tx, visible, { to: input.toCentre, kind: 'transferred', reason: input.reason }, view);
+      return view;
     }),
   );
 }
@@ -2037,7 +2094,7 @@ export async function submitCase(
     action: 'case.submit',
     subjectId: row.subjectId,
     fields: ['materials', `departments:${item.departments.join(',')}`],
-    materialTypes: view.notice.entries.flatMap((entry) => (entry.material ? [entry.material.typeCode] : [])),
+    materialTypes: materialTypesShown(view),
   };
   const deferring = () =>
     [...deferredUntil.values()].map(({ requirementCode, partySubjectId, dueOn }) =>

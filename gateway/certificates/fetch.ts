@@ -35,7 +35,7 @@ import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { detectMediaType } from '../materials/media-type.js';
 import { ApiError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
-import { maskPersonalText } from '../platform/identifier-masking.js';
+import { isPersonName, maskPersonalText } from '../platform/identifier-masking.js';
 import type { CertificateClaims, EnvelopeCache } from './envelope.js';
 import { normaliseCertificateNumber } from './numbers.js';
 import { readAndAudit } from './read-stored.js';
@@ -675,24 +675,12 @@ function objectFacts(
       ? {}
       : {
           restrictions: metadata.restrictions.map((restriction) =>
-            unmask || !heldByPerson(restriction) ? restriction : { ...restriction, party: maskName(restriction.party) },
+            unmask || !isPersonName(restriction.party)
+              ? restriction
+              : { ...restriction, party: maskName(restriction.party) },
           ),
         }),
   };
-}
-
-/** A personal name's shape: two to four Han characters (or a minority name with 「·」). */
-const PERSON_NAME_SHAPE = /^[\u4e00-\u9fff·]{2,4}$/u;
-/** How the names of organisations end (a bank, court, company, bureau, centre, association …). */
-const ORGANISATION_ENDING = /(公司|银行|法院|局|中心|会|社|所|院|厂|店|处|部|行)$/u;
-
-/**
- * Whether a restriction's party is a person, whose name is personal data masked like the holders'
- * (review 9: a pre-notice secures a private buyer's purchase, an objection may be a person's).
- * Banks, courts and companies stay readable: the window tells the applicant who to settle with.
- */
-function heldByPerson(restriction: { party: string }): boolean {
-  return PERSON_NAME_SHAPE.test(restriction.party) && !ORGANISATION_ENDING.test(restriction.party);
 }
 
 function maskIdentifier(identifier: string): string {

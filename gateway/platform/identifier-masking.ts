@@ -131,6 +131,21 @@ export function maskIdentifiersInNote(text: string | null): string | null {
   return text === null ? null : maskPersonalText(text);
 }
 
+/** A personal name's shape: two to four Han characters (or a minority name with 「·」). */
+const PERSON_NAME_SHAPE = /^[\u4e00-\u9fff·]{2,4}$/u;
+/** How the names of organisations end (a bank, court, company, bureau, centre, association …). */
+const ORGANISATION_ENDING = /(公司|银行|法院|局|中心|会|社|所|院|厂|店|处|部|行)$/u;
+
+/**
+ * Whether `party` (who holds a certificate's restriction) is a person, whose name is personal data
+ * masked like a holder's (review 9: a pre-notice secures a private buyer's purchase, an objection
+ * may be a person's). Banks, courts and companies stay readable: the window tells the applicant
+ * who to settle with.
+ */
+export function isPersonName(party: string): boolean {
+  return PERSON_NAME_SHAPE.test(party) && !ORGANISATION_ENDING.test(party);
+}
+
 /** `张**`: the first code point kept, one `*` for every further code point (surrogate pairs count once). */
 export function maskName(name: string): string {
   const chars = [...name];
