@@ -245,6 +245,25 @@ describe('one department refuses a joint case', () => {
       await call('/v1/supervision/warnings', { token: adminToken }),
     );
     expect(warnings.counts.cancellationsByHand).toBe(0);
+
+    // PSB's part is withdrawn: a later status from PSB (here one that would complete it) is refused
+    // and nothing is filed on the rejected case.
+    const eventsBefore = await eventKinds(body.id);
+    sequence += 1;
+    const late = await call('/v1/case-status-callbacks', {
+      body: {
+        caseNumber: body.caseNumber,
+        eventId: `evt-${sequence}`,
+        status: 'completed',
+        occurredAt: clock.now().toISOString(),
+      },
+      token: psbToken,
+    });
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { code: string }).code).toBe('case_already_final');
+    expect(await eventKinds(body.id)).toEqual(eventsBefore);
+    expect((await read(body.id)).status).toBe('rejected');
+    expect(part(await read(body.id), 'PSB').departmentStatus).not.toBe('completed');
   });
 
   it("by status: NRB's part cannot be withdrawn automatically (its system has no cancel), so supervision warns until someone records it was done", async () => {

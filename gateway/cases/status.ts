@@ -136,6 +136,17 @@ export async function applyDepartmentStatus(
     );
   }
 
+  // A part withdrawn after another department refused the case (cancelled in the department's
+  // system, by its cancel or by hand) is over: a later status, or a result document, from it
+  // would be filed on a case that no longer has that part.
+  if (delivery.status === 'cancelled' || delivery.cancelStatus === 'cancelled' || delivery.cancelStatus === 'handled') {
+    if (update.source === 'poll') return { caseStatus: caseRow.status, changed: false };
+    throw new ApiError(
+      'case_already_final',
+      message('callback.part_withdrawn', { department: update.departmentCode, caseNumber: caseRow.caseNumber }),
+    );
+  }
+
   if (update.externalEventId) {
     const [seen] = await tx
       .select({ id: caseEvents.id })

@@ -463,6 +463,8 @@ export const problemDetailsEn = {
   'callback.not_delivered_to': 'Case {caseNumber} was not delivered to {department}.',
   'callback.delivery_failed': 'Case {caseNumber} never reached {department}: its delivery failed ({lastError}).',
   'callback.replayed': 'Event {eventId} was already received.',
+  'callback.part_withdrawn':
+    "{department}'s part of case {caseNumber} was withdrawn after another department refused the case: no status of it is taken any more.",
   'callback.already_final': '{department} already reported {status} for case {caseNumber}.',
   'callback.older_than_last': 'The event is older than the last status applied ({lastAppliedAt}).',
   'case.no_deciding_centre':

@@ -434,6 +434,7 @@ export const problemDetailsZh = {
   'callback.not_delivered_to': '办件 {caseNumber} 没有推送给 {department}。',
   'callback.delivery_failed': '办件 {caseNumber} 从未送达 {department}：推送失败（{lastError}）。',
   'callback.replayed': '事件 {eventId} 已经收到过。',
+  'callback.part_withdrawn': '办件 {caseNumber} 中{department}的部分已因其他部门不予受理而撤回，不再接收该部分的状态。',
   'callback.already_final': '{department} 已报告过办件 {caseNumber} 的最终状态 {status}。',
   'callback.older_than_last': '该事件早于最近一次采用的状态（{lastAppliedAt}）。',
   'case.no_deciding_centre':
