@@ -484,23 +484,22 @@ export interface CaseServices {
 /** What the policy knows of a case: who opened it, whose it is, whom it was delivered to. */
 export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts> {
   const delivered = await tx
-    .select({ departmentCode: deliveries.departmentCode, status: deliveries.status, attempts: deliveries.attempts })
+    .select({ departmentCode: deliveries.departmentCode, status: deliveries.status })
     .from(deliveries)
     .where(eq(deliveries.caseId, row.id));
   return factsOfCase(row, delivered);
 }
 
-type ReachedFacts = Pick<DeliveryRow, 'departmentCode' | 'status' | 'attempts'>;
+type ReachedFacts = Pick<DeliveryRow, 'departmentCode' | 'status'>;
 
 /**
  * The departments a case has reached or is being sent to. A later stage's department (its part
- * held), or one whose part was cancelled before it was ever sent, has not: it may not read the case.
+ * held), or one whose part was cancelled unsent (never acknowledged: a refusal elsewhere came first,
+ * even after failed attempts — review 16), has not: it may not read the case.
  */
 export function departmentsReached(deliveryRows: readonly ReachedFacts[]): string[] {
   return deliveryRows.flatMap((delivery) =>
-    delivery.status === 'held' || (delivery.status === 'cancelled' && delivery.attempts === 0)
-      ? []
-      : [delivery.departmentCode],
+    delivery.status === 'held' || delivery.status === 'cancelled' ? [] : [delivery.departmentCode],
   );
 }
 
