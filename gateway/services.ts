@@ -30,6 +30,7 @@ import { TokenService } from './auth/tokens.js';
 import { CalendarService } from './calendar/service.js';
 import { seedShippedCalendars } from './calendar/store.js';
 import { namesOfCases } from './cases/names.js';
+import { PRESENCE_FAILURES_PER_SUBJECT, PRESENCE_FAILURE_WINDOW_MS } from './identity/tracker-token.js';
 import { DeliveryWorker } from './cases/dispatch.js';
 import type { Config } from './config.js';
 import { sharedContractChecker } from './contracts/contract-checker.js';
@@ -89,6 +90,8 @@ export interface GatewayServices {
   progressLookupLimiter: SharedLimiter;
   /** Public verifications per client address (VERIFICATIONS_PER_MINUTE). */
   verificationLimiter: SharedLimiter;
+  /** Identity documents presented for a tracker token that did not match, per client and subject. */
+  presenceFailureLimiter: SharedLimiter;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
@@ -275,6 +278,11 @@ export async function createServices(
       name: 'client-requests',
       limit: config.rateLimits.clientRequestsPerMinute,
       windowMs: 60_000,
+    }),
+    presenceFailureLimiter: sharedLimits.limiter({
+      name: 'presence-failures',
+      limit: PRESENCE_FAILURES_PER_SUBJECT,
+      windowMs: PRESENCE_FAILURE_WINDOW_MS,
     }),
     verificationLimiter: sharedLimits.limiter({
       name: 'verifications',

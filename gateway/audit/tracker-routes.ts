@@ -136,7 +136,7 @@ const issueTokenRoute = protectedRoute({
         },
       },
     },
-    ...errorResponses(400, 401, 403, 404, 422, 502, 503, 504),
+    ...errorResponses(400, 401, 403, 404, 422, 429, 502, 503, 504),
   },
 });
 
@@ -184,6 +184,7 @@ export function registerTrackerRoutes(app: OpenAPIHono<AppEnv>): void {
           subject,
           services.config.subjectTokenTtlSeconds,
         ),
+      services.presenceFailureLimiter,
     );
     return c.json(
       {

@@ -9,6 +9,8 @@ import { and, arrayContains, desc, eq } from 'drizzle-orm';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import { auditEntries } from '../db/schema.js';
 import { ApiError, type Message, message } from '../platform/errors.js';
+import { rateLimited } from '../platform/rate-limit.js';
+import type { SharedLimiter } from '../platform/shared-limits.js';
 import { parseSubjectIdentifier } from './identifiers.js';
 import { normaliseName, requireSubject } from './subjects.js';
 import { type VerificationContext, verifySubjectIdentity } from './verification.js';
@@ -45,11 +47,21 @@ async function verifiedInCase(context: VerificationContext, subjectId: string, c
   return entry !== undefined;
 }
 
+/**
+ * Document mismatches one client may present for one subject per `PRESENCE_FAILURE_WINDOW_MS`
+ * before its checks of that subject are refused (429) until the window ends. The comparison says
+ * whether a guess is right, so without a bound a window that sees a subject masked (「110105********002X」,
+ * 「张*」) could try birth dates until one matches (review 16).
+ */
+export const PRESENCE_FAILURES_PER_SUBJECT = 5;
+export const PRESENCE_FAILURE_WINDOW_MS = 24 * 3600_000;
+
 export async function issueTrackerToken<Token>(
   context: VerificationContext,
   subjectId: string,
   presented: PresentedIdentity,
   mint: (subjectId: string) => Promise<Token>,
+  presenceFailures: SharedLimiter,
 ): Promise<Token> {
   return auditRefusals(context, { action: ACTION, subjectId }, async () => {
     const decision = await context.access.require(
@@ -62,12 +74,17 @@ export async function issueTrackerToken<Token>(
     if (subject.kind !== 'person') {
       throw new ApiError('identity_verification_not_applicable', message('identity.access_log_persons_only'));
     }
+    const failureKey = `${context.principal.clientId}\n${subject.id}`;
+    const lockedFor = await presenceFailures.blocked(failureKey);
+    if (lockedFor !== null)
+      throw rateLimited(lockedFor, message('identity.presence_checks_exhausted', { seconds: lockedFor }));
     const parsed = parseSubjectIdentifier('resident_id', presented.identifier);
     if (
       !parsed.ok ||
       parsed.value !== subject.identifier ||
       normaliseName(presented.name) !== normaliseName(subject.name)
     ) {
+      await presenceFailures.take(failureKey);
       throw presenceUnproven(message('identity.document_mismatch'));
     }
     let how: string;

@@ -405,6 +405,28 @@ describe('object level', () => {
     );
     expect(unproven.status, unproven.text).toBe(403);
     expect(unproven.json<{ code: string }>().code).toBe('presence_unproven');
+    // The comparison answers whether a guess was right: after five wrong documents for the subject,
+    // this window's checks of it are refused for a day, the right document too (a window that sees
+    // 「110105********002X」 cannot try birth dates until one matches).
+    for (let guess = 1; guess < 5; guess += 1) {
+      const wrong = await call(
+        owner.token,
+        'POST',
+        `/v1/subjects/${subjectId}/tracker-token`,
+        { identifier: WANG_WU.identifier, name: `${WANG_WU.name}${guess}` },
+        { 'onewindow-purpose': 'subject_request' },
+      );
+      expect(wrong.json<{ code: string }>().code).toBe('presence_unproven');
+    }
+    const locked = await call(
+      owner.token,
+      'POST',
+      `/v1/subjects/${subjectId}/tracker-token`,
+      { identifier: WANG_WU.identifier, name: WANG_WU.name },
+      { 'onewindow-purpose': 'subject_request' },
+    );
+    expect(locked.status, locked.text).toBe(429);
+    expect(locked.json<{ code: string }>().code).toBe('rate_limited');
     const notTheirRequest = await call(
       owner.token,
       'POST',

@@ -533,6 +533,8 @@ export const problemDetailsEn = {
   'calendar.not_loaded': 'No calendar is loaded for {year}.',
   'calendar.year_missing':
     'The working-day calendar for {year} is not loaded, so the gateway cannot compute a legal deadline that involves days of {year}. An administrator loads it with PUT /v1/calendar/years/{year}.',
+  'identity.presence_checks_exhausted':
+    'Too many identity documents that did not match this subject were presented; try again in {seconds} s.',
   'identity.document_mismatch': 'The identity document presented does not match this subject.',
   'identity.register_not_verified': 'The population register answered {outcome}: the identity is not verified.',
   'witness.signature_not_jws': 'The signature is not a compact JWS.',

@@ -496,6 +496,7 @@ export const problemDetailsZh = {
   'calendar.not_loaded': '尚未加载 {year} 年的日历。',
   'calendar.year_missing':
     '{year} 年的工作日日历尚未加载，网关无法计算涉及 {year} 年日期的法定期限。管理员可通过 PUT /v1/calendar/years/{year} 加载。',
+  'identity.presence_checks_exhausted': '为该主体出示的不符证件过多，请 {seconds} 秒后再试。',
   'identity.document_mismatch': '出示的身份证件与该主体不符。',
   'identity.register_not_verified':
     '人口信息库的核验结果为“{outcome, select, name_mismatch {姓名不符} not_found {查无此人} failed {核验失败} other {{outcome}}}”：身份未获核验。',
