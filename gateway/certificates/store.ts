@@ -20,6 +20,7 @@ import { auditAccess } from '../access/audit.js';
 import type { AccessContext, AllowedDecision } from '../access/context.js';
 import type { MaterialTypeRow } from '../materials/catalogue.js';
 import { type MaterialRow, lockContent, newMaterialId } from '../materials/materials.js';
+import { normaliseCertificateNumber } from './numbers.js';
 
 /**
  * The certificate number as the material's file name and source reference, which every reader of
@@ -176,7 +177,7 @@ export async function recordFetchedCertificate(
     const { protection } = context.access;
     const [certificateNumber, certificateNumberClear] = protection.certificateNumberLookups(
       fetched.metadata.certificateType,
-      fetched.metadata.certificateNumber,
+      normaliseCertificateNumber(fetched.metadata.certificateNumber),
     );
     const identity = {
       department: fetched.department,
@@ -439,7 +440,10 @@ export async function insertCertificateMaterial(
       materialId: id,
       subjectId,
       certificateType: metadata.certificateType,
-      certificateNumber: protection.certificateNumberLookup(metadata.certificateType, metadata.certificateNumber),
+      certificateNumber: protection.certificateNumberLookup(
+        metadata.certificateType,
+        normaliseCertificateNumber(metadata.certificateNumber),
+      ),
       departmentCode: fetched.department,
       contractResource: fetched.contractResource,
       contractVersion: fetched.contractVersion,
@@ -477,11 +481,14 @@ function storedRevocationNumber(
   certificateType: string,
   certificateNumber: string,
 ): { certificateNumber: string; certificateNumberSealed: string | null } {
-  const lookup = protection.certificateNumberLookup(certificateType, certificateNumber);
+  // Kept normalised (as the copies' numbers are), so a later fetch of the same number in another
+  // form stays revoked; with protection on, the number as sent is sealed for showing.
+  const normalised = normaliseCertificateNumber(certificateNumber);
+  const lookup = protection.certificateNumberLookup(certificateType, normalised);
   return {
     certificateNumber: lookup,
     certificateNumberSealed:
-      lookup === certificateNumber ? null : protection.sealText(revocationNumberPlace(revocationId), certificateNumber),
+      lookup === normalised ? null : protection.sealText(revocationNumberPlace(revocationId), certificateNumber),
   };
 }
 
@@ -508,22 +515,50 @@ export async function revokeCertificate(
   /** The access policy's check of each material to revoke; throws to refuse. */
   mayRevoke: (material: MaterialRow) => void,
 ): Promise<{ revocation: RevocationRow; revoked: MaterialRow[] }> {
-  const held = await tx
-    .select({ material: materials })
-    .from(certificates)
-    .innerJoin(materials, eq(materials.id, certificates.materialId))
-    .where(
-      and(
-        eq(certificates.departmentCode, input.department),
-        eq(certificates.certificateType, input.certificateType),
-        inArray(
-          certificates.certificateNumber,
-          protection.certificateNumberLookups(input.certificateType, input.certificateNumber),
+  const normalised = normaliseCertificateNumber(input.certificateNumber);
+  const [stored, uploaded] = await Promise.all([
+    tx
+      .select({ material: materials })
+      .from(certificates)
+      .innerJoin(materials, eq(materials.id, certificates.materialId))
+      .where(
+        and(
+          eq(certificates.departmentCode, input.department),
+          eq(certificates.certificateType, input.certificateType),
+          // Compared normalised (「京（2015）…」 is 「京(2015)…」); copies stored before numbers were
+          // stored normalised are found as sent too.
+          inArray(certificates.certificateNumber, [
+            ...new Set([
+              ...protection.certificateNumberLookups(input.certificateType, normalised),
+              ...protection.certificateNumberLookups(input.certificateType, input.certificateNumber),
+            ]),
+          ]),
+          ne(materials.status, 'revoked'),
         ),
-        ne(materials.status, 'revoked'),
-      ),
-    )
-    .for('update');
+      )
+      .for('update'),
+    // The documents the department itself issued under that number (uploaded as `issued` with the
+    // number as their reference) hold the certificate as much as a fetched copy (review 17).
+    tx
+      .select()
+      .from(materials)
+      .where(
+        and(
+          eq(materials.provenance, 'issued'),
+          eq(materials.departmentCode, input.department),
+          eq(materials.typeCode, input.certificateType),
+          inArray(materials.sourceRef, [...new Set([normalised, input.certificateNumber])]),
+          ne(materials.status, 'revoked'),
+        ),
+      )
+      .for('update'),
+  ]);
+  const held = [
+    ...stored,
+    ...uploaded
+      .filter((material) => !stored.some((copy) => copy.material.id === material.id))
+      .map((material) => ({ material })),
+  ];
   for (const { material } of held) mayRevoke(material);
   for (const { material } of held) await revokeStored(tx, material, input.reason, input.reportedBy, now);
   const id = newRevocationId();
@@ -582,7 +617,7 @@ export async function sealStoredCertificates(
         .update(certificates)
         .set({
           metadata: protection.sealJson('certificates.metadata', row.metadata),
-          certificateNumber: protection.certificateNumberLookup(row.type, number),
+          certificateNumber: protection.certificateNumberLookup(row.type, normaliseCertificateNumber(number)),
         })
         .where(eq(certificates.materialId, row.materialId));
       written += 1;

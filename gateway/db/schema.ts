@@ -336,6 +336,10 @@ export const materials = pgTable(
     index('materials_issued_without_terms_idx')
       .on(table.departmentCode, table.typeCode)
       .where(sql`${table.provenance} = 'issued' and ${table.sharingResource} is null`),
+    // A department's revocation finds the documents it issued under that number (review 17).
+    index('materials_issued_ref_idx')
+      .on(table.departmentCode, table.typeCode, table.sourceRef)
+      .where(sql`${table.provenance} = 'issued' and ${table.sourceRef} is not null`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "materials_issued_ref_idx" ON "materials" USING btree ("department_code","type_code","source_ref") WHERE "materials"."provenance" = 'issued' and "materials"."source_ref" is not null;
