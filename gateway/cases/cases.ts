@@ -735,8 +735,20 @@ async function caseView(
   };
   if (visible.decision && readsForOversight(visible.decision))
     return overseenCaseView(view, await namesInCase(tx, visible.context.access.protection, row.id));
-  const names = await namesHiddenFrom(tx, visible);
-  return withPrivatePartiesMasked(tx, visible, names === null ? view : maskedCaseView(view, names));
+  // One decision for both maskings, taken only when one of them needs it.
+  let unmask: Promise<boolean> | undefined;
+  const mayUnmask = () => {
+    unmask ??= mayUnmaskApplicant(tx, visible);
+    return unmask;
+  };
+  const names = await namesHiddenFrom(tx, visible, mayUnmask);
+  return withPrivatePartiesMasked(mayUnmask, names === null ? view : maskedCaseView(view, names));
+}
+
+/** Whether the policy lets the caller read the case's applicant unmasked (`subject.unmask`). */
+async function mayUnmaskApplicant(tx: Queryable, visible: Pick<VisibleCase, 'row' | 'context'>): Promise<boolean> {
+  const { row, context } = visible;
+  return (await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId: row.subjectId })).allowed;
 }
 
 /**
@@ -745,16 +757,10 @@ async function caseView(
  * restriction and the message read out, for a caller who may not unmask the applicant, as in the
  * certificate's own answer. Decided only when such a restriction is there.
  */
-async function withPrivatePartiesMasked(
-  tx: Queryable,
-  visible: Pick<VisibleCase, 'row' | 'context'>,
-  view: CaseView,
-): Promise<CaseView> {
+async function withPrivatePartiesMasked(mayUnmask: () => Promise<boolean>, view: CaseView): Promise<CaseView> {
   const held = (block: NoticeBlock) => block.restriction !== null && isPersonName(block.restriction.party);
   if (!view.notice.entries.some((entry) => entry.blocks.some(held))) return view;
-  const { row, context } = visible;
-  const unmask = await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId: row.subjectId });
-  if (unmask.allowed) return view;
+  if (await mayUnmask()) return view;
   const masked = (block: NoticeBlock): NoticeBlock => {
     if (block.restriction === null || !held(block)) return block;
     const { party } = block.restriction;
@@ -781,11 +787,13 @@ async function withPrivatePartiesMasked(
  * lets unmask the applicant. The form repeats them (a buyer's 「transferee」), and so may a
  * department's words or a courier's remark.
  */
-async function namesHiddenFrom(tx: Queryable, visible: Pick<VisibleCase, 'row' | 'context'>): Promise<string[] | null> {
+async function namesHiddenFrom(
+  tx: Queryable,
+  visible: Pick<VisibleCase, 'row' | 'context'>,
+  mayUnmask = () => mayUnmaskApplicant(tx, visible),
+): Promise<string[] | null> {
   const { row, context } = visible;
-  if (row.clientId === context.principal.clientId) return null;
-  const unmask = await context.access.decide(tx, 'subject.unmask', { kind: 'subject', subjectId: row.subjectId });
-  if (unmask.allowed) return null;
+  if (row.clientId === context.principal.clientId || (await mayUnmask())) return null;
   return namesInCase(tx, context.access.protection, row.id);
 }
 
@@ -1832,6 +1840,7 @@ async function moveCase(
   shown?: CaseView,
 ): Promise<void> {
   const { row } = visible;
+  const action = `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`;
   await Promise.all([
     tx
       .update(cases)
@@ -1845,23 +1854,13 @@ async function moveCase(
     }),
     auditAccess(tx, visible.context, {
       decision: visible.decision,
-      action: `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`,
+      action,
       subjectId: row.subjectId,
       // With the case view it answers (a transfer's): what was shown, as on every read of the case.
       fields: [`centre:${row.centreCode}->${move.to}`, ...(shown ? ['form', 'materials', 'deliveries'] : [])],
       ...(shown ? { materialTypes: materialTypesShown(shown) } : {}),
     }),
-    ...(shown
-      ? [
-          auditOthersMaterials(
-            tx,
-            visible,
-            `case.${move.kind === 'transferred' ? 'transfer' : 'escalate'}`,
-            partyMaterialsShown(shown),
-            shown.parties,
-          ),
-        ]
-      : []),
+    ...(shown ? [auditOthersMaterials(tx, visible, action, partyMaterialsShown(shown), shown.parties)] : []),
   ]);
 }
 

@@ -158,7 +158,11 @@ export async function lookUpProgress(
         : null;
     // Whoever holds the proof reads the look-up: a department's words, the courier's remark and the
     // centre's answer keep their meaning but not the case's names (「张三、李梅请…」 → 「张*、李*请…」).
-    const names = await namesInCase(tx, protection, caseRow.id);
+    const quotes =
+      deliveryRows.some((delivery) => delivery.departmentMessage !== null) ||
+      Boolean(resultRow?.lastRoute) ||
+      Boolean(ratingRow?.followUpAnswer);
+    const names = quotes ? await namesInCase(tx, protection, caseRow.id) : [];
     const masked = (text: string | null) => (text === null ? null : maskPersonalText(text, names));
     const current = centreRows.find((centre) => centre.code === caseRow.centreCode);
     const accepting = centreRows.find((centre) => centre.code === caseRow.acceptingCentreCode);
