@@ -2257,6 +2257,11 @@ export async function attachFetched(
   return auditCaseRefusals(context, 'case.fetch_certificates', () =>
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
+      // The departments answered in seconds: the window may have submitted meanwhile (fetchPlan's
+      // check, again under the lock). What was fetched stays stored for reuse.
+      const { status, caseNumber } = visible.row;
+      if (status !== 'open' && status !== 'awaiting_applicant')
+        throw new ApiError('case_not_open', message('case.fetched_after_status_change', { caseNumber, status }));
       for (const entry of fetched) {
         const resolution = entry.source === 'department' ? ('fetched' as const) : ('reused' as const);
         await tx

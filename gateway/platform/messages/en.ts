@@ -385,6 +385,8 @@ export const problemDetailsEn = {
     'The form names {typeName} {certificateNumber} (requirement {requirementCode}), and the department reports that {party, select, applicant {the applicant} other {the {party}}} does not hold it: correct the number in a new case. Nothing was attached.',
   'case.certificate_reference_mismatch': 'The material is certificate {sourceRef}; the form names {reference}.',
   'case.status_is': 'Case {caseNumber} is {status}.',
+  'case.fetched_after_status_change':
+    'Case {caseNumber} became {status} while the departments answered: the certificates fetched are stored and can be reused, but were not attached to it.',
   'case.item_not_offered_here':
     '{itemName} is not offered at centre {centreCode}; enable it there first (PUT /v1/centres/{centreCode}/items/{itemCode}).',
   'case.concluded_no_transfer': 'Case {caseNumber} is {status}: it cannot be transferred.',

@@ -357,6 +357,8 @@ export const problemDetailsZh = {
   'case.certificate_reference_mismatch': '该材料是证照 {sourceRef}，申请表中填写的是 {reference}。',
   'case.status_is':
     '办件 {caseNumber} 当前状态为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”。',
+  'case.fetched_after_status_change':
+    '部门答复期间办件 {caseNumber} 的状态已变为“{status, select, open {待提交} submitted {已受理} in_progress {办理中} awaiting_applicant {待补正} completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}”：取得的证照已保存，可在其他办件中复用，但未附到本办件。',
   'case.item_not_offered_here':
     '中心 {centreCode} 不办理{itemNameZh}；请先在该中心开通（PUT /v1/centres/{centreCode}/items/{itemCode}）。',
   'case.concluded_no_transfer':
