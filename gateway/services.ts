@@ -31,6 +31,7 @@ import { CalendarService } from './calendar/service.js';
 import { seedShippedCalendars } from './calendar/store.js';
 import { namesOfCases } from './cases/names.js';
 import { PRESENCE_FAILURES_PER_SUBJECT, PRESENCE_FAILURE_WINDOW_MS } from './identity/tracker-token.js';
+import { IDENTIFIER_PROBES_PER_SHAPE, IDENTIFIER_PROBE_WINDOW_MS } from './identity/subjects.js';
 import { DeliveryWorker } from './cases/dispatch.js';
 import type { Config } from './config.js';
 import { sharedContractChecker } from './contracts/contract-checker.js';
@@ -92,6 +93,8 @@ export interface GatewayServices {
   verificationLimiter: SharedLimiter;
   /** Identity documents presented for a tracker token that did not match, per client and subject. */
   presenceFailureLimiter: SharedLimiter;
+  /** Answers of `POST /v1/subjects/resolve` that were not a known number with its name, per client and masked shape. */
+  identifierProbeLimiter: SharedLimiter;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   /** Where document content lives (BLOB_STORE): the database or a directory. */
@@ -283,6 +286,11 @@ export async function createServices(
       name: 'presence-failures',
       limit: PRESENCE_FAILURES_PER_SUBJECT,
       windowMs: PRESENCE_FAILURE_WINDOW_MS,
+    }),
+    identifierProbeLimiter: sharedLimits.limiter({
+      name: 'identifier-probes',
+      limit: IDENTIFIER_PROBES_PER_SHAPE,
+      windowMs: IDENTIFIER_PROBE_WINDOW_MS,
     }),
     verificationLimiter: sharedLimits.limiter({
       name: 'verifications',

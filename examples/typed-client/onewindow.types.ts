@@ -269,7 +269,7 @@ export interface paths {
         put?: never;
         /**
          * Resolve an applicant to a subject, creating it when new
-         * @description Validates the identifier (GB 11643 resident ID number, 15-digit form converted; GB 32100 unified social credit code; passport with its nationality; Mainland Travel Permit of Hong Kong, Macao or Taiwan residents; foreign permanent resident ID card, 2023 or 2017 form), then returns the one subject with it, creating it when the caller holds subjects:write. A name that differs from the one on file is refused (subject_name_mismatch). Each identifier problem has its own error code.
+         * @description Validates the identifier (GB 11643 resident ID number, 15-digit form converted; GB 32100 unified social credit code; passport with its nationality; Mainland Travel Permit of Hong Kong, Macao or Taiwan residents; foreign permanent resident ID card, 2023 or 2017 form), then returns the one subject with it, creating it when the caller holds subjects:write. A name that differs from the one on file is refused (subject_name_mismatch). Each identifier problem has its own error code. Five answers a day per client that were not a known number with its name (unknown, created, another name) for numbers of one masked shape, then 429 rate_limited for that shape until the day has passed (docs/access-policy.md).
          */
         post: operations["resolveSubject"];
         delete?: never;

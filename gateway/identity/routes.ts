@@ -78,7 +78,9 @@ const resolveRoute = protectedRoute({
     'Validates the identifier (GB 11643 resident ID number, 15-digit form converted; GB 32100 unified social credit code; ' +
     'passport with its nationality; Mainland Travel Permit of Hong Kong, Macao or Taiwan residents; foreign permanent resident ID card, ' +
     '2023 or 2017 form), then returns the one subject with it, creating it when the caller holds subjects:write. A name that differs ' +
-    'from the one on file is refused (subject_name_mismatch). Each identifier problem has its own error code.',
+    'from the one on file is refused (subject_name_mismatch). Each identifier problem has its own error code. ' +
+    'Five answers a day per client that were not a known number with its name (unknown, created, another name) for numbers ' +
+    'of one masked shape, then 429 rate_limited for that shape until the day has passed (docs/access-policy.md).',
   scopes: ['subjects:read'],
   request: {
     headers: PurposeHeadersSchema,
@@ -129,7 +131,7 @@ const resolveRoute = protectedRoute({
   responses: {
     200: subjectResponse('The subject already existed'),
     201: subjectResponse('The subject was created'),
-    ...errorResponses(400, 401, 403, 404, 422),
+    ...errorResponses(400, 401, 403, 404, 422, 429),
   },
 });
 
@@ -274,7 +276,11 @@ const verifyRoute = protectedRoute({
 
 export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(resolveRoute, async (c) => {
-    const { subject, created } = await resolveSubject(accessContext(c, c.req.valid('header')), c.req.valid('json'));
+    const { subject, created } = await resolveSubject(
+      accessContext(c, c.req.valid('header')),
+      c.req.valid('json'),
+      c.get('services').identifierProbeLimiter,
+    );
     return created ? c.json(subject, 201) : c.json(subject, 200);
   });
 

@@ -17,6 +17,8 @@ import type { DataProtection } from '../protection/data-protection.js';
 import { ApiError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
 import { maskPersonalText } from '../platform/identifier-masking.js';
+import { rateLimited } from '../platform/rate-limit.js';
+import type { SharedLimiter } from '../platform/shared-limits.js';
 import {
   type SubjectIdentifierType,
   maskName,
@@ -276,9 +278,20 @@ export interface ResolveSubjectInput {
 /** The subject of a resolve before it is found: the policy's rule for reading subjects names none. */
 const UNRESOLVED_SUBJECT = '';
 
+export const IDENTIFIER_PROBES_PER_SHAPE = 5;
+export const IDENTIFIER_PROBE_WINDOW_MS = 24 * 3600_000;
+
+/**
+ * Resolves a person or organisation by its identifier and name. Its answers tell a known number from
+ * an unknown one, so they could confirm the digits a masked number hides (「110105********002X」
+ * and the birth dates that fit it): a client gets IDENTIFIER_PROBES_PER_SHAPE answers that were not
+ * a known number with its right name (unknown, created, another name) for numbers of one masked
+ * shape per day (`identifierProbes`, across instances), then `429` until the day has passed.
+ */
 export async function resolveSubject(
   context: AccessContext,
   input: ResolveSubjectInput,
+  identifierProbes: SharedLimiter,
 ): Promise<{ subject: SubjectView; created: boolean }> {
   const parsed = parseSubjectIdentifier(
     input.identifierType,
@@ -290,6 +303,11 @@ export async function resolveSubject(
   const { principal } = context;
   const mayCreate = principal.scopes.has('subjects:write');
   const { protection } = context.access;
+  const probeKey = [
+    principal.clientId,
+    input.identifierType,
+    maskSubjectIdentifier(input.identifierType, parsed.value),
+  ].join('\n');
 
   const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () =>
     context.db.transaction(async (tx) => {
@@ -301,6 +319,9 @@ export async function resolveSubject(
         { kind: 'subject', subjectId: UNRESOLVED_SUBJECT },
         message('subject.not_found'),
       );
+      const lockedFor = await identifierProbes.blocked(probeKey);
+      if (lockedFor !== null)
+        throw rateLimited(lockedFor, message('subject.identifier_probes_exhausted', { seconds: lockedFor }));
       let created = false;
       if (mayCreate) {
         const inserted = await tx
@@ -344,6 +365,7 @@ export async function resolveSubject(
     }),
   );
 
+  if (outcome.kind !== 'found' || outcome.created) await identifierProbes.take(probeKey);
   if (outcome.kind === 'missing') {
     await auditRefusal(context, { action: 'subject.resolve', subjectId: null, outcome: 'not_found' });
     throw new ApiError('not_found', message('subject.unknown_may_not_create'));

@@ -341,6 +341,8 @@ export const problemDetailsEn = {
     '{department, select, none {The department system} other {{department}}} is asked about persons by resident ID number only, and this person is known by {identifierType, select, resident_id {a resident ID number} credit_code {a unified social credit code} passport {a passport number} mainland_travel_permit {a Mainland Travel Permit number} foreign_permanent_residence {a foreign permanent resident ID card number} other {{identifierType}}}.',
   'subject.unknown_may_not_create':
     'No subject has this identifier, and this client may not create subjects (subjects:write).',
+  'subject.identifier_probes_exhausted':
+    'This client has looked up too many numbers of this masked form today that were not a known holder with that name; check the document and try again in {seconds} s.',
   'subject.name_mismatch': 'Check the spelling of the name against the identity document.',
   'subject.client_without_department': 'This department client has no department code.',
   'subject.link_own_department': 'A department links identifiers of its own department only.',

@@ -312,6 +312,8 @@ export const problemDetailsZh = {
   'subject.department_needs_resident_id':
     '{department, select, none {部门系统} other {部门系统 {department} }}只按居民身份证号码查询个人，而此人登记的是{identifierType, select, resident_id {居民身份证号码} credit_code {统一社会信用代码} passport {护照号码} mainland_travel_permit {来往内地（大陆）通行证号码} foreign_permanent_residence {外国人永久居留身份证号码} other {{identifierType}}}。',
   'subject.unknown_may_not_create': '没有持此证件号码的主体，且该客户端无权新建主体（subjects:write）。',
+  'subject.identifier_probes_exhausted':
+    '该客户端今日查找此类证件号码（同一遮蔽形式）未命中的次数过多，请 {seconds} 秒后再试；请核对证件原件。',
   'subject.name_mismatch': '请对照身份证件核对姓名的写法。',
   'subject.client_without_department': '该部门客户端没有部门代码。',
   'subject.link_own_department': '部门只能关联本部门的标识。',
