@@ -17,6 +17,7 @@ import {
   maskJsonForOversight,
   maskName,
   maskPersonalJson,
+  maskProseForOversight,
   maskPersonalText,
 } from '../platform/identifier-masking.js';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -1477,9 +1478,6 @@ export async function caseTimeline(context: AccessContext, caseId: string): Prom
   );
 }
 
-/** Free-text fields of event details: a department's words, a clerk's reason for a transfer. */
-const EVENT_FREE_TEXT = ['message', 'reason'] as const;
-
 /**
  * An event's detail as the caller may see it: identifiers and mobile numbers masked in every text
  * (a department's words and a clerk's reason are stored masked since 2026-12; older rows are
@@ -1493,13 +1491,10 @@ function redactedDetail(
   names: readonly string[],
   oversight: boolean,
 ): Record<string, unknown> {
-  const masked = maskPersonalJson(detail, names) as Record<string, unknown>;
-  if (oversight) {
-    for (const field of EVENT_FREE_TEXT) {
-      const text = masked[field];
-      if (typeof text === 'string') masked[field] = maskForOversight(text, names);
-    }
-  }
+  const masked = (oversight ? maskProseForOversight(detail, names) : maskPersonalJson(detail, names)) as Record<
+    string,
+    unknown
+  >;
   const materialId = detail['materialId'];
   if (typeof materialId !== 'string' || readable.has(materialId)) return masked;
   return { ...masked, materialId: null, withheld: true };

@@ -208,6 +208,24 @@ export function maskJsonForOversight(value: unknown, names: readonly string[] = 
 }
 
 /**
+ * Text someone wrote (a department's words, a clerk's reason, an operator's note, a courier's
+ * error), as opposed to a code, an id or a time: it holds a space, a Han character or punctuation
+ * other than `. : - / + @ _`. Decided by the value, so a field added later is covered unlisted.
+ */
+const PROSE = /[^\w.:\-/+@]/;
+
+/**
+ * A JSON record of codes and free text (an event's detail) for someone who oversees the case:
+ * every string that is prose kept to its leading third (`maskForOversight`), every other string
+ * with its identifiers and mobile numbers masked (`maskPersonalText`).
+ */
+export function maskProseForOversight(value: unknown, names: readonly string[] = []): unknown {
+  return maskStrings(value, (text) =>
+    PROSE.test(text) ? maskForOversight(text, names) : maskPersonalText(text, names),
+  );
+}
+
+/**
  * Every string in a JSON value with its identifiers, mobile numbers and the known `names` given
  * masked (`maskPersonalText`).
  */

@@ -18,7 +18,7 @@ import {
   startNrbRealEstateSimulator,
 } from '../../adapters/nrb-realestate/simulator.js';
 import type { RunningSimulator } from '../../adapters/sdk/simulator.js';
-import { auditEntries, caseResults, cases } from '../../gateway/db/schema.js';
+import { auditEntries, caseEvents, caseResults, cases } from '../../gateway/db/schema.js';
 import { fixedClock } from '../../gateway/platform/clock.js';
 import { pdfDocument } from '../fixtures/documents.js';
 import { CASE_WINDOW_SCOPES, type TestGateway, bearer, caseWindow, createTestGateway } from '../harness.js';
@@ -278,6 +278,32 @@ describe('review 3: a supervisor above the centre', () => {
       await call(windows.town2, `/v1/cases/${caseId}/timeline`, { headers: as('clerk-2') }),
     );
     expect(reasonIn(worked)).toBe('张*要求就近办理');
+  });
+
+  it('keeps every text of an event to its leading third for a supervisor, whatever its field is called', async () => {
+    const { caseId } = await openWithTitleDeed();
+    // As an operator's note on a part withdrawn by hand is stored (review 18's suspicion: only
+    // `message` and `reason` were cut for supervisors); one nested text too.
+    const note = '已电话告知申请人，材料退回北京市海淀区中关村大街27号2单元301室';
+    await gw.services.db.insert(caseEvents).values({
+      caseId,
+      kind: 'cancel_handled',
+      departmentCode: 'NRB',
+      detail: { deliveryId: 'dlv_review18', note, courier: { error: '收件人地址：海淀区中关村大街27号' } },
+    });
+    type Timeline = { items: { kind: string; detail: Record<string, unknown> }[] };
+    const overseen = await ok<Timeline>(
+      await call(windows.city, `/v1/cases/${caseId}/timeline`, { headers: supervising('director-1') }),
+    );
+    const detail = overseen.items.find((event) => event.kind === 'cancel_handled')?.detail;
+    expect(detail?.deliveryId).toBe('dlv_review18');
+    expect(detail?.note).toBe(`${[...note].slice(0, 6).join('')}${'*'.repeat([...note].length - 6)}`);
+    expect(JSON.stringify(detail)).not.toContain('中关村大街27号');
+    // The centre that works the case reads the note whole.
+    const worked = await ok<Timeline>(
+      await call(windows.town1, `/v1/cases/${caseId}/timeline`, { headers: as('clerk-1') }),
+    );
+    expect(worked.items.find((event) => event.kind === 'cancel_handled')?.detail.note).toBe(note);
   });
 });
 
