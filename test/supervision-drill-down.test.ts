@@ -42,6 +42,8 @@ const clock = fixedClock('2026-06-17T02:00:00Z');
 const TODAY = '2026-06-17';
 
 let gw: TestGateway;
+/** The seeded applicant of every case. */
+let subjectId: string;
 let yantaDirector: { client: ClientRecord; token: string };
 let weiyangDirector: { client: ClientRecord; token: string };
 const seeded: Record<string, string> = {};
@@ -78,7 +80,7 @@ beforeAll(async () => {
   weiyangDirector = await director(WEIYANG);
 
   const db = gw.services.db;
-  const subjectId = await seedSubject(db);
+  subjectId = await seedSubject(db);
   const seed = async (name: string, input: Omit<Parameters<typeof seedCase>[1], 'subjectId'>) => {
     const openedAt = new Date(`${input.acceptedOn}T09:00:00+08:00`);
     const created = await seedCase(db, { subjectId, openedAt, ...input });
@@ -239,6 +241,23 @@ describe('drill-down: from a figure to the cases behind it', () => {
     expect(list).toContain('监******');
     expect(list).not.toContain(SEEDED_APPLICANT.name);
     expect(list).not.toContain(SEEDED_APPLICANT.identifier.slice(0, 12));
+    // The applicant's record says the director looked at their case (masked), and why.
+    const onRecord = await gw.services.db
+      .select()
+      .from(auditEntries)
+      .where(
+        and(
+          eq(auditEntries.subjectRef, subjectId),
+          eq(auditEntries.action, 'supervision.view'),
+          eq(auditEntries.caseRef, seeded.B ?? ''),
+        ),
+      );
+    expect(onRecord).toHaveLength(1);
+    expect(onRecord[0]).toMatchObject({
+      actorClientId: yantaDirector.client.id,
+      purpose: 'supervision',
+      fields: ['case_list', 'applicant_name:masked', `centre:${YANTA}`],
+    });
   });
 
   it('lists the cases of each figure: on-time card, accepted per day, status rows, a department, outcome', async () => {
@@ -371,6 +390,11 @@ describe('exports', () => {
     const rows = sheet.getRows(2, sheet.rowCount - 1) ?? [];
     expect(rows.map((row) => row.getCell(1).value).sort()).toEqual([seeded.A, seeded.B].sort());
     expect(rows.map((row) => row.getCell(5).value)).toEqual(['监******', '监******']);
+    const exported = await gw.services.db
+      .select({ caseRef: auditEntries.caseRef })
+      .from(auditEntries)
+      .where(and(eq(auditEntries.subjectRef, subjectId), eq(auditEntries.action, 'supervision.export')));
+    expect(exported.map((entry) => entry.caseRef).sort()).toEqual([seeded.A, seeded.B].sort());
   });
 
   it('refuses CSV for the whole page, and audits every export with its table and row counts', async () => {

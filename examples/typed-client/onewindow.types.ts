@@ -1411,7 +1411,7 @@ export interface paths {
         };
         /**
          * The cases behind a figure of the supervision page (HTML), 50 a page
-         * @description Within your centre's subtree, as every supervision read. Applicants are named masked (张**); no identifier or contact. Every view is audited (`supervision.view`, fields `cases`). Dates from 2000-01-01 to 2099-12-31; a period spans at most 366 days.
+         * @description Within your centre's subtree, as every supervision read. Applicants are named masked (张**); no identifier or contact. Every view is audited (`supervision.view`, fields `cases`), and on the record of each person whose case it lists. Dates from 2000-01-01 to 2099-12-31; a period spans at most 366 days.
          */
         get: operations["getSupervisionCaseList"];
         put?: never;
@@ -1431,7 +1431,7 @@ export interface paths {
         };
         /**
          * A table of the supervision page, or the cases behind a figure, as CSV or XLSX
-         * @description The same figures, scope and masking as the page; column headers in the page language (Chinese by default, `?lang=en`). CSV is UTF-8 with a byte order mark; `table=all` (XLSX only) writes every table of the page, one worksheet each; `table=cases` takes the case list filters. Every export is audited (`supervision.export`).
+         * @description The same figures, scope and masking as the page; column headers in the page language (Chinese by default, `?lang=en`). CSV is UTF-8 with a byte order mark; `table=all` (XLSX only) writes every table of the page, one worksheet each; `table=cases` takes the case list filters. Every export is audited (`supervision.export`); a case list's is on the record of each person whose case it lists too.
          */
         get: operations["exportSupervisionTable"];
         put?: never;

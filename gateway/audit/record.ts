@@ -103,6 +103,38 @@ export function auditEntryValues(input: AuditEntryInput): AuditEntryValues {
   };
 }
 
+/** Rows per insert of `recordAuditMany`: well under PostgreSQL's 65,535 parameters (14 a row). */
+const AUDIT_ROWS_PER_INSERT = 1000;
+
+/**
+ * Many entries in as few statements as rows allow (a list that shows many people's cases writes
+ * one entry on each person's record): in `tx`, so they stand or fall with the answer.
+ */
+export async function recordAuditMany(tx: Queryable, inputs: readonly AuditEntryInput[]): Promise<void> {
+  for (let start = 0; start < inputs.length; start += AUDIT_ROWS_PER_INSERT) {
+    const rows = inputs.slice(start, start + AUDIT_ROWS_PER_INSERT).map((input) => {
+      const values = auditEntryValues(input);
+      return {
+        entryId: values.auditEntryId,
+        occurredAt: values.auditOccurredAt,
+        actorClientId: values.auditActorClientId,
+        actorKind: values.auditActorKind,
+        operatorId: values.auditOperatorId,
+        centreCode: values.auditCentreCode,
+        action: values.auditAction,
+        subjectRef: values.auditSubjectRef,
+        fields: values.auditFields,
+        materialTypes: values.auditMaterialTypes,
+        purpose: values.auditPurpose,
+        caseRef: values.auditCaseRef,
+        outcome: values.auditOutcome,
+        requestId: values.auditRequestId,
+      };
+    });
+    await tx.insert(auditEntries).values(rows);
+  }
+}
+
 export async function recordAudit(tx: Queryable, input: AuditEntryInput): Promise<string> {
   const values = auditEntryValues(input);
   await insertAuditEntry(tx, values);

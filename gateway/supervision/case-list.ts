@@ -70,6 +70,8 @@ export interface CaseList {
   pageSize: number;
   pages: number;
   items: CaseListEntry[];
+  /** Whose cases the page shows (persons only), for their access logs; never rendered. */
+  applicants: { subjectId: string; caseNumber: string }[];
 }
 
 const CONCLUDED = sql`c.status in ('completed', 'rejected', 'partially_rejected')`;
@@ -163,6 +165,9 @@ export async function supervisionCases(
     total,
     pageSize,
     pages: Math.max(1, Math.ceil(total / pageSize)),
+    applicants: rows
+      .filter((row) => row.subject_kind === 'person')
+      .map((row) => ({ subjectId: row.subject_id, caseNumber: row.case_number })),
     items: await Promise.all(
       rows.map(async (row) => {
         const subjectName = await openSubjectName(protection, row.subject_id, row.subject_name);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, recordAuditMany } from '../audit/record.js';
 import type { Scope } from '../auth/scopes.js';
 import { addDays, chinaToday, isRealDate } from '../materials/dates.js';
 import type { AppEnv } from '../platform/context.js';
@@ -619,7 +619,7 @@ const caseListRoute = basicOrBearerRoute({
   summary: 'The cases behind a figure of the supervision page (HTML), 50 a page',
   description:
     "Within your centre's subtree, as every supervision read. Applicants are named masked (张**); no identifier or contact. " +
-    `Every view is audited (\`supervision.view\`, fields \`cases\`). ${PERIOD_RULE}`,
+    `Every view is audited (\`supervision.view\`, fields \`cases\`), and on the record of each person whose case it lists. ${PERIOD_RULE}`,
   request: { query: CaseListQuery },
   responses: {
     200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
@@ -636,7 +636,8 @@ const exportRoute = basicOrBearerRoute({
   description:
     'The same figures, scope and masking as the page; column headers in the page language (Chinese by default, ' +
     '`?lang=en`). CSV is UTF-8 with a byte order mark; `table=all` (XLSX only) writes every table of the page, one ' +
-    'worksheet each; `table=cases` takes the case list filters. Every export is audited (`supervision.export`).',
+    'worksheet each; `table=cases` takes the case list filters. Every export is audited (`supervision.export`); ' +
+    "a case list's is on the record of each person whose case it lists too.",
   request: {
     query: CaseListQuery.extend({
       table: z
@@ -803,20 +804,38 @@ function caseListHref(path: string, query: CaseListQueryValues, language: string
 /** A download name: `supervision-trend-days-2026-06-17.csv`. */
 const fileName = (table: string, today: string, format: string) => `supervision-${table}-${today}.${format}`;
 
+/**
+ * The view or export on record; a case list's also on the record of each person whose case it
+ * shows (masked, but their case: the citizen sees who looked at it and why), in one transaction.
+ */
 async function auditRead(
   c: Context<AppEnv>,
   action: string,
   fields: string[],
   scope: SupervisionScope | null,
+  applicants: CaseList['applicants'] = [],
 ): Promise<void> {
-  await recordAudit(c.get('services').db, {
+  const centre = scope === null ? [] : [`centre:${scope.code}`];
+  const entry = {
     actor: c.get('principal'),
     action,
-    outcome: 'allowed',
+    outcome: 'allowed' as const,
     requestId: c.get('requestId'),
     purpose: 'supervision',
-    fields: scope === null ? fields : [...fields, `centre:${scope.code}`],
-  });
+  };
+  const summary = { ...entry, fields: [...fields, ...centre] };
+  const db = c.get('services').db;
+  if (applicants.length === 0) {
+    await recordAudit(db, summary);
+    return;
+  }
+  const perApplicant = applicants.map(({ subjectId, caseNumber }) => ({
+    ...entry,
+    subjectRef: subjectId,
+    caseRef: caseNumber,
+    fields: ['case_list', 'applicant_name:masked', ...centre],
+  }));
+  await db.transaction((tx) => recordAuditMany(tx, [summary, ...perApplicant]));
 }
 
 export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -899,7 +918,13 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(caseListRoute, async (c) => {
     const query = c.req.valid('query');
     const { list, scope, description, today } = await loadCaseList(c, query);
-    await auditRead(c, 'supervision.view', ['cases', `page:${list.filter.page}`, `rows:${list.items.length}`], scope);
+    await auditRead(
+      c,
+      'supervision.view',
+      ['cases', `page:${list.filter.page}`, `rows:${list.items.length}`],
+      scope,
+      list.applicants,
+    );
     const language = pageLanguage(c);
     const nonce = randomBytes(16).toString('base64');
     const backQuery = new URLSearchParams({ from: list.filter.period.from, to: list.filter.period.to });
@@ -933,9 +958,11 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
     let tables: ExportTable[];
     let scope: SupervisionScope | null;
     let today: string;
+    let applicants: CaseList['applicants'] = [];
     if (query.table === 'cases') {
       const loaded = await loadCaseList(c, query);
       tables = [caseListTable(loaded.list, language, loaded.description)];
+      applicants = loaded.list.applicants;
       scope = loaded.scope;
       today = loaded.today;
     } else {
@@ -962,6 +989,7 @@ export function registerSupervisionRoutes(app: OpenAPIHono<AppEnv>): void {
         ...tables.map((table) => `rows:${table.id}:${table.rows.length}`),
       ],
       scope,
+      applicants,
     );
     c.header('Content-Language', language);
     c.header('Vary', 'Accept-Language', { append: true });
