@@ -5,12 +5,12 @@
  * id already received (a replay), an event dated in the future or more than a week back, or older
  * than the last one applied. Applied in one transaction with its timeline entry and audit entry.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { DepartmentCaseStatus } from '../../adapters/sdk/types.js';
 import { auditAccess, auditRefusals } from '../access/audit.js';
 import type { AccessContext } from '../access/context.js';
 import type { WorkingCalendar } from '../calendar/calendar.js';
-import { cases } from '../db/schema.js';
+import { cases, deliveries } from '../db/schema.js';
 import { requireItem } from '../items/catalogue.js';
 import type { BlobStore } from '../materials/blob-store.js';
 import { ApiError, message } from '../platform/errors.js';
@@ -97,7 +97,28 @@ export async function receiveStatusCallback(
           kind: 'case',
           case: await caseFacts(tx, row),
         });
-        if (!decision.allowed) throw unknown();
+        if (!decision.allowed) {
+          // The department the gateway failed to reach hears so (it was the addressee); any other, "unknown".
+          const [failed] = await tx
+            .select({ lastError: deliveries.lastError })
+            .from(deliveries)
+            .where(
+              and(
+                eq(deliveries.caseId, row.id),
+                eq(deliveries.departmentCode, department),
+                eq(deliveries.status, 'dead'),
+              ),
+            );
+          if (!failed) throw unknown();
+          throw new ApiError(
+            'callback_wrong_department',
+            message('callback.delivery_failed', {
+              caseNumber: row.caseNumber,
+              department,
+              lastError: failed.lastError ?? 'dead-lettered',
+            }),
+          );
+        }
         const item = await requireItem(tx, row.itemCode);
         const applied = await applyDepartmentStatus(tx, context.access.protection, calendar, item.statutoryDays, {
           caseId: row.id,

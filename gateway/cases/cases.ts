@@ -493,15 +493,18 @@ export async function caseFacts(tx: Queryable, row: CaseRow): Promise<CaseFacts>
 
 type ReachedFacts = Pick<DeliveryRow, 'departmentCode' | 'status'>;
 
+/** Parts that have not reached their department and are not on their way (see departmentsReached). */
+const UNREACHED: ReadonlySet<ReachedFacts['status']> = new Set(['held', 'cancelled', 'dead']);
+
 /**
  * The departments a case has reached or is being sent to. A later stage's department (its part
- * held), or one whose part was cancelled unsent (never acknowledged: a refusal elsewhere came first,
- * even after failed attempts — review 16), has not: it may not read the case.
+ * held), one whose part was cancelled unsent (never acknowledged: a refusal elsewhere came first,
+ * even after failed attempts — review 16), or one whose every attempt failed (dead-lettered, until
+ * an operator requeues it: its status callbacks are refused too — review 19) has not: it may not
+ * read the case.
  */
 export function departmentsReached(deliveryRows: readonly ReachedFacts[]): string[] {
-  return deliveryRows.flatMap((delivery) =>
-    delivery.status === 'held' || delivery.status === 'cancelled' ? [] : [delivery.departmentCode],
-  );
+  return deliveryRows.flatMap((delivery) => (UNREACHED.has(delivery.status) ? [] : [delivery.departmentCode]));
 }
 
 /** The policy's facts of a case row and its deliveries. */
