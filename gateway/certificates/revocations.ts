@@ -5,18 +5,20 @@
  * poll the revocation feed, and the verify endpoint answers `revoked` for its envelopes.
  */
 import { maskIfResidentIdNumber } from '../identity/identifiers.js';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.js';
 import { auditAccess } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import { materialFacts } from '../materials/materials.js';
 import type { Database } from '../db/client.js';
-import { certificateRevocations } from '../db/schema.js';
+import { certificateRevocations, certificates, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { requireMaterialType } from '../materials/catalogue.js';
 import { ApiError, message } from '../platform/errors.js';
-import { maskPersonalText } from '../platform/identifier-masking.js';
+import { openSubjectName } from '../identity/subjects.js';
+import { maskNamesInText, maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
+import { normaliseCertificateNumber } from './numbers.js';
 import { type RevocationRow, revocationNumberPlace, revokeCertificate } from './store.js';
 
 export interface RevocationView {
@@ -137,10 +139,75 @@ export async function listRevocations(
     )
     .orderBy(asc(certificateRevocations.revokedAt), asc(certificateRevocations.id))
     .limit(filters.limit);
-  return Promise.all(
-    rows.map(async (row) => {
-      const view = await revocationView(protection, row);
-      return { ...view, certificateNumber: maskIfResidentIdNumber(view.certificateNumber) };
-    }),
-  );
+  const views = await Promise.all(rows.map((row) => revocationView(protection, row)));
+  const holders = await holderNamesOf(db, protection, views);
+  return views.map((view) => ({
+    ...view,
+    certificateNumber: maskIfResidentIdNumber(view.certificateNumber),
+    // The department's words may name the holder (「张三名下房产登记错误」): next to the number in
+    // clear they would tell every window who holds it (review 19).
+    reason: maskNamesInText(view.reason, holders.get(view.id) ?? []),
+  }));
+}
+
+/**
+ * The names of the persons holding a copy of each revoked certificate (fetched copies and the
+ * department's own issued documents, as `revokeCertificate` finds them), by revocation id.
+ */
+async function holderNamesOf(
+  db: Database,
+  protection: DataProtection,
+  views: readonly RevocationView[],
+): Promise<Map<string, string[]>> {
+  const byId = new Map<string, string[]>();
+  if (views.length === 0) return byId;
+  const formsOf = (view: RevocationView) => [
+    ...new Set([normaliseCertificateNumber(view.certificateNumber), view.certificateNumber]),
+  ];
+  const lookupsOf = (view: RevocationView) =>
+    new Set(formsOf(view).flatMap((form) => protection.certificateNumberLookups(view.certificateType, form)));
+  const wanted = views.map((view) => ({ view, lookups: lookupsOf(view), forms: new Set(formsOf(view)) }));
+  const [copies, issued] = await Promise.all([
+    db
+      .select({
+        department: certificates.departmentCode,
+        type: certificates.certificateType,
+        number: certificates.certificateNumber,
+        subjectId: subjects.id,
+        kind: subjects.kind,
+        name: subjects.name,
+      })
+      .from(certificates)
+      .innerJoin(materials, eq(materials.id, certificates.materialId))
+      .innerJoin(subjects, eq(subjects.id, materials.subjectId))
+      .where(inArray(certificates.certificateNumber, [...new Set(wanted.flatMap(({ lookups }) => [...lookups]))])),
+    db
+      .select({
+        department: materials.departmentCode,
+        type: materials.typeCode,
+        number: materials.sourceRef,
+        subjectId: subjects.id,
+        kind: subjects.kind,
+        name: subjects.name,
+      })
+      .from(materials)
+      .innerJoin(subjects, eq(subjects.id, materials.subjectId))
+      .where(
+        and(
+          eq(materials.provenance, 'issued'),
+          inArray(materials.sourceRef, [...new Set(wanted.flatMap(({ forms }) => [...forms]))]),
+        ),
+      ),
+  ]);
+  for (const { view, lookups, forms } of wanted) {
+    const names: string[] = [];
+    const held = [
+      ...copies.filter((copy) => lookups.has(copy.number)),
+      ...issued.filter((copy) => copy.number !== null && forms.has(copy.number)),
+    ].filter((copy) => copy.department === view.department && copy.type === view.certificateType);
+    for (const holder of held)
+      if (holder.kind === 'person') names.push(await openSubjectName(protection, holder.subjectId, holder.name));
+    byId.set(view.id, names);
+  }
+  return byId;
 }
