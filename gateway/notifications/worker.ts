@@ -100,6 +100,19 @@ interface SendFailure {
   minimumWaitMs: number;
 }
 
+/**
+ * A platform's error text with the message's own values starred (a platform that quotes the
+ * message it refused would put the pick-up code in `last_error`, which windows and departments
+ * read, and in the logs). Values under four characters are left: they would star the text at random.
+ */
+export function withoutMessageValues(summary: string, params: Readonly<Record<string, string>>): string {
+  let scrubbed = summary;
+  const values = Object.values(params).filter((value) => value.length >= 4);
+  for (const value of values.sort((a, b) => b.length - a.length))
+    scrubbed = scrubbed.replaceAll(value, '*'.repeat([...value].length));
+  return scrubbed;
+}
+
 function describeFailure(
   error: unknown,
   platformLimitBackoffMs: number,
@@ -663,10 +676,12 @@ export class NotificationWorker {
       );
       messageId = receipt.messageId;
     } catch (error) {
-      await this.recordFailure(
-        claim,
-        describeFailure(error, this.settings.delivery.platformLimitBackoffMs, this.channel.adapter.retryLaterCodes),
+      const failure = describeFailure(
+        error,
+        this.settings.delivery.platformLimitBackoffMs,
+        this.channel.adapter.retryLaterCodes,
       );
+      await this.recordFailure(claim, { ...failure, summary: withoutMessageValues(failure.summary, claim.params) });
       return;
     }
     await this.withRetries(`recording notification ${claim.id}`, () => this.recordSent(claim, messageId));
