@@ -138,6 +138,7 @@ const contract = (overrides: Partial<Extract<PolicyResource, { kind: 'contract' 
     departmentCode: 'PSB',
     sharingType: 'conditional',
     existing: { departmentCode: 'PSB' },
+    reservedFor: 'PSB',
     changesTerms: false,
     ...overrides,
   },
@@ -241,6 +242,16 @@ const table: Row[] = [
   ],
   ['integrator', 'contract.publish', contract({ existing: null, sharingType: 'conditional' }), null, true],
   ['psb', 'contract.publish', contract({ existing: { departmentCode: 'AMR' } }), null, 'not_owner'],
+  // Review 20: AMR may not open PSB's code first under its own name, nor an integrator for it.
+  [
+    'amr',
+    'contract.publish',
+    contract({ existing: null, departmentCode: 'AMR', sharingType: 'unconditional' }),
+    null,
+    'not_owner',
+  ],
+  ['integrator', 'contract.publish', contract({ existing: null, departmentCode: 'AMR' }), null, 'not_owner'],
+  ['amr', 'contract.publish', contract({ existing: null, departmentCode: 'AMR', reservedFor: null }), null, true],
   ['window', 'contract.publish', contract({}), null, 'wrong_client_kind'],
 
   // Access logs: auditors for anyone, the citizen for their own; tokens only at the subject's request.

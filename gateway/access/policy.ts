@@ -97,6 +97,8 @@ export interface ContractTermsFacts {
   sharingType: SharingType;
   /** The resource as published before this version; null for a first publication. */
   existing: { departmentCode: string } | null;
+  /** The department the code belongs to (its adapter serves it, or the code is prefixed with it); null when none. */
+  reservedFor: string | null;
   /** Whether this version changes the sharing terms of the existing one. */
   changesTerms: boolean;
 }
@@ -413,6 +415,9 @@ function oversightOnlyOperator(principal: Principal, purpose: AccessPurpose | nu
 function contractPublish(principal: Principal, contract: ContractTermsFacts): Decision {
   if (contract.existing && contract.existing.departmentCode !== contract.departmentCode)
     return deny('contract.owner_fixed', 'not_owner');
+  // A department's resource code is its own: nobody else opens it first under their name.
+  if (contract.existing === null && contract.reservedFor !== null && contract.reservedFor !== contract.departmentCode)
+    return deny('contract.code_reserved', 'not_owner');
   if (principal.kind === 'department') {
     return principal.departmentCode === contract.departmentCode
       ? allow('contract.owner_publishes')

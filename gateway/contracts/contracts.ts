@@ -14,6 +14,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
 import {
+  clients,
   contractDocumentJson,
   contractResources,
   contractSourceText,
@@ -101,12 +102,39 @@ export function newContractVersionId(): string {
  * Who vouches for a publication: a client, whose rights the access policy decides, or the
  * operator deploying the repository's contract files at start (trusted configuration).
  */
-export type PublishAuthority = { access: RequestAccess } | 'operator';
+export type PublishAuthority =
+  | {
+      access: RequestAccess;
+      /** The department a resource code belongs to (DepartmentRegistry.ownerOfResourceCode). */
+      ownerOfResourceCode: (resourceCode: string) => string | null;
+    }
+  | 'operator';
 
 function semverOf(version: string) {
   const parsed = parseSemver(version);
   if (!parsed) throw new Error(`stored contract version ${version} is not semver`);
   return parsed;
+}
+
+/**
+ * The department whose code prefixes `resourceCode` (`psb.household-register` → PSB), when one is
+ * known here without configuration: it owns a published resource, or a client of it exists.
+ */
+async function departmentNamedBy(tx: Queryable, resourceCode: string): Promise<string | null> {
+  const prefix = resourceCode.split('.')[0] ?? '';
+  if (prefix === '' || prefix === resourceCode) return null;
+  const [owner] = await tx
+    .select({ code: contractResources.departmentCode })
+    .from(contractResources)
+    .where(sql`upper(${contractResources.departmentCode}) = upper(${prefix})`)
+    .limit(1);
+  if (owner) return owner.code;
+  const [client] = await tx
+    .select({ code: clients.departmentCode })
+    .from(clients)
+    .where(and(eq(clients.kind, 'department'), sql`upper(${clients.departmentCode}) = upper(${prefix})`))
+    .limit(1);
+  return client?.code ?? null;
 }
 
 /** Publishes a contract version; see the module comment for the checks. */
@@ -179,10 +207,16 @@ async function publishParsed(
       departmentCode: catalogue.departmentCode,
       sharingType: catalogue.sharingType,
       existing: resource ? { departmentCode: resource.departmentCode } : null,
+      reservedFor: authority.ownerOfResourceCode(resourceCode) ?? (await departmentNamedBy(tx, resourceCode)),
       changesTerms: termChanges.length > 0,
     };
     const decision = await authority.access.decide(tx, 'contract.publish', { kind: 'contract', contract });
     if (!decision.allowed) {
+      if (decision.rule === 'contract.code_reserved')
+        throw new ApiError(
+          'forbidden',
+          message('contract.code_reserved', { resourceCode, department: contract.reservedFor ?? '' }),
+        );
       if (decision.reason === 'not_owner' && resource && resource.departmentCode !== catalogue.departmentCode) {
         throw new ApiError(
           'forbidden',

@@ -347,7 +347,10 @@ export function registerContractRoutes(app: OpenAPIHono<AppEnv>): void {
     const principal = c.get('principal');
     const requestId = c.get('requestId');
     const access = services.access.forRequest(principal, null, requestId, services.clock.now());
-    const result = await publishContract(services.db, principal, input, { access });
+    const result = await publishContract(services.db, principal, input, {
+      access,
+      ownerOfResourceCode: (code) => services.departments.ownerOfResourceCode(code),
+    });
     // Its sharing terms decide from now on, on this instance at once (others on the notification).
     services.access.reference.invalidate();
     // Department answers are checked against the new version from now on.

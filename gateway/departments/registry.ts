@@ -205,6 +205,21 @@ export class DepartmentRegistry {
     return [...this.departments.values()];
   }
 
+  /**
+   * The department a resource code belongs to: the one whose adapter serves it, else the one whose
+   * code is the code's prefix (`psb.household-register` is PSB's). Null when no configured
+   * department claims it. A first publication must name this owner (review 20).
+   */
+  ownerOfResourceCode(resourceCode: string): string | null {
+    const departments = this.list();
+    const serving = departments.find((department) =>
+      Object.values(department.adapter.resources).includes(resourceCode),
+    );
+    if (serving) return serving.code;
+    const prefix = resourceCode.split('.')[0]?.toUpperCase() ?? '';
+    return departments.find((department) => department.code.toUpperCase() === prefix)?.code ?? null;
+  }
+
   /** Departments whose adapter issues certificates of this type. */
   providersOf(certificateType: string): RegisteredDepartment[] {
     return this.list().filter(

@@ -257,6 +257,8 @@ export const problemDetailsEn = {
   'contract.check_memory': 'Checking the document needed more than {maxHeapMb} MiB of memory.',
   'contract.check_time': 'Checking the document took longer than {timeLimitMs} ms; simplify it or split the contract.',
   'contract.not_plain_json': 'The document is not plain JSON data.',
+  'contract.code_reserved':
+    'Resource code {resourceCode} belongs to department {department}: only it may publish it first.',
   'contract.owner_fixed': 'The resource {resourceCode} belongs to department {department}; its owner cannot change.',
   'contract.own_department_only': 'This client may publish contracts only for its own department, not {department}.',
   'contract.version_exists': 'Version {version} of {resourceCode} is already published; raise info.version.',

@@ -240,6 +240,7 @@ export const problemDetailsZh = {
   'contract.check_memory': '检查该文档所需内存超过 {maxHeapMb} MiB。',
   'contract.check_time': '检查该文档用时超过 {timeLimitMs} 毫秒；请简化文档或拆分契约。',
   'contract.not_plain_json': '该文档不是纯 JSON 数据。',
+  'contract.code_reserved': '资源代码 {resourceCode} 属于部门 {department}：只有该部门能首次发布它。',
   'contract.owner_fixed': '资源 {resourceCode} 属于部门 {department}，所属部门不能变更。',
   'contract.own_department_only': '该客户端只能为本部门发布契约，不能为 {department} 发布。',
   'contract.version_exists': '{resourceCode} 的 {version} 版本已经发布；请提高 info.version。',
