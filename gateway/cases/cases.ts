@@ -79,7 +79,7 @@ import {
   type JoinedRequirementRow,
 } from './statements.js';
 import { namesInCase } from './names.js';
-import { type CaseRow, type DeliveryRow, dueDates } from './status.js';
+import { type CaseRow, type DeliveryRow, dueDates, isFinalCaseStatus } from './status.js';
 
 export type RequirementState =
   | 'reused'
@@ -1546,6 +1546,12 @@ export async function attachMaterial(
           ),
         );
       const supplying = current?.resolution === 'deferred' || row.status === 'awaiting_applicant';
+      // A concluded case takes nothing more, a deferred requirement included (review 21).
+      if (isFinalCaseStatus(row.status))
+        throw new ApiError(
+          'case_not_open',
+          message('case.status_is', { caseNumber: row.caseNumber, status: row.status }),
+        );
       if (row.status !== 'open' && !supplying)
         throw new ApiError(
           'case_not_open',
@@ -1881,7 +1887,7 @@ export async function transferCase(
     context.db.transaction(async (tx) => {
       const visible = await visibleCase(tx, context, caseId, 'case.change', { lock: true });
       const { row } = visible;
-      if (row.status === 'completed' || row.status === 'rejected')
+      if (isFinalCaseStatus(row.status))
         throw new ApiError(
           'case_concluded',
           message('case.concluded_no_transfer', { caseNumber: row.caseNumber, status: row.status }),

@@ -54,7 +54,8 @@ const retryRoute = protectedRoute({
   description:
     'Puts the delivery back in the queue with a fresh set of attempts; a delivery worker picks it up at once. ' +
     'The delivery keeps its id, which is the idempotency key the department deduplicates by, so a department that ' +
-    'did receive an earlier attempt does not register the case twice. Only dead-lettered deliveries can be requeued (409 otherwise).',
+    'did receive an earlier attempt does not register the case twice. Only dead-lettered deliveries can be requeued (409 otherwise), ' +
+    'and only while the case runs (409 case_already_final once it is concluded: a refused case is never sent on).',
   scopes: ['catalogue:admin'],
   request: { params: DeliveryIdParam },
   responses: {

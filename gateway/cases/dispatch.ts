@@ -48,7 +48,7 @@ import { ApiError, type ErrorCode, errorForLog, message } from '../platform/erro
 import type { DataProtection } from '../protection/data-protection.js';
 import { namesInCase } from './names.js';
 import { selectSubmittedCases, selectSubmittedMaterials, selectSubmittedParties } from './statements.js';
-import { applyDepartmentStatus, recordDepartmentRefusal } from './status.js';
+import { applyDepartmentStatus, isFinalCaseStatus, recordDepartmentRefusal } from './status.js';
 import { signalWithin } from '../platform/deadline.js';
 import { maskIdentifiersInNote, maskPersonalText } from '../platform/identifier-masking.js';
 
@@ -1191,12 +1191,22 @@ export async function requeueDeadDelivery(
 ): Promise<DeliveryView> {
   return db.transaction(async (tx) => {
     const [found] = await tx
-      .select({ delivery: deliveries, caseNumber: cases.caseNumber })
+      .select({ delivery: deliveries, caseNumber: cases.caseNumber, caseStatus: cases.status })
       .from(deliveries)
       .innerJoin(cases, eq(cases.id, deliveries.caseId))
       .where(eq(deliveries.id, input.deliveryId))
       .for('update', { of: deliveries });
     if (!found) throw new ApiError('not_found', message('dispatch.no_delivery', { deliveryId: input.deliveryId }));
+    // A concluded case (refused by another department, say) is never sent on afterwards (review 21).
+    if (isFinalCaseStatus(found.caseStatus))
+      throw new ApiError(
+        'case_already_final',
+        message('dispatch.requeue_case_final', {
+          deliveryId: input.deliveryId,
+          caseNumber: found.caseNumber,
+          status: found.caseStatus,
+        }),
+      );
     if (found.delivery.status !== 'dead') {
       throw new ApiError(
         'conflict',

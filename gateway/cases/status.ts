@@ -316,8 +316,13 @@ async function settleCase(
     // An attempt in flight (leased) may still arrive: it is told afterwards, like a delivered part.
     const inFlight = (delivery: DeliveryRow) =>
       delivery.status === 'pending' && delivery.leaseUntil !== null && delivery.leaseUntil.getTime() > Date.now();
+    // A dead-lettered part never reached its department either (review 21): cancelled, so no
+    // requeue sends the refused case afterwards.
     const unsent = all.filter(
-      (delivery) => delivery.status === 'held' || (delivery.status === 'pending' && !inFlight(delivery)),
+      (delivery) =>
+        delivery.status === 'held' ||
+        delivery.status === 'dead' ||
+        (delivery.status === 'pending' && !inFlight(delivery)),
     );
     const running = all.filter(
       (delivery) =>

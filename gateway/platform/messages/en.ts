@@ -456,6 +456,8 @@ export const problemDetailsEn = {
   'dispatch.case_of_delivery_missing': 'The case of delivery {deliveryId} does not exist.',
   'dispatch.no_blob_store': 'This worker keeps no result documents (no blob store); nothing was applied.',
   'dispatch.no_delivery': 'No delivery {deliveryId}.',
+  'dispatch.requeue_case_final':
+    'Case {caseNumber} is concluded ({status}): delivery {deliveryId} is not sent any more.',
   'dispatch.requeue_not_dead': 'Delivery {deliveryId} is {status}; only a dead-lettered delivery can be requeued.',
   'dispatch.no_manual_withdrawal':
     'Delivery {deliveryId} has no withdrawal waiting to be done by hand ({cancelStatus}).',

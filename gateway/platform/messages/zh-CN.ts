@@ -428,6 +428,8 @@ export const problemDetailsZh = {
   'dispatch.case_of_delivery_missing': '推送任务 {deliveryId} 对应的办件不存在。',
   'dispatch.no_blob_store': '该工作进程不保存结果文件（未配置文件存储）；未作任何变更。',
   'dispatch.no_delivery': '没有推送任务 {deliveryId}。',
+  'dispatch.requeue_case_final':
+    '办件 {caseNumber} 已办结（{status, select, completed {已办结} rejected {不予许可} partially_rejected {部分不予许可} other {{status}}}），推送任务 {deliveryId} 不再发送。',
   'dispatch.requeue_not_dead': '推送任务 {deliveryId} 的状态为 {status}；只有已转入死信的推送任务才能重新排队。',
   'dispatch.no_manual_withdrawal': '推送任务 {deliveryId} 没有待人工处理的撤回（{cancelStatus}）。',
   'purpose.unknown': '请使用已配置的用途代码之一：{purposeCodes}。',
