@@ -90,12 +90,14 @@ async function openSource(
     const part = await readMultipartFile(c, maxBytes);
     const values: Record<string, string | undefined> = { ...query };
     for (const [name, value] of part.fields) if (name in UploadMetadataSchema.shape) values[name] = value;
+    // The file part's own name stands in for a missing `fileName` field under the same rules (review 22).
+    if (values['fileName'] === undefined && part.fileName) values['fileName'] = part.fileName;
     const metadata = parseMetadata(values);
     return {
       metadata,
       stream: part.stream,
       declaredMediaType: normaliseDeclaredMediaType(part.mediaType),
-      fileName: metadata.fileName ?? part.fileName,
+      fileName: metadata.fileName,
       expectedSha256: metadata.sha256?.toLowerCase(),
       finished: part.finished,
     };
