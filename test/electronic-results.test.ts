@@ -753,6 +753,26 @@ describe('a result document pushed in a status callback', () => {
       sealBase64: document.seal,
     });
     expect(await ok<{ valid: boolean }>(sealed)).toMatchObject({ valid: true });
+
+    // AMR revokes the licence (issued to the wrong holder, say): the look-up says so, and the
+    // document is not handed out again (review 22's suspicion: it still was, with a fresh envelope).
+    await ok(
+      await gw.request('/v1/certificates/revocations', {
+        method: 'POST',
+        headers: bearer(amrToken, { 'content-type': 'application/json' }),
+        body: JSON.stringify({
+          certificateType: 'business_licence',
+          certificateNumber: creditCode,
+          reason: '登记错误',
+        }),
+      }),
+      201,
+    );
+    const revoked = await ok<ProgressBody>(await publicPost('/v1/progress', proofOf(waiting.caseNumber)));
+    expect(revoked.result?.certificate).toMatchObject({ revoked: true, download: null });
+    const refused = await publicPost('/v1/progress/result/document', proofOf(waiting.caseNumber));
+    const problem = await problemOf(refused);
+    expect([refused.status, problem.code]).toEqual([409, 'result_document_revoked']);
   });
 
   it('is stored for a window pick-up case too (the holder’s file), but the result stays a pick-up', async () => {

@@ -227,7 +227,8 @@ const resultDocumentRoute = publicRoute({
   description:
     "No credentials: the case number and the last 4 characters of the applicant's identifier, rate limited and " +
     'locked out together with the look-up. Answers the signed document once the result is `issued`; `409 ' +
-    'result_document_not_available` otherwise. Audited as a read of the certificate.',
+    'result_document_not_available` otherwise, and `409 result_document_revoked` once its department revoked it. ' +
+    'Audited as a read of the certificate.',
   middleware: [
     rateLimit(
       (c) => c.get('services').progressLookupLimiter,

@@ -249,6 +249,7 @@ function applicantCertificate(
   readyAt: Date | null,
 ): ApplicantCertificate {
   const metadata = issued.certificate.metadata as unknown as CertificateMetadata;
+  const revoked = issued.material.status === 'revoked';
   return {
     certificateType: issued.certificate.certificateType,
     typeName: issued.typeName,
@@ -260,7 +261,8 @@ function applicantCertificate(
     issuingAuthority: metadata.issuingAuthority,
     issueDate: metadata.issueDate,
     issuedAt: readyAt?.toISOString() ?? null,
-    download: { method: 'POST', path: RESULT_DOCUMENT_PATH },
+    revoked,
+    download: revoked ? null : { method: 'POST', path: RESULT_DOCUMENT_PATH },
   };
 }
 
@@ -321,6 +323,12 @@ export async function downloadResultDocument(
   }
   const issued = await issuedCertificate(services.db, resultRow.materialId);
   if (!issued) throw new Error(`result material ${resultRow.materialId} has no certificate`);
+  // A result its department revoked since (issued to the wrong holder, say) is not handed out again.
+  if (issued.material.status === 'revoked')
+    throw new ApiError(
+      'result_document_revoked',
+      message('result.document_revoked', { caseNumber: caseRow.caseNumber, typeName: issued.typeName }),
+    );
   const chunks: Uint8Array[] = [];
   const stream = await services.blobStore.get(issued.material.contentSha256);
   if (!stream) throw new Error(`content of result material ${issued.material.id} is missing`);

@@ -124,6 +124,7 @@ export const errorCatalogue = {
   pickup_code_mismatch: { status: 422 },
   result_certificate_invalid: { status: 422 },
   result_document_not_available: { status: 409 },
+  result_document_revoked: { status: 409 },
   seal_malformed: { status: 422 },
   seal_document_mismatch: { status: 422 },
   seal_signature_invalid: { status: 422 },

@@ -311,8 +311,10 @@ export interface ApplicantCertificate {
   issuingAuthority: string;
   issueDate: string;
   issuedAt: string | null;
-  /** POST it with the look-up's case number and check. */
-  download: { method: 'POST'; path: string };
+  /** The issuing department revoked it since: it is not served (null download). */
+  revoked: boolean;
+  /** POST it with the look-up's case number and check; null once revoked. */
+  download: { method: 'POST'; path: string } | null;
 }
 
 export const RESULT_DOCUMENT_PATH = '/v1/progress/result/document';

@@ -78,7 +78,8 @@ export const ApplicantResultSchema = z
         issuingAuthority: z.string(),
         issueDate: z.string(),
         issuedAt: z.string().nullable(),
-        download: z.object({ method: z.literal('POST'), path: z.string() }),
+        revoked: z.boolean().openapi({ description: 'The issuing department revoked it since; then it is not served' }),
+        download: z.object({ method: z.literal('POST'), path: z.string() }).nullable(),
       })
       .nullable()
       .openapi({ description: 'Electronic, once issued: the certificate and where to download the signed document' }),

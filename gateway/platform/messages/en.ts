@@ -128,6 +128,7 @@ export const problemTitlesEn = {
   seal_expired: 'The electronic seal was applied after the seal or its certificate expired',
   seal_not_yet_valid: 'The electronic seal was applied before the seal or its certificate was valid, or later than now',
   seal_untrusted: "The electronic seal's certificate is not one this gateway trusts",
+  result_document_revoked: 'The electronic result was revoked by its issuing department and is no longer served',
   result_document_not_available:
     'The case has no electronic result document to download (not electronic, or not issued yet)',
   pickup_code_locked: 'Too many wrong pick-up codes: collection is locked for a while',
@@ -484,6 +485,8 @@ export const problemDetailsEn = {
   'idempotency.key_reused':
     'This Idempotency-Key was already used for a different request; use a new key for a new request.',
   'idempotency.first_refused': 'The first request with this Idempotency-Key was refused.',
+  'result.document_revoked':
+    'The electronic {typeName} of case {caseNumber} was revoked by its issuing department and is no longer served; contact the centre.',
   'result.no_electronic_document':
     'Case {caseNumber} has no electronic result to download{electronic, select, yes { yet} other {}}.',
   'request.shutting_down': 'The gateway is shutting down; retry on another instance.',

@@ -119,6 +119,7 @@ export const problemTitlesZh = {
   seal_expired: '盖章时印章或其证书已过有效期',
   seal_not_yet_valid: '盖章时印章或其证书尚未生效，或盖章时间晚于当前时间',
   seal_untrusted: '电子签章的证书不是本网关信任的证书',
+  result_document_revoked: '该电子结果已被发证部门撤销，不再提供下载',
   result_document_not_available: '该办件没有可下载的电子结果文件（不是电子证照方式，或尚未签发）',
   pickup_code_locked: '取件码输错次数过多：暂时不能领取',
   case_not_rateable: '该办件不能评价：只有已办结的办件才能评价',
@@ -451,6 +452,7 @@ export const problemDetailsZh = {
   'idempotency.in_progress': '使用此 Idempotency-Key 的请求仍在处理中；请稍后重试。',
   'idempotency.key_reused': '此 Idempotency-Key 已用于另一个请求；新请求请使用新的值。',
   'idempotency.first_refused': '使用此 Idempotency-Key 的第一次请求已被拒绝。',
+  'result.document_revoked': '办件 {caseNumber} 的电子{typeName}已被发证部门撤销，不再提供下载；请联系办理中心。',
   'result.no_electronic_document':
     '办件 {caseNumber} {electronic, select, yes {暂时还} other {}}没有可下载的电子结果。',
   'request.shutting_down': '网关正在停止；请在其他实例上重试。',
