@@ -332,6 +332,35 @@ export async function coHolderSubjects(
   return (await coHoldersKnown(tx, protection, metadata, subjectId)).map((coHolder) => coHolder.subjectId);
 }
 
+/**
+ * A stored copy of a jointly held certificate read through the materials routes (its metadata or
+ * its document, which names every holder) is a read on each co-holder's record too, as a serve of
+ * it by the certificates route is (review 23). In the read's transaction; handed-in documents have
+ * no certificate and cost nothing.
+ */
+export async function auditCoHolderCopyRead(
+  tx: Queryable,
+  context: AccessContext,
+  read: { row: MaterialRow; decision: AllowedDecision; action: string; field: string },
+): Promise<void> {
+  const { row } = read;
+  if (row.provenance === 'handed_in') return;
+  const [certificate] = await tx
+    .select({ metadata: certificates.metadata })
+    .from(certificates)
+    .where(eq(certificates.materialId, row.id));
+  const metadata = certificate?.metadata as unknown as CertificateMetadata | undefined;
+  if (!metadata || (metadata.holders?.length ?? 0) < 2) return;
+  for (const coHolder of await coHolderSubjects(tx, context.access.protection, metadata, row.subjectId))
+    await auditAccess(tx, context, {
+      decision: read.decision,
+      action: read.action,
+      subjectId: coHolder,
+      fields: ['co_holder', `certificate_of:${row.subjectId}`, read.field],
+      materialTypes: [row.typeCode],
+    });
+}
+
 /** The other holders the gateway knows as subjects, each with the department's entry for them. */
 async function coHoldersKnown(
   tx: Queryable,

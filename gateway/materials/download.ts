@@ -25,7 +25,7 @@ import {
   strongEtagForDigest,
 } from '../platform/preconditions.js';
 import { BlobCorruptError, type BlobStore, type ByteRange } from './blob-store.js';
-import { type MaterialRow, materialFileName, readMaterial } from './materials.js';
+import { type AlsoOnRecord, type MaterialRow, materialFileName, readMaterial } from './materials.js';
 
 const EXTENSIONS: Record<string, string> = {
   'application/pdf': 'pdf',
@@ -107,8 +107,9 @@ export async function downloadMaterial(
   context: AccessContext,
   subjectId: string,
   materialId: string,
+  alsoOnRecord?: AlsoOnRecord,
 ): Promise<Response> {
-  const { row, names } = await readMaterial(context, subjectId, materialId, 'material.download');
+  const { row, names } = await readMaterial(context, subjectId, materialId, 'material.download', alsoOnRecord);
   const { blobStore, logger } = c.get('services');
   const etag = strongEtagForDigest(row.contentSha256);
   const lastModified = row.createdAt;

@@ -230,22 +230,26 @@ export interface ReadMaterial {
   names: string[];
 }
 
+/** What else a read puts on record in its transaction (the co-holders of a certificate it shows). */
+export type AlsoOnRecord = (
+  tx: Queryable,
+  context: AccessContext,
+  read: { row: MaterialRow; decision: AllowedDecision; action: string; field: string },
+) => Promise<void>;
+
 export async function readMaterial(
   context: AccessContext,
   subjectId: string,
   materialId: string,
   action = 'material.read',
+  alsoOnRecord?: AlsoOnRecord,
 ): Promise<ReadMaterial> {
   return auditRefusals(context, { action, subjectId }, () =>
     context.db.transaction(async (tx) => {
       const { row, decision } = await requireMaterialAccess(tx, context, subjectId, materialId, 'material.read');
-      await auditAccess(tx, context, {
-        decision,
-        action,
-        subjectId,
-        fields: action === 'material.download' ? ['content'] : ['metadata'],
-        materialTypes: [row.typeCode],
-      });
+      const field = action === 'material.download' ? 'content' : 'metadata';
+      await auditAccess(tx, context, { decision, action, subjectId, fields: [field], materialTypes: [row.typeCode] });
+      await alsoOnRecord?.(tx, context, { row, decision, action, field });
       return { row, names: await namesMaskedFor(tx, context, subjectId, [row]) };
     }),
   );

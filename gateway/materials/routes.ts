@@ -4,6 +4,7 @@
  * question, and revocation. Every route that touches a subject's materials takes the purpose
  * headers and audits.
  */
+import { auditCoHolderCopyRead } from '../certificates/store.js';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { accessContext } from '../access/request.js';
@@ -404,7 +405,13 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(readRoute, async (c) => {
     const { subjectId, materialId } = c.req.valid('param');
-    const { row, names } = await readMaterial(accessContext(c, c.req.valid('header')), subjectId, materialId);
+    const { row, names } = await readMaterial(
+      accessContext(c, c.req.valid('header')),
+      subjectId,
+      materialId,
+      'material.read',
+      auditCoHolderCopyRead,
+    );
     return c.json(materialView(row, undefined, names), 200);
   });
 
@@ -416,6 +423,7 @@ export function registerMaterialRoutes(app: OpenAPIHono<AppEnv>): void {
       accessContext(c, c.req.valid('header')),
       subjectId,
       materialId,
+      auditCoHolderCopyRead,
     ) as never;
   });
 
