@@ -7,6 +7,7 @@ import { eq } from 'drizzle-orm';
 import type { KeyStore } from '../auth/keys.js';
 import type { Database } from '../db/client.js';
 import { materials } from '../db/schema.js';
+import { certificateHolderNames } from '../materials/materials.js';
 import { requireSubject } from '../identity/subjects.js';
 import { maskPersonalText } from '../platform/identifier-masking.js';
 import type { DataProtection } from '../protection/data-protection.js';
@@ -32,6 +33,7 @@ export async function verifyEnvelope(
   const { claims, kid } = await verifyCertificateEnvelope(keys, envelope);
   const [material] = await db
     .select({
+      id: materials.id,
       status: materials.status,
       contentSha256: materials.contentSha256,
       revokedAt: materials.revokedAt,
@@ -52,7 +54,7 @@ export async function verifyEnvelope(
       material?.revokedAt && material.revokedReason
         ? {
             at: material.revokedAt.toISOString(),
-            reason: await publicReason(db, protection, material.subjectId, material.revokedReason),
+            reason: await publicReason(db, protection, material, material.revokedReason),
           }
         : null,
     claims,
@@ -66,9 +68,10 @@ export async function verifyEnvelope(
 async function publicReason(
   db: Database,
   protection: DataProtection,
-  subjectId: string,
+  material: { id: string; subjectId: string },
   reason: string,
 ): Promise<string> {
-  const { name } = await requireSubject(db, protection, subjectId);
-  return maskPersonalText(reason, [name]);
+  const { name } = await requireSubject(db, protection, material.subjectId);
+  // The co-holders of a jointly held certificate too (review 23: 「张*、王秀英名下…」).
+  return maskPersonalText(reason, [name, ...(await certificateHolderNames(db, [material.id]))]);
 }

@@ -16,6 +16,7 @@ import type { AccessContext, AllowedDecision, RequestAccess } from '../access/co
 import type { CaseFacts, GrantFacts, MaterialFacts } from '../access/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Queryable } from '../db/client.js';
+import type { CertificateMetadata } from '../../adapters/sdk/types.js';
 import { certificates, materials, subjects } from '../db/schema.js';
 import { reusableStatement } from '../db/statements.js';
 import { ApiError, type DetailText, message } from '../platform/errors.js';
@@ -124,7 +125,7 @@ async function namesMaskedFor(
   tx: Queryable,
   context: AccessContext,
   subjectId: string,
-  rows: readonly Pick<MaterialRow, 'fileName' | 'revokedReason'>[],
+  rows: readonly Pick<MaterialRow, 'id' | 'fileName' | 'revokedReason'>[],
 ): Promise<string[]> {
   // Nothing typed in to mask: no decision to make, no name to open (most fetched certificates).
   if (!rows.some((row) => row.fileName !== null || row.revokedReason !== null)) return [];
@@ -133,7 +134,25 @@ async function namesMaskedFor(
     .select({ identifier: subjects.identifier, name: subjects.name })
     .from(subjects)
     .where(eq(subjects.id, subjectId));
-  return row ? [(await openSubjectValues(context.access.protection, subjectId, row)).name] : [];
+  const own = row ? [(await openSubjectValues(context.access.protection, subjectId, row)).name] : [];
+  // A revocation's reason may name the co-holders of a jointly held certificate too (review 23).
+  const revoked = rows.filter((entry) => entry.revokedReason !== null).map((entry) => entry.id);
+  return [...own, ...(await certificateHolderNames(tx, revoked))];
+}
+
+/**
+ * The names of the holders a stored certificate lists (a jointly held flat: 「张三」「王秀英」), for
+ * masking the department's words about it; none for a material without a certificate.
+ */
+export async function certificateHolderNames(tx: Queryable, materialIds: readonly string[]): Promise<string[]> {
+  if (materialIds.length === 0) return [];
+  const rows = await tx
+    .select({ metadata: certificates.metadata })
+    .from(certificates)
+    .where(inArray(certificates.materialId, [...materialIds]));
+  return rows.flatMap(({ metadata }) =>
+    ((metadata as unknown as Pick<CertificateMetadata, 'holders'>).holders ?? []).map((holder) => holder.name),
+  );
 }
 
 export function materialNotFound(): ApiError {
