@@ -12,7 +12,7 @@ import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
 import type { Principal } from '../auth/principal.js';
 import type { Database, Queryable } from '../db/client.js';
-import { subjectLinks, subjects } from '../db/schema.js';
+import { clients, subjectLinks, subjects } from '../db/schema.js';
 import type { DataProtection } from '../protection/data-protection.js';
 import { ApiError, message } from '../platform/errors.js';
 import { fieldProblem } from '../platform/field-problems.js';
@@ -460,19 +460,40 @@ export async function linkSubject(
         })
         .onConflictDoNothing()
         .returning({ id: subjectLinks.id });
+      let moved = false;
       if (inserted.length === 0) {
         const [existing] = await tx
-          .select({ subjectId: subjectLinks.subjectId })
+          .select({ id: subjectLinks.id, subjectId: subjectLinks.subjectId, byKind: clients.kind })
           .from(subjectLinks)
+          .leftJoin(clients, eq(clients.id, subjectLinks.linkedByClientId))
           .where(
             and(
               eq(subjectLinks.departmentCode, departmentCode),
               eq(subjectLinks.identifierType, input.identifierType),
               eq(subjectLinks.value, input.value),
             ),
-          );
-        if (existing?.subjectId !== subjectId) {
+          )
+          .for('update', { of: subjectLinks });
+        // The identifier is the department's own: its word on whom it names outranks a window's
+        // (review 23: a window linked PSB's household number to the wrong person first).
+        const departmentCorrects =
+          existing !== undefined && context.principal.kind === 'department' && existing.byKind !== 'department';
+        if (existing?.subjectId !== subjectId && !departmentCorrects) {
           throw new ApiError('conflict', message('subject.link_taken'));
+        }
+        if (existing && existing.subjectId !== subjectId) {
+          await tx
+            .update(subjectLinks)
+            .set({ subjectId, source: maskPersonalText(input.source), linkedByClientId: context.principal.clientId })
+            .where(eq(subjectLinks.id, existing.id));
+          // The person it pointed at before sees on their record that it was taken off them.
+          await auditAccess(tx, context, {
+            decision,
+            action: 'subject.link_moved',
+            subjectId: existing.subjectId,
+            fields: [`link:${departmentCode}:${input.identifierType}`, `to:${subjectId}`],
+          });
+          moved = true;
         }
       }
       const links = await linksOf(tx, subjectId, context.principal);
@@ -482,7 +503,7 @@ export async function linkSubject(
         subjectId,
         fields: disclosedSubjectFields(!unmask, true),
       });
-      return { subject: subjectView(row, links, unmask), created: inserted.length > 0 };
+      return { subject: subjectView(row, links, unmask), created: inserted.length > 0 || moved };
     }),
   );
 }
