@@ -34,7 +34,14 @@ import { normaliseCertificateNumber } from '../certificates/numbers.js';
 import { caseEvents, caseMaterials, caseParties, cases, deliveries, materials, subjects } from '../db/schema.js';
 import type { DepartmentRegistry } from '../departments/registry.js';
 import { parseSubjectIdentifier } from '../identity/identifiers.js';
-import { openSubjectIdentifier, requireDepartmentIdentifier, subjectDisclosure } from '../identity/subjects.js';
+import {
+  guardIdentifierProbe,
+  identifierProbeKey,
+  openSubjectIdentifier,
+  requireDepartmentIdentifier,
+  subjectDisclosure,
+} from '../identity/subjects.js';
+import type { SharedLimiter } from '../platform/shared-limits.js';
 import {
   type ItemDefinition,
   type ItemRequirement,
@@ -60,7 +67,6 @@ import {
   windowResultView,
 } from '../results/results.js';
 import { ApiError, type Message, bilingualError, message } from '../platform/errors.js';
-import type { DataProtection } from '../protection/data-protection.js';
 import { formatMessage } from '../platform/messages/catalogue.js';
 import {
   insertOpenedCase,
@@ -480,6 +486,8 @@ export interface CaseServices {
   clock: Clock;
   /** Wakes the local delivery worker after a submission. */
   onSubmitted?: () => void;
+  /** Answers telling a right identifier from a wrong one, per client and masked shape (a form's party numbers). */
+  identifierProbes: SharedLimiter;
 }
 
 /** What the policy knows of a case: who opened it, whose it is, whom it was delivered to. */
@@ -1146,11 +1154,13 @@ async function checkedParties(
  */
 async function checkFormParties(
   tx: Queryable,
-  protection: DataProtection,
+  context: AccessContext,
+  services: CaseServices,
   item: ItemDefinition,
   form: Record<string, unknown>,
   parties: PartySubjects,
 ): Promise<void> {
+  const { protection } = context.access;
   for (const party of item.parties) {
     if (party.formField === undefined) continue;
     const value = form[party.formField];
@@ -1173,6 +1183,10 @@ async function checkFormParties(
       );
     const subjectIds = parties.get(party.role) ?? [];
     if (subjectIds.length === 0) continue;
+    // Right or wrong tells a number a window may see only masked: counted as resolve's answers are
+    // (review 24: the birth dates of 「330106********0120」 tried one case at a time).
+    const probeKey = identifierProbeKey(context.principal.clientId, type, parsed.value);
+    await guardIdentifierProbe(tx, services.identifierProbes, probeKey);
     const named = await tx
       .select({ id: subjects.id, identifier: subjects.identifier })
       .from(subjects)
@@ -1181,6 +1195,7 @@ async function checkFormParties(
       named.map((subject) => openSubjectIdentifier(protection, subject.id, subject.identifier)),
     );
     if (!identifiers.some((identifier) => identifier.toUpperCase() === parsed.value.toUpperCase())) {
+      await services.identifierProbes.take(probeKey);
       throw new ApiError(
         'party_form_mismatch',
         message('case.party_form_mismatch', {
@@ -1240,7 +1255,7 @@ export async function openCase(
       await subjectDisclosure(tx, opening, input.subjectId);
       const parties = await checkedParties(tx, opening, item, input.subjectId, input.parties ?? []);
       const partyIds = groupByRole(parties.map((party) => [party.role, party.id] as const));
-      await checkFormParties(tx, context.access.protection, item, input.form ?? {}, partyIds);
+      await checkFormParties(tx, context, services, item, input.form ?? {}, partyIds);
       const listed = requirementsOfCase(item, partyIds);
       const acceptedTypes = [
         ...new Set(
@@ -1980,7 +1995,7 @@ export async function submitCase(
   const form = input.form ?? row.form;
   checkForm(item.code, item.formSchema, form);
   if (item.parties.some((party) => party.formField !== undefined))
-    await checkFormParties(tx, context.access.protection, item, form, await partiesOf(tx, row.id));
+    await checkFormParties(tx, context, services, item, form, await partiesOf(tx, row.id));
 
   // Deliverable as the departments stand now: an adapter may have changed since the item was saved.
   const gaps = deliverabilityGaps(item, services.departments);

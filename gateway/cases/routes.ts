@@ -626,6 +626,7 @@ function caseServices(c: Context<AppEnv>): CaseServices {
     reference: services.access.reference,
     calendar: () => services.calendar.current(),
     clock: services.clock,
+    identifierProbes: services.identifierProbeLimiter,
   };
 }
 

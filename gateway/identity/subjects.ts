@@ -6,7 +6,7 @@
  * identifier, its exact department link, or its id.
  */
 import { newRandomId } from '../platform/random-ids.js';
-import { and, eq, inArray, notInArray, notLike, or } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, notLike, or, sql } from 'drizzle-orm';
 import type { SubjectRef } from '../../adapters/sdk/types.js';
 import { auditAccess, auditRefusal, auditRefusals } from '../access/audit.js';
 import { type AccessContext, type AllowedDecision, refusal } from '../access/context.js';
@@ -280,6 +280,26 @@ const UNRESOLVED_SUBJECT = '';
 
 export const IDENTIFIER_PROBES_PER_SHAPE = 5;
 export const IDENTIFIER_PROBE_WINDOW_MS = 24 * 3600_000;
+/** The first key of the probes' advisory locks: a space of its own. */
+const PROBE_LOCK_SPACE = 0x70726f62;
+
+/** A client's probes of numbers of one masked shape (「110105********002X」) count together. */
+export function identifierProbeKey(clientId: string, identifierType: SubjectIdentifierType, value: string): string {
+  return [clientId, identifierType, maskSubjectIdentifier(identifierType, value)].join('\n');
+}
+
+/**
+ * Before an answer that tells a right number from a wrong one (resolve, a case form's party
+ * number): refused (429) once the client has had its probes of that shape today; otherwise the
+ * shape is locked until `tx` ends, so probes sent at once are checked and counted one by one
+ * (count them with `probes.take(key)` before `tx` commits).
+ */
+export async function guardIdentifierProbe(tx: Queryable, probes: SharedLimiter, key: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${PROBE_LOCK_SPACE}, hashtext(${key}))`);
+  const lockedFor = await probes.blocked(key);
+  if (lockedFor !== null)
+    throw rateLimited(lockedFor, message('subject.identifier_probes_exhausted', { seconds: lockedFor }));
+}
 
 /**
  * Resolves a person or organisation by its identifier and name. Its answers tell a known number from
@@ -303,11 +323,7 @@ export async function resolveSubject(
   const { principal } = context;
   const mayCreate = principal.scopes.has('subjects:write');
   const { protection } = context.access;
-  const probeKey = [
-    principal.clientId,
-    input.identifierType,
-    maskSubjectIdentifier(input.identifierType, parsed.value),
-  ].join('\n');
+  const probeKey = identifierProbeKey(principal.clientId, input.identifierType, parsed.value);
 
   const outcome = await auditRefusals(context, { action: 'subject.resolve', subjectId: null }, () =>
     context.db.transaction(async (tx) => {
@@ -319,9 +335,7 @@ export async function resolveSubject(
         { kind: 'subject', subjectId: UNRESOLVED_SUBJECT },
         message('subject.not_found'),
       );
-      const lockedFor = await identifierProbes.blocked(probeKey);
-      if (lockedFor !== null)
-        throw rateLimited(lockedFor, message('subject.identifier_probes_exhausted', { seconds: lockedFor }));
+      await guardIdentifierProbe(tx, identifierProbes, probeKey);
       let created = false;
       if (mayCreate) {
         const inserted = await tx
@@ -350,9 +364,17 @@ export async function resolveSubject(
           ),
         )
         .limit(1);
-      if (!stored) return { kind: 'missing' as const };
+      if (!stored) {
+        await identifierProbes.take(probeKey);
+        return { kind: 'missing' as const };
+      }
       const row = await openSubjectValues(protection, stored.id, stored);
-      if (normaliseName(row.name) !== name) return { kind: 'name_mismatch' as const, subjectId: row.id };
+      if (normaliseName(row.name) !== name) {
+        await identifierProbes.take(probeKey);
+        return { kind: 'name_mismatch' as const, subjectId: row.id };
+      }
+      // Counted while the probe's lock is held, so answers sent at once are counted one by one.
+      if (created) await identifierProbes.take(probeKey);
       const { decision, unmask } = await subjectDisclosure(tx, context, row.id);
       const links = await linksOf(tx, row.id, context.principal);
       await auditAccess(tx, context, {
@@ -365,7 +387,6 @@ export async function resolveSubject(
     }),
   );
 
-  if (outcome.kind !== 'found' || outcome.created) await identifierProbes.take(probeKey);
   if (outcome.kind === 'missing') {
     await auditRefusal(context, { action: 'subject.resolve', subjectId: null, outcome: 'not_found' });
     throw new ApiError('not_found', message('subject.unknown_may_not_create'));
