@@ -334,7 +334,7 @@ const openRoute = protectedRoute({
   },
   responses: {
     201: json(CaseSchema, 'Opened; `notice` says what is reused, fetchable, missing or deferrable'),
-    ...errorResponses(400, 401, 403, 404, 422),
+    ...errorResponses(400, 401, 403, 404, 422, 429),
   },
 });
 
@@ -483,7 +483,7 @@ const submitRoute = protectedRoute({
   },
   responses: {
     200: json(CaseSchema, 'Submitted (a repeat of this key: the case as it is now)'),
-    ...errorResponses(400, 401, 403, 404, 409, 422, 503),
+    ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
   },
 });
 
